@@ -1,0 +1,14 @@
+/*
+ * cmds.h — the subcommands main.c dispatches to. Each takes the arguments
+ * after the subcommand name (argv[0] is the subcommand) and returns an exit
+ * code from cli/exit.h.
+ */
+#ifndef RV_CLI_CMDS_H
+#define RV_CLI_CMDS_H
+
+int rv_cmd_server(int argc, char **argv); /* server.c */
+int rv_cmd_client(int argc, char **argv); /* client.c */
+int rv_cmd_status(int argc, char **argv); /* status.c */
+int rv_cmd_pki(int argc, char **argv);    /* pki.c */
+
+#endif /* RV_CLI_CMDS_H */

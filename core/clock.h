@@ -1,0 +1,30 @@
+/*
+ * clock.h — monotonic time in nanoseconds.
+ */
+#ifndef RV_CORE_CLOCK_H
+#define RV_CORE_CLOCK_H
+
+#include <stdint.h>
+#include <time.h>
+
+#define RV_NSEC_PER_SEC 1000000000ull
+#define RV_NSEC_PER_MSEC 1000000ull
+
+/* rv_now_ns returns CLOCK_MONOTONIC in ns. */
+static inline uint64_t rv_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * RV_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+/* rv_coarse_now_ns returns CLOCK_MONOTONIC_COARSE in ns (a few ms resolution,
+ * vDSO, cheap enough for once per batch). */
+static inline uint64_t rv_coarse_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * RV_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+#endif /* RV_CORE_CLOCK_H */

@@ -1,0 +1,87 @@
+/*
+ * counters.h — named counters and drop reasons for the data plane.
+ *
+ * Every rejection on the packet path has its own enum rv_drop_reason value,
+ * its own slot in a per-worker struct rv_counters, and a name for `status`.
+ *
+ * Per-worker counters have exactly one writer (the worker), so they are
+ * updated with a relaxed load + store rather than a locked add; readers
+ * (the control thread) see each value atomically and at most slightly stale.
+ */
+#ifndef RV_CORE_COUNTERS_H
+#define RV_CORE_COUNTERS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "core/compiler.h"
+
+#define RV_DROP_REASONS(X)                                                        \
+	X(RV_DROP_SHORT, "short")               /* datagram shorter than header+tag */ \
+	X(RV_DROP_BAD_TYPE, "bad_type")         /* unknown message type */             \
+	X(RV_DROP_RESERVED, "reserved")         /* reserved header bits not zero */    \
+	X(RV_DROP_UNKNOWN_INDEX, "unknown_index") /* no session has this index */      \
+	X(RV_DROP_NO_KEY, "no_key")             /* key id names no installed epoch */  \
+	X(RV_DROP_AUTH, "auth")                 /* AEAD open failed */                 \
+	X(RV_DROP_REPLAY, "replay")             /* counter already seen */             \
+	X(RV_DROP_TOO_OLD, "too_old")           /* counter left of the window */       \
+	X(RV_DROP_KEY_EXPIRED, "key_expired")   /* reject-after limit reached */       \
+	X(RV_DROP_SPOOF, "spoof")               /* inner source is not the peer's */   \
+	X(RV_DROP_BAD_INNER, "bad_inner")       /* inner packet not valid IPv4/IPv6 */ \
+	X(RV_DROP_NO_ROUTE, "no_route")         /* TUN packet for no session */        \
+	X(RV_DROP_NO_BUF, "no_buf")             /* every buffer in flight */           \
+	X(RV_DROP_TOO_BIG, "too_big")           /* larger than the tunnel MTU */       \
+	X(RV_DROP_BAD_VNET, "bad_vnet")         /* malformed virtio_net_hdr/GSO */     \
+	X(RV_DROP_TUN_WRITE, "tun_write")       /* TUN write failed */                 \
+	X(RV_DROP_UDP_SEND, "udp_send")         /* UDP send failed */                  \
+	X(RV_DROP_NO_ENDPOINT, "no_endpoint")   /* peer endpoint unknown */
+
+#define RV_COUNTERS(X)                      \
+	X(RV_CTR_TX_PACKETS, "tx_packets") \
+	X(RV_CTR_TX_BYTES, "tx_bytes")     \
+	X(RV_CTR_RX_PACKETS, "rx_packets") \
+	X(RV_CTR_RX_BYTES, "rx_bytes")     \
+	X(RV_CTR_TUN_READS, "tun_reads")   \
+	X(RV_CTR_TUN_WRITES, "tun_writes") \
+	X(RV_CTR_UDP_RECVS, "udp_recvs")   \
+	X(RV_CTR_UDP_SENDS, "udp_sends")   \
+	X(RV_CTR_KEEPALIVES, "keepalives_rx")
+
+#define RV_ENUM_ENTRY(name, str) name,
+
+enum rv_drop_reason { RV_DROP_REASONS(RV_ENUM_ENTRY) RV_DROP_MAX };
+enum rv_counter { RV_COUNTERS(RV_ENUM_ENTRY) RV_CTR_MAX };
+
+/* rv_drop_name / rv_counter_name return a static snake_case name. */
+const char *rv_drop_name(enum rv_drop_reason r);
+const char *rv_counter_name(enum rv_counter c);
+
+/* struct rv_counters: one per worker, one writer. */
+struct rv_counters {
+	_Atomic uint64_t ctr[RV_CTR_MAX];
+	_Atomic uint64_t drop[RV_DROP_MAX];
+} RV_CACHE_ALIGNED;
+
+static inline void rv_ctr_add(struct rv_counters *c, enum rv_counter which, uint64_t n)
+{
+	uint64_t v = atomic_load_explicit(&c->ctr[which], memory_order_relaxed);
+	atomic_store_explicit(&c->ctr[which], v + n, memory_order_relaxed);
+}
+
+static inline void rv_drop_add(struct rv_counters *c, enum rv_drop_reason why, uint64_t n)
+{
+	uint64_t v = atomic_load_explicit(&c->drop[why], memory_order_relaxed);
+	atomic_store_explicit(&c->drop[why], v + n, memory_order_relaxed);
+}
+
+static inline uint64_t rv_ctr_get(const struct rv_counters *c, enum rv_counter which)
+{
+	return atomic_load_explicit(&c->ctr[which], memory_order_relaxed);
+}
+
+static inline uint64_t rv_drop_get(const struct rv_counters *c, enum rv_drop_reason why)
+{
+	return atomic_load_explicit(&c->drop[why], memory_order_relaxed);
+}
+
+#endif /* RV_CORE_COUNTERS_H */

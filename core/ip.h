@@ -1,0 +1,52 @@
+/*
+ * ip.h — just enough inner-packet parsing for the demultiplexer.
+ *
+ * The demultiplexer needs an inner packet's version, source and destination;
+ * nothing else of the packet is interpreted. Parsing validates the version
+ * nibble, the minimum header length and the IP length field against the bytes
+ * actually present.
+ */
+#ifndef RV_CORE_IP_H
+#define RV_CORE_IP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* struct rv_ip_addr holds an IPv4 (family AF_INET, first 4 bytes of a) or IPv6
+ * address in network byte order. */
+struct rv_ip_addr {
+	uint8_t family; /* AF_INET or AF_INET6 */
+	uint8_t a[16];
+};
+
+struct rv_ip_info {
+	struct rv_ip_addr src;
+	struct rv_ip_addr dst;
+	uint16_t total_len;   /* length claimed by the IP header */
+	uint8_t proto;        /* IPv4 protocol / IPv6 next header */
+	uint8_t hdr_len;      /* IPv4 IHL*4 or 40 */
+};
+
+enum rv_ip_err {
+	RV_IP_OK = 0,
+	RV_IP_TOO_SHORT,     /* shorter than the fixed header */
+	RV_IP_BAD_VERSION,   /* version nibble not 4 or 6 */
+	RV_IP_BAD_HDR_LEN,   /* IPv4 IHL < 5 or beyond the packet */
+	RV_IP_BAD_TOTAL_LEN, /* length field larger than the bytes present, or too small */
+};
+
+/* rv_ip_parse validates |len| bytes at |pkt| as an IPv4 or IPv6 packet and
+ * fills |out|. Trailing bytes beyond total_len are allowed (the caller trims).
+ * Pure; thread-safe. */
+enum rv_ip_err rv_ip_parse(struct rv_ip_info *out, const uint8_t *pkt, size_t len);
+
+/* rv_ip_addr_equal compares family and the family's address bytes. */
+bool rv_ip_addr_equal(const struct rv_ip_addr *x, const struct rv_ip_addr *y);
+
+const char *rv_ip_err_str(enum rv_ip_err err);
+
+/* rv_ip_addr_str formats |a| into |buf| (at least 46 bytes) and returns buf. */
+const char *rv_ip_addr_str(const struct rv_ip_addr *a, char *buf, size_t buf_len);
+
+#endif /* RV_CORE_IP_H */

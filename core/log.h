@@ -1,0 +1,69 @@
+/*
+ * log.h — the four kinds of log call (rule #12 in STYLE.md).
+ *
+ * rv_warn appends strerror(-err) to the message; rv_warnx does not;
+ * rv_info/rv_debug are informational; rv_fatal is for startup only and
+ * still returns (only cli/ may exit). Lines go to stderr with a level prefix
+ * and are safe to call from any thread (one write(2) per line).
+ *
+ * rv_ratelimit() is a token bucket per call site: per-packet problems log
+ * through it so a flood of bad input costs a counter increment, not a write.
+ */
+#ifndef RV_CORE_LOG_H
+#define RV_CORE_LOG_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/compiler.h"
+
+enum rv_log_level {
+	RV_LOG_FATAL = 0,
+	RV_LOG_WARN = 1,
+	RV_LOG_INFO = 2,
+	RV_LOG_DEBUG = 3,
+};
+
+/* rv_log_set_level sets the most verbose level printed (default RV_LOG_INFO). */
+void rv_log_set_level(enum rv_log_level level);
+enum rv_log_level rv_log_get_level(void);
+
+/* rv_log_set_prefix sets a short tag (e.g. "server") printed on each line. The
+ * string is borrowed and must outlive all logging. */
+void rv_log_set_prefix(const char *prefix);
+
+/* rv_warn logs |fmt| followed by ": " and strerror(|err|); |err| may be
+ * negative (-errno) or positive. */
+void rv_warn(int err, const char *fmt, ...) RV_PRINTF(2, 3);
+void rv_warnx(const char *fmt, ...) RV_PRINTF(1, 2);
+void rv_info(const char *fmt, ...) RV_PRINTF(1, 2);
+void rv_debug(const char *fmt, ...) RV_PRINTF(1, 2);
+void rv_fatal(const char *fmt, ...) RV_PRINTF(1, 2);
+
+/* struct rv_ratelimit is a token bucket; a zero-initialised one allows
+ * RV_RATELIMIT_BURST lines, then one per RV_RATELIMIT_INTERVAL_NS. */
+struct rv_ratelimit {
+	_Atomic uint64_t next_ns;
+	_Atomic uint32_t burst_used;
+	_Atomic uint32_t suppressed;
+};
+
+#define RV_RATELIMIT_BURST 10
+#define RV_RATELIMIT_INTERVAL_NS 1000000000ull
+
+/* rv_ratelimit_ok returns true if a line may be logged now. Safe from any
+ * thread; never blocks. */
+bool rv_ratelimit_ok(struct rv_ratelimit *rl);
+
+/* rv_warnx_rl logs like rv_warnx at most at the rate allowed by a static
+ * bucket private to the call site. */
+#define rv_warnx_rl(...)                              \
+	do {                                          \
+		static struct rv_ratelimit rl__;      \
+		if (rv_ratelimit_ok(&rl__)) {         \
+			rv_warnx(__VA_ARGS__);        \
+		}                                     \
+	} while (0)
+
+#endif /* RV_CORE_LOG_H */

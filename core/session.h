@@ -1,0 +1,188 @@
+/*
+ * session.h — one peer's data-channel state: indices, virtual addresses, the
+ * peer's UDP endpoint, three key slots and per-session counters.
+ *
+ * Ownership and threads
+ * ---------------------
+ * The control thread is the only writer of a session's configuration and
+ * keys: it creates the session, installs and retires key epochs, publishes
+ * it in a struct rv_demux, unpublishes it, and finally frees it after a QSBR
+ * grace period (rv_qsbr_retire with rv_session_retire_node). Workers only
+ * find a session through the demux tables and may use the pointer until their
+ * next rv_qsbr_quiescent() call; they never keep it across loop turns.
+ *
+ * Workers call the seal/open batch functions concurrently (several workers
+ * may send for one session): send counters are reserved with one atomic add
+ * per batch, the replay window is serialised by a per-slot spinlock taken once
+ * per batch, and per-session counters are atomic adds once per batch.
+ *
+ * Keys and rollover
+ * -----------------
+ * A session holds up to three key epochs (previous/current/next), each with a
+ * send and a receive AEAD, a send counter and a replay window. Epoch E lives
+ * in slot E % 3; a packet names its epoch by key_id = E & 0xff. Rollover:
+ *   1. both ends derive epoch E+1; each installs it (rv_session_install_epoch)
+ *      for receiving before telling the peer it has done so;
+ *   2. the end that knows the peer has installed E+1 activates it for sending
+ *      (rv_session_activate_epoch);
+ *   3. the other end switches its sending to E+1 automatically on the first
+ *      authenticated packet received under E+1 (RV_SESSION_KEY_ROLLED), or when
+ *      the control plane activates it, whichever comes first;
+ *   4. epoch E stays installed for receiving until E+2 needs its slot, which
+ *      the control plane must not do sooner than one grace period later.
+ * No packet is lost for key reasons as long as rekeys are at least one RTT
+ * apart.
+ */
+#ifndef RV_CORE_SESSION_H
+#define RV_CORE_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "core/counters.h"
+#include "core/ip.h"
+#include "core/qsbr.h"
+#include "core/wire.h"
+#include "crypto/aead.h"
+
+struct rv_session;
+
+/* struct rv_endpoint is a peer's UDP address (IPv4 or IPv6). */
+struct rv_endpoint {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in4;
+		struct sockaddr_in6 in6;
+	};
+	socklen_t len; /* 0 = unknown */
+};
+
+/* rv_endpoint_equal compares family, address and port. */
+bool rv_endpoint_equal(const struct rv_endpoint *a, const struct rv_endpoint *b);
+/* rv_endpoint_str formats "addr:port" / "[addr]:port" into |buf| (>= 64 bytes). */
+const char *rv_endpoint_str(const struct rv_endpoint *ep, char *buf, size_t buf_len);
+
+struct rv_session_params {
+	uint32_t local_index;           /* peers put this in packets to us; != 0 */
+	uint32_t remote_index;          /* we put this in packets to the peer; != 0 */
+	struct rv_ip_addr vaddr4;       /* family 0: none */
+	struct rv_ip_addr vaddr6;       /* family 0: none */
+	bool any_source;                /* client side: the server may forward any source */
+	enum rv_aead_alg alg;           /* RV_AEAD_NONE means AES-256-GCM */
+	uint64_t rekey_after_messages;  /* 0: RV_REKEY_AFTER_MESSAGES */
+	uint64_t rekey_after_ns;        /* 0: RV_REKEY_AFTER_TIME_S */
+	uint64_t reject_after_ns;       /* 0: RV_REJECT_AFTER_TIME_S */
+	struct rv_endpoint endpoint;    /* len 0: learn from the first authenticated packet */
+};
+
+/* A packet buffer handed to the seal/open batch calls. |buf| points at the
+ * RV_DATA_HDR_LEN bytes of header room; the payload follows it and at least
+ * RV_TAG_LEN bytes of tailroom follow the payload. */
+struct rv_pkt {
+	uint8_t *buf;
+	uint32_t len;
+};
+
+enum rv_session_result {
+	RV_SESSION_OK = 0,
+	RV_SESSION_REKEY_SOON,  /* sealed; the current epoch nears a limit (reported once) */
+	RV_SESSION_KEY_ROLLED,  /* opened; sending switched to the packet's newer epoch */
+	RV_SESSION_NO_KEY,      /* no usable epoch (none active / key_id unknown) */
+	RV_SESSION_EXPIRED,     /* epoch past its reject-after count or age */
+	RV_SESSION_AUTH_FAIL,   /* AEAD open failed */
+	RV_SESSION_REPLAY,      /* counter already seen */
+	RV_SESSION_TOO_OLD,     /* counter left of the replay window */
+};
+
+/* rv_session_new allocates a session from |params| (copied). Returns NULL on
+ * -ENOMEM or invalid params (zero index). Control thread. */
+struct rv_session *rv_session_new(const struct rv_session_params *params);
+
+/* rv_session_free wipes every key and frees |s|. Only after the session was
+ * unpublished and a grace period passed (or it was never published). NULL ok. */
+void rv_session_free(struct rv_session *s);
+
+/* rv_session_retire_node returns the embedded QSBR node; pass it to
+ * rv_qsbr_retire(q, node, rv_session_free_node) after unpublishing. */
+struct rv_qsbr_node *rv_session_retire_node(struct rv_session *s);
+void rv_session_free_node(struct rv_qsbr_node *node);
+
+/* rv_session_install_epoch installs epoch |epoch| (> every installed epoch)
+ * with directional keys |send_key| and |recv_key| (RV_AEAD_KEY_LEN each,
+ * copied; caller wipes). It may receive at once; it sends only once activated.
+ * If its slot still holds an older epoch, that epoch is unpublished and
+ * rv_qsbr_synchronize(|q|) runs before the slot is rewritten. Control thread.
+ * Returns 0, -EINVAL (epoch not newer), or -ENOMEM. */
+int rv_session_install_epoch(struct rv_session *s, struct rv_qsbr *q, uint32_t epoch,
+			     const uint8_t *send_key, const uint8_t *recv_key);
+
+/* rv_session_activate_epoch makes installed |epoch| the sending epoch if it is
+ * newer than the current one. Returns 0 or -ENOENT. Any thread. */
+int rv_session_activate_epoch(struct rv_session *s, uint32_t epoch);
+
+/* rv_session_drop_epoch removes |epoch| (receive and send) and waits a grace
+ * period before wiping its keys. Control thread. Returns 0 or -ENOENT. */
+int rv_session_drop_epoch(struct rv_session *s, struct rv_qsbr *q, uint32_t epoch);
+
+/* rv_session_tx_epoch returns the sending epoch (0 = none active). */
+uint32_t rv_session_tx_epoch(const struct rv_session *s);
+
+/* rv_session_seal_batch seals |num| packets for |s| under its sending epoch:
+ * on entry pkts[i].len is the payload length (payload at buf +
+ * RV_DATA_HDR_LEN); on RV_SESSION_OK/REKEY_SOON each pkts[i].len is the
+ * datagram length. On NO_KEY/EXPIRED nothing is sealed. |now_ns| is a
+ * (coarse) monotonic time. Any worker, concurrently. */
+enum rv_session_result rv_session_seal_batch(struct rv_session *s, struct rv_pkt *pkts,
+					     size_t num, uint64_t now_ns);
+
+/* rv_session_open_batch authenticates and decrypts |num| datagrams addressed
+ * to |s| (hdrs[i] parsed from pkts[i] by rv_wire_parse_data_hdr). For each
+ * packet |results[i]| says what happened; for OK and KEY_ROLLED the plaintext
+ * (possibly empty: a keepalive) is at pkts[i].buf + RV_DATA_HDR_LEN and
+ * pkts[i].len is set to its length. The replay window changes only for
+ * authenticated packets. Returns how many packets were accepted. Any worker. */
+size_t rv_session_open_batch(struct rv_session *s, struct rv_pkt *pkts,
+			     const struct rv_data_hdr *hdrs, enum rv_session_result *results,
+			     size_t num, uint64_t now_ns);
+
+/* rv_session_source_ok: may a decrypted packet with inner source |src| come
+ * from this session? (its own virtual address, or any if any_source). */
+bool rv_session_source_ok(const struct rv_session *s, const struct rv_ip_addr *src);
+
+/* Peer endpoint: get is lock-free (seqlock); update stores |ep| if it differs
+ * (NAT rebinding; call only for an authenticated packet) and returns true if
+ * it changed. Any thread. */
+void rv_session_get_endpoint(const struct rv_session *s, struct rv_endpoint *out);
+bool rv_session_update_endpoint(struct rv_session *s, const struct rv_endpoint *ep);
+
+/* Accessors for immutable fields. */
+uint32_t rv_session_local_index(const struct rv_session *s);
+uint32_t rv_session_remote_index(const struct rv_session *s);
+const struct rv_ip_addr *rv_session_vaddr4(const struct rv_session *s);
+const struct rv_ip_addr *rv_session_vaddr6(const struct rv_session *s);
+
+/* rv_session_take_rekey_request returns true once after the data plane saw
+ * the sending epoch near a limit (control thread clears it by calling). */
+bool rv_session_take_rekey_request(struct rv_session *s);
+
+/* rv_session_last_rx_ns: coarse time of the last authenticated packet (0: never). */
+uint64_t rv_session_last_rx_ns(const struct rv_session *s);
+
+struct rv_session_stats {
+	uint64_t tx_packets, tx_bytes, rx_packets, rx_bytes;
+	uint64_t drop[RV_DROP_MAX];
+	uint32_t tx_epoch;
+};
+
+/* rv_session_count_drop counts a drop attributed to |s| (e.g. spoof). Any worker. */
+void rv_session_count_drop(struct rv_session *s, enum rv_drop_reason why, uint64_t n);
+
+/* rv_session_get_stats snapshots the counters. Any thread. */
+void rv_session_get_stats(const struct rv_session *s, struct rv_session_stats *out);
+
+const char *rv_session_result_str(enum rv_session_result r);
+
+#endif /* RV_CORE_SESSION_H */

@@ -1,0 +1,71 @@
+/*
+ * aead.h — in-place AEAD seal/open for data packets (BoringSSL EVP_AEAD).
+ *
+ * A packet buffer is laid out as  header (AAD) | payload | tag  and sealed or
+ * opened in place: the payload is encrypted where it lies and the 16-byte tag
+ * is written right after it (so the buffer needs RV_AEAD_TAG_LEN of tailroom).
+ * The 96-bit nonce is 4 zero bytes followed by the 64-bit counter, big-endian.
+ *
+ * Thread safety: after rv_aead_init returns, rv_aead_seal and rv_aead_open may
+ * be called concurrently from any number of threads on one struct rv_aead
+ * (BoringSSL's seal/open do not modify the context). init and cleanup must not
+ * race with any other call on the same object.
+ */
+#ifndef RV_CRYPTO_AEAD_H
+#define RV_CRYPTO_AEAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum rv_aead_alg {
+	RV_AEAD_NONE = 0,
+	RV_AEAD_AES256GCM = 1,         /* default: AES-NI */
+	RV_AEAD_CHACHA20POLY1305 = 2,  /* for CPUs without AES instructions */
+};
+
+enum {
+	RV_AEAD_KEY_LEN = 32,
+	RV_AEAD_TAG_LEN = 16,
+	RV_AEAD_NONCE_LEN = 12,
+	RV_AEAD_CTX_STORAGE = 640,
+};
+
+/* struct rv_aead embeds BoringSSL's EVP_AEAD_CTX in opaque storage so that
+ * modules outside crypto/ never include <openssl/…>. The zero state is valid
+ * and safe to clean up. */
+struct rv_aead {
+	_Alignas(16) uint8_t storage[RV_AEAD_CTX_STORAGE];
+	uint8_t alg; /* enum rv_aead_alg; RV_AEAD_NONE when not initialised */
+};
+
+/* rv_aead_init sets up |aead| with |alg| and a RV_AEAD_KEY_LEN-byte |key|
+ * (copied; the caller wipes its own copy). Returns 0 or -EINVAL/-ENOMEM. */
+int rv_aead_init(struct rv_aead *aead, enum rv_aead_alg alg, const uint8_t *key);
+
+/* rv_aead_cleanup wipes the key schedule and returns |aead| to the zero state.
+ * Safe on a zero-state object. */
+void rv_aead_cleanup(struct rv_aead *aead);
+
+/* rv_aead_ready reports whether |aead| holds a key. */
+bool rv_aead_ready(const struct rv_aead *aead);
+
+/* rv_aead_seal encrypts |len| bytes at |buf| in place under |counter| with
+ * |ad_len| bytes of additional data at |ad| and writes the tag to |buf + len|.
+ * Returns 0, or -EINVAL if not initialised or if BoringSSL refuses. */
+int rv_aead_seal(const struct rv_aead *aead, uint64_t counter, uint8_t *buf, size_t len,
+		 const uint8_t *ad, size_t ad_len);
+
+/* rv_aead_open authenticates and decrypts in place |len| bytes at |buf| that
+ * end with the tag; on success the plaintext is the first len - RV_AEAD_TAG_LEN
+ * bytes. Returns 0, -EBADMSG on authentication failure (buffer contents then
+ * unspecified), or -EINVAL for len < tag or an uninitialised context. */
+int rv_aead_open(const struct rv_aead *aead, uint64_t counter, uint8_t *buf, size_t len,
+		 const uint8_t *ad, size_t ad_len);
+
+/* rv_aead_alg_name / rv_aead_alg_parse map to and from "aes-256-gcm" and
+ * "chacha20-poly1305". parse returns RV_AEAD_NONE for an unknown name. */
+const char *rv_aead_alg_name(enum rv_aead_alg alg);
+enum rv_aead_alg rv_aead_alg_parse(const char *name);
+
+#endif /* RV_CRYPTO_AEAD_H */

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# install-deps.sh — installs everything ringvpn needs to build, test and benchmark
+# on a fresh Debian 12 machine. Run as root. Idempotent.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+pkgs=(
+	build-essential cmake pkg-config clang libclang-rt-dev
+	liburing-dev android-libboringssl-dev libcriterion-dev
+	iproute2 iputils-ping iperf3 nftables ethtool procps psmisc
+	valgrind linux-perf gnuplot-nox
+	wireguard-go wireguard-tools openvpn python3
+)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

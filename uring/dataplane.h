@@ -1,0 +1,63 @@
+/*
+ * dataplane.h — the io_uring data plane: N worker threads, each with its own
+ * ring, TUN queue, UDP socket (SO_REUSEPORT, one port) and buffers.
+ *
+ * The data plane finds sessions only through the struct rv_demux it is given
+ * and registers each worker as a reader of the given struct rv_qsbr; the
+ * control thread installs and removes sessions there (see core/demux.h,
+ * core/session.h). Nothing here allocates, locks or blocks per packet.
+ *
+ * Threads: rv_dataplane_start/stop from one thread (the control/main thread);
+ * the getters are safe from any thread while the data plane runs.
+ */
+#ifndef RV_URING_DATAPLANE_H
+#define RV_URING_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/counters.h"
+#include "core/session.h"
+
+struct rv_demux;
+struct rv_qsbr;
+struct rv_dataplane;
+
+struct rv_dataplane_config {
+	const char *tun_name;        /* interface name (created if absent), e.g. "rv0" */
+	unsigned num_workers;        /* 0: one per online CPU */
+	bool pin_workers;            /* pin worker k to CPU k % ncpu */
+	unsigned mtu;                /* tunnel MTU; 0: RV_DEFAULT_MTU */
+	uint16_t udp_port;           /* 0: ephemeral (shared by all workers) */
+	bool udp_v6;                 /* bind [::] dual-stack instead of 0.0.0.0 */
+	bool offload_tun;            /* IFF_VNET_HDR + TUNSETOFFLOAD (TSO/csum) */
+	bool offload_gso;            /* UDP_SEGMENT on send */
+	bool offload_gro;            /* UDP_GRO on receive */
+	unsigned bufs_per_worker;    /* 0: default */
+	struct rv_demux *demux;      /* borrowed; must outlive the data plane */
+	struct rv_qsbr *qsbr;        /* borrowed; must outlive the data plane */
+};
+
+/* rv_dataplane_start opens the TUN queues and sockets and starts the workers.
+ * On success *out owns everything. Returns 0 or -errno (the log says which
+ * resource failed). */
+int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_config *cfg);
+
+/* rv_dataplane_stop stops and joins the workers and frees rings, buffers,
+ * sockets and TUN queues. NULL ok. */
+void rv_dataplane_stop(struct rv_dataplane *dp);
+
+/* rv_dataplane_port returns the bound UDP port (host order). */
+uint16_t rv_dataplane_port(const struct rv_dataplane *dp);
+unsigned rv_dataplane_num_workers(const struct rv_dataplane *dp);
+const char *rv_dataplane_tun_name(const struct rv_dataplane *dp);
+
+/* rv_dataplane_counters snapshots worker |idx|'s counters into |out| (or the
+ * sum of all workers when idx == UINT32_MAX). */
+void rv_dataplane_counters(const struct rv_dataplane *dp, unsigned idx, struct rv_counters *out);
+
+/* rv_dataplane_send_keepalive queues an empty data message to |s| (control
+ * thread; it is sealed and sent by a worker). Returns 0 or -errno. */
+int rv_dataplane_send_keepalive(struct rv_dataplane *dp, struct rv_session *s);
+
+#endif /* RV_URING_DATAPLANE_H */
