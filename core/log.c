@@ -30,7 +30,7 @@ void rv_log_set_prefix(const char *prefix)
 	atomic_store(&log_prefix, prefix);
 }
 
-static void vlog(enum rv_log_level level, int err, const char *fmt, va_list ap)
+static void RV_PRINTF(3, 0) vlog(enum rv_log_level level, int err, const char *fmt, va_list ap)
 {
 	static const char *const names[] = { "fatal", "warn", "info", "debug" };
 	char line[1024];

@@ -40,7 +40,9 @@ struct rv_aead {
 };
 
 /* rv_aead_init sets up |aead| with |alg| and a RV_AEAD_KEY_LEN-byte |key|
- * (copied; the caller wipes its own copy). Returns 0 or -EINVAL/-ENOMEM. */
+ * (copied; the caller wipes its own copy). |aead| must be in the zero state or
+ * initialised; an initialised object is re-keyed and its old key wiped.
+ * Returns 0 or -EINVAL/-ENOMEM; on failure |aead| is in the zero state. */
 int rv_aead_init(struct rv_aead *aead, enum rv_aead_alg alg, const uint8_t *key);
 
 /* rv_aead_cleanup wipes the key schedule and returns |aead| to the zero state.
@@ -59,9 +61,24 @@ int rv_aead_seal(const struct rv_aead *aead, uint64_t counter, uint8_t *buf, siz
 /* rv_aead_open authenticates and decrypts in place |len| bytes at |buf| that
  * end with the tag; on success the plaintext is the first len - RV_AEAD_TAG_LEN
  * bytes. Returns 0, -EBADMSG on authentication failure (buffer contents then
- * unspecified), or -EINVAL for len < tag or an uninitialised context. */
+ * unspecified), or -EINVAL for len < tag or an uninitialised context.
+ * -EBADMSG is an expected outcome for forged packets: it leaves nothing in the
+ * calling thread's BoringSSL error queue. */
 int rv_aead_open(const struct rv_aead *aead, uint64_t counter, uint8_t *buf, size_t len,
 		 const uint8_t *ad, size_t ad_len);
+
+/*
+ * For known-answer tests only (added by crypto/, backward compatible).
+ * rv_aead_seal_iv and rv_aead_open_iv behave exactly like rv_aead_seal and
+ * rv_aead_open (same in-place layout, same return values, same code path)
+ * but take a whole RV_AEAD_NONCE_LEN-byte |nonce| instead of a counter, so
+ * that published vectors with arbitrary IVs can be checked. The data path must
+ * not call them: ringvpn's nonce is always 4 zero bytes || counter.
+ */
+int rv_aead_seal_iv(const struct rv_aead *aead, const uint8_t *nonce, uint8_t *buf, size_t len,
+		    const uint8_t *ad, size_t ad_len);
+int rv_aead_open_iv(const struct rv_aead *aead, const uint8_t *nonce, uint8_t *buf, size_t len,
+		    const uint8_t *ad, size_t ad_len);
 
 /* rv_aead_alg_name / rv_aead_alg_parse map to and from "aes-256-gcm" and
  * "chacha20-poly1305". parse returns RV_AEAD_NONE for an unknown name. */
