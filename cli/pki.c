@@ -1,0 +1,630 @@
+/*
+ * pki.c — 'ringvpn pki': flags -> pki/ calls. Creates a CA, issues server and
+ * client certificates, revokes them into a CRL, shows and verifies them.
+ *
+ *   ringvpn pki ca      --out DIR [--name NAME] [--days N] [--force]
+ *   ringvpn pki server  --ca DIR --name DNSNAME|IP [--out DIR] [--file BASE]
+ *                       [--days N | --valid-from T --valid-to T] [--force]
+ *   ringvpn pki client  --ca DIR --name CN [same options as server]
+ *   ringvpn pki revoke  --ca DIR (--cert FILE | --serial HEX) [--days N]
+ *   ringvpn pki crl     --ca DIR [--days N]
+ *   ringvpn pki show    FILE...
+ *   ringvpn pki verify  --ca DIR [--crl FILE | --no-crl] [--purpose server|client]
+ *                       [--name HOST] FILE
+ *
+ * Each subcommand has --help. Exit codes come from cli/exit.h.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cmds.h"
+#include "cli/exit.h"
+#include "core/compiler.h"
+#include "core/log.h"
+#include "pki/ca.h"
+#include "pki/crl.h"
+#include "pki/issue.h"
+#include "pki/show.h"
+#include "pki/verify.h"
+
+/* Bounds for every "days" flag: a century either way. */
+#define DAYS_MAX 36500
+
+struct pki_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage; /* flags, shown by help and after a usage error */
+	const char *description;
+};
+
+static const struct pki_cmd *find_cmd(const char *name);
+
+static int usage_error(const char *cmd, const char *fmt, ...) RV_PRINTF(2, 3);
+
+static int usage_error(const char *cmd, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	rv_fatal("pki %s: %s (see 'ringvpn pki %s --help')", cmd, msg, cmd);
+	return RV_EXIT_USAGE;
+}
+
+static int pki_failed(const char *cmd, const struct rv_pki_err *err)
+{
+	rv_fatal("pki %s: %s", cmd, err->msg);
+	switch (err->kind) {
+	case RV_PKI_ERR_USAGE:
+		return RV_EXIT_USAGE;
+	case RV_PKI_ERR_CERT:
+		return RV_EXIT_CERT;
+	case RV_PKI_ERR_KEY:
+		return RV_EXIT_KEY;
+	case RV_PKI_ERR_OP:
+		return RV_EXIT_PKI;
+	case RV_PKI_ERR_NONE:
+		break;
+	}
+	return RV_EXIT_FAILURE;
+}
+
+static void print_help(const char *cmd)
+{
+	const struct pki_cmd *c = find_cmd(cmd);
+
+	printf("usage: ringvpn pki %s %s\n\n%s\n", c->name, c->usage, c->description);
+	fflush(stdout);
+}
+
+/* parse_days parses |s| as a whole number of days in [min, DAYS_MAX]. */
+static bool parse_days(int *out, const char *s, int min)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > DAYS_MAX) {
+		return false;
+	}
+	*out = (int)v;
+	return true;
+}
+
+/* parse_offset parses a signed time offset "[+-]N[s|m|h|d]" (no unit means
+ * days) into seconds, bounded by DAYS_MAX days either way. */
+static bool parse_offset(int64_t *out, const char *s)
+{
+	char *end;
+	long long v, unit = 86400;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s) {
+		return false;
+	}
+	if (*end != '\0') {
+		switch (*end) {
+		case 's':
+			unit = 1;
+			break;
+		case 'm':
+			unit = 60;
+			break;
+		case 'h':
+			unit = 3600;
+			break;
+		case 'd':
+			unit = 86400;
+			break;
+		default:
+			return false;
+		}
+		if (end[1] != '\0') {
+			return false;
+		}
+	}
+	if (v < -(long long)DAYS_MAX * 86400 / unit || v > (long long)DAYS_MAX * 86400 / unit) {
+		return false;
+	}
+	*out = (int64_t)(v * unit);
+	return true;
+}
+
+/* getopt_flag_error turns getopt's '?' and ':' into a usage error that names
+ * the flag. Call it with the value getopt_long returned. */
+static int getopt_flag_error(const char *cmd, int c, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (c == ':') {
+		return usage_error(cmd, "flag '%s' needs a value", arg);
+	}
+	if (optopt > 0 && optopt < 256) {
+		return usage_error(cmd, "unknown flag '-%c'", optopt);
+	}
+	if (optopt >= 256) {
+		return usage_error(cmd, "flag '%s' takes no value", arg);
+	}
+	return usage_error(cmd, "unknown flag '%s'", arg);
+}
+
+enum {
+	OPT_HELP = 'h',
+	OPT_OUT = 256,
+	OPT_NAME,
+	OPT_DAYS,
+	OPT_FORCE,
+	OPT_CA,
+	OPT_FILE,
+	OPT_VALID_FROM,
+	OPT_VALID_TO,
+	OPT_CERT,
+	OPT_SERIAL,
+	OPT_CRL,
+	OPT_NO_CRL,
+	OPT_PURPOSE,
+};
+
+/* ---- ca ---------------------------------------------------------------- */
+
+static int cmd_ca(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"out", required_argument, NULL, OPT_OUT},
+	    {"name", required_argument, NULL, OPT_NAME},
+	    {"days", required_argument, NULL, OPT_DAYS},
+	    {"force", no_argument, NULL, OPT_FORCE},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {NULL, 0, NULL, 0},
+	};
+	struct rv_pki_ca_opts o = {0};
+	const char *out = NULL;
+	struct rv_pki_err err = {0};
+	int c;
+
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_OUT:
+			out = optarg;
+			break;
+		case OPT_NAME:
+			o.name = optarg;
+			break;
+		case OPT_DAYS:
+			if (!parse_days(&o.days, optarg, 1)) {
+				return usage_error("ca", "--days '%s' must be a whole number 1..%d",
+						   optarg, DAYS_MAX);
+			}
+			break;
+		case OPT_FORCE:
+			o.force = true;
+			break;
+		case OPT_HELP:
+			print_help("ca");
+			return RV_EXIT_OK;
+		default:
+			return getopt_flag_error("ca", c, argv);
+		}
+	}
+	if (optind < argc) {
+		return usage_error("ca", "unexpected argument '%s'", argv[optind]);
+	}
+	if (out == NULL) {
+		return usage_error("ca",
+				   "--out DIR is required (the directory to create the CA in)");
+	}
+	if (rv_pki_ca_create(out, &o, &err) != 0) {
+		return pki_failed("ca", &err);
+	}
+	printf("created CA in %s: %s/ca.crt, %s/ca.key (mode 0600), %s/ca.crl\n", out, out, out,
+	       out);
+	return RV_EXIT_OK;
+}
+
+/* ---- server / client --------------------------------------------------- */
+
+static int cmd_issue(int argc, char **argv, enum rv_pki_cert_kind kind)
+{
+	static const struct option opts[] = {
+	    {"ca", required_argument, NULL, OPT_CA},
+	    {"name", required_argument, NULL, OPT_NAME},
+	    {"out", required_argument, NULL, OPT_OUT},
+	    {"file", required_argument, NULL, OPT_FILE},
+	    {"days", required_argument, NULL, OPT_DAYS},
+	    {"valid-from", required_argument, NULL, OPT_VALID_FROM},
+	    {"valid-to", required_argument, NULL, OPT_VALID_TO},
+	    {"force", no_argument, NULL, OPT_FORCE},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *cmd = kind == RV_PKI_CERT_SERVER ? "server" : "client";
+	struct rv_pki_issue_opts o;
+	struct rv_pki_issued out;
+	struct rv_pki_err err = {0};
+	struct rv_pki_ca *ca;
+	const char *ca_dir = NULL;
+	bool have_days = false, have_range = false;
+	int c, days, ret;
+
+	rv_pki_issue_opts_init(&o, kind, NULL);
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_CA:
+			ca_dir = optarg;
+			break;
+		case OPT_NAME:
+			o.name = optarg;
+			break;
+		case OPT_OUT:
+			o.out_dir = optarg;
+			break;
+		case OPT_FILE:
+			o.file_base = optarg;
+			break;
+		case OPT_DAYS:
+			if (!parse_days(&days, optarg, -DAYS_MAX) || days == 0) {
+				return usage_error(cmd,
+						   "--days '%s' must be a non-zero whole number "
+						   "-%d..%d (negative: already expired)",
+						   optarg, DAYS_MAX, DAYS_MAX);
+			}
+			/* A negative count issues a certificate that expired |days|
+			 * ago after one day of validity: useful for tests. */
+			o.not_after_s = (int64_t)days * 86400;
+			if (days < 0) {
+				o.not_before_s = o.not_after_s - 86400;
+			}
+			have_days = true;
+			break;
+		case OPT_VALID_FROM:
+		case OPT_VALID_TO:
+			if (!parse_offset(c == OPT_VALID_FROM ? &o.not_before_s : &o.not_after_s,
+					  optarg)) {
+				return usage_error(
+				    cmd,
+				    "%s '%s' must be a signed offset from now like "
+				    "-2d, +12h, 30m, 90s (no unit: days)",
+				    c == OPT_VALID_FROM ? "--valid-from" : "--valid-to", optarg);
+			}
+			have_range = true;
+			break;
+		case OPT_FORCE:
+			o.force = true;
+			break;
+		case OPT_HELP:
+			print_help(cmd);
+			return RV_EXIT_OK;
+		default:
+			return getopt_flag_error(cmd, c, argv);
+		}
+	}
+	if (optind < argc) {
+		return usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	}
+	if (ca_dir == NULL) {
+		return usage_error(cmd, "--ca DIR is required (a directory made by 'pki ca')");
+	}
+	if (o.name == NULL) {
+		return usage_error(cmd, "--name is required (%s)",
+				   kind == RV_PKI_CERT_SERVER
+				       ? "the server's DNS name or IP address"
+				       : "the client's common name");
+	}
+	if (have_days && have_range) {
+		return usage_error(cmd, "--days cannot be combined with --valid-from/--valid-to");
+	}
+	if (rv_pki_ca_open(&ca, ca_dir, &err) != 0) {
+		return pki_failed(cmd, &err);
+	}
+	ret = rv_pki_issue(ca, &o, &out, &err);
+	rv_pki_ca_free(ca);
+	if (ret != 0) {
+		return pki_failed(cmd, &err);
+	}
+	printf("issued %s certificate for %s (serial %s): %s, %s (mode 0600)\n", cmd, o.name,
+	       out.serial, out.crt, out.key);
+	return RV_EXIT_OK;
+}
+
+static int cmd_server(int argc, char **argv)
+{
+	return cmd_issue(argc, argv, RV_PKI_CERT_SERVER);
+}
+
+static int cmd_client(int argc, char **argv)
+{
+	return cmd_issue(argc, argv, RV_PKI_CERT_CLIENT);
+}
+
+/* ---- revoke / crl ------------------------------------------------------ */
+
+static int cmd_revoke_or_crl(int argc, char **argv, bool revoke)
+{
+	static const struct option opts[] = {
+	    {"ca", required_argument, NULL, OPT_CA},
+	    {"cert", required_argument, NULL, OPT_CERT},
+	    {"serial", required_argument, NULL, OPT_SERIAL},
+	    {"days", required_argument, NULL, OPT_DAYS},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *cmd = revoke ? "revoke" : "crl";
+	const char *ca_dir = NULL, *cert = NULL, *serial = NULL;
+	struct rv_pki_err err = {0};
+	struct rv_pki_ca *ca;
+	bool already = false;
+	int c, days = 0, ret;
+
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_CA:
+			ca_dir = optarg;
+			break;
+		case OPT_CERT:
+		case OPT_SERIAL:
+			if (!revoke) {
+				return usage_error(cmd,
+						   "--cert and --serial belong to 'pki revoke'");
+			}
+			*(c == OPT_CERT ? &cert : &serial) = optarg;
+			break;
+		case OPT_DAYS:
+			if (!parse_days(&days, optarg, 1)) {
+				return usage_error(cmd, "--days '%s' must be a whole number 1..%d",
+						   optarg, DAYS_MAX);
+			}
+			break;
+		case OPT_HELP:
+			print_help(cmd);
+			return RV_EXIT_OK;
+		default:
+			return getopt_flag_error(cmd, c, argv);
+		}
+	}
+	if (optind < argc) {
+		return usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	}
+	if (ca_dir == NULL) {
+		return usage_error(cmd, "--ca DIR is required (a directory made by 'pki ca')");
+	}
+	if (revoke && (cert == NULL) == (serial == NULL)) {
+		return usage_error(cmd, "give exactly one of --cert FILE or --serial HEX");
+	}
+	if (rv_pki_ca_open(&ca, ca_dir, &err) != 0) {
+		return pki_failed(cmd, &err);
+	}
+	if (!revoke) {
+		ret = rv_pki_crl_update(ca, days, &err);
+	} else if (cert != NULL) {
+		ret = rv_pki_revoke(ca, cert, days, &already, &err);
+	} else {
+		ret = rv_pki_revoke_serial(ca, serial, days, &already, &err);
+	}
+	rv_pki_ca_free(ca);
+	if (ret != 0) {
+		return pki_failed(cmd, &err);
+	}
+	if (revoke) {
+		printf("%s %s; CRL updated: %s/ca.crl\n", cert != NULL ? cert : serial,
+		       already ? "was already revoked" : "revoked", ca_dir);
+	} else {
+		printf("CRL updated: %s/ca.crl\n", ca_dir);
+	}
+	return RV_EXIT_OK;
+}
+
+static int cmd_revoke(int argc, char **argv)
+{
+	return cmd_revoke_or_crl(argc, argv, true);
+}
+
+static int cmd_crl(int argc, char **argv)
+{
+	return cmd_revoke_or_crl(argc, argv, false);
+}
+
+/* ---- show / verify ----------------------------------------------------- */
+
+static int cmd_show(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {NULL, 0, NULL, 0},
+	};
+	struct rv_pki_err err = {0};
+	int c;
+
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == OPT_HELP) {
+			print_help("show");
+			return RV_EXIT_OK;
+		}
+		return getopt_flag_error("show", c, argv);
+	}
+	if (optind >= argc) {
+		return usage_error("show", "name at least one certificate or CRL file");
+	}
+	for (int i = optind; i < argc; i++) {
+		if (i > optind) {
+			printf("\n");
+		}
+		fflush(stdout);
+		if (rv_pki_show(stdout, argv[i], &err) != 0) {
+			return pki_failed("show", &err);
+		}
+	}
+	return RV_EXIT_OK;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"ca", required_argument, NULL, OPT_CA},
+	    {"crl", required_argument, NULL, OPT_CRL},
+	    {"no-crl", no_argument, NULL, OPT_NO_CRL},
+	    {"purpose", required_argument, NULL, OPT_PURPOSE},
+	    {"name", required_argument, NULL, OPT_NAME},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {NULL, 0, NULL, 0},
+	};
+	enum rv_pki_purpose purpose = RV_PKI_PURPOSE_ANY;
+	const char *ca_dir = NULL, *crl = NULL, *host = NULL;
+	char ca_crt[PATH_MAX], def_crl[PATH_MAX];
+	struct rv_pki_err err = {0};
+	bool no_crl = false;
+	int c, n;
+
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_CA:
+			ca_dir = optarg;
+			break;
+		case OPT_CRL:
+			crl = optarg;
+			break;
+		case OPT_NO_CRL:
+			no_crl = true;
+			break;
+		case OPT_NAME:
+			host = optarg;
+			break;
+		case OPT_PURPOSE:
+			if (strcmp(optarg, "server") == 0) {
+				purpose = RV_PKI_PURPOSE_SERVER;
+			} else if (strcmp(optarg, "client") == 0) {
+				purpose = RV_PKI_PURPOSE_CLIENT;
+			} else if (strcmp(optarg, "any") == 0) {
+				purpose = RV_PKI_PURPOSE_ANY;
+			} else {
+				return usage_error("verify",
+						   "--purpose '%s' must be server, client or any",
+						   optarg);
+			}
+			break;
+		case OPT_HELP:
+			print_help("verify");
+			return RV_EXIT_OK;
+		default:
+			return getopt_flag_error("verify", c, argv);
+		}
+	}
+	if (ca_dir == NULL) {
+		return usage_error("verify", "--ca DIR is required");
+	}
+	if (argc - optind != 1) {
+		return usage_error("verify", "name exactly one certificate file to verify");
+	}
+	if (crl != NULL && no_crl) {
+		return usage_error("verify", "--crl and --no-crl exclude each other");
+	}
+	n = snprintf(ca_crt, sizeof(ca_crt), "%s/%s", ca_dir, RV_PKI_CA_CRT);
+	if (n < 0 || (size_t)n >= sizeof(ca_crt) ||
+	    snprintf(def_crl, sizeof(def_crl), "%s/%s", ca_dir, RV_PKI_CA_CRL) >=
+		(int)sizeof(def_crl)) {
+		return usage_error("verify", "--ca path is too long");
+	}
+	/* By default the CA's own CRL is checked, as a server configured with
+	 * it would; --no-crl skips revocation. */
+	if (crl == NULL && !no_crl) {
+		crl = def_crl;
+	}
+	if (rv_pki_verify(ca_crt, crl, argv[optind], purpose, host, &err) != 0) {
+		return pki_failed("verify", &err);
+	}
+	printf("%s: OK\n", argv[optind]);
+	return RV_EXIT_OK;
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+static const struct pki_cmd pki_cmds[] = {
+    {"ca", cmd_ca, "--out DIR [--name NAME] [--days N] [--force]",
+     "Create a certificate authority in DIR: ca.crt, ca.key (0600), an empty ca.crl\n"
+     "and revoked.txt. NAME is the CA's common name (default \"" RV_PKI_CA_NAME_DEFAULT
+     "\"),\nN its validity in days (default 3650). An existing ca.key is never replaced\n"
+     "without --force."},
+    {"server", cmd_server,
+     "--ca DIR --name DNSNAME|IP [--out DIR] [--file BASE]\n"
+     "                          [--days N | --valid-from T --valid-to T] [--force]",
+     "Issue a server certificate (ECDSA P-256, EKU serverAuth, subjectAltName DNS:NAME\n"
+     "or IP:NAME) signed by the CA in DIR. Writes OUT/BASE.crt and OUT/BASE.key (0600);\n"
+     "OUT defaults to '.', BASE to NAME. Validity: N days from now (default 825; a\n"
+     "negative N gives an already expired certificate), or from T to T where T is an\n"
+     "offset from now such as -2d, +12h, 30m, 90s. Existing files are never replaced\n"
+     "without --force."},
+    {"client", cmd_client,
+     "--ca DIR --name CN [--out DIR] [--file BASE]\n"
+     "                          [--days N | --valid-from T --valid-to T] [--force]",
+     "Issue a client certificate (ECDSA P-256, EKU clientAuth, subject CN) signed by\n"
+     "the CA in DIR. CN: 1..64 of letters, digits, '.', '_', '-', '@'. Files and\n"
+     "validity as for 'server'."},
+    {"revoke", cmd_revoke, "--ca DIR (--cert FILE | --serial HEX) [--days N]",
+     "Revoke a certificate issued by the CA in DIR: add it to DIR/revoked.txt and\n"
+     "re-sign DIR/ca.crl (next update in N days, default 30; CRL number + 1)."},
+    {"crl", cmd_crl, "--ca DIR [--days N]",
+     "Re-sign DIR/ca.crl from DIR/revoked.txt (do this before its next update, every\n"
+     "N days, default 30). An empty CRL is valid."},
+    {"show", cmd_show, "FILE...",
+     "Print subject, issuer, serial, validity, SANs and usages of a certificate, or\n"
+     "the revoked serials of a CRL."},
+    {"verify", cmd_verify,
+     "--ca DIR [--crl FILE | --no-crl] [--purpose server|client|any] [--name HOST] FILE",
+     "Check FILE as a peer would: signed by the CA in DIR, within its validity, not\n"
+     "revoked in DIR/ca.crl (or --crl FILE), fit for the purpose and, with --name,\n"
+     "issued for HOST. Exit 0 if valid, 4 if rejected."},
+};
+
+static const struct pki_cmd *find_cmd(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(pki_cmds); i++) {
+		if (strcmp(pki_cmds[i].name, name) == 0) {
+			return &pki_cmds[i];
+		}
+	}
+	return NULL;
+}
+
+static void pki_usage(FILE *f)
+{
+	fprintf(f, "usage: ringvpn pki <command> [flags]   ('ringvpn pki <command> --help')\n\n");
+	for (size_t i = 0; i < ARRAY_SIZE(pki_cmds); i++) {
+		fprintf(f, "  %-7s %s\n", pki_cmds[i].name, pki_cmds[i].usage);
+	}
+}
+
+int rv_cmd_pki(int argc, char **argv)
+{
+	const struct pki_cmd *c;
+
+	if (argc < 2) {
+		pki_usage(stderr);
+		return RV_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		pki_usage(stdout);
+		return RV_EXIT_OK;
+	}
+	c = find_cmd(argv[1]);
+	if (c == NULL) {
+		rv_fatal("pki: unknown command '%s' (see 'ringvpn pki --help')", argv[1]);
+		return RV_EXIT_USAGE;
+	}
+	/* optind = 0 makes glibc getopt start over, so rv_cmd_pki can run more
+	 * than once in a process (tests do); opterr = 0 because we word the
+	 * messages ourselves, naming the subcommand. */
+	optind = 0;
+	opterr = 0;
+	return c->fn(argc - 1, argv + 1);
+}

@@ -1,0 +1,237 @@
+/*
+ * ca.c — the self-signed CA: creation and loading.
+ */
+#include "pki/ca.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/nid.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "pki/crl.h"
+#include "pki/internal.h"
+#include "pki/pem.h"
+
+static int make_dir(const char *dir, struct rv_pki_err *err)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) == 0) {
+		return 0;
+	}
+	if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+		return 0;
+	}
+	int ret = -errno;
+	pki_errf(err, RV_PKI_ERR_OP, "%s: cannot create the CA directory: %s%s", dir,
+		 strerror(-ret), ret == -ENOENT ? " (create its parent directory first)" : "");
+	return ret;
+}
+
+static int build_ca_cert(X509 **out, EVP_PKEY *key, const char *name, int days,
+			 struct rv_pki_err *err)
+{
+	X509 *x = X509_new();
+	X509_NAME *subj;
+	ASN1_INTEGER *serial = NULL;
+	int ret;
+
+	*out = NULL;
+	if (x == NULL || !X509_set_version(x, X509_VERSION_3)) {
+		pki_err_ssl(err, RV_PKI_ERR_OP, "cannot allocate a certificate");
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	ret = pki_new_serial(&serial, err);
+	if (ret != 0) {
+		goto err_free;
+	}
+	subj = X509_get_subject_name(x);
+	if (!X509_set_serialNumber(x, serial) ||
+	    !X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8, (const uint8_t *)name, -1, -1,
+					0) ||
+	    !X509_set_issuer_name(x, subj) || !X509_set_pubkey(x, key)) {
+		pki_err_ssl(err, RV_PKI_ERR_OP, "cannot fill in the CA certificate");
+		ret = -EINVAL;
+		goto err_free;
+	}
+	/* Backdate an hour so a peer whose clock is slightly behind accepts it. */
+	ret = pki_set_validity(x, -3600, (int64_t)days * 86400, err);
+	if (ret == 0) {
+		ret = pki_add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE", err);
+	}
+	if (ret == 0) {
+		ret = pki_add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign", err);
+	}
+	if (ret == 0) {
+		ret = pki_add_ext(x, x, NID_subject_key_identifier, "hash", err);
+	}
+	if (ret == 0) {
+		ret = pki_add_ext(x, x, NID_authority_key_identifier, "keyid:always", err);
+	}
+	if (ret != 0) {
+		goto err_free;
+	}
+	if (!X509_sign(x, key, EVP_sha256())) {
+		pki_err_ssl(err, RV_PKI_ERR_OP, "cannot sign the CA certificate");
+		ret = -EINVAL;
+		goto err_free;
+	}
+	ASN1_INTEGER_free(serial);
+	*out = x;
+	return 0;
+
+err_free:
+	ASN1_INTEGER_free(serial);
+	X509_free(x);
+	return ret;
+}
+
+int rv_pki_ca_create(const char *dir, const struct rv_pki_ca_opts *opts, struct rv_pki_err *err)
+{
+	const char *name = opts->name != NULL ? opts->name : RV_PKI_CA_NAME_DEFAULT;
+	int days = opts->days != 0 ? opts->days : RV_PKI_CA_DAYS_DEFAULT;
+	char crt_path[PATH_MAX], key_path[PATH_MAX], idx_path[PATH_MAX];
+	struct rv_pki_ca ca = {0};
+	int ret;
+
+	if (name[0] == '\0' || strlen(name) > 64) {
+		pki_errf(err, RV_PKI_ERR_USAGE, "CA name must be 1..64 characters");
+		return -EINVAL;
+	}
+	if (days < 1) {
+		pki_errf(err, RV_PKI_ERR_USAGE, "CA validity must be at least 1 day (got %d)",
+			 days);
+		return -EINVAL;
+	}
+	if ((ret = pki_path(crt_path, sizeof(crt_path), dir, RV_PKI_CA_CRT, "", err)) != 0 ||
+	    (ret = pki_path(key_path, sizeof(key_path), dir, RV_PKI_CA_KEY, "", err)) != 0 ||
+	    (ret = pki_path(idx_path, sizeof(idx_path), dir, RV_PKI_CA_INDEX, "", err)) != 0 ||
+	    (ret = pki_path(ca.dir, sizeof(ca.dir), dir, "", "", err)) != 0) {
+		return ret;
+	}
+	ca.dir[strlen(ca.dir) - 1] = '\0'; /* drop the trailing '/' */
+	ret = make_dir(dir, err);
+	if (ret != 0) {
+		return ret;
+	}
+	if (!opts->force && pki_exists(key_path)) {
+		pki_errf(err, RV_PKI_ERR_OP,
+			 "%s already exists; refusing to overwrite a CA key (use --force to "
+			 "replace the CA, which invalidates every certificate it issued)",
+			 key_path);
+		return -EEXIST;
+	}
+	ret = pki_new_key(&ca.key, err);
+	if (ret != 0) {
+		return ret;
+	}
+	ret = build_ca_cert(&ca.cert, ca.key, name, days, err);
+	if (ret != 0) {
+		goto out;
+	}
+	ret = rv_pem_write_key(key_path, ca.key, opts->force, err);
+	if (ret != 0) {
+		goto out;
+	}
+	ret = rv_pem_write_cert(crt_path, ca.cert, true, err);
+	if (ret == 0) {
+		/* A new CA starts with no revocations and an empty, valid CRL. */
+		ret = pki_write_file(idx_path, (const uint8_t *)"", 0, 0644, true, err);
+	}
+	if (ret == 0) {
+		char crl_path[PATH_MAX];
+
+		/* A replaced CA starts a new CRL series: the old ca.crl was signed
+		 * by the old key and its numbering means nothing to the new CA. */
+		ret = pki_path(crl_path, sizeof(crl_path), dir, RV_PKI_CA_CRL, "", err);
+		if (ret == 0 && unlink(crl_path) != 0 && errno != ENOENT) {
+			ret = -errno;
+			pki_errf(err, RV_PKI_ERR_OP, "%s: cannot remove the old CRL: %s", crl_path,
+				 strerror(-ret));
+		}
+	}
+	if (ret == 0) {
+		ret = rv_pki_crl_update(&ca, 0, err);
+	}
+	if (ret != 0) {
+		unlink(key_path);
+	}
+out:
+	X509_free(ca.cert);
+	EVP_PKEY_free(ca.key);
+	return ret;
+}
+
+int rv_pki_ca_open(struct rv_pki_ca **out, const char *dir, struct rv_pki_err *err)
+{
+	char crt_path[PATH_MAX], key_path[PATH_MAX];
+	struct rv_pki_ca *ca;
+	struct stat st;
+	int ret;
+
+	*out = NULL;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		pki_errf(err, RV_PKI_ERR_CERT,
+			 "%s: CA directory not found (create one with 'ringvpn pki ca --out %s')",
+			 dir, dir);
+		return -ENOENT;
+	}
+	if ((ret = pki_path(crt_path, sizeof(crt_path), dir, RV_PKI_CA_CRT, "", err)) != 0 ||
+	    (ret = pki_path(key_path, sizeof(key_path), dir, RV_PKI_CA_KEY, "", err)) != 0) {
+		return ret;
+	}
+	ca = calloc(1, sizeof(*ca));
+	if (ca == NULL) {
+		pki_errf(err, RV_PKI_ERR_OP, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(ca->dir, sizeof(ca->dir), "%s", dir);
+	ret = rv_pem_read_cert(&ca->cert, crt_path, err);
+	if (ret != 0) {
+		goto err_free;
+	}
+	if (X509_check_ca(ca->cert) == 0) {
+		pki_errf(err, RV_PKI_ERR_CERT, "%s: not a CA certificate (basicConstraints)",
+			 crt_path);
+		ret = -EINVAL;
+		goto err_free;
+	}
+	ret = rv_pem_read_key(&ca->key, key_path, err);
+	if (ret != 0) {
+		goto err_free;
+	}
+	if (!X509_check_private_key(ca->cert, ca->key)) {
+		pki_err_ssl(err, RV_PKI_ERR_KEY, "%s does not belong to %s", key_path, crt_path);
+		ret = -EINVAL;
+		goto err_free;
+	}
+	*out = ca;
+	return 0;
+
+err_free:
+	rv_pki_ca_free(ca);
+	return ret;
+}
+
+void rv_pki_ca_free(struct rv_pki_ca *ca)
+{
+	if (ca == NULL) {
+		return;
+	}
+	X509_free(ca->cert);
+	EVP_PKEY_free(ca->key); /* BoringSSL wipes key material when freeing it */
+	free(ca);
+}
+
+const char *rv_pki_ca_dir(const struct rv_pki_ca *ca)
+{
+	return ca->dir;
+}

@@ -1,0 +1,52 @@
+/*
+ * ca.h — creating and opening a ringvpn certificate authority.
+ *
+ * A CA is a directory:
+ *   DIR/ca.crt       self-signed CA certificate (ECDSA P-256, mode 0644)
+ *   DIR/ca.key       its private key (PKCS#8 PEM, mode 0600)
+ *   DIR/ca.crl       the current CRL, signed by the CA (empty at creation)
+ *   DIR/revoked.txt  index of revoked serials the CRL is built from
+ * This header is free of BoringSSL types so cli/ can include it.
+ */
+#ifndef RV_PKI_CA_H
+#define RV_PKI_CA_H
+
+#include <stdbool.h>
+
+#include "pki/err.h"
+
+#define RV_PKI_CA_DAYS_DEFAULT 3650
+#define RV_PKI_CA_NAME_DEFAULT "ringvpn CA"
+#define RV_PKI_CA_CRT "ca.crt"
+#define RV_PKI_CA_KEY "ca.key"
+#define RV_PKI_CA_CRL "ca.crl"
+#define RV_PKI_CA_INDEX "revoked.txt"
+
+struct rv_pki_ca;
+
+struct rv_pki_ca_opts {
+	const char *name; /* subject CN; NULL means RV_PKI_CA_NAME_DEFAULT */
+	int days;	  /* validity in days, > 0; 0 means RV_PKI_CA_DAYS_DEFAULT */
+	bool force;	  /* replace an existing ca.key/ca.crt */
+};
+
+/* rv_pki_ca_create creates |dir| (mode 0700) if it does not exist and writes
+ * a new CA into it: ca.key, ca.crt (basicConstraints CA:TRUE critical,
+ * keyUsage keyCertSign+cRLSign critical, SKI, random 127-bit serial), an
+ * empty ca.crl and revoked.txt. Refuses (-EEXIST) to replace an existing
+ * ca.key unless |opts->force|. Returns 0 or -errno with |err| filled. */
+int rv_pki_ca_create(const char *dir, const struct rv_pki_ca_opts *opts, struct rv_pki_err *err);
+
+/* rv_pki_ca_open loads DIR/ca.crt and DIR/ca.key, checks that the key
+ * matches the certificate and that the certificate is a CA, and returns a
+ * new handle in |*out| (free with rv_pki_ca_free). Returns 0 or -errno with
+ * |err| filled (class RV_PKI_ERR_CERT or RV_PKI_ERR_KEY). */
+int rv_pki_ca_open(struct rv_pki_ca **out, const char *dir, struct rv_pki_err *err);
+
+/* rv_pki_ca_free releases |ca| and wipes its key; NULL is a no-op. */
+void rv_pki_ca_free(struct rv_pki_ca *ca);
+
+/* rv_pki_ca_dir returns the directory |ca| was opened from (borrowed). */
+const char *rv_pki_ca_dir(const struct rv_pki_ca *ca);
+
+#endif /* RV_PKI_CA_H */

@@ -1,0 +1,433 @@
+/*
+ * crl.c — the revocation index (revoked.txt) and the CRL built from it.
+ * The index is parsed strictly: a malformed line is an error naming the
+ * file and line, never silently skipped, since skipping would un-revoke.
+ */
+#include "pki/crl.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/mem.h>
+#include <openssl/nid.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "pki/ca.h"
+#include "pki/internal.h"
+#include "pki/pem.h"
+
+/* A serial is at most 20 octets (RFC 5280), so 40 hex digits. */
+#define SERIAL_HEX_MAX 40
+
+struct revoked {
+	char serial[SERIAL_HEX_MAX + 1]; /* canonical: BN_bn2hex of the value */
+	int64_t when;			 /* revocation time, unix seconds */
+};
+
+struct index {
+	char path[PATH_MAX];
+	uint8_t *text; /* the file as read, with one extra NUL */
+	size_t text_len;
+	struct revoked *ent;
+	size_t num_ent;
+};
+
+static void index_cleanup(struct index *idx)
+{
+	free(idx->text);
+	free(idx->ent);
+	idx->text = NULL;
+	idx->ent = NULL;
+}
+
+/* canon_serial validates |in| (1..40 hex digits, not zero) and writes its
+ * canonical form to |out|. */
+static int canon_serial(char out[SERIAL_HEX_MAX + 1], const char *in, size_t in_len)
+{
+	BIGNUM *bn = NULL;
+	char tmp[SERIAL_HEX_MAX + 1];
+	char *hex;
+	int ret = -EINVAL;
+
+	if (in_len == 0 || in_len > SERIAL_HEX_MAX) {
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < in_len; i++) {
+		if (!isxdigit((unsigned char)in[i])) {
+			return -EINVAL;
+		}
+	}
+	memcpy(tmp, in, in_len);
+	tmp[in_len] = '\0';
+	if (BN_hex2bn(&bn, tmp) != (int)in_len || BN_is_zero(bn)) {
+		BN_free(bn);
+		return -EINVAL;
+	}
+	hex = BN_bn2hex(bn);
+	if (hex != NULL && strlen(hex) <= SERIAL_HEX_MAX) {
+		strcpy(out, hex);
+		ret = 0;
+	}
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return ret;
+}
+
+static int index_load(struct index *idx, const struct rv_pki_ca *ca, struct rv_pki_err *err)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0, cap = 0, line = 0;
+	struct stat st;
+	char *p, *end;
+	int ret;
+
+	memset(idx, 0, sizeof(*idx));
+	ret = pki_path(idx->path, sizeof(idx->path), ca->dir, RV_PKI_CA_INDEX, "", err);
+	if (ret != 0) {
+		return ret;
+	}
+	/* A missing or empty index means nothing is revoked (pki_read_file
+	 * rejects empty files, so skip it for those). */
+	if (stat(idx->path, &st) == 0 && !(S_ISREG(st.st_mode) && st.st_size == 0)) {
+		ret = pki_read_file(&buf, &len, idx->path, RV_PKI_ERR_CERT, err);
+		if (ret != 0) {
+			return ret;
+		}
+	}
+	idx->text = malloc(len + 1);
+	if (idx->text == NULL) {
+		free(buf);
+		pki_errf(err, RV_PKI_ERR_OP, "out of memory");
+		return -ENOMEM;
+	}
+	if (len > 0) {
+		memcpy(idx->text, buf, len);
+	}
+	free(buf);
+	idx->text[len] = '\0';
+	idx->text_len = len;
+
+	for (p = (char *)idx->text; *p != '\0'; p = end) {
+		char *nl = strchr(p, '\n');
+		char *sp, *tend;
+		long long when;
+
+		line++;
+		end = nl != NULL ? nl + 1 : p + strlen(p);
+		if (*p == '#' || *p == '\n') {
+			continue;
+		}
+		if (idx->num_ent == cap) {
+			size_t ncap = cap == 0 ? 16 : cap * 2;
+			struct revoked *n = realloc(idx->ent, ncap * sizeof(*n));
+
+			if (n == NULL) {
+				pki_errf(err, RV_PKI_ERR_OP, "out of memory");
+				ret = -ENOMEM;
+				goto err;
+			}
+			idx->ent = n;
+			cap = ncap;
+		}
+		sp = memchr(p, ' ', (size_t)(end - p));
+		if (sp == NULL ||
+		    canon_serial(idx->ent[idx->num_ent].serial, p, (size_t)(sp - p)) != 0) {
+			goto bad_line;
+		}
+		errno = 0;
+		when = strtoll(sp + 1, &tend, 10);
+		if (errno != 0 || tend == sp + 1 || when < 0 ||
+		    (*tend != ' ' && *tend != '\n' && *tend != '\0')) {
+			goto bad_line;
+		}
+		idx->ent[idx->num_ent++].when = when;
+	}
+	return 0;
+
+bad_line:
+	pki_errf(err, RV_PKI_ERR_CERT,
+		 "%s:%zu: malformed line (expected '<hex serial> <unix time> <subject>'); fix "
+		 "or remove it, then run 'ringvpn pki crl --ca %s'",
+		 idx->path, line, ca->dir);
+	ret = -EINVAL;
+err:
+	index_cleanup(idx);
+	return ret;
+}
+
+/* next_crl_number reads the previous ca.crl (if any), checks it was signed by
+ * this CA, and returns its cRLNumber + 1 (1 if there was none). */
+static int next_crl_number(ASN1_INTEGER **out, const struct rv_pki_ca *ca, const char *crl_path,
+			   struct rv_pki_err *err)
+{
+	X509_CRL *old = NULL;
+	ASN1_INTEGER *num = NULL;
+	BIGNUM *bn = NULL;
+	int ret;
+
+	*out = NULL;
+	if (pki_exists(crl_path)) {
+		ret = rv_pem_read_crl(&old, crl_path, err);
+		if (ret != 0) {
+			goto out;
+		}
+		if (X509_CRL_verify(old, ca->key) != 1) {
+			pki_err_ssl(err, RV_PKI_ERR_CERT,
+				    "%s was not signed by this CA; move it away and run 'ringvpn "
+				    "pki crl --ca %s'",
+				    crl_path, ca->dir);
+			ret = -EINVAL;
+			goto out;
+		}
+		num = X509_CRL_get_ext_d2i(old, NID_crl_number, NULL, NULL);
+	}
+	bn = num != NULL ? ASN1_INTEGER_to_BN(num, NULL) : BN_new();
+	if (bn == NULL || !BN_add_word(bn, 1) || (*out = BN_to_ASN1_INTEGER(bn, NULL)) == NULL) {
+		pki_err_ssl(err, RV_PKI_ERR_OP, "cannot compute the next CRL number");
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = 0;
+out:
+	BN_free(bn);
+	ASN1_INTEGER_free(num);
+	X509_CRL_free(old);
+	return ret;
+}
+
+static int add_revoked(X509_CRL *crl, const struct revoked *r)
+{
+	X509_REVOKED *rev = X509_REVOKED_new();
+	BIGNUM *bn = NULL;
+	ASN1_INTEGER *serial = NULL;
+	ASN1_TIME *when = ASN1_TIME_set(NULL, (time_t)r->when);
+	int ok;
+
+	ok = rev != NULL && when != NULL && BN_hex2bn(&bn, r->serial) > 0 &&
+	     (serial = BN_to_ASN1_INTEGER(bn, NULL)) != NULL &&
+	     X509_REVOKED_set_serialNumber(rev, serial) &&
+	     X509_REVOKED_set_revocationDate(rev, when) && X509_CRL_add0_revoked(crl, rev);
+	if (!ok) {
+		X509_REVOKED_free(rev);
+	}
+	ASN1_INTEGER_free(serial);
+	ASN1_TIME_free(when);
+	BN_free(bn);
+	return ok ? 0 : -ENOMEM;
+}
+
+static int crl_build(const struct rv_pki_ca *ca, const struct index *idx, int days,
+		     struct rv_pki_err *err)
+{
+	char crl_path[PATH_MAX];
+	X509_CRL *crl = NULL;
+	ASN1_INTEGER *num = NULL;
+	ASN1_TIME *last = NULL, *next = NULL;
+	X509_EXTENSION *aki = NULL;
+	X509V3_CTX ctx;
+	time_t now = time(NULL);
+	int ret;
+
+	if (days == 0) {
+		days = RV_PKI_CRL_DAYS_DEFAULT;
+	}
+	if (days < 1 || days > 36500) {
+		pki_errf(err, RV_PKI_ERR_USAGE, "CRL validity must be 1..36500 days (got %d)",
+			 days);
+		return -EINVAL;
+	}
+	ret = pki_path(crl_path, sizeof(crl_path), ca->dir, RV_PKI_CA_CRL, "", err);
+	if (ret != 0) {
+		return ret;
+	}
+	ret = next_crl_number(&num, ca, crl_path, err);
+	if (ret != 0) {
+		return ret;
+	}
+	crl = X509_CRL_new();
+	last = ASN1_TIME_set(NULL, now);
+	next = ASN1_TIME_adj(NULL, now, days, 0);
+	if (crl == NULL || last == NULL || next == NULL ||
+	    !X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||
+	    !X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca->cert)) ||
+	    !X509_CRL_set1_lastUpdate(crl, last) || !X509_CRL_set1_nextUpdate(crl, next)) {
+		pki_err_ssl(err, RV_PKI_ERR_OP, "cannot build the CRL");
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < idx->num_ent; i++) {
+		if (add_revoked(crl, &idx->ent[i]) != 0) {
+			pki_err_ssl(err, RV_PKI_ERR_OP, "cannot add serial %s to the CRL",
+				    idx->ent[i].serial);
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	X509V3_set_ctx(&ctx, ca->cert, NULL, NULL, crl, 0);
+	aki = X509V3_EXT_nconf_nid(NULL, &ctx, NID_authority_key_identifier, "keyid:always");
+	if (!X509_CRL_sort(crl) ||
+	    !X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, X509V3_ADD_DEFAULT) ||
+	    aki == NULL || !X509_CRL_add_ext(crl, aki, -1) ||
+	    !X509_CRL_sign(crl, ca->key, EVP_sha256())) {
+		pki_err_ssl(err, RV_PKI_ERR_OP, "cannot sign the CRL");
+		ret = -EINVAL;
+		goto out;
+	}
+	ret = rv_pem_write_crl(crl_path, crl, err);
+out:
+	X509_EXTENSION_free(aki);
+	ASN1_TIME_free(last);
+	ASN1_TIME_free(next);
+	ASN1_INTEGER_free(num);
+	X509_CRL_free(crl);
+	return ret;
+}
+
+int rv_pki_crl_update(const struct rv_pki_ca *ca, int crl_days, struct rv_pki_err *err)
+{
+	struct index idx;
+	int ret;
+
+	ret = index_load(&idx, ca, err);
+	if (ret != 0) {
+		return ret;
+	}
+	ret = crl_build(ca, &idx, crl_days, err);
+	index_cleanup(&idx);
+	return ret;
+}
+
+/* revoke_canon appends |serial| (canonical) to the index unless present and
+ * rebuilds the CRL. */
+static int revoke_canon(const struct rv_pki_ca *ca, const char *serial, const char *subject,
+			int crl_days, bool *out_already, struct rv_pki_err *err)
+{
+	struct index idx;
+	char *text = NULL;
+	size_t text_len;
+	int64_t now = (int64_t)time(NULL);
+	int n, ret;
+
+	*out_already = false;
+	ret = index_load(&idx, ca, err);
+	if (ret != 0) {
+		return ret;
+	}
+	for (size_t i = 0; i < idx.num_ent; i++) {
+		if (strcmp(idx.ent[i].serial, serial) == 0) {
+			*out_already = true;
+		}
+	}
+	if (!*out_already) {
+		bool nl = idx.text_len > 0 && idx.text[idx.text_len - 1] != '\n';
+
+		text_len = idx.text_len + strlen(serial) + strlen(subject) + 48;
+		text = malloc(text_len);
+		if (text == NULL) {
+			pki_errf(err, RV_PKI_ERR_OP, "out of memory");
+			ret = -ENOMEM;
+			goto out;
+		}
+		n = snprintf(text, text_len, "%s%s%s %" PRId64 " %s\n", (const char *)idx.text,
+			     nl ? "\n" : "", serial, now, subject);
+		if (n < 0 || (size_t)n >= text_len) {
+			pki_errf(err, RV_PKI_ERR_OP, "cannot format the index line");
+			ret = -EINVAL;
+			goto out;
+		}
+		/* The index is written first: if signing the CRL then fails, the
+		 * revocation is still recorded and 'pki crl' can finish the job. */
+		ret = pki_write_file(idx.path, (const uint8_t *)text, (size_t)n, 0644, true, err);
+		if (ret != 0) {
+			goto out;
+		}
+		if (idx.num_ent == 0 || idx.ent == NULL) {
+			free(idx.ent);
+			idx.ent = malloc(sizeof(*idx.ent));
+			if (idx.ent == NULL) {
+				pki_errf(err, RV_PKI_ERR_OP, "out of memory");
+				ret = -ENOMEM;
+				goto out;
+			}
+		} else {
+			struct revoked *r = realloc(idx.ent, (idx.num_ent + 1) * sizeof(*r));
+
+			if (r == NULL) {
+				pki_errf(err, RV_PKI_ERR_OP, "out of memory");
+				ret = -ENOMEM;
+				goto out;
+			}
+			idx.ent = r;
+		}
+		snprintf(idx.ent[idx.num_ent].serial, sizeof(idx.ent[0].serial), "%s", serial);
+		idx.ent[idx.num_ent++].when = now;
+	}
+	ret = crl_build(ca, &idx, crl_days, err);
+out:
+	free(text);
+	index_cleanup(&idx);
+	return ret;
+}
+
+int rv_pki_revoke(const struct rv_pki_ca *ca, const char *cert_path, int crl_days,
+		  bool *out_already, struct rv_pki_err *err)
+{
+	char serial[SERIAL_HEX_MAX + 1], subject[256];
+	EVP_PKEY *ca_pub;
+	X509 *cert = NULL;
+	int ret;
+
+	*out_already = false;
+	ret = rv_pem_read_cert(&cert, cert_path, err);
+	if (ret != 0) {
+		return ret;
+	}
+	ca_pub = X509_get_pubkey(ca->cert);
+	if (X509_check_issued(ca->cert, cert) != X509_V_OK || ca_pub == NULL ||
+	    X509_verify(cert, ca_pub) != 1) {
+		EVP_PKEY_free(ca_pub);
+		ERR_clear_error();
+		pki_errf(err, RV_PKI_ERR_CERT,
+			 "%s was not issued by the CA in %s; revoke it with the CA that issued it",
+			 cert_path, ca->dir);
+		ret = -EINVAL;
+		goto out;
+	}
+	EVP_PKEY_free(ca_pub);
+	ret = pki_serial_hex(serial, sizeof(serial), X509_get0_serialNumber(cert), err);
+	if (ret != 0) {
+		goto out;
+	}
+	pki_name_oneline(subject, sizeof(subject), X509_get_subject_name(cert));
+	ret = revoke_canon(ca, serial, subject, crl_days, out_already, err);
+out:
+	X509_free(cert);
+	return ret;
+}
+
+int rv_pki_revoke_serial(const struct rv_pki_ca *ca, const char *serial_hex, int crl_days,
+			 bool *out_already, struct rv_pki_err *err)
+{
+	char serial[SERIAL_HEX_MAX + 1];
+
+	*out_already = false;
+	if (canon_serial(serial, serial_hex, strlen(serial_hex)) != 0) {
+		pki_errf(err, RV_PKI_ERR_USAGE,
+			 "'%s' is not a serial number (1..40 hex digits, not zero, as 'ringvpn "
+			 "pki show' prints it)",
+			 serial_hex);
+		return -EINVAL;
+	}
+	return revoke_canon(ca, serial, "(revoked by serial)", crl_days, out_already, err);
+}

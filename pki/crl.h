@@ -1,0 +1,45 @@
+/*
+ * crl.h — revocation: the CA's revoked.txt index and the signed ca.crl.
+ *
+ * DIR/revoked.txt is the source of truth, one revoked certificate a line:
+ *   <serial in hex> <revocation time, unix seconds> <subject, informational>
+ * Lines starting with '#' and blank lines are ignored. DIR/ca.crl is rebuilt
+ * from it on every change: a v2 CRL signed by the CA with lastUpdate = now,
+ * nextUpdate = now + days, an authorityKeyIdentifier and a cRLNumber one
+ * higher than the previous ca.crl's. Both files are replaced atomically, so a
+ * server re-reading ca.crl never sees a partial file. Two pki commands run on
+ * one CA at the same moment may lose one revocation (last writer wins); the
+ * CA is administered by one person at a time.
+ *
+ * Free of BoringSSL types so cli/ can include it.
+ */
+#ifndef RV_PKI_CRL_H
+#define RV_PKI_CRL_H
+
+#include <stdbool.h>
+
+#include "pki/err.h"
+
+#define RV_PKI_CRL_DAYS_DEFAULT 30
+
+struct rv_pki_ca;
+
+/* rv_pki_revoke adds the certificate in |cert_path| to the CA's revocation
+ * index and rebuilds ca.crl valid for |crl_days| (0 means the default). The
+ * certificate must have been issued by |ca| (-EINVAL otherwise). If it was
+ * already revoked, |*out_already| is set and the CRL is rebuilt anyway.
+ * Returns 0 or -errno with |err| filled. */
+int rv_pki_revoke(const struct rv_pki_ca *ca, const char *cert_path, int crl_days,
+		  bool *out_already, struct rv_pki_err *err);
+
+/* rv_pki_revoke_serial is rv_pki_revoke for a certificate known only by its
+ * serial number |serial_hex| (hex digits, as 'ringvpn pki show' prints it). */
+int rv_pki_revoke_serial(const struct rv_pki_ca *ca, const char *serial_hex, int crl_days,
+			 bool *out_already, struct rv_pki_err *err);
+
+/* rv_pki_crl_update rebuilds and re-signs ca.crl from revoked.txt (an empty
+ * or missing index gives a valid empty CRL). |crl_days| 0 means the default.
+ * Returns 0 or -errno with |err| filled. */
+int rv_pki_crl_update(const struct rv_pki_ca *ca, int crl_days, struct rv_pki_err *err);
+
+#endif /* RV_PKI_CRL_H */

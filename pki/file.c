@@ -1,0 +1,222 @@
+/*
+ * file.c — reading and atomically writing the small files pki/ manages.
+ *
+ * Writes go through a temporary file in the target directory that mkstemp()
+ * creates with mode 0600, so a private key is never readable by anyone else,
+ * not even for an instant; the final mode is set with fchmod() before the
+ * file gets its real name. link() publishes without overwriting (EEXIST),
+ * rename() publishes with overwrite; either way readers (a server reloading
+ * its CRL, say) see the old file or the whole new one, never a torn one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/mem.h>
+
+#include "pki/internal.h"
+
+int pki_path(char *out, size_t out_len, const char *dir, const char *base, const char *ext,
+	     struct rv_pki_err *err)
+{
+	int n = snprintf(out, out_len, "%s/%s%s", dir, base, ext);
+
+	if (n < 0 || (size_t)n >= out_len) {
+		pki_errf(err, RV_PKI_ERR_USAGE, "path '%s/%s%s' is too long", dir, base, ext);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+bool pki_exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+static const char *kind_noun(enum rv_pki_err_kind kind)
+{
+	switch (kind) {
+	case RV_PKI_ERR_KEY:
+		return "private key";
+	case RV_PKI_ERR_CERT:
+		return "certificate";
+	case RV_PKI_ERR_NONE:
+	case RV_PKI_ERR_USAGE:
+	case RV_PKI_ERR_OP:
+		break;
+	}
+	return "file";
+}
+
+int pki_read_file(uint8_t **out, size_t *out_len, const char *path, enum rv_pki_err_kind kind,
+		  struct rv_pki_err *err)
+{
+	struct stat st;
+	uint8_t *buf;
+	size_t off = 0;
+	int fd, ret;
+
+	*out = NULL;
+	*out_len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		if (ret == -ENOENT) {
+			pki_errf(err, kind, "%s: %s not found (check the path)", path,
+				 kind_noun(kind));
+		} else if (ret == -EACCES) {
+			pki_errf(err, kind,
+				 "%s: cannot read %s: permission denied (run as its owner or fix "
+				 "its permissions)",
+				 path, kind_noun(kind));
+		} else {
+			pki_errf(err, kind, "%s: cannot open %s: %s", path, kind_noun(kind),
+				 strerror(-ret));
+		}
+		return ret;
+	}
+	if (fstat(fd, &st) != 0) {
+		ret = -errno;
+		pki_errf(err, kind, "%s: stat: %s", path, strerror(-ret));
+		goto err_close;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = -EINVAL;
+		pki_errf(err, kind, "%s: not a regular file (expected a PEM %s)", path,
+			 kind_noun(kind));
+		goto err_close;
+	}
+	if (st.st_size <= 0 || (uint64_t)st.st_size > PKI_MAX_FILE) {
+		ret = -EINVAL;
+		pki_errf(err, kind, "%s: size %lld is not that of a PEM %s (1..%u bytes)", path,
+			 (long long)st.st_size, kind_noun(kind), PKI_MAX_FILE);
+		goto err_close;
+	}
+	buf = malloc((size_t)st.st_size);
+	if (buf == NULL) {
+		ret = -ENOMEM;
+		pki_errf(err, RV_PKI_ERR_OP, "%s: out of memory", path);
+		goto err_close;
+	}
+	while (off < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + off, (size_t)st.st_size - off);
+
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			ret = n < 0 ? -errno : -EIO;
+			pki_errf(err, kind, "%s: read failed: %s", path, strerror(-ret));
+			OPENSSL_cleanse(buf, (size_t)st.st_size);
+			free(buf);
+			goto err_close;
+		}
+		off += (size_t)n;
+	}
+	close(fd);
+	*out = buf;
+	*out_len = off;
+	return 0;
+
+err_close:
+	close(fd);
+	return ret;
+}
+
+static int write_all(int fd, const uint8_t *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n < 0) {
+			return -errno;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int pki_write_file(const char *path, const uint8_t *data, size_t len, mode_t mode, bool overwrite,
+		   struct rv_pki_err *err)
+{
+	char tmp[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd, n, ret;
+
+	if (slash == NULL) {
+		n = snprintf(tmp, sizeof(tmp), ".%s.XXXXXX", path);
+	} else {
+		n = snprintf(tmp, sizeof(tmp), "%.*s/.%s.XXXXXX", (int)(slash - path), path,
+			     slash + 1);
+	}
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		pki_errf(err, RV_PKI_ERR_USAGE, "%s: path too long", path);
+		return -ENAMETOOLONG;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		pki_errf(err, RV_PKI_ERR_OP, "%s: cannot create a file in its directory: %s", path,
+			 strerror(-ret));
+		return ret;
+	}
+	/* mkstemp gives 0600; fchmod makes the final mode exact whatever the umask. */
+	ret = fchmod(fd, mode) != 0 ? -errno : 0;
+	if (ret == 0) {
+		ret = write_all(fd, data, len);
+	}
+	if (ret == 0 && fsync(fd) != 0) {
+		ret = -errno;
+	}
+	if (ret != 0) {
+		pki_errf(err, RV_PKI_ERR_OP, "%s: write failed: %s", path, strerror(-ret));
+		goto err_unlink;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		ret = -errno;
+		pki_errf(err, RV_PKI_ERR_OP, "%s: write failed: %s", path, strerror(-ret));
+		goto err_unlink;
+	}
+	fd = -1;
+	if (overwrite) {
+		if (rename(tmp, path) != 0) {
+			ret = -errno;
+			pki_errf(err, RV_PKI_ERR_OP, "%s: cannot replace: %s", path,
+				 strerror(-ret));
+			goto err_unlink;
+		}
+		return 0;
+	}
+	if (link(tmp, path) != 0) {
+		ret = -errno;
+		if (ret == -EEXIST) {
+			pki_errf(err, RV_PKI_ERR_OP,
+				 "%s already exists; refusing to overwrite it (use --force to "
+				 "replace it)",
+				 path);
+		} else {
+			pki_errf(err, RV_PKI_ERR_OP, "%s: cannot create: %s", path, strerror(-ret));
+		}
+		goto err_unlink;
+	}
+	unlink(tmp);
+	return 0;
+
+err_unlink:
+	if (fd >= 0) {
+		close(fd);
+	}
+	unlink(tmp);
+	return ret;
+}

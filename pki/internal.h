@@ -1,0 +1,95 @@
+/*
+ * internal.h — declarations shared by the .c files of pki/ only (STYLE.md
+ * rule 5). No other directory includes this file.
+ */
+#ifndef RV_PKI_INTERNAL_H
+#define RV_PKI_INTERNAL_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <openssl/base.h>
+
+#include "core/compiler.h"
+#include "pki/err.h"
+
+/* A loaded CA: its directory, certificate and signing key. */
+struct rv_pki_ca {
+	char dir[PATH_MAX];
+	X509 *cert;
+	EVP_PKEY *key;
+};
+
+/* Largest PEM file pki/ will read; real ones are a few KB. */
+#define PKI_MAX_FILE (1u << 20)
+
+/* err.c */
+
+/* pki_errf fills |err| (if not NULL) with |kind| and the formatted message. */
+void pki_errf(struct rv_pki_err *err, enum rv_pki_err_kind kind, const char *fmt, ...)
+    RV_PRINTF(3, 4);
+
+/* pki_err_ssl is pki_errf followed by ": " and the drained BoringSSL error
+ * queue. */
+void pki_err_ssl(struct rv_pki_err *err, enum rv_pki_err_kind kind, const char *fmt, ...)
+    RV_PRINTF(3, 4);
+
+/* file.c */
+
+/* pki_path joins |dir| "/" |base| |ext| into |out|; -ENAMETOOLONG if it does
+ * not fit. */
+int pki_path(char *out, size_t out_len, const char *dir, const char *base, const char *ext,
+	     struct rv_pki_err *err);
+
+/* pki_read_file reads the whole of |path| (at most PKI_MAX_FILE bytes) into a
+ * fresh heap buffer returned in |*out| (caller frees, wiping it if secret).
+ * Failures are reported with |kind| as the error class. */
+int pki_read_file(uint8_t **out, size_t *out_len, const char *path, enum rv_pki_err_kind kind,
+		  struct rv_pki_err *err);
+
+/* pki_write_file writes |data| to |path| with exactly |mode|, atomically:
+ * the bytes go to a temporary file (created 0600 in the same directory),
+ * which is then renamed over |path| when |overwrite|, or hard-linked to it
+ * otherwise so that an existing file is never replaced (-EEXIST). A reader
+ * sees either the old file or the complete new one, and a secret file is
+ * never readable by anyone else, not even briefly. */
+int pki_write_file(const char *path, const uint8_t *data, size_t len, mode_t mode, bool overwrite,
+		   struct rv_pki_err *err);
+
+/* pki_exists returns true if |path| exists (any type). */
+bool pki_exists(const char *path);
+
+/* x509.c */
+
+/* pki_new_key generates an ECDSA P-256 key. */
+int pki_new_key(EVP_PKEY **out, struct rv_pki_err *err);
+
+/* pki_new_serial returns a random positive 128-bit serial number. */
+int pki_new_serial(ASN1_INTEGER **out, struct rv_pki_err *err);
+
+/* pki_set_validity sets notBefore = now + |not_before_s| and notAfter =
+ * now + |not_after_s|. */
+int pki_set_validity(X509 *x, int64_t not_before_s, int64_t not_after_s, struct rv_pki_err *err);
+
+/* pki_add_ext adds the extension |nid| given in OpenSSL config syntax
+ * (constant strings only, never user input). |issuer| may equal |subject|. */
+int pki_add_ext(X509 *issuer, X509 *subject, int nid, const char *value, struct rv_pki_err *err);
+
+/* pki_serial_hex writes |serial| as upper-case hex into |out|. */
+int pki_serial_hex(char *out, size_t out_len, const ASN1_INTEGER *serial, struct rv_pki_err *err);
+
+/* pki_name_oneline writes |name| as "CN=..., O=..." into |out|. */
+void pki_name_oneline(char *out, size_t out_len, const X509_NAME *name);
+
+/* pki_valid_cn reports whether |name| is a safe common name and file base:
+ * 1..64 characters of [A-Za-z0-9._@-], not starting with '.' or '-'. */
+bool pki_valid_cn(const char *name);
+
+/* pki_valid_dns reports whether |name| is a syntactically valid DNS name
+ * (LDH labels of 1..63, at most 253 characters). */
+bool pki_valid_dns(const char *name);
+
+#endif /* RV_PKI_INTERNAL_H */

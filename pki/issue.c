@@ -1,0 +1,242 @@
+/*
+ * issue.c — server and client certificates signed by a CA.
+ * The subjectAltName is built as GENERAL_NAMES rather than from a config
+ * string, so no user-supplied name is ever parsed as extension syntax.
+ */
+#include "pki/issue.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/asn1.h>
+#include <openssl/evp.h>
+#include <openssl/nid.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "pki/internal.h"
+#include "pki/pem.h"
+
+void rv_pki_issue_opts_init(struct rv_pki_issue_opts *opts, enum rv_pki_cert_kind kind,
+			    const char *name)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->kind = kind;
+	opts->name = name;
+	opts->out_dir = ".";
+	opts->not_before_s = RV_PKI_BACKDATE_S;
+	opts->not_after_s = (int64_t)RV_PKI_LEAF_DAYS_DEFAULT * 86400;
+}
+
+/* is_ip reports whether |name| is a literal IPv4 or IPv6 address. */
+static bool is_ip(const char *name)
+{
+	uint8_t buf[16];
+
+	return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
+}
+
+static int add_san(X509 *x, const char *name, struct rv_pki_err *err)
+{
+	GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
+	GENERAL_NAME *gen = GENERAL_NAME_new();
+	int ok = 0;
+
+	if (gens == NULL || gen == NULL) {
+		goto out;
+	}
+	if (is_ip(name)) {
+		ASN1_OCTET_STRING *ip = a2i_IPADDRESS(name);
+
+		if (ip == NULL) {
+			goto out;
+		}
+		GENERAL_NAME_set0_value(gen, GEN_IPADD, ip);
+	} else {
+		ASN1_IA5STRING *dns = ASN1_IA5STRING_new();
+
+		if (dns == NULL || !ASN1_STRING_set(dns, name, (int)strlen(name))) {
+			ASN1_IA5STRING_free(dns);
+			goto out;
+		}
+		GENERAL_NAME_set0_value(gen, GEN_DNS, dns);
+	}
+	if (!sk_GENERAL_NAME_push(gens, gen)) {
+		goto out;
+	}
+	gen = NULL; /* owned by gens now */
+	ok = X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT);
+out:
+	GENERAL_NAME_free(gen);
+	GENERAL_NAMES_free(gens);
+	if (!ok) {
+		pki_err_ssl(err, RV_PKI_ERR_OP, "cannot add subjectAltName %s", name);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int check_opts(const struct rv_pki_issue_opts *opts, struct rv_pki_err *err)
+{
+	const char *base = opts->file_base != NULL ? opts->file_base : opts->name;
+
+	if (opts->name == NULL || opts->name[0] == '\0') {
+		pki_errf(err, RV_PKI_ERR_USAGE, "a certificate name is required (--name)");
+		return -EINVAL;
+	}
+	if (opts->kind == RV_PKI_CERT_SERVER) {
+		if (!is_ip(opts->name) && !pki_valid_dns(opts->name)) {
+			pki_errf(err, RV_PKI_ERR_USAGE,
+				 "'%s' is neither a DNS name (letters, digits, '-' in labels of "
+				 "1..63, dot-separated) nor an IP address",
+				 opts->name);
+			return -EINVAL;
+		}
+		if (strlen(opts->name) > 64) {
+			pki_errf(err, RV_PKI_ERR_USAGE,
+				 "server name '%s' is longer than 64 characters, the limit for a "
+				 "certificate's common name",
+				 opts->name);
+			return -EINVAL;
+		}
+	} else if (!pki_valid_cn(opts->name)) {
+		pki_errf(err, RV_PKI_ERR_USAGE,
+			 "client name '%s' must be 1..64 characters of letters, digits, '.', "
+			 "'_', '-', '@', not starting with '.' or '-'",
+			 opts->name);
+		return -EINVAL;
+	}
+	if (!pki_valid_cn(base) || strchr(base, ':') != NULL) {
+		pki_errf(err, RV_PKI_ERR_USAGE,
+			 "'%s' cannot be used as a file name; pass a plain name with --file", base);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int build_cert(X509 **out, const struct rv_pki_ca *ca, EVP_PKEY *key,
+		      const struct rv_pki_issue_opts *opts, struct rv_pki_err *err)
+{
+	bool server = opts->kind == RV_PKI_CERT_SERVER;
+	X509 *x = X509_new();
+	ASN1_INTEGER *serial = NULL;
+	int ret;
+
+	*out = NULL;
+	if (x == NULL || !X509_set_version(x, X509_VERSION_3)) {
+		pki_err_ssl(err, RV_PKI_ERR_OP, "cannot allocate a certificate");
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	ret = pki_new_serial(&serial, err);
+	if (ret != 0) {
+		goto err_free;
+	}
+	if (!X509_set_serialNumber(x, serial) ||
+	    !X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_UTF8,
+					(const uint8_t *)opts->name, -1, -1, 0) ||
+	    !X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) || !X509_set_pubkey(x, key)) {
+		pki_err_ssl(err, RV_PKI_ERR_OP, "cannot fill in the certificate for %s",
+			    opts->name);
+		ret = -EINVAL;
+		goto err_free;
+	}
+	ret = pki_set_validity(x, opts->not_before_s, opts->not_after_s, err);
+	if (ret == 0) {
+		ret = pki_add_ext(ca->cert, x, NID_basic_constraints, "critical,CA:FALSE", err);
+	}
+	if (ret == 0) {
+		ret = pki_add_ext(ca->cert, x, NID_key_usage, "critical,digitalSignature", err);
+	}
+	if (ret == 0) {
+		ret = pki_add_ext(ca->cert, x, NID_ext_key_usage,
+				  server ? "serverAuth" : "clientAuth", err);
+	}
+	if (ret == 0) {
+		ret = pki_add_ext(ca->cert, x, NID_subject_key_identifier, "hash", err);
+	}
+	if (ret == 0) {
+		ret = pki_add_ext(ca->cert, x, NID_authority_key_identifier, "keyid:always", err);
+	}
+	if (ret == 0 && server) {
+		ret = add_san(x, opts->name, err);
+	}
+	if (ret != 0) {
+		goto err_free;
+	}
+	if (!X509_sign(x, ca->key, EVP_sha256())) {
+		pki_err_ssl(err, RV_PKI_ERR_OP, "cannot sign the certificate for %s", opts->name);
+		ret = -EINVAL;
+		goto err_free;
+	}
+	ASN1_INTEGER_free(serial);
+	*out = x;
+	return 0;
+
+err_free:
+	ASN1_INTEGER_free(serial);
+	X509_free(x);
+	return ret;
+}
+
+int rv_pki_issue(const struct rv_pki_ca *ca, const struct rv_pki_issue_opts *opts,
+		 struct rv_pki_issued *out, struct rv_pki_err *err)
+{
+	const char *base = opts->file_base != NULL ? opts->file_base : opts->name;
+	struct rv_pki_issued paths;
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	int ret;
+
+	ret = check_opts(opts, err);
+	if (ret != 0) {
+		return ret;
+	}
+	if ((ret = pki_path(paths.crt, sizeof(paths.crt), opts->out_dir, base, ".crt", err)) != 0 ||
+	    (ret = pki_path(paths.key, sizeof(paths.key), opts->out_dir, base, ".key", err)) != 0) {
+		return ret;
+	}
+	if (!opts->force) {
+		const char *exists = pki_exists(paths.key)   ? paths.key
+				     : pki_exists(paths.crt) ? paths.crt
+							     : NULL;
+		if (exists != NULL) {
+			pki_errf(err, RV_PKI_ERR_OP,
+				 "%s already exists; refusing to overwrite it (use --force to "
+				 "replace it, or --file to pick another name)",
+				 exists);
+			return -EEXIST;
+		}
+	}
+	ret = pki_new_key(&key, err);
+	if (ret != 0) {
+		return ret;
+	}
+	ret = build_cert(&cert, ca, key, opts, err);
+	if (ret == 0) {
+		ret = pki_serial_hex(paths.serial, sizeof(paths.serial),
+				     X509_get0_serialNumber(cert), err);
+	}
+	if (ret != 0) {
+		goto out;
+	}
+	ret = rv_pem_write_key(paths.key, key, opts->force, err);
+	if (ret != 0) {
+		goto out;
+	}
+	ret = rv_pem_write_cert(paths.crt, cert, opts->force, err);
+	if (ret != 0) {
+		unlink(paths.key);
+		goto out;
+	}
+	if (out != NULL) {
+		*out = paths;
+	}
+out:
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	return ret;
+}

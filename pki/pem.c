@@ -1,0 +1,152 @@
+/*
+ * pem.c — PEM load/store for certificates, CRLs and private keys.
+ * Files are read whole into memory (so key bytes can be wiped afterwards)
+ * and written through pki_write_file (atomic, exact mode).
+ */
+#include "pki/pem.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/mem.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "pki/internal.h"
+
+/* read_pem loads |path| and runs |parse| over a memory BIO of its bytes. */
+static void *read_pem(const char *path, enum rv_pki_err_kind kind, const char *what,
+		      void *(*parse)(BIO *), int *out_ret, struct rv_pki_err *err)
+{
+	uint8_t *buf;
+	size_t len;
+	BIO *bio;
+	void *obj = NULL;
+	int ret;
+
+	ret = pki_read_file(&buf, &len, path, kind, err);
+	if (ret != 0) {
+		*out_ret = ret;
+		return NULL;
+	}
+	bio = BIO_new_mem_buf(buf, len);
+	if (bio != NULL) {
+		obj = parse(bio);
+	}
+	if (obj == NULL) {
+		pki_err_ssl(err, kind, "%s: not a valid PEM %s", path, what);
+		*out_ret = -EINVAL;
+	} else {
+		*out_ret = 0;
+	}
+	BIO_free(bio);
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	return obj;
+}
+
+static void *parse_cert(BIO *b)
+{
+	return PEM_read_bio_X509(b, NULL, NULL, NULL);
+}
+
+static void *parse_key(BIO *b)
+{
+	return PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+}
+
+static void *parse_crl(BIO *b)
+{
+	return PEM_read_bio_X509_CRL(b, NULL, NULL, NULL);
+}
+
+int rv_pem_read_cert(X509 **out, const char *path, struct rv_pki_err *err)
+{
+	int ret;
+
+	*out = read_pem(path, RV_PKI_ERR_CERT, "certificate", parse_cert, &ret, err);
+	return ret;
+}
+
+int rv_pem_read_key(EVP_PKEY **out, const char *path, struct rv_pki_err *err)
+{
+	int ret;
+
+	*out = read_pem(path, RV_PKI_ERR_KEY, "private key", parse_key, &ret, err);
+	return ret;
+}
+
+int rv_pem_read_crl(X509_CRL **out, const char *path, struct rv_pki_err *err)
+{
+	int ret;
+
+	*out = read_pem(path, RV_PKI_ERR_CERT, "CRL", parse_crl, &ret, err);
+	return ret;
+}
+
+/* write_bio publishes the contents of |b| to |path|, wiping them if |secret|. */
+static int write_bio(const char *path, BIO *b, mode_t mode, bool overwrite, bool secret,
+		     struct rv_pki_err *err)
+{
+	const uint8_t *p;
+	size_t len;
+	int ret;
+
+	if (!BIO_mem_contents(b, &p, &len)) {
+		pki_err_ssl(err, RV_PKI_ERR_OP, "%s: cannot encode", path);
+		return -EINVAL;
+	}
+	ret = pki_write_file(path, p, len, mode, overwrite, err);
+	if (secret) {
+		OPENSSL_cleanse((void *)(uintptr_t)p, len);
+	}
+	return ret;
+}
+
+int rv_pem_write_cert(const char *path, X509 *cert, bool overwrite, struct rv_pki_err *err)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	int ret;
+
+	if (b == NULL || !PEM_write_bio_X509(b, cert)) {
+		pki_err_ssl(err, RV_PKI_ERR_OP, "%s: cannot encode the certificate", path);
+		BIO_free(b);
+		return -ENOMEM;
+	}
+	ret = write_bio(path, b, 0644, overwrite, false, err);
+	BIO_free(b);
+	return ret;
+}
+
+int rv_pem_write_key(const char *path, EVP_PKEY *key, bool overwrite, struct rv_pki_err *err)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	int ret;
+
+	if (b == NULL || !PEM_write_bio_PKCS8PrivateKey(b, key, NULL, NULL, 0, NULL, NULL)) {
+		pki_err_ssl(err, RV_PKI_ERR_OP, "%s: cannot encode the private key", path);
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = write_bio(path, b, 0600, overwrite, true, err);
+out:
+	BIO_free(b);
+	return ret;
+}
+
+int rv_pem_write_crl(const char *path, X509_CRL *crl, struct rv_pki_err *err)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	int ret;
+
+	if (b == NULL || !PEM_write_bio_X509_CRL(b, crl)) {
+		pki_err_ssl(err, RV_PKI_ERR_OP, "%s: cannot encode the CRL", path);
+		BIO_free(b);
+		return -ENOMEM;
+	}
+	ret = write_bio(path, b, 0644, true, false, err);
+	BIO_free(b);
+	return ret;
+}

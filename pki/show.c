@@ -1,0 +1,220 @@
+/*
+ * show.c — 'ringvpn pki show': one "key: value" line per fact, stable enough
+ * for scripts to grep.
+ */
+#include "pki/show.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/mem.h>
+#include <openssl/nid.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "pki/internal.h"
+#include "pki/pem.h"
+
+static void print_time(BIO *b, const char *label, const ASN1_TIME *t)
+{
+	BIO_printf(b, "%s: ", label);
+	if (t == NULL || !ASN1_TIME_print(b, t)) {
+		BIO_printf(b, "(none)");
+	}
+	BIO_printf(b, "\n");
+}
+
+static void print_serial(BIO *b, const char *label, const ASN1_INTEGER *serial)
+{
+	char hex[48];
+
+	if (pki_serial_hex(hex, sizeof(hex), serial, NULL) != 0) {
+		snprintf(hex, sizeof(hex), "(unprintable)");
+	}
+	BIO_printf(b, "%s: %s\n", label, hex);
+}
+
+static void print_name(BIO *b, const char *label, const X509_NAME *name)
+{
+	char buf[512];
+
+	pki_name_oneline(buf, sizeof(buf), name);
+	BIO_printf(b, "%s: %s\n", label, buf);
+}
+
+static void print_sans(BIO *b, X509 *x)
+{
+	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	size_t n = gens != NULL ? sk_GENERAL_NAME_num(gens) : 0;
+
+	BIO_printf(b, "san:");
+	for (size_t i = 0; i < n; i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+
+		if (g->type == GEN_DNS) {
+			BIO_printf(b, " DNS:%.*s", ASN1_STRING_length(g->d.dNSName),
+				   (const char *)ASN1_STRING_get0_data(g->d.dNSName));
+		} else if (g->type == GEN_IPADD) {
+			const uint8_t *p = ASN1_STRING_get0_data(g->d.iPAddress);
+			int len = ASN1_STRING_length(g->d.iPAddress);
+			char txt[64];
+
+			if (inet_ntop(len == 4 ? AF_INET : AF_INET6, p, txt, sizeof(txt)) != NULL &&
+			    (len == 4 || len == 16)) {
+				BIO_printf(b, " IP:%s", txt);
+			} else {
+				BIO_printf(b, " IP:(malformed)");
+			}
+		} else {
+			BIO_printf(b, " (type %d)", g->type);
+		}
+	}
+	BIO_printf(b, "%s\n", n == 0 ? " (none)" : "");
+	GENERAL_NAMES_free(gens);
+}
+
+static void print_usage(BIO *b, X509 *x)
+{
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} ku[] =
+	    {
+		{KU_DIGITAL_SIGNATURE, "digitalSignature"},
+		{KU_KEY_ENCIPHERMENT, "keyEncipherment"},
+		{KU_KEY_AGREEMENT, "keyAgreement"},
+		{KU_KEY_CERT_SIGN, "keyCertSign"},
+		{KU_CRL_SIGN, "cRLSign"},
+	    },
+	  eku[] = {
+	      {XKU_SSL_SERVER, "serverAuth"},
+	      {XKU_SSL_CLIENT, "clientAuth"},
+	  };
+	uint32_t flags = X509_get_extension_flags(x);
+	uint32_t k = X509_get_key_usage(x), e = X509_get_extended_key_usage(x);
+	EVP_PKEY *pub = X509_get_pubkey(x);
+	int pkey_nid = pub != NULL ? EVP_PKEY_id(pub) : NID_undef;
+
+	BIO_printf(b, "ca: %s\n", X509_check_ca(x) ? "yes" : "no");
+	BIO_printf(b, "key_usage:");
+	if (!(flags & EXFLAG_KUSAGE)) {
+		BIO_printf(b, " (any)");
+	}
+	for (size_t i = 0; (flags & EXFLAG_KUSAGE) && i < sizeof(ku) / sizeof(ku[0]); i++) {
+		if (k & ku[i].bit) {
+			BIO_printf(b, " %s", ku[i].name);
+		}
+	}
+	BIO_printf(b, "\next_key_usage:");
+	if (!(flags & EXFLAG_XKUSAGE)) {
+		BIO_printf(b, " (any)");
+	}
+	for (size_t i = 0; (flags & EXFLAG_XKUSAGE) && i < sizeof(eku) / sizeof(eku[0]); i++) {
+		if (e & eku[i].bit) {
+			BIO_printf(b, " %s", eku[i].name);
+		}
+	}
+	if (pkey_nid == EVP_PKEY_EC && EVP_PKEY_bits(pub) == 256) {
+		BIO_printf(b, "\nkey: ECDSA P-256\n");
+	} else {
+		BIO_printf(b, "\nkey: %s %d bits\n", OBJ_nid2sn(pkey_nid),
+			   pub != NULL ? EVP_PKEY_bits(pub) : 0);
+	}
+	EVP_PKEY_free(pub);
+}
+
+static void show_cert(BIO *b, X509 *x)
+{
+	BIO_printf(b, "type: certificate\n");
+	print_name(b, "subject", X509_get_subject_name(x));
+	print_name(b, "issuer", X509_get_issuer_name(x));
+	print_serial(b, "serial", X509_get0_serialNumber(x));
+	print_time(b, "not_before", X509_get0_notBefore(x));
+	print_time(b, "not_after", X509_get0_notAfter(x));
+	BIO_printf(b, "status: %s\n",
+		   X509_cmp_current_time(X509_get0_notBefore(x)) > 0  ? "not yet valid"
+		   : X509_cmp_current_time(X509_get0_notAfter(x)) < 0 ? "expired"
+								      : "valid");
+	print_sans(b, x);
+	print_usage(b, x);
+}
+
+static void show_crl(BIO *b, X509_CRL *crl)
+{
+	STACK_OF(X509_REVOKED) *revs = X509_CRL_get_REVOKED(crl);
+	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+	size_t n = revs != NULL ? sk_X509_REVOKED_num(revs) : 0;
+
+	BIO_printf(b, "type: crl\n");
+	print_name(b, "issuer", X509_CRL_get_issuer(crl));
+	print_time(b, "last_update", X509_CRL_get0_lastUpdate(crl));
+	print_time(b, "next_update", X509_CRL_get0_nextUpdate(crl));
+	if (num != NULL) {
+		BIO_printf(b, "crl_number: %ld\n", ASN1_INTEGER_get(num));
+	} else {
+		BIO_printf(b, "crl_number: (none)\n");
+	}
+	BIO_printf(b, "revoked: %zu\n", n);
+	for (size_t i = 0; i < n; i++) {
+		const X509_REVOKED *r = sk_X509_REVOKED_value(revs, i);
+
+		print_serial(b, "revoked_serial", X509_REVOKED_get0_serialNumber(r));
+	}
+	ASN1_INTEGER_free(num);
+}
+
+int rv_pki_show(FILE *out, const char *path, struct rv_pki_err *err)
+{
+	uint8_t *buf;
+	size_t len;
+	BIO *b;
+	int ret;
+	bool is_crl;
+
+	ret = pki_read_file(&buf, &len, path, RV_PKI_ERR_CERT, err);
+	if (ret != 0) {
+		return ret;
+	}
+	is_crl = memmem(buf, len, "-----BEGIN X509 CRL-----", 24) != NULL;
+	if (memmem(buf, len, "PRIVATE KEY-----", 16) != NULL) {
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+		pki_errf(err, RV_PKI_ERR_USAGE,
+			 "%s holds a private key; 'show' prints certificates and CRLs only", path);
+		return -EINVAL;
+	}
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+
+	X509_CRL *crl = NULL;
+	X509 *x = NULL;
+
+	ret = is_crl ? rv_pem_read_crl(&crl, path, err) : rv_pem_read_cert(&x, path, err);
+	if (ret != 0) {
+		return ret;
+	}
+	b = BIO_new_fp(out, BIO_NOCLOSE);
+	if (b == NULL) {
+		pki_err_ssl(err, RV_PKI_ERR_OP, "out of memory");
+		X509_CRL_free(crl);
+		X509_free(x);
+		return -ENOMEM;
+	}
+	BIO_printf(b, "file: %s\n", path);
+	if (crl != NULL) {
+		show_crl(b, crl);
+	} else {
+		show_cert(b, x);
+	}
+	X509_CRL_free(crl);
+	X509_free(x);
+	BIO_flush(b);
+	BIO_free(b);
+	return ret;
+}
