@@ -56,8 +56,11 @@ const char *rv_dataplane_tun_name(const struct rv_dataplane *dp);
  * sum of all workers when idx == UINT32_MAX). */
 void rv_dataplane_counters(const struct rv_dataplane *dp, unsigned idx, struct rv_counters *out);
 
-/* rv_dataplane_send_keepalive queues an empty data message to |s| (control
- * thread; it is sealed and sent by a worker). Returns 0 or -errno. */
+/* rv_dataplane_send_keepalive sends an empty data message to |s|'s endpoint:
+ * sealed on the calling thread (sealing is thread-safe) and sent without
+ * blocking on worker 0's socket. Control thread. Returns 0, -ENOKEY or
+ * -EKEYEXPIRED (no usable sending epoch), -EDESTADDRREQ (endpoint unknown)
+ * or the sendto error. */
 int rv_dataplane_send_keepalive(struct rv_dataplane *dp, struct rv_session *s);
 
 #endif /* RV_URING_DATAPLANE_H */

@@ -1,0 +1,538 @@
+/*
+ * gso.c — userspace TSO/USO segmentation and TCP GRO (see gso.h).
+ *
+ * Checksums are computed as a native-order one's complement sum (RFC 1071:
+ * the sum is byte-order independent as long as every term is added in the
+ * same order and the result is stored with memcpy), 32 bits at a time into
+ * a 64-bit accumulator.
+ */
+#include "core/gso.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/compiler.h"
+
+enum {
+	IPPROTO_TCP_ = 6,
+	IPPROTO_UDP_ = 17,
+	TCP_FIN = 0x01,
+	TCP_SYN = 0x02,
+	TCP_RST = 0x04,
+	TCP_PSH = 0x08,
+	TCP_ACK = 0x10,
+	TCP_URG = 0x20,
+	TCP_ECE = 0x40,
+	TCP_CWR = 0x80,
+};
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint16_t le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static void put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+uint64_t rv_inet_csum_add(uint64_t sum, const uint8_t *p, size_t len)
+{
+	while (len >= 16) {
+		uint32_t a, b, c, d;
+		memcpy(&a, p, 4);
+		memcpy(&b, p + 4, 4);
+		memcpy(&c, p + 8, 4);
+		memcpy(&d, p + 12, 4);
+		sum += (uint64_t)a + b + c + d;
+		p += 16;
+		len -= 16;
+	}
+	while (len >= 4) {
+		uint32_t a;
+		memcpy(&a, p, 4);
+		sum += a;
+		p += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		uint16_t a;
+		memcpy(&a, p, 2);
+		sum += a;
+		p += 2;
+		len -= 2;
+	}
+	if (len == 1) {
+		uint8_t last[2] = { p[0], 0 };
+		uint16_t a;
+		memcpy(&a, last, 2);
+		sum += a;
+	}
+	return sum;
+}
+
+uint16_t rv_inet_csum_fold(uint64_t sum)
+{
+	sum = (sum & 0xffffffffu) + (sum >> 32);
+	sum = (sum & 0xffffffffu) + (sum >> 32);
+	sum = (sum & 0xffffu) + (sum >> 16);
+	sum = (sum & 0xffffu) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* A 16-bit value in network order, as a native-order checksum term. */
+static uint64_t term16(uint16_t host)
+{
+	return htons(host);
+}
+
+static void store_csum(uint8_t *p, uint16_t folded_inverted)
+{
+	memcpy(p, &folded_inverted, 2);
+}
+
+static void ipv4_fix_csum(uint8_t *ip, size_t hlen)
+{
+	ip[10] = ip[11] = 0;
+	store_csum(ip + 10, (uint16_t)~rv_inet_csum_fold(rv_inet_csum_add(0, ip, hlen)));
+}
+
+/* Pseudo-header sum for an L4 segment of |l4_len| bytes. */
+static uint64_t pseudo_sum(const uint8_t *ip, bool v6, uint8_t proto, size_t l4_len)
+{
+	uint64_t sum = v6 ? rv_inet_csum_add(0, ip + 8, 32) : rv_inet_csum_add(0, ip + 12, 8);
+
+	return sum + term16(proto) + term16((uint16_t)l4_len);
+}
+
+bool rv_vnet_hdr_parse(struct rv_vnet_hdr *out, const uint8_t *p, size_t len)
+{
+	if (len < RV_VNET_HDR_LEN) {
+		return false;
+	}
+	out->flags = p[0];
+	out->gso_type = p[1];
+	out->hdr_len = le16(p + 2);
+	out->gso_size = le16(p + 4);
+	out->csum_start = le16(p + 6);
+	out->csum_offset = le16(p + 8);
+	return true;
+}
+
+void rv_vnet_hdr_write(uint8_t *out, const struct rv_vnet_hdr *h)
+{
+	out[0] = h->flags;
+	out[1] = h->gso_type;
+	put_le16(out + 2, h->hdr_len);
+	put_le16(out + 4, h->gso_size);
+	put_le16(out + 6, h->csum_start);
+	put_le16(out + 8, h->csum_offset);
+}
+
+enum rv_gso_err rv_gso_finish_csum(uint8_t *pkt, size_t len, const struct rv_vnet_hdr *vh)
+{
+	uint16_t c;
+
+	if (!(vh->flags & RV_VNET_F_NEEDS_CSUM)) {
+		return RV_GSO_OK;
+	}
+	if ((size_t)vh->csum_start + vh->csum_offset + 2 > len) {
+		return RV_GSO_BAD_CSUM;
+	}
+	c = (uint16_t)~rv_inet_csum_fold(rv_inet_csum_add(0, pkt + vh->csum_start,
+							  len - vh->csum_start));
+	store_csum(pkt + vh->csum_start + vh->csum_offset, c == 0 ? 0xffff : c);
+	return RV_GSO_OK;
+}
+
+/* struct sframe: the parsed layout of a superframe. */
+struct sframe {
+	bool v6;
+	bool tcp;
+	size_t len;      /* bytes of the IP packet */
+	size_t l3_hlen;  /* IPv4 IHL*4, IPv6 40 */
+	size_t l4_off;   /* start of the TCP/UDP header */
+	size_t hlen;     /* all headers */
+	size_t payload;
+	size_t mss;
+	size_t nseg;
+};
+
+static enum rv_gso_err parse_sframe(struct sframe *f, const uint8_t *pkt, size_t len,
+				    const struct rv_vnet_hdr *vh)
+{
+	uint8_t type = vh->gso_type & (uint8_t)~RV_VNET_GSO_ECN;
+	uint8_t proto;
+
+	memset(f, 0, sizeof(*f));
+	if (len < 20) {
+		return RV_GSO_SHORT;
+	}
+	switch (type) {
+	case RV_VNET_GSO_TCPV4:
+	case RV_VNET_GSO_TCPV6:
+		f->tcp = true;
+		break;
+	case RV_VNET_GSO_UDP_L4:
+		f->tcp = false;
+		break;
+	default:
+		return RV_GSO_BAD_TYPE;
+	}
+	if (pkt[0] >> 4 == 4) {
+		size_t tot;
+		if (type == RV_VNET_GSO_TCPV6) {
+			return RV_GSO_BAD_IP;
+		}
+		f->l3_hlen = (size_t)(pkt[0] & 0xf) * 4;
+		tot = get16(pkt + 2);
+		if (f->l3_hlen < 20 || tot < f->l3_hlen || tot > len) {
+			return RV_GSO_BAD_IP;
+		}
+		if ((get16(pkt + 6) & 0x3fff) != 0) {
+			return RV_GSO_BAD_IP; /* a fragment cannot be segmented */
+		}
+		len = tot;
+		proto = pkt[9];
+		f->l4_off = f->l3_hlen;
+	} else if (pkt[0] >> 4 == 6) {
+		size_t tot;
+		if (type == RV_VNET_GSO_TCPV4 || len < 40) {
+			return RV_GSO_BAD_IP;
+		}
+		f->v6 = true;
+		f->l3_hlen = 40;
+		tot = 40 + (size_t)get16(pkt + 4);
+		if (tot > len) {
+			return RV_GSO_BAD_IP;
+		}
+		len = tot;
+		proto = pkt[6];
+		/* Extension headers: trust csum_start for the L4 offset. */
+		f->l4_off = (vh->flags & RV_VNET_F_NEEDS_CSUM) && vh->csum_start >= 40 ?
+				    vh->csum_start :
+				    40;
+		if (f->l4_off == 40 && proto != (f->tcp ? IPPROTO_TCP_ : IPPROTO_UDP_)) {
+			return RV_GSO_BAD_IP;
+		}
+	} else {
+		return RV_GSO_BAD_IP;
+	}
+	if (!f->v6 && proto != (f->tcp ? IPPROTO_TCP_ : IPPROTO_UDP_)) {
+		return RV_GSO_BAD_IP;
+	}
+	if (f->tcp) {
+		size_t thl;
+		if (f->l4_off + 20 > len) {
+			return RV_GSO_BAD_L4;
+		}
+		thl = (size_t)(pkt[f->l4_off + 12] >> 4) * 4;
+		if (thl < 20 || f->l4_off + thl > len) {
+			return RV_GSO_BAD_L4;
+		}
+		f->hlen = f->l4_off + thl;
+	} else {
+		if (f->l4_off + 8 > len) {
+			return RV_GSO_BAD_L4;
+		}
+		f->hlen = f->l4_off + 8;
+	}
+	f->len = len;
+	f->payload = len - f->hlen;
+	f->mss = vh->gso_size;
+	if (f->mss == 0 || f->payload == 0) {
+		return RV_GSO_BAD_SIZE;
+	}
+	f->nseg = (f->payload + f->mss - 1) / f->mss;
+	if (f->nseg > RV_GSO_MAX_SEGS) {
+		return RV_GSO_BAD_SIZE;
+	}
+	return RV_GSO_OK;
+}
+
+size_t rv_gso_num_segs(const uint8_t *pkt, size_t len, const struct rv_vnet_hdr *vh)
+{
+	struct sframe f;
+
+	if (vh->gso_type == RV_VNET_GSO_NONE) {
+		return 1;
+	}
+	return parse_sframe(&f, pkt, len, vh) == RV_GSO_OK ? f.nseg : 0;
+}
+
+enum rv_gso_err rv_gso_segment(uint8_t *const *out, uint16_t *out_lens, size_t *out_num,
+			       size_t max_out, size_t out_cap, const uint8_t *pkt, size_t len,
+			       const struct rv_vnet_hdr *vh)
+{
+	struct sframe f;
+	enum rv_gso_err err;
+	uint16_t ip_id;
+	uint32_t seq;
+	uint8_t tcp_flags;
+
+	*out_num = 0;
+	if (vh->gso_type == RV_VNET_GSO_NONE) {
+		if (max_out < 1 || len > out_cap) {
+			return RV_GSO_NO_ROOM;
+		}
+		memcpy(out[0], pkt, len);
+		err = rv_gso_finish_csum(out[0], len, vh);
+		if (err == RV_GSO_OK) {
+			out_lens[0] = (uint16_t)len;
+			*out_num = 1;
+		}
+		return err;
+	}
+	err = parse_sframe(&f, pkt, len, vh);
+	if (err != RV_GSO_OK) {
+		return err;
+	}
+	if (f.nseg > max_out) {
+		return RV_GSO_BAD_SIZE;
+	}
+	if (f.hlen + (f.nseg > 1 ? f.mss : f.payload) > out_cap) {
+		return RV_GSO_NO_ROOM;
+	}
+	ip_id = f.v6 ? 0 : get16(pkt + 4);
+	seq = f.tcp ? get32(pkt + f.l4_off + 4) : 0;
+	tcp_flags = f.tcp ? pkt[f.l4_off + 13] : 0;
+
+	for (size_t i = 0; i < f.nseg; i++) {
+		size_t off = i * f.mss;
+		size_t chunk = f.payload - off < f.mss ? f.payload - off : f.mss;
+		size_t seg_len = f.hlen + chunk;
+		size_t l4_len = seg_len - f.l4_off;
+		uint8_t *o = out[i];
+		uint8_t *l4 = o + f.l4_off;
+		uint64_t sum;
+		uint16_t c;
+
+		memcpy(o, pkt, f.hlen);
+		memcpy(o + f.hlen, pkt + f.hlen + off, chunk);
+		if (f.v6) {
+			put16(o + 4, (uint16_t)(seg_len - 40));
+		} else {
+			put16(o + 2, (uint16_t)seg_len);
+			put16(o + 4, (uint16_t)(ip_id + i));
+			ipv4_fix_csum(o, f.l3_hlen);
+		}
+		if (f.tcp) {
+			uint8_t fl = tcp_flags;
+			put32(l4 + 4, seq + (uint32_t)off);
+			if (i + 1 < f.nseg) {
+				fl &= (uint8_t)~(TCP_FIN | TCP_PSH);
+			}
+			if (i > 0) {
+				fl &= (uint8_t)~TCP_CWR;
+			}
+			l4[13] = fl;
+			l4[16] = l4[17] = 0;
+			sum = pseudo_sum(o, f.v6, IPPROTO_TCP_, l4_len);
+			sum = rv_inet_csum_add(sum, l4, l4_len);
+			c = (uint16_t)~rv_inet_csum_fold(sum);
+			store_csum(l4 + 16, c);
+		} else {
+			put16(l4 + 4, (uint16_t)l4_len);
+			l4[6] = l4[7] = 0;
+			sum = pseudo_sum(o, f.v6, IPPROTO_UDP_, l4_len);
+			sum = rv_inet_csum_add(sum, l4, l4_len);
+			c = (uint16_t)~rv_inet_csum_fold(sum);
+			store_csum(l4 + 6, c == 0 ? 0xffff : c);
+		}
+		out_lens[i] = (uint16_t)seg_len;
+	}
+	*out_num = f.nseg;
+	return RV_GSO_OK;
+}
+
+/* tcp_seg: a coalescing candidate's layout. */
+struct tcp_seg {
+	size_t ip_hlen, tcp_hlen, payload;
+	bool v6;
+	uint8_t flags;
+};
+
+static bool parse_tcp_seg(struct tcp_seg *t, const uint8_t *p, size_t len)
+{
+	const uint8_t *th;
+
+	if (len < 40) {
+		return false;
+	}
+	if (p[0] == 0x45) {
+		if (p[9] != IPPROTO_TCP_ || get16(p + 2) != len || (get16(p + 6) & 0x3fff) != 0) {
+			return false;
+		}
+		t->v6 = false;
+		t->ip_hlen = 20;
+	} else if (p[0] >> 4 == 6) {
+		if (len < 60 || p[6] != IPPROTO_TCP_ || 40 + (size_t)get16(p + 4) != len) {
+			return false;
+		}
+		t->v6 = true;
+		t->ip_hlen = 40;
+	} else {
+		return false;
+	}
+	th = p + t->ip_hlen;
+	t->tcp_hlen = (size_t)(th[12] >> 4) * 4;
+	if (t->tcp_hlen < 20 || t->ip_hlen + t->tcp_hlen >= len) {
+		return false; /* no payload: nothing to coalesce */
+	}
+	t->flags = th[13];
+	if (!(t->flags & TCP_ACK) ||
+	    (t->flags & (TCP_FIN | TCP_SYN | TCP_RST | TCP_URG | TCP_ECE | TCP_CWR)) != 0) {
+		return false;
+	}
+	t->payload = len - t->ip_hlen - t->tcp_hlen;
+	return true;
+}
+
+bool rv_gro_start(struct rv_gro *g, const uint8_t *pkt, size_t len)
+{
+	struct tcp_seg t;
+
+	memset(g, 0, sizeof(*g));
+	if (!parse_tcp_seg(&t, pkt, len) || len > RV_GRO_MAX_LEN) {
+		return false;
+	}
+	g->head = pkt;
+	g->ip_hlen = (uint16_t)t.ip_hlen;
+	g->tcp_hlen = (uint16_t)t.tcp_hlen;
+	g->seg_size = (uint16_t)t.payload;
+	g->num = 1;
+	g->next_seq = get32(pkt + t.ip_hlen + 4) + (uint32_t)t.payload;
+	g->payload_len = (uint32_t)t.payload;
+	g->v6 = t.v6;
+	g->closed = (t.flags & TCP_PSH) != 0;
+	g->last_flags = t.flags;
+	return true;
+}
+
+bool rv_gro_append(struct rv_gro *g, const uint8_t *pkt, size_t len,
+		   const uint8_t **out_payload, size_t *out_payload_len)
+{
+	const uint8_t *h = g->head;
+	const uint8_t *th, *hth;
+	struct tcp_seg t;
+
+	if (g->num == 0 || g->closed || g->num >= RV_GRO_MAX_SEGS) {
+		return false;
+	}
+	if (!parse_tcp_seg(&t, pkt, len) || t.v6 != g->v6 || t.ip_hlen != g->ip_hlen ||
+	    t.tcp_hlen != g->tcp_hlen || t.payload > g->seg_size ||
+	    (size_t)g->ip_hlen + g->tcp_hlen + g->payload_len + t.payload > RV_GRO_MAX_LEN) {
+		return false;
+	}
+	if (g->v6) {
+		/* version/traffic class/flow label, next header, hop limit, addresses */
+		if (memcmp(h, pkt, 4) != 0 || memcmp(h + 6, pkt + 6, 34) != 0) {
+			return false;
+		}
+	} else {
+		/* TOS, DF, TTL, protocol, addresses (not length, id, checksum) */
+		if (h[1] != pkt[1] || h[6] != pkt[6] || h[8] != pkt[8] ||
+		    memcmp(h + 12, pkt + 12, 8) != 0) {
+			return false;
+		}
+	}
+	th = pkt + t.ip_hlen;
+	hth = h + g->ip_hlen;
+	if (memcmp(th, hth, 4) != 0 ||                       /* ports */
+	    get32(th + 4) != g->next_seq ||                   /* in sequence */
+	    memcmp(th + 8, hth + 8, 4) != 0 ||                /* same ack */
+	    memcmp(th + 20, hth + 20, t.tcp_hlen - 20) != 0) { /* same options */
+		return false;
+	}
+	g->num++;
+	g->next_seq += (uint32_t)t.payload;
+	g->payload_len += (uint32_t)t.payload;
+	g->last_flags = t.flags;
+	g->last_window = get16(th + 14);
+	if (t.payload < g->seg_size || (t.flags & TCP_PSH)) {
+		g->closed = true;
+	}
+	*out_payload = th + t.tcp_hlen;
+	*out_payload_len = t.payload;
+	return true;
+}
+
+size_t rv_gro_finish(const struct rv_gro *g, uint8_t *out)
+{
+	struct rv_vnet_hdr vh = {
+		.flags = RV_VNET_F_NEEDS_CSUM,
+		.gso_type = g->v6 ? RV_VNET_GSO_TCPV6 : RV_VNET_GSO_TCPV4,
+		.hdr_len = (uint16_t)(g->ip_hlen + g->tcp_hlen),
+		.gso_size = g->seg_size,
+		.csum_start = g->ip_hlen,
+		.csum_offset = 16,
+	};
+	size_t hlen = (size_t)g->ip_hlen + g->tcp_hlen;
+	size_t l4_len = g->tcp_hlen + (size_t)g->payload_len;
+	uint8_t *ip = out + RV_VNET_HDR_LEN;
+	uint8_t *th = ip + g->ip_hlen;
+
+	rv_vnet_hdr_write(out, &vh);
+	memcpy(ip, g->head, hlen);
+	if (g->v6) {
+		put16(ip + 4, (uint16_t)l4_len);
+	} else {
+		put16(ip + 2, (uint16_t)(g->ip_hlen + l4_len));
+		ipv4_fix_csum(ip, g->ip_hlen);
+	}
+	/* The segment that closed the run may carry PSH; Linux GRO ORs it in. */
+	th[13] |= g->last_flags & TCP_PSH;
+	th[16] = th[17] = 0;
+	/* CHECKSUM_PARTIAL: the field holds the (uninverted) pseudo-header sum. */
+	store_csum(th + 16, rv_inet_csum_fold(pseudo_sum(ip, g->v6, IPPROTO_TCP_, l4_len)));
+	return RV_VNET_HDR_LEN + hlen;
+}
+
+const char *rv_gso_err_str(enum rv_gso_err err)
+{
+	switch (err) {
+	case RV_GSO_OK:
+		return "ok";
+	case RV_GSO_SHORT:
+		return "shorter than its headers";
+	case RV_GSO_BAD_TYPE:
+		return "unsupported gso_type";
+	case RV_GSO_BAD_CSUM:
+		return "csum_start/csum_offset outside the packet";
+	case RV_GSO_BAD_IP:
+		return "IP header does not match gso_type";
+	case RV_GSO_BAD_L4:
+		return "malformed TCP/UDP header";
+	case RV_GSO_BAD_SIZE:
+		return "bad gso_size or too many segments";
+	case RV_GSO_NO_ROOM:
+		return "segment larger than the output buffer";
+	}
+	return "?";
+}

@@ -1,0 +1,135 @@
+/*
+ * gso.h — TUN offload support done in userspace: virtio_net_hdr decoding,
+ * TCP/UDP segmentation with checksums for IPv4/IPv6 superframes (TX), and
+ * GRO coalescing of consecutive in-order TCP segments of one flow back into a
+ * superframe (RX). Pure: no I/O, no allocation; thread-safe.
+ *
+ * With IFF_VNET_HDR every TUN read starts with a 10-byte virtio_net_hdr
+ * (little-endian on every host we run on: legacy virtio is native-endian and
+ * x86/arm64 are LE; the header is decoded explicitly as LE):
+ *
+ *    u8 flags | u8 gso_type | le16 hdr_len | le16 gso_size | le16 csum_start | le16 csum_offset
+ *
+ * A superframe (gso_type != NONE) is one IP header + one TCP/UDP header + up
+ * to 64 KiB of payload that must be cut into gso_size-byte pieces, each with
+ * its own headers and checksums. A non-GSO packet may still carry
+ * NEEDS_CSUM: its L4 checksum must be finished from csum_start.
+ *
+ * Coalescing on RX is conservative, like Linux's tcp_gro_receive: same
+ * addresses, ports, IP header fields, TCP header length and options, same
+ * ack, in sequence, only ACK/PSH flags, equal segment sizes except a shorter
+ * last one; a PSH or short segment ends the run. Segment checksums are not
+ * re-verified: the bytes were authenticated by the AEAD, and the superframe
+ * is handed to the kernel as CHECKSUM_PARTIAL (as wireguard-go does).
+ */
+#ifndef RV_CORE_GSO_H
+#define RV_CORE_GSO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+	RV_VNET_HDR_LEN = 10,
+	RV_VNET_F_NEEDS_CSUM = 1,
+	RV_VNET_F_DATA_VALID = 2,
+	RV_VNET_GSO_NONE = 0,
+	RV_VNET_GSO_TCPV4 = 1,
+	RV_VNET_GSO_UDP = 3,     /* UFO: never enabled, rejected */
+	RV_VNET_GSO_TCPV6 = 4,
+	RV_VNET_GSO_UDP_L4 = 5,  /* USO (Linux 6.2) */
+	RV_VNET_GSO_ECN = 0x80,
+	RV_GSO_MAX_SEGS = 128,   /* more is a malformed superframe */
+	RV_GRO_MAX_SEGS = 64,
+	RV_GRO_MAX_LEN = 65535,  /* IP total length of a coalesced frame */
+	RV_GRO_HDR_MAX = RV_VNET_HDR_LEN + 60 + 60 + 2, /* vnet + IP + TCP headers */
+};
+
+/* struct rv_vnet_hdr is the decoded (host-order) virtio_net_hdr. */
+struct rv_vnet_hdr {
+	uint8_t flags;
+	uint8_t gso_type;
+	uint16_t hdr_len;
+	uint16_t gso_size;
+	uint16_t csum_start;
+	uint16_t csum_offset;
+};
+
+enum rv_gso_err {
+	RV_GSO_OK = 0,
+	RV_GSO_SHORT,        /* fewer bytes than the headers need */
+	RV_GSO_BAD_TYPE,     /* unknown gso_type or UFO */
+	RV_GSO_BAD_CSUM,     /* csum_start/offset outside the packet */
+	RV_GSO_BAD_IP,       /* IP header does not match gso_type / is malformed */
+	RV_GSO_BAD_L4,       /* TCP/UDP header malformed */
+	RV_GSO_BAD_SIZE,     /* gso_size 0, or too many segments */
+	RV_GSO_NO_ROOM,      /* an output buffer is too small */
+};
+
+/* rv_vnet_hdr_parse decodes the first RV_VNET_HDR_LEN bytes at |p|. Returns
+ * false if |len| is too short. */
+bool rv_vnet_hdr_parse(struct rv_vnet_hdr *out, const uint8_t *p, size_t len);
+
+/* rv_vnet_hdr_write encodes |h| into RV_VNET_HDR_LEN bytes at |out|. */
+void rv_vnet_hdr_write(uint8_t *out, const struct rv_vnet_hdr *h);
+
+/* rv_gso_finish_csum completes a NEEDS_CSUM packet in place (|pkt| is the IP
+ * packet, |len| its length). No-op without NEEDS_CSUM. */
+enum rv_gso_err rv_gso_finish_csum(uint8_t *pkt, size_t len, const struct rv_vnet_hdr *vh);
+
+/* rv_gso_num_segs returns how many segments rv_gso_segment will produce for
+ * the superframe (1 for gso_type NONE), or 0 if it is malformed. */
+size_t rv_gso_num_segs(const uint8_t *pkt, size_t len, const struct rv_vnet_hdr *vh);
+
+/* rv_gso_segment cuts the superframe |pkt|/|len| described by |vh| into
+ * segments, writing segment i to out[i] (capacity |out_cap| bytes each) and
+ * its length to out_lens[i]; *out_num receives the count (<= max_out).
+ * Every segment gets a correct IP total length / payload length, IPv4 id
+ * (incremented per segment) and header checksum, TCP sequence number and
+ * flags (FIN/PSH only on the last, CWR only on the first), and a full L4
+ * checksum. gso_type NONE yields one copy with its checksum finished. */
+enum rv_gso_err rv_gso_segment(uint8_t *const *out, uint16_t *out_lens, size_t *out_num,
+			       size_t max_out, size_t out_cap, const uint8_t *pkt, size_t len,
+			       const struct rv_vnet_hdr *vh);
+
+/* struct rv_gro is one coalescing run. Zero state = no run. */
+struct rv_gro {
+	const uint8_t *head;    /* first packet (borrowed) */
+	uint16_t ip_hlen;
+	uint16_t tcp_hlen;
+	uint16_t seg_size;      /* payload length of the first segment */
+	uint16_t num;           /* segments in the run */
+	uint32_t next_seq;
+	uint32_t payload_len;   /* sum of payload lengths */
+	bool v6;
+	bool closed;            /* PSH or short segment seen: nothing may follow */
+	uint8_t last_flags;     /* TCP flags of the last segment (PSH carried over) */
+	uint16_t last_window;
+};
+
+/* rv_gro_start begins a run at |pkt| if it is a coalescable TCP segment
+ * (IPv4 without options/fragmentation or IPv6 with TCP as next header,
+ * payload > 0, flags ACK[/PSH] only). Returns false otherwise. */
+bool rv_gro_start(struct rv_gro *g, const uint8_t *pkt, size_t len);
+
+/* rv_gro_append adds |pkt| to the run if it continues the flow; on false the
+ * run is unchanged. Sets *out_payload / *out_payload_len to the part of
+ * |pkt| that joins the superframe. */
+bool rv_gro_append(struct rv_gro *g, const uint8_t *pkt, size_t len,
+		   const uint8_t **out_payload, size_t *out_payload_len);
+
+/* rv_gro_finish writes the vnet header and the merged IP+TCP headers of a run
+ * with num >= 2 into |out| (RV_GRO_HDR_MAX bytes) and returns their length.
+ * The run's first payload follows the head's headers; the caller writes
+ * out[0..ret) followed by each segment's payload. The TCP checksum holds the
+ * pseudo-header sum (CHECKSUM_PARTIAL) and the vnet header asks for GSO. */
+size_t rv_gro_finish(const struct rv_gro *g, uint8_t *out);
+
+/* rv_inet_csum returns the 16-bit one's complement sum (not inverted) of
+ * |len| bytes at |p| added to |sum|, folded. Exposed for tests. */
+uint16_t rv_inet_csum_fold(uint64_t sum);
+uint64_t rv_inet_csum_add(uint64_t sum, const uint8_t *p, size_t len);
+
+const char *rv_gso_err_str(enum rv_gso_err err);
+
+#endif /* RV_CORE_GSO_H */

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""inject.py — hostile datagrams for the ringvpn data-plane tests.
+
+Run inside the namespace of the peer whose traffic is captured:
+
+  inject.py capture-inject --iface veth0 --dst 10.77.0.2 --port 51820 \
+      --trigger 10.99.0.2:9 --replay 5 --tamper 5 --truncate 5 --unknown-index 5 \
+      [--avoid-index 0x22222222]
+
+    Sniffs (AF_PACKET, no tcpdump) one real data message sent to DST:PORT
+    while poking TRIGGER (a UDP port behind the tunnel) so that one is sent,
+    then sends to DST:PORT from an ordinary UDP socket:
+      replay        the captured datagram unchanged (replay / too old)
+      tamper        counter moved far ahead and one ciphertext byte flipped
+                    (passes the replay pre-check, fails authentication)
+      truncate      the first 1..31 bytes (shorter than header + tag)
+      unknown-index the datagram with a receiver index no session has
+    and prints what it sent.
+
+  inject.py spoof-packet --src 10.99.0.77 --dst 10.99.0.2
+    Prints, in hex, an IPv4 or IPv6 UDP packet with the given (spoofed) inner
+    source; rvt_dp_peer --spoof seals it with the real session key.
+"""
+import argparse
+import random
+import select
+import socket
+import struct
+import sys
+import time
+
+ETH_P_ALL = 0x0003
+HDR_LEN = 16
+TAG_LEN = 16
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def udp_packet(src, dst, sport, dport, payload):
+    v6 = ":" in src
+    fam = socket.AF_INET6 if v6 else socket.AF_INET
+    s = socket.inet_pton(fam, src)
+    d = socket.inet_pton(fam, dst)
+    ulen = 8 + len(payload)
+    if v6:
+        pseudo = s + d + struct.pack("!IxxxB", ulen, 17)
+    else:
+        pseudo = s + d + struct.pack("!xBH", 17, ulen)
+    c = csum(pseudo + struct.pack("!HHHH", sport, dport, ulen, 0) + payload) or 0xFFFF
+    udp = struct.pack("!HHHH", sport, dport, ulen, c) + payload
+    if v6:
+        return struct.pack("!IHBB", 6 << 28, ulen, 17, 64) + s + d + udp
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + ulen, 0x1234, 0x4000, 64, 17, 0, s, d)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    return ip + udp
+
+
+def parse_frame(frame, dst, port):
+    """Returns the UDP payload of an Ethernet frame to dst:port, or None."""
+    if len(frame) < 14:
+        return None
+    etype = struct.unpack("!H", frame[12:14])[0]
+    ip = frame[14:]
+    if etype == 0x0800 and len(ip) >= 20 and ip[9] == 17:
+        ihl = (ip[0] & 0xF) * 4
+        if socket.inet_ntop(socket.AF_INET, ip[16:20]) != dst:
+            return None
+        tot = struct.unpack("!H", ip[2:4])[0]
+        udp = ip[ihl:tot]
+    elif etype == 0x86DD and len(ip) >= 40 and ip[6] == 17:
+        if socket.inet_ntop(socket.AF_INET6, ip[24:40]) != dst:
+            return None
+        plen = struct.unpack("!H", ip[4:6])[0]
+        udp = ip[40:40 + plen]
+    else:
+        return None
+    if len(udp) < 8 or struct.unpack("!H", udp[2:4])[0] != port:
+        return None
+    ulen = struct.unpack("!H", udp[4:6])[0]
+    return udp[8:ulen]
+
+
+def capture(args):
+    sn = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    sn.bind((args.iface, 0))
+    thost, tport = args.trigger.rsplit(":", 1)
+    thost = thost.strip("[]")
+    tfam = socket.AF_INET6 if ":" in thost else socket.AF_INET
+    trig = socket.socket(tfam, socket.SOCK_DGRAM)
+    deadline = time.time() + args.timeout
+    next_trigger = 0.0
+    while time.time() < deadline:
+        if time.time() >= next_trigger:
+            trig.sendto(b"rvt-trigger", (thost, int(tport)))
+            next_trigger = time.time() + 0.05
+        r, _, _ = select.select([sn], [], [], 0.05)
+        if not r:
+            continue
+        frame = sn.recv(65536)
+        dg = parse_frame(frame, args.dst, args.port)
+        # A small, single data message (not a GSO batch, not a keepalive).
+        if dg is not None and HDR_LEN + TAG_LEN < len(dg) <= 400 and dg[0] == 1:
+            return dg
+    sys.exit("inject.py: no data message to %s:%d seen on %s" % (args.dst, args.port, args.iface))
+
+
+def cmd_capture_inject(args):
+    dg = capture(args)
+    counter = struct.unpack("!Q", dg[8:16])[0]
+    index = struct.unpack("!I", dg[4:8])[0]
+    print("captured datagram: %d bytes, receiver index %#010x, counter %d" % (len(dg), index, counter))
+    fam = socket.AF_INET6 if ":" in args.dst else socket.AF_INET
+    out = socket.socket(fam, socket.SOCK_DGRAM)
+    dst = (args.dst, args.port)
+    avoid = {int(x, 0) for x in args.avoid_index} | {index, 0}
+    sent = {"replay": 0, "tamper": 0, "truncate": 0, "unknown_index": 0}
+    for _ in range(args.replay):
+        out.sendto(dg, dst)
+        sent["replay"] += 1
+    for i in range(args.tamper):
+        t = bytearray(dg)
+        t[8:16] = struct.pack("!Q", counter + (1 << 40) + i)
+        t[HDR_LEN + (i % (len(dg) - HDR_LEN - TAG_LEN))] ^= 0x5A
+        out.sendto(bytes(t), dst)
+        sent["tamper"] += 1
+    for i in range(args.truncate):
+        out.sendto(dg[: 1 + (i * 7) % (HDR_LEN + TAG_LEN - 1)], dst)
+        sent["truncate"] += 1
+    for _ in range(args.unknown_index):
+        idx = 0
+        while idx in avoid:
+            idx = random.getrandbits(32)
+        t = bytearray(dg)
+        t[4:8] = struct.pack("!I", idx)
+        out.sendto(bytes(t), dst)
+        sent["unknown_index"] += 1
+    print(" ".join("%s=%d" % kv for kv in sent.items()))
+
+
+def cmd_spoof_packet(args):
+    pkt = udp_packet(args.src, args.dst, 40000, args.dport, b"spoofed inner source")
+    print(pkt.hex())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("capture-inject")
+    c.add_argument("--iface", required=True)
+    c.add_argument("--dst", required=True)
+    c.add_argument("--port", type=int, required=True)
+    c.add_argument("--trigger", required=True)
+    c.add_argument("--replay", type=int, default=0)
+    c.add_argument("--tamper", type=int, default=0)
+    c.add_argument("--truncate", type=int, default=0)
+    c.add_argument("--unknown-index", type=int, default=0)
+    c.add_argument("--avoid-index", action="append", default=[])
+    c.add_argument("--timeout", type=float, default=10.0)
+    s = sub.add_parser("spoof-packet")
+    s.add_argument("--src", required=True)
+    s.add_argument("--dst", required=True)
+    s.add_argument("--dport", type=int, default=9)
+    args = ap.parse_args()
+    if args.cmd == "capture-inject":
+        cmd_capture_inject(args)
+    else:
+        cmd_spoof_packet(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+# shellcheck shell=bash
+# lib.sh — shared helpers for ringvpn integration tests (bash; source it).
+#
+#   . "$RV_SRC/test/integ/lib.sh"
+#   rvt_init                      # names, cleanup trap, tool checks (root needed)
+#   rvt_ns a; rvt_ns b            # creates netns rvt-$$-a / rvt-$$-b (lo up)
+#   A=$(rvt_ns_name a); B=$(rvt_ns_name b)
+#   rvt_veth "$A" "$B" 10.77.0.1/24 10.77.0.2/24 fd00:77::1/64 fd00:77::2/64
+#   rvt_bg "$A" peer-a ./prog ...  # start in ns, PID in $RVT_LAST_PID, log in
+#                                  # $RVT_TMP/peer-a.log
+#
+# Functions that record state (rvt_ns, rvt_bg, rvt_tcp_sink) must not be
+# called inside $(...): a subshell would lose the record.
+#   rvt_wait_for 10 "link up" ip -n "$A" link show rva
+#   rvt_stop_pid "$pid" 10        # SIGTERM, wait, return its exit status
+#
+# Everything the test creates is recorded and removed by the EXIT trap:
+# namespaces named rvt-$$-*, the PIDs it started (and only those), and the
+# temporary directory $RVT_TMP. Every command run through rvt_run / rvt_nsx is
+# printed first. Functions return non-zero rather than exit, except rvt_fail.
+#
+# Environment: RV_BUILD (build dir; default ../../build), RV_SRC (source dir).
+
+set -o pipefail
+
+RVT_PREFIX="rvt-$$"
+RVT_NS=()
+RVT_PIDS=()
+RVT_TMP=""
+
+rvt_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+rvt_step() { printf '\n[%s] === %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+rvt_fail() { printf '[%s] FAIL: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
+
+# rvt_run CMD...: print and run.
+rvt_run() { printf '+ %s\n' "$*" >&2; "$@"; }
+
+# rvt_nsx NS CMD...: print and run inside namespace NS.
+rvt_nsx() { local ns=$1; shift; printf '+ [%s] %s\n' "$ns" "$*" >&2; ip netns exec "$ns" "$@"; }
+
+rvt_cleanup() {
+	local rc=$?
+	local pid ns
+	for pid in "${RVT_PIDS[@]}"; do
+		if kill -0 "$pid" 2>/dev/null; then
+			kill -TERM "$pid" 2>/dev/null
+			for _ in 1 2 3 4 5 6 7 8 9 10; do
+				kill -0 "$pid" 2>/dev/null || break
+				sleep 0.2
+			done
+			kill -KILL "$pid" 2>/dev/null
+		fi
+	done
+	for ns in "${RVT_NS[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	if [ -n "$RVT_TMP" ] && [ -d "$RVT_TMP" ]; then
+		if [ "$rc" -ne 0 ] && [ -z "${RVT_KEEP_TMP:-}" ]; then
+			local f
+			for f in "$RVT_TMP"/*.log; do
+				[ -f "$f" ] || continue
+				printf '\n--- %s (last 30 lines) ---\n' "$f" >&2
+				tail -n 30 "$f" >&2
+			done
+		fi
+		rm -rf "$RVT_TMP"
+	fi
+	if [ "$rc" -eq 0 ]; then
+		rvt_log "PASS"
+	else
+		rvt_log "FAILED (exit $rc)"
+	fi
+	exit "$rc"
+}
+
+# rvt_init: check we can run, create $RVT_TMP, install the cleanup trap.
+# Exits 77 (ctest skip code is not used by default; we fail) when not root.
+rvt_init() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "integration tests need root (network namespaces, TUN)" >&2
+		exit 1
+	fi
+	: "${RV_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+	: "${RV_BUILD:=$RV_SRC/build}"
+	export RV_SRC RV_BUILD
+	RVT_TMP=$(mktemp -d "/tmp/${RVT_PREFIX}.XXXXXX")
+	trap rvt_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+# rvt_ns_name SUFFIX: prints the namespace name rvt-$$-SUFFIX.
+rvt_ns_name() { printf '%s-%s\n' "$RVT_PREFIX" "$1"; }
+
+# rvt_ns SUFFIX: create namespace rvt-$$-SUFFIX with lo up (recorded for cleanup).
+rvt_ns() {
+	local ns="${RVT_PREFIX}-$1"
+	rvt_run ip netns add "$ns" || return 1
+	RVT_NS+=("$ns")
+	ip -n "$ns" link set lo up
+}
+
+# rvt_veth NS1 NS2 ADDR1 ADDR2 [ADDR6_1 ADDR6_2]: join NS1 and NS2 with a veth
+# pair named veth0 in each, assign the addresses (with prefix) and bring it up.
+rvt_veth() {
+	local n1=$1 n2=$2 a1=$3 a2=$4 b1=${5:-} b2=${6:-}
+	ip link add rvtv$$a netns "$n1" type veth peer name rvtv$$b netns "$n2" || return 1
+	ip -n "$n1" link set rvtv$$a name veth0 || return 1
+	ip -n "$n2" link set rvtv$$b name veth0 || return 1
+	rvt_nsx "$n1" ip addr add "$a1" dev veth0 || return 1
+	rvt_nsx "$n2" ip addr add "$a2" dev veth0 || return 1
+	if [ -n "$b1" ]; then
+		rvt_nsx "$n1" ip addr add "$b1" dev veth0 nodad || return 1
+		rvt_nsx "$n2" ip addr add "$b2" dev veth0 nodad || return 1
+	fi
+	ip -n "$n1" link set veth0 up && ip -n "$n2" link set veth0 up
+}
+
+# rvt_bg NS NAME CMD...: run CMD in NS in the background, output to
+# $RVT_TMP/NAME.log; records the PID for cleanup and sets RVT_LAST_PID.
+rvt_bg() {
+	local ns=$1 name=$2; shift 2
+	local cmd="$*"
+	cmd=${cmd//$'\n'/ }
+	[ "${#cmd}" -le 200 ] || cmd="${cmd:0:200}..."
+	printf '+ [%s] %s &  (log %s)\n' "$ns" "$cmd" "$RVT_TMP/$name.log" >&2
+	ip netns exec "$ns" "$@" >"$RVT_TMP/$name.log" 2>&1 &
+	RVT_LAST_PID=$!
+	RVT_PIDS+=("$RVT_LAST_PID")
+}
+
+# rvt_wait_for SECONDS WHAT CMD...: retry CMD (quietly) every 0.1 s until it
+# succeeds; returns 1 after SECONDS.
+rvt_wait_for() {
+	local secs=$1 what=$2; shift 2
+	local tries=$((secs * 10))
+	while [ "$tries" -gt 0 ]; do
+		if "$@" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	rvt_log "timed out after ${secs}s waiting for: $what"
+	return 1
+}
+
+# rvt_stop_pid PID [SECONDS]: SIGTERM PID, wait up to SECONDS (default 10);
+# returns the process's exit status (or 124 if it had to be killed).
+rvt_stop_pid() {
+	local pid=$1 secs=${2:-10} i
+	kill -TERM "$pid" 2>/dev/null || return 125
+	for ((i = 0; i < secs * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		return 124
+	fi
+	wait "$pid"
+}
+
+# rvt_hexkey: 32 random bytes as hex.
+rvt_hexkey() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
+
+# rvt_counter FILE NAME: value of NAME in a "name value" counters file (0 if absent).
+rvt_counter() { awk -v n="$2" '$1 == n { print $2; found = 1 } END { if (!found) print 0 }' "$1"; }
+
+# rvt_snapshot PID FILE: make process PID (rvt_dp_peer-style, SIGUSR1 writes
+# FILE) dump its counters and wait until the new FILE appears.
+rvt_snapshot() {
+	local pid=$1 file=$2
+	rm -f "$file"
+	kill -USR1 "$pid" || return 1
+	rvt_wait_for 5 "counters in $file" test -s "$file"
+}
+
+# Python snippets behind rvt_tcp_sink / rvt_tcp_send (argv: addr port file).
+RVT_PY_SINK='
+import socket, sys
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(1)
+c, _ = s.accept()
+with open(sys.argv[3], "wb") as f:
+    while True:
+        b = c.recv(1 << 20)
+        if not b:
+            break
+        f.write(b)
+c.close()
+'
+RVT_PY_SEND='
+import socket, sys, time
+for _ in range(50):
+    try:
+        s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
+        break
+    except OSError:
+        time.sleep(0.1)
+else:
+    sys.exit("cannot connect")
+t = time.time()
+n = 0
+with open(sys.argv[3], "rb") as f:
+    while True:
+        b = f.read(1 << 20)
+        if not b:
+            break
+        s.sendall(b)
+        n += len(b)
+s.shutdown(socket.SHUT_WR)
+s.recv(1)
+s.close()
+dt = time.time() - t
+print("sent %d bytes in %.2f s (%.1f Mbit/s)" % (n, dt, n * 8 / dt / 1e6))
+'
+
+# rvt_tcp_sink NS ADDR PORT OUT: background TCP server in NS that accepts one
+# connection and writes everything received to OUT; PID in RVT_LAST_PID.
+rvt_tcp_sink() {
+	rvt_bg "$1" "sink-$3" python3 -c "$RVT_PY_SINK" "$2" "$3" "$4"
+}
+
+# rvt_tcp_send NS ADDR PORT IN [TIMEOUT]: send file IN to ADDR:PORT from NS in
+# the foreground (fails after TIMEOUT s, default 120); prints the rate.
+rvt_tcp_send() {
+	printf '+ [%s] send %s to %s:%s\n' "$1" "$4" "$2" "$3" >&2
+	ip netns exec "$1" timeout "${5:-120}" python3 -c "$RVT_PY_SEND" "$2" "$3" "$4"
+}
+
+# rvt_tcp_send_bg NS NAME ADDR PORT IN [TIMEOUT]: the same in the background
+# (output in $RVT_TMP/NAME.log); PID in RVT_LAST_PID.
+rvt_tcp_send_bg() {
+	rvt_bg "$1" "$2" timeout "${6:-120}" python3 -c "$RVT_PY_SEND" "$3" "$4" "$5"
+}

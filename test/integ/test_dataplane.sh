@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# test_dataplane.sh — the io_uring data plane end to end, before the control
+# plane exists: two namespaces joined by veth, rvt_dp_peer on each with one
+# static session pair (random keys, epoch 1), real TUN devices.
+#
+#   ns rvt-$$-a                                   ns rvt-$$-b
+#   rva 10.99.0.1 fd99::1  <== rvt_dp_peer ==>   rvb 10.99.0.2 fd99::2
+#   veth0 10.77.0.1 fd00:77::1 ---- veth ---- veth0 10.77.0.2 fd00:77::2
+#
+# Checks: ping IPv4 and IPv6 inner both ways; a TCP transfer A -> B whose
+# SHA-256 is verified; while it runs, tampered, replayed, truncated,
+# unknown-index datagrams (inject.py) and authenticated packets with a
+# spoofed inner source plus keepalives (rvt_dp_peer SIGUSR2) are sent at B,
+# and each of B's drop counters must rise by exactly the number sent; the
+# transfer must complete intact; both peers must exit 0 on SIGTERM.
+#
+# B is started with a wrong endpoint for A and must follow A's real address
+# after the first authenticated packet (NAT rebinding); unauthenticated
+# injected datagrams from another port must not move it.
+#
+# Usage: bash test_dataplane.sh [--workers N (2)] [--offload none|tun,gso,gro (default)]
+#                               [--size MB] [--no-inject] [--underlay6] [--iperf SECS]
+# Env: RV_BUILD (build dir with test/rvt_dp_peer), RV_SRC.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+WORKERS=2
+OFFLOAD=tun,gso,gro
+SIZE_MB=50
+INJECT=1
+UNDERLAY6=0
+IPERF=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--workers) WORKERS=$2; shift 2 ;;
+	--offload) OFFLOAD=$2; shift 2 ;;
+	--size) SIZE_MB=$2; shift 2 ;;
+	--no-inject) INJECT=0; shift ;;
+	--underlay6) UNDERLAY6=1; shift ;;
+	--iperf) IPERF=$2; shift 2 ;;
+	*) echo "unknown option $1" >&2; exit 2 ;;
+	esac
+done
+
+rvt_init
+PEER="$RV_BUILD/test/rvt_dp_peer"
+INJ="$RV_SRC/test/integ/inject.py"
+[ -x "$PEER" ] || rvt_fail "$PEER not built"
+PORT=51820
+IDX_A=0x0a0a0a0a
+IDX_B=0x0b0b0b0b
+
+rvt_step "topology (workers=$WORKERS offload=$OFFLOAD underlay6=$UNDERLAY6)"
+rvt_ns a || rvt_fail "netns a"
+rvt_ns b || rvt_fail "netns b"
+A=$(rvt_ns_name a)
+B=$(rvt_ns_name b)
+rvt_veth "$A" "$B" 10.77.0.1/24 10.77.0.2/24 fd00:77::1/64 fd00:77::2/64 || rvt_fail "veth"
+if [ "$OFFLOAD" != none ]; then
+	# UDP GRO on veth needs NAPI (gro on) and forwarding of UDP GRO packets.
+	for ns in "$A" "$B"; do
+		rvt_nsx "$ns" ethtool -K veth0 gro on rx-udp-gro-forwarding on >/dev/null 2>&1 ||
+			rvt_log "ethtool: could not enable veth GRO in $ns (continuing)"
+	done
+fi
+if [ "$UNDERLAY6" = 1 ]; then
+	UA="fd00:77::1"; UB="fd00:77::2"; EPA_WRONG="[$UA]:$((PORT + 1))"; EPB="[$UB]:$PORT"
+	V6FLAG=--v6
+	rvt_wait_for 5 "IPv6 underlay" ip netns exec "$A" ping -6 -c1 -W1 "$UB" || rvt_fail "underlay6"
+else
+	UA=10.77.0.1; UB=10.77.0.2; EPA_WRONG="$UA:$((PORT + 1))"; EPB="$UB:$PORT"; V6FLAG=
+fi
+
+rvt_step "start rvt_dp_peer on both sides"
+K_AB=$(rvt_hexkey)
+K_BA=$(rvt_hexkey)
+printf '' >"$RVT_TMP/spoof"
+common=(--port "$PORT" --workers "$WORKERS" --offload "$OFFLOAD")
+[ -n "$V6FLAG" ] && common+=("$V6FLAG")
+rvt_bg "$A" peer-a "$PEER" --tun rva --peer "$EPB" --local-index $IDX_A --remote-index $IDX_B \
+	--send-key "$K_AB" --recv-key "$K_BA" --vaddr4 10.99.0.2 --vaddr6 fd99::2 \
+	--counters "$RVT_TMP/a.ctr" --spoof "$RVT_TMP/spoof" "${common[@]}"
+PID_A=$RVT_LAST_PID
+# B starts with a WRONG endpoint for A (port +1): it must learn A's real one
+# from the first authenticated packet (NAT rebinding), so A pings first.
+rvt_bg "$B" peer-b "$PEER" --tun rvb --peer "$EPA_WRONG" --local-index $IDX_B --remote-index $IDX_A \
+	--send-key "$K_BA" --recv-key "$K_AB" --vaddr4 10.99.0.1 --vaddr6 fd99::1 \
+	--counters "$RVT_TMP/b.ctr" "${common[@]}"
+PID_B=$RVT_LAST_PID
+rvt_wait_for 10 "peer a ready" grep -q '^ready' "$RVT_TMP/peer-a.log" || rvt_fail "peer a did not start"
+rvt_wait_for 10 "peer b ready" grep -q '^ready' "$RVT_TMP/peer-b.log" || rvt_fail "peer b did not start"
+grep -h 'data plane' "$RVT_TMP/peer-a.log" >&2
+
+rvt_nsx "$A" ip addr add 10.99.0.1/24 dev rva || rvt_fail "addr a"
+rvt_nsx "$A" ip -6 addr add fd99::1/64 dev rva nodad || rvt_fail "addr6 a"
+rvt_nsx "$B" ip addr add 10.99.0.2/24 dev rvb || rvt_fail "addr b"
+rvt_nsx "$B" ip -6 addr add fd99::2/64 dev rvb nodad || rvt_fail "addr6 b"
+
+rvt_step "ping through the tunnel (IPv4 and IPv6 inner, both directions; B learns A's endpoint)"
+rvt_nsx "$A" ping -c 3 -i 0.2 -W 2 10.99.0.2 || rvt_fail "ping 10.99.0.2"
+rvt_nsx "$B" ping -c 3 -i 0.2 -W 2 10.99.0.1 || rvt_fail "ping 10.99.0.1"
+rvt_nsx "$A" ping -6 -c 3 -i 0.2 -W 2 fd99::2 || rvt_fail "ping fd99::2"
+rvt_nsx "$B" ping -6 -c 3 -i 0.2 -W 2 fd99::1 || rvt_fail "ping fd99::1"
+rvt_nsx "$A" ping -c 5 -i 0.2 -s 1372 -M "do" -W 2 10.99.0.2 || rvt_fail "full-MTU ping"
+
+rvt_step "TCP transfer of ${SIZE_MB} MB A -> B (IPv4 inner)"
+head -c "$((SIZE_MB * 1024 * 1024))" /dev/urandom >"$RVT_TMP/data"
+SUM_IN=$(sha256sum <"$RVT_TMP/data" | cut -d' ' -f1)
+rvt_tcp_sink "$B" 10.99.0.2 5001 "$RVT_TMP/recv"
+PID_SINK=$RVT_LAST_PID
+rvt_snapshot "$PID_B" "$RVT_TMP/b.ctr" || rvt_fail "counters b"
+cp "$RVT_TMP/b.ctr" "$RVT_TMP/b.before"
+rvt_tcp_send_bg "$A" sender 10.99.0.2 5001 "$RVT_TMP/data" 300
+PID_SEND=$RVT_LAST_PID
+
+N_SPOOF=0
+N_KA=0
+if [ "$INJECT" = 1 ]; then
+	rvt_step "inject hostile datagrams at B while the transfer runs"
+	sleep 0.3
+	SPOOF4=$(python3 "$INJ" spoof-packet --src 10.99.0.77 --dst 10.99.0.2) || rvt_fail "spoof packet"
+	SPOOF6=$(python3 "$INJ" spoof-packet --src fd99::77 --dst fd99::2) || rvt_fail "spoof6"
+	{
+		for _ in 1 2 3; do printf '%s\n' "$SPOOF4"; done
+		printf '%s\n' "$SPOOF6"
+		printf '\n\n'
+	} >"$RVT_TMP/spoof"
+	N_SPOOF=4
+	N_KA=2
+	rvt_run kill -USR2 "$PID_A" || rvt_fail "SIGUSR2"
+	rvt_nsx "$A" python3 "$INJ" capture-inject --iface veth0 --dst "$UB" --port "$PORT" \
+		--trigger 10.99.0.2:9 --replay 5 --tamper 6 --truncate 7 --unknown-index 8 \
+		--avoid-index $IDX_A --avoid-index $IDX_B || rvt_fail "inject.py"
+fi
+
+wait "$PID_SEND" || rvt_fail "TCP sender failed (see sender.log)"
+cat "$RVT_TMP/sender.log" >&2
+wait "$PID_SINK" || rvt_fail "TCP sink failed"
+SUM_OUT=$(sha256sum <"$RVT_TMP/recv" | cut -d' ' -f1)
+rvt_log "sha256 sent $SUM_IN"
+rvt_log "sha256 recv $SUM_OUT"
+[ "$SUM_IN" = "$SUM_OUT" ] || rvt_fail "transfer corrupted or incomplete"
+
+if [ "$IPERF" -gt 0 ] && command -v iperf3 >/dev/null; then
+	rvt_step "iperf3 ${IPERF}s A -> B (information only)"
+	cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+	rvt_bg "$B" iperf-server iperf3 -s -1 -B 10.99.0.2
+	sleep 0.5
+	t0=$(($(cpu_ticks "$PID_A") + $(cpu_ticks "$PID_B")))
+	rvt_nsx "$A" iperf3 -c 10.99.0.2 -t "$IPERF" -f g -J >"$RVT_TMP/iperf.json" ||
+		rvt_fail "iperf3"
+	t1=$(($(cpu_ticks "$PID_A") + $(cpu_ticks "$PID_B")))
+	python3 - "$RVT_TMP/iperf.json" "$((t1 - t0))" "$(getconf CLK_TCK)" <<'PY' >&2
+import json, sys
+j = json.load(open(sys.argv[1]))
+e = j["end"]["sum_received"]
+cpu = int(sys.argv[2]) / int(sys.argv[3])
+gb = e["bytes"] / 1e9
+print("iperf3 single TCP stream: %.2f Gbit/s; both VPN endpoints used %.2f CPU-s = %.2f CPU-s/GB"
+      % (e["bits_per_second"] / 1e9, cpu, cpu / gb))
+PY
+	for ns in "$A" "$B"; do
+		ip netns exec "$ns" ip -s link show dev "$(ip netns exec "$ns" ls /sys/class/net | grep '^rv')" >&2
+		ip netns exec "$ns" nstat -az 2>/dev/null | grep -E 'UdpRcvbufErrors|UdpSndbufErrors|UdpInErrors|TcpRetransSegs' >&2
+	done
+fi
+
+rvt_step "session still works after the injection (B's endpoint for A was not moved by it)"
+rvt_nsx "$A" ping -c 2 -i 0.2 -W 2 10.99.0.2 || rvt_fail "ping after injection"
+
+sleep 0.3
+rvt_snapshot "$PID_B" "$RVT_TMP/b.ctr" || rvt_fail "counters b"
+rvt_snapshot "$PID_A" "$RVT_TMP/a.ctr" || rvt_fail "counters a"
+delta() { echo $(($(rvt_counter "$RVT_TMP/b.ctr" "$1") - $(rvt_counter "$RVT_TMP/b.before" "$1"))); }
+rvt_log "B counters: $(tr '\n' ' ' <"$RVT_TMP/b.ctr")"
+rvt_log "A counters: $(tr '\n' ' ' <"$RVT_TMP/a.ctr")"
+
+expect() { # NAME GOT WANT
+	if [ "$2" -ne "$3" ]; then
+		rvt_fail "$1: got $2, want $3"
+	fi
+	rvt_log "ok: $1 = $2"
+}
+if [ "$INJECT" = 1 ]; then
+	rvt_step "drop counters at B"
+	expect "drop_auth (tampered)" "$(delta drop_auth)" 6
+	expect "drop_replay + drop_too_old (replayed)" $(($(delta drop_replay) + $(delta drop_too_old))) 5
+	expect "drop_short (truncated)" "$(delta drop_short)" 7
+	expect "drop_unknown_index" "$(delta drop_unknown_index)" 8
+	expect "drop_spoof" "$(delta drop_spoof)" "$N_SPOOF"
+	expect "session_drop_spoof" "$(delta session_drop_spoof)" "$N_SPOOF"
+	expect "keepalives_rx" "$(delta keepalives_rx)" "$N_KA"
+fi
+for c in drop_no_buf drop_bad_inner drop_tun_write drop_udp_send drop_bad_vnet drop_too_big; do
+	expect "A $c" "$(rvt_counter "$RVT_TMP/a.ctr" $c)" 0
+	expect "B $c" "$(rvt_counter "$RVT_TMP/b.ctr" $c)" 0
+done
+[ "$(rvt_counter "$RVT_TMP/b.ctr" rx_packets)" -gt 1000 ] || rvt_fail "B rx_packets too low"
+
+rvt_step "shutdown: SIGTERM -> exit 0"
+rvt_stop_pid "$PID_A" 10
+rc=$?
+[ "$rc" -eq 0 ] || rvt_fail "peer a exited $rc"
+rvt_stop_pid "$PID_B" 10
+rc=$?
+[ "$rc" -eq 0 ] || rvt_fail "peer b exited $rc"
+if ip netns exec "$A" ip link show rva >/dev/null 2>&1; then
+	rvt_fail "TUN device rva still exists after exit"
+fi
+rvt_log "data plane test passed (workers=$WORKERS offload=$OFFLOAD)"

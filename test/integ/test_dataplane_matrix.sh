@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# test_dataplane_matrix.sh — the same traffic (ping IPv4/IPv6 inner, a
+# SHA-256-verified TCP transfer, clean SIGTERM exit) through the data plane
+# for workers {1, 2} x offloads {off, on}. Each combination is a full run of
+# test_dataplane.sh (its own namespaces, no injection); the first failure
+# fails the matrix.
+#
+# Usage: bash test_dataplane_matrix.sh [--size MB]   (env: RV_BUILD, RV_SRC)
+set -u
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SIZE=20
+[ "${1:-}" = --size ] && SIZE=$2
+fail=0
+for workers in 1 2; do
+	for offload in none tun,gso,gro; do
+		printf '\n##### matrix: workers=%s offload=%s\n' "$workers" "$offload" >&2
+		if bash "$HERE/test_dataplane.sh" --workers "$workers" --offload "$offload" \
+			--size "$SIZE" --no-inject; then
+			printf '##### ok: workers=%s offload=%s\n' "$workers" "$offload" >&2
+		else
+			printf '##### FAILED: workers=%s offload=%s\n' "$workers" "$offload" >&2
+			fail=1
+			break
+		fi
+	done
+	[ "$fail" = 0 ] || break
+done
+# The IPv6 underlay once, with offloads on and two workers.
+if [ "$fail" = 0 ]; then
+	printf '\n##### matrix: IPv6 underlay, workers=2 offload=tun,gso,gro\n' >&2
+	bash "$HERE/test_dataplane.sh" --workers 2 --offload tun,gso,gro --size "$SIZE" \
+		--no-inject --underlay6 || fail=1
+fi
+if [ "$fail" = 0 ]; then
+	printf '\n##### matrix passed\n' >&2
+else
+	printf '\n##### matrix FAILED\n' >&2
+fi
+exit "$fail"

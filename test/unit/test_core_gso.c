@@ -1,0 +1,441 @@
+/*
+ * test_core_gso.c — segmentation, checksums and GRO coalescing (core/gso.c).
+ *
+ * Checksums are verified with an independent byte-at-a-time RFC 1071
+ * implementation; segmenting a superframe and coalescing the segments back
+ * must reproduce the original payload and headers.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/gso.h"
+
+/* Reference RFC 1071 sum over network-order 16-bit words. */
+static uint32_t ref_sum(uint32_t sum, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i += 2) {
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	}
+	if (len & 1) {
+		sum += (uint32_t)p[len - 1] << 8;
+	}
+	return sum;
+}
+
+static uint16_t ref_fold(uint32_t sum)
+{
+	while (sum >> 16) {
+		sum = (sum & 0xffff) + (sum >> 16);
+	}
+	return (uint16_t)sum;
+}
+
+static bool ipv4_hdr_ok(const uint8_t *ip)
+{
+	return ref_fold(ref_sum(0, ip, (size_t)(ip[0] & 0xf) * 4)) == 0xffff;
+}
+
+/* l4_ok: the TCP/UDP checksum of the packet verifies (pseudo header + L4). */
+static bool l4_ok(const uint8_t *ip, size_t len)
+{
+	bool v6 = ip[0] >> 4 == 6;
+	size_t hl = v6 ? 40 : (size_t)(ip[0] & 0xf) * 4;
+	uint8_t proto = v6 ? ip[6] : ip[9];
+	uint32_t sum = v6 ? ref_sum(0, ip + 8, 32) : ref_sum(0, ip + 12, 8);
+
+	sum += proto + (uint32_t)(len - hl);
+	return ref_fold(ref_sum(sum, ip + hl, len - hl)) == 0xffff;
+}
+
+/* build a TCP (proto 6) or UDP (17) packet with |payload| bytes of pattern. */
+static size_t build(uint8_t *p, bool v6, uint8_t proto, size_t payload, uint8_t tcp_flags)
+{
+	size_t hl = v6 ? 40 : 20, l4h = proto == 6 ? 32 : 8; /* TCP with 12 bytes of options */
+	size_t len = hl + l4h + payload;
+
+	memset(p, 0, hl + l4h);
+	if (v6) {
+		p[0] = 0x60;
+		p[4] = (uint8_t)((len - 40) >> 8);
+		p[5] = (uint8_t)(len - 40);
+		p[6] = proto;
+		p[7] = 64;
+		inet_pton(AF_INET6, "fd99::1", p + 8);
+		inet_pton(AF_INET6, "fd99::2", p + 24);
+	} else {
+		p[0] = 0x45;
+		p[2] = (uint8_t)(len >> 8);
+		p[3] = (uint8_t)len;
+		p[4] = 0x12;
+		p[5] = 0x34;
+		p[6] = 0x40;
+		p[8] = 64;
+		p[9] = proto;
+		inet_pton(AF_INET, "10.99.0.1", p + 12);
+		inet_pton(AF_INET, "10.99.0.2", p + 16);
+	}
+	uint8_t *l4 = p + hl;
+	l4[0] = 0x9c;
+	l4[1] = 0x40;
+	l4[2] = 0x13;
+	l4[3] = 0x89;
+	if (proto == 6) {
+		l4[4] = 0xfe; /* seq near wrap-around */
+		l4[5] = 0xff;
+		l4[6] = 0xf0;
+		l4[7] = 0x00;
+		l4[11] = 7;   /* ack */
+		l4[12] = 8 << 4;
+		l4[13] = tcp_flags;
+		l4[15] = 0xff; /* window */
+		l4[20] = 1;    /* NOP NOP TS(10) */
+		l4[21] = 1;
+		l4[22] = 8;
+		l4[23] = 10;
+		l4[27] = 42;
+	} else {
+		l4[4] = (uint8_t)((8 + payload) >> 8);
+		l4[5] = (uint8_t)(8 + payload);
+	}
+	for (size_t i = 0; i < payload; i++) {
+		p[hl + l4h + i] = (uint8_t)(i * 7 + (i >> 8));
+	}
+	return len;
+}
+
+static uint8_t sframe[70000];
+
+Test(gso, vnet_hdr_roundtrip)
+{
+	struct rv_vnet_hdr h = { 1, RV_VNET_GSO_TCPV6, 74, 1368, 40, 16 }, d;
+	uint8_t b[RV_VNET_HDR_LEN];
+
+	rv_vnet_hdr_write(b, &h);
+	cr_assert_eq(b[2], 74);
+	cr_assert_eq(b[4], 1368 & 0xff); /* little-endian */
+	cr_assert(rv_vnet_hdr_parse(&d, b, sizeof(b)));
+	cr_assert(memcmp(&h, &d, sizeof(h)) == 0);
+	cr_assert_not(rv_vnet_hdr_parse(&d, b, RV_VNET_HDR_LEN - 1));
+}
+
+Test(gso, csum_rfc1071_example)
+{
+	/* RFC 1071 section 3: the sum of these words is 0xddf2. */
+	static const uint8_t w[] = { 0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7 };
+	uint16_t native = rv_inet_csum_fold(rv_inet_csum_add(0, w, sizeof(w)));
+	uint8_t out[2];
+
+	memcpy(out, &native, 2);
+	cr_assert_eq(out[0], 0xdd);
+	cr_assert_eq(out[1], 0xf2);
+	/* Odd lengths and every alignment agree with the reference. */
+	for (size_t len = 0; len < 300; len++) {
+		uint8_t buf[320];
+		for (size_t i = 0; i < sizeof(buf); i++) {
+			buf[i] = (uint8_t)(i * 31 + 7);
+		}
+		for (size_t off = 0; off < 4; off++) {
+			uint16_t n = rv_inet_csum_fold(rv_inet_csum_add(0, buf + off, len));
+			memcpy(out, &n, 2);
+			cr_assert_eq((uint16_t)(out[0] << 8 | out[1]), ref_fold(ref_sum(0, buf + off, len)),
+				     "len %zu off %zu", len, off);
+		}
+	}
+}
+
+static void check_segments(bool v6, uint8_t proto, size_t payload, uint16_t mss, uint8_t flags)
+{
+	struct rv_vnet_hdr vh = {
+		.flags = RV_VNET_F_NEEDS_CSUM,
+		.gso_type = proto == 17 ? RV_VNET_GSO_UDP_L4 : v6 ? RV_VNET_GSO_TCPV6 : RV_VNET_GSO_TCPV4,
+		.gso_size = mss,
+		.csum_start = v6 ? 40 : 20,
+		.csum_offset = proto == 6 ? 16 : 6,
+	};
+	size_t hl = v6 ? 40 : 20, l4h = proto == 6 ? 32 : 8;
+	size_t len = build(sframe, v6, proto, payload, flags);
+	size_t want = (payload + mss - 1) / mss, n = 0;
+	uint8_t *out[RV_GSO_MAX_SEGS];
+	uint16_t lens[RV_GSO_MAX_SEGS];
+	size_t copied = 0;
+
+	cr_assert_eq(rv_gso_num_segs(sframe, len, &vh), want);
+	for (size_t i = 0; i < want; i++) {
+		out[i] = malloc(1500);
+	}
+	cr_assert_eq(rv_gso_segment(out, lens, &n, want, 1500, sframe, len, &vh), RV_GSO_OK);
+	cr_assert_eq(n, want);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *p = out[i], *l4 = p + hl;
+		size_t chunk = lens[i] - hl - l4h;
+		cr_assert(chunk == mss || (i == n - 1 && chunk <= mss), "seg %zu chunk %zu", i, chunk);
+		if (v6) {
+			cr_assert_eq((size_t)(p[4] << 8 | p[5]), lens[i] - 40u);
+		} else {
+			cr_assert_eq((size_t)(p[2] << 8 | p[3]), lens[i]);
+			cr_assert_eq((uint16_t)(p[4] << 8 | p[5]), (uint16_t)(0x1234 + i));
+			cr_assert(ipv4_hdr_ok(p), "IPv4 header checksum of segment %zu", i);
+		}
+		cr_assert(l4_ok(p, lens[i]), "L4 checksum of segment %zu", i);
+		if (proto == 6) {
+			uint32_t seq = (uint32_t)l4[4] << 24 | (uint32_t)l4[5] << 16 |
+				       (uint32_t)l4[6] << 8 | l4[7];
+			cr_assert_eq(seq, 0xfefff000u + (uint32_t)(i * mss));
+			bool last = i == n - 1;
+			cr_assert_eq(l4[13] & 0x09, last ? flags & 0x09 : 0, "FIN/PSH on seg %zu", i);
+			cr_assert_eq(l4[13] & 0x80, i == 0 ? flags & 0x80 : 0, "CWR on seg %zu", i);
+			cr_assert(memcmp(l4 + 20, sframe + hl + 20, 12) == 0, "options copied");
+		} else {
+			cr_assert_eq((size_t)(l4[4] << 8 | l4[5]), lens[i] - hl);
+		}
+		cr_assert(memcmp(p + hl + l4h, sframe + hl + l4h + copied, chunk) == 0);
+		copied += chunk;
+	}
+	cr_assert_eq(copied, payload);
+	for (size_t i = 0; i < want; i++) {
+		free(out[i]);
+	}
+}
+
+Test(gso, segment_tcp4)
+{
+	check_segments(false, 6, 5000, 1368, 0x18 /* ACK|PSH */);
+	check_segments(false, 6, 65000 - 52, 1368, 0x19 /* ACK|PSH|FIN */);
+	check_segments(false, 6, 1368, 1368, 0x10);
+	check_segments(false, 6, 1369, 1368, 0x90 /* CWR */);
+}
+
+Test(gso, segment_tcp6)
+{
+	check_segments(true, 6, 5001, 1348, 0x18);
+	check_segments(true, 6, 60000, 1348, 0x10);
+}
+
+Test(gso, segment_udp_l4)
+{
+	check_segments(false, 17, 4000, 1392, 0);
+	check_segments(true, 17, 3999, 1372, 0);
+}
+
+Test(gso, finish_csum)
+{
+	uint8_t p[200];
+	size_t len = build(p, false, 17, 100, 0);
+	struct rv_vnet_hdr vh = { .flags = RV_VNET_F_NEEDS_CSUM, .csum_start = 20, .csum_offset = 6 };
+	/* The kernel leaves the folded pseudo-header sum in the field. */
+	uint16_t ps = ref_fold(ref_sum(17 + (uint32_t)(len - 20), p + 12, 8));
+
+	p[26] = (uint8_t)(ps >> 8);
+	p[27] = (uint8_t)ps;
+	cr_assert_eq(rv_gso_finish_csum(p, len, &vh), RV_GSO_OK);
+	cr_assert(l4_ok(p, len));
+	vh.csum_start = (uint16_t)(len - 7);
+	cr_assert_eq(rv_gso_finish_csum(p, len, &vh), RV_GSO_BAD_CSUM);
+	vh.flags = 0; /* no NEEDS_CSUM: untouched */
+	cr_assert_eq(rv_gso_finish_csum(p, len, &vh), RV_GSO_OK);
+}
+
+/* Malformed superframes: every one is refused with a reason, none crashes. */
+Test(gso, malformed_table)
+{
+	struct {
+		const char *what;
+		bool v6;
+		uint8_t proto, type;
+		uint16_t mss;
+		size_t trim;      /* bytes cut off the end */
+		int mutate;       /* 1: IHL 4, 2: fragment, 3: TCP doff 15 */
+		enum rv_gso_err want;
+	} cases[] = {
+		{ "1 zero gso_size", false, 6, RV_VNET_GSO_TCPV4, 0, 0, 0, RV_GSO_BAD_SIZE },
+		{ "2 v4 packet, TCPV6 type", false, 6, RV_VNET_GSO_TCPV6, 1368, 0, 0, RV_GSO_BAD_IP },
+		{ "3 v6 packet, TCPV4 type", true, 6, RV_VNET_GSO_TCPV4, 1368, 0, 0, RV_GSO_BAD_IP },
+		{ "4 UFO", false, 17, RV_VNET_GSO_UDP, 1368, 0, 0, RV_GSO_BAD_TYPE },
+		{ "5 unknown type", false, 6, 9, 1368, 0, 0, RV_GSO_BAD_TYPE },
+		{ "6 too many segments", false, 6, RV_VNET_GSO_TCPV4, 100, 0, 0, RV_GSO_BAD_SIZE },
+		{ "7 truncated (length field beyond data)", false, 6, RV_VNET_GSO_TCPV4, 1368, 10, 0,
+		  RV_GSO_BAD_IP },
+		{ "8 IHL 4", false, 6, RV_VNET_GSO_TCPV4, 1368, 0, 1, RV_GSO_BAD_IP },
+		{ "9 fragment", false, 6, RV_VNET_GSO_TCPV4, 1368, 0, 2, RV_GSO_BAD_IP },
+		{ "10 TCP doff beyond packet", false, 6, RV_VNET_GSO_TCPV4, 1368, 0, 3, RV_GSO_OK },
+		{ "11 TCP type, UDP packet", false, 17, RV_VNET_GSO_TCPV4, 1368, 0, 0, RV_GSO_BAD_IP },
+	};
+	uint8_t *out[RV_GSO_MAX_SEGS];
+	uint16_t lens[RV_GSO_MAX_SEGS];
+	static uint8_t store[RV_GSO_MAX_SEGS][1500];
+
+	for (size_t i = 0; i < RV_GSO_MAX_SEGS; i++) {
+		out[i] = store[i];
+	}
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		size_t len = build(sframe, cases[c].v6, cases[c].proto, 20000, 0x10);
+		struct rv_vnet_hdr vh = { .gso_type = cases[c].type, .gso_size = cases[c].mss };
+		size_t n = 99;
+		enum rv_gso_err e;
+
+		if (cases[c].mutate == 1) {
+			sframe[0] = 0x44;
+		} else if (cases[c].mutate == 2) {
+			sframe[6] = 0x20; /* MF */
+		} else if (cases[c].mutate == 3) {
+			len = 20 + 40; /* keep a few bytes; doff 8 fits, fix IP length */
+			sframe[2] = 0;
+			sframe[3] = (uint8_t)len;
+			sframe[20 + 12] = 15 << 4;
+		}
+		len -= cases[c].trim;
+		e = rv_gso_segment(out, lens, &n, RV_GSO_MAX_SEGS, 1500, sframe, len, &vh);
+		if (cases[c].mutate == 3) {
+			cr_assert_eq(e, RV_GSO_BAD_L4, "case %s: %s", cases[c].what, rv_gso_err_str(e));
+		} else {
+			cr_assert_eq(e, cases[c].want, "case %s: got %s", cases[c].what,
+				     rv_gso_err_str(e));
+		}
+		if (e != RV_GSO_OK) {
+			cr_assert_eq(rv_gso_num_segs(sframe, len, &vh), 0, "case %s", cases[c].what);
+		}
+	}
+	/* An output buffer smaller than one segment. */
+	size_t len = build(sframe, false, 6, 5000, 0x10), n;
+	struct rv_vnet_hdr vh = { .gso_type = RV_VNET_GSO_TCPV4, .gso_size = 1368 };
+	cr_assert_eq(rv_gso_segment(out, lens, &n, RV_GSO_MAX_SEGS, 1000, sframe, len, &vh),
+		     RV_GSO_NO_ROOM);
+}
+
+/* Segment, then coalesce: the superframe comes back. */
+static void roundtrip(bool v6, size_t payload, uint16_t mss)
+{
+	struct rv_vnet_hdr vh = { .gso_type = v6 ? RV_VNET_GSO_TCPV6 : RV_VNET_GSO_TCPV4,
+				  .gso_size = mss };
+	size_t len = build(sframe, v6, 6, payload, 0x18), n, hl = v6 ? 40 : 20;
+	static uint8_t store[RV_GSO_MAX_SEGS][1500];
+	static uint8_t merged[70000];
+	uint8_t *out[RV_GSO_MAX_SEGS];
+	uint16_t lens[RV_GSO_MAX_SEGS];
+	uint8_t hdr[RV_GRO_HDR_MAX];
+	struct rv_gro g;
+	struct rv_vnet_hdr mh;
+	size_t hlen, mlen;
+
+	for (size_t i = 0; i < RV_GSO_MAX_SEGS; i++) {
+		out[i] = store[i];
+	}
+	cr_assert_eq(rv_gso_segment(out, lens, &n, RV_GSO_MAX_SEGS, 1500, sframe, len, &vh), RV_GSO_OK);
+	cr_assert(rv_gro_start(&g, out[0], lens[0]));
+	mlen = 0;
+	memcpy(merged, out[0] + hl + 32, lens[0] - hl - 32);
+	mlen = lens[0] - hl - 32;
+	for (size_t i = 1; i < n; i++) {
+		const uint8_t *p;
+		size_t pl;
+		cr_assert(rv_gro_append(&g, out[i], lens[i], &p, &pl), "append %zu", i);
+		memcpy(merged + mlen, p, pl);
+		mlen += pl;
+	}
+	cr_assert_eq(g.num, n);
+	hlen = rv_gro_finish(&g, hdr);
+	cr_assert_eq(hlen, RV_VNET_HDR_LEN + hl + 32);
+	cr_assert(rv_vnet_hdr_parse(&mh, hdr, hlen));
+	cr_assert_eq(mh.gso_type, v6 ? RV_VNET_GSO_TCPV6 : RV_VNET_GSO_TCPV4);
+	cr_assert_eq(mh.gso_size, mss);
+	cr_assert_eq(mh.flags, RV_VNET_F_NEEDS_CSUM);
+	cr_assert_eq(mh.csum_start, hl);
+	cr_assert_eq(mh.csum_offset, 16);
+	cr_assert_eq(mlen, payload);
+	cr_assert(memcmp(merged, sframe + hl + 32, payload) == 0);
+	/* Headers equal the original's but for the checksum field (and the
+	 * IPv4 id/checksum, taken from the first segment: same as original). */
+	uint8_t *ip = hdr + RV_VNET_HDR_LEN;
+	cr_assert(memcmp(ip, sframe, hl) == 0 || (!v6 && ipv4_hdr_ok(ip)));
+	cr_assert(memcmp(ip + hl, sframe + hl, 16) == 0, "TCP header up to the checksum");
+	cr_assert_eq(ip[hl + 13], 0x18, "PSH from the last segment");
+	/* Complete the CHECKSUM_PARTIAL as the kernel would, then verify. */
+	static uint8_t full[70000];
+	memcpy(full, ip, hl + 32);
+	memcpy(full + hl + 32, merged, mlen);
+	uint32_t s = ref_sum(0, full + hl, 32 + mlen);
+	uint16_t c = (uint16_t)~ref_fold(s);
+	full[hl + 16] = (uint8_t)(c >> 8);
+	full[hl + 17] = (uint8_t)c;
+	cr_assert(l4_ok(full, hl + 32 + mlen));
+}
+
+Test(gro, roundtrip_v4)
+{
+	roundtrip(false, 30000, 1368);
+	roundtrip(false, 1368 * 3, 1368);
+}
+
+Test(gro, roundtrip_v6)
+{
+	roundtrip(true, 40000, 1348);
+}
+
+Test(gro, refuses)
+{
+	static uint8_t a[1600], b[1600];
+	size_t la, lb;
+	const uint8_t *p;
+	size_t pl;
+	struct rv_gro g;
+
+	/* 1 SYN cannot start a run; 2 no payload; 3 UDP. */
+	la = build(a, false, 6, 100, 0x12);
+	cr_assert_not(rv_gro_start(&g, a, la));
+	la = build(a, false, 6, 0, 0x10);
+	cr_assert_not(rv_gro_start(&g, a, la));
+	la = build(a, false, 17, 100, 0);
+	cr_assert_not(rv_gro_start(&g, a, la));
+
+	/* 4 out of sequence */
+	la = build(a, false, 6, 1000, 0x10);
+	lb = build(b, false, 6, 1000, 0x10);
+	cr_assert(rv_gro_start(&g, a, la));
+	cr_assert_not(rv_gro_append(&g, b, lb, &p, &pl), "same seq twice");
+	/* 5 in sequence -> ok */
+	uint32_t seq = 0xfefff000u + 1000;
+	b[24] = (uint8_t)(seq >> 24);
+	b[25] = (uint8_t)(seq >> 16);
+	b[26] = (uint8_t)(seq >> 8);
+	b[27] = (uint8_t)seq;
+	cr_assert(rv_gro_append(&g, b, lb, &p, &pl));
+	/* 6 different port, 7 different ack, 8 different options, 9 longer segment */
+	struct { size_t off; uint8_t val; const char *what; } muts[] = {
+		{ 20 + 1, 0x41, "port" }, { 20 + 11, 8, "ack" }, { 20 + 27, 43, "options" },
+		{ 8, 63, "ttl" }, { 1, 4, "tos" }, { 19, 3, "dst" },
+	};
+	for (size_t m = 0; m < sizeof(muts) / sizeof(muts[0]); m++) {
+		struct rv_gro g2;
+		uint8_t c[1600];
+		memcpy(c, b, lb);
+		c[muts[m].off] = muts[m].val;
+		cr_assert(rv_gro_start(&g2, a, la));
+		cr_assert_not(rv_gro_append(&g2, c, lb, &p, &pl), "mutated %s", muts[m].what);
+	}
+	/* 10 a shorter segment closes the run; 11 PSH closes the run */
+	struct rv_gro g3;
+	size_t ls = build(b, false, 6, 500, 0x10);
+	b[24] = (uint8_t)(seq >> 24);
+	b[25] = (uint8_t)(seq >> 16);
+	b[26] = (uint8_t)(seq >> 8);
+	b[27] = (uint8_t)seq;
+	cr_assert(rv_gro_start(&g3, a, la));
+	cr_assert(rv_gro_append(&g3, b, ls, &p, &pl));
+	cr_assert(g3.closed);
+	la = build(a, false, 6, 1000, 0x18);
+	cr_assert(rv_gro_start(&g3, a, la));
+	cr_assert(g3.closed);
+	cr_assert_not(rv_gro_append(&g3, b, ls, &p, &pl));
+	/* 12 a segment longer than the first */
+	la = build(a, false, 6, 500, 0x10);
+	lb = build(b, false, 6, 1000, 0x10);
+	seq = 0xfefff000u + 500;
+	b[24] = (uint8_t)(seq >> 24);
+	b[25] = (uint8_t)(seq >> 16);
+	b[26] = (uint8_t)(seq >> 8);
+	b[27] = (uint8_t)seq;
+	cr_assert(rv_gro_start(&g3, a, la));
+	cr_assert_not(rv_gro_append(&g3, b, lb, &p, &pl));
+}

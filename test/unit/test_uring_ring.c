@@ -1,0 +1,121 @@
+/*
+ * test_uring_ring.c — ring setup with SINGLE_ISSUER|DEFER_TASKRUN (or its
+ * fallback), rv_ring_get_sqe flushing a full SQ, the UDP socket helpers
+ * (dual-stack endpoint canonicalisation, UDP_SEGMENT cmsg) and user_data
+ * packing.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "uring/compat.h"
+#include "uring/ring.h"
+#include "uring/sock.h"
+#include "uring/udata.h"
+
+Test(ring, setup_and_full_sq, .timeout = 10)
+{
+	struct rv_ring r;
+	int ret, done = 0;
+
+	memset(&r, 0, sizeof(r));
+	ret = rv_ring_init(&r, 4, true);
+	if (ret < 0) {
+		cr_skip_test("io_uring unavailable: %s", strerror(-ret));
+	}
+	cr_assert(r.ready);
+	/* 10 NOPs through a 4-entry SQ: get_sqe must flush instead of failing. */
+	for (int i = 0; i < 10; i++) {
+		struct io_uring_sqe *sqe = rv_ring_get_sqe(&r);
+		cr_assert_not_null(sqe, "sqe %d", i);
+		io_uring_prep_nop(sqe);
+		io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_WAKE, 3, (uint32_t)i));
+	}
+	while (done < 10) {
+		struct io_uring_cqe *cqe;
+		unsigned head, n = 0;
+		cr_assert(io_uring_submit_and_wait(&r.ring, 1) >= 0);
+		io_uring_for_each_cqe(&r.ring, head, cqe) {
+			cr_assert_eq(rv_udata_op(cqe->user_data), RV_OP_WAKE);
+			cr_assert_eq(rv_udata_owner(cqe->user_data), 3);
+			n++;
+		}
+		io_uring_cq_advance(&r.ring, n);
+		done += (int)n;
+	}
+	cr_assert_eq(done, 10);
+	rv_ring_cleanup(&r);
+	cr_assert_not(r.ready);
+	rv_ring_cleanup(&r); /* zero state */
+}
+
+Test(udata, packing)
+{
+	uint64_t ud = rv_udata(RV_OP_TUN_WRITE, 255, 0xfedcba98u);
+
+	cr_assert_eq(rv_udata_op(ud), RV_OP_TUN_WRITE);
+	cr_assert_eq(rv_udata_owner(ud), 255);
+	cr_assert_eq(rv_udata_idx(ud), 0xfedcba98u);
+}
+
+Test(sock, canon_and_dest)
+{
+	struct sockaddr_in6 m;
+	struct rv_endpoint ep;
+	struct sockaddr_in6 out;
+
+	memset(&m, 0, sizeof(m));
+	m.sin6_family = AF_INET6;
+	m.sin6_port = htons(4242);
+	inet_pton(AF_INET6, "::ffff:10.77.0.2", &m.sin6_addr);
+	cr_assert(rv_sock_canon_endpoint(&ep, (struct sockaddr *)&m, sizeof(m)));
+	cr_assert_eq(ep.sa.sa_family, AF_INET, "v4-mapped folds to AF_INET");
+	cr_assert_eq(ep.in4.sin_port, htons(4242));
+	cr_assert_eq(ep.in4.sin_addr.s_addr, inet_addr("10.77.0.2"));
+	/* Back to a v6 socket: mapped again; to a v4 socket: plain. */
+	cr_assert_eq(rv_sock_dest(&out, &ep, true), sizeof(struct sockaddr_in6));
+	cr_assert(memcmp(&out.sin6_addr, &m.sin6_addr, 16) == 0);
+	cr_assert_eq(rv_sock_dest(&out, &ep, false), sizeof(struct sockaddr_in));
+	/* A real IPv6 peer cannot be reached from a v4 socket. */
+	inet_pton(AF_INET6, "fd00:77::2", &m.sin6_addr);
+	cr_assert(rv_sock_canon_endpoint(&ep, (struct sockaddr *)&m, sizeof(m)));
+	cr_assert_eq(ep.sa.sa_family, AF_INET6);
+	cr_assert_eq(rv_sock_dest(&out, &ep, false), 0);
+	cr_assert_not(rv_sock_canon_endpoint(&ep, (struct sockaddr *)&m, 8), "short address");
+	memset(&ep, 0, sizeof(ep));
+	cr_assert_eq(rv_sock_dest(&out, &ep, true), 0, "unknown endpoint");
+}
+
+Test(sock, segment_cmsg_and_reuseport)
+{
+	struct msghdr msg;
+	struct {
+		_Alignas(struct cmsghdr) uint8_t buf[RV_CMSG_SEGMENT_SPACE];
+	} cm;
+	struct cmsghdr *c;
+	uint16_t v;
+	int fd1, fd2;
+
+	memset(&msg, 0, sizeof(msg));
+	rv_cmsg_put_segment(&msg, cm.buf, 1452);
+	c = CMSG_FIRSTHDR(&msg);
+	cr_assert_not_null(c);
+	cr_assert_eq(c->cmsg_level, SOL_UDP);
+	cr_assert_eq(c->cmsg_type, UDP_SEGMENT);
+	memcpy(&v, CMSG_DATA(c), sizeof(v));
+	cr_assert_eq(v, 1452);
+
+	/* Two sockets on one port (SO_REUSEPORT), dual-stack. */
+	cr_assert_eq(rv_udp_open(0, true, &fd1), 0);
+	uint16_t port = rv_udp_port(fd1);
+	cr_assert_neq(port, 0);
+	cr_assert_eq(rv_udp_open(port, true, &fd2), 0);
+	cr_assert_eq(rv_udp_port(fd2), port);
+	if (rv_udp_gso_supported(fd1)) {
+		cr_assert_eq(rv_udp_enable_gro(fd1), 0);
+	}
+	close(fd1);
+	close(fd2);
+}

@@ -1,0 +1,326 @@
+/*
+ * dataplane.c — starting and stopping the workers (see dataplane.h).
+ *
+ * Start: open one TUN queue and one UDP socket per worker here (so errors
+ * are reported with their resource), set the TUN offloads once for the
+ * device, then start the threads; each builds its own ring and buffers (a
+ * SINGLE_ISSUER ring belongs to the thread that creates it) and reports
+ * back. Any failure stops the workers already running and frees everything.
+ *
+ * Stop: set each worker's stop flag, poke its eventfd, join; the worker
+ * tears down its ring before its buffers. Then the fds are closed.
+ */
+#include "uring/dataplane.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "uring/compat.h"
+#include "uring/internal.h"
+#include "uring/sock.h"
+#include "uring/tun.h"
+
+static void worker_free(struct rv_worker *w)
+{
+	if (w == NULL) {
+		return;
+	}
+	if (w->wake_fd >= 0) {
+		close(w->wake_fd);
+	}
+	if (w->udp_fd >= 0) {
+		close(w->udp_fd);
+	}
+	if (w->tun_fd >= 0) {
+		close(w->tun_fd);
+	}
+	free(w);
+}
+
+static void stop_workers(struct rv_dataplane *dp)
+{
+	for (unsigned i = 0; i < dp->num_workers; i++) {
+		struct rv_worker *w = dp->workers[i];
+		uint64_t one = 1;
+
+		if (w == NULL || !w->thread_started) {
+			continue;
+		}
+		atomic_store_explicit(&w->stop, true, memory_order_release);
+		if (write(w->wake_fd, &one, sizeof(one)) < 0) {
+			rv_warn(-errno, "worker %u: wake", i);
+		}
+	}
+	for (unsigned i = 0; i < dp->num_workers; i++) {
+		struct rv_worker *w = dp->workers[i];
+		if (w != NULL && w->thread_started) {
+			pthread_join(w->thread, NULL);
+			w->thread_started = false;
+		}
+	}
+}
+
+static void dp_free(struct rv_dataplane *dp)
+{
+	if (dp->workers != NULL) {
+		for (unsigned i = 0; i < dp->num_workers; i++) {
+			worker_free(dp->workers[i]);
+		}
+		free(dp->workers);
+	}
+	pthread_cond_destroy(&dp->cond);
+	pthread_mutex_destroy(&dp->lock);
+	free(dp);
+}
+
+void rv_dataplane_stop(struct rv_dataplane *dp)
+{
+	if (dp == NULL) {
+		return;
+	}
+	stop_workers(dp);
+	dp_free(dp);
+}
+
+/* set_tun_offload asks for TSO/checksum offload (and USO where the kernel has
+ * it), falling back step by step; returns the flags accepted (0: none). */
+static unsigned set_tun_offload(int fd)
+{
+	static const unsigned tries[] = {
+		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN | TUN_F_USO4 | TUN_F_USO6,
+		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN,
+		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6,
+	};
+	int ret = 0;
+
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		ret = rv_tun_set_offload(fd, tries[i]);
+		if (ret == 0) {
+			return tries[i];
+		}
+	}
+	rv_warn(ret, "TUNSETOFFLOAD refused; TUN segmentation offload off");
+	return 0;
+}
+
+static int open_worker_io(struct rv_dataplane *dp, struct rv_worker *w, bool vnet)
+{
+	const struct rv_dataplane_config *cfg = &dp->cfg;
+	char name[IFNAMSIZ];
+	int ret;
+
+	ret = rv_tun_open(dp->tun_name[0] ? dp->tun_name : cfg->tun_name, vnet, name, &w->tun_fd);
+	if (ret < 0) {
+		rv_warn(ret, "TUN %s queue %u", cfg->tun_name ? cfg->tun_name : "", w->id);
+		return ret;
+	}
+	if (dp->tun_name[0] == '\0') {
+		memcpy(dp->tun_name, name, IFNAMSIZ);
+	}
+	ret = rv_udp_open(w->id == 0 ? cfg->udp_port : dp->port, cfg->udp_v6, &w->udp_fd);
+	if (ret < 0) {
+		rv_warn(ret, "UDP socket port %u (worker %u)",
+			(unsigned)(w->id == 0 ? cfg->udp_port : dp->port), w->id);
+		return ret;
+	}
+	if (w->id == 0) {
+		dp->port = rv_udp_port(w->udp_fd);
+	}
+	w->wake_fd = eventfd(0, EFD_CLOEXEC);
+	if (w->wake_fd < 0) {
+		ret = -errno;
+		rv_warn(ret, "eventfd");
+		return ret;
+	}
+	w->vnet = vnet;
+	w->udp_v6 = cfg->udp_v6;
+	w->mtu = cfg->mtu ? cfg->mtu : RV_DEFAULT_MTU;
+	w->gso = cfg->offload_gso;
+	if (w->gso && !rv_udp_gso_supported(w->udp_fd)) {
+		if (w->id == 0) {
+			rv_warnx("UDP_SEGMENT not supported; UDP GSO off");
+		}
+		w->gso = false;
+	}
+	w->gro = cfg->offload_gro;
+	if (w->gro) {
+		ret = rv_udp_enable_gro(w->udp_fd);
+		if (ret < 0) {
+			if (w->id == 0) {
+				rv_warn(ret, "UDP_GRO refused; UDP GRO off");
+			}
+			w->gro = false;
+		}
+	}
+	return 0;
+}
+
+int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_config *cfg)
+{
+	struct rv_dataplane *dp;
+	unsigned mtu = cfg->mtu ? cfg->mtu : RV_DEFAULT_MTU;
+	bool vnet = cfg->offload_tun;
+	int ret;
+
+	*out = NULL;
+	if (cfg->demux == NULL || cfg->qsbr == NULL || mtu < RV_MIN_MTU || mtu > RV_MAX_MTU) {
+		return -EINVAL;
+	}
+	dp = calloc(1, sizeof(*dp));
+	if (dp == NULL) {
+		return -ENOMEM;
+	}
+	dp->cfg = *cfg;
+	dp->cfg.mtu = mtu;
+	pthread_mutex_init(&dp->lock, NULL);
+	pthread_cond_init(&dp->cond, NULL);
+	dp->num_workers = cfg->num_workers;
+	if (dp->num_workers == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		dp->num_workers = n > 0 ? (unsigned)n : 1;
+	}
+	if (dp->num_workers > 255) {
+		dp->num_workers = 255; /* owner field of user_data */
+	}
+	dp->workers = calloc(dp->num_workers, sizeof(*dp->workers));
+	if (dp->workers == NULL) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	for (unsigned i = 0; i < dp->num_workers; i++) {
+		struct rv_worker *w = aligned_alloc(RV_CACHELINE,
+						    (sizeof(*w) + RV_CACHELINE - 1) / RV_CACHELINE *
+							    RV_CACHELINE);
+		if (w == NULL) {
+			ret = -ENOMEM;
+			goto err_free;
+		}
+		memset(w, 0, sizeof(*w));
+		w->dp = dp;
+		w->id = i;
+		w->tun_fd = w->udp_fd = w->wake_fd = -1;
+		dp->workers[i] = w;
+		ret = open_worker_io(dp, w, vnet);
+		if (ret < 0) {
+			goto err_free;
+		}
+		if (i == 0 && vnet) {
+			dp->tun_offload_flags = set_tun_offload(w->tun_fd);
+		}
+	}
+	ret = rv_tun_set_mtu(dp->tun_name, mtu);
+	if (ret < 0) {
+		rv_warn(ret, "%s: set MTU %u", dp->tun_name, mtu);
+		goto err_free;
+	}
+	/* 500 (the TUN default) overflows in bursts without offloads; the
+	 * drops then show up as TCP retransmissions. */
+	ret = rv_tun_set_txqueuelen(dp->tun_name, 2048);
+	if (ret < 0) {
+		rv_warn(ret, "%s: txqueuelen (continuing)", dp->tun_name);
+	}
+	ret = rv_tun_set_up(dp->tun_name);
+	if (ret < 0) {
+		rv_warn(ret, "%s: set up", dp->tun_name);
+		goto err_free;
+	}
+
+	for (unsigned i = 0; i < dp->num_workers; i++) {
+		struct rv_worker *w = dp->workers[i];
+		ret = pthread_create(&w->thread, NULL, rv_worker_main, w);
+		if (ret != 0) {
+			ret = -ret;
+			rv_warn(ret, "worker %u: thread", i);
+			stop_workers(dp);
+			goto err_free;
+		}
+		w->thread_started = true;
+	}
+	pthread_mutex_lock(&dp->lock);
+	while (dp->num_ready < dp->num_workers) {
+		pthread_cond_wait(&dp->cond, &dp->lock);
+	}
+	ret = dp->start_err;
+	pthread_mutex_unlock(&dp->lock);
+	if (ret < 0) {
+		stop_workers(dp);
+		goto err_free;
+	}
+	rv_info("data plane: %u workers on %s, UDP port %u, MTU %u, offloads tun=%s(0x%x) "
+		"gso=%s gro=%s",
+		dp->num_workers, dp->tun_name, dp->port, mtu, vnet ? "on" : "off",
+		dp->tun_offload_flags, dp->workers[0]->gso ? "on" : "off",
+		dp->workers[0]->gro ? "on" : "off");
+	*out = dp;
+	return 0;
+
+err_free:
+	dp_free(dp);
+	return ret;
+}
+
+uint16_t rv_dataplane_port(const struct rv_dataplane *dp)
+{
+	return dp->port;
+}
+
+unsigned rv_dataplane_num_workers(const struct rv_dataplane *dp)
+{
+	return dp->num_workers;
+}
+
+const char *rv_dataplane_tun_name(const struct rv_dataplane *dp)
+{
+	return dp->tun_name;
+}
+
+void rv_dataplane_counters(const struct rv_dataplane *dp, unsigned idx, struct rv_counters *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < dp->num_workers; i++) {
+		const struct rv_counters *c = &dp->workers[i]->ctr;
+		if (idx != UINT32_MAX && idx != i) {
+			continue;
+		}
+		for (int k = 0; k < RV_CTR_MAX; k++) {
+			rv_ctr_add(out, (enum rv_counter)k, rv_ctr_get(c, (enum rv_counter)k));
+		}
+		for (int k = 0; k < RV_DROP_MAX; k++) {
+			rv_drop_add(out, (enum rv_drop_reason)k,
+				    rv_drop_get(c, (enum rv_drop_reason)k));
+		}
+	}
+}
+
+int rv_dataplane_send_keepalive(struct rv_dataplane *dp, struct rv_session *s)
+{
+	uint8_t buf[RV_DATA_OVERHEAD];
+	struct rv_pkt pkt = { .buf = buf, .len = 0 };
+	enum rv_session_result r;
+	struct rv_endpoint ep;
+	struct sockaddr_in6 dst;
+	socklen_t dst_len;
+
+	/* Sealed on the caller's thread (seal is thread-safe) and sent on
+	 * worker 0's socket without blocking: a keepalive that finds the
+	 * socket buffer full is simply not needed. */
+	r = rv_session_seal_batch(s, &pkt, 1, rv_coarse_now_ns());
+	if (r != RV_SESSION_OK && r != RV_SESSION_REKEY_SOON) {
+		return r == RV_SESSION_EXPIRED ? -EKEYEXPIRED : -ENOKEY;
+	}
+	rv_session_get_endpoint(s, &ep);
+	dst_len = rv_sock_dest(&dst, &ep, dp->cfg.udp_v6);
+	if (dst_len == 0) {
+		return -EDESTADDRREQ;
+	}
+	if (sendto(dp->workers[0]->udp_fd, buf, pkt.len, MSG_DONTWAIT, (struct sockaddr *)&dst,
+		   dst_len) < 0) {
+		return -errno;
+	}
+	return 0;
+}

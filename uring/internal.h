@@ -1,0 +1,192 @@
+/*
+ * internal.h — private to uring/: the worker and the data plane that owns it.
+ *
+ * Buffers. Every packet buffer a worker touches is named by a 32-bit handle
+ * (pool << 24 | id) so one release path returns it to where it came from:
+ *   POOL_TUNRD  TUN read buffer ring (bgid 0). Data is read at base +
+ *               tunrd_off so the packet starts at base + RV_DATA_HDR_LEN
+ *               (with IFF_VNET_HDR the 10-byte virtio header sits just
+ *               before it) and RV_TAG_LEN of tailroom follows: a packet is
+ *               sealed and sent from the buffer it was read into.
+ *   POOL_UDPRX  UDP recv buffer ring (bgid 1). One buffer may hold many
+ *               datagrams (UDP GRO); it carries a reference count of the TUN
+ *               writes still reading from it and is recycled when that drops
+ *               to zero.
+ *   POOL_TX     plain free-list of MTU-sized buffers that segmentation of a
+ *               TUN superframe writes into.
+ * A handle is released exactly once, by the completion of the operation
+ * that last used the buffer (or at once when the packet is dropped).
+ *
+ * Slots. Each in-flight UDP sendmsg and TUN write owns a preallocated slot
+ * (msghdr/iovecs/cmsg/handles), found again from the CQE's user_data. No
+ * slot free: the packets are dropped and counted (RV_DROP_NO_BUF).
+ */
+#ifndef RV_URING_INTERNAL_H
+#define RV_URING_INTERNAL_H
+
+#include <net/if.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "core/counters.h"
+#include "core/gso.h"
+#include "core/session.h"
+#include "core/wire.h"
+#include "uring/bufring.h"
+#include "uring/dataplane.h"
+#include "uring/ring.h"
+#include "uring/sock.h"
+
+enum {
+	POOL_TUNRD = 0,
+	POOL_UDPRX = 1,
+	POOL_TX = 2,
+
+	BGID_TUNRD = 0,
+	BGID_UDPRX = 1,
+
+	RV_SEND_MAX_SEGS = 64,     /* datagrams per UDP_SEGMENT sendmsg */
+	RV_SEND_MAX_BYTES = 65000, /* UDP payload bytes per sendmsg */
+	RV_TX_BATCH = 1024,        /* packets sealed per flush */
+	RV_RX_BATCH = 1024,        /* datagrams opened per flush */
+	RV_RX_SRCS = 256,          /* recv completions per flush */
+	RV_TUN_READS_SINGLE = 64,  /* plain reads in flight without multishot */
+	RV_RING_ENTRIES = 1024,
+};
+
+static inline uint32_t rv_handle(unsigned pool, unsigned id)
+{
+	return (uint32_t)pool << 24 | id;
+}
+
+struct rv_send_slot {
+	struct msghdr msg;
+	struct sockaddr_in6 dst;
+	struct {
+		/* not a union with struct cmsghdr: glibc gives it a flexible
+		 * array member, which clang rejects inside a struct */
+		_Alignas(struct cmsghdr) uint8_t buf[RV_CMSG_SEGMENT_SPACE];
+	} cmsg;
+	struct iovec iov[RV_SEND_MAX_SEGS];
+	uint32_t handles[RV_SEND_MAX_SEGS];
+	uint32_t inner_bytes;
+	uint16_t num;
+	bool gso;
+};
+
+struct rv_write_slot {
+	struct iovec iov[RV_GRO_MAX_SEGS + 1];
+	uint32_t handles[RV_GRO_MAX_SEGS];
+	uint8_t hdr[RV_GRO_HDR_MAX];
+	uint16_t num;         /* handles (= inner packets) */
+	uint16_t niov;
+};
+
+struct rv_tx_item {
+	uint8_t *buf;             /* header room; the packet follows at +RV_DATA_HDR_LEN */
+	uint32_t len;             /* inner length, then datagram length after sealing */
+	uint32_t handle;
+	struct rv_session *s;
+};
+
+struct rv_rx_item {
+	uint8_t *buf;             /* start of the datagram */
+	uint32_t len;
+	uint32_t handle;
+	uint16_t src;             /* index into rv_worker.rx_srcs */
+	struct rv_session *s;
+};
+
+struct rv_worker {
+	struct rv_counters ctr;       /* first: cache-aligned, read by the control thread */
+
+	struct rv_dataplane *dp;
+	unsigned id;
+	pthread_t thread;
+	bool thread_started;
+	int tun_fd;
+	int udp_fd;
+	int wake_fd;
+	uint64_t wake_buf;
+	unsigned qsbr_id;
+	bool qsbr_registered;
+	atomic_bool stop;
+
+	/* Feature state (a kernel refusal turns one off, logged once). */
+	bool vnet;                    /* TUN reads/writes carry a virtio_net_hdr */
+	bool gso;                     /* UDP_SEGMENT on send */
+	bool gro;                     /* UDP_GRO on receive */
+	bool udp_v6;
+	unsigned mtu;
+
+	struct rv_ring ring;
+	struct rv_bufring tunrd;
+	struct rv_bufring udprx;
+	uint16_t *udprx_refs;
+
+	uint8_t *tx_base;             /* POOL_TX */
+	size_t tx_buf_size;
+	size_t tx_base_bytes;
+	uint16_t *tx_free;
+	unsigned tx_num, tx_nfree;
+
+	/* Slots: enough for every buffer that can be in flight, so a slot
+	 * shortage never drops what a buffer shortage would not. */
+	struct rv_send_slot *send_slots;
+	uint16_t *send_free;
+	unsigned num_send_slots, send_nfree;
+	struct rv_write_slot *write_slots;
+	uint16_t *write_free;
+	unsigned num_write_slots, write_nfree;
+
+	unsigned tun_inflight;        /* read SQEs that may still complete */
+	bool tun_mshot;
+	bool recv_armed;
+	bool wake_armed;
+	struct msghdr recv_msg;       /* template for multishot recvmsg */
+
+	/* Per-turn batches. */
+	struct rv_tx_item *txb;
+	unsigned ntx;
+	struct rv_rx_item *rxb;
+	unsigned nrx;
+	struct rv_endpoint *rx_srcs;
+	unsigned nsrcs;
+	struct rv_pkt *pkts;          /* scratch for seal/open */
+	struct rv_data_hdr *hdrs;
+	enum rv_session_result *results;
+};
+
+struct rv_dataplane {
+	struct rv_dataplane_config cfg;
+	char tun_name[IFNAMSIZ];
+	uint16_t port;
+	unsigned num_workers;
+	unsigned tun_offload_flags;   /* accepted by TUNSETOFFLOAD, 0 if none */
+	struct rv_worker **workers;
+
+	pthread_mutex_t lock;         /* startup handshake only */
+	pthread_cond_t cond;
+	unsigned num_ready;
+	int start_err;
+};
+
+/* worker.c */
+void *rv_worker_main(void *arg);
+void rv_worker_release(struct rv_worker *w, uint32_t handle);
+
+/* worker_tx.c */
+void rv_worker_tun_read(struct rv_worker *w, unsigned bid, uint32_t len);
+void rv_worker_flush_tx(struct rv_worker *w);
+void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res);
+
+/* worker_rx.c */
+void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len);
+void rv_worker_flush_rx(struct rv_worker *w);
+void rv_worker_write_done(struct rv_worker *w, unsigned slot, int res);
+
+#endif /* RV_URING_INTERNAL_H */

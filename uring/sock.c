@@ -1,0 +1,181 @@
+/*
+ * sock.c — UDP sockets (see sock.h).
+ */
+#include "uring/sock.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "uring/compat.h"
+
+static void set_bufsize(int fd, int opt_force, int opt, int bytes)
+{
+	/* SO_*BUFFORCE needs CAP_NET_ADMIN; fall back to the capped option. */
+	if (setsockopt(fd, SOL_SOCKET, opt_force, &bytes, sizeof(bytes)) < 0) {
+		(void)setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof(bytes));
+	}
+}
+
+int rv_udp_open(uint16_t port, bool v6, int *out_fd)
+{
+	int one = 1, zero = 0, fd, ret;
+
+	fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		return -errno;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+		goto err;
+	}
+	set_bufsize(fd, SO_RCVBUFFORCE, SO_RCVBUF, 8 << 20);
+	set_bufsize(fd, SO_SNDBUFFORCE, SO_SNDBUF, 8 << 20);
+	if (v6) {
+		struct sockaddr_in6 a6;
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) < 0) {
+			goto err;
+		}
+		memset(&a6, 0, sizeof(a6));
+		a6.sin6_family = AF_INET6;
+		a6.sin6_addr = in6addr_any;
+		a6.sin6_port = htons(port);
+		if (bind(fd, (struct sockaddr *)&a6, sizeof(a6)) < 0) {
+			goto err;
+		}
+	} else {
+		struct sockaddr_in a4;
+		memset(&a4, 0, sizeof(a4));
+		a4.sin_family = AF_INET;
+		a4.sin_addr.s_addr = htonl(INADDR_ANY);
+		a4.sin_port = htons(port);
+		if (bind(fd, (struct sockaddr *)&a4, sizeof(a4)) < 0) {
+			goto err;
+		}
+	}
+	*out_fd = fd;
+	return 0;
+err:
+	ret = -errno;
+	close(fd);
+	return ret;
+}
+
+uint16_t rv_udp_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+		return 0;
+	}
+	if (ss.ss_family == AF_INET6) {
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+int rv_udp_enable_gro(int fd)
+{
+	int one = 1;
+
+	return setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) < 0 ? -errno : 0;
+}
+
+bool rv_udp_gso_supported(int fd)
+{
+	int val = 0;
+	socklen_t len = sizeof(val);
+
+	return getsockopt(fd, SOL_UDP, UDP_SEGMENT, &val, &len) == 0;
+}
+
+bool rv_sock_canon_endpoint(struct rv_endpoint *out, const struct sockaddr *sa, socklen_t len)
+{
+	memset(out, 0, sizeof(*out));
+	if (len >= sizeof(struct sockaddr_in) && sa->sa_family == AF_INET) {
+		memcpy(&out->in4, sa, sizeof(out->in4));
+		out->len = sizeof(out->in4);
+		return true;
+	}
+	if (len >= sizeof(struct sockaddr_in6) && sa->sa_family == AF_INET6) {
+		struct sockaddr_in6 a6;
+		memcpy(&a6, sa, sizeof(a6));
+		if (IN6_IS_ADDR_V4MAPPED(&a6.sin6_addr)) {
+			out->in4.sin_family = AF_INET;
+			out->in4.sin_port = a6.sin6_port;
+			memcpy(&out->in4.sin_addr, &a6.sin6_addr.s6_addr[12], 4);
+			out->len = sizeof(out->in4);
+			return true;
+		}
+		a6.sin6_flowinfo = 0;
+		out->in6 = a6;
+		out->len = sizeof(out->in6);
+		return true;
+	}
+	return false;
+}
+
+socklen_t rv_sock_dest(struct sockaddr_in6 *out, const struct rv_endpoint *ep, bool v6)
+{
+	memset(out, 0, sizeof(*out));
+	if (ep->len == 0) {
+		return 0;
+	}
+	if (ep->sa.sa_family == AF_INET) {
+		if (!v6) {
+			memcpy(out, &ep->in4, sizeof(ep->in4));
+			return sizeof(struct sockaddr_in);
+		}
+		out->sin6_family = AF_INET6;
+		out->sin6_port = ep->in4.sin_port;
+		out->sin6_addr.s6_addr[10] = 0xff;
+		out->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&out->sin6_addr.s6_addr[12], &ep->in4.sin_addr, 4);
+		return sizeof(*out);
+	}
+	if (ep->sa.sa_family == AF_INET6 && v6) {
+		*out = ep->in6;
+		return sizeof(*out);
+	}
+	return 0;
+}
+
+void rv_cmsg_put_segment(struct msghdr *msg, void *buf, uint16_t gso_size)
+{
+	struct cmsghdr *cm;
+
+	_Static_assert(sizeof(struct cmsghdr) % sizeof(size_t) == 0, "cmsghdr alignment");
+
+	memset(buf, 0, RV_CMSG_SEGMENT_SPACE);
+	msg->msg_control = buf;
+	msg->msg_controllen = RV_CMSG_SEGMENT_SPACE;
+	cm = CMSG_FIRSTHDR(msg);
+	cm->cmsg_level = SOL_UDP;
+	cm->cmsg_type = UDP_SEGMENT;
+	cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+	memcpy(CMSG_DATA(cm), &gso_size, sizeof(gso_size));
+}
+
+int rv_cmsg_gro_size(const struct msghdr *msg)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm != NULL;
+	     cm = CMSG_NXTHDR((struct msghdr *)(uintptr_t)msg, cm)) {
+		if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int v;
+			memcpy(&v, CMSG_DATA(cm), sizeof(v));
+			return v;
+		}
+	}
+	return 0;
+}
+
+/* The hand-written sizes in sock.h must match the libc macros. */
+__attribute__((constructor)) static void check_cmsg_sizes(void)
+{
+	if (RV_CMSG_SEGMENT_SPACE != CMSG_SPACE(sizeof(uint16_t)) ||
+	    RV_CMSG_GRO_SPACE != CMSG_SPACE(sizeof(int))) {
+		abort();
+	}
+}

@@ -1,0 +1,58 @@
+/*
+ * sock.h — UDP sockets for the data plane and their cmsg helpers.
+ *
+ * Each worker owns one UDP socket; all of them bind the same port with
+ * SO_REUSEPORT so the kernel spreads peers over workers by flow hash. A
+ * socket bound to [::] is dual-stack (IPV6_V6ONLY off): IPv4 peers then
+ * appear as v4-mapped addresses, which rv_sock_canon_endpoint folds back to
+ * AF_INET so a session's endpoint has one canonical form.
+ *
+ * Functions return 0 or -errno. Thread-safe (no shared state).
+ */
+#ifndef RV_URING_SOCK_H
+#define RV_URING_SOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "core/session.h"
+
+/* rv_udp_open opens a UDP socket bound to |port| (0: ephemeral) on 0.0.0.0,
+ * or on [::] dual-stack when |v6|, with SO_REUSEPORT and large buffers. */
+int rv_udp_open(uint16_t port, bool v6, int *out_fd);
+
+/* rv_udp_port returns the bound port of |fd| (host order), 0 on error. */
+uint16_t rv_udp_port(int fd);
+
+/* rv_udp_enable_gro turns on UDP_GRO; rv_udp_gso_supported probes UDP_SEGMENT. */
+int rv_udp_enable_gro(int fd);
+bool rv_udp_gso_supported(int fd);
+
+/* rv_sock_canon_endpoint converts a received source address (|sa|, |len|)
+ * into |out|, folding v4-mapped IPv6 into AF_INET. Returns false for an
+ * unsupported family or a short address. */
+bool rv_sock_canon_endpoint(struct rv_endpoint *out, const struct sockaddr *sa, socklen_t len);
+
+/* rv_sock_dest converts |ep| into a destination for a socket of family
+ * |v6 ? AF_INET6 : AF_INET| in |out| (v4-mapped on a v6 socket). Returns the
+ * address length, or 0 if |ep| cannot be reached from such a socket. */
+socklen_t rv_sock_dest(struct sockaddr_in6 *out, const struct rv_endpoint *ep, bool v6);
+
+/* Control-message sizes: CMSG_SPACE(sizeof(uint16_t)) and CMSG_SPACE(sizeof(int))
+ * written out, because clang does not treat CMSG_SPACE as a constant
+ * expression in array bounds (checked against CMSG_SPACE in sock.c). */
+#define RV_CMSG_SEGMENT_SPACE (sizeof(struct cmsghdr) + sizeof(size_t))
+#define RV_CMSG_GRO_SPACE (sizeof(struct cmsghdr) + sizeof(size_t))
+
+/* rv_cmsg_put_segment writes a UDP_SEGMENT cmsg for |gso_size| into |buf|
+ * (RV_CMSG_SEGMENT_SPACE bytes) and points |msg| at it. */
+void rv_cmsg_put_segment(struct msghdr *msg, void *buf, uint16_t gso_size);
+
+/* rv_cmsg_gro_size returns the UDP_GRO segment size carried by |msg|'s
+ * control data (0: none, every datagram arrived alone). */
+int rv_cmsg_gro_size(const struct msghdr *msg);
+
+#endif /* RV_URING_SOCK_H */

@@ -1,0 +1,461 @@
+/*
+ * worker.c — one data-plane worker thread: setup, the event loop, buffer
+ * release and teardown. The TX path (TUN -> UDP) is in worker_tx.c, the RX
+ * path (UDP -> TUN) in worker_rx.c.
+ *
+ * The loop, once per turn:
+ *   1. go QSBR-offline, submit everything queued and wait for >= 1 CQE
+ *      (one io_uring_enter; with DEFER_TASKRUN completions are only posted
+ *      here), come back online;
+ *   2. reap every CQE with io_uring_for_each_cqe and advance the CQ once;
+ *      TUN reads and UDP receives are parsed into the TX and RX batches;
+ *   3. flush the batches: seal + UDP sendmsg, open + TUN write;
+ *   4. give recycled buffers back to the kernel (one store per ring) and
+ *      re-arm whatever multishot request ended (no F_MORE, or -ENOBUFS
+ *      because every buffer was in flight: re-armed once some came back);
+ *   5. rv_qsbr_quiescent: no session pointer survives the turn.
+ * Stop: rv_dataplane_stop sets w->stop and writes the worker's eventfd, whose
+ * read is always in flight; the loop then ends and the ring is torn down.
+ */
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/qsbr.h"
+#include "uring/compat.h"
+#include "uring/internal.h"
+#include "uring/udata.h"
+
+static size_t round_up(size_t x, size_t a)
+{
+	return (x + a - 1) / a * a;
+}
+
+static unsigned pow2_at_least(unsigned x)
+{
+	unsigned p = 1;
+
+	while (p < x && p < 32768) {
+		p <<= 1;
+	}
+	return p;
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+	return calloc(n, size);
+}
+
+void rv_worker_release(struct rv_worker *w, uint32_t handle)
+{
+	unsigned id = handle & 0xffffff;
+
+	switch (handle >> 24) {
+	case POOL_TUNRD:
+		rv_bufring_recycle(&w->tunrd, id);
+		break;
+	case POOL_UDPRX:
+		if (--w->udprx_refs[id] == 0) {
+			rv_bufring_recycle(&w->udprx, id);
+		}
+		break;
+	case POOL_TX:
+		w->tx_free[w->tx_nfree++] = (uint16_t)id;
+		break;
+	default:
+		rv_warnx_rl("worker %u: release of bad handle 0x%x", w->id, handle);
+		break;
+	}
+}
+
+static int setup_pools(struct rv_worker *w)
+{
+	const struct rv_dataplane_config *cfg = &w->dp->cfg;
+	bool tso = w->vnet && w->dp->tun_offload_flags != 0;
+	unsigned small = pow2_at_least(cfg->bufs_per_worker ? cfg->bufs_per_worker : 1024);
+	unsigned big = small / 8 < 64 ? 64 : small / 8;
+	size_t data_len, buf_size;
+	int ret;
+
+	/* TUN reads: the packet starts at RV_DATA_HDR_LEN, the virtio header
+	 * (if any) just before it; RV_TAG_LEN of tailroom after the maximum. */
+	if (tso) {
+		data_len = RV_VNET_HDR_LEN + 65535;
+	} else {
+		data_len = (w->vnet ? RV_VNET_HDR_LEN : 0) + w->mtu + 64;
+	}
+	buf_size = round_up(RV_DATA_HDR_LEN + data_len + RV_TAG_LEN, 64);
+	ret = rv_bufring_init(&w->tunrd, &w->ring.ring, BGID_TUNRD, tso ? big : small, buf_size,
+			      RV_DATA_HDR_LEN - (w->vnet ? RV_VNET_HDR_LEN : 0), (uint32_t)data_len);
+	if (ret < 0) {
+		rv_warn(ret, "worker %u: TUN buffer ring", w->id);
+		return ret;
+	}
+
+	/* UDP receive: recvmsg_out | name | control | payload (many datagrams
+	 * with GRO, so a 64 KiB payload area). */
+	memset(&w->recv_msg, 0, sizeof(w->recv_msg));
+	/* Rounded up so the control data that follows the name is aligned. */
+	w->recv_msg.msg_namelen = (sizeof(struct sockaddr_in6) + 7) & ~7u;
+	w->recv_msg.msg_controllen = RV_CMSG_GRO_SPACE;
+	data_len = sizeof(struct io_uring_recvmsg_out) + w->recv_msg.msg_namelen +
+		   RV_CMSG_GRO_SPACE + (w->gro ? 65535 : w->mtu + RV_DATA_OVERHEAD + 64);
+	buf_size = round_up(data_len, 64);
+	ret = rv_bufring_init(&w->udprx, &w->ring.ring, BGID_UDPRX, w->gro ? big * 2 : small,
+			      buf_size, 0, (uint32_t)buf_size);
+	if (ret < 0) {
+		rv_warn(ret, "worker %u: UDP buffer ring", w->id);
+		return ret;
+	}
+	w->udprx_refs = xcalloc(w->udprx.num_bufs, sizeof(*w->udprx_refs));
+	if (w->udprx_refs == NULL) {
+		return -ENOMEM;
+	}
+
+	/* Segmentation output (only when TUN hands us superframes). */
+	if (tso) {
+		w->tx_num = 4096;
+		w->tx_buf_size = round_up(RV_DATA_HDR_LEN + w->mtu + RV_TAG_LEN, 64);
+		w->tx_base_bytes = w->tx_num * w->tx_buf_size;
+		w->tx_base = mmap(NULL, w->tx_base_bytes, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (w->tx_base == MAP_FAILED) {
+			w->tx_base = NULL;
+			return -ENOMEM;
+		}
+		w->tx_free = xcalloc(w->tx_num, sizeof(*w->tx_free));
+		if (w->tx_free == NULL) {
+			return -ENOMEM;
+		}
+		for (unsigned i = 0; i < w->tx_num; i++) {
+			w->tx_free[i] = (uint16_t)(w->tx_num - 1 - i);
+		}
+		w->tx_nfree = w->tx_num;
+	}
+
+	/* Without GSO every datagram needs its own sendmsg; without TUN
+	 * coalescing every packet its own write. */
+	w->num_send_slots = w->tunrd.num_bufs + w->tx_num;
+	if (w->num_send_slots > 16384) {
+		w->num_send_slots = 16384;
+	}
+	w->num_write_slots = w->gro && !w->vnet ? 4096 : w->udprx.num_bufs;
+	if (w->num_write_slots < 1024) {
+		w->num_write_slots = 1024;
+	}
+	w->send_slots = xcalloc(w->num_send_slots, sizeof(*w->send_slots));
+	w->send_free = xcalloc(w->num_send_slots, sizeof(*w->send_free));
+	w->write_slots = xcalloc(w->num_write_slots, sizeof(*w->write_slots));
+	w->write_free = xcalloc(w->num_write_slots, sizeof(*w->write_free));
+	w->txb = xcalloc(RV_TX_BATCH, sizeof(*w->txb));
+	w->rxb = xcalloc(RV_RX_BATCH, sizeof(*w->rxb));
+	w->rx_srcs = xcalloc(RV_RX_SRCS, sizeof(*w->rx_srcs));
+	w->pkts = xcalloc(RV_TX_BATCH > RV_RX_BATCH ? RV_TX_BATCH : RV_RX_BATCH, sizeof(*w->pkts));
+	w->hdrs = xcalloc(RV_RX_BATCH, sizeof(*w->hdrs));
+	w->results = xcalloc(RV_RX_BATCH, sizeof(*w->results));
+	if (w->send_slots == NULL || w->send_free == NULL || w->write_slots == NULL ||
+	    w->write_free == NULL || w->txb == NULL || w->rxb == NULL || w->rx_srcs == NULL ||
+	    w->pkts == NULL || w->hdrs == NULL || w->results == NULL) {
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < w->num_send_slots; i++) {
+		w->send_free[i] = (uint16_t)(w->num_send_slots - 1 - i);
+	}
+	w->send_nfree = w->num_send_slots;
+	for (unsigned i = 0; i < w->num_write_slots; i++) {
+		w->write_free[i] = (uint16_t)(w->num_write_slots - 1 - i);
+	}
+	w->write_nfree = w->num_write_slots;
+	return 0;
+}
+
+static void free_pools(struct rv_worker *w)
+{
+	rv_bufring_cleanup(&w->tunrd, NULL);
+	rv_bufring_cleanup(&w->udprx, NULL);
+	if (w->tx_base != NULL) {
+		munmap(w->tx_base, w->tx_base_bytes);
+		w->tx_base = NULL;
+	}
+	free(w->udprx_refs);
+	free(w->tx_free);
+	free(w->send_slots);
+	free(w->send_free);
+	free(w->write_slots);
+	free(w->write_free);
+	free(w->txb);
+	free(w->rxb);
+	free(w->rx_srcs);
+	free(w->pkts);
+	free(w->hdrs);
+	free(w->results);
+	w->udprx_refs = NULL;
+	w->tx_free = NULL;
+	w->send_slots = NULL;
+	w->send_free = NULL;
+	w->write_slots = NULL;
+	w->write_free = NULL;
+	w->txb = NULL;
+	w->rxb = NULL;
+	w->rx_srcs = NULL;
+	w->pkts = NULL;
+	w->hdrs = NULL;
+	w->results = NULL;
+}
+
+static int worker_setup(struct rv_worker *w)
+{
+	const struct rv_dataplane_config *cfg = &w->dp->cfg;
+	int ret;
+
+	if (cfg->pin_workers) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET((int)(w->id % (unsigned)(ncpu > 0 ? ncpu : 1)), &set);
+		ret = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+		if (ret != 0) {
+			rv_warn(ret, "worker %u: pinning (continuing unpinned)", w->id);
+		}
+	}
+	ret = rv_ring_init(&w->ring, RV_RING_ENTRIES, true);
+	if (ret < 0) {
+		rv_warn(ret, "worker %u: io_uring setup", w->id);
+		return ret;
+	}
+	w->tun_mshot = w->ring.has_read_mshot;
+	if (!w->tun_mshot && w->id == 0) {
+		rv_info("io_uring: no multishot read; keeping %d TUN reads in flight",
+			RV_TUN_READS_SINGLE);
+	}
+	ret = setup_pools(w);
+	if (ret < 0) {
+		return ret;
+	}
+	ret = rv_qsbr_register(cfg->qsbr, &w->qsbr_id);
+	if (ret < 0) {
+		rv_warn(ret, "worker %u: QSBR registration", w->id);
+		return ret;
+	}
+	w->qsbr_registered = true;
+	return 0;
+}
+
+static void worker_teardown(struct rv_worker *w)
+{
+	if (w->qsbr_registered) {
+		rv_qsbr_unregister(w->dp->cfg.qsbr, w->qsbr_id);
+		w->qsbr_registered = false;
+	}
+	/* The ring goes first: it cancels every request that still points into
+	 * the buffers and slots freed below. */
+	rv_ring_cleanup(&w->ring);
+	free_pools(w);
+}
+
+static void arm_recv(struct rv_worker *w)
+{
+	struct io_uring_sqe *sqe = rv_ring_get_sqe(&w->ring);
+
+	if (sqe == NULL) {
+		return;
+	}
+	io_uring_prep_recvmsg_multishot(sqe, w->udp_fd, &w->recv_msg, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = BGID_UDPRX;
+	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_UDP_RECV, (uint8_t)w->id, 0));
+	w->recv_armed = true;
+}
+
+static void arm_tun_read(struct rv_worker *w)
+{
+	struct io_uring_sqe *sqe = rv_ring_get_sqe(&w->ring);
+
+	if (sqe == NULL) {
+		return;
+	}
+	if (w->tun_mshot) {
+		rv_prep_read_multishot(sqe, w->tun_fd, BGID_TUNRD);
+	} else {
+		io_uring_prep_read(sqe, w->tun_fd, NULL, w->tunrd.data_len, 0);
+		sqe->flags |= IOSQE_BUFFER_SELECT;
+		sqe->buf_group = BGID_TUNRD;
+	}
+	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_TUN_READ, (uint8_t)w->id, 0));
+	w->tun_inflight++;
+}
+
+static void arm_wake(struct rv_worker *w)
+{
+	struct io_uring_sqe *sqe = rv_ring_get_sqe(&w->ring);
+
+	if (sqe == NULL) {
+		return;
+	}
+	io_uring_prep_read(sqe, w->wake_fd, &w->wake_buf, sizeof(w->wake_buf), 0);
+	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_WAKE, (uint8_t)w->id, 0));
+	w->wake_armed = true;
+}
+
+static void rearm(struct rv_worker *w)
+{
+	if (!w->recv_armed && w->udprx.avail > 0) {
+		arm_recv(w);
+	}
+	if (w->tun_mshot) {
+		if (w->tun_inflight == 0 && w->tunrd.avail > 0) {
+			arm_tun_read(w);
+		}
+	} else {
+		while (w->tun_inflight < RV_TUN_READS_SINGLE && w->tun_inflight < w->tunrd.avail) {
+			arm_tun_read(w);
+		}
+	}
+	if (!w->wake_armed && !atomic_load_explicit(&w->stop, memory_order_relaxed)) {
+		arm_wake(w);
+	}
+}
+
+static bool transient(int res)
+{
+	return res == -EAGAIN || res == -EINTR || res == -ECANCELED;
+}
+
+static void on_tun_read(struct rv_worker *w, const struct io_uring_cqe *cqe)
+{
+	if (!(cqe->flags & IORING_CQE_F_MORE)) {
+		w->tun_inflight--;
+	}
+	if (cqe->res < 0) {
+		if (cqe->res == -ENOBUFS) {
+			/* Every TUN buffer is in flight (waiting for UDP sends):
+			 * a state, not a loss. The kernel keeps the packets queued
+			 * (dropping at txqueuelen, counted by the device) until we
+			 * re-arm once buffers come back. */
+		} else if (!transient(cqe->res)) {
+			rv_warnx_rl("worker %u: TUN read: %s", w->id, strerror(-cqe->res));
+		}
+		return;
+	}
+	if (!(cqe->flags & IORING_CQE_F_BUFFER)) {
+		return;
+	}
+	rv_bufring_consumed(&w->tunrd);
+	rv_worker_tun_read(w, cqe->flags >> IORING_CQE_BUFFER_SHIFT, (uint32_t)cqe->res);
+}
+
+static void on_udp_recv(struct rv_worker *w, const struct io_uring_cqe *cqe)
+{
+	if (!(cqe->flags & IORING_CQE_F_MORE)) {
+		w->recv_armed = false;
+	}
+	if (cqe->res < 0) {
+		if (cqe->res == -ENOBUFS) {
+			/* As for TUN: the socket queues (and the kernel counts
+			 * RcvbufErrors) until buffers come back and we re-arm. */
+		} else if (!transient(cqe->res)) {
+			rv_warnx_rl("worker %u: UDP recvmsg: %s", w->id, strerror(-cqe->res));
+		}
+		return;
+	}
+	if (!(cqe->flags & IORING_CQE_F_BUFFER)) {
+		return;
+	}
+	rv_bufring_consumed(&w->udprx);
+	rv_worker_udp_recv(w, cqe->flags >> IORING_CQE_BUFFER_SHIFT, (uint32_t)cqe->res);
+}
+
+static void dispatch(struct rv_worker *w, const struct io_uring_cqe *cqe)
+{
+	uint64_t ud = io_uring_cqe_get_data64(cqe);
+
+	switch (rv_udata_op(ud)) {
+	case RV_OP_TUN_READ:
+		on_tun_read(w, cqe);
+		break;
+	case RV_OP_UDP_RECV:
+		on_udp_recv(w, cqe);
+		break;
+	case RV_OP_UDP_SEND:
+		rv_worker_send_done(w, rv_udata_idx(ud), cqe->res);
+		break;
+	case RV_OP_TUN_WRITE:
+		rv_worker_write_done(w, rv_udata_idx(ud), cqe->res);
+		break;
+	case RV_OP_WAKE:
+		w->wake_armed = false;
+		break;
+	case RV_OP_NONE:
+	case RV_OP_MAX:
+	default:
+		rv_warnx_rl("worker %u: completion with unknown op %u (res %d)", w->id,
+			    (unsigned)rv_udata_op(ud), cqe->res);
+		break;
+	}
+}
+
+static void worker_loop(struct rv_worker *w)
+{
+	struct io_uring *ring = &w->ring.ring;
+	struct rv_qsbr *q = w->dp->cfg.qsbr;
+
+	rearm(w);
+	while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
+		struct io_uring_cqe *cqe;
+		unsigned head, n = 0;
+		int ret;
+
+		rv_qsbr_offline(q, w->qsbr_id);
+		ret = io_uring_submit_and_wait(ring, 1);
+		rv_qsbr_online(q, w->qsbr_id);
+		if (ret < 0 && !transient(ret) && ret != -EBUSY && ret != -ETIME) {
+			rv_warnx_rl("worker %u: io_uring_enter: %s", w->id, strerror(-ret));
+		}
+		io_uring_for_each_cqe(ring, head, cqe) {
+			dispatch(w, cqe);
+			n++;
+		}
+		io_uring_cq_advance(ring, n);
+		rv_worker_flush_tx(w);
+		rv_worker_flush_rx(w);
+		rv_bufring_commit(&w->tunrd);
+		rv_bufring_commit(&w->udprx);
+		rearm(w);
+		rv_qsbr_quiescent(q, w->qsbr_id);
+	}
+}
+
+static void report_ready(struct rv_dataplane *dp, int err)
+{
+	pthread_mutex_lock(&dp->lock);
+	if (err < 0 && dp->start_err == 0) {
+		dp->start_err = err;
+	}
+	dp->num_ready++;
+	pthread_cond_broadcast(&dp->cond);
+	pthread_mutex_unlock(&dp->lock);
+}
+
+void *rv_worker_main(void *arg)
+{
+	struct rv_worker *w = arg;
+	char name[16];
+	int ret;
+
+	snprintf(name, sizeof(name), "rv-worker%u", w->id);
+	pthread_setname_np(pthread_self(), name);
+	ret = worker_setup(w);
+	report_ready(w->dp, ret);
+	if (ret == 0) {
+		worker_loop(w);
+	}
+	worker_teardown(w);
+	return NULL;
+}

@@ -1,0 +1,297 @@
+/*
+ * worker_tx.c — the TX path: TUN read -> (segment) -> demux by inner
+ * destination -> seal a run per session -> UDP sendmsg (UDP_SEGMENT).
+ *
+ * A TUN packet for which no session exists is dropped and counted
+ * (RV_DROP_NO_ROUTE) rather than answered with ICMP unreachable: the routes
+ * that send traffic into the TUN device are installed by the control plane
+ * for exactly the sessions it publishes, so such a packet is a transient
+ * (session going away) or a local misconfiguration, and generating ICMP from
+ * the workers would add a send path for no benefit.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/demux.h"
+#include "core/ip.h"
+#include "core/log.h"
+#include "uring/compat.h"
+#include "uring/internal.h"
+#include "uring/udata.h"
+
+static void drop(struct rv_worker *w, uint32_t handle, enum rv_drop_reason why)
+{
+	rv_drop_add(&w->ctr, why, 1);
+	rv_worker_release(w, handle);
+}
+
+static struct rv_session *lookup_dst(const struct rv_worker *w, const struct rv_ip_info *ip)
+{
+	const struct rv_demux *d = w->dp->cfg.demux;
+
+	if (ip->dst.family == AF_INET) {
+		return rv_demux_by_dst4(d, ip->dst.a);
+	}
+	return rv_demux_by_dst6(d, ip->dst.a);
+}
+
+static void tx_push(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t handle,
+		    struct rv_session *s)
+{
+	if (w->ntx == RV_TX_BATCH) {
+		rv_worker_flush_tx(w);
+	}
+	w->txb[w->ntx++] = (struct rv_tx_item){
+		.buf = pkt - RV_DATA_HDR_LEN, .len = len, .handle = handle, .s = s,
+	};
+}
+
+/* tx_add validates one inner packet at |pkt| (RV_DATA_HDR_LEN of headroom
+ * in front, RV_TAG_LEN of tailroom behind) and queues it for its session. */
+static void tx_add(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t handle)
+{
+	struct rv_ip_info ip;
+	struct rv_session *s;
+
+	if (unlikely(rv_ip_parse(&ip, pkt, len) != RV_IP_OK)) {
+		drop(w, handle, RV_DROP_BAD_INNER);
+		return;
+	}
+	if (unlikely(ip.total_len > w->mtu)) {
+		drop(w, handle, RV_DROP_TOO_BIG);
+		return;
+	}
+	s = lookup_dst(w, &ip);
+	if (unlikely(s == NULL)) {
+		drop(w, handle, RV_DROP_NO_ROUTE);
+		return;
+	}
+	tx_push(w, pkt, ip.total_len, handle, s);
+}
+
+static void tx_superframe(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t handle,
+			  const struct rv_vnet_hdr *vh)
+{
+	uint8_t *out[RV_GSO_MAX_SEGS];
+	uint16_t lens[RV_GSO_MAX_SEGS];
+	uint16_t ids[RV_GSO_MAX_SEGS];
+	struct rv_ip_info ip;
+	struct rv_session *s;
+	size_t nseg, n;
+	enum rv_gso_err err;
+
+	nseg = rv_gso_num_segs(pkt, len, vh);
+	if (unlikely(nseg == 0 || rv_ip_parse(&ip, pkt, len) != RV_IP_OK)) {
+		rv_warnx_rl("worker %u: malformed TUN superframe (%u bytes, gso_type %u, gso_size %u)",
+			    w->id, len, vh->gso_type, vh->gso_size);
+		drop(w, handle, RV_DROP_BAD_VNET);
+		return;
+	}
+	s = lookup_dst(w, &ip);
+	if (unlikely(s == NULL)) {
+		rv_drop_add(&w->ctr, RV_DROP_NO_ROUTE, nseg);
+		rv_worker_release(w, handle);
+		return;
+	}
+	if (unlikely(w->tx_nfree < nseg)) {
+		rv_drop_add(&w->ctr, RV_DROP_NO_BUF, nseg);
+		rv_worker_release(w, handle);
+		return;
+	}
+	for (size_t i = 0; i < nseg; i++) {
+		ids[i] = w->tx_free[--w->tx_nfree];
+		out[i] = w->tx_base + (size_t)ids[i] * w->tx_buf_size + RV_DATA_HDR_LEN;
+	}
+	err = rv_gso_segment(out, lens, &n, nseg, w->mtu, pkt, len, vh);
+	rv_worker_release(w, handle);
+	if (unlikely(err != RV_GSO_OK)) {
+		rv_warnx_rl("worker %u: cannot segment TUN superframe: %s", w->id,
+			    rv_gso_err_str(err));
+		rv_drop_add(&w->ctr, RV_DROP_BAD_VNET, nseg);
+		n = 0;
+	}
+	for (size_t i = 0; i < nseg; i++) {
+		uint32_t h = rv_handle(POOL_TX, ids[i]);
+		if (i < n) {
+			tx_push(w, out[i], lens[i], h, s);
+		} else {
+			rv_worker_release(w, h);
+		}
+	}
+}
+
+void rv_worker_tun_read(struct rv_worker *w, unsigned bid, uint32_t len)
+{
+	uint8_t *pkt = rv_bufring_buf(&w->tunrd, bid) + RV_DATA_HDR_LEN;
+	uint32_t handle = rv_handle(POOL_TUNRD, bid);
+	struct rv_vnet_hdr vh;
+
+	rv_ctr_add(&w->ctr, RV_CTR_TUN_READS, 1);
+	if (!w->vnet) {
+		tx_add(w, pkt, len, handle);
+		return;
+	}
+	if (unlikely(!rv_vnet_hdr_parse(&vh, pkt - RV_VNET_HDR_LEN, len))) {
+		drop(w, handle, RV_DROP_BAD_VNET);
+		return;
+	}
+	len -= RV_VNET_HDR_LEN;
+	if (vh.gso_type == RV_VNET_GSO_NONE) {
+		if (unlikely(rv_gso_finish_csum(pkt, len, &vh) != RV_GSO_OK)) {
+			drop(w, handle, RV_DROP_BAD_VNET);
+			return;
+		}
+		tx_add(w, pkt, len, handle);
+		return;
+	}
+	tx_superframe(w, pkt, len, handle, &vh);
+}
+
+static void drop_range(struct rv_worker *w, unsigned from, unsigned to, enum rv_drop_reason why)
+{
+	for (unsigned k = from; k < to; k++) {
+		rv_worker_release(w, w->txb[k].handle);
+	}
+	rv_drop_add(&w->ctr, why, to - from);
+}
+
+/* send_run queues one sendmsg for txb[from, from+m) (sealed, equal sizes
+ * but a shorter last one) to |dst|. */
+static void send_run(struct rv_worker *w, unsigned from, unsigned m,
+		     const struct sockaddr_in6 *dst, socklen_t dst_len)
+{
+	struct rv_send_slot *sl;
+	struct io_uring_sqe *sqe;
+	unsigned slot;
+
+	if (unlikely(w->send_nfree == 0)) {
+		drop_range(w, from, from + m, RV_DROP_NO_BUF);
+		return;
+	}
+	sqe = rv_ring_get_sqe(&w->ring);
+	if (unlikely(sqe == NULL)) {
+		drop_range(w, from, from + m, RV_DROP_NO_BUF);
+		return;
+	}
+	slot = w->send_free[--w->send_nfree];
+	sl = &w->send_slots[slot];
+	sl->dst = *dst;
+	sl->num = (uint16_t)m;
+	sl->inner_bytes = 0;
+	for (unsigned k = 0; k < m; k++) {
+		const struct rv_pkt *p = &w->pkts[from + k];
+		sl->iov[k].iov_base = p->buf;
+		sl->iov[k].iov_len = p->len;
+		sl->handles[k] = w->txb[from + k].handle;
+		sl->inner_bytes += p->len - RV_DATA_OVERHEAD;
+	}
+	memset(&sl->msg, 0, sizeof(sl->msg));
+	sl->msg.msg_name = &sl->dst;
+	sl->msg.msg_namelen = dst_len;
+	sl->msg.msg_iov = sl->iov;
+	sl->msg.msg_iovlen = m;
+	sl->gso = m > 1;
+	if (sl->gso) {
+		rv_cmsg_put_segment(&sl->msg, sl->cmsg.buf, (uint16_t)w->pkts[from].len);
+	}
+	io_uring_prep_sendmsg(sqe, w->udp_fd, &sl->msg, 0);
+	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_UDP_SEND, (uint8_t)w->id, slot));
+}
+
+static void seal_run(struct rv_worker *w, unsigned from, unsigned to, uint64_t now)
+{
+	struct rv_session *s = w->txb[from].s;
+	unsigned n = to - from;
+	enum rv_session_result r;
+	struct rv_endpoint ep;
+	struct sockaddr_in6 dst;
+	socklen_t dst_len;
+
+	for (unsigned k = from; k < to; k++) {
+		w->pkts[k] = (struct rv_pkt){ .buf = w->txb[k].buf, .len = w->txb[k].len };
+	}
+	r = rv_session_seal_batch(s, &w->pkts[from], n, now);
+	if (unlikely(r != RV_SESSION_OK && r != RV_SESSION_REKEY_SOON)) {
+		drop_range(w, from, to,
+			   r == RV_SESSION_EXPIRED ? RV_DROP_KEY_EXPIRED : RV_DROP_NO_KEY);
+		return;
+	}
+	/* REKEY_SOON: the session flag is read by the control plane
+	 * (rv_session_take_rekey_request); nothing more to do here. */
+	rv_session_get_endpoint(s, &ep);
+	dst_len = rv_sock_dest(&dst, &ep, w->udp_v6);
+	if (unlikely(dst_len == 0)) {
+		drop_range(w, from, to, RV_DROP_NO_ENDPOINT);
+		return;
+	}
+	for (unsigned k = from; k < to;) {
+		uint32_t size = w->pkts[k].len, bytes = size;
+		unsigned m = 1;
+
+		if (w->gso) {
+			while (k + m < to && m < RV_SEND_MAX_SEGS) {
+				uint32_t l = w->pkts[k + m].len;
+				if (l > size || bytes + l > RV_SEND_MAX_BYTES) {
+					break;
+				}
+				m++;
+				bytes += l;
+				if (l < size) {
+					break;
+				}
+			}
+		}
+		send_run(w, k, m, &dst, dst_len);
+		k += m;
+	}
+}
+
+void rv_worker_flush_tx(struct rv_worker *w)
+{
+	uint64_t now;
+
+	if (w->ntx == 0) {
+		return;
+	}
+	now = rv_coarse_now_ns();
+	for (unsigned i = 0; i < w->ntx;) {
+		unsigned j = i + 1;
+		while (j < w->ntx && w->txb[j].s == w->txb[i].s) {
+			j++;
+		}
+		seal_run(w, i, j, now);
+		i = j;
+	}
+	w->ntx = 0;
+}
+
+void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res)
+{
+	struct rv_send_slot *sl;
+
+	if (unlikely(slot >= w->num_send_slots)) {
+		rv_warnx_rl("worker %u: send completion for bad slot %u", w->id, slot);
+		return;
+	}
+	sl = &w->send_slots[slot];
+	if (likely(res >= 0)) {
+		rv_ctr_add(&w->ctr, RV_CTR_TX_PACKETS, sl->num);
+		rv_ctr_add(&w->ctr, RV_CTR_TX_BYTES, sl->inner_bytes);
+		rv_ctr_add(&w->ctr, RV_CTR_UDP_SENDS, 1);
+	} else {
+		rv_drop_add(&w->ctr, RV_DROP_UDP_SEND, sl->num);
+		if (sl->gso && (res == -EIO || res == -EINVAL || res == -EOPNOTSUPP) && w->gso) {
+			/* The route's device refused UDP GSO: continue without. */
+			w->gso = false;
+			rv_warn(res, "worker %u: UDP_SEGMENT send refused; disabling UDP GSO", w->id);
+		} else {
+			rv_warnx_rl("worker %u: UDP send of %u datagrams: %s", w->id, sl->num,
+				    strerror(-res));
+		}
+	}
+	for (unsigned k = 0; k < sl->num; k++) {
+		rv_worker_release(w, sl->handles[k]);
+	}
+	w->send_free[w->send_nfree++] = (uint16_t)slot;
+}
