@@ -3,14 +3,20 @@
  * virtual IPv4/IPv6 address -> session (TUN egress), both O(1).
  *
  * Chained hash tables with a fixed number of buckets (no resize, so a lookup
- * never meets a half-moved table). Links are embedded in the session.
+ * never meets a half-moved table). The chain entries (a copy of each
+ * session's keys, the session pointer and the links) live in an array the
+ * demux preallocates, one cache line per session, so a lookup never touches
+ * the session itself (demux.c explains the layout and entry reuse).
  *
  * Concurrency: one writer (the control thread) calls add/remove/set_default;
  * any number of workers call the lookups with no lock. Insertion publishes a
- * fully built session with a release store at the bucket head; removal unlinks
- * it, and a reader already standing on it still sees a valid next pointer, so
- * a lookup never crashes or loops. After rv_demux_remove the caller must wait a
- * QSBR grace period before freeing the session (see qsbr.h).
+ * fully built entry with a release store at the bucket head; removal unlinks
+ * it, and a reader already standing on it still sees a valid next link, so
+ * a lookup never crashes or loops, never returns a session under a key it
+ * does not have, and never misses a session that stays published. After
+ * rv_demux_remove the caller must wait a QSBR grace period before freeing
+ * the session (see qsbr.h for who may still hold it). A session is in at
+ * most one demux at a time.
  */
 #ifndef RV_CORE_DEMUX_H
 #define RV_CORE_DEMUX_H
@@ -48,7 +54,8 @@ void rv_demux_remove(struct rv_demux *d, struct rv_session *s);
  * destination without its own entry (the client side). Writer only. */
 void rv_demux_set_default(struct rv_demux *d, struct rv_session *s);
 
-/* Lookups: lock-free, any thread; NULL if none. */
+/* Lookups: lock-free, any thread; NULL if none. by_index and by_addr are
+ * exact (no default). */
 struct rv_session *rv_demux_by_index(const struct rv_demux *d, uint32_t index);
 struct rv_session *rv_demux_by_addr(const struct rv_demux *d, const struct rv_ip_addr *addr);
 /* Fast paths from raw inner-header bytes (network order); fall back to default. */

@@ -18,6 +18,33 @@
  * Memory ordering: quiescent() is a release store of the global period; the
  * writer's advance is seq_cst, so a reader that announced period P has
  * finished every access it began before announcing.
+ *
+ * Removing a session, and who may still hold it
+ * ---------------------------------------------
+ * The control thread, the only writer:
+ *   1. rv_demux_remove(d, s): s leaves the index and address tables and
+ *      stops being the default session; no new lookup can return it.
+ *   2. drops its own pointers: the peer's control state, its timers, the
+ *      status listing. (The control thread is not a QSBR reader: it must
+ *      not keep s anywhere past this step.)
+ *   3. rv_qsbr_retire(q, rv_session_retire_node(s), rv_session_free_node);
+ *      a later rv_qsbr_reclaim() (control timer) calls rv_session_free,
+ *      which wipes every key. Or rv_qsbr_synchronize(q) then
+ *      rv_session_free(s), when blocking is acceptable.
+ * Every context that may hold a pointer to s after step 1:
+ *   - a worker between two rv_qsbr_quiescent() calls that found s by
+ *     rv_demux_by_index/by_addr/by_dst4/by_dst6 (including a lookup that
+ *     raced with step 1, and a pointer to one of s's key slots inside
+ *     rv_session_seal_batch/open_batch). Its next quiescent point, or going
+ *     offline, ends this: workers never keep a session across loop turns.
+ *   - the control thread itself, until step 2.
+ *   - nothing else may: an io_uring user_data, a MSG_RING inbox message or
+ *     any per-buffer metadata that outlives the loop turn must name a
+ *     session by receiver index (looked up again), never by pointer, because
+ *     a completion can arrive after the grace period.
+ * A worker that is offline holds no pointer. Replacing a key epoch in a
+ * live session follows the same rule inside rv_session_install_epoch and
+ * rv_session_drop_epoch: unpublish the slot's epoch, synchronize, wipe.
  */
 #ifndef RV_CORE_QSBR_H
 #define RV_CORE_QSBR_H

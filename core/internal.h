@@ -1,0 +1,111 @@
+/*
+ * internal.h — core/-private declarations: the layout of struct rv_session,
+ * shared by session.c (keys, counters, endpoint) and demux.c (lookup keys).
+ * No other directory includes this file.
+ *
+ * Layout is arranged by who writes what, so that workers sealing for one
+ * session on several cores do not bounce the lines other workers only read:
+ *
+ *   line(s)            written by                         read by
+ *   keys + config      control thread (create only)       seal/open, demux add
+ *   tx state           control thread, rx workers (roll)  every seal
+ *   endpoint seqlock   any worker on NAT rebinding        every send
+ *   tx/rx counters     workers, one add per batch         status
+ *   key slot [3]       control thread (install/drop)      seal/open
+ *     send_ctr         sealing workers, one add per batch
+ *     replay + lock    opening workers, under the lock
+ */
+#ifndef RV_CORE_INTERNAL_H
+#define RV_CORE_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/compiler.h"
+#include "core/counters.h"
+#include "core/ip.h"
+#include "core/qsbr.h"
+#include "core/replay.h"
+#include "core/session.h"
+#include "crypto/aead.h"
+
+/* session.c */
+
+enum {
+	RV_KEY_SLOTS = 3, /* previous / current / next; epoch E lives in slot E % 3 */
+	RV_EP_WORDS = 4,  /* struct rv_endpoint as 64-bit words for the seqlock */
+};
+
+_Static_assert(sizeof(struct rv_endpoint) <= RV_EP_WORDS * sizeof(uint64_t),
+	       "endpoint fits the seqlock words");
+
+/*
+ * struct rv_key_slot holds one key epoch. |epoch| is the publication flag:
+ * 0 means empty. The control thread fills every other field while the slot
+ * is empty and unreachable (after a grace period), then publishes the epoch
+ * with a release store; workers load it with acquire and only then touch the
+ * keys, so they see fully initialised AEAD contexts.
+ */
+struct rv_key_slot {
+	/* Read-mostly: written only by the control thread. */
+	_Atomic uint32_t epoch;
+	uint64_t created_ns; /* coarse monotonic, at install */
+	struct rv_aead send;
+	struct rv_aead recv;
+
+	/* Written by every sealing worker (one fetch_add per batch). */
+	_Alignas(RV_CACHELINE) _Atomic uint64_t send_ctr; /* next counter to use */
+	_Atomic bool rekey_reported;			  /* REKEY_SOON already returned */
+
+	/* Receive side: |replay| is only touched with |lock| held. */
+	_Alignas(RV_CACHELINE) atomic_flag lock;
+	struct rv_replay replay;
+};
+
+struct rv_session {
+	/*
+	 * Lookup keys, copied by the demux into its own entry (demux.c): a
+	 * lookup compares keys there and never touches the session itself.
+	 */
+	uint32_t local_index;
+	uint32_t remote_index;
+	uint32_t v4key;	   /* vaddr4 bytes as a native word */
+	uint64_t v6key[2]; /* vaddr6 bytes as native words */
+	bool has_v4;
+	bool has_v6;
+	bool any_source;
+	bool published;	      /* in a demux; demux writer only */
+	uint32_t demux_entry; /* its entry there; demux writer only */
+
+	/* Configuration: immutable after rv_session_new. */
+	struct rv_ip_addr vaddr4;
+	struct rv_ip_addr vaddr6;
+	enum rv_aead_alg alg;
+	uint64_t rekey_after_messages;
+	uint64_t rekey_after_ns;
+	uint64_t reject_after_ns;
+	uint32_t max_epoch; /* highest ever installed; control thread */
+	struct rv_qsbr_node qsbr_node;
+
+	/* Sending epoch: read by every seal, rarely written. 0 = none. */
+	_Alignas(RV_CACHELINE) _Atomic uint32_t tx_epoch;
+	_Atomic bool rekey_request; /* for rv_session_take_rekey_request */
+
+	/* Peer endpoint under a seqlock (even = stable); writers hold ep_lock. */
+	_Alignas(RV_CACHELINE) _Atomic uint32_t ep_seq;
+	atomic_flag ep_lock;
+	_Atomic uint64_t ep_words[RV_EP_WORDS];
+
+	/* Counters: inner (plaintext) bytes, one atomic add per batch. */
+	_Alignas(RV_CACHELINE) _Atomic uint64_t tx_packets;
+	_Atomic uint64_t tx_bytes;
+	_Alignas(RV_CACHELINE) _Atomic uint64_t rx_packets;
+	_Atomic uint64_t rx_bytes;
+	_Atomic uint64_t last_rx_ns;
+	_Atomic uint64_t drop[RV_DROP_MAX];
+
+	struct rv_key_slot slots[RV_KEY_SLOTS];
+};
+
+#endif /* RV_CORE_INTERNAL_H */

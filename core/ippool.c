@@ -1,0 +1,348 @@
+/*
+ * ippool.c — virtual-address pools for the server (see ippool.h).
+ *
+ * Per family, client address number i (0-based) is host offset i + 2 from
+ * the network address: offset 0 is the network (IPv4) or subnet-router
+ * anycast (IPv6) address, offset 1 the server. A bitmap has one bit per
+ * client address; bits past the last one are set at creation so that a scan
+ * never has to special-case the final word.
+ */
+#include "core/ippool.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+struct fam_pool {
+	bool enabled;
+	unsigned prefix;
+	unsigned addr_len; /* 4 or 16 */
+	uint8_t net[16];   /* network address, host bits cleared */
+	size_t num;	   /* client addresses */
+	size_t used;
+	size_t next; /* where the next alloc starts looking */
+	size_t num_words;
+	uint64_t *bitmap;
+};
+
+struct rv_ippool {
+	struct fam_pool v4;
+	struct fam_pool v6;
+};
+
+/* Big-endian 128-bit arithmetic on address bytes, as two 64-bit halves. */
+static void addr_to_u128(const uint8_t *a, unsigned len, uint64_t *hi, uint64_t *lo)
+{
+	uint8_t b[16] = {0};
+
+	memcpy(b + 16 - len, a, len);
+	*hi = 0;
+	*lo = 0;
+	for (int i = 0; i < 8; i++) {
+		*hi = (*hi << 8) | b[i];
+		*lo = (*lo << 8) | b[8 + i];
+	}
+}
+
+static void u128_to_addr(uint64_t hi, uint64_t lo, uint8_t *a, unsigned len)
+{
+	uint8_t b[16];
+
+	for (int i = 7; i >= 0; i--) {
+		b[i] = (uint8_t)hi;
+		b[8 + i] = (uint8_t)lo;
+		hi >>= 8;
+		lo >>= 8;
+	}
+	memcpy(a, b + 16 - len, len);
+}
+
+static struct fam_pool *fam(struct rv_ippool *pool, int family)
+{
+	if (family == AF_INET && pool->v4.enabled) {
+		return &pool->v4;
+	}
+	if (family == AF_INET6 && pool->v6.enabled) {
+		return &pool->v6;
+	}
+	return NULL;
+}
+
+static const struct fam_pool *cfam(const struct rv_ippool *pool, int family)
+{
+	if (family == AF_INET && pool->v4.enabled) {
+		return &pool->v4;
+	}
+	if (family == AF_INET6 && pool->v6.enabled) {
+		return &pool->v6;
+	}
+	return NULL;
+}
+
+static int fam_init(struct fam_pool *f, const struct rv_ip_addr *net, int family, unsigned prefix,
+		    size_t cap)
+{
+	unsigned len = family == AF_INET ? 4 : 16;
+	unsigned host_bits = len * 8 - prefix;
+	size_t range;
+
+	if (net->family != family || prefix == 0 || host_bits < 2) {
+		return -EINVAL;
+	}
+	/* Clear host bits so "10.8.0.1/16" means 10.8.0.0/16. */
+	memcpy(f->net, net->a, len);
+	for (unsigned bit = prefix; bit < len * 8; bit++) {
+		f->net[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
+	}
+	/* Client addresses in the range: all but offset 0 and the server, and
+	 * for IPv4 also the broadcast address. */
+	if (host_bits >= 8 * sizeof(size_t) - 1) {
+		range = SIZE_MAX;
+	} else {
+		range = ((size_t)1 << host_bits) - (family == AF_INET ? 3 : 2);
+	}
+	f->num = range < cap ? range : cap;
+	f->prefix = prefix;
+	f->addr_len = len;
+	f->num_words = (f->num + 63) / 64;
+	f->bitmap = calloc(f->num_words, sizeof(*f->bitmap));
+	if (!f->bitmap) {
+		return -ENOMEM;
+	}
+	if (f->num % 64) {
+		f->bitmap[f->num_words - 1] = ~0ull << (f->num % 64);
+	}
+	f->enabled = true;
+	return 0;
+}
+
+struct rv_ippool *rv_ippool_new(const struct rv_ip_addr *net4, unsigned prefix4,
+				const struct rv_ip_addr *net6, unsigned prefix6, size_t max_hosts,
+				int *out_err)
+{
+	struct rv_ippool *pool;
+	size_t cap = max_hosts ? max_hosts : RV_IPPOOL_DEFAULT_HOSTS;
+	int err = -EINVAL;
+
+	if ((!net4 && !net6) || cap > RV_IPPOOL_MAX_HOSTS) {
+		goto err;
+	}
+	pool = calloc(1, sizeof(*pool));
+	if (!pool) {
+		err = -ENOMEM;
+		goto err;
+	}
+	if (net4) {
+		err = fam_init(&pool->v4, net4, AF_INET, prefix4, cap);
+		if (err) {
+			goto err_free_pool;
+		}
+	}
+	if (net6) {
+		err = fam_init(&pool->v6, net6, AF_INET6, prefix6, cap);
+		if (err) {
+			goto err_free_pool;
+		}
+	}
+	if (out_err) {
+		*out_err = 0;
+	}
+	return pool;
+
+err_free_pool:
+	rv_ippool_free(pool);
+err:
+	if (out_err) {
+		*out_err = err;
+	}
+	return NULL;
+}
+
+void rv_ippool_free(struct rv_ippool *pool)
+{
+	if (!pool) {
+		return;
+	}
+	free(pool->v4.bitmap);
+	free(pool->v6.bitmap);
+	free(pool);
+}
+
+/* host_addr writes network + |offset| of |f| to |out|. */
+static void host_addr(const struct fam_pool *f, uint64_t offset, struct rv_ip_addr *out)
+{
+	uint64_t hi, lo;
+
+	addr_to_u128(f->net, f->addr_len, &hi, &lo);
+	lo += offset;
+	if (lo < offset) {
+		hi++;
+	}
+	memset(out, 0, sizeof(*out));
+	out->family = f->addr_len == 4 ? AF_INET : AF_INET6;
+	u128_to_addr(hi, lo, out->a, f->addr_len);
+}
+
+enum addr_kind {
+	ADDR_CLIENT, /* *out_idx is its client number */
+	ADDR_SERVER,
+	ADDR_OUTSIDE, /* other network, network/broadcast, or beyond the cap */
+};
+
+static enum addr_kind classify(const struct fam_pool *f, const struct rv_ip_addr *addr,
+			       size_t *out_idx)
+{
+	uint64_t nhi, nlo, hi, lo, off_hi, off_lo;
+
+	for (unsigned bit = 0; bit < f->prefix; bit++) {
+		uint8_t m = (uint8_t)(0x80u >> (bit % 8));
+
+		if ((addr->a[bit / 8] & m) != (f->net[bit / 8] & m)) {
+			return ADDR_OUTSIDE;
+		}
+	}
+	addr_to_u128(f->net, f->addr_len, &nhi, &nlo);
+	addr_to_u128(addr->a, f->addr_len, &hi, &lo);
+	off_lo = lo - nlo;
+	off_hi = hi - nhi - (lo < nlo);
+	if (off_hi != 0) {
+		return ADDR_OUTSIDE;
+	}
+	if (off_lo == 1) {
+		return ADDR_SERVER;
+	}
+	if (off_lo < 2 || off_lo - 2 >= f->num) {
+		return ADDR_OUTSIDE;
+	}
+	/* The IPv4 broadcast address is never inside num (range excludes it). */
+	*out_idx = (size_t)(off_lo - 2);
+	return ADDR_CLIENT;
+}
+
+static inline bool bit_get(const struct fam_pool *f, size_t i)
+{
+	return f->bitmap[i / 64] >> (i % 64) & 1;
+}
+
+static inline void bit_flip(struct fam_pool *f, size_t i)
+{
+	f->bitmap[i / 64] ^= 1ull << (i % 64);
+}
+
+int rv_ippool_server_addr(const struct rv_ippool *pool, int family, struct rv_ip_addr *out)
+{
+	const struct fam_pool *f = cfam(pool, family);
+
+	if (!f) {
+		return -EAFNOSUPPORT;
+	}
+	host_addr(f, 1, out);
+	return 0;
+}
+
+unsigned rv_ippool_prefix_len(const struct rv_ippool *pool, int family)
+{
+	const struct fam_pool *f = cfam(pool, family);
+
+	return f ? f->prefix : 0;
+}
+
+int rv_ippool_alloc(struct rv_ippool *pool, int family, struct rv_ip_addr *out)
+{
+	struct fam_pool *f = fam(pool, family);
+	size_t c;
+	uint64_t w;
+
+	if (!f) {
+		return -EAFNOSUPPORT;
+	}
+	if (f->used >= f->num) {
+		return -ENOSPC;
+	}
+	/* Scan from the cursor, wrapping once; the first word is visited
+	 * twice (high bits first, then all of it) so bits below the cursor are
+	 * found after the wrap. Padding bits are set, so never returned. */
+	c = f->next / 64;
+	w = ~f->bitmap[c] & (~0ull << (f->next % 64));
+	for (size_t k = 0; k <= f->num_words; k++) {
+		if (w) {
+			size_t i = c * 64 + (size_t)__builtin_ctzll(w);
+
+			bit_flip(f, i);
+			f->used++;
+			f->next = i + 1 >= f->num ? 0 : i + 1;
+			host_addr(f, (uint64_t)i + 2, out);
+			return 0;
+		}
+		c = c + 1 == f->num_words ? 0 : c + 1;
+		w = ~f->bitmap[c];
+	}
+	return -ENOSPC; /* unreachable while used < num */
+}
+
+int rv_ippool_alloc_specific(struct rv_ippool *pool, const struct rv_ip_addr *addr)
+{
+	struct fam_pool *f = fam(pool, addr->family);
+	size_t i = 0;
+
+	if (!f) {
+		return -EAFNOSUPPORT;
+	}
+	switch (classify(f, addr, &i)) {
+	case ADDR_SERVER:
+		return -EADDRINUSE;
+	case ADDR_OUTSIDE:
+		return -EINVAL;
+	case ADDR_CLIENT:
+		break;
+	}
+	if (bit_get(f, i)) {
+		return -EADDRINUSE;
+	}
+	bit_flip(f, i);
+	f->used++;
+	return 0;
+}
+
+int rv_ippool_release(struct rv_ippool *pool, const struct rv_ip_addr *addr)
+{
+	struct fam_pool *f = fam(pool, addr->family);
+	size_t i = 0;
+
+	if (!f) {
+		return -EAFNOSUPPORT;
+	}
+	if (classify(f, addr, &i) != ADDR_CLIENT) {
+		return -EINVAL;
+	}
+	if (!bit_get(f, i)) {
+		return -ENOENT;
+	}
+	bit_flip(f, i);
+	f->used--;
+	return 0;
+}
+
+bool rv_ippool_contains(const struct rv_ippool *pool, const struct rv_ip_addr *addr)
+{
+	const struct fam_pool *f = cfam(pool, addr->family);
+	size_t i;
+
+	return f && classify(f, addr, &i) == ADDR_CLIENT;
+}
+
+size_t rv_ippool_in_use(const struct rv_ippool *pool, int family)
+{
+	const struct fam_pool *f = cfam(pool, family);
+
+	return f ? f->used : 0;
+}
+
+size_t rv_ippool_capacity(const struct rv_ippool *pool, int family)
+{
+	const struct fam_pool *f = cfam(pool, family);
+
+	return f ? f->num : 0;
+}

@@ -1,0 +1,752 @@
+/*
+ * session.c — per-peer data-channel state: key slots, sealing and opening in
+ * batches, the peer endpoint and per-session counters.
+ *
+ * Who touches what (see also internal.h and the contract in session.h):
+ *
+ *  - The control thread is the only writer of key slots. A slot is filled
+ *    while its epoch field is 0 and no worker can still be inside it (a QSBR
+ *    grace period has passed since it was emptied), then published with a
+ *    release store of the epoch. A worker loads the epoch with acquire before
+ *    touching the slot's keys, and uses what it found only until its next
+ *    quiescent point, so the keys it uses are never wiped under it.
+ *
+ *  - Sealing workers share the send counter of the sending epoch and reserve a
+ *    whole batch of nonces with one atomic_fetch_add. Counters handed out are
+ *    never handed out again under the same key, whatever the interleaving.
+ *
+ *  - Opening workers share the replay window of a slot. It is serialised by a
+ *    per-slot spinlock that is taken once before the batch is decrypted (the
+ *    read-only rv_replay_check of every packet, a cheap reject of replays
+ *    before paying for AEAD) and once after (rv_replay_update of every
+ *    authenticated packet). There is no per-packet lock and the lock is never
+ *    held across AEAD work. Doing the cheap check under the lock rather than
+ *    as an unlocked racy read keeps the code free of data races (and clean
+ *    under TSan) for one uncontended acquire per batch.
+ *
+ *  - Nothing in the session changes for a packet that has not authenticated:
+ *    replay window, sending epoch, last_rx and the endpoint are only updated
+ *    from authenticated packets (the endpoint by the caller).
+ */
+#include "core/session.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/compiler.h"
+#include "core/internal.h"
+#include "core/replay.h"
+#include "core/wire.h"
+#include "crypto/aead.h"
+#include "crypto/mem.h"
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+static inline void spin_lock(atomic_flag *l)
+{
+	while (atomic_flag_test_and_set_explicit(l, memory_order_acquire)) {
+		cpu_relax();
+	}
+}
+
+static inline void spin_unlock(atomic_flag *l)
+{
+	atomic_flag_clear_explicit(l, memory_order_release);
+}
+
+/* ---- endpoint ---------------------------------------------------------- */
+
+bool rv_endpoint_equal(const struct rv_endpoint *a, const struct rv_endpoint *b)
+{
+	if (a->len == 0 || b->len == 0) {
+		return a->len == 0 && b->len == 0;
+	}
+	if (a->sa.sa_family != b->sa.sa_family) {
+		return false;
+	}
+	switch (a->sa.sa_family) {
+	case AF_INET:
+		return a->in4.sin_port == b->in4.sin_port &&
+		       a->in4.sin_addr.s_addr == b->in4.sin_addr.s_addr;
+	case AF_INET6:
+		return a->in6.sin6_port == b->in6.sin6_port &&
+		       a->in6.sin6_scope_id == b->in6.sin6_scope_id &&
+		       memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, sizeof(a->in6.sin6_addr)) == 0;
+	default:
+		return false;
+	}
+}
+
+const char *rv_endpoint_str(const struct rv_endpoint *ep, char *buf, size_t buf_len)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	if (buf_len == 0) {
+		return buf;
+	}
+	if (ep->len == 0) {
+		snprintf(buf, buf_len, "(none)");
+	} else if (ep->sa.sa_family == AF_INET &&
+		   inet_ntop(AF_INET, &ep->in4.sin_addr, addr, sizeof(addr))) {
+		snprintf(buf, buf_len, "%s:%u", addr, ntohs(ep->in4.sin_port));
+	} else if (ep->sa.sa_family == AF_INET6 &&
+		   inet_ntop(AF_INET6, &ep->in6.sin6_addr, addr, sizeof(addr))) {
+		snprintf(buf, buf_len, "[%s]:%u", addr, ntohs(ep->in6.sin6_port));
+	} else {
+		snprintf(buf, buf_len, "(family %u)", (unsigned)ep->sa.sa_family);
+	}
+	return buf;
+}
+
+/*
+ * ep_normalise copies only the meaningful bytes of |in| into a zeroed |out|,
+ * so that the seqlock words never carry uninitialised padding from a caller's
+ * stack. Returns false for an endpoint we cannot send to.
+ */
+static bool ep_normalise(struct rv_endpoint *out, const struct rv_endpoint *in)
+{
+	memset(out, 0, sizeof(*out));
+	if (in->len == 0) {
+		return true;
+	}
+	if (in->sa.sa_family == AF_INET && in->len >= sizeof(struct sockaddr_in)) {
+		out->in4.sin_family = AF_INET;
+		out->in4.sin_port = in->in4.sin_port;
+		out->in4.sin_addr = in->in4.sin_addr;
+		out->len = sizeof(struct sockaddr_in);
+		return true;
+	}
+	if (in->sa.sa_family == AF_INET6 && in->len >= sizeof(struct sockaddr_in6)) {
+		out->in6.sin6_family = AF_INET6;
+		out->in6.sin6_port = in->in6.sin6_port;
+		out->in6.sin6_addr = in->in6.sin6_addr;
+		out->in6.sin6_scope_id = in->in6.sin6_scope_id;
+		out->len = sizeof(struct sockaddr_in6);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Endpoint seqlock. Writer (holding ep_lock): sequence odd, data words with
+ * release stores, sequence even with a release store. Reader: sequence, data
+ * words, all with acquire, then the sequence again. A data word written after
+ * "odd" carries that store with it, and each acquire load keeps the loads
+ * after it in place, so a reader that saw any new word sees the sequence
+ * changed. No fences: plain C11 atomics that TSan models exactly and that
+ * compile to plain moves on x86.
+ */
+static void ep_write_locked(struct rv_session *s, const struct rv_endpoint *ep)
+{
+	uint64_t w[RV_EP_WORDS] = {0};
+	uint32_t seq = atomic_load_explicit(&s->ep_seq, memory_order_relaxed);
+
+	memcpy(w, ep, sizeof(*ep));
+	atomic_store_explicit(&s->ep_seq, seq + 1, memory_order_relaxed);
+	for (size_t i = 0; i < RV_EP_WORDS; i++) {
+		atomic_store_explicit(&s->ep_words[i], w[i], memory_order_release);
+	}
+	atomic_store_explicit(&s->ep_seq, seq + 2, memory_order_release);
+}
+
+void rv_session_get_endpoint(const struct rv_session *s, struct rv_endpoint *out)
+{
+	uint64_t w[RV_EP_WORDS];
+	uint32_t seq0, seq1;
+
+	for (;;) {
+		seq0 = atomic_load_explicit(&s->ep_seq, memory_order_acquire);
+		if (unlikely(seq0 & 1)) {
+			cpu_relax();
+			continue;
+		}
+		for (size_t i = 0; i < RV_EP_WORDS; i++) {
+			w[i] = atomic_load_explicit(&s->ep_words[i], memory_order_acquire);
+		}
+		seq1 = atomic_load_explicit(&s->ep_seq, memory_order_relaxed);
+		if (likely(seq0 == seq1)) {
+			break;
+		}
+	}
+	memcpy(out, w, sizeof(*out));
+}
+
+bool rv_session_update_endpoint(struct rv_session *s, const struct rv_endpoint *ep)
+{
+	struct rv_endpoint norm, cur;
+	bool changed = false;
+
+	if (!ep_normalise(&norm, ep) || norm.len == 0) {
+		return false;
+	}
+	/* Lock-free pre-check: the common case is "unchanged", and workers call
+	 * this for every authenticated batch. */
+	rv_session_get_endpoint(s, &cur);
+	if (rv_endpoint_equal(&cur, &norm)) {
+		return false;
+	}
+	spin_lock(&s->ep_lock);
+	rv_session_get_endpoint(s, &cur);
+	if (!rv_endpoint_equal(&cur, &norm)) {
+		ep_write_locked(s, &norm);
+		changed = true;
+	}
+	spin_unlock(&s->ep_lock);
+	return changed;
+}
+
+/* ---- lifetime ---------------------------------------------------------- */
+
+static bool vaddr_ok(const struct rv_ip_addr *a, int family)
+{
+	return a->family == 0 || a->family == family;
+}
+
+struct rv_session *rv_session_new(const struct rv_session_params *params)
+{
+	struct rv_session *s;
+	struct rv_endpoint ep;
+	size_t size = (sizeof(*s) + RV_CACHELINE - 1) & ~(size_t)(RV_CACHELINE - 1);
+
+	if (params->local_index == 0 || params->remote_index == 0 ||
+	    !vaddr_ok(&params->vaddr4, AF_INET) || !vaddr_ok(&params->vaddr6, AF_INET6) ||
+	    !ep_normalise(&ep, &params->endpoint)) {
+		return NULL;
+	}
+	if (params->alg != RV_AEAD_NONE && params->alg != RV_AEAD_AES256GCM &&
+	    params->alg != RV_AEAD_CHACHA20POLY1305) {
+		return NULL;
+	}
+	s = aligned_alloc(RV_CACHELINE, size);
+	if (!s) {
+		return NULL;
+	}
+	memset(s, 0, size);
+
+	s->local_index = params->local_index;
+	s->remote_index = params->remote_index;
+	s->vaddr4 = params->vaddr4;
+	s->vaddr6 = params->vaddr6;
+	s->has_v4 = params->vaddr4.family == AF_INET;
+	s->has_v6 = params->vaddr6.family == AF_INET6;
+	memcpy(&s->v4key, s->vaddr4.a, sizeof(s->v4key));
+	memcpy(s->v6key, s->vaddr6.a, sizeof(s->v6key));
+	s->any_source = params->any_source;
+	s->alg = params->alg == RV_AEAD_NONE ? RV_AEAD_AES256GCM : params->alg;
+	s->rekey_after_messages =
+	    params->rekey_after_messages ? params->rekey_after_messages : RV_REKEY_AFTER_MESSAGES;
+	s->rekey_after_ns = params->rekey_after_ns
+				? params->rekey_after_ns
+				: (uint64_t)RV_REKEY_AFTER_TIME_S * RV_NSEC_PER_SEC;
+	s->reject_after_ns = params->reject_after_ns
+				 ? params->reject_after_ns
+				 : (uint64_t)RV_REJECT_AFTER_TIME_S * RV_NSEC_PER_SEC;
+
+	atomic_flag_clear(&s->ep_lock);
+	for (size_t i = 0; i < RV_KEY_SLOTS; i++) {
+		atomic_flag_clear(&s->slots[i].lock);
+	}
+	ep_write_locked(s, &ep);
+	return s;
+}
+
+void rv_session_free(struct rv_session *s)
+{
+	if (!s) {
+		return;
+	}
+	for (size_t i = 0; i < RV_KEY_SLOTS; i++) {
+		rv_aead_cleanup(&s->slots[i].send);
+		rv_aead_cleanup(&s->slots[i].recv);
+	}
+	/* Wipe everything, not only the key schedules: counters and replay
+	 * state say how much traffic went where. */
+	rv_memzero(s, sizeof(*s));
+	free(s);
+}
+
+struct rv_qsbr_node *rv_session_retire_node(struct rv_session *s)
+{
+	return &s->qsbr_node;
+}
+
+void rv_session_free_node(struct rv_qsbr_node *node)
+{
+	rv_session_free(container_of(node, struct rv_session, qsbr_node));
+}
+
+/* ---- key slots --------------------------------------------------------- */
+
+static inline uint64_t age_ns(const struct rv_key_slot *slot, uint64_t now_ns)
+{
+	/* Callers pass a coarse clock that may lag the clock read at install. */
+	return now_ns > slot->created_ns ? now_ns - slot->created_ns : 0;
+}
+
+/* slot_by_key_id finds the published slot whose epoch has low byte |key_id|.
+ * install refuses an epoch whose key_id collides with another installed one,
+ * so at most one slot matches. */
+static inline struct rv_key_slot *slot_by_key_id(struct rv_session *s, uint8_t key_id,
+						 uint32_t *out_epoch)
+{
+	for (size_t i = 0; i < RV_KEY_SLOTS; i++) {
+		uint32_t e = atomic_load_explicit(&s->slots[i].epoch, memory_order_acquire);
+
+		if (e != 0 && (uint8_t)e == key_id) {
+			*out_epoch = e;
+			return &s->slots[i];
+		}
+	}
+	return NULL;
+}
+
+/* tx_roll_forward raises the sending epoch to |epoch| if it is newer. Returns
+ * true if this call made the change. Release: a sealer that loads the new
+ * tx_epoch with acquire also sees the slot the caller saw published. */
+static bool tx_roll_forward(struct rv_session *s, uint32_t epoch)
+{
+	uint32_t cur = atomic_load_explicit(&s->tx_epoch, memory_order_relaxed);
+
+	while (cur < epoch) {
+		if (atomic_compare_exchange_weak_explicit(
+			&s->tx_epoch, &cur, epoch, memory_order_release, memory_order_relaxed)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* tx_clear_if stops sending under |epoch| if it is the sending epoch. */
+static void tx_clear_if(struct rv_session *s, uint32_t epoch)
+{
+	uint32_t cur = epoch;
+
+	atomic_compare_exchange_strong_explicit(&s->tx_epoch, &cur, 0, memory_order_release,
+						memory_order_relaxed);
+}
+
+/*
+ * slot_unpublish_wipe empties |slot|: after the release store of epoch 0 no
+ * worker can newly find it; after the grace period no worker still uses what
+ * it found before; only then are the keys wiped. |q| may be NULL only if the
+ * session was never published (no worker can reach it).
+ */
+static void slot_unpublish_wipe(struct rv_session *s, struct rv_qsbr *q, struct rv_key_slot *slot)
+{
+	uint32_t old = atomic_load_explicit(&slot->epoch, memory_order_relaxed);
+
+	if (old == 0) {
+		return;
+	}
+	tx_clear_if(s, old);
+	atomic_store_explicit(&slot->epoch, 0, memory_order_release);
+	if (q) {
+		rv_qsbr_synchronize(q);
+	}
+	rv_aead_cleanup(&slot->send);
+	rv_aead_cleanup(&slot->recv);
+	rv_replay_init(&slot->replay);
+	atomic_store_explicit(&slot->send_ctr, 0, memory_order_relaxed);
+	slot->created_ns = 0;
+}
+
+int rv_session_install_epoch(struct rv_session *s, struct rv_qsbr *q, uint32_t epoch,
+			     const uint8_t *send_key, const uint8_t *recv_key)
+{
+	struct rv_key_slot *slot = &s->slots[epoch % RV_KEY_SLOTS];
+	int ret;
+
+	if (epoch == 0 || epoch <= s->max_epoch || !send_key || !recv_key) {
+		return -EINVAL;
+	}
+	/* A key_id must name one slot. Epochs three apart share a slot (the old
+	 * one is evicted below); two installed epochs 256*k apart in different
+	 * slots would share a key_id, which only a control plane skipping over
+	 * hundreds of epochs could cause: refuse it rather than guess. */
+	for (size_t i = 0; i < RV_KEY_SLOTS; i++) {
+		uint32_t e = atomic_load_explicit(&s->slots[i].epoch, memory_order_relaxed);
+
+		if (&s->slots[i] != slot && e != 0 && (uint8_t)e == (uint8_t)epoch) {
+			return -EINVAL;
+		}
+	}
+
+	slot_unpublish_wipe(s, q, slot);
+
+	ret = rv_aead_init(&slot->send, s->alg, send_key);
+	if (ret) {
+		goto err_cleanup;
+	}
+	ret = rv_aead_init(&slot->recv, s->alg, recv_key);
+	if (ret) {
+		goto err_cleanup;
+	}
+	rv_replay_init(&slot->replay);
+	atomic_store_explicit(&slot->send_ctr, 0, memory_order_relaxed);
+	atomic_store_explicit(&slot->rekey_reported, false, memory_order_relaxed);
+	slot->created_ns = rv_coarse_now_ns();
+	s->max_epoch = epoch;
+	/* Publish: everything above happens-before a worker's acquire load
+	 * that sees |epoch|. */
+	atomic_store_explicit(&slot->epoch, epoch, memory_order_release);
+	return 0;
+
+err_cleanup:
+	rv_aead_cleanup(&slot->send);
+	rv_aead_cleanup(&slot->recv);
+	return ret;
+}
+
+int rv_session_activate_epoch(struct rv_session *s, uint32_t epoch)
+{
+	uint32_t found;
+
+	if (epoch == 0 || !slot_by_key_id(s, (uint8_t)epoch, &found) || found != epoch) {
+		return -ENOENT;
+	}
+	tx_roll_forward(s, epoch);
+	return 0;
+}
+
+int rv_session_drop_epoch(struct rv_session *s, struct rv_qsbr *q, uint32_t epoch)
+{
+	struct rv_key_slot *slot = &s->slots[epoch % RV_KEY_SLOTS];
+
+	if (epoch == 0 || atomic_load_explicit(&slot->epoch, memory_order_relaxed) != epoch) {
+		return -ENOENT;
+	}
+	slot_unpublish_wipe(s, q, slot);
+	return 0;
+}
+
+uint32_t rv_session_tx_epoch(const struct rv_session *s)
+{
+	return atomic_load_explicit(&s->tx_epoch, memory_order_acquire);
+}
+
+/* ---- data path --------------------------------------------------------- */
+
+enum rv_session_result rv_session_seal_batch(struct rv_session *s, struct rv_pkt *pkts, size_t num,
+					     uint64_t now_ns)
+{
+	enum rv_session_result res = RV_SESSION_OK;
+	struct rv_data_hdr hdr;
+	struct rv_key_slot *slot;
+	uint64_t base, age, bytes = 0;
+	uint32_t epoch;
+
+	epoch = atomic_load_explicit(&s->tx_epoch, memory_order_acquire);
+	if (unlikely(epoch == 0)) {
+		return RV_SESSION_NO_KEY;
+	}
+	slot = &s->slots[epoch % RV_KEY_SLOTS];
+	/* The control thread may have emptied the slot since we read tx_epoch;
+	 * if it still names our epoch, the keys stay valid until our next
+	 * quiescent point. */
+	if (unlikely(atomic_load_explicit(&slot->epoch, memory_order_acquire) != epoch)) {
+		return RV_SESSION_NO_KEY;
+	}
+	age = age_ns(slot, now_ns);
+	if (unlikely(age >= s->reject_after_ns)) {
+		return RV_SESSION_EXPIRED;
+	}
+	if (unlikely(num == 0)) {
+		return RV_SESSION_OK;
+	}
+	/* The load keeps an exhausted counter from being pushed on towards a
+	 * wrap; the fetch_add below is what reserves. Concurrent batches that
+	 * pass the load together overshoot by at most their total size, far
+	 * inside the 2^13 gap between the reject limit and UINT64_MAX. */
+	if (unlikely(atomic_load_explicit(&slot->send_ctr, memory_order_relaxed) >=
+		     RV_REJECT_AFTER_MESSAGES)) {
+		return RV_SESSION_EXPIRED;
+	}
+	base = atomic_fetch_add_explicit(&slot->send_ctr, num, memory_order_relaxed);
+	if (unlikely(base >= RV_REJECT_AFTER_MESSAGES || num > RV_REJECT_AFTER_MESSAGES - base)) {
+		return RV_SESSION_EXPIRED;
+	}
+	if (unlikely(base + num >= s->rekey_after_messages || age >= s->rekey_after_ns) &&
+	    !atomic_load_explicit(&slot->rekey_reported, memory_order_relaxed) &&
+	    !atomic_exchange_explicit(&slot->rekey_reported, true, memory_order_relaxed)) {
+		atomic_store_explicit(&s->rekey_request, true, memory_order_release);
+		res = RV_SESSION_REKEY_SOON;
+	}
+
+	hdr.type = RV_MSG_DATA;
+	hdr.key_id = (uint8_t)epoch;
+	hdr.receiver_index = s->remote_index;
+	for (size_t i = 0; i < num; i++) {
+		uint8_t *buf = pkts[i].buf;
+		uint32_t len = pkts[i].len;
+
+		hdr.counter = base + i;
+		rv_wire_write_data_hdr(buf, &hdr);
+		/* Fails only for an uninitialised context, which a published
+		 * slot never has; report it rather than send garbage. */
+		if (unlikely(rv_aead_seal(&slot->send, hdr.counter, buf + RV_DATA_HDR_LEN, len, buf,
+					  RV_DATA_HDR_LEN) != 0)) {
+			return RV_SESSION_NO_KEY;
+		}
+		pkts[i].len = len + RV_DATA_OVERHEAD;
+		bytes += len;
+	}
+	atomic_fetch_add_explicit(&s->tx_packets, num, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->tx_bytes, bytes, memory_order_relaxed);
+	return res;
+}
+
+static inline enum rv_session_result map_replay(enum rv_replay_result r)
+{
+	switch (r) {
+	case RV_REPLAY_OK:
+		return RV_SESSION_OK;
+	case RV_REPLAY_DUPLICATE:
+		return RV_SESSION_REPLAY;
+	case RV_REPLAY_TOO_OLD:
+		return RV_SESSION_TOO_OLD;
+	case RV_REPLAY_LIMIT:
+	default:
+		return RV_SESSION_EXPIRED;
+	}
+}
+
+static inline enum rv_drop_reason drop_reason(enum rv_session_result r)
+{
+	switch (r) {
+	case RV_SESSION_NO_KEY:
+		return RV_DROP_NO_KEY;
+	case RV_SESSION_EXPIRED:
+		return RV_DROP_KEY_EXPIRED;
+	case RV_SESSION_AUTH_FAIL:
+		return RV_DROP_AUTH;
+	case RV_SESSION_REPLAY:
+		return RV_DROP_REPLAY;
+	case RV_SESSION_TOO_OLD:
+	default:
+		return RV_DROP_TOO_OLD;
+	}
+}
+
+/* relock keeps at most one slot lock held and switches only when a packet's
+ * slot differs from the previous one: once per batch unless a batch mixes
+ * epochs (only around a rollover). */
+static inline void relock(struct rv_key_slot **held, struct rv_key_slot *want)
+{
+	if (*held == want) {
+		return;
+	}
+	if (*held) {
+		spin_unlock(&(*held)->lock);
+	}
+	spin_lock(&want->lock);
+	*held = want;
+}
+
+/*
+ * The batch runs in three passes over the packets, each result slot carrying
+ * the packet's state between them (OK = "still a candidate"):
+ *   1. find the slot by key_id, check the epoch's age, rv_replay_check
+ *      (under the slot lock, read-only);
+ *   2. rv_aead_open, no lock held;
+ *   3. rv_replay_update for authenticated packets (under the slot lock),
+ *      which re-checks: another worker may have accepted the same counter
+ *      between 1 and 3.
+ * A slot found in pass 1 cannot be rewritten before pass 3: emptying it is
+ * followed by a grace period that waits for this worker. It can be emptied
+ * (epoch 0) meanwhile; pass 2/3 then find nothing and report NO_KEY.
+ */
+size_t rv_session_open_batch(struct rv_session *s, struct rv_pkt *pkts,
+			     const struct rv_data_hdr *hdrs, enum rv_session_result *results,
+			     size_t num, uint64_t now_ns)
+{
+	struct rv_key_slot *held = NULL, *slot;
+	uint64_t bytes = 0;
+	uint32_t epoch;
+	size_t accepted = 0, dropped = 0;
+
+	for (size_t i = 0; i < num; i++) {
+		slot = slot_by_key_id(s, hdrs[i].key_id, &epoch);
+		if (unlikely(!slot)) {
+			results[i] = RV_SESSION_NO_KEY;
+			continue;
+		}
+		if (unlikely(age_ns(slot, now_ns) >= s->reject_after_ns)) {
+			results[i] = RV_SESSION_EXPIRED;
+			continue;
+		}
+		if (unlikely(pkts[i].len < RV_DATA_OVERHEAD)) {
+			results[i] = RV_SESSION_AUTH_FAIL;
+			continue;
+		}
+		relock(&held, slot);
+		results[i] = map_replay(rv_replay_check(&slot->replay, hdrs[i].counter));
+	}
+	if (held) {
+		spin_unlock(&held->lock);
+		held = NULL;
+	}
+
+	for (size_t i = 0; i < num; i++) {
+		uint8_t *buf = pkts[i].buf;
+
+		if (results[i] != RV_SESSION_OK) {
+			continue;
+		}
+		slot = slot_by_key_id(s, hdrs[i].key_id, &epoch);
+		if (unlikely(!slot)) {
+			results[i] = RV_SESSION_NO_KEY;
+			continue;
+		}
+		if (unlikely(rv_aead_open(&slot->recv, hdrs[i].counter, buf + RV_DATA_HDR_LEN,
+					  pkts[i].len - RV_DATA_HDR_LEN, buf,
+					  RV_DATA_HDR_LEN) != 0)) {
+			results[i] = RV_SESSION_AUTH_FAIL;
+		}
+	}
+
+	for (size_t i = 0; i < num; i++) {
+		enum rv_session_result r;
+
+		if (results[i] != RV_SESSION_OK) {
+			continue;
+		}
+		slot = slot_by_key_id(s, hdrs[i].key_id, &epoch);
+		if (unlikely(!slot)) {
+			results[i] = RV_SESSION_NO_KEY;
+			continue;
+		}
+		relock(&held, slot);
+		r = map_replay(rv_replay_update(&slot->replay, hdrs[i].counter));
+		if (r == RV_SESSION_OK) {
+			pkts[i].len -= RV_DATA_OVERHEAD;
+			bytes += pkts[i].len;
+			accepted++;
+			/* The peer sends under a newer epoch: it has our
+			 * install confirmation, so we may send under it too. */
+			if (unlikely(epoch >
+				     atomic_load_explicit(&s->tx_epoch, memory_order_relaxed)) &&
+			    tx_roll_forward(s, epoch)) {
+				r = RV_SESSION_KEY_ROLLED;
+			}
+		}
+		results[i] = r;
+	}
+	if (held) {
+		spin_unlock(&held->lock);
+	}
+
+	if (likely(accepted)) {
+		atomic_store_explicit(&s->last_rx_ns, now_ns, memory_order_relaxed);
+		atomic_fetch_add_explicit(&s->rx_packets, accepted, memory_order_relaxed);
+		atomic_fetch_add_explicit(&s->rx_bytes, bytes, memory_order_relaxed);
+	}
+	dropped = num - accepted;
+	if (unlikely(dropped)) {
+		/* Rejections are attributed to the session here; the worker
+		 * counts them in its own per-worker array as it sees fit. */
+		for (size_t i = 0; i < num; i++) {
+			if (results[i] != RV_SESSION_OK && results[i] != RV_SESSION_KEY_ROLLED) {
+				atomic_fetch_add_explicit(&s->drop[drop_reason(results[i])], 1,
+							  memory_order_relaxed);
+			}
+		}
+	}
+	return accepted;
+}
+
+/* ---- accessors --------------------------------------------------------- */
+
+bool rv_session_source_ok(const struct rv_session *s, const struct rv_ip_addr *src)
+{
+	if (s->any_source) {
+		return true;
+	}
+	if (src->family == AF_INET) {
+		return s->has_v4 && memcmp(src->a, s->vaddr4.a, 4) == 0;
+	}
+	if (src->family == AF_INET6) {
+		return s->has_v6 && memcmp(src->a, s->vaddr6.a, 16) == 0;
+	}
+	return false;
+}
+
+uint32_t rv_session_local_index(const struct rv_session *s)
+{
+	return s->local_index;
+}
+
+uint32_t rv_session_remote_index(const struct rv_session *s)
+{
+	return s->remote_index;
+}
+
+const struct rv_ip_addr *rv_session_vaddr4(const struct rv_session *s)
+{
+	return &s->vaddr4;
+}
+
+const struct rv_ip_addr *rv_session_vaddr6(const struct rv_session *s)
+{
+	return &s->vaddr6;
+}
+
+bool rv_session_take_rekey_request(struct rv_session *s)
+{
+	if (!atomic_load_explicit(&s->rekey_request, memory_order_relaxed)) {
+		return false;
+	}
+	return atomic_exchange_explicit(&s->rekey_request, false, memory_order_acquire);
+}
+
+uint64_t rv_session_last_rx_ns(const struct rv_session *s)
+{
+	return atomic_load_explicit(&s->last_rx_ns, memory_order_relaxed);
+}
+
+void rv_session_count_drop(struct rv_session *s, enum rv_drop_reason why, uint64_t n)
+{
+	if ((unsigned)why < RV_DROP_MAX) {
+		atomic_fetch_add_explicit(&s->drop[why], n, memory_order_relaxed);
+	}
+}
+
+void rv_session_get_stats(const struct rv_session *s, struct rv_session_stats *out)
+{
+	out->tx_packets = atomic_load_explicit(&s->tx_packets, memory_order_relaxed);
+	out->tx_bytes = atomic_load_explicit(&s->tx_bytes, memory_order_relaxed);
+	out->rx_packets = atomic_load_explicit(&s->rx_packets, memory_order_relaxed);
+	out->rx_bytes = atomic_load_explicit(&s->rx_bytes, memory_order_relaxed);
+	for (size_t i = 0; i < RV_DROP_MAX; i++) {
+		out->drop[i] = atomic_load_explicit(&s->drop[i], memory_order_relaxed);
+	}
+	out->tx_epoch = atomic_load_explicit(&s->tx_epoch, memory_order_relaxed);
+}
+
+const char *rv_session_result_str(enum rv_session_result r)
+{
+	static const char *const names[] = {
+	    [RV_SESSION_OK] = "ok",
+	    [RV_SESSION_REKEY_SOON] = "rekey_soon",
+	    [RV_SESSION_KEY_ROLLED] = "key_rolled",
+	    [RV_SESSION_NO_KEY] = "no_key",
+	    [RV_SESSION_EXPIRED] = "expired",
+	    [RV_SESSION_AUTH_FAIL] = "auth_fail",
+	    [RV_SESSION_REPLAY] = "replay",
+	    [RV_SESSION_TOO_OLD] = "too_old",
+	};
+
+	if ((unsigned)r < ARRAY_SIZE(names) && names[r]) {
+		return names[r];
+	}
+	return "?";
+}

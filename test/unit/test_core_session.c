@@ -1,0 +1,676 @@
+/*
+ * test_core_session.c — two sessions wired back to back (A's remote index is
+ * B's local index and vice versa) exchange sealed batches in memory: round
+ * trips, tampering, replay, key epochs and rollover, limits, endpoint.
+ *
+ *   ./build/<dir>/test/test_core_session --verbose
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include <criterion/criterion.h>
+
+#include "core/clock.h"
+#include "core/qsbr.h"
+#include "core/replay.h"
+#include "core/session.h"
+#include "core/wire.h"
+
+enum {
+	IDX_A = 0x11111111,
+	IDX_B = 0x22222222,
+	BUF_LEN = RV_DATA_HDR_LEN + RV_MAX_MTU + RV_TAG_LEN,
+};
+
+struct pkt_buf {
+	uint8_t data[BUF_LEN];
+};
+
+struct pair {
+	struct rv_session *a, *b;
+	struct rv_qsbr *q;
+};
+
+static void key_for(uint8_t *key, uint32_t epoch, uint8_t dir)
+{
+	for (size_t i = 0; i < RV_AEAD_KEY_LEN; i++) {
+		key[i] = (uint8_t)(epoch * 31 + i * 7 + dir);
+	}
+}
+
+static void pair_new(struct pair *p, const struct rv_session_params *tmpl)
+{
+	struct rv_session_params pa = {0}, pb;
+
+	if (tmpl) {
+		pa = *tmpl;
+	}
+	pb = pa;
+	pa.local_index = IDX_A;
+	pa.remote_index = IDX_B;
+	pb.local_index = IDX_B;
+	pb.remote_index = IDX_A;
+	p->a = rv_session_new(&pa);
+	p->b = rv_session_new(&pb);
+	p->q = rv_qsbr_new(4);
+	cr_assert(p->a && p->b && p->q);
+}
+
+static void pair_free(struct pair *p)
+{
+	rv_session_free(p->a);
+	rv_session_free(p->b);
+	rv_qsbr_free(p->q);
+}
+
+/* install_both gives both ends epoch |e|: A sends with key "ab", B with "ba". */
+static void install_both(struct pair *p, uint32_t e)
+{
+	uint8_t ab[RV_AEAD_KEY_LEN], ba[RV_AEAD_KEY_LEN];
+
+	key_for(ab, e, 0xab);
+	key_for(ba, e, 0xba);
+	cr_assert_eq(rv_session_install_epoch(p->a, p->q, e, ab, ba), 0);
+	cr_assert_eq(rv_session_install_epoch(p->b, p->q, e, ba, ab), 0);
+}
+
+static void fill(uint8_t *payload, size_t len, uint32_t seed)
+{
+	for (size_t i = 0; i < len; i++) {
+		payload[i] = (uint8_t)(seed + i * 13);
+	}
+}
+
+/* seal_one seals |len| bytes of pattern |seed| into |b|; returns the result
+ * and stores the datagram length. */
+static enum rv_session_result seal_one(struct rv_session *s, struct pkt_buf *b, size_t len,
+				       uint32_t seed, uint64_t now, uint32_t *out_dlen)
+{
+	struct rv_pkt pkt = {.buf = b->data, .len = (uint32_t)len};
+	enum rv_session_result r;
+
+	fill(b->data + RV_DATA_HDR_LEN, len, seed);
+	r = rv_session_seal_batch(s, &pkt, 1, now);
+	*out_dlen = pkt.len;
+	return r;
+}
+
+/* open_one parses and opens one datagram (a copy, so |b| stays reusable). */
+static enum rv_session_result open_one(struct rv_session *s, const struct pkt_buf *b, uint32_t dlen,
+				       uint64_t now, uint32_t *out_len)
+{
+	static struct pkt_buf copy;
+	struct rv_data_hdr hdr;
+	struct rv_pkt pkt = {.buf = copy.data, .len = dlen};
+	enum rv_session_result res;
+	size_t n;
+
+	memcpy(copy.data, b->data, dlen);
+	cr_assert_eq(rv_wire_parse_data_hdr(&hdr, copy.data, dlen), RV_WIRE_OK);
+	n = rv_session_open_batch(s, &pkt, &hdr, &res, 1, now);
+	cr_assert_eq(n, (res == RV_SESSION_OK || res == RV_SESSION_KEY_ROLLED) ? 1u : 0u);
+	if (out_len) {
+		*out_len = pkt.len;
+	}
+	return res;
+}
+
+Test(session, new_rejects_bad_params)
+{
+	struct rv_session_params p = {.local_index = 1, .remote_index = 0};
+
+	cr_assert_null(rv_session_new(&p));
+	p.remote_index = 2;
+	p.local_index = 0;
+	cr_assert_null(rv_session_new(&p));
+	p.local_index = 1;
+	p.vaddr4.family = AF_INET6;
+	cr_assert_null(rv_session_new(&p));
+	p.vaddr4.family = AF_INET;
+	p.alg = (enum rv_aead_alg)77;
+	cr_assert_null(rv_session_new(&p));
+	p.alg = RV_AEAD_NONE;
+	struct rv_session *s = rv_session_new(&p);
+	cr_assert_not_null(s);
+	cr_assert_eq(rv_session_local_index(s), 1u);
+	cr_assert_eq(rv_session_remote_index(s), 2u);
+	cr_assert_eq(rv_session_tx_epoch(s), 0u);
+	rv_session_free(s);
+	rv_session_free(NULL);
+}
+
+Test(session, no_key_before_activation)
+{
+	struct pair p;
+	struct pkt_buf b;
+	uint32_t dlen;
+
+	pair_new(&p, NULL);
+	cr_assert_eq(seal_one(p.a, &b, 10, 1, rv_coarse_now_ns(), &dlen), RV_SESSION_NO_KEY);
+	install_both(&p, 1);
+	/* Installed for receiving only. */
+	cr_assert_eq(seal_one(p.a, &b, 10, 1, rv_coarse_now_ns(), &dlen), RV_SESSION_NO_KEY);
+	cr_assert_eq(rv_session_activate_epoch(p.a, 2), -ENOENT);
+	cr_assert_eq(rv_session_activate_epoch(p.a, 0), -ENOENT);
+	cr_assert_eq(rv_session_activate_epoch(p.a, 1), 0);
+	cr_assert_eq(seal_one(p.a, &b, 10, 1, rv_coarse_now_ns(), &dlen), RV_SESSION_OK);
+	pair_free(&p);
+}
+
+/* Batches of mixed sizes both ways; every plaintext and header is checked. */
+Test(session, round_trip_sizes)
+{
+	static const uint32_t sizes[] = {0, 1, 15, 16, 17, 64, 576, 1280, 1420, 1500, RV_MAX_MTU};
+	enum { N = ARRAY_SIZE(sizes) };
+	static struct pkt_buf bufs[N];
+	struct rv_pkt pkts[N];
+	struct rv_data_hdr hdrs[N];
+	enum rv_session_result res[N];
+	struct rv_session_stats st;
+	struct pair p;
+	uint64_t now = rv_coarse_now_ns(), total = 0;
+
+	pair_new(&p, NULL);
+	install_both(&p, 1);
+	cr_assert_eq(rv_session_activate_epoch(p.a, 1), 0);
+	cr_assert_eq(rv_session_activate_epoch(p.b, 1), 0);
+
+	for (int round = 0; round < 3; round++) {
+		struct rv_session *tx = round % 2 ? p.b : p.a;
+		struct rv_session *rx = round % 2 ? p.a : p.b;
+
+		for (size_t i = 0; i < N; i++) {
+			pkts[i].buf = bufs[i].data;
+			pkts[i].len = sizes[i];
+			fill(bufs[i].data + RV_DATA_HDR_LEN, sizes[i], (uint32_t)(i + round));
+		}
+		cr_assert_eq(rv_session_seal_batch(tx, pkts, N, now), RV_SESSION_OK);
+		for (size_t i = 0; i < N; i++) {
+			cr_assert_eq(pkts[i].len, sizes[i] + RV_DATA_OVERHEAD);
+			cr_assert_eq(rv_wire_parse_data_hdr(&hdrs[i], pkts[i].buf, pkts[i].len),
+				     RV_WIRE_OK);
+			cr_assert_eq(hdrs[i].type, RV_MSG_DATA);
+			cr_assert_eq(hdrs[i].key_id, 1);
+			cr_assert_eq(hdrs[i].receiver_index, rv_session_local_index(rx));
+			/* round 2 is A's second batch: its counters continue. */
+			cr_assert_eq(hdrs[i].counter, (round == 2 ? N : 0) + i);
+		}
+		cr_assert_eq(rv_session_open_batch(rx, pkts, hdrs, res, N, now), N);
+		for (size_t i = 0; i < N; i++) {
+			uint8_t want[RV_MAX_MTU];
+
+			cr_assert_eq(res[i], RV_SESSION_OK, "pkt %zu: %s", i,
+				     rv_session_result_str(res[i]));
+			cr_assert_eq(pkts[i].len, sizes[i]);
+			fill(want, sizes[i], (uint32_t)(i + round));
+			cr_assert_arr_eq(bufs[i].data + RV_DATA_HDR_LEN, want, sizes[i]);
+		}
+		cr_assert_eq(rv_session_last_rx_ns(rx), now);
+	}
+	for (size_t i = 0; i < N; i++) {
+		total += sizes[i];
+	}
+	rv_session_get_stats(p.a, &st);
+	cr_assert_eq(st.tx_packets, 2 * N);
+	cr_assert_eq(st.tx_bytes, 2 * total);
+	cr_assert_eq(st.rx_packets, N);
+	cr_assert_eq(st.rx_bytes, total);
+	cr_assert_eq(st.tx_epoch, 1u);
+	pair_free(&p);
+}
+
+/* A forged packet is rejected without touching the replay window: the
+ * genuine packet with the same (or the forged) counter still opens. */
+Test(session, tamper_is_auth_fail_and_leaves_replay_alone)
+{
+	static struct pkt_buf good, bad, later;
+	struct rv_session_stats st;
+	struct pair p;
+	uint64_t now = rv_coarse_now_ns();
+	uint32_t dlen, dlen2, len;
+
+	pair_new(&p, NULL);
+	install_both(&p, 1);
+	rv_session_activate_epoch(p.a, 1);
+	rv_session_activate_epoch(p.b, 1);
+	cr_assert_eq(seal_one(p.a, &good, 100, 7, now, &dlen), RV_SESSION_OK);
+
+	/* Each of: a ciphertext byte, the tag, the counter in the header. */
+	const size_t flips[] = {RV_DATA_HDR_LEN + 3, dlen - 1, 15};
+	for (size_t k = 0; k < ARRAY_SIZE(flips); k++) {
+		bad = good;
+		bad.data[flips[k]] ^= 0x01;
+		cr_assert_eq(open_one(p.b, &bad, dlen, now, NULL), RV_SESSION_AUTH_FAIL,
+			     "flip at %zu", flips[k]);
+	}
+	/* Header counter changed to 1: must not mark 1 as seen. */
+	cr_assert_eq(seal_one(p.a, &later, 50, 8, now, &dlen2), RV_SESSION_OK);
+	cr_assert_eq(open_one(p.b, &later, dlen2, now, &len), RV_SESSION_OK);
+	cr_assert_eq(len, 50u);
+	cr_assert_eq(open_one(p.b, &good, dlen, now, &len), RV_SESSION_OK);
+	cr_assert_eq(len, 100u);
+	/* Truncated to an empty message: the tag no longer matches. */
+	cr_assert_eq(seal_one(p.a, &bad, 100, 9, now, &dlen2), RV_SESSION_OK);
+	cr_assert_eq(open_one(p.b, &bad, RV_DATA_OVERHEAD, now, NULL), RV_SESSION_AUTH_FAIL);
+	cr_assert_eq(open_one(p.b, &bad, dlen2, now, &len), RV_SESSION_OK);
+
+	rv_session_get_stats(p.b, &st);
+	cr_assert_eq(st.drop[RV_DROP_AUTH], 4u);
+	cr_assert_eq(st.rx_packets, 3u);
+	cr_assert_eq(rv_session_last_rx_ns(p.a), 0u);
+	pair_free(&p);
+}
+
+Test(session, duplicate_is_replay)
+{
+	static struct pkt_buf b, c1, c2;
+	struct rv_pkt pkts[2] = {{c1.data, 0}, {c2.data, 0}};
+	struct rv_data_hdr hdrs[2];
+	enum rv_session_result res[2];
+	struct rv_session_stats st;
+	struct pair p;
+	uint64_t now = rv_coarse_now_ns();
+	uint32_t dlen;
+
+	pair_new(&p, NULL);
+	install_both(&p, 1);
+	rv_session_activate_epoch(p.a, 1);
+	rv_session_activate_epoch(p.b, 1);
+	cr_assert_eq(seal_one(p.a, &b, 33, 1, now, &dlen), RV_SESSION_OK);
+	cr_assert_eq(open_one(p.b, &b, dlen, now, NULL), RV_SESSION_OK);
+	cr_assert_eq(open_one(p.b, &b, dlen, now, NULL), RV_SESSION_REPLAY);
+
+	/* Both copies of one datagram in one batch: pass 1 admits both, the
+	 * locked update takes only the first. */
+	cr_assert_eq(seal_one(p.a, &b, 33, 2, now, &dlen), RV_SESSION_OK);
+	c1 = b;
+	c2 = b;
+	pkts[0].len = pkts[1].len = dlen;
+	rv_wire_parse_data_hdr(&hdrs[0], c1.data, dlen);
+	rv_wire_parse_data_hdr(&hdrs[1], c2.data, dlen);
+	cr_assert_eq(rv_session_open_batch(p.b, pkts, hdrs, res, 2, now), 1u);
+	cr_assert_eq(res[0], RV_SESSION_OK);
+	cr_assert_eq(res[1], RV_SESSION_REPLAY);
+	rv_session_get_stats(p.b, &st);
+	cr_assert_eq(st.drop[RV_DROP_REPLAY], 2u);
+	pair_free(&p);
+}
+
+Test(session, old_counter_is_too_old)
+{
+	static struct pkt_buf first, b[64];
+	struct rv_pkt pkts[64];
+	struct pair p;
+	uint64_t now = rv_coarse_now_ns();
+	uint32_t dlen, last_dlen = 0;
+	size_t sent = 1;
+
+	pair_new(&p, NULL);
+	install_both(&p, 1);
+	rv_session_activate_epoch(p.a, 1);
+	rv_session_activate_epoch(p.b, 1);
+	cr_assert_eq(seal_one(p.a, &first, 8, 1, now, &dlen), RV_SESSION_OK);
+	/* Push the window one full width past counter 0. */
+	while (sent <= RV_REPLAY_WINDOW) {
+		for (size_t i = 0; i < 64; i++) {
+			pkts[i].buf = b[i].data;
+			pkts[i].len = 0;
+		}
+		cr_assert_eq(rv_session_seal_batch(p.a, pkts, 64, now), RV_SESSION_OK);
+		sent += 64;
+		last_dlen = pkts[63].len;
+	}
+	cr_assert_eq(open_one(p.b, &b[63], last_dlen, now, NULL), RV_SESSION_OK);
+	cr_assert_eq(open_one(p.b, &first, dlen, now, NULL), RV_SESSION_TOO_OLD);
+	/* One still inside the window opens. */
+	cr_assert_eq(open_one(p.b, &b[0], last_dlen, now, NULL), RV_SESSION_OK);
+	pair_free(&p);
+}
+
+Test(session, unknown_key_id_is_no_key)
+{
+	static struct pkt_buf b;
+	struct pair p;
+	uint64_t now = rv_coarse_now_ns();
+	uint32_t dlen;
+
+	pair_new(&p, NULL);
+	install_both(&p, 1);
+	rv_session_activate_epoch(p.a, 1);
+	rv_session_activate_epoch(p.b, 1);
+	cr_assert_eq(seal_one(p.a, &b, 20, 1, now, &dlen), RV_SESSION_OK);
+	b.data[1] = 2; /* key_id of an epoch B never installed */
+	cr_assert_eq(open_one(p.b, &b, dlen, now, NULL), RV_SESSION_NO_KEY);
+	b.data[1] = 1;
+	cr_assert_eq(open_one(p.b, &b, dlen, now, NULL), RV_SESSION_OK);
+	pair_free(&p);
+}
+
+/* The rollover of session.h, step by step. */
+Test(session, rollover)
+{
+	static struct pkt_buf old1, new2, back, b;
+	uint8_t k[RV_AEAD_KEY_LEN] = {0};
+	struct pair p;
+	uint64_t now = rv_coarse_now_ns();
+	uint32_t dlen_old1, dlen_new2, dlen, len;
+
+	pair_new(&p, NULL);
+	install_both(&p, 1);
+	/* Only A activates; B follows on A's first packet. */
+	rv_session_activate_epoch(p.a, 1);
+	cr_assert_eq(seal_one(p.a, &b, 10, 1, now, &dlen), RV_SESSION_OK);
+	cr_assert_eq(open_one(p.b, &b, dlen, now, NULL), RV_SESSION_KEY_ROLLED);
+	cr_assert_eq(rv_session_tx_epoch(p.b), 1u);
+	cr_assert_eq(seal_one(p.a, &old1, 11, 2, now, &dlen_old1), RV_SESSION_OK);
+
+	/* Step 1: both install 2 (receive only). */
+	install_both(&p, 2);
+	cr_assert_eq(rv_session_tx_epoch(p.a), 1u);
+	cr_assert_eq(rv_session_install_epoch(p.a, p.q, 2, k, k), -EINVAL);
+	cr_assert_eq(rv_session_install_epoch(p.a, p.q, 1, k, k), -EINVAL);
+	cr_assert_eq(rv_session_install_epoch(p.a, p.q, 0, k, k), -EINVAL);
+	/* Step 2: A activates 2. */
+	cr_assert_eq(rv_session_activate_epoch(p.a, 2), 0);
+	cr_assert_eq(rv_session_activate_epoch(p.a, 1), 0); /* older: no change */
+	cr_assert_eq(rv_session_tx_epoch(p.a), 2u);
+	cr_assert_eq(seal_one(p.a, &new2, 12, 3, now, &dlen_new2), RV_SESSION_OK);
+	cr_assert_eq(new2.data[1], 2);
+	/* Step 3: B switches on the first packet under 2, once. */
+	cr_assert_eq(open_one(p.b, &new2, dlen_new2, now, &len), RV_SESSION_KEY_ROLLED);
+	cr_assert_eq(len, 12u);
+	cr_assert_eq(rv_session_tx_epoch(p.b), 2u);
+	/* Overlap: a packet sealed under 1 (in flight) still opens. */
+	cr_assert_eq(open_one(p.b, &old1, dlen_old1, now, &len), RV_SESSION_OK);
+	cr_assert_eq(len, 11u);
+	cr_assert_eq(seal_one(p.a, &b, 13, 4, now, &dlen), RV_SESSION_OK);
+	cr_assert_eq(open_one(p.b, &b, dlen, now, NULL), RV_SESSION_OK);
+	cr_assert_eq(seal_one(p.b, &back, 14, 5, now, &dlen), RV_SESSION_OK);
+	cr_assert_eq(back.data[1], 2);
+	cr_assert_eq(open_one(p.a, &back, dlen, now, NULL), RV_SESSION_OK);
+
+	/* Epoch 3 lands in slot 0, epoch 4 in slot 1, evicting epoch 1 (E-1 of
+	 * E+2 with E = 2); epoch 2 stays. */
+	install_both(&p, 3);
+	cr_assert_eq(seal_one(p.a, &old1, 15, 6, now, &dlen_old1), RV_SESSION_OK); /* epoch 2 */
+	install_both(&p, 4);
+	/* Re-seal a packet under epoch 1 is impossible now: check via key_id. */
+	b = new2;
+	b.data[1] = 1;
+	cr_assert_eq(open_one(p.b, &b, dlen_new2, now, NULL), RV_SESSION_NO_KEY);
+	cr_assert_eq(open_one(p.b, &old1, dlen_old1, now, NULL), RV_SESSION_OK);
+	cr_assert_eq(rv_session_activate_epoch(p.a, 1), -ENOENT);
+	cr_assert_eq(rv_session_activate_epoch(p.a, 4), 0);
+	cr_assert_eq(seal_one(p.a, &b, 16, 7, now, &dlen), RV_SESSION_OK);
+	cr_assert_eq(b.data[1], 4);
+	cr_assert_eq(open_one(p.b, &b, dlen, now, NULL), RV_SESSION_KEY_ROLLED);
+	cr_assert_eq(rv_session_tx_epoch(p.b), 4u);
+
+	/* Installing over the sending epoch stops sending (rule 4 broken by
+	 * the caller): 7 evicts 4 from slot 1. */
+	install_both(&p, 5);
+	install_both(&p, 6);
+	install_both(&p, 7);
+	cr_assert_eq(rv_session_tx_epoch(p.a), 0u);
+	cr_assert_eq(seal_one(p.a, &b, 16, 7, now, &dlen), RV_SESSION_NO_KEY);
+	/* key_id wraps mod 256: epoch 7+256 would collide with 7 in another
+	 * slot (7 % 3 = 1, 263 % 3 = 2). */
+	cr_assert_eq(rv_session_install_epoch(p.a, p.q, 263, k, k), -EINVAL);
+	cr_assert_eq(rv_session_install_epoch(p.a, p.q, 264, k, k), 0);
+
+	/* drop_epoch. */
+	cr_assert_eq(rv_session_drop_epoch(p.b, p.q, 4), -ENOENT);
+	cr_assert_eq(rv_session_activate_epoch(p.b, 7), 0);
+	cr_assert_eq(rv_session_drop_epoch(p.b, p.q, 7), 0);
+	cr_assert_eq(rv_session_tx_epoch(p.b), 0u);
+	cr_assert_eq(rv_session_activate_epoch(p.b, 7), -ENOENT);
+	pair_free(&p);
+}
+
+/* Epoch numbers wrap the 8-bit key_id: 255 -> 256 -> 257. */
+Test(session, key_id_wraps)
+{
+	static struct pkt_buf b;
+	struct pair p;
+	uint64_t now = rv_coarse_now_ns();
+	uint32_t dlen;
+
+	pair_new(&p, NULL);
+	for (uint32_t e = 254; e <= 258; e++) {
+		install_both(&p, e);
+		cr_assert_eq(rv_session_activate_epoch(p.a, e), 0);
+		cr_assert_eq(seal_one(p.a, &b, 9, e, now, &dlen), RV_SESSION_OK);
+		cr_assert_eq(b.data[1], (uint8_t)e);
+		cr_assert_eq(open_one(p.b, &b, dlen, now, NULL), RV_SESSION_KEY_ROLLED);
+		cr_assert_eq(rv_session_tx_epoch(p.b), e);
+	}
+	pair_free(&p);
+}
+
+Test(session, rekey_soon_reported_once)
+{
+	static struct pkt_buf b;
+	struct rv_session_params prm = {.rekey_after_messages = 10,
+					.rekey_after_ns = 5 * RV_NSEC_PER_SEC};
+	struct pair p;
+	uint64_t now = rv_coarse_now_ns();
+	uint32_t dlen;
+
+	pair_new(&p, &prm);
+	install_both(&p, 1);
+	rv_session_activate_epoch(p.a, 1);
+	cr_assert_not(rv_session_take_rekey_request(p.a));
+	for (int i = 1; i <= 20; i++) {
+		enum rv_session_result r = seal_one(p.a, &b, 5, (uint32_t)i, now, &dlen);
+
+		cr_assert_eq(r, i == 10 ? RV_SESSION_REKEY_SOON : RV_SESSION_OK, "message %d: %s",
+			     i, rv_session_result_str(r));
+		/* Still a valid packet. */
+		cr_assert_eq(open_one(p.b, &b, dlen, now, NULL),
+			     i == 1 ? RV_SESSION_KEY_ROLLED : RV_SESSION_OK);
+	}
+	cr_assert(rv_session_take_rekey_request(p.a));
+	cr_assert_not(rv_session_take_rekey_request(p.a));
+	cr_assert_not(rv_session_take_rekey_request(p.b));
+
+	/* The next epoch has its own flag; here the age triggers it. */
+	install_both(&p, 2);
+	rv_session_activate_epoch(p.a, 2);
+	cr_assert_eq(seal_one(p.a, &b, 5, 0, now, &dlen), RV_SESSION_OK);
+	cr_assert_eq(seal_one(p.a, &b, 5, 0, now + 6 * RV_NSEC_PER_SEC, &dlen),
+		     RV_SESSION_REKEY_SOON);
+	cr_assert_eq(seal_one(p.a, &b, 5, 0, now + 7 * RV_NSEC_PER_SEC, &dlen), RV_SESSION_OK);
+	cr_assert(rv_session_take_rekey_request(p.a));
+	pair_free(&p);
+}
+
+Test(session, reject_after_time_is_expired)
+{
+	static struct pkt_buf b;
+	struct rv_session_params prm = {.reject_after_ns = 2 * RV_NSEC_PER_SEC};
+	struct rv_session_stats st;
+	struct pair p;
+	uint64_t now = rv_coarse_now_ns();
+	uint32_t dlen;
+
+	pair_new(&p, &prm);
+	install_both(&p, 1);
+	rv_session_activate_epoch(p.a, 1);
+	cr_assert_eq(seal_one(p.a, &b, 5, 1, now, &dlen), RV_SESSION_OK);
+	cr_assert_eq(seal_one(p.a, &b, 5, 1, now + 3 * RV_NSEC_PER_SEC, &dlen), RV_SESSION_EXPIRED);
+	rv_session_get_stats(p.a, &st);
+	cr_assert_eq(st.tx_packets, 1u);
+	/* The datagram sealed in time is refused once its epoch is too old,
+	 * and accepted while it is not (replay untouched by the refusal). */
+	cr_assert_eq(seal_one(p.a, &b, 5, 1, now, &dlen), RV_SESSION_OK);
+	cr_assert_eq(open_one(p.b, &b, dlen, now + 3 * RV_NSEC_PER_SEC, NULL), RV_SESSION_EXPIRED);
+	cr_assert_eq(open_one(p.b, &b, dlen, now, NULL), RV_SESSION_KEY_ROLLED);
+	/* A fresh epoch works again. */
+	install_both(&p, 2);
+	rv_session_activate_epoch(p.a, 2);
+	cr_assert_eq(seal_one(p.a, &b, 5, 1, rv_coarse_now_ns(), &dlen), RV_SESSION_OK);
+	rv_session_get_stats(p.b, &st);
+	cr_assert_eq(st.drop[RV_DROP_KEY_EXPIRED], 1u);
+	pair_free(&p);
+}
+
+Test(session, endpoint)
+{
+	struct rv_session_params prm = {.local_index = 5, .remote_index = 6};
+	struct rv_endpoint e4 = {0}, e6 = {0}, got;
+	struct rv_session *s;
+	char buf[64];
+
+	s = rv_session_new(&prm);
+	cr_assert_not_null(s);
+	rv_session_get_endpoint(s, &got);
+	cr_assert_eq(got.len, 0u);
+	cr_assert_str_eq(rv_endpoint_str(&got, buf, sizeof(buf)), "(none)");
+
+	e4.in4.sin_family = AF_INET;
+	e4.in4.sin_port = htons(4433);
+	inet_pton(AF_INET, "192.0.2.7", &e4.in4.sin_addr);
+	e4.len = sizeof(e4.in4);
+	cr_assert(rv_session_update_endpoint(s, &e4));
+	cr_assert_not(rv_session_update_endpoint(s, &e4));
+	rv_session_get_endpoint(s, &got);
+	cr_assert(rv_endpoint_equal(&got, &e4));
+	cr_assert_str_eq(rv_endpoint_str(&got, buf, sizeof(buf)), "192.0.2.7:4433");
+
+	e4.in4.sin_port = htons(4434); /* NAT rebinding: new port */
+	cr_assert(rv_session_update_endpoint(s, &e4));
+	rv_session_get_endpoint(s, &got);
+	cr_assert_eq(ntohs(got.in4.sin_port), 4434);
+
+	e6.in6.sin6_family = AF_INET6;
+	e6.in6.sin6_port = htons(51820);
+	inet_pton(AF_INET6, "2001:db8::1", &e6.in6.sin6_addr);
+	e6.len = sizeof(e6.in6);
+	cr_assert(rv_session_update_endpoint(s, &e6));
+	rv_session_get_endpoint(s, &got);
+	cr_assert(rv_endpoint_equal(&got, &e6));
+	cr_assert_not(rv_endpoint_equal(&got, &e4));
+	cr_assert_str_eq(rv_endpoint_str(&got, buf, sizeof(buf)), "[2001:db8::1]:51820");
+
+	/* Nonsense is refused, the old endpoint kept. */
+	struct rv_endpoint bad = {.len = 3};
+	bad.sa.sa_family = AF_UNIX;
+	cr_assert_not(rv_session_update_endpoint(s, &bad));
+	rv_session_get_endpoint(s, &got);
+	cr_assert(rv_endpoint_equal(&got, &e6));
+	rv_session_free(s);
+
+	/* Initial endpoint from params. */
+	prm.endpoint = e4;
+	s = rv_session_new(&prm);
+	rv_session_get_endpoint(s, &got);
+	cr_assert(rv_endpoint_equal(&got, &e4));
+	rv_session_free(s);
+}
+
+Test(session, source_ok)
+{
+	struct rv_session_params prm = {.local_index = 5, .remote_index = 6};
+	struct rv_ip_addr a4 = {.family = AF_INET, .a = {10, 8, 0, 2}};
+	struct rv_ip_addr o4 = {.family = AF_INET, .a = {10, 8, 0, 3}};
+	struct rv_ip_addr a6 = {.family = AF_INET6, .a = {0xfd, 0, [15] = 2}};
+	struct rv_session *s;
+
+	prm.vaddr4 = a4;
+	s = rv_session_new(&prm);
+	cr_assert(rv_session_source_ok(s, &a4));
+	cr_assert_not(rv_session_source_ok(s, &o4));
+	cr_assert_not(rv_session_source_ok(s, &a6));
+	cr_assert_eq(rv_session_vaddr4(s)->family, AF_INET);
+	cr_assert_eq(rv_session_vaddr6(s)->family, 0);
+	rv_session_free(s);
+	prm.any_source = true;
+	s = rv_session_new(&prm);
+	cr_assert(rv_session_source_ok(s, &o4));
+	cr_assert(rv_session_source_ok(s, &a6));
+	rv_session_count_drop(s, RV_DROP_SPOOF, 3);
+	struct rv_session_stats st;
+	rv_session_get_stats(s, &st);
+	cr_assert_eq(st.drop[RV_DROP_SPOOF], 3u);
+	rv_session_free(s);
+}
+
+/* Two threads seal concurrently for one session: every counter is used
+ * exactly once, and every datagram opens at the peer. */
+enum { CONC_THREADS = 2, CONC_BATCHES = 200, CONC_BATCH = 8 };
+static struct pkt_buf conc_bufs[CONC_THREADS][CONC_BATCHES * CONC_BATCH];
+static uint32_t conc_lens[CONC_THREADS][CONC_BATCHES * CONC_BATCH];
+static struct rv_session *conc_s;
+static uint64_t conc_now;
+
+static void *conc_sealer(void *arg)
+{
+	size_t t = (size_t)arg;
+
+	for (size_t b = 0; b < CONC_BATCHES; b++) {
+		struct rv_pkt pkts[CONC_BATCH];
+
+		for (size_t i = 0; i < CONC_BATCH; i++) {
+			pkts[i].buf = conc_bufs[t][b * CONC_BATCH + i].data;
+			pkts[i].len = 40;
+		}
+		if (rv_session_seal_batch(conc_s, pkts, CONC_BATCH, conc_now) != RV_SESSION_OK) {
+			return (void *)1;
+		}
+		for (size_t i = 0; i < CONC_BATCH; i++) {
+			conc_lens[t][b * CONC_BATCH + i] = pkts[i].len;
+		}
+	}
+	return NULL;
+}
+
+Test(session, concurrent_seal_unique_counters)
+{
+	enum { TOTAL = CONC_THREADS * CONC_BATCHES * CONC_BATCH };
+	static bool seen[TOTAL];
+	pthread_t th[CONC_THREADS];
+	struct pair p;
+
+	pair_new(&p, NULL);
+	install_both(&p, 1);
+	rv_session_activate_epoch(p.a, 1);
+	rv_session_activate_epoch(p.b, 1);
+	conc_s = p.a;
+	conc_now = rv_coarse_now_ns();
+	for (size_t t = 0; t < CONC_THREADS; t++) {
+		pthread_create(&th[t], NULL, conc_sealer, (void *)t);
+	}
+	for (size_t t = 0; t < CONC_THREADS; t++) {
+		void *ret;
+
+		pthread_join(th[t], &ret);
+		cr_assert_null(ret);
+	}
+	for (size_t t = 0; t < CONC_THREADS; t++) {
+		for (size_t i = 0; i < CONC_BATCHES * CONC_BATCH; i++) {
+			struct rv_data_hdr h;
+
+			cr_assert_eq(
+			    rv_wire_parse_data_hdr(&h, conc_bufs[t][i].data, conc_lens[t][i]),
+			    RV_WIRE_OK);
+			cr_assert_lt(h.counter, (uint64_t)TOTAL);
+			cr_assert_not(seen[h.counter], "counter %llu twice",
+				      (unsigned long long)h.counter);
+			seen[h.counter] = true;
+			cr_assert_eq(
+			    open_one(p.b, &conc_bufs[t][i], conc_lens[t][i], conc_now, NULL),
+			    RV_SESSION_OK);
+		}
+	}
+	pair_free(&p);
+}
+
+Test(session, result_names)
+{
+	cr_assert_str_eq(rv_session_result_str(RV_SESSION_OK), "ok");
+	cr_assert_str_eq(rv_session_result_str(RV_SESSION_TOO_OLD), "too_old");
+	cr_assert_str_eq(rv_session_result_str((enum rv_session_result)99), "?");
+}
