@@ -1,0 +1,162 @@
+/*
+ * ip.c — validation of inner IPv4/IPv6 headers for the demultiplexer (see ip.h).
+ *
+ * Only what demultiplexing and anti-spoofing need is interpreted: version,
+ * header length, the IP length field, protocol and the two addresses. Options
+ * and extension headers are skipped over, not parsed. Every length field is
+ * checked against the bytes actually present before it is believed, and
+ * |out| is written only when the whole header is valid. IPv4 addresses are
+ * stored zero-padded to 16 bytes so whole-struct comparisons also work.
+ */
+#include "core/ip.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/compiler.h"
+#include "core/rd.h"
+
+enum {
+	IPV4_MIN_HDR = 20,
+	IPV6_HDR = 40,
+};
+
+_Static_assert(AF_INET <= UINT8_MAX && AF_INET6 <= UINT8_MAX, "family fits rv_ip_addr.family");
+
+static enum rv_ip_err parse_v4(struct rv_ip_info *out, const uint8_t *pkt, size_t len)
+{
+	if (unlikely(len < IPV4_MIN_HDR)) {
+		return RV_IP_TOO_SHORT;
+	}
+	struct rv_ip_info info = {0};
+	struct rv_rd rd;
+	uint8_t ver_ihl, proto;
+	uint16_t total_len;
+	rv_rd_init(&rd, pkt, len);
+	/* version/IHL, DSCP/ECN, total length, id, flags/fragment, TTL, proto,
+	 * checksum, source, destination. */
+	if (!rv_rd_u8(&rd, &ver_ihl) || !rv_rd_skip(&rd, 1) || !rv_rd_u16(&rd, &total_len) ||
+	    !rv_rd_skip(&rd, 4 + 1) || !rv_rd_u8(&rd, &proto) || !rv_rd_skip(&rd, 2) ||
+	    !rv_rd_bytes(&rd, info.src.a, 4) || !rv_rd_bytes(&rd, info.dst.a, 4)) {
+		return RV_IP_TOO_SHORT;
+	}
+	size_t hdr_len = (size_t)(ver_ihl & 0x0f) * 4;
+	if (unlikely(hdr_len < IPV4_MIN_HDR || hdr_len > len)) {
+		return RV_IP_BAD_HDR_LEN;
+	}
+	if (unlikely(total_len > len || total_len < hdr_len)) {
+		return RV_IP_BAD_TOTAL_LEN;
+	}
+	info.src.family = AF_INET;
+	info.dst.family = AF_INET;
+	info.total_len = total_len;
+	info.proto = proto;
+	info.hdr_len = (uint8_t)hdr_len;
+	*out = info;
+	return RV_IP_OK;
+}
+
+static enum rv_ip_err parse_v6(struct rv_ip_info *out, const uint8_t *pkt, size_t len)
+{
+	if (unlikely(len < IPV6_HDR)) {
+		return RV_IP_TOO_SHORT;
+	}
+	struct rv_ip_info info = {0};
+	struct rv_rd rd;
+	uint16_t payload_len;
+	uint8_t next_hdr;
+	rv_rd_init(&rd, pkt, len);
+	/* version/class/flow label, payload length, next header, hop limit,
+	 * source, destination. */
+	if (!rv_rd_skip(&rd, 4) || !rv_rd_u16(&rd, &payload_len) || !rv_rd_u8(&rd, &next_hdr) ||
+	    !rv_rd_skip(&rd, 1) || !rv_rd_bytes(&rd, info.src.a, 16) ||
+	    !rv_rd_bytes(&rd, info.dst.a, 16)) {
+		return RV_IP_TOO_SHORT;
+	}
+	/*
+	 * total_len is a uint16_t, like every IP length field: a packet whose
+	 * payload length plus the fixed header exceeds 65535 cannot be
+	 * described and is larger than anything a TUN device hands us (GSO
+	 * superframes stay within 64 KiB), so it is rejected here too.
+	 * Jumbograms (payload length 0 plus a hop-by-hop option) are not
+	 * supported: they read as a bare 40-byte packet and the caller trims.
+	 */
+	size_t total_len = (size_t)payload_len + IPV6_HDR;
+	if (unlikely(total_len > len || total_len > UINT16_MAX)) {
+		return RV_IP_BAD_TOTAL_LEN;
+	}
+	info.src.family = AF_INET6;
+	info.dst.family = AF_INET6;
+	info.total_len = (uint16_t)total_len;
+	info.proto = next_hdr;
+	info.hdr_len = IPV6_HDR;
+	*out = info;
+	return RV_IP_OK;
+}
+
+enum rv_ip_err rv_ip_parse(struct rv_ip_info *out, const uint8_t *pkt, size_t len)
+{
+	if (unlikely(len == 0)) {
+		return RV_IP_TOO_SHORT;
+	}
+	switch (pkt[0] >> 4) {
+	case 4:
+		return parse_v4(out, pkt, len);
+	case 6:
+		return parse_v6(out, pkt, len);
+	default:
+		return RV_IP_BAD_VERSION;
+	}
+}
+
+bool rv_ip_addr_equal(const struct rv_ip_addr *x, const struct rv_ip_addr *y)
+{
+	if (x->family != y->family) {
+		return false;
+	}
+	switch (x->family) {
+	case AF_INET:
+		return memcmp(x->a, y->a, 4) == 0;
+	case AF_INET6:
+		return memcmp(x->a, y->a, 16) == 0;
+	default:
+		/* An address of no family never names a peer. */
+		return false;
+	}
+}
+
+const char *rv_ip_err_str(enum rv_ip_err err)
+{
+	switch (err) {
+	case RV_IP_OK:
+		return "ok";
+	case RV_IP_TOO_SHORT:
+		return "shorter than the fixed IP header";
+	case RV_IP_BAD_VERSION:
+		return "IP version is neither 4 nor 6";
+	case RV_IP_BAD_HDR_LEN:
+		return "IPv4 header length below 20 bytes or beyond the packet";
+	case RV_IP_BAD_TOTAL_LEN:
+		return "IP length field beyond the bytes present or below the header";
+	}
+	return "unknown IP error";
+}
+
+const char *rv_ip_addr_str(const struct rv_ip_addr *a, char *buf, size_t buf_len)
+{
+	if (buf_len == 0) {
+		return buf;
+	}
+	if (a->family != AF_INET && a->family != AF_INET6) {
+		snprintf(buf, buf_len, "<af %u>", a->family);
+		return buf;
+	}
+	socklen_t n = buf_len > INET6_ADDRSTRLEN ? INET6_ADDRSTRLEN : (socklen_t)buf_len;
+	if (inet_ntop(a->family, a->a, buf, n) == NULL) {
+		/* Only a buffer too small for this address gets here. */
+		snprintf(buf, buf_len, "?");
+	}
+	return buf;
+}

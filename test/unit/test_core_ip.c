@@ -1,0 +1,230 @@
+/*
+ * test_core_ip.c — table-driven tests of the inner-packet parser (core/ip.c).
+ *
+ *   ./build/<dir>/test/test_core_ip          (or: ctest -L unit -R core_ip)
+ *
+ * Each malformed IPv4/IPv6 header is rejected with its specific reason; valid
+ * ones yield the right addresses, protocol, header and total length.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#include "core/compiler.h"
+#include "core/ip.h"
+
+/* Criterion hands parameters to a re-executed child process as raw bytes, so
+ * a case holds its name inline: a pointer would not survive the trip. */
+struct ip_case {
+	char name[40];
+	uint8_t byte0;      /* version << 4 | IHL (IPv4) or traffic class bits */
+	uint16_t len_field; /* IPv4 total length, IPv6 payload length */
+	size_t present;     /* bytes handed to the parser */
+	enum rv_ip_err want;
+	uint8_t want_hdr_len;
+	uint16_t want_total;
+};
+
+/* Not const: cr_make_param_array casts the array to void *. */
+static struct ip_case ip_cases[] = {
+	/* Version and the fixed-header minimum. */
+	{"empty", 0x45, 20, 0, RV_IP_TOO_SHORT, 0, 0},
+	{"v4 1 byte", 0x45, 20, 1, RV_IP_TOO_SHORT, 0, 0},
+	{"v4 19 bytes", 0x45, 19, 19, RV_IP_TOO_SHORT, 0, 0},
+	{"v4 minimal", 0x45, 20, 20, RV_IP_OK, 20, 20},
+	{"version 0", 0x05, 20, 20, RV_IP_BAD_VERSION, 0, 0},
+	{"version 5", 0x55, 20, 20, RV_IP_BAD_VERSION, 0, 0},
+	{"version 15", 0xf5, 20, 60, RV_IP_BAD_VERSION, 0, 0},
+	{"version 5 1 byte", 0x50, 0, 1, RV_IP_BAD_VERSION, 0, 0},
+	/* IPv4 IHL. */
+	{"ihl 0", 0x40, 20, 40, RV_IP_BAD_HDR_LEN, 0, 0},
+	{"ihl 4", 0x44, 20, 40, RV_IP_BAD_HDR_LEN, 0, 0},
+	{"ihl 5", 0x45, 40, 40, RV_IP_OK, 20, 40},
+	{"ihl 6", 0x46, 40, 40, RV_IP_OK, 24, 40},
+	{"ihl 15 in packet", 0x4f, 60, 60, RV_IP_OK, 60, 60},
+	{"ihl 15 beyond packet", 0x4f, 59, 59, RV_IP_BAD_HDR_LEN, 0, 0},
+	{"ihl 6 in 23 bytes", 0x46, 20, 23, RV_IP_BAD_HDR_LEN, 0, 0},
+	/* IPv4 total length against the header and the bytes present. */
+	{"total 0", 0x45, 0, 40, RV_IP_BAD_TOTAL_LEN, 0, 0},
+	{"total < ihl", 0x46, 23, 40, RV_IP_BAD_TOTAL_LEN, 0, 0},
+	{"total == ihl", 0x46, 24, 40, RV_IP_OK, 24, 24},
+	{"total present - 1", 0x45, 1399, 1400, RV_IP_OK, 20, 1399},
+	{"total == present", 0x45, 1400, 1400, RV_IP_OK, 20, 1400},
+	{"total present + 1", 0x45, 1401, 1400, RV_IP_BAD_TOTAL_LEN, 0, 0},
+	{"total 65535", 0x45, 65535, 1400, RV_IP_BAD_TOTAL_LEN, 0, 0},
+	{"total 65535 present", 0x45, 65535, 65535, RV_IP_OK, 20, 65535},
+	{"trailing bytes ok", 0x45, 28, 100, RV_IP_OK, 20, 28},
+	/* IPv6. */
+	{"v6 1 byte", 0x60, 0, 1, RV_IP_TOO_SHORT, 0, 0},
+	{"v6 39 bytes", 0x60, 0, 39, RV_IP_TOO_SHORT, 0, 0},
+	{"v6 header only", 0x60, 0, 40, RV_IP_OK, 40, 40},
+	{"v6 tclass bits", 0x6f, 0, 40, RV_IP_OK, 40, 40},
+	{"v6 payload 8", 0x60, 8, 48, RV_IP_OK, 40, 48},
+	{"v6 payload present - 1", 0x60, 1359, 1400, RV_IP_OK, 40, 1399},
+	{"v6 payload == present", 0x60, 1360, 1400, RV_IP_OK, 40, 1400},
+	{"v6 payload present + 1", 0x60, 1361, 1400, RV_IP_BAD_TOTAL_LEN, 0, 0},
+	{"v6 payload 65535", 0x60, 65535, 1400, RV_IP_BAD_TOTAL_LEN, 0, 0},
+	{"v6 payload 65495 (total 65535)", 0x60, 65495, 65535, RV_IP_OK, 40, 65535},
+	{"v6 payload 65496 (total > 65535)", 0x60, 65496, 65600, RV_IP_BAD_TOTAL_LEN, 0, 0},
+	{"v6 trailing bytes ok", 0x60, 0, 100, RV_IP_OK, 40, 40},
+};
+
+ParameterizedTestParameters(core_ip, parse)
+{
+	return cr_make_param_array(struct ip_case, ip_cases, ARRAY_SIZE(ip_cases));
+}
+
+static const uint8_t v4_src[4] = {10, 0, 0, 1};
+static const uint8_t v4_dst[4] = {10, 0, 0, 2};
+static const uint8_t v6_src[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+static const uint8_t v6_dst[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+
+/* put copies |n| bytes to |off| of an exact-size |pkt|, clipped at |len|. */
+static void put(uint8_t *pkt, size_t len, size_t off, const uint8_t *src, size_t n)
+{
+	for (size_t i = 0; i < n && off + i < len; i++) {
+		pkt[off + i] = src[i];
+	}
+}
+
+static uint8_t *build(const struct ip_case *c)
+{
+	uint8_t *pkt = malloc(c->present ? c->present : 1);
+	cr_assert_not_null(pkt);
+	memset(pkt, 0xcc, c->present);
+	const uint8_t lenb[2] = {(uint8_t)(c->len_field >> 8), (uint8_t)c->len_field};
+	put(pkt, c->present, 0, &c->byte0, 1);
+	if (c->byte0 >> 4 == 6) {
+		const uint8_t nh = 6; /* TCP */
+		put(pkt, c->present, 4, lenb, 2);
+		put(pkt, c->present, 6, &nh, 1);
+		put(pkt, c->present, 8, v6_src, 16);
+		put(pkt, c->present, 24, v6_dst, 16);
+	} else {
+		const uint8_t proto = 17; /* UDP */
+		put(pkt, c->present, 2, lenb, 2);
+		put(pkt, c->present, 9, &proto, 1);
+		put(pkt, c->present, 12, v4_src, 4);
+		put(pkt, c->present, 16, v4_dst, 4);
+	}
+	return pkt;
+}
+
+ParameterizedTest(const struct ip_case *c, core_ip, parse)
+{
+	uint8_t *pkt = build(c);
+	struct rv_ip_info info, before;
+	memset(&info, 0xee, sizeof(info));
+	before = info;
+	enum rv_ip_err err = rv_ip_parse(&info, pkt, c->present);
+	cr_assert_eq(err, c->want, "%s: got %d (%s), want %d (%s)", c->name, err,
+		     rv_ip_err_str(err), c->want, rv_ip_err_str(c->want));
+	if (err != RV_IP_OK) {
+		cr_assert_arr_eq(&info, &before, sizeof(info), "%s: out written on error", c->name);
+		free(pkt);
+		return;
+	}
+	cr_assert_eq(info.hdr_len, c->want_hdr_len, "%s: hdr_len %u", c->name, info.hdr_len);
+	cr_assert_eq(info.total_len, c->want_total, "%s: total_len %u", c->name, info.total_len);
+	if (c->byte0 >> 4 == 6) {
+		cr_assert_eq(info.src.family, AF_INET6, "%s", c->name);
+		cr_assert_eq(info.dst.family, AF_INET6, "%s", c->name);
+		cr_assert_eq(info.proto, 6, "%s", c->name);
+		cr_assert_arr_eq(info.src.a, v6_src, 16, "%s", c->name);
+		cr_assert_arr_eq(info.dst.a, v6_dst, 16, "%s", c->name);
+	} else {
+		static const uint8_t zero[12] = {0};
+		cr_assert_eq(info.src.family, AF_INET, "%s", c->name);
+		cr_assert_eq(info.dst.family, AF_INET, "%s", c->name);
+		cr_assert_eq(info.proto, 17, "%s", c->name);
+		cr_assert_arr_eq(info.src.a, v4_src, 4, "%s", c->name);
+		cr_assert_arr_eq(info.dst.a, v4_dst, 4, "%s", c->name);
+		cr_assert_arr_eq(info.src.a + 4, zero, 12, "%s: v4 padding", c->name);
+		cr_assert_arr_eq(info.dst.a + 4, zero, 12, "%s: v4 padding", c->name);
+	}
+	free(pkt);
+}
+
+/* A real packet captured by hand: ICMP echo 192.168.1.10 -> 8.8.8.8. */
+Test(core_ip, real_icmp_v4)
+{
+	static const uint8_t pkt[] = {
+		0x45, 0x00, 0x00, 0x54, 0x12, 0x34, 0x40, 0x00, 0x40, 0x01, 0x00, 0x00,
+		0xc0, 0xa8, 0x01, 0x0a, 0x08, 0x08, 0x08, 0x08,
+		/* 64 bytes of ICMP */
+		8, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	};
+	struct rv_ip_info info;
+	char s[INET6_ADDRSTRLEN];
+	cr_assert_eq(rv_ip_parse(&info, pkt, sizeof(pkt)), RV_IP_OK);
+	cr_assert_eq(info.total_len, 84);
+	cr_assert_eq(info.proto, 1);
+	cr_assert_str_eq(rv_ip_addr_str(&info.src, s, sizeof(s)), "192.168.1.10");
+	cr_assert_str_eq(rv_ip_addr_str(&info.dst, s, sizeof(s)), "8.8.8.8");
+}
+
+Test(core_ip, addr_equal)
+{
+	struct rv_ip_addr a4 = {.family = AF_INET, .a = {10, 0, 0, 1}};
+	struct rv_ip_addr b4 = {.family = AF_INET, .a = {10, 0, 0, 1}};
+	struct rv_ip_addr c4 = {.family = AF_INET, .a = {10, 0, 0, 2}};
+	struct rv_ip_addr a6 = {.family = AF_INET6, .a = {10, 0, 0, 1}};
+	struct rv_ip_addr b6 = {.family = AF_INET6, .a = {10, 0, 0, 1}};
+	struct rv_ip_addr d6 = {.family = AF_INET6, .a = {10, 0, 0, 1, [15] = 1}};
+	struct rv_ip_addr none = {0};
+
+	cr_assert(rv_ip_addr_equal(&a4, &b4));
+	cr_assert_not(rv_ip_addr_equal(&a4, &c4));
+	cr_assert_not(rv_ip_addr_equal(&a4, &a6), "same bytes, other family");
+	cr_assert(rv_ip_addr_equal(&a6, &b6));
+	cr_assert_not(rv_ip_addr_equal(&a6, &d6), "differs only in the last byte");
+	cr_assert_not(rv_ip_addr_equal(&none, &none), "no family never matches");
+
+	/* An IPv4 address ignores bytes beyond the fourth. */
+	b4.a[10] = 0x55;
+	cr_assert(rv_ip_addr_equal(&a4, &b4));
+}
+
+Test(core_ip, addr_str)
+{
+	char buf[INET6_ADDRSTRLEN];
+	struct rv_ip_addr v4 = {.family = AF_INET, .a = {203, 0, 113, 255}};
+	struct rv_ip_addr v6 = {.family = AF_INET6,
+				.a = {0x20, 0x01, 0x0d, 0xb8, [14] = 0x12, [15] = 0x34}};
+	struct rv_ip_addr bad = {.family = 99};
+
+	cr_assert_str_eq(rv_ip_addr_str(&v4, buf, sizeof(buf)), "203.0.113.255");
+	cr_assert_str_eq(rv_ip_addr_str(&v6, buf, sizeof(buf)), "2001:db8::1234");
+	cr_assert_str_eq(rv_ip_addr_str(&bad, buf, sizeof(buf)), "<af 99>");
+
+	/* Too small for inet_ntop: still a terminated string, never an overflow. */
+	char small[6];
+	memset(small, 'x', sizeof(small));
+	cr_assert_eq(rv_ip_addr_str(&v4, small, sizeof(small)), small);
+	cr_assert_str_eq(small, "?");
+	char none[1] = {'x'};
+	cr_assert_eq(rv_ip_addr_str(&v4, none, 0), none);
+	cr_assert_eq(none[0], 'x', "zero-length buffer untouched");
+}
+
+Test(core_ip, err_strings_distinct)
+{
+	static const enum rv_ip_err all[] = {
+		RV_IP_OK, RV_IP_TOO_SHORT, RV_IP_BAD_VERSION, RV_IP_BAD_HDR_LEN,
+		RV_IP_BAD_TOTAL_LEN,
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
+		const char *s = rv_ip_err_str(all[i]);
+		cr_assert_str_neq(s, "unknown IP error", "reason %zu unnamed", i);
+		for (size_t j = 0; j < i; j++) {
+			cr_assert_str_neq(s, rv_ip_err_str(all[j]));
+		}
+	}
+	cr_assert_str_eq(rv_ip_err_str((enum rv_ip_err)42), "unknown IP error");
+}
