@@ -1,0 +1,234 @@
+/*
+ * cfgopts.c — command-line and config-file handling shared by the server
+ * and client commands (see cfgopts.h).
+ *
+ * Every config key is also a flag: --KEY VALUE, with '_' spelled '-'
+ * (e.g. --dead-peer-timeout 30). Flags override the file. `route` and
+ * `fixed` given as flags add to the file's entries.
+ */
+#include "cli/cfgopts.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+
+#include "cli/exit.h"
+#include "core/log.h"
+
+static const char *const server_keys[] = {
+	"listen", "data_port", "tun", "mtu", "workers", "pin_workers", "ca", "cert", "key",
+	"crl", "pool4", "pool6", "route", "fixed", "keepalive", "dead_peer_timeout",
+	"rekey_interval", "rekey_packets", "handshake_timeout", "max_handshaking",
+	"max_clients", "cipher", "status_socket", "offload_tun", "offload_gso", "offload_gro",
+	"log_level", NULL,
+};
+
+static const char *const client_keys[] = {
+	"server", "server_name", "tun", "workers", "pin_workers", "ca", "cert", "key", "crl",
+	"reconnect_min", "reconnect_max", "status_socket", "offload_tun", "offload_gso",
+	"offload_gro", "log_level", NULL,
+};
+
+enum { OPT_MAX_ATTEMPTS = 1000, OPT_KEY_BASE = 1100 };
+
+static void usage(FILE *f, enum rv_config_role role)
+{
+	const char *const *keys = role == RV_CONFIG_SERVER ? server_keys : client_keys;
+	const char *cmd = role == RV_CONFIG_SERVER ? "server" : "client";
+
+	fprintf(f, "Usage: ringvpn %s -c FILE [-n] [--KEY VALUE ...]\n\n", cmd);
+	fprintf(f, "  -c, --config FILE   configuration file (see conf/%s.conf.example)\n", cmd);
+	fprintf(f, "  -n, --check         check the configuration and certificates, then exit\n");
+	if (role == RV_CONFIG_CLIENT) {
+		fprintf(f, "  --max-attempts N    give up after N failed connection attempts in a "
+			"row\n                      (exit 6 for TLS, 8 for network); default: never\n");
+	}
+	fprintf(f, "  -h, --help          this help\n\n");
+	fprintf(f, "Every config key can be given as a flag overriding the file, with '_' "
+		"written '-':\n ");
+	for (size_t i = 0, col = 1; keys[i]; i++) {
+		size_t n = strlen(keys[i]) + 3;
+
+		if (col + n > 78) {
+			fprintf(f, "\n ");
+			col = 1;
+		}
+		fprintf(f, " --");
+		for (const char *p = keys[i]; *p; p++) {
+			fputc(*p == '_' ? '-' : *p, f);
+		}
+		col += n;
+	}
+	fprintf(f, "\n\nExit codes: 0 ok, 1 failure, 2 usage, 3 config, 4 certificate, 5 key, "
+		"6 TLS,\n7 TUN, 8 network, 9 permission.\n");
+}
+
+int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,
+		 int argc, char **argv)
+{
+	const char *const *keys = role == RV_CONFIG_SERVER ? server_keys : client_keys;
+	struct option lopts[64];
+	char names[64][32];
+	struct { int key; const char *val; } ov[256];
+	size_t nkeys = 0, nov = 0, nl = 0;
+	char err[1024];
+	int c, ret;
+
+	memset(opts, 0, sizeof(*opts));
+	rv_config_defaults(cfg, role);
+	lopts[nl++] = (struct option){ "config", required_argument, NULL, 'c' };
+	lopts[nl++] = (struct option){ "check", no_argument, NULL, 'n' };
+	lopts[nl++] = (struct option){ "help", no_argument, NULL, 'h' };
+	if (role == RV_CONFIG_CLIENT) {
+		lopts[nl++] = (struct option){ "max-attempts", required_argument, NULL,
+					       OPT_MAX_ATTEMPTS };
+	}
+	for (nkeys = 0; keys[nkeys]; nkeys++) {
+		snprintf(names[nkeys], sizeof(names[nkeys]), "%s", keys[nkeys]);
+		for (char *p = names[nkeys]; *p; p++) {
+			if (*p == '_') {
+				*p = '-';
+			}
+		}
+		lopts[nl++] = (struct option){ names[nkeys], required_argument, NULL,
+					       OPT_KEY_BASE + (int)nkeys };
+	}
+	lopts[nl] = (struct option){ NULL, 0, NULL, 0 };
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:nh", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			opts->config_path = optarg;
+			break;
+		case 'n':
+			opts->check_only = true;
+			break;
+		case 'h':
+			usage(stdout, role);
+			return RV_EXIT_OK;
+		case OPT_MAX_ATTEMPTS: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || !optarg[0] || v > 1000000) {
+				fprintf(stderr, "ringvpn: --max-attempts: '%s' is not a count\n",
+					optarg);
+				return RV_EXIT_USAGE;
+			}
+			opts->max_attempts = (unsigned)v;
+			break;
+		}
+		case ':':
+			fprintf(stderr, "ringvpn: option %s needs a value (see --help)\n",
+				argv[optind - 1]);
+			return RV_EXIT_USAGE;
+		case '?':
+			fprintf(stderr, "ringvpn: unknown option %s (see --help)\n",
+				argv[optind - 1]);
+			return RV_EXIT_USAGE;
+		default:
+			if (c >= OPT_KEY_BASE && c < OPT_KEY_BASE + (int)nkeys &&
+			    nov < sizeof(ov) / sizeof(ov[0])) {
+				ov[nov].key = c - OPT_KEY_BASE;
+				ov[nov].val = optarg;
+				nov++;
+				break;
+			}
+			fprintf(stderr, "ringvpn: too many options\n");
+			return RV_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ringvpn: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return RV_EXIT_USAGE;
+	}
+	if (opts->config_path) {
+		ret = rv_config_load(cfg, opts->config_path, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "ringvpn: %s\n", err);
+			return RV_EXIT_CONFIG;
+		}
+	}
+	for (size_t i = 0; i < nov; i++) {
+		char origin[48];
+
+		snprintf(origin, sizeof(origin), "--%s", names[ov[i].key]);
+		if (rv_config_set(cfg, origin, keys[ov[i].key], ov[i].val, err, sizeof(err))) {
+			fprintf(stderr, "ringvpn: %s\n", err);
+			return RV_EXIT_USAGE;
+		}
+	}
+	if (rv_config_validate(cfg, err, sizeof(err))) {
+		fprintf(stderr, "ringvpn: %s%s%s\n", opts->config_path ? opts->config_path : "",
+			opts->config_path ? ": " : "", err);
+		return RV_EXIT_CONFIG;
+	}
+	return -1;
+}
+
+int rv_cli_tls_ctx(struct rv_tls_ctx **out, const struct rv_config *cfg)
+{
+	struct rv_tls_ctx_params p = {
+		.role = cfg->role == RV_CONFIG_SERVER ? RV_TLS_SERVER : RV_TLS_CLIENT,
+		.ca_file = cfg->ca,
+		.cert_file = cfg->cert,
+		.key_file = cfg->key,
+		.crl_file = cfg->crl,
+		.server_name = cfg->server_name[0] ? cfg->server_name : cfg->server_host,
+	};
+	enum rv_tls_ctx_fail why;
+	char err[1024];
+
+	if (rv_tls_ctx_new(out, &p, &why, err, sizeof(err)) == 0) {
+		return -1;
+	}
+	fprintf(stderr, "ringvpn: %s\n", err);
+	switch (why) {
+	case RV_TLS_FAIL_CA:
+	case RV_TLS_FAIL_CERT:
+	case RV_TLS_FAIL_CRL:
+		return RV_EXIT_CERT;
+	case RV_TLS_FAIL_KEY:
+		return RV_EXIT_KEY;
+	default:
+		return RV_EXIT_TLS;
+	}
+}
+
+int rv_cli_signals(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL)) {
+		return -1;
+	}
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+int rv_cli_errno_exit(int err, int def)
+{
+	switch (err < 0 ? -err : err) {
+	case EPERM:
+	case EACCES:
+		return RV_EXIT_PERM;
+	case EADDRINUSE:
+	case EADDRNOTAVAIL:
+	case ENETUNREACH:
+	case ECONNREFUSED:
+		return RV_EXIT_NET;
+	default:
+		return def;
+	}
+}

@@ -1,0 +1,37 @@
+/*
+ * cfgopts.h — what `ringvpn server` and `ringvpn client` share: turning
+ * "-c FILE" plus flags into a validated struct rv_config, mapping setup
+ * failures to exit codes, and the signal set the control loop handles.
+ */
+#ifndef RV_CLI_CFGOPTS_H
+#define RV_CLI_CFGOPTS_H
+
+#include <stdbool.h>
+
+#include "core/config.h"
+#include "tls/ctx.h"
+
+struct rv_cli_opts {
+	const char *config_path;
+	bool check_only;         /* -n */
+	unsigned max_attempts;   /* client --max-attempts */
+};
+
+/* rv_cli_parse reads argv (after the subcommand) into |cfg| and |opts|:
+ * defaults, then the -c file, then flag overrides, then validation. Prints
+ * help for -h. Returns -1 to continue, or an exit code (0 after --help). */
+int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,
+		 int argc, char **argv);
+
+/* rv_cli_tls_ctx builds the TLS context for |cfg|. Returns 0 or an exit code
+ * (CERT, KEY, TLS) after printing why. */
+int rv_cli_tls_ctx(struct rv_tls_ctx **out, const struct rv_config *cfg);
+
+/* rv_cli_signals blocks INT, TERM, HUP, USR1 (in this and future threads),
+ * ignores SIGPIPE and returns a signalfd for them, or -1. */
+int rv_cli_signals(void);
+
+/* rv_cli_errno_exit maps a setup -errno to an exit code (perm, net, or |def|). */
+int rv_cli_errno_exit(int err, int def);
+
+#endif /* RV_CLI_CFGOPTS_H */

@@ -1,0 +1,103 @@
+/*
+ * client.c — `ringvpn client -c FILE`: config -> TLS context -> session
+ * table -> the control loop on this thread, which connects (and reconnects
+ * with backoff), and on the first CONFIG starts the data plane and sets up
+ * the TUN device, keeping both across reconnects.
+ */
+#include "cli/cmds.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cfgopts.h"
+#include "cli/exit.h"
+#include "core/demux.h"
+#include "core/log.h"
+#include "core/qsbr.h"
+#include "tls/ctlloop.h"
+
+enum { QSBR_MAX_READERS = 256, CLIENT_SESSIONS = 4 };
+
+int rv_cmd_client(int argc, char **argv)
+{
+	static struct rv_config cfg;
+	struct rv_cli_opts opts;
+	struct rv_tls_ctx *tls = NULL;
+	struct rv_demux *demux = NULL;
+	struct rv_qsbr *qsbr = NULL;
+	struct rv_ctlloop *loop = NULL;
+	struct rv_ctlloop_params lp;
+	char err[512];
+	int ret, code, sigfd = -1;
+
+	code = rv_cli_parse(&cfg, &opts, RV_CONFIG_CLIENT, argc, argv);
+	if (code >= 0) {
+		return code;
+	}
+	rv_log_set_level((enum rv_log_level)cfg.log_level);
+	rv_log_set_prefix("client");
+	code = rv_cli_tls_ctx(&tls, &cfg);
+	if (code >= 0) {
+		return code;
+	}
+	if (opts.check_only) {
+		printf("configuration OK\n");
+		code = RV_EXIT_OK;
+		goto out;
+	}
+	sigfd = rv_cli_signals();
+	if (sigfd < 0) {
+		fprintf(stderr, "ringvpn: signalfd: %s\n", strerror(errno));
+		code = RV_EXIT_FAILURE;
+		goto out;
+	}
+	demux = rv_demux_new(CLIENT_SESSIONS);
+	qsbr = rv_qsbr_new(QSBR_MAX_READERS);
+	if (!demux || !qsbr) {
+		fprintf(stderr, "ringvpn: out of memory\n");
+		code = RV_EXIT_FAILURE;
+		goto out;
+	}
+	memset(&lp, 0, sizeof(lp));
+	lp.cfg = &cfg;
+	lp.tls = tls;
+	lp.demux = demux;
+	lp.qsbr = qsbr;
+	lp.sigfd = sigfd;
+	lp.max_attempts = opts.max_attempts;
+	ret = rv_ctlloop_new(&loop, &lp, err, sizeof(err));
+	if (ret) {
+		rv_warnx("%s", err);
+		code = rv_cli_errno_exit(ret, RV_EXIT_NET);
+		goto out;
+	}
+	tls = NULL;
+	switch (rv_ctlloop_run(loop)) {
+	case RV_CTLLOOP_SIGNAL:
+		code = RV_EXIT_OK;
+		break;
+	case RV_CTLLOOP_GAVE_UP_TLS:
+		code = RV_EXIT_TLS;
+		break;
+	case RV_CTLLOOP_GAVE_UP_NET:
+		code = RV_EXIT_NET;
+		break;
+	case RV_CTLLOOP_TUN_FAILED:
+		code = RV_EXIT_TUN;
+		break;
+	default:
+		code = RV_EXIT_FAILURE;
+		break;
+	}
+out:
+	rv_ctlloop_free(loop); /* stops the data plane it started */
+	rv_qsbr_free(qsbr);
+	rv_demux_free(demux);
+	rv_tls_ctx_free(tls);
+	if (sigfd >= 0) {
+		close(sigfd);
+	}
+	return code;
+}

@@ -1,0 +1,82 @@
+/*
+ * main.c — ringvpn's entry point: dispatches to a subcommand through a
+ * { name, fn, description } table, as wireguard-tools does.
+ *
+ *   ringvpn server -c FILE | client -c FILE | status | pki ... | version | help
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cmds.h"
+#include "cli/exit.h"
+#include "core/compiler.h"
+
+#ifndef RV_VERSION
+#define RV_VERSION "unknown"
+#endif
+
+static int cmd_version(int argc, char **argv);
+static int cmd_help(int argc, char **argv);
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *description;
+} subcommands[] = {
+	{ "server", rv_cmd_server, "run the VPN server (ringvpn server -c FILE)" },
+	{ "client", rv_cmd_client, "run a VPN client (ringvpn client -c FILE)" },
+	{ "status", rv_cmd_status, "show sessions and counters of a running server or client" },
+	{ "pki", rv_cmd_pki, "create a CA, issue and revoke certificates" },
+	{ "version", cmd_version, "print the version" },
+	{ "help", cmd_help, "show this help" },
+};
+
+static void show_usage(FILE *f)
+{
+	fprintf(f, "Usage: ringvpn <command> [arguments]\n\nCommands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++) {
+		fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].description);
+	}
+	fprintf(f, "\n'ringvpn <command> --help' describes each command.\n");
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("ringvpn %s\n", RV_VERSION);
+	return RV_EXIT_OK;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	show_usage(stdout);
+	return RV_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd;
+
+	if (argc < 2) {
+		show_usage(stderr);
+		return RV_EXIT_USAGE;
+	}
+	cmd = argv[1];
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-v")) {
+		return cmd_version(0, NULL);
+	}
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		return cmd_help(0, NULL);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++) {
+		if (!strcmp(cmd, subcommands[i].name)) {
+			return subcommands[i].fn(argc - 1, argv + 1);
+		}
+	}
+	fprintf(stderr, "ringvpn: unknown command '%s'\n\n", cmd);
+	show_usage(stderr);
+	return RV_EXIT_USAGE;
+}

@@ -1,0 +1,872 @@
+/*
+ * config.c — parsing and validation of the server and client configuration
+ * (see config.h). Table-driven: each key names the roles it belongs to and a
+ * setter that parses the value or explains what is wrong with it.
+ */
+#include "core/config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/compiler.h"
+#include "core/log.h"
+#include "core/wire.h"
+#include "crypto/aead.h"
+
+#define BOTH (RV_CONFIG_SERVER | RV_CONFIG_CLIENT)
+#define SRV RV_CONFIG_SERVER
+#define CLI RV_CONFIG_CLIENT
+
+typedef int (*setter_fn)(struct rv_config *c, const char *v, char *why, size_t why_len);
+
+struct key_def {
+	const char *name;
+	unsigned roles;
+	bool repeatable;
+	setter_fn set;
+};
+
+/* --- value parsers ---------------------------------------------------- */
+
+static int parse_u64(const char *v, uint64_t max, uint64_t *out, char *why, size_t why_len)
+{
+	unsigned long long x;
+	char *end;
+
+	if (v[0] < '0' || v[0] > '9') {
+		snprintf(why, why_len, "'%s' is not a non-negative integer", v);
+		return -EINVAL;
+	}
+	errno = 0;
+	x = strtoull(v, &end, 10);
+	if (errno || *end != '\0') {
+		snprintf(why, why_len, "'%s' is not a non-negative integer", v);
+		return -EINVAL;
+	}
+	if (x > max) {
+		snprintf(why, why_len, "%s is too large (at most %llu)", v, (unsigned long long)max);
+		return -EINVAL;
+	}
+	*out = x;
+	return 0;
+}
+
+static int parse_uint(const char *v, unsigned max, unsigned *out, char *why, size_t why_len)
+{
+	uint64_t x;
+	int ret = parse_u64(v, max, &x, why, why_len);
+
+	if (!ret) {
+		*out = (unsigned)x;
+	}
+	return ret;
+}
+
+/* parse_duration_ms: "N", "Ns", "Nms", "Nm" -> milliseconds (<= 1 day). */
+static int parse_duration_ms(const char *v, uint32_t *out, char *why, size_t why_len)
+{
+	unsigned long long x, mult = 1000;
+	char *end;
+
+	if (v[0] < '0' || v[0] > '9') {
+		goto bad;
+	}
+	errno = 0;
+	x = strtoull(v, &end, 10);
+	if (errno) {
+		goto bad;
+	}
+	if (strcmp(end, "ms") == 0) {
+		mult = 1;
+	} else if (strcmp(end, "s") == 0 || *end == '\0') {
+		mult = 1000;
+	} else if (strcmp(end, "m") == 0) {
+		mult = 60000;
+	} else {
+		goto bad;
+	}
+	if (x > 86400000ull / mult) {
+		snprintf(why, why_len, "%s is longer than one day", v);
+		return -EINVAL;
+	}
+	*out = (uint32_t)(x * mult);
+	return 0;
+bad:
+	snprintf(why, why_len, "'%s' is not a duration (write e.g. 10, 10s, 500ms or 2m)", v);
+	return -EINVAL;
+}
+
+static int parse_bool(const char *v, bool *out, char *why, size_t why_len)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") || !strcmp(v, "0")) {
+		*out = false;
+		return 0;
+	}
+	snprintf(why, why_len, "'%s' is not a boolean (write yes or no)", v);
+	return -EINVAL;
+}
+
+static int parse_str(char *dst, size_t cap, const char *v, char *why, size_t why_len)
+{
+	size_t n = strlen(v);
+
+	if (n == 0) {
+		snprintf(why, why_len, "empty value");
+		return -EINVAL;
+	}
+	if (n >= cap) {
+		snprintf(why, why_len, "value is %zu characters long (at most %zu)", n, cap - 1);
+		return -EINVAL;
+	}
+	memcpy(dst, v, n + 1);
+	return 0;
+}
+
+static int parse_addr(struct rv_ip_addr *out, const char *s)
+{
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, s, out->a) == 1) {
+		out->family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, out->a) == 1) {
+		out->family = AF_INET6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int rv_prefix_parse(struct rv_prefix *out, const char *s)
+{
+	char buf[64];
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned max, plen;
+
+	if (alen == 0 || alen >= sizeof(buf)) {
+		return -EINVAL;
+	}
+	memcpy(buf, s, alen);
+	buf[alen] = '\0';
+	if (parse_addr(&out->addr, buf)) {
+		return -EINVAL;
+	}
+	max = out->addr.family == AF_INET ? 32 : 128;
+	if (slash) {
+		char *end;
+		unsigned long x;
+
+		if (slash[1] < '0' || slash[1] > '9') {
+			return -EINVAL;
+		}
+		errno = 0;
+		x = strtoul(slash + 1, &end, 10);
+		if (errno || *end != '\0' || x > max) {
+			return -EINVAL;
+		}
+		plen = (unsigned)x;
+	} else {
+		plen = max;
+	}
+	out->len = (uint8_t)plen;
+	return 0;
+}
+
+static bool host_bits_zero(const struct rv_prefix *p)
+{
+	unsigned max = p->addr.family == AF_INET ? 32 : 128;
+
+	for (unsigned bit = p->len; bit < max; bit++) {
+		if (p->addr.a[bit / 8] & (0x80 >> (bit % 8))) {
+			return false;
+		}
+	}
+	return true;
+}
+
+bool rv_prefix_contains(const struct rv_prefix *p, const struct rv_ip_addr *a)
+{
+	if (p->addr.family == 0 || p->addr.family != a->family) {
+		return false;
+	}
+	for (unsigned bit = 0; bit < p->len; bit++) {
+		uint8_t m = (uint8_t)(0x80 >> (bit % 8));
+
+		if ((p->addr.a[bit / 8] & m) != (a->a[bit / 8] & m)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* parse_host_port: "host", "host:port", "[v6]", "[v6]:port", or a bare v6
+ * literal. |def| is the port when none is given. */
+static int parse_host_port(char *host, size_t host_cap, uint16_t *port, uint16_t def,
+			   const char *v, char *why, size_t why_len)
+{
+	const char *h = v, *p = NULL;
+	size_t hlen;
+	uint64_t x;
+
+	if (v[0] == '[') {
+		const char *rb = strchr(v, ']');
+
+		if (!rb) {
+			snprintf(why, why_len, "'%s': missing ']' after the IPv6 address", v);
+			return -EINVAL;
+		}
+		h = v + 1;
+		hlen = (size_t)(rb - h);
+		if (rb[1] == ':') {
+			p = rb + 2;
+		} else if (rb[1] != '\0') {
+			snprintf(why, why_len, "'%s': expected ':port' after ']'", v);
+			return -EINVAL;
+		}
+	} else {
+		const char *colon = strchr(v, ':');
+
+		if (colon && strchr(colon + 1, ':')) {
+			hlen = strlen(v); /* bare IPv6 literal, no port */
+		} else if (colon) {
+			hlen = (size_t)(colon - v);
+			p = colon + 1;
+		} else {
+			hlen = strlen(v);
+		}
+	}
+	if (hlen >= host_cap) {
+		snprintf(why, why_len, "host name too long (at most %zu characters)", host_cap - 1);
+		return -EINVAL;
+	}
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	*port = def;
+	if (p) {
+		if (parse_u64(p, 65535, &x, why, why_len) || x == 0) {
+			snprintf(why, why_len, "'%s': port must be 1..65535", v);
+			return -EINVAL;
+		}
+		*port = (uint16_t)x;
+	}
+	return 0;
+}
+
+/* --- setters ----------------------------------------------------------- */
+
+#define STR_SETTER(field)                                                             \
+	static int set_##field(struct rv_config *c, const char *v, char *why, size_t wl) \
+	{                                                                             \
+		return parse_str(c->field, sizeof(c->field), v, why, wl);             \
+	}
+STR_SETTER(ca)
+STR_SETTER(cert)
+STR_SETTER(key)
+STR_SETTER(crl)
+STR_SETTER(status_socket)
+STR_SETTER(server_name)
+
+#define BOOL_SETTER(field)                                                            \
+	static int set_##field(struct rv_config *c, const char *v, char *why, size_t wl) \
+	{                                                                             \
+		return parse_bool(v, &c->field, why, wl);                             \
+	}
+BOOL_SETTER(pin_workers)
+BOOL_SETTER(offload_tun)
+BOOL_SETTER(offload_gso)
+BOOL_SETTER(offload_gro)
+
+#define DUR_SETTER(field, min_ms)                                                     \
+	static int set_##field(struct rv_config *c, const char *v, char *why, size_t wl) \
+	{                                                                             \
+		uint32_t ms;                                                          \
+		if (parse_duration_ms(v, &ms, why, wl)) {                             \
+			return -EINVAL;                                               \
+		}                                                                     \
+		if (ms < (min_ms)) {                                                  \
+			snprintf(why, wl, "%s is too short (at least %u ms)", v,      \
+				 (unsigned)(min_ms));                                 \
+			return -EINVAL;                                               \
+		}                                                                     \
+		c->field = ms;                                                        \
+		return 0;                                                             \
+	}
+DUR_SETTER(keepalive_ms, 1000)
+DUR_SETTER(dead_peer_ms, 2000)
+DUR_SETTER(rekey_ms, 1000)
+DUR_SETTER(handshake_timeout_ms, 100)
+DUR_SETTER(reconnect_min_ms, 10)
+DUR_SETTER(reconnect_max_ms, 10)
+
+static int set_tun(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	for (const char *p = v; *p; p++) {
+		if (*p == '/' || *p <= ' ' || *p > '~') {
+			snprintf(why, wl, "'%s' is not a valid interface name", v);
+			return -EINVAL;
+		}
+	}
+	return parse_str(c->tun, sizeof(c->tun), v, why, wl);
+}
+
+static int set_workers(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	return parse_uint(v, 256, &c->workers, why, wl);
+}
+
+static int set_mtu(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	unsigned mtu;
+
+	if (parse_uint(v, 65535, &mtu, why, wl)) {
+		return -EINVAL;
+	}
+	if (mtu < RV_MIN_MTU || mtu > RV_MAX_MTU) {
+		snprintf(why, wl, "mtu %u is outside %d..%d", mtu, RV_MIN_MTU, RV_MAX_MTU);
+		return -EINVAL;
+	}
+	c->mtu = mtu;
+	return 0;
+}
+
+static int set_log_level(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	static const char *const names[] = { "fatal", "warn", "info", "debug" };
+
+	for (int i = 0; i < 4; i++) {
+		if (!strcmp(v, names[i])) {
+			c->log_level = i;
+			return 0;
+		}
+	}
+	snprintf(why, wl, "'%s' is not a log level (write warn, info or debug)", v);
+	return -EINVAL;
+}
+
+static int set_listen(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	uint64_t port;
+
+	/* A bare number is a port on all addresses. */
+	if (v[0] >= '0' && v[0] <= '9' && strspn(v, "0123456789") == strlen(v)) {
+		if (parse_u64(v, 65535, &port, why, wl) || port == 0) {
+			snprintf(why, wl, "port '%s' must be 1..65535", v);
+			return -EINVAL;
+		}
+		c->listen_host[0] = '\0';
+		c->listen_port = (uint16_t)port;
+		return 0;
+	}
+	return parse_host_port(c->listen_host, sizeof(c->listen_host), &c->listen_port,
+			       RV_CONFIG_DEFAULT_PORT, v, why, wl);
+}
+
+static int set_data_port(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	uint64_t port;
+
+	if (parse_u64(v, 65535, &port, why, wl)) {
+		return -EINVAL;
+	}
+	c->data_port = (uint16_t)port; /* 0: ephemeral (tests) */
+	return 0;
+}
+
+static int set_pool(struct rv_prefix *dst, int family, const char *v, char *why, size_t wl)
+{
+	struct rv_prefix p;
+	unsigned max = family == AF_INET ? 32 : 128;
+
+	if (!strcmp(v, "none")) {
+		memset(dst, 0, sizeof(*dst));
+		return 0;
+	}
+	if (rv_prefix_parse(&p, v) || p.addr.family != family) {
+		snprintf(why, wl, "'%s' is not an %s prefix (write e.g. %s, or none)", v,
+			 family == AF_INET ? "IPv4" : "IPv6",
+			 family == AF_INET ? "10.99.0.0/24" : "fd99::/64");
+		return -EINVAL;
+	}
+	if (p.len > max - 2 || p.len < (family == AF_INET ? 8 : 16)) {
+		snprintf(why, wl, "pool %s: prefix length must be %u..%u (room for the server "
+			 "and at least one client)", v, family == AF_INET ? 8 : 16, max - 2);
+		return -EINVAL;
+	}
+	if (!host_bits_zero(&p)) {
+		snprintf(why, wl, "pool %s has host bits set; write the network address", v);
+		return -EINVAL;
+	}
+	*dst = p;
+	return 0;
+}
+
+static int set_pool4(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	return set_pool(&c->pool4, AF_INET, v, why, wl);
+}
+
+static int set_pool6(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	return set_pool(&c->pool6, AF_INET6, v, why, wl);
+}
+
+static int set_route(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	struct rv_prefix p;
+
+	if (rv_prefix_parse(&p, v)) {
+		snprintf(why, wl, "'%s' is not a prefix (write e.g. 192.168.10.0/24 or "
+			 "fd00:10::/64)", v);
+		return -EINVAL;
+	}
+	if (!host_bits_zero(&p)) {
+		snprintf(why, wl, "route %s has host bits set; write the network address", v);
+		return -EINVAL;
+	}
+	if (c->num_routes >= RV_CONFIG_MAX_ROUTES) {
+		snprintf(why, wl, "more than %d routes", RV_CONFIG_MAX_ROUTES);
+		return -EINVAL;
+	}
+	c->routes[c->num_routes++] = p;
+	return 0;
+}
+
+/* fixed = NAME ADDR [ADDR] */
+static int set_fixed(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	struct rv_config_fixed f;
+	char buf[RV_CONFIG_LINE_MAX];
+	char *save = NULL, *tok;
+	int n = 0;
+
+	memset(&f, 0, sizeof(f));
+	if (strlen(v) >= sizeof(buf)) {
+		snprintf(why, wl, "value too long");
+		return -EINVAL;
+	}
+	strcpy(buf, v);
+	for (tok = strtok_r(buf, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save), n++) {
+		struct rv_ip_addr a;
+
+		if (n == 0) {
+			if (strlen(tok) > RV_CONFIG_NAME_MAX) {
+				snprintf(why, wl, "name '%s' longer than %d characters", tok,
+					 RV_CONFIG_NAME_MAX);
+				return -EINVAL;
+			}
+			strcpy(f.name, tok);
+			continue;
+		}
+		if (n > 2 || parse_addr(&a, tok)) {
+			snprintf(why, wl, "'%s': write NAME IPV4 [IPV6], e.g. "
+				 "fixed = alice 10.99.0.10 fd99::10", v);
+			return -EINVAL;
+		}
+		if (a.family == AF_INET ? f.v4.family != 0 : f.v6.family != 0) {
+			snprintf(why, wl, "'%s': two addresses of one family", v);
+			return -EINVAL;
+		}
+		if (a.family == AF_INET) {
+			f.v4 = a;
+		} else {
+			f.v6 = a;
+		}
+	}
+	if (n < 2) {
+		snprintf(why, wl, "'%s': write NAME IPV4 [IPV6], e.g. "
+			 "fixed = alice 10.99.0.10 fd99::10", v);
+		return -EINVAL;
+	}
+	if (rv_config_find_fixed(c, f.name)) {
+		snprintf(why, wl, "name '%s' already has a fixed address", f.name);
+		return -EINVAL;
+	}
+	if (c->num_fixed >= RV_CONFIG_MAX_FIXED) {
+		snprintf(why, wl, "more than %d fixed entries", RV_CONFIG_MAX_FIXED);
+		return -EINVAL;
+	}
+	c->fixed[c->num_fixed++] = f;
+	return 0;
+}
+
+static int set_rekey_packets(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	return parse_u64(v, 1ull << 60, &c->rekey_packets, why, wl);
+}
+
+static int set_max_handshaking(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	if (parse_uint(v, 100000, &c->max_handshaking, why, wl)) {
+		return -EINVAL;
+	}
+	if (c->max_handshaking == 0) {
+		snprintf(why, wl, "must be at least 1");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_max_clients(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	if (parse_uint(v, 65000, &c->max_clients, why, wl)) {
+		return -EINVAL;
+	}
+	if (c->max_clients == 0) {
+		snprintf(why, wl, "must be at least 1");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_cipher(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	enum rv_aead_alg a = rv_aead_alg_parse(v);
+
+	if (a == RV_AEAD_NONE) {
+		snprintf(why, wl, "'%s' is not a cipher (write aes-256-gcm or chacha20-poly1305)",
+			 v);
+		return -EINVAL;
+	}
+	c->cipher = (uint8_t)a;
+	return 0;
+}
+
+static int set_server(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	if (parse_host_port(c->server_host, sizeof(c->server_host), &c->server_port,
+			    RV_CONFIG_DEFAULT_PORT, v, why, wl)) {
+		return -EINVAL;
+	}
+	if (!c->server_host[0]) {
+		snprintf(why, wl, "empty host name");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const struct key_def keys[] = {
+	{ "ca", BOTH, false, set_ca },
+	{ "cert", BOTH, false, set_cert },
+	{ "key", BOTH, false, set_key },
+	{ "crl", BOTH, false, set_crl },
+	{ "tun", BOTH, false, set_tun },
+	{ "status_socket", BOTH, false, set_status_socket },
+	{ "workers", BOTH, false, set_workers },
+	{ "pin_workers", BOTH, false, set_pin_workers },
+	{ "offload_tun", BOTH, false, set_offload_tun },
+	{ "offload_gso", BOTH, false, set_offload_gso },
+	{ "offload_gro", BOTH, false, set_offload_gro },
+	{ "log_level", BOTH, false, set_log_level },
+	{ "listen", SRV, false, set_listen },
+	{ "data_port", SRV, false, set_data_port },
+	{ "mtu", SRV, false, set_mtu },
+	{ "pool4", SRV, false, set_pool4 },
+	{ "pool6", SRV, false, set_pool6 },
+	{ "route", SRV, true, set_route },
+	{ "fixed", SRV, true, set_fixed },
+	{ "keepalive", SRV, false, set_keepalive_ms },
+	{ "dead_peer_timeout", SRV, false, set_dead_peer_ms },
+	{ "rekey_interval", SRV, false, set_rekey_ms },
+	{ "rekey_packets", SRV, false, set_rekey_packets },
+	{ "handshake_timeout", SRV, false, set_handshake_timeout_ms },
+	{ "max_handshaking", SRV, false, set_max_handshaking },
+	{ "max_clients", SRV, false, set_max_clients },
+	{ "cipher", SRV, false, set_cipher },
+	{ "server", CLI, false, set_server },
+	{ "server_name", CLI, false, set_server_name },
+	{ "reconnect_min", CLI, false, set_reconnect_min_ms },
+	{ "reconnect_max", CLI, false, set_reconnect_max_ms },
+};
+
+static const struct key_def *find_key(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		if (!strcmp(keys[i].name, name)) {
+			return &keys[i];
+		}
+	}
+	return NULL;
+}
+
+void rv_config_defaults(struct rv_config *c, enum rv_config_role role)
+{
+	memset(c, 0, sizeof(*c));
+	c->role = role;
+	snprintf(c->tun, sizeof(c->tun), "rv0");
+	snprintf(c->status_socket, sizeof(c->status_socket), "/run/ringvpn-%s.sock",
+		 role == RV_CONFIG_SERVER ? "server" : "client");
+	c->offload_tun = true;
+	c->offload_gso = true;
+	c->offload_gro = true;
+	c->log_level = RV_LOG_INFO;
+	c->listen_port = RV_CONFIG_DEFAULT_PORT;
+	c->data_port = RV_CONFIG_DEFAULT_PORT;
+	c->mtu = RV_DEFAULT_MTU;
+	rv_prefix_parse(&c->pool4, "10.99.0.0/24");
+	rv_prefix_parse(&c->pool6, "fd99::/64");
+	c->keepalive_ms = 10000;
+	c->dead_peer_ms = 30000;
+	c->rekey_ms = 120000;
+	c->handshake_timeout_ms = 5000;
+	c->max_handshaking = 64;
+	c->max_clients = 4096;
+	c->cipher = RV_AEAD_AES256GCM;
+	c->server_port = RV_CONFIG_DEFAULT_PORT;
+	c->reconnect_min_ms = 500;
+	c->reconnect_max_ms = 30000;
+}
+
+static int apply(struct rv_config *c, const char *origin, const char *key, const char *value,
+		 char *err, size_t err_len, uint64_t *seen)
+{
+	const struct key_def *k = find_key(key);
+	const char *role = c->role == RV_CONFIG_SERVER ? "server" : "client";
+	char why[512];
+	size_t idx;
+
+	if (!k) {
+		snprintf(err, err_len, "%s: unknown key '%s' (see conf/%s.conf.example for the "
+			 "keys)", origin, key, role);
+		return -EINVAL;
+	}
+	if (!(k->roles & c->role)) {
+		snprintf(err, err_len, "%s: key '%s' is not a %s setting (remove it)", origin, key,
+			 role);
+		return -EINVAL;
+	}
+	idx = (size_t)(k - keys);
+	if (seen && !k->repeatable) {
+		if (*seen & (1ull << idx)) {
+			snprintf(err, err_len, "%s: key '%s' given twice (keep one)", origin, key);
+			return -EINVAL;
+		}
+		*seen |= 1ull << idx;
+	}
+	why[0] = '\0';
+	if (k->set(c, value, why, sizeof(why))) {
+		snprintf(err, err_len, "%s: %s: %s", origin, key, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+_Static_assert(sizeof(keys) / sizeof(keys[0]) <= 64, "seen bitmap");
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t') {
+		s++;
+	}
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) {
+		*--e = '\0';
+	}
+	return s;
+}
+
+int rv_config_parse_buf(struct rv_config *c, const char *name, const char *buf, size_t len,
+			char *err, size_t err_len)
+{
+	char line[RV_CONFIG_LINE_MAX + 1];
+	char origin[RV_CONFIG_PATH_MAX + 32];
+	uint64_t seen = 0;
+	size_t pos = 0;
+	unsigned lineno = 0;
+
+	while (pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t llen = nl ? (size_t)(nl - (buf + pos)) : len - pos;
+		char *l, *eq, *key, *value, *hash;
+
+		lineno++;
+		snprintf(origin, sizeof(origin), "%s:%u", name, lineno);
+		if (llen > RV_CONFIG_LINE_MAX) {
+			snprintf(err, err_len, "%s: line longer than %d characters", origin,
+				 RV_CONFIG_LINE_MAX);
+			return -EINVAL;
+		}
+		memcpy(line, buf + pos, llen);
+		line[llen] = '\0';
+		pos += llen + (nl ? 1 : 0);
+		if (strlen(line) != llen) {
+			snprintf(err, err_len, "%s: NUL byte in line (is this a text file?)", origin);
+			return -EINVAL;
+		}
+		hash = strchr(line, '#');
+		if (hash) {
+			*hash = '\0';
+		}
+		l = trim(line);
+		if (!*l) {
+			continue;
+		}
+		eq = strchr(l, '=');
+		if (!eq) {
+			snprintf(err, err_len, "%s: expected 'key = value', got '%s'", origin, l);
+			return -EINVAL;
+		}
+		*eq = '\0';
+		key = trim(l);
+		value = trim(eq + 1);
+		if (!*key) {
+			snprintf(err, err_len, "%s: missing key before '='", origin);
+			return -EINVAL;
+		}
+		if (!*value) {
+			snprintf(err, err_len, "%s: key '%s' has no value", origin, key);
+			return -EINVAL;
+		}
+		if (apply(c, origin, key, value, err, err_len, &seen)) {
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int rv_config_load(struct rv_config *c, const char *path, char *err, size_t err_len)
+{
+	enum { MAX_FILE = 1 << 20 };
+	char *buf;
+	size_t n;
+	FILE *f;
+	int ret;
+
+	f = fopen(path, "r");
+	if (!f) {
+		ret = -errno;
+		snprintf(err, err_len, "cannot open config file %s: %s (check the path given "
+			 "with -c)", path, strerror(errno));
+		return ret;
+	}
+	buf = malloc(MAX_FILE + 1);
+	if (!buf) {
+		fclose(f);
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	n = fread(buf, 1, MAX_FILE + 1, f);
+	if (ferror(f)) {
+		ret = -EIO;
+		snprintf(err, err_len, "cannot read config file %s", path);
+		goto out;
+	}
+	if (n > MAX_FILE) {
+		ret = -EINVAL;
+		snprintf(err, err_len, "config file %s is larger than 1 MiB", path);
+		goto out;
+	}
+	ret = rv_config_parse_buf(c, path, buf, n, err, err_len);
+out:
+	free(buf);
+	fclose(f);
+	return ret;
+}
+
+int rv_config_set(struct rv_config *c, const char *origin, const char *key, const char *value,
+		  char *err, size_t err_len)
+{
+	return apply(c, origin, key, value, err, err_len, NULL);
+}
+
+const struct rv_config_fixed *rv_config_find_fixed(const struct rv_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->num_fixed; i++) {
+		if (!strcmp(c->fixed[i].name, name)) {
+			return &c->fixed[i];
+		}
+	}
+	return NULL;
+}
+
+static int validate_server(const struct rv_config *c, char *err, size_t err_len)
+{
+	char a[64];
+
+	if (!c->pool4.addr.family && !c->pool6.addr.family) {
+		snprintf(err, err_len, "pool4 and pool6 are both none: set at least one");
+		return -EINVAL;
+	}
+	if (c->dead_peer_ms <= c->keepalive_ms) {
+		snprintf(err, err_len, "dead_peer_timeout (%u ms) must be longer than keepalive "
+			 "(%u ms); at least 3x is recommended", c->dead_peer_ms, c->keepalive_ms);
+		return -EINVAL;
+	}
+	if (c->keepalive_ms % 1000 || c->dead_peer_ms % 1000 || c->rekey_ms % 1000) {
+		snprintf(err, err_len, "keepalive, dead_peer_timeout and rekey_interval must be "
+			 "whole seconds");
+		return -EINVAL;
+	}
+	if (c->keepalive_ms / 1000 > UINT16_MAX || c->dead_peer_ms / 1000 > UINT16_MAX) {
+		snprintf(err, err_len, "keepalive and dead_peer_timeout must be at most 65535 s");
+		return -EINVAL;
+	}
+	if (c->rekey_ms > (RV_REJECT_AFTER_TIME_S - 30) * 1000u) {
+		snprintf(err, err_len, "rekey_interval must be at most %d s (keys expire after "
+			 "%d s)", RV_REJECT_AFTER_TIME_S - 30, RV_REJECT_AFTER_TIME_S);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < c->num_fixed; i++) {
+		const struct rv_config_fixed *f = &c->fixed[i];
+
+		if (f->v4.family && !rv_prefix_contains(&c->pool4, &f->v4)) {
+			snprintf(err, err_len, "fixed %s: %s is outside pool4", f->name,
+				 rv_ip_addr_str(&f->v4, a, sizeof(a)));
+			return -EINVAL;
+		}
+		if (f->v6.family && !rv_prefix_contains(&c->pool6, &f->v6)) {
+			snprintf(err, err_len, "fixed %s: %s is outside pool6", f->name,
+				 rv_ip_addr_str(&f->v6, a, sizeof(a)));
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < i; j++) {
+			const struct rv_config_fixed *g = &c->fixed[j];
+
+			if ((f->v4.family && rv_ip_addr_equal(&f->v4, &g->v4)) ||
+			    (f->v6.family && rv_ip_addr_equal(&f->v6, &g->v6))) {
+				snprintf(err, err_len, "fixed %s and %s share an address", g->name,
+					 f->name);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+int rv_config_validate(const struct rv_config *c, char *err, size_t err_len)
+{
+	static const char *const need[] = { "ca", "cert", "key" };
+	const char *val[] = { c->ca, c->cert, c->key };
+
+	for (size_t i = 0; i < ARRAY_SIZE(need); i++) {
+		if (!val[i][0]) {
+			snprintf(err, err_len, "'%s' is not set: give the %s file in the config "
+				 "file or with --%s", need[i], need[i], need[i]);
+			return -EINVAL;
+		}
+	}
+	if (c->role == RV_CONFIG_SERVER) {
+		return validate_server(c, err, err_len);
+	}
+	if (!c->server_host[0]) {
+		snprintf(err, err_len, "'server' is not set: give the server's host[:port] in the "
+			 "config file or with --server");
+		return -EINVAL;
+	}
+	if (c->reconnect_max_ms < c->reconnect_min_ms) {
+		snprintf(err, err_len, "reconnect_max (%u ms) is below reconnect_min (%u ms)",
+			 c->reconnect_max_ms, c->reconnect_min_ms);
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# test_control_auth.sh — certificate authentication is enforced both ways:
+# no client certificate, a certificate from another CA, an expired one, a
+# revoked one (CRL), and a server presenting the wrong name are each refused
+# with a clear log line on both sides, the client exits 6 (TLS), and the
+# server creates no session and hands out no address. A valid client then
+# still gets in. Also checks the exit codes of configuration errors.
+#
+# Usage: bash test_control_auth.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
+
+ctl_init 1
+ctl_client_ns c1 1
+C1=$(rvt_ns_name c1)
+PROBE="$RV_BUILD/test/rvt_ctl_probe"
+[ -x "$PROBE" ] || rvt_fail "$PROBE not built"
+CTL_SERVER_KV=()
+ctl_start_server
+SLOG="$RVT_TMP/server.log"
+
+# expect_server_log PATTERN: the server logged a line matching PATTERN.
+expect_server_log() {
+	rvt_wait_for 5 "server log: $1" grep -q "$1" "$SLOG" || rvt_fail "server log lacks: $1"
+	grep "$1" "$SLOG" | tail -1 >&2
+}
+
+# refused_client NAME CERTBASE PATTERN [FLAGS...]: ringvpn client must
+# exit 6 after one attempt with PATTERN in its log.
+refused_client() {
+	local name=$1 base=$2 pat=$3 rc; shift 3
+	ctl_client_conf "$RVT_TMP/$name.conf" "$base" "rv$name" "$RVT_TMP/$name.sock"
+	rvt_nsx "$C1" timeout 20 "$RV_BIN" client -c "$RVT_TMP/$name.conf" --max-attempts 1 "$@" \
+		>"$RVT_TMP/$name.log" 2>&1
+	rc=$?
+	cat "$RVT_TMP/$name.log" >&2
+	[ "$rc" -eq 6 ] || rvt_fail "$name: client exit $rc, expected 6 (TLS)"
+	grep -q "$pat" "$RVT_TMP/$name.log" || rvt_fail "$name: client log lacks: $pat"
+}
+
+rvt_step "no client certificate"
+OUT=$(rvt_nsx "$C1" "$PROBE" hello 10.88.1.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test)
+echo "$OUT"
+[[ "$OUT" == refused:*CERTIFICATE_REQUIRED* || "$OUT" == refused:*certificate* ]] ||
+	rvt_fail "anonymous client not refused: $OUT"
+expect_server_log "TLS handshake with .* failed: peer sent no certificate"
+
+rvt_step "certificate from another CA"
+refused_client rogue "$PKI/rogue" "server .* rejected the connection: peer sent alert: unknown CA"
+expect_server_log "failed: certificate verification failed: unable to get local issuer certificate"
+
+rvt_step "expired certificate"
+refused_client expired "$PKI/expired" "rejected the connection: peer sent alert: .*expired"
+expect_server_log "failed: certificate verification failed: certificate has expired"
+
+rvt_step "revoked certificate"
+refused_client revoked "$PKI/revoked" "rejected the connection: peer sent alert: .*revoked"
+expect_server_log "failed: certificate verification failed: certificate revoked"
+
+rvt_step "server with the wrong name"
+refused_client wrongname "$PKI/client1" "TLS handshake with server .* failed: certificate verification failed: .*mismatch" \
+	--server-name other.test
+expect_server_log "TLS handshake with .* failed: peer sent alert"
+
+rvt_step "no session, no address was created"
+ctl_status
+[ "$(ctl_field server sessions)" = 0 ] || rvt_fail "a session exists"
+[ "$(ctl_field server pool4_in_use)" = 0 ] || rvt_fail "an address was handed out"
+[ "$(ctl_field server demux)" = 0 ] || rvt_fail "a demux entry exists"
+[ "$(ctl_field server handshake_failures)" -ge 5 ] || rvt_fail "handshake failures not counted"
+if grep -q "authenticated from" "$SLOG"; then rvt_fail "a bad client was authenticated"; fi
+
+rvt_step "a valid client still gets in"
+OUT=$(rvt_nsx "$C1" "$PROBE" hello 10.88.1.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test "$PKI/client1.crt" "$PKI/client1.key")
+[ "$OUT" = authenticated ] || rvt_fail "valid client refused: $OUT"
+
+rvt_step "revoking a certificate takes effect for new connections after SIGHUP"
+rvt_run "$RV_BIN" pki revoke --ca "$PKI/ca" --cert "$PKI/client1.crt" >/dev/null || rvt_fail "pki revoke"
+kill -HUP "$SRV_PID"
+expect_server_log "SIGHUP: reloaded"
+OUT=$(rvt_nsx "$C1" "$PROBE" hello 10.88.1.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test "$PKI/client1.crt" "$PKI/client1.key")
+[[ "$OUT" == refused:*revoked* ]] || rvt_fail "revoked client1 still accepted: $OUT"
+
+rvt_step "exit codes of setup errors"
+check_exit() {
+	local want=$1 rc; shift
+	"$@" >"$RVT_TMP/exit.log" 2>&1
+	rc=$?
+	head -2 "$RVT_TMP/exit.log" >&2
+	[ "$rc" -eq "$want" ] || rvt_fail "exit $rc (want $want): $*"
+}
+ctl_server_conf "$RVT_TMP/s2.conf" status_socket="$RVT_TMP/s2.sock"
+check_exit 2 "$RV_BIN" server --bogus
+check_exit 2 "$RV_BIN" client -c "$RVT_TMP/c1.conf" extra-arg
+check_exit 3 "$RV_BIN" server -c "$RVT_TMP/does-not-exist.conf"
+printf 'listen = 4433\nnot a line\n' >"$RVT_TMP/bad.conf"
+check_exit 3 "$RV_BIN" server -c "$RVT_TMP/bad.conf"
+grep -q "bad.conf:2: expected 'key = value'" "$RVT_TMP/exit.log" || rvt_fail "no file:line in error"
+check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --mtu 70000 -n
+check_exit 4 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --cert "$RVT_TMP/missing.crt" -n
+check_exit 5 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --key "$PKI/client1.key" -n
+check_exit 4 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --crl "$PKI/server.crt" -n
+check_exit 0 "$RV_BIN" server -c "$RVT_TMP/s2.conf" -n
+check_exit 0 "$RV_BIN" server --help
+check_exit 0 "$RV_BIN" --version
+# The control port is taken by the running server: network failure.
+check_exit 8 ip netns exec "$S" "$RV_BIN" server -c "$RVT_TMP/s2.conf" --tun rvs9 --data-port 4500
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"

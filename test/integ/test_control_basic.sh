@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# test_control_basic.sh — a server and two clients with valid certificates:
+# each connects over TLS 1.3, gets its addresses and passes traffic (ping
+# IPv4 + IPv6 to the server's tunnel address, a verified TCP transfer), the
+# two clients reach each other through the server, `ringvpn status` shows
+# both sessions, on-demand rekey works, and SIGTERM on each process exits 0
+# and releases the session on the server.
+#
+#   ns rvt-$$-c1 (client1, TUN rvc)  --veth--  ns rvt-$$-s (server, TUN rvs0)
+#   ns rvt-$$-c2 (client2, TUN rvc)  --veth--/
+#
+# Usage: bash test_control_basic.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
+
+ctl_init 2
+ctl_client_ns c1 1
+ctl_client_ns c2 2
+C1=$(rvt_ns_name c1)
+C2=$(rvt_ns_name c2)
+
+rvt_step "config check (-n) and start the server"
+ctl_server_conf "$RVT_TMP/server.conf"
+rvt_nsx "$S" "$RV_BIN" server -c "$RVT_TMP/server.conf" -n || rvt_fail "server -n"
+CTL_SERVER_KV=()
+ctl_start_server
+
+rvt_step "start two clients"
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock"
+CTL_IDX=2 ctl_client_conf "$RVT_TMP/c2.conf" "$PKI/client2" rvc "$RVT_TMP/c2.sock"
+rvt_nsx "$C1" "$RV_BIN" client -c "$RVT_TMP/c1.conf" -n || rvt_fail "client -n"
+rvt_bg "$C1" client1 "$RV_BIN" client -c "$RVT_TMP/c1.conf"
+P1=$RVT_LAST_PID
+rvt_bg "$C2" client2 "$RV_BIN" client -c "$RVT_TMP/c2.conf"
+P2=$RVT_LAST_PID
+rvt_wait_for 10 "two running sessions" ctl_sessions_eq 2 || rvt_fail "sessions did not come up"
+ctl_status
+
+A1=$(ctl_field "session name=client1" v4)
+A2=$(ctl_field "session name=client2" v4)
+B1=$(ctl_field "session name=client1" v6)
+B2=$(ctl_field "session name=client2" v6)
+rvt_log "client1 $A1 $B1, client2 $A2 $B2"
+[ -n "$A1" ] && [ -n "$A2" ] && [ "$A1" != "$A2" ] || rvt_fail "addresses not distinct"
+rvt_wait_for 5 "client1 TUN address" sh -c "ip -n $C1 addr show rvc | grep -q 'inet $A1/24'" ||
+	rvt_fail "client1 TUN lacks $A1"
+
+rvt_step "traffic: clients -> server"
+rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.99.0.1 || rvt_fail "ping client1 -> server"
+rvt_nsx "$C2" ping -c 3 -i 0.2 -W 2 10.99.0.1 || rvt_fail "ping client2 -> server"
+rvt_nsx "$C1" ping -6 -c 3 -i 0.2 -W 2 fd99::1 || rvt_fail "ping6 client1 -> server"
+
+rvt_step "traffic: client1 <-> client2 through the server"
+rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 "$A2" || rvt_fail "ping client1 -> client2"
+rvt_nsx "$C2" ping -6 -c 3 -i 0.2 -W 2 "$B1" || rvt_fail "ping6 client2 -> client1"
+head -c $((8 << 20)) /dev/urandom >"$RVT_TMP/blob"
+rvt_tcp_sink "$C2" "$A2" 5001 "$RVT_TMP/blob.out"
+SINK=$RVT_LAST_PID
+rvt_tcp_send "$C1" "$A2" 5001 "$RVT_TMP/blob" 60 || rvt_fail "TCP transfer"
+wait "$SINK"
+cmp "$RVT_TMP/blob" "$RVT_TMP/blob.out" || rvt_fail "transfer corrupted"
+
+rvt_step "rekey on demand (status --rekey) and by SIGUSR1 on a client"
+E1=$(ctl_field "session name=client1" epoch)
+"$RV_BIN" status -s "$SRV_SOCK" --rekey client1 || rvt_fail "status --rekey"
+rvt_wait_for 5 "client1 epoch > $E1" sh -c "[ \$(\"$RV_BIN\" status -s $SRV_SOCK | awk '/name=client1/ { for (i=1;i<=NF;i++) if (\$i ~ /^epoch=/) { sub(\"epoch=\",\"\",\$i); print \$i } }') -gt $E1 ]" ||
+	rvt_fail "rekey did not advance the epoch"
+E2=$(ctl_field "session name=client2" epoch)
+kill -USR1 "$P2"
+rvt_wait_for 5 "client2 epoch > $E2" sh -c "[ \$(\"$RV_BIN\" status -s $SRV_SOCK | awk '/name=client2/ { for (i=1;i<=NF;i++) if (\$i ~ /^epoch=/) { sub(\"epoch=\",\"\",\$i); print \$i } }') -gt $E2 ]" ||
+	rvt_fail "client-started rekey did not advance the epoch"
+rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 "$A2" || rvt_fail "ping after rekey"
+ctl_status "$RVT_TMP/c1.sock" | grep -q '^session name=server state=running' || rvt_fail "client status"
+
+rvt_step "client goodbye releases the server session"
+rvt_stop_pid "$P1" 10 || rvt_fail "client1 did not exit 0"
+rvt_wait_for 5 "one session" ctl_sessions_eq 1 || rvt_fail "session not released"
+grep -q "client client1 .*disconnected: client said goodbye" "$RVT_TMP/server.log" ||
+	rvt_fail "no goodbye line in the server log"
+[ "$(ctl_field server pool4_in_use)" = 1 ] || rvt_fail "address not returned"
+rvt_stop_pid "$P2" 10 || rvt_fail "client2 did not exit 0"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"
+grep -q "stopped" "$RVT_TMP/server.log" || rvt_fail "server did not stop cleanly"

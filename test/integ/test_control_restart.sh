@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# test_control_restart.sh — the server is killed (SIGKILL) and restarted:
+# both clients reconnect by themselves within a few seconds, keep their TUN
+# device (same ifindex) and get their previous addresses back (HELLO names
+# them), and traffic resumes, including a TCP connection opened before the
+# restart. Also: a second connection with the same certificate name replaces
+# the first.
+#
+# Usage: bash test_control_restart.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
+
+ctl_init 2
+ctl_client_ns c1 1
+ctl_client_ns c2 2
+C1=$(rvt_ns_name c1)
+C2=$(rvt_ns_name c2)
+PROBE="$RV_BUILD/test/rvt_ctl_probe"
+CTL_SERVER_KV=()
+ctl_start_server
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock"
+CTL_IDX=2 ctl_client_conf "$RVT_TMP/c2.conf" "$PKI/client2" rvc "$RVT_TMP/c2.sock"
+rvt_bg "$C1" client1 "$RV_BIN" client -c "$RVT_TMP/c1.conf"
+P1=$RVT_LAST_PID
+rvt_bg "$C2" client2 "$RV_BIN" client -c "$RVT_TMP/c2.conf"
+P2=$RVT_LAST_PID
+rvt_wait_for 10 "two sessions" ctl_sessions_eq 2 || rvt_fail "sessions did not come up"
+A1=$(ctl_field "session name=client1" v4)
+A2=$(ctl_field "session name=client2" v4)
+IDX1=$(ip -n "$C1" -o link show rvc | cut -d: -f1)
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 "$A2" || rvt_fail "ping before restart"
+
+# A TCP connection across the tunnel that must survive the restart.
+rvt_bg "$C2" sink python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 5002)); s.listen(1); c, _ = s.accept()
+n = 0
+while True:
+    b = c.recv(65536)
+    if not b: break
+    n += len(b)
+print("received", n)' "$A2"
+sleep 0.5
+rvt_bg "$C1" talker python3 -c '
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], 5002), timeout=60)
+for i in range(40):
+    s.sendall(b"x" * 1000); time.sleep(0.25)
+s.close(); print("sent 40000")' "$A2"
+TALKER=$RVT_LAST_PID
+
+rvt_step "kill -9 the server and start it again"
+sleep 1
+kill -KILL "$SRV_PID"
+wait "$SRV_PID" 2>/dev/null
+sleep 1
+T0=$(date +%s.%N)
+mv "$RVT_TMP/server.log" "$RVT_TMP/server-1.log"
+ctl_start_server
+rvt_wait_for 15 "clients back" ctl_sessions_eq 2 || { ctl_status; rvt_fail "clients did not reconnect"; }
+rvt_log "clients reconnected $(awk -v t0="$T0" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.1f", t1 - t0 }') s after the restart"
+[ "$(ctl_field "session name=client1" v4)" = "$A1" ] || rvt_fail "client1 address changed"
+[ "$(ctl_field "session name=client2" v4)" = "$A2" ] || rvt_fail "client2 address changed"
+[ "$(ip -n "$C1" -o link show rvc | cut -d: -f1)" = "$IDX1" ] || rvt_fail "client1 TUN was recreated"
+rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 "$A2" || rvt_fail "ping after restart"
+rvt_nsx "$C2" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "ping server after restart"
+wait "$TALKER" || rvt_fail "TCP connection across the restart failed"
+rvt_wait_for 5 "sink done" grep -q "received 40000" "$RVT_TMP/sink.log" || rvt_fail "TCP data lost"
+
+rvt_step "same certificate name twice: the newer connection replaces the older"
+OUT=$(rvt_nsx "$C2" "$PROBE" hello 10.88.2.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test "$PKI/client1.crt" "$PKI/client1.key")
+[ "$OUT" = authenticated ] || rvt_fail "probe: $OUT"
+rvt_wait_for 5 "replacement logged" grep -q "client client1: new connection from .* replaces" "$RVT_TMP/server.log" ||
+	rvt_fail "no replacement"
+rvt_wait_for 5 "client1 back" grep -q "server said goodbye (replaced" "$RVT_TMP/client1.log" ||
+	rvt_fail "client1 not told it was replaced"
+rvt_wait_for 10 "client1 reconnected" ctl_sessions_eq 2 || rvt_fail "client1 did not come back"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 "$A2" || rvt_fail "ping after replacement"
+rvt_stop_pid "$P1" 10 || rvt_fail "client1 exit"
+rvt_stop_pid "$P2" 10 || rvt_fail "client2 exit"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"

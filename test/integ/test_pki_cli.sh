@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# test_pki_cli.sh — the `ringvpn pki` command end to end, through the real
+# binary: builds the test PKI with mkpki.sh, checks its layout and file
+# modes, checks every certificate's verdict with `ringvpn pki verify` AND with
+# an independent implementation (the openssl(1) command, when installed), and
+# checks the documented exit codes (cli/exit.h) of failures.
+#
+#   RV_BIN=build/cli/ringvpn bash test/integ/test_pki_cli.sh   (or: ctest -L integ -R pki_cli)
+#
+# No namespaces or network: files only, in a temporary directory removed on exit.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+bin=${RV_BIN:-}
+if [ -z "$bin" ] || [ ! -x "$bin" ]; then
+	echo "SKIP: RV_BIN ('$bin') is not an executable ringvpn binary"
+	exit 0
+fi
+
+tmp=$(mktemp -d /tmp/rvt-$$-pki.XXXXXX)
+cleanup() { rm -rf "$tmp"; }
+trap cleanup EXIT
+
+fails=0
+pass() { printf 'ok   %s\n' "$*"; }
+fail() { printf 'FAIL %s\n' "$*"; fails=$((fails + 1)); }
+
+# expect CODE DESCRIPTION CMD...: run CMD (printed), compare its exit code.
+expect() {
+	local want=$1 what=$2 got
+	shift 2
+	printf '+ %s\n' "$*" >&2
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	got=$?
+	if [ "$got" -eq "$want" ]; then
+		pass "$what (exit $got)"
+	else
+		fail "$what: exit $got, want $want"
+		sed 's/^/     | /' "$tmp/out" "$tmp/err"
+	fi
+}
+
+# expect_err TEXT: the last command's stderr mentions TEXT.
+expect_err() {
+	if grep -qF -- "$1" "$tmp/err"; then
+		pass "message mentions '$1'"
+	else
+		fail "message lacks '$1':"
+		sed 's/^/     | /' "$tmp/err"
+	fi
+}
+
+mode() { stat -c %a "$1"; }
+
+p=$tmp/pki
+echo "== mkpki.sh"
+if ! RV_BIN=$bin bash "$here/mkpki.sh" "$p" 3; then
+	fail "mkpki.sh"
+	exit 1
+fi
+
+echo "== layout and modes"
+for f in ca/ca.crt ca/ca.key ca/ca.crl ca/revoked.txt server.crt server.key \
+	client1.crt client1.key client2.crt client2.key client3.crt client3.key \
+	expired.crt expired.key other-ca/ca.crt other-ca/ca.key other-ca/ca.crl \
+	rogue.crt rogue.key revoked.crt revoked.key; do
+	[ -f "$p/$f" ] && pass "exists $f" || fail "missing $f"
+done
+for f in ca/ca.key server.key client1.key client3.key expired.key other-ca/ca.key \
+	rogue.key revoked.key; do
+	[ "$(mode "$p/$f")" = 600 ] && pass "$f mode 600" || fail "$f mode $(mode "$p/$f")"
+done
+[ "$(mode "$p/server.crt")" = 644 ] && pass "server.crt mode 644" || fail "server.crt mode"
+[ "$(mode "$p/ca")" = 700 ] && pass "ca/ mode 700" || fail "ca/ mode $(mode "$p/ca")"
+[ "$(wc -l <"$p/ca/revoked.txt")" -eq 1 ] && pass "one revocation indexed" ||
+	fail "revoked.txt: $(cat "$p/ca/revoked.txt")"
+
+echo "== show"
+expect 0 "show server.crt" "$bin" pki show "$p/server.crt"
+grep -q '^san: DNS:vpn.test$' "$tmp/out" && pass "server SAN" || fail "server SAN: $(cat "$tmp/out")"
+grep -q '^ext_key_usage: serverAuth$' "$tmp/out" && pass "server EKU" || fail "server EKU"
+expect 0 "show client1.crt" "$bin" pki show "$p/client1.crt"
+grep -q '^subject: CN = client1$' "$tmp/out" && pass "client subject" || fail "client subject"
+grep -q '^ext_key_usage: clientAuth$' "$tmp/out" && pass "client EKU" || fail "client EKU"
+expect 0 "show ca.crl" "$bin" pki show "$p/ca/ca.crl"
+grep -q '^revoked: 1$' "$tmp/out" && pass "CRL lists one" || fail "CRL: $(cat "$tmp/out")"
+serial=$("$bin" pki show "$p/revoked.crt" | sed -n 's/^serial: //p')
+grep -qi "^revoked_serial: $serial\$" "$tmp/out" && pass "CRL lists revoked.crt" ||
+	fail "CRL lacks $serial"
+
+echo "== verify verdicts (ringvpn)"
+V=("$bin" pki verify --ca "$p/ca")
+expect 0 "server valid for vpn.test" "${V[@]}" --purpose server --name vpn.test "$p/server.crt"
+expect 4 "server wrong name" "${V[@]}" --purpose server --name other.test "$p/server.crt"
+for i in 1 2 3; do
+	expect 0 "client$i valid" "${V[@]}" --purpose client "$p/client$i.crt"
+done
+expect 4 "client cert not for servers" "${V[@]}" --purpose server "$p/client1.crt"
+expect 4 "expired rejected" "${V[@]}" --purpose client "$p/expired.crt"
+expect_err "expired"
+expect 4 "rogue (other CA) rejected" "${V[@]}" --purpose client "$p/rogue.crt"
+expect 4 "revoked rejected" "${V[@]}" --purpose client "$p/revoked.crt"
+expect_err "revoked"
+expect 0 "revoked passes without the CRL" "${V[@]}" --no-crl "$p/revoked.crt"
+expect 0 "rogue valid under other-ca" "$bin" pki verify --ca "$p/other-ca" "$p/rogue.crt"
+
+if command -v openssl >/dev/null 2>&1; then
+	echo "== verify verdicts (openssl(1), an independent implementation)"
+	O=(openssl verify -CAfile "$p/ca/ca.crt" -crl_check -CRLfile "$p/ca/ca.crl")
+	expect 0 "openssl: server valid" "${O[@]}" -purpose sslserver -verify_hostname vpn.test "$p/server.crt"
+	expect 0 "openssl: client1 valid" "${O[@]}" -purpose sslclient "$p/client1.crt"
+	expect 2 "openssl: expired" "${O[@]}" "$p/expired.crt"
+	expect 2 "openssl: rogue" "${O[@]}" "$p/rogue.crt"
+	expect 2 "openssl: revoked" "${O[@]}" "$p/revoked.crt"
+	grep -q "certificate revoked" "$tmp/out" "$tmp/err" && pass "openssl says revoked" ||
+		fail "openssl reason: $(cat "$tmp/out" "$tmp/err")"
+else
+	echo "(openssl(1) not installed: independent cross-check skipped)"
+fi
+
+echo "== exit codes"
+expect 2 "no subcommand" "$bin" pki
+expect 2 "unknown flag" "$bin" pki ca --out "$tmp/x" --bogus
+expect_err "--bogus"
+expect 2 "missing required flag" "$bin" pki server --ca "$p/ca"
+expect_err "--name"
+expect 2 "bad --days" "$bin" pki client --ca "$p/ca" --name z --days soon
+expect 4 "missing CA dir" "$bin" pki client --ca "$tmp/none" --name z --out "$tmp"
+expect_err "$tmp/none"
+expect 10 "refuse to overwrite a key" "$bin" pki client --ca "$p/ca" --name client1 --out "$p"
+expect_err "--force"
+expect 4 "show missing file" "$bin" pki show "$tmp/none.crt"
+cp -a "$p/ca" "$tmp/nokey"
+rm "$tmp/nokey/ca.key"
+expect 5 "missing CA key" "$bin" pki client --ca "$tmp/nokey" --name z --out "$tmp"
+expect_err "$tmp/nokey/ca.key"
+cp "$p/other-ca/ca.key" "$tmp/nokey/ca.key"
+expect 5 "mismatched CA key" "$bin" pki client --ca "$tmp/nokey" --name z --out "$tmp"
+
+echo "== revoke by the CLI"
+expect 0 "revoke client2" "$bin" pki revoke --ca "$p/ca" --cert "$p/client2.crt"
+expect 4 "client2 now rejected" "${V[@]}" "$p/client2.crt"
+expect 0 "client1 still valid" "${V[@]}" "$p/client1.crt"
+expect 0 "crl regenerate" "$bin" pki crl --ca "$p/ca"
+expect 4 "client2 still rejected" "${V[@]}" "$p/client2.crt"
+
+echo
+if [ "$fails" -ne 0 ]; then
+	echo "test_pki_cli: $fails check(s) FAILED"
+	exit 1
+fi
+echo "test_pki_cli: all checks passed"

@@ -1,0 +1,287 @@
+/*
+ * test_tls_conn.c — two TLS engines (tls/conn.h) talking through memory:
+ * the mutual-auth handshake, the exporter, application data, close_notify,
+ * and every refusal (no client certificate, other CA, expired, revoked,
+ * wrong server name, server from another CA), each with its reason on the
+ * side that refuses and on the side that is refused. Also the context's
+ * input errors (tls/ctx.h). Certificates come from test/lib/t_pki.
+ *
+ *   build/<dir>/test/test_tls_conn
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "crypto/kdf.h"
+#include "test/lib/t_pki.h"
+#include "tls/conn.h"
+#include "tls/ctx.h"
+
+static struct t_pki pki;
+
+static void setup(void)
+{
+	cr_assert_eq(t_pki_create(&pki), 0, "test PKI");
+}
+
+static void teardown(void)
+{
+	t_pki_destroy(&pki);
+}
+
+TestSuite(tls_conn, .init = setup, .fini = teardown, .timeout = 30);
+
+static struct rv_tls_ctx *mk_ctx(enum rv_tls_role role, const char *ca, const char *crt,
+				 const char *key, const char *crl, const char *name)
+{
+	struct rv_tls_ctx_params p = {
+		.role = role, .ca_file = ca, .cert_file = crt, .key_file = key, .crl_file = crl,
+		.server_name = name,
+	};
+	struct rv_tls_ctx *ctx = NULL;
+	enum rv_tls_ctx_fail why;
+	char err[512];
+
+	cr_assert_eq(rv_tls_ctx_new(&ctx, &p, &why, err, sizeof(err)), 0, "ctx: %s", err);
+	return ctx;
+}
+
+static struct rv_tls_ctx *server_ctx(void)
+{
+	return mk_ctx(RV_TLS_SERVER, pki.ca_crt, pki.server_crt, pki.server_key, pki.ca_crl, NULL);
+}
+
+/* move transfers all pending ciphertext from |a| to |b|; returns bytes moved. */
+static size_t move(struct rv_tls_conn *a, struct rv_tls_conn *b)
+{
+	uint8_t buf[4096];
+	size_t n, total = 0;
+
+	while ((n = rv_tls_conn_take_out(a, buf, sizeof(buf))) > 0) {
+		cr_assert_eq(rv_tls_conn_feed(b, buf, n), 0);
+		total += n;
+	}
+	return total;
+}
+
+struct pair {
+	struct rv_tls_ctx *sctx, *cctx;
+	struct rv_tls_conn *s, *c;
+	enum rv_tls_status ss, cs; /* last handshake status of each */
+};
+
+/* run drives both handshakes until neither side moves any more bytes. */
+static void run(struct pair *p)
+{
+	p->ss = p->cs = RV_TLS_WANT_READ;
+	cr_assert_eq(rv_tls_conn_new(&p->s, p->sctx), 0);
+	cr_assert_eq(rv_tls_conn_new(&p->c, p->cctx), 0);
+	for (int i = 0; i < 20; i++) {
+		size_t moved;
+
+		if (p->cs == RV_TLS_WANT_READ) {
+			p->cs = rv_tls_conn_handshake(p->c);
+		}
+		moved = move(p->c, p->s);
+		if (p->ss == RV_TLS_WANT_READ) {
+			p->ss = rv_tls_conn_handshake(p->s);
+		}
+		moved += move(p->s, p->c);
+		if (moved == 0 && p->cs != RV_TLS_WANT_READ && p->ss != RV_TLS_WANT_READ) {
+			break;
+		}
+	}
+}
+
+static void free_pair(struct pair *p)
+{
+	rv_tls_conn_free(p->s);
+	rv_tls_conn_free(p->c);
+	rv_tls_ctx_free(p->sctx);
+	rv_tls_ctx_free(p->cctx);
+}
+
+/* client_read_fails: in TLS 1.3 the client learns of its rejection on its
+ * first read; check the reason it gets. */
+static void client_read_fails(struct pair *p, const char *reason)
+{
+	uint8_t buf[64];
+	size_t n;
+
+	cr_assert_eq(rv_tls_conn_read(p->c, buf, sizeof(buf), &n), RV_TLS_ERROR);
+	cr_assert(strstr(rv_tls_conn_error(p->c), reason), "client error '%s' lacks '%s'",
+		  rv_tls_conn_error(p->c), reason);
+}
+
+Test(tls_conn, handshake_exporter_data_close)
+{
+	struct pair p = { 0 };
+	uint8_t es[RV_EXPORTER_LEN], ec[RV_EXPORTER_LEN], zero[RV_EXPORTER_LEN] = { 0 };
+	uint8_t buf[64];
+	size_t n;
+
+	p.sctx = server_ctx();
+	p.cctx = mk_ctx(RV_TLS_CLIENT, pki.ca_crt, pki.client_crt[0], pki.client_key[0], NULL,
+			T_PKI_SERVER_NAME);
+	run(&p);
+	cr_assert_eq(p.ss, RV_TLS_OK, "server: %s", rv_tls_conn_error(p.s));
+	cr_assert_eq(p.cs, RV_TLS_OK, "client: %s", rv_tls_conn_error(p.c));
+	cr_assert_str_eq(rv_tls_conn_peer_cn(p.s), "client1");
+	cr_assert_not_null(rv_tls_conn_peer_cn(p.c));
+	cr_assert_eq(rv_tls_conn_export(p.s, es, sizeof(es)), 0);
+	cr_assert_eq(rv_tls_conn_export(p.c, ec, sizeof(ec)), 0);
+	cr_assert_arr_eq(es, ec, sizeof(es), "both ends export the same secret");
+	cr_assert(memcmp(es, zero, sizeof(es)) != 0);
+
+	cr_assert_eq(rv_tls_conn_write(p.c, (const uint8_t *)"ping", 4), RV_TLS_OK);
+	move(p.c, p.s);
+	cr_assert_eq(rv_tls_conn_read(p.s, buf, sizeof(buf), &n), RV_TLS_OK);
+	cr_assert_eq(n, 4);
+	cr_assert_arr_eq(buf, "ping", 4);
+	cr_assert_eq(rv_tls_conn_read(p.s, buf, sizeof(buf), &n), RV_TLS_WANT_READ);
+	cr_assert_eq(rv_tls_conn_write(p.s, (const uint8_t *)"pong!", 5), RV_TLS_OK);
+	move(p.s, p.c);
+	cr_assert_eq(rv_tls_conn_read(p.c, buf, sizeof(buf), &n), RV_TLS_OK);
+	cr_assert_eq(n, 5);
+
+	rv_tls_conn_close(p.c);
+	move(p.c, p.s);
+	cr_assert_eq(rv_tls_conn_read(p.s, buf, sizeof(buf), &n), RV_TLS_CLOSED);
+	free_pair(&p);
+}
+
+Test(tls_conn, exporter_differs_per_session)
+{
+	struct pair a = { 0 }, b = { 0 };
+	uint8_t ea[RV_EXPORTER_LEN], eb[RV_EXPORTER_LEN];
+
+	a.sctx = server_ctx();
+	a.cctx = mk_ctx(RV_TLS_CLIENT, pki.ca_crt, pki.client_crt[0], pki.client_key[0], NULL,
+			T_PKI_SERVER_NAME);
+	b.sctx = server_ctx();
+	b.cctx = mk_ctx(RV_TLS_CLIENT, pki.ca_crt, pki.client_crt[0], pki.client_key[0], NULL,
+			T_PKI_SERVER_NAME);
+	run(&a);
+	run(&b);
+	cr_assert_eq(a.ss, RV_TLS_OK);
+	cr_assert_eq(b.ss, RV_TLS_OK);
+	cr_assert_eq(rv_tls_conn_export(a.s, ea, sizeof(ea)), 0);
+	cr_assert_eq(rv_tls_conn_export(b.s, eb, sizeof(eb)), 0);
+	cr_assert(memcmp(ea, eb, sizeof(ea)) != 0);
+	free_pair(&a);
+	free_pair(&b);
+}
+
+Test(tls_conn, export_before_handshake_fails)
+{
+	struct rv_tls_ctx *ctx = server_ctx();
+	struct rv_tls_conn *c;
+	uint8_t e[RV_EXPORTER_LEN];
+
+	cr_assert_eq(rv_tls_conn_new(&c, ctx), 0);
+	cr_assert_eq(rv_tls_conn_export(c, e, sizeof(e)), -EINVAL);
+	cr_assert_null(rv_tls_conn_peer_cn(c));
+	rv_tls_conn_free(c);
+	rv_tls_ctx_free(ctx);
+}
+
+/* Table of refusals: client credentials, client CA, expected name, and the
+ * reasons each side must report. */
+struct refusal {
+	const char *what;
+	int client; /* 0 none, 1 client1, 2 rogue, 3 expired, 4 revoked */
+	bool client_other_ca;
+	const char *name;
+	const char *server_reason; /* NULL: the server's handshake never fails */
+	const char *client_reason;
+	bool client_fails_handshake;
+};
+
+static const struct refusal refusals[] = {
+	{ "no client certificate", 0, false, T_PKI_SERVER_NAME, "no certificate",
+	  "certificate required", false },
+	{ "client from another CA", 2, false, T_PKI_SERVER_NAME,
+	  "unable to get local issuer certificate", "unknown CA", false },
+	{ "expired client", 3, false, T_PKI_SERVER_NAME, "certificate has expired",
+	  "expired", false },
+	{ "revoked client", 4, false, T_PKI_SERVER_NAME, "certificate revoked", "revoked", false },
+	{ "wrong server name", 1, false, "other.test", "peer sent alert",
+	  "Hostname mismatch", true },
+	{ "server from another CA", 1, true, T_PKI_SERVER_NAME, "peer sent alert",
+	  "unable to get local issuer certificate", true },
+};
+
+static void check_refusal(const struct refusal *r)
+{
+	const char *crt[] = { NULL, pki.client_crt[0], pki.rogue_crt, pki.expired_crt,
+			      pki.revoked_crt };
+	const char *key[] = { NULL, pki.client_key[0], pki.rogue_key, pki.expired_key,
+			      pki.revoked_key };
+	struct pair p = { 0 };
+
+	p.sctx = server_ctx();
+	p.cctx = mk_ctx(RV_TLS_CLIENT, r->client_other_ca ? pki.other_ca_crt : pki.ca_crt,
+			crt[r->client], key[r->client], NULL, r->name);
+	run(&p);
+	cr_assert_eq(p.ss, RV_TLS_ERROR, "%s: server accepted", r->what);
+	cr_assert(strstr(rv_tls_conn_error(p.s), r->server_reason), "%s: server error '%s'",
+		  r->what, rv_tls_conn_error(p.s));
+	cr_assert_null(rv_tls_conn_peer_cn(p.s));
+	if (r->client_fails_handshake) {
+		cr_assert_eq(p.cs, RV_TLS_ERROR, "%s", r->what);
+		cr_assert(strstr(rv_tls_conn_error(p.c), r->client_reason),
+			  "%s: client error '%s'", r->what, rv_tls_conn_error(p.c));
+	} else {
+		cr_assert_eq(p.cs, RV_TLS_OK, "%s", r->what);
+		client_read_fails(&p, r->client_reason);
+	}
+	free_pair(&p);
+}
+
+Test(tls_conn, refused_no_client_cert) { check_refusal(&refusals[0]); }
+Test(tls_conn, refused_other_ca) { check_refusal(&refusals[1]); }
+Test(tls_conn, refused_expired) { check_refusal(&refusals[2]); }
+Test(tls_conn, refused_revoked) { check_refusal(&refusals[3]); }
+Test(tls_conn, refused_wrong_server_name) { check_refusal(&refusals[4]); }
+Test(tls_conn, refused_server_other_ca) { check_refusal(&refusals[5]); }
+
+Test(tls_conn, ctx_input_errors)
+{
+	struct rv_tls_ctx_params p = {
+		.role = RV_TLS_SERVER, .ca_file = pki.ca_crt, .cert_file = pki.server_crt,
+		.key_file = pki.server_key,
+	};
+	struct rv_tls_ctx *ctx;
+	enum rv_tls_ctx_fail why;
+	char err[512];
+
+	p.cert_file = "/nonexistent/server.crt";
+	cr_assert_eq(rv_tls_ctx_new(&ctx, &p, &why, err, sizeof(err)), -ENOENT);
+	cr_assert_eq(why, RV_TLS_FAIL_CERT);
+	cr_assert(strstr(err, "/nonexistent/server.crt"), "%s", err);
+
+	p.cert_file = pki.server_crt;
+	p.key_file = pki.client_key[0];
+	cr_assert_eq(rv_tls_ctx_new(&ctx, &p, &why, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(why, RV_TLS_FAIL_KEY);
+	cr_assert(strstr(err, "does not match"), "%s", err);
+
+	p.key_file = pki.server_crt; /* a certificate is not a key */
+	cr_assert_eq(rv_tls_ctx_new(&ctx, &p, &why, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(why, RV_TLS_FAIL_KEY);
+
+	p.key_file = pki.server_key;
+	p.ca_file = pki.server_key; /* not a certificate */
+	cr_assert_eq(rv_tls_ctx_new(&ctx, &p, &why, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(why, RV_TLS_FAIL_CA);
+
+	p.ca_file = pki.ca_crt;
+	p.crl_file = pki.ca_crt; /* not a CRL */
+	cr_assert_eq(rv_tls_ctx_new(&ctx, &p, &why, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(why, RV_TLS_FAIL_CRL);
+
+	p.crl_file = NULL;
+	p.role = RV_TLS_CLIENT; /* a client needs the name to verify */
+	cr_assert_eq(rv_tls_ctx_new(&ctx, &p, &why, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "server_name"), "%s", err);
+}

@@ -1,0 +1,296 @@
+/*
+ * conn.c — TLS engine over two memory BIOs (see conn.h).
+ *
+ * rbio holds ciphertext fed in by the caller; wbio collects what BoringSSL
+ * wants to send. Both are BIO_s_mem: an empty rbio reads as "retry" (not EOF)
+ * so SSL_* report WANT_READ instead of a truncated stream.
+ */
+#include "tls/conn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "crypto/errq.h"
+#include "crypto/kdf.h"
+#include "tls/internal.h"
+
+struct rv_tls_conn {
+	SSL *ssl;
+	BIO *rbio, *wbio; /* owned by ssl */
+	bool done;
+	char cn[RV_TLS_CN_MAX + 1];
+	char err[256];
+	char alert[96]; /* last fatal alert received, for the error text */
+};
+
+static int conn_ex_index = -1;
+
+static void info_cb(const SSL *ssl, int where, int value)
+{
+	struct rv_tls_conn *c;
+
+	if ((where & SSL_CB_READ_ALERT) != SSL_CB_READ_ALERT || conn_ex_index < 0) {
+		return;
+	}
+	c = SSL_get_ex_data(ssl, conn_ex_index);
+	if (c && ((value >> 8) & 0xff) == SSL3_AL_FATAL) {
+		snprintf(c->alert, sizeof(c->alert), "peer sent alert: %s",
+			 SSL_alert_desc_string_long(value & 0xff));
+	}
+}
+
+int rv_tls_conn_new(struct rv_tls_conn **out, struct rv_tls_ctx *ctx)
+{
+	struct rv_tls_conn *c;
+
+	*out = NULL;
+	if (conn_ex_index < 0) {
+		/* Control thread only; the index is process-wide and never freed. */
+		conn_ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+		if (conn_ex_index < 0) {
+			return -ENOMEM;
+		}
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		return -ENOMEM;
+	}
+	c->ssl = SSL_new(rv_tls_ctx_ssl(ctx));
+	c->rbio = BIO_new(BIO_s_mem());
+	c->wbio = BIO_new(BIO_s_mem());
+	if (!c->ssl || !c->rbio || !c->wbio) {
+		BIO_free(c->rbio);
+		BIO_free(c->wbio);
+		SSL_free(c->ssl);
+		free(c);
+		ERR_clear_error();
+		return -ENOMEM;
+	}
+	BIO_set_mem_eof_return(c->rbio, -1);
+	BIO_set_mem_eof_return(c->wbio, -1);
+	SSL_set_bio(c->ssl, c->rbio, c->wbio); /* ssl owns both now */
+	SSL_set_ex_data(c->ssl, conn_ex_index, c);
+	SSL_set_info_callback(c->ssl, info_cb);
+	if (rv_tls_ctx_role(ctx) == RV_TLS_SERVER) {
+		SSL_set_accept_state(c->ssl);
+	} else {
+		const char *name = rv_tls_ctx_server_name(ctx);
+
+		SSL_set_connect_state(c->ssl);
+		if (name && !SSL_set_tlsext_host_name(c->ssl, name)) {
+			ERR_clear_error(); /* SNI is a courtesy; verification is by the ctx param */
+		}
+	}
+	*out = c;
+	return 0;
+}
+
+void rv_tls_conn_free(struct rv_tls_conn *c)
+{
+	if (!c) {
+		return;
+	}
+	SSL_free(c->ssl); /* frees both BIOs; BoringSSL cleanses its key material */
+	free(c);
+}
+
+int rv_tls_conn_feed(struct rv_tls_conn *c, const uint8_t *data, size_t len)
+{
+	while (len > 0) {
+		int chunk = len > (1u << 30) ? (1 << 30) : (int)len;
+		int n = BIO_write(c->rbio, data, chunk);
+
+		if (n <= 0) {
+			ERR_clear_error();
+			return -ENOMEM;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* fail records why |ret| from an SSL_* call failed and maps it. */
+static enum rv_tls_status fail(struct rv_tls_conn *c, int ret)
+{
+	int e = SSL_get_error(c->ssl, ret);
+	char ebuf[200];
+	long vr;
+
+	switch (e) {
+	case SSL_ERROR_WANT_READ:
+		return RV_TLS_WANT_READ;
+	case SSL_ERROR_ZERO_RETURN:
+		snprintf(c->err, sizeof(c->err), "peer closed the TLS session");
+		return RV_TLS_CLOSED;
+	default:
+		break;
+	}
+	vr = SSL_get_verify_result(c->ssl);
+	if (vr == X509_V_ERR_INVALID_CALL && !c->alert[0]) {
+		/* No verification ran: the peer presented no certificate. */
+		snprintf(c->err, sizeof(c->err), "peer sent no certificate (%s)",
+			 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
+	} else if (vr != X509_V_OK && vr != X509_V_ERR_INVALID_CALL) {
+		snprintf(c->err, sizeof(c->err), "certificate verification failed: %s",
+			 X509_verify_cert_error_string(vr));
+		ERR_clear_error();
+	} else if (c->alert[0]) {
+		snprintf(c->err, sizeof(c->err), "%s", c->alert);
+		ERR_clear_error();
+	} else {
+		snprintf(c->err, sizeof(c->err), "%s", rv_crypto_errors_str(ebuf, sizeof(ebuf)));
+	}
+	return RV_TLS_ERROR;
+}
+
+static int copy_cn(struct rv_tls_conn *c)
+{
+	X509 *peer = SSL_get_peer_certificate(c->ssl);
+	X509_NAME *name;
+	unsigned char *utf8 = NULL;
+	int idx, len, ret = -EINVAL;
+
+	c->cn[0] = '\0';
+	if (!peer) {
+		return -EINVAL;
+	}
+	name = X509_get_subject_name(peer);
+	idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+	if (idx < 0) {
+		goto out;
+	}
+	len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx)));
+	if (len <= 0 || len > RV_TLS_CN_MAX) {
+		goto out;
+	}
+	for (int i = 0; i < len; i++) {
+		/* Names appear in logs, the status output and the config; only
+		 * printable ASCII without spaces is accepted. */
+		if (utf8[i] <= 0x20 || utf8[i] >= 0x7f) {
+			goto out;
+		}
+	}
+	memcpy(c->cn, utf8, (size_t)len);
+	c->cn[len] = '\0';
+	ret = 0;
+out:
+	OPENSSL_free(utf8);
+	X509_free(peer);
+	ERR_clear_error();
+	return ret;
+}
+
+enum rv_tls_status rv_tls_conn_handshake(struct rv_tls_conn *c)
+{
+	int ret;
+
+	if (c->done) {
+		return RV_TLS_OK;
+	}
+	ret = SSL_do_handshake(c->ssl);
+	if (ret != 1) {
+		return fail(c, ret);
+	}
+	if (copy_cn(c) != 0) {
+		snprintf(c->err, sizeof(c->err), "peer certificate has no usable common name "
+			 "(1-%d printable ASCII characters, no spaces)", RV_TLS_CN_MAX);
+		return RV_TLS_ERROR;
+	}
+	c->done = true;
+	return RV_TLS_OK;
+}
+
+bool rv_tls_conn_handshake_done(const struct rv_tls_conn *c)
+{
+	return c->done;
+}
+
+enum rv_tls_status rv_tls_conn_read(struct rv_tls_conn *c, uint8_t *buf, size_t len,
+				    size_t *out_len)
+{
+	int n;
+
+	*out_len = 0;
+	if (len > (1u << 30)) {
+		len = 1u << 30;
+	}
+	n = SSL_read(c->ssl, buf, (int)len);
+	if (n <= 0) {
+		return fail(c, n);
+	}
+	*out_len = (size_t)n;
+	return RV_TLS_OK;
+}
+
+enum rv_tls_status rv_tls_conn_write(struct rv_tls_conn *c, const uint8_t *buf, size_t len)
+{
+	int n;
+
+	if (len == 0) {
+		return RV_TLS_OK;
+	}
+	if (len > (1u << 30)) {
+		snprintf(c->err, sizeof(c->err), "write too large");
+		return RV_TLS_ERROR;
+	}
+	/* The write BIO is an unbounded memory buffer, so SSL_write completes
+	 * in one call or fails. */
+	n = SSL_write(c->ssl, buf, (int)len);
+	if (n != (int)len) {
+		(void)fail(c, n);
+		return RV_TLS_ERROR;
+	}
+	return RV_TLS_OK;
+}
+
+void rv_tls_conn_close(struct rv_tls_conn *c)
+{
+	if (SSL_shutdown(c->ssl) < 0) {
+		ERR_clear_error();
+	}
+}
+
+size_t rv_tls_conn_pending_out(const struct rv_tls_conn *c)
+{
+	return BIO_ctrl_pending(c->wbio);
+}
+
+size_t rv_tls_conn_take_out(struct rv_tls_conn *c, uint8_t *buf, size_t len)
+{
+	int n;
+
+	if (len > (1u << 30)) {
+		len = 1u << 30;
+	}
+	n = BIO_read(c->wbio, buf, (int)len);
+	return n > 0 ? (size_t)n : 0;
+}
+
+const char *rv_tls_conn_error(const struct rv_tls_conn *c)
+{
+	return c->err;
+}
+
+const char *rv_tls_conn_peer_cn(const struct rv_tls_conn *c)
+{
+	return c->done ? c->cn : NULL;
+}
+
+int rv_tls_conn_export(struct rv_tls_conn *c, uint8_t *out, size_t len)
+{
+	if (!c->done ||
+	    !SSL_export_keying_material(c->ssl, out, len, RV_TLS_EXPORTER_LABEL,
+					sizeof(RV_TLS_EXPORTER_LABEL) - 1, NULL, 0, 0)) {
+		ERR_clear_error();
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,87 @@
+/*
+ * conn.h — one TLS 1.3 connection driven entirely through memory: the caller
+ * feeds ciphertext received from the network in, takes ciphertext to send
+ * out, and reads and writes plaintext. No file descriptors, so two engines
+ * can talk to each other inside one process (test/unit/test_tls_conn.c).
+ *
+ * Typical loop (control thread):
+ *   rv_tls_conn_feed(c, bytes_from_tcp, n);
+ *   if (!handshake done) st = rv_tls_conn_handshake(c);
+ *   else while ((st = rv_tls_conn_read(c, buf, sizeof buf, &n)) == RV_TLS_OK) ...;
+ *   while (rv_tls_conn_pending_out(c)) n = rv_tls_conn_take_out(c, out, sizeof out); send.
+ *
+ * Ciphertext out is buffered without bound inside the engine; the caller
+ * bounds it by bounding the plaintext it writes (the control protocol writes
+ * a few hundred bytes per message).
+ *
+ * Threads: a connection belongs to one thread.
+ */
+#ifndef RV_TLS_CONN_H
+#define RV_TLS_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct rv_tls_ctx;
+struct rv_tls_conn;
+
+enum rv_tls_status {
+	RV_TLS_OK = 0,     /* done / data returned */
+	RV_TLS_WANT_READ,  /* needs more ciphertext from the peer */
+	RV_TLS_CLOSED,     /* the peer sent close_notify */
+	RV_TLS_ERROR,      /* fatal: see rv_tls_conn_error(); send pending out, then close */
+};
+
+enum { RV_TLS_CN_MAX = 64 };
+
+/* rv_tls_conn_new creates a connection of |ctx|'s role. The connection keeps
+ * its own reference to the underlying SSL_CTX, so |ctx| may be freed first.
+ * Returns 0 or -ENOMEM. */
+int rv_tls_conn_new(struct rv_tls_conn **out, struct rv_tls_ctx *ctx);
+
+/* rv_tls_conn_free frees |c| and wipes its buffers. NULL ok. */
+void rv_tls_conn_free(struct rv_tls_conn *c);
+
+/* rv_tls_conn_feed appends |len| ciphertext bytes received from the peer.
+ * Returns 0 or -ENOMEM. */
+int rv_tls_conn_feed(struct rv_tls_conn *c, const uint8_t *data, size_t len);
+
+/* rv_tls_conn_handshake advances the handshake: OK once complete (and the
+ * peer verified), WANT_READ, or ERROR (the reason is in rv_tls_conn_error;
+ * an alert for the peer may be pending out). */
+enum rv_tls_status rv_tls_conn_handshake(struct rv_tls_conn *c);
+bool rv_tls_conn_handshake_done(const struct rv_tls_conn *c);
+
+/* rv_tls_conn_read returns up to |len| plaintext bytes in |buf| and their
+ * number in *out_len (OK), or WANT_READ / CLOSED / ERROR. */
+enum rv_tls_status rv_tls_conn_read(struct rv_tls_conn *c, uint8_t *buf, size_t len,
+				    size_t *out_len);
+
+/* rv_tls_conn_write encrypts all |len| bytes (OK) or fails (ERROR). */
+enum rv_tls_status rv_tls_conn_write(struct rv_tls_conn *c, const uint8_t *buf, size_t len);
+
+/* rv_tls_conn_close queues a close_notify. */
+void rv_tls_conn_close(struct rv_tls_conn *c);
+
+/* rv_tls_conn_pending_out: ciphertext bytes waiting to be sent. */
+size_t rv_tls_conn_pending_out(const struct rv_tls_conn *c);
+
+/* rv_tls_conn_take_out moves up to |len| bytes of pending ciphertext into
+ * |buf| and returns how many. */
+size_t rv_tls_conn_take_out(struct rv_tls_conn *c, uint8_t *buf, size_t len);
+
+/* rv_tls_conn_error returns the reason of the last ERROR (verification
+ * result, alert received from the peer, or BoringSSL's reason), "" if none. */
+const char *rv_tls_conn_error(const struct rv_tls_conn *c);
+
+/* rv_tls_conn_peer_cn returns the peer certificate's common name (printable
+ * ASCII, at most RV_TLS_CN_MAX bytes) once the handshake is done, or NULL. */
+const char *rv_tls_conn_peer_cn(const struct rv_tls_conn *c);
+
+/* rv_tls_conn_export writes |len| bytes of the TLS exporter with
+ * RV_TLS_EXPORTER_LABEL (no context) to |out|. Returns 0 or -EINVAL (no
+ * completed handshake). The caller wipes |out|. */
+int rv_tls_conn_export(struct rv_tls_conn *c, uint8_t *out, size_t len);
+
+#endif /* RV_TLS_CONN_H */

@@ -1,0 +1,333 @@
+/*
+ * ctx.c — SSL_CTX construction for the control plane (see ctx.h).
+ *
+ * Every input file is first opened with fopen() so that a missing or
+ * unreadable file is reported with its errno and name, before BoringSSL's
+ * less specific parse errors can hide the cause.
+ */
+#include "tls/ctx.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#ifndef OPENSSL_IS_BORINGSSL
+#error "ringvpn must be built against BoringSSL"
+#endif
+
+#include "crypto/errq.h"
+#include "tls/internal.h"
+
+struct rv_tls_ctx {
+	SSL_CTX *ssl_ctx;
+	enum rv_tls_role role;
+	char *server_name;
+};
+
+
+static bool is_ip_literal(const char *name)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	return inet_pton(AF_INET, name, &a4) == 1 || inet_pton(AF_INET6, name, &a6) == 1;
+}
+
+static const uint16_t sigalgs[] = {
+	SSL_SIGN_ECDSA_SECP256R1_SHA256,
+	SSL_SIGN_RSA_PSS_RSAE_SHA256,
+	SSL_SIGN_ECDSA_SECP384R1_SHA384,
+	SSL_SIGN_RSA_PSS_RSAE_SHA384,
+	SSL_SIGN_RSA_PSS_RSAE_SHA512,
+};
+
+/* open_pem opens |path| for reading, or fills |err| with why not. */
+static FILE *open_pem(const char *what, const char *path, char *err, size_t err_len, int *out_errno)
+{
+	FILE *f;
+
+	if (!path || !path[0]) {
+		snprintf(err, err_len, "no %s file configured: set it in the config file or on the "
+			 "command line", what);
+		*out_errno = -EINVAL;
+		return NULL;
+	}
+	f = fopen(path, "r");
+	if (!f) {
+		*out_errno = -errno;
+		snprintf(err, err_len, "cannot open %s file %s: %s (check the path and its "
+			 "permissions)", what, path, strerror(errno));
+	}
+	return f;
+}
+
+static int load_ca(SSL_CTX *sc, const char *path, char *err, size_t err_len)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(sc);
+	char ebuf[256];
+	X509 *x;
+	FILE *f;
+	int ret = 0, n = 0;
+
+	f = open_pem("CA certificate", path, err, err_len, &ret);
+	if (!f) {
+		return ret;
+	}
+	while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+		if (!X509_STORE_add_cert(store, x)) {
+			X509_free(x);
+			snprintf(err, err_len, "CA file %s: cannot add certificate: %s", path,
+				 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
+			ret = -EINVAL;
+			goto out;
+		}
+		X509_free(x);
+		n++;
+	}
+	ERR_clear_error(); /* the PEM reader ends with "no start line" */
+	if (n == 0) {
+		snprintf(err, err_len, "CA file %s holds no PEM certificate (expected "
+			 "-----BEGIN CERTIFICATE-----; use the CA's ca.crt)", path);
+		ret = -EINVAL;
+	}
+out:
+	fclose(f);
+	return ret;
+}
+
+static int load_crl(SSL_CTX *sc, const char *path, char *err, size_t err_len)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(sc);
+	char ebuf[256];
+	X509_CRL *crl;
+	FILE *f;
+	int ret = 0, n = 0;
+
+	f = open_pem("CRL", path, err, err_len, &ret);
+	if (!f) {
+		return ret;
+	}
+	while ((crl = PEM_read_X509_CRL(f, NULL, NULL, NULL)) != NULL) {
+		if (!X509_STORE_add_crl(store, crl)) {
+			X509_CRL_free(crl);
+			snprintf(err, err_len, "CRL file %s: cannot add CRL: %s", path,
+				 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
+			ret = -EINVAL;
+			goto out;
+		}
+		X509_CRL_free(crl);
+		n++;
+	}
+	ERR_clear_error();
+	if (n == 0) {
+		snprintf(err, err_len, "CRL file %s holds no PEM CRL (expected "
+			 "-----BEGIN X509 CRL-----; create it with `ringvpn pki revoke`)", path);
+		ret = -EINVAL;
+		goto out;
+	}
+	/* Check revocation of the leaf only: the deployment CA signs leaves
+	 * directly and publishes one CRL. */
+	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+out:
+	fclose(f);
+	return ret;
+}
+
+static int load_cert(SSL_CTX *sc, const char *path, char *err, size_t err_len)
+{
+	char ebuf[256];
+	X509 *x;
+	FILE *f;
+	int ret = 0;
+
+	f = open_pem("certificate", path, err, err_len, &ret);
+	if (!f) {
+		return ret;
+	}
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	if (!x) {
+		snprintf(err, err_len, "certificate file %s holds no PEM certificate: %s", path,
+			 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
+		ret = -EINVAL;
+		goto out;
+	}
+	if (!SSL_CTX_use_certificate(sc, x)) {
+		snprintf(err, err_len, "certificate file %s: unusable certificate: %s", path,
+			 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
+		ret = -EINVAL;
+		X509_free(x);
+		goto out;
+	}
+	X509_free(x);
+	/* Further certificates in the file are the chain (intermediates). */
+	while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+		if (!SSL_CTX_add1_chain_cert(sc, x)) {
+			X509_free(x);
+			snprintf(err, err_len, "certificate file %s: bad chain certificate", path);
+			ret = -EINVAL;
+			goto out;
+		}
+		X509_free(x);
+	}
+	ERR_clear_error();
+out:
+	fclose(f);
+	return ret;
+}
+
+static int load_key(SSL_CTX *sc, const char *path, char *err, size_t err_len)
+{
+	char ebuf[256];
+	EVP_PKEY *pk;
+	FILE *f;
+	int ret = 0;
+
+	f = open_pem("private key", path, err, err_len, &ret);
+	if (!f) {
+		return ret;
+	}
+	pk = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!pk) {
+		snprintf(err, err_len, "key file %s holds no usable PEM private key: %s", path,
+			 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
+		return -EINVAL;
+	}
+	if (!SSL_CTX_use_PrivateKey(sc, pk)) {
+		snprintf(err, err_len, "key file %s: key does not match the certificate (use the "
+			 "key that was issued with it): %s", path,
+			 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
+		ret = -EINVAL;
+	}
+	EVP_PKEY_free(pk); /* the SSL_CTX holds its own reference */
+	return ret;
+}
+
+int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
+		   enum rv_tls_ctx_fail *out_fail, char *err, size_t err_len)
+{
+	struct rv_tls_ctx *c;
+	char ebuf[256];
+	int ret;
+
+	*out = NULL;
+	*out_fail = RV_TLS_FAIL_OTHER;
+	err[0] = '\0';
+	if (p->role == RV_TLS_CLIENT && (!p->server_name || !p->server_name[0])) {
+		snprintf(err, err_len, "no server name to verify: set server_name");
+		return -EINVAL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	c->role = p->role;
+	c->ssl_ctx = SSL_CTX_new(TLS_method());
+	if (!c->ssl_ctx) {
+		snprintf(err, err_len, "SSL_CTX_new: %s", rv_crypto_errors_str(ebuf, sizeof(ebuf)));
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	if (!SSL_CTX_set_min_proto_version(c->ssl_ctx, TLS1_3_VERSION) ||
+	    !SSL_CTX_set_max_proto_version(c->ssl_ctx, TLS1_3_VERSION) ||
+	    !SSL_CTX_set_verify_algorithm_prefs(c->ssl_ctx, sigalgs,
+						sizeof(sigalgs) / sizeof(sigalgs[0]))) {
+		snprintf(err, err_len, "TLS settings refused: %s",
+			 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
+		ret = -EINVAL;
+		goto err_free;
+	}
+	SSL_CTX_set_session_cache_mode(c->ssl_ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_options(c->ssl_ctx, SSL_OP_NO_TICKET);
+
+	ret = load_ca(c->ssl_ctx, p->ca_file, err, err_len);
+	if (ret) {
+		*out_fail = RV_TLS_FAIL_CA;
+		goto err_free;
+	}
+	if (p->crl_file && p->crl_file[0]) {
+		ret = load_crl(c->ssl_ctx, p->crl_file, err, err_len);
+		if (ret) {
+			*out_fail = RV_TLS_FAIL_CRL;
+			goto err_free;
+		}
+	}
+	if (p->role == RV_TLS_CLIENT && (!p->cert_file || !p->cert_file[0])) {
+		/* An anonymous client: only test tools build one, to check that
+		 * the server refuses it. */
+		goto no_cert;
+	}
+	ret = load_cert(c->ssl_ctx, p->cert_file, err, err_len);
+	if (ret) {
+		*out_fail = RV_TLS_FAIL_CERT;
+		goto err_free;
+	}
+	ret = load_key(c->ssl_ctx, p->key_file, err, err_len);
+	if (ret) {
+		*out_fail = RV_TLS_FAIL_KEY;
+		goto err_free;
+	}
+no_cert:
+
+	if (p->role == RV_TLS_SERVER) {
+		SSL_CTX_set_verify(c->ssl_ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+				   NULL);
+	} else {
+		X509_VERIFY_PARAM *vp = SSL_CTX_get0_param(c->ssl_ctx);
+
+		SSL_CTX_set_verify(c->ssl_ctx, SSL_VERIFY_PEER, NULL);
+		c->server_name = strdup(p->server_name);
+		/* A server named by an IP address carries an IP SAN, which a host
+		 * name check never matches. */
+		if (!c->server_name || !(is_ip_literal(p->server_name)
+						 ? X509_VERIFY_PARAM_set1_ip_asc(vp, p->server_name)
+						 : X509_VERIFY_PARAM_set1_host(vp, p->server_name,
+									       strlen(p->server_name)))) {
+			snprintf(err, err_len, "cannot set expected server name '%s'",
+				 p->server_name);
+			ret = -EINVAL;
+			goto err_free;
+		}
+	}
+	*out = c;
+	*out_fail = RV_TLS_FAIL_NONE;
+	return 0;
+
+err_free:
+	rv_tls_ctx_free(c);
+	return ret;
+}
+
+void rv_tls_ctx_free(struct rv_tls_ctx *ctx)
+{
+	if (!ctx) {
+		return;
+	}
+	SSL_CTX_free(ctx->ssl_ctx);
+	free(ctx->server_name);
+	free(ctx);
+}
+
+enum rv_tls_role rv_tls_ctx_role(const struct rv_tls_ctx *ctx)
+{
+	return ctx->role;
+}
+
+SSL_CTX *rv_tls_ctx_ssl(struct rv_tls_ctx *ctx)
+{
+	return ctx->ssl_ctx;
+}
+
+const char *rv_tls_ctx_server_name(const struct rv_tls_ctx *ctx)
+{
+	return ctx->server_name;
+}

@@ -1,0 +1,60 @@
+/*
+ * ctx.h — the TLS context of the control plane: TLS 1.3 only, mutual
+ * certificate authentication against one deployment CA, optional CRL.
+ *
+ * Server: requires a client certificate that chains to the CA (and is not
+ * revoked when a CRL is configured). Client: verifies the server's chain
+ * against the CA and that the certificate names the expected server
+ * (X509_VERIFY_PARAM_set1_host, SAN dNSName or CN). ECDSA P-256 and RSA
+ * (PSS) signatures. No session resumption: every connection presents and
+ * verifies a full certificate chain, so a CRL update applies to every new
+ * connection.
+ *
+ * Threads: a context is built once and then shared read-only by every
+ * connection of the control thread.
+ */
+#ifndef RV_TLS_CTX_H
+#define RV_TLS_CTX_H
+
+#include <stddef.h>
+
+struct rv_tls_ctx;
+
+enum rv_tls_role {
+	RV_TLS_SERVER = 0,
+	RV_TLS_CLIENT = 1,
+};
+
+/* Which input a failed rv_tls_ctx_new tripped over (for exit codes). */
+enum rv_tls_ctx_fail {
+	RV_TLS_FAIL_NONE = 0,
+	RV_TLS_FAIL_CA,    /* CA file missing, unreadable or not a certificate */
+	RV_TLS_FAIL_CERT,  /* own certificate missing, unreadable or invalid */
+	RV_TLS_FAIL_KEY,   /* private key missing, unreadable, invalid or not matching */
+	RV_TLS_FAIL_CRL,   /* CRL file missing, unreadable or invalid */
+	RV_TLS_FAIL_OTHER, /* BoringSSL refused a setting / out of memory */
+};
+
+struct rv_tls_ctx_params {
+	enum rv_tls_role role;
+	const char *ca_file;     /* PEM CA certificate(s); required */
+	const char *cert_file;   /* PEM certificate chain; required (a client
+				  * without one is only for tests of refusal) */
+	const char *key_file;    /* PEM private key; required with cert_file */
+	const char *crl_file;    /* PEM CRL(s); NULL or "": no revocation check */
+	const char *server_name; /* client: expected server name; required */
+};
+
+/* rv_tls_ctx_new builds a context from |p| (strings copied where kept).
+ * Returns 0 and sets *out, or -errno with *out_fail naming the input at fault
+ * and a one-line explanation in |err| (file name, what was wrong, what to do). */
+int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
+		   enum rv_tls_ctx_fail *out_fail, char *err, size_t err_len);
+
+/* rv_tls_ctx_free frees |ctx| (connections hold their own reference). NULL ok. */
+void rv_tls_ctx_free(struct rv_tls_ctx *ctx);
+
+/* rv_tls_ctx_role returns the role |ctx| was built for. */
+enum rv_tls_role rv_tls_ctx_role(const struct rv_tls_ctx *ctx);
+
+#endif /* RV_TLS_CTX_H */

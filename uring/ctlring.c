@@ -1,0 +1,174 @@
+/*
+ * ctlring.c — the control thread's ring (see ctlring.h). A thin layer over
+ * uring/ring.h: the control plane is not performance-critical, so every
+ * operation is single-shot and re-armed by the caller.
+ */
+#include "uring/ctlring.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <liburing.h>
+
+#include "uring/ring.h"
+
+struct rv_ctlring {
+	struct rv_ring ring;
+};
+
+int rv_ctlring_new(struct rv_ctlring **out, unsigned entries)
+{
+	struct rv_ctlring *r = calloc(1, sizeof(*r));
+	int ret;
+
+	*out = NULL;
+	if (!r) {
+		return -ENOMEM;
+	}
+	ret = rv_ring_init(&r->ring, entries, true);
+	if (ret) {
+		free(r);
+		return ret;
+	}
+	*out = r;
+	return 0;
+}
+
+void rv_ctlring_free(struct rv_ctlring *r)
+{
+	if (!r) {
+		return;
+	}
+	rv_ring_cleanup(&r->ring);
+	free(r);
+}
+
+static struct io_uring_sqe *get(struct rv_ctlring *r, uint64_t ud)
+{
+	struct io_uring_sqe *sqe = rv_ring_get_sqe(&r->ring);
+
+	if (sqe) {
+		io_uring_sqe_set_data64(sqe, ud);
+	}
+	return sqe;
+}
+
+int rv_ctlring_accept(struct rv_ctlring *r, int fd, uint64_t ud)
+{
+	struct io_uring_sqe *sqe = get(r, ud);
+
+	if (!sqe) {
+		return -EBUSY;
+	}
+	io_uring_prep_accept(sqe, fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	io_uring_sqe_set_data64(sqe, ud);
+	return 0;
+}
+
+int rv_ctlring_recv(struct rv_ctlring *r, int fd, void *buf, size_t len, uint64_t ud)
+{
+	struct io_uring_sqe *sqe = get(r, ud);
+
+	if (!sqe) {
+		return -EBUSY;
+	}
+	io_uring_prep_recv(sqe, fd, buf, len, 0);
+	io_uring_sqe_set_data64(sqe, ud);
+	return 0;
+}
+
+int rv_ctlring_send(struct rv_ctlring *r, int fd, const void *buf, size_t len, uint64_t ud)
+{
+	struct io_uring_sqe *sqe = get(r, ud);
+
+	if (!sqe) {
+		return -EBUSY;
+	}
+	io_uring_prep_send(sqe, fd, buf, len, MSG_NOSIGNAL);
+	io_uring_sqe_set_data64(sqe, ud);
+	return 0;
+}
+
+int rv_ctlring_connect(struct rv_ctlring *r, int fd, const struct sockaddr *sa, socklen_t len,
+		       uint64_t ud)
+{
+	struct io_uring_sqe *sqe = get(r, ud);
+
+	if (!sqe) {
+		return -EBUSY;
+	}
+	io_uring_prep_connect(sqe, fd, sa, len);
+	io_uring_sqe_set_data64(sqe, ud);
+	return 0;
+}
+
+int rv_ctlring_read(struct rv_ctlring *r, int fd, void *buf, size_t len, uint64_t ud)
+{
+	struct io_uring_sqe *sqe = get(r, ud);
+
+	if (!sqe) {
+		return -EBUSY;
+	}
+	io_uring_prep_read(sqe, fd, buf, (unsigned)len, 0);
+	io_uring_sqe_set_data64(sqe, ud);
+	return 0;
+}
+
+int rv_ctlring_timeout(struct rv_ctlring *r, uint64_t ns, uint64_t ud)
+{
+	struct __kernel_timespec ts = {
+		.tv_sec = (long long)(ns / 1000000000ull),
+		.tv_nsec = (long long)(ns % 1000000000ull),
+	};
+	struct io_uring_sqe *sqe = get(r, ud);
+	int ret;
+
+	if (!sqe) {
+		return -EBUSY;
+	}
+	io_uring_prep_timeout(sqe, &ts, 0, 0);
+	io_uring_sqe_set_data64(sqe, ud);
+	/* The kernel copies the timespec when it takes the SQE, so submit
+	 * before |ts| goes out of scope. */
+	ret = io_uring_submit(&r->ring.ring);
+	return ret < 0 ? ret : 0;
+}
+
+int rv_ctlring_cancel_fd(struct rv_ctlring *r, int fd, uint64_t ud)
+{
+	struct io_uring_sqe *sqe = get(r, ud);
+
+	if (!sqe) {
+		return -EBUSY;
+	}
+	io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+	io_uring_sqe_set_data64(sqe, ud);
+	return 0;
+}
+
+int rv_ctlring_wait(struct rv_ctlring *r, struct rv_ctlring_cqe *out, unsigned max)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, n = 0;
+	int ret;
+
+	ret = io_uring_submit_and_wait(&r->ring.ring, 1);
+	if (ret < 0 && ret != -EINTR && ret != -ETIME) {
+		return ret;
+	}
+	io_uring_for_each_cqe(&r->ring.ring, head, cqe) {
+		if (n == max) {
+			break;
+		}
+		out[n].user_data = cqe->user_data;
+		out[n].res = cqe->res;
+		out[n].flags = cqe->flags;
+		n++;
+	}
+	io_uring_cq_advance(&r->ring.ring, n);
+	if (n == 0 && ret == -EINTR) {
+		return -EINTR;
+	}
+	return (int)n;
+}
