@@ -17,7 +17,9 @@
 #include <sys/signalfd.h>
 
 #include "cli/exit.h"
+#include "core/demux.h"
 #include "core/log.h"
+#include "core/qsbr.h"
 
 static const char *const server_keys[] = {
 	"listen", "data_port", "tun", "mtu", "workers", "pin_workers", "ca", "cert", "key",
@@ -34,6 +36,10 @@ static const char *const client_keys[] = {
 };
 
 enum { OPT_MAX_ATTEMPTS = 1000, OPT_KEY_BASE = 1100 };
+
+/* Threads that may read the session tables: the data-plane workers (at
+ * most 256, see set_workers in core/config.c). */
+enum { QSBR_MAX_READERS = 256 };
 
 static void usage(FILE *f, enum rv_config_role role)
 {
@@ -199,6 +205,40 @@ int rv_cli_tls_ctx(struct rv_tls_ctx **out, const struct rv_config *cfg)
 	default:
 		return RV_EXIT_TLS;
 	}
+}
+
+int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,
+		 int argc, char **argv, struct rv_tls_ctx **out_tls)
+{
+	int code;
+
+	*out_tls = NULL;
+	code = rv_cli_parse(cfg, opts, role, argc, argv);
+	if (code >= 0) {
+		return code;
+	}
+	rv_log_set_level((enum rv_log_level)cfg->log_level);
+	rv_log_set_prefix(role == RV_CONFIG_SERVER ? "server" : "client");
+	return rv_cli_tls_ctx(out_tls, cfg);
+}
+
+int rv_cli_tables(int *out_sigfd, struct rv_demux **out_demux, struct rv_qsbr **out_qsbr,
+		  unsigned max_sessions)
+{
+	*out_demux = NULL;
+	*out_qsbr = NULL;
+	*out_sigfd = rv_cli_signals();
+	if (*out_sigfd < 0) {
+		fprintf(stderr, "ringvpn: signalfd: %s\n", strerror(errno));
+		return RV_EXIT_FAILURE;
+	}
+	*out_demux = rv_demux_new(max_sessions);
+	*out_qsbr = rv_qsbr_new(QSBR_MAX_READERS);
+	if (!*out_demux || !*out_qsbr) {
+		fprintf(stderr, "ringvpn: out of memory\n");
+		return RV_EXIT_FAILURE;
+	}
+	return -1;
 }
 
 int rv_cli_signals(void)

@@ -11,6 +11,9 @@
 #include "core/config.h"
 #include "tls/ctx.h"
 
+struct rv_demux;
+struct rv_qsbr;
+
 struct rv_cli_opts {
 	const char *config_path;
 	bool check_only;         /* -n */
@@ -26,6 +29,19 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 /* rv_cli_tls_ctx builds the TLS context for |cfg|. Returns 0 or an exit code
  * (CERT, KEY, TLS) after printing why. */
 int rv_cli_tls_ctx(struct rv_tls_ctx **out, const struct rv_config *cfg);
+
+/* rv_cli_start is how both commands begin: rv_cli_parse, then the log level
+ * and prefix of |role|, then rv_cli_tls_ctx into |*out_tls|. Returns -1 to
+ * continue, or an exit code (after printing why, or 0 after --help). */
+int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,
+		 int argc, char **argv, struct rv_tls_ctx **out_tls);
+
+/* rv_cli_tables creates the signalfd (rv_cli_signals) and the session tables
+ * (a demux for |max_sessions| and its QSBR domain). Returns -1, or an exit
+ * code after printing why; what was created is in the outputs either way
+ * (-1 / NULL when not) for the caller to release. */
+int rv_cli_tables(int *out_sigfd, struct rv_demux **out_demux, struct rv_qsbr **out_qsbr,
+		  unsigned max_sessions);
 
 /* rv_cli_signals blocks INT, TERM, HUP, USR1 (in this and future threads),
  * ignores SIGPIPE and returns a signalfd for them, or -1. */

@@ -6,7 +6,6 @@
  */
 #include "cli/cmds.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,7 +17,7 @@
 #include "core/qsbr.h"
 #include "tls/ctlloop.h"
 
-enum { QSBR_MAX_READERS = 256, CLIENT_SESSIONS = 4 };
+enum { CLIENT_SESSIONS = 4 };
 
 int rv_cmd_client(int argc, char **argv)
 {
@@ -32,13 +31,7 @@ int rv_cmd_client(int argc, char **argv)
 	char err[512];
 	int ret, code, sigfd = -1;
 
-	code = rv_cli_parse(&cfg, &opts, RV_CONFIG_CLIENT, argc, argv);
-	if (code >= 0) {
-		return code;
-	}
-	rv_log_set_level((enum rv_log_level)cfg.log_level);
-	rv_log_set_prefix("client");
-	code = rv_cli_tls_ctx(&tls, &cfg);
+	code = rv_cli_start(&cfg, &opts, RV_CONFIG_CLIENT, argc, argv, &tls);
 	if (code >= 0) {
 		return code;
 	}
@@ -47,17 +40,8 @@ int rv_cmd_client(int argc, char **argv)
 		code = RV_EXIT_OK;
 		goto out;
 	}
-	sigfd = rv_cli_signals();
-	if (sigfd < 0) {
-		fprintf(stderr, "ringvpn: signalfd: %s\n", strerror(errno));
-		code = RV_EXIT_FAILURE;
-		goto out;
-	}
-	demux = rv_demux_new(CLIENT_SESSIONS);
-	qsbr = rv_qsbr_new(QSBR_MAX_READERS);
-	if (!demux || !qsbr) {
-		fprintf(stderr, "ringvpn: out of memory\n");
-		code = RV_EXIT_FAILURE;
+	code = rv_cli_tables(&sigfd, &demux, &qsbr, CLIENT_SESSIONS);
+	if (code >= 0) {
 		goto out;
 	}
 	memset(&lp, 0, sizeof(lp));

@@ -21,8 +21,6 @@
 #include "uring/dataplane.h"
 #include "uring/tun.h"
 
-enum { QSBR_MAX_READERS = 256 };
-
 static int set_tun_addrs(const char *ifname, const struct rv_ippool *pool)
 {
 	static const int fams[] = { AF_INET, AF_INET6 };
@@ -62,13 +60,7 @@ int rv_cmd_server(int argc, char **argv)
 	char err[512];
 	int ret, code, sigfd = -1;
 
-	code = rv_cli_parse(&cfg, &opts, RV_CONFIG_SERVER, argc, argv);
-	if (code >= 0) {
-		return code;
-	}
-	rv_log_set_level((enum rv_log_level)cfg.log_level);
-	rv_log_set_prefix("server");
-	code = rv_cli_tls_ctx(&tls, &cfg);
+	code = rv_cli_start(&cfg, &opts, RV_CONFIG_SERVER, argc, argv, &tls);
 	if (code >= 0) {
 		return code;
 	}
@@ -99,17 +91,8 @@ int rv_cmd_server(int argc, char **argv)
 		code = RV_EXIT_OK;
 		goto out;
 	}
-	sigfd = rv_cli_signals();
-	if (sigfd < 0) {
-		fprintf(stderr, "ringvpn: signalfd: %s\n", strerror(errno));
-		code = RV_EXIT_FAILURE;
-		goto out;
-	}
-	demux = rv_demux_new(cfg.max_clients);
-	qsbr = rv_qsbr_new(QSBR_MAX_READERS);
-	if (!demux || !qsbr) {
-		fprintf(stderr, "ringvpn: out of memory\n");
-		code = RV_EXIT_FAILURE;
+	code = rv_cli_tables(&sigfd, &demux, &qsbr, cfg.max_clients);
+	if (code >= 0) {
 		goto out;
 	}
 	memset(&dc, 0, sizeof(dc));

@@ -5,9 +5,7 @@
  */
 #include "tls/ctl_server.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,113 +16,51 @@
 #include "core/demux.h"
 #include "core/ippool.h"
 #include "core/log.h"
-#include "core/qsbr.h"
 #include "crypto/mem.h"
 #include "crypto/rand.h"
-#include "tls/ctlkey.h"
+#include "tls/internal.h"
 
 enum state {
 	ST_WAIT_HELLO,
 	ST_WAIT_KEY1,
 	ST_RUNNING,
-	ST_CLOSED,
 };
 
 static const char *const state_names[] = {
 	[ST_WAIT_HELLO] = "wait-hello",
 	[ST_WAIT_KEY1] = "wait-key",
 	[ST_RUNNING] = "running",
-	[ST_CLOSED] = "closed",
 };
 
 struct rv_ctl_server {
-	const struct rv_ctl_env *env;
+	struct rv_ctl_peer c;
 	enum state st;
 	char cn[RV_CONFIG_NAME_MAX + 1];
-	struct rv_ctlkey key;
-	struct rv_session *session; /* published in env->demux while non-NULL */
-	struct rv_ip_addr v4, v6;   /* family 0: none held */
-	uint32_t peer_caps;
+	struct rv_ip_addr v4, v6;       /* family 0: none held */
 	struct rv_ip_addr prev4, prev6; /* addresses the client asks to get back */
-	uint64_t last_rx_ns, last_tx_ns, last_data_ka_ns;
-	bool rekey_wanted;
-	struct rv_ctl_out out;
-	char reason[256];
 };
-
-static void emit(struct rv_ctl_server *p, const struct rv_ctrl_msg *m)
-{
-	size_t n;
-
-	if (rv_ctrl_encode(p->out.buf + p->out.len, sizeof(p->out.buf) - p->out.len, &n, m)) {
-		/* Our own messages are valid and small; the loop drains the
-		 * buffer after every call, so this is a bug, not an input. */
-		rv_warnx("%s: cannot encode %s (output full or invalid)", p->cn,
-			 rv_ctrl_type_str(m->type));
-		return;
-	}
-	p->out.len += n;
-}
-
-static enum rv_ctl_result close_with(struct rv_ctl_server *p, enum rv_ctrl_code code,
-				     const char *fmt, ...) RV_PRINTF(3, 4);
-
-/* close_with sends ERROR(code, reason) and closes. */
-static enum rv_ctl_result close_with(struct rv_ctl_server *p, enum rv_ctrl_code code,
-				     const char *fmt, ...)
-{
-	struct rv_ctrl_msg m;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(p->reason, sizeof(p->reason), fmt, ap);
-	va_end(ap);
-	memset(&m, 0, sizeof(m));
-	m.type = RV_CTRL_ERROR;
-	m.error.code = code;
-	m.error.text_len = (uint8_t)strnlen(p->reason, RV_CTRL_MAX_TEXT);
-	memcpy(m.error.text, p->reason, m.error.text_len);
-	for (size_t i = 0; i < m.error.text_len; i++) {
-		if (m.error.text[i] < 0x20 || m.error.text[i] > 0x7e) {
-			m.error.text[i] = '?';
-		}
-	}
-	emit(p, &m);
-	p->st = ST_CLOSED;
-	return RV_CTL_CLOSE;
-}
 
 struct rv_ctl_server *rv_ctl_server_new(const struct rv_ctl_env *env, const char *cn,
 					const uint8_t *exporter, uint64_t now_ns)
 {
 	struct rv_ctl_server *p = calloc(1, sizeof(*p));
-	struct rv_ctrl_msg m;
 
 	if (!p) {
 		return NULL;
 	}
-	p->env = env;
 	snprintf(p->cn, sizeof(p->cn), "%s", cn);
-	rv_ctlkey_init(&p->key, true, exporter);
-	p->last_rx_ns = now_ns;
-	p->last_tx_ns = now_ns;
-	memset(&m, 0, sizeof(m));
-	m.type = RV_CTRL_HELLO;
-	m.hello.max_ver = RV_CTL_PROTO_MAX;
-	m.hello.min_ver = RV_CTL_PROTO_MIN;
-	m.hello.caps = RV_CTRL_CAP_IPV6 | RV_CTRL_CAP_CHACHA | RV_CTRL_CAP_CLIENT_REKEY;
-	emit(p, &m);
+	rv_ctl_peer_init(&p->c, env, true, p->cn, exporter, NULL, NULL, now_ns);
 	return p;
 }
 
 static void release_addrs(struct rv_ctl_server *p)
 {
 	if (p->v4.family) {
-		rv_ippool_release(p->env->pool, &p->v4);
+		rv_ippool_release(p->c.env->pool, &p->v4);
 		memset(&p->v4, 0, sizeof(p->v4));
 	}
 	if (p->v6.family) {
-		rv_ippool_release(p->env->pool, &p->v6);
+		rv_ippool_release(p->c.env->pool, &p->v6);
 		memset(&p->v6, 0, sizeof(p->v6));
 	}
 }
@@ -134,17 +70,8 @@ void rv_ctl_server_free(struct rv_ctl_server *p)
 	if (!p) {
 		return;
 	}
-	if (p->session) {
-		/* Phase 1: unpublish. Phase 2 (free + wipe) runs in
-		 * rv_qsbr_reclaim once every worker has passed a quiescent
-		 * point. */
-		rv_demux_remove(p->env->demux, p->session);
-		rv_qsbr_retire(p->env->qsbr, rv_session_retire_node(p->session),
-			       rv_session_free_node);
-		p->session = NULL;
-	}
+	rv_ctl_peer_cleanup(&p->c);
 	release_addrs(p);
-	rv_ctlkey_cleanup(&p->key);
 	rv_memzero(p, sizeof(*p));
 	free(p);
 }
@@ -152,7 +79,7 @@ void rv_ctl_server_free(struct rv_ctl_server *p)
 /* reserved_for_other: is |a| the fixed address of another certificate name? */
 static bool reserved_for_other(const struct rv_ctl_server *p, const struct rv_ip_addr *a)
 {
-	const struct rv_config *cfg = p->env->cfg;
+	const struct rv_config *cfg = p->c.env->cfg;
 
 	for (size_t i = 0; i < cfg->num_fixed; i++) {
 		if (strcmp(cfg->fixed[i].name, p->cn) != 0 &&
@@ -169,7 +96,7 @@ static bool reserved_for_other(const struct rv_ctl_server *p, const struct rv_ip
 static int assign_one(struct rv_ctl_server *p, int family, const struct rv_ip_addr *fixed,
 		      const struct rv_ip_addr *prev, struct rv_ip_addr *out)
 {
-	struct rv_ippool *pool = p->env->pool;
+	struct rv_ippool *pool = p->c.env->pool;
 	int ret;
 
 	if (fixed->family) {
@@ -191,8 +118,8 @@ static int assign_one(struct rv_ctl_server *p, int family, const struct rv_ip_ad
 static int assign_addrs(struct rv_ctl_server *p)
 {
 	static const struct rv_ip_addr none;
-	const struct rv_config_fixed *f = rv_config_find_fixed(p->env->cfg, p->cn);
-	struct rv_ippool *pool = p->env->pool;
+	const struct rv_config_fixed *f = rv_config_find_fixed(p->c.env->cfg, p->cn);
+	struct rv_ippool *pool = p->c.env->pool;
 	int ret;
 
 	if (rv_ippool_prefix_len(pool, AF_INET)) {
@@ -201,7 +128,7 @@ static int assign_addrs(struct rv_ctl_server *p)
 			return ret;
 		}
 	}
-	if (rv_ippool_prefix_len(pool, AF_INET6) && (p->peer_caps & RV_CTRL_CAP_IPV6)) {
+	if (rv_ippool_prefix_len(pool, AF_INET6) && (p->c.peer_caps & RV_CTRL_CAP_IPV6)) {
 		ret = assign_one(p, AF_INET6, f ? &f->v6 : &none, &p->prev6, &p->v6);
 		if (ret) {
 			release_addrs(p);
@@ -213,12 +140,12 @@ static int assign_addrs(struct rv_ctl_server *p)
 
 static int make_session(struct rv_ctl_server *p, uint32_t *out_client_index)
 {
-	const struct rv_config *cfg = p->env->cfg;
+	const struct rv_config *cfg = p->c.env->cfg;
 	struct rv_session_params sp;
 	uint32_t idx;
 	int ret;
 
-	ret = rv_demux_alloc_index(p->env->demux, &idx);
+	ret = rv_demux_alloc_index(p->c.env->demux, &idx);
 	if (ret) {
 		return ret;
 	}
@@ -234,14 +161,14 @@ static int make_session(struct rv_ctl_server *p, uint32_t *out_client_index)
 	sp.any_source = false;
 	sp.alg = (enum rv_aead_alg)cfg->cipher;
 	sp.rekey_after_messages = cfg->rekey_packets;
-	p->session = rv_session_new(&sp);
-	if (!p->session) {
+	p->c.session = rv_session_new(&sp);
+	if (!p->c.session) {
 		return -ENOMEM;
 	}
-	ret = rv_demux_add(p->env->demux, p->session);
+	ret = rv_demux_add(p->c.env->demux, p->c.session);
 	if (ret) {
-		rv_session_free(p->session); /* never published */
-		p->session = NULL;
+		rv_session_free(p->c.session); /* never published */
+		p->c.session = NULL;
 		return ret;
 	}
 	*out_client_index = sp.remote_index;
@@ -250,22 +177,22 @@ static int make_session(struct rv_ctl_server *p, uint32_t *out_client_index)
 
 static void fill_config(struct rv_ctl_server *p, struct rv_ctrl_config *c, uint32_t client_index)
 {
-	const struct rv_config *cfg = p->env->cfg;
+	const struct rv_config *cfg = p->c.env->cfg;
 
 	memset(c, 0, sizeof(*c));
 	if (p->v4.family) {
 		c->flags |= RV_CTRL_F_HAS_V4;
-		c->prefix4 = (uint8_t)rv_ippool_prefix_len(p->env->pool, AF_INET);
+		c->prefix4 = (uint8_t)rv_ippool_prefix_len(p->c.env->pool, AF_INET);
 		memcpy(c->addr4, p->v4.a, 4);
 	}
 	if (p->v6.family) {
 		c->flags |= RV_CTRL_F_HAS_V6;
-		c->prefix6 = (uint8_t)rv_ippool_prefix_len(p->env->pool, AF_INET6);
+		c->prefix6 = (uint8_t)rv_ippool_prefix_len(p->c.env->pool, AF_INET6);
 		memcpy(c->addr6, p->v6.a, 16);
 	}
 	c->mtu = (uint16_t)cfg->mtu;
-	c->data_port = p->env->data_port;
-	c->server_index = rv_session_local_index(p->session);
+	c->data_port = p->c.env->data_port;
+	c->server_index = rv_session_local_index(p->c.session);
 	c->client_index = client_index;
 	c->keepalive_s = (uint16_t)(cfg->keepalive_ms / 1000);
 	c->dead_peer_s = (uint16_t)(cfg->dead_peer_ms / 1000);
@@ -282,22 +209,6 @@ static void fill_config(struct rv_ctl_server *p, struct rv_ctrl_config *c, uint3
 	}
 }
 
-static enum rv_ctl_result start_rekey(struct rv_ctl_server *p, uint64_t now_ns)
-{
-	struct rv_ctrl_msg m;
-	int ret = rv_ctlkey_initiate(&p->key, &m, now_ns);
-
-	if (ret == -EBUSY) {
-		return RV_CTL_CONTINUE;
-	}
-	if (ret) {
-		return close_with(p, RV_CTRL_CODE_INTERNAL, "cannot generate a key pair");
-	}
-	emit(p, &m);
-	p->last_tx_ns = now_ns;
-	return RV_CTL_CONTINUE;
-}
-
 static enum rv_ctl_result do_wait_hello(struct rv_ctl_server *p, const struct rv_ctrl_msg *m,
 					uint64_t now_ns)
 {
@@ -307,16 +218,12 @@ static enum rv_ctl_result do_wait_hello(struct rv_ctl_server *p, const struct rv
 	int ret;
 
 	if (m->type != RV_CTRL_HELLO) {
-		return close_with(p, RV_CTRL_CODE_PROTOCOL, "expected HELLO, got %s",
-				  rv_ctrl_type_str(m->type));
+		return rv_ctl_close_with(&p->c, RV_CTRL_CODE_PROTOCOL, "expected HELLO, got %s",
+					 rv_ctrl_type_str(m->type));
 	}
-	if (m->hello.min_ver > RV_CTL_PROTO_MAX || m->hello.max_ver < RV_CTL_PROTO_MIN) {
-		return close_with(p, RV_CTRL_CODE_VERSION,
-				  "client speaks protocol %u..%u, server %u..%u",
-				  m->hello.min_ver, m->hello.max_ver, RV_CTL_PROTO_MIN,
-				  RV_CTL_PROTO_MAX);
+	if (rv_ctl_check_hello(&p->c, &m->hello) == RV_CTL_CLOSE) {
+		return RV_CTL_CLOSE;
 	}
-	p->peer_caps = m->hello.caps;
 	if (m->hello.flags & RV_CTRL_F_HAS_V4) {
 		p->prev4.family = AF_INET;
 		memcpy(p->prev4.a, m->hello.prev4, 4);
@@ -325,26 +232,28 @@ static enum rv_ctl_result do_wait_hello(struct rv_ctl_server *p, const struct rv
 		p->prev6.family = AF_INET6;
 		memcpy(p->prev6.a, m->hello.prev6, 16);
 	}
-	if (p->env->cfg->cipher == RV_AEAD_CHACHA20POLY1305 &&
-	    !(p->peer_caps & RV_CTRL_CAP_CHACHA)) {
-		return close_with(p, RV_CTRL_CODE_PROTOCOL,
-				  "server uses chacha20-poly1305, client cannot");
+	if (p->c.env->cfg->cipher == RV_AEAD_CHACHA20POLY1305 &&
+	    !(p->c.peer_caps & RV_CTRL_CAP_CHACHA)) {
+		return rv_ctl_close_with(&p->c, RV_CTRL_CODE_PROTOCOL,
+					 "server uses chacha20-poly1305, client cannot");
 	}
 	ret = assign_addrs(p);
 	if (ret) {
-		return close_with(p, RV_CTRL_CODE_NO_ADDRESS, "no address for %s: %s", p->cn,
-				  ret == -ENOSPC ? "pool exhausted" :
-				  ret == -EADDRINUSE ? "fixed address in use" : strerror(-ret));
+		return rv_ctl_close_with(&p->c, RV_CTRL_CODE_NO_ADDRESS, "no address for %s: %s",
+					 p->cn, ret == -ENOSPC ? "pool exhausted" :
+					 ret == -EADDRINUSE ? "fixed address in use" :
+					 strerror(-ret));
 	}
 	ret = make_session(p, &client_index);
 	if (ret) {
-		return close_with(p, ret == -ENOSPC ? RV_CTRL_CODE_FULL : RV_CTRL_CODE_INTERNAL,
-				  "cannot create session: %s", strerror(-ret));
+		return rv_ctl_close_with(&p->c,
+					 ret == -ENOSPC ? RV_CTRL_CODE_FULL : RV_CTRL_CODE_INTERNAL,
+					 "cannot create session: %s", strerror(-ret));
 	}
 	memset(&out, 0, sizeof(out));
 	out.type = RV_CTRL_CONFIG;
 	fill_config(p, &out.config, client_index);
-	emit(p, &out);
+	rv_ctl_emit(&p->c, &out);
 	if (p->v4.family) {
 		rv_ip_addr_str(&p->v4, a4, sizeof(a4));
 	}
@@ -352,25 +261,27 @@ static enum rv_ctl_result do_wait_hello(struct rv_ctl_server *p, const struct rv
 		rv_ip_addr_str(&p->v6, a6, sizeof(a6));
 	}
 	rv_info("client %s: assigned %s %s, index %08x", p->cn, a4, a6,
-		rv_session_local_index(p->session));
+		rv_session_local_index(p->c.session));
 	p->st = ST_WAIT_KEY1;
-	return start_rekey(p, now_ns);
+	return rv_ctl_start_rekey(&p->c, now_ns);
 }
 
 static enum rv_ctl_result on_key_msg(struct rv_ctl_server *p, const struct rv_ctrl_msg *m,
 				     uint64_t now_ns)
 {
+	struct rv_qsbr *qsbr = p->c.env->qsbr;
 	struct rv_ctrl_msg out;
 	int ret;
 
 	switch (m->type) {
 	case RV_CTRL_KEY_ACK:
-		ret = rv_ctlkey_complete(&p->key, p->session, p->env->qsbr, &m->key, &out, now_ns);
+		ret = rv_ctlkey_complete(&p->c.key, p->c.session, qsbr, &m->key, &out, now_ns);
 		if (ret) {
-			return close_with(p, RV_CTRL_CODE_KEY, "KEY_ACK for epoch %u rejected: %s",
-					  m->key.epoch, strerror(-ret));
+			return rv_ctl_close_with(&p->c, RV_CTRL_CODE_KEY,
+						 "KEY_ACK for epoch %u rejected: %s",
+						 m->key.epoch, strerror(-ret));
 		}
-		emit(p, &out);
+		rv_ctl_emit(&p->c, &out);
 		if (p->st == ST_WAIT_KEY1) {
 			p->st = ST_RUNNING;
 			rv_info("client %s: session up (epoch %u)", p->cn, m->key.epoch);
@@ -379,137 +290,81 @@ static enum rv_ctl_result on_key_msg(struct rv_ctl_server *p, const struct rv_ct
 		}
 		return RV_CTL_CONTINUE;
 	case RV_CTRL_KEY:
-		if (p->st != ST_RUNNING || !(p->peer_caps & RV_CTRL_CAP_CLIENT_REKEY)) {
-			return close_with(p, RV_CTRL_CODE_PROTOCOL, "unexpected KEY");
+		if (p->st != ST_RUNNING || !(p->c.peer_caps & RV_CTRL_CAP_CLIENT_REKEY)) {
+			return rv_ctl_close_with(&p->c, RV_CTRL_CODE_PROTOCOL, "unexpected KEY");
 		}
-		ret = rv_ctlkey_respond(&p->key, p->session, p->env->qsbr, &m->key, &out, now_ns);
+		ret = rv_ctlkey_respond(&p->c.key, p->c.session, qsbr, &m->key, &out, now_ns);
 		if (ret == -EALREADY) {
 			return RV_CTL_CONTINUE; /* our own KEY wins the race */
 		}
 		if (ret) {
-			return close_with(p, RV_CTRL_CODE_KEY, "KEY for epoch %u rejected: %s",
-					  m->key.epoch, strerror(-ret));
+			return rv_ctl_close_with(&p->c, RV_CTRL_CODE_KEY,
+						 "KEY for epoch %u rejected: %s",
+						 m->key.epoch, strerror(-ret));
 		}
-		emit(p, &out);
+		rv_ctl_emit(&p->c, &out);
 		return RV_CTL_CONTINUE;
 	case RV_CTRL_KEY_CONFIRM:
-		if (rv_ctlkey_confirmed(&p->key, p->session, m->confirm_epoch)) {
-			return close_with(p, RV_CTRL_CODE_KEY, "unexpected KEY_CONFIRM(%u)",
-					  m->confirm_epoch);
+		if (rv_ctlkey_confirmed(&p->c.key, p->c.session, m->confirm_epoch)) {
+			return rv_ctl_close_with(&p->c, RV_CTRL_CODE_KEY,
+						 "unexpected KEY_CONFIRM(%u)",
+						 m->confirm_epoch);
 		}
 		return RV_CTL_CONTINUE;
 	default:
-		return close_with(p, RV_CTRL_CODE_PROTOCOL, "unexpected %s",
-				  rv_ctrl_type_str(m->type));
+		return rv_ctl_close_with(&p->c, RV_CTRL_CODE_PROTOCOL, "unexpected %s",
+					 rv_ctrl_type_str(m->type));
 	}
 }
 
 enum rv_ctl_result rv_ctl_server_on_frame(struct rv_ctl_server *p, const uint8_t *frame,
 					  size_t len, uint64_t now_ns)
 {
+	enum rv_ctl_result r;
 	struct rv_ctrl_msg m;
-	enum rv_ctrl_err err;
 
-	if (p->st == ST_CLOSED) {
-		return RV_CTL_CLOSE;
+	if (!rv_ctl_recv(&p->c, &m, frame, len, now_ns, &r)) {
+		return r;
 	}
-	err = rv_ctrl_decode(&m, frame, len);
-	if (err != RV_CTRL_OK) {
-		return close_with(p, RV_CTRL_CODE_PROTOCOL, "malformed control message: %s",
-				  rv_ctrl_err_str(err));
-	}
-	p->last_rx_ns = now_ns;
-	switch (m.type) {
-	case RV_CTRL_KEEPALIVE:
-		return RV_CTL_CONTINUE;
-	case RV_CTRL_GOODBYE:
-		snprintf(p->reason, sizeof(p->reason), "client said goodbye (%s)",
-			 rv_ctrl_code_str(m.goodbye_code));
-		p->st = ST_CLOSED;
-		return RV_CTL_CLOSE;
-	case RV_CTRL_ERROR:
-		snprintf(p->reason, sizeof(p->reason), "client reported error %s: %.150s",
-			 rv_ctrl_code_str(m.error.code), m.error.text);
-		p->st = ST_CLOSED;
-		return RV_CTL_CLOSE;
-	default:
-		break;
-	}
-	switch (p->st) {
-	case ST_WAIT_HELLO:
+	if (p->st == ST_WAIT_HELLO) {
 		return do_wait_hello(p, &m, now_ns);
-	case ST_WAIT_KEY1:
-	case ST_RUNNING:
-		return on_key_msg(p, &m, now_ns);
-	case ST_CLOSED:
-	default:
-		return RV_CTL_CLOSE;
 	}
+	return on_key_msg(p, &m, now_ns);
 }
 
 enum rv_ctl_result rv_ctl_server_tick(struct rv_ctl_server *p, uint64_t now_ns)
 {
-	const struct rv_config *cfg = p->env->cfg;
-	uint64_t ka_ns = (uint64_t)cfg->keepalive_ms * RV_NSEC_PER_MSEC;
+	uint64_t rekey_ns = (uint64_t)p->c.env->cfg->rekey_ms * RV_NSEC_PER_MSEC;
 
-	if (p->st == ST_CLOSED) {
+	if (rv_ctl_tick(&p->c, p->st == ST_RUNNING, now_ns) == RV_CTL_CLOSE) {
 		return RV_CTL_CLOSE;
-	}
-	if (now_ns - p->last_rx_ns > (uint64_t)cfg->dead_peer_ms * RV_NSEC_PER_MSEC) {
-		return close_with(p, RV_CTRL_CODE_TIMEOUT, "client %s silent for %u ms", p->cn,
-				  (unsigned)((now_ns - p->last_rx_ns) / RV_NSEC_PER_MSEC));
-	}
-	if (now_ns - p->last_tx_ns >= ka_ns) {
-		struct rv_ctrl_msg m = { .type = RV_CTRL_KEEPALIVE };
-
-		emit(p, &m);
-		p->last_tx_ns = now_ns;
 	}
 	if (p->st != ST_RUNNING) {
 		return RV_CTL_CONTINUE;
 	}
-	if (p->session && now_ns - p->last_data_ka_ns >= ka_ns && p->env->send_keepalive) {
-		struct rv_endpoint ep;
-
-		/* A data-plane keepalive keeps NAT mappings open; pointless
-		 * until the client's endpoint is known. */
-		rv_session_get_endpoint(p->session, &ep);
-		if (ep.len) {
-			p->env->send_keepalive(p->env->ctx, p->session);
-		}
-		p->last_data_ka_ns = now_ns;
+	if (now_ns - p->c.key.last_change_ns >= rekey_ns) {
+		p->c.rekey_wanted = true;
 	}
-	if (rv_session_take_rekey_request(p->session)) {
-		p->rekey_wanted = true;
-	}
-	if (now_ns - p->key.last_change_ns >= (uint64_t)cfg->rekey_ms * RV_NSEC_PER_MSEC) {
-		p->rekey_wanted = true;
-	}
-	if (p->rekey_wanted && !rv_ctlkey_busy(&p->key) &&
-	    now_ns - p->key.last_change_ns >= (uint64_t)RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC) {
-		p->rekey_wanted = false;
-		return start_rekey(p, now_ns);
+	if (rv_ctl_rekey_due(&p->c, now_ns)) {
+		p->c.rekey_wanted = false;
+		return rv_ctl_start_rekey(&p->c, now_ns);
 	}
 	return RV_CTL_CONTINUE;
 }
 
 void rv_ctl_server_request_rekey(struct rv_ctl_server *p)
 {
-	p->rekey_wanted = true;
+	p->c.rekey_wanted = true;
 }
 
 void rv_ctl_server_goodbye(struct rv_ctl_server *p, enum rv_ctrl_code code)
 {
-	struct rv_ctrl_msg m = { .type = RV_CTRL_GOODBYE };
-
-	m.goodbye_code = code;
-	emit(p, &m);
-	p->st = ST_CLOSED;
+	rv_ctl_goodbye(&p->c, code);
 }
 
 struct rv_ctl_out *rv_ctl_server_out(struct rv_ctl_server *p)
 {
-	return &p->out;
+	return &p->c.out;
 }
 
 const char *rv_ctl_server_cn(const struct rv_ctl_server *p)
@@ -519,25 +374,25 @@ const char *rv_ctl_server_cn(const struct rv_ctl_server *p)
 
 const char *rv_ctl_server_reason(const struct rv_ctl_server *p)
 {
-	return p->reason[0] ? p->reason : "connection closed";
+	return rv_ctl_reason(&p->c);
 }
 
 const char *rv_ctl_server_state(const struct rv_ctl_server *p)
 {
-	return state_names[p->st];
+	return p->c.closed ? "closed" : state_names[p->st];
 }
 
 struct rv_session *rv_ctl_server_session(const struct rv_ctl_server *p)
 {
-	return p->session;
+	return p->c.session;
 }
 
 uint32_t rv_ctl_server_epoch(const struct rv_ctl_server *p)
 {
-	return p->session ? rv_session_tx_epoch(p->session) : 0;
+	return p->c.session ? rv_session_tx_epoch(p->c.session) : 0;
 }
 
 uint64_t rv_ctl_server_rekeys(const struct rv_ctl_server *p)
 {
-	return p->key.num_rekeys;
+	return p->c.key.num_rekeys;
 }

@@ -105,7 +105,8 @@ int rv_ctlkey_respond(struct rv_ctlkey *k, struct rv_session *s, struct rv_qsbr 
 	}
 	memset(&kp, 0, sizeof(kp));
 	if (rv_x25519_generate(&kp)) {
-		return -EIO;
+		ret = -EIO;
+		goto out;
 	}
 	ret = derive_install(k, s, q, &kp, in->pub, in->epoch);
 	if (ret) {

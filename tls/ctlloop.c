@@ -44,6 +44,7 @@
 #include "tls/ctl_client.h"
 #include "tls/ctl_server.h"
 #include "tls/ctx.h"
+#include "tls/internal.h"
 #include "uring/ctlring.h"
 #include "uring/dataplane.h"
 #include "uring/tun.h"
@@ -128,6 +129,7 @@ struct rv_ctlloop {
 	uint32_t max_conns, num_conns, next_gen;
 	unsigned num_handshaking;
 	bool accept_paused;
+	bool status_paused;
 	bool stopping;
 	uint64_t stop_deadline_ns;
 	enum rv_ctlloop_exit exit;
@@ -367,11 +369,7 @@ static void send_error_frame(struct conn *c, enum rv_ctrl_code code, const char 
 	uint8_t buf[RV_CTRL_MAX_FRAME];
 	size_t n;
 
-	memset(&m, 0, sizeof(m));
-	m.type = RV_CTRL_ERROR;
-	m.error.code = code;
-	m.error.text_len = (uint8_t)strnlen(text, RV_CTRL_MAX_TEXT);
-	memcpy(m.error.text, text, m.error.text_len);
+	rv_ctl_error_msg(&m, code, text);
 	if (rv_ctrl_encode(buf, sizeof(buf), &n, &m) == 0) {
 		(void)rv_tls_conn_write(c->tls, buf, n);
 	}
@@ -778,6 +776,10 @@ static void conn_process(struct rv_ctlloop *l, struct conn *c)
 			if (!dispatch_frames(l, c, now)) {
 				return;
 			}
+			/* Hand over the replies of this batch before reading the
+			 * next, so the state machine's output buffer never has to
+			 * hold the answers to more than one batch of frames. */
+			drain_out(l, c);
 			continue;
 		}
 		if (st == RV_TLS_WANT_READ) {
@@ -1118,6 +1120,13 @@ static void handle_status(struct rv_ctlloop *l, int fd)
 	close(fd);
 }
 
+static void arm_status(struct rv_ctlloop *l)
+{
+	if (rv_ctlring_accept(l->ring, l->status_fd, ud_pack(OP_STATUS_ACCEPT, 0, 0))) {
+		rv_warnx("cannot re-arm the status socket");
+	}
+}
+
 /* --- signals, ticks, shutdown ------------------------------------------- */
 
 static void begin_stop(struct rv_ctlloop *l)
@@ -1233,6 +1242,10 @@ static void on_tick(struct rv_ctlloop *l)
 		l->accept_paused = false;
 		arm_accept(l);
 	}
+	if (l->status_paused) {
+		l->status_paused = false;
+		arm_status(l);
+	}
 	if (!l->is_server && !l->stopping && !l->cconn && now >= l->next_attempt_ns) {
 		client_connect(l);
 	}
@@ -1262,12 +1275,15 @@ static void on_cqe(struct rv_ctlloop *l, const struct rv_ctlring_cqe *cqe)
 		on_accept(l, cqe->res);
 		return;
 	case OP_STATUS_ACCEPT:
-		if (cqe->res >= 0) {
-			handle_status(l, cqe->res);
+		if (cqe->res < 0) {
+			/* Out of fds or memory: a connection waits in the backlog,
+			 * so re-arming now would fail again at once. Retry on the
+			 * next tick, not in a spin. */
+			l->status_paused = true;
+			return;
 		}
-		if (rv_ctlring_accept(l->ring, l->status_fd, ud_pack(OP_STATUS_ACCEPT, 0, 0))) {
-			rv_warnx("cannot re-arm the status socket");
-		}
+		handle_status(l, cqe->res);
+		arm_status(l);
 		return;
 	case OP_RECV:
 	case OP_SEND:

@@ -24,6 +24,7 @@
 #endif
 
 #include "crypto/errq.h"
+#include "crypto/mem.h"
 #include "tls/internal.h"
 
 struct rv_tls_ctx {
@@ -186,6 +187,7 @@ out:
 static int load_key(SSL_CTX *sc, const char *path, char *err, size_t err_len)
 {
 	char ebuf[256];
+	char iobuf[4096]; /* stdio buffer: holds the key's PEM text, wiped below */
 	EVP_PKEY *pk;
 	FILE *f;
 	int ret = 0;
@@ -194,8 +196,12 @@ static int load_key(SSL_CTX *sc, const char *path, char *err, size_t err_len)
 	if (!f) {
 		return ret;
 	}
+	/* With our own buffer the key text never sits in a heap block that
+	 * fclose frees without wiping. BoringSSL cleanses its own copies. */
+	setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
 	pk = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
+	rv_memzero(iobuf, sizeof(iobuf));
 	if (!pk) {
 		snprintf(err, err_len, "key file %s holds no usable PEM private key: %s", path,
 			 rv_crypto_errors_str(ebuf, sizeof(ebuf)));

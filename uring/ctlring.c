@@ -44,6 +44,8 @@ void rv_ctlring_free(struct rv_ctlring *r)
 	free(r);
 }
 
+/* get takes a submission slot tagged with |ud| (the io_uring_prep_*
+ * helpers of liburing 2.3 leave user_data alone). */
 static struct io_uring_sqe *get(struct rv_ctlring *r, uint64_t ud)
 {
 	struct io_uring_sqe *sqe = rv_ring_get_sqe(&r->ring);
@@ -62,7 +64,6 @@ int rv_ctlring_accept(struct rv_ctlring *r, int fd, uint64_t ud)
 		return -EBUSY;
 	}
 	io_uring_prep_accept(sqe, fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	io_uring_sqe_set_data64(sqe, ud);
 	return 0;
 }
 
@@ -74,7 +75,6 @@ int rv_ctlring_recv(struct rv_ctlring *r, int fd, void *buf, size_t len, uint64_
 		return -EBUSY;
 	}
 	io_uring_prep_recv(sqe, fd, buf, len, 0);
-	io_uring_sqe_set_data64(sqe, ud);
 	return 0;
 }
 
@@ -86,7 +86,6 @@ int rv_ctlring_send(struct rv_ctlring *r, int fd, const void *buf, size_t len, u
 		return -EBUSY;
 	}
 	io_uring_prep_send(sqe, fd, buf, len, MSG_NOSIGNAL);
-	io_uring_sqe_set_data64(sqe, ud);
 	return 0;
 }
 
@@ -99,7 +98,6 @@ int rv_ctlring_connect(struct rv_ctlring *r, int fd, const struct sockaddr *sa, 
 		return -EBUSY;
 	}
 	io_uring_prep_connect(sqe, fd, sa, len);
-	io_uring_sqe_set_data64(sqe, ud);
 	return 0;
 }
 
@@ -111,7 +109,6 @@ int rv_ctlring_read(struct rv_ctlring *r, int fd, void *buf, size_t len, uint64_
 		return -EBUSY;
 	}
 	io_uring_prep_read(sqe, fd, buf, (unsigned)len, 0);
-	io_uring_sqe_set_data64(sqe, ud);
 	return 0;
 }
 
@@ -128,7 +125,6 @@ int rv_ctlring_timeout(struct rv_ctlring *r, uint64_t ns, uint64_t ud)
 		return -EBUSY;
 	}
 	io_uring_prep_timeout(sqe, &ts, 0, 0);
-	io_uring_sqe_set_data64(sqe, ud);
 	/* The kernel copies the timespec when it takes the SQE, so submit
 	 * before |ts| goes out of scope. */
 	ret = io_uring_submit(&r->ring.ring);
@@ -143,7 +139,6 @@ int rv_ctlring_cancel_fd(struct rv_ctlring *r, int fd, uint64_t ud)
 		return -EBUSY;
 	}
 	io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
-	io_uring_sqe_set_data64(sqe, ud);
 	return 0;
 }
 
