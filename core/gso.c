@@ -62,29 +62,61 @@ static void put_le16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)(v >> 8);
 }
 
+/* add64 is a 64-bit one's complement addition (end-around carry). Sums mod
+ * 2^64 - 1 are sums mod 0xffff too, since 0xffff divides 2^64 - 1. */
+static inline uint64_t add64(uint64_t a, uint64_t b)
+{
+	uint64_t r = a + b;
+
+	return r + (r < a);
+}
+
 uint64_t rv_inet_csum_add(uint64_t sum, const uint8_t *p, size_t len)
 {
-	while (len >= 16) {
-		uint32_t a, b, c, d;
-		memcpy(&a, p, 4);
-		memcpy(&b, p + 4, 4);
-		memcpy(&c, p + 8, 4);
-		memcpy(&d, p + 12, 4);
-		sum += (uint64_t)a + b + c + d;
-		p += 16;
-		len -= 16;
+	/* Four independent 64-bit accumulators, each with its own carry
+	 * count: "s += w; c += s < w" compiles to add + adc, about two
+	 * instructions per 8 bytes, with no dependency between the chains.
+	 * Each carry stands for 2^64, which is 1 mod 2^64 - 1. */
+	uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+
+	while (len >= 32) {
+		uint64_t a, b, d, e;
+		memcpy(&a, p, 8);
+		memcpy(&b, p + 8, 8);
+		memcpy(&d, p + 16, 8);
+		memcpy(&e, p + 24, 8);
+		s0 += a;
+		c0 += s0 < a;
+		s1 += b;
+		c1 += s1 < b;
+		s2 += d;
+		c2 += s2 < d;
+		s3 += e;
+		c3 += s3 < e;
+		p += 32;
+		len -= 32;
 	}
-	while (len >= 4) {
+	while (len >= 8) {
+		uint64_t a;
+		memcpy(&a, p, 8);
+		s0 += a;
+		c0 += s0 < a;
+		p += 8;
+		len -= 8;
+	}
+	sum = add64(add64(add64(sum, s0), add64(s1, s2)),
+		    add64(s3, (c0 + c1) + (c2 + c3)));
+	if (len >= 4) {
 		uint32_t a;
 		memcpy(&a, p, 4);
-		sum += a;
+		sum = add64(sum, a);
 		p += 4;
 		len -= 4;
 	}
 	if (len >= 2) {
 		uint16_t a;
 		memcpy(&a, p, 2);
-		sum += a;
+		sum = add64(sum, a);
 		p += 2;
 		len -= 2;
 	}
@@ -92,7 +124,7 @@ uint64_t rv_inet_csum_add(uint64_t sum, const uint8_t *p, size_t len)
 		uint8_t last[2] = { p[0], 0 };
 		uint16_t a;
 		memcpy(&a, last, 2);
-		sum += a;
+		sum = add64(sum, a);
 	}
 	return sum;
 }
@@ -171,23 +203,11 @@ enum rv_gso_err rv_gso_finish_csum(uint8_t *pkt, size_t len, const struct rv_vne
 	return RV_GSO_OK;
 }
 
-/* struct sframe: the parsed layout of a superframe. */
-struct sframe {
-	bool v6;
-	bool tcp;
-	size_t len;      /* bytes of the IP packet */
-	size_t l3_hlen;  /* IPv4 IHL*4, IPv6 40 */
-	size_t l4_off;   /* start of the TCP/UDP header */
-	size_t hlen;     /* all headers */
-	size_t payload;
-	size_t mss;
-	size_t nseg;
-};
-
-static enum rv_gso_err parse_sframe(struct sframe *f, const uint8_t *pkt, size_t len,
-				    const struct rv_vnet_hdr *vh)
+enum rv_gso_err rv_gso_plan_init(struct rv_gso_plan *f, const uint8_t *pkt, size_t len,
+				 const struct rv_vnet_hdr *vh)
 {
 	uint8_t type = vh->gso_type & (uint8_t)~RV_VNET_GSO_ECN;
+	size_t l3_hlen, l4_off, hlen, payload, nseg;
 	uint8_t proto;
 
 	memset(f, 0, sizeof(*f));
@@ -210,9 +230,9 @@ static enum rv_gso_err parse_sframe(struct sframe *f, const uint8_t *pkt, size_t
 		if (type == RV_VNET_GSO_TCPV6) {
 			return RV_GSO_BAD_IP;
 		}
-		f->l3_hlen = (size_t)(pkt[0] & 0xf) * 4;
+		l3_hlen = (size_t)(pkt[0] & 0xf) * 4;
 		tot = get16(pkt + 2);
-		if (f->l3_hlen < 20 || tot < f->l3_hlen || tot > len) {
+		if (l3_hlen < 20 || tot < l3_hlen || tot > len) {
 			return RV_GSO_BAD_IP;
 		}
 		if ((get16(pkt + 6) & 0x3fff) != 0) {
@@ -220,14 +240,14 @@ static enum rv_gso_err parse_sframe(struct sframe *f, const uint8_t *pkt, size_t
 		}
 		len = tot;
 		proto = pkt[9];
-		f->l4_off = f->l3_hlen;
+		l4_off = l3_hlen;
 	} else if (pkt[0] >> 4 == 6) {
 		size_t tot;
 		if (type == RV_VNET_GSO_TCPV4 || len < 40) {
 			return RV_GSO_BAD_IP;
 		}
 		f->v6 = true;
-		f->l3_hlen = 40;
+		l3_hlen = 40;
 		tot = 40 + (size_t)get16(pkt + 4);
 		if (tot > len) {
 			return RV_GSO_BAD_IP;
@@ -235,10 +255,9 @@ static enum rv_gso_err parse_sframe(struct sframe *f, const uint8_t *pkt, size_t
 		len = tot;
 		proto = pkt[6];
 		/* Extension headers: trust csum_start for the L4 offset. */
-		f->l4_off = (vh->flags & RV_VNET_F_NEEDS_CSUM) && vh->csum_start >= 40 ?
-				    vh->csum_start :
-				    40;
-		if (f->l4_off == 40 && proto != (f->tcp ? IPPROTO_TCP_ : IPPROTO_UDP_)) {
+		l4_off = (vh->flags & RV_VNET_F_NEEDS_CSUM) && vh->csum_start >= 40 ? vh->csum_start
+										    : 40;
+		if (l4_off == 40 && proto != (f->tcp ? IPPROTO_TCP_ : IPPROTO_UDP_)) {
 			return RV_GSO_BAD_IP;
 		}
 	} else {
@@ -249,52 +268,103 @@ static enum rv_gso_err parse_sframe(struct sframe *f, const uint8_t *pkt, size_t
 	}
 	if (f->tcp) {
 		size_t thl;
-		if (f->l4_off + 20 > len) {
+		if (l4_off + 20 > len) {
 			return RV_GSO_BAD_L4;
 		}
-		thl = (size_t)(pkt[f->l4_off + 12] >> 4) * 4;
-		if (thl < 20 || f->l4_off + thl > len) {
+		thl = (size_t)(pkt[l4_off + 12] >> 4) * 4;
+		if (thl < 20 || l4_off + thl > len) {
 			return RV_GSO_BAD_L4;
 		}
-		f->hlen = f->l4_off + thl;
+		hlen = l4_off + thl;
 	} else {
-		if (f->l4_off + 8 > len) {
+		if (l4_off + 8 > len) {
 			return RV_GSO_BAD_L4;
 		}
-		f->hlen = f->l4_off + 8;
+		hlen = l4_off + 8;
 	}
-	f->len = len;
-	f->payload = len - f->hlen;
+	payload = len - hlen;
+	if (vh->gso_size == 0 || payload == 0) {
+		return RV_GSO_BAD_SIZE;
+	}
+	nseg = (payload + vh->gso_size - 1) / vh->gso_size;
+	if (nseg > RV_GSO_MAX_SEGS) {
+		return RV_GSO_BAD_SIZE;
+	}
+	f->l3_hlen = (uint16_t)l3_hlen;
+	f->l4_off = (uint16_t)l4_off;
+	f->hlen = (uint16_t)hlen;
 	f->mss = vh->gso_size;
-	if (f->mss == 0 || f->payload == 0) {
-		return RV_GSO_BAD_SIZE;
-	}
-	f->nseg = (f->payload + f->mss - 1) / f->mss;
-	if (f->nseg > RV_GSO_MAX_SEGS) {
-		return RV_GSO_BAD_SIZE;
-	}
+	f->payload = (uint32_t)payload;
+	f->nseg = (uint32_t)nseg;
+	f->ip_id = f->v6 ? 0 : get16(pkt + 4);
+	f->seq = f->tcp ? get32(pkt + l4_off + 4) : 0;
+	f->tcp_flags = f->tcp ? pkt[l4_off + 13] : 0;
 	return RV_GSO_OK;
+}
+
+void rv_gso_seg_hdrs(const struct rv_gso_plan *f, uint32_t i, uint8_t *o, const uint8_t *pkt)
+{
+	uint32_t off = i * (uint32_t)f->mss;
+	uint32_t chunk = rv_gso_seg_payload_len(f, i);
+	size_t seg_len = (size_t)f->hlen + chunk;
+	size_t l4_len = seg_len - f->l4_off;
+	uint8_t *l4 = o + f->l4_off;
+	uint64_t sum;
+	uint16_t c;
+
+	memcpy(o, pkt, f->hlen);
+	if (f->v6) {
+		put16(o + 4, (uint16_t)(seg_len - 40));
+	} else {
+		put16(o + 2, (uint16_t)seg_len);
+		put16(o + 4, (uint16_t)(f->ip_id + i));
+		ipv4_fix_csum(o, f->l3_hlen);
+	}
+	/* The L4 header length is a multiple of 4 (TCP) or 8 (UDP), so the
+	 * payload starts at an even offset and its sum simply adds on. */
+	if (f->tcp) {
+		uint8_t fl = f->tcp_flags;
+		put32(l4 + 4, f->seq + off);
+		if (i + 1 < f->nseg) {
+			fl &= (uint8_t)~(TCP_FIN | TCP_PSH);
+		}
+		if (i > 0) {
+			fl &= (uint8_t)~TCP_CWR;
+		}
+		l4[13] = fl;
+		l4[16] = l4[17] = 0;
+		sum = pseudo_sum(o, f->v6, IPPROTO_TCP_, l4_len);
+		sum = rv_inet_csum_add(sum, l4, (size_t)f->hlen - f->l4_off);
+		sum = rv_inet_csum_add(sum, pkt + f->hlen + off, chunk);
+		c = (uint16_t)~rv_inet_csum_fold(sum);
+		store_csum(l4 + 16, c);
+	} else {
+		put16(l4 + 4, (uint16_t)l4_len);
+		l4[6] = l4[7] = 0;
+		sum = pseudo_sum(o, f->v6, IPPROTO_UDP_, l4_len);
+		sum = rv_inet_csum_add(sum, l4, (size_t)f->hlen - f->l4_off);
+		sum = rv_inet_csum_add(sum, pkt + f->hlen + off, chunk);
+		c = (uint16_t)~rv_inet_csum_fold(sum);
+		store_csum(l4 + 6, c == 0 ? 0xffff : c);
+	}
 }
 
 size_t rv_gso_num_segs(const uint8_t *pkt, size_t len, const struct rv_vnet_hdr *vh)
 {
-	struct sframe f;
+	struct rv_gso_plan f;
 
 	if (vh->gso_type == RV_VNET_GSO_NONE) {
 		return 1;
 	}
-	return parse_sframe(&f, pkt, len, vh) == RV_GSO_OK ? f.nseg : 0;
+	return rv_gso_plan_init(&f, pkt, len, vh) == RV_GSO_OK ? f.nseg : 0;
 }
 
 enum rv_gso_err rv_gso_segment(uint8_t *const *out, uint16_t *out_lens, size_t *out_num,
 			       size_t max_out, size_t out_cap, const uint8_t *pkt, size_t len,
 			       const struct rv_vnet_hdr *vh)
 {
-	struct sframe f;
+	struct rv_gso_plan f;
 	enum rv_gso_err err;
-	uint16_t ip_id;
-	uint32_t seq;
-	uint8_t tcp_flags;
 
 	*out_num = 0;
 	if (vh->gso_type == RV_VNET_GSO_NONE) {
@@ -309,63 +379,22 @@ enum rv_gso_err rv_gso_segment(uint8_t *const *out, uint16_t *out_lens, size_t *
 		}
 		return err;
 	}
-	err = parse_sframe(&f, pkt, len, vh);
+	err = rv_gso_plan_init(&f, pkt, len, vh);
 	if (err != RV_GSO_OK) {
 		return err;
 	}
 	if (f.nseg > max_out) {
 		return RV_GSO_BAD_SIZE;
 	}
-	if (f.hlen + (f.nseg > 1 ? f.mss : f.payload) > out_cap) {
+	if ((size_t)f.hlen + (f.nseg > 1 ? f.mss : f.payload) > out_cap) {
 		return RV_GSO_NO_ROOM;
 	}
-	ip_id = f.v6 ? 0 : get16(pkt + 4);
-	seq = f.tcp ? get32(pkt + f.l4_off + 4) : 0;
-	tcp_flags = f.tcp ? pkt[f.l4_off + 13] : 0;
+	for (uint32_t i = 0; i < f.nseg; i++) {
+		uint32_t chunk = rv_gso_seg_payload_len(&f, i);
 
-	for (size_t i = 0; i < f.nseg; i++) {
-		size_t off = i * f.mss;
-		size_t chunk = f.payload - off < f.mss ? f.payload - off : f.mss;
-		size_t seg_len = f.hlen + chunk;
-		size_t l4_len = seg_len - f.l4_off;
-		uint8_t *o = out[i];
-		uint8_t *l4 = o + f.l4_off;
-		uint64_t sum;
-		uint16_t c;
-
-		memcpy(o, pkt, f.hlen);
-		memcpy(o + f.hlen, pkt + f.hlen + off, chunk);
-		if (f.v6) {
-			put16(o + 4, (uint16_t)(seg_len - 40));
-		} else {
-			put16(o + 2, (uint16_t)seg_len);
-			put16(o + 4, (uint16_t)(ip_id + i));
-			ipv4_fix_csum(o, f.l3_hlen);
-		}
-		if (f.tcp) {
-			uint8_t fl = tcp_flags;
-			put32(l4 + 4, seq + (uint32_t)off);
-			if (i + 1 < f.nseg) {
-				fl &= (uint8_t)~(TCP_FIN | TCP_PSH);
-			}
-			if (i > 0) {
-				fl &= (uint8_t)~TCP_CWR;
-			}
-			l4[13] = fl;
-			l4[16] = l4[17] = 0;
-			sum = pseudo_sum(o, f.v6, IPPROTO_TCP_, l4_len);
-			sum = rv_inet_csum_add(sum, l4, l4_len);
-			c = (uint16_t)~rv_inet_csum_fold(sum);
-			store_csum(l4 + 16, c);
-		} else {
-			put16(l4 + 4, (uint16_t)l4_len);
-			l4[6] = l4[7] = 0;
-			sum = pseudo_sum(o, f.v6, IPPROTO_UDP_, l4_len);
-			sum = rv_inet_csum_add(sum, l4, l4_len);
-			c = (uint16_t)~rv_inet_csum_fold(sum);
-			store_csum(l4 + 6, c == 0 ? 0xffff : c);
-		}
-		out_lens[i] = (uint16_t)seg_len;
+		rv_gso_seg_hdrs(&f, i, out[i], pkt);
+		memcpy(out[i] + f.hlen, pkt + f.hlen + (size_t)i * f.mss, chunk);
+		out_lens[i] = (uint16_t)(f.hlen + chunk);
 	}
 	*out_num = f.nseg;
 	return RV_GSO_OK;

@@ -92,6 +92,45 @@ enum rv_gso_err rv_gso_segment(uint8_t *const *out, uint16_t *out_lens, size_t *
 			       size_t max_out, size_t out_cap, const uint8_t *pkt, size_t len,
 			       const struct rv_vnet_hdr *vh);
 
+/* struct rv_gso_plan is a validated superframe cut into segments without
+ * copying it: segment i is hlen bytes of headers (built by
+ * rv_gso_seg_hdrs) followed by payload bytes [i * mss, i * mss + len) of the
+ * superframe's payload, which starts at pkt + hlen. Filled by
+ * rv_gso_plan_init; read-only afterwards. */
+struct rv_gso_plan {
+	bool v6;
+	bool tcp;
+	uint16_t l3_hlen;  /* IPv4 IHL * 4, IPv6 40 */
+	uint16_t l4_off;   /* start of the TCP/UDP header */
+	uint16_t hlen;     /* every header up to the payload */
+	uint16_t mss;      /* payload bytes per segment (the last may be shorter) */
+	uint32_t payload;  /* payload bytes in the superframe */
+	uint32_t nseg;
+	uint16_t ip_id;    /* IPv4 id of the first segment */
+	uint32_t seq;      /* TCP sequence number of the first segment */
+	uint8_t tcp_flags;
+};
+
+/* rv_gso_plan_init validates the superframe |pkt|/|len| described by |vh|
+ * (gso_type != NONE) and fills |p|. Returns RV_GSO_OK or why not. */
+enum rv_gso_err rv_gso_plan_init(struct rv_gso_plan *p, const uint8_t *pkt, size_t len,
+				 const struct rv_vnet_hdr *vh);
+
+/* rv_gso_seg_payload_len returns the payload length of segment |i| < nseg. */
+static inline uint32_t rv_gso_seg_payload_len(const struct rv_gso_plan *p, uint32_t i)
+{
+	uint32_t off = i * (uint32_t)p->mss;
+
+	return p->payload - off < p->mss ? p->payload - off : p->mss;
+}
+
+/* rv_gso_seg_hdrs writes segment |i|'s p->hlen bytes of headers to |out| (IP
+ * length, IPv4 id and header checksum, TCP sequence and flags, UDP length,
+ * and the full L4 checksum over the headers and the segment's payload as it
+ * lies in |pkt|). |out| must not overlap |pkt|'s headers. The segment's
+ * payload is pkt + p->hlen + i * p->mss, rv_gso_seg_payload_len bytes. */
+void rv_gso_seg_hdrs(const struct rv_gso_plan *p, uint32_t i, uint8_t *out, const uint8_t *pkt);
+
 /* struct rv_gro is one coalescing run. Zero state = no run. */
 struct rv_gro {
 	const uint8_t *head;    /* first packet (borrowed) */

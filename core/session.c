@@ -439,6 +439,13 @@ uint32_t rv_session_tx_epoch(const struct rv_session *s)
 enum rv_session_result rv_session_seal_batch(struct rv_session *s, struct rv_pkt *pkts, size_t num,
 					     uint64_t now_ns)
 {
+	return rv_session_seal_batch_ext(s, pkts, NULL, num, now_ns);
+}
+
+enum rv_session_result rv_session_seal_batch_ext(struct rv_session *s, struct rv_pkt *pkts,
+						 const struct rv_pkt_extra *extras, size_t num,
+						 uint64_t now_ns)
+{
 	enum rv_session_result res = RV_SESSION_OK;
 	struct rv_data_hdr hdr;
 	struct rv_key_slot *slot;
@@ -488,15 +495,18 @@ enum rv_session_result rv_session_seal_batch(struct rv_session *s, struct rv_pkt
 	for (size_t i = 0; i < num; i++) {
 		uint8_t *buf = pkts[i].buf;
 		uint32_t len = pkts[i].len;
+		const uint8_t *extra = extras != NULL ? extras[i].p : NULL;
+		uint32_t extra_len = extras != NULL ? extras[i].len : 0;
 
 		hdr.counter = base + i;
 		rv_wire_write_data_hdr(buf, &hdr);
 		/* Fails only for an uninitialised context, which a published
 		 * slot never has; report it rather than send garbage. */
-		if (unlikely(rv_aead_seal(&slot->send, hdr.counter, buf + RV_DATA_HDR_LEN, len, buf,
-					  RV_DATA_HDR_LEN) != 0)) {
+		if (unlikely(rv_aead_seal_ext(&slot->send, hdr.counter, buf + RV_DATA_HDR_LEN, len,
+					      extra, extra_len, buf, RV_DATA_HDR_LEN) != 0)) {
 			return RV_SESSION_NO_KEY;
 		}
+		len += extra_len;
 		pkts[i].len = len + RV_DATA_OVERHEAD;
 		bytes += len;
 	}

@@ -138,6 +138,27 @@ uint32_t rv_session_tx_epoch(const struct rv_session *s);
 enum rv_session_result rv_session_seal_batch(struct rv_session *s, struct rv_pkt *pkts,
 					     size_t num, uint64_t now_ns);
 
+/* struct rv_pkt_extra names a read-only piece of payload that follows a
+ * packet's in-buffer payload (see rv_session_seal_batch_ext). */
+struct rv_pkt_extra {
+	const uint8_t *p;
+	uint32_t len;
+};
+
+/* rv_session_seal_batch_ext is rv_session_seal_batch where packet i's
+ * plaintext is pkts[i].len bytes at buf + RV_DATA_HDR_LEN followed by
+ * extras[i].len bytes at extras[i].p (only read; must not overlap the
+ * buffer). The ciphertext of both lands contiguously after the header, then
+ * the tag, so the buffer needs pkts[i].len + extras[i].len + RV_TAG_LEN bytes
+ * after the header. This lets the data plane seal a payload slice straight
+ * out of a TUN superframe into the send buffer. On OK/REKEY_SOON
+ * pkts[i].len is the datagram length. extras == NULL is
+ * rv_session_seal_batch. Any worker, concurrently. (Added by uring's data
+ * plane; backward compatible.) */
+enum rv_session_result rv_session_seal_batch_ext(struct rv_session *s, struct rv_pkt *pkts,
+						 const struct rv_pkt_extra *extras, size_t num,
+						 uint64_t now_ns);
+
 /* rv_session_open_batch authenticates and decrypts |num| datagrams addressed
  * to |s| (hdrs[i] parsed from pkts[i] by rv_wire_parse_data_hdr). For each
  * packet |results[i]| says what happened; for OK and KEY_ROLLED the plaintext

@@ -160,6 +160,29 @@ int rv_aead_seal(const struct rv_aead *aead, uint64_t counter, uint8_t *buf, siz
 	return seal_nonce(aead, nonce, buf, len, ad, ad_len);
 }
 
+int rv_aead_seal_ext(const struct rv_aead *aead, uint64_t counter, uint8_t *buf, size_t len,
+		     const uint8_t *extra, size_t extra_len, const uint8_t *ad, size_t ad_len)
+{
+	uint8_t nonce[RV_AEAD_NONCE_LEN];
+	size_t tag_len;
+
+	if (unlikely(aead->alg == RV_AEAD_NONE)) {
+		return -EINVAL;
+	}
+	nonce_build(nonce, counter);
+	/* seal_scatter's extra_in: |extra| is encrypted after |buf| in one
+	 * GCM/Poly1305 stream and its ciphertext is written to out_tag ahead of
+	 * the tag, so header | payload | tag comes out contiguous at |buf|. Both
+	 * AES-GCM and ChaCha20-Poly1305 support extra_in in BoringSSL. */
+	if (unlikely(!EVP_AEAD_CTX_seal_scatter(cctx_of(aead), buf, buf + len, &tag_len,
+						extra_len + RV_AEAD_TAG_LEN, nonce,
+						RV_AEAD_NONCE_LEN, buf, len, extra, extra_len, ad,
+						ad_len))) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int rv_aead_open(const struct rv_aead *aead, uint64_t counter, uint8_t *buf, size_t len,
 		 const uint8_t *ad, size_t ad_len)
 {

@@ -67,6 +67,18 @@ int rv_aead_seal(const struct rv_aead *aead, uint64_t counter, uint8_t *buf, siz
 int rv_aead_open(const struct rv_aead *aead, uint64_t counter, uint8_t *buf, size_t len,
 		 const uint8_t *ad, size_t ad_len);
 
+/* rv_aead_seal_ext is rv_aead_seal with the plaintext in two pieces: |len|
+ * bytes at |buf|, encrypted in place, followed by |extra_len| bytes at
+ * |extra|, which is only read; its ciphertext is written to buf + len and the
+ * tag to buf + len + extra_len. So one call seals a packet whose headers were
+ * built in the send buffer and whose payload still lies elsewhere (a slice of
+ * a TUN superframe) without copying the payload first. |extra| must not
+ * overlap buf[0, len + extra_len + RV_AEAD_TAG_LEN); extra_len 0 is
+ * rv_aead_seal. Same nonce, return values and thread safety as rv_aead_seal
+ * (added by uring's data plane; backward compatible). */
+int rv_aead_seal_ext(const struct rv_aead *aead, uint64_t counter, uint8_t *buf, size_t len,
+		     const uint8_t *extra, size_t extra_len, const uint8_t *ad, size_t ad_len);
+
 /*
  * For known-answer tests only (added by crypto/, backward compatible).
  * rv_aead_seal_iv and rv_aead_open_iv behave exactly like rv_aead_seal and

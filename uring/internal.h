@@ -12,8 +12,15 @@
  *               datagrams (UDP GRO); it carries a reference count of the TUN
  *               writes still reading from it and is recycled when that drops
  *               to zero.
- *   POOL_TX     plain free-list of MTU-sized buffers that segmentation of a
- *               TUN superframe writes into.
+ *   POOL_TX     chunks (LIFO free list, so the hottest chunk is reused) that
+ *               segmentation of a TUN superframe writes into: segment i's
+ *               data header and inner headers are built there and its
+ *               payload is sealed straight out of the superframe behind
+ *               them (rv_session_seal_batch_ext), so the segments of one
+ *               superframe lie back to back and a UDP_SEGMENT run is one
+ *               iovec. A chunk counts the segments still in flight and is
+ *               freed when that drops to zero; the TUN buffer it was cut
+ *               from is held until the turn's seal (tx_holds).
  * A handle is released exactly once, by the completion of the operation
  * that last used the buffer (or at once when the packet is dropped).
  *
@@ -50,11 +57,12 @@ enum {
 	BGID_UDPRX = 1,
 
 	RV_SEND_MAX_SEGS = 64,     /* datagrams per UDP_SEGMENT sendmsg */
-	RV_SEND_MAX_BYTES = 65000, /* UDP payload bytes per sendmsg */
+	RV_SEND_MAX_BYTES = 65507, /* UDP payload bytes per sendmsg (IPv4 total length limit) */
 	RV_TX_BATCH = 1024,        /* packets sealed per flush */
 	RV_RX_BATCH = 1024,        /* datagrams opened per flush */
 	RV_RX_SRCS = 256,          /* recv completions per flush */
 	RV_TUN_READS_SINGLE = 64,  /* plain reads in flight without multishot */
+	RV_TX_CHUNKS = 128,        /* POOL_TX chunks (one per superframe in flight) */
 	RV_RING_ENTRIES = 1024,
 };
 
@@ -88,9 +96,11 @@ struct rv_write_slot {
 
 struct rv_tx_item {
 	uint8_t *buf;             /* header room; the packet follows at +RV_DATA_HDR_LEN */
-	uint32_t len;             /* inner length, then datagram length after sealing */
+	uint32_t len;             /* inner length in buf, then datagram length after sealing */
 	uint32_t handle;
 	struct rv_session *s;
+	const uint8_t *extra;     /* rest of the inner packet (superframe slice) or NULL */
+	uint32_t extra_len;
 };
 
 struct rv_rx_item {
@@ -110,6 +120,12 @@ struct rv_worker {
 	bool thread_started;
 	int tun_fd;
 	int udp_fd;
+	/* What SQEs name: the registered-file indices with IOSQE_FIXED_FILE
+	 * in sqe_fd_flags (saves an fget/fput per operation), or the plain
+	 * fds when registration was refused. */
+	int sqe_tun;
+	int sqe_udp;
+	uint8_t sqe_fd_flags;
 	int wake_fd;
 	uint64_t wake_buf;
 	unsigned qsbr_id;
@@ -128,10 +144,11 @@ struct rv_worker {
 	struct rv_bufring udprx;
 	uint16_t *udprx_refs;
 
-	uint8_t *tx_base;             /* POOL_TX */
-	size_t tx_buf_size;
+	uint8_t *tx_base;             /* POOL_TX chunks */
+	size_t tx_buf_size;           /* bytes per chunk */
 	size_t tx_base_bytes;
 	uint16_t *tx_free;
+	uint16_t *tx_refs;            /* segments of the chunk still in flight */
 	unsigned tx_num, tx_nfree;
 
 	/* Slots: enough for every buffer that can be in flight, so a slot
@@ -143,6 +160,7 @@ struct rv_worker {
 	uint16_t *write_free;
 	unsigned num_write_slots, write_nfree;
 
+	uint64_t tun_dry, udp_dry;    /* -ENOBUFS: buffer ring empty (logged at exit) */
 	unsigned tun_inflight;        /* read SQEs that may still complete */
 	bool tun_mshot;
 	bool recv_armed;
@@ -152,6 +170,9 @@ struct rv_worker {
 	/* Per-turn batches. */
 	struct rv_tx_item *txb;
 	unsigned ntx;
+	uint32_t *tx_holds;           /* TUN buffers released after the next seal */
+	unsigned ntx_holds;
+	struct rv_pkt_extra *exts;    /* scratch for seal */
 	struct rv_rx_item *rxb;
 	unsigned nrx;
 	struct rv_endpoint *rx_srcs;

@@ -67,7 +67,9 @@ void rv_worker_release(struct rv_worker *w, uint32_t handle)
 		}
 		break;
 	case POOL_TX:
-		w->tx_free[w->tx_nfree++] = (uint16_t)id;
+		if (--w->tx_refs[id] == 0) {
+			w->tx_free[w->tx_nfree++] = (uint16_t)id;
+		}
 		break;
 	default:
 		rv_warnx_rl("worker %u: release of bad handle 0x%x", w->id, handle);
@@ -80,7 +82,13 @@ static int setup_pools(struct rv_worker *w)
 	const struct rv_dataplane_config *cfg = &w->dp->cfg;
 	bool tso = w->vnet && w->dp->tun_offload_flags != 0;
 	unsigned small = pow2_at_least(cfg->bufs_per_worker ? cfg->bufs_per_worker : 1024);
-	unsigned big = small / 8 < 64 ? 64 : small / 8;
+	/* 64 KiB buffers (superframes, GRO batches): the kernel takes provided
+	 * buffers in FIFO order, so every buffer in the ring is touched in turn
+	 * and a ring larger than the working set only pushes the copies out of
+	 * the CPU caches. 32 TUN / 64 UDP buffers ran dry a handful of times
+	 * per second at full rate (a state: the kernel queues meanwhile) and
+	 * keep the rings at 2 + 4 MiB instead of 8 + 16 MiB. */
+	unsigned big = small / 32 < 32 ? 32 : small / 32;
 	size_t data_len, buf_size;
 	int ret;
 
@@ -121,8 +129,12 @@ static int setup_pools(struct rv_worker *w)
 
 	/* Segmentation output (only when TUN hands us superframes). */
 	if (tso) {
-		w->tx_num = 4096;
-		w->tx_buf_size = round_up(RV_DATA_HDR_LEN + w->mtu + RV_TAG_LEN, 64);
+		/* A chunk holds every segment of the largest superframe we
+		 * accept: 64 KiB of payload plus, per segment, headers of at
+		 * most 128 bytes and the data header and tag. */
+		w->tx_num = RV_TX_CHUNKS;
+		w->tx_buf_size = round_up(65535 + (size_t)RV_GSO_MAX_SEGS * (128 + RV_DATA_OVERHEAD),
+					  4096);
 		w->tx_base_bytes = w->tx_num * w->tx_buf_size;
 		w->tx_base = mmap(NULL, w->tx_base_bytes, PROT_READ | PROT_WRITE,
 				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -131,7 +143,8 @@ static int setup_pools(struct rv_worker *w)
 			return -ENOMEM;
 		}
 		w->tx_free = xcalloc(w->tx_num, sizeof(*w->tx_free));
-		if (w->tx_free == NULL) {
+		w->tx_refs = xcalloc(w->tx_num, sizeof(*w->tx_refs));
+		if (w->tx_free == NULL || w->tx_refs == NULL) {
 			return -ENOMEM;
 		}
 		for (unsigned i = 0; i < w->tx_num; i++) {
@@ -140,13 +153,20 @@ static int setup_pools(struct rv_worker *w)
 		w->tx_nfree = w->tx_num;
 	}
 
-	/* Without GSO every datagram needs its own sendmsg; without TUN
-	 * coalescing every packet its own write. */
-	w->num_send_slots = w->tunrd.num_bufs + w->tx_num;
+	/* Without GSO every datagram needs its own sendmsg (GSO may also be
+	 * switched off at run time, when the route refuses it); without TUN
+	 * coalescing every packet its own write. Slots are touched LIFO, so
+	 * the unused tail costs address space only. */
+	w->num_send_slots = w->tunrd.num_bufs + w->tx_num * RV_GSO_MAX_SEGS;
 	if (w->num_send_slots > 16384) {
 		w->num_send_slots = 16384;
 	}
-	w->num_write_slots = w->gro && !w->vnet ? 4096 : w->udprx.num_bufs;
+	/* With GRO one receive buffer may hold RV_GRO_MAX_SEGS datagrams that
+	 * do not coalesce (UDP, small packets): each then needs its own write. */
+	w->num_write_slots = w->gro ? w->udprx.num_bufs * RV_GRO_MAX_SEGS : w->udprx.num_bufs;
+	if (w->num_write_slots > 16384) {
+		w->num_write_slots = 16384;
+	}
 	if (w->num_write_slots < 1024) {
 		w->num_write_slots = 1024;
 	}
@@ -155,6 +175,8 @@ static int setup_pools(struct rv_worker *w)
 	w->write_slots = xcalloc(w->num_write_slots, sizeof(*w->write_slots));
 	w->write_free = xcalloc(w->num_write_slots, sizeof(*w->write_free));
 	w->txb = xcalloc(RV_TX_BATCH, sizeof(*w->txb));
+	w->tx_holds = xcalloc(RV_TX_BATCH + 1, sizeof(*w->tx_holds));
+	w->exts = xcalloc(RV_TX_BATCH, sizeof(*w->exts));
 	w->rxb = xcalloc(RV_RX_BATCH, sizeof(*w->rxb));
 	w->rx_srcs = xcalloc(RV_RX_SRCS, sizeof(*w->rx_srcs));
 	w->pkts = xcalloc(RV_TX_BATCH > RV_RX_BATCH ? RV_TX_BATCH : RV_RX_BATCH, sizeof(*w->pkts));
@@ -162,7 +184,8 @@ static int setup_pools(struct rv_worker *w)
 	w->results = xcalloc(RV_RX_BATCH, sizeof(*w->results));
 	if (w->send_slots == NULL || w->send_free == NULL || w->write_slots == NULL ||
 	    w->write_free == NULL || w->txb == NULL || w->rxb == NULL || w->rx_srcs == NULL ||
-	    w->pkts == NULL || w->hdrs == NULL || w->results == NULL) {
+	    w->pkts == NULL || w->hdrs == NULL || w->results == NULL || w->tx_holds == NULL ||
+	    w->exts == NULL) {
 		return -ENOMEM;
 	}
 	for (unsigned i = 0; i < w->num_send_slots; i++) {
@@ -186,6 +209,9 @@ static void free_pools(struct rv_worker *w)
 	}
 	free(w->udprx_refs);
 	free(w->tx_free);
+	free(w->tx_refs);
+	free(w->tx_holds);
+	free(w->exts);
 	free(w->send_slots);
 	free(w->send_free);
 	free(w->write_slots);
@@ -198,6 +224,9 @@ static void free_pools(struct rv_worker *w)
 	free(w->results);
 	w->udprx_refs = NULL;
 	w->tx_free = NULL;
+	w->tx_refs = NULL;
+	w->tx_holds = NULL;
+	w->exts = NULL;
 	w->send_slots = NULL;
 	w->send_free = NULL;
 	w->write_slots = NULL;
@@ -230,6 +259,22 @@ static int worker_setup(struct rv_worker *w)
 		rv_warn(ret, "worker %u: io_uring setup", w->id);
 		return ret;
 	}
+	{
+		int fds[2] = { w->tun_fd, w->udp_fd };
+
+		w->sqe_tun = w->tun_fd;
+		w->sqe_udp = w->udp_fd;
+		w->sqe_fd_flags = 0;
+		ret = io_uring_register_files(&w->ring.ring, fds, 2);
+		if (ret == 0) {
+			w->sqe_tun = 0;
+			w->sqe_udp = 1;
+			w->sqe_fd_flags = IOSQE_FIXED_FILE;
+		} else if (w->id == 0) {
+			rv_info("io_uring: file registration refused (%s); using plain fds",
+				strerror(-ret));
+		}
+	}
 	w->tun_mshot = w->ring.has_read_mshot;
 	if (!w->tun_mshot && w->id == 0) {
 		rv_info("io_uring: no multishot read; keeping %d TUN reads in flight",
@@ -250,6 +295,12 @@ static int worker_setup(struct rv_worker *w)
 
 static void worker_teardown(struct rv_worker *w)
 {
+	if (w->tun_dry != 0 || w->udp_dry != 0) {
+		rv_info("worker %u: buffer rings ran dry %llu (TUN, %u buffers) / %llu (UDP, %u "
+			"buffers) times",
+			w->id, (unsigned long long)w->tun_dry, w->tunrd.num_bufs,
+			(unsigned long long)w->udp_dry, w->udprx.num_bufs);
+	}
 	if (w->qsbr_registered) {
 		rv_qsbr_unregister(w->dp->cfg.qsbr, w->qsbr_id);
 		w->qsbr_registered = false;
@@ -267,8 +318,8 @@ static void arm_recv(struct rv_worker *w)
 	if (sqe == NULL) {
 		return;
 	}
-	io_uring_prep_recvmsg_multishot(sqe, w->udp_fd, &w->recv_msg, 0);
-	sqe->flags |= IOSQE_BUFFER_SELECT;
+	io_uring_prep_recvmsg_multishot(sqe, w->sqe_udp, &w->recv_msg, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT | w->sqe_fd_flags;
 	sqe->buf_group = BGID_UDPRX;
 	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_UDP_RECV, (uint8_t)w->id, 0));
 	w->recv_armed = true;
@@ -282,12 +333,13 @@ static void arm_tun_read(struct rv_worker *w)
 		return;
 	}
 	if (w->tun_mshot) {
-		rv_prep_read_multishot(sqe, w->tun_fd, BGID_TUNRD);
+		rv_prep_read_multishot(sqe, w->sqe_tun, BGID_TUNRD);
 	} else {
-		io_uring_prep_read(sqe, w->tun_fd, NULL, w->tunrd.data_len, 0);
+		io_uring_prep_read(sqe, w->sqe_tun, NULL, w->tunrd.data_len, 0);
 		sqe->flags |= IOSQE_BUFFER_SELECT;
 		sqe->buf_group = BGID_TUNRD;
 	}
+	sqe->flags |= w->sqe_fd_flags;
 	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_TUN_READ, (uint8_t)w->id, 0));
 	w->tun_inflight++;
 }
@@ -335,6 +387,7 @@ static void on_tun_read(struct rv_worker *w, const struct io_uring_cqe *cqe)
 	}
 	if (cqe->res < 0) {
 		if (cqe->res == -ENOBUFS) {
+			w->tun_dry++;
 			/* Every TUN buffer is in flight (waiting for UDP sends):
 			 * a state, not a loss. The kernel keeps the packets queued
 			 * (dropping at txqueuelen, counted by the device) until we
@@ -358,6 +411,7 @@ static void on_udp_recv(struct rv_worker *w, const struct io_uring_cqe *cqe)
 	}
 	if (cqe->res < 0) {
 		if (cqe->res == -ENOBUFS) {
+			w->udp_dry++;
 			/* As for TUN: the socket queues (and the kernel counts
 			 * RcvbufErrors) until buffers come back and we re-arm. */
 		} else if (!transient(cqe->res)) {

@@ -188,7 +188,8 @@ static void write_single(struct rv_worker *w, struct rv_rx_item *it)
 	sl->num = 1;
 	sl->niov = 0;
 	sl->handles[0] = it->handle;
-	io_uring_prep_write(sqe, w->tun_fd, p, len, 0);
+	io_uring_prep_write(sqe, w->sqe_tun, p, len, 0);
+	sqe->flags |= w->sqe_fd_flags;
 	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_TUN_WRITE, (uint8_t)w->id, slot));
 }
 
@@ -218,7 +219,8 @@ static void write_gro(struct rv_worker *w, const struct rv_gro *g, const unsigne
 	}
 	sl->num = g->num;
 	sl->niov = (uint16_t)(g->num + 1);
-	io_uring_prep_writev(sqe, w->tun_fd, sl->iov, sl->niov, 0);
+	io_uring_prep_writev(sqe, w->sqe_tun, sl->iov, sl->niov, 0);
+	sqe->flags |= w->sqe_fd_flags;
 	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_TUN_WRITE, (uint8_t)w->id, slot));
 }
 

@@ -2,6 +2,12 @@
  * worker_tx.c — the TX path: TUN read -> (segment) -> demux by inner
  * destination -> seal a run per session -> UDP sendmsg (UDP_SEGMENT).
  *
+ * A TUN superframe is never copied as a whole: each segment's headers are
+ * built in a POOL_TX chunk and its payload is sealed straight out of the
+ * superframe into the chunk (out-of-place AEAD), segments back to back, so
+ * one GSO run of up to 64 datagrams is usually one iovec. A plain packet is
+ * sealed in place in its TUN buffer.
+ *
  * A TUN packet for which no session exists is dropped and counted
  * (RV_DROP_NO_ROUTE) rather than answered with ICMP unreachable: the routes
  * that send traffic into the TUN device are installed by the control plane
@@ -36,14 +42,18 @@ static struct rv_session *lookup_dst(const struct rv_worker *w, const struct rv_
 	return rv_demux_by_dst6(d, ip->dst.a);
 }
 
+/* tx_push queues one inner packet: |len| bytes at |pkt| (header room in
+ * front) followed by |extra_len| bytes at |extra| (NULL: none), sealed into
+ * the space behind pkt + len. */
 static void tx_push(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t handle,
-		    struct rv_session *s)
+		    struct rv_session *s, const uint8_t *extra, uint32_t extra_len)
 {
 	if (w->ntx == RV_TX_BATCH) {
 		rv_worker_flush_tx(w);
 	}
 	w->txb[w->ntx++] = (struct rv_tx_item){
 		.buf = pkt - RV_DATA_HDR_LEN, .len = len, .handle = handle, .s = s,
+		.extra = extra, .extra_len = extra_len,
 	};
 }
 
@@ -67,58 +77,74 @@ static void tx_add(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t han
 		drop(w, handle, RV_DROP_NO_ROUTE);
 		return;
 	}
-	tx_push(w, pkt, ip.total_len, handle, s);
+	tx_push(w, pkt, ip.total_len, handle, s, NULL, 0);
 }
 
+/* tx_superframe cuts a TUN superframe into segments without copying its
+ * payload: each segment's headers are built in a POOL_TX chunk and its
+ * payload is sealed out of the superframe into the chunk behind them, so the
+ * superframe's TUN buffer is held until this turn's seal (tx_holds). */
 static void tx_superframe(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t handle,
 			  const struct rv_vnet_hdr *vh)
 {
-	uint8_t *out[RV_GSO_MAX_SEGS];
-	uint16_t lens[RV_GSO_MAX_SEGS];
-	uint16_t ids[RV_GSO_MAX_SEGS];
+	struct rv_gso_plan plan;
 	struct rv_ip_info ip;
 	struct rv_session *s;
-	size_t nseg, n;
 	enum rv_gso_err err;
+	uint8_t *cur;
+	size_t need;
+	unsigned id, pad;
 
-	nseg = rv_gso_num_segs(pkt, len, vh);
-	if (unlikely(nseg == 0 || rv_ip_parse(&ip, pkt, len) != RV_IP_OK)) {
-		rv_warnx_rl("worker %u: malformed TUN superframe (%u bytes, gso_type %u, gso_size %u)",
-			    w->id, len, vh->gso_type, vh->gso_size);
+	err = rv_gso_plan_init(&plan, pkt, len, vh);
+	if (unlikely(err != RV_GSO_OK || rv_ip_parse(&ip, pkt, len) != RV_IP_OK)) {
+		rv_warnx_rl("worker %u: malformed TUN superframe (%u bytes, gso_type %u, gso_size "
+			    "%u): %s",
+			    w->id, len, vh->gso_type, vh->gso_size,
+			    err != RV_GSO_OK ? rv_gso_err_str(err) : "bad IP header");
 		drop(w, handle, RV_DROP_BAD_VNET);
+		return;
+	}
+	need = plan.payload + (size_t)plan.nseg * (plan.hlen + RV_DATA_OVERHEAD);
+	if (unlikely((size_t)plan.hlen + (plan.nseg > 1 ? plan.mss : plan.payload) > w->mtu ||
+		     need > w->tx_buf_size)) {
+		rv_warnx_rl("worker %u: cannot segment TUN superframe: %s", w->id,
+			    rv_gso_err_str(RV_GSO_NO_ROOM));
+		rv_drop_add(&w->ctr, RV_DROP_BAD_VNET, plan.nseg);
+		rv_worker_release(w, handle);
 		return;
 	}
 	s = lookup_dst(w, &ip);
 	if (unlikely(s == NULL)) {
-		rv_drop_add(&w->ctr, RV_DROP_NO_ROUTE, nseg);
+		rv_drop_add(&w->ctr, RV_DROP_NO_ROUTE, plan.nseg);
 		rv_worker_release(w, handle);
 		return;
 	}
-	if (unlikely(w->tx_nfree < nseg)) {
-		rv_drop_add(&w->ctr, RV_DROP_NO_BUF, nseg);
+	if (unlikely(w->tx_nfree == 0)) {
+		rv_drop_add(&w->ctr, RV_DROP_NO_BUF, plan.nseg);
 		rv_worker_release(w, handle);
 		return;
 	}
-	for (size_t i = 0; i < nseg; i++) {
-		ids[i] = w->tx_free[--w->tx_nfree];
-		out[i] = w->tx_base + (size_t)ids[i] * w->tx_buf_size + RV_DATA_HDR_LEN;
+	id = w->tx_free[--w->tx_nfree];
+	w->tx_refs[id] = (uint16_t)plan.nseg;
+	cur = w->tx_base + (size_t)id * w->tx_buf_size;
+	/* The in-buffer part is padded with the first payload bytes to a
+	 * multiple of the AES block: the payload slice then starts on a block
+	 * boundary of the GCM stream, which spares BoringSSL a byte-wise
+	 * partial block and one single-block AES call per segment. */
+	pad = (16 - plan.hlen % 16) % 16;
+	for (uint32_t i = 0; i < plan.nseg; i++) {
+		uint32_t chunk = rv_gso_seg_payload_len(&plan, i);
+		uint32_t head = pad < chunk ? pad : chunk;
+		const uint8_t *pay = pkt + plan.hlen + (size_t)i * plan.mss;
+		uint8_t *seg = cur + RV_DATA_HDR_LEN;
+
+		rv_gso_seg_hdrs(&plan, i, seg, pkt);
+		memcpy(seg + plan.hlen, pay, head);
+		tx_push(w, seg, plan.hlen + head, rv_handle(POOL_TX, id), s, pay + head,
+			chunk - head);
+		cur = seg + plan.hlen + chunk + RV_TAG_LEN;
 	}
-	err = rv_gso_segment(out, lens, &n, nseg, w->mtu, pkt, len, vh);
-	rv_worker_release(w, handle);
-	if (unlikely(err != RV_GSO_OK)) {
-		rv_warnx_rl("worker %u: cannot segment TUN superframe: %s", w->id,
-			    rv_gso_err_str(err));
-		rv_drop_add(&w->ctr, RV_DROP_BAD_VNET, nseg);
-		n = 0;
-	}
-	for (size_t i = 0; i < nseg; i++) {
-		uint32_t h = rv_handle(POOL_TX, ids[i]);
-		if (i < n) {
-			tx_push(w, out[i], lens[i], h, s);
-		} else {
-			rv_worker_release(w, h);
-		}
-	}
+	w->tx_holds[w->ntx_holds++] = handle;
 }
 
 void rv_worker_tun_read(struct rv_worker *w, unsigned bid, uint32_t len)
@@ -163,7 +189,7 @@ static void send_run(struct rv_worker *w, unsigned from, unsigned m,
 {
 	struct rv_send_slot *sl;
 	struct io_uring_sqe *sqe;
-	unsigned slot;
+	unsigned slot, niov;
 
 	if (unlikely(w->send_nfree == 0)) {
 		drop_range(w, from, from + m, RV_DROP_NO_BUF);
@@ -179,10 +205,19 @@ static void send_run(struct rv_worker *w, unsigned from, unsigned m,
 	sl->dst = *dst;
 	sl->num = (uint16_t)m;
 	sl->inner_bytes = 0;
+	/* Segments cut from one superframe lie back to back in their chunk:
+	 * adjacent datagrams merge into one iovec. */
+	niov = 0;
 	for (unsigned k = 0; k < m; k++) {
 		const struct rv_pkt *p = &w->pkts[from + k];
-		sl->iov[k].iov_base = p->buf;
-		sl->iov[k].iov_len = p->len;
+		if (niov > 0 && (uint8_t *)sl->iov[niov - 1].iov_base + sl->iov[niov - 1].iov_len ==
+					p->buf) {
+			sl->iov[niov - 1].iov_len += p->len;
+		} else {
+			sl->iov[niov].iov_base = p->buf;
+			sl->iov[niov].iov_len = p->len;
+			niov++;
+		}
 		sl->handles[k] = w->txb[from + k].handle;
 		sl->inner_bytes += p->len - RV_DATA_OVERHEAD;
 	}
@@ -190,12 +225,13 @@ static void send_run(struct rv_worker *w, unsigned from, unsigned m,
 	sl->msg.msg_name = &sl->dst;
 	sl->msg.msg_namelen = dst_len;
 	sl->msg.msg_iov = sl->iov;
-	sl->msg.msg_iovlen = m;
+	sl->msg.msg_iovlen = niov;
 	sl->gso = m > 1;
 	if (sl->gso) {
 		rv_cmsg_put_segment(&sl->msg, sl->cmsg.buf, (uint16_t)w->pkts[from].len);
 	}
-	io_uring_prep_sendmsg(sqe, w->udp_fd, &sl->msg, 0);
+	io_uring_prep_sendmsg(sqe, w->sqe_udp, &sl->msg, 0);
+	sqe->flags |= w->sqe_fd_flags;
 	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_UDP_SEND, (uint8_t)w->id, slot));
 }
 
@@ -210,8 +246,9 @@ static void seal_run(struct rv_worker *w, unsigned from, unsigned to, uint64_t n
 
 	for (unsigned k = from; k < to; k++) {
 		w->pkts[k] = (struct rv_pkt){ .buf = w->txb[k].buf, .len = w->txb[k].len };
+		w->exts[k] = (struct rv_pkt_extra){ .p = w->txb[k].extra, .len = w->txb[k].extra_len };
 	}
-	r = rv_session_seal_batch(s, &w->pkts[from], n, now);
+	r = rv_session_seal_batch_ext(s, &w->pkts[from], &w->exts[from], n, now);
 	if (unlikely(r != RV_SESSION_OK && r != RV_SESSION_REKEY_SOON)) {
 		drop_range(w, from, to,
 			   r == RV_SESSION_EXPIRED ? RV_DROP_KEY_EXPIRED : RV_DROP_NO_KEY);
@@ -251,19 +288,24 @@ void rv_worker_flush_tx(struct rv_worker *w)
 {
 	uint64_t now;
 
-	if (w->ntx == 0) {
-		return;
-	}
-	now = rv_coarse_now_ns();
-	for (unsigned i = 0; i < w->ntx;) {
-		unsigned j = i + 1;
-		while (j < w->ntx && w->txb[j].s == w->txb[i].s) {
-			j++;
+	if (w->ntx != 0) {
+		now = rv_coarse_now_ns();
+		for (unsigned i = 0; i < w->ntx;) {
+			unsigned j = i + 1;
+			while (j < w->ntx && w->txb[j].s == w->txb[i].s) {
+				j++;
+			}
+			seal_run(w, i, j, now);
+			i = j;
 		}
-		seal_run(w, i, j, now);
-		i = j;
+		w->ntx = 0;
 	}
-	w->ntx = 0;
+	/* Every segment cut from these superframes is sealed (or dropped):
+	 * their TUN buffers can go back to the kernel. */
+	for (unsigned i = 0; i < w->ntx_holds; i++) {
+		rv_worker_release(w, w->tx_holds[i]);
+	}
+	w->ntx_holds = 0;
 }
 
 void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res)
