@@ -29,6 +29,7 @@
 	X(RV_DROP_SPOOF, "spoof")               /* inner source is not the peer's */   \
 	X(RV_DROP_BAD_INNER, "bad_inner")       /* inner packet not valid IPv4/IPv6 */ \
 	X(RV_DROP_NO_ROUTE, "no_route")         /* TUN packet for no session */        \
+	X(RV_DROP_LINK_SCOPE, "link_scope")     /* multicast/link-local destination */ \
 	X(RV_DROP_NO_BUF, "no_buf")             /* every buffer in flight */           \
 	X(RV_DROP_TOO_BIG, "too_big")           /* larger than the tunnel MTU */       \
 	X(RV_DROP_BAD_VNET, "bad_vnet")         /* malformed virtio_net_hdr/GSO */     \

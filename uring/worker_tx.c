@@ -32,6 +32,21 @@ static void drop(struct rv_worker *w, uint32_t handle, enum rv_drop_reason why)
 	rv_worker_release(w, handle);
 }
 
+/* link_scope: multicast, broadcast and link-local destinations (router
+ * solicitations, MLD reports, mDNS the kernel sends on any interface with an
+ * address) belong to the local link and are never carried: on the client the
+ * default session would otherwise ship them to the server, which can only
+ * reject their link-local sources as spoofed. */
+static bool link_scope(const struct rv_ip_addr *dst)
+{
+	if (dst->family == AF_INET) {
+		static const uint8_t bcast[4] = { 0xff, 0xff, 0xff, 0xff };
+
+		return (dst->a[0] & 0xf0) == 0xe0 || memcmp(dst->a, bcast, 4) == 0;
+	}
+	return dst->a[0] == 0xff || (dst->a[0] == 0xfe && (dst->a[1] & 0xc0) == 0x80);
+}
+
 static struct rv_session *lookup_dst(const struct rv_worker *w, const struct rv_ip_info *ip)
 {
 	const struct rv_demux *d = w->dp->cfg.demux;
@@ -70,6 +85,10 @@ static void tx_add(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t han
 	}
 	if (unlikely(ip.total_len > w->mtu)) {
 		drop(w, handle, RV_DROP_TOO_BIG);
+		return;
+	}
+	if (unlikely(link_scope(&ip.dst))) {
+		drop(w, handle, RV_DROP_LINK_SCOPE);
 		return;
 	}
 	s = lookup_dst(w, &ip);

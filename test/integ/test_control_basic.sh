@@ -73,6 +73,11 @@ rvt_wait_for 5 "client2 epoch > $E2" sh -c "[ \$(\"$RV_BIN\" status -s $SRV_SOCK
 rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 "$A2" || rvt_fail "ping after rekey"
 ctl_status "$RVT_TMP/c1.sock" | grep -q '^session name=server state=running' || rvt_fail "client status"
 
+rvt_step "honest clients cause no spoof drops (multicast/link-local stays on the link)"
+if grep -a "spoofed" "$RVT_TMP/server.log"; then
+	rvt_fail "the server dropped packets of honest clients as spoofed"
+fi
+
 rvt_step "client goodbye releases the server session"
 rvt_stop_pid "$P1" 10 || rvt_fail "client1 did not exit 0"
 rvt_wait_for 5 "one session" ctl_sessions_eq 1 || rvt_fail "session not released"
