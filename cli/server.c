@@ -45,6 +45,29 @@ static int set_tun_addrs(const char *ifname, const struct rv_ippool *pool)
 	return 0;
 }
 
+/* Client-to-client traffic leaves a worker through the server's TUN and comes
+ * back in through it, so the kernel must forward between clients. ringvpn
+ * does not flip a host-wide sysctl behind the administrator's back; it says
+ * so once at start-up instead. */
+static void note_forwarding(void)
+{
+	static const char *const knobs[] = { "/proc/sys/net/ipv4/ip_forward",
+					     "/proc/sys/net/ipv6/conf/all/forwarding" };
+
+	for (size_t i = 0; i < 2; i++) {
+		FILE *f = fopen(knobs[i], "r");
+		int c = f ? fgetc(f) : EOF;
+
+		if (f) {
+			fclose(f);
+		}
+		if (c == '0') {
+			rv_info("%s is 0: clients reach the server but not each other or the "
+				"networks behind it (set it to 1 to route between them)", knobs[i]);
+		}
+	}
+}
+
 int rv_cmd_server(int argc, char **argv)
 {
 	static struct rv_config cfg; /* large (fixed-address table): not on the stack */
@@ -141,6 +164,7 @@ int rv_cmd_server(int argc, char **argv)
 	rv_info("listening on %s:%u (TCP, control), UDP data port %u, TUN %s, %u worker(s)",
 		cfg.listen_host[0] ? cfg.listen_host : "*", cfg.listen_port,
 		rv_dataplane_port(dp), rv_dataplane_tun_name(dp), rv_dataplane_num_workers(dp));
+	note_forwarding();
 	switch (rv_ctlloop_run(loop)) {
 	case RV_CTLLOOP_SIGNAL:
 		code = RV_EXIT_OK;
