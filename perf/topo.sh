@@ -95,23 +95,23 @@ rvp_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 # rvp_kill PID...: only PIDs this script recorded are touched.
 rvp_kill() {
 	local pid known p i
-	local -a todo=()
+	local -a pending=()
 	for pid in "$@"; do
 		known=0
 		for p in "${RVP_PIDS[@]}"; do [ "$p" = "$pid" ] && known=1; done
 		[ $known = 1 ] || { rvp_log "refusing to kill unrecorded pid $pid"; continue; }
-		rvp_alive "$pid" && { kill -TERM "$pid" 2>/dev/null; todo+=("$pid"); }
+		rvp_alive "$pid" && { kill -TERM "$pid" 2>/dev/null; pending+=("$pid"); }
 	done
 	for i in $(seq 30); do
 		local any=0
-		for pid in "${todo[@]}"; do rvp_alive "$pid" && any=1; done
+		for pid in "${pending[@]}"; do rvp_alive "$pid" && any=1; done
 		[ $any = 0 ] && break
 		sleep 0.1
 	done
-	for pid in "${todo[@]}"; do
+	for pid in "${pending[@]}"; do
 		rvp_alive "$pid" && kill -KILL "$pid" 2>/dev/null
 	done
-	for pid in "${todo[@]}"; do wait "$pid" 2>/dev/null; done
+	for pid in "${pending[@]}"; do wait "$pid" 2>/dev/null; done
 	# Forget them.
 	local -a keep=()
 	for p in "${RVP_PIDS[@]}"; do
