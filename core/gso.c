@@ -160,7 +160,9 @@ static uint64_t pseudo_sum(const uint8_t *ip, bool v6, uint8_t proto, size_t l4_
 {
 	uint64_t sum = v6 ? rv_inet_csum_add(0, ip + 8, 32) : rv_inet_csum_add(0, ip + 12, 8);
 
-	return sum + term16(proto) + term16((uint16_t)l4_len);
+	/* add64, not +: all-ones addresses (255.255.255.255, ffff:...) sum
+	 * to 2^64 - 1, and a plain add would drop the carry. */
+	return add64(add64(sum, term16(proto)), term16((uint16_t)l4_len));
 }
 
 bool rv_vnet_hdr_parse(struct rv_vnet_hdr *out, const uint8_t *p, size_t len)
@@ -282,6 +284,11 @@ enum rv_gso_err rv_gso_plan_init(struct rv_gso_plan *f, const uint8_t *pkt, size
 		}
 		hlen = l4_off + 8;
 	}
+	if (hlen > UINT16_MAX) {
+		/* IPv6 csum_start near 64 KiB: the headers would not fit the
+		 * plan's 16-bit fields nor any segment. */
+		return RV_GSO_BAD_L4;
+	}
 	payload = len - hlen;
 	if (vh->gso_size == 0 || payload == 0) {
 		return RV_GSO_BAD_SIZE;
@@ -368,7 +375,8 @@ enum rv_gso_err rv_gso_segment(uint8_t *const *out, uint16_t *out_lens, size_t *
 
 	*out_num = 0;
 	if (vh->gso_type == RV_VNET_GSO_NONE) {
-		if (max_out < 1 || len > out_cap) {
+		/* out_lens are 16-bit: an IPv6 jumbo-sized packet cannot be reported. */
+		if (max_out < 1 || len > out_cap || len > UINT16_MAX) {
 			return RV_GSO_NO_ROOM;
 		}
 		memcpy(out[0], pkt, len);
@@ -386,7 +394,10 @@ enum rv_gso_err rv_gso_segment(uint8_t *const *out, uint16_t *out_lens, size_t *
 	if (f.nseg > max_out) {
 		return RV_GSO_BAD_SIZE;
 	}
-	if ((size_t)f.hlen + (f.nseg > 1 ? f.mss : f.payload) > out_cap) {
+	/* The first segment is the longest; out_lens are 16-bit, and an IPv6
+	 * segment may reach 40 + 65535 bytes. */
+	if ((size_t)f.hlen + (f.nseg > 1 ? f.mss : f.payload) > out_cap ||
+	    (size_t)f.hlen + (f.nseg > 1 ? f.mss : f.payload) > UINT16_MAX) {
 		return RV_GSO_NO_ROOM;
 	}
 	for (uint32_t i = 0; i < f.nseg; i++) {

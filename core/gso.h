@@ -87,7 +87,8 @@ size_t rv_gso_num_segs(const uint8_t *pkt, size_t len, const struct rv_vnet_hdr 
  * Every segment gets a correct IP total length / payload length, IPv4 id
  * (incremented per segment) and header checksum, TCP sequence number and
  * flags (FIN/PSH only on the last, CWR only on the first), and a full L4
- * checksum. gso_type NONE yields one copy with its checksum finished. */
+ * checksum. gso_type NONE yields one copy with its checksum finished.
+ * A segment longer than 65535 bytes (possible for IPv6) is RV_GSO_NO_ROOM. */
 enum rv_gso_err rv_gso_segment(uint8_t *const *out, uint16_t *out_lens, size_t *out_num,
 			       size_t max_out, size_t out_cap, const uint8_t *pkt, size_t len,
 			       const struct rv_vnet_hdr *vh);

@@ -532,3 +532,111 @@ Test(gso, csum_carries_and_lengths)
 		}
 	}
 }
+
+/* Found by fuzz_gso: an IPv6 superframe near 64 KiB whose csum_start puts the
+ * TCP header past 65535 - 60 made the header length wrap in the plan's
+ * uint16_t hlen (65540 -> 4) while l4_off stayed 65480, so rv_gso_seg_hdrs
+ * wrote the TCP header ~64 KiB past a 4-byte header buffer. */
+Test(gso, v6_csum_start_hlen_wrap)
+{
+	size_t len = 40 + 65535;
+	uint8_t *p = calloc(1, len);
+	struct rv_vnet_hdr vh = {
+		.flags = RV_VNET_F_NEEDS_CSUM,
+		.gso_type = RV_VNET_GSO_TCPV6,
+		.gso_size = 1,
+		.csum_start = 65480,
+		.csum_offset = 16,
+	};
+	struct rv_gso_plan plan;
+
+	cr_assert_not_null(p);
+	p[0] = 0x60;
+	p[4] = p[5] = 0xff;                 /* payload length 65535 */
+	p[6] = 0;                           /* hop-by-hop: trust csum_start */
+	p[vh.csum_start + 12] = 15 << 4;    /* doff 15: 60-byte TCP header */
+	cr_assert_eq(rv_gso_plan_init(&plan, p, len, &vh), RV_GSO_BAD_L4);
+	cr_assert_eq(rv_gso_num_segs(p, len, &vh), 0);
+	/* The largest header that fits is still accepted. */
+	vh.csum_start = 65535 - 60;
+	p[vh.csum_start + 12] = 15 << 4;
+	vh.gso_size = 40;
+	cr_assert_eq(rv_gso_plan_init(&plan, p, len, &vh), RV_GSO_OK);
+	cr_assert_eq(plan.hlen, 65535);
+	cr_assert_eq(plan.payload, 40);
+	cr_assert_eq(plan.nseg, 1);
+	free(p);
+}
+
+/* Found by fuzz_gso: rv_gso_segment reported an IPv6 segment of 40 + 65535
+ * bytes as (uint16_t)65575 = 39 in out_lens. Such segments are refused. */
+Test(gso, v6_segment_longer_than_u16)
+{
+	size_t len = 40 + 65535;
+	uint8_t *p = calloc(1, len), *o = malloc(len);
+	uint8_t *out[1] = { o };
+	uint16_t lens[1] = { 0 };
+	size_t n = 99;
+	struct rv_vnet_hdr vh = { .gso_type = RV_VNET_GSO_TCPV6, .gso_size = 65535 };
+
+	cr_assert(p != NULL && o != NULL);
+	p[0] = 0x60;
+	p[4] = p[5] = 0xff; /* payload length 65535 */
+	p[6] = 6;
+	p[40 + 12] = 5 << 4;
+	cr_assert_eq(rv_gso_num_segs(p, len, &vh), 1);
+	cr_assert_eq(rv_gso_segment(out, lens, &n, 1, len, p, len, &vh), RV_GSO_NO_ROOM);
+	cr_assert_eq(n, 0);
+	vh.gso_type = RV_VNET_GSO_NONE;
+	n = 99;
+	cr_assert_eq(rv_gso_segment(out, lens, &n, 1, len, p, len, &vh), RV_GSO_NO_ROOM);
+	cr_assert_eq(n, 0);
+	/* A 65535-byte packet fits, as a plain packet and as one segment. */
+	p[4] = 0xff;
+	p[5] = 0xd7; /* payload length 65495 */
+	n = 99;
+	cr_assert_eq(rv_gso_segment(out, lens, &n, 1, len, p, 65535, &vh), RV_GSO_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(lens[0], 65535);
+	vh.gso_type = RV_VNET_GSO_TCPV6;
+	n = 99;
+	cr_assert_eq(rv_gso_segment(out, lens, &n, 1, len, p, 65535, &vh), RV_GSO_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(lens[0], 65535);
+	free(o);
+	free(p);
+}
+
+/* Found by fuzz_gso: all-ones addresses make the 64-bit address sum
+ * 2^64 - 1, and adding the protocol and length to it with a plain + lost
+ * the carry, so every segment's L4 checksum was off by one. */
+Test(gso, csum_all_ones_addresses)
+{
+	uint8_t *out[RV_GSO_MAX_SEGS];
+	uint16_t lens[RV_GSO_MAX_SEGS];
+	static uint8_t store[8][1500];
+
+	for (size_t i = 0; i < 8; i++) {
+		out[i] = store[i];
+	}
+	for (int v6 = 0; v6 <= 1; v6++) {
+		for (uint8_t proto = 6; proto <= 17; proto = (uint8_t)(proto + 11)) {
+			size_t len = build(sframe, v6, proto, 3000, 0x10);
+			struct rv_vnet_hdr vh = {
+				.gso_type = proto == 17 ? RV_VNET_GSO_UDP_L4
+					: v6 ? RV_VNET_GSO_TCPV6 : RV_VNET_GSO_TCPV4,
+				.gso_size = 1200,
+			};
+			size_t n = 0;
+
+			memset(sframe + (v6 ? 8 : 12), 0xff, v6 ? 32 : 8);
+			cr_assert_eq(rv_gso_segment(out, lens, &n, 8, 1500, sframe, len, &vh),
+				     RV_GSO_OK);
+			cr_assert_eq(n, 3);
+			for (size_t i = 0; i < n; i++) {
+				cr_assert(l4_ok(out[i], lens[i]), "v6 %d proto %u segment %zu", v6,
+					  proto, i);
+			}
+		}
+	}
+}
