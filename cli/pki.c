@@ -178,6 +178,19 @@ enum {
 
 /* ---- ca ---------------------------------------------------------------- */
 
+/* check_ca_args: after getopt, no stray argument and --ca given (the commands
+ * that work on an existing CA). Returns RV_EXIT_OK or the usage exit code. */
+static int check_ca_args(const char *cmd, int argc, char **argv, const char *ca_dir)
+{
+	if (optind < argc) {
+		return usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	}
+	if (ca_dir == NULL) {
+		return usage_error(cmd, "--ca DIR is required (a directory made by 'pki ca')");
+	}
+	return RV_EXIT_OK;
+}
+
 static int cmd_ca(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -309,11 +322,8 @@ static int cmd_issue(int argc, char **argv, enum rv_pki_cert_kind kind)
 			return getopt_flag_error(cmd, c, argv);
 		}
 	}
-	if (optind < argc) {
-		return usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-	}
-	if (ca_dir == NULL) {
-		return usage_error(cmd, "--ca DIR is required (a directory made by 'pki ca')");
+	if ((c = check_ca_args(cmd, argc, argv, ca_dir)) != RV_EXIT_OK) {
+		return c;
 	}
 	if (o.name == NULL) {
 		return usage_error(cmd, "--name is required (%s)",
@@ -392,11 +402,8 @@ static int cmd_revoke_or_crl(int argc, char **argv, bool revoke)
 			return getopt_flag_error(cmd, c, argv);
 		}
 	}
-	if (optind < argc) {
-		return usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-	}
-	if (ca_dir == NULL) {
-		return usage_error(cmd, "--ca DIR is required (a directory made by 'pki ca')");
+	if ((c = check_ca_args(cmd, argc, argv, ca_dir)) != RV_EXIT_OK) {
+		return c;
 	}
 	if (revoke && (cert == NULL) == (serial == NULL)) {
 		return usage_error(cmd, "give exactly one of --cert FILE or --serial HEX");

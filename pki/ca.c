@@ -38,60 +38,32 @@ static int make_dir(const char *dir, struct rv_pki_err *err)
 static int build_ca_cert(X509 **out, EVP_PKEY *key, const char *name, int days,
 			 struct rv_pki_err *err)
 {
-	X509 *x = X509_new();
-	X509_NAME *subj;
-	ASN1_INTEGER *serial = NULL;
+	static const struct pki_ext exts[] = {
+		{ NID_basic_constraints, "critical,CA:TRUE" },
+		{ NID_key_usage, "critical,keyCertSign,cRLSign" },
+		{ NID_subject_key_identifier, "hash" },
+		{ NID_authority_key_identifier, "keyid:always" },
+	};
+	static const char what[] = "the CA certificate";
+	X509 *x;
 	int ret;
 
 	*out = NULL;
-	if (x == NULL || !X509_set_version(x, X509_VERSION_3)) {
-		pki_err_ssl(err, RV_PKI_ERR_OP, "cannot allocate a certificate");
-		ret = -ENOMEM;
-		goto err_free;
-	}
-	ret = pki_new_serial(&serial, err);
-	if (ret != 0) {
-		goto err_free;
-	}
-	subj = X509_get_subject_name(x);
-	if (!X509_set_serialNumber(x, serial) ||
-	    !X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8, (const uint8_t *)name, -1, -1,
-					0) ||
-	    !X509_set_issuer_name(x, subj) || !X509_set_pubkey(x, key)) {
-		pki_err_ssl(err, RV_PKI_ERR_OP, "cannot fill in the CA certificate");
-		ret = -EINVAL;
-		goto err_free;
-	}
 	/* Backdate an hour so a peer whose clock is slightly behind accepts it. */
-	ret = pki_set_validity(x, -3600, (int64_t)days * 86400, err);
-	if (ret == 0) {
-		ret = pki_add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE", err);
+	ret = pki_cert_new(&x, name, NULL, key, -3600, (int64_t)days * 86400, what, err);
+	if (ret != 0) {
+		return ret;
 	}
+	ret = pki_add_exts(x, x, exts, sizeof(exts) / sizeof(exts[0]), err);
 	if (ret == 0) {
-		ret = pki_add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign", err);
-	}
-	if (ret == 0) {
-		ret = pki_add_ext(x, x, NID_subject_key_identifier, "hash", err);
-	}
-	if (ret == 0) {
-		ret = pki_add_ext(x, x, NID_authority_key_identifier, "keyid:always", err);
+		ret = pki_cert_sign(x, key, what, err);
 	}
 	if (ret != 0) {
-		goto err_free;
+		X509_free(x);
+		return ret;
 	}
-	if (!X509_sign(x, key, EVP_sha256())) {
-		pki_err_ssl(err, RV_PKI_ERR_OP, "cannot sign the CA certificate");
-		ret = -EINVAL;
-		goto err_free;
-	}
-	ASN1_INTEGER_free(serial);
 	*out = x;
 	return 0;
-
-err_free:
-	ASN1_INTEGER_free(serial);
-	X509_free(x);
-	return ret;
 }
 
 int rv_pki_ca_create(const char *dir, const struct rv_pki_ca_opts *opts, struct rv_pki_err *err)

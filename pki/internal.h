@@ -78,6 +78,28 @@ int pki_set_validity(X509 *x, int64_t not_before_s, int64_t not_after_s, struct 
  * (constant strings only, never user input). |issuer| may equal |subject|. */
 int pki_add_ext(X509 *issuer, X509 *subject, int nid, const char *value, struct rv_pki_err *err);
 
+/* pki_ext is one extension in OpenSSL config syntax for pki_add_exts. */
+struct pki_ext {
+	int nid;
+	const char *value;
+};
+
+/* pki_add_exts adds |num| extensions in order, stopping at the first failure. */
+int pki_add_exts(X509 *issuer, X509 *subject, const struct pki_ext *exts, size_t num,
+		 struct rv_pki_err *err);
+
+/* pki_cert_new starts a v3 certificate for |pubkey| with subject CN=|cn|, a
+ * fresh serial and the validity of pki_set_validity. |issuer| names the
+ * issuing CA; NULL makes the certificate its own issuer (self-signed).
+ * |what| names the certificate in error messages ("the CA certificate").
+ * On success *out is owned by the caller. */
+int pki_cert_new(X509 **out, const char *cn, X509 *issuer, EVP_PKEY *pubkey,
+		 int64_t not_before_s, int64_t not_after_s, const char *what,
+		 struct rv_pki_err *err);
+
+/* pki_cert_sign signs |x| with |key| (SHA-256). */
+int pki_cert_sign(X509 *x, EVP_PKEY *key, const char *what, struct rv_pki_err *err);
+
 /* pki_serial_hex writes |serial| as upper-case hex into |out|. */
 int pki_serial_hex(char *out, size_t out_len, const ASN1_INTEGER *serial, struct rv_pki_err *err);
 

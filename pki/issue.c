@@ -121,65 +121,37 @@ static int build_cert(X509 **out, const struct rv_pki_ca *ca, EVP_PKEY *key,
 		      const struct rv_pki_issue_opts *opts, struct rv_pki_err *err)
 {
 	bool server = opts->kind == RV_PKI_CERT_SERVER;
-	X509 *x = X509_new();
-	ASN1_INTEGER *serial = NULL;
+	const struct pki_ext exts[] = {
+		{ NID_basic_constraints, "critical,CA:FALSE" },
+		{ NID_key_usage, "critical,digitalSignature" },
+		{ NID_ext_key_usage, server ? "serverAuth" : "clientAuth" },
+		{ NID_subject_key_identifier, "hash" },
+		{ NID_authority_key_identifier, "keyid:always" },
+	};
+	char what[128];
+	X509 *x;
 	int ret;
 
 	*out = NULL;
-	if (x == NULL || !X509_set_version(x, X509_VERSION_3)) {
-		pki_err_ssl(err, RV_PKI_ERR_OP, "cannot allocate a certificate");
-		ret = -ENOMEM;
-		goto err_free;
-	}
-	ret = pki_new_serial(&serial, err);
+	snprintf(what, sizeof(what), "the certificate for %s", opts->name);
+	ret = pki_cert_new(&x, opts->name, ca->cert, key, opts->not_before_s, opts->not_after_s,
+			   what, err);
 	if (ret != 0) {
-		goto err_free;
+		return ret;
 	}
-	if (!X509_set_serialNumber(x, serial) ||
-	    !X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_UTF8,
-					(const uint8_t *)opts->name, -1, -1, 0) ||
-	    !X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) || !X509_set_pubkey(x, key)) {
-		pki_err_ssl(err, RV_PKI_ERR_OP, "cannot fill in the certificate for %s",
-			    opts->name);
-		ret = -EINVAL;
-		goto err_free;
-	}
-	ret = pki_set_validity(x, opts->not_before_s, opts->not_after_s, err);
-	if (ret == 0) {
-		ret = pki_add_ext(ca->cert, x, NID_basic_constraints, "critical,CA:FALSE", err);
-	}
-	if (ret == 0) {
-		ret = pki_add_ext(ca->cert, x, NID_key_usage, "critical,digitalSignature", err);
-	}
-	if (ret == 0) {
-		ret = pki_add_ext(ca->cert, x, NID_ext_key_usage,
-				  server ? "serverAuth" : "clientAuth", err);
-	}
-	if (ret == 0) {
-		ret = pki_add_ext(ca->cert, x, NID_subject_key_identifier, "hash", err);
-	}
-	if (ret == 0) {
-		ret = pki_add_ext(ca->cert, x, NID_authority_key_identifier, "keyid:always", err);
-	}
+	ret = pki_add_exts(ca->cert, x, exts, sizeof(exts) / sizeof(exts[0]), err);
 	if (ret == 0 && server) {
 		ret = add_san(x, opts->name, err);
 	}
+	if (ret == 0) {
+		ret = pki_cert_sign(x, ca->key, what, err);
+	}
 	if (ret != 0) {
-		goto err_free;
+		X509_free(x);
+		return ret;
 	}
-	if (!X509_sign(x, ca->key, EVP_sha256())) {
-		pki_err_ssl(err, RV_PKI_ERR_OP, "cannot sign the certificate for %s", opts->name);
-		ret = -EINVAL;
-		goto err_free;
-	}
-	ASN1_INTEGER_free(serial);
 	*out = x;
 	return 0;
-
-err_free:
-	ASN1_INTEGER_free(serial);
-	X509_free(x);
-	return ret;
 }
 
 int rv_pki_issue(const struct rv_pki_ca *ca, const struct rv_pki_issue_opts *opts,

@@ -105,6 +105,71 @@ int pki_add_ext(X509 *issuer, X509 *subject, int nid, const char *value, struct 
 	return 0;
 }
 
+int pki_add_exts(X509 *issuer, X509 *subject, const struct pki_ext *exts, size_t num,
+		 struct rv_pki_err *err)
+{
+	for (size_t i = 0; i < num; i++) {
+		int ret = pki_add_ext(issuer, subject, exts[i].nid, exts[i].value, err);
+
+		if (ret != 0) {
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int pki_cert_new(X509 **out, const char *cn, X509 *issuer, EVP_PKEY *pubkey,
+		 int64_t not_before_s, int64_t not_after_s, const char *what,
+		 struct rv_pki_err *err)
+{
+	X509 *x = X509_new();
+	ASN1_INTEGER *serial = NULL;
+	X509_NAME *subj;
+	int ret;
+
+	*out = NULL;
+	if (x == NULL || !X509_set_version(x, X509_VERSION_3)) {
+		pki_err_ssl(err, RV_PKI_ERR_OP, "cannot allocate a certificate");
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	ret = pki_new_serial(&serial, err);
+	if (ret != 0) {
+		goto err_free;
+	}
+	subj = X509_get_subject_name(x);
+	if (!X509_set_serialNumber(x, serial) ||
+	    !X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8, (const uint8_t *)cn, -1, -1,
+					0) ||
+	    !X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer) : subj) ||
+	    !X509_set_pubkey(x, pubkey)) {
+		pki_err_ssl(err, RV_PKI_ERR_OP, "cannot fill in %s", what);
+		ret = -EINVAL;
+		goto err_free;
+	}
+	ret = pki_set_validity(x, not_before_s, not_after_s, err);
+	if (ret != 0) {
+		goto err_free;
+	}
+	ASN1_INTEGER_free(serial);
+	*out = x;
+	return 0;
+
+err_free:
+	ASN1_INTEGER_free(serial);
+	X509_free(x);
+	return ret;
+}
+
+int pki_cert_sign(X509 *x, EVP_PKEY *key, const char *what, struct rv_pki_err *err)
+{
+	if (!X509_sign(x, key, EVP_sha256())) {
+		pki_err_ssl(err, RV_PKI_ERR_OP, "cannot sign %s", what);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int pki_serial_hex(char *out, size_t out_len, const ASN1_INTEGER *serial, struct rv_pki_err *err)
 {
 	BIGNUM *bn = ASN1_INTEGER_to_BN(serial, NULL);

@@ -174,18 +174,30 @@ static size_t addr_len(const struct rv_ip_addr *a)
 	return a->family == AF_INET ? 4 : 16;
 }
 
+/* nl_target resolves |ifname| and checks |a|/|prefix_len| for an address or
+ * route request. Returns 0, -ENODEV or -EINVAL. */
+static int nl_target(unsigned *out_idx, const char *ifname, const struct rv_ip_addr *a,
+		     unsigned prefix_len)
+{
+	*out_idx = if_nametoindex(ifname);
+	if (*out_idx == 0) {
+		return -ENODEV;
+	}
+	if ((a->family != AF_INET && a->family != AF_INET6) || prefix_len > addr_len(a) * 8) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int rv_tun_add_addr(const char *ifname, const struct rv_ip_addr *addr, unsigned prefix_len)
 {
 	struct nl_req req;
-	unsigned idx = if_nametoindex(ifname);
+	unsigned idx;
 	int ret;
 
-	if (idx == 0) {
-		return -ENODEV;
-	}
-	if ((addr->family != AF_INET && addr->family != AF_INET6) ||
-	    prefix_len > addr_len(addr) * 8) {
-		return -EINVAL;
+	ret = nl_target(&idx, ifname, addr, prefix_len);
+	if (ret) {
+		return ret;
 	}
 	memset(&req, 0, sizeof(req));
 	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
@@ -207,16 +219,13 @@ int rv_tun_add_addr(const char *ifname, const struct rv_ip_addr *addr, unsigned 
 int rv_tun_add_route(const char *ifname, const struct rv_ip_addr *dst, unsigned prefix_len)
 {
 	struct nl_req req;
-	unsigned idx = if_nametoindex(ifname);
+	unsigned idx;
 	uint32_t oif;
 	int ret;
 
-	if (idx == 0) {
-		return -ENODEV;
-	}
-	if ((dst->family != AF_INET && dst->family != AF_INET6) ||
-	    prefix_len > addr_len(dst) * 8) {
-		return -EINVAL;
+	ret = nl_target(&idx, ifname, dst, prefix_len);
+	if (ret) {
+		return ret;
 	}
 	memset(&req, 0, sizeof(req));
 	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));

@@ -48,11 +48,6 @@ static unsigned pow2_at_least(unsigned x)
 	return p;
 }
 
-static void *xcalloc(size_t n, size_t size)
-{
-	return calloc(n, size);
-}
-
 void rv_worker_release(struct rv_worker *w, uint32_t handle)
 {
 	unsigned id = handle & 0xffffff;
@@ -122,7 +117,7 @@ static int setup_pools(struct rv_worker *w)
 		rv_warn(ret, "worker %u: UDP buffer ring", w->id);
 		return ret;
 	}
-	w->udprx_refs = xcalloc(w->udprx.num_bufs, sizeof(*w->udprx_refs));
+	w->udprx_refs = calloc(w->udprx.num_bufs, sizeof(*w->udprx_refs));
 	if (w->udprx_refs == NULL) {
 		return -ENOMEM;
 	}
@@ -142,8 +137,8 @@ static int setup_pools(struct rv_worker *w)
 			w->tx_base = NULL;
 			return -ENOMEM;
 		}
-		w->tx_free = xcalloc(w->tx_num, sizeof(*w->tx_free));
-		w->tx_refs = xcalloc(w->tx_num, sizeof(*w->tx_refs));
+		w->tx_free = calloc(w->tx_num, sizeof(*w->tx_free));
+		w->tx_refs = calloc(w->tx_num, sizeof(*w->tx_refs));
 		if (w->tx_free == NULL || w->tx_refs == NULL) {
 			return -ENOMEM;
 		}
@@ -170,18 +165,18 @@ static int setup_pools(struct rv_worker *w)
 	if (w->num_write_slots < 1024) {
 		w->num_write_slots = 1024;
 	}
-	w->send_slots = xcalloc(w->num_send_slots, sizeof(*w->send_slots));
-	w->send_free = xcalloc(w->num_send_slots, sizeof(*w->send_free));
-	w->write_slots = xcalloc(w->num_write_slots, sizeof(*w->write_slots));
-	w->write_free = xcalloc(w->num_write_slots, sizeof(*w->write_free));
-	w->txb = xcalloc(RV_TX_BATCH, sizeof(*w->txb));
-	w->tx_holds = xcalloc(RV_TX_BATCH + 1, sizeof(*w->tx_holds));
-	w->exts = xcalloc(RV_TX_BATCH, sizeof(*w->exts));
-	w->rxb = xcalloc(RV_RX_BATCH, sizeof(*w->rxb));
-	w->rx_srcs = xcalloc(RV_RX_SRCS, sizeof(*w->rx_srcs));
-	w->pkts = xcalloc(RV_TX_BATCH > RV_RX_BATCH ? RV_TX_BATCH : RV_RX_BATCH, sizeof(*w->pkts));
-	w->hdrs = xcalloc(RV_RX_BATCH, sizeof(*w->hdrs));
-	w->results = xcalloc(RV_RX_BATCH, sizeof(*w->results));
+	w->send_slots = calloc(w->num_send_slots, sizeof(*w->send_slots));
+	w->send_free = calloc(w->num_send_slots, sizeof(*w->send_free));
+	w->write_slots = calloc(w->num_write_slots, sizeof(*w->write_slots));
+	w->write_free = calloc(w->num_write_slots, sizeof(*w->write_free));
+	w->txb = calloc(RV_TX_BATCH, sizeof(*w->txb));
+	w->tx_holds = calloc(RV_TX_BATCH + 1, sizeof(*w->tx_holds));
+	w->exts = calloc(RV_TX_BATCH, sizeof(*w->exts));
+	w->rxb = calloc(RV_RX_BATCH, sizeof(*w->rxb));
+	w->rx_srcs = calloc(RV_RX_SRCS, sizeof(*w->rx_srcs));
+	w->pkts = calloc(RV_TX_BATCH > RV_RX_BATCH ? RV_TX_BATCH : RV_RX_BATCH, sizeof(*w->pkts));
+	w->hdrs = calloc(RV_RX_BATCH, sizeof(*w->hdrs));
+	w->results = calloc(RV_RX_BATCH, sizeof(*w->results));
 	if (w->send_slots == NULL || w->send_free == NULL || w->write_slots == NULL ||
 	    w->write_free == NULL || w->txb == NULL || w->rxb == NULL || w->rx_srcs == NULL ||
 	    w->pkts == NULL || w->hdrs == NULL || w->results == NULL || w->tx_holds == NULL ||
