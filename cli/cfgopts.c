@@ -22,17 +22,54 @@
 #include "core/qsbr.h"
 
 static const char *const server_keys[] = {
-	"listen", "data_port", "tun", "mtu", "workers", "pin_workers", "ca", "cert", "key",
-	"crl", "pool4", "pool6", "route", "fixed", "keepalive", "dead_peer_timeout",
-	"rekey_interval", "rekey_packets", "handshake_timeout", "max_handshaking",
-	"max_clients", "cipher", "status_socket", "offload_tun", "offload_gso", "offload_gro",
-	"log_level", NULL,
+	"listen",
+	"data_port",
+	"tun",
+	"mtu",
+	"workers",
+	"pin_workers",
+	"ca",
+	"cert",
+	"key",
+	"crl",
+	"pool4",
+	"pool6",
+	"route",
+	"fixed",
+	"keepalive",
+	"dead_peer_timeout",
+	"rekey_interval",
+	"rekey_packets",
+	"handshake_timeout",
+	"max_handshaking",
+	"max_clients",
+	"cipher",
+	"status_socket",
+	"offload_tun",
+	"offload_gso",
+	"offload_gro",
+	"log_level",
+	NULL,
 };
 
 static const char *const client_keys[] = {
-	"server", "server_name", "tun", "workers", "pin_workers", "ca", "cert", "key", "crl",
-	"reconnect_min", "reconnect_max", "status_socket", "offload_tun", "offload_gso",
-	"offload_gro", "log_level", NULL,
+	"server",
+	"server_name",
+	"tun",
+	"workers",
+	"pin_workers",
+	"ca",
+	"cert",
+	"key",
+	"crl",
+	"reconnect_min",
+	"reconnect_max",
+	"status_socket",
+	"offload_tun",
+	"offload_gso",
+	"offload_gro",
+	"log_level",
+	NULL,
 };
 
 enum { OPT_MAX_ATTEMPTS = 1000, OPT_KEY_BASE = 1100 };
@@ -51,11 +88,12 @@ static void usage(FILE *f, enum rv_config_role role)
 	fprintf(f, "  -n, --check         check the configuration and certificates, then exit\n");
 	if (role == RV_CONFIG_CLIENT) {
 		fprintf(f, "  --max-attempts N    give up after N failed connection attempts in a "
-			"row\n                      (exit 6 for TLS, 8 for network); default: never\n");
+			   "row\n                      (exit 6 for TLS, 8 for network); default: "
+			   "never\n");
 	}
 	fprintf(f, "  -h, --help          this help\n\n");
 	fprintf(f, "Every config key can be given as a flag overriding the file, with '_' "
-		"written '-':\n ");
+		   "written '-':\n ");
 	for (size_t i = 0, col = 1; keys[i]; i++) {
 		size_t n = strlen(keys[i]) + 3;
 
@@ -70,7 +108,7 @@ static void usage(FILE *f, enum rv_config_role role)
 		col += n;
 	}
 	fprintf(f, "\n\nExit codes: 0 ok, 1 failure, 2 usage, 3 config, 4 certificate, 5 key, "
-		"6 TLS,\n7 TUN, 8 network, 9 permission.\n");
+		   "6 TLS,\n7 TUN, 8 network, 9 permission.\n");
 }
 
 int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,
@@ -79,7 +117,10 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 	const char *const *keys = role == RV_CONFIG_SERVER ? server_keys : client_keys;
 	struct option lopts[64];
 	char names[64][32];
-	struct { int key; const char *val; } ov[256];
+	struct {
+		int key;
+		const char *val;
+	} ov[256];
 	size_t nkeys = 0, nov = 0, nl = 0;
 	char err[1024];
 	int c, ret;

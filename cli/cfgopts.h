@@ -16,8 +16,8 @@ struct rv_qsbr;
 
 struct rv_cli_opts {
 	const char *config_path;
-	bool check_only;         /* -n */
-	unsigned max_attempts;   /* client --max-attempts */
+	bool check_only;       /* -n */
+	unsigned max_attempts; /* client --max-attempts */
 };
 
 /* rv_cli_parse reads argv (after the subcommand) into |cfg| and |opts|:

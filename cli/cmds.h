@@ -9,6 +9,6 @@
 int rv_cmd_server(int argc, char **argv); /* server.c */
 int rv_cmd_client(int argc, char **argv); /* client.c */
 int rv_cmd_status(int argc, char **argv); /* status.c */
-int rv_cmd_pki(int argc, char **argv);    /* pki.c */
+int rv_cmd_pki(int argc, char **argv);	  /* pki.c */
 
 #endif /* RV_CLI_CMDS_H */

@@ -194,16 +194,16 @@ static int check_ca_args(const char *cmd, int argc, char **argv, const char *ca_
 static int cmd_ca(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"out", required_argument, NULL, OPT_OUT},
-	    {"name", required_argument, NULL, OPT_NAME},
-	    {"days", required_argument, NULL, OPT_DAYS},
-	    {"force", no_argument, NULL, OPT_FORCE},
-	    {"help", no_argument, NULL, OPT_HELP},
-	    {NULL, 0, NULL, 0},
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "days", required_argument, NULL, OPT_DAYS },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
 	};
-	struct rv_pki_ca_opts o = {0};
+	struct rv_pki_ca_opts o = { 0 };
 	const char *out = NULL;
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	int c;
 
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -250,21 +250,21 @@ static int cmd_ca(int argc, char **argv)
 static int cmd_issue(int argc, char **argv, enum rv_pki_cert_kind kind)
 {
 	static const struct option opts[] = {
-	    {"ca", required_argument, NULL, OPT_CA},
-	    {"name", required_argument, NULL, OPT_NAME},
-	    {"out", required_argument, NULL, OPT_OUT},
-	    {"file", required_argument, NULL, OPT_FILE},
-	    {"days", required_argument, NULL, OPT_DAYS},
-	    {"valid-from", required_argument, NULL, OPT_VALID_FROM},
-	    {"valid-to", required_argument, NULL, OPT_VALID_TO},
-	    {"force", no_argument, NULL, OPT_FORCE},
-	    {"help", no_argument, NULL, OPT_HELP},
-	    {NULL, 0, NULL, 0},
+		{ "ca", required_argument, NULL, OPT_CA },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ "file", required_argument, NULL, OPT_FILE },
+		{ "days", required_argument, NULL, OPT_DAYS },
+		{ "valid-from", required_argument, NULL, OPT_VALID_FROM },
+		{ "valid-to", required_argument, NULL, OPT_VALID_TO },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd = kind == RV_PKI_CERT_SERVER ? "server" : "client";
 	struct rv_pki_issue_opts o;
 	struct rv_pki_issued out;
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	struct rv_pki_ca *ca;
 	const char *ca_dir = NULL;
 	bool have_days = false, have_range = false;
@@ -304,11 +304,12 @@ static int cmd_issue(int argc, char **argv, enum rv_pki_cert_kind kind)
 		case OPT_VALID_TO:
 			if (!parse_offset(c == OPT_VALID_FROM ? &o.not_before_s : &o.not_after_s,
 					  optarg)) {
-				return usage_error(
-				    cmd,
-				    "%s '%s' must be a signed offset from now like "
-				    "-2d, +12h, 30m, 90s (no unit: days)",
-				    c == OPT_VALID_FROM ? "--valid-from" : "--valid-to", optarg);
+				return usage_error(cmd,
+						   "%s '%s' must be a signed offset from now like "
+						   "-2d, +12h, 30m, 90s (no unit: days)",
+						   c == OPT_VALID_FROM ? "--valid-from"
+								       : "--valid-to",
+						   optarg);
 			}
 			have_range = true;
 			break;
@@ -328,8 +329,8 @@ static int cmd_issue(int argc, char **argv, enum rv_pki_cert_kind kind)
 	if (o.name == NULL) {
 		return usage_error(cmd, "--name is required (%s)",
 				   kind == RV_PKI_CERT_SERVER
-				       ? "the server's DNS name or IP address"
-				       : "the client's common name");
+					   ? "the server's DNS name or IP address"
+					   : "the client's common name");
 	}
 	if (have_days && have_range) {
 		return usage_error(cmd, "--days cannot be combined with --valid-from/--valid-to");
@@ -362,16 +363,16 @@ static int cmd_client(int argc, char **argv)
 static int cmd_revoke_or_crl(int argc, char **argv, bool revoke)
 {
 	static const struct option opts[] = {
-	    {"ca", required_argument, NULL, OPT_CA},
-	    {"cert", required_argument, NULL, OPT_CERT},
-	    {"serial", required_argument, NULL, OPT_SERIAL},
-	    {"days", required_argument, NULL, OPT_DAYS},
-	    {"help", no_argument, NULL, OPT_HELP},
-	    {NULL, 0, NULL, 0},
+		{ "ca", required_argument, NULL, OPT_CA },
+		{ "cert", required_argument, NULL, OPT_CERT },
+		{ "serial", required_argument, NULL, OPT_SERIAL },
+		{ "days", required_argument, NULL, OPT_DAYS },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd = revoke ? "revoke" : "crl";
 	const char *ca_dir = NULL, *cert = NULL, *serial = NULL;
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	struct rv_pki_ca *ca;
 	bool already = false;
 	int c, days = 0, ret;
@@ -446,10 +447,10 @@ static int cmd_crl(int argc, char **argv)
 static int cmd_show(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"help", no_argument, NULL, OPT_HELP},
-	    {NULL, 0, NULL, 0},
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
 	};
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	int c;
 
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -477,18 +478,18 @@ static int cmd_show(int argc, char **argv)
 static int cmd_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"ca", required_argument, NULL, OPT_CA},
-	    {"crl", required_argument, NULL, OPT_CRL},
-	    {"no-crl", no_argument, NULL, OPT_NO_CRL},
-	    {"purpose", required_argument, NULL, OPT_PURPOSE},
-	    {"name", required_argument, NULL, OPT_NAME},
-	    {"help", no_argument, NULL, OPT_HELP},
-	    {NULL, 0, NULL, 0},
+		{ "ca", required_argument, NULL, OPT_CA },
+		{ "crl", required_argument, NULL, OPT_CRL },
+		{ "no-crl", no_argument, NULL, OPT_NO_CRL },
+		{ "purpose", required_argument, NULL, OPT_PURPOSE },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
 	};
 	enum rv_pki_purpose purpose = RV_PKI_PURPOSE_ANY;
 	const char *ca_dir = NULL, *crl = NULL, *host = NULL;
 	char ca_crt[PATH_MAX], def_crl[PATH_MAX];
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	bool no_crl = false;
 	int c, n;
 
@@ -538,7 +539,7 @@ static int cmd_verify(int argc, char **argv)
 	n = snprintf(ca_crt, sizeof(ca_crt), "%s/%s", ca_dir, RV_PKI_CA_CRT);
 	if (n < 0 || (size_t)n >= sizeof(ca_crt) ||
 	    snprintf(def_crl, sizeof(def_crl), "%s/%s", ca_dir, RV_PKI_CA_CRL) >=
-		(int)sizeof(def_crl)) {
+		    (int)sizeof(def_crl)) {
 		return usage_error("verify", "--ca path is too long");
 	}
 	/* By default the CA's own CRL is checked, as a server configured with
@@ -556,40 +557,40 @@ static int cmd_verify(int argc, char **argv)
 /* ---- dispatch ---------------------------------------------------------- */
 
 static const struct pki_cmd pki_cmds[] = {
-    {"ca", cmd_ca, "--out DIR [--name NAME] [--days N] [--force]",
-     "Create a certificate authority in DIR: ca.crt, ca.key (0600), an empty ca.crl\n"
-     "and revoked.txt. NAME is the CA's common name (default \"" RV_PKI_CA_NAME_DEFAULT
-     "\"),\nN its validity in days (default 3650). An existing ca.key is never replaced\n"
-     "without --force."},
-    {"server", cmd_server,
-     "--ca DIR --name DNSNAME|IP [--out DIR] [--file BASE]\n"
-     "                          [--days N | --valid-from T --valid-to T] [--force]",
-     "Issue a server certificate (ECDSA P-256, EKU serverAuth, subjectAltName DNS:NAME\n"
-     "or IP:NAME) signed by the CA in DIR. Writes OUT/BASE.crt and OUT/BASE.key (0600);\n"
-     "OUT defaults to '.', BASE to NAME. Validity: N days from now (default 825; a\n"
-     "negative N gives an already expired certificate), or from T to T where T is an\n"
-     "offset from now such as -2d, +12h, 30m, 90s. Existing files are never replaced\n"
-     "without --force."},
-    {"client", cmd_client,
-     "--ca DIR --name CN [--out DIR] [--file BASE]\n"
-     "                          [--days N | --valid-from T --valid-to T] [--force]",
-     "Issue a client certificate (ECDSA P-256, EKU clientAuth, subject CN) signed by\n"
-     "the CA in DIR. CN: 1..64 of letters, digits, '.', '_', '-', '@'. Files and\n"
-     "validity as for 'server'."},
-    {"revoke", cmd_revoke, "--ca DIR (--cert FILE | --serial HEX) [--days N]",
-     "Revoke a certificate issued by the CA in DIR: add it to DIR/revoked.txt and\n"
-     "re-sign DIR/ca.crl (next update in N days, default 30; CRL number + 1)."},
-    {"crl", cmd_crl, "--ca DIR [--days N]",
-     "Re-sign DIR/ca.crl from DIR/revoked.txt (do this before its next update, every\n"
-     "N days, default 30). An empty CRL is valid."},
-    {"show", cmd_show, "FILE...",
-     "Print subject, issuer, serial, validity, SANs and usages of a certificate, or\n"
-     "the revoked serials of a CRL."},
-    {"verify", cmd_verify,
-     "--ca DIR [--crl FILE | --no-crl] [--purpose server|client|any] [--name HOST] FILE",
-     "Check FILE as a peer would: signed by the CA in DIR, within its validity, not\n"
-     "revoked in DIR/ca.crl (or --crl FILE), fit for the purpose and, with --name,\n"
-     "issued for HOST. Exit 0 if valid, 4 if rejected."},
+	{ "ca", cmd_ca, "--out DIR [--name NAME] [--days N] [--force]",
+	  "Create a certificate authority in DIR: ca.crt, ca.key (0600), an empty ca.crl\n"
+	  "and revoked.txt. NAME is the CA's common name (default \"" RV_PKI_CA_NAME_DEFAULT
+	  "\"),\nN its validity in days (default 3650). An existing ca.key is never replaced\n"
+	  "without --force." },
+	{ "server", cmd_server,
+	  "--ca DIR --name DNSNAME|IP [--out DIR] [--file BASE]\n"
+	  "                          [--days N | --valid-from T --valid-to T] [--force]",
+	  "Issue a server certificate (ECDSA P-256, EKU serverAuth, subjectAltName DNS:NAME\n"
+	  "or IP:NAME) signed by the CA in DIR. Writes OUT/BASE.crt and OUT/BASE.key (0600);\n"
+	  "OUT defaults to '.', BASE to NAME. Validity: N days from now (default 825; a\n"
+	  "negative N gives an already expired certificate), or from T to T where T is an\n"
+	  "offset from now such as -2d, +12h, 30m, 90s. Existing files are never replaced\n"
+	  "without --force." },
+	{ "client", cmd_client,
+	  "--ca DIR --name CN [--out DIR] [--file BASE]\n"
+	  "                          [--days N | --valid-from T --valid-to T] [--force]",
+	  "Issue a client certificate (ECDSA P-256, EKU clientAuth, subject CN) signed by\n"
+	  "the CA in DIR. CN: 1..64 of letters, digits, '.', '_', '-', '@'. Files and\n"
+	  "validity as for 'server'." },
+	{ "revoke", cmd_revoke, "--ca DIR (--cert FILE | --serial HEX) [--days N]",
+	  "Revoke a certificate issued by the CA in DIR: add it to DIR/revoked.txt and\n"
+	  "re-sign DIR/ca.crl (next update in N days, default 30; CRL number + 1)." },
+	{ "crl", cmd_crl, "--ca DIR [--days N]",
+	  "Re-sign DIR/ca.crl from DIR/revoked.txt (do this before its next update, every\n"
+	  "N days, default 30). An empty CRL is valid." },
+	{ "show", cmd_show, "FILE...",
+	  "Print subject, issuer, serial, validity, SANs and usages of a certificate, or\n"
+	  "the revoked serials of a CRL." },
+	{ "verify", cmd_verify,
+	  "--ca DIR [--crl FILE | --no-crl] [--purpose server|client|any] [--name HOST] FILE",
+	  "Check FILE as a peer would: signed by the CA in DIR, within its validity, not\n"
+	  "revoked in DIR/ca.crl (or --crl FILE), fit for the purpose and, with --name,\n"
+	  "issued for HOST. Exit 0 if valid, 4 if rejected." },
 };
 
 static const struct pki_cmd *find_cmd(const char *name)

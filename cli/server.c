@@ -63,7 +63,8 @@ static void note_forwarding(void)
 		}
 		if (c == '0') {
 			rv_info("%s is 0: clients reach the server but not each other or the "
-				"networks behind it (set it to 1 to route between them)", knobs[i]);
+				"networks behind it (set it to 1 to route between them)",
+				knobs[i]);
 		}
 	}
 }
@@ -103,8 +104,10 @@ int rv_cmd_server(int argc, char **argv)
 
 		if ((f->v4.family && !rv_ippool_contains(pool, &f->v4)) ||
 		    (f->v6.family && !rv_ippool_contains(pool, &f->v6))) {
-			fprintf(stderr, "ringvpn: fixed %s: address is not a client address of "
-				"the pool (the server's own, network or broadcast)\n", f->name);
+			fprintf(stderr,
+				"ringvpn: fixed %s: address is not a client address of "
+				"the pool (the server's own, network or broadcast)\n",
+				f->name);
 			code = RV_EXIT_CONFIG;
 			goto out;
 		}
@@ -162,8 +165,8 @@ int rv_cmd_server(int argc, char **argv)
 	}
 	tls = NULL; /* owned by the loop */
 	rv_info("listening on %s:%u (TCP, control), UDP data port %u, TUN %s, %u worker(s)",
-		cfg.listen_host[0] ? cfg.listen_host : "*", cfg.listen_port,
-		rv_dataplane_port(dp), rv_dataplane_tun_name(dp), rv_dataplane_num_workers(dp));
+		cfg.listen_host[0] ? cfg.listen_host : "*", cfg.listen_port, rv_dataplane_port(dp),
+		rv_dataplane_tun_name(dp), rv_dataplane_num_workers(dp));
 	note_forwarding();
 	switch (rv_ctlloop_run(loop)) {
 	case RV_CTLLOOP_SIGNAL:

@@ -102,8 +102,10 @@ int rv_cmd_status(int argc, char **argv)
 		}
 	}
 	if (fd < 0) {
-		fprintf(stderr, "ringvpn status: cannot connect to %s: %s (is the server or "
-			"client running? give its status_socket with -s)\n", path, strerror(errno));
+		fprintf(stderr,
+			"ringvpn status: cannot connect to %s: %s (is the server or "
+			"client running? give its status_socket with -s)\n",
+			path, strerror(errno));
 		return errno == EACCES || errno == EPERM ? RV_EXIT_PERM : RV_EXIT_NET;
 	}
 	if (rekey) {

@@ -11,8 +11,7 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-#define container_of(ptr, type, member) \
-	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 #define RV_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #define RV_MUST_CHECK __attribute__((warn_unused_result))

@@ -49,7 +49,8 @@ static int parse_u64(const char *v, uint64_t max, uint64_t *out, char *why, size
 		return -EINVAL;
 	}
 	if (x > max) {
-		snprintf(why, why_len, "%s is too large (at most %llu)", v, (unsigned long long)max);
+		snprintf(why, why_len, "%s is too large (at most %llu)", v,
+			 (unsigned long long)max);
 		return -EINVAL;
 	}
 	*out = x;
@@ -210,8 +211,8 @@ bool rv_prefix_contains(const struct rv_prefix *p, const struct rv_ip_addr *a)
 
 /* parse_host_port: "host", "host:port", "[v6]", "[v6]:port", or a bare v6
  * literal. |def| is the port when none is given. */
-static int parse_host_port(char *host, size_t host_cap, uint16_t *port, uint16_t def,
-			   const char *v, char *why, size_t why_len)
+static int parse_host_port(char *host, size_t host_cap, uint16_t *port, uint16_t def, const char *v,
+			   char *why, size_t why_len)
 {
 	const char *h = v, *p = NULL;
 	size_t hlen;
@@ -263,10 +264,10 @@ static int parse_host_port(char *host, size_t host_cap, uint16_t *port, uint16_t
 
 /* --- setters ----------------------------------------------------------- */
 
-#define STR_SETTER(field)                                                             \
+#define STR_SETTER(field)                                                                \
 	static int set_##field(struct rv_config *c, const char *v, char *why, size_t wl) \
-	{                                                                             \
-		return parse_str(c->field, sizeof(c->field), v, why, wl);             \
+	{                                                                                \
+		return parse_str(c->field, sizeof(c->field), v, why, wl);                \
 	}
 STR_SETTER(ca)
 STR_SETTER(cert)
@@ -275,30 +276,30 @@ STR_SETTER(crl)
 STR_SETTER(status_socket)
 STR_SETTER(server_name)
 
-#define BOOL_SETTER(field)                                                            \
+#define BOOL_SETTER(field)                                                               \
 	static int set_##field(struct rv_config *c, const char *v, char *why, size_t wl) \
-	{                                                                             \
-		return parse_bool(v, &c->field, why, wl);                             \
+	{                                                                                \
+		return parse_bool(v, &c->field, why, wl);                                \
 	}
 BOOL_SETTER(pin_workers)
 BOOL_SETTER(offload_tun)
 BOOL_SETTER(offload_gso)
 BOOL_SETTER(offload_gro)
 
-#define DUR_SETTER(field, min_ms)                                                     \
+#define DUR_SETTER(field, min_ms)                                                        \
 	static int set_##field(struct rv_config *c, const char *v, char *why, size_t wl) \
-	{                                                                             \
-		uint32_t ms;                                                          \
-		if (parse_duration_ms(v, &ms, why, wl)) {                             \
-			return -EINVAL;                                               \
-		}                                                                     \
-		if (ms < (min_ms)) {                                                  \
-			snprintf(why, wl, "%s is too short (at least %u ms)", v,      \
-				 (unsigned)(min_ms));                                 \
-			return -EINVAL;                                               \
-		}                                                                     \
-		c->field = ms;                                                        \
-		return 0;                                                             \
+	{                                                                                \
+		uint32_t ms;                                                             \
+		if (parse_duration_ms(v, &ms, why, wl)) {                                \
+			return -EINVAL;                                                  \
+		}                                                                        \
+		if (ms < (min_ms)) {                                                     \
+			snprintf(why, wl, "%s is too short (at least %u ms)", v,         \
+				 (unsigned)(min_ms));                                    \
+			return -EINVAL;                                                  \
+		}                                                                        \
+		c->field = ms;                                                           \
+		return 0;                                                                \
 	}
 DUR_SETTER(keepalive_ms, 1000)
 DUR_SETTER(dead_peer_ms, 2000)
@@ -397,8 +398,10 @@ static int set_pool(struct rv_prefix *dst, int family, const char *v, char *why,
 		return -EINVAL;
 	}
 	if (p.len > max - 2 || p.len < (family == AF_INET ? 8 : 16)) {
-		snprintf(why, wl, "pool %s: prefix length must be %u..%u (room for the server "
-			 "and at least one client)", v, family == AF_INET ? 8 : 16, max - 2);
+		snprintf(why, wl,
+			 "pool %s: prefix length must be %u..%u (room for the server "
+			 "and at least one client)",
+			 v, family == AF_INET ? 8 : 16, max - 2);
 		return -EINVAL;
 	}
 	if (!host_bits_zero(&p)) {
@@ -424,8 +427,10 @@ static int set_route(struct rv_config *c, const char *v, char *why, size_t wl)
 	struct rv_prefix p;
 
 	if (rv_prefix_parse(&p, v)) {
-		snprintf(why, wl, "'%s' is not a prefix (write e.g. 192.168.10.0/24 or "
-			 "fd00:10::/64)", v);
+		snprintf(why, wl,
+			 "'%s' is not a prefix (write e.g. 192.168.10.0/24 or "
+			 "fd00:10::/64)",
+			 v);
 		return -EINVAL;
 	}
 	if (!host_bits_zero(&p)) {
@@ -467,8 +472,10 @@ static int set_fixed(struct rv_config *c, const char *v, char *why, size_t wl)
 			continue;
 		}
 		if (n > 2 || parse_addr(&a, tok)) {
-			snprintf(why, wl, "'%s': write NAME IPV4 [IPV6], e.g. "
-				 "fixed = alice 10.99.0.10 fd99::10", v);
+			snprintf(why, wl,
+				 "'%s': write NAME IPV4 [IPV6], e.g. "
+				 "fixed = alice 10.99.0.10 fd99::10",
+				 v);
 			return -EINVAL;
 		}
 		if (a.family == AF_INET ? f.v4.family != 0 : f.v6.family != 0) {
@@ -482,8 +489,10 @@ static int set_fixed(struct rv_config *c, const char *v, char *why, size_t wl)
 		}
 	}
 	if (n < 2) {
-		snprintf(why, wl, "'%s': write NAME IPV4 [IPV6], e.g. "
-			 "fixed = alice 10.99.0.10 fd99::10", v);
+		snprintf(why, wl,
+			 "'%s': write NAME IPV4 [IPV6], e.g. "
+			 "fixed = alice 10.99.0.10 fd99::10",
+			 v);
 		return -EINVAL;
 	}
 	if (rv_config_find_fixed(c, f.name)) {
@@ -634,8 +643,10 @@ static int apply(struct rv_config *c, const char *origin, const char *key, const
 	size_t idx;
 
 	if (!k) {
-		snprintf(err, err_len, "%s: unknown key '%s' (see conf/%s.conf.example for the "
-			 "keys)", origin, key, role);
+		snprintf(err, err_len,
+			 "%s: unknown key '%s' (see conf/%s.conf.example for the "
+			 "keys)",
+			 origin, key, role);
 		return -EINVAL;
 	}
 	if (!(k->roles & c->role)) {
@@ -700,7 +711,8 @@ int rv_config_parse_buf(struct rv_config *c, const char *name, const char *buf, 
 		line[llen] = '\0';
 		pos += llen + (nl ? 1 : 0);
 		if (strlen(line) != llen) {
-			snprintf(err, err_len, "%s: NUL byte in line (is this a text file?)", origin);
+			snprintf(err, err_len, "%s: NUL byte in line (is this a text file?)",
+				 origin);
 			return -EINVAL;
 		}
 		hash = strchr(line, '#');
@@ -745,8 +757,10 @@ int rv_config_load(struct rv_config *c, const char *path, char *err, size_t err_
 	f = fopen(path, "r");
 	if (!f) {
 		ret = -errno;
-		snprintf(err, err_len, "cannot open config file %s: %s (check the path given "
-			 "with -c)", path, strerror(errno));
+		snprintf(err, err_len,
+			 "cannot open config file %s: %s (check the path given "
+			 "with -c)",
+			 path, strerror(errno));
 		return ret;
 	}
 	buf = malloc(MAX_FILE + 1);
@@ -798,12 +812,15 @@ static int validate_server(const struct rv_config *c, char *err, size_t err_len)
 		return -EINVAL;
 	}
 	if (c->dead_peer_ms <= c->keepalive_ms) {
-		snprintf(err, err_len, "dead_peer_timeout (%u ms) must be longer than keepalive "
-			 "(%u ms); at least 3x is recommended", c->dead_peer_ms, c->keepalive_ms);
+		snprintf(err, err_len,
+			 "dead_peer_timeout (%u ms) must be longer than keepalive "
+			 "(%u ms); at least 3x is recommended",
+			 c->dead_peer_ms, c->keepalive_ms);
 		return -EINVAL;
 	}
 	if (c->keepalive_ms % 1000 || c->dead_peer_ms % 1000 || c->rekey_ms % 1000) {
-		snprintf(err, err_len, "keepalive, dead_peer_timeout and rekey_interval must be "
+		snprintf(err, err_len,
+			 "keepalive, dead_peer_timeout and rekey_interval must be "
 			 "whole seconds");
 		return -EINVAL;
 	}
@@ -812,8 +829,10 @@ static int validate_server(const struct rv_config *c, char *err, size_t err_len)
 		return -EINVAL;
 	}
 	if (c->rekey_ms > (RV_REJECT_AFTER_TIME_S - 30) * 1000u) {
-		snprintf(err, err_len, "rekey_interval must be at most %d s (keys expire after "
-			 "%d s)", RV_REJECT_AFTER_TIME_S - 30, RV_REJECT_AFTER_TIME_S);
+		snprintf(err, err_len,
+			 "rekey_interval must be at most %d s (keys expire after "
+			 "%d s)",
+			 RV_REJECT_AFTER_TIME_S - 30, RV_REJECT_AFTER_TIME_S);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < c->num_fixed; i++) {
@@ -850,8 +869,10 @@ int rv_config_validate(const struct rv_config *c, char *err, size_t err_len)
 
 	for (size_t i = 0; i < ARRAY_SIZE(need); i++) {
 		if (!val[i][0]) {
-			snprintf(err, err_len, "'%s' is not set: give the %s file in the config "
-				 "file or with --%s", need[i], need[i], need[i]);
+			snprintf(err, err_len,
+				 "'%s' is not set: give the %s file in the config "
+				 "file or with --%s",
+				 need[i], need[i], need[i]);
 			return -EINVAL;
 		}
 	}
@@ -859,7 +880,8 @@ int rv_config_validate(const struct rv_config *c, char *err, size_t err_len)
 		return validate_server(c, err, err_len);
 	}
 	if (!c->server_host[0]) {
-		snprintf(err, err_len, "'server' is not set: give the server's host[:port] in the "
+		snprintf(err, err_len,
+			 "'server' is not set: give the server's host[:port] in the "
 			 "config file or with --server");
 		return -EINVAL;
 	}

@@ -30,10 +30,10 @@ enum rv_config_role {
 
 enum {
 	RV_CONFIG_PATH_MAX = 256,
-	RV_CONFIG_NAME_MAX = 64,     /* certificate common name (matches RV_TLS_CN_MAX) */
+	RV_CONFIG_NAME_MAX = 64, /* certificate common name (matches RV_TLS_CN_MAX) */
 	RV_CONFIG_HOST_MAX = 256,
-	RV_CONFIG_IFNAME_MAX = 16,   /* IFNAMSIZ */
-	RV_CONFIG_MAX_ROUTES = 32,   /* matches RV_CTRL_MAX_ROUTES */
+	RV_CONFIG_IFNAME_MAX = 16, /* IFNAMSIZ */
+	RV_CONFIG_MAX_ROUTES = 32, /* matches RV_CTRL_MAX_ROUTES */
 	RV_CONFIG_MAX_FIXED = 256,
 	RV_CONFIG_LINE_MAX = 1024,
 	RV_CONFIG_DEFAULT_PORT = 4433,
@@ -59,20 +59,20 @@ struct rv_config {
 	char ca[RV_CONFIG_PATH_MAX];
 	char cert[RV_CONFIG_PATH_MAX];
 	char key[RV_CONFIG_PATH_MAX];
-	char crl[RV_CONFIG_PATH_MAX];          /* "" = no revocation list */
+	char crl[RV_CONFIG_PATH_MAX]; /* "" = no revocation list */
 	char tun[RV_CONFIG_IFNAME_MAX];
-	char status_socket[108];               /* sun_path */
-	unsigned workers;                      /* 0 = one per CPU */
+	char status_socket[108]; /* sun_path */
+	unsigned workers;	 /* 0 = one per CPU */
 	bool pin_workers;
 	bool offload_tun, offload_gso, offload_gro;
-	int log_level;                         /* enum rv_log_level */
+	int log_level; /* enum rv_log_level */
 
 	/* server */
-	char listen_host[RV_CONFIG_HOST_MAX];  /* "" = all addresses */
+	char listen_host[RV_CONFIG_HOST_MAX]; /* "" = all addresses */
 	uint16_t listen_port;
 	uint16_t data_port;
 	unsigned mtu;
-	struct rv_prefix pool4, pool6;         /* family 0: disabled */
+	struct rv_prefix pool4, pool6; /* family 0: disabled */
 	struct rv_prefix routes[RV_CONFIG_MAX_ROUTES];
 	size_t num_routes;
 	struct rv_config_fixed fixed[RV_CONFIG_MAX_FIXED];
@@ -80,16 +80,16 @@ struct rv_config {
 	uint32_t keepalive_ms;
 	uint32_t dead_peer_ms;
 	uint32_t rekey_ms;
-	uint64_t rekey_packets;                /* 0 = data-plane default */
+	uint64_t rekey_packets; /* 0 = data-plane default */
 	uint32_t handshake_timeout_ms;
 	unsigned max_handshaking;
 	unsigned max_clients;
-	uint8_t cipher;                        /* enum rv_aead_alg */
+	uint8_t cipher; /* enum rv_aead_alg */
 
 	/* client */
 	char server_host[RV_CONFIG_HOST_MAX];
 	uint16_t server_port;
-	char server_name[RV_CONFIG_HOST_MAX];  /* "" = server_host */
+	char server_name[RV_CONFIG_HOST_MAX]; /* "" = server_host */
 	uint32_t reconnect_min_ms;
 	uint32_t reconnect_max_ms;
 };

@@ -16,28 +16,28 @@
 
 #include "core/compiler.h"
 
-#define RV_DROP_REASONS(X)                                                        \
-	X(RV_DROP_SHORT, "short")               /* datagram shorter than header+tag */ \
-	X(RV_DROP_BAD_TYPE, "bad_type")         /* unknown message type */             \
-	X(RV_DROP_RESERVED, "reserved")         /* reserved header bits not zero */    \
-	X(RV_DROP_UNKNOWN_INDEX, "unknown_index") /* no session has this index */      \
-	X(RV_DROP_NO_KEY, "no_key")             /* key id names no installed epoch */  \
-	X(RV_DROP_AUTH, "auth")                 /* AEAD open failed */                 \
-	X(RV_DROP_REPLAY, "replay")             /* counter already seen */             \
-	X(RV_DROP_TOO_OLD, "too_old")           /* counter left of the window */       \
-	X(RV_DROP_KEY_EXPIRED, "key_expired")   /* reject-after limit reached */       \
-	X(RV_DROP_SPOOF, "spoof")               /* inner source is not the peer's */   \
-	X(RV_DROP_BAD_INNER, "bad_inner")       /* inner packet not valid IPv4/IPv6 */ \
-	X(RV_DROP_NO_ROUTE, "no_route")         /* TUN packet for no session */        \
-	X(RV_DROP_LINK_SCOPE, "link_scope")     /* multicast/link-local destination */ \
-	X(RV_DROP_NO_BUF, "no_buf")             /* every buffer in flight */           \
-	X(RV_DROP_TOO_BIG, "too_big")           /* larger than the tunnel MTU */       \
-	X(RV_DROP_BAD_VNET, "bad_vnet")         /* malformed virtio_net_hdr/GSO */     \
-	X(RV_DROP_TUN_WRITE, "tun_write")       /* TUN write failed */                 \
-	X(RV_DROP_UDP_SEND, "udp_send")         /* UDP send failed */                  \
-	X(RV_DROP_NO_ENDPOINT, "no_endpoint")   /* peer endpoint unknown */
+#define RV_DROP_REASONS(X)                                                               \
+	X(RV_DROP_SHORT, "short")		  /* datagram shorter than header+tag */ \
+	X(RV_DROP_BAD_TYPE, "bad_type")		  /* unknown message type */             \
+	X(RV_DROP_RESERVED, "reserved")		  /* reserved header bits not zero */    \
+	X(RV_DROP_UNKNOWN_INDEX, "unknown_index") /* no session has this index */        \
+	X(RV_DROP_NO_KEY, "no_key")		  /* key id names no installed epoch */  \
+	X(RV_DROP_AUTH, "auth")			  /* AEAD open failed */                 \
+	X(RV_DROP_REPLAY, "replay")		  /* counter already seen */             \
+	X(RV_DROP_TOO_OLD, "too_old")		  /* counter left of the window */       \
+	X(RV_DROP_KEY_EXPIRED, "key_expired")	  /* reject-after limit reached */       \
+	X(RV_DROP_SPOOF, "spoof")		  /* inner source is not the peer's */   \
+	X(RV_DROP_BAD_INNER, "bad_inner")	  /* inner packet not valid IPv4/IPv6 */ \
+	X(RV_DROP_NO_ROUTE, "no_route")		  /* TUN packet for no session */        \
+	X(RV_DROP_LINK_SCOPE, "link_scope")	  /* multicast/link-local destination */ \
+	X(RV_DROP_NO_BUF, "no_buf")		  /* every buffer in flight */           \
+	X(RV_DROP_TOO_BIG, "too_big")		  /* larger than the tunnel MTU */       \
+	X(RV_DROP_BAD_VNET, "bad_vnet")		  /* malformed virtio_net_hdr/GSO */     \
+	X(RV_DROP_TUN_WRITE, "tun_write")	  /* TUN write failed */                 \
+	X(RV_DROP_UDP_SEND, "udp_send")		  /* UDP send failed */                  \
+	X(RV_DROP_NO_ENDPOINT, "no_endpoint")	  /* peer endpoint unknown */
 
-#define RV_COUNTERS(X)                      \
+#define RV_COUNTERS(X)                     \
 	X(RV_CTR_TX_PACKETS, "tx_packets") \
 	X(RV_CTR_TX_BYTES, "tx_bytes")     \
 	X(RV_CTR_RX_PACKETS, "rx_packets") \

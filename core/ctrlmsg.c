@@ -247,9 +247,10 @@ enum rv_ctrl_err rv_ctrl_decode(struct rv_ctrl_msg *out, const uint8_t *buf, siz
 	out->type = type;
 	switch (type) {
 	case RV_CTRL_HELLO:
-		if (!rv_rd_u8(&body, &out->hello.max_ver) || !rv_rd_u8(&body, &out->hello.min_ver) ||
-		    !rv_rd_u16(&body, &reserved) || !rv_rd_u32(&body, &out->hello.caps) ||
-		    !rv_rd_u8(&body, &out->hello.flags) || !rv_rd_bytes(&body, out->hello.prev4, 4) ||
+		if (!rv_rd_u8(&body, &out->hello.max_ver) ||
+		    !rv_rd_u8(&body, &out->hello.min_ver) || !rv_rd_u16(&body, &reserved) ||
+		    !rv_rd_u32(&body, &out->hello.caps) || !rv_rd_u8(&body, &out->hello.flags) ||
+		    !rv_rd_bytes(&body, out->hello.prev4, 4) ||
 		    !rv_rd_bytes(&body, out->hello.prev6, 16)) {
 			return RV_CTRL_E_TRUNCATED;
 		}
@@ -410,7 +411,8 @@ const char *rv_ctrl_err_str(enum rv_ctrl_err err)
 		[RV_CTRL_E_MTU] = "mtu outside 576..9000",
 		[RV_CTRL_E_PORT] = "data port 0",
 		[RV_CTRL_E_INDEX] = "receiver index 0",
-		[RV_CTRL_E_TIMER] = "keepalive 0, dead-peer timeout not above keepalive, or rekey 0",
+		[RV_CTRL_E_TIMER] =
+			"keepalive 0, dead-peer timeout not above keepalive, or rekey 0",
 		[RV_CTRL_E_CIPHER] = "unknown cipher",
 		[RV_CTRL_E_ROUTES] = "more than 32 routes",
 		[RV_CTRL_E_ROUTE_FAMILY] = "route family not 4 or 6",
@@ -428,9 +430,13 @@ const char *rv_ctrl_err_str(enum rv_ctrl_err err)
 const char *rv_ctrl_type_str(unsigned type)
 {
 	static const char *const names[] = {
-		[RV_CTRL_HELLO] = "HELLO", [RV_CTRL_CONFIG] = "CONFIG", [RV_CTRL_KEY] = "KEY",
-		[RV_CTRL_KEY_ACK] = "KEY_ACK", [RV_CTRL_KEY_CONFIRM] = "KEY_CONFIRM",
-		[RV_CTRL_KEEPALIVE] = "KEEPALIVE", [RV_CTRL_GOODBYE] = "GOODBYE",
+		[RV_CTRL_HELLO] = "HELLO",
+		[RV_CTRL_CONFIG] = "CONFIG",
+		[RV_CTRL_KEY] = "KEY",
+		[RV_CTRL_KEY_ACK] = "KEY_ACK",
+		[RV_CTRL_KEY_CONFIRM] = "KEY_CONFIRM",
+		[RV_CTRL_KEEPALIVE] = "KEEPALIVE",
+		[RV_CTRL_GOODBYE] = "GOODBYE",
 		[RV_CTRL_ERROR] = "ERROR",
 	};
 	if (type >= sizeof(names) / sizeof(names[0]) || !names[type]) {
@@ -442,12 +448,15 @@ const char *rv_ctrl_type_str(unsigned type)
 const char *rv_ctrl_code_str(unsigned code)
 {
 	static const char *const names[RV_CTRL_CODE_MAX] = {
-		[RV_CTRL_CODE_NONE] = "none", [RV_CTRL_CODE_PROTOCOL] = "protocol error",
+		[RV_CTRL_CODE_NONE] = "none",
+		[RV_CTRL_CODE_PROTOCOL] = "protocol error",
 		[RV_CTRL_CODE_VERSION] = "no common version",
 		[RV_CTRL_CODE_NO_ADDRESS] = "address pool exhausted",
 		[RV_CTRL_CODE_REPLACED] = "replaced by a newer connection",
-		[RV_CTRL_CODE_SHUTDOWN] = "shutting down", [RV_CTRL_CODE_INTERNAL] = "internal error",
-		[RV_CTRL_CODE_TIMEOUT] = "peer timed out", [RV_CTRL_CODE_KEY] = "key exchange failed",
+		[RV_CTRL_CODE_SHUTDOWN] = "shutting down",
+		[RV_CTRL_CODE_INTERNAL] = "internal error",
+		[RV_CTRL_CODE_TIMEOUT] = "peer timed out",
+		[RV_CTRL_CODE_KEY] = "key exchange failed",
 		[RV_CTRL_CODE_FULL] = "server full",
 	};
 	if (code >= RV_CTRL_CODE_MAX) {

@@ -93,8 +93,8 @@ enum rv_ctrl_type {
 };
 
 enum {
-	RV_CTRL_CAP_IPV6 = 1u << 0,       /* can use an IPv6 virtual address */
-	RV_CTRL_CAP_CHACHA = 1u << 1,     /* can use ChaCha20-Poly1305 */
+	RV_CTRL_CAP_IPV6 = 1u << 0,	    /* can use an IPv6 virtual address */
+	RV_CTRL_CAP_CHACHA = 1u << 1,	    /* can use ChaCha20-Poly1305 */
 	RV_CTRL_CAP_CLIENT_REKEY = 1u << 2, /* may start a rekey itself */
 };
 
@@ -107,41 +107,41 @@ enum {
 /* Codes carried by GOODBYE and ERROR. */
 enum rv_ctrl_code {
 	RV_CTRL_CODE_NONE = 0,
-	RV_CTRL_CODE_PROTOCOL = 1,  /* malformed or unexpected message */
-	RV_CTRL_CODE_VERSION = 2,   /* no common protocol version */
+	RV_CTRL_CODE_PROTOCOL = 1,   /* malformed or unexpected message */
+	RV_CTRL_CODE_VERSION = 2,    /* no common protocol version */
 	RV_CTRL_CODE_NO_ADDRESS = 3, /* address pool exhausted */
-	RV_CTRL_CODE_REPLACED = 4,  /* a newer connection with the same name took over */
-	RV_CTRL_CODE_SHUTDOWN = 5,  /* the sender is shutting down */
-	RV_CTRL_CODE_INTERNAL = 6,  /* resource failure on the sender */
-	RV_CTRL_CODE_TIMEOUT = 7,   /* peer silent for too long */
-	RV_CTRL_CODE_KEY = 8,       /* key exchange failed */
-	RV_CTRL_CODE_FULL = 9,      /* server at its session limit */
+	RV_CTRL_CODE_REPLACED = 4,   /* a newer connection with the same name took over */
+	RV_CTRL_CODE_SHUTDOWN = 5,   /* the sender is shutting down */
+	RV_CTRL_CODE_INTERNAL = 6,   /* resource failure on the sender */
+	RV_CTRL_CODE_TIMEOUT = 7,    /* peer silent for too long */
+	RV_CTRL_CODE_KEY = 8,	     /* key exchange failed */
+	RV_CTRL_CODE_FULL = 9,	     /* server at its session limit */
 	RV_CTRL_CODE_MAX,
 };
 
 /* Why a frame was rejected. */
 enum rv_ctrl_err {
 	RV_CTRL_OK = 0,
-	RV_CTRL_E_NEED_MORE,      /* (framing only) incomplete frame: read more */
-	RV_CTRL_E_VERSION,        /* frame version is not RV_CTRL_VERSION */
-	RV_CTRL_E_TYPE,           /* unknown message type */
-	RV_CTRL_E_TOO_LONG,       /* body_len > RV_CTRL_MAX_BODY */
-	RV_CTRL_E_TRUNCATED,      /* body shorter than its type requires */
-	RV_CTRL_E_TRAILING,       /* bytes left after the body's last field */
-	RV_CTRL_E_RESERVED,       /* reserved field or flag bit not zero */
+	RV_CTRL_E_NEED_MORE,	  /* (framing only) incomplete frame: read more */
+	RV_CTRL_E_VERSION,	  /* frame version is not RV_CTRL_VERSION */
+	RV_CTRL_E_TYPE,		  /* unknown message type */
+	RV_CTRL_E_TOO_LONG,	  /* body_len > RV_CTRL_MAX_BODY */
+	RV_CTRL_E_TRUNCATED,	  /* body shorter than its type requires */
+	RV_CTRL_E_TRAILING,	  /* bytes left after the body's last field */
+	RV_CTRL_E_RESERVED,	  /* reserved field or flag bit not zero */
 	RV_CTRL_E_HELLO_VERSIONS, /* min_ver > max_ver or min_ver 0 */
-	RV_CTRL_E_PREFIX,         /* prefix out of range, or absent family not zero */
-	RV_CTRL_E_MTU,            /* mtu outside RV_MIN_MTU..RV_MAX_MTU */
-	RV_CTRL_E_PORT,           /* data_port 0 */
-	RV_CTRL_E_INDEX,          /* a receiver index is 0 */
-	RV_CTRL_E_TIMER,          /* keepalive 0, dead_peer <= keepalive, or rekey 0 */
-	RV_CTRL_E_CIPHER,         /* unknown cipher */
-	RV_CTRL_E_ROUTES,         /* more than RV_CTRL_MAX_ROUTES routes */
-	RV_CTRL_E_ROUTE_FAMILY,   /* route family not 4 or 6 */
-	RV_CTRL_E_ROUTE_BITS,     /* route address has bits beyond its prefix */
-	RV_CTRL_E_EPOCH,          /* epoch 0 */
-	RV_CTRL_E_CODE,           /* unknown GOODBYE/ERROR code */
-	RV_CTRL_E_TEXT,           /* ERROR text too long or not printable ASCII */
+	RV_CTRL_E_PREFIX,	  /* prefix out of range, or absent family not zero */
+	RV_CTRL_E_MTU,		  /* mtu outside RV_MIN_MTU..RV_MAX_MTU */
+	RV_CTRL_E_PORT,		  /* data_port 0 */
+	RV_CTRL_E_INDEX,	  /* a receiver index is 0 */
+	RV_CTRL_E_TIMER,	  /* keepalive 0, dead_peer <= keepalive, or rekey 0 */
+	RV_CTRL_E_CIPHER,	  /* unknown cipher */
+	RV_CTRL_E_ROUTES,	  /* more than RV_CTRL_MAX_ROUTES routes */
+	RV_CTRL_E_ROUTE_FAMILY,	  /* route family not 4 or 6 */
+	RV_CTRL_E_ROUTE_BITS,	  /* route address has bits beyond its prefix */
+	RV_CTRL_E_EPOCH,	  /* epoch 0 */
+	RV_CTRL_E_CODE,		  /* unknown GOODBYE/ERROR code */
+	RV_CTRL_E_TEXT,		  /* ERROR text too long or not printable ASCII */
 	RV_CTRL_E_MAX,
 };
 
@@ -154,8 +154,8 @@ struct rv_ctrl_route {
 struct rv_ctrl_hello {
 	uint8_t max_ver, min_ver;
 	uint32_t caps;
-	uint8_t flags;     /* RV_CTRL_F_HAS_V4 | RV_CTRL_F_HAS_V6 */
-	uint8_t prev4[4];  /* previous address (client), zero if absent */
+	uint8_t flags;	  /* RV_CTRL_F_HAS_V4 | RV_CTRL_F_HAS_V6 */
+	uint8_t prev4[4]; /* previous address (client), zero if absent */
 	uint8_t prev6[16];
 };
 
@@ -194,10 +194,10 @@ struct rv_ctrl_msg {
 	union {
 		struct rv_ctrl_hello hello;
 		struct rv_ctrl_config config;
-		struct rv_ctrl_key key;      /* KEY and KEY_ACK */
-		uint32_t confirm_epoch;      /* KEY_CONFIRM */
-		uint16_t goodbye_code;       /* GOODBYE */
-		struct rv_ctrl_error error;  /* ERROR */
+		struct rv_ctrl_key key;	    /* KEY and KEY_ACK */
+		uint32_t confirm_epoch;	    /* KEY_CONFIRM */
+		uint16_t goodbye_code;	    /* GOODBYE */
+		struct rv_ctrl_error error; /* ERROR */
 	};
 };
 

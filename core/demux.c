@@ -351,7 +351,7 @@ static void unlink_entry(struct rv_demux *d, _Atomic uint32_t *head, uint32_t id
 
 	while ((cur = atomic_load_explicit(link, memory_order_relaxed)) != 0) {
 		_Atomic uint32_t *next =
-		    (_Atomic uint32_t *)(void *)((char *)&d->entries[cur - 1] + next_off);
+			(_Atomic uint32_t *)(void *)((char *)&d->entries[cur - 1] + next_off);
 
 		if (cur == id) {
 			atomic_store_explicit(link,
@@ -404,12 +404,14 @@ int rv_demux_add(struct rv_demux *d, struct rv_session *s)
 	atomic_store_explicit(&e->next_index,
 			      atomic_load_explicit(&d->by_index[hi], memory_order_relaxed),
 			      memory_order_release);
-	atomic_store_explicit(
-	    &e->next_v4, s->has_v4 ? atomic_load_explicit(&d->by_v4[h4], memory_order_relaxed) : 0,
-	    memory_order_release);
-	atomic_store_explicit(
-	    &e->next_v6, s->has_v6 ? atomic_load_explicit(&d->by_v6[h6], memory_order_relaxed) : 0,
-	    memory_order_release);
+	atomic_store_explicit(&e->next_v4,
+			      s->has_v4 ? atomic_load_explicit(&d->by_v4[h4], memory_order_relaxed)
+					: 0,
+			      memory_order_release);
+	atomic_store_explicit(&e->next_v6,
+			      s->has_v6 ? atomic_load_explicit(&d->by_v6[h6], memory_order_relaxed)
+					: 0,
+			      memory_order_release);
 	atomic_store_explicit(&e->s, s, memory_order_release);
 	atomic_store_explicit(&e->seq, seq + 2, memory_order_release);
 

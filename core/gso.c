@@ -104,8 +104,7 @@ uint64_t rv_inet_csum_add(uint64_t sum, const uint8_t *p, size_t len)
 		p += 8;
 		len -= 8;
 	}
-	sum = add64(add64(add64(sum, s0), add64(s1, s2)),
-		    add64(s3, (c0 + c1) + (c2 + c3)));
+	sum = add64(add64(add64(sum, s0), add64(s1, s2)), add64(s3, (c0 + c1) + (c2 + c3)));
 	if (len >= 4) {
 		uint32_t a;
 		memcpy(&a, p, 4);
@@ -199,8 +198,8 @@ enum rv_gso_err rv_gso_finish_csum(uint8_t *pkt, size_t len, const struct rv_vne
 	if ((size_t)vh->csum_start + vh->csum_offset + 2 > len) {
 		return RV_GSO_BAD_CSUM;
 	}
-	c = (uint16_t)~rv_inet_csum_fold(rv_inet_csum_add(0, pkt + vh->csum_start,
-							  len - vh->csum_start));
+	c = (uint16_t)~rv_inet_csum_fold(
+		rv_inet_csum_add(0, pkt + vh->csum_start, len - vh->csum_start));
 	store_csum(pkt + vh->csum_start + vh->csum_offset, c == 0 ? 0xffff : c);
 	return RV_GSO_OK;
 }
@@ -333,7 +332,7 @@ void rv_gso_seg_hdrs(const struct rv_gso_plan *f, uint32_t i, uint8_t *o, const 
 		uint8_t fl = f->tcp_flags;
 		put32(l4 + 4, f->seq + off);
 		if (i + 1 < f->nseg) {
-			fl &= (uint8_t)~(TCP_FIN | TCP_PSH);
+			fl &= (uint8_t) ~(TCP_FIN | TCP_PSH);
 		}
 		if (i > 0) {
 			fl &= (uint8_t)~TCP_CWR;
@@ -475,8 +474,8 @@ bool rv_gro_start(struct rv_gro *g, const uint8_t *pkt, size_t len)
 	return true;
 }
 
-bool rv_gro_append(struct rv_gro *g, const uint8_t *pkt, size_t len,
-		   const uint8_t **out_payload, size_t *out_payload_len)
+bool rv_gro_append(struct rv_gro *g, const uint8_t *pkt, size_t len, const uint8_t **out_payload,
+		   size_t *out_payload_len)
 {
 	const uint8_t *h = g->head;
 	const uint8_t *th, *hth;
@@ -504,9 +503,9 @@ bool rv_gro_append(struct rv_gro *g, const uint8_t *pkt, size_t len,
 	}
 	th = pkt + t.ip_hlen;
 	hth = h + g->ip_hlen;
-	if (memcmp(th, hth, 4) != 0 ||                       /* ports */
-	    get32(th + 4) != g->next_seq ||                   /* in sequence */
-	    memcmp(th + 8, hth + 8, 4) != 0 ||                /* same ack */
+	if (memcmp(th, hth, 4) != 0 ||			       /* ports */
+	    get32(th + 4) != g->next_seq ||		       /* in sequence */
+	    memcmp(th + 8, hth + 8, 4) != 0 ||		       /* same ack */
 	    memcmp(th + 20, hth + 20, t.tcp_hlen - 20) != 0) { /* same options */
 		return false;
 	}

@@ -35,13 +35,13 @@ enum {
 	RV_VNET_F_DATA_VALID = 2,
 	RV_VNET_GSO_NONE = 0,
 	RV_VNET_GSO_TCPV4 = 1,
-	RV_VNET_GSO_UDP = 3,     /* UFO: never enabled, rejected */
+	RV_VNET_GSO_UDP = 3, /* UFO: never enabled, rejected */
 	RV_VNET_GSO_TCPV6 = 4,
-	RV_VNET_GSO_UDP_L4 = 5,  /* USO (Linux 6.2) */
+	RV_VNET_GSO_UDP_L4 = 5, /* USO (Linux 6.2) */
 	RV_VNET_GSO_ECN = 0x80,
-	RV_GSO_MAX_SEGS = 128,   /* more is a malformed superframe */
+	RV_GSO_MAX_SEGS = 128, /* more is a malformed superframe */
 	RV_GRO_MAX_SEGS = 64,
-	RV_GRO_MAX_LEN = 65535,  /* IP total length of a coalesced frame */
+	RV_GRO_MAX_LEN = 65535,				/* IP total length of a coalesced frame */
 	RV_GRO_HDR_MAX = RV_VNET_HDR_LEN + 60 + 60 + 2, /* vnet + IP + TCP headers */
 };
 
@@ -57,13 +57,13 @@ struct rv_vnet_hdr {
 
 enum rv_gso_err {
 	RV_GSO_OK = 0,
-	RV_GSO_SHORT,        /* fewer bytes than the headers need */
-	RV_GSO_BAD_TYPE,     /* unknown gso_type or UFO */
-	RV_GSO_BAD_CSUM,     /* csum_start/offset outside the packet */
-	RV_GSO_BAD_IP,       /* IP header does not match gso_type / is malformed */
-	RV_GSO_BAD_L4,       /* TCP/UDP header malformed */
-	RV_GSO_BAD_SIZE,     /* gso_size 0, or too many segments */
-	RV_GSO_NO_ROOM,      /* an output buffer is too small */
+	RV_GSO_SHORT,	 /* fewer bytes than the headers need */
+	RV_GSO_BAD_TYPE, /* unknown gso_type or UFO */
+	RV_GSO_BAD_CSUM, /* csum_start/offset outside the packet */
+	RV_GSO_BAD_IP,	 /* IP header does not match gso_type / is malformed */
+	RV_GSO_BAD_L4,	 /* TCP/UDP header malformed */
+	RV_GSO_BAD_SIZE, /* gso_size 0, or too many segments */
+	RV_GSO_NO_ROOM,	 /* an output buffer is too small */
 };
 
 /* rv_vnet_hdr_parse decodes the first RV_VNET_HDR_LEN bytes at |p|. Returns
@@ -101,14 +101,14 @@ enum rv_gso_err rv_gso_segment(uint8_t *const *out, uint16_t *out_lens, size_t *
 struct rv_gso_plan {
 	bool v6;
 	bool tcp;
-	uint16_t l3_hlen;  /* IPv4 IHL * 4, IPv6 40 */
-	uint16_t l4_off;   /* start of the TCP/UDP header */
-	uint16_t hlen;     /* every header up to the payload */
-	uint16_t mss;      /* payload bytes per segment (the last may be shorter) */
-	uint32_t payload;  /* payload bytes in the superframe */
+	uint16_t l3_hlen; /* IPv4 IHL * 4, IPv6 40 */
+	uint16_t l4_off;  /* start of the TCP/UDP header */
+	uint16_t hlen;	  /* every header up to the payload */
+	uint16_t mss;	  /* payload bytes per segment (the last may be shorter) */
+	uint32_t payload; /* payload bytes in the superframe */
 	uint32_t nseg;
-	uint16_t ip_id;    /* IPv4 id of the first segment */
-	uint32_t seq;      /* TCP sequence number of the first segment */
+	uint16_t ip_id; /* IPv4 id of the first segment */
+	uint32_t seq;	/* TCP sequence number of the first segment */
 	uint8_t tcp_flags;
 };
 
@@ -134,16 +134,16 @@ void rv_gso_seg_hdrs(const struct rv_gso_plan *p, uint32_t i, uint8_t *out, cons
 
 /* struct rv_gro is one coalescing run. Zero state = no run. */
 struct rv_gro {
-	const uint8_t *head;    /* first packet (borrowed) */
+	const uint8_t *head; /* first packet (borrowed) */
 	uint16_t ip_hlen;
 	uint16_t tcp_hlen;
-	uint16_t seg_size;      /* payload length of the first segment */
-	uint16_t num;           /* segments in the run */
+	uint16_t seg_size; /* payload length of the first segment */
+	uint16_t num;	   /* segments in the run */
 	uint32_t next_seq;
-	uint32_t payload_len;   /* sum of payload lengths */
+	uint32_t payload_len; /* sum of payload lengths */
 	bool v6;
-	bool closed;            /* PSH or short segment seen: nothing may follow */
-	uint8_t last_flags;     /* TCP flags of the last segment (PSH carried over) */
+	bool closed;	    /* PSH or short segment seen: nothing may follow */
+	uint8_t last_flags; /* TCP flags of the last segment (PSH carried over) */
 	uint16_t last_window;
 };
 
@@ -155,8 +155,8 @@ bool rv_gro_start(struct rv_gro *g, const uint8_t *pkt, size_t len);
 /* rv_gro_append adds |pkt| to the run if it continues the flow; on false the
  * run is unchanged. Sets *out_payload / *out_payload_len to the part of
  * |pkt| that joins the superframe. */
-bool rv_gro_append(struct rv_gro *g, const uint8_t *pkt, size_t len,
-		   const uint8_t **out_payload, size_t *out_payload_len);
+bool rv_gro_append(struct rv_gro *g, const uint8_t *pkt, size_t len, const uint8_t **out_payload,
+		   size_t *out_payload_len);
 
 /* rv_gro_finish writes the vnet header and the merged IP+TCP headers of a run
  * with num >= 2 into |out| (RV_GRO_HDR_MAX bytes) and returns their length.

@@ -30,7 +30,7 @@ static enum rv_ip_err parse_v4(struct rv_ip_info *out, const uint8_t *pkt, size_
 	if (unlikely(len < IPV4_MIN_HDR)) {
 		return RV_IP_TOO_SHORT;
 	}
-	struct rv_ip_info info = {0};
+	struct rv_ip_info info = { 0 };
 	struct rv_rd rd;
 	uint8_t ver_ihl, proto;
 	uint16_t total_len;
@@ -63,7 +63,7 @@ static enum rv_ip_err parse_v6(struct rv_ip_info *out, const uint8_t *pkt, size_
 	if (unlikely(len < IPV6_HDR)) {
 		return RV_IP_TOO_SHORT;
 	}
-	struct rv_ip_info info = {0};
+	struct rv_ip_info info = { 0 };
 	struct rv_rd rd;
 	uint16_t payload_len;
 	uint8_t next_hdr;

@@ -23,9 +23,9 @@ struct rv_ip_addr {
 struct rv_ip_info {
 	struct rv_ip_addr src;
 	struct rv_ip_addr dst;
-	uint16_t total_len;   /* length claimed by the IP header */
-	uint8_t proto;        /* IPv4 protocol / IPv6 next header */
-	uint8_t hdr_len;      /* IPv4 IHL*4 or 40 */
+	uint16_t total_len; /* length claimed by the IP header */
+	uint8_t proto;	    /* IPv4 protocol / IPv6 next header */
+	uint8_t hdr_len;    /* IPv4 IHL*4 or 40 */
 };
 
 enum rv_ip_err {

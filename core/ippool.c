@@ -35,7 +35,7 @@ struct rv_ippool {
 /* Big-endian 128-bit arithmetic on address bytes, as two 64-bit halves. */
 static void addr_to_u128(const uint8_t *a, unsigned len, uint64_t *hi, uint64_t *lo)
 {
-	uint8_t b[16] = {0};
+	uint8_t b[16] = { 0 };
 
 	memcpy(b + 16 - len, a, len);
 	*hi = 0;

@@ -48,7 +48,8 @@ static void RV_PRINTF(3, 0) vlog(enum rv_log_level level, int err, const char *f
 		off += n < 0 ? 0 : (size_t)n;
 	}
 	if (err != 0 && off < sizeof(line)) {
-		n = snprintf(line + off, sizeof(line) - off, ": %s", strerror(err < 0 ? -err : err));
+		n = snprintf(line + off, sizeof(line) - off, ": %s",
+			     strerror(err < 0 ? -err : err));
 		off += n < 0 ? 0 : (size_t)n;
 	}
 	if (off >= sizeof(line) - 1) {

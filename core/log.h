@@ -58,12 +58,12 @@ bool rv_ratelimit_ok(struct rv_ratelimit *rl);
 
 /* rv_warnx_rl logs like rv_warnx at most at the rate allowed by a static
  * bucket private to the call site. */
-#define rv_warnx_rl(...)                              \
-	do {                                          \
-		static struct rv_ratelimit rl__;      \
-		if (rv_ratelimit_ok(&rl__)) {         \
-			rv_warnx(__VA_ARGS__);        \
-		}                                     \
+#define rv_warnx_rl(...)                         \
+	do {                                     \
+		static struct rv_ratelimit rl__; \
+		if (rv_ratelimit_ok(&rl__)) {    \
+			rv_warnx(__VA_ARGS__);   \
+		}                                \
 	} while (0)
 
 #endif /* RV_CORE_LOG_H */

@@ -157,7 +157,7 @@ static inline bool reader_done(const struct rv_qsbr *q, unsigned i, uint64_t tar
 
 void rv_qsbr_synchronize(struct rv_qsbr *q)
 {
-	const struct timespec ts = {.tv_sec = 0, .tv_nsec = SYNC_SLEEP_NS};
+	const struct timespec ts = { .tv_sec = 0, .tv_nsec = SYNC_SLEEP_NS };
 	uint64_t target = atomic_fetch_add_explicit(&q->period, 1, memory_order_seq_cst) + 1;
 
 	for (unsigned i = 0; i < q->max_readers; i++) {

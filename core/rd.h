@@ -48,7 +48,7 @@
 
 struct rv_rd {
 	const uint8_t *p; /* next unread byte */
-	size_t len;       /* bytes left at p */
+	size_t len;	  /* bytes left at p */
 };
 
 /* rv_rd_init points |rd| at |len| bytes at |data| (borrowed). A NULL |data|
@@ -172,10 +172,10 @@ bool rv_rd_sub_u16(struct rv_rd *rd, struct rv_rd *out) RV_MUST_CHECK;
 bool rv_rd_sub_u32(struct rv_rd *rd, struct rv_rd *out) RV_MUST_CHECK;
 
 struct rv_wr {
-	uint8_t *p;  /* start of the buffer */
-	size_t cap;  /* its size */
-	size_t len;  /* bytes written so far */
-	bool err;    /* sticky: a write did not fit */
+	uint8_t *p; /* start of the buffer */
+	size_t cap; /* its size */
+	size_t len; /* bytes written so far */
+	bool err;   /* sticky: a write did not fit */
 };
 
 /* rv_wr_init points |wr| at |cap| writable bytes at |buf| (borrowed). A

@@ -17,22 +17,22 @@
 #include <stdint.h>
 
 enum {
-	RV_REPLAY_BLOCKS = 64,                          /* power of two */
-	RV_REPLAY_BITS = RV_REPLAY_BLOCKS * 64,         /* 4096 */
-	RV_REPLAY_WINDOW = RV_REPLAY_BITS - 64,         /* 4032 counters */
+	RV_REPLAY_BLOCKS = 64,			/* power of two */
+	RV_REPLAY_BITS = RV_REPLAY_BLOCKS * 64, /* 4096 */
+	RV_REPLAY_WINDOW = RV_REPLAY_BITS - 64, /* 4032 counters */
 };
 
 enum rv_replay_result {
-	RV_REPLAY_OK = 0,     /* fresh counter (update: now marked seen) */
-	RV_REPLAY_DUPLICATE,  /* already seen */
-	RV_REPLAY_TOO_OLD,    /* left of the window */
-	RV_REPLAY_LIMIT,      /* counter >= RV_REJECT_AFTER_MESSAGES */
+	RV_REPLAY_OK = 0,    /* fresh counter (update: now marked seen) */
+	RV_REPLAY_DUPLICATE, /* already seen */
+	RV_REPLAY_TOO_OLD,   /* left of the window */
+	RV_REPLAY_LIMIT,     /* counter >= RV_REJECT_AFTER_MESSAGES */
 };
 
 /* struct rv_replay: layout public because it is embedded in key slots. The
  * zero state is a valid empty window. */
 struct rv_replay {
-	uint64_t next;  /* one more than the highest counter accepted; 0 = none yet */
+	uint64_t next; /* one more than the highest counter accepted; 0 = none yet */
 	uint64_t bitmap[RV_REPLAY_BLOCKS];
 };
 

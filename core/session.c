@@ -148,7 +148,7 @@ static bool ep_normalise(struct rv_endpoint *out, const struct rv_endpoint *in)
  */
 static void ep_write_locked(struct rv_session *s, const struct rv_endpoint *ep)
 {
-	uint64_t w[RV_EP_WORDS] = {0};
+	uint64_t w[RV_EP_WORDS] = { 0 };
 	uint32_t seq = atomic_load_explicit(&s->ep_seq, memory_order_relaxed);
 
 	memcpy(w, ep, sizeof(*ep));
@@ -243,14 +243,14 @@ struct rv_session *rv_session_new(const struct rv_session_params *params)
 	memcpy(s->v6key, s->vaddr6.a, sizeof(s->v6key));
 	s->any_source = params->any_source;
 	s->alg = params->alg == RV_AEAD_NONE ? RV_AEAD_AES256GCM : params->alg;
-	s->rekey_after_messages =
-	    params->rekey_after_messages ? params->rekey_after_messages : RV_REKEY_AFTER_MESSAGES;
+	s->rekey_after_messages = params->rekey_after_messages ? params->rekey_after_messages
+							       : RV_REKEY_AFTER_MESSAGES;
 	s->rekey_after_ns = params->rekey_after_ns
-				? params->rekey_after_ns
-				: (uint64_t)RV_REKEY_AFTER_TIME_S * RV_NSEC_PER_SEC;
+				    ? params->rekey_after_ns
+				    : (uint64_t)RV_REKEY_AFTER_TIME_S * RV_NSEC_PER_SEC;
 	s->reject_after_ns = params->reject_after_ns
-				 ? params->reject_after_ns
-				 : (uint64_t)RV_REJECT_AFTER_TIME_S * RV_NSEC_PER_SEC;
+				     ? params->reject_after_ns
+				     : (uint64_t)RV_REJECT_AFTER_TIME_S * RV_NSEC_PER_SEC;
 
 	atomic_flag_clear(&s->ep_lock);
 	for (size_t i = 0; i < RV_KEY_SLOTS; i++) {
@@ -318,8 +318,9 @@ static bool tx_roll_forward(struct rv_session *s, uint32_t epoch)
 	uint32_t cur = atomic_load_explicit(&s->tx_epoch, memory_order_relaxed);
 
 	while (cur < epoch) {
-		if (atomic_compare_exchange_weak_explicit(
-			&s->tx_epoch, &cur, epoch, memory_order_release, memory_order_relaxed)) {
+		if (atomic_compare_exchange_weak_explicit(&s->tx_epoch, &cur, epoch,
+							  memory_order_release,
+							  memory_order_relaxed)) {
 			return true;
 		}
 	}
@@ -745,14 +746,14 @@ void rv_session_get_stats(const struct rv_session *s, struct rv_session_stats *o
 const char *rv_session_result_str(enum rv_session_result r)
 {
 	static const char *const names[] = {
-	    [RV_SESSION_OK] = "ok",
-	    [RV_SESSION_REKEY_SOON] = "rekey_soon",
-	    [RV_SESSION_KEY_ROLLED] = "key_rolled",
-	    [RV_SESSION_NO_KEY] = "no_key",
-	    [RV_SESSION_EXPIRED] = "expired",
-	    [RV_SESSION_AUTH_FAIL] = "auth_fail",
-	    [RV_SESSION_REPLAY] = "replay",
-	    [RV_SESSION_TOO_OLD] = "too_old",
+		[RV_SESSION_OK] = "ok",
+		[RV_SESSION_REKEY_SOON] = "rekey_soon",
+		[RV_SESSION_KEY_ROLLED] = "key_rolled",
+		[RV_SESSION_NO_KEY] = "no_key",
+		[RV_SESSION_EXPIRED] = "expired",
+		[RV_SESSION_AUTH_FAIL] = "auth_fail",
+		[RV_SESSION_REPLAY] = "replay",
+		[RV_SESSION_TOO_OLD] = "too_old",
 	};
 
 	if ((unsigned)r < ARRAY_SIZE(names) && names[r]) {

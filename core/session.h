@@ -66,16 +66,16 @@ bool rv_endpoint_equal(const struct rv_endpoint *a, const struct rv_endpoint *b)
 const char *rv_endpoint_str(const struct rv_endpoint *ep, char *buf, size_t buf_len);
 
 struct rv_session_params {
-	uint32_t local_index;           /* peers put this in packets to us; != 0 */
-	uint32_t remote_index;          /* we put this in packets to the peer; != 0 */
-	struct rv_ip_addr vaddr4;       /* family 0: none */
-	struct rv_ip_addr vaddr6;       /* family 0: none */
-	bool any_source;                /* client side: the server may forward any source */
-	enum rv_aead_alg alg;           /* RV_AEAD_NONE means AES-256-GCM */
-	uint64_t rekey_after_messages;  /* 0: RV_REKEY_AFTER_MESSAGES */
-	uint64_t rekey_after_ns;        /* 0: RV_REKEY_AFTER_TIME_S */
-	uint64_t reject_after_ns;       /* 0: RV_REJECT_AFTER_TIME_S */
-	struct rv_endpoint endpoint;    /* len 0: learn from the first authenticated packet */
+	uint32_t local_index;	       /* peers put this in packets to us; != 0 */
+	uint32_t remote_index;	       /* we put this in packets to the peer; != 0 */
+	struct rv_ip_addr vaddr4;      /* family 0: none */
+	struct rv_ip_addr vaddr6;      /* family 0: none */
+	bool any_source;	       /* client side: the server may forward any source */
+	enum rv_aead_alg alg;	       /* RV_AEAD_NONE means AES-256-GCM */
+	uint64_t rekey_after_messages; /* 0: RV_REKEY_AFTER_MESSAGES */
+	uint64_t rekey_after_ns;       /* 0: RV_REKEY_AFTER_TIME_S */
+	uint64_t reject_after_ns;      /* 0: RV_REJECT_AFTER_TIME_S */
+	struct rv_endpoint endpoint;   /* len 0: learn from the first authenticated packet */
 };
 
 /* A packet buffer handed to the seal/open batch calls. |buf| points at the
@@ -88,13 +88,13 @@ struct rv_pkt {
 
 enum rv_session_result {
 	RV_SESSION_OK = 0,
-	RV_SESSION_REKEY_SOON,  /* sealed; the current epoch nears a limit (reported once) */
-	RV_SESSION_KEY_ROLLED,  /* opened; sending switched to the packet's newer epoch */
-	RV_SESSION_NO_KEY,      /* no usable epoch (none active / key_id unknown) */
-	RV_SESSION_EXPIRED,     /* epoch past its reject-after count or age */
-	RV_SESSION_AUTH_FAIL,   /* AEAD open failed */
-	RV_SESSION_REPLAY,      /* counter already seen */
-	RV_SESSION_TOO_OLD,     /* counter left of the replay window */
+	RV_SESSION_REKEY_SOON, /* sealed; the current epoch nears a limit (reported once) */
+	RV_SESSION_KEY_ROLLED, /* opened; sending switched to the packet's newer epoch */
+	RV_SESSION_NO_KEY,     /* no usable epoch (none active / key_id unknown) */
+	RV_SESSION_EXPIRED,    /* epoch past its reject-after count or age */
+	RV_SESSION_AUTH_FAIL,  /* AEAD open failed */
+	RV_SESSION_REPLAY,     /* counter already seen */
+	RV_SESSION_TOO_OLD,    /* counter left of the replay window */
 };
 
 /* rv_session_new allocates a session from |params| (copied). Returns NULL on
@@ -135,8 +135,8 @@ uint32_t rv_session_tx_epoch(const struct rv_session *s);
  * RV_DATA_HDR_LEN); on RV_SESSION_OK/REKEY_SOON each pkts[i].len is the
  * datagram length. On NO_KEY/EXPIRED nothing is sealed. |now_ns| is a
  * (coarse) monotonic time. Any worker, concurrently. */
-enum rv_session_result rv_session_seal_batch(struct rv_session *s, struct rv_pkt *pkts,
-					     size_t num, uint64_t now_ns);
+enum rv_session_result rv_session_seal_batch(struct rv_session *s, struct rv_pkt *pkts, size_t num,
+					     uint64_t now_ns);
 
 /* struct rv_pkt_extra names a read-only piece of payload that follows a
  * packet's in-buffer payload (see rv_session_seal_batch_ext). */

@@ -40,13 +40,13 @@ enum rv_limits {
 	RV_DATA_HDR_LEN = 16,
 	RV_TAG_LEN = 16,
 	RV_DATA_OVERHEAD = RV_DATA_HDR_LEN + RV_TAG_LEN,
-	RV_MIN_DATAGRAM = RV_DATA_OVERHEAD,          /* an empty (keepalive) message */
+	RV_MIN_DATAGRAM = RV_DATA_OVERHEAD, /* an empty (keepalive) message */
 	RV_DEFAULT_MTU = 1420,
 	RV_MIN_MTU = 576,
 	RV_MAX_MTU = 9000,
 	RV_MAX_DATAGRAM = RV_MAX_MTU + RV_DATA_OVERHEAD,
-	RV_REKEY_AFTER_TIME_S = 120,   /* sender asks for a new epoch after this */
-	RV_REJECT_AFTER_TIME_S = 180,  /* an epoch is unusable after this */
+	RV_REKEY_AFTER_TIME_S = 120,  /* sender asks for a new epoch after this */
+	RV_REJECT_AFTER_TIME_S = 180, /* an epoch is unusable after this */
 };
 
 /* Message counts are 64-bit, so they live outside the int-sized enum. */
@@ -65,12 +65,12 @@ struct rv_data_hdr {
 /* Why a datagram was rejected before any key was touched. */
 enum rv_wire_err {
 	RV_WIRE_OK = 0,
-	RV_WIRE_TOO_SHORT,      /* fewer than RV_MIN_DATAGRAM bytes */
-	RV_WIRE_TOO_LONG,       /* more than RV_MAX_DATAGRAM bytes */
-	RV_WIRE_BAD_TYPE,       /* type is not RV_MSG_DATA */
-	RV_WIRE_RESERVED,       /* reserved bytes not zero */
-	RV_WIRE_ZERO_INDEX,     /* receiver_index 0 is never assigned */
-	RV_WIRE_COUNTER_LIMIT,  /* counter >= RV_REJECT_AFTER_MESSAGES */
+	RV_WIRE_TOO_SHORT,     /* fewer than RV_MIN_DATAGRAM bytes */
+	RV_WIRE_TOO_LONG,      /* more than RV_MAX_DATAGRAM bytes */
+	RV_WIRE_BAD_TYPE,      /* type is not RV_MSG_DATA */
+	RV_WIRE_RESERVED,      /* reserved bytes not zero */
+	RV_WIRE_ZERO_INDEX,    /* receiver_index 0 is never assigned */
+	RV_WIRE_COUNTER_LIMIT, /* counter >= RV_REJECT_AFTER_MESSAGES */
 };
 
 _Static_assert(RV_DATA_HDR_LEN == 1 + 1 + 2 + 4 + 8, "data header layout");

@@ -29,8 +29,7 @@ _Static_assert(sizeof(EVP_AEAD_CTX) <= RV_AEAD_CTX_STORAGE,
 	       "EVP_AEAD_CTX does not fit in struct rv_aead storage");
 _Static_assert(_Alignof(EVP_AEAD_CTX) <= _Alignof(struct rv_aead),
 	       "struct rv_aead storage is under-aligned for EVP_AEAD_CTX");
-_Static_assert(RV_AEAD_KEY_LEN == 32 && RV_AEAD_TAG_LEN == 16 &&
-		       RV_AEAD_NONCE_LEN == 12,
+_Static_assert(RV_AEAD_KEY_LEN == 32 && RV_AEAD_TAG_LEN == 16 && RV_AEAD_NONCE_LEN == 12,
 	       "aead.h constants disagree with AES-256-GCM / ChaCha20-Poly1305");
 
 /* The storage is only ever touched through BoringSSL (which owns the layout)
@@ -118,8 +117,8 @@ static inline int seal_nonce(const struct rv_aead *aead, const uint8_t *nonce, u
 	 * tag lands right after the payload, so header | payload | tag stays one
 	 * contiguous buffer ready for sendmsg. */
 	if (unlikely(!EVP_AEAD_CTX_seal_scatter(cctx_of(aead), buf, buf + len, &tag_len,
-						RV_AEAD_TAG_LEN, nonce, RV_AEAD_NONCE_LEN, buf,
-						len, NULL, 0, ad, ad_len))) {
+						RV_AEAD_TAG_LEN, nonce, RV_AEAD_NONCE_LEN, buf, len,
+						NULL, 0, ad, ad_len))) {
 		/* Only lengths beyond GCM's 2^36-byte limit get here; the queue
 		 * keeps BoringSSL's reason for the caller. */
 		return -EINVAL;

@@ -20,8 +20,8 @@
 
 enum rv_aead_alg {
 	RV_AEAD_NONE = 0,
-	RV_AEAD_AES256GCM = 1,         /* default: AES-NI */
-	RV_AEAD_CHACHA20POLY1305 = 2,  /* for CPUs without AES instructions */
+	RV_AEAD_AES256GCM = 1,	      /* default: AES-NI */
+	RV_AEAD_CHACHA20POLY1305 = 2, /* for CPUs without AES instructions */
 };
 
 enum {

@@ -30,7 +30,8 @@ const char *rv_crypto_errors_str(char *buf, size_t buf_len)
 			continue;
 		}
 		if (reason == NULL) {
-			snprintf(unknown, sizeof(unknown), "reason(%u)", (unsigned)ERR_GET_REASON(e));
+			snprintf(unknown, sizeof(unknown), "reason(%u)",
+				 (unsigned)ERR_GET_REASON(e));
 			reason = unknown;
 		}
 		n = snprintf(buf + used, buf_len - used, "%s%s:%s", used ? "; " : "",

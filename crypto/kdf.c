@@ -64,8 +64,8 @@ int rv_hkdf_expand(uint8_t *out, size_t out_len, const uint8_t *prk, size_t prk_
 	return 0;
 }
 
-int rv_hkdf(uint8_t *out, size_t out_len, const uint8_t *salt, size_t salt_len,
-	    const uint8_t *ikm, size_t ikm_len, const uint8_t *info, size_t info_len)
+int rv_hkdf(uint8_t *out, size_t out_len, const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
+	    size_t ikm_len, const uint8_t *info, size_t info_len)
 {
 	if (out == NULL || !fix_ptr(&salt, salt_len) || !fix_ptr(&ikm, ikm_len) ||
 	    !fix_ptr(&info, info_len)) {

@@ -9,7 +9,7 @@
 
 enum {
 	RV_HKDF_PRK_LEN = 32,
-	RV_EXPORTER_LEN = 32,  /* TLS exporter secret length used by tls/ */
+	RV_EXPORTER_LEN = 32, /* TLS exporter secret length used by tls/ */
 };
 
 /* Labels (info strings) of the key schedule; see rv_kdf_epoch_keys. */
@@ -28,8 +28,8 @@ int rv_hkdf_expand(uint8_t *out, size_t out_len, const uint8_t *prk, size_t prk_
 		   const uint8_t *info, size_t info_len);
 
 /* rv_hkdf is extract-then-expand. Returns 0 or -EINVAL. */
-int rv_hkdf(uint8_t *out, size_t out_len, const uint8_t *salt, size_t salt_len,
-	    const uint8_t *ikm, size_t ikm_len, const uint8_t *info, size_t info_len);
+int rv_hkdf(uint8_t *out, size_t out_len, const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
+	    size_t ikm_len, const uint8_t *info, size_t info_len);
 
 /* rv_kdf_epoch_keys derives the two 32-byte directional data keys of one key
  * epoch:

@@ -153,8 +153,8 @@ struct result {
 static void bench_one(enum rv_aead_alg alg, size_t len, size_t rounds, uint64_t target_ns,
 		      struct result *out)
 {
-	const EVP_AEAD *evp = alg == RV_AEAD_AES256GCM ? EVP_aead_aes_256_gcm()
-						       : EVP_aead_chacha20_poly1305();
+	const EVP_AEAD *evp =
+		alg == RV_AEAD_AES256GCM ? EVP_aead_aes_256_gcm() : EVP_aead_chacha20_poly1305();
 	static struct bench b; /* static: keeps the 2x1.4 KB buffers off the stack */
 	uint8_t key[RV_AEAD_KEY_LEN];
 	double *samples[NUM_LOOPS];
@@ -194,8 +194,8 @@ static void bench_one(enum rv_aead_alg alg, size_t len, size_t rounds, uint64_t 
 		for (int k = 0; k < NUM_LOOPS; k++) {
 			int l = (int)((r + (size_t)k) % NUM_LOOPS);
 
-			samples[l][r] = (double)run_loop(&b, (enum loop)l, iters[l]) /
-					(double)iters[l];
+			samples[l][r] =
+				(double)run_loop(&b, (enum loop)l, iters[l]) / (double)iters[l];
 		}
 	}
 	{

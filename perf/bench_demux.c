@@ -74,7 +74,7 @@ static void table_build(struct table *t, size_t n)
 		exit(1);
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct rv_session_params p = {.remote_index = 1};
+		struct rv_session_params p = { .remote_index = 1 };
 
 		if (rv_demux_alloc_index(t->d, &p.local_index) != 0) {
 			fprintf(stderr, "bench_demux: alloc_index failed\n");
@@ -169,11 +169,11 @@ struct crypto_res {
 
 static void bench_crypto(struct crypto_res *out)
 {
-	struct rv_session_params pa = {.local_index = 1, .remote_index = 2};
-	struct rv_session_params pb = {.local_index = 2, .remote_index = 1};
+	struct rv_session_params pa = { .local_index = 1, .remote_index = 2 };
+	struct rv_session_params pb = { .local_index = 2, .remote_index = 1 };
 	uint8_t k1[RV_AEAD_KEY_LEN], k2[RV_AEAD_KEY_LEN];
 	struct rv_session *a, *b;
-	struct rv_aead raw = {0};
+	struct rv_aead raw = { 0 };
 	struct rv_pkt pkts[BATCH];
 	struct rv_data_hdr hdrs[BATCH];
 	enum rv_session_result res[BATCH];
@@ -248,8 +248,8 @@ static void bench_crypto(struct crypto_res *out)
 
 int main(void)
 {
-	static const size_t sizes[] = {1, BIG};
-	static const char *const names[] = {"by_index", "by_dst4", "by_dst6"};
+	static const size_t sizes[] = { 1, BIG };
+	static const char *const names[] = { "by_index", "by_dst4", "by_dst6" };
 	struct crypto_res c;
 
 	printf("| lookup | sessions | ns/lookup |\n|---|---:|---:|\n");
@@ -265,10 +265,10 @@ int main(void)
 	}
 
 	bench_crypto(&c);
-	printf(
-	    "\n| crypto (%d-byte payload, batch %d) | ns/packet | Gbit/s payload | vs raw aead |\n"
-	    "|---|---:|---:|---:|\n",
-	    MTU, BATCH);
+	printf("\n| crypto (%d-byte payload, batch %d) | ns/packet | Gbit/s payload | vs raw aead "
+	       "|\n"
+	       "|---|---:|---:|---:|\n",
+	       MTU, BATCH);
 	printf("| raw rv_aead_seal (baseline) | %.1f | %.2f | 1.00 |\n", c.raw_seal,
 	       MTU * 8 / c.raw_seal);
 	printf("| rv_session_seal_batch | %.1f | %.2f | %.2f |\n", c.seal, MTU * 8 / c.seal,

@@ -54,12 +54,13 @@ struct bench {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: bench_path [-m seal|open|both] [-n PACKETS] [-l PAYLOAD] [-b BATCH] [-t]\n"
-		   "  -m  what to measure (default both)\n"
-		   "  -n  packets (default %d; 0 = set-up only, a callgrind baseline)\n"
-		   "  -l  payload bytes per packet, %d..%d (default %d)\n"
-		   "  -b  packets per seal/open call, 1..%d (default %d)\n"
-		   "  -t  print wall-clock ns/packet\n",
+	fprintf(f,
+		"usage: bench_path [-m seal|open|both] [-n PACKETS] [-l PAYLOAD] [-b BATCH] [-t]\n"
+		"  -m  what to measure (default both)\n"
+		"  -n  packets (default %d; 0 = set-up only, a callgrind baseline)\n"
+		"  -l  payload bytes per packet, %d..%d (default %d)\n"
+		"  -b  packets per seal/open call, 1..%d (default %d)\n"
+		"  -t  print wall-clock ns/packet\n",
 		DEFAULT_PACKETS, 1, RV_MAX_MTU, RV_DEFAULT_MTU, MAX_BATCH, DEFAULT_BATCH);
 }
 
@@ -178,8 +179,8 @@ static int parse_size(const char *s, size_t lo, size_t hi, size_t *out)
 
 static int make_sessions(struct bench *bn, struct rv_qsbr *q)
 {
-	struct rv_session_params pa = {.local_index = 0x11111111, .remote_index = 0x22222222};
-	struct rv_session_params pb = {.local_index = 0x22222222, .remote_index = 0x11111111};
+	struct rv_session_params pa = { .local_index = 0x11111111, .remote_index = 0x22222222 };
+	struct rv_session_params pb = { .local_index = 0x22222222, .remote_index = 0x11111111 };
 	uint8_t k1[RV_AEAD_KEY_LEN], k2[RV_AEAD_KEY_LEN];
 
 	for (size_t i = 0; i < RV_AEAD_KEY_LEN; i++) {
@@ -205,14 +206,17 @@ static void report(const char *what, const struct bench *bn, uint64_t ns)
 	double per = bn->num_pkts ? (double)ns / (double)bn->num_pkts : 0.0;
 	double gbps = ns ? (double)bn->num_pkts * (double)bn->payload_len * 8.0 / (double)ns : 0.0;
 
-	printf("%s: %zu packets x %zu B, batch %zu: %.1f ns/packet, %.2f Mpps, %.2f Gbit/s payload\n",
-	       what, bn->num_pkts, bn->payload_len, bn->batch, per, per > 0 ? 1e3 / per : 0.0, gbps);
+	printf("%s: %zu packets x %zu B, batch %zu: %.1f ns/packet, %.2f Mpps, %.2f Gbit/s "
+	       "payload\n",
+	       what, bn->num_pkts, bn->payload_len, bn->batch, per, per > 0 ? 1e3 / per : 0.0,
+	       gbps);
 }
 
 int main(int argc, char **argv)
 {
-	struct bench bn = {.num_pkts = DEFAULT_PACKETS, .payload_len = RV_DEFAULT_MTU,
-			   .batch = DEFAULT_BATCH};
+	struct bench bn = { .num_pkts = DEFAULT_PACKETS,
+			    .payload_len = RV_DEFAULT_MTU,
+			    .batch = DEFAULT_BATCH };
 	const char *mode = "both";
 	bool do_seal, do_open, timing = false;
 	struct rv_qsbr *q = NULL;
@@ -227,19 +231,22 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			if (parse_size(optarg, 0, 100000000, &bn.num_pkts)) {
-				fprintf(stderr, "bench_path: -n wants 0..100000000, got '%s'\n", optarg);
+				fprintf(stderr, "bench_path: -n wants 0..100000000, got '%s'\n",
+					optarg);
 				return 2;
 			}
 			break;
 		case 'l':
 			if (parse_size(optarg, 1, RV_MAX_MTU, &bn.payload_len)) {
-				fprintf(stderr, "bench_path: -l wants 1..%d, got '%s'\n", RV_MAX_MTU, optarg);
+				fprintf(stderr, "bench_path: -l wants 1..%d, got '%s'\n",
+					RV_MAX_MTU, optarg);
 				return 2;
 			}
 			break;
 		case 'b':
 			if (parse_size(optarg, 1, MAX_BATCH, &bn.batch)) {
-				fprintf(stderr, "bench_path: -b wants 1..%d, got '%s'\n", MAX_BATCH, optarg);
+				fprintf(stderr, "bench_path: -b wants 1..%d, got '%s'\n", MAX_BATCH,
+					optarg);
 				return 2;
 			}
 			break;
@@ -296,8 +303,8 @@ int main(int argc, char **argv)
 	accepted = do_open ? run_open(&bn, &bad_hdr) : open_range(&bn, &bad_hdr);
 	t1 = rv_now_ns();
 	if (accepted != bn.num_pkts || bad_hdr) {
-		fprintf(stderr, "bench_path: opened %zu of %zu packets (%zu bad headers)\n", accepted,
-			bn.num_pkts, bad_hdr);
+		fprintf(stderr, "bench_path: opened %zu of %zu packets (%zu bad headers)\n",
+			accepted, bn.num_pkts, bad_hdr);
 		goto out;
 	}
 	if (do_open && timing) {

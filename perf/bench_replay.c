@@ -26,7 +26,7 @@
 #include "core/wire.h"
 
 enum {
-	BATCH = 1 << 14,  /* headers per generated batch (256 KiB) */
+	BATCH = 1 << 14, /* headers per generated batch (256 KiB) */
 	RUNS = 7,
 	TARGET_NS = 25,
 };
@@ -103,11 +103,11 @@ static size_t fill_jumps(uint64_t *c)
 }
 
 static const struct pattern patterns[] = {
-	{"in-order", "0, 1, 2, ...", fill_in_order},
-	{"reorder-64", "shuffled in chunks of 64", fill_reorder_64},
-	{"reorder-2048", "shuffled in chunks of 2048", fill_reorder_2048},
-	{"duplicates", "every counter twice", fill_duplicates},
-	{"jumps", "gaps of 100, every 16th 2^20", fill_jumps},
+	{ "in-order", "0, 1, 2, ...", fill_in_order },
+	{ "reorder-64", "shuffled in chunks of 64", fill_reorder_64 },
+	{ "reorder-2048", "shuffled in chunks of 2048", fill_reorder_2048 },
+	{ "duplicates", "every counter twice", fill_duplicates },
+	{ "jumps", "gaps of 100, every 16th 2^20", fill_jumps },
 };
 
 static uint64_t now_ns(void)
@@ -120,7 +120,10 @@ static uint64_t now_ns(void)
 enum stage { S_BASELINE, S_DECODE, S_REPLAY, S_ALL, S_MAX };
 
 static const char *const stage_names[S_MAX] = {
-	"baseline", "decode", "check+update", "decode+check+update",
+	"baseline",
+	"decode",
+	"check+update",
+	"decode+check+update",
 };
 
 /* The headers of one batch, back to back; a datagram is "header + tag", so

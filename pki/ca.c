@@ -71,7 +71,7 @@ int rv_pki_ca_create(const char *dir, const struct rv_pki_ca_opts *opts, struct 
 	const char *name = opts->name != NULL ? opts->name : RV_PKI_CA_NAME_DEFAULT;
 	int days = opts->days != 0 ? opts->days : RV_PKI_CA_DAYS_DEFAULT;
 	char crt_path[PATH_MAX], key_path[PATH_MAX], idx_path[PATH_MAX];
-	struct rv_pki_ca ca = {0};
+	struct rv_pki_ca ca = { 0 };
 	int ret;
 
 	if (name[0] == '\0' || strlen(name) > 64) {

@@ -11,7 +11,7 @@
 #include "pki/internal.h"
 
 static void RV_PRINTF(3, 0)
-    verrf(struct rv_pki_err *err, enum rv_pki_err_kind kind, const char *fmt, va_list ap)
+	verrf(struct rv_pki_err *err, enum rv_pki_err_kind kind, const char *fmt, va_list ap)
 {
 	err->kind = kind;
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);

@@ -30,12 +30,12 @@ struct rv_pki_ca {
 
 /* pki_errf fills |err| (if not NULL) with |kind| and the formatted message. */
 void pki_errf(struct rv_pki_err *err, enum rv_pki_err_kind kind, const char *fmt, ...)
-    RV_PRINTF(3, 4);
+	RV_PRINTF(3, 4);
 
 /* pki_err_ssl is pki_errf followed by ": " and the drained BoringSSL error
  * queue. */
 void pki_err_ssl(struct rv_pki_err *err, enum rv_pki_err_kind kind, const char *fmt, ...)
-    RV_PRINTF(3, 4);
+	RV_PRINTF(3, 4);
 
 /* file.c */
 
@@ -93,9 +93,8 @@ int pki_add_exts(X509 *issuer, X509 *subject, const struct pki_ext *exts, size_t
  * issuing CA; NULL makes the certificate its own issuer (self-signed).
  * |what| names the certificate in error messages ("the CA certificate").
  * On success *out is owned by the caller. */
-int pki_cert_new(X509 **out, const char *cn, X509 *issuer, EVP_PKEY *pubkey,
-		 int64_t not_before_s, int64_t not_after_s, const char *what,
-		 struct rv_pki_err *err);
+int pki_cert_new(X509 **out, const char *cn, X509 *issuer, EVP_PKEY *pubkey, int64_t not_before_s,
+		 int64_t not_after_s, const char *what, struct rv_pki_err *err);
 
 /* pki_cert_sign signs |x| with |key| (SHA-256). */
 int pki_cert_sign(X509 *x, EVP_PKEY *key, const char *what, struct rv_pki_err *err);

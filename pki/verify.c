@@ -68,7 +68,7 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 	if (host != NULL) {
 		uint8_t ip[16];
 		bool is_ip =
-		    inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+			inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
 
 		if ((is_ip && !X509_VERIFY_PARAM_set1_ip_asc(param, host)) ||
 		    (!is_ip && !X509_VERIFY_PARAM_set1_host(param, host, strlen(host)))) {

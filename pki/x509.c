@@ -118,9 +118,8 @@ int pki_add_exts(X509 *issuer, X509 *subject, const struct pki_ext *exts, size_t
 	return 0;
 }
 
-int pki_cert_new(X509 **out, const char *cn, X509 *issuer, EVP_PKEY *pubkey,
-		 int64_t not_before_s, int64_t not_after_s, const char *what,
-		 struct rv_pki_err *err)
+int pki_cert_new(X509 **out, const char *cn, X509 *issuer, EVP_PKEY *pubkey, int64_t not_before_s,
+		 int64_t not_after_s, const char *what, struct rv_pki_err *err)
 {
 	X509 *x = X509_new();
 	ASN1_INTEGER *serial = NULL;

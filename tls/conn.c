@@ -200,8 +200,10 @@ enum rv_tls_status rv_tls_conn_handshake(struct rv_tls_conn *c)
 		return fail(c, ret);
 	}
 	if (copy_cn(c) != 0) {
-		snprintf(c->err, sizeof(c->err), "peer certificate has no usable common name "
-			 "(1-%d printable ASCII characters, no spaces)", RV_TLS_CN_MAX);
+		snprintf(c->err, sizeof(c->err),
+			 "peer certificate has no usable common name "
+			 "(1-%d printable ASCII characters, no spaces)",
+			 RV_TLS_CN_MAX);
 		return RV_TLS_ERROR;
 	}
 	c->done = true;

@@ -27,10 +27,10 @@ struct rv_tls_ctx;
 struct rv_tls_conn;
 
 enum rv_tls_status {
-	RV_TLS_OK = 0,     /* done / data returned */
-	RV_TLS_WANT_READ,  /* needs more ciphertext from the peer */
-	RV_TLS_CLOSED,     /* the peer sent close_notify */
-	RV_TLS_ERROR,      /* fatal: see rv_tls_conn_error(); send pending out, then close */
+	RV_TLS_OK = 0,	  /* done / data returned */
+	RV_TLS_WANT_READ, /* needs more ciphertext from the peer */
+	RV_TLS_CLOSED,	  /* the peer sent close_notify */
+	RV_TLS_ERROR,	  /* fatal: see rv_tls_conn_error(); send pending out, then close */
 };
 
 enum { RV_TLS_CN_MAX = 64 };

@@ -94,10 +94,10 @@ void rv_ctl_error_msg(struct rv_ctrl_msg *m, enum rv_ctrl_code code, const char 
 	}
 }
 
-enum rv_ctl_result rv_ctl_close_with(struct rv_ctl_peer *c, enum rv_ctrl_code code,
-				     const char *fmt, ...)
-				     {
-				     struct rv_ctrl_msg m;
+enum rv_ctl_result rv_ctl_close_with(struct rv_ctl_peer *c, enum rv_ctrl_code code, const char *fmt,
+				     ...)
+{
+	struct rv_ctrl_msg m;
 	va_list ap;
 
 	va_start(ap, fmt);

@@ -33,12 +33,12 @@ enum {
 };
 
 struct rv_ctl_env {
-	const struct rv_config *cfg;    /* borrowed */
-	struct rv_demux *demux;         /* borrowed; the data plane reads it */
-	struct rv_qsbr *qsbr;           /* borrowed */
-	struct rv_ippool *pool;         /* server: virtual addresses */
-	uint16_t data_port;             /* server: bound UDP data port */
-	void *ctx;                      /* passed to the upcalls */
+	const struct rv_config *cfg; /* borrowed */
+	struct rv_demux *demux;	     /* borrowed; the data plane reads it */
+	struct rv_qsbr *qsbr;	     /* borrowed */
+	struct rv_ippool *pool;	     /* server: virtual addresses */
+	uint16_t data_port;	     /* server: bound UDP data port */
+	void *ctx;		     /* passed to the upcalls */
 	/* send_keepalive queues an empty data message to |s| (may be NULL). */
 	void (*send_keepalive)(void *ctx, struct rv_session *s);
 	/* on_config (client): apply a CONFIG (TUN address, MTU, routes, data

@@ -97,8 +97,8 @@ static enum rv_ctl_result do_config(struct rv_ctl_client *p, const struct rv_ctr
 	if (ret) {
 		rv_session_free(p->c.session); /* never published */
 		p->c.session = NULL;
-		return rv_ctl_close_with(&p->c, RV_CTRL_CODE_INTERNAL,
-					 "cannot publish session: %s", strerror(-ret));
+		return rv_ctl_close_with(&p->c, RV_CTRL_CODE_INTERNAL, "cannot publish session: %s",
+					 strerror(-ret));
 	}
 	rv_demux_set_default(env->demux, p->c.session);
 	p->c.keepalive_ns = (uint64_t)c->keepalive_s * RV_NSEC_PER_SEC;
@@ -127,8 +127,7 @@ static enum rv_ctl_result on_key_msg(struct rv_ctl_client *p, const struct rv_ct
 	case RV_CTRL_KEY_CONFIRM:
 		if (rv_ctlkey_confirmed(&p->c.key, p->c.session, m->confirm_epoch)) {
 			return rv_ctl_close_with(&p->c, RV_CTRL_CODE_KEY,
-						 "unexpected KEY_CONFIRM(%u)",
-						 m->confirm_epoch);
+						 "unexpected KEY_CONFIRM(%u)", m->confirm_epoch);
 		}
 		if (p->st == ST_WAIT_KEY1) {
 			p->st = ST_RUNNING;
@@ -158,8 +157,8 @@ static enum rv_ctl_result on_key_msg(struct rv_ctl_client *p, const struct rv_ct
 				 rv_ctrl_type_str(m->type));
 }
 
-enum rv_ctl_result rv_ctl_client_on_frame(struct rv_ctl_client *p, const uint8_t *frame,
-					  size_t len, uint64_t now_ns)
+enum rv_ctl_result rv_ctl_client_on_frame(struct rv_ctl_client *p, const uint8_t *frame, size_t len,
+					  uint64_t now_ns)
 {
 	enum rv_ctl_result r;
 	struct rv_ctrl_msg m;

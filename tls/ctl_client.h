@@ -40,8 +40,8 @@ struct rv_ctl_client *rv_ctl_client_new(const struct rv_ctl_env *env, const uint
 /* rv_ctl_client_free unpublishes and retires the session and wipes keys. NULL ok. */
 void rv_ctl_client_free(struct rv_ctl_client *p);
 
-enum rv_ctl_result rv_ctl_client_on_frame(struct rv_ctl_client *p, const uint8_t *frame,
-					  size_t len, uint64_t now_ns);
+enum rv_ctl_result rv_ctl_client_on_frame(struct rv_ctl_client *p, const uint8_t *frame, size_t len,
+					  uint64_t now_ns);
 enum rv_ctl_result rv_ctl_client_tick(struct rv_ctl_client *p, uint64_t now_ns);
 
 /* rv_ctl_client_request_rekey starts a new epoch as soon as allowed (if the

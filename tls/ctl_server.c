@@ -36,7 +36,7 @@ struct rv_ctl_server {
 	struct rv_ctl_peer c;
 	enum state st;
 	char cn[RV_CONFIG_NAME_MAX + 1];
-	struct rv_ip_addr v4, v6;       /* family 0: none held */
+	struct rv_ip_addr v4, v6;	/* family 0: none held */
 	struct rv_ip_addr prev4, prev6; /* addresses the client asks to get back */
 };
 
@@ -83,7 +83,8 @@ static bool reserved_for_other(const struct rv_ctl_server *p, const struct rv_ip
 
 	for (size_t i = 0; i < cfg->num_fixed; i++) {
 		if (strcmp(cfg->fixed[i].name, p->cn) != 0 &&
-		    (rv_ip_addr_equal(&cfg->fixed[i].v4, a) || rv_ip_addr_equal(&cfg->fixed[i].v6, a))) {
+		    (rv_ip_addr_equal(&cfg->fixed[i].v4, a) ||
+		     rv_ip_addr_equal(&cfg->fixed[i].v6, a))) {
 			return true;
 		}
 	}
@@ -240,9 +241,10 @@ static enum rv_ctl_result do_wait_hello(struct rv_ctl_server *p, const struct rv
 	ret = assign_addrs(p);
 	if (ret) {
 		return rv_ctl_close_with(&p->c, RV_CTRL_CODE_NO_ADDRESS, "no address for %s: %s",
-					 p->cn, ret == -ENOSPC ? "pool exhausted" :
-					 ret == -EADDRINUSE ? "fixed address in use" :
-					 strerror(-ret));
+					 p->cn,
+					 ret == -ENOSPC	      ? "pool exhausted"
+					 : ret == -EADDRINUSE ? "fixed address in use"
+							      : strerror(-ret));
 	}
 	ret = make_session(p, &client_index);
 	if (ret) {
@@ -278,8 +280,8 @@ static enum rv_ctl_result on_key_msg(struct rv_ctl_server *p, const struct rv_ct
 		ret = rv_ctlkey_complete(&p->c.key, p->c.session, qsbr, &m->key, &out, now_ns);
 		if (ret) {
 			return rv_ctl_close_with(&p->c, RV_CTRL_CODE_KEY,
-						 "KEY_ACK for epoch %u rejected: %s",
-						 m->key.epoch, strerror(-ret));
+						 "KEY_ACK for epoch %u rejected: %s", m->key.epoch,
+						 strerror(-ret));
 		}
 		rv_ctl_emit(&p->c, &out);
 		if (p->st == ST_WAIT_KEY1) {
@@ -299,16 +301,15 @@ static enum rv_ctl_result on_key_msg(struct rv_ctl_server *p, const struct rv_ct
 		}
 		if (ret) {
 			return rv_ctl_close_with(&p->c, RV_CTRL_CODE_KEY,
-						 "KEY for epoch %u rejected: %s",
-						 m->key.epoch, strerror(-ret));
+						 "KEY for epoch %u rejected: %s", m->key.epoch,
+						 strerror(-ret));
 		}
 		rv_ctl_emit(&p->c, &out);
 		return RV_CTL_CONTINUE;
 	case RV_CTRL_KEY_CONFIRM:
 		if (rv_ctlkey_confirmed(&p->c.key, p->c.session, m->confirm_epoch)) {
 			return rv_ctl_close_with(&p->c, RV_CTRL_CODE_KEY,
-						 "unexpected KEY_CONFIRM(%u)",
-						 m->confirm_epoch);
+						 "unexpected KEY_CONFIRM(%u)", m->confirm_epoch);
 		}
 		return RV_CTL_CONTINUE;
 	default:
@@ -317,8 +318,8 @@ static enum rv_ctl_result on_key_msg(struct rv_ctl_server *p, const struct rv_ct
 	}
 }
 
-enum rv_ctl_result rv_ctl_server_on_frame(struct rv_ctl_server *p, const uint8_t *frame,
-					  size_t len, uint64_t now_ns)
+enum rv_ctl_result rv_ctl_server_on_frame(struct rv_ctl_server *p, const uint8_t *frame, size_t len,
+					  uint64_t now_ns)
 {
 	enum rv_ctl_result r;
 	struct rv_ctrl_msg m;

@@ -42,8 +42,8 @@ struct rv_ctl_server *rv_ctl_server_new(const struct rv_ctl_env *env, const char
 void rv_ctl_server_free(struct rv_ctl_server *p);
 
 /* rv_ctl_server_on_frame handles one complete frame received from the client. */
-enum rv_ctl_result rv_ctl_server_on_frame(struct rv_ctl_server *p, const uint8_t *frame,
-					  size_t len, uint64_t now_ns);
+enum rv_ctl_result rv_ctl_server_on_frame(struct rv_ctl_server *p, const uint8_t *frame, size_t len,
+					  uint64_t now_ns);
 
 /* rv_ctl_server_tick runs the timers (keepalive, dead peer, rekey). */
 enum rv_ctl_result rv_ctl_server_tick(struct rv_ctl_server *p, uint64_t now_ns);

@@ -30,12 +30,12 @@ struct rv_qsbr;
 struct rv_ctlkey {
 	uint8_t exporter[RV_EXPORTER_LEN];
 	bool is_server;
-	uint32_t installed;       /* newest epoch installed in the session (0: none) */
-	uint32_t active;          /* newest epoch we activated for sending */
-	uint32_t initiated;       /* epoch of our KEY in flight (0: none) */
-	uint32_t responded;       /* epoch we acknowledged, awaiting KEY_CONFIRM (0: none) */
-	struct rv_x25519 kp;      /* our ephemeral pair while |initiated| != 0 */
-	uint64_t last_change_ns;  /* when the newest epoch was installed */
+	uint32_t installed;	 /* newest epoch installed in the session (0: none) */
+	uint32_t active;	 /* newest epoch we activated for sending */
+	uint32_t initiated;	 /* epoch of our KEY in flight (0: none) */
+	uint32_t responded;	 /* epoch we acknowledged, awaiting KEY_CONFIRM (0: none) */
+	struct rv_x25519 kp;	 /* our ephemeral pair while |initiated| != 0 */
+	uint64_t last_change_ns; /* when the newest epoch was installed */
 	uint64_t num_rekeys;
 };
 

@@ -93,9 +93,9 @@ static inline uint32_t ud_gen(uint64_t ud)
 struct conn {
 	uint32_t id, gen;
 	int fd;
-	bool closing;          /* released; waiting for in-flight ops */
+	bool closing;	       /* released; waiting for in-flight ops */
 	bool close_after_send; /* close once the send queue is empty */
-	bool authed;           /* TLS handshake completed and verified */
+	bool authed;	       /* TLS handshake completed and verified */
 	bool connecting;       /* client: TCP connect in flight */
 	bool was_running;      /* client: reached RUNNING */
 	bool tls_failed;       /* the handshake failed (client: for the exit code) */
@@ -120,12 +120,12 @@ struct rv_ctlloop {
 	const struct rv_config *cfg;
 	bool is_server;
 	struct rv_tls_ctx *tls;
-	struct rv_dataplane *dp;     /* server: borrowed; client: owned */
+	struct rv_dataplane *dp; /* server: borrowed; client: owned */
 	struct rv_ctl_env env;
 	struct rv_ctlring *ring;
 	int listen_fd, status_fd, sigfd;
 	struct conn **conns;
-	struct conn *zombies;        /* closed, struct not yet freed */
+	struct conn *zombies; /* closed, struct not yet freed */
 	uint32_t max_conns, num_conns, next_gen;
 	unsigned num_handshaking;
 	bool accept_paused;
@@ -239,7 +239,8 @@ static void conn_close(struct rv_ctlloop *l, struct conn *c)
 	if (l->is_server) {
 		if (c->srv) {
 			rv_info("client %s (%s): disconnected: %s; session, keys and address "
-				"released", rv_ctl_server_cn(c->srv), c->peer_str,
+				"released",
+				rv_ctl_server_cn(c->srv), c->peer_str,
 				c->reason[0] ? c->reason : "connection closed");
 		} else if (c->reason[0]) {
 			rv_info("connection from %s closed: %s", c->peer_str, c->reason);
@@ -260,8 +261,8 @@ static void conn_close(struct rv_ctlloop *l, struct conn *c)
 		/* shutdown completes a pending recv with 0 and a pending send
 		 * with an error; cancel covers a pending connect. */
 		shutdown(c->fd, SHUT_RDWR);
-		if (c->inflight && rv_ctlring_cancel_fd(l->ring, c->fd,
-							ud_pack(OP_CANCEL, c->id, c->gen)) == 0) {
+		if (c->inflight &&
+		    rv_ctlring_cancel_fd(l->ring, c->fd, ud_pack(OP_CANCEL, c->id, c->gen)) == 0) {
 			c->inflight++;
 		}
 	}
@@ -429,7 +430,8 @@ static int up_on_config(void *ctx, const struct rv_ctrl_config *cc)
 		memcpy(v4.a, cc->addr4, 4);
 		if (l->last4.family && !rv_ip_addr_equal(&l->last4, &v4)) {
 			rv_warnx("server assigned %s instead of the previous %s, which stays on %s "
-				 "until the interface is reset", rv_ip_addr_str(&v4, a, sizeof(a)),
+				 "until the interface is reset",
+				 rv_ip_addr_str(&v4, a, sizeof(a)),
 				 rv_ip_addr_str(&l->last4, b, sizeof(b)), ifname);
 		}
 		l->last4 = v4;
@@ -439,8 +441,8 @@ static int up_on_config(void *ctx, const struct rv_ctrl_config *cc)
 				cc->prefix4, ifname);
 			return ret;
 		}
-		rv_info("tunnel %s: address %s/%u, mtu %u", ifname, rv_ip_addr_str(&v4, a, sizeof(a)),
-			cc->prefix4, cc->mtu);
+		rv_info("tunnel %s: address %s/%u, mtu %u", ifname,
+			rv_ip_addr_str(&v4, a, sizeof(a)), cc->prefix4, cc->mtu);
 	}
 	if (cc->flags & RV_CTRL_F_HAS_V6) {
 		struct rv_ip_addr v6 = { .family = AF_INET6 };
@@ -453,10 +455,12 @@ static int up_on_config(void *ctx, const struct rv_ctrl_config *cc)
 				cc->prefix6, ifname);
 			return ret;
 		}
-		rv_info("tunnel %s: address %s/%u", ifname, rv_ip_addr_str(&v6, a, sizeof(a)), cc->prefix6);
+		rv_info("tunnel %s: address %s/%u", ifname, rv_ip_addr_str(&v6, a, sizeof(a)),
+			cc->prefix6);
 	}
 	for (unsigned i = 0; i < cc->num_routes; i++) {
-		struct rv_ip_addr dst = { .family = cc->routes[i].family == 4 ? AF_INET : AF_INET6 };
+		struct rv_ip_addr dst = { .family =
+						  cc->routes[i].family == 4 ? AF_INET : AF_INET6 };
 
 		memcpy(dst.a, cc->routes[i].addr, 16);
 		ret = rv_tun_add_route(ifname, &dst, cc->routes[i].prefix);
@@ -524,8 +528,8 @@ static void server_authenticated(struct rv_ctlloop *l, struct conn *c, uint64_t 
 		drain_out(l, o);
 		/* Release the old session and addresses now, before the new
 		 * connection asks for them; the GOODBYE still goes out. */
-		rv_info("client %s (%s): disconnected: %s; session, keys and address released",
-			cn, o->peer_str, o->reason);
+		rv_info("client %s (%s): disconnected: %s; session, keys and address released", cn,
+			o->peer_str, o->reason);
 		rv_ctl_server_free(o->srv);
 		o->srv = NULL;
 		o->reason[0] = '\0';
@@ -611,8 +615,8 @@ static void client_schedule_retry(struct rv_ctlloop *l, bool reached_running, bo
 	delay += rv_rand_u32() % (delay / 4 + 1);
 	l->next_attempt_ns = rv_now_ns() + (uint64_t)delay * RV_NSEC_PER_MSEC;
 	rv_info("reconnecting in %u ms", delay);
-	l->backoff_ms = l->backoff_ms * 2 > l->cfg->reconnect_max_ms ? l->cfg->reconnect_max_ms :
-								       l->backoff_ms * 2;
+	l->backoff_ms = l->backoff_ms * 2 > l->cfg->reconnect_max_ms ? l->cfg->reconnect_max_ms
+								     : l->backoff_ms * 2;
 }
 
 static void client_connect(struct rv_ctlloop *l)
@@ -654,8 +658,7 @@ static void client_connect(struct rv_ctlloop *l)
 	memcpy(&c->peer.sa, &l->server_sa, l->server_sa_len);
 	c->peer.len = l->server_sa_len;
 	rv_endpoint_str(&c->peer, c->peer_str, sizeof(c->peer_str));
-	snprintf(l->server_str, sizeof(l->server_str), "%s (%s)", l->cfg->server_host,
-		 c->peer_str);
+	snprintf(l->server_str, sizeof(l->server_str), "%s (%s)", l->cfg->server_host, c->peer_str);
 	c->connecting = true;
 	l->cconn = c;
 	if (rv_ctlring_connect(l->ring, fd, (const struct sockaddr *)&l->server_sa,
@@ -976,9 +979,10 @@ static void status_session(struct sbuf *b, const char *name, const char *state,
 		rv_endpoint_str(&ep, e, sizeof(e));
 	}
 	rv_session_get_stats(s, &st);
-	sb_printf(b, " v4=%s v6=%s endpoint=%s index=%08x epoch=%u key_exchanges=%llu tx_packets=%llu "
-		  "tx_bytes=%llu rx_packets=%llu rx_bytes=%llu", a4, a6, e,
-		  rv_session_local_index(s), st.tx_epoch, (unsigned long long)rekeys,
+	sb_printf(b,
+		  " v4=%s v6=%s endpoint=%s index=%08x epoch=%u key_exchanges=%llu tx_packets=%llu "
+		  "tx_bytes=%llu rx_packets=%llu rx_bytes=%llu",
+		  a4, a6, e, rv_session_local_index(s), st.tx_epoch, (unsigned long long)rekeys,
 		  (unsigned long long)st.tx_packets, (unsigned long long)st.tx_bytes,
 		  (unsigned long long)st.rx_packets, (unsigned long long)st.rx_bytes);
 	for (int d = 0; d < RV_DROP_MAX; d++) {
@@ -1017,16 +1021,17 @@ static void status_workers(struct sbuf *b, const struct rv_dataplane *dp)
 static void status_report(struct rv_ctlloop *l, struct sbuf *b)
 {
 	if (l->is_server) {
-		sb_printf(b, "server sessions=%u handshaking=%u conns=%u accepted=%llu "
+		sb_printf(b,
+			  "server sessions=%u handshaking=%u conns=%u accepted=%llu "
 			  "handshake_failures=%llu evicted=%llu replaced=%llu "
 			  "pool4_in_use=%zu pool6_in_use=%zu demux=%zu qsbr_pending=%zu "
 			  "data_port=%u\n",
 			  count_sessions(l), l->num_handshaking, l->num_conns,
 			  (unsigned long long)l->accepted, (unsigned long long)l->refused_handshake,
 			  (unsigned long long)l->evicted, (unsigned long long)l->replaced,
-			  rv_ippool_in_use(l->env.pool, AF_INET), rv_ippool_in_use(l->env.pool, AF_INET6),
-			  rv_demux_count(l->env.demux), rv_qsbr_pending(l->env.qsbr),
-			  l->env.data_port);
+			  rv_ippool_in_use(l->env.pool, AF_INET),
+			  rv_ippool_in_use(l->env.pool, AF_INET6), rv_demux_count(l->env.demux),
+			  rv_qsbr_pending(l->env.qsbr), l->env.data_port);
 		for (uint32_t i = 0; i < l->max_conns; i++) {
 			struct conn *c = l->conns[i];
 
@@ -1039,8 +1044,9 @@ static void status_report(struct rv_ctlloop *l, struct sbuf *b)
 		}
 	} else {
 		struct conn *c = l->cconn;
-		const char *state = !c ? "backoff" : !c->cli ? "connecting" :
-					 rv_ctl_client_state(c->cli);
+		const char *state = !c	      ? "backoff"
+				    : !c->cli ? "connecting"
+					      : rv_ctl_client_state(c->cli);
 
 		sb_printf(b, "client server=%s state=%s tun=%s failed_attempts=%u\n",
 			  l->server_str[0] ? l->server_str : l->cfg->server_host, state,
@@ -1174,8 +1180,10 @@ static void on_signal(struct rv_ctlloop *l, int res)
 		case SIGHUP:
 			if (l->is_server) {
 				struct rv_tls_ctx_params tp = {
-					.role = RV_TLS_SERVER, .ca_file = l->cfg->ca,
-					.cert_file = l->cfg->cert, .key_file = l->cfg->key,
+					.role = RV_TLS_SERVER,
+					.ca_file = l->cfg->ca,
+					.cert_file = l->cfg->cert,
+					.key_file = l->cfg->key,
 					.crl_file = l->cfg->crl,
 				};
 				struct rv_tls_ctx *n;
@@ -1184,9 +1192,11 @@ static void on_signal(struct rv_ctlloop *l, int res)
 
 				if (rv_tls_ctx_new(&n, &tp, &why, err, sizeof(err))) {
 					rv_warnx("SIGHUP: reload failed, keeping the old "
-						 "certificates: %s", err);
+						 "certificates: %s",
+						 err);
 				} else {
-					rv_tls_ctx_free(l->tls); /* connections keep their own ref */
+					rv_tls_ctx_free(
+						l->tls); /* connections keep their own ref */
 					l->tls = n;
 					rv_info("SIGHUP: reloaded CA, CRL, certificate and key for "
 						"new connections");
@@ -1410,8 +1420,10 @@ static int open_status(struct rv_ctlloop *l, char *err, size_t err_len)
 			if (connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 				close(probe);
 				close(fd);
-				snprintf(err, err_len, "status socket %s is in use by a running "
-					 "instance (set status_socket to another path)", path);
+				snprintf(err, err_len,
+					 "status socket %s is in use by a running "
+					 "instance (set status_socket to another path)",
+					 path);
 				return -EADDRINUSE;
 			}
 			close(probe);
@@ -1510,7 +1522,7 @@ enum rv_ctlloop_exit rv_ctlloop_run(struct rv_ctlloop *l)
 		return RV_CTLLOOP_FAILED;
 	}
 	if (l->sigfd >= 0 && rv_ctlring_read(l->ring, l->sigfd, &l->siginfo, sizeof(l->siginfo),
-					      ud_pack(OP_SIGNAL, 0, 0))) {
+					     ud_pack(OP_SIGNAL, 0, 0))) {
 		return RV_CTLLOOP_FAILED;
 	}
 	if (!l->is_server) {

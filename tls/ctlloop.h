@@ -44,22 +44,22 @@ struct rv_tls_ctx;
 struct rv_ctlloop;
 
 struct rv_ctlloop_params {
-	const struct rv_config *cfg;  /* borrowed; role selects server or client */
-	struct rv_tls_ctx *tls;       /* ownership taken on success */
-	struct rv_demux *demux;       /* borrowed */
-	struct rv_qsbr *qsbr;         /* borrowed */
-	struct rv_ippool *pool;       /* server: borrowed */
-	struct rv_dataplane *dp;      /* server: running data plane, borrowed */
-	int sigfd;                    /* signalfd for INT, TERM, HUP, USR1; borrowed */
-	unsigned max_attempts;        /* client: give up after N failed attempts (0: never) */
+	const struct rv_config *cfg; /* borrowed; role selects server or client */
+	struct rv_tls_ctx *tls;	     /* ownership taken on success */
+	struct rv_demux *demux;	     /* borrowed */
+	struct rv_qsbr *qsbr;	     /* borrowed */
+	struct rv_ippool *pool;	     /* server: borrowed */
+	struct rv_dataplane *dp;     /* server: running data plane, borrowed */
+	int sigfd;		     /* signalfd for INT, TERM, HUP, USR1; borrowed */
+	unsigned max_attempts;	     /* client: give up after N failed attempts (0: never) */
 };
 
 enum rv_ctlloop_exit {
-	RV_CTLLOOP_SIGNAL = 0,   /* SIGINT/SIGTERM: clean shutdown */
-	RV_CTLLOOP_GAVE_UP_TLS,  /* client: max_attempts reached, last failure TLS */
-	RV_CTLLOOP_GAVE_UP_NET,  /* client: max_attempts reached, last failure network */
-	RV_CTLLOOP_TUN_FAILED,   /* client: the data plane / TUN could not be set up */
-	RV_CTLLOOP_FAILED,       /* ring failure */
+	RV_CTLLOOP_SIGNAL = 0,	/* SIGINT/SIGTERM: clean shutdown */
+	RV_CTLLOOP_GAVE_UP_TLS, /* client: max_attempts reached, last failure TLS */
+	RV_CTLLOOP_GAVE_UP_NET, /* client: max_attempts reached, last failure network */
+	RV_CTLLOOP_TUN_FAILED,	/* client: the data plane / TUN could not be set up */
+	RV_CTLLOOP_FAILED,	/* ring failure */
 };
 
 /* rv_ctlloop_new creates the loop and (server) its listening socket and

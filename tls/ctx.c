@@ -33,7 +33,6 @@ struct rv_tls_ctx {
 	char *server_name;
 };
 
-
 static bool is_ip_literal(const char *name)
 {
 	struct in6_addr a6;
@@ -43,10 +42,8 @@ static bool is_ip_literal(const char *name)
 }
 
 static const uint16_t sigalgs[] = {
-	SSL_SIGN_ECDSA_SECP256R1_SHA256,
-	SSL_SIGN_RSA_PSS_RSAE_SHA256,
-	SSL_SIGN_ECDSA_SECP384R1_SHA384,
-	SSL_SIGN_RSA_PSS_RSAE_SHA384,
+	SSL_SIGN_ECDSA_SECP256R1_SHA256, SSL_SIGN_RSA_PSS_RSAE_SHA256,
+	SSL_SIGN_ECDSA_SECP384R1_SHA384, SSL_SIGN_RSA_PSS_RSAE_SHA384,
 	SSL_SIGN_RSA_PSS_RSAE_SHA512,
 };
 
@@ -56,16 +53,20 @@ static FILE *open_pem(const char *what, const char *path, char *err, size_t err_
 	FILE *f;
 
 	if (!path || !path[0]) {
-		snprintf(err, err_len, "no %s file configured: set it in the config file or on the "
-			 "command line", what);
+		snprintf(err, err_len,
+			 "no %s file configured: set it in the config file or on the "
+			 "command line",
+			 what);
 		*out_errno = -EINVAL;
 		return NULL;
 	}
 	f = fopen(path, "r");
 	if (!f) {
 		*out_errno = -errno;
-		snprintf(err, err_len, "cannot open %s file %s: %s (check the path and its "
-			 "permissions)", what, path, strerror(errno));
+		snprintf(err, err_len,
+			 "cannot open %s file %s: %s (check the path and its "
+			 "permissions)",
+			 what, path, strerror(errno));
 	}
 	return f;
 }
@@ -95,8 +96,10 @@ static int load_ca(SSL_CTX *sc, const char *path, char *err, size_t err_len)
 	}
 	ERR_clear_error(); /* the PEM reader ends with "no start line" */
 	if (n == 0) {
-		snprintf(err, err_len, "CA file %s holds no PEM certificate (expected "
-			 "-----BEGIN CERTIFICATE-----; use the CA's ca.crt)", path);
+		snprintf(err, err_len,
+			 "CA file %s holds no PEM certificate (expected "
+			 "-----BEGIN CERTIFICATE-----; use the CA's ca.crt)",
+			 path);
 		ret = -EINVAL;
 	}
 out:
@@ -129,8 +132,10 @@ static int load_crl(SSL_CTX *sc, const char *path, char *err, size_t err_len)
 	}
 	ERR_clear_error();
 	if (n == 0) {
-		snprintf(err, err_len, "CRL file %s holds no PEM CRL (expected "
-			 "-----BEGIN X509 CRL-----; create it with `ringvpn pki revoke`)", path);
+		snprintf(err, err_len,
+			 "CRL file %s holds no PEM CRL (expected "
+			 "-----BEGIN X509 CRL-----; create it with `ringvpn pki revoke`)",
+			 path);
 		ret = -EINVAL;
 		goto out;
 	}
@@ -208,9 +213,10 @@ static int load_key(SSL_CTX *sc, const char *path, char *err, size_t err_len)
 		return -EINVAL;
 	}
 	if (!SSL_CTX_use_PrivateKey(sc, pk)) {
-		snprintf(err, err_len, "key file %s: key does not match the certificate (use the "
-			 "key that was issued with it): %s", path,
-			 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
+		snprintf(err, err_len,
+			 "key file %s: key does not match the certificate (use the "
+			 "key that was issued with it): %s",
+			 path, rv_crypto_errors_str(ebuf, sizeof(ebuf)));
 		ret = -EINVAL;
 	}
 	EVP_PKEY_free(pk); /* the SSL_CTX holds its own reference */
@@ -294,10 +300,11 @@ no_cert:
 		c->server_name = strdup(p->server_name);
 		/* A server named by an IP address carries an IP SAN, which a host
 		 * name check never matches. */
-		if (!c->server_name || !(is_ip_literal(p->server_name)
-						 ? X509_VERIFY_PARAM_set1_ip_asc(vp, p->server_name)
-						 : X509_VERIFY_PARAM_set1_host(vp, p->server_name,
-									       strlen(p->server_name)))) {
+		if (!c->server_name ||
+		    !(is_ip_literal(p->server_name)
+			      ? X509_VERIFY_PARAM_set1_ip_asc(vp, p->server_name)
+			      : X509_VERIFY_PARAM_set1_host(vp, p->server_name,
+							    strlen(p->server_name)))) {
 			snprintf(err, err_len, "cannot set expected server name '%s'",
 				 p->server_name);
 			ret = -EINVAL;

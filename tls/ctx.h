@@ -28,7 +28,7 @@ enum rv_tls_role {
 /* Which input a failed rv_tls_ctx_new tripped over (for exit codes). */
 enum rv_tls_ctx_fail {
 	RV_TLS_FAIL_NONE = 0,
-	RV_TLS_FAIL_CA,    /* CA file missing, unreadable or not a certificate */
+	RV_TLS_FAIL_CA,	   /* CA file missing, unreadable or not a certificate */
 	RV_TLS_FAIL_CERT,  /* own certificate missing, unreadable or invalid */
 	RV_TLS_FAIL_KEY,   /* private key missing, unreadable, invalid or not matching */
 	RV_TLS_FAIL_CRL,   /* CRL file missing, unreadable or invalid */
@@ -37,11 +37,11 @@ enum rv_tls_ctx_fail {
 
 struct rv_tls_ctx_params {
 	enum rv_tls_role role;
-	const char *ca_file;     /* PEM CA certificate(s); required */
-	const char *cert_file;   /* PEM certificate chain; required (a client
+	const char *ca_file;	 /* PEM CA certificate(s); required */
+	const char *cert_file;	 /* PEM certificate chain; required (a client
 				  * without one is only for tests of refusal) */
-	const char *key_file;    /* PEM private key; required with cert_file */
-	const char *crl_file;    /* PEM CRL(s); NULL or "": no revocation check */
+	const char *key_file;	 /* PEM private key; required with cert_file */
+	const char *crl_file;	 /* PEM CRL(s); NULL or "": no revocation check */
 	const char *server_name; /* client: expected server name; required */
 };
 

@@ -27,8 +27,8 @@ const char *rv_tls_ctx_server_name(const struct rv_tls_ctx *ctx);
  * one; their own state enums sit beside it. Control thread only. */
 struct rv_ctl_peer {
 	const struct rv_ctl_env *env;
-	const char *peer_role;      /* "client" or "server": the other end */
-	const char *name;           /* the peer's certificate name, or "" */
+	const char *peer_role; /* "client" or "server": the other end */
+	const char *name;      /* the peer's certificate name, or "" */
 	bool closed;
 	struct rv_ctlkey key;
 	struct rv_session *session; /* published in env->demux while non-NULL */
@@ -36,7 +36,7 @@ struct rv_ctl_peer {
 	uint64_t keepalive_ns, dead_peer_ns;
 	uint64_t last_rx_ns, last_tx_ns, last_data_ka_ns;
 	bool rekey_wanted;
-	unsigned error_code;        /* of a GOODBYE or ERROR received (0: none) */
+	unsigned error_code; /* of a GOODBYE or ERROR received (0: none) */
 	struct rv_ctl_out out;
 	char reason[256];
 };
@@ -61,8 +61,8 @@ void rv_ctl_error_msg(struct rv_ctrl_msg *m, enum rv_ctrl_code code, const char 
 
 /* rv_ctl_close_with records the reason, queues ERROR(code, reason) and
  * closes. Returns RV_CTL_CLOSE. */
-enum rv_ctl_result rv_ctl_close_with(struct rv_ctl_peer *c, enum rv_ctrl_code code,
-				     const char *fmt, ...) RV_PRINTF(3, 4);
+enum rv_ctl_result rv_ctl_close_with(struct rv_ctl_peer *c, enum rv_ctrl_code code, const char *fmt,
+				     ...) RV_PRINTF(3, 4);
 
 /* rv_ctl_goodbye queues GOODBYE(|code|) and closes. */
 void rv_ctl_goodbye(struct rv_ctl_peer *c, enum rv_ctrl_code code);

@@ -14,8 +14,8 @@ static void *map_anon(size_t len)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-int rv_bufring_init(struct rv_bufring *b, struct io_uring *ring, uint16_t bgid,
-		    unsigned num_bufs, size_t buf_size, uint32_t data_off, uint32_t data_len)
+int rv_bufring_init(struct rv_bufring *b, struct io_uring *ring, uint16_t bgid, unsigned num_bufs,
+		    size_t buf_size, uint32_t data_off, uint32_t data_len)
 {
 	struct io_uring_buf_reg reg;
 	int ret;

@@ -32,10 +32,10 @@ struct rv_bufring {
 	size_t buf_size;
 	uint32_t data_off;
 	uint32_t data_len;
-	unsigned num_bufs;      /* power of two */
+	unsigned num_bufs; /* power of two */
 	unsigned mask;
-	unsigned pending;       /* recycled since the last commit */
-	unsigned avail;         /* ids currently owned by the kernel */
+	unsigned pending; /* recycled since the last commit */
+	unsigned avail;	  /* ids currently owned by the kernel */
 	uint16_t bgid;
 	bool registered;
 };
@@ -44,8 +44,8 @@ struct rv_bufring {
  * |buf_size| bytes, registers them as group |bgid| with |ring| and gives them
  * all to the kernel. |b| must be zero-initialised. Returns 0 or -errno (|b|
  * is then safe to clean up). */
-int rv_bufring_init(struct rv_bufring *b, struct io_uring *ring, uint16_t bgid,
-		    unsigned num_bufs, size_t buf_size, uint32_t data_off, uint32_t data_len);
+int rv_bufring_init(struct rv_bufring *b, struct io_uring *ring, uint16_t bgid, unsigned num_bufs,
+		    size_t buf_size, uint32_t data_off, uint32_t data_len);
 
 /* rv_bufring_cleanup unregisters and unmaps. Call after the ring has stopped
  * using the group (or with ring == NULL once the ring is gone). Zero-state safe. */

@@ -152,7 +152,8 @@ int rv_ctlring_wait(struct rv_ctlring *r, struct rv_ctlring_cqe *out, unsigned m
 	if (ret < 0 && ret != -EINTR && ret != -ETIME) {
 		return ret;
 	}
-	io_uring_for_each_cqe(&r->ring.ring, head, cqe) {
+	io_uring_for_each_cqe(&r->ring.ring, head, cqe)
+	{
 		if (n == max) {
 			break;
 		}

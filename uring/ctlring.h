@@ -34,7 +34,7 @@ void rv_ctlring_free(struct rv_ctlring *r);
 
 /* Each returns 0, or -EBUSY if no submission slot could be had even after
  * submitting. */
-int rv_ctlring_accept(struct rv_ctlring *r, int fd, uint64_t ud);  /* CLOEXEC|NONBLOCK */
+int rv_ctlring_accept(struct rv_ctlring *r, int fd, uint64_t ud); /* CLOEXEC|NONBLOCK */
 int rv_ctlring_recv(struct rv_ctlring *r, int fd, void *buf, size_t len, uint64_t ud);
 int rv_ctlring_send(struct rv_ctlring *r, int fd, const void *buf, size_t len, uint64_t ud);
 int rv_ctlring_connect(struct rv_ctlring *r, int fd, const struct sockaddr *sa, socklen_t len,

@@ -193,8 +193,8 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 		goto err_free;
 	}
 	for (unsigned i = 0; i < dp->num_workers; i++) {
-		struct rv_worker *w = aligned_alloc(RV_CACHELINE,
-						    (sizeof(*w) + RV_CACHELINE - 1) / RV_CACHELINE *
+		struct rv_worker *w =
+			aligned_alloc(RV_CACHELINE, (sizeof(*w) + RV_CACHELINE - 1) / RV_CACHELINE *
 							    RV_CACHELINE);
 		if (w == NULL) {
 			ret = -ENOMEM;

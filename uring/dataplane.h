@@ -24,18 +24,18 @@ struct rv_qsbr;
 struct rv_dataplane;
 
 struct rv_dataplane_config {
-	const char *tun_name;        /* interface name (created if absent), e.g. "rv0" */
-	unsigned num_workers;        /* 0: one per online CPU */
-	bool pin_workers;            /* pin worker k to CPU k % ncpu */
-	unsigned mtu;                /* tunnel MTU; 0: RV_DEFAULT_MTU */
-	uint16_t udp_port;           /* 0: ephemeral (shared by all workers) */
-	bool udp_v6;                 /* bind [::] dual-stack instead of 0.0.0.0 */
-	bool offload_tun;            /* IFF_VNET_HDR + TUNSETOFFLOAD (TSO/csum) */
-	bool offload_gso;            /* UDP_SEGMENT on send */
-	bool offload_gro;            /* UDP_GRO on receive */
-	unsigned bufs_per_worker;    /* 0: default */
-	struct rv_demux *demux;      /* borrowed; must outlive the data plane */
-	struct rv_qsbr *qsbr;        /* borrowed; must outlive the data plane */
+	const char *tun_name;	  /* interface name (created if absent), e.g. "rv0" */
+	unsigned num_workers;	  /* 0: one per online CPU */
+	bool pin_workers;	  /* pin worker k to CPU k % ncpu */
+	unsigned mtu;		  /* tunnel MTU; 0: RV_DEFAULT_MTU */
+	uint16_t udp_port;	  /* 0: ephemeral (shared by all workers) */
+	bool udp_v6;		  /* bind [::] dual-stack instead of 0.0.0.0 */
+	bool offload_tun;	  /* IFF_VNET_HDR + TUNSETOFFLOAD (TSO/csum) */
+	bool offload_gso;	  /* UDP_SEGMENT on send */
+	bool offload_gro;	  /* UDP_GRO on receive */
+	unsigned bufs_per_worker; /* 0: default */
+	struct rv_demux *demux;	  /* borrowed; must outlive the data plane */
+	struct rv_qsbr *qsbr;	  /* borrowed; must outlive the data plane */
 };
 
 /* rv_dataplane_start opens the TUN queues and sockets and starts the workers.

@@ -56,13 +56,13 @@ enum {
 	BGID_TUNRD = 0,
 	BGID_UDPRX = 1,
 
-	RV_SEND_MAX_SEGS = 64,     /* datagrams per UDP_SEGMENT sendmsg */
+	RV_SEND_MAX_SEGS = 64,	   /* datagrams per UDP_SEGMENT sendmsg */
 	RV_SEND_MAX_BYTES = 65507, /* UDP payload bytes per sendmsg (IPv4 total length limit) */
-	RV_TX_BATCH = 1024,        /* packets sealed per flush */
-	RV_RX_BATCH = 1024,        /* datagrams opened per flush */
-	RV_RX_SRCS = 256,          /* recv completions per flush */
+	RV_TX_BATCH = 1024,	   /* packets sealed per flush */
+	RV_RX_BATCH = 1024,	   /* datagrams opened per flush */
+	RV_RX_SRCS = 256,	   /* recv completions per flush */
 	RV_TUN_READS_SINGLE = 64,  /* plain reads in flight without multishot */
-	RV_TX_CHUNKS = 128,        /* POOL_TX chunks (one per superframe in flight) */
+	RV_TX_CHUNKS = 128,	   /* POOL_TX chunks (one per superframe in flight) */
 	RV_RING_ENTRIES = 1024,
 };
 
@@ -90,29 +90,29 @@ struct rv_write_slot {
 	struct iovec iov[RV_GRO_MAX_SEGS + 1];
 	uint32_t handles[RV_GRO_MAX_SEGS];
 	uint8_t hdr[RV_GRO_HDR_MAX];
-	uint16_t num;         /* handles (= inner packets) */
+	uint16_t num; /* handles (= inner packets) */
 	uint16_t niov;
 };
 
 struct rv_tx_item {
-	uint8_t *buf;             /* header room; the packet follows at +RV_DATA_HDR_LEN */
-	uint32_t len;             /* inner length in buf, then datagram length after sealing */
+	uint8_t *buf; /* header room; the packet follows at +RV_DATA_HDR_LEN */
+	uint32_t len; /* inner length in buf, then datagram length after sealing */
 	uint32_t handle;
 	struct rv_session *s;
-	const uint8_t *extra;     /* rest of the inner packet (superframe slice) or NULL */
+	const uint8_t *extra; /* rest of the inner packet (superframe slice) or NULL */
 	uint32_t extra_len;
 };
 
 struct rv_rx_item {
-	uint8_t *buf;             /* start of the datagram */
+	uint8_t *buf; /* start of the datagram */
 	uint32_t len;
 	uint32_t handle;
-	uint16_t src;             /* index into rv_worker.rx_srcs */
+	uint16_t src; /* index into rv_worker.rx_srcs */
 	struct rv_session *s;
 };
 
 struct rv_worker {
-	struct rv_counters ctr;       /* first: cache-aligned, read by the control thread */
+	struct rv_counters ctr; /* first: cache-aligned, read by the control thread */
 
 	struct rv_dataplane *dp;
 	unsigned id;
@@ -133,9 +133,9 @@ struct rv_worker {
 	atomic_bool stop;
 
 	/* Feature state (a kernel refusal turns one off, logged once). */
-	bool vnet;                    /* TUN reads/writes carry a virtio_net_hdr */
-	bool gso;                     /* UDP_SEGMENT on send */
-	bool gro;                     /* UDP_GRO on receive */
+	bool vnet; /* TUN reads/writes carry a virtio_net_hdr */
+	bool gso;  /* UDP_SEGMENT on send */
+	bool gro;  /* UDP_GRO on receive */
 	bool udp_v6;
 	unsigned mtu;
 
@@ -144,11 +144,11 @@ struct rv_worker {
 	struct rv_bufring udprx;
 	uint16_t *udprx_refs;
 
-	uint8_t *tx_base;             /* POOL_TX chunks */
-	size_t tx_buf_size;           /* bytes per chunk */
+	uint8_t *tx_base;   /* POOL_TX chunks */
+	size_t tx_buf_size; /* bytes per chunk */
 	size_t tx_base_bytes;
 	uint16_t *tx_free;
-	uint16_t *tx_refs;            /* segments of the chunk still in flight */
+	uint16_t *tx_refs; /* segments of the chunk still in flight */
 	unsigned tx_num, tx_nfree;
 
 	/* Slots: enough for every buffer that can be in flight, so a slot
@@ -160,24 +160,24 @@ struct rv_worker {
 	uint16_t *write_free;
 	unsigned num_write_slots, write_nfree;
 
-	uint64_t tun_dry, udp_dry;    /* -ENOBUFS: buffer ring empty (logged at exit) */
-	unsigned tun_inflight;        /* read SQEs that may still complete */
+	uint64_t tun_dry, udp_dry; /* -ENOBUFS: buffer ring empty (logged at exit) */
+	unsigned tun_inflight;	   /* read SQEs that may still complete */
 	bool tun_mshot;
 	bool recv_armed;
 	bool wake_armed;
-	struct msghdr recv_msg;       /* template for multishot recvmsg */
+	struct msghdr recv_msg; /* template for multishot recvmsg */
 
 	/* Per-turn batches. */
 	struct rv_tx_item *txb;
 	unsigned ntx;
-	uint32_t *tx_holds;           /* TUN buffers released after the next seal */
+	uint32_t *tx_holds; /* TUN buffers released after the next seal */
 	unsigned ntx_holds;
-	struct rv_pkt_extra *exts;    /* scratch for seal */
+	struct rv_pkt_extra *exts; /* scratch for seal */
 	struct rv_rx_item *rxb;
 	unsigned nrx;
 	struct rv_endpoint *rx_srcs;
 	unsigned nsrcs;
-	struct rv_pkt *pkts;          /* scratch for seal/open */
+	struct rv_pkt *pkts; /* scratch for seal/open */
 	struct rv_data_hdr *hdrs;
 	enum rv_session_result *results;
 };
@@ -187,10 +187,10 @@ struct rv_dataplane {
 	char tun_name[IFNAMSIZ];
 	uint16_t port;
 	unsigned num_workers;
-	unsigned tun_offload_flags;   /* accepted by TUNSETOFFLOAD, 0 if none */
+	unsigned tun_offload_flags; /* accepted by TUNSETOFFLOAD, 0 if none */
 	struct rv_worker **workers;
 
-	pthread_mutex_t lock;         /* startup handshake only */
+	pthread_mutex_t lock; /* startup handshake only */
 	pthread_cond_t cond;
 	unsigned num_ready;
 	int start_err;

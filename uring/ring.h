@@ -15,9 +15,9 @@
 
 struct rv_ring {
 	struct io_uring ring;
-	unsigned setup_flags;   /* flags the kernel accepted */
+	unsigned setup_flags; /* flags the kernel accepted */
 	bool ready;
-	bool has_read_mshot;    /* IORING_OP_READ_MULTISHOT (Linux 6.7) */
+	bool has_read_mshot;	/* IORING_OP_READ_MULTISHOT (Linux 6.7) */
 	bool has_recvmsg_mshot; /* multishot recvmsg (Linux 6.0) */
 };
 

@@ -121,7 +121,8 @@ struct nl_req {
 
 static void nl_put_attr(struct nl_req *req, uint16_t type, const void *data, size_t len)
 {
-	struct rtattr *rta = (struct rtattr *)(void *)((uint8_t *)req + NLMSG_ALIGN(req->nh.nlmsg_len));
+	struct rtattr *rta =
+		(struct rtattr *)(void *)((uint8_t *)req + NLMSG_ALIGN(req->nh.nlmsg_len));
 
 	rta->rta_type = type;
 	rta->rta_len = (unsigned short)RTA_LENGTH(len);

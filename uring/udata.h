@@ -11,11 +11,11 @@
 
 enum rv_op {
 	RV_OP_NONE = 0,
-	RV_OP_TUN_READ,   /* idx: unused (buffer id comes from cqe flags) */
-	RV_OP_UDP_RECV,   /* multishot recvmsg */
-	RV_OP_UDP_SEND,   /* idx: send slot */
-	RV_OP_TUN_WRITE,  /* idx: write slot */
-	RV_OP_WAKE,       /* eventfd read: stop or poke */
+	RV_OP_TUN_READ,	 /* idx: unused (buffer id comes from cqe flags) */
+	RV_OP_UDP_RECV,	 /* multishot recvmsg */
+	RV_OP_UDP_SEND,	 /* idx: send slot */
+	RV_OP_TUN_WRITE, /* idx: write slot */
+	RV_OP_WAKE,	 /* eventfd read: stop or poke */
 	RV_OP_MAX,
 };
 

@@ -96,7 +96,8 @@ static int setup_pools(struct rv_worker *w)
 	}
 	buf_size = round_up(RV_DATA_HDR_LEN + data_len + RV_TAG_LEN, 64);
 	ret = rv_bufring_init(&w->tunrd, &w->ring.ring, BGID_TUNRD, tso ? big : small, buf_size,
-			      RV_DATA_HDR_LEN - (w->vnet ? RV_VNET_HDR_LEN : 0), (uint32_t)data_len);
+			      RV_DATA_HDR_LEN - (w->vnet ? RV_VNET_HDR_LEN : 0),
+			      (uint32_t)data_len);
 	if (ret < 0) {
 		rv_warn(ret, "worker %u: TUN buffer ring", w->id);
 		return ret;
@@ -128,8 +129,8 @@ static int setup_pools(struct rv_worker *w)
 		 * accept: 64 KiB of payload plus, per segment, headers of at
 		 * most 128 bytes and the data header and tag. */
 		w->tx_num = RV_TX_CHUNKS;
-		w->tx_buf_size = round_up(65535 + (size_t)RV_GSO_MAX_SEGS * (128 + RV_DATA_OVERHEAD),
-					  4096);
+		w->tx_buf_size =
+			round_up(65535 + (size_t)RV_GSO_MAX_SEGS * (128 + RV_DATA_OVERHEAD), 4096);
 		w->tx_base_bytes = w->tx_num * w->tx_buf_size;
 		w->tx_base = mmap(NULL, w->tx_base_bytes, PROT_READ | PROT_WRITE,
 				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -467,7 +468,8 @@ static void worker_loop(struct rv_worker *w)
 		if (ret < 0 && !transient(ret) && ret != -EBUSY && ret != -ETIME) {
 			rv_warnx_rl("worker %u: io_uring_enter: %s", w->id, strerror(-ret));
 		}
-		io_uring_for_each_cqe(ring, head, cqe) {
+		io_uring_for_each_cqe(ring, head, cqe)
+		{
 			dispatch(w, cqe);
 			n++;
 		}

@@ -141,8 +141,11 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 			continue;
 		}
 		w->rxb[w->nrx++] = (struct rv_rx_item){
-			.buf = dg, .len = dlen, .handle = rv_handle(POOL_UDPRX, bid),
-			.src = (uint16_t)src, .s = s,
+			.buf = dg,
+			.len = dlen,
+			.handle = rv_handle(POOL_UDPRX, bid),
+			.src = (uint16_t)src,
+			.s = s,
 		};
 		w->udprx_refs[bid]++;
 	}
@@ -281,8 +284,8 @@ static void open_run(struct rv_worker *w, unsigned from, unsigned to, uint64_t n
 	for (unsigned k = from; k < to; k++) {
 		w->pkts[k] = (struct rv_pkt){ .buf = w->rxb[k].buf, .len = w->rxb[k].len };
 	}
-	(void)rv_session_open_batch(s, &w->pkts[from], &w->hdrs[from], &w->results[from],
-				    to - from, now);
+	(void)rv_session_open_batch(s, &w->pkts[from], &w->hdrs[from], &w->results[from], to - from,
+				    now);
 	for (unsigned k = from; k < to; k++) {
 		struct rv_rx_item *it = &w->rxb[k];
 		enum rv_session_result r = w->results[k];

@@ -67,8 +67,12 @@ static void tx_push(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t ha
 		rv_worker_flush_tx(w);
 	}
 	w->txb[w->ntx++] = (struct rv_tx_item){
-		.buf = pkt - RV_DATA_HDR_LEN, .len = len, .handle = handle, .s = s,
-		.extra = extra, .extra_len = extra_len,
+		.buf = pkt - RV_DATA_HDR_LEN,
+		.len = len,
+		.handle = handle,
+		.s = s,
+		.extra = extra,
+		.extra_len = extra_len,
 	};
 }
 
@@ -203,8 +207,8 @@ static void drop_range(struct rv_worker *w, unsigned from, unsigned to, enum rv_
 
 /* send_run queues one sendmsg for txb[from, from+m) (sealed, equal sizes
  * but a shorter last one) to |dst|. */
-static void send_run(struct rv_worker *w, unsigned from, unsigned m,
-		     const struct sockaddr_in6 *dst, socklen_t dst_len)
+static void send_run(struct rv_worker *w, unsigned from, unsigned m, const struct sockaddr_in6 *dst,
+		     socklen_t dst_len)
 {
 	struct rv_send_slot *sl;
 	struct io_uring_sqe *sqe;
@@ -229,8 +233,8 @@ static void send_run(struct rv_worker *w, unsigned from, unsigned m,
 	niov = 0;
 	for (unsigned k = 0; k < m; k++) {
 		const struct rv_pkt *p = &w->pkts[from + k];
-		if (niov > 0 && (uint8_t *)sl->iov[niov - 1].iov_base + sl->iov[niov - 1].iov_len ==
-					p->buf) {
+		if (niov > 0 &&
+		    (uint8_t *)sl->iov[niov - 1].iov_base + sl->iov[niov - 1].iov_len == p->buf) {
 			sl->iov[niov - 1].iov_len += p->len;
 		} else {
 			sl->iov[niov].iov_base = p->buf;
@@ -265,7 +269,8 @@ static void seal_run(struct rv_worker *w, unsigned from, unsigned to, uint64_t n
 
 	for (unsigned k = from; k < to; k++) {
 		w->pkts[k] = (struct rv_pkt){ .buf = w->txb[k].buf, .len = w->txb[k].len };
-		w->exts[k] = (struct rv_pkt_extra){ .p = w->txb[k].extra, .len = w->txb[k].extra_len };
+		w->exts[k] =
+			(struct rv_pkt_extra){ .p = w->txb[k].extra, .len = w->txb[k].extra_len };
 	}
 	r = rv_session_seal_batch_ext(s, &w->pkts[from], &w->exts[from], n, now);
 	if (unlikely(r != RV_SESSION_OK && r != RV_SESSION_REKEY_SOON)) {
@@ -345,7 +350,8 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res)
 		if (sl->gso && (res == -EIO || res == -EINVAL || res == -EOPNOTSUPP) && w->gso) {
 			/* The route's device refused UDP GSO: continue without. */
 			w->gso = false;
-			rv_warn(res, "worker %u: UDP_SEGMENT send refused; disabling UDP GSO", w->id);
+			rv_warn(res, "worker %u: UDP_SEGMENT send refused; disabling UDP GSO",
+				w->id);
 		} else {
 			rv_warnx_rl("worker %u: UDP send of %u datagrams: %s", w->id, sl->num,
 				    strerror(-res));

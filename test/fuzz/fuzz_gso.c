@@ -34,11 +34,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define check(cond)                                                         \
-	do {                                                                \
-		if (!(cond)) {                                              \
-			__builtin_trap();                                   \
-		}                                                           \
+#define check(cond)                       \
+	do {                              \
+		if (!(cond)) {            \
+			__builtin_trap(); \
+		}                         \
 	} while (0)
 
 enum { MAX_PKTS = 80, MAX_DERIVED = 2000 };

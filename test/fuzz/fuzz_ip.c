@@ -22,11 +22,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define check(cond)                                                         \
-	do {                                                                \
-		if (!(cond)) {                                              \
-			__builtin_trap();                                   \
-		}                                                           \
+#define check(cond)                       \
+	do {                              \
+		if (!(cond)) {            \
+			__builtin_trap(); \
+		}                         \
 	} while (0)
 
 static enum rv_ip_err reference(const uint8_t *d, size_t n)

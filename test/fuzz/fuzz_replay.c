@@ -24,11 +24,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define check(cond)                                                         \
-	do {                                                                \
-		if (!(cond)) {                                              \
-			__builtin_trap();                                   \
-		}                                                           \
+#define check(cond)                       \
+	do {                              \
+		if (!(cond)) {            \
+			__builtin_trap(); \
+		}                         \
 	} while (0)
 
 enum { MAX_OPS = 1024 };
@@ -87,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct model m;
 	struct rv_replay r, before;
-	struct in in = {data, size};
+	struct in in = { data, size };
 
 	memset(&m, 0, sizeof(m));
 	rv_replay_init(&r);

@@ -27,11 +27,11 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* check aborts the process so libFuzzer records the input as a crash. */
-#define check(cond)                                                         \
-	do {                                                                \
-		if (!(cond)) {                                              \
-			__builtin_trap();                                   \
-		}                                                           \
+#define check(cond)                       \
+	do {                              \
+		if (!(cond)) {            \
+			__builtin_trap(); \
+		}                         \
 	} while (0)
 
 /* Independent reference: the header rules spelled out byte by byte. */
@@ -76,7 +76,7 @@ static void walk(const uint8_t *data, size_t size)
 		}
 		consumed++;
 		size_t before = rv_rd_left(&rd);
-		struct rv_rd sub = {0};
+		struct rv_rd sub = { 0 };
 		bool ok;
 		switch (sel & 3) {
 		case 0:

@@ -66,8 +66,11 @@ static int flush_out(struct rv_tls_conn *c, int fd)
 static int do_hello(int argc, char **argv)
 {
 	struct rv_tls_ctx_params p = {
-		.role = RV_TLS_CLIENT, .ca_file = argv[4], .server_name = argv[5],
-		.cert_file = argc > 6 ? argv[6] : NULL, .key_file = argc > 7 ? argv[7] : NULL,
+		.role = RV_TLS_CLIENT,
+		.ca_file = argv[4],
+		.server_name = argv[5],
+		.cert_file = argc > 6 ? argv[6] : NULL,
+		.key_file = argc > 7 ? argv[7] : NULL,
 	};
 	struct rv_tls_ctx *ctx;
 	struct rv_tls_conn *c = NULL;
@@ -127,7 +130,8 @@ static int do_hello(int argc, char **argv)
 		}
 		n = recv(fd, buf, sizeof(buf), 0);
 		if (n <= 0) {
-			printf("refused: connection closed (%s)\n", n < 0 ? strerror(errno) : "EOF");
+			printf("refused: connection closed (%s)\n",
+			       n < 0 ? strerror(errno) : "EOF");
 			goto out;
 		}
 		rv_tls_conn_feed(c, buf, (size_t)n);
@@ -263,8 +267,11 @@ out:
 static int do_cycles(char **argv)
 {
 	struct rv_tls_ctx_params p = {
-		.role = RV_TLS_CLIENT, .ca_file = argv[4], .server_name = argv[5],
-		.cert_file = argv[6], .key_file = argv[7],
+		.role = RV_TLS_CLIENT,
+		.ca_file = argv[4],
+		.server_name = argv[5],
+		.cert_file = argv[6],
+		.key_file = argv[7],
 	};
 	struct rv_tls_ctx *ctx;
 	enum rv_tls_ctx_fail why;

@@ -266,24 +266,59 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	o->workers = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case 't': o->tun = optarg; break;
-		case 'p': o->port = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'P': o->peer = optarg; break;
-		case 'l': o->local_index = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 'r': o->remote_index = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 's': o->send_key_hex = optarg; break;
-		case 'R': o->recv_key_hex = optarg; break;
-		case '4': o->vaddr4 = optarg; break;
-		case '6': o->vaddr6 = optarg; break;
-		case 'a': o->any_source = true; break;
-		case 'w': o->workers = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'i': o->pin = true; break;
-		case 'v': o->v6 = true; break;
-		case 'o': o->offload = optarg; break;
-		case 'm': o->mtu = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'c': o->counters = optarg; break;
-		case 'S': o->spoof = optarg; break;
-		default: return -1;
+		case 't':
+			o->tun = optarg;
+			break;
+		case 'p':
+			o->port = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'P':
+			o->peer = optarg;
+			break;
+		case 'l':
+			o->local_index = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'r':
+			o->remote_index = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 's':
+			o->send_key_hex = optarg;
+			break;
+		case 'R':
+			o->recv_key_hex = optarg;
+			break;
+		case '4':
+			o->vaddr4 = optarg;
+			break;
+		case '6':
+			o->vaddr6 = optarg;
+			break;
+		case 'a':
+			o->any_source = true;
+			break;
+		case 'w':
+			o->workers = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'i':
+			o->pin = true;
+			break;
+		case 'v':
+			o->v6 = true;
+			break;
+		case 'o':
+			o->offload = optarg;
+			break;
+		case 'm':
+			o->mtu = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'c':
+			o->counters = optarg;
+			break;
+		case 'S':
+			o->spoof = optarg;
+			break;
+		default:
+			return -1;
 		}
 	}
 	if (optind != argc || o->tun == NULL || o->peer == NULL || o->local_index == 0 ||

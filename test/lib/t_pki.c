@@ -36,7 +36,7 @@ static int issue(struct rv_pki_ca *ca, const char *dir, enum rv_pki_cert_kind ki
 {
 	struct rv_pki_issue_opts o;
 	struct rv_pki_issued out;
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	int ret;
 
 	rv_pki_issue_opts_init(&o, kind, name);
@@ -59,8 +59,8 @@ static int issue(struct rv_pki_ca *ca, const char *dir, enum rv_pki_cert_kind ki
 
 static int make_ca(const char *dir, const char *name, struct rv_pki_ca **out)
 {
-	struct rv_pki_ca_opts o = {.name = name, .days = 30};
-	struct rv_pki_err err = {0};
+	struct rv_pki_ca_opts o = { .name = name, .days = 30 };
+	struct rv_pki_err err = { 0 };
 	int ret;
 
 	ret = rv_pki_ca_create(dir, &o, &err);
@@ -74,7 +74,7 @@ int t_pki_create(struct t_pki *p)
 {
 	const char *tmp = getenv("TMPDIR");
 	struct rv_pki_ca *ca = NULL, *other = NULL;
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	bool already;
 	int ret;
 
@@ -150,7 +150,7 @@ err:
 int t_pki_add_client(const struct t_pki *p, const char *name, char *out_crt, char *out_key)
 {
 	struct rv_pki_ca *ca;
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	int ret;
 
 	ret = rv_pki_ca_open(&ca, p->ca_dir, &err);

@@ -24,7 +24,7 @@ struct t_vectors;
 
 enum t_vectors_result {
 	T_VECTORS_RECORD = 0, /* a record was read */
-	T_VECTORS_EOF,        /* no more records */
+	T_VECTORS_EOF,	      /* no more records */
 	T_VECTORS_ERROR,      /* malformed file; see t_vectors_error */
 };
 

@@ -99,7 +99,7 @@ static void use_session(struct rv_session *s, uint32_t want_index, unsigned pos,
 			struct reader_stats *st)
 {
 	struct rv_endpoint ep;
-	struct rv_pkt pkt = {.buf = buf, .len = PAYLOAD};
+	struct rv_pkt pkt = { .buf = buf, .len = PAYLOAD };
 	enum rv_session_result r;
 	uint8_t a4[4];
 
@@ -165,7 +165,7 @@ static void *reader(void *arg)
 				st->hits++;
 				use_session(s, 0, pos, buf, st);
 				if ((xorshift(&rnd) & 1023) == 0) {
-					struct rv_endpoint ep = {.len = sizeof(ep.in4)};
+					struct rv_endpoint ep = { .len = sizeof(ep.in4) };
 
 					ep.in4.sin_family = AF_INET;
 					ep.in4.sin_port = (uint16_t)xorshift(&rnd);
@@ -176,7 +176,7 @@ static void *reader(void *arg)
 		st->turns++;
 		rv_qsbr_quiescent(qsbr, id);
 		if ((xorshift(&rnd) & 255) == 0) {
-			struct timespec ts = {.tv_nsec = 50000};
+			struct timespec ts = { .tv_nsec = 50000 };
 
 			rv_qsbr_offline(qsbr, id);
 			nanosleep(&ts, NULL);
@@ -204,7 +204,7 @@ static void keys_for(uint32_t epoch, unsigned pos, uint8_t *k1, uint8_t *k2)
 
 static int seat_fill(unsigned pos)
 {
-	struct rv_session_params p = {.remote_index = 0x5eed0000u + pos};
+	struct rv_session_params p = { .remote_index = 0x5eed0000u + pos };
 	uint8_t k1[RV_AEAD_KEY_LEN], k2[RV_AEAD_KEY_LEN];
 	struct rv_session *s;
 	int ret;
@@ -319,10 +319,10 @@ static void *storm_opener(void *arg)
 
 static void open_storm(double seconds, uint64_t *out_rounds, uint64_t *out_accepted)
 {
-	struct rv_session_params pa = {.local_index = 1, .remote_index = 2};
-	struct rv_session_params pb = {.local_index = 2, .remote_index = 1};
+	struct rv_session_params pa = { .local_index = 1, .remote_index = 2 };
+	struct rv_session_params pb = { .local_index = 2, .remote_index = 1 };
 	static struct storm_thread th[OPEN_THREADS];
-	uint8_t k1[RV_AEAD_KEY_LEN] = {1}, k2[RV_AEAD_KEY_LEN] = {2};
+	uint8_t k1[RV_AEAD_KEY_LEN] = { 1 }, k2[RV_AEAD_KEY_LEN] = { 2 };
 	struct rv_session *a = rv_session_new(&pa), *b = rv_session_new(&pb);
 	uint64_t deadline = rv_now_ns() + (uint64_t)(seconds * 1e9);
 	uint64_t rounds = 0, accepted = 0;
@@ -393,8 +393,8 @@ out:
 
 int main(int argc, char **argv)
 {
-	struct reader_stats rst[NUM_READERS] = {0};
-	struct writer_stats w = {0};
+	struct reader_stats rst[NUM_READERS] = { 0 };
+	struct writer_stats w = { 0 };
 	pthread_t th[NUM_READERS];
 	double seconds = argc > 1 ? atof(argv[1]) : 5.0;
 	uint64_t deadline, next_reclaim;

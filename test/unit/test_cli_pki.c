@@ -91,9 +91,9 @@ static int run(const char *arg, ...)
 	return ret;
 }
 
-#define assert_out(s)                                                                              \
+#define assert_out(s) \
 	cr_assert_not_null(strstr(out_buf, (s)), "stdout lacks '%s':\n%s", (s), out_buf)
-#define assert_err(s)                                                                              \
+#define assert_err(s) \
 	cr_assert_not_null(strstr(err_buf, (s)), "stderr lacks '%s':\n%s", (s), err_buf)
 
 static void make_ca(void)
@@ -132,7 +132,7 @@ Test(cli_pki, top_level_usage)
 
 Test(cli_pki, each_command_has_help)
 {
-	static const char *cmds[] = {"ca", "server", "client", "revoke", "crl", "show", "verify"};
+	static const char *cmds[] = { "ca", "server", "client", "revoke", "crl", "show", "verify" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++) {
 		cr_assert_eq(run(cmds[i], "--help", NULL), RV_EXIT_OK, "%s", cmds[i]);
@@ -178,27 +178,30 @@ Test(cli_pki, usage_errors_name_the_flag)
 		const char *args[10];
 		const char *msg;
 	} cases[] = {
-	    /* 1 */ {{"ca", NULL}, "--out DIR is required"},
-	    /* 2 */ {{"ca", "--bogus", NULL}, "unknown flag '--bogus'"},
-	    /* 3 */ {{"ca", "-x", NULL}, "unknown flag '-x'"},
-	    /* 4 */ {{"ca", "--out", NULL}, "flag '--out' needs a value"},
-	    /* 5 */ {{"ca", "--out", "d", "--days", "ten", NULL}, "--days 'ten'"},
-	    /* 6 */ {{"ca", "--out", "d", "--days", "0", NULL}, "--days '0'"},
-	    /* 7 */ {{"ca", "--out", "d", "--force=yes", NULL}, "takes no value"},
-	    /* 8 */ {{"ca", "--out", "d", "extra", NULL}, "unexpected argument 'extra'"},
-	    /* 9 */ {{"server", "--name", "x", NULL}, "--ca DIR is required"},
-	    /* 10 */ {{"server", "--ca", "d", NULL}, "--name is required"},
-	    /* 11 */ {{"client", "--ca", "d", "--name", "c", "--days", "0", NULL}, "--days '0'"},
-	    /* 12 */
-	    {{"client", "--ca", "d", "--name", "c", "--valid-to", "1y", NULL}, "--valid-to '1y'"},
-	    /* 13 */
-	    {{"client", "--ca", "d", "--name", "c", "--days", "1", "--valid-to", NULL},
-	     "needs a value"},
-	    /* 14 */ {{"revoke", "--ca", "d", NULL}, "exactly one of --cert FILE or --serial"},
-	    /* 15 */ {{"crl", "--ca", "d", "--cert", "x", NULL}, "belong to 'pki revoke'"},
-	    /* 16 */ {{"show", NULL}, "at least one"},
-	    /* 17 */ {{"verify", "--ca", "d", NULL}, "exactly one certificate"},
-	    /* 18 */ {{"verify", "--ca", "d", "--purpose", "both", "f", NULL}, "--purpose 'both'"},
+		/* 1 */ { { "ca", NULL }, "--out DIR is required" },
+		/* 2 */ { { "ca", "--bogus", NULL }, "unknown flag '--bogus'" },
+		/* 3 */ { { "ca", "-x", NULL }, "unknown flag '-x'" },
+		/* 4 */ { { "ca", "--out", NULL }, "flag '--out' needs a value" },
+		/* 5 */ { { "ca", "--out", "d", "--days", "ten", NULL }, "--days 'ten'" },
+		/* 6 */ { { "ca", "--out", "d", "--days", "0", NULL }, "--days '0'" },
+		/* 7 */ { { "ca", "--out", "d", "--force=yes", NULL }, "takes no value" },
+		/* 8 */ { { "ca", "--out", "d", "extra", NULL }, "unexpected argument 'extra'" },
+		/* 9 */ { { "server", "--name", "x", NULL }, "--ca DIR is required" },
+		/* 10 */ { { "server", "--ca", "d", NULL }, "--name is required" },
+		/* 11 */
+		{ { "client", "--ca", "d", "--name", "c", "--days", "0", NULL }, "--days '0'" },
+		/* 12 */
+		{ { "client", "--ca", "d", "--name", "c", "--valid-to", "1y", NULL },
+		  "--valid-to '1y'" },
+		/* 13 */
+		{ { "client", "--ca", "d", "--name", "c", "--days", "1", "--valid-to", NULL },
+		  "needs a value" },
+		/* 14 */ { { "revoke", "--ca", "d", NULL }, "exactly one of --cert FILE or --serial" },
+		/* 15 */ { { "crl", "--ca", "d", "--cert", "x", NULL }, "belong to 'pki revoke'" },
+		/* 16 */ { { "show", NULL }, "at least one" },
+		/* 17 */ { { "verify", "--ca", "d", NULL }, "exactly one certificate" },
+		/* 18 */
+		{ { "verify", "--ca", "d", "--purpose", "both", "f", NULL }, "--purpose 'both'" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -215,9 +218,9 @@ Test(cli_pki, usage_errors_name_the_flag)
 Test(cli_pki, days_and_valid_range_exclusive)
 {
 	make_ca();
-	cr_assert_eq(
-	    run("client", "--ca", ca, "--name", "c", "--days", "3", "--valid-to", "2d", NULL),
-	    RV_EXIT_USAGE);
+	cr_assert_eq(run("client", "--ca", ca, "--name", "c", "--days", "3", "--valid-to", "2d",
+			 NULL),
+		     RV_EXIT_USAGE);
 	assert_err("cannot be combined");
 }
 
@@ -244,9 +247,9 @@ Test(cli_pki, missing_ca_key_is_key_error)
 Test(cli_pki, server_issue_show_verify)
 {
 	make_ca();
-	cr_assert_eq(
-	    run("server", "--ca", ca, "--name", "vpn.test", "--out", dir, "--file", "server", NULL),
-	    RV_EXIT_OK, "%s", err_buf);
+	cr_assert_eq(run("server", "--ca", ca, "--name", "vpn.test", "--out", dir, "--file",
+			 "server", NULL),
+		     RV_EXIT_OK, "%s", err_buf);
 	assert_out("issued server certificate for vpn.test");
 	cr_assert_eq(mode_of(in_dir("server.key")), 0600);
 	cr_assert_eq(run("show", in_dir("server.crt"), NULL), RV_EXIT_OK, "%s", err_buf);
@@ -267,9 +270,9 @@ Test(cli_pki, server_issue_show_verify)
 	cr_assert_eq(run("verify", "--ca", ca, "--purpose", "client", in_dir("server.crt"), NULL),
 		     RV_EXIT_CERT);
 	/* Again: refused, then forced. */
-	cr_assert_eq(
-	    run("server", "--ca", ca, "--name", "vpn.test", "--out", dir, "--file", "server", NULL),
-	    RV_EXIT_PKI);
+	cr_assert_eq(run("server", "--ca", ca, "--name", "vpn.test", "--out", dir, "--file",
+			 "server", NULL),
+		     RV_EXIT_PKI);
 	assert_err("already exists");
 	cr_assert_eq(run("server", "--ca", ca, "--name", "vpn.test", "--out", dir, "--file",
 			 "server", "--force", NULL),

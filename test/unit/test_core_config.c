@@ -75,18 +75,21 @@ Test(config, server_file)
 Test(config, client_file_and_overrides)
 {
 	cr_assert_eq(parse(RV_CONFIG_CLIENT, "server = vpn.example.org\nca = a\ncert = b\nkey = c\n"
-					    "reconnect_min = 100ms\nreconnect_max = 10s\n"), 0, "%s", err);
+					     "reconnect_min = 100ms\nreconnect_max = 10s\n"),
+		     0, "%s", err);
 	cr_assert_str_eq(cfg.server_host, "vpn.example.org");
 	cr_assert_eq(cfg.server_port, RV_CONFIG_DEFAULT_PORT);
 	cr_assert_eq(rv_config_validate(&cfg, err, sizeof(err)), 0, "%s", err);
 	/* Overrides replace values instead of counting as duplicates. */
-	cr_assert_eq(rv_config_set(&cfg, "--server", "server", "[fd00::1]:443", err, sizeof(err)), 0);
+	cr_assert_eq(rv_config_set(&cfg, "--server", "server", "[fd00::1]:443", err, sizeof(err)),
+		     0);
 	cr_assert_str_eq(cfg.server_host, "fd00::1");
 	cr_assert_eq(cfg.server_port, 443);
 	cr_assert_eq(rv_config_set(&cfg, "--server", "server", "10.0.0.1:7", err, sizeof(err)), 0);
 	cr_assert_str_eq(cfg.server_host, "10.0.0.1");
 	cr_assert_eq(rv_config_set(&cfg, "--reconnect-max", "reconnect_max", "50ms", err,
-				   sizeof(err)), 0);
+				   sizeof(err)),
+		     0);
 	cr_assert_eq(rv_config_validate(&cfg, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "reconnect_max"), "%s", err);
 	cr_assert_eq(rv_config_set(&cfg, "--mtu", "mtu", "1400", err, sizeof(err)), -EINVAL);
@@ -152,9 +155,11 @@ static const struct {
 	/* 18 */ { RV_CONFIG_SERVER, "route = 10.0.0.0/33\n", "t.conf:1:", "not a prefix" },
 	/* 19 */ { RV_CONFIG_SERVER, "route = 10.0.0.1/8\n", "t.conf:1:", "host bits" },
 	/* 20 */ { RV_CONFIG_SERVER, "fixed = alice\n", "t.conf:1:", "write NAME IPV4" },
-	/* 21 */ { RV_CONFIG_SERVER, "fixed = alice 10.1.1.1 10.1.1.2\n", "t.conf:1:", "two addresses" },
-	/* 22 */ { RV_CONFIG_SERVER, "fixed = a 1.1.1.1\nfixed = a 1.1.1.2\n", "t.conf:2:",
-		   "already has a fixed address" },
+	/* 21 */
+	{ RV_CONFIG_SERVER, "fixed = alice 10.1.1.1 10.1.1.2\n", "t.conf:1:", "two addresses" },
+	/* 22 */
+	{ RV_CONFIG_SERVER, "fixed = a 1.1.1.1\nfixed = a 1.1.1.2\n",
+	  "t.conf:2:", "already has a fixed address" },
 	/* 23 */ { RV_CONFIG_SERVER, "cipher = rot13\n", "t.conf:1:", "not a cipher" },
 	/* 24 */ { RV_CONFIG_SERVER, "listen = 1.2.3.4:0\n", "t.conf:1:", "port must be" },
 	/* 25 */ { RV_CONFIG_SERVER, "listen = [::1\n", "t.conf:1:", "missing ']'" },
@@ -170,8 +175,8 @@ static const struct {
 Test(config, bad_files_name_file_line_and_reason)
 {
 	for (size_t i = 0; i < sizeof(bad_files) / sizeof(bad_files[0]); i++) {
-		cr_assert_eq(parse(bad_files[i].role, bad_files[i].text), -EINVAL, "case %zu parsed",
-			     i);
+		cr_assert_eq(parse(bad_files[i].role, bad_files[i].text), -EINVAL,
+			     "case %zu parsed", i);
 		cr_assert(strncmp(err, bad_files[i].where, strlen(bad_files[i].where)) == 0,
 			  "case %zu: '%s' does not start with %s", i, err, bad_files[i].where);
 		cr_assert(strstr(err, bad_files[i].reason), "case %zu: '%s' lacks '%s'", i, err,

@@ -59,7 +59,8 @@ static void roundtrip(const struct rv_ctrl_msg *m, size_t want_len)
 	struct rv_ctrl_msg out;
 	size_t n = enc(buf, sizeof(buf), m), flen;
 
-	cr_assert_eq(n, want_len, "%s: %zu bytes, want %zu", rv_ctrl_type_str(m->type), n, want_len);
+	cr_assert_eq(n, want_len, "%s: %zu bytes, want %zu", rv_ctrl_type_str(m->type), n,
+		     want_len);
 	cr_assert_eq(rv_ctrl_frame_len(buf, n, &flen), RV_CTRL_OK);
 	cr_assert_eq(flen, n);
 	cr_assert_eq(rv_ctrl_decode(&out, buf, n), RV_CTRL_OK);
@@ -133,8 +134,10 @@ Test(ctrlmsg, framing_needs_every_byte)
 	/* Every proper prefix of a frame asks for more; two frames back to
 	 * back are split at the right place. */
 	for (size_t i = 0; i < n; i++) {
-		cr_assert_eq(rv_ctrl_frame_len(buf, i, &flen), RV_CTRL_E_NEED_MORE, "prefix %zu", i);
-		cr_assert_eq(rv_ctrl_decode(&m, buf, i), RV_CTRL_E_TRUNCATED, "decode prefix %zu", i);
+		cr_assert_eq(rv_ctrl_frame_len(buf, i, &flen), RV_CTRL_E_NEED_MORE, "prefix %zu",
+			     i);
+		cr_assert_eq(rv_ctrl_decode(&m, buf, i), RV_CTRL_E_TRUNCATED, "decode prefix %zu",
+			     i);
 	}
 	memcpy(buf + n, buf, n);
 	cr_assert_eq(rv_ctrl_frame_len(buf, 2 * n, &flen), RV_CTRL_OK);
@@ -160,9 +163,9 @@ Test(ctrlmsg, encode_refuses_invalid_and_small_buffers)
  * set byte |off| to |val| (or change the length by |grow| bytes), expect |err|. */
 struct bad {
 	int base;
-	int off;     /* -1: none */
+	int off; /* -1: none */
 	uint8_t val;
-	int grow;    /* appended zero bytes (> 0) or removed bytes (< 0), body_len fixed up */
+	int grow; /* appended zero bytes (> 0) or removed bytes (< 0), body_len fixed up */
 	enum rv_ctrl_err err;
 };
 
@@ -171,27 +174,27 @@ static const struct bad bads[] = {
 	{ 6, 0, 2, 0, RV_CTRL_E_VERSION },
 	{ 6, 1, 0, 0, RV_CTRL_E_TYPE },
 	{ 6, 1, 9, 0, RV_CTRL_E_TYPE },
-	{ 6, 2, 0x05, 0, RV_CTRL_E_TOO_LONG },     /* body_len 0x0500 > 1024 */
-	{ 6, -1, 0, 1, RV_CTRL_E_TRAILING },       /* keepalive with a body */
+	{ 6, 2, 0x05, 0, RV_CTRL_E_TOO_LONG }, /* body_len 0x0500 > 1024 */
+	{ 6, -1, 0, 1, RV_CTRL_E_TRAILING },   /* keepalive with a body */
 	/* 5-9: hello */
-	{ 0, 5, 0, 0, RV_CTRL_E_HELLO_VERSIONS },  /* min_ver 0 */
-	{ 0, 5, 9, 0, RV_CTRL_E_HELLO_VERSIONS },  /* min_ver > max_ver */
+	{ 0, 5, 0, 0, RV_CTRL_E_HELLO_VERSIONS }, /* min_ver 0 */
+	{ 0, 5, 9, 0, RV_CTRL_E_HELLO_VERSIONS }, /* min_ver > max_ver */
 	{ 0, 6, 1, 0, RV_CTRL_E_RESERVED },
-	{ 0, 12, 4, 0, RV_CTRL_E_RESERVED },       /* unknown flag */
-	{ 0, 13, 10, 0, RV_CTRL_E_PREFIX },        /* prev4 without HAS_V4 */
+	{ 0, 12, 4, 0, RV_CTRL_E_RESERVED }, /* unknown flag */
+	{ 0, 13, 10, 0, RV_CTRL_E_PREFIX },  /* prev4 without HAS_V4 */
 	/* 10-22: config (2 routes: 192.168.0.0/16 and fd00::/48) */
 	{ 1, 4, 4, 0, RV_CTRL_E_RESERVED },
 	{ 1, 5, 33, 0, RV_CTRL_E_PREFIX },
 	{ 1, 5, 0, 0, RV_CTRL_E_PREFIX },
 	{ 1, 10, 129, 0, RV_CTRL_E_PREFIX },
-	{ 1, 27, 0x24, 0, RV_CTRL_E_MTU },         /* 0x248c = 9356 */
+	{ 1, 27, 0x24, 0, RV_CTRL_E_MTU }, /* 0x248c = 9356 */
 	{ 1, 47, 0, 0, RV_CTRL_E_CIPHER },
 	{ 1, 47, 3, 0, RV_CTRL_E_CIPHER },
 	{ 1, 48, 33, 0, RV_CTRL_E_ROUTES },
-	{ 1, 48, 3, 0, RV_CTRL_E_TRUNCATED },      /* a route announced but absent */
+	{ 1, 48, 3, 0, RV_CTRL_E_TRUNCATED }, /* a route announced but absent */
 	{ 1, 49, 5, 0, RV_CTRL_E_ROUTE_FAMILY },
 	{ 1, 50, 33, 0, RV_CTRL_E_PREFIX },
-	{ 1, 53, 1, 0, RV_CTRL_E_ROUTE_BITS },     /* 192.168.0.1/16 */
+	{ 1, 53, 1, 0, RV_CTRL_E_ROUTE_BITS }, /* 192.168.0.1/16 */
 	{ 1, -1, 0, -1, RV_CTRL_E_TRUNCATED },
 	/* 23-26: keys */
 	{ 2, 7, 0, 0, RV_CTRL_E_EPOCH },
@@ -200,8 +203,8 @@ static const struct bad bads[] = {
 	{ 3, 7, 0, 0, RV_CTRL_E_EPOCH },
 	/* 27-30: goodbye and error */
 	{ 4, 5, 99, 0, RV_CTRL_E_CODE },
-	{ 5, 7, 0x07, 0, RV_CTRL_E_TEXT },         /* control character in the text */
-	{ 5, 6, 4, 0, RV_CTRL_E_TRUNCATED },       /* text_len beyond the body */
+	{ 5, 7, 0x07, 0, RV_CTRL_E_TEXT },   /* control character in the text */
+	{ 5, 6, 4, 0, RV_CTRL_E_TRUNCATED }, /* text_len beyond the body */
 	{ 5, 5, 200, 0, RV_CTRL_E_CODE },
 };
 

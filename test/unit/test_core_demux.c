@@ -18,7 +18,7 @@
 
 static struct rv_session *mk(uint32_t index, uint32_t host4, uint16_t host6)
 {
-	struct rv_session_params p = {.local_index = index, .remote_index = ~index};
+	struct rv_session_params p = { .local_index = index, .remote_index = ~index };
 
 	if (host4) {
 		p.vaddr4.family = AF_INET;
@@ -42,8 +42,8 @@ Test(demux, add_lookup_remove)
 {
 	struct rv_demux *d = rv_demux_new(16);
 	struct rv_session *a = mk(100, 2, 2), *b = mk(200, 3, 0), *c = mk(300, 0, 4);
-	uint8_t dst4[4] = {10, 0, 0, 2}, dst6[16] = {0xfd, [15] = 2};
-	struct rv_ip_addr miss = {.family = AF_INET, .a = {10, 0, 0, 9}};
+	uint8_t dst4[4] = { 10, 0, 0, 2 }, dst6[16] = { 0xfd, [15] = 2 };
+	struct rv_ip_addr miss = { .family = AF_INET, .a = { 10, 0, 0, 9 } };
 
 	cr_assert_not_null(d);
 	cr_assert_eq(rv_demux_count(d), 0u);
@@ -143,7 +143,7 @@ Test(demux, default_session)
 {
 	struct rv_demux *d = rv_demux_new(4);
 	struct rv_session *srv = mk(42, 0, 0), *peer = mk(43, 5, 5);
-	uint8_t dst4[4] = {8, 8, 8, 8}, dst6[16] = {0x20, 0x01};
+	uint8_t dst4[4] = { 8, 8, 8, 8 }, dst6[16] = { 0x20, 0x01 };
 
 	cr_assert_null(rv_demux_by_dst4(d, dst4));
 	cr_assert_eq(rv_demux_add(d, srv), 0);
@@ -154,7 +154,7 @@ Test(demux, default_session)
 	cr_assert_eq(rv_demux_add(d, peer), 0);
 	cr_assert_eq(rv_demux_by_addr(d, rv_session_vaddr4(peer)), peer);
 	cr_assert_eq(rv_demux_by_dst4(d, rv_session_vaddr4(peer)->a), peer);
-	struct rv_ip_addr a = {.family = AF_INET, .a = {8, 8, 8, 8}};
+	struct rv_ip_addr a = { .family = AF_INET, .a = { 8, 8, 8, 8 } };
 	cr_assert_null(rv_demux_by_addr(d, &a));
 	/* Removing the default session unpublishes it as the default too. */
 	rv_demux_remove(d, srv);
@@ -181,7 +181,7 @@ Test(demux, full_table, .timeout = 60)
 
 	cr_assert(s && idx && d);
 	for (uint32_t i = 0; i < N; i++) {
-		struct rv_session_params p = {.remote_index = 1};
+		struct rv_session_params p = { .remote_index = 1 };
 
 		cr_assert_eq(rv_demux_alloc_index(d, &idx[i]), 0);
 		cr_assert_neq(idx[i], 0u);
@@ -245,7 +245,7 @@ Test(demux, alloc_index_unique)
 
 	for (int i = 0; i < N; i++) {
 		uint32_t v;
-		struct rv_session_params p = {.remote_index = 1};
+		struct rv_session_params p = { .remote_index = 1 };
 
 		cr_assert_eq(rv_demux_alloc_index(d, &v), 0);
 		cr_assert_neq(v, 0u);

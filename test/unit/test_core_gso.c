@@ -86,7 +86,7 @@ static size_t build(uint8_t *p, bool v6, uint8_t proto, size_t payload, uint8_t 
 		l4[5] = 0xff;
 		l4[6] = 0xf0;
 		l4[7] = 0x00;
-		l4[11] = 7;   /* ack */
+		l4[11] = 7; /* ack */
 		l4[12] = 8 << 4;
 		l4[13] = tcp_flags;
 		l4[15] = 0xff; /* window */
@@ -139,8 +139,9 @@ Test(gso, csum_rfc1071_example)
 		for (size_t off = 0; off < 4; off++) {
 			uint16_t n = rv_inet_csum_fold(rv_inet_csum_add(0, buf + off, len));
 			memcpy(out, &n, 2);
-			cr_assert_eq((uint16_t)(out[0] << 8 | out[1]), ref_fold(ref_sum(0, buf + off, len)),
-				     "len %zu off %zu", len, off);
+			cr_assert_eq((uint16_t)(out[0] << 8 | out[1]),
+				     ref_fold(ref_sum(0, buf + off, len)), "len %zu off %zu", len,
+				     off);
 		}
 	}
 }
@@ -149,7 +150,9 @@ static void check_segments(bool v6, uint8_t proto, size_t payload, uint16_t mss,
 {
 	struct rv_vnet_hdr vh = {
 		.flags = RV_VNET_F_NEEDS_CSUM,
-		.gso_type = proto == 17 ? RV_VNET_GSO_UDP_L4 : v6 ? RV_VNET_GSO_TCPV6 : RV_VNET_GSO_TCPV4,
+		.gso_type = proto == 17 ? RV_VNET_GSO_UDP_L4
+			    : v6	? RV_VNET_GSO_TCPV6
+					: RV_VNET_GSO_TCPV4,
 		.gso_size = mss,
 		.csum_start = v6 ? 40 : 20,
 		.csum_offset = proto == 6 ? 16 : 6,
@@ -170,7 +173,8 @@ static void check_segments(bool v6, uint8_t proto, size_t payload, uint16_t mss,
 	for (size_t i = 0; i < n; i++) {
 		uint8_t *p = out[i], *l4 = p + hl;
 		size_t chunk = lens[i] - hl - l4h;
-		cr_assert(chunk == mss || (i == n - 1 && chunk <= mss), "seg %zu chunk %zu", i, chunk);
+		cr_assert(chunk == mss || (i == n - 1 && chunk <= mss), "seg %zu chunk %zu", i,
+			  chunk);
 		if (v6) {
 			cr_assert_eq((size_t)(p[4] << 8 | p[5]), lens[i] - 40u);
 		} else {
@@ -184,7 +188,8 @@ static void check_segments(bool v6, uint8_t proto, size_t payload, uint16_t mss,
 				       (uint32_t)l4[6] << 8 | l4[7];
 			cr_assert_eq(seq, 0xfefff000u + (uint32_t)(i * mss));
 			bool last = i == n - 1;
-			cr_assert_eq(l4[13] & 0x09, last ? flags & 0x09 : 0, "FIN/PSH on seg %zu", i);
+			cr_assert_eq(l4[13] & 0x09, last ? flags & 0x09 : 0, "FIN/PSH on seg %zu",
+				     i);
 			cr_assert_eq(l4[13] & 0x80, i == 0 ? flags & 0x80 : 0, "CWR on seg %zu", i);
 			cr_assert(memcmp(l4 + 20, sframe + hl + 20, 12) == 0, "options copied");
 		} else {
@@ -223,7 +228,9 @@ Test(gso, finish_csum)
 {
 	uint8_t p[200];
 	size_t len = build(p, false, 17, 100, 0);
-	struct rv_vnet_hdr vh = { .flags = RV_VNET_F_NEEDS_CSUM, .csum_start = 20, .csum_offset = 6 };
+	struct rv_vnet_hdr vh = { .flags = RV_VNET_F_NEEDS_CSUM,
+				  .csum_start = 20,
+				  .csum_offset = 6 };
 	/* The kernel leaves the folded pseudo-header sum in the field. */
 	uint16_t ps = ref_fold(ref_sum(17 + (uint32_t)(len - 20), p + 12, 8));
 
@@ -245,22 +252,25 @@ Test(gso, malformed_table)
 		bool v6;
 		uint8_t proto, type;
 		uint16_t mss;
-		size_t trim;      /* bytes cut off the end */
-		int mutate;       /* 1: IHL 4, 2: fragment, 3: TCP doff 15 */
+		size_t trim; /* bytes cut off the end */
+		int mutate;  /* 1: IHL 4, 2: fragment, 3: TCP doff 15 */
 		enum rv_gso_err want;
 	} cases[] = {
 		{ "1 zero gso_size", false, 6, RV_VNET_GSO_TCPV4, 0, 0, 0, RV_GSO_BAD_SIZE },
-		{ "2 v4 packet, TCPV6 type", false, 6, RV_VNET_GSO_TCPV6, 1368, 0, 0, RV_GSO_BAD_IP },
-		{ "3 v6 packet, TCPV4 type", true, 6, RV_VNET_GSO_TCPV4, 1368, 0, 0, RV_GSO_BAD_IP },
+		{ "2 v4 packet, TCPV6 type", false, 6, RV_VNET_GSO_TCPV6, 1368, 0, 0,
+		  RV_GSO_BAD_IP },
+		{ "3 v6 packet, TCPV4 type", true, 6, RV_VNET_GSO_TCPV4, 1368, 0, 0,
+		  RV_GSO_BAD_IP },
 		{ "4 UFO", false, 17, RV_VNET_GSO_UDP, 1368, 0, 0, RV_GSO_BAD_TYPE },
 		{ "5 unknown type", false, 6, 9, 1368, 0, 0, RV_GSO_BAD_TYPE },
 		{ "6 too many segments", false, 6, RV_VNET_GSO_TCPV4, 100, 0, 0, RV_GSO_BAD_SIZE },
-		{ "7 truncated (length field beyond data)", false, 6, RV_VNET_GSO_TCPV4, 1368, 10, 0,
-		  RV_GSO_BAD_IP },
+		{ "7 truncated (length field beyond data)", false, 6, RV_VNET_GSO_TCPV4, 1368, 10,
+		  0, RV_GSO_BAD_IP },
 		{ "8 IHL 4", false, 6, RV_VNET_GSO_TCPV4, 1368, 0, 1, RV_GSO_BAD_IP },
 		{ "9 fragment", false, 6, RV_VNET_GSO_TCPV4, 1368, 0, 2, RV_GSO_BAD_IP },
 		{ "10 TCP doff beyond packet", false, 6, RV_VNET_GSO_TCPV4, 1368, 0, 3, RV_GSO_OK },
-		{ "11 TCP type, UDP packet", false, 17, RV_VNET_GSO_TCPV4, 1368, 0, 0, RV_GSO_BAD_IP },
+		{ "11 TCP type, UDP packet", false, 17, RV_VNET_GSO_TCPV4, 1368, 0, 0,
+		  RV_GSO_BAD_IP },
 	};
 	uint8_t *out[RV_GSO_MAX_SEGS];
 	uint16_t lens[RV_GSO_MAX_SEGS];
@@ -288,13 +298,15 @@ Test(gso, malformed_table)
 		len -= cases[c].trim;
 		e = rv_gso_segment(out, lens, &n, RV_GSO_MAX_SEGS, 1500, sframe, len, &vh);
 		if (cases[c].mutate == 3) {
-			cr_assert_eq(e, RV_GSO_BAD_L4, "case %s: %s", cases[c].what, rv_gso_err_str(e));
+			cr_assert_eq(e, RV_GSO_BAD_L4, "case %s: %s", cases[c].what,
+				     rv_gso_err_str(e));
 		} else {
 			cr_assert_eq(e, cases[c].want, "case %s: got %s", cases[c].what,
 				     rv_gso_err_str(e));
 		}
 		if (e != RV_GSO_OK) {
-			cr_assert_eq(rv_gso_num_segs(sframe, len, &vh), 0, "case %s", cases[c].what);
+			cr_assert_eq(rv_gso_num_segs(sframe, len, &vh), 0, "case %s",
+				     cases[c].what);
 		}
 	}
 	/* An output buffer smaller than one segment. */
@@ -322,7 +334,8 @@ static void roundtrip(bool v6, size_t payload, uint16_t mss)
 	for (size_t i = 0; i < RV_GSO_MAX_SEGS; i++) {
 		out[i] = store[i];
 	}
-	cr_assert_eq(rv_gso_segment(out, lens, &n, RV_GSO_MAX_SEGS, 1500, sframe, len, &vh), RV_GSO_OK);
+	cr_assert_eq(rv_gso_segment(out, lens, &n, RV_GSO_MAX_SEGS, 1500, sframe, len, &vh),
+		     RV_GSO_OK);
 	cr_assert(rv_gro_start(&g, out[0], lens[0]));
 	mlen = 0;
 	memcpy(merged, out[0] + hl + 32, lens[0] - hl - 32);
@@ -402,9 +415,13 @@ Test(gro, refuses)
 	b[27] = (uint8_t)seq;
 	cr_assert(rv_gro_append(&g, b, lb, &p, &pl));
 	/* 6 different port, 7 different ack, 8 different options, 9 longer segment */
-	struct { size_t off; uint8_t val; const char *what; } muts[] = {
+	struct {
+		size_t off;
+		uint8_t val;
+		const char *what;
+	} muts[] = {
 		{ 20 + 1, 0x41, "port" }, { 20 + 11, 8, "ack" }, { 20 + 27, 43, "options" },
-		{ 8, 63, "ttl" }, { 1, 4, "tos" }, { 19, 3, "dst" },
+		{ 8, 63, "ttl" },	  { 1, 4, "tos" },	 { 19, 3, "dst" },
 	};
 	for (size_t m = 0; m < sizeof(muts) / sizeof(muts[0]); m++) {
 		struct rv_gro g2;
@@ -451,8 +468,8 @@ Test(gso, plan_matches_segment)
 		size_t payload;
 		uint16_t mss;
 	} cases[] = {
-		{false, 6, 65000 - 52, 1368}, {true, 6, 5001, 1348}, {false, 17, 4000, 1392},
-		{true, 17, 3999, 1372},       {false, 6, 100, 1368},
+		{ false, 6, 65000 - 52, 1368 }, { true, 6, 5001, 1348 }, { false, 17, 4000, 1392 },
+		{ true, 17, 3999, 1372 },	{ false, 6, 100, 1368 },
 	};
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		bool v6 = cases[c].v6;
@@ -460,7 +477,8 @@ Test(gso, plan_matches_segment)
 		struct rv_vnet_hdr vh = {
 			.flags = RV_VNET_F_NEEDS_CSUM,
 			.gso_type = proto == 17 ? RV_VNET_GSO_UDP_L4
-					       : v6 ? RV_VNET_GSO_TCPV6 : RV_VNET_GSO_TCPV4,
+				    : v6	? RV_VNET_GSO_TCPV6
+						: RV_VNET_GSO_TCPV4,
 			.gso_size = cases[c].mss,
 			.csum_start = v6 ? 40 : 20,
 			.csum_offset = proto == 6 ? 16 : 6,
@@ -479,7 +497,8 @@ Test(gso, plan_matches_segment)
 		for (size_t i = 0; i < want; i++) {
 			out[i] = malloc(1500);
 		}
-		cr_assert_eq(rv_gso_segment(out, lens, &n, want, 1500, sframe, len, &vh), RV_GSO_OK);
+		cr_assert_eq(rv_gso_segment(out, lens, &n, want, 1500, sframe, len, &vh),
+			     RV_GSO_OK);
 		for (uint32_t i = 0; i < plan.nseg; i++) {
 			rv_gso_seg_hdrs(&plan, i, hdrs, sframe);
 			cr_assert_eq(lens[i], plan.hlen + rv_gso_seg_payload_len(&plan, i));
@@ -491,7 +510,7 @@ Test(gso, plan_matches_segment)
 	}
 	{
 		struct rv_gso_plan plan;
-		struct rv_vnet_hdr bad = {.gso_type = RV_VNET_GSO_UDP};
+		struct rv_vnet_hdr bad = { .gso_type = RV_VNET_GSO_UDP };
 		cr_assert_eq(rv_gso_plan_init(&plan, sframe, 100, &bad), RV_GSO_BAD_TYPE);
 	}
 }
@@ -514,7 +533,8 @@ Test(gso, csum_carries_and_lengths)
 		for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
 			for (size_t off = 0; off < 8; off++) {
 				uint64_t start = pass == 0 ? 0xfffffffffffffff0ull : 0x1234;
-				uint16_t n = rv_inet_csum_fold(rv_inet_csum_add(start, buf + off, lens[l]));
+				uint16_t n = rv_inet_csum_fold(
+					rv_inet_csum_add(start, buf + off, lens[l]));
 				uint8_t out[2];
 				uint32_t ref;
 				uint16_t got, want;
@@ -526,8 +546,8 @@ Test(gso, csum_carries_and_lengths)
 				got = (uint16_t)(out[0] << 8 | out[1]);
 				want = ref_fold(ref);
 				cr_assert(got == want || (got % 0xffff) == (want % 0xffff),
-					  "pass %d len %zu off %zu: got %04x want %04x", pass, lens[l],
-					  off, got, want);
+					  "pass %d len %zu off %zu: got %04x want %04x", pass,
+					  lens[l], off, got, want);
 			}
 		}
 	}
@@ -552,9 +572,9 @@ Test(gso, v6_csum_start_hlen_wrap)
 
 	cr_assert_not_null(p);
 	p[0] = 0x60;
-	p[4] = p[5] = 0xff;                 /* payload length 65535 */
-	p[6] = 0;                           /* hop-by-hop: trust csum_start */
-	p[vh.csum_start + 12] = 15 << 4;    /* doff 15: 60-byte TCP header */
+	p[4] = p[5] = 0xff;		 /* payload length 65535 */
+	p[6] = 0;			 /* hop-by-hop: trust csum_start */
+	p[vh.csum_start + 12] = 15 << 4; /* doff 15: 60-byte TCP header */
 	cr_assert_eq(rv_gso_plan_init(&plan, p, len, &vh), RV_GSO_BAD_L4);
 	cr_assert_eq(rv_gso_num_segs(p, len, &vh), 0);
 	/* The largest header that fits is still accepted. */
@@ -624,7 +644,8 @@ Test(gso, csum_all_ones_addresses)
 			size_t len = build(sframe, v6, proto, 3000, 0x10);
 			struct rv_vnet_hdr vh = {
 				.gso_type = proto == 17 ? RV_VNET_GSO_UDP_L4
-					: v6 ? RV_VNET_GSO_TCPV6 : RV_VNET_GSO_TCPV4,
+					    : v6	? RV_VNET_GSO_TCPV6
+							: RV_VNET_GSO_TCPV4,
 				.gso_size = 1200,
 			};
 			size_t n = 0;

@@ -21,9 +21,9 @@
  * a case holds its name inline: a pointer would not survive the trip. */
 struct ip_case {
 	char name[40];
-	uint8_t byte0;      /* version << 4 | IHL (IPv4) or traffic class bits */
+	uint8_t byte0;	    /* version << 4 | IHL (IPv4) or traffic class bits */
 	uint16_t len_field; /* IPv4 total length, IPv6 payload length */
-	size_t present;     /* bytes handed to the parser */
+	size_t present;	    /* bytes handed to the parser */
 	enum rv_ip_err want;
 	uint8_t want_hdr_len;
 	uint16_t want_total;
@@ -32,45 +32,45 @@ struct ip_case {
 /* Not const: cr_make_param_array casts the array to void *. */
 static struct ip_case ip_cases[] = {
 	/* Version and the fixed-header minimum. */
-	{"empty", 0x45, 20, 0, RV_IP_TOO_SHORT, 0, 0},
-	{"v4 1 byte", 0x45, 20, 1, RV_IP_TOO_SHORT, 0, 0},
-	{"v4 19 bytes", 0x45, 19, 19, RV_IP_TOO_SHORT, 0, 0},
-	{"v4 minimal", 0x45, 20, 20, RV_IP_OK, 20, 20},
-	{"version 0", 0x05, 20, 20, RV_IP_BAD_VERSION, 0, 0},
-	{"version 5", 0x55, 20, 20, RV_IP_BAD_VERSION, 0, 0},
-	{"version 15", 0xf5, 20, 60, RV_IP_BAD_VERSION, 0, 0},
-	{"version 5 1 byte", 0x50, 0, 1, RV_IP_BAD_VERSION, 0, 0},
+	{ "empty", 0x45, 20, 0, RV_IP_TOO_SHORT, 0, 0 },
+	{ "v4 1 byte", 0x45, 20, 1, RV_IP_TOO_SHORT, 0, 0 },
+	{ "v4 19 bytes", 0x45, 19, 19, RV_IP_TOO_SHORT, 0, 0 },
+	{ "v4 minimal", 0x45, 20, 20, RV_IP_OK, 20, 20 },
+	{ "version 0", 0x05, 20, 20, RV_IP_BAD_VERSION, 0, 0 },
+	{ "version 5", 0x55, 20, 20, RV_IP_BAD_VERSION, 0, 0 },
+	{ "version 15", 0xf5, 20, 60, RV_IP_BAD_VERSION, 0, 0 },
+	{ "version 5 1 byte", 0x50, 0, 1, RV_IP_BAD_VERSION, 0, 0 },
 	/* IPv4 IHL. */
-	{"ihl 0", 0x40, 20, 40, RV_IP_BAD_HDR_LEN, 0, 0},
-	{"ihl 4", 0x44, 20, 40, RV_IP_BAD_HDR_LEN, 0, 0},
-	{"ihl 5", 0x45, 40, 40, RV_IP_OK, 20, 40},
-	{"ihl 6", 0x46, 40, 40, RV_IP_OK, 24, 40},
-	{"ihl 15 in packet", 0x4f, 60, 60, RV_IP_OK, 60, 60},
-	{"ihl 15 beyond packet", 0x4f, 59, 59, RV_IP_BAD_HDR_LEN, 0, 0},
-	{"ihl 6 in 23 bytes", 0x46, 20, 23, RV_IP_BAD_HDR_LEN, 0, 0},
+	{ "ihl 0", 0x40, 20, 40, RV_IP_BAD_HDR_LEN, 0, 0 },
+	{ "ihl 4", 0x44, 20, 40, RV_IP_BAD_HDR_LEN, 0, 0 },
+	{ "ihl 5", 0x45, 40, 40, RV_IP_OK, 20, 40 },
+	{ "ihl 6", 0x46, 40, 40, RV_IP_OK, 24, 40 },
+	{ "ihl 15 in packet", 0x4f, 60, 60, RV_IP_OK, 60, 60 },
+	{ "ihl 15 beyond packet", 0x4f, 59, 59, RV_IP_BAD_HDR_LEN, 0, 0 },
+	{ "ihl 6 in 23 bytes", 0x46, 20, 23, RV_IP_BAD_HDR_LEN, 0, 0 },
 	/* IPv4 total length against the header and the bytes present. */
-	{"total 0", 0x45, 0, 40, RV_IP_BAD_TOTAL_LEN, 0, 0},
-	{"total < ihl", 0x46, 23, 40, RV_IP_BAD_TOTAL_LEN, 0, 0},
-	{"total == ihl", 0x46, 24, 40, RV_IP_OK, 24, 24},
-	{"total present - 1", 0x45, 1399, 1400, RV_IP_OK, 20, 1399},
-	{"total == present", 0x45, 1400, 1400, RV_IP_OK, 20, 1400},
-	{"total present + 1", 0x45, 1401, 1400, RV_IP_BAD_TOTAL_LEN, 0, 0},
-	{"total 65535", 0x45, 65535, 1400, RV_IP_BAD_TOTAL_LEN, 0, 0},
-	{"total 65535 present", 0x45, 65535, 65535, RV_IP_OK, 20, 65535},
-	{"trailing bytes ok", 0x45, 28, 100, RV_IP_OK, 20, 28},
+	{ "total 0", 0x45, 0, 40, RV_IP_BAD_TOTAL_LEN, 0, 0 },
+	{ "total < ihl", 0x46, 23, 40, RV_IP_BAD_TOTAL_LEN, 0, 0 },
+	{ "total == ihl", 0x46, 24, 40, RV_IP_OK, 24, 24 },
+	{ "total present - 1", 0x45, 1399, 1400, RV_IP_OK, 20, 1399 },
+	{ "total == present", 0x45, 1400, 1400, RV_IP_OK, 20, 1400 },
+	{ "total present + 1", 0x45, 1401, 1400, RV_IP_BAD_TOTAL_LEN, 0, 0 },
+	{ "total 65535", 0x45, 65535, 1400, RV_IP_BAD_TOTAL_LEN, 0, 0 },
+	{ "total 65535 present", 0x45, 65535, 65535, RV_IP_OK, 20, 65535 },
+	{ "trailing bytes ok", 0x45, 28, 100, RV_IP_OK, 20, 28 },
 	/* IPv6. */
-	{"v6 1 byte", 0x60, 0, 1, RV_IP_TOO_SHORT, 0, 0},
-	{"v6 39 bytes", 0x60, 0, 39, RV_IP_TOO_SHORT, 0, 0},
-	{"v6 header only", 0x60, 0, 40, RV_IP_OK, 40, 40},
-	{"v6 tclass bits", 0x6f, 0, 40, RV_IP_OK, 40, 40},
-	{"v6 payload 8", 0x60, 8, 48, RV_IP_OK, 40, 48},
-	{"v6 payload present - 1", 0x60, 1359, 1400, RV_IP_OK, 40, 1399},
-	{"v6 payload == present", 0x60, 1360, 1400, RV_IP_OK, 40, 1400},
-	{"v6 payload present + 1", 0x60, 1361, 1400, RV_IP_BAD_TOTAL_LEN, 0, 0},
-	{"v6 payload 65535", 0x60, 65535, 1400, RV_IP_BAD_TOTAL_LEN, 0, 0},
-	{"v6 payload 65495 (total 65535)", 0x60, 65495, 65535, RV_IP_OK, 40, 65535},
-	{"v6 payload 65496 (total > 65535)", 0x60, 65496, 65600, RV_IP_BAD_TOTAL_LEN, 0, 0},
-	{"v6 trailing bytes ok", 0x60, 0, 100, RV_IP_OK, 40, 40},
+	{ "v6 1 byte", 0x60, 0, 1, RV_IP_TOO_SHORT, 0, 0 },
+	{ "v6 39 bytes", 0x60, 0, 39, RV_IP_TOO_SHORT, 0, 0 },
+	{ "v6 header only", 0x60, 0, 40, RV_IP_OK, 40, 40 },
+	{ "v6 tclass bits", 0x6f, 0, 40, RV_IP_OK, 40, 40 },
+	{ "v6 payload 8", 0x60, 8, 48, RV_IP_OK, 40, 48 },
+	{ "v6 payload present - 1", 0x60, 1359, 1400, RV_IP_OK, 40, 1399 },
+	{ "v6 payload == present", 0x60, 1360, 1400, RV_IP_OK, 40, 1400 },
+	{ "v6 payload present + 1", 0x60, 1361, 1400, RV_IP_BAD_TOTAL_LEN, 0, 0 },
+	{ "v6 payload 65535", 0x60, 65535, 1400, RV_IP_BAD_TOTAL_LEN, 0, 0 },
+	{ "v6 payload 65495 (total 65535)", 0x60, 65495, 65535, RV_IP_OK, 40, 65535 },
+	{ "v6 payload 65496 (total > 65535)", 0x60, 65496, 65600, RV_IP_BAD_TOTAL_LEN, 0, 0 },
+	{ "v6 trailing bytes ok", 0x60, 0, 100, RV_IP_OK, 40, 40 },
 };
 
 ParameterizedTestParameters(core_ip, parse)
@@ -78,10 +78,10 @@ ParameterizedTestParameters(core_ip, parse)
 	return cr_make_param_array(struct ip_case, ip_cases, ARRAY_SIZE(ip_cases));
 }
 
-static const uint8_t v4_src[4] = {10, 0, 0, 1};
-static const uint8_t v4_dst[4] = {10, 0, 0, 2};
-static const uint8_t v6_src[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-static const uint8_t v6_dst[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+static const uint8_t v4_src[4] = { 10, 0, 0, 1 };
+static const uint8_t v4_dst[4] = { 10, 0, 0, 2 };
+static const uint8_t v6_src[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+static const uint8_t v6_dst[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2 };
 
 /* put copies |n| bytes to |off| of an exact-size |pkt|, clipped at |len|. */
 static void put(uint8_t *pkt, size_t len, size_t off, const uint8_t *src, size_t n)
@@ -96,7 +96,7 @@ static uint8_t *build(const struct ip_case *c)
 	uint8_t *pkt = malloc(c->present ? c->present : 1);
 	cr_assert_not_null(pkt);
 	memset(pkt, 0xcc, c->present);
-	const uint8_t lenb[2] = {(uint8_t)(c->len_field >> 8), (uint8_t)c->len_field};
+	const uint8_t lenb[2] = { (uint8_t)(c->len_field >> 8), (uint8_t)c->len_field };
 	put(pkt, c->present, 0, &c->byte0, 1);
 	if (c->byte0 >> 4 == 6) {
 		const uint8_t nh = 6; /* TCP */
@@ -137,7 +137,7 @@ ParameterizedTest(const struct ip_case *c, core_ip, parse)
 		cr_assert_arr_eq(info.src.a, v6_src, 16, "%s", c->name);
 		cr_assert_arr_eq(info.dst.a, v6_dst, 16, "%s", c->name);
 	} else {
-		static const uint8_t zero[12] = {0};
+		static const uint8_t zero[12] = { 0 };
 		cr_assert_eq(info.src.family, AF_INET, "%s", c->name);
 		cr_assert_eq(info.dst.family, AF_INET, "%s", c->name);
 		cr_assert_eq(info.proto, 17, "%s", c->name);
@@ -153,12 +153,91 @@ ParameterizedTest(const struct ip_case *c, core_ip, parse)
 Test(core_ip, real_icmp_v4)
 {
 	static const uint8_t pkt[] = {
-		0x45, 0x00, 0x00, 0x54, 0x12, 0x34, 0x40, 0x00, 0x40, 0x01, 0x00, 0x00,
-		0xc0, 0xa8, 0x01, 0x0a, 0x08, 0x08, 0x08, 0x08,
+		0x45,
+		0x00,
+		0x00,
+		0x54,
+		0x12,
+		0x34,
+		0x40,
+		0x00,
+		0x40,
+		0x01,
+		0x00,
+		0x00,
+		0xc0,
+		0xa8,
+		0x01,
+		0x0a,
+		0x08,
+		0x08,
+		0x08,
+		0x08,
 		/* 64 bytes of ICMP */
-		8, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		8,
+		0,
+		0,
+		0,
+		0,
+		1,
+		0,
+		1,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
 	};
 	struct rv_ip_info info;
 	char s[INET6_ADDRSTRLEN];
@@ -171,13 +250,13 @@ Test(core_ip, real_icmp_v4)
 
 Test(core_ip, addr_equal)
 {
-	struct rv_ip_addr a4 = {.family = AF_INET, .a = {10, 0, 0, 1}};
-	struct rv_ip_addr b4 = {.family = AF_INET, .a = {10, 0, 0, 1}};
-	struct rv_ip_addr c4 = {.family = AF_INET, .a = {10, 0, 0, 2}};
-	struct rv_ip_addr a6 = {.family = AF_INET6, .a = {10, 0, 0, 1}};
-	struct rv_ip_addr b6 = {.family = AF_INET6, .a = {10, 0, 0, 1}};
-	struct rv_ip_addr d6 = {.family = AF_INET6, .a = {10, 0, 0, 1, [15] = 1}};
-	struct rv_ip_addr none = {0};
+	struct rv_ip_addr a4 = { .family = AF_INET, .a = { 10, 0, 0, 1 } };
+	struct rv_ip_addr b4 = { .family = AF_INET, .a = { 10, 0, 0, 1 } };
+	struct rv_ip_addr c4 = { .family = AF_INET, .a = { 10, 0, 0, 2 } };
+	struct rv_ip_addr a6 = { .family = AF_INET6, .a = { 10, 0, 0, 1 } };
+	struct rv_ip_addr b6 = { .family = AF_INET6, .a = { 10, 0, 0, 1 } };
+	struct rv_ip_addr d6 = { .family = AF_INET6, .a = { 10, 0, 0, 1, [15] = 1 } };
+	struct rv_ip_addr none = { 0 };
 
 	cr_assert(rv_ip_addr_equal(&a4, &b4));
 	cr_assert_not(rv_ip_addr_equal(&a4, &c4));
@@ -194,10 +273,10 @@ Test(core_ip, addr_equal)
 Test(core_ip, addr_str)
 {
 	char buf[INET6_ADDRSTRLEN];
-	struct rv_ip_addr v4 = {.family = AF_INET, .a = {203, 0, 113, 255}};
-	struct rv_ip_addr v6 = {.family = AF_INET6,
-				.a = {0x20, 0x01, 0x0d, 0xb8, [14] = 0x12, [15] = 0x34}};
-	struct rv_ip_addr bad = {.family = 99};
+	struct rv_ip_addr v4 = { .family = AF_INET, .a = { 203, 0, 113, 255 } };
+	struct rv_ip_addr v6 = { .family = AF_INET6,
+				 .a = { 0x20, 0x01, 0x0d, 0xb8, [14] = 0x12, [15] = 0x34 } };
+	struct rv_ip_addr bad = { .family = 99 };
 
 	cr_assert_str_eq(rv_ip_addr_str(&v4, buf, sizeof(buf)), "203.0.113.255");
 	cr_assert_str_eq(rv_ip_addr_str(&v6, buf, sizeof(buf)), "2001:db8::1234");
@@ -208,7 +287,7 @@ Test(core_ip, addr_str)
 	memset(small, 'x', sizeof(small));
 	cr_assert_eq(rv_ip_addr_str(&v4, small, sizeof(small)), small);
 	cr_assert_str_eq(small, "?");
-	char none[1] = {'x'};
+	char none[1] = { 'x' };
 	cr_assert_eq(rv_ip_addr_str(&v4, none, 0), none);
 	cr_assert_eq(none[0], 'x', "zero-length buffer untouched");
 }
@@ -216,8 +295,8 @@ Test(core_ip, addr_str)
 Test(core_ip, err_strings_distinct)
 {
 	static const enum rv_ip_err all[] = {
-		RV_IP_OK, RV_IP_TOO_SHORT, RV_IP_BAD_VERSION, RV_IP_BAD_HDR_LEN,
-		RV_IP_BAD_TOTAL_LEN,
+		RV_IP_OK,	   RV_IP_TOO_SHORT,	RV_IP_BAD_VERSION,
+		RV_IP_BAD_HDR_LEN, RV_IP_BAD_TOTAL_LEN,
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
 		const char *s = rv_ip_err_str(all[i]);

@@ -18,7 +18,7 @@
 
 static struct rv_ip_addr ip(const char *s)
 {
-	struct rv_ip_addr a = {0};
+	struct rv_ip_addr a = { 0 };
 
 	if (inet_pton(AF_INET, s, a.a) == 1) {
 		a.family = AF_INET;

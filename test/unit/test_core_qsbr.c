@@ -54,7 +54,7 @@ Test(qsbr, register_limits)
 Test(qsbr, retire_waits_for_reader)
 {
 	struct rv_qsbr *q = rv_qsbr_new(4);
-	struct obj o[3] = {{.id = 1}, {.id = 2}, {.id = 3}};
+	struct obj o[3] = { { .id = 1 }, { .id = 2 }, { .id = 3 } };
 	unsigned r1, r2;
 
 	num_freed = 0;
@@ -134,8 +134,8 @@ static void *sync_thread(void *p)
 /* synchronize blocks while a reader lags, and returns once it quiesces. */
 Test(qsbr, synchronize_waits_for_lagging_reader, .timeout = 10)
 {
-	struct sync_arg a = {.q = rv_qsbr_new(2)};
-	struct timespec ts = {.tv_nsec = 50 * 1000 * 1000};
+	struct sync_arg a = { .q = rv_qsbr_new(2) };
+	struct timespec ts = { .tv_nsec = 50 * 1000 * 1000 };
 	pthread_t th;
 	unsigned r;
 

@@ -24,31 +24,31 @@ enum op { OP_U8, OP_U16, OP_U32, OP_U64 };
 
 struct int_case {
 	enum op op;
-	size_t avail;   /* bytes given to the reader */
+	size_t avail; /* bytes given to the reader */
 	bool ok;
 	uint64_t value; /* expected when ok */
 };
 
 /* Each fixed-width read at exactly its size, one byte short, and with spare. */
 static const struct int_case int_cases[] = {
-	/* 0 */ {OP_U8, 0, false, 0},
-	/* 1 */ {OP_U8, 1, true, 0x01},
-	/* 2 */ {OP_U8, 5, true, 0x01},
-	/* 3 */ {OP_U16, 1, false, 0},
-	/* 4 */ {OP_U16, 2, true, 0x0102},
-	/* 5 */ {OP_U16, 3, true, 0x0102},
-	/* 6 */ {OP_U32, 3, false, 0},
-	/* 7 */ {OP_U32, 4, true, 0x01020304},
-	/* 8 */ {OP_U32, 9, true, 0x01020304},
-	/* 9 */ {OP_U64, 0, false, 0},
-	/* 10 */ {OP_U64, 7, false, 0},
-	/* 11 */ {OP_U64, 8, true, 0x0102030405060708ull},
-	/* 12 */ {OP_U64, 24, true, 0x0102030405060708ull},
+	/* 0 */ { OP_U8, 0, false, 0 },
+	/* 1 */ { OP_U8, 1, true, 0x01 },
+	/* 2 */ { OP_U8, 5, true, 0x01 },
+	/* 3 */ { OP_U16, 1, false, 0 },
+	/* 4 */ { OP_U16, 2, true, 0x0102 },
+	/* 5 */ { OP_U16, 3, true, 0x0102 },
+	/* 6 */ { OP_U32, 3, false, 0 },
+	/* 7 */ { OP_U32, 4, true, 0x01020304 },
+	/* 8 */ { OP_U32, 9, true, 0x01020304 },
+	/* 9 */ { OP_U64, 0, false, 0 },
+	/* 10 */ { OP_U64, 7, false, 0 },
+	/* 11 */ { OP_U64, 8, true, 0x0102030405060708ull },
+	/* 12 */ { OP_U64, 24, true, 0x0102030405060708ull },
 };
 
 static size_t op_size(enum op op)
 {
-	static const size_t sz[] = {1, 2, 4, 8};
+	static const size_t sz[] = { 1, 2, 4, 8 };
 	return sz[op];
 }
 
@@ -150,13 +150,13 @@ struct span_case {
 };
 
 static const struct span_case span_cases[] = {
-	/* 0 */ {0, 0, true},
-	/* 1 */ {0, 1, false},
-	/* 2 */ {10, 10, true},
-	/* 3 */ {10, 11, false},
-	/* 4 */ {10, 3, true},
-	/* 5 */ {10, SIZE_MAX, false},
-	/* 6 */ {10, SIZE_MAX - 5, false},
+	/* 0 */ { 0, 0, true },
+	/* 1 */ { 0, 1, false },
+	/* 2 */ { 10, 10, true },
+	/* 3 */ { 10, 11, false },
+	/* 4 */ { 10, 3, true },
+	/* 5 */ { 10, SIZE_MAX, false },
+	/* 6 */ { 10, SIZE_MAX - 5, false },
 };
 
 Test(core_rd, bytes_skip_span)
@@ -201,24 +201,24 @@ struct sub_case {
 	size_t avail;
 	size_t prefix;
 	bool ok;
-	size_t body_len;  /* when ok */
-	size_t left;      /* parent bytes left after, when ok */
+	size_t body_len; /* when ok */
+	size_t left;	 /* parent bytes left after, when ok */
 };
 
 static const struct sub_case sub_cases[] = {
-	/* 0: empty body, u8 prefix */ {{0x00}, 1, 1, true, 0, 0},
-	/* 1: u8 prefix 2, body 2, 1 spare */ {{0x02, 0xaa, 0xbb, 0xcc}, 4, 1, true, 2, 1},
-	/* 2: u8 prefix claims 3, only 2 */ {{0x03, 0xaa, 0xbb}, 3, 1, false, 0, 0},
-	/* 3: no room for the prefix */ {{0}, 0, 1, false, 0, 0},
-	/* 4: u16 prefix, one byte of it */ {{0x00}, 1, 2, false, 0, 0},
-	/* 5: u16 prefix 3, exact */ {{0x00, 0x03, 1, 2, 3}, 5, 2, true, 3, 0},
-	/* 6: u16 prefix 0x0100, short */ {{0x01, 0x00, 1, 2, 3}, 5, 2, false, 0, 0},
-	/* 7: u32 prefix 2 */ {{0, 0, 0, 2, 9, 9, 9}, 7, 4, true, 2, 1},
-	/* 8: u32 prefix 0xffffffff */ {{0xff, 0xff, 0xff, 0xff, 1, 2}, 6, 4, false, 0, 0},
-	/* 9: u32 prefix, 3 bytes */ {{0, 0, 0}, 3, 4, false, 0, 0},
-	/* 10: bad prefix width 3 */ {{0, 0, 1, 7}, 4, 3, false, 0, 0},
-	/* 11: bad prefix width 8 */ {{0, 0, 0, 0, 0, 0, 0, 0}, 8, 8, false, 0, 0},
-	/* 12: bad prefix width 0 */ {{0}, 1, 0, false, 0, 0},
+	/* 0: empty body, u8 prefix */ { { 0x00 }, 1, 1, true, 0, 0 },
+	/* 1: u8 prefix 2, body 2, 1 spare */ { { 0x02, 0xaa, 0xbb, 0xcc }, 4, 1, true, 2, 1 },
+	/* 2: u8 prefix claims 3, only 2 */ { { 0x03, 0xaa, 0xbb }, 3, 1, false, 0, 0 },
+	/* 3: no room for the prefix */ { { 0 }, 0, 1, false, 0, 0 },
+	/* 4: u16 prefix, one byte of it */ { { 0x00 }, 1, 2, false, 0, 0 },
+	/* 5: u16 prefix 3, exact */ { { 0x00, 0x03, 1, 2, 3 }, 5, 2, true, 3, 0 },
+	/* 6: u16 prefix 0x0100, short */ { { 0x01, 0x00, 1, 2, 3 }, 5, 2, false, 0, 0 },
+	/* 7: u32 prefix 2 */ { { 0, 0, 0, 2, 9, 9, 9 }, 7, 4, true, 2, 1 },
+	/* 8: u32 prefix 0xffffffff */ { { 0xff, 0xff, 0xff, 0xff, 1, 2 }, 6, 4, false, 0, 0 },
+	/* 9: u32 prefix, 3 bytes */ { { 0, 0, 0 }, 3, 4, false, 0, 0 },
+	/* 10: bad prefix width 3 */ { { 0, 0, 1, 7 }, 4, 3, false, 0, 0 },
+	/* 11: bad prefix width 8 */ { { 0, 0, 0, 0, 0, 0, 0, 0 }, 8, 8, false, 0, 0 },
+	/* 12: bad prefix width 0 */ { { 0 }, 1, 0, false, 0, 0 },
 };
 
 Test(core_rd, length_prefixed_sub)
@@ -228,7 +228,7 @@ Test(core_rd, length_prefixed_sub)
 		uint8_t *buf = malloc(c->avail ? c->avail : 1);
 		cr_assert_not_null(buf);
 		memcpy(buf, c->in, c->avail);
-		struct rv_rd rd, sub = {0};
+		struct rv_rd rd, sub = { 0 };
 		rv_rd_init(&rd, buf, c->avail);
 		bool ok = rv_rd_sub(&rd, &sub, c->prefix);
 		cr_assert_eq(ok, c->ok, "case %zu", i);
@@ -256,7 +256,7 @@ Test(core_rd, length_prefixed_sub)
 Test(core_rd, nested_subs)
 {
 	/* outer u16 len 6: { u8 len 2: {0xaa 0xbb}, u8 len 2: {0xcc 0xdd} }, tail 0xee */
-	static const uint8_t msg[] = {0x00, 0x06, 0x02, 0xaa, 0xbb, 0x02, 0xcc, 0xdd, 0xee};
+	static const uint8_t msg[] = { 0x00, 0x06, 0x02, 0xaa, 0xbb, 0x02, 0xcc, 0xdd, 0xee };
 	struct rv_rd rd, outer, in1, in2;
 	uint8_t v;
 	rv_rd_init(&rd, msg, sizeof(msg));
@@ -285,27 +285,27 @@ Test(core_rd, null_buffer)
 
 struct wr_case {
 	size_t cap;
-	size_t want_len;   /* bytes written when everything fits */
+	size_t want_len; /* bytes written when everything fits */
 	bool ok;
 };
 
 /* The same encoder (u8 u16 u32 u64 bytes[3] zeros[2] = 20 bytes) into
  * buffers from far too small to larger than needed. */
 static const struct wr_case wr_cases[] = {
-	/* 0 */ {0, 0, false},
-	/* 1 */ {1, 1, false},
-	/* 2 */ {2, 1, false},
-	/* 3 */ {7, 7, false},
-	/* 4 */ {14, 7, false},
-	/* 5 */ {15, 15, false},
-	/* 6 */ {19, 18, false},
-	/* 7 */ {20, 20, true},
-	/* 8 */ {32, 20, true},
+	/* 0 */ { 0, 0, false },
+	/* 1 */ { 1, 1, false },
+	/* 2 */ { 2, 1, false },
+	/* 3 */ { 7, 7, false },
+	/* 4 */ { 14, 7, false },
+	/* 5 */ { 15, 15, false },
+	/* 6 */ { 19, 18, false },
+	/* 7 */ { 20, 20, true },
+	/* 8 */ { 32, 20, true },
 };
 
 static void encode(struct rv_wr *wr)
 {
-	static const uint8_t three[] = {0xa1, 0xa2, 0xa3};
+	static const uint8_t three[] = { 0xa1, 0xa2, 0xa3 };
 	rv_wr_u8(wr, 0x11);
 	rv_wr_u16(wr, 0x2233);
 	rv_wr_u32(wr, 0x44556677);
@@ -373,7 +373,7 @@ Test(core_rd, writer_reserve_length_prefix)
 
 Test(core_rd, writer_zero_state_and_huge)
 {
-	struct rv_wr wr = {0};
+	struct rv_wr wr = { 0 };
 	cr_assert_not(rv_wr_u8(&wr, 1), "a zero writer has no space");
 	cr_assert_not(rv_wr_ok(&wr));
 

@@ -31,8 +31,14 @@ struct step {
 	enum rv_replay_result want;
 };
 
-#define T(c, w) {false, (c), RV_REPLAY_##w}
-#define T_INIT {true, 0, RV_REPLAY_OK}
+#define T(c, w)                           \
+	{                                 \
+		false, (c), RV_REPLAY_##w \
+	}
+#define T_INIT                        \
+	{                             \
+		true, 0, RV_REPLAY_OK \
+	}
 
 static const struct step program[] = {
 	T_INIT,
@@ -50,40 +56,40 @@ static const struct step program[] = {
 	/* 10 */ T(9, DUPLICATE),
 	/* Slide so the edge is 10: window [10, W + 9]. */
 	/* 11 */ T(W + 9, OK),
-	/* 12 */ T(9, TOO_OLD),           /* edge - 1 (was seen) */
-	/* 13 */ T(10, OK),               /* edge */
+	/* 12 */ T(9, TOO_OLD), /* edge - 1 (was seen) */
+	/* 13 */ T(10, OK),	/* edge */
 	/* 14 */ T(10, DUPLICATE),
-	/* 15 */ T(11, OK),               /* edge + 1 */
-	/* 16 */ T(3, TOO_OLD),           /* never seen, still too old */
+	/* 15 */ T(11, OK),	/* edge + 1 */
+	/* 16 */ T(3, TOO_OLD), /* never seen, still too old */
 	/* 17 */ T(W + 8, OK),
 	/* 18 */ T(W + 9, DUPLICATE),
 	/* Slide by one: 10 drops out, 11 (seen) becomes the edge. */
 	/* 19 */ T(W + 10, OK),
 	/* 20 */ T(10, TOO_OLD),
-	/* 21 */ T(11, DUPLICATE),        /* the oldest block survived the slide */
+	/* 21 */ T(11, DUPLICATE), /* the oldest block survived the slide */
 	/* 22 */ T(12, OK),
 	/* Cross into a new block whose ring slot held block 0. */
-	/* 23 */ T(4095, OK),             /* window [64, 4095] */
+	/* 23 */ T(4095, OK), /* window [64, 4095] */
 	/* 24 */ T(12, TOO_OLD),
-	/* 25 */ T(64, OK),               /* edge */
-	/* 26 */ T(63, TOO_OLD),          /* edge - 1 */
-	/* 27 */ T(4096, OK),             /* block 64 reuses slot 0 */
+	/* 25 */ T(64, OK),	 /* edge */
+	/* 26 */ T(63, TOO_OLD), /* edge - 1 */
+	/* 27 */ T(4096, OK),	 /* block 64 reuses slot 0 */
 	/* 28 */ T(64, TOO_OLD),
 	/* 29 */ T(65, OK),
-	/* 30 */ T(4097, OK),             /* bit 1 of the slot was 1's: cleared */
-	/* 31 */ T(4105, OK),             /* bit 9 likewise */
+	/* 30 */ T(4097, OK), /* bit 1 of the slot was 1's: cleared */
+	/* 31 */ T(4105, OK), /* bit 9 likewise */
 	/* 32 */ T(4105, DUPLICATE),
 	/* Huge forward jump: the whole ring is cleared at once. */
 	/* 33 */ T(4 * W, OK),
-	/* 34 */ T(3 * W + 1, OK),        /* edge */
-	/* 35 */ T(3 * W, TOO_OLD),       /* edge - 1 */
-	/* 36 */ T(3 * W + 2, OK),        /* edge + 1 */
+	/* 34 */ T(3 * W + 1, OK),  /* edge */
+	/* 35 */ T(3 * W, TOO_OLD), /* edge - 1 */
+	/* 36 */ T(3 * W + 2, OK),  /* edge + 1 */
 	/* 37 */ T(3 * W + 1, DUPLICATE),
 	/* 38 */ T(4097, TOO_OLD),
 	/* A jump of 63 blocks (the most that clears word by word)... */
-	/* 39 */ T(4 * W + 63 * 64, OK),  /* window [4W + 1, 4W + 4032] */
+	/* 39 */ T(4 * W + 63 * 64, OK), /* window [4W + 1, 4W + 4032] */
 	/* 40 */ T(4 * W, TOO_OLD),
-	/* 41 */ T(4 * W + 1, OK),        /* its block's slot was kept */
+	/* 41 */ T(4 * W + 1, OK), /* its block's slot was kept */
 	/* ...and one of exactly 64 blocks (the first that clears all). */
 	/* 42 */ T(4 * W + 127 * 64, OK),
 	/* 43 */ T(4 * W + 127 * 64 - W + 1, OK),
@@ -99,32 +105,30 @@ static const struct step program[] = {
 	/* 52 */ T(LIM + 1, LIMIT),
 	/* 53 */ T(LIM + 2, LIMIT),
 	/* 54 */ T(UINT64_MAX, LIMIT),
-	/* 55 */ T(LIM - 1, OK),          /* the last counter ever accepted */
+	/* 55 */ T(LIM - 1, OK), /* the last counter ever accepted */
 	/* 56 */ T(LIM - 1, DUPLICATE),
 	/* 57 */ T(LIM, LIMIT),
 	/* 58 */ T(LIM - 2, OK),
 	/* 59 */ T(LIM - 3, OK),
-	/* 60 */ T(LIM - W, OK),          /* edge */
+	/* 60 */ T(LIM - W, OK),	  /* edge */
 	/* 61 */ T(LIM - W - 1, TOO_OLD), /* edge - 1 */
-	/* 62 */ T(LIM - W + 1, OK),      /* edge + 1 */
+	/* 62 */ T(LIM - W + 1, OK),	  /* edge + 1 */
 	/* 63 */ T(LIM - 2, DUPLICATE),
 	/* 64 */ T(1ull << 40, TOO_OLD),
 	/* 65 */ T(0, TOO_OLD),
-	/* 66 */ T(UINT64_MAX - 1, LIMIT),
-	T_INIT,
+	/* 66 */ T(UINT64_MAX - 1, LIMIT), T_INIT,
 	/* A fresh window: the first packet may come in anywhere below the limit. */
 	/* 68 */ T(LIM - 1, OK),
 	/* 69 */ T(LIM - 1, DUPLICATE),
-	/* 70 */ T(0, TOO_OLD),
-	T_INIT,
+	/* 70 */ T(0, TOO_OLD), T_INIT,
 	/* 72 */ T(LIM, LIMIT),
 	/* 73 */ T(UINT64_MAX, LIMIT),
-	/* 74 */ T(0, OK),                /* the rejects left the window empty */
-	/* 75 */ T(W - 1, OK),            /* window [0, W - 1] */
-	/* 76 */ T(0, DUPLICATE),         /* edge, seen */
-	/* 77 */ T(W, OK),                /* window [1, W] */
+	/* 74 */ T(0, OK),	  /* the rejects left the window empty */
+	/* 75 */ T(W - 1, OK),	  /* window [0, W - 1] */
+	/* 76 */ T(0, DUPLICATE), /* edge, seen */
+	/* 77 */ T(W, OK),	  /* window [1, W] */
 	/* 78 */ T(0, TOO_OLD),
-	/* 79 */ T(1, OK),                /* edge, unseen */
+	/* 79 */ T(1, OK), /* edge, unseen */
 };
 
 static void run_step(struct rv_replay *r, const struct step *s, size_t i)
@@ -144,8 +148,10 @@ static void run_step(struct rv_replay *r, const struct step *s, size_t i)
 		     (unsigned long long)s->counter, rv_replay_result_str(got),
 		     rv_replay_result_str(s->want));
 	if (got != RV_REPLAY_OK) {
-		cr_assert_arr_eq(r, &before, sizeof(before), "step %zu: rejected update changed "
-			"the window", i);
+		cr_assert_arr_eq(r, &before, sizeof(before),
+				 "step %zu: rejected update changed "
+				 "the window",
+				 i);
 	} else {
 		cr_assert_eq(rv_replay_check(r, s->counter), RV_REPLAY_DUPLICATE,
 			     "step %zu: accepted counter not marked", i);
@@ -163,7 +169,7 @@ Test(core_replay, numbered_program)
 
 Test(core_replay, zero_state_is_empty_window)
 {
-	struct rv_replay r = {0};
+	struct rv_replay r = { 0 };
 	cr_assert_eq(rv_replay_check(&r, 0), RV_REPLAY_OK);
 	cr_assert_eq(rv_replay_check(&r, LIM - 1), RV_REPLAY_OK);
 	cr_assert_eq(rv_replay_update(&r, 5), RV_REPLAY_OK);
@@ -255,7 +261,7 @@ static uint64_t xorshift(uint64_t *s)
  * window, so all are fresh; a second pass finds each duplicate or too old. */
 Test(core_replay, reordered_chunks)
 {
-	static const uint64_t chunks[] = {2, 3, 64, 65, 1000, W};
+	static const uint64_t chunks[] = { 2, 3, 64, 65, 1000, W };
 	enum { N = 40000 };
 	static uint64_t seq[N];
 	uint64_t seed = 0x9e3779b97f4a7c15ull;
@@ -282,8 +288,8 @@ Test(core_replay, reordered_chunks)
 		}
 		uint64_t top = N + 1000 - 1;
 		for (size_t i = 0; i < N; i++) {
-			enum rv_replay_result want = top - seq[i] < W ? RV_REPLAY_DUPLICATE
-								       : RV_REPLAY_TOO_OLD;
+			enum rv_replay_result want =
+				top - seq[i] < W ? RV_REPLAY_DUPLICATE : RV_REPLAY_TOO_OLD;
 			cr_assert_eq(rv_replay_update(&r, seq[i]), want, "second pass %llu",
 				     (unsigned long long)seq[i]);
 		}
@@ -335,7 +341,7 @@ static enum rv_replay_result model_update(struct model *m, uint64_t c)
 static void model_run(uint64_t base, uint64_t seed)
 {
 	enum { RANGE = 1 << 18, OPS = 150000 };
-	struct model m = {.base = base, .seen = calloc(RANGE + 64, 1)};
+	struct model m = { .base = base, .seen = calloc(RANGE + 64, 1) };
 	cr_assert_not_null(m.seen);
 	struct rv_replay r;
 	rv_replay_init(&r);
@@ -391,7 +397,10 @@ Test(core_replay, random_against_model_at_limit)
 Test(core_replay, result_strings)
 {
 	static const enum rv_replay_result all[] = {
-		RV_REPLAY_OK, RV_REPLAY_DUPLICATE, RV_REPLAY_TOO_OLD, RV_REPLAY_LIMIT,
+		RV_REPLAY_OK,
+		RV_REPLAY_DUPLICATE,
+		RV_REPLAY_TOO_OLD,
+		RV_REPLAY_LIMIT,
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
 		cr_assert_str_neq(rv_replay_result_str(all[i]), "unknown replay result");

@@ -43,7 +43,7 @@ static void key_for(uint8_t *key, uint32_t epoch, uint8_t dir)
 
 static void pair_new(struct pair *p, const struct rv_session_params *tmpl)
 {
-	struct rv_session_params pa = {0}, pb;
+	struct rv_session_params pa = { 0 }, pb;
 
 	if (tmpl) {
 		pa = *tmpl;
@@ -89,7 +89,7 @@ static void fill(uint8_t *payload, size_t len, uint32_t seed)
 static enum rv_session_result seal_one(struct rv_session *s, struct pkt_buf *b, size_t len,
 				       uint32_t seed, uint64_t now, uint32_t *out_dlen)
 {
-	struct rv_pkt pkt = {.buf = b->data, .len = (uint32_t)len};
+	struct rv_pkt pkt = { .buf = b->data, .len = (uint32_t)len };
 	enum rv_session_result r;
 
 	fill(b->data + RV_DATA_HDR_LEN, len, seed);
@@ -104,7 +104,7 @@ static enum rv_session_result open_one(struct rv_session *s, const struct pkt_bu
 {
 	static struct pkt_buf copy;
 	struct rv_data_hdr hdr;
-	struct rv_pkt pkt = {.buf = copy.data, .len = dlen};
+	struct rv_pkt pkt = { .buf = copy.data, .len = dlen };
 	enum rv_session_result res;
 	size_t n;
 
@@ -120,7 +120,7 @@ static enum rv_session_result open_one(struct rv_session *s, const struct pkt_bu
 
 Test(session, new_rejects_bad_params)
 {
-	struct rv_session_params p = {.local_index = 1, .remote_index = 0};
+	struct rv_session_params p = { .local_index = 1, .remote_index = 0 };
 
 	cr_assert_null(rv_session_new(&p));
 	p.remote_index = 2;
@@ -163,7 +163,7 @@ Test(session, no_key_before_activation)
 /* Batches of mixed sizes both ways; every plaintext and header is checked. */
 Test(session, round_trip_sizes)
 {
-	static const uint32_t sizes[] = {0, 1, 15, 16, 17, 64, 576, 1280, 1420, 1500, RV_MAX_MTU};
+	static const uint32_t sizes[] = { 0, 1, 15, 16, 17, 64, 576, 1280, 1420, 1500, RV_MAX_MTU };
 	enum { N = ARRAY_SIZE(sizes) };
 	static struct pkt_buf bufs[N];
 	struct rv_pkt pkts[N];
@@ -239,7 +239,7 @@ Test(session, tamper_is_auth_fail_and_leaves_replay_alone)
 	cr_assert_eq(seal_one(p.a, &good, 100, 7, now, &dlen), RV_SESSION_OK);
 
 	/* Each of: a ciphertext byte, the tag, the counter in the header. */
-	const size_t flips[] = {RV_DATA_HDR_LEN + 3, dlen - 1, 15};
+	const size_t flips[] = { RV_DATA_HDR_LEN + 3, dlen - 1, 15 };
 	for (size_t k = 0; k < ARRAY_SIZE(flips); k++) {
 		bad = good;
 		bad.data[flips[k]] ^= 0x01;
@@ -267,7 +267,7 @@ Test(session, tamper_is_auth_fail_and_leaves_replay_alone)
 Test(session, duplicate_is_replay)
 {
 	static struct pkt_buf b, c1, c2;
-	struct rv_pkt pkts[2] = {{c1.data, 0}, {c2.data, 0}};
+	struct rv_pkt pkts[2] = { { c1.data, 0 }, { c2.data, 0 } };
 	struct rv_data_hdr hdrs[2];
 	enum rv_session_result res[2];
 	struct rv_session_stats st;
@@ -353,7 +353,7 @@ Test(session, unknown_key_id_is_no_key)
 Test(session, rollover)
 {
 	static struct pkt_buf old1, new2, back, b;
-	uint8_t k[RV_AEAD_KEY_LEN] = {0};
+	uint8_t k[RV_AEAD_KEY_LEN] = { 0 };
 	struct pair p;
 	uint64_t now = rv_coarse_now_ns();
 	uint32_t dlen_old1, dlen_new2, dlen, len;
@@ -453,8 +453,8 @@ Test(session, key_id_wraps)
 Test(session, rekey_soon_reported_once)
 {
 	static struct pkt_buf b;
-	struct rv_session_params prm = {.rekey_after_messages = 10,
-					.rekey_after_ns = 5 * RV_NSEC_PER_SEC};
+	struct rv_session_params prm = { .rekey_after_messages = 10,
+					 .rekey_after_ns = 5 * RV_NSEC_PER_SEC };
 	struct pair p;
 	uint64_t now = rv_coarse_now_ns();
 	uint32_t dlen;
@@ -490,7 +490,7 @@ Test(session, rekey_soon_reported_once)
 Test(session, reject_after_time_is_expired)
 {
 	static struct pkt_buf b;
-	struct rv_session_params prm = {.reject_after_ns = 2 * RV_NSEC_PER_SEC};
+	struct rv_session_params prm = { .reject_after_ns = 2 * RV_NSEC_PER_SEC };
 	struct rv_session_stats st;
 	struct pair p;
 	uint64_t now = rv_coarse_now_ns();
@@ -519,8 +519,8 @@ Test(session, reject_after_time_is_expired)
 
 Test(session, endpoint)
 {
-	struct rv_session_params prm = {.local_index = 5, .remote_index = 6};
-	struct rv_endpoint e4 = {0}, e6 = {0}, got;
+	struct rv_session_params prm = { .local_index = 5, .remote_index = 6 };
+	struct rv_endpoint e4 = { 0 }, e6 = { 0 }, got;
 	struct rv_session *s;
 	char buf[64];
 
@@ -556,7 +556,7 @@ Test(session, endpoint)
 	cr_assert_str_eq(rv_endpoint_str(&got, buf, sizeof(buf)), "[2001:db8::1]:51820");
 
 	/* Nonsense is refused, the old endpoint kept. */
-	struct rv_endpoint bad = {.len = 3};
+	struct rv_endpoint bad = { .len = 3 };
 	bad.sa.sa_family = AF_UNIX;
 	cr_assert_not(rv_session_update_endpoint(s, &bad));
 	rv_session_get_endpoint(s, &got);
@@ -573,10 +573,10 @@ Test(session, endpoint)
 
 Test(session, source_ok)
 {
-	struct rv_session_params prm = {.local_index = 5, .remote_index = 6};
-	struct rv_ip_addr a4 = {.family = AF_INET, .a = {10, 8, 0, 2}};
-	struct rv_ip_addr o4 = {.family = AF_INET, .a = {10, 8, 0, 3}};
-	struct rv_ip_addr a6 = {.family = AF_INET6, .a = {0xfd, 0, [15] = 2}};
+	struct rv_session_params prm = { .local_index = 5, .remote_index = 6 };
+	struct rv_ip_addr a4 = { .family = AF_INET, .a = { 10, 8, 0, 2 } };
+	struct rv_ip_addr o4 = { .family = AF_INET, .a = { 10, 8, 0, 3 } };
+	struct rv_ip_addr a6 = { .family = AF_INET6, .a = { 0xfd, 0, [15] = 2 } };
 	struct rv_session *s;
 
 	prm.vaddr4 = a4;
@@ -653,16 +653,16 @@ Test(session, concurrent_seal_unique_counters)
 		for (size_t i = 0; i < CONC_BATCHES * CONC_BATCH; i++) {
 			struct rv_data_hdr h;
 
-			cr_assert_eq(
-			    rv_wire_parse_data_hdr(&h, conc_bufs[t][i].data, conc_lens[t][i]),
-			    RV_WIRE_OK);
+			cr_assert_eq(rv_wire_parse_data_hdr(&h, conc_bufs[t][i].data,
+							    conc_lens[t][i]),
+				     RV_WIRE_OK);
 			cr_assert_lt(h.counter, (uint64_t)TOTAL);
 			cr_assert_not(seen[h.counter], "counter %llu twice",
 				      (unsigned long long)h.counter);
 			seen[h.counter] = true;
-			cr_assert_eq(
-			    open_one(p.b, &conc_bufs[t][i], conc_lens[t][i], conc_now, NULL),
-			    RV_SESSION_OK);
+			cr_assert_eq(open_one(p.b, &conc_bufs[t][i], conc_lens[t][i], conc_now,
+					      NULL),
+				     RV_SESSION_OK);
 		}
 	}
 	pair_free(&p);
@@ -680,8 +680,8 @@ Test(session, result_names)
  * tx_bytes counts both pieces. */
 Test(session, seal_batch_ext_scatter)
 {
-	static const uint32_t heads[] = {0, 20, 40, 52, 60};
-	static const uint32_t extras[] = {0, 1, 1368, 100, 1380};
+	static const uint32_t heads[] = { 0, 20, 40, 52, 60 };
+	static const uint32_t extras[] = { 0, 1, 1368, 100, 1380 };
 	enum { N = ARRAY_SIZE(heads) };
 	static struct pkt_buf bufs[N];
 	static uint8_t src[N][1500];
@@ -700,21 +700,23 @@ Test(session, seal_batch_ext_scatter)
 	for (size_t i = 0; i < N; i++) {
 		fill(bufs[i].data + RV_DATA_HDR_LEN, heads[i], (uint32_t)i);
 		fill(src[i], extras[i], (uint32_t)(i + 100));
-		pkts[i] = (struct rv_pkt){.buf = bufs[i].data, .len = heads[i]};
-		ext[i] = (struct rv_pkt_extra){.p = src[i], .len = extras[i]};
+		pkts[i] = (struct rv_pkt){ .buf = bufs[i].data, .len = heads[i] };
+		ext[i] = (struct rv_pkt_extra){ .p = src[i], .len = extras[i] };
 		total += heads[i] + extras[i];
 	}
 	cr_assert_eq(rv_session_seal_batch_ext(p.a, pkts, ext, N, now), RV_SESSION_OK);
 	for (size_t i = 0; i < N; i++) {
 		cr_assert_eq(pkts[i].len, heads[i] + extras[i] + RV_DATA_OVERHEAD);
-		cr_assert_eq(rv_wire_parse_data_hdr(&hdrs[i], pkts[i].buf, pkts[i].len), RV_WIRE_OK);
+		cr_assert_eq(rv_wire_parse_data_hdr(&hdrs[i], pkts[i].buf, pkts[i].len),
+			     RV_WIRE_OK);
 		cr_assert_eq(hdrs[i].counter, i);
 	}
 	cr_assert_eq(rv_session_open_batch(p.b, pkts, hdrs, res, N, now), N);
 	for (size_t i = 0; i < N; i++) {
 		uint8_t want[1500];
 
-		cr_assert_eq(res[i], RV_SESSION_OK, "pkt %zu: %s", i, rv_session_result_str(res[i]));
+		cr_assert_eq(res[i], RV_SESSION_OK, "pkt %zu: %s", i,
+			     rv_session_result_str(res[i]));
 		cr_assert_eq(pkts[i].len, heads[i] + extras[i]);
 		fill(want, heads[i], (uint32_t)i);
 		cr_assert_arr_eq(bufs[i].data + RV_DATA_HDR_LEN, want, heads[i]);
@@ -725,7 +727,7 @@ Test(session, seal_batch_ext_scatter)
 	cr_assert_eq(st.tx_packets, N);
 	cr_assert_eq(st.tx_bytes, total);
 	/* NULL extras is the plain batch seal; counters continue. */
-	pkts[0] = (struct rv_pkt){.buf = bufs[0].data, .len = 10};
+	pkts[0] = (struct rv_pkt){ .buf = bufs[0].data, .len = 10 };
 	cr_assert_eq(rv_session_seal_batch_ext(p.a, pkts, NULL, 1, now), RV_SESSION_OK);
 	cr_assert_eq(rv_wire_parse_data_hdr(&hdrs[0], pkts[0].buf, pkts[0].len), RV_WIRE_OK);
 	cr_assert_eq(hdrs[0].counter, N);

@@ -24,7 +24,7 @@ struct hdr_case {
 	uint16_t reserved;
 	uint32_t index;
 	uint64_t counter;
-	size_t len;  /* whole datagram, header + body + tag */
+	size_t len; /* whole datagram, header + body + tag */
 	enum rv_wire_err want;
 };
 
@@ -33,44 +33,44 @@ struct hdr_case {
 /* Not const: cr_make_param_array casts the array to void *. */
 static struct hdr_case hdr_cases[] = {
 	/* Lengths. */
-	{"empty", 1, 0, 0, 7, 0, 0, RV_WIRE_TOO_SHORT},
-	{"one byte", 1, 0, 0, 7, 0, 1, RV_WIRE_TOO_SHORT},
-	{"header only", 1, 0, 0, 7, 0, RV_DATA_HDR_LEN, RV_WIRE_TOO_SHORT},
-	{"min - 1", 1, 0, 0, 7, 0, RV_MIN_DATAGRAM - 1, RV_WIRE_TOO_SHORT},
-	{"min (keepalive)", 1, 0, 0, 7, 0, RV_MIN_DATAGRAM, RV_WIRE_OK},
-	{"min + 1", 1, 0, 0, 7, 0, RV_MIN_DATAGRAM + 1, RV_WIRE_OK},
-	{"default mtu", 1, 0, 0, 7, 0, RV_DEFAULT_MTU + RV_DATA_OVERHEAD, RV_WIRE_OK},
-	{"max", 1, 0, 0, 7, 0, RV_MAX_DATAGRAM, RV_WIRE_OK},
-	{"max + 1", 1, 0, 0, 7, 0, RV_MAX_DATAGRAM + 1, RV_WIRE_TOO_LONG},
-	{"64 KiB", 1, 0, 0, 7, 0, 65535, RV_WIRE_TOO_LONG},
+	{ "empty", 1, 0, 0, 7, 0, 0, RV_WIRE_TOO_SHORT },
+	{ "one byte", 1, 0, 0, 7, 0, 1, RV_WIRE_TOO_SHORT },
+	{ "header only", 1, 0, 0, 7, 0, RV_DATA_HDR_LEN, RV_WIRE_TOO_SHORT },
+	{ "min - 1", 1, 0, 0, 7, 0, RV_MIN_DATAGRAM - 1, RV_WIRE_TOO_SHORT },
+	{ "min (keepalive)", 1, 0, 0, 7, 0, RV_MIN_DATAGRAM, RV_WIRE_OK },
+	{ "min + 1", 1, 0, 0, 7, 0, RV_MIN_DATAGRAM + 1, RV_WIRE_OK },
+	{ "default mtu", 1, 0, 0, 7, 0, RV_DEFAULT_MTU + RV_DATA_OVERHEAD, RV_WIRE_OK },
+	{ "max", 1, 0, 0, 7, 0, RV_MAX_DATAGRAM, RV_WIRE_OK },
+	{ "max + 1", 1, 0, 0, 7, 0, RV_MAX_DATAGRAM + 1, RV_WIRE_TOO_LONG },
+	{ "64 KiB", 1, 0, 0, 7, 0, 65535, RV_WIRE_TOO_LONG },
 	/* Type. */
-	{"type 0", 0, 0, 0, 7, 0, 64, RV_WIRE_BAD_TYPE},
-	{"type 2", 2, 0, 0, 7, 0, 64, RV_WIRE_BAD_TYPE},
-	{"type 0xff", 0xff, 0, 0, 7, 0, 64, RV_WIRE_BAD_TYPE},
+	{ "type 0", 0, 0, 0, 7, 0, 64, RV_WIRE_BAD_TYPE },
+	{ "type 2", 2, 0, 0, 7, 0, 64, RV_WIRE_BAD_TYPE },
+	{ "type 0xff", 0xff, 0, 0, 7, 0, 64, RV_WIRE_BAD_TYPE },
 	/* Reserved. */
-	{"reserved 0x0001", 1, 0, 0x0001, 7, 0, 64, RV_WIRE_RESERVED},
-	{"reserved 0x8000", 1, 0, 0x8000, 7, 0, 64, RV_WIRE_RESERVED},
-	{"reserved 0xffff", 1, 0, 0xffff, 7, 0, 64, RV_WIRE_RESERVED},
+	{ "reserved 0x0001", 1, 0, 0x0001, 7, 0, 64, RV_WIRE_RESERVED },
+	{ "reserved 0x8000", 1, 0, 0x8000, 7, 0, 64, RV_WIRE_RESERVED },
+	{ "reserved 0xffff", 1, 0, 0xffff, 7, 0, 64, RV_WIRE_RESERVED },
 	/* Receiver index. */
-	{"index 0", 1, 0, 0, 0, 0, 64, RV_WIRE_ZERO_INDEX},
-	{"index 1", 1, 0, 0, 1, 0, 64, RV_WIRE_OK},
-	{"index max", 1, 0, 0, UINT32_MAX, 0, 64, RV_WIRE_OK},
+	{ "index 0", 1, 0, 0, 0, 0, 64, RV_WIRE_ZERO_INDEX },
+	{ "index 1", 1, 0, 0, 1, 0, 64, RV_WIRE_OK },
+	{ "index max", 1, 0, 0, UINT32_MAX, 0, 64, RV_WIRE_OK },
 	/* Counter around the reject-after limit. */
-	{"counter 0", 1, 3, 0, 9, 0, 64, RV_WIRE_OK},
-	{"counter rekey", 1, 3, 0, 9, RV_REKEY_AFTER_MESSAGES, 64, RV_WIRE_OK},
-	{"counter lim - 2", 1, 3, 0, 9, LIM - 2, 64, RV_WIRE_OK},
-	{"counter lim - 1", 1, 3, 0, 9, LIM - 1, 64, RV_WIRE_OK},
-	{"counter lim", 1, 3, 0, 9, LIM, 64, RV_WIRE_COUNTER_LIMIT},
-	{"counter lim + 1", 1, 3, 0, 9, LIM + 1, 64, RV_WIRE_COUNTER_LIMIT},
-	{"counter max", 1, 3, 0, 9, UINT64_MAX, 64, RV_WIRE_COUNTER_LIMIT},
+	{ "counter 0", 1, 3, 0, 9, 0, 64, RV_WIRE_OK },
+	{ "counter rekey", 1, 3, 0, 9, RV_REKEY_AFTER_MESSAGES, 64, RV_WIRE_OK },
+	{ "counter lim - 2", 1, 3, 0, 9, LIM - 2, 64, RV_WIRE_OK },
+	{ "counter lim - 1", 1, 3, 0, 9, LIM - 1, 64, RV_WIRE_OK },
+	{ "counter lim", 1, 3, 0, 9, LIM, 64, RV_WIRE_COUNTER_LIMIT },
+	{ "counter lim + 1", 1, 3, 0, 9, LIM + 1, 64, RV_WIRE_COUNTER_LIMIT },
+	{ "counter max", 1, 3, 0, 9, UINT64_MAX, 64, RV_WIRE_COUNTER_LIMIT },
 	/* Several faults at once: the documented check order decides. */
-	{"short beats type", 9, 0, 1, 0, UINT64_MAX, 20, RV_WIRE_TOO_SHORT},
-	{"long beats type", 9, 0, 1, 0, UINT64_MAX, RV_MAX_DATAGRAM + 1, RV_WIRE_TOO_LONG},
-	{"type beats reserved", 9, 0, 1, 0, UINT64_MAX, 64, RV_WIRE_BAD_TYPE},
-	{"reserved beats index", 1, 0, 1, 0, UINT64_MAX, 64, RV_WIRE_RESERVED},
-	{"index beats counter", 1, 0, 0, 0, UINT64_MAX, 64, RV_WIRE_ZERO_INDEX},
+	{ "short beats type", 9, 0, 1, 0, UINT64_MAX, 20, RV_WIRE_TOO_SHORT },
+	{ "long beats type", 9, 0, 1, 0, UINT64_MAX, RV_MAX_DATAGRAM + 1, RV_WIRE_TOO_LONG },
+	{ "type beats reserved", 9, 0, 1, 0, UINT64_MAX, 64, RV_WIRE_BAD_TYPE },
+	{ "reserved beats index", 1, 0, 1, 0, UINT64_MAX, 64, RV_WIRE_RESERVED },
+	{ "index beats counter", 1, 0, 0, 0, UINT64_MAX, 64, RV_WIRE_ZERO_INDEX },
 	/* key_id is opaque to the parser. */
-	{"key_id 0xff", 1, 0xff, 0, 0x01020304, 0x0a0b0c0d0e0f1011ull, 64, RV_WIRE_OK},
+	{ "key_id 0xff", 1, 0xff, 0, 0x01020304, 0x0a0b0c0d0e0f1011ull, 64, RV_WIRE_OK },
 };
 
 ParameterizedTestParameters(core_wire, parse)
@@ -145,7 +145,7 @@ Test(core_wire, write_known_bytes)
 Test(core_wire, err_strings_distinct)
 {
 	static const enum rv_wire_err all[] = {
-		RV_WIRE_OK, RV_WIRE_TOO_SHORT, RV_WIRE_TOO_LONG, RV_WIRE_BAD_TYPE,
+		RV_WIRE_OK,	  RV_WIRE_TOO_SHORT,  RV_WIRE_TOO_LONG,	     RV_WIRE_BAD_TYPE,
 		RV_WIRE_RESERVED, RV_WIRE_ZERO_INDEX, RV_WIRE_COUNTER_LIMIT,
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
@@ -164,9 +164,10 @@ Test(core_wire, err_strings_distinct)
  * of a small counter can reach the limit (that needs the top 51 bits set). */
 Test(core_wire, every_byte_flipped)
 {
-	uint8_t pkt[RV_MIN_DATAGRAM] = {0};
-	struct rv_data_hdr h = {.type = RV_MSG_DATA, .key_id = 1, .receiver_index = 1,
-				.counter = 5};
+	uint8_t pkt[RV_MIN_DATAGRAM] = { 0 };
+	struct rv_data_hdr h = {
+		.type = RV_MSG_DATA, .key_id = 1, .receiver_index = 1, .counter = 5
+	};
 	rv_wire_write_data_hdr(pkt, &h);
 	for (size_t off = 0; off < RV_DATA_HDR_LEN; off++) {
 		for (unsigned v = 0; v < 256; v++) {

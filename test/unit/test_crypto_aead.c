@@ -105,7 +105,8 @@ static void run_kat(enum rv_aead_alg alg, const char *file, size_t *out_num, siz
 			cr_assert(memcmp(buf, ct, ct_len) == 0 &&
 					  memcmp(buf + in_len, tag, tag_len) == 0,
 				  "line %u: rv_aead_seal(counter) disagrees with the vector", line);
-			cr_assert_eq(rv_aead_open(&aead, ctr, buf, in_len + tag_len, ad, ad_len), 0);
+			cr_assert_eq(rv_aead_open(&aead, ctr, buf, in_len + tag_len, ad, ad_len),
+				     0);
 			cr_assert(memcmp(buf, in, in_len) == 0);
 			++*out_ctr;
 		}
@@ -130,8 +131,7 @@ Test(aead, kat_chacha20_poly1305)
 {
 	size_t num, num_ctr;
 
-	run_kat(RV_AEAD_CHACHA20POLY1305, RV_TEST_VECTORS "/chacha20_poly1305.txt", &num,
-		&num_ctr);
+	run_kat(RV_AEAD_CHACHA20POLY1305, RV_TEST_VECTORS "/chacha20_poly1305.txt", &num, &num_ctr);
 	cr_assert_eq(num, 2, "expected RFC 8439 §2.8.2 and A.5, checked %zu", num);
 	cr_assert_eq(num_ctr, 1, "A.5's nonce is a ringvpn nonce");
 }
@@ -139,8 +139,9 @@ Test(aead, kat_chacha20_poly1305)
 /* The data-path nonce is 4 zero bytes || counter big-endian, for any counter. */
 Test(aead, nonce_layout)
 {
-	static const uint64_t ctrs[] = { 0, 1, 0xff, 0x100, 0x0102030405060708ull,
-					 UINT64_MAX - 1, UINT64_MAX };
+	static const uint64_t ctrs[] = {
+		0, 1, 0xff, 0x100, 0x0102030405060708ull, UINT64_MAX - 1, UINT64_MAX
+	};
 	uint8_t key[RV_AEAD_KEY_LEN], ad[16], a[64 + RV_AEAD_TAG_LEN], b[sizeof(a)];
 
 	rv_rand_bytes(key, sizeof(key));
@@ -188,8 +189,8 @@ static void roundtrip(enum rv_aead_alg alg, size_t len)
 	cr_assert(!all_zero(buf + len, RV_AEAD_TAG_LEN), "tag not written");
 	cr_assert_eq(rv_aead_open(&aead, ctr, buf, len + RV_AEAD_TAG_LEN, hdr, sizeof(hdr)), 0,
 		     "%s len %zu: open failed", rv_aead_alg_name(alg), len);
-	cr_assert(memcmp(buf, pt, len) == 0, "%s len %zu: plaintext differs",
-		  rv_aead_alg_name(alg), len);
+	cr_assert(memcmp(buf, pt, len) == 0, "%s len %zu: plaintext differs", rv_aead_alg_name(alg),
+		  len);
 	rv_aead_cleanup(&aead);
 	free(pt);
 	free(buf);
@@ -197,9 +198,9 @@ static void roundtrip(enum rv_aead_alg alg, size_t len)
 
 Test(aead, roundtrip_sizes)
 {
-	static const size_t big[] = { 127, 128, 129, 255, 256, 257, 511, 512, 513, 1023, 1024,
-				      1279, 1280, 1419, 1420, 1421, 1472, 1500, 4096, 9000,
-				      16383, 65535, 65536 };
+	static const size_t big[] = { 127,  128,  129,	255,  256,   257,   511,  512,
+				      513,  1023, 1024, 1279, 1280,  1419,  1420, 1421,
+				      1472, 1500, 4096, 9000, 16383, 65535, 65536 };
 
 	for (size_t k = 0; k < sizeof(algs) / sizeof(algs[0]); k++) {
 		for (size_t len = 0; len <= 96; len++) {
@@ -472,7 +473,8 @@ Test(aead, concurrent_seal_open_one_ctx, .timeout = 30)
 			memcpy(hdr, &ctr, sizeof(ctr));
 			memcpy(ref + i * pkt, plain, CONC_LEN);
 			cr_assert_eq(rv_aead_seal(&aead, ctr, ref + i * pkt, CONC_LEN, hdr,
-						  sizeof(hdr)), 0);
+						  sizeof(hdr)),
+				     0);
 		}
 		cr_assert_eq(pthread_barrier_init(&start, NULL, 2), 0);
 		for (int t = 0; t < 2; t++) {

@@ -84,8 +84,8 @@ Test(kdf, argument_checks)
 	cr_assert_eq(rv_hkdf_extract(prk, NULL, 5, ikm, sizeof(ikm)), -EINVAL);
 	cr_assert_eq(rv_hkdf_extract(prk, ikm, 1, NULL, 3), -EINVAL);
 	cr_assert_eq(rv_hkdf_expand(out, sizeof(out), NULL, 32, NULL, 0), -EINVAL);
-	cr_assert_eq(rv_hkdf_expand(out, sizeof(out), prk, RV_HKDF_PRK_LEN - 1, NULL, 0),
-		     -EINVAL, "PRK shorter than HashLen accepted");
+	cr_assert_eq(rv_hkdf_expand(out, sizeof(out), prk, RV_HKDF_PRK_LEN - 1, NULL, 0), -EINVAL,
+		     "PRK shorter than HashLen accepted");
 	cr_assert_eq(rv_hkdf_expand(out, sizeof(out), prk, sizeof(prk), NULL, 4), -EINVAL);
 	cr_assert_eq(rv_hkdf(NULL, 1, NULL, 0, ikm, sizeof(ikm), NULL, 0), -EINVAL);
 	cr_assert_eq(rv_hkdf(out, 1, NULL, 1, ikm, sizeof(ikm), NULL, 0), -EINVAL);
@@ -102,8 +102,8 @@ Test(kdf, argument_checks)
 			 "queue not drained");
 }
 
-static void epoch_ref(uint8_t *out, const char *label, const uint8_t *exporter,
-		      const uint8_t *dh, uint32_t epoch)
+static void epoch_ref(uint8_t *out, const char *label, const uint8_t *exporter, const uint8_t *dh,
+		      uint32_t epoch)
 {
 	uint8_t info[64];
 	size_t n = strlen(label);

@@ -60,8 +60,8 @@ static mode_t mode_of(const char *path)
 
 static void create_ok(const char *dir, bool force)
 {
-	struct rv_pki_ca_opts o = {.name = "test CA", .days = 10, .force = force};
-	struct rv_pki_err err = {0};
+	struct rv_pki_ca_opts o = { .name = "test CA", .days = 10, .force = force };
+	struct rv_pki_err err = { 0 };
 
 	cr_assert_eq(rv_pki_ca_create(dir, &o, &err), 0, "%s", err.msg);
 }
@@ -88,7 +88,7 @@ Test(pki_ca, creates_files_with_modes)
 
 Test(pki_ca, ca_certificate_extensions)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	char p[400], cn[64];
 	X509 *x;
 	EVP_PKEY *pub;
@@ -100,8 +100,9 @@ Test(pki_ca, ca_certificate_extensions)
 	cr_assert_eq(rv_pem_read_cert(&x, p, &err), 0, "%s", err.msg);
 
 	cr_assert_eq(X509_get_version(x), X509_VERSION_3);
-	cr_assert_gt(
-	    X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn)), 0);
+	cr_assert_gt(X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn,
+					       sizeof(cn)),
+		     0);
 	cr_assert_str_eq(cn, "test CA");
 	cr_assert_eq(X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)), 0);
 
@@ -140,7 +141,7 @@ Test(pki_ca, ca_certificate_extensions)
 Test(pki_ca, two_cas_differ)
 {
 	char other[400], p1[420], p2[420];
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	X509 *a, *b;
 
 	path_in(other, sizeof(other), tmpdir, "other");
@@ -158,8 +159,8 @@ Test(pki_ca, two_cas_differ)
 
 Test(pki_ca, refuses_overwrite_without_force)
 {
-	struct rv_pki_ca_opts o = {0};
-	struct rv_pki_err err = {0};
+	struct rv_pki_ca_opts o = { 0 };
+	struct rv_pki_err err = { 0 };
 	char key[400];
 	EVP_PKEY *k1, *k2;
 
@@ -184,7 +185,7 @@ Test(pki_ca, refuses_overwrite_without_force)
 
 Test(pki_ca, open_ok_and_dir)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	struct rv_pki_ca *ca;
 
 	create_ok(cadir, false);
@@ -196,7 +197,7 @@ Test(pki_ca, open_ok_and_dir)
 
 Test(pki_ca, open_missing_dir)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	struct rv_pki_ca *ca = (struct rv_pki_ca *)1;
 
 	cr_assert_eq(rv_pki_ca_open(&ca, cadir, &err), -ENOENT);
@@ -208,7 +209,7 @@ Test(pki_ca, open_missing_dir)
 
 Test(pki_ca, open_missing_key)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	struct rv_pki_ca *ca;
 	char key[400];
 
@@ -222,7 +223,7 @@ Test(pki_ca, open_missing_key)
 
 Test(pki_ca, open_missing_cert)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	struct rv_pki_ca *ca;
 	char crt[400];
 
@@ -236,7 +237,7 @@ Test(pki_ca, open_missing_cert)
 
 Test(pki_ca, open_garbage_key)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	struct rv_pki_ca *ca;
 	char key[400];
 	FILE *f;
@@ -254,7 +255,7 @@ Test(pki_ca, open_garbage_key)
 
 Test(pki_ca, open_mismatched_key)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	struct rv_pki_ca *ca;
 	char other[400], from[420], to[420];
 
@@ -271,8 +272,8 @@ Test(pki_ca, open_mismatched_key)
 
 Test(pki_ca, create_bad_args)
 {
-	struct rv_pki_err err = {0};
-	struct rv_pki_ca_opts o = {.days = -1};
+	struct rv_pki_err err = { 0 };
+	struct rv_pki_ca_opts o = { .days = -1 };
 	char deep[400];
 
 	cr_assert_eq(rv_pki_ca_create(cadir, &o, &err), -EINVAL);

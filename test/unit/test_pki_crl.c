@@ -33,7 +33,7 @@ static char index_path[T_PKI_PATH + 16];
 
 static void setup(void)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 
 	cr_assert_eq(t_pki_create(&pki), 0);
 	cr_assert_eq(rv_pki_ca_open(&ca, pki.ca_dir, &err), 0, "%s", err.msg);
@@ -50,7 +50,7 @@ TestSuite(pki_crl, .init = setup, .fini = teardown, .timeout = 30);
 
 static X509_CRL *load_crl(void)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	X509_CRL *crl;
 
 	cr_assert_eq(rv_pem_read_crl(&crl, pki.ca_crl, &err), 0, "%s", err.msg);
@@ -70,7 +70,7 @@ static long crl_number(X509_CRL *crl)
 
 static bool crl_has(X509_CRL *crl, const char *cert_path)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	X509 *x;
 	X509_REVOKED *r = NULL;
 	int found;
@@ -98,7 +98,7 @@ static size_t count_lines(const char *path)
 Test(pki_crl, fixture_crl_signed_and_lists_revoked)
 {
 	X509_CRL *crl = load_crl();
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	X509 *cacert;
 	EVP_PKEY *pub;
 	int days = 0, secs = 0;
@@ -128,7 +128,7 @@ Test(pki_crl, fixture_crl_signed_and_lists_revoked)
 
 Test(pki_crl, revoke_increments_number_and_keeps_old_entries)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	bool already = true;
 	X509_CRL *crl;
 
@@ -155,7 +155,7 @@ Test(pki_crl, revoke_increments_number_and_keeps_old_entries)
 
 Test(pki_crl, revoke_twice_is_idempotent)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	bool already = false;
 	X509_CRL *crl;
 
@@ -170,7 +170,7 @@ Test(pki_crl, revoke_twice_is_idempotent)
 
 Test(pki_crl, revoke_other_ca_cert_refused)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	bool already;
 
 	cr_assert_eq(rv_pki_revoke(ca, pki.rogue_crt, 0, &already, &err), -EINVAL);
@@ -181,7 +181,7 @@ Test(pki_crl, revoke_other_ca_cert_refused)
 
 Test(pki_crl, revoke_missing_file)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	bool already;
 
 	cr_assert_eq(rv_pki_revoke(ca, "/nonexistent/x.crt", 0, &already, &err), -ENOENT);
@@ -191,7 +191,7 @@ Test(pki_crl, revoke_missing_file)
 
 Test(pki_crl, revoke_by_serial)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	bool already;
 	X509 *x;
 	char *hex, lower[64];
@@ -220,8 +220,9 @@ Test(pki_crl, revoke_by_serial)
 Test(pki_crl, revoke_bad_serials)
 {
 	static const char *bad[] = {
-	    "", "0", "00", "xyz", "12 34", "-5", "123456789012345678901234567890123456789012"};
-	struct rv_pki_err err = {0};
+		"", "0", "00", "xyz", "12 34", "-5", "123456789012345678901234567890123456789012"
+	};
+	struct rv_pki_err err = { 0 };
 	bool already;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -234,7 +235,7 @@ Test(pki_crl, revoke_bad_serials)
 
 Test(pki_crl, update_empty_index)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	FILE *f = fopen(index_path, "w");
 	X509_CRL *crl;
 
@@ -256,7 +257,7 @@ Test(pki_crl, update_empty_index)
 
 Test(pki_crl, index_comments_and_blank_lines)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	FILE *f = fopen(index_path, "a");
 
 	cr_assert_not_null(f);
@@ -270,11 +271,11 @@ Test(pki_crl, index_comments_and_blank_lines)
 
 Test(pki_crl, malformed_index_named_with_line)
 {
-	static const char *bad[] = {"nothex 1700000000 x\n", "ABCD\n",	   "ABCD notatime\n",
-				    "ABCD -5 x\n",	     "ABCD 12x\n", " ABCD 1\n"};
+	static const char *bad[] = { "nothex 1700000000 x\n", "ABCD\n",	    "ABCD notatime\n",
+				     "ABCD -5 x\n",	      "ABCD 12x\n", " ABCD 1\n" };
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct rv_pki_err err = {0};
+		struct rv_pki_err err = { 0 };
 		FILE *f = fopen(index_path, "w");
 		char want[T_PKI_PATH + 32];
 
@@ -289,7 +290,7 @@ Test(pki_crl, malformed_index_named_with_line)
 
 Test(pki_crl, foreign_crl_refused)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	char other_crl[T_PKI_PATH + 16];
 
 	/* Someone copied the other CA's CRL over ours: do not continue its numbering. */
@@ -301,7 +302,7 @@ Test(pki_crl, foreign_crl_refused)
 
 Test(pki_crl, bad_days)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 
 	cr_assert_eq(rv_pki_crl_update(ca, -1, &err), -EINVAL);
 	cr_assert_eq(err.kind, RV_PKI_ERR_USAGE);

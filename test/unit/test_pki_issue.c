@@ -44,7 +44,7 @@ TestSuite(pki_issue, .init = setup, .fini = teardown, .timeout = 30);
 
 static X509 *load_cert(const char *path)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	X509 *x;
 
 	cr_assert_eq(rv_pem_read_cert(&x, path, &err), 0, "%s", err.msg);
@@ -55,7 +55,7 @@ static X509 *load_cert(const char *path)
  * the certificates are judged by BoringSSL itself. Returns the X509_V_ code. */
 static int verify_raw(const char *ca_path, const char *crl_path, const char *cert_path, int purpose)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	X509 *ca = load_cert(ca_path), *cert = load_cert(cert_path);
 	X509_CRL *crl = NULL;
 	X509_STORE *store = X509_STORE_new();
@@ -86,9 +86,9 @@ Test(pki_issue, chain_valid_certs_pass)
 	cr_assert_eq(verify_raw(pki.ca_crt, pki.ca_crl, pki.server_crt, X509_PURPOSE_SSL_SERVER),
 		     X509_V_OK);
 	for (int i = 0; i < T_PKI_NUM_CLIENTS; i++) {
-		cr_assert_eq(
-		    verify_raw(pki.ca_crt, pki.ca_crl, pki.client_crt[i], X509_PURPOSE_SSL_CLIENT),
-		    X509_V_OK, "client%d", i + 1);
+		cr_assert_eq(verify_raw(pki.ca_crt, pki.ca_crl, pki.client_crt[i],
+					X509_PURPOSE_SSL_CLIENT),
+			     X509_V_OK, "client%d", i + 1);
 	}
 }
 
@@ -97,7 +97,7 @@ Test(pki_issue, chain_other_ca_fails)
 	int code = verify_raw(pki.ca_crt, pki.ca_crl, pki.rogue_crt, X509_PURPOSE_SSL_CLIENT);
 
 	cr_assert(code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
-		      code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT,
+			  code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT,
 		  "code %d", code);
 	/* ...but it is a perfectly good certificate of the other CA. */
 	cr_assert_eq(verify_raw(pki.other_ca_crt, NULL, pki.rogue_crt, X509_PURPOSE_SSL_CLIENT),
@@ -130,7 +130,7 @@ Test(pki_issue, purpose_enforced_by_eku)
 /* The pki/verify.c wrapper maps each verdict to its errno. */
 Test(pki_issue, verify_wrapper_verdicts)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 
 	cr_assert_eq(rv_pki_verify(pki.ca_crt, pki.ca_crl, pki.server_crt, RV_PKI_PURPOSE_SERVER,
 				   T_PKI_SERVER_NAME, &err),
@@ -150,11 +150,12 @@ Test(pki_issue, verify_wrapper_verdicts)
 				   NULL, &err),
 		     -EKEYREVOKED);
 	cr_assert_not_null(strstr(err.msg, "revoked"), "%s", err.msg);
-	cr_assert_eq(
-	    rv_pki_verify(pki.ca_crt, pki.ca_crl, pki.rogue_crt, RV_PKI_PURPOSE_CLIENT, NULL, &err),
-	    -EKEYREJECTED);
-	cr_assert_eq(
-	    rv_pki_verify(pki.ca_crt, NULL, pki.revoked_crt, RV_PKI_PURPOSE_CLIENT, NULL, &err), 0);
+	cr_assert_eq(rv_pki_verify(pki.ca_crt, pki.ca_crl, pki.rogue_crt, RV_PKI_PURPOSE_CLIENT,
+				   NULL, &err),
+		     -EKEYREJECTED);
+	cr_assert_eq(rv_pki_verify(pki.ca_crt, NULL, pki.revoked_crt, RV_PKI_PURPOSE_CLIENT, NULL,
+				   &err),
+		     0);
 	cr_assert_eq(rv_pki_verify(pki.ca_crt, pki.ca_crl, "/nonexistent.crt", RV_PKI_PURPOSE_ANY,
 				   NULL, &err),
 		     -ENOENT);
@@ -170,9 +171,9 @@ static mode_t mode_of(const char *path)
 
 Test(pki_issue, key_files_0600_cert_files_0644)
 {
-	const char *keys[] = {pki.server_key,  pki.client_key[0], pki.client_key[1],
-			      pki.expired_key, pki.rogue_key,	  pki.revoked_key};
-	const char *crts[] = {pki.server_crt, pki.client_crt[0], pki.rogue_crt};
+	const char *keys[] = { pki.server_key,	pki.client_key[0], pki.client_key[1],
+			       pki.expired_key, pki.rogue_key,	   pki.revoked_key };
+	const char *crts[] = { pki.server_crt, pki.client_crt[0], pki.rogue_crt };
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		cr_assert_eq(mode_of(keys[i]), 0600, "%s is %o", keys[i], mode_of(keys[i]));
@@ -184,7 +185,7 @@ Test(pki_issue, key_files_0600_cert_files_0644)
 
 Test(pki_issue, keys_match_certs)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	EVP_PKEY *k;
 	X509 *x = load_cert(pki.server_crt);
 
@@ -198,8 +199,9 @@ Test(pki_issue, keys_match_certs)
 
 static void get_cn(X509 *x, char *out, size_t len)
 {
-	cr_assert_gt(
-	    X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, out, (int)len), 0);
+	cr_assert_gt(X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, out,
+					       (int)len),
+		     0);
 }
 
 Test(pki_issue, server_cert_fields)
@@ -226,9 +228,9 @@ Test(pki_issue, server_cert_fields)
 	cr_assert_eq(X509_get_key_usage(x), (uint32_t)KU_DIGITAL_SIGNATURE);
 	cr_assert_eq(X509_check_ca(x), 0, "leaf is not a CA");
 	cr_assert_not_null(X509_get0_authority_key_id(x), "AKI present");
-	cr_assert_eq(
-	    ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(x), X509_get0_subject_key_id(ca)), 0,
-	    "AKI = CA's SKI");
+	cr_assert_eq(ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(x),
+					   X509_get0_subject_key_id(ca)),
+		     0, "AKI = CA's SKI");
 	X509_free(ca);
 	X509_free(x);
 }
@@ -258,7 +260,7 @@ Test(pki_issue, expired_cert_window)
 
 static struct rv_pki_ca *open_ca(void)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	struct rv_pki_ca *ca;
 
 	cr_assert_eq(rv_pki_ca_open(&ca, pki.ca_dir, &err), 0, "%s", err.msg);
@@ -270,13 +272,13 @@ Test(pki_issue, ip_server_names)
 	static const struct {
 		const char *name, *file;
 		int len;
-	} cases[] = {{"10.1.2.3", NULL, 4}, {"fd00::1", "v6server", 16}};
+	} cases[] = { { "10.1.2.3", NULL, 4 }, { "fd00::1", "v6server", 16 } };
 	struct rv_pki_ca *ca = open_ca();
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct rv_pki_issue_opts o;
 		struct rv_pki_issued out;
-		struct rv_pki_err err = {0};
+		struct rv_pki_err err = { 0 };
 
 		rv_pki_issue_opts_init(&o, RV_PKI_CERT_SERVER, cases[i].name);
 		o.out_dir = pki.dir;
@@ -307,23 +309,23 @@ struct bad_name {
 ParameterizedTestParameters(pki_issue, bad_names)
 {
 	static struct bad_name cases[] = {
-	    /* 1 */ {RV_PKI_CERT_CLIENT, "", ""},
-	    /* 2 */ {RV_PKI_CERT_CLIENT, "../escape", ""},
-	    /* 3 */ {RV_PKI_CERT_CLIENT, "a/b", ""},
-	    /* 4 */ {RV_PKI_CERT_CLIENT, ".hidden", ""},
-	    /* 5 */ {RV_PKI_CERT_CLIENT, "-flag", ""},
-	    /* 6 */ {RV_PKI_CERT_CLIENT, "sp ace", ""},
-	    /* 7 */
-	    {RV_PKI_CERT_CLIENT,
-	     "x2345678901234567890123456789012345678901234567890123456789012345", ""},
-	    /* 8 */ {RV_PKI_CERT_SERVER, "under_score.test", ""},
-	    /* 9 */ {RV_PKI_CERT_SERVER, "a..b", ""},
-	    /* 10 */ {RV_PKI_CERT_SERVER, "-a.test", ""},
-	    /* 11 */ {RV_PKI_CERT_SERVER, "a-.test", ""},
-	    /* 12 */ {RV_PKI_CERT_SERVER, "trailing.", ""},
-	    /* 13 */ {RV_PKI_CERT_SERVER, "fd00::1", ""}, /* ':' is no file name */
-	    /* 14 */ {RV_PKI_CERT_CLIENT, "ok", "../x"},
-	    /* 15 */ {RV_PKI_CERT_SERVER, "dns,DNS:evil.test", ""},
+		/* 1 */ { RV_PKI_CERT_CLIENT, "", "" },
+		/* 2 */ { RV_PKI_CERT_CLIENT, "../escape", "" },
+		/* 3 */ { RV_PKI_CERT_CLIENT, "a/b", "" },
+		/* 4 */ { RV_PKI_CERT_CLIENT, ".hidden", "" },
+		/* 5 */ { RV_PKI_CERT_CLIENT, "-flag", "" },
+		/* 6 */ { RV_PKI_CERT_CLIENT, "sp ace", "" },
+		/* 7 */
+		{ RV_PKI_CERT_CLIENT,
+		  "x2345678901234567890123456789012345678901234567890123456789012345", "" },
+		/* 8 */ { RV_PKI_CERT_SERVER, "under_score.test", "" },
+		/* 9 */ { RV_PKI_CERT_SERVER, "a..b", "" },
+		/* 10 */ { RV_PKI_CERT_SERVER, "-a.test", "" },
+		/* 11 */ { RV_PKI_CERT_SERVER, "a-.test", "" },
+		/* 12 */ { RV_PKI_CERT_SERVER, "trailing.", "" },
+		/* 13 */ { RV_PKI_CERT_SERVER, "fd00::1", "" }, /* ':' is no file name */
+		/* 14 */ { RV_PKI_CERT_CLIENT, "ok", "../x" },
+		/* 15 */ { RV_PKI_CERT_SERVER, "dns,DNS:evil.test", "" },
 	};
 	return cr_make_param_array(struct bad_name, cases, sizeof(cases) / sizeof(cases[0]));
 }
@@ -332,7 +334,7 @@ ParameterizedTest(struct bad_name *c, pki_issue, bad_names)
 {
 	struct rv_pki_ca *ca = open_ca();
 	struct rv_pki_issue_opts o;
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 
 	rv_pki_issue_opts_init(&o, (enum rv_pki_cert_kind)c->kind, c->name);
 	o.out_dir = pki.dir;
@@ -346,7 +348,7 @@ Test(pki_issue, longest_valid_names)
 {
 	struct rv_pki_ca *ca = open_ca();
 	struct rv_pki_issue_opts o;
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	char cn[65];
 
 	memset(cn, 'c', 64);
@@ -364,7 +366,7 @@ Test(pki_issue, refuses_overwrite_then_force)
 {
 	struct rv_pki_ca *ca = open_ca();
 	struct rv_pki_issue_opts o;
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	struct rv_pki_issued out;
 	X509 *before = load_cert(pki.client_crt[0]), *after;
 
@@ -391,7 +393,7 @@ Test(pki_issue, no_partial_files_on_failure)
 {
 	struct rv_pki_ca *ca = open_ca();
 	struct rv_pki_issue_opts o;
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	char crt[T_PKI_PATH + 16], key[T_PKI_PATH + 16];
 	FILE *f;
 
@@ -418,7 +420,7 @@ Test(pki_issue, validity_window_checked)
 {
 	struct rv_pki_ca *ca = open_ca();
 	struct rv_pki_issue_opts o;
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	struct rv_pki_issued out;
 	int days = 0, secs = 0;
 
@@ -432,9 +434,9 @@ Test(pki_issue, validity_window_checked)
 	/* Not yet valid: starts in an hour. */
 	o.not_after_s = 7200;
 	cr_assert_eq(rv_pki_issue(ca, &o, &out, &err), 0, "%s", err.msg);
-	cr_assert_eq(
-	    rv_pki_verify(pki.ca_crt, pki.ca_crl, out.crt, RV_PKI_PURPOSE_CLIENT, NULL, &err),
-	    -EKEYEXPIRED);
+	cr_assert_eq(rv_pki_verify(pki.ca_crt, pki.ca_crl, out.crt, RV_PKI_PURPOSE_CLIENT, NULL,
+				   &err),
+		     -EKEYEXPIRED);
 
 	/* Defaults: 825 days. */
 	rv_pki_issue_opts_init(&o, RV_PKI_CERT_CLIENT, "default");
@@ -451,7 +453,7 @@ Test(pki_issue, validity_window_checked)
 Test(pki_issue, add_client_fixture)
 {
 	char crt[T_PKI_PATH], key[T_PKI_PATH];
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 
 	cr_assert_eq(t_pki_add_client(&pki, "client50", crt, key), 0);
 	cr_assert_eq(mode_of(key), 0600);

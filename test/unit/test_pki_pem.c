@@ -81,8 +81,8 @@ static void write_text(const char *path, const char *text)
 
 Test(pki_pem, key_roundtrip_mode_0600_any_umask)
 {
-	static const mode_t masks[] = {0, 022, 077, 0777};
-	struct rv_pki_err err = {0};
+	static const mode_t masks[] = { 0, 022, 077, 0777 };
+	struct rv_pki_err err = { 0 };
 	char path[128];
 
 	for (size_t i = 0; i < sizeof(masks) / sizeof(masks[0]); i++) {
@@ -106,9 +106,9 @@ Test(pki_pem, key_roundtrip_mode_0600_any_umask)
 
 Test(pki_pem, key_pkcs8_pem)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	EVP_PKEY *k = new_key();
-	char path[128], buf[64] = {0};
+	char path[128], buf[64] = { 0 };
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/a.key", dir);
@@ -123,7 +123,7 @@ Test(pki_pem, key_pkcs8_pem)
 
 Test(pki_pem, key_no_overwrite_then_overwrite)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	EVP_PKEY *k1 = new_key(), *k2 = new_key(), *back;
 	char path[128];
 
@@ -146,7 +146,7 @@ Test(pki_pem, key_no_overwrite_then_overwrite)
 
 Test(pki_pem, no_overwrite_of_symlink_target)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	EVP_PKEY *k = new_key();
 	char path[128], target[128];
 	struct stat st;
@@ -166,13 +166,13 @@ Test(pki_pem, read_errors_name_the_file)
 		const char *name, *content;
 		int ret;
 	} cases[] = {
-	    {"missing.crt", NULL, -ENOENT},
-	    {"empty.crt", "", -EINVAL},
-	    {"garbage.crt", "hello\n", -EINVAL},
-	    {"keyascert.crt", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
-	     -EINVAL},
+		{ "missing.crt", NULL, -ENOENT },
+		{ "empty.crt", "", -EINVAL },
+		{ "garbage.crt", "hello\n", -EINVAL },
+		{ "keyascert.crt", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+		  -EINVAL },
 	};
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	char path[128];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -191,7 +191,7 @@ Test(pki_pem, read_errors_name_the_file)
 
 Test(pki_pem, read_key_errors)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	EVP_PKEY *k;
 	char path[128];
 
@@ -207,7 +207,7 @@ Test(pki_pem, read_key_errors)
 
 Test(pki_pem, read_oversized)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	X509 *x;
 	char path[128];
 	int fd;
@@ -223,7 +223,7 @@ Test(pki_pem, read_oversized)
 
 Test(pki_pem, write_into_missing_dir)
 {
-	struct rv_pki_err err = {0};
+	struct rv_pki_err err = { 0 };
 	EVP_PKEY *k = new_key();
 	char path[128];
 

@@ -35,7 +35,11 @@ static struct rv_tls_ctx *mk_ctx(enum rv_tls_role role, const char *ca, const ch
 				 const char *key, const char *crl, const char *name)
 {
 	struct rv_tls_ctx_params p = {
-		.role = role, .ca_file = ca, .cert_file = crt, .key_file = key, .crl_file = crl,
+		.role = role,
+		.ca_file = ca,
+		.cert_file = crt,
+		.key_file = key,
+		.crl_file = crl,
 		.server_name = name,
 	};
 	struct rv_tls_ctx *ctx = NULL;
@@ -202,11 +206,11 @@ static const struct refusal refusals[] = {
 	  "certificate required", false },
 	{ "client from another CA", 2, false, T_PKI_SERVER_NAME,
 	  "unable to get local issuer certificate", "unknown CA", false },
-	{ "expired client", 3, false, T_PKI_SERVER_NAME, "certificate has expired",
-	  "expired", false },
+	{ "expired client", 3, false, T_PKI_SERVER_NAME, "certificate has expired", "expired",
+	  false },
 	{ "revoked client", 4, false, T_PKI_SERVER_NAME, "certificate revoked", "revoked", false },
-	{ "wrong server name", 1, false, "other.test", "peer sent alert",
-	  "Hostname mismatch", true },
+	{ "wrong server name", 1, false, "other.test", "peer sent alert", "Hostname mismatch",
+	  true },
 	{ "server from another CA", 1, true, T_PKI_SERVER_NAME, "peer sent alert",
 	  "unable to get local issuer certificate", true },
 };
@@ -229,8 +233,8 @@ static void check_refusal(const struct refusal *r)
 	cr_assert_null(rv_tls_conn_peer_cn(p.s));
 	if (r->client_fails_handshake) {
 		cr_assert_eq(p.cs, RV_TLS_ERROR, "%s", r->what);
-		cr_assert(strstr(rv_tls_conn_error(p.c), r->client_reason),
-			  "%s: client error '%s'", r->what, rv_tls_conn_error(p.c));
+		cr_assert(strstr(rv_tls_conn_error(p.c), r->client_reason), "%s: client error '%s'",
+			  r->what, rv_tls_conn_error(p.c));
 	} else {
 		cr_assert_eq(p.cs, RV_TLS_OK, "%s", r->what);
 		client_read_fails(&p, r->client_reason);
@@ -238,17 +242,37 @@ static void check_refusal(const struct refusal *r)
 	free_pair(&p);
 }
 
-Test(tls_conn, refused_no_client_cert) { check_refusal(&refusals[0]); }
-Test(tls_conn, refused_other_ca) { check_refusal(&refusals[1]); }
-Test(tls_conn, refused_expired) { check_refusal(&refusals[2]); }
-Test(tls_conn, refused_revoked) { check_refusal(&refusals[3]); }
-Test(tls_conn, refused_wrong_server_name) { check_refusal(&refusals[4]); }
-Test(tls_conn, refused_server_other_ca) { check_refusal(&refusals[5]); }
+Test(tls_conn, refused_no_client_cert)
+{
+	check_refusal(&refusals[0]);
+}
+Test(tls_conn, refused_other_ca)
+{
+	check_refusal(&refusals[1]);
+}
+Test(tls_conn, refused_expired)
+{
+	check_refusal(&refusals[2]);
+}
+Test(tls_conn, refused_revoked)
+{
+	check_refusal(&refusals[3]);
+}
+Test(tls_conn, refused_wrong_server_name)
+{
+	check_refusal(&refusals[4]);
+}
+Test(tls_conn, refused_server_other_ca)
+{
+	check_refusal(&refusals[5]);
+}
 
 Test(tls_conn, ctx_input_errors)
 {
 	struct rv_tls_ctx_params p = {
-		.role = RV_TLS_SERVER, .ca_file = pki.ca_crt, .cert_file = pki.server_crt,
+		.role = RV_TLS_SERVER,
+		.ca_file = pki.ca_crt,
+		.cert_file = pki.server_crt,
 		.key_file = pki.server_key,
 	};
 	struct rv_tls_ctx *ctx;

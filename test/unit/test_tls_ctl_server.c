@@ -115,8 +115,8 @@ static enum rv_ctl_result deliver(struct rv_ctl_out *out, struct rv_ctl_server *
 
 	while (off < out->len && r == RV_CTL_CONTINUE) {
 		cr_assert_eq(rv_ctrl_frame_len(out->buf + off, out->len - off, &flen), RV_CTRL_OK);
-		r = s ? rv_ctl_server_on_frame(s, out->buf + off, flen, now) :
-			rv_ctl_client_on_frame(c, out->buf + off, flen, now);
+		r = s ? rv_ctl_server_on_frame(s, out->buf + off, flen, now)
+		      : rv_ctl_client_on_frame(c, out->buf + off, flen, now);
 		off += flen;
 	}
 	out->len = 0;
@@ -376,20 +376,21 @@ Test(ctl, addresses_fixed_previous_and_pool)
 
 	cr_assert_eq(rv_config_set(&srv.cfg, "t", "fixed", "alice 10.99.0.7", err, sizeof(err)), 0);
 	bring_up(&s1, &c1, "alice", NULL);
-	cr_assert_str_eq(rv_ip_addr_str(rv_session_vaddr4(rv_ctl_server_session(s1)), a,
-					sizeof(a)), "10.99.0.7");
+	cr_assert_str_eq(rv_ip_addr_str(rv_session_vaddr4(rv_ctl_server_session(s1)), a, sizeof(a)),
+			 "10.99.0.7");
 	/* A client asking for alice's address does not get it... */
 	inet_pton(AF_INET, "10.99.0.7", prev.a);
 	rv_ctl_server_free(s1);
 	rv_ctl_client_free(c1);
 	bring_up(&s2, &c2, "bob", &prev);
 	cr_assert_str_neq(rv_ip_addr_str(rv_session_vaddr4(rv_ctl_server_session(s2)), a,
-					 sizeof(a)), "10.99.0.7");
+					 sizeof(a)),
+			  "10.99.0.7");
 	/* ...but a free pool address it had before, it gets back. */
 	inet_pton(AF_INET, "10.99.0.9", prev.a);
 	bring_up(&s3, &c3, "carol", &prev);
-	cr_assert_str_eq(rv_ip_addr_str(rv_session_vaddr4(rv_ctl_server_session(s3)), a,
-					sizeof(a)), "10.99.0.9");
+	cr_assert_str_eq(rv_ip_addr_str(rv_session_vaddr4(rv_ctl_server_session(s3)), a, sizeof(a)),
+			 "10.99.0.9");
 	rv_ctl_server_free(s2);
 	rv_ctl_client_free(c2);
 	rv_ctl_server_free(s3);

@@ -37,7 +37,8 @@ Test(ring, setup_and_full_sq, .timeout = 10)
 		struct io_uring_cqe *cqe;
 		unsigned head, n = 0;
 		cr_assert(io_uring_submit_and_wait(&r.ring, 1) >= 0);
-		io_uring_for_each_cqe(&r.ring, head, cqe) {
+		io_uring_for_each_cqe(&r.ring, head, cqe)
+		{
 			cr_assert_eq(rv_udata_op(cqe->user_data), RV_OP_WAKE);
 			cr_assert_eq(rv_udata_owner(cqe->user_data), 3);
 			n++;
