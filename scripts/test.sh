@@ -5,7 +5,8 @@
 #
 # Stages (each prints a banner; the first failure stops the run):
 #   1. install Debian packages (scripts/install-deps.sh)
-#   2. strict gcc build; layering check; ldd check (no OpenSSL in ringvpn)
+#   2. format check (clang-format); strict gcc build; layering and source-list
+#      checks; ldd check (no OpenSSL in ringvpn)
 #   3. ctest: unit (Criterion), fuzz-replay, stress, integ (namespaces)
 #   4. ASan+UBSan build: unit, fuzz-replay, stress
 #   5. TSan build: stress (lock-free tables under a churning writer)
@@ -23,10 +24,12 @@ declare -a stage_ok=()
 banner "1/6 dependencies"
 bash scripts/install-deps.sh
 
-banner "2/6 strict build (gcc, -Werror)"
+banner "2/6 format check, strict build (gcc, -Werror)"
+bash scripts/check-format.sh
 cmake -S . -B build/ci -DRV_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build/ci -j"$jobs"
 bash test/check-layering.sh
+bash test/check-sources.sh
 if ldd build/ci/cli/ringvpn | grep -E 'libcrypto\.so\.3|libssl\.so\.3'; then
 	echo "FAIL: ringvpn loads OpenSSL 3" >&2
 	exit 1
