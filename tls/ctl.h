@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/ctrlmsg.h"
+#include "core/ctlmsg.h"
 #include "core/session.h"
 
 struct rv_config;
@@ -43,7 +43,7 @@ struct rv_ctl_env {
 	void (*send_keepalive)(void *ctx, struct rv_session *s);
 	/* on_config (client): apply a CONFIG (TUN address, MTU, routes, data
 	 * plane). Returns 0 or -errno (the session is then closed). */
-	int (*on_config)(void *ctx, const struct rv_ctrl_config *cfg);
+	int (*on_config)(void *ctx, const struct rv_ctl_config *cfg);
 };
 
 /* struct rv_ctl_out collects encoded frames for the TLS connection. */

@@ -58,7 +58,7 @@ void rv_ctl_client_free(struct rv_ctl_client *p)
 	free(p);
 }
 
-static enum rv_ctl_result do_config(struct rv_ctl_client *p, const struct rv_ctrl_config *c)
+static enum rv_ctl_result do_config(struct rv_ctl_client *p, const struct rv_ctl_config *c)
 {
 	const struct rv_ctl_env *env = p->c.env;
 	struct rv_session_params sp;
@@ -66,17 +66,17 @@ static enum rv_ctl_result do_config(struct rv_ctl_client *p, const struct rv_ctr
 
 	ret = env->on_config ? env->on_config(env->ctx, c) : 0;
 	if (ret) {
-		return rv_ctl_close_with(&p->c, RV_CTRL_CODE_INTERNAL,
+		return rv_ctl_close_with(&p->c, RV_CTL_CODE_INTERNAL,
 					 "cannot apply configuration: %s", strerror(-ret));
 	}
 	memset(&sp, 0, sizeof(sp));
 	sp.local_index = c->client_index;
 	sp.remote_index = c->server_index;
-	if (c->flags & RV_CTRL_F_HAS_V4) {
+	if (c->flags & RV_CTL_F_HAS_V4) {
 		sp.vaddr4.family = AF_INET;
 		memcpy(sp.vaddr4.a, c->addr4, 4);
 	}
-	if (c->flags & RV_CTRL_F_HAS_V6) {
+	if (c->flags & RV_CTL_F_HAS_V6) {
 		sp.vaddr6.family = AF_INET6;
 		memcpy(sp.vaddr6.a, c->addr6, 16);
 	}
@@ -91,13 +91,13 @@ static enum rv_ctl_result do_config(struct rv_ctl_client *p, const struct rv_ctr
 	}
 	p->c.session = rv_session_new(&sp);
 	if (!p->c.session) {
-		return rv_ctl_close_with(&p->c, RV_CTRL_CODE_INTERNAL, "cannot create session");
+		return rv_ctl_close_with(&p->c, RV_CTL_CODE_INTERNAL, "cannot create session");
 	}
 	ret = rv_demux_add(env->demux, p->c.session);
 	if (ret) {
 		rv_session_free(p->c.session); /* never published */
 		p->c.session = NULL;
-		return rv_ctl_close_with(&p->c, RV_CTRL_CODE_INTERNAL, "cannot publish session: %s",
+		return rv_ctl_close_with(&p->c, RV_CTL_CODE_INTERNAL, "cannot publish session: %s",
 					 strerror(-ret));
 	}
 	rv_demux_set_default(env->demux, p->c.session);
@@ -107,26 +107,26 @@ static enum rv_ctl_result do_config(struct rv_ctl_client *p, const struct rv_ctr
 	return RV_CTL_CONTINUE;
 }
 
-static enum rv_ctl_result on_key_msg(struct rv_ctl_client *p, const struct rv_ctrl_msg *m,
+static enum rv_ctl_result on_key_msg(struct rv_ctl_client *p, const struct rv_ctl_msg *m,
 				     uint64_t now_ns)
 {
 	const struct rv_ctl_env *env = p->c.env;
-	struct rv_ctrl_msg out;
+	struct rv_ctl_msg out;
 	int ret;
 
 	switch (m->type) {
-	case RV_CTRL_KEY:
+	case RV_CTL_KEY:
 		ret = rv_ctlkey_respond(&p->c.key, p->c.session, env->qsbr, &m->key, &out, now_ns);
 		if (ret) {
-			return rv_ctl_close_with(&p->c, RV_CTRL_CODE_KEY,
+			return rv_ctl_close_with(&p->c, RV_CTL_CODE_KEY,
 						 "KEY for epoch %u rejected: %s", m->key.epoch,
 						 strerror(-ret));
 		}
 		rv_ctl_emit(&p->c, &out);
 		return RV_CTL_CONTINUE;
-	case RV_CTRL_KEY_CONFIRM:
+	case RV_CTL_KEY_CONFIRM:
 		if (rv_ctlkey_confirmed(&p->c.key, p->c.session, m->confirm_epoch)) {
-			return rv_ctl_close_with(&p->c, RV_CTRL_CODE_KEY,
+			return rv_ctl_close_with(&p->c, RV_CTL_CODE_KEY,
 						 "unexpected KEY_CONFIRM(%u)", m->confirm_epoch);
 		}
 		if (p->st == ST_WAIT_KEY1) {
@@ -138,13 +138,13 @@ static enum rv_ctl_result on_key_msg(struct rv_ctl_client *p, const struct rv_ct
 			p->c.last_data_ka_ns = now_ns;
 		}
 		return RV_CTL_CONTINUE;
-	case RV_CTRL_KEY_ACK:
+	case RV_CTL_KEY_ACK:
 		if (p->st != ST_RUNNING) {
 			break;
 		}
 		ret = rv_ctlkey_complete(&p->c.key, p->c.session, env->qsbr, &m->key, &out, now_ns);
 		if (ret) {
-			return rv_ctl_close_with(&p->c, RV_CTRL_CODE_KEY,
+			return rv_ctl_close_with(&p->c, RV_CTL_CODE_KEY,
 						 "KEY_ACK for epoch %u rejected: %s", m->key.epoch,
 						 strerror(-ret));
 		}
@@ -153,25 +153,24 @@ static enum rv_ctl_result on_key_msg(struct rv_ctl_client *p, const struct rv_ct
 	default:
 		break;
 	}
-	return rv_ctl_close_with(&p->c, RV_CTRL_CODE_PROTOCOL, "unexpected %s",
-				 rv_ctrl_type_str(m->type));
+	return rv_ctl_close_with(&p->c, RV_CTL_CODE_PROTOCOL, "unexpected %s",
+				 rv_ctl_type_str(m->type));
 }
 
 enum rv_ctl_result rv_ctl_client_on_frame(struct rv_ctl_client *p, const uint8_t *frame, size_t len,
 					  uint64_t now_ns)
 {
 	enum rv_ctl_result r;
-	struct rv_ctrl_msg m;
+	struct rv_ctl_msg m;
 
 	if (!rv_ctl_recv(&p->c, &m, frame, len, now_ns, &r)) {
 		return r;
 	}
 	switch (p->st) {
 	case ST_WAIT_HELLO:
-		if (m.type != RV_CTRL_HELLO) {
-			return rv_ctl_close_with(&p->c, RV_CTRL_CODE_PROTOCOL,
-						 "expected HELLO, got %s",
-						 rv_ctrl_type_str(m.type));
+		if (m.type != RV_CTL_HELLO) {
+			return rv_ctl_close_with(&p->c, RV_CTL_CODE_PROTOCOL,
+						 "expected HELLO, got %s", rv_ctl_type_str(m.type));
 		}
 		if (rv_ctl_check_hello(&p->c, &m.hello) == RV_CTL_CLOSE) {
 			return RV_CTL_CLOSE;
@@ -179,10 +178,10 @@ enum rv_ctl_result rv_ctl_client_on_frame(struct rv_ctl_client *p, const uint8_t
 		p->st = ST_WAIT_CONFIG;
 		return RV_CTL_CONTINUE;
 	case ST_WAIT_CONFIG:
-		if (m.type != RV_CTRL_CONFIG) {
-			return rv_ctl_close_with(&p->c, RV_CTRL_CODE_PROTOCOL,
+		if (m.type != RV_CTL_CONFIG) {
+			return rv_ctl_close_with(&p->c, RV_CTL_CODE_PROTOCOL,
 						 "expected CONFIG, got %s",
-						 rv_ctrl_type_str(m.type));
+						 rv_ctl_type_str(m.type));
 		}
 		return do_config(p, &m.config);
 	case ST_WAIT_KEY1:
@@ -198,7 +197,7 @@ enum rv_ctl_result rv_ctl_client_tick(struct rv_ctl_client *p, uint64_t now_ns)
 	if (rv_ctl_tick(&p->c, p->st == ST_RUNNING, now_ns) == RV_CTL_CLOSE) {
 		return RV_CTL_CLOSE;
 	}
-	if (p->st == ST_RUNNING && (p->c.peer_caps & RV_CTRL_CAP_CLIENT_REKEY) &&
+	if (p->st == ST_RUNNING && (p->c.peer_caps & RV_CTL_CAP_CLIENT_REKEY) &&
 	    rv_ctl_rekey_due(&p->c, now_ns)) {
 		p->c.rekey_wanted = false;
 		return rv_ctl_start_rekey(&p->c, now_ns);
@@ -211,7 +210,7 @@ void rv_ctl_client_request_rekey(struct rv_ctl_client *p)
 	p->c.rekey_wanted = true;
 }
 
-void rv_ctl_client_goodbye(struct rv_ctl_client *p, enum rv_ctrl_code code)
+void rv_ctl_client_goodbye(struct rv_ctl_client *p, enum rv_ctl_code code)
 {
 	rv_ctl_goodbye(&p->c, code);
 }

@@ -49,7 +49,7 @@ enum rv_ctl_result rv_ctl_client_tick(struct rv_ctl_client *p, uint64_t now_ns);
 void rv_ctl_client_request_rekey(struct rv_ctl_client *p);
 
 /* rv_ctl_client_goodbye queues GOODBYE(|code|); the caller then closes. */
-void rv_ctl_client_goodbye(struct rv_ctl_client *p, enum rv_ctrl_code code);
+void rv_ctl_client_goodbye(struct rv_ctl_client *p, enum rv_ctl_code code);
 
 struct rv_ctl_out *rv_ctl_client_out(struct rv_ctl_client *p);
 

@@ -129,7 +129,7 @@ static int assign_addrs(struct rv_ctl_server *p)
 			return ret;
 		}
 	}
-	if (rv_ippool_prefix_len(pool, AF_INET6) && (p->c.peer_caps & RV_CTRL_CAP_IPV6)) {
+	if (rv_ippool_prefix_len(pool, AF_INET6) && (p->c.peer_caps & RV_CTL_CAP_IPV6)) {
 		ret = assign_one(p, AF_INET6, f ? &f->v6 : &none, &p->prev6, &p->v6);
 		if (ret) {
 			release_addrs(p);
@@ -176,18 +176,18 @@ static int make_session(struct rv_ctl_server *p, uint32_t *out_client_index)
 	return 0;
 }
 
-static void fill_config(struct rv_ctl_server *p, struct rv_ctrl_config *c, uint32_t client_index)
+static void fill_config(struct rv_ctl_server *p, struct rv_ctl_config *c, uint32_t client_index)
 {
 	const struct rv_config *cfg = p->c.env->cfg;
 
 	memset(c, 0, sizeof(*c));
 	if (p->v4.family) {
-		c->flags |= RV_CTRL_F_HAS_V4;
+		c->flags |= RV_CTL_F_HAS_V4;
 		c->prefix4 = (uint8_t)rv_ippool_prefix_len(p->c.env->pool, AF_INET);
 		memcpy(c->addr4, p->v4.a, 4);
 	}
 	if (p->v6.family) {
-		c->flags |= RV_CTRL_F_HAS_V6;
+		c->flags |= RV_CTL_F_HAS_V6;
 		c->prefix6 = (uint8_t)rv_ippool_prefix_len(p->c.env->pool, AF_INET6);
 		memcpy(c->addr6, p->v6.a, 16);
 	}
@@ -199,7 +199,7 @@ static void fill_config(struct rv_ctl_server *p, struct rv_ctrl_config *c, uint3
 	c->dead_peer_s = (uint16_t)(cfg->dead_peer_ms / 1000);
 	c->rekey_s = cfg->rekey_ms / 1000;
 	c->cipher = cfg->cipher;
-	for (size_t i = 0; i < cfg->num_routes && i < RV_CTRL_MAX_ROUTES; i++) {
+	for (size_t i = 0; i < cfg->num_routes && i < RV_CTL_MAX_ROUTES; i++) {
 		const struct rv_prefix *r = &cfg->routes[i];
 		bool v4 = r->addr.family == AF_INET;
 
@@ -210,37 +210,37 @@ static void fill_config(struct rv_ctl_server *p, struct rv_ctrl_config *c, uint3
 	}
 }
 
-static enum rv_ctl_result do_wait_hello(struct rv_ctl_server *p, const struct rv_ctrl_msg *m,
+static enum rv_ctl_result do_wait_hello(struct rv_ctl_server *p, const struct rv_ctl_msg *m,
 					uint64_t now_ns)
 {
-	struct rv_ctrl_msg out;
+	struct rv_ctl_msg out;
 	uint32_t client_index;
 	char a4[64] = "-", a6[64] = "-";
 	int ret;
 
-	if (m->type != RV_CTRL_HELLO) {
-		return rv_ctl_close_with(&p->c, RV_CTRL_CODE_PROTOCOL, "expected HELLO, got %s",
-					 rv_ctrl_type_str(m->type));
+	if (m->type != RV_CTL_HELLO) {
+		return rv_ctl_close_with(&p->c, RV_CTL_CODE_PROTOCOL, "expected HELLO, got %s",
+					 rv_ctl_type_str(m->type));
 	}
 	if (rv_ctl_check_hello(&p->c, &m->hello) == RV_CTL_CLOSE) {
 		return RV_CTL_CLOSE;
 	}
-	if (m->hello.flags & RV_CTRL_F_HAS_V4) {
+	if (m->hello.flags & RV_CTL_F_HAS_V4) {
 		p->prev4.family = AF_INET;
 		memcpy(p->prev4.a, m->hello.prev4, 4);
 	}
-	if (m->hello.flags & RV_CTRL_F_HAS_V6) {
+	if (m->hello.flags & RV_CTL_F_HAS_V6) {
 		p->prev6.family = AF_INET6;
 		memcpy(p->prev6.a, m->hello.prev6, 16);
 	}
 	if (p->c.env->cfg->cipher == RV_AEAD_CHACHA20POLY1305 &&
-	    !(p->c.peer_caps & RV_CTRL_CAP_CHACHA)) {
-		return rv_ctl_close_with(&p->c, RV_CTRL_CODE_PROTOCOL,
+	    !(p->c.peer_caps & RV_CTL_CAP_CHACHA)) {
+		return rv_ctl_close_with(&p->c, RV_CTL_CODE_PROTOCOL,
 					 "server uses chacha20-poly1305, client cannot");
 	}
 	ret = assign_addrs(p);
 	if (ret) {
-		return rv_ctl_close_with(&p->c, RV_CTRL_CODE_NO_ADDRESS, "no address for %s: %s",
+		return rv_ctl_close_with(&p->c, RV_CTL_CODE_NO_ADDRESS, "no address for %s: %s",
 					 p->cn,
 					 ret == -ENOSPC	      ? "pool exhausted"
 					 : ret == -EADDRINUSE ? "fixed address in use"
@@ -249,11 +249,11 @@ static enum rv_ctl_result do_wait_hello(struct rv_ctl_server *p, const struct rv
 	ret = make_session(p, &client_index);
 	if (ret) {
 		return rv_ctl_close_with(&p->c,
-					 ret == -ENOSPC ? RV_CTRL_CODE_FULL : RV_CTRL_CODE_INTERNAL,
+					 ret == -ENOSPC ? RV_CTL_CODE_FULL : RV_CTL_CODE_INTERNAL,
 					 "cannot create session: %s", strerror(-ret));
 	}
 	memset(&out, 0, sizeof(out));
-	out.type = RV_CTRL_CONFIG;
+	out.type = RV_CTL_CONFIG;
 	fill_config(p, &out.config, client_index);
 	rv_ctl_emit(&p->c, &out);
 	if (p->v4.family) {
@@ -268,18 +268,18 @@ static enum rv_ctl_result do_wait_hello(struct rv_ctl_server *p, const struct rv
 	return rv_ctl_start_rekey(&p->c, now_ns);
 }
 
-static enum rv_ctl_result on_key_msg(struct rv_ctl_server *p, const struct rv_ctrl_msg *m,
+static enum rv_ctl_result on_key_msg(struct rv_ctl_server *p, const struct rv_ctl_msg *m,
 				     uint64_t now_ns)
 {
 	struct rv_qsbr *qsbr = p->c.env->qsbr;
-	struct rv_ctrl_msg out;
+	struct rv_ctl_msg out;
 	int ret;
 
 	switch (m->type) {
-	case RV_CTRL_KEY_ACK:
+	case RV_CTL_KEY_ACK:
 		ret = rv_ctlkey_complete(&p->c.key, p->c.session, qsbr, &m->key, &out, now_ns);
 		if (ret) {
-			return rv_ctl_close_with(&p->c, RV_CTRL_CODE_KEY,
+			return rv_ctl_close_with(&p->c, RV_CTL_CODE_KEY,
 						 "KEY_ACK for epoch %u rejected: %s", m->key.epoch,
 						 strerror(-ret));
 		}
@@ -291,30 +291,30 @@ static enum rv_ctl_result on_key_msg(struct rv_ctl_server *p, const struct rv_ct
 			rv_debug("client %s: epoch %u active", p->cn, m->key.epoch);
 		}
 		return RV_CTL_CONTINUE;
-	case RV_CTRL_KEY:
-		if (p->st != ST_RUNNING || !(p->c.peer_caps & RV_CTRL_CAP_CLIENT_REKEY)) {
-			return rv_ctl_close_with(&p->c, RV_CTRL_CODE_PROTOCOL, "unexpected KEY");
+	case RV_CTL_KEY:
+		if (p->st != ST_RUNNING || !(p->c.peer_caps & RV_CTL_CAP_CLIENT_REKEY)) {
+			return rv_ctl_close_with(&p->c, RV_CTL_CODE_PROTOCOL, "unexpected KEY");
 		}
 		ret = rv_ctlkey_respond(&p->c.key, p->c.session, qsbr, &m->key, &out, now_ns);
 		if (ret == -EALREADY) {
 			return RV_CTL_CONTINUE; /* our own KEY wins the race */
 		}
 		if (ret) {
-			return rv_ctl_close_with(&p->c, RV_CTRL_CODE_KEY,
+			return rv_ctl_close_with(&p->c, RV_CTL_CODE_KEY,
 						 "KEY for epoch %u rejected: %s", m->key.epoch,
 						 strerror(-ret));
 		}
 		rv_ctl_emit(&p->c, &out);
 		return RV_CTL_CONTINUE;
-	case RV_CTRL_KEY_CONFIRM:
+	case RV_CTL_KEY_CONFIRM:
 		if (rv_ctlkey_confirmed(&p->c.key, p->c.session, m->confirm_epoch)) {
-			return rv_ctl_close_with(&p->c, RV_CTRL_CODE_KEY,
+			return rv_ctl_close_with(&p->c, RV_CTL_CODE_KEY,
 						 "unexpected KEY_CONFIRM(%u)", m->confirm_epoch);
 		}
 		return RV_CTL_CONTINUE;
 	default:
-		return rv_ctl_close_with(&p->c, RV_CTRL_CODE_PROTOCOL, "unexpected %s",
-					 rv_ctrl_type_str(m->type));
+		return rv_ctl_close_with(&p->c, RV_CTL_CODE_PROTOCOL, "unexpected %s",
+					 rv_ctl_type_str(m->type));
 	}
 }
 
@@ -322,7 +322,7 @@ enum rv_ctl_result rv_ctl_server_on_frame(struct rv_ctl_server *p, const uint8_t
 					  uint64_t now_ns)
 {
 	enum rv_ctl_result r;
-	struct rv_ctrl_msg m;
+	struct rv_ctl_msg m;
 
 	if (!rv_ctl_recv(&p->c, &m, frame, len, now_ns, &r)) {
 		return r;
@@ -358,7 +358,7 @@ void rv_ctl_server_request_rekey(struct rv_ctl_server *p)
 	p->c.rekey_wanted = true;
 }
 
-void rv_ctl_server_goodbye(struct rv_ctl_server *p, enum rv_ctrl_code code)
+void rv_ctl_server_goodbye(struct rv_ctl_server *p, enum rv_ctl_code code)
 {
 	rv_ctl_goodbye(&p->c, code);
 }

@@ -52,7 +52,7 @@ enum rv_ctl_result rv_ctl_server_tick(struct rv_ctl_server *p, uint64_t now_ns);
 void rv_ctl_server_request_rekey(struct rv_ctl_server *p);
 
 /* rv_ctl_server_goodbye queues GOODBYE(|code|); the caller then closes. */
-void rv_ctl_server_goodbye(struct rv_ctl_server *p, enum rv_ctrl_code code);
+void rv_ctl_server_goodbye(struct rv_ctl_server *p, enum rv_ctl_code code);
 
 /* rv_ctl_server_out returns the output buffer; the caller sends and empties it. */
 struct rv_ctl_out *rv_ctl_server_out(struct rv_ctl_server *p);

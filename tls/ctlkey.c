@@ -64,7 +64,7 @@ out:
 	return ret;
 }
 
-int rv_ctlkey_initiate(struct rv_ctlkey *k, struct rv_ctrl_msg *out, uint64_t now_ns)
+int rv_ctlkey_initiate(struct rv_ctlkey *k, struct rv_ctl_msg *out, uint64_t now_ns)
 {
 	(void)now_ns;
 	if (rv_ctlkey_busy(k)) {
@@ -75,14 +75,14 @@ int rv_ctlkey_initiate(struct rv_ctlkey *k, struct rv_ctrl_msg *out, uint64_t no
 	}
 	k->initiated = k->installed + 1;
 	memset(out, 0, sizeof(*out));
-	out->type = RV_CTRL_KEY;
+	out->type = RV_CTL_KEY;
 	out->key.epoch = k->initiated;
-	memcpy(out->key.pub, k->kp.pub, RV_CTRL_PUB_LEN);
+	memcpy(out->key.pub, k->kp.pub, RV_CTL_PUB_LEN);
 	return 0;
 }
 
 int rv_ctlkey_respond(struct rv_ctlkey *k, struct rv_session *s, struct rv_qsbr *q,
-		      const struct rv_ctrl_key *in, struct rv_ctrl_msg *out, uint64_t now_ns)
+		      const struct rv_ctl_key *in, struct rv_ctl_msg *out, uint64_t now_ns)
 {
 	struct rv_x25519 kp;
 	int ret;
@@ -116,9 +116,9 @@ int rv_ctlkey_respond(struct rv_ctlkey *k, struct rv_session *s, struct rv_qsbr 
 	k->responded = in->epoch;
 	k->last_change_ns = now_ns;
 	memset(out, 0, sizeof(*out));
-	out->type = RV_CTRL_KEY_ACK;
+	out->type = RV_CTL_KEY_ACK;
 	out->key.epoch = in->epoch;
-	memcpy(out->key.pub, kp.pub, RV_CTRL_PUB_LEN);
+	memcpy(out->key.pub, kp.pub, RV_CTL_PUB_LEN);
 	ret = 0;
 out:
 	rv_x25519_cleanup(&kp);
@@ -126,7 +126,7 @@ out:
 }
 
 int rv_ctlkey_complete(struct rv_ctlkey *k, struct rv_session *s, struct rv_qsbr *q,
-		       const struct rv_ctrl_key *ack, struct rv_ctrl_msg *out, uint64_t now_ns)
+		       const struct rv_ctl_key *ack, struct rv_ctl_msg *out, uint64_t now_ns)
 {
 	int ret;
 
@@ -149,7 +149,7 @@ int rv_ctlkey_complete(struct rv_ctlkey *k, struct rv_session *s, struct rv_qsbr
 	k->last_change_ns = now_ns;
 	k->num_rekeys++;
 	memset(out, 0, sizeof(*out));
-	out->type = RV_CTRL_KEY_CONFIRM;
+	out->type = RV_CTL_KEY_CONFIRM;
 	out->confirm_epoch = ack->epoch;
 	return 0;
 }

@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/ctrlmsg.h"
+#include "core/ctlmsg.h"
 #include "crypto/dh.h"
 #include "crypto/kdf.h"
 
@@ -51,20 +51,20 @@ bool rv_ctlkey_busy(const struct rv_ctlkey *k);
 
 /* rv_ctlkey_initiate starts epoch installed+1: fills |out| with KEY. Returns
  * 0, -EBUSY (exchange in flight) or -EIO. */
-int rv_ctlkey_initiate(struct rv_ctlkey *k, struct rv_ctrl_msg *out, uint64_t now_ns);
+int rv_ctlkey_initiate(struct rv_ctlkey *k, struct rv_ctl_msg *out, uint64_t now_ns);
 
 /* rv_ctlkey_respond handles the peer's KEY: derives and installs the epoch for
  * receiving and fills |out| with KEY_ACK. Returns 0; -EALREADY when the KEY
  * lost a simultaneous-start race and must be ignored; -EPROTO (wrong epoch,
  * bad public key) or -ENOMEM. */
 int rv_ctlkey_respond(struct rv_ctlkey *k, struct rv_session *s, struct rv_qsbr *q,
-		      const struct rv_ctrl_key *in, struct rv_ctrl_msg *out, uint64_t now_ns);
+		      const struct rv_ctl_key *in, struct rv_ctl_msg *out, uint64_t now_ns);
 
 /* rv_ctlkey_complete handles KEY_ACK for our KEY: derives, installs and
  * activates the epoch, fills |out| with KEY_CONFIRM. Returns 0, -EPROTO or
  * -ENOMEM. */
 int rv_ctlkey_complete(struct rv_ctlkey *k, struct rv_session *s, struct rv_qsbr *q,
-		       const struct rv_ctrl_key *ack, struct rv_ctrl_msg *out, uint64_t now_ns);
+		       const struct rv_ctl_key *ack, struct rv_ctl_msg *out, uint64_t now_ns);
 
 /* rv_ctlkey_confirmed handles KEY_CONFIRM: activates the epoch for sending.
  * Returns 0 or -EPROTO. */

@@ -64,7 +64,7 @@ enum {
 	TICK_NS = 100 * RV_NSEC_PER_MSEC,
 	RBUF_LEN = 16384,
 	SBUF_LEN = 16384,
-	PBUF_LEN = 2 * RV_CTRL_MAX_FRAME,
+	PBUF_LEN = 2 * RV_CTL_MAX_FRAME,
 	RING_ENTRIES = 256,
 	CQE_BATCH = 64,
 	SHUTDOWN_GRACE_MS = 1000,
@@ -351,7 +351,7 @@ static void close_soon(struct rv_ctlloop *l, struct conn *c)
 	} else if (c->cli) {
 		set_reason(c, "%s", rv_ctl_client_reason(c->cli));
 		if (rv_ctl_client_error_code(c->cli) != 0 &&
-		    rv_ctl_client_error_code(c->cli) != RV_CTRL_CODE_SHUTDOWN) {
+		    rv_ctl_client_error_code(c->cli) != RV_CTL_CODE_SHUTDOWN) {
 			c->tls_failed = !c->was_running;
 		}
 	}
@@ -364,14 +364,14 @@ static void close_soon(struct rv_ctlloop *l, struct conn *c)
 }
 
 /* send_error_frame queues ERROR(code, text) for a peer without a state machine. */
-static void send_error_frame(struct conn *c, enum rv_ctrl_code code, const char *text)
+static void send_error_frame(struct conn *c, enum rv_ctl_code code, const char *text)
 {
-	struct rv_ctrl_msg m;
-	uint8_t buf[RV_CTRL_MAX_FRAME];
+	struct rv_ctl_msg m;
+	uint8_t buf[RV_CTL_MAX_FRAME];
 	size_t n;
 
 	rv_ctl_error_msg(&m, code, text);
-	if (rv_ctrl_encode(buf, sizeof(buf), &n, &m) == 0) {
+	if (rv_ctl_encode(buf, sizeof(buf), &n, &m) == 0) {
 		(void)rv_tls_conn_write(c->tls, buf, n);
 	}
 }
@@ -387,7 +387,7 @@ static void up_send_keepalive(void *ctx, struct rv_session *s)
 	}
 }
 
-static int up_on_config(void *ctx, const struct rv_ctrl_config *cc)
+static int up_on_config(void *ctx, const struct rv_ctl_config *cc)
 {
 	struct rv_ctlloop *l = ctx;
 	const struct rv_config *cfg = l->cfg;
@@ -424,7 +424,7 @@ static int up_on_config(void *ctx, const struct rv_ctrl_config *cc)
 		}
 	}
 	ifname = rv_dataplane_tun_name(l->dp);
-	if (cc->flags & RV_CTRL_F_HAS_V4) {
+	if (cc->flags & RV_CTL_F_HAS_V4) {
 		struct rv_ip_addr v4 = { .family = AF_INET };
 
 		memcpy(v4.a, cc->addr4, 4);
@@ -444,7 +444,7 @@ static int up_on_config(void *ctx, const struct rv_ctrl_config *cc)
 		rv_info("tunnel %s: address %s/%u, mtu %u", ifname,
 			rv_ip_addr_str(&v4, a, sizeof(a)), cc->prefix4, cc->mtu);
 	}
-	if (cc->flags & RV_CTRL_F_HAS_V6) {
+	if (cc->flags & RV_CTL_F_HAS_V6) {
 		struct rv_ip_addr v6 = { .family = AF_INET6 };
 
 		memcpy(v6.a, cc->addr6, 16);
@@ -523,7 +523,7 @@ static void server_authenticated(struct rv_ctlloop *l, struct conn *c, uint64_t 
 		rv_info("client %s: new connection from %s replaces the one from %s", cn,
 			c->peer_str, o->peer_str);
 		l->replaced++;
-		rv_ctl_server_goodbye(o->srv, RV_CTRL_CODE_REPLACED);
+		rv_ctl_server_goodbye(o->srv, RV_CTL_CODE_REPLACED);
 		set_reason(o, "replaced by a newer connection with the same name");
 		drain_out(l, o);
 		/* Release the old session and addresses now, before the new
@@ -542,7 +542,7 @@ static void server_authenticated(struct rv_ctlloop *l, struct conn *c, uint64_t 
 	if (count_sessions(l) >= l->cfg->max_clients) {
 		rv_warnx("client %s (%s) refused: server full (%u sessions)", cn, c->peer_str,
 			 l->cfg->max_clients);
-		send_error_frame(c, RV_CTRL_CODE_FULL, "server full");
+		send_error_frame(c, RV_CTL_CODE_FULL, "server full");
 		set_reason(c, "server full");
 		c->close_after_send = true;
 		return;
@@ -688,13 +688,13 @@ static bool dispatch_frames(struct rv_ctlloop *l, struct conn *c, uint64_t now)
 
 	while (off < c->plen && ok) {
 		size_t flen;
-		enum rv_ctrl_err err = rv_ctrl_frame_len(c->pbuf + off, c->plen - off, &flen);
+		enum rv_ctl_err err = rv_ctl_frame_len(c->pbuf + off, c->plen - off, &flen);
 		enum rv_ctl_result r;
 
-		if (err == RV_CTRL_E_NEED_MORE) {
+		if (err == RV_CTL_E_NEED_MORE) {
 			break;
 		}
-		if (err != RV_CTRL_OK) {
+		if (err != RV_CTL_OK) {
 			/* Let the decoder name the framing error and close. */
 			flen = c->plen - off;
 		}
@@ -1150,9 +1150,9 @@ static void begin_stop(struct rv_ctlloop *l)
 		}
 		set_reason(c, "shutting down");
 		if (c->srv) {
-			rv_ctl_server_goodbye(c->srv, RV_CTRL_CODE_SHUTDOWN);
+			rv_ctl_server_goodbye(c->srv, RV_CTL_CODE_SHUTDOWN);
 		} else if (c->cli) {
-			rv_ctl_client_goodbye(c->cli, RV_CTRL_CODE_SHUTDOWN);
+			rv_ctl_client_goodbye(c->cli, RV_CTL_CODE_SHUTDOWN);
 		}
 		if (c->tls && c->authed) {
 			drain_out(l, c);

@@ -53,28 +53,28 @@ void rv_ctl_peer_init(struct rv_ctl_peer *c, const struct rv_ctl_env *env, bool 
 void rv_ctl_peer_cleanup(struct rv_ctl_peer *c);
 
 /* rv_ctl_emit appends |m| to the output buffer. */
-void rv_ctl_emit(struct rv_ctl_peer *c, const struct rv_ctrl_msg *m);
+void rv_ctl_emit(struct rv_ctl_peer *c, const struct rv_ctl_msg *m);
 
 /* rv_ctl_error_msg fills |m| with ERROR(|code|, |text|), the text cut to
- * RV_CTRL_MAX_TEXT and non-printable characters replaced by '?'. */
-void rv_ctl_error_msg(struct rv_ctrl_msg *m, enum rv_ctrl_code code, const char *text);
+ * RV_CTL_MAX_TEXT and non-printable characters replaced by '?'. */
+void rv_ctl_error_msg(struct rv_ctl_msg *m, enum rv_ctl_code code, const char *text);
 
 /* rv_ctl_close_with records the reason, queues ERROR(code, reason) and
  * closes. Returns RV_CTL_CLOSE. */
-enum rv_ctl_result rv_ctl_close_with(struct rv_ctl_peer *c, enum rv_ctrl_code code, const char *fmt,
+enum rv_ctl_result rv_ctl_close_with(struct rv_ctl_peer *c, enum rv_ctl_code code, const char *fmt,
 				     ...) RV_PRINTF(3, 4);
 
 /* rv_ctl_goodbye queues GOODBYE(|code|) and closes. */
-void rv_ctl_goodbye(struct rv_ctl_peer *c, enum rv_ctrl_code code);
+void rv_ctl_goodbye(struct rv_ctl_peer *c, enum rv_ctl_code code);
 
 /* rv_ctl_recv decodes |frame| into |m| and handles what both ends treat
  * alike (malformed frames, KEEPALIVE, GOODBYE, ERROR). Returns true when the
  * caller must handle |m| by its state; false with the result in |*out_res|. */
-bool rv_ctl_recv(struct rv_ctl_peer *c, struct rv_ctrl_msg *m, const uint8_t *frame, size_t len,
+bool rv_ctl_recv(struct rv_ctl_peer *c, struct rv_ctl_msg *m, const uint8_t *frame, size_t len,
 		 uint64_t now_ns, enum rv_ctl_result *out_res);
 
 /* rv_ctl_check_hello checks the peer's HELLO versions and records its caps. */
-enum rv_ctl_result rv_ctl_check_hello(struct rv_ctl_peer *c, const struct rv_ctrl_hello *h);
+enum rv_ctl_result rv_ctl_check_hello(struct rv_ctl_peer *c, const struct rv_ctl_hello *h);
 
 /* rv_ctl_tick runs the timers both ends share: dead-peer detection and the
  * control keepalive, and, once |running|, the data-plane keepalive (once the

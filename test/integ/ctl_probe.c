@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/ctrlmsg.h"
+#include "core/ctlmsg.h"
 #include "crypto/dh.h"
 #include "tls/conn.h"
 #include "tls/ctx.h"
@@ -102,12 +102,12 @@ static int do_hello(int argc, char **argv)
 			st = rv_tls_conn_read(c, pt + plen, sizeof(pt) - plen, &got);
 			plen += got;
 			if (st == RV_TLS_OK) {
-				struct rv_ctrl_msg m;
+				struct rv_ctl_msg m;
 				size_t flen;
 
-				if (rv_ctrl_frame_len(pt, plen, &flen) == RV_CTRL_OK &&
-				    rv_ctrl_decode(&m, pt, flen) == RV_CTRL_OK &&
-				    m.type == RV_CTRL_HELLO) {
+				if (rv_ctl_frame_len(pt, plen, &flen) == RV_CTL_OK &&
+				    rv_ctl_decode(&m, pt, flen) == RV_CTL_OK &&
+				    m.type == RV_CTL_HELLO) {
 					printf("authenticated\n");
 					ret = 0;
 					goto out;
@@ -154,7 +154,7 @@ struct probe {
 };
 
 /* probe_msg waits up to 3 s for the next control message. */
-static int probe_msg(struct probe *p, struct rv_ctrl_msg *m)
+static int probe_msg(struct probe *p, struct rv_ctl_msg *m)
 {
 	uint8_t buf[16384];
 
@@ -163,8 +163,8 @@ static int probe_msg(struct probe *p, struct rv_ctrl_msg *m)
 		size_t flen, got;
 		ssize_t n;
 
-		if (rv_ctrl_frame_len(p->pt, p->plen, &flen) == RV_CTRL_OK) {
-			int ok = rv_ctrl_decode(m, p->pt, flen) == RV_CTRL_OK;
+		if (rv_ctl_frame_len(p->pt, p->plen, &flen) == RV_CTL_OK) {
+			int ok = rv_ctl_decode(m, p->pt, flen) == RV_CTL_OK;
 
 			memmove(p->pt, p->pt + flen, p->plen - flen);
 			p->plen -= flen;
@@ -205,12 +205,12 @@ static int probe_msg(struct probe *p, struct rv_ctrl_msg *m)
 	}
 }
 
-static int probe_send(struct probe *p, const struct rv_ctrl_msg *m)
+static int probe_send(struct probe *p, const struct rv_ctl_msg *m)
 {
-	uint8_t buf[RV_CTRL_MAX_FRAME];
+	uint8_t buf[RV_CTL_MAX_FRAME];
 	size_t n;
 
-	if (rv_ctrl_encode(buf, sizeof(buf), &n, m) || rv_tls_conn_write(p->c, buf, n)) {
+	if (rv_ctl_encode(buf, sizeof(buf), &n, m) || rv_tls_conn_write(p->c, buf, n)) {
 		return -1;
 	}
 	return flush_out(p->c, p->fd);
@@ -220,7 +220,7 @@ static int probe_send(struct probe *p, const struct rv_ctrl_msg *m)
 static int one_cycle(struct rv_tls_ctx *ctx, char **argv, int i)
 {
 	struct probe p = { .fd = -1 };
-	struct rv_ctrl_msg m, out;
+	struct rv_ctl_msg m, out;
 	struct rv_x25519 kp = { 0 };
 	int ret = -1;
 
@@ -229,23 +229,23 @@ static int one_cycle(struct rv_tls_ctx *ctx, char **argv, int i)
 		goto out;
 	}
 	memset(&out, 0, sizeof(out));
-	out.type = RV_CTRL_HELLO;
+	out.type = RV_CTL_HELLO;
 	out.hello.max_ver = out.hello.min_ver = 1;
-	out.hello.caps = RV_CTRL_CAP_IPV6;
-	if (probe_msg(&p, &m) || m.type != RV_CTRL_HELLO || probe_send(&p, &out) ||
-	    probe_msg(&p, &m) || m.type != RV_CTRL_CONFIG || probe_msg(&p, &m) ||
-	    m.type != RV_CTRL_KEY || rv_x25519_generate(&kp)) {
+	out.hello.caps = RV_CTL_CAP_IPV6;
+	if (probe_msg(&p, &m) || m.type != RV_CTL_HELLO || probe_send(&p, &out) ||
+	    probe_msg(&p, &m) || m.type != RV_CTL_CONFIG || probe_msg(&p, &m) ||
+	    m.type != RV_CTL_KEY || rv_x25519_generate(&kp)) {
 		goto out;
 	}
-	out.type = RV_CTRL_KEY_ACK;
+	out.type = RV_CTL_KEY_ACK;
 	out.key.epoch = m.key.epoch;
 	memcpy(out.key.pub, kp.pub, sizeof(kp.pub));
-	if (probe_send(&p, &out) || probe_msg(&p, &m) || m.type != RV_CTRL_KEY_CONFIRM) {
+	if (probe_send(&p, &out) || probe_msg(&p, &m) || m.type != RV_CTL_KEY_CONFIRM) {
 		goto out;
 	}
 	if (i % 2 == 0) {
 		memset(&out, 0, sizeof(out));
-		out.type = RV_CTRL_GOODBYE;
+		out.type = RV_CTL_GOODBYE;
 		probe_send(&p, &out);
 		rv_tls_conn_close(p.c);
 		flush_out(p.c, p.fd);

@@ -37,7 +37,7 @@ static struct side srv, cli;
 static uint8_t exporter[32];
 static uint64_t now;
 
-static int on_config(void *ctx, const struct rv_ctrl_config *c)
+static int on_config(void *ctx, const struct rv_ctl_config *c)
 {
 	struct side *s = ctx;
 
@@ -114,7 +114,7 @@ static enum rv_ctl_result deliver(struct rv_ctl_out *out, struct rv_ctl_server *
 	size_t off = 0, flen;
 
 	while (off < out->len && r == RV_CTL_CONTINUE) {
-		cr_assert_eq(rv_ctrl_frame_len(out->buf + off, out->len - off, &flen), RV_CTRL_OK);
+		cr_assert_eq(rv_ctl_frame_len(out->buf + off, out->len - off, &flen), RV_CTL_OK);
 		r = s ? rv_ctl_server_on_frame(s, out->buf + off, flen, now)
 		      : rv_ctl_client_on_frame(c, out->buf + off, flen, now);
 		off += flen;
@@ -289,7 +289,7 @@ Test(ctl, teardown_releases_everything)
 	bring_up(&s, &c, "client1", NULL);
 	cr_assert_eq(rv_ippool_in_use(srv.pool, AF_INET), 1);
 	cr_assert_eq(rv_ippool_in_use(srv.pool, AF_INET6), 1);
-	rv_ctl_client_goodbye(c, RV_CTRL_CODE_SHUTDOWN);
+	rv_ctl_client_goodbye(c, RV_CTL_CODE_SHUTDOWN);
 	cr_assert_eq(deliver(rv_ctl_client_out(c), s, NULL), RV_CTL_CLOSE);
 	cr_assert(strstr(rv_ctl_server_reason(s), "goodbye"), "%s", rv_ctl_server_reason(s));
 	rv_ctl_server_free(s);
@@ -328,24 +328,24 @@ Test(ctl, protocol_violations_close_with_error)
 	struct rv_ctl_server *s = rv_ctl_server_new(&srv.env, "client1", exporter, now);
 	struct rv_ctl_client *c = rv_ctl_client_new(&cli.env, exporter, &ep, NULL, NULL, now);
 	static const uint8_t garbage[] = { 1, 6, 0, 1, 0 };
-	struct rv_ctrl_msg m;
-	uint8_t buf[RV_CTRL_MAX_FRAME];
+	struct rv_ctl_msg m;
+	uint8_t buf[RV_CTL_MAX_FRAME];
 	size_t n, flen;
 
 	/* KEY before HELLO. */
 	memset(&m, 0, sizeof(m));
-	m.type = RV_CTRL_KEY;
+	m.type = RV_CTL_KEY;
 	m.key.epoch = 1;
-	cr_assert_eq(rv_ctrl_encode(buf, sizeof(buf), &n, &m), 0);
+	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), 0);
 	rv_ctl_server_out(s)->len = 0;
 	cr_assert_eq(rv_ctl_server_on_frame(s, buf, n, now), RV_CTL_CLOSE);
 	cr_assert(strstr(rv_ctl_server_reason(s), "expected HELLO"), "%s", rv_ctl_server_reason(s));
 	/* The peer is told why, in an ERROR frame. */
-	cr_assert_eq(rv_ctrl_frame_len(rv_ctl_server_out(s)->buf, rv_ctl_server_out(s)->len, &flen),
-		     RV_CTRL_OK);
-	cr_assert_eq(rv_ctrl_decode(&m, rv_ctl_server_out(s)->buf, flen), RV_CTRL_OK);
-	cr_assert_eq(m.type, RV_CTRL_ERROR);
-	cr_assert_eq(m.error.code, RV_CTRL_CODE_PROTOCOL);
+	cr_assert_eq(rv_ctl_frame_len(rv_ctl_server_out(s)->buf, rv_ctl_server_out(s)->len, &flen),
+		     RV_CTL_OK);
+	cr_assert_eq(rv_ctl_decode(&m, rv_ctl_server_out(s)->buf, flen), RV_CTL_OK);
+	cr_assert_eq(m.type, RV_CTL_ERROR);
+	cr_assert_eq(m.error.code, RV_CTL_CODE_PROTOCOL);
 	rv_ctl_server_free(s);
 	cr_assert_eq(rv_demux_count(srv.demux), 0);
 
@@ -356,10 +356,10 @@ Test(ctl, protocol_violations_close_with_error)
 
 	/* KEY_ACK for an epoch never offered. */
 	bring_up(&s, &c, "client2", NULL);
-	m.type = RV_CTRL_KEY_ACK;
+	m.type = RV_CTL_KEY_ACK;
 	m.key.epoch = 9;
 	memset(m.key.pub, 9, sizeof(m.key.pub));
-	cr_assert_eq(rv_ctrl_encode(buf, sizeof(buf), &n, &m), 0);
+	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), 0);
 	cr_assert_eq(rv_ctl_server_on_frame(s, buf, n, now), RV_CTL_CLOSE);
 	cr_assert(strstr(rv_ctl_server_reason(s), "KEY_ACK for epoch 9"), "%s",
 		  rv_ctl_server_reason(s));

@@ -1,12 +1,12 @@
 /*
- * ctrlmsg.c — encode and strict decode of control messages (see ctrlmsg.h).
+ * ctlmsg.c — encode and strict decode of control messages (see ctlmsg.h).
  *
  * Decoding is two steps: read every field through an rv_rd cursor (a short
  * body is TRUNCATED, leftover bytes are TRAILING), then validate the decoded
  * values with the same function the encoder uses, so anything we can send we
  * also accept, and nothing else.
  */
-#include "core/ctrlmsg.h"
+#include "core/ctlmsg.h"
 
 #include <errno.h>
 #include <string.h>
@@ -15,7 +15,7 @@
 #include "core/wire.h"
 #include "crypto/aead.h"
 
-static bool route_bits_ok(const struct rv_ctrl_route *r)
+static bool route_bits_ok(const struct rv_ctl_route *r)
 {
 	size_t alen = r->family == 4 ? 4 : 16;
 
@@ -43,57 +43,57 @@ static bool all_zero(const uint8_t *p, size_t len)
 	return acc == 0;
 }
 
-static enum rv_ctrl_err validate_config(const struct rv_ctrl_config *c)
+static enum rv_ctl_err validate_config(const struct rv_ctl_config *c)
 {
-	if (c->flags & ~RV_CTRL_F_ALL) {
-		return RV_CTRL_E_RESERVED;
+	if (c->flags & ~RV_CTL_F_ALL) {
+		return RV_CTL_E_RESERVED;
 	}
-	if (c->flags & RV_CTRL_F_HAS_V4) {
+	if (c->flags & RV_CTL_F_HAS_V4) {
 		if (c->prefix4 == 0 || c->prefix4 > 32) {
-			return RV_CTRL_E_PREFIX;
+			return RV_CTL_E_PREFIX;
 		}
 	} else if (c->prefix4 != 0 || !all_zero(c->addr4, 4)) {
-		return RV_CTRL_E_PREFIX;
+		return RV_CTL_E_PREFIX;
 	}
-	if (c->flags & RV_CTRL_F_HAS_V6) {
+	if (c->flags & RV_CTL_F_HAS_V6) {
 		if (c->prefix6 == 0 || c->prefix6 > 128) {
-			return RV_CTRL_E_PREFIX;
+			return RV_CTL_E_PREFIX;
 		}
 	} else if (c->prefix6 != 0 || !all_zero(c->addr6, 16)) {
-		return RV_CTRL_E_PREFIX;
+		return RV_CTL_E_PREFIX;
 	}
 	if (c->mtu < RV_MIN_MTU || c->mtu > RV_MAX_MTU) {
-		return RV_CTRL_E_MTU;
+		return RV_CTL_E_MTU;
 	}
 	if (c->data_port == 0) {
-		return RV_CTRL_E_PORT;
+		return RV_CTL_E_PORT;
 	}
 	if (c->server_index == 0 || c->client_index == 0) {
-		return RV_CTRL_E_INDEX;
+		return RV_CTL_E_INDEX;
 	}
 	if (c->keepalive_s == 0 || c->dead_peer_s <= c->keepalive_s || c->rekey_s == 0) {
-		return RV_CTRL_E_TIMER;
+		return RV_CTL_E_TIMER;
 	}
 	if (c->cipher != RV_AEAD_AES256GCM && c->cipher != RV_AEAD_CHACHA20POLY1305) {
-		return RV_CTRL_E_CIPHER;
+		return RV_CTL_E_CIPHER;
 	}
-	if (c->num_routes > RV_CTRL_MAX_ROUTES) {
-		return RV_CTRL_E_ROUTES;
+	if (c->num_routes > RV_CTL_MAX_ROUTES) {
+		return RV_CTL_E_ROUTES;
 	}
 	for (unsigned i = 0; i < c->num_routes; i++) {
-		const struct rv_ctrl_route *r = &c->routes[i];
+		const struct rv_ctl_route *r = &c->routes[i];
 
 		if (r->family != 4 && r->family != 6) {
-			return RV_CTRL_E_ROUTE_FAMILY;
+			return RV_CTL_E_ROUTE_FAMILY;
 		}
 		if (r->prefix > (r->family == 4 ? 32 : 128)) {
-			return RV_CTRL_E_PREFIX;
+			return RV_CTL_E_PREFIX;
 		}
 		if (!route_bits_ok(r)) {
-			return RV_CTRL_E_ROUTE_BITS;
+			return RV_CTL_E_ROUTE_BITS;
 		}
 	}
-	return RV_CTRL_OK;
+	return RV_CTL_OK;
 }
 
 static bool text_ok(const char *t, size_t len)
@@ -107,52 +107,52 @@ static bool text_ok(const char *t, size_t len)
 }
 
 /* validate checks the decoded values of |m| (shared by encode and decode). */
-static enum rv_ctrl_err validate(const struct rv_ctrl_msg *m)
+static enum rv_ctl_err validate(const struct rv_ctl_msg *m)
 {
 	switch (m->type) {
-	case RV_CTRL_HELLO:
+	case RV_CTL_HELLO:
 		if (m->hello.min_ver == 0 || m->hello.min_ver > m->hello.max_ver) {
-			return RV_CTRL_E_HELLO_VERSIONS;
+			return RV_CTL_E_HELLO_VERSIONS;
 		}
-		if (m->hello.flags & ~RV_CTRL_F_ALL) {
-			return RV_CTRL_E_RESERVED;
+		if (m->hello.flags & ~RV_CTL_F_ALL) {
+			return RV_CTL_E_RESERVED;
 		}
-		if ((!(m->hello.flags & RV_CTRL_F_HAS_V4) && !all_zero(m->hello.prev4, 4)) ||
-		    (!(m->hello.flags & RV_CTRL_F_HAS_V6) && !all_zero(m->hello.prev6, 16))) {
-			return RV_CTRL_E_PREFIX;
+		if ((!(m->hello.flags & RV_CTL_F_HAS_V4) && !all_zero(m->hello.prev4, 4)) ||
+		    (!(m->hello.flags & RV_CTL_F_HAS_V6) && !all_zero(m->hello.prev6, 16))) {
+			return RV_CTL_E_PREFIX;
 		}
-		return RV_CTRL_OK;
-	case RV_CTRL_CONFIG:
+		return RV_CTL_OK;
+	case RV_CTL_CONFIG:
 		return validate_config(&m->config);
-	case RV_CTRL_KEY:
-	case RV_CTRL_KEY_ACK:
-		return m->key.epoch == 0 ? RV_CTRL_E_EPOCH : RV_CTRL_OK;
-	case RV_CTRL_KEY_CONFIRM:
-		return m->confirm_epoch == 0 ? RV_CTRL_E_EPOCH : RV_CTRL_OK;
-	case RV_CTRL_KEEPALIVE:
-		return RV_CTRL_OK;
-	case RV_CTRL_GOODBYE:
-		return m->goodbye_code >= RV_CTRL_CODE_MAX ? RV_CTRL_E_CODE : RV_CTRL_OK;
-	case RV_CTRL_ERROR:
-		if (m->error.code >= RV_CTRL_CODE_MAX) {
-			return RV_CTRL_E_CODE;
+	case RV_CTL_KEY:
+	case RV_CTL_KEY_ACK:
+		return m->key.epoch == 0 ? RV_CTL_E_EPOCH : RV_CTL_OK;
+	case RV_CTL_KEY_CONFIRM:
+		return m->confirm_epoch == 0 ? RV_CTL_E_EPOCH : RV_CTL_OK;
+	case RV_CTL_KEEPALIVE:
+		return RV_CTL_OK;
+	case RV_CTL_GOODBYE:
+		return m->goodbye_code >= RV_CTL_CODE_MAX ? RV_CTL_E_CODE : RV_CTL_OK;
+	case RV_CTL_ERROR:
+		if (m->error.code >= RV_CTL_CODE_MAX) {
+			return RV_CTL_E_CODE;
 		}
-		if (m->error.text_len > RV_CTRL_MAX_TEXT ||
+		if (m->error.text_len > RV_CTL_MAX_TEXT ||
 		    !text_ok(m->error.text, m->error.text_len)) {
-			return RV_CTRL_E_TEXT;
+			return RV_CTL_E_TEXT;
 		}
-		return RV_CTRL_OK;
+		return RV_CTL_OK;
 	default:
-		return RV_CTRL_E_TYPE;
+		return RV_CTL_E_TYPE;
 	}
 }
 
 static bool type_known(uint8_t t)
 {
-	return t >= RV_CTRL_HELLO && t <= RV_CTRL_ERROR;
+	return t >= RV_CTL_HELLO && t <= RV_CTL_ERROR;
 }
 
-enum rv_ctrl_err rv_ctrl_frame_len(const uint8_t *buf, size_t len, size_t *out_len)
+enum rv_ctl_err rv_ctl_frame_len(const uint8_t *buf, size_t len, size_t *out_len)
 {
 	struct rv_rd rd;
 	uint8_t ver, type;
@@ -161,31 +161,31 @@ enum rv_ctrl_err rv_ctrl_frame_len(const uint8_t *buf, size_t len, size_t *out_l
 	*out_len = 0;
 	rv_rd_init(&rd, buf, len);
 	if (!rv_rd_u8(&rd, &ver)) {
-		return RV_CTRL_E_NEED_MORE;
+		return RV_CTL_E_NEED_MORE;
 	}
-	if (ver != RV_CTRL_VERSION) {
-		return RV_CTRL_E_VERSION;
+	if (ver != RV_CTL_VERSION) {
+		return RV_CTL_E_VERSION;
 	}
 	if (!rv_rd_u8(&rd, &type)) {
-		return RV_CTRL_E_NEED_MORE;
+		return RV_CTL_E_NEED_MORE;
 	}
 	if (!type_known(type)) {
-		return RV_CTRL_E_TYPE;
+		return RV_CTL_E_TYPE;
 	}
 	if (!rv_rd_u16(&rd, &body_len)) {
-		return RV_CTRL_E_NEED_MORE;
+		return RV_CTL_E_NEED_MORE;
 	}
-	if (body_len > RV_CTRL_MAX_BODY) {
-		return RV_CTRL_E_TOO_LONG;
+	if (body_len > RV_CTL_MAX_BODY) {
+		return RV_CTL_E_TOO_LONG;
 	}
 	if (rv_rd_left(&rd) < body_len) {
-		return RV_CTRL_E_NEED_MORE;
+		return RV_CTL_E_NEED_MORE;
 	}
-	*out_len = RV_CTRL_HDR_LEN + (size_t)body_len;
-	return RV_CTRL_OK;
+	*out_len = RV_CTL_HDR_LEN + (size_t)body_len;
+	return RV_CTL_OK;
 }
 
-static bool read_config(struct rv_rd *rd, struct rv_ctrl_config *c, enum rv_ctrl_err *err)
+static bool read_config(struct rv_rd *rd, struct rv_ctl_config *c, enum rv_ctl_err *err)
 {
 	if (!rv_rd_u8(rd, &c->flags) || !rv_rd_u8(rd, &c->prefix4) ||
 	    !rv_rd_bytes(rd, c->addr4, 4) || !rv_rd_u8(rd, &c->prefix6) ||
@@ -194,125 +194,125 @@ static bool read_config(struct rv_rd *rd, struct rv_ctrl_config *c, enum rv_ctrl
 	    !rv_rd_u32(rd, &c->client_index) || !rv_rd_u16(rd, &c->keepalive_s) ||
 	    !rv_rd_u16(rd, &c->dead_peer_s) || !rv_rd_u32(rd, &c->rekey_s) ||
 	    !rv_rd_u8(rd, &c->cipher) || !rv_rd_u8(rd, &c->num_routes)) {
-		*err = RV_CTRL_E_TRUNCATED;
+		*err = RV_CTL_E_TRUNCATED;
 		return false;
 	}
-	if (c->num_routes > RV_CTRL_MAX_ROUTES) {
-		*err = RV_CTRL_E_ROUTES;
+	if (c->num_routes > RV_CTL_MAX_ROUTES) {
+		*err = RV_CTL_E_ROUTES;
 		return false;
 	}
 	for (unsigned i = 0; i < c->num_routes; i++) {
-		struct rv_ctrl_route *r = &c->routes[i];
+		struct rv_ctl_route *r = &c->routes[i];
 
 		memset(r->addr, 0, sizeof(r->addr));
 		if (!rv_rd_u8(rd, &r->family) || !rv_rd_u8(rd, &r->prefix)) {
-			*err = RV_CTRL_E_TRUNCATED;
+			*err = RV_CTL_E_TRUNCATED;
 			return false;
 		}
 		if (r->family != 4 && r->family != 6) {
-			*err = RV_CTRL_E_ROUTE_FAMILY;
+			*err = RV_CTL_E_ROUTE_FAMILY;
 			return false;
 		}
 		if (!rv_rd_bytes(rd, r->addr, r->family == 4 ? 4 : 16)) {
-			*err = RV_CTRL_E_TRUNCATED;
+			*err = RV_CTL_E_TRUNCATED;
 			return false;
 		}
 	}
 	return true;
 }
 
-enum rv_ctrl_err rv_ctrl_decode(struct rv_ctrl_msg *out, const uint8_t *buf, size_t len)
+enum rv_ctl_err rv_ctl_decode(struct rv_ctl_msg *out, const uint8_t *buf, size_t len)
 {
-	enum rv_ctrl_err err = RV_CTRL_OK;
+	enum rv_ctl_err err = RV_CTL_OK;
 	struct rv_rd rd, body;
 	uint8_t ver, type;
 	uint16_t reserved;
 	size_t flen;
 
-	err = rv_ctrl_frame_len(buf, len, &flen);
-	if (err == RV_CTRL_E_NEED_MORE) {
-		return RV_CTRL_E_TRUNCATED;
+	err = rv_ctl_frame_len(buf, len, &flen);
+	if (err == RV_CTL_E_NEED_MORE) {
+		return RV_CTL_E_TRUNCATED;
 	}
-	if (err != RV_CTRL_OK) {
+	if (err != RV_CTL_OK) {
 		return err;
 	}
 	if (flen != len) {
-		return RV_CTRL_E_TRAILING;
+		return RV_CTL_E_TRAILING;
 	}
 	rv_rd_init(&rd, buf, len);
 	if (!rv_rd_u8(&rd, &ver) || !rv_rd_u8(&rd, &type) || !rv_rd_sub_u16(&rd, &body)) {
-		return RV_CTRL_E_TRUNCATED; /* unreachable after frame_len */
+		return RV_CTL_E_TRUNCATED; /* unreachable after frame_len */
 	}
 	memset(out, 0, sizeof(*out));
 	out->type = type;
 	switch (type) {
-	case RV_CTRL_HELLO:
+	case RV_CTL_HELLO:
 		if (!rv_rd_u8(&body, &out->hello.max_ver) ||
 		    !rv_rd_u8(&body, &out->hello.min_ver) || !rv_rd_u16(&body, &reserved) ||
 		    !rv_rd_u32(&body, &out->hello.caps) || !rv_rd_u8(&body, &out->hello.flags) ||
 		    !rv_rd_bytes(&body, out->hello.prev4, 4) ||
 		    !rv_rd_bytes(&body, out->hello.prev6, 16)) {
-			return RV_CTRL_E_TRUNCATED;
+			return RV_CTL_E_TRUNCATED;
 		}
 		if (reserved != 0) {
-			return RV_CTRL_E_RESERVED;
+			return RV_CTL_E_RESERVED;
 		}
 		break;
-	case RV_CTRL_CONFIG:
+	case RV_CTL_CONFIG:
 		if (!read_config(&body, &out->config, &err)) {
 			return err;
 		}
 		break;
-	case RV_CTRL_KEY:
-	case RV_CTRL_KEY_ACK:
+	case RV_CTL_KEY:
+	case RV_CTL_KEY_ACK:
 		if (!rv_rd_u32(&body, &out->key.epoch) ||
-		    !rv_rd_bytes(&body, out->key.pub, RV_CTRL_PUB_LEN)) {
-			return RV_CTRL_E_TRUNCATED;
+		    !rv_rd_bytes(&body, out->key.pub, RV_CTL_PUB_LEN)) {
+			return RV_CTL_E_TRUNCATED;
 		}
 		break;
-	case RV_CTRL_KEY_CONFIRM:
+	case RV_CTL_KEY_CONFIRM:
 		if (!rv_rd_u32(&body, &out->confirm_epoch)) {
-			return RV_CTRL_E_TRUNCATED;
+			return RV_CTL_E_TRUNCATED;
 		}
 		break;
-	case RV_CTRL_KEEPALIVE:
+	case RV_CTL_KEEPALIVE:
 		break;
-	case RV_CTRL_GOODBYE:
+	case RV_CTL_GOODBYE:
 		if (!rv_rd_u16(&body, &out->goodbye_code)) {
-			return RV_CTRL_E_TRUNCATED;
+			return RV_CTL_E_TRUNCATED;
 		}
 		break;
-	case RV_CTRL_ERROR: {
+	case RV_CTL_ERROR: {
 		struct rv_rd text;
 
 		if (!rv_rd_u16(&body, &out->error.code) || !rv_rd_sub_u8(&body, &text)) {
-			return RV_CTRL_E_TRUNCATED;
+			return RV_CTL_E_TRUNCATED;
 		}
-		if (rv_rd_left(&text) > RV_CTRL_MAX_TEXT) {
-			return RV_CTRL_E_TEXT;
+		if (rv_rd_left(&text) > RV_CTL_MAX_TEXT) {
+			return RV_CTL_E_TEXT;
 		}
 		out->error.text_len = (uint8_t)rv_rd_left(&text);
 		if (!rv_rd_bytes(&text, (uint8_t *)out->error.text, out->error.text_len)) {
-			return RV_CTRL_E_TRUNCATED;
+			return RV_CTL_E_TRUNCATED;
 		}
 		out->error.text[out->error.text_len] = '\0';
 		break;
 	}
 	default:
-		return RV_CTRL_E_TYPE;
+		return RV_CTL_E_TYPE;
 	}
 	if (rv_rd_left(&body) != 0) {
-		return RV_CTRL_E_TRAILING;
+		return RV_CTL_E_TRAILING;
 	}
 	return validate(out);
 }
 
-static void write_body(struct rv_wr *wr, const struct rv_ctrl_msg *m)
+static void write_body(struct rv_wr *wr, const struct rv_ctl_msg *m)
 {
-	const struct rv_ctrl_config *c = &m->config;
+	const struct rv_ctl_config *c = &m->config;
 
 	switch (m->type) {
-	case RV_CTRL_HELLO:
+	case RV_CTL_HELLO:
 		rv_wr_u8(wr, m->hello.max_ver);
 		rv_wr_u8(wr, m->hello.min_ver);
 		rv_wr_u16(wr, 0);
@@ -321,7 +321,7 @@ static void write_body(struct rv_wr *wr, const struct rv_ctrl_msg *m)
 		rv_wr_bytes(wr, m->hello.prev4, 4);
 		rv_wr_bytes(wr, m->hello.prev6, 16);
 		break;
-	case RV_CTRL_CONFIG:
+	case RV_CTL_CONFIG:
 		rv_wr_u8(wr, c->flags);
 		rv_wr_u8(wr, c->prefix4);
 		rv_wr_bytes(wr, c->addr4, 4);
@@ -342,20 +342,20 @@ static void write_body(struct rv_wr *wr, const struct rv_ctrl_msg *m)
 			rv_wr_bytes(wr, c->routes[i].addr, c->routes[i].family == 4 ? 4 : 16);
 		}
 		break;
-	case RV_CTRL_KEY:
-	case RV_CTRL_KEY_ACK:
+	case RV_CTL_KEY:
+	case RV_CTL_KEY_ACK:
 		rv_wr_u32(wr, m->key.epoch);
-		rv_wr_bytes(wr, m->key.pub, RV_CTRL_PUB_LEN);
+		rv_wr_bytes(wr, m->key.pub, RV_CTL_PUB_LEN);
 		break;
-	case RV_CTRL_KEY_CONFIRM:
+	case RV_CTL_KEY_CONFIRM:
 		rv_wr_u32(wr, m->confirm_epoch);
 		break;
-	case RV_CTRL_KEEPALIVE:
+	case RV_CTL_KEEPALIVE:
 		break;
-	case RV_CTRL_GOODBYE:
+	case RV_CTL_GOODBYE:
 		rv_wr_u16(wr, m->goodbye_code);
 		break;
-	case RV_CTRL_ERROR:
+	case RV_CTL_ERROR:
 		rv_wr_u16(wr, m->error.code);
 		rv_wr_u8(wr, m->error.text_len);
 		rv_wr_bytes(wr, (const uint8_t *)m->error.text, m->error.text_len);
@@ -365,18 +365,18 @@ static void write_body(struct rv_wr *wr, const struct rv_ctrl_msg *m)
 	}
 }
 
-int rv_ctrl_encode(uint8_t *out, size_t cap, size_t *out_len, const struct rv_ctrl_msg *m)
+int rv_ctl_encode(uint8_t *out, size_t cap, size_t *out_len, const struct rv_ctl_msg *m)
 {
 	struct rv_wr wr;
 	uint8_t *len_field;
 	size_t body_len;
 
 	*out_len = 0;
-	if (validate(m) != RV_CTRL_OK) {
+	if (validate(m) != RV_CTL_OK) {
 		return -EINVAL;
 	}
 	rv_wr_init(&wr, out, cap);
-	rv_wr_u8(&wr, RV_CTRL_VERSION);
+	rv_wr_u8(&wr, RV_CTL_VERSION);
 	rv_wr_u8(&wr, m->type);
 	if (!rv_wr_reserve(&wr, &len_field, 2)) {
 		return -ENOSPC;
@@ -385,8 +385,8 @@ int rv_ctrl_encode(uint8_t *out, size_t cap, size_t *out_len, const struct rv_ct
 	if (!rv_wr_ok(&wr)) {
 		return -ENOSPC;
 	}
-	body_len = rv_wr_len(&wr) - RV_CTRL_HDR_LEN;
-	if (body_len > RV_CTRL_MAX_BODY) {
+	body_len = rv_wr_len(&wr) - RV_CTL_HDR_LEN;
+	if (body_len > RV_CTL_MAX_BODY) {
 		return -EINVAL;
 	}
 	len_field[0] = (uint8_t)(body_len >> 8);
@@ -395,49 +395,48 @@ int rv_ctrl_encode(uint8_t *out, size_t cap, size_t *out_len, const struct rv_ct
 	return 0;
 }
 
-const char *rv_ctrl_err_str(enum rv_ctrl_err err)
+const char *rv_ctl_err_str(enum rv_ctl_err err)
 {
-	static const char *const names[RV_CTRL_E_MAX] = {
-		[RV_CTRL_OK] = "ok",
-		[RV_CTRL_E_NEED_MORE] = "incomplete frame",
-		[RV_CTRL_E_VERSION] = "unsupported frame version",
-		[RV_CTRL_E_TYPE] = "unknown message type",
-		[RV_CTRL_E_TOO_LONG] = "body longer than 1024 bytes",
-		[RV_CTRL_E_TRUNCATED] = "body shorter than its type requires",
-		[RV_CTRL_E_TRAILING] = "bytes after the last field",
-		[RV_CTRL_E_RESERVED] = "reserved field or flag not zero",
-		[RV_CTRL_E_HELLO_VERSIONS] = "hello min_ver 0 or above max_ver",
-		[RV_CTRL_E_PREFIX] = "address prefix out of range, or absent address not zero",
-		[RV_CTRL_E_MTU] = "mtu outside 576..9000",
-		[RV_CTRL_E_PORT] = "data port 0",
-		[RV_CTRL_E_INDEX] = "receiver index 0",
-		[RV_CTRL_E_TIMER] =
-			"keepalive 0, dead-peer timeout not above keepalive, or rekey 0",
-		[RV_CTRL_E_CIPHER] = "unknown cipher",
-		[RV_CTRL_E_ROUTES] = "more than 32 routes",
-		[RV_CTRL_E_ROUTE_FAMILY] = "route family not 4 or 6",
-		[RV_CTRL_E_ROUTE_BITS] = "route has bits set beyond its prefix",
-		[RV_CTRL_E_EPOCH] = "key epoch 0",
-		[RV_CTRL_E_CODE] = "unknown code",
-		[RV_CTRL_E_TEXT] = "error text too long or not printable ASCII",
+	static const char *const names[RV_CTL_E_MAX] = {
+		[RV_CTL_OK] = "ok",
+		[RV_CTL_E_NEED_MORE] = "incomplete frame",
+		[RV_CTL_E_VERSION] = "unsupported frame version",
+		[RV_CTL_E_TYPE] = "unknown message type",
+		[RV_CTL_E_TOO_LONG] = "body longer than 1024 bytes",
+		[RV_CTL_E_TRUNCATED] = "body shorter than its type requires",
+		[RV_CTL_E_TRAILING] = "bytes after the last field",
+		[RV_CTL_E_RESERVED] = "reserved field or flag not zero",
+		[RV_CTL_E_HELLO_VERSIONS] = "hello min_ver 0 or above max_ver",
+		[RV_CTL_E_PREFIX] = "address prefix out of range, or absent address not zero",
+		[RV_CTL_E_MTU] = "mtu outside 576..9000",
+		[RV_CTL_E_PORT] = "data port 0",
+		[RV_CTL_E_INDEX] = "receiver index 0",
+		[RV_CTL_E_TIMER] = "keepalive 0, dead-peer timeout not above keepalive, or rekey 0",
+		[RV_CTL_E_CIPHER] = "unknown cipher",
+		[RV_CTL_E_ROUTES] = "more than 32 routes",
+		[RV_CTL_E_ROUTE_FAMILY] = "route family not 4 or 6",
+		[RV_CTL_E_ROUTE_BITS] = "route has bits set beyond its prefix",
+		[RV_CTL_E_EPOCH] = "key epoch 0",
+		[RV_CTL_E_CODE] = "unknown code",
+		[RV_CTL_E_TEXT] = "error text too long or not printable ASCII",
 	};
-	if ((unsigned)err >= RV_CTRL_E_MAX || !names[err]) {
+	if ((unsigned)err >= RV_CTL_E_MAX || !names[err]) {
 		return "?";
 	}
 	return names[err];
 }
 
-const char *rv_ctrl_type_str(unsigned type)
+const char *rv_ctl_type_str(unsigned type)
 {
 	static const char *const names[] = {
-		[RV_CTRL_HELLO] = "HELLO",
-		[RV_CTRL_CONFIG] = "CONFIG",
-		[RV_CTRL_KEY] = "KEY",
-		[RV_CTRL_KEY_ACK] = "KEY_ACK",
-		[RV_CTRL_KEY_CONFIRM] = "KEY_CONFIRM",
-		[RV_CTRL_KEEPALIVE] = "KEEPALIVE",
-		[RV_CTRL_GOODBYE] = "GOODBYE",
-		[RV_CTRL_ERROR] = "ERROR",
+		[RV_CTL_HELLO] = "HELLO",
+		[RV_CTL_CONFIG] = "CONFIG",
+		[RV_CTL_KEY] = "KEY",
+		[RV_CTL_KEY_ACK] = "KEY_ACK",
+		[RV_CTL_KEY_CONFIRM] = "KEY_CONFIRM",
+		[RV_CTL_KEEPALIVE] = "KEEPALIVE",
+		[RV_CTL_GOODBYE] = "GOODBYE",
+		[RV_CTL_ERROR] = "ERROR",
 	};
 	if (type >= sizeof(names) / sizeof(names[0]) || !names[type]) {
 		return "?";
@@ -445,21 +444,21 @@ const char *rv_ctrl_type_str(unsigned type)
 	return names[type];
 }
 
-const char *rv_ctrl_code_str(unsigned code)
+const char *rv_ctl_code_str(unsigned code)
 {
-	static const char *const names[RV_CTRL_CODE_MAX] = {
-		[RV_CTRL_CODE_NONE] = "none",
-		[RV_CTRL_CODE_PROTOCOL] = "protocol error",
-		[RV_CTRL_CODE_VERSION] = "no common version",
-		[RV_CTRL_CODE_NO_ADDRESS] = "address pool exhausted",
-		[RV_CTRL_CODE_REPLACED] = "replaced by a newer connection",
-		[RV_CTRL_CODE_SHUTDOWN] = "shutting down",
-		[RV_CTRL_CODE_INTERNAL] = "internal error",
-		[RV_CTRL_CODE_TIMEOUT] = "peer timed out",
-		[RV_CTRL_CODE_KEY] = "key exchange failed",
-		[RV_CTRL_CODE_FULL] = "server full",
+	static const char *const names[RV_CTL_CODE_MAX] = {
+		[RV_CTL_CODE_NONE] = "none",
+		[RV_CTL_CODE_PROTOCOL] = "protocol error",
+		[RV_CTL_CODE_VERSION] = "no common version",
+		[RV_CTL_CODE_NO_ADDRESS] = "address pool exhausted",
+		[RV_CTL_CODE_REPLACED] = "replaced by a newer connection",
+		[RV_CTL_CODE_SHUTDOWN] = "shutting down",
+		[RV_CTL_CODE_INTERNAL] = "internal error",
+		[RV_CTL_CODE_TIMEOUT] = "peer timed out",
+		[RV_CTL_CODE_KEY] = "key exchange failed",
+		[RV_CTL_CODE_FULL] = "server full",
 	};
-	if (code >= RV_CTRL_CODE_MAX) {
+	if (code >= RV_CTL_CODE_MAX) {
 		return "?";
 	}
 	return names[code];
