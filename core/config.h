@@ -39,12 +39,6 @@ enum {
 	RV_CONFIG_DEFAULT_PORT = 4433,
 };
 
-/* struct rv_prefix is an address with a prefix length (a route or a pool). */
-struct rv_prefix {
-	struct rv_ip_addr addr;
-	uint8_t len;
-};
-
 /* struct rv_config_fixed pins the addresses of one certificate name. */
 struct rv_config_fixed {
 	char name[RV_CONFIG_NAME_MAX + 1];
