@@ -1,0 +1,527 @@
+/*
+ * rtnl.c — rtnetlink requests and dumps (see rtnl.h).
+ *
+ * One request per socket: send it with NLM_F_ACK (or NLM_F_DUMP), then read
+ * until the kernel's NLMSG_ERROR (the acknowledgement, error 0, or the
+ * failure) or NLMSG_DONE. The kernel is the only sender on a NETLINK_ROUTE
+ * socket we opened, but its replies are still read with length checks
+ * (NLMSG_OK, RTA_OK, payload sizes) and copied out, never cast in place.
+ */
+#include "uring/rtnl.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+enum {
+	/* The kernel sizes a dump chunk to the reader's buffer, up to 32 KiB
+	 * (netlink_dump); a smaller buffer would truncate messages. */
+	NL_BUF = 32768,
+	NL_SEQ = 1,
+};
+
+/* One request: header, the family's fixed part, room for a few attributes. */
+struct nl_req {
+	struct nlmsghdr nh;
+	union {
+		struct ifaddrmsg ifa;
+		struct rtmsg rt;
+		struct ifinfomsg ifi;
+	};
+	uint8_t attrs[64];
+};
+
+static size_t family_len(uint8_t family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+static void nl_req_init(struct nl_req *req, uint16_t type, uint16_t flags, size_t fixed_len)
+{
+	memset(req, 0, sizeof(*req));
+	req->nh.nlmsg_len = NLMSG_LENGTH(fixed_len);
+	req->nh.nlmsg_type = type;
+	req->nh.nlmsg_flags = NLM_F_REQUEST | flags;
+	req->nh.nlmsg_seq = NL_SEQ;
+}
+
+/* nl_put_attr appends one attribute; -EMSGSIZE when |req| has no room. */
+static int nl_put_attr(struct nl_req *req, uint16_t type, const void *data, size_t len)
+{
+	size_t off = NLMSG_ALIGN(req->nh.nlmsg_len);
+	struct rtattr rta = { .rta_len = (unsigned short)RTA_LENGTH(len), .rta_type = type };
+
+	if (off + RTA_SPACE(len) > sizeof(*req)) {
+		return -EMSGSIZE;
+	}
+	memcpy((uint8_t *)req + off, &rta, sizeof(rta));
+	if (len > 0) {
+		memcpy((uint8_t *)req + off + RTA_LENGTH(0), data, len);
+	}
+	req->nh.nlmsg_len = (uint32_t)(off + RTA_SPACE(len));
+	return 0;
+}
+
+/* nl_nest_begin opens a nested attribute; nl_nest_end closes it. Returns
+ * the nest's offset, or -EMSGSIZE. */
+static int nl_nest_begin(struct nl_req *req, uint16_t type)
+{
+	size_t off = NLMSG_ALIGN(req->nh.nlmsg_len);
+	int ret = nl_put_attr(req, type | NLA_F_NESTED, NULL, 0);
+
+	return ret ? ret : (int)off;
+}
+
+static void nl_nest_end(struct nl_req *req, int off)
+{
+	struct rtattr rta;
+
+	memcpy(&rta, (uint8_t *)req + off, sizeof(rta));
+	rta.rta_len = (unsigned short)(req->nh.nlmsg_len - (uint32_t)off);
+	memcpy((uint8_t *)req + off, &rta, sizeof(rta));
+}
+
+/* A message handler: called for every reply that is not ERROR or DONE. */
+typedef int (*nl_msg_fn)(void *ctx, const struct nlmsghdr *nh);
+
+/* nl_walk reads replies to the request numbered NL_SEQ until the kernel
+ * acknowledges, fails or ends the dump, passing every other message to |fn|.
+ * Returns the kernel's error, |fn|'s first negative return, or 0. */
+static int nl_walk(int s, nl_msg_fn fn, void *ctx)
+{
+	union {
+		struct nlmsghdr nh;
+		uint8_t b[NL_BUF];
+	} buf;
+
+	for (;;) {
+		struct iovec iov = { .iov_base = buf.b, .iov_len = sizeof(buf) };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+		const struct nlmsghdr *nh;
+		ssize_t n = recvmsg(s, &msg, 0);
+		int len;
+
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			return -errno;
+		}
+		if (msg.msg_flags & MSG_TRUNC) {
+			return -EMSGSIZE;
+		}
+		len = (int)n;
+		for (nh = &buf.nh; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
+			int ret;
+
+			if (nh->nlmsg_seq != NL_SEQ) {
+				continue;
+			}
+			if (nh->nlmsg_type == NLMSG_DONE) {
+				return 0;
+			}
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr err;
+
+				if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(err))) {
+					return -EPROTO;
+				}
+				memcpy(&err, NLMSG_DATA(nh), sizeof(err));
+				return err.error;
+			}
+			ret = fn ? fn(ctx, nh) : 0;
+			if (ret < 0) {
+				return ret;
+			}
+		}
+		if (len != 0) {
+			return -EPROTO; /* a message ran past the datagram */
+		}
+	}
+}
+
+/* nl_request sends |req| on a fresh socket and walks the replies. */
+static int nl_request(struct nl_req *req, nl_msg_fn fn, void *ctx)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	int s, ret;
+
+	s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (s < 0) {
+		return -errno;
+	}
+	if (sendto(s, req, req->nh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		ret = -errno;
+	} else {
+		ret = nl_walk(s, fn, ctx);
+	}
+	close(s);
+	return ret;
+}
+
+/* nl_payload checks that |nh| holds a |fixed_len| header (copied to |out|)
+ * and returns its attributes and their length. */
+static bool nl_payload(const struct nlmsghdr *nh, void *out, size_t fixed_len,
+		       const struct rtattr **out_rta, int *out_len)
+{
+	if (nh->nlmsg_len < NLMSG_LENGTH(fixed_len)) {
+		return false;
+	}
+	memcpy(out, NLMSG_DATA(nh), fixed_len);
+	*out_rta = (const struct rtattr *)(const void *)((const uint8_t *)NLMSG_DATA(nh) +
+							  NLMSG_ALIGN(fixed_len));
+	*out_len = (int)(nh->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(fixed_len)));
+	return *out_len >= 0;
+}
+
+/* attr_copy copies an attribute's payload when it is exactly |len| bytes. */
+static bool attr_copy(void *out, const struct rtattr *rta, size_t len)
+{
+	if (RTA_PAYLOAD(rta) != len) {
+		return false;
+	}
+	memcpy(out, RTA_DATA(rta), len);
+	return true;
+}
+
+/* --- links ---------------------------------------------------------------- */
+
+static void parse_tun_info(struct rv_rtnl_link *out, const struct rtattr *rta, int len)
+{
+	uint32_t queues = 0, disabled = 0;
+	uint8_t u8;
+
+	out->tun_info = true;
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+		switch (rta->rta_type & NLA_TYPE_MASK) {
+		case IFLA_TUN_TYPE:
+			out->is_tap = attr_copy(&u8, rta, 1) && u8 == IFF_TAP;
+			break;
+		case IFLA_TUN_PERSIST:
+			out->persist = attr_copy(&u8, rta, 1) && u8;
+			break;
+		case IFLA_TUN_MULTI_QUEUE:
+			out->multi_queue = attr_copy(&u8, rta, 1) && u8;
+			break;
+		case IFLA_TUN_NUM_QUEUES:
+			(void)attr_copy(&queues, rta, 4);
+			break;
+		case IFLA_TUN_NUM_DISABLED_QUEUES:
+			(void)attr_copy(&disabled, rta, 4);
+			break;
+		default:
+			break;
+		}
+	}
+	out->num_queues = queues + disabled;
+}
+
+static int on_link(void *ctx, const struct nlmsghdr *nh)
+{
+	struct rv_rtnl_link *out = ctx;
+	const struct rtattr *rta;
+	struct ifinfomsg ifi;
+	int len;
+
+	if (nh->nlmsg_type != RTM_NEWLINK || !nl_payload(nh, &ifi, sizeof(ifi), &rta, &len)) {
+		return 0;
+	}
+	out->ifindex = (unsigned)ifi.ifi_index;
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+		const struct rtattr *info, *data = NULL;
+		int info_len;
+
+		if ((rta->rta_type & NLA_TYPE_MASK) != IFLA_LINKINFO) {
+			continue;
+		}
+		info = RTA_DATA(rta);
+		info_len = (int)RTA_PAYLOAD(rta);
+		for (; RTA_OK(info, info_len); info = RTA_NEXT(info, info_len)) {
+			switch (info->rta_type & NLA_TYPE_MASK) {
+			case IFLA_INFO_KIND:
+				/* "tun", NUL-terminated or not */
+				out->is_tun = (RTA_PAYLOAD(info) == 3 || RTA_PAYLOAD(info) == 4) &&
+					      strncmp(RTA_DATA(info), "tun", RTA_PAYLOAD(info)) == 0;
+				break;
+			case IFLA_INFO_DATA:
+				data = info;
+				break;
+			default:
+				break;
+			}
+		}
+		/* The data's meaning depends on the kind, whichever came first. */
+		if (out->is_tun && data != NULL) {
+			parse_tun_info(out, RTA_DATA(data), (int)RTA_PAYLOAD(data));
+		}
+	}
+	return 0;
+}
+
+int rv_rtnl_get_link(struct rv_rtnl_link *out, const char *ifname)
+{
+	struct nl_req req;
+	size_t n = strlen(ifname);
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (n == 0 || n >= IFNAMSIZ) {
+		return -EINVAL;
+	}
+	nl_req_init(&req, RTM_GETLINK, NLM_F_ACK, sizeof(struct ifinfomsg));
+	req.ifi.ifi_family = AF_UNSPEC;
+	ret = nl_put_attr(&req, IFLA_IFNAME, ifname, n + 1);
+	if (ret) {
+		return ret;
+	}
+	ret = nl_request(&req, on_link, out);
+	if (ret == 0 && out->ifindex == 0) {
+		ret = -ENODEV;
+	}
+	return ret;
+}
+
+int rv_rtnl_set_ipv4_conf(unsigned ifindex, int id, uint32_t value)
+{
+	struct nl_req req;
+	int spec, inet, conf, ret;
+
+	nl_req_init(&req, RTM_SETLINK, NLM_F_ACK, sizeof(struct ifinfomsg));
+	req.ifi.ifi_family = AF_UNSPEC;
+	req.ifi.ifi_index = (int)ifindex;
+	/* IFLA_AF_SPEC { AF_INET { IFLA_INET_CONF { id: value } } } */
+	spec = nl_nest_begin(&req, IFLA_AF_SPEC);
+	inet = spec < 0 ? spec : nl_nest_begin(&req, AF_INET);
+	conf = inet < 0 ? inet : nl_nest_begin(&req, IFLA_INET_CONF);
+	ret = conf < 0 ? conf : nl_put_attr(&req, (uint16_t)id, &value, sizeof(value));
+	if (ret) {
+		return ret;
+	}
+	nl_nest_end(&req, conf);
+	nl_nest_end(&req, inet);
+	nl_nest_end(&req, spec);
+	return nl_request(&req, NULL, NULL);
+}
+
+/* --- addresses ------------------------------------------------------------ */
+
+struct addr_walk {
+	unsigned ifindex;
+	rv_rtnl_addr_fn fn;
+	void *ctx;
+};
+
+static int on_addr(void *ctx, const struct nlmsghdr *nh)
+{
+	const struct addr_walk *w = ctx;
+	struct rv_rtnl_addr a;
+	const struct rtattr *rta;
+	struct ifaddrmsg ifa;
+	bool has_local = false, has_peer = false;
+	size_t alen;
+	int len;
+
+	if (nh->nlmsg_type != RTM_NEWADDR || !nl_payload(nh, &ifa, sizeof(ifa), &rta, &len)) {
+		return 0;
+	}
+	if (ifa.ifa_index != w->ifindex ||
+	    (ifa.ifa_family != AF_INET && ifa.ifa_family != AF_INET6)) {
+		return 0;
+	}
+	memset(&a, 0, sizeof(a));
+	alen = family_len(ifa.ifa_family);
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+		if (rta->rta_type == IFA_LOCAL) {
+			has_local = attr_copy(a.local.addr.a, rta, alen);
+		} else if (rta->rta_type == IFA_ADDRESS) {
+			has_peer = attr_copy(a.peer.a, rta, alen);
+		}
+	}
+	if (!has_local && !has_peer) {
+		return 0;
+	}
+	if (!has_local) {
+		memcpy(a.local.addr.a, a.peer.a, alen);
+	} else if (!has_peer) {
+		memcpy(a.peer.a, a.local.addr.a, alen);
+	}
+	a.local.addr.family = a.peer.family = ifa.ifa_family;
+	a.local.len = ifa.ifa_prefixlen;
+	a.scope = ifa.ifa_scope;
+	return w->fn(w->ctx, &a);
+}
+
+int rv_rtnl_list_addrs(unsigned ifindex, rv_rtnl_addr_fn fn, void *ctx)
+{
+	struct addr_walk w = { .ifindex = ifindex, .fn = fn, .ctx = ctx };
+	struct nl_req req;
+
+	nl_req_init(&req, RTM_GETADDR, NLM_F_DUMP, sizeof(struct ifaddrmsg));
+	req.ifa.ifa_family = AF_UNSPEC;
+	return nl_request(&req, on_addr, &w);
+}
+
+static bool prefix_ok(const struct rv_prefix *p)
+{
+	return (p->addr.family == AF_INET || p->addr.family == AF_INET6) &&
+	       p->len <= family_len(p->addr.family) * 8;
+}
+
+int rv_rtnl_add_addr(unsigned ifindex, const struct rv_prefix *p)
+{
+	size_t alen = family_len(p->addr.family);
+	struct nl_req req;
+	int ret;
+
+	if (!prefix_ok(p)) {
+		return -EINVAL;
+	}
+	nl_req_init(&req, RTM_NEWADDR, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+		    sizeof(struct ifaddrmsg));
+	req.ifa.ifa_family = p->addr.family;
+	req.ifa.ifa_prefixlen = p->len;
+	req.ifa.ifa_index = ifindex;
+	ret = nl_put_attr(&req, IFA_LOCAL, p->addr.a, alen);
+	if (!ret) {
+		ret = nl_put_attr(&req, IFA_ADDRESS, p->addr.a, alen);
+	}
+	if (!ret && p->addr.family == AF_INET6) {
+		uint32_t flags = IFA_F_NODAD;
+		ret = nl_put_attr(&req, IFA_FLAGS, &flags, sizeof(flags));
+	}
+	return ret ? ret : nl_request(&req, NULL, NULL);
+}
+
+int rv_rtnl_del_addr(unsigned ifindex, const struct rv_rtnl_addr *a)
+{
+	size_t alen = family_len(a->local.addr.family);
+	struct nl_req req;
+	int ret;
+
+	if (!prefix_ok(&a->local)) {
+		return -EINVAL;
+	}
+	nl_req_init(&req, RTM_DELADDR, NLM_F_ACK, sizeof(struct ifaddrmsg));
+	req.ifa.ifa_family = a->local.addr.family;
+	req.ifa.ifa_prefixlen = a->local.len;
+	req.ifa.ifa_index = ifindex;
+	ret = nl_put_attr(&req, IFA_LOCAL, a->local.addr.a, alen);
+	if (!ret) {
+		ret = nl_put_attr(&req, IFA_ADDRESS, a->peer.a, alen);
+	}
+	return ret ? ret : nl_request(&req, NULL, NULL);
+}
+
+/* --- routes --------------------------------------------------------------- */
+
+struct route_walk {
+	unsigned ifindex;
+	uint8_t proto;
+	rv_rtnl_route_fn fn;
+	void *ctx;
+};
+
+static int on_route(void *ctx, const struct nlmsghdr *nh)
+{
+	const struct route_walk *w = ctx;
+	const struct rtattr *rta;
+	struct rv_prefix dst;
+	struct rtmsg rt;
+	uint32_t table, oif = 0;
+	int len;
+
+	if (nh->nlmsg_type != RTM_NEWROUTE || !nl_payload(nh, &rt, sizeof(rt), &rta, &len)) {
+		return 0;
+	}
+	if ((rt.rtm_family != AF_INET && rt.rtm_family != AF_INET6) ||
+	    rt.rtm_type != RTN_UNICAST || rt.rtm_protocol != w->proto ||
+	    rt.rtm_dst_len > family_len(rt.rtm_family) * 8) {
+		return 0;
+	}
+	memset(&dst, 0, sizeof(dst));
+	dst.addr.family = rt.rtm_family;
+	dst.len = rt.rtm_dst_len;
+	table = rt.rtm_table;
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+		switch (rta->rta_type) {
+		case RTA_TABLE:
+			(void)attr_copy(&table, rta, 4);
+			break;
+		case RTA_OIF:
+			(void)attr_copy(&oif, rta, 4);
+			break;
+		case RTA_DST:
+			(void)attr_copy(dst.addr.a, rta, family_len(rt.rtm_family));
+			break;
+		default:
+			break;
+		}
+	}
+	if (table != RT_TABLE_MAIN || oif != w->ifindex) {
+		return 0;
+	}
+	return w->fn(w->ctx, &dst);
+}
+
+int rv_rtnl_list_routes(unsigned ifindex, uint8_t proto, rv_rtnl_route_fn fn, void *ctx)
+{
+	static const uint8_t fams[] = { AF_INET, AF_INET6 };
+	struct route_walk w = { .ifindex = ifindex, .proto = proto, .fn = fn, .ctx = ctx };
+
+	for (size_t i = 0; i < sizeof(fams); i++) {
+		struct nl_req req;
+		int ret;
+
+		nl_req_init(&req, RTM_GETROUTE, NLM_F_DUMP, sizeof(struct rtmsg));
+		req.rt.rtm_family = fams[i];
+		ret = nl_request(&req, on_route, &w);
+		if (ret == -EAFNOSUPPORT && fams[i] == AF_INET6) {
+			ret = 0; /* no IPv6 on this host: no IPv6 routes either */
+		}
+		if (ret) {
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static int route_req(uint16_t type, uint16_t flags, unsigned ifindex, const struct rv_prefix *dst,
+		     uint8_t proto)
+{
+	struct nl_req req;
+	uint32_t oif = ifindex;
+	int ret;
+
+	if (!prefix_ok(dst)) {
+		return -EINVAL;
+	}
+	nl_req_init(&req, type, NLM_F_ACK | flags, sizeof(struct rtmsg));
+	req.rt.rtm_family = dst->addr.family;
+	req.rt.rtm_dst_len = dst->len;
+	req.rt.rtm_table = RT_TABLE_MAIN;
+	req.rt.rtm_protocol = proto;
+	/* Deleting with scope NOWHERE matches a route of any scope. */
+	req.rt.rtm_scope = type == RTM_NEWROUTE ? RT_SCOPE_LINK : RT_SCOPE_NOWHERE;
+	req.rt.rtm_type = RTN_UNICAST;
+	ret = nl_put_attr(&req, RTA_DST, dst->addr.a, family_len(dst->addr.family));
+	if (!ret) {
+		ret = nl_put_attr(&req, RTA_OIF, &oif, sizeof(oif));
+	}
+	return ret ? ret : nl_request(&req, NULL, NULL);
+}
+
+int rv_rtnl_add_route(unsigned ifindex, const struct rv_prefix *dst, uint8_t proto)
+{
+	return route_req(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, ifindex, dst, proto);
+}
+
+int rv_rtnl_del_route(unsigned ifindex, const struct rv_prefix *dst, uint8_t proto)
+{
+	return route_req(RTM_DELROUTE, 0, ifindex, dst, proto);
+}

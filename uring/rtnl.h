@@ -1,0 +1,74 @@
+/*
+ * rtnl.h — the few rtnetlink requests ringvpn makes: read a link's TUN
+ * properties, list, add and delete an interface's addresses and routes.
+ *
+ * Setup-time only (never on the packet path): every call opens its own
+ * NETLINK_ROUTE socket in the caller's network namespace and closes it
+ * before returning, so the functions are thread-safe and may nest (a list
+ * callback may add or delete). All return 0 or -errno; an error the kernel
+ * reports in NLMSG_ERROR is passed up as is (-EEXIST, -EADDRNOTAVAIL, ...).
+ */
+#ifndef RV_URING_RTNL_H
+#define RV_URING_RTNL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/ip.h"
+
+/* struct rv_rtnl_link is what rv_rtnl_get_link reports about a device. */
+struct rv_rtnl_link {
+	unsigned ifindex;
+	bool is_tun;	   /* link kind "tun" (a TUN or a TAP device) */
+	bool tun_info;	   /* the kernel reported the fields below (Linux >= 4.15) */
+	bool is_tap;	   /* is_tun and IFF_TAP */
+	bool persist;	   /* IFF_PERSIST: outlives its last queue */
+	bool multi_queue;  /* IFF_MULTI_QUEUE */
+	uint32_t num_queues; /* queues attached by open files, enabled or not */
+};
+
+/* rv_rtnl_get_link looks |ifname| up. Returns 0, -ENODEV when there is no
+ * such device, or another -errno. */
+int rv_rtnl_get_link(struct rv_rtnl_link *out, const char *ifname);
+
+/* rv_rtnl_set_ipv4_conf sets IPv4 setting |id| (IPV4_DEVCONF_*, as in
+ * /proc/sys/net/ipv4/conf/DEV/) of interface |ifindex| to |value|. */
+int rv_rtnl_set_ipv4_conf(unsigned ifindex, int id, uint32_t value);
+
+/* struct rv_rtnl_addr is one address as the kernel lists it. |local| is the
+ * address itself (IFA_LOCAL, or IFA_ADDRESS where there is no IFA_LOCAL);
+ * |peer| is IFA_ADDRESS, kept so that deleting names it exactly. */
+struct rv_rtnl_addr {
+	struct rv_prefix local;
+	struct rv_ip_addr peer;
+	uint8_t scope; /* RT_SCOPE_* */
+};
+
+/* rv_rtnl_addr_fn is called once per listed entry; a negative return stops
+ * the listing and is returned by it. */
+typedef int (*rv_rtnl_addr_fn)(void *ctx, const struct rv_rtnl_addr *a);
+typedef int (*rv_rtnl_route_fn)(void *ctx, const struct rv_prefix *dst);
+
+/* rv_rtnl_list_addrs calls |fn| for every IPv4 and IPv6 address of interface
+ * |ifindex|. */
+int rv_rtnl_list_addrs(unsigned ifindex, rv_rtnl_addr_fn fn, void *ctx);
+
+/* rv_rtnl_add_addr assigns |p| to |ifindex| (IPv6 without duplicate address
+ * detection: a tunnel has no neighbours). -EEXIST when already there. */
+int rv_rtnl_add_addr(unsigned ifindex, const struct rv_prefix *p);
+
+/* rv_rtnl_del_addr removes |a| (as listed) from |ifindex|. */
+int rv_rtnl_del_addr(unsigned ifindex, const struct rv_rtnl_addr *a);
+
+/* rv_rtnl_list_routes calls |fn| for every unicast route of the main table
+ * that leaves through |ifindex| and was installed with protocol |proto|. */
+int rv_rtnl_list_routes(unsigned ifindex, uint8_t proto, rv_rtnl_route_fn fn, void *ctx);
+
+/* rv_rtnl_add_route adds |dst| via |ifindex| to the main table, scope link,
+ * tagged with |proto|. -EEXIST when a route to |dst| is already there. */
+int rv_rtnl_add_route(unsigned ifindex, const struct rv_prefix *dst, uint8_t proto);
+
+/* rv_rtnl_del_route deletes the route to |dst| via |ifindex| with |proto|. */
+int rv_rtnl_del_route(unsigned ifindex, const struct rv_prefix *dst, uint8_t proto);
+
+#endif /* RV_URING_RTNL_H */
