@@ -2,7 +2,8 @@
  * client.c — `ringvpn client -c FILE`: config -> TLS context -> session
  * table -> the control loop on this thread, which connects (and reconnects
  * with backoff), and on the first CONFIG starts the data plane and sets up
- * the TUN device, keeping both across reconnects.
+ * the TUN device, keeping both across reconnects. The TUN device is claimed
+ * (rv_tun_claim) before connecting and stays this process's until it exits.
  */
 #include "cli/cmds.h"
 
@@ -16,6 +17,7 @@
 #include "core/log.h"
 #include "core/qsbr.h"
 #include "tls/ctlloop.h"
+#include "uring/tun.h"
 
 enum { CLIENT_SESSIONS = 4 };
 
@@ -29,7 +31,7 @@ int rv_cmd_client(int argc, char **argv)
 	struct rv_ctlloop *loop = NULL;
 	struct rv_ctlloop_params lp;
 	char err[512];
-	int ret, code, sigfd = -1;
+	int ret, code, sigfd = -1, tun_lock = -1;
 
 	code = rv_cli_start(&cfg, &opts, RV_CONFIG_CLIENT, argc, argv, &tls);
 	if (code >= 0) {
@@ -38,6 +40,14 @@ int rv_cmd_client(int argc, char **argv)
 	if (opts.check_only) {
 		printf("configuration OK\n");
 		code = RV_EXIT_OK;
+		goto out;
+	}
+	/* Own the TUN device before connecting: a second client with the same
+	 * tun name fails here, and a crashed predecessor's device is gone
+	 * before the first CONFIG creates ours (uring/tun.h). */
+	ret = rv_tun_claim(cfg.tun, &tun_lock);
+	if (ret) {
+		code = rv_cli_errno_exit(ret, RV_EXIT_TUN);
 		goto out;
 	}
 	code = rv_cli_tables(&sigfd, &demux, &qsbr, CLIENT_SESSIONS);
@@ -82,6 +92,9 @@ out:
 	rv_tls_ctx_free(tls);
 	if (sigfd >= 0) {
 		close(sigfd);
+	}
+	if (tun_lock >= 0) {
+		close(tun_lock); /* after the data plane closed the device */
 	}
 	return code;
 }

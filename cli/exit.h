@@ -14,7 +14,8 @@
  *                          (for 'pki verify': the certificate was rejected)
  *     5   RV_EXIT_KEY      private key missing, unreadable, invalid or mismatched
  *     6   RV_EXIT_TLS      TLS handshake or peer authentication failed
- *     7   RV_EXIT_TUN      TUN device could not be created or configured
+ *     7   RV_EXIT_TUN      TUN device could not be created or configured, or
+ *                          another process holds it
  *     8   RV_EXIT_NET      socket, bind, listen or connect failed
  *     9   RV_EXIT_PERM     insufficient privilege (needs root or CAP_NET_ADMIN)
  *    10   RV_EXIT_PKI      a pki operation failed (file exists, write or signing)

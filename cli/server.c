@@ -21,26 +21,30 @@
 #include "uring/dataplane.h"
 #include "uring/tun.h"
 
+/* set_tun_addrs gives the server's TUN device exactly its pool addresses
+ * (an adopted persistent device may carry an earlier owner's). */
 static int set_tun_addrs(const char *ifname, const struct rv_ippool *pool)
 {
 	static const int fams[] = { AF_INET, AF_INET6 };
+	struct rv_prefix addrs[2];
+	size_t n = 0;
 	char a[64];
+	int ret;
 
 	for (size_t i = 0; i < 2; i++) {
-		struct rv_ip_addr addr;
-		int ret;
-
-		if (rv_ippool_server_addr(pool, fams[i], &addr)) {
-			continue;
+		if (rv_ippool_server_addr(pool, fams[i], &addrs[n].addr) == 0) {
+			addrs[n].len = (uint8_t)rv_ippool_prefix_len(pool, fams[i]);
+			n++;
 		}
-		ret = rv_tun_add_addr(ifname, &addr, rv_ippool_prefix_len(pool, fams[i]));
-		if (ret) {
-			rv_warn(ret, "cannot add %s/%u to %s", rv_ip_addr_str(&addr, a, sizeof(a)),
-				rv_ippool_prefix_len(pool, fams[i]), ifname);
-			return ret;
-		}
+	}
+	ret = rv_tun_set_addrs_routes(ifname, addrs, n, NULL, 0);
+	if (ret) {
+		rv_warn(ret, "cannot set the addresses of %s", ifname);
+		return ret;
+	}
+	for (size_t i = 0; i < n; i++) {
 		rv_info("tunnel %s: server address %s/%u", ifname,
-			rv_ip_addr_str(&addr, a, sizeof(a)), rv_ippool_prefix_len(pool, fams[i]));
+			rv_ip_addr_str(&addrs[i].addr, a, sizeof(a)), addrs[i].len);
 	}
 	return 0;
 }
@@ -82,7 +86,7 @@ int rv_cmd_server(int argc, char **argv)
 	struct rv_dataplane_config dc;
 	struct rv_ctlloop_params lp;
 	char err[512];
-	int ret, code, sigfd = -1;
+	int ret, code, sigfd = -1, tun_lock = -1;
 
 	code = rv_cli_start(&cfg, &opts, RV_CONFIG_SERVER, argc, argv, &tls);
 	if (code >= 0) {
@@ -119,6 +123,11 @@ int rv_cmd_server(int argc, char **argv)
 	}
 	code = rv_cli_tables(&sigfd, &demux, &qsbr, cfg.max_clients);
 	if (code >= 0) {
+		goto out;
+	}
+	ret = rv_tun_claim(cfg.tun, &tun_lock);
+	if (ret) {
+		code = rv_cli_errno_exit(ret, RV_EXIT_TUN);
 		goto out;
 	}
 	memset(&dc, 0, sizeof(dc));
@@ -185,6 +194,9 @@ out:
 	rv_tls_ctx_free(tls);
 	if (sigfd >= 0) {
 		close(sigfd);
+	}
+	if (tun_lock >= 0) {
+		close(tun_lock); /* after the data plane closed the device */
 	}
 	if (code == RV_EXIT_OK && !opts.check_only) {
 		rv_info("stopped");

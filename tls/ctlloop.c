@@ -391,8 +391,10 @@ static int up_on_config(void *ctx, const struct rv_ctl_config *cc)
 {
 	struct rv_ctlloop *l = ctx;
 	const struct rv_config *cfg = l->cfg;
+	struct rv_prefix addrs[2], routes[RV_CTL_MAX_ROUTES];
 	const char *ifname;
-	char a[64], b[64];
+	size_t n = 0;
+	char a[64];
 	int ret;
 
 	if (!l->dp) {
@@ -424,51 +426,39 @@ static int up_on_config(void *ctx, const struct rv_ctl_config *cc)
 		}
 	}
 	ifname = rv_dataplane_tun_name(l->dp);
+	/* The device gets exactly this CONFIG's addresses and routes: a
+	 * reconnect that brings a different address replaces the old one
+	 * (the kernel would otherwise keep sourcing from it). */
 	if (cc->flags & RV_CTL_F_HAS_V4) {
-		struct rv_ip_addr v4 = { .family = AF_INET };
+		struct rv_prefix *p = &addrs[n++];
 
-		memcpy(v4.a, cc->addr4, 4);
-		if (l->last4.family && !rv_ip_addr_equal(&l->last4, &v4)) {
-			rv_warnx("server assigned %s instead of the previous %s, which stays on %s "
-				 "until the interface is reset",
-				 rv_ip_addr_str(&v4, a, sizeof(a)),
-				 rv_ip_addr_str(&l->last4, b, sizeof(b)), ifname);
-		}
-		l->last4 = v4;
-		ret = rv_tun_add_addr(ifname, &v4, cc->prefix4);
-		if (ret) {
-			rv_warn(ret, "cannot add %s/%u to %s", rv_ip_addr_str(&v4, a, sizeof(a)),
-				cc->prefix4, ifname);
-			return ret;
-		}
-		rv_info("tunnel %s: address %s/%u, mtu %u", ifname,
-			rv_ip_addr_str(&v4, a, sizeof(a)), cc->prefix4, cc->mtu);
+		*p = (struct rv_prefix){ .addr.family = AF_INET, .len = cc->prefix4 };
+		memcpy(p->addr.a, cc->addr4, 4);
+		l->last4 = p->addr;
 	}
 	if (cc->flags & RV_CTL_F_HAS_V6) {
-		struct rv_ip_addr v6 = { .family = AF_INET6 };
+		struct rv_prefix *p = &addrs[n++];
 
-		memcpy(v6.a, cc->addr6, 16);
-		l->last6 = v6;
-		ret = rv_tun_add_addr(ifname, &v6, cc->prefix6);
-		if (ret) {
-			rv_warn(ret, "cannot add %s/%u to %s", rv_ip_addr_str(&v6, a, sizeof(a)),
-				cc->prefix6, ifname);
-			return ret;
-		}
-		rv_info("tunnel %s: address %s/%u", ifname, rv_ip_addr_str(&v6, a, sizeof(a)),
-			cc->prefix6);
+		*p = (struct rv_prefix){ .addr.family = AF_INET6, .len = cc->prefix6 };
+		memcpy(p->addr.a, cc->addr6, 16);
+		l->last6 = p->addr;
 	}
 	for (unsigned i = 0; i < cc->num_routes; i++) {
-		struct rv_ip_addr dst = { .family =
-						  cc->routes[i].family == 4 ? AF_INET : AF_INET6 };
+		struct rv_prefix *p = &routes[i];
 
-		memcpy(dst.a, cc->routes[i].addr, 16);
-		ret = rv_tun_add_route(ifname, &dst, cc->routes[i].prefix);
-		if (ret) {
-			rv_warn(ret, "cannot add route %s/%u via %s",
-				rv_ip_addr_str(&dst, a, sizeof(a)), cc->routes[i].prefix, ifname);
-			return ret;
-		}
+		*p = (struct rv_prefix){ .addr.family =
+						 cc->routes[i].family == 4 ? AF_INET : AF_INET6,
+					 .len = cc->routes[i].prefix };
+		memcpy(p->addr.a, cc->routes[i].addr, 16);
+	}
+	ret = rv_tun_set_addrs_routes(ifname, addrs, n, routes, cc->num_routes);
+	if (ret) {
+		rv_warn(ret, "cannot configure the addresses and routes of %s", ifname);
+		return ret;
+	}
+	for (size_t i = 0; i < n; i++) {
+		rv_info("tunnel %s: address %s/%u, mtu %u", ifname,
+			rv_ip_addr_str(&addrs[i].addr, a, sizeof(a)), addrs[i].len, cc->mtu);
 	}
 	return 0;
 }

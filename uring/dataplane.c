@@ -114,7 +114,10 @@ static int open_worker_io(struct rv_dataplane *dp, struct rv_worker *w, bool vne
 	char name[IFNAMSIZ];
 	int ret;
 
-	ret = rv_tun_open(dp->tun_name[0] ? dp->tun_name : cfg->tun_name, vnet, name, &w->tun_fd);
+	/* Queue 0 creates the device afresh (or adopts an idle persistent
+	 * one), never joining a device somebody else holds (uring/tun.h). */
+	ret = rv_tun_open(dp->tun_name[0] ? dp->tun_name : cfg->tun_name, vnet, w->id == 0, name,
+			  &w->tun_fd);
 	if (ret < 0) {
 		rv_warn(ret, "TUN %s queue %u", cfg->tun_name ? cfg->tun_name : "", w->id);
 		return ret;

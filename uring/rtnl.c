@@ -175,7 +175,7 @@ static bool nl_payload(const struct nlmsghdr *nh, void *out, size_t fixed_len,
 	}
 	memcpy(out, NLMSG_DATA(nh), fixed_len);
 	*out_rta = (const struct rtattr *)(const void *)((const uint8_t *)NLMSG_DATA(nh) +
-							  NLMSG_ALIGN(fixed_len));
+							 NLMSG_ALIGN(fixed_len));
 	*out_len = (int)(nh->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(fixed_len)));
 	return *out_len >= 0;
 }
@@ -246,8 +246,9 @@ static int on_link(void *ctx, const struct nlmsghdr *nh)
 			switch (info->rta_type & NLA_TYPE_MASK) {
 			case IFLA_INFO_KIND:
 				/* "tun", NUL-terminated or not */
-				out->is_tun = (RTA_PAYLOAD(info) == 3 || RTA_PAYLOAD(info) == 4) &&
-					      strncmp(RTA_DATA(info), "tun", RTA_PAYLOAD(info)) == 0;
+				out->is_tun =
+					(RTA_PAYLOAD(info) == 3 || RTA_PAYLOAD(info) == 4) &&
+					strncmp(RTA_DATA(info), "tun", RTA_PAYLOAD(info)) == 0;
 				break;
 			case IFLA_INFO_DATA:
 				data = info;
@@ -439,9 +440,8 @@ static int on_route(void *ctx, const struct nlmsghdr *nh)
 	if (nh->nlmsg_type != RTM_NEWROUTE || !nl_payload(nh, &rt, sizeof(rt), &rta, &len)) {
 		return 0;
 	}
-	if ((rt.rtm_family != AF_INET && rt.rtm_family != AF_INET6) ||
-	    rt.rtm_type != RTN_UNICAST || rt.rtm_protocol != w->proto ||
-	    rt.rtm_dst_len > family_len(rt.rtm_family) * 8) {
+	if ((rt.rtm_family != AF_INET && rt.rtm_family != AF_INET6) || rt.rtm_type != RTN_UNICAST ||
+	    rt.rtm_protocol != w->proto || rt.rtm_dst_len > family_len(rt.rtm_family) * 8) {
 		return 0;
 	}
 	memset(&dst, 0, sizeof(dst));

@@ -19,11 +19,11 @@
 /* struct rv_rtnl_link is what rv_rtnl_get_link reports about a device. */
 struct rv_rtnl_link {
 	unsigned ifindex;
-	bool is_tun;	   /* link kind "tun" (a TUN or a TAP device) */
-	bool tun_info;	   /* the kernel reported the fields below (Linux >= 4.15) */
-	bool is_tap;	   /* is_tun and IFF_TAP */
-	bool persist;	   /* IFF_PERSIST: outlives its last queue */
-	bool multi_queue;  /* IFF_MULTI_QUEUE */
+	bool is_tun;	     /* link kind "tun" (a TUN or a TAP device) */
+	bool tun_info;	     /* the kernel reported the fields below (Linux >= 4.15) */
+	bool is_tap;	     /* is_tun and IFF_TAP */
+	bool persist;	     /* IFF_PERSIST: outlives its last queue */
+	bool multi_queue;    /* IFF_MULTI_QUEUE */
 	uint32_t num_queues; /* queues attached by open files, enabled or not */
 };
 

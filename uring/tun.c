@@ -1,5 +1,20 @@
 /*
- * tun.c — TUN queues (ioctl) and interface configuration (ioctl + rtnetlink).
+ * tun.c — TUN queues (ioctl), ownership of the device (a lock file and
+ * IFF_TUN_EXCL) and interface configuration (ioctl + uring/rtnl.c).
+ *
+ * Why a lock as well as IFF_TUN_EXCL: after SIGKILL the old process is gone
+ * (its parent has reaped it) but its device lingers until the kernel has
+ * torn down the old io_uring, which holds the TUN files. During that time
+ * "a device with queues" looks the same whether its holder is alive or
+ * dying. The kernel drops a dead process's flock in exit_files(), before
+ * the process can be reaped and well before the io_uring exit work releases
+ * the device, so "lock free, device still there" means a dying owner (wait
+ * for it) and "lock taken" a live one (fail at once). IFF_TUN_EXCL then
+ * guarantees that the first queue is on a device of this process's making,
+ * so nothing an earlier owner configured can survive. A lock file rather
+ * than an abstract unix socket: abstract names live in the network
+ * namespace, where any unprivileged process could take ours first; the lock
+ * directory is root's.
  */
 #include "uring/tun.h"
 
@@ -7,36 +22,268 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/if_tun.h>
-#include <linux/netlink.h>
+#include <linux/ip.h>
 #include <linux/rtnetlink.h>
 
+#include "core/clock.h"
+#include "core/log.h"
 #include "uring/compat.h"
+#include "uring/rtnl.h"
 
-int rv_tun_open(const char *name, bool vnet_hdr, char *out_name, int *out_fd)
+enum {
+	CLAIM_POLL_MS = 10,
+	/* rv_tun_set_addrs_routes repeats its listing until a pass finds
+	 * nothing stale: deleting during a kernel dump can make the dump skip
+	 * an entry. A handful of passes always suffices; the bound only stops
+	 * a runaway loop if something keeps adding entries. */
+	SYNC_MAX_PASSES = 16,
+};
+
+/* --- ownership ------------------------------------------------------------ */
+
+/* lock_path names the lock of |name| in this process's network namespace:
+ * the same name in two namespaces is two devices. */
+static int lock_path(char *out, size_t out_len, const char *name)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/net", &st) < 0) {
+		return -errno;
+	}
+	if ((size_t)snprintf(out, out_len, "%s/tun-%s.%llu.lock", RV_TUN_LOCK_DIR, name,
+			     (unsigned long long)st.st_ino) >= out_len) {
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+/* lock_owner reads the PID the owner wrote into its lock (0: not yet). */
+static long lock_owner(int fd)
+{
+	char buf[24];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	if (n <= 0) {
+		return 0;
+	}
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10);
+}
+
+/* lock_take flocks |name|'s lock file. Returns 0 (*out_fd holds the lock),
+ * -EBUSY when a live process holds it (logged), or another -errno when the
+ * lock directory cannot be used (the caller decides). */
+static int lock_take(const char *name, int *out_fd)
+{
+	char path[128], pid[24];
+	int fd, ret, n;
+
+	ret = lock_path(path, sizeof(path), name);
+	if (ret) {
+		return ret;
+	}
+	if (mkdir(RV_TUN_LOCK_DIR, 0700) < 0 && errno != EEXIST) {
+		return -errno;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		return -errno;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		ret = -errno;
+		if (ret == -EWOULDBLOCK) {
+			long owner = lock_owner(fd);
+
+			if (owner > 0) {
+				rv_warnx("TUN %s is in use by process %ld (another ringvpn "
+					 "configured with tun = %s?)",
+					 name, owner, name);
+			} else {
+				rv_warnx("TUN %s is in use by another ringvpn process", name);
+			}
+			ret = -EBUSY;
+		}
+		close(fd);
+		return ret;
+	}
+	/* Only a message aid: the lock itself is the flock, not this PID. */
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+		rv_warn(-errno, "TUN %s: cannot write the owner PID into %s", name, path);
+	}
+	*out_fd = fd;
+	return 0;
+}
+
+/* check_kind: can a device that exists under our name become ours once no
+ * queue is attached? Logs and returns -EEXIST when it never can. */
+static int check_kind(const char *name, const struct rv_rtnl_link *lk)
+{
+	if (!lk->is_tun) {
+		rv_warnx("%s exists and is not a TUN device; choose another tun name", name);
+		return -EEXIST;
+	}
+	if (lk->tun_info && lk->is_tap) {
+		rv_warnx("%s is a TAP device; ringvpn needs a TUN device (choose another name)",
+			 name);
+		return -EEXIST;
+	}
+	if (lk->tun_info && !lk->multi_queue) {
+		rv_warnx("%s is a TUN device without multi_queue; delete it or recreate it "
+			 "with `ip tuntap add dev %s mode tun multi_queue`",
+			 name, name);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+	}
+}
+
+/* wait_unheld waits until no device |name| exists or it is an idle
+ * persistent TUN device, for at most RV_TUN_CLAIM_WAIT_MS. */
+static int wait_unheld(const char *name)
+{
+	uint64_t t0 = rv_now_ns(), waited_ms;
+	struct rv_rtnl_link lk;
+	bool slept = false;
+	int ret;
+
+	for (;;) {
+		ret = rv_rtnl_get_link(&lk, name);
+		if (ret == -ENODEV) {
+			break;
+		}
+		if (ret) {
+			rv_warn(ret, "TUN %s: cannot look the device up", name);
+			return ret;
+		}
+		ret = check_kind(name, &lk);
+		if (ret) {
+			return ret;
+		}
+		/* Without the kernel's queue count (Linux < 4.15) an existing
+		 * device counts as held until it goes away. */
+		if (lk.tun_info && lk.num_queues == 0) {
+			break;
+		}
+		waited_ms = (rv_now_ns() - t0) / RV_NSEC_PER_MSEC;
+		if (waited_ms >= RV_TUN_CLAIM_WAIT_MS) {
+			rv_warnx("TUN %s is held by another process: %u queue(s) still attached "
+				 "after %llu ms, and no ringvpn owns it",
+				 name, lk.num_queues, (unsigned long long)waited_ms);
+			return -EBUSY;
+		}
+		sleep_ms(CLAIM_POLL_MS);
+		slept = true;
+	}
+	if (slept) {
+		waited_ms = (rv_now_ns() - t0) / RV_NSEC_PER_MSEC;
+		rv_info("TUN %s: waited %llu ms for the previous owner's device to go away", name,
+			(unsigned long long)waited_ms);
+	}
+	return 0;
+}
+
+int rv_tun_claim(const char *name, int *out_lock_fd)
+{
+	int ret, fd = -1;
+
+	*out_lock_fd = -1;
+	if (name == NULL || name[0] == '\0' || strchr(name, '%') != NULL) {
+		return 0;
+	}
+	if (strlen(name) >= IFNAMSIZ || strchr(name, '/') != NULL) {
+		return -EINVAL;
+	}
+	ret = lock_take(name, &fd);
+	if (ret == -EBUSY) {
+		return ret;
+	}
+	if (ret) {
+		rv_warn(ret,
+			"TUN %s: no ownership lock in %s (continuing; a live owner is then "
+			"recognised only after %u ms)",
+			name, RV_TUN_LOCK_DIR, (unsigned)RV_TUN_CLAIM_WAIT_MS);
+	}
+	ret = wait_unheld(name);
+	if (ret) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		return ret;
+	}
+	*out_lock_fd = fd;
+	return 0;
+}
+
+/* --- queues ---------------------------------------------------------------- */
+
+static int tun_attach(const char *name, short flags, char *out_name, int *out_fd)
 {
 	struct ifreq ifr;
 	int fd, ret;
 
-	if (name != NULL && strlen(name) >= IFNAMSIZ) {
-		return -ENAMETOOLONG;
-	}
 	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		return -errno;
 	}
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE | (vnet_hdr ? IFF_VNET_HDR : 0);
+	ifr.ifr_flags = flags;
 	if (name != NULL) {
 		memcpy(ifr.ifr_name, name, strlen(name));
 	}
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		ret = -errno;
 		close(fd);
+		return ret;
+	}
+	memcpy(out_name, ifr.ifr_name, IFNAMSIZ);
+	out_name[IFNAMSIZ - 1] = '\0';
+	*out_fd = fd;
+	return 0;
+}
+
+int rv_tun_open(const char *name, bool vnet_hdr, bool create, char *out_name, int *out_fd)
+{
+	short flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE | (vnet_hdr ? IFF_VNET_HDR : 0);
+	int fd, ret;
+
+	if (name != NULL && strlen(name) >= IFNAMSIZ) {
+		return -ENAMETOOLONG;
+	}
+	ret = tun_attach(name, create ? (short)(flags | IFF_TUN_EXCL) : flags, out_name, &fd);
+	if (ret == -EBUSY && create) {
+		/* The name exists: adopt it only if nobody holds it (an idle
+		 * persistent device); never join somebody else's. */
+		struct rv_rtnl_link lk;
+
+		ret = rv_rtnl_get_link(&lk, name);
+		if (ret == 0 && check_kind(name, &lk) == 0 && lk.tun_info && lk.num_queues == 0) {
+			ret = tun_attach(name, flags, out_name, &fd);
+		} else if (ret == 0) {
+			rv_warnx("TUN %s is held by another process (%u queue(s) attached); not "
+				 "joining it",
+				 name, lk.num_queues);
+			ret = -EBUSY;
+		}
+	}
+	if (ret) {
 		return ret;
 	}
 	if (vnet_hdr) {
@@ -47,8 +294,6 @@ int rv_tun_open(const char *name, bool vnet_hdr, char *out_name, int *out_fd)
 			return ret;
 		}
 	}
-	memcpy(out_name, ifr.ifr_name, IFNAMSIZ);
-	out_name[IFNAMSIZ - 1] = '\0';
 	*out_fd = fd;
 	return 0;
 }
@@ -57,6 +302,8 @@ int rv_tun_set_offload(int fd, unsigned flags)
 {
 	return ioctl(fd, TUNSETOFFLOAD, (unsigned long)flags) < 0 ? -errno : 0;
 }
+
+/* --- interface ------------------------------------------------------------- */
 
 static int ifreq_ioctl(const char *ifname, unsigned long req, struct ifreq *ifr)
 {
@@ -109,138 +356,190 @@ int rv_tun_set_up(const char *ifname)
 	return ifreq_ioctl(ifname, SIOCSIFFLAGS, &ifr);
 }
 
-/* One rtnetlink request with an attribute area, sent and acknowledged. */
-struct nl_req {
-	struct nlmsghdr nh;
-	union {
-		struct ifaddrmsg ifa;
-		struct rtmsg rt;
-	};
-	uint8_t attrs[128];
+/* --- addresses and routes ------------------------------------------------- */
+
+struct sync {
+	const char *ifname;
+	unsigned ifindex;
+	const struct rv_prefix *want;
+	size_t num_want;
+	unsigned deleted;
 };
 
-static void nl_put_attr(struct nl_req *req, uint16_t type, const void *data, size_t len)
+static bool prefix_eq(const struct rv_prefix *x, const struct rv_prefix *y)
 {
-	struct rtattr *rta =
-		(struct rtattr *)(void *)((uint8_t *)req + NLMSG_ALIGN(req->nh.nlmsg_len));
-
-	rta->rta_type = type;
-	rta->rta_len = (unsigned short)RTA_LENGTH(len);
-	memcpy(RTA_DATA(rta), data, len);
-	req->nh.nlmsg_len = NLMSG_ALIGN(req->nh.nlmsg_len) + (uint32_t)RTA_ALIGN(rta->rta_len);
+	return x->len == y->len && rv_ip_addr_equal(&x->addr, &y->addr);
 }
 
-static int nl_transact(struct nl_req *req)
+static bool wanted(const struct sync *s, const struct rv_prefix *p)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	union {
-		struct nlmsghdr nh;
-		uint8_t buf[1024];
-	} resp;
-	ssize_t n;
-	int s, ret;
-
-	s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (s < 0) {
-		return -errno;
+	for (size_t i = 0; i < s->num_want; i++) {
+		if (prefix_eq(&s->want[i], p)) {
+			return true;
+		}
 	}
-	req->nh.nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-	req->nh.nlmsg_seq = 1;
-	if (sendto(s, req, req->nh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	n = recv(s, &resp, sizeof(resp), 0);
-	if (n < 0) {
-		ret = -errno;
-		goto out;
-	}
-	if ((size_t)n < sizeof(struct nlmsghdr) + sizeof(struct nlmsgerr) ||
-	    resp.nh.nlmsg_type != NLMSG_ERROR) {
-		ret = -EPROTO;
-		goto out;
-	}
-	{
-		struct nlmsgerr err;
-		memcpy(&err, NLMSG_DATA(&resp.nh), sizeof(err));
-		ret = err.error;
-	}
-out:
-	close(s);
-	return ret;
+	return false;
 }
 
-static size_t addr_len(const struct rv_ip_addr *a)
+static int drop_stale_addr(void *ctx, const struct rv_rtnl_addr *a)
 {
-	return a->family == AF_INET ? 4 : 16;
+	struct sync *s = ctx;
+	char buf[64];
+	int ret;
+
+	/* IPv6 link-local addresses are the kernel's, not configuration. */
+	if (a->local.addr.family == AF_INET6 && a->scope == RT_SCOPE_LINK) {
+		return 0;
+	}
+	if (wanted(s, &a->local) && rv_ip_addr_equal(&a->peer, &a->local.addr)) {
+		return 0;
+	}
+	ret = rv_rtnl_del_addr(s->ifindex, a);
+	/* Deleting an IPv4 primary also deletes its subnet's secondaries
+	 * (unless promote_secondaries is set): they may be gone already. */
+	if (ret == -EADDRNOTAVAIL) {
+		return 0;
+	}
+	if (ret) {
+		rv_warn(ret, "%s: cannot remove address %s/%u", s->ifname,
+			rv_ip_addr_str(&a->local.addr, buf, sizeof(buf)), a->local.len);
+		return ret;
+	}
+	rv_info("%s: removed stale address %s/%u", s->ifname,
+		rv_ip_addr_str(&a->local.addr, buf, sizeof(buf)), a->local.len);
+	s->deleted++;
+	return 0;
 }
 
-/* nl_target resolves |ifname| and checks |a|/|prefix_len| for an address or
- * route request. Returns 0, -ENODEV or -EINVAL. */
-static int nl_target(unsigned *out_idx, const char *ifname, const struct rv_ip_addr *a,
-		     unsigned prefix_len)
+static int drop_stale_route(void *ctx, const struct rv_prefix *dst)
 {
-	*out_idx = if_nametoindex(ifname);
-	if (*out_idx == 0) {
-		return -ENODEV;
+	struct sync *s = ctx;
+	char buf[64];
+	int ret;
+
+	if (wanted(s, dst)) {
+		return 0;
 	}
-	if ((a->family != AF_INET && a->family != AF_INET6) || prefix_len > addr_len(a) * 8) {
-		return -EINVAL;
+	ret = rv_rtnl_del_route(s->ifindex, dst, RV_TUN_RTPROT);
+	if (ret == -ESRCH) {
+		return 0;
+	}
+	if (ret) {
+		rv_warn(ret, "%s: cannot remove route %s/%u", s->ifname,
+			rv_ip_addr_str(&dst->addr, buf, sizeof(buf)), dst->len);
+		return ret;
+	}
+	rv_info("%s: removed stale route %s/%u", s->ifname,
+		rv_ip_addr_str(&dst->addr, buf, sizeof(buf)), dst->len);
+	s->deleted++;
+	return 0;
+}
+
+/* drop_stale runs one listing (|addrs| or routes) until a pass deletes
+ * nothing. */
+static int drop_stale(struct sync *s, bool addrs)
+{
+	for (unsigned pass = 0; pass < SYNC_MAX_PASSES; pass++) {
+		int ret;
+
+		s->deleted = 0;
+		ret = addrs ? rv_rtnl_list_addrs(s->ifindex, drop_stale_addr, s)
+			    : rv_rtnl_list_routes(s->ifindex, RV_TUN_RTPROT, drop_stale_route, s);
+		if (ret) {
+			if (s->deleted == 0) {
+				rv_warn(ret, "%s: cannot list %s", s->ifname,
+					addrs ? "addresses" : "routes");
+			}
+			return ret;
+		}
+		if (s->deleted == 0) {
+			return 0;
+		}
+	}
+	rv_warnx("%s: %s keep appearing; giving up after %u passes", s->ifname,
+		 addrs ? "stale addresses" : "stale routes", (unsigned)SYNC_MAX_PASSES);
+	return -EAGAIN;
+}
+
+static bool valid_prefixes(const struct rv_prefix *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned bits = p[i].addr.family == AF_INET ? 32 : 128;
+
+		if ((p[i].addr.family != AF_INET && p[i].addr.family != AF_INET6) ||
+		    p[i].len > bits) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static int add_addrs(const char *ifname, unsigned ifindex, const struct rv_prefix *addrs,
+		     size_t num_addrs)
+{
+	char buf[64];
+
+	for (size_t i = 0; i < num_addrs; i++) {
+		int ret = rv_rtnl_add_addr(ifindex, &addrs[i]);
+
+		if (ret && ret != -EEXIST) {
+			rv_warn(ret, "%s: cannot add address %s/%u", ifname,
+				rv_ip_addr_str(&addrs[i].addr, buf, sizeof(buf)), addrs[i].len);
+			return ret;
+		}
 	}
 	return 0;
 }
 
-int rv_tun_add_addr(const char *ifname, const struct rv_ip_addr *addr, unsigned prefix_len)
+int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
+			    const struct rv_prefix *routes, size_t num_routes)
 {
-	struct nl_req req;
-	unsigned idx;
+	struct sync s = { .ifname = ifname };
+	char buf[64];
 	int ret;
 
-	ret = nl_target(&idx, ifname, addr, prefix_len);
+	if (!valid_prefixes(addrs, num_addrs) || !valid_prefixes(routes, num_routes)) {
+		return -EINVAL;
+	}
+	s.ifindex = if_nametoindex(ifname);
+	if (s.ifindex == 0) {
+		return -ENODEV;
+	}
+	/* New addresses go on before stale ones come off: the kernel flushes
+	 * every IPv4 route through a device (an administrator's too) when its
+	 * last IPv4 address goes. With promote_secondaries a new address in
+	 * the stale one's subnet (a secondary) becomes primary when the stale
+	 * primary is deleted instead of being deleted with it; should the
+	 * setting be refused, the second add_addrs puts it back. */
+	ret = rv_rtnl_set_ipv4_conf(s.ifindex, IPV4_DEVCONF_PROMOTE_SECONDARIES, 1);
+	if (ret && ret != -EAFNOSUPPORT) {
+		rv_debug("%s: promote_secondaries: %s", ifname, strerror(-ret));
+	}
+	s.want = addrs;
+	s.num_want = num_addrs;
+	ret = add_addrs(ifname, s.ifindex, addrs, num_addrs);
+	if (!ret) {
+		ret = drop_stale(&s, true);
+	}
+	if (!ret) {
+		ret = add_addrs(ifname, s.ifindex, addrs, num_addrs);
+	}
 	if (ret) {
 		return ret;
 	}
-	memset(&req, 0, sizeof(req));
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
-	req.nh.nlmsg_type = RTM_NEWADDR;
-	req.nh.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-	req.ifa.ifa_family = addr->family;
-	req.ifa.ifa_prefixlen = (uint8_t)prefix_len;
-	req.ifa.ifa_index = idx;
-	nl_put_attr(&req, IFA_LOCAL, addr->a, addr_len(addr));
-	nl_put_attr(&req, IFA_ADDRESS, addr->a, addr_len(addr));
-	if (addr->family == AF_INET6) {
-		uint32_t flags = IFA_F_NODAD;
-		nl_put_attr(&req, IFA_FLAGS, &flags, sizeof(flags));
-	}
-	ret = nl_transact(&req);
-	return ret == -EEXIST ? 0 : ret;
-}
-
-int rv_tun_add_route(const char *ifname, const struct rv_ip_addr *dst, unsigned prefix_len)
-{
-	struct nl_req req;
-	unsigned idx;
-	uint32_t oif;
-	int ret;
-
-	ret = nl_target(&idx, ifname, dst, prefix_len);
+	s.want = routes;
+	s.num_want = num_routes;
+	ret = drop_stale(&s, false);
 	if (ret) {
 		return ret;
 	}
-	memset(&req, 0, sizeof(req));
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
-	req.nh.nlmsg_type = RTM_NEWROUTE;
-	req.nh.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-	req.rt.rtm_family = dst->family;
-	req.rt.rtm_dst_len = (uint8_t)prefix_len;
-	req.rt.rtm_table = RT_TABLE_MAIN;
-	req.rt.rtm_protocol = RTPROT_BOOT;
-	req.rt.rtm_scope = RT_SCOPE_LINK;
-	req.rt.rtm_type = RTN_UNICAST;
-	nl_put_attr(&req, RTA_DST, dst->a, addr_len(dst));
-	oif = idx;
-	nl_put_attr(&req, RTA_OIF, &oif, sizeof(oif));
-	ret = nl_transact(&req);
-	return ret == -EEXIST ? 0 : ret;
+	for (size_t i = 0; i < num_routes; i++) {
+		ret = rv_rtnl_add_route(s.ifindex, &routes[i], RV_TUN_RTPROT);
+		if (ret && ret != -EEXIST) {
+			rv_warn(ret, "%s: cannot add route %s/%u", ifname,
+				rv_ip_addr_str(&routes[i].addr, buf, sizeof(buf)), routes[i].len);
+			return ret;
+		}
+	}
+	return 0;
 }

@@ -1,12 +1,23 @@
 /*
- * tun.h — TUN queues and interface configuration.
+ * tun.h — TUN queues, ownership of the TUN device, interface configuration.
  *
- * rv_tun_open opens one queue of a multi-queue TUN device (IFF_TUN |
- * IFF_NO_PI | IFF_MULTI_QUEUE, plus IFF_VNET_HDR for offloads), creating the
- * device if it does not exist. The interface helpers configure it through
- * ioctl (MTU, up) and rtnetlink (addresses, routes) — never by running ip(8).
+ * A ringvpn process owns its TUN device exclusively, for its whole life:
+ *  - rv_tun_claim (at start-up, before anything else touches the device)
+ *    takes a lock that tells a live owner from a dead one, and waits briefly
+ *    for the device of a dead owner to disappear: after SIGKILL the kernel
+ *    keeps the old device (and its addresses) for tens of milliseconds while
+ *    it tears down the old process's io_uring;
+ *  - rv_tun_open with |create| opens the first queue with IFF_TUN_EXCL, so
+ *    the process starts on a device of its own making, never on one another
+ *    process still holds; only an idle persistent device (`ip tuntap add`,
+ *    no queue attached) is adopted instead;
+ *  - rv_tun_set_addrs_routes makes the device carry exactly the addresses
+ *    and ringvpn routes it is given, whatever an earlier owner left.
+ * The interface helpers use ioctl (MTU, up) and rtnetlink (uring/rtnl.h),
+ * never ip(8).
  *
- * All functions return 0 or -errno. Thread-safe (no shared state).
+ * All functions return 0 or -errno and log what went wrong (rv_warn*).
+ * Thread-safe (no shared state); setup-time only.
  */
 #ifndef RV_URING_TUN_H
 #define RV_URING_TUN_H
@@ -16,10 +27,51 @@
 
 #include "core/ip.h"
 
-/* rv_tun_open opens a queue of |name| ("" or NULL: kernel picks rvN... name)
- * and writes the interface name into |out_name| (IFNAMSIZ bytes) and the fd
- * into |*out_fd| (O_CLOEXEC; blocking, io_uring arms poll itself). */
-int rv_tun_open(const char *name, bool vnet_hdr, char *out_name, int *out_fd);
+enum {
+	/* How long rv_tun_claim waits for a dead owner's device to go away.
+	 * Measured: 30-130 ms after SIGKILL on an idle or busy 2-core machine
+	 * (io_uring's exit work polls in 50 ms steps); the bound leaves room
+	 * for a heavily loaded host while still failing soon when the holder
+	 * is alive after all. */
+	RV_TUN_CLAIM_WAIT_MS = 3000,
+	/* Routing protocol number that marks the routes ringvpn installs
+	 * (`ip route` shows "proto 82"). Unassigned in <linux/rtnetlink.h> and
+	 * iproute2's rt_protos; it lets rv_tun_set_addrs_routes remove the
+	 * routes an earlier ringvpn left without touching an administrator's. */
+	RV_TUN_RTPROT = 82,
+};
+
+/* RV_TUN_LOCK_DIR holds one lock file per claimed device and network
+ * namespace: tun-NAME.NETNS-INODE.lock, containing the owner's PID. */
+#define RV_TUN_LOCK_DIR "/run/ringvpn"
+
+/* rv_tun_claim makes the calling process the owner of TUN device |name| in
+ * its network namespace, for as long as |*out_lock_fd| stays open (the
+ * caller closes it at exit; the kernel drops the lock when the process dies,
+ * before it tears down the process's device). Steps:
+ *  1. flock RV_TUN_LOCK_DIR/tun-NAME.INODE.lock: a live owner holds it, and
+ *     then the claim fails at once with -EBUSY, logging the owner's PID;
+ *  2. if a device |name| exists with queues attached, its holder is not a
+ *     live ringvpn (that would hold the lock): a dead one whose device the
+ *     kernel is still tearing down, or another program. Wait up to
+ *     RV_TUN_CLAIM_WAIT_MS for the device to go away (or, if persistent,
+ *     for its last queue to detach); -EBUSY if it does not.
+ *  3. a device |name| that is not a multi-queue TUN device: -EEXIST.
+ * Names with '%' (the kernel picks a fresh name) and "" need no claim:
+ * returns 0 with *out_lock_fd = -1. If the lock directory cannot be used
+ * (no /run, read-only, not root) it logs that and continues without the
+ * lock (*out_lock_fd = -1): a live owner is then recognised only after the
+ * wait of step 2. */
+int rv_tun_claim(const char *name, int *out_lock_fd);
+
+/* rv_tun_open opens a queue of multi-queue TUN device |name| ("" or NULL:
+ * the kernel picks a name) and writes the interface name into |out_name|
+ * (IFNAMSIZ bytes) and the fd into |*out_fd| (O_CLOEXEC; blocking, io_uring
+ * arms poll itself). With |create| (the first queue) the device must not
+ * exist yet (IFF_TUN_EXCL), except that an idle persistent TUN device is
+ * adopted; a device held by anybody else gives -EBUSY. Without |create| the
+ * queue attaches to the device this process created. */
+int rv_tun_open(const char *name, bool vnet_hdr, bool create, char *out_name, int *out_fd);
 
 /* rv_tun_set_offload issues TUNSETOFFLOAD with |flags| (TUN_F_*). */
 int rv_tun_set_offload(int fd, unsigned flags);
@@ -30,11 +82,18 @@ int rv_tun_set_up(const char *ifname);
  * before dropping (TUN has no backpressure towards TCP). */
 int rv_tun_set_txqueuelen(const char *ifname, unsigned qlen);
 
-/* rv_tun_add_addr assigns |addr|/|prefix_len| (IPv4 or IPv6) to |ifname|;
- * an address already present is not an error. */
-int rv_tun_add_addr(const char *ifname, const struct rv_ip_addr *addr, unsigned prefix_len);
-
-/* rv_tun_add_route routes |dst|/|prefix_len| via |ifname| (existing: ok). */
-int rv_tun_add_route(const char *ifname, const struct rv_ip_addr *dst, unsigned prefix_len);
+/* rv_tun_set_addrs_routes makes |addrs| (|num_addrs| IPv4/IPv6 prefixes) the
+ * only addresses of |ifname| and |routes| the only routes through it tagged
+ * RV_TUN_RTPROT: missing addresses are added, stale ones deleted (in that
+ * order, so that the device never loses its last IPv4 address and with it
+ * every IPv4 route through it), then stale routes are deleted and missing
+ * ones added. Entries already right are left alone, so re-applying the same
+ * configuration does not disturb traffic. Sets the device's IPv4
+ * promote_secondaries (the new address takes over as primary). Kept: the
+ * kernel's IPv6 link-local addresses, and routes of any other origin
+ * (kernel prefix routes, an administrator's). Returns 0, -EINVAL for a bad
+ * prefix, -ENODEV, or the first netlink error (logged with the entry). */
+int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
+			    const struct rv_prefix *routes, size_t num_routes);
 
 #endif /* RV_URING_TUN_H */

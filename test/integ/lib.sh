@@ -9,7 +9,7 @@
 #   rvt_bg "$A" peer-a ./prog ...  # start in ns, PID in $RVT_LAST_PID, log in
 #                                  # $RVT_TMP/peer-a.log
 #
-# Functions that record state (rvt_ns, rvt_bg, rvt_tcp_sink) must not be
+# Functions that record state (rvt_ns, rvt_bg, rvt_forget_pid, rvt_tcp_sink) must not be
 # called inside $(...): a subshell would lose the record.
 #   rvt_wait_for 10 "link up" ip -n "$A" link show rva
 #   rvt_stop_pid "$pid" 10        # SIGTERM, wait, return its exit status
@@ -126,6 +126,16 @@ rvt_bg() {
 	ip netns exec "$ns" "$@" >"$RVT_TMP/$name.log" 2>&1 &
 	RVT_LAST_PID=$!
 	RVT_PIDS+=("$RVT_LAST_PID")
+}
+
+# rvt_forget_pid PID: drop PID from the cleanup list once the test has reaped
+# it itself (kill -9 + wait), so cleanup never signals a reused PID.
+rvt_forget_pid() {
+	local keep=() p
+	for p in "${RVT_PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	RVT_PIDS=("${keep[@]}")
 }
 
 # rvt_wait_for SECONDS WHAT CMD...: retry CMD (quietly) every 0.1 s until it
