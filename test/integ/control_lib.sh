@@ -111,7 +111,20 @@ ctl_start_server() {
 		rvt_fail "server did not start"
 }
 
-ctl_status() { "$RV_BIN" status -s "${1:-$SRV_SOCK}"; }
+# ctl_status [SOCK]: `ringvpn status` of the server (or SOCK), tried up to
+# five times: the status server gives a request 200 ms to arrive, which a
+# loaded machine can miss (the query then fails with "send: Broken pipe").
+ctl_status() {
+	local out try
+	for try in 1 2 3 4; do
+		if out=$("$RV_BIN" status -s "${1:-$SRV_SOCK}" 2>/dev/null); then
+			printf '%s\n' "$out"
+			return 0
+		fi
+		sleep 0.2
+	done
+	"$RV_BIN" status -s "${1:-$SRV_SOCK}"
+}
 
 # ctl_field PREFIX KEY [SOCK]: KEY's value in the first status line starting with PREFIX.
 ctl_field() {

@@ -9,8 +9,8 @@
 #   rvt_bg "$A" peer-a ./prog ...  # start in ns, PID in $RVT_LAST_PID, log in
 #                                  # $RVT_TMP/peer-a.log
 #
-# Functions that record state (rvt_ns, rvt_bg, rvt_forget_pid, rvt_tcp_sink) must not be
-# called inside $(...): a subshell would lose the record.
+# Functions that record state (rvt_ns, rvt_bg, rvt_forget_pid, rvt_tcp_sink)
+# must not be called inside $(...): a subshell would lose the record.
 #   rvt_wait_for 10 "link up" ip -n "$A" link show rva
 #   rvt_stop_pid "$pid" 10        # SIGTERM, wait, return its exit status
 #
@@ -18,12 +18,19 @@
 # namespaces named rvt-$$-*, the PIDs it started (and only those), and the
 # temporary directory $RVT_TMP. Every command run through rvt_run / rvt_nsx is
 # printed first. Functions return non-zero rather than exit, except rvt_fail.
+# A sanitizer report in any $RVT_TMP/*.log fails the test at cleanup, so the
+# same scripts check the ASan/UBSan and TSan builds (scripts/test.sh).
 #
-# Environment: RV_BUILD (build dir; default ../../build), RV_SRC (source dir).
+# Environment: RV_BUILD (build dir; default ../../build), RV_SRC (source dir),
+# RVT_SAVE_LOGS=DIR (keep a copy of every log), RVT_KEEP_TMP=1 (do not print
+# the logs on failure).
 
 set -o pipefail
 
 RVT_PREFIX="rvt-$$"
+# What ASan, LSan, UBSan and TSan print when they find something.
+RVT_SANITIZER_RE='ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error: |SUMMARY: [A-Za-z]+Sanitizer'
+
 RVT_NS=()
 RVT_PIDS=()
 RVT_TMP=""
@@ -40,7 +47,7 @@ rvt_nsx() { local ns=$1; shift; printf '+ [%s] %s\n' "$ns" "$*" >&2; ip netns ex
 
 rvt_cleanup() {
 	local rc=$?
-	local pid ns
+	local pid ns f
 	for pid in "${RVT_PIDS[@]}"; do
 		if kill -0 "$pid" 2>/dev/null; then
 			kill -TERM "$pid" 2>/dev/null
@@ -55,13 +62,26 @@ rvt_cleanup() {
 		ip netns del "$ns" 2>/dev/null
 	done
 	if [ -n "$RVT_TMP" ] && [ -d "$RVT_TMP" ]; then
+		# A sanitizer report in any process's log fails the test, even
+		# when that process's exit status was never looked at (it ran in
+		# the background, or was killed on purpose).
+		if [ "$rc" -eq 0 ] && grep -alE "$RVT_SANITIZER_RE" "$RVT_TMP"/*.log >/dev/null 2>&1; then
+			for f in $(grep -alE "$RVT_SANITIZER_RE" "$RVT_TMP"/*.log); do
+				printf '\n--- sanitizer report in %s ---\n' "$f" >&2
+				grep -aE -A30 "$RVT_SANITIZER_RE" "$f" | head -60 >&2
+			done
+			rvt_log "FAIL: sanitizer report (see above)"
+			rc=1
+		fi
 		if [ "$rc" -ne 0 ] && [ -z "${RVT_KEEP_TMP:-}" ]; then
-			local f
 			for f in "$RVT_TMP"/*.log; do
 				[ -f "$f" ] || continue
 				printf '\n--- %s (last 30 lines) ---\n' "$f" >&2
 				tail -n 30 "$f" >&2
 			done
+		fi
+		if [ -n "${RVT_SAVE_LOGS:-}" ]; then
+			mkdir -p "$RVT_SAVE_LOGS" && cp "$RVT_TMP"/*.log "$RVT_SAVE_LOGS"/ 2>/dev/null
 		fi
 		rm -rf "$RVT_TMP"
 	fi
@@ -74,12 +94,25 @@ rvt_cleanup() {
 }
 
 # rvt_init: check we can run, create $RVT_TMP, install the cleanup trap.
-# Exits 77 (ctest skip code is not used by default; we fail) when not root.
+# Exits 77, which ctest reports as a skip (SKIP_RETURN_CODE in
+# test/CMakeLists.txt), when the test cannot run here: not root, no TUN
+# driver, no ip(8) or python3.
 rvt_init() {
+	local tool
 	if [ "$(id -u)" -ne 0 ]; then
-		echo "integration tests need root (network namespaces, TUN)" >&2
-		exit 1
+		echo "SKIP: integration tests need root (network namespaces, TUN)" >&2
+		exit 77
 	fi
+	if [ ! -c /dev/net/tun ]; then
+		echo "SKIP: no /dev/net/tun (TUN driver not available)" >&2
+		exit 77
+	fi
+	for tool in ip python3; do
+		if ! command -v "$tool" >/dev/null; then
+			echo "SKIP: $tool not installed (scripts/install-deps.sh)" >&2
+			exit 77
+		fi
+	done
 	: "${RV_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 	: "${RV_BUILD:=$RV_SRC/build}"
 	export RV_SRC RV_BUILD
@@ -136,6 +169,15 @@ rvt_forget_pid() {
 		[ "$p" = "$1" ] || keep+=("$p")
 	done
 	RVT_PIDS=("${keep[@]}")
+}
+
+# rvt_matches REGEX: does stdin hold a line matching REGEX (grep -E)? Reads
+# all of stdin first: under pipefail, `producer | grep -q` fails at random
+# when grep exits before the producer's last write (SIGPIPE).
+rvt_matches() {
+	local in
+	in=$(cat)
+	grep -aqE -- "$1" <<<"$in"
 }
 
 # rvt_wait_for SECONDS WHAT CMD...: retry CMD (quietly) every 0.1 s until it

@@ -71,7 +71,7 @@ kill -USR1 "$P2"
 rvt_wait_for 5 "client2 epoch > $E2" sh -c "[ \$(\"$RV_BIN\" status -s $SRV_SOCK | awk '/name=client2/ { for (i=1;i<=NF;i++) if (\$i ~ /^epoch=/) { sub(\"epoch=\",\"\",\$i); print \$i } }') -gt $E2 ]" ||
 	rvt_fail "client-started rekey did not advance the epoch"
 rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 "$A2" || rvt_fail "ping after rekey"
-ctl_status "$RVT_TMP/c1.sock" | grep -q '^session name=server state=running' || rvt_fail "client status"
+ctl_status "$RVT_TMP/c1.sock" | rvt_matches '^session name=server state=running' || rvt_fail "client status"
 
 rvt_step "honest clients cause no spoof drops (multicast/link-local stays on the link)"
 if grep -a "spoofed" "$RVT_TMP/server.log"; then
