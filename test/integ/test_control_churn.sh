@@ -8,13 +8,19 @@
 # be back at their starting level.
 #
 # Usage: bash test_control_churn.sh [--cycles N] [--kills N]
-# Env: RV_BIN, RV_BUILD, RV_SRC.
+# Env: RV_BIN, RV_BUILD, RV_SRC, RVT_QUICK=1 (200 cycles, 30 kills).
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
 
 CYCLES=1000
 KILLS=100
+# RVT_QUICK=1 (the sanitizer stages of scripts/test.sh): fewer repetitions of
+# the same paths, each of which costs several times more there.
+if [ "${RVT_QUICK:-0}" = 1 ]; then
+	CYCLES=200
+	KILLS=30
+fi
 while [ $# -gt 0 ]; do
 	case $1 in
 	--cycles) CYCLES=$2; shift 2 ;;

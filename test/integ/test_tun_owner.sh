@@ -20,12 +20,14 @@
 #
 #   ns rvt-$$-c1 (clients; TUN rvc, rvd, rvf, rvp)  --veth--  ns rvt-$$-s (server, TUN rvs0)
 #
-# Usage: bash test_tun_owner.sh [--restarts N]   Env: RV_BIN, RV_BUILD, RV_SRC.
+# Usage: bash test_tun_owner.sh [--restarts N]
+# Env: RV_BIN, RV_BUILD, RV_SRC, RVT_QUICK=1 (5 restarts).
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
 
 RESTARTS=20
+[ "${RVT_QUICK:-0}" = 1 ] && RESTARTS=5 # the sanitizer stages of scripts/test.sh
 [ "${1:-}" = --restarts ] && RESTARTS=$2
 
 ctl_init 3
@@ -173,14 +175,14 @@ rvt_nsx "$C1" ip route add 10.124.0.0/16 dev rvp || rvt_fail "admin route"
 CTL_IDX=1 ctl_client_conf "$RVT_TMP/c3.conf" "$PKI/client3" rvp "$RVT_TMP/c3.sock"
 rvt_bg "$C1" client3 "$RV_BIN" client -c "$RVT_TMP/c3.conf"
 P3=$RVT_LAST_PID
-client3_up() { ctl_status 2>/dev/null | grep -aq '^session name=client3 .*state=running'; }
+client3_up() { ctl_status 2>/dev/null | rvt_matches '^session name=client3 .*state=running'; }
 rvt_wait_for 10 "client3 session" client3_up || rvt_fail "client3 did not connect"
 A3=$(ctl_field "session name=client3" v4)
 B3=$(ctl_field "session name=client3" v6)
 rvt_wait_for 5 "rvp addresses" expect_addrs "$C1" rvp "$A3/24" "$B3/64" ||
 	rvt_fail "rvp keeps a stale address"
-ip -n "$C1" route show dev rvp | grep -q '^10\.123\.' && rvt_fail "ringvpn's stale route on rvp survived"
-ip -n "$C1" route show dev rvp | grep -q '^10\.124\.' || rvt_fail "the administrator's route on rvp was removed"
+ip -n "$C1" route show dev rvp | rvt_matches '^10\.123\.' && rvt_fail "ringvpn's stale route on rvp survived"
+ip -n "$C1" route show dev rvp | rvt_matches '^10\.124\.' || rvt_fail "the administrator's route on rvp was removed"
 rvt_nsx "$C1" ping -c 1 -W 2 -I rvp 10.99.0.1 || rvt_fail "no traffic through the adopted rvp"
 rvt_stop_pid "$P3" 10 || rvt_fail "client3 exit"
 ip -n "$C1" link show rvp >/dev/null || rvt_fail "the persistent rvp was deleted"
