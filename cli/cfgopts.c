@@ -21,70 +21,58 @@
 #include "core/log.h"
 #include "core/qsbr.h"
 
-static const char *const server_keys[] = {
-	"listen",
-	"data_port",
-	"tun",
-	"mtu",
-	"workers",
-	"pin_workers",
-	"ca",
-	"cert",
-	"key",
-	"crl",
-	"pool4",
-	"pool6",
-	"route",
-	"fixed",
-	"keepalive",
-	"dead_peer_timeout",
-	"rekey_interval",
-	"rekey_packets",
-	"handshake_timeout",
-	"max_handshaking",
-	"max_clients",
-	"cipher",
-	"status_socket",
-	"offload_tun",
-	"offload_gso",
-	"offload_gro",
-	"log_level",
-	NULL,
-};
-
-static const char *const client_keys[] = {
-	"server",
-	"server_name",
-	"tun",
-	"workers",
-	"pin_workers",
-	"ca",
-	"cert",
-	"key",
-	"crl",
-	"reconnect_min",
-	"reconnect_max",
-	"status_socket",
-	"offload_tun",
-	"offload_gso",
-	"offload_gro",
-	"log_level",
-	NULL,
-};
-
 enum { OPT_MAX_ATTEMPTS = 1000, OPT_KEY_BASE = 1100 };
 
 /* Threads that may read the session tables: the data-plane workers (at
  * most 256, see set_workers in core/config.c). */
 enum { QSBR_MAX_READERS = 256 };
 
+/* flag_name writes key |name| as a flag name ('_' -> '-'). */
+static void flag_name(char *out, size_t out_len, const char *name)
+{
+	snprintf(out, out_len, "%s", name);
+	for (char *p = out; *p; p++) {
+		*p = *p == '_' ? '-' : *p;
+	}
+}
+
+/* print_summary prints the first sentence of |doc| (up to ". " or the end),
+ * wrapped at 78 columns with |indent| blanks on continuation lines. */
+static void print_summary(FILE *f, const char *doc, size_t col, size_t indent)
+{
+	const char *end = strstr(doc, ". ");
+	size_t len = end ? (size_t)(end - doc) + 1 : strlen(doc);
+
+	for (size_t i = 0; i < len;) {
+		size_t w = strcspn(doc + i, " ");
+
+		if (w > len - i) {
+			w = len - i;
+		}
+		if (col + 1 + w > 78 && col > indent) {
+			fprintf(f, "\n%*s", (int)indent, "");
+			col = indent;
+		}
+		fprintf(f, "%s%.*s", col > indent ? " " : "", (int)w, doc + i);
+		col += w + (col > indent ? 1 : 0);
+		i += w;
+		while (i < len && doc[i] == ' ') {
+			i++;
+		}
+	}
+	fputc('\n', f);
+}
+
+/* usage prints the help of |role|: the fixed options, then one entry per
+ * config key of the role from the key table (core/config_keys.def): the flag,
+ * its value form, default, and the first sentence of its documentation. */
 static void usage(FILE *f, enum rv_config_role role)
 {
-	const char *const *keys = role == RV_CONFIG_SERVER ? server_keys : client_keys;
-	const char *cmd = role == RV_CONFIG_SERVER ? "server" : "client";
+	const char *cmd = rv_config_role_name(role);
+	int section = -1;
 
 	fprintf(f, "Usage: ringvpn %s -c FILE [-n] [--KEY VALUE ...]\n\n", cmd);
-	fprintf(f, "  -c, --config FILE   configuration file (see conf/%s.conf.example)\n", cmd);
+	fprintf(f, "  -c, --config FILE   configuration file (see ringvpn.conf(5))\n");
 	fprintf(f, "  -n, --check         check the configuration and certificates, then exit\n");
 	if (role == RV_CONFIG_CLIENT) {
 		fprintf(f, "  --max-attempts N    give up after N failed connection attempts in a "
@@ -93,35 +81,46 @@ static void usage(FILE *f, enum rv_config_role role)
 	}
 	fprintf(f, "  -h, --help          this help\n\n");
 	fprintf(f, "Every config key can be given as a flag overriding the file, with '_' "
-		   "written '-':\n ");
-	for (size_t i = 0, col = 1; keys[i]; i++) {
-		size_t n = strlen(keys[i]) + 3;
+		   "written '-'\n(repeatable keys add to the file's entries):\n");
+	for (size_t i = 0; i < rv_config_num_keys(); i++) {
+		const struct rv_config_key *k = rv_config_key_at(i);
+		char flag[64], def[256];
 
-		if (col + n > 78) {
-			fprintf(f, "\n ");
-			col = 1;
+		if (!(k->roles & role)) {
+			continue;
 		}
-		fprintf(f, " --");
-		for (const char *p = keys[i]; *p; p++) {
-			fputc(*p == '_' ? '-' : *p, f);
+		if ((int)k->section != section) {
+			section = (int)k->section;
+			fprintf(f, "\n %s:\n", rv_config_section_title(k->section));
 		}
-		col += n;
+		flag_name(flag, sizeof(flag), k->name);
+		fprintf(f, "  --%s %s", flag, k->syntax);
+		if (k->def) {
+			rv_config_expand(def, sizeof(def), k->def, role);
+			fprintf(f, " (default %s)", def);
+		} else if (k->flags & RV_CONFIG_KEY_REQUIRED) {
+			fprintf(f, " (required)");
+		}
+		if (k->flags & RV_CONFIG_KEY_REPEAT) {
+			fprintf(f, " (repeatable)");
+		}
+		fprintf(f, "\n     ");
+		print_summary(f, k->doc, 5, 5);
 	}
-	fprintf(f, "\n\nExit codes: 0 ok, 1 failure, 2 usage, 3 config, 4 certificate, 5 key, "
+	fprintf(f, "\nExit codes: 0 ok, 1 failure, 2 usage, 3 config, 4 certificate, 5 key, "
 		   "6 TLS,\n7 TUN, 8 network, 9 permission.\n");
 }
 
 int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,
 		 int argc, char **argv)
 {
-	const char *const *keys = role == RV_CONFIG_SERVER ? server_keys : client_keys;
-	struct option lopts[64];
-	char names[64][32];
+	struct option lopts[RV_CONFIG_MAX_KEYS + 8];
+	char names[RV_CONFIG_MAX_KEYS][32];
 	struct {
-		int key;
+		const struct rv_config_key *key;
 		const char *val;
 	} ov[256];
-	size_t nkeys = 0, nov = 0, nl = 0;
+	size_t nkeys = rv_config_num_keys(), nov = 0, nl = 0;
 	char err[1024];
 	int c, ret;
 
@@ -134,15 +133,13 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 		lopts[nl++] = (struct option){ "max-attempts", required_argument, NULL,
 					       OPT_MAX_ATTEMPTS };
 	}
-	for (nkeys = 0; keys[nkeys]; nkeys++) {
-		snprintf(names[nkeys], sizeof(names[nkeys]), "%s", keys[nkeys]);
-		for (char *p = names[nkeys]; *p; p++) {
-			if (*p == '_') {
-				*p = '-';
-			}
+	for (size_t i = 0; i < nkeys; i++) {
+		if (!(rv_config_key_at(i)->roles & role)) {
+			continue;
 		}
-		lopts[nl++] = (struct option){ names[nkeys], required_argument, NULL,
-					       OPT_KEY_BASE + (int)nkeys };
+		flag_name(names[i], sizeof(names[i]), rv_config_key_at(i)->name);
+		lopts[nl++] =
+			(struct option){ names[i], required_argument, NULL, OPT_KEY_BASE + (int)i };
 	}
 	lopts[nl] = (struct option){ NULL, 0, NULL, 0 };
 
@@ -182,7 +179,7 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 		default:
 			if (c >= OPT_KEY_BASE && c < OPT_KEY_BASE + (int)nkeys &&
 			    nov < sizeof(ov) / sizeof(ov[0])) {
-				ov[nov].key = c - OPT_KEY_BASE;
+				ov[nov].key = rv_config_key_at((size_t)(c - OPT_KEY_BASE));
 				ov[nov].val = optarg;
 				nov++;
 				break;
@@ -203,10 +200,11 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 		}
 	}
 	for (size_t i = 0; i < nov; i++) {
-		char origin[48];
+		char flag[40], origin[48];
 
-		snprintf(origin, sizeof(origin), "--%s", names[ov[i].key]);
-		if (rv_config_set(cfg, origin, keys[ov[i].key], ov[i].val, err, sizeof(err))) {
+		flag_name(flag, sizeof(flag), ov[i].key->name);
+		snprintf(origin, sizeof(origin), "--%s", flag);
+		if (rv_config_set(cfg, origin, ov[i].key->name, ov[i].val, err, sizeof(err))) {
 			fprintf(stderr, "ringvpn: %s\n", err);
 			return RV_EXIT_USAGE;
 		}

@@ -13,7 +13,7 @@
 #       io_uring headers, and call no socket/TUN/io_uring syscalls
 #   a'  crypto/ includes nothing from core/              (crypto is the bottom layer)
 #   b   uring/ includes nothing from tls/, pki/, cli/
-#   c   only cli/ defines main()                          (test/ and perf/ excepted)
+#   c   only cli/ defines main()          (test/, perf/ and doc/ build tools excepted)
 #   d   pki/ is used only by cli/ and tests: tls/ (and every lower layer) never
 #       includes pki/, and pki/ never includes tls/, uring/ or cli/
 #   e   no directory includes another directory's internal.h
@@ -120,7 +120,7 @@ report() { # file line rule message text
 }
 
 # Every C source and header under the module, test and perf directories.
-mapfile -t files < <(find core crypto uring tls pki cli test perf \
+mapfile -t files < <(find core crypto uring tls pki cli test perf doc \
 	\( -name build -prune \) -o -type f \( -name '*.c' -o -name '*.h' \) -print 2>/dev/null | sort)
 if [ ${#files[@]} -eq 0 ]; then
 	echo "check-layering: no sources under $root" >&2
@@ -159,7 +159,7 @@ while IFS=$'\t' read -r kind f ln delim path text; do
 	case $kind in
 	M)
 		case $dir in
-		cli | test | perf) ;;
+		cli | test | perf | doc) ;;
 		*) report "$f" "$ln" c "main() outside cli/" "$text" ;;
 		esac
 		continue
