@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 
 #include "cli/exit.h"
 #include "core/demux.h"
@@ -75,9 +76,11 @@ static void usage(FILE *f, enum rv_config_role role)
 	fprintf(f, "  -c, --config FILE   configuration file (see ringvpn.conf(5))\n");
 	fprintf(f, "  -n, --check         check the configuration and certificates, then exit\n");
 	if (role == RV_CONFIG_CLIENT) {
-		fprintf(f, "  --max-attempts N    give up after N failed connection attempts in a "
-			   "row\n                      (exit 6 for TLS, 8 for network); default: "
-			   "never\n");
+		fprintf(f,
+			"  --max-attempts N    give up after N failed connection attempts in a "
+			"row\n                      (exit %d for TLS, %d for network); default: "
+			"never\n",
+			RV_EXIT_TLS, RV_EXIT_NET);
 	}
 	fprintf(f, "  -h, --help          this help\n\n");
 	fprintf(f, "Every config key can be given as a flag overriding the file, with '_' "
@@ -107,8 +110,25 @@ static void usage(FILE *f, enum rv_config_role role)
 		fprintf(f, "\n     ");
 		print_summary(f, k->doc, 5, 5);
 	}
-	fprintf(f, "\nExit codes: 0 ok, 1 failure, 2 usage, 3 config, 4 certificate, 5 key, "
-		   "6 TLS,\n7 TUN, 8 network, 9 permission.\n");
+	static const struct {
+		int code;
+		const char *name;
+	} exits[] = {
+#define RV_EXIT_HELP(name, code, orig, meaning) { code, #name },
+		RV_EXIT_CODES(RV_EXIT_HELP)
+#undef RV_EXIT_HELP
+	};
+	size_t col = 1;
+
+	fprintf(f, "\nExit codes (see ringvpn(8)):\n ");
+	for (size_t i = 0; i < sizeof(exits) / sizeof(exits[0]); i++) {
+		if (col + strlen(exits[i].name) + 5 > 78) {
+			fprintf(f, "\n ");
+			col = 1;
+		}
+		col += (size_t)fprintf(f, " %d %s%s", exits[i].code, exits[i].name,
+				       i + 1 < sizeof(exits) / sizeof(exits[0]) ? "," : ".\n");
+	}
 }
 
 int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,
@@ -236,14 +256,23 @@ int rv_cli_tls_ctx(struct rv_tls_ctx **out, const struct rv_config *cfg)
 	fprintf(stderr, "ringvpn: %s\n", err);
 	switch (why) {
 	case RV_TLS_FAIL_CA:
+		return rv_cli_file_exit(cfg->ca, RV_EXIT_CERT_MISSING, RV_EXIT_CERT);
 	case RV_TLS_FAIL_CERT:
+		return rv_cli_file_exit(cfg->cert, RV_EXIT_CERT_MISSING, RV_EXIT_CERT);
 	case RV_TLS_FAIL_CRL:
-		return RV_EXIT_CERT;
+		return rv_cli_file_exit(cfg->crl, RV_EXIT_CERT_MISSING, RV_EXIT_CERT);
 	case RV_TLS_FAIL_KEY:
-		return RV_EXIT_KEY;
+		return rv_cli_file_exit(cfg->key, RV_EXIT_KEY_MISSING, RV_EXIT_KEY);
 	default:
 		return RV_EXIT_TLS;
 	}
+}
+
+int rv_cli_file_exit(const char *path, int missing, int invalid)
+{
+	struct stat st;
+
+	return stat(path, &st) != 0 && errno == ENOENT ? missing : invalid;
 }
 
 int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,

@@ -26,8 +26,8 @@ struct rv_cli_opts {
 int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,
 		 int argc, char **argv);
 
-/* rv_cli_tls_ctx builds the TLS context for |cfg|. Returns 0 or an exit code
- * (CERT, KEY, TLS) after printing why. */
+/* rv_cli_tls_ctx builds the TLS context for |cfg|. Returns -1, or an exit
+ * code (CERT_MISSING, CERT, KEY_MISSING, KEY, TLS) after printing why. */
 int rv_cli_tls_ctx(struct rv_tls_ctx **out, const struct rv_config *cfg);
 
 /* rv_cli_start is how both commands begin: rv_cli_parse, then the log level
@@ -46,6 +46,11 @@ int rv_cli_tables(int *out_sigfd, struct rv_demux **out_demux, struct rv_qsbr **
 /* rv_cli_signals blocks INT, TERM, HUP, USR1 (in this and future threads),
  * ignores SIGPIPE and returns a signalfd for them, or -1. */
 int rv_cli_signals(void);
+
+/* rv_cli_file_exit is the exit code for a certificate or key file that could
+ * not be loaded: |missing| when |path| does not exist (the codes kept from
+ * the original design, 7 and 8), else |invalid|. */
+int rv_cli_file_exit(const char *path, int missing, int invalid);
 
 /* rv_cli_errno_exit maps a setup -errno to an exit code (perm, net, or |def|). */
 int rv_cli_errno_exit(int err, int def);

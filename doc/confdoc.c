@@ -3,9 +3,12 @@
  * (core/config_keys.def), so none of them can drift from the parser:
  *
  *   rv_confdoc example server|client   conf/<role>.conf.example
- *   rv_confdoc man TEMPLATE            ringvpn.conf(5) in scdoc: TEMPLATE with
- *                                      its "@KEYS@" line replaced by the keys
+ *   rv_confdoc man TEMPLATE            a man page in scdoc: TEMPLATE with its
+ *                                      "@KEYS@" line replaced by the keys and
+ *                                      "@EXITCODES@" by the exit code table
  *   rv_confdoc keys server|client      "name<TAB>syntax" per key (for tests)
+ *   rv_confdoc exits                   the exit code table as the README has
+ *                                      it (Markdown rows, for tests)
  *
  * Built by CMake (doc/CMakeLists.txt); scripts/confdoc.sh --fix rewrites the
  * example files and test/check-confdoc.sh compares them.
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/exit.h"
 #include "core/config.h"
 
 enum { WRAP = 76 };
@@ -167,9 +171,10 @@ static void man_keys(void)
 			man_escape(k->name);
 			printf("* = _");
 			man_escape(k->syntax);
-			printf("_\n\tRole: %s. ", k->roles == RV_CONFIG_SERVER   ? "server"
-						  : k->roles == RV_CONFIG_CLIENT ? "client"
-										 : "server and client");
+			printf("_\n\tRole: %s. ", k->roles == RV_CONFIG_SERVER ? "server"
+						  : k->roles == RV_CONFIG_CLIENT
+							  ? "client"
+							  : "server and client");
 			if (k->def) {
 				if (strstr(k->def, "{role}")) {
 					rv_config_expand(v, sizeof(v), k->def, RV_CONFIG_SERVER);
@@ -199,6 +204,40 @@ static void man_keys(void)
 	}
 }
 
+static const struct {
+	const char *name;
+	int code;
+	bool orig;
+	const char *meaning;
+} exits[] = {
+#define RV_EXIT_ROW(name, code, orig, meaning) { #name, code, orig, meaning },
+	RV_EXIT_CODES(RV_EXIT_ROW)
+#undef RV_EXIT_ROW
+};
+
+/* man_exits prints the exit codes as an scdoc list. */
+static void man_exits(void)
+{
+	for (size_t i = 0; i < sizeof(exits) / sizeof(exits[0]); i++) {
+		printf("*%d*\n\t", exits[i].code);
+		for (const char *p = exits[i].meaning; *p; p++) {
+			if (*p != '`') {
+				putchar(*p);
+			}
+		}
+		printf("%s\n\n", exits[i].orig ? " (as in the original design)" : "");
+	}
+}
+
+static int cmd_exits(void)
+{
+	for (size_t i = 0; i < sizeof(exits) / sizeof(exits[0]); i++) {
+		printf("| %d | `RV_EXIT_%s` | %s | %s |\n", exits[i].code, exits[i].name,
+		       exits[i].meaning, exits[i].orig ? "yes" : "");
+	}
+	return 0;
+}
+
 static int cmd_man(const char *template)
 {
 	char line[4096];
@@ -213,13 +252,16 @@ static int cmd_man(const char *template)
 		if (!strcmp(line, "@KEYS@\n")) {
 			man_keys();
 			done = true;
+		} else if (!strcmp(line, "@EXITCODES@\n")) {
+			man_exits();
+			done = true;
 		} else {
 			fputs(line, stdout);
 		}
 	}
 	fclose(f);
 	if (!done) {
-		fprintf(stderr, "rv_confdoc: %s has no @KEYS@ line\n", template);
+		fprintf(stderr, "rv_confdoc: %s has no @KEYS@ or @EXITCODES@ line\n", template);
 		return 1;
 	}
 	return 0;
@@ -244,6 +286,9 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "man")) {
 		return cmd_man(argv[2]);
 	}
+	if (argc == 2 && !strcmp(argv[1], "exits")) {
+		return cmd_exits();
+	}
 	if (argc == 3 && !parse_role(argv[2], &role)) {
 		if (!strcmp(argv[1], "example")) {
 			return cmd_example(role);
@@ -252,6 +297,6 @@ int main(int argc, char **argv)
 			return cmd_keys(role);
 		}
 	}
-	fprintf(stderr, "usage: rv_confdoc example|keys server|client | man TEMPLATE\n");
+	fprintf(stderr, "usage: rv_confdoc example|keys server|client | man TEMPLATE | exits\n");
 	return 2;
 }

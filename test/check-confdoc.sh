@@ -5,7 +5,9 @@
 #     rv_confdoc writes (regenerate with scripts/confdoc.sh --fix);
 #   - `ringvpn server|client --help` lists every key of the role as
 #     "--flag SYNTAX", and no flag that is not a key of the role;
-#   - the built man page ringvpn.conf(5) has an entry "key = SYNTAX" per key.
+#   - the built man page ringvpn.conf(5) has an entry "key = SYNTAX" per key;
+#   - README.md's exit code table is the one in cli/exit.h (RV_EXIT_CODES),
+#     and ringvpn(8) lists every code.
 #
 #   bash test/check-confdoc.sh BUILD_DIR [SRC_DIR]
 set -euo pipefail
@@ -39,5 +41,12 @@ for role in server client; do
 		"$confdoc" keys "$role" | cut -f1 | grep -qx -- "$key" || bad "$role --help has $flag, not a key"
 	done < <(grep -oE '^  --[a-z0-9-]+' <<<"$help" | sed 's/^ *//')
 done
-[ "$fail" = 0 ] && echo "check-confdoc: example files, --help and ringvpn.conf(5) match the key table"
+if ! diff -u <(grep -E '^\| [0-9]+ \| `RV_EXIT_' "$src/README.md") <("$confdoc" exits) >&2; then
+	bad "README.md's exit code table differs from cli/exit.h"
+fi
+while IFS='|' read -r _ code _; do
+	code=${code// /}
+	grep -qx "\\*$code\\*" "$build/doc/ringvpn.8.scd" || bad "ringvpn(8) lacks exit code $code"
+done < <("$confdoc" exits)
+[ "$fail" = 0 ] && echo "check-confdoc: example files, --help and ringvpn.conf(5) match the key table; README and ringvpn(8) match the exit codes"
 exit "$fail"
