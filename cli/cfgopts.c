@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/exit.h"
 #include "core/demux.h"
@@ -275,6 +276,29 @@ int rv_cli_file_exit(const char *path, int missing, int invalid)
 	return stat(path, &st) != 0 && errno == ENOENT ? missing : invalid;
 }
 
+/* stderr_is_journal: systemd sets JOURNAL_STREAM=DEV:INODE when it connects
+ * stderr to journald; it still is the journal only if fd 2 is that file
+ * (a shell started from the unit may have redirected it). */
+static bool stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st)) {
+		return false;
+	}
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+static enum rv_log_format log_format(int configured)
+{
+	if (configured != RV_LOG_FMT_AUTO) {
+		return (enum rv_log_format)configured;
+	}
+	return stderr_is_journal() ? RV_LOG_FMT_JOURNAL : RV_LOG_FMT_TEXT;
+}
+
 int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,
 		 int argc, char **argv, struct rv_tls_ctx **out_tls)
 {
@@ -286,6 +310,7 @@ int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 		return code;
 	}
 	rv_log_set_level((enum rv_log_level)cfg->log_level);
+	rv_log_set_format(log_format(cfg->log_format));
 	rv_log_set_prefix(role == RV_CONFIG_SERVER ? "server" : "client");
 	return rv_cli_tls_ctx(out_tls, cfg);
 }

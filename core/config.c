@@ -354,6 +354,28 @@ static int set_log_level(struct rv_config *c, const char *v, char *why, size_t w
 	return -EINVAL;
 }
 
+static int set_log_format(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	static const struct {
+		const char *name;
+		enum rv_log_format fmt;
+	} names[] = {
+		{ "auto", RV_LOG_FMT_AUTO },
+		{ "text", RV_LOG_FMT_TEXT },
+		{ "journal", RV_LOG_FMT_JOURNAL },
+		{ "json", RV_LOG_FMT_JSON },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!strcmp(v, names[i].name)) {
+			c->log_format = (int)names[i].fmt;
+			return 0;
+		}
+	}
+	snprintf(why, wl, "'%s' is not a log format (write auto, text, journal or json)", v);
+	return -EINVAL;
+}
+
 static int set_listen(struct rv_config *c, const char *v, char *why, size_t wl)
 {
 	uint64_t port;

@@ -103,7 +103,8 @@ struct rv_config {
 	unsigned workers;	 /* 0 = one per CPU */
 	bool pin_workers;
 	bool offload_tun, offload_gso, offload_gro;
-	int log_level; /* enum rv_log_level */
+	int log_level;	/* enum rv_log_level */
+	int log_format; /* enum rv_log_format */
 
 	/* server */
 	char listen_host[RV_CONFIG_HOST_MAX]; /* "" = all addresses */
