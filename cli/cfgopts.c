@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli/exit.h"
+#include "cli/sandbox.h"
 #include "core/demux.h"
 #include "core/log.h"
 #include "core/qsbr.h"
@@ -302,6 +303,7 @@ static enum rv_log_format log_format(int configured)
 int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,
 		 int argc, char **argv, struct rv_tls_ctx **out_tls)
 {
+	char err[512];
 	int code;
 
 	*out_tls = NULL;
@@ -312,7 +314,36 @@ int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 	rv_log_set_level((enum rv_log_level)cfg->log_level);
 	rv_log_set_format(log_format(cfg->log_format));
 	rv_log_set_prefix(role == RV_CONFIG_SERVER ? "server" : "client");
+	if (rv_privdrop_early()) {
+		fprintf(stderr, "ringvpn: cannot make the process non-dumpable: %s\n",
+			strerror(errno));
+		return RV_EXIT_PRIVDROP;
+	}
+	if (rv_privdrop_resolve(&opts->priv, cfg, err, sizeof(err))) {
+		fprintf(stderr, "ringvpn: %s\n", err);
+		return RV_EXIT_PRIVDROP;
+	}
 	return rv_cli_tls_ctx(out_tls, cfg);
+}
+
+int rv_cli_confine(const struct rv_cli_opts *opts, const struct rv_config *cfg, bool tun_later)
+{
+	char err[512];
+
+	if (rv_privdrop_apply(&opts->priv, tun_later, err, sizeof(err))) {
+		rv_fatal("%s", err);
+		return RV_EXIT_PRIVDROP;
+	}
+	if (!cfg->seccomp) {
+		rv_warnx("seccomp = no: the system call filter is off");
+		return -1;
+	}
+	if (rv_sandbox_apply(err, sizeof(err))) {
+		rv_fatal("%s", err);
+		return RV_EXIT_PRIVDROP;
+	}
+	rv_debug("seccomp filter installed on every thread");
+	return -1;
 }
 
 int rv_cli_tables(int *out_sigfd, struct rv_demux **out_demux, struct rv_qsbr **out_qsbr,

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "cli/privdrop.h"
 #include "core/config.h"
 #include "tls/ctx.h"
 
@@ -16,8 +17,9 @@ struct rv_qsbr;
 
 struct rv_cli_opts {
 	const char *config_path;
-	bool check_only;       /* -n */
-	unsigned max_attempts; /* client --max-attempts */
+	bool check_only;	 /* -n */
+	unsigned max_attempts;	 /* client --max-attempts */
+	struct rv_privdrop priv; /* the user and group to drop to (rv_cli_start) */
 };
 
 /* rv_cli_parse reads argv (after the subcommand) into |cfg| and |opts|:
@@ -30,11 +32,19 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
  * code (CERT_MISSING, CERT, KEY_MISSING, KEY, TLS) after printing why. */
 int rv_cli_tls_ctx(struct rv_tls_ctx **out, const struct rv_config *cfg);
 
-/* rv_cli_start is how both commands begin: rv_cli_parse, then the log level
- * and prefix of |role|, then rv_cli_tls_ctx into |*out_tls|. Returns -1 to
- * continue, or an exit code (after printing why, or 0 after --help). */
+/* rv_cli_start is how both commands begin: rv_cli_parse, then the log level,
+ * format and prefix of |role|, rv_privdrop_early (before any key is read)
+ * and rv_privdrop_resolve into opts->priv, then rv_cli_tls_ctx into
+ * |*out_tls|. Returns -1 to continue, or an exit code (after printing why,
+ * or 0 after --help). */
 int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,
 		 int argc, char **argv, struct rv_tls_ctx **out_tls);
+
+/* rv_cli_confine ends the privileged set-up: rv_privdrop_apply with
+ * opts->priv and |tun_later|, then (cfg->seccomp) rv_sandbox_apply. Call it on the control
+ * thread once the TUN device (server), sockets and status socket exist.
+ * Returns -1, or RV_EXIT_PRIVDROP after logging why. */
+int rv_cli_confine(const struct rv_cli_opts *opts, const struct rv_config *cfg, bool tun_later);
 
 /* rv_cli_tables creates the signalfd (rv_cli_signals) and the session tables
  * (a demux for |max_sessions| and its QSBR domain). Returns -1, or an exit

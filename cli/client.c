@@ -12,12 +12,26 @@
 
 #include "cli/cfgopts.h"
 #include "cli/exit.h"
+#include "cli/notify.h"
 #include "core/demux.h"
 #include "core/log.h"
 #include "core/qsbr.h"
 #include "tls/ctlloop.h"
 
 enum { CLIENT_SESSIONS = 4 };
+
+/* The data plane starts on the first session, after the privilege drop: its
+ * worker threads copied the control thread's capabilities, so take them
+ * away, and CAP_DAC_OVERRIDE if it was kept to open /dev/net/tun. */
+static void on_dataplane(void *ctx)
+{
+	const struct rv_cli_opts *opts = ctx;
+	char err[512];
+
+	if (rv_privdrop_tun_open(&opts->priv, err, sizeof(err))) {
+		rv_warnx("after opening the TUN device: %s", err);
+	}
+}
 
 int rv_cmd_client(int argc, char **argv)
 {
@@ -28,7 +42,8 @@ int rv_cmd_client(int argc, char **argv)
 	struct rv_qsbr *qsbr = NULL;
 	struct rv_ctlloop *loop = NULL;
 	struct rv_ctlloop_params lp;
-	char err[512];
+	struct rv_notify nt = { 0 };
+	char err[512], status[RV_CONFIG_HOST_MAX + 64];
 	int ret, code, sigfd = -1;
 
 	code = rv_cli_start(&cfg, &opts, RV_CONFIG_CLIENT, argc, argv, &tls);
@@ -51,6 +66,11 @@ int rv_cmd_client(int argc, char **argv)
 	lp.qsbr = qsbr;
 	lp.sigfd = sigfd;
 	lp.max_attempts = opts.max_attempts;
+	rv_notify_init(&nt);
+	nt.on_dataplane = on_dataplane;
+	nt.ctx = &opts;
+	lp.notify = rv_notify_ctl_event;
+	lp.notify_ctx = &nt;
 	ret = rv_ctlloop_new(&loop, &lp, err, sizeof(err));
 	if (ret) {
 		rv_warnx("%s", err);
@@ -58,6 +78,14 @@ int rv_cmd_client(int argc, char **argv)
 		goto out;
 	}
 	tls = NULL;
+	code = rv_cli_confine(&opts, &cfg, true);
+	if (code >= 0) {
+		goto out;
+	}
+	/* Ready means "running and connecting": a client that waits for its
+	 * server must not fail its unit's start-up. */
+	snprintf(status, sizeof(status), "connecting to %s:%u", cfg.server_host, cfg.server_port);
+	rv_notify_ready(status);
 	switch (rv_ctlloop_run(loop)) {
 	case RV_CTLLOOP_SIGNAL:
 		code = RV_EXIT_OK;

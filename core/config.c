@@ -276,6 +276,8 @@ STR_SETTER(key, key)
 STR_SETTER(crl, crl)
 STR_SETTER(status_socket, status_socket)
 STR_SETTER(server_name, server_name)
+STR_SETTER(user, user)
+STR_SETTER(group, group)
 
 #define BOOL_SETTER(key, field)                                                        \
 	static int set_##key(struct rv_config *c, const char *v, char *why, size_t wl) \
@@ -286,6 +288,7 @@ BOOL_SETTER(pin_workers, pin_workers)
 BOOL_SETTER(offload_tun, offload_tun)
 BOOL_SETTER(offload_gso, offload_gso)
 BOOL_SETTER(offload_gro, offload_gro)
+BOOL_SETTER(seccomp, seccomp)
 
 #define DUR_SETTER(key, field, min_ms)                                                 \
 	static int set_##key(struct rv_config *c, const char *v, char *why, size_t wl) \

@@ -105,6 +105,9 @@ struct rv_config {
 	bool offload_tun, offload_gso, offload_gro;
 	int log_level;	/* enum rv_log_level */
 	int log_format; /* enum rv_log_format */
+	char user[64];	/* "" = ringvpn if it exists, else nobody */
+	char group[64]; /* "" = the user's primary group */
+	bool seccomp;
 
 	/* server */
 	char listen_host[RV_CONFIG_HOST_MAX]; /* "" = all addresses */

@@ -18,6 +18,8 @@
 #       includes pki/, and pki/ never includes tls/, uring/ or cli/
 #   e   no directory includes another directory's internal.h
 #   L   <liburing.h> only in uring/ (and test/)
+#   sd  <systemd/...> and <seccomp.h> only in cli/ (and test/): libsystemd and
+#       libseccomp are linked into the ringvpn binary alone
 #   cli/ headers are included only from cli/ and test/.
 # Prints one "file:line: [rule] what" per violation; exits 1 if there is any.
 set -euo pipefail
@@ -72,6 +74,8 @@ self_test() {
 		"tls/v.c|#include <liburing.h>|[L]"
 		"perf/bench_y.c|#include <liburing.h>|[L]"
 		"tls/v.c|#include \"cli/exit.h\"|[cli]"
+		"tls/v.c|#include <systemd/sd-daemon.h>|[sd]"
+		"uring/v.c|#include <seccomp.h>|[sd]"
 	)
 	local c file line tag n=0 bad=0
 	for c in "${cases[@]}"; do
@@ -193,6 +197,12 @@ while IFS=$'\t' read -r kind f ln delim path text; do
 		perf/bench_aead.c) ;;
 		test/unit/test_crypto_* | test/unit/test_tls_* | test/unit/test_pki_*) ;;
 		*) report "$f" "$ln" 11 "<openssl/...> outside crypto/, tls/, pki/" "$text" ;;
+		esac
+	fi
+	if [[ $path == systemd/* || $path == seccomp.h ]] && [ "$delim" = '<' ]; then
+		case $dir in
+		cli | test) ;;
+		*) report "$f" "$ln" sd "<$path> outside cli/" "$text" ;;
 		esac
 	fi
 	if [[ $path == liburing.h || $path == liburing/* ]]; then

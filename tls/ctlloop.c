@@ -118,6 +118,8 @@ struct conn {
 
 struct rv_ctlloop {
 	const struct rv_config *cfg;
+	void (*notify)(void *ctx, enum rv_ctl_event ev, const char *status);
+	void *notify_ctx;
 	bool is_server;
 	struct rv_tls_ctx *tls;
 	struct rv_dataplane *dp; /* server: borrowed; client: owned */
@@ -150,6 +152,14 @@ struct rv_ctlloop {
 };
 
 /* --- helpers ------------------------------------------------------------ */
+
+/* notify tells the caller about |ev| (rv_ctlloop_params.notify). */
+static void notify(struct rv_ctlloop *l, enum rv_ctl_event ev, const char *status)
+{
+	if (l->notify) {
+		l->notify(l->notify_ctx, ev, status);
+	}
+}
 
 static void set_reason(struct conn *c, const char *fmt, ...) RV_PRINTF(2, 3);
 
@@ -417,6 +427,7 @@ static int up_on_config(void *ctx, const struct rv_ctl_config *cc)
 			l->done = true;
 			return ret;
 		}
+		notify(l, RV_CTL_EV_DATAPLANE_UP, rv_dataplane_tun_name(l->dp));
 	} else {
 		ret = rv_tun_set_mtu(rv_dataplane_tun_name(l->dp), cc->mtu);
 		if (ret) {
@@ -1141,6 +1152,7 @@ static void begin_stop(struct rv_ctlloop *l)
 		return;
 	}
 	l->stopping = true;
+	notify(l, RV_CTL_EV_STOPPING, NULL);
 	l->stop_deadline_ns = rv_now_ns() + SHUTDOWN_GRACE_MS * RV_NSEC_PER_MSEC;
 	for (uint32_t i = 0; i < l->max_conns; i++) {
 		struct conn *c = l->conns[i];
@@ -1178,6 +1190,7 @@ static void on_signal(struct rv_ctlloop *l, int res)
 			rv_info("SIGUSR1: rekeying %u session(s)", rekey_all(l, NULL));
 			break;
 		case SIGHUP:
+			notify(l, RV_CTL_EV_RELOADING, NULL);
 			if (l->is_server) {
 				struct rv_tls_ctx_params tp = {
 					.role = RV_TLS_SERVER,
@@ -1202,6 +1215,7 @@ static void on_signal(struct rv_ctlloop *l, int res)
 						"new connections");
 				}
 			}
+			notify(l, RV_CTL_EV_RELOADED, NULL);
 			break;
 		default:
 			break;
@@ -1218,6 +1232,7 @@ static void on_tick(struct rv_ctlloop *l)
 	uint64_t now = rv_now_ns();
 	uint64_t hs_ns = (uint64_t)l->cfg->handshake_timeout_ms * RV_NSEC_PER_MSEC;
 
+	notify(l, RV_CTL_EV_TICK, NULL);
 	for (uint32_t i = 0; i < l->max_conns; i++) {
 		struct conn *c = l->conns[i];
 		enum rv_ctl_result r = RV_CTL_CONTINUE;
@@ -1462,6 +1477,8 @@ int rv_ctlloop_new(struct rv_ctlloop **out, const struct rv_ctlloop_params *p, c
 	l->listen_fd = -1;
 	l->status_fd = -1;
 	l->max_attempts = p->max_attempts;
+	l->notify = p->notify;
+	l->notify_ctx = p->notify_ctx;
 	l->backoff_ms = p->cfg->reconnect_min_ms;
 	l->max_conns = l->is_server ? p->cfg->max_clients + p->cfg->max_handshaking + 64 : 4;
 	l->conns = calloc(l->max_conns, sizeof(*l->conns));

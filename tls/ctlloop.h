@@ -43,6 +43,17 @@ struct rv_qsbr;
 struct rv_tls_ctx;
 struct rv_ctlloop;
 
+/* enum rv_ctl_event: what the loop tells its caller through
+ * rv_ctlloop_params.notify (service-manager notification and privilege
+ * handling live in cli/, not here). */
+enum rv_ctl_event {
+	RV_CTL_EV_TICK,		/* every tick (100 ms): the loop is alive */
+	RV_CTL_EV_RELOADING,	/* SIGHUP received, reload starts */
+	RV_CTL_EV_RELOADED,	/* reload done; |status| says how it went */
+	RV_CTL_EV_STOPPING,	/* SIGINT/SIGTERM: shutdown begins */
+	RV_CTL_EV_DATAPLANE_UP, /* client: data plane and TUN started (workers exist) */
+};
+
 struct rv_ctlloop_params {
 	const struct rv_config *cfg; /* borrowed; role selects server or client */
 	struct rv_tls_ctx *tls;	     /* ownership taken on success */
@@ -52,6 +63,10 @@ struct rv_ctlloop_params {
 	struct rv_dataplane *dp;     /* server: running data plane, borrowed */
 	int sigfd;		     /* signalfd for INT, TERM, HUP, USR1; borrowed */
 	unsigned max_attempts;	     /* client: give up after N failed attempts (0: never) */
+	/* Called on the loop's thread for each enum rv_ctl_event, with a
+	 * human-readable |status| or NULL; may be NULL. Must not block. */
+	void (*notify)(void *ctx, enum rv_ctl_event ev, const char *status);
+	void *notify_ctx;
 };
 
 enum rv_ctlloop_exit {

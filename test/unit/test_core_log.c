@@ -83,8 +83,10 @@ Test(log, json_objects_escaped)
 		cr_assert_eq(lines[i][7 + 10], 'T', "%s", lines[i]);
 		cr_assert_eq(strncmp(lines[i] + 7 + 23, "Z\",", 3), 0, "%s", lines[i]);
 	}
-	snprintf(tail, sizeof(tail), "\"level\":\"info\",\"role\":\"server\",\"pid\":%d,"
-		 "\"msg\":\"hello 42\"}", (int)getpid());
+	snprintf(tail, sizeof(tail),
+		 "\"level\":\"info\",\"role\":\"server\",\"pid\":%d,"
+		 "\"msg\":\"hello 42\"}",
+		 (int)getpid());
 	cr_assert(strstr(lines[0], tail), "%s", lines[0]);
 	cr_assert(strstr(lines[2], "\"msg\":\"quote \\\" backslash \\\\ tab \\u0009 end\"}"), "%s",
 		  lines[2]);
