@@ -17,8 +17,8 @@
 #include "tls/ctlloop.h"
 
 struct rv_notify {
-	uint64_t watchdog_ns;	/* ping interval (half of WatchdogSec); 0: no watchdog */
-	uint64_t last_ping_ns;	/* CLOCK_MONOTONIC of the last WATCHDOG=1 */
+	uint64_t watchdog_ns;		 /* ping interval (half of WatchdogSec); 0: no watchdog */
+	uint64_t last_ping_ns;		 /* CLOCK_MONOTONIC of the last WATCHDOG=1 */
 	void (*on_dataplane)(void *ctx); /* client: called on RV_CTL_EV_DATAPLANE_UP */
 	void *ctx;
 };

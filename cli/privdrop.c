@@ -121,7 +121,8 @@ int rv_privdrop_resolve(struct rv_privdrop *pd, const struct rv_config *cfg, cha
 static int drop_bounding_set(uint32_t keep)
 {
 	for (int cap = 0; cap <= 63; cap++) {
-		if ((cap < 32 && (keep & (1u << cap))) || prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1) {
+		if ((cap < 32 && (keep & (1u << cap))) ||
+		    prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1) {
 			continue;
 		}
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
@@ -304,9 +305,8 @@ int rv_privdrop_threads(char *err, size_t err_len)
 	closedir(d);
 	/* Each handler runs as soon as its thread is scheduled (a worker in
 	 * io_uring_enter returns -EINTR and carries on). */
-	for (int i = 0; i < 5000 && atomic_load(&threads_dropped) + atomic_load(&threads_failed) <
-					    sent;
-	     i++) {
+	for (int i = 0;
+	     i < 5000 && atomic_load(&threads_dropped) + atomic_load(&threads_failed) < sent; i++) {
 		struct timespec ms = { 0, 1000000 };
 
 		nanosleep(&ms, NULL);

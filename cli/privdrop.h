@@ -41,8 +41,8 @@
 #include "core/config.h"
 
 struct rv_privdrop {
-	bool keep_root;	 /* user = root: keep every privilege (not recommended) */
-	bool switch_ids; /* started as root: setresuid/setresgid to uid/gid */
+	bool keep_root;	    /* user = root: keep every privilege (not recommended) */
+	bool switch_ids;    /* started as root: setresuid/setresgid to uid/gid */
 	bool tun_needs_dac; /* /dev/net/tun is not read-write for uid/gid */
 	uid_t uid;
 	gid_t gid;

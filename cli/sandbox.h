@@ -13,6 +13,9 @@
  * Any other call is trapped: a handler writes which system call it was to
  * stderr and the process dies of SIGSYS.
  *
+ * Sanitizer builds (ASan, TSan) skip the filter: their runtimes need
+ * ptrace, fork-like clones and more at exit.
+ *
  * io_uring operations are not system calls: what a ring does (reads,
  * writes, sends, accepts, ...) is not filtered here (see the README's
  * threat model).
