@@ -20,7 +20,7 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
 
-ctl_init 1
+ctl_init 2
 ctl_client_ns c1 1
 C1=$(rvt_ns_name c1)
 NOBODY_UID=$(id -u nobody)
@@ -76,6 +76,18 @@ rvt_wait_for 5 "client workers" sh -c "[ \$(ls /proc/$P1/task | wc -l) -ge 3 ]" 
 sleep 0.5
 check_dropped "$P1" client
 rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.99.0.1 || rvt_fail "no traffic after the drop"
+
+rvt_step "a client that resolves its server's name after the drop, under the filter"
+# getaddrinfo("localhost") reads /etc/nsswitch.conf, /etc/hosts, ...: the
+# client runs in the server's namespace and connects to localhost.
+ctl_client_conf "$RVT_TMP/c2.conf" "$PKI/client2" rvl "$RVT_TMP/c2.sock" \
+	server=localhost:$SRV_PORT workers=1
+rvt_bg "$S" client2 "$RV_BIN" client -c "$RVT_TMP/c2.conf"
+P2=$RVT_LAST_PID
+rvt_wait_for 10 "two running sessions" ctl_sessions_eq 2 ||
+	rvt_fail "client via localhost did not come up: $(tail -5 "$RVT_TMP/client2.log")"
+grep -q "connected to localhost" "$RVT_TMP/client2.log" || rvt_fail "client2 log"
+rvt_stop_pid "$P2" 10 || rvt_fail "client2 did not exit 0"
 
 rvt_step "reload after the drop: certificates readable by the group"
 kill -HUP "$SRV_PID"
