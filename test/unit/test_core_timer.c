@@ -17,6 +17,7 @@
 
 #include "core/compiler.h"
 #include "core/timer.h"
+#include "test/lib/t_ip.h"
 
 enum { NUM_IDS = 8, SLOTS = 64 };
 #define TICK INT64_C(1000000) /* 1 ms */
@@ -259,10 +260,7 @@ static uint64_t rng;
 
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return t_rng_next(&rng);
 }
 
 struct config {
