@@ -74,7 +74,9 @@ void rv_wheel_cancel(struct rv_wheel *w, struct rv_timer *t);
 bool rv_timer_armed(const struct rv_timer *t);
 
 /* rv_wheel_expire removes and returns one timer with expires_ns <= |now_ns|
- * (disarmed; the caller may re-arm it at once), or NULL when none is due.
+ * (disarmed; the caller may re-arm it at once: re-armed at or before
+ * |now_ns|, it is due again and comes back in the same drain), or NULL when
+ * none is due.
  * Timers are returned in no particular order, not even by expiry. A caller
  * drains with `while ((t = rv_wheel_expire(w, now))) ...`. |now_ns| must not
  * go backwards: a value below the largest one seen so far is taken as that
