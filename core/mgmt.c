@@ -81,8 +81,7 @@ static int lookup(const char *w, const char *const *names, size_t n)
 	return -1;
 }
 
-int rv_mgmt_parse(struct rv_mgmt_req *out, const char *buf, size_t len, char *err,
-		  size_t err_len)
+int rv_mgmt_parse(struct rv_mgmt_req *out, const char *buf, size_t len, char *err, size_t err_len)
 {
 	const char *p = buf, *end = buf + len;
 	char w[RV_MGMT_NAME_MAX + 2], extra[2];
@@ -108,8 +107,9 @@ int rv_mgmt_parse(struct rv_mgmt_req *out, const char *buf, size_t len, char *er
 	}
 	n = word(&p, end, w, sizeof(w));
 	if (n <= 0) {
-		snprintf(err, err_len, "empty request (commands: status, kick, rekey, reload, "
-				       "log-level)");
+		snprintf(err, err_len,
+			 "empty request (commands: status, kick, rekey, reload, "
+			 "log-level)");
 		return -EINVAL;
 	}
 	for (i = 0; i < RV_MGMT_NUM_CMDS; i++) {
@@ -118,8 +118,9 @@ int rv_mgmt_parse(struct rv_mgmt_req *out, const char *buf, size_t len, char *er
 		}
 	}
 	if (i == RV_MGMT_NUM_CMDS) {
-		snprintf(err, err_len, "unknown command '%.32s' (commands: status, kick, rekey, "
-				       "reload, log-level)",
+		snprintf(err, err_len,
+			 "unknown command '%.32s' (commands: status, kick, rekey, "
+			 "reload, log-level)",
 			 w);
 		return -EINVAL;
 	}
@@ -133,7 +134,8 @@ int rv_mgmt_parse(struct rv_mgmt_req *out, const char *buf, size_t len, char *er
 	switch (out->cmd) {
 	case RV_MGMT_STATUS:
 		if (n > 0) {
-			int f = lookup(w, format_names, sizeof(format_names) / sizeof(format_names[0]));
+			int f = lookup(w, format_names,
+				       sizeof(format_names) / sizeof(format_names[0]));
 
 			if (f < 0) {
 				snprintf(err, err_len,
@@ -164,9 +166,9 @@ int rv_mgmt_parse(struct rv_mgmt_req *out, const char *buf, size_t len, char *er
 		}
 		break;
 	case RV_MGMT_LOG_LEVEL:
-		out->level = n > 0 ? lookup(w, level_names, sizeof(level_names) /
-								sizeof(level_names[0]))
-				   : -1;
+		out->level =
+			n > 0 ? lookup(w, level_names, sizeof(level_names) / sizeof(level_names[0]))
+			      : -1;
 		if (out->level < 0) {
 			snprintf(err, err_len, "log-level: expected fatal, warn, info or debug");
 			return -EINVAL;

@@ -53,16 +53,16 @@ enum rv_mgmt_format {
 
 struct rv_mgmt_req {
 	enum rv_mgmt_cmd cmd;
-	enum rv_mgmt_format format; /* status */
-	int level;		    /* log-level: enum rv_log_level */
+	enum rv_mgmt_format format;	 /* status */
+	int level;			 /* log-level: enum rv_log_level */
 	char name[RV_MGMT_NAME_MAX + 1]; /* kick, rekey ("" = all) */
 };
 
 struct rv_mgmt_cmd_info {
-	const char *name;  /* as typed: "log-level" */
-	const char *args;  /* usage of the arguments, "" if none */
-	bool changes;	   /* changes state (needs write access) */
-	const char *help;  /* one line */
+	const char *name; /* as typed: "log-level" */
+	const char *args; /* usage of the arguments, "" if none */
+	bool changes;	  /* changes state (needs write access) */
+	const char *help; /* one line */
 };
 
 /* rv_mgmt_cmds describes every command, indexed by enum rv_mgmt_cmd. */
@@ -71,8 +71,7 @@ extern const struct rv_mgmt_cmd_info rv_mgmt_cmds[RV_MGMT_NUM_CMDS];
 /* rv_mgmt_parse parses one request of |len| bytes at |buf| (a trailing
  * "\n" or "\r\n" is allowed). Returns 0, or -EINVAL with what was wrong in
  * |err|. Pure; fuzzed. */
-int rv_mgmt_parse(struct rv_mgmt_req *out, const char *buf, size_t len, char *err,
-		  size_t err_len);
+int rv_mgmt_parse(struct rv_mgmt_req *out, const char *buf, size_t len, char *err, size_t err_len);
 
 /* rv_mgmt_format writes |req| as a request line with its newline into |buf|.
  * Returns 0 or -ENOSPC / -EINVAL (a name that the parser would refuse). */

@@ -121,9 +121,9 @@ static void expiry_line(struct rv_strbuf *o, const char *what, int64_t s)
 
 void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 {
-	static const char *const hdr[] = { "NAME",	"VIRTUAL ADDRESSES", "ENDPOINT",
-					   "SINCE",	"EPOCH",	     "HANDSHAKE",
-					   "RX",	"TX",		     "DROPS" };
+	static const char *const hdr[] = { "NAME",  "VIRTUAL ADDRESSES", "ENDPOINT", "SINCE",
+					   "EPOCH", "HANDSHAKE",	 "RX",	     "TX",
+					   "DROPS" };
 	enum { NCOL = sizeof(hdr) / sizeof(hdr[0]) };
 	size_t w[NCOL];
 	char age[32], b1[32];
@@ -137,8 +137,8 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 		rv_strbuf_printf(o, "  sessions %zu, handshaking %zu, connections %zu\n",
 				 st->sessions, st->handshaking, st->connections);
 		rv_strbuf_printf(o,
-				 "  handshakes ok %" PRIu64 ", failed %" PRIu64 ", timed out %" PRIu64
-				 ", evicted %" PRIu64 "\n",
+				 "  handshakes ok %" PRIu64 ", failed %" PRIu64
+				 ", timed out %" PRIu64 ", evicted %" PRIu64 "\n",
 				 st->hs_ok, st->hs_failed, st->hs_timeouts, st->hs_evicted);
 		rv_strbuf_printf(o,
 				 "  replaced %" PRIu64 ", kicked %" PRIu64 ", revoked %" PRIu64
@@ -209,7 +209,8 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 					} else {
 						rv_strbuf_printf(o, "%-*s%s",
 								 c + 1 < NCOL ? (int)w[c] : 0,
-								 cells[c], c + 1 < NCOL ? "  " : "\n");
+								 cells[c],
+								 c + 1 < NCOL ? "  " : "\n");
 					}
 				}
 			}
@@ -228,7 +229,9 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 				drops += wk->drop[d];
 			}
 			snprintf(id, sizeof(id), i < st->num_workers ? "%zu" : "total", i);
-			rv_strbuf_printf(o, "%-8s %12" PRIu64 " %12s %12" PRIu64 " %12s %10" PRIu64 "\n",
+			rv_strbuf_printf(o,
+					 "%-8s %12" PRIu64 " %12s %12" PRIu64 " %12s %10" PRIu64
+					 "\n",
 					 id, wk->ctr[RV_CTR_RX_PACKETS],
 					 rv_fmt_bytes(wk->ctr[RV_CTR_RX_BYTES], rx, sizeof(rx)),
 					 wk->ctr[RV_CTR_TX_PACKETS],
@@ -306,7 +309,8 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 	}
 	if (st->have_crl) {
 		rv_strbuf_printf(o, "\"crl_next_update_s\":%" PRId64 ",\"crl_expired\":%s}",
-				 st->crl_next_update_s, st->crl_next_update_s < 0 ? "true" : "false");
+				 st->crl_next_update_s,
+				 st->crl_next_update_s < 0 ? "true" : "false");
 	} else {
 		rv_strbuf_printf(o, "\"crl_next_update_s\":null,\"crl_expired\":false}");
 	}
@@ -431,7 +435,9 @@ void rv_status_render_prometheus(struct rv_strbuf *o, const struct rv_status *st
 	prom_head(o, "ringvpn_handshake_duration_seconds", "histogram",
 		  "Time from TCP accept to a verified TLS handshake.");
 	for (size_t i = 0; i < RV_STATUS_HS_BUCKETS; i++) {
-		rv_strbuf_printf(o, "ringvpn_handshake_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+		rv_strbuf_printf(o,
+				 "ringvpn_handshake_duration_seconds_bucket{le=\"%g\"} %" PRIu64
+				 "\n",
 				 rv_status_hs_bounds[i], st->hs_buckets[i]);
 	}
 	rv_strbuf_printf(o,
@@ -465,12 +471,14 @@ void rv_status_render_prometheus(struct rv_strbuf *o, const struct rv_status *st
 		rv_strbuf_printf(o,
 				 "ringvpn_certificate_expiry_seconds{certificate=\"own\"} %" PRId64
 				 "\n"
-				 "ringvpn_certificate_expiry_seconds{certificate=\"ca\"} %" PRId64 "\n",
+				 "ringvpn_certificate_expiry_seconds{certificate=\"ca\"} %" PRId64
+				 "\n",
 				 st->cert_expires_s, st->ca_expires_s);
 	}
 	if (st->have_crl) {
 		prom_head(o, "ringvpn_crl_next_update_seconds", "gauge",
-			  "Seconds until the CRL's nextUpdate (negative: expired, clients refused).");
+			  "Seconds until the CRL's nextUpdate (negative: expired, clients "
+			  "refused).");
 		rv_strbuf_printf(o, "ringvpn_crl_next_update_seconds %" PRId64 "\n",
 				 st->crl_next_update_s);
 	}
@@ -487,9 +495,11 @@ void rv_status_render_prometheus(struct rv_strbuf *o, const struct rv_status *st
 		  "Packets dropped by the data plane, per worker and reason.");
 	for (size_t i = 0; i < st->num_workers; i++) {
 		for (int d = 0; d < RV_DROP_MAX; d++) {
-			rv_strbuf_printf(o, "ringvpn_worker_drops_total{worker=\"%zu\",reason=\"%s\"} "
-					    "%" PRIu64 "\n",
-					 i, rv_drop_name((enum rv_drop_reason)d), st->workers[i].drop[d]);
+			rv_strbuf_printf(o,
+					 "ringvpn_worker_drops_total{worker=\"%zu\",reason=\"%s\"} "
+					 "%" PRIu64 "\n",
+					 i, rv_drop_name((enum rv_drop_reason)d),
+					 st->workers[i].drop[d]);
 		}
 	}
 	prom_session_family(o, st, "ringvpn_session_rx_bytes_total",
@@ -540,13 +550,15 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 " replaced=%" PRIu64 " kicked=%" PRIu64 " revoked=%" PRIu64
 				 " rate_limited=%" PRIu64 " slow_readers=%" PRIu64
 				 " reloads=%" PRIu64 " reload_failures=%" PRIu64
-				 " pool4_in_use=%zu pool6_in_use=%zu demux=%zu qsbr_pending=%zu data_port=%u\n",
+				 " pool4_in_use=%zu pool6_in_use=%zu demux=%zu qsbr_pending=%zu "
+				 "data_port=%u\n",
 				 st->state, st->sessions, st->handshaking, st->connections,
 				 st->hs_ok + st->hs_failed + st->hs_timeouts + st->hs_evicted,
 				 st->hs_failed, st->hs_timeouts, st->hs_evicted, st->replaced,
 				 st->kicked, st->revoked, st->rate_limited, st->slow_readers,
 				 st->reloads, st->reload_failures, st->pool4_in_use,
-				 st->pool6_in_use, st->demux_entries, st->qsbr_pending, st->data_port);
+				 st->pool6_in_use, st->demux_entries, st->qsbr_pending,
+				 st->data_port);
 	} else {
 		rv_strbuf_printf(o, "client server=%s state=%s tun=%s failed_attempts=%u\n",
 				 st->server, st->state, st->tun, st->failed_attempts);
@@ -561,12 +573,12 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 " tx_bytes=%" PRIu64 " rx_packets=%" PRIu64 " rx_bytes=%" PRIu64,
 				 p->name, p->state, addr_or(&p->v4, a4, sizeof(a4), "-"),
 				 addr_or(&p->v6, a6, sizeof(a6), "-"),
-				 ep_or(&p->endpoint, e, sizeof(e), "-"), p->index, p->epoch, p->rekeys,
-				 p->stats.tx_packets, p->stats.tx_bytes, p->stats.rx_packets,
-				 p->stats.rx_bytes);
+				 ep_or(&p->endpoint, e, sizeof(e), "-"), p->index, p->epoch,
+				 p->rekeys, p->stats.tx_packets, p->stats.tx_bytes,
+				 p->stats.rx_packets, p->stats.rx_bytes);
 		for (int d = 0; d < RV_DROP_MAX; d++) {
-			rv_strbuf_printf(o, " drop_%s=%" PRIu64, rv_drop_name((enum rv_drop_reason)d),
-					 p->stats.drop[d]);
+			rv_strbuf_printf(o, " drop_%s=%" PRIu64,
+					 rv_drop_name((enum rv_drop_reason)d), p->stats.drop[d]);
 		}
 		rv_strbuf_printf(o, "\n");
 	}

@@ -18,7 +18,7 @@
 enum { RV_STRBUF_DEFAULT_MAX = 64 * 1024 * 1024 };
 
 struct rv_strbuf {
-	char *p;	/* NUL-terminated when non-NULL */
+	char *p; /* NUL-terminated when non-NULL */
 	size_t len, cap;
 	size_t max;	/* 0: RV_STRBUF_DEFAULT_MAX */
 	bool truncated; /* an append did not fit in |max| (or memory ran out) */
