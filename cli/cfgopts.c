@@ -23,6 +23,7 @@
 #include "core/demux.h"
 #include "core/log.h"
 #include "core/qsbr.h"
+#include "uring/dataplane.h"
 
 enum { OPT_MAX_ATTEMPTS = 1000, OPT_KEY_BASE = 1100 };
 
@@ -133,20 +134,48 @@ static void usage(FILE *f, enum rv_config_role role)
 	}
 }
 
+/* load applies the -c file and the flag overrides to |cfg| (defaults
+ * already in it) and validates. Returns 0, -E2BIG for a bad flag value, or
+ * another -errno for the file or validation, with why in |err|. */
+static int load(struct rv_config *cfg, const struct rv_cli_opts *opts, char *err, size_t err_len)
+{
+	char why[900];
+	int ret;
+
+	if (opts->config_path) {
+		ret = rv_config_load(cfg, opts->config_path, err, err_len);
+		if (ret) {
+			return ret;
+		}
+	}
+	for (size_t i = 0; i < opts->num_overrides; i++) {
+		char origin[48];
+
+		snprintf(origin, sizeof(origin), "--%s", opts->overrides[i].flag);
+		if (rv_config_set(cfg, origin, opts->overrides[i].key, opts->overrides[i].value,
+				  err, err_len)) {
+			return -E2BIG;
+		}
+	}
+	if (rv_config_validate(cfg, why, sizeof(why))) {
+		snprintf(err, err_len, "%s%s%s", opts->config_path ? opts->config_path : "",
+			 opts->config_path ? ": " : "", why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,
 		 int argc, char **argv)
 {
 	struct option lopts[RV_CONFIG_MAX_KEYS + 8];
-	char names[RV_CONFIG_MAX_KEYS][32];
-	struct {
-		const struct rv_config_key *key;
-		const char *val;
-	} ov[256];
-	size_t nkeys = rv_config_num_keys(), nov = 0, nl = 0;
+	static char names[RV_CONFIG_MAX_KEYS][32]; /* the overrides keep pointers into them */
+	size_t nkeys = rv_config_num_keys(), nl = 0;
 	char err[1024];
-	int c, ret;
+	int c;
 
 	memset(opts, 0, sizeof(*opts));
+	opts->role = role;
 	rv_config_defaults(cfg, role);
 	lopts[nl++] = (struct option){ "config", required_argument, NULL, 'c' };
 	lopts[nl++] = (struct option){ "check", no_argument, NULL, 'n' };
@@ -200,10 +229,12 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 			return RV_EXIT_USAGE;
 		default:
 			if (c >= OPT_KEY_BASE && c < OPT_KEY_BASE + (int)nkeys &&
-			    nov < sizeof(ov) / sizeof(ov[0])) {
-				ov[nov].key = rv_config_key_at((size_t)(c - OPT_KEY_BASE));
-				ov[nov].val = optarg;
-				nov++;
+			    opts->num_overrides < RV_CLI_MAX_OVERRIDES) {
+				opts->overrides[opts->num_overrides].key =
+					rv_config_key_at((size_t)(c - OPT_KEY_BASE))->name;
+				opts->overrides[opts->num_overrides].flag = names[c - OPT_KEY_BASE];
+				opts->overrides[opts->num_overrides].value = optarg;
+				opts->num_overrides++;
 				break;
 			}
 			fprintf(stderr, "ringvpn: too many options\n");
@@ -214,45 +245,32 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 		fprintf(stderr, "ringvpn: unexpected argument '%s' (see --help)\n", argv[optind]);
 		return RV_EXIT_USAGE;
 	}
-	if (opts->config_path) {
-		ret = rv_config_load(cfg, opts->config_path, err, sizeof(err));
-		if (ret) {
-			fprintf(stderr, "ringvpn: %s\n", err);
-			return RV_EXIT_CONFIG;
-		}
-	}
-	for (size_t i = 0; i < nov; i++) {
-		char flag[40], origin[48];
-
-		flag_name(flag, sizeof(flag), ov[i].key->name);
-		snprintf(origin, sizeof(origin), "--%s", flag);
-		if (rv_config_set(cfg, origin, ov[i].key->name, ov[i].val, err, sizeof(err))) {
-			fprintf(stderr, "ringvpn: %s\n", err);
-			return RV_EXIT_USAGE;
-		}
-	}
-	if (rv_config_validate(cfg, err, sizeof(err))) {
-		fprintf(stderr, "ringvpn: %s%s%s\n", opts->config_path ? opts->config_path : "",
-			opts->config_path ? ": " : "", err);
+	switch (load(cfg, opts, err, sizeof(err))) {
+	case 0:
+		return -1;
+	case -E2BIG: /* a flag's value */
+		fprintf(stderr, "ringvpn: %s\n", err);
+		return RV_EXIT_USAGE;
+	default:
+		fprintf(stderr, "ringvpn: %s\n", err);
 		return RV_EXIT_CONFIG;
 	}
-	return -1;
+}
+
+int rv_cli_load_config(void *ctx, struct rv_config *out, char *err, size_t err_len)
+{
+	const struct rv_cli_opts *opts = ctx;
+
+	rv_config_defaults(out, opts->role);
+	return load(out, opts, err, err_len);
 }
 
 int rv_cli_tls_ctx(struct rv_tls_ctx **out, const struct rv_config *cfg)
 {
-	struct rv_tls_ctx_params p = {
-		.role = cfg->role == RV_CONFIG_SERVER ? RV_TLS_SERVER : RV_TLS_CLIENT,
-		.ca_file = cfg->ca,
-		.cert_file = cfg->cert,
-		.key_file = cfg->key,
-		.crl_file = cfg->crl,
-		.server_name = cfg->server_name[0] ? cfg->server_name : cfg->server_host,
-	};
 	enum rv_tls_ctx_fail why;
 	char err[1024];
 
-	if (rv_tls_ctx_new(out, &p, &why, err, sizeof(err)) == 0) {
+	if (rv_tls_ctx_from_config(out, cfg, &why, err, sizeof(err)) == 0) {
 		return -1;
 	}
 	fprintf(stderr, "ringvpn: %s\n", err);
@@ -326,11 +344,11 @@ int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 	return rv_cli_tls_ctx(out_tls, cfg);
 }
 
-int rv_cli_confine(const struct rv_cli_opts *opts, const struct rv_config *cfg, bool tun_later)
+int rv_cli_confine(const struct rv_cli_opts *opts, const struct rv_config *cfg)
 {
 	char err[512];
 
-	if (rv_privdrop_apply(&opts->priv, tun_later, err, sizeof(err))) {
+	if (rv_privdrop_apply(&opts->priv, err, sizeof(err))) {
 		rv_fatal("%s", err);
 		return RV_EXIT_PRIVDROP;
 	}
@@ -395,4 +413,34 @@ int rv_cli_errno_exit(int err, int def)
 	default:
 		return def;
 	}
+}
+
+int rv_cli_dataplane(struct rv_dataplane **out, const struct rv_config *cfg, struct rv_demux *demux,
+		     struct rv_qsbr *qsbr, uint16_t port, unsigned mtu)
+{
+	struct rv_dataplane_config dc;
+	int ret;
+
+	memset(&dc, 0, sizeof(dc));
+	dc.tun_name = cfg->tun;
+	dc.num_workers = cfg->workers;
+	dc.pin_workers = cfg->pin_workers;
+	dc.mtu = mtu;
+	dc.udp_port = port;
+	dc.udp_v6 = true;
+	dc.offload_tun = cfg->offload_tun;
+	dc.offload_gso = cfg->offload_gso;
+	dc.offload_gro = cfg->offload_gro;
+	dc.demux = demux;
+	dc.qsbr = qsbr;
+	ret = rv_dataplane_start(out, &dc);
+	if (ret == -EAFNOSUPPORT) {
+		dc.udp_v6 = false; /* no IPv6 on this host: IPv4 underlay only */
+		ret = rv_dataplane_start(out, &dc);
+	}
+	if (ret) {
+		rv_warn(ret, "cannot start the data plane (TUN %s, UDP port %u)", cfg->tun, port);
+		return rv_cli_errno_exit(ret, RV_EXIT_TUN);
+	}
+	return -1;
 }

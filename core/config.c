@@ -278,6 +278,8 @@ STR_SETTER(status_socket, status_socket)
 STR_SETTER(server_name, server_name)
 STR_SETTER(user, user)
 STR_SETTER(group, group)
+STR_SETTER(admin_group, admin_group)
+STR_SETTER(lease_file, lease_file)
 
 #define BOOL_SETTER(key, field)                                                        \
 	static int set_##key(struct rv_config *c, const char *v, char *why, size_t wl) \
@@ -289,6 +291,7 @@ BOOL_SETTER(offload_tun, offload_tun)
 BOOL_SETTER(offload_gso, offload_gso)
 BOOL_SETTER(offload_gro, offload_gro)
 BOOL_SETTER(seccomp, seccomp)
+BOOL_SETTER(admin_group_write, admin_group_write)
 
 #define DUR_SETTER(key, field, min_ms)                                                 \
 	static int set_##key(struct rv_config *c, const char *v, char *why, size_t wl) \
@@ -311,6 +314,7 @@ DUR_SETTER(rekey_interval, rekey_ms, 1000)
 DUR_SETTER(handshake_timeout, handshake_timeout_ms, 100)
 DUR_SETTER(reconnect_min, reconnect_min_ms, 10)
 DUR_SETTER(reconnect_max, reconnect_max_ms, 10)
+DUR_SETTER(lease_time, lease_time_ms, 1000)
 
 static int set_tun(struct rv_config *c, const char *v, char *why, size_t wl)
 {
@@ -550,6 +554,18 @@ static int set_max_handshaking(struct rv_config *c, const char *v, char *why, si
 	return 0;
 }
 
+static int set_max_handshaking_per_source(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	if (parse_uint(v, 100000, &c->max_handshaking_per_source, why, wl)) {
+		return -EINVAL;
+	}
+	if (c->max_handshaking_per_source == 0) {
+		snprintf(why, wl, "must be at least 1");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int set_max_clients(struct rv_config *c, const char *v, char *why, size_t wl)
 {
 	if (parse_uint(v, 65000, &c->max_clients, why, wl)) {
@@ -694,8 +710,10 @@ void rv_config_defaults(struct rv_config *c, enum rv_config_role role)
 
 	memset(c, 0, sizeof(*c));
 	c->role = role;
+	/* Every key's default, also those of the other role: the control loop
+	 * reads some server settings (e.g. handshake_timeout) in both roles. */
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-		if (!keys[i].def || !(keys[i].roles & role)) {
+		if (!keys[i].def) {
 			continue;
 		}
 		/* Defaults are checked by the unit test (every key, both roles):

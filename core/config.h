@@ -108,12 +108,14 @@ struct rv_config {
 	char user[64];	/* "" = ringvpn if it exists, else nobody */
 	char group[64]; /* "" = the user's primary group */
 	bool seccomp;
+	char admin_group[32];	/* owner group of status_socket ("": root) */
+	bool admin_group_write; /* admin_group may also change state */
+	unsigned mtu;		/* server: pushed to clients; client: the most it takes */
 
 	/* server */
 	char listen_host[RV_CONFIG_HOST_MAX]; /* "" = all addresses */
 	uint16_t listen_port;
 	uint16_t data_port;
-	unsigned mtu;
 	struct rv_prefix pool4, pool6; /* family 0: disabled */
 	struct rv_prefix routes[RV_CONFIG_MAX_ROUTES];
 	size_t num_routes;
@@ -125,6 +127,9 @@ struct rv_config {
 	uint64_t rekey_packets; /* 0 = data-plane default */
 	uint32_t handshake_timeout_ms;
 	unsigned max_handshaking;
+	unsigned max_handshaking_per_source;
+	char lease_file[RV_CONFIG_PATH_MAX]; /* "" = leases kept in memory only */
+	uint32_t lease_time_ms;		     /* how long a returning client gets its address */
 	unsigned max_clients;
 	uint8_t cipher; /* enum rv_aead_alg */
 
@@ -159,8 +164,9 @@ int rv_config_expand(char *out, size_t out_len, const char *text, enum rv_config
  * its default)? */
 bool rv_config_given(const struct rv_config *c, const struct rv_config_key *key);
 
-/* rv_config_defaults fills |c| with the defaults of |role|: every key of the
- * role with a default in the table is set from it. */
+/* rv_config_defaults fills |c| with the defaults of |role|: every key with a
+ * default in the table is set from it (keys of the other role too, so code
+ * shared by both roles reads sane values). */
 void rv_config_defaults(struct rv_config *c, enum rv_config_role role);
 
 /* rv_config_parse_buf applies the `key = value` lines of |len| bytes at |buf|

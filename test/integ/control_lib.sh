@@ -32,7 +32,9 @@ ctl_init() {
 	# reads CA, CRL, certificate and key again on reload: give that group
 	# read access, as a deployment gives the service group (README).
 	RV_GROUP=$(id -gn nobody)
-	chgrp -R "$RV_GROUP" "$RVT_TMP" && chmod -R g+rX "$RVT_TMP" || rvt_fail "chgrp $RVT_TMP"
+	# It also writes its lease file there (a unit's StateDirectory=).
+	chgrp -R "$RV_GROUP" "$RVT_TMP" && chmod -R g+rX "$RVT_TMP" && chmod g+w "$RVT_TMP" ||
+		rvt_fail "chgrp $RVT_TMP"
 	rvt_ns s || rvt_fail "netns s"
 	S=$(rvt_ns_name s)
 	ip netns exec "$S" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0
@@ -77,6 +79,7 @@ dead_peer_timeout = 4
 rekey_interval = 60
 handshake_timeout = 2
 status_socket = $SRV_SOCK
+lease_file = $RVT_TMP/server.leases
 EOC
 	ctl_conf_set "$f" "$@"
 }
@@ -117,7 +120,7 @@ ctl_start_server() {
 		rvt_fail "server did not start"
 }
 
-ctl_status() { "$RV_BIN" status -s "${1:-$SRV_SOCK}"; }
+ctl_status() { "$RV_BIN" status --kv -s "${1:-$SRV_SOCK}"; }
 
 # ctl_field PREFIX KEY [SOCK]: KEY's value in the first status line starting with PREFIX.
 ctl_field() {

@@ -93,8 +93,9 @@ Test(config, client_file_and_overrides)
 		     0);
 	cr_assert_eq(rv_config_validate(&cfg, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "reconnect_max"), "%s", err);
-	cr_assert_eq(rv_config_set(&cfg, "--mtu", "mtu", "1400", err, sizeof(err)), -EINVAL);
-	cr_assert(strstr(err, "--mtu: key 'mtu' is not a client setting"), "%s", err);
+	cr_assert_eq(rv_config_set(&cfg, "--pool4", "pool4", "10.1.0.0/24", err, sizeof(err)),
+		     -EINVAL);
+	cr_assert(strstr(err, "--pool4: key 'pool4' is not a client setting"), "%s", err);
 }
 
 Test(config, validation_of_required_and_cross_fields)
@@ -289,7 +290,8 @@ Test(config_keys, defaults_come_from_the_table)
 	rv_config_defaults(&cfg, RV_CONFIG_CLIENT);
 	cr_assert_str_eq(cfg.status_socket, "/run/ringvpn-client.sock");
 	cr_assert_eq(cfg.reconnect_min_ms, 500);
-	cr_assert_eq(cfg.mtu, 0, "a server key is not applied to a client");
+	cr_assert_eq(cfg.mtu, RV_DEFAULT_MTU);
+	cr_assert_eq(cfg.handshake_timeout_ms, 5000, "defaults of server keys apply too");
 }
 
 Test(config_keys, expand_role)
