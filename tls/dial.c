@@ -79,15 +79,19 @@ static struct rv_client_side *side(const struct rv_loop *l)
 /* The configured servers, in order. */
 static size_t num_servers(const struct rv_config *cfg)
 {
-	(void)cfg;
-	return 1;
+	return cfg->num_servers ? cfg->num_servers : 1;
 }
 
 static void server_at(const struct rv_config *cfg, size_t i, const char **host, uint16_t *port)
 {
-	(void)i;
-	*host = cfg->server_host;
-	*port = cfg->server_port;
+	if (cfg->num_servers == 0) {
+		*host = cfg->server_host;
+		*port = cfg->server_port;
+		return;
+	}
+	i %= cfg->num_servers;
+	*host = cfg->servers[i].host;
+	*port = cfg->servers[i].port;
 }
 
 static void up_send_keepalive(void *ctx, struct rv_session *s)
@@ -303,7 +307,9 @@ void rv_client_on_connect(struct rv_loop *l, struct rv_chan *c, int res)
 		rv_chan_close(l, c);
 		return;
 	}
-	rv_chan_start(l, c);
+	/* Each server of a list is checked against its own name, unless
+	 * server_name says which name every one must carry. */
+	rv_chan_start(l, c, l->cfg->server_name[0] ? NULL : s->job.host);
 }
 
 /* ---- the role ---------------------------------------------------------- */
@@ -395,6 +401,9 @@ static int client_start(struct rv_loop *l, char *err, size_t err_len)
 	}
 	l->role_state = s;
 	s->backoff_ms = l->cfg->reconnect_min_ms;
+	if (l->cfg->server_order_random) {
+		s->server_idx = rv_rand_u32() % num_servers(l->cfg);
+	}
 	s->efd = eventfd(0, EFD_CLOEXEC);
 	if (s->efd < 0) {
 		snprintf(err, err_len, "eventfd: %s", strerror(errno));

@@ -347,6 +347,7 @@ int rv_loop_new(struct rv_loop **out, const struct rv_loop_params *p, char *err,
 
 err_free:
 	rv_mgmt_free(l);
+	l->env.pool = NULL; /* still the caller's: ownership passes only on success */
 	l->role->free(l);
 	rv_chans_free(l);
 	rv_ctlring_free(l->ring);
