@@ -113,7 +113,7 @@ static void on_retry(struct rv_loop *l, struct rv_ltimer *lt)
 	attempt(l);
 }
 
-static void schedule_retry(struct rv_loop *l, bool reached_running, bool tls_fail)
+static void schedule_retry(struct rv_loop *l, bool reached_running, bool tls_fail, bool kicked)
 {
 	struct rv_client_side *s = side(l);
 	const struct rv_config *cfg = l->cfg;
@@ -125,7 +125,9 @@ static void schedule_retry(struct rv_loop *l, bool reached_running, bool tls_fai
 	if (reached_running) {
 		s->failed_attempts = 0;
 		s->tried_in_round = 0;
-		s->backoff_ms = cfg->reconnect_min_ms;
+		/* An operator who kicks a client wants it gone for a while, not
+		 * back within a second: it waits the longest backoff. */
+		s->backoff_ms = kicked ? cfg->reconnect_max_ms : cfg->reconnect_min_ms;
 	} else {
 		s->failed_attempts++;
 		s->tried_in_round++;
@@ -191,13 +193,13 @@ static void connect_to(struct rv_loop *l)
 	fd = socket(s->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		rv_warn(errno, "socket");
-		schedule_retry(l, false, false);
+		schedule_retry(l, false, false, false);
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = rv_chan_new(l, fd, &ep);
 	if (!c) {
-		schedule_retry(l, false, false);
+		schedule_retry(l, false, false, false);
 		return;
 	}
 	snprintf(s->server_str, sizeof(s->server_str), "%s (%s)", s->job.host, c->peer_str);
@@ -237,7 +239,7 @@ void rv_client_on_resolved(struct rv_loop *l, int res)
 	}
 	if (s->job.err) {
 		rv_warnx("cannot resolve server %s: %s", s->job.host, gai_strerror(s->job.err));
-		schedule_retry(l, false, false);
+		schedule_retry(l, false, false, false);
 		return;
 	}
 	memcpy(&s->sa, &s->job.sa, s->job.sa_len);
@@ -291,7 +293,7 @@ static void attempt(struct rv_loop *l)
 	ret = pthread_create(&s->thread, NULL, resolve_thread, &s->job);
 	if (ret) {
 		rv_warn(ret, "cannot start the resolver thread");
-		schedule_retry(l, false, false);
+		schedule_retry(l, false, false, false);
 		return;
 	}
 	s->resolving = true;
@@ -369,6 +371,7 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 {
 	struct rv_client_side *s = side(l);
 	bool reached_running = c->was_running;
+	bool kicked = c->ctl && rv_ctl_peer_error_code(c->ctl) == RV_CTL_CODE_KICKED;
 
 	if (c->ctl) {
 		struct rv_session *sess = rv_ctl_peer_session(c->ctl);
@@ -387,7 +390,7 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 	if (c == s->chan) {
 		s->chan = NULL;
 		s->up = false;
-		schedule_retry(l, reached_running, c->tls_failed);
+		schedule_retry(l, reached_running, c->tls_failed, kicked);
 	}
 }
 
