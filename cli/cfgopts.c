@@ -169,7 +169,8 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 		 int argc, char **argv)
 {
 	struct option lopts[RV_CONFIG_MAX_KEYS + 8];
-	static char names[RV_CONFIG_MAX_KEYS][32]; /* the overrides keep pointers into them */
+	/* Flag names; the recorded overrides keep pointers into them. */
+	static char names[RV_CONFIG_MAX_KEYS][32];
 	size_t nkeys = rv_config_num_keys(), nl = 0;
 	char err[1024];
 	int c;
@@ -230,9 +231,11 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 		default:
 			if (c >= OPT_KEY_BASE && c < OPT_KEY_BASE + (int)nkeys &&
 			    opts->num_overrides < RV_CLI_MAX_OVERRIDES) {
+				size_t k = (size_t)(c - OPT_KEY_BASE);
+
 				opts->overrides[opts->num_overrides].key =
-					rv_config_key_at((size_t)(c - OPT_KEY_BASE))->name;
-				opts->overrides[opts->num_overrides].flag = names[c - OPT_KEY_BASE];
+					rv_config_key_at(k)->name;
+				opts->overrides[opts->num_overrides].flag = names[k];
 				opts->overrides[opts->num_overrides].value = optarg;
 				opts->num_overrides++;
 				break;
@@ -344,11 +347,11 @@ int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 	return rv_cli_tls_ctx(out_tls, cfg);
 }
 
-int rv_cli_confine(const struct rv_cli_opts *opts, const struct rv_config *cfg)
+int rv_cli_confine(const struct rv_cli_opts *opts, const struct rv_config *cfg, bool tun_later)
 {
 	char err[512];
 
-	if (rv_privdrop_apply(&opts->priv, err, sizeof(err))) {
+	if (rv_privdrop_apply(&opts->priv, tun_later, err, sizeof(err))) {
 		rv_fatal("%s", err);
 		return RV_EXIT_PRIVDROP;
 	}

@@ -57,11 +57,6 @@ int rv_cli_dataplane(struct rv_dataplane **out, const struct rv_config *cfg, str
  * code (CERT_MISSING, CERT, KEY_MISSING, KEY, TLS) after printing why. */
 int rv_cli_tls_ctx(struct rv_tls_ctx **out, const struct rv_config *cfg);
 
-/* rv_cli_file_exit is the exit code for a certificate or key file that could
- * not be loaded: |missing| when |path| does not exist (the codes kept from
- * the original design, 7 and 8), else |invalid|. */
-int rv_cli_file_exit(const char *path, int missing, int invalid);
-
 /* rv_cli_start is how both commands begin: rv_cli_parse, then the log level,
  * format and prefix of |role|, rv_privdrop_early (before any key is read)
  * and rv_privdrop_resolve into opts->priv, then rv_cli_tls_ctx into
@@ -71,11 +66,10 @@ int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 		 int argc, char **argv, struct rv_tls_ctx **out_tls);
 
 /* rv_cli_confine ends the privileged set-up: rv_privdrop_apply with
- * opts->priv, then (cfg->seccomp) rv_sandbox_apply. Call it on the control
- * thread once the data plane (TUN device, workers), the sockets and the
- * management socket exist. Returns -1, or RV_EXIT_PRIVDROP after logging
- * why. */
-int rv_cli_confine(const struct rv_cli_opts *opts, const struct rv_config *cfg);
+ * opts->priv and |tun_later|, then (cfg->seccomp) rv_sandbox_apply. Call it on the control
+ * thread once the TUN device (server), sockets and status socket exist.
+ * Returns -1, or RV_EXIT_PRIVDROP after logging why. */
+int rv_cli_confine(const struct rv_cli_opts *opts, const struct rv_config *cfg, bool tun_later);
 
 /* rv_cli_tables creates the signalfd (rv_cli_signals) and the session tables
  * (a demux for |max_sessions| and its QSBR domain). Returns -1, or an exit
@@ -87,6 +81,11 @@ int rv_cli_tables(int *out_sigfd, struct rv_demux **out_demux, struct rv_qsbr **
 /* rv_cli_signals blocks INT, TERM, HUP, USR1 (in this and future threads),
  * ignores SIGPIPE and returns a signalfd for them, or -1. */
 int rv_cli_signals(void);
+
+/* rv_cli_file_exit is the exit code for a certificate or key file that could
+ * not be loaded: |missing| when |path| does not exist (the codes kept from
+ * the original design, 7 and 8), else |invalid|. */
+int rv_cli_file_exit(const char *path, int missing, int invalid);
 
 /* rv_cli_errno_exit maps a setup -errno to an exit code (perm, net, or |def|). */
 int rv_cli_errno_exit(int err, int def);

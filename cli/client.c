@@ -12,6 +12,7 @@
 
 #include "cli/cfgopts.h"
 #include "cli/exit.h"
+#include "cli/dns.h"
 #include "cli/notify.h"
 #include "core/demux.h"
 #include "core/log.h"
@@ -31,7 +32,8 @@ int rv_cmd_client(int argc, char **argv)
 	struct rv_dataplane *dp = NULL;
 	struct rv_loop *loop = NULL;
 	struct rv_loop_params lp;
-	char err[512];
+	struct rv_notify nt = { 0 };
+	char err[512], status[RV_CONFIG_HOST_MAX + 64];
 	int ret, code, sigfd = -1;
 
 	code = rv_cli_start(&cfg, &opts, RV_CONFIG_CLIENT, argc, argv, &tls);
@@ -63,9 +65,11 @@ int rv_cmd_client(int argc, char **argv)
 	lp.sigfd = sigfd;
 	lp.max_attempts = opts.max_attempts;
 	lp.load_config = opts.config_path ? rv_cli_load_config : NULL;
-	lp.notify = rv_notify_event;
-	lp.watchdog_ns = rv_notify_watchdog_ns();
 	lp.ctx = &opts;
+	lp.apply_dns = rv_cli_apply_dns;
+	rv_notify_init(&nt);
+	lp.notify = rv_notify_loop_event;
+	lp.watchdog_ns = nt.watchdog_ns;
 	ret = rv_loop_new(&loop, &lp, err, sizeof(err));
 	if (ret) {
 		rv_warnx("%s", err);
@@ -73,12 +77,17 @@ int rv_cmd_client(int argc, char **argv)
 		goto out;
 	}
 	tls = NULL;
-	/* The TUN device, workers and management socket exist: drop privileges,
-	 * keeping CAP_NET_ADMIN on this thread for CONFIG's addresses and routes. */
-	code = rv_cli_confine(&opts, &cfg);
+	/* Everything privileged is done: the TUN device, its queues and the
+	 * sockets exist. CAP_NET_ADMIN stays with this thread, which re-applies
+	 * addresses and routes after a reconnection. */
+	code = rv_cli_confine(&opts, &cfg, false);
 	if (code >= 0) {
 		goto out;
 	}
+	/* Ready means "running and connecting": a client that waits for its
+	 * server must not fail its unit's start-up. */
+	snprintf(status, sizeof(status), "connecting to %s:%u", cfg.server_host, cfg.server_port);
+	rv_notify_ready(status);
 	switch (rv_loop_run(loop)) {
 	case RV_LOOP_SIGNAL:
 		code = RV_EXIT_OK;

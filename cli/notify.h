@@ -1,11 +1,13 @@
 /*
- * notify.h — telling systemd how the service is doing (sd_notify(3)): the
- * control loop's events (tls/loop.h, enum rv_loop_event) become READY=1,
- * STATUS=, RELOADING=1 (then READY=1), STOPPING=1 and WATCHDOG=1 messages.
+ * notify.h — telling systemd how the service is doing (sd_notify(3)):
+ * READY=1 with a STATUS line once the server listens or the client's loop
+ * runs, RELOADING=1 / READY=1 around a reload, STOPPING=1 at shutdown, and
+ * WATCHDOG=1 pings from the control loop's tick at half of WatchdogSec.
  *
- * Without NOTIFY_SOCKET (not started by systemd) nothing is sent. libsystemd
- * is linked into the ringvpn binary only; the loop reaches this through
- * rv_loop_params.notify. Called on the control thread.
+ * Without NOTIFY_SOCKET (not started by systemd) every call does nothing.
+ * libsystemd is linked into the ringvpn binary only; the control loop
+ * reaches this through rv_loop_params.notify (rv_notify_loop_event).
+ * All calls are made on the control thread.
  */
 #ifndef RV_CLI_NOTIFY_H
 #define RV_CLI_NOTIFY_H
@@ -14,12 +16,22 @@
 
 #include "tls/loop.h"
 
-/* rv_notify_watchdog_ns returns how often the loop must ping: half of the
- * WatchdogSec= systemd passed (WATCHDOG_USEC/WATCHDOG_PID), or 0 when the
- * watchdog is off. For rv_loop_params.watchdog_ns. */
-uint64_t rv_notify_watchdog_ns(void);
+struct rv_notify {
+	uint64_t watchdog_ns; /* ping interval (half of WatchdogSec); 0: no watchdog */
+};
 
-/* rv_notify_event is the rv_loop_params.notify callback (|ctx| unused). */
-void rv_notify_event(void *ctx, enum rv_loop_event ev, const char *status);
+/* rv_notify_init reads the watchdog settings systemd passed (WATCHDOG_USEC,
+ * WATCHDOG_PID) into |n|. */
+void rv_notify_init(struct rv_notify *n);
+
+/* rv_notify_ready sends READY=1 and STATUS=|status|. */
+void rv_notify_ready(const char *status);
+
+/* rv_notify_stopping sends STOPPING=1 and STATUS=|status|. */
+void rv_notify_stopping(const char *status);
+
+/* rv_notify_loop_event is the rv_loop_params.notify callback; |ctx| is
+ * unused (the loop itself paces WATCHDOG by rv_loop_params.watchdog_ns). */
+void rv_notify_loop_event(void *ctx, enum rv_loop_event ev, const char *status);
 
 #endif /* RV_CLI_NOTIFY_H */

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -89,7 +90,17 @@ int rv_privdrop_resolve(struct rv_privdrop *pd, const struct rv_config *cfg, cha
 		snprintf(pd->group, sizeof(pd->group), "%s", gr ? gr->gr_name : "?");
 	}
 	if (geteuid() == 0) {
+		struct stat st;
+
 		pd->switch_ids = true;
+		/* Read-write for the user we become? (owner, group or other bits) */
+		if (stat("/dev/net/tun", &st) == 0) {
+			mode_t need = st.st_uid == pd->uid   ? S_IRUSR | S_IWUSR
+				      : st.st_gid == pd->gid ? S_IRGRP | S_IWGRP
+							     : S_IROTH | S_IWOTH;
+
+			pd->tun_needs_dac = (st.st_mode & need) != need;
+		}
 		return 0;
 	}
 	/* Started unprivileged (systemd User=): nothing to switch to, unless
@@ -121,14 +132,20 @@ static int drop_bounding_set(uint32_t keep)
 	return 0;
 }
 
-int rv_privdrop_apply(const struct rv_privdrop *pd, char *err, size_t err_len)
+int rv_privdrop_apply(const struct rv_privdrop *pd, bool tun_later, char *err, size_t err_len)
 {
-	uint32_t keep = 1u << CAP_NET_ADMIN; /* < 32: one word */
+	uint32_t keep = 1u << CAP_NET_ADMIN; /* both < 32: one word */
 	int ret;
 
 	if (pd->keep_root) {
 		rv_warnx("user = root: keeping every privilege (not recommended)");
 		return 0;
+	}
+	if (tun_later && pd->tun_needs_dac) {
+		keep |= 1u << CAP_DAC_OVERRIDE;
+		rv_info("/dev/net/tun is not read-write for user %s: keeping CAP_DAC_OVERRIDE "
+			"until the TUN device is open",
+			pd->user);
 	}
 	if (pd->switch_ids) {
 		ret = drop_bounding_set(keep);
@@ -172,6 +189,22 @@ int rv_privdrop_apply(const struct rv_privdrop *pd, char *err, size_t err_len)
 		"thread only",
 		pd->user, (unsigned)pd->uid, pd->group, (unsigned)pd->gid);
 	return 0;
+}
+
+int rv_privdrop_tun_open(const struct rv_privdrop *pd, char *err, size_t err_len)
+{
+	int ret;
+
+	if (pd->keep_root) {
+		return 0;
+	}
+	ret = set_caps(1u << CAP_NET_ADMIN);
+	if (ret) {
+		snprintf(err, err_len, "cannot limit capabilities to CAP_NET_ADMIN: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	return rv_privdrop_threads(err, err_len);
 }
 
 /* --- other threads ----------------------------------------------------- */

@@ -13,7 +13,14 @@
  *                         thread only, empty the bounding set of everything
  *                         else, PR_SET_NO_NEW_PRIVS, and clear every
  *                         capability of every other thread (workers)
- *   rv_privdrop_threads   again whenever new threads appear after the drop
+ *   rv_privdrop_tun_open  client: once its data plane runs (workers and TUN
+ *                         queues exist, created on the first session):
+ *                         drops CAP_DAC_OVERRIDE if it was kept (below) and
+ *                         clears the new workers' capabilities
+ *
+ * A client opens /dev/net/tun only on its first session. Where that device
+ * is not read-write for the user it drops to (some containers make it
+ * 0600), its control thread keeps CAP_DAC_OVERRIDE until then.
  *
  * Capabilities are per thread: the uid switch clears those of threads that
  * did not ask to keep them (only this thread sets PR_SET_KEEPCAPS), but a
@@ -34,8 +41,9 @@
 #include "core/config.h"
 
 struct rv_privdrop {
-	bool keep_root;	 /* user = root: keep every privilege (not recommended) */
-	bool switch_ids; /* started as root: setresuid/setresgid to uid/gid */
+	bool keep_root;	    /* user = root: keep every privilege (not recommended) */
+	bool switch_ids;    /* started as root: setresuid/setresgid to uid/gid */
+	bool tun_needs_dac; /* /dev/net/tun is not read-write for uid/gid */
 	uid_t uid;
 	gid_t gid;
 	char user[64];
@@ -58,8 +66,14 @@ int rv_privdrop_resolve(struct rv_privdrop *pd, const struct rv_config *cfg, cha
  * control thread after every privileged setup step; CAP_NET_ADMIN stays in
  * this thread's permitted and effective sets (the server changes TUN
  * addresses on reload, the client re-applies addresses and routes after a
- * reconnection). Returns 0, or -errno with a reason in |err|. */
-int rv_privdrop_apply(const struct rv_privdrop *pd, char *err, size_t err_len);
+ * reconnection). |tun_later|: the TUN device is opened after this call
+ * (client), so CAP_DAC_OVERRIDE stays too when pd->tun_needs_dac, until
+ * rv_privdrop_tun_open. Returns 0, or -errno with a reason in |err|. */
+int rv_privdrop_apply(const struct rv_privdrop *pd, bool tun_later, char *err, size_t err_len);
+
+/* rv_privdrop_tun_open is for a caller that passed |tun_later|: call it once
+ * the TUN queues are open. Returns 0, or -errno with a reason in |err|. */
+int rv_privdrop_tun_open(const struct rv_privdrop *pd, char *err, size_t err_len);
 
 /* rv_privdrop_threads clears every capability of every thread but the
  * caller (and io_uring's kernel threads), then verifies it. Returns 0, or

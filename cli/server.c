@@ -101,7 +101,8 @@ int rv_cmd_server(int argc, char **argv)
 	struct rv_dataplane *dp = NULL;
 	struct rv_loop *loop = NULL;
 	struct rv_loop_params lp;
-	char err[512];
+	struct rv_notify nt = { 0 };
+	char err[512], status[RV_CONFIG_HOST_MAX + 128];
 	int ret, code, sigfd = -1;
 
 	code = rv_cli_start(&cfg, &opts, RV_CONFIG_SERVER, argc, argv, &tls);
@@ -160,9 +161,10 @@ int rv_cmd_server(int argc, char **argv)
 	lp.dp = dp;
 	lp.sigfd = sigfd;
 	lp.load_config = opts.config_path ? rv_cli_load_config : NULL;
-	lp.notify = rv_notify_event;
-	lp.watchdog_ns = rv_notify_watchdog_ns();
 	lp.ctx = &opts;
+	rv_notify_init(&nt);
+	lp.notify = rv_notify_loop_event;
+	lp.watchdog_ns = nt.watchdog_ns;
 	ret = rv_loop_new(&loop, &lp, err, sizeof(err));
 	if (ret) {
 		rv_warnx("%s", err);
@@ -171,15 +173,17 @@ int rv_cmd_server(int argc, char **argv)
 	}
 	tls = NULL;  /* owned by the loop */
 	pool = NULL; /* owned by the loop */
-	/* Everything privileged is set up (TUN, sockets, management socket). */
-	code = rv_cli_confine(&opts, &cfg);
+	code = rv_cli_confine(&opts, &cfg, false);
 	if (code >= 0) {
 		goto out;
 	}
-	rv_info("listening on %s:%u (TCP, control), UDP data port %u, TUN %s, %u worker(s)",
-		cfg.listen_host[0] ? cfg.listen_host : "*", cfg.listen_port, rv_dataplane_port(dp),
-		rv_dataplane_tun_name(dp), rv_dataplane_num_workers(dp));
+	snprintf(status, sizeof(status),
+		 "listening on %s:%u (TCP, control), UDP data port %u, TUN %s, %u worker(s)",
+		 cfg.listen_host[0] ? cfg.listen_host : "*", cfg.listen_port, rv_dataplane_port(dp),
+		 rv_dataplane_tun_name(dp), rv_dataplane_num_workers(dp));
+	rv_info("%s", status);
 	note_forwarding();
+	rv_notify_ready(status);
 	switch (rv_loop_run(loop)) {
 	case RV_LOOP_SIGNAL:
 		code = RV_EXIT_OK;

@@ -96,6 +96,7 @@ chmod g-r "$PKI/server.key"
 kill -HUP "$SRV_PID"
 rvt_wait_for 5 "refused reload" grep -q "reload refused" "$RVT_TMP/server.log" ||
 	rvt_fail "reload not refused"
+# The reason follows on the next line of the reload report.
 grep -q "server.key: Permission denied" "$RVT_TMP/server.log" ||
 	rvt_fail "no clear error for an unreadable key"
 grep -A1 "reload refused" "$RVT_TMP/server.log" | tail -2 >&2
