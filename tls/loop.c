@@ -350,7 +350,6 @@ err_free:
 	 * must not release it. */
 	l->env.pool = NULL;
 	rv_mgmt_free(l);
-	l->env.pool = NULL; /* still the caller's: ownership passes only on success */
 	l->role->free(l);
 	rv_chans_free(l);
 	rv_ctlring_free(l->ring);
