@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # test_control_scale.sh — 50 clients connected at once all pass traffic.
-# Status queries are retried (ctl_status) and each client has 20 s to get
-# an echo reply: under a CPU hog both can take longer than on an idle
-# machine (see the README's note on this test), while a client that cannot
-# pass traffic at all still fails, with its counters printed.
+# Each client has 20 s to get an echo reply: under a CPU hog replies take
+# longer than on an idle machine (see the README's note on this test), while
+# a client that cannot pass traffic at all still fails, with its counters
+# printed.
 # The clients run in one namespace, each with its own TUN device (rvm1..),
 # status socket and UDP port; each pings the server's tunnel address through
 # its own device. (Client-to-client traffic through the server is covered

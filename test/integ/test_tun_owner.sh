@@ -9,10 +9,10 @@
 #     pass traffic, and the device must carry exactly the addresses the
 #     server assigned this time.
 #  2. same name twice: a second client configured with the first one's tun
-#     name exits with code 7 (TUN) and names the owner's PID; the first keeps
+#     name exits with code 14 (TUN) and names the owner's PID; the first keeps
 #     passing traffic.
 #  3. foreign holder: a device held by a program other than ringvpn is not
-#     joined; the client gives up after its bounded wait with code 7.
+#     joined; the client gives up after its bounded wait with code 14.
 #  4. persistent idle device (ip tuntap add): adopted, and the stale address
 #     and route an earlier user left on it are removed.
 #  5. the server: SIGKILL and immediate restart, 3 times; clients come back
@@ -84,14 +84,14 @@ hold_tun() {
 	rvt_wait_for 5 "$1 holds $2" test -e "$RVT_TMP/$1.ready" || rvt_fail "$1 could not attach to $2"
 }
 
-# expect_tun_refused CONF LOG PATTERN: a client with CONF exits 7 (TUN) and
-# its output matches PATTERN.
+# expect_tun_refused CONF LOG PATTERN: a client with CONF exits 14
+# (RV_EXIT_TUN, cli/exit.h) and its output matches PATTERN.
 expect_tun_refused() {
 	local rc
 	rvt_nsx "$C1" timeout 20 "$RV_BIN" client -c "$1" >"$RVT_TMP/$2" 2>&1
 	rc=$?
 	cat "$RVT_TMP/$2" >&2
-	[ "$rc" -eq 7 ] || rvt_fail "client -c $1 exited $rc, expected 7 (TUN)"
+	[ "$rc" -eq 14 ] || rvt_fail "client -c $1 exited $rc, expected 14 (TUN)"
 	grep -q "$3" "$RVT_TMP/$2" || rvt_fail "client -c $1: no error saying '$3'"
 }
 
@@ -151,7 +151,7 @@ for i in 1 2 3; do
 	grep -a "waited" "$RVT_TMP/client1-slow-$i.log" >&2 || rvt_fail "slow restart $i: no wait"
 done
 
-rvt_step "2. a second client with the same tun name fails with code 7"
+rvt_step "2. a second client with the same tun name fails with code 14"
 CTL_IDX=1 ctl_client_conf "$RVT_TMP/c2.conf" "$PKI/client2" rvc "$RVT_TMP/c2.sock"
 expect_tun_refused "$RVT_TMP/c2.conf" dup.log "rvc.*in use by process $PC"
 ping_once "$C1" 10.99.0.1 || rvt_fail "the first client stopped passing traffic"

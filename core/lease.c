@@ -1,0 +1,408 @@
+/*
+ * lease.c — address -> certificate name lease memory (see lease.h).
+ *
+ * Records live in one preallocated array. A record is on the free list
+ * (linked through hnext), or in a hash chain and on exactly one of two
+ * lists: |live| in grant order, or |released| in release order (the LRU:
+ * head = released longest ago, the first to go when the table is full).
+ * Names are stored with their length; a name too long to store is marked
+ * with name_len = TOO_LONG and matches nothing.
+ */
+#include "core/lease.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/strbuf.h"
+#include "crypto/mem.h"
+#include "crypto/siphash.h"
+
+enum { TOO_LONG = RV_LEASE_NAME_MAX + 1 };
+
+struct lease {
+	struct lease *hnext; /* hash chain, or free list */
+	struct lease *prev, *next;
+	struct rv_ip_addr addr;
+	uint64_t changed_ns; /* grant, or end of the lease */
+	bool live;
+	uint8_t name_len;
+	char name[RV_LEASE_NAME_MAX];
+};
+
+struct lease_list {
+	struct lease *head, *tail;
+};
+
+struct rv_leases {
+	struct rv_siphash_key key;
+	uint64_t lifetime_ns;
+	size_t max_entries, count;
+	struct lease *recs;
+	struct lease *free;
+	struct lease **buckets;
+	size_t mask;
+	struct lease_list live, released;
+	/* Changes since the caller last took them (rv_leases_take_events), for
+	 * an on-disk journal; a ring that marks an overflow instead of
+	 * growing. */
+	struct rv_lease_event events[RV_LEASE_EVENTS];
+	size_t ev_head, ev_len;
+	bool ev_overflow;
+};
+
+struct rv_leases *rv_leases_new(size_t max_entries, uint64_t lifetime_ns)
+{
+	struct rv_leases *l;
+	size_t nb = 16;
+
+	if (max_entries < 1 || max_entries > RV_LEASE_MAX_ENTRIES) {
+		return NULL;
+	}
+	while (nb < 2 * max_entries) {
+		nb *= 2;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		return NULL;
+	}
+	l->recs = calloc(max_entries, sizeof(*l->recs));
+	l->buckets = calloc(nb, sizeof(*l->buckets));
+	if (!l->recs || !l->buckets) {
+		free(l->recs);
+		free(l->buckets);
+		free(l);
+		return NULL;
+	}
+	for (size_t i = max_entries; i-- > 0;) {
+		l->recs[i].hnext = l->free;
+		l->free = &l->recs[i];
+	}
+	l->mask = nb - 1;
+	l->max_entries = max_entries;
+	l->lifetime_ns = lifetime_ns;
+	rv_siphash_key_init(&l->key);
+	return l;
+}
+
+void rv_leases_free(struct rv_leases *l)
+{
+	if (!l) {
+		return;
+	}
+	/* Names say who used which address: wipe them with the rest. */
+	rv_memzero(l->recs, l->max_entries * sizeof(*l->recs));
+	free(l->recs);
+	free(l->buckets);
+	free(l);
+}
+
+void rv_leases_set_lifetime(struct rv_leases *l, uint64_t lifetime_ns)
+{
+	l->lifetime_ns = lifetime_ns;
+}
+
+size_t rv_leases_count(const struct rv_leases *l)
+{
+	return l->count;
+}
+
+static size_t addr_len(const struct rv_ip_addr *a)
+{
+	return a->family == AF_INET ? 4 : sizeof(a->a);
+}
+
+static struct lease **bucket(const struct rv_leases *l, const struct rv_ip_addr *a)
+{
+	uint8_t key[1 + sizeof(a->a)];
+
+	key[0] = a->family;
+	memcpy(key + 1, a->a, addr_len(a));
+	return &l->buckets[rv_siphash(&l->key, key, 1 + addr_len(a)) & l->mask];
+}
+
+static struct lease *find(const struct rv_leases *l, const struct rv_ip_addr *a)
+{
+	for (struct lease *r = *bucket(l, a); r; r = r->hnext) {
+		if (rv_ip_addr_equal(&r->addr, a)) {
+			return r;
+		}
+	}
+	return NULL;
+}
+
+static void list_del(struct lease_list *list, struct lease *r)
+{
+	if (r->prev) {
+		r->prev->next = r->next;
+	} else {
+		list->head = r->next;
+	}
+	if (r->next) {
+		r->next->prev = r->prev;
+	} else {
+		list->tail = r->prev;
+	}
+	r->prev = NULL;
+	r->next = NULL;
+}
+
+static void list_append(struct lease_list *list, struct lease *r)
+{
+	r->next = NULL;
+	r->prev = list->tail;
+	if (list->tail) {
+		list->tail->next = r;
+	} else {
+		list->head = r;
+	}
+	list->tail = r;
+}
+
+/* evict frees the record released longest ago, or failing that the live
+ * one granted longest ago, and returns it off every list. */
+static struct lease *evict(struct rv_leases *l)
+{
+	struct lease_list *list = l->released.head ? &l->released : &l->live;
+	struct lease *r = list->head, **pp = bucket(l, &r->addr);
+
+	list_del(list, r);
+	while (*pp != r) {
+		pp = &(*pp)->hnext;
+	}
+	*pp = r->hnext;
+	l->count--;
+	return r;
+}
+
+/* note records a change for the journal. */
+static void note(struct rv_leases *l, const struct lease *r)
+{
+	struct rv_lease_event *e;
+
+	if (l->ev_len == RV_LEASE_EVENTS) {
+		l->ev_overflow = true;
+		return;
+	}
+	e = &l->events[(l->ev_head + l->ev_len++) % RV_LEASE_EVENTS];
+	e->addr = r->addr;
+	e->live = r->live;
+	e->at_ns = r->changed_ns;
+	memcpy(e->name, r->name, r->name_len == TOO_LONG ? 0 : r->name_len);
+	e->name[r->name_len == TOO_LONG ? 0 : r->name_len] = '\0';
+}
+
+void rv_leases_grant(struct rv_leases *l, const struct rv_ip_addr *addr, const char *name,
+		     uint64_t now_ns)
+{
+	struct lease *r = find(l, addr);
+	size_t len = strnlen(name, TOO_LONG);
+
+	if (r) {
+		list_del(r->live ? &l->live : &l->released, r);
+	} else {
+		struct lease **b;
+
+		if (l->free) {
+			r = l->free;
+			l->free = r->hnext;
+		} else {
+			r = evict(l);
+		}
+		memset(r, 0, sizeof(*r));
+		r->addr.family = addr->family;
+		memcpy(r->addr.a, addr->a, addr_len(addr));
+		b = bucket(l, addr); /* after evict: it may have emptied this chain */
+		r->hnext = *b;
+		*b = r;
+		l->count++;
+	}
+	memset(r->name, 0, sizeof(r->name));
+	if (len > RV_LEASE_NAME_MAX) {
+		r->name_len = TOO_LONG;
+	} else {
+		r->name_len = (uint8_t)len;
+		memcpy(r->name, name, len);
+	}
+	r->live = true;
+	r->changed_ns = now_ns;
+	list_append(&l->live, r);
+	note(l, r);
+}
+
+void rv_leases_release(struct rv_leases *l, const struct rv_ip_addr *addr, uint64_t now_ns)
+{
+	struct lease *r = find(l, addr);
+
+	if (!r || !r->live) {
+		return;
+	}
+	list_del(&l->live, r);
+	r->live = false;
+	r->changed_ns = now_ns;
+	list_append(&l->released, r);
+	note(l, r);
+}
+
+bool rv_leases_may_return(const struct rv_leases *l, const struct rv_ip_addr *addr,
+			  const char *name, uint64_t now_ns)
+{
+	const struct lease *r = find(l, addr);
+
+	if (!r || r->name_len == TOO_LONG || strnlen(name, TOO_LONG) != r->name_len ||
+	    memcmp(r->name, name, r->name_len) != 0) {
+		return false;
+	}
+	return r->live || now_ns <= r->changed_ns || now_ns - r->changed_ns <= l->lifetime_ns;
+}
+
+/* ---- persistence ------------------------------------------------------- */
+
+size_t rv_leases_take_events(struct rv_leases *l, struct rv_lease_event *out, size_t max,
+			     bool *out_overflow)
+{
+	size_t n = 0;
+
+	*out_overflow = l->ev_overflow;
+	l->ev_overflow = false;
+	while (n < max && l->ev_len > 0) {
+		out[n++] = l->events[l->ev_head];
+		l->ev_head = (l->ev_head + 1) % RV_LEASE_EVENTS;
+		l->ev_len--;
+	}
+	return n;
+}
+
+/* wall_of converts a monotonic time of this run to wall-clock seconds. */
+static int64_t wall_of(uint64_t at_ns, uint64_t now_ns, int64_t now_wall)
+{
+	return now_wall - (int64_t)((now_ns > at_ns ? now_ns - at_ns : 0) / 1000000000ull);
+}
+
+void rv_leases_journal_line(struct rv_strbuf *out, const struct rv_lease_event *e, uint64_t now_ns,
+			    int64_t now_wall)
+{
+	char a[64];
+
+	rv_strbuf_printf(out, "%c %s %lld %s\n", e->live ? 'G' : 'R',
+			 rv_ip_addr_str(&e->addr, a, sizeof(a)),
+			 (long long)(e->live ? 0 : wall_of(e->at_ns, now_ns, now_wall)), e->name);
+}
+
+void rv_leases_save(const struct rv_leases *l, struct rv_strbuf *out, uint64_t now_ns,
+		    int64_t now_wall)
+{
+	const struct lease_list *lists[] = { &l->live, &l->released };
+
+	rv_strbuf_printf(out, "# ringvpn lease journal v1: G|R ADDRESS END NAME (G: live, R: "
+			      "ended at END, seconds since the epoch)\n");
+	for (size_t k = 0; k < 2; k++) {
+		for (const struct lease *r = lists[k]->head; r; r = r->next) {
+			struct rv_lease_event e = { .addr = r->addr,
+						    .live = r->live,
+						    .at_ns = r->changed_ns };
+
+			if (r->name_len == TOO_LONG) {
+				continue; /* matches nothing anyway */
+			}
+			memcpy(e.name, r->name, r->name_len);
+			rv_leases_journal_line(out, &e, now_ns, now_wall);
+		}
+	}
+}
+
+/* forget drops the record of |a| (loading: a lease that turned out too old). */
+static void forget(struct rv_leases *l, const struct rv_ip_addr *a)
+{
+	struct lease **pp = bucket(l, a);
+
+	for (; *pp; pp = &(*pp)->hnext) {
+		struct lease *r = *pp;
+
+		if (r->addr.family == a->family && !memcmp(r->addr.a, a->a, addr_len(a))) {
+			*pp = r->hnext;
+			list_del(r->live ? &l->live : &l->released, r);
+			rv_memzero(r, sizeof(*r));
+			r->hnext = l->free;
+			l->free = r;
+			l->count--;
+			return;
+		}
+	}
+}
+
+int rv_leases_load(struct rv_leases *l, const char *text, size_t len, uint64_t now_ns,
+		   int64_t now_wall, int64_t end_wall, size_t *out_bad)
+{
+	const char *p = text, *end = text + len;
+	size_t bad = 0;
+	int n = 0;
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t ll = eol ? (size_t)(eol - p) : (size_t)(end - p);
+		char line[RV_LEASE_NAME_MAX + 128], addr[64], kind;
+		long long t;
+		struct rv_ip_addr a;
+		int off = 0;
+
+		if (ll > 0 && p[0] != '#') {
+			memset(&a, 0, sizeof(a));
+			if (ll >= sizeof(line)) {
+				bad++;
+			} else {
+				memcpy(line, p, ll);
+				line[ll] = '\0';
+				if (sscanf(line, "%c %63s %lld %n", &kind, addr, &t, &off) < 3 ||
+				    off <= 0 || line[off] == '\0' || (kind != 'G' && kind != 'R') ||
+				    strlen(line + off) > RV_LEASE_NAME_MAX ||
+				    (inet_pton(AF_INET, addr, a.a) != 1 &&
+				     inet_pton(AF_INET6, addr, a.a) != 1)) {
+					bad++;
+				} else {
+					a.family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+					rv_leases_grant(l, &a, line + off, now_ns);
+					if (kind == 'R') {
+						int64_t age = now_wall > t ? now_wall - t : 0;
+
+						rv_leases_release(
+							l, &a,
+							now_ns - ((uint64_t)age * 1000000000ull <
+										  now_ns
+									  ? (uint64_t)age *
+										    1000000000ull
+									  : now_ns));
+						if ((uint64_t)age * 1000000000ull >
+						    l->lifetime_ns) {
+							forget(l, &a);
+						}
+					}
+				}
+			}
+		}
+		p += ll + 1;
+	}
+	/* Leases still live at the end belonged to the process that wrote the
+	 * journal: they ended when it last wrote (|end_wall|). */
+	while (l->live.head) {
+		struct lease *r = l->live.head;
+		struct rv_ip_addr a = r->addr;
+		int64_t age = now_wall > end_wall ? now_wall - end_wall : 0;
+		uint64_t age_ns = (uint64_t)age * 1000000000ull;
+
+		rv_leases_release(l, &a, now_ns > age_ns ? now_ns - age_ns : 0);
+		if (age_ns > l->lifetime_ns) {
+			forget(l, &a);
+		}
+	}
+	n = (int)l->count;
+	/* Loading is not news for the journal. */
+	l->ev_len = 0;
+	l->ev_overflow = false;
+	if (out_bad) {
+		*out_bad = bad;
+	}
+	return n;
+}

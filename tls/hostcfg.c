@@ -1,0 +1,221 @@
+/*
+ * hostcfg.c — the client applying what its server sends to the host: the
+ * TUN device's MTU and addresses, the pushed routes and, when pushed, DNS
+ * servers. Addresses and routes go through rv_tun_set_addrs_routes, which
+ * leaves the device with exactly this CONFIG's set: an address from an
+ * earlier session that the server did not give back is removed (the kernel
+ * would keep sourcing from it), and so is a route a CONFIG update after a
+ * server reload no longer pushes.
+ *
+ * The TUN device and the data plane exist from start-up (cli/client.c);
+ * only their configuration follows the server.
+ *
+ * DNS: handed to the command's apply_dns (cli/: systemd-resolved over
+ * D-Bus, as resolvectl does, scoped to the tunnel's link — it works under
+ * the privilege drop and the seccomp filter, unlike running a program).
+ * Without systemd-resolved /etc/resolv.conf is left alone and the push is
+ * logged: rewriting a file other software owns is worse than not applying
+ * the push.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/status.h"
+#include "core/wire.h"
+#include "tls/internal.h"
+#include "uring/dataplane.h"
+#include "uring/tun.h"
+
+/* What this client applied: the addresses of the last full CONFIG (an
+ * update after a server reload carries none of its own) and the MTU. */
+struct hostcfg {
+	struct rv_ip_addr v4, v6;
+	uint8_t prefix4, prefix6;
+	unsigned mtu;
+};
+
+static struct hostcfg *state(struct rv_loop *l)
+{
+	static struct hostcfg one; /* one client per process */
+
+	(void)l;
+	return &one;
+}
+
+static void route_addr(const struct rv_ctl_route *r, struct rv_ip_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = r->family == 4 ? AF_INET : AF_INET6;
+	memcpy(a->a, r->addr, 16);
+}
+
+/* take_addr records the address a full CONFIG assigns for one family
+ * (family 0 in |a| when it assigns none), saying so when the server did not
+ * give the previous one back. */
+static void take_addr(struct rv_ip_addr *cur, uint8_t *cur_prefix, const struct rv_ip_addr *a,
+		      uint8_t prefix)
+{
+	char s[64], o[64];
+
+	if (cur->family && a->family && !rv_ip_addr_equal(cur, a)) {
+		rv_warnx("server assigned %s instead of the previous %s, which is removed",
+			 rv_ip_addr_str(a, s, sizeof(s)), rv_ip_addr_str(cur, o, sizeof(o)));
+	}
+	*cur = *a;
+	*cur_prefix = prefix;
+}
+
+/* route_accepted: does accept_routes let this client install |r|? */
+static bool route_accepted(const struct rv_config *cfg, const struct rv_ctl_route *r)
+{
+	struct rv_ip_addr a;
+
+	switch (cfg->accept_routes) {
+	case RV_CONFIG_ACCEPT_NONE:
+		return false;
+	case RV_CONFIG_ACCEPT_LIST:
+		route_addr(r, &a);
+		for (size_t i = 0; i < cfg->num_accept; i++) {
+			if (cfg->accept[i].addr.family == a.family &&
+			    r->prefix >= cfg->accept[i].len &&
+			    rv_prefix_contains(&cfg->accept[i], &a)) {
+				return true;
+			}
+		}
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* accepted_routes collects the pushed routes accept_routes lets in. */
+static size_t accepted_routes(struct rv_prefix *out, const struct rv_config *cfg,
+			      const struct rv_ctl_config *c)
+{
+	size_t n = 0;
+	char s[64];
+
+	for (size_t i = 0; i < c->num_routes; i++) {
+		struct rv_ip_addr a;
+
+		route_addr(&c->routes[i], &a);
+		if (!route_accepted(cfg, &c->routes[i])) {
+			rv_info("route %s/%u pushed by the server: not installed (accept_routes)",
+				rv_ip_addr_str(&a, s, sizeof(s)), c->routes[i].prefix);
+			continue;
+		}
+		out[n].addr = a;
+		out[n++].len = c->routes[i].prefix;
+	}
+	return n;
+}
+
+int rv_hostcfg_apply(void *loop, const struct rv_ctl_config *c, bool update)
+{
+	struct rv_loop *l = loop;
+	struct hostcfg *h = state(l);
+	const char *ifname = rv_dataplane_tun_name(l->dp);
+	/* The workers' buffers were sized at start for the client's own mtu
+	 * setting: a larger MTU from the server is capped to it. */
+	unsigned cap = l->cfg->mtu ? l->cfg->mtu : RV_DEFAULT_MTU;
+	unsigned mtu = c->mtu > cap ? cap : c->mtu;
+	struct rv_prefix addrs[2], routes[RV_CTL_MAX_ROUTES];
+	size_t num_addrs = 0, num_routes;
+	int ret;
+
+	if (mtu != h->mtu) {
+		if (mtu < c->mtu) {
+			rv_warnx("server MTU %u is above this client's mtu %u: using %u", c->mtu,
+				 cap, mtu);
+		}
+		ret = rv_tun_set_mtu(ifname, mtu);
+		if (ret) {
+			rv_warn(ret, "cannot set MTU %u on %s", mtu, ifname);
+			return ret;
+		}
+		h->mtu = mtu;
+	}
+	if (!update) {
+		struct rv_ip_addr v4 = { 0 }, v6 = { 0 };
+
+		if (c->flags & RV_CTL_F_HAS_V4) {
+			v4.family = AF_INET;
+			memcpy(v4.a, c->addr4, 4);
+		}
+		if (c->flags & RV_CTL_F_HAS_V6) {
+			v6.family = AF_INET6;
+			memcpy(v6.a, c->addr6, 16);
+		}
+		take_addr(&h->v4, &h->prefix4, &v4, c->prefix4);
+		take_addr(&h->v6, &h->prefix6, &v6, c->prefix6);
+	}
+	if (h->v4.family) {
+		addrs[num_addrs++] = (struct rv_prefix){ .addr = h->v4, .len = h->prefix4 };
+	}
+	if (h->v6.family) {
+		addrs[num_addrs++] = (struct rv_prefix){ .addr = h->v6, .len = h->prefix6 };
+	}
+	num_routes = accepted_routes(routes, l->cfg, c);
+	ret = rv_tun_set_addrs_routes(ifname, addrs, num_addrs, routes, num_routes);
+	if (ret) {
+		rv_warn(ret, "cannot set the addresses and routes of %s", ifname);
+		return ret;
+	}
+	for (size_t i = 0; !update && i < num_addrs; i++) {
+		char s[64];
+
+		rv_info("tunnel %s: address %s/%u, mtu %u", ifname,
+			rv_ip_addr_str(&addrs[i].addr, s, sizeof(s)), addrs[i].len, c->mtu);
+	}
+	if (update) {
+		rv_info("server updated the configuration: mtu %u, %u route(s), keepalive %u s, "
+			"dead-peer timeout %u s",
+			c->mtu, c->num_routes, c->keepalive_s, c->dead_peer_s);
+	}
+	return 0;
+}
+
+void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns)
+{
+	struct rv_loop *l = loop;
+	const char *ifname = rv_dataplane_tun_name(l->dp);
+	struct rv_ip_addr servers[RV_CTL_MAX_DNS];
+	char list[RV_CTL_MAX_DNS * 48] = "", err[256];
+	int ret;
+
+	for (unsigned i = 0; i < dns->num_servers; i++) {
+		char a[64];
+
+		memset(&servers[i], 0, sizeof(servers[i]));
+		servers[i].family = dns->servers[i].family == 4 ? AF_INET : AF_INET6;
+		memcpy(servers[i].a, dns->servers[i].addr, 16);
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? " " : "",
+			 rv_ip_addr_str(&servers[i], a, sizeof(a)));
+	}
+	if (!l->cfg->accept_dns) {
+		rv_info("server pushed DNS %s%s%s: not applied (accept_dns = no)", list,
+			dns->domain_len ? ", search " : "", dns->domain);
+		return;
+	}
+	if (!l->p.apply_dns) {
+		rv_info("server pushed DNS %s%s%s: this client cannot apply DNS settings", list,
+			dns->domain_len ? ", search " : "", dns->domain);
+		return;
+	}
+	ret = l->p.apply_dns(l->p.ctx, ifname, servers, dns->num_servers, dns->domain, err,
+			     sizeof(err));
+	if (ret) {
+		rv_warnx("server pushed DNS %s%s%s: not applied: %s (/etc/resolv.conf is left "
+			 "alone)",
+			 list, dns->domain_len ? ", search " : "", dns->domain, err);
+		return;
+	}
+	rv_info("DNS via %s: %s%s%s", ifname, list, dns->domain_len ? ", search " : "",
+		dns->domain);
+}
