@@ -187,6 +187,8 @@ static void report_changes(const struct rv_config *cur, const struct rv_config *
 	rv_strbuf_printf(log, "%s\n", any ? "" : "changed: nothing");
 }
 
+static void watch_dirs(struct rv_loop *l);
+
 int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 {
 	struct rv_config *next = NULL;
@@ -244,6 +246,11 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	l->cfg = next;
 	l->env.cfg = next;
 	next = NULL;
+	/* The files may now live elsewhere: watch where they are now, or a
+	 * CRL published there would need another reload to be noticed. */
+	if (l->watch_fd >= 0) {
+		watch_dirs(l);
+	}
 	swap_tls(l, tls, log);
 	tls = NULL;
 	l->reloads++;
@@ -289,6 +296,19 @@ static void add_dir(struct rv_loop *l, const char *path)
 	}
 }
 
+/* watch_dirs watches the directories of the configured CA, CRL, certificate
+ * and key. Watching a directory again is harmless (inotify returns the same
+ * watch), and a directory a reload no longer names stays watched: its
+ * events only match by file name, and a spurious reload of unchanged
+ * material changes nothing. */
+static void watch_dirs(struct rv_loop *l)
+{
+	add_dir(l, l->cfg->crl);
+	add_dir(l, l->cfg->ca);
+	add_dir(l, l->cfg->cert);
+	add_dir(l, l->cfg->key);
+}
+
 int rv_watch_open(struct rv_loop *l)
 {
 	l->watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -296,10 +316,7 @@ int rv_watch_open(struct rv_loop *l)
 		rv_warn(errno, "inotify: certificate and CRL changes need a reload");
 		return -errno;
 	}
-	add_dir(l, l->cfg->crl);
-	add_dir(l, l->cfg->ca);
-	add_dir(l, l->cfg->cert);
-	add_dir(l, l->cfg->key);
+	watch_dirs(l);
 	arm_watch(l);
 	return 0;
 }
