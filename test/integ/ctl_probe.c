@@ -33,6 +33,7 @@
  *                      completed (KEY, KEY_ACK, KEY_CONFIRM), for |hold|
  *                      seconds or until the server closes; prints
  *                      "rekey-flood: N exchange(s) in T s"
+ *         gap=MS       rekey-flood: wait MS between exchanges (0: none)
  *         then=stall   never read the socket again; send a KEEPALIVE every
  *                      200 ms for |hold| seconds; prints "stall: ..." with
  *                      whether and when the server cut the connection
@@ -440,7 +441,7 @@ static int do_cycles(int argc, char **argv)
 
 struct session_opts {
 	struct rv_ip_addr prev4;
-	double hold;
+	double hold, gap;
 	int rcvbuf;
 	const char *then;
 };
@@ -509,9 +510,10 @@ static int hold_session(struct probe *p, double secs)
 	return 0;
 }
 
-/* rekey_flood starts key exchanges back to back (each completed) for up to
- * |secs| or until the server ends the session. */
-static void rekey_flood(struct probe *p, double secs)
+/* rekey_flood starts key exchanges back to back (each completed, each after
+ * |gap| seconds of waiting) for up to |secs| or until the server ends the
+ * session. */
+static void rekey_flood(struct probe *p, double secs, double gap)
 {
 	double t0 = now_s();
 	uint32_t epoch = 1;
@@ -523,6 +525,10 @@ static void rekey_flood(struct probe *p, double secs)
 		struct rv_x25519 kp = { 0 };
 		int r;
 
+		if (gap > 0 && hold_session(p, gap)) {
+			end = "closed";
+			break;
+		}
 		if (rv_x25519_generate(&kp)) {
 			break;
 		}
@@ -615,6 +621,8 @@ static int parse_session_opts(struct session_opts *o, int argc, char **argv)
 			}
 		} else if (kl == 4 && !strncmp(argv[i], "hold", kl)) {
 			o->hold = atof(v);
+		} else if (kl == 3 && !strncmp(argv[i], "gap", kl)) {
+			o->gap = atof(v) / 1000;
 		} else if (kl == 6 && !strncmp(argv[i], "rcvbuf", kl)) {
 			o->rcvbuf = atoi(v);
 		} else if (kl == 4 && !strncmp(argv[i], "then", kl)) {
@@ -657,7 +665,7 @@ static int do_session(int argc, char **argv)
 	printf("assigned %s\nrunning\n", addrs);
 	ret = 0;
 	if (!strcmp(o.then, "rekey-flood")) {
-		rekey_flood(&p, o.hold);
+		rekey_flood(&p, o.hold, o.gap);
 	} else if (!strcmp(o.then, "stall")) {
 		stall(&p, o.hold);
 	} else if (hold_session(&p, o.hold) == 0) {
@@ -784,7 +792,7 @@ int main(int argc, char **argv)
 			"       rvt_ctl_probe flood HOST PORT COUNT SECONDS\n"
 			"       rvt_ctl_probe flood-rate HOST PORT RATE SECONDS\n"
 			"       rvt_ctl_probe session HOST PORT CA NAME CERT KEY [prev4=A] "
-			"[hold=S] [rcvbuf=N]\n"
+			"[hold=S] [gap=MS] [rcvbuf=N]\n"
 			"                     [then=goodbye|wait|rekey-flood|stall]\n");
 	return 2;
 }
