@@ -35,8 +35,6 @@ ctl_client_ns c1 1
 ctl_client_ns a 2
 C1=$(rvt_ns_name c1)
 A=$(rvt_ns_name a)
-PROBE="$RV_BUILD/test/rvt_ctl_probe"
-[ -x "$PROBE" ] || rvt_fail "$PROBE not built"
 CTL_SERVER_KV=()
 ctl_start_server
 SLOG="$RVT_TMP/server.log"
@@ -48,11 +46,7 @@ rvt_bg "$C1" ping ping -i 0.2 -W 2 10.99.0.1
 PING=$RVT_LAST_PID
 
 # probe NAME ARGS...: rvt_ctl_probe session as NAME from namespace a.
-probe() {
-	local name=$1; shift
-	rvt_nsx "$A" "$PROBE" session 10.88.2.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
-		"$PKI/$name.crt" "$PKI/$name.key" "$@"
-}
+probe() { ctl_probe "$A" 2 "$@"; }
 
 # cpu_ticks PID: user + system clock ticks the process has used.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }

@@ -31,8 +31,6 @@ ctl_client_ns c1 1
 ctl_client_ns m 2
 C1=$(rvt_ns_name c1)
 M=$(rvt_ns_name m)
-PROBE="$RV_BUILD/test/rvt_ctl_probe"
-[ -x "$PROBE" ] || rvt_fail "$PROBE not built"
 ALICE=10.99.0.5
 # A /29: clients get .2 .. .6, and .5 is alice's; four addresses for the rest.
 CTL_SERVER_KV=(pool4=10.99.0.0/29 "fixed=alice $ALICE")
@@ -40,11 +38,7 @@ ctl_start_server
 SLOG="$RVT_TMP/server.log"
 
 # probe NAME ARGS...: rvt_ctl_probe session as NAME from namespace m.
-probe() {
-	local name=$1; shift
-	rvt_nsx "$M" "$PROBE" session 10.88.2.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
-		"$PKI/$name.crt" "$PKI/$name.key" "$@"
-}
+probe() { ctl_probe "$M" 2 "$@"; }
 
 # v4_of OUTPUT: the IPv4 address of an "assigned v4=... v6=..." line.
 v4_of() { sed -n 's/^assigned v4=\([^ ]*\) .*/\1/p' <<<"$1"; }

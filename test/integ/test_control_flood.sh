@@ -52,8 +52,6 @@ ctl_client_ns f 3
 C1=$(rvt_ns_name c1)
 C2=$(rvt_ns_name c2)
 F=$(rvt_ns_name f)
-PROBE="$RV_BUILD/test/rvt_ctl_probe"
-[ -x "$PROBE" ] || rvt_fail "$PROBE not built"
 CTL_SERVER_KV=(max_handshaking=32 handshake_timeout=5)
 ctl_start_server
 CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock"

@@ -30,8 +30,6 @@ for i in 1 2 3 4 5; do
 	ctl_client_ns "c$i" "$i"
 done
 C2=$(rvt_ns_name c2)
-PROBE="$RV_BUILD/test/rvt_ctl_probe"
-[ -x "$PROBE" ] || rvt_fail "$PROBE not built"
 CTL_SERVER_KV=()
 ctl_start_server
 SLOG="$RVT_TMP/server.log"
@@ -61,6 +59,11 @@ wait_log() {
 	done
 	now=$EPOCHREALTIME
 	awk -v a="$t0" -v b="$now" 'BEGIN { printf "%.2f\n", b - a }'
+}
+
+# shows WHAT PATTERN TEXT: print TEXT's lines matching PATTERN; fail without one.
+shows() {
+	grep -e "$2" <<<"$3" || rvt_fail "missing: $1 ($2)"
 }
 
 # revoked_within_1s NAME: NAME's client logs GOODBYE(revoked) within 1 s.
@@ -156,12 +159,10 @@ start_s2() {
 	rvt_wait_for 10 "$name status socket" "$RV_BIN" status -s "$S2_SOCK" || rvt_fail "$name did not start"
 }
 start_s2 s2 cert="$PKI/soon.crt" key="$PKI/soon.key"
-grep "own certificate expires" "$RVT_TMP/s2.log" || rvt_fail "no expiry warning at start"
-grep -q "own certificate expires in 4 day(s) 23 h: renew it" "$RVT_TMP/s2.log" ||
-	rvt_fail "the warning does not say when"
-"$RV_BIN" status -s "$S2_SOCK" | grep -E "certificate|CA|CRL"
-"$RV_BIN" status -s "$S2_SOCK" | grep -q "certificate *expires in 4d23h  (renew soon)" ||
-	rvt_fail "status does not flag the certificate"
+shows "an expiry warning at start" "own certificate expires in 4 day(s) 23 h: renew it" \
+	"$(<"$RVT_TMP/s2.log")"
+shows "the certificate flagged in status" "certificate *expires in 4d23h  (renew soon)" \
+	"$("$RV_BIN" status -s "$S2_SOCK")"
 SECS=$("$RV_BIN" status --json -s "$S2_SOCK" |
 	python3 -c 'import json, sys; print(json.load(sys.stdin)["certificates"]["cert_expires_s"])') ||
 	rvt_fail "status --json"
@@ -189,12 +190,10 @@ rvt_run openssl ca -config "$RVT_TMP/oca/ca.cnf" -gencrl -cert "$PKI/ca/ca.crt" 
 	-out "$PKI/stale.crl" 2>"$RVT_TMP/openssl.log" || { cat "$RVT_TMP/openssl.log"; rvt_fail "openssl ca"; }
 chgrp "$RV_GROUP" "$PKI/stale.crl" && chmod g+r "$PKI/stale.crl"
 start_s2 s3 crl="$PKI/stale.crl"
-grep "CRL EXPIRED" "$RVT_TMP/s3.log" || rvt_fail "no log line for the expired CRL"
-grep -q "CRL EXPIRED .*every client is refused until a fresh CRL is published" "$RVT_TMP/s3.log" ||
-	rvt_fail "the log does not say what the expired CRL does"
-"$RV_BIN" status -s "$S2_SOCK" | grep -E "CRL|WARNING"
-"$RV_BIN" status -s "$S2_SOCK" | grep -q "WARNING: the CRL has expired: every client is refused" ||
-	rvt_fail "status does not call out the expired CRL"
+shows "a log line for the expired CRL, saying what it does" \
+	"CRL EXPIRED .*every client is refused until a fresh CRL is published" "$(<"$RVT_TMP/s3.log")"
+shows "the expired CRL called out in status" \
+	"WARNING: the CRL has expired: every client is refused" "$("$RV_BIN" status -s "$S2_SOCK")"
 "$RV_BIN" status --json -s "$S2_SOCK" |
 	python3 -c 'import json, sys; c = json.load(sys.stdin)["certificates"]; sys.exit(not (c["crl_expired"] is True and c["crl_next_update_s"] < 0))' ||
 	rvt_fail "status --json: crl_expired is not true"
