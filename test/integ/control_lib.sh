@@ -9,6 +9,8 @@
 #                                 client 10.88.IDX.2 (and fd88:IDX::1/2)
 #   ctl_server_conf FILE [KEY=VALUE...]   server config (extra keys appended)
 #   ctl_client_conf FILE CERTBASE TUN SOCK [KEY=VALUE...]
+#   ctl_client IDX [KEY=VALUE...] starts `ringvpn client` as clientIDX in
+#                                 namespace cIDX (made by ctl_client_ns cIDX IDX)
 #   ctl_start_server [FLAGS...]   starts the server in the server ns (PID in SRV_PID)
 #   ctl_status [SOCK]             prints `ringvpn status` of the server (or SOCK)
 #   ctl_field LINE_PREFIX KEY     value of KEY= in the first status line with prefix
@@ -112,6 +114,17 @@ reconnect_max = 2s
 status_socket = $sock
 EOC
 	ctl_conf_set "$f" "$@"
+}
+
+# ctl_client IDX [KEY=VALUE...]: write $RVT_TMP/cIDX.conf for certificate
+# clientIDX (TUN rvc, status socket $RVT_TMP/cIDX.sock, extra keys appended)
+# and start the client in namespace cIDX; log clientIDX.log, PID in
+# RVT_LAST_PID.
+ctl_client() {
+	local i=$1
+	shift
+	CTL_IDX=$i ctl_client_conf "$RVT_TMP/c$i.conf" "$PKI/client$i" rvc "$RVT_TMP/c$i.sock" "$@"
+	rvt_bg "$(rvt_ns_name "c$i")" "client$i" "$RV_BIN" client -c "$RVT_TMP/c$i.conf"
 }
 
 ctl_start_server() {

@@ -38,8 +38,7 @@ A=$(rvt_ns_name a)
 CTL_SERVER_KV=()
 ctl_start_server
 SLOG="$RVT_TMP/server.log"
-CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock"
-rvt_bg "$C1" client1 "$RV_BIN" client -c "$RVT_TMP/c1.conf"
+ctl_client 1
 rvt_wait_for 10 "client1 session" ctl_sessions_eq 1 || rvt_fail "client1 did not come up"
 IDX1=$(ctl_field "session name=client1" index)
 rvt_bg "$C1" ping ping -i 0.2 -W 2 10.99.0.1

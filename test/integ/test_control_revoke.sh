@@ -34,13 +34,6 @@ CTL_SERVER_KV=()
 ctl_start_server
 SLOG="$RVT_TMP/server.log"
 
-# start_client I [KEY=VALUE...]: ringvpn client I in namespace cI.
-start_client() {
-	local i=$1; shift
-	CTL_IDX=$i ctl_client_conf "$RVT_TMP/c$i.conf" "$PKI/client$i" rvc "$RVT_TMP/c$i.sock" "$@"
-	rvt_bg "$(rvt_ns_name "c$i")" "client$i" "$RV_BIN" client -c "$RVT_TMP/c$i.conf"
-}
-
 # session_gone NAME: NAME has no session on the server.
 session_gone() { ! ctl_status | grep -q "^session name=$1 "; }
 
@@ -80,9 +73,9 @@ revoke_in() {
 	rvt_run "$RV_BIN" pki revoke --ca "$1" --cert "$PKI/$2.crt" >/dev/null || rvt_fail "pki revoke $2"
 }
 
-for i in 1 2 3; do start_client "$i"; done
+for i in 1 2 3; do ctl_client "$i"; done
 # client4 is kicked: it must stay away long enough to be seen gone.
-start_client 4 reconnect_min=10s reconnect_max=20s
+ctl_client 4 reconnect_min=10s reconnect_max=20s
 rvt_wait_for 15 "four sessions" ctl_sessions_eq 4 || { ctl_status; rvt_fail "clients did not come up"; }
 ctl_status | head -1
 IDX2=$(ctl_field "session name=client2" index)
@@ -118,7 +111,7 @@ wait_log "$RVT_TMP/client3.log" "said goodbye (certificate revoked" 2 >/dev/null
 	rvt_fail "client3 was not told GOODBYE(revoked)"
 [ "$(ctl_field server revoked)" = 2 ] || rvt_fail "revocation not counted"
 rvt_log "after the reload the server watches the new CRL file: revoke client5 there"
-start_client 5
+ctl_client 5
 rvt_wait_for 10 "client5 session" session_running client5 ||
 	rvt_fail "client5 did not come up"
 revoke_in "$PKI/ca-b" client5
