@@ -171,20 +171,41 @@ static void report_changes(const struct rv_config *cur, const struct rv_config *
 		RK("reconnect_max", reconnect_max_ms),
 		RK("admin_group_write", admin_group_write),
 	};
-	const char *last = "";
-	bool any = false;
+	/* Restart-only keys are listed too: they did change in the file,
+	 * even though keep_restart_keys leaves them at their running value. */
+	const struct {
+		const struct field *f;
+		size_t n;
+	} tables[] = {
+		{ keys, sizeof(keys) / sizeof(keys[0]) },
+		{ restart_fields, sizeof(restart_fields) / sizeof(restart_fields[0]) },
+	};
+	const char *said[sizeof(keys) / sizeof(keys[0]) +
+			 sizeof(restart_fields) / sizeof(restart_fields[0])];
+	size_t num_said = 0;
 
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		if (memcmp((const char *)cur + keys[i].off, (const char *)next + keys[i].off,
-			   keys[i].len) == 0 ||
-		    !strcmp(last, keys[i].key)) {
-			continue;
+	for (size_t t = 0; t < 2; t++) {
+		for (size_t i = 0; i < tables[t].n; i++) {
+			const struct field *f = &tables[t].f[i];
+			bool dup = false;
+
+			if (memcmp((const char *)cur + f->off, (const char *)next + f->off,
+				   f->len) == 0) {
+				continue;
+			}
+			/* A key with several fields (route, listen) or in both
+			 * tables (mtu) is named once. */
+			for (size_t k = 0; k < num_said && !dup; k++) {
+				dup = !strcmp(said[k], f->key);
+			}
+			if (dup) {
+				continue;
+			}
+			rv_strbuf_printf(log, "%s%s", num_said ? ", " : "changed: ", f->key);
+			said[num_said++] = f->key;
 		}
-		rv_strbuf_printf(log, "%s%s", any ? ", " : "changed: ", keys[i].key);
-		last = keys[i].key;
-		any = true;
 	}
-	rv_strbuf_printf(log, "%s\n", any ? "" : "changed: nothing");
+	rv_strbuf_printf(log, "%s\n", num_said ? "" : "changed: nothing");
 }
 
 static void watch_dirs(struct rv_loop *l);
