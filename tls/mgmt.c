@@ -416,7 +416,15 @@ static void process(struct rv_loop *l, struct mgmt_conn *c)
 		len = (size_t)(nl - c->req) + 1;
 	}
 	m->requests++;
-	if (rv_mgmt_parse(&req, c->req, len, err, sizeof(err))) {
+	if (!nl && c->req_len >= RV_MGMT_MAX_REQ) {
+		/* The line runs on past the limit: refuse it, rather than act on
+		 * its first RV_MGMT_MAX_REQ bytes as if that were the request. */
+		m->malformed++;
+		rv_warnx_rl("management request from uid %u refused: longer than %d bytes",
+			    (unsigned)c->uid, RV_MGMT_MAX_REQ);
+		rv_strbuf_printf(&c->reply, "error: request longer than %d bytes\n",
+				 RV_MGMT_MAX_REQ);
+	} else if (rv_mgmt_parse(&req, c->req, len, err, sizeof(err))) {
 		m->malformed++;
 		rv_warnx_rl("management request from uid %u refused: %s", (unsigned)c->uid, err);
 		rv_strbuf_printf(&c->reply, "error: %s\n", err);

@@ -171,21 +171,44 @@ static void report_changes(const struct rv_config *cur, const struct rv_config *
 		RK("reconnect_max", reconnect_max_ms),
 		RK("admin_group_write", admin_group_write),
 	};
-	const char *last = "";
-	bool any = false;
+	/* Restart-only keys are listed too: they did change in the file,
+	 * even though keep_restart_keys leaves them at their running value. */
+	const struct {
+		const struct field *f;
+		size_t n;
+	} tables[] = {
+		{ keys, sizeof(keys) / sizeof(keys[0]) },
+		{ restart_fields, sizeof(restart_fields) / sizeof(restart_fields[0]) },
+	};
+	const char *said[sizeof(keys) / sizeof(keys[0]) +
+			 sizeof(restart_fields) / sizeof(restart_fields[0])];
+	size_t num_said = 0;
 
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		if (memcmp((const char *)cur + keys[i].off, (const char *)next + keys[i].off,
-			   keys[i].len) == 0 ||
-		    !strcmp(last, keys[i].key)) {
-			continue;
+	for (size_t t = 0; t < 2; t++) {
+		for (size_t i = 0; i < tables[t].n; i++) {
+			const struct field *f = &tables[t].f[i];
+			bool dup = false;
+
+			if (memcmp((const char *)cur + f->off, (const char *)next + f->off,
+				   f->len) == 0) {
+				continue;
+			}
+			/* A key with several fields (route, listen) or in both
+			 * tables (mtu) is named once. */
+			for (size_t k = 0; k < num_said && !dup; k++) {
+				dup = !strcmp(said[k], f->key);
+			}
+			if (dup) {
+				continue;
+			}
+			rv_strbuf_printf(log, "%s%s", num_said ? ", " : "changed: ", f->key);
+			said[num_said++] = f->key;
 		}
-		rv_strbuf_printf(log, "%s%s", any ? ", " : "changed: ", keys[i].key);
-		last = keys[i].key;
-		any = true;
 	}
-	rv_strbuf_printf(log, "%s\n", any ? "" : "changed: nothing");
+	rv_strbuf_printf(log, "%s\n", num_said ? "" : "changed: nothing");
 }
+
+static void watch_dirs(struct rv_loop *l);
 
 int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 {
@@ -244,6 +267,11 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	l->cfg = next;
 	l->env.cfg = next;
 	next = NULL;
+	/* The files may now live elsewhere: watch where they are now, or a
+	 * CRL published there would need another reload to be noticed. */
+	if (l->watch_fd >= 0) {
+		watch_dirs(l);
+	}
 	swap_tls(l, tls, log);
 	tls = NULL;
 	l->reloads++;
@@ -289,6 +317,19 @@ static void add_dir(struct rv_loop *l, const char *path)
 	}
 }
 
+/* watch_dirs watches the directories of the configured CA, CRL, certificate
+ * and key. Watching a directory again is harmless (inotify returns the same
+ * watch), and a directory a reload no longer names stays watched: its
+ * events only match by file name, and a spurious reload of unchanged
+ * material changes nothing. */
+static void watch_dirs(struct rv_loop *l)
+{
+	add_dir(l, l->cfg->crl);
+	add_dir(l, l->cfg->ca);
+	add_dir(l, l->cfg->cert);
+	add_dir(l, l->cfg->key);
+}
+
 int rv_watch_open(struct rv_loop *l)
 {
 	l->watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -296,10 +337,7 @@ int rv_watch_open(struct rv_loop *l)
 		rv_warn(errno, "inotify: certificate and CRL changes need a reload");
 		return -errno;
 	}
-	add_dir(l, l->cfg->crl);
-	add_dir(l, l->cfg->ca);
-	add_dir(l, l->cfg->cert);
-	add_dir(l, l->cfg->key);
+	watch_dirs(l);
 	arm_watch(l);
 	return 0;
 }

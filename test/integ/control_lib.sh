@@ -2,15 +2,19 @@
 # (test_control_*.sh); source it after lib.sh.
 #
 #   ctl_init [NUM_CLIENT_CERTS]   rvt_init + test PKI (mkpki.sh) + server ns;
-#                                 $RVT_TMP readable by nobody's group ($RV_GROUP)
+#                                 $RVT_TMP readable by nobody's group ($RV_GROUP);
+#                                 $PROBE is rvt_ctl_probe
 #   ctl_client_ns NAME IDX        client namespace rvt-$$-NAME joined to the
 #                                 server ns by a veth: server 10.88.IDX.1,
 #                                 client 10.88.IDX.2 (and fd88:IDX::1/2)
 #   ctl_server_conf FILE [KEY=VALUE...]   server config (extra keys appended)
 #   ctl_client_conf FILE CERTBASE TUN SOCK [KEY=VALUE...]
+#   ctl_client IDX [KEY=VALUE...] starts `ringvpn client` as clientIDX in
+#                                 namespace cIDX (made by ctl_client_ns cIDX IDX)
 #   ctl_start_server [FLAGS...]   starts the server in the server ns (PID in SRV_PID)
 #   ctl_status [SOCK]             prints `ringvpn status` of the server (or SOCK)
 #   ctl_field LINE_PREFIX KEY     value of KEY= in the first status line with prefix
+#   ctl_probe NS IDX NAME [OPT...]  rvt_ctl_probe session as NAME from NS
 #
 # The server namespace is $S; its control port 4433, data port 4434; pools
 # 10.99.0.0/24 (server 10.99.0.1) and fd99::/64. Server certificate name
@@ -25,6 +29,8 @@ DATA_PORT=4434
 ctl_init() {
 	rvt_init
 	[ -x "$RV_BIN" ] || rvt_fail "ringvpn binary $RV_BIN not built"
+	PROBE="$RV_BUILD/test/rvt_ctl_probe"
+	[ -x "$PROBE" ] || rvt_fail "$PROBE not built"
 	PKI="$RVT_TMP/pki"
 	RV_SERVER_NAME=vpn.test bash "$RV_SRC/test/integ/mkpki.sh" "$PKI" "${1:-3}" 2>"$RVT_TMP/mkpki.log" ||
 		rvt_fail "mkpki.sh failed: $(cat "$RVT_TMP/mkpki.log")"
@@ -112,6 +118,17 @@ EOC
 	ctl_conf_set "$f" "$@"
 }
 
+# ctl_client IDX [KEY=VALUE...]: write $RVT_TMP/cIDX.conf for certificate
+# clientIDX (TUN rvc, status socket $RVT_TMP/cIDX.sock, extra keys appended)
+# and start the client in namespace cIDX; log clientIDX.log, PID in
+# RVT_LAST_PID.
+ctl_client() {
+	local i=$1
+	shift
+	CTL_IDX=$i ctl_client_conf "$RVT_TMP/c$i.conf" "$PKI/client$i" rvc "$RVT_TMP/c$i.sock" "$@"
+	rvt_bg "$(rvt_ns_name "c$i")" "client$i" "$RV_BIN" client -c "$RVT_TMP/c$i.conf"
+}
+
 ctl_start_server() {
 	ctl_server_conf "$RVT_TMP/server.conf" "${CTL_SERVER_KV[@]}"
 	rvt_bg "$S" server "$RV_BIN" server -c "$RVT_TMP/server.conf" "$@"
@@ -127,6 +144,15 @@ ctl_field() {
 	ctl_status "${3:-$SRV_SOCK}" 2>/dev/null | awk -v p="$1" -v k="$2" '
 		index($0, p) == 1 { for (i = 1; i <= NF; i++) { split($i, kv, "=");
 			if (kv[1] == k) { print substr($i, length(k) + 2); exit } } }'
+}
+
+# ctl_probe NS IDX NAME [OPT=VALUE...]: `rvt_ctl_probe session` with NAME's
+# certificate from namespace NS to the server at 10.88.IDX.1 (see ctl_probe.c).
+ctl_probe() {
+	local ns=$1 idx=$2 name=$3
+	shift 3
+	rvt_nsx "$ns" "$PROBE" session "10.88.$idx.1" "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
+		"$PKI/$name.crt" "$PKI/$name.key" "$@"
 }
 
 # ctl_sessions: number of server sessions in state running.

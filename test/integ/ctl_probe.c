@@ -6,20 +6,46 @@
  *       TLS handshake (with the client certificate, or none), then wait for
  *       the server's first control message. Prints "authenticated" and exits
  *       0 if a HELLO arrives, else prints "refused: <reason>" and exits 1.
- *   rvt_ctl_probe cycles HOST PORT CA NAME CERT KEY COUNT
+ *   rvt_ctl_probe cycles HOST PORT CA NAME CERT KEY COUNT [print]
  *       COUNT times: connect, authenticate, complete the control exchange up
  *       to a running session (HELLO, CONFIG, KEY(1) -> KEY_ACK, KEY_CONFIRM),
  *       then leave: even cycles with GOODBYE, odd ones with a TCP reset.
- *       Exits 0 if every cycle reached a running session.
+ *       With "print", each cycle prints "cycle I: v4=A v6=B" (the addresses
+ *       CONFIG assigned). Exits 0 if every cycle reached a running session.
  *   rvt_ctl_probe flood HOST PORT COUNT SECONDS
  *       opens COUNT TCP connections that never finish a TLS handshake (each
  *       sends one byte of a record header), holds them SECONDS, closes them.
  *       Prints how many connections were established.
+ *   rvt_ctl_probe flood-rate HOST PORT RATE SECONDS
+ *       a sustained flood: RATE plain TCP connects per second (nothing sent)
+ *       for SECONDS, each held for 2 s then closed. Prints how many were
+ *       established and the rate achieved.
+ *   rvt_ctl_probe session HOST PORT CA NAME CERT KEY [OPT=VALUE...]
+ *       one session up to RUNNING, printing "assigned v4=A v6=B" when CONFIG
+ *       arrives and "running" after epoch 1, then what |then| says:
+ *         prev4=ADDR   ask ADDR back in HELLO (the previous address)
+ *         hold=SECS    how long the |then| phase lasts (default 0)
+ *         rcvbuf=N     SO_RCVBUF before connecting (a small receive window)
+ *         then=goodbye stay |hold| seconds like a client (keepalives, answer
+ *                      server rekeys, take CONFIG updates), then GOODBYE
+ *         then=wait    the same, without the GOODBYE at the end
+ *         then=rekey-flood  start key exchanges back to back, each one
+ *                      completed (KEY, KEY_ACK, KEY_CONFIRM), for |hold|
+ *                      seconds or until the server closes; prints
+ *                      "rekey-flood: N exchange(s) in T s"
+ *         gap=MS       rekey-flood: wait MS between exchanges (0: none)
+ *         then=stall   never read the socket again; send a KEEPALIVE every
+ *                      200 ms for |hold| seconds; prints "stall: ..." with
+ *                      whether and when the server cut the connection
+ *       Whenever the server ends the session it prints
+ *       "closed: goodbye|error CODE (TEXT) ...". Exits 0 if the session
+ *       reached RUNNING, 1 if not, 2 on usage or setup errors.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +55,22 @@
 #include <unistd.h>
 
 #include "core/ctlmsg.h"
+#include "core/ip.h"
 #include "crypto/dh.h"
 #include "tls/conn.h"
 #include "tls/ctx.h"
 
-static int tcp_connect(const char *host, const char *port)
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* tcp_connect connects to HOST:PORT; |rcvbuf| > 0 sets SO_RCVBUF first (it
+ * must precede the connect to shape the advertised window). */
+static int tcp_connect_buf(const char *host, const char *port, int rcvbuf)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
 	int fd;
@@ -42,12 +79,20 @@ static int tcp_connect(const char *host, const char *port)
 		return -1;
 	}
 	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && rcvbuf > 0) {
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	}
 	if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen)) {
 		close(fd);
 		fd = -1;
 	}
 	freeaddrinfo(res);
 	return fd;
+}
+
+static int tcp_connect(const char *host, const char *port)
+{
+	return tcp_connect_buf(host, port, 0);
 }
 
 static int flush_out(struct rv_tls_conn *c, int fd)
@@ -151,24 +196,34 @@ struct probe {
 	struct rv_tls_conn *c;
 	uint8_t pt[8192];
 	size_t plen;
+	char why[256]; /* why probe_next returned -1 */
 };
 
-/* probe_msg waits up to 3 s for the next control message. */
-static int probe_msg(struct probe *p, struct rv_ctl_msg *m)
+/* probe_next waits up to |timeout_ms| for the next control message: 0 with
+ * |*m| filled, 1 on timeout, -1 when the connection ended (p->why says
+ * how). */
+static int probe_next(struct probe *p, struct rv_ctl_msg *m, int timeout_ms)
 {
 	uint8_t buf[16384];
+	double deadline = now_s() + timeout_ms / 1000.0;
 
 	for (;;) {
 		struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
 		size_t flen, got;
 		ssize_t n;
+		int left;
 
 		if (rv_ctl_frame_len(p->pt, p->plen, &flen) == RV_CTL_OK) {
-			int ok = rv_ctl_decode(m, p->pt, flen) == RV_CTL_OK;
+			enum rv_ctl_err e = rv_ctl_decode(m, p->pt, flen);
 
 			memmove(p->pt, p->pt + flen, p->plen - flen);
 			p->plen -= flen;
-			return ok ? 0 : -1;
+			if (e != RV_CTL_OK) {
+				snprintf(p->why, sizeof(p->why), "undecodable message: %s",
+					 rv_ctl_err_str(e));
+				return -1;
+			}
+			return 0;
 		}
 		if (rv_tls_conn_handshake_done(p->c)) {
 			enum rv_tls_status st = rv_tls_conn_read(p->c, p->pt + p->plen,
@@ -178,6 +233,9 @@ static int probe_msg(struct probe *p, struct rv_ctl_msg *m)
 				continue;
 			}
 			if (st != RV_TLS_WANT_READ) {
+				snprintf(p->why, sizeof(p->why), "TLS %s: %s",
+					 st == RV_TLS_CLOSED ? "close_notify" : "error",
+					 rv_tls_conn_error(p->c));
 				return -1;
 			}
 		} else {
@@ -185,24 +243,36 @@ static int probe_msg(struct probe *p, struct rv_ctl_msg *m)
 
 			if (st == RV_TLS_ERROR) {
 				flush_out(p->c, p->fd);
+				snprintf(p->why, sizeof(p->why), "TLS handshake: %s",
+					 rv_tls_conn_error(p->c));
 				return -1;
 			}
 			if (flush_out(p->c, p->fd)) {
+				snprintf(p->why, sizeof(p->why), "send: %s", strerror(errno));
 				return -1;
 			}
 			if (st == RV_TLS_OK) {
 				continue;
 			}
 		}
-		if (poll(&pfd, 1, 3000) <= 0) {
-			return -1;
+		left = (int)((deadline - now_s()) * 1000);
+		if (left <= 0 || poll(&pfd, 1, left) <= 0) {
+			return 1;
 		}
 		n = recv(p->fd, buf, sizeof(buf), 0);
 		if (n <= 0) {
+			snprintf(p->why, sizeof(p->why), "%s",
+				 n < 0 ? strerror(errno) : "EOF (TCP closed)");
 			return -1;
 		}
 		rv_tls_conn_feed(p->c, buf, (size_t)n);
 	}
+}
+
+/* probe_msg waits up to 3 s for the next control message. */
+static int probe_msg(struct probe *p, struct rv_ctl_msg *m)
+{
+	return probe_next(p, m, 3000) == 0 ? 0 : -1;
 }
 
 static int probe_send(struct probe *p, const struct rv_ctl_msg *m)
@@ -216,32 +286,95 @@ static int probe_send(struct probe *p, const struct rv_ctl_msg *m)
 	return flush_out(p->c, p->fd);
 }
 
-/* one_cycle runs one connect .. running session .. leave cycle. */
-static int one_cycle(struct rv_tls_ctx *ctx, char **argv, int i)
+/* config_addrs formats CONFIG's addresses as "v4=A v6=B" ("-" if absent). */
+static void config_addrs(const struct rv_ctl_config *c, char *out, size_t len)
 {
-	struct probe p = { .fd = -1 };
+	char a4[INET_ADDRSTRLEN] = "-", a6[INET6_ADDRSTRLEN] = "-";
+
+	if (c->flags & RV_CTL_F_HAS_V4) {
+		inet_ntop(AF_INET, c->addr4, a4, sizeof(a4));
+	}
+	if (c->flags & RV_CTL_F_HAS_V6) {
+		inet_ntop(AF_INET6, c->addr6, a6, sizeof(a6));
+	}
+	snprintf(out, len, "v4=%s v6=%s", a4, a6);
+}
+
+/* print_end prints how the server ended the session (GOODBYE or ERROR). */
+static void print_end(const struct rv_ctl_msg *m)
+{
+	if (m->type == RV_CTL_GOODBYE) {
+		printf("closed: goodbye %u (%s)\n", m->goodbye_code,
+		       rv_ctl_code_str(m->goodbye_code));
+	} else {
+		printf("closed: error %u (%s): %s\n", m->error.code, rv_ctl_code_str(m->error.code),
+		       m->error.text);
+	}
+}
+
+/* bring_up runs the control exchange up to a running session: HELLO (with
+ * |prev4| if given), CONFIG (its addresses in |addrs|), KEY(1) -> KEY_ACK ->
+ * KEY_CONFIRM(1). Returns 0, or -1 after printing why when |verbose|. */
+static int bring_up(struct probe *p, const struct rv_ip_addr *prev4, char *addrs, size_t len,
+		    bool verbose)
+{
 	struct rv_ctl_msg m, out;
 	struct rv_x25519 kp = { 0 };
+	int ret = -1;
+
+	memset(&out, 0, sizeof(out));
+	out.type = RV_CTL_HELLO;
+	out.hello.max_ver = out.hello.min_ver = 1;
+	out.hello.caps = RV_CTL_CAP_IPV6 | RV_CTL_CAP_CLIENT_REKEY | RV_CTL_CAP_CONFIG_UPDATE;
+	if (prev4 && prev4->family == AF_INET) {
+		out.hello.flags |= RV_CTL_F_HAS_V4;
+		memcpy(out.hello.prev4, prev4->a, 4);
+	}
+	if (probe_msg(p, &m) || m.type != RV_CTL_HELLO || probe_send(p, &out) || probe_msg(p, &m)) {
+		if (verbose) {
+			printf("not running: no HELLO/CONFIG: %s\n", p->why);
+		}
+		goto out;
+	}
+	if (m.type != RV_CTL_CONFIG) {
+		if (verbose && (m.type == RV_CTL_ERROR || m.type == RV_CTL_GOODBYE)) {
+			print_end(&m);
+		}
+		goto out;
+	}
+	config_addrs(&m.config, addrs, len);
+	if (probe_msg(p, &m) || m.type != RV_CTL_KEY || rv_x25519_generate(&kp)) {
+		goto out;
+	}
+	out.type = RV_CTL_KEY_ACK;
+	out.key.epoch = m.key.epoch;
+	memcpy(out.key.pub, kp.pub, sizeof(kp.pub));
+	if (probe_send(p, &out) || probe_msg(p, &m) || m.type != RV_CTL_KEY_CONFIRM) {
+		goto out;
+	}
+	ret = 0;
+out:
+	rv_x25519_cleanup(&kp);
+	return ret;
+}
+
+/* one_cycle runs one connect .. running session .. leave cycle. */
+static int one_cycle(struct rv_tls_ctx *ctx, char **argv, int i, bool print)
+{
+	struct probe p = { .fd = -1 };
+	struct rv_ctl_msg out;
+	char addrs[128];
 	int ret = -1;
 
 	p.fd = tcp_connect(argv[2], argv[3]);
 	if (p.fd < 0 || rv_tls_conn_new(&p.c, ctx)) {
 		goto out;
 	}
-	memset(&out, 0, sizeof(out));
-	out.type = RV_CTL_HELLO;
-	out.hello.max_ver = out.hello.min_ver = 1;
-	out.hello.caps = RV_CTL_CAP_IPV6;
-	if (probe_msg(&p, &m) || m.type != RV_CTL_HELLO || probe_send(&p, &out) ||
-	    probe_msg(&p, &m) || m.type != RV_CTL_CONFIG || probe_msg(&p, &m) ||
-	    m.type != RV_CTL_KEY || rv_x25519_generate(&kp)) {
+	if (bring_up(&p, NULL, addrs, sizeof(addrs), false)) {
 		goto out;
 	}
-	out.type = RV_CTL_KEY_ACK;
-	out.key.epoch = m.key.epoch;
-	memcpy(out.key.pub, kp.pub, sizeof(kp.pub));
-	if (probe_send(&p, &out) || probe_msg(&p, &m) || m.type != RV_CTL_KEY_CONFIRM) {
-		goto out;
+	if (print) {
+		printf("cycle %d: %s\n", i, addrs);
 	}
 	if (i % 2 == 0) {
 		memset(&out, 0, sizeof(out));
@@ -256,7 +389,6 @@ static int one_cycle(struct rv_tls_ctx *ctx, char **argv, int i)
 	}
 	ret = 0;
 out:
-	rv_x25519_cleanup(&kp);
 	rv_tls_conn_free(p.c);
 	if (p.fd >= 0) {
 		close(p.fd);
@@ -264,7 +396,7 @@ out:
 	return ret;
 }
 
-static int do_cycles(char **argv)
+static struct rv_tls_ctx *client_ctx(char **argv)
 {
 	struct rv_tls_ctx_params p = {
 		.role = RV_TLS_CLIENT,
@@ -276,14 +408,25 @@ static int do_cycles(char **argv)
 	struct rv_tls_ctx *ctx;
 	enum rv_tls_ctx_fail why;
 	char err[512];
-	int count = atoi(argv[8]), ok = 0;
 
 	if (rv_tls_ctx_new(&ctx, &p, &why, err, sizeof(err))) {
 		printf("setup: %s\n", err);
+		return NULL;
+	}
+	return ctx;
+}
+
+static int do_cycles(int argc, char **argv)
+{
+	struct rv_tls_ctx *ctx = client_ctx(argv);
+	bool print = argc > 9 && !strcmp(argv[9], "print");
+	int count = atoi(argv[8]), ok = 0;
+
+	if (!ctx) {
 		return 2;
 	}
 	for (int i = 0; i < count; i++) {
-		if (one_cycle(ctx, argv, i) == 0) {
+		if (one_cycle(ctx, argv, i, print) == 0) {
 			ok++;
 		} else {
 			fprintf(stderr, "cycle %d failed\n", i);
@@ -293,6 +436,260 @@ static int do_cycles(char **argv)
 	printf("cycles: %d of %d reached a running session\n", ok, count);
 	return ok == count ? 0 : 1;
 }
+
+/* ---- session: one client with a behaviour after RUNNING ---------------- */
+
+struct session_opts {
+	struct rv_ip_addr prev4;
+	double hold, gap;
+	int rcvbuf;
+	const char *then;
+};
+
+/* answer handles one server message while the session runs like a client
+ * would: server rekeys are answered, CONFIG updates noted. Returns 0, or -1
+ * when the server ended the session (printed). */
+static int answer(struct probe *p, const struct rv_ctl_msg *m)
+{
+	struct rv_ctl_msg out;
+	struct rv_x25519 kp = { 0 };
+
+	switch (m->type) {
+	case RV_CTL_KEY:
+		if (rv_x25519_generate(&kp)) {
+			return -1;
+		}
+		memset(&out, 0, sizeof(out));
+		out.type = RV_CTL_KEY_ACK;
+		out.key.epoch = m->key.epoch;
+		memcpy(out.key.pub, kp.pub, sizeof(kp.pub));
+		rv_x25519_cleanup(&kp);
+		printf("server rekey: epoch %u\n", m->key.epoch);
+		return probe_send(p, &out);
+	case RV_CTL_CONFIG:
+		printf("config update: %u route(s), keepalive %u s\n", m->config.num_routes,
+		       m->config.keepalive_s);
+		return 0;
+	case RV_CTL_GOODBYE:
+	case RV_CTL_ERROR:
+		print_end(m);
+		return -1;
+	default:
+		return 0;
+	}
+}
+
+/* hold_session stays like a client for |secs| (keepalive every second).
+ * Returns 0 at the end, -1 when the session ended. */
+static int hold_session(struct probe *p, double secs)
+{
+	double end = now_s() + secs, last_ka = 0;
+
+	while (now_s() < end) {
+		struct rv_ctl_msg m;
+		int r;
+
+		if (now_s() - last_ka >= 1.0) {
+			memset(&m, 0, sizeof(m));
+			m.type = RV_CTL_KEEPALIVE;
+			if (probe_send(p, &m)) {
+				printf("closed: send: %s\n", strerror(errno));
+				return -1;
+			}
+			last_ka = now_s();
+		}
+		r = probe_next(p, &m, 200);
+		if (r < 0) {
+			printf("closed: %s\n", p->why);
+			return -1;
+		}
+		if (r == 0 && answer(p, &m)) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* rekey_flood starts key exchanges back to back (each completed, each after
+ * |gap| seconds of waiting) for up to |secs| or until the server ends the
+ * session. */
+static void rekey_flood(struct probe *p, double secs, double gap)
+{
+	double t0 = now_s();
+	uint32_t epoch = 1;
+	unsigned done = 0;
+	const char *end = "still connected";
+
+	while (now_s() - t0 < secs) {
+		struct rv_ctl_msg m, out;
+		struct rv_x25519 kp = { 0 };
+		int r;
+
+		if (gap > 0 && hold_session(p, gap)) {
+			end = "closed";
+			break;
+		}
+		if (rv_x25519_generate(&kp)) {
+			break;
+		}
+		memset(&out, 0, sizeof(out));
+		out.type = RV_CTL_KEY;
+		out.key.epoch = epoch + 1;
+		memcpy(out.key.pub, kp.pub, sizeof(kp.pub));
+		rv_x25519_cleanup(&kp);
+		if (probe_send(p, &out)) {
+			end = "send failed";
+			break;
+		}
+		/* Wait for our KEY_ACK; anything else the server says first is
+		 * answered (or ends the flood). */
+		for (;;) {
+			r = probe_next(p, &m, 3000);
+			if (r != 0 || m.type == RV_CTL_KEY_ACK || answer(p, &m)) {
+				break;
+			}
+		}
+		if (r < 0) {
+			printf("closed: %s\n", p->why);
+			end = "closed";
+			break;
+		}
+		if (r == 1) {
+			end = "no KEY_ACK within 3 s";
+			break;
+		}
+		if (m.type != RV_CTL_KEY_ACK) {
+			end = "closed";
+			break;
+		}
+		memset(&out, 0, sizeof(out));
+		out.type = RV_CTL_KEY_CONFIRM;
+		out.confirm_epoch = m.key.epoch;
+		if (probe_send(p, &out)) {
+			end = "send failed";
+			break;
+		}
+		epoch = m.key.epoch;
+		done++;
+	}
+	printf("rekey-flood: %u exchange(s) in %.2f s, %s\n", done, now_s() - t0, end);
+}
+
+/* stall never reads again; it writes a KEEPALIVE every 200 ms (so that the
+ * server never finds it silent) until |secs| pass or the server cuts the
+ * connection. */
+static void stall(struct probe *p, double secs)
+{
+	double t0 = now_s();
+	unsigned sent = 0;
+
+	while (now_s() - t0 < secs) {
+		struct pollfd pfd = { .fd = p->fd, .events = 0 };
+		struct rv_ctl_msg m = { .type = RV_CTL_KEEPALIVE };
+
+		if (probe_send(p, &m)) {
+			printf("stall: server cut the connection after %.2f s (send: %s), %u "
+			       "keepalive(s) sent\n",
+			       now_s() - t0, strerror(errno), sent);
+			return;
+		}
+		sent++;
+		/* POLLERR / POLLHUP are reported whatever the events asked. */
+		if (poll(&pfd, 1, 200) > 0 && (pfd.revents & (POLLERR | POLLHUP))) {
+			printf("stall: server cut the connection after %.2f s (%s), %u "
+			       "keepalive(s) sent\n",
+			       now_s() - t0, pfd.revents & POLLERR ? "reset" : "hang-up", sent);
+			return;
+		}
+	}
+	printf("stall: still connected after %.2f s\n", now_s() - t0);
+}
+
+static int parse_session_opts(struct session_opts *o, int argc, char **argv)
+{
+	memset(o, 0, sizeof(*o));
+	o->then = "goodbye";
+	for (int i = 8; i < argc; i++) {
+		const char *eq = strchr(argv[i], '=');
+		const char *v = eq ? eq + 1 : "";
+		size_t kl = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]);
+
+		if (kl == 5 && !strncmp(argv[i], "prev4", kl)) {
+			o->prev4.family = AF_INET;
+			if (inet_pton(AF_INET, v, o->prev4.a) != 1) {
+				return -1;
+			}
+		} else if (kl == 4 && !strncmp(argv[i], "hold", kl)) {
+			o->hold = atof(v);
+		} else if (kl == 3 && !strncmp(argv[i], "gap", kl)) {
+			o->gap = atof(v) / 1000;
+		} else if (kl == 6 && !strncmp(argv[i], "rcvbuf", kl)) {
+			o->rcvbuf = atoi(v);
+		} else if (kl == 4 && !strncmp(argv[i], "then", kl)) {
+			o->then = v;
+		} else {
+			return -1;
+		}
+	}
+	if (strcmp(o->then, "goodbye") && strcmp(o->then, "wait") &&
+	    strcmp(o->then, "rekey-flood") && strcmp(o->then, "stall")) {
+		return -1;
+	}
+	return 0;
+}
+
+static int do_session(int argc, char **argv)
+{
+	struct session_opts o;
+	struct rv_tls_ctx *ctx;
+	struct probe p = { .fd = -1 };
+	char addrs[128];
+	int ret = 1;
+
+	if (parse_session_opts(&o, argc, argv)) {
+		fprintf(stderr, "rvt_ctl_probe session: bad option\n");
+		return 2;
+	}
+	ctx = client_ctx(argv);
+	if (!ctx) {
+		return 2;
+	}
+	p.fd = tcp_connect_buf(argv[2], argv[3], o.rcvbuf);
+	if (p.fd < 0 || rv_tls_conn_new(&p.c, ctx)) {
+		printf("not running: cannot connect: %s\n", strerror(errno));
+		goto out;
+	}
+	if (bring_up(&p, &o.prev4, addrs, sizeof(addrs), true)) {
+		goto out;
+	}
+	printf("assigned %s\nrunning\n", addrs);
+	ret = 0;
+	if (!strcmp(o.then, "rekey-flood")) {
+		rekey_flood(&p, o.hold, o.gap);
+	} else if (!strcmp(o.then, "stall")) {
+		stall(&p, o.hold);
+	} else if (hold_session(&p, o.hold) == 0) {
+		if (!strcmp(o.then, "goodbye")) {
+			struct rv_ctl_msg m = { .type = RV_CTL_GOODBYE };
+
+			probe_send(&p, &m);
+			rv_tls_conn_close(p.c);
+			flush_out(p.c, p.fd);
+			printf("left with GOODBYE\n");
+		} else {
+			printf("held %.1f s\n", o.hold);
+		}
+	}
+out:
+	rv_tls_conn_free(p.c);
+	rv_tls_ctx_free(ctx);
+	if (p.fd >= 0) {
+		close(p.fd);
+	}
+	return ret;
+}
+
+/* ---- floods ------------------------------------------------------------- */
 
 static int do_flood(char **argv)
 {
@@ -322,19 +719,80 @@ static int do_flood(char **argv)
 	return ok > 0 ? 0 : 1;
 }
 
+/* do_flood_rate opens |rate| connections per second, in 10 ms steps, and
+ * closes each 2 s after it opened (a ring of fds). */
+static int do_flood_rate(char **argv)
+{
+	enum { HOLD_S = 2 };
+	int rate = atoi(argv[4]), secs = atoi(argv[5]);
+	size_t cap = (size_t)rate * HOLD_S + 2 * (size_t)rate / 100 + 16, head = 0, n = 0;
+	struct rlimit rl = { .rlim_cur = (rlim_t)cap + 64, .rlim_max = (rlim_t)cap + 64 };
+	int *fds = calloc(cap, sizeof(int));
+	double t0 = now_s(), end = t0 + secs;
+	long tried = 0, ok = 0;
+
+	if (!fds || rate <= 0 || secs <= 0) {
+		return 2;
+	}
+	setrlimit(RLIMIT_NOFILE, &rl);
+	while (now_s() < end) {
+		double step = now_s();
+		long due = (long)((step - t0) * rate) + 1;
+
+		for (; tried < due; tried++) {
+			int fd = tcp_connect(argv[2], argv[3]);
+
+			if (n == cap) { /* the oldest goes */
+				close(fds[head]);
+				head = (head + 1) % cap;
+				n--;
+			}
+			if (fd >= 0) {
+				fds[(head + n++) % cap] = fd;
+				ok++;
+			}
+		}
+		while (n > (size_t)rate * HOLD_S) {
+			close(fds[head]);
+			head = (head + 1) % cap;
+			n--;
+		}
+		usleep(10000);
+	}
+	for (; n > 0; n--, head = (head + 1) % cap) {
+		close(fds[head]);
+	}
+	free(fds);
+	printf("flood-rate: %ld of %ld connections established in %.1f s (%.0f/s)\n", ok, tried,
+	       now_s() - t0, ok / (now_s() - t0));
+	return ok > 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+	/* Tests read the output while the probe runs. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc >= 6 && !strcmp(argv[1], "hello")) {
 		return do_hello(argc, argv);
 	}
-	if (argc == 9 && !strcmp(argv[1], "cycles")) {
-		return do_cycles(argv);
+	if ((argc == 9 || argc == 10) && !strcmp(argv[1], "cycles")) {
+		return do_cycles(argc, argv);
 	}
 	if (argc == 6 && !strcmp(argv[1], "flood")) {
 		return do_flood(argv);
 	}
+	if (argc == 6 && !strcmp(argv[1], "flood-rate")) {
+		return do_flood_rate(argv);
+	}
+	if (argc >= 8 && !strcmp(argv[1], "session")) {
+		return do_session(argc, argv);
+	}
 	fprintf(stderr, "usage: rvt_ctl_probe hello HOST PORT CA NAME [CERT KEY]\n"
-			"       rvt_ctl_probe cycles HOST PORT CA NAME CERT KEY COUNT\n"
-			"       rvt_ctl_probe flood HOST PORT COUNT SECONDS\n");
+			"       rvt_ctl_probe cycles HOST PORT CA NAME CERT KEY COUNT [print]\n"
+			"       rvt_ctl_probe flood HOST PORT COUNT SECONDS\n"
+			"       rvt_ctl_probe flood-rate HOST PORT RATE SECONDS\n"
+			"       rvt_ctl_probe session HOST PORT CA NAME CERT KEY [prev4=A] "
+			"[hold=S] [gap=MS] [rcvbuf=N]\n"
+			"                     [then=goodbye|wait|rekey-flood|stall]\n");
 	return 2;
 }

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# test_control_abuse.sh — a client cannot make the server work or buffer
+# without bound (issue 7 E), and the abuse disturbs no one else:
+#   1. Rekey flood: a client (rvt_ctl_probe then=rekey-flood) starts key
+#      exchanges back to back once its session runs. The server disconnects
+#      it with a rate reason (ERROR "too many requests", a log line, the
+#      rate_limited counter), having done at most a handful of exchanges.
+#   2. Rekey budget: a client that keeps the minimum spacing (one exchange
+#      every 500 ms) is cut off once it has spent its budget of 20 per minute.
+#   3. A peer that stops reading: a client (then=stall) that reaches RUNNING
+#      and then never reads its socket again, with a small receive window,
+#      while it keeps writing keepalives (so it is never "silent"). The
+#      server's output for it is provoked by configuration reloads, each of
+#      which pushes it a CONFIG update with 32 routes (~650 bytes): with the
+#      rekey limits in place nothing a client sends makes the server answer
+#      faster, so this is the quickest way to pile output up. Once more than
+#      64 KiB of control output waits unread, the server disconnects it
+#      ("peer stopped reading", slow_readers), and its RSS stays bounded.
+# Meanwhile client1, a real client, pings through the tunnel without a
+# lost packet and keeps its session.
+# On the old code (0d09d52) part 1 fails: peer-started rekeys had no spacing
+# nor budget (the probe completes thousands of exchanges) and unread
+# replies piled up without bound.
+#
+#   ns rvt-$$-c1 (client1, ping)  --veth--  ns rvt-$$-s (server)
+#   ns rvt-$$-a  (rvt_ctl_probe as client2, client3)  --veth--/
+#
+# Usage: bash test_control_abuse.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
+
+ctl_init 3
+ctl_client_ns c1 1
+ctl_client_ns a 2
+C1=$(rvt_ns_name c1)
+A=$(rvt_ns_name a)
+CTL_SERVER_KV=()
+ctl_start_server
+SLOG="$RVT_TMP/server.log"
+ctl_client 1
+rvt_wait_for 10 "client1 session" ctl_sessions_eq 1 || rvt_fail "client1 did not come up"
+IDX1=$(ctl_field "session name=client1" index)
+rvt_bg "$C1" ping ping -i 0.2 -W 2 10.99.0.1
+PING=$RVT_LAST_PID
+
+# probe NAME ARGS...: rvt_ctl_probe session as NAME from namespace a.
+probe() { ctl_probe "$A" 2 "$@"; }
+
+# cpu_ticks PID: user + system clock ticks the process has used.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+rvt_step "1. rekey flood: KEY after KEY as fast as the server answers"
+CPU0=$(cpu_ticks "$SRV_PID")
+OUT=$(probe client2 then=rekey-flood hold=15) || { echo "$OUT"; rvt_fail "client2 probe"; }
+CPU1=$(cpu_ticks "$SRV_PID")
+echo "$OUT"
+grep -q "^closed: error 12 (too many requests): client started a key exchange" <<<"$OUT" ||
+	rvt_fail "the flood was not cut off with a rate reason"
+N=$(sed -n 's/^rekey-flood: \([0-9]*\) exchange.*/\1/p' <<<"$OUT")
+[ "${N:-99999}" -le 2 ] || rvt_fail "the server did $N exchanges for the flood"
+rvt_log "server CPU during the flood: $((CPU1 - CPU0)) tick(s)"
+grep "client2" "$SLOG" | grep "disconnected" | tail -1
+grep -q "client client2 .*disconnected: client started a key exchange .* ms after the last one" "$SLOG" ||
+	rvt_fail "no log line for the rate limit"
+[ "$(ctl_field server rate_limited)" = 1 ] || rvt_fail "rate_limited not counted"
+
+rvt_step "2. rekey budget: one exchange every 500 ms"
+OUT=$(probe client2 then=rekey-flood hold=40 gap=500) || { echo "$OUT"; rvt_fail "client2 probe"; }
+echo "$OUT" | grep -v "^server rekey"
+grep -q "^closed: error 12 (too many requests): client started more than 20 key exchanges in a minute" <<<"$OUT" ||
+	rvt_fail "the budget was not enforced"
+N=$(sed -n 's/^rekey-flood: \([0-9]*\) exchange.*/\1/p' <<<"$OUT")
+# 20 at once, then one every 3 s: about 24 in the ~12 s it takes at 2/s.
+[ "$N" -ge 20 ] && [ "$N" -le 30 ] || rvt_fail "$N exchanges before the budget ran out"
+[ "$(ctl_field server rate_limited)" = 2 ] || rvt_fail "rate_limited not counted"
+
+rvt_step "3. a peer that stops reading while the server has things to say"
+# Two configurations that differ only in 32 pushed IPv6 routes: each reload
+# sends every running client a CONFIG update of ~650 bytes.
+for set in a b; do
+	cp "$RVT_TMP/server.conf" "$RVT_TMP/server.conf.$set"
+	for i in $(seq 0 31); do
+		printf 'route = fd7%s:%x::/64\n' "$([ $set = a ] && echo 7 || echo 8)" "$i" >>"$RVT_TMP/server.conf.$set"
+	done
+done
+RSS0=$(ctl_rss_kb "$SRV_PID")
+rvt_bg "$A" stall "$PROBE" session 10.88.2.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/client3.crt" "$PKI/client3.key" rcvbuf=2048 then=stall hold=60
+STALL=$RVT_LAST_PID
+rvt_wait_for 10 "client3 running" grep -q "^running" "$RVT_TMP/stall.log" || rvt_fail "client3 probe"
+rvt_log "reloading until the server gives up on client3 (RSS before: $RSS0 kB)"
+python3 - "$SRV_SOCK" "$RVT_TMP" "$SRV_PID" >"$RVT_TMP/reloads.log" 2>&1 <<'EOF' || { cat "$RVT_TMP/reloads.log"; rvt_fail "reloads"; }
+import os, shutil, socket, sys
+sock, tmp, pid = sys.argv[1:4]
+def rss():
+    for line in open("/proc/%s/status" % pid):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+def request(line):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sock)
+    s.sendall(line)
+    s.shutdown(socket.SHUT_WR)
+    reply = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        reply += b
+    s.close()
+    return reply.decode()
+peak = 0
+for n in range(1, 601):
+    shutil.copy("%s/server.conf.%s" % (tmp, "ab"[n % 2]), "%s/server.conf.new" % tmp)
+    os.replace("%s/server.conf.new" % tmp, "%s/server.conf" % tmp)
+    r = request(b"reload\n")
+    if not r.startswith("ok"):
+        sys.exit("reload %d refused: %s" % (n, r))
+    peak = max(peak, rss())
+    if n % 10 == 0 and " slow_readers=1 " in request(b"status kv\n"):
+        print("reloads: %d, peak RSS %d kB" % (n, peak))
+        sys.exit(0)
+sys.exit("600 reloads and client3 is still connected (peak RSS %d kB)" % peak)
+EOF
+cat "$RVT_TMP/reloads.log"
+PEAK=$(sed -n 's/.*peak RSS \([0-9]*\) kB.*/\1/p' "$RVT_TMP/reloads.log")
+grep "client3" "$SLOG" | grep -E "unread|stopped reading" | tail -2
+grep -q "client client3 .*bytes of control output unread: disconnecting" "$SLOG" ||
+	rvt_fail "no log line for the slow reader"
+grep -q "client client3 .*disconnected: peer stopped reading" "$SLOG" ||
+	rvt_fail "client3 not disconnected as a slow reader"
+! ctl_status | grep -q "^session name=client3 " || rvt_fail "client3's session is still listed"
+rvt_wait_for 10 "the probe sees the cut" grep -q "^stall: server cut the connection" "$RVT_TMP/stall.log" ||
+	{ cat "$RVT_TMP/stall.log"; rvt_fail "the stalled client was not cut off"; }
+cat "$RVT_TMP/stall.log"
+RSS1=$(ctl_rss_kb "$SRV_PID")
+rvt_log "server RSS: $RSS0 kB before, $PEAK kB at most during, $RSS1 kB after"
+[ "$PEAK" -le $((RSS0 + 4096)) ] || rvt_fail "RSS grew by $((PEAK - RSS0)) kB during the abuse"
+
+rvt_step "client1 was never disturbed"
+kill -INT "$PING"
+wait "$PING"
+tail -2 "$RVT_TMP/ping.log"
+grep -q " 0% packet loss" "$RVT_TMP/ping.log" || rvt_fail "client1 lost packets"
+ctl_status | head -1
+[ "$(ctl_field "session name=client1" index)" = "$IDX1" ] || rvt_fail "client1's session was replaced"
+[ "$(ctl_field server sessions)" = 1 ] || rvt_fail "sessions left behind"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"

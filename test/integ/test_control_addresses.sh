@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# test_control_addresses.sh — who gets which virtual address (issue 7 B):
+#   1. `fixed = alice 10.99.0.5` is reserved: "mallory", a valid client that
+#      reconnects again and again (rvt_ctl_probe cycles), walks the pool
+#      cursor over every other address but never gets alice's; alice then
+#      connects and gets hers (and passes traffic with it).
+#   2. A client asking in HELLO for an address it never held does not get
+#      it: mallory asks for alice's fixed address and for bob's former one
+#      and gets others; bob, returning, gets his own back.
+#   3. With every other address held, mallory is refused ("address pool
+#      exhausted") rather than given alice's, and alice still gets in.
+# On the old code (0d09d52) step 1 fails: the cursor hands 10.99.0.5 to
+# mallory within a few cycles and alice is then refused ("fixed address in
+# use"); the previous address in HELLO was granted to anyone.
+#
+#   ns rvt-$$-c1 (alice, ringvpn client)   --veth--  ns rvt-$$-s (server,
+#   ns rvt-$$-m  (rvt_ctl_probe as mallory, bob, client1..3) --/   pool 10.99.0.0/29)
+#
+# Usage: bash test_control_addresses.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
+
+ctl_init 3
+for n in alice mallory bob; do
+	"$RV_BIN" pki client --ca "$PKI/ca" --name "$n" --out "$PKI" --days 30 >/dev/null ||
+		rvt_fail "pki client $n"
+done
+chgrp "$RV_GROUP" "$PKI"/*.key && chmod g+r "$PKI"/*.key
+ctl_client_ns c1 1
+ctl_client_ns m 2
+C1=$(rvt_ns_name c1)
+M=$(rvt_ns_name m)
+ALICE=10.99.0.5
+# A /29: clients get .2 .. .6, and .5 is alice's; four addresses for the rest.
+CTL_SERVER_KV=(pool4=10.99.0.0/29 "fixed=alice $ALICE")
+ctl_start_server
+SLOG="$RVT_TMP/server.log"
+
+# probe NAME ARGS...: rvt_ctl_probe session as NAME from namespace m.
+probe() { ctl_probe "$M" 2 "$@"; }
+
+# v4_of OUTPUT: the IPv4 address of an "assigned v4=... v6=..." line.
+v4_of() { sed -n 's/^assigned v4=\([^ ]*\) .*/\1/p' <<<"$1"; }
+
+rvt_step "1. pool walk: mallory reconnects 24 times"
+OUT=$(rvt_nsx "$M" "$PROBE" cycles 10.88.2.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/mallory.crt" "$PKI/mallory.key" 24 print) || { echo "$OUT"; rvt_fail "mallory cycles"; }
+echo "$OUT" | tail -6
+if grep -q "v4=$ALICE " <<<"$OUT"; then
+	rvt_fail "mallory was given alice's fixed address $ALICE"
+fi
+SEEN=$(sed -n 's/^cycle [0-9]*: v4=\([^ ]*\) .*/\1/p' <<<"$OUT" | sort -u | tr '\n' ' ')
+rvt_log "addresses mallory got: $SEEN"
+# The cursor must really have gone round (past .5) for this to prove anything.
+[ "$(wc -w <<<"$SEEN")" -eq 4 ] || rvt_fail "mallory did not walk the whole pool: $SEEN"
+
+rvt_step "1. alice connects afterwards and gets her fixed address"
+ctl_client_conf "$RVT_TMP/alice.conf" "$PKI/alice" rva "$RVT_TMP/alice.sock"
+rvt_bg "$C1" alice "$RV_BIN" client -c "$RVT_TMP/alice.conf"
+ALICE_PID=$RVT_LAST_PID
+rvt_wait_for 10 "alice's session" ctl_sessions_eq 1 || rvt_fail "alice did not come up"
+[ "$(ctl_field "session name=alice" v4)" = "$ALICE" ] ||
+	{ ctl_status; rvt_fail "alice did not get $ALICE"; }
+rvt_wait_for 5 "alice's TUN address" sh -c "ip -n $C1 addr show rva | grep -q 'inet $ALICE/29'" ||
+	rvt_fail "alice's TUN lacks $ALICE"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "alice cannot reach the server"
+rvt_stop_pid "$ALICE_PID" 10 || rvt_fail "alice exit"
+rvt_wait_for 5 "alice gone" ctl_sessions_eq 0 || rvt_fail "alice's session stays"
+
+rvt_step "2. mallory asks for alice's address back: refused"
+OUT=$(probe mallory prev4=$ALICE) || { echo "$OUT"; rvt_fail "mallory session"; }
+echo "$OUT"
+GOT=$(v4_of "$OUT")
+[ -n "$GOT" ] && [ "$GOT" != "$ALICE" ] || rvt_fail "mallory got $GOT asking for $ALICE"
+grep -q "client mallory: asked for $ALICE back, which the server did not last lease to it" "$SLOG" ||
+	rvt_fail "no log line for the refused claim"
+
+rvt_step "2. bob's former address: not for mallory, but for bob"
+OUT=$(probe bob) || { echo "$OUT"; rvt_fail "bob session"; }
+BOB=$(v4_of "$OUT")
+rvt_log "bob had $BOB"
+[ -n "$BOB" ] || rvt_fail "bob got no address"
+OUT=$(probe mallory prev4="$BOB") || { echo "$OUT"; rvt_fail "mallory session"; }
+echo "$OUT"
+GOT=$(v4_of "$OUT")
+[ -n "$GOT" ] && [ "$GOT" != "$BOB" ] || rvt_fail "mallory got bob's former address $BOB"
+OUT=$(probe bob prev4="$BOB") || { echo "$OUT"; rvt_fail "bob session"; }
+echo "$OUT"
+[ "$(v4_of "$OUT")" = "$BOB" ] || rvt_fail "returning bob did not get $BOB back"
+
+rvt_step "3. every other address held: mallory is refused, alice still gets hers"
+for n in bob client1 client2 client3; do
+	rvt_bg "$M" "hold-$n" "$PROBE" session 10.88.2.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
+		"$PKI/$n.crt" "$PKI/$n.key" then=wait hold=60
+done
+rvt_wait_for 15 "four held sessions" ctl_sessions_eq 4 || { ctl_status; rvt_fail "holders"; }
+grep -h assigned "$RVT_TMP"/hold-*.log
+if grep -q "v4=$ALICE " "$RVT_TMP"/hold-*.log; then
+	rvt_fail "a holder was given $ALICE"
+fi
+OUT=$(probe mallory prev4=$ALICE)
+echo "$OUT"
+[[ "$OUT" == *"closed: error 3 (address pool exhausted)"* ]] ||
+	rvt_fail "mallory was not refused with the pool exhausted"
+rvt_bg "$C1" alice2 "$RV_BIN" client -c "$RVT_TMP/alice.conf"
+rvt_wait_for 10 "alice's session" ctl_sessions_eq 5 || { ctl_status; rvt_fail "alice kept out"; }
+[ "$(ctl_field "session name=alice" v4)" = "$ALICE" ] || rvt_fail "alice did not get $ALICE"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "alice cannot reach the server"
+ctl_status | head -1
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# test_control_reload.sh — hitless configuration reload (issue 8 §3), by
+# SIGHUP and by `ringvpn reload`, with two clients pinging through the
+# tunnel 100 times a second the whole time:
+#   1. a reload that changes the pushed routes, the timers (keepalive,
+#      dead-peer timeout) and the log level drops no session and no packet
+#      (no key-related drop in any counter): the clients install the new
+#      routes and remove the old (ip route in their namespaces) and log the
+#      new timers; the server logs at the new level;
+#   2. a configuration with a syntax error is refused whole: the reply says
+#      so, and the sessions, the reload count and the log level stay;
+#   3. a pool change that takes one client's address away ends only that
+#      session, with GOODBYE(reconfig) and the reason in the log;
+#   4. a restart-only key (data_port) is reported as such and keeps its
+#      running value, and traffic keeps flowing.
+# On the old code (0d09d52) SIGHUP only reloaded certificates: routes and
+# timers were not pushed to running clients, and there was no
+# `ringvpn reload` (part 1 fails).
+#
+#   ns rvt-$$-c1 (client1)  --veth--  ns rvt-$$-s (server)
+#   ns rvt-$$-c2 (client2)  --veth--/
+#
+# Usage: bash test_control_reload.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
+
+ctl_init 2
+ctl_client_ns c1 1
+ctl_client_ns c2 2
+C1=$(rvt_ns_name c1)
+C2=$(rvt_ns_name c2)
+# client2 has a fixed address high in the /24, outside the /25 of part 3.
+CTL_SERVER_KV=(route=10.50.0.0/24 "fixed=client2 10.99.0.200")
+ctl_start_server
+SLOG="$RVT_TMP/server.log"
+CONF="$RVT_TMP/server.conf"
+ctl_client 1
+ctl_client 2
+rvt_wait_for 10 "two sessions" ctl_sessions_eq 2 || rvt_fail "clients did not come up"
+IDX1=$(ctl_field "session name=client1" index)
+IDX2=$(ctl_field "session name=client2" index)
+[ "$(ctl_field "session name=client2" v4)" = 10.99.0.200 ] || rvt_fail "client2's fixed address"
+for i in 1 2; do
+	rvt_wait_for 5 "client$i route" sh -c "ip -n $(rvt_ns_name c$i) route show 10.50.0.0/24 | grep -q 'dev rvc'" ||
+		rvt_fail "client$i lacks the pushed route"
+done
+rvt_bg "$C1" ping1 ping -q -i 0.01 -W 2 10.99.0.1
+PING1=$RVT_LAST_PID
+rvt_bg "$C2" ping2 ping -q -i 0.01 -W 2 10.99.0.1
+PING2=$RVT_LAST_PID
+
+# key_drops: every key-related drop counter of the server (sessions and
+# workers), summed.
+key_drops() {
+	ctl_status | grep -oE 'drop_(no_key|auth|replay|too_old|key_expired|unknown_index)=[0-9]+' |
+		awk -F= '{ n += $2 } END { print n + 0 }'
+}
+
+# stop_ping PID NAME: stop a ping and require that it lost nothing.
+stop_ping() {
+	kill -INT "$1"
+	wait "$1"
+	tail -2 "$RVT_TMP/$2.log"
+	grep -q " 0% packet loss" "$RVT_TMP/$2.log" || rvt_fail "$2 lost packets"
+}
+
+# same_sessions: client1 and client2 still hold the sessions they started with.
+same_sessions() {
+	[ "$(ctl_field "session name=client1" index)" = "$IDX1" ] || rvt_fail "client1's session was dropped"
+	[ "$(ctl_field "session name=client2" index)" = "$IDX2" ] || rvt_fail "client2's session was dropped"
+}
+
+sleep 2
+KD0=$(key_drops)
+
+rvt_step "1. SIGHUP: new routes, timers and log level"
+ctl_conf_set "$CONF" keepalive=2 dead_peer_timeout=8 log_level=debug
+sed -i 's|^route = 10.50.0.0/24$|route = 10.60.0.0/24|' "$CONF"
+ctl_conf_set "$CONF" route=fd60::/64
+kill -HUP "$SRV_PID"
+rvt_wait_for 10 "reload applied" grep -q "reload applied" "$SLOG" || rvt_fail "SIGHUP reload"
+grep -A4 "reload applied" "$SLOG"
+grep -q "reload applied: changed: log_level, keepalive, dead_peer_timeout, route$" "$SLOG" ||
+	rvt_fail "the reload does not list what changed"
+grep -q "applied: routes/timers/mtu pushed to 2 running client(s)" "$SLOG" ||
+	rvt_fail "routes and timers not pushed to both clients"
+for i in 1 2; do
+	ns=$(rvt_ns_name c$i)
+	rvt_wait_for 5 "client$i new routes" sh -c "ip -n $ns route show 10.60.0.0/24 | grep -q 'dev rvc' && ip -n $ns -6 route show fd60::/64 | grep -q 'dev rvc'" ||
+		rvt_fail "client$i did not install the new routes"
+	ip -n "$ns" route show 10.50.0.0/24 | grep -q . && rvt_fail "client$i kept the removed route"
+	grep "server updated the configuration" "$RVT_TMP/client$i.log" | tail -1
+	grep -q "server updated the configuration: mtu 1420, 2 route(s), keepalive 2 s, dead-peer timeout 8 s" \
+		"$RVT_TMP/client$i.log" || rvt_fail "client$i did not take the new timers"
+done
+rvt_nsx "$S" "$RV_BIN" rekey client1 -s "$SRV_SOCK" >/dev/null || rvt_fail "rekey"
+rvt_wait_for 5 "debug lines" grep -q "debug: client client1: epoch" "$SLOG" ||
+	rvt_fail "the new log level did not take effect"
+same_sessions
+
+rvt_step "1. ringvpn reload: routes back, log level back"
+sed -i 's|^route = 10.60.0.0/24$|route = 10.50.0.0/24|' "$CONF"
+ctl_conf_set "$CONF" log_level=info
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || { echo "$OUT"; rvt_fail "reload"; }
+echo "$OUT"
+grep -q "^changed: log_level, route$" <<<"$OUT" || rvt_fail "reply does not list the changes"
+grep -q "^applied: routes/timers/mtu pushed to 2 running client(s)$" <<<"$OUT" || rvt_fail "reply: push"
+grep -q "^applied: log level 2$" <<<"$OUT" || rvt_fail "reply: log level"
+for i in 1 2; do
+	ns=$(rvt_ns_name c$i)
+	rvt_wait_for 5 "client$i routes back" sh -c "ip -n $ns route show 10.50.0.0/24 | grep -q 'dev rvc' && ! ip -n $ns route show 10.60.0.0/24 | grep -q ." ||
+		rvt_fail "client$i routes not updated again"
+done
+same_sessions
+[ "$(ctl_field server reloads)" = 2 ] || rvt_fail "reloads not counted"
+
+rvt_step "2. a broken configuration is refused whole"
+cp "$CONF" "$RVT_TMP/server.conf.good"
+ctl_conf_set "$CONF" log_level=debug keepalive=3
+echo "this is not a setting" >>"$CONF"
+N0=$(grep -c "debug:" "$SLOG")
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a broken configuration was accepted"
+echo "$OUT"
+grep -q "error: reload refused, nothing changed" <<<"$OUT" || rvt_fail "reply does not say refused"
+grep -q "server.conf:[0-9]*: expected 'key = value'" <<<"$OUT" || rvt_fail "reply does not say where"
+grep -q "reload refused, running configuration kept" "$SLOG" || rvt_fail "no log line for the refusal"
+[ "$(ctl_field server reloads)" = 2 ] && [ "$(ctl_field server reload_failures)" = 1 ] ||
+	rvt_fail "reload counters"
+rvt_nsx "$S" "$RV_BIN" rekey -s "$SRV_SOCK" >/dev/null || rvt_fail "rekey"
+sleep 1.5
+[ "$(grep -c "debug:" "$SLOG")" = "$N0" ] || rvt_fail "the refused reload changed the log level"
+[ "$(grep -c "keepalive 3 s" "$RVT_TMP/client1.log")" = 0 ] || rvt_fail "the refused reload pushed timers"
+same_sessions
+cp "$RVT_TMP/server.conf.good" "$CONF"
+
+rvt_step "no packet and no session lost through the reloads"
+stop_ping "$PING2" ping2
+KD1=$(key_drops)
+rvt_log "key-related drops: $KD0 before, $KD1 after"
+[ "$KD1" = "$KD0" ] || rvt_fail "packets dropped for key reasons during the reloads"
+ctl_status | grep "^session" | sed 's/ drop_.*//'
+
+rvt_step "3. a smaller pool ends only the session whose address left it"
+sed -i '/^fixed = client2 /d' "$CONF"
+ctl_conf_set "$CONF" pool4=10.99.0.0/25
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || { echo "$OUT"; rvt_fail "reload"; }
+echo "$OUT"
+grep -q "^ended: 1 session(s) whose address the new pools or fixed addresses took away$" <<<"$OUT" ||
+	rvt_fail "reply does not report the ended session"
+grep -q "client client2: ending the session: configuration reload: its address left the pool" "$SLOG" ||
+	rvt_fail "no log line with the reason"
+rvt_wait_for 5 "client2 told" grep -q "server said goodbye (removed by a configuration change)" \
+	"$RVT_TMP/client2.log" || rvt_fail "client2 was not told GOODBYE(reconfig)"
+[ "$(ctl_field "session name=client1" index)" = "$IDX1" ] || rvt_fail "client1's session was dropped"
+rvt_wait_for 10 "client2 back" ctl_sessions_eq 2 || rvt_fail "client2 did not come back"
+A2=$(ctl_field "session name=client2" v4)
+rvt_log "client2 came back with $A2"
+[[ "$A2" =~ ^10\.99\.0\.([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" -lt 127 ] ||
+	rvt_fail "client2's new address $A2 is not in the /25"
+
+rvt_step "4. a restart-only key is reported and left alone"
+ctl_conf_set "$CONF" data_port=4500
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || { echo "$OUT"; rvt_fail "reload"; }
+echo "$OUT"
+grep -q "^changed: data_port$" <<<"$OUT" || rvt_fail "the change of data_port is not listed"
+grep -q "^needs a restart (running value kept): data_port$" <<<"$OUT" || rvt_fail "data_port not reported"
+[ "$(ctl_field server data_port)" = 4434 ] || rvt_fail "the running data port changed"
+rvt_nsx "$C2" ping -c 3 -i 0.2 -W 2 10.99.0.1 || rvt_fail "client2 traffic after the reloads"
+stop_ping "$PING1" ping1
+[ "$(ctl_field "session name=client1" index)" = "$IDX1" ] || rvt_fail "client1's session was dropped"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"

@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# test_control_revoke.sh — ending live sessions whose certificate is no longer
+# valid, certificate expiry warnings, and the operator's kick (issue 7 C):
+#   A. `ringvpn pki revoke` of a connected client, with no signal at all:
+#      the server sees the new CRL (inotify) and ends that session within
+#      1 s — GOODBYE(revoked) in the client's log, gone from status, its
+#      address and demux entry released, a log line — while another client
+#      keeps pinging through the tunnel without a lost packet.
+#   B. The same through `ringvpn reload` (the configuration now names another
+#      CRL file); afterwards the server watches the new file too.
+#   C. `ringvpn kick NAME`: the session ends now, the client logs
+#      GOODBYE(kicked), everything it held is released.
+#   D. A server whose certificate expires within 14 days says so at start
+#      (log) and in `status` (human and --json, in seconds).
+#   E. An expired CRL is called out in the log and in `status`, and a client
+#      it refuses is told why in the server's log.
+# On the old code (0d09d52) A fails: the revoked client kept its tunnel (no
+# CRL watch, no re-verification), and `kick` did not exist.
+#
+#   ns rvt-$$-c1 .. c5 (client1 .. client5)  --veth--  ns rvt-$$-s (server;
+#   a second server instance on ports 4533/4534 for D and E)
+#
+# Usage: bash test_control_revoke.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
+
+ctl_init 5
+for i in 1 2 3 4 5; do
+	ctl_client_ns "c$i" "$i"
+done
+C2=$(rvt_ns_name c2)
+CTL_SERVER_KV=()
+ctl_start_server
+SLOG="$RVT_TMP/server.log"
+
+# session_gone NAME: NAME has no session on the server.
+session_gone() { ! ctl_status | grep -q "^session name=$1 "; }
+
+# session_running NAME: NAME's session is up.
+session_running() { ctl_status | grep -q "^session name=$1 .*state=running"; }
+
+# wait_log FILE PATTERN SECS: poll FILE for PATTERN (every 20 ms, up to SECS
+# by the clock, not by a count of polls: a loaded machine forks slowly);
+# prints the seconds it took.
+wait_log() {
+	local t0=$EPOCHREALTIME now
+	while ! grep -q "$2" "$1" 2>/dev/null; do
+		now=$EPOCHREALTIME
+		awk -v a="$t0" -v b="$now" -v s="$3" 'BEGIN { exit !(b - a > s) }' && return 1
+		sleep 0.02
+	done
+	now=$EPOCHREALTIME
+	awk -v a="$t0" -v b="$now" 'BEGIN { printf "%.2f\n", b - a }'
+}
+
+# shows WHAT PATTERN TEXT: print TEXT's lines matching PATTERN; fail without one.
+shows() {
+	grep -e "$2" <<<"$3" || rvt_fail "missing: $1 ($2)"
+}
+
+# revoked_within_1s NAME: NAME's client logs GOODBYE(revoked) within 1 s.
+revoked_within_1s() {
+	local dt
+	dt=$(wait_log "$RVT_TMP/$1.log" "said goodbye (certificate revoked" 5) ||
+		rvt_fail "$1 was not told GOODBYE(revoked)"
+	rvt_log "$1 got GOODBYE(revoked) $dt s after the revocation"
+	awk -v d="$dt" 'BEGIN { exit !(d <= 1.0) }' || rvt_fail "took $dt s (more than 1 s)"
+}
+
+# revoke_in CADIR NAME: revoke clientNAME's certificate in CADIR (no signal).
+revoke_in() {
+	rvt_run "$RV_BIN" pki revoke --ca "$1" --cert "$PKI/$2.crt" >/dev/null || rvt_fail "pki revoke $2"
+}
+
+for i in 1 2 3; do ctl_client "$i"; done
+# client4 is kicked: it must stay away long enough to be seen gone.
+ctl_client 4 reconnect_min=10s reconnect_max=20s
+rvt_wait_for 15 "four sessions" ctl_sessions_eq 4 || { ctl_status; rvt_fail "clients did not come up"; }
+ctl_status | head -1
+IDX2=$(ctl_field "session name=client2" index)
+rvt_bg "$C2" ping ping -c 120 -i 0.2 -W 2 10.99.0.1
+PING=$RVT_LAST_PID
+
+rvt_step "A. pki revoke client1 with no signal: its session ends within 1 s"
+revoke_in "$PKI/ca" client1
+revoked_within_1s client1
+session_gone client1 || rvt_fail "client1's session is still listed"
+grep "client1" "$SLOG" | grep "certificate revoked" | tail -1
+grep -q "client client1 .*: certificate .*revoked.*: ending its session" "$SLOG" ||
+	rvt_fail "no log line for the revocation"
+ctl_status | head -1
+[ "$(ctl_field server revoked)" = 1 ] || rvt_fail "revocation not counted"
+[ "$(ctl_field server pool4_in_use)" = 3 ] || rvt_fail "client1's address not released"
+[ "$(ctl_field server demux)" = 3 ] || rvt_fail "client1's demux entry not removed"
+rvt_wait_for 10 "client1 refused on reconnect" grep -q "rejected the connection: .*revoked" \
+	"$RVT_TMP/client1.log" || rvt_fail "revoked client1 not refused when reconnecting"
+session_gone client1 || rvt_fail "revoked client1 came back"
+
+rvt_step "B. the same through ringvpn reload (a new CRL file)"
+cp -a "$PKI/ca" "$PKI/ca-b"
+revoke_in "$PKI/ca-b" client3
+session_gone client3 && rvt_fail "client3 ended before the reload"
+ctl_conf_set "$RVT_TMP/server.conf" crl="$PKI/ca-b/ca.crl"
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || { echo "$OUT"; rvt_fail "reload"; }
+echo "$OUT"
+grep -q "ended: 1 session(s) whose certificate is revoked" <<<"$OUT" ||
+	rvt_fail "the reload reply does not report the ended session"
+session_gone client3 || rvt_fail "client3's session survived the reload"
+wait_log "$RVT_TMP/client3.log" "said goodbye (certificate revoked" 2 >/dev/null ||
+	rvt_fail "client3 was not told GOODBYE(revoked)"
+[ "$(ctl_field server revoked)" = 2 ] || rvt_fail "revocation not counted"
+rvt_log "after the reload the server watches the new CRL file: revoke client5 there"
+ctl_client 5
+rvt_wait_for 10 "client5 session" session_running client5 ||
+	rvt_fail "client5 did not come up"
+revoke_in "$PKI/ca-b" client5
+revoked_within_1s client5
+
+rvt_step "C. ringvpn kick client4"
+OUT=$(rvt_run "$RV_BIN" kick client4 -s "$SRV_SOCK") || { echo "$OUT"; rvt_fail "kick"; }
+echo "$OUT"
+session_gone client4 || rvt_fail "client4's session survived the kick"
+wait_log "$RVT_TMP/client4.log" "said goodbye (kicked by the operator)" 2 >/dev/null ||
+	rvt_fail "client4 was not told GOODBYE(kicked)"
+grep -q "client client4 .*kicked by uid 0" "$SLOG" || rvt_fail "no log line for the kick"
+ctl_status | head -1
+[ "$(ctl_field server kicked)" = 1 ] || rvt_fail "kick not counted"
+[ "$(ctl_field server sessions)" = 1 ] || rvt_fail "only client2 should be left"
+[ "$(ctl_field server pool4_in_use)" = 1 ] || rvt_fail "addresses not released"
+[ "$(ctl_field server demux)" = 1 ] || rvt_fail "demux entries not removed"
+OUT=$("$RV_BIN" kick client4 -s "$SRV_SOCK" 2>&1) && rvt_fail "kicking a name without a session succeeded"
+grep -q "error: no session named client4" <<<"$OUT" || rvt_fail "kick without a session: $OUT"
+
+rvt_step "client2 was never disturbed"
+wait "$PING" || { tail -3 "$RVT_TMP/ping.log"; rvt_fail "client2 lost packets"; }
+tail -2 "$RVT_TMP/ping.log"
+[ "$(ctl_field "session name=client2" index)" = "$IDX2" ] || rvt_fail "client2's session was replaced"
+
+rvt_step "D. a server certificate that expires within 14 days"
+"$RV_BIN" pki server --ca "$PKI/ca" --name vpn.test --out "$PKI" --file soon --days 5 >/dev/null ||
+	rvt_fail "pki server"
+chgrp "$RV_GROUP" "$PKI/soon.key" && chmod g+r "$PKI/soon.key"
+S2_SOCK="$RVT_TMP/s2.sock"
+# start_s2 NAME KEY=VALUE...: a second server on ports 4533/4534, tun rvs1.
+start_s2() {
+	local name=$1; shift
+	ctl_server_conf "$RVT_TMP/$name.conf" listen=4533 data_port=4534 tun=rvs1 \
+		status_socket="$S2_SOCK" lease_file="$RVT_TMP/$name.leases" "$@"
+	rvt_bg "$S" "$name" "$RV_BIN" server -c "$RVT_TMP/$name.conf"
+	S2_PID=$RVT_LAST_PID
+	rvt_wait_for 10 "$name status socket" "$RV_BIN" status -s "$S2_SOCK" || rvt_fail "$name did not start"
+}
+start_s2 s2 cert="$PKI/soon.crt" key="$PKI/soon.key"
+shows "an expiry warning at start" "own certificate expires in 4 day(s) 23 h: renew it" \
+	"$(<"$RVT_TMP/s2.log")"
+shows "the certificate flagged in status" "certificate *expires in 4d23h  (renew soon)" \
+	"$("$RV_BIN" status -s "$S2_SOCK")"
+SECS=$("$RV_BIN" status --json -s "$S2_SOCK" |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["certificates"]["cert_expires_s"])') ||
+	rvt_fail "status --json"
+rvt_log "status --json: cert_expires_s=$SECS"
+[ "$SECS" -gt $((5 * 86400 - 600)) ] && [ "$SECS" -le $((5 * 86400)) ] ||
+	rvt_fail "cert_expires_s $SECS is not 5 days"
+rvt_stop_pid "$S2_PID" 10 || rvt_fail "s2 exit"
+
+rvt_step "E. an expired CRL: said in the log and status; refused clients are told why"
+# `ringvpn pki` never writes a stale CRL; openssl's ca can, signed by the
+# same CA key (last update 2020-01-01, next update 2020-01-02).
+mkdir -p "$RVT_TMP/oca"
+: >"$RVT_TMP/oca/index.txt"
+echo 01 >"$RVT_TMP/oca/crlnumber"
+cat >"$RVT_TMP/oca/ca.cnf" <<EOC
+[ ca ]
+default_ca = tca
+[ tca ]
+database = $RVT_TMP/oca/index.txt
+crlnumber = $RVT_TMP/oca/crlnumber
+default_md = sha256
+EOC
+rvt_run openssl ca -config "$RVT_TMP/oca/ca.cnf" -gencrl -cert "$PKI/ca/ca.crt" \
+	-keyfile "$PKI/ca/ca.key" -crl_lastupdate 20200101000000Z -crl_nextupdate 20200102000000Z \
+	-out "$PKI/stale.crl" 2>"$RVT_TMP/openssl.log" || { cat "$RVT_TMP/openssl.log"; rvt_fail "openssl ca"; }
+chgrp "$RV_GROUP" "$PKI/stale.crl" && chmod g+r "$PKI/stale.crl"
+start_s2 s3 crl="$PKI/stale.crl"
+shows "a log line for the expired CRL, saying what it does" \
+	"CRL EXPIRED .*every client is refused until a fresh CRL is published" "$(<"$RVT_TMP/s3.log")"
+shows "the expired CRL called out in status" \
+	"WARNING: the CRL has expired: every client is refused" "$("$RV_BIN" status -s "$S2_SOCK")"
+"$RV_BIN" status --json -s "$S2_SOCK" |
+	python3 -c 'import json, sys; c = json.load(sys.stdin)["certificates"]; sys.exit(not (c["crl_expired"] is True and c["crl_next_update_s"] < 0))' ||
+	rvt_fail "status --json: crl_expired is not true"
+OUT=$(rvt_nsx "$(rvt_ns_name c2)" "$PROBE" hello 10.88.2.1 4533 "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/client2.crt" "$PKI/client2.key")
+echo "$OUT"
+[[ "$OUT" == refused:* ]] || rvt_fail "a client got in past an expired CRL"
+rvt_wait_for 5 "refusal logged" grep -q "TLS handshake with .* failed: .*CRL has expired" "$RVT_TMP/s3.log" ||
+	rvt_fail "the server does not say the CRL expired when refusing a client"
+grep "TLS handshake with" "$RVT_TMP/s3.log" | tail -1
+rvt_stop_pid "$S2_PID" 10 || rvt_fail "s3 exit"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"

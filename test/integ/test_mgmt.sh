@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# test_mgmt.sh — the management interface (issue 8 §1) of a server with two
+# clients:
+#   1. every command and format: `status` (human header, aligned session
+#      rows, worker table), `--json` (parses; version 1; every drop reason
+#      of core/counters.h per session and per worker), `--prometheus`
+#      (`promtool check metrics` accepts it), `--kv`; `rekey [NAME]`,
+#      `log-level`, `reload`, `kick` and their errors;
+#   2. access control by SO_PEERCRED: `nobody` is refused without
+#      admin_group; with admin_group = nogroup it may read but not kick; with
+#      admin_group_write = yes (applied by a reload) it may kick; a caller
+#      outside the group is refused by the server itself even when the
+#      socket's mode would let it in;
+#   3. malformed requests (empty, garbage, too long, binary) each get an
+#      "error:" reply and a log line, and the server keeps serving;
+#   4. 50 concurrent status requests are all answered; a caller that
+#      connects and never sends blocks nobody and is closed after 5 s;
+#   5. `status --watch 1` redraws with per-session rates.
+# On the old code (0d09d52) none of this existed beyond a plain `status`.
+#
+# Usage: bash test_mgmt.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
+
+ctl_init 2
+ctl_client_ns c1 1
+ctl_client_ns c2 2
+C1=$(rvt_ns_name c1)
+C2=$(rvt_ns_name c2)
+CTL_SERVER_KV=()
+ctl_start_server
+SLOG="$RVT_TMP/server.log"
+ctl_client 1
+ctl_client 2
+rvt_wait_for 10 "two sessions" ctl_sessions_eq 2 || rvt_fail "clients did not come up"
+rvt_nsx "$C1" ping -c 5 -i 0.1 -W 2 10.99.0.1 >/dev/null || rvt_fail "client1 traffic"
+
+# mgmt [-s SOCK] ARGS...: run a management command, print it and its output.
+mgmt() { rvt_run "$RV_BIN" "$@" -s "$SRV_SOCK"; }
+
+# raw BYTES: send BYTES (a Python bytes expression, written by this script)
+# on the management socket as root and print the reply.
+raw() {
+	python3 - "$SRV_SOCK" "$1" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(eval(sys.argv[2]))
+s.shutdown(socket.SHUT_WR)
+reply = b""
+while True:
+    try:
+        b = s.recv(65536)
+    except ConnectionResetError:
+        # The server closed with part of an over-long request unread: the
+        # reply came first, the reset after it.
+        break
+    if not b:
+        break
+    reply += b
+sys.stdout.write(reply.decode(errors="replace"))
+EOF
+}
+
+# as_nobody GID CMD...: run CMD as user nobody with group GID only.
+as_nobody() { setpriv --reuid=nobody --regid="$1" --clear-groups "${@:2}"; }
+
+rvt_step "1. status: the human form"
+OUT=$(mgmt status) || rvt_fail "status"
+echo "$OUT"
+grep -q "^ringvpn server: running, up " <<<"$OUT" || rvt_fail "no header line"
+grep -q "^  listening \*:4433 (control), UDP 4434 (data), tun rvs0$" <<<"$OUT" || rvt_fail "no listen line"
+grep -q "^  sessions 2, handshaking 0, connections 2$" <<<"$OUT" || rvt_fail "no sessions line"
+grep -q "^WORKER .*RX PKTS" <<<"$OUT" && grep -q "^total " <<<"$OUT" || rvt_fail "no worker table"
+# Rows are aligned under the header: each column starts where its title does.
+python3 - <<EOF || rvt_fail "session rows not aligned"
+import re, sys
+lines = """$OUT""".splitlines()
+head = next(i for i, l in enumerate(lines) if l.startswith("NAME "))
+cols = [lines[head].index(t) for t in ("VIRTUAL ADDRESSES", "ENDPOINT", "SINCE", "EPOCH", "RX", "DROPS")]
+rows = lines[head + 1:head + 3]
+names = sorted(r.split()[0] for r in rows)
+assert names == ["client1", "client2"], names
+for r in rows:
+    assert r[cols[0]:].startswith("10.99.0."), r
+    assert re.match(r"10\.88\.[12]\.2:\d+ ", r[cols[1]:]), r
+    for c in cols[2:]:
+        assert r[c] != " " and r[c - 1] == " ", (r, c)
+print("rows aligned:", len(rows))
+EOF
+
+rvt_step "1. status --json: version 1, every field, every drop reason"
+mgmt status --json >"$RVT_TMP/status.json" || rvt_fail "status --json"
+grep -o 'X(RV_DROP_[A-Z_]*, "[a-z_]*")' "$RV_SRC/core/counters.h" | sed 's/.*"\(.*\)")/\1/' >"$RVT_TMP/reasons"
+[ "$(wc -l <"$RVT_TMP/reasons")" -ge 10 ] || rvt_fail "cannot read the drop reasons from core/counters.h"
+python3 - "$RVT_TMP/status.json" "$RVT_TMP/reasons" <<'EOF' || rvt_fail "status --json is incomplete"
+import json, sys
+st = json.load(open(sys.argv[1]))
+reasons = set(open(sys.argv[2]).read().split())
+assert st["version"] == 1 and st["role"] == "server" and st["state"] == "running", st
+assert st["sessions"] == 2 and st["connections"] == 2, st
+for k in ("ok", "failed", "timeouts", "evicted"):
+    assert k in st["handshakes"], k
+for k in ("replaced", "kicked", "revoked", "rate_limited", "slow_readers", "reloads", "reload_failures"):
+    assert k in st["events"], k
+assert st["pools"]["v4_in_use"] == 2
+assert st["certificates"]["cert_expires_s"] > 0 and st["certificates"]["crl_expired"] is False
+assert st["handshake_latency_s"]["count"] >= 2
+peers = {p["name"]: p for p in st["peers"]}
+assert set(peers) == {"client1", "client2"}, peers.keys()
+for p in peers.values():
+    for k in ("state", "v4", "v6", "endpoint", "connected_s", "epoch", "rekeys", "last_handshake_s",
+              "index", "tx_packets", "tx_bytes", "rx_packets", "rx_bytes"):
+        assert k in p, k
+    assert set(p["drops"]) == reasons, set(p["drops"]) ^ reasons
+assert peers["client1"]["rx_packets"] >= 5, peers["client1"]
+assert set(st["workers_total"]["drops"]) == reasons
+assert len(st["workers"]) >= 1 and all(set(w["drops"]) == reasons for w in st["workers"])
+print("json: version 1, %d peers, %d drop reasons each" % (len(peers), len(reasons)))
+EOF
+
+rvt_step "1. status --prometheus and --kv"
+mgmt status --prometheus >"$RVT_TMP/metrics.txt" || rvt_fail "status --prometheus"
+grep -q '^ringvpn_sessions 2$' "$RVT_TMP/metrics.txt" || rvt_fail "no ringvpn_sessions gauge"
+grep -q '^ringvpn_session_rx_bytes_total{peer="client1"} [1-9]' "$RVT_TMP/metrics.txt" ||
+	rvt_fail "no per-session byte counter"
+if command -v promtool >/dev/null; then
+	rvt_run promtool check metrics <"$RVT_TMP/metrics.txt" || rvt_fail "promtool rejects the exposition"
+else
+	rvt_log "promtool not installed: the exposition is not linted"
+fi
+OUT=$(mgmt status --kv) || rvt_fail "status --kv"
+grep -q "^server state=running sessions=2 " <<<"$OUT" || rvt_fail "kv header"
+[ "$(grep -c "^session name=" <<<"$OUT")" = 2 ] || rvt_fail "kv sessions"
+
+rvt_step "1. rekey, log-level, reload, kick"
+E0=$(ctl_field "session name=client1" epoch)
+OUT=$(mgmt log-level debug) || rvt_fail "log-level debug"
+grep -q "^log level debug$" <<<"$OUT" || rvt_fail "log-level reply: $OUT"
+OUT=$(mgmt rekey client1) || rvt_fail "rekey client1"
+grep -q "rekey started for 1 session(s)" <<<"$OUT" || rvt_fail "rekey reply: $OUT"
+rvt_wait_for 5 "client1's new epoch" sh -c "[ \"\$(\"$RV_BIN\" status --kv -s $SRV_SOCK | sed -n 's/^session name=client1 .* epoch=\([0-9]*\) .*/\1/p')\" -gt $E0 ]" ||
+	rvt_fail "rekey client1 did not change its epoch"
+rvt_wait_for 5 "a debug line" grep -q "debug: client client1: epoch .* active" "$SLOG" ||
+	rvt_fail "log-level debug did not take effect"
+mgmt log-level info >/dev/null || rvt_fail "log-level info"
+N0=$(grep -c "debug:" "$SLOG")
+OUT=$(mgmt rekey) || rvt_fail "rekey (all)"
+grep -q "rekey started for 2 session(s)" <<<"$OUT" || rvt_fail "rekey reply: $OUT"
+sleep 1
+[ "$(grep -c "debug:" "$SLOG")" = "$N0" ] || rvt_fail "debug lines after log-level info"
+OUT=$(mgmt rekey nosuch 2>&1) && rvt_fail "rekey of an unknown name succeeded"
+grep -q "error: no matching session" <<<"$OUT" || rvt_fail "rekey nosuch: $OUT"
+OUT=$(mgmt log-level loud 2>&1)
+[ $? = 2 ] || rvt_fail "log-level loud: not a usage error"
+OUT=$(mgmt reload) || rvt_fail "reload"
+grep -q "^changed: nothing$" <<<"$OUT" || rvt_fail "reload reply: $OUT"
+
+rvt_step "2. access: nobody without admin_group is refused"
+OUT=$(as_nobody nogroup "$RV_BIN" status -s "$SRV_SOCK" 2>&1)
+RC=$?
+echo "$OUT"
+[ "$RC" = 9 ] || rvt_fail "status as nobody: exit $RC, expected 9 (permission)"
+grep -q "Permission denied" <<<"$OUT" || rvt_fail "status as nobody: $OUT"
+
+rvt_step "2. admin_group = nogroup: nobody may read, not kick"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+CTL_SERVER_KV=(admin_group=nogroup)
+ctl_start_server
+rvt_wait_for 15 "two sessions again" ctl_sessions_eq 2 || rvt_fail "clients did not come back"
+stat -c '%A %G %n' "$SRV_SOCK"
+[ "$(stat -c '%a %G' "$SRV_SOCK")" = "660 nogroup" ] || rvt_fail "socket mode/group"
+OUT=$(as_nobody nogroup "$RV_BIN" status --kv -s "$SRV_SOCK") || rvt_fail "status as nobody/nogroup"
+grep -q "^server state=running sessions=2 " <<<"$OUT" || rvt_fail "status as nobody: $OUT"
+OUT=$(as_nobody nogroup "$RV_BIN" kick client2 -s "$SRV_SOCK" 2>&1)
+RC=$?
+echo "$OUT"
+[ "$RC" = 9 ] || rvt_fail "kick as nobody: exit $RC, expected 9"
+grep -q "error: permission denied (kick needs root, or admin_group with admin_group_write)" <<<"$OUT" ||
+	rvt_fail "kick as nobody: $OUT"
+grep -q "management request 'kick' from uid 65534 refused: not permitted" "$SLOG" ||
+	rvt_fail "no log line for the refused kick"
+[ "$(ctl_sessions)" = 2 ] || rvt_fail "the refused kick ended a session"
+
+rvt_step "2. the server checks the caller even when the socket mode lets anyone in"
+chmod 0666 "$SRV_SOCK"
+chmod o+x "$RVT_TMP"
+OUT=$(as_nobody daemon "$RV_BIN" status -s "$SRV_SOCK" 2>&1)
+RC=$?
+echo "$OUT"
+[ "$RC" = 9 ] && grep -q "error: permission denied (status needs root or admin_group)" <<<"$OUT" ||
+	rvt_fail "a caller outside admin_group was served (exit $RC)"
+chmod 0660 "$SRV_SOCK"
+chmod o-x "$RVT_TMP"
+
+rvt_step "2. admin_group_write = yes (by reload): nobody may kick"
+ctl_conf_set "$RVT_TMP/server.conf" admin_group_write=yes
+OUT=$(mgmt reload) || rvt_fail "reload"
+grep -q "changed: admin_group_write" <<<"$OUT" || rvt_fail "reload reply: $OUT"
+OUT=$(as_nobody nogroup "$RV_BIN" kick client2 -s "$SRV_SOCK") || rvt_fail "kick as nobody: $OUT"
+echo "$OUT"
+grep -q "client client2 .*kicked by uid 65534" "$SLOG" || rvt_fail "no log line for the kick"
+
+rvt_step "3. malformed requests: an error reply each, and the server keeps serving"
+for req in 'b""' 'b"hello world\n"' 'b"status" + b" " * 300 + b"\n"' 'b"kick " + b"x" * 200 + b"\n"' \
+	'b"\x00\x01\xffstatus\n"' 'b"status kv extra\n"' 'b"\r\n"'; do
+	OUT=$(raw "$req") || rvt_fail "raw $req"
+	printf '%-40s -> %s\n' "$req" "$(head -1 <<<"$OUT")"
+	[[ "$OUT" == "error: "* ]] || rvt_fail "request $req: reply '$OUT'"
+	[ "$(ctl_field server state)" = running ] || rvt_fail "server stopped serving after $req"
+done
+grep "management request from uid 0 refused" "$SLOG" | tail -3
+[ "$(grep -c "management request from uid 0 refused" "$SLOG")" -ge 3 ] ||
+	rvt_fail "malformed requests are not logged"
+
+rvt_step "4. 50 concurrent status requests, and a caller that never sends"
+python3 - "$SRV_SOCK" <<'EOF' || rvt_fail "concurrent requests"
+import socket, sys, threading, time
+path = sys.argv[1]
+# An idle caller: it connects and sends nothing.
+idle = socket.socket(socket.AF_UNIX)
+idle.connect(path)
+t_idle = time.monotonic()
+barrier = threading.Barrier(50)
+replies = []
+def one():
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(20)
+    barrier.wait()
+    s.connect(path)
+    s.sendall(b"status kv\n")
+    r = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        r += b
+    replies.append(r)
+t0 = time.monotonic()
+ts = [threading.Thread(target=one) for _ in range(50)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+ok = sum(1 for r in replies if r.startswith(b"ok\nserver state=running"))
+print("concurrent: %d of 50 answered ok in %.2f s" % (ok, time.monotonic() - t0))
+bad = [r[:60] for r in replies if not r.startswith(b"ok\n")]
+if ok != 50:
+    sys.exit("not all answered: %s" % bad[:3])
+idle.settimeout(15)
+got = idle.recv(100)
+dt = time.monotonic() - t_idle
+print("idle caller closed after %.1f s (%r)" % (dt, got))
+if not 4.5 <= dt <= 8:
+    sys.exit("the idle caller was closed after %.1f s, not 5" % dt)
+EOF
+grep -q "management request (uid 0) not completed within 5 s: closed" "$SLOG" ||
+	rvt_fail "no log line for the idle caller"
+
+rvt_step "5. status --watch 1 for 3 s"
+rvt_bg "$C1" ping-watch ping -i 0.05 -c 80 -W 2 10.99.0.1
+timeout 3.5 "$RV_BIN" status --watch 1 -s "$SRV_SOCK" >"$RVT_TMP/watch.txt"
+[ $? = 124 ] || rvt_fail "status --watch ended by itself"
+grep -A3 "^RATES" "$RVT_TMP/watch.txt" | tail -4
+[ "$(grep -c "^ringvpn server: running" "$RVT_TMP/watch.txt")" -ge 3 ] || rvt_fail "watch did not redraw"
+[ "$(grep -c "^RATES" "$RVT_TMP/watch.txt")" -ge 3 ] || rvt_fail "watch shows no rates"
+grep -Eq "^client1 +[0-9.]+ [kMG]bit/s +[0-9.]+ [kMG]bit/s$" "$RVT_TMP/watch.txt" || rvt_fail "no rate row"
+grep -Eq "^client1 +([1-9][0-9.]*|0\.[1-9][0-9]*) [kMG]bit/s" "$RVT_TMP/watch.txt" ||
+	rvt_fail "client1's traffic does not show as a rate"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
