@@ -18,6 +18,8 @@
 
 #define RV_DROP_REASONS(X)                                                               \
 	X(RV_DROP_SHORT, "short")		  /* datagram shorter than header+tag */ \
+	X(RV_DROP_BAD_RECV, "bad_recv")		  /* receive result unparsable */        \
+	X(RV_DROP_BAD_SRC, "bad_src")		  /* source address family unknown */    \
 	X(RV_DROP_BAD_TYPE, "bad_type")		  /* unknown message type */             \
 	X(RV_DROP_RESERVED, "reserved")		  /* reserved header bits not zero */    \
 	X(RV_DROP_UNKNOWN_INDEX, "unknown_index") /* no session has this index */        \

@@ -21,6 +21,8 @@
 #include "uring/internal.h"
 #include "uring/udata.h"
 
+/* wire_drop_reason names the drop for a header that failed to parse; |e| is
+ * never RV_WIRE_OK (the caller checks first). */
 static enum rv_drop_reason wire_drop_reason(enum rv_wire_err e)
 {
 	switch (e) {
@@ -37,9 +39,9 @@ static enum rv_drop_reason wire_drop_reason(enum rv_wire_err e)
 	case RV_WIRE_COUNTER_LIMIT:
 		return RV_DROP_KEY_EXPIRED;
 	case RV_WIRE_OK:
-	default:
-		return RV_DROP_SHORT;
+		break;
 	}
+	return RV_DROP_BAD_TYPE;
 }
 
 static enum rv_drop_reason open_drop_reason(enum rv_session_result r)
@@ -81,7 +83,7 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 	w->udprx_refs[bid] = 1; /* our hold while splitting */
 	o = io_uring_recvmsg_validate(buf, (int)len, &w->recv_msg);
 	if (unlikely(o == NULL)) {
-		rv_drop_add(&w->ctr, RV_DROP_SHORT, 1);
+		rv_drop_add(&w->ctr, RV_DROP_BAD_RECV, 1);
 		release_bid_hold(w, bid);
 		return;
 	}
@@ -103,13 +105,13 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 	plen = io_uring_recvmsg_payload_length(o, (int)len, &w->recv_msg);
 	seg = gro > 0 && (uint32_t)gro < plen ? (uint32_t)gro : plen;
 	if (unlikely(seg == 0)) {
-		rv_drop_add(&w->ctr, RV_DROP_SHORT, 1);
+		rv_drop_add(&w->ctr, RV_DROP_BAD_RECV, 1);
 		release_bid_hold(w, bid);
 		return;
 	}
 	ndg = (plen + seg - 1) / seg;
 	if (unlikely(ndg > RV_RX_BATCH)) {
-		rv_drop_add(&w->ctr, RV_DROP_SHORT, ndg);
+		rv_drop_add(&w->ctr, RV_DROP_BAD_RECV, ndg);
 		release_bid_hold(w, bid);
 		return;
 	}
@@ -119,7 +121,7 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 	src = w->nsrcs;
 	if (unlikely(!rv_sock_canon_endpoint(&w->rx_srcs[src], io_uring_recvmsg_name(o),
 					     o->namelen))) {
-		rv_drop_add(&w->ctr, RV_DROP_SHORT, ndg);
+		rv_drop_add(&w->ctr, RV_DROP_BAD_SRC, ndg);
 		release_bid_hold(w, bid);
 		return;
 	}

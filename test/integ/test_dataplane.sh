@@ -186,6 +186,10 @@ if [ "$INJECT" = 1 ]; then
 	expect "drop_auth (tampered)" "$(delta drop_auth)" 6
 	expect "drop_replay + drop_too_old (replayed)" $(($(delta drop_replay) + $(delta drop_too_old))) 5
 	expect "drop_short (truncated)" "$(delta drop_short)" 7
+	# The truncated datagrams are short, nothing else: the kernel's receive
+	# result and the source addresses were fine.
+	expect "drop_bad_recv" "$(delta drop_bad_recv)" 0
+	expect "drop_bad_src" "$(delta drop_bad_src)" 0
 	expect "drop_unknown_index" "$(delta drop_unknown_index)" 8
 	expect "drop_spoof" "$(delta drop_spoof)" "$N_SPOOF"
 	expect "session_drop_spoof" "$(delta session_drop_spoof)" "$N_SPOOF"
