@@ -37,7 +37,8 @@
 	X(RV_DROP_BAD_VNET, "bad_vnet")		  /* malformed virtio_net_hdr/GSO */     \
 	X(RV_DROP_TUN_WRITE, "tun_write")	  /* TUN write failed */                 \
 	X(RV_DROP_UDP_SEND, "udp_send")		  /* UDP send failed */                  \
-	X(RV_DROP_NO_ENDPOINT, "no_endpoint")	  /* peer endpoint unknown */
+	X(RV_DROP_NO_ENDPOINT, "no_endpoint")	  /* peer endpoint unknown */            \
+	X(RV_DROP_AQM, "aqm")			  /* CoDel: receive queue stood too long */
 
 #define RV_COUNTERS(X)                     \
 	X(RV_CTR_TX_PACKETS, "tx_packets") \
@@ -50,14 +51,33 @@
 	X(RV_CTR_UDP_SENDS, "udp_sends")   \
 	X(RV_CTR_KEEPALIVES, "keepalives_rx")
 
+/* Gauges: how deep each queue of the data plane is (the places a packet can
+ * wait), set by the worker that owns the queue (q_udp_rcvq_bytes is read from
+ * the kernel when a snapshot is taken). *_max are high-water marks since
+ * start. */
+#define RV_GAUGES(X)                                                                              \
+	X(RV_GAUGE_TUN_BUFS_KERNEL, "q_tun_bufs_kernel")    /* TUN buffers the kernel may fill */ \
+	X(RV_GAUGE_TUN_BUFS_HELD, "q_tun_bufs_held")	    /* read, not yet sealed/sent */       \
+	X(RV_GAUGE_SEND_INFLIGHT, "q_udp_sends_inflight")   /* sendmsg not yet completed */       \
+	X(RV_GAUGE_TX_BATCH_MAX, "q_tx_batch_bytes_max")    /* most bytes sealed in one turn */   \
+	X(RV_GAUGE_UDP_BUFS_KERNEL, "q_udp_bufs_kernel")    /* UDP buffers the kernel may fill */ \
+	X(RV_GAUGE_UDP_BUFS_HELD, "q_udp_bufs_held")	    /* received, TUN write pending */     \
+	X(RV_GAUGE_WRITE_INFLIGHT, "q_tun_writes_inflight") /* TUN writes not yet completed */    \
+	X(RV_GAUGE_RX_BATCH_MAX, "q_rx_batch_bytes_max")    /* most bytes opened in one turn */   \
+	X(RV_GAUGE_UDP_SOJOURN_US, "q_udp_sojourn_us")	    /* last wait in the socket queue */   \
+	X(RV_GAUGE_UDP_SOJOURN_MAX_US, "q_udp_sojourn_max_us") /* longest such wait */            \
+	X(RV_GAUGE_UDP_RCVQ_BYTES, "q_udp_rcvq_bytes")	       /* socket receive queue now */
+
 #define RV_ENUM_ENTRY(name, str) name,
 
 enum rv_drop_reason { RV_DROP_REASONS(RV_ENUM_ENTRY) RV_DROP_MAX };
 enum rv_counter { RV_COUNTERS(RV_ENUM_ENTRY) RV_CTR_MAX };
+enum rv_gauge { RV_GAUGES(RV_ENUM_ENTRY) RV_GAUGE_MAX };
 
 /* rv_drop_name / rv_counter_name return a static snake_case name. */
 const char *rv_drop_name(enum rv_drop_reason r);
 const char *rv_counter_name(enum rv_counter c);
+const char *rv_gauge_name(enum rv_gauge g);
 
 /* struct rv_counters: one per worker, one writer. */
 struct rv_counters {
@@ -85,6 +105,29 @@ static inline uint64_t rv_ctr_get(const struct rv_counters *c, enum rv_counter w
 static inline uint64_t rv_drop_get(const struct rv_counters *c, enum rv_drop_reason why)
 {
 	return atomic_load_explicit(&c->drop[why], memory_order_relaxed);
+}
+
+/* struct rv_gauges: one per worker, one writer (the worker), any reader. */
+struct rv_gauges {
+	_Atomic uint64_t g[RV_GAUGE_MAX];
+} RV_CACHE_ALIGNED;
+
+static inline void rv_gauge_set(struct rv_gauges *g, enum rv_gauge which, uint64_t v)
+{
+	atomic_store_explicit(&g->g[which], v, memory_order_relaxed);
+}
+
+/* rv_gauge_max raises a high-water mark to |v| if it is larger. */
+static inline void rv_gauge_max(struct rv_gauges *g, enum rv_gauge which, uint64_t v)
+{
+	if (v > atomic_load_explicit(&g->g[which], memory_order_relaxed)) {
+		atomic_store_explicit(&g->g[which], v, memory_order_relaxed);
+	}
+}
+
+static inline uint64_t rv_gauge_get(const struct rv_gauges *g, enum rv_gauge which)
+{
+	return atomic_load_explicit(&g->g[which], memory_order_relaxed);
 }
 
 #endif /* RV_CORE_COUNTERS_H */

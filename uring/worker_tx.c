@@ -57,16 +57,22 @@ static struct rv_session *lookup_dst(const struct rv_worker *w, const struct rv_
 	return rv_demux_by_dst6(d, ip->dst.a);
 }
 
-/* tx_push queues one inner packet: |len| bytes at |pkt| (header room in
- * front) followed by |extra_len| bytes at |extra| (NULL: none), sealed into
- * the space behind pkt + len. */
-static void tx_push(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t handle,
+/* tx_push queues one inner packet in class |cls|: |len| bytes at |pkt|
+ * (header room in front) followed by |extra_len| bytes at |extra| (NULL:
+ * none), sealed into the space behind pkt + len. */
+static void tx_push(struct rv_worker *w, unsigned cls, uint8_t *pkt, uint32_t len, uint32_t handle,
 		    struct rv_session *s, const uint8_t *extra, uint32_t extra_len)
 {
-	if (w->ntx == RV_TX_BATCH) {
-		rv_worker_flush_tx(w);
+	struct rv_txq *q = &w->txq[cls];
+
+	if (q->n == q->cap) {
+		/* Small packets first, also when the bulk class fills. */
+		rv_worker_flush_tx(w, Q_PRIO);
+		if (cls == Q_BULK) {
+			rv_worker_flush_tx(w, Q_BULK);
+		}
 	}
-	w->txb[w->ntx++] = (struct rv_tx_item){
+	q->it[q->n++] = (struct rv_tx_item){
 		.buf = pkt - RV_DATA_HDR_LEN,
 		.len = len,
 		.handle = handle,
@@ -82,6 +88,8 @@ static void tx_add(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t han
 {
 	struct rv_ip_info ip;
 	struct rv_session *s;
+	unsigned cls = Q_BULK;
+	uint64_t bit;
 
 	if (unlikely(rv_ip_parse(&ip, pkt, len) != RV_IP_OK)) {
 		drop(w, handle, RV_DROP_BAD_INNER);
@@ -100,7 +108,13 @@ static void tx_add(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t han
 		drop(w, handle, RV_DROP_NO_ROUTE);
 		return;
 	}
-	tx_push(w, pkt, ip.total_len, handle, s, NULL, 0);
+	bit = rv_flow_bit(pkt, len, &ip);
+	if (ip.total_len <= RV_PRIO_MAX_LEN && !(w->bulk_flows & bit)) {
+		cls = Q_PRIO;
+	} else {
+		w->bulk_flows |= bit;
+	}
+	tx_push(w, cls, pkt, ip.total_len, handle, s, NULL, 0);
 }
 
 /* tx_superframe cuts a TUN superframe into segments without copying its
@@ -147,6 +161,7 @@ static void tx_superframe(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint3
 		rv_worker_release(w, handle);
 		return;
 	}
+	w->bulk_flows |= rv_flow_bit(pkt, len, &ip);
 	id = w->tx_free[--w->tx_nfree];
 	w->tx_refs[id] = (uint16_t)plan.nseg;
 	cur = w->tx_base + (size_t)id * w->tx_buf_size;
@@ -163,7 +178,7 @@ static void tx_superframe(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint3
 
 		rv_gso_seg_hdrs(&plan, i, seg, pkt);
 		memcpy(seg + plan.hlen, pay, head);
-		tx_push(w, seg, plan.hlen + head, rv_handle(POOL_TX, id), s, pay + head,
+		tx_push(w, Q_BULK, seg, plan.hlen + head, rv_handle(POOL_TX, id), s, pay + head,
 			chunk - head);
 		cur = seg + plan.hlen + chunk + RV_TAG_LEN;
 	}
@@ -197,30 +212,31 @@ void rv_worker_tun_read(struct rv_worker *w, unsigned bid, uint32_t len)
 	tx_superframe(w, pkt, len, handle, &vh);
 }
 
-static void drop_range(struct rv_worker *w, unsigned from, unsigned to, enum rv_drop_reason why)
+static void drop_range(struct rv_worker *w, const struct rv_tx_item *it, unsigned from, unsigned to,
+		       enum rv_drop_reason why)
 {
 	for (unsigned k = from; k < to; k++) {
-		rv_worker_release(w, w->txb[k].handle);
+		rv_worker_release(w, it[k].handle);
 	}
 	rv_drop_add(&w->ctr, why, to - from);
 }
 
-/* send_run queues one sendmsg for txb[from, from+m) (sealed, equal sizes
- * but a shorter last one) to |dst|. */
-static void send_run(struct rv_worker *w, unsigned from, unsigned m, const struct sockaddr_in6 *dst,
-		     socklen_t dst_len)
+/* send_run queues one sendmsg for it[from, from+m) (sealed, equal sizes but
+ * a shorter last one) to |dst|. */
+static void send_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned from, unsigned m,
+		     const struct sockaddr_in6 *dst, socklen_t dst_len)
 {
 	struct rv_send_slot *sl;
 	struct io_uring_sqe *sqe;
 	unsigned slot, niov;
 
 	if (unlikely(w->send_nfree == 0)) {
-		drop_range(w, from, from + m, RV_DROP_NO_BUF);
+		drop_range(w, it, from, from + m, RV_DROP_NO_BUF);
 		return;
 	}
 	sqe = rv_ring_get_sqe(&w->ring);
 	if (unlikely(sqe == NULL)) {
-		drop_range(w, from, from + m, RV_DROP_NO_BUF);
+		drop_range(w, it, from, from + m, RV_DROP_NO_BUF);
 		return;
 	}
 	slot = w->send_free[--w->send_nfree];
@@ -241,7 +257,7 @@ static void send_run(struct rv_worker *w, unsigned from, unsigned m, const struc
 			sl->iov[niov].iov_len = p->len;
 			niov++;
 		}
-		sl->handles[k] = w->txb[from + k].handle;
+		sl->handles[k] = it[from + k].handle;
 		sl->inner_bytes += p->len - RV_DATA_OVERHEAD;
 	}
 	memset(&sl->msg, 0, sizeof(sl->msg));
@@ -256,11 +272,14 @@ static void send_run(struct rv_worker *w, unsigned from, unsigned m, const struc
 	io_uring_prep_sendmsg(sqe, w->sqe_udp, &sl->msg, 0);
 	sqe->flags |= w->sqe_fd_flags;
 	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_UDP_SEND, (uint8_t)w->id, slot));
+	w->sends_inflight++;
+	w->tx_turn_bytes += sl->inner_bytes;
 }
 
-static void seal_run(struct rv_worker *w, unsigned from, unsigned to, uint64_t now)
+static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned from, unsigned to,
+		     uint64_t now)
 {
-	struct rv_session *s = w->txb[from].s;
+	struct rv_session *s = it[from].s;
 	unsigned n = to - from;
 	enum rv_session_result r;
 	struct rv_endpoint ep;
@@ -268,13 +287,12 @@ static void seal_run(struct rv_worker *w, unsigned from, unsigned to, uint64_t n
 	socklen_t dst_len;
 
 	for (unsigned k = from; k < to; k++) {
-		w->pkts[k] = (struct rv_pkt){ .buf = w->txb[k].buf, .len = w->txb[k].len };
-		w->exts[k] =
-			(struct rv_pkt_extra){ .p = w->txb[k].extra, .len = w->txb[k].extra_len };
+		w->pkts[k] = (struct rv_pkt){ .buf = it[k].buf, .len = it[k].len };
+		w->exts[k] = (struct rv_pkt_extra){ .p = it[k].extra, .len = it[k].extra_len };
 	}
 	r = rv_session_seal_batch_ext(s, &w->pkts[from], &w->exts[from], n, now);
 	if (unlikely(r != RV_SESSION_OK && r != RV_SESSION_REKEY_SOON)) {
-		drop_range(w, from, to,
+		drop_range(w, it, from, to,
 			   r == RV_SESSION_EXPIRED ? RV_DROP_KEY_EXPIRED : RV_DROP_NO_KEY);
 		return;
 	}
@@ -283,7 +301,7 @@ static void seal_run(struct rv_worker *w, unsigned from, unsigned to, uint64_t n
 	rv_session_get_endpoint(s, &ep);
 	dst_len = rv_sock_dest(&dst, &ep, w->udp_v6);
 	if (unlikely(dst_len == 0)) {
-		drop_range(w, from, to, RV_DROP_NO_ENDPOINT);
+		drop_range(w, it, from, to, RV_DROP_NO_ENDPOINT);
 		return;
 	}
 	for (unsigned k = from; k < to;) {
@@ -303,26 +321,26 @@ static void seal_run(struct rv_worker *w, unsigned from, unsigned to, uint64_t n
 				}
 			}
 		}
-		send_run(w, k, m, &dst, dst_len);
+		send_run(w, it, k, m, &dst, dst_len);
 		k += m;
 	}
 }
 
-void rv_worker_flush_tx(struct rv_worker *w)
+void rv_worker_flush_tx(struct rv_worker *w, unsigned cls)
 {
-	uint64_t now;
+	struct rv_txq *q = &w->txq[cls];
 
-	if (w->ntx != 0) {
-		now = rv_coarse_now_ns();
-		for (unsigned i = 0; i < w->ntx;) {
-			unsigned j = i + 1;
-			while (j < w->ntx && w->txb[j].s == w->txb[i].s) {
-				j++;
-			}
-			seal_run(w, i, j, now);
-			i = j;
+	if (q->n != 0) {
+		uint64_t now = rv_coarse_now_ns();
+
+		for (unsigned i = 0, j; i < q->n; i = j) {
+			j = RV_RUN_END(q, i);
+			seal_run(w, q->it, i, j, now);
 		}
-		w->ntx = 0;
+		q->n = 0;
+	}
+	if (cls != Q_BULK) {
+		return;
 	}
 	/* Every segment cut from these superframes is sealed (or dropped):
 	 * their TUN buffers can go back to the kernel. */
@@ -330,6 +348,7 @@ void rv_worker_flush_tx(struct rv_worker *w)
 		rv_worker_release(w, w->tx_holds[i]);
 	}
 	w->ntx_holds = 0;
+	w->bulk_flows = 0;
 }
 
 void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res)
@@ -361,4 +380,5 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res)
 		rv_worker_release(w, sl->handles[k]);
 	}
 	w->send_free[w->send_nfree++] = (uint16_t)slot;
+	w->sends_inflight--;
 }

@@ -170,6 +170,15 @@ static void write_counters(const char *path, struct rv_dataplane *dp, struct rv_
 		fprintf(f, "drop_%s %llu\n", rv_drop_name((enum rv_drop_reason)i),
 			(unsigned long long)rv_drop_get(&c, (enum rv_drop_reason)i));
 	}
+	{
+		struct rv_gauges g;
+
+		rv_dataplane_gauges(dp, UINT32_MAX, &g);
+		for (int i = 0; i < RV_GAUGE_MAX; i++) {
+			fprintf(f, "%s %llu\n", rv_gauge_name((enum rv_gauge)i),
+				(unsigned long long)rv_gauge_get(&g, (enum rv_gauge)i));
+		}
+	}
 	rv_session_get_stats(s, &st);
 	fprintf(f, "session_tx_packets %llu\nsession_tx_bytes %llu\n",
 		(unsigned long long)st.tx_packets, (unsigned long long)st.tx_bytes);
