@@ -53,26 +53,6 @@ static enum rv_drop_reason wire_drop_reason(enum rv_wire_err e)
 	return RV_DROP_BAD_TYPE;
 }
 
-static enum rv_drop_reason open_drop_reason(enum rv_session_result r)
-{
-	switch (r) {
-	case RV_SESSION_NO_KEY:
-		return RV_DROP_NO_KEY;
-	case RV_SESSION_EXPIRED:
-		return RV_DROP_KEY_EXPIRED;
-	case RV_SESSION_REPLAY:
-		return RV_DROP_REPLAY;
-	case RV_SESSION_TOO_OLD:
-		return RV_DROP_TOO_OLD;
-	case RV_SESSION_AUTH_FAIL:
-	case RV_SESSION_OK:
-	case RV_SESSION_REKEY_SOON:
-	case RV_SESSION_KEY_ROLLED:
-	default:
-		return RV_DROP_AUTH;
-	}
-}
-
 static void release_bid_hold(struct rv_worker *w, unsigned bid)
 {
 	rv_worker_release(w, rv_handle(POOL_UDPRX, bid));
@@ -342,11 +322,12 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 		struct rv_rx_item *it = &rx[k];
 		enum rv_session_result r = w->results[k];
 		struct rv_ip_info ip;
+		enum rv_drop_reason why;
 		uint8_t *plain;
 		uint32_t plen;
 
-		if (unlikely(r != RV_SESSION_OK && r != RV_SESSION_KEY_ROLLED)) {
-			rv_drop_add(&w->ctr, open_drop_reason(r), 1);
+		if (unlikely(rv_session_drop_reason(r, &why))) {
+			rv_drop_add(&w->ctr, why, 1);
 			goto drop;
 		}
 		last_src = it->src;

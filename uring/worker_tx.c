@@ -282,6 +282,7 @@ static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 	struct rv_session *s = it[from].s;
 	unsigned n = to - from;
 	enum rv_session_result r;
+	enum rv_drop_reason why;
 	struct rv_endpoint ep;
 	struct sockaddr_in6 dst;
 	socklen_t dst_len;
@@ -291,9 +292,8 @@ static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 		w->exts[k] = (struct rv_pkt_extra){ .p = it[k].extra, .len = it[k].extra_len };
 	}
 	r = rv_session_seal_batch_ext(s, &w->pkts[from], &w->exts[from], n, now);
-	if (unlikely(r != RV_SESSION_OK && r != RV_SESSION_REKEY_SOON)) {
-		drop_range(w, it, from, to,
-			   r == RV_SESSION_EXPIRED ? RV_DROP_KEY_EXPIRED : RV_DROP_NO_KEY);
+	if (unlikely(rv_session_drop_reason(r, &why))) {
+		drop_range(w, it, from, to, why);
 		return;
 	}
 	/* REKEY_SOON: the session flag is read by the control plane
