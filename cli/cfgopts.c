@@ -44,6 +44,7 @@ static const char *const server_keys[] = {
 	"max_handshaking",
 	"max_clients",
 	"cipher",
+	"client_to_client",
 	"status_socket",
 	"offload_tun",
 	"offload_gso",

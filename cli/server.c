@@ -45,8 +45,10 @@ static int set_tun_addrs(const char *ifname, const struct rv_ippool *pool)
 	return 0;
 }
 
-/* Client-to-client traffic leaves a worker through the server's TUN and comes
- * back in through it, so the kernel must forward between clients. ringvpn
+/* With client_to_client = kernel (the default), client-to-client traffic leaves
+ * a worker through the server's TUN and comes back in through it, so the
+ * kernel must forward between clients (internal and off need no forwarding,
+ * but networks behind the server still do). ringvpn
  * does not flip a host-wide sysctl behind the administrator's back; it says
  * so once at start-up instead. */
 static void note_forwarding(void)
@@ -131,6 +133,9 @@ int rv_cmd_server(int argc, char **argv)
 	dc.offload_tun = cfg.offload_tun;
 	dc.offload_gso = cfg.offload_gso;
 	dc.offload_gro = cfg.offload_gro;
+	dc.client_to_client = cfg.client_to_client == RV_CONFIG_C2C_INTERNAL ? RV_C2C_INTERNAL
+			      : cfg.client_to_client == RV_CONFIG_C2C_OFF    ? RV_C2C_OFF
+									     : RV_C2C_KERNEL;
 	dc.demux = demux;
 	dc.qsbr = qsbr;
 	ret = rv_dataplane_start(&dp, &dc);
@@ -167,7 +172,9 @@ int rv_cmd_server(int argc, char **argv)
 	rv_info("listening on %s:%u (TCP, control), UDP data port %u, TUN %s, %u worker(s)",
 		cfg.listen_host[0] ? cfg.listen_host : "*", cfg.listen_port, rv_dataplane_port(dp),
 		rv_dataplane_tun_name(dp), rv_dataplane_num_workers(dp));
-	note_forwarding();
+	if (cfg.client_to_client == RV_CONFIG_C2C_KERNEL) {
+		note_forwarding();
+	}
 	switch (rv_ctlloop_run(loop)) {
 	case RV_CTLLOOP_SIGNAL:
 		code = RV_EXIT_OK;

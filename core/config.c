@@ -549,6 +549,20 @@ static int set_cipher(struct rv_config *c, const char *v, char *why, size_t wl)
 	return 0;
 }
 
+static int set_client_to_client(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	static const char *const names[] = { "kernel", "internal", "off" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!strcmp(v, names[i])) {
+			c->client_to_client = (uint8_t)i;
+			return 0;
+		}
+	}
+	snprintf(why, wl, "'%s' is not a mode (write kernel, internal or off)", v);
+	return -EINVAL;
+}
+
 static int set_server(struct rv_config *c, const char *v, char *why, size_t wl)
 {
 	if (parse_host_port(c->server_host, sizeof(c->server_host), &c->server_port,
@@ -590,6 +604,7 @@ static const struct key_def keys[] = {
 	{ "max_handshaking", SRV, false, set_max_handshaking },
 	{ "max_clients", SRV, false, set_max_clients },
 	{ "cipher", SRV, false, set_cipher },
+	{ "client_to_client", SRV, false, set_client_to_client },
 	{ "server", CLI, false, set_server },
 	{ "server_name", CLI, false, set_server_name },
 	{ "reconnect_min", CLI, false, set_reconnect_min_ms },

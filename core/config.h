@@ -52,6 +52,13 @@ struct rv_config_fixed {
 	struct rv_ip_addr v6; /* family 0: from the pool */
 };
 
+/* client_to_client: how the server carries traffic between two clients. */
+enum rv_config_c2c {
+	RV_CONFIG_C2C_KERNEL = 0, /* through the server's TUN and kernel routing */
+	RV_CONFIG_C2C_INTERNAL,	  /* inside the data plane, session to session */
+	RV_CONFIG_C2C_OFF,	  /* dropped and counted */
+};
+
 struct rv_config {
 	enum rv_config_role role;
 
@@ -84,7 +91,8 @@ struct rv_config {
 	uint32_t handshake_timeout_ms;
 	unsigned max_handshaking;
 	unsigned max_clients;
-	uint8_t cipher; /* enum rv_aead_alg */
+	uint8_t cipher;		  /* enum rv_aead_alg */
+	uint8_t client_to_client; /* enum rv_config_c2c */
 
 	/* client */
 	char server_host[RV_CONFIG_HOST_MAX];

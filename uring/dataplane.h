@@ -23,6 +23,14 @@ struct rv_demux;
 struct rv_qsbr;
 struct rv_dataplane;
 
+/* What the server's data plane does with a packet from one client to
+ * another client's virtual address. */
+enum rv_c2c_mode {
+	RV_C2C_KERNEL = 0, /* write it to the TUN: the kernel routes it back (ip_forward) */
+	RV_C2C_INTERNAL,   /* re-seal it for the other session at once: no TUN, no ip_forward */
+	RV_C2C_OFF,	   /* drop it, counted as c2c_off */
+};
+
 struct rv_dataplane_config {
 	const char *tun_name;	  /* interface name (created if absent), e.g. "rv0" */
 	unsigned num_workers;	  /* 0: one per online CPU */
@@ -41,8 +49,9 @@ struct rv_dataplane_config {
 	unsigned aqm_target_us;	  /* CoDel target sojourn */
 	unsigned aqm_interval_us; /* CoDel interval */
 	uint32_t turn_budget;	  /* bytes read per loop turn; UINT32_MAX: no limit */
-	struct rv_demux *demux;	  /* borrowed; must outlive the data plane */
-	struct rv_qsbr *qsbr;	  /* borrowed; must outlive the data plane */
+	enum rv_c2c_mode client_to_client;
+	struct rv_demux *demux; /* borrowed; must outlive the data plane */
+	struct rv_qsbr *qsbr;	/* borrowed; must outlive the data plane */
 };
 
 /* Defaults of the queue bounds (see README "Latency under load"). */

@@ -219,6 +219,8 @@ struct rv_worker {
 	unsigned tun_turn_bufs, udp_turn_bufs;
 	unsigned sends_inflight, writes_inflight, udprx_held;
 
+	enum rv_c2c_mode c2c;
+
 	/* AQM on the UDP receive queue (see worker_rx.c). */
 	bool aqm;
 	struct rv_codel codel;
@@ -285,6 +287,15 @@ void rv_worker_release(struct rv_worker *w, uint32_t handle);
 
 /* worker_tx.c */
 void rv_worker_tun_read(struct rv_worker *w, unsigned bid, uint32_t len);
+/* rv_worker_lookup_dst finds the session for an inner destination (NULL:
+ * none). */
+struct rv_session *rv_worker_lookup_dst(const struct rv_worker *w, const struct rv_ip_info *ip);
+/* rv_worker_forward queues an authenticated inner packet of |len| bytes at
+ * |pkt| (RV_DATA_HDR_LEN of room in front, RV_TAG_LEN behind) to be sealed
+ * for session |to| and sent: client-to-client forwarding inside the data
+ * plane. |handle| moves to the send. */
+void rv_worker_forward(struct rv_worker *w, unsigned cls, uint8_t *pkt, uint32_t len,
+		       uint32_t handle, struct rv_session *to);
 /* rv_worker_flush_tx seals and queues the sends of class |cls| (Q_BULK also
  * releases the superframes held for this turn). */
 void rv_worker_flush_tx(struct rv_worker *w, unsigned cls);

@@ -550,10 +550,15 @@ static void worker_loop(struct rv_worker *w)
 		if (w->txq[Q_PRIO].n != 0 || w->rxq[Q_PRIO].n != 0) {
 			rv_worker_flush_tx(w, Q_PRIO);
 			rv_worker_flush_rx(w, Q_PRIO);
+			rv_worker_flush_tx(w, Q_PRIO); /* forwarded client to client */
 			(void)io_uring_submit(ring);
 		}
 		rv_worker_flush_tx(w, Q_BULK);
 		rv_worker_flush_rx(w, Q_BULK);
+		if (w->c2c == RV_C2C_INTERNAL) {
+			rv_worker_flush_tx(w, Q_PRIO);
+			rv_worker_flush_tx(w, Q_BULK);
+		}
 		if (w->turn_budget != 0) {
 			budget_limit(w, &w->tunrd, &w->tun_turn_bytes, &w->tun_turn_bufs);
 			budget_limit(w, &w->udprx, &w->udp_turn_bytes, &w->udp_turn_bufs);

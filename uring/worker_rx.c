@@ -305,6 +305,31 @@ static void write_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from,
 	}
 }
 
+/* forward_c2c handles a packet from one client to another client's virtual
+ * address (client_to_client = internal | off): sealed at once for the other
+ * session from where it was opened (its data header and tag room are
+ * there), or dropped. Returns false when the destination is no session (the
+ * packet goes to the TUN as usual). The sender's source was checked already;
+ * the receiving session's key rules apply in the seal. */
+static bool forward_c2c(struct rv_worker *w, struct rv_rx_item *it, uint8_t *plain,
+			const struct rv_ip_info *ip)
+{
+	struct rv_session *to = rv_worker_lookup_dst(w, ip);
+
+	if (to == NULL) {
+		return false;
+	}
+	if (w->c2c == RV_C2C_OFF) {
+		rv_drop_add(&w->ctr, RV_DROP_C2C_OFF, 1);
+		rv_worker_release(w, it->handle);
+		return true;
+	}
+	rv_ctr_add(&w->ctr, RV_CTR_C2C_FORWARDED, 1);
+	rv_worker_forward(w, it->len <= RV_PRIO_MAX_LEN + RV_DATA_OVERHEAD ? Q_PRIO : Q_BULK, plain,
+			  ip->total_len, it->handle, to);
+	return true;
+}
+
 static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, unsigned to,
 		     uint64_t now)
 {
@@ -351,10 +376,14 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 			rv_session_count_drop(s, RV_DROP_SPOOF, 1);
 			goto drop;
 		}
-		it->buf = plain;
-		it->len = ip.total_len;
 		rx_pkts++;
 		rx_bytes += ip.total_len;
+		if (w->c2c != RV_C2C_KERNEL && unlikely(forward_c2c(w, it, plain, &ip))) {
+			it->s = NULL; /* the handle went to the send, or was released */
+			continue;
+		}
+		it->buf = plain;
+		it->len = ip.total_len;
 		continue;
 drop:
 		rv_worker_release(w, it->handle);

@@ -47,7 +47,7 @@ static bool link_scope(const struct rv_ip_addr *dst)
 	return dst->a[0] == 0xff || (dst->a[0] == 0xfe && (dst->a[1] & 0xc0) == 0x80);
 }
 
-static struct rv_session *lookup_dst(const struct rv_worker *w, const struct rv_ip_info *ip)
+struct rv_session *rv_worker_lookup_dst(const struct rv_worker *w, const struct rv_ip_info *ip)
 {
 	const struct rv_demux *d = w->dp->cfg.demux;
 
@@ -103,7 +103,7 @@ static void tx_add(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t han
 		drop(w, handle, RV_DROP_LINK_SCOPE);
 		return;
 	}
-	s = lookup_dst(w, &ip);
+	s = rv_worker_lookup_dst(w, &ip);
 	if (unlikely(s == NULL)) {
 		drop(w, handle, RV_DROP_NO_ROUTE);
 		return;
@@ -115,6 +115,12 @@ static void tx_add(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t han
 		w->bulk_flows |= bit;
 	}
 	tx_push(w, cls, pkt, ip.total_len, handle, s, NULL, 0);
+}
+
+void rv_worker_forward(struct rv_worker *w, unsigned cls, uint8_t *pkt, uint32_t len,
+		       uint32_t handle, struct rv_session *to)
+{
+	tx_push(w, cls, pkt, len, handle, to, NULL, 0);
 }
 
 /* tx_superframe cuts a TUN superframe into segments without copying its
@@ -150,7 +156,7 @@ static void tx_superframe(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint3
 		rv_worker_release(w, handle);
 		return;
 	}
-	s = lookup_dst(w, &ip);
+	s = rv_worker_lookup_dst(w, &ip);
 	if (unlikely(s == NULL)) {
 		rv_drop_add(&w->ctr, RV_DROP_NO_ROUTE, plan.nseg);
 		rv_worker_release(w, handle);
