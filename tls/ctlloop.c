@@ -1014,6 +1014,15 @@ static void status_workers(struct sbuf *b, const struct rv_dataplane *dp)
 			sb_printf(b, " drop_%s=%llu", rv_drop_name((enum rv_drop_reason)d),
 				  (unsigned long long)rv_drop_get(&ctr, (enum rv_drop_reason)d));
 		}
+		{
+			struct rv_gauges g;
+
+			rv_dataplane_gauges(dp, idx, &g);
+			for (int q = 0; q < RV_GAUGE_MAX; q++) {
+				sb_printf(b, " %s=%llu", rv_gauge_name((enum rv_gauge)q),
+					  (unsigned long long)rv_gauge_get(&g, (enum rv_gauge)q));
+			}
+		}
 		sb_printf(b, "\n");
 	}
 }
