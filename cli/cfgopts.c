@@ -49,28 +49,18 @@ static const char *const server_keys[] = {
 	"offload_tun",
 	"offload_gso",
 	"offload_gro",
+	"zerocopy",
 	"log_level",
 	NULL,
 };
 
 static const char *const client_keys[] = {
-	"server",
-	"server_name",
-	"tun",
-	"workers",
-	"pin_workers",
-	"ca",
-	"cert",
-	"key",
-	"crl",
-	"reconnect_min",
-	"reconnect_max",
-	"status_socket",
-	"offload_tun",
-	"offload_gso",
-	"offload_gro",
-	"log_level",
-	NULL,
+	"server",	 "server_name",	  "tun",
+	"workers",	 "pin_workers",	  "ca",
+	"cert",		 "key",		  "crl",
+	"reconnect_min", "reconnect_max", "status_socket",
+	"offload_tun",	 "offload_gso",	  "offload_gro",
+	"zerocopy",	 "log_level",	  NULL,
 };
 
 enum { OPT_MAX_ATTEMPTS = 1000, OPT_KEY_BASE = 1100 };

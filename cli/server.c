@@ -133,9 +133,8 @@ int rv_cmd_server(int argc, char **argv)
 	dc.offload_tun = cfg.offload_tun;
 	dc.offload_gso = cfg.offload_gso;
 	dc.offload_gro = cfg.offload_gro;
-	dc.client_to_client = cfg.client_to_client == RV_CONFIG_C2C_INTERNAL ? RV_C2C_INTERNAL
-			      : cfg.client_to_client == RV_CONFIG_C2C_OFF    ? RV_C2C_OFF
-									     : RV_C2C_KERNEL;
+	dc.client_to_client = (enum rv_config_c2c)cfg.client_to_client;
+	dc.zerocopy = (enum rv_config_zc)cfg.zerocopy;
 	dc.demux = demux;
 	dc.qsbr = qsbr;
 	ret = rv_dataplane_start(&dp, &dc);

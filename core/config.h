@@ -59,6 +59,13 @@ enum rv_config_c2c {
 	RV_CONFIG_C2C_OFF,	  /* dropped and counted */
 };
 
+/* zerocopy: how UDP sends are made (see README "Zero copy"). */
+enum rv_config_zc {
+	RV_CONFIG_ZC_AUTO = 0,
+	RV_CONFIG_ZC_ON,
+	RV_CONFIG_ZC_OFF,
+};
+
 struct rv_config {
 	enum rv_config_role role;
 
@@ -93,6 +100,7 @@ struct rv_config {
 	unsigned max_clients;
 	uint8_t cipher;		  /* enum rv_aead_alg */
 	uint8_t client_to_client; /* enum rv_config_c2c */
+	uint8_t zerocopy;	  /* enum rv_config_zc */
 
 	/* client */
 	char server_host[RV_CONFIG_HOST_MAX];

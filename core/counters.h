@@ -41,17 +41,19 @@
 	X(RV_DROP_AQM, "aqm")			  /* CoDel: receive queue stood too long */ \
 	X(RV_DROP_C2C_OFF, "c2c_off")		  /* client-to-client, which is off */
 
-#define RV_COUNTERS(X)                        \
-	X(RV_CTR_TX_PACKETS, "tx_packets")    \
-	X(RV_CTR_TX_BYTES, "tx_bytes")        \
-	X(RV_CTR_RX_PACKETS, "rx_packets")    \
-	X(RV_CTR_RX_BYTES, "rx_bytes")        \
-	X(RV_CTR_TUN_READS, "tun_reads")      \
-	X(RV_CTR_TUN_WRITES, "tun_writes")    \
-	X(RV_CTR_UDP_RECVS, "udp_recvs")      \
-	X(RV_CTR_UDP_SENDS, "udp_sends")      \
-	X(RV_CTR_KEEPALIVES, "keepalives_rx") \
-	X(RV_CTR_C2C_FORWARDED, "c2c_forwarded")
+#define RV_COUNTERS(X)                           \
+	X(RV_CTR_TX_PACKETS, "tx_packets")       \
+	X(RV_CTR_TX_BYTES, "tx_bytes")           \
+	X(RV_CTR_RX_PACKETS, "rx_packets")       \
+	X(RV_CTR_RX_BYTES, "rx_bytes")           \
+	X(RV_CTR_TUN_READS, "tun_reads")         \
+	X(RV_CTR_TUN_WRITES, "tun_writes")       \
+	X(RV_CTR_UDP_RECVS, "udp_recvs")         \
+	X(RV_CTR_UDP_SENDS, "udp_sends")         \
+	X(RV_CTR_KEEPALIVES, "keepalives_rx")    \
+	X(RV_CTR_C2C_FORWARDED, "c2c_forwarded") \
+	X(RV_CTR_ZC_SENDS, "zc_sends")           \
+	X(RV_CTR_ZC_COPIED, "zc_copied")
 
 /* Gauges: how deep each queue of the data plane is (the places a packet can
  * wait), set by the worker that owns the queue (q_udp_rcvq_bytes is read from

@@ -408,6 +408,7 @@ static int up_on_config(void *ctx, const struct rv_ctl_config *cc)
 		dc.offload_tun = cfg->offload_tun;
 		dc.offload_gso = cfg->offload_gso;
 		dc.offload_gro = cfg->offload_gro;
+		dc.zerocopy = (enum rv_config_zc)cfg->zerocopy;
 		dc.demux = l->env.demux;
 		dc.qsbr = l->env.qsbr;
 		ret = rv_dataplane_start(&l->dp, &dc);

@@ -16,20 +16,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/config.h"
 #include "core/counters.h"
 #include "core/session.h"
 
 struct rv_demux;
 struct rv_qsbr;
 struct rv_dataplane;
-
-/* What the server's data plane does with a packet from one client to
- * another client's virtual address. */
-enum rv_c2c_mode {
-	RV_C2C_KERNEL = 0, /* write it to the TUN: the kernel routes it back (ip_forward) */
-	RV_C2C_INTERNAL,   /* re-seal it for the other session at once: no TUN, no ip_forward */
-	RV_C2C_OFF,	   /* drop it, counted as c2c_off */
-};
 
 struct rv_dataplane_config {
 	const char *tun_name;	  /* interface name (created if absent), e.g. "rv0" */
@@ -43,15 +36,16 @@ struct rv_dataplane_config {
 	bool offload_gro;	  /* UDP_GRO on receive */
 	unsigned bufs_per_worker; /* 0: default */
 	/* Queue bounds (0: the defaults below). */
-	unsigned udp_rcvbuf;	  /* bytes of socket receive queue per worker */
-	unsigned tun_txqueuelen;  /* packets the kernel queues for our TUN reads */
-	bool aqm_off;		  /* no CoDel on the UDP receive queues */
-	unsigned aqm_target_us;	  /* CoDel target sojourn */
-	unsigned aqm_interval_us; /* CoDel interval */
-	uint32_t turn_budget;	  /* bytes read per loop turn; UINT32_MAX: no limit */
-	enum rv_c2c_mode client_to_client;
-	struct rv_demux *demux; /* borrowed; must outlive the data plane */
-	struct rv_qsbr *qsbr;	/* borrowed; must outlive the data plane */
+	unsigned udp_rcvbuf;		     /* bytes of socket receive queue per worker */
+	unsigned tun_txqueuelen;	     /* packets the kernel queues for our TUN reads */
+	bool aqm_off;			     /* no CoDel on the UDP receive queues */
+	unsigned aqm_target_us;		     /* CoDel target sojourn */
+	unsigned aqm_interval_us;	     /* CoDel interval */
+	uint32_t turn_budget;		     /* bytes read per loop turn; UINT32_MAX: no limit */
+	enum rv_config_c2c client_to_client; /* server: kernel (0), internal, off */
+	enum rv_config_zc zerocopy;	     /* auto (0), on, off */
+	struct rv_demux *demux;		     /* borrowed; must outlive the data plane */
+	struct rv_qsbr *qsbr;		     /* borrowed; must outlive the data plane */
 };
 
 /* Defaults of the queue bounds (see README "Latency under load"). */

@@ -72,6 +72,7 @@ enum {
 
 	RV_SEND_MAX_SEGS = 64,	   /* datagrams per UDP_SEGMENT sendmsg */
 	RV_SEND_MAX_BYTES = 65507, /* UDP payload bytes per sendmsg (IPv4 total length limit) */
+	RV_ZC_MAX_PAGES = 16,	   /* pages one zero-copy sendmsg may span */
 	RV_TX_BATCH = 1024,	   /* packets sealed per flush */
 	RV_RX_BATCH = 1024,	   /* datagrams opened per flush */
 	RV_RX_SRCS = 256,	   /* recv completions per flush */
@@ -104,6 +105,9 @@ struct rv_send_slot {
 	uint32_t inner_bytes;
 	uint16_t num;
 	bool gso;
+	bool zc;	 /* sent with SENDMSG_ZC: buffers wait for the notification */
+	bool zc_fixed;	 /* ... from a registered buffer */
+	bool wait_notif; /* result seen, notification still to come */
 };
 
 struct rv_write_slot {
@@ -219,7 +223,15 @@ struct rv_worker {
 	unsigned tun_turn_bufs, udp_turn_bufs;
 	unsigned sends_inflight, writes_inflight, udprx_held;
 
-	enum rv_c2c_mode c2c;
+	enum rv_config_c2c c2c;
+
+	/* Zero-copy sends (see worker_tx.c "Zero copy"). */
+	enum rv_config_zc zc_mode;
+	bool zc;		/* SENDMSG_ZC in use */
+	bool zc_fixed;		/* the pools below are registered buffers */
+	unsigned zc_copied_run; /* consecutive notifications that say "copied" */
+	struct iovec zc_regions[3];
+	unsigned zc_nregions;
 
 	/* AQM on the UDP receive queue (see worker_rx.c). */
 	bool aqm;
@@ -299,7 +311,7 @@ void rv_worker_forward(struct rv_worker *w, unsigned cls, uint8_t *pkt, uint32_t
 /* rv_worker_flush_tx seals and queues the sends of class |cls| (Q_BULK also
  * releases the superframes held for this turn). */
 void rv_worker_flush_tx(struct rv_worker *w, unsigned cls);
-void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res);
+void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned cqe_flags);
 
 /* worker_rx.c */
 void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len);

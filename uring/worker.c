@@ -254,6 +254,43 @@ static void free_pools(struct rv_worker *w)
 	w->results = NULL;
 }
 
+/* setup_zerocopy turns on SENDMSG_ZC when asked for and the kernel has it,
+ * and registers the pools sends are made from (TX chunks, TUN buffers, UDP
+ * receive buffers for client-to-client forwarding) as fixed buffers; a
+ * refusal (memlock limit, old kernel) leaves zero-copy on without them. */
+static void setup_zerocopy(struct rv_worker *w)
+{
+	int ret;
+
+	w->zc_mode = w->dp->cfg.zerocopy;
+	if (w->zc_mode == RV_CONFIG_ZC_OFF) {
+		return;
+	}
+	if (!w->ring.has_sendmsg_zc) {
+		if (w->id == 0) {
+			rv_info("io_uring: no SENDMSG_ZC on this kernel; zero-copy sends off");
+		}
+		return;
+	}
+	w->zc = true;
+	w->zc_nregions = 0;
+	if (w->tx_base != NULL) {
+		w->zc_regions[w->zc_nregions++] =
+			(struct iovec){ .iov_base = w->tx_base, .iov_len = w->tx_base_bytes };
+	}
+	w->zc_regions[w->zc_nregions++] =
+		(struct iovec){ .iov_base = w->tunrd.base, .iov_len = w->tunrd.base_bytes };
+	w->zc_regions[w->zc_nregions++] =
+		(struct iovec){ .iov_base = w->udprx.base, .iov_len = w->udprx.base_bytes };
+	ret = io_uring_register_buffers(&w->ring.ring, w->zc_regions, w->zc_nregions);
+	w->zc_fixed = ret == 0;
+	if (ret < 0 && w->id == 0) {
+		rv_info("io_uring: registering %u send buffers refused (%s); zero-copy sends "
+			"without them",
+			w->zc_nregions, strerror(-ret));
+	}
+}
+
 static int worker_setup(struct rv_worker *w)
 {
 	const struct rv_dataplane_config *cfg = &w->dp->cfg;
@@ -314,6 +351,7 @@ static int worker_setup(struct rv_worker *w)
 	if (w->turn_budget == UINT32_MAX) {
 		w->turn_budget = 0; /* unlimited */
 	}
+	setup_zerocopy(w);
 	ret = rv_qsbr_register(cfg->qsbr, &w->qsbr_id);
 	if (ret < 0) {
 		rv_warn(ret, "worker %u: QSBR registration", w->id);
@@ -472,7 +510,7 @@ static void dispatch(struct rv_worker *w, const struct io_uring_cqe *cqe)
 		on_udp_recv(w, cqe);
 		break;
 	case RV_OP_UDP_SEND:
-		rv_worker_send_done(w, rv_udata_idx(ud), cqe->res);
+		rv_worker_send_done(w, rv_udata_idx(ud), cqe->res, cqe->flags);
 		break;
 	case RV_OP_TUN_WRITE:
 		rv_worker_write_done(w, rv_udata_idx(ud), cqe->res);
@@ -555,7 +593,7 @@ static void worker_loop(struct rv_worker *w)
 		}
 		rv_worker_flush_tx(w, Q_BULK);
 		rv_worker_flush_rx(w, Q_BULK);
-		if (w->c2c == RV_C2C_INTERNAL) {
+		if (w->c2c == RV_CONFIG_C2C_INTERNAL) {
 			rv_worker_flush_tx(w, Q_PRIO);
 			rv_worker_flush_tx(w, Q_BULK);
 		}

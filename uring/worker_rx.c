@@ -319,7 +319,7 @@ static bool forward_c2c(struct rv_worker *w, struct rv_rx_item *it, uint8_t *pla
 	if (to == NULL) {
 		return false;
 	}
-	if (w->c2c == RV_C2C_OFF) {
+	if (w->c2c == RV_CONFIG_C2C_OFF) {
 		rv_drop_add(&w->ctr, RV_DROP_C2C_OFF, 1);
 		rv_worker_release(w, it->handle);
 		return true;
@@ -378,7 +378,7 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 		}
 		rx_pkts++;
 		rx_bytes += ip.total_len;
-		if (w->c2c != RV_C2C_KERNEL && unlikely(forward_c2c(w, it, plain, &ip))) {
+		if (w->c2c != RV_CONFIG_C2C_KERNEL && unlikely(forward_c2c(w, it, plain, &ip))) {
 			it->s = NULL; /* the handle went to the send, or was released */
 			continue;
 		}

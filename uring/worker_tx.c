@@ -8,6 +8,19 @@
  * one GSO run of up to 64 datagrams is usually one iovec. A plain packet is
  * sealed in place in its TUN buffer.
  *
+ * Zero copy (zerocopy = auto|on): runs go out with SENDMSG_ZC, from a
+ * registered buffer when every iovec of the run lies in one of the
+ * registered pools (IORING_RECVSEND_FIXED_BUF, buf_index = the pool), and
+ * their buffers are released on the kernel's notification rather than on
+ * the send's result. The notification says whether the kernel had to copy
+ * after all (IORING_SEND_ZC_REPORT_USAGE): on a veth or loopback path the
+ * datagram is delivered to a local socket, which copies it, so zero-copy
+ * saves nothing there and costs a second completion. In auto mode 64
+ * "copied" notifications in a row switch the worker back to plain sends.
+ * A kernel that refuses fixed buffers for SENDMSG_ZC (-EINVAL, before 6.15)
+ * turns them off; one that refuses zero-copy turns it off (each logged
+ * once, the run counted as udp_send drops).
+ *
  * A TUN packet for which no session exists is dropped and counted
  * (RV_DROP_NO_ROUTE) rather than answered with ICMP unreachable: the routes
  * that send traffic into the TUN device are installed by the control plane
@@ -227,6 +240,25 @@ static void drop_range(struct rv_worker *w, const struct rv_tx_item *it, unsigne
 	rv_drop_add(&w->ctr, why, to - from);
 }
 
+/* zc_region returns the registered pool that holds every iovec, or -1. */
+static int zc_region(const struct rv_worker *w, const struct iovec *iov, unsigned niov)
+{
+	for (unsigned r = 0; r < w->zc_nregions; r++) {
+		const uint8_t *lo = w->zc_regions[r].iov_base;
+		const uint8_t *hi = lo + w->zc_regions[r].iov_len;
+		unsigned k = 0;
+
+		while (k < niov && (const uint8_t *)iov[k].iov_base >= lo &&
+		       (const uint8_t *)iov[k].iov_base + iov[k].iov_len <= hi) {
+			k++;
+		}
+		if (k == niov) {
+			return (int)r;
+		}
+	}
+	return -1;
+}
+
 /* send_run queues one sendmsg for it[from, from+m) (sealed, equal sizes but
  * a shorter last one) to |dst|. */
 static void send_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned from, unsigned m,
@@ -275,7 +307,22 @@ static void send_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 	if (sl->gso) {
 		rv_cmsg_put_segment(&sl->msg, sl->cmsg.buf, (uint16_t)w->pkts[from].len);
 	}
-	io_uring_prep_sendmsg(sqe, w->sqe_udp, &sl->msg, 0);
+	sl->zc = w->zc;
+	sl->zc_fixed = false;
+	sl->wait_notif = false;
+	if (sl->zc) {
+		int region = w->zc_fixed ? zc_region(w, sl->iov, niov) : -1;
+
+		io_uring_prep_sendmsg_zc(sqe, w->sqe_udp, &sl->msg, 0);
+		sqe->ioprio |= IORING_SEND_ZC_REPORT_USAGE;
+		if (region >= 0) {
+			sqe->ioprio |= IORING_RECVSEND_FIXED_BUF;
+			sqe->buf_index = (uint16_t)region;
+			sl->zc_fixed = true;
+		}
+	} else {
+		io_uring_prep_sendmsg(sqe, w->sqe_udp, &sl->msg, 0);
+	}
 	sqe->flags |= w->sqe_fd_flags;
 	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_UDP_SEND, (uint8_t)w->id, slot));
 	w->sends_inflight++;
@@ -311,13 +358,21 @@ static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 		return;
 	}
 	for (unsigned k = from; k < to;) {
-		uint32_t size = w->pkts[k].len, bytes = size;
+		uint32_t size = w->pkts[k].len, bytes = size, max = RV_SEND_MAX_BYTES;
 		unsigned m = 1;
 
+		if (w->zc) {
+			/* A zero-copy send pins its pages as skb fragments:
+			 * at most RV_ZC_MAX_PAGES of them (MAX_SKB_FRAGS is 17),
+			 * else the kernel answers EMSGSIZE. */
+			uint32_t span = RV_ZC_MAX_PAGES * 4096 -
+					(uint32_t)((uintptr_t)w->pkts[k].buf % 4096);
+			max = span < max ? span : max;
+		}
 		if (w->gso) {
 			while (k + m < to && m < RV_SEND_MAX_SEGS) {
 				uint32_t l = w->pkts[k + m].len;
-				if (l > size || bytes + l > RV_SEND_MAX_BYTES) {
+				if (l > size || bytes + l > max) {
 					break;
 				}
 				m++;
@@ -357,7 +412,37 @@ void rv_worker_flush_tx(struct rv_worker *w, unsigned cls)
 	w->bulk_flows = 0;
 }
 
-void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res)
+/* zc_notified handles a zero-copy notification: whether the kernel copied,
+ * and auto mode's decision that zero-copy is not worth it on this path. */
+static void zc_notified(struct rv_worker *w, int res)
+{
+	if (!((unsigned)res & IORING_NOTIF_USAGE_ZC_COPIED)) {
+		w->zc_copied_run = 0;
+		return;
+	}
+	rv_ctr_add(&w->ctr, RV_CTR_ZC_COPIED, 1);
+	if (++w->zc_copied_run >= 64 && w->zc_mode == RV_CONFIG_ZC_AUTO && w->zc) {
+		w->zc = false;
+		rv_info("worker %u: the kernel copies zero-copy sends anyway (local delivery: veth "
+			"or loopback); plain sends from now on",
+			w->id);
+	}
+}
+
+/* zc_refused handles a zero-copy send the kernel would not take. */
+static void zc_refused(struct rv_worker *w, const struct rv_send_slot *sl, int res)
+{
+	if (sl->zc_fixed && w->zc_fixed) {
+		w->zc_fixed = false;
+		rv_warn(res, "worker %u: SENDMSG_ZC from registered buffers refused; without them",
+			w->id);
+	} else if (w->zc) {
+		w->zc = false;
+		rv_warn(res, "worker %u: SENDMSG_ZC refused; plain sends", w->id);
+	}
+}
+
+void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned cqe_flags)
 {
 	struct rv_send_slot *sl;
 
@@ -366,13 +451,24 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res)
 		return;
 	}
 	sl = &w->send_slots[slot];
+	if (cqe_flags & IORING_CQE_F_NOTIF) {
+		/* The kernel is done with the buffers of a zero-copy send. */
+		zc_notified(w, res);
+		goto release;
+	}
 	if (likely(res >= 0)) {
 		rv_ctr_add(&w->ctr, RV_CTR_TX_PACKETS, sl->num);
 		rv_ctr_add(&w->ctr, RV_CTR_TX_BYTES, sl->inner_bytes);
 		rv_ctr_add(&w->ctr, RV_CTR_UDP_SENDS, 1);
+		if (sl->zc) {
+			rv_ctr_add(&w->ctr, RV_CTR_ZC_SENDS, 1);
+		}
 	} else {
 		rv_drop_add(&w->ctr, RV_DROP_UDP_SEND, sl->num);
-		if (sl->gso && (res == -EIO || res == -EINVAL || res == -EOPNOTSUPP) && w->gso) {
+		if (sl->zc && (res == -EINVAL || res == -EOPNOTSUPP || res == -EFAULT)) {
+			zc_refused(w, sl, res);
+		} else if (sl->gso && (res == -EIO || res == -EINVAL || res == -EOPNOTSUPP) &&
+			   w->gso) {
 			/* The route's device refused UDP GSO: continue without. */
 			w->gso = false;
 			rv_warn(res, "worker %u: UDP_SEGMENT send refused; disabling UDP GSO",
@@ -382,6 +478,11 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res)
 				    strerror(-res));
 		}
 	}
+	if (cqe_flags & IORING_CQE_F_MORE) {
+		sl->wait_notif = true; /* buffers still referenced by the kernel */
+		return;
+	}
+release:
 	for (unsigned k = 0; k < sl->num; k++) {
 		rv_worker_release(w, sl->handles[k]);
 	}
