@@ -329,6 +329,46 @@ static void send_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 	w->tx_turn_bytes += sl->inner_bytes;
 }
 
+/* A zero-copy send pins its pages as skb fragments: at most RV_ZC_MAX_PAGES
+ * of them (MAX_SKB_FRAGS is 17), else the kernel answers EMSGSIZE. struct
+ * zc_span counts the pages a run's iovecs (adjacent packets merged, as in
+ * send_run) touch. */
+struct zc_span {
+	const uint8_t *start, *end; /* the open iovec */
+	unsigned closed_pages;	    /* pages of the iovecs before it */
+};
+
+static unsigned pages_of(const uint8_t *a, const uint8_t *b)
+{
+	return (unsigned)(((uintptr_t)b - 1) / 4096 - (uintptr_t)a / 4096 + 1);
+}
+
+static void zc_span_init(struct zc_span *z, const struct rv_pkt *p)
+{
+	z->start = p->buf;
+	z->end = p->buf + p->len;
+	z->closed_pages = 0;
+}
+
+/* zc_span_add adds |p| unless the run would then span too many pages. */
+static bool zc_span_add(struct zc_span *z, const struct rv_pkt *p)
+{
+	struct zc_span n = *z;
+
+	if (p->buf == n.end) {
+		n.end += p->len;
+	} else {
+		n.closed_pages += pages_of(n.start, n.end);
+		n.start = p->buf;
+		n.end = p->buf + p->len;
+	}
+	if (n.closed_pages + pages_of(n.start, n.end) > RV_ZC_MAX_PAGES) {
+		return false;
+	}
+	*z = n;
+	return true;
+}
+
 static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned from, unsigned to,
 		     uint64_t now)
 {
@@ -358,21 +398,16 @@ static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 		return;
 	}
 	for (unsigned k = from; k < to;) {
-		uint32_t size = w->pkts[k].len, bytes = size, max = RV_SEND_MAX_BYTES;
+		uint32_t size = w->pkts[k].len, bytes = size;
 		unsigned m = 1;
+		struct zc_span zs;
 
-		if (w->zc) {
-			/* A zero-copy send pins its pages as skb fragments:
-			 * at most RV_ZC_MAX_PAGES of them (MAX_SKB_FRAGS is 17),
-			 * else the kernel answers EMSGSIZE. */
-			uint32_t span = RV_ZC_MAX_PAGES * 4096 -
-					(uint32_t)((uintptr_t)w->pkts[k].buf % 4096);
-			max = span < max ? span : max;
-		}
+		zc_span_init(&zs, &w->pkts[k]);
 		if (w->gso) {
 			while (k + m < to && m < RV_SEND_MAX_SEGS) {
 				uint32_t l = w->pkts[k + m].len;
-				if (l > size || bytes + l > max) {
+				if (l > size || bytes + l > RV_SEND_MAX_BYTES ||
+				    (w->zc && !zc_span_add(&zs, &w->pkts[k + m]))) {
 					break;
 				}
 				m++;
