@@ -241,6 +241,10 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 	if (ret < 0) {
 		rv_warn(ret, "%s: txqueuelen (continuing)", dp->tun_name);
 	}
+	ret = rv_tun_set_fq_codel(dp->tun_name, dp->num_workers);
+	if (ret < 0) {
+		rv_warn(ret, "%s: fq_codel qdisc (continuing with the default)", dp->tun_name);
+	}
 	ret = rv_tun_set_up(dp->tun_name);
 	if (ret < 0) {
 		rv_warn(ret, "%s: set up", dp->tun_name);

@@ -30,11 +30,27 @@ int rv_tun_set_up(const char *ifname);
  * before dropping (TUN has no backpressure towards TCP). */
 int rv_tun_set_txqueuelen(const char *ifname, unsigned qlen);
 
+/* rv_tun_set_fq_codel puts fq_codel on each of the device's |num_queues|
+ * transmit queues (under an mq root when there are several): flow queueing
+ * and CoDel for whatever waits in the qdisc. Note: a TUN device that drops at
+ * the end of its ring instead of stopping the queue (Linux 6.18) never lets a
+ * packet wait there; the qdisc then only acts on a kernel whose TUN applies
+ * backpressure. */
+int rv_tun_set_fq_codel(const char *ifname, unsigned num_queues);
+
 /* rv_tun_add_addr assigns |addr|/|prefix_len| (IPv4 or IPv6) to |ifname|;
  * an address already present is not an error. */
 int rv_tun_add_addr(const char *ifname, const struct rv_ip_addr *addr, unsigned prefix_len);
 
+/* rv_tun_del_addr removes |addr|/|prefix_len| from |ifname|. Returns 0 (also
+ * when it was not there) or -errno. */
+int rv_tun_del_addr(const char *ifname, const struct rv_ip_addr *addr, unsigned prefix_len);
+
 /* rv_tun_add_route routes |dst|/|prefix_len| via |ifname| (existing: ok). */
 int rv_tun_add_route(const char *ifname, const struct rv_ip_addr *dst, unsigned prefix_len);
+
+/* rv_tun_del_route removes the route to |dst|/|prefix_len| via |ifname|.
+ * Returns 0 (also when there was no such route) or -errno. */
+int rv_tun_del_route(const char *ifname, const struct rv_ip_addr *dst, unsigned prefix_len);
 
 #endif /* RV_URING_TUN_H */
