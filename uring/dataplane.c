@@ -242,7 +242,10 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 		rv_warn(ret, "%s: txqueuelen (continuing)", dp->tun_name);
 	}
 	ret = rv_tun_set_fq_codel(dp->tun_name, dp->num_workers);
-	if (ret < 0) {
+	if (ret == -ENOENT) {
+		rv_info("%s: this kernel has no fq_codel qdisc; the TUN queues keep the default",
+			dp->tun_name);
+	} else if (ret < 0) {
 		rv_warn(ret, "%s: fq_codel qdisc (continuing with the default)", dp->tun_name);
 	}
 	ret = rv_tun_set_up(dp->tun_name);
