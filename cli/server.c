@@ -51,8 +51,10 @@ static int set_tun_addrs(const char *ifname, const struct rv_ippool *pool)
 	return 0;
 }
 
-/* Client-to-client traffic leaves a worker through the server's TUN and comes
- * back in through it, so the kernel must forward between clients. ringvpn
+/* With client_to_client = kernel (the default), client-to-client traffic leaves
+ * a worker through the server's TUN and comes back in through it, so the
+ * kernel must forward between clients (internal and off need no forwarding,
+ * but networks behind the server still do). ringvpn
  * does not flip a host-wide sysctl behind the administrator's back; it says
  * so once at start-up instead. */
 static void note_forwarding(void)
@@ -191,7 +193,9 @@ int rv_cmd_server(int argc, char **argv)
 		 cfg.listen_host[0] ? cfg.listen_host : "*", cfg.listen_port, rv_dataplane_port(dp),
 		 rv_dataplane_tun_name(dp), rv_dataplane_num_workers(dp));
 	rv_info("%s", status);
-	note_forwarding();
+	if (cfg.client_to_client == RV_CONFIG_C2C_KERNEL) {
+		note_forwarding();
+	}
 	rv_notify_ready(status);
 	switch (rv_loop_run(loop)) {
 	case RV_LOOP_SIGNAL:

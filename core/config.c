@@ -592,6 +592,33 @@ static int set_cipher(struct rv_config *c, const char *v, char *why, size_t wl)
 	return 0;
 }
 
+/* parse_word sets *out to the index of |v| in |names| (NULL-terminated). */
+static int parse_word(uint8_t *out, const char *const *names, const char *v, char *why, size_t wl)
+{
+	for (size_t i = 0; names[i] != NULL; i++) {
+		if (!strcmp(v, names[i])) {
+			*out = (uint8_t)i;
+			return 0;
+		}
+	}
+	snprintf(why, wl, "'%s' is not one of %s|%s|%s", v, names[0], names[1], names[2]);
+	return -EINVAL;
+}
+
+static int set_client_to_client(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	static const char *const names[] = { "kernel", "internal", "off", NULL };
+
+	return parse_word(&c->client_to_client, names, v, why, wl);
+}
+
+static int set_zerocopy(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	static const char *const names[] = { "auto", "on", "off", NULL };
+
+	return parse_word(&c->zerocopy, names, v, why, wl);
+}
+
 static int set_server(struct rv_config *c, const char *v, char *why, size_t wl)
 {
 	struct rv_config_server *s;

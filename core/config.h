@@ -100,6 +100,20 @@ struct rv_config_fixed {
 	struct rv_ip_addr v6; /* family 0: from the pool */
 };
 
+/* client_to_client: how the server carries traffic between two clients. */
+enum rv_config_c2c {
+	RV_CONFIG_C2C_KERNEL = 0, /* through the server's TUN and kernel routing */
+	RV_CONFIG_C2C_INTERNAL,	  /* inside the data plane, session to session */
+	RV_CONFIG_C2C_OFF,	  /* dropped and counted */
+};
+
+/* zerocopy: how UDP sends are made (see README "Zero copy"). */
+enum rv_config_zc {
+	RV_CONFIG_ZC_AUTO = 0,
+	RV_CONFIG_ZC_ON,
+	RV_CONFIG_ZC_OFF,
+};
+
 struct rv_config {
 	enum rv_config_role role;
 	uint64_t given[RV_CONFIG_MAX_KEYS / 64]; /* bit i: key i was set by file or flag */
@@ -142,7 +156,9 @@ struct rv_config {
 	char lease_file[RV_CONFIG_PATH_MAX]; /* "" = leases kept in memory only */
 	uint32_t lease_time_ms;		     /* how long a returning client gets its address */
 	unsigned max_clients;
-	uint8_t cipher; /* enum rv_aead_alg */
+	uint8_t cipher;		  /* enum rv_aead_alg */
+	uint8_t client_to_client; /* enum rv_config_c2c */
+	uint8_t zerocopy;	  /* enum rv_config_zc */
 	struct rv_ip_addr push_dns[RV_CONFIG_MAX_DNS];
 	size_t num_push_dns;
 	char push_domain[RV_CONFIG_DOMAIN_MAX + 1];

@@ -551,21 +551,31 @@ static inline enum rv_session_result map_replay(enum rv_replay_result r)
 	}
 }
 
-static inline enum rv_drop_reason drop_reason(enum rv_session_result r)
+bool rv_session_drop_reason(enum rv_session_result r, enum rv_drop_reason *out)
 {
 	switch (r) {
+	case RV_SESSION_OK:
+	case RV_SESSION_REKEY_SOON:
+	case RV_SESSION_KEY_ROLLED:
+		return false;
 	case RV_SESSION_NO_KEY:
-		return RV_DROP_NO_KEY;
+		*out = RV_DROP_NO_KEY;
+		return true;
 	case RV_SESSION_EXPIRED:
-		return RV_DROP_KEY_EXPIRED;
+		*out = RV_DROP_KEY_EXPIRED;
+		return true;
 	case RV_SESSION_AUTH_FAIL:
-		return RV_DROP_AUTH;
+		*out = RV_DROP_AUTH;
+		return true;
 	case RV_SESSION_REPLAY:
-		return RV_DROP_REPLAY;
+		*out = RV_DROP_REPLAY;
+		return true;
 	case RV_SESSION_TOO_OLD:
-	default:
-		return RV_DROP_TOO_OLD;
+		*out = RV_DROP_TOO_OLD;
+		return true;
 	}
+	*out = RV_DROP_AUTH; /* not a value of the enum: treat as unauthenticated */
+	return true;
 }
 
 /* relock keeps at most one slot lock held and switches only when a packet's
@@ -685,9 +695,10 @@ size_t rv_session_open_batch(struct rv_session *s, struct rv_pkt *pkts,
 		/* Rejections are attributed to the session here; the worker
 		 * counts them in its own per-worker array as it sees fit. */
 		for (size_t i = 0; i < num; i++) {
-			if (results[i] != RV_SESSION_OK && results[i] != RV_SESSION_KEY_ROLLED) {
-				atomic_fetch_add_explicit(&s->drop[drop_reason(results[i])], 1,
-							  memory_order_relaxed);
+			enum rv_drop_reason why;
+
+			if (rv_session_drop_reason(results[i], &why)) {
+				atomic_fetch_add_explicit(&s->drop[why], 1, memory_order_relaxed);
 			}
 		}
 	}

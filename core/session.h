@@ -210,4 +210,10 @@ void rv_session_get_stats(const struct rv_session *s, struct rv_session_stats *o
 
 const char *rv_session_result_str(enum rv_session_result r);
 
+/* rv_session_drop_reason is the one mapping from a seal/open result to the
+ * drop reason it is counted under (per session here, per worker in the data
+ * plane): returns false for the results that are not drops (OK,
+ * REKEY_SOON, KEY_ROLLED), else true with *out set. Pure; any thread. */
+bool rv_session_drop_reason(enum rv_session_result r, enum rv_drop_reason *out);
+
 #endif /* RV_CORE_SESSION_H */

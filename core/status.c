@@ -266,6 +266,11 @@ static void json_counters(struct rv_strbuf *o, const struct rv_status_worker *w)
 		rv_strbuf_printf(o, "%s\"%s\":%" PRIu64, d ? "," : "",
 				 rv_drop_name((enum rv_drop_reason)d), w->drop[d]);
 	}
+	rv_strbuf_printf(o, "},\"queues\":{");
+	for (int q = 0; q < RV_GAUGE_MAX; q++) {
+		rv_strbuf_printf(o, "%s\"%s\":%" PRIu64, q ? "," : "",
+				 rv_gauge_name((enum rv_gauge)q), w->gauge[q]);
+	}
 	rv_strbuf_printf(o, "}");
 }
 
@@ -459,6 +464,17 @@ void rv_status_render_prometheus(struct rv_strbuf *o, const struct rv_status *st
 			 "ringvpn_reloads_total{result=\"applied\"} %" PRIu64 "\n"
 			 "ringvpn_reloads_total{result=\"refused\"} %" PRIu64 "\n",
 			 st->reloads, st->reload_failures);
+	prom_head(o, "ringvpn_worker_queue", "gauge",
+		  "Depth of each data-plane queue per worker (q_* in the key=value status).");
+	for (size_t i = 0; i < st->num_workers; i++) {
+		for (int q = 0; q < RV_GAUGE_MAX; q++) {
+			rv_strbuf_printf(o,
+					 "ringvpn_worker_queue{worker=\"%zu\",queue=\"%s\"} "
+					 "%" PRIu64 "\n",
+					 i, rv_gauge_name((enum rv_gauge)q) + 2,
+					 st->workers[i].gauge[q]);
+		}
+	}
 	prom_head(o, "ringvpn_rekeys_total", "counter", "Key epochs completed, per session.");
 	for (size_t i = 0; i < st->num_peers; i++) {
 		rv_strbuf_printf(o, "ringvpn_rekeys_total{peer=\"");
@@ -536,6 +552,9 @@ static void kv_counters(struct rv_strbuf *o, const struct rv_status_worker *w)
 	for (int d = 0; d < RV_DROP_MAX; d++) {
 		rv_strbuf_printf(o, " drop_%s=%" PRIu64, rv_drop_name((enum rv_drop_reason)d),
 				 w->drop[d]);
+	}
+	for (int q = 0; q < RV_GAUGE_MAX; q++) {
+		rv_strbuf_printf(o, " %s=%" PRIu64, rv_gauge_name((enum rv_gauge)q), w->gauge[q]);
 	}
 	rv_strbuf_printf(o, "\n");
 }

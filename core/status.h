@@ -69,6 +69,7 @@ struct rv_status_peer {
 struct rv_status_worker {
 	uint64_t ctr[RV_CTR_MAX];
 	uint64_t drop[RV_DROP_MAX];
+	uint64_t gauge[RV_GAUGE_MAX]; /* queue depths (core/counters.h RV_GAUGES) */
 };
 
 struct rv_status {

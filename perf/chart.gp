@@ -44,7 +44,7 @@ if (!exists("has_cpu") || has_cpu) {
 	unset label 1
 }
 
-set title "Small-packet UDP delivered (iperf3 -u, median)"
+set title "Highest UDP rate with < 1 % loss (iperf3 -u -b binary search)"
 set ylabel "kpps"
 plot datafile using 8:xtic(1) title "64-byte payload" lc rgb "#9467bd", \
      '' using 9 title "512-byte payload" lc rgb "#c5b0d5"

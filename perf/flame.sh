@@ -2,7 +2,7 @@
 # perf/flame.sh — CPU flame graph of a VPN's processes during a throughput run.
 #
 #   perf/flame.sh [VPN] [TEST]
-#     VPN   rv-on (default), rv-off, wg, ovpn
+#     VPN   rv-on (default), rv-off, wg, wgo, ovpn, nebula
 #     TEST  tcp1 (default), tcp1r, tcp4, tcp4r, udp64, udp512
 #
 # Starts the VPN between two fresh namespaces (perf/topo.sh), runs iperf3 for
@@ -26,6 +26,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/vpn_wg.sh"
 . "$HERE/vpn_ovpn.sh"
 . "$HERE/vpn_ringvpn.sh"
+. "$HERE/vpn_nebula.sh"
 
 VPN=${1:-rv-on}
 TEST=${2:-tcp1}
@@ -38,9 +39,11 @@ command -v perf >/dev/null || rvp_die "perf (linux-perf) not installed"
 
 case $VPN in
 wg) vpn_wg_check >/dev/null || rvp_die "$(vpn_wg_check)" ;;
+wgo) vpn_wg_check "$WG_OFFLOAD_BIN" >/dev/null || rvp_die "$(vpn_wg_check "$WG_OFFLOAD_BIN")" ;;
 ovpn) vpn_ovpn_check >/dev/null || rvp_die "$(vpn_ovpn_check)" ;;
+nebula) vpn_nebula_check >/dev/null || rvp_die "$(vpn_nebula_check)" ;;
 rv-on | rv-off) vpn_ringvpn_check >/dev/null || rvp_die "$(vpn_ringvpn_check)" ;;
-*) rvp_die "unknown VPN '$VPN' (rv-on, rv-off, wg, ovpn)" ;;
+*) rvp_die "unknown VPN '$VPN' (rv-on, rv-off, wg, wgo, ovpn, nebula)" ;;
 esac
 case $TEST in
 tcp1) args=(-P 1) ;; tcp1r) args=(-P 1 -R) ;; tcp4) args=(-P 4) ;; tcp4r) args=(-P 4 -R) ;;
@@ -50,13 +53,15 @@ esac
 
 vstart() {
 	case $VPN in
-	wg) vpn_wg_start "$1" ;; ovpn) vpn_ovpn_start "$1" ;;
+	wg) vpn_wg_start "$1" ;; wgo) vpn_wg_start "$1" "$WG_OFFLOAD_BIN" ;;
+	ovpn) vpn_ovpn_start "$1" ;; nebula) vpn_nebula_start "$1" ;;
 	rv-on) vpn_ringvpn_start "$1" 1 ;; rv-off) vpn_ringvpn_start "$1" 0 ;;
 	esac
 }
 vstop() {
 	case $VPN in
-	wg) vpn_wg_stop ;; ovpn) vpn_ovpn_stop ;; rv-on | rv-off) vpn_ringvpn_stop ;;
+	wg | wgo) vpn_wg_stop ;; ovpn) vpn_ovpn_stop ;; nebula) vpn_nebula_stop ;;
+	rv-on | rv-off) vpn_ringvpn_stop ;;
 	esac
 }
 

@@ -1,24 +1,38 @@
 #!/usr/bin/env bash
-# perf/run.sh — throughput run: bare veth (ceiling), wireguard-go, OpenVPN 2.6
-# and ringvpn (offloads off and on) between two network namespaces.
+# perf/run.sh — side-by-side run: bare veth (ceiling), wireguard-go (Debian
+# 0.0.20220316 and upstream 0.0.20250522 with offloads), OpenVPN 2.6, Nebula
+# 1.6 and ringvpn (offloads off and on) between two network namespaces.
 #
 #   perf/run.sh                 DURATION=10 s per test, REPEATS=3, medians
-#   QUICK=1 perf/run.sh         smoke run (~2 min): DURATION=2, REPEATS=1
+#   QUICK=1 perf/run.sh         smoke run (~4 min): DURATION=2, REPEATS=1
+#
+# Tests per VPN and repetition: TCP 1 and 4 streams each way (iperf3), "lat"
+# (one more single-stream run with a ping every 10 ms through the tunnel:
+# latency under load, every RTT kept for the histogram), and in the first
+# PPS_REPEATS repetitions "pps64"/"pps512": the highest offered UDP rate
+# (iperf3 -u -l 64/512 -b R) the receiver gets with < 1 % loss, by binary
+# search.
 #
 # Environment:
 #   DURATION     seconds per iperf3 test (default 10; QUICK: 2)
 #   REPEATS      repetitions of every test (default 3; QUICK: 1)
-#   VPNS         configurations, in order (default "veth wg ovpn rv-off rv-on")
-#   UDP_RATE     iperf3 -b for the small-packet UDP tests (default 0 = as fast
-#                as the sender can go)
+#   VPNS         configurations, in order (default
+#                "veth wg wgo ovpn nebula rv-off rv-on")
+#   TESTS        tests, in order (default "tcp1 tcp1r tcp4 tcp4r lat pps64 pps512")
+#   PING_MS      ping interval of the lat test (default 10)
+#   PPS_SECONDS  seconds per probe of the packet-rate search (default 2)
+#   PPS_STEPS    binary-search probes after the first (default 6)
+#   PPS_REPEATS  repetitions that run the packet-rate search (default 1)
 #   MAX_SECONDS  hard budget for the whole run; remaining tests are skipped
 #                (and marked NA) once it is spent (default: 3x the estimate)
 #   RV_BUILD     ringvpn build dir (default /work/main/build/perf-release)
 #   OUT          output directory (default perf/results/<timestamp>)
 #
 # Output: $OUT/raw.tsv (every measurement), $OUT/results.tsv (medians, one row
-# per VPN), $OUT/results.md (markdown table + machine), $OUT/chart.png, logs;
-# the whole directory is copied to perf/results/latest/.
+# per VPN), $OUT/results.md (markdown table, ratios, machine), $OUT/chart.png,
+# $OUT/latency.png (latency-under-load histogram and CDF of every VPN),
+# $OUT/rtt/ (every RTT of the lat test), logs; the whole directory is copied
+# to perf/results/latest/.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -26,6 +40,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/vpn_wg.sh"
 . "$HERE/vpn_ovpn.sh"
 . "$HERE/vpn_ringvpn.sh"
+. "$HERE/vpn_nebula.sh"
 
 if [ "${QUICK:-0}" = 1 ]; then
 	DURATION=${DURATION:-2}
@@ -34,12 +49,15 @@ else
 	DURATION=${DURATION:-10}
 	REPEATS=${REPEATS:-3}
 fi
-VPNS=${VPNS:-"veth wg ovpn rv-off rv-on"}
-UDP_RATE=${UDP_RATE:-0}
-TESTS="tcp1 tcp1r tcp4 tcp4r udp64 udp512"
+VPNS=${VPNS:-"veth wg wgo ovpn nebula rv-off rv-on"}
+TESTS=${TESTS:-"tcp1 tcp1r tcp4 tcp4r lat pps64 pps512"}
+PING_MS=${PING_MS:-10}
+PPS_SECONDS=${PPS_SECONDS:-2}
+PPS_STEPS=${PPS_STEPS:-6}
+PPS_REPEATS=${PPS_REPEATS:-1}
 n_vpns=$(wc -w <<<"$VPNS")
 n_tests=$(wc -w <<<"$TESTS")
-estimate=$((n_vpns * (REPEATS * n_tests * (DURATION + 3) + 15)))
+estimate=$((n_vpns * (REPEATS * n_tests * (DURATION + 3) + 2 * (PPS_STEPS + 1) * (PPS_SECONDS + 2) + 15)))
 MAX_SECONDS=${MAX_SECONDS:-$((estimate * 3))}
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT=${OUT:-$HERE/results/$STAMP}
@@ -53,8 +71,10 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 vpn_label() {
 	case $1 in
 	veth) echo "bare veth" ;;
-	wg) echo "wireguard-go" ;;
+	wg) echo "wireguard-go 0.0.20220316" ;;
+	wgo) echo "wireguard-go 0.0.20250522 (offloads)" ;;
 	ovpn) echo "OpenVPN 2.6" ;;
+	nebula) echo "Nebula 1.6" ;;
 	rv-off) echo "ringvpn offloads off" ;;
 	rv-on) echo "ringvpn offloads on" ;;
 	*) echo "$1" ;;
@@ -66,7 +86,9 @@ vpn_check() {
 	case $1 in
 	veth) return 0 ;;
 	wg) vpn_wg_check ;;
+	wgo) vpn_wg_check "$WG_OFFLOAD_BIN" ;;
 	ovpn) vpn_ovpn_check ;;
+	nebula) vpn_nebula_check ;;
 	rv-off | rv-on) vpn_ringvpn_check ;;
 	*) echo "unknown VPN id '$1'"; return 1 ;;
 	esac
@@ -79,7 +101,9 @@ vpn_start() {
 	case $id in
 	veth) VPN_DST=$RVP_UL_B; VPN_DESC="veth pair, no tunnel" ;;
 	wg) vpn_wg_start "$dir" ;;
+	wgo) vpn_wg_start "$dir" "$WG_OFFLOAD_BIN" ;;
 	ovpn) vpn_ovpn_start "$dir" ;;
+	nebula) vpn_nebula_start "$dir" ;;
 	rv-off) vpn_ringvpn_start "$dir" 0 ;;
 	rv-on) vpn_ringvpn_start "$dir" 1 ;;
 	esac
@@ -88,8 +112,9 @@ vpn_start() {
 vpn_stop() {
 	case $1 in
 	veth) ;;
-	wg) vpn_wg_stop ;;
+	wg | wgo) vpn_wg_stop ;;
 	ovpn) vpn_ovpn_stop ;;
+	nebula) vpn_nebula_stop ;;
 	rv-off | rv-on) vpn_ringvpn_stop ;;
 	esac
 }
@@ -147,38 +172,112 @@ start_iperf_server() {
 	return 1
 }
 
+# rtt_stats FILE: "avg p50 p99 max count" (ms) of the per-ping RTTs in ping
+# output FILE (NA when none).
+rtt_stats() {
+	python3 - "$1" <<'PY'
+import re, sys
+r = sorted(float(m.group(1)) for m in re.finditer(r"time=([\d.]+) ms", open(sys.argv[1]).read()))
+if not r:
+    print("NA NA NA NA 0"); sys.exit(0)
+q = lambda p: r[min(len(r) - 1, int(p * len(r)))]
+print(f"{sum(r)/len(r):.3f} {q(0.5):.3f} {q(0.99):.3f} {r[-1]:.3f} {len(r)}")
+PY
+}
+
+# iperf_run ID JSON ARGS...: one iperf3 client run from A (timeout-guarded).
+iperf_run() {
+	local json=$2
+	shift 2
+	timeout --kill-after=5 $((DURATION + 20)) ip netns exec "$RVP_NS_A" \
+		iperf3 -c "$VPN_DST" -p $IPERF_PORT -J --connect-timeout 3000 "$@" \
+		>"$json" 2>"$json.err"
+}
+
+# pps_probe ID SIZE RATE REP STEP: offers RATE datagrams/s of SIZE bytes for
+# PPS_SECONDS (RATE 0: as fast as iperf3 goes); prints "delivered_pps loss_pct".
+pps_probe() {
+	local id=$1 size=$2 rate=$3 rep=$4 step=$5 bps
+	local json=$OUT/logs/$id-pps$size-$rep-$step.json
+	bps=$((rate * size * 8))
+	timeout --kill-after=5 $((PPS_SECONDS + 20)) ip netns exec "$RVP_NS_A" \
+		iperf3 -c "$VPN_DST" -p $IPERF_PORT -J --connect-timeout 3000 -u -l "$size" \
+		-b "$bps" -w 2M -t "$PPS_SECONDS" >"$json" 2>"$json.err"
+	parse_iperf "$json" udp "$size" | awk -F'\t' '{ print $7, $6 }'
+}
+
+# pps_search ID SIZE REP: the highest offered rate with < 1 % loss. First an
+# unlimited probe (what the sender manages: the upper bound), then a binary
+# search between 0 and 1.1x what the receiver took then. Socket buffers of
+# 2 MiB on both iperf3 ends (-w) so that iperf3's own bursts are not the
+# loss. Prints "rate_pps loss_pct_at_rate search_upper_bound".
+pps_search() {
+	local id=$1 size=$2 rep=$3 lo=0 hi mid out d loss k best_loss=NA
+	out=$(pps_probe "$id" "$size" 0 "$rep" 0)
+	d=${out% *} loss=${out#* }
+	[ "$d" = NA ] && { echo "NA NA NA"; return; }
+	# The sender's own ceiling; with < 1 % loss there it is the answer.
+	if awk -v l="$loss" 'BEGIN { exit !(l + 0 < 1) }'; then
+		echo "$d $loss $d"
+		return
+	fi
+	# The receiver took d/s at most; the loss-free rate lies below that.
+	hi=$(awk -v d="$d" 'BEGIN { printf "%d", d * 1.1 }')
+	for k in $(seq "$PPS_STEPS"); do
+		mid=$(((lo + hi) / 2))
+		[ "$mid" -le 0 ] && break
+		out=$(pps_probe "$id" "$size" "$mid" "$rep" "$k")
+		d=${out% *} loss=${out#* }
+		if [ "$d" != NA ] && awk -v l="$loss" 'BEGIN { exit !(l + 0 < 1) }'; then
+			lo=$mid best_loss=$loss
+		else
+			hi=$mid
+		fi
+	done
+	echo "$lo $best_loss $hi"
+}
+
 # run_test ID TEST REP
 run_test() {
-	local id=$1 t=$2 rep=$3 args kind plen=0
+	local id=$1 t=$2 rep=$3 args kind=tcp plen=0
 	local json=$OUT/logs/$id-$t-$rep.json
 	case $t in
-	tcp1) args=(-P 1) kind=tcp ;;
-	tcp1r) args=(-P 1 -R) kind=tcp ;;
-	tcp4) args=(-P 4) kind=tcp ;;
-	tcp4r) args=(-P 4 -R) kind=tcp ;;
-	udp64) args=(-u -l 64 -b "$UDP_RATE") kind=udp plen=64 ;;
-	udp512) args=(-u -l 512 -b "$UDP_RATE") kind=udp plen=512 ;;
+	tcp1 | lat) args=(-P 1) ;;
+	tcp1r) args=(-P 1 -R) ;;
+	tcp4) args=(-P 4) ;;
+	tcp4r) args=(-P 4 -R) ;;
+	pps64 | pps512)
+		[ "$rep" -le "$PPS_REPEATS" ] || return 0
+		local size=${t#pps} res
+		res=$(pps_search "$id" "$size" "$rep")
+		printf '%s\t%s\t%s\tNA\tNA\tNA\tNA\tNA\t%s\t%s\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\n' \
+			"$id" "$t" "$rep" "$(cut -d' ' -f2 <<<"$res")" "$(cut -d' ' -f1 <<<"$res")" >>"$RAW"
+		rvp_log "$(printf '%-7s %-7s rep %s: loss-free rate %s pps (loss %s%%, search upper bound %s)' \
+			"$id" "$t" "$rep" $res)"
+		return 0
+		;;
 	esac
-	local pingf=$OUT/logs/$id-ping-load-$rep.txt ping_pid=
-	if [ "$t" = tcp1 ]; then
-		# RTT under load: ping through the tunnel while one TCP stream fills it.
-		rvp_spawn a "$pingf" ping -q -i 0.05 -w "$DURATION" "$VPN_DST"
+	local pingf=$OUT/rtt/$id-$rep.txt ping_pid=
+	if [ "$t" = lat ]; then
+		# Latency under load: a ping every PING_MS through the tunnel
+		# while one TCP stream fills it; every RTT is kept.
+		rvp_spawn a "$pingf" ping -n -i "$(awk -v m="$PING_MS" 'BEGIN { print m / 1000 }')" \
+			-w "$DURATION" "$VPN_DST"
 		ping_pid=$RVP_LAST_PID
+		sleep 0.2
 	fi
 	local c0 c1 t0 t1
 	c0=$(rvp_cpu_ticks "${VPN_PIDS[@]}")
 	t0=$(date +%s.%N)
-	timeout --kill-after=5 $((DURATION + 20)) ip netns exec "$RVP_NS_A" \
-		iperf3 -c "$VPN_DST" -p $IPERF_PORT -t "$DURATION" -J --connect-timeout 3000 "${args[@]}" \
-		>"$json" 2>"$json.err"
+	iperf_run "$id" "$json" -t "$DURATION" "${args[@]}"
 	local rc=$?
 	t1=$(date +%s.%N)
 	c1=$(rvp_cpu_ticks "${VPN_PIDS[@]}")
-	local rtt=NA
+	local rtt="NA NA NA NA 0"
 	if [ -n "$ping_pid" ]; then
 		wait "$ping_pid" 2>/dev/null
 		rvp_kill "$ping_pid"
-		rtt=$(ping_avg "$pingf")
+		rtt=$(rtt_stats "$pingf")
 	fi
 	[ $rc = 0 ] || rvp_log "$id $t rep $rep: iperf3 exit $rc ($(head -c 200 "$json.err"; grep -o '"error":.*' "$json" | head -c 200))"
 	local fields cpu_s cpu_gb
@@ -190,15 +289,17 @@ run_test() {
 	else
 		cpu_s=NA cpu_gb=NA
 	fi
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$t" "$rep" "$fields" "$rtt" "$cpu_s" "$cpu_gb" \
-		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')" >>"$RAW"
-	rvp_log "$(printf '%-7s %-7s rep %s: %s Gbit/s  pps %s  loss %s%%  cpu %s s (%s s/GB)  rtt-load %s' \
-		"$id" "$t" "$rep" "$(cut -f3 <<<"$fields")" "$(cut -f7 <<<"$fields")" \
-		"$(cut -f6 <<<"$fields")" "$cpu_s" "$cpu_gb" "$rtt")"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$t" "$rep" "$fields" \
+		"$(tr ' ' '\t' <<<"$rtt")" "$cpu_s" "$cpu_gb" \
+		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')" "$rc" >>"$RAW"
+	rvp_log "$(printf '%-7s %-7s rep %s: %s Gbit/s  cpu %s s (%s s/GB)  rtt under load avg/p99 %s/%s ms' \
+		"$id" "$t" "$rep" "$(cut -f3 <<<"$fields")" "$cpu_s" "$cpu_gb" \
+		"$(cut -d' ' -f1 <<<"$rtt")" "$(cut -d' ' -f3 <<<"$rtt")")"
 }
 
 # ---------------------------------------------------------------------------
-printf 'vpn\ttest\trep\tseconds\tbytes\tgbps\tpackets\tlost\tloss_pct\tpps\tretrans\trtt_load_ms\tcpu_s\tcpu_s_per_gb\twall_s\n' >"$RAW"
+printf 'vpn\ttest\trep\tseconds\tbytes\tgbps\tpackets\tlost\tloss_pct\tpps\tretrans\trtt_avg_ms\trtt_p50_ms\trtt_p99_ms\trtt_max_ms\trtt_n\tcpu_s\tcpu_s_per_gb\twall_s\trc\n' >"$RAW"
+mkdir -p "$OUT/rtt"
 EXTRA=$OUT/extra.tsv   # per-VPN values measured once per run: idle RTT, peak RSS
 printf 'vpn\trep\trtt_idle_ms\trss_kb\tstatus\tdesc\n' >"$EXTRA"
 
@@ -274,118 +375,23 @@ done
 	echo "kernel: $(uname -r)"
 	echo "os: $(. /etc/os-release && echo "$PRETTY_NAME")"
 	echo "iperf3: $(iperf3 --version | head -1)"
-	echo "run: DURATION=${DURATION}s REPEATS=$REPEATS UDP_RATE=$UDP_RATE tunnel MTU $RVP_TUN_MTU underlay GRO $RVP_UNDERLAY_GRO"
+	echo "run: DURATION=${DURATION}s REPEATS=$REPEATS PING_MS=$PING_MS PPS_SECONDS=$PPS_SECONDS PPS_STEPS=$PPS_STEPS tunnel MTU $RVP_TUN_MTU underlay GRO $RVP_UNDERLAY_GRO"
 	echo "load average (1/5/15 min): $LOAD_START at start, $(cut -d' ' -f1-3 /proc/loadavg) at end (the run itself adds 2-3; more means other work shared the cores)"
 	echo "date: $(date -u +%FT%TZ)"
 } >"$OUT/machine.txt"
 
-python3 - "$RAW" "$EXTRA" "$OUT" "$VPNS" <<'EOF'
-import csv, statistics, sys
-raw, extra, out, order = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split()
-labels = {"veth": "bare veth", "wg": "wireguard-go", "ovpn": "OpenVPN 2.6",
-          "rv-off": "ringvpn offloads off", "rv-on": "ringvpn offloads on"}
-
-def num(x):
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        return None
-
-def med(vals):
-    vals = [v for v in vals if v is not None]
-    return statistics.median(vals) if vals else None
-
-rows = list(csv.DictReader(open(raw), delimiter="\t"))
-ex = list(csv.DictReader(open(extra), delimiter="\t"))
-cols = [("vpn", None), ("tcp1_gbps", ("tcp1", "gbps")), ("tcp1r_gbps", ("tcp1r", "gbps")),
-        ("tcp4_gbps", ("tcp4", "gbps")), ("tcp4r_gbps", ("tcp4r", "gbps")),
-        ("udp64_kpps", ("udp64", "pps")), ("udp64_loss_pct", ("udp64", "loss_pct")),
-        ("udp512_kpps", ("udp512", "pps")), ("udp512_loss_pct", ("udp512", "loss_pct")),
-        ("rtt_idle_ms", None), ("rtt_load_ms", ("tcp1", "rtt_load_ms")),
-        ("cpu_s_per_gb_tcp1", ("tcp1", "cpu_s_per_gb")),
-        ("cpu_s_per_gb_tcp4", ("tcp4", "cpu_s_per_gb")),
-        ("peak_rss_mb", None), ("n", None), ("status", None)]
-summary = []
-for vpn in order:
-    r = {"vpn": vpn}
-    mine = [x for x in rows if x["vpn"] == vpn]
-    for name, src in cols:
-        if src is None:
-            continue
-        t, field = src
-        v = med([num(x[field]) for x in mine if x["test"] == t])
-        if v is not None and name.endswith("_kpps"):
-            v /= 1000.0
-        r[name] = v
-    e = [x for x in ex if x["vpn"] == vpn]
-    r["rtt_idle_ms"] = med([num(x["rtt_idle_ms"]) for x in e])
-    rss = med([num(x["rss_kb"]) for x in e])
-    r["peak_rss_mb"] = rss / 1024 if rss is not None else None
-    r["n"] = len([x for x in mine if x["test"] == "tcp1"])
-    st = sorted({x["status"] for x in e})
-    r["status"] = ",".join(st) if st else "not run"
-    r["desc"] = next((x["desc"] for x in e if x.get("desc")), "")
-    summary.append(r)
-
-def fmt(name, v):
-    if v is None:
-        return "NA"
-    if isinstance(v, str):
-        return v
-    if name == "n":
-        return str(int(v))
-    if name.endswith("_ms"):
-        return f"{v:.3f}"
-    if name.endswith("_gbps"):
-        return f"{v:.3f}"
-    return f"{v:.2f}" if abs(v) < 100 else f"{v:.0f}"
-
-names = [c for c, _ in cols]
-with open(f"{out}/results.tsv", "w") as f:
-    f.write("\t".join(names) + "\n")
-    for r in summary:
-        f.write("\t".join(fmt(n, r.get(n)) for n in names) + "\n")
-
-heads = {"vpn": "VPN", "tcp1_gbps": "TCP 1 A→B Gbit/s", "tcp1r_gbps": "TCP 1 B→A Gbit/s",
-         "tcp4_gbps": "TCP 4 A→B Gbit/s", "tcp4r_gbps": "TCP 4 B→A Gbit/s",
-         "udp64_kpps": "UDP 64 B kpps", "udp64_loss_pct": "UDP 64 loss %",
-         "udp512_kpps": "UDP 512 B kpps", "udp512_loss_pct": "UDP 512 loss %",
-         "rtt_idle_ms": "RTT idle ms", "rtt_load_ms": "RTT load ms",
-         "cpu_s_per_gb_tcp1": "CPU s/GB (TCP 1)", "cpu_s_per_gb_tcp4": "CPU s/GB (TCP 4)",
-         "peak_rss_mb": "peak RSS MB", "n": "n"}
-md_cols = [n for n in names if n != "status"]
-with open(f"{out}/results.md", "w") as f:
-    f.write("| " + " | ".join(heads[n] for n in md_cols) + " |\n")
-    f.write("|" + "|".join("---" if n == "vpn" else "---:" for n in md_cols) + "|\n")
-    for r in summary:
-        cells = []
-        for n in md_cols:
-            cells.append(labels.get(r["vpn"], r["vpn"]) if n == "vpn" else fmt(n, r.get(n)))
-        f.write("| " + " | ".join(cells) + " |\n")
-    notes = [(labels.get(r["vpn"], r["vpn"]), r["status"], r["desc"]) for r in summary]
-    f.write("\n")
-    for lab, st, desc in notes:
-        f.write(f"- {lab}: {desc or '-'}" + ("" if st == "ok" else f" — **{st}**") + "\n")
-    f.write("\nMedians over n repetitions. Machine:\n\n```\n")
-    f.write(open(f"{out}/machine.txt").read())
-    f.write("```\n")
-
-# Data file for gnuplot: one row per VPN, label without spaces issues.
-with open(f"{out}/chart.dat", "w") as f:
-    f.write("# label\ttcp1\ttcp1r\ttcp4\ttcp4r\tcpu1\tcpu4\tudp64\tudp512\n")
-    for r in summary:
-        if "ok" not in r["status"].split(","):
-            continue
-        v = [fmt(n, r.get(n)) for n in ("tcp1_gbps", "tcp1r_gbps", "tcp4_gbps", "tcp4r_gbps",
-                                         "cpu_s_per_gb_tcp1", "cpu_s_per_gb_tcp4",
-                                         "udp64_kpps", "udp512_kpps")]
-        f.write("\"" + labels.get(r["vpn"], r["vpn"]) + "\"\t" + "\t".join(v) + "\n")
-EOF
+python3 "$HERE/summarize.py" "$RAW" "$EXTRA" "$OUT" "$VPNS"
 
 if command -v gnuplot >/dev/null && [ "$(wc -l <"$OUT/chart.dat")" -gt 1 ]; then
 	has_cpu=$(awk -F'\t' '!/^#/ && $6 != "NA" { f = 1 } END { print f + 0 }' "$OUT/chart.dat")
-	gnuplot -e "has_cpu=$has_cpu; nrows=$(($(wc -l <"$OUT/chart.dat") - 1)); datafile='$OUT/chart.dat'; outfile='$OUT/chart.png'; subtitle='$(head -1 "$OUT/machine.txt" | sed "s/'//g"), $(nproc) cores, DURATION=${DURATION}s, n=$REPEATS'" \
+	subtitle="$(head -1 "$OUT/machine.txt" | sed "s/'//g"), $(nproc) cores, DURATION=${DURATION}s, n=$REPEATS"
+	gnuplot -e "has_cpu=$has_cpu; nrows=$(($(wc -l <"$OUT/chart.dat") - 1)); datafile='$OUT/chart.dat'; outfile='$OUT/chart.png'; subtitle='$subtitle'" \
 		"$HERE/chart.gp" 2>"$OUT/logs/gnuplot.err" || rvp_log "gnuplot failed: $(cat "$OUT/logs/gnuplot.err")"
+	if [ -s "$OUT/latency.dat" ]; then
+		gnuplot -e "datafile='$OUT/latency.dat'; outfile='$OUT/latency.png'; nsys=$(grep -c '^"' "$OUT/latency.dat"); subtitle='$subtitle, ping every ${PING_MS} ms'" \
+			"$HERE/latency.gp" 2>"$OUT/logs/gnuplot-latency.err" ||
+			rvp_log "gnuplot (latency) failed: $(cat "$OUT/logs/gnuplot-latency.err")"
+	fi
 fi
 
 # perf/results/latest mirrors the newest run (only when OUT is under results/).

@@ -125,6 +125,9 @@ offload_gso = $yn
 offload_gro = $yn
 log_level = info
 seccomp = ${RV_SECCOMP:-yes}"
+	# Only when asked for: a binary from before zerocopy existed refuses the key.
+	[ -n "${RV_ZEROCOPY:-}" ] && common+="
+zerocopy = $RV_ZEROCOPY"
 	cat >"$dir/server.conf" <<-EOF
 	# written by perf/vpn_ringvpn.sh
 	$common
@@ -191,13 +194,13 @@ ringvpn_start_dp_peer() {
 		--peer "$RVP_UL_A:$RV_PORT" --local-index 0x22222222 --remote-index 0x11111111 \
 		--send-key "$k_ba" --recv-key "$k_ab" --vaddr4 "$RVP_TUN_A" --vaddr6 "$RVP_TUN6_A" \
 		--workers "$RV_WORKERS" --offload "$offload" --mtu "$RVP_TUN_MTU" \
-		--counters "$dir/counters-b.txt" "${pin[@]}"
+		--counters "$dir/counters-b.txt" ${RV_ZEROCOPY:+--zerocopy "$RV_ZEROCOPY"} "${pin[@]}"
 	VPN_PIDS+=("$RVP_LAST_PID")
 	rvp_spawn a "$dir/peer-a.log" "$RV_DP_PEER" --tun rvpta --port "$RV_PORT" \
 		--peer "$RVP_UL_B:$RV_PORT" --local-index 0x11111111 --remote-index 0x22222222 \
 		--send-key "$k_ab" --recv-key "$k_ba" --vaddr4 "$RVP_TUN_B" --vaddr6 "$RVP_TUN6_B" \
 		--workers "$RV_WORKERS" --offload "$offload" --mtu "$RVP_TUN_MTU" \
-		--counters "$dir/counters-a.txt" "${pin[@]}"
+		--counters "$dir/counters-a.txt" ${RV_ZEROCOPY:+--zerocopy "$RV_ZEROCOPY"} "${pin[@]}"
 	VPN_PIDS+=("$RVP_LAST_PID")
 	unset k_ab k_ba
 	local i

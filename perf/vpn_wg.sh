@@ -1,25 +1,32 @@
 # perf/vpn_wg.sh — wireguard-go (userspace WireGuard) between the two
 # namespaces of perf/topo.sh. Sourced by run.sh / flame.sh.
 #
-#   vpn_wg_check            0 if wireguard-go and wg exist (else prints why)
-#   vpn_wg_start WORKDIR    start both ends, configure, wait for the tunnel;
-#                           sets VPN_PIDS (both wireguard-go processes)
-#   vpn_wg_stop             stop what vpn_wg_start started
+#   vpn_wg_check [BIN]           0 if BIN (default wireguard-go) and wg exist
+#   vpn_wg_start WORKDIR [BIN]   start both ends, configure, wait for the tunnel;
+#                                sets VPN_PIDS (both wireguard-go processes)
+#   vpn_wg_stop                  stop what vpn_wg_start started
+#
+# Two binaries are measured: Debian's wireguard-go 0.0.20220316 and
+# WG_OFFLOAD_BIN, upstream 0.0.20250522 with the TUN offloads (TSO/GRO on
+# the TUN) and UDP GSO/GRO that Tailscale contributed (../shared/anchors).
 #
 # Interfaces are named wgpa<pid>/wgpb<pid> because wireguard-go's UAPI socket
 # (/var/run/wireguard/<ifname>.sock) lives in the shared filesystem.
 
+WG_OFFLOAD_BIN=${WG_OFFLOAD_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/shared/anchors/wireguard-go-offload}
+
 vpn_wg_check() {
-	command -v wireguard-go >/dev/null || { echo "wireguard-go not installed"; return 1; }
+	local bin=${1:-wireguard-go}
+	command -v "$bin" >/dev/null || { echo "$bin not installed"; return 1; }
 	command -v wg >/dev/null || { echo "wg (wireguard-tools) not installed"; return 1; }
 	[ -c /dev/net/tun ] || { echo "/dev/net/tun missing"; return 1; }
 }
 
 vpn_wg_start() {
-	local dir=$1 port=51820
+	local dir=$1 bin=${2:-wireguard-go} port=51820
 	VPN_PIDS=()
 	WG_DIR=$dir
-	VPN_DESC="wireguard-go $(wireguard-go --version 2>/dev/null | awk 'NR==1{print $2}')"
+	VPN_DESC="wireguard-go $("$bin" --version 2>/dev/null | awk 'NR==1{print $2}')"
 	WG_IF_A=wgpa$$ WG_IF_B=wgpb$$
 	(
 		umask 077
@@ -34,7 +41,7 @@ vpn_wg_start() {
 			ifn=$WG_IF_B peerpub=$(cat "$dir/wg-a.pub") peer_ul=$RVP_UL_A my_tun=$RVP_TUN_B peer_tun=$RVP_TUN_A
 		fi
 		# -f: stay in the foreground so the PID we record is the daemon.
-		WG_PROCESS_FOREGROUND=1 rvp_spawn $side "$dir/wg-$side.log" wireguard-go -f "$ifn"
+		WG_PROCESS_FOREGROUND=1 rvp_spawn $side "$dir/wg-$side.log" "$bin" -f "$ifn"
 		VPN_PIDS+=("$RVP_LAST_PID")
 		local i
 		for i in $(seq 50); do

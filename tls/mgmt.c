@@ -316,6 +316,14 @@ static int fill_status(struct rv_loop *l, struct rv_status *st)
 		for (int d = 0; d < RV_DROP_MAX; d++) {
 			out->drop[d] = rv_drop_get(&ctr, (enum rv_drop_reason)d);
 		}
+		{
+			struct rv_gauges g;
+
+			rv_dataplane_gauges(l->dp, w < nw ? w : UINT32_MAX, &g);
+			for (int q = 0; q < RV_GAUGE_MAX; q++) {
+				out->gauge[q] = rv_gauge_get(&g, (enum rv_gauge)q);
+			}
+		}
 	}
 	return l->role->report(l, st);
 }

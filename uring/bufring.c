@@ -39,6 +39,7 @@ int rv_bufring_init(struct rv_bufring *b, struct io_uring *ring, uint16_t bgid, 
 	b->data_off = data_off;
 	b->data_len = data_len;
 	b->num_bufs = num_bufs;
+	b->limit = num_bufs;
 	b->mask = (unsigned)io_uring_buf_ring_mask(num_bufs);
 	b->bgid = bgid;
 	io_uring_buf_ring_init(b->br);

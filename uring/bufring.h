@@ -11,7 +11,7 @@
  * Exactly-once recycling: a buffer id reaches the kernel either at init or
  * through one rv_bufring_recycle; the caller recycles each id once per
  * completion that consumed it. rv_bufring_commit publishes recycled ids with
- * one release store per loop turn.
+ * one release store per loop turn (bounded by b->limit).
  *
  * Threads: owned by one worker; not thread-safe.
  */
@@ -36,6 +36,7 @@ struct rv_bufring {
 	unsigned mask;
 	unsigned pending; /* recycled since the last commit */
 	unsigned avail;	  /* ids currently owned by the kernel */
+	unsigned limit;	  /* at most this many owned by the kernel (<= num_bufs) */
 	uint16_t bgid;
 	bool registered;
 };
@@ -70,13 +71,30 @@ static inline void rv_bufring_recycle(struct rv_bufring *b, unsigned bid)
 	b->pending++;
 }
 
+/* rv_bufring_commit publishes recycled ids, but never more than b->limit in
+ * the kernel's hands: the rest stay staged (already written into the ring
+ * beyond its tail, invisible to the kernel) for a later commit. With a
+ * multishot request the kernel fills every buffer it owns in one go, so the
+ * limit bounds how much one loop turn reads. */
 static inline void rv_bufring_commit(struct rv_bufring *b)
 {
-	if (b->pending != 0) {
-		io_uring_buf_ring_advance(b->br, (int)b->pending);
-		b->avail += b->pending;
-		b->pending = 0;
+	unsigned n = b->pending;
+
+	if (b->avail + n > b->limit) {
+		n = b->limit > b->avail ? b->limit - b->avail : 0;
 	}
+	if (n != 0) {
+		io_uring_buf_ring_advance(b->br, (int)n);
+		b->avail += n;
+		b->pending -= n;
+	}
+}
+
+/* rv_bufring_set_limit changes how many ids the kernel may own (clamped to
+ * [1, num_bufs]); takes effect at the next commit. */
+static inline void rv_bufring_set_limit(struct rv_bufring *b, unsigned limit)
+{
+	b->limit = limit < 1 ? 1 : limit > b->num_bufs ? b->num_bufs : limit;
 }
 
 #endif /* RV_URING_BUFRING_H */

@@ -57,6 +57,14 @@
 #define VIRTIO_NET_HDR_GSO_UDP_L4 5
 #endif
 
+/* Linux 6.2: SEND_ZC/SENDMSG_ZC report whether the kernel had to copy. */
+#ifndef IORING_SEND_ZC_REPORT_USAGE
+#define IORING_SEND_ZC_REPORT_USAGE (1U << 3)
+#endif
+#ifndef IORING_NOTIF_USAGE_ZC_COPIED
+#define IORING_NOTIF_USAGE_ZC_COPIED (1U << 31)
+#endif
+
 /* io_uring_prep_read_multishot (liburing 2.5): |bgid| names the provided
  * buffer ring; the kernel picks a buffer per completion. */
 static inline void rv_prep_read_multishot(struct io_uring_sqe *sqe, int fd, unsigned bgid)

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <linux/sock_diag.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -150,6 +152,16 @@ static int open_worker_io(struct rv_dataplane *dp, struct rv_worker *w, bool vne
 		}
 		w->gso = false;
 	}
+	ret = rv_udp_set_rcvbuf(w->udp_fd,
+				(int)(cfg->udp_rcvbuf ? cfg->udp_rcvbuf : RV_UDP_RCVBUF_DEFAULT));
+	if (ret < 0 && w->id == 0) {
+		rv_warn(ret, "UDP receive buffer (continuing)");
+	}
+	w->c2c = cfg->client_to_client;
+	w->aqm = !cfg->aqm_off && rv_udp_enable_rx_timestamps(w->udp_fd) == 0;
+	if (!cfg->aqm_off && !w->aqm && w->id == 0) {
+		rv_warnx("SO_TIMESTAMPNS refused: no AQM on the UDP receive queues");
+	}
 	w->gro = cfg->offload_gro;
 	if (w->gro) {
 		ret = rv_udp_enable_gro(w->udp_fd);
@@ -221,11 +233,23 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 		rv_warn(ret, "%s: set MTU %u", dp->tun_name, mtu);
 		goto err_free;
 	}
-	/* 500 (the TUN default) overflows in bursts without offloads; the
-	 * drops then show up as TCP retransmissions. */
-	ret = rv_tun_set_txqueuelen(dp->tun_name, 2048);
+	/* The TUN queue holds what TCP sent and we have not read yet; the
+	 * kernel (6.18) drops at its end rather than stopping the queue, so
+	 * its length bounds the wait in it. With offloads an entry can be a
+	 * 64 KiB superframe. */
+	ret = rv_tun_set_txqueuelen(dp->tun_name, cfg->tun_txqueuelen ? cfg->tun_txqueuelen
+						  : dp->tun_offload_flags
+							  ? RV_TUN_TXQUEUELEN_OFFLOAD
+							  : RV_TUN_TXQUEUELEN_PLAIN);
 	if (ret < 0) {
 		rv_warn(ret, "%s: txqueuelen (continuing)", dp->tun_name);
+	}
+	ret = rv_tun_set_fq_codel(dp->tun_name, dp->num_workers);
+	if (ret == -ENOENT) {
+		rv_info("%s: this kernel has no fq_codel qdisc; the TUN queues keep the default",
+			dp->tun_name);
+	} else if (ret < 0) {
+		rv_warn(ret, "%s: fq_codel qdisc (continuing with the default)", dp->tun_name);
 	}
 	ret = rv_tun_set_up(dp->tun_name);
 	if (ret < 0) {
@@ -255,10 +279,17 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 		goto err_free;
 	}
 	rv_info("data plane: %u workers on %s, UDP port %u, MTU %u, offloads tun=%s(0x%x) "
-		"gso=%s gro=%s",
+		"gso=%s gro=%s, zero-copy sends %s%s, client_to_client %s",
 		dp->num_workers, dp->tun_name, dp->port, mtu, vnet ? "on" : "off",
 		dp->tun_offload_flags, dp->workers[0]->gso ? "on" : "off",
-		dp->workers[0]->gro ? "on" : "off");
+		dp->workers[0]->gro ? "on" : "off",
+		!dp->workers[0]->zc		     ? "off"
+		: cfg->zerocopy == RV_CONFIG_ZC_AUTO ? "auto"
+						     : "on",
+		dp->workers[0]->zc_fixed ? " (registered buffers)" : "",
+		cfg->client_to_client == RV_CONFIG_C2C_INTERNAL ? "internal"
+		: cfg->client_to_client == RV_CONFIG_C2C_OFF	? "off"
+								: "kernel");
 	*out = dp;
 	return 0;
 
@@ -296,6 +327,30 @@ void rv_dataplane_counters(const struct rv_dataplane *dp, unsigned idx, struct r
 		for (int k = 0; k < RV_DROP_MAX; k++) {
 			rv_drop_add(out, (enum rv_drop_reason)k,
 				    rv_drop_get(c, (enum rv_drop_reason)k));
+		}
+	}
+}
+
+void rv_dataplane_gauges(const struct rv_dataplane *dp, unsigned idx, struct rv_gauges *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < dp->num_workers; i++) {
+		const struct rv_worker *w = dp->workers[i];
+		uint32_t mem[SK_MEMINFO_VARS];
+		socklen_t len = sizeof(mem);
+
+		if (idx != UINT32_MAX && idx != i) {
+			continue;
+		}
+		for (int k = 0; k < RV_GAUGE_MAX; k++) {
+			enum rv_gauge g = (enum rv_gauge)k;
+			rv_gauge_set(out, g, rv_gauge_get(out, g) + rv_gauge_get(&w->gauges, g));
+		}
+		if (getsockopt(w->udp_fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
+		    len > SK_MEMINFO_RMEM_ALLOC * sizeof(uint32_t)) {
+			rv_gauge_set(out, RV_GAUGE_UDP_RCVQ_BYTES,
+				     rv_gauge_get(out, RV_GAUGE_UDP_RCVQ_BYTES) +
+					     mem[SK_MEMINFO_RMEM_ALLOC]);
 		}
 	}
 }

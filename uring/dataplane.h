@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/config.h"
 #include "core/counters.h"
 #include "core/session.h"
 
@@ -34,8 +35,27 @@ struct rv_dataplane_config {
 	bool offload_gso;	  /* UDP_SEGMENT on send */
 	bool offload_gro;	  /* UDP_GRO on receive */
 	unsigned bufs_per_worker; /* 0: default */
-	struct rv_demux *demux;	  /* borrowed; must outlive the data plane */
-	struct rv_qsbr *qsbr;	  /* borrowed; must outlive the data plane */
+	/* Queue bounds (0: the defaults below). */
+	unsigned udp_rcvbuf;		     /* bytes of socket receive queue per worker */
+	unsigned tun_txqueuelen;	     /* packets the kernel queues for our TUN reads */
+	bool aqm_off;			     /* no CoDel on the UDP receive queues */
+	unsigned aqm_target_us;		     /* CoDel target sojourn */
+	unsigned aqm_interval_us;	     /* CoDel interval */
+	uint32_t turn_budget;		     /* bytes read per loop turn; UINT32_MAX: no limit */
+	enum rv_config_c2c client_to_client; /* server: kernel (0), internal, off */
+	enum rv_config_zc zerocopy;	     /* auto (0), on, off */
+	struct rv_demux *demux;		     /* borrowed; must outlive the data plane */
+	struct rv_qsbr *qsbr;		     /* borrowed; must outlive the data plane */
+};
+
+/* Defaults of the queue bounds (see README "Latency under load"). */
+enum {
+	RV_UDP_RCVBUF_DEFAULT = 4 << 20,
+	RV_TUN_TXQUEUELEN_OFFLOAD = 256, /* TSO superframes: up to 64 KiB each */
+	RV_TUN_TXQUEUELEN_PLAIN = 1024,	 /* MTU-sized packets */
+	RV_TURN_BUDGET_DEFAULT = 256 << 10,
+	RV_AQM_TARGET_US = 500,
+	RV_AQM_INTERVAL_US = 10000,
 };
 
 /* rv_dataplane_start opens the TUN queues and sockets and starts the workers.
@@ -55,6 +75,12 @@ const char *rv_dataplane_tun_name(const struct rv_dataplane *dp);
 /* rv_dataplane_counters snapshots worker |idx|'s counters into |out| (or the
  * sum of all workers when idx == UINT32_MAX). */
 void rv_dataplane_counters(const struct rv_dataplane *dp, unsigned idx, struct rv_counters *out);
+
+/* rv_dataplane_gauges snapshots worker |idx|'s queue depths into |out| (or
+ * the sum over all workers when idx == UINT32_MAX; high-water marks are
+ * summed too, as an upper bound). Reads each UDP socket's receive queue from
+ * the kernel (one getsockopt per worker). Any thread. */
+void rv_dataplane_gauges(const struct rv_dataplane *dp, unsigned idx, struct rv_gauges *out);
 
 /* rv_dataplane_send_keepalive sends an empty data message to |s|'s endpoint:
  * sealed on the calling thread (sealing is thread-safe) and sent without

@@ -24,6 +24,17 @@
  * A handle is released exactly once, by the completion of the operation
  * that last used the buffer (or at once when the packet is dropped).
  *
+ * Two classes. A turn's packets are queued in two classes and the small
+ * class goes first: small packets (at most RV_PRIO_MAX_LEN bytes of inner
+ * packet: pings, ACKs, DNS, keystrokes) are sealed or opened, and their
+ * sends and writes submitted to the kernel, before any bulk packet of the
+ * turn is touched, so they never wait behind 64 KiB superframes inside a
+ * batch. On TX a small packet stays in the bulk class when its flow already
+ * has a bulk packet in the turn (w->bulk_flows), so no flow is reordered; on
+ * RX only the size of the ciphertext is known before opening, so a small
+ * datagram of a bulk flow may overtake that flow's larger ones of the same
+ * turn (TCP tolerates this: at most a duplicate ACK).
+ *
  * Slots. Each in-flight UDP sendmsg and TUN write owns a preallocated slot
  * (msghdr/iovecs/cmsg/handles), found again from the CQE's user_data. No
  * slot free: the packets are dropped and counted (RV_DROP_NO_BUF).
@@ -36,11 +47,14 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "core/codel.h"
 #include "core/counters.h"
 #include "core/gso.h"
+#include "core/ip.h"
 #include "core/session.h"
 #include "core/wire.h"
 #include "uring/bufring.h"
@@ -58,12 +72,19 @@ enum {
 
 	RV_SEND_MAX_SEGS = 64,	   /* datagrams per UDP_SEGMENT sendmsg */
 	RV_SEND_MAX_BYTES = 65507, /* UDP payload bytes per sendmsg (IPv4 total length limit) */
+	RV_ZC_MAX_PAGES = 16,	   /* pages one zero-copy sendmsg may span */
 	RV_TX_BATCH = 1024,	   /* packets sealed per flush */
 	RV_RX_BATCH = 1024,	   /* datagrams opened per flush */
 	RV_RX_SRCS = 256,	   /* recv completions per flush */
 	RV_TUN_READS_SINGLE = 64,  /* plain reads in flight without multishot */
 	RV_TX_CHUNKS = 128,	   /* POOL_TX chunks (one per superframe in flight) */
 	RV_RING_ENTRIES = 1024,
+	RV_TURN_MIN_BUFS = 4,  /* buffers the kernel may always fill per turn */
+	RV_PRIO_MAX_LEN = 256, /* inner bytes of a packet in the small class */
+	RV_PRIO_BATCH = 256,   /* small-class packets per flush */
+	Q_PRIO = 0,	       /* class index: small packets first */
+	Q_BULK = 1,
+	RV_NUM_CLASSES = 2,
 };
 
 static inline uint32_t rv_handle(unsigned pool, unsigned id)
@@ -84,6 +105,9 @@ struct rv_send_slot {
 	uint32_t inner_bytes;
 	uint16_t num;
 	bool gso;
+	bool zc;	 /* sent with SENDMSG_ZC: buffers wait for the notification */
+	bool zc_fixed;	 /* ... from a registered buffer */
+	bool wait_notif; /* result seen, notification still to come */
 };
 
 struct rv_write_slot {
@@ -109,10 +133,23 @@ struct rv_rx_item {
 	uint32_t handle;
 	uint16_t src; /* index into rv_worker.rx_srcs */
 	struct rv_session *s;
+	struct rv_data_hdr hdr;
+};
+
+/* One class of a turn's packets (see "Two classes" above). */
+struct rv_txq {
+	struct rv_tx_item *it;
+	unsigned n, cap;
+};
+
+struct rv_rxq {
+	struct rv_rx_item *it;
+	unsigned n, cap;
 };
 
 struct rv_worker {
-	struct rv_counters ctr; /* first: cache-aligned, read by the control thread */
+	struct rv_counters ctr;	 /* first: cache-aligned, read by the control thread */
+	struct rv_gauges gauges; /* queue depths, read by the control thread */
 
 	struct rv_dataplane *dp;
 	unsigned id;
@@ -167,19 +204,39 @@ struct rv_worker {
 	bool wake_armed;
 	struct msghdr recv_msg; /* template for multishot recvmsg */
 
-	/* Per-turn batches. */
-	struct rv_tx_item *txb;
-	unsigned ntx;
-	uint32_t *tx_holds; /* TUN buffers released after the next seal */
+	/* Per-turn batches, one queue per class. */
+	struct rv_txq txq[RV_NUM_CLASSES];
+	uint64_t bulk_flows; /* TX: bit per flow hash with a bulk packet this turn */
+	uint32_t *tx_holds;  /* TUN buffers released after the next seal */
 	unsigned ntx_holds;
 	struct rv_pkt_extra *exts; /* scratch for seal */
-	struct rv_rx_item *rxb;
-	unsigned nrx;
+	struct rv_rxq rxq[RV_NUM_CLASSES];
 	struct rv_endpoint *rx_srcs;
 	unsigned nsrcs;
 	struct rv_pkt *pkts; /* scratch for seal/open */
 	struct rv_data_hdr *hdrs;
 	enum rv_session_result *results;
+	uint64_t tx_turn_bytes, rx_turn_bytes; /* for the batch gauges */
+	/* Per-turn read budget (see worker.c "Turn budget"). */
+	uint32_t turn_budget;
+	uint64_t tun_turn_bytes, udp_turn_bytes;
+	unsigned tun_turn_bufs, udp_turn_bufs;
+	unsigned sends_inflight, writes_inflight, udprx_held;
+
+	enum rv_config_c2c c2c;
+
+	/* Zero-copy sends (see worker_tx.c "Zero copy"). */
+	enum rv_config_zc zc_mode;
+	bool zc;		/* SENDMSG_ZC in use */
+	bool zc_fixed;		/* the pools below are registered buffers */
+	unsigned zc_copied_run; /* consecutive notifications that say "copied" */
+	struct iovec zc_regions[3];
+	unsigned zc_nregions;
+
+	/* AQM on the UDP receive queue (see worker_rx.c). */
+	bool aqm;
+	struct rv_codel codel;
+	uint64_t rt_now_ns; /* CLOCK_REALTIME at the start of the turn */
 };
 
 struct rv_dataplane {
@@ -196,18 +253,70 @@ struct rv_dataplane {
 	int start_err;
 };
 
+/* rv_flow_bit maps an inner packet's flow (addresses, protocol, ports) to
+ * one bit of a 64-bit set: a cheap, conservative "may this flow have a bulk
+ * packet queued" test (a collision only costs a small packet its priority). */
+static inline uint64_t rv_flow_bit(const uint8_t *pkt, uint32_t len, const struct rv_ip_info *ip)
+{
+	uint32_t h = ip->proto * 0x9e3779b1u, w;
+
+	for (unsigned i = 0; i < 16; i += 4) {
+		memcpy(&w, ip->src.a + i, 4);
+		h = (h ^ w) * 0x85ebca6bu;
+		memcpy(&w, ip->dst.a + i, 4);
+		h = (h ^ w) * 0xc2b2ae35u;
+	}
+	if (len >= (uint32_t)ip->hdr_len + 4u) {
+		memcpy(&w, pkt + ip->hdr_len, 4); /* ports of TCP/UDP, type/code of ICMP */
+		h = (h ^ w) * 0x9e3779b1u;
+	}
+	return 1ull << (h >> 26);
+}
+
+/* RV_RUN_END(q, i) returns the end of the run of class queue |q|'s items
+ * (struct rv_txq/rv_rxq *) from |i| on that share one session: runs are
+ * sealed and opened with one call each. */
+static inline unsigned rv_run_end_(unsigned n, unsigned i, const void *first_s, size_t stride)
+{
+	const uint8_t *base = first_s;
+	struct rv_session *s, *t;
+	unsigned j = i + 1;
+
+	memcpy(&s, base + (size_t)i * stride, sizeof(s));
+	for (; j < n; j++) {
+		memcpy(&t, base + (size_t)j * stride, sizeof(t));
+		if (t != s) {
+			break;
+		}
+	}
+	return j;
+}
+#define RV_RUN_END(q, i) rv_run_end_((q)->n, (i), &(q)->it[0].s, sizeof((q)->it[0]))
+
 /* worker.c */
 void *rv_worker_main(void *arg);
 void rv_worker_release(struct rv_worker *w, uint32_t handle);
 
 /* worker_tx.c */
 void rv_worker_tun_read(struct rv_worker *w, unsigned bid, uint32_t len);
-void rv_worker_flush_tx(struct rv_worker *w);
-void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res);
+/* rv_worker_lookup_dst finds the session for an inner destination (NULL:
+ * none). */
+struct rv_session *rv_worker_lookup_dst(const struct rv_worker *w, const struct rv_ip_info *ip);
+/* rv_worker_forward queues an authenticated inner packet of |len| bytes at
+ * |pkt| (RV_DATA_HDR_LEN of room in front, RV_TAG_LEN behind) to be sealed
+ * for session |to| and sent: client-to-client forwarding inside the data
+ * plane. |handle| moves to the send. */
+void rv_worker_forward(struct rv_worker *w, unsigned cls, uint8_t *pkt, uint32_t len,
+		       uint32_t handle, struct rv_session *to);
+/* rv_worker_flush_tx seals and queues the sends of class |cls| (Q_BULK also
+ * releases the superframes held for this turn). */
+void rv_worker_flush_tx(struct rv_worker *w, unsigned cls);
+void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned cqe_flags);
 
 /* worker_rx.c */
 void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len);
-void rv_worker_flush_rx(struct rv_worker *w);
+/* rv_worker_flush_rx opens and queues the TUN writes of class |cls|. */
+void rv_worker_flush_rx(struct rv_worker *w, unsigned cls);
 void rv_worker_write_done(struct rv_worker *w, unsigned slot, int res);
 
 #endif /* RV_URING_INTERNAL_H */

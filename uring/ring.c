@@ -29,6 +29,7 @@ static void probe_ops(struct rv_ring *r)
 	r->has_read_mshot = io_uring_opcode_supported(probe, IORING_OP_READ_MULTISHOT);
 	/* Multishot recvmsg came with IORING_OP_SEND_ZC's release (6.0). */
 	r->has_recvmsg_mshot = io_uring_opcode_supported(probe, IORING_OP_SEND_ZC);
+	r->has_sendmsg_zc = io_uring_opcode_supported(probe, IORING_OP_SENDMSG_ZC);
 	io_uring_free_probe(probe);
 }
 

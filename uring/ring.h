@@ -19,6 +19,7 @@ struct rv_ring {
 	bool ready;
 	bool has_read_mshot;	/* IORING_OP_READ_MULTISHOT (Linux 6.7) */
 	bool has_recvmsg_mshot; /* multishot recvmsg (Linux 6.0) */
+	bool has_sendmsg_zc;	/* IORING_OP_SENDMSG_ZC (Linux 6.1) */
 };
 
 /* rv_ring_init sets up |r| with |entries| SQEs and 4x as many CQEs, trying

@@ -33,6 +33,7 @@ struct nl_req {
 		struct ifaddrmsg ifa;
 		struct rtmsg rt;
 		struct ifinfomsg ifi;
+		struct tcmsg tc;
 	};
 	uint8_t attrs[64];
 };
@@ -524,4 +525,19 @@ int rv_rtnl_add_route(unsigned ifindex, const struct rv_prefix *dst, uint8_t pro
 int rv_rtnl_del_route(unsigned ifindex, const struct rv_prefix *dst, uint8_t proto)
 {
 	return route_req(RTM_DELROUTE, 0, ifindex, dst, proto);
+}
+
+int rv_rtnl_replace_qdisc(unsigned ifindex, uint32_t parent, uint32_t handle, const char *kind)
+{
+	struct nl_req req;
+	int ret;
+
+	nl_req_init(&req, RTM_NEWQDISC, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
+		    sizeof(struct tcmsg));
+	req.tc.tcm_family = AF_UNSPEC;
+	req.tc.tcm_ifindex = (int)ifindex;
+	req.tc.tcm_parent = parent;
+	req.tc.tcm_handle = handle;
+	ret = nl_put_attr(&req, TCA_KIND, kind, strlen(kind) + 1);
+	return ret ? ret : nl_request(&req, NULL, NULL);
 }

@@ -71,4 +71,9 @@ int rv_rtnl_add_route(unsigned ifindex, const struct rv_prefix *dst, uint8_t pro
 /* rv_rtnl_del_route deletes the route to |dst| via |ifindex| with |proto|. */
 int rv_rtnl_del_route(unsigned ifindex, const struct rv_prefix *dst, uint8_t proto);
 
+/* rv_rtnl_replace_qdisc installs qdisc |kind| ("mq", "fq_codel") at
+ * |parent| of |ifindex| with |handle| (0: the kernel picks), replacing what
+ * is there. -ENOENT when the kernel has no such qdisc. */
+int rv_rtnl_replace_qdisc(unsigned ifindex, uint32_t parent, uint32_t handle, const char *kind);
+
 #endif /* RV_URING_RTNL_H */

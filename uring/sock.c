@@ -75,6 +75,21 @@ uint16_t rv_udp_port(int fd)
 	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
+int rv_udp_set_rcvbuf(int fd, int bytes)
+{
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) == 0) {
+		return 0;
+	}
+	return setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)) < 0 ? -errno : 0;
+}
+
+int rv_udp_enable_rx_timestamps(int fd)
+{
+	int one = 1;
+
+	return setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0 ? -errno : 0;
+}
+
 int rv_udp_enable_gro(int fd)
 {
 	int one = 1;
@@ -175,7 +190,8 @@ int rv_cmsg_gro_size(const struct msghdr *msg)
 __attribute__((constructor)) static void check_cmsg_sizes(void)
 {
 	if (RV_CMSG_SEGMENT_SPACE != CMSG_SPACE(sizeof(uint16_t)) ||
-	    RV_CMSG_GRO_SPACE != CMSG_SPACE(sizeof(int))) {
+	    RV_CMSG_GRO_SPACE != CMSG_SPACE(sizeof(int)) ||
+	    RV_CMSG_TS_SPACE != CMSG_SPACE(sizeof(struct timespec))) {
 		abort();
 	}
 }

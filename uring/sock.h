@@ -31,6 +31,15 @@ uint16_t rv_udp_port(int fd);
 int rv_udp_enable_gro(int fd);
 bool rv_udp_gso_supported(int fd);
 
+/* rv_udp_set_rcvbuf sizes the receive queue to |bytes| (SO_RCVBUFFORCE, else
+ * SO_RCVBUF capped by rmem_max). The queue is where datagrams wait when the
+ * worker is behind: its size bounds that wait. */
+int rv_udp_set_rcvbuf(int fd, int bytes);
+
+/* rv_udp_enable_rx_timestamps asks for SO_TIMESTAMPNS: each receive carries
+ * the CLOCK_REALTIME time the kernel queued the datagram (rv_cmsg_rx_time). */
+int rv_udp_enable_rx_timestamps(int fd);
+
 /* rv_sock_canon_endpoint converts a received source address (|sa|, |len|)
  * into |out|, folding v4-mapped IPv6 into AF_INET. Returns false for an
  * unsupported family or a short address. */
@@ -46,6 +55,7 @@ socklen_t rv_sock_dest(struct sockaddr_in6 *out, const struct rv_endpoint *ep, b
  * expression in array bounds (checked against CMSG_SPACE in sock.c). */
 #define RV_CMSG_SEGMENT_SPACE (sizeof(struct cmsghdr) + sizeof(size_t))
 #define RV_CMSG_GRO_SPACE (sizeof(struct cmsghdr) + sizeof(size_t))
+#define RV_CMSG_TS_SPACE (sizeof(struct cmsghdr) + 2 * sizeof(long))
 
 /* rv_cmsg_put_segment writes a UDP_SEGMENT cmsg for |gso_size| into |buf|
  * (RV_CMSG_SEGMENT_SPACE bytes) and points |msg| at it. */

@@ -33,6 +33,7 @@
 #include <unistd.h>
 #include <linux/if_tun.h>
 #include <linux/ip.h>
+#include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 
 #include "core/clock.h"
@@ -542,4 +543,24 @@ int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, s
 		}
 	}
 	return 0;
+}
+
+int rv_tun_set_fq_codel(const char *ifname, unsigned num_queues)
+{
+	unsigned idx = if_nametoindex(ifname);
+	int ret;
+
+	if (idx == 0) {
+		return -ENODEV;
+	}
+	if (num_queues <= 1) {
+		return rv_rtnl_replace_qdisc(idx, TC_H_ROOT, 0, "fq_codel");
+	}
+	/* mq at the root (handle 1:) and fq_codel under each of its classes
+	 * 1:1 .. 1:n, one per TUN queue: no lock shared between workers. */
+	ret = rv_rtnl_replace_qdisc(idx, TC_H_ROOT, TC_H_MAKE(1u << 16, 0), "mq");
+	for (unsigned q = 1; ret == 0 && q <= num_queues; q++) {
+		ret = rv_rtnl_replace_qdisc(idx, TC_H_MAKE(1u << 16, q), 0, "fq_codel");
+	}
+	return ret;
 }

@@ -82,6 +82,14 @@ int rv_tun_set_up(const char *ifname);
  * before dropping (TUN has no backpressure towards TCP). */
 int rv_tun_set_txqueuelen(const char *ifname, unsigned qlen);
 
+/* rv_tun_set_fq_codel puts fq_codel on each of the device's |num_queues|
+ * transmit queues (under an mq root when there are several): flow queueing
+ * and CoDel for whatever waits in the qdisc. Note: a TUN device that drops at
+ * the end of its ring instead of stopping the queue (Linux 6.18) never lets a
+ * packet wait there; the qdisc then only acts on a kernel whose TUN applies
+ * backpressure. */
+int rv_tun_set_fq_codel(const char *ifname, unsigned num_queues);
+
 /* rv_tun_set_addrs_routes makes |addrs| (|num_addrs| IPv4/IPv6 prefixes) the
  * only addresses of |ifname| and |routes| the only routes through it tagged
  * RV_TUN_RTPROT: missing addresses are added, stale ones deleted (in that

@@ -14,6 +14,16 @@
  *      re-arm whatever multishot request ended (no F_MORE, or -ENOBUFS
  *      because every buffer was in flight: re-armed once some came back);
  *   5. rv_qsbr_quiescent: no session pointer survives the turn.
+ * Turn budget: a turn's length is what a packet that arrives during it
+ * waits, whichever direction it goes, so each turn reads at most about
+ * w->turn_budget bytes from the TUN and as much from the socket. The kernel
+ * fills every provided buffer it owns in one go, so the budget is enforced by
+ * how many buffers it owns (rv_bufring limit): budget / the bytes per buffer
+ * of the last turn, at least RV_TURN_MIN_BUFS. Bulk traffic (64 KiB per
+ * buffer) gets a few buffers per turn, small packets (one per buffer) get
+ * all of them. In the spirit of BQL: bytes in flight inside the worker are
+ * bounded, and what has not been read waits in the kernel's queues, which
+ * the AQM (worker_rx.c) and the TUN queue length keep short.
  * Stop: rv_dataplane_stop sets w->stop and writes the worker's eventfd, whose
  * read is always in flight; the loop then ends and the ring is torn down.
  */
@@ -25,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -108,9 +119,9 @@ static int setup_pools(struct rv_worker *w)
 	memset(&w->recv_msg, 0, sizeof(w->recv_msg));
 	/* Rounded up so the control data that follows the name is aligned. */
 	w->recv_msg.msg_namelen = (sizeof(struct sockaddr_in6) + 7) & ~7u;
-	w->recv_msg.msg_controllen = RV_CMSG_GRO_SPACE;
+	w->recv_msg.msg_controllen = RV_CMSG_GRO_SPACE + RV_CMSG_TS_SPACE;
 	data_len = sizeof(struct io_uring_recvmsg_out) + w->recv_msg.msg_namelen +
-		   RV_CMSG_GRO_SPACE + (w->gro ? 65535 : w->mtu + RV_DATA_OVERHEAD + 64);
+		   w->recv_msg.msg_controllen + (w->gro ? 65535 : w->mtu + RV_DATA_OVERHEAD + 64);
 	buf_size = round_up(data_len, 64);
 	ret = rv_bufring_init(&w->udprx, &w->ring.ring, BGID_UDPRX, w->gro ? big * 2 : small,
 			      buf_size, 0, (uint32_t)buf_size);
@@ -170,18 +181,24 @@ static int setup_pools(struct rv_worker *w)
 	w->send_free = calloc(w->num_send_slots, sizeof(*w->send_free));
 	w->write_slots = calloc(w->num_write_slots, sizeof(*w->write_slots));
 	w->write_free = calloc(w->num_write_slots, sizeof(*w->write_free));
-	w->txb = calloc(RV_TX_BATCH, sizeof(*w->txb));
+	for (unsigned c = 0; c < RV_NUM_CLASSES; c++) {
+		w->txq[c].cap = c == Q_PRIO ? RV_PRIO_BATCH : RV_TX_BATCH;
+		w->txq[c].it = calloc(w->txq[c].cap, sizeof(*w->txq[c].it));
+		w->rxq[c].cap = c == Q_PRIO ? RV_PRIO_BATCH : RV_RX_BATCH;
+		w->rxq[c].it = calloc(w->rxq[c].cap, sizeof(*w->rxq[c].it));
+		if (w->txq[c].it == NULL || w->rxq[c].it == NULL) {
+			return -ENOMEM;
+		}
+	}
 	w->tx_holds = calloc(RV_TX_BATCH + 1, sizeof(*w->tx_holds));
 	w->exts = calloc(RV_TX_BATCH, sizeof(*w->exts));
-	w->rxb = calloc(RV_RX_BATCH, sizeof(*w->rxb));
 	w->rx_srcs = calloc(RV_RX_SRCS, sizeof(*w->rx_srcs));
 	w->pkts = calloc(RV_TX_BATCH > RV_RX_BATCH ? RV_TX_BATCH : RV_RX_BATCH, sizeof(*w->pkts));
 	w->hdrs = calloc(RV_RX_BATCH, sizeof(*w->hdrs));
 	w->results = calloc(RV_RX_BATCH, sizeof(*w->results));
 	if (w->send_slots == NULL || w->send_free == NULL || w->write_slots == NULL ||
-	    w->write_free == NULL || w->txb == NULL || w->rxb == NULL || w->rx_srcs == NULL ||
-	    w->pkts == NULL || w->hdrs == NULL || w->results == NULL || w->tx_holds == NULL ||
-	    w->exts == NULL) {
+	    w->write_free == NULL || w->rx_srcs == NULL || w->pkts == NULL || w->hdrs == NULL ||
+	    w->results == NULL || w->tx_holds == NULL || w->exts == NULL) {
 		return -ENOMEM;
 	}
 	for (unsigned i = 0; i < w->num_send_slots; i++) {
@@ -212,8 +229,12 @@ static void free_pools(struct rv_worker *w)
 	free(w->send_free);
 	free(w->write_slots);
 	free(w->write_free);
-	free(w->txb);
-	free(w->rxb);
+	for (unsigned c = 0; c < RV_NUM_CLASSES; c++) {
+		free(w->txq[c].it);
+		free(w->rxq[c].it);
+		w->txq[c].it = NULL;
+		w->rxq[c].it = NULL;
+	}
 	free(w->rx_srcs);
 	free(w->pkts);
 	free(w->hdrs);
@@ -227,12 +248,47 @@ static void free_pools(struct rv_worker *w)
 	w->send_free = NULL;
 	w->write_slots = NULL;
 	w->write_free = NULL;
-	w->txb = NULL;
-	w->rxb = NULL;
 	w->rx_srcs = NULL;
 	w->pkts = NULL;
 	w->hdrs = NULL;
 	w->results = NULL;
+}
+
+/* setup_zerocopy turns on SENDMSG_ZC when asked for and the kernel has it,
+ * and registers the pools sends are made from (TX chunks, TUN buffers, UDP
+ * receive buffers for client-to-client forwarding) as fixed buffers; a
+ * refusal (memlock limit, old kernel) leaves zero-copy on without them. */
+static void setup_zerocopy(struct rv_worker *w)
+{
+	int ret;
+
+	w->zc_mode = w->dp->cfg.zerocopy;
+	if (w->zc_mode == RV_CONFIG_ZC_OFF) {
+		return;
+	}
+	if (!w->ring.has_sendmsg_zc) {
+		if (w->id == 0) {
+			rv_info("io_uring: no SENDMSG_ZC on this kernel; zero-copy sends off");
+		}
+		return;
+	}
+	w->zc = true;
+	w->zc_nregions = 0;
+	if (w->tx_base != NULL) {
+		w->zc_regions[w->zc_nregions++] =
+			(struct iovec){ .iov_base = w->tx_base, .iov_len = w->tx_base_bytes };
+	}
+	w->zc_regions[w->zc_nregions++] =
+		(struct iovec){ .iov_base = w->tunrd.base, .iov_len = w->tunrd.base_bytes };
+	w->zc_regions[w->zc_nregions++] =
+		(struct iovec){ .iov_base = w->udprx.base, .iov_len = w->udprx.base_bytes };
+	ret = io_uring_register_buffers(&w->ring.ring, w->zc_regions, w->zc_nregions);
+	w->zc_fixed = ret == 0;
+	if (ret < 0 && w->id == 0) {
+		rv_info("io_uring: registering %u send buffers refused (%s); zero-copy sends "
+			"without them",
+			w->zc_nregions, strerror(-ret));
+	}
 }
 
 static int worker_setup(struct rv_worker *w)
@@ -280,6 +336,22 @@ static int worker_setup(struct rv_worker *w)
 	if (ret < 0) {
 		return ret;
 	}
+	{
+		const struct rv_codel_params cp = {
+			.target_ns = (uint64_t)(cfg->aqm_target_us ? cfg->aqm_target_us
+								   : RV_AQM_TARGET_US) *
+				     1000,
+			.interval_ns = (uint64_t)(cfg->aqm_interval_us ? cfg->aqm_interval_us
+								       : RV_AQM_INTERVAL_US) *
+				       1000,
+		};
+		rv_codel_init(&w->codel, &cp);
+	}
+	w->turn_budget = cfg->turn_budget ? cfg->turn_budget : RV_TURN_BUDGET_DEFAULT;
+	if (w->turn_budget == UINT32_MAX) {
+		w->turn_budget = 0; /* unlimited */
+	}
+	setup_zerocopy(w);
 	ret = rv_qsbr_register(cfg->qsbr, &w->qsbr_id);
 	if (ret < 0) {
 		rv_warn(ret, "worker %u: QSBR registration", w->id);
@@ -397,6 +469,8 @@ static void on_tun_read(struct rv_worker *w, const struct io_uring_cqe *cqe)
 		return;
 	}
 	rv_bufring_consumed(&w->tunrd);
+	w->tun_turn_bufs++;
+	w->tun_turn_bytes += (uint32_t)cqe->res;
 	rv_worker_tun_read(w, cqe->flags >> IORING_CQE_BUFFER_SHIFT, (uint32_t)cqe->res);
 }
 
@@ -419,6 +493,8 @@ static void on_udp_recv(struct rv_worker *w, const struct io_uring_cqe *cqe)
 		return;
 	}
 	rv_bufring_consumed(&w->udprx);
+	w->udp_turn_bufs++;
+	w->udp_turn_bytes += (uint32_t)cqe->res;
 	rv_worker_udp_recv(w, cqe->flags >> IORING_CQE_BUFFER_SHIFT, (uint32_t)cqe->res);
 }
 
@@ -434,7 +510,7 @@ static void dispatch(struct rv_worker *w, const struct io_uring_cqe *cqe)
 		on_udp_recv(w, cqe);
 		break;
 	case RV_OP_UDP_SEND:
-		rv_worker_send_done(w, rv_udata_idx(ud), cqe->res);
+		rv_worker_send_done(w, rv_udata_idx(ud), cqe->res, cqe->flags);
 		break;
 	case RV_OP_TUN_WRITE:
 		rv_worker_write_done(w, rv_udata_idx(ud), cqe->res);
@@ -451,6 +527,35 @@ static void dispatch(struct rv_worker *w, const struct io_uring_cqe *cqe)
 	}
 }
 
+/* budget_limit turns this turn's reads into next turn's buffer limit. */
+static void budget_limit(struct rv_worker *w, struct rv_bufring *b, uint64_t *bytes, unsigned *bufs)
+{
+	if (*bufs != 0) {
+		uint64_t per_buf = *bytes / *bufs + 1;
+		uint64_t n = w->turn_budget / per_buf;
+
+		rv_bufring_set_limit(b, n < RV_TURN_MIN_BUFS ? RV_TURN_MIN_BUFS : (unsigned)n);
+	}
+	*bytes = 0;
+	*bufs = 0;
+}
+
+static void publish_gauges(struct rv_worker *w)
+{
+	struct rv_gauges *g = &w->gauges;
+
+	rv_gauge_set(g, RV_GAUGE_TUN_BUFS_KERNEL, w->tunrd.avail);
+	rv_gauge_set(g, RV_GAUGE_TUN_BUFS_HELD, w->tunrd.num_bufs - w->tunrd.avail);
+	rv_gauge_set(g, RV_GAUGE_SEND_INFLIGHT, w->sends_inflight);
+	rv_gauge_max(g, RV_GAUGE_TX_BATCH_MAX, w->tx_turn_bytes);
+	rv_gauge_set(g, RV_GAUGE_UDP_BUFS_KERNEL, w->udprx.avail);
+	rv_gauge_set(g, RV_GAUGE_UDP_BUFS_HELD, w->udprx.num_bufs - w->udprx.avail);
+	rv_gauge_set(g, RV_GAUGE_WRITE_INFLIGHT, w->writes_inflight);
+	rv_gauge_max(g, RV_GAUGE_RX_BATCH_MAX, w->rx_turn_bytes);
+	w->tx_turn_bytes = 0;
+	w->rx_turn_bytes = 0;
+}
+
 static void worker_loop(struct rv_worker *w)
 {
 	struct io_uring *ring = &w->ring.ring;
@@ -459,6 +564,7 @@ static void worker_loop(struct rv_worker *w)
 	rearm(w);
 	while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
 		struct io_uring_cqe *cqe;
+		struct timespec now;
 		unsigned head, n = 0;
 		int ret;
 
@@ -468,17 +574,37 @@ static void worker_loop(struct rv_worker *w)
 		if (ret < 0 && !transient(ret) && ret != -EBUSY && ret != -ETIME) {
 			rv_warnx_rl("worker %u: io_uring_enter: %s", w->id, strerror(-ret));
 		}
+		/* The receive timestamps are CLOCK_REALTIME (SO_TIMESTAMPNS). */
+		clock_gettime(CLOCK_REALTIME, &now);
+		w->rt_now_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 		io_uring_for_each_cqe(ring, head, cqe)
 		{
 			dispatch(w, cqe);
 			n++;
 		}
 		io_uring_cq_advance(ring, n);
-		rv_worker_flush_tx(w);
-		rv_worker_flush_rx(w);
+		/* Small packets of both directions first, handed to the kernel
+		 * at once; then the bulk of the turn. */
+		if (w->txq[Q_PRIO].n != 0 || w->rxq[Q_PRIO].n != 0) {
+			rv_worker_flush_tx(w, Q_PRIO);
+			rv_worker_flush_rx(w, Q_PRIO);
+			rv_worker_flush_tx(w, Q_PRIO); /* forwarded client to client */
+			(void)io_uring_submit(ring);
+		}
+		rv_worker_flush_tx(w, Q_BULK);
+		rv_worker_flush_rx(w, Q_BULK);
+		if (w->c2c == RV_CONFIG_C2C_INTERNAL) {
+			rv_worker_flush_tx(w, Q_PRIO);
+			rv_worker_flush_tx(w, Q_BULK);
+		}
+		if (w->turn_budget != 0) {
+			budget_limit(w, &w->tunrd, &w->tun_turn_bytes, &w->tun_turn_bufs);
+			budget_limit(w, &w->udprx, &w->udp_turn_bytes, &w->udp_turn_bufs);
+		}
 		rv_bufring_commit(&w->tunrd);
 		rv_bufring_commit(&w->udprx);
 		rearm(w);
+		publish_gauges(w);
 		rv_qsbr_quiescent(q, w->qsbr_id);
 	}
 }

@@ -5,6 +5,15 @@
  * update (NAT rebinding, authenticated packets only) -> TUN write, TCP
  * segments of one flow coalesced into a superframe when TUN offload is on.
  *
+ * AQM. When this side is the bottleneck, the standing queue of the tunnel
+ * forms in the UDP socket's receive queue, which the worker cannot see into.
+ * The kernel stamps each datagram when it queues it (SO_TIMESTAMPNS), so each
+ * receive tells how long its datagrams waited there; CoDel (core/codel.h)
+ * turns a wait that stays above target for an interval into a drop of one
+ * bulk datagram (never a small one), before decryption: the load is shed at
+ * the ingress, counted (RV_DROP_AQM), and the inner TCP flow halves its
+ * window, which empties the queue that pings and ACKs were waiting in.
+ *
  * Nothing about a session changes for a datagram that fails a check before
  * or during AEAD open: rv_session_open_batch updates the replay window only
  * for authenticated packets, and the endpoint is updated from the source of
@@ -21,6 +30,8 @@
 #include "uring/internal.h"
 #include "uring/udata.h"
 
+/* wire_drop_reason names the drop for a header that failed to parse; |e| is
+ * never RV_WIRE_OK (the caller checks first). */
 static enum rv_drop_reason wire_drop_reason(enum rv_wire_err e)
 {
 	switch (e) {
@@ -37,34 +48,25 @@ static enum rv_drop_reason wire_drop_reason(enum rv_wire_err e)
 	case RV_WIRE_COUNTER_LIMIT:
 		return RV_DROP_KEY_EXPIRED;
 	case RV_WIRE_OK:
-	default:
-		return RV_DROP_SHORT;
+		break;
 	}
-}
-
-static enum rv_drop_reason open_drop_reason(enum rv_session_result r)
-{
-	switch (r) {
-	case RV_SESSION_NO_KEY:
-		return RV_DROP_NO_KEY;
-	case RV_SESSION_EXPIRED:
-		return RV_DROP_KEY_EXPIRED;
-	case RV_SESSION_REPLAY:
-		return RV_DROP_REPLAY;
-	case RV_SESSION_TOO_OLD:
-		return RV_DROP_TOO_OLD;
-	case RV_SESSION_AUTH_FAIL:
-	case RV_SESSION_OK:
-	case RV_SESSION_REKEY_SOON:
-	case RV_SESSION_KEY_ROLLED:
-	default:
-		return RV_DROP_AUTH;
-	}
+	return RV_DROP_BAD_TYPE;
 }
 
 static void release_bid_hold(struct rv_worker *w, unsigned bid)
 {
 	rv_worker_release(w, rv_handle(POOL_UDPRX, bid));
+}
+
+/* aqm_victim returns the offset of the datagram to drop on CoDel's advice:
+ * the first of the receive's full-size (bulk) datagrams, or UINT32_MAX when
+ * every datagram is small (those are what the AQM protects). */
+static uint32_t aqm_victim(const struct rv_worker *w, uint32_t plen, uint32_t seg)
+{
+	if (seg < (w->mtu + RV_DATA_OVERHEAD) / 2 || plen < seg) {
+		return UINT32_MAX;
+	}
+	return 0;
 }
 
 void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
@@ -73,15 +75,16 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 	struct io_uring_recvmsg_out *o;
 	const struct rv_demux *d = w->dp->cfg.demux;
 	uint8_t *payload;
-	uint32_t plen, seg, ndg;
+	uint32_t plen, seg, ndg, victim = UINT32_MAX;
 	unsigned src;
 	int gro = 0;
+	struct timespec ts = { 0, 0 };
 
 	rv_ctr_add(&w->ctr, RV_CTR_UDP_RECVS, 1);
 	w->udprx_refs[bid] = 1; /* our hold while splitting */
 	o = io_uring_recvmsg_validate(buf, (int)len, &w->recv_msg);
 	if (unlikely(o == NULL)) {
-		rv_drop_add(&w->ctr, RV_DROP_SHORT, 1);
+		rv_drop_add(&w->ctr, RV_DROP_BAD_RECV, 1);
 		release_bid_hold(w, bid);
 		return;
 	}
@@ -97,29 +100,46 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 	     cm = io_uring_recvmsg_cmsg_nexthdr(o, &w->recv_msg, cm)) {
 		if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
 			memcpy(&gro, CMSG_DATA(cm), sizeof(gro));
+		} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+			memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
 		}
 	}
 	payload = io_uring_recvmsg_payload(o, &w->recv_msg);
 	plen = io_uring_recvmsg_payload_length(o, (int)len, &w->recv_msg);
 	seg = gro > 0 && (uint32_t)gro < plen ? (uint32_t)gro : plen;
 	if (unlikely(seg == 0)) {
-		rv_drop_add(&w->ctr, RV_DROP_SHORT, 1);
+		rv_drop_add(&w->ctr, RV_DROP_BAD_RECV, 1);
 		release_bid_hold(w, bid);
 		return;
 	}
 	ndg = (plen + seg - 1) / seg;
 	if (unlikely(ndg > RV_RX_BATCH)) {
-		rv_drop_add(&w->ctr, RV_DROP_SHORT, ndg);
+		rv_drop_add(&w->ctr, RV_DROP_BAD_RECV, ndg);
 		release_bid_hold(w, bid);
 		return;
 	}
-	if (w->nrx + ndg > RV_RX_BATCH || w->nsrcs == RV_RX_SRCS) {
-		rv_worker_flush_rx(w);
+	if (ts.tv_sec != 0) {
+		uint64_t at = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		uint64_t sojourn = w->rt_now_ns > at ? w->rt_now_ns - at : 0;
+
+		rv_gauge_set(&w->gauges, RV_GAUGE_UDP_SOJOURN_US, sojourn / 1000);
+		rv_gauge_max(&w->gauges, RV_GAUGE_UDP_SOJOURN_MAX_US, sojourn / 1000);
+		if (w->aqm && rv_codel_update(&w->codel, sojourn, w->rt_now_ns)) {
+			victim = aqm_victim(w, plen, seg);
+			if (victim != UINT32_MAX) {
+				rv_codel_dropped(&w->codel, w->rt_now_ns);
+			}
+		}
+	}
+	if (w->rxq[Q_BULK].n + ndg > w->rxq[Q_BULK].cap ||
+	    w->rxq[Q_PRIO].n + ndg > w->rxq[Q_PRIO].cap || w->nsrcs == RV_RX_SRCS) {
+		rv_worker_flush_rx(w, Q_PRIO);
+		rv_worker_flush_rx(w, Q_BULK);
 	}
 	src = w->nsrcs;
 	if (unlikely(!rv_sock_canon_endpoint(&w->rx_srcs[src], io_uring_recvmsg_name(o),
 					     o->namelen))) {
-		rv_drop_add(&w->ctr, RV_DROP_SHORT, ndg);
+		rv_drop_add(&w->ctr, RV_DROP_BAD_SRC, ndg);
 		release_bid_hold(w, bid);
 		return;
 	}
@@ -127,25 +147,33 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 	for (uint32_t off = 0; off < plen; off += seg) {
 		uint8_t *dg = payload + off;
 		uint32_t dlen = plen - off < seg ? plen - off : seg;
-		struct rv_data_hdr *hdr = &w->hdrs[w->nrx];
-		enum rv_wire_err err = rv_wire_parse_data_hdr(hdr, dg, dlen);
+		struct rv_data_hdr hdr;
+		enum rv_wire_err err;
 		struct rv_session *s;
+		struct rv_rxq *q;
 
+		if (unlikely(off == victim)) {
+			rv_drop_add(&w->ctr, RV_DROP_AQM, 1);
+			continue;
+		}
+		err = rv_wire_parse_data_hdr(&hdr, dg, dlen);
 		if (unlikely(err != RV_WIRE_OK)) {
 			rv_drop_add(&w->ctr, wire_drop_reason(err), 1);
 			continue;
 		}
-		s = rv_demux_by_index(d, hdr->receiver_index);
+		s = rv_demux_by_index(d, hdr.receiver_index);
 		if (unlikely(s == NULL)) {
 			rv_drop_add(&w->ctr, RV_DROP_UNKNOWN_INDEX, 1);
 			continue;
 		}
-		w->rxb[w->nrx++] = (struct rv_rx_item){
+		q = &w->rxq[dlen <= RV_PRIO_MAX_LEN + RV_DATA_OVERHEAD ? Q_PRIO : Q_BULK];
+		q->it[q->n++] = (struct rv_rx_item){
 			.buf = dg,
 			.len = dlen,
 			.handle = rv_handle(POOL_UDPRX, bid),
 			.src = (uint16_t)src,
 			.s = s,
+			.hdr = hdr,
 		};
 		w->udprx_refs[bid]++;
 	}
@@ -194,12 +222,13 @@ static void write_single(struct rv_worker *w, struct rv_rx_item *it)
 	io_uring_prep_write(sqe, w->sqe_tun, p, len, 0);
 	sqe->flags |= w->sqe_fd_flags;
 	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_TUN_WRITE, (uint8_t)w->id, slot));
+	w->writes_inflight++;
 }
 
-/* write_gro writes the run of rxb[] items listed in |idx| (g->num of them)
+/* write_gro writes the run of rx[] items listed in |idx| (g->num of them)
  * as one superframe with writev: merged headers, then each payload. */
-static void write_gro(struct rv_worker *w, const struct rv_gro *g, const unsigned *idx,
-		      uint8_t *const *pay, const uint32_t *pay_len)
+static void write_gro(struct rv_worker *w, const struct rv_rx_item *rx, const struct rv_gro *g,
+		      const unsigned *idx, uint8_t *const *pay, const uint32_t *pay_len)
 {
 	struct rv_write_slot *sl;
 	struct io_uring_sqe *sqe;
@@ -209,7 +238,7 @@ static void write_gro(struct rv_worker *w, const struct rv_gro *g, const unsigne
 	if (unlikely(sl == NULL)) {
 		rv_drop_add(&w->ctr, RV_DROP_NO_BUF, g->num);
 		for (unsigned k = 0; k < g->num; k++) {
-			rv_worker_release(w, w->rxb[idx[k]].handle);
+			rv_worker_release(w, rx[idx[k]].handle);
 		}
 		return;
 	}
@@ -218,16 +247,17 @@ static void write_gro(struct rv_worker *w, const struct rv_gro *g, const unsigne
 	for (unsigned k = 0; k < g->num; k++) {
 		sl->iov[k + 1].iov_base = pay[k];
 		sl->iov[k + 1].iov_len = pay_len[k];
-		sl->handles[k] = w->rxb[idx[k]].handle;
+		sl->handles[k] = rx[idx[k]].handle;
 	}
 	sl->num = g->num;
 	sl->niov = (uint16_t)(g->num + 1);
 	io_uring_prep_writev(sqe, w->sqe_tun, sl->iov, sl->niov, 0);
 	sqe->flags |= w->sqe_fd_flags;
 	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_TUN_WRITE, (uint8_t)w->id, slot));
+	w->writes_inflight++;
 }
 
-static void write_run(struct rv_worker *w, unsigned from, unsigned to)
+static void write_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, unsigned to)
 {
 	unsigned idx[RV_GRO_MAX_SEGS];
 	uint8_t *pay[RV_GRO_MAX_SEGS];
@@ -237,64 +267,92 @@ static void write_run(struct rv_worker *w, unsigned from, unsigned to)
 		struct rv_gro g;
 		unsigned m;
 
-		if (w->rxb[k].s == NULL) {
+		if (rx[k].s == NULL) {
 			k++;
 			continue;
 		}
 		memset(&g, 0, sizeof(g));
-		if (!w->vnet || !rv_gro_start(&g, w->rxb[k].buf, w->rxb[k].len)) {
-			write_single(w, &w->rxb[k]);
+		if (!w->vnet || !rv_gro_start(&g, rx[k].buf, rx[k].len)) {
+			write_single(w, &rx[k]);
 			k++;
 			continue;
 		}
 		idx[0] = k;
-		pay[0] = w->rxb[k].buf + g.ip_hlen + g.tcp_hlen;
+		pay[0] = rx[k].buf + g.ip_hlen + g.tcp_hlen;
 		pay_len[0] = g.payload_len;
 		for (m = k + 1; m < to && g.num < RV_GRO_MAX_SEGS; m++) {
 			const uint8_t *p;
 			size_t pl;
 
-			if (w->rxb[m].s == NULL) {
+			if (rx[m].s == NULL) {
 				continue;
 			}
-			if (!rv_gro_append(&g, w->rxb[m].buf, w->rxb[m].len, &p, &pl)) {
+			if (!rv_gro_append(&g, rx[m].buf, rx[m].len, &p, &pl)) {
 				break;
 			}
 			idx[g.num - 1] = m;
-			pay[g.num - 1] = w->rxb[m].buf + (p - w->rxb[m].buf);
+			pay[g.num - 1] = rx[m].buf + (p - rx[m].buf);
 			pay_len[g.num - 1] = (uint32_t)pl;
 		}
 		if (g.num >= 2) {
-			write_gro(w, &g, idx, pay, pay_len);
+			write_gro(w, rx, &g, idx, pay, pay_len);
 			/* Items skipped inside the run were dropped already. */
 			k = m;
 		} else {
-			write_single(w, &w->rxb[k]);
+			write_single(w, &rx[k]);
 			k++;
 		}
 	}
 }
 
-static void open_run(struct rv_worker *w, unsigned from, unsigned to, uint64_t now)
+/* forward_c2c handles a packet from one client to another client's virtual
+ * address (client_to_client = internal | off): sealed at once for the other
+ * session from where it was opened (its data header and tag room are
+ * there), or dropped. Returns false when the destination is no session (the
+ * packet goes to the TUN as usual). The sender's source was checked already;
+ * the receiving session's key rules apply in the seal. */
+static bool forward_c2c(struct rv_worker *w, struct rv_rx_item *it, uint8_t *plain,
+			const struct rv_ip_info *ip)
 {
-	struct rv_session *s = w->rxb[from].s;
+	struct rv_session *to = rv_worker_lookup_dst(w, ip);
+
+	if (to == NULL) {
+		return false;
+	}
+	if (w->c2c == RV_CONFIG_C2C_OFF) {
+		rv_drop_add(&w->ctr, RV_DROP_C2C_OFF, 1);
+		rv_worker_release(w, it->handle);
+		return true;
+	}
+	rv_ctr_add(&w->ctr, RV_CTR_C2C_FORWARDED, 1);
+	rv_worker_forward(w, it->len <= RV_PRIO_MAX_LEN + RV_DATA_OVERHEAD ? Q_PRIO : Q_BULK, plain,
+			  ip->total_len, it->handle, to);
+	return true;
+}
+
+static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, unsigned to,
+		     uint64_t now)
+{
+	struct rv_session *s = rx[from].s;
 	int last_src = -1;
 	uint64_t rx_bytes = 0, rx_pkts = 0, keepalives = 0;
 
 	for (unsigned k = from; k < to; k++) {
-		w->pkts[k] = (struct rv_pkt){ .buf = w->rxb[k].buf, .len = w->rxb[k].len };
+		w->pkts[k] = (struct rv_pkt){ .buf = rx[k].buf, .len = rx[k].len };
+		w->hdrs[k] = rx[k].hdr;
 	}
 	(void)rv_session_open_batch(s, &w->pkts[from], &w->hdrs[from], &w->results[from], to - from,
 				    now);
 	for (unsigned k = from; k < to; k++) {
-		struct rv_rx_item *it = &w->rxb[k];
+		struct rv_rx_item *it = &rx[k];
 		enum rv_session_result r = w->results[k];
 		struct rv_ip_info ip;
+		enum rv_drop_reason why;
 		uint8_t *plain;
 		uint32_t plen;
 
-		if (unlikely(r != RV_SESSION_OK && r != RV_SESSION_KEY_ROLLED)) {
-			rv_drop_add(&w->ctr, open_drop_reason(r), 1);
+		if (unlikely(rv_session_drop_reason(r, &why))) {
+			rv_drop_add(&w->ctr, why, 1);
 			goto drop;
 		}
 		last_src = it->src;
@@ -318,10 +376,14 @@ static void open_run(struct rv_worker *w, unsigned from, unsigned to, uint64_t n
 			rv_session_count_drop(s, RV_DROP_SPOOF, 1);
 			goto drop;
 		}
-		it->buf = plain;
-		it->len = ip.total_len;
 		rx_pkts++;
 		rx_bytes += ip.total_len;
+		if (w->c2c != RV_CONFIG_C2C_KERNEL && unlikely(forward_c2c(w, it, plain, &ip))) {
+			it->s = NULL; /* the handle went to the send, or was released */
+			continue;
+		}
+		it->buf = plain;
+		it->len = ip.total_len;
 		continue;
 drop:
 		rv_worker_release(w, it->handle);
@@ -335,28 +397,27 @@ drop:
 	if (keepalives != 0) {
 		rv_ctr_add(&w->ctr, RV_CTR_KEEPALIVES, keepalives);
 	}
-	write_run(w, from, to);
+	w->rx_turn_bytes += rx_bytes;
+	write_run(w, rx, from, to);
 }
 
-void rv_worker_flush_rx(struct rv_worker *w)
+void rv_worker_flush_rx(struct rv_worker *w, unsigned cls)
 {
-	uint64_t now;
+	struct rv_rxq *q = &w->rxq[cls];
 
-	if (w->nrx == 0) {
-		w->nsrcs = 0;
-		return;
-	}
-	now = rv_coarse_now_ns();
-	for (unsigned i = 0; i < w->nrx;) {
-		unsigned j = i + 1;
-		while (j < w->nrx && w->rxb[j].s == w->rxb[i].s) {
-			j++;
+	if (q->n != 0) {
+		uint64_t now = rv_coarse_now_ns();
+
+		for (unsigned i = 0, j; i < q->n; i = j) {
+			j = RV_RUN_END(q, i);
+			open_run(w, q->it, i, j, now);
 		}
-		open_run(w, i, j, now);
-		i = j;
+		q->n = 0;
 	}
-	w->nrx = 0;
-	w->nsrcs = 0;
+	/* The sources are shared by both classes. */
+	if (w->rxq[Q_PRIO].n == 0 && w->rxq[Q_BULK].n == 0) {
+		w->nsrcs = 0;
+	}
 }
 
 void rv_worker_write_done(struct rv_worker *w, unsigned slot, int res)
@@ -379,4 +440,5 @@ void rv_worker_write_done(struct rv_worker *w, unsigned slot, int res)
 		rv_worker_release(w, sl->handles[k]);
 	}
 	w->write_free[w->write_nfree++] = (uint16_t)slot;
+	w->writes_inflight--;
 }

@@ -8,6 +8,19 @@
  * one GSO run of up to 64 datagrams is usually one iovec. A plain packet is
  * sealed in place in its TUN buffer.
  *
+ * Zero copy (zerocopy = auto|on): runs go out with SENDMSG_ZC, from a
+ * registered buffer when every iovec of the run lies in one of the
+ * registered pools (IORING_RECVSEND_FIXED_BUF, buf_index = the pool), and
+ * their buffers are released on the kernel's notification rather than on
+ * the send's result. The notification says whether the kernel had to copy
+ * after all (IORING_SEND_ZC_REPORT_USAGE): on a veth or loopback path the
+ * datagram is delivered to a local socket, which copies it, so zero-copy
+ * saves nothing there and costs a second completion. In auto mode 64
+ * "copied" notifications in a row switch the worker back to plain sends.
+ * A kernel that refuses fixed buffers for SENDMSG_ZC (-EINVAL, before 6.15)
+ * turns them off; one that refuses zero-copy turns it off (each logged
+ * once, the run counted as udp_send drops).
+ *
  * A TUN packet for which no session exists is dropped and counted
  * (RV_DROP_NO_ROUTE) rather than answered with ICMP unreachable: the routes
  * that send traffic into the TUN device are installed by the control plane
@@ -47,7 +60,7 @@ static bool link_scope(const struct rv_ip_addr *dst)
 	return dst->a[0] == 0xff || (dst->a[0] == 0xfe && (dst->a[1] & 0xc0) == 0x80);
 }
 
-static struct rv_session *lookup_dst(const struct rv_worker *w, const struct rv_ip_info *ip)
+struct rv_session *rv_worker_lookup_dst(const struct rv_worker *w, const struct rv_ip_info *ip)
 {
 	const struct rv_demux *d = w->dp->cfg.demux;
 
@@ -57,16 +70,22 @@ static struct rv_session *lookup_dst(const struct rv_worker *w, const struct rv_
 	return rv_demux_by_dst6(d, ip->dst.a);
 }
 
-/* tx_push queues one inner packet: |len| bytes at |pkt| (header room in
- * front) followed by |extra_len| bytes at |extra| (NULL: none), sealed into
- * the space behind pkt + len. */
-static void tx_push(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t handle,
+/* tx_push queues one inner packet in class |cls|: |len| bytes at |pkt|
+ * (header room in front) followed by |extra_len| bytes at |extra| (NULL:
+ * none), sealed into the space behind pkt + len. */
+static void tx_push(struct rv_worker *w, unsigned cls, uint8_t *pkt, uint32_t len, uint32_t handle,
 		    struct rv_session *s, const uint8_t *extra, uint32_t extra_len)
 {
-	if (w->ntx == RV_TX_BATCH) {
-		rv_worker_flush_tx(w);
+	struct rv_txq *q = &w->txq[cls];
+
+	if (q->n == q->cap) {
+		/* Small packets first, also when the bulk class fills. */
+		rv_worker_flush_tx(w, Q_PRIO);
+		if (cls == Q_BULK) {
+			rv_worker_flush_tx(w, Q_BULK);
+		}
 	}
-	w->txb[w->ntx++] = (struct rv_tx_item){
+	q->it[q->n++] = (struct rv_tx_item){
 		.buf = pkt - RV_DATA_HDR_LEN,
 		.len = len,
 		.handle = handle,
@@ -82,6 +101,8 @@ static void tx_add(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t han
 {
 	struct rv_ip_info ip;
 	struct rv_session *s;
+	unsigned cls = Q_BULK;
+	uint64_t bit;
 
 	if (unlikely(rv_ip_parse(&ip, pkt, len) != RV_IP_OK)) {
 		drop(w, handle, RV_DROP_BAD_INNER);
@@ -95,12 +116,24 @@ static void tx_add(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t han
 		drop(w, handle, RV_DROP_LINK_SCOPE);
 		return;
 	}
-	s = lookup_dst(w, &ip);
+	s = rv_worker_lookup_dst(w, &ip);
 	if (unlikely(s == NULL)) {
 		drop(w, handle, RV_DROP_NO_ROUTE);
 		return;
 	}
-	tx_push(w, pkt, ip.total_len, handle, s, NULL, 0);
+	bit = rv_flow_bit(pkt, len, &ip);
+	if (ip.total_len <= RV_PRIO_MAX_LEN && !(w->bulk_flows & bit)) {
+		cls = Q_PRIO;
+	} else {
+		w->bulk_flows |= bit;
+	}
+	tx_push(w, cls, pkt, ip.total_len, handle, s, NULL, 0);
+}
+
+void rv_worker_forward(struct rv_worker *w, unsigned cls, uint8_t *pkt, uint32_t len,
+		       uint32_t handle, struct rv_session *to)
+{
+	tx_push(w, cls, pkt, len, handle, to, NULL, 0);
 }
 
 /* tx_superframe cuts a TUN superframe into segments without copying its
@@ -136,7 +169,7 @@ static void tx_superframe(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint3
 		rv_worker_release(w, handle);
 		return;
 	}
-	s = lookup_dst(w, &ip);
+	s = rv_worker_lookup_dst(w, &ip);
 	if (unlikely(s == NULL)) {
 		rv_drop_add(&w->ctr, RV_DROP_NO_ROUTE, plan.nseg);
 		rv_worker_release(w, handle);
@@ -147,6 +180,7 @@ static void tx_superframe(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint3
 		rv_worker_release(w, handle);
 		return;
 	}
+	w->bulk_flows |= rv_flow_bit(pkt, len, &ip);
 	id = w->tx_free[--w->tx_nfree];
 	w->tx_refs[id] = (uint16_t)plan.nseg;
 	cur = w->tx_base + (size_t)id * w->tx_buf_size;
@@ -163,7 +197,7 @@ static void tx_superframe(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint3
 
 		rv_gso_seg_hdrs(&plan, i, seg, pkt);
 		memcpy(seg + plan.hlen, pay, head);
-		tx_push(w, seg, plan.hlen + head, rv_handle(POOL_TX, id), s, pay + head,
+		tx_push(w, Q_BULK, seg, plan.hlen + head, rv_handle(POOL_TX, id), s, pay + head,
 			chunk - head);
 		cur = seg + plan.hlen + chunk + RV_TAG_LEN;
 	}
@@ -197,30 +231,50 @@ void rv_worker_tun_read(struct rv_worker *w, unsigned bid, uint32_t len)
 	tx_superframe(w, pkt, len, handle, &vh);
 }
 
-static void drop_range(struct rv_worker *w, unsigned from, unsigned to, enum rv_drop_reason why)
+static void drop_range(struct rv_worker *w, const struct rv_tx_item *it, unsigned from, unsigned to,
+		       enum rv_drop_reason why)
 {
 	for (unsigned k = from; k < to; k++) {
-		rv_worker_release(w, w->txb[k].handle);
+		rv_worker_release(w, it[k].handle);
 	}
 	rv_drop_add(&w->ctr, why, to - from);
 }
 
-/* send_run queues one sendmsg for txb[from, from+m) (sealed, equal sizes
- * but a shorter last one) to |dst|. */
-static void send_run(struct rv_worker *w, unsigned from, unsigned m, const struct sockaddr_in6 *dst,
-		     socklen_t dst_len)
+/* zc_region returns the registered pool that holds every iovec, or -1. */
+static int zc_region(const struct rv_worker *w, const struct iovec *iov, unsigned niov)
+{
+	for (unsigned r = 0; r < w->zc_nregions; r++) {
+		const uint8_t *lo = w->zc_regions[r].iov_base;
+		const uint8_t *hi = lo + w->zc_regions[r].iov_len;
+		unsigned k = 0;
+
+		while (k < niov && (const uint8_t *)iov[k].iov_base >= lo &&
+		       (const uint8_t *)iov[k].iov_base + iov[k].iov_len <= hi) {
+			k++;
+		}
+		if (k == niov) {
+			return (int)r;
+		}
+	}
+	return -1;
+}
+
+/* send_run queues one sendmsg for it[from, from+m) (sealed, equal sizes but
+ * a shorter last one) to |dst|. */
+static void send_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned from, unsigned m,
+		     const struct sockaddr_in6 *dst, socklen_t dst_len)
 {
 	struct rv_send_slot *sl;
 	struct io_uring_sqe *sqe;
 	unsigned slot, niov;
 
 	if (unlikely(w->send_nfree == 0)) {
-		drop_range(w, from, from + m, RV_DROP_NO_BUF);
+		drop_range(w, it, from, from + m, RV_DROP_NO_BUF);
 		return;
 	}
 	sqe = rv_ring_get_sqe(&w->ring);
 	if (unlikely(sqe == NULL)) {
-		drop_range(w, from, from + m, RV_DROP_NO_BUF);
+		drop_range(w, it, from, from + m, RV_DROP_NO_BUF);
 		return;
 	}
 	slot = w->send_free[--w->send_nfree];
@@ -241,7 +295,7 @@ static void send_run(struct rv_worker *w, unsigned from, unsigned m, const struc
 			sl->iov[niov].iov_len = p->len;
 			niov++;
 		}
-		sl->handles[k] = w->txb[from + k].handle;
+		sl->handles[k] = it[from + k].handle;
 		sl->inner_bytes += p->len - RV_DATA_OVERHEAD;
 	}
 	memset(&sl->msg, 0, sizeof(sl->msg));
@@ -253,29 +307,86 @@ static void send_run(struct rv_worker *w, unsigned from, unsigned m, const struc
 	if (sl->gso) {
 		rv_cmsg_put_segment(&sl->msg, sl->cmsg.buf, (uint16_t)w->pkts[from].len);
 	}
-	io_uring_prep_sendmsg(sqe, w->sqe_udp, &sl->msg, 0);
+	sl->zc = w->zc;
+	sl->zc_fixed = false;
+	sl->wait_notif = false;
+	if (sl->zc) {
+		int region = w->zc_fixed ? zc_region(w, sl->iov, niov) : -1;
+
+		io_uring_prep_sendmsg_zc(sqe, w->sqe_udp, &sl->msg, 0);
+		sqe->ioprio |= IORING_SEND_ZC_REPORT_USAGE;
+		if (region >= 0) {
+			sqe->ioprio |= IORING_RECVSEND_FIXED_BUF;
+			sqe->buf_index = (uint16_t)region;
+			sl->zc_fixed = true;
+		}
+	} else {
+		io_uring_prep_sendmsg(sqe, w->sqe_udp, &sl->msg, 0);
+	}
 	sqe->flags |= w->sqe_fd_flags;
 	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_UDP_SEND, (uint8_t)w->id, slot));
+	w->sends_inflight++;
+	w->tx_turn_bytes += sl->inner_bytes;
 }
 
-static void seal_run(struct rv_worker *w, unsigned from, unsigned to, uint64_t now)
+/* A zero-copy send pins its pages as skb fragments: at most RV_ZC_MAX_PAGES
+ * of them (MAX_SKB_FRAGS is 17), else the kernel answers EMSGSIZE. struct
+ * zc_span counts the pages a run's iovecs (adjacent packets merged, as in
+ * send_run) touch. */
+struct zc_span {
+	const uint8_t *start, *end; /* the open iovec */
+	unsigned closed_pages;	    /* pages of the iovecs before it */
+};
+
+static unsigned pages_of(const uint8_t *a, const uint8_t *b)
 {
-	struct rv_session *s = w->txb[from].s;
+	return (unsigned)(((uintptr_t)b - 1) / 4096 - (uintptr_t)a / 4096 + 1);
+}
+
+static void zc_span_init(struct zc_span *z, const struct rv_pkt *p)
+{
+	z->start = p->buf;
+	z->end = p->buf + p->len;
+	z->closed_pages = 0;
+}
+
+/* zc_span_add adds |p| unless the run would then span too many pages. */
+static bool zc_span_add(struct zc_span *z, const struct rv_pkt *p)
+{
+	struct zc_span n = *z;
+
+	if (p->buf == n.end) {
+		n.end += p->len;
+	} else {
+		n.closed_pages += pages_of(n.start, n.end);
+		n.start = p->buf;
+		n.end = p->buf + p->len;
+	}
+	if (n.closed_pages + pages_of(n.start, n.end) > RV_ZC_MAX_PAGES) {
+		return false;
+	}
+	*z = n;
+	return true;
+}
+
+static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned from, unsigned to,
+		     uint64_t now)
+{
+	struct rv_session *s = it[from].s;
 	unsigned n = to - from;
 	enum rv_session_result r;
+	enum rv_drop_reason why;
 	struct rv_endpoint ep;
 	struct sockaddr_in6 dst;
 	socklen_t dst_len;
 
 	for (unsigned k = from; k < to; k++) {
-		w->pkts[k] = (struct rv_pkt){ .buf = w->txb[k].buf, .len = w->txb[k].len };
-		w->exts[k] =
-			(struct rv_pkt_extra){ .p = w->txb[k].extra, .len = w->txb[k].extra_len };
+		w->pkts[k] = (struct rv_pkt){ .buf = it[k].buf, .len = it[k].len };
+		w->exts[k] = (struct rv_pkt_extra){ .p = it[k].extra, .len = it[k].extra_len };
 	}
 	r = rv_session_seal_batch_ext(s, &w->pkts[from], &w->exts[from], n, now);
-	if (unlikely(r != RV_SESSION_OK && r != RV_SESSION_REKEY_SOON)) {
-		drop_range(w, from, to,
-			   r == RV_SESSION_EXPIRED ? RV_DROP_KEY_EXPIRED : RV_DROP_NO_KEY);
+	if (unlikely(rv_session_drop_reason(r, &why))) {
+		drop_range(w, it, from, to, why);
 		return;
 	}
 	/* REKEY_SOON: the session flag is read by the control plane
@@ -283,17 +394,20 @@ static void seal_run(struct rv_worker *w, unsigned from, unsigned to, uint64_t n
 	rv_session_get_endpoint(s, &ep);
 	dst_len = rv_sock_dest(&dst, &ep, w->udp_v6);
 	if (unlikely(dst_len == 0)) {
-		drop_range(w, from, to, RV_DROP_NO_ENDPOINT);
+		drop_range(w, it, from, to, RV_DROP_NO_ENDPOINT);
 		return;
 	}
 	for (unsigned k = from; k < to;) {
 		uint32_t size = w->pkts[k].len, bytes = size;
 		unsigned m = 1;
+		struct zc_span zs;
 
+		zc_span_init(&zs, &w->pkts[k]);
 		if (w->gso) {
 			while (k + m < to && m < RV_SEND_MAX_SEGS) {
 				uint32_t l = w->pkts[k + m].len;
-				if (l > size || bytes + l > RV_SEND_MAX_BYTES) {
+				if (l > size || bytes + l > RV_SEND_MAX_BYTES ||
+				    (w->zc && !zc_span_add(&zs, &w->pkts[k + m]))) {
 					break;
 				}
 				m++;
@@ -303,26 +417,26 @@ static void seal_run(struct rv_worker *w, unsigned from, unsigned to, uint64_t n
 				}
 			}
 		}
-		send_run(w, k, m, &dst, dst_len);
+		send_run(w, it, k, m, &dst, dst_len);
 		k += m;
 	}
 }
 
-void rv_worker_flush_tx(struct rv_worker *w)
+void rv_worker_flush_tx(struct rv_worker *w, unsigned cls)
 {
-	uint64_t now;
+	struct rv_txq *q = &w->txq[cls];
 
-	if (w->ntx != 0) {
-		now = rv_coarse_now_ns();
-		for (unsigned i = 0; i < w->ntx;) {
-			unsigned j = i + 1;
-			while (j < w->ntx && w->txb[j].s == w->txb[i].s) {
-				j++;
-			}
-			seal_run(w, i, j, now);
-			i = j;
+	if (q->n != 0) {
+		uint64_t now = rv_coarse_now_ns();
+
+		for (unsigned i = 0, j; i < q->n; i = j) {
+			j = RV_RUN_END(q, i);
+			seal_run(w, q->it, i, j, now);
 		}
-		w->ntx = 0;
+		q->n = 0;
+	}
+	if (cls != Q_BULK) {
+		return;
 	}
 	/* Every segment cut from these superframes is sealed (or dropped):
 	 * their TUN buffers can go back to the kernel. */
@@ -330,9 +444,40 @@ void rv_worker_flush_tx(struct rv_worker *w)
 		rv_worker_release(w, w->tx_holds[i]);
 	}
 	w->ntx_holds = 0;
+	w->bulk_flows = 0;
 }
 
-void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res)
+/* zc_notified handles a zero-copy notification: whether the kernel copied,
+ * and auto mode's decision that zero-copy is not worth it on this path. */
+static void zc_notified(struct rv_worker *w, int res)
+{
+	if (!((unsigned)res & IORING_NOTIF_USAGE_ZC_COPIED)) {
+		w->zc_copied_run = 0;
+		return;
+	}
+	rv_ctr_add(&w->ctr, RV_CTR_ZC_COPIED, 1);
+	if (++w->zc_copied_run >= 64 && w->zc_mode == RV_CONFIG_ZC_AUTO && w->zc) {
+		w->zc = false;
+		rv_info("worker %u: the kernel copies zero-copy sends anyway (local delivery: veth "
+			"or loopback); plain sends from now on",
+			w->id);
+	}
+}
+
+/* zc_refused handles a zero-copy send the kernel would not take. */
+static void zc_refused(struct rv_worker *w, const struct rv_send_slot *sl, int res)
+{
+	if (sl->zc_fixed && w->zc_fixed) {
+		w->zc_fixed = false;
+		rv_warn(res, "worker %u: SENDMSG_ZC from registered buffers refused; without them",
+			w->id);
+	} else if (w->zc) {
+		w->zc = false;
+		rv_warn(res, "worker %u: SENDMSG_ZC refused; plain sends", w->id);
+	}
+}
+
+void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned cqe_flags)
 {
 	struct rv_send_slot *sl;
 
@@ -341,13 +486,24 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res)
 		return;
 	}
 	sl = &w->send_slots[slot];
+	if (cqe_flags & IORING_CQE_F_NOTIF) {
+		/* The kernel is done with the buffers of a zero-copy send. */
+		zc_notified(w, res);
+		goto release;
+	}
 	if (likely(res >= 0)) {
 		rv_ctr_add(&w->ctr, RV_CTR_TX_PACKETS, sl->num);
 		rv_ctr_add(&w->ctr, RV_CTR_TX_BYTES, sl->inner_bytes);
 		rv_ctr_add(&w->ctr, RV_CTR_UDP_SENDS, 1);
+		if (sl->zc) {
+			rv_ctr_add(&w->ctr, RV_CTR_ZC_SENDS, 1);
+		}
 	} else {
 		rv_drop_add(&w->ctr, RV_DROP_UDP_SEND, sl->num);
-		if (sl->gso && (res == -EIO || res == -EINVAL || res == -EOPNOTSUPP) && w->gso) {
+		if (sl->zc && (res == -EINVAL || res == -EOPNOTSUPP || res == -EFAULT)) {
+			zc_refused(w, sl, res);
+		} else if (sl->gso && (res == -EIO || res == -EINVAL || res == -EOPNOTSUPP) &&
+			   w->gso) {
 			/* The route's device refused UDP GSO: continue without. */
 			w->gso = false;
 			rv_warn(res, "worker %u: UDP_SEGMENT send refused; disabling UDP GSO",
@@ -357,8 +513,14 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res)
 				    strerror(-res));
 		}
 	}
+	if (cqe_flags & IORING_CQE_F_MORE) {
+		sl->wait_notif = true; /* buffers still referenced by the kernel */
+		return;
+	}
+release:
 	for (unsigned k = 0; k < sl->num; k++) {
 		rv_worker_release(w, sl->handles[k]);
 	}
 	w->send_free[w->send_nfree++] = (uint16_t)slot;
+	w->sends_inflight--;
 }

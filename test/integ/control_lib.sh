@@ -15,6 +15,9 @@
 #   ctl_status [SOCK]             prints `ringvpn status` of the server (or SOCK)
 #   ctl_field LINE_PREFIX KEY     value of KEY= in the first status line with prefix
 #   ctl_probe NS IDX NAME [OPT...]  rvt_ctl_probe session as NAME from NS
+#   ctl_two_client_ns             namespaces c1 and c2 ($C1, $C2) for two clients
+#   ctl_start_two_clients         client1 in c1 and client2 in c2 (TUN rvc), wait
+#                                 for both sessions; sets P1 P2 A1 A2 (v4 addresses)
 #
 # The server namespace is $S; its control port 4433, data port 4434; pools
 # 10.99.0.0/24 (server 10.99.0.1) and fd99::/64. Server certificate name
@@ -166,3 +169,22 @@ ctl_fd_count() { ls "/proc/$1/fd" | wc -l; }
 
 # ctl_rss_kb PID: resident set size in kB.
 ctl_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+ctl_two_client_ns() {
+	ctl_client_ns c1 1
+	ctl_client_ns c2 2
+	C1=$(rvt_ns_name c1)
+	C2=$(rvt_ns_name c2)
+}
+
+ctl_start_two_clients() {
+	CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock"
+	CTL_IDX=2 ctl_client_conf "$RVT_TMP/c2.conf" "$PKI/client2" rvc "$RVT_TMP/c2.sock"
+	rvt_bg "$C1" client1 "$RV_BIN" client -c "$RVT_TMP/c1.conf"
+	P1=$RVT_LAST_PID
+	rvt_bg "$C2" client2 "$RV_BIN" client -c "$RVT_TMP/c2.conf"
+	P2=$RVT_LAST_PID
+	rvt_wait_for 10 "two running sessions" ctl_sessions_eq 2 || rvt_fail "sessions did not come up"
+	A1=$(ctl_field "session name=client1" v4)
+	A2=$(ctl_field "session name=client2" v4)
+}

@@ -6,7 +6,7 @@
  *       --local-index 0x11111111 --remote-index 0x22222222 \
  *       --send-key HEX64 --recv-key HEX64 --vaddr4 10.99.0.2 --vaddr6 fd99::2 \
  *       [--any-source] [--workers N] [--pin] [--offload tun,gso,gro|none] [--v6]
- *       [--mtu M] [--counters FILE] [--spoof FILE]
+ *       [--mtu M] [--counters FILE] [--spoof FILE] [--zerocopy auto|on|off]
  *
  * --vaddr4/--vaddr6 are the PEER's tunnel addresses (egress demux and the
  * inner source check). Keys are installed as epoch 1 and activated.
@@ -46,7 +46,7 @@
 struct opts {
 	const char *tun, *peer, *counters, *spoof;
 	const char *send_key_hex, *recv_key_hex;
-	const char *vaddr4, *vaddr6, *offload;
+	const char *vaddr4, *vaddr6, *offload, *zerocopy;
 	unsigned port, workers, mtu;
 	uint32_t local_index, remote_index;
 	bool any_source, pin, v6;
@@ -58,7 +58,8 @@ static int usage(void)
 		"usage: rvt_dp_peer --tun NAME --port P --peer ADDR:PORT --local-index N\n"
 		"       --remote-index N --send-key HEX64 --recv-key HEX64 [--vaddr4 A]\n"
 		"       [--vaddr6 A] [--any-source] [--workers N] [--pin] [--v6]\n"
-		"       [--offload tun,gso,gro|none] [--mtu M] [--counters FILE] [--spoof FILE]\n");
+		"       [--offload tun,gso,gro|none] [--mtu M] [--counters FILE] [--spoof FILE]\n"
+		"       [--zerocopy auto|on|off]\n");
 	return 2;
 }
 
@@ -170,6 +171,15 @@ static void write_counters(const char *path, struct rv_dataplane *dp, struct rv_
 		fprintf(f, "drop_%s %llu\n", rv_drop_name((enum rv_drop_reason)i),
 			(unsigned long long)rv_drop_get(&c, (enum rv_drop_reason)i));
 	}
+	{
+		struct rv_gauges g;
+
+		rv_dataplane_gauges(dp, UINT32_MAX, &g);
+		for (int i = 0; i < RV_GAUGE_MAX; i++) {
+			fprintf(f, "%s %llu\n", rv_gauge_name((enum rv_gauge)i),
+				(unsigned long long)rv_gauge_get(&g, (enum rv_gauge)i));
+		}
+	}
 	rv_session_get_stats(s, &st);
 	fprintf(f, "session_tx_packets %llu\nsession_tx_bytes %llu\n",
 		(unsigned long long)st.tx_packets, (unsigned long long)st.tx_bytes);
@@ -258,6 +268,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{ "mtu", required_argument, NULL, 'm' },
 		{ "counters", required_argument, NULL, 'c' },
 		{ "spoof", required_argument, NULL, 'S' },
+		{ "zerocopy", required_argument, NULL, 'z' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -316,6 +327,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			break;
 		case 'S':
 			o->spoof = optarg;
+			break;
+		case 'z':
+			o->zerocopy = optarg;
 			break;
 		default:
 			return -1;
@@ -406,6 +420,11 @@ int main(int argc, char **argv)
 		cfg.offload_tun = strstr(off, "tun") != NULL;
 		cfg.offload_gso = strstr(off, "gso") != NULL;
 		cfg.offload_gro = strstr(off, "gro") != NULL;
+	}
+	if (o.zerocopy != NULL) {
+		cfg.zerocopy = !strcmp(o.zerocopy, "on")    ? RV_CONFIG_ZC_ON
+			       : !strcmp(o.zerocopy, "off") ? RV_CONFIG_ZC_OFF
+							    : RV_CONFIG_ZC_AUTO;
 	}
 	cfg.demux = demux;
 	cfg.qsbr = q;

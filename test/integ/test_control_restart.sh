@@ -12,22 +12,11 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
 
 ctl_init 2
-ctl_client_ns c1 1
-ctl_client_ns c2 2
-C1=$(rvt_ns_name c1)
-C2=$(rvt_ns_name c2)
+ctl_two_client_ns
 PROBE="$RV_BUILD/test/rvt_ctl_probe"
 CTL_SERVER_KV=()
 ctl_start_server
-CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock"
-CTL_IDX=2 ctl_client_conf "$RVT_TMP/c2.conf" "$PKI/client2" rvc "$RVT_TMP/c2.sock"
-rvt_bg "$C1" client1 "$RV_BIN" client -c "$RVT_TMP/c1.conf"
-P1=$RVT_LAST_PID
-rvt_bg "$C2" client2 "$RV_BIN" client -c "$RVT_TMP/c2.conf"
-P2=$RVT_LAST_PID
-rvt_wait_for 10 "two sessions" ctl_sessions_eq 2 || rvt_fail "sessions did not come up"
-A1=$(ctl_field "session name=client1" v4)
-A2=$(ctl_field "session name=client2" v4)
+ctl_start_two_clients
 IDX1=$(ip -n "$C1" -o link show rvc | cut -d: -f1)
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 "$A2" || rvt_fail "ping before restart"
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_dataplane_matrix.sh — the same traffic (ping IPv4/IPv6 inner, a
 # SHA-256-verified TCP transfer, clean SIGTERM exit) through the data plane
-# for workers {1, 2} x offloads {off, on}. Each combination is a full run of
+# for workers {1, 2} x offloads {off, on}, then zero-copy sends and their
+# fallbacks, then an IPv6 underlay. Each combination is a full run of
 # test_dataplane.sh (its own namespaces, no injection); the first failure
 # fails the matrix.
 #
@@ -24,6 +25,16 @@ for workers in 1 2; do
 		fi
 	done
 	[ "$fail" = 0 ] || break
+done
+# Zero-copy sends: on (sent zero-copy, veth makes the kernel copy), auto
+# (falls back to plain sends), and on without locked memory (registered
+# buffers refused: zero-copy without them).
+for zc in "on" "auto" "on --no-memlock"; do
+	[ "$fail" = 0 ] || break
+	printf '\n##### matrix: zerocopy %s, workers=2 offload=tun,gso,gro\n' "$zc" >&2
+	# shellcheck disable=SC2086 # "on --no-memlock" is two arguments
+	bash "$HERE/test_dataplane.sh" --workers 2 --offload tun,gso,gro --size "$SIZE" \
+		--no-inject --zerocopy $zc || fail=1
 done
 # The IPv6 underlay once, with offloads on and two workers.
 if [ "$fail" = 0 ]; then

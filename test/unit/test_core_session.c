@@ -814,3 +814,33 @@ Test(session, install_never_waits_for_readers, .timeout = 10)
 	rv_qsbr_unregister(p.q, id);
 	pair_free(&p);
 }
+
+/* One table maps results to drop reasons for the session and the workers:
+ * every result that is a drop has its own reason, the others none. */
+Test(session, drop_reason_table)
+{
+	static const struct {
+		enum rv_session_result r;
+		bool drop;
+		enum rv_drop_reason why;
+	} cases[] = {
+		{ RV_SESSION_OK, false, 0 },
+		{ RV_SESSION_REKEY_SOON, false, 0 },
+		{ RV_SESSION_KEY_ROLLED, false, 0 },
+		{ RV_SESSION_NO_KEY, true, RV_DROP_NO_KEY },
+		{ RV_SESSION_EXPIRED, true, RV_DROP_KEY_EXPIRED },
+		{ RV_SESSION_AUTH_FAIL, true, RV_DROP_AUTH },
+		{ RV_SESSION_REPLAY, true, RV_DROP_REPLAY },
+		{ RV_SESSION_TOO_OLD, true, RV_DROP_TOO_OLD },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum rv_drop_reason why = RV_DROP_MAX;
+
+		cr_assert_eq(rv_session_drop_reason(cases[i].r, &why), cases[i].drop, "case %zu",
+			     i);
+		if (cases[i].drop) {
+			cr_assert_eq(why, cases[i].why, "case %zu", i);
+		}
+	}
+}

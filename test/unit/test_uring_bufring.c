@@ -24,24 +24,33 @@ static struct io_uring_cqe *wait_one(struct rv_ring *r)
 	return cqe;
 }
 
+/* setup makes a ring and a buffer ring (bgid, num, size, data_off/len) or
+ * skips the test when the kernel lacks either. */
+static void setup(struct rv_ring *r, struct rv_bufring *b, uint16_t bgid, unsigned num, size_t size,
+		  uint32_t off, uint32_t len)
+{
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	memset(b, 0, sizeof(*b));
+	ret = rv_ring_init(r, 64, true);
+	if (ret < 0) {
+		cr_skip_test("io_uring unavailable: %s", strerror(-ret));
+	}
+	ret = rv_bufring_init(b, &r->ring, bgid, num, size, off, len);
+	if (ret == -EINVAL || ret == -EOPNOTSUPP) {
+		cr_skip_test("no provided buffer rings: %s", strerror(-ret));
+	}
+	cr_assert_eq(ret, 0, "bufring init: %s", strerror(-ret));
+}
+
 Test(bufring, recv_recycle_enobufs, .timeout = 10)
 {
 	struct rv_ring r;
 	struct rv_bufring b;
 	int sv[2];
-	int ret;
 
-	memset(&r, 0, sizeof(r));
-	memset(&b, 0, sizeof(b));
-	ret = rv_ring_init(&r, 64, true);
-	if (ret < 0) {
-		cr_skip_test("io_uring unavailable: %s", strerror(-ret));
-	}
-	ret = rv_bufring_init(&b, &r.ring, 3, 4, 256, 16, 200);
-	if (ret == -EINVAL || ret == -EOPNOTSUPP) {
-		cr_skip_test("no provided buffer rings: %s", strerror(-ret));
-	}
-	cr_assert_eq(ret, 0, "bufring init: %s", strerror(-ret));
+	setup(&r, &b, 3, 4, 256, 16, 200);
 	cr_assert_eq(b.avail, 4);
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
 
@@ -115,5 +124,39 @@ Test(bufring, rejects_bad_geometry)
 	cr_assert_eq(rv_bufring_init(&b, &r.ring, 0, 4, 256, 100, 200), -EINVAL, "beyond buffer");
 	cr_assert_eq(rv_bufring_init(&b, &r.ring, 0, 65536, 256, 0, 256), -EINVAL, "too many");
 	cr_assert_null(b.base);
+	rv_ring_cleanup(&r);
+}
+
+/* The limit keeps recycled ids staged: the kernel never owns more than
+ * |limit| buffers, and staged ids reach it in order once it may own more. */
+Test(bufring, limit_stages_recycled_ids, .timeout = 10)
+{
+	struct rv_ring r;
+	struct rv_bufring b;
+
+	setup(&r, &b, 5, 8, 256, 0, 256);
+	cr_assert_eq(b.limit, 8);
+	/* Pretend the kernel consumed 6 buffers (ids 0..5) and we recycle them
+	 * under a limit of 4: only 2 more may go back (2 still owned). */
+	for (int i = 0; i < 6; i++) {
+		rv_bufring_consumed(&b);
+	}
+	cr_assert_eq(b.avail, 2);
+	rv_bufring_set_limit(&b, 4);
+	for (unsigned i = 0; i < 6; i++) {
+		rv_bufring_recycle(&b, i);
+	}
+	rv_bufring_commit(&b);
+	cr_assert_eq(b.avail, 4);
+	cr_assert_eq(b.pending, 4);
+	/* Raising the limit publishes the staged rest. */
+	rv_bufring_set_limit(&b, 100);
+	cr_assert_eq(b.limit, 8);
+	rv_bufring_commit(&b);
+	cr_assert_eq(b.avail, 8);
+	cr_assert_eq(b.pending, 0);
+	rv_bufring_set_limit(&b, 0);
+	cr_assert_eq(b.limit, 1);
+	rv_bufring_cleanup(&b, &r.ring);
 	rv_ring_cleanup(&r);
 }

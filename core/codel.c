@@ -1,0 +1,78 @@
+/*
+ * codel.c — CoDel's control law (see codel.h and RFC 8289 section 5).
+ */
+#include "core/codel.h"
+
+#include <string.h>
+
+/* isqrt returns floor(sqrt(x)) (Newton's method, a few steps per drop). */
+static uint64_t isqrt(uint64_t x)
+{
+	uint64_t r = x, y = (x + 1) / 2;
+
+	if (x < 2) {
+		return x;
+	}
+	while (y < r) {
+		r = y;
+		y = (r + x / r) / 2;
+	}
+	return r;
+}
+
+static uint64_t control_law(const struct rv_codel *c, uint64_t t)
+{
+	uint64_t n = c->count > 0 ? c->count : 1;
+
+	/* interval / sqrt(n) in 1/1024 steps: sqrt(n << 20) = 1024 sqrt(n). */
+	return t + c->p.interval_ns * 1024 / isqrt(n << 20);
+}
+
+void rv_codel_init(struct rv_codel *c, const struct rv_codel_params *p)
+{
+	memset(c, 0, sizeof(*c));
+	c->p = *p;
+}
+
+bool rv_codel_update(struct rv_codel *c, uint64_t sojourn_ns, uint64_t now_ns)
+{
+	bool standing;
+
+	if (sojourn_ns < c->p.target_ns) {
+		c->first_above_ns = 0;
+		standing = false;
+	} else if (c->first_above_ns == 0) {
+		c->first_above_ns = now_ns + c->p.interval_ns;
+		standing = false;
+	} else {
+		standing = now_ns >= c->first_above_ns;
+	}
+	if (c->dropping) {
+		if (!standing) {
+			c->dropping = false;
+			return false;
+		}
+		return now_ns >= c->drop_next_ns;
+	}
+	return standing;
+}
+
+void rv_codel_dropped(struct rv_codel *c, uint64_t now_ns)
+{
+	if (c->dropping) {
+		c->count++;
+		c->drop_next_ns = control_law(c, c->drop_next_ns);
+		return;
+	}
+	/* Entering the dropping state: start near the previous drop rate if
+	 * we were dropping recently (the queue came back), else at 1. */
+	{
+		uint32_t delta = c->count - c->last_count;
+
+		c->count =
+			delta > 1 && now_ns - c->drop_next_ns < 16 * c->p.interval_ns ? delta : 1;
+	}
+	c->dropping = true;
+	c->last_count = c->count;
+	c->drop_next_ns = control_law(c, now_ns);
+}

@@ -1,0 +1,50 @@
+/*
+ * codel.h — the CoDel active queue management law (RFC 8289), I/O-free, for
+ * the queue a data-plane worker cannot see into: its UDP socket's receive
+ * queue. The worker learns each datagram's sojourn time there from the
+ * kernel's receive timestamp and asks this module whether it is time to drop
+ * one; a dropped bulk segment makes the inner TCP flow halve its window, so
+ * the standing queue (and with it the wait of every interactive packet
+ * queued behind the bulk) shrinks back below the target.
+ *
+ * Time is a parameter: every function takes |now_ns| from the caller's
+ * monotonic-or-realtime clock (the same clock for every call on one state).
+ *
+ * Threads: one struct rv_codel per queue, used by one thread.
+ */
+#ifndef RV_CORE_CODEL_H
+#define RV_CORE_CODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct rv_codel_params {
+	uint64_t target_ns;   /* acceptable standing sojourn time */
+	uint64_t interval_ns; /* how long above target before the first drop */
+};
+
+/* struct rv_codel is one queue's CoDel state. Zero state: not dropping. */
+struct rv_codel {
+	struct rv_codel_params p;
+	uint64_t first_above_ns; /* when the sojourn may count as standing (0: below) */
+	uint64_t drop_next_ns;	 /* next drop while dropping */
+	uint32_t count;		 /* drops in this dropping state */
+	uint32_t last_count;
+	bool dropping;
+};
+
+/* rv_codel_init resets |c| with |p| (both fields > 0). */
+void rv_codel_init(struct rv_codel *c, const struct rv_codel_params *p);
+
+/* rv_codel_update feeds one dequeued packet's |sojourn_ns| at |now_ns| and
+ * returns true when CoDel wants a packet dropped now. The caller then drops
+ * one (it may pick another packet of the same dequeue, e.g. a bulk one
+ * rather than a small one) and calls rv_codel_dropped; if it cannot drop,
+ * it calls nothing and the next update asks again. */
+bool rv_codel_update(struct rv_codel *c, uint64_t sojourn_ns, uint64_t now_ns);
+
+/* rv_codel_dropped records a drop made on rv_codel_update's advice and
+ * schedules the next one (interval / sqrt(count) later). */
+void rv_codel_dropped(struct rv_codel *c, uint64_t now_ns);
+
+#endif /* RV_CORE_CODEL_H */

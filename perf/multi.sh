@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# perf/multi.sh — many clients on one ringvpn server, in one run:
+#   1, 4 and 8 clients each send one TCP stream (iperf3) to the server at
+#   once: aggregate Gbit/s, each client's share, Jain's fairness index
+#   (sum x)^2 / (n sum x^2), and meanwhile an idle client's ping every 10 ms
+#   to the server (avg / p99);
+#   client-to-client: one stream client1 -> client2 with client_to_client =
+#   internal (and = kernel), against client1 -> server.
+#
+#   perf/multi.sh                 DURATION=10, CLIENTS="1 4 8"
+#
+# Topology: namespace rvp-<pid>-s (server) and one namespace per client,
+# rvp-<pid>-c<i>, joined to the server's by its own veth (10.203.<i>.1/.2,
+# UDP GRO on). Clients have one worker each; the server one per core.
+# Output: perf/results/multi-<timestamp>/ (results.md, raw.tsv, logs), copied
+# to perf/results/multi-latest/.
+set -uo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$HERE/topo.sh"
+. "$HERE/vpn_ringvpn.sh"
+
+DURATION=${DURATION:-10}
+CLIENTS=${CLIENTS:-"1 4 8"}
+PING_MS=${PING_MS:-10}
+STAMP=$(date +%Y%m%d-%H%M%S)
+OUT=${OUT:-$HERE/results/multi-$STAMP}
+mkdir -p "$OUT/logs" || exit 1
+MAXC=0
+for n in $CLIENTS; do [ "$n" -gt "$MAXC" ] && MAXC=$n; done
+NCLI=$((MAXC + 1)) # + the idle client
+NS_S=${RVP_TAG}-s
+MULTI_NS=()
+SRV_SOCK=/tmp/rvp-$$-msrv.sock
+
+rvp_cleanup_hook() {
+	local ns
+	for ns in "${MULTI_NS[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	rm -f "$SRV_SOCK" /tmp/rvp-$$-mc*.sock
+	[ -n "${PKI:-}" ] && rm -f "$PKI"/*.key
+}
+rvp_install_trap
+[ "$(id -u)" = 0 ] || rvp_die "needs root"
+[ "${RV_NO_BUILD:-0}" = 1 ] || vpn_ringvpn_build "$OUT/logs/build.log" || rvp_log "build failed; using what exists"
+[ -x "$RV_BIN" ] || rvp_die "no $RV_BIN"
+
+ns_c() { echo "${RVP_TAG}-c$1"; }
+
+topo_up() {
+	local i ns
+	ip netns add "$NS_S" && MULTI_NS+=("$NS_S") || rvp_die "netns"
+	ip -n "$NS_S" link set lo up
+	for i in $(seq "$NCLI"); do
+		ns=$(ns_c "$i")
+		ip netns add "$ns" && MULTI_NS+=("$ns") || rvp_die "netns $ns"
+		ip -n "$ns" link set lo up
+		ip -n "$ns" link add "mv$$c$i" type veth peer name "ms$i" netns "$NS_S" || rvp_die "veth"
+		ip -n "$ns" addr add "10.203.$i.2/24" dev "mv$$c$i"
+		ip -n "$NS_S" addr add "10.203.$i.1/24" dev "ms$i"
+		ip -n "$ns" link set "mv$$c$i" up
+		ip -n "$NS_S" link set "ms$i" up
+		ip netns exec "$ns" ethtool -K "mv$$c$i" gro on rx-udp-gro-forwarding on >/dev/null 2>&1
+		ip netns exec "$NS_S" ethtool -K "ms$i" gro on rx-udp-gro-forwarding on >/dev/null 2>&1
+	done
+}
+
+make_pki() {
+	PKI=$OUT/pki
+	mkdir -p "$PKI"
+	{
+		"$RV_BIN" pki ca --out "$PKI" &&
+			"$RV_BIN" pki server --ca "$PKI" --name perf-server.ringvpn.test --out "$PKI" --file server &&
+			for i in $(seq "$NCLI"); do
+				"$RV_BIN" pki client --ca "$PKI" --name "c$i" --out "$PKI" --file "c$i" || exit 1
+			done
+	} >"$OUT/logs/pki.log" 2>&1 || rvp_die "pki failed (see $OUT/logs/pki.log)"
+}
+
+# start_server C2C: the server in NS_S with client_to_client = C2C.
+start_server() {
+	cat >"$OUT/server.conf" <<-EOC
+	ca = $PKI/ca.crt
+	cert = $PKI/server.crt
+	key = $PKI/server.key
+	tun = rvms
+	listen = 4433
+	data_port = 4434
+	pool4 = 10.202.0.0/24
+	pool6 = fd00:202::/64
+	mtu = 1420
+	workers = 0
+	max_clients = 64
+	client_to_client = $1
+	status_socket = $SRV_SOCK
+	log_level = info
+	EOC
+	rvp_spawn host "$OUT/logs/server-$1.log" ip netns exec "$NS_S" "$RV_BIN" server -c "$OUT/server.conf"
+	SRV_PID=$RVP_LAST_PID
+	local k
+	for k in $(seq 50); do "$RV_BIN" status -s "$SRV_SOCK" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	rvp_die "server did not start"
+}
+
+# start_clients N: clients 1..N; CLI_PIDS, CLI_ADDR[i].
+start_clients() {
+	local i n=$1 k
+	CLI_PIDS=()
+	for i in $(seq "$n"); do
+		cat >"$OUT/c$i.conf" <<-EOC
+		ca = $PKI/ca.crt
+		cert = $PKI/c$i.crt
+		key = $PKI/c$i.key
+		tun = rvmc
+		server = 10.203.$i.1:4433
+		server_name = perf-server.ringvpn.test
+		workers = 1
+		status_socket = /tmp/rvp-$$-mc$i.sock
+		log_level = info
+		EOC
+		rvp_spawn host "$OUT/logs/c$i.log" ip netns exec "$(ns_c "$i")" "$RV_BIN" client -c "$OUT/c$i.conf"
+		CLI_PIDS+=("$RVP_LAST_PID")
+	done
+	for k in $(seq 100); do
+		[ "$("$RV_BIN" status -s "$SRV_SOCK" 2>/dev/null | grep -c '^session .*state=running')" -ge "$n" ] && break
+		sleep 0.1
+	done
+	for i in $(seq "$n"); do
+		CLI_ADDR[i]=$(ip -n "$(ns_c "$i")" -4 -o addr show dev rvmc 2>/dev/null | awk '{ sub(/\/.*/, "", $4); print $4; exit }')
+		[ -n "${CLI_ADDR[i]}" ] || rvp_die "client $i has no address"
+	done
+}
+
+stop_all() {
+	local p
+	for p in "${CLI_PIDS[@]}"; do rvp_kill "$p"; done
+	rvp_kill "$SRV_PID"
+	CLI_PIDS=()
+}
+
+# gbps JSON: receiver Gbit/s of an iperf3 JSON (NA if none).
+gbps() {
+	python3 -c 'import json,sys
+try:
+    print("%.4f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9))
+except Exception:
+    print("NA")' "$1"
+}
+
+# streams N: clients 1..N each run one TCP stream to the server; client N+1
+# (idle) pings the server. Appends to raw.tsv.
+streams() {
+	local n=$1 i pids=() srv=()
+	for i in $(seq "$n"); do
+		rvp_spawn host "$OUT/logs/iperfs-$n-$i.log" ip netns exec "$NS_S" iperf3 -s -1 -p $((5200 + i))
+		srv+=("$RVP_LAST_PID")
+	done
+	sleep 0.5
+	rvp_spawn host "$OUT/logs/ping-$n.txt" ip netns exec "$(ns_c "$NCLI")" ping -n \
+		-i "$(awk -v m="$PING_MS" 'BEGIN { print m / 1000 }')" -w "$DURATION" 10.202.0.1
+	local ping=$RVP_LAST_PID
+	for i in $(seq "$n"); do
+		ip netns exec "$(ns_c "$i")" timeout $((DURATION + 20)) iperf3 -c 10.202.0.1 -p $((5200 + i)) \
+			-t "$DURATION" -J >"$OUT/logs/iperf-$n-$i.json" 2>&1 &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i"; done
+	wait "$ping" 2>/dev/null
+	rvp_kill "$ping" "${srv[@]}"
+	for i in $(seq "$n"); do
+		printf 'streams\t%s\t%s\t%s\n' "$n" "$i" "$(gbps "$OUT/logs/iperf-$n-$i.json")" >>"$OUT/raw.tsv"
+	done
+	rvp_log "$n client(s): $(awk -F'\t' -v n="$n" '$1 == "streams" && $2 == n { printf "%s ", $4 }' "$OUT/raw.tsv")Gbit/s"
+}
+
+# one_stream TAG FROM_NS DST: one TCP stream, appended to raw.tsv.
+one_stream() {
+	rvp_spawn host "$OUT/logs/iperfs-$1.log" ip netns exec "$3" iperf3 -s -1 -p 5299
+	local srv=$RVP_LAST_PID
+	sleep 0.5
+	ip netns exec "$2" timeout $((DURATION + 20)) iperf3 -c "$4" -p 5299 -t "$DURATION" -J \
+		>"$OUT/logs/iperf-$1.json" 2>&1
+	rvp_kill "$srv"
+	printf 'one\t%s\t1\t%s\n' "$1" "$(gbps "$OUT/logs/iperf-$1.json")" >>"$OUT/raw.tsv"
+	rvp_log "$1: $(gbps "$OUT/logs/iperf-$1.json") Gbit/s"
+}
+
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+printf 'kind\tn\tclient\tgbps\n' >"$OUT/raw.tsv"
+topo_up
+make_pki
+rvp_log "clients: $CLIENTS (+1 idle pinging), ${DURATION}s each -> $OUT"
+start_server internal
+start_clients "$NCLI"
+for n in $CLIENTS; do streams "$n"; done
+one_stream c2c-internal "$(ns_c 1)" "$(ns_c 2)" "${CLI_ADDR[2]}"
+one_stream c2s "$(ns_c 1)" "$NS_S" 10.202.0.1
+"$RV_BIN" status -s "$SRV_SOCK" >"$OUT/logs/server-status.txt" 2>&1
+stop_all
+ip netns exec "$NS_S" sysctl -qw net.ipv4.ip_forward=1
+start_server kernel
+start_clients 2
+one_stream c2c-kernel "$(ns_c 1)" "$(ns_c 2)" "${CLI_ADDR[2]}"
+stop_all
+
+python3 - "$OUT" "$CLIENTS" "$LOAD_START" "$(cut -d' ' -f1-3 /proc/loadavg)" "$DURATION" <<'PY'
+import csv, re, sys
+out, clients, l0, l1, dur = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4], sys.argv[5]
+rows = list(csv.DictReader(open(f"{out}/raw.tsv"), delimiter="\t"))
+def f(x):
+    try: return float(x)
+    except ValueError: return None
+def ping(n):
+    r = sorted(float(m.group(1)) for m in re.finditer(r"time=([\d.]+) ms", open(f"{out}/logs/ping-{n}.txt").read()))
+    if not r: return "NA", "NA"
+    return f"{sum(r)/len(r):.3f}", f"{r[min(len(r)-1, int(0.99*len(r)))]:.3f}"
+single = None
+with open(f"{out}/results.md", "w") as o:
+    o.write("| clients | aggregate Gbit/s | vs 1 client | per client Gbit/s | Jain's index | idle client ping avg / p99 ms |\n")
+    o.write("|---:|---:|---:|---|---:|---:|\n")
+    for n in clients:
+        x = [f(r["gbps"]) for r in rows if r["kind"] == "streams" and r["n"] == n]
+        x = [v for v in x if v is not None]
+        if not x: continue
+        agg = sum(x)
+        if n == "1": single = agg
+        jain = agg * agg / (len(x) * sum(v * v for v in x)) if any(x) else 0
+        a, p = ping(n)
+        o.write(f"| {n} | {agg:.2f} | {agg / single:.2f}× | {' '.join(f'{v:.2f}' for v in x)} | {jain:.3f} | {a} / {p} |\n" if single else "")
+    one = {r["n"]: f(r["gbps"]) for r in rows if r["kind"] == "one"}
+    o.write("\n| one stream | Gbit/s | vs client → server |\n|---|---:|---:|\n")
+    for k, lab in (("c2s", "client → server"), ("c2c-internal", "client → client, client_to_client = internal"),
+                   ("c2c-kernel", "client → client, client_to_client = kernel (ip_forward)")):
+        v = one.get(k)
+        base = one.get("c2s")
+        o.write(f"| {lab} | {v:.2f} | {v / base:.2f}× |\n" if v and base else f"| {lab} | NA | NA |\n")
+    o.write(f"\nDURATION={dur}s; load average {l0} at start, {l1} at end.\n")
+print(open(f"{out}/results.md").read())
+PY
+case $OUT in
+"$HERE"/results/*) rm -rf "$HERE/results/multi-latest"; cp -r "$OUT" "$HERE/results/multi-latest"; rm -rf "$HERE/results/multi-latest/pki" ;;
+esac
+rvp_log "results in $OUT"

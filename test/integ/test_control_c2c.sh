@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# test_control_c2c.sh — client_to_client = kernel | internal | off: a server
+# and two clients, once per mode.
+#   kernel    (IP forwarding on in the server namespace) client1 reaches
+#             client2 through the server's TUN; nothing is forwarded inside
+#             the data plane.
+#   internal  (IP forwarding OFF) client1 reaches client2 (ping v4/v6, an
+#             8 MiB TCP transfer compared byte for byte) without the packets
+#             touching the server's TUN: c2c_forwarded counts them and the
+#             TUN's counters stay put; a packet with a spoofed inner source is
+#             dropped as spoof, not forwarded.
+#   off       client1 cannot reach client2 (drop_c2c_off counts it) but
+#             still reaches the server.
+#
+# Usage: bash test_control_c2c.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
+
+ctl_init 2
+ctl_two_client_ns
+head -c $((8 << 20)) /dev/urandom >"$RVT_TMP/blob"
+
+# total NAME: NAME's value on the server's "workers total" status line.
+total() { ctl_field "workers total" "$1"; }
+# tun_pkts DIR: packets the server's TUN has seen in DIR (rx/tx).
+tun_pkts() { cat "/sys/class/net/rvs0/statistics/${1}_packets" 2>/dev/null ||
+	ip netns exec "$S" cat "/sys/class/net/rvs0/statistics/${1}_packets"; }
+
+start_all() { # MODE FORWARDING
+	ip netns exec "$S" sysctl -qw net.ipv4.ip_forward="$2" net.ipv6.conf.all.forwarding="$2"
+	CTL_SERVER_KV=("client_to_client=$1" "workers=2")
+	ctl_start_server
+	ctl_start_two_clients
+	B2=$(ctl_field "session name=client2" v6)
+	rvt_wait_for 5 "client2 TUN address" sh -c "ip -n $C2 addr show rvc | grep -q 'inet $A2/24'" ||
+		rvt_fail "client2 TUN lacks $A2"
+	rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "ping client1 -> server"
+}
+
+stop_all() {
+	rvt_stop_pid "$P1" 10 || rvt_fail "client1 did not exit 0"
+	rvt_stop_pid "$P2" 10 || rvt_fail "client2 did not exit 0"
+	rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"
+}
+
+transfer() { # DST: 8 MiB client1 -> client2, compared
+	rm -f "$RVT_TMP/blob.out"
+	rvt_tcp_sink "$C2" "$1" 5001 "$RVT_TMP/blob.out"
+	local sink=$RVT_LAST_PID
+	rvt_tcp_send "$C1" "$1" 5001 "$RVT_TMP/blob" 60 || rvt_fail "TCP transfer"
+	wait "$sink"
+	cmp "$RVT_TMP/blob" "$RVT_TMP/blob.out" || rvt_fail "transfer corrupted"
+}
+
+rvt_step "kernel: through the server's TUN (IP forwarding on)"
+start_all kernel 1
+rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 "$A2" || rvt_fail "ping client1 -> client2"
+transfer "$A2"
+[ "$(total c2c_forwarded)" = 0 ] || rvt_fail "kernel mode forwarded inside the data plane"
+[ "$(total tun_writes)" -gt 100 ] || rvt_fail "kernel mode did not use the TUN"
+stop_all
+
+rvt_step "internal: session to session inside the data plane (IP forwarding off)"
+start_all internal 0
+tx0=$(tun_pkts tx) rx0=$(tun_pkts rx)
+rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 "$A2" || rvt_fail "ping client1 -> client2"
+rvt_nsx "$C2" ping -6 -c 3 -i 0.2 -W 2 "$(ctl_field "session name=client1" v6)" ||
+	rvt_fail "ping6 client2 -> client1"
+rvt_nsx "$C1" ping -6 -c 2 -i 0.2 -W 2 "$B2" || rvt_fail "ping6 client1 -> client2"
+transfer "$A2"
+fwd=$(total c2c_forwarded)
+tx1=$(tun_pkts tx) rx1=$(tun_pkts rx)
+rvt_log "c2c_forwarded=$fwd; server TUN packets during it: rx +$((rx1 - rx0)) tx +$((tx1 - tx0))"
+[ "$fwd" -gt 1000 ] || rvt_fail "c2c_forwarded=$fwd: the transfer was not forwarded internally"
+# Only stray packets (none of the 8 MiB) may have crossed the TUN.
+[ $((rx1 - rx0)) -lt 100 ] && [ $((tx1 - tx0)) -lt 100 ] ||
+	rvt_fail "client-to-client packets went through the server's TUN"
+rvt_step "internal: a spoofed inner source is dropped, not forwarded"
+sp0=$(total drop_spoof)
+f0=$(total c2c_forwarded)
+ip -n "$C1" addr add 10.99.0.177/32 dev rvc
+rvt_nsx "$C1" ping -c 3 -i 0.2 -W 1 -I 10.99.0.177 "$A2" && rvt_fail "spoofed ping was answered"
+sp1=$(total drop_spoof)
+f1=$(total c2c_forwarded)
+rvt_log "drop_spoof +$((sp1 - sp0)), c2c_forwarded +$((f1 - f0))"
+[ $((sp1 - sp0)) -ge 3 ] || rvt_fail "spoofed packets not counted as spoof"
+[ $((f1 - f0)) = 0 ] || rvt_fail "spoofed packets were forwarded"
+if command -v iperf3 >/dev/null; then
+	rvt_step "internal: throughput client1 -> client2 vs client1 -> server (information)"
+	rvt_bg "$S" iperf-s iperf3 -s -1 -B 10.99.0.1
+	sleep 0.3
+	srv=$(rvt_nsx "$C1" iperf3 -c 10.99.0.1 -t 3 -J | python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))')
+	rvt_bg "$C2" iperf-c2 iperf3 -s -1 -B "$A2"
+	sleep 0.3
+	c2c=$(rvt_nsx "$C1" iperf3 -c "$A2" -t 3 -J | python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))')
+	rvt_log "client -> server $srv Gbit/s, client -> client (internal) $c2c Gbit/s"
+fi
+stop_all
+
+rvt_step "off: client to client dropped and counted"
+start_all off 1
+rvt_nsx "$C1" ping -c 3 -i 0.2 -W 1 "$A2" && rvt_fail "client1 reached client2 with client_to_client = off"
+d=$(total drop_c2c_off)
+rvt_log "drop_c2c_off=$d"
+[ "$d" -ge 3 ] || rvt_fail "drop_c2c_off=$d, want >= 3"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "client1 lost the server with c2c off"
+stop_all
+rvt_log "client_to_client test passed"

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# test_dataplane_load.sh — queue bounds: while client1 saturates the tunnel
+# with a TCP stream to the server, client2's pings (every 10 ms) to the
+# server stay fast, and the server's status shows the queue gauges. The
+# bound asserted is loose (p99 under LOAD_P99_MS, default 100 ms, and at
+# least 90 % of the pings answered) because the machine is shared; the
+# benchmark (perf/run.sh, "lat") holds the real number.
+#
+#   ns rvt-$$-c1 (client1: iperf3 / TCP sender)  --veth--  ns rvt-$$-s (server)
+#   ns rvt-$$-c2 (client2: ping)                  --veth--/
+#
+# Usage: bash test_dataplane_load.sh   Env: RV_BIN, RV_BUILD, RV_SRC, LOAD_SECONDS,
+# LOAD_P99_MS.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
+
+SECS=${LOAD_SECONDS:-6}
+P99_MAX=${LOAD_P99_MS:-100}
+
+ctl_init 2
+ctl_two_client_ns
+CTL_SERVER_KV=("workers=2")
+ctl_start_server
+ctl_start_two_clients
+rvt_nsx "$C2" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "ping client2 -> server"
+
+rvt_step "client1 saturates the tunnel for ${SECS}s; client2 pings every 10 ms"
+if command -v iperf3 >/dev/null; then
+	rvt_bg "$S" iperf-s iperf3 -s -1 -B 10.99.0.1
+	sleep 0.3
+	rvt_bg "$C1" iperf-c iperf3 -c 10.99.0.1 -t $((SECS + 1))
+else
+	head -c $((1 << 30)) /dev/zero >"$RVT_TMP/bulk"
+	rvt_tcp_sink "$S" 10.99.0.1 5001 /dev/null
+	rvt_tcp_send_bg "$C1" 10.99.0.1 5001 "$RVT_TMP/bulk"
+fi
+LOADER=$RVT_LAST_PID
+sleep 0.5
+rvt_nsx "$C2" ping -n -i 0.01 -w "$SECS" 10.99.0.1 >"$RVT_TMP/ping.txt" 2>&1
+ctl_status >"$RVT_TMP/status.txt"
+wait "$LOADER" 2>/dev/null
+python3 - "$RVT_TMP/ping.txt" "$SECS" "$P99_MAX" <<'PY' || rvt_fail "idle session's pings were slow or lost under load"
+import re, sys
+text = open(sys.argv[1]).read()
+r = sorted(float(m.group(1)) for m in re.finditer(r"time=([\d.]+) ms", text))
+secs, p99max = float(sys.argv[2]), float(sys.argv[3])
+m = re.search(r"(\d+) packets transmitted", text)
+sent = int(m.group(1)) if m else secs / 0.01
+if not r:
+    print("no ping answered", file=sys.stderr); sys.exit(1)
+p99 = r[min(len(r) - 1, int(0.99 * len(r)))]
+print(f"pings answered {len(r)} of {sent:.0f}; avg {sum(r)/len(r):.2f} ms, p50 {r[len(r)//2]:.2f}, "
+      f"p99 {p99:.2f}, max {r[-1]:.2f} ms", file=sys.stderr)
+sys.exit(0 if p99 <= p99max and len(r) >= 0.9 * sent else 1)
+PY
+
+rvt_step "the server's status shows every queue gauge"
+line=$(grep -a '^workers total' "$RVT_TMP/status.txt")
+for g in q_tun_bufs_kernel q_tun_bufs_held q_udp_sends_inflight q_tx_batch_bytes_max \
+	q_udp_bufs_kernel q_udp_bufs_held q_tun_writes_inflight q_rx_batch_bytes_max \
+	q_udp_sojourn_us q_udp_sojourn_max_us q_udp_rcvq_bytes; do
+	grep -q " $g=[0-9]" <<<"$line" || rvt_fail "status lacks $g"
+done
+rvt_log "server gauges: $(grep -o 'q_[a-z_]*=[0-9]*\|drop_aqm=[0-9]*' <<<"$line" | tr '\n' ' ')"
+rx=$(ctl_field "workers total" q_rx_batch_bytes_max)
+[ "$rx" -gt 0 ] || rvt_fail "no receive batch recorded under load"
+
+rvt_stop_pid "$P1" 10 || rvt_fail "client1 did not exit 0"
+rvt_stop_pid "$P2" 10 || rvt_fail "client2 did not exit 0"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"
+rvt_log "queue-bound test passed"

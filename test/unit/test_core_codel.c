@@ -1,0 +1,91 @@
+/*
+ * test_core_codel.c — the CoDel law: no drop below target or for a burst
+ * shorter than the interval, a first drop one interval into a standing
+ * queue, drops closer together (interval / sqrt(n)) while it stands, and an
+ * end to dropping once the sojourn falls below target.
+ */
+#include <criterion/criterion.h>
+
+#include "core/codel.h"
+
+#define MS 1000000ull
+
+static const struct rv_codel_params P = { .target_ns = 1 * MS, .interval_ns = 10 * MS };
+
+Test(codel, below_target_never_drops)
+{
+	struct rv_codel c;
+
+	rv_codel_init(&c, &P);
+	for (uint64_t t = 1; t < 1000; t++) {
+		cr_assert_not(rv_codel_update(&c, P.target_ns - 1, t * MS));
+	}
+}
+
+Test(codel, short_burst_is_tolerated)
+{
+	struct rv_codel c;
+	uint64_t t = 100 * MS;
+
+	rv_codel_init(&c, &P);
+	/* 9 ms above target, then below: a burst, not a standing queue. */
+	for (uint64_t i = 0; i < 9; i++) {
+		cr_assert_not(rv_codel_update(&c, 5 * MS, t + i * MS));
+	}
+	cr_assert_not(rv_codel_update(&c, 0, t + 9 * MS));
+	for (uint64_t i = 10; i < 19; i++) {
+		cr_assert_not(rv_codel_update(&c, 5 * MS, t + i * MS));
+	}
+}
+
+Test(codel, standing_queue_drops_faster_and_faster)
+{
+	struct rv_codel c;
+	uint64_t t = 1000 * MS, drops[4];
+	int n = 0;
+
+	rv_codel_init(&c, &P);
+	for (uint64_t us = 0; us < 60 * 1000 && n < 4; us += 100) {
+		uint64_t now = t + us * 1000;
+		if (rv_codel_update(&c, 3 * MS, now)) {
+			rv_codel_dropped(&c, now);
+			drops[n++] = now;
+		}
+	}
+	cr_assert_eq(n, 4);
+	/* First drop one interval after the queue was first seen standing. */
+	cr_assert(drops[0] >= t + P.interval_ns && drops[0] <= t + P.interval_ns + MS / 10);
+	/* Then interval / sqrt(count): 10 ms, 7.07 ms, 5.77 ms. */
+	cr_assert(drops[2] - drops[1] < drops[1] - drops[0]);
+	cr_assert(drops[3] - drops[2] < drops[2] - drops[1]);
+}
+
+Test(codel, stops_dropping_when_queue_drains)
+{
+	struct rv_codel c;
+	uint64_t t = 0;
+
+	rv_codel_init(&c, &P);
+	for (; t < 20 * MS; t += MS / 10) {
+		if (rv_codel_update(&c, 3 * MS, t + MS)) {
+			rv_codel_dropped(&c, t + MS);
+		}
+	}
+	cr_assert(c.dropping);
+	cr_assert_not(rv_codel_update(&c, 0, t + MS));
+	cr_assert_not(c.dropping);
+	cr_assert_not(rv_codel_update(&c, 3 * MS, t + 2 * MS));
+}
+
+Test(codel, advice_not_taken_is_repeated)
+{
+	struct rv_codel c;
+
+	rv_codel_init(&c, &P);
+	cr_assert_not(rv_codel_update(&c, 3 * MS, 1 * MS));
+	cr_assert(rv_codel_update(&c, 3 * MS, 12 * MS));
+	/* The caller had nothing it could drop: the state did not move. */
+	cr_assert(rv_codel_update(&c, 3 * MS, 12 * MS + 1));
+	rv_codel_dropped(&c, 12 * MS + 1);
+	cr_assert_not(rv_codel_update(&c, 3 * MS, 12 * MS + 2));
+}
