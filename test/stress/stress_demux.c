@@ -40,6 +40,7 @@
 #include "core/qsbr.h"
 #include "core/session.h"
 #include "core/wire.h"
+#include "test/lib/t_stress.h"
 
 enum {
 	NUM_READERS = 3,
@@ -60,16 +61,6 @@ static atomic_bool stop;
  * read a stale one, which is exactly the race under test. */
 static _Atomic uint32_t seat_index[POSITIONS];
 static _Atomic uint64_t error_count;
-
-static uint32_t xorshift(uint32_t *st)
-{
-	uint32_t x = *st;
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	return *st = x;
-}
 
 static void seat_addr4(unsigned pos, uint8_t out[4])
 {
@@ -141,7 +132,7 @@ static void *reader(void *arg)
 	}
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 		for (int k = 0; k < READ_BATCH; k++) {
-			unsigned pos = xorshift(&rnd) % POSITIONS;
+			unsigned pos = t_xorshift32(&rnd) % POSITIONS;
 			uint32_t idx = atomic_load_explicit(&seat_index[pos], memory_order_relaxed);
 			struct rv_session *s;
 			uint8_t a4[4], a6[16];
@@ -154,7 +145,7 @@ static void *reader(void *arg)
 					use_session(s, idx, pos, buf, st);
 				}
 			}
-			if (xorshift(&rnd) & 1) {
+			if (t_xorshift32(&rnd) & 1) {
 				seat_addr4(pos, a4);
 				s = rv_demux_by_dst4(demux, a4);
 			} else {
@@ -164,24 +155,17 @@ static void *reader(void *arg)
 			if (s) {
 				st->hits++;
 				use_session(s, 0, pos, buf, st);
-				if ((xorshift(&rnd) & 1023) == 0) {
+				if ((t_xorshift32(&rnd) & 1023) == 0) {
 					struct rv_endpoint ep = { .len = sizeof(ep.in4) };
 
 					ep.in4.sin_family = AF_INET;
-					ep.in4.sin_port = (uint16_t)xorshift(&rnd);
+					ep.in4.sin_port = (uint16_t)t_xorshift32(&rnd);
 					rv_session_update_endpoint(s, &ep);
 				}
 			}
 		}
 		st->turns++;
-		rv_qsbr_quiescent(qsbr, id);
-		if ((xorshift(&rnd) & 255) == 0) {
-			struct timespec ts = { .tv_nsec = 50000 };
-
-			rv_qsbr_offline(qsbr, id);
-			nanosleep(&ts, NULL);
-			rv_qsbr_online(qsbr, id);
-		}
+		t_reader_turn(qsbr, id, &rnd);
 	}
 	rv_qsbr_unregister(qsbr, id);
 	return NULL;
@@ -418,8 +402,8 @@ int main(int argc, char **argv)
 	deadline = rv_now_ns() + (uint64_t)(seconds * 0.8 * 1e9);
 	next_reclaim = 0;
 	while (rv_now_ns() < deadline) {
-		unsigned pos = xorshift(&rnd) % POSITIONS;
-		uint32_t op = xorshift(&rnd) % 16;
+		unsigned pos = t_xorshift32(&rnd) % POSITIONS;
+		uint32_t op = t_xorshift32(&rnd) % 16;
 
 		if (!seats[pos]) {
 			if (seat_fill(pos) == 0) {
