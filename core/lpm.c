@@ -157,6 +157,9 @@ struct rv_lpm {
 	size_t num_nodes, node_bytes;
 	struct wordvec fresh;	/* nodes built by the current update */
 	struct wordvec garbage; /* nodes the current update replaces */
+	uint64_t *dirty;	/* direct entries published coarse (degrade) */
+	size_t num_dirty;
+	size_t leaked_bytes; /* nodes unpublished without memory to retire them */
 };
 
 /* ---- keys ------------------------------------------------------------- */
@@ -968,6 +971,88 @@ out:
 	return ret;
 }
 
+/* ---- writer: when memory runs out --------------------------------------- */
+
+/* subtree_count adds up the nodes and block bytes under |w|. */
+static void subtree_count(const struct rv_lpm *t, uintptr_t w, size_t *num, size_t *bytes)
+{
+	if (!(w & TAG_NODE)) {
+		return;
+	}
+	if (!(w & TAG_PREFIX)) {
+		const struct node *n = node_of(w);
+
+		for (unsigned j = 0; j < n->num; j++) {
+			subtree_count(t, node_slots(n)[j], num, bytes);
+		}
+	}
+	(*num)++;
+	*bytes += rv_slab_block_size(obj_size(t->family, w));
+}
+
+/*
+ * degrade unpublishes, without allocating, what a removal could not rebuild
+ * for want of memory: every direct entry the prefix |k|/|len| reaches gets
+ * the plain answer of the prefixes of 16 bits or fewer. The removed prefix
+ * is then unreachable at once (its value may be freed after the grace
+ * period, as lpm.h promises), but longer prefixes under those entries stop
+ * matching, and answer as their covering /16-or-shorter prefix, until
+ * repair() rebuilds the entries from the shadow at the next update.
+ */
+static void degrade(struct rv_lpm *t, struct key k, unsigned len)
+{
+	size_t first = (size_t)(k.hi >> (64 - DIRECT_BITS));
+	size_t num = len <= DIRECT_BITS ? (size_t)1 << (DIRECT_BITS - len) : 1;
+
+	t->fresh.n = 0;
+	t->garbage.n = 0;
+	for (size_t e = first; e < first + num; e++) {
+		uintptr_t old = atomic_load_explicit(&t->direct[e], memory_order_relaxed);
+		size_t n = 0, bytes = 0;
+
+		const struct shadow *below = shadow_subtree(t, direct_key(e), DIRECT_BITS);
+
+		atomic_store_explicit(&t->direct[e], shadow_best(t, direct_key(e), DIRECT_BITS),
+				      memory_order_release);
+		if (!(old & TAG_NODE)) {
+			continue; /* a plain value: exact, nothing lost */
+		}
+		if (below && (below->len > DIRECT_BITS || below->child[0] || below->child[1]) &&
+		    !(t->dirty[e / 64] & (1ULL << (e % 64)))) {
+			/* longer prefixes remain under it: coarse until repaired */
+			t->dirty[e / 64] |= 1ULL << (e % 64);
+			t->num_dirty++;
+		}
+		subtree_count(t, old, &n, &bytes);
+		t->num_nodes -= n;
+		t->node_bytes -= bytes;
+		if (collect(t, old)) {
+			/* Not even room to list them: the nodes are unreachable
+			 * but cannot be retired. Memory lost, never reused. */
+			t->garbage.n = 0;
+			t->leaked_bytes += bytes;
+		}
+	}
+	retire(t);
+}
+
+/* repair rebuilds from the shadow the direct entries degrade() left coarse;
+ * an entry that still cannot get memory stays coarse. */
+static void repair(struct rv_lpm *t)
+{
+	for (size_t i = 0; t->num_dirty && i < DIRECT_SIZE / 64; i++) {
+		while (t->dirty[i]) {
+			size_t e = i * 64 + (size_t)__builtin_ctzll(t->dirty[i]);
+
+			if (update(t, direct_key(e), DIRECT_BITS)) {
+				return;
+			}
+			t->dirty[i] &= t->dirty[i] - 1;
+			t->num_dirty--;
+		}
+	}
+}
+
 /* ---- writer: API ---------------------------------------------------------- */
 
 struct rv_lpm *rv_lpm_new(int family, struct rv_qsbr *qsbr)
@@ -984,9 +1069,11 @@ struct rv_lpm *rv_lpm_new(int family, struct rv_qsbr *qsbr)
 	/* calloc: the untouched part of the table stays unbacked zero pages,
 	 * so a client with one session pays for a few pages, not 512 KiB. */
 	t->direct = calloc(DIRECT_SIZE, sizeof(*t->direct));
+	t->dirty = calloc(DIRECT_SIZE / 64, sizeof(*t->dirty));
 	t->slab = rv_slab_new();
-	if (!t->direct || !t->slab) {
+	if (!t->direct || !t->dirty || !t->slab) {
 		rv_slab_put(t->slab);
+		free(t->dirty);
 		free(t->direct);
 		free(t);
 		return NULL;
@@ -1026,6 +1113,7 @@ void rv_lpm_free(struct rv_lpm *t)
 	shadow_free(t->root);
 	free(t->fresh.w);
 	free(t->garbage.w);
+	free(t->dirty);
 	free(t->direct);
 	free(t);
 }
@@ -1060,6 +1148,7 @@ int rv_lpm_set(struct rv_lpm *t, const uint8_t *addr, unsigned len, void *value)
 	if (ret) {
 		return ret;
 	}
+	repair(t);
 	ret = shadow_insert(t, k, len, &s);
 	if (ret) {
 		return ret;
@@ -1100,13 +1189,20 @@ int rv_lpm_remove(struct rv_lpm *t, const uint8_t *addr, unsigned len)
 	if (!s || !s->has_value) {
 		return -ENOENT;
 	}
+	repair(t);
 	s->has_value = false;
 	ret = update(t, k, len);
-	if (ret) {
-		s->has_value = true;
-		return ret;
+	if (ret && t->qsbr) {
+		/* Short of memory: free what earlier updates retired and try
+		 * once more. */
+		rv_qsbr_synchronize(t->qsbr);
+		rv_qsbr_reclaim(t->qsbr);
+		ret = update(t, k, len);
 	}
 	shadow_unlink(t, k, len);
+	if (ret) {
+		degrade(t, k, len);
+	}
 	t->num_prefixes--;
 	return 0;
 }
@@ -1128,6 +1224,11 @@ size_t rv_lpm_count(const struct rv_lpm *t)
 	return t->num_prefixes;
 }
 
+void rv_lpm_set_memory_limit(struct rv_lpm *t, size_t bytes)
+{
+	rv_slab_set_limit(t->slab, bytes);
+}
+
 void rv_lpm_get_stats(const struct rv_lpm *t, struct rv_lpm_stats *out)
 {
 	out->num_prefixes = t->num_prefixes;
@@ -1136,4 +1237,6 @@ void rv_lpm_get_stats(const struct rv_lpm *t, struct rv_lpm_stats *out)
 	out->slab_bytes = rv_slab_reserved(t->slab);
 	out->direct_bytes = DIRECT_SIZE * sizeof(*t->direct);
 	out->shadow_bytes = t->num_shadow * sizeof(struct shadow);
+	out->degraded = t->num_dirty;
+	out->leaked_bytes = t->leaked_bytes;
 }

@@ -46,6 +46,8 @@ struct rv_lpm_stats {
 	size_t slab_bytes;   /* chunks holding them, used or free */
 	size_t direct_bytes; /* the direct table */
 	size_t shadow_bytes; /* the writer's own copy of the prefixes */
+	size_t degraded;     /* direct entries left coarse by a removal (repairing) */
+	size_t leaked_bytes; /* nodes lost to out-of-memory while degraded */
 };
 
 /* rv_lpm_new returns an empty table for |family| (AF_INET or AF_INET6), or
@@ -72,7 +74,14 @@ int rv_lpm_set(struct rv_lpm *t, const uint8_t *addr, unsigned len, void *value)
 
 /* rv_lpm_remove deletes the prefix |addr|/|len|; its addresses fall back to
  * the next shorter covering prefix. Writer only. Returns 0, -ENOENT (no such
- * prefix), -EINVAL (as for set) or -ENOMEM (the table is unchanged). */
+ * prefix) or -EINVAL (as for set). It cannot fail for want of memory, so a
+ * value can always be unpublished before it is freed: when the nodes for
+ * the new path cannot be had even after a grace period and rv_qsbr_reclaim,
+ * every direct entry the prefix reaches (a /16, or all of a shorter prefix)
+ * is published as the answer of its prefixes of 16 bits or fewer alone —
+ * coarse, but nothing in it can reach the removed value — and rebuilt
+ * exactly at the start of the next set or remove that finds memory
+ * (rv_lpm_stats.degraded counts such entries meanwhile). */
 int rv_lpm_remove(struct rv_lpm *t, const uint8_t *addr, unsigned len);
 
 /* rv_lpm_get returns the value of exactly the prefix |addr|/|len|, or NULL
@@ -87,6 +96,10 @@ void *rv_lpm_lookup(const struct rv_lpm *t, const uint8_t *addr);
 
 /* rv_lpm_count returns the number of prefixes. */
 size_t rv_lpm_count(const struct rv_lpm *t);
+
+/* rv_lpm_set_memory_limit caps the node memory at |bytes| (0: no cap);
+ * past it the table behaves as if out of memory. Writer only. */
+void rv_lpm_set_memory_limit(struct rv_lpm *t, size_t bytes);
 
 /* rv_lpm_get_stats fills |out|. Writer only. */
 void rv_lpm_get_stats(const struct rv_lpm *t, struct rv_lpm_stats *out);

@@ -40,6 +40,7 @@ struct rv_slab {
 	size_t num_chunks, cap_chunks;
 	size_t next_chunk; /* size of the next chunk to get */
 	size_t reserved;
+	size_t in_use, limit; /* block bytes handed out; cap on them (0: none) */
 };
 
 static unsigned class_of(size_t size)
@@ -139,14 +140,21 @@ void *rv_slab_alloc(struct rv_slab *s, size_t size)
 	c = class_of(size);
 	cs = class_size(c);
 	align = cs < RV_CACHELINE ? cs : RV_CACHELINE;
+	if (s->limit && s->in_use + cs > s->limit) {
+		return NULL;
+	}
 	if (SLAB_MALLOC_EACH) {
 		p = aligned_alloc(align, cs);
-		s->reserved += p ? cs : 0;
+		if (p) {
+			s->reserved += cs;
+			s->in_use += cs;
+		}
 		return p;
 	}
 	if (s->free[c]) {
 		p = s->free[c];
 		s->free[c] = *(void **)(void *)p;
+		s->in_use += cs;
 		return p;
 	}
 	p = s->cur ? (char *)(((uintptr_t)s->cur + align - 1) & ~(uintptr_t)(align - 1)) : NULL;
@@ -157,6 +165,7 @@ void *rv_slab_alloc(struct rv_slab *s, size_t size)
 		p = s->cur; /* chunks are cache-line aligned */
 	}
 	s->cur = p + cs;
+	s->in_use += cs;
 	return p;
 }
 
@@ -167,6 +176,7 @@ void rv_slab_free(struct rv_slab *s, void *p, size_t size)
 	if (!p) {
 		return;
 	}
+	s->in_use -= class_size(c);
 	if (SLAB_MALLOC_EACH) {
 		s->reserved -= class_size(c);
 		free(p);
@@ -179,4 +189,9 @@ void rv_slab_free(struct rv_slab *s, void *p, size_t size)
 size_t rv_slab_reserved(const struct rv_slab *s)
 {
 	return s->reserved;
+}
+
+void rv_slab_set_limit(struct rv_slab *s, size_t bytes)
+{
+	s->limit = bytes;
 }

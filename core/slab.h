@@ -53,4 +53,8 @@ size_t rv_slab_block_size(size_t size);
 /* rv_slab_reserved returns the bytes held in chunks (in use or free). */
 size_t rv_slab_reserved(const struct rv_slab *s);
 
+/* rv_slab_set_limit caps the bytes of blocks in use at |bytes| (0: no
+ * cap): rv_slab_alloc beyond it returns NULL, as when out of memory. */
+void rv_slab_set_limit(struct rv_slab *s, size_t bytes);
+
 #endif /* RV_CORE_SLAB_H */

@@ -12,8 +12,8 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "lpm")
 SET, REMOVE, LOOKUP = 0, 2, 3
 
 
-def step(op, base, length, flips=(), value=0, invalid=False):
-    b = op | (base << 2) | (len(flips) << 4) | (0x40 if invalid else 0)
+def step(op, base, length, flips=(), value=0, invalid=False, cap=False):
+    b = op | (base << 2) | (len(flips) << 4) | (0x40 if invalid else 0) | (0x80 if cap else 0)
     lb = 0x80 | length if length < 16 else length - 16
     return bytes([b, lb]) + bytes(flips) + bytes([value])
 
@@ -52,6 +52,14 @@ def main():
         step(SET, 2, 128, value=1), step(SET, 2, 127, value=2), step(SET, 2, 48, value=3),
         step(SET, 2, 128, flips=[40], value=4), step(SET, 2, 16, value=5),
         step(REMOVE, 2, 127), step(SET, 2, 100, flips=[99, 100], value=6),
+    ])
+    # Out of memory: a capped set fails, a capped removal degrades its /16,
+    # the next update after the cap is lifted repairs it.
+    write("v4_capped", 0, [
+        step(SET, 0, 8, value=1), step(SET, 0, 24, value=2), step(SET, 1, 24, value=3),
+        step(SET, 1, 32, flips=[31], value=4), step(SET, 1, 28, value=5, cap=True),
+        step(REMOVE, 1, 32, flips=[31]), step(LOOKUP, 1, 0, flips=[30]),
+        step(SET, 2, 24, value=6, cap=True), step(LOOKUP, 0, 0, flips=[31]),
     ])
     # Invalid arguments: host bits set, lengths past the family.
     write("invalid", 0, [

@@ -508,3 +508,46 @@ Test(lpm, memory_is_accounted)
 		      st.node_bytes / st.num_prefixes);
 	rv_lpm_free(t);
 }
+
+/* Out of memory: a new prefix is refused and nothing changes; a removal
+ * still takes its value out of every lookup at once (coarsely, for the
+ * /16 it lives in), and the next update with memory rebuilds it exactly. */
+Test(lpm, out_of_memory)
+{
+	struct rv_lpm *t = rv_lpm_new(AF_INET, NULL);
+	uint8_t a24[4] = { 10, 20, 0, 0 }, b24[4] = { 10, 20, 5, 0 }, c32[4] = { 10, 20, 5, 7 };
+	uint8_t n8[4] = { 10 }, other[4] = { 192, 168, 0, 0 }, in_a[4] = { 10, 20, 0, 1 };
+	uint8_t in_b[4] = { 10, 20, 5, 1 };
+	struct rv_lpm_stats st;
+
+	cr_assert_eq(rv_lpm_set(t, n8, 8, V(4)), 0);
+	cr_assert_eq(rv_lpm_set(t, a24, 24, V(1)), 0);
+	cr_assert_eq(rv_lpm_set(t, b24, 24, V(2)), 0);
+	cr_assert_eq(rv_lpm_set(t, c32, 32, V(3)), 0);
+	rv_lpm_get_stats(t, &st);
+	rv_lpm_set_memory_limit(t, st.node_bytes); /* not one more block */
+
+	cr_assert_eq(rv_lpm_set(t, other, 16, V(5)), 0); /* a direct entry: no node */
+	other[2] = 1;
+	cr_assert_eq(rv_lpm_set(t, other, 24, V(5)), -ENOMEM);
+	cr_assert_null(rv_lpm_get(t, other, 24));
+	cr_assert_eq(rv_lpm_count(t), 5u);
+	cr_assert_eq(rv_lpm_lookup(t, c32), V(3));
+
+	cr_assert_eq(rv_lpm_remove(t, c32, 32), 0);
+	cr_assert_eq(rv_lpm_lookup(t, c32), V(4));  /* gone: the /8 answers */
+	cr_assert_eq(rv_lpm_lookup(t, in_a), V(4)); /* coarse for now */
+	rv_lpm_get_stats(t, &st);
+	cr_assert_eq(st.degraded, 1u);
+	cr_assert_eq(st.leaked_bytes, 0u);
+	cr_assert_eq(rv_lpm_count(t), 4u);
+
+	rv_lpm_set_memory_limit(t, 0);
+	cr_assert_eq(rv_lpm_set(t, other, 24, V(5)), 0); /* repairs first */
+	rv_lpm_get_stats(t, &st);
+	cr_assert_eq(st.degraded, 0u);
+	cr_assert_eq(rv_lpm_lookup(t, in_a), V(1));
+	cr_assert_eq(rv_lpm_lookup(t, in_b), V(2));
+	cr_assert_eq(rv_lpm_lookup(t, c32), V(2));
+	rv_lpm_free(t);
+}
