@@ -15,62 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/exit.h"
+#include "cli/sandbox.h"
 #include "core/demux.h"
 #include "core/log.h"
 #include "core/qsbr.h"
-
-static const char *const server_keys[] = {
-	"listen",
-	"data_port",
-	"tun",
-	"mtu",
-	"workers",
-	"pin_workers",
-	"ca",
-	"cert",
-	"key",
-	"crl",
-	"pool4",
-	"pool6",
-	"route",
-	"fixed",
-	"keepalive",
-	"dead_peer_timeout",
-	"rekey_interval",
-	"rekey_packets",
-	"handshake_timeout",
-	"max_handshaking",
-	"max_clients",
-	"cipher",
-	"status_socket",
-	"offload_tun",
-	"offload_gso",
-	"offload_gro",
-	"log_level",
-	NULL,
-};
-
-static const char *const client_keys[] = {
-	"server",
-	"server_name",
-	"tun",
-	"workers",
-	"pin_workers",
-	"ca",
-	"cert",
-	"key",
-	"crl",
-	"reconnect_min",
-	"reconnect_max",
-	"status_socket",
-	"offload_tun",
-	"offload_gso",
-	"offload_gro",
-	"log_level",
-	NULL,
-};
+#include "uring/dataplane.h"
 
 enum { OPT_MAX_ATTEMPTS = 1000, OPT_KEY_BASE = 1100 };
 
@@ -78,54 +31,152 @@ enum { OPT_MAX_ATTEMPTS = 1000, OPT_KEY_BASE = 1100 };
  * most 256, see set_workers in core/config.c). */
 enum { QSBR_MAX_READERS = 256 };
 
+/* flag_name writes key |name| as a flag name ('_' -> '-'). */
+static void flag_name(char *out, size_t out_len, const char *name)
+{
+	snprintf(out, out_len, "%s", name);
+	for (char *p = out; *p; p++) {
+		*p = *p == '_' ? '-' : *p;
+	}
+}
+
+/* print_summary prints the first sentence of |doc| (up to ". " or the end),
+ * wrapped at 78 columns with |indent| blanks on continuation lines. */
+static void print_summary(FILE *f, const char *doc, size_t col, size_t indent)
+{
+	const char *end = strstr(doc, ". ");
+	size_t len = end ? (size_t)(end - doc) + 1 : strlen(doc);
+
+	for (size_t i = 0; i < len;) {
+		size_t w = strcspn(doc + i, " ");
+
+		if (w > len - i) {
+			w = len - i;
+		}
+		if (col + 1 + w > 78 && col > indent) {
+			fprintf(f, "\n%*s", (int)indent, "");
+			col = indent;
+		}
+		fprintf(f, "%s%.*s", col > indent ? " " : "", (int)w, doc + i);
+		col += w + (col > indent ? 1 : 0);
+		i += w;
+		while (i < len && doc[i] == ' ') {
+			i++;
+		}
+	}
+	fputc('\n', f);
+}
+
+/* usage prints the help of |role|: the fixed options, then one entry per
+ * config key of the role from the key table (core/config_keys.def): the flag,
+ * its value form, default, and the first sentence of its documentation. */
 static void usage(FILE *f, enum rv_config_role role)
 {
-	const char *const *keys = role == RV_CONFIG_SERVER ? server_keys : client_keys;
-	const char *cmd = role == RV_CONFIG_SERVER ? "server" : "client";
+	const char *cmd = rv_config_role_name(role);
+	int section = -1;
 
 	fprintf(f, "Usage: ringvpn %s -c FILE [-n] [--KEY VALUE ...]\n\n", cmd);
-	fprintf(f, "  -c, --config FILE   configuration file (see conf/%s.conf.example)\n", cmd);
+	fprintf(f, "  -c, --config FILE   configuration file (see ringvpn.conf(5))\n");
 	fprintf(f, "  -n, --check         check the configuration and certificates, then exit\n");
 	if (role == RV_CONFIG_CLIENT) {
-		fprintf(f, "  --max-attempts N    give up after N failed connection attempts in a "
-			   "row\n                      (exit 6 for TLS, 8 for network); default: "
-			   "never\n");
+		fprintf(f,
+			"  --max-attempts N    give up after N failed connection attempts in a "
+			"row\n                      (exit %d for TLS, %d for network); default: "
+			"never\n",
+			RV_EXIT_TLS, RV_EXIT_NET);
 	}
 	fprintf(f, "  -h, --help          this help\n\n");
 	fprintf(f, "Every config key can be given as a flag overriding the file, with '_' "
-		   "written '-':\n ");
-	for (size_t i = 0, col = 1; keys[i]; i++) {
-		size_t n = strlen(keys[i]) + 3;
+		   "written '-'\n(repeatable keys add to the file's entries):\n");
+	for (size_t i = 0; i < rv_config_num_keys(); i++) {
+		const struct rv_config_key *k = rv_config_key_at(i);
+		char flag[64], def[256];
 
-		if (col + n > 78) {
+		if (!(k->roles & role)) {
+			continue;
+		}
+		if ((int)k->section != section) {
+			section = (int)k->section;
+			fprintf(f, "\n %s:\n", rv_config_section_title(k->section));
+		}
+		flag_name(flag, sizeof(flag), k->name);
+		fprintf(f, "  --%s %s", flag, k->syntax);
+		if (k->def) {
+			rv_config_expand(def, sizeof(def), k->def, role);
+			fprintf(f, " (default %s)", def);
+		} else if (k->flags & RV_CONFIG_KEY_REQUIRED) {
+			fprintf(f, " (required)");
+		}
+		if (k->flags & RV_CONFIG_KEY_REPEAT) {
+			fprintf(f, " (repeatable)");
+		}
+		fprintf(f, "\n     ");
+		print_summary(f, k->doc, 5, 5);
+	}
+	static const struct {
+		int code;
+		const char *name;
+	} exits[] = {
+#define RV_EXIT_HELP(name, code, orig, meaning) { code, #name },
+		RV_EXIT_CODES(RV_EXIT_HELP)
+#undef RV_EXIT_HELP
+	};
+	size_t col = 1;
+
+	fprintf(f, "\nExit codes (see ringvpn(8)):\n ");
+	for (size_t i = 0; i < sizeof(exits) / sizeof(exits[0]); i++) {
+		if (col + strlen(exits[i].name) + 5 > 78) {
 			fprintf(f, "\n ");
 			col = 1;
 		}
-		fprintf(f, " --");
-		for (const char *p = keys[i]; *p; p++) {
-			fputc(*p == '_' ? '-' : *p, f);
-		}
-		col += n;
+		col += (size_t)fprintf(f, " %d %s%s", exits[i].code, exits[i].name,
+				       i + 1 < sizeof(exits) / sizeof(exits[0]) ? "," : ".\n");
 	}
-	fprintf(f, "\n\nExit codes: 0 ok, 1 failure, 2 usage, 3 config, 4 certificate, 5 key, "
-		   "6 TLS,\n7 TUN, 8 network, 9 permission.\n");
+}
+
+/* load applies the -c file and the flag overrides to |cfg| (defaults
+ * already in it) and validates. Returns 0, -E2BIG for a bad flag value, or
+ * another -errno for the file or validation, with why in |err|. */
+static int load(struct rv_config *cfg, const struct rv_cli_opts *opts, char *err, size_t err_len)
+{
+	char why[900];
+	int ret;
+
+	if (opts->config_path) {
+		ret = rv_config_load(cfg, opts->config_path, err, err_len);
+		if (ret) {
+			return ret;
+		}
+	}
+	for (size_t i = 0; i < opts->num_overrides; i++) {
+		char origin[48];
+
+		snprintf(origin, sizeof(origin), "--%s", opts->overrides[i].flag);
+		if (rv_config_set(cfg, origin, opts->overrides[i].key, opts->overrides[i].value,
+				  err, err_len)) {
+			return -E2BIG;
+		}
+	}
+	if (rv_config_validate(cfg, why, sizeof(why))) {
+		snprintf(err, err_len, "%s%s%s", opts->config_path ? opts->config_path : "",
+			 opts->config_path ? ": " : "", why);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,
 		 int argc, char **argv)
 {
-	const char *const *keys = role == RV_CONFIG_SERVER ? server_keys : client_keys;
-	struct option lopts[64];
-	char names[64][32];
-	struct {
-		int key;
-		const char *val;
-	} ov[256];
-	size_t nkeys = 0, nov = 0, nl = 0;
+	struct option lopts[RV_CONFIG_MAX_KEYS + 8];
+	/* Flag names; the recorded overrides keep pointers into them. */
+	static char names[RV_CONFIG_MAX_KEYS][32];
+	size_t nkeys = rv_config_num_keys(), nl = 0;
 	char err[1024];
-	int c, ret;
+	int c;
 
 	memset(opts, 0, sizeof(*opts));
+	opts->role = role;
 	rv_config_defaults(cfg, role);
 	lopts[nl++] = (struct option){ "config", required_argument, NULL, 'c' };
 	lopts[nl++] = (struct option){ "check", no_argument, NULL, 'n' };
@@ -134,15 +185,13 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 		lopts[nl++] = (struct option){ "max-attempts", required_argument, NULL,
 					       OPT_MAX_ATTEMPTS };
 	}
-	for (nkeys = 0; keys[nkeys]; nkeys++) {
-		snprintf(names[nkeys], sizeof(names[nkeys]), "%s", keys[nkeys]);
-		for (char *p = names[nkeys]; *p; p++) {
-			if (*p == '_') {
-				*p = '-';
-			}
+	for (size_t i = 0; i < nkeys; i++) {
+		if (!(rv_config_key_at(i)->roles & role)) {
+			continue;
 		}
-		lopts[nl++] = (struct option){ names[nkeys], required_argument, NULL,
-					       OPT_KEY_BASE + (int)nkeys };
+		flag_name(names[i], sizeof(names[i]), rv_config_key_at(i)->name);
+		lopts[nl++] =
+			(struct option){ names[i], required_argument, NULL, OPT_KEY_BASE + (int)i };
 	}
 	lopts[nl] = (struct option){ NULL, 0, NULL, 0 };
 
@@ -181,10 +230,14 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 			return RV_EXIT_USAGE;
 		default:
 			if (c >= OPT_KEY_BASE && c < OPT_KEY_BASE + (int)nkeys &&
-			    nov < sizeof(ov) / sizeof(ov[0])) {
-				ov[nov].key = c - OPT_KEY_BASE;
-				ov[nov].val = optarg;
-				nov++;
+			    opts->num_overrides < RV_CLI_MAX_OVERRIDES) {
+				size_t k = (size_t)(c - OPT_KEY_BASE);
+
+				opts->overrides[opts->num_overrides].key =
+					rv_config_key_at(k)->name;
+				opts->overrides[opts->num_overrides].flag = names[k];
+				opts->overrides[opts->num_overrides].value = optarg;
+				opts->num_overrides++;
 				break;
 			}
 			fprintf(stderr, "ringvpn: too many options\n");
@@ -195,62 +248,83 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 		fprintf(stderr, "ringvpn: unexpected argument '%s' (see --help)\n", argv[optind]);
 		return RV_EXIT_USAGE;
 	}
-	if (opts->config_path) {
-		ret = rv_config_load(cfg, opts->config_path, err, sizeof(err));
-		if (ret) {
-			fprintf(stderr, "ringvpn: %s\n", err);
-			return RV_EXIT_CONFIG;
-		}
-	}
-	for (size_t i = 0; i < nov; i++) {
-		char origin[48];
-
-		snprintf(origin, sizeof(origin), "--%s", names[ov[i].key]);
-		if (rv_config_set(cfg, origin, keys[ov[i].key], ov[i].val, err, sizeof(err))) {
-			fprintf(stderr, "ringvpn: %s\n", err);
-			return RV_EXIT_USAGE;
-		}
-	}
-	if (rv_config_validate(cfg, err, sizeof(err))) {
-		fprintf(stderr, "ringvpn: %s%s%s\n", opts->config_path ? opts->config_path : "",
-			opts->config_path ? ": " : "", err);
+	switch (load(cfg, opts, err, sizeof(err))) {
+	case 0:
+		return -1;
+	case -E2BIG: /* a flag's value */
+		fprintf(stderr, "ringvpn: %s\n", err);
+		return RV_EXIT_USAGE;
+	default:
+		fprintf(stderr, "ringvpn: %s\n", err);
 		return RV_EXIT_CONFIG;
 	}
-	return -1;
+}
+
+int rv_cli_load_config(void *ctx, struct rv_config *out, char *err, size_t err_len)
+{
+	const struct rv_cli_opts *opts = ctx;
+
+	rv_config_defaults(out, opts->role);
+	return load(out, opts, err, err_len);
 }
 
 int rv_cli_tls_ctx(struct rv_tls_ctx **out, const struct rv_config *cfg)
 {
-	struct rv_tls_ctx_params p = {
-		.role = cfg->role == RV_CONFIG_SERVER ? RV_TLS_SERVER : RV_TLS_CLIENT,
-		.ca_file = cfg->ca,
-		.cert_file = cfg->cert,
-		.key_file = cfg->key,
-		.crl_file = cfg->crl,
-		.server_name = cfg->server_name[0] ? cfg->server_name : cfg->server_host,
-	};
 	enum rv_tls_ctx_fail why;
 	char err[1024];
 
-	if (rv_tls_ctx_new(out, &p, &why, err, sizeof(err)) == 0) {
+	if (rv_tls_ctx_from_config(out, cfg, &why, err, sizeof(err)) == 0) {
 		return -1;
 	}
 	fprintf(stderr, "ringvpn: %s\n", err);
 	switch (why) {
 	case RV_TLS_FAIL_CA:
+		return rv_cli_file_exit(cfg->ca, RV_EXIT_CERT_MISSING, RV_EXIT_CERT);
 	case RV_TLS_FAIL_CERT:
+		return rv_cli_file_exit(cfg->cert, RV_EXIT_CERT_MISSING, RV_EXIT_CERT);
 	case RV_TLS_FAIL_CRL:
-		return RV_EXIT_CERT;
+		return rv_cli_file_exit(cfg->crl, RV_EXIT_CERT_MISSING, RV_EXIT_CERT);
 	case RV_TLS_FAIL_KEY:
-		return RV_EXIT_KEY;
+		return rv_cli_file_exit(cfg->key, RV_EXIT_KEY_MISSING, RV_EXIT_KEY);
 	default:
 		return RV_EXIT_TLS;
 	}
 }
 
+int rv_cli_file_exit(const char *path, int missing, int invalid)
+{
+	struct stat st;
+
+	return stat(path, &st) != 0 && errno == ENOENT ? missing : invalid;
+}
+
+/* stderr_is_journal: systemd sets JOURNAL_STREAM=DEV:INODE when it connects
+ * stderr to journald; it still is the journal only if fd 2 is that file
+ * (a shell started from the unit may have redirected it). */
+static bool stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st)) {
+		return false;
+	}
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+static enum rv_log_format log_format(int configured)
+{
+	if (configured != RV_LOG_FMT_AUTO) {
+		return (enum rv_log_format)configured;
+	}
+	return stderr_is_journal() ? RV_LOG_FMT_JOURNAL : RV_LOG_FMT_TEXT;
+}
+
 int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,
 		 int argc, char **argv, struct rv_tls_ctx **out_tls)
 {
+	char err[512];
 	int code;
 
 	*out_tls = NULL;
@@ -259,8 +333,38 @@ int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 		return code;
 	}
 	rv_log_set_level((enum rv_log_level)cfg->log_level);
+	rv_log_set_format(log_format(cfg->log_format));
 	rv_log_set_prefix(role == RV_CONFIG_SERVER ? "server" : "client");
+	if (rv_privdrop_early()) {
+		fprintf(stderr, "ringvpn: cannot make the process non-dumpable: %s\n",
+			strerror(errno));
+		return RV_EXIT_PRIVDROP;
+	}
+	if (rv_privdrop_resolve(&opts->priv, cfg, err, sizeof(err))) {
+		fprintf(stderr, "ringvpn: %s\n", err);
+		return RV_EXIT_PRIVDROP;
+	}
 	return rv_cli_tls_ctx(out_tls, cfg);
+}
+
+int rv_cli_confine(const struct rv_cli_opts *opts, const struct rv_config *cfg, bool tun_later)
+{
+	char err[512];
+
+	if (rv_privdrop_apply(&opts->priv, tun_later, err, sizeof(err))) {
+		rv_fatal("%s", err);
+		return RV_EXIT_PRIVDROP;
+	}
+	if (!cfg->seccomp) {
+		rv_warnx("seccomp = no: the system call filter is off");
+		return -1;
+	}
+	if (rv_sandbox_apply(err, sizeof(err))) {
+		rv_fatal("%s", err);
+		return RV_EXIT_PRIVDROP;
+	}
+	rv_debug("seccomp filter installed on every thread");
+	return -1;
 }
 
 int rv_cli_tables(int *out_sigfd, struct rv_demux **out_demux, struct rv_qsbr **out_qsbr,
@@ -312,4 +416,34 @@ int rv_cli_errno_exit(int err, int def)
 	default:
 		return def;
 	}
+}
+
+int rv_cli_dataplane(struct rv_dataplane **out, const struct rv_config *cfg, struct rv_demux *demux,
+		     struct rv_qsbr *qsbr, uint16_t port, unsigned mtu)
+{
+	struct rv_dataplane_config dc;
+	int ret;
+
+	memset(&dc, 0, sizeof(dc));
+	dc.tun_name = cfg->tun;
+	dc.num_workers = cfg->workers;
+	dc.pin_workers = cfg->pin_workers;
+	dc.mtu = mtu;
+	dc.udp_port = port;
+	dc.udp_v6 = true;
+	dc.offload_tun = cfg->offload_tun;
+	dc.offload_gso = cfg->offload_gso;
+	dc.offload_gro = cfg->offload_gro;
+	dc.demux = demux;
+	dc.qsbr = qsbr;
+	ret = rv_dataplane_start(out, &dc);
+	if (ret == -EAFNOSUPPORT) {
+		dc.udp_v6 = false; /* no IPv6 on this host: IPv4 underlay only */
+		ret = rv_dataplane_start(out, &dc);
+	}
+	if (ret) {
+		rv_warn(ret, "cannot start the data plane (TUN %s, UDP port %u)", cfg->tun, port);
+		return rv_cli_errno_exit(ret, RV_EXIT_TUN);
+	}
+	return -1;
 }

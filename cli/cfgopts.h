@@ -7,17 +7,30 @@
 #define RV_CLI_CFGOPTS_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
+#include "cli/privdrop.h"
 #include "core/config.h"
 #include "tls/ctx.h"
 
 struct rv_demux;
 struct rv_qsbr;
 
+enum { RV_CLI_MAX_OVERRIDES = 256 };
+
 struct rv_cli_opts {
+	enum rv_config_role role;
 	const char *config_path;
-	bool check_only;       /* -n */
-	unsigned max_attempts; /* client --max-attempts */
+	bool check_only;	 /* -n */
+	unsigned max_attempts;	 /* client --max-attempts */
+	struct rv_privdrop priv; /* the user and group to drop to (rv_cli_start) */
+	/* The flags that override the file, kept so that a reload applies
+	 * them again (the strings point into argv). */
+	size_t num_overrides;
+	struct {
+		const char *key, *flag, *value;
+	} overrides[RV_CLI_MAX_OVERRIDES];
 };
 
 /* rv_cli_parse reads argv (after the subcommand) into |cfg| and |opts|:
@@ -26,15 +39,37 @@ struct rv_cli_opts {
 int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,
 		 int argc, char **argv);
 
-/* rv_cli_tls_ctx builds the TLS context for |cfg|. Returns 0 or an exit code
- * (CERT, KEY, TLS) after printing why. */
+/* rv_cli_load_config (the loop's load_config for reloads; |ctx| is the
+ * struct rv_cli_opts of the start) fills |out| as at start: defaults, the
+ * -c file, the same flag overrides, validation. Returns 0 or -EINVAL /
+ * -errno with why in |err|. */
+int rv_cli_load_config(void *ctx, struct rv_config *out, char *err, size_t err_len);
+
+/* rv_cli_dataplane starts the data plane of |cfg| on the tables |demux| and
+ * |qsbr| (UDP |port|, 0: ephemeral; dual-stack, falling back to IPv4 when
+ * the host has no IPv6): the one place either command builds its data-plane
+ * configuration. Returns -1, or an exit code after logging why. */
+struct rv_dataplane;
+int rv_cli_dataplane(struct rv_dataplane **out, const struct rv_config *cfg, struct rv_demux *demux,
+		     struct rv_qsbr *qsbr, uint16_t port, unsigned mtu);
+
+/* rv_cli_tls_ctx builds the TLS context for |cfg|. Returns -1, or an exit
+ * code (CERT_MISSING, CERT, KEY_MISSING, KEY, TLS) after printing why. */
 int rv_cli_tls_ctx(struct rv_tls_ctx **out, const struct rv_config *cfg);
 
-/* rv_cli_start is how both commands begin: rv_cli_parse, then the log level
- * and prefix of |role|, then rv_cli_tls_ctx into |*out_tls|. Returns -1 to
- * continue, or an exit code (after printing why, or 0 after --help). */
+/* rv_cli_start is how both commands begin: rv_cli_parse, then the log level,
+ * format and prefix of |role|, rv_privdrop_early (before any key is read)
+ * and rv_privdrop_resolve into opts->priv, then rv_cli_tls_ctx into
+ * |*out_tls|. Returns -1 to continue, or an exit code (after printing why,
+ * or 0 after --help). */
 int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,
 		 int argc, char **argv, struct rv_tls_ctx **out_tls);
+
+/* rv_cli_confine ends the privileged set-up: rv_privdrop_apply with
+ * opts->priv and |tun_later|, then (cfg->seccomp) rv_sandbox_apply. Call it on the control
+ * thread once the TUN device (server), sockets and status socket exist.
+ * Returns -1, or RV_EXIT_PRIVDROP after logging why. */
+int rv_cli_confine(const struct rv_cli_opts *opts, const struct rv_config *cfg, bool tun_later);
 
 /* rv_cli_tables creates the signalfd (rv_cli_signals) and the session tables
  * (a demux for |max_sessions| and its QSBR domain). Returns -1, or an exit
@@ -46,6 +81,11 @@ int rv_cli_tables(int *out_sigfd, struct rv_demux **out_demux, struct rv_qsbr **
 /* rv_cli_signals blocks INT, TERM, HUP, USR1 (in this and future threads),
  * ignores SIGPIPE and returns a signalfd for them, or -1. */
 int rv_cli_signals(void);
+
+/* rv_cli_file_exit is the exit code for a certificate or key file that could
+ * not be loaded: |missing| when |path| does not exist (the codes kept from
+ * the original design, 7 and 8), else |invalid|. */
+int rv_cli_file_exit(const char *path, int missing, int invalid);
 
 /* rv_cli_errno_exit maps a setup -errno to an exit code (perm, net, or |def|). */
 int rv_cli_errno_exit(int err, int def);

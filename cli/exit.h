@@ -1,41 +1,47 @@
 /*
  * exit.h — the exit codes of the ringvpn program, one per failure class.
  * Every command returns one of these from its rv_cmd_* function; main.c
- * passes it to exit(). Tests assert them, and README.md carries the same
- * table, so a script can tell "fix your config" from "the network is down".
+ * passes it to exit(). Tests assert them, and the README and ringvpn(8)
+ * carry the same table (doc/confdoc.c prints it from RV_EXIT_CODES; a test
+ * compares the README), so a script can tell "fix your config" from "the
+ * network is down".
  *
- *   code  name             meaning
- *   ----  ---------------  -----------------------------------------------------
- *     0   RV_EXIT_OK       success (for 'pki verify': the certificate is valid)
- *     1   RV_EXIT_FAILURE  runtime error not covered below
- *     2   RV_EXIT_USAGE    bad command line: unknown flag, missing or bad argument
- *     3   RV_EXIT_CONFIG   bad config file: unreadable, syntax or value error
- *     4   RV_EXIT_CERT     certificate, CA or CRL missing, unreadable or invalid
- *                          (for 'pki verify': the certificate was rejected)
- *     5   RV_EXIT_KEY      private key missing, unreadable, invalid or mismatched
- *     6   RV_EXIT_TLS      TLS handshake or peer authentication failed
- *     7   RV_EXIT_TUN      TUN device could not be created or configured
- *     8   RV_EXIT_NET      socket, bind, listen or connect failed
- *     9   RV_EXIT_PERM     insufficient privilege (needs root or CAP_NET_ADMIN)
- *    10   RV_EXIT_PKI      a pki operation failed (file exists, write or signing)
+ * Codes 1, 6, 7 and 8 keep the meaning they had in the design ringvpn
+ * descends from, so scripts written for it keep working: 1 general error
+ * (with a perror-style message), 6 TLS connection failure, 7 the entity's
+ * certificate file cannot be found, 8 its key file cannot be found. That
+ * design's 5, 11 and 12 (HMAC and GUARD registration failures) are retired
+ * and never reused. Values are stable: new classes get new numbers.
  *
- * Values are stable: new classes get new numbers, existing ones never change.
+ * RV_EXIT_CODES(X): X(NAME, code, from_original, meaning)
  */
 #ifndef RV_CLI_EXIT_H
 #define RV_CLI_EXIT_H
 
+#include <stdbool.h>
+
+#define RV_EXIT_CODES(X)                                                                          \
+	X(OK, 0, false, "success (for `pki verify`: the certificate is valid)")                   \
+	X(FAILURE, 1, true, "general error, described by a perror-style message")                 \
+	X(USAGE, 2, false, "bad command line: unknown flag, missing or bad argument")             \
+	X(CONFIG, 3, false, "bad config file: unreadable, syntax or value error")                 \
+	X(CERT, 4, false,                                                                         \
+	  "a certificate, CA or CRL file exists but is unreadable or invalid "                    \
+	  "(for `pki verify`: the certificate was rejected)")                                     \
+	X(TLS, 6, true, "TLS connection failure: handshake or peer authentication failed")        \
+	X(CERT_MISSING, 7, true, "certificate file cannot be found (own certificate, CA or CRL)") \
+	X(KEY_MISSING, 8, true, "private key file cannot be found")                               \
+	X(PERM, 9, false, "insufficient privilege (needs root or CAP_NET_ADMIN)")                 \
+	X(PKI, 10, false, "a pki operation failed (file exists, write or signing)")               \
+	X(KEY, 13, false, "private key exists but is unreadable, invalid or does not match")      \
+	X(TUN, 14, false, "TUN device could not be created or configured")                        \
+	X(NET, 15, false, "socket, bind, listen, connect or name resolution failed")              \
+	X(PRIVDROP, 16, false, "could not drop privileges or install the seccomp filter")
+
 enum rv_exit {
-	RV_EXIT_OK = 0,
-	RV_EXIT_FAILURE = 1,
-	RV_EXIT_USAGE = 2,
-	RV_EXIT_CONFIG = 3,
-	RV_EXIT_CERT = 4,
-	RV_EXIT_KEY = 5,
-	RV_EXIT_TLS = 6,
-	RV_EXIT_TUN = 7,
-	RV_EXIT_NET = 8,
-	RV_EXIT_PERM = 9,
-	RV_EXIT_PKI = 10,
+#define RV_EXIT_ENUM(name, code, orig, meaning) RV_EXIT_##name = code,
+	RV_EXIT_CODES(RV_EXIT_ENUM)
+#undef RV_EXIT_ENUM
 };
 
 #endif /* RV_CLI_EXIT_H */

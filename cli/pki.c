@@ -60,16 +60,19 @@ static int usage_error(const char *cmd, const char *fmt, ...)
 	return RV_EXIT_USAGE;
 }
 
-static int pki_failed(const char *cmd, const struct rv_pki_err *err)
+/* pki_failed reports |err| of a pki call that returned |ret| (-errno) and
+ * maps it to an exit code: a certificate or key file that does not exist
+ * gets the codes kept from the original design (7, 8). */
+static int pki_failed(const char *cmd, int ret, const struct rv_pki_err *err)
 {
 	rv_fatal("pki %s: %s", cmd, err->msg);
 	switch (err->kind) {
 	case RV_PKI_ERR_USAGE:
 		return RV_EXIT_USAGE;
 	case RV_PKI_ERR_CERT:
-		return RV_EXIT_CERT;
+		return ret == -ENOENT ? RV_EXIT_CERT_MISSING : RV_EXIT_CERT;
 	case RV_PKI_ERR_KEY:
-		return RV_EXIT_KEY;
+		return ret == -ENOENT ? RV_EXIT_KEY_MISSING : RV_EXIT_KEY;
 	case RV_PKI_ERR_OP:
 		return RV_EXIT_PKI;
 	case RV_PKI_ERR_NONE:
@@ -204,7 +207,7 @@ static int cmd_ca(int argc, char **argv)
 	struct rv_pki_ca_opts o = { 0 };
 	const char *out = NULL;
 	struct rv_pki_err err = { 0 };
-	int c;
+	int c, ret;
 
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
@@ -237,8 +240,9 @@ static int cmd_ca(int argc, char **argv)
 		return usage_error("ca",
 				   "--out DIR is required (the directory to create the CA in)");
 	}
-	if (rv_pki_ca_create(out, &o, &err) != 0) {
-		return pki_failed("ca", &err);
+	ret = rv_pki_ca_create(out, &o, &err);
+	if (ret != 0) {
+		return pki_failed("ca", ret, &err);
 	}
 	printf("created CA in %s: %s/ca.crt, %s/ca.key (mode 0600), %s/ca.crl\n", out, out, out,
 	       out);
@@ -335,13 +339,14 @@ static int cmd_issue(int argc, char **argv, enum rv_pki_cert_kind kind)
 	if (have_days && have_range) {
 		return usage_error(cmd, "--days cannot be combined with --valid-from/--valid-to");
 	}
-	if (rv_pki_ca_open(&ca, ca_dir, &err) != 0) {
-		return pki_failed(cmd, &err);
+	ret = rv_pki_ca_open(&ca, ca_dir, &err);
+	if (ret != 0) {
+		return pki_failed(cmd, ret, &err);
 	}
 	ret = rv_pki_issue(ca, &o, &out, &err);
 	rv_pki_ca_free(ca);
 	if (ret != 0) {
-		return pki_failed(cmd, &err);
+		return pki_failed(cmd, ret, &err);
 	}
 	printf("issued %s certificate for %s (serial %s): %s, %s (mode 0600)\n", cmd, o.name,
 	       out.serial, out.crt, out.key);
@@ -409,8 +414,9 @@ static int cmd_revoke_or_crl(int argc, char **argv, bool revoke)
 	if (revoke && (cert == NULL) == (serial == NULL)) {
 		return usage_error(cmd, "give exactly one of --cert FILE or --serial HEX");
 	}
-	if (rv_pki_ca_open(&ca, ca_dir, &err) != 0) {
-		return pki_failed(cmd, &err);
+	ret = rv_pki_ca_open(&ca, ca_dir, &err);
+	if (ret != 0) {
+		return pki_failed(cmd, ret, &err);
 	}
 	if (!revoke) {
 		ret = rv_pki_crl_update(ca, days, &err);
@@ -421,7 +427,7 @@ static int cmd_revoke_or_crl(int argc, char **argv, bool revoke)
 	}
 	rv_pki_ca_free(ca);
 	if (ret != 0) {
-		return pki_failed(cmd, &err);
+		return pki_failed(cmd, ret, &err);
 	}
 	if (revoke) {
 		printf("%s %s; CRL updated: %s/ca.crl\n", cert != NULL ? cert : serial,
@@ -468,8 +474,10 @@ static int cmd_show(int argc, char **argv)
 			printf("\n");
 		}
 		fflush(stdout);
-		if (rv_pki_show(stdout, argv[i], &err) != 0) {
-			return pki_failed("show", &err);
+		int ret = rv_pki_show(stdout, argv[i], &err);
+
+		if (ret != 0) {
+			return pki_failed("show", ret, &err);
 		}
 	}
 	return RV_EXIT_OK;
@@ -491,7 +499,7 @@ static int cmd_verify(int argc, char **argv)
 	char ca_crt[PATH_MAX], def_crl[PATH_MAX];
 	struct rv_pki_err err = { 0 };
 	bool no_crl = false;
-	int c, n;
+	int c, n, ret;
 
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
@@ -547,8 +555,9 @@ static int cmd_verify(int argc, char **argv)
 	if (crl == NULL && !no_crl) {
 		crl = def_crl;
 	}
-	if (rv_pki_verify(ca_crt, crl, argv[optind], purpose, host, &err) != 0) {
-		return pki_failed("verify", &err);
+	ret = rv_pki_verify(ca_crt, crl, argv[optind], purpose, host, &err);
+	if (ret != 0) {
+		return pki_failed("verify", ret, &err);
 	}
 	printf("%s: OK\n", argv[optind]);
 	return RV_EXIT_OK;

@@ -1,7 +1,10 @@
 /*
  * config.c — parsing and validation of the server and client configuration
- * (see config.h). Table-driven: each key names the roles it belongs to and a
- * setter that parses the value or explains what is wrong with it.
+ * (see config.h). Table-driven: core/config_keys.def lists every key with
+ * its roles, flags, default and documentation; here each key gets a setter,
+ * set_<name>(), that parses a value or explains what is wrong with it, and
+ * the defaults are applied through the same setters, so a default in the
+ * table that does not parse fails the unit test, not a user.
  */
 #include "core/config.h"
 
@@ -22,14 +25,11 @@
 #define SRV RV_CONFIG_SERVER
 #define CLI RV_CONFIG_CLIENT
 
-typedef int (*setter_fn)(struct rv_config *c, const char *v, char *why, size_t why_len);
+#define REPEAT RV_CONFIG_KEY_REPEAT
+#define RESTART RV_CONFIG_KEY_RESTART
+#define REQUIRED RV_CONFIG_KEY_REQUIRED
 
-struct key_def {
-	const char *name;
-	unsigned roles;
-	bool repeatable;
-	setter_fn set;
-};
+typedef int (*setter_fn)(struct rv_config *c, const char *v, char *why, size_t why_len);
 
 /* --- value parsers ---------------------------------------------------- */
 
@@ -264,49 +264,57 @@ static int parse_host_port(char *host, size_t host_cap, uint16_t *port, uint16_t
 
 /* --- setters ----------------------------------------------------------- */
 
-#define STR_SETTER(field)                                                                \
-	static int set_##field(struct rv_config *c, const char *v, char *why, size_t wl) \
-	{                                                                                \
-		return parse_str(c->field, sizeof(c->field), v, why, wl);                \
+/* Setters are named for their key (set_<key>); the field may differ. */
+#define STR_SETTER(key, field)                                                         \
+	static int set_##key(struct rv_config *c, const char *v, char *why, size_t wl) \
+	{                                                                              \
+		return parse_str(c->field, sizeof(c->field), v, why, wl);              \
 	}
-STR_SETTER(ca)
-STR_SETTER(cert)
-STR_SETTER(key)
-STR_SETTER(crl)
-STR_SETTER(status_socket)
-STR_SETTER(server_name)
+STR_SETTER(ca, ca)
+STR_SETTER(cert, cert)
+STR_SETTER(key, key)
+STR_SETTER(crl, crl)
+STR_SETTER(status_socket, status_socket)
+STR_SETTER(server_name, server_name)
+STR_SETTER(user, user)
+STR_SETTER(group, group)
+STR_SETTER(admin_group, admin_group)
+STR_SETTER(lease_file, lease_file)
 
-#define BOOL_SETTER(field)                                                               \
-	static int set_##field(struct rv_config *c, const char *v, char *why, size_t wl) \
-	{                                                                                \
-		return parse_bool(v, &c->field, why, wl);                                \
+#define BOOL_SETTER(key, field)                                                        \
+	static int set_##key(struct rv_config *c, const char *v, char *why, size_t wl) \
+	{                                                                              \
+		return parse_bool(v, &c->field, why, wl);                              \
 	}
-BOOL_SETTER(pin_workers)
-BOOL_SETTER(offload_tun)
-BOOL_SETTER(offload_gso)
-BOOL_SETTER(offload_gro)
+BOOL_SETTER(pin_workers, pin_workers)
+BOOL_SETTER(offload_tun, offload_tun)
+BOOL_SETTER(offload_gso, offload_gso)
+BOOL_SETTER(offload_gro, offload_gro)
+BOOL_SETTER(seccomp, seccomp)
+BOOL_SETTER(admin_group_write, admin_group_write)
 
-#define DUR_SETTER(field, min_ms)                                                        \
-	static int set_##field(struct rv_config *c, const char *v, char *why, size_t wl) \
-	{                                                                                \
-		uint32_t ms;                                                             \
-		if (parse_duration_ms(v, &ms, why, wl)) {                                \
-			return -EINVAL;                                                  \
-		}                                                                        \
-		if (ms < (min_ms)) {                                                     \
-			snprintf(why, wl, "%s is too short (at least %u ms)", v,         \
-				 (unsigned)(min_ms));                                    \
-			return -EINVAL;                                                  \
-		}                                                                        \
-		c->field = ms;                                                           \
-		return 0;                                                                \
+#define DUR_SETTER(key, field, min_ms)                                                 \
+	static int set_##key(struct rv_config *c, const char *v, char *why, size_t wl) \
+	{                                                                              \
+		uint32_t ms;                                                           \
+		if (parse_duration_ms(v, &ms, why, wl)) {                              \
+			return -EINVAL;                                                \
+		}                                                                      \
+		if (ms < (min_ms)) {                                                   \
+			snprintf(why, wl, "%s is too short (at least %u ms)", v,       \
+				 (unsigned)(min_ms));                                  \
+			return -EINVAL;                                                \
+		}                                                                      \
+		c->field = ms;                                                         \
+		return 0;                                                              \
 	}
-DUR_SETTER(keepalive_ms, 1000)
-DUR_SETTER(dead_peer_ms, 2000)
-DUR_SETTER(rekey_ms, 1000)
-DUR_SETTER(handshake_timeout_ms, 100)
-DUR_SETTER(reconnect_min_ms, 10)
-DUR_SETTER(reconnect_max_ms, 10)
+DUR_SETTER(keepalive, keepalive_ms, 1000)
+DUR_SETTER(dead_peer_timeout, dead_peer_ms, 2000)
+DUR_SETTER(rekey_interval, rekey_ms, 1000)
+DUR_SETTER(handshake_timeout, handshake_timeout_ms, 100)
+DUR_SETTER(reconnect_min, reconnect_min_ms, 10)
+DUR_SETTER(reconnect_max, reconnect_max_ms, 10)
+DUR_SETTER(lease_time, lease_time_ms, 1000)
 
 static int set_tun(struct rv_config *c, const char *v, char *why, size_t wl)
 {
@@ -350,6 +358,28 @@ static int set_log_level(struct rv_config *c, const char *v, char *why, size_t w
 		}
 	}
 	snprintf(why, wl, "'%s' is not a log level (write warn, info or debug)", v);
+	return -EINVAL;
+}
+
+static int set_log_format(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	static const struct {
+		const char *name;
+		enum rv_log_format fmt;
+	} names[] = {
+		{ "auto", RV_LOG_FMT_AUTO },
+		{ "text", RV_LOG_FMT_TEXT },
+		{ "journal", RV_LOG_FMT_JOURNAL },
+		{ "json", RV_LOG_FMT_JSON },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!strcmp(v, names[i].name)) {
+			c->log_format = (int)names[i].fmt;
+			return 0;
+		}
+	}
+	snprintf(why, wl, "'%s' is not a log format (write auto, text, journal or json)", v);
 	return -EINVAL;
 }
 
@@ -524,6 +554,18 @@ static int set_max_handshaking(struct rv_config *c, const char *v, char *why, si
 	return 0;
 }
 
+static int set_max_handshaking_per_source(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	if (parse_uint(v, 100000, &c->max_handshaking_per_source, why, wl)) {
+		return -EINVAL;
+	}
+	if (c->max_handshaking_per_source == 0) {
+		snprintf(why, wl, "must be at least 1");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int set_max_clients(struct rv_config *c, const char *v, char *why, size_t wl)
 {
 	if (parse_uint(v, 65000, &c->max_clients, why, wl)) {
@@ -562,41 +604,34 @@ static int set_server(struct rv_config *c, const char *v, char *why, size_t wl)
 	return 0;
 }
 
-static const struct key_def keys[] = {
-	{ "ca", BOTH, false, set_ca },
-	{ "cert", BOTH, false, set_cert },
-	{ "key", BOTH, false, set_key },
-	{ "crl", BOTH, false, set_crl },
-	{ "tun", BOTH, false, set_tun },
-	{ "status_socket", BOTH, false, set_status_socket },
-	{ "workers", BOTH, false, set_workers },
-	{ "pin_workers", BOTH, false, set_pin_workers },
-	{ "offload_tun", BOTH, false, set_offload_tun },
-	{ "offload_gso", BOTH, false, set_offload_gso },
-	{ "offload_gro", BOTH, false, set_offload_gro },
-	{ "log_level", BOTH, false, set_log_level },
-	{ "listen", SRV, false, set_listen },
-	{ "data_port", SRV, false, set_data_port },
-	{ "mtu", SRV, false, set_mtu },
-	{ "pool4", SRV, false, set_pool4 },
-	{ "pool6", SRV, false, set_pool6 },
-	{ "route", SRV, true, set_route },
-	{ "fixed", SRV, true, set_fixed },
-	{ "keepalive", SRV, false, set_keepalive_ms },
-	{ "dead_peer_timeout", SRV, false, set_dead_peer_ms },
-	{ "rekey_interval", SRV, false, set_rekey_ms },
-	{ "rekey_packets", SRV, false, set_rekey_packets },
-	{ "handshake_timeout", SRV, false, set_handshake_timeout_ms },
-	{ "max_handshaking", SRV, false, set_max_handshaking },
-	{ "max_clients", SRV, false, set_max_clients },
-	{ "cipher", SRV, false, set_cipher },
-	{ "server", CLI, false, set_server },
-	{ "server_name", CLI, false, set_server_name },
-	{ "reconnect_min", CLI, false, set_reconnect_min_ms },
-	{ "reconnect_max", CLI, false, set_reconnect_max_ms },
+static const struct rv_config_key keys[] = {
+#define RV_CONFIG_KEY(name, roles, section, flags, syntax, def, example, doc) \
+	{ #name, roles, RV_CONFIG_SEC_##section, flags, syntax, def, example, doc },
+#include "core/config_keys.def"
+#undef RV_CONFIG_KEY
 };
 
-static const struct key_def *find_key(const char *name)
+/* The setters, in the order of keys[]. */
+static const setter_fn setters[] = {
+#define RV_CONFIG_KEY(name, ...) set_##name,
+#include "core/config_keys.def"
+#undef RV_CONFIG_KEY
+};
+
+_Static_assert(ARRAY_SIZE(keys) == ARRAY_SIZE(setters), "one setter per key");
+_Static_assert(ARRAY_SIZE(keys) <= RV_CONFIG_MAX_KEYS, "given bitmap");
+
+size_t rv_config_num_keys(void)
+{
+	return ARRAY_SIZE(keys);
+}
+
+const struct rv_config_key *rv_config_key_at(size_t i)
+{
+	return i < ARRAY_SIZE(keys) ? &keys[i] : NULL;
+}
+
+const struct rv_config_key *rv_config_key_find(const char *name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 		if (!strcmp(keys[i].name, name)) {
@@ -606,46 +641,101 @@ static const struct key_def *find_key(const char *name)
 	return NULL;
 }
 
+const char *rv_config_section_title(enum rv_config_section s)
+{
+	static const char *const titles[RV_CONFIG_NUM_SECTIONS] = {
+		[RV_CONFIG_SEC_NET] = "network",
+		[RV_CONFIG_SEC_CERT] = "certificates",
+		[RV_CONFIG_SEC_TUNNEL] = "tunnel",
+		[RV_CONFIG_SEC_LIMITS] = "timers and limits",
+		[RV_CONFIG_SEC_DATAPLANE] = "data plane",
+		[RV_CONFIG_SEC_OPS] = "operation",
+		[RV_CONFIG_SEC_PRIVILEGE] = "privileges",
+	};
+
+	return (unsigned)s < RV_CONFIG_NUM_SECTIONS ? titles[s] : "?";
+}
+
+const char *rv_config_role_name(enum rv_config_role role)
+{
+	return role == RV_CONFIG_SERVER ? "server" : "client";
+}
+
+int rv_config_expand(char *out, size_t out_len, const char *text, enum rv_config_role role)
+{
+	static const char tag[] = "{role}";
+	const char *name = rv_config_role_name(role);
+	size_t o = 0;
+
+	if (out_len == 0) {
+		return -ENOSPC;
+	}
+	for (const char *p = text; *p;) {
+		const char *src = p;
+		size_t n = 1;
+
+		if (!strncmp(p, tag, sizeof(tag) - 1)) {
+			src = name;
+			n = strlen(name);
+			p += sizeof(tag) - 1;
+		} else {
+			p++;
+		}
+		if (o + n >= out_len) {
+			out[o] = '\0';
+			return -ENOSPC;
+		}
+		memcpy(out + o, src, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+static size_t key_index(const struct rv_config_key *k)
+{
+	return (size_t)(k - keys);
+}
+
+bool rv_config_given(const struct rv_config *c, const struct rv_config_key *key)
+{
+	size_t i = key_index(key);
+
+	return (c->given[i / 64] >> (i % 64)) & 1;
+}
+
 void rv_config_defaults(struct rv_config *c, enum rv_config_role role)
 {
+	char v[RV_CONFIG_LINE_MAX], why[256];
+
 	memset(c, 0, sizeof(*c));
 	c->role = role;
-	snprintf(c->tun, sizeof(c->tun), "rv0");
-	snprintf(c->status_socket, sizeof(c->status_socket), "/run/ringvpn-%s.sock",
-		 role == RV_CONFIG_SERVER ? "server" : "client");
-	c->offload_tun = true;
-	c->offload_gso = true;
-	c->offload_gro = true;
-	c->log_level = RV_LOG_INFO;
-	c->listen_port = RV_CONFIG_DEFAULT_PORT;
-	c->data_port = RV_CONFIG_DEFAULT_PORT;
-	c->mtu = RV_DEFAULT_MTU;
-	rv_prefix_parse(&c->pool4, "10.99.0.0/24");
-	rv_prefix_parse(&c->pool6, "fd99::/64");
-	c->keepalive_ms = 10000;
-	c->dead_peer_ms = 30000;
-	c->rekey_ms = 120000;
-	c->handshake_timeout_ms = 5000;
-	c->max_handshaking = 64;
-	c->max_clients = 4096;
-	c->cipher = RV_AEAD_AES256GCM;
-	c->server_port = RV_CONFIG_DEFAULT_PORT;
-	c->reconnect_min_ms = 500;
-	c->reconnect_max_ms = 30000;
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		if (!keys[i].def || !(keys[i].roles & role)) {
+			continue;
+		}
+		/* Defaults are checked by the unit test (every key, both roles):
+		 * a failure here is a bug in the table, so it is loud. */
+		if (rv_config_expand(v, sizeof(v), keys[i].def, role) ||
+		    setters[i](c, v, why, sizeof(why))) {
+			rv_warnx("config: default of %s ('%s') is invalid: %s", keys[i].name,
+				 keys[i].def, why);
+		}
+	}
 }
 
 static int apply(struct rv_config *c, const char *origin, const char *key, const char *value,
 		 char *err, size_t err_len, uint64_t *seen)
 {
-	const struct key_def *k = find_key(key);
-	const char *role = c->role == RV_CONFIG_SERVER ? "server" : "client";
+	const struct rv_config_key *k = rv_config_key_find(key);
+	const char *role = rv_config_role_name(c->role);
 	char why[512];
 	size_t idx;
 
 	if (!k) {
 		snprintf(err, err_len,
-			 "%s: unknown key '%s' (see conf/%s.conf.example for the "
-			 "keys)",
+			 "%s: unknown key '%s' (see ringvpn.conf(5) or "
+			 "conf/%s.conf.example for the keys)",
 			 origin, key, role);
 		return -EINVAL;
 	}
@@ -654,23 +744,22 @@ static int apply(struct rv_config *c, const char *origin, const char *key, const
 			 role);
 		return -EINVAL;
 	}
-	idx = (size_t)(k - keys);
-	if (seen && !k->repeatable) {
-		if (*seen & (1ull << idx)) {
+	idx = key_index(k);
+	if (seen && !(k->flags & RV_CONFIG_KEY_REPEAT)) {
+		if ((seen[idx / 64] >> (idx % 64)) & 1) {
 			snprintf(err, err_len, "%s: key '%s' given twice (keep one)", origin, key);
 			return -EINVAL;
 		}
-		*seen |= 1ull << idx;
+		seen[idx / 64] |= 1ull << (idx % 64);
 	}
 	why[0] = '\0';
-	if (k->set(c, value, why, sizeof(why))) {
+	if (setters[idx](c, value, why, sizeof(why))) {
 		snprintf(err, err_len, "%s: %s: %s", origin, key, why);
 		return -EINVAL;
 	}
+	c->given[idx / 64] |= 1ull << (idx % 64);
 	return 0;
 }
-
-_Static_assert(sizeof(keys) / sizeof(keys[0]) <= 64, "seen bitmap");
 
 static char *trim(char *s)
 {
@@ -691,7 +780,7 @@ int rv_config_parse_buf(struct rv_config *c, const char *name, const char *buf, 
 {
 	char line[RV_CONFIG_LINE_MAX + 1];
 	char origin[RV_CONFIG_PATH_MAX + 32];
-	uint64_t seen = 0;
+	uint64_t seen[RV_CONFIG_MAX_KEYS / 64] = { 0 };
 	size_t pos = 0;
 	unsigned lineno = 0;
 
@@ -739,7 +828,7 @@ int rv_config_parse_buf(struct rv_config *c, const char *name, const char *buf, 
 			snprintf(err, err_len, "%s: key '%s' has no value", origin, key);
 			return -EINVAL;
 		}
-		if (apply(c, origin, key, value, err, err_len, &seen)) {
+		if (apply(c, origin, key, value, err, err_len, seen)) {
 			return -EINVAL;
 		}
 	}
@@ -864,26 +953,25 @@ static int validate_server(const struct rv_config *c, char *err, size_t err_len)
 
 int rv_config_validate(const struct rv_config *c, char *err, size_t err_len)
 {
-	static const char *const need[] = { "ca", "cert", "key" };
-	const char *val[] = { c->ca, c->cert, c->key };
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		const struct rv_config_key *k = &keys[i];
+		char flag[64];
 
-	for (size_t i = 0; i < ARRAY_SIZE(need); i++) {
-		if (!val[i][0]) {
-			snprintf(err, err_len,
-				 "'%s' is not set: give the %s file in the config "
-				 "file or with --%s",
-				 need[i], need[i], need[i]);
-			return -EINVAL;
+		if (!(k->flags & RV_CONFIG_KEY_REQUIRED) || !(k->roles & c->role) ||
+		    rv_config_given(c, k)) {
+			continue;
 		}
+		snprintf(flag, sizeof(flag), "%s", k->name);
+		for (char *p = flag; *p; p++) {
+			*p = *p == '_' ? '-' : *p;
+		}
+		snprintf(err, err_len,
+			 "'%s' is not set: give it (%s) in the config file or with --%s", k->name,
+			 k->syntax, flag);
+		return -EINVAL;
 	}
 	if (c->role == RV_CONFIG_SERVER) {
 		return validate_server(c, err, err_len);
-	}
-	if (!c->server_host[0]) {
-		snprintf(err, err_len,
-			 "'server' is not set: give the server's host[:port] in the "
-			 "config file or with --server");
-		return -EINVAL;
 	}
 	if (c->reconnect_max_ms < c->reconnect_min_ms) {
 		snprintf(err, err_len, "reconnect_max (%u ms) is below reconnect_min (%u ms)",

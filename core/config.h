@@ -3,10 +3,14 @@
  *
  * File format: one `key = value` per line; `#` starts a comment (anywhere on
  * a line), blank lines are ignored, keys are lower-case, values run to the
- * end of the line with surrounding blanks trimmed. `route` and `fixed` may
- * repeat; any other key given twice is an error. Every error names
- * file:line (or the flag) and what to do about it. The keys are documented
- * in conf/server.conf.example and conf/client.conf.example.
+ * end of the line with surrounding blanks trimmed. Keys marked repeatable
+ * (`route`, `fixed`) may repeat; any other key given twice is an error.
+ * Every error names file:line (or the flag) and what to do about it.
+ *
+ * The keys, their roles, value forms, defaults, documentation and whether a
+ * reload can apply them are one table, core/config_keys.def; this header
+ * exposes it (rv_config_key_at) so the command line, --help, the man page
+ * and the example files are all made from it.
  *
  * Durations accept a unit suffix: `ms`, `s` (default), `m`.
  *
@@ -37,6 +41,39 @@ enum {
 	RV_CONFIG_MAX_FIXED = 256,
 	RV_CONFIG_LINE_MAX = 1024,
 	RV_CONFIG_DEFAULT_PORT = 4433,
+	RV_CONFIG_MAX_KEYS = 128, /* size of the |given| bitmap */
+};
+
+/* enum rv_config_section: the headings keys are documented under. */
+enum rv_config_section {
+	RV_CONFIG_SEC_NET,
+	RV_CONFIG_SEC_CERT,
+	RV_CONFIG_SEC_TUNNEL,
+	RV_CONFIG_SEC_LIMITS,
+	RV_CONFIG_SEC_DATAPLANE,
+	RV_CONFIG_SEC_OPS,
+	RV_CONFIG_SEC_PRIVILEGE,
+	RV_CONFIG_NUM_SECTIONS,
+};
+
+enum rv_config_key_flag {
+	RV_CONFIG_KEY_REPEAT = 1u << 0,	  /* may be given several times; each adds */
+	RV_CONFIG_KEY_RESTART = 1u << 1,  /* a reload cannot apply a change */
+	RV_CONFIG_KEY_REQUIRED = 1u << 2, /* must be given (file or flag) */
+};
+
+/* struct rv_config_key describes one key of core/config_keys.def. Every
+ * string is static; |def| and |example| may be NULL and may contain
+ * "{role}" (see rv_config_expand). */
+struct rv_config_key {
+	const char *name;
+	unsigned roles; /* OR of enum rv_config_role */
+	enum rv_config_section section;
+	unsigned flags; /* OR of enum rv_config_key_flag */
+	const char *syntax;
+	const char *def;
+	const char *example;
+	const char *doc;
 };
 
 /* struct rv_prefix is an address with a prefix length (a route or a pool). */
@@ -54,6 +91,7 @@ struct rv_config_fixed {
 
 struct rv_config {
 	enum rv_config_role role;
+	uint64_t given[RV_CONFIG_MAX_KEYS / 64]; /* bit i: key i was set by file or flag */
 
 	/* both */
 	char ca[RV_CONFIG_PATH_MAX];
@@ -65,13 +103,19 @@ struct rv_config {
 	unsigned workers;	 /* 0 = one per CPU */
 	bool pin_workers;
 	bool offload_tun, offload_gso, offload_gro;
-	int log_level; /* enum rv_log_level */
+	int log_level;	/* enum rv_log_level */
+	int log_format; /* enum rv_log_format */
+	char user[64];	/* "" = ringvpn if it exists, else nobody */
+	char group[64]; /* "" = the user's primary group */
+	bool seccomp;
+	char admin_group[32];	/* owner group of status_socket ("": root) */
+	bool admin_group_write; /* admin_group may also change state */
+	unsigned mtu;		/* server: pushed to clients; client: the most it takes */
 
 	/* server */
 	char listen_host[RV_CONFIG_HOST_MAX]; /* "" = all addresses */
 	uint16_t listen_port;
 	uint16_t data_port;
-	unsigned mtu;
 	struct rv_prefix pool4, pool6; /* family 0: disabled */
 	struct rv_prefix routes[RV_CONFIG_MAX_ROUTES];
 	size_t num_routes;
@@ -83,6 +127,9 @@ struct rv_config {
 	uint64_t rekey_packets; /* 0 = data-plane default */
 	uint32_t handshake_timeout_ms;
 	unsigned max_handshaking;
+	unsigned max_handshaking_per_source;
+	char lease_file[RV_CONFIG_PATH_MAX]; /* "" = leases kept in memory only */
+	uint32_t lease_time_ms;		     /* how long a returning client gets its address */
 	unsigned max_clients;
 	uint8_t cipher; /* enum rv_aead_alg */
 
@@ -94,7 +141,31 @@ struct rv_config {
 	uint32_t reconnect_max_ms;
 };
 
-/* rv_config_defaults fills |c| with the defaults of |role|. */
+/* rv_config_num_keys returns the number of keys in the table; rv_config_key_at
+ * returns key |i| (< rv_config_num_keys()), in documentation order. */
+size_t rv_config_num_keys(void);
+const struct rv_config_key *rv_config_key_at(size_t i);
+
+/* rv_config_key_find returns the key named |name|, or NULL. */
+const struct rv_config_key *rv_config_key_find(const char *name);
+
+/* rv_config_section_title returns the heading of |s| (e.g. "network"). */
+const char *rv_config_section_title(enum rv_config_section s);
+
+/* rv_config_role_name returns "server" or "client". */
+const char *rv_config_role_name(enum rv_config_role role);
+
+/* rv_config_expand copies |text| to |out| with each "{role}" replaced by
+ * rv_config_role_name(|role|). Returns 0, or -ENOSPC when it did not fit
+ * (|out| then holds a truncated, terminated copy). */
+int rv_config_expand(char *out, size_t out_len, const char *text, enum rv_config_role role);
+
+/* rv_config_given: was |key| set in |c| by the file or a flag (not only by
+ * its default)? */
+bool rv_config_given(const struct rv_config *c, const struct rv_config_key *key);
+
+/* rv_config_defaults fills |c| with the defaults of |role|: every key of the
+ * role with a default in the table is set from it. */
 void rv_config_defaults(struct rv_config *c, enum rv_config_role role);
 
 /* rv_config_parse_buf applies the `key = value` lines of |len| bytes at |buf|

@@ -10,10 +10,13 @@
  */
 #include "core/lease.h"
 
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "core/strbuf.h"
 #include "crypto/mem.h"
 #include "crypto/siphash.h"
 
@@ -42,6 +45,7 @@ struct rv_leases {
 	struct lease **buckets;
 	size_t mask;
 	struct lease_list live, released;
+	uint64_t changes;
 };
 
 struct rv_leases *rv_leases_new(size_t max_entries, uint64_t lifetime_ns)
@@ -93,6 +97,11 @@ void rv_leases_free(struct rv_leases *l)
 void rv_leases_set_lifetime(struct rv_leases *l, uint64_t lifetime_ns)
 {
 	l->lifetime_ns = lifetime_ns;
+}
+
+uint64_t rv_leases_changes(const struct rv_leases *l)
+{
+	return l->changes;
 }
 
 size_t rv_leases_count(const struct rv_leases *l)
@@ -171,6 +180,7 @@ static struct lease *evict(struct rv_leases *l)
 void rv_leases_grant(struct rv_leases *l, const struct rv_ip_addr *addr, const char *name,
 		     uint64_t now_ns)
 {
+	l->changes++;
 	struct lease *r = find(l, addr);
 	size_t len = strnlen(name, TOO_LONG);
 
@@ -207,6 +217,7 @@ void rv_leases_grant(struct rv_leases *l, const struct rv_ip_addr *addr, const c
 
 void rv_leases_release(struct rv_leases *l, const struct rv_ip_addr *addr, uint64_t now_ns)
 {
+	l->changes++;
 	struct lease *r = find(l, addr);
 
 	if (!r || !r->live) {
@@ -228,4 +239,79 @@ bool rv_leases_may_return(const struct rv_leases *l, const struct rv_ip_addr *ad
 		return false;
 	}
 	return r->live || now_ns <= r->changed_ns || now_ns - r->changed_ns <= l->lifetime_ns;
+}
+
+/* ---- persistence ------------------------------------------------------- */
+
+void rv_leases_save(const struct rv_leases *l, struct rv_strbuf *out, uint64_t now_ns)
+{
+	const struct lease_list *lists[] = { &l->live, &l->released };
+
+	rv_strbuf_printf(out, "# ringvpn leases v1: address, seconds since the lease ended "
+			      "(0: live), certificate name\n");
+	for (size_t k = 0; k < 2; k++) {
+		for (const struct lease *r = lists[k]->head; r; r = r->next) {
+			char a[64];
+			uint64_t age = 0;
+
+			if (r->name_len == TOO_LONG) {
+				continue; /* matches nothing anyway */
+			}
+			if (!r->live && now_ns > r->changed_ns) {
+				age = (now_ns - r->changed_ns) / 1000000000ull;
+			}
+			rv_strbuf_printf(out, "%s %llu %.*s\n",
+					 rv_ip_addr_str(&r->addr, a, sizeof(a)),
+					 (unsigned long long)age, (int)r->name_len, r->name);
+		}
+	}
+}
+
+int rv_leases_load(struct rv_leases *l, const char *text, size_t len, uint64_t now_ns,
+		   size_t *out_bad)
+{
+	const char *p = text, *end = text + len;
+	size_t bad = 0, n = 0;
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t ll = eol ? (size_t)(eol - p) : (size_t)(end - p);
+		char line[RV_LEASE_NAME_MAX + 96], addr[64], name[RV_LEASE_NAME_MAX + 1];
+		unsigned long long age;
+		struct rv_ip_addr a;
+		int off = 0;
+
+		if (ll > 0 && p[0] != '#') {
+			memset(&a, 0, sizeof(a));
+			if (ll >= sizeof(line) ||
+			    (memcpy(line, p, ll), line[ll] = '\0',
+			     sscanf(line, "%63s %llu %n", addr, &age, &off) < 2) ||
+			    off <= 0 || line[off] == '\0' ||
+			    strlen(line + off) > RV_LEASE_NAME_MAX) {
+				bad++;
+			} else if (inet_pton(AF_INET, addr, a.a) == 1 ||
+				   inet_pton(AF_INET6, addr, a.a) == 1) {
+				uint64_t age_ns = (uint64_t)age * 1000000000ull;
+
+				a.family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+				snprintf(name, sizeof(name), "%s", line + off);
+				/* Expired already: not worth a slot. A lease live
+				 * when the file was written ended then: the process
+				 * that held it is gone. */
+				if (age_ns <= l->lifetime_ns) {
+					rv_leases_grant(l, &a, name, now_ns);
+					rv_leases_release(l, &a,
+							  now_ns > age_ns ? now_ns - age_ns : 0);
+					n++;
+				}
+			} else {
+				bad++;
+			}
+		}
+		p += ll + 1;
+	}
+	if (out_bad) {
+		*out_bad = bad;
+	}
+	return (int)n;
 }

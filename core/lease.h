@@ -69,7 +69,28 @@ void rv_leases_release(struct rv_leases *l, const struct rv_ip_addr *addr, uint6
 bool rv_leases_may_return(const struct rv_leases *l, const struct rv_ip_addr *addr,
 			  const char *name, uint64_t now_ns);
 
+/* rv_leases_changes counts grants and releases so far (to tell whether the
+ * table changed since it was last saved). */
+uint64_t rv_leases_changes(const struct rv_leases *l);
+
 /* rv_leases_count returns the number of records (live and released). */
 size_t rv_leases_count(const struct rv_leases *l);
+
+struct rv_strbuf;
+
+/* rv_leases_save writes every record as text to |out|, one per line:
+ * "ADDRESS AGE NAME", AGE being the seconds since the lease ended (0: still
+ * live) as of |now_ns|. The server keeps this in its lease_file so that
+ * clients get their addresses back across a restart, even after kill -9. */
+void rv_leases_save(const struct rv_leases *l, struct rv_strbuf *out, uint64_t now_ns);
+
+/* rv_leases_load adds the records of a saved text (|len| bytes; lines
+ * starting with '#' ignored) as leases that ended AGE seconds before
+ * |now_ns| (a lease live when saved counts as ended then); records already
+ * past the lifetime are skipped. Returns how many were loaded; malformed
+ * lines are skipped and counted in |*out_bad| (may be NULL). Pure: the
+ * caller reads the file. */
+int rv_leases_load(struct rv_leases *l, const char *text, size_t len, uint64_t now_ns,
+		   size_t *out_bad);
 
 #endif /* RV_CORE_LEASE_H */

@@ -13,6 +13,7 @@
 #include "core/clock.h"
 
 static _Atomic int log_level = RV_LOG_INFO;
+static _Atomic int log_format = RV_LOG_FMT_TEXT;
 static const char *_Atomic log_prefix = "ringvpn";
 
 void rv_log_set_level(enum rv_log_level level)
@@ -25,34 +26,114 @@ enum rv_log_level rv_log_get_level(void)
 	return (enum rv_log_level)atomic_load(&log_level);
 }
 
+void rv_log_set_format(enum rv_log_format fmt)
+{
+	atomic_store(&log_format, (int)fmt);
+}
+
 void rv_log_set_prefix(const char *prefix)
 {
 	atomic_store(&log_prefix, prefix);
 }
 
+static const char *const level_names[] = { "fatal", "warn", "info", "debug" };
+
+/* put appends |n| bytes to |line| at |*off| (truncating at |cap|). */
+static void put(char *line, size_t cap, size_t *off, const char *s, size_t n)
+{
+	if (*off >= cap) {
+		return;
+	}
+	if (n > cap - *off) {
+		n = cap - *off;
+	}
+	memcpy(line + *off, s, n);
+	*off += n;
+}
+
+/* put_json_str appends |s| as the body of a JSON string: quotes, backslashes
+ * and control characters escaped (bytes >= 0x80 pass through: messages are
+ * UTF-8 or ASCII). */
+static void put_json_str(char *line, size_t cap, size_t *off, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[8];
+
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			put(line, cap, off, esc, 2);
+		} else if (c < 0x20) {
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			put(line, cap, off, esc, 6);
+		} else {
+			put(line, cap, off, (const char *)&c, 1);
+		}
+	}
+}
+
+/* json_line wraps the message |msg| in one JSON object with a UTC time
+ * stamp (the realtime clock: log shippers want wall time). */
+static size_t json_line(char *line, size_t cap, enum rv_log_level level, const char *msg)
+{
+	struct timespec ts;
+	struct tm tm;
+	char head[128];
+	size_t off = 0;
+	int n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = snprintf(head, sizeof(head),
+		     "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\",\"role\":"
+		     "\"",
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		     ts.tv_nsec / 1000000, level_names[level]);
+	put(line, cap, &off, head, n < 0 ? 0 : (size_t)n);
+	put_json_str(line, cap, &off, atomic_load(&log_prefix));
+	n = snprintf(head, sizeof(head), "\",\"pid\":%d,\"msg\":\"", (int)getpid());
+	put(line, cap, &off, head, n < 0 ? 0 : (size_t)n);
+	put_json_str(line, cap, &off, msg);
+	put(line, cap, &off, "\"}", 2);
+	return off;
+}
+
 static void RV_PRINTF(3, 0) vlog(enum rv_log_level level, int err, const char *fmt, va_list ap)
 {
-	static const char *const names[] = { "fatal", "warn", "info", "debug" };
-	char line[1024];
-	size_t off;
-	int n;
+	/* syslog(3) priorities: err, warning, info, debug. */
+	static const int prio[] = { 3, 4, 6, 7 };
+	char msg[1024], line[2048];
+	size_t off = 0, mlen;
+	int n, format = atomic_load(&log_format);
 
 	if ((int)level > atomic_load(&log_level)) {
 		return;
 	}
-	n = snprintf(line, sizeof(line), "%s[%d] %s: ", atomic_load(&log_prefix), (int)getpid(),
-		     names[level]);
-	off = n < 0 ? 0 : (size_t)n;
-	if (off < sizeof(line)) {
-		n = vsnprintf(line + off, sizeof(line) - off, fmt, ap);
-		off += n < 0 ? 0 : (size_t)n;
-	}
-	if (err != 0 && off < sizeof(line)) {
-		n = snprintf(line + off, sizeof(line) - off, ": %s",
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	mlen = n < 0 ? 0 : (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1;
+	if (err != 0 && mlen < sizeof(msg) - 1) {
+		n = snprintf(msg + mlen, sizeof(msg) - mlen, ": %s",
 			     strerror(err < 0 ? -err : err));
-		off += n < 0 ? 0 : (size_t)n;
+		mlen += n < 0 ? 0 : (size_t)n;
+		mlen = mlen < sizeof(msg) ? mlen : sizeof(msg) - 1;
 	}
-	if (off >= sizeof(line) - 1) {
+	msg[mlen] = '\0';
+	switch (format) {
+	case RV_LOG_FMT_JSON:
+		off = json_line(line, sizeof(line) - 1, level, msg);
+		break;
+	case RV_LOG_FMT_JOURNAL:
+		n = snprintf(line, sizeof(line) - 1, "<%d>%s", prio[level], msg);
+		off = n < 0 ? 0 : (size_t)n;
+		break;
+	default:
+		n = snprintf(line, sizeof(line) - 1, "%s[%d] %s: %s", atomic_load(&log_prefix),
+			     (int)getpid(), level_names[level], msg);
+		off = n < 0 ? 0 : (size_t)n;
+		break;
+	}
+	if (off > sizeof(line) - 2) {
 		off = sizeof(line) - 2;
 	}
 	line[off++] = '\n';

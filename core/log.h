@@ -3,8 +3,14 @@
  *
  * rv_warn appends strerror(-err) to the message; rv_warnx does not;
  * rv_info/rv_debug are informational; rv_fatal is for startup only and
- * still returns (only cli/ may exit). Lines go to stderr with a level prefix
- * and are safe to call from any thread (one write(2) per line).
+ * still returns (only cli/ may exit). Lines go to stderr, one write(2) per
+ * line, so they are safe to call from any thread, in one of three formats
+ * (enum rv_log_format):
+ *
+ *   text     server[1234] info: message
+ *   journal  <6>message          (syslog priority; journald adds the rest)
+ *   json     {"ts":"2026-11-29T17:00:00.123Z","level":"info","role":"server",
+ *             "pid":1234,"msg":"message"}
  *
  * rv_ratelimit() is a token bucket per call site: per-packet problems log
  * through it so a flood of bad input costs a counter increment, not a write.
@@ -24,6 +30,20 @@ enum rv_log_level {
 	RV_LOG_INFO = 2,
 	RV_LOG_DEBUG = 3,
 };
+
+/* enum rv_log_format: the form of each line (see the top of this file).
+ * AUTO is resolved by the caller (cli/ looks at JOURNAL_STREAM); log.c
+ * prints it as TEXT. */
+enum rv_log_format {
+	RV_LOG_FMT_AUTO = 0,
+	RV_LOG_FMT_TEXT,
+	RV_LOG_FMT_JOURNAL,
+	RV_LOG_FMT_JSON,
+};
+
+/* rv_log_set_format selects the line format (default TEXT). Call it before
+ * threads start logging. */
+void rv_log_set_format(enum rv_log_format fmt);
 
 /* rv_log_set_level sets the most verbose level printed (default RV_LOG_INFO). */
 void rv_log_set_level(enum rv_log_level level);

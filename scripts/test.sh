@@ -30,11 +30,14 @@ cmake -S . -B build/ci -DRV_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/nu
 cmake --build build/ci -j"$jobs"
 bash test/check-layering.sh
 bash test/check-sources.sh
-if ldd build/ci/cli/ringvpn | grep -E 'libcrypto\.so\.3|libssl\.so\.3'; then
+# ldd's output is kept whole: `ldd | grep -q` under pipefail fails when grep
+# exits early and ldd dies of SIGPIPE.
+libs=$(ldd build/ci/cli/ringvpn)
+if grep -E 'libcrypto\.so\.3|libssl\.so\.3' <<<"$libs"; then
 	echo "FAIL: ringvpn loads OpenSSL 3" >&2
 	exit 1
 fi
-ldd build/ci/cli/ringvpn | grep -q 'android/libcrypto' || { echo "FAIL: ringvpn does not load BoringSSL" >&2; exit 1; }
+grep -q 'android/libcrypto' <<<"$libs" || { echo "FAIL: ringvpn does not load BoringSSL" >&2; exit 1; }
 echo "ldd: ringvpn links BoringSSL only"
 stage_ok+=("build+layering+ldd")
 

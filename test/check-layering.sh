@@ -13,11 +13,13 @@
 #       io_uring headers, and call no socket/TUN/io_uring syscalls
 #   a'  crypto/ includes nothing from core/              (crypto is the bottom layer)
 #   b   uring/ includes nothing from tls/, pki/, cli/
-#   c   only cli/ defines main()                          (test/ and perf/ excepted)
+#   c   only cli/ defines main()          (test/, perf/ and doc/ build tools excepted)
 #   d   pki/ is used only by cli/ and tests: tls/ (and every lower layer) never
 #       includes pki/, and pki/ never includes tls/, uring/ or cli/
 #   e   no directory includes another directory's internal.h
 #   L   <liburing.h> only in uring/ (and test/)
+#   sd  <systemd/...> and <seccomp.h> only in cli/ (and test/): libsystemd and
+#       libseccomp are linked into the ringvpn binary alone
 #   cli/ headers are included only from cli/ and test/.
 #   T   time is a parameter: no function in core/ or tls/ctl* reads a clock
 #       (rv_now_ns, rv_coarse_now_ns, clock_gettime, gettimeofday, time()).
@@ -78,6 +80,8 @@ self_test() {
 		"tls/v.c|#include <liburing.h>|[L]"
 		"perf/bench_y.c|#include <liburing.h>|[L]"
 		"tls/v.c|#include \"cli/exit.h\"|[cli]"
+		"tls/v.c|#include <systemd/sd-daemon.h>|[sd]"
+		"uring/v.c|#include <seccomp.h>|[sd]"
 		"core/v.c|	s->born = rv_coarse_now_ns();|[T]"
 		"core/v.c|	clock_gettime(CLOCK_MONOTONIC, &ts);|[T]"
 		"tls/ctl_v.c|	uint64_t now = rv_now_ns();|[T]"
@@ -130,7 +134,7 @@ report() { # file line rule message text
 }
 
 # Every C source and header under the module, test and perf directories.
-mapfile -t files < <(find core crypto uring tls pki cli test perf \
+mapfile -t files < <(find core crypto uring tls pki cli test perf doc \
 	\( -name build -prune \) -o -type f \( -name '*.c' -o -name '*.h' \) -print 2>/dev/null | sort)
 if [ ${#files[@]} -eq 0 ]; then
 	echo "check-layering: no sources under $root" >&2
@@ -172,7 +176,7 @@ while IFS=$'\t' read -r kind f ln delim path text; do
 	case $kind in
 	M)
 		case $dir in
-		cli | test | perf) ;;
+		cli | test | perf | doc) ;;
 		*) report "$f" "$ln" c "main() outside cli/" "$text" ;;
 		esac
 		continue
@@ -186,7 +190,6 @@ while IFS=$'\t' read -r kind f ln delim path text; do
 	T)
 		case $f in
 		core/clock.h | core/log.c) ;;
-		tls/ctlloop.c) ;; # the control event loop: the one place that reads the clock
 		core/* | tls/ctl*) report "$f" "$ln" T "reads a clock (time must be a parameter)" "$text" ;;
 		esac
 		continue
@@ -214,6 +217,12 @@ while IFS=$'\t' read -r kind f ln delim path text; do
 		perf/bench_aead.c) ;;
 		test/unit/test_crypto_* | test/unit/test_tls_* | test/unit/test_pki_*) ;;
 		*) report "$f" "$ln" 11 "<openssl/...> outside crypto/, tls/, pki/" "$text" ;;
+		esac
+	fi
+	if [[ $path == systemd/* || $path == seccomp.h ]] && [ "$delim" = '<' ]; then
+		case $dir in
+		cli | test) ;;
+		*) report "$f" "$ln" sd "<$path> outside cli/" "$text" ;;
 		esac
 	fi
 	if [[ $path == liburing.h || $path == liburing/* ]]; then

@@ -19,7 +19,7 @@ check() { # dir cmakelists
 		fi
 	done
 }
-for m in crypto core uring tls pki cli perf; do
+for m in crypto core uring tls pki cli perf doc; do
 	check "$m" "$m/CMakeLists.txt"
 done
 for d in test/unit test/lib test/fuzz test/integ test/stress; do

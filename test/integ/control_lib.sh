@@ -1,7 +1,8 @@
 # control_lib.sh — helpers for the control-plane integration tests
 # (test_control_*.sh); source it after lib.sh.
 #
-#   ctl_init [NUM_CLIENT_CERTS]   rvt_init + test PKI (mkpki.sh) + server ns
+#   ctl_init [NUM_CLIENT_CERTS]   rvt_init + test PKI (mkpki.sh) + server ns;
+#                                 $RVT_TMP readable by nobody's group ($RV_GROUP)
 #   ctl_client_ns NAME IDX        client namespace rvt-$$-NAME joined to the
 #                                 server ns by a veth: server 10.88.IDX.1,
 #                                 client 10.88.IDX.2 (and fd88:IDX::1/2)
@@ -27,6 +28,11 @@ ctl_init() {
 	PKI="$RVT_TMP/pki"
 	RV_SERVER_NAME=vpn.test bash "$RV_SRC/test/integ/mkpki.sh" "$PKI" "${1:-3}" 2>"$RVT_TMP/mkpki.log" ||
 		rvt_fail "mkpki.sh failed: $(cat "$RVT_TMP/mkpki.log")"
+	# ringvpn drops to nobody/nogroup (no ringvpn user here) once set up and
+	# reads CA, CRL, certificate and key again on reload: give that group
+	# read access, as a deployment gives the service group (README).
+	RV_GROUP=$(id -gn nobody)
+	chgrp -R "$RV_GROUP" "$RVT_TMP" && chmod -R g+rX "$RVT_TMP" || rvt_fail "chgrp $RVT_TMP"
 	rvt_ns s || rvt_fail "netns s"
 	S=$(rvt_ns_name s)
 	ip netns exec "$S" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0
@@ -71,6 +77,7 @@ dead_peer_timeout = 4
 rekey_interval = 60
 handshake_timeout = 2
 status_socket = $SRV_SOCK
+lease_file = $RVT_TMP/server.leases
 EOC
 	ctl_conf_set "$f" "$@"
 }
@@ -111,7 +118,7 @@ ctl_start_server() {
 		rvt_fail "server did not start"
 }
 
-ctl_status() { "$RV_BIN" status -s "${1:-$SRV_SOCK}"; }
+ctl_status() { "$RV_BIN" status --kv -s "${1:-$SRV_SOCK}"; }
 
 # ctl_field PREFIX KEY [SOCK]: KEY's value in the first status line starting with PREFIX.
 ctl_field() {

@@ -78,7 +78,7 @@ OUT=$(rvt_nsx "$C1" "$PROBE" hello 10.88.1.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.te
 rvt_step "revoking a certificate takes effect for new connections after SIGHUP"
 rvt_run "$RV_BIN" pki revoke --ca "$PKI/ca" --cert "$PKI/client1.crt" >/dev/null || rvt_fail "pki revoke"
 kill -HUP "$SRV_PID"
-expect_server_log "SIGHUP: reloaded"
+expect_server_log "reload applied"
 OUT=$(rvt_nsx "$C1" "$PROBE" hello 10.88.1.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test "$PKI/client1.crt" "$PKI/client1.key")
 [[ "$OUT" == refused:*revoked* ]] || rvt_fail "revoked client1 still accepted: $OUT"
 
@@ -98,12 +98,37 @@ printf 'listen = 4433\nnot a line\n' >"$RVT_TMP/bad.conf"
 check_exit 3 "$RV_BIN" server -c "$RVT_TMP/bad.conf"
 grep -q "bad.conf:2: expected 'key = value'" "$RVT_TMP/exit.log" || rvt_fail "no file:line in error"
 check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --mtu 70000 -n
-check_exit 4 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --cert "$RVT_TMP/missing.crt" -n
-check_exit 5 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --key "$PKI/client1.key" -n
+# Certificates and keys: a file that does not exist gets the codes kept from
+# the original design (7 certificate, 8 key); one that exists but is invalid
+# gets its own (4 certificate, 13 key).
+check_exit 7 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --cert "$RVT_TMP/missing.crt" -n
+check_exit 7 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --ca "$RVT_TMP/missing-ca.crt" -n
+check_exit 4 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --cert "$RVT_TMP/s2.conf" -n
 check_exit 4 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --crl "$PKI/server.crt" -n
+check_exit 8 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --key "$RVT_TMP/missing.key" -n
+check_exit 13 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --key "$PKI/client1.key" -n
+check_exit 13 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --key "$RVT_TMP/s2.conf" -n
 check_exit 0 "$RV_BIN" server -c "$RVT_TMP/s2.conf" -n
 check_exit 0 "$RV_BIN" server --help
 check_exit 0 "$RV_BIN" --version
 # The control port is taken by the running server: network failure.
-check_exit 8 ip netns exec "$S" "$RV_BIN" server -c "$RVT_TMP/s2.conf" --tun rvs9 --data-port 4500
+check_exit 15 ip netns exec "$S" "$RV_BIN" server -c "$RVT_TMP/s2.conf" --tun rvs9 --data-port 4500
+# A client that cannot reach its server gives up with the network code.
+ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc1x "$RVT_TMP/c1x.sock"
+check_exit 15 ip netns exec "$C1" timeout 20 "$RV_BIN" client -c "$RVT_TMP/c1.conf" --server 10.88.1.1:1 \
+	--max-attempts 1
+# A TUN device that cannot be set up: "lo" is not a TUN device.
+check_exit 14 ip netns exec "$S" "$RV_BIN" server -c "$RVT_TMP/s2.conf" --tun lo --listen 4501 --data-port 4502
+# Without root nor CAP_NET_ADMIN: permission. (The unprivileged user needs to
+# read the configuration and certificates: a world-readable copy.)
+NB=$RVT_TMP/nobody
+mkdir -p "$NB"
+cp "$PKI/ca/ca.crt" "$PKI/ca/ca.crl" "$PKI/server.crt" "$PKI/server.key" "$NB/"
+ctl_server_conf "$NB/s.conf" ca="$NB/ca.crt" crl="$NB/ca.crl" cert="$NB/server.crt" \
+	key="$NB/server.key" status_socket="$NB/s.sock" tun=rvs8 listen=4503 data_port=4504
+chmod o+x "$RVT_TMP"
+chmod o+rx "$NB"
+chmod o+r "$NB"/*
+check_exit 9 ip netns exec "$S" setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+	"$RV_BIN" server -c "$NB/s.conf"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"

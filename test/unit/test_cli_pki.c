@@ -224,24 +224,25 @@ Test(cli_pki, days_and_valid_range_exclusive)
 	assert_err("cannot be combined");
 }
 
-Test(cli_pki, missing_ca_is_cert_error)
+Test(cli_pki, missing_ca_is_cert_missing)
 {
 	cr_assert_eq(run("server", "--ca", ca, "--name", "vpn.test", "--out", dir, NULL),
-		     RV_EXIT_CERT);
+		     RV_EXIT_CERT_MISSING);
 	assert_err("CA directory not found");
 	assert_err("pki ca --out");
 }
 
-Test(cli_pki, missing_ca_key_is_key_error)
+Test(cli_pki, missing_ca_key_is_key_missing)
 {
 	char key[128];
 
 	make_ca();
 	snprintf(key, sizeof(key), "%s/ca.key", ca);
 	cr_assert_eq(unlink(key), 0);
-	cr_assert_eq(run("client", "--ca", ca, "--name", "c1", "--out", dir, NULL), RV_EXIT_KEY);
+	cr_assert_eq(run("client", "--ca", ca, "--name", "c1", "--out", dir, NULL),
+		     RV_EXIT_KEY_MISSING);
 	assert_err(key);
-	cr_assert_eq(run("revoke", "--ca", ca, "--serial", "AB", NULL), RV_EXIT_KEY);
+	cr_assert_eq(run("revoke", "--ca", ca, "--serial", "AB", NULL), RV_EXIT_KEY_MISSING);
 }
 
 Test(cli_pki, server_issue_show_verify)
@@ -365,7 +366,7 @@ Test(cli_pki, revoke_foreign_cert)
 Test(cli_pki, show_errors)
 {
 	make_ca();
-	cr_assert_eq(run("show", in_dir("nope.crt"), NULL), RV_EXIT_CERT);
+	cr_assert_eq(run("show", in_dir("nope.crt"), NULL), RV_EXIT_CERT_MISSING);
 	assert_err("not found");
 	char key[128];
 	snprintf(key, sizeof(key), "%s/ca.key", ca);

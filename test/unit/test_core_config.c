@@ -14,6 +14,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/wire.h"
 #include "crypto/aead.h"
 
 static struct rv_config cfg;
@@ -92,8 +93,9 @@ Test(config, client_file_and_overrides)
 		     0);
 	cr_assert_eq(rv_config_validate(&cfg, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "reconnect_max"), "%s", err);
-	cr_assert_eq(rv_config_set(&cfg, "--mtu", "mtu", "1400", err, sizeof(err)), -EINVAL);
-	cr_assert(strstr(err, "--mtu: key 'mtu' is not a client setting"), "%s", err);
+	cr_assert_eq(rv_config_set(&cfg, "--pool4", "pool4", "10.1.0.0/24", err, sizeof(err)),
+		     -EINVAL);
+	cr_assert(strstr(err, "--pool4: key 'pool4' is not a client setting"), "%s", err);
 }
 
 Test(config, validation_of_required_and_cross_fields)
@@ -224,4 +226,100 @@ Test(config, prefix_helpers)
 	cr_assert_eq(rv_prefix_parse(&p, "10.0.0.0/"), -EINVAL);
 	cr_assert_eq(rv_prefix_parse(&p, "/8"), -EINVAL);
 	cr_assert_eq(rv_prefix_parse(&p, "host.example/8"), -EINVAL);
+}
+
+/* The key table (core/config_keys.def): every default parses with its own
+ * setter for each role it belongs to, names are unique, flags and sections
+ * are in range, and every key has a value form and documentation. */
+Test(config_keys, table_is_consistent)
+{
+	static const enum rv_config_role roles[] = { RV_CONFIG_SERVER, RV_CONFIG_CLIENT };
+	size_t n = rv_config_num_keys();
+
+	cr_assert_gt(n, 20);
+	cr_assert_leq(n, RV_CONFIG_MAX_KEYS);
+	cr_assert_null(rv_config_key_at(n));
+	for (size_t i = 0; i < n; i++) {
+		const struct rv_config_key *k = rv_config_key_at(i);
+
+		cr_assert_eq(rv_config_key_find(k->name), k, "%s: duplicate name", k->name);
+		cr_assert(k->roles &&
+				  !(k->roles & ~(unsigned)(RV_CONFIG_SERVER | RV_CONFIG_CLIENT)),
+			  "%s", k->name);
+		cr_assert_lt((unsigned)k->section, RV_CONFIG_NUM_SECTIONS, "%s", k->name);
+		cr_assert(k->syntax[0] && strlen(k->doc) > 10, "%s: undocumented", k->name);
+		cr_assert(k->doc[strlen(k->doc) - 1] == '.', "%s: doc is not a sentence", k->name);
+		cr_assert(!(k->def && (k->flags & RV_CONFIG_KEY_REQUIRED)),
+			  "%s: required keys have no default", k->name);
+		for (size_t r = 0; r < 2; r++) {
+			char v[512];
+
+			if (!k->def || !(k->roles & roles[r])) {
+				continue;
+			}
+			rv_config_defaults(&cfg, roles[r]);
+			cr_assert_eq(rv_config_expand(v, sizeof(v), k->def, roles[r]), 0);
+			cr_assert_eq(rv_config_set(&cfg, "default", k->name, v, err, sizeof(err)),
+				     0, "%s: default '%s' does not parse: %s", k->name, v, err);
+			cr_assert(rv_config_given(&cfg, k));
+		}
+	}
+	/* Keys are grouped: a section, once left, never comes back. */
+	for (size_t i = 1; i < n; i++) {
+		for (size_t j = 0; j + 1 < i; j++) {
+			if (rv_config_key_at(j)->section == rv_config_key_at(i)->section) {
+				cr_assert_eq(rv_config_key_at(i - 1)->section,
+					     rv_config_key_at(i)->section,
+					     "%s is out of its section", rv_config_key_at(i)->name);
+			}
+		}
+	}
+}
+
+Test(config_keys, defaults_come_from_the_table)
+{
+	rv_config_defaults(&cfg, RV_CONFIG_SERVER);
+	cr_assert_eq(cfg.listen_port, RV_CONFIG_DEFAULT_PORT);
+	cr_assert_eq(cfg.mtu, RV_DEFAULT_MTU);
+	cr_assert_eq(cfg.keepalive_ms, 10000);
+	cr_assert_str_eq(cfg.status_socket, "/run/ringvpn-server.sock");
+	cr_assert_str_eq(cfg.tun, "rv0");
+	cr_assert(cfg.offload_gro);
+	cr_assert_eq(cfg.cipher, RV_AEAD_AES256GCM);
+	cr_assert_not(rv_config_given(&cfg, rv_config_key_find("listen")));
+	rv_config_defaults(&cfg, RV_CONFIG_CLIENT);
+	cr_assert_str_eq(cfg.status_socket, "/run/ringvpn-client.sock");
+	cr_assert_eq(cfg.reconnect_min_ms, 500);
+	cr_assert_eq(cfg.keepalive_ms, 0, "a server key is not applied to a client");
+}
+
+Test(config_keys, expand_role)
+{
+	char out[16];
+
+	cr_assert_eq(rv_config_expand(out, sizeof(out), "a-{role}.b", RV_CONFIG_CLIENT), 0);
+	cr_assert_str_eq(out, "a-client.b");
+	cr_assert_eq(rv_config_expand(out, 8, "{role}{role}", RV_CONFIG_SERVER), -ENOSPC);
+	cr_assert_str_eq(out, "server");
+	cr_assert_eq(rv_config_expand(out, sizeof(out), "{rol", RV_CONFIG_SERVER), 0);
+	cr_assert_str_eq(out, "{rol");
+}
+
+/* The shipped example files parse and validate as they are. */
+Test(config_keys, example_files_parse)
+{
+	static const struct {
+		enum rv_config_role role;
+		const char *file;
+	} ex[] = {
+		{ RV_CONFIG_SERVER, RV_SOURCE_DIR "/conf/server.conf.example" },
+		{ RV_CONFIG_CLIENT, RV_SOURCE_DIR "/conf/client.conf.example" },
+	};
+
+	for (size_t i = 0; i < 2; i++) {
+		rv_config_defaults(&cfg, ex[i].role);
+		cr_assert_eq(rv_config_load(&cfg, ex[i].file, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(rv_config_validate(&cfg, err, sizeof(err)), 0, "%s: %s", ex[i].file,
+			     err);
+	}
 }

@@ -1,0 +1,329 @@
+/*
+ * privdrop.c — switching to an unprivileged user and shedding capabilities
+ * (see privdrop.h for the order and the per-thread subtleties).
+ */
+#include "cli/privdrop.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+
+/* capset(2) on the calling thread: permitted = effective = |keep| (a mask of
+ * capabilities 0..31), inheritable = none. Raw syscall: async-signal-safe. */
+static int set_caps(uint32_t keep)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	memset(data, 0, sizeof(data));
+	data[0].effective = keep;
+	data[0].permitted = keep;
+	return syscall(SYS_capset, &hdr, data) == 0 ? 0 : -errno;
+}
+
+int rv_privdrop_early(void)
+{
+	struct rlimit no_core = { 0, 0 };
+
+	/* Not dumpable: no core file with key material, and processes of the
+	 * user we drop to cannot ptrace us or read /proc/PID/mem. The kernel
+	 * would also clear it on the uid switch; this covers the time before
+	 * and the `user = root` case. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || setrlimit(RLIMIT_CORE, &no_core) != 0) {
+		return -errno;
+	}
+	return 0;
+}
+
+int rv_privdrop_resolve(struct rv_privdrop *pd, const struct rv_config *cfg, char *err,
+			size_t err_len)
+{
+	const char *user = cfg->user;
+	struct passwd *pw;
+	struct group *gr;
+
+	memset(pd, 0, sizeof(*pd));
+	if (!user[0]) {
+		user = getpwnam("ringvpn") ? "ringvpn" : "nobody";
+	}
+	if (!strcmp(user, "root")) {
+		pd->keep_root = true;
+		snprintf(pd->user, sizeof(pd->user), "root");
+		return 0;
+	}
+	errno = 0;
+	pw = getpwnam(user);
+	if (!pw) {
+		snprintf(err, err_len, "user '%s' does not exist (set `user` to an existing one)",
+			 user);
+		return errno ? -errno : -ENOENT;
+	}
+	pd->uid = pw->pw_uid;
+	pd->gid = pw->pw_gid;
+	snprintf(pd->user, sizeof(pd->user), "%s", user);
+	if (cfg->group[0]) {
+		errno = 0;
+		gr = getgrnam(cfg->group);
+		if (!gr) {
+			snprintf(err, err_len, "group '%s' does not exist", cfg->group);
+			return errno ? -errno : -ENOENT;
+		}
+		pd->gid = gr->gr_gid;
+		snprintf(pd->group, sizeof(pd->group), "%s", cfg->group);
+	} else {
+		gr = getgrgid(pd->gid);
+		snprintf(pd->group, sizeof(pd->group), "%s", gr ? gr->gr_name : "?");
+	}
+	if (geteuid() == 0) {
+		struct stat st;
+
+		pd->switch_ids = true;
+		/* Read-write for the user we become? (owner, group or other bits) */
+		if (stat("/dev/net/tun", &st) == 0) {
+			mode_t need = st.st_uid == pd->uid   ? S_IRUSR | S_IWUSR
+				      : st.st_gid == pd->gid ? S_IRGRP | S_IWGRP
+							     : S_IROTH | S_IWOTH;
+
+			pd->tun_needs_dac = (st.st_mode & need) != need;
+		}
+		return 0;
+	}
+	/* Started unprivileged (systemd User=): nothing to switch to, unless
+	 * the configuration asks for a user we are not. */
+	if (cfg->user[0] && pd->uid != geteuid()) {
+		snprintf(err, err_len, "cannot switch to user %s: not started as root", user);
+		return -EPERM;
+	}
+	pd->uid = geteuid();
+	pd->gid = getegid();
+	return 0;
+}
+
+/* The bounding set limits what any exec could ever regain; only
+ * CAP_NET_ADMIN stays. Needs CAP_SETPCAP, so it runs before the uid
+ * switch; a process started without it (systemd already set the bounding
+ * set) skips it. */
+static int drop_bounding_set(uint32_t keep)
+{
+	for (int cap = 0; cap <= 63; cap++) {
+		if ((cap < 32 && (keep & (1u << cap))) ||
+		    prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1) {
+			continue;
+		}
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+int rv_privdrop_apply(const struct rv_privdrop *pd, bool tun_later, char *err, size_t err_len)
+{
+	uint32_t keep = 1u << CAP_NET_ADMIN; /* both < 32: one word */
+	int ret;
+
+	if (pd->keep_root) {
+		rv_warnx("user = root: keeping every privilege (not recommended)");
+		return 0;
+	}
+	if (tun_later && pd->tun_needs_dac) {
+		keep |= 1u << CAP_DAC_OVERRIDE;
+		rv_info("/dev/net/tun is not read-write for user %s: keeping CAP_DAC_OVERRIDE "
+			"until the TUN device is open",
+			pd->user);
+	}
+	if (pd->switch_ids) {
+		ret = drop_bounding_set(keep);
+		if (ret) {
+			snprintf(err, err_len, "cannot drop the capability bounding set: %s",
+				 strerror(-ret));
+			return ret;
+		}
+		/* Only this thread keeps its permitted set across the switch; glibc
+		 * applies setgroups/setresgid/setresuid to every thread, and the
+		 * kernel clears the capabilities of the others. */
+		if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0 || setgroups(1, &pd->gid) != 0 ||
+		    setresgid(pd->gid, pd->gid, pd->gid) != 0 ||
+		    setresuid(pd->uid, pd->uid, pd->uid) != 0 ||
+		    prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) {
+			ret = -errno;
+			snprintf(err, err_len, "cannot switch to user %s, group %s: %s", pd->user,
+				 pd->group, strerror(-ret));
+			return ret;
+		}
+	}
+	/* Ambient capabilities (systemd's AmbientCapabilities=) are cleared:
+	 * nothing we could exec inherits them. */
+	ret = set_caps(keep);
+	if (ret == 0 && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) {
+		ret = -errno;
+	}
+	if (ret == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+		ret = -errno;
+	}
+	if (ret) {
+		snprintf(err, err_len, "cannot limit capabilities to CAP_NET_ADMIN: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	ret = rv_privdrop_threads(err, err_len);
+	if (ret) {
+		return ret;
+	}
+	rv_info("running as user %s (uid %u), group %s (gid %u), CAP_NET_ADMIN on the control "
+		"thread only",
+		pd->user, (unsigned)pd->uid, pd->group, (unsigned)pd->gid);
+	return 0;
+}
+
+int rv_privdrop_tun_open(const struct rv_privdrop *pd, char *err, size_t err_len)
+{
+	int ret;
+
+	if (pd->keep_root) {
+		return 0;
+	}
+	ret = set_caps(1u << CAP_NET_ADMIN);
+	if (ret) {
+		snprintf(err, err_len, "cannot limit capabilities to CAP_NET_ADMIN: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	return rv_privdrop_threads(err, err_len);
+}
+
+/* --- other threads ----------------------------------------------------- */
+
+static _Atomic unsigned threads_dropped, threads_failed;
+
+/* Runs in the signalled thread: empty its capability sets. */
+static void drop_caps_handler(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	if (set_caps(0) == 0 && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == 0 &&
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0) {
+		atomic_fetch_add(&threads_dropped, 1);
+	} else {
+		atomic_fetch_add(&threads_failed, 1);
+	}
+	errno = saved;
+}
+
+/* read_task_file reads /proc/self/task/|tid|/|name| into |buf|. */
+static int read_task_file(pid_t tid, const char *name, char *buf, size_t len)
+{
+	char path[64];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", (int)tid, name);
+	f = fopen(path, "re");
+	if (!f) {
+		return -errno;
+	}
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return 0;
+}
+
+/* thread_has_caps: does |tid| still hold any permitted, effective or
+ * ambient capability? */
+static bool thread_has_caps(pid_t tid)
+{
+	static const char *const sets[] = { "CapPrm:", "CapEff:", "CapAmb:" };
+	char status[4096];
+
+	if (read_task_file(tid, "status", status, sizeof(status))) {
+		return false; /* exited */
+	}
+	for (size_t i = 0; i < 3; i++) {
+		const char *p = strstr(status, sets[i]);
+
+		if (p && strtoull(p + strlen(sets[i]), NULL, 16) != 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+int rv_privdrop_threads(char *err, size_t err_len)
+{
+	struct sigaction sa = { 0 };
+	pid_t self = (pid_t)syscall(SYS_gettid), pid = getpid(), tids[1024];
+	unsigned sent = 0;
+	struct dirent *de;
+	DIR *d;
+
+	sa.sa_handler = drop_caps_handler;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGRTMIN, &sa, NULL) != 0) {
+		snprintf(err, err_len, "sigaction: %s", strerror(errno));
+		return -errno;
+	}
+	atomic_store(&threads_dropped, 0);
+	atomic_store(&threads_failed, 0);
+	d = opendir("/proc/self/task");
+	if (!d) {
+		snprintf(err, err_len, "/proc/self/task: %s", strerror(errno));
+		return -errno;
+	}
+	while ((de = readdir(d)) != NULL && sent < sizeof(tids) / sizeof(tids[0])) {
+		pid_t tid = (pid_t)atoi(de->d_name);
+		char comm[32];
+
+		if (tid <= 0 || tid == self) {
+			continue;
+		}
+		/* io_uring's io-wq and SQPOLL threads take no signals. */
+		if (read_task_file(tid, "comm", comm, sizeof(comm)) == 0 &&
+		    !strncmp(comm, "iou-", 4)) {
+			continue;
+		}
+		if (syscall(SYS_tgkill, pid, tid, SIGRTMIN) == 0) {
+			tids[sent++] = tid;
+		}
+	}
+	closedir(d);
+	/* Each handler runs as soon as its thread is scheduled (a worker in
+	 * io_uring_enter returns -EINTR and carries on). */
+	for (int i = 0;
+	     i < 5000 && atomic_load(&threads_dropped) + atomic_load(&threads_failed) < sent; i++) {
+		struct timespec ms = { 0, 1000000 };
+
+		nanosleep(&ms, NULL);
+	}
+	for (unsigned i = 0; i < sent; i++) {
+		if (thread_has_caps(tids[i])) {
+			snprintf(err, err_len, "thread %d still holds capabilities", (int)tids[i]);
+			return -EPERM;
+		}
+	}
+	if (atomic_load(&threads_failed)) {
+		snprintf(err, err_len, "%u thread(s) could not drop their capabilities",
+			 atomic_load(&threads_failed));
+		return -EPERM;
+	}
+	if (sent) {
+		rv_debug("cleared the capabilities of %u other thread(s)", sent);
+	}
+	return 0;
+}

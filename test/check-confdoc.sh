@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# check-confdoc.sh — the documents made from the config key table
+# (core/config_keys.def) have not drifted from it:
+#   - conf/server.conf.example and conf/client.conf.example are exactly what
+#     rv_confdoc writes (regenerate with scripts/confdoc.sh --fix);
+#   - `ringvpn server|client --help` lists every key of the role as
+#     "--flag SYNTAX", and no flag that is not a key of the role;
+#   - the built man page ringvpn.conf(5) has an entry "key = SYNTAX" per key;
+#   - README.md's exit code table is the one in cli/exit.h (RV_EXIT_CODES),
+#     and ringvpn(8) lists every code.
+#
+#   bash test/check-confdoc.sh BUILD_DIR [SRC_DIR]
+set -euo pipefail
+build=${1:?usage: check-confdoc.sh BUILD_DIR [SRC_DIR]}
+src=${2:-$(cd "$(dirname "$0")/.." && pwd)}
+confdoc=$build/doc/rv_confdoc
+bin=$build/cli/ringvpn
+man=$build/doc/ringvpn.conf.5
+fail=0
+bad() { echo "check-confdoc: $*" >&2; fail=1; }
+
+for role in server client; do
+	if ! diff -u "$src/conf/$role.conf.example" <("$confdoc" example "$role") >&2; then
+		bad "conf/$role.conf.example differs from the key table (scripts/confdoc.sh --fix)"
+	fi
+	help=$("$bin" "$role" --help)
+	n=0
+	while IFS=$'\t' read -r key syntax; do
+		n=$((n + 1))
+		flag=--${key//_/-}
+		grep -qF -- "  $flag $syntax" <<<"$help" || bad "$role --help lacks '$flag $syntax'"
+		# roff: \fBkey\fR = \fISYNTAX\fR (scdoc escapes nothing in these).
+		grep -qF -- "\\fB$key\\fR = \\fI$syntax\\fR" "$man" || bad "ringvpn.conf(5) lacks '$key = $syntax'"
+	done < <("$confdoc" keys "$role")
+	[ "$n" -gt 10 ] || bad "rv_confdoc keys $role listed only $n keys"
+	# No flag in --help that the table does not have (fixed options aside).
+	while read -r flag; do
+		key=${flag#--}
+		key=${key//-/_}
+		case $key in config | check | help | max_attempts) continue ;; esac
+		"$confdoc" keys "$role" | cut -f1 | grep -qx -- "$key" || bad "$role --help has $flag, not a key"
+	done < <(grep -oE '^  --[a-z0-9-]+' <<<"$help" | sed 's/^ *//')
+done
+if ! diff -u <(grep -E '^\| [0-9]+ \| `RV_EXIT_' "$src/README.md") <("$confdoc" exits) >&2; then
+	bad "README.md's exit code table differs from cli/exit.h"
+fi
+while IFS='|' read -r _ code _; do
+	code=${code// /}
+	grep -qx "\\*$code\\*" "$build/doc/ringvpn.8.scd" || bad "ringvpn(8) lacks exit code $code"
+done < <("$confdoc" exits)
+[ "$fail" = 0 ] && echo "check-confdoc: example files, --help and ringvpn.conf(5) match the key table; README and ringvpn(8) match the exit codes"
+exit "$fail"

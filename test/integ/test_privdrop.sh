@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# test_privdrop.sh — least privilege (README "Security"): a server and a
+# client started as root end up, once set up, as nobody/nogroup with
+#   - CAP_NET_ADMIN only, in the permitted and effective sets of the control
+#     thread, the bounding set CAP_NET_ADMIN, no ambient capabilities;
+#   - no capability at all in any worker thread (the client's workers start
+#     after the drop and are cleared then);
+#   - NoNewPrivs 1, a seccomp filter on every thread (Seccomp: 2), not
+#     dumpable (/proc/PID is root's);
+# and traffic still flows. Also: user = root keeps uid 0, seccomp = no
+# leaves the filter off, an unknown user exits 16, a process started as
+# systemd would (User= nobody with ambient CAP_NET_ADMIN) ends in the same
+# state, and a reload re-reads the certificates after the drop when the
+# service group can read them and fails with a clear error when not.
+#
+#   ns rvt-$$-c1 (client, TUN rvc)  --veth--  ns rvt-$$-s (server, TUN rvs0)
+#
+# Usage: bash test_privdrop.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
+
+ctl_init 2
+ctl_client_ns c1 1
+C1=$(rvt_ns_name c1)
+NOBODY_UID=$(id -u nobody)
+NOBODY_GID=$(id -g nobody)
+NET_ADMIN=0000000000001000 # 1 << 12
+
+# field PID TID NAME: the value of NAME: in /proc/PID/task/TID/status.
+field() { awk -v k="$3:" '$1 == k { print $2 }' "/proc/$1/task/$2/status"; }
+
+# check_dropped PID WHAT: the state described at the top, for every thread.
+check_dropped() {
+	local pid=$1 what=$2 tid comm n=0
+	rvt_log "$what (pid $pid):"
+	grep -E '^(Uid|Gid|Groups|Cap[A-Za-z]+|NoNewPrivs|Seccomp):' "/proc/$pid/status" >&2
+	[ "$(awk '/^Uid:/ { print $2 $3 $4 $5 }' "/proc/$pid/status")" = \
+		"$NOBODY_UID$NOBODY_UID$NOBODY_UID$NOBODY_UID" ] || rvt_fail "$what: uid not nobody"
+	[ "$(awk '/^Gid:/ { print $2 $3 $4 $5 }' "/proc/$pid/status")" = \
+		"$NOBODY_GID$NOBODY_GID$NOBODY_GID$NOBODY_GID" ] || rvt_fail "$what: gid not nogroup"
+	[ "$(stat -c %u "/proc/$pid/status")" = 0 ] || rvt_fail "$what: still dumpable (/proc/PID/status not root's)"
+	for tid in $(ls "/proc/$pid/task"); do
+		comm=$(cat "/proc/$pid/task/$tid/comm")
+		case $comm in iou-*) continue ;; esac
+		[ "$(field "$pid" "$tid" NoNewPrivs)" = 1 ] || rvt_fail "$what: thread $tid ($comm) lacks NoNewPrivs"
+		[ "$(field "$pid" "$tid" Seccomp)" = 2 ] || rvt_fail "$what: thread $tid ($comm) has no seccomp filter"
+		[ "$(field "$pid" "$tid" CapAmb)" = 0000000000000000 ] || rvt_fail "$what: $tid has ambient caps"
+		if [ "$tid" = "$pid" ]; then
+			[ "$(field "$pid" "$tid" CapEff)" = $NET_ADMIN ] &&
+				[ "$(field "$pid" "$tid" CapPrm)" = $NET_ADMIN ] ||
+				rvt_fail "$what: control thread does not hold exactly CAP_NET_ADMIN"
+		else
+			[ "$(field "$pid" "$tid" CapEff)" = 0000000000000000 ] &&
+				[ "$(field "$pid" "$tid" CapPrm)" = 0000000000000000 ] ||
+				rvt_fail "$what: thread $tid ($comm) still holds capabilities"
+			n=$((n + 1))
+		fi
+	done
+	[ "$n" -ge 1 ] || rvt_fail "$what: no worker thread seen"
+	rvt_log "$what: uid/gid nobody, control thread CAP_NET_ADMIN, $n other thread(s) without capabilities"
+}
+
+rvt_step "server and client started as root drop to nobody"
+CTL_SERVER_KV=(workers=2)
+ctl_start_server
+check_dropped "$SRV_PID" server
+[ "$(awk '/^CapBnd:/ { print $2 }' "/proc/$SRV_PID/status")" = $NET_ADMIN ] ||
+	rvt_fail "server: bounding set is not CAP_NET_ADMIN"
+grep -q "running as user nobody" "$RVT_TMP/server.log" || rvt_fail "no log line about the drop"
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock" workers=2
+rvt_bg "$C1" client1 "$RV_BIN" client -c "$RVT_TMP/c1.conf"
+P1=$RVT_LAST_PID
+rvt_wait_for 10 "a running session" ctl_sessions_eq 1 || rvt_fail "session did not come up"
+rvt_wait_for 5 "client workers" sh -c "[ \$(ls /proc/$P1/task | wc -l) -ge 3 ]" || rvt_fail "no client workers"
+sleep 0.5
+check_dropped "$P1" client
+rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.99.0.1 || rvt_fail "no traffic after the drop"
+
+rvt_step "a client that resolves its server's name after the drop, under the filter"
+# getaddrinfo("localhost") reads /etc/nsswitch.conf, /etc/hosts, ...: the
+# client runs in the server's namespace and connects to localhost.
+ctl_client_conf "$RVT_TMP/c2.conf" "$PKI/client2" rvl "$RVT_TMP/c2.sock" \
+	server=localhost:$SRV_PORT workers=1
+rvt_bg "$S" client2 "$RV_BIN" client -c "$RVT_TMP/c2.conf"
+P2=$RVT_LAST_PID
+rvt_wait_for 10 "two running sessions" ctl_sessions_eq 2 ||
+	rvt_fail "client via localhost did not come up: $(tail -5 "$RVT_TMP/client2.log")"
+grep -q "connected to localhost" "$RVT_TMP/client2.log" || rvt_fail "client2 log"
+rvt_stop_pid "$P2" 10 || rvt_fail "client2 did not exit 0"
+
+rvt_step "reload after the drop: certificates readable by the group"
+kill -HUP "$SRV_PID"
+rvt_wait_for 5 "reload" grep -q "SIGHUP: reloaded" "$RVT_TMP/server.log" || rvt_fail "reload failed"
+chmod g-r "$PKI/server.key"
+kill -HUP "$SRV_PID"
+rvt_wait_for 5 "failed reload" grep -q "SIGHUP: reload failed.*server.key.*ermission denied" \
+	"$RVT_TMP/server.log" || rvt_fail "no clear error for an unreadable key"
+grep "SIGHUP: reload failed" "$RVT_TMP/server.log" | tail -1 >&2
+chmod g+r "$PKI/server.key"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "no traffic after a failed reload"
+rvt_stop_pid "$P1" 10 || rvt_fail "client did not exit 0"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"
+
+rvt_step "user = root keeps root; seccomp = no leaves the filter off"
+CTL_SERVER_KV=(user=root seccomp=no)
+ctl_start_server
+awk '/^Uid:/ { exit $2 != 0 }' "/proc/$SRV_PID/status" || rvt_fail "user = root did not keep uid 0"
+[ "$(field "$SRV_PID" "$SRV_PID" Seccomp)" = 0 ] || rvt_fail "seccomp = no still filters"
+grep -q "keeping every privilege" "$RVT_TMP/server.log" || rvt_fail "no warning for user = root"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"
+
+rvt_step "an unknown user: exit 16"
+rvt_nsx "$S" "$RV_BIN" server -c "$RVT_TMP/server.conf" --user no-such-user-rv -n >"$RVT_TMP/u.log" 2>&1
+rc=$?
+cat "$RVT_TMP/u.log" >&2
+[ "$rc" = 16 ] || rvt_fail "unknown user: exit $rc, want 16"
+grep -q "user 'no-such-user-rv' does not exist" "$RVT_TMP/u.log" || rvt_fail "no reason given"
+
+rvt_step "started as systemd does: User=nobody, AmbientCapabilities=CAP_NET_ADMIN"
+# The status socket lives in a directory the user owns (RuntimeDirectory=).
+mkdir -p "$RVT_TMP/run" && chown "$NOBODY_UID:$NOBODY_GID" "$RVT_TMP/run"
+SRV_SOCK=$RVT_TMP/run/server.sock
+ctl_server_conf "$RVT_TMP/server.conf" workers=2
+# Like a unit's DeviceAllow=/dev/net/tun on a host whose /dev/net/tun is
+# 0666 (Debian's default; some containers have 0600): in a private mount
+# namespace, a 0666 node for the same device is bound over it.
+SD_CMD="exec setpriv --reuid=$NOBODY_UID --regid=$NOBODY_GID --init-groups \
+	--inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin --bounding-set=-all,+net_admin \
+	$RV_BIN server -c $RVT_TMP/server.conf"
+if [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+	SD_CMD="mknod $RVT_TMP/tun c 10 200 && chmod 0666 $RVT_TMP/tun &&
+		mount --bind $RVT_TMP/tun /dev/net/tun && $SD_CMD"
+fi
+rvt_bg "$S" server-sd unshare -m sh -c "$SD_CMD"
+SRV_PID=$RVT_LAST_PID
+rvt_wait_for 10 "server status socket" "$RV_BIN" status -s "$SRV_SOCK" ||
+	rvt_fail "server started as nobody did not start: $(cat "$RVT_TMP/server-sd.log")"
+check_dropped "$SRV_PID" "server (started as nobody)"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"
+rvt_log "privilege drop test passed"

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# test_systemd.sh — ringvpn as a systemd service, without a running systemd:
+#   1. `systemd-analyze verify` accepts both units (with the built binary and
+#      man pages standing in for the installed ones);
+#   2. sd_notify: a listener on NOTIFY_SOCKET (notify_listen.py) receives
+#      READY=1 with a STATUS line once the server listens, WATCHDOG=1 pings at
+#      half of WATCHDOG_USEC from the control loop, RELOADING=1 (with
+#      MONOTONIC_USEC) then READY=1 around a SIGHUP reload, and STOPPING=1 at
+#      SIGTERM — all sent after the process dropped root; a client sends
+#      READY=1 and a STATUS when its tunnel comes up;
+#   3. with JOURNAL_STREAM naming its stderr, log lines are "<6>message";
+#   4. `cmake --install` puts binary, units, man pages and examples in
+#      Debian's places and `cpack -G DEB` builds a package with them, the
+#      right dependencies and a postinst that creates the ringvpn user.
+#
+# Usage: bash test_systemd.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
+
+ctl_init 1
+ctl_client_ns c1 1
+C1=$(rvt_ns_name c1)
+
+rvt_step "systemd-analyze verify"
+command -v systemd-analyze >/dev/null || rvt_fail "systemd-analyze missing (install-deps.sh installs systemd)"
+V=$RVT_TMP/verify
+mkdir -p "$V/units" "$V/man/man5" "$V/man/man8"
+cp "$RV_BUILD/doc/ringvpn.8" "$V/man/man8/"
+cp "$RV_BUILD/doc/ringvpn.conf.5" "$V/man/man5/"
+for u in ringvpn-server.service ringvpn-client@.service; do
+	[ -f "$RV_BUILD/dist/$u" ] || rvt_fail "unit $u not generated"
+	grep -q '^ExecStart=/usr/sbin/ringvpn ' "$RV_BUILD/dist/$u" || rvt_fail "$u: ExecStart"
+	sed "s|/usr/sbin/ringvpn|$RV_BIN|" "$RV_BUILD/dist/$u" >"$V/units/$u"
+done
+(cd "$V/units" && MANPATH=$V/man systemd-analyze verify ./ringvpn-server.service \
+	./ringvpn-client@.service) >"$RVT_TMP/verify.log" 2>&1
+rc=$?
+grep -v 'irtt.service' "$RVT_TMP/verify.log" >&2
+[ "$rc" = 0 ] || rvt_fail "systemd-analyze verify failed"
+if grep -i ringvpn "$RVT_TMP/verify.log"; then rvt_fail "systemd-analyze verify complained"; fi
+for k in 'Type=notify' 'ExecReload=' 'WatchdogSec=' 'CapabilityBoundingSet=CAP_NET_ADMIN' \
+	'AmbientCapabilities=CAP_NET_ADMIN' 'NoNewPrivileges=yes' 'ProtectSystem=strict' \
+	'ProtectHome=yes' 'PrivateTmp=yes' 'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK'; do
+	grep -q "^$k" "$V/units/ringvpn-server.service" || rvt_fail "server unit lacks $k"
+done
+
+rvt_step "sd_notify to a NOTIFY_SOCKET listener, journal log format"
+ND=$RVT_TMP/notify
+mkdir -p "$ND" && chmod 0755 "$ND"
+python3 "$RV_SRC/test/integ/notify_listen.py" "$ND/sock" "$RVT_TMP/notify.txt" &
+LISTENER=$!
+RVT_PIDS+=("$LISTENER")
+rvt_wait_for 5 "listener socket" test -S "$ND/sock" || rvt_fail "listener did not start"
+ctl_server_conf "$RVT_TMP/server.conf"
+# stderr goes to server.log; JOURNAL_STREAM names that file as the journal.
+: >"$RVT_TMP/server.log"
+JS=$(stat -c '%d:%i' "$RVT_TMP/server.log")
+rvt_bg "$S" server env NOTIFY_SOCKET="$ND/sock" WATCHDOG_USEC=400000 JOURNAL_STREAM="$JS" \
+	"$RV_BIN" server -c "$RVT_TMP/server.conf"
+SRV_PID=$RVT_LAST_PID
+rvt_wait_for 10 "READY=1" grep -q '^READY=1|STATUS=listening on' "$RVT_TMP/notify.txt" ||
+	rvt_fail "no READY=1: $(cat "$RVT_TMP/notify.txt")"
+sleep 1.5
+n=$(grep -c '^WATCHDOG=1$' "$RVT_TMP/notify.txt")
+rvt_log "$n watchdog pings in ~1.5 s (WATCHDOG_USEC=400000: one per 200 ms)"
+[ "$n" -ge 4 ] && [ "$n" -le 12 ] || rvt_fail "$n watchdog pings"
+kill -HUP "$SRV_PID"
+rvt_wait_for 5 "reload" grep -q 'SIGHUP: reloaded' "$RVT_TMP/server.log" || rvt_fail "no reload"
+sleep 0.3
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock"
+rvt_bg "$C1" client1 env NOTIFY_SOCKET="$ND/sock" "$RV_BIN" client -c "$RVT_TMP/c1.conf"
+P1=$RVT_LAST_PID
+rvt_wait_for 10 "client tunnel up" grep -q '^STATUS=tunnel rvc up' "$RVT_TMP/notify.txt" ||
+	rvt_fail "no client STATUS"
+rvt_stop_pid "$P1" 10 || rvt_fail "client did not exit 0"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"
+wait "$LISTENER"
+grep -v '^WATCHDOG=1$' "$RVT_TMP/notify.txt" >&2
+# The order of the server's messages (the client's are interleaved).
+seq=$(grep -v '^WATCHDOG=1$' "$RVT_TMP/notify.txt" | grep -v 'STATUS=connecting\|tunnel rvc' |
+	sed -E 's/MONOTONIC_USEC=[0-9]+/MONOTONIC_USEC=N/; s/\|STATUS=.*//' | uniq | tr '\n' ' ')
+rvt_log "server sequence: $seq"
+case $seq in
+"READY=1 RELOADING=1|MONOTONIC_USEC=N READY=1 STOPPING=1 "*) ;;
+*) rvt_fail "unexpected sequence: $seq" ;;
+esac
+grep -q '^READY=1|STATUS=connecting to 10.88.1.1:4433' "$RVT_TMP/notify.txt" || rvt_fail "client READY"
+grep -q '^<6>listening on ' "$RVT_TMP/server.log" || rvt_fail "no '<6>' journal line"
+grep -q '^<6>running as user nobody' "$RVT_TMP/server.log" || rvt_fail "no journal line about the drop"
+if grep -q '^server\[' "$RVT_TMP/server.log"; then rvt_fail "text-format line under the journal"; fi
+
+rvt_step "cmake --install and cpack -G DEB"
+D=$RVT_TMP/destdir
+DESTDIR=$D cmake --install "$RV_BUILD" >"$RVT_TMP/install.log" 2>&1 || rvt_fail "install: $(cat "$RVT_TMP/install.log")"
+for f in usr/sbin/ringvpn usr/lib/systemd/system/ringvpn-server.service \
+	usr/lib/systemd/system/ringvpn-client@.service usr/share/man/man8/ringvpn.8 \
+	usr/share/man/man5/ringvpn.conf.5 usr/share/doc/ringvpn/examples/server.conf.example \
+	usr/share/doc/ringvpn/examples/client.conf.example; do
+	[ -e "$D/$f" ] || rvt_fail "not installed: /$f"
+done
+"$D/usr/sbin/ringvpn" version || rvt_fail "the installed binary does not run"
+(cd "$RV_BUILD" && cpack -G DEB -B "$RVT_TMP/deb") >"$RVT_TMP/cpack.log" 2>&1 || rvt_fail "cpack: $(tail "$RVT_TMP/cpack.log")"
+DEB=$(ls "$RVT_TMP"/deb/ringvpn_*.deb)
+[ -f "$DEB" ] || rvt_fail "no .deb"
+dpkg-deb -c "$DEB" >"$RVT_TMP/deb.list"
+for f in ./usr/sbin/ringvpn ./usr/lib/systemd/system/ringvpn-server.service ./usr/share/man/man8/ringvpn.8 \
+	./usr/share/man/man5/ringvpn.conf.5 ./usr/share/doc/ringvpn/examples/server.conf.example; do
+	grep -q " $f\$" "$RVT_TMP/deb.list" || rvt_fail "not in the package: $f"
+done
+dpkg-deb -f "$DEB" Depends | grep -q 'libseccomp2' || rvt_fail "package depends"
+dpkg-deb -e "$DEB" "$RVT_TMP/ctl"
+grep -q 'adduser --system' "$RVT_TMP/ctl/postinst" || rvt_fail "postinst does not create the user"
+sh -n "$RVT_TMP/ctl/postinst" && sh -n "$RVT_TMP/ctl/postrm" || rvt_fail "maintainer script syntax"
+rvt_log "package: $(basename "$DEB") ($(wc -l <"$RVT_TMP/deb.list") entries)"
+rvt_log "systemd test passed"

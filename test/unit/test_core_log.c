@@ -1,0 +1,116 @@
+/*
+ * test_core_log.c — the three line formats of core/log.h (text, journal,
+ * json), checked by capturing stderr into a file: the level prefix or
+ * syslog priority, JSON escaping, and one newline-terminated line per call.
+ *
+ *   build/<dir>/test/test_core_log
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+
+static char out[4096];
+
+/* capture runs |fn| with stderr redirected to a temporary file and leaves
+ * what it wrote in |out|. */
+static void capture(void (*fn)(void))
+{
+	FILE *tmp = tmpfile();
+	int saved = dup(STDERR_FILENO);
+	size_t n;
+
+	cr_assert_not_null(tmp);
+	cr_assert_geq(saved, 0);
+	cr_assert_geq(dup2(fileno(tmp), STDERR_FILENO), 0);
+	fn();
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(tmp);
+	n = fread(out, 1, sizeof(out) - 1, tmp);
+	out[n] = '\0';
+	fclose(tmp);
+}
+
+static void three_lines(void)
+{
+	rv_log_set_prefix("server");
+	rv_log_set_level(RV_LOG_INFO);
+	rv_info("hello %d", 42);
+	rv_warn(-2, "open %s", "x");
+	rv_debug("not shown");
+	rv_warnx("quote \" backslash \\ tab \t end");
+}
+
+Test(log, text)
+{
+	char want[256];
+
+	rv_log_set_format(RV_LOG_FMT_TEXT);
+	capture(three_lines);
+	snprintf(want, sizeof(want),
+		 "server[%d] info: hello 42\nserver[%d] warn: open x: No such file or "
+		 "directory\nserver[%d] warn: quote \" backslash \\ tab \t end\n",
+		 (int)getpid(), (int)getpid(), (int)getpid());
+	cr_assert_str_eq(out, want);
+}
+
+Test(log, journal_has_priorities_and_no_prefix)
+{
+	rv_log_set_format(RV_LOG_FMT_JOURNAL);
+	capture(three_lines);
+	cr_assert_str_eq(out, "<6>hello 42\n<4>open x: No such file or directory\n"
+			      "<4>quote \" backslash \\ tab \t end\n");
+}
+
+Test(log, json_objects_escaped)
+{
+	char tail[256], *lines[4] = { 0 }, *save = NULL;
+	int n = 0;
+
+	rv_log_set_format(RV_LOG_FMT_JSON);
+	capture(three_lines);
+	for (char *l = strtok_r(out, "\n", &save); l && n < 4; l = strtok_r(NULL, "\n", &save)) {
+		lines[n++] = l;
+	}
+	cr_assert_eq(n, 3, "%d lines", n);
+	for (int i = 0; i < 3; i++) {
+		/* {"ts":"YYYY-MM-DDTHH:MM:SS.mmmZ", ... */
+		cr_assert_eq(strncmp(lines[i], "{\"ts\":\"", 7), 0, "%s", lines[i]);
+		cr_assert_eq(lines[i][7 + 10], 'T', "%s", lines[i]);
+		cr_assert_eq(strncmp(lines[i] + 7 + 23, "Z\",", 3), 0, "%s", lines[i]);
+	}
+	snprintf(tail, sizeof(tail),
+		 "\"level\":\"info\",\"role\":\"server\",\"pid\":%d,"
+		 "\"msg\":\"hello 42\"}",
+		 (int)getpid());
+	cr_assert(strstr(lines[0], tail), "%s", lines[0]);
+	cr_assert(strstr(lines[2], "\"msg\":\"quote \\\" backslash \\\\ tab \\u0009 end\"}"), "%s",
+		  lines[2]);
+}
+
+static void long_line(void)
+{
+	static char big[3000];
+
+	memset(big, 'a', sizeof(big) - 1);
+	rv_log_set_prefix("client");
+	rv_log_set_level(RV_LOG_INFO);
+	rv_info("%s", big);
+}
+
+Test(log, long_message_is_one_terminated_line)
+{
+	static const enum rv_log_format fmts[] = { RV_LOG_FMT_TEXT, RV_LOG_FMT_JOURNAL,
+						   RV_LOG_FMT_JSON };
+
+	for (size_t i = 0; i < 3; i++) {
+		rv_log_set_format(fmts[i]);
+		capture(long_line);
+		cr_assert_gt(strlen(out), 1000, "format %zu", i);
+		cr_assert_eq(strchr(out, '\n'), out + strlen(out) - 1, "format %zu", i);
+	}
+}
