@@ -76,12 +76,6 @@ struct rv_config_key {
 	const char *doc;
 };
 
-/* struct rv_prefix is an address with a prefix length (a route or a pool). */
-struct rv_prefix {
-	struct rv_ip_addr addr;
-	uint8_t len;
-};
-
 /* struct rv_config_fixed pins the addresses of one certificate name. */
 struct rv_config_fixed {
 	char name[RV_CONFIG_NAME_MAX + 1];

@@ -20,6 +20,13 @@ struct rv_ip_addr {
 	uint8_t a[16];
 };
 
+/* struct rv_prefix is an address with a prefix length: a route, a pool, a
+ * network behind a client. */
+struct rv_prefix {
+	struct rv_ip_addr addr;
+	uint8_t len;
+};
+
 struct rv_ip_info {
 	struct rv_ip_addr src;
 	struct rv_ip_addr dst;
