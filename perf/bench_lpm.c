@@ -559,7 +559,7 @@ static void build_exact(struct ctx *c)
 {
 	const struct set *s = c->set;
 
-	c->demux = rv_demux_new(s->n);
+	c->demux = rv_demux_new(s->n, NULL);
 	c->sessions = xmalloc(s->n * sizeof(*c->sessions));
 	if (!c->demux) {
 		die("demux");
