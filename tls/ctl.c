@@ -36,9 +36,14 @@ void rv_ctl_peer_init(struct rv_ctl_peer *c, const struct rv_ctl_peer_ops *ops,
 	c->last_data_ka_ns = now_ns;
 	c->rekey_tokens = RV_CTL_PEER_REKEYS_PER_MIN;
 	c->rekey_refill_ns = now_ns;
-	/* The client replaces these with the server's values from CONFIG. */
-	c->keepalive_ns = (uint64_t)env->cfg->keepalive_ms * RV_NSEC_PER_MSEC;
-	c->dead_peer_ns = (uint64_t)env->cfg->dead_peer_ms * RV_NSEC_PER_MSEC;
+	/* The server's own settings; a client has none (0) and uses the
+	 * defaults until CONFIG brings the server's. */
+	c->keepalive_ns = (uint64_t)(env->cfg->keepalive_ms ? env->cfg->keepalive_ms
+							    : RV_CTL_DEFAULT_KEEPALIVE_MS) *
+			  RV_NSEC_PER_MSEC;
+	c->dead_peer_ns = (uint64_t)(env->cfg->dead_peer_ms ? env->cfg->dead_peer_ms
+							    : RV_CTL_DEFAULT_DEAD_PEER_MS) *
+			  RV_NSEC_PER_MSEC;
 	memset(&m, 0, sizeof(m));
 	m.type = RV_CTL_HELLO;
 	m.hello.max_ver = RV_CTL_PROTO_MAX;

@@ -52,6 +52,9 @@ enum {
 	/* Every peer is ticked at least this often, so rekey requests raised
 	 * by the data plane (packet-count limits) are noticed promptly. */
 	RV_CTL_MAX_TICK_MS = 1000,
+	/* A client's timers until the server's CONFIG replaces them. */
+	RV_CTL_DEFAULT_KEEPALIVE_MS = 10000,
+	RV_CTL_DEFAULT_DEAD_PEER_MS = 30000,
 };
 
 struct rv_ctl_env {
