@@ -674,7 +674,8 @@ static bool routes_or_timers_changed(const struct rv_config *a, const struct rv_
 	return a->mtu != b->mtu || a->keepalive_ms != b->keepalive_ms ||
 	       a->dead_peer_ms != b->dead_peer_ms || a->rekey_ms != b->rekey_ms ||
 	       a->num_routes != b->num_routes ||
-	       memcmp(a->routes, b->routes, sizeof(a->routes[0]) * a->num_routes) != 0;
+	       memcmp(a->routes, b->routes, sizeof(a->routes[0]) * a->num_routes) != 0 ||
+	       rv_subnets_changed(a, b); /* other clients' subnets are pushed as routes */
 }
 
 int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_strbuf *log)
@@ -746,6 +747,7 @@ int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_
 				 "addresses took away\n",
 				 ended);
 	}
+	rv_subnets_apply(l, next, log);
 	rv_leases_set_lifetime(s->leases, (uint64_t)next->lease_time_ms * RV_NSEC_PER_MSEC);
 	ret = rv_admit_set_limits(s->admit, &lim);
 	if (ret == 0) {
