@@ -377,8 +377,8 @@ int rv_cli_tables(int *out_sigfd, struct rv_demux **out_demux, struct rv_qsbr **
 		fprintf(stderr, "ringvpn: signalfd: %s\n", strerror(errno));
 		return RV_EXIT_FAILURE;
 	}
-	*out_demux = rv_demux_new(max_sessions);
 	*out_qsbr = rv_qsbr_new(QSBR_MAX_READERS);
+	*out_demux = *out_qsbr ? rv_demux_new(max_sessions, *out_qsbr) : NULL;
 	if (!*out_demux || !*out_qsbr) {
 		fprintf(stderr, "ringvpn: out of memory\n");
 		return RV_EXIT_FAILURE;

@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "core/qsbr.h"
 #include "tls/loop.h"
+#include "tls/subnets.h"
 #include "uring/dataplane.h"
 #include "uring/tun.h"
 
@@ -163,6 +164,7 @@ int rv_cmd_server(int argc, char **argv)
 		code = rv_cli_errno_exit(ret, RV_EXIT_TUN);
 		goto out;
 	}
+	rv_subnets_set_routes(rv_dataplane_tun_name(dp), NULL, &cfg);
 	memset(&lp, 0, sizeof(lp));
 	lp.cfg = &cfg;
 	lp.tls = tls;

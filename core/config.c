@@ -209,6 +209,16 @@ bool rv_prefix_contains(const struct rv_prefix *p, const struct rv_ip_addr *a)
 	return true;
 }
 
+bool rv_prefix_covers(const struct rv_prefix *outer, const struct rv_prefix *inner)
+{
+	return outer->len <= inner->len && rv_prefix_contains(outer, &inner->addr);
+}
+
+bool rv_prefix_overlap(const struct rv_prefix *a, const struct rv_prefix *b)
+{
+	return rv_prefix_covers(a, b) || rv_prefix_covers(b, a);
+}
+
 /* parse_host_port: "host", "host:port", "[v6]", "[v6]:port", or a bare v6
  * literal. |def| is the port when none is given. */
 static int parse_host_port(char *host, size_t host_cap, uint16_t *port, uint16_t def, const char *v,
@@ -536,6 +546,71 @@ static int set_fixed(struct rv_config *c, const char *v, char *why, size_t wl)
 	}
 	c->fixed[c->num_fixed++] = f;
 	return 0;
+}
+
+/* subnet = NAME [override] PREFIX [PREFIX]*; each prefix is one entry. */
+static int set_subnet(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	static const char usage[] = "write NAME [override] PREFIXES, e.g. subnet = site-a "
+				    "10.20.0.0/24 fd20::/64";
+	struct rv_config_subnet sn;
+	char buf[RV_CONFIG_LINE_MAX];
+	char *save = NULL, *tok;
+	size_t first = c->num_subnets;
+	int n = 0;
+
+	memset(&sn, 0, sizeof(sn));
+	if (strlen(v) >= sizeof(buf)) {
+		snprintf(why, wl, "value too long");
+		return -EINVAL;
+	}
+	strcpy(buf, v);
+	for (tok = strtok_r(buf, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save), n++) {
+		if (n == 0) {
+			if (strlen(tok) > RV_CONFIG_NAME_MAX) {
+				snprintf(why, wl, "name '%s' longer than %d characters", tok,
+					 RV_CONFIG_NAME_MAX);
+				goto fail;
+			}
+			strcpy(sn.name, tok);
+			continue;
+		}
+		if (n == 1 && !strcmp(tok, "override")) {
+			sn.override = true;
+			continue;
+		}
+		if (rv_prefix_parse(&sn.p, tok)) {
+			snprintf(why, wl, "'%s' is not a prefix (%s)", tok, usage);
+			goto fail;
+		}
+		if (!host_bits_zero(&sn.p)) {
+			snprintf(why, wl, "subnet %s has host bits set; write the network address",
+				 tok);
+			goto fail;
+		}
+		for (size_t i = 0; i < c->num_subnets; i++) {
+			if (!strcmp(c->subnets[i].name, sn.name) &&
+			    c->subnets[i].p.len == sn.p.len &&
+			    rv_ip_addr_equal(&c->subnets[i].p.addr, &sn.p.addr)) {
+				snprintf(why, wl, "%s already has subnet %s", sn.name, tok);
+				goto fail;
+			}
+		}
+		if (c->num_subnets >= RV_CONFIG_MAX_SUBNETS) {
+			snprintf(why, wl, "more than %d subnets (each is pushed to every client)",
+				 RV_CONFIG_MAX_SUBNETS);
+			goto fail;
+		}
+		c->subnets[c->num_subnets++] = sn;
+	}
+	if (c->num_subnets == first) {
+		snprintf(why, wl, "'%s': no prefix (%s)", v, usage);
+		return -EINVAL;
+	}
+	return 0;
+fail:
+	c->num_subnets = first; /* the line is taken whole or not at all */
+	return -EINVAL;
 }
 
 static int set_rekey_packets(struct rv_config *c, const char *v, char *why, size_t wl)
@@ -1037,6 +1112,128 @@ const struct rv_config_fixed *rv_config_find_fixed(const struct rv_config *c, co
 	return NULL;
 }
 
+/* subnet_str formats one subnet as "NAME PREFIX" into |buf|. */
+static const char *subnet_str(const struct rv_config_subnet *s, char *buf, size_t len)
+{
+	char a[64];
+
+	snprintf(buf, len, "%s %s/%u", s->name, rv_ip_addr_str(&s->p.addr, a, sizeof(a)), s->p.len);
+	return buf;
+}
+
+static const char *prefix_str(const struct rv_prefix *p, char *buf, size_t len)
+{
+	char a[64];
+
+	snprintf(buf, len, "%s/%u", rv_ip_addr_str(&p->addr, a, sizeof(a)), p->len);
+	return buf;
+}
+
+/*
+ * validate_subnets: a network behind a client is nobody else's. It may not
+ * overlap the pools (clients' own addresses) or a route (the server's
+ * networks), nor another name's subnet, except that one lying inside
+ * another name's subnet may be carved out with override: the longest match
+ * then sends it to its own name. Nesting within one name is redundant.
+ */
+static int validate_subnets(const struct rv_config *c, char *err, size_t err_len)
+{
+	char x[160], y[160], z[160];
+
+	if (c->num_routes + c->num_subnets > RV_CONFIG_MAX_ROUTES) {
+		snprintf(err, err_len,
+			 "%zu routes and %zu subnets: at most %d can be pushed to clients (merge "
+			 "subnets into shorter prefixes, or drop some)",
+			 c->num_routes, c->num_subnets, RV_CONFIG_MAX_ROUTES);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < c->num_subnets; i++) {
+		const struct rv_config_subnet *s = &c->subnets[i];
+		const struct rv_prefix *pools[] = { &c->pool4, &c->pool6 };
+		bool inside_other = false;
+
+		for (size_t k = 0; k < 2; k++) {
+			if (pools[k]->addr.family && rv_prefix_overlap(pools[k], &s->p)) {
+				snprintf(err, err_len,
+					 "subnet %s overlaps %s %s, where clients' own addresses "
+					 "come from: choose a network outside the pools",
+					 subnet_str(s, x, sizeof(x)), k ? "pool6" : "pool4",
+					 prefix_str(pools[k], y, sizeof(y)));
+				return -EINVAL;
+			}
+		}
+		for (size_t k = 0; k < c->num_routes; k++) {
+			if (rv_prefix_overlap(&c->routes[k], &s->p)) {
+				snprintf(err, err_len,
+					 "subnet %s overlaps route %s: a route is a network "
+					 "behind the server, a subnet one behind a client; keep "
+					 "one",
+					 subnet_str(s, x, sizeof(x)),
+					 prefix_str(&c->routes[k], y, sizeof(y)));
+				return -EINVAL;
+			}
+		}
+		for (size_t j = 0; j < c->num_subnets; j++) {
+			const struct rv_config_subnet *o = &c->subnets[j];
+			bool same = !strcmp(o->name, s->name);
+
+			if (j == i || !rv_prefix_overlap(&o->p, &s->p)) {
+				continue;
+			}
+			if (same) {
+				snprintf(err, err_len,
+					 "subnet %s overlaps %s's own %s: remove the longer one",
+					 subnet_str(s, x, sizeof(x)), o->name,
+					 prefix_str(&o->p, y, sizeof(y)));
+				return -EINVAL;
+			}
+			if (o->p.len == s->p.len) {
+				snprintf(err, err_len, "subnet %s is given to both %s and %s",
+					 prefix_str(&s->p, x, sizeof(x)), j < i ? o->name : s->name,
+					 j < i ? s->name : o->name);
+				return -EINVAL;
+			}
+			if (o->p.len < s->p.len) {
+				inside_other = true;
+				if (!s->override) {
+					snprintf(err, err_len,
+						 "subnet %s lies inside %s's %s: write 'subnet = "
+						 "%s override %s' to carve it out for %s (the "
+						 "longest match wins), or choose another network",
+						 subnet_str(s, x, sizeof(x)), o->name,
+						 prefix_str(&o->p, y, sizeof(y)), s->name,
+						 prefix_str(&s->p, z, sizeof(z)), s->name);
+					return -EINVAL;
+				}
+			}
+		}
+		if (s->override && !inside_other) {
+			snprintf(err, err_len,
+				 "subnet %s is marked override but lies inside no other name's "
+				 "subnet: remove 'override'",
+				 subnet_str(s, x, sizeof(x)));
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+size_t rv_config_subnets_of(const struct rv_config *c, const char *name, struct rv_prefix *out,
+			    size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->num_subnets; i++) {
+		if (!strcmp(c->subnets[i].name, name)) {
+			if (n < max) {
+				out[n] = c->subnets[i].p;
+			}
+			n++;
+		}
+	}
+	return n;
+}
+
 static int validate_server(const struct rv_config *c, char *err, size_t err_len)
 {
 	char a[64];
@@ -1093,7 +1290,7 @@ static int validate_server(const struct rv_config *c, char *err, size_t err_len)
 			}
 		}
 	}
-	return 0;
+	return validate_subnets(c, err, err_len);
 }
 
 int rv_config_validate(const struct rv_config *c, char *err, size_t err_len)

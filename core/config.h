@@ -4,7 +4,7 @@
  * File format: one `key = value` per line; `#` starts a comment (anywhere on
  * a line), blank lines are ignored, keys are lower-case, values run to the
  * end of the line with surrounding blanks trimmed. Keys marked repeatable
- * (`route`, `fixed`) may repeat; any other key given twice is an error.
+ * (`route`, `fixed`, `subnet`) may repeat; any other key given twice is an error.
  * Every error names file:line (or the flag) and what to do about it.
  *
  * The keys, their roles, value forms, defaults, documentation and whether a
@@ -39,6 +39,7 @@ enum {
 	RV_CONFIG_IFNAME_MAX = 16, /* IFNAMSIZ */
 	RV_CONFIG_MAX_ROUTES = 32, /* matches RV_CTRL_MAX_ROUTES */
 	RV_CONFIG_MAX_FIXED = 256,
+	RV_CONFIG_MAX_SUBNETS = 32, /* each is pushed to clients: routes + subnets <= 32 */
 	RV_CONFIG_LINE_MAX = 1024,
 	RV_CONFIG_DEFAULT_PORT = 4433,
 	RV_CONFIG_MAX_KEYS = 128, /* size of the |given| bitmap */
@@ -114,6 +115,13 @@ enum rv_config_zc {
 	RV_CONFIG_ZC_OFF,
 };
 
+/* struct rv_config_subnet is one network behind the client named |name|. */
+struct rv_config_subnet {
+	char name[RV_CONFIG_NAME_MAX + 1];
+	struct rv_prefix p;
+	bool override; /* carved out of another name's subnet on purpose */
+};
+
 struct rv_config {
 	enum rv_config_role role;
 	uint64_t given[RV_CONFIG_MAX_KEYS / 64]; /* bit i: key i was set by file or flag */
@@ -146,6 +154,8 @@ struct rv_config {
 	size_t num_routes;
 	struct rv_config_fixed fixed[RV_CONFIG_MAX_FIXED];
 	size_t num_fixed;
+	struct rv_config_subnet subnets[RV_CONFIG_MAX_SUBNETS];
+	size_t num_subnets;
 	uint32_t keepalive_ms;
 	uint32_t dead_peer_ms;
 	uint32_t rekey_ms;
@@ -223,12 +233,19 @@ int rv_config_set(struct rv_config *c, const char *origin, const char *key, cons
 		  char *err, size_t err_len);
 
 /* rv_config_validate checks cross-field rules (required files, pools,
- * timers, fixed addresses inside pools and unique). Returns 0 or -EINVAL. */
+ * timers, fixed addresses inside pools and unique, subnets clear of the
+ * pools, the routes and each other unless carved out with override, and
+ * routes + subnets few enough to push). Returns 0 or -EINVAL. */
 int rv_config_validate(const struct rv_config *c, char *err, size_t err_len);
 
 /* rv_config_find_fixed returns the fixed entry for certificate name |name|,
  * or NULL. */
 const struct rv_config_fixed *rv_config_find_fixed(const struct rv_config *c, const char *name);
+
+/* rv_config_subnets_of copies the networks behind certificate name |name|
+ * into out[0..max) and returns how many |name| has. */
+size_t rv_config_subnets_of(const struct rv_config *c, const char *name, struct rv_prefix *out,
+			    size_t max);
 
 /* rv_prefix_parse parses "addr/len" (or "addr", meaning a host prefix).
  * Returns 0 or -EINVAL. */
@@ -236,5 +253,10 @@ int rv_prefix_parse(struct rv_prefix *out, const char *s);
 
 /* rv_prefix_contains: is |a| inside |p|? */
 bool rv_prefix_contains(const struct rv_prefix *p, const struct rv_ip_addr *a);
+
+/* rv_prefix_covers: is all of |inner| inside |outer| (same family, outer no
+ * longer)? rv_prefix_overlap: does one cover the other? */
+bool rv_prefix_covers(const struct rv_prefix *outer, const struct rv_prefix *inner);
+bool rv_prefix_overlap(const struct rv_prefix *a, const struct rv_prefix *b);
 
 #endif /* RV_CORE_CONFIG_H */

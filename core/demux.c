@@ -1,16 +1,26 @@
 /*
  * demux.c — lock-free session lookup tables (see demux.h for the contract).
  *
- * Layout. The demux owns a fixed array of entries, one per published
- * session, each one cache line holding the session's three lookup keys (receiver
- * index, IPv4, IPv6), the session pointer and three chain links. Three
- * bucket arrays (index, IPv4, IPv6; a power of two >= 2 * max_sessions, so
- * chains average under 1.3 entries even when full) hold the number of the
- * first entry of their chain. A lookup reads one bucket word and one entry
- * line per chain step and never touches the session itself: with 65,536
- * sessions of several KiB each, dereferencing sessions would make every
- * lookup a cache and TLB miss, while the entries (4 MiB, on huge pages when
- * the kernel allows) and buckets stay cache-resident.
+ * By address: two core/lpm.h tries (IPv4, IPv6) whose values are session
+ * pointers. A session's own addresses are its /32 and /128; the networks it
+ * owns are listed per session here (writer-only, by demux entry) so that
+ * removing the session unpublishes them all, and so that a prefix taken over
+ * by another session leaves its previous owner's list. The tries carry the
+ * same contract as the index table below: one writer, lock-free readers,
+ * replaced nodes retired through QSBR. At 65,536 host entries a lookup by
+ * destination costs about what the exact-match hash it replaced did
+ * (perf/bench_lpm.c, "hosts"), and it answers networks too.
+ *
+ * By index. The demux owns a fixed array of entries, one per published
+ * session, each one cache line holding the session's receiver index, the
+ * session pointer and the chain link. A bucket array (a power of two >=
+ * 2 * max_sessions, so chains average under 1.3 entries even when full)
+ * holds the number of the first entry of its chain. A lookup reads one
+ * bucket word and one entry line per chain step and never touches the
+ * session itself: with 65,536 sessions of several KiB each, dereferencing
+ * sessions would make every lookup a cache and TLB miss, while the entries
+ * (4 MiB, on huge pages when the kernel allows) and buckets stay
+ * cache-resident.
  *
  * Publication (one writer, lock-free readers):
  *   add:     fill a free entry inside its seqlock (seq odd while writing),
@@ -22,10 +32,10 @@
  *   reuse:   an entry may be rewritten for another session while a slow
  *            reader still stands on it. The reader notices: either the
  *            sequence number changed across its reads (a torn entry), or the
- *            entry now records a different bucket for this table (it moved
- *            to another chain). Either way it restarts from the bucket, so a
- *            lookup never returns a session under a key it does not have and
- *            never misses a session that stayed published.
+ *            entry now records a different bucket (it moved to another
+ *            chain). Either way it restarts from the bucket, so a lookup
+ *            never returns a session under a key it does not have and never
+ *            misses a session that stayed published.
  * A lookup may return a session that was removed an instant ago; it stays
  * valid memory until the grace period described in qsbr.h.
  *
@@ -38,11 +48,10 @@
  * it exactly; on x86 every one of these is a plain mov.)
  *
  * Hashing: receiver indices are random (rv_demux_alloc_index) but callers may
- * choose their own, and virtual addresses are dense (ippool hands them out in
- * sequence), so all keys go through a keyed multiply-xorshift mix seeded from
- * rv_rand_bytes. Chains only ever contain sessions the control thread
- * created, so traffic with chosen addresses cannot lengthen them; the key
- * makes the bucket layout of a given set of addresses unpredictable as well.
+ * choose their own, so they go through a keyed multiply-xorshift mix seeded
+ * from rv_rand_bytes. Chains only ever contain sessions the control thread
+ * created, so traffic with chosen indices cannot lengthen them; the key
+ * makes the bucket layout of a given set of indices unpredictable as well.
  */
 #include "core/demux.h"
 
@@ -56,11 +65,12 @@
 
 #include "core/compiler.h"
 #include "core/internal.h"
+#include "core/lpm.h"
+#include "core/qsbr.h"
 #include "crypto/rand.h"
 
 enum {
 	ALLOC_INDEX_TRIES = 64,
-	NO_BUCKET = UINT32_MAX, /* entry not in this table's chains */
 	HUGE_PAGE = 2 << 20,
 };
 
@@ -68,32 +78,33 @@ enum {
 struct demux_entry {
 	_Atomic uint32_t seq; /* odd: being rewritten */
 	_Atomic uint32_t index;
-	_Atomic uint32_t v4;
-	_Atomic uint32_t next_index;
-	_Atomic uint32_t next_v4;
-	_Atomic uint32_t next_v6;
-	_Atomic uint32_t bucket_index; /* chain it is on, per table */
-	_Atomic uint32_t bucket_v4;
-	_Atomic uint32_t bucket_v6;
-	_Atomic uint64_t v6[2];
+	_Atomic uint32_t next;
+	_Atomic uint32_t bucket; /* chain it is on */
 	struct rv_session *_Atomic s;
 } RV_CACHE_ALIGNED;
 
 _Static_assert(sizeof(struct demux_entry) == RV_CACHELINE, "one entry per cache line");
 
+/* The networks one session owns (writer-only, by demux entry number). */
+struct owned {
+	struct rv_prefix *p;
+	size_t n, cap;
+};
+
 struct rv_demux {
 	_Atomic uint32_t *by_index;
-	_Atomic uint32_t *by_v4;
-	_Atomic uint32_t *by_v6;
+	struct rv_lpm *lpm4, *lpm6;
 	struct demux_entry *entries;
-	uint64_t key[4]; /* hash keys; [1] and [3] odd */
+	uint64_t key[2]; /* hash key; [1] odd */
 	uint32_t mask;	 /* buckets - 1 */
 	size_t max_sessions;
 	_Atomic size_t num_sessions;
 	struct rv_session *_Atomic dflt;
+	struct rv_qsbr *qsbr;
 	/* Writer-only FIFO of free entry numbers. */
 	uint32_t *free_ring;
 	size_t free_head, free_len;
+	struct owned *owned;
 };
 
 static inline uint32_t mix64(uint64_t x, uint64_t k)
@@ -107,16 +118,6 @@ static inline uint32_t mix64(uint64_t x, uint64_t k)
 static inline uint32_t hash_index(const struct rv_demux *d, uint32_t index)
 {
 	return mix64((uint64_t)index ^ d->key[0], d->key[1]) & d->mask;
-}
-
-static inline uint32_t hash_v4(const struct rv_demux *d, uint32_t v4)
-{
-	return mix64((uint64_t)v4 ^ d->key[2], d->key[1]) & d->mask;
-}
-
-static inline uint32_t hash_v6(const struct rv_demux *d, uint64_t w0, uint64_t w1)
-{
-	return mix64(w0 ^ d->key[2] ^ ((w1 ^ d->key[0]) * d->key[3]), d->key[1]) & d->mask;
 }
 
 static void *alloc_table(size_t size)
@@ -140,7 +141,7 @@ static void *alloc_table(size_t size)
 	return p;
 }
 
-struct rv_demux *rv_demux_new(size_t max_sessions)
+struct rv_demux *rv_demux_new(size_t max_sessions, struct rv_qsbr *qsbr)
 {
 	struct rv_demux *d;
 	size_t buckets = 1;
@@ -156,11 +157,12 @@ struct rv_demux *rv_demux_new(size_t max_sessions)
 		return NULL;
 	}
 	d->by_index = alloc_table(buckets * sizeof(*d->by_index));
-	d->by_v4 = alloc_table(buckets * sizeof(*d->by_v4));
-	d->by_v6 = alloc_table(buckets * sizeof(*d->by_v6));
 	d->entries = alloc_table(max_sessions * sizeof(*d->entries));
 	d->free_ring = calloc(max_sessions, sizeof(*d->free_ring));
-	if (!d->by_index || !d->by_v4 || !d->by_v6 || !d->entries || !d->free_ring) {
+	d->owned = calloc(max_sessions, sizeof(*d->owned));
+	d->lpm4 = rv_lpm_new(AF_INET, qsbr);
+	d->lpm6 = rv_lpm_new(AF_INET6, qsbr);
+	if (!d->by_index || !d->entries || !d->free_ring || !d->owned || !d->lpm4 || !d->lpm6) {
 		rv_demux_free(d);
 		return NULL;
 	}
@@ -171,9 +173,9 @@ struct rv_demux *rv_demux_new(size_t max_sessions)
 	d->free_len = max_sessions;
 	rv_rand_bytes((uint8_t *)d->key, sizeof(d->key));
 	d->key[1] |= 1;
-	d->key[3] |= 1;
 	d->mask = (uint32_t)(buckets - 1);
 	d->max_sessions = max_sessions;
+	d->qsbr = qsbr;
 	return d;
 }
 
@@ -182,9 +184,13 @@ void rv_demux_free(struct rv_demux *d)
 	if (!d) {
 		return;
 	}
+	for (size_t i = 0; d->owned && i < d->max_sessions; i++) {
+		free(d->owned[i].p);
+	}
+	free(d->owned);
+	rv_lpm_free(d->lpm4);
+	rv_lpm_free(d->lpm6);
 	free(d->by_index);
-	free(d->by_v4);
-	free(d->by_v6);
 	free(d->entries);
 	free(d->free_ring);
 	free(d);
@@ -193,11 +199,11 @@ void rv_demux_free(struct rv_demux *d)
 /* ---- lookups (any thread, no lock) ------------------------------------- */
 
 /*
- * One chain walk per table. Each step reads the entry under its seqlock and
- * checks that the entry is still on the chain of bucket |h|; any doubt
- * restarts the walk from the bucket (see the file comment). Restarts need
- * the writer to rewrite the very entry being read, so they are rare and
- * bounded by the writer's pace.
+ * One chain walk. Each step reads the entry under its seqlock and checks
+ * that the entry is still on the chain of bucket |h|; any doubt restarts
+ * the walk from the bucket (see the file comment). Restarts need the writer
+ * to rewrite the very entry being read, so they are rare and bounded by the
+ * writer's pace.
  */
 struct rv_session *rv_demux_by_index(const struct rv_demux *d, uint32_t index)
 {
@@ -210,10 +216,10 @@ retry:
 		const struct demux_entry *e = &d->entries[id - 1];
 		uint32_t seq = atomic_load_explicit(&e->seq, memory_order_acquire);
 		uint32_t key = atomic_load_explicit(&e->index, memory_order_acquire);
-		uint32_t b = atomic_load_explicit(&e->bucket_index, memory_order_acquire);
+		uint32_t b = atomic_load_explicit(&e->bucket, memory_order_acquire);
 		struct rv_session *s = atomic_load_explicit(&e->s, memory_order_acquire);
 
-		id = atomic_load_explicit(&e->next_index, memory_order_acquire);
+		id = atomic_load_explicit(&e->next, memory_order_acquire);
 		if (unlikely((seq & 1) || b != h ||
 			     atomic_load_explicit(&e->seq, memory_order_relaxed) != seq)) {
 			goto retry;
@@ -225,94 +231,58 @@ retry:
 	return NULL;
 }
 
-static inline struct rv_session *find_v4(const struct rv_demux *d, uint32_t v4)
+static struct rv_lpm *lpm_of(const struct rv_demux *d, int family)
 {
-	const uint32_t h = hash_v4(d, v4);
-	uint32_t id;
-
-retry:
-	id = atomic_load_explicit(&d->by_v4[h], memory_order_acquire);
-	while (id) {
-		const struct demux_entry *e = &d->entries[id - 1];
-		uint32_t seq = atomic_load_explicit(&e->seq, memory_order_acquire);
-		uint32_t key = atomic_load_explicit(&e->v4, memory_order_acquire);
-		uint32_t b = atomic_load_explicit(&e->bucket_v4, memory_order_acquire);
-		struct rv_session *s = atomic_load_explicit(&e->s, memory_order_acquire);
-
-		id = atomic_load_explicit(&e->next_v4, memory_order_acquire);
-		if (unlikely((seq & 1) || b != h ||
-			     atomic_load_explicit(&e->seq, memory_order_relaxed) != seq)) {
-			goto retry;
-		}
-		if (key == v4) {
-			return s;
-		}
-	}
-	return NULL;
+	return family == AF_INET ? d->lpm4 : family == AF_INET6 ? d->lpm6 : NULL;
 }
 
-static inline struct rv_session *find_v6(const struct rv_demux *d, uint64_t w0, uint64_t w1)
+/* is_own_addr: is |a| one of |s|'s own virtual addresses? */
+static bool is_own_addr(const struct rv_session *s, const struct rv_ip_addr *a)
 {
-	const uint32_t h = hash_v6(d, w0, w1);
-	uint32_t id;
-
-retry:
-	id = atomic_load_explicit(&d->by_v6[h], memory_order_acquire);
-	while (id) {
-		const struct demux_entry *e = &d->entries[id - 1];
-		uint32_t seq = atomic_load_explicit(&e->seq, memory_order_acquire);
-		uint64_t k0 = atomic_load_explicit(&e->v6[0], memory_order_acquire);
-		uint64_t k1 = atomic_load_explicit(&e->v6[1], memory_order_acquire);
-		uint32_t b = atomic_load_explicit(&e->bucket_v6, memory_order_acquire);
-		struct rv_session *s = atomic_load_explicit(&e->s, memory_order_acquire);
-
-		id = atomic_load_explicit(&e->next_v6, memory_order_acquire);
-		if (unlikely((seq & 1) || b != h ||
-			     atomic_load_explicit(&e->seq, memory_order_relaxed) != seq)) {
-			goto retry;
-		}
-		if (k0 == w0 && k1 == w1) {
-			return s;
-		}
+	if (a->family == AF_INET) {
+		return s->has_v4 && memcmp(a->a, s->vaddr4.a, 4) == 0;
 	}
-	return NULL;
+	return a->family == AF_INET6 && s->has_v6 && memcmp(a->a, s->vaddr6.a, 16) == 0;
 }
 
 struct rv_session *rv_demux_by_addr(const struct rv_demux *d, const struct rv_ip_addr *addr)
 {
-	if (addr->family == AF_INET) {
-		uint32_t k;
+	const struct rv_lpm *t = lpm_of(d, addr->family);
+	struct rv_session *s = t ? rv_lpm_lookup(t, addr->a) : NULL;
 
-		memcpy(&k, addr->a, sizeof(k));
-		return find_v4(d, k);
-	}
-	if (addr->family == AF_INET6) {
-		uint64_t w[2];
-
-		memcpy(w, addr->a, sizeof(w));
-		return find_v6(d, w[0], w[1]);
-	}
-	return NULL;
+	/* A session found by a network it owns is not the address's owner.
+	 * Reading |s| is safe: it is valid until the grace period ends. */
+	return s && is_own_addr(s, addr) ? s : NULL;
 }
 
 struct rv_session *rv_demux_by_dst4(const struct rv_demux *d, const uint8_t *addr4)
 {
-	struct rv_session *s;
-	uint32_t k;
+	struct rv_session *s = rv_lpm_lookup(d->lpm4, addr4);
 
-	memcpy(&k, addr4, sizeof(k));
-	s = find_v4(d, k);
 	return s ? s : atomic_load_explicit(&d->dflt, memory_order_acquire);
 }
 
 struct rv_session *rv_demux_by_dst6(const struct rv_demux *d, const uint8_t *addr6)
 {
-	struct rv_session *s;
-	uint64_t w[2];
+	struct rv_session *s = rv_lpm_lookup(d->lpm6, addr6);
 
-	memcpy(w, addr6, sizeof(w));
-	s = find_v6(d, w[0], w[1]);
 	return s ? s : atomic_load_explicit(&d->dflt, memory_order_acquire);
+}
+
+bool rv_demux_source_ok(const struct rv_demux *d, const struct rv_session *s,
+			const struct rv_ip_addr *src)
+{
+	const struct rv_lpm *t;
+
+	/* Own address first: the common case costs a compare, as before
+	 * networks existed. Everything else asks the trie whom the source
+	 * routes back to; a session being torn down may find itself already
+	 * gone and lose a last packet, counted as spoofed. */
+	if (s->any_source || is_own_addr(s, src)) {
+		return true;
+	}
+	t = lpm_of(d, src->family);
+	return t && rv_lpm_lookup(t, src->a) == s;
 }
 
 size_t rv_demux_count(const struct rv_demux *d)
@@ -341,17 +311,16 @@ int rv_demux_alloc_index(struct rv_demux *d, uint32_t *out_index)
 	return -ENOSPC;
 }
 
-/* unlink removes entry |id| (number + 1) from the chain starting at |head|,
- * whose links are the |next_off| field of each entry. The writer is the only
- * thread that stores links, so it walks with relaxed loads. */
-static void unlink_entry(struct rv_demux *d, _Atomic uint32_t *head, uint32_t id, size_t next_off)
+/* unlink_entry removes entry |id| (number + 1) from the chain of bucket
+ * |h|. The writer is the only thread that stores links, so it walks with
+ * relaxed loads. */
+static void unlink_entry(struct rv_demux *d, uint32_t h, uint32_t id)
 {
-	_Atomic uint32_t *link = head;
+	_Atomic uint32_t *link = &d->by_index[h];
 	uint32_t cur;
 
 	while ((cur = atomic_load_explicit(link, memory_order_relaxed)) != 0) {
-		_Atomic uint32_t *next =
-			(_Atomic uint32_t *)(void *)((char *)&d->entries[cur - 1] + next_off);
+		_Atomic uint32_t *next = &d->entries[cur - 1].next;
 
 		if (cur == id) {
 			atomic_store_explicit(link,
@@ -363,31 +332,59 @@ static void unlink_entry(struct rv_demux *d, _Atomic uint32_t *head, uint32_t id
 	}
 }
 
+/* host_set / host_remove publish and unpublish |s|'s own addresses. */
+static int host_set(struct rv_demux *d, struct rv_session *s)
+{
+	int ret = 0;
+
+	if (s->has_v4) {
+		ret = rv_lpm_set(d->lpm4, s->vaddr4.a, 32, s);
+	}
+	if (!ret && s->has_v6) {
+		ret = rv_lpm_set(d->lpm6, s->vaddr6.a, 128, s);
+	}
+	return ret;
+}
+
+static void host_remove(struct rv_demux *d, struct rv_session *s)
+{
+	if (s->has_v4 && rv_lpm_get(d->lpm4, s->vaddr4.a, 32) == s) {
+		rv_lpm_remove(d->lpm4, s->vaddr4.a, 32);
+	}
+	if (s->has_v6 && rv_lpm_get(d->lpm6, s->vaddr6.a, 128) == s) {
+		rv_lpm_remove(d->lpm6, s->vaddr6.a, 128);
+	}
+}
+
 int rv_demux_add(struct rv_demux *d, struct rv_session *s)
 {
 	struct demux_entry *e;
-	uint32_t id, seq, hi, h4 = NO_BUCKET, h6 = NO_BUCKET;
+	uint32_t id, seq, h;
+	int ret;
 
 	if (s->published || rv_demux_by_index(d, s->local_index) ||
-	    (s->has_v4 && find_v4(d, s->v4key)) ||
-	    (s->has_v6 && find_v6(d, s->v6key[0], s->v6key[1]))) {
+	    (s->has_v4 && rv_lpm_get(d->lpm4, s->vaddr4.a, 32)) ||
+	    (s->has_v6 && rv_lpm_get(d->lpm6, s->vaddr6.a, 128))) {
 		return -EEXIST;
 	}
 	if (rv_demux_count(d) >= d->max_sessions || d->free_len == 0) {
 		return -ENOSPC;
 	}
+	ret = host_set(d, s);
+	if (ret) {
+		/* The first address may have been visible for a moment: wait
+		 * until no worker can hold |s|, so the caller may free it. */
+		host_remove(d, s);
+		if (d->qsbr) {
+			rv_qsbr_synchronize(d->qsbr);
+		}
+		return ret;
+	}
 	id = d->free_ring[d->free_head];
 	d->free_head = (d->free_head + 1) % d->max_sessions;
 	d->free_len--;
 	e = &d->entries[id];
-
-	hi = hash_index(d, s->local_index);
-	if (s->has_v4) {
-		h4 = hash_v4(d, s->v4key);
-	}
-	if (s->has_v6) {
-		h6 = hash_v6(d, s->v6key[0], s->v6key[1]);
-	}
+	h = hash_index(d, s->local_index);
 
 	/* Rewrite the entry under its seqlock: a reader still standing on it
 	 * from its previous life must see either the old or the new contents
@@ -395,44 +392,50 @@ int rv_demux_add(struct rv_demux *d, struct rv_session *s)
 	seq = atomic_load_explicit(&e->seq, memory_order_relaxed);
 	atomic_store_explicit(&e->seq, seq + 1, memory_order_relaxed);
 	atomic_store_explicit(&e->index, s->local_index, memory_order_release);
-	atomic_store_explicit(&e->v4, s->v4key, memory_order_release);
-	atomic_store_explicit(&e->v6[0], s->v6key[0], memory_order_release);
-	atomic_store_explicit(&e->v6[1], s->v6key[1], memory_order_release);
-	atomic_store_explicit(&e->bucket_index, hi, memory_order_release);
-	atomic_store_explicit(&e->bucket_v4, h4, memory_order_release);
-	atomic_store_explicit(&e->bucket_v6, h6, memory_order_release);
-	atomic_store_explicit(&e->next_index,
-			      atomic_load_explicit(&d->by_index[hi], memory_order_relaxed),
-			      memory_order_release);
-	atomic_store_explicit(&e->next_v4,
-			      s->has_v4 ? atomic_load_explicit(&d->by_v4[h4], memory_order_relaxed)
-					: 0,
-			      memory_order_release);
-	atomic_store_explicit(&e->next_v6,
-			      s->has_v6 ? atomic_load_explicit(&d->by_v6[h6], memory_order_relaxed)
-					: 0,
+	atomic_store_explicit(&e->bucket, h, memory_order_release);
+	atomic_store_explicit(&e->next, atomic_load_explicit(&d->by_index[h], memory_order_relaxed),
 			      memory_order_release);
 	atomic_store_explicit(&e->s, s, memory_order_release);
 	atomic_store_explicit(&e->seq, seq + 2, memory_order_release);
 
 	/* Publish: a reader that loads the bucket sees the entry whole. */
-	atomic_store_explicit(&d->by_index[hi], id + 1, memory_order_release);
-	if (s->has_v4) {
-		atomic_store_explicit(&d->by_v4[h4], id + 1, memory_order_release);
-	}
-	if (s->has_v6) {
-		atomic_store_explicit(&d->by_v6[h6], id + 1, memory_order_release);
-	}
+	atomic_store_explicit(&d->by_index[h], id + 1, memory_order_release);
+	d->owned[id].n = 0;
 	s->demux_entry = id;
 	s->published = true;
 	atomic_store_explicit(&d->num_sessions, rv_demux_count(d) + 1, memory_order_relaxed);
 	return 0;
 }
 
+/* owned_find returns the position of |p| in |o|, or o->n. */
+static size_t owned_find(const struct owned *o, const struct rv_prefix *p)
+{
+	size_t i;
+
+	for (i = 0; i < o->n; i++) {
+		if (o->p[i].len == p->len && rv_ip_addr_equal(&o->p[i].addr, &p->addr)) {
+			break;
+		}
+	}
+	return i;
+}
+
+static void owned_drop(struct owned *o, size_t i)
+{
+	o->p[i] = o->p[--o->n];
+}
+
+/* owner_of returns the session owning exactly |p| as a network (not as its
+ * own address), or NULL. */
+static struct rv_session *owner_of(const struct rv_demux *d, const struct rv_prefix *p)
+{
+	return rv_lpm_get(lpm_of(d, p->addr.family), p->addr.a, p->len);
+}
+
 void rv_demux_remove(struct rv_demux *d, struct rv_session *s)
 {
 	uint32_t id = s->demux_entry;
-	struct demux_entry *e;
+	struct owned *o;
 
 	if (atomic_load_explicit(&d->dflt, memory_order_relaxed) == s) {
 		atomic_store_explicit(&d->dflt, NULL, memory_order_release);
@@ -441,19 +444,15 @@ void rv_demux_remove(struct rv_demux *d, struct rv_session *s)
 	    atomic_load_explicit(&d->entries[id].s, memory_order_relaxed) != s) {
 		return;
 	}
-	e = &d->entries[id];
-	unlink_entry(d, &d->by_index[atomic_load_explicit(&e->bucket_index, memory_order_relaxed)],
-		     id + 1, offsetof(struct demux_entry, next_index));
-	if (s->has_v4) {
-		unlink_entry(d,
-			     &d->by_v4[atomic_load_explicit(&e->bucket_v4, memory_order_relaxed)],
-			     id + 1, offsetof(struct demux_entry, next_v4));
+	unlink_entry(d, atomic_load_explicit(&d->entries[id].bucket, memory_order_relaxed), id + 1);
+	host_remove(d, s);
+	o = &d->owned[id];
+	for (size_t i = 0; i < o->n; i++) {
+		if (owner_of(d, &o->p[i]) == s) {
+			rv_lpm_remove(lpm_of(d, o->p[i].addr.family), o->p[i].addr.a, o->p[i].len);
+		}
 	}
-	if (s->has_v6) {
-		unlink_entry(d,
-			     &d->by_v6[atomic_load_explicit(&e->bucket_v6, memory_order_relaxed)],
-			     id + 1, offsetof(struct demux_entry, next_v6));
-	}
+	o->n = 0;
 	/* The entry keeps its contents (and its stale pointer to s) until it is
 	 * reused; FIFO reuse makes that as late as possible. */
 	d->free_ring[(d->free_head + d->free_len) % d->max_sessions] = id;
@@ -465,4 +464,118 @@ void rv_demux_remove(struct rv_demux *d, struct rv_session *s)
 void rv_demux_set_default(struct rv_demux *d, struct rv_session *s)
 {
 	atomic_store_explicit(&d->dflt, s, memory_order_release);
+}
+
+/* valid_prefix: a known family, a length within it, no bits past it. */
+static bool valid_prefix(const struct rv_prefix *p)
+{
+	unsigned max = p->addr.family == AF_INET ? 32 : 128;
+
+	if ((p->addr.family != AF_INET && p->addr.family != AF_INET6) || p->len > max) {
+		return false;
+	}
+	for (unsigned bit = p->len; bit < max; bit++) {
+		if (p->addr.a[bit / 8] & (0x80u >> (bit % 8))) {
+			return false;
+		}
+	}
+	return true;
+}
+
+int rv_demux_add_prefix(struct rv_demux *d, struct rv_session *s, const struct rv_prefix *p)
+{
+	struct owned *o;
+	struct rv_session *prev;
+	int ret;
+
+	if (!s->published || !valid_prefix(p)) {
+		return -EINVAL;
+	}
+	prev = owner_of(d, p);
+	if (prev == s) {
+		return 0;
+	}
+	if (prev && is_own_addr(prev, &p->addr) &&
+	    p->len == (p->addr.family == AF_INET ? 32 : 128)) {
+		return -EEXIST;
+	}
+	o = &d->owned[s->demux_entry];
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? 2 * o->cap : 4;
+		struct rv_prefix *np = realloc(o->p, cap * sizeof(*np));
+
+		if (!np) {
+			return -ENOMEM;
+		}
+		o->p = np;
+		o->cap = cap;
+	}
+	/* One replacement in the trie: readers go from prev to s directly. */
+	ret = rv_lpm_set(lpm_of(d, p->addr.family), p->addr.a, p->len, s);
+	if (ret) {
+		return ret;
+	}
+	o->p[o->n++] = *p;
+	if (prev) {
+		struct owned *po = &d->owned[prev->demux_entry];
+		size_t i = owned_find(po, p);
+
+		if (i < po->n) {
+			owned_drop(po, i);
+		}
+	}
+	return 0;
+}
+
+int rv_demux_remove_prefix(struct rv_demux *d, struct rv_session *s, const struct rv_prefix *p)
+{
+	struct owned *o;
+	size_t i;
+
+	if (!s->published || !valid_prefix(p) || owner_of(d, p) != s) {
+		return -ENOENT;
+	}
+	o = &d->owned[s->demux_entry];
+	i = owned_find(o, p);
+	if (i == o->n) {
+		return -ENOENT; /* s's own address, not a network */
+	}
+	rv_lpm_remove(lpm_of(d, p->addr.family), p->addr.a, p->len);
+	owned_drop(o, i);
+	return 0;
+}
+
+int rv_demux_set_prefixes(struct rv_demux *d, struct rv_session *s, const struct rv_prefix *p,
+			  size_t n)
+{
+	struct owned *o;
+	int ret;
+
+	for (size_t i = 0; i < n; i++) {
+		ret = rv_demux_add_prefix(d, s, &p[i]);
+		if (ret) {
+			return ret;
+		}
+	}
+	o = &d->owned[s->demux_entry];
+	for (size_t i = 0; i < o->n;) {
+		bool keep = false;
+
+		for (size_t j = 0; j < n && !keep; j++) {
+			keep = p[j].len == o->p[i].len &&
+			       rv_ip_addr_equal(&p[j].addr, &o->p[i].addr);
+		}
+		if (keep) {
+			i++;
+			continue;
+		}
+		rv_lpm_remove(lpm_of(d, o->p[i].addr.family), o->p[i].addr.a, o->p[i].len);
+		owned_drop(o, i);
+	}
+	return 0;
+}
+
+size_t rv_demux_num_prefixes(const struct rv_demux *d, const struct rv_session *s)
+{
+	return s->published ? d->owned[s->demux_entry].n : 0;
 }

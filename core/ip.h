@@ -20,8 +20,8 @@ struct rv_ip_addr {
 	uint8_t a[16];
 };
 
-/* struct rv_prefix is an address with a prefix length (a route, a pool, or
- * an interface address). */
+/* struct rv_prefix is an address with a prefix length: a route, a pool, an
+ * interface address, a network behind a client. */
 struct rv_prefix {
 	struct rv_ip_addr addr;
 	uint8_t len;

@@ -707,20 +707,6 @@ size_t rv_session_open_batch(struct rv_session *s, struct rv_pkt *pkts,
 
 /* ---- accessors --------------------------------------------------------- */
 
-bool rv_session_source_ok(const struct rv_session *s, const struct rv_ip_addr *src)
-{
-	if (s->any_source) {
-		return true;
-	}
-	if (src->family == AF_INET) {
-		return s->has_v4 && memcmp(src->a, s->vaddr4.a, 4) == 0;
-	}
-	if (src->family == AF_INET6) {
-		return s->has_v6 && memcmp(src->a, s->vaddr6.a, 16) == 0;
-	}
-	return false;
-}
-
 uint32_t rv_session_local_index(const struct rv_session *s)
 {
 	return s->local_index;

@@ -173,10 +173,6 @@ size_t rv_session_open_batch(struct rv_session *s, struct rv_pkt *pkts,
 			     const struct rv_data_hdr *hdrs, enum rv_session_result *results,
 			     size_t num, uint64_t now_ns);
 
-/* rv_session_source_ok: may a decrypted packet with inner source |src| come
- * from this session? (its own virtual address, or any if any_source). */
-bool rv_session_source_ok(const struct rv_session *s, const struct rv_ip_addr *src);
-
 /* Peer endpoint: get is lock-free (seqlock); update stores |ep| if it differs
  * (NAT rebinding; call only for an authenticated packet) and returns true if
  * it changed. Any thread. */

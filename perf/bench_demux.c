@@ -63,7 +63,7 @@ struct table {
 
 static void table_build(struct table *t, size_t n)
 {
-	t->d = rv_demux_new(n);
+	t->d = rv_demux_new(n, NULL);
 	t->s = calloc(n, sizeof(*t->s));
 	t->n = n;
 	t->pick_idx = malloc(PICKS * sizeof(*t->pick_idx));

@@ -735,7 +735,8 @@ static bool routes_or_timers_changed(const struct rv_config *a, const struct rv_
 	       memcmp(a->routes, b->routes, sizeof(a->routes[0]) * a->num_routes) != 0 ||
 	       a->num_push_dns != b->num_push_dns ||
 	       memcmp(a->push_dns, b->push_dns, sizeof(a->push_dns)) != 0 ||
-	       strcmp(a->push_domain, b->push_domain) != 0;
+	       strcmp(a->push_domain, b->push_domain) != 0 ||
+	       rv_subnets_changed(a, b); /* other clients' subnets are pushed as routes */
 }
 
 int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_strbuf *log)
@@ -807,6 +808,7 @@ int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_
 				 "addresses took away\n",
 				 ended);
 	}
+	rv_subnets_apply(l, next, log);
 	rv_leases_set_lifetime(s->leases, (uint64_t)next->lease_time_ms * RV_NSEC_PER_MSEC);
 	ret = rv_admit_set_limits(s->admit, &lim);
 	if (ret == 0) {

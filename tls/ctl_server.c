@@ -180,6 +180,21 @@ static int make_session(struct rv_ctl_server *p)
 	return 0;
 }
 
+/* add_route appends |r| to the CONFIG's routes (validation keeps routes +
+ * subnets within RV_CTL_MAX_ROUTES; past it, nothing is added). */
+static void add_route(struct rv_ctl_config *c, const struct rv_prefix *r)
+{
+	bool v4 = r->addr.family == AF_INET;
+
+	if (c->num_routes >= RV_CTL_MAX_ROUTES) {
+		return;
+	}
+	c->routes[c->num_routes].family = v4 ? 4 : 6;
+	c->routes[c->num_routes].prefix = r->len;
+	memcpy(c->routes[c->num_routes].addr, r->addr.a, v4 ? 4 : 16);
+	c->num_routes++;
+}
+
 static void fill_config(struct rv_ctl_server *p, struct rv_ctl_config *c)
 {
 	const struct rv_config *cfg = p->c.env->cfg;
@@ -203,14 +218,15 @@ static void fill_config(struct rv_ctl_server *p, struct rv_ctl_config *c)
 	c->dead_peer_s = (uint16_t)(cfg->dead_peer_ms / 1000);
 	c->rekey_s = cfg->rekey_ms / 1000;
 	c->cipher = cfg->cipher;
-	for (size_t i = 0; i < cfg->num_routes && i < RV_CTL_MAX_ROUTES; i++) {
-		const struct rv_prefix *r = &cfg->routes[i];
-		bool v4 = r->addr.family == AF_INET;
-
-		c->routes[c->num_routes].family = v4 ? 4 : 6;
-		c->routes[c->num_routes].prefix = r->len;
-		memcpy(c->routes[c->num_routes].addr, r->addr.a, v4 ? 4 : 16);
-		c->num_routes++;
+	for (size_t i = 0; i < cfg->num_routes; i++) {
+		add_route(c, &cfg->routes[i]);
+	}
+	/* The networks behind the other clients, so that sites reach each
+	 * other; never the client's own, which are on its LAN side. */
+	for (size_t i = 0; i < cfg->num_subnets; i++) {
+		if (strcmp(cfg->subnets[i].name, p->cn) != 0) {
+			add_route(c, &cfg->subnets[i].p);
+		}
 	}
 }
 
@@ -288,6 +304,12 @@ static enum rv_ctl_result do_wait_hello(struct rv_ctl_server *p, const struct rv
 		return rv_ctl_close_with(&p->c,
 					 ret == -ENOSPC ? RV_CTL_CODE_FULL : RV_CTL_CODE_INTERNAL,
 					 "cannot create session: %s", strerror(-ret));
+	}
+	ret = rv_ctl_server_publish_subnets(&p->c, p->c.env->cfg, true);
+	if (ret) {
+		return rv_ctl_close_with(&p->c, RV_CTL_CODE_INTERNAL,
+					 "cannot publish the networks behind %s: %s", p->cn,
+					 strerror(-ret));
 	}
 	adopt_timers(p);
 	memset(&out, 0, sizeof(out));
@@ -461,6 +483,28 @@ bool rv_ctl_server_push_config(struct rv_ctl_peer *c, uint64_t now_ns)
 	emit_dns(p);
 	c->last_tx_ns = now_ns;
 	return true;
+}
+
+int rv_ctl_server_publish_subnets(struct rv_ctl_peer *c, const struct rv_config *cfg, bool prune)
+{
+	struct rv_ctl_server *p = srv(c);
+	struct rv_prefix nets[RV_CONFIG_MAX_SUBNETS];
+	size_t n = rv_config_subnets_of(cfg, p->cn, nets, RV_CONFIG_MAX_SUBNETS);
+	int ret = 0;
+
+	if (!c->session) {
+		return 0;
+	}
+	if (prune) {
+		ret = rv_demux_set_prefixes(c->env->demux, c->session, nets, n);
+	}
+	for (size_t i = 0; !prune && !ret && i < n; i++) {
+		ret = rv_demux_add_prefix(c->env->demux, c->session, &nets[i]);
+	}
+	if (!ret && n) {
+		rv_debug("client %s: %zu network(s) behind it published", p->cn, n);
+	}
+	return ret;
 }
 
 static int claim_one(const struct rv_ctl_server *p, struct rv_ippool *pool,

@@ -51,6 +51,16 @@ struct rv_ctl_peer *rv_ctl_server_new(const struct rv_ctl_env *env, const char *
  * true if an update was queued. |p| must come from rv_ctl_server_new. */
 bool rv_ctl_server_push_config(struct rv_ctl_peer *p, uint64_t now_ns);
 
+/* rv_ctl_server_publish_subnets publishes, for the running session of |p|,
+ * the networks its certificate name owns in |cfg| (subnet = NAME ...): with
+ * |prune| it owns exactly those afterwards, without it it gains them (taking
+ * each over from whichever session had it) and keeps what it had. A reload
+ * calls it without prune for every session, then with prune, so a network
+ * moving between two live sessions always has an owner (core/demux.h).
+ * Returns 0 (also when |p| has no session yet) or -errno of
+ * rv_demux_add_prefix. A client never claims networks: only |cfg| says. */
+int rv_ctl_server_publish_subnets(struct rv_ctl_peer *p, const struct rv_config *cfg, bool prune);
+
 /* rv_ctl_server_claim_addrs takes the addresses |p| holds in |pool|, a new
  * pool built by a reload (as its fixed addresses if they are reserved there
  * for this name, else as ordinary ones). Returns 0, or -errno when one is

@@ -347,4 +347,13 @@ void rv_watch_expiry(struct rv_loop *l);
 /* rv_watch_fill puts certificate and CRL expiry into a status snapshot. */
 void rv_watch_fill(struct rv_loop *l, struct rv_status *st);
 
+/* subnets.c */
+/* rv_subnets_changed: do |a| and |b| assign networks differently? */
+bool rv_subnets_changed(const struct rv_config *a, const struct rv_config *b);
+/* rv_subnets_apply moves the live sessions from l->cfg's subnets to
+ * |next|'s without a moment when a network has no owner, and sets the
+ * server's kernel routes to match; appends what it did to |log|. The
+ * caller pushes the new routes to the clients. Server, control thread. */
+void rv_subnets_apply(struct rv_loop *l, const struct rv_config *next, struct rv_strbuf *log);
+
 #endif /* RV_TLS_INTERNAL_H */

@@ -164,6 +164,8 @@ static void report_changes(const struct rv_config *cur, const struct rv_config *
 		RK("route", num_routes),
 		RK("fixed", fixed),
 		RK("fixed", num_fixed),
+		RK("subnet", subnets),
+		RK("subnet", num_subnets),
 		RK("server", server_host),
 		RK("server", server_port),
 		RK("server_name", server_name),

@@ -366,7 +366,7 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 			rv_drop_add(&w->ctr, RV_DROP_BAD_INNER, 1);
 			goto drop;
 		}
-		if (unlikely(!rv_session_source_ok(s, &ip.src))) {
+		if (unlikely(!rv_demux_source_ok(w->dp->cfg.demux, s, &ip.src))) {
 			char a[64];
 			rv_warnx_rl("worker %u: dropped packet from session %08x with spoofed "
 				    "inner source %s",

@@ -93,12 +93,12 @@ EOC
 	ctl_conf_set "$f" "$@"
 }
 
-# ctl_conf_set FILE KEY=VALUE...: replace KEY's line (append for route/fixed).
+# ctl_conf_set FILE KEY=VALUE...: replace KEY's line (append for route/fixed/subnet).
 ctl_conf_set() {
 	local f=$1 kv k; shift
 	for kv in "$@"; do
 		k=${kv%%=*}
-		case $k in route|fixed) ;; *) sed -i "/^$k = /d" "$f" ;; esac
+		case $k in route|fixed|subnet) ;; *) sed -i "/^$k = /d" "$f" ;; esac
 		printf '%s = %s\n' "$k" "${kv#*=}" >>"$f"
 	done
 }

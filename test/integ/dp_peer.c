@@ -389,7 +389,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	q = rv_qsbr_new(64);
-	demux = rv_demux_new(16);
+	demux = q ? rv_demux_new(16, q) : NULL;
 	s = rv_session_new(&params);
 	if (q == NULL || demux == NULL || s == NULL) {
 		fprintf(stderr, "rvt_dp_peer: out of memory or bad session parameters\n");

@@ -1,16 +1,20 @@
 /*
  * stress_demux.c — lock-free session lookup against a churning writer.
  *
- * Reader threads (the workers' role) loop: look sessions up by receiver index
- * and by inner destination address, touch what they find (immutable fields,
- * the endpoint seqlock, a seal of a small packet), sometimes report a NAT
- * rebinding, and pass a QSBR quiescent point after every batch; now and then
- * they go offline for a short sleep, as a worker does around a blocking wait.
+ * Reader threads (the workers' role) loop: look sessions up by receiver index,
+ * by inner destination address and by an address inside the networks behind
+ * them, check the anti-spoofing answer, touch what they find (immutable
+ * fields, the endpoint seqlock, a seal of a small packet), sometimes report
+ * a NAT rebinding, and pass a QSBR quiescent point after every batch; now and
+ * then they go offline for a short sleep, as a worker does around a blocking
+ * wait.
  *
  * The writer thread (the control thread's role) churns: create + install +
- * publish, unpublish + retire, rekey published sessions (installing every
- * third epoch evicts a slot and retires its keys through QSBR while readers
- * are live), and reclaims on a timer.
+ * publish with a network per session (a /25 and a /112), unpublish + retire,
+ * move a session's networks to another session and back (what a reload
+ * does), rekey published sessions (installing every third epoch evicts a
+ * slot and retires its keys through QSBR while readers are live), and
+ * reclaims on a timer. Trie nodes the demux replaces are retired too.
  *
  * Then, for the last fifth of the time, an open storm: several threads open copies
  * of the same datagrams on one session; each must be accepted exactly once.
@@ -41,6 +45,7 @@
 #include "core/qsbr.h"
 #include "core/session.h"
 #include "core/wire.h"
+#include "test/lib/t_stress.h"
 
 enum {
 	NUM_READERS = 3,
@@ -50,7 +55,7 @@ enum {
 };
 
 struct reader_stats {
-	uint64_t lookups, hits, seals, no_key, turns, errors;
+	uint64_t lookups, hits, net_hits, seals, no_key, turns, errors;
 };
 
 static struct rv_demux *demux;
@@ -61,16 +66,6 @@ static atomic_bool stop;
  * read a stale one, which is exactly the race under test. */
 static _Atomic uint32_t seat_index[POSITIONS];
 static _Atomic uint64_t error_count;
-
-static uint32_t xorshift(uint32_t *st)
-{
-	uint32_t x = *st;
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	return *st = x;
-}
 
 static void seat_addr4(unsigned pos, uint8_t out[4])
 {
@@ -93,6 +88,35 @@ static void fail(const char *what, unsigned pos)
 {
 	fprintf(stderr, "stress_demux: ERROR %s (seat %u)\n", what, pos);
 	atomic_fetch_add(&error_count, 1);
+}
+
+/* The networks behind the session at each position: 172.16.x.y/25 and
+ * fd78::pos:0/112. */
+static void seat_nets(unsigned pos, struct rv_prefix out[2])
+{
+	memset(out, 0, 2 * sizeof(*out));
+	out[0].addr.family = AF_INET;
+	out[0].addr.a[0] = 172;
+	out[0].addr.a[1] = 16;
+	out[0].addr.a[2] = (uint8_t)(pos >> 1);
+	out[0].addr.a[3] = (uint8_t)((pos & 1) << 7);
+	out[0].len = 25;
+	out[1].addr.family = AF_INET6;
+	out[1].addr.a[0] = 0xfd;
+	out[1].addr.a[1] = 0x78;
+	out[1].addr.a[12] = (uint8_t)(pos >> 8);
+	out[1].addr.a[13] = (uint8_t)pos;
+	out[1].len = 112;
+}
+
+/* seat_of returns the position of a session from its own address, or
+ * POSITIONS if the address is not one of ours (a freed session?). */
+static unsigned seat_of(const struct rv_session *s)
+{
+	const uint8_t *a = rv_session_vaddr4(s)->a;
+	unsigned pos = (unsigned)a[2] << 8 | a[3];
+
+	return a[0] == 10 && a[1] == 77 && pos < POSITIONS ? pos : POSITIONS;
 }
 
 /* use_session touches everything a worker would on the TX path. */
@@ -142,7 +166,7 @@ static void *reader(void *arg)
 	}
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 		for (int k = 0; k < READ_BATCH; k++) {
-			unsigned pos = xorshift(&rnd) % POSITIONS;
+			unsigned pos = t_xorshift32(&rnd) % POSITIONS;
 			uint32_t idx = atomic_load_explicit(&seat_index[pos], memory_order_relaxed);
 			struct rv_session *s;
 			uint8_t a4[4], a6[16];
@@ -155,7 +179,7 @@ static void *reader(void *arg)
 					use_session(s, idx, pos, buf, st);
 				}
 			}
-			if (xorshift(&rnd) & 1) {
+			if (t_xorshift32(&rnd) & 1) {
 				seat_addr4(pos, a4);
 				s = rv_demux_by_dst4(demux, a4);
 			} else {
@@ -165,32 +189,67 @@ static void *reader(void *arg)
 			if (s) {
 				st->hits++;
 				use_session(s, 0, pos, buf, st);
-				if ((xorshift(&rnd) & 1023) == 0) {
+				if (!rv_demux_source_ok(demux, s, rv_session_vaddr4(s))) {
+					fail("own address refused as a source", pos);
+				}
+				if ((t_xorshift32(&rnd) & 1023) == 0) {
 					struct rv_endpoint ep = { .len = sizeof(ep.in4) };
 
 					ep.in4.sin_family = AF_INET;
-					ep.in4.sin_port = (uint16_t)xorshift(&rnd);
+					ep.in4.sin_port = (uint16_t)t_xorshift32(&rnd);
 					rv_session_update_endpoint(s, &ep);
 				}
 			}
 		}
-		st->turns++;
-		rv_qsbr_quiescent(qsbr, id);
-		if ((xorshift(&rnd) & 255) == 0) {
-			struct timespec ts = { .tv_nsec = 50000 };
+		for (int k = 0; k < READ_BATCH / 4; k++) {
+			unsigned pos = t_xorshift32(&rnd) % POSITIONS, owner;
+			struct rv_prefix net[2];
+			struct rv_ip_addr in, out = { .family = AF_INET, .a = { 192, 0, 2, 1 } };
+			struct rv_session *s;
 
-			rv_qsbr_offline(qsbr, id);
-			nanosleep(&ts, NULL);
-			rv_qsbr_online(qsbr, id);
+			/* An address inside one of pos's networks: whoever owns it
+			 * now (pos, or a session it was moved to) must be a live
+			 * or just-retired session, never a freed one. */
+			seat_nets(pos, net);
+			in = net[k & 1].addr;
+			in.a[in.family == AF_INET ? 3 : 15] |= (uint8_t)(t_xorshift32(&rnd) & 0x7f);
+			s = in.family == AF_INET ? rv_demux_by_dst4(demux, in.a)
+						 : rv_demux_by_dst6(demux, in.a);
+			st->lookups++;
+			if (!s) {
+				continue;
+			}
+			st->net_hits++;
+			owner = seat_of(s);
+			if (owner == POSITIONS) {
+				fail("network owned by a session that is not ours (freed?)", pos);
+				continue;
+			}
+			use_session(s, 0, owner, buf, st);
+			if (rv_demux_source_ok(demux, s, &out) || rv_demux_by_dst4(demux, out.a)) {
+				fail("an address nobody owns was accepted", pos);
+			}
 		}
+		st->turns++;
+		t_reader_turn(qsbr, id, &rnd);
 	}
 	rv_qsbr_unregister(qsbr, id);
 	return NULL;
 }
 
 struct writer_stats {
-	uint64_t adds, removes, rekeys, evictions, freed, add_fail;
+	uint64_t adds, removes, rekeys, evictions, moves, freed, add_fail;
 };
+
+/* Sessions freed by QSBR reclaim (the demux's trie nodes are freed there
+ * too, and counted only in w.freed). */
+static uint64_t sessions_freed;
+
+static void session_free_counted(struct rv_qsbr_node *node)
+{
+	sessions_freed++;
+	rv_session_free_node(node);
+}
 
 static struct writer_stats w;
 
@@ -232,6 +291,19 @@ static int seat_fill(unsigned pos)
 	if (ret == 0) {
 		ret = rv_demux_add(demux, s);
 	}
+	if (ret == 0) {
+		struct rv_prefix net[2];
+
+		seat_nets(pos, net);
+		ret = rv_demux_set_prefixes(demux, s, net, 2);
+		if (ret) {
+			/* published for a moment: retire, not free */
+			rv_demux_remove(demux, s);
+			rv_qsbr_retire(qsbr, rv_session_retire_node(s), session_free_counted);
+			w.adds++;
+			return ret;
+		}
+	}
 	if (ret) {
 		rv_session_free(s);
 		return ret;
@@ -250,8 +322,23 @@ static void seat_empty(unsigned pos)
 	/* Phase 1: unpublish (tables and default). Phase 2: retire; freed by
 	 * a later rv_qsbr_reclaim once every reader has quiesced. */
 	rv_demux_remove(demux, s);
-	rv_qsbr_retire(qsbr, rv_session_retire_node(s), rv_session_free_node);
+	rv_qsbr_retire(qsbr, rv_session_retire_node(s), session_free_counted);
 	seats[pos] = NULL;
+}
+
+/* seat_move hands pos's networks to the session at |to| (a reload moving a
+ * site), or back to pos itself when |to| == pos. */
+static void seat_move(unsigned pos, unsigned to)
+{
+	struct rv_prefix net[2];
+
+	seat_nets(pos, net);
+	for (int i = 0; i < 2; i++) {
+		if (rv_demux_add_prefix(demux, seats[to], &net[i]) != 0) {
+			fail("move network", pos);
+		}
+	}
+	w.moves++;
 }
 
 static void seat_rekey(unsigned pos)
@@ -404,14 +491,14 @@ int main(int argc, char **argv)
 	double seconds = argc > 1 ? atof(argv[1]) : 5.0;
 	uint64_t deadline, next_reclaim;
 	uint32_t rnd = 0x12345u;
-	uint64_t lookups = 0, hits = 0, seals = 0, no_key = 0, turns = 0;
+	uint64_t lookups = 0, hits = 0, net_hits = 0, seals = 0, no_key = 0, turns = 0;
 
 	if (seconds <= 0 || seconds > 600) {
 		fprintf(stderr, "usage: stress_demux [seconds]\n");
 		return 2;
 	}
-	demux = rv_demux_new(POSITIONS);
 	qsbr = rv_qsbr_new(NUM_READERS);
+	demux = qsbr ? rv_demux_new(POSITIONS, qsbr) : NULL;
 	if (!demux || !qsbr) {
 		fprintf(stderr, "stress_demux: setup failed\n");
 		return 1;
@@ -423,8 +510,8 @@ int main(int argc, char **argv)
 	deadline = rv_now_ns() + (uint64_t)(seconds * 0.8 * 1e9);
 	next_reclaim = 0;
 	while (rv_now_ns() < deadline) {
-		unsigned pos = xorshift(&rnd) % POSITIONS;
-		uint32_t op = xorshift(&rnd) % 16;
+		unsigned pos = t_xorshift32(&rnd) % POSITIONS;
+		uint32_t op = t_xorshift32(&rnd) % 16;
 
 		if (!seats[pos]) {
 			if (seat_fill(pos) == 0) {
@@ -435,6 +522,12 @@ int main(int argc, char **argv)
 		} else if (op == 0) {
 			seat_rekey(pos);
 			w.rekeys++;
+		} else if (op == 1 || op == 2) {
+			unsigned to = op == 2 ? pos : t_xorshift32(&rnd) % POSITIONS;
+
+			if (seats[to]) {
+				seat_move(pos, to);
+			}
 		} else if (op < 8) {
 			seat_empty(pos);
 			w.removes++;
@@ -456,14 +549,16 @@ int main(int argc, char **argv)
 	}
 	/* No reader is registered any more: everything can go. */
 	w.freed += rv_qsbr_reclaim(qsbr);
-	/* Everything retired was freed: every session and every evicted epoch. */
-	if (rv_qsbr_pending(qsbr) != 0 || w.freed != w.adds + w.evictions ||
-	    rv_demux_count(demux) != 0) {
+	/* Everything retired was freed: every session, every evicted epoch
+	 * and some batches of trie nodes. */
+	if (rv_qsbr_pending(qsbr) != 0 || sessions_freed != w.adds ||
+	    w.freed <= w.adds + w.evictions || rv_demux_count(demux) != 0) {
 		fprintf(stderr,
-			"stress_demux: ERROR leak: adds %llu + evicted keys %llu, freed %llu, "
-			"pending %zu\n",
-			(unsigned long long)w.adds, (unsigned long long)w.evictions,
-			(unsigned long long)w.freed, rv_qsbr_pending(qsbr));
+			"stress_demux: ERROR leak: adds %llu, sessions freed %llu, evicted keys "
+			"%llu, objects freed %llu, pending %zu\n",
+			(unsigned long long)w.adds, (unsigned long long)sessions_freed,
+			(unsigned long long)w.evictions, (unsigned long long)w.freed,
+			rv_qsbr_pending(qsbr));
 		atomic_fetch_add(&error_count, 1);
 	}
 	rv_qsbr_free(qsbr);
@@ -475,20 +570,23 @@ int main(int argc, char **argv)
 	for (int i = 0; i < NUM_READERS; i++) {
 		lookups += rst[i].lookups;
 		hits += rst[i].hits;
+		net_hits += rst[i].net_hits;
 		seals += rst[i].seals;
 		no_key += rst[i].no_key;
 		turns += rst[i].turns;
 	}
-	printf("stress_demux: %.1fs readers=%d lookups=%llu hits=%llu seals=%llu no_key=%llu "
-	       "quiescent=%llu | writer adds=%llu removes=%llu rekeys=%llu freed=%llu "
-	       "add_fail=%llu | open storm rounds=%llu accepted=%llu | errors=%llu\n",
+	printf("stress_demux: %.1fs readers=%d lookups=%llu hits=%llu network_hits=%llu seals=%llu "
+	       "no_key=%llu quiescent=%llu | writer adds=%llu removes=%llu rekeys=%llu moves=%llu "
+	       "freed=%llu add_fail=%llu | open storm rounds=%llu accepted=%llu | errors=%llu\n",
 	       seconds, NUM_READERS, (unsigned long long)lookups, (unsigned long long)hits,
-	       (unsigned long long)seals, (unsigned long long)no_key, (unsigned long long)turns,
-	       (unsigned long long)w.adds, (unsigned long long)w.removes,
-	       (unsigned long long)w.rekeys, (unsigned long long)w.freed,
-	       (unsigned long long)w.add_fail, (unsigned long long)storm_rounds,
-	       (unsigned long long)storm_accepted, (unsigned long long)atomic_load(&error_count));
-	if (hits == 0 || w.freed == 0 || w.rekeys == 0 || storm_rounds == 0) {
+	       (unsigned long long)net_hits, (unsigned long long)seals, (unsigned long long)no_key,
+	       (unsigned long long)turns, (unsigned long long)w.adds, (unsigned long long)w.removes,
+	       (unsigned long long)w.rekeys, (unsigned long long)w.moves,
+	       (unsigned long long)w.freed, (unsigned long long)w.add_fail,
+	       (unsigned long long)storm_rounds, (unsigned long long)storm_accepted,
+	       (unsigned long long)atomic_load(&error_count));
+	if (hits == 0 || net_hits == 0 || w.moves == 0 || w.freed == 0 || w.rekeys == 0 ||
+	    storm_rounds == 0) {
 		fprintf(stderr, "stress_demux: ERROR nothing exercised\n");
 		return 1;
 	}

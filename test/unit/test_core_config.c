@@ -1,8 +1,9 @@
 /*
  * test_core_config.c — the config parser (core/config.h): a full server and
- * client file, value forms (durations, host:port, prefixes, fixed entries),
- * and a numbered table of bad files, each rejected with file:line and its
- * reason.
+ * client file, value forms (durations, host:port, prefixes, fixed entries,
+ * subnets), a numbered table of bad files, each rejected with file:line and
+ * its reason, and the cross-field rules of subnets (pools, routes, other
+ * names, override).
  *
  *   build/<dir>/test/test_core_config
  */
@@ -175,6 +176,16 @@ static const struct {
 	/* 30 */ { RV_CONFIG_SERVER, "log_level = loud\n", "t.conf:1:", "not a log level" },
 	/* 31 */ { RV_CONFIG_SERVER, "max_handshaking = 0\n", "t.conf:1:", "at least 1" },
 	/* 32 */ { RV_CONFIG_SERVER, "workers = 1000\n", "t.conf:1:", "too large" },
+	/* 33 */ { RV_CONFIG_SERVER, "subnet = site-a\n", "t.conf:1:", "no prefix" },
+	/* 34 */ { RV_CONFIG_SERVER, "subnet = site-a override\n", "t.conf:1:", "no prefix" },
+	/* 35 */ { RV_CONFIG_SERVER, "subnet = a 10.20.0.1/24\n", "t.conf:1:", "host bits set" },
+	/* 36 */ { RV_CONFIG_SERVER, "subnet = a 10.20.0.0/24 lan\n", "t.conf:1:", "not a prefix" },
+	/* 37 */
+	{ RV_CONFIG_SERVER, "subnet = a 10.20.0.0/24\nsubnet = a 10.20.0.0/24\n",
+	  "t.conf:2:", "already has subnet" },
+	/* 38 */ { RV_CONFIG_CLIENT, "subnet = a 10.20.0.0/24\n", "t.conf:1:", "not a client" },
+	/* 39 */
+	{ RV_CONFIG_SERVER, "subnet = a 10.20.0.0/24 override\n", "t.conf:1:", "not a prefix" },
 };
 
 Test(config, bad_files_name_file_line_and_reason)
@@ -205,6 +216,98 @@ Test(config, binary_and_long_lines)
 	/* A final line without newline still counts. */
 	cr_assert_eq(parse(RV_CONFIG_SERVER, "mtu = 1400\nmtu = 1300"), -EINVAL);
 	cr_assert(strstr(err, "t.conf:2:"), "%s", err);
+}
+
+/* subnet = NAME [override] PREFIXES: one entry per prefix, in order. */
+Test(config, subnet_forms)
+{
+	static const char text[] = "ca = a\ncert = b\nkey = c\n"
+				   "subnet = site-a 10.20.0.0/16 fd20::/48\n"
+				   "subnet = site-b   10.30.0.0/24\n"
+				   "subnet = site-b override 10.20.5.0/24\n";
+	struct rv_prefix got[4];
+	char a[64];
+
+	cr_assert_eq(parse(RV_CONFIG_SERVER, text), 0, "%s", err);
+	cr_assert_eq(rv_config_validate(&cfg, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(cfg.num_subnets, 4);
+	cr_assert_str_eq(cfg.subnets[1].name, "site-a");
+	cr_assert_eq(cfg.subnets[1].p.len, 48);
+	cr_assert_not(cfg.subnets[2].override);
+	cr_assert(cfg.subnets[3].override);
+	cr_assert_eq(rv_config_subnets_of(&cfg, "site-a", got, 4), 2);
+	cr_assert_str_eq(rv_ip_addr_str(&got[0].addr, a, sizeof(a)), "10.20.0.0");
+	cr_assert_eq(rv_config_subnets_of(&cfg, "site-b", got, 1), 2); /* counts past max */
+	cr_assert_str_eq(rv_ip_addr_str(&got[0].addr, a, sizeof(a)), "10.30.0.0");
+	cr_assert_eq(rv_config_subnets_of(&cfg, "nobody", got, 4), 0);
+	/* A line with an error is taken not at all. */
+	cr_assert_eq(parse(RV_CONFIG_SERVER, "subnet = x 10.1.0.0/16 bad\n"), -EINVAL);
+	cr_assert_eq(cfg.num_subnets, 0);
+}
+
+/* Who may own which network: numbered cases, each refused with its reason,
+ * then the forms that are allowed. */
+Test(config, subnet_overlaps)
+{
+	static const struct {
+		const char *text;
+		const char *reason; /* NULL: valid */
+	} cases[] = {
+		/* 0 */ { "subnet = a 10.99.0.0/16\n", "overlaps pool4" },
+		/* 1 */ { "subnet = a 10.99.0.128/25\n", "overlaps pool4" },
+		/* 2 */ { "subnet = a fd99::/48\n", "overlaps pool6" },
+		/* 3 */ { "subnet = a 0.0.0.0/0\n", "overlaps pool4" },
+		/* 4 */ { "route = 192.168.0.0/16\nsubnet = a 192.168.5.0/24\n", "overlaps route" },
+		/* 5 */
+		{ "subnet = a 10.20.0.0/24\nsubnet = b 10.20.0.0/24\n", "given to both a and b" },
+		/* 6 */
+		{ "subnet = a 10.20.0.0/16\nsubnet = b 10.20.5.0/24\n", "override 10.20.5.0/24" },
+		/* 7 */ { "subnet = b 10.20.5.0/24\nsubnet = a 10.20.0.0/16\n", "inside a's" },
+		/* 8 */ { "subnet = a 10.20.0.0/16 10.20.5.0/24\n", "a's own" },
+		/* 9 */ { "subnet = a override 10.20.0.0/16\n", "remove 'override'" },
+		/* 10 */ { "subnet = a 10.20.0.0/16\nsubnet = a override 10.20.5.0/24\n", "a's own" },
+		/* 11 */
+		{ "subnet = a 10.20.0.0/16\nsubnet = b override 10.20.0.0/16\n", "given to both" },
+		/* 12 */ { "subnet = a 10.20.0.0/16\nsubnet = b override 10.20.5.0/24\n", NULL },
+		/* 13 */
+		{ "subnet = a 10.20.0.0/16\nsubnet = b override 10.20.5.0/24\n"
+		  "subnet = c override 10.20.5.128/25\n",
+		  NULL },
+		/* 14 */
+		{ "subnet = a 10.20.0.0/24 fd20::/64\nsubnet = b 10.30.0.0/24 fd30::/64\n", NULL },
+		/* 15 */ { "pool6 = none\nsubnet = a fd99::/48\n", NULL },
+		/* 16 */ { "route = 192.168.0.0/16\nsubnet = a 10.20.0.0/24\n", NULL },
+	};
+	char text[1024];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int ret;
+
+		snprintf(text, sizeof(text), "ca = a\ncert = b\nkey = c\n%s", cases[i].text);
+		cr_assert_eq(parse(RV_CONFIG_SERVER, text), 0, "case %zu: %s", i, err);
+		err[0] = '\0';
+		ret = rv_config_validate(&cfg, err, sizeof(err));
+		if (!cases[i].reason) {
+			cr_assert_eq(ret, 0, "case %zu: %s", i, err);
+			continue;
+		}
+		cr_assert_eq(ret, -EINVAL, "case %zu validated", i);
+		cr_assert(strstr(err, cases[i].reason), "case %zu: '%s' lacks '%s'", i, err,
+			  cases[i].reason);
+	}
+	/* Every route and subnet is pushed to clients: at most 32 together. */
+	size_t len = (size_t)snprintf(text, sizeof(text), "ca = a\ncert = b\nkey = c\n");
+	for (int i = 0; i < 20; i++) {
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "route = 172.16.%d.0/24\n",
+					i);
+	}
+	for (int i = 0; i < 13; i++) {
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+					"subnet = s%d 10.%d.0.0/16\n", i, 20 + i);
+	}
+	cr_assert_eq(parse(RV_CONFIG_SERVER, text), 0, "%s", err);
+	cr_assert_eq(rv_config_validate(&cfg, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "at most 32 can be pushed"), "%s", err);
 }
 
 Test(config, load_missing_file)

@@ -1,7 +1,9 @@
 /*
  * test_core_demux.c — session tables: add/remove/lookup by index and by
  * virtual address, -EEXIST and -ENOSPC, the default session, a full table of
- * RV_DEMUX_MAX_SESSIONS and index allocation.
+ * RV_DEMUX_MAX_SESSIONS and index allocation; networks behind sessions:
+ * longest match with a carve-out, anti-spoofing by source, take-over and
+ * teardown, replacing a session's set, and the gapless move a reload makes.
  *
  *   ./build/<dir>/test/test_core_demux --verbose
  */
@@ -15,6 +17,7 @@
 
 #include "core/demux.h"
 #include "core/session.h"
+#include "test/lib/t_ip.h"
 
 static struct rv_session *mk(uint32_t index, uint32_t host4, uint16_t host6)
 {
@@ -40,7 +43,7 @@ static struct rv_session *mk(uint32_t index, uint32_t host4, uint16_t host6)
 
 Test(demux, add_lookup_remove)
 {
-	struct rv_demux *d = rv_demux_new(16);
+	struct rv_demux *d = rv_demux_new(16, NULL);
 	struct rv_session *a = mk(100, 2, 2), *b = mk(200, 3, 0), *c = mk(300, 0, 4);
 	uint8_t dst4[4] = { 10, 0, 0, 2 }, dst6[16] = { 0xfd, [15] = 2 };
 	struct rv_ip_addr miss = { .family = AF_INET, .a = { 10, 0, 0, 9 } };
@@ -89,7 +92,7 @@ Test(demux, add_lookup_remove)
 
 Test(demux, eexist_adds_nothing)
 {
-	struct rv_demux *d = rv_demux_new(8);
+	struct rv_demux *d = rv_demux_new(8, NULL);
 	struct rv_session *a = mk(1, 2, 2);
 	struct rv_session *same_index = mk(1, 9, 9);
 	struct rv_session *same_v4 = mk(2, 2, 0);
@@ -115,7 +118,7 @@ Test(demux, eexist_adds_nothing)
 
 Test(demux, enospc_at_capacity)
 {
-	struct rv_demux *d = rv_demux_new(5);
+	struct rv_demux *d = rv_demux_new(5, NULL);
 	struct rv_session *s[6];
 	uint32_t idx;
 
@@ -136,12 +139,12 @@ Test(demux, enospc_at_capacity)
 	for (int i = 0; i < 6; i++) {
 		rv_session_free(s[i]);
 	}
-	cr_assert_null(rv_demux_new(0));
+	cr_assert_null(rv_demux_new(0, NULL));
 }
 
 Test(demux, default_session)
 {
-	struct rv_demux *d = rv_demux_new(4);
+	struct rv_demux *d = rv_demux_new(4, NULL);
 	struct rv_session *srv = mk(42, 0, 0), *peer = mk(43, 5, 5);
 	uint8_t dst4[4] = { 8, 8, 8, 8 }, dst6[16] = { 0x20, 0x01 };
 
@@ -176,7 +179,7 @@ Test(demux, full_table, .timeout = 60)
 	enum { N = RV_DEMUX_MAX_SESSIONS };
 	struct rv_session **s = calloc(N, sizeof(*s));
 	uint32_t *idx = calloc(N, sizeof(*idx));
-	struct rv_demux *d = rv_demux_new(N);
+	struct rv_demux *d = rv_demux_new(N, NULL);
 	uint32_t extra;
 
 	cr_assert(s && idx && d);
@@ -240,7 +243,7 @@ Test(demux, full_table, .timeout = 60)
 Test(demux, alloc_index_unique)
 {
 	enum { N = 4096 };
-	struct rv_demux *d = rv_demux_new(N);
+	struct rv_demux *d = rv_demux_new(N, NULL);
 	struct rv_session *s[N];
 
 	for (int i = 0; i < N; i++) {
@@ -263,4 +266,203 @@ Test(demux, alloc_index_unique)
 	for (int i = 0; i < N; i++) {
 		rv_session_free(s[i]);
 	}
+}
+
+/* ---- networks behind sessions ---------------------------------------------- */
+
+static struct rv_prefix pfx(const char *addr, unsigned len)
+{
+	struct rv_prefix p = { .addr = t_ip(addr), .len = (uint8_t)len };
+
+	return p;
+}
+
+static struct rv_session *dst(const struct rv_demux *d, const char *addr)
+{
+	struct rv_ip_addr a = t_ip(addr);
+
+	return a.family == AF_INET ? rv_demux_by_dst4(d, a.a) : rv_demux_by_dst6(d, a.a);
+}
+
+static bool src_ok(const struct rv_demux *d, const struct rv_session *s, const char *addr)
+{
+	struct rv_ip_addr a = t_ip(addr);
+
+	return rv_demux_source_ok(d, s, &a);
+}
+
+/* A owns 10.20.0.0/16 and fd20::/48, B the carve-out 10.20.5.0/24: the
+ * longest match routes, and the same answer decides who may send from where. */
+Test(demux, networks_longest_match_and_sources)
+{
+	struct rv_demux *d = rv_demux_new(8, NULL);
+	struct rv_session *a = mk(1, 2, 2), *b = mk(2, 3, 3);
+	struct rv_prefix pa[2] = { pfx("10.20.0.0", 16), pfx("fd20::", 48) };
+	struct rv_prefix pb = pfx("10.20.5.0", 24);
+
+	cr_assert_eq(rv_demux_add(d, a), 0);
+	cr_assert_eq(rv_demux_add(d, b), 0);
+	cr_assert_eq(rv_demux_set_prefixes(d, a, pa, 2), 0);
+	cr_assert_eq(rv_demux_add_prefix(d, b, &pb), 0);
+	cr_assert_eq(rv_demux_num_prefixes(d, a), 2u);
+	cr_assert_eq(rv_demux_num_prefixes(d, b), 1u);
+
+	/* 1-7: routing */
+	cr_assert_eq(dst(d, "10.20.1.1"), a);
+	cr_assert_eq(dst(d, "10.20.5.9"), b);
+	cr_assert_eq(dst(d, "10.20.255.255"), a);
+	cr_assert_eq(dst(d, "fd20::1:2"), a);
+	cr_assert_eq(dst(d, "10.0.0.3"), b); /* own address */
+	cr_assert_null(dst(d, "10.21.0.1"));
+	cr_assert_null(dst(d, "fd21::1"));
+	/* 8-15: sources */
+	cr_assert(src_ok(d, a, "10.0.0.2"));
+	cr_assert(src_ok(d, a, "10.20.1.1"));
+	cr_assert(src_ok(d, a, "fd20::77"));
+	cr_assert_not(src_ok(d, a, "10.20.5.9")); /* carved out for b */
+	cr_assert(src_ok(d, b, "10.20.5.9"));
+	cr_assert_not(src_ok(d, b, "10.20.1.1"));
+	cr_assert_not(src_ok(d, a, "10.0.0.3")); /* b's own address */
+	cr_assert_not(src_ok(d, a, "192.0.2.1"));
+	/* by_addr names a session's own address only, never a network. */
+	struct rv_ip_addr in_net = t_ip("10.20.1.1");
+	cr_assert_null(rv_demux_by_addr(d, &in_net));
+	cr_assert_eq(rv_demux_by_addr(d, rv_session_vaddr4(b)), b);
+
+	/* Removing b hands its carve-out back to a's network. */
+	rv_demux_remove(d, b);
+	cr_assert_eq(dst(d, "10.20.5.9"), a);
+	cr_assert(src_ok(d, a, "10.20.5.9"));
+	rv_demux_remove(d, a);
+	cr_assert_null(dst(d, "10.20.1.1"));
+	rv_demux_free(d);
+	rv_session_free(a);
+	rv_session_free(b);
+}
+
+/* A session that accepts any source (the client side) is never refused. */
+Test(demux, any_source_session)
+{
+	struct rv_demux *d = rv_demux_new(2, NULL);
+	struct rv_session_params p = { .local_index = 7, .remote_index = 8, .any_source = true };
+	struct rv_session *c = rv_session_new(&p);
+
+	cr_assert_eq(rv_demux_add(d, c), 0);
+	cr_assert(src_ok(d, c, "198.51.100.7"));
+	cr_assert(src_ok(d, c, "2001:db8::1"));
+	rv_demux_remove(d, c);
+	rv_demux_free(d);
+	rv_session_free(c);
+}
+
+/* Taking a network over moves it in one step; the old owner's teardown
+ * leaves it alone; remove_prefix only removes what the caller owns. */
+Test(demux, network_take_over_and_teardown)
+{
+	struct rv_demux *d = rv_demux_new(8, NULL);
+	struct rv_session *a = mk(1, 2, 0), *b = mk(2, 3, 0);
+	struct rv_prefix p = pfx("10.30.0.0", 24);
+
+	cr_assert_eq(rv_demux_add(d, a), 0);
+	cr_assert_eq(rv_demux_add(d, b), 0);
+	cr_assert_eq(rv_demux_add_prefix(d, a, &p), 0);
+	cr_assert_eq(rv_demux_add_prefix(d, a, &p), 0); /* again: no-op */
+	cr_assert_eq(rv_demux_num_prefixes(d, a), 1u);
+	cr_assert_eq(rv_demux_add_prefix(d, b, &p), 0);
+	cr_assert_eq(dst(d, "10.30.0.9"), b);
+	cr_assert_eq(rv_demux_num_prefixes(d, a), 0u);
+	cr_assert_eq(rv_demux_num_prefixes(d, b), 1u);
+	cr_assert_eq(rv_demux_remove_prefix(d, a, &p), -ENOENT);
+	rv_demux_remove(d, a);
+	cr_assert_eq(dst(d, "10.30.0.9"), b);
+	cr_assert_eq(rv_demux_remove_prefix(d, b, &p), 0);
+	cr_assert_null(dst(d, "10.30.0.9"));
+	cr_assert_eq(rv_demux_remove_prefix(d, b, &p), -ENOENT);
+	rv_demux_remove(d, b);
+	rv_demux_free(d);
+	rv_session_free(a);
+	rv_session_free(b);
+}
+
+Test(demux, network_errors)
+{
+	struct rv_demux *d = rv_demux_new(8, NULL);
+	struct rv_session *a = mk(1, 2, 2), *b = mk(2, 3, 0), *c = mk(3, 4, 0);
+	struct rv_prefix host_bits = pfx("10.20.0.1", 24), too_long = pfx("10.20.0.0", 24);
+	struct rv_prefix bs_addr = pfx("10.0.0.3", 32), cs_addr = pfx("10.0.0.4", 32);
+	struct rv_prefix none = { .len = 8 };
+
+	too_long.len = 33;
+	cr_assert_eq(rv_demux_add_prefix(d, a, &cs_addr), -EINVAL); /* a not published */
+	cr_assert_eq(rv_demux_add(d, a), 0);
+	cr_assert_eq(rv_demux_add(d, b), 0);
+	cr_assert_eq(rv_demux_add_prefix(d, a, &host_bits), -EINVAL);
+	cr_assert_eq(rv_demux_add_prefix(d, a, &too_long), -EINVAL);
+	cr_assert_eq(rv_demux_add_prefix(d, a, &none), -EINVAL);
+	/* Another session's own address cannot be taken as a network... */
+	cr_assert_eq(rv_demux_add_prefix(d, a, &bs_addr), -EEXIST);
+	cr_assert_eq(dst(d, "10.0.0.3"), b);
+	/* ...and a session cannot be added over someone's /32 network. */
+	cr_assert_eq(rv_demux_add_prefix(d, a, &cs_addr), 0);
+	cr_assert_eq(rv_demux_add(d, c), -EEXIST);
+	cr_assert_eq(rv_demux_remove_prefix(d, a, &cs_addr), 0);
+	cr_assert_eq(rv_demux_add(d, c), 0);
+	/* A session's own address is not a network it can drop. */
+	struct rv_prefix as_addr = pfx("10.0.0.2", 32);
+	cr_assert_eq(rv_demux_remove_prefix(d, a, &as_addr), -ENOENT);
+	cr_assert_eq(dst(d, "10.0.0.2"), a);
+	rv_demux_remove(d, a);
+	rv_demux_remove(d, b);
+	rv_demux_remove(d, c);
+	rv_demux_free(d);
+	rv_session_free(a);
+	rv_session_free(b);
+	rv_session_free(c);
+}
+
+/*
+ * The operation a reload needs: A owns {P, Q}, the new configuration says
+ * A {Q, R} and B {P}. First every (session, prefix) of the new assignment is
+ * added (P goes straight from A to B), then every session's set is replaced
+ * (A drops nothing it should keep). At no step is P without an owner.
+ */
+Test(demux, reload_moves_networks_without_a_gap)
+{
+	struct rv_demux *d = rv_demux_new(8, NULL);
+	struct rv_session *a = mk(1, 2, 0), *b = mk(2, 3, 0);
+	struct rv_prefix p = pfx("10.20.0.0", 24), q = pfx("10.21.0.0", 24),
+			 r = pfx("10.22.0.0", 24);
+	struct rv_prefix old_a[2] = { p, q }, new_a[2] = { q, r }, new_b[1] = { p };
+
+	cr_assert_eq(rv_demux_add(d, a), 0);
+	cr_assert_eq(rv_demux_add(d, b), 0);
+	cr_assert_eq(rv_demux_set_prefixes(d, a, old_a, 2), 0);
+	cr_assert_eq(dst(d, "10.20.0.1"), a);
+
+	/* pass 1: add every new ownership */
+	cr_assert_eq(rv_demux_add_prefix(d, a, &new_a[0]), 0);
+	cr_assert_eq(dst(d, "10.20.0.1"), a);
+	cr_assert_eq(rv_demux_add_prefix(d, a, &new_a[1]), 0);
+	cr_assert_eq(rv_demux_add_prefix(d, b, &new_b[0]), 0);
+	cr_assert_eq(dst(d, "10.20.0.1"), b);
+	/* pass 2: set every session's list; only removals are left */
+	cr_assert_eq(rv_demux_set_prefixes(d, a, new_a, 2), 0);
+	cr_assert_eq(rv_demux_set_prefixes(d, b, new_b, 1), 0);
+	cr_assert_eq(dst(d, "10.20.0.1"), b);
+	cr_assert_eq(dst(d, "10.21.0.1"), a);
+	cr_assert_eq(dst(d, "10.22.0.1"), a);
+	cr_assert_eq(rv_demux_num_prefixes(d, a), 2u);
+	cr_assert_eq(rv_demux_num_prefixes(d, b), 1u);
+	cr_assert_not(src_ok(d, a, "10.20.0.1"));
+	cr_assert(src_ok(d, b, "10.20.0.1"));
+
+	/* Shrinking to nothing. */
+	cr_assert_eq(rv_demux_set_prefixes(d, a, NULL, 0), 0);
+	cr_assert_null(dst(d, "10.21.0.1"));
+	cr_assert_eq(rv_demux_num_prefixes(d, a), 0u);
+	rv_demux_remove(d, a);
+	rv_demux_remove(d, b);
+	rv_demux_free(d);
+	rv_session_free(a);
+	rv_session_free(b);
 }

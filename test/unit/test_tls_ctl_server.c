@@ -5,7 +5,9 @@
  * TLS and no I/O: bring-up to a running session whose keys match (a packet
  * sealed by one side opens on the other), rekeys started by either side and
  * by both at once, teardown that releases everything, dead-peer detection,
- * protocol violations, and address assignment (fixed, previous, pool).
+ * protocol violations, address assignment (fixed, previous, pool), and the
+ * networks behind clients (published per name, pushed to the others, moved
+ * by a reload).
  *
  *   build/<dir>/test/test_tls_ctl_server
  */
@@ -35,6 +37,7 @@ struct side {
 	struct rv_leases *leases;
 	struct rv_ctl_env env;
 	int configs, keepalives;
+	struct rv_ctl_config last; /* client: the last CONFIG applied */
 };
 
 static struct side srv, cli;
@@ -45,9 +48,9 @@ static int on_config(void *ctx, const struct rv_ctl_config *c, bool update)
 {
 	struct side *s = ctx;
 
-	(void)c;
 	(void)update;
 	s->configs++;
+	s->last = *c;
 	return 0;
 }
 
@@ -61,8 +64,8 @@ static void side_init(struct side *s, enum rv_config_role role)
 {
 	memset(s, 0, sizeof(*s));
 	rv_config_defaults(&s->cfg, role);
-	s->demux = rv_demux_new(64);
 	s->qsbr = rv_qsbr_new(4);
+	s->demux = rv_demux_new(64, s->qsbr);
 	cr_assert(s->demux && s->qsbr);
 	if (role == RV_CONFIG_SERVER) {
 		s->pool = rv_ippool_new(&s->cfg.pool4.addr, s->cfg.pool4.len, &s->cfg.pool6.addr,
@@ -318,10 +321,13 @@ Test(ctl, teardown_releases_everything)
 	cr_assert_eq(rv_demux_count(cli.demux), 0);
 	cr_assert_eq(rv_ippool_in_use(srv.pool, AF_INET), 0);
 	cr_assert_eq(rv_ippool_in_use(srv.pool, AF_INET6), 0);
-	cr_assert_eq(rv_qsbr_pending(srv.qsbr), 1);
-	cr_assert_eq(rv_qsbr_reclaim(srv.qsbr), 1, "no reader: the grace period is over");
-	cr_assert_eq(rv_qsbr_reclaim(cli.qsbr), 1);
+	/* The session, and the address-trie nodes the demux replaced. */
+	size_t pending = rv_qsbr_pending(srv.qsbr);
+	cr_assert_geq(pending, 1);
+	cr_assert_eq(rv_qsbr_reclaim(srv.qsbr), pending, "no reader: the grace period is over");
+	cr_assert_geq(rv_qsbr_reclaim(cli.qsbr), 1);
 	cr_assert_eq(rv_qsbr_pending(srv.qsbr), 0);
+	cr_assert_eq(rv_qsbr_pending(cli.qsbr), 0);
 }
 
 Test(ctl, keepalives_and_dead_peer)
@@ -524,4 +530,98 @@ Test(ctl, config_update_reaches_running_client)
 	cr_assert(rv_ctl_peer_running(c));
 	traffic_ok(s, c);
 	drop_pair(s, c);
+}
+
+/* has_route: is |addr|/|len| among the routes of the last CONFIG? */
+static bool has_route(const char *addr, unsigned len)
+{
+	struct rv_ip_addr a;
+
+	memset(&a, 0, sizeof(a));
+	a.family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	cr_assert_eq(inet_pton(a.family, addr, a.a), 1);
+	for (size_t i = 0; i < cli.last.num_routes; i++) {
+		const struct rv_ctl_route *r = &cli.last.routes[i];
+
+		if (r->prefix == len && r->family == (a.family == AF_INET ? 4 : 6) &&
+		    memcmp(r->addr, a.a, a.family == AF_INET ? 4 : 16) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static struct rv_session *route_of(const char *addr4)
+{
+	uint8_t a[4];
+
+	cr_assert_eq(inet_pton(AF_INET, addr4, a), 1);
+	return rv_demux_by_dst4(srv.demux, a);
+}
+
+/*
+ * Networks behind clients: published for the session of their name when it
+ * comes up, pushed to the other clients as routes (never to their own), and
+ * moved between two live sessions by the two passes a reload makes, with
+ * the new routes pushed.
+ */
+Test(ctl, subnets_follow_names)
+{
+	static struct rv_config next;
+	struct rv_ctl_peer *sa, *ca, *sb, *cb;
+	struct rv_ip_addr lan_a = { .family = AF_INET, .a = { 10, 20, 0, 9 } };
+	char err[256];
+
+	cr_assert_eq(rv_config_set(&srv.cfg, "t", "subnet", "site-a 10.20.0.0/24", err,
+				   sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(rv_config_set(&srv.cfg, "t", "subnet", "site-b 10.30.0.0/24 fd30::/64", err,
+				   sizeof(err)),
+		     0, "%s", err);
+	bring_up(&sa, &ca, "site-a", NULL);
+	cr_assert(has_route("10.30.0.0", 24));
+	cr_assert(has_route("fd30::", 64));
+	cr_assert_not(has_route("10.20.0.0", 24), "its own network is on its LAN side");
+	bring_up(&sb, &cb, "site-b", NULL);
+	cr_assert(has_route("10.20.0.0", 24));
+	cr_assert_not(has_route("10.30.0.0", 24));
+	cr_assert_eq(route_of("10.20.0.9"), rv_ctl_peer_session(sa));
+	cr_assert_eq(route_of("10.30.0.9"), rv_ctl_peer_session(sb));
+	cr_assert(rv_demux_source_ok(srv.demux, rv_ctl_peer_session(sa), &lan_a));
+	cr_assert_not(rv_demux_source_ok(srv.demux, rv_ctl_peer_session(sb), &lan_a));
+
+	/* Reload: 10.20.0.0/24 now belongs to site-b. */
+	next = srv.cfg;
+	snprintf(next.subnets[0].name, sizeof(next.subnets[0].name), "site-b");
+	for (size_t i = 0; i < 3; i++) {
+		static const char *const files[] = { "ca", "cert", "key" };
+
+		cr_assert_eq(rv_config_set(&next, "t", files[i], "/x", err, sizeof(err)), 0);
+	}
+	cr_assert_eq(rv_config_validate(&next, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(rv_ctl_server_publish_subnets(sa, &next, false), 0);
+	cr_assert_eq(rv_ctl_server_publish_subnets(sb, &next, false), 0);
+	cr_assert_eq(route_of("10.20.0.9"), rv_ctl_peer_session(sb), "moved in pass 1");
+	cr_assert_eq(rv_ctl_server_publish_subnets(sa, &next, true), 0);
+	cr_assert_eq(rv_ctl_server_publish_subnets(sb, &next, true), 0);
+	cr_assert_eq(route_of("10.20.0.9"), rv_ctl_peer_session(sb));
+	cr_assert_eq(rv_demux_num_prefixes(srv.demux, rv_ctl_peer_session(sa)), 0);
+	cr_assert_eq(rv_demux_num_prefixes(srv.demux, rv_ctl_peer_session(sb)), 3);
+	cr_assert_not(rv_demux_source_ok(srv.demux, rv_ctl_peer_session(sa), &lan_a));
+	cr_assert(rv_demux_source_ok(srv.demux, rv_ctl_peer_session(sb), &lan_a));
+	/* site-a learns that 10.20.0.0/24 is now reached through the tunnel. */
+	srv.env.cfg = &next;
+	cr_assert(rv_ctl_server_push_config(sa, now));
+	pump(sa, ca);
+	cr_assert(has_route("10.20.0.0", 24));
+	cr_assert(has_route("10.30.0.0", 24));
+	srv.env.cfg = &srv.cfg;
+	traffic_ok(sa, ca);
+	traffic_ok(sb, cb);
+	rv_ctl_peer_free(ca);
+	rv_ctl_peer_free(sa);
+	rv_ctl_peer_free(cb);
+	rv_ctl_peer_free(sb);
+	cr_assert_null(route_of("10.20.0.9"));
+	cr_assert_null(route_of("10.30.0.9"));
 }

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# test_sites.sh — site-to-site: two LANs joined through ringvpn. Client A
+# (client1) is the gateway of lan-a, client B (client2) of lan-b; the server
+# owns which networks live behind which name (subnet = ...).
+#
+#   ns rvt-$$-lan-a           ns rvt-$$-c1             ns rvt-$$-s             ns rvt-$$-c2            ns rvt-$$-lan-b
+#   host 10.20.0.2  --lan0--  client1 10.20.0.1 --veth-- server rvs0 --veth-- client2 10.30.0.1 --lan0--  host 10.30.0.2
+#        fd20::2              (TUN rvc, forwards)        10.99.0.1              (TUN rvc, forwards)        fd30::2
+#                                                                                                         10.40.0.2 (moved later)
+#
+# Checked: each client gets the other site's networks as routes and not its
+# own; the server routes both on its TUN; hosts in lan-a reach hosts in lan-b
+# (IPv4 and IPv6) and the server, the server reaches both LANs, and a TCP
+# transfer lan-a -> lan-b arrives with the same sha256; a packet from lan-a
+# forged with a lan-b source (or one nobody owns) is dropped as spoof on
+# client1's session; a reload (SIGHUP) that moves 10.40.0.0/24 from client1
+# to client2 takes effect (routes pushed, traffic follows, the source check
+# follows) without ending or re-creating either session while a ping between
+# the LANs keeps running.
+#
+# Usage: bash test_sites.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
+
+ctl_init 2
+ctl_client_ns c1 1
+ctl_client_ns c2 2
+C1=$(rvt_ns_name c1)
+C2=$(rvt_ns_name c2)
+
+# lan_ns NAME CLIENT_NS NET4 NET6: namespace rvt-$$-NAME whose host NET4.2 /
+# NET6::2 sits behind the client's interface lan0 (NET4.1 / NET6::1) and
+# routes everything through it; the client forwards.
+lan_ns() {
+	local name=$1 cns=$2 n4=$3 n6=$4 ns
+	rvt_ns "$name" || rvt_fail "netns $name"
+	ns=$(rvt_ns_name "$name")
+	ip link add "rvl$$${name#lan-}" netns "$cns" type veth peer name "rvm$$${name#lan-}" netns "$ns" ||
+		rvt_fail "veth $name"
+	ip -n "$cns" link set "rvl$$${name#lan-}" name lan0
+	ip -n "$ns" link set "rvm$$${name#lan-}" name veth0
+	{ ip -n "$cns" addr add "$n4.1/24" dev lan0 &&
+		ip -n "$ns" addr add "$n4.2/24" dev veth0 &&
+		ip -n "$cns" addr add "$n6::1/64" dev lan0 nodad &&
+		ip -n "$ns" addr add "$n6::2/64" dev veth0 nodad &&
+		ip -n "$cns" link set lan0 up &&
+		ip -n "$ns" link set veth0 up &&
+		ip -n "$ns" route add default via "$n4.1" &&
+		ip -n "$ns" -6 route add default via "$n6::1" &&
+		ip netns exec "$cns" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1; } ||
+		rvt_fail "set up $name behind $cns"
+}
+lan_ns lan-a "$C1" 10.20.0 fd20
+lan_ns lan-b "$C2" 10.30.0 fd30
+LA=$(rvt_ns_name lan-a)
+LB=$(rvt_ns_name lan-b)
+# 10.40.0.0/24 starts as client1's and moves to client2 in the reload step;
+# its host lives in lan-b from the start.
+rvt_nsx "$LB" ip addr add 10.40.0.2/24 dev veth0 || rvt_fail "10.40.0.2"
+
+SUBNETS_BEFORE=("subnet=client1 10.20.0.0/24 fd20::/64 10.40.0.0/24" "subnet=client2 10.30.0.0/24 fd30::/64")
+SUBNETS_AFTER=("subnet=client1 10.20.0.0/24 fd20::/64" "subnet=client2 10.30.0.0/24 fd30::/64 10.40.0.0/24")
+
+rvt_step "config check (-n) refuses overlaps, then start the server"
+ctl_server_conf "$RVT_TMP/bad.conf" "subnet=client1 10.20.0.0/16" "subnet=client2 10.20.5.0/24"
+rvt_nsx "$S" "$RV_BIN" server -c "$RVT_TMP/bad.conf" -n >"$RVT_TMP/bad.out" 2>&1
+rc=$?
+cat "$RVT_TMP/bad.out" >&2
+[ "$rc" -eq 3 ] || rvt_fail "overlapping subnets: exit $rc, want 3 (configuration error)"
+grep -q "override" "$RVT_TMP/bad.out" || rvt_fail "the error does not say how to carve a subnet out"
+CTL_SERVER_KV=("${SUBNETS_BEFORE[@]}")
+ctl_server_conf "$RVT_TMP/server.conf" "${CTL_SERVER_KV[@]}"
+rvt_nsx "$S" "$RV_BIN" server -c "$RVT_TMP/server.conf" -n || rvt_fail "server -n"
+ctl_start_server
+
+rvt_step "the server routes every client network through its TUN"
+for net in 10.20.0.0/24 10.30.0.0/24 10.40.0.0/24; do
+	rvt_wait_for 5 "server route $net" sh -c "ip -n $S route show $net | grep -q 'dev rvs0'" ||
+		rvt_fail "server has no route to $net via rvs0"
+done
+ip -n "$S" -6 route show fd20::/64 | grep -q 'dev rvs0' || rvt_fail "server has no route to fd20::/64"
+
+rvt_step "start the two gateways"
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock"
+CTL_IDX=2 ctl_client_conf "$RVT_TMP/c2.conf" "$PKI/client2" rvc "$RVT_TMP/c2.sock"
+rvt_bg "$C1" client1 "$RV_BIN" client -c "$RVT_TMP/c1.conf"
+P1=$RVT_LAST_PID
+rvt_bg "$C2" client2 "$RV_BIN" client -c "$RVT_TMP/c2.conf"
+P2=$RVT_LAST_PID
+rvt_wait_for 10 "two running sessions" ctl_sessions_eq 2 || rvt_fail "sessions did not come up"
+ctl_status
+
+rvt_step "each gateway has the other site's networks as routes, not its own"
+route_via_tun() { ip -n "$1" ${3:+-6} route show "$2" | grep -q 'dev rvc'; }
+rvt_wait_for 5 "client1 routes to lan-b" route_via_tun "$C1" 10.30.0.0/24 || rvt_fail "client1: no route to 10.30.0.0/24"
+route_via_tun "$C1" fd30::/64 6 || rvt_fail "client1: no route to fd30::/64"
+route_via_tun "$C1" 10.20.0.0/24 && rvt_fail "client1 routes its own LAN into the tunnel"
+rvt_wait_for 5 "client2 routes to lan-a" route_via_tun "$C2" 10.20.0.0/24 || rvt_fail "client2: no route to 10.20.0.0/24"
+route_via_tun "$C2" 10.40.0.0/24 || rvt_fail "client2: no route to client1's 10.40.0.0/24"
+route_via_tun "$C2" 10.30.0.0/24 && rvt_fail "client2 routes its own LAN into the tunnel"
+
+rvt_step "hosts in lan-a reach lan-b and the server; the server reaches both LANs"
+rvt_nsx "$LA" ping -c 3 -i 0.2 -W 2 10.30.0.2 || rvt_fail "lan-a -> lan-b"
+rvt_nsx "$LB" ping -c 3 -i 0.2 -W 2 10.20.0.2 || rvt_fail "lan-b -> lan-a"
+rvt_nsx "$LA" ping -6 -c 3 -i 0.2 -W 2 fd30::2 || rvt_fail "lan-a -> lan-b (IPv6)"
+rvt_nsx "$LA" ping -c 3 -i 0.2 -W 2 10.99.0.1 || rvt_fail "lan-a -> server"
+rvt_nsx "$S" ping -c 3 -i 0.2 -W 2 10.20.0.2 || rvt_fail "server -> lan-a"
+rvt_nsx "$S" ping -6 -c 3 -i 0.2 -W 2 fd30::2 || rvt_fail "server -> lan-b (IPv6)"
+
+rvt_step "TCP transfer lan-a -> lan-b, verified by sha256"
+head -c $((8 << 20)) /dev/urandom >"$RVT_TMP/blob"
+rvt_tcp_sink "$LB" 10.30.0.2 5001 "$RVT_TMP/blob.out"
+SINK=$RVT_LAST_PID
+rvt_tcp_send "$LA" 10.30.0.2 5001 "$RVT_TMP/blob" 60 || rvt_fail "TCP transfer"
+wait "$SINK"
+SUM_IN=$(sha256sum <"$RVT_TMP/blob" | cut -d' ' -f1)
+SUM_OUT=$(sha256sum <"$RVT_TMP/blob.out" | cut -d' ' -f1)
+rvt_log "sha256 sent $SUM_IN, received $SUM_OUT"
+[ "$SUM_IN" = "$SUM_OUT" ] || rvt_fail "transfer corrupted"
+if grep -a "spoofed" "$RVT_TMP/server.log"; then
+	rvt_fail "honest site traffic was dropped as spoofed"
+fi
+
+rvt_step "a packet from lan-a forged with a lan-b source is dropped as spoof"
+spoof() { ctl_field "session name=$1" drop_spoof; }
+spoof_at_least() { [ "$(spoof "$1")" -ge "$2" ]; }
+SP0=$(spoof client1)
+rvt_nsx "$LA" ip addr add 10.30.0.99/32 dev veth0 || rvt_fail "forged address"
+rvt_nsx "$LA" ip addr add fd30::99/128 dev veth0 nodad || rvt_fail "forged address 6"
+rvt_nsx "$LA" ip addr add 192.0.2.7/32 dev veth0 || rvt_fail "unowned address"
+rvt_nsx "$LA" ping -c 3 -i 0.2 -W 1 -I 10.30.0.99 10.99.0.1 && rvt_fail "a forged lan-b source got an answer"
+rvt_nsx "$LA" ping -6 -c 3 -i 0.2 -W 1 -I fd30::99 fd99::1 && rvt_fail "a forged lan-b source (IPv6) got an answer"
+rvt_nsx "$LA" ping -c 2 -i 0.2 -W 1 -I 192.0.2.7 10.30.0.2 && rvt_fail "an unowned source got an answer"
+rvt_wait_for 5 "spoof drops counted" spoof_at_least client1 $((SP0 + 8)) ||
+	rvt_fail "spoof drops: $(spoof client1), want >= $((SP0 + 8))"
+rvt_log "client1 drop_spoof $SP0 -> $(spoof client1)"
+grep -aq "spoofed inner source 10.30.0.99" "$RVT_TMP/server.log" || rvt_fail "no spoof line naming 10.30.0.99"
+[ "$(spoof client2)" = 0 ] || rvt_fail "client2 had spoof drops"
+
+rvt_step "reload moves 10.40.0.0/24 from client1 to client2 without dropping a session"
+IDX1=$(ctl_field "session name=client1" index)
+IDX2=$(ctl_field "session name=client2" index)
+UP1=$(grep -ac "session up" "$RVT_TMP/client1.log")
+UP2=$(grep -ac "session up" "$RVT_TMP/client2.log")
+rvt_nsx "$S" ping -c 2 -i 0.2 -W 1 10.40.0.2 && rvt_fail "10.40.0.2 answered while client1 owns 10.40.0.0/24"
+# A ping between the LANs runs through the whole reload.
+rvt_bg "$LA" ping-through ping -c 120 -i 0.05 -W 2 10.30.0.2
+PING=$RVT_LAST_PID
+sleep 1
+ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}"
+kill -HUP "$SRV_PID"
+rvt_wait_for 10 "reload applied" grep -aq "reload applied" "$RVT_TMP/server.log" || rvt_fail "reload not applied"
+grep -a "reload applied" "$RVT_TMP/server.log" | tail -1 >&2
+grep -a "reload applied" "$RVT_TMP/server.log" | tail -1 | grep -q "subnet" || rvt_fail "the reload log does not mention subnet"
+rvt_wait_for 5 "client1 routes 10.40.0.0/24" route_via_tun "$C1" 10.40.0.0/24 ||
+	rvt_fail "client1 did not get 10.40.0.0/24 pushed"
+rvt_wait_for 5 "client2 drops its route to 10.40.0.0/24" sh -c "! ip -n $C2 route show 10.40.0.0/24 | grep -q 'dev rvc'" ||
+	rvt_fail "client2 still routes 10.40.0.0/24 into the tunnel"
+rvt_nsx "$C2" ip route add 10.40.0.0/24 via 10.30.0.2 || rvt_fail "route to 10.40.0.0/24 in lan-b"
+rvt_nsx "$S" ping -c 3 -i 0.2 -W 2 10.40.0.2 || rvt_fail "server -> 10.40.0.2 after the move"
+rvt_nsx "$LA" ping -c 3 -i 0.2 -W 2 10.40.0.2 || rvt_fail "lan-a -> 10.40.0.2 after the move"
+SP1=$(spoof client1)
+rvt_nsx "$LA" ip addr add 10.40.0.77/32 dev veth0 || rvt_fail "address 10.40.0.77"
+rvt_nsx "$LA" ping -c 2 -i 0.2 -W 1 -I 10.40.0.77 10.99.0.1 && rvt_fail "client1 may still send from 10.40.0.0/24"
+rvt_wait_for 5 "spoof after the move" spoof_at_least client1 $((SP1 + 2)) ||
+	rvt_fail "a source moved away from client1 was not refused"
+wait "$PING"
+PING_RC=$?
+grep -a "packets transmitted" "$RVT_TMP/ping-through.log" >&2
+RECV=$(awk '/packets transmitted/ { print $4 }' "$RVT_TMP/ping-through.log")
+[ "$PING_RC" -eq 0 ] && [ "${RECV:-0}" -ge 110 ] || rvt_fail "ping through the reload: ${RECV:-0}/120 answered"
+[ "$(ctl_sessions)" -eq 2 ] || rvt_fail "a session ended"
+[ "$(ctl_field "session name=client1" index)" = "$IDX1" ] || rvt_fail "client1's session was re-created"
+[ "$(ctl_field "session name=client2" index)" = "$IDX2" ] || rvt_fail "client2's session was re-created"
+[ "$(grep -ac "session up" "$RVT_TMP/client1.log")" = "$UP1" ] || rvt_fail "client1 reconnected"
+[ "$(grep -ac "session up" "$RVT_TMP/client2.log")" = "$UP2" ] || rvt_fail "client2 reconnected"
+
+rvt_step "stop: clients and server exit 0"
+rvt_stop_pid "$P1" 10 || rvt_fail "client1 did not exit 0"
+rvt_stop_pid "$P2" 10 || rvt_fail "client2 did not exit 0"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"

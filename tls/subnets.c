@@ -1,0 +1,124 @@
+/*
+ * subnets.c — networks behind clients on the server (see subnets.h): the
+ * kernel routes on the server's TUN, and a reload moving networks between
+ * live sessions.
+ *
+ * A reload applies the new assignment in two passes over the live
+ * sessions: first every session gains the networks the new file gives its
+ * name (a network moving from A to B goes straight from A to B in the
+ * demux: one replacement, never unowned), then every session's set is made
+ * exactly its own, which by then only removes. Sessions are not ended,
+ * re-keyed or told anything but their new routes (the caller pushes a
+ * CONFIG update, as for changed routes).
+ */
+#include "tls/subnets.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "core/ip.h"
+#include "core/log.h"
+#include "core/strbuf.h"
+#include "tls/ctl_server.h"
+#include "tls/internal.h"
+#include "uring/dataplane.h"
+#include "uring/tun.h"
+
+/* has_subnet: does |c| route |p| to some client? */
+static bool has_subnet(const struct rv_config *c, const struct rv_prefix *p)
+{
+	for (size_t i = 0; c && i < c->num_subnets; i++) {
+		if (c->subnets[i].p.len == p->len && rv_ip_addr_equal(&c->subnets[i].p.addr, &p->addr)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+unsigned rv_subnets_set_routes(const char *ifname, const struct rv_config *prev,
+			       const struct rv_config *next)
+{
+	unsigned failed = 0;
+	char a[64];
+	int ret;
+
+	for (size_t i = 0; prev && i < prev->num_subnets; i++) {
+		const struct rv_prefix *p = &prev->subnets[i].p;
+
+		if (has_subnet(next, p)) {
+			continue;
+		}
+		ret = rv_tun_del_route(ifname, &p->addr, p->len);
+		if (ret) {
+			rv_warn(ret, "cannot remove the route to %s/%u via %s",
+				rv_ip_addr_str(&p->addr, a, sizeof(a)), p->len, ifname);
+		} else {
+			rv_info("route to %s/%u via %s removed (no longer a subnet)",
+				rv_ip_addr_str(&p->addr, a, sizeof(a)), p->len, ifname);
+		}
+	}
+	for (size_t i = 0; i < next->num_subnets; i++) {
+		const struct rv_config_subnet *s = &next->subnets[i];
+
+		if (has_subnet(prev, &s->p)) {
+			continue;
+		}
+		ret = rv_tun_add_route(ifname, &s->p.addr, s->p.len);
+		if (ret) {
+			rv_warn(ret, "cannot route %s/%u (behind %s) via %s",
+				rv_ip_addr_str(&s->p.addr, a, sizeof(a)), s->p.len, s->name, ifname);
+			failed++;
+		} else {
+			rv_info("tunnel %s: route to %s/%u, the network behind %s", ifname,
+				rv_ip_addr_str(&s->p.addr, a, sizeof(a)), s->p.len, s->name);
+		}
+	}
+	return failed;
+}
+
+bool rv_subnets_changed(const struct rv_config *a, const struct rv_config *b)
+{
+	return a->num_subnets != b->num_subnets ||
+	       memcmp(a->subnets, b->subnets, a->num_subnets * sizeof(a->subnets[0])) != 0;
+}
+
+void rv_subnets_apply(struct rv_loop *l, const struct rv_config *next, struct rv_strbuf *log)
+{
+	struct rv_chan *c;
+	unsigned sessions = 0, failed = 0, unrouted = 0;
+
+	if (!rv_subnets_changed(l->cfg, next)) {
+		return;
+	}
+	rv_chans_foreach(l, i, c)
+	{
+		if (c->ctl && rv_ctl_server_publish_subnets(c->ctl, next, false)) {
+			failed++;
+		}
+	}
+	rv_chans_foreach(l, i, c)
+	{
+		if (!c->ctl) {
+			continue;
+		}
+		sessions++;
+		if (rv_ctl_server_publish_subnets(c->ctl, next, true)) {
+			failed++;
+		}
+	}
+	if (l->dp) {
+		unrouted = rv_subnets_set_routes(rv_dataplane_tun_name(l->dp), l->cfg, next);
+	}
+	rv_strbuf_printf(log, "applied: %zu subnet(s) published for %u live session(s)\n",
+			 next->num_subnets, sessions);
+	if (failed) {
+		rv_strbuf_printf(log, "failed: %u session(s) could not take their subnets (out of "
+				      "memory): reload again\n",
+				 failed);
+	}
+	if (unrouted) {
+		rv_strbuf_printf(log, "failed: %u subnet route(s) on the server's TUN (see the log)\n",
+				 unrouted);
+	}
+}

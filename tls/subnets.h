@@ -1,0 +1,20 @@
+/*
+ * subnets.h — the server's side of networks behind clients (subnet = NAME
+ * PREFIXES): its own kernel routes to them. Which session a network belongs
+ * to is published by ctl_server.h (rv_ctl_server_publish_subnets) and
+ * applied across a reload by the loop (tls/subnets.c).
+ */
+#ifndef RV_TLS_SUBNETS_H
+#define RV_TLS_SUBNETS_H
+
+struct rv_config;
+
+/* rv_subnets_set_routes makes the kernel route every subnet of |next| via
+ * the server's TUN |ifname| (so the server and its LAN reach the networks
+ * behind clients), and removes the routes of subnets |prev| had and |next|
+ * has not (|prev| NULL at start-up). Each failure is logged; returns how
+ * many routes could not be added. Control thread (needs CAP_NET_ADMIN). */
+unsigned rv_subnets_set_routes(const char *ifname, const struct rv_config *prev,
+			       const struct rv_config *next);
+
+#endif /* RV_TLS_SUBNETS_H */
