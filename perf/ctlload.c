@@ -135,9 +135,8 @@ static void rec_line(struct ld *ld, uint64_t now)
 {
 	fprintf(ld->script->rec, "%.2f %u %u %u %u %u %u %u %llu\n", since_mark(ld, now),
 		ld->num_state[LD_RUNNING], ld->num_state[LD_CTL], ld->num_state[LD_TLS],
-		ld->num_state[LD_CONNECTING], ld->num_state[LD_BACKOFF],
-		ld->num_state[LD_CLOSING], ld->num_state[LD_IDLE],
-		(unsigned long long)ld->st.tls_ok);
+		ld->num_state[LD_CONNECTING], ld->num_state[LD_BACKOFF], ld->num_state[LD_CLOSING],
+		ld->num_state[LD_IDLE], (unsigned long long)ld->st.tls_ok);
 }
 
 /* churn_one closes one running client, picked at random, and lets it
@@ -200,9 +199,9 @@ static void exec_line(struct ld *ld, char *line)
 		}
 		reply("ok");
 	} else if (!strcmp(argv[0], "wait") && argc == 4) {
-		enum wait_kind w = !strcmp(argv[1], "running") ? W_RUNNING
-				   : !strcmp(argv[1], "idle")  ? W_IDLE
-				   : !strcmp(argv[1], "epoch") ? W_EPOCH
+		enum wait_kind w = !strcmp(argv[1], "running")	 ? W_RUNNING
+				   : !strcmp(argv[1], "idle")	 ? W_IDLE
+				   : !strcmp(argv[1], "epoch")	 ? W_EPOCH
 				   : !strcmp(argv[1], "rekeyed") ? W_REKEYED
 								 : W_NONE;
 
@@ -318,8 +317,7 @@ static void wait_done(struct ld *ld, uint64_t now)
 		sc->epoch_next_ns = now + REC_NS;
 		ld_epochs(ld, &lo, &hi);
 		done = ld->num_state[LD_RUNNING] == ld->o.count &&
-		       (sc->wait == W_EPOCH ? lo >= sc->wait_n
-					    : ld_num_rekeyed(ld) == ld->o.count);
+		       (sc->wait == W_EPOCH ? lo >= sc->wait_n : ld_num_rekeyed(ld) == ld->o.count);
 		break;
 	case W_CHURN:
 		while (sc->churn_done < sc->churn_total && now >= sc->churn_next_ns) {
@@ -501,7 +499,8 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'S':
 			if (parse_sources(&ld.o, optarg)) {
-				fprintf(stderr, "ctlload: --sources %s: want ADDR[+K],...\n", optarg);
+				fprintf(stderr, "ctlload: --sources %s: want ADDR[+K],...\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -521,9 +520,9 @@ static int cmd_run(int argc, char **argv)
 			return usage();
 		}
 	}
-	if (!ld.o.server_len || !ld.o.server_name || !ld.o.ca || !ld.o.cert_dir ||
-	    !ld.o.count || ld.o.count > RV_DEMUX_MAX_SESSIONS || !ld.o.num_sources ||
-	    ld.o.reconnect_min_ms == 0 || ld.o.reconnect_max_ms < ld.o.reconnect_min_ms) {
+	if (!ld.o.server_len || !ld.o.server_name || !ld.o.ca || !ld.o.cert_dir || !ld.o.count ||
+	    ld.o.count > RV_DEMUX_MAX_SESSIONS || !ld.o.num_sources || ld.o.reconnect_min_ms == 0 ||
+	    ld.o.reconnect_max_ms < ld.o.reconnect_min_ms) {
 		return usage();
 	}
 	sc = calloc(1, sizeof(*sc));

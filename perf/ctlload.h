@@ -129,7 +129,7 @@ struct ld {
 	bool sweep_now; /* run the slots' timers on the next tick, not in 100 ms */
 	/* data channel (ctlload_data.c) */
 	int udp_fd;
-	uint8_t *ubuf; /* UBUF_LEN: the datagram the ring receives */
+	uint8_t *ubuf;	       /* UBUF_LEN: the datagram the ring receives */
 	struct ld_sess *probe; /* NULL: no probe running */
 	uint32_t probe_pps;
 	uint16_t probe_seq;

@@ -526,8 +526,8 @@ unsigned ld_num_rekeyed(const struct ld *ld)
 static void sweep(struct ld *ld, uint64_t now)
 {
 	uint64_t hs_ns = (uint64_t)ld->o.handshake_timeout_ms * RV_NSEC_PER_MSEC;
-	unsigned pending = ld->num_state[LD_CONNECTING] + ld->num_state[LD_TLS] +
-			   ld->num_state[LD_CTL];
+	unsigned pending =
+		ld->num_state[LD_CONNECTING] + ld->num_state[LD_TLS] + ld->num_state[LD_CTL];
 
 	for (unsigned i = 0; i < ld->o.count; i++) {
 		struct ld_sess *s = &ld->sess[i];
