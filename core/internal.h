@@ -11,7 +11,8 @@
  *   tx state           control thread, rx workers (roll)  every seal
  *   endpoint seqlock   any worker on NAT rebinding        every send
  *   tx/rx counters     workers, one add per batch         status
- *   key slot [3]       control thread (install/drop)      seal/open
+ *   key slot pointers  control thread (install/drop)      seal/open
+ *   struct rv_keys     (separate objects, one per epoch)
  *     send_ctr         sealing workers, one add per batch
  *     replay + lock    opening workers, under the lock
  */
@@ -41,18 +42,22 @@ _Static_assert(sizeof(struct rv_endpoint) <= RV_EP_WORDS * sizeof(uint64_t),
 	       "endpoint fits the seqlock words");
 
 /*
- * struct rv_key_slot holds one key epoch. |epoch| is the publication flag:
- * 0 means empty. The control thread fills every other field while the slot
- * is empty and unreachable (after a grace period), then publishes the epoch
- * with a release store; workers load it with acquire and only then touch the
- * keys, so they see fully initialised AEAD contexts.
+ * struct rv_keys holds one key epoch. It is allocated (from crypto/secmem,
+ * outside core dumps) and filled by the control thread while no worker can
+ * reach it, then published by a release store of its pointer into a session
+ * slot; workers load the pointer with acquire and only then touch the keys,
+ * so they see fully initialised AEAD contexts. |epoch|, |created_ns| and
+ * the AEAD contexts never change after publication. Replacing or dropping an
+ * epoch swaps the slot pointer and retires the old object through QSBR, so
+ * the control thread never waits for the workers.
  */
-struct rv_key_slot {
-	/* Read-mostly: written only by the control thread. */
-	_Atomic uint32_t epoch;
-	uint64_t created_ns; /* coarse monotonic, at install */
+struct rv_keys {
+	/* Read-mostly: fixed before publication. */
+	uint32_t epoch;
+	uint64_t created_ns; /* monotonic, at install (passed in by the caller) */
 	struct rv_aead send;
 	struct rv_aead recv;
+	struct rv_qsbr_node qsbr_node;
 
 	/* Written by every sealing worker (one fetch_add per batch). */
 	_Alignas(RV_CACHELINE) _Atomic uint64_t send_ctr; /* next counter to use */
@@ -88,9 +93,11 @@ struct rv_session {
 	uint32_t max_epoch; /* highest ever installed; control thread */
 	struct rv_qsbr_node qsbr_node;
 
-	/* Sending epoch: read by every seal, rarely written. 0 = none. */
+	/* Sending epoch and key slots: read by every seal and open, written
+	 * on rekey only. tx_epoch 0 = none; slot E % 3 holds epoch E or NULL. */
 	_Alignas(RV_CACHELINE) _Atomic uint32_t tx_epoch;
 	_Atomic bool rekey_request; /* for rv_session_take_rekey_request */
+	struct rv_keys *_Atomic slots[RV_KEY_SLOTS];
 
 	/* Peer endpoint under a seqlock (even = stable); writers hold ep_lock. */
 	_Alignas(RV_CACHELINE) _Atomic uint32_t ep_seq;
@@ -104,8 +111,6 @@ struct rv_session {
 	_Atomic uint64_t rx_bytes;
 	_Atomic uint64_t last_rx_ns;
 	_Atomic uint64_t drop[RV_DROP_MAX];
-
-	struct rv_key_slot slots[RV_KEY_SLOTS];
 };
 
 #endif /* RV_CORE_INTERNAL_H */

@@ -44,7 +44,8 @@
  *     a completion can arrive after the grace period.
  * A worker that is offline holds no pointer. Replacing a key epoch in a
  * live session follows the same rule inside rv_session_install_epoch and
- * rv_session_drop_epoch: unpublish the slot's epoch, synchronize, wipe.
+ * rv_session_drop_epoch: the epoch's keys are a separate object, unpublished
+ * from its slot and retired here, so the control thread never blocks.
  */
 #ifndef RV_CORE_QSBR_H
 #define RV_CORE_QSBR_H

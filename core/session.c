@@ -4,12 +4,15 @@
  *
  * Who touches what (see also internal.h and the contract in session.h):
  *
- *  - The control thread is the only writer of key slots. A slot is filled
- *    while its epoch field is 0 and no worker can still be inside it (a QSBR
- *    grace period has passed since it was emptied), then published with a
- *    release store of the epoch. A worker loads the epoch with acquire before
- *    touching the slot's keys, and uses what it found only until its next
- *    quiescent point, so the keys it uses are never wiped under it.
+ *  - The control thread is the only writer of key slots. Each epoch's keys
+ *    are a separate struct rv_keys, filled before anyone can see it and
+ *    published with a release store of its pointer. A worker loads the
+ *    pointer with acquire before touching the keys and uses what it found
+ *    only until its next quiescent point. Replacing or dropping an epoch
+ *    swaps the pointer and hands the old object to rv_qsbr_retire, which
+ *    frees and wipes it after a grace period: the control thread never
+ *    waits for the workers, and the keys a worker uses are never wiped
+ *    under it.
  *
  *  - Sealing workers share the send counter of the sending epoch and reserve a
  *    whole batch of nonces with one atomic_fetch_add. Counters handed out are
@@ -37,13 +40,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/clock.h"
+#include "core/clock.h" /* unit constants only: time is a parameter */
 #include "core/compiler.h"
 #include "core/internal.h"
 #include "core/replay.h"
 #include "core/wire.h"
 #include "crypto/aead.h"
 #include "crypto/mem.h"
+#include "crypto/secmem.h"
 
 static inline void cpu_relax(void)
 {
@@ -253,11 +257,23 @@ struct rv_session *rv_session_new(const struct rv_session_params *params)
 				     : (uint64_t)RV_REJECT_AFTER_TIME_S * RV_NSEC_PER_SEC;
 
 	atomic_flag_clear(&s->ep_lock);
-	for (size_t i = 0; i < RV_KEY_SLOTS; i++) {
-		atomic_flag_clear(&s->slots[i].lock);
-	}
 	ep_write_locked(s, &ep);
 	return s;
+}
+
+static void keys_free(struct rv_keys *k)
+{
+	if (!k) {
+		return;
+	}
+	rv_aead_cleanup(&k->send);
+	rv_aead_cleanup(&k->recv);
+	rv_secmem_free(k, sizeof(*k)); /* wipes the counters and replay state too */
+}
+
+static void keys_free_node(struct rv_qsbr_node *node)
+{
+	keys_free(container_of(node, struct rv_keys, qsbr_node));
 }
 
 void rv_session_free(struct rv_session *s)
@@ -265,9 +281,9 @@ void rv_session_free(struct rv_session *s)
 	if (!s) {
 		return;
 	}
+	/* The session's grace period covers its key objects as well. */
 	for (size_t i = 0; i < RV_KEY_SLOTS; i++) {
-		rv_aead_cleanup(&s->slots[i].send);
-		rv_aead_cleanup(&s->slots[i].recv);
+		keys_free(atomic_load_explicit(&s->slots[i], memory_order_relaxed));
 	}
 	/* Wipe everything, not only the key schedules: counters and replay
 	 * state say how much traffic went where. */
@@ -287,24 +303,22 @@ void rv_session_free_node(struct rv_qsbr_node *node)
 
 /* ---- key slots --------------------------------------------------------- */
 
-static inline uint64_t age_ns(const struct rv_key_slot *slot, uint64_t now_ns)
+static inline uint64_t age_ns(const struct rv_keys *k, uint64_t now_ns)
 {
-	/* Callers pass a coarse clock that may lag the clock read at install. */
-	return now_ns > slot->created_ns ? now_ns - slot->created_ns : 0;
+	/* Workers pass a coarse clock that may lag the clock read at install. */
+	return now_ns > k->created_ns ? now_ns - k->created_ns : 0;
 }
 
-/* slot_by_key_id finds the published slot whose epoch has low byte |key_id|.
+/* keys_by_key_id finds the published epoch whose low byte is |key_id|.
  * install refuses an epoch whose key_id collides with another installed one,
  * so at most one slot matches. */
-static inline struct rv_key_slot *slot_by_key_id(struct rv_session *s, uint8_t key_id,
-						 uint32_t *out_epoch)
+static inline struct rv_keys *keys_by_key_id(struct rv_session *s, uint8_t key_id)
 {
 	for (size_t i = 0; i < RV_KEY_SLOTS; i++) {
-		uint32_t e = atomic_load_explicit(&s->slots[i].epoch, memory_order_acquire);
+		struct rv_keys *k = atomic_load_explicit(&s->slots[i], memory_order_acquire);
 
-		if (e != 0 && (uint8_t)e == key_id) {
-			*out_epoch = e;
-			return &s->slots[i];
+		if (k && (uint8_t)k->epoch == key_id) {
+			return k;
 		}
 	}
 	return NULL;
@@ -337,34 +351,35 @@ static void tx_clear_if(struct rv_session *s, uint32_t epoch)
 }
 
 /*
- * slot_unpublish_wipe empties |slot|: after the release store of epoch 0 no
- * worker can newly find it; after the grace period no worker still uses what
- * it found before; only then are the keys wiped. |q| may be NULL only if the
- * session was never published (no worker can reach it).
+ * slot_replace publishes |k| (may be NULL) in slot |idx| and retires what it
+ * held. After the exchange no worker can newly find the old keys; workers
+ * that found them before keep using them until their next quiescent point,
+ * so they are freed (and wiped) only after a grace period. |q| may be NULL
+ * only if the session was never published (no worker can reach it).
  */
-static void slot_unpublish_wipe(struct rv_session *s, struct rv_qsbr *q, struct rv_key_slot *slot)
+static void slot_replace(struct rv_session *s, struct rv_qsbr *q, size_t idx, struct rv_keys *k)
 {
-	uint32_t old = atomic_load_explicit(&slot->epoch, memory_order_relaxed);
+	struct rv_keys *old = atomic_load_explicit(&s->slots[idx], memory_order_relaxed);
 
-	if (old == 0) {
+	if (old) {
+		tx_clear_if(s, old->epoch);
+	}
+	atomic_store_explicit(&s->slots[idx], k, memory_order_release);
+	if (!old) {
 		return;
 	}
-	tx_clear_if(s, old);
-	atomic_store_explicit(&slot->epoch, 0, memory_order_release);
 	if (q) {
-		rv_qsbr_synchronize(q);
+		rv_qsbr_retire(q, &old->qsbr_node, keys_free_node);
+	} else {
+		keys_free(old);
 	}
-	rv_aead_cleanup(&slot->send);
-	rv_aead_cleanup(&slot->recv);
-	rv_replay_init(&slot->replay);
-	atomic_store_explicit(&slot->send_ctr, 0, memory_order_relaxed);
-	slot->created_ns = 0;
 }
 
 int rv_session_install_epoch(struct rv_session *s, struct rv_qsbr *q, uint32_t epoch,
-			     const uint8_t *send_key, const uint8_t *recv_key)
+			     const uint8_t *send_key, const uint8_t *recv_key, uint64_t now_ns)
 {
-	struct rv_key_slot *slot = &s->slots[epoch % RV_KEY_SLOTS];
+	size_t idx = epoch % RV_KEY_SLOTS;
+	struct rv_keys *k;
 	int ret;
 
 	if (epoch == 0 || epoch <= s->max_epoch || !send_key || !recv_key) {
@@ -375,44 +390,48 @@ int rv_session_install_epoch(struct rv_session *s, struct rv_qsbr *q, uint32_t e
 	 * slots would share a key_id, which only a control plane skipping over
 	 * hundreds of epochs could cause: refuse it rather than guess. */
 	for (size_t i = 0; i < RV_KEY_SLOTS; i++) {
-		uint32_t e = atomic_load_explicit(&s->slots[i].epoch, memory_order_relaxed);
+		struct rv_keys *o = atomic_load_explicit(&s->slots[i], memory_order_relaxed);
 
-		if (&s->slots[i] != slot && e != 0 && (uint8_t)e == (uint8_t)epoch) {
+		if (i != idx && o && (uint8_t)o->epoch == (uint8_t)epoch) {
 			return -EINVAL;
 		}
 	}
-
-	slot_unpublish_wipe(s, q, slot);
-
-	ret = rv_aead_init(&slot->send, s->alg, send_key);
-	if (ret) {
-		goto err_cleanup;
+	k = rv_secmem_alloc(sizeof(*k));
+	if (!k) {
+		return -ENOMEM;
 	}
-	ret = rv_aead_init(&slot->recv, s->alg, recv_key);
+	ret = rv_aead_init(&k->send, s->alg, send_key);
 	if (ret) {
-		goto err_cleanup;
+		goto err_free;
 	}
-	rv_replay_init(&slot->replay);
-	atomic_store_explicit(&slot->send_ctr, 0, memory_order_relaxed);
-	atomic_store_explicit(&slot->rekey_reported, false, memory_order_relaxed);
-	slot->created_ns = rv_coarse_now_ns();
+	ret = rv_aead_init(&k->recv, s->alg, recv_key);
+	if (ret) {
+		goto err_free;
+	}
+	k->epoch = epoch;
+	k->created_ns = now_ns;
+	atomic_flag_clear(&k->lock);
+	rv_replay_init(&k->replay);
 	s->max_epoch = epoch;
 	/* Publish: everything above happens-before a worker's acquire load
-	 * that sees |epoch|. */
-	atomic_store_explicit(&slot->epoch, epoch, memory_order_release);
+	 * that sees |k|. */
+	slot_replace(s, q, idx, k);
 	return 0;
 
-err_cleanup:
-	rv_aead_cleanup(&slot->send);
-	rv_aead_cleanup(&slot->recv);
+err_free:
+	keys_free(k);
 	return ret;
 }
 
 int rv_session_activate_epoch(struct rv_session *s, uint32_t epoch)
 {
-	uint32_t found;
+	struct rv_keys *k;
 
-	if (epoch == 0 || !slot_by_key_id(s, (uint8_t)epoch, &found) || found != epoch) {
+	if (epoch == 0) {
+		return -ENOENT;
+	}
+	k = keys_by_key_id(s, (uint8_t)epoch);
+	if (!k || k->epoch != epoch) {
 		return -ENOENT;
 	}
 	tx_roll_forward(s, epoch);
@@ -421,12 +440,13 @@ int rv_session_activate_epoch(struct rv_session *s, uint32_t epoch)
 
 int rv_session_drop_epoch(struct rv_session *s, struct rv_qsbr *q, uint32_t epoch)
 {
-	struct rv_key_slot *slot = &s->slots[epoch % RV_KEY_SLOTS];
+	size_t idx = epoch % RV_KEY_SLOTS;
+	struct rv_keys *k = atomic_load_explicit(&s->slots[idx], memory_order_relaxed);
 
-	if (epoch == 0 || atomic_load_explicit(&slot->epoch, memory_order_relaxed) != epoch) {
+	if (epoch == 0 || !k || k->epoch != epoch) {
 		return -ENOENT;
 	}
-	slot_unpublish_wipe(s, q, slot);
+	slot_replace(s, q, idx, NULL);
 	return 0;
 }
 
@@ -449,7 +469,7 @@ enum rv_session_result rv_session_seal_batch_ext(struct rv_session *s, struct rv
 {
 	enum rv_session_result res = RV_SESSION_OK;
 	struct rv_data_hdr hdr;
-	struct rv_key_slot *slot;
+	struct rv_keys *slot;
 	uint64_t base, age, bytes = 0;
 	uint32_t epoch;
 
@@ -457,11 +477,11 @@ enum rv_session_result rv_session_seal_batch_ext(struct rv_session *s, struct rv
 	if (unlikely(epoch == 0)) {
 		return RV_SESSION_NO_KEY;
 	}
-	slot = &s->slots[epoch % RV_KEY_SLOTS];
-	/* The control thread may have emptied the slot since we read tx_epoch;
-	 * if it still names our epoch, the keys stay valid until our next
-	 * quiescent point. */
-	if (unlikely(atomic_load_explicit(&slot->epoch, memory_order_acquire) != epoch)) {
+	slot = atomic_load_explicit(&s->slots[epoch % RV_KEY_SLOTS], memory_order_acquire);
+	/* The control thread may have replaced the slot since we read
+	 * tx_epoch; if it still holds our epoch, the keys stay valid until our
+	 * next quiescent point. */
+	if (unlikely(!slot || slot->epoch != epoch)) {
 		return RV_SESSION_NO_KEY;
 	}
 	age = age_ns(slot, now_ns);
@@ -551,7 +571,7 @@ static inline enum rv_drop_reason drop_reason(enum rv_session_result r)
 /* relock keeps at most one slot lock held and switches only when a packet's
  * slot differs from the previous one: once per batch unless a batch mixes
  * epochs (only around a rollover). */
-static inline void relock(struct rv_key_slot **held, struct rv_key_slot *want)
+static inline void relock(struct rv_keys **held, struct rv_keys *want)
 {
 	if (*held == want) {
 		return;
@@ -572,21 +592,20 @@ static inline void relock(struct rv_key_slot **held, struct rv_key_slot *want)
  *   3. rv_replay_update for authenticated packets (under the slot lock),
  *      which re-checks: another worker may have accepted the same counter
  *      between 1 and 3.
- * A slot found in pass 1 cannot be rewritten before pass 3: emptying it is
- * followed by a grace period that waits for this worker. It can be emptied
- * (epoch 0) meanwhile; pass 2/3 then find nothing and report NO_KEY.
+ * Keys found in pass 1 cannot be freed before pass 3: a replaced epoch is
+ * freed only after a grace period that waits for this worker. An epoch can
+ * be unpublished meanwhile; pass 2/3 then find nothing and report NO_KEY.
  */
 size_t rv_session_open_batch(struct rv_session *s, struct rv_pkt *pkts,
 			     const struct rv_data_hdr *hdrs, enum rv_session_result *results,
 			     size_t num, uint64_t now_ns)
 {
-	struct rv_key_slot *held = NULL, *slot;
+	struct rv_keys *held = NULL, *slot;
 	uint64_t bytes = 0;
-	uint32_t epoch;
 	size_t accepted = 0, dropped = 0;
 
 	for (size_t i = 0; i < num; i++) {
-		slot = slot_by_key_id(s, hdrs[i].key_id, &epoch);
+		slot = keys_by_key_id(s, hdrs[i].key_id);
 		if (unlikely(!slot)) {
 			results[i] = RV_SESSION_NO_KEY;
 			continue;
@@ -613,7 +632,7 @@ size_t rv_session_open_batch(struct rv_session *s, struct rv_pkt *pkts,
 		if (results[i] != RV_SESSION_OK) {
 			continue;
 		}
-		slot = slot_by_key_id(s, hdrs[i].key_id, &epoch);
+		slot = keys_by_key_id(s, hdrs[i].key_id);
 		if (unlikely(!slot)) {
 			results[i] = RV_SESSION_NO_KEY;
 			continue;
@@ -631,7 +650,7 @@ size_t rv_session_open_batch(struct rv_session *s, struct rv_pkt *pkts,
 		if (results[i] != RV_SESSION_OK) {
 			continue;
 		}
-		slot = slot_by_key_id(s, hdrs[i].key_id, &epoch);
+		slot = keys_by_key_id(s, hdrs[i].key_id);
 		if (unlikely(!slot)) {
 			results[i] = RV_SESSION_NO_KEY;
 			continue;
@@ -644,9 +663,9 @@ size_t rv_session_open_batch(struct rv_session *s, struct rv_pkt *pkts,
 			accepted++;
 			/* The peer sends under a newer epoch: it has our
 			 * install confirmation, so we may send under it too. */
-			if (unlikely(epoch >
+			if (unlikely(slot->epoch >
 				     atomic_load_explicit(&s->tx_epoch, memory_order_relaxed)) &&
-			    tx_roll_forward(s, epoch)) {
+			    tx_roll_forward(s, slot->epoch)) {
 				r = RV_SESSION_KEY_ROLLED;
 			}
 		}

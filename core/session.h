@@ -112,19 +112,23 @@ void rv_session_free_node(struct rv_qsbr_node *node);
 
 /* rv_session_install_epoch installs epoch |epoch| (> every installed epoch)
  * with directional keys |send_key| and |recv_key| (RV_AEAD_KEY_LEN each,
- * copied; caller wipes). It may receive at once; it sends only once activated.
- * If its slot still holds an older epoch, that epoch is unpublished and
- * rv_qsbr_synchronize(|q|) runs before the slot is rewritten. Control thread.
- * Returns 0, -EINVAL (epoch not newer), or -ENOMEM. */
+ * copied; caller wipes), born at |now_ns| (monotonic; the epoch expires
+ * RV_REJECT_AFTER_TIME_S later). It may receive at once; it sends only once
+ * activated. If its slot still holds an older epoch, that epoch is
+ * unpublished and handed to rv_qsbr_retire(|q|): it is wiped after a grace
+ * period, and this call never waits for the workers. The keys live in
+ * crypto/secmem memory (not in core dumps). Control thread. Returns 0,
+ * -EINVAL (epoch not newer), or -ENOMEM. */
 int rv_session_install_epoch(struct rv_session *s, struct rv_qsbr *q, uint32_t epoch,
-			     const uint8_t *send_key, const uint8_t *recv_key);
+			     const uint8_t *send_key, const uint8_t *recv_key, uint64_t now_ns);
 
 /* rv_session_activate_epoch makes installed |epoch| the sending epoch if it is
  * newer than the current one. Returns 0 or -ENOENT. Any thread. */
 int rv_session_activate_epoch(struct rv_session *s, uint32_t epoch);
 
-/* rv_session_drop_epoch removes |epoch| (receive and send) and waits a grace
- * period before wiping its keys. Control thread. Returns 0 or -ENOENT. */
+/* rv_session_drop_epoch removes |epoch| (receive and send) and retires its
+ * keys through |q| (wiped after a grace period; never blocks). Control
+ * thread. Returns 0 or -ENOENT. */
 int rv_session_drop_epoch(struct rv_session *s, struct rv_qsbr *q, uint32_t epoch);
 
 /* rv_session_tx_epoch returns the sending epoch (0 = none active). */

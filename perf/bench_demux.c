@@ -185,9 +185,10 @@ static void bench_crypto(struct crypto_res *out)
 	rv_rand_bytes(k2, sizeof(k2));
 	a = rv_session_new(&pa);
 	b = rv_session_new(&pb);
-	if (!bufs || !a || !b || rv_session_install_epoch(a, NULL, 1, k1, k2) ||
-	    rv_session_install_epoch(b, NULL, 1, k2, k1) || rv_session_activate_epoch(a, 1) ||
-	    rv_session_activate_epoch(b, 1) || rv_aead_init(&raw, RV_AEAD_AES256GCM, k1)) {
+	if (!bufs || !a || !b || rv_session_install_epoch(a, NULL, 1, k1, k2, rv_coarse_now_ns()) ||
+	    rv_session_install_epoch(b, NULL, 1, k2, k1, rv_coarse_now_ns()) ||
+	    rv_session_activate_epoch(a, 1) || rv_session_activate_epoch(b, 1) ||
+	    rv_aead_init(&raw, RV_AEAD_AES256GCM, k1)) {
 		fprintf(stderr, "bench_demux: crypto setup failed\n");
 		exit(1);
 	}

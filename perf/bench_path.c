@@ -193,9 +193,9 @@ static int make_sessions(struct bench *bn, struct rv_qsbr *q)
 		return -ENOMEM;
 	}
 	/* A sends with k1 and receives with k2; B the mirror image. */
-	if (rv_session_install_epoch(bn->a, q, 1, k1, k2) ||
-	    rv_session_install_epoch(bn->b, q, 1, k2, k1) || rv_session_activate_epoch(bn->a, 1) ||
-	    rv_session_activate_epoch(bn->b, 1)) {
+	if (rv_session_install_epoch(bn->a, q, 1, k1, k2, rv_coarse_now_ns()) ||
+	    rv_session_install_epoch(bn->b, q, 1, k2, k1, rv_coarse_now_ns()) ||
+	    rv_session_activate_epoch(bn->a, 1) || rv_session_activate_epoch(bn->b, 1)) {
 		return -EINVAL;
 	}
 	return 0;

@@ -19,6 +19,10 @@
 #   e   no directory includes another directory's internal.h
 #   L   <liburing.h> only in uring/ (and test/)
 #   cli/ headers are included only from cli/ and test/.
+#   T   time is a parameter: no function in core/ or tls/ctl* reads a clock
+#       (rv_now_ns, rv_coarse_now_ns, clock_gettime, gettimeofday, time()).
+#       Exempt: core/clock.h (defines the readers) and core/log.c (the log
+#       sink's rate limiter, which decides only whether a line is printed).
 # Prints one "file:line: [rule] what" per violation; exits 1 if there is any.
 set -euo pipefail
 
@@ -40,6 +44,8 @@ self_test() {
 	printf '#include <openssl/evp.h>\nint main(void)\n' >"$t/perf/bench_aead.c"
 	printf '#include <openssl/x509.h>\n' >"$t/test/unit/test_pki_x.c"
 	printf '/* socket(2) is not called here */\nint rv_x_connect(void);\n' >"$t/core/words.c"
+	printf 'uint64_t rv_x_uptime(uint64_t now_ns);\n/* rv_now_ns() is the loop'"'"'s job */\n' >"$t/tls/ctl_ok.c"
+	printf 'static uint64_t t(void) { return rv_now_ns(); }\n' >"$t/tls/loop.c"
 	if ! out=$("$0" "$t" 2>&1); then
 		echo "self-test: the clean tree was rejected:" >&2
 		echo "$out" >&2
@@ -72,6 +78,10 @@ self_test() {
 		"tls/v.c|#include <liburing.h>|[L]"
 		"perf/bench_y.c|#include <liburing.h>|[L]"
 		"tls/v.c|#include \"cli/exit.h\"|[cli]"
+		"core/v.c|	s->born = rv_coarse_now_ns();|[T]"
+		"core/v.c|	clock_gettime(CLOCK_MONOTONIC, &ts);|[T]"
+		"tls/ctl_v.c|	uint64_t now = rv_now_ns();|[T]"
+		"tls/ctlkey_v.c|	t = time(NULL);|[T]"
 	)
 	local c file line tag n=0 bad=0
 	for c in "${cases[@]}"; do
@@ -150,6 +160,9 @@ scan() {
 	/(^|[^A-Za-z0-9_.>])(socket|bind|connect|listen|accept4?|sendmsg|recvmsg|sendmmsg|recvmmsg|sendto|recvfrom|ioctl|io_uring_[a-z_]+)[ \t]*\(/ {
 		emit("S", "-", "-")
 	}
+	/(^|[^A-Za-z0-9_.>])(rv_now_ns|rv_coarse_now_ns|clock_gettime|gettimeofday|time)[ \t]*\(/ {
+		emit("T", "-", "-")
+	}
 	' "${files[@]}"
 }
 
@@ -167,6 +180,14 @@ while IFS=$'\t' read -r kind f ln delim path text; do
 	S)
 		case $dir in
 		core | crypto) report "$f" "$ln" a "$dir/ makes a socket/TUN/io_uring call" "$text" ;;
+		esac
+		continue
+		;;
+	T)
+		case $f in
+		core/clock.h | core/log.c) ;;
+		tls/ctlloop.c) ;; # the control event loop: the one place that reads the clock
+		core/* | tls/ctl*) report "$f" "$ln" T "reads a clock (time must be a parameter)" "$text" ;;
 		esac
 		continue
 		;;

@@ -34,7 +34,8 @@ bool rv_ctlkey_busy(const struct rv_ctlkey *k)
 /* derive_install computes epoch |epoch|'s keys from our pair |kp| and
  * |peer_pub| and installs them in |s| with our direction as sender. */
 static int derive_install(struct rv_ctlkey *k, struct rv_session *s, struct rv_qsbr *q,
-			  const struct rv_x25519 *kp, const uint8_t *peer_pub, uint32_t epoch)
+			  const struct rv_x25519 *kp, const uint8_t *peer_pub, uint32_t epoch,
+			  uint64_t now_ns)
 {
 	uint8_t shared[RV_X25519_LEN];
 	uint8_t c2s[RV_AEAD_KEY_LEN], s2c[RV_AEAD_KEY_LEN];
@@ -50,9 +51,9 @@ static int derive_install(struct rv_ctlkey *k, struct rv_session *s, struct rv_q
 		goto out;
 	}
 	if (k->is_server) {
-		ret = rv_session_install_epoch(s, q, epoch, s2c, c2s);
+		ret = rv_session_install_epoch(s, q, epoch, s2c, c2s, now_ns);
 	} else {
-		ret = rv_session_install_epoch(s, q, epoch, c2s, s2c);
+		ret = rv_session_install_epoch(s, q, epoch, c2s, s2c, now_ns);
 	}
 	if (ret == -EINVAL) {
 		ret = -EPROTO;
@@ -108,7 +109,7 @@ int rv_ctlkey_respond(struct rv_ctlkey *k, struct rv_session *s, struct rv_qsbr 
 		ret = -EIO;
 		goto out;
 	}
-	ret = derive_install(k, s, q, &kp, in->pub, in->epoch);
+	ret = derive_install(k, s, q, &kp, in->pub, in->epoch, now_ns);
 	if (ret) {
 		goto out;
 	}
@@ -133,7 +134,7 @@ int rv_ctlkey_complete(struct rv_ctlkey *k, struct rv_session *s, struct rv_qsbr
 	if (!k->initiated || ack->epoch != k->initiated) {
 		return -EPROTO;
 	}
-	ret = derive_install(k, s, q, &k->kp, ack->pub, ack->epoch);
+	ret = derive_install(k, s, q, &k->kp, ack->pub, ack->epoch, now_ns);
 	rv_x25519_cleanup(&k->kp);
 	k->initiated = 0;
 	if (ret) {

@@ -381,7 +381,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rvt_dp_peer: out of memory or bad session parameters\n");
 		goto out;
 	}
-	ret = rv_session_install_epoch(s, q, 1, send_key, recv_key);
+	ret = rv_session_install_epoch(s, q, 1, send_key, recv_key, rv_coarse_now_ns());
 	rv_memzero(send_key, sizeof(send_key));
 	rv_memzero(recv_key, sizeof(recv_key));
 	if (ret < 0 || rv_session_activate_epoch(s, 1) < 0) {

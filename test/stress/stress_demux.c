@@ -9,8 +9,8 @@
  *
  * The writer thread (the control thread's role) churns: create + install +
  * publish, unpublish + retire, rekey published sessions (installing every
- * third epoch evicts a slot and runs rv_qsbr_synchronize while readers are
- * live), and reclaims on a timer.
+ * third epoch evicts a slot and retires its keys through QSBR while readers
+ * are live), and reclaims on a timer.
  *
  * Then, for the last fifth of the time, an open storm: several threads open copies
  * of the same datagrams on one session; each must be accepted exactly once.
@@ -18,7 +18,8 @@
  * A retired session is freed by rv_session_free, which wipes (memsets) the
  * whole object before free(): a reader that used a freed session would see a
  * zero index (counted as an error in any build) and, under ASan, trip a
- * use-after-free report; under TSan a missing happens-before between a
+ * use-after-free report (key objects come from crypto/secmem, which poisons
+ * what it frees); under TSan a missing happens-before between a
  * reader's last access and the free is reported as a race.
  *
  *   stress_demux [seconds]        (default 5; exit 0 = clean)
@@ -188,8 +189,10 @@ static void *reader(void *arg)
 }
 
 struct writer_stats {
-	uint64_t adds, removes, rekeys, freed, add_fail;
+	uint64_t adds, removes, rekeys, evictions, freed, add_fail;
 };
+
+static struct writer_stats w;
 
 static struct rv_session *seats[POSITIONS]; /* writer-private */
 static uint32_t seat_epoch[POSITIONS];
@@ -222,7 +225,7 @@ static int seat_fill(unsigned pos)
 		return -ENOMEM;
 	}
 	keys_for(1, pos, k1, k2);
-	ret = rv_session_install_epoch(s, qsbr, 1, k1, k2);
+	ret = rv_session_install_epoch(s, qsbr, 1, k1, k2, rv_coarse_now_ns());
 	if (ret == 0) {
 		ret = rv_session_activate_epoch(s, 1);
 	}
@@ -257,12 +260,15 @@ static void seat_rekey(unsigned pos)
 	uint32_t e = seat_epoch[pos] + 1;
 
 	keys_for(e, pos, k1, k2);
-	/* From epoch 4 on this evicts epoch e-3 and synchronizes with the
-	 * live readers before wiping its keys. */
-	if (rv_session_install_epoch(seats[pos], qsbr, e, k1, k2) != 0 ||
+	/* From epoch 4 on this evicts epoch e-3 and retires its keys through
+	 * QSBR while readers may still be sealing with them. */
+	if (rv_session_install_epoch(seats[pos], qsbr, e, k1, k2, rv_coarse_now_ns()) != 0 ||
 	    rv_session_activate_epoch(seats[pos], e) != 0) {
 		fail("rekey", pos);
 		return;
+	}
+	if (e > 3) {
+		w.evictions++; /* one key object retired, freed by rv_qsbr_reclaim */
 	}
 	seat_epoch[pos] = e;
 }
@@ -327,9 +333,9 @@ static void open_storm(double seconds, uint64_t *out_rounds, uint64_t *out_accep
 	uint64_t deadline = rv_now_ns() + (uint64_t)(seconds * 1e9);
 	uint64_t rounds = 0, accepted = 0;
 
-	if (!a || !b || rv_session_install_epoch(a, NULL, 1, k1, k2) ||
-	    rv_session_install_epoch(b, NULL, 1, k2, k1) || rv_session_activate_epoch(a, 1) ||
-	    rv_session_activate_epoch(b, 1)) {
+	if (!a || !b || rv_session_install_epoch(a, NULL, 1, k1, k2, rv_coarse_now_ns()) ||
+	    rv_session_install_epoch(b, NULL, 1, k2, k1, rv_coarse_now_ns()) ||
+	    rv_session_activate_epoch(a, 1) || rv_session_activate_epoch(b, 1)) {
 		fail("storm setup", 0);
 		goto out;
 	}
@@ -394,7 +400,6 @@ out:
 int main(int argc, char **argv)
 {
 	struct reader_stats rst[NUM_READERS] = { 0 };
-	struct writer_stats w = { 0 };
 	pthread_t th[NUM_READERS];
 	double seconds = argc > 1 ? atof(argv[1]) : 5.0;
 	uint64_t deadline, next_reclaim;
@@ -451,10 +456,14 @@ int main(int argc, char **argv)
 	}
 	/* No reader is registered any more: everything can go. */
 	w.freed += rv_qsbr_reclaim(qsbr);
-	if (rv_qsbr_pending(qsbr) != 0 || w.freed != w.adds || rv_demux_count(demux) != 0) {
-		fprintf(stderr, "stress_demux: ERROR leak: adds %llu freed %llu pending %zu\n",
-			(unsigned long long)w.adds, (unsigned long long)w.freed,
-			rv_qsbr_pending(qsbr));
+	/* Everything retired was freed: every session and every evicted epoch. */
+	if (rv_qsbr_pending(qsbr) != 0 || w.freed != w.adds + w.evictions ||
+	    rv_demux_count(demux) != 0) {
+		fprintf(stderr,
+			"stress_demux: ERROR leak: adds %llu + evicted keys %llu, freed %llu, "
+			"pending %zu\n",
+			(unsigned long long)w.adds, (unsigned long long)w.evictions,
+			(unsigned long long)w.freed, rv_qsbr_pending(qsbr));
 		atomic_fetch_add(&error_count, 1);
 	}
 	rv_qsbr_free(qsbr);

@@ -66,6 +66,10 @@ static void pair_free(struct pair *p)
 	rv_qsbr_free(p->q);
 }
 
+/* The tests run on an injected clock: no result may depend on how long the
+ * machine has been up (see the time_* tests below). */
+#define T_NOW (7 * RV_NSEC_PER_SEC)
+
 /* install_both gives both ends epoch |e|: A sends with key "ab", B with "ba". */
 static void install_both(struct pair *p, uint32_t e)
 {
@@ -73,8 +77,8 @@ static void install_both(struct pair *p, uint32_t e)
 
 	key_for(ab, e, 0xab);
 	key_for(ba, e, 0xba);
-	cr_assert_eq(rv_session_install_epoch(p->a, p->q, e, ab, ba), 0);
-	cr_assert_eq(rv_session_install_epoch(p->b, p->q, e, ba, ab), 0);
+	cr_assert_eq(rv_session_install_epoch(p->a, p->q, e, ab, ba, T_NOW), 0);
+	cr_assert_eq(rv_session_install_epoch(p->b, p->q, e, ba, ab, T_NOW), 0);
 }
 
 static void fill(uint8_t *payload, size_t len, uint32_t seed)
@@ -149,14 +153,14 @@ Test(session, no_key_before_activation)
 	uint32_t dlen;
 
 	pair_new(&p, NULL);
-	cr_assert_eq(seal_one(p.a, &b, 10, 1, rv_coarse_now_ns(), &dlen), RV_SESSION_NO_KEY);
+	cr_assert_eq(seal_one(p.a, &b, 10, 1, T_NOW, &dlen), RV_SESSION_NO_KEY);
 	install_both(&p, 1);
 	/* Installed for receiving only. */
-	cr_assert_eq(seal_one(p.a, &b, 10, 1, rv_coarse_now_ns(), &dlen), RV_SESSION_NO_KEY);
+	cr_assert_eq(seal_one(p.a, &b, 10, 1, T_NOW, &dlen), RV_SESSION_NO_KEY);
 	cr_assert_eq(rv_session_activate_epoch(p.a, 2), -ENOENT);
 	cr_assert_eq(rv_session_activate_epoch(p.a, 0), -ENOENT);
 	cr_assert_eq(rv_session_activate_epoch(p.a, 1), 0);
-	cr_assert_eq(seal_one(p.a, &b, 10, 1, rv_coarse_now_ns(), &dlen), RV_SESSION_OK);
+	cr_assert_eq(seal_one(p.a, &b, 10, 1, T_NOW, &dlen), RV_SESSION_OK);
 	pair_free(&p);
 }
 
@@ -171,7 +175,7 @@ Test(session, round_trip_sizes)
 	enum rv_session_result res[N];
 	struct rv_session_stats st;
 	struct pair p;
-	uint64_t now = rv_coarse_now_ns(), total = 0;
+	uint64_t now = T_NOW, total = 0;
 
 	pair_new(&p, NULL);
 	install_both(&p, 1);
@@ -229,7 +233,7 @@ Test(session, tamper_is_auth_fail_and_leaves_replay_alone)
 	static struct pkt_buf good, bad, later;
 	struct rv_session_stats st;
 	struct pair p;
-	uint64_t now = rv_coarse_now_ns();
+	uint64_t now = T_NOW;
 	uint32_t dlen, dlen2, len;
 
 	pair_new(&p, NULL);
@@ -272,7 +276,7 @@ Test(session, duplicate_is_replay)
 	enum rv_session_result res[2];
 	struct rv_session_stats st;
 	struct pair p;
-	uint64_t now = rv_coarse_now_ns();
+	uint64_t now = T_NOW;
 	uint32_t dlen;
 
 	pair_new(&p, NULL);
@@ -304,7 +308,7 @@ Test(session, old_counter_is_too_old)
 	static struct pkt_buf first, b[64];
 	struct rv_pkt pkts[64];
 	struct pair p;
-	uint64_t now = rv_coarse_now_ns();
+	uint64_t now = T_NOW;
 	uint32_t dlen, last_dlen = 0;
 	size_t sent = 1;
 
@@ -334,7 +338,7 @@ Test(session, unknown_key_id_is_no_key)
 {
 	static struct pkt_buf b;
 	struct pair p;
-	uint64_t now = rv_coarse_now_ns();
+	uint64_t now = T_NOW;
 	uint32_t dlen;
 
 	pair_new(&p, NULL);
@@ -355,7 +359,7 @@ Test(session, rollover)
 	static struct pkt_buf old1, new2, back, b;
 	uint8_t k[RV_AEAD_KEY_LEN] = { 0 };
 	struct pair p;
-	uint64_t now = rv_coarse_now_ns();
+	uint64_t now = T_NOW;
 	uint32_t dlen_old1, dlen_new2, dlen, len;
 
 	pair_new(&p, NULL);
@@ -370,9 +374,9 @@ Test(session, rollover)
 	/* Step 1: both install 2 (receive only). */
 	install_both(&p, 2);
 	cr_assert_eq(rv_session_tx_epoch(p.a), 1u);
-	cr_assert_eq(rv_session_install_epoch(p.a, p.q, 2, k, k), -EINVAL);
-	cr_assert_eq(rv_session_install_epoch(p.a, p.q, 1, k, k), -EINVAL);
-	cr_assert_eq(rv_session_install_epoch(p.a, p.q, 0, k, k), -EINVAL);
+	cr_assert_eq(rv_session_install_epoch(p.a, p.q, 2, k, k, T_NOW), -EINVAL);
+	cr_assert_eq(rv_session_install_epoch(p.a, p.q, 1, k, k, T_NOW), -EINVAL);
+	cr_assert_eq(rv_session_install_epoch(p.a, p.q, 0, k, k, T_NOW), -EINVAL);
 	/* Step 2: A activates 2. */
 	cr_assert_eq(rv_session_activate_epoch(p.a, 2), 0);
 	cr_assert_eq(rv_session_activate_epoch(p.a, 1), 0); /* older: no change */
@@ -418,8 +422,8 @@ Test(session, rollover)
 	cr_assert_eq(seal_one(p.a, &b, 16, 7, now, &dlen), RV_SESSION_NO_KEY);
 	/* key_id wraps mod 256: epoch 7+256 would collide with 7 in another
 	 * slot (7 % 3 = 1, 263 % 3 = 2). */
-	cr_assert_eq(rv_session_install_epoch(p.a, p.q, 263, k, k), -EINVAL);
-	cr_assert_eq(rv_session_install_epoch(p.a, p.q, 264, k, k), 0);
+	cr_assert_eq(rv_session_install_epoch(p.a, p.q, 263, k, k, T_NOW), -EINVAL);
+	cr_assert_eq(rv_session_install_epoch(p.a, p.q, 264, k, k, T_NOW), 0);
 
 	/* drop_epoch. */
 	cr_assert_eq(rv_session_drop_epoch(p.b, p.q, 4), -ENOENT);
@@ -435,7 +439,7 @@ Test(session, key_id_wraps)
 {
 	static struct pkt_buf b;
 	struct pair p;
-	uint64_t now = rv_coarse_now_ns();
+	uint64_t now = T_NOW;
 	uint32_t dlen;
 
 	pair_new(&p, NULL);
@@ -456,7 +460,7 @@ Test(session, rekey_soon_reported_once)
 	struct rv_session_params prm = { .rekey_after_messages = 10,
 					 .rekey_after_ns = 5 * RV_NSEC_PER_SEC };
 	struct pair p;
-	uint64_t now = rv_coarse_now_ns();
+	uint64_t now = T_NOW;
 	uint32_t dlen;
 
 	pair_new(&p, &prm);
@@ -493,7 +497,7 @@ Test(session, reject_after_time_is_expired)
 	struct rv_session_params prm = { .reject_after_ns = 2 * RV_NSEC_PER_SEC };
 	struct rv_session_stats st;
 	struct pair p;
-	uint64_t now = rv_coarse_now_ns();
+	uint64_t now = T_NOW;
 	uint32_t dlen;
 
 	pair_new(&p, &prm);
@@ -511,7 +515,7 @@ Test(session, reject_after_time_is_expired)
 	/* A fresh epoch works again. */
 	install_both(&p, 2);
 	rv_session_activate_epoch(p.a, 2);
-	cr_assert_eq(seal_one(p.a, &b, 5, 1, rv_coarse_now_ns(), &dlen), RV_SESSION_OK);
+	cr_assert_eq(seal_one(p.a, &b, 5, 1, T_NOW, &dlen), RV_SESSION_OK);
 	rv_session_get_stats(p.b, &st);
 	cr_assert_eq(st.drop[RV_DROP_KEY_EXPIRED], 1u);
 	pair_free(&p);
@@ -639,7 +643,7 @@ Test(session, concurrent_seal_unique_counters)
 	rv_session_activate_epoch(p.a, 1);
 	rv_session_activate_epoch(p.b, 1);
 	conc_s = p.a;
-	conc_now = rv_coarse_now_ns();
+	conc_now = T_NOW;
 	for (size_t t = 0; t < CONC_THREADS; t++) {
 		pthread_create(&th[t], NULL, conc_sealer, (void *)t);
 	}
@@ -691,7 +695,7 @@ Test(session, seal_batch_ext_scatter)
 	enum rv_session_result res[N];
 	struct rv_session_stats st;
 	struct pair p;
-	uint64_t now = rv_coarse_now_ns(), total = 0;
+	uint64_t now = T_NOW, total = 0;
 
 	pair_new(&p, NULL);
 	install_both(&p, 1);
@@ -731,5 +735,82 @@ Test(session, seal_batch_ext_scatter)
 	cr_assert_eq(rv_session_seal_batch_ext(p.a, pkts, NULL, 1, now), RV_SESSION_OK);
 	cr_assert_eq(rv_wire_parse_data_hdr(&hdrs[0], pkts[0].buf, pkts[0].len), RV_WIRE_OK);
 	cr_assert_eq(hdrs[0].counter, N);
+	pair_free(&p);
+}
+
+/* Time is a parameter: an epoch's age counts from the |now_ns| it was
+ * installed at, whatever the machine's uptime. The same sequence runs with
+ * the epoch born at 0 s (a freshly booted machine), 30 s and 10^7 s. */
+static void epoch_age_at(uint64_t birth)
+{
+	static struct pkt_buf b;
+	const uint64_t s = RV_NSEC_PER_SEC;
+	struct rv_session_params prm = { .rekey_after_ns = 10 * s, .reject_after_ns = 20 * s };
+	uint8_t ab[RV_AEAD_KEY_LEN], ba[RV_AEAD_KEY_LEN];
+	struct pair p;
+	uint32_t dlen;
+
+	pair_new(&p, &prm);
+	key_for(ab, 1, 0xab);
+	key_for(ba, 1, 0xba);
+	cr_assert_eq(rv_session_install_epoch(p.a, p.q, 1, ab, ba, birth), 0);
+	cr_assert_eq(rv_session_install_epoch(p.b, p.q, 1, ba, ab, birth), 0);
+	rv_session_activate_epoch(p.a, 1);
+	/* A worker's coarse clock may read a little before the install time. */
+	if (birth > 0) {
+		cr_assert_eq(seal_one(p.a, &b, 5, 1, birth - 1, &dlen), RV_SESSION_OK);
+	}
+	cr_assert_eq(seal_one(p.a, &b, 5, 1, birth, &dlen), RV_SESSION_OK);
+	cr_assert_eq(open_one(p.b, &b, dlen, birth, NULL), RV_SESSION_KEY_ROLLED);
+	cr_assert_eq(seal_one(p.a, &b, 5, 1, birth + 10 * s - 1, &dlen), RV_SESSION_OK);
+	cr_assert_eq(seal_one(p.a, &b, 5, 1, birth + 10 * s, &dlen), RV_SESSION_REKEY_SOON);
+	cr_assert_eq(seal_one(p.a, &b, 5, 1, birth + 20 * s - 1, &dlen), RV_SESSION_OK);
+	cr_assert_eq(open_one(p.b, &b, dlen, birth + 20 * s - 1, NULL), RV_SESSION_OK);
+	cr_assert_eq(seal_one(p.a, &b, 5, 1, birth + 20 * s, &dlen), RV_SESSION_EXPIRED);
+	cr_assert_eq(seal_one(p.b, &b, 5, 1, birth + 20 * s, &dlen), RV_SESSION_EXPIRED);
+	pair_free(&p);
+}
+
+Test(session, time_epoch_born_at_0s)
+{
+	epoch_age_at(0);
+}
+
+Test(session, time_epoch_born_at_30s)
+{
+	epoch_age_at(30 * RV_NSEC_PER_SEC);
+}
+
+Test(session, time_epoch_born_at_1e7s)
+{
+	epoch_age_at(10000000ull * RV_NSEC_PER_SEC);
+}
+
+/* Replacing an epoch never waits for the workers: with a reader that never
+ * passes a quiescent point, installs still return at once; the replaced keys
+ * wait in the QSBR queue and are freed once the reader moves on. */
+Test(session, install_never_waits_for_readers, .timeout = 10)
+{
+	static struct pkt_buf b;
+	struct pair p;
+	unsigned id;
+	uint32_t dlen;
+
+	pair_new(&p, NULL);
+	cr_assert_eq(rv_qsbr_register(p.q, &id), 0);
+	for (uint32_t e = 1; e <= 9; e++) {
+		install_both(&p, e);
+		cr_assert_eq(rv_session_activate_epoch(p.a, e), 0);
+		cr_assert_eq(seal_one(p.a, &b, 8, e, T_NOW, &dlen), RV_SESSION_OK);
+		cr_assert_eq(open_one(p.b, &b, dlen, T_NOW, NULL), RV_SESSION_KEY_ROLLED);
+	}
+	/* Epochs 1..6 were evicted on both sides: 12 key objects retired. */
+	cr_assert_eq(rv_qsbr_pending(p.q), 12u);
+	cr_assert_eq(rv_qsbr_reclaim(p.q), 0u);
+	rv_qsbr_quiescent(p.q, id);
+	cr_assert_eq(rv_qsbr_reclaim(p.q), 12u);
+	cr_assert_eq(rv_session_drop_epoch(p.b, p.q, 9), 0);
+	cr_assert_eq(rv_qsbr_pending(p.q), 1u);
+	rv_qsbr_unregister(p.q, id);
 	pair_free(&p);
 }
