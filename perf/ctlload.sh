@@ -24,6 +24,7 @@
 #   perf/ctlload.sh                      N = 1000 5000 10000, everything (~50 min)
 #   NS_LIST="1000" CHURN_MIN=2 perf/ctlload.sh        a quick run
 #   PHASES="storm steady rekey" perf/ctlload.sh       a subset (storm is implied)
+#   perf/ctlload.sh plot OUT.png DIR...   one plot of several runs (e.g. before/after)
 #
 # Environment:
 #   NS_LIST       the N to run (default "1000 5000 10000")
@@ -278,16 +279,20 @@ run_n() {
 		ka0=$(kv ka_tx)
 		kr0=$(kv udp_keepalive)
 		c0=$(ctl_cpu_ns)
+		g0=$(gen_cpu_ns)
 		sleep "$STEADY_S"
 		c1=$(ctl_cpu_ns)
+		g1=$(gen_cpu_ns)
 		ld 5 stats
 		echo "$REPLY" >>"$LOGS/stats-$N.txt"
-		local rss fds pct
+		local rss fds pct gpct
 		rss=$(srv_rss_kb)
 		fds=$(srv_fds)
 		pct=$(awk -v c="$((c1 - c0))" -v s="$STEADY_S" 'BEGIN { printf "%.2f", c / s / 1e7 }')
-		rvp_log "steady: control thread $pct % of a core; RSS $rss kB ($((rss / N)) kB/session, idle $base_rss kB); fds $fds; keepalives out $(($(kv ka_tx) - ka0)) in $(($(kv udp_keepalive) - kr0)); running $(kv running); load $la"
+		gpct=$(awk -v c="$((g1 - g0))" -v s="$STEADY_S" 'BEGIN { printf "%.2f", c / s / 1e7 }')
+		rvp_log "steady: control thread $pct % of a core (generator $gpct %); RSS $rss kB ($((rss / N)) kB/session, idle $base_rss kB); fds $fds; keepalives out $(($(kv ka_tx) - ka0)) in $(($(kv udp_keepalive) - kr0)); running $(kv running); load $la"
 		res steady_cpu_pct "$pct"
+		res steady_gen_cpu_pct "$gpct"
 		res steady_rss_kb "$rss"
 		res steady_rss_per_n "$(awk -v r="$rss" -v n="$N" 'BEGIN { printf "%.1f", r / n }')"
 		res steady_growth_per_n "$(awk -v r="$rss" -v b="$base_rss" -v n="$N" 'BEGIN { printf "%.1f", (r - b) / n }')"
@@ -297,7 +302,7 @@ run_n() {
 
 	# --- rekey
 	if has_phase rekey; then
-		local d0 d1 r times="" worst=0 cpu_r=0 lost bad drops
+		local d0 d1 r times="" worst=0 cpu_r=0 wait_r=0 lost bad drops
 		ld 5 probe "$PROBE_PPS"
 		sleep 2
 		d0=$(probe_drops)
@@ -311,9 +316,11 @@ run_n() {
 			ld 5 mark
 			ld 5 snap
 			c0=$(ctl_cpu_ns)
+			w0=$(ctl_wait_ns)
 			"$RV_BIN" status -s "$WORK/server.sock" --rekey >/dev/null || rvp_log "rekey request failed"
 			ld 900 wait rekeyed 0 600
 			c1=$(ctl_cpu_ns)
+			wait_r=$((wait_r + $(ctl_wait_ns) - w0))
 			[[ $REPLY == ok* ]] || rvp_log "rekey $r: $REPLY"
 			t=$(kv t)
 			rvp_log "rekey $r: every session on a new epoch after $t s (epochs $(kv min_epoch)..$(kv max_epoch)); server CPU $(((c1 - c0) / 1000000)) ms"
@@ -333,6 +340,8 @@ run_n() {
 		rvp_log "rekey: probe sent $(($(kv probe_tx) - ptx0)), lost $lost, failed opens $bad, server drops $drops"
 		res rekey_times "$times"
 		res rekey_worst_s "$worst"
+		res rekey_ctl_cpu_s "$(awk -v c="$cpu_r" -v r="$REKEY_ROUNDS" 'BEGIN { printf "%.1f", c / r / 1e9 }')"
+		res rekey_ctl_wait_s "$(awk -v c="$wait_r" -v r="$REKEY_ROUNDS" 'BEGIN { printf "%.1f", c / r / 1e9 }')"
 		res rekey_srv_us_per_session "$(awk -v c="$cpu_r" -v n="$((N * REKEY_ROUNDS))" 'BEGIN { printf "%.0f", c / n / 1000 }')"
 		res probe_sent "$(($(kv probe_tx) - ptx0))"
 		res probe_lost "$lost"
@@ -380,10 +389,14 @@ run_n() {
 		t_up=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 		ld 900 wait running "$N" 600
 		t=$(kv t)
+		c1=$(ctl_cpu_ns)
+		w1=$(ctl_wait_ns)
 		ld 5 rec off
-		rvp_log "restart: server up again after $t_up s; all $N running after $t s; load $la"
+		rvp_log "restart: server up again after $t_up s; all $N running after $t s; new control thread on CPU $((c1 / 1000000)) ms, waiting for a CPU $((w1 / 1000000)) ms; load $la"
 		res restart_up_s "$t_up"
 		res restart_s "$t"
+		res restart_ctl_cpu_s "$(awk -v c="$c1" 'BEGIN { printf "%.1f", c / 1e9 }')"
+		res restart_ctl_wait_s "$(awk -v c="$w1" 'BEGIN { printf "%.1f", c / 1e9 }')"
 		res restart_load "$la"
 	fi
 
@@ -432,18 +445,21 @@ rows = [
     ("storm: control thread on a CPU / runnable but waiting for one (s)", "storm_ctl_cpu_s storm_ctl_wait_s"),
     ("storm: connections accepted / half-open evicted", "storm_accepted storm_evicted"),
     ("steady (keepalive 10 s, %s s): control thread, %% of one core" % steady, "steady_cpu_pct"),
+    ("steady: load generator, % of one core", "steady_gen_cpu_pct"),
     ("steady: server RSS (kB)", "steady_rss_kb"),
     ("steady: RSS / N (kB)", "steady_rss_per_n"),
     ("steady: (RSS - idle RSS) / N (kB)", "steady_growth_per_n"),
     ("steady: server fds", "steady_fds"),
     ("rekey-all x%s: time per round (s)" % rounds, "rekey_times"),
     ("rekey-all: server CPU per session rekey (us)", "rekey_srv_us_per_session"),
+    ("rekey-all: control thread on a CPU / waiting for one, per round (s)", "rekey_ctl_cpu_s rekey_ctl_wait_s"),
     ("rekey-all: probe packets / lost / failed opens / server drops", "probe_sent probe_lost probe_bad probe_srv_drops"),
     ("churn %s %%/min x %s min: clients replaced" % (cpct, cmin), "churn_replaced"),
     ("churn: server RSS before / after (kB)", "churn_rss_before churn_rss_after"),
     ("churn: server fds before / after", "churn_fds_before churn_fds_after"),
     ("restart: server up again after (s)", "restart_up_s"),
     ("restart: all N running after (s)", "restart_s"),
+    ("restart: new control thread on a CPU / waiting for one (s)", "restart_ctl_cpu_s restart_ctl_wait_s"),
     ("teardown: sessions left", "end_sessions"),
     ("teardown: server fds idle / after", "idle_fds end_fds"),
     ("teardown: server RSS idle / after (kB)", "idle_rss_kb end_rss_kb"),
@@ -460,20 +476,31 @@ for title, keys in rows:
 EOF
 }
 
+# plot PNG DIR...: clients running over time in the storm and the restart of
+# every N found in each results DIR (one colour per N, one dash style per
+# DIR, labelled with the DIR's name), side by side.
 plot() {
-	local storm="" restart="" n
-	for n in $NS_LIST; do
-		[ -s "$OUT/storm-$n.dat" ] && storm="$storm${storm:+, }'$OUT/storm-$n.dat' using 1:2 with lines lw 2 title 'N = $n'"
-		[ -s "$OUT/restart-$n.dat" ] && restart="$restart${restart:+, }'$OUT/restart-$n.dat' using 1:2 with lines lw 2 title 'N = $n'"
+	local png=$1 storm="" restart="" d f n dt=1 title
+	shift
+	title=$(for d in "$@"; do basename "$d"; done | paste -sd' ' | sed 's/ / vs /g')
+	for d in "$@"; do
+		for f in "$d"/storm-*.dat; do
+			[ -s "$f" ] || continue
+			n=${f##*/storm-}
+			n=${n%.dat}
+			storm="$storm${storm:+, }'$f' using 1:2 with lines lw 2 dt $dt lc $(ncolour "$n") title '$(basename "$d") N = $n'"
+			[ -s "$d/restart-$n.dat" ] && restart="$restart${restart:+, }'$d/restart-$n.dat' using 1:2 with lines lw 2 dt $dt lc $(ncolour "$n") title '$(basename "$d") N = $n'"
+		done
+		dt=$((dt + 1))
 	done
 	[ -n "$storm" ] || return 0
 	gnuplot <<EOG || rvp_log "gnuplot failed"
-set terminal pngcairo size 1100,420 font ',10'
-set output '$OUT/sessions.png'
-set multiplot layout 1,2 title 'ringvpn control plane ($LABEL): clients running over time'
+set terminal pngcairo size 1100,440 font ',10'
+set output '$png'
+set multiplot layout 1,2 title 'ringvpn control plane ($title): clients running over time'
 set xlabel 'seconds since all clients started'
 set ylabel 'clients running'
-set key left top
+set key right bottom
 set grid
 set title 'connect storm'
 plot $storm
@@ -483,6 +510,7 @@ $(if [ -n "$restart" ]; then echo "plot $restart"; else echo "plot 0 notitle"; f
 unset multiplot
 EOG
 }
+ncolour() { case $1 in 1000) echo 1 ;; 5000) echo 2 ;; 10000) echo 3 ;; *) echo 4 ;; esac; }
 
 main() {
 	rvp_install_trap
@@ -506,10 +534,16 @@ main() {
 		run_n "$n"
 	done
 	write_md
-	plot
+	plot "$OUT/sessions.png" "$OUT"
 	echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
 	cat "$OUT/results.md"
 	rvp_log "results in $OUT"
 }
 
+if [ "${1:-}" = plot ]; then
+	shift
+	[ $# -ge 2 ] || { echo "usage: perf/ctlload.sh plot OUT.png RESULTS_DIR..." >&2; exit 2; }
+	plot "$@"
+	exit
+fi
 main "$@"
