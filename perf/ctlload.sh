@@ -42,7 +42,7 @@
 #   CACHE         certificate cache (default perf/cache/ctlload; not committed)
 #   LABEL         results go to perf/results/ctlload/LABEL (default: the commit)
 #   PROFILE=1     perf record -g of the server's control thread during each
-#                 storm: logs/storm-N.perf.txt (top of `perf report`)
+#                 storm and steady phase: logs/PHASE-N.perf.txt (`perf report`)
 #
 # Output: results.tsv (one row per N), results.md (the table), storm-N.dat and
 # restart-N.dat (clients running over time, every 100 ms), sessions.png (their
@@ -137,6 +137,30 @@ start_server() {
 	CTL_TID_STAT=/proc/$SRV_PID/task/$SRV_PID/schedstat
 }
 
+# prof_start PHASE / prof_stop PHASE: with PROFILE=1, perf record -g of the
+# control thread in between; the report goes to logs/PHASE-N.perf.txt.
+PROF_PID=
+prof_start() {
+	[ "${PROFILE:-0}" = 1 ] || return 0
+	rvp_spawn host "$LOGS/$1-$N.perf.log" perf record -F 999 -g -e cpu-clock -t "$SRV_PID" \
+		-o "$WORK/$1.perf.data"
+	PROF_PID=$RVP_LAST_PID
+	sleep 1
+}
+prof_stop() {
+	[ -n "$PROF_PID" ] || return 0
+	kill -INT "$PROF_PID"
+	wait "$PROF_PID" 2>/dev/null
+	forget "$PROF_PID"
+	PROF_PID=
+	{
+		perf report -i "$WORK/$1.perf.data" --no-children --sort dso --stdio 2>/dev/null |
+			grep -v '^$' | grep -v '^#' | head -20
+		perf report -i "$WORK/$1.perf.data" --no-children --percent-limit 0.5 --stdio 2>/dev/null |
+			grep -v '^$' | head -400
+	} >"$LOGS/$1-$N.perf.txt"
+}
+
 # forget PID: drop a PID we killed ourselves from the cleanup list.
 forget() {
 	local -a keep=()
@@ -217,16 +241,10 @@ run_n() {
 
 	# --- storm
 	local la c0 c1 g0 g1 w0 w1 t ok
+	prof_start storm
 	la=$(loadavg)
 	ld 5 mark
 	ld 5 rec "$OUT/storm-$N.dat"
-	local prof_pid=
-	if [ "${PROFILE:-0}" = 1 ]; then
-		rvp_spawn host "$LOGS/storm-$N.perf.log" perf record -F 999 -g -e cpu-clock \
-			-t "$SRV_PID" -o "$WORK/storm.perf.data"
-		prof_pid=$RVP_LAST_PID
-		sleep 1
-	fi
 	c0=$(ctl_cpu_ns)
 	w0=$(ctl_wait_ns)
 	g0=$(gen_cpu_ns)
@@ -235,17 +253,11 @@ run_n() {
 	c1=$(ctl_cpu_ns)
 	w1=$(ctl_wait_ns)
 	g1=$(gen_cpu_ns)
-	if [ -n "$prof_pid" ]; then
-		kill -INT "$prof_pid"
-		wait "$prof_pid" 2>/dev/null
-		forget "$prof_pid"
-		perf report -i "$WORK/storm.perf.data" --no-children --percent-limit 0.5 --stdio \
-			2>/dev/null | grep -v '^$' | head -150 >"$LOGS/storm-$N.perf.txt"
-	fi
+	[[ $REPLY == ok* ]] || rvp_log "storm: $REPLY"
 	t=$(kv t)
 	ok=$(kv tls_ok)
+	prof_stop storm
 	ld 5 rec off
-	[[ $REPLY == ok* ]] || rvp_log "storm: $REPLY"
 	ld 5 stats
 	echo "$REPLY" >>"$LOGS/stats-$N.txt"
 	local accepted evicted
@@ -280,7 +292,9 @@ run_n() {
 		kr0=$(kv udp_keepalive)
 		c0=$(ctl_cpu_ns)
 		g0=$(gen_cpu_ns)
+		prof_start steady
 		sleep "$STEADY_S"
+		prof_stop steady
 		c1=$(ctl_cpu_ns)
 		g1=$(gen_cpu_ns)
 		ld 5 stats
@@ -388,6 +402,7 @@ run_n() {
 		start_server
 		t_up=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 		ld 900 wait running "$N" 600
+		[[ $REPLY == ok* ]] || rvp_log "restart: $REPLY"
 		t=$(kv t)
 		c1=$(ctl_cpu_ns)
 		w1=$(ctl_wait_ns)
