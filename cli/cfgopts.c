@@ -20,6 +20,7 @@
 #include "core/demux.h"
 #include "core/log.h"
 #include "core/qsbr.h"
+#include "uring/dataplane.h"
 
 static const char *const server_keys[] = {
 	"listen",
@@ -43,8 +44,13 @@ static const char *const server_keys[] = {
 	"handshake_timeout",
 	"max_handshaking",
 	"max_clients",
+	"max_handshaking_per_source",
+	"lease_file",
+	"lease_time",
 	"cipher",
 	"status_socket",
+	"admin_group",
+	"admin_group_write",
 	"offload_tun",
 	"offload_gso",
 	"offload_gro",
@@ -53,23 +59,16 @@ static const char *const server_keys[] = {
 };
 
 static const char *const client_keys[] = {
-	"server",
-	"server_name",
-	"tun",
-	"workers",
-	"pin_workers",
-	"ca",
-	"cert",
-	"key",
-	"crl",
-	"reconnect_min",
-	"reconnect_max",
-	"status_socket",
-	"offload_tun",
-	"offload_gso",
-	"offload_gro",
-	"log_level",
-	NULL,
+	"server",	 "server_name",
+	"tun",		 "workers",
+	"pin_workers",	 "ca",
+	"cert",		 "key",
+	"crl",		 "reconnect_min",
+	"reconnect_max", "status_socket",
+	"admin_group",	 "admin_group_write",
+	"mtu",		 "offload_tun",
+	"offload_gso",	 "offload_gro",
+	"log_level",	 NULL,
 };
 
 enum { OPT_MAX_ATTEMPTS = 1000, OPT_KEY_BASE = 1100 };
@@ -111,21 +110,49 @@ static void usage(FILE *f, enum rv_config_role role)
 		   "6 TLS,\n7 TUN, 8 network, 9 permission.\n");
 }
 
+/* load applies the -c file and the flag overrides to |cfg| (defaults
+ * already in it) and validates. Returns 0, -E2BIG for a bad flag value, or
+ * another -errno for the file or validation, with why in |err|. */
+static int load(struct rv_config *cfg, const struct rv_cli_opts *opts, char *err, size_t err_len)
+{
+	char why[900];
+	int ret;
+
+	if (opts->config_path) {
+		ret = rv_config_load(cfg, opts->config_path, err, err_len);
+		if (ret) {
+			return ret;
+		}
+	}
+	for (size_t i = 0; i < opts->num_overrides; i++) {
+		char origin[48];
+
+		snprintf(origin, sizeof(origin), "--%s", opts->overrides[i].flag);
+		if (rv_config_set(cfg, origin, opts->overrides[i].key, opts->overrides[i].value,
+				  err, err_len)) {
+			return -E2BIG;
+		}
+	}
+	if (rv_config_validate(cfg, why, sizeof(why))) {
+		snprintf(err, err_len, "%s%s%s", opts->config_path ? opts->config_path : "",
+			 opts->config_path ? ": " : "", why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,
 		 int argc, char **argv)
 {
 	const char *const *keys = role == RV_CONFIG_SERVER ? server_keys : client_keys;
 	struct option lopts[64];
-	char names[64][32];
-	struct {
-		int key;
-		const char *val;
-	} ov[256];
-	size_t nkeys = 0, nov = 0, nl = 0;
+	static char names[64][32]; /* flag names; the overrides keep pointers into them */
+	size_t nkeys = 0, nl = 0;
 	char err[1024];
-	int c, ret;
+	int c;
 
 	memset(opts, 0, sizeof(*opts));
+	opts->role = role;
 	rv_config_defaults(cfg, role);
 	lopts[nl++] = (struct option){ "config", required_argument, NULL, 'c' };
 	lopts[nl++] = (struct option){ "check", no_argument, NULL, 'n' };
@@ -181,10 +208,11 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 			return RV_EXIT_USAGE;
 		default:
 			if (c >= OPT_KEY_BASE && c < OPT_KEY_BASE + (int)nkeys &&
-			    nov < sizeof(ov) / sizeof(ov[0])) {
-				ov[nov].key = c - OPT_KEY_BASE;
-				ov[nov].val = optarg;
-				nov++;
+			    opts->num_overrides < RV_CLI_MAX_OVERRIDES) {
+				opts->overrides[opts->num_overrides].key = keys[c - OPT_KEY_BASE];
+				opts->overrides[opts->num_overrides].flag = names[c - OPT_KEY_BASE];
+				opts->overrides[opts->num_overrides].value = optarg;
+				opts->num_overrides++;
 				break;
 			}
 			fprintf(stderr, "ringvpn: too many options\n");
@@ -195,44 +223,32 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 		fprintf(stderr, "ringvpn: unexpected argument '%s' (see --help)\n", argv[optind]);
 		return RV_EXIT_USAGE;
 	}
-	if (opts->config_path) {
-		ret = rv_config_load(cfg, opts->config_path, err, sizeof(err));
-		if (ret) {
-			fprintf(stderr, "ringvpn: %s\n", err);
-			return RV_EXIT_CONFIG;
-		}
-	}
-	for (size_t i = 0; i < nov; i++) {
-		char origin[48];
-
-		snprintf(origin, sizeof(origin), "--%s", names[ov[i].key]);
-		if (rv_config_set(cfg, origin, keys[ov[i].key], ov[i].val, err, sizeof(err))) {
-			fprintf(stderr, "ringvpn: %s\n", err);
-			return RV_EXIT_USAGE;
-		}
-	}
-	if (rv_config_validate(cfg, err, sizeof(err))) {
-		fprintf(stderr, "ringvpn: %s%s%s\n", opts->config_path ? opts->config_path : "",
-			opts->config_path ? ": " : "", err);
+	switch (load(cfg, opts, err, sizeof(err))) {
+	case 0:
+		return -1;
+	case -E2BIG: /* a flag's value */
+		fprintf(stderr, "ringvpn: %s\n", err);
+		return RV_EXIT_USAGE;
+	default:
+		fprintf(stderr, "ringvpn: %s\n", err);
 		return RV_EXIT_CONFIG;
 	}
-	return -1;
+}
+
+int rv_cli_load_config(void *ctx, struct rv_config *out, char *err, size_t err_len)
+{
+	const struct rv_cli_opts *opts = ctx;
+
+	rv_config_defaults(out, opts->role);
+	return load(out, opts, err, err_len);
 }
 
 int rv_cli_tls_ctx(struct rv_tls_ctx **out, const struct rv_config *cfg)
 {
-	struct rv_tls_ctx_params p = {
-		.role = cfg->role == RV_CONFIG_SERVER ? RV_TLS_SERVER : RV_TLS_CLIENT,
-		.ca_file = cfg->ca,
-		.cert_file = cfg->cert,
-		.key_file = cfg->key,
-		.crl_file = cfg->crl,
-		.server_name = cfg->server_name[0] ? cfg->server_name : cfg->server_host,
-	};
 	enum rv_tls_ctx_fail why;
 	char err[1024];
 
-	if (rv_tls_ctx_new(out, &p, &why, err, sizeof(err)) == 0) {
+	if (rv_tls_ctx_from_config(out, cfg, &why, err, sizeof(err)) == 0) {
 		return -1;
 	}
 	fprintf(stderr, "ringvpn: %s\n", err);
@@ -312,4 +328,34 @@ int rv_cli_errno_exit(int err, int def)
 	default:
 		return def;
 	}
+}
+
+int rv_cli_dataplane(struct rv_dataplane **out, const struct rv_config *cfg, struct rv_demux *demux,
+		     struct rv_qsbr *qsbr, uint16_t port, unsigned mtu)
+{
+	struct rv_dataplane_config dc;
+	int ret;
+
+	memset(&dc, 0, sizeof(dc));
+	dc.tun_name = cfg->tun;
+	dc.num_workers = cfg->workers;
+	dc.pin_workers = cfg->pin_workers;
+	dc.mtu = mtu;
+	dc.udp_port = port;
+	dc.udp_v6 = true;
+	dc.offload_tun = cfg->offload_tun;
+	dc.offload_gso = cfg->offload_gso;
+	dc.offload_gro = cfg->offload_gro;
+	dc.demux = demux;
+	dc.qsbr = qsbr;
+	ret = rv_dataplane_start(out, &dc);
+	if (ret == -EAFNOSUPPORT) {
+		dc.udp_v6 = false; /* no IPv6 on this host: IPv4 underlay only */
+		ret = rv_dataplane_start(out, &dc);
+	}
+	if (ret) {
+		rv_warn(ret, "cannot start the data plane (TUN %s, UDP port %u)", cfg->tun, port);
+		return rv_cli_errno_exit(ret, RV_EXIT_TUN);
+	}
+	return -1;
 }

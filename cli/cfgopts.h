@@ -7,6 +7,8 @@
 #define RV_CLI_CFGOPTS_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "core/config.h"
 #include "tls/ctx.h"
@@ -14,10 +16,19 @@
 struct rv_demux;
 struct rv_qsbr;
 
+enum { RV_CLI_MAX_OVERRIDES = 256 };
+
 struct rv_cli_opts {
+	enum rv_config_role role;
 	const char *config_path;
 	bool check_only;       /* -n */
 	unsigned max_attempts; /* client --max-attempts */
+	/* The flags that override the file, kept so that a reload applies
+	 * them again (the strings point into argv). */
+	size_t num_overrides;
+	struct {
+		const char *key, *flag, *value;
+	} overrides[RV_CLI_MAX_OVERRIDES];
 };
 
 /* rv_cli_parse reads argv (after the subcommand) into |cfg| and |opts|:
@@ -25,6 +36,20 @@ struct rv_cli_opts {
  * help for -h. Returns -1 to continue, or an exit code (0 after --help). */
 int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,
 		 int argc, char **argv);
+
+/* rv_cli_load_config (the loop's load_config for reloads; |ctx| is the
+ * struct rv_cli_opts of the start) fills |out| as at start: defaults, the
+ * -c file, the same flag overrides, validation. Returns 0 or -EINVAL /
+ * -errno with why in |err|. */
+int rv_cli_load_config(void *ctx, struct rv_config *out, char *err, size_t err_len);
+
+/* rv_cli_dataplane starts the data plane of |cfg| on the tables |demux| and
+ * |qsbr| (UDP |port|, 0: ephemeral; dual-stack, falling back to IPv4 when
+ * the host has no IPv6): the one place either command builds its data-plane
+ * configuration. Returns -1, or an exit code after logging why. */
+struct rv_dataplane;
+int rv_cli_dataplane(struct rv_dataplane **out, const struct rv_config *cfg, struct rv_demux *demux,
+		     struct rv_qsbr *qsbr, uint16_t port, unsigned mtu);
 
 /* rv_cli_tls_ctx builds the TLS context for |cfg|. Returns 0 or an exit code
  * (CERT, KEY, TLS) after printing why. */

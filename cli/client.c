@@ -1,8 +1,8 @@
 /*
  * client.c — `ringvpn client -c FILE`: config -> TLS context -> session
- * table -> the control loop on this thread, which connects (and reconnects
- * with backoff), and on the first CONFIG starts the data plane and sets up
- * the TUN device, keeping both across reconnects.
+ * table -> data plane (TUN device + workers) -> the control loop on this
+ * thread, which connects (and reconnects with backoff) and applies each
+ * CONFIG to the TUN device, keeping both across reconnects.
  */
 #include "cli/cmds.h"
 
@@ -15,19 +15,21 @@
 #include "core/demux.h"
 #include "core/log.h"
 #include "core/qsbr.h"
-#include "tls/ctlloop.h"
+#include "tls/loop.h"
+#include "uring/dataplane.h"
 
 enum { CLIENT_SESSIONS = 4 };
 
 int rv_cmd_client(int argc, char **argv)
 {
 	static struct rv_config cfg;
-	struct rv_cli_opts opts;
+	static struct rv_cli_opts opts; /* kept for reloads */
 	struct rv_tls_ctx *tls = NULL;
 	struct rv_demux *demux = NULL;
 	struct rv_qsbr *qsbr = NULL;
-	struct rv_ctlloop *loop = NULL;
-	struct rv_ctlloop_params lp;
+	struct rv_dataplane *dp = NULL;
+	struct rv_loop *loop = NULL;
+	struct rv_loop_params lp;
 	char err[512];
 	int ret, code, sigfd = -1;
 
@@ -44,31 +46,41 @@ int rv_cmd_client(int argc, char **argv)
 	if (code >= 0) {
 		goto out;
 	}
+	/* The TUN device and the workers exist from the start, so the device
+	 * is ours before the first connection and survives every reconnect;
+	 * the server's CONFIG then sets its MTU, addresses and routes. */
+	code = rv_cli_dataplane(&dp, &cfg, demux, qsbr, 0, cfg.mtu);
+	if (code >= 0) {
+		goto out;
+	}
 	memset(&lp, 0, sizeof(lp));
 	lp.cfg = &cfg;
 	lp.tls = tls;
 	lp.demux = demux;
 	lp.qsbr = qsbr;
+	lp.dp = dp;
 	lp.sigfd = sigfd;
 	lp.max_attempts = opts.max_attempts;
-	ret = rv_ctlloop_new(&loop, &lp, err, sizeof(err));
+	lp.load_config = opts.config_path ? rv_cli_load_config : NULL;
+	lp.ctx = &opts;
+	ret = rv_loop_new(&loop, &lp, err, sizeof(err));
 	if (ret) {
 		rv_warnx("%s", err);
 		code = rv_cli_errno_exit(ret, RV_EXIT_NET);
 		goto out;
 	}
 	tls = NULL;
-	switch (rv_ctlloop_run(loop)) {
-	case RV_CTLLOOP_SIGNAL:
+	switch (rv_loop_run(loop)) {
+	case RV_LOOP_SIGNAL:
 		code = RV_EXIT_OK;
 		break;
-	case RV_CTLLOOP_GAVE_UP_TLS:
+	case RV_LOOP_GAVE_UP_TLS:
 		code = RV_EXIT_TLS;
 		break;
-	case RV_CTLLOOP_GAVE_UP_NET:
+	case RV_LOOP_GAVE_UP_NET:
 		code = RV_EXIT_NET;
 		break;
-	case RV_CTLLOOP_TUN_FAILED:
+	case RV_LOOP_TUN_FAILED:
 		code = RV_EXIT_TUN;
 		break;
 	default:
@@ -76,7 +88,8 @@ int rv_cmd_client(int argc, char **argv)
 		break;
 	}
 out:
-	rv_ctlloop_free(loop); /* stops the data plane it started */
+	rv_loop_free(loop);
+	rv_dataplane_stop(dp);
 	rv_qsbr_free(qsbr);
 	rv_demux_free(demux);
 	rv_tls_ctx_free(tls);

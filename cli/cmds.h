@@ -6,9 +6,13 @@
 #ifndef RV_CLI_CMDS_H
 #define RV_CLI_CMDS_H
 
-int rv_cmd_server(int argc, char **argv); /* server.c */
-int rv_cmd_client(int argc, char **argv); /* client.c */
-int rv_cmd_status(int argc, char **argv); /* status.c */
-int rv_cmd_pki(int argc, char **argv);	  /* pki.c */
+int rv_cmd_server(int argc, char **argv);    /* server.c */
+int rv_cmd_client(int argc, char **argv);    /* client.c */
+int rv_cmd_status(int argc, char **argv);    /* mgmt.c */
+int rv_cmd_kick(int argc, char **argv);	     /* mgmt.c */
+int rv_cmd_rekey(int argc, char **argv);     /* mgmt.c */
+int rv_cmd_reload(int argc, char **argv);    /* mgmt.c */
+int rv_cmd_log_level(int argc, char **argv); /* mgmt.c */
+int rv_cmd_pki(int argc, char **argv);	     /* pki.c */
 
 #endif /* RV_CLI_CMDS_H */

@@ -26,6 +26,10 @@ static const struct {
 	{ "server", rv_cmd_server, "run the VPN server (ringvpn server -c FILE)" },
 	{ "client", rv_cmd_client, "run a VPN client (ringvpn client -c FILE)" },
 	{ "status", rv_cmd_status, "show sessions and counters of a running server or client" },
+	{ "kick", rv_cmd_kick, "end one client's session now (ringvpn kick NAME)" },
+	{ "rekey", rv_cmd_rekey, "start a new key epoch for every session, or NAME's" },
+	{ "reload", rv_cmd_reload, "re-read the configuration of a running server or client" },
+	{ "log-level", rv_cmd_log_level, "change the log level of a running server or client" },
 	{ "pki", rv_cmd_pki, "create a CA, issue and revoke certificates" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "show this help" },
@@ -35,7 +39,7 @@ static void show_usage(FILE *f)
 {
 	fprintf(f, "Usage: ringvpn <command> [arguments]\n\nCommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++) {
-		fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].description);
+		fprintf(f, "  %-10s %s\n", subcommands[i].name, subcommands[i].description);
 	}
 	fprintf(f, "\n'ringvpn <command> --help' describes each command.\n");
 }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,7 +18,7 @@
 #include "core/ippool.h"
 #include "core/log.h"
 #include "core/qsbr.h"
-#include "tls/ctlloop.h"
+#include "tls/loop.h"
 #include "uring/dataplane.h"
 #include "uring/tun.h"
 
@@ -69,18 +70,36 @@ static void note_forwarding(void)
 	}
 }
 
+/* raise_fd_limit lets the server hold a connection (and its socket) per
+ * client: the soft limit goes up to what the session limit needs, within
+ * the hard limit. */
+static void raise_fd_limit(unsigned max_clients)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)max_clients * 2 + 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want) {
+		return;
+	}
+	rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
+		rv_warnx("open-file limit %llu is below what %u clients need (%llu): raise the "
+			 "hard limit (LimitNOFILE= in the unit)",
+			 (unsigned long long)rl.rlim_cur, max_clients, (unsigned long long)want);
+	}
+}
+
 int rv_cmd_server(int argc, char **argv)
 {
-	static struct rv_config cfg; /* large (fixed-address table): not on the stack */
-	struct rv_cli_opts opts;
+	static struct rv_config cfg;	/* large (fixed-address table): not on the stack */
+	static struct rv_cli_opts opts; /* kept for reloads */
 	struct rv_tls_ctx *tls = NULL;
 	struct rv_ippool *pool = NULL;
 	struct rv_demux *demux = NULL;
 	struct rv_qsbr *qsbr = NULL;
 	struct rv_dataplane *dp = NULL;
-	struct rv_ctlloop *loop = NULL;
-	struct rv_dataplane_config dc;
-	struct rv_ctlloop_params lp;
+	struct rv_loop *loop = NULL;
+	struct rv_loop_params lp;
 	char err[512];
 	int ret, code, sigfd = -1;
 
@@ -117,31 +136,13 @@ int rv_cmd_server(int argc, char **argv)
 		code = RV_EXIT_OK;
 		goto out;
 	}
+	raise_fd_limit(cfg.max_clients);
 	code = rv_cli_tables(&sigfd, &demux, &qsbr, cfg.max_clients);
 	if (code >= 0) {
 		goto out;
 	}
-	memset(&dc, 0, sizeof(dc));
-	dc.tun_name = cfg.tun;
-	dc.num_workers = cfg.workers;
-	dc.pin_workers = cfg.pin_workers;
-	dc.mtu = cfg.mtu;
-	dc.udp_port = cfg.data_port;
-	dc.udp_v6 = true;
-	dc.offload_tun = cfg.offload_tun;
-	dc.offload_gso = cfg.offload_gso;
-	dc.offload_gro = cfg.offload_gro;
-	dc.demux = demux;
-	dc.qsbr = qsbr;
-	ret = rv_dataplane_start(&dp, &dc);
-	if (ret == -EAFNOSUPPORT) {
-		dc.udp_v6 = false; /* no IPv6 on this host: IPv4 underlay only */
-		ret = rv_dataplane_start(&dp, &dc);
-	}
-	if (ret) {
-		rv_warn(ret, "cannot start the data plane (TUN %s, UDP port %u)", cfg.tun,
-			cfg.data_port);
-		code = rv_cli_errno_exit(ret, RV_EXIT_TUN);
+	code = rv_cli_dataplane(&dp, &cfg, demux, qsbr, cfg.data_port, cfg.mtu);
+	if (code >= 0) {
 		goto out;
 	}
 	ret = set_tun_addrs(rv_dataplane_tun_name(dp), pool);
@@ -157,19 +158,22 @@ int rv_cmd_server(int argc, char **argv)
 	lp.pool = pool;
 	lp.dp = dp;
 	lp.sigfd = sigfd;
-	ret = rv_ctlloop_new(&loop, &lp, err, sizeof(err));
+	lp.load_config = opts.config_path ? rv_cli_load_config : NULL;
+	lp.ctx = &opts;
+	ret = rv_loop_new(&loop, &lp, err, sizeof(err));
 	if (ret) {
 		rv_warnx("%s", err);
 		code = rv_cli_errno_exit(ret, RV_EXIT_NET);
 		goto out;
 	}
-	tls = NULL; /* owned by the loop */
+	tls = NULL;  /* owned by the loop */
+	pool = NULL; /* owned by the loop */
 	rv_info("listening on %s:%u (TCP, control), UDP data port %u, TUN %s, %u worker(s)",
 		cfg.listen_host[0] ? cfg.listen_host : "*", cfg.listen_port, rv_dataplane_port(dp),
 		rv_dataplane_tun_name(dp), rv_dataplane_num_workers(dp));
 	note_forwarding();
-	switch (rv_ctlloop_run(loop)) {
-	case RV_CTLLOOP_SIGNAL:
+	switch (rv_loop_run(loop)) {
+	case RV_LOOP_SIGNAL:
 		code = RV_EXIT_OK;
 		break;
 	default:
@@ -177,7 +181,7 @@ int rv_cmd_server(int argc, char **argv)
 		break;
 	}
 out:
-	rv_ctlloop_free(loop);
+	rv_loop_free(loop);
 	rv_dataplane_stop(dp);
 	rv_qsbr_free(qsbr); /* frees every retired session (no reader left) */
 	rv_demux_free(demux);

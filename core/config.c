@@ -275,6 +275,8 @@ STR_SETTER(key)
 STR_SETTER(crl)
 STR_SETTER(status_socket)
 STR_SETTER(server_name)
+STR_SETTER(admin_group)
+STR_SETTER(lease_file)
 
 #define BOOL_SETTER(field)                                                               \
 	static int set_##field(struct rv_config *c, const char *v, char *why, size_t wl) \
@@ -285,6 +287,7 @@ BOOL_SETTER(pin_workers)
 BOOL_SETTER(offload_tun)
 BOOL_SETTER(offload_gso)
 BOOL_SETTER(offload_gro)
+BOOL_SETTER(admin_group_write)
 
 #define DUR_SETTER(field, min_ms)                                                        \
 	static int set_##field(struct rv_config *c, const char *v, char *why, size_t wl) \
@@ -307,6 +310,7 @@ DUR_SETTER(rekey_ms, 1000)
 DUR_SETTER(handshake_timeout_ms, 100)
 DUR_SETTER(reconnect_min_ms, 10)
 DUR_SETTER(reconnect_max_ms, 10)
+DUR_SETTER(lease_time_ms, 1000)
 
 static int set_tun(struct rv_config *c, const char *v, char *why, size_t wl)
 {
@@ -524,6 +528,18 @@ static int set_max_handshaking(struct rv_config *c, const char *v, char *why, si
 	return 0;
 }
 
+static int set_max_handshaking_per_source(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	if (parse_uint(v, 100000, &c->max_handshaking_per_source, why, wl)) {
+		return -EINVAL;
+	}
+	if (c->max_handshaking_per_source == 0) {
+		snprintf(why, wl, "must be at least 1");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int set_max_clients(struct rv_config *c, const char *v, char *why, size_t wl)
 {
 	if (parse_uint(v, 65000, &c->max_clients, why, wl)) {
@@ -575,9 +591,11 @@ static const struct key_def keys[] = {
 	{ "offload_gso", BOTH, false, set_offload_gso },
 	{ "offload_gro", BOTH, false, set_offload_gro },
 	{ "log_level", BOTH, false, set_log_level },
+	{ "admin_group", BOTH, false, set_admin_group },
+	{ "admin_group_write", BOTH, false, set_admin_group_write },
+	{ "mtu", BOTH, false, set_mtu },
 	{ "listen", SRV, false, set_listen },
 	{ "data_port", SRV, false, set_data_port },
-	{ "mtu", SRV, false, set_mtu },
 	{ "pool4", SRV, false, set_pool4 },
 	{ "pool6", SRV, false, set_pool6 },
 	{ "route", SRV, true, set_route },
@@ -588,6 +606,9 @@ static const struct key_def keys[] = {
 	{ "rekey_packets", SRV, false, set_rekey_packets },
 	{ "handshake_timeout", SRV, false, set_handshake_timeout_ms },
 	{ "max_handshaking", SRV, false, set_max_handshaking },
+	{ "max_handshaking_per_source", SRV, false, set_max_handshaking_per_source },
+	{ "lease_file", SRV, false, set_lease_file },
+	{ "lease_time", SRV, false, set_lease_time_ms },
 	{ "max_clients", SRV, false, set_max_clients },
 	{ "cipher", SRV, false, set_cipher },
 	{ "server", CLI, false, set_server },
@@ -627,6 +648,8 @@ void rv_config_defaults(struct rv_config *c, enum rv_config_role role)
 	c->rekey_ms = 120000;
 	c->handshake_timeout_ms = 5000;
 	c->max_handshaking = 64;
+	c->max_handshaking_per_source = 8;
+	c->lease_time_ms = 3600 * 1000;
 	c->max_clients = 4096;
 	c->cipher = RV_AEAD_AES256GCM;
 	c->server_port = RV_CONFIG_DEFAULT_PORT;

@@ -65,13 +65,15 @@ struct rv_config {
 	unsigned workers;	 /* 0 = one per CPU */
 	bool pin_workers;
 	bool offload_tun, offload_gso, offload_gro;
-	int log_level; /* enum rv_log_level */
+	int log_level;		/* enum rv_log_level */
+	char admin_group[32];	/* owner group of status_socket ("": root) */
+	bool admin_group_write; /* admin_group may also change state */
+	unsigned mtu;		/* server: pushed to clients; client: the most it takes */
 
 	/* server */
 	char listen_host[RV_CONFIG_HOST_MAX]; /* "" = all addresses */
 	uint16_t listen_port;
 	uint16_t data_port;
-	unsigned mtu;
 	struct rv_prefix pool4, pool6; /* family 0: disabled */
 	struct rv_prefix routes[RV_CONFIG_MAX_ROUTES];
 	size_t num_routes;
@@ -83,6 +85,9 @@ struct rv_config {
 	uint64_t rekey_packets; /* 0 = data-plane default */
 	uint32_t handshake_timeout_ms;
 	unsigned max_handshaking;
+	unsigned max_handshaking_per_source;
+	char lease_file[RV_CONFIG_PATH_MAX]; /* "" = leases kept in memory only */
+	uint32_t lease_time_ms;		     /* how long a returning client gets its address */
 	unsigned max_clients;
 	uint8_t cipher; /* enum rv_aead_alg */
 

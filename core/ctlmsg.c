@@ -106,6 +106,35 @@ static bool text_ok(const char *t, size_t len)
 	return true;
 }
 
+static enum rv_ctl_err validate_dns(const struct rv_ctl_dns *d)
+{
+	if (d->num_servers == 0 || d->num_servers > RV_CTL_MAX_DNS) {
+		return RV_CTL_E_DNS;
+	}
+	for (unsigned i = 0; i < d->num_servers; i++) {
+		const struct rv_ctl_dns_server *s = &d->servers[i];
+
+		if (s->family != 4 && s->family != 6) {
+			return RV_CTL_E_DNS;
+		}
+		if (s->family == 4 && !all_zero(s->addr + 4, 12)) {
+			return RV_CTL_E_DNS;
+		}
+	}
+	if (d->domain_len > RV_CTL_MAX_DOMAIN) {
+		return RV_CTL_E_DOMAIN;
+	}
+	for (unsigned i = 0; i < d->domain_len; i++) {
+		char c = d->domain[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '.')) {
+			return RV_CTL_E_DOMAIN;
+		}
+	}
+	return RV_CTL_OK;
+}
+
 /* validate checks the decoded values of |m| (shared by encode and decode). */
 static enum rv_ctl_err validate(const struct rv_ctl_msg *m)
 {
@@ -142,6 +171,8 @@ static enum rv_ctl_err validate(const struct rv_ctl_msg *m)
 			return RV_CTL_E_TEXT;
 		}
 		return RV_CTL_OK;
+	case RV_CTL_DNS:
+		return validate_dns(&m->dns);
 	default:
 		return RV_CTL_E_TYPE;
 	}
@@ -149,7 +180,7 @@ static enum rv_ctl_err validate(const struct rv_ctl_msg *m)
 
 static bool type_known(uint8_t t)
 {
-	return t >= RV_CTL_HELLO && t <= RV_CTL_ERROR;
+	return t >= RV_CTL_HELLO && t <= RV_CTL_DNS;
 }
 
 enum rv_ctl_err rv_ctl_frame_len(const uint8_t *buf, size_t len, size_t *out_len)
@@ -218,6 +249,51 @@ static bool read_config(struct rv_rd *rd, struct rv_ctl_config *c, enum rv_ctl_e
 			return false;
 		}
 	}
+	return true;
+}
+
+static bool read_dns(struct rv_rd *rd, struct rv_ctl_dns *d, enum rv_ctl_err *err)
+{
+	struct rv_rd dom;
+
+	if (!rv_rd_u8(rd, &d->num_servers)) {
+		*err = RV_CTL_E_TRUNCATED;
+		return false;
+	}
+	if (d->num_servers == 0 || d->num_servers > RV_CTL_MAX_DNS) {
+		*err = RV_CTL_E_DNS;
+		return false;
+	}
+	for (unsigned i = 0; i < d->num_servers; i++) {
+		struct rv_ctl_dns_server *s = &d->servers[i];
+
+		if (!rv_rd_u8(rd, &s->family)) {
+			*err = RV_CTL_E_TRUNCATED;
+			return false;
+		}
+		if (s->family != 4 && s->family != 6) {
+			*err = RV_CTL_E_DNS;
+			return false;
+		}
+		if (!rv_rd_bytes(rd, s->addr, s->family == 4 ? 4 : 16)) {
+			*err = RV_CTL_E_TRUNCATED;
+			return false;
+		}
+	}
+	if (!rv_rd_sub_u8(rd, &dom)) {
+		*err = RV_CTL_E_TRUNCATED;
+		return false;
+	}
+	if (rv_rd_left(&dom) > RV_CTL_MAX_DOMAIN) {
+		*err = RV_CTL_E_DOMAIN;
+		return false;
+	}
+	d->domain_len = (uint8_t)rv_rd_left(&dom);
+	if (!rv_rd_bytes(&dom, (uint8_t *)d->domain, d->domain_len)) {
+		*err = RV_CTL_E_TRUNCATED;
+		return false;
+	}
+	d->domain[d->domain_len] = '\0';
 	return true;
 }
 
@@ -298,6 +374,11 @@ enum rv_ctl_err rv_ctl_decode(struct rv_ctl_msg *out, const uint8_t *buf, size_t
 		out->error.text[out->error.text_len] = '\0';
 		break;
 	}
+	case RV_CTL_DNS:
+		if (!read_dns(&body, &out->dns, &err)) {
+			return err;
+		}
+		break;
 	default:
 		return RV_CTL_E_TYPE;
 	}
@@ -360,6 +441,17 @@ static void write_body(struct rv_wr *wr, const struct rv_ctl_msg *m)
 		rv_wr_u8(wr, m->error.text_len);
 		rv_wr_bytes(wr, (const uint8_t *)m->error.text, m->error.text_len);
 		break;
+	case RV_CTL_DNS:
+		rv_wr_u8(wr, m->dns.num_servers);
+		for (unsigned i = 0; i < m->dns.num_servers; i++) {
+			const struct rv_ctl_dns_server *srv = &m->dns.servers[i];
+
+			rv_wr_u8(wr, srv->family);
+			rv_wr_bytes(wr, srv->addr, srv->family == 4 ? 4 : 16);
+		}
+		rv_wr_u8(wr, m->dns.domain_len);
+		rv_wr_bytes(wr, (const uint8_t *)m->dns.domain, m->dns.domain_len);
+		break;
 	default:
 		break;
 	}
@@ -419,6 +511,8 @@ const char *rv_ctl_err_str(enum rv_ctl_err err)
 		[RV_CTL_E_EPOCH] = "key epoch 0",
 		[RV_CTL_E_CODE] = "unknown code",
 		[RV_CTL_E_TEXT] = "error text too long or not printable ASCII",
+		[RV_CTL_E_DNS] = "DNS message without servers, with more than 4, or a bad family",
+		[RV_CTL_E_DOMAIN] = "DNS search domain longer than 64 bytes or with bad characters",
 	};
 	if ((unsigned)err >= RV_CTL_E_MAX || !names[err]) {
 		return "?";
@@ -437,6 +531,7 @@ const char *rv_ctl_type_str(unsigned type)
 		[RV_CTL_KEEPALIVE] = "KEEPALIVE",
 		[RV_CTL_GOODBYE] = "GOODBYE",
 		[RV_CTL_ERROR] = "ERROR",
+		[RV_CTL_DNS] = "DNS",
 	};
 	if (type >= sizeof(names) / sizeof(names[0]) || !names[type]) {
 		return "?";
@@ -457,6 +552,10 @@ const char *rv_ctl_code_str(unsigned code)
 		[RV_CTL_CODE_TIMEOUT] = "peer timed out",
 		[RV_CTL_CODE_KEY] = "key exchange failed",
 		[RV_CTL_CODE_FULL] = "server full",
+		[RV_CTL_CODE_KICKED] = "kicked by the operator",
+		[RV_CTL_CODE_REVOKED] = "certificate revoked or no longer valid",
+		[RV_CTL_CODE_RATE] = "too many requests",
+		[RV_CTL_CODE_RECONFIG] = "removed by a configuration change",
 	};
 	if (code >= RV_CTL_CODE_MAX) {
 		return "?";

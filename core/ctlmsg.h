@@ -40,6 +40,18 @@
  *   KEEPALIVE   (empty)                                                   (0)
  *   GOODBYE     code u16                                                  (2)
  *   ERROR       code u16 | text_len u8 | text [text_len printable ASCII]
+ *   DNS         server -> client, only to a client whose HELLO has
+ *               RV_CTL_CAP_DNS, after CONFIG: num_servers u8 (1..4) |
+ *               servers: family u8 (4|6) | addr [4|16] | domain_len u8 |
+ *               domain [domain_len: letters, digits, '-' and '.'] (search
+ *               domain, may be empty)
+ *
+ * Capability-gated messages. A server sends CONFIG again while the session
+ * runs (after a configuration reload changed routes, timers or the MTU)
+ * only to a client whose HELLO has RV_CTL_CAP_CONFIG_UPDATE; the update
+ * keeps the addresses and receiver indices of the first CONFIG. DNS goes
+ * only to clients with RV_CTL_CAP_DNS. A peer never sends a message the
+ * other did not announce, so older peers keep working.
  *
  * Key epochs (see core/session.h for the data-plane side). The initiator of
  * epoch E sends KEY(E, its fresh X25519 public key); the responder generates
@@ -72,6 +84,8 @@ enum {
 	RV_CTL_KEY_LEN = 4 + RV_CTL_PUB_LEN,
 	RV_CTL_CONFIRM_LEN = 4,
 	RV_CTL_GOODBYE_LEN = 2,
+	RV_CTL_MAX_DNS = 4,
+	RV_CTL_MAX_DOMAIN = 64,
 };
 
 _Static_assert(RV_CTL_CONFIG_FIXED_LEN == 45, "CONFIG fixed part");
@@ -90,12 +104,15 @@ enum rv_ctl_type {
 	RV_CTL_KEEPALIVE = 6,
 	RV_CTL_GOODBYE = 7,
 	RV_CTL_ERROR = 8,
+	RV_CTL_DNS = 9,
 };
 
 enum {
-	RV_CTL_CAP_IPV6 = 1u << 0,	   /* can use an IPv6 virtual address */
-	RV_CTL_CAP_CHACHA = 1u << 1,	   /* can use ChaCha20-Poly1305 */
-	RV_CTL_CAP_CLIENT_REKEY = 1u << 2, /* may start a rekey itself */
+	RV_CTL_CAP_IPV6 = 1u << 0,	    /* can use an IPv6 virtual address */
+	RV_CTL_CAP_CHACHA = 1u << 1,	    /* can use ChaCha20-Poly1305 */
+	RV_CTL_CAP_CLIENT_REKEY = 1u << 2,  /* may start a rekey itself */
+	RV_CTL_CAP_CONFIG_UPDATE = 1u << 3, /* accepts CONFIG again while running */
+	RV_CTL_CAP_DNS = 1u << 4,	    /* accepts DNS */
 };
 
 enum {
@@ -116,6 +133,10 @@ enum rv_ctl_code {
 	RV_CTL_CODE_TIMEOUT = 7,    /* peer silent for too long */
 	RV_CTL_CODE_KEY = 8,	    /* key exchange failed */
 	RV_CTL_CODE_FULL = 9,	    /* server at its session limit */
+	RV_CTL_CODE_KICKED = 10,    /* an operator ended the session */
+	RV_CTL_CODE_REVOKED = 11,   /* the peer's certificate is no longer valid */
+	RV_CTL_CODE_RATE = 12,	    /* the peer asked for too much (e.g. rekeys) */
+	RV_CTL_CODE_RECONFIG = 13,  /* a reload took away what the session used */
 	RV_CTL_CODE_MAX,
 };
 
@@ -142,6 +163,8 @@ enum rv_ctl_err {
 	RV_CTL_E_EPOCH,		 /* epoch 0 */
 	RV_CTL_E_CODE,		 /* unknown GOODBYE/ERROR code */
 	RV_CTL_E_TEXT,		 /* ERROR text too long or not printable ASCII */
+	RV_CTL_E_DNS,		 /* DNS: no server, more than 4, or bad family */
+	RV_CTL_E_DOMAIN,	 /* DNS: search domain too long or bad characters */
 	RV_CTL_E_MAX,
 };
 
@@ -177,6 +200,18 @@ struct rv_ctl_config {
 	struct rv_ctl_route routes[RV_CTL_MAX_ROUTES];
 };
 
+struct rv_ctl_dns_server {
+	uint8_t family; /* 4 or 6 */
+	uint8_t addr[16];
+};
+
+struct rv_ctl_dns {
+	uint8_t num_servers;
+	struct rv_ctl_dns_server servers[RV_CTL_MAX_DNS];
+	uint8_t domain_len;
+	char domain[RV_CTL_MAX_DOMAIN + 1]; /* NUL-terminated after decode */
+};
+
 struct rv_ctl_key {
 	uint32_t epoch;
 	uint8_t pub[RV_CTL_PUB_LEN];
@@ -198,6 +233,7 @@ struct rv_ctl_msg {
 		uint32_t confirm_epoch;	   /* KEY_CONFIRM */
 		uint16_t goodbye_code;	   /* GOODBYE */
 		struct rv_ctl_error error; /* ERROR */
+		struct rv_ctl_dns dns;	   /* DNS */
 	};
 };
 

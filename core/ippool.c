@@ -5,7 +5,11 @@
  * the network address: offset 0 is the network (IPv4) or subnet-router
  * anycast (IPv6) address, offset 1 the server. A bitmap has one bit per
  * client address; bits past the last one are set at creation so that a scan
- * never has to special-case the final word.
+ * never has to special-case the final word. A second bitmap marks reserved
+ * addresses: alloc scans for bits clear in both, so the cursor skips a
+ * reserved address whether or not it is in use. |reserved_free| counts the
+ * reserved addresses not in use, which alloc can never hand out, so
+ * "used + reserved_free == num" means the pool is full for alloc.
  */
 #include "core/ippool.h"
 
@@ -23,8 +27,10 @@ struct fam_pool {
 	size_t num;	   /* client addresses */
 	size_t used;
 	size_t next; /* where the next alloc starts looking */
+	size_t reserved_free;
 	size_t num_words;
-	uint64_t *bitmap;
+	uint64_t *bitmap;   /* in use (and the padding past num) */
+	uint64_t *reserved; /* reserved for one certificate */
 };
 
 struct rv_ippool {
@@ -108,8 +114,9 @@ static int fam_init(struct fam_pool *f, const struct rv_ip_addr *net, int family
 	f->addr_len = len;
 	f->num_words = (f->num + 63) / 64;
 	f->bitmap = calloc(f->num_words, sizeof(*f->bitmap));
-	if (!f->bitmap) {
-		return -ENOMEM;
+	f->reserved = calloc(f->num_words, sizeof(*f->reserved));
+	if (!f->bitmap || !f->reserved) {
+		return -ENOMEM; /* rv_ippool_free frees what was allocated */
 	}
 	if (f->num % 64) {
 		f->bitmap[f->num_words - 1] = ~0ull << (f->num % 64);
@@ -166,7 +173,9 @@ void rv_ippool_free(struct rv_ippool *pool)
 		return;
 	}
 	free(pool->v4.bitmap);
+	free(pool->v4.reserved);
 	free(pool->v6.bitmap);
+	free(pool->v6.reserved);
 	free(pool);
 }
 
@@ -221,14 +230,32 @@ static enum addr_kind classify(const struct fam_pool *f, const struct rv_ip_addr
 	return ADDR_CLIENT;
 }
 
-static inline bool bit_get(const struct fam_pool *f, size_t i)
+static inline bool bit_get(const uint64_t *map, size_t i)
 {
-	return f->bitmap[i / 64] >> (i % 64) & 1;
+	return map[i / 64] >> (i % 64) & 1;
 }
 
-static inline void bit_flip(struct fam_pool *f, size_t i)
+static inline void bit_flip(uint64_t *map, size_t i)
 {
-	f->bitmap[i / 64] ^= 1ull << (i % 64);
+	map[i / 64] ^= 1ull << (i % 64);
+}
+
+/* client_fam / cclient_fam find |addr|'s family pool and client number;
+ * NULL if |addr| is not a client address of the pool. */
+static struct fam_pool *client_fam(struct rv_ippool *pool, const struct rv_ip_addr *addr,
+				   size_t *out_idx)
+{
+	struct fam_pool *f = fam(pool, addr->family);
+
+	return f && classify(f, addr, out_idx) == ADDR_CLIENT ? f : NULL;
+}
+
+static const struct fam_pool *cclient_fam(const struct rv_ippool *pool,
+					  const struct rv_ip_addr *addr, size_t *out_idx)
+{
+	const struct fam_pool *f = cfam(pool, addr->family);
+
+	return f && classify(f, addr, out_idx) == ADDR_CLIENT ? f : NULL;
 }
 
 int rv_ippool_server_addr(const struct rv_ippool *pool, int family, struct rv_ip_addr *out)
@@ -258,28 +285,28 @@ int rv_ippool_alloc(struct rv_ippool *pool, int family, struct rv_ip_addr *out)
 	if (!f) {
 		return -EAFNOSUPPORT;
 	}
-	if (f->used >= f->num) {
+	if (f->used + f->reserved_free >= f->num) {
 		return -ENOSPC;
 	}
 	/* Scan from the cursor, wrapping once; the first word is visited
 	 * twice (high bits first, then all of it) so bits below the cursor are
 	 * found after the wrap. Padding bits are set, so never returned. */
 	c = f->next / 64;
-	w = ~f->bitmap[c] & (~0ull << (f->next % 64));
+	w = ~(f->bitmap[c] | f->reserved[c]) & (~0ull << (f->next % 64));
 	for (size_t k = 0; k <= f->num_words; k++) {
 		if (w) {
 			size_t i = c * 64 + (size_t)__builtin_ctzll(w);
 
-			bit_flip(f, i);
+			bit_flip(f->bitmap, i);
 			f->used++;
 			f->next = i + 1 >= f->num ? 0 : i + 1;
 			host_addr(f, (uint64_t)i + 2, out);
 			return 0;
 		}
 		c = c + 1 == f->num_words ? 0 : c + 1;
-		w = ~f->bitmap[c];
+		w = ~(f->bitmap[c] | f->reserved[c]);
 	}
-	return -ENOSPC; /* unreachable while used < num */
+	return -ENOSPC; /* unreachable while used + reserved_free < num */
 }
 
 int rv_ippool_alloc_specific(struct rv_ippool *pool, const struct rv_ip_addr *addr)
@@ -298,11 +325,34 @@ int rv_ippool_alloc_specific(struct rv_ippool *pool, const struct rv_ip_addr *ad
 	case ADDR_CLIENT:
 		break;
 	}
-	if (bit_get(f, i)) {
+	if (bit_get(f->reserved, i)) {
+		return -EACCES;
+	}
+	if (bit_get(f->bitmap, i)) {
 		return -EADDRINUSE;
 	}
-	bit_flip(f, i);
+	bit_flip(f->bitmap, i);
 	f->used++;
+	return 0;
+}
+
+int rv_ippool_alloc_reserved(struct rv_ippool *pool, const struct rv_ip_addr *addr)
+{
+	size_t i;
+	struct fam_pool *f = client_fam(pool, addr, &i);
+
+	if (!f) {
+		return -EINVAL;
+	}
+	if (!bit_get(f->reserved, i)) {
+		return -ENOENT;
+	}
+	if (bit_get(f->bitmap, i)) {
+		return -EADDRINUSE;
+	}
+	bit_flip(f->bitmap, i);
+	f->used++;
+	f->reserved_free--;
 	return 0;
 }
 
@@ -317,20 +367,70 @@ int rv_ippool_release(struct rv_ippool *pool, const struct rv_ip_addr *addr)
 	if (classify(f, addr, &i) != ADDR_CLIENT) {
 		return -EINVAL;
 	}
-	if (!bit_get(f, i)) {
+	if (!bit_get(f->bitmap, i)) {
 		return -ENOENT;
 	}
-	bit_flip(f, i);
+	bit_flip(f->bitmap, i);
 	f->used--;
+	if (bit_get(f->reserved, i)) {
+		f->reserved_free++;
+	}
 	return 0;
+}
+
+int rv_ippool_reserve(struct rv_ippool *pool, const struct rv_ip_addr *addr)
+{
+	size_t i;
+	struct fam_pool *f = client_fam(pool, addr, &i);
+
+	if (!f) {
+		return -EINVAL;
+	}
+	if (bit_get(f->reserved, i)) {
+		return 0;
+	}
+	bit_flip(f->reserved, i);
+	if (!bit_get(f->bitmap, i)) {
+		f->reserved_free++;
+	}
+	return 0;
+}
+
+void rv_ippool_unreserve(struct rv_ippool *pool, const struct rv_ip_addr *addr)
+{
+	size_t i;
+	struct fam_pool *f = client_fam(pool, addr, &i);
+
+	if (!f || !bit_get(f->reserved, i)) {
+		return;
+	}
+	bit_flip(f->reserved, i);
+	if (!bit_get(f->bitmap, i)) {
+		f->reserved_free--;
+	}
+}
+
+bool rv_ippool_reserved(const struct rv_ippool *pool, const struct rv_ip_addr *addr)
+{
+	size_t i;
+	const struct fam_pool *f = cclient_fam(pool, addr, &i);
+
+	return f && bit_get(f->reserved, i);
+}
+
+bool rv_ippool_in_use_addr(const struct rv_ippool *pool, const struct rv_ip_addr *addr)
+{
+	size_t i;
+	const struct fam_pool *f = cclient_fam(pool, addr, &i);
+
+	return f && bit_get(f->bitmap, i);
 }
 
 bool rv_ippool_contains(const struct rv_ippool *pool, const struct rv_ip_addr *addr)
 {
-	const struct fam_pool *f = cfam(pool, addr->family);
 	size_t i;
 
-	return f && classify(f, addr, &i) == ADDR_CLIENT;
+	return cclient_fam(pool, addr, &i) != NULL;
 }
 
 size_t rv_ippool_in_use(const struct rv_ippool *pool, int family)

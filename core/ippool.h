@@ -11,10 +11,17 @@
  *   IPv6 fd00::/64    -> server fd00::1,  clients fd00::2 .. fd00::<cap + 1>
  *
  * Each family holds at most |max_hosts| client addresses (an IPv6 /64 has
- * 2^64, so the cap is what sizes it); the bookkeeping is one bit per client
- * address, preallocated at creation. alloc hands out the next free address
- * after the last one handed out (a moving cursor), so an address released by
- * a departed client is reused as late as possible; amortised O(1).
+ * 2^64, so the cap is what sizes it); the bookkeeping is two bits per client
+ * address (in use, reserved), preallocated at creation. alloc hands out the
+ * next free address after the last one handed out (a moving cursor), so an
+ * address released by a departed client is reused as late as possible;
+ * amortised O(1).
+ *
+ * Reservations: a fixed per-certificate address is reserved for its owner
+ * (rv_ippool_reserve), and from then on only rv_ippool_alloc_reserved hands
+ * it out. Neither the cursor (however often a client reconnects to move it)
+ * nor an explicit request for that address (alloc_specific) can take it,
+ * and releasing it keeps the reservation.
  *
  * Pure and single-threaded: the control thread owns a pool and is its only
  * user. Addresses are struct rv_ip_addr (network byte order, ip.h).
@@ -57,26 +64,53 @@ int rv_ippool_server_addr(const struct rv_ippool *pool, int family, struct rv_ip
  * pool has no such family. */
 unsigned rv_ippool_prefix_len(const struct rv_ippool *pool, int family);
 
-/* rv_ippool_alloc takes a free client address of |family| and writes it to
- * |out|. Returns 0, -EAFNOSUPPORT, or -ENOSPC (every address in use). */
+/* rv_ippool_alloc takes a free, unreserved client address of |family| and
+ * writes it to |out|. Returns 0, -EAFNOSUPPORT, or -ENOSPC (every address in
+ * use or reserved). */
 int rv_ippool_alloc(struct rv_ippool *pool, int family, struct rv_ip_addr *out);
 
-/* rv_ippool_alloc_specific takes exactly |addr| (a fixed per-certificate
- * address). Returns 0, -EADDRINUSE (already taken, or the server's own
- * address), -EINVAL (not a client address of the pool: outside the network,
- * the network or broadcast address, or beyond the cap), or -EAFNOSUPPORT. */
+/* rv_ippool_alloc_specific takes exactly |addr| (e.g. the address a
+ * reconnecting client held before). Returns 0, -EACCES (reserved for a
+ * certificate: see rv_ippool_alloc_reserved), -EADDRINUSE (already taken, or
+ * the server's own address), -EINVAL (not a client address of the pool:
+ * outside the network, the network or broadcast address, or beyond the
+ * cap), or -EAFNOSUPPORT. */
 int rv_ippool_alloc_specific(struct rv_ippool *pool, const struct rv_ip_addr *addr);
 
-/* rv_ippool_release returns |addr| to the pool. Returns 0, -ENOENT (it was not
- * allocated: a double release changes nothing), -EINVAL (not a client address
- * of the pool) or -EAFNOSUPPORT. */
+/* rv_ippool_alloc_reserved takes the reserved address |addr| for its owner.
+ * Returns 0, -ENOENT (not reserved), -EADDRINUSE (reserved but in use), or
+ * -EINVAL (not a client address of the pool, any family). */
+int rv_ippool_alloc_reserved(struct rv_ippool *pool, const struct rv_ip_addr *addr);
+
+/* rv_ippool_release returns |addr| to the pool; a reserved address stays
+ * reserved. Returns 0, -ENOENT (it was not allocated: a double release
+ * changes nothing), -EINVAL (not a client address of the pool) or
+ * -EAFNOSUPPORT. */
 int rv_ippool_release(struct rv_ippool *pool, const struct rv_ip_addr *addr);
+
+/* rv_ippool_reserve reserves |addr| for the one certificate it is fixed to.
+ * Returns 0 (also when already reserved) or -EINVAL (not a client address of
+ * the pool, any family). An address in use stays in use (a client may hold
+ * it dynamically) and is reserved from its release on. */
+int rv_ippool_reserve(struct rv_ippool *pool, const struct rv_ip_addr *addr);
+
+/* rv_ippool_unreserve ends the reservation of |addr| (config reload dropped
+ * it); in use or free, it stays so, as an ordinary address. No-op if |addr|
+ * is not reserved or not a client address of the pool. */
+void rv_ippool_unreserve(struct rv_ippool *pool, const struct rv_ip_addr *addr);
+
+/* rv_ippool_reserved: is |addr| reserved? */
+bool rv_ippool_reserved(const struct rv_ippool *pool, const struct rv_ip_addr *addr);
+
+/* rv_ippool_in_use_addr: is |addr| allocated now (by any alloc function)? */
+bool rv_ippool_in_use_addr(const struct rv_ippool *pool, const struct rv_ip_addr *addr);
 
 /* rv_ippool_contains: is |addr| a client address of the pool (free or not)? */
 bool rv_ippool_contains(const struct rv_ippool *pool, const struct rv_ip_addr *addr);
 
 /* rv_ippool_in_use / rv_ippool_capacity count client addresses of |family|
- * (0 for a family the pool does not have). */
+ * (0 for a family the pool does not have); in_use counts reserved addresses
+ * only while they are allocated. */
 size_t rv_ippool_in_use(const struct rv_ippool *pool, int family);
 size_t rv_ippool_capacity(const struct rv_ippool *pool, int family);
 

@@ -22,5 +22,6 @@
 #include <openssl/hkdf.h>
 #include <openssl/mem.h>
 #include <openssl/rand.h>
+#include <openssl/siphash.h>
 
 #endif /* RV_CRYPTO_BORINGSSL_H */

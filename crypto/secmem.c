@@ -59,8 +59,8 @@ static size_t class_of(size_t size)
  * a refusal only costs the swap protection and is counted, not fatal. */
 static bool new_chunk(void)
 {
-	void *p = mmap(NULL, CHUNK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-		       0);
+	void *p =
+		mmap(NULL, CHUNK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED) {
 		return false;

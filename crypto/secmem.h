@@ -31,9 +31,9 @@ void *rv_secmem_alloc(size_t size);
 void rv_secmem_free(void *p, size_t size);
 
 struct rv_secmem_stats {
-	size_t chunks;        /* chunks mapped */
+	size_t chunks;	      /* chunks mapped */
 	size_t locked_chunks; /* of which mlock() succeeded */
-	size_t live;          /* objects allocated and not freed */
+	size_t live;	      /* objects allocated and not freed */
 };
 
 /* rv_secmem_stats snapshots the allocator's counters. */

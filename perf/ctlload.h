@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 
 #include "core/session.h"
+#include "core/timer.h"
 #include "tls/ctl.h"
 
 struct rv_ctlring;
@@ -34,7 +35,8 @@ struct rv_demux;
 struct rv_qsbr;
 struct rv_tls_conn;
 struct rv_tls_ctx;
-struct rv_ctl_client;
+struct rv_ctl_peer;
+struct rv_wheel;
 struct ld_script;
 
 enum {
@@ -82,12 +84,16 @@ struct ld_sess {
 	bool close_after_send; /* GOODBYE/alert queued: close once sent */
 	bool rst;	       /* close with a TCP reset instead of a FIN */
 	bool was_running;      /* this connection reached LD_RUNNING */
+	bool queued;	       /* waiting in ld.ready for room in the window */
 	uint32_t backoff_ms;
 	uint64_t t_start_ns; /* connect started */
-	uint64_t t_next_ns;  /* LD_BACKOFF: reconnect at */
+	/* One timer per slot: LD_BACKOFF: reconnect; LD_CONNECTING/LD_TLS:
+	 * handshake timeout; LD_CTL/LD_RUNNING: the peer's next deadline
+	 * (rv_ctl_peer_next_ns), or the end of the linger after GOODBYE. */
+	struct rv_timer timer;
 	struct rv_tls_ctx *ctx;
 	struct rv_tls_conn *tls;
-	struct rv_ctl_client *cli;
+	struct rv_ctl_peer *cli;
 	struct rv_ctl_env env; /* ctx points back at this slot */
 	uint32_t epoch_mark;   /* sending epoch at the last ld_snap_epochs */
 	uint8_t addr4[4];      /* from CONFIG */
@@ -122,11 +128,14 @@ struct ld {
 	struct rv_ctlring *ring;
 	struct rv_demux *demux;
 	struct rv_qsbr *qsbr;
+	struct rv_wheel *wheel;
 	struct ld_sess *sess;
+	/* Slots due to connect while the window is full, oldest first. */
+	uint32_t *ready;
+	size_t ready_head, ready_len;
 	unsigned num_state[LD_NUM_STATES];
 	struct ld_stats st;
 	bool done;
-	bool sweep_now; /* run the slots' timers on the next tick, not in 100 ms */
 	/* data channel (ctlload_data.c) */
 	int udp_fd;
 	uint8_t *ubuf;	       /* UBUF_LEN: the datagram the ring receives */
@@ -188,7 +197,7 @@ void ld_data_on_recv(struct ld *ld, int res);
  * machine (|ctx| is its struct ld_sess): send an empty data message; note the
  * address CONFIG assigned (for the probe). */
 void ld_data_keepalive(void *ctx, struct rv_session *s);
-int ld_data_on_config(void *ctx, const struct rv_ctl_config *cfg);
+int ld_data_on_config(void *ctx, const struct rv_ctl_config *cfg, bool update);
 /* ld_data_probe_tick sends the probe's echo requests due at |now_ns|. */
 void ld_data_probe_tick(struct ld *ld, uint64_t now_ns);
 

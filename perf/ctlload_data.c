@@ -29,7 +29,7 @@
 #include "core/clock.h"
 #include "core/demux.h"
 #include "core/wire.h"
-#include "tls/ctl_client.h"
+#include "tls/ctl.h"
 
 enum {
 	RECV_BATCH = 32,
@@ -77,10 +77,11 @@ void ld_data_cleanup(struct ld *ld)
 	free(ld->ubuf);
 }
 
-int ld_data_on_config(void *ctx, const struct rv_ctl_config *cfg)
+int ld_data_on_config(void *ctx, const struct rv_ctl_config *cfg, bool update)
 {
 	struct ld_sess *s = ctx;
 
+	(void)update; /* an update may move the address too */
 	if (cfg->flags & RV_CTL_F_HAS_V4) {
 		memcpy(s->addr4, cfg->addr4, 4);
 		s->prefix4 = cfg->prefix4;
@@ -204,7 +205,7 @@ void ld_data_probe_tick(struct ld *ld, uint64_t now_ns)
 	memcpy(dst, &net, 4);
 	while (ld->probe_next_ns <= now_ns) {
 		build_echo(buf + RV_DATA_HDR_LEN, s->addr4, dst, ld->probe_seq++);
-		if (send_sealed(ld, rv_ctl_client_session(s->cli), buf, PROBE_IP_LEN) == 0) {
+		if (send_sealed(ld, rv_ctl_peer_session(s->cli), buf, PROBE_IP_LEN) == 0) {
 			ld->st.probe_tx++;
 		}
 		ld->probe_next_ns += gap;
@@ -230,7 +231,7 @@ static void handle_dgram(struct ld *ld, uint8_t *buf, size_t len, uint64_t now)
 		ld->st.udp_unknown++;
 		return;
 	}
-	probe = ld->probe && ld->probe->cli && s == rv_ctl_client_session(ld->probe->cli);
+	probe = ld->probe && ld->probe->cli && s == rv_ctl_peer_session(ld->probe->cli);
 	if (rv_session_open_batch(s, &pkt, &h, &res, 1, now) == 0) {
 		ld->st.udp_bad++;
 		ld->st.probe_bad += probe;

@@ -5,19 +5,23 @@
  * Each slot is one ringvpn client, built from the same pieces as the real
  * one: a TCP connection from one of the namespace's source addresses, the
  * TLS engine over memory buffers (tls/conn.h) with the slot's own
- * certificate, and the client's control state machine (tls/ctl_client.h),
- * which installs its session into the one demux all slots share. What the
- * real client does in cli/ and tls/ctlloop.c — the ring, backoff, the
- * handshake timeout — is done here the same way, for N clients at once; the
- * TUN device and the data-plane workers are left out (the probe in
- * ctlload_data.c seals and opens its packets itself).
+ * certificate, and the client's control peer (tls/ctl_client.h), which
+ * installs its session into the one demux all slots share. What the real
+ * client's loop does (tls/chan.c, tls/dial.c) — the pump between socket, TLS
+ * and peer, backoff, the handshake timeout — is done here the same way for N
+ * clients at once; the TUN device and the data-plane workers are left out
+ * (ctlload_data.c seals and opens the few packets itself).
  *
- * Slot lifetime: a closed connection releases its TLS engine and state
- * machine at once (the session is unpublished and retired through QSBR),
- * shuts the socket down and cancels its ring operations; the socket and the
- * buffers stay until the last of them has completed (LD_CLOSING), and only
- * then may the slot connect again. So every completion belongs to the slot's
- * current connection, and user_data needs no generation number.
+ * Per event the loop does O(1) work, like the server it loads: every slot
+ * has one timer on a wheel (core/timer.h), and slots due to connect while
+ * the window of unfinished handshakes is full wait in a FIFO.
+ *
+ * Slot lifetime: a closed connection releases its TLS engine and peer at
+ * once (the session is unpublished and retired through QSBR), shuts the
+ * socket down and cancels its ring operations; the socket and the buffers
+ * stay until the last of them has completed (LD_CLOSING), and only then may
+ * the slot connect again. So every completion belongs to the slot's current
+ * connection, and user_data carries no generation (its index is 0).
  */
 #include "perf/ctlload.h"
 
@@ -40,39 +44,22 @@
 #include "tls/ctl_client.h"
 #include "tls/ctx.h"
 #include "uring/ctlring.h"
-
-enum op {
-	OP_CONNECT = 1,
-	OP_RECV,
-	OP_SEND,
-	OP_CANCEL,
-	OP_TICK,
-	OP_STDIN,
-	OP_UDP,
-};
+#include "uring/udata.h"
 
 enum {
 	RING_ENTRIES = 4096,
 	CQE_BATCH = 256,
+	/* The command script's timers (timeline, probe, waits). */
 	TICK_NS = 10 * RV_NSEC_PER_MSEC,
-	/* The real client's control timer runs every 100 ms; so do the
-	 * slots' timers here (keepalives, dead-peer detection, backoff). */
-	SWEEP_NS = 100 * RV_NSEC_PER_MSEC,
+	WHEEL_TICK_NS = 10 * RV_NSEC_PER_MSEC,
+	WHEEL_SLOTS = 4096, /* 41 s a rotation: keepalive, dead peer, backoff */
+	/* How long a closing connection may take to send its last words. */
+	LINGER_NS = 2 * RV_NSEC_PER_SEC,
 };
 
-static inline uint64_t ud_pack(enum op op, uint32_t id)
+static uint64_t ud(const struct ld_sess *s, enum rv_op op)
 {
-	return (uint64_t)op << 56 | id;
-}
-
-static inline enum op ud_op(uint64_t ud)
-{
-	return (enum op)(ud >> 56);
-}
-
-static inline uint32_t ud_id(uint64_t ud)
-{
-	return (uint32_t)ud;
+	return rv_udata(op, s->id, 0);
 }
 
 static void set_state(struct ld *ld, struct ld_sess *s, enum ld_state st)
@@ -82,11 +69,44 @@ static void set_state(struct ld *ld, struct ld_sess *s, enum ld_state st)
 	s->st = st;
 }
 
-/* backoff_schedule mirrors the real client's reconnect rule
- * (client_schedule_retry in tls/ctlloop.c): after a session that reached
- * running, start again from reconnect_min; otherwise keep doubling up to
- * reconnect_max; add up to 25 % jitter so that a restarted server is not hit
- * in lockstep. */
+static unsigned pending(const struct ld *ld)
+{
+	return ld->num_state[LD_CONNECTING] + ld->num_state[LD_TLS] + ld->num_state[LD_CTL];
+}
+
+static void sess_connect(struct ld *ld, struct ld_sess *s, uint64_t now);
+
+/* refill starts queued connections while the window has room. */
+static void refill(struct ld *ld, uint64_t now)
+{
+	while (ld->ready_len && (!ld->o.window || pending(ld) < ld->o.window)) {
+		struct ld_sess *s = &ld->sess[ld->ready[ld->ready_head]];
+
+		ld->ready_head = (ld->ready_head + 1) % ld->o.count;
+		ld->ready_len--;
+		s->queued = false;
+		if (s->st == LD_BACKOFF) {
+			sess_connect(ld, s, now);
+		}
+	}
+}
+
+/* due: |s|'s reconnect time has come; connect now or wait for the window. */
+static void due(struct ld *ld, struct ld_sess *s, uint64_t now)
+{
+	if (!ld->o.window || pending(ld) < ld->o.window) {
+		sess_connect(ld, s, now);
+	} else if (!s->queued) {
+		s->queued = true;
+		ld->ready[(ld->ready_head + ld->ready_len) % ld->o.count] = s->id;
+		ld->ready_len++;
+	}
+}
+
+/* backoff_schedule mirrors the real client's reconnect rule (tls/dial.c):
+ * after a session that reached running, start again from reconnect_min;
+ * otherwise keep doubling up to reconnect_max; add up to 25 % jitter so
+ * that a restarted server is not hit in lockstep. */
 static void backoff_schedule(struct ld *ld, struct ld_sess *s, uint64_t now)
 {
 	uint32_t delay;
@@ -96,7 +116,7 @@ static void backoff_schedule(struct ld *ld, struct ld_sess *s, uint64_t now)
 	}
 	delay = s->backoff_ms;
 	delay += rv_rand_u32() % (delay / 4 + 1);
-	s->t_next_ns = now + (uint64_t)delay * RV_NSEC_PER_MSEC;
+	rv_wheel_arm(ld->wheel, &s->timer, now + (uint64_t)delay * RV_NSEC_PER_MSEC);
 	s->backoff_ms = s->backoff_ms * 2 > ld->o.reconnect_max_ms ? ld->o.reconnect_max_ms
 								   : s->backoff_ms * 2;
 }
@@ -120,13 +140,13 @@ static void closed(struct ld *ld, struct ld_sess *s)
 	s->plen = s->soff = s->slen = 0;
 	switch (s->after) {
 	case LD_AFTER_BACKOFF:
-		backoff_schedule(ld, s, now);
 		set_state(ld, s, LD_BACKOFF);
+		backoff_schedule(ld, s, now);
 		break;
 	case LD_AFTER_NOW:
 		s->backoff_ms = 0;
-		s->t_next_ns = now;
 		set_state(ld, s, LD_BACKOFF);
+		due(ld, s, now);
 		break;
 	case LD_AFTER_IDLE:
 		set_state(ld, s, LD_IDLE);
@@ -134,17 +154,19 @@ static void closed(struct ld *ld, struct ld_sess *s)
 	}
 	s->after = LD_AFTER_BACKOFF;
 	s->rst = false;
+	refill(ld, now);
 }
 
-/* release drops the connection's TLS engine and state machine (unpublishing
- * its session) and shuts the socket down; the slot waits in LD_CLOSING for
- * its ring operations. Idempotent. */
+/* release drops the connection's TLS engine and peer (unpublishing its
+ * session) and shuts the socket down; the slot waits in LD_CLOSING for its
+ * ring operations. Idempotent. */
 static void release(struct ld *ld, struct ld_sess *s)
 {
 	if (s->st == LD_CLOSING) {
 		return;
 	}
-	rv_ctl_client_free(s->cli);
+	rv_wheel_cancel(ld->wheel, &s->timer);
+	rv_ctl_peer_free(s->cli);
 	s->cli = NULL;
 	rv_tls_conn_free(s->tls);
 	s->tls = NULL;
@@ -156,8 +178,7 @@ static void release(struct ld *ld, struct ld_sess *s)
 		if (!s->rst) {
 			shutdown(s->fd, SHUT_RDWR);
 		}
-		if (s->inflight &&
-		    rv_ctlring_cancel_fd(ld->ring, s->fd, ud_pack(OP_CANCEL, s->id)) == 0) {
+		if (s->inflight && rv_ctlring_cancel_fd(ld->ring, s->fd, ud(s, RV_OP_CTL_CANCEL)) == 0) {
 			s->inflight++;
 		}
 	}
@@ -168,11 +189,20 @@ static void release(struct ld *ld, struct ld_sess *s)
 
 static void arm_recv(struct ld *ld, struct ld_sess *s)
 {
-	if (rv_ctlring_recv(ld->ring, s->fd, s->rbuf, LD_RBUF_LEN, ud_pack(OP_RECV, s->id))) {
+	if (rv_ctlring_recv(ld->ring, s->fd, s->rbuf, LD_RBUF_LEN, ud(s, RV_OP_CTL_RECV))) {
 		release(ld, s);
 		return;
 	}
 	s->inflight++;
+}
+
+/* linger: send what is queued, then close; never longer than LINGER_NS. */
+static void linger(struct ld *ld, struct ld_sess *s)
+{
+	if (!s->close_after_send) {
+		s->close_after_send = true;
+		rv_wheel_arm(ld->wheel, &s->timer, rv_now_ns() + LINGER_NS);
+	}
 }
 
 /* flush sends pending ciphertext, one send in flight at a time. */
@@ -192,7 +222,7 @@ static void flush(struct ld *ld, struct ld_sess *s)
 		return;
 	}
 	if (rv_ctlring_send(ld->ring, s->fd, s->sbuf + s->soff, s->slen - s->soff,
-			    ud_pack(OP_SEND, s->id))) {
+			    ud(s, RV_OP_CTL_SEND))) {
 		release(ld, s);
 		return;
 	}
@@ -200,32 +230,46 @@ static void flush(struct ld *ld, struct ld_sess *s)
 	s->send_armed = true;
 }
 
-/* drain_out moves the state machine's frames into the TLS engine. */
-static void drain_out(struct ld_sess *s)
+/* drain_out moves the peer's frames into the TLS engine. */
+static void drain_out(struct ld *ld, struct ld_sess *s)
 {
 	struct rv_ctl_out *out;
 
 	if (!s->cli || !s->tls) {
 		return;
 	}
-	out = rv_ctl_client_out(s->cli);
+	out = rv_ctl_peer_out(s->cli);
 	if (out->len == 0) {
 		return;
 	}
 	if (rv_tls_conn_write(s->tls, out->buf, out->len) != RV_TLS_OK) {
-		s->close_after_send = true;
+		linger(ld, s);
 	}
 	out->len = 0;
+}
+
+/* rearm sets the timer of a connection with a peer to the peer's next
+ * deadline (at least 1 ms ahead, so a deadline still due right after a tick
+ * cannot make the loop spin). */
+static void rearm(struct ld *ld, struct ld_sess *s, uint64_t now)
+{
+	uint64_t next;
+
+	if (s->st == LD_CLOSING || !s->cli || s->close_after_send) {
+		return;
+	}
+	next = rv_ctl_peer_next_ns(s->cli, now);
+	rv_wheel_arm(ld->wheel, &s->timer, next > now ? next : now + RV_NSEC_PER_MSEC);
 }
 
 /* close_soon: send what is queued (GOODBYE, ERROR, close_notify), then close. */
 static void close_soon(struct ld *ld, struct ld_sess *s)
 {
-	drain_out(s);
+	drain_out(ld, s);
 	if (s->tls) {
 		rv_tls_conn_close(s->tls);
 	}
-	s->close_after_send = true;
+	linger(ld, s);
 	flush(ld, s);
 }
 
@@ -236,7 +280,7 @@ static void authenticated(struct ld *ld, struct ld_sess *s, uint64_t now)
 
 	ld->st.tls_ok++;
 	if (rv_tls_conn_export(s->tls, exp, sizeof(exp))) {
-		s->close_after_send = true;
+		linger(ld, s);
 		return;
 	}
 	memset(&ep, 0, sizeof(ep));
@@ -245,14 +289,14 @@ static void authenticated(struct ld *ld, struct ld_sess *s, uint64_t now)
 	s->cli = rv_ctl_client_new(&s->env, exp, &ep, NULL, NULL, now);
 	rv_memzero(exp, sizeof(exp));
 	if (!s->cli) {
-		s->close_after_send = true;
+		linger(ld, s);
 		return;
 	}
 	set_state(ld, s, LD_CTL);
 }
 
-/* dispatch hands every complete frame in pbuf to the state machine. Returns
- * false once the connection is closing. */
+/* dispatch hands every complete frame in pbuf to the peer. Returns false
+ * once the connection is closing. */
 static bool dispatch(struct ld *ld, struct ld_sess *s, uint64_t now)
 {
 	size_t off = 0;
@@ -268,12 +312,13 @@ static bool dispatch(struct ld *ld, struct ld_sess *s, uint64_t now)
 		if (err != RV_CTL_OK) {
 			flen = s->plen - off; /* the decoder names the error and closes */
 		}
-		r = rv_ctl_client_on_frame(s->cli, s->pbuf + off, flen, now);
+		r = rv_ctl_peer_on_frame(s->cli, s->pbuf + off, flen, now);
 		off += flen;
-		if (s->st == LD_CTL && rv_ctl_client_running(s->cli)) {
+		if (s->st == LD_CTL && rv_ctl_peer_running(s->cli)) {
 			set_state(ld, s, LD_RUNNING);
 			s->was_running = true;
 			ld->st.running++;
+			refill(ld, now);
 		}
 		if (r == RV_CTL_CLOSE) {
 			ld->st.closed_by_ctl++;
@@ -301,7 +346,7 @@ static void pump(struct ld *ld, struct ld_sess *s)
 		}
 		if (st != RV_TLS_OK) {
 			ld->st.tls_fail++;
-			s->close_after_send = true; /* the alert is pending out */
+			linger(ld, s); /* the alert is pending out */
 			flush(ld, s);
 			return;
 		}
@@ -324,7 +369,7 @@ static void pump(struct ld *ld, struct ld_sess *s)
 			if (!dispatch(ld, s, now)) {
 				return;
 			}
-			drain_out(s);
+			drain_out(ld, s);
 			continue;
 		}
 		if (st == RV_TLS_WANT_READ) {
@@ -339,8 +384,9 @@ static void pump(struct ld *ld, struct ld_sess *s)
 		release(ld, s);
 		return;
 	}
-	drain_out(s);
+	drain_out(ld, s);
 	flush(ld, s);
+	rearm(ld, s, now);
 }
 
 static int open_socket(struct ld *ld, struct ld_sess *s)
@@ -383,8 +429,10 @@ static void sess_connect(struct ld *ld, struct ld_sess *s, uint64_t now)
 	}
 	s->fd = fd;
 	set_state(ld, s, LD_CONNECTING);
+	rv_wheel_arm(ld->wheel, &s->timer,
+		     now + (uint64_t)ld->o.handshake_timeout_ms * RV_NSEC_PER_MSEC);
 	if (rv_ctlring_connect(ld->ring, fd, (const struct sockaddr *)&ld->o.server,
-			       ld->o.server_len, ud_pack(OP_CONNECT, s->id))) {
+			       ld->o.server_len, ud(s, RV_OP_CTL_CONNECT))) {
 		release(ld, s);
 		return;
 	}
@@ -429,13 +477,49 @@ static void on_send(struct ld *ld, struct ld_sess *s, int res)
 	flush(ld, s);
 }
 
+/* on_timer: |s|'s one timer expired; what it meant depends on the state. */
+static void on_timer(struct ld *ld, struct ld_sess *s, uint64_t now)
+{
+	switch (s->st) {
+	case LD_BACKOFF:
+		due(ld, s, now);
+		break;
+	case LD_CONNECTING:
+	case LD_TLS:
+		if (!s->close_after_send) {
+			ld->st.hs_timeouts++;
+		}
+		release(ld, s);
+		break;
+	case LD_CTL:
+	case LD_RUNNING:
+		if (s->close_after_send) {
+			release(ld, s); /* the linger ran out */
+			break;
+		}
+		if (rv_ctl_peer_tick(s->cli, now) == RV_CTL_CLOSE) {
+			ld->st.closed_by_ctl++;
+			close_soon(ld, s);
+			break;
+		}
+		drain_out(ld, s);
+		flush(ld, s);
+		rearm(ld, s, now);
+		break;
+	default:
+		break;
+	}
+}
+
 void ld_close_sess(struct ld *ld, struct ld_sess *s, bool rst, enum ld_after after)
 {
 	switch (s->st) {
 	case LD_IDLE:
+		return;
 	case LD_BACKOFF:
 		if (after == LD_AFTER_IDLE) {
-			set_state(ld, s, LD_IDLE);
+			rv_wheel_cancel(ld->wheel, &s->timer);
+			set_state(ld, s, LD_IDLE); /* a queued slot is skipped by refill */
 		}
 		return;
 	case LD_CLOSING:
@@ -451,7 +535,7 @@ void ld_close_sess(struct ld *ld, struct ld_sess *s, bool rst, enum ld_after aft
 		release(ld, s);
 		return;
 	}
-	rv_ctl_client_goodbye(s->cli, RV_CTL_CODE_SHUTDOWN);
+	rv_ctl_peer_goodbye(s->cli, RV_CTL_CODE_SHUTDOWN, "load generator: client leaves");
 	close_soon(ld, s);
 }
 
@@ -471,16 +555,15 @@ void ld_start_all(struct ld *ld)
 
 		if (s->st == LD_IDLE) {
 			s->backoff_ms = 0;
-			s->t_next_ns = now;
 			set_state(ld, s, LD_BACKOFF);
+			due(ld, s, now);
 		}
 	}
-	ld->sweep_now = true;
 }
 
 static uint32_t tx_epoch(const struct ld_sess *s)
 {
-	return s->st == LD_RUNNING ? rv_session_tx_epoch(rv_ctl_client_session(s->cli)) : 0;
+	return s->st == LD_RUNNING ? rv_session_tx_epoch(rv_ctl_peer_session(s->cli)) : 0;
 }
 
 void ld_epochs(const struct ld *ld, uint32_t *out_min, uint32_t *out_max)
@@ -520,104 +603,52 @@ unsigned ld_num_rekeyed(const struct ld *ld)
 	return n;
 }
 
-/* sweep runs every slot's timers, as the real client's 100 ms tick does:
- * reconnects that are due (within the window of connections not yet
- * running), the handshake timeout, and the state machine's own timers. */
-static void sweep(struct ld *ld, uint64_t now)
-{
-	uint64_t hs_ns = (uint64_t)ld->o.handshake_timeout_ms * RV_NSEC_PER_MSEC;
-	unsigned pending =
-		ld->num_state[LD_CONNECTING] + ld->num_state[LD_TLS] + ld->num_state[LD_CTL];
-
-	for (unsigned i = 0; i < ld->o.count; i++) {
-		struct ld_sess *s = &ld->sess[i];
-
-		switch (s->st) {
-		case LD_BACKOFF:
-			if (now >= s->t_next_ns && (!ld->o.window || pending < ld->o.window)) {
-				sess_connect(ld, s, now);
-				pending++;
-			}
-			break;
-		case LD_CONNECTING:
-		case LD_TLS:
-			if (now - s->t_start_ns > hs_ns) {
-				ld->st.hs_timeouts++;
-				release(ld, s);
-			}
-			break;
-		case LD_CTL:
-		case LD_RUNNING:
-			if (rv_ctl_client_tick(s->cli, now) == RV_CTL_CLOSE) {
-				ld->st.closed_by_ctl++;
-				close_soon(ld, s);
-				break;
-			}
-			drain_out(s);
-			flush(ld, s);
-			break;
-		default:
-			break;
-		}
-	}
-	rv_qsbr_reclaim(ld->qsbr);
-}
-
 static int arm_udp(struct ld *ld)
 {
-	return rv_ctlring_recv(ld->ring, ld->udp_fd, ld->ubuf, LD_UBUF_LEN, ud_pack(OP_UDP, 0));
+	return rv_ctlring_recv(ld->ring, ld->udp_fd, ld->ubuf, LD_UBUF_LEN,
+			       rv_udata(RV_OP_UDP_RECV, 0, 0));
 }
 
-static void on_cqe(struct ld *ld, const struct rv_ctlring_cqe *cqe, uint64_t *next_sweep)
+/* arm_stdin: the command script is the generator's management channel. */
+static int arm_stdin(struct ld *ld)
 {
-	enum op op = ud_op(cqe->user_data);
+	return rv_ctlring_read(ld->ring, 0, ld->in, sizeof(ld->in),
+			       rv_udata(RV_OP_MGMT_RECV, 0, 0));
+}
+
+static void on_cqe(struct ld *ld, const struct rv_ctlring_cqe *cqe)
+{
+	enum rv_op op = rv_udata_op(cqe->user_data);
 	struct ld_sess *s;
 
 	switch (op) {
-	case OP_TICK: {
-		uint64_t now = rv_now_ns();
-
-		if (now >= *next_sweep || ld->sweep_now) {
-			ld->sweep_now = false;
-			sweep(ld, now);
-			*next_sweep = now + SWEEP_NS;
-		}
-		ld_data_probe_tick(ld, now);
-		ld_cmd_tick(ld, now);
-		if (rv_ctlring_timeout(ld->ring, TICK_NS, ud_pack(OP_TICK, 0))) {
-			fprintf(stderr, "ctlload: cannot arm the timer\n");
-			ld->done = true;
-		}
-		return;
-	}
-	case OP_STDIN:
+	case RV_OP_MGMT_RECV:
 		ld_cmd_input(ld, ld->in, cqe->res > 0 ? (size_t)cqe->res : 0);
-		if (cqe->res > 0 &&
-		    rv_ctlring_read(ld->ring, 0, ld->in, sizeof(ld->in), ud_pack(OP_STDIN, 0))) {
+		if (cqe->res > 0 && arm_stdin(ld)) {
 			ld->done = true;
 		}
 		return;
-	case OP_UDP:
+	case RV_OP_UDP_RECV:
 		ld_data_on_recv(ld, cqe->res);
 		if (arm_udp(ld)) {
 			fprintf(stderr, "ctlload: cannot arm the UDP receive\n");
 			ld->done = true;
 		}
 		return;
-	case OP_CONNECT:
-	case OP_RECV:
-	case OP_SEND:
-	case OP_CANCEL:
+	case RV_OP_CTL_CONNECT:
+	case RV_OP_CTL_RECV:
+	case RV_OP_CTL_SEND:
+	case RV_OP_CTL_CANCEL:
 		break;
 	default:
 		fprintf(stderr, "ctlload: unexpected completion op %d (res %d)\n", (int)op,
 			cqe->res);
 		return;
 	}
-	if (ud_id(cqe->user_data) >= ld->o.count) {
+	if (rv_udata_owner(cqe->user_data) >= ld->o.count) {
 		return;
 	}
-	s = &ld->sess[ud_id(cqe->user_data)];
+	s = &ld->sess[rv_udata_owner(cqe->user_data)];
 	s->inflight--;
 	if (s->st == LD_CLOSING) {
 		if (s->inflight == 0) {
@@ -626,13 +657,13 @@ static void on_cqe(struct ld *ld, const struct rv_ctlring_cqe *cqe, uint64_t *ne
 		return;
 	}
 	switch (op) {
-	case OP_CONNECT:
+	case RV_OP_CTL_CONNECT:
 		on_connect(ld, s, cqe->res);
 		break;
-	case OP_RECV:
+	case RV_OP_CTL_RECV:
 		on_recv(ld, s, cqe->res);
 		break;
-	case OP_SEND:
+	case RV_OP_CTL_SEND:
 		on_send(ld, s, cqe->res);
 		break;
 	default:
@@ -643,15 +674,29 @@ static void on_cqe(struct ld *ld, const struct rv_ctlring_cqe *cqe, uint64_t *ne
 int ld_run(struct ld *ld)
 {
 	static struct rv_ctlring_cqe cqes[CQE_BATCH];
-	uint64_t next_sweep = 0;
+	uint64_t next_tick = 0;
 
-	if (rv_ctlring_read(ld->ring, 0, ld->in, sizeof(ld->in), ud_pack(OP_STDIN, 0)) ||
-	    arm_udp(ld) || rv_ctlring_timeout(ld->ring, TICK_NS, ud_pack(OP_TICK, 0))) {
+	if (arm_stdin(ld) || arm_udp(ld)) {
 		return -EBUSY;
 	}
 	while (!ld->done) {
-		int n = rv_ctlring_wait(ld->ring, cqes, CQE_BATCH);
+		uint64_t now = rv_now_ns(), wake;
+		struct rv_timer *t;
+		int n;
 
+		while ((t = rv_wheel_expire(ld->wheel, now)) != NULL) {
+			on_timer(ld, (struct ld_sess *)((char *)t - offsetof(struct ld_sess, timer)),
+				 now);
+		}
+		if (now >= next_tick) {
+			rv_qsbr_reclaim(ld->qsbr);
+			ld_data_probe_tick(ld, now);
+			ld_cmd_tick(ld, now);
+			next_tick = now + TICK_NS;
+		}
+		wake = rv_wheel_next_ns(ld->wheel, now);
+		wake = wake < next_tick ? wake : next_tick;
+		n = rv_ctlring_wait(ld->ring, cqes, CQE_BATCH, wake > now ? wake - now : 0);
 		if (n == -EINTR) {
 			continue;
 		}
@@ -659,8 +704,8 @@ int ld_run(struct ld *ld)
 			fprintf(stderr, "ctlload: ring wait: %s\n", strerror(-n));
 			return n;
 		}
-		for (int i = 0; i < n; i++) {
-			on_cqe(ld, &cqes[i], &next_sweep);
+		for (int i = 0; i < n && !ld->done; i++) {
+			on_cqe(ld, &cqes[i]);
 		}
 	}
 	return 0;
@@ -696,9 +741,11 @@ int ld_init(struct ld *ld)
 	ld->udp_fd = -1;
 	ld->cfg = calloc(1, sizeof(*ld->cfg));
 	ld->sess = calloc(ld->o.count, sizeof(*ld->sess));
+	ld->ready = calloc(ld->o.count, sizeof(*ld->ready));
 	ld->demux = rv_demux_new(ld->o.count);
 	ld->qsbr = rv_qsbr_new(1);
-	if (!ld->cfg || !ld->sess || !ld->demux || !ld->qsbr) {
+	ld->wheel = rv_wheel_new(WHEEL_TICK_NS, WHEEL_SLOTS, rv_now_ns());
+	if (!ld->cfg || !ld->sess || !ld->ready || !ld->demux || !ld->qsbr || !ld->wheel) {
 		fprintf(stderr, "ctlload: out of memory\n");
 		return -ENOMEM;
 	}
@@ -742,7 +789,7 @@ void ld_cleanup(struct ld *ld)
 		for (unsigned i = 0; i < ld->o.count; i++) {
 			struct ld_sess *s = &ld->sess[i];
 
-			rv_ctl_client_free(s->cli);
+			rv_ctl_peer_free(s->cli);
 			rv_tls_conn_free(s->tls);
 			rv_tls_ctx_free(s->ctx);
 		}
@@ -760,7 +807,9 @@ void ld_cleanup(struct ld *ld)
 	}
 	ld_data_cleanup(ld);
 	rv_qsbr_free(ld->qsbr);
+	rv_wheel_free(ld->wheel);
 	rv_demux_free(ld->demux);
+	free(ld->ready);
 	free(ld->sess);
 	free(ld->cfg);
 }

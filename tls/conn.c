@@ -78,6 +78,12 @@ int rv_tls_conn_new(struct rv_tls_conn **out, struct rv_tls_ctx *ctx)
 	SSL_set_bio(c->ssl, c->rbio, c->wbio); /* ssl owns both now */
 	SSL_set_ex_data(c->ssl, conn_ex_index, c);
 	SSL_set_info_callback(c->ssl, info_cb);
+	/* Drop the handshake configuration (certificate, key, verify
+	 * settings) from the connection once the handshake is done: an idle
+	 * control connection then costs little more than its record state.
+	 * (Idle record buffers are released by BoringSSL by default; its
+	 * SSL_MODE_RELEASE_BUFFERS is 0, the behaviour is built in.) */
+	SSL_set_shed_handshake_config(c->ssl, 1);
 	if (rv_tls_ctx_role(ctx) == RV_TLS_SERVER) {
 		SSL_set_accept_state(c->ssl);
 	} else {
@@ -295,4 +301,36 @@ int rv_tls_conn_export(struct rv_tls_conn *c, uint8_t *out, size_t len)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int rv_tls_conn_reverify(struct rv_tls_conn *c, struct rv_tls_ctx *ctx, char *err, size_t err_len)
+{
+	SSL_CTX *sc = rv_tls_ctx_ssl(ctx);
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
+	X509 *leaf = SSL_get_peer_certificate(c->ssl);
+	X509_STORE_CTX *xs = X509_STORE_CTX_new();
+	int ret = -EKEYREJECTED, code;
+
+	if (!leaf || !xs || !X509_STORE_CTX_init(xs, SSL_CTX_get_cert_store(sc), leaf, chain) ||
+	    !X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(xs), SSL_CTX_get0_param(sc)) ||
+	    !X509_STORE_CTX_set_default(xs, rv_tls_ctx_role(ctx) == RV_TLS_SERVER ? "ssl_client"
+										  : "ssl_server")) {
+		snprintf(err, err_len, "cannot check the peer certificate again");
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (X509_verify_cert(xs) == 1) {
+		ret = 0;
+		goto out;
+	}
+	code = X509_STORE_CTX_get_error(xs);
+	snprintf(err, err_len, "%s", X509_verify_cert_error_string(code));
+	ret = code == X509_V_ERR_CERT_REVOKED	    ? -EKEYREVOKED
+	      : code == X509_V_ERR_CERT_HAS_EXPIRED ? -EKEYEXPIRED
+						    : -EKEYREJECTED;
+out:
+	ERR_clear_error();
+	X509_STORE_CTX_free(xs);
+	X509_free(leaf);
+	return ret;
 }

@@ -84,4 +84,11 @@ const char *rv_tls_conn_peer_cn(const struct rv_tls_conn *c);
  * completed handshake). The caller wipes |out|. */
 int rv_tls_conn_export(struct rv_tls_conn *c, uint8_t *out, size_t len);
 
+/* rv_tls_conn_reverify checks the certificate the peer presented in the
+ * handshake again, now, against |ctx|'s CA store and CRL (a reload may
+ * have revoked it or it may have expired). Returns 0 if still valid, else
+ * -EKEYREVOKED, -EKEYEXPIRED or -EKEYREJECTED with the reason in |err|
+ * (-ENOMEM on resource failure). */
+int rv_tls_conn_reverify(struct rv_tls_conn *c, struct rv_tls_ctx *ctx, char *err, size_t err_len);
+
 #endif /* RV_TLS_CONN_H */

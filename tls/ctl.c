@@ -1,34 +1,41 @@
 /*
- * ctl.c — what the server's and the client's control state machines share
- * (see struct rv_ctl_peer in internal.h): output framing, ERROR and GOODBYE,
- * the messages both ends handle alike, the common timers and the start of a
- * rekey. I/O-free, like the state machines themselves.
+ * ctl.c — the control peer interface (ctl.h) and what the server's and the
+ * client's state machines share (struct rv_ctl_peer in internal.h): output
+ * framing, ERROR and GOODBYE, the messages both ends handle alike, the
+ * common timers, the start of a rekey and the budget for rekeys the peer
+ * starts. I/O-free and clock-free, like the state machines themselves.
  */
+#include "tls/ctl.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include "core/clock.h"
+#include "core/clock.h" /* unit constants only: time is a parameter */
 #include "core/config.h"
 #include "core/demux.h"
 #include "core/log.h"
 #include "core/qsbr.h"
 #include "tls/internal.h"
 
-void rv_ctl_peer_init(struct rv_ctl_peer *c, const struct rv_ctl_env *env, bool is_server,
-		      const char *name, const uint8_t *exporter, const struct rv_ip_addr *prev4,
+void rv_ctl_peer_init(struct rv_ctl_peer *c, const struct rv_ctl_peer_ops *ops,
+		      const struct rv_ctl_env *env, bool is_server, const char *name,
+		      const uint8_t *exporter, uint32_t caps, const struct rv_ip_addr *prev4,
 		      const struct rv_ip_addr *prev6, uint64_t now_ns)
 {
 	struct rv_ctl_msg m;
 
+	c->ops = ops;
 	c->env = env;
-	c->peer_role = is_server ? "client" : "server";
 	c->name = name;
 	rv_ctlkey_init(&c->key, is_server, exporter);
 	c->last_rx_ns = now_ns;
 	c->last_tx_ns = now_ns;
+	c->last_data_ka_ns = now_ns;
+	c->rekey_tokens = RV_CTL_PEER_REKEYS_PER_MIN;
+	c->rekey_refill_ns = now_ns;
 	/* The client replaces these with the server's values from CONFIG. */
 	c->keepalive_ns = (uint64_t)env->cfg->keepalive_ms * RV_NSEC_PER_MSEC;
 	c->dead_peer_ns = (uint64_t)env->cfg->dead_peer_ms * RV_NSEC_PER_MSEC;
@@ -36,7 +43,7 @@ void rv_ctl_peer_init(struct rv_ctl_peer *c, const struct rv_ctl_env *env, bool 
 	m.type = RV_CTL_HELLO;
 	m.hello.max_ver = RV_CTL_PROTO_MAX;
 	m.hello.min_ver = RV_CTL_PROTO_MIN;
-	m.hello.caps = RV_CTL_CAP_IPV6 | RV_CTL_CAP_CHACHA | RV_CTL_CAP_CLIENT_REKEY;
+	m.hello.caps = caps;
 	if (prev4 && prev4->family == AF_INET) {
 		m.hello.flags |= RV_CTL_F_HAS_V4;
 		memcpy(m.hello.prev4, prev4->a, 4);
@@ -48,22 +55,23 @@ void rv_ctl_peer_init(struct rv_ctl_peer *c, const struct rv_ctl_env *env, bool 
 	rv_ctl_emit(c, &m);
 }
 
-void rv_ctl_peer_cleanup(struct rv_ctl_peer *c)
+void rv_ctl_peer_free(struct rv_ctl_peer *c)
 {
+	if (!c) {
+		return;
+	}
 	if (c->session) {
 		/* Phase 1: unpublish. Phase 2 (free + wipe) runs in
 		 * rv_qsbr_reclaim once every worker has passed a quiescent
-		 * point. Only the client publishes its session as the demux
-		 * default (its one route for all traffic). */
-		if (!c->key.is_server) {
-			rv_demux_set_default(c->env->demux, NULL);
-		}
+		 * point. rv_demux_remove also clears the demux default if this
+		 * session was it (the client's one route for all traffic). */
 		rv_demux_remove(c->env->demux, c->session);
 		rv_qsbr_retire(c->env->qsbr, rv_session_retire_node(c->session),
 			       rv_session_free_node);
 		c->session = NULL;
 	}
 	rv_ctlkey_cleanup(&c->key);
+	c->ops->destroy(c);
 }
 
 void rv_ctl_emit(struct rv_ctl_peer *c, const struct rv_ctl_msg *m)
@@ -71,8 +79,8 @@ void rv_ctl_emit(struct rv_ctl_peer *c, const struct rv_ctl_msg *m)
 	size_t n;
 
 	if (rv_ctl_encode(c->out.buf + c->out.len, sizeof(c->out.buf) - c->out.len, &n, m)) {
-		/* Our own messages are valid and small; the loop drains the
-		 * buffer after every call, so this is a bug, not an input. */
+		/* Our own messages are valid and small, and the caller drains
+		 * the buffer after every batch of frames: a bug, not input. */
 		rv_warnx("%s%scannot encode %s (output full or invalid)", c->name,
 			 c->name[0] ? ": " : "", rv_ctl_type_str(m->type));
 		return;
@@ -105,21 +113,30 @@ enum rv_ctl_result rv_ctl_close_with(struct rv_ctl_peer *c, enum rv_ctl_code cod
 	va_end(ap);
 	rv_ctl_error_msg(&m, code, c->reason);
 	rv_ctl_emit(c, &m);
+	c->sent_code = code;
 	c->closed = true;
 	return RV_CTL_CLOSE;
 }
 
-void rv_ctl_goodbye(struct rv_ctl_peer *c, enum rv_ctl_code code)
+void rv_ctl_peer_goodbye(struct rv_ctl_peer *c, enum rv_ctl_code code, const char *reason)
 {
 	struct rv_ctl_msg m = { .type = RV_CTL_GOODBYE };
 
+	if (c->closed) {
+		return;
+	}
 	m.goodbye_code = code;
 	rv_ctl_emit(c, &m);
+	snprintf(c->reason, sizeof(c->reason), "%s", reason);
+	c->sent_code = code;
 	c->closed = true;
 }
 
-bool rv_ctl_recv(struct rv_ctl_peer *c, struct rv_ctl_msg *m, const uint8_t *frame, size_t len,
-		 uint64_t now_ns, enum rv_ctl_result *out_res)
+/* recv_common decodes |frame| into |m| and handles what both ends treat
+ * alike (malformed frames, KEEPALIVE, GOODBYE, ERROR). Returns true when the
+ * role must handle |m|; false with the result in |*out_res|. */
+static bool recv_common(struct rv_ctl_peer *c, struct rv_ctl_msg *m, const uint8_t *frame,
+			size_t len, uint64_t now_ns, enum rv_ctl_result *out_res)
 {
 	enum rv_ctl_err err;
 
@@ -139,14 +156,14 @@ bool rv_ctl_recv(struct rv_ctl_peer *c, struct rv_ctl_msg *m, const uint8_t *fra
 		*out_res = RV_CTL_CONTINUE;
 		return false;
 	case RV_CTL_GOODBYE:
-		snprintf(c->reason, sizeof(c->reason), "%s said goodbye (%s)", c->peer_role,
+		snprintf(c->reason, sizeof(c->reason), "%s said goodbye (%s)", c->ops->peer_role,
 			 rv_ctl_code_str(m->goodbye_code));
 		c->error_code = m->goodbye_code;
 		c->closed = true;
 		return false;
 	case RV_CTL_ERROR:
-		snprintf(c->reason, sizeof(c->reason), "%s reported error %s: %.150s", c->peer_role,
-			 rv_ctl_code_str(m->error.code), m->error.text);
+		snprintf(c->reason, sizeof(c->reason), "%s reported error %s: %.150s",
+			 c->ops->peer_role, rv_ctl_code_str(m->error.code), m->error.text);
 		c->error_code = m->error.code;
 		c->closed = true;
 		return false;
@@ -155,11 +172,23 @@ bool rv_ctl_recv(struct rv_ctl_peer *c, struct rv_ctl_msg *m, const uint8_t *fra
 	}
 }
 
+enum rv_ctl_result rv_ctl_peer_on_frame(struct rv_ctl_peer *c, const uint8_t *frame, size_t len,
+					uint64_t now_ns)
+{
+	enum rv_ctl_result r;
+	struct rv_ctl_msg m;
+
+	if (!recv_common(c, &m, frame, len, now_ns, &r)) {
+		return r;
+	}
+	return c->ops->on_msg(c, &m, now_ns);
+}
+
 enum rv_ctl_result rv_ctl_check_hello(struct rv_ctl_peer *c, const struct rv_ctl_hello *h)
 {
 	if (h->min_ver > RV_CTL_PROTO_MAX || h->max_ver < RV_CTL_PROTO_MIN) {
 		return rv_ctl_close_with(c, RV_CTL_CODE_VERSION,
-					 "%s speaks protocol %u..%u, %s %u..%u", c->peer_role,
+					 "%s speaks protocol %u..%u, %s %u..%u", c->ops->peer_role,
 					 h->min_ver, h->max_ver,
 					 c->key.is_server ? "server" : "client", RV_CTL_PROTO_MIN,
 					 RV_CTL_PROTO_MAX);
@@ -168,14 +197,16 @@ enum rv_ctl_result rv_ctl_check_hello(struct rv_ctl_peer *c, const struct rv_ctl
 	return RV_CTL_CONTINUE;
 }
 
-enum rv_ctl_result rv_ctl_tick(struct rv_ctl_peer *c, bool running, uint64_t now_ns)
+enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 {
+	bool running;
+
 	if (c->closed) {
 		return RV_CTL_CLOSE;
 	}
 	if (now_ns - c->last_rx_ns > c->dead_peer_ns) {
 		return rv_ctl_close_with(c, RV_CTL_CODE_TIMEOUT, "%s%s%s silent for %u ms",
-					 c->peer_role, c->name[0] ? " " : "", c->name,
+					 c->ops->peer_role, c->name[0] ? " " : "", c->name,
 					 (unsigned)((now_ns - c->last_rx_ns) / RV_NSEC_PER_MSEC));
 	}
 	if (now_ns - c->last_tx_ns >= c->keepalive_ns) {
@@ -184,10 +215,8 @@ enum rv_ctl_result rv_ctl_tick(struct rv_ctl_peer *c, bool running, uint64_t now
 		rv_ctl_emit(c, &m);
 		c->last_tx_ns = now_ns;
 	}
-	if (!running) {
-		return RV_CTL_CONTINUE;
-	}
-	if (now_ns - c->last_data_ka_ns >= c->keepalive_ns && c->env->send_keepalive) {
+	running = c->ops->running(c);
+	if (running && now_ns - c->last_data_ka_ns >= c->keepalive_ns && c->env->send_keepalive) {
 		struct rv_endpoint ep;
 
 		/* A data-plane keepalive keeps NAT mappings open; pointless
@@ -199,10 +228,41 @@ enum rv_ctl_result rv_ctl_tick(struct rv_ctl_peer *c, bool running, uint64_t now
 		}
 		c->last_data_ka_ns = now_ns;
 	}
-	if (rv_session_take_rekey_request(c->session)) {
+	if (running && rv_session_take_rekey_request(c->session)) {
 		c->rekey_wanted = true;
 	}
-	return RV_CTL_CONTINUE;
+	return c->ops->tick(c, now_ns);
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+uint64_t rv_ctl_peer_next_ns(const struct rv_ctl_peer *c, uint64_t now_ns)
+{
+	uint64_t next = now_ns + (uint64_t)RV_CTL_MAX_TICK_MS * RV_NSEC_PER_MSEC;
+
+	if (c->closed) {
+		return now_ns;
+	}
+	/* +1: the dead-peer test is "silent for more than dead_peer_ns". */
+	next = min_u64(next, c->last_rx_ns + c->dead_peer_ns + 1);
+	next = min_u64(next, c->last_tx_ns + c->keepalive_ns);
+	if (c->ops->running(c)) {
+		next = min_u64(next, c->last_data_ka_ns + c->keepalive_ns);
+	}
+	/* While a key exchange is in flight nothing rekey-related is due: its
+	 * answer arrives as a frame, after which the caller asks again. */
+	if (!rv_ctlkey_busy(&c->key)) {
+		if (c->rekey_wanted) {
+			next = min_u64(next, c->key.last_change_ns + (uint64_t)RV_CTL_MIN_REKEY_MS *
+									     RV_NSEC_PER_MSEC);
+		}
+		next = min_u64(next, c->ops->next_ns(c));
+	}
+	/* A deadline in the past means "due now", never "in 2^64 ns". */
+	return next < now_ns ? now_ns : next;
 }
 
 bool rv_ctl_rekey_due(const struct rv_ctl_peer *c, uint64_t now_ns)
@@ -228,7 +288,86 @@ enum rv_ctl_result rv_ctl_start_rekey(struct rv_ctl_peer *c, uint64_t now_ns)
 	return RV_CTL_CONTINUE;
 }
 
-const char *rv_ctl_reason(const struct rv_ctl_peer *c)
+bool rv_ctl_peer_rekey_allowed(struct rv_ctl_peer *c, uint64_t now_ns)
+{
+	/* One token every 60 / RV_CTL_PEER_REKEYS_PER_MIN seconds. */
+	const uint64_t per_token = 60 * RV_NSEC_PER_SEC / RV_CTL_PEER_REKEYS_PER_MIN;
+	/* Half the spacing we keep ourselves: the peer measures it from its
+	 * own install of the previous epoch, which may precede ours by up to
+	 * a round trip. */
+	const uint64_t min_gap = (uint64_t)RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC / 2;
+	uint64_t earned = (now_ns - c->rekey_refill_ns) / per_token;
+
+	if (earned > 0) {
+		c->rekey_tokens =
+			(uint32_t)min_u64(RV_CTL_PEER_REKEYS_PER_MIN, c->rekey_tokens + earned);
+		c->rekey_refill_ns += earned * per_token;
+	}
+	if (c->key.installed > 0 && now_ns - c->key.last_change_ns < min_gap) {
+		snprintf(c->reason, sizeof(c->reason),
+			 "%s started a key exchange %u ms after the last one (at least %u ms "
+			 "required)",
+			 c->ops->peer_role,
+			 (unsigned)((now_ns - c->key.last_change_ns) / RV_NSEC_PER_MSEC),
+			 (unsigned)(min_gap / RV_NSEC_PER_MSEC));
+		return false;
+	}
+	if (c->rekey_tokens == 0) {
+		snprintf(c->reason, sizeof(c->reason),
+			 "%s started more than %u key exchanges in a minute", c->ops->peer_role,
+			 (unsigned)RV_CTL_PEER_REKEYS_PER_MIN);
+		return false;
+	}
+	c->rekey_tokens--;
+	return true;
+}
+
+void rv_ctl_peer_request_rekey(struct rv_ctl_peer *c)
+{
+	c->rekey_wanted = true;
+}
+
+struct rv_ctl_out *rv_ctl_peer_out(struct rv_ctl_peer *c)
+{
+	return &c->out;
+}
+
+bool rv_ctl_peer_running(const struct rv_ctl_peer *c)
+{
+	return !c->closed && c->ops->running(c);
+}
+
+const char *rv_ctl_peer_state(const struct rv_ctl_peer *c)
+{
+	return c->closed ? "closed" : c->ops->state(c);
+}
+
+const char *rv_ctl_peer_reason(const struct rv_ctl_peer *c)
 {
 	return c->reason[0] ? c->reason : "connection closed";
+}
+
+unsigned rv_ctl_peer_error_code(const struct rv_ctl_peer *c)
+{
+	return c->error_code;
+}
+
+unsigned rv_ctl_peer_sent_code(const struct rv_ctl_peer *c)
+{
+	return c->sent_code;
+}
+
+struct rv_session *rv_ctl_peer_session(const struct rv_ctl_peer *c)
+{
+	return c->session;
+}
+
+uint64_t rv_ctl_peer_rekeys(const struct rv_ctl_peer *c)
+{
+	return c->key.num_rekeys;
+}
+
+uint64_t rv_ctl_peer_last_rekey_ns(const struct rv_ctl_peer *c)
+{
+	return c->key.last_change_ns;
 }

@@ -1,17 +1,26 @@
 /*
- * ctl.h — what the per-peer control state machines (ctl_server.h,
- * ctl_client.h) share: the environment they act on, the upcalls through which
- * they reach the outside world, their output buffer and their outcome.
+ * ctl.h — the control peer: one authenticated TLS connection's control
+ * protocol state machine, behind one interface for both roles.
  *
- * The state machines do no I/O (STYLE.md rule 4): the control loop feeds them
- * decoded-from-TLS frames and clock ticks, sends what they leave in their
- * output buffer, and closes the connection when they say so. Data-plane
- * effects (sessions, demux entries, addresses) happen directly on the
- * objects in struct rv_ctl_env, which the control thread alone writes.
+ * A struct rv_ctl_peer is the server's view of one client (ctl_server.c) or
+ * the client's view of its server (ctl_client.c). The loop and the
+ * connection code (tls/chan.c) drive every peer through the functions below
+ * and never ask which role it plays: the role differences live in the two
+ * implementations, selected when the peer is created.
+ *
+ * The state machines do no I/O (STYLE.md rule 4) and read no clock: the
+ * caller feeds them frames decoded from TLS and the current time, sends
+ * what they leave in their output buffer, arms a timer for
+ * rv_ctl_peer_next_ns, and closes the connection when they say so.
+ * Data-plane effects (sessions, demux entries, addresses) happen directly on
+ * the objects in struct rv_ctl_env, which the control thread alone writes.
+ *
+ * Control thread only.
  */
 #ifndef RV_TLS_CTL_H
 #define RV_TLS_CTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,29 +30,47 @@
 struct rv_config;
 struct rv_demux;
 struct rv_ippool;
+struct rv_leases;
 struct rv_qsbr;
+struct rv_ctl_peer;
 
 enum {
-	RV_CTL_OUT_CAP = 8192,
+	RV_CTL_OUT_CAP = 2 * RV_CTL_MAX_FRAME + 512,
 	RV_CTL_PROTO_MAX = 1,
 	RV_CTL_PROTO_MIN = 1,
 	/* Two epochs are never installed less than this apart: epoch E-1 must
-	 * outlive packets in flight under it (core/session.h rollover rule 4). */
+	 * outlive packets in flight under it (core/session.h rollover rule 4).
+	 * It is also the least spacing a peer may leave between the key
+	 * exchanges it starts. */
 	RV_CTL_MIN_REKEY_MS = 900,
+	/* A peer may start at most this many key exchanges per minute (a
+	 * token bucket refilled evenly); beyond it, or sooner than
+	 * RV_CTL_MIN_REKEY_MS after the last exchange, it is disconnected:
+	 * each exchange costs an X25519 key pair and two AEAD key schedules
+	 * on the single control thread. */
+	RV_CTL_PEER_REKEYS_PER_MIN = 20,
+	/* Every peer is ticked at least this often, so rekey requests raised
+	 * by the data plane (packet-count limits) are noticed promptly. */
+	RV_CTL_MAX_TICK_MS = 1000,
 };
 
 struct rv_ctl_env {
-	const struct rv_config *cfg; /* borrowed */
+	const struct rv_config *cfg; /* borrowed; replaced on reload */
 	struct rv_demux *demux;	     /* borrowed; the data plane reads it */
 	struct rv_qsbr *qsbr;	     /* borrowed */
 	struct rv_ippool *pool;	     /* server: virtual addresses */
+	struct rv_leases *leases;    /* server: who held which address */
 	uint16_t data_port;	     /* server: bound UDP data port */
 	void *ctx;		     /* passed to the upcalls */
 	/* send_keepalive queues an empty data message to |s| (may be NULL). */
 	void (*send_keepalive)(void *ctx, struct rv_session *s);
-	/* on_config (client): apply a CONFIG (TUN address, MTU, routes, data
-	 * plane). Returns 0 or -errno (the session is then closed). */
-	int (*on_config)(void *ctx, const struct rv_ctl_config *cfg);
+	/* on_config (client): apply a CONFIG (first or update: TUN address,
+	 * MTU, routes) to the host. Returns 0 or -errno (the session is then
+	 * closed). */
+	int (*on_config)(void *ctx, const struct rv_ctl_config *cfg, bool update);
+	/* on_dns (client): apply pushed DNS servers. Failures are logged by
+	 * the callee, never fatal. May be NULL. */
+	void (*on_dns)(void *ctx, const struct rv_ctl_dns *dns);
 };
 
 /* struct rv_ctl_out collects encoded frames for the TLS connection. */
@@ -56,5 +83,43 @@ enum rv_ctl_result {
 	RV_CTL_CONTINUE = 0,
 	RV_CTL_CLOSE, /* send what is in out, then close; the reason says why */
 };
+
+/* rv_ctl_peer_on_frame handles one complete frame received from the peer. */
+enum rv_ctl_result rv_ctl_peer_on_frame(struct rv_ctl_peer *p, const uint8_t *frame, size_t len,
+					uint64_t now_ns);
+
+/* rv_ctl_peer_tick runs the timers that are due at |now_ns| (keepalives,
+ * dead-peer detection, rekeys). Calling it early is harmless. */
+enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *p, uint64_t now_ns);
+
+/* rv_ctl_peer_next_ns returns when rv_ctl_peer_tick next has work to do
+ * (absolute, at most RV_CTL_MAX_TICK_MS after |now_ns|). */
+uint64_t rv_ctl_peer_next_ns(const struct rv_ctl_peer *p, uint64_t now_ns);
+
+/* rv_ctl_peer_request_rekey asks for a new key epoch as soon as allowed. */
+void rv_ctl_peer_request_rekey(struct rv_ctl_peer *p);
+
+/* rv_ctl_peer_goodbye queues GOODBYE(|code|) with |reason| for the log; the
+ * caller then closes. */
+void rv_ctl_peer_goodbye(struct rv_ctl_peer *p, enum rv_ctl_code code, const char *reason);
+
+/* rv_ctl_peer_out returns the output buffer; the caller sends and empties it. */
+struct rv_ctl_out *rv_ctl_peer_out(struct rv_ctl_peer *p);
+
+/* rv_ctl_peer_free releases everything the peer holds: its session is
+ * unpublished and retired through QSBR (two-phase teardown, see
+ * core/qsbr.h), its addresses go back to the pool, its keys are wiped.
+ * NULL ok. */
+void rv_ctl_peer_free(struct rv_ctl_peer *p);
+
+/* Accessors for logs and status; the same for both roles. */
+bool rv_ctl_peer_running(const struct rv_ctl_peer *p); /* epoch 1 is up */
+const char *rv_ctl_peer_state(const struct rv_ctl_peer *p);
+const char *rv_ctl_peer_reason(const struct rv_ctl_peer *p);
+unsigned rv_ctl_peer_error_code(const struct rv_ctl_peer *p); /* of GOODBYE/ERROR received */
+unsigned rv_ctl_peer_sent_code(const struct rv_ctl_peer *p);  /* of GOODBYE/ERROR we sent */
+struct rv_session *rv_ctl_peer_session(const struct rv_ctl_peer *p);
+uint64_t rv_ctl_peer_rekeys(const struct rv_ctl_peer *p);
+uint64_t rv_ctl_peer_last_rekey_ns(const struct rv_ctl_peer *p); /* newest epoch installed */
 
 #endif /* RV_TLS_CTL_H */

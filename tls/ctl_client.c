@@ -8,9 +8,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "core/clock.h"
+#include "core/clock.h" /* unit constants only: time is a parameter */
 #include "core/demux.h"
-#include "crypto/mem.h"
+#include "crypto/secmem.h"
 #include "tls/internal.h"
 
 enum state {
@@ -28,34 +28,31 @@ static const char *const state_names[] = {
 };
 
 struct rv_ctl_client {
-	struct rv_ctl_peer c;
+	struct rv_ctl_peer c; /* first: a struct rv_ctl_peer * is a client * */
 	enum state st;
 	struct rv_endpoint server;
+	uint32_t client_index, server_index; /* of the first CONFIG */
 };
 
-struct rv_ctl_client *rv_ctl_client_new(const struct rv_ctl_env *env, const uint8_t *exporter,
-					const struct rv_endpoint *server,
-					const struct rv_ip_addr *prev4,
-					const struct rv_ip_addr *prev6, uint64_t now_ns)
+static struct rv_ctl_client *cli(struct rv_ctl_peer *p)
 {
-	struct rv_ctl_client *p = calloc(1, sizeof(*p));
-
-	if (!p) {
-		return NULL;
-	}
-	p->server = *server;
-	rv_ctl_peer_init(&p->c, env, false, "", exporter, prev4, prev6, now_ns);
-	return p;
+	return (struct rv_ctl_client *)p;
 }
 
-void rv_ctl_client_free(struct rv_ctl_client *p)
+static const struct rv_ctl_client *ccli(const struct rv_ctl_peer *p)
 {
-	if (!p) {
-		return;
-	}
-	rv_ctl_peer_cleanup(&p->c);
-	rv_memzero(p, sizeof(*p));
-	free(p);
+	return (const struct rv_ctl_client *)p;
+}
+
+static void destroy(struct rv_ctl_peer *c)
+{
+	rv_secmem_free(c, sizeof(struct rv_ctl_client));
+}
+
+static void adopt_timers(struct rv_ctl_client *p, const struct rv_ctl_config *c)
+{
+	p->c.keepalive_ns = (uint64_t)c->keepalive_s * RV_NSEC_PER_SEC;
+	p->c.dead_peer_ns = (uint64_t)c->dead_peer_s * RV_NSEC_PER_SEC;
 }
 
 static enum rv_ctl_result do_config(struct rv_ctl_client *p, const struct rv_ctl_config *c)
@@ -64,7 +61,7 @@ static enum rv_ctl_result do_config(struct rv_ctl_client *p, const struct rv_ctl
 	struct rv_session_params sp;
 	int ret;
 
-	ret = env->on_config ? env->on_config(env->ctx, c) : 0;
+	ret = env->on_config ? env->on_config(env->ctx, c, false) : 0;
 	if (ret) {
 		return rv_ctl_close_with(&p->c, RV_CTL_CODE_INTERNAL,
 					 "cannot apply configuration: %s", strerror(-ret));
@@ -101,9 +98,38 @@ static enum rv_ctl_result do_config(struct rv_ctl_client *p, const struct rv_ctl
 					 strerror(-ret));
 	}
 	rv_demux_set_default(env->demux, p->c.session);
-	p->c.keepalive_ns = (uint64_t)c->keepalive_s * RV_NSEC_PER_SEC;
-	p->c.dead_peer_ns = (uint64_t)c->dead_peer_s * RV_NSEC_PER_SEC;
+	adopt_timers(p, c);
+	p->client_index = c->client_index;
+	p->server_index = c->server_index;
 	p->st = ST_WAIT_KEY1;
+	return RV_CTL_CONTINUE;
+}
+
+/* do_config_update applies a CONFIG the server sent while running (after a
+ * reload on its side): new routes, timers or MTU. The addresses and indices
+ * are those of the session; a server that changes them breaks the protocol. */
+static enum rv_ctl_result do_config_update(struct rv_ctl_client *p, const struct rv_ctl_config *c)
+{
+	const struct rv_ctl_env *env = p->c.env;
+	const struct rv_ip_addr *v4 = rv_session_vaddr4(p->c.session);
+	const struct rv_ip_addr *v6 = rv_session_vaddr6(p->c.session);
+	int ret;
+
+	if (c->client_index != p->client_index || c->server_index != p->server_index ||
+	    !!(c->flags & RV_CTL_F_HAS_V4) != (v4->family == AF_INET) ||
+	    !!(c->flags & RV_CTL_F_HAS_V6) != (v6->family == AF_INET6) ||
+	    (v4->family && memcmp(c->addr4, v4->a, 4) != 0) ||
+	    (v6->family && memcmp(c->addr6, v6->a, 16) != 0)) {
+		return rv_ctl_close_with(&p->c, RV_CTL_CODE_PROTOCOL,
+					 "CONFIG update changes the session's addresses or "
+					 "indices");
+	}
+	ret = env->on_config ? env->on_config(env->ctx, c, true) : 0;
+	if (ret) {
+		return rv_ctl_close_with(&p->c, RV_CTL_CODE_INTERNAL,
+					 "cannot apply configuration update: %s", strerror(-ret));
+	}
+	adopt_timers(p, c);
 	return RV_CTL_CONTINUE;
 }
 
@@ -150,6 +176,16 @@ static enum rv_ctl_result on_key_msg(struct rv_ctl_client *p, const struct rv_ct
 		}
 		rv_ctl_emit(&p->c, &out);
 		return RV_CTL_CONTINUE;
+	case RV_CTL_CONFIG:
+		if (p->st != ST_RUNNING) {
+			break;
+		}
+		return do_config_update(p, &m->config);
+	case RV_CTL_DNS:
+		if (env->on_dns) {
+			env->on_dns(env->ctx, &m->dns);
+		}
+		return RV_CTL_CONTINUE;
 	default:
 		break;
 	}
@@ -157,46 +193,41 @@ static enum rv_ctl_result on_key_msg(struct rv_ctl_client *p, const struct rv_ct
 				 rv_ctl_type_str(m->type));
 }
 
-enum rv_ctl_result rv_ctl_client_on_frame(struct rv_ctl_client *p, const uint8_t *frame, size_t len,
-					  uint64_t now_ns)
+static enum rv_ctl_result on_msg(struct rv_ctl_peer *c, const struct rv_ctl_msg *m, uint64_t now_ns)
 {
-	enum rv_ctl_result r;
-	struct rv_ctl_msg m;
+	struct rv_ctl_client *p = cli(c);
 
-	if (!rv_ctl_recv(&p->c, &m, frame, len, now_ns, &r)) {
-		return r;
-	}
 	switch (p->st) {
 	case ST_WAIT_HELLO:
-		if (m.type != RV_CTL_HELLO) {
+		if (m->type != RV_CTL_HELLO) {
 			return rv_ctl_close_with(&p->c, RV_CTL_CODE_PROTOCOL,
-						 "expected HELLO, got %s", rv_ctl_type_str(m.type));
+						 "expected HELLO, got %s",
+						 rv_ctl_type_str(m->type));
 		}
-		if (rv_ctl_check_hello(&p->c, &m.hello) == RV_CTL_CLOSE) {
+		if (rv_ctl_check_hello(&p->c, &m->hello) == RV_CTL_CLOSE) {
 			return RV_CTL_CLOSE;
 		}
 		p->st = ST_WAIT_CONFIG;
 		return RV_CTL_CONTINUE;
 	case ST_WAIT_CONFIG:
-		if (m.type != RV_CTL_CONFIG) {
+		if (m->type != RV_CTL_CONFIG) {
 			return rv_ctl_close_with(&p->c, RV_CTL_CODE_PROTOCOL,
 						 "expected CONFIG, got %s",
-						 rv_ctl_type_str(m.type));
+						 rv_ctl_type_str(m->type));
 		}
-		return do_config(p, &m.config);
+		return do_config(p, &m->config);
 	case ST_WAIT_KEY1:
 	case ST_RUNNING:
-		return on_key_msg(p, &m, now_ns);
+		return on_key_msg(p, m, now_ns);
 	default:
 		return RV_CTL_CLOSE;
 	}
 }
 
-enum rv_ctl_result rv_ctl_client_tick(struct rv_ctl_client *p, uint64_t now_ns)
+static enum rv_ctl_result tick(struct rv_ctl_peer *c, uint64_t now_ns)
 {
-	if (rv_ctl_tick(&p->c, p->st == ST_RUNNING, now_ns) == RV_CTL_CLOSE) {
-		return RV_CTL_CLOSE;
-	}
+	struct rv_ctl_client *p = cli(c);
+
 	if (p->st == ST_RUNNING && (p->c.peer_caps & RV_CTL_CAP_CLIENT_REKEY) &&
 	    rv_ctl_rekey_due(&p->c, now_ns)) {
 		p->c.rekey_wanted = false;
@@ -205,47 +236,46 @@ enum rv_ctl_result rv_ctl_client_tick(struct rv_ctl_client *p, uint64_t now_ns)
 	return RV_CTL_CONTINUE;
 }
 
-void rv_ctl_client_request_rekey(struct rv_ctl_client *p)
+static uint64_t next_ns(const struct rv_ctl_peer *c)
 {
-	p->c.rekey_wanted = true;
+	(void)c;
+	return UINT64_MAX; /* the server drives timed rekeys */
 }
 
-void rv_ctl_client_goodbye(struct rv_ctl_client *p, enum rv_ctl_code code)
+static bool running(const struct rv_ctl_peer *c)
 {
-	rv_ctl_goodbye(&p->c, code);
+	return ccli(c)->st == ST_RUNNING;
 }
 
-struct rv_ctl_out *rv_ctl_client_out(struct rv_ctl_client *p)
+static const char *state(const struct rv_ctl_peer *c)
 {
-	return &p->c.out;
+	return state_names[ccli(c)->st];
 }
 
-bool rv_ctl_client_running(const struct rv_ctl_client *p)
-{
-	return !p->c.closed && p->st == ST_RUNNING;
-}
+static const struct rv_ctl_peer_ops client_ops = {
+	.peer_role = "server",
+	.on_msg = on_msg,
+	.tick = tick,
+	.next_ns = next_ns,
+	.running = running,
+	.state = state,
+	.destroy = destroy,
+};
 
-const char *rv_ctl_client_reason(const struct rv_ctl_client *p)
+struct rv_ctl_peer *rv_ctl_client_new(const struct rv_ctl_env *env, const uint8_t *exporter,
+				      const struct rv_endpoint *server,
+				      const struct rv_ip_addr *prev4,
+				      const struct rv_ip_addr *prev6, uint64_t now_ns)
 {
-	return rv_ctl_reason(&p->c);
-}
+	struct rv_ctl_client *p = rv_secmem_alloc(sizeof(*p));
 
-const char *rv_ctl_client_state(const struct rv_ctl_client *p)
-{
-	return p->c.closed ? "closed" : state_names[p->st];
-}
-
-struct rv_session *rv_ctl_client_session(const struct rv_ctl_client *p)
-{
-	return p->c.session;
-}
-
-uint64_t rv_ctl_client_rekeys(const struct rv_ctl_client *p)
-{
-	return p->c.key.num_rekeys;
-}
-
-unsigned rv_ctl_client_error_code(const struct rv_ctl_client *p)
-{
-	return p->c.error_code;
+	if (!p) {
+		return NULL;
+	}
+	p->server = *server;
+	rv_ctl_peer_init(&p->c, &client_ops, env, false, "", exporter,
+			 RV_CTL_CAP_IPV6 | RV_CTL_CAP_CHACHA | RV_CTL_CAP_CLIENT_REKEY |
+				 RV_CTL_CAP_CONFIG_UPDATE | (env->on_dns ? RV_CTL_CAP_DNS : 0),
+			 prev4, prev6, now_ns);
+	return &p->c;
 }

@@ -1,23 +1,23 @@
 /*
  * ctl_server.c — server side of the control protocol for one client (see
  * ctl_server.h). I/O-free: frames in, frames out, effects on the session
- * tables and the address pool.
+ * tables, the address pool and the lease memory.
  */
 #include "tls/ctl_server.h"
 
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include "core/clock.h"
+#include "core/clock.h" /* unit constants only: time is a parameter */
 #include "core/config.h"
 #include "core/demux.h"
 #include "core/ippool.h"
+#include "core/lease.h"
 #include "core/log.h"
-#include "crypto/mem.h"
 #include "crypto/rand.h"
+#include "crypto/secmem.h"
 #include "tls/internal.h"
 
 enum state {
@@ -33,113 +33,117 @@ static const char *const state_names[] = {
 };
 
 struct rv_ctl_server {
-	struct rv_ctl_peer c;
+	struct rv_ctl_peer c; /* first: a struct rv_ctl_peer * is a server * */
 	enum state st;
 	char cn[RV_CONFIG_NAME_MAX + 1];
 	struct rv_ip_addr v4, v6;	/* family 0: none held */
 	struct rv_ip_addr prev4, prev6; /* addresses the client asks to get back */
+	uint32_t client_index;		/* the client's receiver index (CONFIG) */
 };
 
-struct rv_ctl_server *rv_ctl_server_new(const struct rv_ctl_env *env, const char *cn,
-					const uint8_t *exporter, uint64_t now_ns)
+static struct rv_ctl_server *srv(struct rv_ctl_peer *p)
 {
-	struct rv_ctl_server *p = calloc(1, sizeof(*p));
-
-	if (!p) {
-		return NULL;
-	}
-	snprintf(p->cn, sizeof(p->cn), "%s", cn);
-	rv_ctl_peer_init(&p->c, env, true, p->cn, exporter, NULL, NULL, now_ns);
-	return p;
+	return (struct rv_ctl_server *)p;
 }
 
-static void release_addrs(struct rv_ctl_server *p)
+static const struct rv_ctl_server *csrv(const struct rv_ctl_peer *p)
 {
-	if (p->v4.family) {
-		rv_ippool_release(p->c.env->pool, &p->v4);
-		memset(&p->v4, 0, sizeof(p->v4));
-	}
-	if (p->v6.family) {
-		rv_ippool_release(p->c.env->pool, &p->v6);
-		memset(&p->v6, 0, sizeof(p->v6));
-	}
+	return (const struct rv_ctl_server *)p;
 }
 
-void rv_ctl_server_free(struct rv_ctl_server *p)
+/* release_addrs returns the addresses to the pool and marks their leases
+ * ended now (the client may have them back within the lease lifetime). */
+static void release_addrs(struct rv_ctl_server *p, uint64_t now_ns)
 {
-	if (!p) {
-		return;
-	}
-	rv_ctl_peer_cleanup(&p->c);
-	release_addrs(p);
-	rv_memzero(p, sizeof(*p));
-	free(p);
-}
+	struct rv_ip_addr *held[] = { &p->v4, &p->v6 };
 
-/* reserved_for_other: is |a| the fixed address of another certificate name? */
-static bool reserved_for_other(const struct rv_ctl_server *p, const struct rv_ip_addr *a)
-{
-	const struct rv_config *cfg = p->c.env->cfg;
-
-	for (size_t i = 0; i < cfg->num_fixed; i++) {
-		if (strcmp(cfg->fixed[i].name, p->cn) != 0 &&
-		    (rv_ip_addr_equal(&cfg->fixed[i].v4, a) ||
-		     rv_ip_addr_equal(&cfg->fixed[i].v6, a))) {
-			return true;
+	for (size_t i = 0; i < 2; i++) {
+		if (!held[i]->family) {
+			continue;
 		}
+		rv_ippool_release(p->c.env->pool, held[i]);
+		if (p->c.env->leases) {
+			rv_leases_release(p->c.env->leases, held[i], now_ns);
+		}
+		memset(held[i], 0, sizeof(*held[i]));
 	}
-	return false;
 }
 
-/* assign_one takes an address of |family|: the fixed one of the client's
- * name; else the one it had before (a reconnect), if still free and not
- * reserved for another name; else the pool's next free one. */
-static int assign_one(struct rv_ctl_server *p, int family, const struct rv_ip_addr *fixed,
-		      const struct rv_ip_addr *prev, struct rv_ip_addr *out)
+static void destroy(struct rv_ctl_peer *c)
 {
-	struct rv_ippool *pool = p->c.env->pool;
+	struct rv_ctl_server *p = srv(c);
+
+	/* The lease end time is the last time we heard from the client: the
+	 * control thread's own clock is not at hand here, and the two differ
+	 * by at most a dead-peer timeout, far below a lease lifetime. */
+	release_addrs(p, p->c.last_rx_ns);
+	rv_secmem_free(p, sizeof(*p));
+}
+
+/* take_one takes an address of |family|: the fixed one of the client's
+ * name (reserved in the pool for it alone); else the one it had before, if
+ * the server last leased it to this very name and it is free; else the
+ * pool's next free one. */
+static int take_one(struct rv_ctl_server *p, int family, const struct rv_ip_addr *fixed,
+		    const struct rv_ip_addr *prev, struct rv_ip_addr *out, uint64_t now_ns)
+{
+	const struct rv_ctl_env *env = p->c.env;
+	char a[64];
 	int ret;
 
 	if (fixed->family) {
-		ret = rv_ippool_alloc_specific(pool, fixed);
+		ret = rv_ippool_alloc_reserved(env->pool, fixed);
 		if (!ret) {
 			*out = *fixed;
 		}
 		return ret;
 	}
-	if (prev->family == family && !reserved_for_other(p, prev) &&
-	    rv_ippool_alloc_specific(pool, prev) == 0) {
-		*out = *prev;
-		return 0;
+	if (prev->family == family) {
+		if (env->leases && rv_leases_may_return(env->leases, prev, p->cn, now_ns) &&
+		    rv_ippool_alloc_specific(env->pool, prev) == 0) {
+			*out = *prev;
+			return 0;
+		}
+		rv_info("client %s: asked for %s back, which the server did not last lease to "
+			"it (or which is taken): assigning another",
+			p->cn, rv_ip_addr_str(prev, a, sizeof(a)));
 	}
-	return rv_ippool_alloc(pool, family, out);
+	return rv_ippool_alloc(env->pool, family, out);
 }
 
 /* assign_addrs takes this client's addresses in each family of the pool. */
-static int assign_addrs(struct rv_ctl_server *p)
+static int assign_addrs(struct rv_ctl_server *p, uint64_t now_ns)
 {
 	static const struct rv_ip_addr none;
-	const struct rv_config_fixed *f = rv_config_find_fixed(p->c.env->cfg, p->cn);
-	struct rv_ippool *pool = p->c.env->pool;
+	const struct rv_ctl_env *env = p->c.env;
+	const struct rv_config_fixed *f = rv_config_find_fixed(env->cfg, p->cn);
 	int ret;
 
-	if (rv_ippool_prefix_len(pool, AF_INET)) {
-		ret = assign_one(p, AF_INET, f ? &f->v4 : &none, &p->prev4, &p->v4);
+	if (rv_ippool_prefix_len(env->pool, AF_INET)) {
+		ret = take_one(p, AF_INET, f ? &f->v4 : &none, &p->prev4, &p->v4, now_ns);
 		if (ret) {
 			return ret;
 		}
 	}
-	if (rv_ippool_prefix_len(pool, AF_INET6) && (p->c.peer_caps & RV_CTL_CAP_IPV6)) {
-		ret = assign_one(p, AF_INET6, f ? &f->v6 : &none, &p->prev6, &p->v6);
+	if (rv_ippool_prefix_len(env->pool, AF_INET6) && (p->c.peer_caps & RV_CTL_CAP_IPV6)) {
+		ret = take_one(p, AF_INET6, f ? &f->v6 : &none, &p->prev6, &p->v6, now_ns);
 		if (ret) {
-			release_addrs(p);
+			release_addrs(p, now_ns);
 			return ret;
+		}
+	}
+	if (env->leases) {
+		if (p->v4.family) {
+			rv_leases_grant(env->leases, &p->v4, p->cn, now_ns);
+		}
+		if (p->v6.family) {
+			rv_leases_grant(env->leases, &p->v6, p->cn, now_ns);
 		}
 	}
 	return 0;
 }
 
-static int make_session(struct rv_ctl_server *p, uint32_t *out_client_index)
+static int make_session(struct rv_ctl_server *p)
 {
 	const struct rv_config *cfg = p->c.env->cfg;
 	struct rv_session_params sp;
@@ -172,11 +176,11 @@ static int make_session(struct rv_ctl_server *p, uint32_t *out_client_index)
 		p->c.session = NULL;
 		return ret;
 	}
-	*out_client_index = sp.remote_index;
+	p->client_index = sp.remote_index;
 	return 0;
 }
 
-static void fill_config(struct rv_ctl_server *p, struct rv_ctl_config *c, uint32_t client_index)
+static void fill_config(struct rv_ctl_server *p, struct rv_ctl_config *c)
 {
 	const struct rv_config *cfg = p->c.env->cfg;
 
@@ -194,7 +198,7 @@ static void fill_config(struct rv_ctl_server *p, struct rv_ctl_config *c, uint32
 	c->mtu = (uint16_t)cfg->mtu;
 	c->data_port = p->c.env->data_port;
 	c->server_index = rv_session_local_index(p->c.session);
-	c->client_index = client_index;
+	c->client_index = p->client_index;
 	c->keepalive_s = (uint16_t)(cfg->keepalive_ms / 1000);
 	c->dead_peer_s = (uint16_t)(cfg->dead_peer_ms / 1000);
 	c->rekey_s = cfg->rekey_ms / 1000;
@@ -210,11 +214,20 @@ static void fill_config(struct rv_ctl_server *p, struct rv_ctl_config *c, uint32
 	}
 }
 
+/* adopt_timers takes the keepalive and dead-peer timeouts of env->cfg: the
+ * client is told the same values in CONFIG. */
+static void adopt_timers(struct rv_ctl_server *p)
+{
+	const struct rv_config *cfg = p->c.env->cfg;
+
+	p->c.keepalive_ns = (uint64_t)cfg->keepalive_ms * RV_NSEC_PER_MSEC;
+	p->c.dead_peer_ns = (uint64_t)cfg->dead_peer_ms * RV_NSEC_PER_MSEC;
+}
+
 static enum rv_ctl_result do_wait_hello(struct rv_ctl_server *p, const struct rv_ctl_msg *m,
 					uint64_t now_ns)
 {
 	struct rv_ctl_msg out;
-	uint32_t client_index;
 	char a4[64] = "-", a6[64] = "-";
 	int ret;
 
@@ -238,23 +251,25 @@ static enum rv_ctl_result do_wait_hello(struct rv_ctl_server *p, const struct rv
 		return rv_ctl_close_with(&p->c, RV_CTL_CODE_PROTOCOL,
 					 "server uses chacha20-poly1305, client cannot");
 	}
-	ret = assign_addrs(p);
+	ret = assign_addrs(p, now_ns);
 	if (ret) {
 		return rv_ctl_close_with(&p->c, RV_CTL_CODE_NO_ADDRESS, "no address for %s: %s",
 					 p->cn,
 					 ret == -ENOSPC	      ? "pool exhausted"
 					 : ret == -EADDRINUSE ? "fixed address in use"
+					 : ret == -ENOENT     ? "fixed address not reserved"
 							      : strerror(-ret));
 	}
-	ret = make_session(p, &client_index);
+	ret = make_session(p);
 	if (ret) {
 		return rv_ctl_close_with(&p->c,
 					 ret == -ENOSPC ? RV_CTL_CODE_FULL : RV_CTL_CODE_INTERNAL,
 					 "cannot create session: %s", strerror(-ret));
 	}
+	adopt_timers(p);
 	memset(&out, 0, sizeof(out));
 	out.type = RV_CTL_CONFIG;
-	fill_config(p, &out.config, client_index);
+	fill_config(p, &out.config);
 	rv_ctl_emit(&p->c, &out);
 	if (p->v4.family) {
 		rv_ip_addr_str(&p->v4, a4, sizeof(a4));
@@ -295,6 +310,17 @@ static enum rv_ctl_result on_key_msg(struct rv_ctl_server *p, const struct rv_ct
 		if (p->st != ST_RUNNING || !(p->c.peer_caps & RV_CTL_CAP_CLIENT_REKEY)) {
 			return rv_ctl_close_with(&p->c, RV_CTL_CODE_PROTOCOL, "unexpected KEY");
 		}
+		if (rv_ctlkey_busy(&p->c.key) && p->c.key.initiated == m->key.epoch) {
+			/* Both started epoch E at once: ours wins (the client
+			 * abandons its own), no budget is charged. */
+			return RV_CTL_CONTINUE;
+		}
+		if (!rv_ctl_peer_rekey_allowed(&p->c, now_ns)) {
+			char why[sizeof(p->c.reason)];
+
+			snprintf(why, sizeof(why), "%s", p->c.reason);
+			return rv_ctl_close_with(&p->c, RV_CTL_CODE_RATE, "%s", why);
+		}
 		ret = rv_ctlkey_respond(&p->c.key, p->c.session, qsbr, &m->key, &out, now_ns);
 		if (ret == -EALREADY) {
 			return RV_CTL_CONTINUE; /* our own KEY wins the race */
@@ -318,32 +344,29 @@ static enum rv_ctl_result on_key_msg(struct rv_ctl_server *p, const struct rv_ct
 	}
 }
 
-enum rv_ctl_result rv_ctl_server_on_frame(struct rv_ctl_server *p, const uint8_t *frame, size_t len,
-					  uint64_t now_ns)
+static enum rv_ctl_result on_msg(struct rv_ctl_peer *c, const struct rv_ctl_msg *m, uint64_t now_ns)
 {
-	enum rv_ctl_result r;
-	struct rv_ctl_msg m;
+	struct rv_ctl_server *p = srv(c);
 
-	if (!rv_ctl_recv(&p->c, &m, frame, len, now_ns, &r)) {
-		return r;
-	}
 	if (p->st == ST_WAIT_HELLO) {
-		return do_wait_hello(p, &m, now_ns);
+		return do_wait_hello(p, m, now_ns);
 	}
-	return on_key_msg(p, &m, now_ns);
+	return on_key_msg(p, m, now_ns);
 }
 
-enum rv_ctl_result rv_ctl_server_tick(struct rv_ctl_server *p, uint64_t now_ns)
+static uint64_t rekey_deadline(const struct rv_ctl_server *p)
 {
-	uint64_t rekey_ns = (uint64_t)p->c.env->cfg->rekey_ms * RV_NSEC_PER_MSEC;
+	return p->c.key.last_change_ns + (uint64_t)p->c.env->cfg->rekey_ms * RV_NSEC_PER_MSEC;
+}
 
-	if (rv_ctl_tick(&p->c, p->st == ST_RUNNING, now_ns) == RV_CTL_CLOSE) {
-		return RV_CTL_CLOSE;
-	}
+static enum rv_ctl_result tick(struct rv_ctl_peer *c, uint64_t now_ns)
+{
+	struct rv_ctl_server *p = srv(c);
+
 	if (p->st != ST_RUNNING) {
 		return RV_CTL_CONTINUE;
 	}
-	if (now_ns - p->c.key.last_change_ns >= rekey_ns) {
+	if (now_ns >= rekey_deadline(p)) {
 		p->c.rekey_wanted = true;
 	}
 	if (rv_ctl_rekey_due(&p->c, now_ns)) {
@@ -353,47 +376,95 @@ enum rv_ctl_result rv_ctl_server_tick(struct rv_ctl_server *p, uint64_t now_ns)
 	return RV_CTL_CONTINUE;
 }
 
-void rv_ctl_server_request_rekey(struct rv_ctl_server *p)
+static uint64_t next_ns(const struct rv_ctl_peer *c)
 {
-	p->c.rekey_wanted = true;
+	const struct rv_ctl_server *p = csrv(c);
+
+	return p->st == ST_RUNNING ? rekey_deadline(p) : UINT64_MAX;
 }
 
-void rv_ctl_server_goodbye(struct rv_ctl_server *p, enum rv_ctl_code code)
+static bool running(const struct rv_ctl_peer *c)
 {
-	rv_ctl_goodbye(&p->c, code);
+	return csrv(c)->st == ST_RUNNING;
 }
 
-struct rv_ctl_out *rv_ctl_server_out(struct rv_ctl_server *p)
+static const char *state(const struct rv_ctl_peer *c)
 {
-	return &p->c.out;
+	return state_names[csrv(c)->st];
 }
 
-const char *rv_ctl_server_cn(const struct rv_ctl_server *p)
+static const struct rv_ctl_peer_ops server_ops = {
+	.peer_role = "client",
+	.on_msg = on_msg,
+	.tick = tick,
+	.next_ns = next_ns,
+	.running = running,
+	.state = state,
+	.destroy = destroy,
+};
+
+struct rv_ctl_peer *rv_ctl_server_new(const struct rv_ctl_env *env, const char *cn,
+				      const uint8_t *exporter, uint64_t now_ns)
 {
-	return p->cn;
+	struct rv_ctl_server *p = rv_secmem_alloc(sizeof(*p));
+
+	if (!p) {
+		return NULL;
+	}
+	snprintf(p->cn, sizeof(p->cn), "%s", cn);
+	rv_ctl_peer_init(&p->c, &server_ops, env, true, p->cn, exporter,
+			 RV_CTL_CAP_IPV6 | RV_CTL_CAP_CHACHA | RV_CTL_CAP_CLIENT_REKEY, NULL, NULL,
+			 now_ns);
+	return &p->c;
 }
 
-const char *rv_ctl_server_reason(const struct rv_ctl_server *p)
+bool rv_ctl_server_push_config(struct rv_ctl_peer *c, uint64_t now_ns)
 {
-	return rv_ctl_reason(&p->c);
+	struct rv_ctl_server *p = srv(c);
+	struct rv_ctl_msg out;
+
+	if (c->closed || p->st != ST_RUNNING) {
+		return false;
+	}
+	adopt_timers(p);
+	if (!(c->peer_caps & RV_CTL_CAP_CONFIG_UPDATE)) {
+		return false;
+	}
+	memset(&out, 0, sizeof(out));
+	out.type = RV_CTL_CONFIG;
+	fill_config(p, &out.config);
+	rv_ctl_emit(c, &out);
+	c->last_tx_ns = now_ns;
+	return true;
 }
 
-const char *rv_ctl_server_state(const struct rv_ctl_server *p)
+static int claim_one(const struct rv_ctl_server *p, struct rv_ippool *pool,
+		     const struct rv_ip_addr *a)
 {
-	return p->c.closed ? "closed" : state_names[p->st];
+	const struct rv_config_fixed *f = rv_config_find_fixed(p->c.env->cfg, p->cn);
+	const struct rv_ip_addr *fixed = !f ? NULL : a->family == AF_INET ? &f->v4 : &f->v6;
+
+	if (!a->family) {
+		return 0;
+	}
+	if (fixed && rv_ip_addr_equal(fixed, a)) {
+		return rv_ippool_alloc_reserved(pool, a);
+	}
+	return rv_ippool_alloc_specific(pool, a);
 }
 
-struct rv_session *rv_ctl_server_session(const struct rv_ctl_server *p)
+int rv_ctl_server_claim_addrs(const struct rv_ctl_peer *c, struct rv_ippool *pool)
 {
-	return p->c.session;
-}
+	const struct rv_ctl_server *p = csrv(c);
+	int ret;
 
-uint32_t rv_ctl_server_epoch(const struct rv_ctl_server *p)
-{
-	return p->c.session ? rv_session_tx_epoch(p->c.session) : 0;
-}
-
-uint64_t rv_ctl_server_rekeys(const struct rv_ctl_server *p)
-{
-	return p->c.key.num_rekeys;
+	ret = claim_one(p, pool, &p->v4);
+	if (ret) {
+		return ret;
+	}
+	ret = claim_one(p, pool, &p->v6);
+	if (ret && p->v4.family) {
+		rv_ippool_release(pool, &p->v4);
+	}
+	return ret;
 }

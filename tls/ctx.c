@@ -23,6 +23,7 @@
 #error "ringvpn must be built against BoringSSL"
 #endif
 
+#include "core/config.h"
 #include "crypto/errq.h"
 #include "crypto/mem.h"
 #include "tls/internal.h"
@@ -31,7 +32,33 @@ struct rv_tls_ctx {
 	SSL_CTX *ssl_ctx;
 	enum rv_tls_role role;
 	char *server_name;
+	struct rv_tls_expiry expiry;
 };
+
+/* unix_time converts an ASN.1 time to seconds since the epoch. */
+static bool unix_time(const ASN1_TIME *t, int64_t *out)
+{
+	ASN1_TIME *epoch = ASN1_TIME_set(NULL, 0);
+	int days = 0, secs = 0;
+	bool ok = epoch && t && ASN1_TIME_diff(&days, &secs, epoch, t);
+
+	ASN1_TIME_free(epoch);
+	ERR_clear_error();
+	if (ok) {
+		*out = (int64_t)days * 86400 + secs;
+	}
+	return ok;
+}
+
+/* keep_earliest lowers |*cur| (0: unset) to the time of |t|. */
+static void keep_earliest(int64_t *cur, const ASN1_TIME *t)
+{
+	int64_t v;
+
+	if (unix_time(t, &v) && (*cur == 0 || v < *cur)) {
+		*cur = v;
+	}
+}
 
 static bool is_ip_literal(const char *name)
 {
@@ -71,7 +98,7 @@ static FILE *open_pem(const char *what, const char *path, char *err, size_t err_
 	return f;
 }
 
-static int load_ca(SSL_CTX *sc, const char *path, char *err, size_t err_len)
+static int load_ca(SSL_CTX *sc, const char *path, int64_t *not_after, char *err, size_t err_len)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(sc);
 	char ebuf[256];
@@ -84,6 +111,7 @@ static int load_ca(SSL_CTX *sc, const char *path, char *err, size_t err_len)
 		return ret;
 	}
 	while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+		keep_earliest(not_after, X509_get0_notAfter(x));
 		if (!X509_STORE_add_cert(store, x)) {
 			X509_free(x);
 			snprintf(err, err_len, "CA file %s: cannot add certificate: %s", path,
@@ -107,7 +135,7 @@ out:
 	return ret;
 }
 
-static int load_crl(SSL_CTX *sc, const char *path, char *err, size_t err_len)
+static int load_crl(SSL_CTX *sc, const char *path, int64_t *next_update, char *err, size_t err_len)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(sc);
 	char ebuf[256];
@@ -120,6 +148,7 @@ static int load_crl(SSL_CTX *sc, const char *path, char *err, size_t err_len)
 		return ret;
 	}
 	while ((crl = PEM_read_X509_CRL(f, NULL, NULL, NULL)) != NULL) {
+		keep_earliest(next_update, X509_CRL_get0_nextUpdate(crl));
 		if (!X509_STORE_add_crl(store, crl)) {
 			X509_CRL_free(crl);
 			snprintf(err, err_len, "CRL file %s: cannot add CRL: %s", path,
@@ -147,7 +176,7 @@ out:
 	return ret;
 }
 
-static int load_cert(SSL_CTX *sc, const char *path, char *err, size_t err_len)
+static int load_cert(SSL_CTX *sc, const char *path, int64_t *not_after, char *err, size_t err_len)
 {
 	char ebuf[256];
 	X509 *x;
@@ -165,6 +194,7 @@ static int load_cert(SSL_CTX *sc, const char *path, char *err, size_t err_len)
 		ret = -EINVAL;
 		goto out;
 	}
+	keep_earliest(not_after, X509_get0_notAfter(x));
 	if (!SSL_CTX_use_certificate(sc, x)) {
 		snprintf(err, err_len, "certificate file %s: unusable certificate: %s", path,
 			 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
@@ -261,13 +291,14 @@ int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
 	SSL_CTX_set_session_cache_mode(c->ssl_ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_options(c->ssl_ctx, SSL_OP_NO_TICKET);
 
-	ret = load_ca(c->ssl_ctx, p->ca_file, err, err_len);
+	ret = load_ca(c->ssl_ctx, p->ca_file, &c->expiry.ca_not_after, err, err_len);
 	if (ret) {
 		*out_fail = RV_TLS_FAIL_CA;
 		goto err_free;
 	}
 	if (p->crl_file && p->crl_file[0]) {
-		ret = load_crl(c->ssl_ctx, p->crl_file, err, err_len);
+		ret = load_crl(c->ssl_ctx, p->crl_file, &c->expiry.crl_next_update, err, err_len);
+		c->expiry.have_crl = true;
 		if (ret) {
 			*out_fail = RV_TLS_FAIL_CRL;
 			goto err_free;
@@ -278,7 +309,7 @@ int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
 		 * the server refuses it. */
 		goto no_cert;
 	}
-	ret = load_cert(c->ssl_ctx, p->cert_file, err, err_len);
+	ret = load_cert(c->ssl_ctx, p->cert_file, &c->expiry.cert_not_after, err, err_len);
 	if (ret) {
 		*out_fail = RV_TLS_FAIL_CERT;
 		goto err_free;
@@ -320,6 +351,21 @@ err_free:
 	return ret;
 }
 
+int rv_tls_ctx_from_config(struct rv_tls_ctx **out, const struct rv_config *cfg,
+			   enum rv_tls_ctx_fail *out_fail, char *err, size_t err_len)
+{
+	struct rv_tls_ctx_params p = {
+		.role = cfg->role == RV_CONFIG_SERVER ? RV_TLS_SERVER : RV_TLS_CLIENT,
+		.ca_file = cfg->ca,
+		.cert_file = cfg->cert,
+		.key_file = cfg->key,
+		.crl_file = cfg->crl,
+		.server_name = cfg->server_name[0] ? cfg->server_name : cfg->server_host,
+	};
+
+	return rv_tls_ctx_new(out, &p, out_fail, err, err_len);
+}
+
 void rv_tls_ctx_free(struct rv_tls_ctx *ctx)
 {
 	if (!ctx) {
@@ -328,6 +374,11 @@ void rv_tls_ctx_free(struct rv_tls_ctx *ctx)
 	SSL_CTX_free(ctx->ssl_ctx);
 	free(ctx->server_name);
 	free(ctx);
+}
+
+void rv_tls_ctx_expiry(const struct rv_tls_ctx *ctx, struct rv_tls_expiry *out)
+{
+	*out = ctx->expiry;
 }
 
 enum rv_tls_role rv_tls_ctx_role(const struct rv_tls_ctx *ctx)

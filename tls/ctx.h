@@ -16,7 +16,9 @@
 #ifndef RV_TLS_CTX_H
 #define RV_TLS_CTX_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct rv_tls_ctx;
 
@@ -51,8 +53,27 @@ struct rv_tls_ctx_params {
 int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
 		   enum rv_tls_ctx_fail *out_fail, char *err, size_t err_len);
 
+struct rv_config;
+
+/* rv_tls_ctx_from_config is rv_tls_ctx_new with the parameters of |cfg|
+ * (role, CA, certificate, key, CRL, expected server name). */
+int rv_tls_ctx_from_config(struct rv_tls_ctx **out, const struct rv_config *cfg,
+			   enum rv_tls_ctx_fail *out_fail, char *err, size_t err_len);
+
 /* rv_tls_ctx_free frees |ctx| (connections hold their own reference). NULL ok. */
 void rv_tls_ctx_free(struct rv_tls_ctx *ctx);
+
+/* struct rv_tls_expiry: when the material of a context stops being valid,
+ * in seconds since the epoch (0: not present). */
+struct rv_tls_expiry {
+	int64_t cert_not_after; /* own certificate */
+	int64_t ca_not_after;	/* earliest of the CA file's certificates */
+	bool have_crl;
+	int64_t crl_next_update; /* earliest nextUpdate of the CRLs (0: none given) */
+};
+
+/* rv_tls_ctx_expiry reports the expiry times read when |ctx| was built. */
+void rv_tls_ctx_expiry(const struct rv_tls_ctx *ctx, struct rv_tls_expiry *out);
 
 /* rv_tls_ctx_role returns the role |ctx| was built for. */
 enum rv_tls_role rv_tls_ctx_role(const struct rv_tls_ctx *ctx);

@@ -10,10 +10,31 @@
 
 #include <openssl/ssl.h>
 
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+
+#include "core/admit.h"
 #include "core/compiler.h"
+#include "core/ip.h"
+#include "core/nametab.h"
+#include "core/session.h"
+#include "core/timer.h"
+#include "tls/conn.h"
 #include "tls/ctl.h"
 #include "tls/ctlkey.h"
 #include "tls/ctx.h"
+#include "tls/loop.h"
+#include "uring/udata.h"
+
+struct rv_config;
+struct rv_ctlring;
+struct rv_ctlring_cqe;
+struct rv_leases;
+struct rv_mgmt;
+struct rv_status;
+struct rv_status_peer;
+struct rv_strbuf;
+struct rv_tls_conn;
 
 /* ctx.c */
 SSL_CTX *rv_tls_ctx_ssl(struct rv_tls_ctx *ctx);
@@ -21,14 +42,36 @@ const char *rv_tls_ctx_server_name(const struct rv_tls_ctx *ctx);
 
 /* ctl.c */
 
-/* struct rv_ctl_peer is what the server's and the client's control state
- * machines (ctl_server.c, ctl_client.c) share: the key exchange, the session,
- * the timers, the output buffer and why the connection closed. Each embeds
- * one; their own state enums sit beside it. Control thread only. */
+/* struct rv_ctl_peer_ops is what differs between the server's and the
+ * client's control state machines (ctl_server.c, ctl_client.c). The shared
+ * part of every peer (struct rv_ctl_peer) and the functions of ctl.h call
+ * through it; nothing outside those three files sees it. */
+struct rv_ctl_peer_ops {
+	const char *peer_role; /* what the other end is: "client" or "server" */
+	/* on_msg handles a decoded message the shared code does not (HELLO,
+	 * CONFIG, keys, DNS). */
+	enum rv_ctl_result (*on_msg)(struct rv_ctl_peer *p, const struct rv_ctl_msg *m,
+				     uint64_t now_ns);
+	/* tick runs the role's own timers after the shared ones; next_ns
+	 * returns when it next has work (UINT64_MAX: none). */
+	enum rv_ctl_result (*tick)(struct rv_ctl_peer *p, uint64_t now_ns);
+	uint64_t (*next_ns)(const struct rv_ctl_peer *p);
+	bool (*running)(const struct rv_ctl_peer *p);
+	const char *(*state)(const struct rv_ctl_peer *p);
+	/* destroy releases what only the role holds (addresses) and frees
+	 * the object; the shared part is cleaned up before. */
+	void (*destroy)(struct rv_ctl_peer *p);
+};
+
+/* struct rv_ctl_peer is the part both roles share: the key exchange, the
+ * session, the timers, the output buffer and why the connection closed.
+ * Each role's object embeds one first. Peer objects live in crypto/secmem
+ * memory (the exporter and ephemeral keys stay out of core dumps).
+ * Control thread only. */
 struct rv_ctl_peer {
+	const struct rv_ctl_peer_ops *ops;
 	const struct rv_ctl_env *env;
-	const char *peer_role; /* "client" or "server": the other end */
-	const char *name;      /* the peer's certificate name, or "" */
+	const char *name; /* the peer's certificate name, or "" */
 	bool closed;
 	struct rv_ctlkey key;
 	struct rv_session *session; /* published in env->demux while non-NULL */
@@ -36,21 +79,24 @@ struct rv_ctl_peer {
 	uint64_t keepalive_ns, dead_peer_ns;
 	uint64_t last_rx_ns, last_tx_ns, last_data_ka_ns;
 	bool rekey_wanted;
+	/* Peer-started key exchanges: a token bucket (see
+	 * RV_CTL_PEER_REKEYS_PER_MIN). */
+	uint32_t rekey_tokens;
+	uint64_t rekey_refill_ns;
 	unsigned error_code; /* of a GOODBYE or ERROR received (0: none) */
+	unsigned sent_code;  /* of the GOODBYE or ERROR we sent (0: none) */
 	struct rv_ctl_out out;
 	char reason[256];
 };
 
 /* rv_ctl_peer_init sets up |c| (zeroed by the caller) for a connection whose
- * TLS session exports |exporter| (copied) and queues our HELLO, asking back
- * |prev4|/|prev6| (family 0 or NULL: none). |name| must outlive |c|. */
-void rv_ctl_peer_init(struct rv_ctl_peer *c, const struct rv_ctl_env *env, bool is_server,
-		      const char *name, const uint8_t *exporter, const struct rv_ip_addr *prev4,
+ * TLS session exports |exporter| (copied) and queues our HELLO, announcing
+ * |caps| and asking back |prev4|/|prev6| (family 0 or NULL: none). |name|
+ * must outlive |c|. */
+void rv_ctl_peer_init(struct rv_ctl_peer *c, const struct rv_ctl_peer_ops *ops,
+		      const struct rv_ctl_env *env, bool is_server, const char *name,
+		      const uint8_t *exporter, uint32_t caps, const struct rv_ip_addr *prev4,
 		      const struct rv_ip_addr *prev6, uint64_t now_ns);
-
-/* rv_ctl_peer_cleanup unpublishes the session (phase 1 of the two-phase
- * teardown; rv_qsbr_reclaim frees and wipes it) and wipes the keys. */
-void rv_ctl_peer_cleanup(struct rv_ctl_peer *c);
 
 /* rv_ctl_emit appends |m| to the output buffer. */
 void rv_ctl_emit(struct rv_ctl_peer *c, const struct rv_ctl_msg *m);
@@ -64,22 +110,8 @@ void rv_ctl_error_msg(struct rv_ctl_msg *m, enum rv_ctl_code code, const char *t
 enum rv_ctl_result rv_ctl_close_with(struct rv_ctl_peer *c, enum rv_ctl_code code, const char *fmt,
 				     ...) RV_PRINTF(3, 4);
 
-/* rv_ctl_goodbye queues GOODBYE(|code|) and closes. */
-void rv_ctl_goodbye(struct rv_ctl_peer *c, enum rv_ctl_code code);
-
-/* rv_ctl_recv decodes |frame| into |m| and handles what both ends treat
- * alike (malformed frames, KEEPALIVE, GOODBYE, ERROR). Returns true when the
- * caller must handle |m| by its state; false with the result in |*out_res|. */
-bool rv_ctl_recv(struct rv_ctl_peer *c, struct rv_ctl_msg *m, const uint8_t *frame, size_t len,
-		 uint64_t now_ns, enum rv_ctl_result *out_res);
-
 /* rv_ctl_check_hello checks the peer's HELLO versions and records its caps. */
 enum rv_ctl_result rv_ctl_check_hello(struct rv_ctl_peer *c, const struct rv_ctl_hello *h);
-
-/* rv_ctl_tick runs the timers both ends share: dead-peer detection and the
- * control keepalive, and, once |running|, the data-plane keepalive (once the
- * peer's UDP endpoint is known) and the data plane's rekey requests. */
-enum rv_ctl_result rv_ctl_tick(struct rv_ctl_peer *c, bool running, uint64_t now_ns);
 
 /* rv_ctl_rekey_due: a wanted rekey may start now (none in flight, and the
  * newest epoch is at least RV_CTL_MIN_REKEY_MS old). */
@@ -88,7 +120,229 @@ bool rv_ctl_rekey_due(const struct rv_ctl_peer *c, uint64_t now_ns);
 /* rv_ctl_start_rekey sends KEY for the next epoch (nothing if one is in flight). */
 enum rv_ctl_result rv_ctl_start_rekey(struct rv_ctl_peer *c, uint64_t now_ns);
 
-/* rv_ctl_reason returns why the connection closed. */
-const char *rv_ctl_reason(const struct rv_ctl_peer *c);
+/* rv_ctl_peer_rekey_allowed charges one peer-started key exchange against
+ * the peer's budget: false (and the reason recorded) when it comes sooner
+ * than half of RV_CTL_MIN_REKEY_MS after the newest epoch, or the budget of
+ * RV_CTL_PEER_REKEYS_PER_MIN per minute is spent. */
+bool rv_ctl_peer_rekey_allowed(struct rv_ctl_peer *c, uint64_t now_ns);
+
+/* ---- the control loop (loop.c, chan.c, admit.c, dial.c, hostcfg.c,
+ *      mgmt.c, reload.c) ------------------------------------------------ */
+
+/* struct rv_ctl_io is how the loop's pieces queue ring operations: the
+ * control ring in production, a recording fake in tests. Each returns 0 or
+ * -EBUSY (no submission slot even after submitting). */
+struct rv_ctl_io {
+	void *ctx;
+	int (*accept)(void *ctx, int fd, uint64_t ud);
+	int (*recv)(void *ctx, int fd, void *buf, size_t len, uint64_t ud);
+	int (*send)(void *ctx, int fd, const void *buf, size_t len, uint64_t ud);
+	int (*connect)(void *ctx, int fd, const struct sockaddr *sa, socklen_t len, uint64_t ud);
+	int (*read)(void *ctx, int fd, void *buf, size_t len, uint64_t ud);
+	int (*cancel_fd)(void *ctx, int fd, uint64_t ud);
+};
+
+/* struct rv_ltimer is a wheel timer with the function that handles it. */
+struct rv_ltimer {
+	struct rv_timer t;
+	void (*fn)(struct rv_loop *l, struct rv_ltimer *lt);
+};
+
+enum {
+	RV_CHAN_RBUF = 4096,
+	RV_CHAN_SBUF = 4096,
+	RV_CHAN_PBUF = 2 * RV_CTL_MAX_FRAME,
+	/* Ciphertext a peer may leave unread before it is disconnected: far
+	 * above anything the protocol produces for a live peer (a few
+	 * hundred bytes per message), far below memory trouble. */
+	RV_CHAN_MAX_OUT = 64 * 1024,
+};
+
+/* struct rv_chan is one control connection (TCP + TLS + control peer).
+ * Owned by the slot table (chan.c). Closing it (rv_chan_close) releases the
+ * peer's state machine at once (session unpublished and retired, address
+ * returned, keys wiped), frees the TLS engine and shuts the socket down; the
+ * struct itself, whose buffers the kernel may still be writing into, is
+ * freed only when its last in-flight ring operation has completed
+ * (inflight == 0). Completions carry the slot id and a generation, so one
+ * for a slot that has since been reused is recognised and ignored. */
+struct rv_chan {
+	uint32_t id, gen;
+	int fd;
+	unsigned inflight;
+	bool closing;	       /* released; waiting for in-flight ops */
+	bool close_after_send; /* close once the send queue is empty */
+	bool authed;	       /* TLS handshake completed and verified */
+	bool hello;	       /* the handshake got past the ClientHello */
+	bool was_running;      /* the peer reached RUNNING */
+	bool tls_failed;       /* the handshake failed (client: for the exit code) */
+	bool send_armed;
+	bool released;		       /* its peer was released before the close (replaced) */
+	struct rv_chan *zprev, *znext; /* on the zombie list while closing */
+	struct rv_ltimer timer;	       /* handshake timeout, then the peer's timers */
+	struct rv_admit_entry admit;   /* server: while half-open */
+	struct rv_name_node name_node; /* server: in the name table once authenticated */
+	char name[RV_TLS_CN_MAX + 1];  /* the peer's certificate name */
+	uint64_t start_ns, up_ns;
+	struct rv_endpoint peer;
+	char peer_str[64];
+	char reason[256];
+	struct rv_tls_conn *tls;
+	struct rv_ctl_peer *ctl;
+	size_t plen, soff, slen;
+	uint8_t pbuf[RV_CHAN_PBUF];
+	uint8_t sbuf[RV_CHAN_SBUF];
+	uint8_t rbuf[RV_CHAN_RBUF];
+};
+
+/* struct rv_role is what the loop asks of the role it plays (admit.c for
+ * the server, dial.c for the client). The loop and chan.c never test which
+ * role they run; they call these. */
+struct rv_role {
+	const char *name;
+	/* start opens what the role listens on or makes its first attempt. */
+	int (*start)(struct rv_loop *l, char *err, size_t err_len);
+	/* stop: shutdown began (stop accepting / stop reconnecting). */
+	void (*stop)(struct rv_loop *l);
+	void (*free)(struct rv_loop *l);
+	/* hello: a half-open connection's handshake got past its ClientHello
+	 * (the server has answered it). */
+	void (*hello)(struct rv_loop *l, struct rv_chan *c);
+	/* authenticated: the TLS handshake of |c| completed and verified; set
+	 * c->ctl (or close |c|). */
+	void (*authenticated)(struct rv_loop *l, struct rv_chan *c);
+	/* progressed: the peer of |c| handled frames or a tick (the client
+	 * notices its tunnel coming up here). */
+	void (*progressed)(struct rv_loop *l, struct rv_chan *c);
+	/* closing: |c| is being closed (before its peer is freed). */
+	void (*closing)(struct rv_loop *l, struct rv_chan *c);
+	/* report fills the role's part of a status snapshot. */
+	int (*report)(struct rv_loop *l, struct rv_status *st);
+};
+
+extern const struct rv_role rv_server_role;
+extern const struct rv_role rv_client_role;
+
+struct rv_loop {
+	struct rv_config *cfg; /* owned; reload replaces it */
+	struct rv_loop_params p;
+	const struct rv_role *role;
+	void *role_state; /* struct rv_server_side / rv_client_side */
+	struct rv_tls_ctx *tls;
+	struct rv_dataplane *dp;
+	struct rv_ctl_env env;
+	struct rv_ctlring *ring; /* NULL when driven through a custom io */
+	struct rv_ctl_io io;
+	struct rv_wheel *wheel;
+	uint64_t now_ns; /* time of the current loop turn */
+	uint64_t started_ns;
+	/* connection slots (chan.c) */
+	struct rv_chan **chans;
+	uint32_t *free_ids;
+	uint32_t max_chans, num_chans, num_free, next_gen;
+	struct rv_chan *zombies;
+	/* management socket (mgmt.c) and certificate watch (reload.c) */
+	struct rv_mgmt *mgmt;
+	struct rv_ltimer reclaim_timer, watchdog_timer, expiry_timer, stop_timer, watch_timer;
+	int watch_fd;
+	uint8_t watch_buf[4096];
+	/* signals */
+	int sigfd;
+	struct signalfd_siginfo siginfo;
+	bool stopping, done;
+	enum rv_loop_exit exit;
+	/* counters for status */
+	uint64_t reloads, reload_failures, handshake_timeouts, slow_readers;
+};
+
+/* loop.c */
+/* rv_loop_arm (re)arms |lt| to run |fn| at |when_ns|; rv_loop_disarm
+ * cancels it. */
+void rv_loop_arm(struct rv_loop *l, struct rv_ltimer *lt,
+		 void (*fn)(struct rv_loop *l, struct rv_ltimer *lt), uint64_t when_ns);
+void rv_loop_disarm(struct rv_loop *l, struct rv_ltimer *lt);
+void rv_loop_begin_stop(struct rv_loop *l);
+void rv_loop_notify(struct rv_loop *l, enum rv_loop_event ev, const char *fmt, ...) RV_PRINTF(3, 4);
+/* rv_loop_rekey asks every session (or |name|'s) for a new epoch; returns
+ * how many were asked. */
+unsigned rv_loop_rekey(struct rv_loop *l, const char *name);
+
+/* chan.c */
+int rv_chans_init(struct rv_loop *l, uint32_t max_chans);
+void rv_chans_free(struct rv_loop *l);
+/* rv_chan_new takes a slot for socket |fd| (ownership taken even on
+ * failure: closed then). Returns NULL when every slot is in use. */
+struct rv_chan *rv_chan_new(struct rv_loop *l, int fd, const struct rv_endpoint *peer);
+/* rv_chan_start creates the TLS engine and arms the first receive and the
+ * handshake timeout; the client side also produces its ClientHello. */
+void rv_chan_start(struct rv_loop *l, struct rv_chan *c);
+/* rv_chan_by_ud finds the live connection a completion belongs to. */
+struct rv_chan *rv_chan_by_ud(struct rv_loop *l, uint64_t ud);
+void rv_chan_on_cqe(struct rv_loop *l, struct rv_chan *c, enum rv_op op, int res);
+void rv_chan_on_timer(struct rv_loop *l, struct rv_chan *c);
+/* rv_chan_set_reason records why |c| closes (the first reason wins). */
+void rv_chan_set_reason(struct rv_chan *c, const char *fmt, ...) RV_PRINTF(2, 3);
+/* rv_chan_close releases |c| now (see struct rv_chan). Idempotent. */
+void rv_chan_close(struct rv_loop *l, struct rv_chan *c);
+/* rv_chan_goodbye sends GOODBYE(|code|) (authenticated peers) and closes
+ * once it is out; |reason| is logged. */
+void rv_chan_goodbye(struct rv_loop *l, struct rv_chan *c, enum rv_ctl_code code,
+		     const char *reason);
+/* rv_chan_send_error sends ERROR(|code|, |text|) to a connection without a
+ * control peer, then closes it. */
+void rv_chan_send_error(struct rv_loop *l, struct rv_chan *c, enum rv_ctl_code code,
+			const char *text);
+/* rv_chan_kick pumps what the peer's state machine queued and re-arms its
+ * timer (after an operator action changed its state). */
+void rv_chan_kick(struct rv_loop *l, struct rv_chan *c);
+void rv_chans_reap(struct rv_loop *l);
+/* rv_chan_fill_status fills a status row for the authenticated |c|. */
+void rv_chan_fill_status(const struct rv_loop *l, const struct rv_chan *c,
+			 struct rv_status_peer *p);
+#define rv_chans_foreach(l, i, c)                                    \
+	for (uint32_t i = 0; i < (l)->max_chans; i++)                \
+		if (((c) = (l)->chans[i]) == NULL || (c)->closing) { \
+		} else
+
+/* admit.c (server role) */
+/* rv_server_end sends GOODBYE(|code|) to |c| and releases its session, keys
+ * and addresses at once (the connection lingers only to send the GOODBYE). */
+void rv_server_end(struct rv_loop *l, struct rv_chan *c, enum rv_ctl_code code, const char *reason);
+struct rv_chan *rv_server_find(struct rv_loop *l, const char *name);
+size_t rv_server_sessions(const struct rv_loop *l);
+/* rv_server_reverify checks every authenticated client against the current
+ * TLS context (CA, CRL); a revoked or now-invalid one gets GOODBYE(REVOKED).
+ * Returns how many were ended. */
+unsigned rv_server_reverify(struct rv_loop *l);
+/* rv_server_apply_config applies a reloaded configuration to the server
+ * role (pools, fixed addresses, admission limits, pushed routes and timers).
+ * Appends what it did to |log|. Returns 0 or -errno (nothing changed). */
+int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_strbuf *log);
+void rv_server_on_accept(struct rv_loop *l, int res);
+
+/* dial.c (client role) */
+void rv_client_on_connect(struct rv_loop *l, struct rv_chan *c, int res);
+void rv_client_on_resolved(struct rv_loop *l, int res);
+
+/* hostcfg.c (client) */
+int rv_hostcfg_apply(void *loop, const struct rv_ctl_config *c, bool update);
+void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns);
+
+/* mgmt.c */
+int rv_mgmt_open(struct rv_loop *l, char *err, size_t err_len);
+void rv_mgmt_start(struct rv_loop *l);
+void rv_mgmt_free(struct rv_loop *l);
+void rv_mgmt_on_cqe(struct rv_loop *l, enum rv_op op, uint64_t ud, int res);
+
+/* reload.c */
+/* rv_reload re-reads the configuration and applies what it can; appends a
+ * summary (changed / applied / needs a restart / refused) to |out|.
+ * Returns 0 or -errno (refused whole: nothing changed). */
+int rv_reload(struct rv_loop *l, struct rv_strbuf *out);
+int rv_watch_open(struct rv_loop *l);
+void rv_watch_on_cqe(struct rv_loop *l, int res);
+void rv_watch_expiry(struct rv_loop *l);
+/* rv_watch_fill puts certificate and CRL expiry into a status snapshot. */
+void rv_watch_fill(struct rv_loop *l, struct rv_status *st);
 
 #endif /* RV_TLS_INTERNAL_H */

@@ -142,13 +142,25 @@ int rv_ctlring_cancel_fd(struct rv_ctlring *r, int fd, uint64_t ud)
 	return 0;
 }
 
-int rv_ctlring_wait(struct rv_ctlring *r, struct rv_ctlring_cqe *out, unsigned max)
+int rv_ctlring_wait(struct rv_ctlring *r, struct rv_ctlring_cqe *out, unsigned max,
+		    uint64_t timeout_ns)
 {
 	struct io_uring_cqe *cqe;
 	unsigned head, n = 0;
 	int ret;
 
-	ret = io_uring_submit_and_wait(&r->ring.ring, 1);
+	if (timeout_ns == UINT64_MAX) {
+		ret = io_uring_submit_and_wait(&r->ring.ring, 1);
+	} else {
+		/* The timeout rides along with the wait (EXT_ARG, kernel 5.11):
+		 * no timeout SQE to arm, cancel or re-arm every turn. */
+		struct __kernel_timespec ts = {
+			.tv_sec = (long long)(timeout_ns / 1000000000ull),
+			.tv_nsec = (long long)(timeout_ns % 1000000000ull),
+		};
+
+		ret = io_uring_submit_and_wait_timeout(&r->ring.ring, &cqe, 1, &ts, NULL);
+	}
 	if (ret < 0 && ret != -EINTR && ret != -ETIME) {
 		return ret;
 	}

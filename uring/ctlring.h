@@ -46,9 +46,11 @@ int rv_ctlring_timeout(struct rv_ctlring *r, uint64_t ns, uint64_t ud);
  * completes with user_data |ud|. */
 int rv_ctlring_cancel_fd(struct rv_ctlring *r, int fd, uint64_t ud);
 
-/* rv_ctlring_wait submits what is queued, waits for at least one completion,
- * and copies up to |max| completions into |out|. Returns their number or
+/* rv_ctlring_wait submits what is queued, waits for at least one completion
+ * or until |timeout_ns| has passed (UINT64_MAX: no limit), and copies up to
+ * |max| completions into |out|. Returns their number (0 on timeout) or
  * -errno (-EINTR: interrupted, try again). */
-int rv_ctlring_wait(struct rv_ctlring *r, struct rv_ctlring_cqe *out, unsigned max);
+int rv_ctlring_wait(struct rv_ctlring *r, struct rv_ctlring_cqe *out, unsigned max,
+		    uint64_t timeout_ns);
 
 #endif /* RV_URING_CTLRING_H */

@@ -190,9 +190,11 @@ static int nl_target(unsigned *out_idx, const char *ifname, const struct rv_ip_a
 	return 0;
 }
 
-int rv_tun_add_addr(const char *ifname, const struct rv_ip_addr *addr, unsigned prefix_len)
+/* addr_req builds an RTM_NEWADDR / RTM_DELADDR request for |addr| on
+ * |ifname|. */
+static int addr_req(struct nl_req *req, uint16_t type, uint16_t flags, const char *ifname,
+		    const struct rv_ip_addr *addr, unsigned prefix_len)
 {
-	struct nl_req req;
 	unsigned idx;
 	int ret;
 
@@ -200,15 +202,27 @@ int rv_tun_add_addr(const char *ifname, const struct rv_ip_addr *addr, unsigned 
 	if (ret) {
 		return ret;
 	}
-	memset(&req, 0, sizeof(req));
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
-	req.nh.nlmsg_type = RTM_NEWADDR;
-	req.nh.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-	req.ifa.ifa_family = addr->family;
-	req.ifa.ifa_prefixlen = (uint8_t)prefix_len;
-	req.ifa.ifa_index = idx;
-	nl_put_attr(&req, IFA_LOCAL, addr->a, addr_len(addr));
-	nl_put_attr(&req, IFA_ADDRESS, addr->a, addr_len(addr));
+	memset(req, 0, sizeof(*req));
+	req->nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
+	req->nh.nlmsg_type = type;
+	req->nh.nlmsg_flags = flags;
+	req->ifa.ifa_family = addr->family;
+	req->ifa.ifa_prefixlen = (uint8_t)prefix_len;
+	req->ifa.ifa_index = idx;
+	nl_put_attr(req, IFA_LOCAL, addr->a, addr_len(addr));
+	nl_put_attr(req, IFA_ADDRESS, addr->a, addr_len(addr));
+	return 0;
+}
+
+int rv_tun_add_addr(const char *ifname, const struct rv_ip_addr *addr, unsigned prefix_len)
+{
+	struct nl_req req;
+	int ret;
+
+	ret = addr_req(&req, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifname, addr, prefix_len);
+	if (ret) {
+		return ret;
+	}
 	if (addr->family == AF_INET6) {
 		uint32_t flags = IFA_F_NODAD;
 		nl_put_attr(&req, IFA_FLAGS, &flags, sizeof(flags));
@@ -217,9 +231,24 @@ int rv_tun_add_addr(const char *ifname, const struct rv_ip_addr *addr, unsigned 
 	return ret == -EEXIST ? 0 : ret;
 }
 
-int rv_tun_add_route(const char *ifname, const struct rv_ip_addr *dst, unsigned prefix_len)
+int rv_tun_del_addr(const char *ifname, const struct rv_ip_addr *addr, unsigned prefix_len)
 {
 	struct nl_req req;
+	int ret;
+
+	ret = addr_req(&req, RTM_DELADDR, 0, ifname, addr, prefix_len);
+	if (ret) {
+		return ret;
+	}
+	ret = nl_transact(&req);
+	return ret == -EADDRNOTAVAIL ? 0 : ret;
+}
+
+/* route_req builds an RTM_NEWROUTE / RTM_DELROUTE request for |dst| via
+ * |ifname|. */
+static int route_req(struct nl_req *req, uint16_t type, uint16_t flags, const char *ifname,
+		     const struct rv_ip_addr *dst, unsigned prefix_len)
+{
 	unsigned idx;
 	uint32_t oif;
 	int ret;
@@ -228,19 +257,44 @@ int rv_tun_add_route(const char *ifname, const struct rv_ip_addr *dst, unsigned 
 	if (ret) {
 		return ret;
 	}
-	memset(&req, 0, sizeof(req));
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
-	req.nh.nlmsg_type = RTM_NEWROUTE;
-	req.nh.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-	req.rt.rtm_family = dst->family;
-	req.rt.rtm_dst_len = (uint8_t)prefix_len;
-	req.rt.rtm_table = RT_TABLE_MAIN;
-	req.rt.rtm_protocol = RTPROT_BOOT;
-	req.rt.rtm_scope = RT_SCOPE_LINK;
-	req.rt.rtm_type = RTN_UNICAST;
-	nl_put_attr(&req, RTA_DST, dst->a, addr_len(dst));
+	memset(req, 0, sizeof(*req));
+	req->nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+	req->nh.nlmsg_type = type;
+	req->nh.nlmsg_flags = flags;
+	req->rt.rtm_family = dst->family;
+	req->rt.rtm_dst_len = (uint8_t)prefix_len;
+	req->rt.rtm_table = RT_TABLE_MAIN;
+	req->rt.rtm_protocol = RTPROT_BOOT;
+	req->rt.rtm_scope = RT_SCOPE_LINK;
+	req->rt.rtm_type = RTN_UNICAST;
+	nl_put_attr(req, RTA_DST, dst->a, addr_len(dst));
 	oif = idx;
-	nl_put_attr(&req, RTA_OIF, &oif, sizeof(oif));
+	nl_put_attr(req, RTA_OIF, &oif, sizeof(oif));
+	return 0;
+}
+
+int rv_tun_add_route(const char *ifname, const struct rv_ip_addr *dst, unsigned prefix_len)
+{
+	struct nl_req req;
+	int ret;
+
+	ret = route_req(&req, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, ifname, dst, prefix_len);
+	if (ret) {
+		return ret;
+	}
 	ret = nl_transact(&req);
 	return ret == -EEXIST ? 0 : ret;
+}
+
+int rv_tun_del_route(const char *ifname, const struct rv_ip_addr *dst, unsigned prefix_len)
+{
+	struct nl_req req;
+	int ret;
+
+	ret = route_req(&req, RTM_DELROUTE, 0, ifname, dst, prefix_len);
+	if (ret) {
+		return ret;
+	}
+	ret = nl_transact(&req);
+	return ret == -ESRCH ? 0 : ret;
 }

@@ -34,7 +34,15 @@ int rv_tun_set_txqueuelen(const char *ifname, unsigned qlen);
  * an address already present is not an error. */
 int rv_tun_add_addr(const char *ifname, const struct rv_ip_addr *addr, unsigned prefix_len);
 
+/* rv_tun_del_addr removes |addr|/|prefix_len| from |ifname|. Returns 0 (also
+ * when it was not there) or -errno. */
+int rv_tun_del_addr(const char *ifname, const struct rv_ip_addr *addr, unsigned prefix_len);
+
 /* rv_tun_add_route routes |dst|/|prefix_len| via |ifname| (existing: ok). */
 int rv_tun_add_route(const char *ifname, const struct rv_ip_addr *dst, unsigned prefix_len);
+
+/* rv_tun_del_route removes the route to |dst|/|prefix_len| via |ifname|.
+ * Returns 0 (also when there was no such route) or -errno. */
+int rv_tun_del_route(const char *ifname, const struct rv_ip_addr *dst, unsigned prefix_len);
 
 #endif /* RV_URING_TUN_H */

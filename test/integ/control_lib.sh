@@ -71,6 +71,7 @@ dead_peer_timeout = 4
 rekey_interval = 60
 handshake_timeout = 2
 status_socket = $SRV_SOCK
+lease_file = $RVT_TMP/server.leases
 EOC
 	ctl_conf_set "$f" "$@"
 }
@@ -111,7 +112,7 @@ ctl_start_server() {
 		rvt_fail "server did not start"
 }
 
-ctl_status() { "$RV_BIN" status -s "${1:-$SRV_SOCK}"; }
+ctl_status() { "$RV_BIN" status --kv -s "${1:-$SRV_SOCK}"; }
 
 # ctl_field PREFIX KEY [SOCK]: KEY's value in the first status line starting with PREFIX.
 ctl_field() {

@@ -78,7 +78,7 @@ OUT=$(rvt_nsx "$C1" "$PROBE" hello 10.88.1.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.te
 rvt_step "revoking a certificate takes effect for new connections after SIGHUP"
 rvt_run "$RV_BIN" pki revoke --ca "$PKI/ca" --cert "$PKI/client1.crt" >/dev/null || rvt_fail "pki revoke"
 kill -HUP "$SRV_PID"
-expect_server_log "SIGHUP: reloaded"
+expect_server_log "reload applied"
 OUT=$(rvt_nsx "$C1" "$PROBE" hello 10.88.1.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test "$PKI/client1.crt" "$PKI/client1.key")
 [[ "$OUT" == refused:*revoked* ]] || rvt_fail "revoked client1 still accepted: $OUT"
 

@@ -64,14 +64,14 @@ cmp "$RVT_TMP/blob" "$RVT_TMP/blob.out" || rvt_fail "transfer corrupted"
 rvt_step "rekey on demand (status --rekey) and by SIGUSR1 on a client"
 E1=$(ctl_field "session name=client1" epoch)
 "$RV_BIN" status -s "$SRV_SOCK" --rekey client1 || rvt_fail "status --rekey"
-rvt_wait_for 5 "client1 epoch > $E1" sh -c "[ \$(\"$RV_BIN\" status -s $SRV_SOCK | awk '/name=client1/ { for (i=1;i<=NF;i++) if (\$i ~ /^epoch=/) { sub(\"epoch=\",\"\",\$i); print \$i } }') -gt $E1 ]" ||
+rvt_wait_for 5 "client1 epoch > $E1" sh -c "[ \$(\"$RV_BIN\" status --kv -s $SRV_SOCK | awk '/name=client1/ { for (i=1;i<=NF;i++) if (\$i ~ /^epoch=/) { sub(\"epoch=\",\"\",\$i); print \$i } }') -gt $E1 ]" ||
 	rvt_fail "rekey did not advance the epoch"
 E2=$(ctl_field "session name=client2" epoch)
 kill -USR1 "$P2"
-rvt_wait_for 5 "client2 epoch > $E2" sh -c "[ \$(\"$RV_BIN\" status -s $SRV_SOCK | awk '/name=client2/ { for (i=1;i<=NF;i++) if (\$i ~ /^epoch=/) { sub(\"epoch=\",\"\",\$i); print \$i } }') -gt $E2 ]" ||
+rvt_wait_for 5 "client2 epoch > $E2" sh -c "[ \$(\"$RV_BIN\" status --kv -s $SRV_SOCK | awk '/name=client2/ { for (i=1;i<=NF;i++) if (\$i ~ /^epoch=/) { sub(\"epoch=\",\"\",\$i); print \$i } }') -gt $E2 ]" ||
 	rvt_fail "client-started rekey did not advance the epoch"
 rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 "$A2" || rvt_fail "ping after rekey"
-ctl_status "$RVT_TMP/c1.sock" | grep -q '^session name=server state=running' || rvt_fail "client status"
+ctl_status "$RVT_TMP/c1.sock" | grep -q '^session name=[^ ]* state=running' || rvt_fail "client status"
 
 rvt_step "honest clients cause no spoof drops (multicast/link-local stays on the link)"
 if grep -a "spoofed" "$RVT_TMP/server.log"; then

@@ -55,7 +55,7 @@ EV=$(ctl_field server evicted)
 
 rvt_step "after the flood"
 wait "$FLOOD"
-rvt_wait_for 10 "only the two clients left" sh -c "\"$RV_BIN\" status -s $SRV_SOCK | head -1 | grep -q ' conns=2 handshaking=0\| handshaking=0 conns=2 '" ||
+rvt_wait_for 10 "only the two clients left" sh -c "\"$RV_BIN\" status --kv -s $SRV_SOCK | head -1 | grep -q ' conns=2 handshaking=0\| handshaking=0 conns=2 '" ||
 	{ ctl_status | head -1; rvt_fail "half-open connections left behind"; }
 ctl_status | head -1
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"

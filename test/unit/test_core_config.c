@@ -92,8 +92,9 @@ Test(config, client_file_and_overrides)
 		     0);
 	cr_assert_eq(rv_config_validate(&cfg, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "reconnect_max"), "%s", err);
-	cr_assert_eq(rv_config_set(&cfg, "--mtu", "mtu", "1400", err, sizeof(err)), -EINVAL);
-	cr_assert(strstr(err, "--mtu: key 'mtu' is not a client setting"), "%s", err);
+	cr_assert_eq(rv_config_set(&cfg, "--pool4", "pool4", "10.1.0.0/24", err, sizeof(err)),
+		     -EINVAL);
+	cr_assert(strstr(err, "--pool4: key 'pool4' is not a client setting"), "%s", err);
 }
 
 Test(config, validation_of_required_and_cross_fields)

@@ -170,7 +170,7 @@ static const struct bad bads[] = {
 	/* 0-4: framing */
 	{ 6, 0, 2, 0, RV_CTL_E_VERSION },
 	{ 6, 1, 0, 0, RV_CTL_E_TYPE },
-	{ 6, 1, 9, 0, RV_CTL_E_TYPE },
+	{ 6, 1, 10, 0, RV_CTL_E_TYPE },
 	{ 6, 2, 0x05, 0, RV_CTL_E_TOO_LONG }, /* body_len 0x0500 > 1024 */
 	{ 6, -1, 0, 1, RV_CTL_E_TRAILING },   /* keepalive with a body */
 	/* 5-9: hello */
@@ -203,7 +203,52 @@ static const struct bad bads[] = {
 	{ 5, 7, 0x07, 0, RV_CTL_E_TEXT },   /* control character in the text */
 	{ 5, 6, 4, 0, RV_CTL_E_TRUNCATED }, /* text_len beyond the body */
 	{ 5, 5, 200, 0, RV_CTL_E_CODE },
+	/* 31-37: dns (servers 10.0.0.53 and fd00::53, domain "corp.example") */
+	{ 7, 4, 0, 0, RV_CTL_E_DNS },	      /* no server */
+	{ 7, 4, 5, 0, RV_CTL_E_DNS },	      /* more than 4 */
+	{ 7, 5, 5, 0, RV_CTL_E_DNS },	      /* family 5 */
+	{ 7, 4, 3, 0, RV_CTL_E_DNS },	      /* third server's family is the domain length */
+	{ 7, 27, 65, 53, RV_CTL_E_DOMAIN },   /* domain_len 65 */
+	{ 7, 28, '_', 0, RV_CTL_E_DOMAIN },   /* bad character */
+	{ 7, -1, 0, -1, RV_CTL_E_TRUNCATED }, /* domain cut short */
 };
+
+static struct rv_ctl_msg valid_dns(void)
+{
+	struct rv_ctl_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = RV_CTL_DNS;
+	m.dns.num_servers = 2;
+	m.dns.servers[0].family = 4;
+	memcpy(m.dns.servers[0].addr, "\x0a\x00\x00\x35", 4);
+	m.dns.servers[1].family = 6;
+	m.dns.servers[1].addr[0] = 0xfd;
+	m.dns.servers[1].addr[15] = 0x53;
+	m.dns.domain_len = 12;
+	memcpy(m.dns.domain, "corp.example", 12);
+	return m;
+}
+
+/* Frame layout of valid_dns: header 4 | num 1 (off 4) | fam 1 (5) addr 4 |
+ * fam 1 (10) addr 16 | domain_len 1 (27)... */
+Test(ctlmsg, dns_roundtrip)
+{
+	struct rv_ctl_msg m = valid_dns(), out;
+	uint8_t buf[RV_CTL_MAX_FRAME];
+	size_t n;
+
+	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), 0);
+	cr_assert_eq(n, (size_t)RV_CTL_HDR_LEN + 1 + 5 + 17 + 1 + 12);
+	cr_assert_eq(rv_ctl_decode(&out, buf, n), RV_CTL_OK);
+	cr_assert_eq(out.dns.num_servers, 2);
+	cr_assert_str_eq(out.dns.domain, "corp.example");
+	cr_assert_eq(memcmp(out.dns.servers[1].addr, m.dns.servers[1].addr, 16), 0);
+	m.dns.domain_len = 0;
+	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), 0);
+	cr_assert_eq(rv_ctl_decode(&out, buf, n), RV_CTL_OK);
+	cr_assert_eq(out.dns.domain[0], '\0');
+}
 
 static size_t base_frame(int base, uint8_t *buf, size_t cap)
 {
@@ -234,6 +279,9 @@ static size_t base_frame(int base, uint8_t *buf, size_t cap)
 		m.error.code = 1;
 		m.error.text_len = 3;
 		memcpy(m.error.text, "abc", 3);
+		break;
+	case 7:
+		m = valid_dns();
 		break;
 	default:
 		m.type = RV_CTL_KEEPALIVE;

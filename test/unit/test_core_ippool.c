@@ -1,7 +1,9 @@
 /*
  * test_core_ippool.c — virtual-address pools: bounds of IPv4 networks
  * (network, server, broadcast), a full /16, an IPv6 /64 under a cap, fixed
- * addresses, release errors and cursor reuse order.
+ * addresses, release errors and cursor reuse order; reservations (reserve,
+ * alloc_reserved, release keeps them, the cursor and alloc_specific never
+ * take them, even for a client that reconnects all the time).
  *
  *   ./build/<dir>/test/test_core_ippool --verbose
  */
@@ -15,19 +17,7 @@
 #include <criterion/criterion.h>
 
 #include "core/ippool.h"
-
-static struct rv_ip_addr ip(const char *s)
-{
-	struct rv_ip_addr a = { 0 };
-
-	if (inet_pton(AF_INET, s, a.a) == 1) {
-		a.family = AF_INET;
-	} else {
-		cr_assert_eq(inet_pton(AF_INET6, s, a.a), 1, "bad literal %s", s);
-		a.family = AF_INET6;
-	}
-	return a;
-}
+#include "test/lib/t_ip.h"
 
 static const char *str(const struct rv_ip_addr *a)
 {
@@ -38,7 +28,7 @@ static const char *str(const struct rv_ip_addr *a)
 
 Test(ippool, bad_params)
 {
-	struct rv_ip_addr n4 = ip("10.8.0.0"), n6 = ip("fd00::");
+	struct rv_ip_addr n4 = t_ip("10.8.0.0"), n6 = t_ip("fd00::");
 	int err = 0;
 
 	cr_assert_null(rv_ippool_new(NULL, 0, NULL, 0, 0, &err));
@@ -54,9 +44,9 @@ Test(ippool, bad_params)
 /* 10.8.0.0/29: server .1, clients .2-.6, broadcast .7 excluded. */
 Test(ippool, small_ipv4_bounds)
 {
-	struct rv_ip_addr n = ip("10.8.0.5"), a, srv;
+	struct rv_ip_addr n = t_ip("10.8.0.5"), a, srv;
 	struct rv_ippool *p = rv_ippool_new(&n, 29, NULL, 0, 0, NULL);
-	struct rv_ip_addr bcast = ip("10.8.0.7"), net = ip("10.8.0.0"), out = ip("10.9.0.2");
+	struct rv_ip_addr bcast = t_ip("10.8.0.7"), net = t_ip("10.8.0.0"), out = t_ip("10.9.0.2");
 
 	cr_assert_not_null(p);
 	cr_assert_eq(rv_ippool_capacity(p, AF_INET), 5u);
@@ -85,7 +75,7 @@ Test(ippool, small_ipv4_bounds)
 	cr_assert_not(rv_ippool_contains(p, &bcast));
 	cr_assert_not(rv_ippool_contains(p, &srv));
 
-	a = ip("10.8.0.4");
+	a = t_ip("10.8.0.4");
 	cr_assert(rv_ippool_contains(p, &a));
 	cr_assert_eq(rv_ippool_release(p, &a), 0);
 	cr_assert_eq(rv_ippool_release(p, &a), -ENOENT); /* double release: no change */
@@ -101,7 +91,7 @@ Test(ippool, small_ipv4_bounds)
  * once; the cursor moves on, so a released address is reused last. */
 Test(ippool, full_ipv4_16)
 {
-	struct rv_ip_addr n = ip("10.8.0.0"), a, first;
+	struct rv_ip_addr n = t_ip("10.8.0.0"), a, first;
 	struct rv_ippool *p = rv_ippool_new(&n, 16, NULL, 0, 0, NULL);
 	uint8_t *seen = calloc(65536, 1);
 
@@ -123,7 +113,7 @@ Test(ippool, full_ipv4_16)
 
 	/* Free three; the cursor is past the end, so they come back in
 	 * ascending order after wrapping. */
-	struct rv_ip_addr r1 = ip("10.8.200.1"), r2 = ip("10.8.0.9"), r3 = ip("10.8.255.254");
+	struct rv_ip_addr r1 = t_ip("10.8.200.1"), r2 = t_ip("10.8.0.9"), r3 = t_ip("10.8.255.254");
 	cr_assert_eq(rv_ippool_release(p, &r1), 0);
 	cr_assert_eq(rv_ippool_release(p, &r2), 0);
 	cr_assert_eq(rv_ippool_release(p, &r3), 0);
@@ -141,7 +131,7 @@ Test(ippool, full_ipv4_16)
 /* A /64 capped at 100,000 addresses, with IPv4 in the same pool. */
 Test(ippool, ipv6_64_capped)
 {
-	struct rv_ip_addr n4 = ip("192.168.77.0"), n6 = ip("fd00:1:2:3::"), a, srv;
+	struct rv_ip_addr n4 = t_ip("192.168.77.0"), n6 = t_ip("fd00:1:2:3::"), a, srv;
 	struct rv_ippool *p = rv_ippool_new(&n4, 24, &n6, 64, 100000, NULL);
 	size_t n = 0;
 
@@ -161,13 +151,13 @@ Test(ippool, ipv6_64_capped)
 	cr_assert_eq(rv_ippool_in_use(p, AF_INET6), 100000u);
 	cr_assert_eq(rv_ippool_in_use(p, AF_INET), 0u);
 
-	struct rv_ip_addr beyond = ip("fd00:1:2:3::1:86a2"), other = ip("fd00:1:2:4::5");
-	struct rv_ip_addr high = ip("fd00:1:2:3:1::5");
+	struct rv_ip_addr beyond = t_ip("fd00:1:2:3::1:86a2"), other = t_ip("fd00:1:2:4::5");
+	struct rv_ip_addr high = t_ip("fd00:1:2:3:1::5");
 	cr_assert_eq(rv_ippool_alloc_specific(p, &beyond), -EINVAL);
 	cr_assert_eq(rv_ippool_alloc_specific(p, &other), -EINVAL);
 	cr_assert_eq(rv_ippool_alloc_specific(p, &high), -EINVAL);
 	cr_assert_eq(rv_ippool_alloc_specific(p, &srv), -EADDRINUSE);
-	a = ip("fd00:1:2:3::beef");
+	a = t_ip("fd00:1:2:3::beef");
 	cr_assert_eq(rv_ippool_alloc_specific(p, &a), -EADDRINUSE);
 	cr_assert_eq(rv_ippool_release(p, &a), 0);
 	cr_assert_eq(rv_ippool_alloc_specific(p, &a), 0);
@@ -178,9 +168,9 @@ Test(ippool, ipv6_64_capped)
 /* Fixed per-certificate addresses mixed with dynamic ones. */
 Test(ippool, specific_then_dynamic)
 {
-	struct rv_ip_addr n = ip("10.0.0.0"), a;
+	struct rv_ip_addr n = t_ip("10.0.0.0"), a;
 	struct rv_ippool *p = rv_ippool_new(&n, 30, NULL, 0, 0, NULL);
-	struct rv_ip_addr only = ip("10.0.0.2");
+	struct rv_ip_addr only = t_ip("10.0.0.2");
 
 	cr_assert_eq(rv_ippool_capacity(p, AF_INET), 1u);
 	cr_assert_eq(rv_ippool_alloc_specific(p, &only), 0);
@@ -192,7 +182,7 @@ Test(ippool, specific_then_dynamic)
 	rv_ippool_free(p);
 
 	/* The server address of a /126 and its two clients. */
-	struct rv_ip_addr n6 = ip("2001:db8::"), srv;
+	struct rv_ip_addr n6 = t_ip("2001:db8::"), srv;
 	p = rv_ippool_new(NULL, 0, &n6, 126, 0, NULL);
 	cr_assert_eq(rv_ippool_capacity(p, AF_INET6), 2u);
 	cr_assert_eq(rv_ippool_server_addr(p, AF_INET6, &srv), 0);
@@ -203,5 +193,189 @@ Test(ippool, specific_then_dynamic)
 	cr_assert_str_eq(str(&a), "2001:db8::3");
 	cr_assert_eq(rv_ippool_alloc(p, AF_INET6, &a), -ENOSPC);
 	cr_assert_eq(rv_ippool_alloc(p, AF_INET, &a), -EAFNOSUPPORT);
+	rv_ippool_free(p);
+}
+
+/* Reservations in a /29 (clients .2-.6): reserve and its errors, the
+ * reserved address is out of reach of alloc and alloc_specific, its owner
+ * takes it with alloc_reserved, release keeps the reservation. */
+Test(ippool, reserve_basics)
+{
+	struct rv_ip_addr n = t_ip("10.8.0.0"), a;
+	struct rv_ippool *p = rv_ippool_new(&n, 29, NULL, 0, 0, NULL);
+	struct rv_ip_addr r = t_ip("10.8.0.4"), srv = t_ip("10.8.0.1"), bcast = t_ip("10.8.0.7");
+	struct rv_ip_addr net = t_ip("10.8.0.0"), out = t_ip("10.9.0.4"), v6 = t_ip("fd00::4");
+	struct rv_ip_addr plain = t_ip("10.8.0.3");
+	const char *want[] = { "10.8.0.2", "10.8.0.3", "10.8.0.5", "10.8.0.6" };
+
+	cr_assert_not_null(p);
+	cr_assert_not(rv_ippool_reserved(p, &r));
+	cr_assert_eq(rv_ippool_reserve(p, &r), 0);
+	cr_assert_eq(rv_ippool_reserve(p, &r), 0); /* idempotent */
+	cr_assert(rv_ippool_reserved(p, &r));
+	cr_assert_not(rv_ippool_in_use_addr(p, &r));
+	cr_assert_eq(rv_ippool_in_use(p, AF_INET), 0);
+	cr_assert_eq(rv_ippool_reserve(p, &srv), -EINVAL);
+	cr_assert_eq(rv_ippool_reserve(p, &bcast), -EINVAL);
+	cr_assert_eq(rv_ippool_reserve(p, &net), -EINVAL);
+	cr_assert_eq(rv_ippool_reserve(p, &out), -EINVAL);
+	cr_assert_eq(rv_ippool_reserve(p, &v6), -EINVAL); /* no IPv6 in this pool */
+	cr_assert_not(rv_ippool_reserved(p, &srv));
+	cr_assert_not(rv_ippool_reserved(p, &v6));
+
+	for (size_t i = 0; i < 4; i++) {
+		cr_assert_eq(rv_ippool_alloc(p, AF_INET, &a), 0);
+		cr_assert_str_eq(str(&a), want[i]);
+	}
+	cr_assert_eq(rv_ippool_alloc(p, AF_INET, &a), -ENOSPC);
+	cr_assert_eq(rv_ippool_alloc_specific(p, &r), -EACCES);
+	cr_assert_eq(rv_ippool_alloc_reserved(p, &plain), -ENOENT);
+	cr_assert_eq(rv_ippool_alloc_reserved(p, &srv), -EINVAL);
+	cr_assert_eq(rv_ippool_alloc_reserved(p, &v6), -EINVAL);
+	cr_assert_eq(rv_ippool_alloc_reserved(p, &r), 0);
+	cr_assert(rv_ippool_in_use_addr(p, &r));
+	cr_assert_eq(rv_ippool_in_use(p, AF_INET), 5);
+	cr_assert_eq(rv_ippool_alloc_reserved(p, &r), -EADDRINUSE);
+	cr_assert_eq(rv_ippool_alloc_specific(p, &r), -EACCES);
+	/* Released, it stays reserved: alloc still cannot have it. */
+	cr_assert_eq(rv_ippool_release(p, &r), 0);
+	cr_assert_eq(rv_ippool_release(p, &r), -ENOENT);
+	cr_assert(rv_ippool_reserved(p, &r));
+	cr_assert_not(rv_ippool_in_use_addr(p, &r));
+	cr_assert_eq(rv_ippool_alloc(p, AF_INET, &a), -ENOSPC);
+	cr_assert_eq(rv_ippool_alloc_reserved(p, &r), 0);
+	cr_assert_eq(rv_ippool_release(p, &r), 0);
+	/* Unreserved, it is an ordinary address again. */
+	rv_ippool_unreserve(p, &r);
+	rv_ippool_unreserve(p, &r);
+	rv_ippool_unreserve(p, &srv);
+	cr_assert_not(rv_ippool_reserved(p, &r));
+	cr_assert_eq(rv_ippool_alloc_reserved(p, &r), -ENOENT);
+	cr_assert_eq(rv_ippool_alloc(p, AF_INET, &a), 0);
+	cr_assert_str_eq(str(&a), "10.8.0.4");
+	cr_assert_eq(rv_ippool_alloc(p, AF_INET, &a), -ENOSPC);
+	cr_assert_not(rv_ippool_in_use_addr(p, &srv));
+	cr_assert_not(rv_ippool_in_use_addr(p, &out));
+	rv_ippool_free(p);
+}
+
+/* Reserving an address a client holds dynamically: it stays with that
+ * client, and is reserved from its release on. */
+Test(ippool, reserve_in_use)
+{
+	struct rv_ip_addr n = t_ip("10.8.0.0"), a, held;
+	struct rv_ippool *p = rv_ippool_new(&n, 29, NULL, 0, 0, NULL);
+
+	cr_assert_eq(rv_ippool_alloc(p, AF_INET, &held), 0);
+	cr_assert_str_eq(str(&held), "10.8.0.2");
+	cr_assert_eq(rv_ippool_reserve(p, &held), 0);
+	cr_assert(rv_ippool_in_use_addr(p, &held));
+	cr_assert(rv_ippool_reserved(p, &held));
+	cr_assert_eq(rv_ippool_in_use(p, AF_INET), 1);
+	cr_assert_eq(rv_ippool_alloc_reserved(p, &held), -EADDRINUSE);
+	/* Four others are free while .2 is held. */
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(rv_ippool_alloc(p, AF_INET, &a), 0);
+	}
+	cr_assert_eq(rv_ippool_alloc(p, AF_INET, &a), -ENOSPC);
+	cr_assert_eq(rv_ippool_release(p, &held), 0);
+	cr_assert_eq(rv_ippool_alloc(p, AF_INET, &a), -ENOSPC, "the released address is reserved");
+	cr_assert_eq(rv_ippool_alloc_reserved(p, &held), 0);
+	/* Unreserving a held address leaves it held; released, it is free. */
+	rv_ippool_unreserve(p, &held);
+	cr_assert(rv_ippool_in_use_addr(p, &held));
+	cr_assert_eq(rv_ippool_release(p, &held), 0);
+	cr_assert_eq(rv_ippool_alloc(p, AF_INET, &a), 0);
+	cr_assert_str_eq(str(&a), "10.8.0.2");
+	rv_ippool_free(p);
+}
+
+/* The attack reservations fix: a client that reconnects over and over
+ * walks the cursor round the whole pool, and must never be handed an
+ * address reserved for another certificate (here at the first and last
+ * client address and on both sides of bitmap word boundaries). Then the
+ * pool fills up without them and their owners still get them. */
+Test(ippool, reconnect_walk_never_takes_reserved)
+{
+	struct rv_ip_addr n4 = t_ip("10.8.0.0"), n6 = t_ip("fd00::"), a;
+	struct rv_ippool *p = rv_ippool_new(&n4, 24, &n6, 64, 300, NULL);
+	const char *res4[] = { "10.8.0.2", "10.8.0.65", "10.8.0.66", "10.8.0.129", "10.8.0.254" };
+	const char *res6[] = { "fd00::2", "fd00::41", "fd00::42", "fd00::12d" };
+	struct rv_ip_addr r4[5], r6[4];
+	uint8_t seen4[256] = { 0 };
+	size_t n = 0;
+
+	cr_assert_not_null(p);
+	for (size_t i = 0; i < 5; i++) {
+		r4[i] = t_ip(res4[i]);
+		cr_assert_eq(rv_ippool_reserve(p, &r4[i]), 0);
+	}
+	for (size_t i = 0; i < 4; i++) {
+		r6[i] = t_ip(res6[i]);
+		cr_assert_eq(rv_ippool_reserve(p, &r6[i]), 0, "%s", res6[i]);
+	}
+	/* One client, 10,000 reconnects: about 40 trips round the pool. */
+	for (int round = 0; round < 10000; round++) {
+		int fam = round % 2 ? AF_INET6 : AF_INET;
+
+		cr_assert_eq(rv_ippool_alloc(p, fam, &a), 0);
+		cr_assert_not(rv_ippool_reserved(p, &a), "reconnect %d got reserved %s", round,
+			      str(&a));
+		if (fam == AF_INET) {
+			seen4[a.a[3]] = 1;
+		}
+		cr_assert_eq(rv_ippool_release(p, &a), 0);
+	}
+	/* It did walk the whole pool: every unreserved IPv4 address. */
+	for (unsigned h = 2; h <= 254; h++) {
+		bool reserved = h == 2 || h == 65 || h == 66 || h == 129 || h == 254;
+
+		cr_assert_eq(seen4[h], !reserved, "10.8.0.%u", h);
+	}
+	/* Fill up: 253 - 5 addresses, none reserved. */
+	while (rv_ippool_alloc(p, AF_INET, &a) == 0) {
+		cr_assert_not(rv_ippool_reserved(p, &a));
+		n++;
+	}
+	cr_assert_eq(n, 253 - 5);
+	n = 0;
+	while (rv_ippool_alloc(p, AF_INET6, &a) == 0) {
+		cr_assert_not(rv_ippool_reserved(p, &a));
+		n++;
+	}
+	cr_assert_eq(n, 300 - 4);
+	for (size_t i = 0; i < 5; i++) {
+		cr_assert_eq(rv_ippool_alloc_reserved(p, &r4[i]), 0, "%s", res4[i]);
+	}
+	for (size_t i = 0; i < 4; i++) {
+		cr_assert_eq(rv_ippool_alloc_reserved(p, &r6[i]), 0, "%s", res6[i]);
+	}
+	cr_assert_eq(rv_ippool_in_use(p, AF_INET), 253);
+	cr_assert_eq(rv_ippool_in_use(p, AF_INET6), 300);
+	rv_ippool_free(p);
+}
+
+/* A pool of one address, reserved: alloc sees a full pool until the
+ * reservation ends. */
+Test(ippool, reserved_single_address)
+{
+	struct rv_ip_addr n = t_ip("10.0.0.0"), a, only = t_ip("10.0.0.2");
+	struct rv_ippool *p = rv_ippool_new(&n, 30, NULL, 0, 0, NULL);
+
+	cr_assert_eq(rv_ippool_reserve(p, &only), 0);
+	cr_assert_eq(rv_ippool_alloc(p, AF_INET, &a), -ENOSPC);
+	cr_assert_eq(rv_ippool_alloc_reserved(p, &only), 0);
+	cr_assert_eq(rv_ippool_alloc(p, AF_INET, &a), -ENOSPC);
+	cr_assert_eq(rv_ippool_release(p, &only), 0);
+	cr_assert_eq(rv_ippool_alloc(p, AF_INET, &a), -ENOSPC);
+	rv_ippool_unreserve(p, &only);
+	cr_assert_eq(rv_ippool_alloc(p, AF_INET, &a), 0);
+	cr_assert_str_eq(str(&a), "10.0.0.2");
+	/* Reserved while held, then unreserved while held: no reservation
+	 * is left to count once it is released. */
+	cr_assert_eq(rv_ippool_reserve(p, &only), 0);
+	rv_ippool_unreserve(p, &only);
+	cr_assert_eq(rv_ippool_release(p, &only), 0);
+	cr_assert_eq(rv_ippool_alloc(p, AF_INET, &a), 0);
 	rv_ippool_free(p);
 }

@@ -22,7 +22,8 @@ static bool vma_flags(const void *p, char *out, size_t out_len)
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long lo, hi;
 
-		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
 			inside = (uintptr_t)p >= lo && (uintptr_t)p < hi;
 			continue;
 		}

@@ -11,6 +11,7 @@
  */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@
 #include "core/config.h"
 #include "core/demux.h"
 #include "core/ippool.h"
+#include "core/lease.h"
 #include "core/qsbr.h"
 #include "core/session.h"
 #include "core/wire.h"
@@ -30,6 +32,7 @@ struct side {
 	struct rv_demux *demux;
 	struct rv_qsbr *qsbr;
 	struct rv_ippool *pool;
+	struct rv_leases *leases;
 	struct rv_ctl_env env;
 	int configs, keepalives;
 };
@@ -38,11 +41,12 @@ static struct side srv, cli;
 static uint8_t exporter[32];
 static uint64_t now;
 
-static int on_config(void *ctx, const struct rv_ctl_config *c)
+static int on_config(void *ctx, const struct rv_ctl_config *c, bool update)
 {
 	struct side *s = ctx;
 
 	(void)c;
+	(void)update;
 	s->configs++;
 	return 0;
 }
@@ -64,11 +68,14 @@ static void side_init(struct side *s, enum rv_config_role role)
 		s->pool = rv_ippool_new(&s->cfg.pool4.addr, s->cfg.pool4.len, &s->cfg.pool6.addr,
 					s->cfg.pool6.len, 16, NULL);
 		cr_assert_not_null(s->pool);
+		s->leases = rv_leases_new(64, 3600 * RV_NSEC_PER_SEC);
+		cr_assert_not_null(s->leases);
 	}
 	s->env.cfg = &s->cfg;
 	s->env.demux = s->demux;
 	s->env.qsbr = s->qsbr;
 	s->env.pool = s->pool;
+	s->env.leases = s->leases;
 	s->env.data_port = 4434;
 	s->env.ctx = s;
 	s->env.send_keepalive = send_keepalive;
@@ -101,6 +108,7 @@ static void teardown(void)
 	rv_demux_free(srv.demux);
 	rv_demux_free(cli.demux);
 	rv_ippool_free(srv.pool);
+	rv_leases_free(srv.leases);
 }
 
 TestSuite(ctl, .init = setup, .fini = teardown, .timeout = 20);
@@ -119,16 +127,16 @@ static struct rv_endpoint server_ep(void)
 
 /* deliver feeds every frame in |out| to the other side; returns the first
  * CLOSE (or CONTINUE) and empties |out|. */
-static enum rv_ctl_result deliver(struct rv_ctl_out *out, struct rv_ctl_server *s,
-				  struct rv_ctl_client *c)
+static enum rv_ctl_result deliver(struct rv_ctl_out *out, struct rv_ctl_peer *s,
+				  struct rv_ctl_peer *c)
 {
 	enum rv_ctl_result r = RV_CTL_CONTINUE;
 	size_t off = 0, flen;
 
 	while (off < out->len && r == RV_CTL_CONTINUE) {
 		cr_assert_eq(rv_ctl_frame_len(out->buf + off, out->len - off, &flen), RV_CTL_OK);
-		r = s ? rv_ctl_server_on_frame(s, out->buf + off, flen, now)
-		      : rv_ctl_client_on_frame(c, out->buf + off, flen, now);
+		r = s ? rv_ctl_peer_on_frame(s, out->buf + off, flen, now)
+		      : rv_ctl_peer_on_frame(c, out->buf + off, flen, now);
 		off += flen;
 	}
 	out->len = 0;
@@ -136,23 +144,23 @@ static enum rv_ctl_result deliver(struct rv_ctl_out *out, struct rv_ctl_server *
 }
 
 /* pump runs both directions until both output buffers stay empty. */
-static void pump(struct rv_ctl_server *s, struct rv_ctl_client *c)
+static void pump(struct rv_ctl_peer *s, struct rv_ctl_peer *c)
 {
 	for (int i = 0; i < 10; i++) {
-		struct rv_ctl_out *so = rv_ctl_server_out(s), *co = rv_ctl_client_out(c);
+		struct rv_ctl_out *so = rv_ctl_peer_out(s), *co = rv_ctl_peer_out(c);
 
 		if (so->len == 0 && co->len == 0) {
 			return;
 		}
 		cr_assert_eq(deliver(so, NULL, c), RV_CTL_CONTINUE, "client: %s",
-			     rv_ctl_client_reason(c));
+			     rv_ctl_peer_reason(c));
 		cr_assert_eq(deliver(co, s, NULL), RV_CTL_CONTINUE, "server: %s",
-			     rv_ctl_server_reason(s));
+			     rv_ctl_peer_reason(s));
 	}
 	cr_assert_fail("conversation did not settle");
 }
 
-static void bring_up(struct rv_ctl_server **s, struct rv_ctl_client **c, const char *cn,
+static void bring_up(struct rv_ctl_peer **s, struct rv_ctl_peer **c, const char *cn,
 		     const struct rv_ip_addr *prev4)
 {
 	struct rv_endpoint ep = server_ep();
@@ -161,8 +169,8 @@ static void bring_up(struct rv_ctl_server **s, struct rv_ctl_client **c, const c
 	*c = rv_ctl_client_new(&cli.env, exporter, &ep, prev4, NULL, now);
 	cr_assert(*s && *c);
 	pump(*s, *c);
-	cr_assert(rv_ctl_client_running(*c), "client state %s", rv_ctl_client_state(*c));
-	cr_assert_str_eq(rv_ctl_server_state(*s), "running");
+	cr_assert(rv_ctl_peer_running(*c), "client state %s", rv_ctl_peer_state(*c));
+	cr_assert_str_eq(rv_ctl_peer_state(*s), "running");
 }
 
 /* send_one seals one packet on |from| and opens it on |to|. */
@@ -184,43 +192,43 @@ static enum rv_session_result send_one(struct rv_session *from, struct rv_sessio
 	return res;
 }
 
-static void traffic_ok(struct rv_ctl_server *s, struct rv_ctl_client *c)
+static void traffic_ok(struct rv_ctl_peer *s, struct rv_ctl_peer *c)
 {
 	enum rv_session_result r;
 
-	r = send_one(rv_ctl_client_session(c), rv_ctl_server_session(s));
+	r = send_one(rv_ctl_peer_session(c), rv_ctl_peer_session(s));
 	cr_assert(r == RV_SESSION_OK || r == RV_SESSION_KEY_ROLLED, "c->s %s",
 		  rv_session_result_str(r));
-	r = send_one(rv_ctl_server_session(s), rv_ctl_client_session(c));
+	r = send_one(rv_ctl_peer_session(s), rv_ctl_peer_session(c));
 	cr_assert(r == RV_SESSION_OK || r == RV_SESSION_KEY_ROLLED, "s->c %s",
 		  rv_session_result_str(r));
 }
 
 Test(ctl, bring_up_and_matching_keys)
 {
-	struct rv_ctl_server *s;
-	struct rv_ctl_client *c;
+	struct rv_ctl_peer *s;
+	struct rv_ctl_peer *c;
 	char a[64];
 
 	bring_up(&s, &c, "client1", NULL);
 	cr_assert_eq(cli.configs, 1);
 	cr_assert_eq(cli.keepalives, 1, "client announces its endpoint at once");
-	cr_assert_eq(rv_ctl_server_epoch(s), 1);
-	cr_assert_eq(rv_session_tx_epoch(rv_ctl_client_session(c)), 1);
+	cr_assert_eq(rv_session_tx_epoch(rv_ctl_peer_session(s)), 1);
+	cr_assert_eq(rv_session_tx_epoch(rv_ctl_peer_session(c)), 1);
 	cr_assert_eq(rv_demux_count(srv.demux), 1);
-	cr_assert_str_eq(rv_ip_addr_str(rv_session_vaddr4(rv_ctl_server_session(s)), a, sizeof(a)),
+	cr_assert_str_eq(rv_ip_addr_str(rv_session_vaddr4(rv_ctl_peer_session(s)), a, sizeof(a)),
 			 "10.99.0.2");
-	cr_assert_eq(rv_session_remote_index(rv_ctl_client_session(c)),
-		     rv_session_local_index(rv_ctl_server_session(s)));
+	cr_assert_eq(rv_session_remote_index(rv_ctl_peer_session(c)),
+		     rv_session_local_index(rv_ctl_peer_session(s)));
 	traffic_ok(s, c);
-	rv_ctl_client_free(c);
-	rv_ctl_server_free(s);
+	rv_ctl_peer_free(c);
+	rv_ctl_peer_free(s);
 }
 
 Test(ctl, different_exporters_do_not_talk)
 {
-	struct rv_ctl_server *s;
-	struct rv_ctl_client *c;
+	struct rv_ctl_peer *s;
+	struct rv_ctl_peer *c;
 	struct rv_endpoint ep = server_ep();
 	uint8_t other[32];
 
@@ -228,16 +236,16 @@ Test(ctl, different_exporters_do_not_talk)
 	s = rv_ctl_server_new(&srv.env, "client1", exporter, now);
 	c = rv_ctl_client_new(&cli.env, other, &ep, NULL, NULL, now);
 	pump(s, c);
-	cr_assert_eq(send_one(rv_ctl_client_session(c), rv_ctl_server_session(s)),
+	cr_assert_eq(send_one(rv_ctl_peer_session(c), rv_ctl_peer_session(s)),
 		     RV_SESSION_AUTH_FAIL);
-	rv_ctl_client_free(c);
-	rv_ctl_server_free(s);
+	rv_ctl_peer_free(c);
+	rv_ctl_peer_free(s);
 }
 
 Test(ctl, rekeys_from_either_side_and_both_at_once)
 {
-	struct rv_ctl_server *s;
-	struct rv_ctl_client *c;
+	struct rv_ctl_peer *s;
+	struct rv_ctl_peer *c;
 	uint8_t old[RV_DATA_HDR_LEN + 64 + RV_TAG_LEN];
 	struct rv_pkt pkt = { .buf = old, .len = 20 };
 	struct rv_data_hdr hdr;
@@ -246,66 +254,66 @@ Test(ctl, rekeys_from_either_side_and_both_at_once)
 	bring_up(&s, &c, "client1", NULL);
 	/* A packet sealed under epoch 1 and delivered late, after the rekey. */
 	memset(old, 0, sizeof(old));
-	rv_session_seal_batch(rv_ctl_client_session(c), &pkt, 1, now);
+	rv_session_seal_batch(rv_ctl_peer_session(c), &pkt, 1, now);
 
 	/* Too soon after epoch 1: the request waits for the minimum spacing. */
-	rv_ctl_server_request_rekey(s);
-	cr_assert_eq(rv_ctl_server_tick(s, now), RV_CTL_CONTINUE);
-	cr_assert_eq(rv_ctl_server_out(s)->len, 0);
+	rv_ctl_peer_request_rekey(s);
+	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
+	cr_assert_eq(rv_ctl_peer_out(s)->len, 0);
 	now += 2 * RV_NSEC_PER_SEC;
-	cr_assert_eq(rv_ctl_server_tick(s, now), RV_CTL_CONTINUE);
+	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
 	pump(s, c);
-	cr_assert_eq(rv_ctl_server_epoch(s), 2);
-	cr_assert_eq(rv_session_tx_epoch(rv_ctl_client_session(c)), 2);
+	cr_assert_eq(rv_session_tx_epoch(rv_ctl_peer_session(s)), 2);
+	cr_assert_eq(rv_session_tx_epoch(rv_ctl_peer_session(c)), 2);
 	traffic_ok(s, c);
 	cr_assert_eq(rv_wire_parse_data_hdr(&hdr, old, pkt.len), RV_WIRE_OK);
-	rv_session_open_batch(rv_ctl_server_session(s), &pkt, &hdr, &res, 1, now);
+	rv_session_open_batch(rv_ctl_peer_session(s), &pkt, &hdr, &res, 1, now);
 	cr_assert_eq(res, RV_SESSION_OK, "epoch-1 packet after the rekey: %s",
 		     rv_session_result_str(res));
 
 	now += 2 * RV_NSEC_PER_SEC;
-	rv_ctl_client_request_rekey(c);
-	cr_assert_eq(rv_ctl_client_tick(c, now), RV_CTL_CONTINUE);
+	rv_ctl_peer_request_rekey(c);
+	cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE);
 	pump(s, c);
-	cr_assert_eq(rv_session_tx_epoch(rv_ctl_client_session(c)), 3);
-	cr_assert_eq(rv_ctl_server_epoch(s), 3);
+	cr_assert_eq(rv_session_tx_epoch(rv_ctl_peer_session(c)), 3);
+	cr_assert_eq(rv_session_tx_epoch(rv_ctl_peer_session(s)), 3);
 	traffic_ok(s, c);
 
 	/* Both start epoch 4 at once: the server's KEY wins. */
 	now += 2 * RV_NSEC_PER_SEC;
-	rv_ctl_client_request_rekey(c);
-	rv_ctl_server_request_rekey(s);
-	cr_assert_eq(rv_ctl_client_tick(c, now), RV_CTL_CONTINUE);
-	cr_assert_eq(rv_ctl_server_tick(s, now), RV_CTL_CONTINUE);
+	rv_ctl_peer_request_rekey(c);
+	rv_ctl_peer_request_rekey(s);
+	cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE);
+	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
 	pump(s, c);
-	cr_assert_eq(rv_ctl_server_epoch(s), 4);
-	cr_assert_eq(rv_session_tx_epoch(rv_ctl_client_session(c)), 4);
+	cr_assert_eq(rv_session_tx_epoch(rv_ctl_peer_session(s)), 4);
+	cr_assert_eq(rv_session_tx_epoch(rv_ctl_peer_session(c)), 4);
 	traffic_ok(s, c);
 
 	/* The timer alone rekeys too. */
 	srv.cfg.rekey_ms = 5000;
 	now += 5 * RV_NSEC_PER_SEC;
-	cr_assert_eq(rv_ctl_server_tick(s, now), RV_CTL_CONTINUE);
+	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
 	pump(s, c);
-	cr_assert_eq(rv_ctl_server_epoch(s), 5);
+	cr_assert_eq(rv_session_tx_epoch(rv_ctl_peer_session(s)), 5);
 	traffic_ok(s, c);
-	rv_ctl_client_free(c);
-	rv_ctl_server_free(s);
+	rv_ctl_peer_free(c);
+	rv_ctl_peer_free(s);
 }
 
 Test(ctl, teardown_releases_everything)
 {
-	struct rv_ctl_server *s;
-	struct rv_ctl_client *c;
+	struct rv_ctl_peer *s;
+	struct rv_ctl_peer *c;
 
 	bring_up(&s, &c, "client1", NULL);
 	cr_assert_eq(rv_ippool_in_use(srv.pool, AF_INET), 1);
 	cr_assert_eq(rv_ippool_in_use(srv.pool, AF_INET6), 1);
-	rv_ctl_client_goodbye(c, RV_CTL_CODE_SHUTDOWN);
-	cr_assert_eq(deliver(rv_ctl_client_out(c), s, NULL), RV_CTL_CLOSE);
-	cr_assert(strstr(rv_ctl_server_reason(s), "goodbye"), "%s", rv_ctl_server_reason(s));
-	rv_ctl_server_free(s);
-	rv_ctl_client_free(c);
+	rv_ctl_peer_goodbye(c, RV_CTL_CODE_SHUTDOWN, "test");
+	cr_assert_eq(deliver(rv_ctl_peer_out(c), s, NULL), RV_CTL_CLOSE);
+	cr_assert(strstr(rv_ctl_peer_reason(s), "goodbye"), "%s", rv_ctl_peer_reason(s));
+	rv_ctl_peer_free(s);
+	rv_ctl_peer_free(c);
 	cr_assert_eq(rv_demux_count(srv.demux), 0);
 	cr_assert_eq(rv_demux_count(cli.demux), 0);
 	cr_assert_eq(rv_ippool_in_use(srv.pool, AF_INET), 0);
@@ -318,27 +326,27 @@ Test(ctl, teardown_releases_everything)
 
 Test(ctl, keepalives_and_dead_peer)
 {
-	struct rv_ctl_server *s;
-	struct rv_ctl_client *c;
+	struct rv_ctl_peer *s;
+	struct rv_ctl_peer *c;
 
 	bring_up(&s, &c, "client1", NULL);
 	now += (uint64_t)srv.cfg.keepalive_ms * RV_NSEC_PER_MSEC;
-	cr_assert_eq(rv_ctl_server_tick(s, now), RV_CTL_CONTINUE);
-	cr_assert_gt(rv_ctl_server_out(s)->len, 0, "control keepalive sent");
+	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
+	cr_assert_gt(rv_ctl_peer_out(s)->len, 0, "control keepalive sent");
 	pump(s, c);
 	now += (uint64_t)srv.cfg.dead_peer_ms * RV_NSEC_PER_MSEC + 1;
-	cr_assert_eq(rv_ctl_server_tick(s, now), RV_CTL_CLOSE);
-	cr_assert(strstr(rv_ctl_server_reason(s), "silent"), "%s", rv_ctl_server_reason(s));
-	cr_assert_eq(rv_ctl_client_tick(c, now), RV_CTL_CLOSE);
-	rv_ctl_client_free(c);
-	rv_ctl_server_free(s);
+	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CLOSE);
+	cr_assert(strstr(rv_ctl_peer_reason(s), "silent"), "%s", rv_ctl_peer_reason(s));
+	cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CLOSE);
+	rv_ctl_peer_free(c);
+	rv_ctl_peer_free(s);
 }
 
 Test(ctl, protocol_violations_close_with_error)
 {
 	struct rv_endpoint ep = server_ep();
-	struct rv_ctl_server *s = rv_ctl_server_new(&srv.env, "client1", exporter, now);
-	struct rv_ctl_client *c = rv_ctl_client_new(&cli.env, exporter, &ep, NULL, NULL, now);
+	struct rv_ctl_peer *s = rv_ctl_server_new(&srv.env, "client1", exporter, now);
+	struct rv_ctl_peer *c = rv_ctl_client_new(&cli.env, exporter, &ep, NULL, NULL, now);
 	static const uint8_t garbage[] = { 1, 6, 0, 1, 0 };
 	struct rv_ctl_msg m;
 	uint8_t buf[RV_CTL_MAX_FRAME];
@@ -349,22 +357,22 @@ Test(ctl, protocol_violations_close_with_error)
 	m.type = RV_CTL_KEY;
 	m.key.epoch = 1;
 	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), 0);
-	rv_ctl_server_out(s)->len = 0;
-	cr_assert_eq(rv_ctl_server_on_frame(s, buf, n, now), RV_CTL_CLOSE);
-	cr_assert(strstr(rv_ctl_server_reason(s), "expected HELLO"), "%s", rv_ctl_server_reason(s));
+	rv_ctl_peer_out(s)->len = 0;
+	cr_assert_eq(rv_ctl_peer_on_frame(s, buf, n, now), RV_CTL_CLOSE);
+	cr_assert(strstr(rv_ctl_peer_reason(s), "expected HELLO"), "%s", rv_ctl_peer_reason(s));
 	/* The peer is told why, in an ERROR frame. */
-	cr_assert_eq(rv_ctl_frame_len(rv_ctl_server_out(s)->buf, rv_ctl_server_out(s)->len, &flen),
+	cr_assert_eq(rv_ctl_frame_len(rv_ctl_peer_out(s)->buf, rv_ctl_peer_out(s)->len, &flen),
 		     RV_CTL_OK);
-	cr_assert_eq(rv_ctl_decode(&m, rv_ctl_server_out(s)->buf, flen), RV_CTL_OK);
+	cr_assert_eq(rv_ctl_decode(&m, rv_ctl_peer_out(s)->buf, flen), RV_CTL_OK);
 	cr_assert_eq(m.type, RV_CTL_ERROR);
 	cr_assert_eq(m.error.code, RV_CTL_CODE_PROTOCOL);
-	rv_ctl_server_free(s);
+	rv_ctl_peer_free(s);
 	cr_assert_eq(rv_demux_count(srv.demux), 0);
 
 	/* A malformed frame. */
-	cr_assert_eq(rv_ctl_client_on_frame(c, garbage, sizeof(garbage), now), RV_CTL_CLOSE);
-	cr_assert(strstr(rv_ctl_client_reason(c), "malformed"), "%s", rv_ctl_client_reason(c));
-	rv_ctl_client_free(c);
+	cr_assert_eq(rv_ctl_peer_on_frame(c, garbage, sizeof(garbage), now), RV_CTL_CLOSE);
+	cr_assert(strstr(rv_ctl_peer_reason(c), "malformed"), "%s", rv_ctl_peer_reason(c));
+	rv_ctl_peer_free(c);
 
 	/* KEY_ACK for an epoch never offered. */
 	bring_up(&s, &c, "client2", NULL);
@@ -372,39 +380,148 @@ Test(ctl, protocol_violations_close_with_error)
 	m.key.epoch = 9;
 	memset(m.key.pub, 9, sizeof(m.key.pub));
 	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), 0);
-	cr_assert_eq(rv_ctl_server_on_frame(s, buf, n, now), RV_CTL_CLOSE);
-	cr_assert(strstr(rv_ctl_server_reason(s), "KEY_ACK for epoch 9"), "%s",
-		  rv_ctl_server_reason(s));
-	rv_ctl_server_free(s);
-	rv_ctl_client_free(c);
+	cr_assert_eq(rv_ctl_peer_on_frame(s, buf, n, now), RV_CTL_CLOSE);
+	cr_assert(strstr(rv_ctl_peer_reason(s), "KEY_ACK for epoch 9"), "%s",
+		  rv_ctl_peer_reason(s));
+	rv_ctl_peer_free(s);
+	rv_ctl_peer_free(c);
 }
 
+/* v4_of returns the IPv4 address of |p|'s session as text (static buffer). */
+static const char *v4_of(struct rv_ctl_peer *p)
+{
+	static char a[64];
+
+	return rv_ip_addr_str(rv_session_vaddr4(rv_ctl_peer_session(p)), a, sizeof(a));
+}
+
+static void drop_pair(struct rv_ctl_peer *s, struct rv_ctl_peer *c)
+{
+	rv_ctl_peer_free(s);
+	rv_ctl_peer_free(c);
+}
+
+/* Fixed addresses are reserved for their name; a returning client gets its
+ * address back only if the server last leased it to that same name. */
 Test(ctl, addresses_fixed_previous_and_pool)
 {
-	struct rv_ctl_server *s1, *s2, *s3;
-	struct rv_ctl_client *c1, *c2, *c3;
-	struct rv_ip_addr prev = { .family = AF_INET };
-	char a[64], err[256];
+	struct rv_ctl_peer *s, *c;
+	struct rv_ip_addr prev = { .family = AF_INET }, fixed = { .family = AF_INET };
+	char err[256], carol[64];
 
 	cr_assert_eq(rv_config_set(&srv.cfg, "t", "fixed", "alice 10.99.0.7", err, sizeof(err)), 0);
-	bring_up(&s1, &c1, "alice", NULL);
-	cr_assert_str_eq(rv_ip_addr_str(rv_session_vaddr4(rv_ctl_server_session(s1)), a, sizeof(a)),
-			 "10.99.0.7");
+	inet_pton(AF_INET, "10.99.0.7", fixed.a);
+	cr_assert_eq(rv_ippool_reserve(srv.pool, &fixed), 0);
+	bring_up(&s, &c, "alice", NULL);
+	cr_assert_str_eq(v4_of(s), "10.99.0.7");
+	drop_pair(s, c);
+
 	/* A client asking for alice's address does not get it... */
 	inet_pton(AF_INET, "10.99.0.7", prev.a);
-	rv_ctl_server_free(s1);
-	rv_ctl_client_free(c1);
-	bring_up(&s2, &c2, "bob", &prev);
-	cr_assert_str_neq(rv_ip_addr_str(rv_session_vaddr4(rv_ctl_server_session(s2)), a,
-					 sizeof(a)),
-			  "10.99.0.7");
-	/* ...but a free pool address it had before, it gets back. */
-	inet_pton(AF_INET, "10.99.0.9", prev.a);
-	bring_up(&s3, &c3, "carol", &prev);
-	cr_assert_str_eq(rv_ip_addr_str(rv_session_vaddr4(rv_ctl_server_session(s3)), a, sizeof(a)),
-			 "10.99.0.9");
-	rv_ctl_server_free(s2);
-	rv_ctl_client_free(c2);
-	rv_ctl_server_free(s3);
-	rv_ctl_client_free(c3);
+	bring_up(&s, &c, "bob", &prev);
+	cr_assert_str_neq(v4_of(s), "10.99.0.7");
+	drop_pair(s, c);
+
+	/* ...nor does one that reconnects until the pool cursor has walked
+	 * over every address (the pool holds 16). */
+	for (int i = 0; i < 40; i++) {
+		bring_up(&s, &c, "mallory", NULL);
+		cr_assert_str_neq(v4_of(s), "10.99.0.7", "round %d", i);
+		drop_pair(s, c);
+	}
+	/* alice still gets hers. */
+	bring_up(&s, &c, "alice", NULL);
+	cr_assert_str_eq(v4_of(s), "10.99.0.7");
+	drop_pair(s, c);
+
+	/* carol gets the address she really held back... */
+	bring_up(&s, &c, "carol", NULL);
+	snprintf(carol, sizeof(carol), "%s", v4_of(s));
+	inet_pton(AF_INET, carol, prev.a);
+	drop_pair(s, c);
+	bring_up(&s, &c, "carol", &prev);
+	cr_assert_str_eq(v4_of(s), carol);
+	drop_pair(s, c);
+	/* ...but dave, claiming carol's former address, does not. */
+	bring_up(&s, &c, "dave", &prev);
+	cr_assert_str_neq(v4_of(s), carol);
+	drop_pair(s, c);
+	/* An address the server never leased to anyone is not granted on
+	 * request either. */
+	inet_pton(AF_INET, "10.99.0.15", prev.a);
+	bring_up(&s, &c, "erin", &prev);
+	cr_assert_str_neq(v4_of(s), "10.99.0.15");
+	drop_pair(s, c);
+}
+
+/* A client may start key exchanges, but not without limit: too soon after
+ * the previous one, or beyond its per-minute budget, it is disconnected. */
+Test(ctl, client_rekeys_are_rate_limited)
+{
+	struct rv_ctl_peer *s, *c;
+	const uint64_t gap = RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC;
+	uint64_t start = now;
+	unsigned ok = 0, refill;
+
+	bring_up(&s, &c, "client1", NULL);
+	/* Rekey as fast as the client's own spacing allows: the budget
+	 * (refilled at RV_CTL_PEER_REKEYS_PER_MIN per minute) runs out. */
+	for (;;) {
+		now += gap;
+		rv_ctl_peer_request_rekey(c);
+		cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE);
+		if (deliver(rv_ctl_peer_out(c), s, NULL) == RV_CTL_CLOSE) {
+			break;
+		}
+		pump(s, c);
+		ok++;
+		cr_assert_lt(ok, 1000u, "never limited");
+	}
+	refill = (unsigned)((now - start) / (60 * RV_NSEC_PER_SEC / RV_CTL_PEER_REKEYS_PER_MIN));
+	cr_assert_geq(ok, (unsigned)RV_CTL_PEER_REKEYS_PER_MIN);
+	cr_assert_leq(ok, RV_CTL_PEER_REKEYS_PER_MIN + refill);
+	cr_assert_eq(rv_ctl_peer_rekeys(s), (uint64_t)ok + 1);
+	cr_assert(strstr(rv_ctl_peer_reason(s), "key exchanges in a minute"), "%s",
+		  rv_ctl_peer_reason(s));
+	cr_assert_eq(rv_ctl_peer_sent_code(s), RV_CTL_CODE_RATE);
+	drop_pair(s, c);
+}
+
+/* A KEY sent right after the previous epoch (a client that does not wait)
+ * is refused at once. */
+Test(ctl, client_rekey_too_soon_is_refused)
+{
+	struct rv_ctl_peer *s, *c;
+	struct rv_ctl_msg m = { .type = RV_CTL_KEY };
+	uint8_t buf[RV_CTL_MAX_FRAME];
+	size_t n;
+
+	bring_up(&s, &c, "client1", NULL);
+	now += 100 * RV_NSEC_PER_MSEC;
+	m.key.epoch = 2;
+	memset(m.key.pub, 9, sizeof(m.key.pub));
+	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), 0);
+	cr_assert_eq(rv_ctl_peer_on_frame(s, buf, n, now), RV_CTL_CLOSE);
+	cr_assert(strstr(rv_ctl_peer_reason(s), "ms after the last one"), "%s",
+		  rv_ctl_peer_reason(s));
+	drop_pair(s, c);
+}
+
+/* After a reload the server pushes new routes and timers to a running
+ * client that announced it can take them; addresses stay. */
+Test(ctl, config_update_reaches_running_client)
+{
+	struct rv_ctl_peer *s, *c;
+	char err[256];
+
+	bring_up(&s, &c, "client1", NULL);
+	cr_assert_eq(cli.configs, 1);
+	cr_assert_eq(rv_config_set(&srv.cfg, "t", "route", "192.168.50.0/24", err, sizeof(err)), 0);
+	srv.cfg.keepalive_ms = 4000;
+	cr_assert(rv_ctl_server_push_config(s, now));
+	cr_assert_eq(deliver(rv_ctl_peer_out(s), NULL, c), RV_CTL_CONTINUE);
+	cr_assert_eq(cli.configs, 2);
+	cr_assert(rv_ctl_peer_running(c));
+	traffic_ok(s, c);
+	drop_pair(s, c);
 }

@@ -1,0 +1,455 @@
+/*
+ * mgmt.c — the management commands: `ringvpn status`, `kick`, `rekey`,
+ * `reload` and `log-level` talk to a running server or client over its
+ * status socket (protocol and access rules: core/mgmt.h).
+ *
+ *   ringvpn status [-s SOCK] [--json | --prometheus | --kv] [--watch [SECS]]
+ *   ringvpn kick NAME [-s SOCK]
+ *   ringvpn rekey [NAME] [-s SOCK]
+ *   ringvpn reload [-s SOCK]
+ *   ringvpn log-level LEVEL [-s SOCK]
+ *
+ * Without -s the server's default socket is tried, then the client's.
+ * `status --watch` redraws every SECS (default 1) seconds like top, with
+ * per-session receive and transmit rates computed from two snapshots.
+ */
+#include "cli/cmds.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/exit.h"
+#include "core/mgmt.h"
+#include "core/status.h"
+#include "core/strbuf.h"
+
+static const char *const default_sockets[] = { "/run/ringvpn-server.sock",
+					       "/run/ringvpn-client.sock" };
+
+static int try_connect(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* request sends |req| and reads the whole reply into |out| (status line
+ * included). Returns 0 or an exit code after printing why. */
+static int request(const char *path, const struct rv_mgmt_req *req, struct rv_strbuf *out)
+{
+	char line[RV_MGMT_MAX_REQ + 1], buf[65536];
+	size_t off = 0, len;
+	ssize_t n;
+	int fd;
+
+	if (rv_mgmt_format(line, sizeof(line), req)) {
+		fprintf(stderr, "ringvpn: invalid request argument\n");
+		return RV_EXIT_USAGE;
+	}
+	if (path) {
+		fd = try_connect(path);
+	} else {
+		path = default_sockets[0];
+		fd = try_connect(path);
+		if (fd < 0) {
+			path = default_sockets[1];
+			fd = try_connect(path);
+		}
+	}
+	if (fd < 0) {
+		fprintf(stderr,
+			"ringvpn: cannot connect to %s: %s (is the server or client running? give "
+			"its status_socket with -s)\n",
+			path, strerror(errno));
+		return errno == EACCES || errno == EPERM ? RV_EXIT_PERM : RV_EXIT_NET;
+	}
+	len = strlen(line);
+	while (off < len) {
+		n = send(fd, line + off, len - off, MSG_NOSIGNAL);
+		if (n <= 0) {
+			fprintf(stderr, "ringvpn: send: %s\n", strerror(errno));
+			close(fd);
+			return RV_EXIT_NET;
+		}
+		off += (size_t)n;
+	}
+	shutdown(fd, SHUT_WR);
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+		rv_strbuf_append(out, buf, (size_t)n);
+	}
+	close(fd);
+	if (n < 0 || out->len == 0) {
+		fprintf(stderr, "ringvpn: no reply from %s\n", path);
+		return RV_EXIT_NET;
+	}
+	return 0;
+}
+
+/* reply_body checks the status line: prints an error and returns an exit
+ * code, or returns 0 and points |*body| after the "ok" line. */
+static int reply_body(const struct rv_strbuf *r, const char **body)
+{
+	const char *s = rv_strbuf_str(r);
+
+	if (!strncmp(s, "ok\n", 3)) {
+		*body = s + 3;
+		return 0;
+	}
+	fprintf(stderr, "ringvpn: %s", strncmp(s, "error: ", 7) ? "bad reply: " : "");
+	fputs(s, stderr);
+	if (!strstr(s, "\n")) {
+		fputc('\n', stderr);
+	}
+	return strstr(s, "permission denied") ? RV_EXIT_PERM : RV_EXIT_FAILURE;
+}
+
+static int run(const char *path, const struct rv_mgmt_req *req)
+{
+	struct rv_strbuf r = { .max = RV_MGMT_MAX_REPLY + 4096 };
+	const char *body;
+	int code;
+
+	code = request(path, req, &r);
+	if (code == 0) {
+		code = reply_body(&r, &body);
+		if (code == 0) {
+			fputs(body, stdout);
+		}
+	}
+	rv_strbuf_free(&r);
+	return code;
+}
+
+/* ---- status --watch ---------------------------------------------------- */
+
+struct watch_row {
+	char name[65];
+	uint64_t rx, tx;
+};
+
+/* kv_get copies the value of |key| in a `key=value` line. */
+static bool kv_get(const char *line, const char *key, char *out, size_t len)
+{
+	size_t kl = strlen(key);
+
+	for (const char *p = line; (p = strstr(p, key)) != NULL; p += kl) {
+		if ((p == line || p[-1] == ' ') && p[kl] == '=') {
+			size_t n = strcspn(p + kl + 1, " \n");
+
+			snprintf(out, len, "%.*s", (int)n, p + kl + 1);
+			return true;
+		}
+	}
+	return false;
+}
+
+static size_t parse_rows(const char *body, struct watch_row *rows, size_t max)
+{
+	size_t n = 0;
+
+	for (const char *l = body; l && *l && n < max;
+	     l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		char v[32];
+
+		if (strncmp(l, "session ", 8) != 0) {
+			continue;
+		}
+		memset(&rows[n], 0, sizeof(rows[n]));
+		kv_get(l, "name", rows[n].name, sizeof(rows[n].name));
+		if (kv_get(l, "rx_bytes", v, sizeof(v))) {
+			rows[n].rx = strtoull(v, NULL, 10);
+		}
+		if (kv_get(l, "tx_bytes", v, sizeof(v))) {
+			rows[n].tx = strtoull(v, NULL, 10);
+		}
+		n++;
+	}
+	return n;
+}
+
+static const char *rate(double bytes_per_s, char *buf, size_t len)
+{
+	double bits = bytes_per_s * 8;
+
+	if (bits >= 1e9) {
+		snprintf(buf, len, "%.2f Gbit/s", bits / 1e9);
+	} else if (bits >= 1e6) {
+		snprintf(buf, len, "%.2f Mbit/s", bits / 1e6);
+	} else {
+		snprintf(buf, len, "%.1f kbit/s", bits / 1e3);
+	}
+	return buf;
+}
+
+static int watch(const char *path, unsigned secs)
+{
+	enum { MAX_ROWS = 100000 };
+	struct watch_row *prev = calloc(MAX_ROWS, sizeof(*prev));
+	struct watch_row *cur = calloc(MAX_ROWS, sizeof(*cur));
+	size_t nprev = 0;
+	bool tty = isatty(STDOUT_FILENO);
+	int code = 0;
+
+	if (!prev || !cur) {
+		free(prev);
+		free(cur);
+		fprintf(stderr, "ringvpn: out of memory\n");
+		return RV_EXIT_FAILURE;
+	}
+	for (;;) {
+		struct rv_mgmt_req human = { .cmd = RV_MGMT_STATUS, .format = RV_MGMT_HUMAN };
+		struct rv_mgmt_req kv = { .cmd = RV_MGMT_STATUS, .format = RV_MGMT_KV };
+		struct rv_strbuf h = { 0 }, k = { 0 };
+		const char *hb, *kb;
+		size_t ncur;
+
+		code = request(path, &human, &h);
+		if (!code) {
+			code = reply_body(&h, &hb);
+		}
+		if (!code) {
+			code = request(path, &kv, &k);
+		}
+		if (!code) {
+			code = reply_body(&k, &kb);
+		}
+		if (code) {
+			rv_strbuf_free(&h);
+			rv_strbuf_free(&k);
+			break;
+		}
+		ncur = parse_rows(kb, cur, MAX_ROWS);
+		if (tty) {
+			fputs("\033[H\033[2J", stdout); /* home, clear */
+		}
+		fputs(hb, stdout);
+		printf("\n%-24s %16s %16s   (every %u s)\n", "RATES", "RX", "TX", secs);
+		for (size_t i = 0; i < ncur; i++) {
+			char r1[32], r2[32];
+			uint64_t prx = cur[i].rx, ptx = cur[i].tx;
+
+			for (size_t j = 0; j < nprev; j++) {
+				if (!strcmp(prev[j].name, cur[i].name)) {
+					prx = prev[j].rx;
+					ptx = prev[j].tx;
+					break;
+				}
+			}
+			printf("%-24s %16s %16s\n", cur[i].name,
+			       rate((double)(cur[i].rx - prx) / secs, r1, sizeof(r1)),
+			       rate((double)(cur[i].tx - ptx) / secs, r2, sizeof(r2)));
+		}
+		fflush(stdout);
+		memcpy(prev, cur, ncur * sizeof(*cur));
+		nprev = ncur;
+		rv_strbuf_free(&h);
+		rv_strbuf_free(&k);
+		sleep(secs);
+	}
+	free(prev);
+	free(cur);
+	return code;
+}
+
+/* ---- commands ---------------------------------------------------------- */
+
+static void usage(FILE *f, enum rv_mgmt_cmd cmd)
+{
+	const struct rv_mgmt_cmd_info *c = &rv_mgmt_cmds[cmd];
+
+	if (cmd == RV_MGMT_STATUS) {
+		fprintf(f,
+			"Usage: ringvpn status [-s SOCK] [--json|--prometheus|--kv] "
+			"[--watch [SECS]] [--rekey [NAME]]\n\n"
+			"  %s.\n"
+			"  --json          versioned JSON (schema in core/status.h and the "
+			"README)\n"
+			"  --prometheus    Prometheus text exposition (node_exporter textfile "
+			"collector)\n"
+			"  --kv            key=value lines, one per session and worker "
+			"(scripts)\n"
+			"  --watch [SECS]  redraw every SECS seconds (default 1) with "
+			"per-session rates\n"
+			"  --rekey [NAME]  same as `ringvpn rekey [NAME]`\n",
+			c->help);
+	} else {
+		fprintf(f, "Usage: ringvpn %s%s%s [-s SOCK]\n\n  %s.\n", c->name,
+			c->args[0] ? " " : "", c->args, c->help);
+	}
+	fprintf(f,
+		"  -s, --socket SOCK   the server's or client's status_socket (default %s, "
+		"then %s)\n"
+		"  -h, --help          this help\n\n"
+		"Access: root, or members of the configured admin_group (changing state "
+		"needs admin_group_write).\n",
+		default_sockets[0], default_sockets[1]);
+}
+
+static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "prometheus", no_argument, NULL, 'p' },
+		{ "kv", no_argument, NULL, 'k' },
+		{ "watch", optional_argument, NULL, 'w' },
+		{ "rekey", optional_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct rv_mgmt_req req = { .cmd = which };
+	const char *path = NULL;
+	unsigned watch_secs = 0;
+	int c, nargs = 0;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":s:h", lopts, NULL)) != -1) {
+		bool status_only = c == 'j' || c == 'p' || c == 'k' || c == 'w' || c == 'r';
+
+		if (status_only && which != RV_MGMT_STATUS) {
+			fprintf(stderr, "ringvpn %s: unknown option %s (see --help)\n",
+				rv_mgmt_cmds[which].name, argv[optind - 1]);
+			return RV_EXIT_USAGE;
+		}
+		switch (c) {
+		case 's':
+			path = optarg;
+			break;
+		case 'j':
+			req.format = RV_MGMT_JSON;
+			break;
+		case 'p':
+			req.format = RV_MGMT_PROMETHEUS;
+			break;
+		case 'k':
+			req.format = RV_MGMT_KV;
+			break;
+		case 'w': {
+			const char *v = optarg;
+
+			if (!v && optind < argc && argv[optind][0] != '-') {
+				v = argv[optind++];
+			}
+			watch_secs = v ? (unsigned)strtoul(v, NULL, 10) : 1;
+			if (watch_secs == 0 || watch_secs > 3600) {
+				fprintf(stderr, "ringvpn status: --watch takes 1..3600 seconds\n");
+				return RV_EXIT_USAGE;
+			}
+			break;
+		}
+		case 'r': {
+			/* The old spelling of `ringvpn rekey [NAME]`. */
+			const char *name = optarg;
+
+			if (!name && optind < argc && argv[optind][0] != '-') {
+				name = argv[optind++];
+			}
+			req.cmd = RV_MGMT_REKEY;
+			snprintf(req.name, sizeof(req.name), "%s", name ? name : "");
+			break;
+		}
+		case 'h':
+			usage(stdout, which);
+			return RV_EXIT_OK;
+		case ':':
+			fprintf(stderr, "ringvpn %s: option %s needs a value\n",
+				rv_mgmt_cmds[which].name, argv[optind - 1]);
+			return RV_EXIT_USAGE;
+		default:
+			fprintf(stderr, "ringvpn %s: unknown option %s (see --help)\n",
+				rv_mgmt_cmds[which].name, argv[optind - 1]);
+			return RV_EXIT_USAGE;
+		}
+	}
+	for (; optind < argc; optind++, nargs++) {
+		const char *a = argv[optind];
+
+		if (nargs == 0 && (which == RV_MGMT_KICK || which == RV_MGMT_REKEY)) {
+			if (strlen(a) > RV_MGMT_NAME_MAX) {
+				fprintf(stderr, "ringvpn %s: name longer than %d bytes\n",
+					rv_mgmt_cmds[which].name, RV_MGMT_NAME_MAX);
+				return RV_EXIT_USAGE;
+			}
+			snprintf(req.name, sizeof(req.name), "%s", a);
+		} else if (nargs == 0 && which == RV_MGMT_LOG_LEVEL) {
+			req.level = -1;
+			for (int lv = 0; lv < 4; lv++) {
+				if (!strcmp(a, rv_mgmt_level_name(lv))) {
+					req.level = lv;
+				}
+			}
+			if (req.level < 0) {
+				fprintf(stderr,
+					"ringvpn log-level: '%s' is not one of fatal, warn, "
+					"info, debug\n",
+					a);
+				return RV_EXIT_USAGE;
+			}
+		} else {
+			fprintf(stderr, "ringvpn %s: unexpected argument '%s' (see --help)\n",
+				rv_mgmt_cmds[which].name, a);
+			return RV_EXIT_USAGE;
+		}
+	}
+	if ((which == RV_MGMT_KICK || which == RV_MGMT_LOG_LEVEL) && nargs == 0) {
+		fprintf(stderr, "ringvpn %s: missing %s (see --help)\n", rv_mgmt_cmds[which].name,
+			rv_mgmt_cmds[which].args);
+		return RV_EXIT_USAGE;
+	}
+	if (watch_secs) {
+		return watch(path, watch_secs);
+	}
+	return run(path, &req);
+}
+
+int rv_cmd_status(int argc, char **argv)
+{
+	return cmd(RV_MGMT_STATUS, argc, argv);
+}
+
+int rv_cmd_kick(int argc, char **argv)
+{
+	return cmd(RV_MGMT_KICK, argc, argv);
+}
+
+int rv_cmd_rekey(int argc, char **argv)
+{
+	return cmd(RV_MGMT_REKEY, argc, argv);
+}
+
+int rv_cmd_reload(int argc, char **argv)
+{
+	return cmd(RV_MGMT_RELOAD, argc, argv);
+}
+
+int rv_cmd_log_level(int argc, char **argv)
+{
+	return cmd(RV_MGMT_LOG_LEVEL, argc, argv);
+}

@@ -1,0 +1,96 @@
+/*
+ * lease.h — which certificate name the server last gave each virtual
+ * address to, so a reconnecting client gets its previous address back only
+ * if it really held it.
+ *
+ * A client's HELLO may name the addresses of its previous session. The
+ * server honours that only if (a) it itself last leased that address to the
+ * same certificate name, (b) the lease ended less than |lifetime_ns| ago (or
+ * is still live — replace-same-name), and (c) the address is free (the
+ * caller checks the pool). Otherwise the client gets a fresh address.
+ *
+ * The table is keyed by address (IPv4 or IPv6; family and bytes, so
+ * 10.0.0.1 and a00:1:: are different) and bounded: at most |max_entries|
+ * records; when full, recording a new address evicts the record released
+ * longest ago (records of live leases are evicted only if every record is
+ * live, which max_entries >= 2 * max_clients rules out; then the one granted
+ * longest ago goes). A record stays until evicted or replaced: one released
+ * more than lifetime_ns ago is simply never honoured. O(1) per operation
+ * (SipHash-keyed hash by address, an LRU list of released records and a
+ * list of live ones in grant order). Allocates only in rv_leases_new.
+ *
+ * Time is a parameter: |now_ns| is monotonic nanoseconds, any start value.
+ * Single-threaded (the control thread).
+ */
+#ifndef RV_CORE_LEASE_H
+#define RV_CORE_LEASE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/ip.h"
+
+enum {
+	RV_LEASE_NAME_MAX = 64,		/* = RV_CONFIG_NAME_MAX */
+	RV_LEASE_MAX_ENTRIES = 1 << 24, /* sanity bound on max_entries */
+};
+
+struct rv_leases;
+
+/* rv_leases_new returns an empty table holding at most |max_entries| records,
+ * or NULL (-ENOMEM, or max_entries not in 1 .. RV_LEASE_MAX_ENTRIES). */
+struct rv_leases *rv_leases_new(size_t max_entries, uint64_t lifetime_ns);
+
+/* rv_leases_free frees the table (wipes names). NULL ok. */
+void rv_leases_free(struct rv_leases *l);
+
+/* rv_leases_set_lifetime changes the lifetime (config reload); it applies at
+ * once to every released record, including ones released before. */
+void rv_leases_set_lifetime(struct rv_leases *l, uint64_t lifetime_ns);
+
+/* rv_leases_grant records that |addr| was given to |name| at |now_ns| (a
+ * live lease). Replaces any record of |addr|; may evict another address's
+ * record (see above). A name longer than RV_LEASE_NAME_MAX bytes is recorded
+ * as matching no name, so two long names sharing a prefix are never taken
+ * for each other. */
+void rv_leases_grant(struct rv_leases *l, const struct rv_ip_addr *addr, const char *name,
+		     uint64_t now_ns);
+
+/* rv_leases_release marks the live lease of |addr| ended at |now_ns| (the
+ * record is honoured for lifetime_ns more). No-op if |addr| has no record or
+ * its lease already ended (the first end time stays). */
+void rv_leases_release(struct rv_leases *l, const struct rv_ip_addr *addr, uint64_t now_ns);
+
+/* rv_leases_may_return: may |name| have |addr| back? True iff the record of
+ * |addr| names |name| (the whole name, byte for byte) and is live or was
+ * released at most lifetime_ns before |now_ns| (a |now_ns| before the
+ * release counts as "just released"). */
+bool rv_leases_may_return(const struct rv_leases *l, const struct rv_ip_addr *addr,
+			  const char *name, uint64_t now_ns);
+
+/* rv_leases_changes counts grants and releases so far (to tell whether the
+ * table changed since it was last saved). */
+uint64_t rv_leases_changes(const struct rv_leases *l);
+
+/* rv_leases_count returns the number of records (live and released). */
+size_t rv_leases_count(const struct rv_leases *l);
+
+struct rv_strbuf;
+
+/* rv_leases_save writes every record as text to |out|, one per line:
+ * "ADDRESS AGE NAME", AGE being the seconds since the lease ended (0: still
+ * live) as of |now_ns|. The server keeps this in its lease_file so that
+ * clients get their addresses back across a restart, even after kill -9. */
+void rv_leases_save(const struct rv_leases *l, struct rv_strbuf *out, uint64_t now_ns);
+
+/* rv_leases_load adds the records of a saved text (|len| bytes; lines
+ * starting with '#' ignored) as leases that ended AGE seconds before
+ * |now_ns| (a lease live when saved counts as ended then); records already
+ * past the lifetime are skipped. Returns how many were loaded; malformed
+ * lines are skipped and counted in |*out_bad| (may be NULL). Pure: the
+ * caller reads the file. */
+int rv_leases_load(struct rv_leases *l, const char *text, size_t len, uint64_t now_ns,
+		   size_t *out_bad);
+
+#endif /* RV_CORE_LEASE_H */

@@ -1,0 +1,85 @@
+/*
+ * mgmt.h — the management protocol spoken on the local control socket
+ * (status_socket), defined once for both ends: the server/client serving it
+ * (tls/mgmt.c) parses requests with rv_mgmt_parse, and `ringvpn status`,
+ * `kick`, `rekey`, `reload` and `log-level` (cli/) build them with
+ * rv_mgmt_format and list them from rv_mgmt_cmds.
+ *
+ * One request per connection: a single line of printable ASCII, at most
+ * RV_MGMT_MAX_REQ bytes including the newline:
+ *
+ *   status [human|json|prometheus|kv]   read-only
+ *   kick NAME                           changes state (server only)
+ *   rekey [NAME]                        changes state
+ *   reload                              changes state
+ *   log-level fatal|warn|info|debug     changes state
+ *
+ * NAME is a certificate name (printable ASCII without spaces, at most 64
+ * bytes). The reply is a first line "ok" or "error: TEXT", then the body,
+ * then the server closes the connection. Replies are bounded
+ * (RV_MGMT_MAX_REPLY); a longer status is cut and says so.
+ *
+ * Access (checked with SO_PEERCRED by the server): root may send anything;
+ * members of admin_group may send read-only requests, and state-changing
+ * ones too when admin_group_write is set.
+ */
+#ifndef RV_CORE_MGMT_H
+#define RV_CORE_MGMT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum {
+	RV_MGMT_MAX_REQ = 256,
+	RV_MGMT_MAX_REPLY = 32 * 1024 * 1024,
+	RV_MGMT_NAME_MAX = 64,
+};
+
+enum rv_mgmt_cmd {
+	RV_MGMT_STATUS = 0,
+	RV_MGMT_KICK,
+	RV_MGMT_REKEY,
+	RV_MGMT_RELOAD,
+	RV_MGMT_LOG_LEVEL,
+	RV_MGMT_NUM_CMDS,
+};
+
+enum rv_mgmt_format {
+	RV_MGMT_HUMAN = 0,
+	RV_MGMT_JSON,
+	RV_MGMT_PROMETHEUS,
+	RV_MGMT_KV, /* `key=value` lines, one per session and worker (scripts, tests) */
+};
+
+struct rv_mgmt_req {
+	enum rv_mgmt_cmd cmd;
+	enum rv_mgmt_format format;	 /* status */
+	int level;			 /* log-level: enum rv_log_level */
+	char name[RV_MGMT_NAME_MAX + 1]; /* kick, rekey ("" = all) */
+};
+
+struct rv_mgmt_cmd_info {
+	const char *name; /* as typed: "log-level" */
+	const char *args; /* usage of the arguments, "" if none */
+	bool changes;	  /* changes state (needs write access) */
+	const char *help; /* one line */
+};
+
+/* rv_mgmt_cmds describes every command, indexed by enum rv_mgmt_cmd. */
+extern const struct rv_mgmt_cmd_info rv_mgmt_cmds[RV_MGMT_NUM_CMDS];
+
+/* rv_mgmt_parse parses one request of |len| bytes at |buf| (a trailing
+ * "\n" or "\r\n" is allowed). Returns 0, or -EINVAL with what was wrong in
+ * |err|. Pure; fuzzed. */
+int rv_mgmt_parse(struct rv_mgmt_req *out, const char *buf, size_t len, char *err, size_t err_len);
+
+/* rv_mgmt_format writes |req| as a request line with its newline into |buf|.
+ * Returns 0 or -ENOSPC / -EINVAL (a name that the parser would refuse). */
+int rv_mgmt_format(char *buf, size_t len, const struct rv_mgmt_req *req);
+
+/* rv_mgmt_format_name / rv_mgmt_level_name return the request words for a
+ * status format and a log level ("?" if out of range). */
+const char *rv_mgmt_format_name(enum rv_mgmt_format f);
+const char *rv_mgmt_level_name(int level);
+
+#endif /* RV_CORE_MGMT_H */

@@ -1,0 +1,593 @@
+/*
+ * status.c — the status snapshot's renderings (see status.h). Pure: the
+ * filler computed every age; here numbers only become text.
+ */
+#include "core/status.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+const double rv_status_hs_bounds[RV_STATUS_HS_BUCKETS] = {
+	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+};
+
+struct rv_status_peer *rv_status_add_peer(struct rv_status *st)
+{
+	if (st->num_peers == st->cap_peers) {
+		size_t ncap = st->cap_peers ? st->cap_peers * 2 : 16;
+		struct rv_status_peer *np = realloc(st->peers, ncap * sizeof(*np));
+
+		if (!np) {
+			return NULL;
+		}
+		st->peers = np;
+		st->cap_peers = ncap;
+	}
+	memset(&st->peers[st->num_peers], 0, sizeof(st->peers[0]));
+	return &st->peers[st->num_peers++];
+}
+
+void rv_status_free(struct rv_status *st)
+{
+	free(st->peers);
+	free(st->workers);
+	st->peers = NULL;
+	st->workers = NULL;
+	st->num_peers = st->cap_peers = st->num_workers = 0;
+}
+
+void rv_status_hs_observe(uint64_t *buckets, double *sum, uint64_t *count, double seconds)
+{
+	for (size_t i = 0; i < RV_STATUS_HS_BUCKETS; i++) {
+		if (seconds <= rv_status_hs_bounds[i]) {
+			buckets[i]++;
+		}
+	}
+	*sum += seconds;
+	(*count)++;
+}
+
+const char *rv_fmt_bytes(uint64_t n, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = (double)n;
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0) {
+		snprintf(buf, len, "%" PRIu64 " B", n);
+	} else {
+		snprintf(buf, len, "%.1f %s", v, units[u]);
+	}
+	return buf;
+}
+
+const char *rv_fmt_age(uint64_t s, char *buf, size_t len)
+{
+	if (s < 60) {
+		snprintf(buf, len, "%" PRIu64 "s", s);
+	} else if (s < 3600) {
+		snprintf(buf, len, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
+	} else if (s < 86400) {
+		snprintf(buf, len, "%" PRIu64 "h%02" PRIu64 "m", s / 3600, s % 3600 / 60);
+	} else {
+		snprintf(buf, len, "%" PRIu64 "d%02" PRIu64 "h", s / 86400, s % 86400 / 3600);
+	}
+	return buf;
+}
+
+static const char *addr_or(const struct rv_ip_addr *a, char *buf, size_t len, const char *none)
+{
+	return a->family ? rv_ip_addr_str(a, buf, len) : none;
+}
+
+static const char *ep_or(const struct rv_endpoint *e, char *buf, size_t len, const char *none)
+{
+	return e->len ? rv_endpoint_str(e, buf, len) : none;
+}
+
+static uint64_t peer_drops(const struct rv_status_peer *p)
+{
+	uint64_t n = 0;
+
+	for (int d = 0; d < RV_DROP_MAX; d++) {
+		n += p->stats.drop[d];
+	}
+	return n;
+}
+
+/* ---- human ------------------------------------------------------------- */
+
+static void expiry_line(struct rv_strbuf *o, const char *what, int64_t s)
+{
+	char age[32];
+
+	if (s < 0) {
+		rv_strbuf_printf(o, "  %-14s EXPIRED %s ago\n", what,
+				 rv_fmt_age((uint64_t)-s, age, sizeof(age)));
+	} else {
+		rv_strbuf_printf(o, "  %-14s expires in %s%s\n", what,
+				 rv_fmt_age((uint64_t)s, age, sizeof(age)),
+				 s < 14 * 86400 ? "  (renew soon)" : "");
+	}
+}
+
+void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
+{
+	static const char *const hdr[] = { "NAME",  "VIRTUAL ADDRESSES", "ENDPOINT", "SINCE",
+					   "EPOCH", "HANDSHAKE",	 "RX",	     "TX",
+					   "DROPS" };
+	enum { NCOL = sizeof(hdr) / sizeof(hdr[0]) };
+	size_t w[NCOL];
+	char age[32], b1[32];
+	bool server = !strcmp(st->role, "server");
+
+	rv_strbuf_printf(o, "ringvpn %s: %s, up %s\n", st->role, st->state,
+			 rv_fmt_age(st->uptime_s, age, sizeof(age)));
+	if (server) {
+		rv_strbuf_printf(o, "  listening %s (control), UDP %u (data), tun %s\n", st->listen,
+				 st->data_port, st->tun);
+		rv_strbuf_printf(o, "  sessions %zu, handshaking %zu, connections %zu\n",
+				 st->sessions, st->handshaking, st->connections);
+		rv_strbuf_printf(o,
+				 "  handshakes ok %" PRIu64 ", failed %" PRIu64
+				 ", timed out %" PRIu64 ", evicted %" PRIu64 "\n",
+				 st->hs_ok, st->hs_failed, st->hs_timeouts, st->hs_evicted);
+		rv_strbuf_printf(o,
+				 "  replaced %" PRIu64 ", kicked %" PRIu64 ", revoked %" PRIu64
+				 ", rate-limited %" PRIu64 ", reloads %" PRIu64 " (%" PRIu64
+				 " refused)\n",
+				 st->replaced, st->kicked, st->revoked, st->rate_limited,
+				 st->reloads, st->reload_failures);
+		rv_strbuf_printf(o, "  pool v4 %zu/%zu, v6 %zu/%zu in use\n", st->pool4_in_use,
+				 st->pool4_size, st->pool6_in_use, st->pool6_size);
+	} else {
+		rv_strbuf_printf(o, "  server %s, tun %s, failed attempts %u\n", st->server,
+				 st->tun, st->failed_attempts);
+	}
+	if (st->have_cert_expiry) {
+		expiry_line(o, "certificate", st->cert_expires_s);
+		expiry_line(o, "CA", st->ca_expires_s);
+	}
+	if (st->have_crl) {
+		expiry_line(o, "CRL", st->crl_next_update_s);
+		if (st->crl_next_update_s < 0) {
+			rv_strbuf_printf(o, "  WARNING: the CRL has expired: every client is "
+					    "refused until a fresh one is published\n");
+		}
+	}
+	rv_strbuf_printf(o, "\n");
+	if (st->num_peers == 0) {
+		rv_strbuf_printf(o, "no %s\n", server ? "sessions" : "session");
+	} else {
+		/* Two passes: measure every cell, then print aligned. */
+		char cells[NCOL][96];
+
+		for (size_t c = 0; c < NCOL; c++) {
+			w[c] = strlen(hdr[c]);
+		}
+		for (int pass = 0; pass < 2; pass++) {
+			if (pass == 1) {
+				for (size_t c = 0; c < NCOL; c++) {
+					rv_strbuf_printf(o, "%-*s%s", c + 1 < NCOL ? (int)w[c] : 0,
+							 hdr[c], c + 1 < NCOL ? "  " : "\n");
+				}
+			}
+			for (size_t i = 0; i < st->num_peers; i++) {
+				const struct rv_status_peer *p = &st->peers[i];
+				char a4[48], a6[48];
+
+				snprintf(cells[0], sizeof(cells[0]), "%s", p->name);
+				snprintf(cells[1], sizeof(cells[1]), "%s%s%s",
+					 addr_or(&p->v4, a4, sizeof(a4), ""),
+					 p->v4.family && p->v6.family ? " " : "",
+					 addr_or(&p->v6, a6, sizeof(a6), p->v4.family ? "" : "-"));
+				ep_or(&p->endpoint, cells[2], sizeof(cells[2]), "-");
+				if (strcmp(p->state, "running") != 0) {
+					snprintf(cells[3], sizeof(cells[3]), "(%s)", p->state);
+				} else {
+					rv_fmt_age(p->connected_s, cells[3], sizeof(cells[3]));
+				}
+				snprintf(cells[4], sizeof(cells[4]), "%u", p->epoch);
+				snprintf(cells[5], sizeof(cells[5]), "%s ago",
+					 rv_fmt_age(p->last_handshake_s, b1, sizeof(b1)));
+				rv_fmt_bytes(p->stats.rx_bytes, cells[6], sizeof(cells[6]));
+				rv_fmt_bytes(p->stats.tx_bytes, cells[7], sizeof(cells[7]));
+				snprintf(cells[8], sizeof(cells[8]), "%" PRIu64, peer_drops(p));
+				for (size_t c = 0; c < NCOL; c++) {
+					if (pass == 0) {
+						size_t n = strlen(cells[c]);
+
+						w[c] = n > w[c] ? n : w[c];
+					} else {
+						rv_strbuf_printf(o, "%-*s%s",
+								 c + 1 < NCOL ? (int)w[c] : 0,
+								 cells[c],
+								 c + 1 < NCOL ? "  " : "\n");
+					}
+				}
+			}
+		}
+	}
+	if (st->num_workers) {
+		rv_strbuf_printf(o, "\n%-8s %12s %12s %12s %12s %10s\n", "WORKER", "RX PKTS", "RX",
+				 "TX PKTS", "TX", "DROPS");
+		for (size_t i = 0; i <= st->num_workers; i++) {
+			const struct rv_status_worker *wk =
+				i < st->num_workers ? &st->workers[i] : &st->total;
+			uint64_t drops = 0;
+			char rx[32], tx[32], id[16];
+
+			for (int d = 0; d < RV_DROP_MAX; d++) {
+				drops += wk->drop[d];
+			}
+			snprintf(id, sizeof(id), i < st->num_workers ? "%zu" : "total", i);
+			rv_strbuf_printf(o,
+					 "%-8s %12" PRIu64 " %12s %12" PRIu64 " %12s %10" PRIu64
+					 "\n",
+					 id, wk->ctr[RV_CTR_RX_PACKETS],
+					 rv_fmt_bytes(wk->ctr[RV_CTR_RX_BYTES], rx, sizeof(rx)),
+					 wk->ctr[RV_CTR_TX_PACKETS],
+					 rv_fmt_bytes(wk->ctr[RV_CTR_TX_BYTES], tx, sizeof(tx)),
+					 drops);
+		}
+	}
+}
+
+/* ---- JSON -------------------------------------------------------------- */
+
+static void json_addr(struct rv_strbuf *o, const char *key, const struct rv_ip_addr *a)
+{
+	char buf[64];
+
+	rv_strbuf_printf(o, "\"%s\":", key);
+	if (a->family) {
+		rv_strbuf_json_str(o, rv_ip_addr_str(a, buf, sizeof(buf)));
+	} else {
+		rv_strbuf_printf(o, "null");
+	}
+}
+
+static void json_counters(struct rv_strbuf *o, const struct rv_status_worker *w)
+{
+	for (int i = 0; i < RV_CTR_MAX; i++) {
+		rv_strbuf_printf(o, "\"%s\":%" PRIu64 ",", rv_counter_name((enum rv_counter)i),
+				 w->ctr[i]);
+	}
+	rv_strbuf_printf(o, "\"drops\":{");
+	for (int d = 0; d < RV_DROP_MAX; d++) {
+		rv_strbuf_printf(o, "%s\"%s\":%" PRIu64, d ? "," : "",
+				 rv_drop_name((enum rv_drop_reason)d), w->drop[d]);
+	}
+	rv_strbuf_printf(o, "}");
+}
+
+void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
+{
+	char buf[96];
+
+	rv_strbuf_printf(o, "{\"version\":%d,\"role\":", RV_STATUS_VERSION);
+	rv_strbuf_json_str(o, st->role);
+	rv_strbuf_printf(o, ",\"state\":");
+	rv_strbuf_json_str(o, st->state);
+	rv_strbuf_printf(o, ",\"uptime_s\":%" PRIu64 ",\"tun\":", st->uptime_s);
+	rv_strbuf_json_str(o, st->tun);
+	rv_strbuf_printf(o, ",\"listen\":");
+	rv_strbuf_json_str(o, st->listen);
+	rv_strbuf_printf(o,
+			 ",\"data_port\":%u,\"sessions\":%zu,\"handshaking\":%zu,"
+			 "\"connections\":%zu,",
+			 st->data_port, st->sessions, st->handshaking, st->connections);
+	rv_strbuf_printf(o,
+			 "\"handshakes\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64
+			 ",\"timeouts\":%" PRIu64 ",\"evicted\":%" PRIu64 "},",
+			 st->hs_ok, st->hs_failed, st->hs_timeouts, st->hs_evicted);
+	rv_strbuf_printf(o,
+			 "\"events\":{\"replaced\":%" PRIu64 ",\"kicked\":%" PRIu64
+			 ",\"revoked\":%" PRIu64 ",\"rate_limited\":%" PRIu64
+			 ",\"slow_readers\":%" PRIu64 ",\"reloads\":%" PRIu64
+			 ",\"reload_failures\":%" PRIu64 "},",
+			 st->replaced, st->kicked, st->revoked, st->rate_limited, st->slow_readers,
+			 st->reloads, st->reload_failures);
+	rv_strbuf_printf(o,
+			 "\"pools\":{\"v4_in_use\":%zu,\"v4_size\":%zu,\"v6_in_use\":%zu,"
+			 "\"v6_size\":%zu},\"qsbr_pending\":%zu,\"demux_entries\":%zu,\"server\":",
+			 st->pool4_in_use, st->pool4_size, st->pool6_in_use, st->pool6_size,
+			 st->qsbr_pending, st->demux_entries);
+	rv_strbuf_json_str(o, st->server);
+	rv_strbuf_printf(o, ",\"failed_attempts\":%u,\"certificates\":{", st->failed_attempts);
+	if (st->have_cert_expiry) {
+		rv_strbuf_printf(o, "\"cert_expires_s\":%" PRId64 ",\"ca_expires_s\":%" PRId64 ",",
+				 st->cert_expires_s, st->ca_expires_s);
+	}
+	if (st->have_crl) {
+		rv_strbuf_printf(o, "\"crl_next_update_s\":%" PRId64 ",\"crl_expired\":%s}",
+				 st->crl_next_update_s,
+				 st->crl_next_update_s < 0 ? "true" : "false");
+	} else {
+		rv_strbuf_printf(o, "\"crl_next_update_s\":null,\"crl_expired\":false}");
+	}
+	rv_strbuf_printf(o, ",\"handshake_latency_s\":{\"buckets\":[");
+	for (size_t i = 0; i < RV_STATUS_HS_BUCKETS; i++) {
+		rv_strbuf_printf(o, "%s[%g,%" PRIu64 "]", i ? "," : "", rv_status_hs_bounds[i],
+				 st->hs_buckets[i]);
+	}
+	rv_strbuf_printf(o, "],\"sum\":%.6f,\"count\":%" PRIu64 "},\"peers\":[", st->hs_sum,
+			 st->hs_count);
+	for (size_t i = 0; i < st->num_peers; i++) {
+		const struct rv_status_peer *p = &st->peers[i];
+
+		rv_strbuf_printf(o, "%s{\"name\":", i ? "," : "");
+		rv_strbuf_json_str(o, p->name);
+		rv_strbuf_printf(o, ",\"state\":");
+		rv_strbuf_json_str(o, p->state);
+		rv_strbuf_printf(o, ",");
+		json_addr(o, "v4", &p->v4);
+		rv_strbuf_printf(o, ",");
+		json_addr(o, "v6", &p->v6);
+		rv_strbuf_printf(o, ",\"endpoint\":");
+		if (p->endpoint.len) {
+			rv_strbuf_json_str(o, rv_endpoint_str(&p->endpoint, buf, sizeof(buf)));
+		} else {
+			rv_strbuf_printf(o, "null");
+		}
+		rv_strbuf_printf(o,
+				 ",\"connected_s\":%" PRIu64 ",\"epoch\":%u,\"rekeys\":%" PRIu64
+				 ",\"last_handshake_s\":%" PRIu64 ",\"index\":\"%08x\","
+				 "\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
+				 ",\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ",\"drops\":{",
+				 p->connected_s, p->epoch, p->rekeys, p->last_handshake_s, p->index,
+				 p->stats.tx_packets, p->stats.tx_bytes, p->stats.rx_packets,
+				 p->stats.rx_bytes);
+		for (int d = 0; d < RV_DROP_MAX; d++) {
+			rv_strbuf_printf(o, "%s\"%s\":%" PRIu64, d ? "," : "",
+					 rv_drop_name((enum rv_drop_reason)d), p->stats.drop[d]);
+		}
+		rv_strbuf_printf(o, "}}");
+	}
+	rv_strbuf_printf(o, "],\"workers\":[");
+	for (size_t i = 0; i < st->num_workers; i++) {
+		rv_strbuf_printf(o, "%s{\"id\":%zu,", i ? "," : "", i);
+		json_counters(o, &st->workers[i]);
+		rv_strbuf_printf(o, "}");
+	}
+	rv_strbuf_printf(o, "],\"workers_total\":{");
+	json_counters(o, &st->total);
+	rv_strbuf_printf(o, "}}\n");
+}
+
+/* ---- Prometheus -------------------------------------------------------- */
+
+/* prom_label appends |s| as a label value (backslash, quote and newline
+ * escaped, as the text exposition format requires). */
+static void prom_label(struct rv_strbuf *o, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"') {
+			char esc[2] = { '\\', *s };
+
+			rv_strbuf_append(o, esc, 2);
+		} else if (*s == '\n') {
+			rv_strbuf_append(o, "\\n", 2);
+		} else {
+			rv_strbuf_append(o, s, 1);
+		}
+	}
+}
+
+static void prom_head(struct rv_strbuf *o, const char *name, const char *type, const char *help)
+{
+	rv_strbuf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void prom_worker_family(struct rv_strbuf *o, const struct rv_status *st, const char *name,
+			       const char *help, enum rv_counter ctr)
+{
+	prom_head(o, name, "counter", help);
+	for (size_t i = 0; i < st->num_workers; i++) {
+		rv_strbuf_printf(o, "%s{worker=\"%zu\"} %" PRIu64 "\n", name, i,
+				 st->workers[i].ctr[ctr]);
+	}
+}
+
+static void prom_session_family(struct rv_strbuf *o, const struct rv_status *st, const char *name,
+				const char *help, size_t field)
+{
+	prom_head(o, name, "counter", help);
+	for (size_t i = 0; i < st->num_peers; i++) {
+		const struct rv_status_peer *p = &st->peers[i];
+		uint64_t v;
+
+		memcpy(&v, (const char *)&p->stats + field, sizeof(v));
+		rv_strbuf_printf(o, "%s{peer=\"", name);
+		prom_label(o, p->name);
+		rv_strbuf_printf(o, "\"} %" PRIu64 "\n", v);
+	}
+}
+
+void rv_status_render_prometheus(struct rv_strbuf *o, const struct rv_status *st)
+{
+	prom_head(o, "ringvpn_up", "gauge", "1 while the ringvpn process runs (0: stopping).");
+	rv_strbuf_printf(o, "ringvpn_up{role=\"%s\"} %d\n", st->role,
+			 strcmp(st->state, "stopping") != 0);
+	prom_head(o, "ringvpn_uptime_seconds", "gauge", "Seconds since the process started.");
+	rv_strbuf_printf(o, "ringvpn_uptime_seconds %" PRIu64 "\n", st->uptime_s);
+	prom_head(o, "ringvpn_sessions", "gauge", "Authenticated sessions.");
+	rv_strbuf_printf(o, "ringvpn_sessions %zu\n", st->sessions);
+	prom_head(o, "ringvpn_handshaking_connections", "gauge",
+		  "Control connections still in their TLS handshake.");
+	rv_strbuf_printf(o, "ringvpn_handshaking_connections %zu\n", st->handshaking);
+	prom_head(o, "ringvpn_handshakes_total", "counter",
+		  "Control connections by how their TLS handshake ended.");
+	rv_strbuf_printf(o,
+			 "ringvpn_handshakes_total{result=\"ok\"} %" PRIu64 "\n"
+			 "ringvpn_handshakes_total{result=\"failed\"} %" PRIu64 "\n"
+			 "ringvpn_handshakes_total{result=\"timeout\"} %" PRIu64 "\n"
+			 "ringvpn_handshakes_total{result=\"evicted\"} %" PRIu64 "\n",
+			 st->hs_ok, st->hs_failed, st->hs_timeouts, st->hs_evicted);
+	prom_head(o, "ringvpn_handshake_duration_seconds", "histogram",
+		  "Time from TCP accept to a verified TLS handshake.");
+	for (size_t i = 0; i < RV_STATUS_HS_BUCKETS; i++) {
+		rv_strbuf_printf(o,
+				 "ringvpn_handshake_duration_seconds_bucket{le=\"%g\"} %" PRIu64
+				 "\n",
+				 rv_status_hs_bounds[i], st->hs_buckets[i]);
+	}
+	rv_strbuf_printf(o,
+			 "ringvpn_handshake_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n"
+			 "ringvpn_handshake_duration_seconds_sum %.6f\n"
+			 "ringvpn_handshake_duration_seconds_count %" PRIu64 "\n",
+			 st->hs_count, st->hs_sum, st->hs_count);
+	prom_head(o, "ringvpn_session_events_total", "counter",
+		  "Sessions ended by the server, by cause.");
+	rv_strbuf_printf(o,
+			 "ringvpn_session_events_total{event=\"replaced\"} %" PRIu64 "\n"
+			 "ringvpn_session_events_total{event=\"kicked\"} %" PRIu64 "\n"
+			 "ringvpn_session_events_total{event=\"revoked\"} %" PRIu64 "\n"
+			 "ringvpn_session_events_total{event=\"rate_limited\"} %" PRIu64 "\n"
+			 "ringvpn_session_events_total{event=\"slow_reader\"} %" PRIu64 "\n",
+			 st->replaced, st->kicked, st->revoked, st->rate_limited, st->slow_readers);
+	prom_head(o, "ringvpn_reloads_total", "counter", "Configuration reloads, by result.");
+	rv_strbuf_printf(o,
+			 "ringvpn_reloads_total{result=\"applied\"} %" PRIu64 "\n"
+			 "ringvpn_reloads_total{result=\"refused\"} %" PRIu64 "\n",
+			 st->reloads, st->reload_failures);
+	prom_head(o, "ringvpn_rekeys_total", "counter", "Key epochs completed, per session.");
+	for (size_t i = 0; i < st->num_peers; i++) {
+		rv_strbuf_printf(o, "ringvpn_rekeys_total{peer=\"");
+		prom_label(o, st->peers[i].name);
+		rv_strbuf_printf(o, "\"} %" PRIu64 "\n", st->peers[i].rekeys);
+	}
+	if (st->have_cert_expiry) {
+		prom_head(o, "ringvpn_certificate_expiry_seconds", "gauge",
+			  "Seconds until a certificate expires (negative: expired).");
+		rv_strbuf_printf(o,
+				 "ringvpn_certificate_expiry_seconds{certificate=\"own\"} %" PRId64
+				 "\n"
+				 "ringvpn_certificate_expiry_seconds{certificate=\"ca\"} %" PRId64
+				 "\n",
+				 st->cert_expires_s, st->ca_expires_s);
+	}
+	if (st->have_crl) {
+		prom_head(o, "ringvpn_crl_next_update_seconds", "gauge",
+			  "Seconds until the CRL's nextUpdate (negative: expired, clients "
+			  "refused).");
+		rv_strbuf_printf(o, "ringvpn_crl_next_update_seconds %" PRId64 "\n",
+				 st->crl_next_update_s);
+	}
+	prom_worker_family(o, st, "ringvpn_worker_rx_bytes_total",
+			   "Inner bytes received from the tunnel, per worker.", RV_CTR_RX_BYTES);
+	prom_worker_family(o, st, "ringvpn_worker_tx_bytes_total",
+			   "Inner bytes sent into the tunnel, per worker.", RV_CTR_TX_BYTES);
+	prom_worker_family(o, st, "ringvpn_worker_rx_packets_total",
+			   "Inner packets received from the tunnel, per worker.",
+			   RV_CTR_RX_PACKETS);
+	prom_worker_family(o, st, "ringvpn_worker_tx_packets_total",
+			   "Inner packets sent into the tunnel, per worker.", RV_CTR_TX_PACKETS);
+	prom_head(o, "ringvpn_worker_drops_total", "counter",
+		  "Packets dropped by the data plane, per worker and reason.");
+	for (size_t i = 0; i < st->num_workers; i++) {
+		for (int d = 0; d < RV_DROP_MAX; d++) {
+			rv_strbuf_printf(o,
+					 "ringvpn_worker_drops_total{worker=\"%zu\",reason=\"%s\"} "
+					 "%" PRIu64 "\n",
+					 i, rv_drop_name((enum rv_drop_reason)d),
+					 st->workers[i].drop[d]);
+		}
+	}
+	prom_session_family(o, st, "ringvpn_session_rx_bytes_total",
+			    "Inner bytes received from a peer.",
+			    offsetof(struct rv_session_stats, rx_bytes));
+	prom_session_family(o, st, "ringvpn_session_tx_bytes_total", "Inner bytes sent to a peer.",
+			    offsetof(struct rv_session_stats, tx_bytes));
+	prom_session_family(o, st, "ringvpn_session_rx_packets_total",
+			    "Inner packets received from a peer.",
+			    offsetof(struct rv_session_stats, rx_packets));
+	prom_session_family(o, st, "ringvpn_session_tx_packets_total",
+			    "Inner packets sent to a peer.",
+			    offsetof(struct rv_session_stats, tx_packets));
+	prom_head(o, "ringvpn_session_drops_total", "counter",
+		  "Packets of a peer dropped, by reason.");
+	for (size_t i = 0; i < st->num_peers; i++) {
+		for (int d = 0; d < RV_DROP_MAX; d++) {
+			rv_strbuf_printf(o, "ringvpn_session_drops_total{peer=\"");
+			prom_label(o, st->peers[i].name);
+			rv_strbuf_printf(o, "\",reason=\"%s\"} %" PRIu64 "\n",
+					 rv_drop_name((enum rv_drop_reason)d),
+					 st->peers[i].stats.drop[d]);
+		}
+	}
+}
+
+/* ---- key=value --------------------------------------------------------- */
+
+static void kv_counters(struct rv_strbuf *o, const struct rv_status_worker *w)
+{
+	for (int i = 0; i < RV_CTR_MAX; i++) {
+		rv_strbuf_printf(o, " %s=%" PRIu64, rv_counter_name((enum rv_counter)i), w->ctr[i]);
+	}
+	for (int d = 0; d < RV_DROP_MAX; d++) {
+		rv_strbuf_printf(o, " drop_%s=%" PRIu64, rv_drop_name((enum rv_drop_reason)d),
+				 w->drop[d]);
+	}
+	rv_strbuf_printf(o, "\n");
+}
+
+void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
+{
+	if (!strcmp(st->role, "server")) {
+		rv_strbuf_printf(o,
+				 "server state=%s sessions=%zu handshaking=%zu conns=%zu "
+				 "accepted=%" PRIu64 " handshake_failures=%" PRIu64
+				 " handshake_timeouts=%" PRIu64 " evicted=%" PRIu64
+				 " replaced=%" PRIu64 " kicked=%" PRIu64 " revoked=%" PRIu64
+				 " rate_limited=%" PRIu64 " slow_readers=%" PRIu64
+				 " reloads=%" PRIu64 " reload_failures=%" PRIu64
+				 " pool4_in_use=%zu pool6_in_use=%zu demux=%zu qsbr_pending=%zu "
+				 "data_port=%u\n",
+				 st->state, st->sessions, st->handshaking, st->connections,
+				 st->hs_ok + st->hs_failed + st->hs_timeouts + st->hs_evicted,
+				 st->hs_failed, st->hs_timeouts, st->hs_evicted, st->replaced,
+				 st->kicked, st->revoked, st->rate_limited, st->slow_readers,
+				 st->reloads, st->reload_failures, st->pool4_in_use,
+				 st->pool6_in_use, st->demux_entries, st->qsbr_pending,
+				 st->data_port);
+	} else {
+		rv_strbuf_printf(o, "client server=%s state=%s tun=%s failed_attempts=%u\n",
+				 st->server, st->state, st->tun, st->failed_attempts);
+	}
+	for (size_t i = 0; i < st->num_peers; i++) {
+		const struct rv_status_peer *p = &st->peers[i];
+		char a4[64], a6[64], e[80];
+
+		rv_strbuf_printf(o,
+				 "session name=%s state=%s v4=%s v6=%s endpoint=%s index=%08x "
+				 "epoch=%u key_exchanges=%" PRIu64 " tx_packets=%" PRIu64
+				 " tx_bytes=%" PRIu64 " rx_packets=%" PRIu64 " rx_bytes=%" PRIu64,
+				 p->name, p->state, addr_or(&p->v4, a4, sizeof(a4), "-"),
+				 addr_or(&p->v6, a6, sizeof(a6), "-"),
+				 ep_or(&p->endpoint, e, sizeof(e), "-"), p->index, p->epoch,
+				 p->rekeys, p->stats.tx_packets, p->stats.tx_bytes,
+				 p->stats.rx_packets, p->stats.rx_bytes);
+		for (int d = 0; d < RV_DROP_MAX; d++) {
+			rv_strbuf_printf(o, " drop_%s=%" PRIu64,
+					 rv_drop_name((enum rv_drop_reason)d), p->stats.drop[d]);
+		}
+		rv_strbuf_printf(o, "\n");
+	}
+	for (size_t i = 0; i < st->num_workers; i++) {
+		rv_strbuf_printf(o, "worker id=%zu", i);
+		kv_counters(o, &st->workers[i]);
+	}
+	if (st->num_workers) {
+		rv_strbuf_printf(o, "workers total");
+		kv_counters(o, &st->total);
+	}
+}

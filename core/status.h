@@ -1,0 +1,127 @@
+/*
+ * status.h — a snapshot of a running server or client, and its three
+ * renderings: the human table of `ringvpn status`, the versioned JSON of
+ * `ringvpn status --json` (schema below) and the Prometheus text exposition
+ * of `ringvpn status --prometheus` and the metrics endpoint.
+ *
+ * The control thread fills a struct rv_status (tls/mgmt.c) and renders it;
+ * rendering is pure (no I/O, no clock: ages are computed by the filler), so
+ * it is unit-tested and fuzz-free.
+ *
+ * JSON schema, version 1 (`"version": 1`; fields are only ever added, a
+ * change of meaning bumps the version):
+ *   { "version": 1, "role": "server"|"client", "state": STR, "uptime_s": N,
+ *     "tun": STR, "listen": STR, "data_port": N,
+ *     "sessions": N, "handshaking": N, "connections": N,
+ *     "handshakes": { "ok": N, "failed": N, "timeouts": N, "evicted": N },
+ *     "events": { "replaced": N, "kicked": N, "revoked": N, "rate_limited": N,
+ *                 "slow_readers": N, "reloads": N, "reload_failures": N },
+ *     "pools": { "v4_in_use": N, "v4_size": N, "v6_in_use": N, "v6_size": N },
+ *     "qsbr_pending": N, "demux_entries": N,
+ *     "server": STR, "failed_attempts": N,               (client)
+ *     "certificates": { "cert_expires_s": N, "ca_expires_s": N,
+ *                       "crl_next_update_s": N|null, "crl_expired": BOOL },
+ *     "handshake_latency_s": { "buckets": [[LE, COUNT]...], "sum": F, "count": N },
+ *     "peers": [ { "name": STR, "state": STR, "v4": STR|null, "v6": STR|null,
+ *                  "endpoint": STR|null, "connected_s": N, "epoch": N,
+ *                  "rekeys": N, "last_handshake_s": N, "index": "xxxxxxxx",
+ *                  "tx_packets": N, "tx_bytes": N, "rx_packets": N,
+ *                  "rx_bytes": N, "drops": { REASON: N, ... } } ... ],
+ *     "workers": [ { "id": N, COUNTER: N, ..., "drops": { REASON: N ... } } ... ],
+ *     "workers_total": { COUNTER: N, ..., "drops": { ... } } }
+ * Ages and expiries are seconds relative to the snapshot ("expires_s"
+ * negative: already expired). COUNTER and REASON names are those of
+ * core/counters.h.
+ */
+#ifndef RV_CORE_STATUS_H
+#define RV_CORE_STATUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/counters.h"
+#include "core/ip.h"
+#include "core/session.h"
+#include "core/strbuf.h"
+
+enum {
+	RV_STATUS_VERSION = 1,
+	RV_STATUS_HS_BUCKETS = 10, /* handshake latency histogram buckets (+Inf implied) */
+	RV_STATUS_TEXT_MAX = 400,  /* host names (256) with an address and port */
+};
+
+/* Upper bounds (seconds) of the handshake latency buckets. */
+extern const double rv_status_hs_bounds[RV_STATUS_HS_BUCKETS];
+
+struct rv_status_peer {
+	char name[65];
+	char state[16];
+	struct rv_ip_addr v4, v6; /* family 0: none */
+	struct rv_endpoint endpoint;
+	uint64_t connected_s;	   /* since the session came up */
+	uint64_t last_handshake_s; /* age of the newest key epoch */
+	uint32_t epoch, index;
+	uint64_t rekeys;
+	struct rv_session_stats stats;
+};
+
+struct rv_status_worker {
+	uint64_t ctr[RV_CTR_MAX];
+	uint64_t drop[RV_DROP_MAX];
+};
+
+struct rv_status {
+	const char *role; /* "server" / "client" */
+	char state[32];
+	uint64_t uptime_s;
+	char tun[32];
+	char listen[RV_STATUS_TEXT_MAX];
+	uint16_t data_port;
+	size_t sessions, handshaking, connections;
+	uint64_t hs_ok, hs_failed, hs_timeouts, hs_evicted;
+	uint64_t replaced, kicked, revoked, rate_limited, slow_readers;
+	uint64_t reloads, reload_failures;
+	size_t pool4_in_use, pool4_size, pool6_in_use, pool6_size;
+	size_t qsbr_pending, demux_entries;
+	char server[RV_STATUS_TEXT_MAX]; /* client: the server it talks to */
+	unsigned failed_attempts;
+	bool have_cert_expiry;
+	int64_t cert_expires_s, ca_expires_s;
+	bool have_crl;
+	int64_t crl_next_update_s;
+	uint64_t hs_buckets[RV_STATUS_HS_BUCKETS]; /* cumulative counts, Prometheus style */
+	double hs_sum;
+	uint64_t hs_count;
+	size_t num_peers, cap_peers;
+	struct rv_status_peer *peers; /* owned */
+	size_t num_workers;
+	struct rv_status_worker *workers; /* owned */
+	struct rv_status_worker total;
+};
+
+/* rv_status_add_peer appends a zeroed peer and returns it, or NULL (-ENOMEM). */
+struct rv_status_peer *rv_status_add_peer(struct rv_status *st);
+
+/* rv_status_free frees the arrays (back to a reusable empty state). */
+void rv_status_free(struct rv_status *st);
+
+/* rv_status_hs_observe records one handshake that took |seconds|. */
+void rv_status_hs_observe(uint64_t *buckets, double *sum, uint64_t *count, double seconds);
+
+/* Renderers append to |out|. */
+void rv_status_render_human(struct rv_strbuf *out, const struct rv_status *st);
+void rv_status_render_json(struct rv_strbuf *out, const struct rv_status *st);
+void rv_status_render_prometheus(struct rv_strbuf *out, const struct rv_status *st);
+/* rv_status_render_kv writes `key=value` lines: a header line ("server ..."
+ * or "client ..."), one "session name=..." line per peer, one "worker
+ * id=..." line per worker and "workers total ...": the stable format for
+ * scripts. */
+void rv_status_render_kv(struct rv_strbuf *out, const struct rv_status *st);
+
+/* rv_fmt_bytes formats |n| bytes with binary units ("1.5 MiB") into |buf|. */
+const char *rv_fmt_bytes(uint64_t n, char *buf, size_t len);
+/* rv_fmt_age formats a duration in seconds ("3d4h", "5m12s") into |buf|. */
+const char *rv_fmt_age(uint64_t s, char *buf, size_t len);
+
+#endif /* RV_CORE_STATUS_H */

@@ -1,0 +1,110 @@
+/*
+ * strbuf.c — growable, bounded text buffer (see strbuf.h).
+ */
+#include "core/strbuf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static size_t bound(const struct rv_strbuf *b)
+{
+	return b->max ? b->max : RV_STRBUF_DEFAULT_MAX;
+}
+
+/* reserve makes room for |extra| more bytes plus the NUL. */
+static bool reserve(struct rv_strbuf *b, size_t extra)
+{
+	size_t need = b->len + extra + 1;
+	size_t ncap;
+	char *np;
+
+	if (extra > bound(b) || b->len + extra > bound(b)) {
+		b->truncated = true;
+		return false;
+	}
+	if (need <= b->cap) {
+		return true;
+	}
+	ncap = b->cap ? b->cap : 4096;
+	while (ncap < need) {
+		ncap *= 2;
+	}
+	np = realloc(b->p, ncap);
+	if (!np) {
+		b->truncated = true;
+		return false;
+	}
+	b->p = np;
+	b->cap = ncap;
+	return true;
+}
+
+void rv_strbuf_append(struct rv_strbuf *b, const char *s, size_t len)
+{
+	if (!reserve(b, len)) {
+		return;
+	}
+	memcpy(b->p + b->len, s, len);
+	b->len += len;
+	b->p[b->len] = '\0';
+}
+
+void rv_strbuf_printf(struct rv_strbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !reserve(b, (size_t)n)) {
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void rv_strbuf_json_str(struct rv_strbuf *b, const char *s)
+{
+	rv_strbuf_append(b, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			char esc[2] = { '\\', (char)c };
+
+			rv_strbuf_append(b, esc, 2);
+		} else if (c < 0x20 || c == 0x7f) {
+			rv_strbuf_printf(b, "\\u%04x", c);
+		} else {
+			rv_strbuf_append(b, s, 1);
+		}
+	}
+	rv_strbuf_append(b, "\"", 1);
+}
+
+const char *rv_strbuf_str(const struct rv_strbuf *b)
+{
+	return b->p ? b->p : "";
+}
+
+void rv_strbuf_reset(struct rv_strbuf *b)
+{
+	b->len = 0;
+	b->truncated = false;
+	if (b->p) {
+		b->p[0] = '\0';
+	}
+}
+
+void rv_strbuf_free(struct rv_strbuf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+	b->truncated = false;
+}

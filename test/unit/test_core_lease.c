@@ -1,0 +1,295 @@
+/*
+ * test_core_lease.c — address -> name lease memory (core/lease.c):
+ * may_return for the same name, another name, a live lease and one released
+ * at the lifetime's edge ±1, lifetime reload, eviction order at the bound
+ * (released longest ago first, live ones only when all are live), names at
+ * and over RV_LEASE_NAME_MAX, families kept apart; each at time origins 0
+ * and 10^7 s. Then a randomised test against a brute-force model.
+ *
+ *   ./build/<dir>/test/test_core_lease --verbose
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "core/compiler.h"
+#include "core/lease.h"
+#include "test/lib/t_ip.h"
+
+#define SEC UINT64_C(1000000000)
+#define LIFE (60 * SEC)
+
+static const uint64_t origins[] = { 0, 10000000 * SEC };
+
+Test(lease, bad_arguments)
+{
+	cr_assert_null(rv_leases_new(0, LIFE));
+	cr_assert_null(rv_leases_new(RV_LEASE_MAX_ENTRIES + 1u, LIFE));
+	rv_leases_free(NULL);
+}
+
+Test(lease, may_return)
+{
+	for (size_t oi = 0; oi < ARRAY_SIZE(origins); oi++) {
+		uint64_t t0 = origins[oi];
+		struct rv_leases *l = rv_leases_new(16, LIFE);
+		struct rv_ip_addr a = t_ip("10.8.0.2"), b = t_ip("fd00::2"), c = t_ip("10.8.0.3");
+
+		cr_assert_not_null(l);
+		cr_assert_not(rv_leases_may_return(l, &a, "alice", t0), "no record");
+		rv_leases_grant(l, &a, "alice", t0);
+		rv_leases_grant(l, &b, "alice", t0);
+		cr_assert_eq(rv_leases_count(l), 2);
+		/* Live: the same name may have it (replace-same-name), no other. */
+		cr_assert(rv_leases_may_return(l, &a, "alice", t0 + 1000 * LIFE));
+		cr_assert(rv_leases_may_return(l, &b, "alice", t0));
+		cr_assert_not(rv_leases_may_return(l, &a, "bob", t0));
+		cr_assert_not(rv_leases_may_return(l, &a, "alic", t0));
+		cr_assert_not(rv_leases_may_return(l, &a, "alice2", t0));
+		cr_assert_not(rv_leases_may_return(l, &a, "", t0));
+		cr_assert_not(rv_leases_may_return(l, &c, "alice", t0));
+		/* Released at t0 + 5 s: honoured through t0 + 5 s + LIFE. */
+		rv_leases_release(l, &a, t0 + 5 * SEC);
+		cr_assert(rv_leases_may_return(l, &a, "alice", t0 + 5 * SEC));
+		cr_assert(rv_leases_may_return(l, &a, "alice", t0 + 5 * SEC + LIFE - 1));
+		cr_assert(rv_leases_may_return(l, &a, "alice", t0 + 5 * SEC + LIFE));
+		cr_assert_not(rv_leases_may_return(l, &a, "alice", t0 + 5 * SEC + LIFE + 1));
+		cr_assert_not(rv_leases_may_return(l, &a, "bob", t0 + 5 * SEC));
+		/* A clock reading before the release counts as "just released". */
+		cr_assert(rv_leases_may_return(l, &a, "alice", t0));
+		/* A second release does not move the end. */
+		rv_leases_release(l, &a, t0 + 50 * SEC);
+		cr_assert_not(rv_leases_may_return(l, &a, "alice", t0 + 5 * SEC + LIFE + 1));
+		/* Releasing an address without a record is a no-op; expired
+		 * records stay (and count) until evicted or replaced. */
+		rv_leases_release(l, &c, t0);
+		cr_assert_eq(rv_leases_count(l), 2);
+		/* Given to someone else: the old name loses it. */
+		rv_leases_grant(l, &a, "bob", t0 + 100 * SEC);
+		cr_assert(rv_leases_may_return(l, &a, "bob", t0 + 100 * SEC));
+		cr_assert_not(rv_leases_may_return(l, &a, "alice", t0 + 100 * SEC));
+		cr_assert_eq(rv_leases_count(l), 2);
+		rv_leases_free(l);
+	}
+}
+
+Test(lease, lifetime_reload)
+{
+	for (size_t oi = 0; oi < ARRAY_SIZE(origins); oi++) {
+		uint64_t t0 = origins[oi];
+		struct rv_leases *l = rv_leases_new(4, LIFE);
+		struct rv_ip_addr a = t_ip("10.8.0.2");
+
+		rv_leases_grant(l, &a, "alice", t0);
+		rv_leases_release(l, &a, t0 + SEC);
+		cr_assert(rv_leases_may_return(l, &a, "alice", t0 + 11 * SEC));
+		rv_leases_set_lifetime(l, 5 * SEC);
+		cr_assert_not(rv_leases_may_return(l, &a, "alice", t0 + 11 * SEC));
+		cr_assert(rv_leases_may_return(l, &a, "alice", t0 + 6 * SEC));
+		rv_leases_set_lifetime(l, 20 * SEC);
+		cr_assert(rv_leases_may_return(l, &a, "alice", t0 + 11 * SEC));
+		rv_leases_set_lifetime(l, 0);
+		cr_assert(rv_leases_may_return(l, &a, "alice", t0 + SEC));
+		cr_assert_not(rv_leases_may_return(l, &a, "alice", t0 + SEC + 1));
+		/* Live leases do not expire, whatever the lifetime. */
+		rv_leases_grant(l, &a, "alice", t0 + 2 * SEC);
+		cr_assert(rv_leases_may_return(l, &a, "alice", t0 + 1000 * SEC));
+		rv_leases_free(l);
+	}
+}
+
+Test(lease, eviction_order)
+{
+	for (size_t oi = 0; oi < ARRAY_SIZE(origins); oi++) {
+		uint64_t t0 = origins[oi];
+		struct rv_leases *l = rv_leases_new(3, LIFE);
+		struct rv_ip_addr a = t_ip("10.8.0.2"), b = t_ip("10.8.0.3"), c = t_ip("10.8.0.4");
+		struct rv_ip_addr d = t_ip("10.8.0.5"), e = t_ip("10.8.0.6"), f = t_ip("10.8.0.7");
+
+		rv_leases_grant(l, &a, "a", t0);
+		rv_leases_grant(l, &b, "b", t0 + 1);
+		rv_leases_grant(l, &c, "c", t0 + 2);
+		rv_leases_release(l, &b, t0 + 3);
+		rv_leases_release(l, &a, t0 + 4);
+		/* Full: d evicts b (released first), e evicts a. */
+		rv_leases_grant(l, &d, "d", t0 + 5);
+		cr_assert_eq(rv_leases_count(l), 3);
+		cr_assert_not(rv_leases_may_return(l, &b, "b", t0 + 5));
+		cr_assert(rv_leases_may_return(l, &a, "a", t0 + 5));
+		rv_leases_grant(l, &e, "e", t0 + 6);
+		cr_assert_not(rv_leases_may_return(l, &a, "a", t0 + 6));
+		/* All live (c, d, e): f evicts c, the oldest grant. */
+		rv_leases_grant(l, &f, "f", t0 + 7);
+		cr_assert_not(rv_leases_may_return(l, &c, "c", t0 + 7));
+		cr_assert(rv_leases_may_return(l, &d, "d", t0 + 7));
+		cr_assert(rv_leases_may_return(l, &e, "e", t0 + 7));
+		cr_assert(rv_leases_may_return(l, &f, "f", t0 + 7));
+		/* Re-granting a released record moves it to the live list: when d
+		 * and e are released and d is granted again, e goes first. */
+		rv_leases_release(l, &d, t0 + 8);
+		rv_leases_release(l, &e, t0 + 9);
+		rv_leases_grant(l, &d, "d", t0 + 10);
+		rv_leases_grant(l, &a, "a", t0 + 11);
+		cr_assert_not(rv_leases_may_return(l, &e, "e", t0 + 11));
+		cr_assert(rv_leases_may_return(l, &d, "d", t0 + 11));
+		cr_assert(rv_leases_may_return(l, &f, "f", t0 + 11));
+		cr_assert(rv_leases_may_return(l, &a, "a", t0 + 11));
+		cr_assert_eq(rv_leases_count(l), 3);
+		rv_leases_free(l);
+	}
+}
+
+/* A table of one record, and a table of 10,000 filled twice over. */
+Test(lease, bounds)
+{
+	struct rv_leases *l = rv_leases_new(1, LIFE);
+	struct rv_ip_addr a = t_ip("10.8.0.2"), b = t_ip("10.8.0.3");
+
+	rv_leases_grant(l, &a, "a", 0);
+	rv_leases_grant(l, &b, "b", 0);
+	cr_assert_eq(rv_leases_count(l), 1);
+	cr_assert_not(rv_leases_may_return(l, &a, "a", 0));
+	cr_assert(rv_leases_may_return(l, &b, "b", 0));
+	rv_leases_free(l);
+
+	enum { N = 10000 };
+	l = rv_leases_new(N, LIFE);
+	for (uint32_t i = 0; i < 2 * N; i++) {
+		struct rv_ip_addr x = t_ip("fd00::");
+		char name[16];
+
+		memcpy(x.a + 12, &i, sizeof(i));
+		snprintf(name, sizeof(name), "c%u", i);
+		rv_leases_grant(l, &x, name, i);
+		rv_leases_release(l, &x, i);
+	}
+	cr_assert_eq(rv_leases_count(l), N);
+	for (uint32_t i = 0; i < 2 * N; i++) {
+		struct rv_ip_addr x = t_ip("fd00::");
+		char name[16];
+
+		memcpy(x.a + 12, &i, sizeof(i));
+		snprintf(name, sizeof(name), "c%u", i);
+		cr_assert_eq(rv_leases_may_return(l, &x, name, 2 * N), i >= N, "record %u", i);
+	}
+	rv_leases_free(l);
+}
+
+Test(lease, names_and_families)
+{
+	struct rv_leases *l = rv_leases_new(8, LIFE);
+	struct rv_ip_addr v4 = t_ip("10.0.0.1"), v6 = t_ip("a00:1::");
+	char max[RV_LEASE_NAME_MAX + 1], over[RV_LEASE_NAME_MAX + 2], over2[RV_LEASE_NAME_MAX + 2];
+
+	memset(max, 'n', RV_LEASE_NAME_MAX);
+	max[RV_LEASE_NAME_MAX] = '\0';
+	memset(over, 'n', RV_LEASE_NAME_MAX + 1);
+	over[RV_LEASE_NAME_MAX + 1] = '\0';
+	memcpy(over2, over, sizeof(over2));
+	over2[RV_LEASE_NAME_MAX] = 'x';
+	/* Same bytes, other family: another address. */
+	rv_leases_grant(l, &v4, max, 0);
+	cr_assert(rv_leases_may_return(l, &v4, max, 0));
+	cr_assert_not(rv_leases_may_return(l, &v6, max, 0));
+	cr_assert_not(rv_leases_may_return(l, &v4, over, 0), "a longer name is another name");
+	/* Over the limit: recorded, but matching no name. */
+	rv_leases_grant(l, &v6, over, 0);
+	cr_assert_eq(rv_leases_count(l), 2);
+	cr_assert_not(rv_leases_may_return(l, &v6, over, 0));
+	cr_assert_not(rv_leases_may_return(l, &v6, over2, 0));
+	cr_assert_not(rv_leases_may_return(l, &v6, max, 0));
+	rv_leases_free(l);
+}
+
+/* --- randomised test against a brute-force model --------------------- */
+
+enum { M_ADDRS = 24, M_NAMES = 5 };
+
+struct m_rec {
+	bool present, live;
+	int name;
+	uint64_t t;	/* grant or release time */
+	uint64_t order; /* position in its list: grant or release sequence */
+};
+
+/* m_evict removes the model's eviction choice: the released record with the
+ * smallest order, else the live one with the smallest order. */
+static void m_evict(struct m_rec *m)
+{
+	int best = -1;
+
+	for (int pass = 0; pass < 2 && best < 0; pass++) {
+		for (int i = 0; i < M_ADDRS; i++) {
+			if (m[i].present && m[i].live == (pass == 1) &&
+			    (best < 0 || m[i].order < m[best].order)) {
+				best = i;
+			}
+		}
+	}
+	m[best].present = false;
+}
+
+Test(lease, differential)
+{
+	static const char *const names[M_NAMES] = { "alice", "bob", "carol", "alicE", "" };
+	struct rv_ip_addr addrs[M_ADDRS];
+
+	for (int i = 0; i < M_ADDRS; i++) {
+		char s[32];
+
+		snprintf(s, sizeof(s), i % 2 ? "10.8.0.%d" : "fd00::%d", i + 2);
+		addrs[i] = t_ip(s);
+	}
+	for (uint64_t seed = 1; seed <= 8; seed++) {
+		uint64_t rng = seed * 0x9e3779b97f4a7c15ull, now = seed % 2 ? 0 : 10000000 * SEC;
+		uint64_t life = 10 * SEC, seq = 0;
+		size_t max = 1 + seed * 3;
+		struct m_rec m[M_ADDRS] = { 0 };
+		struct rv_leases *l = rv_leases_new(max, life);
+
+		for (int step = 0; step < 20000; step++) {
+			int i = (int)(t_rng_next(&rng) % M_ADDRS);
+			int n = (int)(t_rng_next(&rng) % M_NAMES);
+			unsigned r = (unsigned)(t_rng_next(&rng) % 100);
+
+			now += t_rng_next(&rng) % (3 * SEC);
+			if (r < 30) {
+				size_t count = 0;
+
+				for (int k = 0; k < M_ADDRS; k++) {
+					count += m[k].present;
+				}
+				if (!m[i].present && count == max) {
+					m_evict(m);
+				}
+				rv_leases_grant(l, &addrs[i], names[n], now);
+				m[i] = (struct m_rec){ true, true, n, now, seq++ };
+			} else if (r < 60) {
+				rv_leases_release(l, &addrs[i], now);
+				if (m[i].present && m[i].live) {
+					m[i].live = false;
+					m[i].t = now;
+					m[i].order = seq++;
+				}
+			} else if (r < 62) {
+				life = t_rng_next(&rng) % (20 * SEC);
+				rv_leases_set_lifetime(l, life);
+			}
+			size_t count = 0;
+			for (int k = 0; k < M_ADDRS; k++) {
+				bool want = m[k].present && m[k].name == n &&
+					    (m[k].live || now - m[k].t <= life);
+
+				count += m[k].present;
+				cr_assert_eq(rv_leases_may_return(l, &addrs[k], names[n], now),
+					     want, "seed %" PRIu64 " step %d addr %d name %d", seed,
+					     step, k, n);
+			}
+			cr_assert_eq(rv_leases_count(l), count);
+		}
+		rv_leases_free(l);
+	}
+}

@@ -1,0 +1,778 @@
+/*
+ * admit.c — the server role of the control loop: listen, admit half-open
+ * connections fairly, authenticate, keep one session per certificate name,
+ * and end sessions on an operator's kick or a revocation.
+ *
+ * Admission. Every accepted connection is registered in core/admit.h by
+ * its source (an IPv4 address or an IPv6 /64) until its TLS handshake
+ * completes. When a source passes max_handshaking_per_source, or all of
+ * them together pass max_handshaking, the victim core/admit picks is
+ * closed: the oldest connection of the heaviest source, one that has not
+ * even sent its ClientHello before one that has. A flood of plain TCP
+ * connects from one address therefore only ever evicts its own, and a slow
+ * honest client (150 ms and more of latency) keeps its slot. Every
+ * connection still has cfg->handshake_timeout to finish.
+ *
+ * One session per name. Authenticated connections are indexed by
+ * certificate name (core/nametab.h); a second connection with the same
+ * name replaces the first, whose session and addresses are released before
+ * the new one asks for them.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/admit.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/demux.h"
+#include "core/ippool.h"
+#include "core/lease.h"
+#include "core/log.h"
+#include "core/nametab.h"
+#include "core/qsbr.h"
+#include "core/status.h"
+#include "core/strbuf.h"
+#include "crypto/kdf.h"
+#include "crypto/mem.h"
+#include "tls/conn.h"
+#include "tls/ctl_server.h"
+#include "tls/internal.h"
+#include "uring/dataplane.h"
+
+enum {
+	ACCEPT_RETRY_NS = 100 * RV_NSEC_PER_MSEC,
+	/* The lease file is rewritten at most this often, when leases changed:
+	 * a kill -9 loses at most this much. */
+	LEASE_SAVE_NS = 1000 * RV_NSEC_PER_MSEC,
+};
+
+struct rv_server_side {
+	int listen_fd;
+	bool accept_armed;
+	struct rv_ltimer accept_retry;
+	struct rv_admit *admit;
+	struct rv_nametab *names;
+	struct rv_leases *leases;
+	struct rv_ltimer lease_timer;
+	uint64_t leases_saved; /* rv_leases_changes at the last save */
+	/* counters for status */
+	uint64_t accepted, hs_ok, hs_failed, evicted, replaced, kicked, revoked, rate_limited;
+	uint64_t hs_buckets[RV_STATUS_HS_BUCKETS];
+	double hs_sum;
+	uint64_t hs_count;
+};
+
+static struct rv_server_side *side(const struct rv_loop *l)
+{
+	return l->role_state;
+}
+
+/* ---- upcalls of the control peers -------------------------------------- */
+
+static void up_send_keepalive(void *ctx, struct rv_session *s)
+{
+	struct rv_loop *l = ctx;
+
+	if (l->dp && s) {
+		(void)rv_dataplane_send_keepalive(l->dp, s);
+	}
+}
+
+/* ---- listening --------------------------------------------------------- */
+
+static int open_listener(struct rv_loop *l, char *err, size_t err_len)
+{
+	const struct rv_config *cfg = l->cfg;
+	struct addrinfo hints, *res = NULL, *ai;
+	char port[8];
+	int fd = -1, ret, one = 1;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	snprintf(port, sizeof(port), "%u", cfg->listen_port);
+	ret = getaddrinfo(cfg->listen_host[0] ? cfg->listen_host : NULL, port, &hints, &res);
+	if (ret) {
+		snprintf(err, err_len, "listen address '%s': %s", cfg->listen_host,
+			 gai_strerror(ret));
+		return -EINVAL;
+	}
+	/* Prefer IPv6 (dual-stack) when listening on all addresses. */
+	for (ai = res; ai; ai = ai->ai_next) {
+		if (!cfg->listen_host[0] && ai->ai_family != AF_INET6 && ai->ai_next) {
+			continue;
+		}
+		break;
+	}
+	if (!ai) {
+		ai = res;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, err_len, "socket: %s", strerror(errno));
+		goto out;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ai->ai_family == AF_INET6) {
+		int zero = 0;
+
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	}
+	/* A deep backlog: during a connect storm (all clients of a restarted
+	 * server at once) the kernel queues them while the loop catches up;
+	 * SYN cookies take over beyond it. */
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 4096)) {
+		ret = -errno;
+		snprintf(err, err_len, "cannot listen on %s:%u: %s",
+			 cfg->listen_host[0] ? cfg->listen_host : "*", cfg->listen_port,
+			 strerror(errno));
+		close(fd);
+		goto out;
+	}
+	side(l)->listen_fd = fd;
+	ret = 0;
+out:
+	freeaddrinfo(res);
+	return ret;
+}
+
+static void arm_accept(struct rv_loop *l);
+
+static void on_accept_retry(struct rv_loop *l, struct rv_ltimer *lt)
+{
+	(void)lt;
+	arm_accept(l);
+}
+
+static void arm_accept(struct rv_loop *l)
+{
+	struct rv_server_side *s = side(l);
+
+	if (l->stopping || s->accept_armed || s->listen_fd < 0) {
+		return;
+	}
+	if (l->io.accept(l->io.ctx, s->listen_fd, rv_udata(RV_OP_CTL_ACCEPT, 0, 0))) {
+		rv_loop_arm(l, &s->accept_retry, on_accept_retry, l->now_ns + ACCEPT_RETRY_NS);
+		return;
+	}
+	s->accept_armed = true;
+}
+
+/* admit_source fills |src| with the address admission accounts |c| to (an
+ * IPv4-mapped IPv6 address counts as its IPv4 address). */
+static void admit_source(const struct rv_chan *c, struct rv_ip_addr *src)
+{
+	memset(src, 0, sizeof(*src));
+	if (c->peer.sa.sa_family == AF_INET) {
+		src->family = AF_INET;
+		memcpy(src->a, &c->peer.in4.sin_addr, 4);
+	} else if (c->peer.sa.sa_family == AF_INET6) {
+		const uint8_t *a = c->peer.in6.sin6_addr.s6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(&c->peer.in6.sin6_addr)) {
+			src->family = AF_INET;
+			memcpy(src->a, a + 12, 4);
+		} else {
+			src->family = AF_INET6;
+			memcpy(src->a, a, 16);
+		}
+	}
+}
+
+void rv_server_on_accept(struct rv_loop *l, int res)
+{
+	struct rv_server_side *s = side(l);
+	struct sockaddr_storage ss;
+	struct rv_endpoint ep;
+	struct rv_admit_entry *victim;
+	struct rv_ip_addr src;
+	socklen_t sl = sizeof(ss);
+	struct rv_chan *c;
+	int one = 1;
+
+	s->accept_armed = false;
+	if (res < 0) {
+		if (res != -ECANCELED && !l->stopping) {
+			rv_warnx_rl("accept: %s", strerror(-res));
+		}
+		/* Out of fds or memory: retry shortly, not in a spin. */
+		rv_loop_arm(l, &s->accept_retry, on_accept_retry, l->now_ns + ACCEPT_RETRY_NS);
+		return;
+	}
+	if (l->stopping) {
+		close(res);
+		return;
+	}
+	arm_accept(l);
+	memset(&ep, 0, sizeof(ep));
+	if (getpeername(res, (struct sockaddr *)&ss, &sl) == 0 && sl <= sizeof(ep.in6)) {
+		memcpy(&ep.sa, &ss, sl);
+		ep.len = sl;
+	}
+	c = rv_chan_new(l, res, &ep);
+	if (!c) {
+		rv_warnx_rl("refusing connection: %u connections open", l->num_chans);
+		return;
+	}
+	s->accepted++;
+	setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	admit_source(c, &src);
+	victim = rv_admit_add(s->admit, &c->admit, &src);
+	if (victim) {
+		struct rv_chan *v = container_of(victim, struct rv_chan, admit);
+
+		/* No reason is set, so nothing is logged per eviction: during a
+		 * flood that would be a flood of its own. The counter shows in
+		 * `ringvpn status`. */
+		s->evicted++;
+		rv_warnx_rl("half-open connections over the limit: closing %s (%zu sources, "
+			    "%zu without ClientHello)",
+			    v->peer_str, rv_admit_sources(s->admit),
+			    rv_admit_count(s->admit, RV_ADMIT_CONNECTED));
+		rv_admit_remove(s->admit, victim);
+		rv_chan_close(l, v);
+		if (v == c) {
+			return;
+		}
+	}
+	rv_chan_start(l, c);
+}
+
+/* ---- the role ---------------------------------------------------------- */
+
+static void server_hello(struct rv_loop *l, struct rv_chan *c)
+{
+	rv_admit_promote(side(l)->admit, &c->admit);
+}
+
+static void server_closing(struct rv_loop *l, struct rv_chan *c);
+
+/* rv_server_end sends GOODBYE(|code|) and releases the session, keys and
+ * addresses at once, not when the GOODBYE has gone out: the caller is about
+ * to hand them to someone else (a replacing connection, a reloaded pool). */
+void rv_server_end(struct rv_loop *l, struct rv_chan *c, enum rv_ctl_code code, const char *reason)
+{
+	rv_chan_goodbye(l, c, code, reason);
+	if (!c->closing && c->ctl) {
+		server_closing(l, c);
+		rv_ctl_peer_free(c->ctl);
+		c->ctl = NULL;
+		c->released = true;
+	}
+}
+
+/* replace_old ends the session of another connection named like |c|: the
+ * newer connection wins, so a client that lost its old connection (crash,
+ * NAT timeout) is never locked out by a stale session. Its session and
+ * addresses are released now, before the new connection asks for them. */
+static void replace_old(struct rv_loop *l, struct rv_chan *c)
+{
+	struct rv_server_side *s = side(l);
+	struct rv_name_node *n = rv_nametab_find(s->names, c->name);
+	struct rv_chan *o;
+
+	if (!n) {
+		return;
+	}
+	o = container_of(n, struct rv_chan, name_node);
+	rv_info("client %s: new connection from %s replaces the one from %s", c->name, c->peer_str,
+		o->peer_str);
+	s->replaced++;
+	rv_server_end(l, o, RV_CTL_CODE_REPLACED,
+		      "replaced by a newer connection with the same name");
+}
+
+static void server_authenticated(struct rv_loop *l, struct rv_chan *c)
+{
+	struct rv_server_side *s = side(l);
+	uint8_t exp[RV_EXPORTER_LEN];
+	int ret;
+
+	rv_admit_remove(s->admit, &c->admit);
+	s->hs_ok++;
+	rv_status_hs_observe(s->hs_buckets, &s->hs_sum, &s->hs_count,
+			     (double)(l->now_ns - c->start_ns) / 1e9);
+	replace_old(l, c);
+	if (rv_nametab_count(s->names) >= l->cfg->max_clients) {
+		rv_warnx_rl("client %s (%s) refused: server full (%u sessions)", c->name,
+			    c->peer_str, l->cfg->max_clients);
+		rv_chan_send_error(l, c, RV_CTL_CODE_FULL, "server full");
+		return;
+	}
+	if (rv_tls_conn_export(c->tls, exp, sizeof(exp))) {
+		rv_chan_send_error(l, c, RV_CTL_CODE_INTERNAL, "TLS exporter unavailable");
+		return;
+	}
+	c->ctl = rv_ctl_server_new(&l->env, c->name, exp, l->now_ns);
+	rv_memzero(exp, sizeof(exp));
+	if (!c->ctl) {
+		rv_chan_send_error(l, c, RV_CTL_CODE_INTERNAL, "out of memory");
+		return;
+	}
+	c->name_node.name = c->name;
+	ret = rv_nametab_insert(s->names, &c->name_node);
+	if (ret) {
+		/* -EEXIST cannot happen (replace_old removed the old one);
+		 * -ENOMEM leaves the node out of a table that could not grow. */
+		rv_ctl_peer_free(c->ctl);
+		c->ctl = NULL;
+		c->name_node.name = NULL;
+		rv_chan_send_error(l, c, RV_CTL_CODE_INTERNAL, "out of memory");
+		return;
+	}
+	rv_info("client %s authenticated from %s", c->name, c->peer_str);
+}
+
+static void server_progressed(struct rv_loop *l, struct rv_chan *c)
+{
+	(void)l;
+	(void)c;
+}
+
+static void server_closing(struct rv_loop *l, struct rv_chan *c)
+{
+	struct rv_server_side *s = side(l);
+
+	rv_admit_remove(s->admit, &c->admit);
+	if (c->name_node.name) {
+		rv_nametab_remove(s->names, &c->name_node);
+		c->name_node.name = NULL;
+	}
+	if (c->tls_failed && !c->authed) {
+		s->hs_failed++;
+	}
+	if (c->released) {
+		return; /* logged when its peer was released */
+	}
+	if (!c->ctl) {
+		if (c->reason[0] && c->authed) {
+			rv_info("client %s (%s): connection closed: %s", c->name, c->peer_str,
+				c->reason);
+		} else if (c->reason[0] && !l->stopping) {
+			rv_debug("connection from %s closed: %s", c->peer_str, c->reason);
+		}
+		return;
+	}
+	switch (rv_ctl_peer_sent_code(c->ctl)) {
+	case RV_CTL_CODE_KICKED:
+		s->kicked++;
+		break;
+	case RV_CTL_CODE_REVOKED:
+		s->revoked++;
+		break;
+	case RV_CTL_CODE_RATE:
+		s->rate_limited++;
+		break;
+	default:
+		break;
+	}
+	rv_info("client %s (%s): disconnected: %s; session, keys and address released", c->name,
+		c->peer_str, c->reason[0] ? c->reason : rv_ctl_peer_reason(c->ctl));
+}
+
+/* reserve_fixed reserves every fixed address of |cfg| in |pool|, so that the
+ * pool hands them to nobody else. */
+static int reserve_fixed(const struct rv_config *cfg, struct rv_ippool *pool, char *err,
+			 size_t err_len)
+{
+	for (size_t i = 0; i < cfg->num_fixed; i++) {
+		const struct rv_config_fixed *f = &cfg->fixed[i];
+		const struct rv_ip_addr *a[] = { &f->v4, &f->v6 };
+
+		for (size_t k = 0; k < 2; k++) {
+			if (a[k]->family && rv_ippool_reserve(pool, a[k])) {
+				snprintf(err, err_len,
+					 "fixed %s: address is not a client address of the pool",
+					 f->name);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- the lease file ---------------------------------------------------- */
+
+/* save_leases writes the lease memory to cfg->lease_file (a temporary file
+ * renamed over it, so a crash never leaves half a file). */
+static void save_leases(struct rv_loop *l)
+{
+	struct rv_server_side *s = side(l);
+	struct rv_strbuf text = { 0 };
+	char tmp[RV_CONFIG_PATH_MAX + 8];
+	FILE *f;
+	bool ok;
+
+	if (!l->cfg->lease_file[0] || rv_leases_changes(s->leases) == s->leases_saved) {
+		return;
+	}
+	rv_leases_save(s->leases, &text, l->now_ns);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", l->cfg->lease_file);
+	f = fopen(tmp, "w");
+	ok = f && fwrite(rv_strbuf_str(&text), 1, text.len, f) == text.len;
+	if (f && fclose(f) != 0) {
+		ok = false;
+	}
+	if (ok && rename(tmp, l->cfg->lease_file) == 0) {
+		s->leases_saved = rv_leases_changes(s->leases);
+	} else {
+		rv_warnx_rl("cannot write the lease file %s: %s (clients may get other addresses "
+			    "after a restart)",
+			    l->cfg->lease_file, strerror(errno));
+		unlink(tmp);
+	}
+	rv_strbuf_free(&text);
+}
+
+static void on_lease_timer(struct rv_loop *l, struct rv_ltimer *lt)
+{
+	save_leases(l);
+	rv_loop_arm(l, lt, on_lease_timer, l->now_ns + LEASE_SAVE_NS);
+}
+
+static void load_leases(struct rv_loop *l)
+{
+	struct rv_server_side *s = side(l);
+	struct rv_strbuf text = { .max = 64 * 1024 * 1024 };
+	char buf[65536];
+	size_t n, bad = 0;
+	FILE *f;
+	int loaded;
+
+	if (!l->cfg->lease_file[0]) {
+		return;
+	}
+	f = fopen(l->cfg->lease_file, "r");
+	if (!f) {
+		if (errno != ENOENT) {
+			rv_warn(errno, "cannot read the lease file %s", l->cfg->lease_file);
+		}
+		return;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		rv_strbuf_append(&text, buf, n);
+	}
+	fclose(f);
+	loaded = rv_leases_load(s->leases, rv_strbuf_str(&text), text.len, l->now_ns, &bad);
+	s->leases_saved = rv_leases_changes(s->leases);
+	rv_info("lease file %s: %d address lease(s) remembered%s", l->cfg->lease_file, loaded,
+		bad ? " (malformed lines skipped)" : "");
+	rv_strbuf_free(&text);
+}
+
+static struct rv_admit_limits admit_limits(const struct rv_config *cfg)
+{
+	struct rv_admit_limits lim = { .max_total = cfg->max_handshaking };
+
+	lim.max_per_source = cfg->max_handshaking_per_source;
+	if (lim.max_per_source == 0 || lim.max_per_source > lim.max_total) {
+		lim.max_per_source = lim.max_total;
+	}
+	return lim;
+}
+
+static int server_start(struct rv_loop *l, char *err, size_t err_len)
+{
+	struct rv_admit_limits lim = admit_limits(l->cfg);
+	struct rv_server_side *s = calloc(1, sizeof(*s));
+	int ret;
+
+	if (!s) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	s->listen_fd = -1;
+	l->role_state = s;
+	s->admit = rv_admit_new(&lim);
+	s->names = rv_nametab_new(l->cfg->max_clients);
+	s->leases = rv_leases_new(2 * (size_t)l->cfg->max_clients + 64,
+				  (uint64_t)l->cfg->lease_time_ms * RV_NSEC_PER_MSEC);
+	if (!s->admit || !s->names || !s->leases) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	ret = reserve_fixed(l->cfg, l->env.pool, err, err_len);
+	if (ret) {
+		return ret;
+	}
+	l->env.leases = s->leases;
+	load_leases(l);
+	rv_loop_arm(l, &s->lease_timer, on_lease_timer, l->now_ns + LEASE_SAVE_NS);
+	l->env.data_port = l->dp ? rv_dataplane_port(l->dp) : l->cfg->data_port;
+	l->env.send_keepalive = up_send_keepalive;
+	ret = open_listener(l, err, err_len);
+	if (ret) {
+		return ret;
+	}
+	arm_accept(l);
+	return 0;
+}
+
+static void server_stop(struct rv_loop *l)
+{
+	struct rv_server_side *s = side(l);
+
+	/* A pending accept completes with an error; nothing new comes in. */
+	if (s->listen_fd >= 0) {
+		shutdown(s->listen_fd, SHUT_RDWR);
+	}
+	rv_loop_disarm(l, &s->accept_retry);
+}
+
+static void server_free(struct rv_loop *l)
+{
+	struct rv_server_side *s = side(l);
+
+	if (!s) {
+		return;
+	}
+	if (s->leases) {
+		save_leases(l);
+	}
+	if (s->listen_fd >= 0) {
+		close(s->listen_fd);
+	}
+	rv_admit_free(s->admit);
+	rv_nametab_free(s->names);
+	rv_leases_free(s->leases);
+	rv_ippool_free(l->env.pool);
+	l->env.pool = NULL;
+	free(s);
+	l->role_state = NULL;
+}
+
+static int server_report(struct rv_loop *l, struct rv_status *st)
+{
+	struct rv_server_side *s = side(l);
+	const struct rv_config *cfg = l->cfg;
+	struct rv_chan *c;
+
+	st->role = "server";
+	snprintf(st->listen, sizeof(st->listen), "%s:%u",
+		 cfg->listen_host[0] ? cfg->listen_host : "*", cfg->listen_port);
+	st->data_port = l->env.data_port;
+	st->sessions = rv_nametab_count(s->names);
+	st->handshaking = rv_admit_count(s->admit, RV_ADMIT_CONNECTED) +
+			  rv_admit_count(s->admit, RV_ADMIT_HELLO);
+	st->hs_ok = s->hs_ok;
+	st->hs_failed = s->hs_failed;
+	st->hs_evicted = s->evicted;
+	st->replaced = s->replaced;
+	st->kicked = s->kicked;
+	st->revoked = s->revoked;
+	st->rate_limited = s->rate_limited;
+	st->pool4_in_use = rv_ippool_in_use(l->env.pool, AF_INET);
+	st->pool4_size = rv_ippool_capacity(l->env.pool, AF_INET);
+	st->pool6_in_use = rv_ippool_in_use(l->env.pool, AF_INET6);
+	st->pool6_size = rv_ippool_capacity(l->env.pool, AF_INET6);
+	memcpy(st->hs_buckets, s->hs_buckets, sizeof(st->hs_buckets));
+	st->hs_sum = s->hs_sum;
+	st->hs_count = s->hs_count;
+	rv_chans_foreach(l, i, c)
+	{
+		struct rv_status_peer *p;
+
+		if (!c->ctl) {
+			continue;
+		}
+		p = rv_status_add_peer(st);
+		if (!p) {
+			return -ENOMEM;
+		}
+		rv_chan_fill_status(l, c, p);
+	}
+	return 0;
+}
+
+const struct rv_role rv_server_role = {
+	.name = "server",
+	.start = server_start,
+	.stop = server_stop,
+	.free = server_free,
+	.hello = server_hello,
+	.authenticated = server_authenticated,
+	.progressed = server_progressed,
+	.closing = server_closing,
+	.report = server_report,
+};
+
+/* ---- operator actions -------------------------------------------------- */
+
+struct rv_chan *rv_server_find(struct rv_loop *l, const char *name)
+{
+	struct rv_name_node *n;
+
+	if (l->role != &rv_server_role) {
+		return NULL;
+	}
+	n = rv_nametab_find(side(l)->names, name);
+	return n ? container_of(n, struct rv_chan, name_node) : NULL;
+}
+
+size_t rv_server_sessions(const struct rv_loop *l)
+{
+	return l->role == &rv_server_role ? rv_nametab_count(side(l)->names) : 0;
+}
+
+unsigned rv_server_reverify(struct rv_loop *l)
+{
+	struct rv_chan *c;
+	unsigned n = 0;
+
+	if (l->role != &rv_server_role) {
+		return 0;
+	}
+	rv_chans_foreach(l, i, c)
+	{
+		char why[160], reason[256];
+		int ret;
+
+		if (!c->ctl || !c->tls) {
+			continue;
+		}
+		ret = rv_tls_conn_reverify(c->tls, l->tls, why, sizeof(why));
+		if (ret == 0 || ret == -ENOMEM) {
+			continue;
+		}
+		snprintf(reason, sizeof(reason), "certificate no longer valid: %s", why);
+		rv_warnx("client %s (%s): %s: ending its session", c->name, c->peer_str, why);
+		rv_server_end(l, c, RV_CTL_CODE_REVOKED, reason);
+		n++;
+	}
+	return n;
+}
+
+/* ---- reload ------------------------------------------------------------ */
+
+/* fixed_moved: has |name|'s fixed address of |family| changed in |next|
+ * (added, removed or different) compared with what the session holds? */
+static bool fixed_moved(const struct rv_config *next, const char *name,
+			const struct rv_ip_addr *held)
+{
+	const struct rv_config_fixed *f = rv_config_find_fixed(next, name);
+	const struct rv_ip_addr *want;
+
+	if (!held->family) {
+		return false;
+	}
+	want = !f ? NULL : held->family == AF_INET ? &f->v4 : &f->v6;
+	return want && want->family && !rv_ip_addr_equal(want, held);
+}
+
+static bool routes_or_timers_changed(const struct rv_config *a, const struct rv_config *b)
+{
+	return a->mtu != b->mtu || a->keepalive_ms != b->keepalive_ms ||
+	       a->dead_peer_ms != b->dead_peer_ms || a->rekey_ms != b->rekey_ms ||
+	       a->num_routes != b->num_routes ||
+	       memcmp(a->routes, b->routes, sizeof(a->routes[0]) * a->num_routes) != 0;
+}
+
+int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_strbuf *log)
+{
+	struct rv_server_side *s = side(l);
+	const struct rv_config *cur = l->cfg;
+	struct rv_admit_limits lim = admit_limits(next);
+	struct rv_ippool *pool, *old;
+	unsigned ended = 0, pushed = 0;
+	char err[256];
+	struct rv_chan *c;
+	int ret;
+
+	/* The pools are rebuilt from the new file (sizes, prefixes, fixed
+	 * reservations); every live session takes its addresses in the new
+	 * pool, and the few that cannot (address outside the new pool, now
+	 * reserved for another name, or its own fixed address moved) end. */
+	pool = rv_ippool_new(next->pool4.addr.family ? &next->pool4.addr : NULL, next->pool4.len,
+			     next->pool6.addr.family ? &next->pool6.addr : NULL, next->pool6.len,
+			     next->max_clients, &ret);
+	if (!pool) {
+		rv_strbuf_printf(log, "refused: address pools: %s\n", strerror(-ret));
+		return ret;
+	}
+	ret = reserve_fixed(next, pool, err, sizeof(err));
+	if (ret) {
+		rv_ippool_free(pool);
+		rv_strbuf_printf(log, "refused: %s\n", err);
+		return ret;
+	}
+	rv_chans_foreach(l, i, c)
+	{
+		struct rv_session *sess;
+		const char *why = NULL;
+
+		if (!c->ctl || !(sess = rv_ctl_peer_session(c->ctl))) {
+			continue;
+		}
+		if (fixed_moved(next, c->name, rv_session_vaddr4(sess)) ||
+		    fixed_moved(next, c->name, rv_session_vaddr6(sess))) {
+			why = "its fixed address changed";
+		} else {
+			/* Claim under the new configuration's fixed table. */
+			l->env.cfg = next;
+			ret = rv_ctl_server_claim_addrs(c->ctl, pool);
+			l->env.cfg = cur;
+			if (ret) {
+				why = ret == -EACCES
+					      ? "its address is now reserved for another name"
+					      : "its address left the pool";
+			}
+		}
+		if (why) {
+			char reason[160];
+
+			snprintf(reason, sizeof(reason), "configuration reload: %s", why);
+			rv_info("client %s: ending the session: %s", c->name, reason);
+			/* Released now, into the old pool, before it is swapped. */
+			rv_server_end(l, c, RV_CTL_CODE_RECONFIG, reason);
+			ended++;
+		}
+	}
+	old = l->env.pool;
+	l->env.pool = pool;
+	rv_ippool_free(old);
+	if (ended) {
+		rv_strbuf_printf(log,
+				 "ended: %u session(s) whose address the new pools or fixed "
+				 "addresses took away\n",
+				 ended);
+	}
+	rv_leases_set_lifetime(s->leases, (uint64_t)next->lease_time_ms * RV_NSEC_PER_MSEC);
+	ret = rv_admit_set_limits(s->admit, &lim);
+	if (ret == 0) {
+		struct rv_admit_entry *v;
+
+		while ((v = rv_admit_victim(s->admit)) != NULL) {
+			rv_admit_remove(s->admit, v);
+			rv_chan_close(l, container_of(v, struct rv_chan, admit));
+		}
+	}
+	if (routes_or_timers_changed(cur, next)) {
+		/* Push the new routes and timers to every running client
+		 * that can take an update; others get them on reconnect. */
+		const struct rv_config *saved = l->env.cfg;
+
+		l->env.cfg = next;
+		rv_chans_foreach(l, i, c)
+		{
+			if (c->ctl && rv_ctl_server_push_config(c->ctl, l->now_ns)) {
+				rv_chan_kick(l, c);
+				pushed++;
+			}
+		}
+		l->env.cfg = saved;
+		rv_strbuf_printf(log, "applied: routes/timers/mtu pushed to %u running client(s)\n",
+				 pushed);
+	}
+	rv_strbuf_printf(log, "applied: pools, fixed addresses and limits\n");
+	return 0;
+}

@@ -1,0 +1,472 @@
+/*
+ * dial.c — the client role of the control loop: pick a server, resolve its
+ * name (again on every attempt: addresses change), connect, and after every
+ * loss reconnect with jittered exponential backoff, failing over to the
+ * next configured server.
+ *
+ * Name resolution blocks in getaddrinfo, so it runs on a short-lived helper
+ * thread that reports through an eventfd read on the control ring; the
+ * loop keeps serving the management socket meanwhile. An IP literal needs
+ * no thread.
+ *
+ * Backoff: after an attempt that failed or a session that ended, the next
+ * attempt waits a random time in [backoff/2, 3*backoff/2), so a thousand
+ * clients of a restarted server come back spread over the window instead
+ * of in lockstep; backoff doubles after every failed attempt (from
+ * reconnect_min up to reconnect_max) and starts over once a session
+ * reaches RUNNING. While servers remain untried in the current round, the
+ * next one is tried after reconnect_min only.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/status.h"
+#include "crypto/kdf.h"
+#include "crypto/mem.h"
+#include "crypto/rand.h"
+#include "tls/ctl_client.h"
+#include "tls/internal.h"
+#include "uring/dataplane.h"
+
+struct resolve_job {
+	char host[RV_CONFIG_HOST_MAX];
+	char port[8];
+	struct sockaddr_storage sa;
+	socklen_t sa_len;
+	int err; /* getaddrinfo result */
+	int efd;
+};
+
+struct rv_client_side {
+	struct rv_chan *chan; /* the connection to the server, or NULL */
+	struct rv_ltimer retry;
+	unsigned failed_attempts, tried_in_round;
+	uint32_t backoff_ms;
+	bool last_fail_tls;
+	bool up; /* the current connection's tunnel came up */
+	size_t server_idx;
+	/* resolution */
+	int efd;
+	uint64_t efd_val;
+	bool resolving;
+	pthread_t thread;
+	struct resolve_job job;
+	/* the server being talked to */
+	struct sockaddr_storage sa;
+	socklen_t sa_len;
+	char server_str[RV_CONFIG_HOST_MAX + 96];
+	struct rv_ip_addr last4, last6; /* addresses of the last CONFIG, asked back */
+};
+
+static struct rv_client_side *side(const struct rv_loop *l)
+{
+	return l->role_state;
+}
+
+/* The configured servers, in order. */
+static size_t num_servers(const struct rv_config *cfg)
+{
+	(void)cfg;
+	return 1;
+}
+
+static void server_at(const struct rv_config *cfg, size_t i, const char **host, uint16_t *port)
+{
+	(void)i;
+	*host = cfg->server_host;
+	*port = cfg->server_port;
+}
+
+static void up_send_keepalive(void *ctx, struct rv_session *s)
+{
+	struct rv_loop *l = ctx;
+
+	if (l->dp && s) {
+		(void)rv_dataplane_send_keepalive(l->dp, s);
+	}
+}
+
+/* ---- backoff ----------------------------------------------------------- */
+
+static void attempt(struct rv_loop *l);
+
+static void on_retry(struct rv_loop *l, struct rv_ltimer *lt)
+{
+	(void)lt;
+	attempt(l);
+}
+
+static void schedule_retry(struct rv_loop *l, bool reached_running, bool tls_fail)
+{
+	struct rv_client_side *s = side(l);
+	const struct rv_config *cfg = l->cfg;
+	uint32_t delay;
+
+	if (l->stopping) {
+		return;
+	}
+	if (reached_running) {
+		s->failed_attempts = 0;
+		s->tried_in_round = 0;
+		s->backoff_ms = cfg->reconnect_min_ms;
+	} else {
+		s->failed_attempts++;
+		s->tried_in_round++;
+		s->last_fail_tls = tls_fail;
+		/* Fail over: the next server of the list. */
+		s->server_idx = (s->server_idx + 1) % num_servers(cfg);
+	}
+	if (l->p.max_attempts && s->failed_attempts >= l->p.max_attempts) {
+		rv_warnx("giving up after %u failed attempts", s->failed_attempts);
+		l->exit = s->last_fail_tls ? RV_LOOP_GAVE_UP_TLS : RV_LOOP_GAVE_UP_NET;
+		l->done = true;
+		return;
+	}
+	if (!reached_running && s->tried_in_round < num_servers(cfg)) {
+		delay = cfg->reconnect_min_ms; /* an untried server: go on */
+	} else {
+		if (s->tried_in_round >= num_servers(cfg)) {
+			s->tried_in_round = 0;
+		}
+		delay = s->backoff_ms / 2 + rv_rand_u32() % (s->backoff_ms + 1);
+		s->backoff_ms = s->backoff_ms > cfg->reconnect_max_ms / 2 ? cfg->reconnect_max_ms
+									  : s->backoff_ms * 2;
+	}
+	rv_info("reconnecting in %u ms", delay);
+	rv_loop_arm(l, &s->retry, on_retry, l->now_ns + (uint64_t)delay * RV_NSEC_PER_MSEC);
+}
+
+/* ---- resolution and connect -------------------------------------------- */
+
+static void *resolve_thread(void *arg)
+{
+	struct resolve_job *j = arg;
+	struct addrinfo hints, *res = NULL;
+	uint64_t one = 1;
+	ssize_t w;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	j->err = getaddrinfo(j->host, j->port, &hints, &res);
+	if (j->err == 0 && res && res->ai_addrlen <= sizeof(j->sa)) {
+		memcpy(&j->sa, res->ai_addr, res->ai_addrlen);
+		j->sa_len = res->ai_addrlen;
+	} else if (j->err == 0) {
+		j->err = EAI_FAIL;
+	}
+	freeaddrinfo(res);
+	w = write(j->efd, &one, sizeof(one));
+	(void)w;
+	return NULL;
+}
+
+static void connect_to(struct rv_loop *l)
+{
+	struct rv_client_side *s = side(l);
+	struct rv_endpoint ep;
+	struct rv_chan *c;
+	int fd, one = 1;
+
+	memset(&ep, 0, sizeof(ep));
+	memcpy(&ep.sa, &s->sa, s->sa_len);
+	ep.len = s->sa_len;
+	fd = socket(s->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rv_warn(errno, "socket");
+		schedule_retry(l, false, false);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c = rv_chan_new(l, fd, &ep);
+	if (!c) {
+		schedule_retry(l, false, false);
+		return;
+	}
+	snprintf(s->server_str, sizeof(s->server_str), "%s (%s)", s->job.host, c->peer_str);
+	s->chan = c;
+	if (l->io.connect(l->io.ctx, fd, (const struct sockaddr *)&s->sa, s->sa_len,
+			  rv_udata(RV_OP_CTL_CONNECT, c->id, c->gen))) {
+		rv_chan_set_reason(c, "control ring full");
+		rv_chan_close(l, c);
+		return;
+	}
+	c->inflight++;
+}
+
+static void arm_resolved(struct rv_loop *l)
+{
+	struct rv_client_side *s = side(l);
+
+	if (l->io.read(l->io.ctx, s->efd, &s->efd_val, sizeof(s->efd_val),
+		       rv_udata(RV_OP_CTL_RESOLVED, 0, 0))) {
+		rv_warnx("cannot arm the resolver notification");
+	}
+}
+
+void rv_client_on_resolved(struct rv_loop *l, int res)
+{
+	struct rv_client_side *s = side(l);
+
+	if (!s->resolving) {
+		return;
+	}
+	pthread_join(s->thread, NULL);
+	s->resolving = false;
+	arm_resolved(l);
+	(void)res;
+	if (l->stopping) {
+		return;
+	}
+	if (s->job.err) {
+		rv_warnx("cannot resolve server %s: %s", s->job.host, gai_strerror(s->job.err));
+		schedule_retry(l, false, false);
+		return;
+	}
+	memcpy(&s->sa, &s->job.sa, s->job.sa_len);
+	s->sa_len = s->job.sa_len;
+	connect_to(l);
+}
+
+/* literal_addr fills the job's address when the host is an IP literal. */
+static bool literal_addr(struct resolve_job *j, uint16_t port)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&j->sa;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&j->sa;
+
+	memset(&j->sa, 0, sizeof(j->sa));
+	if (inet_pton(AF_INET, j->host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(port);
+		j->sa_len = sizeof(*in4);
+		return true;
+	}
+	if (inet_pton(AF_INET6, j->host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		j->sa_len = sizeof(*in6);
+		return true;
+	}
+	return false;
+}
+
+static void attempt(struct rv_loop *l)
+{
+	struct rv_client_side *s = side(l);
+	const char *host;
+	uint16_t port;
+	int ret;
+
+	if (l->stopping || s->chan || s->resolving) {
+		return;
+	}
+	server_at(l->cfg, s->server_idx, &host, &port);
+	snprintf(s->job.host, sizeof(s->job.host), "%s", host);
+	snprintf(s->job.port, sizeof(s->job.port), "%u", port);
+	s->job.err = 0;
+	if (literal_addr(&s->job, port)) {
+		memcpy(&s->sa, &s->job.sa, s->job.sa_len);
+		s->sa_len = s->job.sa_len;
+		connect_to(l);
+		return;
+	}
+	s->job.efd = s->efd;
+	ret = pthread_create(&s->thread, NULL, resolve_thread, &s->job);
+	if (ret) {
+		rv_warn(ret, "cannot start the resolver thread");
+		schedule_retry(l, false, false);
+		return;
+	}
+	s->resolving = true;
+}
+
+void rv_client_on_connect(struct rv_loop *l, struct rv_chan *c, int res)
+{
+	struct rv_client_side *s = side(l);
+
+	if (res < 0) {
+		rv_warnx("cannot connect to server %s: %s", s->server_str, strerror(-res));
+		rv_chan_set_reason(c, "connect: %s", strerror(-res));
+		rv_chan_close(l, c);
+		return;
+	}
+	rv_chan_start(l, c);
+}
+
+/* ---- the role ---------------------------------------------------------- */
+
+static void client_hello(struct rv_loop *l, struct rv_chan *c)
+{
+	(void)l;
+	(void)c;
+}
+
+static void client_authenticated(struct rv_loop *l, struct rv_chan *c)
+{
+	struct rv_client_side *s = side(l);
+	uint8_t exp[RV_EXPORTER_LEN];
+	struct rv_endpoint ep;
+
+	if (rv_tls_conn_export(c->tls, exp, sizeof(exp))) {
+		rv_chan_set_reason(c, "TLS exporter unavailable");
+		rv_chan_close(l, c);
+		return;
+	}
+	memset(&ep, 0, sizeof(ep));
+	memcpy(&ep.sa, &s->sa, s->sa_len);
+	ep.len = s->sa_len;
+	c->ctl = rv_ctl_client_new(&l->env, exp, &ep, &s->last4, &s->last6, l->now_ns);
+	rv_memzero(exp, sizeof(exp));
+	if (!c->ctl) {
+		rv_chan_set_reason(c, "out of memory");
+		rv_chan_close(l, c);
+		return;
+	}
+	rv_info("connected to %s; server certificate verified (%s)", s->server_str, c->name);
+}
+
+static void client_progressed(struct rv_loop *l, struct rv_chan *c)
+{
+	struct rv_client_side *s = side(l);
+	struct rv_session *sess;
+
+	if (!c->ctl || !c->was_running || s->up) {
+		return;
+	}
+	/* The tunnel came up: the next loss starts a fresh backoff. */
+	s->up = true;
+	s->failed_attempts = 0;
+	s->tried_in_round = 0;
+	s->backoff_ms = l->cfg->reconnect_min_ms;
+	sess = rv_ctl_peer_session(c->ctl);
+	if (sess) {
+		s->last4 = *rv_session_vaddr4(sess);
+		s->last6 = *rv_session_vaddr6(sess);
+	}
+	rv_info("tunnel up");
+}
+
+static void client_closing(struct rv_loop *l, struct rv_chan *c)
+{
+	struct rv_client_side *s = side(l);
+	bool reached_running = c->was_running;
+
+	if (c->ctl) {
+		struct rv_session *sess = rv_ctl_peer_session(c->ctl);
+
+		if (sess) {
+			s->last4 = *rv_session_vaddr4(sess);
+			s->last6 = *rv_session_vaddr6(sess);
+		}
+	}
+	if (c->reason[0] && !(c->tls_failed && !reached_running)) {
+		rv_info("disconnected from server %s: %s", s->server_str, c->reason);
+	}
+	if (c->tls_failed && !reached_running) {
+		rv_warnx("server %s rejected the connection: %s", s->server_str, c->reason);
+	}
+	if (c == s->chan) {
+		s->chan = NULL;
+		s->up = false;
+		schedule_retry(l, reached_running, c->tls_failed);
+	}
+}
+
+static int client_start(struct rv_loop *l, char *err, size_t err_len)
+{
+	struct rv_client_side *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	l->role_state = s;
+	s->backoff_ms = l->cfg->reconnect_min_ms;
+	s->efd = eventfd(0, EFD_CLOEXEC);
+	if (s->efd < 0) {
+		snprintf(err, err_len, "eventfd: %s", strerror(errno));
+		return -errno;
+	}
+	l->env.send_keepalive = up_send_keepalive;
+	l->env.on_config = rv_hostcfg_apply;
+	l->env.on_dns = rv_hostcfg_dns;
+	arm_resolved(l);
+	attempt(l);
+	return 0;
+}
+
+static void client_stop(struct rv_loop *l)
+{
+	rv_loop_disarm(l, &side(l)->retry);
+}
+
+static void client_free(struct rv_loop *l)
+{
+	struct rv_client_side *s = side(l);
+
+	if (!s) {
+		return;
+	}
+	if (s->resolving) {
+		/* getaddrinfo cannot be interrupted; its resolver timeout bounds
+		 * this wait. */
+		pthread_join(s->thread, NULL);
+	}
+	if (s->efd >= 0) {
+		close(s->efd);
+	}
+	free(s);
+	l->role_state = NULL;
+}
+
+static int client_report(struct rv_loop *l, struct rv_status *st)
+{
+	struct rv_client_side *s = side(l);
+	struct rv_chan *c = s->chan;
+	const char *host;
+	uint16_t port;
+
+	st->role = "client";
+	server_at(l->cfg, s->server_idx, &host, &port);
+	snprintf(st->server, sizeof(st->server), "%s", s->server_str[0] ? s->server_str : host);
+	snprintf(st->state, sizeof(st->state), "%s",
+		 !c	   ? (s->resolving ? "resolving" : "backoff")
+		 : !c->ctl ? "connecting"
+			   : rv_ctl_peer_state(c->ctl));
+	st->failed_attempts = s->failed_attempts;
+	st->sessions = c && c->ctl && rv_ctl_peer_running(c->ctl) ? 1 : 0;
+	if (c && c->ctl) {
+		struct rv_status_peer *p = rv_status_add_peer(st);
+
+		if (!p) {
+			return -ENOMEM;
+		}
+		rv_chan_fill_status(l, c, p);
+	}
+	return 0;
+}
+
+const struct rv_role rv_client_role = {
+	.name = "client",
+	.start = client_start,
+	.stop = client_stop,
+	.free = client_free,
+	.hello = client_hello,
+	.authenticated = client_authenticated,
+	.progressed = client_progressed,
+	.closing = client_closing,
+	.report = client_report,
+};

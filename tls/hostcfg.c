@@ -1,0 +1,262 @@
+/*
+ * hostcfg.c — the client applying what its server sends to the host: the
+ * TUN device's MTU and addresses, the pushed routes (a CONFIG update after
+ * a server reload replaces the set: stale routes are removed, new ones
+ * added) and, when pushed, DNS servers.
+ *
+ * The TUN device and the data plane exist from start-up (cli/client.c);
+ * only their configuration follows the server.
+ *
+ * DNS: applied through `resolvectl dns|domain IFACE ...` when resolvectl is
+ * present (systemd-resolved scopes the servers to the tunnel's link);
+ * otherwise /etc/resolv.conf is left alone and the pushed servers are only
+ * logged — rewriting a file other software owns is worse than not
+ * applying the push.
+ */
+#include <errno.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/status.h"
+#include "core/wire.h"
+#include "tls/internal.h"
+#include "uring/dataplane.h"
+#include "uring/tun.h"
+
+extern char **environ;
+
+/* The host state this client set up, so updates can be applied as changes. */
+struct hostcfg {
+	struct rv_ip_addr v4, v6;
+	uint8_t prefix4, prefix6;
+	unsigned mtu;
+	size_t num_routes;
+	struct rv_ctl_route routes[RV_CTL_MAX_ROUTES];
+};
+
+static struct hostcfg *state(struct rv_loop *l)
+{
+	static struct hostcfg one; /* one client per process */
+
+	(void)l;
+	return &one;
+}
+
+static void route_addr(const struct rv_ctl_route *r, struct rv_ip_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = r->family == 4 ? AF_INET : AF_INET6;
+	memcpy(a->a, r->addr, 16);
+}
+
+static bool has_route(const struct rv_ctl_route *set, size_t n, const struct rv_ctl_route *r)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (set[i].family == r->family && set[i].prefix == r->prefix &&
+		    memcmp(set[i].addr, r->addr, 16) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* set_addr puts |a|/|prefix| on the device; a different address of the
+ * same family from an earlier session is replaced. */
+static int set_addr(const char *ifname, struct rv_ip_addr *cur, uint8_t *cur_prefix,
+		    const struct rv_ip_addr *a, uint8_t prefix, unsigned mtu)
+{
+	char s[64], o[64];
+	int ret;
+
+	if (cur->family && !rv_ip_addr_equal(cur, a)) {
+		rv_warnx("server assigned %s instead of the previous %s",
+			 rv_ip_addr_str(a, s, sizeof(s)), rv_ip_addr_str(cur, o, sizeof(o)));
+		(void)rv_tun_del_addr(ifname, cur, *cur_prefix);
+	}
+	ret = rv_tun_add_addr(ifname, a, prefix);
+	if (ret) {
+		rv_warn(ret, "cannot add %s/%u to %s", rv_ip_addr_str(a, s, sizeof(s)), prefix,
+			ifname);
+		return ret;
+	}
+	*cur = *a;
+	*cur_prefix = prefix;
+	rv_info("tunnel %s: address %s/%u, mtu %u", ifname, rv_ip_addr_str(a, s, sizeof(s)), prefix,
+		mtu);
+	return 0;
+}
+
+static int apply_routes(const char *ifname, struct hostcfg *h, const struct rv_ctl_config *c)
+{
+	char s[64];
+	int ret;
+
+	for (size_t i = 0; i < h->num_routes; i++) {
+		struct rv_ip_addr a;
+
+		if (has_route(c->routes, c->num_routes, &h->routes[i])) {
+			continue;
+		}
+		route_addr(&h->routes[i], &a);
+		ret = rv_tun_del_route(ifname, &a, h->routes[i].prefix);
+		if (ret) {
+			rv_warn(ret, "cannot remove route %s/%u", rv_ip_addr_str(&a, s, sizeof(s)),
+				h->routes[i].prefix);
+		} else {
+			rv_info("route %s/%u via %s removed", rv_ip_addr_str(&a, s, sizeof(s)),
+				h->routes[i].prefix, ifname);
+		}
+	}
+	h->num_routes = 0;
+	for (size_t i = 0; i < c->num_routes; i++) {
+		struct rv_ip_addr a;
+
+		route_addr(&c->routes[i], &a);
+		ret = rv_tun_add_route(ifname, &a, c->routes[i].prefix);
+		if (ret) {
+			rv_warn(ret, "cannot add route %s/%u via %s",
+				rv_ip_addr_str(&a, s, sizeof(s)), c->routes[i].prefix, ifname);
+			return ret;
+		}
+		h->routes[h->num_routes++] = c->routes[i];
+	}
+	return 0;
+}
+
+int rv_hostcfg_apply(void *loop, const struct rv_ctl_config *c, bool update)
+{
+	struct rv_loop *l = loop;
+	struct hostcfg *h = state(l);
+	const char *ifname = rv_dataplane_tun_name(l->dp);
+	/* The workers' buffers were sized at start for the client's own mtu
+	 * setting: a larger MTU from the server is capped to it. */
+	unsigned cap = l->cfg->mtu ? l->cfg->mtu : RV_DEFAULT_MTU;
+	unsigned mtu = c->mtu > cap ? cap : c->mtu;
+	int ret;
+
+	if (mtu != h->mtu) {
+		if (mtu < c->mtu) {
+			rv_warnx("server MTU %u is above this client's mtu %u: using %u", c->mtu,
+				 cap, mtu);
+		}
+		ret = rv_tun_set_mtu(ifname, mtu);
+		if (ret) {
+			rv_warn(ret, "cannot set MTU %u on %s", mtu, ifname);
+			return ret;
+		}
+		h->mtu = mtu;
+	}
+	if (!update && (c->flags & RV_CTL_F_HAS_V4)) {
+		struct rv_ip_addr v4 = { .family = AF_INET };
+
+		memcpy(v4.a, c->addr4, 4);
+		ret = set_addr(ifname, &h->v4, &h->prefix4, &v4, c->prefix4, c->mtu);
+		if (ret) {
+			return ret;
+		}
+	}
+	if (!update && (c->flags & RV_CTL_F_HAS_V6)) {
+		struct rv_ip_addr v6 = { .family = AF_INET6 };
+
+		memcpy(v6.a, c->addr6, 16);
+		ret = set_addr(ifname, &h->v6, &h->prefix6, &v6, c->prefix6, c->mtu);
+		if (ret) {
+			return ret;
+		}
+	}
+	ret = apply_routes(ifname, h, c);
+	if (ret) {
+		return ret;
+	}
+	if (update) {
+		rv_info("server updated the configuration: mtu %u, %u route(s), keepalive %u s, "
+			"dead-peer timeout %u s",
+			c->mtu, c->num_routes, c->keepalive_s, c->dead_peer_s);
+	}
+	return 0;
+}
+
+/* run starts |args| (no shell; NULL-terminated, at most 8 words), waits,
+ * and returns its exit status or -errno. */
+static int run(const char *const *args)
+{
+	char words[8][RV_STATUS_TEXT_MAX];
+	char *argv[9];
+	size_t n = 0;
+	pid_t pid;
+	int st, ret;
+
+	/* posix_spawn wants writable strings: copy the words. */
+	for (; args[n] && n < 8; n++) {
+		snprintf(words[n], sizeof(words[n]), "%s", args[n]);
+		argv[n] = words[n];
+	}
+	argv[n] = NULL;
+	ret = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+	if (ret) {
+		return -ret;
+	}
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR) {
+			return -errno;
+		}
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -ECHILD;
+}
+
+void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns)
+{
+	struct rv_loop *l = loop;
+	const char *ifname = rv_dataplane_tun_name(l->dp);
+	char addrs[RV_CTL_MAX_DNS][64];
+	const char *argv[4 + RV_CTL_MAX_DNS];
+	char list[RV_CTL_MAX_DNS * 66] = "";
+	size_t n = 0;
+	int ret;
+
+	for (unsigned i = 0; i < dns->num_servers; i++) {
+		struct rv_ip_addr a = { .family =
+						dns->servers[i].family == 4 ? AF_INET : AF_INET6 };
+
+		memcpy(a.a, dns->servers[i].addr, 16);
+		rv_ip_addr_str(&a, addrs[i], sizeof(addrs[i]));
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? " " : "",
+			 addrs[i]);
+	}
+	argv[n++] = "resolvectl";
+	argv[n++] = "dns";
+	argv[n++] = ifname;
+	for (unsigned i = 0; i < dns->num_servers; i++) {
+		argv[n++] = addrs[i];
+	}
+	argv[n] = NULL;
+	ret = run(argv);
+	if (ret == -ENOENT) {
+		rv_info("server pushed DNS %s%s%s: resolvectl is not installed, so "
+			"/etc/resolv.conf is left as it is",
+			list, dns->domain_len ? ", search " : "", dns->domain);
+		return;
+	}
+	if (ret != 0) {
+		rv_warnx("resolvectl dns %s %s failed (%d): DNS servers not applied", ifname, list,
+			 ret);
+		return;
+	}
+	if (dns->domain_len) {
+		const char *dargv[] = { "resolvectl", "domain", ifname, dns->domain, NULL };
+
+		ret = run(dargv);
+		if (ret != 0) {
+			rv_warnx("resolvectl domain %s %s failed (%d)", ifname, dns->domain, ret);
+		}
+	}
+	rv_info("DNS via %s: %s%s%s", ifname, list, dns->domain_len ? ", search " : "",
+		dns->domain);
+}

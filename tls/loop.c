@@ -1,0 +1,430 @@
+/*
+ * loop.c — the control thread's event loop (see loop.h): wait on the ring
+ * until the next timer, dispatch each completion by its user_data op
+ * (uring/udata.h) to the piece that owns it, run the timers that are due,
+ * free closed connections, reclaim retired sessions. Also the signals, the
+ * shutdown sequence and the service notifications.
+ *
+ * This is the one place in the control plane that reads the clock: every
+ * turn takes rv_now_ns() once and hands it down (l->now_ns); the protocol
+ * state machines only ever see it as an argument.
+ */
+#include "tls/loop.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/qsbr.h"
+#include "core/strbuf.h"
+#include "tls/internal.h"
+#include "uring/ctlring.h"
+
+enum {
+	RING_ENTRIES = 1024,
+	CQE_BATCH = 256,
+	WHEEL_TICK_NS = 10 * RV_NSEC_PER_MSEC,
+	WHEEL_SLOTS = 4096, /* 41 s per rotation */
+	RECLAIM_NS = 100 * RV_NSEC_PER_MSEC,
+	SHUTDOWN_GRACE_NS = 1000 * RV_NSEC_PER_MSEC,
+	/* Connections beyond the session limit: half-open ones, replaced
+	 * ones still sending their GOODBYE, and headroom. */
+	EXTRA_CHANS = 64,
+};
+
+/* ---- the ring behind struct rv_ctl_io ---------------------------------- */
+
+static int io_accept(void *ctx, int fd, uint64_t ud)
+{
+	return rv_ctlring_accept(ctx, fd, ud);
+}
+
+static int io_recv(void *ctx, int fd, void *buf, size_t len, uint64_t ud)
+{
+	return rv_ctlring_recv(ctx, fd, buf, len, ud);
+}
+
+static int io_send(void *ctx, int fd, const void *buf, size_t len, uint64_t ud)
+{
+	return rv_ctlring_send(ctx, fd, buf, len, ud);
+}
+
+static int io_connect(void *ctx, int fd, const struct sockaddr *sa, socklen_t len, uint64_t ud)
+{
+	return rv_ctlring_connect(ctx, fd, sa, len, ud);
+}
+
+static int io_read(void *ctx, int fd, void *buf, size_t len, uint64_t ud)
+{
+	return rv_ctlring_read(ctx, fd, buf, len, ud);
+}
+
+static int io_cancel_fd(void *ctx, int fd, uint64_t ud)
+{
+	return rv_ctlring_cancel_fd(ctx, fd, ud);
+}
+
+/* ---- timers ------------------------------------------------------------ */
+
+void rv_loop_arm(struct rv_loop *l, struct rv_ltimer *lt,
+		 void (*fn)(struct rv_loop *l, struct rv_ltimer *lt), uint64_t when_ns)
+{
+	lt->fn = fn;
+	rv_wheel_arm(l->wheel, &lt->t, when_ns);
+}
+
+void rv_loop_disarm(struct rv_loop *l, struct rv_ltimer *lt)
+{
+	rv_wheel_cancel(l->wheel, &lt->t);
+}
+
+static void run_timers(struct rv_loop *l)
+{
+	struct rv_timer *t;
+
+	while (!l->done && (t = rv_wheel_expire(l->wheel, l->now_ns)) != NULL) {
+		struct rv_ltimer *lt = container_of(t, struct rv_ltimer, t);
+
+		lt->fn(l, lt);
+	}
+}
+
+static void on_reclaim(struct rv_loop *l, struct rv_ltimer *lt)
+{
+	rv_qsbr_reclaim(l->env.qsbr);
+	if (rv_qsbr_pending(l->env.qsbr) > 0) {
+		rv_loop_arm(l, lt, on_reclaim, l->now_ns + RECLAIM_NS);
+	}
+}
+
+/* schedule_reclaim makes sure retired sessions and keys are freed once the
+ * workers have moved on, without a periodic tick when nothing is pending. */
+static void schedule_reclaim(struct rv_loop *l)
+{
+	if (rv_qsbr_pending(l->env.qsbr) > 0 && !rv_timer_armed(&l->reclaim_timer.t)) {
+		rv_loop_arm(l, &l->reclaim_timer, on_reclaim, l->now_ns + RECLAIM_NS);
+	}
+}
+
+/* ---- notifications ----------------------------------------------------- */
+
+void rv_loop_notify(struct rv_loop *l, enum rv_loop_event ev, const char *fmt, ...)
+{
+	char status[256];
+	va_list ap;
+
+	if (!l->p.notify) {
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(status, sizeof(status), fmt, ap);
+	va_end(ap);
+	l->p.notify(l->p.ctx, ev, status);
+}
+
+static void on_watchdog(struct rv_loop *l, struct rv_ltimer *lt)
+{
+	rv_loop_notify(l, RV_LOOP_WATCHDOG, "%s", "");
+	if (l->role == &rv_server_role) {
+		rv_loop_notify(l, RV_LOOP_STATUS, "%zu session(s)", rv_server_sessions(l));
+	}
+	rv_loop_arm(l, lt, on_watchdog, l->now_ns + l->p.watchdog_ns);
+}
+
+/* ---- operator actions on every session --------------------------------- */
+
+unsigned rv_loop_rekey(struct rv_loop *l, const char *name)
+{
+	struct rv_chan *c;
+	unsigned n = 0;
+
+	if (name) {
+		c = l->role == &rv_server_role ? rv_server_find(l, name) : NULL;
+		if (!c || !c->ctl) {
+			return 0;
+		}
+		rv_ctl_peer_request_rekey(c->ctl);
+		rv_chan_kick(l, c);
+		return 1;
+	}
+	rv_chans_foreach(l, i, c)
+	{
+		if (c->ctl) {
+			rv_ctl_peer_request_rekey(c->ctl);
+			rv_chan_kick(l, c);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* ---- shutdown ---------------------------------------------------------- */
+
+static void on_stop_deadline(struct rv_loop *l, struct rv_ltimer *lt)
+{
+	(void)lt;
+	l->done = true;
+}
+
+void rv_loop_begin_stop(struct rv_loop *l)
+{
+	struct rv_chan *c;
+
+	if (l->stopping) {
+		return;
+	}
+	l->stopping = true;
+	rv_loop_notify(l, RV_LOOP_STOPPING, "stopping");
+	l->role->stop(l);
+	rv_chans_foreach(l, i, c)
+	{
+		rv_chan_set_reason(c, "shutting down");
+		if (c->ctl) {
+			rv_chan_goodbye(l, c, RV_CTL_CODE_SHUTDOWN, "shutting down");
+		} else {
+			rv_chan_close(l, c);
+		}
+	}
+	rv_loop_arm(l, &l->stop_timer, on_stop_deadline, l->now_ns + SHUTDOWN_GRACE_NS);
+}
+
+/* ---- signals ----------------------------------------------------------- */
+
+static void arm_signal(struct rv_loop *l)
+{
+	if (l->io.read(l->io.ctx, l->sigfd, &l->siginfo, sizeof(l->siginfo),
+		       rv_udata(RV_OP_CTL_SIGNAL, 0, 0))) {
+		rv_warnx("cannot re-arm the signal read");
+	}
+}
+
+static void on_signal(struct rv_loop *l, int res)
+{
+	if (res == (int)sizeof(l->siginfo)) {
+		switch (l->siginfo.ssi_signo) {
+		case SIGINT:
+		case SIGTERM:
+			rv_info("signal %u: shutting down", l->siginfo.ssi_signo);
+			rv_loop_begin_stop(l);
+			break;
+		case SIGUSR1:
+			rv_info("SIGUSR1: rekeying %u session(s)", rv_loop_rekey(l, NULL));
+			break;
+		case SIGHUP: {
+			struct rv_strbuf out = { .max = 64 * 1024 };
+
+			rv_info("SIGHUP: reloading the configuration");
+			(void)rv_reload(l, &out);
+			rv_strbuf_free(&out);
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	arm_signal(l);
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+static void dispatch(struct rv_loop *l, const struct rv_ctlring_cqe *cqe)
+{
+	enum rv_op op = rv_udata_op(cqe->user_data);
+	struct rv_chan *c;
+
+	switch (op) {
+	case RV_OP_CTL_SIGNAL:
+		on_signal(l, cqe->res);
+		return;
+	case RV_OP_CTL_ACCEPT:
+		rv_server_on_accept(l, cqe->res);
+		return;
+	case RV_OP_CTL_WATCH:
+		rv_watch_on_cqe(l, cqe->res);
+		return;
+	case RV_OP_CTL_RESOLVED:
+		rv_client_on_resolved(l, cqe->res);
+		return;
+	case RV_OP_MGMT_ACCEPT:
+	case RV_OP_MGMT_RECV:
+	case RV_OP_MGMT_SEND:
+		rv_mgmt_on_cqe(l, op, cqe->user_data, cqe->res);
+		return;
+	case RV_OP_CTL_RECV:
+	case RV_OP_CTL_SEND:
+	case RV_OP_CTL_CONNECT:
+	case RV_OP_CTL_CANCEL:
+		c = rv_chan_by_ud(l, cqe->user_data);
+		if (c) {
+			rv_chan_on_cqe(l, c, op, cqe->res);
+		}
+		return;
+	default:
+		rv_warnx("control ring: unexpected completion op %d (res %d)", (int)op, cqe->res);
+		return;
+	}
+}
+
+/* ---- lifetime ---------------------------------------------------------- */
+
+int rv_loop_new(struct rv_loop **out, const struct rv_loop_params *p, char *err, size_t err_len)
+{
+	struct rv_loop *l;
+	int ret;
+
+	*out = NULL;
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	l->watch_fd = -1;
+	l->p = *p;
+	l->cfg = malloc(sizeof(*l->cfg));
+	if (!l->cfg) {
+		ret = -ENOMEM;
+		snprintf(err, err_len, "out of memory");
+		goto err_free;
+	}
+	*l->cfg = *p->cfg;
+	l->role = l->cfg->role == RV_CONFIG_SERVER ? &rv_server_role : &rv_client_role;
+	l->dp = p->dp;
+	l->sigfd = p->sigfd;
+	l->now_ns = rv_now_ns();
+	l->started_ns = l->now_ns;
+	l->wheel = rv_wheel_new(WHEEL_TICK_NS, WHEEL_SLOTS, l->now_ns);
+	if (!l->wheel) {
+		ret = -ENOMEM;
+		snprintf(err, err_len, "out of memory");
+		goto err_free;
+	}
+	ret = rv_chans_init(l, l->role == &rv_server_role
+				       ? l->cfg->max_clients + l->cfg->max_handshaking + EXTRA_CHANS
+				       : 4);
+	if (ret) {
+		snprintf(err, err_len, "out of memory");
+		goto err_free;
+	}
+	l->env.cfg = l->cfg;
+	l->env.demux = p->demux;
+	l->env.qsbr = p->qsbr;
+	l->env.pool = p->pool;
+	l->env.ctx = l;
+	ret = rv_ctlring_new(&l->ring, RING_ENTRIES);
+	if (ret) {
+		snprintf(err, err_len, "control io_uring: %s", strerror(-ret));
+		goto err_free;
+	}
+	l->io = (struct rv_ctl_io){
+		.ctx = l->ring,
+		.accept = io_accept,
+		.recv = io_recv,
+		.send = io_send,
+		.connect = io_connect,
+		.read = io_read,
+		.cancel_fd = io_cancel_fd,
+	};
+	l->tls = p->tls; /* ownership taken only on success (see err_free) */
+	ret = l->role->start(l, err, err_len);
+	if (ret) {
+		goto err_free;
+	}
+	if (l->cfg->status_socket[0]) {
+		ret = rv_mgmt_open(l, err, err_len);
+		if (ret) {
+			goto err_free;
+		}
+	}
+	*out = l;
+	return 0;
+
+err_free:
+	rv_mgmt_free(l);
+	l->role->free(l);
+	rv_chans_free(l);
+	rv_ctlring_free(l->ring);
+	rv_wheel_free(l->wheel);
+	free(l->cfg);
+	free(l);
+	return ret;
+}
+
+enum rv_loop_exit rv_loop_run(struct rv_loop *l)
+{
+	struct rv_ctlring_cqe cqes[CQE_BATCH];
+
+	l->exit = RV_LOOP_SIGNAL;
+	if (l->sigfd >= 0) {
+		arm_signal(l);
+	}
+	rv_mgmt_start(l);
+	(void)rv_watch_open(l);
+	rv_watch_expiry(l);
+	if (l->p.watchdog_ns) {
+		rv_loop_arm(l, &l->watchdog_timer, on_watchdog, l->now_ns + l->p.watchdog_ns);
+	}
+	rv_loop_notify(l, RV_LOOP_READY, "%s running", l->role->name);
+	while (!l->done) {
+		uint64_t next = rv_wheel_next_ns(l->wheel, l->now_ns);
+		uint64_t wait_ns = next == UINT64_MAX ? UINT64_MAX
+				   : next > l->now_ns ? next - l->now_ns
+						      : 0;
+		int n = rv_ctlring_wait(l->ring, cqes, CQE_BATCH, wait_ns);
+
+		l->now_ns = rv_now_ns();
+		if (n < 0 && n != -EINTR) {
+			rv_warn(n, "control ring wait");
+			l->exit = RV_LOOP_FAILED;
+			break;
+		}
+		for (int i = 0; i < n && !l->done; i++) {
+			dispatch(l, &cqes[i]);
+		}
+		run_timers(l);
+		if (l->zombies) {
+			rv_chans_reap(l);
+		}
+		schedule_reclaim(l);
+		if (l->stopping && l->num_chans == 0) {
+			l->done = true;
+		}
+	}
+	return l->exit;
+}
+
+void rv_loop_free(struct rv_loop *l)
+{
+	struct rv_chan *c;
+
+	if (!l) {
+		return;
+	}
+	l->stopping = true;
+	rv_chans_foreach(l, i, c)
+	{
+		rv_chan_close(l, c);
+	}
+	rv_mgmt_free(l);
+	/* Freeing the ring cancels and reaps every operation still in flight,
+	 * after which no kernel reference to a connection buffer remains. */
+	rv_ctlring_free(l->ring);
+	l->ring = NULL;
+	rv_chans_free(l);
+	l->role->free(l);
+	if (l->watch_fd >= 0) {
+		close(l->watch_fd);
+	}
+	/* Sessions retired above are freed by the caller's rv_qsbr_free after
+	 * it stopped the data plane. */
+	rv_tls_ctx_free(l->tls);
+	rv_wheel_free(l->wheel);
+	free(l->cfg);
+	free(l);
+}

@@ -1,0 +1,94 @@
+/*
+ * loop.h — the control thread: one io_uring (uring/ctlring.h) and one
+ * timer wheel (core/timer.h) driving the control connections, the
+ * management socket, signals and configuration reloads, for either role.
+ *
+ * It is the only writer of sessions, demux tables and the address pool.
+ * Every event costs O(1): connections are found by slot (completions) or
+ * by certificate name (core/nametab.h), timers expire from the wheel, and
+ * half-open connections are admitted per source (core/admit.h). Only
+ * operator requests that are about every session (status, rekey all,
+ * shutdown, reload) walk them all.
+ *
+ * Files (tls/, all sharing tls/internal.h):
+ *   loop.c     the event loop, completion dispatch, timers, signals, stop
+ *   chan.c     connection slots and the TLS pump (ciphertext <-> frames)
+ *   admit.c    the server role: listen, fair admission, authentication,
+ *              one session per name, kick, revocation of live sessions
+ *   dial.c     the client role: servers, resolution, connect, backoff
+ *   hostcfg.c  the client applying CONFIG and DNS to the host
+ *   mgmt.c     the management socket (status, kick, rekey, reload, ...)
+ *   reload.c   configuration reload and certificate/CRL watching
+ *
+ * Who owns what: the command (cli/) creates the data plane in both roles
+ * and keeps owning it; the loop borrows it. The loop owns the TLS context,
+ * the configuration it runs on (reload replaces both) and, on the server,
+ * the address pool.
+ */
+#ifndef RV_TLS_LOOP_H
+#define RV_TLS_LOOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct rv_config;
+struct rv_dataplane;
+struct rv_demux;
+struct rv_ippool;
+struct rv_qsbr;
+struct rv_tls_ctx;
+struct rv_loop;
+
+/* Service-manager events (sd_notify in cli/): the loop reports them through
+ * rv_loop_params.notify. */
+enum rv_loop_event {
+	RV_LOOP_READY,	   /* running: listening (server) / first attempt made (client) */
+	RV_LOOP_STATUS,	   /* |status| is a one-line summary (sessions, state) */
+	RV_LOOP_RELOADING, /* a reload started */
+	RV_LOOP_RELOADED,  /* a reload finished (applied or refused) */
+	RV_LOOP_STOPPING,  /* shutdown began */
+	RV_LOOP_WATCHDOG,  /* the loop is alive (sent every few seconds) */
+};
+
+struct rv_loop_params {
+	const struct rv_config *cfg; /* copied; role selects server or client */
+	struct rv_tls_ctx *tls;	     /* ownership taken on success */
+	struct rv_demux *demux;	     /* borrowed */
+	struct rv_qsbr *qsbr;	     /* borrowed */
+	struct rv_ippool *pool;	     /* server: ownership taken on success */
+	struct rv_dataplane *dp;     /* borrowed, both roles; must outlive the loop */
+	int sigfd;		     /* signalfd for INT, TERM, HUP, USR1; borrowed */
+	unsigned max_attempts;	     /* client: give up after N failed attempts (0: never) */
+	/* load_config (for reload) fills |out| the way the command did at
+	 * start (defaults, file, command-line overrides) and validates it.
+	 * Returns 0 or -errno with a reason in |err|. NULL: reload refused. */
+	int (*load_config)(void *ctx, struct rv_config *out, char *err, size_t err_len);
+	/* notify reports service events (NULL: none). */
+	void (*notify)(void *ctx, enum rv_loop_event ev, const char *status);
+	void *ctx; /* for load_config and notify */
+	/* watchdog_ns: send RV_LOOP_WATCHDOG this often (0: never). */
+	uint64_t watchdog_ns;
+};
+
+enum rv_loop_exit {
+	RV_LOOP_SIGNAL = 0,  /* SIGINT/SIGTERM: clean shutdown */
+	RV_LOOP_GAVE_UP_TLS, /* client: max_attempts reached, last failure TLS */
+	RV_LOOP_GAVE_UP_NET, /* client: max_attempts reached, last failure network */
+	RV_LOOP_TUN_FAILED,  /* client: the TUN device could not be configured */
+	RV_LOOP_FAILED,	     /* ring failure */
+};
+
+/* rv_loop_new creates the loop and (server) its listening socket and
+ * (both) the management socket. Returns 0, or -errno with a reason in |err|
+ * (e.g. -EADDRINUSE). Must be called on the thread that will run it. */
+int rv_loop_new(struct rv_loop **out, const struct rv_loop_params *p, char *err, size_t err_len);
+
+/* rv_loop_run runs until a signal or (client) a terminal failure. */
+enum rv_loop_exit rv_loop_run(struct rv_loop *l);
+
+/* rv_loop_free closes every connection, releases every session (retired
+ * through QSBR; the caller frees the QSBR domain after stopping the data
+ * plane), removes the management socket and frees the loop. NULL ok. */
+void rv_loop_free(struct rv_loop *l);
+
+#endif /* RV_TLS_LOOP_H */

@@ -1,0 +1,529 @@
+/*
+ * mgmt.c — the management socket (see core/mgmt.h for the protocol), served
+ * asynchronously from the control ring: accept, read one request line,
+ * check the caller's credentials, carry the request out, send the reply,
+ * close. Up to MGMT_SLOTS requests are in progress at once; each has
+ * MGMT_TIMEOUT_NS to complete, so a caller that connects and stalls costs a
+ * slot for a few seconds and never the loop's time.
+ *
+ * Access: the socket is created mode 0660, owned by admin_group when one is
+ * configured (root's group otherwise). SO_PEERCRED / SO_PEERGROUPS tell who
+ * is asking: root may do anything; admin_group members may read (status)
+ * and, with admin_group_write, also change state (kick, rekey, reload,
+ * log-level). Everything else is refused with an error reply and a log line.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/demux.h"
+#include "core/log.h"
+#include "core/mgmt.h"
+#include "core/qsbr.h"
+#include "core/status.h"
+#include "core/strbuf.h"
+#include "tls/internal.h"
+#include "uring/dataplane.h"
+
+enum {
+	MGMT_SLOTS = 32,
+	MGMT_TIMEOUT_NS = 5 * RV_NSEC_PER_SEC,
+	MGMT_SEND_CHUNK = 256 * 1024,
+	ACCEPT_RETRY_NS = 100 * RV_NSEC_PER_MSEC,
+	MAX_GROUPS = 64,
+};
+
+struct mgmt_conn {
+	struct rv_mgmt *m;
+	int fd;
+	uint32_t gen;
+	bool used, closing, sending;
+	unsigned inflight;
+	bool may_read, may_write;
+	uid_t uid;
+	size_t req_len;
+	char req[RV_MGMT_MAX_REQ + 1];
+	struct rv_strbuf reply;
+	size_t sent;
+	struct rv_ltimer timer;
+};
+
+struct rv_mgmt {
+	int listen_fd;
+	bool accept_armed;
+	struct rv_ltimer accept_retry;
+	char path[108];
+	bool have_group;
+	gid_t admin_gid;
+	uint32_t next_gen;
+	uint64_t requests, refused, malformed;
+	struct mgmt_conn conns[MGMT_SLOTS];
+};
+
+/* ---- the socket -------------------------------------------------------- */
+
+int rv_mgmt_open(struct rv_loop *l, char *err, size_t err_len)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	const char *path = l->cfg->status_socket;
+	struct rv_mgmt *m;
+	mode_t old;
+	int fd, ret, probe;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, err_len, "status socket path too long: %s", path);
+		return -ENAMETOOLONG;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	m->listen_fd = -1;
+	l->mgmt = m;
+	snprintf(m->path, sizeof(m->path), "%s", path);
+	if (l->cfg->admin_group[0]) {
+		struct group *g = getgrnam(l->cfg->admin_group);
+
+		if (!g) {
+			snprintf(err, err_len, "admin_group '%s': no such group",
+				 l->cfg->admin_group);
+			return -EINVAL;
+		}
+		m->admin_gid = g->gr_gid;
+		m->have_group = true;
+	}
+	strcpy(sun.sun_path, path);
+	/* A stale socket of a crashed instance would block the bind; one of a
+	 * running instance answers connect(), so only remove a dead one. */
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0) {
+		if (connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			close(probe);
+			snprintf(err, err_len,
+				 "status socket %s is in use by a running instance (set "
+				 "status_socket to another path)",
+				 path);
+			return -EADDRINUSE;
+		}
+		close(probe);
+	}
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, err_len, "status socket: %s", strerror(errno));
+		return ret;
+	}
+	old = umask(0117); /* 0660 */
+	ret = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (ret || listen(fd, 64) || (m->have_group && chown(path, (uid_t)-1, m->admin_gid) != 0)) {
+		ret = -errno;
+		snprintf(err, err_len, "cannot set up status socket %s: %s", path, strerror(errno));
+		close(fd);
+		return ret;
+	}
+	m->listen_fd = fd;
+	return 0;
+}
+
+static void mgmt_arm_accept(struct rv_loop *l);
+
+static void on_accept_retry(struct rv_loop *l, struct rv_ltimer *lt)
+{
+	(void)lt;
+	mgmt_arm_accept(l);
+}
+
+static void mgmt_arm_accept(struct rv_loop *l)
+{
+	struct rv_mgmt *m = l->mgmt;
+
+	if (!m || m->accept_armed || m->listen_fd < 0 || l->stopping) {
+		return;
+	}
+	if (l->io.accept(l->io.ctx, m->listen_fd, rv_udata(RV_OP_MGMT_ACCEPT, 0, 0))) {
+		rv_loop_arm(l, &m->accept_retry, on_accept_retry, l->now_ns + ACCEPT_RETRY_NS);
+		return;
+	}
+	m->accept_armed = true;
+}
+
+void rv_mgmt_free(struct rv_loop *l)
+{
+	struct rv_mgmt *m = l->mgmt;
+
+	if (!m) {
+		return;
+	}
+	/* Called after the ring is gone (or never existed): nothing is in
+	 * flight any more. */
+	for (size_t i = 0; i < MGMT_SLOTS; i++) {
+		if (m->conns[i].used) {
+			close(m->conns[i].fd);
+			rv_strbuf_free(&m->conns[i].reply);
+		}
+	}
+	if (m->listen_fd >= 0) {
+		close(m->listen_fd);
+		unlink(m->path);
+	}
+	free(m);
+	l->mgmt = NULL;
+}
+
+/* ---- one request ------------------------------------------------------- */
+
+static uint64_t cud(const struct mgmt_conn *c, enum rv_op op)
+{
+	return rv_udata(op, (uint32_t)(c - c->m->conns), c->gen);
+}
+
+static void conn_release(struct rv_loop *l, struct mgmt_conn *c)
+{
+	rv_loop_disarm(l, &c->timer);
+	close(c->fd);
+	rv_strbuf_free(&c->reply);
+	c->used = false;
+	c->fd = -1;
+	mgmt_arm_accept(l); /* a slot is free again */
+}
+
+static void conn_close(struct rv_loop *l, struct mgmt_conn *c)
+{
+	if (c->closing) {
+		return;
+	}
+	c->closing = true;
+	shutdown(c->fd, SHUT_RDWR);
+	if (c->inflight == 0) {
+		conn_release(l, c);
+		return;
+	}
+	if (l->io.cancel_fd(l->io.ctx, c->fd, cud(c, RV_OP_MGMT_SEND)) == 0) {
+		c->inflight++;
+	}
+}
+
+static void on_timeout(struct rv_loop *l, struct rv_ltimer *lt)
+{
+	struct mgmt_conn *c = container_of(lt, struct mgmt_conn, timer);
+
+	rv_warnx_rl("management request (uid %u) not completed within %u s: closed",
+		    (unsigned)c->uid, (unsigned)(MGMT_TIMEOUT_NS / RV_NSEC_PER_SEC));
+	conn_close(l, c);
+}
+
+static void arm_recv(struct rv_loop *l, struct mgmt_conn *c)
+{
+	if (l->io.recv(l->io.ctx, c->fd, c->req + c->req_len, RV_MGMT_MAX_REQ - c->req_len,
+		       cud(c, RV_OP_MGMT_RECV))) {
+		conn_close(l, c);
+		return;
+	}
+	c->inflight++;
+}
+
+static void send_more(struct rv_loop *l, struct mgmt_conn *c)
+{
+	size_t left = c->reply.len - c->sent;
+
+	if (left == 0) {
+		conn_close(l, c);
+		return;
+	}
+	if (l->io.send(l->io.ctx, c->fd, c->reply.p + c->sent,
+		       left > MGMT_SEND_CHUNK ? MGMT_SEND_CHUNK : left, cud(c, RV_OP_MGMT_SEND))) {
+		conn_close(l, c);
+		return;
+	}
+	c->inflight++;
+	c->sending = true;
+}
+
+/* credentials records who is asking and what they may do. */
+static void credentials(struct rv_loop *l, struct mgmt_conn *c)
+{
+	struct rv_mgmt *m = l->mgmt;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	gid_t groups[MAX_GROUPS];
+	socklen_t glen = sizeof(groups);
+	bool member = false;
+
+	c->uid = (uid_t)-1;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+		return;
+	}
+	c->uid = cred.uid;
+	if (cred.uid == 0) {
+		c->may_read = c->may_write = true;
+		return;
+	}
+	if (m->have_group) {
+		member = cred.gid == m->admin_gid;
+		if (!member && getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0) {
+			for (size_t i = 0; i < glen / sizeof(gid_t); i++) {
+				member = member || groups[i] == m->admin_gid;
+			}
+		}
+	}
+	c->may_read = member;
+	c->may_write = member && l->cfg->admin_group_write;
+}
+
+/* fill_status takes the snapshot: what the loop knows, then the role. */
+static int fill_status(struct rv_loop *l, struct rv_status *st)
+{
+	unsigned nw = l->dp ? rv_dataplane_num_workers(l->dp) : 0;
+
+	snprintf(st->state, sizeof(st->state), "%s", l->stopping ? "stopping" : "running");
+	st->uptime_s = (l->now_ns - l->started_ns) / RV_NSEC_PER_SEC;
+	snprintf(st->tun, sizeof(st->tun), "%s", l->dp ? rv_dataplane_tun_name(l->dp) : "-");
+	st->connections = l->num_chans;
+	st->hs_timeouts = l->handshake_timeouts;
+	st->slow_readers = l->slow_readers;
+	st->reloads = l->reloads;
+	st->reload_failures = l->reload_failures;
+	st->qsbr_pending = rv_qsbr_pending(l->env.qsbr);
+	st->demux_entries = rv_demux_count(l->env.demux);
+	rv_watch_fill(l, st);
+	if (nw) {
+		st->workers = calloc(nw, sizeof(*st->workers));
+		if (!st->workers) {
+			return -ENOMEM;
+		}
+		st->num_workers = nw;
+	}
+	for (unsigned w = 0; w <= nw && l->dp; w++) {
+		struct rv_status_worker *out = w < nw ? &st->workers[w] : &st->total;
+		struct rv_counters ctr;
+
+		rv_dataplane_counters(l->dp, w < nw ? w : UINT32_MAX, &ctr);
+		for (int i = 0; i < RV_CTR_MAX; i++) {
+			out->ctr[i] = rv_ctr_get(&ctr, (enum rv_counter)i);
+		}
+		for (int d = 0; d < RV_DROP_MAX; d++) {
+			out->drop[d] = rv_drop_get(&ctr, (enum rv_drop_reason)d);
+		}
+	}
+	return l->role->report(l, st);
+}
+
+static void do_status(struct rv_loop *l, struct mgmt_conn *c, enum rv_mgmt_format fmt)
+{
+	struct rv_status st;
+
+	memset(&st, 0, sizeof(st));
+	if (fill_status(l, &st)) {
+		rv_strbuf_printf(&c->reply, "error: out of memory\n");
+		rv_status_free(&st);
+		return;
+	}
+	rv_strbuf_printf(&c->reply, "ok\n");
+	switch (fmt) {
+	case RV_MGMT_JSON:
+		rv_status_render_json(&c->reply, &st);
+		break;
+	case RV_MGMT_PROMETHEUS:
+		rv_status_render_prometheus(&c->reply, &st);
+		break;
+	case RV_MGMT_KV:
+		rv_status_render_kv(&c->reply, &st);
+		break;
+	default:
+		rv_status_render_human(&c->reply, &st);
+		break;
+	}
+	rv_status_free(&st);
+	if (c->reply.truncated) {
+		rv_strbuf_printf(&c->reply, "\n(reply cut at %d bytes)\n", RV_MGMT_MAX_REPLY);
+	}
+}
+
+static void execute(struct rv_loop *l, struct mgmt_conn *c, const struct rv_mgmt_req *req)
+{
+	struct rv_chan *ch;
+	unsigned n;
+
+	switch (req->cmd) {
+	case RV_MGMT_STATUS:
+		do_status(l, c, req->format);
+		break;
+	case RV_MGMT_KICK:
+		ch = rv_server_find(l, req->name);
+		if (!ch || !ch->ctl) {
+			rv_strbuf_printf(&c->reply, "error: no session named %s\n", req->name);
+			break;
+		}
+		rv_info("client %s (%s): kicked by uid %u", ch->name, ch->peer_str,
+			(unsigned)c->uid);
+		rv_server_end(l, ch, RV_CTL_CODE_KICKED, "kicked by the operator");
+		rv_strbuf_printf(&c->reply, "ok\nkicked %s: session, keys and addresses released\n",
+				 req->name);
+		break;
+	case RV_MGMT_REKEY:
+		n = rv_loop_rekey(l, req->name[0] ? req->name : NULL);
+		if (n == 0) {
+			rv_strbuf_printf(&c->reply, "error: no matching session\n");
+		} else {
+			rv_strbuf_printf(&c->reply, "ok\nrekey started for %u session(s)\n", n);
+		}
+		break;
+	case RV_MGMT_RELOAD: {
+		struct rv_strbuf log = { .max = 1024 * 1024 };
+
+		if (rv_reload(l, &log) == 0) {
+			rv_strbuf_printf(&c->reply, "ok\n%s", rv_strbuf_str(&log));
+		} else {
+			rv_strbuf_printf(&c->reply, "error: reload refused, nothing changed\n%s",
+					 rv_strbuf_str(&log));
+		}
+		rv_strbuf_free(&log);
+		break;
+	}
+	case RV_MGMT_LOG_LEVEL:
+		rv_log_set_level((enum rv_log_level)req->level);
+		rv_info("log level set to %s by uid %u", rv_mgmt_level_name(req->level),
+			(unsigned)c->uid);
+		rv_strbuf_printf(&c->reply, "ok\nlog level %s\n", rv_mgmt_level_name(req->level));
+		break;
+	default:
+		rv_strbuf_printf(&c->reply, "error: unsupported command\n");
+		break;
+	}
+}
+
+static void process(struct rv_loop *l, struct mgmt_conn *c)
+{
+	struct rv_mgmt *m = l->mgmt;
+	struct rv_mgmt_req req;
+	char err[160];
+	size_t len = c->req_len;
+	char *nl = memchr(c->req, '\n', c->req_len);
+
+	if (nl) {
+		len = (size_t)(nl - c->req) + 1;
+	}
+	m->requests++;
+	if (rv_mgmt_parse(&req, c->req, len, err, sizeof(err))) {
+		m->malformed++;
+		rv_warnx_rl("management request from uid %u refused: %s", (unsigned)c->uid, err);
+		rv_strbuf_printf(&c->reply, "error: %s\n", err);
+	} else if (!c->may_read || (rv_mgmt_cmds[req.cmd].changes && !c->may_write)) {
+		m->refused++;
+		rv_warnx_rl("management request '%s' from uid %u refused: not permitted",
+			    rv_mgmt_cmds[req.cmd].name, (unsigned)c->uid);
+		rv_strbuf_printf(&c->reply, "error: permission denied (%s needs %s)\n",
+				 rv_mgmt_cmds[req.cmd].name,
+				 rv_mgmt_cmds[req.cmd].changes
+					 ? "root, or admin_group with admin_group_write"
+					 : "root or admin_group");
+	} else {
+		execute(l, c, &req);
+	}
+	send_more(l, c);
+}
+
+static void on_accept(struct rv_loop *l, int res)
+{
+	struct rv_mgmt *m = l->mgmt;
+	struct mgmt_conn *c = NULL;
+
+	m->accept_armed = false;
+	if (res < 0) {
+		if (res != -ECANCELED && !l->stopping) {
+			rv_warnx_rl("management accept: %s", strerror(-res));
+		}
+		rv_loop_arm(l, &m->accept_retry, on_accept_retry, l->now_ns + ACCEPT_RETRY_NS);
+		return;
+	}
+	for (size_t i = 0; i < MGMT_SLOTS; i++) {
+		if (!m->conns[i].used) {
+			c = &m->conns[i];
+			break;
+		}
+	}
+	if (!c) {
+		/* Every slot busy: the waiting connections stay in the backlog
+		 * until one frees (conn_release re-arms the accept). */
+		static const char busy[] = "error: busy, try again\n";
+		ssize_t w = send(res, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		(void)w;
+		close(res);
+		return;
+	}
+	memset(c, 0, sizeof(*c));
+	c->m = m;
+	c->fd = res;
+	c->used = true;
+	c->gen = ++m->next_gen;
+	c->reply.max = RV_MGMT_MAX_REPLY;
+	credentials(l, c);
+	rv_loop_arm(l, &c->timer, on_timeout, l->now_ns + MGMT_TIMEOUT_NS);
+	arm_recv(l, c);
+	mgmt_arm_accept(l);
+}
+
+void rv_mgmt_on_cqe(struct rv_loop *l, enum rv_op op, uint64_t ud, int res)
+{
+	struct rv_mgmt *m = l->mgmt;
+	uint32_t id = rv_udata_owner(ud);
+	struct mgmt_conn *c;
+
+	if (!m) {
+		return;
+	}
+	if (op == RV_OP_MGMT_ACCEPT) {
+		on_accept(l, res);
+		return;
+	}
+	if (id >= MGMT_SLOTS || !m->conns[id].used || m->conns[id].gen != rv_udata_idx(ud)) {
+		return;
+	}
+	c = &m->conns[id];
+	c->inflight--;
+	if (c->closing) {
+		if (c->inflight == 0) {
+			conn_release(l, c);
+		}
+		return;
+	}
+	if (op == RV_OP_MGMT_RECV) {
+		if (res < 0) {
+			conn_close(l, c);
+			return;
+		}
+		c->req_len += (size_t)res;
+		if (res == 0 || memchr(c->req, '\n', c->req_len) || c->req_len >= RV_MGMT_MAX_REQ) {
+			process(l, c);
+		} else {
+			arm_recv(l, c);
+		}
+		return;
+	}
+	/* RV_OP_MGMT_SEND */
+	c->sending = false;
+	if (res <= 0) {
+		conn_close(l, c);
+		return;
+	}
+	c->sent += (size_t)res;
+	send_more(l, c);
+}
+
+void rv_mgmt_start(struct rv_loop *l)
+{
+	mgmt_arm_accept(l);
+}

@@ -1,0 +1,428 @@
+/*
+ * reload.c — hitless configuration reload (SIGHUP, `ringvpn reload`) and
+ * the watch over certificate material (inotify on the CA, CRL,
+ * certificate and key files; expiry warnings).
+ *
+ * A reload re-reads the configuration the way the command did at start
+ * (file plus command-line overrides, through params.load_config). A file
+ * that does not parse or validate, or certificate material that does not
+ * load, refuses the reload whole: nothing changes. Otherwise every setting
+ * that does not need new sockets or a new TUN device is applied without
+ * touching unaffected sessions: TLS material (and every live session is
+ * checked against the new CA/CRL), log level, timers, pushed routes, pools
+ * and fixed addresses, limits. Settings that need a restart are reported
+ * and keep their running value. The reply (and the log) say what changed,
+ * what was applied and what needs a restart.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/status.h"
+#include "core/strbuf.h"
+#include "tls/internal.h"
+
+enum {
+	EXPIRY_WARN_S = 14 * 24 * 3600,
+	EXPIRY_CHECK_NS = 6ull * 3600 * RV_NSEC_PER_SEC,
+	WATCH_DEBOUNCE_NS = 200 * RV_NSEC_PER_MSEC,
+};
+
+/* ---- TLS material ------------------------------------------------------ */
+
+static int new_tls(const struct rv_config *cfg, struct rv_tls_ctx **out, char *err, size_t err_len)
+{
+	enum rv_tls_ctx_fail why;
+
+	return rv_tls_ctx_from_config(out, cfg, &why, err, err_len);
+}
+
+/* swap_tls installs |n| for new connections (live ones keep a reference to
+ * the old SSL_CTX) and ends the sessions whose certificate the new CA/CRL
+ * no longer accepts. */
+static void swap_tls(struct rv_loop *l, struct rv_tls_ctx *n, struct rv_strbuf *log)
+{
+	unsigned ended;
+
+	rv_tls_ctx_free(l->tls);
+	l->tls = n;
+	ended = rv_server_reverify(l);
+	rv_strbuf_printf(log, "applied: CA, CRL, certificate and key reloaded%s\n",
+			 l->role == &rv_server_role ? "; every live session re-verified" : "");
+	if (ended) {
+		rv_strbuf_printf(log,
+				 "ended: %u session(s) whose certificate is revoked or no "
+				 "longer valid\n",
+				 ended);
+	}
+	rv_watch_expiry(l);
+}
+
+/* ---- configuration reload ---------------------------------------------- */
+
+struct restart_key {
+	const char *key;
+	size_t off, len;
+};
+
+#define RK(k, field)                                                                         \
+	{                                                                                    \
+		k, offsetof(struct rv_config, field), sizeof(((struct rv_config *)0)->field) \
+	}
+
+/* Settings that need new sockets, a new TUN device or new workers. */
+static const struct restart_key restart_keys[] = {
+	RK("listen", listen_host),	RK("listen", listen_port),
+	RK("data_port", data_port),	RK("tun", tun),
+	RK("workers", workers),		RK("pin_workers", pin_workers),
+	RK("offload_tun", offload_tun), RK("offload_gso", offload_gso),
+	RK("offload_gro", offload_gro), RK("status_socket", status_socket),
+	RK("admin_group", admin_group), RK("cipher", cipher),
+};
+
+/* keep_restart_keys reports each restart-only setting |next| changes and
+ * puts the running value back, so the running state stays consistent. */
+static void keep_restart_keys(const struct rv_config *cur, struct rv_config *next,
+			      struct rv_strbuf *log)
+{
+	const char *last = "";
+
+	for (size_t i = 0; i < sizeof(restart_keys) / sizeof(restart_keys[0]); i++) {
+		const struct restart_key *k = &restart_keys[i];
+		const char *a = (const char *)cur + k->off;
+		char *b = (char *)next + k->off;
+
+		if (memcmp(a, b, k->len) == 0) {
+			continue;
+		}
+		memcpy(b, a, k->len);
+		if (strcmp(last, k->key) != 0) {
+			rv_strbuf_printf(log, "needs a restart (running value kept): %s\n", k->key);
+			last = k->key;
+		}
+	}
+	/* The session tables were sized at start. */
+	if (next->max_clients > cur->max_clients) {
+		rv_strbuf_printf(log,
+				 "needs a restart (running value kept): max_clients above "
+				 "%u\n",
+				 cur->max_clients);
+		next->max_clients = cur->max_clients;
+	}
+}
+
+#define CHANGED(f) (memcmp(&cur->f, &next->f, sizeof(cur->f)) != 0)
+
+static void report_changes(const struct rv_config *cur, const struct rv_config *next,
+			   struct rv_strbuf *log)
+{
+	static const struct {
+		const char *key;
+		size_t off, len;
+	} keys[] = {
+		RK("ca", ca),
+		RK("cert", cert),
+		RK("key", key),
+		RK("crl", crl),
+		RK("log_level", log_level),
+		RK("keepalive", keepalive_ms),
+		RK("dead_peer_timeout", dead_peer_ms),
+		RK("rekey_interval", rekey_ms),
+		RK("rekey_packets", rekey_packets),
+		RK("handshake_timeout", handshake_timeout_ms),
+		RK("max_handshaking", max_handshaking),
+		RK("max_handshaking_per_source", max_handshaking_per_source),
+		RK("max_clients", max_clients),
+		RK("mtu", mtu),
+		RK("pool4", pool4),
+		RK("pool6", pool6),
+		RK("route", routes),
+		RK("route", num_routes),
+		RK("fixed", fixed),
+		RK("fixed", num_fixed),
+		RK("server", server_host),
+		RK("server", server_port),
+		RK("server_name", server_name),
+		RK("reconnect_min", reconnect_min_ms),
+		RK("reconnect_max", reconnect_max_ms),
+		RK("admin_group_write", admin_group_write),
+	};
+	const char *last = "";
+	bool any = false;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (memcmp((const char *)cur + keys[i].off, (const char *)next + keys[i].off,
+			   keys[i].len) == 0 ||
+		    !strcmp(last, keys[i].key)) {
+			continue;
+		}
+		rv_strbuf_printf(log, "%s%s", any ? ", " : "changed: ", keys[i].key);
+		last = keys[i].key;
+		any = true;
+	}
+	rv_strbuf_printf(log, "%s\n", any ? "" : "changed: nothing");
+}
+
+int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
+{
+	struct rv_config *next = NULL;
+	struct rv_tls_ctx *tls = NULL;
+	char err[512];
+	int ret;
+
+	rv_loop_notify(l, RV_LOOP_RELOADING, "reloading");
+	if (!l->p.load_config) {
+		rv_strbuf_printf(log, "refused: this instance cannot reload (no configuration "
+				      "file)\n");
+		ret = -EOPNOTSUPP;
+		goto out;
+	}
+	next = malloc(sizeof(*next));
+	if (!next) {
+		ret = -ENOMEM;
+		rv_strbuf_printf(log, "refused: out of memory\n");
+		goto out;
+	}
+	ret = l->p.load_config(l->p.ctx, next, err, sizeof(err));
+	if (ret) {
+		rv_strbuf_printf(log, "refused: %s\n", err);
+		goto out;
+	}
+	if (next->role != l->cfg->role) {
+		ret = -EINVAL;
+		rv_strbuf_printf(log, "refused: the file is not a %s configuration\n",
+				 l->role->name);
+		goto out;
+	}
+	report_changes(l->cfg, next, log);
+	keep_restart_keys(l->cfg, next, log);
+	/* Certificates are re-read on every reload: the files may have
+	 * changed under the same names. */
+	ret = new_tls(next, &tls, err, sizeof(err));
+	if (ret) {
+		rv_strbuf_printf(log, "refused: %s\n", err);
+		goto out;
+	}
+	if (l->role == &rv_server_role) {
+		ret = rv_server_apply_config(l, next, log);
+		if (ret) {
+			goto out;
+		}
+	}
+	if (next->log_level != l->cfg->log_level) {
+		rv_log_set_level((enum rv_log_level)next->log_level);
+		rv_strbuf_printf(log, "applied: log level %d\n", next->log_level);
+	}
+	/* Everything that reads the configuration does so through env.cfg,
+	 * so one pointer swap applies timers, limits and routes to what
+	 * happens from now on. */
+	free(l->cfg);
+	l->cfg = next;
+	l->env.cfg = next;
+	next = NULL;
+	swap_tls(l, tls, log);
+	tls = NULL;
+	l->reloads++;
+	ret = 0;
+out:
+	rv_tls_ctx_free(tls);
+	free(next);
+	if (ret) {
+		l->reload_failures++;
+		rv_warnx("reload refused, running configuration kept: %s", rv_strbuf_str(log));
+	} else {
+		rv_info("reload applied: %s", rv_strbuf_str(log));
+	}
+	rv_loop_notify(l, RV_LOOP_RELOADED, ret ? "reload refused" : "reloaded");
+	return ret;
+}
+
+/* ---- certificate files ------------------------------------------------- */
+
+static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt);
+
+static void arm_watch(struct rv_loop *l)
+{
+	if (l->io.read(l->io.ctx, l->watch_fd, l->watch_buf, sizeof(l->watch_buf),
+		       rv_udata(RV_OP_CTL_WATCH, 0, 0))) {
+		rv_warnx("cannot arm the certificate file watch");
+	}
+}
+
+/* add_dir watches the directory of |path|: editors and `pki revoke` replace
+ * files by rename, which a watch on the file itself would miss. */
+static void add_dir(struct rv_loop *l, const char *path)
+{
+	char copy[RV_CONFIG_PATH_MAX];
+
+	if (!path[0]) {
+		return;
+	}
+	snprintf(copy, sizeof(copy), "%s", path);
+	if (inotify_add_watch(l->watch_fd, dirname(copy),
+			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE) < 0) {
+		rv_warn(errno, "cannot watch %s for changes", path);
+	}
+}
+
+int rv_watch_open(struct rv_loop *l)
+{
+	l->watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (l->watch_fd < 0) {
+		rv_warn(errno, "inotify: certificate and CRL changes need a reload");
+		return -errno;
+	}
+	add_dir(l, l->cfg->crl);
+	add_dir(l, l->cfg->ca);
+	add_dir(l, l->cfg->cert);
+	add_dir(l, l->cfg->key);
+	arm_watch(l);
+	return 0;
+}
+
+static bool is_ours(const struct rv_config *cfg, const char *name)
+{
+	const char *files[] = { cfg->crl, cfg->ca, cfg->cert, cfg->key };
+
+	for (size_t i = 0; i < 4; i++) {
+		const char *base = strrchr(files[i], '/');
+
+		base = base ? base + 1 : files[i];
+		if (files[i][0] && !strcmp(base, name)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+void rv_watch_on_cqe(struct rv_loop *l, int res)
+{
+	bool hit = false;
+
+	if (res < 0) {
+		if (res != -ECANCELED) {
+			rv_warnx("certificate file watch: %s", strerror(-res));
+		}
+		return;
+	}
+	for (int off = 0; off + (int)sizeof(struct inotify_event) <= res;) {
+		struct inotify_event ev;
+
+		memcpy(&ev, l->watch_buf + off, sizeof(ev));
+		if (ev.len && off + (int)sizeof(ev) + (int)ev.len <= res) {
+			char name[256];
+
+			snprintf(name, sizeof(name), "%.*s", (int)ev.len,
+				 (const char *)l->watch_buf + off + sizeof(ev));
+			hit = hit || is_ours(l->cfg, name);
+		}
+		off += (int)sizeof(ev) + (int)ev.len;
+	}
+	/* Writers touch a file more than once (write, rename): wait for them
+	 * to settle, then load once. */
+	if (hit) {
+		rv_loop_arm(l, &l->watch_timer, on_watch_reload, l->now_ns + WATCH_DEBOUNCE_NS);
+	}
+	arm_watch(l);
+}
+
+static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
+{
+	struct rv_strbuf log = { .max = 64 * 1024 };
+	struct rv_tls_ctx *n;
+	char err[512];
+
+	(void)lt;
+	if (new_tls(l->cfg, &n, err, sizeof(err))) {
+		rv_warnx("certificate files changed but cannot be loaded (keeping the running "
+			 "ones): %s",
+			 err);
+		return;
+	}
+	swap_tls(l, n, &log);
+	rv_info("certificate files changed: %s", rv_strbuf_str(&log));
+	rv_strbuf_free(&log);
+}
+
+/* ---- expiry ------------------------------------------------------------ */
+
+static void on_expiry_check(struct rv_loop *l, struct rv_ltimer *lt)
+{
+	(void)lt;
+	rv_watch_expiry(l);
+}
+
+/* check_one warns about one expiry; returns seconds until it (or
+ * INT64_MAX when none). */
+static int64_t check_one(const char *what, int64_t at, int64_t now, const char *consequence)
+{
+	int64_t left = at - now;
+
+	if (at == 0) {
+		return INT64_MAX;
+	}
+	if (left <= 0) {
+		rv_warnx("%s EXPIRED %lld s ago: %s", what, (long long)-left, consequence);
+	} else if (left <= EXPIRY_WARN_S) {
+		rv_warnx("%s expires in %lld day(s) %lld h: renew it (%s once it does)", what,
+			 (long long)(left / 86400), (long long)(left % 86400 / 3600), consequence);
+	}
+	return left;
+}
+
+void rv_watch_expiry(struct rv_loop *l)
+{
+	struct rv_tls_expiry e;
+	int64_t now = (int64_t)time(NULL), next = INT64_MAX, left;
+	bool server = l->role == &rv_server_role;
+
+	if (!l->tls) {
+		return;
+	}
+	rv_tls_ctx_expiry(l->tls, &e);
+	left = check_one("own certificate", e.cert_not_after, now,
+			 server ? "clients will refuse this server"
+				: "the server will refuse this client");
+	next = left > 0 && left < next ? left : next;
+	left = check_one("CA certificate", e.ca_not_after, now,
+			 "no certificate issued by it will verify");
+	next = left > 0 && left < next ? left : next;
+	if (e.have_crl && e.crl_next_update) {
+		left = check_one("CRL", e.crl_next_update, now,
+				 "every client is refused until a fresh CRL is published "
+				 "(`ringvpn pki revoke` or `pki crl`)");
+		next = left > 0 && left < next ? left : next;
+	}
+	/* Check again every few hours, and at the moment the next one expires
+	 * so that it is logged when it happens. */
+	if ((uint64_t)next * RV_NSEC_PER_SEC < EXPIRY_CHECK_NS) {
+		rv_loop_arm(l, &l->expiry_timer, on_expiry_check,
+			    l->now_ns + (uint64_t)next * RV_NSEC_PER_SEC + RV_NSEC_PER_SEC);
+	} else {
+		rv_loop_arm(l, &l->expiry_timer, on_expiry_check, l->now_ns + EXPIRY_CHECK_NS);
+	}
+}
+
+void rv_watch_fill(struct rv_loop *l, struct rv_status *st)
+{
+	struct rv_tls_expiry e;
+	int64_t now = (int64_t)time(NULL);
+
+	if (!l->tls) {
+		return;
+	}
+	rv_tls_ctx_expiry(l->tls, &e);
+	st->have_cert_expiry = e.cert_not_after != 0;
+	st->cert_expires_s = e.cert_not_after - now;
+	st->ca_expires_s = e.ca_not_after - now;
+	st->have_crl = e.have_crl && e.crl_next_update != 0;
+	st->crl_next_update_s = e.crl_next_update - now;
+}
