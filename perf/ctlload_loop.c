@@ -178,7 +178,8 @@ static void release(struct ld *ld, struct ld_sess *s)
 		if (!s->rst) {
 			shutdown(s->fd, SHUT_RDWR);
 		}
-		if (s->inflight && rv_ctlring_cancel_fd(ld->ring, s->fd, ud(s, RV_OP_CTL_CANCEL)) == 0) {
+		if (s->inflight &&
+		    rv_ctlring_cancel_fd(ld->ring, s->fd, ud(s, RV_OP_CTL_CANCEL)) == 0) {
 			s->inflight++;
 		}
 	}
@@ -685,7 +686,8 @@ int ld_run(struct ld *ld)
 		int n;
 
 		while ((t = rv_wheel_expire(ld->wheel, now)) != NULL) {
-			on_timer(ld, (struct ld_sess *)((char *)t - offsetof(struct ld_sess, timer)),
+			on_timer(ld,
+				 (struct ld_sess *)((char *)t - offsetof(struct ld_sess, timer)),
 				 now);
 		}
 		if (now >= next_tick) {
