@@ -31,7 +31,9 @@
 #   PHASES        default "storm steady rekey churn restart"
 #   STEADY_S      default 60;  REKEY_ROUNDS default 3;  PROBE_PPS default 200
 #   CHURN_PCT     default 10;  CHURN_MIN default 10
-#   SOURCES       client source addresses (default 64)
+#   SOURCES       client source addresses (default 128: the new server admits
+#                 at most max_handshaking_per_source (8) half-open connections
+#                 per address, and WINDOW / SOURCES stays well below it)
 #   WINDOW        ctlload --window: most client connections not yet running
 #                 at once (default 256; 0: every client connects at once, see
 #                 perf/README.md for why the default is not 0)
@@ -62,7 +64,7 @@ REKEY_ROUNDS=${REKEY_ROUNDS:-3}
 PROBE_PPS=${PROBE_PPS:-200}
 CHURN_PCT=${CHURN_PCT:-10}
 CHURN_MIN=${CHURN_MIN:-10}
-SOURCES=${SOURCES:-64}
+SOURCES=${SOURCES:-128}
 WINDOW=${WINDOW:-256}
 MAX_HANDSHAKING=${MAX_HANDSHAKING:-1024}
 RV_BUILD=${RV_BUILD:-$SRC/build/perf-release}
@@ -178,13 +180,13 @@ gen_cpu_ns() { awk '{ print $1 }' "/proc/$LD_PID/schedstat" 2>/dev/null || echo 
 srv_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$SRV_PID/status"; }
 srv_fds() { ls "/proc/$SRV_PID/fd" | wc -l; }
 srv_field() { # PREFIX KEY: KEY= of the server's status line
-	"$RV_BIN" status -s "$WORK/server.sock" 2>/dev/null | awk -v p="$1" -v k="$2" '
+	"$RV_BIN" status --kv -s "$WORK/server.sock" 2>/dev/null | awk -v p="$1" -v k="$2" '
 		index($0, p) == 1 { for (i = 1; i <= NF; i++) { split($i, kv, "=");
 			if (kv[1] == k) { print substr($i, length(k) + 2); exit } } }'
 }
 # probe_drops: sum of the server's drop counters for client 1's session.
 probe_drops() {
-	"$RV_BIN" status -s "$WORK/server.sock" 2>/dev/null | awk '
+	"$RV_BIN" status --kv -s "$WORK/server.sock" 2>/dev/null | awk '
 		/^session name=load1 / { for (i = 1; i <= NF; i++) if ($i ~ /^drop_/) {
 			split($i, kv, "="); s += kv[2] } } END { print s + 0 }'
 }

@@ -36,13 +36,14 @@ fi
 rvt_run "$CTLLOAD" certs --ca-dir "$PKI/ca" --out "$PKI" --count "$N" || rvt_fail "certs"
 
 # Server namespace s, generator namespace g, one veth; the generator connects
-# from 16 addresses so that per-source admission limits do not see one client.
+# from 64 addresses, 2 half-open connections each on average: the server
+# admits at most max_handshaking_per_source (8) per address.
 rvt_ns s || rvt_fail "netns s"
 rvt_ns g || rvt_fail "netns g"
 S=$(rvt_ns_name s)
 G=$(rvt_ns_name g)
 rvt_veth "$S" "$G" 10.88.1.1/24 10.88.1.2/24 || rvt_fail "veth"
-for i in $(seq 3 17); do
+for i in $(seq 3 65); do
 	ip -n "$G" addr add "10.88.1.$i/24" dev veth0 || rvt_fail "source address"
 done
 SRV_SOCK="$RVT_TMP/server.sock"
@@ -73,7 +74,7 @@ BASE_RSS=$(srv_rss)
 rvt_log "idle server: $BASE_FDS fds, RSS $BASE_RSS kB"
 
 ldl_start "$G" "$RVT_TMP/ctlload.log" "$CTLLOAD" --server 10.88.1.1:$SRV_PORT --name vpn.test \
-	--ca "$PKI/ca/ca.crt" --certs "$PKI" --count "$N" --sources 10.88.1.2+16 --window 128
+	--ca "$PKI/ca/ca.crt" --certs "$PKI" --count "$N" --sources 10.88.1.2+64 --window 128
 rc=$?
 RVT_PIDS+=("$LDL_GEN_PID")
 [ $rc = 0 ] || rvt_fail "ctlload did not start: $LDL_REPLY"
