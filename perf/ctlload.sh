@@ -40,7 +40,9 @@
 #   MAX_HANDSHAKING  server max_handshaking (default 1024; the shipped default
 #                 of 64 evicts most of a storm, see perf/README.md)
 #   RV_BUILD      build dir with cli/ringvpn and perf/ctlload
-#                 (default build/perf-release, built if missing)
+#                 (default build/perf-release, built unless RV_NO_BUILD=1)
+#   SERVER_BUILD  build dir of the server to measure (default RV_BUILD), e.g.
+#                 an older commit's, for a before/after pair under one load
 #   CACHE         certificate cache (default perf/cache/ctlload; not committed)
 #   LABEL         results go to perf/results/ctlload/LABEL (default: the commit)
 #   PROFILE=1     perf record -g of the server's control thread during each
@@ -72,6 +74,9 @@ CACHE=${CACHE:-$HERE/cache/ctlload}
 LABEL=${LABEL:-$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo run)}
 OUT=${OUT:-$HERE/results/ctlload/$LABEL}
 RV_BIN=$RV_BUILD/cli/ringvpn
+# The server (and the CLI that asks its status socket) may come from another
+# build, e.g. an older commit, for a before/after run under the same load.
+SRV_BIN=${SERVER_BUILD:-$RV_BUILD}/cli/ringvpn
 CTLLOAD=$RV_BUILD/perf/ctlload
 SRV_ADDR=$RVP_UL_A
 SRV_PORT=4433
@@ -127,11 +132,11 @@ EOC
 # client; the server does not raise its own limit).
 start_server() {
 	rvp_spawn a "$LOGS/server-$N.log" bash -c 'ulimit -n "$(ulimit -Hn)" && exec "$0" server -c "$1"' \
-		"$RV_BIN" "$WORK/server.conf"
+		"$SRV_BIN" "$WORK/server.conf"
 	SRV_PID=$RVP_LAST_PID
 	local i
 	for i in $(seq 200); do
-		"$RV_BIN" status -s "$WORK/server.sock" >/dev/null 2>&1 && break
+		"$SRV_BIN" status -s "$WORK/server.sock" >/dev/null 2>&1 && break
 		rvp_alive "$SRV_PID" || rvp_die "server exited: $(tail -3 "$LOGS/server-$N.log")"
 		sleep 0.05
 	done
@@ -180,13 +185,13 @@ gen_cpu_ns() { awk '{ print $1 }' "/proc/$LD_PID/schedstat" 2>/dev/null || echo 
 srv_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$SRV_PID/status"; }
 srv_fds() { ls "/proc/$SRV_PID/fd" | wc -l; }
 srv_field() { # PREFIX KEY: KEY= of the server's status line
-	"$RV_BIN" status --kv -s "$WORK/server.sock" 2>/dev/null | awk -v p="$1" -v k="$2" '
+	"$SRV_BIN" status $KV -s "$WORK/server.sock" 2>/dev/null | awk -v p="$1" -v k="$2" '
 		index($0, p) == 1 { for (i = 1; i <= NF; i++) { split($i, kv, "=");
 			if (kv[1] == k) { print substr($i, length(k) + 2); exit } } }'
 }
 # probe_drops: sum of the server's drop counters for client 1's session.
 probe_drops() {
-	"$RV_BIN" status --kv -s "$WORK/server.sock" 2>/dev/null | awk '
+	"$SRV_BIN" status $KV -s "$WORK/server.sock" 2>/dev/null | awk '
 		/^session name=load1 / { for (i = 1; i <= NF; i++) if ($i ~ /^drop_/) {
 			split($i, kv, "="); s += kv[2] } } END { print s + 0 }'
 }
@@ -333,7 +338,7 @@ run_n() {
 			ld 5 snap
 			c0=$(ctl_cpu_ns)
 			w0=$(ctl_wait_ns)
-			"$RV_BIN" status -s "$WORK/server.sock" --rekey >/dev/null || rvp_log "rekey request failed"
+			"$SRV_BIN" status -s "$WORK/server.sock" --rekey >/dev/null || rvp_log "rekey request failed"
 			ld 900 wait rekeyed 0 600
 			c1=$(ctl_cpu_ns)
 			wait_r=$((wait_r + $(ctl_wait_ns) - w0))
@@ -532,6 +537,11 @@ ncolour() { case $1 in 1000) echo 1 ;; 5000) echo 2 ;; 10000) echo 3 ;; *) echo 
 main() {
 	rvp_install_trap
 	build
+	[ -x "$SRV_BIN" ] || rvp_die "no server binary $SRV_BIN"
+	# key=value status lines: `status --kv` since the management rework,
+	# plain `status` before it.
+	KV=
+	"$SRV_BIN" status --help 2>&1 | grep -q -- --kv && KV=--kv
 	mkdir -p "$OUT/logs" || exit 1
 	LOGS=$OUT/logs
 	WORK=$(mktemp -d /tmp/ctlload.XXXXXX)
@@ -540,6 +550,7 @@ main() {
 	{
 		echo "date: $(date -Is)"
 		echo "commit: $(git -C "$SRC" describe --always --dirty 2>/dev/null)"
+		echo "server: $SRV_BIN ($("$SRV_BIN" version 2>/dev/null | head -1))"
 		echo "kernel: $(uname -r)"
 		echo "cpus: $(nproc) ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))"
 		echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
