@@ -449,7 +449,15 @@ static void raise_nofile(unsigned need)
 	}
 }
 
-static int cmd_run(int argc, char **argv)
+/* struct args holds every flag of the three subcommands; each checks that
+ * it got what it needs. */
+struct args {
+	struct ld_opts o;				     /* run */
+	const char *ca_dir, *out;			     /* certs */
+	const char *srv_cert, *srv_key, *cli_cert, *cli_key; /* floor */
+};
+
+static int parse_args(struct args *a, int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "server", required_argument, NULL, 's' },
@@ -463,63 +471,96 @@ static int cmd_run(int argc, char **argv)
 		{ "reconnect-min", required_argument, NULL, 'm' },
 		{ "reconnect-max", required_argument, NULL, 'M' },
 		{ "handshake-timeout", required_argument, NULL, 't' },
+		{ "ca-dir", required_argument, NULL, 'A' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "server-cert", required_argument, NULL, 'C' },
+		{ "server-key", required_argument, NULL, 'K' },
+		{ "client-cert", required_argument, NULL, 'l' },
+		{ "client-key", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static struct ld ld; /* large; zero state */
-	struct ld_script *sc;
-	int c, ret;
+	struct ld_opts *o = &a->o;
+	int c;
 
-	ld.o.cert_prefix = "load";
+	o->cert_prefix = "load";
 	/* The real client's defaults (core/config.c). */
-	ld.o.reconnect_min_ms = 500;
-	ld.o.reconnect_max_ms = 30000;
-	ld.o.handshake_timeout_ms = 5000;
+	o->reconnect_min_ms = 500;
+	o->reconnect_max_ms = 30000;
+	o->handshake_timeout_ms = 5000;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			if (parse_hostport(optarg, &ld.o.server, &ld.o.server_len)) {
+			if (parse_hostport(optarg, &o->server, &o->server_len)) {
 				fprintf(stderr, "ctlload: --server %s: want ADDR:PORT\n", optarg);
-				return 2;
+				return -EINVAL;
 			}
 			break;
 		case 'n':
-			ld.o.server_name = optarg;
+			o->server_name = optarg;
 			break;
 		case 'a':
-			ld.o.ca = optarg;
+			o->ca = optarg;
 			break;
 		case 'd':
-			ld.o.cert_dir = optarg;
+			o->cert_dir = optarg;
 			break;
 		case 'p':
-			ld.o.cert_prefix = optarg;
+			o->cert_prefix = optarg;
 			break;
 		case 'c':
-			ld.o.count = (unsigned)strtoul(optarg, NULL, 10);
+			o->count = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case 'S':
-			if (parse_sources(&ld.o, optarg)) {
+			if (parse_sources(o, optarg)) {
 				fprintf(stderr, "ctlload: --sources %s: want ADDR[+K],...\n",
 					optarg);
-				return 2;
+				return -EINVAL;
 			}
 			break;
 		case 'w':
-			ld.o.window = (unsigned)strtoul(optarg, NULL, 10);
+			o->window = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case 'm':
-			ld.o.reconnect_min_ms = (uint32_t)strtoul(optarg, NULL, 10);
+			o->reconnect_min_ms = (uint32_t)strtoul(optarg, NULL, 10);
 			break;
 		case 'M':
-			ld.o.reconnect_max_ms = (uint32_t)strtoul(optarg, NULL, 10);
+			o->reconnect_max_ms = (uint32_t)strtoul(optarg, NULL, 10);
 			break;
 		case 't':
-			ld.o.handshake_timeout_ms = (uint32_t)strtoul(optarg, NULL, 10);
+			o->handshake_timeout_ms = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case 'A':
+			a->ca_dir = optarg;
+			break;
+		case 'o':
+			a->out = optarg;
+			break;
+		case 'C':
+			a->srv_cert = optarg;
+			break;
+		case 'K':
+			a->srv_key = optarg;
+			break;
+		case 'l':
+			a->cli_cert = optarg;
+			break;
+		case 'k':
+			a->cli_key = optarg;
 			break;
 		default:
-			return usage();
+			return -EINVAL;
 		}
 	}
+	return optind == argc ? 0 : -EINVAL;
+}
+
+static int cmd_run(struct args *a)
+{
+	static struct ld ld; /* large; zero state */
+	struct ld_script *sc;
+	int ret;
+
+	ld.o = a->o;
 	if (!ld.o.server_len || !ld.o.server_name || !ld.o.ca || !ld.o.cert_dir || !ld.o.count ||
 	    ld.o.count > RV_DEMUX_MAX_SESSIONS || !ld.o.num_sources || ld.o.reconnect_min_ms == 0 ||
 	    ld.o.reconnect_max_ms < ld.o.reconnect_min_ms) {
@@ -545,105 +586,26 @@ static int cmd_run(int argc, char **argv)
 	return ret ? 1 : 0;
 }
 
-static int cmd_floor(int argc, char **argv)
-{
-	static const struct option lo[] = {
-		{ "ca", required_argument, NULL, 'a' },
-		{ "server-cert", required_argument, NULL, 'C' },
-		{ "server-key", required_argument, NULL, 'K' },
-		{ "client-cert", required_argument, NULL, 'c' },
-		{ "client-key", required_argument, NULL, 'k' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "count", required_argument, NULL, 'N' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *ca = NULL, *sc = NULL, *sk = NULL, *cc = NULL, *ck = NULL, *name = NULL;
-	unsigned n = 200;
-	int c;
-
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			ca = optarg;
-			break;
-		case 'C':
-			sc = optarg;
-			break;
-		case 'K':
-			sk = optarg;
-			break;
-		case 'c':
-			cc = optarg;
-			break;
-		case 'k':
-			ck = optarg;
-			break;
-		case 'n':
-			name = optarg;
-			break;
-		case 'N':
-			n = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		default:
-			return usage();
-		}
-	}
-	if (!ca || !sc || !sk || !cc || !ck || !name || n == 0) {
-		return usage();
-	}
-	return ld_floor(ca, sc, sk, cc, ck, name, n) ? 1 : 0;
-}
-
-static int cmd_certs(int argc, char **argv)
-{
-	static const struct option lo[] = {
-		{ "ca-dir", required_argument, NULL, 'a' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "count", required_argument, NULL, 'c' },
-		{ "prefix", required_argument, NULL, 'p' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *ca = NULL, *out = NULL, *prefix = "load";
-	unsigned n = 0;
-	int c;
-
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			ca = optarg;
-			break;
-		case 'o':
-			out = optarg;
-			break;
-		case 'c':
-			n = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		case 'p':
-			prefix = optarg;
-			break;
-		default:
-			return usage();
-		}
-	}
-	if (!ca || !out || n == 0) {
-		return usage();
-	}
-	return ld_certs(ca, out, prefix, n) ? 1 : 0;
-}
-
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
+	static struct args a; /* large (the source list); zero state */
+	const struct ld_opts *o = &a.o;
+
+	if (argc < 2 || parse_args(&a, argc - 1, argv + 1)) {
 		return usage();
 	}
 	if (!strcmp(argv[1], "run")) {
-		return cmd_run(argc - 1, argv + 1);
+		return cmd_run(&a);
 	}
-	if (!strcmp(argv[1], "floor")) {
-		return cmd_floor(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "floor") && o->ca && a.srv_cert && a.srv_key && a.cli_cert &&
+	    a.cli_key && o->server_name) {
+		return ld_floor(o->ca, a.srv_cert, a.srv_key, a.cli_cert, a.cli_key, o->server_name,
+				o->count ? o->count : 200)
+			       ? 1
+			       : 0;
 	}
-	if (!strcmp(argv[1], "certs")) {
-		return cmd_certs(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "certs") && a.ca_dir && a.out && o->count) {
+		return ld_certs(a.ca_dir, a.out, o->cert_prefix, o->count) ? 1 : 0;
 	}
 	return usage();
 }
