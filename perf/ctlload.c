@@ -18,8 +18,10 @@
  *         start                 every idle client connects now (a storm)
  *         mark                  t = 0 for later answers and the timeline
  *         rec FILE | rec off    every 100 ms, one timeline line to FILE:
- *                               t running ctl tls connecting backoff closing
- *                               idle tls_ok
+ *                               t, clients running / ctl / tls / connecting /
+ *                               backoff / closing / idle, and the running
+ *                               totals tls_ok hs_timeouts closed_by_server
+ *                               closed_by_ctl udp_keepalive
  *         wait running N SECS   until at least N clients run ("ok t=...")
  *         wait idle N SECS      until at least N clients are idle
  *         wait epoch E SECS     until every client runs with sending epoch >= E
@@ -133,10 +135,14 @@ static void print_stats(const struct ld *ld)
 
 static void rec_line(struct ld *ld, uint64_t now)
 {
-	fprintf(ld->script->rec, "%.2f %u %u %u %u %u %u %u %llu\n", since_mark(ld, now),
-		ld->num_state[LD_RUNNING], ld->num_state[LD_CTL], ld->num_state[LD_TLS],
-		ld->num_state[LD_CONNECTING], ld->num_state[LD_BACKOFF], ld->num_state[LD_CLOSING],
-		ld->num_state[LD_IDLE], (unsigned long long)ld->st.tls_ok);
+	const struct ld_stats *st = &ld->st;
+
+	fprintf(ld->script->rec, "%.2f %u %u %u %u %u %u %u %llu %llu %llu %llu %llu\n",
+		since_mark(ld, now), ld->num_state[LD_RUNNING], ld->num_state[LD_CTL],
+		ld->num_state[LD_TLS], ld->num_state[LD_CONNECTING], ld->num_state[LD_BACKOFF],
+		ld->num_state[LD_CLOSING], ld->num_state[LD_IDLE], (unsigned long long)st->tls_ok,
+		(unsigned long long)st->hs_timeouts, (unsigned long long)st->closed_by_server,
+		(unsigned long long)st->closed_by_ctl, (unsigned long long)st->udp_keepalive);
 }
 
 /* churn_one closes one running client, picked at random, and lets it
@@ -194,7 +200,8 @@ static void exec_line(struct ld *ld, char *line)
 				return;
 			}
 			fprintf(sc->rec, "# t running ctl tls connecting backoff closing idle "
-					 "tls_ok\n");
+					 "tls_ok hs_timeouts closed_by_server closed_by_ctl "
+					 "udp_keepalive\n");
 			sc->rec_next_ns = 0;
 		}
 		reply("ok");
