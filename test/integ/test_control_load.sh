@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# test_control_load.sh — 1,000 clients at once from one load generator
+# (perf/ctlload: real TLS handshakes with 1,000 certificates, the client state
+# machine, sealed UDP keepalives), twice over:
+#   connect all; every session passes keepalives both ways and none is
+#   dropped; rekey every session while client 1 pings the server through the
+#   tunnel, with no lost reply, no failed open and no server drop; GOODBYE
+#   from all; the server is back to no session, no address, no demux entry,
+#   nothing left to reclaim and its idle fd count.
+# The second round must leave the server's RSS where the first left it: memory
+# a session takes is given back for the next (glibc keeps the heap, so RSS
+# does not fall to the idle figure; that is printed, not asserted).
+# Client certificates are issued once into $RV_BUILD/ctlload-pki and reused.
+#
+# Usage: bash test_control_load.sh [--clients N]   Env: RV_BIN, RV_BUILD, RV_SRC.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
+
+N=1000
+[ "${1:-}" = --clients ] && N=$2
+
+rvt_init
+. "$RV_SRC/perf/ctlload_lib.sh"
+CTLLOAD=$RV_BUILD/perf/ctlload
+[ -x "$RV_BIN" ] && [ -x "$CTLLOAD" ] || rvt_fail "build ringvpn and perf/ctlload first"
+
+rvt_step "certificates for $N clients (cached in $RV_BUILD/ctlload-pki)"
+PKI=$RV_BUILD/ctlload-pki
+if [ ! -f "$PKI/server.crt" ]; then
+	rm -rf "$PKI" && mkdir -p "$PKI" || rvt_fail "mkdir $PKI"
+	rvt_run "$RV_BIN" pki ca --out "$PKI/ca" --name "ctlload test CA" --days 3650 >/dev/null &&
+		rvt_run "$RV_BIN" pki server --ca "$PKI/ca" --name vpn.test --out "$PKI" --file server \
+			--days 3650 >/dev/null || rvt_fail "pki"
+fi
+rvt_run "$CTLLOAD" certs --ca-dir "$PKI/ca" --out "$PKI" --count "$N" || rvt_fail "certs"
+
+# Server namespace s, generator namespace g, one veth; the generator connects
+# from 64 addresses, 2 half-open connections each on average: the server
+# admits at most max_handshaking_per_source (8) per address.
+rvt_ns s || rvt_fail "netns s"
+rvt_ns g || rvt_fail "netns g"
+S=$(rvt_ns_name s)
+G=$(rvt_ns_name g)
+rvt_veth "$S" "$G" 10.88.1.1/24 10.88.1.2/24 || rvt_fail "veth"
+for i in $(seq 3 65); do
+	ip -n "$G" addr add "10.88.1.$i/24" dev veth0 || rvt_fail "source address"
+done
+SRV_SOCK="$RVT_TMP/server.sock"
+# One socket per client: the server inherits the shell's fd limit.
+ulimit -n "$(ulimit -Hn)"
+[ "$(ulimit -n)" -gt $((N + 100)) ] || rvt_fail "fd limit $(ulimit -n) is below $N clients"
+CTL_SERVER_KV=(max_clients=$((N + 64)) max_handshaking=1024 handshake_timeout=5
+	pool4=10.99.0.0/20 keepalive=2 dead_peer_timeout=10 rekey_interval=150)
+ctl_start_server
+
+srv_rss() { ctl_rss_kb "$SRV_PID"; }
+srv_drops_load1() {
+	ctl_status | awk '/^session name=load1 / { for (i = 1; i <= NF; i++) if ($i ~ /^drop_/) {
+		split($i, kv, "="); s += kv[2] } } END { print s + 0 }'
+}
+gen() { ldl "$@" || rvt_fail "ctlload: '$*' -> $LDL_REPLY"; }
+server_is_empty() {
+	local line
+	line=$(ctl_status | head -1)
+	for kv in sessions=0 handshaking=0 conns=0 pool4_in_use=0 pool6_in_use=0 demux=0 qsbr_pending=0; do
+		[[ " $line " == *" $kv "* ]] || return 1
+	done
+}
+
+sleep 0.5
+BASE_FDS=$(ctl_fd_count "$SRV_PID")
+BASE_RSS=$(srv_rss)
+rvt_log "idle server: $BASE_FDS fds, RSS $BASE_RSS kB"
+
+ldl_start "$G" "$RVT_TMP/ctlload.log" "$CTLLOAD" --server 10.88.1.1:$SRV_PORT --name vpn.test \
+	--ca "$PKI/ca/ca.crt" --certs "$PKI" --count "$N" --sources 10.88.1.2+64 --window 128
+rc=$?
+RVT_PIDS+=("$LDL_GEN_PID")
+[ $rc = 0 ] || rvt_fail "ctlload did not start: $LDL_REPLY"
+
+declare -a RSS_AFTER=()
+for round in 1 2; do
+	rvt_step "round $round: $N clients connect"
+	gen 5 mark
+	gen 5 start
+	gen 200 wait running "$N" 180
+	rvt_log "$N clients running after $(ldl_kv t) s"
+	[ "$(ctl_field server sessions)" = "$N" ] || rvt_fail "server has $(ctl_field server sessions) sessions"
+	[ "$(ctl_field server pool4_in_use)" = "$N" ] || rvt_fail "addresses in use"
+
+	if [ "$round" = 1 ]; then
+		rvt_step "keepalives pass both ways; no session is dropped"
+		gen 5 stats
+		ka0=$(ldl_kv ka_tx) kin0=$(ldl_kv udp_keepalive)
+		sleep 5
+		gen 5 stats
+		ka=$(($(ldl_kv ka_tx) - ka0)) kin=$(($(ldl_kv udp_keepalive) - kin0))
+		rvt_log "keepalives in 5 s: $ka sent, $kin received"
+		[ "$ka" -ge "$N" ] && [ "$kin" -ge "$N" ] || rvt_fail "keepalives: $LDL_REPLY"
+		[ "$(ldl_kv udp_bad)" = 0 ] || rvt_fail "datagrams that did not open: $LDL_REPLY"
+		[ "$(ldl_kv reached_running)" = "$N" ] && [ "$(ldl_kv closed_by_server)" = 0 ] ||
+			rvt_fail "sessions dropped or reconnected: $LDL_REPLY"
+		# Every server session has learnt its client's endpoint from a
+		# keepalive and received data-plane packets.
+		known=$(ctl_status | grep -a '^session ' | grep -vc ' endpoint=- ')
+		silent=$(ctl_status | grep -a '^session ' | grep -c ' rx_packets=0 ')
+		[ "$known" = "$N" ] && [ "$silent" = 0 ] ||
+			rvt_fail "server: $known endpoints known, $silent sessions without packets"
+
+		rvt_step "rekey every session while client 1 pings through the tunnel"
+		gen 5 probe 100
+		sleep 1
+		d0=$(srv_drops_load1)
+		gen 5 stats
+		p_tx=$(ldl_kv probe_tx) p_rx=$(ldl_kv probe_rx) p_bad=$(ldl_kv probe_bad)
+		gen 5 snap
+		gen 5 mark
+		rvt_run "$RV_BIN" status -s "$SRV_SOCK" --rekey >/dev/null || rvt_fail "rekey request"
+		gen 120 wait rekeyed 0 90
+		rvt_log "every session on a new epoch after $(ldl_kv t) s (epochs $(ldl_kv min_epoch)..$(ldl_kv max_epoch))"
+		sleep 1
+		gen 5 probe off
+		sleep 1
+		gen 5 stats
+		sent=$(($(ldl_kv probe_tx) - p_tx)) got=$(($(ldl_kv probe_rx) - p_rx))
+		bad=$(($(ldl_kv probe_bad) - p_bad)) drops=$(($(srv_drops_load1) - d0))
+		rvt_log "probe: $sent echo requests, $got replies, $bad failed opens, $drops server drops"
+		[ "$sent" -gt 100 ] && [ "$got" = "$sent" ] && [ "$bad" = 0 ] && [ "$drops" = 0 ] ||
+			rvt_fail "packets lost across the rekey"
+	fi
+
+	rvt_step "round $round: every client says GOODBYE"
+	gen 90 stop
+	rvt_wait_for 30 "server empty" server_is_empty || rvt_fail "server not empty: $(ctl_status | head -1)"
+	rvt_wait_for 10 "fds back to $BASE_FDS" sh -c "[ \$(ls /proc/$SRV_PID/fd | wc -l) -eq $BASE_FDS ]" ||
+		rvt_fail "server holds $(ctl_fd_count "$SRV_PID") fds, $BASE_FDS when idle"
+	RSS_AFTER[round]=$(srv_rss)
+	rvt_log "after round $round: $(ctl_fd_count "$SRV_PID") fds, RSS ${RSS_AFTER[round]} kB (idle $BASE_RSS kB)"
+done
+
+# A session's memory comes back for the next one: the second round may not
+# leave more than a small margin (2 MiB or 5 %) on top of the first.
+margin=$((RSS_AFTER[1] / 20 > 2048 ? RSS_AFTER[1] / 20 : 2048))
+[ "${RSS_AFTER[2]}" -le $((RSS_AFTER[1] + margin)) ] ||
+	rvt_fail "server RSS grew from ${RSS_AFTER[1]} kB to ${RSS_AFTER[2]} kB over a second round"
+ldl_quit 30 || rvt_fail "ctlload quit"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
