@@ -12,8 +12,8 @@
 #include <strings.h>
 #include <time.h>
 
-/* Character classes of RFC 9110 §5.6.2 (tchar) and RFC 3986 (the request
- * target). Built once, read-only. */
+/* Character classes of RFC 9110 §5.6.2 (tchar and field values) and RFC
+ * 3986 (the request target). */
 enum {
 	C_TCHAR = 1u << 0,
 	C_TARGET = 1u << 1, /* unreserved, sub-delims, ":@/?%" and "[]" (authority only) */
@@ -23,16 +23,47 @@ enum {
 
 static uint8_t cclass(uint8_t c)
 {
-	static const char tchar_extra[] = "!#$%&'*+-.^_`|~";
-	static const char target_extra[] = "-._~!$&'()*+,;=:@/?%[]";
 	uint8_t m = 0;
-	bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 
-	if (alnum || (c && strchr(tchar_extra, c))) {
-		m |= C_TCHAR;
-	}
-	if (alnum || (c && strchr(target_extra, c))) {
-		m |= C_TARGET;
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+		m = C_TCHAR | C_TARGET;
+	} else {
+		switch (c) {
+		case '-':
+		case '.':
+		case '_':
+		case '~':
+		case '!':
+		case '$':
+		case '&':
+		case '\'':
+		case '*':
+		case '+':
+		case '%':
+			m = C_TCHAR | C_TARGET; /* in both sets */
+			break;
+		case '#':
+		case '^':
+		case '`':
+		case '|':
+			m = C_TCHAR;
+			break;
+		case '(':
+		case ')':
+		case ',':
+		case ';':
+		case '=':
+		case ':':
+		case '@':
+		case '/':
+		case '?':
+		case '[':
+		case ']':
+			m = C_TARGET;
+			break;
+		default:
+			break;
+		}
 	}
 	if ((c >= 0x21 && c != 0x7f) || c == ' ' || c == '\t') {
 		m |= C_VALUE;

@@ -28,11 +28,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define check(cond)                       \
-	do {                              \
-		if (!(cond)) {            \
-			abort();          \
-		}                         \
+#define check(cond)              \
+	do {                     \
+		if (!(cond)) {   \
+			abort(); \
+		}                \
 	} while (0)
 
 static bool known_error(int status)

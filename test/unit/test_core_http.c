@@ -36,13 +36,14 @@ static const struct req_case cases[] = {
 	/* 7 */ { "GET /metrics HTTP/1.0\n\n", 200, "/metrics" },
 	/* 8 */ { "\r\n\r\nGET /metrics HTTP/1.0\r\n\r\n", 200, "/metrics" },
 	/* 9 */ { "GET /metrics HTTP/1.9\r\nHost: x\r\n\r\n", 200, "/metrics" },
-	/* 10 */ { "GET / HTTP/1.1\r\nhOsT:x\r\nAccept: text/plain;version=0.0.4;q=0.5,*/*\r\n"
-		   "User-Agent: Prometheus/2.42.0\r\nX-Prometheus-Scrape-Timeout-Seconds: 10\r\n"
-		   "Content-Length: 0\r\nAccept-Encoding: gzip\r\n\r\n",
-		   200, "/" },
+	/* 10 */
+	{ "GET / HTTP/1.1\r\nhOsT:x\r\nAccept: text/plain;version=0.0.4;q=0.5,*/*\r\n"
+	  "User-Agent: Prometheus/2.42.0\r\nX-Prometheus-Scrape-Timeout-Seconds: 10\r\n"
+	  "Content-Length: 0\r\nAccept-Encoding: gzip\r\n\r\n",
+	  200, "/" },
 	/* 11 */ { "GET /metrics" H11 "X: \xc3\xa9\t v \r\n\r\n", 200, "/metrics" },
 	/* 12 */ { "GET /nope" H11 "\r\n", 200, "/nope" }, /* 404 is the endpoint's call */
-	/* method */
+							   /* method */
 	/* 13 */ { "POST /metrics" H11 "\r\n", 405, NULL },
 	/* 14 */ { "get /metrics" H11 "\r\n", 405, NULL },
 	/* 15 */ { "POST /metrics" H11 "Content-Length: 5\r\n\r\nhello", 405, NULL },
@@ -83,8 +84,7 @@ static const struct req_case cases[] = {
 	/* 47 */ { "GET /metrics" H11 "X(: y\r\n\r\n", 400, NULL },
 	/* 48 */ { "GET /metrics" H11 "\r\r\n", 400, NULL },
 	/* 49 */ { "GET /metrics" H11 "Content-Length: 1\r\n\r\nx", 400, NULL },
-	/* 50 */ { "GET /metrics" H11 "Content-Length: 0\r\nContent-Length: 0\r\n\r\n", 400,
-		   NULL },
+	/* 50 */ { "GET /metrics" H11 "Content-Length: 0\r\nContent-Length: 0\r\n\r\n", 400, NULL },
 	/* 51 */ { "GET /metrics" H11 "Content-Length: -1\r\n\r\n", 400, NULL },
 	/* 52 */ { "GET /metrics" H11 "Content-Length:\r\n\r\n", 400, NULL },
 	/* 53 */ { "GET /metrics" H11 "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, NULL },
@@ -140,8 +140,8 @@ ParameterizedTest(int *pi, core_http, table)
 		return;
 	}
 	cr_assert_eq(res, RV_HTTP_DONE, "case %d: want %d, got partial", *pi, c->status);
-	cr_assert_eq(r.status, c->status, "case %d: want %d, got %d (%s)", *pi, c->status,
-		     r.status, r.why);
+	cr_assert_eq(r.status, c->status, "case %d: want %d, got %d (%s)", *pi, c->status, r.status,
+		     r.why);
 	if (c->status == 200) {
 		cr_assert_str_eq(r.why, "", "case %d", *pi);
 		cr_assert_str_eq(r.path, c->path, "case %d", *pi);
@@ -300,7 +300,8 @@ Test(core_http, date)
 	char buf[40];
 
 	/* RFC 9110 §5.6.7's example. */
-	cr_assert_str_eq(rv_http_date(buf, sizeof(buf), 784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
+	cr_assert_str_eq(rv_http_date(buf, sizeof(buf), 784111777),
+			 "Sun, 06 Nov 1994 08:49:37 GMT");
 	cr_assert_str_eq(rv_http_date(buf, sizeof(buf), 0), "Thu, 01 Jan 1970 00:00:00 GMT");
 }
 
@@ -308,8 +309,7 @@ Test(core_http, response_head)
 {
 	struct rv_strbuf b = { 0 };
 
-	rv_http_response_head(&b, 200, "text/plain; version=0.0.4; charset=utf-8", 1234,
-			      784111777);
+	rv_http_response_head(&b, 200, "text/plain; version=0.0.4; charset=utf-8", 1234, 784111777);
 	cr_assert_str_eq(rv_strbuf_str(&b),
 			 "HTTP/1.1 200 OK\r\n"
 			 "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
