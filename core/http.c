@@ -375,30 +375,42 @@ partial:
 	return RV_HTTP_PARTIAL;
 }
 
-const char *rv_http_reason(int status)
-{
-	static const struct {
-		int status;
-		const char *reason;
-	} t[] = {
-		{ 200, "OK" },
-		{ 400, "Bad Request" },
-		{ 404, "Not Found" },
-		{ 405, "Method Not Allowed" },
-		{ 408, "Request Timeout" },
-		{ 414, "URI Too Long" },
-		{ 431, "Request Header Fields Too Large" },
-		{ 500, "Internal Server Error" },
-		{ 503, "Service Unavailable" },
-		{ 505, "HTTP Version Not Supported" },
-	};
+static const struct {
+	int status;
+	const char *reason;
+} codes[RV_HTTP_NUM_CODES] = {
+	{ 200, "OK" },
+	{ 400, "Bad Request" },
+	{ 404, "Not Found" },
+	{ 405, "Method Not Allowed" },
+	{ 408, "Request Timeout" },
+	{ 414, "URI Too Long" },
+	{ 431, "Request Header Fields Too Large" },
+	{ 500, "Internal Server Error" },
+	{ 503, "Service Unavailable" },
+	{ 505, "HTTP Version Not Supported" },
+};
 
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		if (t[i].status == status) {
-			return t[i].reason;
+int rv_http_code_at(size_t i)
+{
+	return i < RV_HTTP_NUM_CODES ? codes[i].status : 0;
+}
+
+int rv_http_code_index(int status)
+{
+	for (size_t i = 0; i < RV_HTTP_NUM_CODES; i++) {
+		if (codes[i].status == status) {
+			return (int)i;
 		}
 	}
-	return "Error";
+	return -1;
+}
+
+const char *rv_http_reason(int status)
+{
+	int i = rv_http_code_index(status);
+
+	return i < 0 ? "Error" : codes[i].reason;
 }
 
 const char *rv_http_date(char *buf, size_t buf_len, int64_t unix_s)

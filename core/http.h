@@ -43,6 +43,7 @@ enum {
 	RV_HTTP_MAX_HEAD = 8192,  /* request line, header fields and the empty line */
 	RV_HTTP_MAX_TARGET = 512, /* request-target, in bytes */
 	RV_HTTP_MAX_HEADERS = 64, /* header fields */
+	RV_HTTP_NUM_CODES = 10,	  /* statuses a response may have (rv_http_code_at) */
 };
 
 enum rv_http_method {
@@ -80,6 +81,13 @@ enum rv_http_result rv_http_parse(struct rv_http_req *out, const uint8_t *buf, s
 /* rv_http_reason returns the reason phrase of |status| ("Not Found"), or
  * "Error" for a status this module does not know. */
 const char *rv_http_reason(int status);
+
+/* The statuses a response may have: 200, and the errors of rv_http_parse,
+ * 404, 408, 500, 503. rv_http_code_at returns the |i|-th (i <
+ * RV_HTTP_NUM_CODES, ascending); rv_http_code_index returns the index of
+ * |status|, or -1. For counting responses by status. */
+int rv_http_code_at(size_t i);
+int rv_http_code_index(int status);
 
 /* rv_http_date formats |unix_s| as an IMF-fixdate ("Sun, 06 Nov 1994
  * 08:49:37 GMT") into |buf| (at least 30 bytes) and returns buf. */

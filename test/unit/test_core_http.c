@@ -325,3 +325,24 @@ Test(core_http, response_head)
 	cr_assert_str_eq(rv_http_reason(431), "Request Header Fields Too Large");
 	cr_assert_str_eq(rv_http_reason(999), "Error");
 }
+
+Test(core_http, status_codes)
+{
+	static const int verdicts[] = { 200, 400, 405, 414, 431, 505 };
+	int prev = 0;
+
+	for (size_t i = 0; i < RV_HTTP_NUM_CODES; i++) {
+		int code = rv_http_code_at(i);
+
+		cr_assert_gt(code, prev, "ascending at %zu", i);
+		cr_assert_eq(rv_http_code_index(code), (int)i);
+		cr_assert_str_neq(rv_http_reason(code), "Error", "%d has a reason", code);
+		prev = code;
+	}
+	cr_assert_eq(rv_http_code_at(RV_HTTP_NUM_CODES), 0);
+	cr_assert_eq(rv_http_code_index(302), -1);
+	/* Every verdict of the parser can be counted. */
+	for (size_t i = 0; i < ARRAY_SIZE(verdicts); i++) {
+		cr_assert_geq(rv_http_code_index(verdicts[i]), 0, "%d", verdicts[i]);
+	}
+}
