@@ -133,8 +133,8 @@ static void check_structure(const char *text)
 					  line);
 			}
 			cr_assert_not_null(value);
-			cr_assert(value[1] == '-' || (value[1] >= '0' && value[1] <= '9'),
-				  "%.*s", (int)len, line);
+			cr_assert(value[1] == '-' || (value[1] >= '0' && value[1] <= '9'), "%.*s",
+				  (int)len, line);
 		}
 		line = nl + 1;
 	}
@@ -162,14 +162,16 @@ Test(core_status, prometheus_server)
 	cr_assert_not_null(strstr(text, "\nringvpn_pool_addresses{family=\"ipv4\"} 254\n"));
 	cr_assert_not_null(strstr(text, "\nringvpn_pool_addresses_in_use{family=\"ipv4\"} 3\n"));
 	cr_assert_null(strstr(text, "family=\"ipv6\""), "no IPv6 pool, no series");
-	cr_assert_not_null(strstr(
-		text, "\nringvpn_certificate_time_to_expiry_seconds{certificate=\"ca\"} -5\n"));
+	cr_assert_not_null(
+		strstr(text,
+		       "\nringvpn_certificate_time_to_expiry_seconds{certificate=\"ca\"} -5\n"));
 	cr_assert_not_null(strstr(text, "\nringvpn_crl_time_to_next_update_seconds 3600\n"));
 	cr_assert_null(strstr(text, "ringvpn_client_"), "no client families on a server");
 	cr_assert_null(strstr(text, "ringvpn_metrics_requests_total"), "endpoint off");
 	cr_assert_not_null(strstr(text, "\nringvpn_session_rx_bytes_total{peer=\"alice\"} 1000\n"));
 	/* Label values escape backslash and quote. */
-	cr_assert_not_null(strstr(text, "\nringvpn_session_rx_bytes_total{peer=\"b\\\"o\\\\b\"} 0\n"));
+	cr_assert_not_null(
+		strstr(text, "\nringvpn_session_rx_bytes_total{peer=\"b\\\"o\\\\b\"} 0\n"));
 	free(text);
 }
 
@@ -200,8 +202,9 @@ Test(core_status, prometheus_session_drops_nonzero_only)
 	snapshot(&st, "server");
 	text = render(&st);
 	cr_assert_eq(count(text, "\nringvpn_session_drops_total{"), 2);
-	cr_assert_not_null(strstr(
-		text, "\nringvpn_session_drops_total{peer=\"carol\",reason=\"replay\"} 7\n"));
+	cr_assert_not_null(
+		strstr(text,
+		       "\nringvpn_session_drops_total{peer=\"carol\",reason=\"replay\"} 7\n"));
 	cr_assert_not_null(
 		strstr(text, "\nringvpn_session_drops_total{peer=\"carol\",reason=\"spoof\"} 1\n"));
 	/* Five series per session otherwise. */
