@@ -12,6 +12,7 @@
 
 #include "cli/cfgopts.h"
 #include "cli/exit.h"
+#include "cli/dns.h"
 #include "cli/notify.h"
 #include "core/demux.h"
 #include "core/log.h"
@@ -65,6 +66,7 @@ int rv_cmd_client(int argc, char **argv)
 	lp.max_attempts = opts.max_attempts;
 	lp.load_config = opts.config_path ? rv_cli_load_config : NULL;
 	lp.ctx = &opts;
+	lp.apply_dns = rv_cli_apply_dns;
 	rv_notify_init(&nt);
 	lp.notify = rv_notify_loop_event;
 	lp.watchdog_ns = nt.watchdog_ns;

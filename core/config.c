@@ -292,6 +292,7 @@ BOOL_SETTER(offload_gso, offload_gso)
 BOOL_SETTER(offload_gro, offload_gro)
 BOOL_SETTER(seccomp, seccomp)
 BOOL_SETTER(admin_group_write, admin_group_write)
+BOOL_SETTER(accept_dns, accept_dns)
 
 #define DUR_SETTER(key, field, min_ms)                                                 \
 	static int set_##key(struct rv_config *c, const char *v, char *why, size_t wl) \
@@ -593,14 +594,124 @@ static int set_cipher(struct rv_config *c, const char *v, char *why, size_t wl)
 
 static int set_server(struct rv_config *c, const char *v, char *why, size_t wl)
 {
-	if (parse_host_port(c->server_host, sizeof(c->server_host), &c->server_port,
-			    RV_CONFIG_DEFAULT_PORT, v, why, wl)) {
+	struct rv_config_server *s;
+
+	if (c->num_servers >= RV_CONFIG_MAX_SERVERS) {
+		snprintf(why, wl, "more than %d servers", RV_CONFIG_MAX_SERVERS);
 		return -EINVAL;
 	}
-	if (!c->server_host[0]) {
+	s = &c->servers[c->num_servers];
+	if (parse_host_port(s->host, sizeof(s->host), &s->port, RV_CONFIG_DEFAULT_PORT, v, why,
+			    wl)) {
+		return -EINVAL;
+	}
+	if (!s->host[0]) {
 		snprintf(why, wl, "empty host name");
 		return -EINVAL;
 	}
+	if (c->num_servers++ == 0) {
+		snprintf(c->server_host, sizeof(c->server_host), "%s", s->host);
+		c->server_port = s->port;
+	}
+	return 0;
+}
+
+static int set_server_order(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	if (!strcmp(v, "ordered") || !strcmp(v, "random")) {
+		c->server_order_random = !strcmp(v, "random");
+		return 0;
+	}
+	snprintf(why, wl, "'%s': expected ordered or random", v);
+	return -EINVAL;
+}
+
+/* next_word copies the next word of *|p| (separated by blanks or commas)
+ * into |out| and advances; returns false at the end. */
+static bool next_word(const char **p, char *out, size_t len)
+{
+	const char *s = *p + strspn(*p, " \t,");
+	size_t n = strcspn(s, " \t,");
+
+	if (n == 0 || n >= len) {
+		*p = s + n;
+		return n != 0 && (out[0] = '\0', true);
+	}
+	memcpy(out, s, n);
+	out[n] = '\0';
+	*p = s + n;
+	return true;
+}
+
+static int set_accept_routes(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	char w[64];
+
+	c->num_accept = 0;
+	if (!strcmp(v, "yes") || !strcmp(v, "no")) {
+		c->accept_routes = !strcmp(v, "yes") ? RV_CONFIG_ACCEPT_ALL : RV_CONFIG_ACCEPT_NONE;
+		return 0;
+	}
+	c->accept_routes = RV_CONFIG_ACCEPT_LIST;
+	while (next_word(&v, w, sizeof(w))) {
+		if (c->num_accept >= RV_CONFIG_MAX_ACCEPT) {
+			snprintf(why, wl, "more than %d prefixes", RV_CONFIG_MAX_ACCEPT);
+			return -EINVAL;
+		}
+		if (!w[0] || rv_prefix_parse(&c->accept[c->num_accept], w)) {
+			snprintf(why, wl,
+				 "'%s' is not yes, no or a list of prefixes (e.g. 10.20.0.0/16, "
+				 "fd00:20::/48)",
+				 w[0] ? w : v);
+			return -EINVAL;
+		}
+		c->num_accept++;
+	}
+	if (c->num_accept == 0) {
+		snprintf(why, wl, "expected yes, no or a list of prefixes");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_push_dns(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	char w[64];
+
+	c->num_push_dns = 0;
+	while (next_word(&v, w, sizeof(w))) {
+		if (c->num_push_dns >= RV_CONFIG_MAX_DNS) {
+			snprintf(why, wl, "more than %d DNS servers", RV_CONFIG_MAX_DNS);
+			return -EINVAL;
+		}
+		if (!w[0] || parse_addr(&c->push_dns[c->num_push_dns], w)) {
+			snprintf(why, wl, "'%s' is not an IPv4 or IPv6 address", w[0] ? w : v);
+			return -EINVAL;
+		}
+		c->num_push_dns++;
+	}
+	return 0;
+}
+
+static int set_push_domain(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	size_t n = strlen(v);
+
+	for (size_t i = 0; i < n; i++) {
+		char ch = v[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '.')) {
+			snprintf(why, wl, "'%s' is not a domain name (letters, digits, '-', '.')",
+				 v);
+			return -EINVAL;
+		}
+	}
+	if (n > RV_CONFIG_DOMAIN_MAX) {
+		snprintf(why, wl, "domain longer than %d characters", RV_CONFIG_DOMAIN_MAX);
+		return -EINVAL;
+	}
+	memcpy(c->push_domain, v, n + 1);
 	return 0;
 }
 
@@ -905,6 +1016,13 @@ out:
 int rv_config_set(struct rv_config *c, const char *origin, const char *key, const char *value,
 		  char *err, size_t err_len)
 {
+	/* The first --server replaces the file's list (further ones add to
+	 * it): a server named on the command line is meant to be used, not
+	 * to stand by behind the file's. */
+	if (!strcmp(key, "server") && !c->servers_overridden) {
+		c->servers_overridden = true;
+		c->num_servers = 0;
+	}
 	return apply(c, origin, key, value, err, err_len, NULL);
 }
 

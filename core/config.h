@@ -43,6 +43,10 @@ enum {
 	RV_CONFIG_DEFAULT_PORT = 4433,
 	RV_CONFIG_METRICS_PORT = 9586,
 	RV_CONFIG_MAX_KEYS = 128, /* size of the |given| bitmap */
+	RV_CONFIG_MAX_SERVERS = 8,
+	RV_CONFIG_MAX_ACCEPT = 16, /* accept_routes prefixes */
+	RV_CONFIG_MAX_DNS = 4,	   /* = RV_CTL_MAX_DNS */
+	RV_CONFIG_DOMAIN_MAX = 64, /* = RV_CTL_MAX_DOMAIN */
 };
 
 /* enum rv_config_section: the headings keys are documented under. */
@@ -81,6 +85,19 @@ struct rv_config_key {
 struct rv_prefix {
 	struct rv_ip_addr addr;
 	uint8_t len;
+};
+
+/* struct rv_config_server is one server a client may connect to. */
+struct rv_config_server {
+	char host[RV_CONFIG_HOST_MAX];
+	uint16_t port;
+};
+
+/* Which pushed routes a client installs (accept_routes). */
+enum rv_config_accept {
+	RV_CONFIG_ACCEPT_ALL = 0,
+	RV_CONFIG_ACCEPT_NONE,
+	RV_CONFIG_ACCEPT_LIST, /* those inside one of accept[] */
 };
 
 /* struct rv_config_fixed pins the addresses of one certificate name. */
@@ -137,13 +154,24 @@ struct rv_config {
 	uint32_t lease_time_ms;		     /* how long a returning client gets its address */
 	unsigned max_clients;
 	uint8_t cipher; /* enum rv_aead_alg */
+	struct rv_ip_addr push_dns[RV_CONFIG_MAX_DNS];
+	size_t num_push_dns;
+	char push_domain[RV_CONFIG_DOMAIN_MAX + 1];
 
 	/* client */
-	char server_host[RV_CONFIG_HOST_MAX];
+	char server_host[RV_CONFIG_HOST_MAX]; /* the first of servers[] */
 	uint16_t server_port;
-	char server_name[RV_CONFIG_HOST_MAX]; /* "" = server_host */
+	struct rv_config_server servers[RV_CONFIG_MAX_SERVERS];
+	size_t num_servers;
+	bool servers_overridden; /* a --server flag replaced the file's list */
+	bool server_order_random;
+	char server_name[RV_CONFIG_HOST_MAX]; /* "" = each server's host */
 	uint32_t reconnect_min_ms;
 	uint32_t reconnect_max_ms;
+	enum rv_config_accept accept_routes;
+	struct rv_prefix accept[RV_CONFIG_MAX_ACCEPT];
+	size_t num_accept;
+	bool accept_dns;
 };
 
 /* rv_config_num_keys returns the number of keys in the table; rv_config_key_at

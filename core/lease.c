@@ -45,7 +45,12 @@ struct rv_leases {
 	struct lease **buckets;
 	size_t mask;
 	struct lease_list live, released;
-	uint64_t changes;
+	/* Changes since the caller last took them (rv_leases_take_events), for
+	 * an on-disk journal; a ring that marks an overflow instead of
+	 * growing. */
+	struct rv_lease_event events[RV_LEASE_EVENTS];
+	size_t ev_head, ev_len;
+	bool ev_overflow;
 };
 
 struct rv_leases *rv_leases_new(size_t max_entries, uint64_t lifetime_ns)
@@ -97,11 +102,6 @@ void rv_leases_free(struct rv_leases *l)
 void rv_leases_set_lifetime(struct rv_leases *l, uint64_t lifetime_ns)
 {
 	l->lifetime_ns = lifetime_ns;
-}
-
-uint64_t rv_leases_changes(const struct rv_leases *l)
-{
-	return l->changes;
 }
 
 size_t rv_leases_count(const struct rv_leases *l)
@@ -177,10 +177,26 @@ static struct lease *evict(struct rv_leases *l)
 	return r;
 }
 
+/* note records a change for the journal. */
+static void note(struct rv_leases *l, const struct lease *r)
+{
+	struct rv_lease_event *e;
+
+	if (l->ev_len == RV_LEASE_EVENTS) {
+		l->ev_overflow = true;
+		return;
+	}
+	e = &l->events[(l->ev_head + l->ev_len++) % RV_LEASE_EVENTS];
+	e->addr = r->addr;
+	e->live = r->live;
+	e->at_ns = r->changed_ns;
+	memcpy(e->name, r->name, r->name_len == TOO_LONG ? 0 : r->name_len);
+	e->name[r->name_len == TOO_LONG ? 0 : r->name_len] = '\0';
+}
+
 void rv_leases_grant(struct rv_leases *l, const struct rv_ip_addr *addr, const char *name,
 		     uint64_t now_ns)
 {
-	l->changes++;
 	struct lease *r = find(l, addr);
 	size_t len = strnlen(name, TOO_LONG);
 
@@ -213,11 +229,11 @@ void rv_leases_grant(struct rv_leases *l, const struct rv_ip_addr *addr, const c
 	r->live = true;
 	r->changed_ns = now_ns;
 	list_append(&l->live, r);
+	note(l, r);
 }
 
 void rv_leases_release(struct rv_leases *l, const struct rv_ip_addr *addr, uint64_t now_ns)
 {
-	l->changes++;
 	struct lease *r = find(l, addr);
 
 	if (!r || !r->live) {
@@ -227,6 +243,7 @@ void rv_leases_release(struct rv_leases *l, const struct rv_ip_addr *addr, uint6
 	r->live = false;
 	r->changed_ns = now_ns;
 	list_append(&l->released, r);
+	note(l, r);
 }
 
 bool rv_leases_may_return(const struct rv_leases *l, const struct rv_ip_addr *addr,
@@ -243,75 +260,149 @@ bool rv_leases_may_return(const struct rv_leases *l, const struct rv_ip_addr *ad
 
 /* ---- persistence ------------------------------------------------------- */
 
-void rv_leases_save(const struct rv_leases *l, struct rv_strbuf *out, uint64_t now_ns)
+size_t rv_leases_take_events(struct rv_leases *l, struct rv_lease_event *out, size_t max,
+			     bool *out_overflow)
+{
+	size_t n = 0;
+
+	*out_overflow = l->ev_overflow;
+	l->ev_overflow = false;
+	while (n < max && l->ev_len > 0) {
+		out[n++] = l->events[l->ev_head];
+		l->ev_head = (l->ev_head + 1) % RV_LEASE_EVENTS;
+		l->ev_len--;
+	}
+	return n;
+}
+
+/* wall_of converts a monotonic time of this run to wall-clock seconds. */
+static int64_t wall_of(uint64_t at_ns, uint64_t now_ns, int64_t now_wall)
+{
+	return now_wall - (int64_t)((now_ns > at_ns ? now_ns - at_ns : 0) / 1000000000ull);
+}
+
+void rv_leases_journal_line(struct rv_strbuf *out, const struct rv_lease_event *e, uint64_t now_ns,
+			    int64_t now_wall)
+{
+	char a[64];
+
+	rv_strbuf_printf(out, "%c %s %lld %s\n", e->live ? 'G' : 'R',
+			 rv_ip_addr_str(&e->addr, a, sizeof(a)),
+			 (long long)(e->live ? 0 : wall_of(e->at_ns, now_ns, now_wall)), e->name);
+}
+
+void rv_leases_save(const struct rv_leases *l, struct rv_strbuf *out, uint64_t now_ns,
+		    int64_t now_wall)
 {
 	const struct lease_list *lists[] = { &l->live, &l->released };
 
-	rv_strbuf_printf(out, "# ringvpn leases v1: address, seconds since the lease ended "
-			      "(0: live), certificate name\n");
+	rv_strbuf_printf(out, "# ringvpn lease journal v1: G|R ADDRESS END NAME (G: live, R: "
+			      "ended at END, seconds since the epoch)\n");
 	for (size_t k = 0; k < 2; k++) {
 		for (const struct lease *r = lists[k]->head; r; r = r->next) {
-			char a[64];
-			uint64_t age = 0;
+			struct rv_lease_event e = { .addr = r->addr,
+						    .live = r->live,
+						    .at_ns = r->changed_ns };
 
 			if (r->name_len == TOO_LONG) {
 				continue; /* matches nothing anyway */
 			}
-			if (!r->live && now_ns > r->changed_ns) {
-				age = (now_ns - r->changed_ns) / 1000000000ull;
-			}
-			rv_strbuf_printf(out, "%s %llu %.*s\n",
-					 rv_ip_addr_str(&r->addr, a, sizeof(a)),
-					 (unsigned long long)age, (int)r->name_len, r->name);
+			memcpy(e.name, r->name, r->name_len);
+			rv_leases_journal_line(out, &e, now_ns, now_wall);
+		}
+	}
+}
+
+/* forget drops the record of |a| (loading: a lease that turned out too old). */
+static void forget(struct rv_leases *l, const struct rv_ip_addr *a)
+{
+	struct lease **pp = bucket(l, a);
+
+	for (; *pp; pp = &(*pp)->hnext) {
+		struct lease *r = *pp;
+
+		if (r->addr.family == a->family && !memcmp(r->addr.a, a->a, addr_len(a))) {
+			*pp = r->hnext;
+			list_del(r->live ? &l->live : &l->released, r);
+			rv_memzero(r, sizeof(*r));
+			r->hnext = l->free;
+			l->free = r;
+			l->count--;
+			return;
 		}
 	}
 }
 
 int rv_leases_load(struct rv_leases *l, const char *text, size_t len, uint64_t now_ns,
-		   size_t *out_bad)
+		   int64_t now_wall, int64_t end_wall, size_t *out_bad)
 {
 	const char *p = text, *end = text + len;
-	size_t bad = 0, n = 0;
+	size_t bad = 0;
+	int n = 0;
 
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		size_t ll = eol ? (size_t)(eol - p) : (size_t)(end - p);
-		char line[RV_LEASE_NAME_MAX + 96], addr[64], name[RV_LEASE_NAME_MAX + 1];
-		unsigned long long age;
+		char line[RV_LEASE_NAME_MAX + 128], addr[64], kind;
+		long long t;
 		struct rv_ip_addr a;
 		int off = 0;
 
 		if (ll > 0 && p[0] != '#') {
 			memset(&a, 0, sizeof(a));
-			if (ll >= sizeof(line) ||
-			    (memcpy(line, p, ll), line[ll] = '\0',
-			     sscanf(line, "%63s %llu %n", addr, &age, &off) < 2) ||
-			    off <= 0 || line[off] == '\0' ||
-			    strlen(line + off) > RV_LEASE_NAME_MAX) {
+			if (ll >= sizeof(line)) {
 				bad++;
-			} else if (inet_pton(AF_INET, addr, a.a) == 1 ||
-				   inet_pton(AF_INET6, addr, a.a) == 1) {
-				uint64_t age_ns = (uint64_t)age * 1000000000ull;
-
-				a.family = strchr(addr, ':') ? AF_INET6 : AF_INET;
-				snprintf(name, sizeof(name), "%s", line + off);
-				/* Expired already: not worth a slot. A lease live
-				 * when the file was written ended then: the process
-				 * that held it is gone. */
-				if (age_ns <= l->lifetime_ns) {
-					rv_leases_grant(l, &a, name, now_ns);
-					rv_leases_release(l, &a,
-							  now_ns > age_ns ? now_ns - age_ns : 0);
-					n++;
-				}
 			} else {
-				bad++;
+				memcpy(line, p, ll);
+				line[ll] = '\0';
+				if (sscanf(line, "%c %63s %lld %n", &kind, addr, &t, &off) < 3 ||
+				    off <= 0 || line[off] == '\0' || (kind != 'G' && kind != 'R') ||
+				    strlen(line + off) > RV_LEASE_NAME_MAX ||
+				    (inet_pton(AF_INET, addr, a.a) != 1 &&
+				     inet_pton(AF_INET6, addr, a.a) != 1)) {
+					bad++;
+				} else {
+					a.family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+					rv_leases_grant(l, &a, line + off, now_ns);
+					if (kind == 'R') {
+						int64_t age = now_wall > t ? now_wall - t : 0;
+
+						rv_leases_release(
+							l, &a,
+							now_ns - ((uint64_t)age * 1000000000ull <
+										  now_ns
+									  ? (uint64_t)age *
+										    1000000000ull
+									  : now_ns));
+						if ((uint64_t)age * 1000000000ull >
+						    l->lifetime_ns) {
+							forget(l, &a);
+						}
+					}
+				}
 			}
 		}
 		p += ll + 1;
 	}
+	/* Leases still live at the end belonged to the process that wrote the
+	 * journal: they ended when it last wrote (|end_wall|). */
+	while (l->live.head) {
+		struct lease *r = l->live.head;
+		struct rv_ip_addr a = r->addr;
+		int64_t age = now_wall > end_wall ? now_wall - end_wall : 0;
+		uint64_t age_ns = (uint64_t)age * 1000000000ull;
+
+		rv_leases_release(l, &a, now_ns > age_ns ? now_ns - age_ns : 0);
+		if (age_ns > l->lifetime_ns) {
+			forget(l, &a);
+		}
+	}
+	n = (int)l->count;
+	/* Loading is not news for the journal. */
+	l->ev_len = 0;
+	l->ev_overflow = false;
 	if (out_bad) {
 		*out_bad = bad;
 	}
-	return (int)n;
+	return n;
 }

@@ -69,28 +69,49 @@ void rv_leases_release(struct rv_leases *l, const struct rv_ip_addr *addr, uint6
 bool rv_leases_may_return(const struct rv_leases *l, const struct rv_ip_addr *addr,
 			  const char *name, uint64_t now_ns);
 
-/* rv_leases_changes counts grants and releases so far (to tell whether the
- * table changed since it was last saved). */
-uint64_t rv_leases_changes(const struct rv_leases *l);
-
 /* rv_leases_count returns the number of records (live and released). */
 size_t rv_leases_count(const struct rv_leases *l);
 
 struct rv_strbuf;
 
-/* rv_leases_save writes every record as text to |out|, one per line:
- * "ADDRESS AGE NAME", AGE being the seconds since the lease ended (0: still
- * live) as of |now_ns|. The server keeps this in its lease_file so that
- * clients get their addresses back across a restart, even after kill -9. */
-void rv_leases_save(const struct rv_leases *l, struct rv_strbuf *out, uint64_t now_ns);
+/* Persistence. A server that keeps a lease file writes a journal: one line
+ * per grant or release, "G ADDRESS 0 NAME" or "R ADDRESS END NAME" (END in
+ * seconds since the epoch), appended as leases change, and now and then
+ * replaced by a snapshot of the table (rv_leases_save). Loading replays it;
+ * leases still live at the end ended when the file was last written (the
+ * process that held them is gone). So clients get their addresses back
+ * across a restart, even after kill -9. Wall-clock times are parameters. */
 
-/* rv_leases_load adds the records of a saved text (|len| bytes; lines
- * starting with '#' ignored) as leases that ended AGE seconds before
- * |now_ns| (a lease live when saved counts as ended then); records already
- * past the lifetime are skipped. Returns how many were loaded; malformed
- * lines are skipped and counted in |*out_bad| (may be NULL). Pure: the
- * caller reads the file. */
+enum { RV_LEASE_EVENTS = 4096 };
+
+/* struct rv_lease_event is one grant (live) or release. */
+struct rv_lease_event {
+	struct rv_ip_addr addr;
+	bool live;
+	uint64_t at_ns;
+	char name[RV_LEASE_NAME_MAX + 1];
+};
+
+/* rv_leases_take_events moves up to |max| changes since the last call into
+ * |out| and returns their number; |*out_overflow| says that changes were
+ * lost (more than RV_LEASE_EVENTS between calls): write a snapshot then. */
+size_t rv_leases_take_events(struct rv_leases *l, struct rv_lease_event *out, size_t max,
+			     bool *out_overflow);
+
+/* rv_leases_journal_line appends the journal line of |e| to |out|. */
+void rv_leases_journal_line(struct rv_strbuf *out, const struct rv_lease_event *e, uint64_t now_ns,
+			    int64_t now_wall);
+
+/* rv_leases_save writes a snapshot of every record to |out| (journal
+ * lines). */
+void rv_leases_save(const struct rv_leases *l, struct rv_strbuf *out, uint64_t now_ns,
+		    int64_t now_wall);
+
+/* rv_leases_load replays a journal of |len| bytes (lines starting with '#'
+ * ignored; malformed ones skipped and counted in |*out_bad|, may be NULL)
+ * written up to |end_wall|, at |now_ns| / |now_wall|. Records already past
+ * the lifetime are dropped. Returns how many records the table holds. */
 int rv_leases_load(struct rv_leases *l, const char *text, size_t len, uint64_t now_ns,
-		   size_t *out_bad);
+		   int64_t now_wall, int64_t end_wall, size_t *out_bad);
 
 #endif /* RV_CORE_LEASE_H */

@@ -26,7 +26,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/admit.h"
@@ -49,9 +52,8 @@
 
 enum {
 	ACCEPT_RETRY_NS = 100 * RV_NSEC_PER_MSEC,
-	/* The lease file is rewritten at most this often, when leases changed:
-	 * a kill -9 loses at most this much. */
-	LEASE_SAVE_NS = 1000 * RV_NSEC_PER_MSEC,
+	/* Lease changes reach the lease file within this time. */
+	LEASE_FLUSH_NS = 100 * RV_NSEC_PER_MSEC,
 };
 
 struct rv_server_side {
@@ -62,7 +64,8 @@ struct rv_server_side {
 	struct rv_nametab *names;
 	struct rv_leases *leases;
 	struct rv_ltimer lease_timer;
-	uint64_t leases_saved; /* rv_leases_changes at the last save */
+	int lease_fd;
+	size_t lease_lines; /* lines in the lease file */
 	/* counters for status */
 	uint64_t accepted, hs_ok, hs_failed, evicted, replaced, kicked, revoked, rate_limited;
 	uint64_t hs_buckets[RV_STATUS_HS_BUCKETS];
@@ -245,7 +248,7 @@ void rv_server_on_accept(struct rv_loop *l, int res)
 			return;
 		}
 	}
-	rv_chan_start(l, c);
+	rv_chan_start(l, c, NULL);
 }
 
 /* ---- the role ---------------------------------------------------------- */
@@ -401,73 +404,126 @@ static int reserve_fixed(const struct rv_config *cfg, struct rv_ippool *pool, ch
 	return 0;
 }
 
-/* ---- the lease file ---------------------------------------------------- */
+/* ---- the lease file ----------------------------------------------------
+ *
+ * A journal (core/lease.h): every 100 ms the grants and releases since the
+ * last write are appended (so a kill -9 loses at most that much), and when
+ * the file has grown to twice the table it is rewritten as a snapshot. The
+ * file is opened once at start, before the privilege drop, and rewritten
+ * in place (truncate, write, fsync): the directory need not be writable
+ * for the service user, at the price of a short window in which a crash
+ * leaves a partial snapshot (the addresses of that moment are then given
+ * out afresh). */
 
-/* save_leases writes the lease memory to cfg->lease_file (a temporary file
- * renamed over it, so a crash never leaves half a file). */
-static void save_leases(struct rv_loop *l)
+static void lease_write(struct rv_loop *l, const struct rv_strbuf *text, bool snapshot)
+{
+	struct rv_server_side *s = side(l);
+	size_t off = 0;
+
+	if (snapshot && ftruncate(s->lease_fd, 0) != 0) {
+		goto err;
+	}
+	while (off < text->len) {
+		ssize_t w = write(s->lease_fd, text->p + off, text->len - off);
+
+		if (w < 0 && errno == EINTR) {
+			continue;
+		}
+		if (w <= 0) {
+			goto err;
+		}
+		off += (size_t)w;
+	}
+	if (snapshot) {
+		(void)fdatasync(s->lease_fd);
+	}
+	return;
+err:
+	rv_warnx_rl("cannot write the lease file %s: %s (clients may get other addresses after "
+		    "a restart)",
+		    l->cfg->lease_file, strerror(errno));
+}
+
+static void lease_snapshot(struct rv_loop *l)
 {
 	struct rv_server_side *s = side(l);
 	struct rv_strbuf text = { 0 };
-	char tmp[RV_CONFIG_PATH_MAX + 8];
-	FILE *f;
-	bool ok;
 
-	if (!l->cfg->lease_file[0] || rv_leases_changes(s->leases) == s->leases_saved) {
+	rv_leases_save(s->leases, &text, l->now_ns, (int64_t)time(NULL));
+	lease_write(l, &text, true);
+	s->lease_lines = rv_leases_count(s->leases);
+	rv_strbuf_free(&text);
+}
+
+static void flush_leases(struct rv_loop *l)
+{
+	struct rv_server_side *s = side(l);
+	struct rv_lease_event ev[256];
+	struct rv_strbuf text = { 0 };
+	int64_t now_wall = (int64_t)time(NULL);
+	bool overflow = false, more = true;
+	size_t n;
+
+	if (s->lease_fd < 0) {
 		return;
 	}
-	rv_leases_save(s->leases, &text, l->now_ns);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", l->cfg->lease_file);
-	f = fopen(tmp, "w");
-	ok = f && fwrite(rv_strbuf_str(&text), 1, text.len, f) == text.len;
-	if (f && fclose(f) != 0) {
-		ok = false;
+	while (more) {
+		n = rv_leases_take_events(s->leases, ev, sizeof(ev) / sizeof(ev[0]), &overflow);
+		for (size_t i = 0; i < n; i++) {
+			rv_leases_journal_line(&text, &ev[i], l->now_ns, now_wall);
+		}
+		s->lease_lines += n;
+		more = n == sizeof(ev) / sizeof(ev[0]);
 	}
-	if (ok && rename(tmp, l->cfg->lease_file) == 0) {
-		s->leases_saved = rv_leases_changes(s->leases);
-	} else {
-		rv_warnx_rl("cannot write the lease file %s: %s (clients may get other addresses "
-			    "after a restart)",
-			    l->cfg->lease_file, strerror(errno));
-		unlink(tmp);
+	if (overflow || s->lease_lines > 2 * rv_leases_count(s->leases) + 1024) {
+		lease_snapshot(l);
+	} else if (text.len) {
+		lease_write(l, &text, false);
 	}
 	rv_strbuf_free(&text);
 }
 
 static void on_lease_timer(struct rv_loop *l, struct rv_ltimer *lt)
 {
-	save_leases(l);
-	rv_loop_arm(l, lt, on_lease_timer, l->now_ns + LEASE_SAVE_NS);
+	flush_leases(l);
+	rv_loop_arm(l, lt, on_lease_timer, l->now_ns + LEASE_FLUSH_NS);
 }
 
-static void load_leases(struct rv_loop *l)
+/* open_leases replays the lease file into the table and keeps it open for
+ * the journal. */
+static void open_leases(struct rv_loop *l)
 {
 	struct rv_server_side *s = side(l);
 	struct rv_strbuf text = { .max = 64 * 1024 * 1024 };
+	struct stat st;
 	char buf[65536];
-	size_t n, bad = 0;
-	FILE *f;
+	size_t bad = 0;
+	ssize_t n;
 	int loaded;
 
 	if (!l->cfg->lease_file[0]) {
 		return;
 	}
-	f = fopen(l->cfg->lease_file, "r");
-	if (!f) {
-		if (errno != ENOENT) {
-			rv_warn(errno, "cannot read the lease file %s", l->cfg->lease_file);
-		}
+	s->lease_fd = open(l->cfg->lease_file, O_RDWR | O_CREAT | O_CLOEXEC | O_APPEND, 0600);
+	if (s->lease_fd < 0) {
+		rv_warn(errno,
+			"cannot open the lease file %s (addresses are remembered in memory "
+			"only)",
+			l->cfg->lease_file);
 		return;
 	}
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		rv_strbuf_append(&text, buf, n);
+	while ((n = read(s->lease_fd, buf, sizeof(buf))) > 0) {
+		rv_strbuf_append(&text, buf, (size_t)n);
 	}
-	fclose(f);
-	loaded = rv_leases_load(s->leases, rv_strbuf_str(&text), text.len, l->now_ns, &bad);
-	s->leases_saved = rv_leases_changes(s->leases);
+	if (fstat(s->lease_fd, &st) != 0) {
+		st.st_mtime = time(NULL);
+	}
+	loaded = rv_leases_load(s->leases, rv_strbuf_str(&text), text.len, l->now_ns,
+				(int64_t)time(NULL), (int64_t)st.st_mtime, &bad);
 	rv_info("lease file %s: %d address lease(s) remembered%s", l->cfg->lease_file, loaded,
 		bad ? " (malformed lines skipped)" : "");
 	rv_strbuf_free(&text);
+	lease_snapshot(l);
 }
 
 static struct rv_admit_limits admit_limits(const struct rv_config *cfg)
@@ -492,6 +548,7 @@ static int server_start(struct rv_loop *l, char *err, size_t err_len)
 		return -ENOMEM;
 	}
 	s->listen_fd = -1;
+	s->lease_fd = -1;
 	l->role_state = s;
 	s->admit = rv_admit_new(&lim);
 	s->names = rv_nametab_new(l->cfg->max_clients);
@@ -506,8 +563,8 @@ static int server_start(struct rv_loop *l, char *err, size_t err_len)
 		return ret;
 	}
 	l->env.leases = s->leases;
-	load_leases(l);
-	rv_loop_arm(l, &s->lease_timer, on_lease_timer, l->now_ns + LEASE_SAVE_NS);
+	open_leases(l);
+	rv_loop_arm(l, &s->lease_timer, on_lease_timer, l->now_ns + LEASE_FLUSH_NS);
 	l->env.data_port = l->dp ? rv_dataplane_port(l->dp) : l->cfg->data_port;
 	l->env.send_keepalive = up_send_keepalive;
 	ret = open_listener(l, err, err_len);
@@ -536,8 +593,9 @@ static void server_free(struct rv_loop *l)
 	if (!s) {
 		return;
 	}
-	if (s->leases) {
-		save_leases(l);
+	if (s->leases && s->lease_fd >= 0) {
+		flush_leases(l);
+		close(s->lease_fd);
 	}
 	if (s->listen_fd >= 0) {
 		close(s->listen_fd);
@@ -674,7 +732,10 @@ static bool routes_or_timers_changed(const struct rv_config *a, const struct rv_
 	return a->mtu != b->mtu || a->keepalive_ms != b->keepalive_ms ||
 	       a->dead_peer_ms != b->dead_peer_ms || a->rekey_ms != b->rekey_ms ||
 	       a->num_routes != b->num_routes ||
-	       memcmp(a->routes, b->routes, sizeof(a->routes[0]) * a->num_routes) != 0;
+	       memcmp(a->routes, b->routes, sizeof(a->routes[0]) * a->num_routes) != 0 ||
+	       a->num_push_dns != b->num_push_dns ||
+	       memcmp(a->push_dns, b->push_dns, sizeof(a->push_dns)) != 0 ||
+	       strcmp(a->push_domain, b->push_domain) != 0;
 }
 
 int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_strbuf *log)
@@ -770,7 +831,9 @@ int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_
 			}
 		}
 		l->env.cfg = saved;
-		rv_strbuf_printf(log, "applied: routes/timers/mtu pushed to %u running client(s)\n",
+		rv_strbuf_printf(log,
+				 "applied: routes, timers and DNS pushed to %u running "
+				 "client(s)\n",
 				 pushed);
 	}
 	rv_strbuf_printf(log, "applied: pools, fixed addresses and limits\n");

@@ -557,10 +557,15 @@ void rv_chan_kick(struct rv_loop *l, struct rv_chan *c)
 	rearm(l, c);
 }
 
-void rv_chan_start(struct rv_loop *l, struct rv_chan *c)
+void rv_chan_start(struct rv_loop *l, struct rv_chan *c, const char *expect_name)
 {
 	if (rv_tls_conn_new(&c->tls, l->tls)) {
 		rv_chan_set_reason(c, "out of memory");
+		rv_chan_close(l, c);
+		return;
+	}
+	if (expect_name && rv_tls_conn_expect_name(c->tls, expect_name)) {
+		rv_chan_set_reason(c, "cannot expect server name '%s'", expect_name);
 		rv_chan_close(l, c);
 		return;
 	}

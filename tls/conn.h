@@ -84,6 +84,12 @@ const char *rv_tls_conn_peer_cn(const struct rv_tls_conn *c);
  * completed handshake). The caller wipes |out|. */
 int rv_tls_conn_export(struct rv_tls_conn *c, uint8_t *out, size_t len);
 
+/* rv_tls_conn_expect_name makes a client connection verify the server's
+ * certificate against |name| (a DNS name or an IP address) instead of the
+ * context's server name, and sends it as SNI. Call before the handshake.
+ * Returns 0 or -EINVAL. */
+int rv_tls_conn_expect_name(struct rv_tls_conn *c, const char *name);
+
 /* rv_tls_conn_reverify checks the certificate the peer presented in the
  * handshake again, now, against |ctx|'s CA store and CRL (a reload may
  * have revoked it or it may have expired). Returns 0 if still valid, else

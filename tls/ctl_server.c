@@ -214,6 +214,29 @@ static void fill_config(struct rv_ctl_server *p, struct rv_ctl_config *c)
 	}
 }
 
+/* emit_dns queues the pushed DNS servers to a client that takes them. */
+static void emit_dns(struct rv_ctl_server *p)
+{
+	const struct rv_config *cfg = p->c.env->cfg;
+	struct rv_ctl_msg m;
+
+	if (!(p->c.peer_caps & RV_CTL_CAP_DNS) || cfg->num_push_dns == 0) {
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = RV_CTL_DNS;
+	for (size_t i = 0; i < cfg->num_push_dns && i < RV_CTL_MAX_DNS; i++) {
+		bool v4 = cfg->push_dns[i].family == AF_INET;
+
+		m.dns.servers[i].family = v4 ? 4 : 6;
+		memcpy(m.dns.servers[i].addr, cfg->push_dns[i].a, v4 ? 4 : 16);
+		m.dns.num_servers++;
+	}
+	m.dns.domain_len = (uint8_t)strnlen(cfg->push_domain, RV_CTL_MAX_DOMAIN);
+	memcpy(m.dns.domain, cfg->push_domain, m.dns.domain_len);
+	rv_ctl_emit(&p->c, &m);
+}
+
 /* adopt_timers takes the keepalive and dead-peer timeouts of env->cfg: the
  * client is told the same values in CONFIG. */
 static void adopt_timers(struct rv_ctl_server *p)
@@ -271,6 +294,7 @@ static enum rv_ctl_result do_wait_hello(struct rv_ctl_server *p, const struct rv
 	out.type = RV_CTL_CONFIG;
 	fill_config(p, &out.config);
 	rv_ctl_emit(&p->c, &out);
+	emit_dns(p);
 	if (p->v4.family) {
 		rv_ip_addr_str(&p->v4, a4, sizeof(a4));
 	}
@@ -434,6 +458,7 @@ bool rv_ctl_server_push_config(struct rv_ctl_peer *c, uint64_t now_ns)
 	out.type = RV_CTL_CONFIG;
 	fill_config(p, &out.config);
 	rv_ctl_emit(c, &out);
+	emit_dns(p);
 	c->last_tx_ns = now_ns;
 	return true;
 }

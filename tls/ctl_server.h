@@ -45,8 +45,9 @@ struct rv_ctl_peer *rv_ctl_server_new(const struct rv_ctl_env *env, const char *
 				      const uint8_t *exporter, uint64_t now_ns);
 
 /* rv_ctl_server_push_config sends the running client a CONFIG update built
- * from env->cfg (after a reload changed routes, timers or the MTU) if it
- * announced RV_CTL_CAP_CONFIG_UPDATE, and adopts the new timers. Returns
+ * from env->cfg (after a reload changed routes, timers or the MTU), and the
+ * pushed DNS servers, if it announced RV_CTL_CAP_CONFIG_UPDATE, and adopts
+ * the new timers. Returns
  * true if an update was queued. |p| must come from rv_ctl_server_new. */
 bool rv_ctl_server_push_config(struct rv_ctl_peer *p, uint64_t now_ns);
 

@@ -79,15 +79,19 @@ static struct rv_client_side *side(const struct rv_loop *l)
 /* The configured servers, in order. */
 static size_t num_servers(const struct rv_config *cfg)
 {
-	(void)cfg;
-	return 1;
+	return cfg->num_servers ? cfg->num_servers : 1;
 }
 
 static void server_at(const struct rv_config *cfg, size_t i, const char **host, uint16_t *port)
 {
-	(void)i;
-	*host = cfg->server_host;
-	*port = cfg->server_port;
+	if (cfg->num_servers == 0) {
+		*host = cfg->server_host;
+		*port = cfg->server_port;
+		return;
+	}
+	i %= cfg->num_servers;
+	*host = cfg->servers[i].host;
+	*port = cfg->servers[i].port;
 }
 
 static void up_send_keepalive(void *ctx, struct rv_session *s)
@@ -109,7 +113,7 @@ static void on_retry(struct rv_loop *l, struct rv_ltimer *lt)
 	attempt(l);
 }
 
-static void schedule_retry(struct rv_loop *l, bool reached_running, bool tls_fail)
+static void schedule_retry(struct rv_loop *l, bool reached_running, bool tls_fail, bool kicked)
 {
 	struct rv_client_side *s = side(l);
 	const struct rv_config *cfg = l->cfg;
@@ -121,7 +125,9 @@ static void schedule_retry(struct rv_loop *l, bool reached_running, bool tls_fai
 	if (reached_running) {
 		s->failed_attempts = 0;
 		s->tried_in_round = 0;
-		s->backoff_ms = cfg->reconnect_min_ms;
+		/* An operator who kicks a client wants it gone for a while, not
+		 * back within a second: it waits the longest backoff. */
+		s->backoff_ms = kicked ? cfg->reconnect_max_ms : cfg->reconnect_min_ms;
 	} else {
 		s->failed_attempts++;
 		s->tried_in_round++;
@@ -187,13 +193,13 @@ static void connect_to(struct rv_loop *l)
 	fd = socket(s->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		rv_warn(errno, "socket");
-		schedule_retry(l, false, false);
+		schedule_retry(l, false, false, false);
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = rv_chan_new(l, fd, &ep);
 	if (!c) {
-		schedule_retry(l, false, false);
+		schedule_retry(l, false, false, false);
 		return;
 	}
 	snprintf(s->server_str, sizeof(s->server_str), "%s (%s)", s->job.host, c->peer_str);
@@ -233,7 +239,7 @@ void rv_client_on_resolved(struct rv_loop *l, int res)
 	}
 	if (s->job.err) {
 		rv_warnx("cannot resolve server %s: %s", s->job.host, gai_strerror(s->job.err));
-		schedule_retry(l, false, false);
+		schedule_retry(l, false, false, false);
 		return;
 	}
 	memcpy(&s->sa, &s->job.sa, s->job.sa_len);
@@ -287,7 +293,7 @@ static void attempt(struct rv_loop *l)
 	ret = pthread_create(&s->thread, NULL, resolve_thread, &s->job);
 	if (ret) {
 		rv_warn(ret, "cannot start the resolver thread");
-		schedule_retry(l, false, false);
+		schedule_retry(l, false, false, false);
 		return;
 	}
 	s->resolving = true;
@@ -303,7 +309,9 @@ void rv_client_on_connect(struct rv_loop *l, struct rv_chan *c, int res)
 		rv_chan_close(l, c);
 		return;
 	}
-	rv_chan_start(l, c);
+	/* Each server of a list is checked against its own name, unless
+	 * server_name says which name every one must carry. */
+	rv_chan_start(l, c, l->cfg->server_name[0] ? NULL : s->job.host);
 }
 
 /* ---- the role ---------------------------------------------------------- */
@@ -363,6 +371,7 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 {
 	struct rv_client_side *s = side(l);
 	bool reached_running = c->was_running;
+	bool kicked = c->ctl && rv_ctl_peer_error_code(c->ctl) == RV_CTL_CODE_KICKED;
 
 	if (c->ctl) {
 		struct rv_session *sess = rv_ctl_peer_session(c->ctl);
@@ -381,7 +390,7 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 	if (c == s->chan) {
 		s->chan = NULL;
 		s->up = false;
-		schedule_retry(l, reached_running, c->tls_failed);
+		schedule_retry(l, reached_running, c->tls_failed, kicked);
 	}
 }
 
@@ -395,6 +404,9 @@ static int client_start(struct rv_loop *l, char *err, size_t err_len)
 	}
 	l->role_state = s;
 	s->backoff_ms = l->cfg->reconnect_min_ms;
+	if (l->cfg->server_order_random) {
+		s->server_idx = rv_rand_u32() % num_servers(l->cfg);
+	}
 	s->efd = eventfd(0, EFD_CLOEXEC);
 	if (s->efd < 0) {
 		snprintf(err, err_len, "eventfd: %s", strerror(errno));

@@ -7,19 +7,18 @@
  * The TUN device and the data plane exist from start-up (cli/client.c);
  * only their configuration follows the server.
  *
- * DNS: applied through `resolvectl dns|domain IFACE ...` when resolvectl is
- * present (systemd-resolved scopes the servers to the tunnel's link);
- * otherwise /etc/resolv.conf is left alone and the pushed servers are only
- * logged — rewriting a file other software owns is worse than not
- * applying the push.
+ * DNS: handed to the command's apply_dns (cli/: systemd-resolved over
+ * D-Bus, as resolvectl does, scoped to the tunnel's link — it works under
+ * the privilege drop and the seccomp filter, unlike running a program).
+ * Without systemd-resolved /etc/resolv.conf is left alone and the push is
+ * logged: rewriting a file other software owns is worse than not applying
+ * the push.
  */
 #include <errno.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/config.h"
@@ -29,8 +28,6 @@
 #include "tls/internal.h"
 #include "uring/dataplane.h"
 #include "uring/tun.h"
-
-extern char **environ;
 
 /* The host state this client set up, so updates can be applied as changes. */
 struct hostcfg {
@@ -93,7 +90,31 @@ static int set_addr(const char *ifname, struct rv_ip_addr *cur, uint8_t *cur_pre
 	return 0;
 }
 
-static int apply_routes(const char *ifname, struct hostcfg *h, const struct rv_ctl_config *c)
+/* route_accepted: does accept_routes let this client install |r|? */
+static bool route_accepted(const struct rv_config *cfg, const struct rv_ctl_route *r)
+{
+	struct rv_ip_addr a;
+
+	switch (cfg->accept_routes) {
+	case RV_CONFIG_ACCEPT_NONE:
+		return false;
+	case RV_CONFIG_ACCEPT_LIST:
+		route_addr(r, &a);
+		for (size_t i = 0; i < cfg->num_accept; i++) {
+			if (cfg->accept[i].addr.family == a.family &&
+			    r->prefix >= cfg->accept[i].len &&
+			    rv_prefix_contains(&cfg->accept[i], &a)) {
+				return true;
+			}
+		}
+		return false;
+	default:
+		return true;
+	}
+}
+
+static int apply_routes(const struct rv_config *cfg, const char *ifname, struct hostcfg *h,
+			const struct rv_ctl_config *c)
 {
 	char s[64];
 	int ret;
@@ -101,7 +122,8 @@ static int apply_routes(const char *ifname, struct hostcfg *h, const struct rv_c
 	for (size_t i = 0; i < h->num_routes; i++) {
 		struct rv_ip_addr a;
 
-		if (has_route(c->routes, c->num_routes, &h->routes[i])) {
+		if (has_route(c->routes, c->num_routes, &h->routes[i]) &&
+		    route_accepted(cfg, &h->routes[i])) {
 			continue;
 		}
 		route_addr(&h->routes[i], &a);
@@ -119,6 +141,11 @@ static int apply_routes(const char *ifname, struct hostcfg *h, const struct rv_c
 		struct rv_ip_addr a;
 
 		route_addr(&c->routes[i], &a);
+		if (!route_accepted(cfg, &c->routes[i])) {
+			rv_info("route %s/%u pushed by the server: not installed (accept_routes)",
+				rv_ip_addr_str(&a, s, sizeof(s)), c->routes[i].prefix);
+			continue;
+		}
 		ret = rv_tun_add_route(ifname, &a, c->routes[i].prefix);
 		if (ret) {
 			rv_warn(ret, "cannot add route %s/%u via %s",
@@ -171,7 +198,7 @@ int rv_hostcfg_apply(void *loop, const struct rv_ctl_config *c, bool update)
 			return ret;
 		}
 	}
-	ret = apply_routes(ifname, h, c);
+	ret = apply_routes(l->cfg, ifname, h, c);
 	if (ret) {
 		return ret;
 	}
@@ -183,79 +210,40 @@ int rv_hostcfg_apply(void *loop, const struct rv_ctl_config *c, bool update)
 	return 0;
 }
 
-/* run starts |args| (no shell; NULL-terminated, at most 8 words), waits,
- * and returns its exit status or -errno. */
-static int run(const char *const *args)
-{
-	char words[8][RV_STATUS_TEXT_MAX];
-	char *argv[9];
-	size_t n = 0;
-	pid_t pid;
-	int st, ret;
-
-	/* posix_spawn wants writable strings: copy the words. */
-	for (; args[n] && n < 8; n++) {
-		snprintf(words[n], sizeof(words[n]), "%s", args[n]);
-		argv[n] = words[n];
-	}
-	argv[n] = NULL;
-	ret = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
-	if (ret) {
-		return -ret;
-	}
-	while (waitpid(pid, &st, 0) < 0) {
-		if (errno != EINTR) {
-			return -errno;
-		}
-	}
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -ECHILD;
-}
-
 void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns)
 {
 	struct rv_loop *l = loop;
 	const char *ifname = rv_dataplane_tun_name(l->dp);
-	char addrs[RV_CTL_MAX_DNS][64];
-	const char *argv[4 + RV_CTL_MAX_DNS];
-	char list[RV_CTL_MAX_DNS * 66] = "";
-	size_t n = 0;
+	struct rv_ip_addr servers[RV_CTL_MAX_DNS];
+	char list[RV_CTL_MAX_DNS * 48] = "", err[256];
 	int ret;
 
 	for (unsigned i = 0; i < dns->num_servers; i++) {
-		struct rv_ip_addr a = { .family =
-						dns->servers[i].family == 4 ? AF_INET : AF_INET6 };
+		char a[64];
 
-		memcpy(a.a, dns->servers[i].addr, 16);
-		rv_ip_addr_str(&a, addrs[i], sizeof(addrs[i]));
+		memset(&servers[i], 0, sizeof(servers[i]));
+		servers[i].family = dns->servers[i].family == 4 ? AF_INET : AF_INET6;
+		memcpy(servers[i].a, dns->servers[i].addr, 16);
 		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? " " : "",
-			 addrs[i]);
+			 rv_ip_addr_str(&servers[i], a, sizeof(a)));
 	}
-	argv[n++] = "resolvectl";
-	argv[n++] = "dns";
-	argv[n++] = ifname;
-	for (unsigned i = 0; i < dns->num_servers; i++) {
-		argv[n++] = addrs[i];
-	}
-	argv[n] = NULL;
-	ret = run(argv);
-	if (ret == -ENOENT) {
-		rv_info("server pushed DNS %s%s%s: resolvectl is not installed, so "
-			"/etc/resolv.conf is left as it is",
-			list, dns->domain_len ? ", search " : "", dns->domain);
+	if (!l->cfg->accept_dns) {
+		rv_info("server pushed DNS %s%s%s: not applied (accept_dns = no)", list,
+			dns->domain_len ? ", search " : "", dns->domain);
 		return;
 	}
-	if (ret != 0) {
-		rv_warnx("resolvectl dns %s %s failed (%d): DNS servers not applied", ifname, list,
-			 ret);
+	if (!l->p.apply_dns) {
+		rv_info("server pushed DNS %s%s%s: this client cannot apply DNS settings", list,
+			dns->domain_len ? ", search " : "", dns->domain);
 		return;
 	}
-	if (dns->domain_len) {
-		const char *dargv[] = { "resolvectl", "domain", ifname, dns->domain, NULL };
-
-		ret = run(dargv);
-		if (ret != 0) {
-			rv_warnx("resolvectl domain %s %s failed (%d)", ifname, dns->domain, ret);
-		}
+	ret = l->p.apply_dns(l->p.ctx, ifname, servers, dns->num_servers, dns->domain, err,
+			     sizeof(err));
+	if (ret) {
+		rv_warnx("server pushed DNS %s%s%s: not applied: %s (/etc/resolv.conf is left "
+			 "alone)",
+			 list, dns->domain_len ? ", search " : "", dns->domain, err);
+		return;
 	}
 	rv_info("DNS via %s: %s%s%s", ifname, list, dns->domain_len ? ", search " : "",
 		dns->domain);

@@ -276,8 +276,10 @@ void rv_chans_free(struct rv_loop *l);
  * failure: closed then). Returns NULL when every slot is in use. */
 struct rv_chan *rv_chan_new(struct rv_loop *l, int fd, const struct rv_endpoint *peer);
 /* rv_chan_start creates the TLS engine and arms the first receive and the
- * handshake timeout; the client side also produces its ClientHello. */
-void rv_chan_start(struct rv_loop *l, struct rv_chan *c);
+ * handshake timeout; the client side also produces its ClientHello, and
+ * verifies the server against |expect_name| when not NULL (else the TLS
+ * context's server name). */
+void rv_chan_start(struct rv_loop *l, struct rv_chan *c, const char *expect_name);
 /* rv_chan_by_ud finds the live connection a completion belongs to. */
 struct rv_chan *rv_chan_by_ud(struct rv_loop *l, uint64_t ud);
 void rv_chan_on_cqe(struct rv_loop *l, struct rv_chan *c, enum rv_op op, int res);

@@ -355,6 +355,9 @@ int rv_loop_new(struct rv_loop **out, const struct rv_loop_params *p, char *err,
 	return 0;
 
 err_free:
+	/* The pool stays the caller's on failure (loop.h): the role's free
+	 * must not release it. */
+	l->env.pool = NULL;
 	rv_mgmt_free(l);
 	l->role->free(l);
 	rv_chans_free(l);

@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 struct rv_config;
+struct rv_ip_addr;
 struct rv_dataplane;
 struct rv_demux;
 struct rv_ippool;
@@ -64,6 +65,11 @@ struct rv_loop_params {
 	 * start (defaults, file, command-line overrides) and validates it.
 	 * Returns 0 or -errno with a reason in |err|. NULL: reload refused. */
 	int (*load_config)(void *ctx, struct rv_config *out, char *err, size_t err_len);
+	/* apply_dns (client) sets |num| DNS servers and the search |domain|
+	 * ("" = none) on the tunnel link |ifname|. Returns 0 or -errno with
+	 * why in |err|. NULL: pushed DNS is only logged. */
+	int (*apply_dns)(void *ctx, const char *ifname, const struct rv_ip_addr *servers,
+			 size_t num, const char *domain, char *err, size_t err_len);
 	/* notify reports service events (NULL: none). */
 	void (*notify)(void *ctx, enum rv_loop_event ev, const char *status);
 	void *ctx; /* for load_config and notify */

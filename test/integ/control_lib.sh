@@ -32,7 +32,9 @@ ctl_init() {
 	# reads CA, CRL, certificate and key again on reload: give that group
 	# read access, as a deployment gives the service group (README).
 	RV_GROUP=$(id -gn nobody)
-	chgrp -R "$RV_GROUP" "$RVT_TMP" && chmod -R g+rX "$RVT_TMP" || rvt_fail "chgrp $RVT_TMP"
+	# It also writes its lease file there (a unit's StateDirectory=).
+	chgrp -R "$RV_GROUP" "$RVT_TMP" && chmod -R g+rX "$RVT_TMP" && chmod g+w "$RVT_TMP" ||
+		rvt_fail "chgrp $RVT_TMP"
 	rvt_ns s || rvt_fail "netns s"
 	S=$(rvt_ns_name s)
 	ip netns exec "$S" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0

@@ -11,7 +11,11 @@
 #   3. with JOURNAL_STREAM naming its stderr, log lines are "<6>message";
 #   4. `cmake --install` puts binary, units, man pages and examples in
 #      Debian's places and `cpack -G DEB` builds a package with them, the
-#      right dependencies and a postinst that creates the ringvpn user.
+#      right dependencies and a postinst that creates the ringvpn user;
+#   5. `dpkg -i` of that package in an overlay copy of this system (private
+#      mount namespace, changes in a tmpfs) creates the user and group and
+#      /etc/ringvpn (root:ringvpn 0750), installs a binary that runs and the
+#      man pages; `dpkg --purge` removes them again.
 #
 # Usage: bash test_systemd.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
 set -u
@@ -66,19 +70,18 @@ n=$(grep -c '^WATCHDOG=1$' "$RVT_TMP/notify.txt")
 rvt_log "$n watchdog pings in ~1.5 s (WATCHDOG_USEC=400000: one per 200 ms)"
 [ "$n" -ge 4 ] && [ "$n" -le 12 ] || rvt_fail "$n watchdog pings"
 kill -HUP "$SRV_PID"
-rvt_wait_for 5 "reload" grep -q 'SIGHUP: reloaded' "$RVT_TMP/server.log" || rvt_fail "no reload"
+rvt_wait_for 5 "reload" grep -q 'reload applied' "$RVT_TMP/server.log" || rvt_fail "no reload"
 sleep 0.3
 CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock"
 rvt_bg "$C1" client1 env NOTIFY_SOCKET="$ND/sock" "$RV_BIN" client -c "$RVT_TMP/c1.conf"
 P1=$RVT_LAST_PID
-rvt_wait_for 10 "client tunnel up" grep -q '^STATUS=tunnel rvc up' "$RVT_TMP/notify.txt" ||
-	rvt_fail "no client STATUS"
+rvt_wait_for 10 "client session" ctl_sessions_eq 1 || rvt_fail "client session did not come up"
 rvt_stop_pid "$P1" 10 || rvt_fail "client did not exit 0"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"
 wait "$LISTENER"
 grep -v '^WATCHDOG=1$' "$RVT_TMP/notify.txt" >&2
 # The order of the server's messages (the client's are interleaved).
-seq=$(grep -v '^WATCHDOG=1$' "$RVT_TMP/notify.txt" | grep -v 'STATUS=connecting\|tunnel rvc' |
+seq=$(grep -v '^WATCHDOG=1$' "$RVT_TMP/notify.txt" | grep -v '^STATUS=\|STATUS=connecting\|client running' |
 	sed -E 's/MONOTONIC_USEC=[0-9]+/MONOTONIC_USEC=N/; s/\|STATUS=.*//' | uniq | tr '\n' ' ')
 rvt_log "server sequence: $seq"
 case $seq in
@@ -113,4 +116,40 @@ dpkg-deb -e "$DEB" "$RVT_TMP/ctl"
 grep -q 'adduser --system' "$RVT_TMP/ctl/postinst" || rvt_fail "postinst does not create the user"
 sh -n "$RVT_TMP/ctl/postinst" && sh -n "$RVT_TMP/ctl/postrm" || rvt_fail "maintainer script syntax"
 rvt_log "package: $(basename "$DEB") ($(wc -l <"$RVT_TMP/deb.list") entries)"
+rvt_step "dpkg -i and dpkg --purge of the package, in a throw-away copy of this system"
+# An overlay of / (changes go to a tmpfs) in a private mount namespace: the
+# package is really installed and purged, and the host is left untouched.
+cp "$DEB" "$RVT_TMP/ringvpn.deb"
+OV=$RVT_TMP/overlay
+mkdir -p "$OV"
+unshare -m --propagation private sh -c '
+	set -e
+	ov=$1
+	mount -t tmpfs tmpfs "$ov"
+	mkdir "$ov/upper" "$ov/work" "$ov/root"
+	mount -t overlay overlay -o "lowerdir=/,upperdir=$ov/upper,workdir=$ov/work" "$ov/root"
+	mount --bind /proc "$ov/root/proc"
+	mount --bind /dev "$ov/root/dev"
+	mkdir -p "$ov/root/tmp/deb"
+	mount -t tmpfs tmpfs "$ov/root/tmp/deb"
+	cp "$2" "$ov/root/tmp/deb/"
+	chroot "$ov/root" sh -ec "
+		! getent passwd ringvpn
+		dpkg -i /tmp/deb/ringvpn.deb
+		getent passwd ringvpn
+		getent group ringvpn
+		stat -c \"%U:%G %a %n\" /etc/ringvpn
+		[ \"\$(stat -c %U:%G:%a /etc/ringvpn)\" = root:ringvpn:750 ]
+		/usr/sbin/ringvpn version
+		ls /usr/lib/systemd/system/ringvpn-server.service /usr/lib/systemd/system/ringvpn-client@.service
+		man -w ringvpn.conf
+		dpkg --purge ringvpn
+		! getent passwd ringvpn
+		! test -e /usr/sbin/ringvpn
+		echo installed-and-purged
+	"
+' sh "$OV" "$RVT_TMP/ringvpn.deb" >"$RVT_TMP/dpkg.log" 2>&1
+rc=$?
+cat "$RVT_TMP/dpkg.log" >&2
+[ "$rc" = 0 ] && grep -q installed-and-purged "$RVT_TMP/dpkg.log" || rvt_fail "package install/purge failed"
 rvt_log "systemd test passed"

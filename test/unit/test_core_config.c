@@ -86,8 +86,11 @@ Test(config, client_file_and_overrides)
 		     0);
 	cr_assert_str_eq(cfg.server_host, "fd00::1");
 	cr_assert_eq(cfg.server_port, 443);
+	cr_assert_eq(cfg.num_servers, 1u, "the first --server replaces the file's");
 	cr_assert_eq(rv_config_set(&cfg, "--server", "server", "10.0.0.1:7", err, sizeof(err)), 0);
-	cr_assert_str_eq(cfg.server_host, "10.0.0.1");
+	cr_assert_eq(cfg.num_servers, 2u, "further ones add standby servers");
+	cr_assert_str_eq(cfg.servers[1].host, "10.0.0.1");
+	cr_assert_eq(cfg.servers[1].port, 7);
 	cr_assert_eq(rv_config_set(&cfg, "--reconnect-max", "reconnect_max", "50ms", err,
 				   sizeof(err)),
 		     0);

@@ -17,6 +17,7 @@
 
 #include "core/compiler.h"
 #include "core/lease.h"
+#include "core/strbuf.h"
 #include "test/lib/t_ip.h"
 
 #define SEC UINT64_C(1000000000)
@@ -291,5 +292,72 @@ Test(lease, differential)
 			cr_assert_eq(rv_leases_count(l), count);
 		}
 		rv_leases_free(l);
+	}
+}
+
+/* The journal: what a server appends as leases change, and what a restarted
+ * server replays (also after kill -9: leases live at the end of the file
+ * ended when it was last written). */
+Test(lease, journal_survives_a_restart)
+{
+	for (size_t oi = 0; oi < ARRAY_SIZE(origins); oi++) {
+		uint64_t t0 = origins[oi] + 100 * SEC;
+		/* The replay's clock: a new process, whose monotonic clock is at
+		 * least as old as the ages replayed (a younger one counts a lease
+		 * as ended at its own time 0, a little later than it did). */
+		uint64_t t1 = origins[oi] + 200 * SEC;
+		const int64_t wall = 1800000000; /* seconds since the epoch at t0 */
+		struct rv_leases *l = rv_leases_new(16, LIFE), *l2 = rv_leases_new(16, LIFE);
+		struct rv_ip_addr a = t_ip("10.8.0.2"), b = t_ip("10.8.0.3"), c = t_ip("fd00::9");
+		struct rv_lease_event ev[8];
+		struct rv_strbuf text = { 0 };
+		bool overflow;
+		size_t n, bad = 99;
+
+		cr_assert(l && l2);
+		rv_leases_grant(l, &a, "alice", t0);
+		rv_leases_grant(l, &b, "bob", t0);
+		rv_leases_grant(l, &c, "carol with spaces", t0);
+		rv_leases_release(l, &b, t0 + 10 * SEC);
+		n = rv_leases_take_events(l, ev, ARRAY_SIZE(ev), &overflow);
+		cr_assert_eq(n, 4u);
+		cr_assert_not(overflow);
+		cr_assert_eq(rv_leases_take_events(l, ev, ARRAY_SIZE(ev), &overflow), 0u);
+		rv_leases_take_events(l, ev, 0, &overflow);
+		for (size_t i = 0; i < n; i++) {
+			rv_leases_journal_line(&text, &ev[i], t0 + 20 * SEC, wall + 20);
+		}
+		rv_strbuf_append(&text, "garbage line\nX 1.2.3.4 0 x\n", 27);
+		/* Replayed 30 s after the journal was last written (t0 + 20 s). */
+		cr_assert_eq(rv_leases_load(l2, rv_strbuf_str(&text), text.len, t1, wall + 50,
+					    wall + 20, &bad),
+			     3);
+		cr_assert_eq(bad, 2u);
+		cr_assert(rv_leases_may_return(l2, &a, "alice", t1));
+		cr_assert(rv_leases_may_return(l2, &c, "carol with spaces", t1));
+		cr_assert(rv_leases_may_return(l2, &b, "bob", t1));
+		cr_assert_not(rv_leases_may_return(l2, &b, "alice", t1));
+		/* bob's ended 40 s before the replay, alice's 30 s: with a 60 s
+		 * lifetime bob's goes first. */
+		cr_assert_not(rv_leases_may_return(l2, &b, "bob", t1 + 21 * SEC));
+		cr_assert(rv_leases_may_return(l2, &a, "alice", t1 + 21 * SEC));
+		cr_assert_not(rv_leases_may_return(l2, &a, "alice", t1 + 31 * SEC));
+		/* Loading is not news for the next journal write. */
+		cr_assert_eq(rv_leases_take_events(l2, ev, ARRAY_SIZE(ev), &overflow), 0u);
+		/* A snapshot replays to the same table; records older than the
+		 * lifetime are dropped. */
+		rv_strbuf_reset(&text);
+		rv_leases_save(l2, &text, t1, wall + 50);
+		rv_leases_free(l);
+		l = rv_leases_new(16, LIFE);
+		cr_assert_eq(rv_leases_load(l, rv_strbuf_str(&text), text.len, t1, wall + 50,
+					    wall + 50, NULL),
+			     3);
+		cr_assert_eq(rv_leases_load(l2, rv_strbuf_str(&text), text.len, t1, wall + 200,
+					    wall + 200, NULL),
+			     0, "everything older than the lifetime");
+		rv_strbuf_free(&text);
+		rv_leases_free(l);
+		rv_leases_free(l2);
 	}
 }
