@@ -817,6 +817,32 @@ static int set_push_domain(struct rv_config *c, const char *v, char *why, size_t
 	return 0;
 }
 
+static int set_metrics_listen(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	char host[RV_CONFIG_HOST_MAX];
+	uint16_t port;
+
+	if (!strcmp(v, "none")) {
+		memset(&c->metrics_addr, 0, sizeof(c->metrics_addr));
+		c->metrics_port = 0;
+		return 0;
+	}
+	if (parse_host_port(host, sizeof(host), &port, RV_CONFIG_METRICS_PORT, v, why, wl)) {
+		return -EINVAL;
+	}
+	/* An address, not a name: the endpoint binds once at start, and which
+	 * interface it listens on must not depend on a resolver. */
+	if (parse_addr(&c->metrics_addr, host)) {
+		snprintf(why, wl,
+			 "'%s' is not an IP address with an optional port (e.g. 127.0.0.1:9586 "
+			 "or [::1]:9586)",
+			 v);
+		return -EINVAL;
+	}
+	c->metrics_port = port;
+	return 0;
+}
+
 static const struct rv_config_key keys[] = {
 #define RV_CONFIG_KEY(name, roles, section, flags, syntax, def, example, doc) \
 	{ #name, roles, RV_CONFIG_SEC_##section, flags, syntax, def, example, doc },

@@ -42,6 +42,7 @@ enum {
 	RV_CONFIG_MAX_SUBNETS = 32, /* each is pushed to clients: routes + subnets <= 32 */
 	RV_CONFIG_LINE_MAX = 1024,
 	RV_CONFIG_DEFAULT_PORT = 4433,
+	RV_CONFIG_METRICS_PORT = 9586,
 	RV_CONFIG_MAX_KEYS = 128, /* size of the |given| bitmap */
 	RV_CONFIG_MAX_SERVERS = 8,
 	RV_CONFIG_MAX_ACCEPT = 16, /* accept_routes prefixes */
@@ -144,6 +145,10 @@ struct rv_config {
 	char admin_group[32];	/* owner group of status_socket ("": root) */
 	bool admin_group_write; /* admin_group may also change state */
 	unsigned mtu;		/* server: pushed to clients; client: the most it takes */
+
+	/* the metrics endpoint (metrics_listen); family 0: off */
+	struct rv_ip_addr metrics_addr;
+	uint16_t metrics_port;
 
 	/* server */
 	char listen_host[RV_CONFIG_HOST_MAX]; /* "" = all addresses */

@@ -370,6 +370,20 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 
 /* ---- Prometheus -------------------------------------------------------- */
 
+/*
+ * The text exposition format 0.0.4, checked by `promtool check metrics`.
+ * Names follow the Prometheus conventions: the ringvpn_ prefix, base units
+ * (bytes, seconds) as suffixes, counters end in _total, one family per
+ * meaning with labels for its dimensions (worker, peer, reason, result).
+ *
+ * Cardinality: a server with N sessions exports 5 series per session (rx/tx
+ * bytes and packets, rekeys): 50,000 at 10,000 sessions, a few MB per
+ * scrape. Per-session drops would add 19 reasons per session, nearly all
+ * zero forever, so only the reasons a session has actually seen are
+ * exported (their series appear with the first drop); the per-worker drop
+ * series carry every reason, from 0, for alerting on rates.
+ */
+
 /* prom_label appends |s| as a label value (backslash, quote and newline
  * escaped, as the text exposition format requires). */
 static void prom_label(struct rv_strbuf *o, const char *s)
@@ -392,13 +406,66 @@ static void prom_head(struct rv_strbuf *o, const char *name, const char *type, c
 	rv_strbuf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void prom_worker_family(struct rv_strbuf *o, const struct rv_status *st, const char *name,
-			       const char *help, enum rv_counter ctr)
+/* prom_peer appends one sample of |name| for peer |peer|, with |more| (""
+ * or `,label="value"`) after the peer label. */
+static void prom_peer(struct rv_strbuf *o, const char *name, const char *peer, const char *more,
+		      uint64_t v)
 {
-	prom_head(o, name, "counter", help);
+	rv_strbuf_printf(o, "%s{peer=\"", name);
+	prom_label(o, peer);
+	rv_strbuf_printf(o, "\"%s} %" PRIu64 "\n", more, v);
+}
+
+/* The per-worker counters of core/counters.h as metric families. */
+static const struct {
+	const char *name, *help;
+} prom_worker_ctr[RV_CTR_MAX] = {
+	[RV_CTR_TX_PACKETS] = { "ringvpn_worker_tx_packets_total",
+				"Inner packets read from the TUN device, sealed and sent to a "
+				"peer, per worker." },
+	[RV_CTR_TX_BYTES] = { "ringvpn_worker_tx_bytes_total",
+			      "Inner (plaintext IP) bytes sealed and sent to peers, per worker." },
+	[RV_CTR_RX_PACKETS] = { "ringvpn_worker_rx_packets_total",
+				"Inner packets received from a peer, authenticated and "
+				"written to the TUN device, per worker." },
+	[RV_CTR_RX_BYTES] = { "ringvpn_worker_rx_bytes_total",
+			      "Inner (plaintext IP) bytes received from peers, per worker." },
+	[RV_CTR_TUN_READS] = { "ringvpn_worker_tun_reads_total",
+			       "Reads from the TUN device (one may carry a TSO superframe), "
+			       "per worker." },
+	[RV_CTR_TUN_WRITES] = { "ringvpn_worker_tun_writes_total",
+				"Writes to the TUN device (one may carry a coalesced "
+				"superframe), per worker." },
+	[RV_CTR_UDP_RECVS] = { "ringvpn_worker_udp_receives_total",
+			       "UDP receive completions (one may carry a GRO batch), per worker." },
+	[RV_CTR_UDP_SENDS] = { "ringvpn_worker_udp_sends_total",
+			       "UDP sends (one may carry a GSO batch), per worker." },
+	[RV_CTR_KEEPALIVES] = { "ringvpn_worker_rx_keepalives_total",
+				"Data-channel keepalives received from peers, per worker." },
+};
+
+static void prom_workers(struct rv_strbuf *o, const struct rv_status *st)
+{
+	if (st->num_workers == 0) {
+		return;
+	}
+	for (int c = 0; c < RV_CTR_MAX; c++) {
+		prom_head(o, prom_worker_ctr[c].name, "counter", prom_worker_ctr[c].help);
+		for (size_t i = 0; i < st->num_workers; i++) {
+			rv_strbuf_printf(o, "%s{worker=\"%zu\"} %" PRIu64 "\n",
+					 prom_worker_ctr[c].name, i, st->workers[i].ctr[c]);
+		}
+	}
+	prom_head(o, "ringvpn_worker_drops_total", "counter",
+		  "Packets the data plane dropped, per worker and reason.");
 	for (size_t i = 0; i < st->num_workers; i++) {
-		rv_strbuf_printf(o, "%s{worker=\"%zu\"} %" PRIu64 "\n", name, i,
-				 st->workers[i].ctr[ctr]);
+		for (int d = 0; d < RV_DROP_MAX; d++) {
+			rv_strbuf_printf(o,
+					 "ringvpn_worker_drops_total{worker=\"%zu\",reason=\"%s\"} "
+					 "%" PRIu64 "\n",
+					 i, rv_drop_name((enum rv_drop_reason)d),
+					 st->workers[i].drop[d]);
+		}
 	}
 }
 
@@ -411,21 +478,67 @@ static void prom_session_family(struct rv_strbuf *o, const struct rv_status *st,
 		uint64_t v;
 
 		memcpy(&v, (const char *)&p->stats + field, sizeof(v));
-		rv_strbuf_printf(o, "%s{peer=\"", name);
-		prom_label(o, p->name);
-		rv_strbuf_printf(o, "\"} %" PRIu64 "\n", v);
+		prom_peer(o, name, p->name, "", v);
 	}
 }
 
-void rv_status_render_prometheus(struct rv_strbuf *o, const struct rv_status *st)
+static void prom_sessions(struct rv_strbuf *o, const struct rv_status *st)
 {
-	prom_head(o, "ringvpn_up", "gauge", "1 while the ringvpn process runs (0: stopping).");
-	rv_strbuf_printf(o, "ringvpn_up{role=\"%s\"} %d\n", st->role,
-			 strcmp(st->state, "stopping") != 0);
-	prom_head(o, "ringvpn_uptime_seconds", "gauge", "Seconds since the process started.");
-	rv_strbuf_printf(o, "ringvpn_uptime_seconds %" PRIu64 "\n", st->uptime_s);
-	prom_head(o, "ringvpn_sessions", "gauge", "Authenticated sessions.");
-	rv_strbuf_printf(o, "ringvpn_sessions %zu\n", st->sessions);
+	char more[64];
+
+	if (st->num_peers == 0) {
+		return;
+	}
+	prom_session_family(o, st, "ringvpn_session_rx_bytes_total",
+			    "Inner (plaintext IP) bytes received from a peer.",
+			    offsetof(struct rv_session_stats, rx_bytes));
+	prom_session_family(o, st, "ringvpn_session_tx_bytes_total",
+			    "Inner (plaintext IP) bytes sent to a peer.",
+			    offsetof(struct rv_session_stats, tx_bytes));
+	prom_session_family(o, st, "ringvpn_session_rx_packets_total",
+			    "Inner packets received from a peer.",
+			    offsetof(struct rv_session_stats, rx_packets));
+	prom_session_family(o, st, "ringvpn_session_tx_packets_total",
+			    "Inner packets sent to a peer.",
+			    offsetof(struct rv_session_stats, tx_packets));
+	prom_head(o, "ringvpn_session_rekeys_total", "counter",
+		  "Key exchanges completed in a session since it came up.");
+	for (size_t i = 0; i < st->num_peers; i++) {
+		prom_peer(o, "ringvpn_session_rekeys_total", st->peers[i].name, "",
+			  st->peers[i].rekeys);
+	}
+	prom_head(o, "ringvpn_session_drops_total", "counter",
+		  "Packets of a peer dropped, by reason (only reasons seen at least once).");
+	for (size_t i = 0; i < st->num_peers; i++) {
+		for (int d = 0; d < RV_DROP_MAX; d++) {
+			if (st->peers[i].stats.drop[d] == 0) {
+				continue;
+			}
+			snprintf(more, sizeof(more), ",reason=\"%s\"",
+				 rv_drop_name((enum rv_drop_reason)d));
+			prom_peer(o, "ringvpn_session_drops_total", st->peers[i].name, more,
+				  st->peers[i].stats.drop[d]);
+		}
+	}
+}
+
+/* prom_pool appends |name| per address family with a pool (size > 0). */
+static void prom_pool(struct rv_strbuf *o, const struct rv_status *st, const char *name,
+		      bool in_use)
+{
+	if (st->pool4_size) {
+		rv_strbuf_printf(o, "%s{family=\"ipv4\"} %zu\n", name,
+				 in_use ? st->pool4_in_use : st->pool4_size);
+	}
+	if (st->pool6_size) {
+		rv_strbuf_printf(o, "%s{family=\"ipv6\"} %zu\n", name,
+				 in_use ? st->pool6_in_use : st->pool6_size);
+	}
+}
+
+/* prom_server: what only a server has (admission, handshakes, pools). */
+static void prom_server(struct rv_strbuf *o, const struct rv_status *st)
+{
 	prom_head(o, "ringvpn_handshaking_connections", "gauge",
 		  "Control connections still in their TLS handshake.");
 	rv_strbuf_printf(o, "ringvpn_handshaking_connections %zu\n", st->handshaking);
@@ -450,15 +563,48 @@ void rv_status_render_prometheus(struct rv_strbuf *o, const struct rv_status *st
 			 "ringvpn_handshake_duration_seconds_sum %.6f\n"
 			 "ringvpn_handshake_duration_seconds_count %" PRIu64 "\n",
 			 st->hs_count, st->hs_sum, st->hs_count);
-	prom_head(o, "ringvpn_session_events_total", "counter",
-		  "Sessions ended by the server, by cause.");
+	prom_head(o, "ringvpn_sessions_ended_total", "counter",
+		  "Sessions the server ended, by reason (a newer connection with the same "
+		  "name, the operator, certificate revocation, rekeying too often).");
 	rv_strbuf_printf(o,
-			 "ringvpn_session_events_total{event=\"replaced\"} %" PRIu64 "\n"
-			 "ringvpn_session_events_total{event=\"kicked\"} %" PRIu64 "\n"
-			 "ringvpn_session_events_total{event=\"revoked\"} %" PRIu64 "\n"
-			 "ringvpn_session_events_total{event=\"rate_limited\"} %" PRIu64 "\n"
-			 "ringvpn_session_events_total{event=\"slow_reader\"} %" PRIu64 "\n",
-			 st->replaced, st->kicked, st->revoked, st->rate_limited, st->slow_readers);
+			 "ringvpn_sessions_ended_total{reason=\"replaced\"} %" PRIu64 "\n"
+			 "ringvpn_sessions_ended_total{reason=\"kicked\"} %" PRIu64 "\n"
+			 "ringvpn_sessions_ended_total{reason=\"revoked\"} %" PRIu64 "\n"
+			 "ringvpn_sessions_ended_total{reason=\"rate_limited\"} %" PRIu64 "\n",
+			 st->replaced, st->kicked, st->revoked, st->rate_limited);
+	prom_head(o, "ringvpn_pool_addresses", "gauge", "Size of a client address pool.");
+	prom_pool(o, st, "ringvpn_pool_addresses", false);
+	prom_head(o, "ringvpn_pool_addresses_in_use", "gauge",
+		  "Addresses of a client address pool held by sessions.");
+	prom_pool(o, st, "ringvpn_pool_addresses_in_use", true);
+}
+
+void rv_status_render_prometheus(struct rv_strbuf *o, const struct rv_status *st)
+{
+	bool server = !strcmp(st->role, "server");
+
+	prom_head(o, "ringvpn_up", "gauge", "1 while the ringvpn process runs (0: stopping).");
+	rv_strbuf_printf(o, "ringvpn_up{role=\"%s\"} %d\n", st->role,
+			 strcmp(st->state, "stopping") != 0);
+	prom_head(o, "ringvpn_uptime_seconds", "gauge", "Seconds since the process started.");
+	rv_strbuf_printf(o, "ringvpn_uptime_seconds %" PRIu64 "\n", st->uptime_s);
+	prom_head(o, "ringvpn_sessions", "gauge",
+		  "Sessions up (server: authenticated clients; client: 1 while connected).");
+	rv_strbuf_printf(o, "ringvpn_sessions %zu\n", st->sessions);
+	prom_head(o, "ringvpn_control_connections", "gauge",
+		  "Open control (TCP/TLS) connections, handshaking ones included.");
+	rv_strbuf_printf(o, "ringvpn_control_connections %zu\n", st->connections);
+	if (server) {
+		prom_server(o, st);
+	} else {
+		prom_head(o, "ringvpn_client_failed_attempts", "gauge",
+			  "Connection attempts that failed since the last session came up.");
+		rv_strbuf_printf(o, "ringvpn_client_failed_attempts %u\n", st->failed_attempts);
+	}
+	prom_head(o, "ringvpn_slow_reader_disconnects_total", "counter",
+		  "Control connections closed because the peer stopped reading.");
+	rv_strbuf_printf(o, "ringvpn_slow_reader_disconnects_total %" PRIu64 "\n",
+			 st->slow_readers);
 	prom_head(o, "ringvpn_reloads_total", "counter", "Configuration reloads, by result.");
 	rv_strbuf_printf(o,
 			 "ringvpn_reloads_total{result=\"applied\"} %" PRIu64 "\n"
@@ -475,71 +621,36 @@ void rv_status_render_prometheus(struct rv_strbuf *o, const struct rv_status *st
 					 st->workers[i].gauge[q]);
 		}
 	}
-	prom_head(o, "ringvpn_rekeys_total", "counter", "Key epochs completed, per session.");
-	for (size_t i = 0; i < st->num_peers; i++) {
-		rv_strbuf_printf(o, "ringvpn_rekeys_total{peer=\"");
-		prom_label(o, st->peers[i].name);
-		rv_strbuf_printf(o, "\"} %" PRIu64 "\n", st->peers[i].rekeys);
-	}
 	if (st->have_cert_expiry) {
-		prom_head(o, "ringvpn_certificate_expiry_seconds", "gauge",
-			  "Seconds until a certificate expires (negative: expired).");
+		prom_head(o, "ringvpn_certificate_time_to_expiry_seconds", "gauge",
+			  "Seconds until a certificate expires (negative: expired): own is "
+			  "this side's certificate, ca the CA certificate.");
 		rv_strbuf_printf(o,
-				 "ringvpn_certificate_expiry_seconds{certificate=\"own\"} %" PRId64
-				 "\n"
-				 "ringvpn_certificate_expiry_seconds{certificate=\"ca\"} %" PRId64
-				 "\n",
+				 "ringvpn_certificate_time_to_expiry_seconds{certificate=\"own\"} "
+				 "%" PRId64 "\n"
+				 "ringvpn_certificate_time_to_expiry_seconds{certificate=\"ca\"} "
+				 "%" PRId64 "\n",
 				 st->cert_expires_s, st->ca_expires_s);
 	}
 	if (st->have_crl) {
-		prom_head(o, "ringvpn_crl_next_update_seconds", "gauge",
-			  "Seconds until the CRL's nextUpdate (negative: expired, clients "
-			  "refused).");
-		rv_strbuf_printf(o, "ringvpn_crl_next_update_seconds %" PRId64 "\n",
+		prom_head(o, "ringvpn_crl_time_to_next_update_seconds", "gauge",
+			  "Seconds until the CRL's nextUpdate (negative: expired, every client "
+			  "is refused).");
+		rv_strbuf_printf(o, "ringvpn_crl_time_to_next_update_seconds %" PRId64 "\n",
 				 st->crl_next_update_s);
 	}
-	prom_worker_family(o, st, "ringvpn_worker_rx_bytes_total",
-			   "Inner bytes received from the tunnel, per worker.", RV_CTR_RX_BYTES);
-	prom_worker_family(o, st, "ringvpn_worker_tx_bytes_total",
-			   "Inner bytes sent into the tunnel, per worker.", RV_CTR_TX_BYTES);
-	prom_worker_family(o, st, "ringvpn_worker_rx_packets_total",
-			   "Inner packets received from the tunnel, per worker.",
-			   RV_CTR_RX_PACKETS);
-	prom_worker_family(o, st, "ringvpn_worker_tx_packets_total",
-			   "Inner packets sent into the tunnel, per worker.", RV_CTR_TX_PACKETS);
-	prom_head(o, "ringvpn_worker_drops_total", "counter",
-		  "Packets dropped by the data plane, per worker and reason.");
-	for (size_t i = 0; i < st->num_workers; i++) {
-		for (int d = 0; d < RV_DROP_MAX; d++) {
+	if (st->have_metrics) {
+		prom_head(o, "ringvpn_metrics_requests_total", "counter",
+			  "Requests to this metrics endpoint, by response status code.");
+		for (size_t i = 0; i < RV_HTTP_NUM_CODES; i++) {
 			rv_strbuf_printf(o,
-					 "ringvpn_worker_drops_total{worker=\"%zu\",reason=\"%s\"} "
-					 "%" PRIu64 "\n",
-					 i, rv_drop_name((enum rv_drop_reason)d),
-					 st->workers[i].drop[d]);
+					 "ringvpn_metrics_requests_total{code=\"%d\"} %" PRIu64
+					 "\n",
+					 rv_http_code_at(i), st->metrics_responses[i]);
 		}
 	}
-	prom_session_family(o, st, "ringvpn_session_rx_bytes_total",
-			    "Inner bytes received from a peer.",
-			    offsetof(struct rv_session_stats, rx_bytes));
-	prom_session_family(o, st, "ringvpn_session_tx_bytes_total", "Inner bytes sent to a peer.",
-			    offsetof(struct rv_session_stats, tx_bytes));
-	prom_session_family(o, st, "ringvpn_session_rx_packets_total",
-			    "Inner packets received from a peer.",
-			    offsetof(struct rv_session_stats, rx_packets));
-	prom_session_family(o, st, "ringvpn_session_tx_packets_total",
-			    "Inner packets sent to a peer.",
-			    offsetof(struct rv_session_stats, tx_packets));
-	prom_head(o, "ringvpn_session_drops_total", "counter",
-		  "Packets of a peer dropped, by reason.");
-	for (size_t i = 0; i < st->num_peers; i++) {
-		for (int d = 0; d < RV_DROP_MAX; d++) {
-			rv_strbuf_printf(o, "ringvpn_session_drops_total{peer=\"");
-			prom_label(o, st->peers[i].name);
-			rv_strbuf_printf(o, "\",reason=\"%s\"} %" PRIu64 "\n",
-					 rv_drop_name((enum rv_drop_reason)d),
-					 st->peers[i].stats.drop[d]);
-		}
-	}
+	prom_workers(o, st);
+	prom_sessions(o, st);
 }
 
 /* ---- key=value --------------------------------------------------------- */

@@ -41,6 +41,7 @@
 #include <stdint.h>
 
 #include "core/counters.h"
+#include "core/http.h"
 #include "core/ip.h"
 #include "core/session.h"
 #include "core/strbuf.h"
@@ -94,6 +95,8 @@ struct rv_status {
 	uint64_t hs_buckets[RV_STATUS_HS_BUCKETS]; /* cumulative counts, Prometheus style */
 	double hs_sum;
 	uint64_t hs_count;
+	bool have_metrics; /* the metrics endpoint is on (Prometheus rendering only) */
+	uint64_t metrics_responses[RV_HTTP_NUM_CODES]; /* by rv_http_code_at() */
 	size_t num_peers, cap_peers;
 	struct rv_status_peer *peers; /* owned */
 	size_t num_workers;

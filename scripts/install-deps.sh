@@ -10,6 +10,7 @@ pkgs=(
 	valgrind linux-perf gnuplot-nox
 	wireguard-go wireguard-tools openvpn nebula python3 openssl
 	scdoc libsystemd-dev libseccomp-dev systemd util-linux
+	prometheus curl
 )
 missing=()
 for p in "${pkgs[@]}"; do
@@ -18,4 +19,10 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# Debian's prometheus package enables a system-wide server on :9090; the
+# tests start their own inside a namespace (test/integ/test_metrics.sh), so
+# the one just installed is switched off again.
+if [ -d /run/systemd/system ] && printf '%s\n' "${missing[@]}" | grep -qx prometheus; then
+	systemctl disable --now prometheus.service >/dev/null 2>&1 || true
 fi

@@ -29,6 +29,7 @@
 struct rv_config;
 struct rv_ctlring;
 struct rv_ctlring_cqe;
+struct rv_http;
 struct rv_leases;
 struct rv_mgmt;
 struct rv_status;
@@ -243,6 +244,7 @@ struct rv_loop {
 	struct rv_chan *zombies;
 	/* management socket (mgmt.c) and certificate watch (reload.c) */
 	struct rv_mgmt *mgmt;
+	struct rv_http *http; /* metrics endpoint (http.c); NULL: off */
 	struct rv_ltimer reclaim_timer, watchdog_timer, expiry_timer, stop_timer, watch_timer;
 	int watch_fd;
 	uint8_t watch_buf[4096];
@@ -335,6 +337,20 @@ int rv_mgmt_open(struct rv_loop *l, char *err, size_t err_len);
 void rv_mgmt_start(struct rv_loop *l);
 void rv_mgmt_free(struct rv_loop *l);
 void rv_mgmt_on_cqe(struct rv_loop *l, enum rv_op op, uint64_t ud, int res);
+/* rv_mgmt_fill_status takes a status snapshot: what the loop knows, then
+ * the role's part. Returns 0 or -ENOMEM; rv_status_free |st| either way. */
+int rv_mgmt_fill_status(struct rv_loop *l, struct rv_status *st);
+
+/* http.c */
+/* rv_http_open opens the metrics endpoint when metrics_listen is set and
+ * arms its first accept; returns 0 (also when off) or -errno with a reason
+ * in |err|. rv_http_free closes it and every connection: only once the
+ * ring is gone (no operation in flight). NULL-safe. */
+int rv_http_open(struct rv_loop *l, char *err, size_t err_len);
+void rv_http_free(struct rv_loop *l);
+void rv_http_on_cqe(struct rv_loop *l, enum rv_op op, uint64_t ud, int res);
+/* rv_http_fill puts the endpoint's counters into a status snapshot. */
+void rv_http_fill(const struct rv_loop *l, struct rv_status *st);
 
 /* reload.c */
 /* rv_reload re-reads the configuration and applies what it can; appends a

@@ -257,6 +257,11 @@ static void dispatch(struct rv_loop *l, const struct rv_ctlring_cqe *cqe)
 	case RV_OP_MGMT_SEND:
 		rv_mgmt_on_cqe(l, op, cqe->user_data, cqe->res);
 		return;
+	case RV_OP_HTTP_ACCEPT:
+	case RV_OP_HTTP_RECV:
+	case RV_OP_HTTP_SEND:
+		rv_http_on_cqe(l, op, cqe->user_data, cqe->res);
+		return;
 	case RV_OP_CTL_RECV:
 	case RV_OP_CTL_SEND:
 	case RV_OP_CTL_CONNECT:
@@ -342,6 +347,10 @@ int rv_loop_new(struct rv_loop **out, const struct rv_loop_params *p, char *err,
 			goto err_free;
 		}
 	}
+	ret = rv_http_open(l, err, err_len);
+	if (ret) {
+		goto err_free;
+	}
 	*out = l;
 	return 0;
 
@@ -353,6 +362,7 @@ err_free:
 	l->role->free(l);
 	rv_chans_free(l);
 	rv_ctlring_free(l->ring);
+	rv_http_free(l);
 	rv_wheel_free(l->wheel);
 	free(l->cfg);
 	free(l);
@@ -419,6 +429,7 @@ void rv_loop_free(struct rv_loop *l)
 	 * after which no kernel reference to a connection buffer remains. */
 	rv_ctlring_free(l->ring);
 	l->ring = NULL;
+	rv_http_free(l);
 	rv_chans_free(l);
 	l->role->free(l);
 	if (l->watch_fd >= 0) {

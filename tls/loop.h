@@ -18,6 +18,7 @@
  *   dial.c     the client role: servers, resolution, connect, backoff
  *   hostcfg.c  the client applying CONFIG and DNS to the host
  *   mgmt.c     the management socket (status, kick, rekey, reload, ...)
+ *   http.c     the Prometheus metrics endpoint (metrics_listen)
  *   reload.c   configuration reload and certificate/CRL watching
  *
  * Who owns what: the command (cli/) creates the data plane in both roles
@@ -85,7 +86,7 @@ enum rv_loop_exit {
 };
 
 /* rv_loop_new creates the loop and (server) its listening socket and
- * (both) the management socket. Returns 0, or -errno with a reason in |err|
+ * (both) the management socket and, when configured, the metrics endpoint. Returns 0, or -errno with a reason in |err|
  * (e.g. -EADDRINUSE). Must be called on the thread that will run it. */
 int rv_loop_new(struct rv_loop **out, const struct rv_loop_params *p, char *err, size_t err_len);
 

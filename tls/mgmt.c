@@ -282,8 +282,7 @@ static void credentials(struct rv_loop *l, struct mgmt_conn *c)
 	c->may_write = member && l->cfg->admin_group_write;
 }
 
-/* fill_status takes the snapshot: what the loop knows, then the role. */
-static int fill_status(struct rv_loop *l, struct rv_status *st)
+int rv_mgmt_fill_status(struct rv_loop *l, struct rv_status *st)
 {
 	unsigned nw = l->dp ? rv_dataplane_num_workers(l->dp) : 0;
 
@@ -298,6 +297,7 @@ static int fill_status(struct rv_loop *l, struct rv_status *st)
 	st->qsbr_pending = rv_qsbr_pending(l->env.qsbr);
 	st->demux_entries = rv_demux_count(l->env.demux);
 	rv_watch_fill(l, st);
+	rv_http_fill(l, st);
 	if (nw) {
 		st->workers = calloc(nw, sizeof(*st->workers));
 		if (!st->workers) {
@@ -333,7 +333,7 @@ static void do_status(struct rv_loop *l, struct mgmt_conn *c, enum rv_mgmt_forma
 	struct rv_status st;
 
 	memset(&st, 0, sizeof(st));
-	if (fill_status(l, &st)) {
+	if (rv_mgmt_fill_status(l, &st)) {
 		rv_strbuf_printf(&c->reply, "error: out of memory\n");
 		rv_status_free(&st);
 		return;

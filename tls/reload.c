@@ -95,6 +95,8 @@ static const struct field restart_fields[] = {
 	RK("offload_gro", offload_gro),
 	RK("status_socket", status_socket),
 	RK("admin_group", admin_group),
+	RK("metrics_listen", metrics_addr),
+	RK("metrics_listen", metrics_port),
 	RK("log_format", log_format),
 	RK("user", user),
 	RK("group", group),

@@ -429,3 +429,41 @@ Test(config_keys, example_files_parse)
 			     err);
 	}
 }
+
+Test(config, metrics_listen)
+{
+	static const struct {
+		const char *value;
+		int family; /* 0: off; -1: rejected */
+		uint16_t port;
+	} cases[] = {
+		/* 0 */ { "127.0.0.1:9586", AF_INET, 9586 },
+		/* 1 */ { "127.0.0.1", AF_INET, RV_CONFIG_METRICS_PORT },
+		/* 2 */ { "[::1]:9100", AF_INET6, 9100 },
+		/* 3 */ { "[::1]", AF_INET6, RV_CONFIG_METRICS_PORT },
+		/* 4 */ { "fd00::7", AF_INET6, RV_CONFIG_METRICS_PORT },
+		/* 5 */ { "none", 0, 0 },
+		/* 6 */ { "localhost:9586", -1, 0 },
+		/* 7 */ { "9586", -1, 0 },
+		/* 8 */ { "127.0.0.1:0", -1, 0 },
+		/* 9 */ { "127.0.0.1:65536", -1, 0 },
+		/* 10 */ { "[::1", -1, 0 },
+	};
+	char text[128];
+
+	rv_config_defaults(&cfg, RV_CONFIG_SERVER);
+	cr_assert_eq(cfg.metrics_addr.family, 0, "off by default");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (int role = RV_CONFIG_SERVER; role <= RV_CONFIG_CLIENT; role++) {
+			snprintf(text, sizeof(text), "metrics_listen = %s\n", cases[i].value);
+			if (cases[i].family < 0) {
+				cr_assert_eq(parse(role, text), -EINVAL, "case %zu parsed", i);
+				cr_assert(strstr(err, "t.conf:1:"), "case %zu: %s", i, err);
+				continue;
+			}
+			cr_assert_eq(parse(role, text), 0, "case %zu: %s", i, err);
+			cr_assert_eq(cfg.metrics_addr.family, cases[i].family, "case %zu", i);
+			cr_assert_eq(cfg.metrics_port, cases[i].port, "case %zu", i);
+		}
+	}
+}

@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# test_metrics.sh — the Prometheus metrics endpoint (metrics_listen) and
+# `ringvpn status --prometheus`, with seccomp on as in production:
+#   1. a server and a client pass traffic; GET /metrics on each answers 200
+#      with the text exposition, `promtool check metrics` accepts it and the
+#      output of `ringvpn status --prometheus`; HEAD and 404 behave;
+#   2. malformed requests (raw sockets) get their 4xx/5xx status, every
+#      slot held by idle connections gets 503 for one more, the idle ones
+#      408 at their deadline, the loop keeps serving meanwhile, and the
+#      endpoint counts what it refused;
+#   3. a real Prometheus server (in the server's namespace, on loopback,
+#      storage in the test's temp dir) scrapes the endpoint every second
+#      and answers a query for the tunnel's byte counter with a value > 0.
+#
+#   ns rvt-$$-c1 (client1, TUN rvc, metrics 127.0.0.1:9586)
+#        --veth--  ns rvt-$$-s (server, TUN rvs0, metrics 127.0.0.1:9586,
+#                               prometheus 127.0.0.1:9090)
+#
+# Usage: bash test_metrics.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
+# Needs Debian's prometheus package (promtool, prometheus): install-deps.sh.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
+
+for tool in promtool prometheus curl; do
+	command -v "$tool" >/dev/null || { echo "$tool not found (scripts/install-deps.sh)" >&2; exit 1; }
+done
+ctl_init 1
+ctl_client_ns c1 1
+C1=$(rvt_ns_name c1)
+URL=http://127.0.0.1:9586/metrics
+
+# scrape NS OUT: GET /metrics in NS, headers to OUT.hdr, body to OUT.
+scrape() {
+	ip netns exec "$1" curl -sS --max-time 5 -D "$2.hdr" -o "$2" "$URL"
+}
+
+# metric FILE SERIES: the value of SERIES (exact name{labels}) in FILE.
+metric() { awk -v s="$2" '$1 == s { print $2; found = 1 } END { if (!found) print "none" }' "$1"; }
+
+rvt_step "server and client with metrics_listen, traffic through the tunnel"
+CTL_SERVER_KV=("metrics_listen=127.0.0.1:9586")
+ctl_start_server
+ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock" "metrics_listen=127.0.0.1"
+rvt_bg "$C1" client1 "$RV_BIN" client -c "$RVT_TMP/c1.conf"
+CLI_PID=$RVT_LAST_PID
+rvt_wait_for 10 "a running session" ctl_sessions_eq 1 || rvt_fail "session did not come up"
+rvt_nsx "$C1" ping -c 5 -i 0.2 -W 2 10.99.0.1 || rvt_fail "ping through the tunnel"
+grep -q 'metrics: serving http://127.0.0.1:9586/metrics' "$RVT_TMP/server.log" ||
+	rvt_fail "the server does not say where it serves metrics"
+
+rvt_step "GET /metrics: 200, text exposition, accepted by promtool"
+scrape "$S" "$RVT_TMP/srv.prom" || rvt_fail "GET $URL on the server"
+head -n 1 "$RVT_TMP/srv.prom.hdr" | grep -q '^HTTP/1.1 200 OK' || rvt_fail "status: $(head -n 1 "$RVT_TMP/srv.prom.hdr")"
+grep -qi '^Content-Type: text/plain; version=0.0.4' "$RVT_TMP/srv.prom.hdr" || rvt_fail "content type"
+grep -qi '^Connection: close' "$RVT_TMP/srv.prom.hdr" || rvt_fail "Connection: close"
+rvt_run promtool check metrics <"$RVT_TMP/srv.prom" || rvt_fail "promtool rejects the server's exposition"
+RX=$(metric "$RVT_TMP/srv.prom" 'ringvpn_session_rx_bytes_total{peer="client1"}')
+rvt_log "server: ringvpn_session_rx_bytes_total{peer=\"client1\"} $RX"
+[ "$RX" != none ] && [ "$RX" -gt 0 ] || rvt_fail "no received bytes for client1"
+[ "$(metric "$RVT_TMP/srv.prom" ringvpn_sessions)" = 1 ] || rvt_fail "ringvpn_sessions"
+[ "$(metric "$RVT_TMP/srv.prom" 'ringvpn_handshakes_total{result="ok"}')" -ge 1 ] || rvt_fail "handshakes"
+[ "$(metric "$RVT_TMP/srv.prom" 'ringvpn_handshake_duration_seconds_count')" -ge 1 ] ||
+	rvt_fail "handshake histogram"
+[ "$(metric "$RVT_TMP/srv.prom" 'ringvpn_certificate_time_to_expiry_seconds{certificate="own"}')" -gt 0 ] ||
+	rvt_fail "certificate expiry gauge"
+grep -q '^ringvpn_crl_time_to_next_update_seconds ' "$RVT_TMP/srv.prom" || rvt_fail "CRL gauge"
+grep -q '^ringvpn_worker_drops_total{worker="0",reason="auth"} 0$' "$RVT_TMP/srv.prom" ||
+	rvt_fail "per-worker drops by reason"
+
+rvt_step "ringvpn status --prometheus (node_exporter textfile) is accepted too"
+rvt_run "$RV_BIN" status --prometheus -s "$SRV_SOCK" >"$RVT_TMP/status.prom" || rvt_fail "status --prometheus"
+rvt_run promtool check metrics <"$RVT_TMP/status.prom" || rvt_fail "promtool rejects status --prometheus"
+grep -q '^ringvpn_session_rx_bytes_total{peer="client1"} [1-9]' "$RVT_TMP/status.prom" ||
+	rvt_fail "status --prometheus lacks the session's byte counter"
+
+rvt_step "the client's endpoint"
+scrape "$C1" "$RVT_TMP/cli.prom" || rvt_fail "GET $URL on the client"
+rvt_run promtool check metrics <"$RVT_TMP/cli.prom" || rvt_fail "promtool rejects the client's exposition"
+grep -q '^ringvpn_up{role="client"} 1$' "$RVT_TMP/cli.prom" || rvt_fail "client ringvpn_up"
+[ "$(metric "$RVT_TMP/cli.prom" 'ringvpn_session_tx_bytes_total{peer="vpn.test"}')" -gt 0 ] ||
+	rvt_fail "client: no bytes sent to the server"
+
+rvt_step "HEAD and an unknown path"
+ip netns exec "$S" curl -sS --max-time 5 -I "$URL" >"$RVT_TMP/head.hdr" || rvt_fail "HEAD"
+grep -q '^HTTP/1.1 200' "$RVT_TMP/head.hdr" && grep -qi '^Content-Length: [1-9]' "$RVT_TMP/head.hdr" ||
+	rvt_fail "HEAD: $(cat "$RVT_TMP/head.hdr")"
+CODE=$(ip netns exec "$S" curl -s --max-time 5 -o /dev/null -w '%{http_code}' http://127.0.0.1:9586/)
+[ "$CODE" = 404 ] || rvt_fail "GET / answered $CODE, want 404"
+
+rvt_step "malformed requests get their status; the endpoint keeps serving"
+cat >"$RVT_TMP/bad.py" <<'EOF'
+import socket, sys, time
+
+ADDR = ("127.0.0.1", 9586)
+
+def ask(raw, timeout=5, half_close=False):
+    s = socket.create_connection(ADDR, timeout=timeout)
+    if raw:
+        s.sendall(raw)
+    if half_close:
+        s.shutdown(socket.SHUT_WR)
+    data = b""
+    while True:
+        try:
+            b = s.recv(65536)
+        except ConnectionResetError:
+            break
+        if not b:
+            break
+        data += b
+    s.close()
+    return data
+
+def status(data):
+    line = data.split(b"\r\n", 1)[0]
+    parts = line.split(b" ")
+    return int(parts[1]) if len(parts) > 1 and parts[0] == b"HTTP/1.1" else line
+
+# (request, status wanted, close our side after sending)
+cases = [
+    (b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", 405),
+    (b"GET /metrics HTTP/2.0\r\n\r\n", 505),
+    (b"GET /" + b"a" * 1000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+    (b"GET /metrics HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(80)) + b"\r\n", 431),
+    (b"GET /metrics HTTP/1.1\r\nHost: x\r\nBig: " + b"b" * 9000 + b"\r\n\r\n", 431),
+    (b"GET /metrics HTTP/1.1\r\n\r\n", 400),
+    (b"GET /metrics HTTP/1.1\r\nHost : x\r\n\r\n", 400),
+    (b"GET /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+    (b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + bytes(range(64)), 400),
+    (b"GET /metrics\r\n\r\n", 400),
+]
+bad = 0
+for c in cases + [(b"GET /metrics HTTP/1.1\r\nHost: x\r\n", 400, True)]:  # no empty line
+    raw, want = c[0], c[1]
+    got = status(ask(raw, half_close=len(c) > 2))
+    print("%-50r -> %s (want %d)" % (raw[:50], got, want))
+    bad += got != want
+ok = status(ask(b"GET /metrics HTTP/1.0\r\n\r\n"))
+print("a good request afterwards -> %s" % ok)
+bad += ok != 200
+
+# Hold every slot with idle connections: one more is answered 503 at once;
+# the idle ones get 408 at their deadline (5 s).
+slots = int(sys.argv[1])
+idle = [socket.create_connection(ADDR, timeout=10) for _ in range(slots)]
+time.sleep(0.3)
+extra = status(ask(None, timeout=3))
+print("connection %d while %d are idle -> %s (want 503)" % (slots + 1, slots, extra))
+bad += extra != 503
+with open(sys.argv[2], "w") as f:
+    f.write("held\n")  # the shell checks the loop meanwhile
+t = time.time()
+for s in idle:
+    data = b""
+    while True:
+        b = s.recv(4096)
+        if not b:
+            break
+        data += b
+    got = status(data)
+    bad += got != 408
+    s.close()
+print("idle connections answered 408 after %.1f s" % (time.time() - t))
+ok = status(ask(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"))
+print("a good request afterwards -> %s" % ok)
+bad += ok != 200
+sys.exit(1 if bad else 0)
+EOF
+rvt_bg "$S" bad python3 "$RVT_TMP/bad.py" 8 "$RVT_TMP/held"
+BAD=$RVT_LAST_PID
+rvt_wait_for 15 "idle connections holding every slot" test -s "$RVT_TMP/held" || rvt_fail "bad.py"
+# The loop is not held up by the idle connections.
+rvt_run timeout 2 "$RV_BIN" status -s "$SRV_SOCK" >/dev/null || rvt_fail "status while the slots are held"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "ping while the slots are held"
+wait "$BAD"
+rc=$?
+cat "$RVT_TMP/bad.log" >&2
+[ "$rc" = 0 ] || rvt_fail "malformed requests: wrong answers (see above)"
+scrape "$S" "$RVT_TMP/after.prom" || rvt_fail "GET after the malformed requests"
+for code_min in 400:6 405:1 408:8 414:1 431:2 503:1 505:1; do
+	n=$(metric "$RVT_TMP/after.prom" "ringvpn_metrics_requests_total{code=\"${code_min%%:*}\"}")
+	[ "$n" != none ] && [ "$n" -ge "${code_min##*:}" ] ||
+		rvt_fail "ringvpn_metrics_requests_total{code=\"${code_min%%:*}\"} is $n, want >= ${code_min##*:}"
+done
+grep -q 'metrics: request from 127.0.0.1:[0-9]* refused: 405 Method Not Allowed' "$RVT_TMP/server.log" ||
+	rvt_fail "refused requests are not logged"
+
+rvt_step "a real Prometheus server scrapes the endpoint"
+mkdir -p "$RVT_TMP/prom-data"
+cat >"$RVT_TMP/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: ringvpn
+    static_configs:
+      - targets: ["127.0.0.1:9586"]
+EOF
+rvt_run promtool check config "$RVT_TMP/prometheus.yml" >/dev/null || rvt_fail "promtool check config"
+rvt_bg "$S" prometheus prometheus --config.file="$RVT_TMP/prometheus.yml" \
+	--storage.tsdb.path="$RVT_TMP/prom-data" --web.listen-address=127.0.0.1:9090
+PROM=$RVT_LAST_PID
+rvt_wait_for 20 "prometheus ready" ip netns exec "$S" curl -sf http://127.0.0.1:9090/-/ready ||
+	rvt_fail "prometheus did not start"
+rvt_log "prometheus is ready"
+# prom_query EXPR: the value of the first series Prometheus has for EXPR
+# (an instant query through its HTTP API), or nothing.
+prom_query() {
+	ip netns exec "$S" curl -sfG --max-time 2 --data-urlencode "query=$1" \
+		http://127.0.0.1:9090/api/v1/query |
+		grep -o '"value":\[[0-9.]*,"[^"]*"\]' | head -n 1 | sed 's/.*,"\(.*\)"\]/\1/'
+}
+# prom_above EXPR N: Prometheus has a value > N for EXPR.
+prom_above() { awk -v v="$(prom_query "$1")" -v n="$2" 'BEGIN { exit !(v != "" && v + 0 > n) }'; }
+Q='ringvpn_session_rx_bytes_total{job="ringvpn",peer="client1"}'
+rvt_wait_for 30 "prometheus answers $Q > 0" prom_above "$Q" 0 ||
+	rvt_fail "prometheus has no $Q > 0"
+V1=$(prom_query "$Q")
+rvt_log "prometheus: $Q = $V1"
+# It follows the live tunnel: more traffic, a higher value at a later scrape.
+rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "ping"
+rvt_wait_for 10 "prometheus answers $Q > $V1" prom_above "$Q" "$V1" ||
+	rvt_fail "prometheus does not see the counter grow"
+rvt_log "prometheus: $Q = $(prom_query "$Q") after more traffic"
+UP=$(prom_query 'up{job="ringvpn"}')
+[ "$UP" = 1 ] || rvt_fail "prometheus reports up=$UP for the target"
+rvt_log "prometheus answered; stopping it"
+rvt_stop_pid "$PROM" 10 || rvt_log "prometheus exited with $? (stopped by SIGTERM)"
+
+rvt_step "the server and the client stop cleanly (no seccomp kill)"
+rvt_stop_pid "$CLI_PID" 10 || rvt_fail "client exit status $?"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit status $?"
+if grep -a 'seccomp' "$RVT_TMP/server.log" "$RVT_TMP/client1.log"; then
+	rvt_fail "seccomp killed a process"
+fi

@@ -1,0 +1,256 @@
+/*
+ * test_core_status.c — the Prometheus rendering of the status snapshot
+ * (core/status.c): the exposition's structure (one HELP and TYPE per
+ * family, before its samples, samples of a family together), the naming
+ * conventions (snake_case, ringvpn_ prefix, _total exactly on counters),
+ * label escaping, which families each role has, and the cardinality rule
+ * for per-session drops (non-zero reasons only). `promtool check metrics`
+ * runs on a live server's output in test/integ/test_metrics.sh.
+ *
+ *   ./build/<dir>/test/test_core_status       (or: ctest -L unit -R core_status)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "core/compiler.h"
+#include "core/status.h"
+
+static struct rv_status_worker workers[3];
+static struct rv_status_peer peers[3];
+
+static void snapshot(struct rv_status *st, const char *role)
+{
+	memset(st, 0, sizeof(*st));
+	memset(workers, 0, sizeof(workers));
+	memset(peers, 0, sizeof(peers));
+	st->role = role;
+	snprintf(st->state, sizeof(st->state), "running");
+	st->sessions = 3;
+	st->pool4_size = 254;
+	st->pool4_in_use = 3;
+	st->workers = workers;
+	st->num_workers = ARRAY_SIZE(workers);
+	snprintf(peers[0].name, sizeof(peers[0].name), "alice");
+	snprintf(peers[1].name, sizeof(peers[1].name), "b\"o\\b");
+	snprintf(peers[2].name, sizeof(peers[2].name), "carol");
+	peers[0].stats.rx_bytes = 1000;
+	peers[2].stats.drop[RV_DROP_REPLAY] = 7;
+	peers[2].stats.drop[RV_DROP_SPOOF] = 1;
+	st->peers = peers;
+	st->num_peers = ARRAY_SIZE(peers);
+	workers[1].drop[RV_DROP_AUTH] = 2;
+	rv_status_hs_observe(st->hs_buckets, &st->hs_sum, &st->hs_count, 0.02);
+}
+
+static char *render(const struct rv_status *st)
+{
+	struct rv_strbuf b = { 0 };
+	char *s;
+
+	rv_status_render_prometheus(&b, st);
+	cr_assert(!b.truncated);
+	s = strdup(rv_strbuf_str(&b));
+	rv_strbuf_free(&b);
+	cr_assert_not_null(s);
+	return s;
+}
+
+static size_t count(const char *text, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = text; (p = strstr(p, needle)) != NULL; p++) {
+		n++;
+	}
+	return n;
+}
+
+static bool ends_with(const char *s, size_t len, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	return len >= n && memcmp(s + len - n, suffix, n) == 0;
+}
+
+/* check_structure walks the exposition line by line. */
+static void check_structure(const char *text)
+{
+	char family[128] = "", type[16] = "";
+	char seen[64][128];
+	size_t num_seen = 0;
+	const char *line = text;
+
+	while (*line) {
+		const char *nl = strchr(line, '\n');
+		size_t len;
+
+		cr_assert_not_null(nl, "the exposition ends with a newline");
+		len = (size_t)(nl - line);
+		if (strncmp(line, "# HELP ", 7) == 0) {
+			const char *name = line + 7, *sp = memchr(name, ' ', len - 7);
+
+			cr_assert_not_null(sp, "HELP has a text: %.*s", (int)len, line);
+			cr_assert((size_t)(sp - name) < sizeof(family));
+			memcpy(family, name, (size_t)(sp - name));
+			family[sp - name] = '\0';
+			for (size_t i = 0; i < num_seen; i++) {
+				cr_assert_str_neq(seen[i], family, "family %s twice", family);
+			}
+			cr_assert_lt(num_seen, ARRAY_SIZE(seen));
+			snprintf(seen[num_seen++], sizeof(seen[0]), "%s", family);
+			cr_assert_eq(strncmp(family, "ringvpn_", 8), 0, "%s", family);
+			cr_assert_eq(strspn(family, "abcdefghijklmnopqrstuvwxyz0123456789_"),
+				     strlen(family), "%s is snake_case", family);
+			type[0] = '\0';
+		} else if (strncmp(line, "# TYPE ", 7) == 0) {
+			char want[160];
+
+			cr_assert_eq(sscanf(line + 7, "%127s %15s", want, type), 2);
+			cr_assert_str_eq(want, family, "TYPE follows its HELP");
+			cr_assert(!strcmp(type, "counter") || !strcmp(type, "gauge") ||
+					  !strcmp(type, "histogram"),
+				  "%s", type);
+			cr_assert_eq(ends_with(family, strlen(family), "_total"),
+				     !strcmp(type, "counter"), "%s: _total iff a counter", family);
+		} else {
+			size_t name_len = strcspn(line, "{ ");
+			const char *value = memchr(line, ' ', len);
+
+			cr_assert(type[0], "a sample before any TYPE: %.*s", (int)len, line);
+			if (!strcmp(type, "histogram")) {
+				cr_assert(strncmp(line, family, strlen(family)) == 0 &&
+						  (ends_with(line, name_len, "_bucket") ||
+						   ends_with(line, name_len, "_sum") ||
+						   ends_with(line, name_len, "_count")),
+					  "%.*s", (int)len, line);
+			} else {
+				cr_assert(name_len == strlen(family) &&
+						  !strncmp(line, family, name_len),
+					  "sample outside its family %s: %.*s", family, (int)len,
+					  line);
+			}
+			cr_assert_not_null(value);
+			cr_assert(value[1] == '-' || (value[1] >= '0' && value[1] <= '9'), "%.*s",
+				  (int)len, line);
+		}
+		line = nl + 1;
+	}
+}
+
+Test(core_status, prometheus_server)
+{
+	struct rv_status st;
+	char *text;
+
+	snapshot(&st, "server");
+	st.have_cert_expiry = true;
+	st.cert_expires_s = 86400;
+	st.ca_expires_s = -5;
+	st.have_crl = true;
+	st.crl_next_update_s = 3600;
+	text = render(&st);
+	check_structure(text);
+	cr_assert_not_null(strstr(text, "\nringvpn_sessions 3\n"));
+	cr_assert_not_null(strstr(text, "\nringvpn_handshakes_total{result=\"ok\"} 0\n"));
+	cr_assert_not_null(
+		strstr(text, "\nringvpn_handshake_duration_seconds_bucket{le=\"0.025\"} 1\n"));
+	cr_assert_not_null(
+		strstr(text, "\nringvpn_handshake_duration_seconds_bucket{le=\"+Inf\"} 1\n"));
+	cr_assert_not_null(strstr(text, "\nringvpn_pool_addresses{family=\"ipv4\"} 254\n"));
+	cr_assert_not_null(strstr(text, "\nringvpn_pool_addresses_in_use{family=\"ipv4\"} 3\n"));
+	cr_assert_null(strstr(text, "family=\"ipv6\""), "no IPv6 pool, no series");
+	cr_assert_not_null(
+		strstr(text,
+		       "\nringvpn_certificate_time_to_expiry_seconds{certificate=\"ca\"} -5\n"));
+	cr_assert_not_null(strstr(text, "\nringvpn_crl_time_to_next_update_seconds 3600\n"));
+	cr_assert_null(strstr(text, "ringvpn_client_"), "no client families on a server");
+	cr_assert_null(strstr(text, "ringvpn_metrics_requests_total"), "endpoint off");
+	cr_assert_not_null(strstr(text, "\nringvpn_session_rx_bytes_total{peer=\"alice\"} 1000\n"));
+	/* Label values escape backslash and quote. */
+	cr_assert_not_null(
+		strstr(text, "\nringvpn_session_rx_bytes_total{peer=\"b\\\"o\\\\b\"} 0\n"));
+	free(text);
+}
+
+Test(core_status, prometheus_per_worker_families)
+{
+	struct rv_status st;
+	char *text;
+
+	snapshot(&st, "server");
+	text = render(&st);
+	/* Every data-plane counter is a family with one series per worker. */
+	cr_assert_eq(count(text, "# TYPE ringvpn_worker_"), RV_CTR_MAX + 1);
+	cr_assert_eq(count(text, "\nringvpn_worker_") - count(text, "\nringvpn_worker_drops_total"),
+		     RV_CTR_MAX * ARRAY_SIZE(workers));
+	/* Worker drops: every reason, zero or not, so rates start at 0. */
+	cr_assert_eq(count(text, "\nringvpn_worker_drops_total{"),
+		     (size_t)RV_DROP_MAX * ARRAY_SIZE(workers));
+	cr_assert_not_null(
+		strstr(text, "\nringvpn_worker_drops_total{worker=\"1\",reason=\"auth\"} 2\n"));
+	free(text);
+}
+
+Test(core_status, prometheus_session_drops_nonzero_only)
+{
+	struct rv_status st;
+	char *text;
+
+	snapshot(&st, "server");
+	text = render(&st);
+	cr_assert_eq(count(text, "\nringvpn_session_drops_total{"), 2);
+	cr_assert_not_null(
+		strstr(text,
+		       "\nringvpn_session_drops_total{peer=\"carol\",reason=\"replay\"} 7\n"));
+	cr_assert_not_null(
+		strstr(text, "\nringvpn_session_drops_total{peer=\"carol\",reason=\"spoof\"} 1\n"));
+	/* Five series per session otherwise. */
+	cr_assert_eq(count(text, "{peer=\"alice\""), 5);
+	free(text);
+}
+
+Test(core_status, prometheus_client)
+{
+	struct rv_status st;
+	char *text;
+
+	snapshot(&st, "client");
+	st.num_peers = 1;
+	st.sessions = 1;
+	st.failed_attempts = 4;
+	st.pool4_size = 0;
+	text = render(&st);
+	check_structure(text);
+	cr_assert_not_null(strstr(text, "ringvpn_up{role=\"client\"} 1\n"));
+	cr_assert_not_null(strstr(text, "\nringvpn_client_failed_attempts 4\n"));
+	cr_assert_null(strstr(text, "ringvpn_handshake"), "server-only families");
+	cr_assert_null(strstr(text, "ringvpn_pool_"), "server-only families");
+	cr_assert_null(strstr(text, "ringvpn_sessions_ended_total"), "server-only families");
+	free(text);
+}
+
+Test(core_status, prometheus_metrics_endpoint_and_empty)
+{
+	struct rv_status st;
+	char *text;
+
+	snapshot(&st, "server");
+	st.num_peers = 0;
+	st.num_workers = 0;
+	snprintf(st.state, sizeof(st.state), "stopping");
+	st.have_metrics = true;
+	st.metrics_responses[rv_http_code_index(200)] = 12;
+	st.metrics_responses[rv_http_code_index(400)] = 3;
+	text = render(&st);
+	check_structure(text);
+	cr_assert_not_null(strstr(text, "ringvpn_up{role=\"server\"} 0\n"));
+	cr_assert_eq(count(text, "\nringvpn_metrics_requests_total{"), RV_HTTP_NUM_CODES);
+	cr_assert_not_null(strstr(text, "\nringvpn_metrics_requests_total{code=\"200\"} 12\n"));
+	cr_assert_not_null(strstr(text, "\nringvpn_metrics_requests_total{code=\"400\"} 3\n"));
+	cr_assert_null(strstr(text, "ringvpn_worker_"), "no workers, no worker families");
+	cr_assert_null(strstr(text, "ringvpn_session_"), "no sessions, no session families");
+	free(text);
+}

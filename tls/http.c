@@ -1,0 +1,488 @@
+/*
+ * http.c — the Prometheus metrics endpoint (metrics_listen; README
+ * "Metrics"): a TCP listener served from the control ring the way the
+ * management socket is (mgmt.c). Each connection carries one request,
+ * parsed by core/http.c, and gets one response: the text exposition of the
+ * same snapshot `ringvpn status --prometheus` prints (made fresh for every
+ * scrape), or an error status. Then the connection is closed (every
+ * response says Connection: close).
+ *
+ * The loop never waits for a client: accept, recv and send are ring
+ * operations, and a client that stalls holds one of HTTP_SLOTS slots until
+ * its deadline — HTTP_REQUEST_NS to deliver its request head, HTTP_SEND_NS
+ * without progress while its response goes out. While every slot is busy,
+ * new connections wait in the kernel's backlog (one already accepted gets
+ * 503 at once). The only work done on the loop's time is rendering the
+ * snapshot: a few milliseconds for thousands of sessions.
+ *
+ * After the response the write side is shut down and the connection read
+ * (and discarded) until the client closes it or HTTP_LINGER_NS pass, so a
+ * client that sent more than we read (a refused request with a body) still
+ * gets its response rather than a reset.
+ *
+ * Every response is counted by status (ringvpn_metrics_requests_total);
+ * refused requests are logged at a limited rate.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/http.h"
+#include "core/log.h"
+#include "core/status.h"
+#include "core/strbuf.h"
+#include "tls/internal.h"
+#include "uring/sock.h"
+
+enum {
+	HTTP_SLOTS = 8,
+	HTTP_REQUEST_NS = 5 * RV_NSEC_PER_SEC,
+	HTTP_SEND_NS = 10 * RV_NSEC_PER_SEC,
+	HTTP_LINGER_NS = 1 * RV_NSEC_PER_SEC,
+	HTTP_SEND_CHUNK = 256 * 1024,
+	HTTP_MAX_BODY = 64 * 1024 * 1024,
+	ACCEPT_RETRY_NS = 100 * RV_NSEC_PER_MSEC,
+};
+
+static const char content_type[] = "text/plain; version=0.0.4; charset=utf-8";
+static const char metrics_path[] = "/metrics";
+
+enum conn_state {
+	READING,   /* waiting for the request head */
+	SENDING,   /* the response is going out */
+	LINGERING, /* response sent, write side shut: reading until EOF */
+};
+
+struct http_conn {
+	struct rv_http *h;
+	int fd;
+	uint32_t gen;
+	bool used, closing, recv_armed;
+	enum conn_state state;
+	unsigned inflight; /* ring operations not completed yet */
+	char peer[64];
+	size_t req_len;
+	uint8_t req[RV_HTTP_MAX_HEAD];
+	struct rv_strbuf out[2]; /* response head, body */
+	size_t seg, off;	 /* sending: the part and the offset in it */
+	struct rv_ltimer timer;
+};
+
+struct rv_http {
+	int listen_fd;
+	bool accept_armed;
+	struct rv_ltimer accept_retry;
+	uint32_t next_gen;
+	uint64_t responses[RV_HTTP_NUM_CODES]; /* by rv_http_code_at() */
+	struct http_conn conns[HTTP_SLOTS];
+};
+
+/* ---- the listener ------------------------------------------------------ */
+
+static void arm_accept(struct rv_loop *l);
+
+static void on_accept_retry(struct rv_loop *l, struct rv_ltimer *lt)
+{
+	(void)lt;
+	arm_accept(l);
+}
+
+static void arm_accept(struct rv_loop *l)
+{
+	struct rv_http *h = l->http;
+
+	if (h->accept_armed) {
+		return;
+	}
+	if (l->io.accept(l->io.ctx, h->listen_fd, rv_udata(RV_OP_HTTP_ACCEPT, 0, 0))) {
+		rv_loop_arm(l, &h->accept_retry, on_accept_retry, l->now_ns + ACCEPT_RETRY_NS);
+		return;
+	}
+	h->accept_armed = true;
+}
+
+int rv_http_open(struct rv_loop *l, char *err, size_t err_len)
+{
+	const struct rv_config *cfg = l->cfg;
+	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_in sa4 = { .sin_family = AF_INET };
+	struct sockaddr *sa = (struct sockaddr *)&sa4;
+	socklen_t sa_len = sizeof(sa4);
+	char addr[64], ip[48];
+	struct rv_http *h;
+	int fd, ret, one = 1;
+
+	if (cfg->metrics_addr.family == 0) {
+		return 0;
+	}
+	rv_ip_addr_str(&cfg->metrics_addr, ip, sizeof(ip));
+	snprintf(addr, sizeof(addr), cfg->metrics_addr.family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+		 ip, cfg->metrics_port);
+	if (cfg->metrics_addr.family == AF_INET6) {
+		memcpy(&sa6.sin6_addr, cfg->metrics_addr.a, 16);
+		sa6.sin6_port = htons(cfg->metrics_port);
+		sa = (struct sockaddr *)&sa6;
+		sa_len = sizeof(sa6);
+	} else {
+		memcpy(&sa4.sin_addr, cfg->metrics_addr.a, 4);
+		sa4.sin_port = htons(cfg->metrics_port);
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, err_len, "metrics_listen %s: socket: %s", addr, strerror(errno));
+		free(h);
+		return ret;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, sa, sa_len) || listen(fd, 64)) {
+		ret = -errno;
+		snprintf(err, err_len, "metrics_listen %s: cannot listen: %s", addr,
+			 strerror(errno));
+		close(fd);
+		free(h);
+		return ret;
+	}
+	h->listen_fd = fd;
+	for (size_t i = 0; i < HTTP_SLOTS; i++) {
+		h->conns[i].h = h;
+		h->conns[i].fd = -1;
+	}
+	l->http = h;
+	arm_accept(l);
+	rv_info("metrics: serving http://%s%s", addr, metrics_path);
+	return 0;
+}
+
+void rv_http_free(struct rv_loop *l)
+{
+	struct rv_http *h = l->http;
+
+	if (!h) {
+		return;
+	}
+	/* Called once the ring is gone (or never existed): the kernel holds
+	 * no reference to a connection's buffers any more. */
+	for (size_t i = 0; i < HTTP_SLOTS; i++) {
+		struct http_conn *c = &h->conns[i];
+
+		if (c->used) {
+			close(c->fd);
+			rv_strbuf_free(&c->out[0]);
+			rv_strbuf_free(&c->out[1]);
+		}
+	}
+	close(h->listen_fd);
+	free(h);
+	l->http = NULL;
+}
+
+void rv_http_fill(const struct rv_loop *l, struct rv_status *st)
+{
+	if (!l->http) {
+		return;
+	}
+	st->have_metrics = true;
+	memcpy(st->metrics_responses, l->http->responses, sizeof(st->metrics_responses));
+}
+
+/* ---- one connection ---------------------------------------------------- */
+
+static uint64_t cud(const struct http_conn *c, enum rv_op op)
+{
+	return rv_udata(op, (uint32_t)(c - c->h->conns), c->gen);
+}
+
+static void conn_release(struct rv_loop *l, struct http_conn *c)
+{
+	rv_loop_disarm(l, &c->timer);
+	close(c->fd);
+	rv_strbuf_free(&c->out[0]);
+	rv_strbuf_free(&c->out[1]);
+	c->used = false;
+	c->fd = -1;
+	arm_accept(l); /* a slot is free again */
+}
+
+static void conn_close(struct rv_loop *l, struct http_conn *c)
+{
+	if (c->closing) {
+		return;
+	}
+	c->closing = true;
+	shutdown(c->fd, SHUT_RDWR);
+	if (c->inflight == 0) {
+		conn_release(l, c);
+		return;
+	}
+	/* The cancel's own completion arrives as an HTTP_SEND op and is
+	 * counted like the operations it cancels. */
+	if (l->io.cancel_fd(l->io.ctx, c->fd, cud(c, RV_OP_HTTP_SEND)) == 0) {
+		c->inflight++;
+	}
+}
+
+static void arm_recv(struct rv_loop *l, struct http_conn *c)
+{
+	/* Lingering reads land at the start of the buffer: the request has
+	 * been answered and nothing reads it any more. */
+	size_t off = c->state == READING ? c->req_len : 0;
+
+	if (l->io.recv(l->io.ctx, c->fd, c->req + off, sizeof(c->req) - off,
+		       cud(c, RV_OP_HTTP_RECV))) {
+		conn_close(l, c);
+		return;
+	}
+	c->inflight++;
+	c->recv_armed = true;
+}
+
+static void on_linger_timeout(struct rv_loop *l, struct rv_ltimer *lt)
+{
+	conn_close(l, container_of(lt, struct http_conn, timer));
+}
+
+static void on_send_timeout(struct rv_loop *l, struct rv_ltimer *lt)
+{
+	struct http_conn *c = container_of(lt, struct http_conn, timer);
+
+	rv_warnx_rl("metrics: %s read no response data for %u s: closed", c->peer,
+		    (unsigned)(HTTP_SEND_NS / RV_NSEC_PER_SEC));
+	conn_close(l, c);
+}
+
+/* send_more sends the next chunk of the response, or, once all of it is
+ * out, shuts the write side and lingers. */
+static void send_more(struct rv_loop *l, struct http_conn *c)
+{
+	size_t left;
+
+	while (c->seg < 2 && c->off == c->out[c->seg].len) {
+		c->seg++;
+		c->off = 0;
+	}
+	if (c->seg == 2) {
+		c->state = LINGERING;
+		shutdown(c->fd, SHUT_WR);
+		rv_loop_arm(l, &c->timer, on_linger_timeout, l->now_ns + HTTP_LINGER_NS);
+		if (!c->recv_armed) {
+			arm_recv(l, c);
+		}
+		return;
+	}
+	left = c->out[c->seg].len - c->off;
+	if (l->io.send(l->io.ctx, c->fd, c->out[c->seg].p + c->off,
+		       left > HTTP_SEND_CHUNK ? HTTP_SEND_CHUNK : left, cud(c, RV_OP_HTTP_SEND))) {
+		conn_close(l, c);
+		return;
+	}
+	c->inflight++;
+}
+
+/* render_metrics puts the exposition into |body|. Returns 0 or -errno. */
+static int render_metrics(struct rv_loop *l, struct rv_strbuf *body)
+{
+	struct rv_status st;
+	int ret;
+
+	memset(&st, 0, sizeof(st));
+	ret = rv_mgmt_fill_status(l, &st);
+	if (ret == 0) {
+		rv_status_render_prometheus(body, &st);
+		ret = body->truncated ? -E2BIG : 0;
+	}
+	rv_status_free(&st);
+	return ret;
+}
+
+/* respond builds the response to a request with verdict |r| (NULL: the
+ * request head did not arrive in time) and starts sending it. */
+static void respond(struct rv_loop *l, struct http_conn *c, const struct rv_http_req *r)
+{
+	struct rv_strbuf *head = &c->out[0], *body = &c->out[1];
+	int status = r ? r->status : 408;
+	const char *why = r ? r->why : "no complete request within the deadline";
+	int idx, ret;
+
+	body->max = HTTP_MAX_BODY;
+	if (status == 200 && strcmp(r->path, metrics_path) != 0) {
+		status = 404;
+		why = "no such path (the metrics are at /metrics)";
+	}
+	if (status == 200) {
+		ret = render_metrics(l, body);
+		if (ret) {
+			rv_warnx_rl("metrics: cannot render the exposition: %s", strerror(-ret));
+			rv_strbuf_reset(body);
+			status = 500;
+			why = "the metrics could not be rendered";
+		}
+	}
+	if (status != 200) {
+		rv_warnx_rl("metrics: request from %s refused: %d %s: %s", c->peer, status,
+			    rv_http_reason(status), why);
+		rv_strbuf_printf(body, "%d %s: %s\n", status, rv_http_reason(status), why);
+	}
+	idx = rv_http_code_index(status);
+	if (idx >= 0) {
+		c->h->responses[idx]++;
+	}
+	rv_http_response_head(head, status, status == 200 ? content_type : "text/plain", body->len,
+			      (int64_t)time(NULL));
+	if (r && r->method == RV_HTTP_HEAD) {
+		rv_strbuf_reset(body); /* the head announced its length */
+	}
+	c->state = SENDING;
+	c->seg = 0;
+	c->off = 0;
+	rv_loop_arm(l, &c->timer, on_send_timeout, l->now_ns + HTTP_SEND_NS);
+	send_more(l, c);
+}
+
+static void on_request_timeout(struct rv_loop *l, struct rv_ltimer *lt)
+{
+	struct http_conn *c = container_of(lt, struct http_conn, timer);
+
+	/* Its receive stays armed: what it brings is ignored (SENDING) or
+	 * drained (LINGERING). */
+	respond(l, c, NULL);
+}
+
+static void on_recv(struct rv_loop *l, struct http_conn *c, int res)
+{
+	struct rv_http_req req;
+
+	c->recv_armed = false;
+	if (res < 0) {
+		conn_close(l, c);
+		return;
+	}
+	switch (c->state) {
+	case READING:
+		if (res == 0 && c->req_len == 0) {
+			conn_close(l, c); /* connected and left (a port probe): no request */
+			return;
+		}
+		c->req_len += (size_t)res;
+		if (rv_http_parse(&req, c->req, c->req_len, res == 0) == RV_HTTP_PARTIAL) {
+			arm_recv(l, c);
+			return;
+		}
+		respond(l, c, &req);
+		return;
+	case SENDING:
+		return; /* a late read after a 408: send_more re-arms when done */
+	case LINGERING:
+		if (res == 0) {
+			conn_close(l, c);
+		} else {
+			arm_recv(l, c);
+		}
+		return;
+	}
+}
+
+static void on_accept(struct rv_loop *l, int res)
+{
+	struct rv_http *h = l->http;
+	struct http_conn *c = NULL;
+	struct sockaddr_in6 sa;
+	socklen_t sa_len = sizeof(sa);
+	struct rv_endpoint ep;
+
+	h->accept_armed = false;
+	if (res < 0) {
+		if (res != -ECANCELED && !l->stopping) {
+			rv_warnx_rl("metrics: accept: %s", strerror(-res));
+		}
+		rv_loop_arm(l, &h->accept_retry, on_accept_retry, l->now_ns + ACCEPT_RETRY_NS);
+		return;
+	}
+	for (size_t i = 0; i < HTTP_SLOTS; i++) {
+		if (!h->conns[i].used) {
+			c = &h->conns[i];
+			break;
+		}
+	}
+	if (!c) {
+		/* Every slot busy: answer this one without waiting (a fresh
+		 * socket's send buffer takes it) and leave the others in the
+		 * backlog until a slot frees (conn_release re-arms the accept). */
+		static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+					   "Content-Length: 0\r\nConnection: close\r\n\r\n";
+		ssize_t w = send(res, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		(void)w;
+		close(res);
+		h->responses[rv_http_code_index(503)]++;
+		rv_warnx_rl("metrics: all %d connection slots busy: answered 503", HTTP_SLOTS);
+		return;
+	}
+	c->fd = res;
+	c->used = true;
+	c->closing = false;
+	c->recv_armed = false;
+	c->inflight = 0;
+	c->state = READING;
+	c->req_len = 0;
+	c->gen = ++h->next_gen;
+	snprintf(c->peer, sizeof(c->peer), "?");
+	if (getpeername(res, (struct sockaddr *)&sa, &sa_len) == 0 &&
+	    rv_sock_canon_endpoint(&ep, (struct sockaddr *)&sa, sa_len)) {
+		rv_endpoint_str(&ep, c->peer, sizeof(c->peer));
+	}
+	rv_loop_arm(l, &c->timer, on_request_timeout, l->now_ns + HTTP_REQUEST_NS);
+	arm_recv(l, c);
+	arm_accept(l);
+}
+
+void rv_http_on_cqe(struct rv_loop *l, enum rv_op op, uint64_t ud, int res)
+{
+	struct rv_http *h = l->http;
+	uint32_t id = rv_udata_owner(ud);
+	struct http_conn *c;
+
+	if (!h) {
+		return;
+	}
+	if (op == RV_OP_HTTP_ACCEPT) {
+		on_accept(l, res);
+		return;
+	}
+	if (id >= HTTP_SLOTS || !h->conns[id].used || h->conns[id].gen != rv_udata_idx(ud)) {
+		return;
+	}
+	c = &h->conns[id];
+	c->inflight--;
+	if (c->closing) {
+		if (c->inflight == 0) {
+			conn_release(l, c);
+		}
+		return;
+	}
+	if (op == RV_OP_HTTP_RECV) {
+		on_recv(l, c, res);
+		return;
+	}
+	/* RV_OP_HTTP_SEND */
+	if (res <= 0) {
+		conn_close(l, c);
+		return;
+	}
+	c->off += (size_t)res;
+	rv_loop_arm(l, &c->timer, on_send_timeout, l->now_ns + HTTP_SEND_NS);
+	send_more(l, c);
+}
