@@ -34,7 +34,8 @@
 	X(PERM, 9, false, "insufficient privilege (needs root or CAP_NET_ADMIN)")                 \
 	X(PKI, 10, false, "a pki operation failed (file exists, write or signing)")               \
 	X(KEY, 13, false, "private key exists but is unreadable, invalid or does not match")      \
-	X(TUN, 14, false, "TUN device could not be created or configured, or another process holds it") \
+	X(TUN, 14, false,                                                                         \
+	  "TUN device could not be created or configured, or another process holds it")           \
 	X(NET, 15, false, "socket, bind, listen, connect or name resolution failed")              \
 	X(PRIVDROP, 16, false, "could not drop privileges or install the seccomp filter")
 

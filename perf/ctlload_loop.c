@@ -744,7 +744,7 @@ int ld_init(struct ld *ld)
 	ld->cfg = calloc(1, sizeof(*ld->cfg));
 	ld->sess = calloc(ld->o.count, sizeof(*ld->sess));
 	ld->ready = calloc(ld->o.count, sizeof(*ld->ready));
-	ld->demux = rv_demux_new(ld->o.count);
+	ld->demux = rv_demux_new(ld->o.count, NULL); /* one thread: no reader to wait for */
 	ld->qsbr = rv_qsbr_new(1);
 	ld->wheel = rv_wheel_new(WHEEL_TICK_NS, WHEEL_SLOTS, rv_now_ns());
 	if (!ld->cfg || !ld->sess || !ld->ready || !ld->demux || !ld->qsbr || !ld->wheel) {

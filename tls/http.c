@@ -124,8 +124,8 @@ int rv_http_open(struct rv_loop *l, char *err, size_t err_len)
 		return 0;
 	}
 	rv_ip_addr_str(&cfg->metrics_addr, ip, sizeof(ip));
-	snprintf(addr, sizeof(addr), cfg->metrics_addr.family == AF_INET6 ? "[%s]:%u" : "%s:%u",
-		 ip, cfg->metrics_port);
+	snprintf(addr, sizeof(addr), cfg->metrics_addr.family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
+		 cfg->metrics_port);
 	if (cfg->metrics_addr.family == AF_INET6) {
 		memcpy(&sa6.sin6_addr, cfg->metrics_addr.a, 16);
 		sa6.sin6_port = htons(cfg->metrics_port);

@@ -29,7 +29,8 @@
 static bool has_subnet(const struct rv_config *c, const struct rv_prefix *p)
 {
 	for (size_t i = 0; c && i < c->num_subnets; i++) {
-		if (c->subnets[i].p.len == p->len && rv_ip_addr_equal(&c->subnets[i].p.addr, &p->addr)) {
+		if (c->subnets[i].p.len == p->len &&
+		    rv_ip_addr_equal(&c->subnets[i].p.addr, &p->addr)) {
 			return true;
 		}
 	}
@@ -49,7 +50,7 @@ unsigned rv_subnets_set_routes(const char *ifname, const struct rv_config *prev,
 		if (has_subnet(next, p)) {
 			continue;
 		}
-		ret = rv_tun_del_route(ifname, &p->addr, p->len);
+		ret = rv_tun_del_route(ifname, p);
 		if (ret) {
 			rv_warn(ret, "cannot remove the route to %s/%u via %s",
 				rv_ip_addr_str(&p->addr, a, sizeof(a)), p->len, ifname);
@@ -64,10 +65,11 @@ unsigned rv_subnets_set_routes(const char *ifname, const struct rv_config *prev,
 		if (has_subnet(prev, &s->p)) {
 			continue;
 		}
-		ret = rv_tun_add_route(ifname, &s->p.addr, s->p.len);
+		ret = rv_tun_add_route(ifname, &s->p);
 		if (ret) {
 			rv_warn(ret, "cannot route %s/%u (behind %s) via %s",
-				rv_ip_addr_str(&s->p.addr, a, sizeof(a)), s->p.len, s->name, ifname);
+				rv_ip_addr_str(&s->p.addr, a, sizeof(a)), s->p.len, s->name,
+				ifname);
 			failed++;
 		} else {
 			rv_info("tunnel %s: route to %s/%u, the network behind %s", ifname,
@@ -113,12 +115,14 @@ void rv_subnets_apply(struct rv_loop *l, const struct rv_config *next, struct rv
 	rv_strbuf_printf(log, "applied: %zu subnet(s) published for %u live session(s)\n",
 			 next->num_subnets, sessions);
 	if (failed) {
-		rv_strbuf_printf(log, "failed: %u session(s) could not take their subnets (out of "
-				      "memory): reload again\n",
+		rv_strbuf_printf(log,
+				 "failed: %u session(s) could not take their subnets (out of "
+				 "memory): reload again\n",
 				 failed);
 	}
 	if (unrouted) {
-		rv_strbuf_printf(log, "failed: %u subnet route(s) on the server's TUN (see the log)\n",
+		rv_strbuf_printf(log,
+				 "failed: %u subnet route(s) on the server's TUN (see the log)\n",
 				 unrouted);
 	}
 }

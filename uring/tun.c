@@ -564,3 +564,27 @@ int rv_tun_set_fq_codel(const char *ifname, unsigned num_queues)
 	}
 	return ret;
 }
+
+int rv_tun_add_route(const char *ifname, const struct rv_prefix *p)
+{
+	unsigned idx = if_nametoindex(ifname);
+	int ret;
+
+	if (idx == 0) {
+		return -ENODEV;
+	}
+	ret = rv_rtnl_add_route(idx, p, RV_TUN_RTPROT);
+	return ret == -EEXIST ? 0 : ret;
+}
+
+int rv_tun_del_route(const char *ifname, const struct rv_prefix *p)
+{
+	unsigned idx = if_nametoindex(ifname);
+	int ret;
+
+	if (idx == 0) {
+		return -ENODEV;
+	}
+	ret = rv_rtnl_del_route(idx, p, RV_TUN_RTPROT);
+	return ret == -ESRCH || ret == -ENOENT ? 0 : ret;
+}

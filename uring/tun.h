@@ -104,4 +104,12 @@ int rv_tun_set_fq_codel(const char *ifname, unsigned num_queues);
 int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
 			    const struct rv_prefix *routes, size_t num_routes);
 
+/* rv_tun_add_route routes |p| via |ifname| (tagged RV_TUN_RTPROT), one
+ * route at a time for the server's networks behind clients, which a reload
+ * changes one by one; an existing identical route is not an error.
+ * rv_tun_del_route removes it again; a missing route is not an error.
+ * Both return 0, -ENODEV or a netlink error. */
+int rv_tun_add_route(const char *ifname, const struct rv_prefix *p);
+int rv_tun_del_route(const char *ifname, const struct rv_prefix *p);
+
 #endif /* RV_URING_TUN_H */
