@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # demo.sh — ringvpn end to end on one machine: installs the dependencies,
 # builds, creates network namespaces and a throw-away PKI, starts a server
-# and two clients, pings across the tunnel (client -> server, client ->
-# client), runs a short iperf3 through it, shows `ringvpn status`, and tears
-# everything down (namespaces, processes, files) on exit.
+# and three clients, pings across the tunnel (client -> server, client ->
+# client), runs a short iperf3 through it, shows `ringvpn status`, reloads
+# the server's configuration while a client pings (no session and no packet
+# lost), and tears everything down (namespaces, processes, files) on exit.
 #
 #   sudo scripts/demo.sh [--no-install] [--secs N]
 #
-#   ns rvt-$$-c1 (client1) --veth-- ns rvt-$$-s (server) --veth-- ns rvt-$$-c2 (client2)
+#   ns rvt-$$-c1 (client1) --veth--+
+#   ns rvt-$$-c2 (client2) --veth--+-- ns rvt-$$-s (server)
+#   ns rvt-$$-c3 (client3) --veth--+
 #   tunnel 10.99.0.0/24 + fd99::/64, server 10.99.0.1
 set -u
 cd "$(dirname "$0")/.."
@@ -32,21 +35,21 @@ export RV_SRC="$SRC" RV_BUILD="$SRC/build/demo" RV_BIN="$SRC/build/demo/cli/ring
 . "$SRC/test/integ/control_lib.sh"
 
 rvt_step "namespaces and a test PKI (ringvpn pki)"
-ctl_init 2
-ctl_client_ns c1 1
-ctl_client_ns c2 2
+ctl_init 3
+for i in 1 2 3; do
+	ctl_client_ns c$i $i
+done
 C1=$(rvt_ns_name c1)
 C2=$(rvt_ns_name c2)
 
-rvt_step "server and two clients"
+rvt_step "server and three clients"
 CTL_SERVER_KV=(rekey_interval=60 keepalive=5 dead_peer_timeout=15)
 ctl_start_server
-for i in 1 2; do
+for i in 1 2 3; do
 	CTL_IDX=$i ctl_client_conf "$RVT_TMP/c$i.conf" "$PKI/client$i" rv0 "$RVT_TMP/c$i.sock"
+	rvt_bg "$(rvt_ns_name c$i)" client$i "$RV_BIN" client -c "$RVT_TMP/c$i.conf"
 done
-rvt_bg "$C1" client1 "$RV_BIN" client -c "$RVT_TMP/c1.conf"
-rvt_bg "$C2" client2 "$RV_BIN" client -c "$RVT_TMP/c2.conf"
-rvt_wait_for 15 "two sessions" ctl_sessions_eq 2 || rvt_fail "clients did not connect"
+rvt_wait_for 15 "three sessions" ctl_sessions_eq 3 || rvt_fail "clients did not connect"
 A2=$(ctl_field "session name=client2" v4)
 
 rvt_step "ping: client1 -> server, client1 -> client2 (through the server)"
@@ -59,7 +62,27 @@ sleep 0.5
 rvt_nsx "$C1" iperf3 -c 10.99.0.1 -t "$SECS" || rvt_fail "iperf3"
 
 rvt_step "ringvpn status (server)"
-"$RV_BIN" status -s "$SRV_SOCK" | cut -c1-220
+"$RV_BIN" status -s "$SRV_SOCK"
 rvt_step "ringvpn status (client1)"
-"$RV_BIN" status -s "$RVT_TMP/c1.sock" | cut -c1-220
+"$RV_BIN" status -s "$RVT_TMP/c1.sock"
+
+rvt_step "ringvpn reload: new keepalive and log level while client1 pings"
+# session_ids: name and receiver index of every session (a new session
+# after a reconnect would get a new index).
+session_ids() { ctl_status | sed -nE 's/^session name=([^ ]*) .* index=([0-9a-f]*) .*/\1 \2/p' | sort; }
+sessions_before=$(session_ids)
+rvt_bg "$C1" ping-reload ping -q -i 0.05 -W 2 10.99.0.1
+PING=$RVT_LAST_PID
+sleep 1
+ctl_conf_set "$RVT_TMP/server.conf" keepalive=10 log_level=debug
+"$RV_BIN" reload -s "$SRV_SOCK" || rvt_fail "reload"
+sleep 1
+kill -INT "$PING"
+wait "$PING"
+tail -2 "$RVT_TMP/ping-reload.log"
+grep -q " 0% packet loss" "$RVT_TMP/ping-reload.log" || rvt_fail "packets lost across the reload"
+[ "$(session_ids)" = "$sessions_before" ] && [ "$(echo "$sessions_before" | wc -l)" = 3 ] ||
+	rvt_fail "a session was dropped by the reload"
+rvt_log "all three sessions kept, no packet lost"
+grep -a "server updated the configuration" "$RVT_TMP/client1.log" | tail -1
 rvt_step "tearing down"

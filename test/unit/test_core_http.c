@@ -43,6 +43,7 @@ static const struct req_case cases[] = {
 	  200, "/" },
 	/* 11 */ { "GET /metrics" H11 "X: \xc3\xa9\t v \r\n\r\n", 200, "/metrics" },
 	/* 12 */ { "GET /nope" H11 "\r\n", 200, "/nope" }, /* 404 is the endpoint's call */
+
 	/* method */
 	/* 13 */ { "POST /metrics" H11 "\r\n", 405, NULL },
 	/* 14 */ { "get /metrics" H11 "\r\n", 405, NULL },
