@@ -251,7 +251,7 @@ struct rv_loop {
 	/* signals */
 	int sigfd;
 	struct signalfd_siginfo siginfo;
-	bool stopping, done;
+	bool started, stopping, done;
 	enum rv_loop_exit exit;
 	/* counters for status */
 	uint64_t reloads, reload_failures, handshake_timeouts, slow_readers;

@@ -71,6 +71,15 @@ static int io_cancel_fd(void *ctx, int fd, uint64_t ud)
 	return rv_ctlring_cancel_fd(ctx, fd, ud);
 }
 
+/* ---- time ------------------------------------------------------------- */
+
+/* now reads the loop's clock: the monotonic clock, or the one a test
+ * passed (rv_loop_params.now_ns). */
+static uint64_t now(const struct rv_loop *l)
+{
+	return l->p.now_ns ? l->p.now_ns(l->p.ctx) : rv_now_ns();
+}
+
 /* ---- timers ------------------------------------------------------------ */
 
 void rv_loop_arm(struct rv_loop *l, struct rv_ltimer *lt,
@@ -302,7 +311,7 @@ int rv_loop_new(struct rv_loop **out, const struct rv_loop_params *p, char *err,
 	l->role = l->cfg->role == RV_CONFIG_SERVER ? &rv_server_role : &rv_client_role;
 	l->dp = p->dp;
 	l->sigfd = p->sigfd;
-	l->now_ns = rv_now_ns();
+	l->now_ns = now(l);
 	l->started_ns = l->now_ns;
 	l->wheel = rv_wheel_new(WHEEL_TICK_NS, WHEEL_SLOTS, l->now_ns);
 	if (!l->wheel) {
@@ -369,10 +378,11 @@ err_free:
 	return ret;
 }
 
-enum rv_loop_exit rv_loop_run(struct rv_loop *l)
+/* start arms what runs for the whole life of the loop (rv_loop_run's
+ * start-up). */
+static void start(struct rv_loop *l)
 {
-	struct rv_ctlring_cqe cqes[CQE_BATCH];
-
+	l->started = true;
 	l->exit = RV_LOOP_SIGNAL;
 	if (l->sigfd >= 0) {
 		arm_signal(l);
@@ -384,32 +394,53 @@ enum rv_loop_exit rv_loop_run(struct rv_loop *l)
 		rv_loop_arm(l, &l->watchdog_timer, on_watchdog, l->now_ns + l->p.watchdog_ns);
 	}
 	rv_loop_notify(l, RV_LOOP_READY, "%s running", l->role->name);
-	while (!l->done) {
-		uint64_t next = rv_wheel_next_ns(l->wheel, l->now_ns);
-		uint64_t wait_ns = next == UINT64_MAX ? UINT64_MAX
-				   : next > l->now_ns ? next - l->now_ns
-						      : 0;
-		int n = rv_ctlring_wait(l->ring, cqes, CQE_BATCH, wait_ns);
+}
 
-		l->now_ns = rv_now_ns();
-		if (n < 0 && n != -EINTR) {
-			rv_warn(n, "control ring wait");
-			l->exit = RV_LOOP_FAILED;
-			break;
-		}
-		for (int i = 0; i < n && !l->done; i++) {
-			dispatch(l, &cqes[i]);
-		}
-		run_timers(l);
-		if (l->zombies) {
-			rv_chans_reap(l);
-		}
-		schedule_reclaim(l);
-		if (l->stopping && l->num_chans == 0) {
-			l->done = true;
-		}
+bool rv_loop_step(struct rv_loop *l, enum rv_loop_exit *out_exit)
+{
+	struct rv_ctlring_cqe cqes[CQE_BATCH];
+	uint64_t next, wait_ns;
+	int n;
+
+	if (!l->started) {
+		start(l);
 	}
-	return l->exit;
+	if (l->done) {
+		goto out;
+	}
+	next = rv_wheel_next_ns(l->wheel, l->now_ns);
+	wait_ns = next == UINT64_MAX ? UINT64_MAX : next > l->now_ns ? next - l->now_ns : 0;
+	n = rv_ctlring_wait(l->ring, cqes, CQE_BATCH, wait_ns);
+	l->now_ns = now(l);
+	if (n < 0 && n != -EINTR) {
+		rv_warn(n, "control ring wait");
+		l->exit = RV_LOOP_FAILED;
+		l->done = true;
+		goto out;
+	}
+	for (int i = 0; i < n && !l->done; i++) {
+		dispatch(l, &cqes[i]);
+	}
+	run_timers(l);
+	if (l->zombies) {
+		rv_chans_reap(l);
+	}
+	schedule_reclaim(l);
+	if (l->stopping && l->num_chans == 0) {
+		l->done = true;
+	}
+out:
+	*out_exit = l->exit;
+	return !l->done;
+}
+
+enum rv_loop_exit rv_loop_run(struct rv_loop *l)
+{
+	enum rv_loop_exit ex;
+
+	while (rv_loop_step(l, &ex)) {
+	}
+	return ex;
 }
 
 void rv_loop_free(struct rv_loop *l)

@@ -29,6 +29,7 @@
 #ifndef RV_TLS_LOOP_H
 #define RV_TLS_LOOP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,6 +76,11 @@ struct rv_loop_params {
 	void *ctx; /* for load_config and notify */
 	/* watchdog_ns: send RV_LOOP_WATCHDOG this often (0: never). */
 	uint64_t watchdog_ns;
+	/* now_ns is the loop's clock, read once per turn (NULL: rv_now_ns,
+	 * the monotonic clock; what the commands use). Tests pass a virtual
+	 * clock so that timeouts fire when the test says, not after real
+	 * waits; it must never go backwards. Called with |ctx|. */
+	uint64_t (*now_ns)(void *ctx);
 };
 
 enum rv_loop_exit {
@@ -92,6 +98,15 @@ int rv_loop_new(struct rv_loop **out, const struct rv_loop_params *p, char *err,
 
 /* rv_loop_run runs until a signal or (client) a terminal failure. */
 enum rv_loop_exit rv_loop_run(struct rv_loop *l);
+
+/* rv_loop_step runs one turn of rv_loop_run: wait on the ring for
+ * completions or the next timer, dispatch them, run the timers that are
+ * due (the first call also does rv_loop_run's start-up). Returns true while
+ * the loop goes on; false once it is done, with *out_exit what rv_loop_run
+ * would return. rv_loop_run is this in a loop; tests call it directly to
+ * interleave the loop with a peer played on the same thread. Do not mix
+ * with rv_loop_run, nor call again after it returned false. */
+bool rv_loop_step(struct rv_loop *l, enum rv_loop_exit *out_exit);
 
 /* rv_loop_free closes every connection, releases every session (retired
  * through QSBR; the caller frees the QSBR domain after stopping the data
