@@ -22,7 +22,7 @@ enum {
 struct op {
 	enum fake_op kind;
 	int fd;
-	void *buf;	   /* recv, read */
+	void *buf;	  /* recv, read */
 	const void *cbuf; /* send */
 	size_t len;
 	struct sockaddr_storage sa;
@@ -40,6 +40,8 @@ struct rule {
 };
 
 struct rv_ctlring {
+	struct rv_ctlring *next; /* live rings */
+	uint64_t wake_ns;	 /* when the last idle wait would have ended */
 	unsigned max_ops;
 	struct op *ops; /* in flight, in submission order */
 	size_t num_ops;
@@ -57,6 +59,7 @@ struct rv_ctlring {
 
 static uint64_t clock_ns = 1000ull * 1000000000ull;
 static struct rv_ctlring *last_ring;
+static struct rv_ctlring *rings; /* every live ring */
 static unsigned live_rings;
 
 uint64_t fake_clock_ns(void *ctx)
@@ -97,6 +100,9 @@ int rv_ctlring_new(struct rv_ctlring **out, unsigned entries)
 		return -ENOMEM;
 	}
 	r->settle_ms = DEFAULT_SETTLE_MS;
+	r->wake_ns = UINT64_MAX;
+	r->next = rings;
+	rings = r;
 	for (size_t i = 0; i < MAX_LISTENERS; i++) {
 		r->accepted[i].listen_fd = -1;
 	}
@@ -115,6 +121,12 @@ void rv_ctlring_free(struct rv_ctlring *r)
 	 * completions are never seen. */
 	if (last_ring == r) {
 		last_ring = NULL;
+	}
+	for (struct rv_ctlring **p = &rings; *p; p = &(*p)->next) {
+		if (*p == r) {
+			*p = r->next;
+			break;
+		}
 	}
 	live_rings--;
 	free(r->ops);
@@ -227,7 +239,8 @@ static void complete(struct rv_ctlring *r, const struct op *o, int32_t res)
 static struct rule *find_rule(struct rule *rules, enum fake_op kind, int fd)
 {
 	for (size_t i = 0; i < MAX_RULES; i++) {
-		if (rules[i].used && rules[i].kind == kind && (rules[i].fd < 0 || rules[i].fd == fd)) {
+		if (rules[i].used && rules[i].kind == kind &&
+		    (rules[i].fd < 0 || rules[i].fd == fd)) {
 			return &rules[i];
 		}
 	}
@@ -238,7 +251,8 @@ static void add_rule(struct rule *rules, enum fake_op kind, int fd, int32_t res)
 {
 	for (size_t i = 0; i < MAX_RULES; i++) {
 		if (!rules[i].used) {
-			rules[i] = (struct rule){ .used = true, .kind = kind, .fd = fd, .res = res };
+			rules[i] =
+				(struct rule){ .used = true, .kind = kind, .fd = fd, .res = res };
 			return;
 		}
 	}
@@ -420,16 +434,36 @@ int rv_ctlring_wait(struct rv_ctlring *r, struct rv_ctlring_cqe *out, unsigned m
 		settle(r);
 		progress(r);
 	}
-	if (r->cq_len == 0 && timeout_ns != 0 && timeout_ns != UINT64_MAX) {
-		/* Nothing will happen by itself: the wait's time passes. */
-		clock_ns += timeout_ns;
-		progress(r);
-	}
+	/* Nothing ready: the real ring would sleep until |timeout_ns|. Time
+	 * stands still here; fake_clock_idle_advance lets it pass once every
+	 * ring is idle. */
+	r->wake_ns =
+		r->cq_len == 0 && timeout_ns != UINT64_MAX ? clock_ns + timeout_ns : UINT64_MAX;
 	n = r->cq_len < max ? r->cq_len : max;
 	memcpy(out, r->cq, n * sizeof(*out));
 	memmove(r->cq, r->cq + n, (r->cq_len - n) * sizeof(*r->cq));
 	r->cq_len -= n;
 	return (int)n;
+}
+
+bool fake_clock_idle_advance(void)
+{
+	uint64_t wake = UINT64_MAX;
+
+	for (struct rv_ctlring *r = rings; r; r = r->next) {
+		progress(r);
+		if (r->cq_len > 0 || r->wake_ns <= clock_ns) {
+			return false; /* this one has work now */
+		}
+		if (r->wake_ns < wake) {
+			wake = r->wake_ns;
+		}
+	}
+	if (wake == UINT64_MAX) {
+		return false;
+	}
+	clock_ns = wake;
+	return true;
 }
 
 /* ---- the test's controls ------------------------------------------------ */
@@ -463,7 +497,8 @@ size_t fake_ctlring_in_flight(const struct rv_ctlring *r, enum fake_op op, int f
 	size_t n = 0;
 
 	for (size_t i = 0; i < r->num_ops; i++) {
-		if ((op == FAKE_NUM_OPS || r->ops[i].kind == op) && (fd < 0 || r->ops[i].fd == fd)) {
+		if ((op == FAKE_NUM_OPS || r->ops[i].kind == op) &&
+		    (fd < 0 || r->ops[i].fd == fd)) {
 			n++;
 		}
 	}

@@ -18,18 +18,23 @@
  * a blocked one) and itself with their number or -ENOENT.
  *
  * Time is virtual: one clock for the whole process (fake_clock_ns, to be
- * passed as rv_loop_params.now_ns). A wait that finds nothing ready first
- * gives the kernel up to settle_ms of real time to deliver loopback traffic
- * (poll on the fds in flight), then lets its timeout pass on the virtual
- * clock at once; rv_ctlring_timeout completes once the virtual clock reaches
- * it. So the loop's timers (handshake timeout, linger, keepalives) fire in
- * a few microseconds of real time, and only when the test lets time pass.
+ * passed as rv_loop_params.now_ns), and it moves only when the test says:
+ * fake_clock_advance, or fake_clock_idle_advance, which jumps to the
+ * earliest time a ring's last wait would have slept until, but only when
+ * no ring has anything ready (so with two loops on one thread, neither
+ * times out while the other has yet to answer). A wait that finds nothing
+ * ready gives the kernel up to settle_ms of real time to deliver loopback
+ * traffic (poll on the fds in flight) and returns 0; rv_ctlring_timeout
+ * completes once the clock reaches it. So the loop's timers (handshake
+ * timeout, linger, keepalives) fire in microseconds of real time, and only
+ * when the test lets time pass.
  *
  * Single-threaded, like the real ring.
  */
 #ifndef RV_TEST_FAKE_CTLRING_H
 #define RV_TEST_FAKE_CTLRING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +55,12 @@ enum fake_op {
  * It starts at 1000 s. */
 uint64_t fake_clock_ns(void *ctx);
 void fake_clock_advance(uint64_t ns);
+
+/* fake_clock_idle_advance: when no live ring has a completion ready or a
+ * wait that is already due, moves the clock to the earliest end of their
+ * last waits (the next loop timer) and returns true; else false. Call it
+ * after stepping every loop once. */
+bool fake_clock_idle_advance(void);
 
 /* fake_ctlring_last returns the ring rv_ctlring_new made last (NULL: none,
  * or it was freed); fake_ctlring_live counts rings not yet freed. */

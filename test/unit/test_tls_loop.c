@@ -12,6 +12,9 @@
  * the middle of the handshake, EOF while running, send error, handshake
  * timeout, a peer that stops reading (output cap), a malformed control
  * message, and the server stopping (SIGTERM) with a client connected.
+ * A real client loop (dial.c) on its own fake ring covers the client role
+ * up to the tunnel, which needs a data plane: connect errors with backoff,
+ * and giving up with the network or TLS exit code.
  *
  * "Released" is asserted the same way after each: the server's status says
  * no session, no connection, no half-open connection, no address in use,
@@ -64,22 +67,76 @@ enum {
 
 static struct t_pki pki;
 
-/* ---- the server: a real loop on the fake ring ---------------------------- */
+/* ---- loops: real ones on fake rings ------------------------------------- */
 
-static struct {
+/* struct tloop is one loop with the tables it borrows. */
+struct tloop {
 	struct rv_config cfg;
 	struct rv_qsbr *qsbr;
 	struct rv_demux *demux;
 	struct rv_loop *loop;
 	struct rv_ctlring *ring;
+	bool done;
+	enum rv_loop_exit exit;
+};
+
+static void tloop_step(struct tloop *t)
+{
+	if (t->loop && !t->done) {
+		t->done = !rv_loop_step(t->loop, &t->exit);
+	}
+}
+
+/* tloop_new validates t->cfg and creates its loop (on the fake ring, on
+ * the fake clock), taking |pool| (server). */
+static void tloop_new(struct tloop *t, struct rv_ippool *pool, int sigfd, unsigned max_attempts)
+{
+	struct rv_loop_params lp;
+	enum rv_tls_ctx_fail fail;
+	struct rv_tls_ctx *tls;
+	char err[256];
+
+	cr_assert_eq(rv_config_validate(&t->cfg, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(rv_tls_ctx_from_config(&tls, &t->cfg, &fail, err, sizeof(err)), 0, "%s", err);
+	t->qsbr = rv_qsbr_new(4);
+	t->demux =
+		t->qsbr ? rv_demux_new(t->cfg.max_clients ? t->cfg.max_clients : 4, t->qsbr) : NULL;
+	cr_assert_not_null(t->demux);
+	memset(&lp, 0, sizeof(lp));
+	lp.cfg = &t->cfg;
+	lp.tls = tls;
+	lp.demux = t->demux;
+	lp.qsbr = t->qsbr;
+	lp.pool = pool;
+	lp.sigfd = sigfd;
+	lp.max_attempts = max_attempts;
+	lp.now_ns = fake_clock_ns;
+	cr_assert_eq(rv_loop_new(&t->loop, &lp, err, sizeof(err)), 0, "%s", err);
+	t->ring = fake_ctlring_last();
+	cr_assert_not_null(t->ring, "the loop did not create its ring through the fake");
+}
+
+static void tloop_free(struct tloop *t)
+{
+	rv_loop_free(t->loop);
+	t->loop = NULL;
+	t->ring = NULL;
+	rv_qsbr_free(t->qsbr);
+	t->qsbr = NULL;
+	rv_demux_free(t->demux);
+	t->demux = NULL;
+}
+
+/* ---- the server loop ---------------------------------------------------- */
+
+static struct {
+	struct tloop t;
 	int sigfd;
 	int listen_fd;
 	uint16_t port;
-	bool done;
-	enum rv_loop_exit exit;
-	int base_fds;	   /* fds with the server running and no client */
-	size_t base_ops;   /* ring operations in flight then (the loop's own) */
-	int pre_fds;	   /* fds before the server started */
+	int base_fds;	 /* fds with the server running and no client */
+	size_t base_ops; /* ring operations in flight then (the loop's own) */
+	int pre_fds;	 /* fds before the server started */
 } S;
 
 static int count_fds(void)
@@ -98,9 +155,7 @@ static int count_fds(void)
 
 static void srv_step(void)
 {
-	if (!S.done) {
-		S.done = !rv_loop_step(S.loop, &S.exit);
-	}
+	tloop_step(&S.t);
 }
 
 /* set sets config key |key| as a command-line override would. */
@@ -113,7 +168,7 @@ static void set(struct rv_config *c, const char *key, const char *value)
 
 static void srv_config(void)
 {
-	struct rv_config *c = &S.cfg;
+	struct rv_config *c = &S.t.cfg;
 
 	rv_config_defaults(c, RV_CONFIG_SERVER);
 	set(c, "ca", pki.ca_crt);
@@ -128,40 +183,23 @@ static void srv_config(void)
 	c->handshake_timeout_ms = 5000;
 }
 
-/* srv_start creates the loop from S.cfg and runs its start-up turn. */
+/* srv_start creates the loop from S.t.cfg and runs its start-up turn. */
 static void srv_start(void)
 {
-	struct rv_loop_params lp;
-	enum rv_tls_ctx_fail fail;
-	struct rv_tls_ctx *tls;
+	struct rv_config *c = &S.t.cfg;
 	struct rv_ippool *pool;
-	char err[256];
 	int fds[8];
 	size_t n;
 
 	S.pre_fds = count_fds();
-	cr_assert_eq(rv_config_validate(&S.cfg, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(rv_tls_ctx_from_config(&tls, &S.cfg, &fail, err, sizeof(err)), 0, "%s", err);
-	pool = rv_ippool_new(&S.cfg.pool4.addr, S.cfg.pool4.len, &S.cfg.pool6.addr,
-			     S.cfg.pool6.len, S.cfg.max_clients, NULL);
-	S.qsbr = rv_qsbr_new(4);
-	S.demux = S.qsbr ? rv_demux_new(S.cfg.max_clients, S.qsbr) : NULL;
-	cr_assert(pool && S.demux);
-	memset(&lp, 0, sizeof(lp));
-	lp.cfg = &S.cfg;
-	lp.tls = tls;
-	lp.demux = S.demux;
-	lp.qsbr = S.qsbr;
-	lp.pool = pool;
-	lp.sigfd = S.sigfd;
-	lp.now_ns = fake_clock_ns;
-	cr_assert_eq(rv_loop_new(&S.loop, &lp, err, sizeof(err)), 0, "%s", err);
-	S.ring = fake_ctlring_last();
-	cr_assert_not_null(S.ring, "the loop did not create its ring through the fake");
+	pool = rv_ippool_new(&c->pool4.addr, c->pool4.len, &c->pool6.addr, c->pool6.len,
+			     c->max_clients, NULL);
+	cr_assert_not_null(pool);
+	tloop_new(&S.t, pool, S.sigfd, 0);
 	srv_step();
 	/* The control listener is the accept on an IPv4 socket (the other is
 	 * the management socket). */
-	n = fake_ctlring_fds(S.ring, FAKE_ACCEPT, fds, 8);
+	n = fake_ctlring_fds(S.t.ring, FAKE_ACCEPT, fds, 8);
 	cr_assert_eq(n, 2, "accepts in flight: %zu", n);
 	S.listen_fd = -1;
 	for (size_t i = 0; i < n; i++) {
@@ -176,7 +214,30 @@ static void srv_start(void)
 	}
 	cr_assert_geq(S.listen_fd, 0);
 	S.base_fds = count_fds();
-	S.base_ops = fake_ctlring_in_flight(S.ring, FAKE_NUM_OPS, -1);
+	S.base_ops = fake_ctlring_in_flight(S.t.ring, FAKE_NUM_OPS, -1);
+}
+
+/* ---- a real client loop (dial.c), up to where it would configure a TUN --- */
+
+static struct tloop L;
+
+/* cl_start creates a client loop for server 127.0.0.1:|port| that trusts
+ * |ca| and gives up after |max_attempts|. Without a data plane it can go
+ * no further than the server's CONFIG (hostcfg.c needs the TUN), so only
+ * what happens before that is tested with it. */
+static void cl_start(uint16_t port, const char *ca, unsigned max_attempts)
+{
+	char server[64];
+
+	rv_config_defaults(&L.cfg, RV_CONFIG_CLIENT);
+	snprintf(server, sizeof(server), "127.0.0.1:%u", port);
+	set(&L.cfg, "server", server);
+	set(&L.cfg, "server_name", T_PKI_SERVER_NAME);
+	set(&L.cfg, "ca", ca);
+	set(&L.cfg, "cert", pki.client_crt[0]);
+	set(&L.cfg, "key", pki.client_key[0]);
+	L.cfg.status_socket[0] = '\0'; /* no management socket */
+	tloop_new(&L, NULL, -1, max_attempts);
 }
 
 /* ---- the client, played by the test ------------------------------------- */
@@ -371,8 +432,8 @@ static void cli_pump(struct tcli *c)
 	}
 	while (c->ctl) {
 		size_t got;
-		enum rv_tls_status st =
-			rv_tls_conn_read(c->tls, c->pbuf + c->plen, sizeof(c->pbuf) - c->plen, &got);
+		enum rv_tls_status st = rv_tls_conn_read(c->tls, c->pbuf + c->plen,
+							 sizeof(c->pbuf) - c->plen, &got);
 
 		if (st == RV_TLS_OK) {
 			c->plen += got;
@@ -415,17 +476,19 @@ static void turn(void)
 	if (!cli_paused) {
 		cli_pump(&C);
 	}
+	tloop_step(&L);
 	srv_step();
+	(void)fake_clock_idle_advance();
 }
 
 /* RUN_UNTIL turns client and server until |cond| holds, at most MAX_TURNS
- * times (a turn with nothing to do lets virtual time pass to the next
- * timer, at most 1 s: MAX_TURNS bounds the virtual time too). */
-#define RUN_UNTIL(cond)                                                        \
-	do {                                                                   \
-		for (int i_ = 0; i_ < MAX_TURNS && !(cond); i_++) {            \
-			turn();                                                \
-		}                                                              \
+ * times (a turn in which nobody had anything to do lets virtual time pass
+ * to the next timer, at most 1 s away: MAX_TURNS bounds virtual time too). */
+#define RUN_UNTIL(cond)                                                           \
+	do {                                                                      \
+		for (int i_ = 0; i_ < MAX_TURNS && !(cond); i_++) {               \
+			turn();                                                   \
+		}                                                                 \
 		cr_assert(cond, "not reached in %d turns: %s", MAX_TURNS, #cond); \
 	} while (0)
 
@@ -439,7 +502,7 @@ static void mgmt(const char *req, char *out, size_t cap)
 	bool eof = false;
 
 	cr_assert_geq(fd, 0);
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", S.cfg.status_socket);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", S.t.cfg.status_socket);
 	cr_assert_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0, "%s", strerror(errno));
 	cr_assert_eq(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
 	for (int i = 0; i < MAX_TURNS && !eof; i++) {
@@ -515,7 +578,7 @@ static uint64_t srv_kv(const char *key)
 static void bring_up(const char *crt, const char *key)
 {
 	static const struct want up[] = {
-		{ "sessions", 1 },     { "conns", 1 },	       { "handshaking", 0 },
+		{ "sessions", 1 },     { "conns", 1 },	      { "handshaking", 0 },
 		{ "pool4_in_use", 1 }, { "pool6_in_use", 1 },
 	};
 	const char *st;
@@ -542,8 +605,8 @@ static void assert_released(void)
 	const char *st = status();
 
 	cr_assert_eq(C.fd, -1, "close the client first");
-	for (int i = 0; i < 20 && (kv(st, "server ", "qsbr_pending") != 0 ||
-				   kv(st, "server ", "conns") != 0);
+	for (int i = 0;
+	     i < 20 && (kv(st, "server ", "qsbr_pending") != 0 || kv(st, "server ", "conns") != 0);
 	     i++) {
 		fake_clock_advance(200 * RV_NSEC_PER_MSEC);
 		srv_step();
@@ -551,13 +614,13 @@ static void assert_released(void)
 	}
 	assert_server(st, released, ARRAY_SIZE(released));
 	cr_assert_null(strstr(st, "\nsession "), "%s", st);
-	cr_assert_eq(rv_demux_count(S.demux), 0);
-	cr_assert_eq(fake_ctlring_in_flight(S.ring, FAKE_NUM_OPS, -1), S.base_ops,
+	cr_assert_eq(rv_demux_count(S.t.demux), 0);
+	cr_assert_eq(fake_ctlring_in_flight(S.t.ring, FAKE_NUM_OPS, -1), S.base_ops,
 		     "ring operations in flight: %zu, %zu before the client",
-		     fake_ctlring_in_flight(S.ring, FAKE_NUM_OPS, -1), S.base_ops);
+		     fake_ctlring_in_flight(S.t.ring, FAKE_NUM_OPS, -1), S.base_ops);
 	cr_assert_eq(count_fds(), S.base_fds, "fds: %d, %d before the client", count_fds(),
 		     S.base_fds);
-	cr_assert(!S.done);
+	cr_assert(!S.t.done);
 }
 
 /* ---- fixture ------------------------------------------------------------ */
@@ -565,6 +628,7 @@ static void assert_released(void)
 static void setup(void)
 {
 	memset(&S, 0, sizeof(S));
+	memset(&L, 0, sizeof(L));
 	S.sigfd = -1;
 	cli_paused = false;
 	C.fd = -1;
@@ -575,9 +639,8 @@ static void setup(void)
 static void teardown(void)
 {
 	cli_close(&C);
-	rv_loop_free(S.loop);
-	rv_qsbr_free(S.qsbr);
-	rv_demux_free(S.demux);
+	tloop_free(&L);
+	tloop_free(&S.t);
 	if (S.sigfd >= 0) {
 		close(S.sigfd);
 	}
@@ -626,10 +689,10 @@ Test(loop, lifecycle)
 Test(loop, accept_error_is_retried)
 {
 	srv_start();
-	fake_ctlring_inject(S.ring, FAKE_ACCEPT, S.listen_fd, -EMFILE);
+	fake_ctlring_inject(S.t.ring, FAKE_ACCEPT, S.listen_fd, -EMFILE);
 	srv_step();
-	cr_assert_eq(fake_ctlring_injected(S.ring), 1);
-	cr_assert_eq(fake_ctlring_in_flight(S.ring, FAKE_ACCEPT, S.listen_fd), 0,
+	cr_assert_eq(fake_ctlring_injected(S.t.ring), 1);
+	cr_assert_eq(fake_ctlring_in_flight(S.t.ring, FAKE_ACCEPT, S.listen_fd), 0,
 		     "re-armed at once instead of after a pause");
 	bring_up(pki.client_crt[0], pki.client_key[0]);
 	cr_assert_eq(srv_kv("accepted"), 1);
@@ -685,12 +748,12 @@ Test(loop, eof_mid_handshake)
 		srv_step();
 	}
 	cr_assert_eq(poll(&p, 1, 0), 1, "no server flight");
-	fd = fake_ctlring_last_accepted(S.ring, S.listen_fd);
-	cr_assert_eq(fake_ctlring_in_flight(S.ring, FAKE_RECV, fd), 1);
+	fd = fake_ctlring_last_accepted(S.t.ring, S.listen_fd);
+	cr_assert_eq(fake_ctlring_in_flight(S.t.ring, FAKE_RECV, fd), 1);
 	cr_assert_eq(srv_kv("handshaking"), 1);
-	fake_ctlring_inject(S.ring, FAKE_RECV, fd, 0);
+	fake_ctlring_inject(S.t.ring, FAKE_RECV, fd, 0);
 	srv_step();
-	cr_assert_eq(fake_ctlring_injected(S.ring), 1);
+	cr_assert_eq(fake_ctlring_injected(S.t.ring), 1);
 	cr_assert_eq(srv_kv("conns"), 0);
 	cr_assert_eq(srv_kv("handshake_failures"), 0, "an EOF is not a TLS failure");
 	cli_paused = false;
@@ -719,12 +782,12 @@ Test(loop, send_error_while_running)
 
 	srv_start();
 	bring_up(pki.client_crt[0], pki.client_key[0]);
-	fd = fake_ctlring_last_accepted(S.ring, S.listen_fd);
-	fake_ctlring_inject(S.ring, FAKE_SEND, fd, -ECONNRESET);
+	fd = fake_ctlring_last_accepted(S.t.ring, S.listen_fd);
+	fake_ctlring_inject(S.t.ring, FAKE_SEND, fd, -ECONNRESET);
 	fake_clock_advance((RV_CTL_MIN_REKEY_MS + 100) * RV_NSEC_PER_MSEC);
 	mgmt("rekey\n", reply, sizeof(reply));
 	cr_assert_str_eq(reply, "ok\nrekey started for 1 session(s)\n");
-	RUN_UNTIL(fake_ctlring_injected(S.ring) == 1);
+	RUN_UNTIL(fake_ctlring_injected(S.t.ring) == 1);
 	RUN_UNTIL(C.eof);
 	cr_assert_eq(rv_session_tx_epoch(rv_ctl_peer_session(C.ctl)), 1,
 		     "the KEY was sent despite the error");
@@ -739,17 +802,13 @@ Test(loop, handshake_timeout)
 	uint8_t b;
 	int fd;
 
-	S.cfg.handshake_timeout_ms = 2000;
+	S.t.cfg.handshake_timeout_ms = 2000;
 	srv_start();
 	fd = tcp_connect(); /* and say nothing */
-	for (int i = 0; i < MAX_TURNS && srv_kv("handshaking") != 1; i++) {
-		srv_step();
-	}
+	RUN_UNTIL(srv_kv("handshaking") == 1);
 	cr_assert_eq(srv_kv("conns"), 1);
 	/* Idle turns let virtual time run to the deadline and past it. */
-	for (int i = 0; i < MAX_TURNS && srv_kv("conns") != 0; i++) {
-		srv_step();
-	}
+	RUN_UNTIL(srv_kv("conns") == 0);
 	cr_assert_eq(srv_kv("conns"), 0);
 	cr_assert_eq(srv_kv("handshake_timeouts"), 1);
 	cr_assert_eq(recv(fd, &b, 1, MSG_DONTWAIT), 0, "the client was not disconnected");
@@ -764,15 +823,15 @@ Test(loop, handshake_timeout_is_not_early)
 	uint64_t t0;
 	int fd;
 
-	S.cfg.handshake_timeout_ms = 10000;
+	S.t.cfg.handshake_timeout_ms = 10000;
 	srv_start();
-	fake_ctlring_set_settle_ms(S.ring, 0);
+	fake_ctlring_set_settle_ms(S.t.ring, 0);
 	t0 = fake_clock_ns(NULL);
 	fd = tcp_connect();
-	for (int i = 0; i < 10 && fake_ctlring_last_accepted(S.ring, S.listen_fd) < 0; i++) {
+	for (int i = 0; i < 10 && fake_ctlring_last_accepted(S.t.ring, S.listen_fd) < 0; i++) {
 		srv_step();
 	}
-	cr_assert_geq(fake_ctlring_last_accepted(S.ring, S.listen_fd), 0);
+	cr_assert_geq(fake_ctlring_last_accepted(S.t.ring, S.listen_fd), 0);
 	fake_clock_advance(t0 + 9000 * RV_NSEC_PER_MSEC - fake_clock_ns(NULL));
 	srv_step();
 	cr_assert_eq(srv_kv("conns"), 1);
@@ -791,26 +850,26 @@ Test(loop, slow_reader_is_disconnected)
 {
 	int fd, turns = 0;
 
-	S.cfg.keepalive_ms = 1000;
-	S.cfg.dead_peer_ms = 3600 * 1000; /* silence is not what is tested */
+	S.t.cfg.keepalive_ms = 1000;
+	S.t.cfg.dead_peer_ms = 3600 * 1000; /* silence is not what is tested */
 	srv_start();
 	bring_up(pki.client_crt[0], pki.client_key[0]);
-	fd = fake_ctlring_last_accepted(S.ring, S.listen_fd);
-	fake_ctlring_hold(S.ring, FAKE_SEND, fd);
-	fake_ctlring_set_settle_ms(S.ring, 0);
+	fd = fake_ctlring_last_accepted(S.t.ring, S.listen_fd);
+	fake_ctlring_hold(S.t.ring, FAKE_SEND, fd);
+	fake_ctlring_set_settle_ms(S.t.ring, 0);
 	/* One keepalive (~30 bytes of TLS) per virtual second; 64 KiB is a
 	 * few thousand of them. The held send is cancelled when the
 	 * connection is cut. */
-	while (fake_ctlring_in_flight(S.ring, FAKE_NUM_OPS, fd) > 0 && turns < 20000) {
+	while (fake_ctlring_in_flight(S.t.ring, FAKE_NUM_OPS, fd) > 0 && turns < 20000) {
 		fake_clock_advance(RV_NSEC_PER_SEC);
 		srv_step();
 		turns++;
 	}
-	cr_assert_eq(fake_ctlring_in_flight(S.ring, FAKE_NUM_OPS, fd), 0,
+	cr_assert_eq(fake_ctlring_in_flight(S.t.ring, FAKE_NUM_OPS, fd), 0,
 		     "still connected after %d s of unread output", turns);
 	cr_assert_gt(turns, 1000, "cut after only %d keepalives", turns);
-	fake_ctlring_release(S.ring, FAKE_SEND, fd);
-	fake_ctlring_set_settle_ms(S.ring, 5);
+	fake_ctlring_release(S.t.ring, FAKE_SEND, fd);
+	fake_ctlring_set_settle_ms(S.t.ring, 5);
 	cr_assert_eq(srv_kv("slow_readers"), 1);
 	RUN_UNTIL(C.eof);
 	cli_close(&C);
@@ -849,17 +908,57 @@ Test(loop, server_stop_with_client_connected)
 	srv_start();
 	bring_up(pki.client_crt[0], pki.client_key[0]);
 	cr_assert_eq(kill(getpid(), SIGTERM), 0);
-	RUN_UNTIL(S.done);
-	cr_assert_eq(S.exit, RV_LOOP_SIGNAL);
+	RUN_UNTIL(S.t.done);
+	cr_assert_eq(S.t.exit, RV_LOOP_SIGNAL);
 	RUN_UNTIL(C.ctl_closed && C.eof);
 	cr_assert_eq(rv_ctl_peer_error_code(C.ctl), RV_CTL_CODE_SHUTDOWN, "client: %s",
 		     rv_ctl_peer_reason(C.ctl));
-	cr_assert_eq(rv_demux_count(S.demux), 0);
+	cr_assert_eq(rv_demux_count(S.t.demux), 0);
 	cli_close(&C);
-	rv_loop_free(S.loop);
-	S.loop = NULL;
+	tloop_free(&L);
+	rv_loop_free(S.t.loop);
+	S.t.loop = NULL;
 	cr_assert_eq(fake_ctlring_live(), 0, "the ring was not freed");
 	cr_assert_eq(count_fds(), S.pre_fds, "fds: %d, %d before the server", count_fds(),
 		     S.pre_fds);
-	cr_assert_neq(access(S.cfg.status_socket, F_OK), 0, "status socket left behind");
+	cr_assert_neq(access(S.t.cfg.status_socket, F_OK), 0, "status socket left behind");
+}
+
+/* ---- the client role ---------------------------------------------------- */
+
+/* A client loop whose connects fail retries with backoff (virtual time
+ * passes between attempts) and gives up after max_attempts with the
+ * network exit code, leaving no fd behind. */
+Test(loop, client_gives_up_after_connect_errors)
+{
+	int pre = count_fds();
+	uint64_t t0 = fake_clock_ns(NULL);
+
+	cl_start(9, pki.ca_crt, 3); /* nothing is dialled: every connect fails */
+	for (int i = 0; i < 3; i++) {
+		fake_ctlring_inject(L.ring, FAKE_CONNECT, -1, -ECONNREFUSED);
+	}
+	RUN_UNTIL(L.done);
+	cr_assert_eq(L.exit, RV_LOOP_GAVE_UP_NET);
+	cr_assert_eq(fake_ctlring_injected(L.ring), 3);
+	cr_assert_eq(fake_ctlring_completed(L.ring, FAKE_CONNECT), 3);
+	cr_assert_geq(fake_clock_ns(NULL) - t0, (uint64_t)L.cfg.reconnect_min_ms * RV_NSEC_PER_MSEC,
+		      "attempts not spaced by the backoff");
+	tloop_free(&L);
+	cr_assert_eq(count_fds(), pre);
+}
+
+/* A client loop that does not trust the server's CA: every attempt fails
+ * in the handshake, the client gives up with the TLS exit code, and the
+ * server counted each refusal and kept nothing. */
+Test(loop, client_gives_up_on_untrusted_server)
+{
+	srv_start();
+	cl_start(S.port, pki.other_ca_crt, 2);
+	RUN_UNTIL(L.done);
+	cr_assert_eq(L.exit, RV_LOOP_GAVE_UP_TLS);
+	cr_assert_eq(fake_ctlring_completed(L.ring, FAKE_CONNECT), 2);
+	tloop_free(&L);
+	RUN_UNTIL(srv_kv("handshake_failures") == 2);
+	assert_released();
 }
