@@ -106,7 +106,7 @@ OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || { echo "$OUT"; rvt_fail "reloa
 echo "$OUT"
 grep -q "^changed: log_level, route$" <<<"$OUT" || rvt_fail "reply does not list the changes"
 grep -q "^applied: routes, timers and DNS pushed to 2 running client(s)$" <<<"$OUT" || rvt_fail "reply: push"
-grep -q "^applied: log level 2$" <<<"$OUT" || rvt_fail "reply: log level"
+grep -q "^applied: log level info$" <<<"$OUT" || rvt_fail "reply: log level"
 for i in 1 2; do
 	ns=$(rvt_ns_name c$i)
 	rvt_wait_for 5 "client$i routes back" sh -c "ip -n $ns route show 10.50.0.0/24 | grep -q 'dev rvc' && ! ip -n $ns route show 10.60.0.0/24 | grep -q ." ||
