@@ -442,7 +442,46 @@ static const struct {
 			       "UDP sends (one may carry a GSO batch), per worker." },
 	[RV_CTR_KEEPALIVES] = { "ringvpn_worker_rx_keepalives_total",
 				"Data-channel keepalives received from peers, per worker." },
+	[RV_CTR_C2C_FORWARDED] = { "ringvpn_worker_c2c_forwarded_total",
+				   "Packets forwarded from one client's session to another's "
+				   "inside the data plane (client_to_client = internal), per "
+				   "worker." },
+	[RV_CTR_ZC_SENDS] = { "ringvpn_worker_zerocopy_sends_total",
+			      "Zero-copy UDP sends (SENDMSG_ZC), per worker." },
+	[RV_CTR_ZC_COPIED] = { "ringvpn_worker_zerocopy_copied_total",
+			       "Zero-copy sends the kernel reported it copied anyway, per "
+			       "worker." },
 };
+
+/* prom_gauges: one family per queue gauge of core/counters.h, named from
+ * its status key (q_tun_bufs_held -> ringvpn_worker_queue_tun_bufs_held);
+ * microsecond gauges are exported in seconds, Prometheus' base unit. */
+static void prom_gauges(struct rv_strbuf *o, const struct rv_status *st)
+{
+	for (int g = 0; g < RV_GAUGE_MAX; g++) {
+		const char *key = rv_gauge_name((enum rv_gauge)g) + 2; /* without "q_" */
+		size_t len = strlen(key);
+		bool us = len > 3 && strcmp(key + len - 3, "_us") == 0;
+		char name[96];
+
+		snprintf(name, sizeof(name), "ringvpn_worker_queue_%.*s%s",
+			 (int)(us ? len - 3 : len), key, us ? "_seconds" : "");
+		prom_head(o, name, "gauge",
+			  "Depth of a data-plane queue of each worker (the q_ gauges of "
+			  "`ringvpn status`; README, Latency under load).");
+		for (size_t i = 0; i < st->num_workers; i++) {
+			uint64_t v = st->workers[i].gauge[g];
+
+			if (us) {
+				rv_strbuf_printf(o,
+						 "%s{worker=\"%zu\"} %" PRIu64 ".%06" PRIu64 "\n",
+						 name, i, v / 1000000, v % 1000000);
+			} else {
+				rv_strbuf_printf(o, "%s{worker=\"%zu\"} %" PRIu64 "\n", name, i, v);
+			}
+		}
+	}
+}
 
 static void prom_workers(struct rv_strbuf *o, const struct rv_status *st)
 {
@@ -467,6 +506,7 @@ static void prom_workers(struct rv_strbuf *o, const struct rv_status *st)
 					 st->workers[i].drop[d]);
 		}
 	}
+	prom_gauges(o, st);
 }
 
 static void prom_session_family(struct rv_strbuf *o, const struct rv_status *st, const char *name,
@@ -610,17 +650,6 @@ void rv_status_render_prometheus(struct rv_strbuf *o, const struct rv_status *st
 			 "ringvpn_reloads_total{result=\"applied\"} %" PRIu64 "\n"
 			 "ringvpn_reloads_total{result=\"refused\"} %" PRIu64 "\n",
 			 st->reloads, st->reload_failures);
-	prom_head(o, "ringvpn_worker_queue", "gauge",
-		  "Depth of each data-plane queue per worker (q_* in the key=value status).");
-	for (size_t i = 0; i < st->num_workers; i++) {
-		for (int q = 0; q < RV_GAUGE_MAX; q++) {
-			rv_strbuf_printf(o,
-					 "ringvpn_worker_queue{worker=\"%zu\",queue=\"%s\"} "
-					 "%" PRIu64 "\n",
-					 i, rv_gauge_name((enum rv_gauge)q) + 2,
-					 st->workers[i].gauge[q]);
-		}
-	}
 	if (st->have_cert_expiry) {
 		prom_head(o, "ringvpn_certificate_time_to_expiry_seconds", "gauge",
 			  "Seconds until a certificate expires (negative: expired): own is "

@@ -26,6 +26,8 @@
 #   MAX_SECONDS  hard budget for the whole run; remaining tests are skipped
 #                (and marked NA) once it is spent (default: 3x the estimate)
 #   RV_BUILD     ringvpn build dir (default /work/main/build/perf-release)
+#   RV_BASE_BIN  a second ringvpn binary (an older commit) measured as the VPN
+#                id "rv-base" (offloads on), for before/after in one run
 #   OUT          output directory (default perf/results/<timestamp>)
 #
 # Output: $OUT/raw.tsv (every measurement), $OUT/results.tsv (medians, one row
@@ -77,6 +79,7 @@ vpn_label() {
 	nebula) echo "Nebula 1.6" ;;
 	rv-off) echo "ringvpn offloads off" ;;
 	rv-on) echo "ringvpn offloads on" ;;
+	rv-base) echo "ringvpn baseline ${RV_BASE_LABEL:-} offloads on" ;;
 	*) echo "$1" ;;
 	esac
 }
@@ -90,6 +93,10 @@ vpn_check() {
 	ovpn) vpn_ovpn_check ;;
 	nebula) vpn_nebula_check ;;
 	rv-off | rv-on) vpn_ringvpn_check ;;
+	rv-base)
+		[ -x "${RV_BASE_BIN:-}" ] || { echo "RV_BASE_BIN is not set to a ringvpn binary"; return 1; }
+		RV_BIN=$RV_BASE_BIN RV_MODE=cli vpn_ringvpn_check
+		;;
 	*) echo "unknown VPN id '$1'"; return 1 ;;
 	esac
 }
@@ -106,6 +113,7 @@ vpn_start() {
 	nebula) vpn_nebula_start "$dir" ;;
 	rv-off) vpn_ringvpn_start "$dir" 0 ;;
 	rv-on) vpn_ringvpn_start "$dir" 1 ;;
+	rv-base) RV_BIN=$RV_BASE_BIN RV_MODE=cli vpn_ringvpn_start "$dir" 1 ;;
 	esac
 }
 
@@ -115,7 +123,7 @@ vpn_stop() {
 	wg | wgo) vpn_wg_stop ;;
 	ovpn) vpn_ovpn_stop ;;
 	nebula) vpn_nebula_stop ;;
-	rv-off | rv-on) vpn_ringvpn_stop ;;
+	rv-off | rv-on | rv-base) vpn_ringvpn_stop ;;
 	esac
 }
 

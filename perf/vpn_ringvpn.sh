@@ -14,8 +14,8 @@
 #            static session pair, for when the control plane is not there.
 #
 # Binaries: RV_BUILD (default /work/main/build/perf-release, CMAKE_BUILD_TYPE=Release).
-# RV_SECCOMP=no runs the cli mode without the seccomp filter (default yes), to
-# measure what the filter costs side by side.
+# RV_SECCOMP=no runs the cli mode without the seccomp filter (default: the
+# binary's, on), to measure what the filter costs side by side.
 
 RV_SRC=${RV_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 RV_BUILD=${RV_BUILD:-/work/main/build/perf-release}
@@ -123,8 +123,11 @@ pin_workers = $([ "${RV_PIN:-0}" = 1 ] && echo yes || echo no)
 offload_tun = $yn
 offload_gso = $yn
 offload_gro = $yn
-log_level = info
-seccomp = ${RV_SECCOMP:-yes}"
+log_level = info"
+	# Only when asked for (the default is on): a binary from before the
+	# sandbox existed refuses the key.
+	[ -n "${RV_SECCOMP:-}" ] && common+="
+seccomp = $RV_SECCOMP"
 	# Only when asked for: a binary from before zerocopy existed refuses the key.
 	[ -n "${RV_ZEROCOPY:-}" ] && common+="
 zerocopy = $RV_ZEROCOPY"

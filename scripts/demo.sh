@@ -28,7 +28,7 @@ if [ "$INSTALL" = 1 ]; then
 	bash scripts/install-deps.sh || exit 1
 fi
 cmake -S . -B build/demo -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || exit 1
-cmake --build build/demo -j"$(nproc)" --target ringvpn >/dev/null || exit 1
+cmake --build build/demo -j"$(nproc)" --target ringvpn rvt_ctl_probe >/dev/null || exit 1
 
 export RV_SRC="$SRC" RV_BUILD="$SRC/build/demo" RV_BIN="$SRC/build/demo/cli/ringvpn"
 . "$SRC/test/integ/lib.sh"

@@ -1,7 +1,8 @@
 /*
  * admit.c — the server role of the control loop: listen, admit half-open
  * connections fairly, authenticate, keep one session per certificate name,
- * and end sessions on an operator's kick or a revocation.
+ * and end sessions on an operator's kick or a revocation. Applying a
+ * reloaded configuration is in srvconf.c, the lease file in leasefile.c.
  *
  * Admission. Every accepted connection is registered in core/admit.h by
  * its source (an IPv4 address or an IPv6 /64) until its TLS handshake
@@ -26,10 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/admit.h"
@@ -48,6 +46,8 @@
 #include "tls/conn.h"
 #include "tls/ctl_server.h"
 #include "tls/internal.h"
+#include "tls/leasefile.h"
+#include "tls/server_side.h"
 #include "uring/dataplane.h"
 
 enum {
@@ -56,26 +56,9 @@ enum {
 	LEASE_FLUSH_NS = 100 * RV_NSEC_PER_MSEC,
 };
 
-struct rv_server_side {
-	int listen_fd;
-	bool accept_armed;
-	struct rv_ltimer accept_retry;
-	struct rv_admit *admit;
-	struct rv_nametab *names;
-	struct rv_leases *leases;
-	struct rv_ltimer lease_timer;
-	int lease_fd;
-	size_t lease_lines; /* lines in the lease file */
-	/* counters for status */
-	uint64_t accepted, hs_ok, hs_failed, evicted, replaced, kicked, revoked, rate_limited;
-	uint64_t hs_buckets[RV_STATUS_HS_BUCKETS];
-	double hs_sum;
-	uint64_t hs_count;
-};
-
 static struct rv_server_side *side(const struct rv_loop *l)
 {
-	return l->role_state;
+	return rv_server_side_of(l);
 }
 
 /* ---- upcalls of the control peers -------------------------------------- */
@@ -383,10 +366,8 @@ static void server_closing(struct rv_loop *l, struct rv_chan *c)
 		c->peer_str, c->reason[0] ? c->reason : rv_ctl_peer_reason(c->ctl));
 }
 
-/* reserve_fixed reserves every fixed address of |cfg| in |pool|, so that the
- * pool hands them to nobody else. */
-static int reserve_fixed(const struct rv_config *cfg, struct rv_ippool *pool, char *err,
-			 size_t err_len)
+int rv_server_reserve_fixed(const struct rv_config *cfg, struct rv_ippool *pool, char *err,
+			    size_t err_len)
 {
 	for (size_t i = 0; i < cfg->num_fixed; i++) {
 		const struct rv_config_fixed *f = &cfg->fixed[i];
@@ -404,129 +385,15 @@ static int reserve_fixed(const struct rv_config *cfg, struct rv_ippool *pool, ch
 	return 0;
 }
 
-/* ---- the lease file ----------------------------------------------------
- *
- * A journal (core/lease.h): every 100 ms the grants and releases since the
- * last write are appended (so a kill -9 loses at most that much), and when
- * the file has grown to twice the table it is rewritten as a snapshot. The
- * file is opened once at start, before the privilege drop, and rewritten
- * in place (truncate, write, fsync): the directory need not be writable
- * for the service user, at the price of a short window in which a crash
- * leaves a partial snapshot (the addresses of that moment are then given
- * out afresh). */
-
-static void lease_write(struct rv_loop *l, const struct rv_strbuf *text, bool snapshot)
-{
-	struct rv_server_side *s = side(l);
-	size_t off = 0;
-
-	if (snapshot && ftruncate(s->lease_fd, 0) != 0) {
-		goto err;
-	}
-	while (off < text->len) {
-		ssize_t w = write(s->lease_fd, text->p + off, text->len - off);
-
-		if (w < 0 && errno == EINTR) {
-			continue;
-		}
-		if (w <= 0) {
-			goto err;
-		}
-		off += (size_t)w;
-	}
-	if (snapshot) {
-		(void)fdatasync(s->lease_fd);
-	}
-	return;
-err:
-	rv_warnx_rl("cannot write the lease file %s: %s (clients may get other addresses after "
-		    "a restart)",
-		    l->cfg->lease_file, strerror(errno));
-}
-
-static void lease_snapshot(struct rv_loop *l)
-{
-	struct rv_server_side *s = side(l);
-	struct rv_strbuf text = { 0 };
-
-	rv_leases_save(s->leases, &text, l->now_ns, (int64_t)time(NULL));
-	lease_write(l, &text, true);
-	s->lease_lines = rv_leases_count(s->leases);
-	rv_strbuf_free(&text);
-}
-
-static void flush_leases(struct rv_loop *l)
-{
-	struct rv_server_side *s = side(l);
-	struct rv_lease_event ev[256];
-	struct rv_strbuf text = { 0 };
-	int64_t now_wall = (int64_t)time(NULL);
-	bool overflow = false, more = true;
-	size_t n;
-
-	if (s->lease_fd < 0) {
-		return;
-	}
-	while (more) {
-		n = rv_leases_take_events(s->leases, ev, sizeof(ev) / sizeof(ev[0]), &overflow);
-		for (size_t i = 0; i < n; i++) {
-			rv_leases_journal_line(&text, &ev[i], l->now_ns, now_wall);
-		}
-		s->lease_lines += n;
-		more = n == sizeof(ev) / sizeof(ev[0]);
-	}
-	if (overflow || s->lease_lines > 2 * rv_leases_count(s->leases) + 1024) {
-		lease_snapshot(l);
-	} else if (text.len) {
-		lease_write(l, &text, false);
-	}
-	rv_strbuf_free(&text);
-}
+/* ---- the lease file (tls/leasefile.h) ----------------------------------- */
 
 static void on_lease_timer(struct rv_loop *l, struct rv_ltimer *lt)
 {
-	flush_leases(l);
+	rv_leasefile_flush(side(l)->lease_file, l->now_ns);
 	rv_loop_arm(l, lt, on_lease_timer, l->now_ns + LEASE_FLUSH_NS);
 }
 
-/* open_leases replays the lease file into the table and keeps it open for
- * the journal. */
-static void open_leases(struct rv_loop *l)
-{
-	struct rv_server_side *s = side(l);
-	struct rv_strbuf text = { .max = 64 * 1024 * 1024 };
-	struct stat st;
-	char buf[65536];
-	size_t bad = 0;
-	ssize_t n;
-	int loaded;
-
-	if (!l->cfg->lease_file[0]) {
-		return;
-	}
-	s->lease_fd = open(l->cfg->lease_file, O_RDWR | O_CREAT | O_CLOEXEC | O_APPEND, 0600);
-	if (s->lease_fd < 0) {
-		rv_warn(errno,
-			"cannot open the lease file %s (addresses are remembered in memory "
-			"only)",
-			l->cfg->lease_file);
-		return;
-	}
-	while ((n = read(s->lease_fd, buf, sizeof(buf))) > 0) {
-		rv_strbuf_append(&text, buf, (size_t)n);
-	}
-	if (fstat(s->lease_fd, &st) != 0) {
-		st.st_mtime = time(NULL);
-	}
-	loaded = rv_leases_load(s->leases, rv_strbuf_str(&text), text.len, l->now_ns,
-				(int64_t)time(NULL), (int64_t)st.st_mtime, &bad);
-	rv_info("lease file %s: %d address lease(s) remembered%s", l->cfg->lease_file, loaded,
-		bad ? " (malformed lines skipped)" : "");
-	rv_strbuf_free(&text);
-	lease_snapshot(l);
-}
-
-static struct rv_admit_limits admit_limits(const struct rv_config *cfg)
+struct rv_admit_limits rv_server_admit_limits(const struct rv_config *cfg)
 {
 	struct rv_admit_limits lim = { .max_total = cfg->max_handshaking };
 
@@ -539,7 +406,7 @@ static struct rv_admit_limits admit_limits(const struct rv_config *cfg)
 
 static int server_start(struct rv_loop *l, char *err, size_t err_len)
 {
-	struct rv_admit_limits lim = admit_limits(l->cfg);
+	struct rv_admit_limits lim = rv_server_admit_limits(l->cfg);
 	struct rv_server_side *s = calloc(1, sizeof(*s));
 	int ret;
 
@@ -548,7 +415,6 @@ static int server_start(struct rv_loop *l, char *err, size_t err_len)
 		return -ENOMEM;
 	}
 	s->listen_fd = -1;
-	s->lease_fd = -1;
 	l->role_state = s;
 	s->admit = rv_admit_new(&lim);
 	s->names = rv_nametab_new(l->cfg->max_clients);
@@ -558,12 +424,14 @@ static int server_start(struct rv_loop *l, char *err, size_t err_len)
 		snprintf(err, err_len, "out of memory");
 		return -ENOMEM;
 	}
-	ret = reserve_fixed(l->cfg, l->env.pool, err, err_len);
+	ret = rv_server_reserve_fixed(l->cfg, l->env.pool, err, err_len);
 	if (ret) {
 		return ret;
 	}
 	l->env.leases = s->leases;
-	open_leases(l);
+	if (l->cfg->lease_file[0]) {
+		s->lease_file = rv_leasefile_open(s->leases, l->cfg->lease_file, l->now_ns);
+	}
 	rv_loop_arm(l, &s->lease_timer, on_lease_timer, l->now_ns + LEASE_FLUSH_NS);
 	l->env.data_port = l->dp ? rv_dataplane_port(l->dp) : l->cfg->data_port;
 	l->env.send_keepalive = up_send_keepalive;
@@ -593,10 +461,7 @@ static void server_free(struct rv_loop *l)
 	if (!s) {
 		return;
 	}
-	if (s->leases && s->lease_fd >= 0) {
-		flush_leases(l);
-		close(s->lease_fd);
-	}
+	rv_leasefile_close(s->lease_file, l->now_ns);
 	if (s->listen_fd >= 0) {
 		close(s->listen_fd);
 	}
@@ -708,136 +573,4 @@ unsigned rv_server_reverify(struct rv_loop *l)
 		n++;
 	}
 	return n;
-}
-
-/* ---- reload ------------------------------------------------------------ */
-
-/* fixed_moved: has |name|'s fixed address of |family| changed in |next|
- * (added, removed or different) compared with what the session holds? */
-static bool fixed_moved(const struct rv_config *next, const char *name,
-			const struct rv_ip_addr *held)
-{
-	const struct rv_config_fixed *f = rv_config_find_fixed(next, name);
-	const struct rv_ip_addr *want;
-
-	if (!held->family) {
-		return false;
-	}
-	want = !f ? NULL : held->family == AF_INET ? &f->v4 : &f->v6;
-	return want && want->family && !rv_ip_addr_equal(want, held);
-}
-
-static bool routes_or_timers_changed(const struct rv_config *a, const struct rv_config *b)
-{
-	return a->mtu != b->mtu || a->keepalive_ms != b->keepalive_ms ||
-	       a->dead_peer_ms != b->dead_peer_ms || a->rekey_ms != b->rekey_ms ||
-	       a->num_routes != b->num_routes ||
-	       memcmp(a->routes, b->routes, sizeof(a->routes[0]) * a->num_routes) != 0 ||
-	       a->num_push_dns != b->num_push_dns ||
-	       memcmp(a->push_dns, b->push_dns, sizeof(a->push_dns)) != 0 ||
-	       strcmp(a->push_domain, b->push_domain) != 0 ||
-	       rv_subnets_changed(a, b); /* other clients' subnets are pushed as routes */
-}
-
-int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_strbuf *log)
-{
-	struct rv_server_side *s = side(l);
-	const struct rv_config *cur = l->cfg;
-	struct rv_admit_limits lim = admit_limits(next);
-	struct rv_ippool *pool, *old;
-	unsigned ended = 0, pushed = 0;
-	char err[256];
-	struct rv_chan *c;
-	int ret;
-
-	/* The pools are rebuilt from the new file (sizes, prefixes, fixed
-	 * reservations); every live session takes its addresses in the new
-	 * pool, and the few that cannot (address outside the new pool, now
-	 * reserved for another name, or its own fixed address moved) end. */
-	pool = rv_ippool_new(next->pool4.addr.family ? &next->pool4.addr : NULL, next->pool4.len,
-			     next->pool6.addr.family ? &next->pool6.addr : NULL, next->pool6.len,
-			     next->max_clients, &ret);
-	if (!pool) {
-		rv_strbuf_printf(log, "refused: address pools: %s\n", strerror(-ret));
-		return ret;
-	}
-	ret = reserve_fixed(next, pool, err, sizeof(err));
-	if (ret) {
-		rv_ippool_free(pool);
-		rv_strbuf_printf(log, "refused: %s\n", err);
-		return ret;
-	}
-	rv_chans_foreach(l, i, c)
-	{
-		struct rv_session *sess;
-		const char *why = NULL;
-
-		if (!c->ctl || !(sess = rv_ctl_peer_session(c->ctl))) {
-			continue;
-		}
-		if (fixed_moved(next, c->name, rv_session_vaddr4(sess)) ||
-		    fixed_moved(next, c->name, rv_session_vaddr6(sess))) {
-			why = "its fixed address changed";
-		} else {
-			/* Claim under the new configuration's fixed table. */
-			l->env.cfg = next;
-			ret = rv_ctl_server_claim_addrs(c->ctl, pool);
-			l->env.cfg = cur;
-			if (ret) {
-				why = ret == -EACCES
-					      ? "its address is now reserved for another name"
-					      : "its address left the pool";
-			}
-		}
-		if (why) {
-			char reason[160];
-
-			snprintf(reason, sizeof(reason), "configuration reload: %s", why);
-			rv_info("client %s: ending the session: %s", c->name, reason);
-			/* Released now, into the old pool, before it is swapped. */
-			rv_server_end(l, c, RV_CTL_CODE_RECONFIG, reason);
-			ended++;
-		}
-	}
-	old = l->env.pool;
-	l->env.pool = pool;
-	rv_ippool_free(old);
-	if (ended) {
-		rv_strbuf_printf(log,
-				 "ended: %u session(s) whose address the new pools or fixed "
-				 "addresses took away\n",
-				 ended);
-	}
-	rv_subnets_apply(l, next, log);
-	rv_leases_set_lifetime(s->leases, (uint64_t)next->lease_time_ms * RV_NSEC_PER_MSEC);
-	ret = rv_admit_set_limits(s->admit, &lim);
-	if (ret == 0) {
-		struct rv_admit_entry *v;
-
-		while ((v = rv_admit_victim(s->admit)) != NULL) {
-			rv_admit_remove(s->admit, v);
-			rv_chan_close(l, container_of(v, struct rv_chan, admit));
-		}
-	}
-	if (routes_or_timers_changed(cur, next)) {
-		/* Push the new routes and timers to every running client
-		 * that can take an update; others get them on reconnect. */
-		const struct rv_config *saved = l->env.cfg;
-
-		l->env.cfg = next;
-		rv_chans_foreach(l, i, c)
-		{
-			if (c->ctl && rv_ctl_server_push_config(c->ctl, l->now_ns)) {
-				rv_chan_kick(l, c);
-				pushed++;
-			}
-		}
-		l->env.cfg = saved;
-		rv_strbuf_printf(log,
-				 "applied: routes, timers and DNS pushed to %u running "
-				 "client(s)\n",
-				 pushed);
-	}
-	rv_strbuf_printf(log, "applied: pools, fixed addresses and limits\n");
-	return 0;
 }

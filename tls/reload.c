@@ -26,6 +26,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/mgmt.h"
 #include "core/status.h"
 #include "core/strbuf.h"
 #include "tls/internal.h"
@@ -262,7 +263,8 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	}
 	if (next->log_level != l->cfg->log_level) {
 		rv_log_set_level((enum rv_log_level)next->log_level);
-		rv_strbuf_printf(log, "applied: log level %d\n", next->log_level);
+		rv_strbuf_printf(log, "applied: log level %s\n",
+				 rv_mgmt_level_name(next->log_level));
 	}
 	/* Everything that reads the configuration does so through env.cfg,
 	 * so one pointer swap applies timers, limits and routes to what

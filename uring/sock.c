@@ -18,40 +18,42 @@ static void set_bufsize(int fd, int opt_force, int opt, int bytes)
 	}
 }
 
-int rv_udp_open(uint16_t port, bool v6, int *out_fd)
+/* udp_bind opens a UDP socket bound to |port| on the wildcard address (IPv4,
+ * or dual-stack IPv6 when |v6|), with SO_REUSEPORT when |reuseport|. */
+static int udp_bind(uint16_t port, bool v6, bool reuseport, int *out_fd)
 {
 	int one = 1, zero = 0, fd, ret;
+	struct sockaddr_storage ss;
+	socklen_t len;
 
 	fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		return -errno;
 	}
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
 		goto err;
 	}
-	set_bufsize(fd, SO_RCVBUFFORCE, SO_RCVBUF, 8 << 20);
-	set_bufsize(fd, SO_SNDBUFFORCE, SO_SNDBUF, 8 << 20);
+	memset(&ss, 0, sizeof(ss));
 	if (v6) {
-		struct sockaddr_in6 a6;
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+
 		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) < 0) {
 			goto err;
 		}
-		memset(&a6, 0, sizeof(a6));
-		a6.sin6_family = AF_INET6;
-		a6.sin6_addr = in6addr_any;
-		a6.sin6_port = htons(port);
-		if (bind(fd, (struct sockaddr *)&a6, sizeof(a6)) < 0) {
-			goto err;
-		}
+		a6->sin6_family = AF_INET6;
+		a6->sin6_addr = in6addr_any;
+		a6->sin6_port = htons(port);
+		len = sizeof(*a6);
 	} else {
-		struct sockaddr_in a4;
-		memset(&a4, 0, sizeof(a4));
-		a4.sin_family = AF_INET;
-		a4.sin_addr.s_addr = htonl(INADDR_ANY);
-		a4.sin_port = htons(port);
-		if (bind(fd, (struct sockaddr *)&a4, sizeof(a4)) < 0) {
-			goto err;
-		}
+		struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+
+		a4->sin_family = AF_INET;
+		a4->sin_addr.s_addr = htonl(INADDR_ANY);
+		a4->sin_port = htons(port);
+		len = sizeof(*a4);
+	}
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
+		goto err;
 	}
 	*out_fd = fd;
 	return 0;
@@ -59,6 +61,38 @@ err:
 	ret = -errno;
 	close(fd);
 	return ret;
+}
+
+int rv_udp_open(uint16_t port, bool v6, int *out_fd)
+{
+	int fd, ret;
+
+	if (port == 0) {
+		/* The kernel picks an ephemeral port for a SO_REUSEPORT socket
+		 * among the ports other SO_REUSEPORT sockets of the same user
+		 * already hold: two clients started as root could share one
+		 * port, and each would then get half of the other's datagrams
+		 * (a live session that receives nothing). A socket without
+		 * SO_REUSEPORT only gets a port nobody holds: take that port,
+		 * let it go, and bind the real socket to it at once. */
+		ret = udp_bind(0, v6, false, &fd);
+		if (ret) {
+			return ret;
+		}
+		port = rv_udp_port(fd);
+		close(fd);
+		if (port == 0) {
+			return -EADDRNOTAVAIL;
+		}
+	}
+	ret = udp_bind(port, v6, true, &fd);
+	if (ret) {
+		return ret;
+	}
+	set_bufsize(fd, SO_RCVBUFFORCE, SO_RCVBUF, 8 << 20);
+	set_bufsize(fd, SO_SNDBUFFORCE, SO_SNDBUF, 8 << 20);
+	*out_fd = fd;
+	return 0;
 }
 
 uint16_t rv_udp_port(int fd)

@@ -20,8 +20,11 @@
 
 #include "core/session.h"
 
-/* rv_udp_open opens a UDP socket bound to |port| (0: ephemeral) on 0.0.0.0,
- * or on [::] dual-stack when |v6|, with SO_REUSEPORT and large buffers. */
+/* rv_udp_open opens a UDP socket bound to |port| on 0.0.0.0, or on [::]
+ * dual-stack when |v6|, with SO_REUSEPORT and large buffers. |port| 0 picks
+ * an ephemeral port no other socket holds (the kernel alone would let a
+ * SO_REUSEPORT socket share one with another process of the same user);
+ * the data plane's other workers then bind that port. */
 int rv_udp_open(uint16_t port, bool v6, int *out_fd);
 
 /* rv_udp_port returns the bound port of |fd| (host order), 0 on error. */

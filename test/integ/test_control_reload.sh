@@ -83,7 +83,7 @@ rvt_wait_for 10 "reload applied" grep -q "reload applied" "$SLOG" || rvt_fail "S
 grep -A4 "reload applied" "$SLOG"
 grep -q "reload applied: changed: log_level, keepalive, dead_peer_timeout, route$" "$SLOG" ||
 	rvt_fail "the reload does not list what changed"
-grep -q "applied: routes/timers/mtu pushed to 2 running client(s)" "$SLOG" ||
+grep -q "applied: routes, timers and DNS pushed to 2 running client(s)" "$SLOG" ||
 	rvt_fail "routes and timers not pushed to both clients"
 for i in 1 2; do
 	ns=$(rvt_ns_name c$i)
@@ -105,8 +105,8 @@ ctl_conf_set "$CONF" log_level=info
 OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || { echo "$OUT"; rvt_fail "reload"; }
 echo "$OUT"
 grep -q "^changed: log_level, route$" <<<"$OUT" || rvt_fail "reply does not list the changes"
-grep -q "^applied: routes/timers/mtu pushed to 2 running client(s)$" <<<"$OUT" || rvt_fail "reply: push"
-grep -q "^applied: log level 2$" <<<"$OUT" || rvt_fail "reply: log level"
+grep -q "^applied: routes, timers and DNS pushed to 2 running client(s)$" <<<"$OUT" || rvt_fail "reply: push"
+grep -q "^applied: log level info$" <<<"$OUT" || rvt_fail "reply: log level"
 for i in 1 2; do
 	ns=$(rvt_ns_name c$i)
 	rvt_wait_for 5 "client$i routes back" sh -c "ip -n $ns route show 10.50.0.0/24 | grep -q 'dev rvc' && ! ip -n $ns route show 10.60.0.0/24 | grep -q ." ||

@@ -92,7 +92,7 @@ EOF
 
 rvt_step "1. status --json: version 1, every field, every drop reason"
 mgmt status --json >"$RVT_TMP/status.json" || rvt_fail "status --json"
-grep -o 'X(RV_DROP_[A-Z_]*, "[a-z_]*")' "$RV_SRC/core/counters.h" | sed 's/.*"\(.*\)")/\1/' >"$RVT_TMP/reasons"
+grep -o 'X(RV_DROP_[A-Z0-9_]*, "[a-z0-9_]*")' "$RV_SRC/core/counters.h" | sed 's/.*"\(.*\)")/\1/' >"$RVT_TMP/reasons"
 [ "$(wc -l <"$RVT_TMP/reasons")" -ge 10 ] || rvt_fail "cannot read the drop reasons from core/counters.h"
 python3 - "$RVT_TMP/status.json" "$RVT_TMP/reasons" <<'EOF' || rvt_fail "status --json is incomplete"
 import json, sys

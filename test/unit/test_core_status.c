@@ -183,9 +183,9 @@ Test(core_status, prometheus_per_worker_families)
 	snapshot(&st, "server");
 	text = render(&st);
 	/* Every data-plane counter is a family with one series per worker. */
-	cr_assert_eq(count(text, "# TYPE ringvpn_worker_"), RV_CTR_MAX + 1);
+	cr_assert_eq(count(text, "# TYPE ringvpn_worker_"), RV_CTR_MAX + 1 + RV_GAUGE_MAX);
 	cr_assert_eq(count(text, "\nringvpn_worker_") - count(text, "\nringvpn_worker_drops_total"),
-		     RV_CTR_MAX * ARRAY_SIZE(workers));
+		     (RV_CTR_MAX + RV_GAUGE_MAX) * ARRAY_SIZE(workers));
 	/* Worker drops: every reason, zero or not, so rates start at 0. */
 	cr_assert_eq(count(text, "\nringvpn_worker_drops_total{"),
 		     (size_t)RV_DROP_MAX * ARRAY_SIZE(workers));

@@ -1,8 +1,8 @@
 /*
  * test_uring_ring.c — ring setup with SINGLE_ISSUER|DEFER_TASKRUN (or its
  * fallback), rv_ring_get_sqe flushing a full SQ, the UDP socket helpers
- * (dual-stack endpoint canonicalisation, UDP_SEGMENT cmsg) and user_data
- * packing.
+ * (dual-stack endpoint canonicalisation, UDP_SEGMENT cmsg, ephemeral ports
+ * that no other socket shares) and user_data packing.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -119,4 +119,43 @@ Test(sock, segment_cmsg_and_reuseport)
 	}
 	close(fd1);
 	close(fd2);
+}
+
+/* Ephemeral ports are never shared. The kernel, asked for port 0 by a
+ * SO_REUSEPORT socket, may hand out a port another SO_REUSEPORT socket of
+ * the same user holds; two clients on one host then split each other's
+ * datagrams (a live session that receives nothing, seen as 1 of 50 clients
+ * without traffic in test_control_scale). With a 28,000-port range, 900
+ * sockets given ports that way collide about 14 times; rv_udp_open must
+ * give 900 distinct ports, and a second socket must still be able to join
+ * one of them on purpose (the data plane's other workers). */
+Test(sock, ephemeral_ports_are_not_shared, .timeout = 30)
+{
+	enum { N = 900 };
+	static int fds[N];
+	static uint16_t ports[N];
+	int n = 0, dup = 0, join;
+
+	for (; n < N; n++) {
+		int ret = rv_udp_open(0, true, &fds[n]);
+
+		if (ret == -EMFILE || ret == -ENFILE) {
+			break;
+		}
+		cr_assert_eq(ret, 0, "rv_udp_open: %s", strerror(-ret));
+		ports[n] = rv_udp_port(fds[n]);
+		cr_assert_neq(ports[n], 0);
+	}
+	cr_assert_gt(n, 400, "only %d sockets (fd limit)", n);
+	for (int i = 0; i < n; i++) {
+		for (int k = i + 1; k < n; k++) {
+			dup += ports[i] == ports[k];
+		}
+	}
+	cr_assert_eq(dup, 0, "%d of %d ephemeral ports shared", dup, n);
+	cr_assert_eq(rv_udp_open(ports[0], true, &join), 0, "a worker joins the port");
+	close(join);
+	for (int i = 0; i < n; i++) {
+		close(fds[i]);
+	}
 }

@@ -1,0 +1,149 @@
+/*
+ * leasefile.c — the lease journal file (see leasefile.h).
+ */
+#include "tls/leasefile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/lease.h"
+#include "core/log.h"
+#include "core/strbuf.h"
+
+enum {
+	/* Snapshot when the journal holds this many more lines than twice
+	 * the table (a small table is not rewritten on every few events). */
+	SNAPSHOT_SLACK = 1024,
+	EVENT_BATCH = 256,
+	MAX_FILE = 64 * 1024 * 1024,
+};
+
+struct rv_leasefile {
+	struct rv_leases *leases;
+	int fd;
+	size_t lines; /* lines in the file */
+	char path[];
+};
+
+static void write_text(struct rv_leasefile *f, const struct rv_strbuf *text, bool snapshot)
+{
+	size_t off = 0;
+
+	if (snapshot && ftruncate(f->fd, 0) != 0) {
+		goto err;
+	}
+	while (off < text->len) {
+		ssize_t w = write(f->fd, text->p + off, text->len - off);
+
+		if (w < 0 && errno == EINTR) {
+			continue;
+		}
+		if (w <= 0) {
+			goto err;
+		}
+		off += (size_t)w;
+	}
+	if (snapshot) {
+		(void)fdatasync(f->fd);
+	}
+	return;
+err:
+	rv_warnx_rl("cannot write the lease file %s: %s (clients may get other addresses after "
+		    "a restart)",
+		    f->path, strerror(errno));
+}
+
+static void snapshot(struct rv_leasefile *f, uint64_t now_ns)
+{
+	struct rv_strbuf text = { 0 };
+
+	rv_leases_save(f->leases, &text, now_ns, (int64_t)time(NULL));
+	write_text(f, &text, true);
+	f->lines = rv_leases_count(f->leases);
+	rv_strbuf_free(&text);
+}
+
+void rv_leasefile_flush(struct rv_leasefile *f, uint64_t now_ns)
+{
+	struct rv_lease_event ev[EVENT_BATCH];
+	struct rv_strbuf text = { 0 };
+	int64_t now_wall = (int64_t)time(NULL);
+	bool overflow = false, more = true;
+	size_t n;
+
+	if (!f) {
+		return;
+	}
+	while (more) {
+		n = rv_leases_take_events(f->leases, ev, EVENT_BATCH, &overflow);
+		for (size_t i = 0; i < n; i++) {
+			rv_leases_journal_line(&text, &ev[i], now_ns, now_wall);
+		}
+		f->lines += n;
+		more = n == EVENT_BATCH;
+	}
+	if (overflow || f->lines > 2 * rv_leases_count(f->leases) + SNAPSHOT_SLACK) {
+		snapshot(f, now_ns);
+	} else if (text.len) {
+		write_text(f, &text, false);
+	}
+	rv_strbuf_free(&text);
+}
+
+struct rv_leasefile *rv_leasefile_open(struct rv_leases *leases, const char *path, uint64_t now_ns)
+{
+	struct rv_strbuf text = { .max = MAX_FILE };
+	size_t len = strlen(path), bad = 0;
+	struct rv_leasefile *f;
+	struct stat st;
+	char buf[65536];
+	ssize_t n;
+	int loaded;
+
+	f = calloc(1, sizeof(*f) + len + 1);
+	if (!f) {
+		rv_warnx("lease file %s: out of memory (addresses are remembered in memory only)",
+			 path);
+		return NULL;
+	}
+	memcpy(f->path, path, len + 1);
+	f->leases = leases;
+	f->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_APPEND, 0600);
+	if (f->fd < 0) {
+		rv_warn(errno,
+			"cannot open the lease file %s (addresses are remembered in memory "
+			"only)",
+			path);
+		free(f);
+		return NULL;
+	}
+	while ((n = read(f->fd, buf, sizeof(buf))) > 0) {
+		rv_strbuf_append(&text, buf, (size_t)n);
+	}
+	if (fstat(f->fd, &st) != 0) {
+		st.st_mtime = time(NULL);
+	}
+	loaded = rv_leases_load(leases, rv_strbuf_str(&text), text.len, now_ns, (int64_t)time(NULL),
+				(int64_t)st.st_mtime, &bad);
+	rv_info("lease file %s: %d address lease(s) remembered%s", path, loaded,
+		bad ? " (malformed lines skipped)" : "");
+	rv_strbuf_free(&text);
+	snapshot(f, now_ns);
+	return f;
+}
+
+void rv_leasefile_close(struct rv_leasefile *f, uint64_t now_ns)
+{
+	if (!f) {
+		return;
+	}
+	rv_leasefile_flush(f, now_ns);
+	close(f->fd);
+	free(f);
+}

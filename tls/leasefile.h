@@ -1,0 +1,39 @@
+/*
+ * leasefile.h — the server's address leases (core/lease.h) kept in a file,
+ * so that clients get their previous addresses back after a restart.
+ *
+ * The file is a journal: every flush appends the grants and releases since
+ * the last one (so a kill -9 loses at most one flush interval), and when
+ * the file has grown to twice the table it is rewritten as a snapshot. It
+ * is opened once at start, before the privilege drop, and rewritten in
+ * place (truncate, write, fdatasync): the directory need not be writable
+ * for the service user, at the price of a short window in which a crash
+ * leaves a partial snapshot (the addresses of that moment are then given
+ * out afresh).
+ *
+ * Called from the control thread only. Write errors are logged
+ * (rate-limited) and otherwise ignored: leases still live in memory.
+ */
+#ifndef RV_TLS_LEASEFILE_H
+#define RV_TLS_LEASEFILE_H
+
+#include <stdint.h>
+
+struct rv_leases;
+struct rv_leasefile;
+
+/* rv_leasefile_open opens (creating it, 0600) |path|, replays it into
+ * |leases| and rewrites it as a snapshot. Returns NULL when the file cannot
+ * be opened (logged: leases are then kept in memory only). |leases| must
+ * outlive the returned object. */
+struct rv_leasefile *rv_leasefile_open(struct rv_leases *leases, const char *path, uint64_t now_ns);
+
+/* rv_leasefile_flush appends the lease events since the last flush, or
+ * rewrites the file as a snapshot when the journal has grown too long or
+ * events were lost. NULL is a no-op. */
+void rv_leasefile_flush(struct rv_leasefile *f, uint64_t now_ns);
+
+/* rv_leasefile_close flushes, closes and frees |f|. NULL is a no-op. */
+void rv_leasefile_close(struct rv_leasefile *f, uint64_t now_ns);
+
+#endif /* RV_TLS_LEASEFILE_H */

@@ -1,0 +1,56 @@
+/*
+ * server_side.h — the server role's own state, shared by the files that
+ * make up the role: admit.c (listening, admission, authentication, one
+ * session per name, operator actions) and srvconf.c (applying a reloaded
+ * configuration). Private to tls/.
+ */
+#ifndef RV_TLS_SERVER_SIDE_H
+#define RV_TLS_SERVER_SIDE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/admit.h"
+#include "core/status.h"
+#include "tls/internal.h"
+
+struct rv_config;
+struct rv_ippool;
+struct rv_leasefile;
+struct rv_leases;
+struct rv_nametab;
+
+struct rv_server_side {
+	int listen_fd;
+	bool accept_armed;
+	struct rv_ltimer accept_retry;
+	struct rv_admit *admit;
+	struct rv_nametab *names;
+	struct rv_leases *leases;
+	struct rv_leasefile *lease_file; /* NULL: leases kept in memory only */
+	struct rv_ltimer lease_timer;
+	/* counters for status */
+	uint64_t accepted, hs_ok, hs_failed, evicted, replaced, kicked, revoked, rate_limited;
+	uint64_t hs_buckets[RV_STATUS_HS_BUCKETS];
+	double hs_sum;
+	uint64_t hs_count;
+};
+
+/* rv_server_side_of returns the server role's state of |l| (the server role
+ * must be running). */
+static inline struct rv_server_side *rv_server_side_of(const struct rv_loop *l)
+{
+	return l->role_state;
+}
+
+/* rv_server_admit_limits derives the admission limits from |cfg|. */
+struct rv_admit_limits rv_server_admit_limits(const struct rv_config *cfg);
+
+/* rv_server_reserve_fixed reserves every fixed address of |cfg| in |pool|,
+ * so that the pool hands them to nobody else. Returns 0, or -EINVAL with
+ * the reason in |err| (a fixed address outside the pool). */
+int rv_server_reserve_fixed(const struct rv_config *cfg, struct rv_ippool *pool, char *err,
+			    size_t err_len);
+
+#endif /* RV_TLS_SERVER_SIDE_H */

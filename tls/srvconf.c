@@ -1,0 +1,156 @@
+/*
+ * srvconf.c — the server applying a reloaded configuration to what runs:
+ * the address pools and fixed addresses (sessions whose address is taken
+ * away end with GOODBYE(reconfig), every other keeps its address), the
+ * networks behind clients, lease lifetime and admission limits, and the
+ * routes, timers and DNS pushed to running clients as a CONFIG update.
+ * Called by tls/reload.c once the new file has parsed and its certificates
+ * have loaded; a failure here (pools that cannot be built, a fixed address
+ * outside its pool) refuses the reload with the running state unchanged.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/admit.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/ippool.h"
+#include "core/lease.h"
+#include "core/log.h"
+#include "core/strbuf.h"
+#include "tls/ctl_server.h"
+#include "tls/internal.h"
+#include "tls/server_side.h"
+#include "tls/subnets.h"
+
+/* fixed_moved: has |name|'s fixed address of |family| changed in |next|
+ * (added, removed or different) compared with what the session holds? */
+static bool fixed_moved(const struct rv_config *next, const char *name,
+			const struct rv_ip_addr *held)
+{
+	const struct rv_config_fixed *f = rv_config_find_fixed(next, name);
+	const struct rv_ip_addr *want;
+
+	if (!held->family) {
+		return false;
+	}
+	want = !f ? NULL : held->family == AF_INET ? &f->v4 : &f->v6;
+	return want && want->family && !rv_ip_addr_equal(want, held);
+}
+
+static bool routes_or_timers_changed(const struct rv_config *a, const struct rv_config *b)
+{
+	return a->mtu != b->mtu || a->keepalive_ms != b->keepalive_ms ||
+	       a->dead_peer_ms != b->dead_peer_ms || a->rekey_ms != b->rekey_ms ||
+	       a->num_routes != b->num_routes ||
+	       memcmp(a->routes, b->routes, sizeof(a->routes[0]) * a->num_routes) != 0 ||
+	       a->num_push_dns != b->num_push_dns ||
+	       memcmp(a->push_dns, b->push_dns, sizeof(a->push_dns)) != 0 ||
+	       strcmp(a->push_domain, b->push_domain) != 0 ||
+	       rv_subnets_changed(a, b); /* other clients' subnets are pushed as routes */
+}
+
+int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_strbuf *log)
+{
+	struct rv_server_side *s = rv_server_side_of(l);
+	const struct rv_config *cur = l->cfg;
+	struct rv_admit_limits lim = rv_server_admit_limits(next);
+	struct rv_ippool *pool, *old;
+	unsigned ended = 0, pushed = 0;
+	char err[256];
+	struct rv_chan *c;
+	int ret;
+
+	/* The pools are rebuilt from the new file (sizes, prefixes, fixed
+	 * reservations); every live session takes its addresses in the new
+	 * pool, and the few that cannot (address outside the new pool, now
+	 * reserved for another name, or its own fixed address moved) end. */
+	pool = rv_ippool_new(next->pool4.addr.family ? &next->pool4.addr : NULL, next->pool4.len,
+			     next->pool6.addr.family ? &next->pool6.addr : NULL, next->pool6.len,
+			     next->max_clients, &ret);
+	if (!pool) {
+		rv_strbuf_printf(log, "refused: address pools: %s\n", strerror(-ret));
+		return ret;
+	}
+	ret = rv_server_reserve_fixed(next, pool, err, sizeof(err));
+	if (ret) {
+		rv_ippool_free(pool);
+		rv_strbuf_printf(log, "refused: %s\n", err);
+		return ret;
+	}
+	rv_chans_foreach(l, i, c)
+	{
+		struct rv_session *sess;
+		const char *why = NULL;
+
+		if (!c->ctl || !(sess = rv_ctl_peer_session(c->ctl))) {
+			continue;
+		}
+		if (fixed_moved(next, c->name, rv_session_vaddr4(sess)) ||
+		    fixed_moved(next, c->name, rv_session_vaddr6(sess))) {
+			why = "its fixed address changed";
+		} else {
+			/* Claim under the new configuration's fixed table. */
+			l->env.cfg = next;
+			ret = rv_ctl_server_claim_addrs(c->ctl, pool);
+			l->env.cfg = cur;
+			if (ret) {
+				why = ret == -EACCES
+					      ? "its address is now reserved for another name"
+					      : "its address left the pool";
+			}
+		}
+		if (why) {
+			char reason[160];
+
+			snprintf(reason, sizeof(reason), "configuration reload: %s", why);
+			rv_info("client %s: ending the session: %s", c->name, reason);
+			/* Released now, into the old pool, before it is swapped. */
+			rv_server_end(l, c, RV_CTL_CODE_RECONFIG, reason);
+			ended++;
+		}
+	}
+	old = l->env.pool;
+	l->env.pool = pool;
+	rv_ippool_free(old);
+	if (ended) {
+		rv_strbuf_printf(log,
+				 "ended: %u session(s) whose address the new pools or fixed "
+				 "addresses took away\n",
+				 ended);
+	}
+	rv_subnets_apply(l, next, log);
+	rv_leases_set_lifetime(s->leases, (uint64_t)next->lease_time_ms * RV_NSEC_PER_MSEC);
+	ret = rv_admit_set_limits(s->admit, &lim);
+	if (ret == 0) {
+		struct rv_admit_entry *v;
+
+		while ((v = rv_admit_victim(s->admit)) != NULL) {
+			rv_admit_remove(s->admit, v);
+			rv_chan_close(l, container_of(v, struct rv_chan, admit));
+		}
+	}
+	if (routes_or_timers_changed(cur, next)) {
+		/* Push the new routes and timers to every running client
+		 * that can take an update; others get them on reconnect. */
+		const struct rv_config *saved = l->env.cfg;
+
+		l->env.cfg = next;
+		rv_chans_foreach(l, i, c)
+		{
+			if (c->ctl && rv_ctl_server_push_config(c->ctl, l->now_ns)) {
+				rv_chan_kick(l, c);
+				pushed++;
+			}
+		}
+		l->env.cfg = saved;
+		rv_strbuf_printf(log,
+				 "applied: routes, timers and DNS pushed to %u running "
+				 "client(s)\n",
+				 pushed);
+	}
+	rv_strbuf_printf(log, "applied: pools, fixed addresses and limits\n");
+	return 0;
+}
