@@ -727,6 +727,11 @@ const struct rv_ip_addr *rv_session_vaddr6(const struct rv_session *s)
 	return &s->vaddr6;
 }
 
+bool rv_session_rekey_requested(const struct rv_session *s)
+{
+	return atomic_load_explicit(&s->rekey_request, memory_order_relaxed);
+}
+
 bool rv_session_take_rekey_request(struct rv_session *s)
 {
 	if (!atomic_load_explicit(&s->rekey_request, memory_order_relaxed)) {

@@ -189,6 +189,10 @@ const struct rv_ip_addr *rv_session_vaddr6(const struct rv_session *s);
  * the sending epoch near a limit (control thread clears it by calling). */
 bool rv_session_take_rekey_request(struct rv_session *s);
 
+/* rv_session_rekey_requested tells whether the flag above is set, without
+ * clearing it. Any thread. */
+bool rv_session_rekey_requested(const struct rv_session *s);
+
 /* rv_session_last_rx_ns: coarse time of the last authenticated packet (0: never). */
 uint64_t rv_session_last_rx_ns(const struct rv_session *s);
 

@@ -49,9 +49,12 @@ enum {
 	 * each exchange costs an X25519 key pair and two AEAD key schedules
 	 * on the single control thread. */
 	RV_CTL_PEER_REKEYS_PER_MIN = 20,
-	/* Every peer is ticked at least this often, so rekey requests raised
-	 * by the data plane (packet-count limits) are noticed promptly. */
-	RV_CTL_MAX_TICK_MS = 1000,
+	/* Every peer is ticked at least this often (its keepalive and
+	 * dead-peer deadlines usually come first). Rekey requests raised by
+	 * the data plane do not wait for a tick: the loop is woken for them
+	 * (rv_dataplane_rekey_fd), so 10,000 idle peers cost no periodic
+	 * polling. */
+	RV_CTL_MAX_TICK_MS = 60000,
 	/* A client's timers until the server's CONFIG replaces them. */
 	RV_CTL_DEFAULT_KEEPALIVE_MS = 10000,
 	RV_CTL_DEFAULT_DEAD_PEER_MS = 30000,

@@ -241,6 +241,7 @@ struct rv_loop {
 	struct rv_chan **chans;
 	uint32_t *free_ids;
 	uint32_t max_chans, num_chans, num_free, next_gen;
+	uint32_t chans_peak; /* most connections since the heap was last trimmed */
 	struct rv_chan *zombies;
 	/* management socket (mgmt.c) and certificate watch (reload.c) */
 	struct rv_mgmt *mgmt;
@@ -251,6 +252,7 @@ struct rv_loop {
 	/* signals */
 	int sigfd;
 	struct signalfd_siginfo siginfo;
+	uint64_t rekey_val; /* read buffer of the data plane's rekey eventfd */
 	bool started, stopping, done;
 	enum rv_loop_exit exit;
 	/* counters for status */

@@ -12,6 +12,7 @@
 #include "tls/loop.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,9 +24,11 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/qsbr.h"
+#include "core/session.h"
 #include "core/strbuf.h"
 #include "tls/internal.h"
 #include "uring/ctlring.h"
+#include "uring/dataplane.h"
 
 enum {
 	RING_ENTRIES = 1024,
@@ -34,6 +37,8 @@ enum {
 	WHEEL_SLOTS = 4096, /* 41 s per rotation */
 	RECLAIM_NS = 100 * RV_NSEC_PER_MSEC,
 	SHUTDOWN_GRACE_NS = 1000 * RV_NSEC_PER_MSEC,
+	/* Below this many connections a heap trim would not be worth it. */
+	TRIM_MIN_PEAK = 256,
 	/* Connections beyond the session limit: half-open ones, replaced
 	 * ones still sending their GOODBYE, and headroom. */
 	EXTRA_CHANS = 64,
@@ -241,6 +246,62 @@ static void on_signal(struct rv_loop *l, int res)
 	arm_signal(l);
 }
 
+/* ---- memory ------------------------------------------------------------ */
+
+/* trim_heap gives freed heap memory back to the system once the number of
+ * connections has halved since its peak: thousands of departed clients
+ * otherwise leave their TLS and connection memory in malloc's free lists,
+ * and the server's RSS stays at its high-water mark. Rare (each trim halves
+ * the mark), so its cost (a walk of the heap) does not matter. */
+static void trim_heap(struct rv_loop *l)
+{
+	if (l->num_chans > l->chans_peak) {
+		l->chans_peak = l->num_chans;
+	} else if (l->chans_peak >= TRIM_MIN_PEAK && l->num_chans < l->chans_peak / 2) {
+		malloc_trim(0);
+		l->chans_peak = l->num_chans;
+	}
+}
+
+/* ---- rekey requests from the data plane --------------------------------- */
+
+/* A worker that finds a session's sending epoch near its packet limit sets
+ * the session's flag and writes the data plane's eventfd; only then are the
+ * sessions asked, so an idle peer's timer fires for its keepalive and
+ * dead-peer deadlines, not once a second to poll a flag. */
+static void arm_rekey(struct rv_loop *l)
+{
+	int fd = rv_dataplane_rekey_fd(l->dp);
+
+	if (fd >= 0 && l->io.read(l->io.ctx, fd, &l->rekey_val, sizeof(l->rekey_val),
+				  rv_udata(RV_OP_CTL_REKEY, 0, 0))) {
+		rv_warnx("cannot arm the data plane's rekey notification (rekeys by packet "
+			 "count wait for the next keepalive)");
+	}
+}
+
+static void on_rekey(struct rv_loop *l, int res)
+{
+	struct rv_chan *c;
+
+	if (res < 0 && res != -EAGAIN && res != -EINTR) {
+		if (res != -ECANCELED) {
+			rv_warn(res, "rekey notification");
+		}
+		return;
+	}
+	rv_chans_foreach(l, i, c)
+	{
+		struct rv_session *s;
+
+		if (c->ctl && !c->closing && (s = rv_ctl_peer_session(c->ctl)) != NULL &&
+		    rv_session_rekey_requested(s)) {
+			rv_chan_on_timer(l, c);
+		}
+	}
+	arm_rekey(l);
+}
+
 /* ---- dispatch ---------------------------------------------------------- */
 
 static void dispatch(struct rv_loop *l, const struct rv_ctlring_cqe *cqe)
@@ -260,6 +321,9 @@ static void dispatch(struct rv_loop *l, const struct rv_ctlring_cqe *cqe)
 		return;
 	case RV_OP_CTL_RESOLVED:
 		rv_client_on_resolved(l, cqe->res);
+		return;
+	case RV_OP_CTL_REKEY:
+		on_rekey(l, cqe->res);
 		return;
 	case RV_OP_MGMT_ACCEPT:
 	case RV_OP_MGMT_RECV:
@@ -384,6 +448,9 @@ static void start(struct rv_loop *l)
 {
 	l->started = true;
 	l->exit = RV_LOOP_SIGNAL;
+	if (l->dp) {
+		arm_rekey(l);
+	}
 	if (l->sigfd >= 0) {
 		arm_signal(l);
 	}
@@ -425,6 +492,7 @@ bool rv_loop_step(struct rv_loop *l, enum rv_loop_exit *out_exit)
 	if (l->zombies) {
 		rv_chans_reap(l);
 	}
+	trim_heap(l);
 	schedule_reclaim(l);
 	if (l->stopping && l->num_chans == 0) {
 		l->done = true;

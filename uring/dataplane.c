@@ -75,9 +75,27 @@ static void dp_free(struct rv_dataplane *dp)
 		}
 		free(dp->workers);
 	}
+	if (dp->rekey_fd >= 0) {
+		close(dp->rekey_fd);
+	}
 	pthread_cond_destroy(&dp->cond);
 	pthread_mutex_destroy(&dp->lock);
 	free(dp);
+}
+
+void rv_dataplane_note_rekey(struct rv_dataplane *dp)
+{
+	uint64_t one = 1;
+
+	/* Non-blocking: a counter already at its limit has a wake-up pending. */
+	if (dp->rekey_fd >= 0 && write(dp->rekey_fd, &one, sizeof(one)) < 0) {
+		return;
+	}
+}
+
+int rv_dataplane_rekey_fd(const struct rv_dataplane *dp)
+{
+	return dp ? dp->rekey_fd : -1;
 }
 
 void rv_dataplane_stop(struct rv_dataplane *dp)
@@ -192,6 +210,9 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 	}
 	dp->cfg = *cfg;
 	dp->cfg.mtu = mtu;
+	/* Without it the control thread still notices at the session's next
+	 * keepalive tick. */
+	dp->rekey_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&dp->lock, NULL);
 	pthread_cond_init(&dp->cond, NULL);
 	dp->num_workers = cfg->num_workers;
@@ -370,6 +391,9 @@ int rv_dataplane_send_keepalive(struct rv_dataplane *dp, struct rv_session *s)
 	r = rv_session_seal_batch(s, &pkt, 1, rv_coarse_now_ns());
 	if (r != RV_SESSION_OK && r != RV_SESSION_REKEY_SOON) {
 		return r == RV_SESSION_EXPIRED ? -EKEYEXPIRED : -ENOKEY;
+	}
+	if (r == RV_SESSION_REKEY_SOON) {
+		rv_dataplane_note_rekey(dp);
 	}
 	rv_session_get_endpoint(s, &ep);
 	dst_len = rv_sock_dest(&dst, &ep, dp->cfg.udp_v6);

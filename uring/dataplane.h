@@ -82,6 +82,13 @@ void rv_dataplane_counters(const struct rv_dataplane *dp, unsigned idx, struct r
  * the kernel (one getsockopt per worker). Any thread. */
 void rv_dataplane_gauges(const struct rv_dataplane *dp, unsigned idx, struct rv_gauges *out);
 
+/* rv_dataplane_rekey_fd returns an eventfd (non-blocking, owned by |dp|)
+ * that becomes readable when a worker finds a session's sending epoch near
+ * a limit (RV_SESSION_REKEY_SOON): the control loop reads it and asks those
+ * sessions (rv_session_rekey_requested) instead of polling every session.
+ * -1 when |dp| is NULL or the eventfd could not be made. */
+int rv_dataplane_rekey_fd(const struct rv_dataplane *dp);
+
 /* rv_dataplane_send_keepalive sends an empty data message to |s|'s endpoint:
  * sealed on the calling thread (sealing is thread-safe) and sent without
  * blocking on worker 0's socket. Control thread. Returns 0, -ENOKEY or

@@ -251,7 +251,13 @@ struct rv_dataplane {
 	pthread_cond_t cond;
 	unsigned num_ready;
 	int start_err;
+	int rekey_fd; /* eventfd: a session wants new keys (rv_dataplane_rekey_fd) */
 };
+
+/* rv_dataplane_note_rekey tells the control thread that a session's
+ * sending epoch neared a limit (RV_SESSION_REKEY_SOON, reported once per
+ * epoch, so this is not a per-packet cost). */
+void rv_dataplane_note_rekey(struct rv_dataplane *dp);
 
 /* rv_flow_bit maps an inner packet's flow (addresses, protocol, ports) to
  * one bit of a 64-bit set: a cheap, conservative "may this flow have a bulk

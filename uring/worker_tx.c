@@ -389,8 +389,11 @@ static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 		drop_range(w, it, from, to, why);
 		return;
 	}
-	/* REKEY_SOON: the session flag is read by the control plane
-	 * (rv_session_take_rekey_request); nothing more to do here. */
+	/* REKEY_SOON: the session's flag is set; wake the control thread,
+	 * which reads it (rv_session_take_rekey_request). Once per epoch. */
+	if (unlikely(r == RV_SESSION_REKEY_SOON)) {
+		rv_dataplane_note_rekey(w->dp);
+	}
 	rv_session_get_endpoint(s, &ep);
 	dst_len = rv_sock_dest(&dst, &ep, w->udp_v6);
 	if (unlikely(dst_len == 0)) {
