@@ -68,13 +68,15 @@ int rv_udp_open(uint16_t port, bool v6, int *out_fd)
 	int fd, ret;
 
 	if (port == 0) {
-		/* The kernel picks an ephemeral port for a SO_REUSEPORT socket
-		 * among the ports other SO_REUSEPORT sockets of the same user
-		 * already hold: two clients started as root could share one
-		 * port, and each would then get half of the other's datagrams
-		 * (a live session that receives nothing). A socket without
-		 * SO_REUSEPORT only gets a port nobody holds: take that port,
-		 * let it go, and bind the real socket to it at once. */
+		/* The kernel may give a SO_REUSEPORT socket asking for port 0
+		 * a port that other SO_REUSEPORT sockets of the same user
+		 * already hold: two clients started as root could share one,
+		 * and the kernel would deliver the datagrams for both to one
+		 * of them (a socket of the group is picked by a hash of the
+		 * addresses): the other has a live session that receives
+		 * nothing. A socket without SO_REUSEPORT only gets a port
+		 * nobody holds: take that port, let it go, and bind the real
+		 * socket to it at once. */
 		ret = udp_bind(0, v6, false, &fd);
 		if (ret) {
 			return ret;

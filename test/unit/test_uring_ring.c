@@ -123,9 +123,10 @@ Test(sock, segment_cmsg_and_reuseport)
 
 /* Ephemeral ports are never shared. The kernel, asked for port 0 by a
  * SO_REUSEPORT socket, may hand out a port another SO_REUSEPORT socket of
- * the same user holds; two clients on one host then split each other's
- * datagrams (a live session that receives nothing, seen as 1 of 50 clients
- * without traffic in test_control_scale). With a 28,000-port range, 900
+ * the same user holds; with two clients on one host, the kernel then
+ * delivers the datagrams for both to one of them and the other has a live
+ * session that receives nothing (1 of 50 clients without traffic in
+ * test_control_scale). With a 28,000-port range, 900
  * sockets given ports that way collide about 14 times; rv_udp_open must
  * give 900 distinct ports, and a second socket must still be able to join
  * one of them on purpose (the data plane's other workers). */
