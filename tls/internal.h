@@ -242,6 +242,7 @@ struct rv_loop {
 	uint32_t *free_ids;
 	uint32_t max_chans, num_chans, num_free, next_gen;
 	uint32_t chans_peak; /* most connections since the heap was last trimmed */
+	bool trim_at_idle;   /* trim once more when the last connection is gone */
 	struct rv_chan *zombies;
 	/* management socket (mgmt.c) and certificate watch (reload.c) */
 	struct rv_mgmt *mgmt;

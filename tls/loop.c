@@ -260,6 +260,13 @@ static void trim_heap(struct rv_loop *l)
 	} else if (l->chans_peak >= TRIM_MIN_PEAK && l->num_chans < l->chans_peak / 2) {
 		malloc_trim(0);
 		l->chans_peak = l->num_chans;
+		l->trim_at_idle = true;
+	} else if (l->trim_at_idle && l->num_chans == 0) {
+		/* The halvings stop below TRIM_MIN_PEAK: once everybody has
+		 * left, give back the rest too, so an idle server's RSS does
+		 * not depend on where the last halving fell. */
+		malloc_trim(0);
+		l->trim_at_idle = false;
 	}
 }
 
