@@ -156,7 +156,7 @@ start_s2 s2 cert="$PKI/soon.crt" key="$PKI/soon.key"
 # 5 days 0 h when the start falls in the same second as the issue.
 shows "an expiry warning at start" "own certificate expires in \(4 day(s) 23\|5 day(s) 0\) h: renew it" \
 	"$(<"$RVT_TMP/s2.log")"
-shows "the certificate flagged in status" "certificate *expires in \(4d23h\|5d0h\|5d\)  (renew soon)" \
+shows "the certificate flagged in status" "certificate *expires in \(4d23h\|5d00h\)  (renew soon)" \
 	"$("$RV_BIN" status -s "$S2_SOCK")"
 SECS=$("$RV_BIN" status --json -s "$S2_SOCK" |
 	python3 -c 'import json, sys; print(json.load(sys.stdin)["certificates"]["cert_expires_s"])') ||
