@@ -440,6 +440,9 @@ int rv_ctlring_wait(struct rv_ctlring *r, struct rv_ctlring_cqe *out, unsigned m
 	r->wake_ns =
 		r->cq_len == 0 && timeout_ns != UINT64_MAX ? clock_ns + timeout_ns : UINT64_MAX;
 	n = r->cq_len < max ? r->cq_len : max;
+	if (n == 0) {
+		return 0; /* r->cq may still be NULL: no memcpy from it */
+	}
 	memcpy(out, r->cq, n * sizeof(*out));
 	memmove(r->cq, r->cq + n, (r->cq_len - n) * sizeof(*r->cq));
 	r->cq_len -= n;
