@@ -214,6 +214,16 @@ rvt_stop_pid() {
 }
 
 # rvt_hexkey: 32 random bytes as hex.
+# rvt_ping_stopped_ok LOG: a ping that was stopped by SIGINT answered all its
+# echo requests but the one in flight at the signal (ping counts that one as
+# lost). Prints "RX of TX answered" and fails otherwise.
+rvt_ping_stopped_ok() {
+	local tx rx
+	read -r tx rx < <(sed -nE 's/^([0-9]+) packets transmitted, ([0-9]+) received.*/\1 \2/p' "$1")
+	echo "${rx:-?} of ${tx:-?} answered"
+	[ -n "$tx" ] && [ -n "$rx" ] && [ "$rx" -gt 0 ] && [ $((tx - rx)) -le 1 ]
+}
+
 rvt_hexkey() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
 
 # rvt_counter FILE NAME: value of NAME in a "name value" counters file (0 if absent).

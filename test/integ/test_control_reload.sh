@@ -58,17 +58,12 @@ key_drops() {
 }
 
 # stop_ping PID NAME: stop a ping and require that it lost nothing.
-# The echo request sent just before the SIGINT has no reply yet and ping
-# counts it as lost, so one unanswered request is allowed; any other loss
-# fails.
 stop_ping() {
-	local tx rx
+	local got
 	kill -INT "$1"
 	wait "$1"
 	tail -2 "$RVT_TMP/$2.log"
-	read -r tx rx < <(sed -nE 's/^([0-9]+) packets transmitted, ([0-9]+) received.*/\1 \2/p' "$RVT_TMP/$2.log")
-	[ -n "$tx" ] && [ -n "$rx" ] && [ "$rx" -gt 0 ] && [ $((tx - rx)) -le 1 ] ||
-		rvt_fail "$2 lost packets (${rx:-?} of ${tx:-?} answered)"
+	got=$(rvt_ping_stopped_ok "$RVT_TMP/$2.log") || rvt_fail "$2 lost packets ($got)"
 }
 
 # same_sessions: client1 and client2 still hold the sessions they started with.
