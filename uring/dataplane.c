@@ -302,12 +302,12 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 	rv_info("data plane: %u workers on %s, UDP port %u, MTU %u, offloads tun=%s(0x%x) "
 		"gso=%s gro=%s, zero-copy sends %s%s, client_to_client %s",
 		dp->num_workers, dp->tun_name, dp->port, mtu, vnet ? "on" : "off",
-		dp->tun_offload_flags, dp->workers[0]->gso ? "on" : "off",
-		dp->workers[0]->gro ? "on" : "off",
-		!dp->workers[0]->zc		     ? "off"
+		dp->tun_offload_flags, dp->started_gso ? "on" : "off",
+		dp->started_gro ? "on" : "off",
+		!dp->started_zc		     ? "off"
 		: cfg->zerocopy == RV_CONFIG_ZC_AUTO ? "auto"
 						     : "on",
-		dp->workers[0]->zc_fixed ? " (registered buffers)" : "",
+		dp->started_zc_fixed ? " (registered buffers)" : "",
 		cfg->client_to_client == RV_CONFIG_C2C_INTERNAL ? "internal"
 		: cfg->client_to_client == RV_CONFIG_C2C_OFF	? "off"
 								: "kernel");

@@ -251,6 +251,9 @@ struct rv_dataplane {
 	pthread_cond_t cond;
 	unsigned num_ready;
 	int start_err;
+	/* What worker 0 started with, copied under lock for the start-up log
+	 * line: its own flags change later (auto zero-copy, GSO refused). */
+	bool started_gso, started_gro, started_zc, started_zc_fixed;
 	int rekey_fd; /* eventfd: a session wants new keys (rv_dataplane_rekey_fd) */
 };
 

@@ -609,9 +609,17 @@ static void worker_loop(struct rv_worker *w)
 	}
 }
 
-static void report_ready(struct rv_dataplane *dp, int err)
+static void report_ready(struct rv_worker *w, int err)
 {
+	struct rv_dataplane *dp = w->dp;
+
 	pthread_mutex_lock(&dp->lock);
+	if (w->id == 0) {
+		dp->started_gso = w->gso;
+		dp->started_gro = w->gro;
+		dp->started_zc = w->zc;
+		dp->started_zc_fixed = w->zc_fixed;
+	}
 	if (err < 0 && dp->start_err == 0) {
 		dp->start_err = err;
 	}
@@ -629,7 +637,7 @@ void *rv_worker_main(void *arg)
 	snprintf(name, sizeof(name), "rv-worker%u", w->id);
 	pthread_setname_np(pthread_self(), name);
 	ret = worker_setup(w);
-	report_ready(w->dp, ret);
+	report_ready(w, ret);
 	if (ret == 0) {
 		worker_loop(w);
 	}
