@@ -304,7 +304,7 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 		dp->num_workers, dp->tun_name, dp->port, mtu, vnet ? "on" : "off",
 		dp->tun_offload_flags, dp->started_gso ? "on" : "off",
 		dp->started_gro ? "on" : "off",
-		!dp->started_zc		     ? "off"
+		!dp->started_zc			     ? "off"
 		: cfg->zerocopy == RV_CONFIG_ZC_AUTO ? "auto"
 						     : "on",
 		dp->started_zc_fixed ? " (registered buffers)" : "",
