@@ -1014,14 +1014,18 @@ static void degrade(struct rv_lpm *t, struct key k, unsigned len)
 
 		atomic_store_explicit(&t->direct[e], shadow_best(t, direct_key(e), DIRECT_BITS),
 				      memory_order_release);
-		if (!(old & TAG_NODE)) {
-			continue; /* a plain value: exact, nothing lost */
-		}
+		/* Longer prefixes remain under the entry: coarse until repaired.
+		 * Even when the old word was a plain value, which need not
+		 * have come from a prefix of 16 bits or fewer: leaf pushing
+		 * folds longer prefixes into one value when their values are
+		 * equal to their cover's (a /16 and a /34 inside it, both v). */
 		if (below && (below->len > DIRECT_BITS || below->child[0] || below->child[1]) &&
 		    !(t->dirty[e / 64] & (1ULL << (e % 64)))) {
-			/* longer prefixes remain under it: coarse until repaired */
 			t->dirty[e / 64] |= 1ULL << (e % 64);
 			t->num_dirty++;
+		}
+		if (!(old & TAG_NODE)) {
+			continue; /* no nodes to retire */
 		}
 		subtree_count(t, old, &n, &bytes);
 		t->num_nodes -= n;

@@ -61,6 +61,13 @@ def main():
         step(REMOVE, 1, 32, flips=[31]), step(LOOKUP, 1, 0, flips=[30]),
         step(SET, 2, 24, value=6, cap=True), step(LOOKUP, 0, 0, flips=[31]),
     ])
+    # A capped removal of a /16 whose longer prefixes share its value: leaf
+    # pushing had folded them all into one plain direct word, which degrade
+    # must still mark coarse (fuzz_lpm found this).
+    write("v6_capped_equal", 1, [
+        step(SET, 1, 36, value=0), step(SET, 0, 16, value=0), step(SET, 0, 34, value=0),
+        step(REMOVE, 3, 16, cap=True), step(LOOKUP, 0, 0),
+    ])
     # Invalid arguments: host bits set, lengths past the family.
     write("invalid", 0, [
         step(SET, 1, 16, invalid=True, value=1), step(REMOVE, 1, 8, invalid=True),
