@@ -47,16 +47,24 @@ rvt_nsx() { local ns=$1; shift; printf '+ [%s] %s\n' "$ns" "$*" >&2; ip netns ex
 
 rvt_cleanup() {
 	local rc=$?
-	local pid ns f
+	local pid ns f left
+	# SIGTERM to every process first, then one shared wait of up to 5 s
+	# (time for a sanitized process to write its leak report) before
+	# SIGKILL: a test that leaves 50 clients running would otherwise wait
+	# for each in turn.
 	for pid in "${RVT_PIDS[@]}"; do
-		if kill -0 "$pid" 2>/dev/null; then
-			kill -TERM "$pid" 2>/dev/null
-			for _ in 1 2 3 4 5 6 7 8 9 10; do
-				kill -0 "$pid" 2>/dev/null || break
-				sleep 0.2
-			done
-			kill -KILL "$pid" 2>/dev/null
-		fi
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for _ in $(seq 1 100); do
+		left=0
+		for pid in "${RVT_PIDS[@]}"; do
+			kill -0 "$pid" 2>/dev/null && left=1 && break
+		done
+		[ "$left" = 1 ] || break
+		sleep 0.05
+	done
+	for pid in "${RVT_PIDS[@]}"; do
+		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
 	done
 	for ns in "${RVT_NS[@]}"; do
 		ip netns del "$ns" 2>/dev/null
