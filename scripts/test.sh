@@ -41,8 +41,8 @@ banner "2/7 format check, strict build (gcc, -Werror)"
 bash scripts/check-format.sh
 cmake -S . -B build/ci -DRV_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build/ci -j"$jobs"
-bash test/check-layering.sh
-bash test/check-sources.sh
+# The checks that read sources only (layering and its self-test, source lists).
+ctest --test-dir build/ci --output-on-failure -L lint -j"$jobs"
 # ldd's output is kept whole: `ldd | grep -q` under pipefail fails when grep
 # exits early and ldd dies of SIGPIPE.
 libs=$(ldd build/ci/cli/ringvpn)
@@ -55,9 +55,11 @@ echo "ldd: ringvpn links BoringSSL only"
 stage_ok+=("build+layering+ldd")
 
 banner "3/7 ctest: unit, fuzz-replay, stress, integ"
-labels='unit|fuzz-replay|stress'
-[ "${SKIP_INTEG:-0}" = 1 ] || labels="$labels|integ"
-ctest --test-dir build/ci --output-on-failure -L "$labels" -j1
+ctest --test-dir build/ci --output-on-failure -L 'unit|fuzz-replay|stress' -j"$jobs"
+# The integration tests one at a time (RUN_SERIAL too): several measure
+# throughput, latency or deadlines that another test beside them would skew.
+[ "${SKIP_INTEG:-0}" = 1 ] ||
+	ctest --test-dir build/ci --output-on-failure -L integ -j1
 stage_ok+=("ctest")
 
 # The integration tests each sanitizer stage runs (ctest -R patterns).
