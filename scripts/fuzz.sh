@@ -5,6 +5,7 @@
 #   FUZZ_SECONDS=60 scripts/fuzz.sh       # longer runs
 #   scripts/fuzz.sh wire ip               # only these harnesses
 #   FUZZ_JOBS=2 scripts/fuzz.sh           # libFuzzer -fork=N workers per harness
+#   FUZZ_PARALLEL=2 scripts/fuzz.sh       # N harnesses at a time (scripts/test.sh: JOBS)
 #   FUZZ_KEEP=1 scripts/fuzz.sh           # merge new coverage back into test/fuzz/corpus/<name>/
 #
 # Configures build/fuzz with -DRV_FUZZ=ON -DCMAKE_C_COMPILER=clang -DRV_TESTS=ON,
@@ -20,10 +21,15 @@ src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bld=${FUZZ_BUILD:-$src/build/fuzz}
 secs=${FUZZ_SECONDS:-20}
 jobs=${FUZZ_JOBS:-0}
+par=${FUZZ_PARALLEL:-1}
 cc=${FUZZ_CC:-clang}
 
 if ! command -v "$cc" >/dev/null; then
 	echo "fuzz.sh: $cc not found (clang provides libFuzzer)" >&2
+	exit 2
+fi
+if ! [[ $par =~ ^[0-9]+$ ]]; then
+	echo "fuzz.sh: FUZZ_PARALLEL must be a number, got '$par'" >&2
 	exit 2
 fi
 if ! [[ $secs =~ ^[0-9]+$ ]] || [ "$secs" -eq 0 ]; then
@@ -70,13 +76,14 @@ done
 echo "+ cmake --build $bld --target ${targets[*]}"
 cmake --build "$bld" -j"$(nproc)" --target "${targets[@]}"
 
-failed=()
-for n in "${names[@]}"; do
+# fuzz_one NAME: run one harness on a scratch copy of its seeds; prints a
+# summary line, or the log's tail and the reproducers when it fails.
+fuzz_one() {
+	local n=$1 exe seeds work art log execs cov rc a args
 	exe=$(find "$bld" -type f -name "fuzz_$n" -perm -u+x | head -n 1)
 	if [ -z "$exe" ]; then
 		echo "fuzz.sh: fuzz_$n was not built" >&2
-		failed+=("$n(build)")
-		continue
+		return 1
 	fi
 	seeds=$src/test/fuzz/corpus/$n
 	work=$bld/corpus/$n
@@ -112,9 +119,40 @@ for n in "${names[@]}"; do
 		for a in "$art"/*; do
 			[ -e "$a" ] && echo "  reproduce: $exe $a" >&2
 		done
-		failed+=("$n")
+		return 1
 	fi
-done
+}
+
+failed=()
+if [ "$par" -le 1 ]; then
+	for n in "${names[@]}"; do
+		fuzz_one "$n" || failed+=("$n")
+	done
+else
+	# Up to $par harnesses at once, each printed whole when it ends.
+	declare -A running=() # PID -> harness
+	# reap: wait for one harness to end and print what it said.
+	reap() {
+		local pid rc=0 n
+		wait -n -p pid "${!running[@]}" || rc=$?
+		n=${running[$pid]}
+		unset "running[$pid]"
+		if [ "$rc" = 0 ]; then
+			cat "$bld/fuzz_$n.out"
+		else
+			cat "$bld/fuzz_$n.out" >&2
+			failed+=("$n")
+		fi
+	}
+	for n in "${names[@]}"; do
+		[ "${#running[@]}" -lt "$par" ] || reap
+		fuzz_one "$n" >"$bld/fuzz_$n.out" 2>&1 &
+		running[$!]=$n
+	done
+	while [ "${#running[@]}" -gt 0 ]; do
+		reap
+	done
+fi
 
 if [ ${#failed[@]} -gt 0 ]; then
 	echo "fuzz.sh: FAILED: ${failed[*]}" >&2

@@ -111,7 +111,8 @@ done
 [ "$rc" = 77 ] || stage_ok+=("timens")
 
 banner "7/7 libFuzzer: corpus + ${FUZZ_SECONDS}s per fuzzer"
-bash scripts/fuzz.sh
+# $jobs fuzzers at a time, each a single process on its own core.
+FUZZ_PARALLEL=$jobs bash scripts/fuzz.sh
 stage_ok+=("fuzz")
 
 banner "summary"
