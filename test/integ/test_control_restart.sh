@@ -32,12 +32,17 @@ while True:
     n += len(b)
 print("received", n)' "$A2"
 sleep 0.5
+# It sends 1000 bytes every 0.25 s until $RVT_TMP/talk.stop appears (once
+# traffic has resumed after the restart), then 4 more, and prints the total.
 rvt_bg "$C1" talker python3 -c '
-import socket, sys, time
+import os, socket, sys, time
 s = socket.create_connection((sys.argv[1], 5002), timeout=60)
-for i in range(40):
-    s.sendall(b"x" * 1000); time.sleep(0.25)
-s.close(); print("sent 40000")' "$A2"
+n = 0
+more = 4
+while more > 0:
+    s.sendall(b"x" * 1000); n += 1000; time.sleep(0.25)
+    if os.path.exists(sys.argv[2]): more -= 1
+s.close(); print("sent", n)' "$A2" "$RVT_TMP/talk.stop"
 TALKER=$RVT_LAST_PID
 
 rvt_step "kill -9 the server and start it again"
@@ -55,8 +60,13 @@ rvt_log "clients reconnected $(awk -v t0="$T0" -v t1="$(date +%s.%N)" 'BEGIN { p
 [ "$(ip -n "$C1" -o link show rvc | cut -d: -f1)" = "$IDX1" ] || rvt_fail "client1 TUN was recreated"
 rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 "$A2" || rvt_fail "ping after restart"
 rvt_nsx "$C2" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "ping server after restart"
+touch "$RVT_TMP/talk.stop"
 wait "$TALKER" || rvt_fail "TCP connection across the restart failed"
-rvt_wait_for 5 "sink done" grep -q "received 40000" "$RVT_TMP/sink.log" || rvt_fail "TCP data lost"
+SENT=$(sed -n 's/^sent \([0-9]*\)$/\1/p' "$RVT_TMP/talker.log")
+rvt_log "talker sent ${SENT:-?} bytes across the restart"
+[ -n "$SENT" ] || rvt_fail "the talker did not finish"
+rvt_wait_for 5 "sink done" grep -q "received $SENT\$" "$RVT_TMP/sink.log" ||
+	{ cat "$RVT_TMP/sink.log"; rvt_fail "TCP data lost"; }
 
 rvt_step "same certificate name twice: the newer connection replaces the older"
 OUT=$(rvt_nsx "$C2" "$PROBE" hello 10.88.2.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test "$PKI/client1.crt" "$PKI/client1.key")
