@@ -114,11 +114,11 @@ rvt_nsx "$B" ip addr add 10.99.0.2/24 dev rvb || rvt_fail "addr b"
 rvt_nsx "$B" ip -6 addr add fd99::2/64 dev rvb nodad || rvt_fail "addr6 b"
 
 rvt_step "ping through the tunnel (IPv4 and IPv6 inner, both directions; B learns A's endpoint)"
-rvt_nsx "$A" ping -c 3 -i 0.2 -W 2 10.99.0.2 || rvt_fail "ping 10.99.0.2"
-rvt_nsx "$B" ping -c 3 -i 0.2 -W 2 10.99.0.1 || rvt_fail "ping 10.99.0.1"
-rvt_nsx "$A" ping -6 -c 3 -i 0.2 -W 2 fd99::2 || rvt_fail "ping fd99::2"
-rvt_nsx "$B" ping -6 -c 3 -i 0.2 -W 2 fd99::1 || rvt_fail "ping fd99::1"
-rvt_nsx "$A" ping -c 5 -i 0.2 -s 1372 -M "do" -W 2 10.99.0.2 || rvt_fail "full-MTU ping"
+rvt_nsx "$A" ping -c 3 -i 0.05 -W 2 10.99.0.2 || rvt_fail "ping 10.99.0.2"
+rvt_nsx "$B" ping -c 3 -i 0.05 -W 2 10.99.0.1 || rvt_fail "ping 10.99.0.1"
+rvt_nsx "$A" ping -6 -c 3 -i 0.05 -W 2 fd99::2 || rvt_fail "ping fd99::2"
+rvt_nsx "$B" ping -6 -c 3 -i 0.05 -W 2 fd99::1 || rvt_fail "ping fd99::1"
+rvt_nsx "$A" ping -c 5 -i 0.05 -s 1372 -M "do" -W 2 10.99.0.2 || rvt_fail "full-MTU ping"
 
 rvt_step "TCP transfer of ${SIZE_MB} MB A -> B (IPv4 inner)"
 head -c "$((SIZE_MB * 1024 * 1024))" /dev/urandom >"$RVT_TMP/data"
@@ -183,7 +183,7 @@ PY
 fi
 
 rvt_step "session still works after the injection (B's endpoint for A was not moved by it)"
-rvt_nsx "$A" ping -c 2 -i 0.2 -W 2 10.99.0.2 || rvt_fail "ping after injection"
+rvt_nsx "$A" ping -c 2 -i 0.05 -W 2 10.99.0.2 || rvt_fail "ping after injection"
 
 sleep 0.3
 rvt_snapshot "$PID_B" "$RVT_TMP/b.ctr" || rvt_fail "counters b"
