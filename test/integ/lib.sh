@@ -126,6 +126,15 @@ rvt_init() {
 	export RV_SRC RV_BUILD
 	RVT_TMP=$(mktemp -d "/tmp/${RVT_PREFIX}.XXXXXX")
 	trap rvt_cleanup EXIT
+	# The helpers need only Python's standard library: run them with the
+	# distribution's python3 (scripts/install-deps.sh installs it), also
+	# inside `ip netns exec` and `timeout`. A python3 earlier in PATH can be
+	# a version manager's shim: pyenv's took 0.35 s a start here, Debian's
+	# 0.05 s, and a test starts dozens.
+	if [ -x /usr/bin/python3 ] && [ "$(command -v python3)" != /usr/bin/python3 ]; then
+		mkdir "$RVT_TMP/bin" && ln -s /usr/bin/python3 "$RVT_TMP/bin/python3" &&
+			PATH=$RVT_TMP/bin:$PATH
+	fi
 	trap 'exit 130' INT TERM
 }
 
