@@ -4,7 +4,7 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(
-	build-essential cmake pkg-config clang libclang-rt-dev
+	build-essential cmake ninja-build pkg-config clang libclang-rt-dev
 	liburing-dev android-libboringssl-dev libcriterion-dev
 	iproute2 iputils-ping iperf3 nftables ethtool procps psmisc
 	valgrind linux-perf gnuplot-nox
