@@ -3,22 +3,26 @@
 #
 #   ./scripts/test.sh            (as root on Debian 12; this is what .ci/run calls)
 #
-# Stages (each prints a banner; the first failure stops the run):
+# Stages (each prints a banner with the seconds so far; the first failure
+# stops the run):
 #   1. install Debian packages (scripts/install-deps.sh)
 #   2. format check (clang-format); strict gcc build; layering and source-list
-#      checks; ldd check (no OpenSSL in ringvpn)
-#   3. ctest: unit (Criterion), fuzz-replay, stress, integ (namespaces)
+#      checks (ctest label lint); ldd check (no OpenSSL in ringvpn)
+#   3. ctest: unit (Criterion), fuzz-replay, stress (JOBS at a time), then
+#      integ (namespaces; one at a time)
 #   4. ASan+UBSan build: unit, fuzz-replay, stress, and the I/O integration
 #      tests (ASAN_INTEG below) with the sanitized binaries
-#   5. TSan build: stress, the two-worker data-plane test and the control
-#      plane over two clients (TSAN_INTEG)
+#   5. TSan build (only what it runs): stress, the two-worker data-plane test
+#      and the control plane over two clients (TSAN_INTEG)
 #   6. time namespaces (scripts/timens.sh): unit, fuzz-replay, stress and
 #      TIMENS_INTEG with the monotonic and boot-time clocks starting at 30 s
 #      (a freshly booted machine) and at 10^7 s (~116 days: 32-bit
 #      millisecond counts overflow there)
-#   7. clang libFuzzer build: every fuzzer for FUZZ_SECONDS (default 15) each
+#   7. clang libFuzzer build: every fuzzer for FUZZ_SECONDS (default 15) each,
+#      JOBS of them at a time
 # Environment: JOBS (default nproc), FUZZ_SECONDS, SKIP_INTEG=1 to skip the
-# integration tests of stages 3-6.
+# integration tests of stages 3-6, CMAKE_GENERATOR (default Ninja when
+# installed; for new build directories only).
 #
 # An integration test that cannot run here (not root, no TUN) exits 77 and
 # ctest reports it as skipped; every process's log is scanned for sanitizer
@@ -31,7 +35,8 @@ top=$(pwd)
 jobs=${JOBS:-$(nproc)}
 export FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 
-banner() { printf '\n===== %s =====\n' "$*"; }
+# Each banner says how long the run has taken so far (where the time goes).
+banner() { printf '\n===== %s ===== (%d s)\n' "$*" "$SECONDS"; }
 declare -a stage_ok=()
 
 banner "1/7 dependencies"
