@@ -63,15 +63,6 @@ static struct rv_server_side *side(const struct rv_loop *l)
 
 /* ---- upcalls of the control peers -------------------------------------- */
 
-static void up_send_keepalive(void *ctx, struct rv_session *s)
-{
-	struct rv_loop *l = ctx;
-
-	if (l->dp && s) {
-		(void)rv_dataplane_send_keepalive(l->dp, s);
-	}
-}
-
 /* ---- listening --------------------------------------------------------- */
 
 static int open_listener(struct rv_loop *l, char *err, size_t err_len)
@@ -434,7 +425,13 @@ static int server_start(struct rv_loop *l, char *err, size_t err_len)
 	}
 	rv_loop_arm(l, &s->lease_timer, on_lease_timer, l->now_ns + LEASE_FLUSH_NS);
 	l->env.data_port = l->dp ? rv_dataplane_port(l->dp) : l->cfg->data_port;
-	l->env.send_keepalive = up_send_keepalive;
+	/* No data-channel keepalives from the server: the client sends one
+	 * every keepalive, which is what keeps a NAT mapping in front of it
+	 * open and tells the server its endpoint; the server's would only
+	 * cost it one send per session per keepalive (at 10,000 sessions,
+	 * most of its steady control-thread CPU: README, "Control plane at
+	 * scale"). Liveness is the control channel's business both ways. */
+	l->env.send_keepalive = NULL;
 	ret = open_listener(l, err, err_len);
 	if (ret) {
 		return ret;

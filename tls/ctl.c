@@ -254,7 +254,7 @@ uint64_t rv_ctl_peer_next_ns(const struct rv_ctl_peer *c, uint64_t now_ns)
 	/* +1: the dead-peer test is "silent for more than dead_peer_ns". */
 	next = min_u64(next, c->last_rx_ns + c->dead_peer_ns + 1);
 	next = min_u64(next, c->last_tx_ns + c->keepalive_ns);
-	if (c->ops->running(c)) {
+	if (c->ops->running(c) && c->env->send_keepalive) {
 		next = min_u64(next, c->last_data_ka_ns + c->keepalive_ns);
 	}
 	/* While a key exchange is in flight nothing rekey-related is due: its

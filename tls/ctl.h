@@ -68,7 +68,8 @@ struct rv_ctl_env {
 	struct rv_leases *leases;    /* server: who held which address */
 	uint16_t data_port;	     /* server: bound UDP data port */
 	void *ctx;		     /* passed to the upcalls */
-	/* send_keepalive queues an empty data message to |s| (may be NULL). */
+	/* send_keepalive (client) sends an empty data message to |s| every
+	 * keepalive; NULL: none (the server). */
 	void (*send_keepalive)(void *ctx, struct rv_session *s);
 	/* on_config (client): apply a CONFIG (first or update: TUN address,
 	 * MTU, routes) to the host. Returns 0 or -errno (the session is then

@@ -1,7 +1,8 @@
 /*
  * http.c — the Prometheus metrics endpoint (metrics_listen; README
  * "Metrics"): a TCP listener served from the control ring the way the
- * management socket is (mgmt.c). Each connection carries one request,
+ * management socket is (mgmt.c), with the same slot table (slots.h). Each
+ * connection carries one request,
  * parsed by core/http.c, and gets one response: the text exposition of the
  * same snapshot `ringvpn status --prometheus` prints (made fresh for every
  * scrape), or an error status. Then the connection is closed (every
@@ -40,6 +41,7 @@
 #include "core/status.h"
 #include "core/strbuf.h"
 #include "tls/internal.h"
+#include "tls/slots.h"
 #include "uring/sock.h"
 
 enum {
@@ -49,7 +51,6 @@ enum {
 	HTTP_LINGER_NS = 1 * RV_NSEC_PER_SEC,
 	HTTP_SEND_CHUNK = 256 * 1024,
 	HTTP_MAX_BODY = 64 * 1024 * 1024,
-	ACCEPT_RETRY_NS = 100 * RV_NSEC_PER_MSEC,
 };
 
 static const char content_type[] = "text/plain; version=0.0.4; charset=utf-8";
@@ -62,52 +63,51 @@ enum conn_state {
 };
 
 struct http_conn {
-	struct rv_http *h;
-	int fd;
-	uint32_t gen;
-	bool used, closing, recv_armed;
+	struct rv_slot slot; /* first: the table's (fd, generation, timer) */
+	bool recv_armed;
 	enum conn_state state;
-	unsigned inflight; /* ring operations not completed yet */
 	char peer[64];
 	size_t req_len;
 	uint8_t req[RV_HTTP_MAX_HEAD];
 	struct rv_strbuf out[2]; /* response head, body */
 	size_t seg, off;	 /* sending: the part and the offset in it */
-	struct rv_ltimer timer;
 };
 
 struct rv_http {
-	int listen_fd;
-	bool accept_armed;
-	struct rv_ltimer accept_retry;
-	uint32_t next_gen;
+	struct rv_slots slots;
 	uint64_t responses[RV_HTTP_NUM_CODES]; /* by rv_http_code_at() */
 	struct http_conn conns[HTTP_SLOTS];
 };
 
 /* ---- the listener ------------------------------------------------------ */
 
-static void arm_accept(struct rv_loop *l);
-
-static void on_accept_retry(struct rv_loop *l, struct rv_ltimer *lt)
+static void conn_free(struct rv_slot *s)
 {
-	(void)lt;
-	arm_accept(l);
+	struct http_conn *c = container_of(s, struct http_conn, slot);
+
+	rv_strbuf_free(&c->out[0]);
+	rv_strbuf_free(&c->out[1]);
 }
 
-static void arm_accept(struct rv_loop *l)
+/* busy_reply answers a client while every slot is taken. */
+static void busy_reply(struct rv_loop *l, int fd)
 {
-	struct rv_http *h = l->http;
+	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+				   "Content-Length: 0\r\nConnection: close\r\n\r\n";
+	ssize_t w = send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 
-	if (h->accept_armed) {
-		return;
-	}
-	if (l->io.accept(l->io.ctx, h->listen_fd, rv_udata(RV_OP_HTTP_ACCEPT, 0, 0))) {
-		rv_loop_arm(l, &h->accept_retry, on_accept_retry, l->now_ns + ACCEPT_RETRY_NS);
-		return;
-	}
-	h->accept_armed = true;
+	(void)w;
+	l->http->responses[rv_http_code_index(503)]++;
+	rv_warnx_rl("metrics: all %d connection slots busy: answered 503", HTTP_SLOTS);
 }
+
+static const struct rv_slots_ops http_slots_ops = {
+	.name = "metrics",
+	.accept_op = RV_OP_HTTP_ACCEPT,
+	.cancel_op = RV_OP_HTTP_SEND,
+	.release = conn_free,
+	.busy = busy_reply,
+};
 
 int rv_http_open(struct rv_loop *l, char *err, size_t err_len)
 {
@@ -156,13 +156,10 @@ int rv_http_open(struct rv_loop *l, char *err, size_t err_len)
 		free(h);
 		return ret;
 	}
-	h->listen_fd = fd;
-	for (size_t i = 0; i < HTTP_SLOTS; i++) {
-		h->conns[i].h = h;
-		h->conns[i].fd = -1;
-	}
+	rv_slots_init(&h->slots, &http_slots_ops, h->conns, HTTP_SLOTS, sizeof(h->conns[0]));
+	h->slots.listen_fd = fd;
 	l->http = h;
-	arm_accept(l);
+	rv_slots_arm_accept(l, &h->slots);
 	rv_info("metrics: serving http://%s%s", addr, metrics_path);
 	return 0;
 }
@@ -176,16 +173,7 @@ void rv_http_free(struct rv_loop *l)
 	}
 	/* Called once the ring is gone (or never existed): the kernel holds
 	 * no reference to a connection's buffers any more. */
-	for (size_t i = 0; i < HTTP_SLOTS; i++) {
-		struct http_conn *c = &h->conns[i];
-
-		if (c->used) {
-			close(c->fd);
-			rv_strbuf_free(&c->out[0]);
-			rv_strbuf_free(&c->out[1]);
-		}
-	}
-	close(h->listen_fd);
+	rv_slots_free(&h->slots);
 	free(h);
 	l->http = NULL;
 }
@@ -201,38 +189,14 @@ void rv_http_fill(const struct rv_loop *l, struct rv_status *st)
 
 /* ---- one connection ---------------------------------------------------- */
 
-static uint64_t cud(const struct http_conn *c, enum rv_op op)
+static uint64_t cud(struct rv_loop *l, const struct http_conn *c, enum rv_op op)
 {
-	return rv_udata(op, (uint32_t)(c - c->h->conns), c->gen);
-}
-
-static void conn_release(struct rv_loop *l, struct http_conn *c)
-{
-	rv_loop_disarm(l, &c->timer);
-	close(c->fd);
-	rv_strbuf_free(&c->out[0]);
-	rv_strbuf_free(&c->out[1]);
-	c->used = false;
-	c->fd = -1;
-	arm_accept(l); /* a slot is free again */
+	return rv_slots_udata(&l->http->slots, &c->slot, op);
 }
 
 static void conn_close(struct rv_loop *l, struct http_conn *c)
 {
-	if (c->closing) {
-		return;
-	}
-	c->closing = true;
-	shutdown(c->fd, SHUT_RDWR);
-	if (c->inflight == 0) {
-		conn_release(l, c);
-		return;
-	}
-	/* The cancel's own completion arrives as an HTTP_SEND op and is
-	 * counted like the operations it cancels. */
-	if (l->io.cancel_fd(l->io.ctx, c->fd, cud(c, RV_OP_HTTP_SEND)) == 0) {
-		c->inflight++;
-	}
+	rv_slots_close(l, &l->http->slots, &c->slot);
 }
 
 static void arm_recv(struct rv_loop *l, struct http_conn *c)
@@ -241,23 +205,23 @@ static void arm_recv(struct rv_loop *l, struct http_conn *c)
 	 * been answered and nothing reads it any more. */
 	size_t off = c->state == READING ? c->req_len : 0;
 
-	if (l->io.recv(l->io.ctx, c->fd, c->req + off, sizeof(c->req) - off,
-		       cud(c, RV_OP_HTTP_RECV))) {
+	if (l->io.recv(l->io.ctx, c->slot.fd, c->req + off, sizeof(c->req) - off,
+		       cud(l, c, RV_OP_HTTP_RECV))) {
 		conn_close(l, c);
 		return;
 	}
-	c->inflight++;
+	c->slot.inflight++;
 	c->recv_armed = true;
 }
 
 static void on_linger_timeout(struct rv_loop *l, struct rv_ltimer *lt)
 {
-	conn_close(l, container_of(lt, struct http_conn, timer));
+	conn_close(l, container_of(lt, struct http_conn, slot.timer));
 }
 
 static void on_send_timeout(struct rv_loop *l, struct rv_ltimer *lt)
 {
-	struct http_conn *c = container_of(lt, struct http_conn, timer);
+	struct http_conn *c = container_of(lt, struct http_conn, slot.timer);
 
 	rv_warnx_rl("metrics: %s read no response data for %u s: closed", c->peer,
 		    (unsigned)(HTTP_SEND_NS / RV_NSEC_PER_SEC));
@@ -276,20 +240,21 @@ static void send_more(struct rv_loop *l, struct http_conn *c)
 	}
 	if (c->seg == 2) {
 		c->state = LINGERING;
-		shutdown(c->fd, SHUT_WR);
-		rv_loop_arm(l, &c->timer, on_linger_timeout, l->now_ns + HTTP_LINGER_NS);
+		shutdown(c->slot.fd, SHUT_WR);
+		rv_loop_arm(l, &c->slot.timer, on_linger_timeout, l->now_ns + HTTP_LINGER_NS);
 		if (!c->recv_armed) {
 			arm_recv(l, c);
 		}
 		return;
 	}
 	left = c->out[c->seg].len - c->off;
-	if (l->io.send(l->io.ctx, c->fd, c->out[c->seg].p + c->off,
-		       left > HTTP_SEND_CHUNK ? HTTP_SEND_CHUNK : left, cud(c, RV_OP_HTTP_SEND))) {
+	if (l->io.send(l->io.ctx, c->slot.fd, c->out[c->seg].p + c->off,
+		       left > HTTP_SEND_CHUNK ? HTTP_SEND_CHUNK : left,
+		       cud(l, c, RV_OP_HTTP_SEND))) {
 		conn_close(l, c);
 		return;
 	}
-	c->inflight++;
+	c->slot.inflight++;
 }
 
 /* render_metrics puts the exposition into |body|. Returns 0 or -errno. */
@@ -338,7 +303,7 @@ static void respond(struct rv_loop *l, struct http_conn *c, const struct rv_http
 	}
 	idx = rv_http_code_index(status);
 	if (idx >= 0) {
-		c->h->responses[idx]++;
+		l->http->responses[idx]++;
 	}
 	rv_http_response_head(head, status, status == 200 ? content_type : "text/plain", body->len,
 			      (int64_t)time(NULL));
@@ -348,13 +313,13 @@ static void respond(struct rv_loop *l, struct http_conn *c, const struct rv_http
 	c->state = SENDING;
 	c->seg = 0;
 	c->off = 0;
-	rv_loop_arm(l, &c->timer, on_send_timeout, l->now_ns + HTTP_SEND_NS);
+	rv_loop_arm(l, &c->slot.timer, on_send_timeout, l->now_ns + HTTP_SEND_NS);
 	send_more(l, c);
 }
 
 static void on_request_timeout(struct rv_loop *l, struct rv_ltimer *lt)
 {
-	struct http_conn *c = container_of(lt, struct http_conn, timer);
+	struct http_conn *c = container_of(lt, struct http_conn, slot.timer);
 
 	/* Its receive stays armed: what it brings is ignored (SENDING) or
 	 * drained (LINGERING). */
@@ -397,62 +362,30 @@ static void on_recv(struct rv_loop *l, struct http_conn *c, int res)
 
 static void on_accept(struct rv_loop *l, int res)
 {
-	struct rv_http *h = l->http;
-	struct http_conn *c = NULL;
+	struct rv_slot *s = rv_slots_accepted(l, &l->http->slots, res);
 	struct sockaddr_in6 sa;
 	socklen_t sa_len = sizeof(sa);
 	struct rv_endpoint ep;
+	struct http_conn *c;
 
-	h->accept_armed = false;
-	if (res < 0) {
-		if (res != -ECANCELED && !l->stopping) {
-			rv_warnx_rl("metrics: accept: %s", strerror(-res));
-		}
-		rv_loop_arm(l, &h->accept_retry, on_accept_retry, l->now_ns + ACCEPT_RETRY_NS);
+	if (!s) {
 		return;
 	}
-	for (size_t i = 0; i < HTTP_SLOTS; i++) {
-		if (!h->conns[i].used) {
-			c = &h->conns[i];
-			break;
-		}
-	}
-	if (!c) {
-		/* Every slot busy: answer this one without waiting (a fresh
-		 * socket's send buffer takes it) and leave the others in the
-		 * backlog until a slot frees (conn_release re-arms the accept). */
-		static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
-					   "Content-Length: 0\r\nConnection: close\r\n\r\n";
-		ssize_t w = send(res, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		(void)w;
-		close(res);
-		h->responses[rv_http_code_index(503)]++;
-		rv_warnx_rl("metrics: all %d connection slots busy: answered 503", HTTP_SLOTS);
-		return;
-	}
-	c->fd = res;
-	c->used = true;
-	c->closing = false;
-	c->recv_armed = false;
-	c->inflight = 0;
+	c = container_of(s, struct http_conn, slot);
 	c->state = READING;
-	c->req_len = 0;
-	c->gen = ++h->next_gen;
 	snprintf(c->peer, sizeof(c->peer), "?");
-	if (getpeername(res, (struct sockaddr *)&sa, &sa_len) == 0 &&
+	if (getpeername(s->fd, (struct sockaddr *)&sa, &sa_len) == 0 &&
 	    rv_sock_canon_endpoint(&ep, (struct sockaddr *)&sa, sa_len)) {
 		rv_endpoint_str(&ep, c->peer, sizeof(c->peer));
 	}
-	rv_loop_arm(l, &c->timer, on_request_timeout, l->now_ns + HTTP_REQUEST_NS);
+	rv_loop_arm(l, &c->slot.timer, on_request_timeout, l->now_ns + HTTP_REQUEST_NS);
 	arm_recv(l, c);
-	arm_accept(l);
 }
 
 void rv_http_on_cqe(struct rv_loop *l, enum rv_op op, uint64_t ud, int res)
 {
 	struct rv_http *h = l->http;
-	uint32_t id = rv_udata_owner(ud);
+	struct rv_slot *s;
 	struct http_conn *c;
 
 	if (!h) {
@@ -462,17 +395,11 @@ void rv_http_on_cqe(struct rv_loop *l, enum rv_op op, uint64_t ud, int res)
 		on_accept(l, res);
 		return;
 	}
-	if (id >= HTTP_SLOTS || !h->conns[id].used || h->conns[id].gen != rv_udata_idx(ud)) {
+	s = rv_slots_completed(l, &h->slots, ud);
+	if (!s) {
 		return;
 	}
-	c = &h->conns[id];
-	c->inflight--;
-	if (c->closing) {
-		if (c->inflight == 0) {
-			conn_release(l, c);
-		}
-		return;
-	}
+	c = container_of(s, struct http_conn, slot);
 	if (op == RV_OP_HTTP_RECV) {
 		on_recv(l, c, res);
 		return;
@@ -483,6 +410,6 @@ void rv_http_on_cqe(struct rv_loop *l, enum rv_op op, uint64_t ud, int res)
 		return;
 	}
 	c->off += (size_t)res;
-	rv_loop_arm(l, &c->timer, on_send_timeout, l->now_ns + HTTP_SEND_NS);
+	rv_loop_arm(l, &c->slot.timer, on_send_timeout, l->now_ns + HTTP_SEND_NS);
 	send_more(l, c);
 }

@@ -32,41 +32,57 @@
 #include "core/status.h"
 #include "core/strbuf.h"
 #include "tls/internal.h"
+#include "tls/slots.h"
 #include "uring/dataplane.h"
 
 enum {
 	MGMT_SLOTS = 32,
 	MGMT_TIMEOUT_NS = 5 * RV_NSEC_PER_SEC,
 	MGMT_SEND_CHUNK = 256 * 1024,
-	ACCEPT_RETRY_NS = 100 * RV_NSEC_PER_MSEC,
 	MAX_GROUPS = 64,
 };
 
 struct mgmt_conn {
-	struct rv_mgmt *m;
-	int fd;
-	uint32_t gen;
-	bool used, closing, sending;
-	unsigned inflight;
+	struct rv_slot slot; /* first: the table's (fd, generation, timer) */
+	bool sending;
 	bool may_read, may_write;
 	uid_t uid;
 	size_t req_len;
 	char req[RV_MGMT_MAX_REQ + 1];
 	struct rv_strbuf reply;
 	size_t sent;
-	struct rv_ltimer timer;
 };
 
 struct rv_mgmt {
-	int listen_fd;
-	bool accept_armed;
-	struct rv_ltimer accept_retry;
+	struct rv_slots slots;
 	char path[108];
 	bool have_group;
 	gid_t admin_gid;
-	uint32_t next_gen;
 	uint64_t requests, refused, malformed;
 	struct mgmt_conn conns[MGMT_SLOTS];
+};
+
+static void conn_free(struct rv_slot *s)
+{
+	rv_strbuf_free(&container_of(s, struct mgmt_conn, slot)->reply);
+}
+
+/* busy_reply answers a caller while every slot is taken. */
+static void busy_reply(struct rv_loop *l, int fd)
+{
+	static const char busy[] = "error: busy, try again\n";
+	ssize_t w = send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	(void)l;
+	(void)w;
+}
+
+static const struct rv_slots_ops mgmt_slots_ops = {
+	.name = "management",
+	.accept_op = RV_OP_MGMT_ACCEPT,
+	.cancel_op = RV_OP_MGMT_SEND,
+	.release = conn_free,
+	.busy = busy_reply,
 };
 
 /* ---- the socket -------------------------------------------------------- */
@@ -88,7 +104,7 @@ int rv_mgmt_open(struct rv_loop *l, char *err, size_t err_len)
 		snprintf(err, err_len, "out of memory");
 		return -ENOMEM;
 	}
-	m->listen_fd = -1;
+	rv_slots_init(&m->slots, &mgmt_slots_ops, m->conns, MGMT_SLOTS, sizeof(m->conns[0]));
 	l->mgmt = m;
 	snprintf(m->path, sizeof(m->path), "%s", path);
 	if (l->cfg->admin_group[0]) {
@@ -133,30 +149,8 @@ int rv_mgmt_open(struct rv_loop *l, char *err, size_t err_len)
 		close(fd);
 		return ret;
 	}
-	m->listen_fd = fd;
+	m->slots.listen_fd = fd;
 	return 0;
-}
-
-static void mgmt_arm_accept(struct rv_loop *l);
-
-static void on_accept_retry(struct rv_loop *l, struct rv_ltimer *lt)
-{
-	(void)lt;
-	mgmt_arm_accept(l);
-}
-
-static void mgmt_arm_accept(struct rv_loop *l)
-{
-	struct rv_mgmt *m = l->mgmt;
-
-	if (!m || m->accept_armed || m->listen_fd < 0 || l->stopping) {
-		return;
-	}
-	if (l->io.accept(l->io.ctx, m->listen_fd, rv_udata(RV_OP_MGMT_ACCEPT, 0, 0))) {
-		rv_loop_arm(l, &m->accept_retry, on_accept_retry, l->now_ns + ACCEPT_RETRY_NS);
-		return;
-	}
-	m->accept_armed = true;
 }
 
 void rv_mgmt_free(struct rv_loop *l)
@@ -168,56 +162,29 @@ void rv_mgmt_free(struct rv_loop *l)
 	}
 	/* Called after the ring is gone (or never existed): nothing is in
 	 * flight any more. */
-	for (size_t i = 0; i < MGMT_SLOTS; i++) {
-		if (m->conns[i].used) {
-			close(m->conns[i].fd);
-			rv_strbuf_free(&m->conns[i].reply);
-		}
-	}
-	if (m->listen_fd >= 0) {
-		close(m->listen_fd);
+	if (m->slots.listen_fd >= 0) {
 		unlink(m->path);
 	}
+	rv_slots_free(&m->slots);
 	free(m);
 	l->mgmt = NULL;
 }
 
 /* ---- one request ------------------------------------------------------- */
 
-static uint64_t cud(const struct mgmt_conn *c, enum rv_op op)
+static uint64_t cud(struct rv_loop *l, const struct mgmt_conn *c, enum rv_op op)
 {
-	return rv_udata(op, (uint32_t)(c - c->m->conns), c->gen);
-}
-
-static void conn_release(struct rv_loop *l, struct mgmt_conn *c)
-{
-	rv_loop_disarm(l, &c->timer);
-	close(c->fd);
-	rv_strbuf_free(&c->reply);
-	c->used = false;
-	c->fd = -1;
-	mgmt_arm_accept(l); /* a slot is free again */
+	return rv_slots_udata(&l->mgmt->slots, &c->slot, op);
 }
 
 static void conn_close(struct rv_loop *l, struct mgmt_conn *c)
 {
-	if (c->closing) {
-		return;
-	}
-	c->closing = true;
-	shutdown(c->fd, SHUT_RDWR);
-	if (c->inflight == 0) {
-		conn_release(l, c);
-		return;
-	}
-	if (l->io.cancel_fd(l->io.ctx, c->fd, cud(c, RV_OP_MGMT_SEND)) == 0) {
-		c->inflight++;
-	}
+	rv_slots_close(l, &l->mgmt->slots, &c->slot);
 }
 
 static void on_timeout(struct rv_loop *l, struct rv_ltimer *lt)
 {
-	struct mgmt_conn *c = container_of(lt, struct mgmt_conn, timer);
+	struct mgmt_conn *c = container_of(lt, struct mgmt_conn, slot.timer);
 
 	rv_warnx_rl("management request (uid %u) not completed within %u s: closed",
 		    (unsigned)c->uid, (unsigned)(MGMT_TIMEOUT_NS / RV_NSEC_PER_SEC));
@@ -226,12 +193,12 @@ static void on_timeout(struct rv_loop *l, struct rv_ltimer *lt)
 
 static void arm_recv(struct rv_loop *l, struct mgmt_conn *c)
 {
-	if (l->io.recv(l->io.ctx, c->fd, c->req + c->req_len, RV_MGMT_MAX_REQ - c->req_len,
-		       cud(c, RV_OP_MGMT_RECV))) {
+	if (l->io.recv(l->io.ctx, c->slot.fd, c->req + c->req_len, RV_MGMT_MAX_REQ - c->req_len,
+		       cud(l, c, RV_OP_MGMT_RECV))) {
 		conn_close(l, c);
 		return;
 	}
-	c->inflight++;
+	c->slot.inflight++;
 }
 
 static void send_more(struct rv_loop *l, struct mgmt_conn *c)
@@ -242,12 +209,13 @@ static void send_more(struct rv_loop *l, struct mgmt_conn *c)
 		conn_close(l, c);
 		return;
 	}
-	if (l->io.send(l->io.ctx, c->fd, c->reply.p + c->sent,
-		       left > MGMT_SEND_CHUNK ? MGMT_SEND_CHUNK : left, cud(c, RV_OP_MGMT_SEND))) {
+	if (l->io.send(l->io.ctx, c->slot.fd, c->reply.p + c->sent,
+		       left > MGMT_SEND_CHUNK ? MGMT_SEND_CHUNK : left,
+		       cud(l, c, RV_OP_MGMT_SEND))) {
 		conn_close(l, c);
 		return;
 	}
-	c->inflight++;
+	c->slot.inflight++;
 	c->sending = true;
 }
 
@@ -262,7 +230,7 @@ static void credentials(struct rv_loop *l, struct mgmt_conn *c)
 	bool member = false;
 
 	c->uid = (uid_t)-1;
-	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+	if (getsockopt(c->slot.fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
 		return;
 	}
 	c->uid = cred.uid;
@@ -272,7 +240,8 @@ static void credentials(struct rv_loop *l, struct mgmt_conn *c)
 	}
 	if (m->have_group) {
 		member = cred.gid == m->admin_gid;
-		if (!member && getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0) {
+		if (!member &&
+		    getsockopt(c->slot.fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0) {
 			for (size_t i = 0; i < glen / sizeof(gid_t); i++) {
 				member = member || groups[i] == m->admin_gid;
 			}
@@ -453,49 +422,23 @@ static void process(struct rv_loop *l, struct mgmt_conn *c)
 
 static void on_accept(struct rv_loop *l, int res)
 {
-	struct rv_mgmt *m = l->mgmt;
-	struct mgmt_conn *c = NULL;
+	struct rv_slot *s = rv_slots_accepted(l, &l->mgmt->slots, res);
+	struct mgmt_conn *c;
 
-	m->accept_armed = false;
-	if (res < 0) {
-		if (res != -ECANCELED && !l->stopping) {
-			rv_warnx_rl("management accept: %s", strerror(-res));
-		}
-		rv_loop_arm(l, &m->accept_retry, on_accept_retry, l->now_ns + ACCEPT_RETRY_NS);
+	if (!s) {
 		return;
 	}
-	for (size_t i = 0; i < MGMT_SLOTS; i++) {
-		if (!m->conns[i].used) {
-			c = &m->conns[i];
-			break;
-		}
-	}
-	if (!c) {
-		/* Every slot busy: the waiting connections stay in the backlog
-		 * until one frees (conn_release re-arms the accept). */
-		static const char busy[] = "error: busy, try again\n";
-		ssize_t w = send(res, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		(void)w;
-		close(res);
-		return;
-	}
-	memset(c, 0, sizeof(*c));
-	c->m = m;
-	c->fd = res;
-	c->used = true;
-	c->gen = ++m->next_gen;
+	c = container_of(s, struct mgmt_conn, slot);
 	c->reply.max = RV_MGMT_MAX_REPLY;
 	credentials(l, c);
-	rv_loop_arm(l, &c->timer, on_timeout, l->now_ns + MGMT_TIMEOUT_NS);
+	rv_loop_arm(l, &c->slot.timer, on_timeout, l->now_ns + MGMT_TIMEOUT_NS);
 	arm_recv(l, c);
-	mgmt_arm_accept(l);
 }
 
 void rv_mgmt_on_cqe(struct rv_loop *l, enum rv_op op, uint64_t ud, int res)
 {
 	struct rv_mgmt *m = l->mgmt;
-	uint32_t id = rv_udata_owner(ud);
+	struct rv_slot *s;
 	struct mgmt_conn *c;
 
 	if (!m) {
@@ -505,17 +448,11 @@ void rv_mgmt_on_cqe(struct rv_loop *l, enum rv_op op, uint64_t ud, int res)
 		on_accept(l, res);
 		return;
 	}
-	if (id >= MGMT_SLOTS || !m->conns[id].used || m->conns[id].gen != rv_udata_idx(ud)) {
+	s = rv_slots_completed(l, &m->slots, ud);
+	if (!s) {
 		return;
 	}
-	c = &m->conns[id];
-	c->inflight--;
-	if (c->closing) {
-		if (c->inflight == 0) {
-			conn_release(l, c);
-		}
-		return;
-	}
+	c = container_of(s, struct mgmt_conn, slot);
 	if (op == RV_OP_MGMT_RECV) {
 		if (res < 0) {
 			conn_close(l, c);
@@ -541,5 +478,7 @@ void rv_mgmt_on_cqe(struct rv_loop *l, enum rv_op op, uint64_t ud, int res)
 
 void rv_mgmt_start(struct rv_loop *l)
 {
-	mgmt_arm_accept(l);
+	if (l->mgmt) {
+		rv_slots_arm_accept(l, &l->mgmt->slots);
+	}
 }

@@ -1,0 +1,161 @@
+/*
+ * slots.c — listener and connection slots of the control ring's
+ * request/response services (see slots.h).
+ */
+#include "tls/slots.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/compiler.h"
+#include "core/log.h"
+
+enum { ACCEPT_RETRY_NS = 100 * RV_NSEC_PER_MSEC };
+
+static struct rv_slot *slot_at(const struct rv_slots *t, unsigned i)
+{
+	return (struct rv_slot *)(void *)(t->conns + (size_t)i * t->stride);
+}
+
+static unsigned slot_index(const struct rv_slots *t, const struct rv_slot *s)
+{
+	return (unsigned)(((const unsigned char *)s - t->conns) / t->stride);
+}
+
+void rv_slots_init(struct rv_slots *t, const struct rv_slots_ops *ops, void *conns, unsigned num,
+		   size_t stride)
+{
+	memset(t, 0, sizeof(*t));
+	t->ops = ops;
+	t->listen_fd = -1;
+	t->conns = conns;
+	t->num = num;
+	t->stride = stride;
+	for (unsigned i = 0; i < num; i++) {
+		slot_at(t, i)->fd = -1;
+	}
+}
+
+static void on_accept_retry(struct rv_loop *l, struct rv_ltimer *lt)
+{
+	rv_slots_arm_accept(l, container_of(lt, struct rv_slots, accept_retry));
+}
+
+void rv_slots_arm_accept(struct rv_loop *l, struct rv_slots *t)
+{
+	if (t->accept_armed || t->listen_fd < 0 || l->stopping) {
+		return;
+	}
+	if (l->io.accept(l->io.ctx, t->listen_fd, rv_udata(t->ops->accept_op, 0, 0))) {
+		rv_loop_arm(l, &t->accept_retry, on_accept_retry, l->now_ns + ACCEPT_RETRY_NS);
+		return;
+	}
+	t->accept_armed = true;
+}
+
+struct rv_slot *rv_slots_accepted(struct rv_loop *l, struct rv_slots *t, int res)
+{
+	struct rv_slot *s = NULL;
+
+	t->accept_armed = false;
+	if (res < 0) {
+		if (res != -ECANCELED && !l->stopping) {
+			rv_warnx_rl("%s: accept: %s", t->ops->name, strerror(-res));
+		}
+		rv_loop_arm(l, &t->accept_retry, on_accept_retry, l->now_ns + ACCEPT_RETRY_NS);
+		return NULL;
+	}
+	for (unsigned i = 0; i < t->num; i++) {
+		if (!slot_at(t, i)->used) {
+			s = slot_at(t, i);
+			break;
+		}
+	}
+	if (s == NULL) {
+		/* The accept is re-armed when a slot frees (release). */
+		t->ops->busy(l, res);
+		close(res);
+		return NULL;
+	}
+	memset(s, 0, t->stride);
+	s->fd = res;
+	s->used = true;
+	s->gen = ++t->next_gen;
+	rv_slots_arm_accept(l, t);
+	return s;
+}
+
+uint64_t rv_slots_udata(const struct rv_slots *t, const struct rv_slot *s, enum rv_op op)
+{
+	return rv_udata(op, slot_index(t, s), s->gen);
+}
+
+static void release(struct rv_loop *l, struct rv_slots *t, struct rv_slot *s)
+{
+	rv_loop_disarm(l, &s->timer);
+	close(s->fd);
+	t->ops->release(s);
+	s->used = false;
+	s->fd = -1;
+	rv_slots_arm_accept(l, t); /* a slot is free again */
+}
+
+struct rv_slot *rv_slots_completed(struct rv_loop *l, struct rv_slots *t, uint64_t ud)
+{
+	uint32_t id = rv_udata_owner(ud);
+	struct rv_slot *s;
+
+	if (id >= t->num) {
+		return NULL;
+	}
+	s = slot_at(t, id);
+	if (!s->used || s->gen != rv_udata_idx(ud)) {
+		return NULL;
+	}
+	s->inflight--;
+	if (s->closing) {
+		if (s->inflight == 0) {
+			release(l, t, s);
+		}
+		return NULL;
+	}
+	return s;
+}
+
+void rv_slots_close(struct rv_loop *l, struct rv_slots *t, struct rv_slot *s)
+{
+	if (s->closing) {
+		return;
+	}
+	s->closing = true;
+	shutdown(s->fd, SHUT_RDWR);
+	if (s->inflight == 0) {
+		release(l, t, s);
+		return;
+	}
+	/* The cancel's own completion is counted like the operations it
+	 * cancels. */
+	if (l->io.cancel_fd(l->io.ctx, s->fd, rv_slots_udata(t, s, t->ops->cancel_op)) == 0) {
+		s->inflight++;
+	}
+}
+
+void rv_slots_free(struct rv_slots *t)
+{
+	for (unsigned i = 0; i < t->num; i++) {
+		struct rv_slot *s = slot_at(t, i);
+
+		if (s->used) {
+			close(s->fd);
+			t->ops->release(s);
+			s->used = false;
+		}
+	}
+	if (t->listen_fd >= 0) {
+		close(t->listen_fd);
+		t->listen_fd = -1;
+	}
+}

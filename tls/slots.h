@@ -1,0 +1,98 @@
+/*
+ * slots.h — the listener and the connection slots of a request/response
+ * service run from the control ring: the management socket (mgmt.c) and the
+ * metrics endpoint (http.c). Private to tls/.
+ *
+ * What the table does for both: accept is a ring operation, re-armed while
+ * a slot is free (and retried after ACCEPT_RETRY when the ring refuses it);
+ * a connection accepted while every slot is taken gets the service's "busy"
+ * answer and is closed, the others wait in the kernel's backlog. Every ring
+ * operation of a connection carries the slot's generation, so a completion
+ * that arrives after its slot was reused is ignored. A close shuts the
+ * socket down, cancels what is in flight and frees the slot only when the
+ * last operation has completed: the kernel never writes into a slot that
+ * serves another connection.
+ *
+ * What stays the service's: the connection's buffers and state (a struct
+ * that starts with struct rv_slot), its deadlines (slot.timer) and what it
+ * does with each completion.
+ *
+ * Threads: the control thread only (the loop's).
+ */
+#ifndef RV_TLS_SLOTS_H
+#define RV_TLS_SLOTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tls/internal.h"
+#include "uring/udata.h"
+
+/* struct rv_slot starts each connection struct of a service. */
+struct rv_slot {
+	int fd;
+	uint32_t gen;
+	bool used, closing;
+	unsigned inflight;	/* ring operations not completed yet */
+	struct rv_ltimer timer; /* the service's deadlines; disarmed at release */
+};
+
+struct rv_slots_ops {
+	const char *name;     /* in log lines: "management", "metrics" */
+	enum rv_op accept_op; /* the listener's operation */
+	enum rv_op cancel_op; /* the operation a close's cancel completes as */
+	/* release frees what a connection holds besides its socket. */
+	void (*release)(struct rv_slot *s);
+	/* busy answers |fd|, accepted while every slot is taken, without
+	 * waiting (a fresh socket's send buffer takes a short answer); the
+	 * table closes it. */
+	void (*busy)(struct rv_loop *l, int fd);
+};
+
+struct rv_slots {
+	const struct rv_slots_ops *ops;
+	int listen_fd; /* the service opens it; -1 when none */
+	bool accept_armed;
+	struct rv_ltimer accept_retry;
+	uint32_t next_gen;
+	unsigned num;
+	size_t stride;
+	unsigned char *conns; /* |num| connections of |stride| bytes */
+};
+
+/* rv_slots_init sets up |t| over |num| connection structs of |stride|
+ * bytes at |conns|, each starting with struct rv_slot; no listener yet. */
+void rv_slots_init(struct rv_slots *t, const struct rv_slots_ops *ops, void *conns, unsigned num,
+		   size_t stride);
+
+/* rv_slots_arm_accept accepts the next connection through the ring, unless
+ * an accept is armed already, there is no listener or the loop stops. */
+void rv_slots_arm_accept(struct rv_loop *l, struct rv_slots *t);
+
+/* rv_slots_accepted handles the accept completion |res|. Returns the slot
+ * of the new connection: zeroed, then with its socket, in use and with a
+ * fresh generation, for the service to start; or NULL (an accept error,
+ * logged at a limited rate and retried; or every slot busy). The next
+ * accept is armed either way. */
+struct rv_slot *rv_slots_accepted(struct rv_loop *l, struct rv_slots *t, int res);
+
+/* rv_slots_udata returns the user data of an operation |op| of slot |s|. */
+uint64_t rv_slots_udata(const struct rv_slots *t, const struct rv_slot *s, enum rv_op op);
+
+/* rv_slots_completed matches a connection's completion |ud| to its slot and
+ * counts the operation done. Returns the slot to carry on with, or NULL:
+ * a stale completion, or one for a closing slot (released with its last
+ * operation). */
+struct rv_slot *rv_slots_completed(struct rv_loop *l, struct rv_slots *t, uint64_t ud);
+
+/* rv_slots_close ends the connection of slot |s|: at once when nothing is
+ * in flight, else once the cancelled operations have completed. Calling it
+ * again is a no-op. */
+void rv_slots_close(struct rv_loop *l, struct rv_slots *t, struct rv_slot *s);
+
+/* rv_slots_free closes every connection and the listener, without the ring
+ * (gone, or never started: nothing is in flight any more). */
+void rv_slots_free(struct rv_slots *t);
+
+#endif /* RV_TLS_SLOTS_H */
