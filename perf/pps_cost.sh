@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# perf/pps_cost.sh — what a small packet costs ringvpn at a fixed offered
+# rate, for two builds side by side: CPU time of both ends per packet and
+# io_uring_enter calls per packet (a count that machine noise does not move).
+#
+#   perf/pps_cost.sh OLD_BIN NEW_BIN     e.g. an older commit's cli/ringvpn
+#   RATE=30000 SIZE=64 SECS=6 N=4 perf/pps_cost.sh A B
+#
+# Each of N rounds starts the two builds in turn (perf/topo.sh namespaces,
+# `ringvpn server`/`client` with offloads on, as perf/run.sh's rv-on), offers
+# RATE datagrams/s of SIZE bytes with iperf3 through the tunnel for SECS
+# seconds and reads the processes' CPU ticks and, through the
+# syscalls:sys_enter_io_uring_enter tracepoint (`perf stat`, no PMU needed),
+# how often they entered the kernel. Prints one line per build and round.
+set -u
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$HERE/topo.sh"
+. "$HERE/vpn_ringvpn.sh"
+RATE=${RATE:-30000} SIZE=${SIZE:-64} SECS=${SECS:-6} N=${N:-4}
+[ $# = 2 ] && [ -x "$1" ] && [ -x "$2" ] || { echo "usage: $0 OLD_BIN NEW_BIN" >&2; exit 2; }
+command -v perf >/dev/null || { echo "pps_cost.sh: perf (linux-perf) not installed" >&2; exit 2; }
+rvp_install_trap
+rvp_topo_up
+hz=$(getconf CLK_TCK)
+cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done; echo "$t"; }
+for r in $(seq "$N"); do
+	for which in old new; do
+		bin=$1
+		[ "$which" = new ] && bin=$2
+		dir=$(mktemp -d /tmp/rvp-ppscost.XXXXXX)
+		if ! RV_BIN=$bin RV_MODE=cli vpn_ringvpn_start "$dir" 1 >"$dir/start.log" 2>&1; then
+			echo "$which: start failed"; tail -5 "$dir/start.log"; rm -rf "$dir"; continue
+		fi
+		rvp_spawn b /dev/null iperf3 -s -p 5299
+		srv=$RVP_LAST_PID
+		sleep 0.5
+		c0=$(cpu_ticks "${VPN_PIDS[@]}")
+		perf stat -x, -e syscalls:sys_enter_io_uring_enter -o "$dir/perf.txt" \
+			-p "$(IFS=,; echo "${VPN_PIDS[*]}")" -- sleep $((SECS + 1)) &
+		pf=$!
+		rvp_ns_a iperf3 -c "$VPN_DST" -p 5299 -u -l "$SIZE" -b $((RATE * SIZE * 8)) -t "$SECS" -J \
+			>"$dir/iperf.json" 2>/dev/null
+		c1=$(cpu_ticks "${VPN_PIDS[@]}")
+		wait "$pf"
+		enters=$(awk -F, '/io_uring_enter/ { print $1 }' "$dir/perf.txt")
+		python3 - "$dir/iperf.json" "$which" "$((c1 - c0))" "${enters:-0}" "$hz" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))["end"]["sum"]
+pk, lost = d["packets"], d["lost_packets"]
+ticks, enters, hz = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+print(f"{sys.argv[2]}: {pk} packets, {lost} lost, {ticks * 1e6 / hz / pk:.2f} CPU-us/packet, "
+      f"{enters / pk:.3f} io_uring_enter/packet")
+PY
+		rvp_kill "$srv"
+		vpn_ringvpn_stop
+		rm -rf "$dir"
+	done
+done
