@@ -429,8 +429,8 @@ static int server_start(struct rv_loop *l, char *err, size_t err_len)
 	 * every keepalive, which is what keeps a NAT mapping in front of it
 	 * open and tells the server its endpoint; the server's would only
 	 * cost it one send per session per keepalive (at 10,000 sessions,
-	 * most of its steady control-thread CPU: README, "Control plane at
-	 * scale"). Liveness is the control channel's business both ways. */
+	 * a sixth of its steady control-thread CPU: README, "Control plane
+	 * at scale"). Liveness is the control channel's business both ways. */
 	l->env.send_keepalive = NULL;
 	ret = open_listener(l, err, err_len);
 	if (ret) {
