@@ -89,14 +89,9 @@ static void conn_free(struct rv_slot *s)
 	rv_strbuf_free(&c->out[1]);
 }
 
-/* busy_reply answers a client while every slot is taken. */
-static void busy_reply(struct rv_loop *l, int fd)
+/* on_busy counts and logs the 503 the slot table answered. */
+static void on_busy(struct rv_loop *l)
 {
-	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
-				   "Content-Length: 0\r\nConnection: close\r\n\r\n";
-	ssize_t w = send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-	(void)w;
 	l->http->responses[rv_http_code_index(503)]++;
 	rv_warnx_rl("metrics: all %d connection slots busy: answered 503", HTTP_SLOTS);
 }
@@ -106,7 +101,9 @@ static const struct rv_slots_ops http_slots_ops = {
 	.accept_op = RV_OP_HTTP_ACCEPT,
 	.cancel_op = RV_OP_HTTP_SEND,
 	.release = conn_free,
-	.busy = busy_reply,
+	.busy_reply = "HTTP/1.1 503 Service Unavailable\r\n"
+		      "Content-Length: 0\r\nConnection: close\r\n\r\n",
+	.on_busy = on_busy,
 };
 
 int rv_http_open(struct rv_loop *l, char *err, size_t err_len)

@@ -67,22 +67,12 @@ static void conn_free(struct rv_slot *s)
 	rv_strbuf_free(&container_of(s, struct mgmt_conn, slot)->reply);
 }
 
-/* busy_reply answers a caller while every slot is taken. */
-static void busy_reply(struct rv_loop *l, int fd)
-{
-	static const char busy[] = "error: busy, try again\n";
-	ssize_t w = send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-	(void)l;
-	(void)w;
-}
-
 static const struct rv_slots_ops mgmt_slots_ops = {
 	.name = "management",
 	.accept_op = RV_OP_MGMT_ACCEPT,
 	.cancel_op = RV_OP_MGMT_SEND,
 	.release = conn_free,
-	.busy = busy_reply,
+	.busy_reply = "error: busy, try again\n",
 };
 
 /* ---- the socket -------------------------------------------------------- */

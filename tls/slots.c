@@ -76,8 +76,14 @@ struct rv_slot *rv_slots_accepted(struct rv_loop *l, struct rv_slots *t, int res
 	}
 	if (s == NULL) {
 		/* The accept is re-armed when a slot frees (release). */
-		t->ops->busy(l, res);
+		ssize_t w = send(res, t->ops->busy_reply, strlen(t->ops->busy_reply),
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		(void)w;
 		close(res);
+		if (t->ops->on_busy) {
+			t->ops->on_busy(l);
+		}
 		return NULL;
 	}
 	memset(s, 0, t->stride);

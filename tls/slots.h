@@ -44,10 +44,12 @@ struct rv_slots_ops {
 	enum rv_op cancel_op; /* the operation a close's cancel completes as */
 	/* release frees what a connection holds besides its socket. */
 	void (*release)(struct rv_slot *s);
-	/* busy answers |fd|, accepted while every slot is taken, without
-	 * waiting (a fresh socket's send buffer takes a short answer); the
-	 * table closes it. */
-	void (*busy)(struct rv_loop *l, int fd);
+	/* busy_reply is what a connection accepted while every slot is taken
+	 * gets before the table closes it: sent without waiting (a fresh
+	 * socket's send buffer takes a short answer). on_busy, if set, counts
+	 * or logs that refusal. */
+	const char *busy_reply;
+	void (*on_busy)(struct rv_loop *l);
 };
 
 struct rv_slots {
