@@ -142,6 +142,14 @@ ctl_start_server() {
 
 ctl_status() { "$RV_BIN" status --kv -s "${1:-$SRV_SOCK}"; }
 
+# ctl_sum LINE_RE KEY_RE [SOCK]: the sum of the KEY_RE=N fields on the status
+# lines that match LINE_RE (awk regular expressions).
+ctl_sum() {
+	ctl_status "${3:-$SRV_SOCK}" 2>/dev/null | awk -v l="$1" -v k="$2" '
+		$0 ~ l { for (i = 1; i <= NF; i++) { split($i, kv, "=");
+			if (kv[1] ~ k) s += kv[2] } } END { print s + 0 }'
+}
+
 # ctl_field PREFIX KEY [SOCK]: KEY's value in the first status line starting with PREFIX.
 ctl_field() {
 	ctl_status "${3:-$SRV_SOCK}" 2>/dev/null | awk -v p="$1" -v k="$2" '

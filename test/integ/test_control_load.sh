@@ -57,15 +57,9 @@ CTL_SERVER_KV=(max_clients=$((N + 64)) max_handshaking=1024 handshake_timeout=5
 ctl_start_server
 
 srv_rss() { ctl_rss_kb "$SRV_PID"; }
-srv_drops_load1() {
-	ctl_status | awk '/^session name=load1 / { for (i = 1; i <= NF; i++) if ($i ~ /^drop_/) {
-		split($i, kv, "="); s += kv[2] } } END { print s + 0 }'
-}
+srv_drops_load1() { ctl_sum '^session name=load1 ' '^drop_'; }
 gen() { ldl "$@" || rvt_fail "ctlload: '$*' -> $LDL_REPLY"; }
-srv_keepalives_rx() {
-	ctl_status | awk '/^worker / { for (i = 1; i <= NF; i++) if ($i ~ /^keepalives_rx=/) {
-		split($i, kv, "="); s += kv[2] } } END { print s + 0 }'
-}
+srv_keepalives_rx() { ctl_sum '^worker ' '^keepalives_rx$'; }
 server_is_empty() {
 	local line
 	line=$(ctl_status | head -1)

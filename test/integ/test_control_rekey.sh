@@ -31,11 +31,7 @@ CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.soc
 CSOCK="$RVT_TMP/c1.sock"
 
 # key_drops SOCK: sum of the key-related drop counters over all workers.
-key_drops() {
-	ctl_status "$1" | awk '/^workers total/ { for (i = 1; i <= NF; i++) {
-		split($i, kv, "="); if (kv[1] == "drop_no_key" || kv[1] == "drop_key_expired" ||
-		kv[1] == "drop_auth") s += kv[2] } } END { print s + 0 }'
-}
+key_drops() { ctl_sum '^workers total' '^(drop_no_key|drop_key_expired|drop_auth)$' "$1"; }
 
 # set_rekey SECONDS: the server's rekey_interval, through a reload.
 set_rekey() {
