@@ -698,7 +698,7 @@ int ld_run(struct ld *ld)
 		}
 		wake = rv_wheel_next_ns(ld->wheel, now);
 		wake = wake < next_tick ? wake : next_tick;
-		n = rv_ctlring_wait(ld->ring, cqes, CQE_BATCH, wake > now ? wake - now : 0);
+		n = rv_ctlring_wait(ld->ring, cqes, CQE_BATCH, wake > now ? wake - now : 0, 0);
 		if (n == -EINTR) {
 			continue;
 		}

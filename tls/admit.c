@@ -54,6 +54,10 @@ enum {
 	ACCEPT_RETRY_NS = 100 * RV_NSEC_PER_MSEC,
 	/* Lease changes reach the lease file within this time. */
 	LEASE_FLUSH_NS = 100 * RV_NSEC_PER_MSEC,
+	/* At most this much added to a control message's or a timer's
+	 * latency; see server_linger_ns. */
+	SERVER_LINGER_NS = 4 * RV_NSEC_PER_MSEC,
+	SERVER_TIMER_SLACK_NS = 10 * RV_NSEC_PER_MSEC,
 };
 
 static struct rv_server_side *side(const struct rv_loop *l)
@@ -514,6 +518,23 @@ static int server_report(struct rv_loop *l, struct rv_status *st)
 	return 0;
 }
 
+/* server_linger_ns: a server with thousands of connections has
+ * completions due every fraction of a millisecond once they are all up
+ * (keepalives), and waking for each costs more than the work. So it
+ * gathers them for a few milliseconds, except while any handshake is in
+ * flight: a handshake takes several round trips and real CPU, and holding
+ * each step back would stretch a connect storm several-fold. */
+static uint64_t server_linger_ns(struct rv_loop *l)
+{
+	struct rv_server_side *s = side(l);
+
+	if (rv_admit_count(s->admit, RV_ADMIT_CONNECTED) +
+	    rv_admit_count(s->admit, RV_ADMIT_HELLO)) {
+		return 0;
+	}
+	return SERVER_LINGER_NS;
+}
+
 const struct rv_role rv_server_role = {
 	.name = "server",
 	.start = server_start,
@@ -524,6 +545,8 @@ const struct rv_role rv_server_role = {
 	.progressed = server_progressed,
 	.closing = server_closing,
 	.report = server_report,
+	.linger_ns = server_linger_ns,
+	.timer_slack_ns = SERVER_TIMER_SLACK_NS,
 };
 
 /* ---- operator actions -------------------------------------------------- */

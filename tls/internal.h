@@ -219,6 +219,12 @@ struct rv_role {
 	void (*closing)(struct rv_loop *l, struct rv_chan *c);
 	/* report fills the role's part of a status snapshot. */
 	int (*report)(struct rv_loop *l, struct rv_status *st);
+	/* linger_ns (NULL: never) says how long the loop, when it was
+	 * mostly idle, may gather completions before it wakes (see
+	 * rv_ctlring_wait). timer_slack_ns: timers may fire that much late,
+	 * so that those due close together fire in one turn. */
+	uint64_t (*linger_ns)(struct rv_loop *l);
+	uint64_t timer_slack_ns;
 };
 
 extern const struct rv_role rv_server_role;
@@ -235,7 +241,8 @@ struct rv_loop {
 	struct rv_ctlring *ring; /* NULL when driven through a custom io */
 	struct rv_ctl_io io;
 	struct rv_wheel *wheel;
-	uint64_t now_ns; /* time of the current loop turn */
+	uint64_t now_ns;  /* time of the current loop turn */
+	uint64_t idle_ns; /* how long the last wait slept */
 	uint64_t started_ns;
 	/* connection slots (chan.c) */
 	struct rv_chan **chans;

@@ -473,7 +473,7 @@ static void start(struct rv_loop *l)
 bool rv_loop_step(struct rv_loop *l, enum rv_loop_exit *out_exit)
 {
 	struct rv_ctlring_cqe cqes[CQE_BATCH];
-	uint64_t next, wait_ns;
+	uint64_t next, wait_ns, linger_ns = 0, t;
 	int n;
 
 	if (!l->started) {
@@ -483,9 +483,26 @@ bool rv_loop_step(struct rv_loop *l, enum rv_loop_exit *out_exit)
 		goto out;
 	}
 	next = rv_wheel_next_ns(l->wheel, l->now_ns);
-	wait_ns = next == UINT64_MAX ? UINT64_MAX : next > l->now_ns ? next - l->now_ns : 0;
-	n = rv_ctlring_wait(l->ring, cqes, CQE_BATCH, wait_ns);
+	if (l->role->timer_slack_ns && next != UINT64_MAX && next > l->now_ns) {
+		/* Round up to the slack grid: timers due within one slack
+		 * period fire in one turn. */
+		uint64_t slack = l->role->timer_slack_ns, late = next + slack - 1;
+
+		next = late < next ? UINT64_MAX : late - late % slack;
+	}
+	t = l->now_ns;
+	if (l->role->linger_ns) {
+		/* Linger only after a turn whose work took less time than its
+		 * wait: with work waiting, time asleep would be lost. */
+		t = now(l);
+		if (t - l->now_ns < l->idle_ns) {
+			linger_ns = l->role->linger_ns(l);
+		}
+	}
+	wait_ns = next == UINT64_MAX ? UINT64_MAX : next > t ? next - t : 0;
+	n = rv_ctlring_wait(l->ring, cqes, CQE_BATCH, wait_ns, linger_ns);
 	l->now_ns = now(l);
+	l->idle_ns = l->now_ns - t;
 	if (n < 0 && n != -EINTR) {
 		rv_warn(n, "control ring wait");
 		l->exit = RV_LOOP_FAILED;

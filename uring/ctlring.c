@@ -6,6 +6,7 @@
 #include "uring/ctlring.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,8 +14,23 @@
 
 #include "uring/ring.h"
 
+/* Linux 6.12 turned the pad of struct io_uring_getevents_arg into
+ * min_wait_usec and announces it with this feature bit; liburing 2.3 knows
+ * neither. */
+#ifndef IORING_FEAT_MIN_TIMEOUT
+#define IORING_FEAT_MIN_TIMEOUT (1U << 15)
+#endif
+
+struct getevents_arg {
+	uint64_t sigmask;
+	uint32_t sigmask_sz;
+	uint32_t min_wait_usec;
+	uint64_t ts;
+};
+
 struct rv_ctlring {
 	struct rv_ring ring;
+	bool can_linger; /* the kernel has min_wait */
 };
 
 int rv_ctlring_new(struct rv_ctlring **out, unsigned entries)
@@ -31,6 +47,8 @@ int rv_ctlring_new(struct rv_ctlring **out, unsigned entries)
 		free(r);
 		return ret;
 	}
+	r->can_linger = (r->ring.ring.features & IORING_FEAT_MIN_TIMEOUT) &&
+			(r->ring.ring.features & IORING_FEAT_EXT_ARG);
 	*out = r;
 	return 0;
 }
@@ -142,14 +160,60 @@ int rv_ctlring_cancel_fd(struct rv_ctlring *r, int fd, uint64_t ud)
 	return 0;
 }
 
+bool rv_ctlring_lingers(const struct rv_ctlring *r)
+{
+	return r->can_linger;
+}
+
+/* flush_sq publishes the queued SQEs to the kernel and returns how many it
+ * has not consumed yet: the half of io_uring_submit that is not the
+ * syscall, so that linger_wait submits and waits in one io_uring_enter. */
+static unsigned flush_sq(struct io_uring *ring)
+{
+	struct io_uring_sq *sq = &ring->sq;
+
+	if (sq->sqe_head != sq->sqe_tail) {
+		sq->sqe_head = sq->sqe_tail;
+		io_uring_smp_store_release(sq->ktail, sq->sqe_tail);
+	}
+	return sq->sqe_tail - io_uring_smp_load_acquire(sq->khead);
+}
+
+/* linger_wait submits and sleeps until |max| completions are there, or
+ * |linger_ns| has passed with at least one, or |timeout_ns| has passed. */
+static int linger_wait(struct rv_ctlring *r, unsigned max, uint64_t timeout_ns, uint64_t linger_ns)
+{
+	/* The kernel treats "no timeout" with a min_wait as "min_wait is the
+	 * timeout", so a wait without a limit gets a long one. */
+	uint64_t t = timeout_ns == UINT64_MAX ? 3600ull * 1000000000ull : timeout_ns;
+	struct __kernel_timespec ts = {
+		.tv_sec = (long long)(t / 1000000000ull),
+		.tv_nsec = (long long)(t % 1000000000ull),
+	};
+	struct getevents_arg arg = {
+		.min_wait_usec =
+			linger_ns / 1000 > UINT32_MAX ? UINT32_MAX : (uint32_t)(linger_ns / 1000),
+		.ts = (uint64_t)(uintptr_t)&ts,
+	};
+	unsigned submit = flush_sq(&r->ring.ring);
+	int ret;
+
+	ret = io_uring_enter2((unsigned)r->ring.ring.ring_fd, submit, max,
+			      IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, (sigset_t *)&arg,
+			      sizeof(arg));
+	return ret; /* liburing's syscall wrappers return -errno */
+}
+
 int rv_ctlring_wait(struct rv_ctlring *r, struct rv_ctlring_cqe *out, unsigned max,
-		    uint64_t timeout_ns)
+		    uint64_t timeout_ns, uint64_t linger_ns)
 {
 	struct io_uring_cqe *cqe;
 	unsigned head, n = 0;
 	int ret;
 
-	if (timeout_ns == UINT64_MAX) {
+	if (linger_ns >= 1000 && r->can_linger && io_uring_cq_ready(&r->ring.ring) == 0) {
+		ret = linger_wait(r, max, timeout_ns, linger_ns);
+	} else if (timeout_ns == UINT64_MAX) {
 		ret = io_uring_submit_and_wait(&r->ring.ring, 1);
 	} else {
 		/* The timeout rides along with the wait (EXT_ARG, kernel 5.11):

@@ -13,6 +13,7 @@
 #ifndef RV_URING_CTLRING_H
 #define RV_URING_CTLRING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -49,8 +50,18 @@ int rv_ctlring_cancel_fd(struct rv_ctlring *r, int fd, uint64_t ud);
 /* rv_ctlring_wait submits what is queued, waits for at least one completion
  * or until |timeout_ns| has passed (UINT64_MAX: no limit), and copies up to
  * |max| completions into |out|. Returns their number (0 on timeout) or
- * -errno (-EINTR: interrupted, try again). */
+ * -errno (-EINTR: interrupted, try again).
+ *
+ * |linger_ns| > 0 gathers completions for that long from the call before
+ * returning (sooner when |max| are in; at the first one when none came in
+ * that time): a mostly idle thread whose completions come every fraction
+ * of a millisecond then wakes once per linger period instead of once per
+ * completion, and no completion waits more than |linger_ns| extra. Ignored
+ * (0) on kernels before Linux 6.12, which lack min_wait. */
 int rv_ctlring_wait(struct rv_ctlring *r, struct rv_ctlring_cqe *out, unsigned max,
-		    uint64_t timeout_ns);
+		    uint64_t timeout_ns, uint64_t linger_ns);
+
+/* rv_ctlring_lingers reports whether the kernel honours |linger_ns|. */
+bool rv_ctlring_lingers(const struct rv_ctlring *r);
 
 #endif /* RV_URING_CTLRING_H */
