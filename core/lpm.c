@@ -16,7 +16,10 @@
  *     ends at the first value it meets;
  *   - a node stores only the runs of equal slots: bit i of |bm| is set when
  *     slot i differs from slot i-1, and slot i is the run numbered
- *     popcount(bm & bits 0..i) - 1;
+ *     popcount(bm & bits 0..i) - 1. An IPv6 node whose non-empty slots are
+ *     fewer than its runs (long prefixes scattered with gaps between) is
+ *     "sparse" instead: bit i is set when slot i is not empty, an empty
+ *     slot answers NULL, and the others are numbered the same way;
  *   - path compression: a node may sit deeper than its parent's slot (pos >
  *     the slot's length) when every prefix inside the slot shares those bits.
  *     It then carries its region's key; an address that differs there gets
@@ -93,10 +96,11 @@ struct key {
  * words) and its fallback value; then come the slot words, one per run.
  */
 struct node {
-	uint64_t bm;  /* bit i: slot i starts a run */
-	uint8_t pos;  /* first bit of this node's stride */
-	uint8_t skip; /* path-compressed: w[0..2] = key.hi, key.lo, fallback */
-	uint8_t num;  /* popcount(bm): slot words */
+	uint64_t bm;	/* bit i: slot i starts a run (sparse: is not empty) */
+	uint8_t pos;	/* first bit of this node's stride */
+	uint8_t skip;	/* path-compressed: w[0..2] = key.hi, key.lo, fallback */
+	uint8_t num;	/* popcount(bm): slot words */
+	uint8_t sparse; /* words only for the slots that are not empty */
 	uintptr_t w[];
 };
 
@@ -314,9 +318,12 @@ static inline uintptr_t walk(uintptr_t w, uint64_t hi, uint64_t lo, bool v4)
 		if (n->num == SLOTS) {
 			w = slot[key_chunk(hi, lo, pos)];
 		} else {
-			w = slot[__builtin_popcountll(n->bm &
-						      (~0ULL >> (63 - key_chunk(hi, lo, pos)))) -
-				 1];
+			unsigned c = key_chunk(hi, lo, pos);
+
+			if (!v4 && n->sparse && !((n->bm >> c) & 1)) {
+				return 0;
+			}
+			w = slot[__builtin_popcountll(n->bm & (~0ULL >> (63 - c))) - 1];
 		}
 	}
 	return w;
@@ -685,6 +692,11 @@ static int prefix_make(struct rv_lpm *t, const struct shadow *s, uintptr_t fallb
 	return 0;
 }
 
+static size_t node_bytes(bool skipped, unsigned num)
+{
+	return sizeof(struct node) + ((skipped ? SKIP_WORDS : 0) + num) * sizeof(uintptr_t);
+}
+
 /*
  * node_make turns 64 slot words into a node at |pos| for region |key|, or
  * into a plain value when one would do: all slots alike, and (for a node
@@ -693,8 +705,9 @@ static int prefix_make(struct rv_lpm *t, const struct shadow *s, uintptr_t fallb
 static int node_make(struct rv_lpm *t, unsigned pos, struct key key, uintptr_t fallback,
 		     bool skipped, const uintptr_t vals[SLOTS], uintptr_t *out)
 {
-	uint64_t bm = 1;
-	unsigned num, j = 0;
+	uint64_t bm = 1, full = vals[0] != 0;
+	unsigned num, num_full, j = 0;
+	bool sparse;
 	struct node *n;
 	uintptr_t *slot;
 
@@ -702,14 +715,29 @@ static int node_make(struct rv_lpm *t, unsigned pos, struct key key, uintptr_t f
 		if (vals[i] != vals[i - 1]) {
 			bm |= 1ULL << i;
 		}
+		if (vals[i]) {
+			full |= 1ULL << i;
+		}
 	}
 	num = (unsigned)__builtin_popcountll(bm);
 	if (num == 1 && (!skipped || vals[0] == fallback)) {
 		*out = vals[0]; /* a lone run is never a node: nodes fill one slot */
 		return 0;
 	}
-	n = fresh_obj(t, sizeof(*n) + ((skipped ? SKIP_WORDS : 0) + num) * sizeof(n->w[0]),
-		      TAG_NODE);
+	/* Scattered long prefixes with nothing between them (a dense IPv6
+	 * set) make two runs each, the prefix and the gap after it; storing
+	 * only the non-empty slots halves such a node, often to one cache
+	 * line (perf/lpm_ab.sh: 0.9x per hit, 0.6x per miss for 100,000 such
+	 * IPv6 prefixes). Not for IPv4, whose nodes are already small and
+	 * whose lookups measured slower with the extra test in walk(); nor for
+	 * a node of 64 runs, which is indexed directly. */
+	num_full = (unsigned)__builtin_popcountll(full);
+	sparse = t->family == AF_INET6 && num < SLOTS && num_full < num;
+	if (sparse) {
+		bm = full;
+		num = num_full;
+	}
+	n = fresh_obj(t, node_bytes(skipped, num), TAG_NODE);
 	if (!n) {
 		return -ENOMEM;
 	}
@@ -717,6 +745,7 @@ static int node_make(struct rv_lpm *t, unsigned pos, struct key key, uintptr_t f
 	n->pos = (uint8_t)pos;
 	n->skip = skipped;
 	n->num = (uint8_t)num;
+	n->sparse = sparse;
 	slot = n->w;
 	if (skipped) {
 		n->w[0] = key.hi;
@@ -742,6 +771,9 @@ static void node_expand(const struct node *n, uintptr_t vals[SLOTS])
 	for (unsigned i = 0; i < SLOTS; i++) {
 		if (n->bm & (1ULL << i)) {
 			j++;
+		} else if (n->sparse) {
+			vals[i] = 0;
+			continue;
 		}
 		vals[i] = slot[j];
 	}
