@@ -211,6 +211,10 @@ int rv_ctlring_wait(struct rv_ctlring *r, struct rv_ctlring_cqe *out, unsigned m
 	unsigned head, n = 0;
 	int ret;
 
+	/* The kernel would let the linger time run past the deadline. */
+	if (linger_ns > timeout_ns) {
+		linger_ns = timeout_ns;
+	}
 	if (linger_ns >= 1000 && r->can_linger && io_uring_cq_ready(&r->ring.ring) == 0) {
 		ret = linger_wait(r, max, timeout_ns, linger_ns);
 	} else if (timeout_ns == UINT64_MAX) {

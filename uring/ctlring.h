@@ -56,8 +56,9 @@ int rv_ctlring_cancel_fd(struct rv_ctlring *r, int fd, uint64_t ud);
  * returning (sooner when |max| are in; at the first one when none came in
  * that time): a mostly idle thread whose completions come every fraction
  * of a millisecond then wakes once per linger period instead of once per
- * completion, and no completion waits more than |linger_ns| extra. Ignored
- * (0) on kernels before Linux 6.12, which lack min_wait. */
+ * completion, and no completion waits more than |linger_ns| extra. It never
+ * extends the wait past |timeout_ns|. Ignored (0) on kernels before Linux
+ * 6.12, which lack min_wait. */
 int rv_ctlring_wait(struct rv_ctlring *r, struct rv_ctlring_cqe *out, unsigned max,
 		    uint64_t timeout_ns, uint64_t linger_ns);
 

@@ -122,6 +122,38 @@ Test(ctlring, linger_gathers, .timeout = 20)
 	close(b[1]);
 }
 
+/* Lingering never runs past the deadline: a completion that is ready
+ * when a timer is due now comes back at once, and an empty wait ends at its
+ * deadline, not at the end of a longer linger time. */
+Test(ctlring, linger_stops_at_deadline, .timeout = 20)
+{
+	struct rv_ctlring *r = ring_or_skip();
+	struct rv_ctlring_cqe cqe[4];
+	char buf[8];
+	int a[2];
+	uint64_t t0, dt;
+
+	if (!rv_ctlring_lingers(r)) {
+		rv_ctlring_free(r);
+		cr_skip_test("kernel without min_wait (Linux < 6.12)");
+	}
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
+	cr_assert_eq(rv_ctlring_recv(r, a[0], buf, sizeof(buf), 1), 0);
+	t0 = mono_ns();
+	cr_assert_eq(rv_ctlring_wait(r, cqe, 4, 30 * MS, 3000 * MS), 0);
+	dt = mono_ns() - t0;
+	cr_assert_lt(dt, 2000 * MS, "held %llu ms past a 30 ms deadline",
+		     (unsigned long long)(dt / MS));
+	cr_assert_eq(write(a[1], "x", 1), 1);
+	t0 = mono_ns();
+	cr_assert_eq(rv_ctlring_wait(r, cqe, 4, 0, 3000 * MS), 1);
+	dt = mono_ns() - t0;
+	cr_assert_lt(dt, 2000 * MS, "held %llu ms with a timer due", (unsigned long long)(dt / MS));
+	rv_ctlring_free(r);
+	close(a[0]);
+	close(a[1]);
+}
+
 /* With |max| completions in, lingering ends at once. */
 Test(ctlring, linger_ends_at_max, .timeout = 20)
 {
