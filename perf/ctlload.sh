@@ -324,14 +324,16 @@ run_n() {
 	# --- rekey
 	if has_phase rekey; then
 		local d0 d1 r times="" worst=0 cpu_r=0 wait_r=0 lost bad drops
-		ld 5 probe "$PROBE_PPS"
-		sleep 2
-		d0=$(probe_drops)
+		# The probe's baseline is read before it starts: read while an
+		# echo is in flight, its reply would count without its request.
 		ld 5 stats
 		local ptx0 prx0 pbad0
 		ptx0=$(kv probe_tx)
 		prx0=$(kv probe_rx)
 		pbad0=$(kv probe_bad)
+		ld 5 probe "$PROBE_PPS"
+		sleep 2
+		d0=$(probe_drops)
 		la=$(loadavg)
 		for ((r = 1; r <= REKEY_ROUNDS; r++)); do
 			ld 5 mark

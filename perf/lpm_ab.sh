@@ -34,7 +34,7 @@ gcc "${cflags[@]}" $(ren b) -c "$SRC/core/lpm.c" -o "$work/b.o"
 gcc "${cflags[@]}" -o "$work/pair" "$HERE/lpm_pair.c" "$work/a.o" "$work/b.o" "$lib"
 for set in $sets; do
 	IFS=: read -r fam n minlen <<<"$set"
-	for i in $(seq "$runs"); do
+	for _ in $(seq "$runs"); do
 		"$work/pair" "$fam" "$n" "$minlen"
 	done | tee "$work/out"
 	awk '
