@@ -727,7 +727,7 @@ static int node_make(struct rv_lpm *t, unsigned pos, struct key key, uintptr_t f
 	/* Scattered long prefixes with nothing between them (a dense IPv6
 	 * set) make two runs each, the prefix and the gap after it; storing
 	 * only the non-empty slots halves such a node, often to one cache
-	 * line (perf/lpm_ab.sh: 0.9x per hit, 0.6x per miss for 100,000 such
+	 * line (perf/lpm_ab.sh: 0.8x per hit, 0.6x per miss for 100,000 such
 	 * IPv6 prefixes). Not for IPv4, whose nodes are already small and
 	 * whose lookups measured slower with the extra test in walk(); nor for
 	 * a node of 64 runs, which is indexed directly. */
