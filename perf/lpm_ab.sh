@@ -3,9 +3,11 @@
 # working tree's core/lpm.c (new), in one process (perf/lpm_pair.c): on this
 # VM the same bench_lpm binary varies up to 3x between processes, which
 # hides any change smaller than that; in one process both versions see the
-# same machine. Builds with the compiler flags of a Release build, links
-# against BUILD's core library (default build/perf-release), runs the pair
-# RUNS times per prefix set and prints each run and the median ratios.
+# same machine. Compiles both with the same flags (gcc -O2, against the
+# working tree's headers, so REV's lpm.c must still build with them), links
+# BUILD's core library for the slab and QSBR (default build/perf-release),
+# runs the pair RUNS times per prefix set and prints each run and the
+# median ratios.
 #
 #   perf/lpm_ab.sh REV [RUNS]              e.g. perf/lpm_ab.sh HEAD~1 6
 #   SETS="6:100000:48 4:100000:24" BUILD=build/ci perf/lpm_ab.sh REV
@@ -14,7 +16,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(dirname "$HERE")
-[ $# -ge 1 ] || { sed -n 2,14p "$0" >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n 2,16p "$0" >&2; exit 2; }
 rev=$1
 runs=${2:-6}
 build=${BUILD:-$SRC/build/perf-release}
