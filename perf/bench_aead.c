@@ -33,6 +33,7 @@
 
 #include <openssl/aead.h>
 
+#include "core/clock.h"
 #include "crypto/aead.h"
 #include "crypto/rand.h"
 
@@ -63,14 +64,6 @@ struct bench {
 
 static const uint64_t OPEN_CTR = 0x1122334455667788ull;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void nonce_of(uint8_t nonce[RV_AEAD_NONCE_LEN], uint64_t ctr)
 {
 	uint64_t be = htobe64(ctr);
@@ -91,7 +84,7 @@ static uint64_t run_loop(struct bench *b, enum loop l, size_t iters)
 	const size_t len = b->len, pkt = b->len + RV_AEAD_TAG_LEN;
 	uint8_t nonce[RV_AEAD_NONCE_LEN];
 	size_t out_len;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = rv_now_ns();
 
 	switch (l) {
 	case RV_SEAL:
@@ -129,7 +122,7 @@ static uint64_t run_loop(struct bench *b, enum loop l, size_t iters)
 		}
 		break;
 	}
-	return now_ns() - t0;
+	return rv_now_ns() - t0;
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -41,9 +41,11 @@
 #include <unistd.h>
 
 #include "core/admit.h"
+#include "core/clock.h"
 #include "core/compiler.h"
 #include "core/nametab.h"
 #include "core/timer.h"
+#include "perf/bench.h"
 
 enum {
 	RUNS = 5,
@@ -82,23 +84,12 @@ static uint64_t rng = 0x2545f4914f6cdd1dull;
 
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
-static uint64_t clock_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return bench_xorshift(&rng);
 }
 
 static void record(enum op op, size_t si, uint64_t t0, size_t ops)
 {
-	double ns = (double)(clock_ns() - t0) / (double)ops;
+	double ns = (double)(rv_now_ns() - t0) / (double)ops;
 
 	if (ns < best[op][si]) {
 		best[op][si] = ns;
@@ -135,18 +126,18 @@ static void bench_wheel(size_t si, size_t ops)
 
 		/* Arm and cancel the extra timers in batches, N staying armed. */
 		for (done = 0; done < ops; done += extra) {
-			t0 = clock_ns();
+			t0 = rv_now_ns();
 			for (size_t i = 0; i < extra; i++) {
 				rv_wheel_arm(w, &t[n + i], now + delay[(done + i) % ops]);
 			}
 			record(OP_ARM, si, t0, extra);
-			t0 = clock_ns();
+			t0 = rv_now_ns();
 			for (size_t i = 0; i < extra; i++) {
 				rv_wheel_cancel(w, &t[n + i]);
 			}
 			record(OP_CANCEL, si, t0, extra);
 		}
-		t0 = clock_ns();
+		t0 = rv_now_ns();
 		for (size_t i = 0; i < ops; i++) {
 			rv_wheel_arm(w, &t[rnd() % n], now + delay[i]);
 		}
@@ -154,7 +145,7 @@ static void bench_wheel(size_t si, size_t ops)
 		/* Expire about ops / 4 timers (at least a few rotations' worth
 		 * of ticks), re-arming each one a full span ahead. */
 		size_t want = ops / 4 > n ? ops / 4 : n;
-		t0 = clock_ns();
+		t0 = rv_now_ns();
 		while (fired < want) {
 			struct rv_timer *x;
 
@@ -204,7 +195,7 @@ static void bench_nametab(size_t si, size_t ops)
 	}
 	for (int run = 0; run < RUNS; run++) {
 		size_t wrong = 0;
-		uint64_t t0 = clock_ns();
+		uint64_t t0 = rv_now_ns();
 
 		for (size_t i = 0; i < ops; i++) {
 			wrong += rv_nametab_find(t, o[pick[i]].name) != &o[pick[i]].node;
@@ -253,19 +244,19 @@ static void bench_admit(size_t si, size_t ops)
 		for (size_t done = 0; done < ops; done += batch) {
 			struct rv_admit_entry *b = e + n;
 			size_t victims = 0;
-			uint64_t t0 = clock_ns();
+			uint64_t t0 = rv_now_ns();
 
 			for (size_t i = 0; i < batch; i++) {
 				victims +=
 					rv_admit_add(a, &b[i], &src[(done + i) % num_src]) != NULL;
 			}
 			record(OP_ADD, si, t0, batch);
-			t0 = clock_ns();
+			t0 = rv_now_ns();
 			for (size_t i = 0; i < batch; i++) {
 				rv_admit_promote(a, &b[i]);
 			}
 			record(OP_PROMOTE, si, t0, batch);
-			t0 = clock_ns();
+			t0 = rv_now_ns();
 			for (size_t i = 0; i < batch; i++) {
 				rv_admit_remove(a, &b[i]);
 			}
@@ -277,7 +268,7 @@ static void bench_admit(size_t si, size_t ops)
 		/* At the limit: every add names a victim, which is removed and
 		 * re-added (a flood meeting the limit). */
 		rv_admit_set_limits(a, &tight);
-		uint64_t t0 = clock_ns();
+		uint64_t t0 = rv_now_ns();
 		size_t victims = 0;
 		for (size_t i = 0; i < ops; i++) {
 			struct rv_admit_entry *v = rv_admit_add(a, spare, &src[i % num_src]);
@@ -325,7 +316,7 @@ static void bench_baseline(size_t si, size_t ops)
 		lines[j * 8] = tmp;
 	}
 	for (int run = 0; run < RUNS; run++) {
-		uint64_t at = 0, t0 = clock_ns();
+		uint64_t at = 0, t0 = rv_now_ns();
 
 		for (size_t i = 0; i < ops; i++) {
 			at = lines[at * 8];

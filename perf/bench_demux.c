@@ -44,13 +44,6 @@ static volatile uintptr_t sink;
 
 /* cpu_ns: this thread's CPU time. Other helpers and VMs share the machine, so
  * wall time would count the time we were not running at all. */
-static uint64_t cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * RV_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
 
 struct table {
 	struct rv_demux *d;
@@ -126,7 +119,7 @@ static double bench_lookup(const struct table *t, enum kind k)
 	for (int r = 0; r < ROUNDS; r++) {
 		uintptr_t acc = 0;
 		size_t misses = 0;
-		uint64_t t0 = cpu_ns(), dt;
+		uint64_t t0 = rv_thread_cpu_ns(), dt;
 
 		for (size_t i = 0; i < PICKS; i++) {
 			struct rv_session *s;
@@ -145,7 +138,7 @@ static double bench_lookup(const struct table *t, enum kind k)
 			misses += s == NULL;
 			acc += (uintptr_t)s;
 		}
-		dt = cpu_ns() - t0;
+		dt = rv_thread_cpu_ns() - t0;
 		sink = acc;
 		if (misses) {
 			fprintf(stderr, "bench_demux: %zu lookups missed\n", misses);
@@ -200,16 +193,17 @@ static void bench_crypto(struct crypto_res *out)
 	for (int r = 0; r < ROUNDS; r++) {
 		uint64_t ctr = 0;
 
-		t0 = cpu_ns();
+		t0 = rv_thread_cpu_ns();
 		for (int it = 0; it < CRYPTO_ITERS; it++) {
 			for (size_t i = 0; i < BATCH; i++) {
 				rv_aead_seal(&raw, ctr++, pkts[i].buf + RV_DATA_HDR_LEN, MTU,
 					     pkts[i].buf, RV_DATA_HDR_LEN);
 			}
 		}
-		best_raw = fmin_d(best_raw, (double)(cpu_ns() - t0) / (CRYPTO_ITERS * BATCH));
+		best_raw = fmin_d(best_raw,
+				  (double)(rv_thread_cpu_ns() - t0) / (CRYPTO_ITERS * BATCH));
 
-		t0 = cpu_ns();
+		t0 = rv_thread_cpu_ns();
 		for (int it = 0; it < CRYPTO_ITERS; it++) {
 			for (size_t i = 0; i < BATCH; i++) {
 				pkts[i].len = MTU;
@@ -219,9 +213,10 @@ static void bench_crypto(struct crypto_res *out)
 				exit(1);
 			}
 		}
-		best_seal = fmin_d(best_seal, (double)(cpu_ns() - t0) / (CRYPTO_ITERS * BATCH));
+		best_seal = fmin_d(best_seal,
+				   (double)(rv_thread_cpu_ns() - t0) / (CRYPTO_ITERS * BATCH));
 
-		t0 = cpu_ns();
+		t0 = rv_thread_cpu_ns();
 		for (int it = 0; it < CRYPTO_ITERS; it++) {
 			for (size_t i = 0; i < BATCH; i++) {
 				pkts[i].len = MTU;
@@ -236,7 +231,8 @@ static void bench_crypto(struct crypto_res *out)
 				exit(1);
 			}
 		}
-		best_both = fmin_d(best_both, (double)(cpu_ns() - t0) / (CRYPTO_ITERS * BATCH));
+		best_both = fmin_d(best_both,
+				   (double)(rv_thread_cpu_ns() - t0) / (CRYPTO_ITERS * BATCH));
 	}
 	out->raw_seal = best_raw;
 	out->seal = best_seal;

@@ -48,6 +48,7 @@
 #include "core/lpm.h"
 #include "core/session.h"
 #include "crypto/rand.h"
+#include "perf/bench.h"
 
 enum {
 	PICKS = 1 << 20,
@@ -58,14 +59,6 @@ enum {
 
 static uint64_t value_pool[NUM_VALUES];
 static volatile uintptr_t sink;
-
-static uint64_t cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * RV_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
 
 static void die(const char *what)
 {
@@ -87,10 +80,7 @@ static uint64_t rng = 0x243f6a8885a308d3ull;
 
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return bench_xorshift(&rng);
 }
 
 /* ---- keys: 128 bits, IPv4 in the top 32 ---------------------------------- */
@@ -456,7 +446,7 @@ static double time_lookups(const struct ctx *c, enum structure st)
 
 	for (int r = 0; r < ROUNDS; r++) {
 		uintptr_t acc = 0;
-		uint64_t t0 = cpu_ns(), dt;
+		uint64_t t0 = rv_thread_cpu_ns(), dt;
 
 		switch (st) {
 		case S_LPM:
@@ -484,7 +474,7 @@ static double time_lookups(const struct ctx *c, enum structure st)
 			}
 			break;
 		}
-		dt = cpu_ns() - t0;
+		dt = rv_thread_cpu_ns() - t0;
 		sink = acc;
 		if ((double)dt / PICKS < best) {
 			best = (double)dt / PICKS;
@@ -602,7 +592,7 @@ static void run(int family, enum dist dist, size_t n)
 	if (!c.lpm) {
 		die("lpm");
 	}
-	t0 = cpu_ns();
+	t0 = rv_thread_cpu_ns();
 	for (size_t i = 0; i < n; i++) {
 		int ret = rv_lpm_set(c.lpm, s.addr[i], s.len[i], s.val[i]);
 
@@ -611,7 +601,7 @@ static void run(int family, enum dist dist, size_t n)
 			exit(1);
 		}
 	}
-	build_ms = (double)(cpu_ns() - t0) / 1e6;
+	build_ms = (double)(rv_thread_cpu_ns() - t0) / 1e6;
 	bt_nodes = 0;
 	for (size_t i = 0; i < n; i++) {
 		bt_insert(&c.bt, key_of(family, s.addr[i]), s.len[i], s.val[i]);

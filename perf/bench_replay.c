@@ -21,9 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/compiler.h"
 #include "core/replay.h"
 #include "core/wire.h"
+#include "perf/bench.h"
 
 enum {
 	BATCH = 1 << 14, /* headers per generated batch (256 KiB) */
@@ -42,10 +44,7 @@ static uint64_t rng = 0x2545f4914f6cdd1dull;
 
 static uint64_t xorshift(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return bench_xorshift(&rng);
 }
 
 static void shuffle_chunks(uint64_t *c, size_t chunk)
@@ -110,13 +109,6 @@ static const struct pattern patterns[] = {
 	{ "jumps", "gaps of 100, every 16th 2^20", fill_jumps },
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 enum stage { S_BASELINE, S_DECODE, S_REPLAY, S_ALL, S_MAX };
 
 static const char *const stage_names[S_MAX] = {
@@ -140,7 +132,7 @@ static double run_stage(enum stage s, size_t reps, size_t *out_ok)
 	struct rv_replay r;
 	size_t ok = 0;
 	uint64_t sink = 0;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = rv_now_ns();
 	for (size_t rep = 0; rep < reps; rep++) {
 		rv_replay_init(&r);
 		for (size_t i = 0; i < BATCH; i++) {
@@ -179,7 +171,7 @@ static double run_stage(enum stage s, size_t reps, size_t *out_ok)
 			}
 		}
 	}
-	uint64_t dt = now_ns() - t0;
+	uint64_t dt = rv_now_ns() - t0;
 	__asm__ volatile("" : : "r"(sink) : "memory");
 	*out_ok = ok;
 	return (double)dt / (double)(reps * BATCH);

@@ -22,19 +22,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/status.h"
 
 enum { RUNS = 5 };
 
 /* Thread CPU time, not wall time: on a shared machine a 10 ms rendering is
  * often preempted, which says nothing about its cost. */
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void build(struct rv_status *st, size_t n, size_t workers)
 {
@@ -91,13 +85,13 @@ static uint64_t best_ns(const struct rv_status *st, bool prom, struct rv_strbuf 
 		uint64_t t0, dt;
 
 		rv_strbuf_reset(out);
-		t0 = now_ns();
+		t0 = rv_thread_cpu_ns();
 		if (prom) {
 			rv_status_render_prometheus(out, st);
 		} else {
 			rv_status_render_json(out, st);
 		}
-		dt = now_ns() - t0;
+		dt = rv_thread_cpu_ns() - t0;
 		best = dt < best ? dt : best;
 	}
 	return best;

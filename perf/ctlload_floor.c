@@ -22,14 +22,6 @@
 #include "tls/conn.h"
 #include "tls/ctx.h"
 
-static uint64_t cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * RV_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 /* pass moves |from|'s pending ciphertext into |to|. */
 static int pass(struct rv_tls_conn *from, struct rv_tls_conn *to)
 {
@@ -62,9 +54,9 @@ static int one_handshake(struct rv_tls_ctx *sctx, struct rv_tls_ctx *cctx, uint6
 		if (cs == RV_TLS_ERROR || pass(c, s)) {
 			goto out;
 		}
-		t = cpu_ns();
+		t = rv_thread_cpu_ns();
 		ss = rv_tls_conn_handshake(s);
-		*srv_ns += cpu_ns() - t;
+		*srv_ns += rv_thread_cpu_ns() - t;
 		if (ss == RV_TLS_ERROR || pass(s, c)) {
 			goto out;
 		}
@@ -127,11 +119,11 @@ int ld_floor(const char *ca, const char *server_cert, const char *server_key,
 	/* One untimed round warms the caches and BoringSSL's lazy tables. */
 	ret = one_handshake(sctx, cctx, &srv[0]);
 	for (unsigned i = 0; i < n && !ret; i++) {
-		uint64_t t = cpu_ns();
+		uint64_t t = rv_thread_cpu_ns();
 
 		srv[i] = 0;
 		ret = one_handshake(sctx, cctx, &srv[i]);
-		pair[i] = cpu_ns() - t;
+		pair[i] = rv_thread_cpu_ns() - t;
 		srv_sum += srv[i];
 		pair_sum += pair[i];
 	}

@@ -21,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
+
+#include "core/clock.h"
+#include "perf/bench.h"
 
 struct rv_lpm;
 
@@ -42,18 +44,7 @@ static volatile uintptr_t sink;
 
 static uint64_t rnd(void)
 {
-	rnd_state ^= rnd_state << 13;
-	rnd_state ^= rnd_state >> 7;
-	rnd_state ^= rnd_state << 17;
-	return rnd_state;
-}
-
-static double cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+	return bench_xorshift(&rnd_state);
 }
 
 static void *xcalloc(size_t n, size_t size)
@@ -71,7 +62,7 @@ static void *xcalloc(size_t n, size_t size)
 static double run(int which, struct rv_lpm *ta, struct rv_lpm *tb, uint8_t (*addrs)[16])
 {
 	uintptr_t acc = 0;
-	double t0 = cpu_ns();
+	double t0 = (double)rv_thread_cpu_ns();
 
 	if (which) {
 		for (size_t i = 0; i < PICKS; i++) {
@@ -83,7 +74,7 @@ static double run(int which, struct rv_lpm *ta, struct rv_lpm *tb, uint8_t (*add
 		}
 	}
 	sink = acc;
-	return (cpu_ns() - t0) / PICKS;
+	return ((double)rv_thread_cpu_ns() - t0) / PICKS;
 }
 
 int main(int argc, char **argv)

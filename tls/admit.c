@@ -475,6 +475,14 @@ static void server_free(struct rv_loop *l)
 	l->role_state = NULL;
 }
 
+/* handshaking counts the half-open connections, before and after their
+ * ClientHello. */
+static size_t handshaking(const struct rv_server_side *s)
+{
+	return rv_admit_count(s->admit, RV_ADMIT_CONNECTED) +
+	       rv_admit_count(s->admit, RV_ADMIT_HELLO);
+}
+
 static int server_report(struct rv_loop *l, struct rv_status *st)
 {
 	struct rv_server_side *s = side(l);
@@ -486,8 +494,7 @@ static int server_report(struct rv_loop *l, struct rv_status *st)
 		 cfg->listen_host[0] ? cfg->listen_host : "*", cfg->listen_port);
 	st->data_port = l->env.data_port;
 	st->sessions = rv_nametab_count(s->names);
-	st->handshaking = rv_admit_count(s->admit, RV_ADMIT_CONNECTED) +
-			  rv_admit_count(s->admit, RV_ADMIT_HELLO);
+	st->handshaking = handshaking(s);
 	st->hs_ok = s->hs_ok;
 	st->hs_failed = s->hs_failed;
 	st->hs_evicted = s->evicted;
@@ -528,11 +535,7 @@ static uint64_t server_linger_ns(struct rv_loop *l)
 {
 	struct rv_server_side *s = side(l);
 
-	if (rv_admit_count(s->admit, RV_ADMIT_CONNECTED) +
-	    rv_admit_count(s->admit, RV_ADMIT_HELLO)) {
-		return 0;
-	}
-	return SERVER_LINGER_NS;
+	return handshaking(s) ? 0 : SERVER_LINGER_NS;
 }
 
 const struct rv_role rv_server_role = {

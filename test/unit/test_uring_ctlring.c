@@ -23,17 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "uring/ctlring.h"
 
-#define MS 1000000ull
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+#define MS RV_NSEC_PER_MSEC
 
 static struct rv_ctlring *ring_or_skip(void)
 {
@@ -44,6 +37,24 @@ static struct rv_ctlring *ring_or_skip(void)
 		cr_skip_test("io_uring unavailable: %s", strerror(-ret));
 	}
 	return r;
+}
+
+/* lingering_ring_or_skip: a ring whose kernel honours the linger time. */
+static struct rv_ctlring *lingering_ring_or_skip(void)
+{
+	struct rv_ctlring *r = ring_or_skip();
+
+	if (!rv_ctlring_lingers(r)) {
+		rv_ctlring_free(r);
+		cr_skip_test("kernel without min_wait (Linux < 6.12)");
+	}
+	return r;
+}
+
+/* ms: |ns| in whole milliseconds, for the failure messages. */
+static unsigned long long ms(uint64_t ns)
+{
+	return (unsigned long long)(ns / MS);
 }
 
 struct late_write {
@@ -88,7 +99,7 @@ Test(ctlring, recv_completes_without_linger)
  * that comes in meanwhile is returned with it. */
 Test(ctlring, linger_gathers)
 {
-	struct rv_ctlring *r = ring_or_skip();
+	struct rv_ctlring *r = lingering_ring_or_skip();
 	struct rv_ctlring_cqe cqe[4];
 	struct late_write lw;
 	pthread_t th;
@@ -96,10 +107,6 @@ Test(ctlring, linger_gathers)
 	int a[2], b[2], n;
 	uint64_t t0, dt;
 
-	if (!rv_ctlring_lingers(r)) {
-		rv_ctlring_free(r);
-		cr_skip_test("kernel without min_wait (Linux < 6.12)");
-	}
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, b), 0);
 	cr_assert_eq(rv_ctlring_recv(r, a[0], b0, sizeof(b0), 1), 0);
@@ -107,11 +114,11 @@ Test(ctlring, linger_gathers)
 	cr_assert_eq(write(a[1], "x", 1), 1);
 	lw = (struct late_write){ .fd = b[1], .delay_ns = 40 * MS };
 	cr_assert_eq(pthread_create(&th, NULL, write_later, &lw), 0);
-	t0 = mono_ns();
+	t0 = rv_now_ns();
 	n = rv_ctlring_wait(r, cqe, 4, 10000 * MS, 200 * MS);
-	dt = mono_ns() - t0;
+	dt = rv_now_ns() - t0;
 	/* Both ways the wait must have lingered. */
-	cr_assert_geq(dt, 190 * MS, "returned after %llu ms", (unsigned long long)(dt / MS));
+	cr_assert_geq(dt, 190 * MS, "returned after %llu ms", ms(dt));
 	if (n == 1) {
 		/* The writer thread was not scheduled within the linger time
 		 * (a loaded machine): its completion comes on the next wait. */
@@ -132,28 +139,23 @@ Test(ctlring, linger_gathers)
  * deadline, not at the end of a longer linger time. */
 Test(ctlring, linger_stops_at_deadline)
 {
-	struct rv_ctlring *r = ring_or_skip();
+	struct rv_ctlring *r = lingering_ring_or_skip();
 	struct rv_ctlring_cqe cqe[4];
 	char buf[8];
 	int a[2];
 	uint64_t t0, dt;
 
-	if (!rv_ctlring_lingers(r)) {
-		rv_ctlring_free(r);
-		cr_skip_test("kernel without min_wait (Linux < 6.12)");
-	}
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
 	cr_assert_eq(rv_ctlring_recv(r, a[0], buf, sizeof(buf), 1), 0);
-	t0 = mono_ns();
+	t0 = rv_now_ns();
 	cr_assert_eq(rv_ctlring_wait(r, cqe, 4, 30 * MS, 3000 * MS), 0);
-	dt = mono_ns() - t0;
-	cr_assert_lt(dt, 2000 * MS, "held %llu ms past a 30 ms deadline",
-		     (unsigned long long)(dt / MS));
+	dt = rv_now_ns() - t0;
+	cr_assert_lt(dt, 2000 * MS, "held %llu ms past a 30 ms deadline", ms(dt));
 	cr_assert_eq(write(a[1], "x", 1), 1);
-	t0 = mono_ns();
+	t0 = rv_now_ns();
 	cr_assert_eq(rv_ctlring_wait(r, cqe, 4, 0, 3000 * MS), 1);
-	dt = mono_ns() - t0;
-	cr_assert_lt(dt, 2000 * MS, "held %llu ms with a timer due", (unsigned long long)(dt / MS));
+	dt = rv_now_ns() - t0;
+	cr_assert_lt(dt, 2000 * MS, "held %llu ms with a timer due", ms(dt));
 	rv_ctlring_free(r);
 	close(a[0]);
 	close(a[1]);
@@ -162,25 +164,21 @@ Test(ctlring, linger_stops_at_deadline)
 /* With |max| completions in, lingering ends at once. */
 Test(ctlring, linger_ends_at_max)
 {
-	struct rv_ctlring *r = ring_or_skip();
+	struct rv_ctlring *r = lingering_ring_or_skip();
 	struct rv_ctlring_cqe cqe[2];
 	char b0[8], b1[8];
 	int a[2];
 	uint64_t t0, dt;
 
-	if (!rv_ctlring_lingers(r)) {
-		rv_ctlring_free(r);
-		cr_skip_test("kernel without min_wait (Linux < 6.12)");
-	}
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_DGRAM, 0, a), 0);
 	cr_assert_eq(rv_ctlring_recv(r, a[0], b0, sizeof(b0), 1), 0);
 	cr_assert_eq(rv_ctlring_recv(r, a[0], b1, sizeof(b1), 2), 0);
 	cr_assert_eq(write(a[1], "x", 1), 1);
 	cr_assert_eq(write(a[1], "y", 1), 1);
-	t0 = mono_ns();
+	t0 = rv_now_ns();
 	cr_assert_eq(rv_ctlring_wait(r, cqe, 2, 10000 * MS, 3000 * MS), 2);
-	dt = mono_ns() - t0;
-	cr_assert_lt(dt, 2000 * MS, "held %llu ms with max in", (unsigned long long)(dt / MS));
+	dt = rv_now_ns() - t0;
+	cr_assert_lt(dt, 2000 * MS, "held %llu ms with max in", ms(dt));
 	rv_ctlring_free(r);
 	close(a[0]);
 	close(a[1]);
@@ -191,7 +189,7 @@ Test(ctlring, linger_ends_at_max)
  * also when there is no timeout at all. */
 Test(ctlring, linger_is_not_a_timeout)
 {
-	struct rv_ctlring *r = ring_or_skip();
+	struct rv_ctlring *r = lingering_ring_or_skip();
 	struct rv_ctlring_cqe cqe[4];
 	struct late_write lw;
 	pthread_t th;
@@ -199,28 +197,24 @@ Test(ctlring, linger_is_not_a_timeout)
 	int a[2];
 	uint64_t t0, dt;
 
-	if (!rv_ctlring_lingers(r)) {
-		rv_ctlring_free(r);
-		cr_skip_test("kernel without min_wait (Linux < 6.12)");
-	}
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
 	cr_assert_eq(rv_ctlring_recv(r, a[0], buf, sizeof(buf), 1), 0);
-	t0 = mono_ns();
+	t0 = rv_now_ns();
 	cr_assert_eq(rv_ctlring_wait(r, cqe, 4, 150 * MS, 10 * MS), 0);
-	dt = mono_ns() - t0;
-	cr_assert_geq(dt, 140 * MS, "gave up after %llu ms", (unsigned long long)(dt / MS));
+	dt = rv_now_ns() - t0;
+	cr_assert_geq(dt, 140 * MS, "gave up after %llu ms", ms(dt));
 
 	/* No timeout: a completion 100 ms in ends the wait (the recv above is
 	 * still in flight). */
 	lw = (struct late_write){ .fd = a[1], .delay_ns = 100 * MS };
 	cr_assert_eq(pthread_create(&th, NULL, write_later, &lw), 0);
-	t0 = mono_ns();
+	t0 = rv_now_ns();
 	cr_assert_eq(rv_ctlring_wait(r, cqe, 4, UINT64_MAX, 10 * MS), 1);
-	dt = mono_ns() - t0;
+	dt = rv_now_ns() - t0;
 	pthread_join(th, NULL);
 	cr_assert_eq(cqe[0].user_data, 1);
 	cr_assert_eq(cqe[0].res, 1);
-	cr_assert_geq(dt, 90 * MS, "returned after %llu ms", (unsigned long long)(dt / MS));
+	cr_assert_geq(dt, 90 * MS, "returned after %llu ms", ms(dt));
 	cr_assert_lt(dt, 5000 * MS);
 	rv_ctlring_free(r);
 	close(a[0]);
