@@ -428,6 +428,10 @@ int rv_cli_dataplane(struct rv_dataplane **out, const struct rv_config *cfg, str
 	dc.tun_name = cfg->tun;
 	dc.num_workers = cfg->workers;
 	dc.pin_workers = cfg->pin_workers;
+	dc.worker_nice = cfg->worker_nice;
+	/* A server's sessions are spread over its workers by receiver index
+	 * (the demux's lanes, set by the caller); a client has one session. */
+	dc.steer_by_index = cfg->role == RV_CONFIG_SERVER;
 	dc.mtu = mtu;
 	dc.udp_port = port;
 	dc.udp_v6 = true;

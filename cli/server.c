@@ -159,6 +159,8 @@ int rv_cmd_server(int argc, char **argv)
 	if (code >= 0) {
 		goto out;
 	}
+	/* No session exists yet, so this cannot be refused. */
+	(void)rv_demux_set_lanes(demux, rv_dataplane_lanes(dp));
 	ret = set_tun_addrs(rv_dataplane_tun_name(dp), pool);
 	if (ret) {
 		code = rv_cli_errno_exit(ret, RV_EXIT_TUN);
@@ -191,9 +193,10 @@ int rv_cmd_server(int argc, char **argv)
 		goto out;
 	}
 	snprintf(status, sizeof(status),
-		 "listening on %s:%u (TCP, control), UDP data port %u, TUN %s, %u worker(s)",
+		 "listening on %s:%u (TCP, control), UDP data port %u, TUN %s, %u worker(s)%s",
 		 cfg.listen_host[0] ? cfg.listen_host : "*", cfg.listen_port, rv_dataplane_port(dp),
-		 rv_dataplane_tun_name(dp), rv_dataplane_num_workers(dp));
+		 rv_dataplane_tun_name(dp), rv_dataplane_num_workers(dp),
+		 rv_dataplane_lanes(dp) > 1 ? ", sessions spread over them evenly" : "");
 	rv_info("%s", status);
 	if (cfg.client_to_client == RV_CONFIG_C2C_KERNEL) {
 		note_forwarding();

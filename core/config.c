@@ -343,6 +343,19 @@ static int set_workers(struct rv_config *c, const char *v, char *why, size_t wl)
 	return parse_uint(v, 256, &c->workers, why, wl);
 }
 
+static int set_worker_nice(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	bool neg = v[0] == '-';
+	unsigned n;
+
+	if (parse_uint(v + (neg || v[0] == '+'), 20, &n, why, wl) || (!neg && n > 19)) {
+		snprintf(why, wl, "'%s' is not a nice value in -20..19", v);
+		return -EINVAL;
+	}
+	c->worker_nice = neg ? -(int)n : (int)n;
+	return 0;
+}
+
 static int set_mtu(struct rv_config *c, const char *v, char *why, size_t wl)
 {
 	unsigned mtu;

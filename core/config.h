@@ -136,6 +136,7 @@ struct rv_config {
 	char status_socket[108]; /* sun_path */
 	unsigned workers;	 /* 0 = one per CPU */
 	bool pin_workers;
+	int worker_nice; /* setpriority value of the workers, -20..19 */
 	bool offload_tun, offload_gso, offload_gro;
 	int log_level;	/* enum rv_log_level */
 	int log_format; /* enum rv_log_format */

@@ -105,6 +105,9 @@ struct rv_demux {
 	uint32_t *free_ring;
 	size_t free_head, free_len;
 	struct owned *owned;
+	/* Writer-only session count per lane (receiver index % nlanes). */
+	unsigned nlanes;
+	unsigned lane_sessions[RV_DEMUX_MAX_LANES];
 };
 
 static inline uint32_t mix64(uint64_t x, uint64_t k)
@@ -292,19 +295,54 @@ size_t rv_demux_count(const struct rv_demux *d)
 
 /* ---- writer ------------------------------------------------------------ */
 
+int rv_demux_set_lanes(struct rv_demux *d, unsigned n)
+{
+	if (n == 0 || n > RV_DEMUX_MAX_LANES) {
+		return -EINVAL;
+	}
+	if (rv_demux_count(d) != 0) {
+		return -EBUSY;
+	}
+	d->nlanes = n;
+	memset(d->lane_sessions, 0, sizeof(d->lane_sessions));
+	return 0;
+}
+
+unsigned rv_demux_lane_sessions(const struct rv_demux *d, unsigned lane)
+{
+	return d->nlanes > 1 && lane < d->nlanes ? d->lane_sessions[lane] : 0;
+}
+
+/* emptiest_lane: the lane with the fewest sessions, the lowest on a tie. */
+static unsigned emptiest_lane(const struct rv_demux *d)
+{
+	unsigned best = 0;
+
+	for (unsigned i = 1; i < d->nlanes; i++) {
+		if (d->lane_sessions[i] < d->lane_sessions[best]) {
+			best = i;
+		}
+	}
+	return best;
+}
+
 int rv_demux_alloc_index(struct rv_demux *d, uint32_t *out_index)
 {
+	unsigned n = d->nlanes > 1 ? d->nlanes : 1, lane = n > 1 ? emptiest_lane(d) : 0;
+
 	if (rv_demux_count(d) >= d->max_sessions) {
 		return -ENOSPC;
 	}
 	/* With at most 2^30 sessions each draw collides with probability
 	 * <= 1/4 (about 2^-16 at RV_DEMUX_MAX_SESSIONS); 64 misses in a row
-	 * mean the random source is broken, not bad luck. */
+	 * mean the random source is broken, not bad luck. Moving a draw to
+	 * its lane keeps all but log2(n) of its bits random. */
 	for (int i = 0; i < ALLOC_INDEX_TRIES; i++) {
-		uint32_t v = rv_rand_u32();
+		uint32_t r = rv_rand_u32();
+		uint64_t v = (uint64_t)r - r % n + lane;
 
-		if (v != 0 && !rv_demux_by_index(d, v)) {
-			*out_index = v;
+		if (v != 0 && v <= UINT32_MAX && !rv_demux_by_index(d, (uint32_t)v)) {
+			*out_index = (uint32_t)v;
 			return 0;
 		}
 	}
@@ -403,6 +441,9 @@ int rv_demux_add(struct rv_demux *d, struct rv_session *s)
 	d->owned[id].n = 0;
 	s->demux_entry = id;
 	s->published = true;
+	if (d->nlanes > 1) {
+		d->lane_sessions[s->local_index % d->nlanes]++;
+	}
 	atomic_store_explicit(&d->num_sessions, rv_demux_count(d) + 1, memory_order_relaxed);
 	return 0;
 }
@@ -458,6 +499,9 @@ void rv_demux_remove(struct rv_demux *d, struct rv_session *s)
 	d->free_ring[(d->free_head + d->free_len) % d->max_sessions] = id;
 	d->free_len++;
 	s->published = false;
+	if (d->nlanes > 1) {
+		d->lane_sessions[s->local_index % d->nlanes]--;
+	}
 	atomic_store_explicit(&d->num_sessions, rv_demux_count(d) - 1, memory_order_relaxed);
 }
 

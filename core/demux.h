@@ -37,7 +37,7 @@ struct rv_qsbr;
 struct rv_session;
 struct rv_demux;
 
-enum { RV_DEMUX_MAX_SESSIONS = 65536 };
+enum { RV_DEMUX_MAX_SESSIONS = 65536, RV_DEMUX_MAX_LANES = 256 };
 
 /* rv_demux_new returns empty tables for up to |max_sessions| sessions
  * (rounded up; buckets = next power of two >= max_sessions), or NULL.
@@ -50,8 +50,22 @@ struct rv_demux *rv_demux_new(size_t max_sessions, struct rv_qsbr *qsbr);
 void rv_demux_free(struct rv_demux *d);
 
 /* rv_demux_alloc_index draws a random non-zero receiver index not in use
- * (collision-checked). Returns 0 or -ENOSPC. Writer only. */
+ * (collision-checked). With lanes (rv_demux_set_lanes) the index names the
+ * lane that carries the fewest sessions: index % lanes == that lane. Returns
+ * 0 or -ENOSPC. Writer only. */
 int rv_demux_alloc_index(struct rv_demux *d, uint32_t *out_index);
+
+/* rv_demux_set_lanes splits the sessions into |n| lanes (1..RV_DEMUX_MAX_LANES;
+ * 1: no lanes) by receiver index modulo |n|, and from then on counts the
+ * published sessions of each. The data plane steers a datagram to worker
+ * receiver_index % n (uring/sock.h, rv_udp_steer_by_index), so lanes are
+ * workers and new sessions go to the least loaded. Only while no session is
+ * published: returns -EBUSY otherwise, -EINVAL for a bad |n|. Writer only. */
+int rv_demux_set_lanes(struct rv_demux *d, unsigned n);
+
+/* rv_demux_lane_sessions returns how many published sessions lane |lane|
+ * carries (0 without lanes). Writer only. */
+unsigned rv_demux_lane_sessions(const struct rv_demux *d, unsigned lane);
 
 /* rv_demux_add publishes |s| under its local index and its virtual
  * addresses (as /32 and /128). Returns 0, -EEXIST (the index, or an address

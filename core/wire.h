@@ -38,6 +38,7 @@ enum rv_msg_type {
 
 enum rv_limits {
 	RV_DATA_HDR_LEN = 16,
+	RV_DATA_HDR_INDEX_OFF = 4, /* receiver_index, u32 big-endian */
 	RV_TAG_LEN = 16,
 	RV_DATA_OVERHEAD = RV_DATA_HDR_LEN + RV_TAG_LEN,
 	RV_MIN_DATAGRAM = RV_DATA_OVERHEAD, /* an empty (keepalive) message */

@@ -5,9 +5,12 @@
 #   (sum x)^2 / (n sum x^2), and meanwhile an idle client's ping every 10 ms
 #   to the server (avg / p99);
 #   client-to-client: one stream client1 -> client2 with client_to_client =
-#   internal (and = kernel), against client1 -> server.
+#   internal (and = kernel), against client1 -> server; C2C_ROUNDS rounds,
+#   internal and client-to-server taking turns, medians reported.
 #
-#   perf/multi.sh                 DURATION=10, CLIENTS="1 4 8"
+#   perf/multi.sh                 DURATION=10, CLIENTS="1 4 8" ("" runs only
+#                                 the client-to-client part), C2C_ROUNDS=3,
+#                                 WORKER_NICE=0 (worker_nice of every end)
 #
 # Topology: namespace rvp-<pid>-s (server) and one namespace per client,
 # rvp-<pid>-c<i>, joined to the server's by its own veth (10.203.<i>.1/.2,
@@ -20,14 +23,17 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/vpn_ringvpn.sh"
 
 DURATION=${DURATION:-10}
-CLIENTS=${CLIENTS:-"1 4 8"}
+CLIENTS=${CLIENTS-"1 4 8"}
 PING_MS=${PING_MS:-10}
+WORKER_NICE=${WORKER_NICE:-0}
+C2C_ROUNDS=${C2C_ROUNDS:-3}
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT=${OUT:-$HERE/results/multi-$STAMP}
 mkdir -p "$OUT/logs" || exit 1
 MAXC=0
 for n in $CLIENTS; do [ "$n" -gt "$MAXC" ] && MAXC=$n; done
 NCLI=$((MAXC + 1)) # + the idle client
+[ "$NCLI" -ge 2 ] || NCLI=2 # client-to-client needs two
 NS_S=${RVP_TAG}-s
 MULTI_NS=()
 SRV_SOCK=/tmp/rvp-$$-msrv.sock
@@ -88,6 +94,7 @@ start_server() {
 	pool6 = fd00:202::/64
 	mtu = 1420
 	workers = 0
+	worker_nice = $WORKER_NICE
 	max_clients = 64
 	client_to_client = $1
 	status_socket = $SRV_SOCK
@@ -113,6 +120,7 @@ start_clients() {
 		server = 10.203.$i.1:4433
 		server_name = perf-server.ringvpn.test
 		workers = 1
+		worker_nice = $WORKER_NICE
 		status_socket = /tmp/rvp-$$-mc$i.sock
 		log_level = info
 		EOC
@@ -171,16 +179,17 @@ streams() {
 	rvp_log "$n client(s): $(awk -F'\t' -v n="$n" '$1 == "streams" && $2 == n { printf "%s ", $4 }' "$OUT/raw.tsv")Gbit/s"
 }
 
-# one_stream TAG FROM_NS DST: one TCP stream, appended to raw.tsv.
+# one_stream TAG FROM_NS DST [ROUND]: one TCP stream, appended to raw.tsv.
 one_stream() {
 	rvp_spawn host "$OUT/logs/iperfs-$1.log" ip netns exec "$3" iperf3 -s -1 -p 5299
 	local srv=$RVP_LAST_PID
 	sleep 0.5
+	local json=$OUT/logs/iperf-$1-${5:-1}.json
 	ip netns exec "$2" timeout $((DURATION + 20)) iperf3 -c "$4" -p 5299 -t "$DURATION" -J \
-		>"$OUT/logs/iperf-$1.json" 2>&1
+		>"$json" 2>&1
 	rvp_kill "$srv"
-	printf 'one\t%s\t1\t%s\n' "$1" "$(gbps "$OUT/logs/iperf-$1.json")" >>"$OUT/raw.tsv"
-	rvp_log "$1: $(gbps "$OUT/logs/iperf-$1.json") Gbit/s"
+	printf 'one\t%s\t%s\t%s\n' "$1" "${5:-1}" "$(gbps "$json")" >>"$OUT/raw.tsv"
+	rvp_log "$1 (round ${5:-1}): $(gbps "$json") Gbit/s"
 }
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -191,19 +200,23 @@ rvp_log "clients: $CLIENTS (+1 idle pinging), ${DURATION}s each -> $OUT"
 start_server internal
 start_clients "$NCLI"
 for n in $CLIENTS; do streams "$n"; done
-one_stream c2c-internal "$(ns_c 1)" "$(ns_c 2)" "${CLI_ADDR[2]}"
-one_stream c2s "$(ns_c 1)" "$NS_S" 10.202.0.1
+for r in $(seq "$C2C_ROUNDS"); do
+	one_stream c2c-internal "$(ns_c 1)" "$(ns_c 2)" "${CLI_ADDR[2]}" "$r"
+	one_stream c2s "$(ns_c 1)" "$NS_S" 10.202.0.1 "$r"
+done
 "$RV_BIN" status -s "$SRV_SOCK" >"$OUT/logs/server-status.txt" 2>&1
 stop_all
 ip netns exec "$NS_S" sysctl -qw net.ipv4.ip_forward=1
 start_server kernel
 start_clients 2
-one_stream c2c-kernel "$(ns_c 1)" "$(ns_c 2)" "${CLI_ADDR[2]}"
+for r in $(seq "$C2C_ROUNDS"); do
+	one_stream c2c-kernel "$(ns_c 1)" "$(ns_c 2)" "${CLI_ADDR[2]}" "$r"
+done
 stop_all
 
-python3 - "$OUT" "$CLIENTS" "$LOAD_START" "$(cut -d' ' -f1-3 /proc/loadavg)" "$DURATION" <<'PY'
-import csv, re, sys
-out, clients, l0, l1, dur = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4], sys.argv[5]
+python3 - "$OUT" "$CLIENTS" "$LOAD_START" "$(cut -d' ' -f1-3 /proc/loadavg)" "$DURATION" "$WORKER_NICE" <<'PY'
+import csv, re, statistics, sys
+out, clients, l0, l1, dur, nice = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
 rows = list(csv.DictReader(open(f"{out}/raw.tsv"), delimiter="\t"))
 def f(x):
     try: return float(x)
@@ -225,14 +238,18 @@ with open(f"{out}/results.md", "w") as o:
         jain = agg * agg / (len(x) * sum(v * v for v in x)) if any(x) else 0
         a, p = ping(n)
         o.write(f"| {n} | {agg:.2f} | {agg / single:.2f}× | {' '.join(f'{v:.2f}' for v in x)} | {jain:.3f} | {a} / {p} |\n" if single else "")
-    one = {r["n"]: f(r["gbps"]) for r in rows if r["kind"] == "one"}
-    o.write("\n| one stream | Gbit/s | vs client → server |\n|---|---:|---:|\n")
+    one = {}
+    for r in rows:
+        if r["kind"] == "one" and f(r["gbps"]) is not None:
+            one.setdefault(r["n"], []).append(f(r["gbps"]))
+    med = lambda v: statistics.median(v) if v else None
+    base = med(one.get("c2s"))
+    o.write("\n| one stream | Gbit/s, median | vs client → server | every round, Gbit/s |\n|---|---:|---:|---|\n")
     for k, lab in (("c2s", "client → server"), ("c2c-internal", "client → client, client_to_client = internal"),
                    ("c2c-kernel", "client → client, client_to_client = kernel (ip_forward)")):
-        v = one.get(k)
-        base = one.get("c2s")
-        o.write(f"| {lab} | {v:.2f} | {v / base:.2f}× |\n" if v and base else f"| {lab} | NA | NA |\n")
-    o.write(f"\nDURATION={dur}s; load average {l0} at start, {l1} at end.\n")
+        v = med(one.get(k))
+        o.write(f"| {lab} | {v:.2f} | {v / base:.2f}× | {' '.join(f'{x:.2f}' for x in one[k])} |\n" if v and base else f"| {lab} | NA | NA | |\n")
+    o.write(f"\nDURATION={dur}s, worker_nice = {nice}; load average {l0} at start, {l1} at end.\n")
 print(open(f"{out}/results.md").read())
 PY
 case $OUT in

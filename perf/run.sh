@@ -17,7 +17,8 @@
 #   DURATION     seconds per iperf3 test (default 10; QUICK: 2)
 #   REPEATS      repetitions of every test (default 3; QUICK: 1)
 #   VPNS         configurations, in order (default
-#                "veth wg wgo ovpn nebula rv-off rv-on")
+#                "veth wg wgo ovpn nebula rv-off rv-on rv-nice"); rv-nice is
+#                rv-on with worker_nice = RV_NICE_VALUE (default -20)
 #   TESTS        tests, in order (default "tcp1 tcp1r tcp4 tcp4r lat pps64 pps512")
 #   PING_MS      ping interval of the lat test (default 10)
 #   PPS_SECONDS  seconds per probe of the packet-rate search (default 2)
@@ -51,7 +52,7 @@ else
 	DURATION=${DURATION:-10}
 	REPEATS=${REPEATS:-3}
 fi
-VPNS=${VPNS:-"veth wg wgo ovpn nebula rv-off rv-on"}
+VPNS=${VPNS:-"veth wg wgo ovpn nebula rv-off rv-on rv-nice"}
 TESTS=${TESTS:-"tcp1 tcp1r tcp4 tcp4r lat pps64 pps512"}
 PING_MS=${PING_MS:-10}
 PPS_SECONDS=${PPS_SECONDS:-2}
@@ -79,6 +80,7 @@ vpn_label() {
 	nebula) echo "Nebula 1.6" ;;
 	rv-off) echo "ringvpn offloads off" ;;
 	rv-on) echo "ringvpn offloads on" ;;
+	rv-nice) echo "ringvpn offloads on, worker_nice = ${RV_NICE_VALUE:--20}" ;;
 	rv-base) echo "ringvpn baseline ${RV_BASE_LABEL:-} offloads on" ;;
 	*) echo "$1" ;;
 	esac
@@ -92,7 +94,7 @@ vpn_check() {
 	wgo) vpn_wg_check "$WG_OFFLOAD_BIN" ;;
 	ovpn) vpn_ovpn_check ;;
 	nebula) vpn_nebula_check ;;
-	rv-off | rv-on) vpn_ringvpn_check ;;
+	rv-off | rv-on | rv-nice) vpn_ringvpn_check ;;
 	rv-base)
 		[ -x "${RV_BASE_BIN:-}" ] || { echo "RV_BASE_BIN is not set to a ringvpn binary"; return 1; }
 		RV_BIN=$RV_BASE_BIN RV_MODE=cli vpn_ringvpn_check
@@ -113,6 +115,7 @@ vpn_start() {
 	nebula) vpn_nebula_start "$dir" ;;
 	rv-off) vpn_ringvpn_start "$dir" 0 ;;
 	rv-on) vpn_ringvpn_start "$dir" 1 ;;
+	rv-nice) RV_WORKER_NICE=${RV_NICE_VALUE:--20} vpn_ringvpn_start "$dir" 1 ;;
 	rv-base) RV_BIN=$RV_BASE_BIN RV_MODE=cli vpn_ringvpn_start "$dir" 1 ;;
 	esac
 }
@@ -123,7 +126,7 @@ vpn_stop() {
 	wg | wgo) vpn_wg_stop ;;
 	ovpn) vpn_ovpn_stop ;;
 	nebula) vpn_nebula_stop ;;
-	rv-off | rv-on | rv-base) vpn_ringvpn_stop ;;
+	rv-off | rv-on | rv-nice | rv-base) vpn_ringvpn_stop ;;
 	esac
 }
 

@@ -131,6 +131,9 @@ seccomp = $RV_SECCOMP"
 	# Only when asked for: a binary from before zerocopy existed refuses the key.
 	[ -n "${RV_ZEROCOPY:-}" ] && common+="
 zerocopy = $RV_ZEROCOPY"
+	# Only when asked for: a binary from before worker_nice refuses the key.
+	[ -n "${RV_WORKER_NICE:-}" ] && common+="
+worker_nice = $RV_WORKER_NICE"
 	cat >"$dir/server.conf" <<-EOF
 	# written by perf/vpn_ringvpn.sh
 	$common

@@ -249,6 +249,20 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 			dp->tun_offload_flags = set_tun_offload(w->tun_fd);
 		}
 	}
+	dp->lanes = 1;
+	if (cfg->steer_by_index && dp->num_workers > 1) {
+		/* Every socket of the group is bound, worker i's as number i:
+		 * from here on a session's datagrams reach the worker its
+		 * receiver index names, not the one its address hashes to, so
+		 * the control thread can spread sessions evenly. */
+		ret = rv_udp_steer_by_index(dp->workers[0]->udp_fd, dp->num_workers);
+		if (ret == 0) {
+			dp->lanes = dp->num_workers;
+		} else {
+			rv_warn(ret, "steering datagrams to workers by session (continuing: "
+				     "spread by address hash)");
+		}
+	}
 	ret = rv_tun_set_mtu(dp->tun_name, mtu);
 	if (ret < 0) {
 		rv_warn(ret, "%s: set MTU %u", dp->tun_name, mtu);
@@ -327,6 +341,11 @@ uint16_t rv_dataplane_port(const struct rv_dataplane *dp)
 unsigned rv_dataplane_num_workers(const struct rv_dataplane *dp)
 {
 	return dp->num_workers;
+}
+
+unsigned rv_dataplane_lanes(const struct rv_dataplane *dp)
+{
+	return dp->lanes;
 }
 
 const char *rv_dataplane_tun_name(const struct rv_dataplane *dp)

@@ -28,6 +28,8 @@ struct rv_dataplane_config {
 	const char *tun_name;	  /* interface name (created if absent), e.g. "rv0" */
 	unsigned num_workers;	  /* 0: one per online CPU */
 	bool pin_workers;	  /* pin worker k to CPU k % ncpu */
+	int worker_nice;	  /* 0: leave the workers' priority alone */
+	bool steer_by_index;	  /* server: worker = receiver index % workers */
 	unsigned mtu;		  /* tunnel MTU; 0: RV_DEFAULT_MTU */
 	uint16_t udp_port;	  /* 0: ephemeral (shared by all workers) */
 	bool udp_v6;		  /* bind [::] dual-stack instead of 0.0.0.0 */
@@ -70,6 +72,12 @@ void rv_dataplane_stop(struct rv_dataplane *dp);
 /* rv_dataplane_port returns the bound UDP port (host order). */
 uint16_t rv_dataplane_port(const struct rv_dataplane *dp);
 unsigned rv_dataplane_num_workers(const struct rv_dataplane *dp);
+
+/* rv_dataplane_lanes returns how many workers the receive side steers to by
+ * receiver index (cfg.steer_by_index: rv_udp_steer_by_index), or 1 when it
+ * does not steer (one worker, not asked, or the kernel refused). Give it to
+ * rv_demux_set_lanes so that new sessions fill the workers evenly. */
+unsigned rv_dataplane_lanes(const struct rv_dataplane *dp);
 const char *rv_dataplane_tun_name(const struct rv_dataplane *dp);
 
 /* rv_dataplane_counters snapshots worker |idx|'s counters into |out| (or the

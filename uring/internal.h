@@ -244,6 +244,7 @@ struct rv_dataplane {
 	char tun_name[IFNAMSIZ];
 	uint16_t port;
 	unsigned num_workers;
+	unsigned lanes;		    /* rv_dataplane_lanes */
 	unsigned tun_offload_flags; /* accepted by TUNSETOFFLOAD, 0 if none */
 	struct rv_worker **workers;
 

@@ -8,6 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/filter.h>
+
+#include "core/wire.h"
 #include "uring/compat.h"
 
 static void set_bufsize(int fd, int opt_force, int opt, int bytes)
@@ -124,6 +127,25 @@ int rv_udp_enable_rx_timestamps(int fd)
 	int one = 1;
 
 	return setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0 ? -errno : 0;
+}
+
+int rv_udp_steer_by_index(int fd, unsigned n)
+{
+	/* Classic BPF loads are big-endian, as the index is on the wire; a
+	 * load past the end ends the program with 0. */
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, RV_DATA_HDR_INDEX_OFF),
+		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),
+		BPF_STMT(BPF_RET | BPF_A, 0),
+	};
+	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
+
+	if (n == 0) {
+		return -EINVAL;
+	}
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) < 0
+		       ? -errno
+		       : 0;
 }
 
 int rv_udp_enable_gro(int fd)

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -291,6 +292,24 @@ static void setup_zerocopy(struct rv_worker *w)
 	}
 }
 
+/* set_nice gives this thread (not the process: on Linux a nice value is
+ * per thread) the configured priority. Workers start before the privilege
+ * drop, so only a process started without CAP_SYS_NICE lands here without
+ * it: it runs on at the inherited priority. */
+static void set_nice(struct rv_worker *w, int nice)
+{
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), nice) != 0) {
+		if (w->id == 0) {
+			rv_warn(errno, "worker_nice = %d refused (continuing at nice %d)", nice,
+				getpriority(PRIO_PROCESS, (id_t)gettid()));
+		}
+		return;
+	}
+	if (w->id == 0) {
+		rv_info("workers run at nice %d", nice);
+	}
+}
+
 static int worker_setup(struct rv_worker *w)
 {
 	const struct rv_dataplane_config *cfg = &w->dp->cfg;
@@ -305,6 +324,9 @@ static int worker_setup(struct rv_worker *w)
 		if (ret != 0) {
 			rv_warn(ret, "worker %u: pinning (continuing unpinned)", w->id);
 		}
+	}
+	if (cfg->worker_nice != 0) {
+		set_nice(w, cfg->worker_nice);
 	}
 	ret = rv_ring_init(&w->ring, RV_RING_ENTRIES, true);
 	if (ret < 0) {

@@ -68,6 +68,7 @@ Test(config, server_file)
 	cr_assert_eq(cfg.rekey_packets, 1000000);
 	cr_assert_eq(cfg.cipher, RV_AEAD_CHACHA20POLY1305);
 	cr_assert(cfg.pin_workers);
+	cr_assert_eq(cfg.worker_nice, 0, "the default leaves the priority alone");
 	cr_assert_not(cfg.offload_gso);
 	cr_assert(cfg.offload_gro);
 	cr_assert_eq(cfg.log_level, RV_LOG_DEBUG);
@@ -100,6 +101,22 @@ Test(config, client_file_and_overrides)
 	cr_assert_eq(rv_config_set(&cfg, "--pool4", "pool4", "10.1.0.0/24", err, sizeof(err)),
 		     -EINVAL);
 	cr_assert(strstr(err, "--pool4: key 'pool4' is not a client setting"), "%s", err);
+}
+
+Test(config, worker_nice_range)
+{
+	static const struct {
+		const char *v;
+		int want;
+	} ok[] = { { "-20", -20 }, { "19", 19 }, { "+5", 5 }, { "-0", 0 }, { "0", 0 } };
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		cr_assert_eq(parse(RV_CONFIG_CLIENT, "server = s\nca = a\ncert = b\nkey = c\n"), 0);
+		cr_assert_eq(rv_config_set(&cfg, "--worker-nice", "worker_nice", ok[i].v, err,
+					   sizeof(err)),
+			     0, "%s: %s", ok[i].v, err);
+		cr_assert_eq(cfg.worker_nice, ok[i].want, "%s", ok[i].v);
+	}
 }
 
 Test(config, validation_of_required_and_cross_fields)
@@ -186,6 +203,11 @@ static const struct {
 	/* 38 */ { RV_CONFIG_CLIENT, "subnet = a 10.20.0.0/24\n", "t.conf:1:", "not a client" },
 	/* 39 */
 	{ RV_CONFIG_SERVER, "subnet = a 10.20.0.0/24 override\n", "t.conf:1:", "not a prefix" },
+	/* 40 */ { RV_CONFIG_SERVER, "worker_nice = -21\n", "t.conf:1:", "not a nice value" },
+	/* 41 */ { RV_CONFIG_CLIENT, "worker_nice = 20\n", "t.conf:1:", "not a nice value" },
+	/* 42 */ { RV_CONFIG_SERVER, "worker_nice = --5\n", "t.conf:1:", "not a nice value" },
+	/* 43 */ { RV_CONFIG_SERVER, "worker_nice = -\n", "t.conf:1:", "not a nice value" },
+	/* 44 */ { RV_CONFIG_SERVER, "worker_nice = high\n", "t.conf:1:", "not a nice value" },
 };
 
 Test(config, bad_files_name_file_line_and_reason)

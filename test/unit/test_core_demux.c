@@ -1,7 +1,8 @@
 /*
  * test_core_demux.c — session tables: add/remove/lookup by index and by
  * virtual address, -EEXIST and -ENOSPC, the default session, a full table of
- * RV_DEMUX_MAX_SESSIONS and index allocation; networks behind sessions:
+ * RV_DEMUX_MAX_SESSIONS and index allocation, lanes (indices that spread
+ * sessions evenly over the workers); networks behind sessions:
  * longest match with a carve-out, anti-spoofing by source, take-over and
  * teardown, replacing a session's set, and the gapless move a reload makes.
  *
@@ -266,6 +267,76 @@ Test(demux, alloc_index_unique)
 	for (int i = 0; i < N; i++) {
 		rv_session_free(s[i]);
 	}
+}
+
+/* new_lane_session allocates an index, adds a session under it and checks
+ * that the index names the lane that had the fewest sessions. */
+static struct rv_session *new_lane_session(struct rv_demux *d, unsigned lanes)
+{
+	unsigned least = UINT32_MAX, want = 0;
+	struct rv_session_params p = { .remote_index = 1 };
+	struct rv_session *s;
+
+	for (unsigned l = 0; l < lanes; l++) {
+		if (rv_demux_lane_sessions(d, l) < least) {
+			least = rv_demux_lane_sessions(d, l);
+			want = l;
+		}
+	}
+	cr_assert_eq(rv_demux_alloc_index(d, &p.local_index), 0);
+	cr_assert_neq(p.local_index, 0u);
+	cr_assert_eq(p.local_index % lanes, want, "index %u: lane %u, want %u", p.local_index,
+		     p.local_index % lanes, want);
+	s = rv_session_new(&p);
+	cr_assert_eq(rv_demux_add(d, s), 0);
+	return s;
+}
+
+Test(demux, lanes_fill_evenly_after_churn)
+{
+	enum { N = 300, LANES = 3 };
+	struct rv_demux *d = rv_demux_new(N, NULL);
+	struct rv_session *s[N];
+	unsigned seen_high = 0;
+
+	cr_assert_eq(rv_demux_set_lanes(d, 0), -EINVAL);
+	cr_assert_eq(rv_demux_set_lanes(d, RV_DEMUX_MAX_LANES + 1), -EINVAL);
+	cr_assert_eq(rv_demux_set_lanes(d, LANES), 0);
+	for (int i = 0; i < N; i++) {
+		s[i] = new_lane_session(d, LANES);
+		seen_high |= rv_session_local_index(s[i]) >> 24; /* the rest stays random */
+	}
+	cr_assert_neq(seen_high, 0u);
+	for (unsigned l = 0; l < LANES; l++) {
+		cr_assert_eq(rv_demux_lane_sessions(d, l), N / LANES);
+	}
+	cr_assert_eq(rv_demux_set_lanes(d, 2), -EBUSY, "lanes change only while empty");
+	/* Every session of lane 0 leaves: the next ones all go there. */
+	for (int i = 0; i < N; i++) {
+		if (rv_session_local_index(s[i]) % LANES == 0) {
+			rv_demux_remove(d, s[i]);
+			rv_session_free(s[i]);
+			s[i] = NULL;
+		}
+	}
+	cr_assert_eq(rv_demux_lane_sessions(d, 0), 0u);
+	for (int i = 0; i < N; i++) {
+		if (s[i] == NULL) {
+			s[i] = new_lane_session(d, LANES);
+			cr_assert_eq(rv_session_local_index(s[i]) % LANES, 0u);
+		}
+	}
+	for (unsigned l = 0; l < LANES; l++) {
+		cr_assert_eq(rv_demux_lane_sessions(d, l), N / LANES);
+	}
+	for (int i = 0; i < N; i++) {
+		rv_demux_remove(d, s[i]);
+		rv_session_free(s[i]);
+	}
+	cr_assert_eq(rv_demux_lane_sessions(d, 1), 0u);
+	cr_assert_eq(rv_demux_set_lanes(d, 1), 0, "one lane: no lanes");
+	cr_assert_eq(rv_demux_lane_sessions(d, 0), 0u);
+	rv_demux_free(d);
 }
 
 /* ---- networks behind sessions ---------------------------------------------- */

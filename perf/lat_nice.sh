@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# perf/lat_nice.sh — latency under load against the workers' priority:
+# ringvpn (offloads on) between the two namespaces of topo.sh, restarted with
+# each worker_nice value given; per value and round one TCP stream of
+# DURATION seconds with a ping every 10 ms through the tunnel. The values take
+# turns within every round, so a change in background load hits all alike.
+#
+#   perf/lat_nice.sh 0 -10 -20           Env: ROUNDS (3), DURATION (10),
+#                                        RV_BUILD (see vpn_ringvpn.sh)
+#
+# Prints, per value: throughput, ping p50/p90/p99 of every round, and the
+# medians over the rounds. README ("Side by side") has what it showed here.
+set -u
+cd "$(dirname "${BASH_SOURCE[0]}")"
+. ./topo.sh
+. ./vpn_ringvpn.sh
+[ $# -gt 0 ] || { echo "usage: perf/lat_nice.sh NICE..." >&2; exit 2; }
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10}
+rvp_install_trap
+rvp_topo_up || exit 1
+D=$(mktemp -d)
+rvp_spawn b "$D/iperf3-server.log" iperf3 -s -p 5301
+R=$D/rounds.tsv
+for ((r = 1; r <= ROUNDS; r++)); do
+	for nice in "$@"; do
+		RV_WORKER_NICE=$nice vpn_ringvpn_start "$D/rv-$r-$nice" 1 >"$D/start.log" 2>&1 ||
+			{ cat "$D/start.log"; exit 1; }
+		ip netns exec "$RVP_NS_A" ping -n -i 0.01 -w "$DURATION" "$VPN_DST" >"$D/ping.txt" &
+		pp=$!
+		sleep 0.2
+		g=$(ip netns exec "$RVP_NS_A" iperf3 -c "$VPN_DST" -p 5301 -t "$DURATION" -J |
+			python3 -c 'import json,sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9,3))')
+		wait $pp
+		p=$(grep -o 'time=[0-9.]*' "$D/ping.txt" | cut -d= -f2 | sort -n |
+			awk '{a[NR]=$1} END {printf "%.3f\t%.3f\t%.3f\t%d", a[int(NR*0.5)], a[int(NR*0.9)], a[int(NR*0.99)], NR}')
+		vpn_ringvpn_stop
+		printf '%s\t%s\t%s\t%s\n' "$nice" "$r" "${g:-NA}" "$p" | tee -a "$R"
+	done
+done
+echo "medians over $ROUNDS rounds (nice, Gbit/s, ping p50, p90, p99 ms):"
+for nice in "$@"; do
+	awk -F'\t' -v n="$nice" '$1 == n' "$R" | python3 -c '
+import sys, statistics as s
+rows = [l.split("\t") for l in sys.stdin.read().split("\n") if l]
+m = lambda i: s.median(float(r[i]) for r in rows if r[i] != "NA")
+print(f"worker_nice {rows[0][0]:>4}: {m(2):.3f} Gbit/s, ping p50 {m(3):.3f} p90 {m(4):.3f} p99 {m(5):.3f} ms")'
+done
+rm -rf "$D"
