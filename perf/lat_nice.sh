@@ -6,10 +6,12 @@
 # turns within every round, so a change in background load hits all alike.
 #
 #   perf/lat_nice.sh 0 -10 -20           Env: ROUNDS (3), DURATION (10),
-#                                        RV_BUILD (see vpn_ringvpn.sh)
+#                                        RV_BUILD (see vpn_ringvpn.sh), OUT
 #
 # Prints, per value: throughput, ping p50/p90/p99 of every round, and the
-# medians over the rounds. README ("Side by side") has what it showed here.
+# medians over the rounds; keeps them in $OUT (default
+# perf/results/lat-nice-<timestamp>): rounds.tsv, summary.txt (with the load
+# average). README ("Worker priority") has what it showed here.
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")"
 . ./topo.sh
@@ -20,6 +22,9 @@ DURATION=${DURATION:-10}
 rvp_install_trap
 rvp_topo_up || exit 1
 D=$(mktemp -d)
+OUT=${OUT:-$PWD/results/lat-nice-$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$OUT" || exit 1
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 rvp_spawn b "$D/iperf3-server.log" iperf3 -s -p 5301
 R=$D/rounds.tsv
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -38,7 +43,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		printf '%s\t%s\t%s\t%s\n' "$nice" "$r" "${g:-NA}" "$p" | tee -a "$R"
 	done
 done
-echo "medians over $ROUNDS rounds (nice, Gbit/s, ping p50, p90, p99 ms):"
+{
+echo "medians over $ROUNDS rounds of ${DURATION} s (worker_nice, Gbit/s, ping p50, p90, p99 ms):"
 for nice in "$@"; do
 	awk -F'\t' -v n="$nice" '$1 == n' "$R" | python3 -c '
 import sys, statistics as s
@@ -46,4 +52,7 @@ rows = [l.split("\t") for l in sys.stdin.read().split("\n") if l]
 m = lambda i: s.median(float(r[i]) for r in rows if r[i] != "NA")
 print(f"worker_nice {rows[0][0]:>4}: {m(2):.3f} Gbit/s, ping p50 {m(3):.3f} p90 {m(4):.3f} p99 {m(5):.3f} ms")'
 done
+echo "load average $LOAD_START at start, $(cut -d' ' -f1-3 /proc/loadavg) at end"
+} | tee "$OUT/summary.txt"
+{ printf 'worker_nice\tround\tgbps\tp50_ms\tp90_ms\tp99_ms\tpings\n'; cat "$R"; } >"$OUT/rounds.tsv"
 rm -rf "$D"

@@ -299,8 +299,10 @@ static void setup_zerocopy(struct rv_worker *w)
 static void set_nice(struct rv_worker *w, int nice)
 {
 	if (setpriority(PRIO_PROCESS, (id_t)gettid(), nice) != 0) {
+		int err = errno;
+
 		if (w->id == 0) {
-			rv_warn(errno, "worker_nice = %d refused (continuing at nice %d)", nice,
+			rv_warn(err, "worker_nice = %d refused (continuing at nice %d)", nice,
 				getpriority(PRIO_PROCESS, (id_t)gettid()));
 		}
 		return;
