@@ -11,6 +11,9 @@
 # two clients per worker, whatever ports the clients got. A hash would put
 # three or four on one worker in 5 of 8 runs.
 #
+# Then the server is killed with -9 and started again at once: the clients
+# come back to a fresh socket group and are split two and two again.
+#
 # Usage: bash test_control_lanes.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -33,22 +36,29 @@ for i in $(seq $N); do
 done
 rvt_wait_for 10 "$N running sessions" ctl_sessions_eq $N || rvt_fail "sessions did not come up"
 
-rvt_step "each worker carries two of the clients"
 rx() { ctl_field "worker id=$1 " rx_packets; }
-b0=$(rx 0) b1=$(rx 1)
-[ -n "$b0" ] && [ -n "$b1" ] || rvt_fail "no per-worker rx_packets in status"
-for i in $(seq $N); do
-	rvt_nsx "$(rvt_ns_name "c$i")" ping -q -c $((4 << i)) -i 0.01 -W 2 10.99.0.1 >/dev/null ||
-		rvt_fail "client$i: ping"
-done
-d0=$(($(rx 0) - b0)) d1=$(($(rx 1) - b1))
-rvt_log "worker 0 received $d0 packets, worker 1 $d1 (clients sent 8, 16, 32, 64)"
-# Rounded to units of 8: the sum of the ping counts of its clients.
-u0=$(((d0 + 4) / 8)) u1=$(((d1 + 4) / 8))
 bits() { local v=$1 n=0; while [ "$v" -gt 0 ]; do n=$((n + (v & 1))); v=$((v >> 1)); done; echo $n; }
-[ $((u0 + u1)) = 15 ] || rvt_fail "workers received $d0 + $d1 packets, want 120 in all"
-[ "$(bits $u0)" = 2 ] && [ "$(bits $u1)" = 2 ] ||
-	rvt_fail "clients not split two and two: worker 0 got $d0, worker 1 $d1"
+# check_split: client i pings 4 << i times; each worker's share, rounded to
+# units of 8, is the sum of its clients' counts: two bits set for two
+# clients. Sets u0 (worker 0's clients as bits).
+check_split() {
+	local b0 b1 d0 d1 u1 i
+	b0=$(rx 0) b1=$(rx 1)
+	[ -n "$b0" ] && [ -n "$b1" ] || rvt_fail "no per-worker rx_packets in status"
+	for i in $(seq $N); do
+		rvt_nsx "$(rvt_ns_name "c$i")" ping -q -c $((4 << i)) -i 0.01 -W 2 10.99.0.1 >/dev/null ||
+			rvt_fail "client$i: ping"
+	done
+	d0=$(($(rx 0) - b0)) d1=$(($(rx 1) - b1))
+	rvt_log "worker 0 received $d0 packets, worker 1 $d1 (clients sent 8, 16, 32, 64)"
+	u0=$(((d0 + 4) / 8)) u1=$(((d1 + 4) / 8))
+	[ $((u0 + u1)) = 15 ] || rvt_fail "workers received $d0 + $d1 packets, want 120 in all"
+	[ "$(bits $u0)" = 2 ] && [ "$(bits $u1)" = 2 ] ||
+		rvt_fail "clients not split two and two: worker 0 got $d0, worker 1 $d1"
+}
+
+rvt_step "each worker carries two of the clients"
+check_split
 
 rvt_step "clients that leave free their places: the next ones take them"
 # Worker 0's two clients leave and come back: worker 0 then has the fewest
@@ -73,6 +83,14 @@ done
 d0=$(($(rx 0) - b0)) d1=$(($(rx 1) - b1))
 rvt_log "after the return: worker 0 received $d0, worker 1 $d1 (want 32 and 0)"
 [ "$d0" -ge 32 ] && [ "$d1" -le 2 ] || rvt_fail "returning clients not on the freed worker"
+
+rvt_step "server killed with -9 and started again at once"
+kill -KILL "$SRV_PID"
+wait "$SRV_PID" 2>/dev/null
+mv "$RVT_TMP/server.log" "$RVT_TMP/server-1.log"
+ctl_start_server
+rvt_wait_for 20 "$N clients back" ctl_sessions_eq $N || { ctl_status; rvt_fail "clients did not come back"; }
+check_split
 
 for p in "${PIDS[@]}"; do rvt_stop_pid "$p" 10 || rvt_fail "a client did not exit 0"; done
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"
