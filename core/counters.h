@@ -53,7 +53,8 @@
 	X(RV_CTR_KEEPALIVES, "keepalives_rx")    \
 	X(RV_CTR_C2C_FORWARDED, "c2c_forwarded") \
 	X(RV_CTR_ZC_SENDS, "zc_sends")           \
-	X(RV_CTR_ZC_COPIED, "zc_copied")
+	X(RV_CTR_ZC_COPIED, "zc_copied")         \
+	X(RV_CTR_ZC_RESENT, "zc_resent")
 
 /* Gauges: how deep each queue of the data plane is (the places a packet can
  * wait), set by the worker that owns the queue (q_udp_rcvq_bytes is read from

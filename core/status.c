@@ -451,6 +451,10 @@ static const struct {
 	[RV_CTR_ZC_COPIED] = { "ringvpn_worker_zerocopy_copied_total",
 			       "Zero-copy sends the kernel reported it copied anyway, per "
 			       "worker." },
+	[RV_CTR_ZC_RESENT] = { "ringvpn_worker_zerocopy_resent_total",
+			       "Zero-copy sends the kernel refused (no memory to pin: the "
+			       "locked-memory limit; or no zero-copy on the path), sent "
+			       "again as plain sends, per worker." },
 };
 
 /* prom_gauges: one family per queue gauge of core/counters.h, named from

@@ -108,6 +108,7 @@ struct rv_send_slot {
 	bool zc;	 /* sent with SENDMSG_ZC: buffers wait for the notification */
 	bool zc_fixed;	 /* ... from a registered buffer */
 	bool wait_notif; /* result seen, notification still to come */
+	bool resend;	 /* refused zero-copy: send plain once the kernel lets go */
 };
 
 struct rv_write_slot {

@@ -310,6 +310,7 @@ static void send_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 	sl->zc = w->zc;
 	sl->zc_fixed = false;
 	sl->wait_notif = false;
+	sl->resend = false;
 	if (sl->zc) {
 		int region = w->zc_fixed ? zc_region(w, sl->iov, niov) : -1;
 
@@ -480,6 +481,24 @@ static void zc_refused(struct rv_worker *w, const struct rv_send_slot *sl, int r
 	}
 }
 
+/* resend_plain sends a refused zero-copy send's datagrams again as a plain
+ * sendmsg from the same slot, once its notification says the kernel holds
+ * none of its pages. Returns false when no SQE is free. */
+static bool resend_plain(struct rv_worker *w, unsigned slot, struct rv_send_slot *sl)
+{
+	struct io_uring_sqe *sqe = rv_ring_get_sqe(&w->ring);
+
+	if (sqe == NULL) {
+		return false;
+	}
+	sl->zc = false;
+	sl->zc_fixed = false;
+	io_uring_prep_sendmsg(sqe, w->sqe_udp, &sl->msg, 0);
+	sqe->flags |= w->sqe_fd_flags;
+	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_UDP_SEND, (uint8_t)w->id, slot));
+	return true;
+}
+
 void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned cqe_flags)
 {
 	struct rv_send_slot *sl;
@@ -492,6 +511,13 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 	if (cqe_flags & IORING_CQE_F_NOTIF) {
 		/* The kernel is done with the buffers of a zero-copy send. */
 		zc_notified(w, res);
+		if (sl->resend) {
+			sl->resend = false;
+			if (resend_plain(w, slot, sl)) {
+				return;
+			}
+			rv_drop_add(&w->ctr, RV_DROP_UDP_SEND, sl->num);
+		}
 		goto release;
 	}
 	if (likely(res >= 0)) {
@@ -501,12 +527,31 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 		if (sl->zc) {
 			rv_ctr_add(&w->ctr, RV_CTR_ZC_SENDS, 1);
 		}
+	} else if (sl->zc && (res == -EINVAL || res == -EOPNOTSUPP || res == -EFAULT ||
+			      res == -ENOMEM || res == -ENOBUFS)) {
+		/* The kernel would not pin the pages: for good (falls back a
+		 * step), or for now (ENOMEM: the locked-memory limit, which
+		 * the pages of sends in flight fill until their
+		 * notifications come; ENOBUFS: the socket's option memory).
+		 * Either way these datagrams go out plain, not lost: at once,
+		 * or when the notification that a failed SENDMSG_ZC still
+		 * posts (F_MORE) has come. */
+		if (res != -ENOMEM && res != -ENOBUFS) {
+			zc_refused(w, sl, res);
+		}
+		rv_ctr_add(&w->ctr, RV_CTR_ZC_RESENT, 1);
+		if (cqe_flags & IORING_CQE_F_MORE) {
+			sl->resend = true;
+			sl->wait_notif = true;
+			return;
+		}
+		if (resend_plain(w, slot, sl)) {
+			return;
+		}
+		rv_drop_add(&w->ctr, RV_DROP_UDP_SEND, sl->num);
 	} else {
 		rv_drop_add(&w->ctr, RV_DROP_UDP_SEND, sl->num);
-		if (sl->zc && (res == -EINVAL || res == -EOPNOTSUPP || res == -EFAULT)) {
-			zc_refused(w, sl, res);
-		} else if (sl->gso && (res == -EIO || res == -EINVAL || res == -EOPNOTSUPP) &&
-			   w->gso) {
+		if (sl->gso && (res == -EIO || res == -EINVAL || res == -EOPNOTSUPP) && w->gso) {
 			/* The route's device refused UDP GSO: continue without. */
 			w->gso = false;
 			rv_warn(res, "worker %u: UDP_SEGMENT send refused; disabling UDP GSO",
