@@ -31,16 +31,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	for nice in "$@"; do
 		RV_WORKER_NICE=$nice vpn_ringvpn_start "$D/rv-$r-$nice" 1 >"$D/start.log" 2>&1 ||
 			{ cat "$D/start.log"; exit 1; }
-		ip netns exec "$RVP_NS_A" ping -n -i 0.01 -w "$DURATION" "$VPN_DST" >"$D/ping.txt" &
-		pp=$!
-		sleep 0.2
-		g=$(ip netns exec "$RVP_NS_A" iperf3 -c "$VPN_DST" -p 5301 -t "$DURATION" -J |
-			python3 -c 'import json,sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9,3))')
-		wait $pp
-		p=$(grep -o 'time=[0-9.]*' "$D/ping.txt" | cut -d= -f2 | sort -n |
-			awk '{a[NR]=$1} END {printf "%.3f\t%.3f\t%.3f\t%d", a[int(NR*0.5)], a[int(NR*0.9)], a[int(NR*0.99)], NR}')
+		p=$(rvp_lat_probe "$VPN_DST" 5301 "$DURATION" "$D/ping.txt")
 		vpn_ringvpn_stop
-		printf '%s\t%s\t%s\t%s\n' "$nice" "$r" "${g:-NA}" "$p" | tee -a "$R"
+		printf '%s\t%s\t%s\n' "$nice" "$r" "$p" | tee -a "$R"
 	done
 done
 {

@@ -25,13 +25,8 @@ for q in "$@"; do
 			ip -n "$ns" link set dev "$dev" txqueuelen "$q"
 		done
 	done
-	ip netns exec "$RVP_NS_A" ping -n -i 0.01 -w 10 "$VPN_DST" > "$D/ping-$q.txt" &
-	pp=$!
-	sleep 0.2
-	g=$(ip netns exec "$RVP_NS_A" iperf3 -c "$VPN_DST" -p 5301 -t 10 -J | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9,3))')
-	wait $pp
-	p=$(grep -o 'time=[0-9.]*' "$D/ping-$q.txt" | cut -d= -f2 | sort -n | awk '{a[NR]=$1} END {printf "p50 %.3f ms, p99 %.3f ms, n %d", a[int(NR*0.5)], a[int(NR*0.99)], NR}')
-	echo "txqueuelen $q: $g Gbit/s, ping $p"
+	IFS=$'\t' read -r g p50 _ p99 n < <(rvp_lat_probe "$VPN_DST" 5301 10 "$D/ping-$q.txt")
+	echo "txqueuelen $q: $g Gbit/s, ping p50 $p50 ms, p99 $p99 ms, n $n"
 done
 vpn_ringvpn_stop
 rm -rf "$D"

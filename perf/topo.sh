@@ -9,6 +9,8 @@
 #   rvp_kill PID…          TERM, wait up to 3 s, then KILL; only recorded PIDs
 #   rvp_cleanup            rvp_topo_down + kill every recorded PID; installed
 #                          by rvp_install_trap on EXIT/INT/TERM
+#   rvp_lat_probe …        one TCP stream with a ping beside it (latency
+#                          under load), for lat_qlen.sh and lat_nice.sh
 #
 # Addresses (private, only ever configured inside the two namespaces):
 #   underlay  A 10.201.0.1/24  fd00:201::1/64     B 10.201.0.2/24  fd00:201::2/64
@@ -170,6 +172,22 @@ rvp_cpu_ticks() {
 		sum=$((sum + f[11] + f[12]))
 	done
 	echo "$sum"
+}
+
+# rvp_lat_probe DST PORT SECONDS PINGFILE: one TCP stream A -> DST:PORT
+# (an iperf3 server must listen there in B) with a ping every 10 ms from A
+# to DST beside it, every RTT kept in PINGFILE. Prints, tab-separated:
+# receiver Gbit/s, ping p50, p90, p99 (ms) and the number of replies.
+rvp_lat_probe() {
+	local dst=$1 port=$2 secs=$3 pingf=$4 pp g
+	ip netns exec "$RVP_NS_A" ping -n -i 0.01 -w "$secs" "$dst" >"$pingf" &
+	pp=$!
+	sleep 0.2
+	g=$(ip netns exec "$RVP_NS_A" iperf3 -c "$dst" -p "$port" -t "$secs" -J |
+		python3 -c 'import json,sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9,3))')
+	wait "$pp"
+	printf '%s\t%s\n' "${g:-NA}" "$(grep -o 'time=[0-9.]*' "$pingf" | cut -d= -f2 | sort -n |
+		awk '{a[NR]=$1} END {printf "%.3f\t%.3f\t%.3f\t%d", a[int(NR*0.5)], a[int(NR*0.9)], a[int(NR*0.99)], NR}')"
 }
 
 # rvp_hwm_kb PID...: the largest VmHWM (peak RSS, kB) among the processes.

@@ -259,6 +259,29 @@ static int zc_region(const struct rv_worker *w, const struct iovec *iov, unsigne
 	return -1;
 }
 
+/* prep_send fills |sqe| with |sl|'s datagrams: zero-copy when sl->zc (from
+ * the registered pool its buffers lie in, if any), else a plain sendmsg. */
+static void prep_send(struct rv_worker *w, struct io_uring_sqe *sqe, unsigned slot,
+		      struct rv_send_slot *sl)
+{
+	sl->zc_fixed = false;
+	if (sl->zc) {
+		int region = w->zc_fixed ? zc_region(w, sl->iov, (unsigned)sl->msg.msg_iovlen) : -1;
+
+		io_uring_prep_sendmsg_zc(sqe, w->sqe_udp, &sl->msg, 0);
+		sqe->ioprio |= IORING_SEND_ZC_REPORT_USAGE;
+		if (region >= 0) {
+			sqe->ioprio |= IORING_RECVSEND_FIXED_BUF;
+			sqe->buf_index = (uint16_t)region;
+			sl->zc_fixed = true;
+		}
+	} else {
+		io_uring_prep_sendmsg(sqe, w->sqe_udp, &sl->msg, 0);
+	}
+	sqe->flags |= w->sqe_fd_flags;
+	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_UDP_SEND, (uint8_t)w->id, slot));
+}
+
 /* send_run queues one sendmsg for it[from, from+m) (sealed, equal sizes but
  * a shorter last one) to |dst|. */
 static void send_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned from, unsigned m,
@@ -308,24 +331,9 @@ static void send_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 		rv_cmsg_put_segment(&sl->msg, sl->cmsg.buf, (uint16_t)w->pkts[from].len);
 	}
 	sl->zc = w->zc;
-	sl->zc_fixed = false;
 	sl->wait_notif = false;
 	sl->resend = false;
-	if (sl->zc) {
-		int region = w->zc_fixed ? zc_region(w, sl->iov, niov) : -1;
-
-		io_uring_prep_sendmsg_zc(sqe, w->sqe_udp, &sl->msg, 0);
-		sqe->ioprio |= IORING_SEND_ZC_REPORT_USAGE;
-		if (region >= 0) {
-			sqe->ioprio |= IORING_RECVSEND_FIXED_BUF;
-			sqe->buf_index = (uint16_t)region;
-			sl->zc_fixed = true;
-		}
-	} else {
-		io_uring_prep_sendmsg(sqe, w->sqe_udp, &sl->msg, 0);
-	}
-	sqe->flags |= w->sqe_fd_flags;
-	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_UDP_SEND, (uint8_t)w->id, slot));
+	prep_send(w, sqe, slot, sl);
 	w->sends_inflight++;
 	w->tx_turn_bytes += sl->inner_bytes;
 }
@@ -492,10 +500,7 @@ static bool resend_plain(struct rv_worker *w, unsigned slot, struct rv_send_slot
 		return false;
 	}
 	sl->zc = false;
-	sl->zc_fixed = false;
-	io_uring_prep_sendmsg(sqe, w->sqe_udp, &sl->msg, 0);
-	sqe->flags |= w->sqe_fd_flags;
-	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_UDP_SEND, (uint8_t)w->id, slot));
+	prep_send(w, sqe, slot, sl);
 	return true;
 }
 

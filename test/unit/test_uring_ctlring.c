@@ -51,6 +51,17 @@ static struct rv_ctlring *lingering_ring_or_skip(void)
 	return r;
 }
 
+/* timed_wait: rv_ctlring_wait, and in |*dt| how long it took. */
+static int timed_wait(struct rv_ctlring *r, struct rv_ctlring_cqe *out, unsigned max,
+		      uint64_t timeout_ns, uint64_t linger_ns, uint64_t *dt)
+{
+	uint64_t t0 = rv_now_ns();
+	int n = rv_ctlring_wait(r, out, max, timeout_ns, linger_ns);
+
+	*dt = rv_now_ns() - t0;
+	return n;
+}
+
 /* ms: |ns| in whole milliseconds, for the failure messages. */
 static unsigned long long ms(uint64_t ns)
 {
@@ -105,7 +116,7 @@ Test(ctlring, linger_gathers)
 	pthread_t th;
 	char b0[8], b1[8];
 	int a[2], b[2], n;
-	uint64_t t0, dt;
+	uint64_t dt;
 
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, b), 0);
@@ -114,9 +125,7 @@ Test(ctlring, linger_gathers)
 	cr_assert_eq(write(a[1], "x", 1), 1);
 	lw = (struct late_write){ .fd = b[1], .delay_ns = 40 * MS };
 	cr_assert_eq(pthread_create(&th, NULL, write_later, &lw), 0);
-	t0 = rv_now_ns();
-	n = rv_ctlring_wait(r, cqe, 4, 10000 * MS, 200 * MS);
-	dt = rv_now_ns() - t0;
+	n = timed_wait(r, cqe, 4, 10000 * MS, 200 * MS, &dt);
 	/* Both ways the wait must have lingered. */
 	cr_assert_geq(dt, 190 * MS, "returned after %llu ms", ms(dt));
 	if (n == 1) {
@@ -143,18 +152,14 @@ Test(ctlring, linger_stops_at_deadline)
 	struct rv_ctlring_cqe cqe[4];
 	char buf[8];
 	int a[2];
-	uint64_t t0, dt;
+	uint64_t dt;
 
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
 	cr_assert_eq(rv_ctlring_recv(r, a[0], buf, sizeof(buf), 1), 0);
-	t0 = rv_now_ns();
-	cr_assert_eq(rv_ctlring_wait(r, cqe, 4, 30 * MS, 3000 * MS), 0);
-	dt = rv_now_ns() - t0;
+	cr_assert_eq(timed_wait(r, cqe, 4, 30 * MS, 3000 * MS, &dt), 0);
 	cr_assert_lt(dt, 2000 * MS, "held %llu ms past a 30 ms deadline", ms(dt));
 	cr_assert_eq(write(a[1], "x", 1), 1);
-	t0 = rv_now_ns();
-	cr_assert_eq(rv_ctlring_wait(r, cqe, 4, 0, 3000 * MS), 1);
-	dt = rv_now_ns() - t0;
+	cr_assert_eq(timed_wait(r, cqe, 4, 0, 3000 * MS, &dt), 1);
 	cr_assert_lt(dt, 2000 * MS, "held %llu ms with a timer due", ms(dt));
 	rv_ctlring_free(r);
 	close(a[0]);
@@ -168,16 +173,14 @@ Test(ctlring, linger_ends_at_max)
 	struct rv_ctlring_cqe cqe[2];
 	char b0[8], b1[8];
 	int a[2];
-	uint64_t t0, dt;
+	uint64_t dt;
 
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_DGRAM, 0, a), 0);
 	cr_assert_eq(rv_ctlring_recv(r, a[0], b0, sizeof(b0), 1), 0);
 	cr_assert_eq(rv_ctlring_recv(r, a[0], b1, sizeof(b1), 2), 0);
 	cr_assert_eq(write(a[1], "x", 1), 1);
 	cr_assert_eq(write(a[1], "y", 1), 1);
-	t0 = rv_now_ns();
-	cr_assert_eq(rv_ctlring_wait(r, cqe, 2, 10000 * MS, 3000 * MS), 2);
-	dt = rv_now_ns() - t0;
+	cr_assert_eq(timed_wait(r, cqe, 2, 10000 * MS, 3000 * MS, &dt), 2);
 	cr_assert_lt(dt, 2000 * MS, "held %llu ms with max in", ms(dt));
 	rv_ctlring_free(r);
 	close(a[0]);
@@ -195,22 +198,18 @@ Test(ctlring, linger_is_not_a_timeout)
 	pthread_t th;
 	char buf[8];
 	int a[2];
-	uint64_t t0, dt;
+	uint64_t dt;
 
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
 	cr_assert_eq(rv_ctlring_recv(r, a[0], buf, sizeof(buf), 1), 0);
-	t0 = rv_now_ns();
-	cr_assert_eq(rv_ctlring_wait(r, cqe, 4, 150 * MS, 10 * MS), 0);
-	dt = rv_now_ns() - t0;
+	cr_assert_eq(timed_wait(r, cqe, 4, 150 * MS, 10 * MS, &dt), 0);
 	cr_assert_geq(dt, 140 * MS, "gave up after %llu ms", ms(dt));
 
 	/* No timeout: a completion 100 ms in ends the wait (the recv above is
 	 * still in flight). */
 	lw = (struct late_write){ .fd = a[1], .delay_ns = 100 * MS };
 	cr_assert_eq(pthread_create(&th, NULL, write_later, &lw), 0);
-	t0 = rv_now_ns();
-	cr_assert_eq(rv_ctlring_wait(r, cqe, 4, UINT64_MAX, 10 * MS), 1);
-	dt = rv_now_ns() - t0;
+	cr_assert_eq(timed_wait(r, cqe, 4, UINT64_MAX, 10 * MS, &dt), 1);
 	pthread_join(th, NULL);
 	cr_assert_eq(cqe[0].user_data, 1);
 	cr_assert_eq(cqe[0].res, 1);
