@@ -356,6 +356,15 @@ static int set_worker_nice(struct rv_config *c, const char *v, char *why, size_t
 	return 0;
 }
 
+static int set_worker_rtprio(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	if (parse_uint(v, 99, &c->worker_rtprio, why, wl)) {
+		snprintf(why, wl, "'%s' is not a real-time priority in 0..99", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int set_mtu(struct rv_config *c, const char *v, char *why, size_t wl)
 {
 	unsigned mtu;

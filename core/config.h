@@ -136,7 +136,8 @@ struct rv_config {
 	char status_socket[108]; /* sun_path */
 	unsigned workers;	 /* 0 = one per CPU */
 	bool pin_workers;
-	int worker_nice; /* setpriority value of the workers, -20..19 */
+	int worker_nice;	/* setpriority value of the workers, -20..19 */
+	unsigned worker_rtprio; /* SCHED_FIFO priority of the workers, 0 = none */
 	bool offload_tun, offload_gso, offload_gro;
 	int log_level;	/* enum rv_log_level */
 	int log_format; /* enum rv_log_format */

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # perf/lat_nice.sh — latency under load against the workers' priority:
 # ringvpn (offloads on) between the two namespaces of topo.sh, restarted with
-# each worker_nice value given; per value and round one TCP stream of
+# each worker_nice value given (a value rtN: worker_rtprio = N, SCHED_FIFO,
+# instead); per value and round one TCP stream of
 # DURATION seconds with a ping every 10 ms through the tunnel. The values take
 # turns within every round, so a change in background load hits all alike.
 #
-#   perf/lat_nice.sh 0 -10 -20           Env: ROUNDS (3), DURATION (10),
+#   perf/lat_nice.sh 0 -10 -20 rt1       Env: ROUNDS (3), DURATION (10),
 #                                        RV_BUILD (see vpn_ringvpn.sh), OUT
 #
 # Prints, per value: throughput, ping p50/p90/p99 of every round, and the
@@ -16,7 +17,7 @@ set -u
 cd "$(dirname "${BASH_SOURCE[0]}")"
 . ./topo.sh
 . ./vpn_ringvpn.sh
-[ $# -gt 0 ] || { echo "usage: perf/lat_nice.sh NICE..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: perf/lat_nice.sh NICE|rtPRIO..." >&2; exit 2; }
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 rvp_install_trap
@@ -29,21 +30,24 @@ rvp_spawn b "$D/iperf3-server.log" iperf3 -s -p 5301
 R=$D/rounds.tsv
 for ((r = 1; r <= ROUNDS; r++)); do
 	for nice in "$@"; do
-		RV_WORKER_NICE=$nice vpn_ringvpn_start "$D/rv-$r-$nice" 1 >"$D/start.log" 2>&1 ||
-			{ cat "$D/start.log"; exit 1; }
+		if [ "${nice#rt}" != "$nice" ]; then
+			RV_WORKER_RTPRIO=${nice#rt} vpn_ringvpn_start "$D/rv-$r-$nice" 1 >"$D/start.log" 2>&1
+		else
+			RV_WORKER_NICE=$nice vpn_ringvpn_start "$D/rv-$r-$nice" 1 >"$D/start.log" 2>&1
+		fi || { cat "$D/start.log"; exit 1; }
 		p=$(rvp_lat_probe "$VPN_DST" 5301 "$DURATION" "$D/ping.txt")
 		vpn_ringvpn_stop
 		printf '%s\t%s\t%s\n' "$nice" "$r" "$p" | tee -a "$R"
 	done
 done
 {
-echo "medians over $ROUNDS rounds of ${DURATION} s (worker_nice, Gbit/s, ping p50, p90, p99 ms):"
+echo "medians over $ROUNDS rounds of ${DURATION} s (worker_nice, or rtN: worker_rtprio = N; Gbit/s, ping p50, p90, p99 ms):"
 for nice in "$@"; do
 	awk -F'\t' -v n="$nice" '$1 == n' "$R" | python3 -c '
 import sys, statistics as s
 rows = [l.split("\t") for l in sys.stdin.read().split("\n") if l]
 m = lambda i: s.median(float(r[i]) for r in rows if r[i] != "NA")
-print(f"worker_nice {rows[0][0]:>4}: {m(2):.3f} Gbit/s, ping p50 {m(3):.3f} p90 {m(4):.3f} p99 {m(5):.3f} ms")'
+print(f"{rows[0][0]:>4}: {m(2):.3f} Gbit/s, ping p50 {m(3):.3f} p90 {m(4):.3f} p99 {m(5):.3f} ms")'
 done
 echo "load average $LOAD_START at start, $(cut -d' ' -f1-3 /proc/loadavg) at end"
 } | tee "$OUT/summary.txt"

@@ -10,7 +10,8 @@
 #
 #   perf/multi.sh                 DURATION=10, CLIENTS="1 4 8" ("" runs only
 #                                 the client-to-client part), C2C_ROUNDS=3,
-#                                 WORKER_NICE=0 (worker_nice of every end)
+#                                 WORKER_NICE=0 (worker_nice of every end),
+#                                 WORKER_RTPRIO=0 (worker_rtprio of every end)
 #
 # Topology: namespace rvp-<pid>-s (server) and one namespace per client,
 # rvp-<pid>-c<i>, joined to the server's by its own veth (10.203.<i>.1/.2,
@@ -29,6 +30,9 @@ WORKER_NICE=${WORKER_NICE:-0}
 # Only when asked for: a binary from before worker_nice refuses the key.
 NICE_LINE=
 [ "$WORKER_NICE" = 0 ] || NICE_LINE="worker_nice = $WORKER_NICE"
+WORKER_RTPRIO=${WORKER_RTPRIO:-0}
+[ "$WORKER_RTPRIO" = 0 ] || NICE_LINE+="
+worker_rtprio = $WORKER_RTPRIO"
 C2C_ROUNDS=${C2C_ROUNDS:-3}
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT=${OUT:-$HERE/results/multi-$STAMP}
@@ -217,9 +221,9 @@ for r in $(seq "$C2C_ROUNDS"); do
 done
 stop_all
 
-python3 - "$OUT" "$CLIENTS" "$LOAD_START" "$(cut -d' ' -f1-3 /proc/loadavg)" "$DURATION" "$WORKER_NICE" <<'PY'
+python3 - "$OUT" "$CLIENTS" "$LOAD_START" "$(cut -d' ' -f1-3 /proc/loadavg)" "$DURATION" "$WORKER_NICE" "$WORKER_RTPRIO" <<'PY'
 import csv, re, statistics, sys
-out, clients, l0, l1, dur, nice = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
+out, clients, l0, l1, dur, nice, rtprio = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7]
 rows = list(csv.DictReader(open(f"{out}/raw.tsv"), delimiter="\t"))
 def f(x):
     try: return float(x)
@@ -252,7 +256,7 @@ with open(f"{out}/results.md", "w") as o:
                    ("c2c-kernel", "client → client, client_to_client = kernel (ip_forward)")):
         v = med(one.get(k))
         o.write(f"| {lab} | {v:.2f} | {v / base:.2f}× | {' '.join(f'{x:.2f}' for x in one[k])} |\n" if v and base else f"| {lab} | NA | NA | |\n")
-    o.write(f"\nDURATION={dur}s, worker_nice = {nice}; load average {l0} at start, {l1} at end.\n")
+    o.write(f"\nDURATION={dur}s, worker_nice = {nice}, worker_rtprio = {rtprio}; load average {l0} at start, {l1} at end.\n")
 print(open(f"{out}/results.md").read())
 PY
 case $OUT in

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # perf/pps_cost.sh — what a small packet costs ringvpn at a fixed offered
 # rate, for two builds side by side: CPU time of both ends per packet and
-# io_uring_enter calls per packet (a count that machine noise does not move).
+# io_uring_enter calls per packet (a count that machine noise does not move),
+# and beside them what the iperf3 sender and receiver spent per packet (the
+# rest of the machine's budget: README, Limitations).
 #
 #   perf/pps_cost.sh OLD_BIN NEW_BIN     e.g. an older commit's cli/ringvpn
 #   RATE=30000 SIZE=64 SECS=6 N=4 perf/pps_cost.sh A B
@@ -23,6 +25,9 @@ rvp_install_trap
 rvp_topo_up
 hz=$(getconf CLK_TCK)
 cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done; echo "$t"; }
+# child_ticks: CPU of this shell's reaped children (the iperf3 sender, run in
+# the foreground, is one; perf stat is reaped only after it is read).
+child_ticks() { sed 's/.*) //' "/proc/$$/stat" | awk '{ print $14 + $15 }'; }
 for r in $(seq "$N"); do
 	for which in old new; do
 		bin=$1
@@ -34,22 +39,25 @@ for r in $(seq "$N"); do
 		rvp_spawn b /dev/null iperf3 -s -p 5299
 		srv=$RVP_LAST_PID
 		sleep 0.5
-		c0=$(cpu_ticks "${VPN_PIDS[@]}")
+		c0=$(cpu_ticks "${VPN_PIDS[@]}") s0=$(cpu_ticks "$srv") k0=$(child_ticks)
 		perf stat -x, -e syscalls:sys_enter_io_uring_enter -o "$dir/perf.txt" \
 			-p "$(IFS=,; echo "${VPN_PIDS[*]}")" -- sleep $((SECS + 1)) &
 		pf=$!
 		rvp_ns_a iperf3 -c "$VPN_DST" -p 5299 -u -l "$SIZE" -b $((RATE * SIZE * 8)) -t "$SECS" -J \
 			>"$dir/iperf.json" 2>/dev/null
-		c1=$(cpu_ticks "${VPN_PIDS[@]}")
+		c1=$(cpu_ticks "${VPN_PIDS[@]}") s1=$(cpu_ticks "$srv") k1=$(child_ticks)
 		wait "$pf"
 		enters=$(awk -F, '/io_uring_enter/ { print $1 }' "$dir/perf.txt")
-		python3 - "$dir/iperf.json" "$which" "$((c1 - c0))" "${enters:-0}" "$hz" <<'PY'
+		python3 - "$dir/iperf.json" "$which" "$((c1 - c0))" "${enters:-0}" "$hz" \
+			"$((k1 - k0))" "$((s1 - s0))" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))["end"]["sum"]
 pk, lost = d["packets"], d["lost_packets"]
 ticks, enters, hz = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-print(f"{sys.argv[2]}: {pk} packets, {lost} lost, {ticks * 1e6 / hz / pk:.2f} CPU-us/packet, "
-      f"{enters / pk:.3f} io_uring_enter/packet")
+us = lambda t: int(t) * 1e6 / hz / pk
+print(f"{sys.argv[2]}: {pk} packets, {lost} lost, {us(ticks):.2f} CPU-us/packet, "
+      f"{enters / pk:.3f} io_uring_enter/packet; iperf3 sender {us(sys.argv[6]):.2f}, "
+      f"receiver {us(sys.argv[7]):.2f} CPU-us/packet")
 PY
 		rvp_kill "$srv"
 		vpn_ringvpn_stop

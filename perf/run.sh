@@ -17,8 +17,9 @@
 #   DURATION     seconds per iperf3 test (default 10; QUICK: 2)
 #   REPEATS      repetitions of every test (default 3; QUICK: 1)
 #   VPNS         configurations, in order (default
-#                "veth wg wgo ovpn nebula rv-off rv-on rv-nice"); rv-nice is
-#                rv-on with worker_nice = RV_NICE_VALUE (default -20)
+#                "veth wg wgo ovpn nebula rv-off rv-on rv-nice rv-rt"); rv-nice is
+#                rv-on with worker_nice = RV_NICE_VALUE (default -20), rv-rt
+#                rv-on with worker_rtprio = RV_RTPRIO_VALUE (default 1)
 #   TESTS        tests, in order (default "tcp1 tcp1r tcp4 tcp4r lat pps64 pps512")
 #   PING_MS      ping interval of the lat test (default 10)
 #   PPS_SECONDS  seconds per probe of the packet-rate search (default 2)
@@ -52,7 +53,7 @@ else
 	DURATION=${DURATION:-10}
 	REPEATS=${REPEATS:-3}
 fi
-VPNS=${VPNS:-"veth wg wgo ovpn nebula rv-off rv-on rv-nice"}
+VPNS=${VPNS:-"veth wg wgo ovpn nebula rv-off rv-on rv-nice rv-rt"}
 TESTS=${TESTS:-"tcp1 tcp1r tcp4 tcp4r lat pps64 pps512"}
 PING_MS=${PING_MS:-10}
 PPS_SECONDS=${PPS_SECONDS:-2}
@@ -81,6 +82,7 @@ vpn_label() {
 	rv-off) echo "ringvpn offloads off" ;;
 	rv-on) echo "ringvpn offloads on" ;;
 	rv-nice) echo "ringvpn offloads on, worker_nice = ${RV_NICE_VALUE:--20}" ;;
+	rv-rt) echo "ringvpn offloads on, worker_rtprio = ${RV_RTPRIO_VALUE:-1}" ;;
 	rv-base) echo "ringvpn baseline ${RV_BASE_LABEL:-} offloads on" ;;
 	*) echo "$1" ;;
 	esac
@@ -94,7 +96,7 @@ vpn_check() {
 	wgo) vpn_wg_check "$WG_OFFLOAD_BIN" ;;
 	ovpn) vpn_ovpn_check ;;
 	nebula) vpn_nebula_check ;;
-	rv-off | rv-on | rv-nice) vpn_ringvpn_check ;;
+	rv-off | rv-on | rv-nice | rv-rt) vpn_ringvpn_check ;;
 	rv-base)
 		[ -x "${RV_BASE_BIN:-}" ] || { echo "RV_BASE_BIN is not set to a ringvpn binary"; return 1; }
 		RV_BIN=$RV_BASE_BIN RV_MODE=cli vpn_ringvpn_check
@@ -116,6 +118,7 @@ vpn_start() {
 	rv-off) vpn_ringvpn_start "$dir" 0 ;;
 	rv-on) vpn_ringvpn_start "$dir" 1 ;;
 	rv-nice) RV_WORKER_NICE=${RV_NICE_VALUE:--20} vpn_ringvpn_start "$dir" 1 ;;
+	rv-rt) RV_WORKER_RTPRIO=${RV_RTPRIO_VALUE:-1} vpn_ringvpn_start "$dir" 1 ;;
 	rv-base) RV_BIN=$RV_BASE_BIN RV_MODE=cli vpn_ringvpn_start "$dir" 1 ;;
 	esac
 }
@@ -126,7 +129,7 @@ vpn_stop() {
 	wg | wgo) vpn_wg_stop ;;
 	ovpn) vpn_ovpn_stop ;;
 	nebula) vpn_nebula_stop ;;
-	rv-off | rv-on | rv-nice | rv-base) vpn_ringvpn_stop ;;
+	rv-off | rv-on | rv-nice | rv-rt | rv-base) vpn_ringvpn_stop ;;
 	esac
 }
 

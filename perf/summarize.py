@@ -27,6 +27,7 @@ labels = {
     "rv-off": "ringvpn offloads off",
     "rv-on": "ringvpn offloads on",
     "rv-nice": f"ringvpn offloads on, worker_nice = {os.environ.get('RV_NICE_VALUE', '-20')}",
+    "rv-rt": f"ringvpn offloads on, worker_rtprio = {os.environ.get('RV_RTPRIO_VALUE', '1')}",
 }
 PEERS = ("wg", "wgo", "ovpn", "nebula")
 
@@ -139,7 +140,7 @@ with open(f"{out}/results.md", "w") as f:
         cells = [labels.get(r["vpn"], r["vpn"]) if n == "vpn" else fmt(n, r.get(n)) for n in md_cols]
         f.write("| " + " | ".join(cells) + " |\n")
     f.write("\n")
-    for rv_id in ("rv-on", "rv-nice"):
+    for rv_id in ("rv-on", "rv-nice", "rv-rt"):
         rv = by.get(rv_id)
         if not rv:
             continue

@@ -134,6 +134,8 @@ zerocopy = $RV_ZEROCOPY"
 	# Only when asked for: a binary from before worker_nice refuses the key.
 	[ -n "${RV_WORKER_NICE:-}" ] && common+="
 worker_nice = $RV_WORKER_NICE"
+	[ -n "${RV_WORKER_RTPRIO:-}" ] && common+="
+worker_rtprio = $RV_WORKER_RTPRIO"
 	cat >"$dir/server.conf" <<-EOF
 	# written by perf/vpn_ringvpn.sh
 	$common

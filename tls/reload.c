@@ -92,6 +92,7 @@ static const struct field restart_fields[] = {
 	RK("workers", workers),
 	RK("pin_workers", pin_workers),
 	RK("worker_nice", worker_nice),
+	RK("worker_rtprio", worker_rtprio),
 	RK("zerocopy", zerocopy),
 	RK("client_to_client", client_to_client),
 	RK("offload_tun", offload_tun),

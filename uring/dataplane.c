@@ -254,8 +254,12 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 		/* Every socket of the group is bound, worker i's as number i:
 		 * from here on a session's datagrams reach the worker its
 		 * receiver index names, not the one its address hashes to, so
-		 * the control thread can spread sessions evenly. */
-		ret = rv_udp_steer_by_index(dp->workers[0]->udp_fd, dp->num_workers);
+		 * the control thread can spread sessions evenly. Its small
+		 * ones (the small class of the workers' queues) go to the next
+		 * worker, so a ping or an ACK does not wait for its own
+		 * session's bulk turn. */
+		ret = rv_udp_steer_by_index(dp->workers[0]->udp_fd, dp->num_workers,
+					    RV_PRIO_MAX_LEN + RV_DATA_OVERHEAD);
 		if (ret == 0) {
 			dp->lanes = dp->num_workers;
 		} else {

@@ -29,6 +29,7 @@ struct rv_dataplane_config {
 	unsigned num_workers;	  /* 0: one per online CPU */
 	bool pin_workers;	  /* pin worker k to CPU k % ncpu */
 	int worker_nice;	  /* 0: leave the workers' priority alone */
+	unsigned worker_rtprio;	  /* > 0: SCHED_FIFO at this priority */
 	bool steer_by_index;	  /* server: worker = receiver index % workers */
 	unsigned mtu;		  /* tunnel MTU; 0: RV_DEFAULT_MTU */
 	uint16_t udp_port;	  /* 0: ephemeral (shared by all workers) */

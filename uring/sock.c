@@ -129,12 +129,19 @@ int rv_udp_enable_rx_timestamps(int fd)
 	return setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0 ? -errno : 0;
 }
 
-int rv_udp_steer_by_index(int fd, unsigned n)
+int rv_udp_steer_by_index(int fd, unsigned n, unsigned small_max)
 {
-	/* Classic BPF loads are big-endian, as the index is on the wire; a
-	 * load past the end ends the program with 0. */
+	/* The program sees the UDP payload: len is the datagram's length.
+	 * Classic BPF loads are big-endian, as the index is on the wire; a
+	 * load past the end ends the program with 0. A UDP_GRO train is
+	 * steered as one (by its merged length): a small datagram that GRO
+	 * appended to a bulk train stays with the bulk. */
 	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+		BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, small_max, 1, 0),
+		BPF_STMT(BPF_LDX | BPF_W | BPF_IMM, 1), /* small: the next socket */
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, RV_DATA_HDR_INDEX_OFF),
+		BPF_STMT(BPF_ALU | BPF_ADD | BPF_X, 0),
 		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),
 		BPF_STMT(BPF_RET | BPF_A, 0),
 	};

@@ -37,10 +37,13 @@ bool rv_udp_gso_supported(int fd);
 /* rv_udp_steer_by_index makes the SO_REUSEPORT group of |fd| deliver each
  * datagram to its socket number receiver_index % |n| (a classic BPF program
  * on the group, reading the data header), instead of a hash of the
- * addresses. The group's sockets are numbered in the order they were bound;
- * a datagram too short to hold an index goes to socket 0. Returns 0 or
- * -errno (the group keeps hashing). */
-int rv_udp_steer_by_index(int fd, unsigned n);
+ * addresses. A datagram of at most |small_max| bytes (0: none) goes to the
+ * next socket, (receiver_index + 1) % |n|, so that a session's interactive
+ * packets are not queued behind its own bulk in one worker. The group's
+ * sockets are numbered in the order they were bound; a datagram too short
+ * to hold an index goes to socket 0. Returns 0 or -errno (the group keeps
+ * hashing). */
+int rv_udp_steer_by_index(int fd, unsigned n, unsigned small_max);
 
 /* rv_udp_set_rcvbuf sizes the receive queue to |bytes| (SO_RCVBUFFORCE, else
  * SO_RCVBUF capped by rmem_max). The queue is where datagrams wait when the

@@ -6,10 +6,13 @@
 # SO_REUSEPORT group) instead of the one a hash of the client's address
 # picks, which may give one worker three clients of four.
 #
-# Four clients ping the server 8, 16, 32 and 64 times; the packets each
-# server worker received, in units of 8, must have exactly two bits set:
-# two clients per worker, whatever ports the clients got. A hash would put
-# three or four on one worker in 5 of 8 runs.
+# Four clients ping the server 8, 16, 32 and 64 times (400-byte pings: bulk
+# size); the packets each server worker received, in units of 8, must have
+# exactly two bits set: two clients per worker, whatever ports the clients
+# got. A hash would put three or four on one worker in 5 of 8 runs. Small
+# datagrams (plain pings, ACKs: at most 256 inner bytes) go to the session's
+# next worker instead, so that they do not queue behind the session's own
+# bulk: the same pings at 56 bytes must land exactly the other way round.
 #
 # Then the server is killed with -9 and started again at once: the clients
 # come back to a fresh socket group and are split two and two again.
@@ -38,23 +41,34 @@ rvt_wait_for 10 "$N running sessions" ctl_sessions_eq $N || rvt_fail "sessions d
 
 rx() { ctl_field "worker id=$1 " rx_packets; }
 bits() { local v=$1 n=0; while [ "$v" -gt 0 ]; do n=$((n + (v & 1))); v=$((v >> 1)); done; echo $n; }
-# check_split: client i pings 4 << i times; each worker's share, rounded to
-# units of 8, is the sum of its clients' counts: two bits set for two
-# clients. Sets u0 (worker 0's clients as bits).
-check_split() {
-	local b0 b1 d0 d1 u1 i
+# ping_all SIZE: client i pings 4 << i times with SIZE-byte payloads; sets
+# d0 and d1, the packets each worker received meanwhile.
+ping_all() {
+	local b0 b1 i
 	b0=$(rx 0) b1=$(rx 1)
 	[ -n "$b0" ] && [ -n "$b1" ] || rvt_fail "no per-worker rx_packets in status"
 	for i in $(seq $N); do
-		rvt_nsx "$(rvt_ns_name "c$i")" ping -q -c $((4 << i)) -i 0.01 -W 2 10.99.0.1 >/dev/null ||
-			rvt_fail "client$i: ping"
+		rvt_nsx "$(rvt_ns_name "c$i")" ping -q -s "$1" -c $((4 << i)) -i 0.01 -W 2 10.99.0.1 \
+			>/dev/null || rvt_fail "client$i: ping"
 	done
 	d0=$(($(rx 0) - b0)) d1=$(($(rx 1) - b1))
-	rvt_log "worker 0 received $d0 packets, worker 1 $d1 (clients sent 8, 16, 32, 64)"
+}
+# check_split: each worker's share of the bulk-size pings, rounded to units
+# of 8, is the sum of its clients' counts: two bits set for two clients.
+# The small pings come out the other way round. Sets u0 (worker 0's
+# clients as bits).
+check_split() {
+	local u1 s0
+	ping_all 400
+	rvt_log "400-byte pings: worker 0 received $d0 packets, worker 1 $d1 (clients sent 8, 16, 32, 64)"
 	u0=$(((d0 + 4) / 8)) u1=$(((d1 + 4) / 8))
 	[ $((u0 + u1)) = 15 ] || rvt_fail "workers received $d0 + $d1 packets, want 120 in all"
 	[ "$(bits $u0)" = 2 ] && [ "$(bits $u1)" = 2 ] ||
 		rvt_fail "clients not split two and two: worker 0 got $d0, worker 1 $d1"
+	ping_all 56
+	rvt_log "56-byte pings: worker 0 received $d0 packets, worker 1 $d1"
+	s0=$(((d0 + 4) / 8))
+	[ "$s0" = "$u1" ] || rvt_fail "small datagrams not on the session's other worker: worker 0 got $d0 (its sessions' bulk share was $((u0 * 8)))"
 }
 
 rvt_step "each worker carries two of the clients"
@@ -77,7 +91,7 @@ rvt_wait_for 10 "$N running sessions again" ctl_sessions_eq $N || rvt_fail "sess
 b0=$(rx 0) b1=$(rx 1)
 for i in $(seq $N); do
 	[ $(((u0 >> (i - 1)) & 1)) = 1 ] || continue
-	rvt_nsx "$(rvt_ns_name "c$i")" ping -q -c 16 -i 0.01 -W 2 10.99.0.1 >/dev/null ||
+	rvt_nsx "$(rvt_ns_name "c$i")" ping -q -s 400 -c 16 -i 0.01 -W 2 10.99.0.1 >/dev/null ||
 		rvt_fail "client$i: ping after its return"
 done
 d0=$(($(rx 0) - b0)) d1=$(($(rx 1) - b1))

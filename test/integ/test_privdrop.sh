@@ -8,11 +8,12 @@
 #   - NoNewPrivs 1, a seccomp filter on every thread (Seccomp: 2), not
 #     dumpable (/proc/PID is root's);
 # and traffic still flows; worker_nice gives the workers, and only them,
-# the configured nice value before the drop. Also: user = root keeps uid 0, seccomp = no
+# the configured nice value before the drop, worker_rtprio SCHED_FIFO at the
+# configured priority (and then no nice value). Also: user = root keeps uid 0, seccomp = no
 # leaves the filter off, an unknown user exits 16, a process started as
 # systemd would (User= nobody with ambient CAP_NET_ADMIN) ends in the same
-# state (its worker_nice refused for want of CAP_SYS_NICE: logged, workers at
-# nice 0, traffic flows), and a reload re-reads the certificates after the drop when the
+# state (its worker_rtprio and worker_nice refused for want of CAP_SYS_NICE:
+# both logged, workers at nice 0 in the normal scheduler, traffic flows), and a reload re-reads the certificates after the drop when the
 # service group can read them and fails with a clear error when not.
 #
 #   ns rvt-$$-c1 (client, TUN rvc)  --veth--  ns rvt-$$-s (server, TUN rvs0)
@@ -63,23 +64,30 @@ check_dropped() {
 	rvt_log "$what: uid/gid nobody, control thread CAP_NET_ADMIN, $n other thread(s) without capabilities"
 }
 
-# check_nice PID WHAT WANT: every worker thread at nice WANT, the control
-# thread at 0 (field 19 of /proc/PID/task/TID/stat, counted after the ')').
+# check_nice PID WHAT NICE [RTPRIO]: every worker thread at nice NICE, and in
+# SCHED_FIFO at RTPRIO if given (else in SCHED_OTHER); the control thread at
+# nice 0 in SCHED_OTHER. Fields 19 (nice), 40 (rt_priority) and 41 (policy)
+# of /proc/PID/task/TID/stat, counted after the ')'.
 check_nice() {
-	local pid=$1 what=$2 want=$3 tid comm nice n=0
+	local pid=$1 what=$2 want=$3 rt=${4:-0} tid comm nice prio pol n=0
 	for tid in $(ls "/proc/$pid/task"); do
 		comm=$(cat "/proc/$pid/task/$tid/comm")
-		nice=$(sed 's/.*) //' "/proc/$pid/task/$tid/stat" | cut -d' ' -f17)
+		read -r nice prio pol < <(sed 's/.*) //' "/proc/$pid/task/$tid/stat" | cut -d' ' -f17,38,39)
 		case $comm in
 		rv-worker*)
 			[ "$nice" = "$want" ] || rvt_fail "$what: $comm at nice $nice, want $want"
+			[ "$pol $prio" = "$([ "$rt" = 0 ] && echo "0 0" || echo "1 $rt")" ] ||
+				rvt_fail "$what: $comm in policy $pol at rt priority $prio, want rt priority $rt"
 			n=$((n + 1))
 			;;
-		*) [ "$tid" != "$pid" ] || [ "$nice" = 0 ] || rvt_fail "$what: control thread at nice $nice" ;;
+		*)
+			[ "$tid" != "$pid" ] || [ "$nice $pol" = "0 0" ] ||
+				rvt_fail "$what: control thread at nice $nice, policy $pol"
+			;;
 		esac
 	done
 	[ "$n" -ge 1 ] || rvt_fail "$what: no worker thread seen"
-	rvt_log "$what: $n worker(s) at nice $want, control thread at 0"
+	rvt_log "$what: $n worker(s) at nice $want, rt priority $rt; control thread at nice 0, SCHED_OTHER"
 }
 
 rvt_step "server and client started as root drop to nobody"
@@ -91,14 +99,18 @@ grep -q "workers run at nice -5" "$RVT_TMP/server.log" || rvt_fail "no log line 
 [ "$(awk '/^CapBnd:/ { print $2 }' "/proc/$SRV_PID/status")" = $NET_ADMIN ] ||
 	rvt_fail "server: bounding set is not CAP_NET_ADMIN"
 grep -q "running as user nobody" "$RVT_TMP/server.log" || rvt_fail "no log line about the drop"
-CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock" workers=2 worker_nice=-3
+# worker_rtprio wins over worker_nice: the client's workers are SCHED_FIFO.
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock" workers=2 \
+	worker_nice=-3 worker_rtprio=2
 rvt_bg "$C1" client1 "$RV_BIN" client -c "$RVT_TMP/c1.conf"
 P1=$RVT_LAST_PID
 rvt_wait_for 10 "a running session" ctl_sessions_eq 1 || rvt_fail "session did not come up"
 rvt_wait_for 5 "client workers" sh -c "[ \$(ls /proc/$P1/task | wc -l) -ge 3 ]" || rvt_fail "no client workers"
 sleep 0.5
 check_dropped "$P1" client
-check_nice "$P1" client -3
+check_nice "$P1" client 0 2
+grep -q "workers run at real-time priority 2" "$RVT_TMP/client1.log" ||
+	rvt_fail "no log line about worker_rtprio"
 rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.99.0.1 || rvt_fail "no traffic after the drop"
 
 rvt_step "a client that resolves its server's name after the drop, under the filter"
@@ -148,7 +160,7 @@ rvt_step "started as systemd does: User=nobody, AmbientCapabilities=CAP_NET_ADMI
 # The status socket lives in a directory the user owns (RuntimeDirectory=).
 mkdir -p "$RVT_TMP/run" && chown "$NOBODY_UID:$NOBODY_GID" "$RVT_TMP/run"
 SRV_SOCK=$RVT_TMP/run/server.sock
-ctl_server_conf "$RVT_TMP/server.conf" workers=2 worker_nice=-5
+ctl_server_conf "$RVT_TMP/server.conf" workers=2 worker_nice=-5 worker_rtprio=4
 # Like a unit's DeviceAllow=/dev/net/tun on a host whose /dev/net/tun is
 # 0666 (Debian's default; some containers have 0600): in a private mount
 # namespace, a 0666 node for the same device is bound over it.
@@ -165,6 +177,8 @@ rvt_wait_for 10 "server status socket" "$RV_BIN" status -s "$SRV_SOCK" ||
 	rvt_fail "server started as nobody did not start: $(cat "$RVT_TMP/server-sd.log")"
 check_dropped "$SRV_PID" "server (started as nobody)"
 check_nice "$SRV_PID" "server (started as nobody)" 0
+grep -q "worker_rtprio = 4 refused" "$RVT_TMP/server-sd.log" ||
+	rvt_fail "no warning about the refused worker_rtprio"
 grep -q "worker_nice = -5 refused" "$RVT_TMP/server-sd.log" ||
 	rvt_fail "no warning about the refused worker_nice"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"

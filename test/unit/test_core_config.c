@@ -69,6 +69,7 @@ Test(config, server_file)
 	cr_assert_eq(cfg.cipher, RV_AEAD_CHACHA20POLY1305);
 	cr_assert(cfg.pin_workers);
 	cr_assert_eq(cfg.worker_nice, 0, "the default leaves the priority alone");
+	cr_assert_eq(cfg.worker_rtprio, 0, "the default keeps the normal scheduler");
 	cr_assert_not(cfg.offload_gso);
 	cr_assert(cfg.offload_gro);
 	cr_assert_eq(cfg.log_level, RV_LOG_DEBUG);
@@ -103,19 +104,34 @@ Test(config, client_file_and_overrides)
 	cr_assert(strstr(err, "--pool4: key 'pool4' is not a client setting"), "%s", err);
 }
 
-Test(config, worker_nice_range)
+/* worker_nice (-20..19, signed) and worker_rtprio (0..99): every value in
+ * range is taken (both are keys of either role; the table of bad files
+ * below has the server's side). */
+Test(config, worker_priority_ranges)
 {
 	static const struct {
-		const char *v;
+		const char *key, *flag, *v;
 		int want;
-	} ok[] = { { "-20", -20 }, { "19", 19 }, { "+5", 5 }, { "-0", 0 }, { "0", 0 } };
+	} ok[] = {
+		{ "worker_nice", "--worker-nice", "-20", -20 },
+		{ "worker_nice", "--worker-nice", "19", 19 },
+		{ "worker_nice", "--worker-nice", "+5", 5 },
+		{ "worker_nice", "--worker-nice", "-0", 0 },
+		{ "worker_nice", "--worker-nice", "0", 0 },
+		{ "worker_rtprio", "--worker-rtprio", "0", 0 },
+		{ "worker_rtprio", "--worker-rtprio", "1", 1 },
+		{ "worker_rtprio", "--worker-rtprio", "50", 50 },
+		{ "worker_rtprio", "--worker-rtprio", "99", 99 },
+	};
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		bool nice = strcmp(ok[i].key, "worker_nice") == 0;
+
 		cr_assert_eq(parse(RV_CONFIG_CLIENT, "server = s\nca = a\ncert = b\nkey = c\n"), 0);
-		cr_assert_eq(rv_config_set(&cfg, "--worker-nice", "worker_nice", ok[i].v, err,
-					   sizeof(err)),
-			     0, "%s: %s", ok[i].v, err);
-		cr_assert_eq(cfg.worker_nice, ok[i].want, "%s", ok[i].v);
+		cr_assert_eq(rv_config_set(&cfg, ok[i].flag, ok[i].key, ok[i].v, err, sizeof(err)),
+			     0, "%s = %s: %s", ok[i].key, ok[i].v, err);
+		cr_assert_eq(nice ? cfg.worker_nice : (int)cfg.worker_rtprio, ok[i].want, "%s = %s",
+			     ok[i].key, ok[i].v);
 	}
 }
 
@@ -208,6 +224,10 @@ static const struct {
 	/* 42 */ { RV_CONFIG_SERVER, "worker_nice = --5\n", "t.conf:1:", "not a nice value" },
 	/* 43 */ { RV_CONFIG_SERVER, "worker_nice = -\n", "t.conf:1:", "not a nice value" },
 	/* 44 */ { RV_CONFIG_SERVER, "worker_nice = high\n", "t.conf:1:", "not a nice value" },
+	/* 45 */ { RV_CONFIG_SERVER, "worker_rtprio = 100\n", "t.conf:1:", "not a real-time priority" },
+	/* 46 */ { RV_CONFIG_CLIENT, "worker_rtprio = -1\n", "t.conf:1:", "not a real-time priority" },
+	/* 47 */
+	{ RV_CONFIG_SERVER, "worker_rtprio = fifo\n", "t.conf:1:", "not a real-time priority" },
 };
 
 Test(config, bad_files_name_file_line_and_reason)
