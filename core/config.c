@@ -358,8 +358,13 @@ static int set_worker_nice(struct rv_config *c, const char *v, char *why, size_t
 
 static int set_worker_rtprio(struct rv_config *c, const char *v, char *why, size_t wl)
 {
-	if (parse_uint(v, 99, &c->worker_rtprio, why, wl)) {
-		snprintf(why, wl, "'%s' is not a real-time priority in 0..99", v);
+	/* Threaded interrupt handlers run at SCHED_FIFO 50: a worker at 50 or
+	 * above would run ahead of the handlers that bring it its packets. */
+	if (parse_uint(v, 49, &c->worker_rtprio, why, wl)) {
+		snprintf(why, wl,
+			 "'%s' is not a real-time priority in 0..49 (50 and above would run ahead "
+			 "of the kernel's threaded interrupt handlers)",
+			 v);
 		return -EINVAL;
 	}
 	return 0;
