@@ -116,6 +116,7 @@ rvt_log "server received $((rx1 - rx0)) datagrams meanwhile"
 [ $((rx1 - rx0)) -gt 10000 ] || rvt_fail "no flood seen by the server ($rx0 -> $rx1)"
 kill "$FLOODER" 2>/dev/null
 wait "$FLOODER" 2>/dev/null
+rvt_forget_pid "$FLOODER"
 ctl_sessions_eq 2 || rvt_fail "a session was lost in the flood"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "client1 after the flood"
 rvt_stop_pid "$P1" 10 || rvt_fail "client1 did not exit 0"
