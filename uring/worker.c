@@ -292,49 +292,51 @@ static void setup_zerocopy(struct rv_worker *w)
 	}
 }
 
-/* set_nice gives this thread (not the process: on Linux a nice value is
- * per thread) the configured priority. Workers start before the privilege
- * drop, so only a process started without CAP_SYS_NICE lands here without
- * it: it runs on at the inherited priority. */
-static void set_nice(struct rv_worker *w, int nice)
+/* set_priority gives this thread (on Linux priorities are per thread, so
+ * the control thread keeps its own) the configured one: SCHED_FIFO at
+ * worker_rtprio, where a packet's wake-up preempts any normal task instead
+ * of waiting for it to be scheduled out (README, "Worker priority"), else
+ * the nice value worker_nice. RESET_ON_FORK keeps anything the thread might
+ * start out of the real-time class. Workers start before the privilege
+ * drop, so only a process started without CAP_SYS_NICE is refused: worker 0
+ * logs it, a refused worker_rtprio falls back to worker_nice, and a refused
+ * nice value leaves the inherited one. */
+static void set_priority(struct rv_worker *w, const struct rv_dataplane_config *cfg)
 {
-	if (setpriority(PRIO_PROCESS, (id_t)gettid(), nice) != 0) {
-		int err = errno;
+	pid_t tid = (pid_t)gettid();
+	bool log = w->id == 0;
 
-		if (w->id == 0) {
-			rv_warn(err, "worker_nice = %d refused (continuing at nice %d)", nice,
-				getpriority(PRIO_PROCESS, (id_t)gettid()));
+	if (cfg->worker_rtprio != 0) {
+		struct sched_param sp = { .sched_priority = (int)cfg->worker_rtprio };
+
+		if (sched_setscheduler(tid, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) == 0) {
+			if (log) {
+				rv_info("workers run at real-time priority %u (SCHED_FIFO)",
+					cfg->worker_rtprio);
+			}
+			return;
+		}
+		if (log) {
+			rv_warn(errno,
+				"worker_rtprio = %u refused (continuing in the normal scheduler)",
+				cfg->worker_rtprio);
+		}
+	}
+	if (cfg->worker_nice == 0) {
+		return;
+	}
+	if (setpriority(PRIO_PROCESS, (id_t)tid, cfg->worker_nice) == 0) {
+		if (log) {
+			rv_info("workers run at nice %d", cfg->worker_nice);
 		}
 		return;
 	}
-	if (w->id == 0) {
-		rv_info("workers run at nice %d", nice);
-	}
-}
+	if (log) {
+		int err = errno;
 
-/* set_rtprio puts this thread in SCHED_FIFO at |prio|: a packet's wake-up
- * then preempts any normal task on the CPU instead of waiting for it to be
- * scheduled out, which is where latency under load was spent (README,
- * "Worker priority"). RESET_ON_FORK keeps anything the thread might start
- * out of the real-time class. Returns 0, or -1 (logged once) when refused,
- * and the caller falls back to worker_nice. */
-static int set_rtprio(struct rv_worker *w, unsigned prio)
-{
-	struct sched_param sp = { .sched_priority = (int)prio };
-
-	if (sched_setscheduler((pid_t)gettid(), SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) != 0) {
-		if (w->id == 0) {
-			rv_warn(errno,
-				"worker_rtprio = %u refused (continuing in the normal "
-				"scheduler)",
-				prio);
-		}
-		return -1;
+		rv_warn(err, "worker_nice = %d refused (continuing at nice %d)", cfg->worker_nice,
+			getpriority(PRIO_PROCESS, (id_t)tid));
 	}
-	if (w->id == 0) {
-		rv_info("workers run at real-time priority %u (SCHED_FIFO)", prio);
-	}
-	return 0;
 }
 
 static int worker_setup(struct rv_worker *w)
@@ -352,10 +354,7 @@ static int worker_setup(struct rv_worker *w)
 			rv_warn(ret, "worker %u: pinning (continuing unpinned)", w->id);
 		}
 	}
-	if ((cfg->worker_rtprio == 0 || set_rtprio(w, cfg->worker_rtprio) != 0) &&
-	    cfg->worker_nice != 0) {
-		set_nice(w, cfg->worker_nice);
-	}
+	set_priority(w, cfg);
 	ret = rv_ring_init(&w->ring, RV_RING_ENTRIES, true);
 	if (ret < 0) {
 		rv_warn(ret, "worker %u: io_uring setup", w->id);

@@ -490,8 +490,8 @@ static void zc_refused(struct rv_worker *w, const struct rv_send_slot *sl, int r
 }
 
 /* resend_plain sends a refused zero-copy send's datagrams again as a plain
- * sendmsg from the same slot, once its notification says the kernel holds
- * none of its pages. Returns false when no SQE is free. */
+ * sendmsg from the same slot, once the kernel holds none of its pages (its
+ * notification has come, or none will). Returns false when no SQE is free. */
 static bool resend_plain(struct rv_worker *w, unsigned slot, struct rv_send_slot *sl)
 {
 	struct io_uring_sqe *sqe = rv_ring_get_sqe(&w->ring);
@@ -516,14 +516,7 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 	if (cqe_flags & IORING_CQE_F_NOTIF) {
 		/* The kernel is done with the buffers of a zero-copy send. */
 		zc_notified(w, res);
-		if (sl->resend) {
-			sl->resend = false;
-			if (resend_plain(w, slot, sl)) {
-				return;
-			}
-			rv_drop_add(&w->ctr, RV_DROP_UDP_SEND, sl->num);
-		}
-		goto release;
+		goto done;
 	}
 	if (likely(res >= 0)) {
 		rv_ctr_add(&w->ctr, RV_CTR_TX_PACKETS, sl->num);
@@ -545,15 +538,7 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 			zc_refused(w, sl, res);
 		}
 		rv_ctr_add(&w->ctr, RV_CTR_ZC_RESENT, 1);
-		if (cqe_flags & IORING_CQE_F_MORE) {
-			sl->resend = true;
-			sl->wait_notif = true;
-			return;
-		}
-		if (resend_plain(w, slot, sl)) {
-			return;
-		}
-		rv_drop_add(&w->ctr, RV_DROP_UDP_SEND, sl->num);
+		sl->resend = true;
 	} else {
 		rv_drop_add(&w->ctr, RV_DROP_UDP_SEND, sl->num);
 		if (sl->gso && (res == -EIO || res == -EINVAL || res == -EOPNOTSUPP) && w->gso) {
@@ -570,7 +555,14 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 		sl->wait_notif = true; /* buffers still referenced by the kernel */
 		return;
 	}
-release:
+done:
+	if (sl->resend) {
+		sl->resend = false;
+		if (resend_plain(w, slot, sl)) {
+			return;
+		}
+		rv_drop_add(&w->ctr, RV_DROP_UDP_SEND, sl->num);
+	}
 	for (unsigned k = 0; k < sl->num; k++) {
 		rv_worker_release(w, sl->handles[k]);
 	}

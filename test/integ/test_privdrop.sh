@@ -69,14 +69,15 @@ check_dropped() {
 # nice 0 in SCHED_OTHER. Fields 19 (nice), 40 (rt_priority) and 41 (policy)
 # of /proc/PID/task/TID/stat, counted after the ')'.
 check_nice() {
-	local pid=$1 what=$2 want=$3 rt=${4:-0} tid comm nice prio pol n=0
+	local pid=$1 what=$2 want=$3 rt=${4:-0} tid comm nice prio pol n=0 sched="0 0"
+	[ "$rt" = 0 ] || sched="1 $rt" # policy SCHED_FIFO (1) at rt, else SCHED_OTHER (0)
 	for tid in $(ls "/proc/$pid/task"); do
 		comm=$(cat "/proc/$pid/task/$tid/comm")
 		read -r nice prio pol < <(sed 's/.*) //' "/proc/$pid/task/$tid/stat" | cut -d' ' -f17,38,39)
 		case $comm in
 		rv-worker*)
 			[ "$nice" = "$want" ] || rvt_fail "$what: $comm at nice $nice, want $want"
-			[ "$pol $prio" = "$([ "$rt" = 0 ] && echo "0 0" || echo "1 $rt")" ] ||
+			[ "$pol $prio" = "$sched" ] ||
 				rvt_fail "$what: $comm in policy $pol at rt priority $prio, want rt priority $rt"
 			n=$((n + 1))
 			;;
