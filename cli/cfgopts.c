@@ -433,6 +433,8 @@ int rv_cli_dataplane(struct rv_dataplane **out, const struct rv_config *cfg, str
 	/* A server's sessions are spread over its workers by receiver index
 	 * (the demux's lanes, set by the caller); a client has one session. */
 	dc.steer_by_index = cfg->role == RV_CONFIG_SERVER;
+	dc.small_lane = cfg->role == RV_CONFIG_CLIENT;
+	dc.max_peers = cfg->role == RV_CONFIG_SERVER ? cfg->max_clients : 0;
 	dc.mtu = mtu;
 	dc.udp_port = port;
 	dc.udp_v6 = true;

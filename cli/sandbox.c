@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <linux/bpf.h>
 #include <linux/sched.h>
 #include <seccomp.h>
 
@@ -163,6 +164,10 @@ static const char *const allowed[] = {
 
 static const int socket_families[] = { AF_UNIX, AF_INET, AF_INET6, AF_NETLINK };
 
+/* bpf(): only updates of the tables made before the filter (a server's TUN
+ * lanes); nothing can be loaded or created. */
+static const int bpf_cmds[] = { BPF_MAP_UPDATE_ELEM, BPF_MAP_DELETE_ELEM };
+
 /* Sanitizer builds (RV_SANITIZE): LeakSanitizer stops the world at exit
  * from a cloned task that ptraces every thread, and the runtimes make
  * system calls of their own at unpredictable points; these test builds run
@@ -258,6 +263,10 @@ int rv_sandbox_apply(char *err, size_t err_len)
 	for (size_t i = 0; ret == 0 && i < ARRAY_SIZE(socket_families); i++) {
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 				       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)socket_families[i]));
+	}
+	for (size_t i = 0; ret == 0 && i < ARRAY_SIZE(bpf_cmds); i++) {
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(bpf), 1,
+				       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)bpf_cmds[i]));
 	}
 	if (ret == 0) {
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,

@@ -8,6 +8,10 @@
 #
 #   perf/lat_nice.sh 0 -10 -20 rt1       Env: ROUNDS (3), DURATION (10),
 #                                        RV_BUILD (see vpn_ringvpn.sh), OUT
+#   RV_BIN_B=OLD/ringvpn perf/lat_nice.sh 0 0@b rt1 rt1@b
+#                                        a value with @b runs the binary
+#                                        RV_BIN_B instead: an A/B of two
+#                                        builds in one run
 #
 # Prints, per value: throughput, ping p50/p90/p99 of every round, and the
 # medians over the rounds; keeps them in $OUT (default
@@ -30,10 +34,12 @@ rvp_spawn b "$D/iperf3-server.log" iperf3 -s -p 5301
 R=$D/rounds.tsv
 for ((r = 1; r <= ROUNDS; r++)); do
 	for nice in "$@"; do
-		if [ "${nice#rt}" != "$nice" ]; then
-			RV_WORKER_RTPRIO=${nice#rt} vpn_ringvpn_start "$D/rv-$r-$nice" 1 >"$D/start.log" 2>&1
+		val=${nice%@b} bin=$RV_BIN
+		[ "$val" = "$nice" ] || bin=${RV_BIN_B:?"$nice: RV_BIN_B is not set"}
+		if [ "${val#rt}" != "$val" ]; then
+			RV_BIN=$bin RV_WORKER_RTPRIO=${val#rt} vpn_ringvpn_start "$D/rv-$r-$nice" 1 >"$D/start.log" 2>&1
 		else
-			RV_WORKER_NICE=$nice vpn_ringvpn_start "$D/rv-$r-$nice" 1 >"$D/start.log" 2>&1
+			RV_BIN=$bin RV_WORKER_NICE=$val vpn_ringvpn_start "$D/rv-$r-$nice" 1 >"$D/start.log" 2>&1
 		fi || { cat "$D/start.log"; exit 1; }
 		p=$(rvp_lat_probe "$VPN_DST" 5301 "$DURATION" "$D/ping.txt")
 		vpn_ringvpn_stop

@@ -399,6 +399,15 @@ struct rv_admit_limits rv_server_admit_limits(const struct rv_config *cfg)
 	return lim;
 }
 
+/* A session's virtual addresses name its lane on the TUN side too. */
+static void up_sync_peer(void *ctx, const struct rv_session *s)
+{
+	struct rv_loop *l = ctx;
+
+	rv_dataplane_sync_peer(l->dp, rv_session_vaddr4(s));
+	rv_dataplane_sync_peer(l->dp, rv_session_vaddr6(s));
+}
+
 static int server_start(struct rv_loop *l, char *err, size_t err_len)
 {
 	struct rv_admit_limits lim = rv_server_admit_limits(l->cfg);
@@ -436,6 +445,7 @@ static int server_start(struct rv_loop *l, char *err, size_t err_len)
 	 * a sixth of its steady control-thread CPU: README, "Control plane
 	 * at scale"). Liveness is the control channel's business both ways. */
 	l->env.send_keepalive = NULL;
+	l->env.sync_peer = up_sync_peer;
 	ret = open_listener(l, err, err_len);
 	if (ret) {
 		return ret;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/demux.h"
 #include "core/log.h"
 #include "uring/compat.h"
 #include "uring/internal.h"
@@ -77,6 +78,9 @@ static void dp_free(struct rv_dataplane *dp)
 	}
 	if (dp->rekey_fd >= 0) {
 		close(dp->rekey_fd);
+	}
+	if (dp->lane_map_fd >= 0) {
+		close(dp->lane_map_fd);
 	}
 	pthread_cond_destroy(&dp->cond);
 	pthread_mutex_destroy(&dp->lock);
@@ -193,6 +197,113 @@ static int open_worker_io(struct rv_dataplane *dp, struct rv_worker *w, bool vne
 	return 0;
 }
 
+/* steer_tun attaches the program |prog_fd| as the TUN device's queue
+ * selector and closes it; if |prog_fd| is -errno instead, it returns that
+ * and restores the kernel's own choice (undoing whatever an earlier holder
+ * of an adopted device left there). Returns 0 or -errno. */
+static int steer_tun(struct rv_dataplane *dp, int prog_fd)
+{
+	int ret;
+
+	if (prog_fd < 0) {
+		(void)rv_tun_steer(dp->workers[0]->tun_fd, -1);
+		return prog_fd;
+	}
+	ret = rv_tun_steer(dp->workers[0]->tun_fd, prog_fd);
+	close(prog_fd);
+	return ret;
+}
+
+/* set_small_lane gives a client's small packets (pings, ACKs, DNS: the
+ * small class of the workers' queues) a worker of their own, the last, in
+ * both directions; bulk flows keep the others. The kernel's own choice puts
+ * everything of one session on one worker (the one its peer's address hashes
+ * to, and on the TUN side the one that last wrote a flow's packet), where a
+ * ping waits behind the superframes of a transfer. Only when the TUN side
+ * steers does the socket side follow: steering received datagrams by size
+ * alone would move a bulk flow's transmit queue back and forth with the
+ * size of the ACKs last written for it. */
+static void set_small_lane(struct rv_dataplane *dp)
+{
+	unsigned n = dp->num_workers, small_max = RV_PRIO_MAX_LEN;
+	int ret;
+
+	ret = steer_tun(dp, rv_tun_prog_by_size(n, small_max));
+	if (ret < 0) {
+		rv_warn(ret,
+			"%s: steering small packets to a worker of their own (continuing "
+			"without: they may wait behind bulk traffic%s)",
+			dp->tun_name, ret == -EPERM ? "; loading the program needs CAP_BPF" : "");
+		return;
+	}
+	ret = rv_udp_steer_by_size(dp->workers[0]->udp_fd, n, small_max + RV_DATA_OVERHEAD);
+	if (ret < 0) {
+		rv_warn(ret,
+			"steering small received datagrams to worker %u (continuing: only "
+			"sent packets are steered)",
+			n - 1);
+		return;
+	}
+	rv_info("packets of at most %u bytes go through worker %u, both ways; bulk through "
+		"the other%s",
+		small_max, n - 1, n > 2 ? "s" : "");
+}
+
+/* set_tun_lanes makes a server's TUN side pick the worker its receive side
+ * does (rv_udp_steer_by_index): a session's bulk through its lane, its small
+ * packets through the next. Left to itself, the kernel sends a flow out
+ * through the queue of whichever worker last wrote one of its packets: a
+ * download's flow then moves between two workers with the size of the ACKs
+ * last received (small ones reach the next worker, trains of them the
+ * session's own) and arrives reordered. */
+static void set_tun_lanes(struct rv_dataplane *dp)
+{
+	int ret;
+
+	/* Room for a v4 and a v6 address per allowed client. */
+	ret = dp->lane_map_fd = rv_tun_lanes_new(dp->cfg.max_peers ? 2 * dp->cfg.max_peers : 1024);
+	ret = steer_tun(dp, ret < 0 ? ret
+				    : rv_tun_prog_by_lane(dp->num_workers, RV_PRIO_MAX_LEN,
+							  dp->lane_map_fd));
+	if (ret < 0) {
+		rv_warn(ret,
+			"%s: steering sent packets to their session's worker (continuing "
+			"without: a flow may move between workers and arrive reordered%s)",
+			dp->tun_name, ret == -EPERM ? "; loading the program needs CAP_BPF" : "");
+		if (dp->lane_map_fd >= 0) {
+			close(dp->lane_map_fd);
+		}
+		dp->lane_map_fd = -1;
+	}
+}
+
+void rv_dataplane_sync_peer(struct rv_dataplane *dp, const struct rv_ip_addr *addr)
+{
+	struct rv_session *owner;
+	int ret;
+
+	if (dp == NULL || dp->lane_map_fd < 0 || addr->family == 0) {
+		return;
+	}
+	owner = rv_demux_by_addr(dp->cfg.demux, addr);
+	if (owner != NULL) {
+		ret = rv_tun_lane_set(dp->lane_map_fd, addr,
+				      rv_session_local_index(owner) % dp->lanes);
+	} else {
+		ret = rv_tun_lane_clear(dp->lane_map_fd, addr);
+	}
+	if (ret < 0 && !dp->lane_map_warned) {
+		/* The table has room for two addresses per allowed client, so
+		 * this is the kernel's memory running out: that peer's packets
+		 * take the fallback lane, the one its address picks. */
+		dp->lane_map_warned = true;
+		rv_warn(ret,
+			"%s: TUN lane table (continuing: some sessions send through the "
+			"worker their address picks)",
+			dp->tun_name);
+	}
+}
+
 int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_config *cfg)
 {
 	struct rv_dataplane *dp;
@@ -213,6 +324,7 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 	/* Without it the control thread still notices at the session's next
 	 * keepalive tick. */
 	dp->rekey_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	dp->lane_map_fd = -1;
 	pthread_mutex_init(&dp->lock, NULL);
 	pthread_cond_init(&dp->cond, NULL);
 	dp->num_workers = cfg->num_workers;
@@ -262,10 +374,16 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 					    RV_PRIO_MAX_LEN + RV_DATA_OVERHEAD);
 		if (ret == 0) {
 			dp->lanes = dp->num_workers;
+			set_tun_lanes(dp);
 		} else {
 			rv_warn(ret, "steering datagrams to workers by session (continuing: "
 				     "spread by address hash)");
 		}
+	}
+	if (cfg->small_lane && dp->num_workers > 1) {
+		set_small_lane(dp);
+	} else if (dp->lane_map_fd < 0) {
+		(void)steer_tun(dp, -ENOENT); /* the kernel's choice */
 	}
 	ret = rv_tun_set_mtu(dp->tun_name, mtu);
 	if (ret < 0) {

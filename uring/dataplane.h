@@ -31,6 +31,8 @@ struct rv_dataplane_config {
 	int worker_nice;	  /* 0: leave the workers' priority alone */
 	unsigned worker_rtprio;	  /* > 0: SCHED_FIFO at this priority */
 	bool steer_by_index;	  /* server: worker = receiver index % workers */
+	bool small_lane;	  /* client: small packets on the last worker */
+	unsigned max_peers;	  /* server: sessions at most (the TUN lane table) */
 	unsigned mtu;		  /* tunnel MTU; 0: RV_DEFAULT_MTU */
 	uint16_t udp_port;	  /* 0: ephemeral (shared by all workers) */
 	bool udp_v6;		  /* bind [::] dual-stack instead of 0.0.0.0 */
@@ -80,6 +82,14 @@ unsigned rv_dataplane_num_workers(const struct rv_dataplane *dp);
  * rv_demux_set_lanes so that new sessions fill the workers evenly. */
 unsigned rv_dataplane_lanes(const struct rv_dataplane *dp);
 const char *rv_dataplane_tun_name(const struct rv_dataplane *dp);
+
+/* rv_dataplane_sync_peer brings the TUN side's lane table in step with the
+ * demux for the virtual address |addr|: the session that owns it now sends
+ * its packets through its lane's worker, or, with no owner, the entry goes.
+ * Call it after rv_demux_add and after rv_demux_remove, for each address of
+ * the session. A no-op without lanes or without the table (the kernel
+ * refused it). Control thread. */
+void rv_dataplane_sync_peer(struct rv_dataplane *dp, const struct rv_ip_addr *addr);
 
 /* rv_dataplane_counters snapshots worker |idx|'s counters into |out| (or the
  * sum of all workers when idx == UINT32_MAX). */

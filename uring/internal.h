@@ -246,6 +246,8 @@ struct rv_dataplane {
 	uint16_t port;
 	unsigned num_workers;
 	unsigned lanes;		    /* rv_dataplane_lanes */
+	int lane_map_fd;	    /* TUN side's lane table; -1: none */
+	bool lane_map_warned;	    /* said once that an update failed */
 	unsigned tun_offload_flags; /* accepted by TUNSETOFFLOAD, 0 if none */
 	struct rv_worker **workers;
 

@@ -155,6 +155,24 @@ int rv_udp_steer_by_index(int fd, unsigned n, unsigned small_max)
 		       : 0;
 }
 
+int rv_udp_steer_by_size(int fd, unsigned n, unsigned small_max)
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+		BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, small_max, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, n - 1),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
+
+	if (n < 2) {
+		return -EINVAL;
+	}
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) < 0
+		       ? -errno
+		       : 0;
+}
+
 int rv_udp_enable_gro(int fd)
 {
 	int one = 1;

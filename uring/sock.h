@@ -45,6 +45,13 @@ bool rv_udp_gso_supported(int fd);
  * hashing). */
 int rv_udp_steer_by_index(int fd, unsigned n, unsigned small_max);
 
+/* rv_udp_steer_by_size is the same for a group with one peer (a client's):
+ * a datagram of at most |small_max| bytes goes to the last of the |n|
+ * sockets (n >= 2), a larger one to socket 0. With rv_tun_steer_by_size on
+ * the TUN side, the last worker carries the small packets both ways. A
+ * UDP_GRO train of small datagrams counts as large. Returns 0 or -errno. */
+int rv_udp_steer_by_size(int fd, unsigned n, unsigned small_max);
+
 /* rv_udp_set_rcvbuf sizes the receive queue to |bytes| (SO_RCVBUFFORCE, else
  * SO_RCVBUF capped by rmem_max). The queue is where datagrams wait when the
  * worker is behind: its size bounds that wait. */

@@ -1,6 +1,7 @@
 /*
  * tun.c — TUN queues (ioctl), ownership of the device (a lock file and
- * IFF_TUN_EXCL) and interface configuration (ioctl + uring/rtnl.c).
+ * IFF_TUN_EXCL), the eBPF programs that pick a packet's queue, and
+ * interface configuration (ioctl + uring/rtnl.c).
  *
  * Why a lock as well as IFF_TUN_EXCL: after SIGKILL the old process is gone
  * (its parent has reaped it) but its device lingers until the kernel has
@@ -21,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +31,10 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/bpf.h>
 #include <linux/if_tun.h>
 #include <linux/ip.h>
 #include <linux/pkt_sched.h>
@@ -263,7 +267,7 @@ static int tun_attach(const char *name, short flags, char *out_name, int *out_fd
 int rv_tun_open(const char *name, bool vnet_hdr, bool create, char *out_name, int *out_fd)
 {
 	short flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE | (vnet_hdr ? IFF_VNET_HDR : 0);
-	int fd, ret;
+	int fd = -1, ret;
 
 	if (name != NULL && strlen(name) >= IFNAMSIZ) {
 		return -ENAMETOOLONG;
@@ -302,6 +306,173 @@ int rv_tun_open(const char *name, bool vnet_hdr, bool create, char *out_name, in
 int rv_tun_set_offload(int fd, unsigned flags)
 {
 	return ioctl(fd, TUNSETOFFLOAD, (unsigned long)flags) < 0 ? -errno : 0;
+}
+
+/* An eBPF instruction, spelled out: the kernel's builder macros are not
+ * part of its user-space headers. */
+#define INSN(c, d, s, o, i) \
+	((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
+
+/* load_prog loads |insns| as a socket filter; returns its fd or -errno. */
+static int load_prog(const struct bpf_insn *insns, size_t cnt)
+{
+	union bpf_attr attr;
+	int prog_fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+	attr.insns = (uint64_t)(uintptr_t)insns;
+	attr.insn_cnt = (uint32_t)cnt;
+	/* It calls no helper that needs a licence: an empty string. */
+	attr.license = (uint64_t)(uintptr_t) "";
+	prog_fd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+	return prog_fd < 0 ? -errno : prog_fd;
+}
+
+int rv_tun_prog_by_size(unsigned n, unsigned small_max)
+{
+	/* r1 is the packet (struct __sk_buff); r0 the queue, which the
+	 * device takes modulo its queue count. The bulk queues are picked
+	 * by the flow hash the stack gave the packet (a TCP socket's
+	 * txhash), so one flow keeps one queue. */
+	const struct bpf_insn prog[] = {
+		INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_0, BPF_REG_1,
+		     offsetof(struct __sk_buff, len), 0),
+		INSN(BPF_JMP | BPF_JGT | BPF_K, BPF_REG_0, 0, 2, (int32_t)small_max),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, (int32_t)(n - 1)),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+		INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_0, BPF_REG_1,
+		     offsetof(struct __sk_buff, hash), 0),
+		INSN(BPF_ALU | BPF_MOD | BPF_K, BPF_REG_0, 0, 0, (int32_t)(n - 1)),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+
+	if (n < 2 || small_max > INT32_MAX) {
+		return -EINVAL;
+	}
+	return load_prog(prog, sizeof(prog) / sizeof(prog[0]));
+}
+
+/* The key of the lane table: the address as four 32-bit words in host
+ * order, as the program's packet loads give them; IPv4 as ::ffff:a.b.c.d. */
+static void lane_key(uint32_t key[4], const struct rv_ip_addr *addr)
+{
+	if (addr->family == AF_INET) {
+		key[0] = key[1] = 0;
+		key[2] = 0xffff;
+		key[3] = (uint32_t)addr->a[0] << 24 | (uint32_t)addr->a[1] << 16 |
+			 (uint32_t)addr->a[2] << 8 | addr->a[3];
+		return;
+	}
+	for (int i = 0; i < 4; i++) {
+		key[i] = (uint32_t)addr->a[4 * i] << 24 | (uint32_t)addr->a[4 * i + 1] << 16 |
+			 (uint32_t)addr->a[4 * i + 2] << 8 | addr->a[4 * i + 3];
+	}
+}
+
+int rv_tun_lanes_new(unsigned max_peers)
+{
+	union bpf_attr attr;
+	int map_fd;
+
+	if (max_peers == 0) {
+		return -EINVAL;
+	}
+	memset(&attr, 0, sizeof(attr));
+	attr.map_type = BPF_MAP_TYPE_HASH;
+	attr.key_size = 16;
+	attr.value_size = sizeof(uint32_t);
+	attr.max_entries = max_peers;
+	attr.map_flags = BPF_F_NO_PREALLOC; /* memory for the peers there are */
+	map_fd = (int)syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof(attr));
+	return map_fd < 0 ? -errno : map_fd;
+}
+
+int rv_tun_prog_by_lane(unsigned n, unsigned small_max, int map_fd)
+{
+	if (n < 2 || small_max > INT32_MAX || map_fd < 0) {
+		return -EINVAL;
+	}
+	/* r6 the packet (legacy loads BPF_ABS want it there: big-endian
+	 * reads of the IP header; one past the end ends the program with
+	 * 0), r7 1 for a small packet, r8 the destination's last word (the
+	 * fallback lane), the key on the stack at r10 - 16. */
+	const struct bpf_insn prog[] = {
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_7, 0, 0, 0),
+		INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_0, BPF_REG_1,
+		     offsetof(struct __sk_buff, len), 0),
+		INSN(BPF_JMP | BPF_JGT | BPF_K, BPF_REG_0, 0, 1, (int32_t)small_max),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_7, 0, 0, 1),
+		INSN(BPF_LD | BPF_ABS | BPF_B, 0, 0, 0, 0), /* version, IHL */
+		INSN(BPF_ALU | BPF_RSH | BPF_K, BPF_REG_0, 0, 0, 4),
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 7, 6), /* to the IPv6 key */
+		INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -16, 0),
+		INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -12, 0),
+		INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -8, 0xffff),
+		INSN(BPF_LD | BPF_ABS | BPF_W, 0, 0, 0, 16), /* IPv4 daddr */
+		INSN(BPF_STX | BPF_MEM | BPF_W, BPF_REG_10, BPF_REG_0, -4, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_8, BPF_REG_0, 0, 0),
+		INSN(BPF_JMP | BPF_JA, 0, 0, 9, 0),	     /* to the lookup */
+		INSN(BPF_LD | BPF_ABS | BPF_W, 0, 0, 0, 24), /* IPv6 daddr */
+		INSN(BPF_STX | BPF_MEM | BPF_W, BPF_REG_10, BPF_REG_0, -16, 0),
+		INSN(BPF_LD | BPF_ABS | BPF_W, 0, 0, 0, 28),
+		INSN(BPF_STX | BPF_MEM | BPF_W, BPF_REG_10, BPF_REG_0, -12, 0),
+		INSN(BPF_LD | BPF_ABS | BPF_W, 0, 0, 0, 32),
+		INSN(BPF_STX | BPF_MEM | BPF_W, BPF_REG_10, BPF_REG_0, -8, 0),
+		INSN(BPF_LD | BPF_ABS | BPF_W, 0, 0, 0, 36),
+		INSN(BPF_STX | BPF_MEM | BPF_W, BPF_REG_10, BPF_REG_0, -4, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_8, BPF_REG_0, 0, 0),
+		/* the lookup: r1 = the table (two instructions), r2 = &key */
+		INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, map_fd),
+		INSN(0, 0, 0, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -16),
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 1, 0),
+		INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_8, BPF_REG_0, 0, 0), /* the lane */
+		INSN(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_0, BPF_REG_8, 0, 0),
+		INSN(BPF_ALU | BPF_ADD | BPF_X, BPF_REG_0, BPF_REG_7, 0, 0),
+		INSN(BPF_ALU | BPF_MOD | BPF_K, BPF_REG_0, 0, 0, (int32_t)n),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+
+	return load_prog(prog, sizeof(prog) / sizeof(prog[0]));
+}
+
+int rv_tun_lane_set(int map_fd, const struct rv_ip_addr *addr, unsigned lane)
+{
+	uint32_t key[4], value = lane;
+	union bpf_attr attr;
+
+	lane_key(key, addr);
+	memset(&attr, 0, sizeof(attr));
+	attr.map_fd = (uint32_t)map_fd;
+	attr.key = (uint64_t)(uintptr_t)key;
+	attr.value = (uint64_t)(uintptr_t)&value;
+	attr.flags = BPF_ANY;
+	return syscall(SYS_bpf, BPF_MAP_UPDATE_ELEM, &attr, sizeof(attr)) < 0 ? -errno : 0;
+}
+
+int rv_tun_lane_clear(int map_fd, const struct rv_ip_addr *addr)
+{
+	uint32_t key[4];
+	union bpf_attr attr;
+
+	lane_key(key, addr);
+	memset(&attr, 0, sizeof(attr));
+	attr.map_fd = (uint32_t)map_fd;
+	attr.key = (uint64_t)(uintptr_t)key;
+	if (syscall(SYS_bpf, BPF_MAP_DELETE_ELEM, &attr, sizeof(attr)) < 0 && errno != ENOENT) {
+		return -errno;
+	}
+	return 0;
+}
+
+int rv_tun_steer(int fd, int prog_fd)
+{
+	/* The device holds its own reference to the program. */
+	return ioctl(fd, TUNSETSTEERINGEBPF, &prog_fd) < 0 ? -errno : 0;
 }
 
 /* --- interface ------------------------------------------------------------- */

@@ -1,5 +1,6 @@
 /*
- * tun.h — TUN queues, ownership of the TUN device, interface configuration.
+ * tun.h — TUN queues, ownership of the TUN device, queue selection,
+ * interface configuration.
  *
  * A ringvpn process owns its TUN device exclusively, for its whole life:
  *  - rv_tun_claim (at start-up, before anything else touches the device)
@@ -16,8 +17,10 @@
  * The interface helpers use ioctl (MTU, up) and rtnetlink (uring/rtnl.h),
  * never ip(8).
  *
- * All functions return 0 or -errno and log what went wrong (rv_warn*).
- * Thread-safe (no shared state); setup-time only.
+ * All functions return 0 or -errno and log what went wrong (rv_warn*),
+ * except the queue-selection ones, which leave the words to the caller.
+ * Thread-safe (no shared state); setup-time only, except rv_tun_lane_set
+ * and rv_tun_lane_clear (any time).
  */
 #ifndef RV_URING_TUN_H
 #define RV_URING_TUN_H
@@ -75,6 +78,40 @@ int rv_tun_open(const char *name, bool vnet_hdr, bool create, char *out_name, in
 
 /* rv_tun_set_offload issues TUNSETOFFLOAD with |flags| (TUN_F_*). */
 int rv_tun_set_offload(int fd, unsigned flags);
+
+/* Queue selection. By default the device sends a packet out through the
+ * queue of whoever last wrote a packet of the same flow. rv_tun_steer
+ * makes the socket-filter program |prog_fd| pick the queue instead (its
+ * result modulo the queue count; -1: back to the default). Returns 0 or
+ * -errno. The programs come from the loaders below, which need CAP_BPF (or
+ * CAP_SYS_ADMIN) unless the host allows unprivileged eBPF; each returns a
+ * program fd, which the caller closes once attached, or -errno. */
+int rv_tun_steer(int fd, int prog_fd);
+
+/* rv_tun_prog_by_size, for a device with one peer (a client's): a packet of
+ * at most |small_max| bytes goes to the last of the |n| queues (n >= 2), a
+ * larger one to one of the others by its flow hash (a TCP socket's txhash).
+ * So the worker reading the last queue carries pings, ACKs and other small
+ * packets, and never has them wait behind a bulk flow's superframes. */
+int rv_tun_prog_by_size(unsigned n, unsigned small_max);
+
+/* rv_tun_prog_by_lane, for a device with many peers (a server's), in step
+ * with rv_udp_steer_by_index: a packet goes to queue (lane + small) % |n|,
+ * where lane is the one the table |map_fd| (rv_tun_lanes_new) gives its
+ * destination address, and small is 1 for a packet of at most |small_max|
+ * bytes. So a session's bulk leaves through the worker its datagrams reach,
+ * its pings and ACKs through the next one, and each flow keeps one queue.
+ * A destination not in the table (a network behind a client) takes the last
+ * 32 bits of its address as its lane. */
+int rv_tun_prog_by_lane(unsigned n, unsigned small_max, int map_fd);
+
+/* rv_tun_lanes_new makes that table (an eBPF hash map of |max_peers|
+ * addresses; needs the same privilege): its fd or -errno. rv_tun_lane_set
+ * puts |addr| in it at |lane|; rv_tun_lane_clear takes it out (absent: not
+ * an error). These two need no privilege; they return 0 or -errno. */
+int rv_tun_lanes_new(unsigned max_peers);
+int rv_tun_lane_set(int map_fd, const struct rv_ip_addr *addr, unsigned lane);
+int rv_tun_lane_clear(int map_fd, const struct rv_ip_addr *addr);
 
 int rv_tun_set_mtu(const char *ifname, unsigned mtu);
 int rv_tun_set_up(const char *ifname);

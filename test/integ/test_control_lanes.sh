@@ -14,6 +14,12 @@
 # next worker instead, so that they do not queue behind the session's own
 # bulk: the same pings at 56 bytes must land exactly the other way round.
 #
+# A client has one session, so there the split is by size alone: client1
+# runs two workers, and its small packets must travel through its worker 1
+# both ways (an eBPF program picks the TUN queue, a classic BPF program the
+# socket), its 400-byte ones through worker 0. Without the steering one
+# worker carries all of a client's traffic.
+#
 # Then the server is killed with -9 and started again at once: the clients
 # come back to a fresh socket group and are split two and two again.
 #
@@ -33,7 +39,9 @@ grep -q "2 worker(s), sessions spread over them evenly" "$RVT_TMP/server.log" ||
 	rvt_fail "server does not say it steers sessions: $(grep -a listening "$RVT_TMP/server.log")"
 PIDS=()
 for i in $(seq $N); do
-	CTL_IDX=$i ctl_client_conf "$RVT_TMP/c$i.conf" "$PKI/client$i" rvc "$RVT_TMP/c$i.sock"
+	kv=()
+	[ "$i" = 1 ] && kv=(workers=2)
+	CTL_IDX=$i ctl_client_conf "$RVT_TMP/c$i.conf" "$PKI/client$i" rvc "$RVT_TMP/c$i.sock" "${kv[@]}"
 	rvt_bg "$(rvt_ns_name "c$i")" "client$i" "$RV_BIN" client -c "$RVT_TMP/c$i.conf"
 	PIDS+=("$RVT_LAST_PID")
 done
@@ -73,6 +81,55 @@ check_split() {
 
 rvt_step "each worker carries two of the clients"
 check_split
+
+rvt_step "a client's small packets have a worker of their own, both ways"
+grep -q "packets of at most 256 bytes go through worker 1, both ways" "$RVT_TMP/client1.log" ||
+	rvt_fail "client1 does not say it steers small packets: $(grep -a -i steer "$RVT_TMP/client1.log")"
+cw() { ctl_field "worker id=$1 " "$2" "$RVT_TMP/c1.sock"; }
+# client_lanes SIZE: client1 pings 20 times with SIZE-byte payloads; sets
+# t0 t1 r0 r1, the packets each of its workers sent and received meanwhile.
+client_lanes() {
+	local a0 a1 b0 b1
+	a0=$(cw 0 tx_packets) a1=$(cw 1 tx_packets) b0=$(cw 0 rx_packets) b1=$(cw 1 rx_packets)
+	[ -n "$a0" ] && [ -n "$a1" ] && [ -n "$b0" ] && [ -n "$b1" ] ||
+		rvt_fail "no per-worker counters in client1's status"
+	rvt_nsx "$(rvt_ns_name c1)" ping -q -s "$1" -c 20 -i 0.01 -W 2 10.99.0.1 >/dev/null ||
+		rvt_fail "client1: ping"
+	t0=$(($(cw 0 tx_packets) - a0)) t1=$(($(cw 1 tx_packets) - a1))
+	r0=$(($(cw 0 rx_packets) - b0)) r1=$(($(cw 1 rx_packets) - b1))
+	rvt_log "client1, $1-byte pings: worker 0 sent $t0 and received $r0, worker 1 sent $t1 and received $r1"
+}
+# A keepalive may land on either side meanwhile: hence the slack of 2.
+client_lanes 400
+[ "$t0" -ge 20 ] && [ "$r0" -ge 20 ] && [ "$t1" -le 2 ] && [ "$r1" -le 2 ] ||
+	rvt_fail "client1's 400-byte packets not on its worker 0"
+client_lanes 56
+[ "$t1" -ge 20 ] && [ "$r1" -ge 20 ] && [ "$t0" -le 2 ] && [ "$r0" -le 2 ] ||
+	rvt_fail "client1's small packets not on its worker 1"
+
+rvt_step "a download leaves the server through its session's worker"
+# The server's TUN side follows the same lanes (an eBPF program and a table
+# of the sessions' addresses): client1's download, TCP segments of bulk
+# size, must leave through the worker its datagrams reach. The kernel's own
+# choice moved such a flow between the two workers, with the size of the
+# ACKs last received.
+command -v iperf3 >/dev/null || rvt_fail "iperf3 is missing (scripts/install-deps.sh installs it)"
+lane=$((u0 & 1 ? 0 : 1))
+tx() { ctl_field "worker id=$1 " tx_packets; }
+rvt_bg "$S" iperf-s iperf3 -s -1 -B 10.99.0.1
+IPERF_PID=$RVT_LAST_PID
+sleep 0.5
+a0=$(tx 0) a1=$(tx 1)
+rvt_nsx "$(rvt_ns_name c1)" iperf3 -c 10.99.0.1 -R -t 2 >"$RVT_TMP/iperf-c.log" 2>&1 ||
+	rvt_fail "client1: download: $(tail -3 "$RVT_TMP/iperf-c.log")"
+wait "$IPERF_PID" 2>/dev/null
+rvt_forget_pid "$IPERF_PID"
+d0=$(($(tx 0) - a0)) d1=$(($(tx 1) - a1))
+if [ "$lane" = 0 ]; then on=$d0 off=$d1; else on=$d1 off=$d0; fi
+rvt_log "client1's download (lane $lane): worker 0 sent $d0 packets, worker 1 $d1"
+[ "$on" -ge 10000 ] && [ $((off * 100)) -le "$on" ] ||
+	rvt_fail "client1's download not on its session's worker $lane: $d0 and $d1 packets sent"
+grep -q "steering sent packets" "$RVT_TMP/server.log" && rvt_fail "server could not steer its TUN side"
 
 rvt_step "clients that leave free their places: the next ones take them"
 # Worker 0's two clients leave and come back: worker 0 then has the fewest

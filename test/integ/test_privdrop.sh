@@ -11,9 +11,12 @@
 # the configured nice value before the drop, worker_rtprio SCHED_FIFO at the
 # configured priority (and then no nice value). Also: user = root keeps uid 0, seccomp = no
 # leaves the filter off, an unknown user exits 16, a process started as
-# systemd would (User= nobody with ambient CAP_NET_ADMIN) ends in the same
+# systemd would (User= nobody with ambient CAP_NET_ADMIN and CAP_BPF) ends in the same
 # state (its worker_rtprio and worker_nice refused for want of CAP_SYS_NICE:
-# both logged, workers at nice 0 in the normal scheduler, traffic flows), and a reload re-reads the certificates after the drop when the
+# both logged, workers at nice 0 in the normal scheduler, traffic flows), a
+# client started as its unit does (CAP_NET_ADMIN and CAP_BPF) loads its TUN
+# queue program and ends in the same state, one without CAP_BPF says why it
+# runs without (so does a server), and a reload re-reads the certificates after the drop when the
 # service group can read them and fails with a clear error when not.
 #
 #   ns rvt-$$-c1 (client, TUN rvc)  --veth--  ns rvt-$$-s (server, TUN rvs0)
@@ -157,7 +160,7 @@ cat "$RVT_TMP/u.log" >&2
 [ "$rc" = 16 ] || rvt_fail "unknown user: exit $rc, want 16"
 grep -q "user 'no-such-user-rv' does not exist" "$RVT_TMP/u.log" || rvt_fail "no reason given"
 
-rvt_step "started as systemd does: User=nobody, AmbientCapabilities=CAP_NET_ADMIN"
+rvt_step "started as systemd does: User=nobody, AmbientCapabilities=CAP_NET_ADMIN CAP_BPF"
 # The status socket lives in a directory the user owns (RuntimeDirectory=).
 mkdir -p "$RVT_TMP/run" && chown "$NOBODY_UID:$NOBODY_GID" "$RVT_TMP/run"
 SRV_SOCK=$RVT_TMP/run/server.sock
@@ -165,14 +168,26 @@ ctl_server_conf "$RVT_TMP/server.conf" workers=2 worker_nice=-5 worker_rtprio=4
 # Like a unit's DeviceAllow=/dev/net/tun on a host whose /dev/net/tun is
 # 0666 (Debian's default; some containers have 0600): in a private mount
 # namespace, a 0666 node for the same device is bound over it.
-SD_CMD="exec setpriv --reuid=$NOBODY_UID --regid=$NOBODY_GID --init-groups \
-	--inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin --bounding-set=-all,+net_admin \
-	$RV_BIN server -c $RVT_TMP/server.conf"
-if [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
-	SD_CMD="mknod $RVT_TMP/tun c 10 200 && chmod 0666 $RVT_TMP/tun &&
-		mount --bind $RVT_TMP/tun /dev/net/tun && $SD_CMD"
-fi
-rvt_bg "$S" server-sd unshare -m sh -c "$SD_CMD"
+# sd_cmd CAPS ARGS: a shell command that runs ringvpn ARGS as nobody with
+# CAPS (setpriv's list, e.g. +net_admin) ambient, inheritable and bounding.
+sd_cmd() {
+	local c="exec setpriv --reuid=$NOBODY_UID --regid=$NOBODY_GID --init-groups \
+		--inh-caps=-all,$1 --ambient-caps=-all,$1 --bounding-set=-all,$1 $RV_BIN $2"
+	if [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+		c="{ [ -c $RVT_TMP/tun ] || { mknod $RVT_TMP/tun c 10 200 && chmod 0666 $RVT_TMP/tun; }; } &&
+			mount --bind $RVT_TMP/tun /dev/net/tun && $c"
+	fi
+	echo "$c"
+}
+# Without CAP_BPF first: the server says why its TUN side cannot steer.
+rvt_bg "$S" server-sd-nobpf unshare -m sh -c "$(sd_cmd +net_admin "server -c $RVT_TMP/server.conf")"
+SRV_PID=$RVT_LAST_PID
+rvt_wait_for 10 "server status socket" "$RV_BIN" status -s "$SRV_SOCK" ||
+	rvt_fail "server started as nobody did not start: $(cat "$RVT_TMP/server-sd-nobpf.log")"
+grep -q "steering sent packets to their session's worker (continuing without.*needs CAP_BPF" \
+	"$RVT_TMP/server-sd-nobpf.log" || rvt_fail "server without CAP_BPF: no warning"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"
+rvt_bg "$S" server-sd unshare -m sh -c "$(sd_cmd +net_admin,+bpf "server -c $RVT_TMP/server.conf")"
 SRV_PID=$RVT_LAST_PID
 rvt_wait_for 10 "server status socket" "$RV_BIN" status -s "$SRV_SOCK" ||
 	rvt_fail "server started as nobody did not start: $(cat "$RVT_TMP/server-sd.log")"
@@ -182,5 +197,32 @@ grep -q "worker_rtprio = 4 refused" "$RVT_TMP/server-sd.log" ||
 	rvt_fail "no warning about the refused worker_rtprio"
 grep -q "worker_nice = -5 refused" "$RVT_TMP/server-sd.log" ||
 	rvt_fail "no warning about the refused worker_nice"
+
+rvt_step "a client started as its unit does: User=nobody, CAP_NET_ADMIN and CAP_BPF"
+# The client's unit adds CAP_BPF, which loading its TUN queue program
+# (small packets on a worker of their own) needs: used at start, then
+# dropped with the rest. Without it the client says so and runs on.
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1sd.conf" "$PKI/client1" rvc "$RVT_TMP/run/c1.sock" workers=2
+chmod 0644 "$RVT_TMP/c1sd.conf"
+for caps in net_admin,+bpf net_admin; do
+	rvt_bg "$C1" "client-sd-$caps" unshare -m sh -c "$(sd_cmd "+$caps" "client -c $RVT_TMP/c1sd.conf")"
+	P1=$RVT_LAST_PID
+	rvt_wait_for 10 "a running session" ctl_sessions_eq 1 ||
+		rvt_fail "client started as nobody ($caps) did not come up: $(tail -5 "$RVT_TMP/client-sd-$caps.log")"
+	rvt_wait_for 5 "client workers" sh -c "[ \$(ls /proc/$P1/task | wc -l) -ge 3 ]" || rvt_fail "no client workers"
+	sleep 0.5
+	check_dropped "$P1" "client (started as nobody with $caps)"
+	rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.99.0.1 || rvt_fail "no traffic from the client started as nobody"
+	rvt_stop_pid "$P1" 10 || rvt_fail "client (started as nobody) did not exit 0"
+	rvt_wait_for 10 "no session" ctl_sessions_eq 0 || rvt_fail "session did not end"
+done
+grep -q "packets of at most 256 bytes go through worker 1" "$RVT_TMP/client-sd-net_admin,+bpf.log" ||
+	rvt_fail "client with CAP_BPF: no small-packet worker"
+grep -q "steering small packets to a worker of their own (continuing without.*needs CAP_BPF" \
+	"$RVT_TMP/client-sd-net_admin.log" || rvt_fail "client without CAP_BPF: no warning"
+# The server loaded its program and, under seccomp and without privilege,
+# kept its lane table in step with each session that came and went.
+! grep -E "steering sent packets|TUN lane table|seccomp" "$RVT_TMP/server-sd.log" ||
+	rvt_fail "server started as its unit does: no TUN lanes"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"
 rvt_log "privilege drop test passed"

@@ -43,10 +43,15 @@ rc=$?
 grep -v 'irtt.service' "$RVT_TMP/verify.log" >&2
 [ "$rc" = 0 ] || rvt_fail "systemd-analyze verify failed"
 if grep -i ringvpn "$RVT_TMP/verify.log"; then rvt_fail "systemd-analyze verify complained"; fi
-for k in 'Type=notify' 'ExecReload=' 'WatchdogSec=' 'CapabilityBoundingSet=CAP_NET_ADMIN' \
-	'AmbientCapabilities=CAP_NET_ADMIN' 'NoNewPrivileges=yes' 'ProtectSystem=strict' \
+for k in 'Type=notify' 'ExecReload=' 'WatchdogSec=' 'CapabilityBoundingSet=CAP_NET_ADMIN CAP_BPF$' \
+	'AmbientCapabilities=CAP_NET_ADMIN CAP_BPF$' 'NoNewPrivileges=yes' 'ProtectSystem=strict' \
 	'ProtectHome=yes' 'PrivateTmp=yes' 'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK'; do
 	grep -q "^$k" "$V/units/ringvpn-server.service" || rvt_fail "server unit lacks $k"
+done
+# Both load their TUN queue programs at start (test_privdrop).
+for k in 'CapabilityBoundingSet=CAP_NET_ADMIN CAP_BPF' 'AmbientCapabilities=CAP_NET_ADMIN CAP_BPF' \
+	'NoNewPrivileges=yes'; do
+	grep -q "^$k\$" "$V/units/ringvpn-client@.service" || rvt_fail "client unit lacks $k"
 done
 
 rvt_step "sd_notify to a NOTIFY_SOCKET listener, journal log format"
