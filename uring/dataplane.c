@@ -258,23 +258,24 @@ static void set_small_lane(struct rv_dataplane *dp)
  * session's own) and arrives reordered. */
 static void set_tun_lanes(struct rv_dataplane *dp)
 {
-	int ret;
+	int map_fd, ret;
 
 	/* Room for a v4 and a v6 address per allowed client. */
-	ret = dp->lane_map_fd = rv_tun_lanes_new(dp->cfg.max_peers ? 2 * dp->cfg.max_peers : 1024);
-	ret = steer_tun(dp, ret < 0 ? ret
-				    : rv_tun_prog_by_lane(dp->num_workers, RV_PRIO_MAX_LEN,
-							  dp->lane_map_fd));
+	map_fd = rv_tun_lanes_new(dp->cfg.max_peers ? 2 * dp->cfg.max_peers : 1024);
+	ret = steer_tun(dp,
+			map_fd < 0 ? map_fd
+				   : rv_tun_prog_by_lane(dp->num_workers, RV_PRIO_MAX_LEN, map_fd));
 	if (ret < 0) {
 		rv_warn(ret,
 			"%s: steering sent packets to their session's worker (continuing "
 			"without: a flow may move between workers and arrive reordered%s)",
 			dp->tun_name, ret == -EPERM ? "; loading the program needs CAP_BPF" : "");
-		if (dp->lane_map_fd >= 0) {
-			close(dp->lane_map_fd);
+		if (map_fd >= 0) {
+			close(map_fd);
 		}
-		dp->lane_map_fd = -1;
+		return;
 	}
+	dp->lane_map_fd = map_fd;
 }
 
 void rv_dataplane_sync_peer(struct rv_dataplane *dp, const struct rv_ip_addr *addr)
