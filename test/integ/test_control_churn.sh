@@ -5,7 +5,9 @@
 # real `ringvpn client` processes killed with SIGKILL (10 rounds of 10
 # running sessions). Afterwards the server's sessions, demux entries,
 # addresses, retired-but-unfreed sessions, open file descriptors and RSS must
-# be back at their starting level.
+# be back at their starting level. The server runs two workers, so its TUN
+# lane table (an eBPF map, uring/tun.h) follows the sessions too: one entry
+# per address in use while they run, none when they are gone.
 #
 # Usage: bash test_control_churn.sh [--cycles N] [--kills N]
 # Env: RV_BIN, RV_BUILD, RV_SRC, RVT_QUICK=1 (200 cycles, 30 kills).
@@ -35,20 +37,33 @@ ctl_client_ns c1 1
 C1=$(rvt_ns_name c1)
 PROBE="$RV_BUILD/test/rvt_ctl_probe"
 [ -x "$PROBE" ] || rvt_fail "$PROBE not built"
-CTL_SERVER_KV=()
+LANES="$RV_BUILD/test/rvt_bpf_map_count"
+[ -x "$LANES" ] || rvt_fail "$LANES not built"
+CTL_SERVER_KV=(workers=2)
 ctl_start_server
+grep -q "steering sent packets" "$RVT_TMP/server.log" && rvt_fail "server has no TUN lane table"
 
 cycles() {
 	rvt_nsx "$C1" "$PROBE" cycles 10.88.1.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
 		"$PKI/client1.crt" "$PKI/client1.key" "$1"
 }
 
-# idle: no session, address, demux entry or retired session is left.
+# idle: no session, address, demux entry, retired session or lane table
+# entry is left.
 idle() {
 	local st
 	st=$(ctl_status | head -1)
 	[[ "$st" == *" sessions=0 "* && "$st" == *" conns=0 "* && "$st" == *"pool4_in_use=0 "* &&
-		"$st" == *"pool6_in_use=0 "* && "$st" == *"demux=0 "* && "$st" == *"qsbr_pending=0 "* ]]
+		"$st" == *"pool6_in_use=0 "* && "$st" == *"demux=0 "* && "$st" == *"qsbr_pending=0 "* ]] &&
+		[ "$("$LANES" "$SRV_PID")" = 0 ]
+}
+# lanes_match: one lane table entry per address in use.
+lanes_match() {
+	local n want
+	n=$("$LANES" "$SRV_PID") || rvt_fail "cannot read the lane table"
+	want=$(($(ctl_field "server " pool4_in_use) + $(ctl_field "server " pool6_in_use)))
+	rvt_log "lane table: $n entries, $want addresses in use"
+	[ "$n" = "$want" ] && [ "$want" -ge "$BATCH" ]
 }
 
 rvt_step "warm-up and baseline"
@@ -77,6 +92,7 @@ while [ "$killed" -lt "$KILLS" ]; do
 	done
 	rvt_wait_for 20 "$BATCH sessions" ctl_sessions_eq "$BATCH" ||
 		{ ctl_status; rvt_fail "round $((killed / BATCH)): sessions did not come up"; }
+	lanes_match || rvt_fail "lane table does not match the sessions' addresses"
 	kill -KILL "${pids[@]}"
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 	killed=$((killed + BATCH))
