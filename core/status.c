@@ -148,6 +148,13 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 				 st->reloads, st->reload_failures);
 		rv_strbuf_printf(o, "  pool v4 %zu/%zu, v6 %zu/%zu in use\n", st->pool4_in_use,
 				 st->pool4_size, st->pool6_in_use, st->pool6_size);
+		if (st->tun_lanes >= 0) {
+			rv_strbuf_printf(o, "  TUN lanes: %ld addresses\n", st->tun_lanes);
+		} else {
+			rv_strbuf_printf(o,
+					 "  TUN lanes: none (one worker, or the kernel refused the "
+					 "program: see the log)\n");
+		}
 	} else {
 		rv_strbuf_printf(o, "  server %s, tun %s, failed attempts %u\n", st->server,
 				 st->tun, st->failed_attempts);
@@ -303,9 +310,15 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 			 st->reloads, st->reload_failures);
 	rv_strbuf_printf(o,
 			 "\"pools\":{\"v4_in_use\":%zu,\"v4_size\":%zu,\"v6_in_use\":%zu,"
-			 "\"v6_size\":%zu},\"qsbr_pending\":%zu,\"demux_entries\":%zu,\"server\":",
+			 "\"v6_size\":%zu},\"qsbr_pending\":%zu,\"demux_entries\":%zu,",
 			 st->pool4_in_use, st->pool4_size, st->pool6_in_use, st->pool6_size,
 			 st->qsbr_pending, st->demux_entries);
+	if (st->tun_lanes >= 0) {
+		rv_strbuf_printf(o, "\"tun_lanes\":%ld,", st->tun_lanes);
+	} else {
+		rv_strbuf_printf(o, "\"tun_lanes\":null,");
+	}
+	rv_strbuf_printf(o, "\"server\":");
 	rv_strbuf_json_str(o, st->server);
 	rv_strbuf_printf(o, ",\"failed_attempts\":%u,\"certificates\":{", st->failed_attempts);
 	if (st->have_cert_expiry) {
@@ -714,14 +727,14 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 " rate_limited=%" PRIu64 " slow_readers=%" PRIu64
 				 " reloads=%" PRIu64 " reload_failures=%" PRIu64
 				 " pool4_in_use=%zu pool6_in_use=%zu demux=%zu qsbr_pending=%zu "
-				 "data_port=%u\n",
+				 "tun_lanes=%ld data_port=%u\n",
 				 st->state, st->sessions, st->handshaking, st->connections,
 				 st->hs_ok + st->hs_failed + st->hs_timeouts + st->hs_evicted,
 				 st->hs_failed, st->hs_timeouts, st->hs_evicted, st->replaced,
 				 st->kicked, st->revoked, st->rate_limited, st->slow_readers,
 				 st->reloads, st->reload_failures, st->pool4_in_use,
 				 st->pool6_in_use, st->demux_entries, st->qsbr_pending,
-				 st->data_port);
+				 st->tun_lanes, st->data_port);
 	} else {
 		rv_strbuf_printf(o, "client server=%s state=%s tun=%s failed_attempts=%u\n",
 				 st->server, st->state, st->tun, st->failed_attempts);

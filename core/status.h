@@ -18,6 +18,7 @@
  *                 "slow_readers": N, "reloads": N, "reload_failures": N },
  *     "pools": { "v4_in_use": N, "v4_size": N, "v6_in_use": N, "v6_size": N },
  *     "qsbr_pending": N, "demux_entries": N,
+ *     "tun_lanes": N|null,                                 (server)
  *     "server": STR, "failed_attempts": N,               (client)
  *     "certificates": { "cert_expires_s": N, "ca_expires_s": N,
  *                       "crl_next_update_s": N|null, "crl_expired": BOOL },
@@ -86,6 +87,7 @@ struct rv_status {
 	uint64_t reloads, reload_failures;
 	size_t pool4_in_use, pool4_size, pool6_in_use, pool6_size;
 	size_t qsbr_pending, demux_entries;
+	long tun_lanes;			 /* server: addresses in the TUN lane table; -1: no table */
 	char server[RV_STATUS_TEXT_MAX]; /* client: the server it talks to */
 	unsigned failed_attempts;
 	bool have_cert_expiry;

@@ -516,6 +516,7 @@ static int server_report(struct rv_loop *l, struct rv_status *st)
 	st->pool4_size = rv_ippool_capacity(l->env.pool, AF_INET);
 	st->pool6_in_use = rv_ippool_in_use(l->env.pool, AF_INET6);
 	st->pool6_size = rv_ippool_capacity(l->env.pool, AF_INET6);
+	st->tun_lanes = rv_dataplane_lane_entries(l->dp);
 	memcpy(st->hs_buckets, s->hs_buckets, sizeof(st->hs_buckets));
 	st->hs_sum = s->hs_sum;
 	st->hs_count = s->hs_count;

@@ -255,6 +255,7 @@ int rv_mgmt_fill_status(struct rv_loop *l, struct rv_status *st)
 	st->reload_failures = l->reload_failures;
 	st->qsbr_pending = rv_qsbr_pending(l->env.qsbr);
 	st->demux_entries = rv_demux_count(l->env.demux);
+	st->tun_lanes = -1; /* the server's report says otherwise */
 	rv_watch_fill(l, st);
 	rv_http_fill(l, st);
 	if (nw) {

@@ -290,8 +290,10 @@ void rv_dataplane_sync_peer(struct rv_dataplane *dp, const struct rv_ip_addr *ad
 	if (owner != NULL) {
 		ret = rv_tun_lane_set(dp->lane_map_fd, addr,
 				      rv_session_local_index(owner) % dp->lanes);
+		dp->lane_entries += ret > 0;
 	} else {
 		ret = rv_tun_lane_clear(dp->lane_map_fd, addr);
+		dp->lane_entries -= ret > 0;
 	}
 	if (ret < 0 && !dp->lane_map_warned) {
 		/* The table has room for two addresses per allowed client, so
@@ -303,6 +305,11 @@ void rv_dataplane_sync_peer(struct rv_dataplane *dp, const struct rv_ip_addr *ad
 			"worker their address picks)",
 			dp->tun_name);
 	}
+}
+
+long rv_dataplane_lane_entries(const struct rv_dataplane *dp)
+{
+	return dp != NULL && dp->lane_map_fd >= 0 ? (long)dp->lane_entries : -1;
 }
 
 int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_config *cfg)

@@ -91,6 +91,10 @@ const char *rv_dataplane_tun_name(const struct rv_dataplane *dp);
  * refused it). Control thread. */
 void rv_dataplane_sync_peer(struct rv_dataplane *dp, const struct rv_ip_addr *addr);
 
+/* rv_dataplane_lane_entries returns how many addresses the TUN lane table
+ * holds, -1 without a table. Control thread. */
+long rv_dataplane_lane_entries(const struct rv_dataplane *dp);
+
 /* rv_dataplane_counters snapshots worker |idx|'s counters into |out| (or the
  * sum of all workers when idx == UINT32_MAX). */
 void rv_dataplane_counters(const struct rv_dataplane *dp, unsigned idx, struct rv_counters *out);

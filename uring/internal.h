@@ -248,6 +248,7 @@ struct rv_dataplane {
 	unsigned lanes;		    /* rv_dataplane_lanes */
 	int lane_map_fd;	    /* TUN side's lane table; -1: none */
 	bool lane_map_warned;	    /* said once that an update failed */
+	unsigned lane_entries;	    /* addresses in it (control thread) */
 	unsigned tun_offload_flags; /* accepted by TUNSETOFFLOAD, 0 if none */
 	struct rv_worker **workers;
 

@@ -450,7 +450,15 @@ int rv_tun_lane_set(int map_fd, const struct rv_ip_addr *addr, unsigned lane)
 	attr.map_fd = (uint32_t)map_fd;
 	attr.key = (uint64_t)(uintptr_t)key;
 	attr.value = (uint64_t)(uintptr_t)&value;
-	attr.flags = BPF_ANY;
+	/* A new entry first, so that the caller can count them. */
+	attr.flags = BPF_NOEXIST;
+	if (syscall(SYS_bpf, BPF_MAP_UPDATE_ELEM, &attr, sizeof(attr)) == 0) {
+		return 1;
+	}
+	if (errno != EEXIST) {
+		return -errno;
+	}
+	attr.flags = BPF_EXIST;
 	return syscall(SYS_bpf, BPF_MAP_UPDATE_ELEM, &attr, sizeof(attr)) < 0 ? -errno : 0;
 }
 
@@ -463,10 +471,10 @@ int rv_tun_lane_clear(int map_fd, const struct rv_ip_addr *addr)
 	memset(&attr, 0, sizeof(attr));
 	attr.map_fd = (uint32_t)map_fd;
 	attr.key = (uint64_t)(uintptr_t)key;
-	if (syscall(SYS_bpf, BPF_MAP_DELETE_ELEM, &attr, sizeof(attr)) < 0 && errno != ENOENT) {
-		return -errno;
+	if (syscall(SYS_bpf, BPF_MAP_DELETE_ELEM, &attr, sizeof(attr)) == 0) {
+		return 1;
 	}
-	return 0;
+	return errno == ENOENT ? 0 : -errno;
 }
 
 int rv_tun_steer(int fd, int prog_fd)

@@ -107,8 +107,9 @@ int rv_tun_prog_by_lane(unsigned n, unsigned small_max, int map_fd);
 
 /* rv_tun_lanes_new makes that table (an eBPF hash map of |max_peers|
  * addresses; needs the same privilege): its fd or -errno. rv_tun_lane_set
- * puts |addr| in it at |lane|; rv_tun_lane_clear takes it out (absent: not
- * an error). These two need no privilege; they return 0 or -errno. */
+ * puts |addr| in it at |lane|: 1 if the entry is new, 0 if it was there;
+ * rv_tun_lane_clear takes it out: 1 if it was there, 0 if not. These two
+ * need no privilege; on failure they return -errno. */
 int rv_tun_lanes_new(unsigned max_peers);
 int rv_tun_lane_set(int map_fd, const struct rv_ip_addr *addr, unsigned lane);
 int rv_tun_lane_clear(int map_fd, const struct rv_ip_addr *addr);

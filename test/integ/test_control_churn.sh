@@ -54,16 +54,18 @@ idle() {
 	local st
 	st=$(ctl_status | head -1)
 	[[ "$st" == *" sessions=0 "* && "$st" == *" conns=0 "* && "$st" == *"pool4_in_use=0 "* &&
-		"$st" == *"pool6_in_use=0 "* && "$st" == *"demux=0 "* && "$st" == *"qsbr_pending=0 "* ]] &&
-		[ "$("$LANES" "$SRV_PID")" = 0 ]
+		"$st" == *"pool6_in_use=0 "* && "$st" == *"demux=0 "* && "$st" == *"qsbr_pending=0 "* &&
+		"$st" == *" tun_lanes=0 "* ]] && [ "$("$LANES" "$SRV_PID")" = 0 ]
 }
-# lanes_match: one lane table entry per address in use.
+# lanes_match: one lane table entry per address in use, and `status` says
+# as many (its count is kept apart from the map's).
 lanes_match() {
-	local n want
+	local n want said
 	n=$("$LANES" "$SRV_PID") || rvt_fail "cannot read the lane table"
 	want=$(($(ctl_field "server " pool4_in_use) + $(ctl_field "server " pool6_in_use)))
-	rvt_log "lane table: $n entries, $want addresses in use"
-	[ "$n" = "$want" ] && [ "$want" -ge "$BATCH" ]
+	said=$(ctl_field "server " tun_lanes)
+	rvt_log "lane table: $n entries, $want addresses in use, status says $said"
+	[ "$n" = "$want" ] && [ "$said" = "$n" ] && [ "$want" -ge "$BATCH" ]
 }
 
 rvt_step "warm-up and baseline"

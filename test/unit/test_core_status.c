@@ -5,7 +5,9 @@
  * conventions (snake_case, ringvpn_ prefix, _total exactly on counters),
  * label escaping, which families each role has, and the cardinality rule
  * for per-session drops (non-zero reasons only). `promtool check metrics`
- * runs on a live server's output in test/integ/test_metrics.sh.
+ * runs on a live server's output in test/integ/test_metrics.sh. Also: the
+ * TUN lane table's size in the human, kv and JSON views (null/none without
+ * a table).
  *
  *   ./build/<dir>/test/test_core_status       (or: ctest -L unit -R core_status)
  */
@@ -45,17 +47,24 @@ static void snapshot(struct rv_status *st, const char *role)
 	rv_status_hs_observe(st->hs_buckets, &st->hs_sum, &st->hs_count, 0.02);
 }
 
-static char *render(const struct rv_status *st)
+/* render_with renders |st| with |fn| into a string the caller frees. */
+static char *render_with(void (*fn)(struct rv_strbuf *, const struct rv_status *),
+			 const struct rv_status *st)
 {
 	struct rv_strbuf b = { 0 };
 	char *s;
 
-	rv_status_render_prometheus(&b, st);
+	fn(&b, st);
 	cr_assert(!b.truncated);
 	s = strdup(rv_strbuf_str(&b));
 	rv_strbuf_free(&b);
 	cr_assert_not_null(s);
 	return s;
+}
+
+static char *render(const struct rv_status *st)
+{
+	return render_with(rv_status_render_prometheus, st);
 }
 
 static size_t count(const char *text, const char *needle)
@@ -253,4 +262,30 @@ Test(core_status, prometheus_metrics_endpoint_and_empty)
 	cr_assert_null(strstr(text, "ringvpn_worker_"), "no workers, no worker families");
 	cr_assert_null(strstr(text, "ringvpn_session_"), "no sessions, no session families");
 	free(text);
+}
+
+/* lanes_shown renders a server with |lanes| in the three views for people
+ * and scripts and looks for what each must say. */
+static void lanes_shown(long lanes, const char *human, const char *kv, const char *json)
+{
+	struct rv_status st;
+	const char *want[] = { human, kv, json };
+	void (*fn[])(struct rv_strbuf *, const struct rv_status *) = { rv_status_render_human,
+								       rv_status_render_kv,
+								       rv_status_render_json };
+
+	snapshot(&st, "server");
+	st.tun_lanes = lanes;
+	for (size_t i = 0; i < ARRAY_SIZE(fn); i++) {
+		char *text = render_with(fn[i], &st);
+
+		cr_assert_not_null(strstr(text, want[i]), "no '%s' in:\n%s", want[i], text);
+		free(text);
+	}
+}
+
+Test(core_status, tun_lanes_in_every_view)
+{
+	lanes_shown(6, "\n  TUN lanes: 6 addresses\n", " tun_lanes=6 ", "\"tun_lanes\":6,");
+	lanes_shown(-1, "\n  TUN lanes: none (", " tun_lanes=-1 ", "\"tun_lanes\":null,");
 }

@@ -5,7 +5,8 @@
  * others; the server's looks the destination up in its lane table (IPv4
  * and IPv6), takes the next lane for a small packet, falls back to the
  * destination's last word when the address is not (or no longer) there,
- * and picks queue 0 for a packet too short to hold its address. The size
+ * and picks queue 0 for a packet too short to hold its address; setting
+ * and clearing an entry say whether it was new or there. The size
  * limit is inclusive. Skips when the kernel refuses eBPF to this process.
  */
 #include <criterion/criterion.h>
@@ -96,8 +97,8 @@ Test(tun_prog, server_packets_follow_their_sessions_lane)
 
 	memcpy(a4.a, v4_in, 4);
 	memcpy(a6.a, v6_in, 16);
-	cr_assert_eq(rv_tun_lane_set(map, &a4, 1), 0);
-	cr_assert_eq(rv_tun_lane_set(map, &a6, 0), 0);
+	cr_assert_eq(rv_tun_lane_set(map, &a4, 1), 1, "a new entry");
+	cr_assert_eq(rv_tun_lane_set(map, &a6, 0), 1);
 
 	/* In the table: the lane, and the next one for a small packet. */
 	cr_assert_eq(run(fd, v4_in, 4, 1400), 1);
@@ -113,9 +114,9 @@ Test(tun_prog, server_packets_follow_their_sessions_lane)
 	cr_assert_eq(run(fd, v6_out, 16, 1400), 2);
 	cr_assert_eq(run(fd, v6_out, 16, 80), 0);
 	/* Moved to another lane, then taken out (10.0.0.5 mod 3: 0). */
-	cr_assert_eq(rv_tun_lane_set(map, &a4, 2), 0);
+	cr_assert_eq(rv_tun_lane_set(map, &a4, 2), 0, "an entry updated");
 	cr_assert_eq(run(fd, v4_in, 4, 1400), 2);
-	cr_assert_eq(rv_tun_lane_clear(map, &a4), 0);
+	cr_assert_eq(rv_tun_lane_clear(map, &a4), 1, "removed");
 	cr_assert_eq(rv_tun_lane_clear(map, &a4), 0, "absent: not an error");
 	cr_assert_eq(run(fd, v4_in, 4, 1400), 0);
 	cr_assert_eq(run(fd, v4_in, 4, 60), 1);
@@ -132,9 +133,9 @@ Test(tun_prog, a_full_table_says_so)
 	struct rv_ip_addr a = { .family = AF_INET, .a = { 10, 0, 0, 1 } };
 	int map = loaded(rv_tun_lanes_new(2));
 
-	cr_assert_eq(rv_tun_lane_set(map, &a, 0), 0);
+	cr_assert_eq(rv_tun_lane_set(map, &a, 0), 1);
 	a.a[3] = 2;
-	cr_assert_eq(rv_tun_lane_set(map, &a, 1), 0);
+	cr_assert_eq(rv_tun_lane_set(map, &a, 1), 1);
 	a.a[3] = 3;
 	cr_assert_eq(rv_tun_lane_set(map, &a, 1), -E2BIG);
 	a.a[3] = 2;
