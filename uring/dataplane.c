@@ -198,9 +198,9 @@ static int open_worker_io(struct rv_dataplane *dp, struct rv_worker *w, bool vne
 }
 
 /* steer_tun attaches the program |prog_fd| as the TUN device's queue
- * selector and closes it; if |prog_fd| is -errno instead, it returns that
- * and restores the kernel's own choice (undoing whatever an earlier holder
- * of an adopted device left there). Returns 0 or -errno. */
+ * selector and closes it; if |prog_fd| is -errno instead (the program could
+ * not be loaded), it returns that and restores the kernel's own choice.
+ * Returns 0 or -errno. */
 static int steer_tun(struct rv_dataplane *dp, int prog_fd)
 {
 	int ret;
@@ -391,7 +391,9 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 	if (cfg->small_lane && dp->num_workers > 1) {
 		set_small_lane(dp);
 	} else if (dp->lane_map_fd < 0) {
-		(void)steer_tun(dp, -ENOENT); /* the kernel's choice */
+		/* The kernel's choice, whatever an earlier holder of an adopted
+		 * device left there. */
+		(void)rv_tun_steer(dp->workers[0]->tun_fd, -1);
 	}
 	ret = rv_tun_set_mtu(dp->tun_name, mtu);
 	if (ret < 0) {

@@ -129,6 +129,17 @@ int rv_udp_enable_rx_timestamps(int fd)
 	return setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0 ? -errno : 0;
 }
 
+/* attach_group_prog makes |code| the socket picker of |fd|'s SO_REUSEPORT
+ * group. */
+static int attach_group_prog(int fd, struct sock_filter *code, size_t len)
+{
+	struct sock_fprog prog = { .len = (unsigned short)len, .filter = code };
+
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) < 0
+		       ? -errno
+		       : 0;
+}
+
 int rv_udp_steer_by_index(int fd, unsigned n, unsigned small_max)
 {
 	/* The program sees the UDP payload: len is the datagram's length.
@@ -145,14 +156,11 @@ int rv_udp_steer_by_index(int fd, unsigned n, unsigned small_max)
 		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),
 		BPF_STMT(BPF_RET | BPF_A, 0),
 	};
-	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
 
 	if (n == 0) {
 		return -EINVAL;
 	}
-	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) < 0
-		       ? -errno
-		       : 0;
+	return attach_group_prog(fd, code, sizeof(code) / sizeof(code[0]));
 }
 
 int rv_udp_steer_by_size(int fd, unsigned n, unsigned small_max)
@@ -163,14 +171,11 @@ int rv_udp_steer_by_size(int fd, unsigned n, unsigned small_max)
 		BPF_STMT(BPF_RET | BPF_K, n - 1),
 		BPF_STMT(BPF_RET | BPF_K, 0),
 	};
-	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
 
 	if (n < 2) {
 		return -EINVAL;
 	}
-	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) < 0
-		       ? -errno
-		       : 0;
+	return attach_group_prog(fd, code, sizeof(code) / sizeof(code[0]));
 }
 
 int rv_udp_enable_gro(int fd)

@@ -19,6 +19,7 @@
  */
 #include "uring/tun.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -357,16 +358,18 @@ int rv_tun_prog_by_size(unsigned n, unsigned small_max)
  * order, as the program's packet loads give them; IPv4 as ::ffff:a.b.c.d. */
 static void lane_key(uint32_t key[4], const struct rv_ip_addr *addr)
 {
+	uint8_t a[16] = { [10] = 0xff, [11] = 0xff };
+
 	if (addr->family == AF_INET) {
-		key[0] = key[1] = 0;
-		key[2] = 0xffff;
-		key[3] = (uint32_t)addr->a[0] << 24 | (uint32_t)addr->a[1] << 16 |
-			 (uint32_t)addr->a[2] << 8 | addr->a[3];
-		return;
+		memcpy(a + 12, addr->a, 4);
+	} else {
+		memcpy(a, addr->a, 16);
 	}
 	for (int i = 0; i < 4; i++) {
-		key[i] = (uint32_t)addr->a[4 * i] << 24 | (uint32_t)addr->a[4 * i + 1] << 16 |
-			 (uint32_t)addr->a[4 * i + 2] << 8 | addr->a[4 * i + 3];
+		uint32_t w;
+
+		memcpy(&w, a + 4 * i, 4);
+		key[i] = ntohl(w);
 	}
 }
 
