@@ -108,6 +108,8 @@ struct rv_demux {
 	/* Writer-only session count per lane (receiver index % nlanes). */
 	unsigned nlanes;
 	unsigned lane_sessions[RV_DEMUX_MAX_LANES];
+	rv_demux_watch_fn watch;
+	void *watch_ctx;
 };
 
 static inline uint32_t mix64(uint64_t x, uint64_t k)
@@ -394,6 +396,31 @@ static void host_remove(struct rv_demux *d, struct rv_session *s)
 	}
 }
 
+void rv_demux_watch(struct rv_demux *d, rv_demux_watch_fn fn, void *ctx)
+{
+	d->watch = fn;
+	d->watch_ctx = ctx;
+}
+
+/* tell_host passes a change of |s|'s own addresses to the watcher, with
+ * their owner as it is now. */
+static void tell_host(const struct rv_demux *d, const struct rv_session *s)
+{
+	struct rv_prefix p;
+
+	if (!d->watch) {
+		return;
+	}
+	if (s->has_v4) {
+		p = (struct rv_prefix){ .addr = s->vaddr4, .len = 32 };
+		d->watch(d->watch_ctx, &p, true, rv_lpm_get(d->lpm4, p.addr.a, 32));
+	}
+	if (s->has_v6) {
+		p = (struct rv_prefix){ .addr = s->vaddr6, .len = 128 };
+		d->watch(d->watch_ctx, &p, true, rv_lpm_get(d->lpm6, p.addr.a, 128));
+	}
+}
+
 int rv_demux_add(struct rv_demux *d, struct rv_session *s)
 {
 	struct demux_entry *e;
@@ -445,6 +472,7 @@ int rv_demux_add(struct rv_demux *d, struct rv_session *s)
 		d->lane_sessions[s->local_index % d->nlanes]++;
 	}
 	atomic_store_explicit(&d->num_sessions, rv_demux_count(d) + 1, memory_order_relaxed);
+	tell_host(d, s);
 	return 0;
 }
 
@@ -473,6 +501,15 @@ static struct rv_session *owner_of(const struct rv_demux *d, const struct rv_pre
 	return rv_lpm_get(lpm_of(d, p->addr.family), p->addr.a, p->len);
 }
 
+/* tell_net passes a change of network |p| to the watcher, with its owner
+ * as it is now. */
+static void tell_net(const struct rv_demux *d, const struct rv_prefix *p)
+{
+	if (d->watch) {
+		d->watch(d->watch_ctx, p, false, owner_of(d, p));
+	}
+}
+
 void rv_demux_remove(struct rv_demux *d, struct rv_session *s)
 {
 	uint32_t id = s->demux_entry;
@@ -487,10 +524,12 @@ void rv_demux_remove(struct rv_demux *d, struct rv_session *s)
 	}
 	unlink_entry(d, atomic_load_explicit(&d->entries[id].bucket, memory_order_relaxed), id + 1);
 	host_remove(d, s);
+	tell_host(d, s);
 	o = &d->owned[id];
 	for (size_t i = 0; i < o->n; i++) {
 		if (owner_of(d, &o->p[i]) == s) {
 			rv_lpm_remove(lpm_of(d, o->p[i].addr.family), o->p[i].addr.a, o->p[i].len);
+			tell_net(d, &o->p[i]);
 		}
 	}
 	o->n = 0;
@@ -568,6 +607,7 @@ int rv_demux_add_prefix(struct rv_demux *d, struct rv_session *s, const struct r
 			owned_drop(po, i);
 		}
 	}
+	tell_net(d, p);
 	return 0;
 }
 
@@ -586,6 +626,7 @@ int rv_demux_remove_prefix(struct rv_demux *d, struct rv_session *s, const struc
 	}
 	rv_lpm_remove(lpm_of(d, p->addr.family), p->addr.a, p->len);
 	owned_drop(o, i);
+	tell_net(d, p);
 	return 0;
 }
 
@@ -603,6 +644,7 @@ int rv_demux_set_prefixes(struct rv_demux *d, struct rv_session *s, const struct
 	}
 	o = &d->owned[s->demux_entry];
 	for (size_t i = 0; i < o->n;) {
+		struct rv_prefix gone;
 		bool keep = false;
 
 		for (size_t j = 0; j < n && !keep; j++) {
@@ -613,8 +655,10 @@ int rv_demux_set_prefixes(struct rv_demux *d, struct rv_session *s, const struct
 			i++;
 			continue;
 		}
-		rv_lpm_remove(lpm_of(d, o->p[i].addr.family), o->p[i].addr.a, o->p[i].len);
+		gone = o->p[i];
+		rv_lpm_remove(lpm_of(d, gone.addr.family), gone.addr.a, gone.len);
 		owned_drop(o, i);
+		tell_net(d, &gone);
 	}
 	return 0;
 }

@@ -117,6 +117,23 @@ int rv_demux_set_prefixes(struct rv_demux *d, struct rv_session *s, const struct
 			  size_t n);
 size_t rv_demux_num_prefixes(const struct rv_demux *d, const struct rv_session *s);
 
+/*
+ * rv_demux_watch makes |fn| hear, on the writer's thread and right after the
+ * change, of every key whose owner changed: a session's own address (|own|
+ * true; a /32 or /128) or a network behind a session (|own| false; a /32 or
+ * /128 network too). |owner| is the session that owns exactly |key| now, or
+ * NULL when nobody does. One watcher per demux; |fn| NULL stops it. |fn| must
+ * not change the demux. Writer only.
+ *
+ * What it is for: a copy of the tables elsewhere (the data plane's table of
+ * TUN lanes in the kernel) that must follow every path that changes them,
+ * including a session's networks going with it and a reload handing a
+ * network to another session.
+ */
+typedef void (*rv_demux_watch_fn)(void *ctx, const struct rv_prefix *key, bool own,
+				  const struct rv_session *owner);
+void rv_demux_watch(struct rv_demux *d, rv_demux_watch_fn fn, void *ctx);
+
 /* Lookups: lock-free, any thread (a QSBR reader of the demux's domain, or
  * the writer); NULL if none. by_index is exact; by_addr returns the session
  * whose own virtual address is |addr| (no prefixes, no default). */

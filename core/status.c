@@ -149,7 +149,8 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 		rv_strbuf_printf(o, "  pool v4 %zu/%zu, v6 %zu/%zu in use\n", st->pool4_in_use,
 				 st->pool4_size, st->pool6_in_use, st->pool6_size);
 		if (st->tun_lanes >= 0) {
-			rv_strbuf_printf(o, "  TUN lanes: %ld addresses\n", st->tun_lanes);
+			rv_strbuf_printf(o, "  TUN lanes: %ld addresses and networks\n",
+					 st->tun_lanes);
 		} else {
 			rv_strbuf_printf(o,
 					 "  TUN lanes: none (one worker, or the kernel refused the "

@@ -87,7 +87,7 @@ struct rv_status {
 	uint64_t reloads, reload_failures;
 	size_t pool4_in_use, pool4_size, pool6_in_use, pool6_size;
 	size_t qsbr_pending, demux_entries;
-	long tun_lanes;			 /* server: addresses in the TUN lane table; -1: no table */
+	long tun_lanes; /* server: addresses and networks in the TUN lane tables; -1: none */
 	char server[RV_STATUS_TEXT_MAX]; /* client: the server it talks to */
 	unsigned failed_attempts;
 	bool have_cert_expiry;

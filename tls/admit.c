@@ -399,13 +399,15 @@ struct rv_admit_limits rv_server_admit_limits(const struct rv_config *cfg)
 	return lim;
 }
 
-/* A session's virtual addresses name its lane on the TUN side too. */
-static void up_sync_peer(void *ctx, const struct rv_session *s)
+/* A session's addresses and networks name its lane on the TUN side too:
+ * the demux tells of each change, on whichever path made it (a session
+ * made or gone, a network published, pruned or handed over by a reload). */
+static void on_demux_change(void *ctx, const struct rv_prefix *key, bool own,
+			    const struct rv_session *owner)
 {
 	struct rv_loop *l = ctx;
 
-	rv_dataplane_sync_peer(l->dp, rv_session_vaddr4(s));
-	rv_dataplane_sync_peer(l->dp, rv_session_vaddr6(s));
+	rv_dataplane_lane_changed(l->dp, key, own, owner);
 }
 
 static int server_start(struct rv_loop *l, char *err, size_t err_len)
@@ -445,7 +447,7 @@ static int server_start(struct rv_loop *l, char *err, size_t err_len)
 	 * a sixth of its steady control-thread CPU: README, "Control plane
 	 * at scale"). Liveness is the control channel's business both ways. */
 	l->env.send_keepalive = NULL;
-	l->env.sync_peer = up_sync_peer;
+	rv_demux_watch(l->env.demux, on_demux_change, l);
 	ret = open_listener(l, err, err_len);
 	if (ret) {
 		return ret;
@@ -472,6 +474,8 @@ static void server_free(struct rv_loop *l)
 	if (!s) {
 		return;
 	}
+	/* The watcher's context is |l|, about to go. */
+	rv_demux_watch(l->env.demux, NULL, NULL);
 	rv_leasefile_close(s->lease_file, l->now_ns);
 	if (s->listen_fd >= 0) {
 		close(s->listen_fd);

@@ -71,9 +71,6 @@ void rv_ctl_peer_free(struct rv_ctl_peer *c)
 		 * point. rv_demux_remove also clears the demux default if this
 		 * session was it (the client's one route for all traffic). */
 		rv_demux_remove(c->env->demux, c->session);
-		if (c->env->sync_peer) {
-			c->env->sync_peer(c->env->ctx, c->session);
-		}
 		rv_qsbr_retire(c->env->qsbr, rv_session_retire_node(c->session),
 			       rv_session_free_node);
 		c->session = NULL;

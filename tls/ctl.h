@@ -71,10 +71,6 @@ struct rv_ctl_env {
 	/* send_keepalive (client) sends an empty data message to |s| every
 	 * keepalive; NULL: none (the server). */
 	void (*send_keepalive)(void *ctx, struct rv_session *s);
-	/* sync_peer (server): |s| was just published in the demux or taken
-	 * out of it; the data plane follows (its TUN lane table). May be
-	 * NULL. */
-	void (*sync_peer)(void *ctx, const struct rv_session *s);
 	/* on_config (client): apply a CONFIG (first or update: TUN address,
 	 * MTU, routes) to the host. Returns 0 or -errno (the session is then
 	 * closed). */

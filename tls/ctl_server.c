@@ -176,9 +176,6 @@ static int make_session(struct rv_ctl_server *p)
 		p->c.session = NULL;
 		return ret;
 	}
-	if (p->c.env->sync_peer) {
-		p->c.env->sync_peer(p->c.env->ctx, p->c.session);
-	}
 	p->client_index = sp.remote_index;
 	return 0;
 }

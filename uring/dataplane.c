@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/config.h"
 #include "core/demux.h"
 #include "core/log.h"
 #include "uring/compat.h"
@@ -81,6 +82,9 @@ static void dp_free(struct rv_dataplane *dp)
 	}
 	if (dp->lane_map_fd >= 0) {
 		close(dp->lane_map_fd);
+	}
+	if (dp->net_map_fd >= 0) {
+		close(dp->net_map_fd);
 	}
 	pthread_cond_destroy(&dp->cond);
 	pthread_mutex_destroy(&dp->lock);
@@ -258,47 +262,57 @@ static void set_small_lane(struct rv_dataplane *dp)
  * session's own) and arrives reordered. */
 static void set_tun_lanes(struct rv_dataplane *dp)
 {
-	int map_fd, ret;
+	int hosts_fd, nets_fd, ret;
 
-	/* Room for a v4 and a v6 address per allowed client. */
-	map_fd = rv_tun_lanes_new(dp->cfg.max_peers ? 2 * dp->cfg.max_peers : 1024);
-	ret = steer_tun(dp,
-			map_fd < 0 ? map_fd
-				   : rv_tun_prog_by_lane(dp->num_workers, RV_PRIO_MAX_LEN, map_fd));
+	/* Room for a v4 and a v6 address per allowed client, and for every
+	 * network the configuration can name twice over (a reload hands a
+	 * network over by adding it to its new owner first). */
+	hosts_fd = rv_tun_lanes_new(dp->cfg.max_peers ? 2 * dp->cfg.max_peers : 1024);
+	nets_fd = hosts_fd < 0 ? hosts_fd : rv_tun_nets_new(2 * RV_CONFIG_MAX_SUBNETS);
+	ret = steer_tun(dp, nets_fd < 0 ? nets_fd
+					: rv_tun_prog_by_lane(dp->num_workers, RV_PRIO_MAX_LEN,
+							      hosts_fd, nets_fd));
 	if (ret < 0) {
 		rv_warn(ret,
 			"%s: steering sent packets to their session's worker (continuing "
 			"without: a flow may move between workers and arrive reordered%s)",
 			dp->tun_name, ret == -EPERM ? "; loading the program needs CAP_BPF" : "");
-		if (map_fd >= 0) {
-			close(map_fd);
+		if (hosts_fd >= 0) {
+			close(hosts_fd);
+		}
+		if (nets_fd >= 0) {
+			close(nets_fd);
 		}
 		return;
 	}
-	dp->lane_map_fd = map_fd;
+	dp->lane_map_fd = hosts_fd;
+	dp->net_map_fd = nets_fd;
 }
 
-void rv_dataplane_sync_peer(struct rv_dataplane *dp, const struct rv_ip_addr *addr)
+void rv_dataplane_lane_changed(struct rv_dataplane *dp, const struct rv_prefix *key, bool own,
+			       const struct rv_session *owner)
 {
-	struct rv_session *owner;
 	int ret;
 
-	if (dp == NULL || dp->lane_map_fd < 0 || addr->family == 0) {
+	if (dp == NULL || dp->lane_map_fd < 0) {
 		return;
 	}
-	owner = rv_demux_by_addr(dp->cfg.demux, addr);
 	if (owner != NULL) {
-		ret = rv_tun_lane_set(dp->lane_map_fd, addr,
-				      rv_session_local_index(owner) % dp->lanes);
+		unsigned lane = rv_session_local_index(owner) % dp->lanes;
+
+		ret = own ? rv_tun_lane_set(dp->lane_map_fd, &key->addr, lane)
+			  : rv_tun_net_set(dp->net_map_fd, key, lane);
 		dp->lane_entries += ret > 0;
 	} else {
-		ret = rv_tun_lane_clear(dp->lane_map_fd, addr);
+		ret = own ? rv_tun_lane_clear(dp->lane_map_fd, &key->addr)
+			  : rv_tun_net_clear(dp->net_map_fd, key);
 		dp->lane_entries -= ret > 0;
 	}
 	if (ret < 0 && !dp->lane_map_warned) {
-		/* The table has room for two addresses per allowed client, so
-		 * this is the kernel's memory running out: that peer's packets
-		 * take the fallback lane, the one its address picks. */
+		/* The tables have room for two addresses per allowed client
+		 * and every network twice, so this is the kernel's memory
+		 * running out: that peer's packets take the fallback lane,
+		 * the one their address picks. */
 		dp->lane_map_warned = true;
 		rv_warn(ret,
 			"%s: TUN lane table (continuing: some sessions send through the "
@@ -333,6 +347,7 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 	 * keepalive tick. */
 	dp->rekey_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	dp->lane_map_fd = -1;
+	dp->net_map_fd = -1;
 	pthread_mutex_init(&dp->lock, NULL);
 	pthread_cond_init(&dp->cond, NULL);
 	dp->num_workers = cfg->num_workers;

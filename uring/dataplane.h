@@ -83,16 +83,19 @@ unsigned rv_dataplane_num_workers(const struct rv_dataplane *dp);
 unsigned rv_dataplane_lanes(const struct rv_dataplane *dp);
 const char *rv_dataplane_tun_name(const struct rv_dataplane *dp);
 
-/* rv_dataplane_sync_peer brings the TUN side's lane table in step with the
- * demux for the virtual address |addr|: the session that owns it now sends
- * its packets through its lane's worker, or, with no owner, the entry goes.
- * Call it after rv_demux_add and after rv_demux_remove, for each address of
- * the session. A no-op without lanes or without the table (the kernel
- * refused it). Control thread. */
-void rv_dataplane_sync_peer(struct rv_dataplane *dp, const struct rv_ip_addr *addr);
+/* rv_dataplane_lane_changed brings the TUN side's lane tables in step with
+ * the demux for |key|, a session's own address (|own|) or a network behind
+ * it: |owner|, the session that owns it now, gets its packets sent through
+ * its lane's worker; with no owner the entry goes. Its arguments are those
+ * of a demux watcher (rv_demux_watch), which is what calls it. A no-op
+ * without lanes or without the tables (the kernel refused them). Control
+ * thread. */
+void rv_dataplane_lane_changed(struct rv_dataplane *dp, const struct rv_prefix *key, bool own,
+			       const struct rv_session *owner);
 
-/* rv_dataplane_lane_entries returns how many addresses the TUN lane table
- * holds, -1 without a table. Control thread. */
+/* rv_dataplane_lane_entries returns how many entries (addresses and
+ * networks) the TUN lane tables hold, -1 without the tables. Control
+ * thread. */
 long rv_dataplane_lane_entries(const struct rv_dataplane *dp);
 
 /* rv_dataplane_counters snapshots worker |idx|'s counters into |out| (or the

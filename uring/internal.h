@@ -246,9 +246,10 @@ struct rv_dataplane {
 	uint16_t port;
 	unsigned num_workers;
 	unsigned lanes;		    /* rv_dataplane_lanes */
-	int lane_map_fd;	    /* TUN side's lane table; -1: none */
+	int lane_map_fd;	    /* TUN side's lane table of addresses; -1: none */
+	int net_map_fd;		    /* and of networks; -1 when lane_map_fd is */
 	bool lane_map_warned;	    /* said once that an update failed */
-	unsigned lane_entries;	    /* addresses in it (control thread) */
+	unsigned lane_entries;	    /* entries in both (control thread) */
 	unsigned tun_offload_flags; /* accepted by TUNSETOFFLOAD, 0 if none */
 	struct rv_worker **workers;
 

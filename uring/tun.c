@@ -354,52 +354,67 @@ int rv_tun_prog_by_size(unsigned n, unsigned small_max)
 	return load_prog(prog, sizeof(prog) / sizeof(prog[0]));
 }
 
-/* The key of the lane table: the address as four 32-bit words in host
- * order, as the program's packet loads give them; IPv4 as ::ffff:a.b.c.d. */
-static void lane_key(uint32_t key[4], const struct rv_ip_addr *addr)
+/* v4mapped writes |addr| as 16 bytes in network order, IPv4 as
+ * ::ffff:a.b.c.d: the lane tables' keys, as the program builds them from the
+ * packet. */
+static void v4mapped(uint8_t out[16], const struct rv_ip_addr *addr)
 {
-	uint8_t a[16] = { [10] = 0xff, [11] = 0xff };
-
 	if (addr->family == AF_INET) {
-		memcpy(a + 12, addr->a, 4);
+		memset(out, 0, 10);
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, addr->a, 4);
 	} else {
-		memcpy(a, addr->a, 16);
-	}
-	for (int i = 0; i < 4; i++) {
-		uint32_t w;
-
-		memcpy(&w, a + 4 * i, 4);
-		key[i] = ntohl(w);
+		memcpy(out, addr->a, 16);
 	}
 }
 
-int rv_tun_lanes_new(unsigned max_peers)
+/* The networks' table is a longest-prefix-match trie: its key is the prefix
+ * length in host order, then the address. */
+struct net_key {
+	uint32_t prefixlen;
+	uint8_t addr[16];
+};
+
+static int map_new(uint32_t type, uint32_t key_size, unsigned max_entries)
 {
 	union bpf_attr attr;
 	int map_fd;
 
-	if (max_peers == 0) {
+	if (max_entries == 0) {
 		return -EINVAL;
 	}
 	memset(&attr, 0, sizeof(attr));
-	attr.map_type = BPF_MAP_TYPE_HASH;
-	attr.key_size = 16;
+	attr.map_type = type;
+	attr.key_size = key_size;
 	attr.value_size = sizeof(uint32_t);
-	attr.max_entries = max_peers;
-	attr.map_flags = BPF_F_NO_PREALLOC; /* memory for the peers there are */
+	attr.max_entries = max_entries;
+	/* Memory for the entries there are (and the trie requires it). */
+	attr.map_flags = BPF_F_NO_PREALLOC;
 	map_fd = (int)syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof(attr));
 	return map_fd < 0 ? -errno : map_fd;
 }
 
-int rv_tun_prog_by_lane(unsigned n, unsigned small_max, int map_fd)
+int rv_tun_lanes_new(unsigned max_peers)
 {
-	if (n < 2 || small_max > INT32_MAX || map_fd < 0) {
+	return map_new(BPF_MAP_TYPE_HASH, 16, max_peers);
+}
+
+int rv_tun_nets_new(unsigned max_nets)
+{
+	return map_new(BPF_MAP_TYPE_LPM_TRIE, sizeof(struct net_key), max_nets);
+}
+
+int rv_tun_prog_by_lane(unsigned n, unsigned small_max, int hosts_fd, int nets_fd)
+{
+	if (n < 2 || small_max > INT32_MAX || hosts_fd < 0 || nets_fd < 0) {
 		return -EINVAL;
 	}
 	/* r6 the packet (legacy loads BPF_ABS want it there: big-endian
-	 * reads of the IP header; one past the end ends the program with
-	 * 0), r7 1 for a small packet, r8 the destination's last word (the
-	 * fallback lane), the key on the stack at r10 - 16. */
+	 * reads of the IP header, turned back to network order for the keys;
+	 * one past the end ends the program with 0), r7 1 for a small
+	 * packet, r8 the destination's last word (the fallback lane). The
+	 * address is on the stack at r10 - 16, the trie's prefix length in
+	 * front of it at r10 - 20. */
 	const struct bpf_insn prog[] = {
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0),
 		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_7, 0, 0, 0),
@@ -409,28 +424,42 @@ int rv_tun_prog_by_lane(unsigned n, unsigned small_max, int map_fd)
 		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_7, 0, 0, 1),
 		INSN(BPF_LD | BPF_ABS | BPF_B, 0, 0, 0, 0), /* version, IHL */
 		INSN(BPF_ALU | BPF_RSH | BPF_K, BPF_REG_0, 0, 0, 4),
-		INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 7, 6), /* to the IPv6 key */
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 8, 6), /* to the IPv6 key */
 		INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -16, 0),
 		INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -12, 0),
-		INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -8, 0xffff),
+		INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -8, (int32_t)htonl(0xffff)),
 		INSN(BPF_LD | BPF_ABS | BPF_W, 0, 0, 0, 16), /* IPv4 daddr */
-		INSN(BPF_STX | BPF_MEM | BPF_W, BPF_REG_10, BPF_REG_0, -4, 0),
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_8, BPF_REG_0, 0, 0),
-		INSN(BPF_JMP | BPF_JA, 0, 0, 9, 0),	     /* to the lookup */
+		INSN(BPF_ALU | BPF_END | BPF_TO_BE, BPF_REG_0, 0, 0, 32),
+		INSN(BPF_STX | BPF_MEM | BPF_W, BPF_REG_10, BPF_REG_0, -4, 0),
+		INSN(BPF_JMP | BPF_JA, 0, 0, 13, 0),	     /* to the lookups */
 		INSN(BPF_LD | BPF_ABS | BPF_W, 0, 0, 0, 24), /* IPv6 daddr */
+		INSN(BPF_ALU | BPF_END | BPF_TO_BE, BPF_REG_0, 0, 0, 32),
 		INSN(BPF_STX | BPF_MEM | BPF_W, BPF_REG_10, BPF_REG_0, -16, 0),
 		INSN(BPF_LD | BPF_ABS | BPF_W, 0, 0, 0, 28),
+		INSN(BPF_ALU | BPF_END | BPF_TO_BE, BPF_REG_0, 0, 0, 32),
 		INSN(BPF_STX | BPF_MEM | BPF_W, BPF_REG_10, BPF_REG_0, -12, 0),
 		INSN(BPF_LD | BPF_ABS | BPF_W, 0, 0, 0, 32),
+		INSN(BPF_ALU | BPF_END | BPF_TO_BE, BPF_REG_0, 0, 0, 32),
 		INSN(BPF_STX | BPF_MEM | BPF_W, BPF_REG_10, BPF_REG_0, -8, 0),
 		INSN(BPF_LD | BPF_ABS | BPF_W, 0, 0, 0, 36),
-		INSN(BPF_STX | BPF_MEM | BPF_W, BPF_REG_10, BPF_REG_0, -4, 0),
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_8, BPF_REG_0, 0, 0),
-		/* the lookup: r1 = the table (two instructions), r2 = &key */
-		INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, map_fd),
+		INSN(BPF_ALU | BPF_END | BPF_TO_BE, BPF_REG_0, 0, 0, 32),
+		INSN(BPF_STX | BPF_MEM | BPF_W, BPF_REG_10, BPF_REG_0, -4, 0),
+		/* the sessions' addresses: r1 = the table (two instructions),
+		 * r2 = &key; a hit goes to the lane */
+		INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, hosts_fd),
 		INSN(0, 0, 0, 0, 0),
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
 		INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -16),
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
+		INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_0, 0, 7, 0),
+		/* else the networks behind them, by longest prefix */
+		INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -20, 128),
+		INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, nets_fd),
+		INSN(0, 0, 0, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -20),
 		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
 		INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 1, 0),
 		INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_8, BPF_REG_0, 0, 0), /* the lane */
@@ -443,12 +472,13 @@ int rv_tun_prog_by_lane(unsigned n, unsigned small_max, int map_fd)
 	return load_prog(prog, sizeof(prog) / sizeof(prog[0]));
 }
 
-int rv_tun_lane_set(int map_fd, const struct rv_ip_addr *addr, unsigned lane)
+/* map_set puts |key| in |map_fd| at |lane|: 1 if the entry is new, 0 if it
+ * was there (its lane replaced), -errno. */
+static int map_set(int map_fd, const void *key, unsigned lane)
 {
-	uint32_t key[4], value = lane;
+	uint32_t value = lane;
 	union bpf_attr attr;
 
-	lane_key(key, addr);
 	memset(&attr, 0, sizeof(attr));
 	attr.map_fd = (uint32_t)map_fd;
 	attr.key = (uint64_t)(uintptr_t)key;
@@ -465,12 +495,11 @@ int rv_tun_lane_set(int map_fd, const struct rv_ip_addr *addr, unsigned lane)
 	return syscall(SYS_bpf, BPF_MAP_UPDATE_ELEM, &attr, sizeof(attr)) < 0 ? -errno : 0;
 }
 
-int rv_tun_lane_clear(int map_fd, const struct rv_ip_addr *addr)
+/* map_clear takes |key| out of |map_fd|: 1 if it was there, 0 if not, -errno. */
+static int map_clear(int map_fd, const void *key)
 {
-	uint32_t key[4];
 	union bpf_attr attr;
 
-	lane_key(key, addr);
 	memset(&attr, 0, sizeof(attr));
 	attr.map_fd = (uint32_t)map_fd;
 	attr.key = (uint64_t)(uintptr_t)key;
@@ -478,6 +507,45 @@ int rv_tun_lane_clear(int map_fd, const struct rv_ip_addr *addr)
 		return 1;
 	}
 	return errno == ENOENT ? 0 : -errno;
+}
+
+int rv_tun_lane_set(int map_fd, const struct rv_ip_addr *addr, unsigned lane)
+{
+	uint8_t key[16];
+
+	v4mapped(key, addr);
+	return map_set(map_fd, key, lane);
+}
+
+int rv_tun_lane_clear(int map_fd, const struct rv_ip_addr *addr)
+{
+	uint8_t key[16];
+
+	v4mapped(key, addr);
+	return map_clear(map_fd, key);
+}
+
+static void net_key(struct net_key *k, const struct rv_prefix *net)
+{
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = net->len + (net->addr.family == AF_INET ? 96u : 0u);
+	v4mapped(k->addr, &net->addr);
+}
+
+int rv_tun_net_set(int map_fd, const struct rv_prefix *net, unsigned lane)
+{
+	struct net_key k;
+
+	net_key(&k, net);
+	return map_set(map_fd, &k, lane);
+}
+
+int rv_tun_net_clear(int map_fd, const struct rv_prefix *net)
+{
+	struct net_key k;
+
+	net_key(&k, net);
+	return map_clear(map_fd, &k);
 }
 
 int rv_tun_steer(int fd, int prog_fd)

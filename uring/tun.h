@@ -19,8 +19,8 @@
  *
  * All functions return 0 or -errno and log what went wrong (rv_warn*),
  * except the queue-selection ones, which leave the words to the caller.
- * Thread-safe (no shared state); setup-time only, except rv_tun_lane_set
- * and rv_tun_lane_clear (any time).
+ * Thread-safe (no shared state); setup-time only, except the set and clear
+ * of the lane tables (any time).
  */
 #ifndef RV_URING_TUN_H
 #define RV_URING_TUN_H
@@ -97,22 +97,28 @@ int rv_tun_prog_by_size(unsigned n, unsigned small_max);
 
 /* rv_tun_prog_by_lane, for a device with many peers (a server's), in step
  * with rv_udp_steer_by_index: a packet goes to queue (lane + small) % |n|,
- * where lane is the one the table |map_fd| (rv_tun_lanes_new) gives its
- * destination address, and small is 1 for a packet of at most |small_max|
- * bytes. So a session's bulk leaves through the worker its datagrams reach,
- * its pings and ACKs through the next one, and each flow keeps one queue.
- * A destination not in the table (a network behind a client) takes the last
- * 32 bits of its address as its lane. */
-int rv_tun_prog_by_lane(unsigned n, unsigned small_max, int map_fd);
+ * where lane is the one its destination has in the table of the sessions'
+ * addresses |hosts_fd| (rv_tun_lanes_new) or else, by longest prefix, in
+ * the table of the networks behind them |nets_fd| (rv_tun_nets_new); small
+ * is 1 for a packet of at most |small_max| bytes. So a session's bulk
+ * leaves through the worker its datagrams reach, its pings and ACKs through
+ * the next one, and each flow keeps one queue. A destination in neither
+ * table takes the last 32 bits of its address as its lane. */
+int rv_tun_prog_by_lane(unsigned n, unsigned small_max, int hosts_fd, int nets_fd);
 
-/* rv_tun_lanes_new makes that table (an eBPF hash map of |max_peers|
- * addresses; needs the same privilege): its fd or -errno. rv_tun_lane_set
- * puts |addr| in it at |lane|: 1 if the entry is new, 0 if it was there;
- * rv_tun_lane_clear takes it out: 1 if it was there, 0 if not. These two
- * need no privilege; on failure they return -errno. */
+/* The two tables (eBPF maps; making them needs the same privilege): their fd
+ * or -errno. rv_tun_lanes_new holds up to |max_peers| addresses (a hash),
+ * rv_tun_nets_new up to |max_nets| networks (a longest-prefix-match trie).
+ * rv_tun_lane_set and rv_tun_net_set put an address or a network in its
+ * table at |lane|: 1 if the entry is new, 0 if it was there; the clears
+ * take it out: 1 if it was there, 0 if not. These four need no privilege;
+ * on failure they return -errno. */
 int rv_tun_lanes_new(unsigned max_peers);
+int rv_tun_nets_new(unsigned max_nets);
 int rv_tun_lane_set(int map_fd, const struct rv_ip_addr *addr, unsigned lane);
 int rv_tun_lane_clear(int map_fd, const struct rv_ip_addr *addr);
+int rv_tun_net_set(int map_fd, const struct rv_prefix *net, unsigned lane);
+int rv_tun_net_clear(int map_fd, const struct rv_prefix *net);
 
 int rv_tun_set_mtu(const char *ifname, unsigned mtu);
 int rv_tun_set_up(const char *ifname);

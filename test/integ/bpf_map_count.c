@@ -1,13 +1,13 @@
 /*
- * bpf_map_count.c — how many entries an eBPF map holds (built as
- * rvt_bpf_map_count), for the tests that check a server's TUN lane table
- * (uring/tun.h) follows its sessions and keeps nothing of those gone.
+ * bpf_map_count.c — how many entries a process's eBPF maps hold (built as
+ * rvt_bpf_map_count), for the tests that check a server's TUN lane tables
+ * (uring/tun.h) follow its sessions and keep nothing of those gone.
  *
  *   rvt_bpf_map_count PID
- *       finds the eBPF map among PID's open files (its /proc/PID/fdinfo
- *       lists a "map_id:"), opens it by id and walks its keys. Prints the
- *       count; exits 1 if PID holds no map or not exactly one, 2 on an
- *       error. Needs CAP_SYS_ADMIN (root), as opening a map by id does.
+ *       finds the eBPF maps among PID's open files (their /proc/PID/fdinfo
+ *       lists a "map_id:"), opens each by id and walks its keys. Prints the
+ *       entries of all of them together; exits 1 if PID holds no map, 2 on
+ *       an error. Needs CAP_SYS_ADMIN (root), as opening a map by id does.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -40,14 +40,47 @@ static unsigned map_id_of(const char *pid, const char *fd)
 	return id;
 }
 
+/* count_keys walks the keys of map |id|; returns how many, or -1. */
+static long count_keys(unsigned id)
+{
+	char key[64], next[64];
+	union bpf_attr attr;
+	long count = 0;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.map_id = id;
+	fd = (int)syscall(SYS_bpf, BPF_MAP_GET_FD_BY_ID, &attr, sizeof(attr));
+	if (fd < 0) {
+		perror("BPF_MAP_GET_FD_BY_ID");
+		return -1;
+	}
+	/* Keys are at most sizeof(key) bytes here (the lane tables' are 16
+	 * and 20). */
+	memset(&attr, 0, sizeof(attr));
+	attr.map_fd = (uint32_t)fd;
+	attr.key = 0; /* NULL: the first key */
+	attr.next_key = (uint64_t)(uintptr_t)next;
+	while (syscall(SYS_bpf, BPF_MAP_GET_NEXT_KEY, &attr, sizeof(attr)) == 0) {
+		count++;
+		memcpy(key, next, sizeof(key));
+		attr.key = (uint64_t)(uintptr_t)key;
+	}
+	if (errno != ENOENT) {
+		perror("BPF_MAP_GET_NEXT_KEY");
+		count = -1;
+	}
+	close(fd);
+	return count;
+}
+
 int main(int argc, char **argv)
 {
-	char path[64], key[64], next[64];
-	unsigned id = 0, found = 0, count = 0;
-	union bpf_attr attr;
+	unsigned ids[16], found = 0;
+	long total = 0;
+	char path[64];
 	struct dirent *de;
 	DIR *d;
-	int fd;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: rvt_bpf_map_count PID\n");
@@ -60,40 +93,29 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	while ((de = readdir(d)) != NULL) {
-		unsigned i = de->d_name[0] != '.' ? map_id_of(argv[1], de->d_name) : 0;
+		unsigned id = de->d_name[0] != '.' ? map_id_of(argv[1], de->d_name) : 0;
+		unsigned k = 0;
 
-		if (i != 0 && i != id) {
-			id = i;
-			found++;
+		while (k < found && ids[k] != id) {
+			k++;
+		}
+		if (id != 0 && k == found && found < sizeof(ids) / sizeof(ids[0])) {
+			ids[found++] = id;
 		}
 	}
 	closedir(d);
-	if (found != 1) {
-		fprintf(stderr, "process %s holds %u eBPF maps, want 1\n", argv[1], found);
+	if (found == 0) {
+		fprintf(stderr, "process %s holds no eBPF map\n", argv[1]);
 		return 1;
 	}
-	memset(&attr, 0, sizeof(attr));
-	attr.map_id = id;
-	fd = (int)syscall(SYS_bpf, BPF_MAP_GET_FD_BY_ID, &attr, sizeof(attr));
-	if (fd < 0) {
-		perror("BPF_MAP_GET_FD_BY_ID");
-		return 2;
+	for (unsigned k = 0; k < found; k++) {
+		long n = count_keys(ids[k]);
+
+		if (n < 0) {
+			return 2;
+		}
+		total += n;
 	}
-	/* Keys are at most sizeof(key) bytes here (the lane table's are 16). */
-	memset(&attr, 0, sizeof(attr));
-	attr.map_fd = (uint32_t)fd;
-	attr.key = 0; /* NULL: the first key */
-	attr.next_key = (uint64_t)(uintptr_t)next;
-	while (syscall(SYS_bpf, BPF_MAP_GET_NEXT_KEY, &attr, sizeof(attr)) == 0) {
-		count++;
-		memcpy(key, next, sizeof(key));
-		attr.key = (uint64_t)(uintptr_t)key;
-	}
-	if (errno != ENOENT) {
-		perror("BPF_MAP_GET_NEXT_KEY");
-		return 2;
-	}
-	close(fd);
-	printf("%u\n", count);
+	printf("%ld\n", total);
 	return 0;
 }

@@ -6,7 +6,7 @@
 # running sessions). Afterwards the server's sessions, demux entries,
 # addresses, retired-but-unfreed sessions, open file descriptors and RSS must
 # be back at their starting level. The server runs two workers, so its TUN
-# lane table (an eBPF map, uring/tun.h) follows the sessions too: one entry
+# lane tables (eBPF maps, uring/tun.h) follow the sessions too: one entry
 # per address in use while they run, none when they are gone.
 #
 # Usage: bash test_control_churn.sh [--cycles N] [--kills N]

@@ -20,6 +20,13 @@
 # socket), its 400-byte ones through worker 0. Without the steering one
 # worker carries all of a client's traffic.
 #
+# The same holds for a network behind a client (subnet = ..., site-to-site):
+# the server's pings to two hosts of client1's network, one with an even
+# and one with an odd address (so that the address's own fallback lane
+# misses one of them), leave through client1's worker at 400 bytes and
+# through the other at 56; the lane tables hold the sessions' addresses
+# and that network (rvt_bpf_map_count, and status's tun_lanes).
+#
 # Then the server is killed with -9 and started again at once: the clients
 # come back to a fresh socket group and are split two and two again.
 #
@@ -33,7 +40,7 @@ ctl_init $N
 for i in $(seq $N); do ctl_client_ns "c$i" "$i"; done
 
 rvt_step "server with two workers, four clients"
-CTL_SERVER_KV=(workers=2)
+CTL_SERVER_KV=(workers=2 "subnet=client1 10.66.0.0/24 fd66::/64")
 ctl_start_server
 grep -q "2 worker(s), sessions spread over them evenly" "$RVT_TMP/server.log" ||
 	rvt_fail "server does not say it steers sessions: $(grep -a listening "$RVT_TMP/server.log")"
@@ -130,6 +137,34 @@ rvt_log "client1's download (lane $lane): worker 0 sent $d0 packets, worker 1 $d
 [ "$on" -ge 10000 ] && [ $((off * 100)) -le "$on" ] ||
 	rvt_fail "client1's download not on its session's worker $lane: $d0 and $d1 packets sent"
 grep -q "steering sent packets" "$RVT_TMP/server.log" && rvt_fail "server could not steer its TUN side"
+
+rvt_step "a network behind a client leaves through its session's worker too"
+for a in 10.66.0.7 10.66.0.8 fd66::7; do
+	rvt_nsx "$(rvt_ns_name c1)" ip addr add "$a" dev lo || rvt_fail "address $a on client1"
+done
+# site_lanes SIZE ADDR: the server pings ADDR 20 times with SIZE-byte
+# payloads; sets on and off, the packets client1's worker and the other
+# one sent meanwhile.
+site_lanes() {
+	local a0 a1 d0 d1
+	a0=$(tx 0) a1=$(tx 1)
+	rvt_nsx "$S" ping -q -s "$1" -c 20 -i 0.01 -W 2 "$2" >/dev/null || rvt_fail "server: ping $2"
+	d0=$(($(tx 0) - a0)) d1=$(($(tx 1) - a1))
+	if [ "$lane" = 0 ]; then on=$d0 off=$d1; else on=$d1 off=$d0; fi
+	rvt_log "server -> $2, $1-byte pings: worker 0 sent $d0, worker 1 $d1 (client1's lane $lane)"
+}
+for a in 10.66.0.7 10.66.0.8 fd66::7; do
+	site_lanes 400 "$a"
+	[ "$on" -ge 20 ] && [ "$off" -le 2 ] || rvt_fail "400-byte pings to $a not on client1's worker $lane"
+	site_lanes 56 "$a"
+	[ "$off" -ge 20 ] && [ "$on" -le 2 ] || rvt_fail "56-byte pings to $a not on the worker next to client1's"
+done
+MAPS="$RV_BUILD/test/rvt_bpf_map_count"
+n=$("$MAPS" "$SRV_PID") || rvt_fail "cannot read the lane tables"
+want=$(($(ctl_field "server " pool4_in_use) + $(ctl_field "server " pool6_in_use) + 2))
+said=$(ctl_field "server " tun_lanes)
+rvt_log "lane tables: $n entries, want $want (the addresses in use and client1's two networks), status says $said"
+[ "$n" = "$want" ] && [ "$said" = "$n" ] || rvt_fail "lane tables hold $n entries (status: $said), want $want"
 
 rvt_step "clients that leave free their places: the next ones take them"
 # Worker 0's two clients leave and come back: worker 0 then has the fewest

@@ -164,7 +164,8 @@ rvt_step "started as systemd does: User=nobody, AmbientCapabilities=CAP_NET_ADMI
 # The status socket lives in a directory the user owns (RuntimeDirectory=).
 mkdir -p "$RVT_TMP/run" && chown "$NOBODY_UID:$NOBODY_GID" "$RVT_TMP/run"
 SRV_SOCK=$RVT_TMP/run/server.sock
-ctl_server_conf "$RVT_TMP/server.conf" workers=2 worker_nice=-5 worker_rtprio=4
+ctl_server_conf "$RVT_TMP/server.conf" workers=2 worker_nice=-5 worker_rtprio=4 \
+	"subnet=client1 10.66.0.0/24"
 # Like a unit's DeviceAllow=/dev/net/tun on a host whose /dev/net/tun is
 # 0666 (Debian's default; some containers have 0600): in a private mount
 # namespace, a 0666 node for the same device is bound over it.
@@ -213,6 +214,11 @@ for caps in net_admin,+bpf net_admin; do
 	sleep 0.5
 	check_dropped "$P1" "client (started as nobody with $caps)"
 	rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.99.0.1 || rvt_fail "no traffic from the client started as nobody"
+	# The session's two addresses and the network behind it, put in the
+	# server's lane tables after its drop.
+	want=$(($(ctl_field "server " pool4_in_use) + $(ctl_field "server " pool6_in_use) + 1))
+	[ "$(ctl_field "server " tun_lanes)" = "$want" ] ||
+		rvt_fail "server's lane tables: $(ctl_field "server " tun_lanes) entries, want $want"
 	rvt_stop_pid "$P1" 10 || rvt_fail "client (started as nobody) did not exit 0"
 	rvt_wait_for 10 "no session" ctl_sessions_eq 0 || rvt_fail "session did not end"
 done
@@ -221,7 +227,7 @@ grep -q "packets of at most 256 bytes go through worker 1" "$RVT_TMP/client-sd-n
 grep -q "steering small packets to a worker of their own (continuing without.*needs CAP_BPF" \
 	"$RVT_TMP/client-sd-net_admin.log" || rvt_fail "client without CAP_BPF: no warning"
 # The server loaded its program and, under seccomp and without privilege,
-# kept its lane table in step with each session that came and went.
+# kept its lane tables in step with each session that came and went.
 ! grep -E "steering sent packets|TUN lane table|seccomp" "$RVT_TMP/server-sd.log" ||
 	rvt_fail "server started as its unit does: no TUN lanes"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"

@@ -18,6 +18,13 @@
 # follows) without ending or re-creating either session while a ping between
 # the LANs keeps running.
 #
+# The server runs two workers, so its TUN side sends each network's packets
+# through the worker of the session that owns it (the lane tables,
+# uring/tun.h): the server's 400-byte pings to 10.40.0.2 leave through
+# client1's worker before the reload and client2's after it, 56-byte ones
+# through the other worker; the tables hold one entry per address in use
+# and per network while the sessions run, and none once they are gone.
+#
 # Usage: bash test_sites.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -59,8 +66,8 @@ LB=$(rvt_ns_name lan-b)
 # its host lives in lan-b from the start.
 rvt_nsx "$LB" ip addr add 10.40.0.2/24 dev veth0 || rvt_fail "10.40.0.2"
 
-SUBNETS_BEFORE=("subnet=client1 10.20.0.0/24 fd20::/64 10.40.0.0/24" "subnet=client2 10.30.0.0/24 fd30::/64")
-SUBNETS_AFTER=("subnet=client1 10.20.0.0/24 fd20::/64" "subnet=client2 10.30.0.0/24 fd30::/64 10.40.0.0/24")
+SUBNETS_BEFORE=(workers=2 "subnet=client1 10.20.0.0/24 fd20::/64 10.40.0.0/24" "subnet=client2 10.30.0.0/24 fd30::/64")
+SUBNETS_AFTER=(workers=2 "subnet=client1 10.20.0.0/24 fd20::/64" "subnet=client2 10.30.0.0/24 fd30::/64 10.40.0.0/24")
 
 rvt_step "config check (-n) refuses overlaps, then start the server"
 ctl_server_conf "$RVT_TMP/bad.conf" "subnet=client1 10.20.0.0/16" "subnet=client2 10.20.5.0/24"
@@ -138,9 +145,40 @@ rvt_log "client1 drop_spoof $SP0 -> $(spoof client1)"
 grep -aq "spoofed inner source 10.30.0.99" "$RVT_TMP/server.log" || rvt_fail "no spoof line naming 10.30.0.99"
 [ "$(spoof client2)" = 0 ] || rvt_fail "client2 had spoof drops"
 
+# lane_of SIZE ADDR: the server pings ADDR 20 times with SIZE-byte payloads
+# (answered or not); prints the worker that sent them, or "none" if both
+# sent some.
+lane_of() {
+	local a0 a1 d0 d1
+	a0=$(ctl_field "worker id=0 " tx_packets) a1=$(ctl_field "worker id=1 " tx_packets)
+	rvt_nsx "$S" ping -q -s "$1" -c 20 -i 0.01 -W 1 "$2" >/dev/null
+	d0=$(($(ctl_field "worker id=0 " tx_packets) - a0))
+	d1=$(($(ctl_field "worker id=1 " tx_packets) - a1))
+	rvt_log "server -> $2, $1-byte pings: worker 0 sent $d0, worker 1 $d1" >&2
+	if [ "$d0" -ge 20 ] && [ "$d1" -le 2 ]; then echo 0
+	elif [ "$d1" -ge 20 ] && [ "$d0" -le 2 ]; then echo 1
+	else echo none; fi
+}
+# lane_entries_are N: the server's lane tables hold N entries, and its
+# status says as many.
+lane_entries_are() {
+	local n said
+	n=$("$RV_BUILD/test/rvt_bpf_map_count" "$SRV_PID") || rvt_fail "cannot read the lane tables"
+	said=$(ctl_field "server " tun_lanes)
+	rvt_log "lane tables: $n entries (status: $said), want $1"
+	[ "$n" = "$1" ] && [ "$said" = "$1" ]
+}
+
 rvt_step "reload moves 10.40.0.0/24 from client1 to client2 without dropping a session"
 IDX1=$(ctl_field "session name=client1" index)
 IDX2=$(ctl_field "session name=client2" index)
+# Each session has a worker of its own (the emptiest when it was made).
+L1=$((16#$IDX1 % 2)) L2=$((16#$IDX2 % 2))
+[ "$L1" != "$L2" ] || rvt_fail "both sessions on worker $L1"
+ADDRS=$(($(ctl_field "server " pool4_in_use) + $(ctl_field "server " pool6_in_use)))
+lane_entries_are $((ADDRS + 5)) || rvt_fail "lane tables: not the addresses and five networks"
+[ "$(lane_of 400 10.40.0.2)" = "$L1" ] || rvt_fail "10.40.0.0/24 (client1's) not sent through client1's worker $L1"
+[ "$(lane_of 56 10.40.0.2)" = "$L2" ] || rvt_fail "small packets to 10.40.0.0/24 not on the worker next to client1's"
 UP1=$(grep -ac "session up" "$RVT_TMP/client1.log")
 UP2=$(grep -ac "session up" "$RVT_TMP/client2.log")
 rvt_nsx "$S" ping -c 2 -i 0.2 -W 1 10.40.0.2 && rvt_fail "10.40.0.2 answered while client1 owns 10.40.0.0/24"
@@ -175,8 +213,13 @@ RECV=$(awk '/packets transmitted/ { print $4 }' "$RVT_TMP/ping-through.log")
 [ "$(ctl_field "session name=client2" index)" = "$IDX2" ] || rvt_fail "client2's session was re-created"
 [ "$(grep -ac "session up" "$RVT_TMP/client1.log")" = "$UP1" ] || rvt_fail "client1 reconnected"
 [ "$(grep -ac "session up" "$RVT_TMP/client2.log")" = "$UP2" ] || rvt_fail "client2 reconnected"
+[ "$(lane_of 400 10.40.0.2)" = "$L2" ] || rvt_fail "10.40.0.0/24 (client2's now) not sent through client2's worker $L2"
+[ "$(lane_of 56 10.40.0.2)" = "$L1" ] || rvt_fail "small packets to 10.40.0.0/24 not on the worker next to client2's"
+lane_entries_are $((ADDRS + 5)) || rvt_fail "lane tables after the move: not the addresses and five networks"
 
 rvt_step "stop: clients and server exit 0"
 rvt_stop_pid "$P1" 10 || rvt_fail "client1 did not exit 0"
 rvt_stop_pid "$P2" 10 || rvt_fail "client2 did not exit 0"
+rvt_wait_for 10 "sessions gone" ctl_sessions_eq 0 || rvt_fail "sessions did not end"
+lane_entries_are 0 || rvt_fail "lane table entries left after both clients left"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"

@@ -4,7 +4,8 @@
  * RV_DEMUX_MAX_SESSIONS and index allocation, lanes (indices that spread
  * sessions evenly over the workers); networks behind sessions:
  * longest match with a carve-out, anti-spoofing by source, take-over and
- * teardown, replacing a session's set, and the gapless move a reload makes.
+ * teardown, replacing a session's set, and the gapless move a reload makes;
+ * the watcher, told of every change of owner.
  *
  *   ./build/<dir>/test/test_core_demux --verbose
  */
@@ -533,6 +534,98 @@ Test(demux, reload_moves_networks_without_a_gap)
 	cr_assert_eq(rv_demux_num_prefixes(d, a), 0u);
 	rv_demux_remove(d, a);
 	rv_demux_remove(d, b);
+	rv_demux_free(d);
+	rv_session_free(a);
+	rv_session_free(b);
+}
+
+/* ---- the watcher ----------------------------------------------------------- */
+
+struct heard {
+	struct rv_prefix key;
+	bool own;
+	const struct rv_session *owner;
+};
+
+struct ear {
+	struct heard h[16];
+	size_t n;
+};
+
+static void listen_fn(void *ctx, const struct rv_prefix *key, bool own,
+		      const struct rv_session *owner)
+{
+	struct ear *e = ctx;
+
+	cr_assert_lt(e->n, 16u, "more changes told than made");
+	e->h[e->n++] = (struct heard){ .key = *key, .own = own, .owner = owner };
+}
+
+/* heard_as: the |i|-th change told was |key| (own or a network) with
+ * |owner| as its owner now. */
+static void heard_as(const struct ear *e, size_t i, const char *addr, unsigned len, bool own,
+		     const struct rv_session *owner)
+{
+	struct rv_prefix p = pfx(addr, len);
+
+	cr_assert_lt(i, e->n, "change %zu (%s/%u) not told", i, addr, len);
+	cr_assert(rv_ip_addr_equal(&e->h[i].key.addr, &p.addr) && e->h[i].key.len == len,
+		  "change %zu: want %s/%u", i, addr, len);
+	cr_assert_eq(e->h[i].own, own, "change %zu (%s/%u): own", i, addr, len);
+	cr_assert_eq(e->h[i].owner, owner, "change %zu (%s/%u): owner", i, addr, len);
+}
+
+/* Every path that changes who owns a key tells the watcher once, with the
+ * owner as it is afterwards: a session published and removed (its
+ * addresses, and the networks that leave with it), a network added, taken
+ * over, removed, pruned by a new set; nothing for a no-op; nothing once
+ * the watcher is gone. */
+Test(demux, watcher_hears_every_change_of_owner)
+{
+	struct rv_demux *d = rv_demux_new(8, NULL);
+	struct rv_session *a = mk(1, 2, 2), *b = mk(2, 3, 0);
+	struct rv_prefix n1 = pfx("10.30.0.0", 24), n2 = pfx("10.40.0.0", 24);
+	struct rv_prefix n3 = pfx("fd40::", 64);
+	struct ear e = { .n = 0 };
+
+	rv_demux_watch(d, listen_fn, &e);
+	cr_assert_eq(rv_demux_add(d, a), 0);
+	heard_as(&e, 0, "10.0.0.2", 32, true, a);
+	heard_as(&e, 1, "fd00::2", 128, true, a);
+	cr_assert_eq(rv_demux_add(d, b), 0);
+	heard_as(&e, 2, "10.0.0.3", 32, true, b);
+	cr_assert_eq(e.n, 3u);
+	cr_assert_eq(rv_demux_add(d, b), -EEXIST);
+	cr_assert_eq(e.n, 3u, "a failed add tells nothing");
+
+	cr_assert_eq(rv_demux_add_prefix(d, a, &n1), 0);
+	heard_as(&e, 3, "10.30.0.0", 24, false, a);
+	cr_assert_eq(rv_demux_add_prefix(d, a, &n1), 0);
+	cr_assert_eq(e.n, 4u, "a no-op tells nothing");
+	cr_assert_eq(rv_demux_add_prefix(d, b, &n1), 0);
+	heard_as(&e, 4, "10.30.0.0", 24, false, b);
+	cr_assert_eq(rv_demux_add_prefix(d, a, &n2), 0);
+	cr_assert_eq(rv_demux_add_prefix(d, a, &n3), 0);
+	cr_assert_eq(e.n, 7u);
+	/* A new set without n2: n2 goes, n3 stays. */
+	cr_assert_eq(rv_demux_set_prefixes(d, a, &n3, 1), 0);
+	heard_as(&e, 7, "10.40.0.0", 24, false, NULL);
+	cr_assert_eq(e.n, 8u);
+	cr_assert_eq(rv_demux_remove_prefix(d, b, &n1), 0);
+	heard_as(&e, 8, "10.30.0.0", 24, false, NULL);
+
+	/* a leaves: its two addresses and its network, nobody's now. */
+	rv_demux_remove(d, a);
+	heard_as(&e, 9, "10.0.0.2", 32, true, NULL);
+	heard_as(&e, 10, "fd00::2", 128, true, NULL);
+	heard_as(&e, 11, "fd40::", 64, false, NULL);
+	cr_assert_eq(e.n, 12u);
+	rv_demux_remove(d, a);
+	cr_assert_eq(e.n, 12u, "removing a removed session tells nothing");
+
+	rv_demux_watch(d, NULL, NULL);
+	rv_demux_remove(d, b);
+	cr_assert_eq(e.n, 12u, "no watcher, nothing told");
 	rv_demux_free(d);
 	rv_session_free(a);
 	rv_session_free(b);

@@ -286,6 +286,7 @@ static void lanes_shown(long lanes, const char *human, const char *kv, const cha
 
 Test(core_status, tun_lanes_in_every_view)
 {
-	lanes_shown(6, "\n  TUN lanes: 6 addresses\n", " tun_lanes=6 ", "\"tun_lanes\":6,");
+	lanes_shown(6, "\n  TUN lanes: 6 addresses and networks\n", " tun_lanes=6 ",
+		    "\"tun_lanes\":6,");
 	lanes_shown(-1, "\n  TUN lanes: none (", " tun_lanes=-1 ", "\"tun_lanes\":null,");
 }

@@ -2,12 +2,15 @@
  * test_uring_tun_prog.c — the TUN queue-selection programs (uring/tun.c),
  * run by the kernel on made-up packets (BPF_PROG_TEST_RUN): the client's
  * program sends small packets to the last queue and large ones to the
- * others; the server's looks the destination up in its lane table (IPv4
- * and IPv6), takes the next lane for a small packet, falls back to the
- * destination's last word when the address is not (or no longer) there,
- * and picks queue 0 for a packet too short to hold its address; setting
- * and clearing an entry say whether it was new or there. The size
- * limit is inclusive. Skips when the kernel refuses eBPF to this process.
+ * others; the server's looks the destination up in its table of the
+ * sessions' addresses (IPv4 and IPv6), then by longest prefix in its table
+ * of the networks behind them (an address beats a network that holds it, a
+ * longer network a shorter one), takes the next lane for a small packet,
+ * falls back to the destination's last word when the address is in
+ * neither (or no longer), and picks queue 0 for a packet too short to hold
+ * its address; setting and clearing an entry say whether it was new or
+ * there. The size limit is inclusive. Skips when the kernel refuses eBPF
+ * to this process.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -93,7 +96,8 @@ Test(tun_prog, server_packets_follow_their_sessions_lane)
 {
 	struct rv_ip_addr a4 = { .family = AF_INET }, a6 = { .family = AF_INET6 };
 	int map = loaded(rv_tun_lanes_new(8));
-	int fd = loaded(rv_tun_prog_by_lane(3, SMALL_MAX, map));
+	int nets = loaded(rv_tun_nets_new(8));
+	int fd = loaded(rv_tun_prog_by_lane(3, SMALL_MAX, map, nets));
 
 	memcpy(a4.a, v4_in, 4);
 	memcpy(a6.a, v6_in, 16);
@@ -125,7 +129,62 @@ Test(tun_prog, server_packets_follow_their_sessions_lane)
 	cr_assert_eq(run(fd, v6_in, 16, 36), 0);
 	cr_assert_eq(run(fd, v6_in, 16, 40), 1);
 	close(fd);
+	close(nets);
 	close(map);
+}
+
+static struct rv_prefix net(int family, const void *addr, unsigned len)
+{
+	struct rv_prefix p = { .addr = { .family = family }, .len = (uint8_t)len };
+
+	memcpy(p.addr.a, addr, family == AF_INET ? 4 : 16);
+	return p;
+}
+
+Test(tun_prog, networks_behind_sessions_follow_their_lane)
+{
+	static const uint8_t n16[4] = { 10, 20, 0, 0 }, n24[4] = { 10, 20, 5, 0 };
+	static const uint8_t h1[4] = { 10, 20, 5, 9 }, h2[4] = { 10, 20, 7, 9 };
+	static const uint8_t h3[4] = { 10, 21, 0, 9 }, n6[16] = { 0xfd, 0x20 };
+	static const uint8_t h6[16] = { 0xfd, 0x20, [15] = 9 };
+	struct rv_prefix p16 = net(AF_INET, n16, 16), p24 = net(AF_INET, n24, 24);
+	struct rv_prefix p6 = net(AF_INET6, n6, 64);
+	struct rv_ip_addr host = { .family = AF_INET };
+	int map = loaded(rv_tun_lanes_new(8));
+	int nets = loaded(rv_tun_nets_new(8));
+	int fd = loaded(rv_tun_prog_by_lane(4, SMALL_MAX, map, nets));
+
+	/* Fallbacks first (last word mod 4): 10.20.5.9 -> 1, 10.20.7.9 -> 1. */
+	cr_assert_eq(run(fd, h1, 4, 1400), 1);
+	cr_assert_eq(run(fd, h1, 4, 60), 2, "and the next for a small packet");
+	cr_assert_eq(rv_tun_net_set(nets, &p16, 2), 1, "a new entry");
+	cr_assert_eq(rv_tun_net_set(nets, &p24, 3), 1);
+	cr_assert_eq(rv_tun_net_set(nets, &p6, 0), 1);
+	cr_assert_eq(rv_tun_net_set(nets, &p6, 2), 0, "an entry updated");
+	/* The longest prefix: 10.20.5.9 in the /24, 10.20.7.9 in the /16 only;
+	 * 10.21.0.9 in neither (9 mod 4 = 1). Small packets take the next lane. */
+	cr_assert_eq(run(fd, h1, 4, 1400), 3);
+	cr_assert_eq(run(fd, h1, 4, 60), 0);
+	cr_assert_eq(run(fd, h2, 4, 1400), 2);
+	cr_assert_eq(run(fd, h2, 4, 60), 3);
+	cr_assert_eq(run(fd, h3, 4, 1400), 1);
+	cr_assert_eq(run(fd, h6, 16, 1400), 2);
+	cr_assert_eq(run(fd, h6, 16, 80), 3);
+	/* A session's own address beats a network that holds it. */
+	memcpy(host.a, h1, 4);
+	cr_assert_eq(rv_tun_lane_set(map, &host, 0), 1);
+	cr_assert_eq(run(fd, h1, 4, 1400), 0);
+	cr_assert_eq(rv_tun_lane_clear(map, &host), 1);
+	/* The /24 gone: its addresses fall to the /16. */
+	cr_assert_eq(rv_tun_net_clear(nets, &p24), 1, "removed");
+	cr_assert_eq(rv_tun_net_clear(nets, &p24), 0, "absent: not an error");
+	cr_assert_eq(run(fd, h1, 4, 1400), 2);
+	cr_assert_eq(rv_tun_net_clear(nets, &p16), 1);
+	cr_assert_eq(run(fd, h1, 4, 1400), 1);
+	close(fd);
+	close(nets);
+	close(map);
+	cr_assert_eq(rv_tun_nets_new(0), -EINVAL);
 }
 
 Test(tun_prog, a_full_table_says_so)
