@@ -13,6 +13,14 @@
 #                                        RV_BIN_B instead: an A/B of two
 #                                        builds in one run
 #
+#   SITE=1 perf/lat_nice.sh 0 ...       the stream and the ping go the other
+#                                        way, from B to 10.203.0.1, a host in
+#                                        a network behind the client
+#                                        (subnet = ... 10.203.0.0/24, the
+#                                        address on A's loopback): the server
+#                                        sends them through its TUN lanes for
+#                                        networks
+#
 # Prints, per value: throughput, ping p50/p90/p99 of every round, and the
 # medians over the rounds; keeps them in $OUT (default
 # perf/results/lat-nice-<timestamp>): rounds.tsv, summary.txt (with the load
@@ -30,7 +38,13 @@ D=$(mktemp -d)
 OUT=${OUT:-$PWD/results/lat-nice-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT" || exit 1
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-rvp_spawn b "$D/iperf3-server.log" iperf3 -s -p 5301
+if [ "${SITE:-0}" = 1 ]; then
+	export RV_SITE_NET=10.203.0.0/24
+	ip -n "$RVP_NS_A" addr add 10.203.0.1/32 dev lo || exit 1
+	rvp_spawn a "$D/iperf3-server.log" iperf3 -s -p 5301 -B 10.203.0.1
+else
+	rvp_spawn b "$D/iperf3-server.log" iperf3 -s -p 5301
+fi
 R=$D/rounds.tsv
 for ((r = 1; r <= ROUNDS; r++)); do
 	for nice in "$@"; do
@@ -41,7 +55,11 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		else
 			RV_BIN=$bin RV_WORKER_NICE=$val vpn_ringvpn_start "$D/rv-$r-$nice" 1 >"$D/start.log" 2>&1
 		fi || { cat "$D/start.log"; exit 1; }
-		p=$(rvp_lat_probe "$VPN_DST" 5301 "$DURATION" "$D/ping.txt")
+		if [ "${SITE:-0}" = 1 ]; then
+			p=$(rvp_lat_probe 10.203.0.1 5301 "$DURATION" "$D/ping.txt" "$RVP_NS_B")
+		else
+			p=$(rvp_lat_probe "$VPN_DST" 5301 "$DURATION" "$D/ping.txt")
+		fi
 		vpn_ringvpn_stop
 		printf '%s\t%s\t%s\n' "$nice" "$r" "$p" | tee -a "$R"
 	done
@@ -55,6 +73,7 @@ rows = [l.split("\t") for l in sys.stdin.read().split("\n") if l]
 m = lambda i: s.median(float(r[i]) for r in rows if r[i] != "NA")
 print(f"{rows[0][0]:>4}: {m(2):.3f} Gbit/s, ping p50 {m(3):.3f} p90 {m(4):.3f} p99 {m(5):.3f} ms")'
 done
+[ "${SITE:-0}" = 1 ] && echo "SITE=1: from B to 10.203.0.1, behind the client"
 echo "load average $LOAD_START at start, $(cut -d' ' -f1-3 /proc/loadavg) at end"
 } | tee "$OUT/summary.txt"
 { printf 'worker_nice\tround\tgbps\tp50_ms\tp90_ms\tp99_ms\tpings\n'; cat "$R"; } >"$OUT/rounds.tsv"

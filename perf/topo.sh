@@ -174,16 +174,17 @@ rvp_cpu_ticks() {
 	echo "$sum"
 }
 
-# rvp_lat_probe DST PORT SECONDS PINGFILE: one TCP stream A -> DST:PORT
+# rvp_lat_probe DST PORT SECONDS PINGFILE [NS]: one TCP stream A -> DST:PORT
 # (an iperf3 server must listen there in B) with a ping every 10 ms from A
-# to DST beside it, every RTT kept in PINGFILE. Prints, tab-separated:
+# to DST beside it, every RTT kept in PINGFILE; from namespace NS instead of
+# A if given. Prints, tab-separated:
 # receiver Gbit/s, ping p50, p90, p99 (ms) and the number of replies.
 rvp_lat_probe() {
-	local dst=$1 port=$2 secs=$3 pingf=$4 pp g
-	ip netns exec "$RVP_NS_A" ping -n -i 0.01 -w "$secs" "$dst" >"$pingf" &
+	local dst=$1 port=$2 secs=$3 pingf=$4 ns=${5:-$RVP_NS_A} pp g
+	ip netns exec "$ns" ping -n -i 0.01 -w "$secs" "$dst" >"$pingf" &
 	pp=$!
 	sleep 0.2
-	g=$(ip netns exec "$RVP_NS_A" iperf3 -c "$dst" -p "$port" -t "$secs" -J |
+	g=$(ip netns exec "$ns" iperf3 -c "$dst" -p "$port" -t "$secs" -J |
 		python3 -c 'import json,sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9,3))')
 	wait "$pp"
 	printf '%s\t%s\n' "${g:-NA}" "$(grep -o 'time=[0-9.]*' "$pingf" | cut -d= -f2 | sort -n |

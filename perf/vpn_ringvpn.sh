@@ -150,6 +150,9 @@ worker_rtprio = $RV_WORKER_RTPRIO"
 	pool6 = ${RVP_TUN6_A%::*}::/64
 	fixed = $cn $rv_cli4 $rv_cli6
 	EOF
+	# RV_SITE_NET: a network behind the client (site-to-site), for
+	# benchmarks that aim at a host in it (perf/lat_nice.sh SITE=1).
+	[ -n "${RV_SITE_NET:-}" ] && echo "subnet = $cn $RV_SITE_NET" >>"$dir/server.conf"
 	cat >"$dir/client.conf" <<-EOF
 	# written by perf/vpn_ringvpn.sh
 	$common
