@@ -201,6 +201,12 @@ static int open_worker_io(struct rv_dataplane *dp, struct rv_worker *w, bool vne
 	return 0;
 }
 
+/* bpf_hint completes the warning for a program the kernel would not load. */
+static const char *bpf_hint(int err)
+{
+	return err == -EPERM ? "; loading the program needs CAP_BPF" : "";
+}
+
 /* steer_tun attaches the program |prog_fd| as the TUN device's queue
  * selector and closes it; if |prog_fd| is -errno instead (the program could
  * not be loaded), it returns that and restores the kernel's own choice.
@@ -237,7 +243,7 @@ static void set_small_lane(struct rv_dataplane *dp)
 		rv_warn(ret,
 			"%s: steering small packets to a worker of their own (continuing "
 			"without: they may wait behind bulk traffic%s)",
-			dp->tun_name, ret == -EPERM ? "; loading the program needs CAP_BPF" : "");
+			dp->tun_name, bpf_hint(ret));
 		return;
 	}
 	ret = rv_udp_steer_by_size(dp->workers[0]->udp_fd, n, small_max + RV_DATA_OVERHEAD);
@@ -276,7 +282,7 @@ static void set_tun_lanes(struct rv_dataplane *dp)
 		rv_warn(ret,
 			"%s: steering sent packets to their session's worker (continuing "
 			"without: a flow may move between workers and arrive reordered%s)",
-			dp->tun_name, ret == -EPERM ? "; loading the program needs CAP_BPF" : "");
+			dp->tun_name, bpf_hint(ret));
 		if (hosts_fd >= 0) {
 			close(hosts_fd);
 		}

@@ -314,6 +314,31 @@ int rv_tun_set_offload(int fd, unsigned flags)
 #define INSN(c, d, s, o, i) \
 	((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
 
+/* KEY_WORD (three instructions): the packet's 32-bit word at |pkt_off|,
+ * which a legacy load gives in host order, stored back in network order at
+ * r10 + |stack_off|. */
+#define KEY_WORD(pkt_off, stack_off)                                      \
+	INSN(BPF_LD | BPF_ABS | BPF_W, 0, 0, 0, (pkt_off)),               \
+		INSN(BPF_ALU | BPF_END | BPF_TO_BE, BPF_REG_0, 0, 0, 32), \
+		INSN(BPF_STX | BPF_MEM | BPF_W, BPF_REG_10, BPF_REG_0, (stack_off), 0)
+
+/* KEY_LAST_WORD (four instructions): KEY_WORD for the address's last word,
+ * at r10 - 4, keeping it in host order in r8 too: the fallback lane. */
+#define KEY_LAST_WORD(pkt_off)                                                 \
+	INSN(BPF_LD | BPF_ABS | BPF_W, 0, 0, 0, (pkt_off)),                    \
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_8, BPF_REG_0, 0, 0), \
+		INSN(BPF_ALU | BPF_END | BPF_TO_BE, BPF_REG_0, 0, 0, 32),      \
+		INSN(BPF_STX | BPF_MEM | BPF_W, BPF_REG_10, BPF_REG_0, -4, 0)
+
+/* MAP_LOOKUP (five instructions: the table's fd takes two): r0 = the value
+ * under the key at r10 + |key_off| in the table |map_fd|, or 0. */
+#define MAP_LOOKUP(map_fd, key_off)                                                 \
+	INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, (map_fd)), \
+		INSN(0, 0, 0, 0, 0),                                                \
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),     \
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, (key_off)),      \
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem)
+
 /* load_prog loads |insns| as a socket filter; returns its fd or -errno. */
 static int load_prog(const struct bpf_insn *insns, size_t cnt)
 {
@@ -424,43 +449,23 @@ int rv_tun_prog_by_lane(unsigned n, unsigned small_max, int hosts_fd, int nets_f
 		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_7, 0, 0, 1),
 		INSN(BPF_LD | BPF_ABS | BPF_B, 0, 0, 0, 0), /* version, IHL */
 		INSN(BPF_ALU | BPF_RSH | BPF_K, BPF_REG_0, 0, 0, 4),
-		INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 8, 6), /* to the IPv6 key */
+		/* to the IPv6 key, past 3 + 4 + 1 instructions */
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 8, 6),
 		INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -16, 0),
 		INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -12, 0),
 		INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -8, (int32_t)htonl(0xffff)),
-		INSN(BPF_LD | BPF_ABS | BPF_W, 0, 0, 0, 16), /* IPv4 daddr */
-		INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_8, BPF_REG_0, 0, 0),
-		INSN(BPF_ALU | BPF_END | BPF_TO_BE, BPF_REG_0, 0, 0, 32),
-		INSN(BPF_STX | BPF_MEM | BPF_W, BPF_REG_10, BPF_REG_0, -4, 0),
-		INSN(BPF_JMP | BPF_JA, 0, 0, 13, 0),	     /* to the lookups */
-		INSN(BPF_LD | BPF_ABS | BPF_W, 0, 0, 0, 24), /* IPv6 daddr */
-		INSN(BPF_ALU | BPF_END | BPF_TO_BE, BPF_REG_0, 0, 0, 32),
-		INSN(BPF_STX | BPF_MEM | BPF_W, BPF_REG_10, BPF_REG_0, -16, 0),
-		INSN(BPF_LD | BPF_ABS | BPF_W, 0, 0, 0, 28),
-		INSN(BPF_ALU | BPF_END | BPF_TO_BE, BPF_REG_0, 0, 0, 32),
-		INSN(BPF_STX | BPF_MEM | BPF_W, BPF_REG_10, BPF_REG_0, -12, 0),
-		INSN(BPF_LD | BPF_ABS | BPF_W, 0, 0, 0, 32),
-		INSN(BPF_ALU | BPF_END | BPF_TO_BE, BPF_REG_0, 0, 0, 32),
-		INSN(BPF_STX | BPF_MEM | BPF_W, BPF_REG_10, BPF_REG_0, -8, 0),
-		INSN(BPF_LD | BPF_ABS | BPF_W, 0, 0, 0, 36),
-		INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_8, BPF_REG_0, 0, 0),
-		INSN(BPF_ALU | BPF_END | BPF_TO_BE, BPF_REG_0, 0, 0, 32),
-		INSN(BPF_STX | BPF_MEM | BPF_W, BPF_REG_10, BPF_REG_0, -4, 0),
-		/* the sessions' addresses: r1 = the table (two instructions),
-		 * r2 = &key; a hit goes to the lane */
-		INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, hosts_fd),
-		INSN(0, 0, 0, 0, 0),
-		INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
-		INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -16),
-		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
+		KEY_LAST_WORD(16),		     /* IPv4 daddr */
+		INSN(BPF_JMP | BPF_JA, 0, 0, 13, 0), /* to the lookups, past 3 * 3 + 4 */
+		KEY_WORD(24, -16),		     /* IPv6 daddr */
+		KEY_WORD(28, -12),
+		KEY_WORD(32, -8),
+		KEY_LAST_WORD(36),
+		/* the sessions' addresses; a hit goes to the lane, past 1 + 5 + 1 */
+		MAP_LOOKUP(hosts_fd, -16),
 		INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_0, 0, 7, 0),
 		/* else the networks behind them, by longest prefix */
 		INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -20, 128),
-		INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, nets_fd),
-		INSN(0, 0, 0, 0, 0),
-		INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
-		INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -20),
-		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
+		MAP_LOOKUP(nets_fd, -20),
 		INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 1, 0),
 		INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_8, BPF_REG_0, 0, 0), /* the lane */
 		INSN(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_0, BPF_REG_8, 0, 0),

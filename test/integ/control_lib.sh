@@ -172,6 +172,19 @@ ctl_sessions() { ctl_status 2>/dev/null | grep -ac '^session .*state=running' ||
 # ctl_sessions_eq N: are exactly N sessions running? (for rvt_wait_for)
 ctl_sessions_eq() { [ "$(ctl_sessions)" -eq "$1" ]; }
 
+# ctl_ping_worker_tx SIZE ADDR: the server pings ADDR 20 times with
+# SIZE-byte payloads (answered or not); sets CTL_TX0 and CTL_TX1, the
+# packets its workers 0 and 1 sent meanwhile. Returns ping's status.
+ctl_ping_worker_tx() {
+	local a0 a1 rc=0
+	a0=$(ctl_field "worker id=0 " tx_packets) a1=$(ctl_field "worker id=1 " tx_packets)
+	rvt_nsx "$S" ping -q -s "$1" -c 20 -i 0.01 -W 2 "$2" >/dev/null || rc=$?
+	CTL_TX0=$(($(ctl_field "worker id=0 " tx_packets) - a0))
+	CTL_TX1=$(($(ctl_field "worker id=1 " tx_packets) - a1))
+	rvt_log "server -> $2, $1-byte pings: worker 0 sent $CTL_TX0, worker 1 $CTL_TX1"
+	return "$rc"
+}
+
 # ctl_fd_count PID: open file descriptors of PID.
 ctl_fd_count() { ls "/proc/$1/fd" | wc -l; }
 

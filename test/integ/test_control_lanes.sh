@@ -143,15 +143,11 @@ for a in 10.66.0.7 10.66.0.8 fd66::7; do
 	rvt_nsx "$(rvt_ns_name c1)" ip addr add "$a" dev lo || rvt_fail "address $a on client1"
 done
 # site_lanes SIZE ADDR: the server pings ADDR 20 times with SIZE-byte
-# payloads; sets on and off, the packets client1's worker and the other
-# one sent meanwhile.
+# payloads; sets on and off, the packets client1's worker (lane $lane) and
+# the other one sent meanwhile.
 site_lanes() {
-	local a0 a1 d0 d1
-	a0=$(tx 0) a1=$(tx 1)
-	rvt_nsx "$S" ping -q -s "$1" -c 20 -i 0.01 -W 2 "$2" >/dev/null || rvt_fail "server: ping $2"
-	d0=$(($(tx 0) - a0)) d1=$(($(tx 1) - a1))
-	if [ "$lane" = 0 ]; then on=$d0 off=$d1; else on=$d1 off=$d0; fi
-	rvt_log "server -> $2, $1-byte pings: worker 0 sent $d0, worker 1 $d1 (client1's lane $lane)"
+	ctl_ping_worker_tx "$1" "$2" || rvt_fail "server: ping $2"
+	if [ "$lane" = 0 ]; then on=$CTL_TX0 off=$CTL_TX1; else on=$CTL_TX1 off=$CTL_TX0; fi
 }
 for a in 10.66.0.7 10.66.0.8 fd66::7; do
 	site_lanes 400 "$a"

@@ -149,14 +149,9 @@ grep -aq "spoofed inner source 10.30.0.99" "$RVT_TMP/server.log" || rvt_fail "no
 # (answered or not); prints the worker that sent them, or "none" if both
 # sent some.
 lane_of() {
-	local a0 a1 d0 d1
-	a0=$(ctl_field "worker id=0 " tx_packets) a1=$(ctl_field "worker id=1 " tx_packets)
-	rvt_nsx "$S" ping -q -s "$1" -c 20 -i 0.01 -W 1 "$2" >/dev/null
-	d0=$(($(ctl_field "worker id=0 " tx_packets) - a0))
-	d1=$(($(ctl_field "worker id=1 " tx_packets) - a1))
-	rvt_log "server -> $2, $1-byte pings: worker 0 sent $d0, worker 1 $d1" >&2
-	if [ "$d0" -ge 20 ] && [ "$d1" -le 2 ]; then echo 0
-	elif [ "$d1" -ge 20 ] && [ "$d0" -le 2 ]; then echo 1
+	ctl_ping_worker_tx "$1" "$2"
+	if [ "$CTL_TX0" -ge 20 ] && [ "$CTL_TX1" -le 2 ]; then echo 0
+	elif [ "$CTL_TX1" -ge 20 ] && [ "$CTL_TX0" -le 2 ]; then echo 1
 	else echo none; fi
 }
 # lane_entries_are N: the server's lane tables hold N entries, and its
