@@ -427,7 +427,7 @@ int rv_cli_dataplane(struct rv_dataplane **out, const struct rv_config *cfg, str
 	memset(&dc, 0, sizeof(dc));
 	dc.tun_name = cfg->tun;
 	dc.num_workers = cfg->workers;
-	dc.pin_workers = cfg->pin_workers;
+	dc.pin_workers = (enum rv_config_pin)cfg->pin_workers;
 	dc.worker_nice = cfg->worker_nice;
 	dc.worker_rtprio = cfg->worker_rtprio;
 	/* A server's sessions are spread over its workers by receiver index

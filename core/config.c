@@ -296,7 +296,6 @@ STR_SETTER(lease_file, lease_file)
 	{                                                                              \
 		return parse_bool(v, &c->field, why, wl);                              \
 	}
-BOOL_SETTER(pin_workers, pin_workers)
 BOOL_SETTER(offload_tun, offload_tun)
 BOOL_SETTER(offload_gso, offload_gso)
 BOOL_SETTER(offload_gro, offload_gro)
@@ -340,7 +339,8 @@ static int set_tun(struct rv_config *c, const char *v, char *why, size_t wl)
 
 static int set_workers(struct rv_config *c, const char *v, char *why, size_t wl)
 {
-	return parse_uint(v, 256, &c->workers, why, wl);
+	/* The data plane's RV_MAX_WORKERS (uring/ is not core's to include). */
+	return parse_uint(v, 255, &c->workers, why, wl);
 }
 
 static int set_worker_nice(struct rv_config *c, const char *v, char *why, size_t wl)
@@ -712,6 +712,23 @@ static int set_client_to_client(struct rv_config *c, const char *v, char *why, s
 	static const char *const names[] = { "kernel", "internal", "off", NULL };
 
 	return parse_word(&c->client_to_client, names, v, why, wl);
+}
+
+/* yes and no are any boolean, as when the key was one. */
+static int set_pin_workers(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	bool pin;
+
+	if (!strcmp(v, "auto")) {
+		c->pin_workers = RV_CONFIG_PIN_AUTO;
+		return 0;
+	}
+	if (parse_bool(v, &pin, why, wl)) {
+		snprintf(why, wl, "'%s' is not one of auto|yes|no", v);
+		return -EINVAL;
+	}
+	c->pin_workers = pin ? RV_CONFIG_PIN_YES : RV_CONFIG_PIN_NO;
+	return 0;
 }
 
 static int set_zerocopy(struct rv_config *c, const char *v, char *why, size_t wl)

@@ -109,6 +109,13 @@ enum rv_config_c2c {
 	RV_CONFIG_C2C_OFF,	  /* dropped and counted */
 };
 
+/* pin_workers: whether worker k is bound to one CPU. */
+enum rv_config_pin {
+	RV_CONFIG_PIN_AUTO = 0, /* when there is one worker per allowed CPU */
+	RV_CONFIG_PIN_YES,
+	RV_CONFIG_PIN_NO,
+};
+
 /* zerocopy: how UDP sends are made (see README "Zero copy"). */
 enum rv_config_zc {
 	RV_CONFIG_ZC_AUTO = 0,
@@ -134,10 +141,10 @@ struct rv_config {
 	char crl[RV_CONFIG_PATH_MAX]; /* "" = no revocation list */
 	char tun[RV_CONFIG_IFNAME_MAX];
 	char status_socket[108]; /* sun_path */
-	unsigned workers;	 /* 0 = one per CPU */
-	bool pin_workers;
-	int worker_nice;	/* setpriority value of the workers, -20..19 */
-	unsigned worker_rtprio; /* SCHED_FIFO priority of the workers, 0 = none */
+	unsigned workers;	 /* 0 = one per CPU the process may use */
+	uint8_t pin_workers;	 /* enum rv_config_pin */
+	int worker_nice;	 /* setpriority value of the workers, -20..19 */
+	unsigned worker_rtprio;	 /* SCHED_FIFO priority of the workers, 0 = none */
 	bool offload_tun, offload_gso, offload_gro;
 	int log_level;	/* enum rv_log_level */
 	int log_format; /* enum rv_log_format */

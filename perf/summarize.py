@@ -28,6 +28,7 @@ labels = {
     "rv-on": "ringvpn offloads on",
     "rv-nice": f"ringvpn offloads on, worker_nice = {os.environ.get('RV_NICE_VALUE', '-20')}",
     "rv-rt": f"ringvpn offloads on, worker_rtprio = {os.environ.get('RV_RTPRIO_VALUE', '1')}",
+    "rv-base": " ".join(f"ringvpn baseline {os.environ.get('RV_BASE_LABEL', '')} offloads on".split()),
 }
 PEERS = ("wg", "wgo", "ovpn", "nebula")
 

@@ -119,7 +119,7 @@ ringvpn_start_cli() {
 	local common
 	common="ca = $pki/ca.crt
 workers = $RV_WORKERS
-pin_workers = $([ "${RV_PIN:-0}" = 1 ] && echo yes || echo no)
+$(case ${RV_PIN:-} in 1) echo "pin_workers = yes" ;; 0) echo "pin_workers = no" ;; esac)
 offload_tun = $yn
 offload_gso = $yn
 offload_gro = $yn
@@ -200,7 +200,7 @@ ringvpn_start_dp_peer() {
 	k_ab=$(ringvpn_hexkey) k_ba=$(ringvpn_hexkey)
 	offload=$([ "$offl" = 1 ] && echo tun,gso,gro || echo none)
 	local -a pin=()
-	[ "${RV_PIN:-0}" = 1 ] && pin=(--pin)
+	case ${RV_PIN:-} in 1) pin=(--pin) ;; 0) pin=(--no-pin) ;; esac
 	rvp_spawn b "$dir/peer-b.log" "$RV_DP_PEER" --tun rvptb --port "$RV_PORT" \
 		--peer "$RVP_UL_A:$RV_PORT" --local-index 0x22222222 --remote-index 0x11111111 \
 		--send-key "$k_ba" --recv-key "$k_ab" --vaddr4 "$RVP_TUN_A" --vaddr6 "$RVP_TUN6_A" \

@@ -13,6 +13,7 @@
 #include "uring/dataplane.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -332,11 +333,32 @@ long rv_dataplane_lane_entries(const struct rv_dataplane *dp)
 	return dp != NULL && dp->lane_map_fd >= 0 ? (long)dp->lane_entries : -1;
 }
 
+/* allowed_cpus lists, in order, the CPUs this process may run on (a cpuset
+ * or systemd's CPUAffinity= may leave out some of the online ones), at most
+ * |max| of them. Returns how many, 0 when the mask cannot be read. */
+static unsigned allowed_cpus(int *cpus, unsigned max)
+{
+	cpu_set_t set;
+	unsigned n = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set) != 0) {
+		return 0;
+	}
+	for (int c = 0; c < CPU_SETSIZE && n < max; c++) {
+		if (CPU_ISSET(c, &set)) {
+			cpus[n++] = c;
+		}
+	}
+	return n;
+}
+
 int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_config *cfg)
 {
 	struct rv_dataplane *dp;
 	unsigned mtu = cfg->mtu ? cfg->mtu : RV_DEFAULT_MTU;
-	bool vnet = cfg->offload_tun;
+	bool vnet = cfg->offload_tun, pin;
+	int cpus[RV_MAX_WORKERS];
+	unsigned ncpus;
 	int ret;
 
 	*out = NULL;
@@ -356,14 +378,17 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 	dp->net_map_fd = -1;
 	pthread_mutex_init(&dp->lock, NULL);
 	pthread_cond_init(&dp->cond, NULL);
+	ncpus = allowed_cpus(cpus, ARRAY_SIZE(cpus));
 	dp->num_workers = cfg->num_workers;
 	if (dp->num_workers == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		dp->num_workers = n > 0 ? (unsigned)n : 1;
+		dp->num_workers = ncpus ? ncpus : n > 0 ? (unsigned)n : 1;
 	}
-	if (dp->num_workers > 255) {
-		dp->num_workers = 255; /* owner field of user_data */
+	if (dp->num_workers > RV_MAX_WORKERS) {
+		dp->num_workers = RV_MAX_WORKERS;
 	}
+	pin = ncpus > 0 && (cfg->pin_workers == RV_CONFIG_PIN_YES ||
+			    (cfg->pin_workers == RV_CONFIG_PIN_AUTO && dp->num_workers == ncpus));
 	dp->workers = calloc(dp->num_workers, sizeof(*dp->workers));
 	if (dp->workers == NULL) {
 		ret = -ENOMEM;
@@ -380,6 +405,7 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 		memset(w, 0, sizeof(*w));
 		w->dp = dp;
 		w->id = i;
+		w->cpu = pin ? cpus[i % ncpus] : -1;
 		w->tun_fd = w->udp_fd = w->wake_fd = -1;
 		dp->workers[i] = w;
 		ret = open_worker_io(dp, w, vnet);
@@ -466,11 +492,14 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 		stop_workers(dp);
 		goto err_free;
 	}
-	rv_info("data plane: %u workers on %s, UDP port %u, MTU %u, offloads tun=%s(0x%x) "
+	rv_info("data plane: %u workers%s on %s, UDP port %u, MTU %u, offloads tun=%s(0x%x) "
 		"gso=%s gro=%s, zero-copy sends %s%s, client_to_client %s",
-		dp->num_workers, dp->tun_name, dp->port, mtu, vnet ? "on" : "off",
-		dp->tun_offload_flags, dp->started_gso ? "on" : "off",
-		dp->started_gro ? "on" : "off",
+		dp->num_workers,
+		!pin			   ? ""
+		: dp->num_workers == ncpus ? " (pinned, one per CPU)"
+					   : " (pinned)",
+		dp->tun_name, dp->port, mtu, vnet ? "on" : "off", dp->tun_offload_flags,
+		dp->started_gso ? "on" : "off", dp->started_gro ? "on" : "off",
 		!dp->started_zc			     ? "off"
 		: cfg->zerocopy == RV_CONFIG_ZC_AUTO ? "auto"
 						     : "on",

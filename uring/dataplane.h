@@ -25,21 +25,21 @@ struct rv_qsbr;
 struct rv_dataplane;
 
 struct rv_dataplane_config {
-	const char *tun_name;	  /* interface name (created if absent), e.g. "rv0" */
-	unsigned num_workers;	  /* 0: one per online CPU */
-	bool pin_workers;	  /* pin worker k to CPU k % ncpu */
-	int worker_nice;	  /* 0: leave the workers' priority alone */
-	unsigned worker_rtprio;	  /* > 0: SCHED_FIFO at this priority */
-	bool steer_by_index;	  /* server: worker = receiver index % workers */
-	bool small_lane;	  /* client: small packets on the last worker */
-	unsigned max_peers;	  /* server: sessions at most (the TUN lane table) */
-	unsigned mtu;		  /* tunnel MTU; 0: RV_DEFAULT_MTU */
-	uint16_t udp_port;	  /* 0: ephemeral (shared by all workers) */
-	bool udp_v6;		  /* bind [::] dual-stack instead of 0.0.0.0 */
-	bool offload_tun;	  /* IFF_VNET_HDR + TUNSETOFFLOAD (TSO/csum) */
-	bool offload_gso;	  /* UDP_SEGMENT on send */
-	bool offload_gro;	  /* UDP_GRO on receive */
-	unsigned bufs_per_worker; /* 0: default */
+	const char *tun_name;		/* interface name (created if absent), e.g. "rv0" */
+	unsigned num_workers;		/* 0: one per CPU the process may use */
+	enum rv_config_pin pin_workers; /* auto (0): when one per such CPU; yes; no */
+	int worker_nice;		/* 0: leave the workers' priority alone */
+	unsigned worker_rtprio;		/* > 0: SCHED_FIFO at this priority */
+	bool steer_by_index;		/* server: worker = receiver index % workers */
+	bool small_lane;		/* client: small packets on the last worker */
+	unsigned max_peers;		/* server: sessions at most (the TUN lane table) */
+	unsigned mtu;			/* tunnel MTU; 0: RV_DEFAULT_MTU */
+	uint16_t udp_port;		/* 0: ephemeral (shared by all workers) */
+	bool udp_v6;			/* bind [::] dual-stack instead of 0.0.0.0 */
+	bool offload_tun;		/* IFF_VNET_HDR + TUNSETOFFLOAD (TSO/csum) */
+	bool offload_gso;		/* UDP_SEGMENT on send */
+	bool offload_gro;		/* UDP_GRO on receive */
+	unsigned bufs_per_worker;	/* 0: default */
 	/* Queue bounds (0: the defaults below). */
 	unsigned udp_rcvbuf;		     /* bytes of socket receive queue per worker */
 	unsigned tun_txqueuelen;	     /* packets the kernel queues for our TUN reads */
@@ -52,6 +52,9 @@ struct rv_dataplane_config {
 	struct rv_demux *demux;		     /* borrowed; must outlive the data plane */
 	struct rv_qsbr *qsbr;		     /* borrowed; must outlive the data plane */
 };
+
+/* Workers at most; the config's limit (core/config.c set_workers) too. */
+enum { RV_MAX_WORKERS = 255 };
 
 /* Defaults of the queue bounds (see README "Latency under load"). */
 enum {

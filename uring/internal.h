@@ -154,6 +154,7 @@ struct rv_worker {
 
 	struct rv_dataplane *dp;
 	unsigned id;
+	int cpu; /* the one it is pinned to; -1: the kernel's choice */
 	pthread_t thread;
 	bool thread_started;
 	int tun_fd;

@@ -344,14 +344,14 @@ static int worker_setup(struct rv_worker *w)
 	const struct rv_dataplane_config *cfg = &w->dp->cfg;
 	int ret;
 
-	if (cfg->pin_workers) {
-		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (w->cpu >= 0) {
 		cpu_set_t set;
 		CPU_ZERO(&set);
-		CPU_SET((int)(w->id % (unsigned)(ncpu > 0 ? ncpu : 1)), &set);
+		CPU_SET(w->cpu, &set);
 		ret = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 		if (ret != 0) {
-			rv_warn(ret, "worker %u: pinning (continuing unpinned)", w->id);
+			rv_warn(ret, "worker %u: pinning to CPU %d (continuing unpinned)", w->id,
+				w->cpu);
 		}
 	}
 	set_priority(w, cfg);

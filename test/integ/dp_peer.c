@@ -5,7 +5,7 @@
  *   rvt_dp_peer --tun rva --port 51820 --peer 10.77.0.2:51820 \
  *       --local-index 0x11111111 --remote-index 0x22222222 \
  *       --send-key HEX64 --recv-key HEX64 --vaddr4 10.99.0.2 --vaddr6 fd99::2 \
- *       [--any-source] [--workers N] [--pin] [--offload tun,gso,gro|none] [--v6]
+ *       [--any-source] [--workers N] [--pin|--no-pin] [--offload tun,gso,gro|none] [--v6]
  *       [--mtu M] [--counters FILE] [--spoof FILE] [--zerocopy auto|on|off]
  *
  * --vaddr4/--vaddr6 are the PEER's tunnel addresses (egress demux and the
@@ -49,7 +49,8 @@ struct opts {
 	const char *vaddr4, *vaddr6, *offload, *zerocopy;
 	unsigned port, workers, mtu;
 	uint32_t local_index, remote_index;
-	bool any_source, pin, v6;
+	bool any_source, v6;
+	enum rv_config_pin pin; /* pin_workers: auto unless told */
 };
 
 static int usage(void)
@@ -57,7 +58,7 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: rvt_dp_peer --tun NAME --port P --peer ADDR:PORT --local-index N\n"
 		"       --remote-index N --send-key HEX64 --recv-key HEX64 [--vaddr4 A]\n"
-		"       [--vaddr6 A] [--any-source] [--workers N] [--pin] [--v6]\n"
+		"       [--vaddr6 A] [--any-source] [--workers N] [--pin|--no-pin] [--v6]\n"
 		"       [--offload tun,gso,gro|none] [--mtu M] [--counters FILE] [--spoof FILE]\n"
 		"       [--zerocopy auto|on|off]\n");
 	return 2;
@@ -263,6 +264,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{ "any-source", no_argument, NULL, 'a' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "pin", no_argument, NULL, 'i' },
+		{ "no-pin", no_argument, NULL, 'I' },
 		{ "v6", no_argument, NULL, 'v' },
 		{ "offload", required_argument, NULL, 'o' },
 		{ "mtu", required_argument, NULL, 'm' },
@@ -311,7 +313,10 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			o->workers = (unsigned)strtoul(optarg, NULL, 0);
 			break;
 		case 'i':
-			o->pin = true;
+			o->pin = RV_CONFIG_PIN_YES;
+			break;
+		case 'I':
+			o->pin = RV_CONFIG_PIN_NO;
 			break;
 		case 'v':
 			o->v6 = true;

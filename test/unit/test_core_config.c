@@ -67,7 +67,7 @@ Test(config, server_file)
 	cr_assert_eq(cfg.handshake_timeout_ms, 1500);
 	cr_assert_eq(cfg.rekey_packets, 1000000);
 	cr_assert_eq(cfg.cipher, RV_AEAD_CHACHA20POLY1305);
-	cr_assert(cfg.pin_workers);
+	cr_assert_eq(cfg.pin_workers, RV_CONFIG_PIN_YES);
 	cr_assert_eq(cfg.worker_nice, 0, "the default leaves the priority alone");
 	cr_assert_eq(cfg.worker_rtprio, 0, "the default keeps the normal scheduler");
 	cr_assert_not(cfg.offload_gso);
@@ -186,7 +186,7 @@ static const struct {
 	/* 10 */ { RV_CONFIG_SERVER, "keepalive = 5h\n", "t.conf:1:", "not a duration" },
 	/* 11 */ { RV_CONFIG_SERVER, "keepalive = 500ms\n", "t.conf:1:", "too short" },
 	/* 12 */ { RV_CONFIG_SERVER, "keepalive = 99999999\n", "t.conf:1:", "longer than one day" },
-	/* 13 */ { RV_CONFIG_SERVER, "pin_workers = maybe\n", "t.conf:1:", "not a boolean" },
+	/* 13 */ { RV_CONFIG_SERVER, "offload_gso = maybe\n", "t.conf:1:", "not a boolean" },
 	/* 14 */ { RV_CONFIG_SERVER, "pool4 = fd00::/64\n", "t.conf:1:", "not an IPv4 prefix" },
 	/* 15 */ { RV_CONFIG_SERVER, "pool4 = 10.0.0.1/24\n", "t.conf:1:", "host bits set" },
 	/* 16 */ { RV_CONFIG_SERVER, "pool4 = 10.0.0.0/31\n", "t.conf:1:", "prefix length" },
@@ -229,6 +229,7 @@ static const struct {
 	/* 46 */ { RV_CONFIG_CLIENT, "worker_rtprio = -1\n", "t.conf:1:", "not a real-time priority" },
 	/* 47 */
 	{ RV_CONFIG_SERVER, "worker_rtprio = fifo\n", "t.conf:1:", "not a real-time priority" },
+	/* 48 */ { RV_CONFIG_CLIENT, "pin_workers = maybe\n", "t.conf:1:", "not one of auto|yes|no" },
 };
 
 Test(config, bad_files_name_file_line_and_reason)
@@ -425,9 +426,31 @@ Test(config_keys, table_is_consistent)
 	}
 }
 
+/* pin_workers was a boolean: every boolean spelling still means yes or no. */
+Test(config, pin_workers_auto_or_any_boolean)
+{
+	static const struct {
+		const char *v;
+		enum rv_config_pin want;
+	} ok[] = {
+		{ "auto", RV_CONFIG_PIN_AUTO }, { "yes", RV_CONFIG_PIN_YES },
+		{ "on", RV_CONFIG_PIN_YES },	{ "true", RV_CONFIG_PIN_YES },
+		{ "1", RV_CONFIG_PIN_YES },	{ "no", RV_CONFIG_PIN_NO },
+		{ "off", RV_CONFIG_PIN_NO },	{ "0", RV_CONFIG_PIN_NO },
+	};
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		cr_assert_eq(parse(RV_CONFIG_SERVER, "pin_workers = no\n"), 0, "%s", err);
+		cr_assert_eq(rv_config_set(&cfg, NULL, "pin_workers", ok[i].v, err, sizeof(err)), 0,
+			     "pin_workers = %s: %s", ok[i].v, err);
+		cr_assert_eq(cfg.pin_workers, ok[i].want, "pin_workers = %s", ok[i].v);
+	}
+}
+
 Test(config_keys, defaults_come_from_the_table)
 {
 	rv_config_defaults(&cfg, RV_CONFIG_SERVER);
+	cr_assert_eq(cfg.pin_workers, RV_CONFIG_PIN_AUTO);
 	cr_assert_eq(cfg.listen_port, RV_CONFIG_DEFAULT_PORT);
 	cr_assert_eq(cfg.mtu, RV_DEFAULT_MTU);
 	cr_assert_eq(cfg.keepalive_ms, 10000);
