@@ -396,10 +396,11 @@ static void host_remove(struct rv_demux *d, struct rv_session *s)
 	}
 }
 
-void rv_demux_watch(struct rv_demux *d, rv_demux_watch_fn fn, void *ctx)
+/* owner_of returns the session owning exactly |p| (a network, or at /32 or
+ * /128 a session's own address: both live in the tries), or NULL. */
+static struct rv_session *owner_of(const struct rv_demux *d, const struct rv_prefix *p)
 {
-	d->watch = fn;
-	d->watch_ctx = ctx;
+	return rv_lpm_get(lpm_of(d, p->addr.family), p->addr.a, p->len);
 }
 
 /* tell_host passes a change of |s|'s own addresses to the watcher, with
@@ -413,12 +414,27 @@ static void tell_host(const struct rv_demux *d, const struct rv_session *s)
 	}
 	if (s->has_v4) {
 		p = (struct rv_prefix){ .addr = s->vaddr4, .len = 32 };
-		d->watch(d->watch_ctx, &p, true, rv_lpm_get(d->lpm4, p.addr.a, 32));
+		d->watch(d->watch_ctx, &p, true, owner_of(d, &p));
 	}
 	if (s->has_v6) {
 		p = (struct rv_prefix){ .addr = s->vaddr6, .len = 128 };
-		d->watch(d->watch_ctx, &p, true, rv_lpm_get(d->lpm6, p.addr.a, 128));
+		d->watch(d->watch_ctx, &p, true, owner_of(d, &p));
 	}
+}
+
+/* tell_net passes a change of network |p| to the watcher, with its owner
+ * as it is now. */
+static void tell_net(const struct rv_demux *d, const struct rv_prefix *p)
+{
+	if (d->watch) {
+		d->watch(d->watch_ctx, p, false, owner_of(d, p));
+	}
+}
+
+void rv_demux_watch(struct rv_demux *d, rv_demux_watch_fn fn, void *ctx)
+{
+	d->watch = fn;
+	d->watch_ctx = ctx;
 }
 
 int rv_demux_add(struct rv_demux *d, struct rv_session *s)
@@ -492,22 +508,6 @@ static size_t owned_find(const struct owned *o, const struct rv_prefix *p)
 static void owned_drop(struct owned *o, size_t i)
 {
 	o->p[i] = o->p[--o->n];
-}
-
-/* owner_of returns the session owning exactly |p| as a network (not as its
- * own address), or NULL. */
-static struct rv_session *owner_of(const struct rv_demux *d, const struct rv_prefix *p)
-{
-	return rv_lpm_get(lpm_of(d, p->addr.family), p->addr.a, p->len);
-}
-
-/* tell_net passes a change of network |p| to the watcher, with its owner
- * as it is now. */
-static void tell_net(const struct rv_demux *d, const struct rv_prefix *p)
-{
-	if (d->watch) {
-		d->watch(d->watch_ctx, p, false, owner_of(d, p));
-	}
 }
 
 void rv_demux_remove(struct rv_demux *d, struct rv_session *s)

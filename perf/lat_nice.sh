@@ -66,13 +66,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 {
 echo "medians over $ROUNDS rounds of ${DURATION} s (worker_nice, or rtN: worker_rtprio = N; Gbit/s, ping p50, p90, p99 ms):"
-for nice in "$@"; do
-	awk -F'\t' -v n="$nice" '$1 == n' "$R" | python3 -c '
-import sys, statistics as s
-rows = [l.split("\t") for l in sys.stdin.read().split("\n") if l]
-m = lambda i: s.median(float(r[i]) for r in rows if r[i] != "NA")
-print(f"{rows[0][0]:>4}: {m(2):.3f} Gbit/s, ping p50 {m(3):.3f} p90 {m(4):.3f} p99 {m(5):.3f} ms")'
-done
+rvp_lat_medians "$R" "$@"
 [ "${SITE:-0}" = 1 ] && echo "SITE=1: from B to 10.203.0.1, behind the client"
 echo "load average $LOAD_START at start, $(cut -d' ' -f1-3 /proc/loadavg) at end"
 } | tee "$OUT/summary.txt"

@@ -191,6 +191,21 @@ rvp_lat_probe() {
 		awk '{a[NR]=$1} END {printf "%.3f\t%.3f\t%.3f\t%d", a[int(NR*0.5)], a[int(NR*0.9)], a[int(NR*0.99)], NR}')"
 }
 
+# rvp_lat_medians ROUNDS VALUE...: from ROUNDS, lines "VALUE<TAB>round<TAB>"
+# followed by rvp_lat_probe's fields, one line per VALUE: the medians over
+# its rounds of throughput and ping p50/p90/p99.
+rvp_lat_medians() {
+	local rounds=$1 v
+	shift
+	for v in "$@"; do
+		awk -F'\t' -v n="$v" '$1 == n' "$rounds" | python3 -c '
+import sys, statistics as s
+rows = [l.split("\t") for l in sys.stdin.read().split("\n") if l]
+m = lambda i: s.median(float(r[i]) for r in rows if r[i] != "NA")
+print(f"{rows[0][0]:>4}: {m(2):.3f} Gbit/s, ping p50 {m(3):.3f} p90 {m(4):.3f} p99 {m(5):.3f} ms")'
+	done
+}
+
 # rvp_hwm_kb PID...: the largest VmHWM (peak RSS, kB) among the processes.
 rvp_hwm_kb() {
 	local pid max=0 v

@@ -29,11 +29,5 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		printf '%s\t%s\t%s\n' "$v" "$r" "$p" | tee -a "$R"
 	done
 done
-for v in "$@"; do
-	awk -F'\t' -v n="$v" '$1 == n' "$R" | python3 -c '
-import sys, statistics as s
-rows = [l.split("\t") for l in sys.stdin.read().split("\n") if l]
-m = lambda i: s.median(float(r[i]) for r in rows if r[i] != "NA")
-print(f"{rows[0][0]:>8}: {m(2):.3f} Gbit/s, ping p50 {m(3):.3f} p90 {m(4):.3f} p99 {m(5):.3f} ms")'
-done
+rvp_lat_medians "$R" "$@"
 rm -rf "$D"
