@@ -21,7 +21,7 @@
 	X(RV_DROP_BAD_RECV, "bad_recv")		  /* receive result unparsable */           \
 	X(RV_DROP_BAD_SRC, "bad_src")		  /* source address family unknown */       \
 	X(RV_DROP_BAD_TYPE, "bad_type")		  /* unknown message type */                \
-	X(RV_DROP_RESERVED, "reserved")		  /* reserved header bits not zero */       \
+	X(RV_DROP_RESERVED, "reserved")		  /* unknown flag or reserved bits set */   \
 	X(RV_DROP_UNKNOWN_INDEX, "unknown_index") /* no session has this index */           \
 	X(RV_DROP_NO_KEY, "no_key")		  /* key id names no installed epoch */     \
 	X(RV_DROP_AUTH, "auth")			  /* AEAD open failed */                    \

@@ -113,6 +113,8 @@ enum {
 	RV_CTL_CAP_CLIENT_REKEY = 1u << 2,  /* may start a rekey itself */
 	RV_CTL_CAP_CONFIG_UPDATE = 1u << 3, /* accepts CONFIG again while running */
 	RV_CTL_CAP_DNS = 1u << 4,	    /* accepts DNS */
+	RV_CTL_CAP_CSUM_PARTIAL = 1u << 5,  /* accepts data packets flagged
+					     * RV_DATA_F_CSUM_PARTIAL (core/wire.h) */
 };
 
 enum {

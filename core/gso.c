@@ -308,7 +308,8 @@ enum rv_gso_err rv_gso_plan_init(struct rv_gso_plan *f, const uint8_t *pkt, size
 	return RV_GSO_OK;
 }
 
-void rv_gso_seg_hdrs(const struct rv_gso_plan *f, uint32_t i, uint8_t *o, const uint8_t *pkt)
+static void seg_hdrs(const struct rv_gso_plan *f, uint32_t i, uint8_t *o, const uint8_t *pkt,
+		     bool partial)
 {
 	uint32_t off = i * (uint32_t)f->mss;
 	uint32_t chunk = rv_gso_seg_payload_len(f, i);
@@ -340,6 +341,11 @@ void rv_gso_seg_hdrs(const struct rv_gso_plan *f, uint32_t i, uint8_t *o, const 
 		l4[13] = fl;
 		l4[16] = l4[17] = 0;
 		sum = pseudo_sum(o, f->v6, IPPROTO_TCP_, l4_len);
+		if (partial) {
+			/* CHECKSUM_PARTIAL: the uninverted pseudo-header sum. */
+			store_csum(l4 + 16, rv_inet_csum_fold(sum));
+			return;
+		}
 		sum = rv_inet_csum_add(sum, l4, (size_t)f->hlen - f->l4_off);
 		sum = rv_inet_csum_add(sum, pkt + f->hlen + off, chunk);
 		c = (uint16_t)~rv_inet_csum_fold(sum);
@@ -348,11 +354,75 @@ void rv_gso_seg_hdrs(const struct rv_gso_plan *f, uint32_t i, uint8_t *o, const 
 		put16(l4 + 4, (uint16_t)l4_len);
 		l4[6] = l4[7] = 0;
 		sum = pseudo_sum(o, f->v6, IPPROTO_UDP_, l4_len);
+		if (partial) {
+			store_csum(l4 + 6, rv_inet_csum_fold(sum));
+			return;
+		}
 		sum = rv_inet_csum_add(sum, l4, (size_t)f->hlen - f->l4_off);
 		sum = rv_inet_csum_add(sum, pkt + f->hlen + off, chunk);
 		c = (uint16_t)~rv_inet_csum_fold(sum);
 		store_csum(l4 + 6, c == 0 ? 0xffff : c);
 	}
+}
+
+void rv_gso_seg_hdrs(const struct rv_gso_plan *f, uint32_t i, uint8_t *o, const uint8_t *pkt)
+{
+	seg_hdrs(f, i, o, pkt, false);
+}
+
+void rv_gso_seg_hdrs_partial(const struct rv_gso_plan *f, uint32_t i, uint8_t *o,
+			     const uint8_t *pkt)
+{
+	seg_hdrs(f, i, o, pkt, true);
+}
+
+bool rv_csum_partial_at(const uint8_t *pkt, size_t len, uint16_t *start, uint16_t *offset)
+{
+	size_t l4, min_l4;
+	uint8_t proto;
+
+	if (len < 20) {
+		return false;
+	}
+	if (pkt[0] >> 4 == 4) {
+		l4 = (size_t)(pkt[0] & 0xf) * 4;
+		if (l4 < 20 || get16(pkt + 2) != len || (get16(pkt + 6) & 0x3fff) != 0) {
+			return false; /* also a fragment: its L4 header is elsewhere */
+		}
+		proto = pkt[9];
+	} else if (pkt[0] >> 4 == 6) {
+		if (len < 40 || 40 + (size_t)get16(pkt + 4) != len) {
+			return false;
+		}
+		l4 = 40;
+		proto = pkt[6];
+	} else {
+		return false;
+	}
+	if (proto == IPPROTO_TCP_) {
+		*offset = 16;
+		min_l4 = 20;
+	} else if (proto == IPPROTO_UDP_) {
+		*offset = 6;
+		min_l4 = 8;
+	} else {
+		return false;
+	}
+	if (l4 + min_l4 > len) {
+		return false;
+	}
+	*start = (uint16_t)l4;
+	return true;
+}
+
+bool rv_csum_partial_finish(uint8_t *pkt, size_t len)
+{
+	struct rv_vnet_hdr vh = { .flags = RV_VNET_F_NEEDS_CSUM };
+
+	if (!rv_csum_partial_at(pkt, len, &vh.csum_start, &vh.csum_offset)) {
+		return false;
+	}
+	return rv_gso_finish_csum(pkt, len, &vh) == RV_GSO_OK;
 }
 
 size_t rv_gso_num_segs(const uint8_t *pkt, size_t len, const struct rv_vnet_hdr *vh)

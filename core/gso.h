@@ -132,6 +132,27 @@ static inline uint32_t rv_gso_seg_payload_len(const struct rv_gso_plan *p, uint3
  * payload is pkt + p->hlen + i * p->mss, rv_gso_seg_payload_len bytes. */
 void rv_gso_seg_hdrs(const struct rv_gso_plan *p, uint32_t i, uint8_t *out, const uint8_t *pkt);
 
+/* rv_gso_seg_hdrs_partial is rv_gso_seg_hdrs for a segment sent with
+ * RV_DATA_F_CSUM_PARTIAL (core/wire.h): the L4 checksum field gets only the
+ * pseudo-header sum (CHECKSUM_PARTIAL), and the payload is not read. Only
+ * for a plan whose l4_off is its l3_hlen (no IPv6 extension header): the
+ * receiver finds the L4 header with rv_csum_partial_at. */
+void rv_gso_seg_hdrs_partial(const struct rv_gso_plan *p, uint32_t i, uint8_t *out,
+			     const uint8_t *pkt);
+
+/* rv_csum_partial_at tells where the L4 checksum of the IP packet
+ * |pkt|/|len| (exactly its IP length) starts and lies, for a packet that may
+ * carry RV_DATA_F_CSUM_PARTIAL: TCP or UDP right behind the IP header (an
+ * IPv4 header with options counts, an IPv6 extension header does not), not
+ * an IPv4 fragment, L4 header complete. On true, *start is the L4 offset
+ * and *offset the checksum field's offset in it (16 TCP, 6 UDP). */
+bool rv_csum_partial_at(const uint8_t *pkt, size_t len, uint16_t *start, uint16_t *offset);
+
+/* rv_csum_partial_finish completes in place the L4 checksum of a packet
+ * that arrived with RV_DATA_F_CSUM_PARTIAL, for a receiver that cannot hand
+ * it to its TUN as NEEDS_CSUM. False if rv_csum_partial_at refuses it. */
+bool rv_csum_partial_finish(uint8_t *pkt, size_t len);
+
 /* struct rv_gro is one coalescing run. Zero state = no run. */
 struct rv_gro {
 	const uint8_t *head; /* first packet (borrowed) */

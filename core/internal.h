@@ -80,6 +80,7 @@ struct rv_session {
 	bool has_v4;
 	bool has_v6;
 	bool any_source;
+	bool csum_partial;    /* the peer takes RV_DATA_F_CSUM_PARTIAL packets */
 	bool published;	      /* in a demux; demux writer only */
 	uint32_t demux_entry; /* its entry there; demux writer only */
 

@@ -246,6 +246,7 @@ struct rv_session *rv_session_new(const struct rv_session_params *params)
 	memcpy(&s->v4key, s->vaddr4.a, sizeof(s->v4key));
 	memcpy(s->v6key, s->vaddr6.a, sizeof(s->v6key));
 	s->any_source = params->any_source;
+	s->csum_partial = params->csum_partial;
 	s->alg = params->alg == RV_AEAD_NONE ? RV_AEAD_AES256GCM : params->alg;
 	s->rekey_after_messages = params->rekey_after_messages ? params->rekey_after_messages
 							       : RV_REKEY_AFTER_MESSAGES;
@@ -520,6 +521,7 @@ enum rv_session_result rv_session_seal_batch_ext(struct rv_session *s, struct rv
 		uint32_t extra_len = extras != NULL ? extras[i].len : 0;
 
 		hdr.counter = base + i;
+		hdr.flags = pkts[i].flags;
 		rv_wire_write_data_hdr(buf, &hdr);
 		/* Fails only for an uninitialised context, which a published
 		 * slot never has; report it rather than send garbage. */
@@ -715,6 +717,11 @@ uint32_t rv_session_local_index(const struct rv_session *s)
 uint32_t rv_session_remote_index(const struct rv_session *s)
 {
 	return s->remote_index;
+}
+
+bool rv_session_csum_partial(const struct rv_session *s)
+{
+	return s->csum_partial;
 }
 
 const struct rv_ip_addr *rv_session_vaddr4(const struct rv_session *s)

@@ -71,6 +71,7 @@ struct rv_session_params {
 	struct rv_ip_addr vaddr4;      /* family 0: none */
 	struct rv_ip_addr vaddr6;      /* family 0: none */
 	bool any_source;	       /* client side: the server may forward any source */
+	bool csum_partial;	       /* the peer announced RV_CTL_CAP_CSUM_PARTIAL */
 	enum rv_aead_alg alg;	       /* RV_AEAD_NONE means AES-256-GCM */
 	uint64_t rekey_after_messages; /* 0: RV_REKEY_AFTER_MESSAGES */
 	uint64_t rekey_after_ns;       /* 0: RV_REKEY_AFTER_TIME_S */
@@ -80,10 +81,13 @@ struct rv_session_params {
 
 /* A packet buffer handed to the seal/open batch calls. |buf| points at the
  * RV_DATA_HDR_LEN bytes of header room; the payload follows it and at least
- * RV_TAG_LEN bytes of tailroom follow the payload. */
+ * RV_TAG_LEN bytes of tailroom follow the payload. |flags| (RV_DATA_F_*) go
+ * into the sealed header; set RV_DATA_F_CSUM_PARTIAL only for a session
+ * whose rv_session_csum_partial is true. Opening ignores them. */
 struct rv_pkt {
 	uint8_t *buf;
 	uint32_t len;
+	uint8_t flags;
 };
 
 enum rv_session_result {
@@ -182,6 +186,10 @@ bool rv_session_update_endpoint(struct rv_session *s, const struct rv_endpoint *
 /* Accessors for immutable fields. */
 uint32_t rv_session_local_index(const struct rv_session *s);
 uint32_t rv_session_remote_index(const struct rv_session *s);
+
+/* rv_session_csum_partial: the peer takes packets whose inner checksum is
+ * left partial (RV_DATA_F_CSUM_PARTIAL, core/wire.h). Immutable. */
+bool rv_session_csum_partial(const struct rv_session *s);
 const struct rv_ip_addr *rv_session_vaddr4(const struct rv_session *s);
 const struct rv_ip_addr *rv_session_vaddr6(const struct rv_session *s);
 

@@ -3,7 +3,7 @@
  *
  * Validation happens in a fixed order, cheapest and most telling first, so a
  * given bad datagram always earns the same reason and drop counter: length,
- * then type, then reserved bytes, then receiver index, then counter. All of it
+ * then type, then flags and reserved byte, then receiver index, then counter. All of it
  * happens before any session lookup or key is touched.
  */
 #include "core/wire.h"
@@ -21,13 +21,12 @@ enum rv_wire_err rv_wire_parse_data_hdr(struct rv_data_hdr *out, const uint8_t *
 	}
 
 	struct rv_rd rd;
-	uint8_t type, key_id;
-	uint16_t reserved;
+	uint8_t type, key_id, flags, reserved;
 	uint32_t index;
 	uint64_t counter;
 	rv_rd_init(&rd, pkt, RV_DATA_HDR_LEN);
-	if (unlikely(!rv_rd_u8(&rd, &type) || !rv_rd_u8(&rd, &key_id) ||
-		     !rv_rd_u16(&rd, &reserved) || !rv_rd_u32(&rd, &index) ||
+	if (unlikely(!rv_rd_u8(&rd, &type) || !rv_rd_u8(&rd, &key_id) || !rv_rd_u8(&rd, &flags) ||
+		     !rv_rd_u8(&rd, &reserved) || !rv_rd_u32(&rd, &index) ||
 		     !rv_rd_u64(&rd, &counter))) {
 		/* Unreachable after the length check; kept so the reader's
 		 * verdict, not our arithmetic, is what guards the buffer. */
@@ -37,7 +36,7 @@ enum rv_wire_err rv_wire_parse_data_hdr(struct rv_data_hdr *out, const uint8_t *
 	if (unlikely(type != RV_MSG_DATA)) {
 		return RV_WIRE_BAD_TYPE;
 	}
-	if (unlikely(reserved != 0)) {
+	if (unlikely((flags & ~RV_DATA_F_KNOWN) != 0 || reserved != 0)) {
 		return RV_WIRE_RESERVED;
 	}
 	if (unlikely(index == 0)) {
@@ -49,6 +48,7 @@ enum rv_wire_err rv_wire_parse_data_hdr(struct rv_data_hdr *out, const uint8_t *
 
 	out->type = type;
 	out->key_id = key_id;
+	out->flags = flags;
 	out->receiver_index = index;
 	out->counter = counter;
 	return RV_WIRE_OK;
@@ -60,7 +60,8 @@ void rv_wire_write_data_hdr(uint8_t *out, const struct rv_data_hdr *hdr)
 	rv_wr_init(&wr, out, RV_DATA_HDR_LEN);
 	rv_wr_u8(&wr, hdr->type);
 	rv_wr_u8(&wr, hdr->key_id);
-	rv_wr_u16(&wr, 0);
+	rv_wr_u8(&wr, hdr->flags);
+	rv_wr_u8(&wr, 0);
 	rv_wr_u32(&wr, hdr->receiver_index);
 	rv_wr_u64(&wr, hdr->counter);
 	/* The header has a fixed size, so the writes cannot fail; the
@@ -79,7 +80,7 @@ const char *rv_wire_err_str(enum rv_wire_err err)
 	case RV_WIRE_BAD_TYPE:
 		return "unknown message type";
 	case RV_WIRE_RESERVED:
-		return "reserved header bytes not zero";
+		return "unknown header flag or reserved byte set";
 	case RV_WIRE_ZERO_INDEX:
 		return "receiver index 0";
 	case RV_WIRE_COUNTER_LIMIT:

@@ -5,15 +5,25 @@
  *
  *    0        1        2        3        4                8               16
  *   +--------+--------+--------+--------+----------------+----------------+--------------+--------+
- *   |  type  | key_id |  reserved (0)   | receiver_index |    counter     |  ciphertext  |  tag   |
- *   |  u8=1  |   u8   |      u16        |    u32 BE      |    u64 BE      |  0..MTU      |  16 B  |
+ *   |  type  | key_id | flags  | rsvd=0 | receiver_index |    counter     |  ciphertext  |  tag   |
+ *   |  u8=1  |   u8   |   u8   |   u8   |    u32 BE      |    u64 BE      |  0..MTU      |  16 B  |
  *   +--------+--------+--------+--------+----------------+----------------+--------------+--------+
  *
  * - type: RV_MSG_DATA. Anything else is rejected (RV_WIRE_BAD_TYPE).
  * - key_id: low 8 bits of the key epoch the packet was sealed under. The
  *   receiver holds at most three epochs (previous/current/next), so the low
  *   bits name the key slot without trial decryption.
- * - reserved: must be zero; a sender never sets it, a receiver rejects it
+ * - flags: RV_DATA_F_* bits. RV_DATA_F_CSUM_PARTIAL says that the inner
+ *   packet's TCP or UDP checksum field holds only the pseudo-header sum (the
+ *   kernel's CHECKSUM_PARTIAL, virtio's NEEDS_CSUM): the rest of the sum was
+ *   never computed, since the AEAD tag already proves the packet intact. It
+ *   is set only on a TCP/UDP packet whose L4 header directly follows the IP
+ *   header (no IPv4 fragment, no IPv6 extension header), and only towards a
+ *   peer whose HELLO announced RV_CTL_CAP_CSUM_PARTIAL (core/ctlmsg.h): older
+ *   receivers reject the byte. The receiver hands such a packet to its TUN as
+ *   NEEDS_CSUM, or completes the sum itself where it cannot. Unknown flag
+ *   bits are rejected (RV_WIRE_RESERVED).
+ * - rsvd: must be zero; a sender never sets it, a receiver rejects it
  *   (RV_WIRE_RESERVED) so it can carry meaning in a later version.
  * - receiver_index: random 32-bit value chosen by the receiver for this
  *   session (never 0); the receiver finds the session by it in O(1).
@@ -34,6 +44,11 @@
 
 enum rv_msg_type {
 	RV_MSG_DATA = 1,
+};
+
+enum rv_data_flags {
+	RV_DATA_F_CSUM_PARTIAL = 1u << 0,
+	RV_DATA_F_KNOWN = RV_DATA_F_CSUM_PARTIAL,
 };
 
 enum rv_limits {
@@ -59,6 +74,7 @@ enum rv_limits {
 struct rv_data_hdr {
 	uint8_t type;
 	uint8_t key_id;
+	uint8_t flags; /* RV_DATA_F_* */
 	uint32_t receiver_index;
 	uint64_t counter;
 };
@@ -69,12 +85,12 @@ enum rv_wire_err {
 	RV_WIRE_TOO_SHORT,     /* fewer than RV_MIN_DATAGRAM bytes */
 	RV_WIRE_TOO_LONG,      /* more than RV_MAX_DATAGRAM bytes */
 	RV_WIRE_BAD_TYPE,      /* type is not RV_MSG_DATA */
-	RV_WIRE_RESERVED,      /* reserved bytes not zero */
+	RV_WIRE_RESERVED,      /* unknown flag bit or reserved byte set */
 	RV_WIRE_ZERO_INDEX,    /* receiver_index 0 is never assigned */
 	RV_WIRE_COUNTER_LIMIT, /* counter >= RV_REJECT_AFTER_MESSAGES */
 };
 
-_Static_assert(RV_DATA_HDR_LEN == 1 + 1 + 2 + 4 + 8, "data header layout");
+_Static_assert(RV_DATA_HDR_LEN == 1 + 1 + 1 + 1 + 4 + 8, "data header layout");
 _Static_assert(RV_DEFAULT_MTU + RV_DATA_OVERHEAD + 40 + 8 == 1500, "default MTU fits IPv6 on 1500");
 
 /* rv_wire_parse_data_hdr validates |len| bytes at |pkt| as a data message and
@@ -83,7 +99,7 @@ _Static_assert(RV_DEFAULT_MTU + RV_DATA_OVERHEAD + 40 + 8 == 1500, "default MTU 
 enum rv_wire_err rv_wire_parse_data_hdr(struct rv_data_hdr *out, const uint8_t *pkt, size_t len);
 
 /* rv_wire_write_data_hdr encodes |hdr| into the first RV_DATA_HDR_LEN bytes of
- * |out| (reserved bytes zero). */
+ * |out| (the reserved byte zero). */
 void rv_wire_write_data_hdr(uint8_t *out, const struct rv_data_hdr *hdr);
 
 /* rv_wire_err_str returns a static human-readable reason. */

@@ -167,7 +167,7 @@ static void bench_crypto(struct crypto_res *out)
 	uint8_t k1[RV_AEAD_KEY_LEN], k2[RV_AEAD_KEY_LEN];
 	struct rv_session *a, *b;
 	struct rv_aead raw = { 0 };
-	struct rv_pkt pkts[BATCH];
+	struct rv_pkt pkts[BATCH] = { 0 };
 	struct rv_data_hdr hdrs[BATCH];
 	enum rv_session_result res[BATCH];
 	uint8_t *bufs = calloc(BATCH, RV_MAX_DATAGRAM);

@@ -86,8 +86,8 @@ static int seal_range(struct bench *bn)
 		enum rv_session_result r;
 
 		for (size_t k = 0; k < n; k++) {
-			pkts[k].buf = pkt_at(bn, i + k);
-			pkts[k].len = (uint32_t)bn->payload_len;
+			pkts[k] = (struct rv_pkt){ .buf = pkt_at(bn, i + k),
+						   .len = (uint32_t)bn->payload_len };
 		}
 		r = rv_session_seal_batch(bn->a, pkts, n, bn->now_ns);
 		if (r != RV_SESSION_OK && r != RV_SESSION_REKEY_SOON) {
@@ -125,8 +125,7 @@ static size_t open_range(struct bench *bn, size_t *out_bad_hdr)
 				bad_hdr++;
 				continue;
 			}
-			pkts[m].buf = buf;
-			pkts[m].len = dgram_len;
+			pkts[m] = (struct rv_pkt){ .buf = buf, .len = dgram_len };
 			m++;
 		}
 		accepted += rv_session_open_batch(bn->b, pkts, hdrs, results, m, bn->now_ns);

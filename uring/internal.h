@@ -126,6 +126,7 @@ struct rv_tx_item {
 	struct rv_session *s;
 	const uint8_t *extra; /* rest of the inner packet (superframe slice) or NULL */
 	uint32_t extra_len;
+	uint8_t flags; /* RV_DATA_F_* for the sealed header */
 };
 
 struct rv_rx_item {
@@ -321,9 +322,10 @@ struct rv_session *rv_worker_lookup_dst(const struct rv_worker *w, const struct 
 /* rv_worker_forward queues an authenticated inner packet of |len| bytes at
  * |pkt| (RV_DATA_HDR_LEN of room in front, RV_TAG_LEN behind) to be sealed
  * for session |to| and sent: client-to-client forwarding inside the data
- * plane. |handle| moves to the send. */
+ * plane, with header flags |flags| (RV_DATA_F_*). |handle| moves to the
+ * send. */
 void rv_worker_forward(struct rv_worker *w, unsigned cls, uint8_t *pkt, uint32_t len,
-		       uint32_t handle, struct rv_session *to);
+		       uint32_t handle, struct rv_session *to, uint8_t flags);
 /* rv_worker_flush_tx seals and queues the sends of class |cls| (Q_BULK also
  * releases the superframes held for this turn). */
 void rv_worker_flush_tx(struct rv_worker *w, unsigned cls);

@@ -24,6 +24,7 @@
 
 #include "core/clock.h"
 #include "core/demux.h"
+#include "core/gso.h"
 #include "core/ip.h"
 #include "core/log.h"
 #include "uring/compat.h"
@@ -210,11 +211,18 @@ static void write_single(struct rv_worker *w, struct rv_rx_item *it)
 	}
 	if (w->vnet) {
 		/* The data header in front of the plaintext is spent: the
-		 * virtio header (no GSO, checksum to be verified) goes there. */
-		static const struct rv_vnet_hdr none;
+		 * virtio header goes there. No GSO; the checksum is to be
+		 * verified, or, for a packet the peer left partial, to be
+		 * completed by whoever needs it (a local socket does not). */
+		struct rv_vnet_hdr vh = { 0 };
+
+		if ((it->hdr.flags & RV_DATA_F_CSUM_PARTIAL) &&
+		    rv_csum_partial_at(p, len, &vh.csum_start, &vh.csum_offset)) {
+			vh.flags = RV_VNET_F_NEEDS_CSUM;
+		}
 		p -= RV_VNET_HDR_LEN;
 		len += RV_VNET_HDR_LEN;
-		rv_vnet_hdr_write(p, &none);
+		rv_vnet_hdr_write(p, &vh);
 	}
 	sl->num = 1;
 	sl->niov = 0;
@@ -315,6 +323,7 @@ static bool forward_c2c(struct rv_worker *w, struct rv_rx_item *it, uint8_t *pla
 			const struct rv_ip_info *ip)
 {
 	struct rv_session *to = rv_worker_lookup_dst(w, ip);
+	uint8_t flags = it->hdr.flags & RV_DATA_F_CSUM_PARTIAL;
 
 	if (to == NULL) {
 		return false;
@@ -324,9 +333,15 @@ static bool forward_c2c(struct rv_worker *w, struct rv_rx_item *it, uint8_t *pla
 		rv_worker_release(w, it->handle);
 		return true;
 	}
+	if (flags != 0 && !rv_session_csum_partial(to)) {
+		/* The receiving peer wants whole checksums (checked by
+		 * open_run: the packet has a place for one). */
+		(void)rv_csum_partial_finish(plain, ip->total_len);
+		flags = 0;
+	}
 	rv_ctr_add(&w->ctr, RV_CTR_C2C_FORWARDED, 1);
 	rv_worker_forward(w, it->len <= RV_PRIO_MAX_LEN + RV_DATA_OVERHEAD ? Q_PRIO : Q_BULK, plain,
-			  ip->total_len, it->handle, to);
+			  ip->total_len, it->handle, to, flags);
 	return true;
 }
 
@@ -375,6 +390,22 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 			rv_drop_add(&w->ctr, RV_DROP_SPOOF, 1);
 			rv_session_count_drop(s, RV_DROP_SPOOF, 1);
 			goto drop;
+		}
+		if (it->hdr.flags & RV_DATA_F_CSUM_PARTIAL) {
+			uint16_t start, off;
+
+			/* The flag is authenticated, but only a TCP or UDP
+			 * packet has a checksum to leave partial. */
+			if (unlikely(!rv_csum_partial_at(plain, ip.total_len, &start, &off))) {
+				rv_drop_add(&w->ctr, RV_DROP_BAD_INNER, 1);
+				goto drop;
+			}
+			/* Without a virtio header the TUN cannot be told;
+			 * the sum is finished here instead. */
+			if (!w->vnet) {
+				(void)rv_csum_partial_finish(plain, ip.total_len);
+				it->hdr.flags &= (uint8_t)~RV_DATA_F_CSUM_PARTIAL;
+			}
 		}
 		rx_pkts++;
 		rx_bytes += ip.total_len;

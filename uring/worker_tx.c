@@ -72,9 +72,9 @@ struct rv_session *rv_worker_lookup_dst(const struct rv_worker *w, const struct 
 
 /* tx_push queues one inner packet in class |cls|: |len| bytes at |pkt|
  * (header room in front) followed by |extra_len| bytes at |extra| (NULL:
- * none), sealed into the space behind pkt + len. */
+ * none), sealed into the space behind pkt + len with header flags |flags|. */
 static void tx_push(struct rv_worker *w, unsigned cls, uint8_t *pkt, uint32_t len, uint32_t handle,
-		    struct rv_session *s, const uint8_t *extra, uint32_t extra_len)
+		    struct rv_session *s, const uint8_t *extra, uint32_t extra_len, uint8_t flags)
 {
 	struct rv_txq *q = &w->txq[cls];
 
@@ -92,6 +92,7 @@ static void tx_push(struct rv_worker *w, unsigned cls, uint8_t *pkt, uint32_t le
 		.s = s,
 		.extra = extra,
 		.extra_len = extra_len,
+		.flags = flags,
 	};
 }
 
@@ -127,13 +128,13 @@ static void tx_add(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t han
 	} else {
 		w->bulk_flows |= bit;
 	}
-	tx_push(w, cls, pkt, ip.total_len, handle, s, NULL, 0);
+	tx_push(w, cls, pkt, ip.total_len, handle, s, NULL, 0, 0);
 }
 
 void rv_worker_forward(struct rv_worker *w, unsigned cls, uint8_t *pkt, uint32_t len,
-		       uint32_t handle, struct rv_session *to)
+		       uint32_t handle, struct rv_session *to, uint8_t flags)
 {
-	tx_push(w, cls, pkt, len, handle, to, NULL, 0);
+	tx_push(w, cls, pkt, len, handle, to, NULL, 0, flags);
 }
 
 /* tx_superframe cuts a TUN superframe into segments without copying its
@@ -147,7 +148,7 @@ static void tx_superframe(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint3
 	struct rv_ip_info ip;
 	struct rv_session *s;
 	enum rv_gso_err err;
-	uint8_t *cur;
+	uint8_t *cur, flags;
 	size_t need;
 	unsigned id, pad;
 
@@ -181,6 +182,12 @@ static void tx_superframe(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint3
 		return;
 	}
 	w->bulk_flows |= rv_flow_bit(pkt, len, &ip);
+	/* A peer that takes partial checksums gets each segment's checksum
+	 * as the kernel handed it over, unfinished: the one pass over the
+	 * payload left is the seal's. The peer finds the L4 header behind
+	 * the IP header, so an IPv6 extension header gets a full checksum. */
+	flags = rv_session_csum_partial(s) && plan.l4_off == plan.l3_hlen ? RV_DATA_F_CSUM_PARTIAL
+									  : 0;
 	id = w->tx_free[--w->tx_nfree];
 	w->tx_refs[id] = (uint16_t)plan.nseg;
 	cur = w->tx_base + (size_t)id * w->tx_buf_size;
@@ -195,10 +202,14 @@ static void tx_superframe(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint3
 		const uint8_t *pay = pkt + plan.hlen + (size_t)i * plan.mss;
 		uint8_t *seg = cur + RV_DATA_HDR_LEN;
 
-		rv_gso_seg_hdrs(&plan, i, seg, pkt);
+		if (flags != 0) {
+			rv_gso_seg_hdrs_partial(&plan, i, seg, pkt);
+		} else {
+			rv_gso_seg_hdrs(&plan, i, seg, pkt);
+		}
 		memcpy(seg + plan.hlen, pay, head);
 		tx_push(w, Q_BULK, seg, plan.hlen + head, rv_handle(POOL_TX, id), s, pay + head,
-			chunk - head);
+			chunk - head, flags);
 		cur = seg + plan.hlen + chunk + RV_TAG_LEN;
 	}
 	w->tx_holds[w->ntx_holds++] = handle;
@@ -390,7 +401,8 @@ static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 	socklen_t dst_len;
 
 	for (unsigned k = from; k < to; k++) {
-		w->pkts[k] = (struct rv_pkt){ .buf = it[k].buf, .len = it[k].len };
+		w->pkts[k] =
+			(struct rv_pkt){ .buf = it[k].buf, .len = it[k].len, .flags = it[k].flags };
 		w->exts[k] = (struct rv_pkt_extra){ .p = it[k].extra, .len = it[k].extra_len };
 	}
 	r = rv_session_seal_batch_ext(s, &w->pkts[from], &w->exts[from], n, now);

@@ -20,6 +20,8 @@
  *    count and sizes add up) and agrees with rv_gso_num_segs/rv_gso_segment;
  *  - every segment has a valid IPv4 header checksum, right IP length, TCP
  *    sequence number and a verifying L4 checksum (independent RFC 1071 sum);
+ *  - a segment left partial (no IPv6 extension header) is accepted by
+ *    rv_csum_partial_at and finishes to the same verifying checksum;
  *  - a rejected superframe is rejected by rv_gso_segment with the same error;
  *  - a GRO run's merged frame is no longer than its inputs and within
  *    RV_GRO_MAX_LEN, and re-planning it (as the kernel would segment it)
@@ -130,6 +132,17 @@ static void run_plan(const struct rv_gso_plan *p, const uint8_t *pkt, size_t len
 		memcpy(seg, hdr, p->hlen);
 		memcpy(seg + p->hlen, pkt + off, chunk);
 		check_segment(p, i, seg, seg_len);
+		if (p->l4_off == p->l3_hlen) {
+			/* What a sender leaves partial (uring/worker_tx.c) the
+			 * receiver must accept and finish to the same bytes. */
+			uint16_t start = 0, field = 0;
+
+			rv_gso_seg_hdrs_partial(p, i, seg, pkt);
+			check(rv_csum_partial_at(seg, seg_len, &start, &field));
+			check(start == p->l4_off && field == (p->tcp ? 16 : 6));
+			check(rv_csum_partial_finish(seg, seg_len));
+			check_segment(p, i, seg, seg_len);
+		}
 		free(seg);
 		free(hdr);
 	}

@@ -9,7 +9,8 @@
  * Properties checked on every input:
  *  - the parser returns a named reason and never reads past |size|;
  *  - an accepted header re-encodes to exactly the input's first 16 bytes
- *    (so decoding loses nothing and reserved bytes are really zero), and the
+ *    (so decoding loses nothing, only known flags pass and the reserved byte
+ *    is really zero), and the
  *    decoded fields honour every rule the parser claims to enforce;
  *  - the verdict equals an independent byte-by-byte reference of the rules,
  *    so no valid header is rejected and each invalid one earns the reason
@@ -46,7 +47,7 @@ static enum rv_wire_err reference(const uint8_t *d, size_t n)
 	if (d[0] != RV_MSG_DATA) {
 		return RV_WIRE_BAD_TYPE;
 	}
-	if (d[2] != 0 || d[3] != 0) {
+	if ((d[2] & ~RV_DATA_F_CSUM_PARTIAL) != 0 || d[3] != 0) {
 		return RV_WIRE_RESERVED;
 	}
 	if ((d[4] | d[5] | d[6] | d[7]) == 0) {

@@ -7,9 +7,13 @@
  *       --send-key HEX64 --recv-key HEX64 --vaddr4 10.99.0.2 --vaddr6 fd99::2 \
  *       [--any-source] [--workers N] [--pin|--no-pin] [--offload tun,gso,gro|none] [--v6]
  *       [--mtu M] [--counters FILE] [--spoof FILE] [--zerocopy auto|on|off]
+ *       [--no-csum-partial]
  *
  * --vaddr4/--vaddr6 are the PEER's tunnel addresses (egress demux and the
  * inner source check). Keys are installed as epoch 1 and activated.
+ * The peer is taken to accept partial checksums (RV_DATA_F_CSUM_PARTIAL),
+ * as a ringvpn peer announces, unless --no-csum-partial stands in for an
+ * older peer that does not.
  *
  * Signals (handled synchronously with sigwait on the main thread):
  *   SIGINT/SIGTERM  write counters, rv_dataplane_stop, free, exit 0
@@ -49,7 +53,7 @@ struct opts {
 	const char *vaddr4, *vaddr6, *offload, *zerocopy;
 	unsigned port, workers, mtu;
 	uint32_t local_index, remote_index;
-	bool any_source, v6;
+	bool any_source, v6, no_csum_partial;
 	enum rv_config_pin pin; /* pin_workers: auto unless told */
 };
 
@@ -60,7 +64,7 @@ static int usage(void)
 		"       --remote-index N --send-key HEX64 --recv-key HEX64 [--vaddr4 A]\n"
 		"       [--vaddr6 A] [--any-source] [--workers N] [--pin|--no-pin] [--v6]\n"
 		"       [--offload tun,gso,gro|none] [--mtu M] [--counters FILE] [--spoof FILE]\n"
-		"       [--zerocopy auto|on|off]\n");
+		"       [--zerocopy auto|on|off] [--no-csum-partial]\n");
 	return 2;
 }
 
@@ -271,6 +275,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{ "counters", required_argument, NULL, 'c' },
 		{ "spoof", required_argument, NULL, 'S' },
 		{ "zerocopy", required_argument, NULL, 'z' },
+		{ "no-csum-partial", no_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -336,6 +341,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case 'z':
 			o->zerocopy = optarg;
 			break;
+		case 'C':
+			o->no_csum_partial = true;
+			break;
 		default:
 			return -1;
 		}
@@ -369,6 +377,7 @@ int main(int argc, char **argv)
 	params.local_index = o.local_index;
 	params.remote_index = o.remote_index;
 	params.any_source = o.any_source;
+	params.csum_partial = !o.no_csum_partial;
 	if (!parse_endpoint(&params.endpoint, o.peer)) {
 		fprintf(stderr, "rvt_dp_peer: bad --peer '%s' (want ADDR:PORT or [ADDR]:PORT)\n",
 			o.peer);

@@ -17,6 +17,13 @@ Run inside the namespace of the peer whose traffic is captured:
       unknown-index the datagram with a receiver index no session has
     and prints what it sent.
 
+  inject.py flags-census --iface veth0 --dst 10.77.0.2 --port 51820 \
+      [--seconds 3] [--enough 200]
+    Sniffs the data messages sent to DST:PORT (a GSO train counts once, by
+    its first datagram's header) until ENOUGH of them or SECONDS passed, and
+    prints "data=N partial=M": how many carried the header flag
+    RV_DATA_F_CSUM_PARTIAL (byte 2, bit 0; core/wire.h).
+
   inject.py spoof-packet --src 10.99.0.77 --dst 10.99.0.2
     Prints, in hex, an IPv4 or IPv6 UDP packet with the given (spoofed) inner
     source; rvt_dp_peer --spoof seals it with the real session key.
@@ -144,6 +151,22 @@ def cmd_capture_inject(args):
     print(" ".join("%s=%d" % kv for kv in sent.items()))
 
 
+def cmd_flags_census(args):
+    sn = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    sn.bind((args.iface, 0))
+    deadline = time.time() + args.seconds
+    data = partial = 0
+    while time.time() < deadline and data < args.enough:
+        r, _, _ = select.select([sn], [], [], 0.05)
+        if not r:
+            continue
+        dg = parse_frame(sn.recv(65536), args.dst, args.port)
+        if dg is not None and len(dg) > HDR_LEN + TAG_LEN and dg[0] == 1:
+            data += 1
+            partial += dg[2] & 1
+    print("data=%d partial=%d" % (data, partial))
+
+
 def cmd_spoof_packet(args):
     pkt = udp_packet(args.src, args.dst, 40000, args.dport, b"spoofed inner source")
     print(pkt.hex())
@@ -163,6 +186,12 @@ def main():
     c.add_argument("--unknown-index", type=int, default=0)
     c.add_argument("--avoid-index", action="append", default=[])
     c.add_argument("--timeout", type=float, default=10.0)
+    f = sub.add_parser("flags-census")
+    f.add_argument("--iface", required=True)
+    f.add_argument("--dst", required=True)
+    f.add_argument("--port", type=int, required=True)
+    f.add_argument("--seconds", type=float, default=3.0)
+    f.add_argument("--enough", type=int, default=200)
     s = sub.add_parser("spoof-packet")
     s.add_argument("--src", required=True)
     s.add_argument("--dst", required=True)
@@ -170,6 +199,8 @@ def main():
     args = ap.parse_args()
     if args.cmd == "capture-inject":
         cmd_capture_inject(args)
+    elif args.cmd == "flags-census":
+        cmd_flags_census(args)
     else:
         cmd_spoof_packet(args)
 

@@ -8,19 +8,29 @@
 #   veth0 10.77.0.1 fd00:77::1 ---- veth ---- veth0 10.77.0.2 fd00:77::2
 #
 # Checks: ping IPv4 and IPv6 inner both ways; a TCP transfer A -> B whose
-# SHA-256 is verified; while it runs, tampered, replayed, truncated,
+# SHA-256 is verified; 800 UDP datagrams sent as GSO superframes (at least
+# 90 % must arrive intact); while it runs, tampered, replayed, truncated,
 # unknown-index datagrams (inject.py) and authenticated packets with a
 # spoofed inner source plus keepalives (rvt_dp_peer SIGUSR2) are sent at B,
 # and each of B's drop counters must rise by exactly the number sent; the
 # transfer must complete intact; both peers must exit 0 on SIGTERM.
+#
+# Checksums: A leaves the inner TCP checksums of its superframes' segments
+# partial (header flag RV_DATA_F_CSUM_PARTIAL) for a peer that takes them;
+# a sniffer on A's veth counts the flag during the transfer, which must
+# show it (offloads at A) or never (--csum-whole: A's peer stands for an
+# older one, rvt_dp_peer --no-csum-partial). With --offload-b none, B has
+# no virtio header to pass a partial checksum to its TUN and must finish
+# each one itself, or B's kernel drops the segments and the transfer fails.
 #
 # B is started with a wrong endpoint for A and must follow A's real address
 # after the first authenticated packet (NAT rebinding); unauthenticated
 # injected datagrams from another port must not move it.
 #
 # Usage: bash test_dataplane.sh [--workers N (2)] [--offload none|tun,gso,gro (default)]
+#                               [--offload-b MODE (B's; default as --offload)]
 #                               [--size MB] [--no-inject] [--underlay6] [--iperf SECS]
-#                               [--zerocopy auto|on|off] [--no-memlock]
+#                               [--zerocopy auto|on|off] [--no-memlock] [--csum-whole]
 # --zerocopy checks the zero-copy sends and their fallbacks at A: "on" must
 # send zero-copy (and, over veth, be told the kernel copied: zc_copied),
 # "auto" must fall back to plain sends for that reason; --no-memlock runs A
@@ -41,10 +51,14 @@ UNDERLAY6=0
 IPERF=0
 ZC=
 NO_MEMLOCK=0
+OFFLOAD_B=
+CSUM_WHOLE=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--workers) WORKERS=$2; shift 2 ;;
 	--offload) OFFLOAD=$2; shift 2 ;;
+	--offload-b) OFFLOAD_B=$2; shift 2 ;;
+	--csum-whole) CSUM_WHOLE=1; shift ;;
 	--size) SIZE_MB=$2; shift 2 ;;
 	--no-inject) INJECT=0; shift ;;
 	--underlay6) UNDERLAY6=1; shift ;;
@@ -55,6 +69,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
+OFFLOAD_B=${OFFLOAD_B:-$OFFLOAD}
 rvt_init
 PEER="$RV_BUILD/test/rvt_dp_peer"
 INJ="$RV_SRC/test/integ/inject.py"
@@ -63,13 +78,13 @@ PORT=51820
 IDX_A=0x0a0a0a0a
 IDX_B=0x0b0b0b0b
 
-rvt_step "topology (workers=$WORKERS offload=$OFFLOAD underlay6=$UNDERLAY6)"
+rvt_step "topology (workers=$WORKERS offload=$OFFLOAD offload-b=$OFFLOAD_B underlay6=$UNDERLAY6)"
 rvt_ns a || rvt_fail "netns a"
 rvt_ns b || rvt_fail "netns b"
 A=$(rvt_ns_name a)
 B=$(rvt_ns_name b)
 rvt_veth "$A" "$B" 10.77.0.1/24 10.77.0.2/24 fd00:77::1/64 fd00:77::2/64 || rvt_fail "veth"
-if [ "$OFFLOAD" != none ]; then
+if [ "$OFFLOAD" != none ] || [ "$OFFLOAD_B" != none ]; then
 	# UDP GRO on veth needs NAPI (gro on) and forwarding of UDP GRO packets.
 	for ns in "$A" "$B"; do
 		rvt_nsx "$ns" ethtool -K veth0 gro on rx-udp-gro-forwarding on >/dev/null 2>&1 ||
@@ -88,7 +103,7 @@ rvt_step "start rvt_dp_peer on both sides"
 K_AB=$(rvt_hexkey)
 K_BA=$(rvt_hexkey)
 printf '' >"$RVT_TMP/spoof"
-common=(--port "$PORT" --workers "$WORKERS" --offload "$OFFLOAD")
+common=(--port "$PORT" --workers "$WORKERS")
 [ -n "$V6FLAG" ] && common+=("$V6FLAG")
 [ -n "$ZC" ] && common+=(--zerocopy "$ZC")
 wrap_a=()
@@ -100,13 +115,14 @@ if [ "$NO_MEMLOCK" = 1 ]; then
 fi
 rvt_bg "$A" peer-a "${wrap_a[@]}" "$PEER" --tun rva --peer "$EPB" --local-index $IDX_A --remote-index $IDX_B \
 	--send-key "$K_AB" --recv-key "$K_BA" --vaddr4 10.99.0.2 --vaddr6 fd99::2 \
-	--counters "$RVT_TMP/a.ctr" --spoof "$RVT_TMP/spoof" "${common[@]}"
+	--counters "$RVT_TMP/a.ctr" --spoof "$RVT_TMP/spoof" --offload "$OFFLOAD" "${common[@]}" \
+	$([ "$CSUM_WHOLE" = 1 ] && echo --no-csum-partial)
 PID_A=$RVT_LAST_PID
 # B starts with a WRONG endpoint for A (port +1): it must learn A's real one
 # from the first authenticated packet (NAT rebinding), so A pings first.
 rvt_bg "$B" peer-b "$PEER" --tun rvb --peer "$EPA_WRONG" --local-index $IDX_B --remote-index $IDX_A \
 	--send-key "$K_BA" --recv-key "$K_AB" --vaddr4 10.99.0.1 --vaddr6 fd99::1 \
-	--counters "$RVT_TMP/b.ctr" "${common[@]}"
+	--counters "$RVT_TMP/b.ctr" --offload "$OFFLOAD_B" "${common[@]}"
 PID_B=$RVT_LAST_PID
 rvt_wait_for 10 "peer a ready" grep -q '^ready' "$RVT_TMP/peer-a.log" || rvt_fail "peer a did not start"
 rvt_wait_for 10 "peer b ready" grep -q '^ready' "$RVT_TMP/peer-b.log" || rvt_fail "peer b did not start"
@@ -131,6 +147,9 @@ rvt_tcp_sink "$B" 10.99.0.2 5001 "$RVT_TMP/recv"
 PID_SINK=$RVT_LAST_PID
 rvt_snapshot "$PID_B" "$RVT_TMP/b.ctr" || rvt_fail "counters b"
 cp "$RVT_TMP/b.ctr" "$RVT_TMP/b.before"
+rvt_bg "$A" census python3 "$INJ" flags-census --iface veth0 --dst "$UB" --port "$PORT"
+PID_CENSUS=$RVT_LAST_PID
+sleep 0.3
 rvt_tcp_send_bg "$A" sender 10.99.0.2 5001 "$RVT_TMP/data" 300
 PID_SEND=$RVT_LAST_PID
 
@@ -185,6 +204,51 @@ PY
 		ip netns exec "$ns" nstat -az 2>/dev/null | grep -E 'UdpRcvbufErrors|UdpSndbufErrors|UdpInErrors|TcpRetransSegs' >&2
 	done
 fi
+
+rvt_step "checksum flags of A's data messages (offload=$OFFLOAD csum-whole=$CSUM_WHOLE)"
+wait "$PID_CENSUS" || rvt_fail "flags census failed (see census.log)"
+census=$(grep -o 'data=[0-9]* partial=[0-9]*' "$RVT_TMP/census.log") || rvt_fail "no census"
+rvt_log "A -> B: $census"
+n_data=$(echo "$census" | sed 's/data=\([0-9]*\).*/\1/')
+n_partial=$(echo "$census" | sed 's/.*partial=//')
+[ "$n_data" -ge 50 ] || rvt_fail "the census saw only $n_data data messages"
+if [ "$CSUM_WHOLE" = 1 ] || [ "$OFFLOAD" = none ]; then
+	[ "$n_partial" = 0 ] || rvt_fail "$n_partial data messages flagged partial (peer does not take them / no superframes)"
+else
+	[ "$n_partial" -gt 0 ] || rvt_fail "no data message left its checksum partial"
+fi
+
+rvt_step "UDP GSO datagrams A -> B (USO superframes at A: partial UDP checksums at B)"
+# Each send is one 8-datagram UDP_SEGMENT superframe; A's TUN hands it over
+# whole and A cuts it. None of these coalesce at B, so every datagram is
+# written to B's TUN on its own: with a partial checksum that B must mark
+# NEEDS_CSUM (offloads) or finish (none); else B's kernel drops them all.
+rvt_bg "$B" udp-sink python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.99.0.2", 5002)); s.settimeout(2.0)
+n = ok = 0
+try:
+    while True:
+        d = s.recv(2048); n += 1
+        ok += d == bytes((i * 7 + len(d)) & 0xff for i in range(len(d)))
+except socket.timeout:
+    pass
+print("udp received=%d intact=%d" % (n, ok))'
+PID_USINK=$RVT_LAST_PID
+sleep 0.3
+rvt_nsx "$A" python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_UDP, 103, 1000)  # UDP_SEGMENT
+seg = bytes((i * 7 + 1000) & 0xff for i in range(1000))
+for _ in range(100):
+    s.sendto(seg * 8, ("10.99.0.2", 5002)); time.sleep(0.002)' || rvt_fail "UDP GSO sender"
+wait "$PID_USINK" || rvt_fail "UDP sink failed"
+udp=$(grep -o 'received=[0-9]* intact=[0-9]*' "$RVT_TMP/udp-sink.log") || rvt_fail "no UDP sink result"
+rvt_log "UDP GSO: sent 800 datagrams, $udp"
+n_intact=${udp##*intact=}
+[ "$n_intact" -ge 720 ] || rvt_fail "only $n_intact of 800 UDP datagrams arrived intact"
 
 rvt_step "session still works after the injection (B's endpoint for A was not moved by it)"
 rvt_nsx "$A" ping -c 2 -i 0.05 -W 2 10.99.0.2 || rvt_fail "ping after injection"
@@ -262,4 +326,4 @@ rc=$?
 if ip netns exec "$A" ip link show rva >/dev/null 2>&1; then
 	rvt_fail "TUN device rva still exists after exit"
 fi
-rvt_log "data plane test passed (workers=$WORKERS offload=$OFFLOAD)"
+rvt_log "data plane test passed (workers=$WORKERS offload=$OFFLOAD offload-b=$OFFLOAD_B csum-whole=$CSUM_WHOLE)"

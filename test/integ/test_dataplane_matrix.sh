@@ -2,7 +2,8 @@
 # test_dataplane_matrix.sh — the same traffic (ping IPv4/IPv6 inner, a
 # SHA-256-verified TCP transfer, clean SIGTERM exit) through the data plane
 # for workers {1, 2} x offloads {off, on}, then zero-copy sends and their
-# fallbacks, then an IPv6 underlay. Each combination is a full run of
+# fallbacks, then an IPv6 underlay, then partial checksums towards a peer
+# without offloads and whole ones towards a peer that does not take them. Each combination is a full run of
 # test_dataplane.sh (its own namespaces, no injection); the first failure
 # fails the matrix.
 #
@@ -42,6 +43,15 @@ if [ "$fail" = 0 ]; then
 	bash "$HERE/test_dataplane.sh" --workers 2 --offload tun,gso,gro --size "$SIZE" \
 		--no-inject --underlay6 || fail=1
 fi
+# Partial checksums: B without offloads finishes A's partial checksums
+# itself; an A whose peer does not take them sends whole ones.
+for extra in "--offload-b none" "--csum-whole"; do
+	[ "$fail" = 0 ] || break
+	printf '\n##### matrix: %s, workers=2 offload=tun,gso,gro\n' "$extra" >&2
+	# shellcheck disable=SC2086 # "--offload-b none" is two arguments
+	bash "$HERE/test_dataplane.sh" --workers 2 --offload tun,gso,gro --size "$SIZE" \
+		--no-inject $extra || fail=1
+done
 if [ "$fail" = 0 ]; then
 	printf '\n##### matrix passed\n' >&2
 else

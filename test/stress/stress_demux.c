@@ -386,8 +386,7 @@ static void *storm_opener(void *arg)
 		enum rv_session_result res[STORM_BATCH];
 
 		for (size_t i = 0; i < STORM_BATCH; i++) {
-			pkts[i].buf = t->bufs[b + i];
-			pkts[i].len = t->lens[b + i];
+			pkts[i] = (struct rv_pkt){ .buf = t->bufs[b + i], .len = t->lens[b + i] };
 			if (rv_wire_parse_data_hdr(&hdrs[i], pkts[i].buf, pkts[i].len) !=
 			    RV_WIRE_OK) {
 				fail("storm parse", 0);
@@ -435,8 +434,8 @@ static void open_storm(double seconds, uint64_t *out_rounds, uint64_t *out_accep
 			struct rv_pkt pkts[STORM_BATCH];
 
 			for (size_t j = 0; j < STORM_BATCH; j++) {
-				pkts[j].buf = th[0].bufs[i + j];
-				pkts[j].len = STORM_LEN;
+				pkts[j] = (struct rv_pkt){ .buf = th[0].bufs[i + j],
+							   .len = STORM_LEN };
 				memset(pkts[j].buf + RV_DATA_HDR_LEN, (uint8_t)(i + j), STORM_LEN);
 			}
 			if (rv_session_seal_batch(a, pkts, STORM_BATCH, rv_coarse_now_ns()) !=

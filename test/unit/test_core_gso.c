@@ -460,29 +460,40 @@ Test(gro, refuses)
 /* The zero-copy pair (plan + per-segment headers, payload left in place)
  * yields exactly the headers rv_gso_segment writes, and the plan's fields
  * describe the superframe. */
+/* Superframes for the plan tests: both families and protocols, a short last
+ * segment, a single segment. */
+static const struct sframe_case {
+	bool v6;
+	uint8_t proto;
+	size_t payload;
+	uint16_t mss;
+} sframe_cases[] = {
+	{ false, 6, 65000 - 52, 1368 }, { true, 6, 5001, 1348 }, { false, 17, 4000, 1392 },
+	{ true, 17, 3999, 1372 },	{ false, 6, 100, 1368 },
+};
+
+/* sframe_vh is the virtio header the kernel gives such a superframe. */
+static struct rv_vnet_hdr sframe_vh(const struct sframe_case *c)
+{
+	return (struct rv_vnet_hdr){
+		.flags = RV_VNET_F_NEEDS_CSUM,
+		.gso_type = c->proto == 17 ? RV_VNET_GSO_UDP_L4
+			    : c->v6	   ? RV_VNET_GSO_TCPV6
+					   : RV_VNET_GSO_TCPV4,
+		.gso_size = c->mss,
+		.csum_start = c->v6 ? 40 : 20,
+		.csum_offset = c->proto == 6 ? 16 : 6,
+	};
+}
+
 Test(gso, plan_matches_segment)
 {
-	static const struct {
-		bool v6;
-		uint8_t proto;
-		size_t payload;
-		uint16_t mss;
-	} cases[] = {
-		{ false, 6, 65000 - 52, 1368 }, { true, 6, 5001, 1348 }, { false, 17, 4000, 1392 },
-		{ true, 17, 3999, 1372 },	{ false, 6, 100, 1368 },
-	};
-	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+	const struct sframe_case *cases = sframe_cases;
+
+	for (size_t c = 0; c < sizeof(sframe_cases) / sizeof(sframe_cases[0]); c++) {
 		bool v6 = cases[c].v6;
 		uint8_t proto = cases[c].proto;
-		struct rv_vnet_hdr vh = {
-			.flags = RV_VNET_F_NEEDS_CSUM,
-			.gso_type = proto == 17 ? RV_VNET_GSO_UDP_L4
-				    : v6	? RV_VNET_GSO_TCPV6
-						: RV_VNET_GSO_TCPV4,
-			.gso_size = cases[c].mss,
-			.csum_start = v6 ? 40 : 20,
-			.csum_offset = proto == 6 ? 16 : 6,
-		};
+		struct rv_vnet_hdr vh = sframe_vh(&cases[c]);
 		size_t len = build(sframe, v6, proto, cases[c].payload, 0x18);
 		size_t want = (cases[c].payload + cases[c].mss - 1) / cases[c].mss, n = 0;
 		struct rv_gso_plan plan;
@@ -513,6 +524,102 @@ Test(gso, plan_matches_segment)
 		struct rv_vnet_hdr bad = { .gso_type = RV_VNET_GSO_UDP };
 		cr_assert_eq(rv_gso_plan_init(&plan, sframe, 100, &bad), RV_GSO_BAD_TYPE);
 	}
+}
+
+/* A partial segment, finished by the receiver (rv_csum_partial_finish, as a
+ * TUN would on the way out), equals the fully summed one: same headers but
+ * for the checksum field, which holds the folded pseudo-header sum until
+ * then. */
+Test(gso, partial_segments_finish_to_full)
+{
+	const struct sframe_case *cases = sframe_cases;
+	static uint8_t seg[2][1600];
+
+	for (size_t c = 0; c < sizeof(sframe_cases) / sizeof(sframe_cases[0]); c++) {
+		bool v6 = cases[c].v6, tcp = cases[c].proto == 6;
+		struct rv_vnet_hdr vh = sframe_vh(&cases[c]);
+		size_t len = build(sframe, v6, cases[c].proto, cases[c].payload, 0x18);
+		struct rv_gso_plan plan;
+
+		cr_assert_eq(rv_gso_plan_init(&plan, sframe, len, &vh), RV_GSO_OK);
+		for (uint32_t i = 0; i < plan.nseg; i++) {
+			uint32_t chunk = rv_gso_seg_payload_len(&plan, i);
+			size_t slen = (size_t)plan.hlen + chunk,
+			       field = plan.l4_off + (tcp ? 16 : 6);
+			const uint8_t *pay = sframe + plan.hlen + (size_t)i * plan.mss;
+			uint16_t start = 0, off = 0;
+			uint32_t ps;
+
+			rv_gso_seg_hdrs(&plan, i, seg[0], sframe);
+			memcpy(seg[0] + plan.hlen, pay, chunk);
+			rv_gso_seg_hdrs_partial(&plan, i, seg[1], sframe);
+			memcpy(seg[1] + plan.hlen, pay, chunk);
+			cr_assert(l4_ok(seg[0], slen), "case %zu seg %u", c, i);
+			/* Everything but the checksum field agrees. */
+			cr_assert(memcmp(seg[0], seg[1], field) == 0, "case %zu seg %u", c, i);
+			cr_assert(memcmp(seg[0] + field + 2, seg[1] + field + 2,
+					 slen - field - 2) == 0,
+				  "case %zu seg %u", c, i);
+			/* The field holds the pseudo-header sum, uninverted. */
+			ps = v6 ? ref_sum(0, seg[1] + 8, 32) : ref_sum(0, seg[1] + 12, 8);
+			ps += cases[c].proto + (uint32_t)(slen - plan.l4_off);
+			cr_assert_eq(seg[1][field] << 8 | seg[1][field + 1], ref_fold(ps),
+				     "case %zu seg %u", c, i);
+			cr_assert(rv_csum_partial_at(seg[1], slen, &start, &off));
+			cr_assert_eq(start, plan.l4_off);
+			cr_assert_eq(off, tcp ? 16 : 6);
+			cr_assert(rv_csum_partial_finish(seg[1], slen));
+			cr_assert(l4_ok(seg[1], slen), "case %zu seg %u", c, i);
+		}
+	}
+}
+
+/* Which packets may travel with a partial checksum: TCP or UDP right behind
+ * the IP header, whole, not a fragment; the rest is refused, so a receiver
+ * never writes a checksum into a packet that has no place for one. */
+Test(gso, partial_at_refuses)
+{
+	uint8_t p[200];
+	uint16_t start, off;
+	size_t len;
+
+	len = build(p, false, 6, 40, 0x10);
+	cr_assert(rv_csum_partial_at(p, len, &start, &off));
+	cr_assert_eq(start, 20);
+	cr_assert_eq(off, 16);
+	cr_assert_not(rv_csum_partial_at(p, len - 1, &start, &off), "length disagrees");
+	cr_assert_not(rv_csum_partial_at(p, 19, &start, &off), "shorter than IPv4");
+	p[6] = 0x20; /* more fragments */
+	cr_assert_not(rv_csum_partial_at(p, len, &start, &off), "first fragment");
+	p[6] = 0x00;
+	p[7] = 0x10; /* offset 128 */
+	cr_assert_not(rv_csum_partial_at(p, len, &start, &off), "later fragment");
+	p[7] = 0x00;
+	p[9] = 1; /* ICMP */
+	cr_assert_not(rv_csum_partial_at(p, len, &start, &off), "ICMP");
+	p[9] = 6;
+	p[0] = 0x46; /* an option word: L4 moves to 24 */
+	cr_assert(rv_csum_partial_at(p, len, &start, &off));
+	cr_assert_eq(start, 24);
+	p[0] = 0x4f; /* 60-byte header: TCP no longer fits 72 bytes */
+	len = 20 + 32 + 20;
+	p[2] = 0;
+	p[3] = (uint8_t)len;
+	cr_assert_not(rv_csum_partial_at(p, len, &start, &off), "TCP header cut");
+	p[0] = 0x44; /* IHL below 5 */
+	cr_assert_not(rv_csum_partial_at(p, len, &start, &off), "IHL 4");
+
+	len = build(p, true, 17, 0, 0);
+	cr_assert(rv_csum_partial_at(p, len, &start, &off), "empty UDP datagram");
+	cr_assert_eq(start, 40);
+	cr_assert_eq(off, 6);
+	p[6] = 0; /* hop-by-hop options first */
+	cr_assert_not(rv_csum_partial_at(p, len, &start, &off), "extension header");
+	p[6] = 17;
+	cr_assert_not(rv_csum_partial_at(p, len - 1, &start, &off), "payload length disagrees");
+	p[0] = 0x50;
+	cr_assert_not(rv_csum_partial_at(p, len, &start, &off), "version 5");
+	cr_assert_not(rv_csum_partial_finish(p, len));
 }
 
 /* The carry handling of the 64-bit accumulators: all-0xff data (every add

@@ -187,8 +187,7 @@ Test(session, round_trip_sizes)
 		struct rv_session *rx = round % 2 ? p.a : p.b;
 
 		for (size_t i = 0; i < N; i++) {
-			pkts[i].buf = bufs[i].data;
-			pkts[i].len = sizes[i];
+			pkts[i] = (struct rv_pkt){ .buf = bufs[i].data, .len = sizes[i] };
 			fill(bufs[i].data + RV_DATA_HDR_LEN, sizes[i], (uint32_t)(i + round));
 		}
 		cr_assert_eq(rv_session_seal_batch(tx, pkts, N, now), RV_SESSION_OK);
@@ -271,7 +270,7 @@ Test(session, tamper_is_auth_fail_and_leaves_replay_alone)
 Test(session, duplicate_is_replay)
 {
 	static struct pkt_buf b, c1, c2;
-	struct rv_pkt pkts[2] = { { c1.data, 0 }, { c2.data, 0 } };
+	struct rv_pkt pkts[2] = { { c1.data, 0, 0 }, { c2.data, 0, 0 } };
 	struct rv_data_hdr hdrs[2];
 	enum rv_session_result res[2];
 	struct rv_session_stats st;
@@ -320,8 +319,7 @@ Test(session, old_counter_is_too_old)
 	/* Push the window one full width past counter 0. */
 	while (sent <= RV_REPLAY_WINDOW) {
 		for (size_t i = 0; i < 64; i++) {
-			pkts[i].buf = b[i].data;
-			pkts[i].len = 0;
+			pkts[i] = (struct rv_pkt){ .buf = b[i].data, .len = 0 };
 		}
 		cr_assert_eq(rv_session_seal_batch(p.a, pkts, 64, now), RV_SESSION_OK);
 		sent += 64;
@@ -612,8 +610,8 @@ static void *conc_sealer(void *arg)
 		struct rv_pkt pkts[CONC_BATCH];
 
 		for (size_t i = 0; i < CONC_BATCH; i++) {
-			pkts[i].buf = conc_bufs[t][b * CONC_BATCH + i].data;
-			pkts[i].len = 40;
+			pkts[i] = (struct rv_pkt){ .buf = conc_bufs[t][b * CONC_BATCH + i].data,
+						   .len = 40 };
 		}
 		if (rv_session_seal_batch(conc_s, pkts, CONC_BATCH, conc_now) != RV_SESSION_OK) {
 			return (void *)1;

@@ -18,7 +18,7 @@ struct hdr_case {
 	char name[32];
 	uint8_t type;
 	uint8_t key_id;
-	uint16_t reserved;
+	uint16_t flags_rsvd; /* flags byte << 8 | reserved byte */
 	uint32_t index;
 	uint64_t counter;
 	size_t len; /* whole datagram, header + body + tag */
@@ -43,9 +43,14 @@ static const struct hdr_case hdr_cases[] = {
 	{ "type 0", 0, 0, 0, 7, 0, 64, RV_WIRE_BAD_TYPE },
 	{ "type 2", 2, 0, 0, 7, 0, 64, RV_WIRE_BAD_TYPE },
 	{ "type 0xff", 0xff, 0, 0, 7, 0, 64, RV_WIRE_BAD_TYPE },
-	/* Reserved. */
-	{ "reserved 0x0001", 1, 0, 0x0001, 7, 0, 64, RV_WIRE_RESERVED },
-	{ "reserved 0x8000", 1, 0, 0x8000, 7, 0, 64, RV_WIRE_RESERVED },
+	/* Flags and the reserved byte. */
+	{ "csum partial", 1, 0, 0x0100, 7, 0, 64, RV_WIRE_OK },
+	{ "csum partial keepalive", 1, 0, 0x0100, 7, 0, RV_MIN_DATAGRAM, RV_WIRE_OK },
+	{ "flag 0x02", 1, 0, 0x0200, 7, 0, 64, RV_WIRE_RESERVED },
+	{ "flag 0x80", 1, 0, 0x8000, 7, 0, 64, RV_WIRE_RESERVED },
+	{ "csum partial + 0x80", 1, 0, 0x8100, 7, 0, 64, RV_WIRE_RESERVED },
+	{ "reserved 0x01", 1, 0, 0x0001, 7, 0, 64, RV_WIRE_RESERVED },
+	{ "partial + reserved", 1, 0, 0x0101, 7, 0, 64, RV_WIRE_RESERVED },
 	{ "reserved 0xffff", 1, 0, 0xffff, 7, 0, 64, RV_WIRE_RESERVED },
 	/* Receiver index. */
 	{ "index 0", 1, 0, 0, 0, 0, 64, RV_WIRE_ZERO_INDEX },
@@ -79,8 +84,8 @@ static uint8_t *build(const struct hdr_case *c)
 	uint8_t hdr[RV_DATA_HDR_LEN] = {
 		c->type,
 		c->key_id,
-		(uint8_t)(c->reserved >> 8),
-		(uint8_t)c->reserved,
+		(uint8_t)(c->flags_rsvd >> 8),
+		(uint8_t)c->flags_rsvd,
 	};
 	for (int i = 0; i < 4; i++) {
 		hdr[4 + i] = (uint8_t)(c->index >> (24 - 8 * i));
@@ -103,6 +108,7 @@ static void check_parse(const struct hdr_case *c)
 	if (err == RV_WIRE_OK) {
 		cr_assert_eq(h.type, RV_MSG_DATA, "%s", c->name);
 		cr_assert_eq(h.key_id, c->key_id, "%s", c->name);
+		cr_assert_eq(h.flags, c->flags_rsvd >> 8, "%s", c->name);
 		cr_assert_eq(h.receiver_index, c->index, "%s", c->name);
 		cr_assert_eq(h.counter, c->counter, "%s", c->name);
 
@@ -141,6 +147,14 @@ Test(core_wire, write_known_bytes)
 	memset(out, 0xff, sizeof(out));
 	rv_wire_write_data_hdr(out, &h);
 	cr_assert_arr_eq(out, want, sizeof(want));
+
+	/* The flags go to byte 2; byte 3 stays zero. */
+	h.flags = RV_DATA_F_CSUM_PARTIAL;
+	memset(out, 0xff, sizeof(out));
+	rv_wire_write_data_hdr(out, &h);
+	cr_assert_eq(out[2], 0x01);
+	cr_assert_eq(out[3], 0x00);
+	cr_assert_arr_eq(out + 4, want + 4, sizeof(want) - 4);
 }
 
 Test(core_wire, err_strings_distinct)
@@ -180,7 +194,8 @@ Test(core_wire, every_byte_flipped)
 			enum rv_wire_err want = RV_WIRE_OK;
 			if (off == 0 && v != RV_MSG_DATA) {
 				want = RV_WIRE_BAD_TYPE;
-			} else if ((off == 2 || off == 3) && v != 0) {
+			} else if ((off == 2 && (v & ~RV_DATA_F_KNOWN) != 0) ||
+				   (off == 3 && v != 0)) {
 				want = RV_WIRE_RESERVED;
 			} else if (off == 7 && v == 0) {
 				want = RV_WIRE_ZERO_INDEX;

@@ -228,6 +228,47 @@ Test(ctl, bring_up_and_matching_keys)
 	rv_ctl_peer_free(s);
 }
 
+/* strip_cap clears |cap| in the HELLO waiting in |out| (its first frame). */
+static void strip_cap(struct rv_ctl_out *out, uint32_t cap)
+{
+	uint8_t *caps = out->buf + RV_CTL_HDR_LEN + 4; /* max_ver, min_ver, reserved */
+
+	cr_assert_geq(out->len, (size_t)RV_CTL_HDR_LEN + RV_CTL_HELLO_LEN);
+	cr_assert_eq(out->buf[1], RV_CTL_HELLO);
+	for (int i = 0; i < 4; i++) {
+		caps[i] &= (uint8_t) ~(cap >> (24 - 8 * i));
+	}
+}
+
+/* Each side leaves checksums partial only towards a peer whose HELLO said it
+ * takes them: both ringvpn ends do; a peer without the bit (an older
+ * version) gets whole ones, and the other direction is unaffected. */
+Test(ctl, csum_partial_follows_the_peers_hello)
+{
+	struct rv_endpoint ep = server_ep();
+	struct rv_ctl_peer *s, *c;
+
+	bring_up(&s, &c, "client1", NULL);
+	cr_assert(rv_session_csum_partial(rv_ctl_peer_session(s)));
+	cr_assert(rv_session_csum_partial(rv_ctl_peer_session(c)));
+	rv_ctl_peer_free(c);
+	rv_ctl_peer_free(s);
+
+	for (int strip_client = 0; strip_client < 2; strip_client++) {
+		s = rv_ctl_server_new(&srv.env, "client2", exporter, now);
+		c = rv_ctl_client_new(&cli.env, exporter, &ep, NULL, NULL, now);
+		cr_assert(s && c);
+		strip_cap(rv_ctl_peer_out(strip_client ? c : s), RV_CTL_CAP_CSUM_PARTIAL);
+		pump(s, c);
+		cr_assert(rv_ctl_peer_running(c), "client state %s", rv_ctl_peer_state(c));
+		cr_assert_eq(rv_session_csum_partial(rv_ctl_peer_session(s)), !strip_client);
+		cr_assert_eq(rv_session_csum_partial(rv_ctl_peer_session(c)), (bool)strip_client);
+		traffic_ok(s, c);
+		rv_ctl_peer_free(c);
+		rv_ctl_peer_free(s);
+	}
+}
+
 Test(ctl, different_exporters_do_not_talk)
 {
 	struct rv_ctl_peer *s;
