@@ -298,6 +298,7 @@ STR_SETTER(lease_file, lease_file)
 	}
 BOOL_SETTER(offload_tun, offload_tun)
 BOOL_SETTER(offload_gso, offload_gso)
+BOOL_SETTER(offload_csum, offload_csum)
 BOOL_SETTER(offload_gro, offload_gro)
 BOOL_SETTER(seccomp, seccomp)
 BOOL_SETTER(admin_group_write, admin_group_write)

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "core/clock.h" /* unit constants only: time is a parameter */
+#include "core/config.h"
 #include "core/demux.h"
 #include "crypto/secmem.h"
 #include "tls/internal.h"
@@ -80,7 +81,7 @@ static enum rv_ctl_result do_config(struct rv_ctl_client *p, const struct rv_ctl
 	/* The server forwards traffic from anywhere behind it. */
 	sp.any_source = true;
 	sp.alg = (enum rv_aead_alg)c->cipher;
-	sp.csum_partial = (p->c.peer_caps & RV_CTL_CAP_CSUM_PARTIAL) != 0;
+	sp.csum_partial = env->cfg->offload_csum && (p->c.peer_caps & RV_CTL_CAP_CSUM_PARTIAL);
 	sp.endpoint = p->server;
 	if (sp.endpoint.sa.sa_family == AF_INET) {
 		sp.endpoint.in4.sin_port = htons(c->data_port);
@@ -276,7 +277,8 @@ struct rv_ctl_peer *rv_ctl_client_new(const struct rv_ctl_env *env, const uint8_
 	p->server = *server;
 	rv_ctl_peer_init(&p->c, &client_ops, env, false, "", exporter,
 			 RV_CTL_CAP_IPV6 | RV_CTL_CAP_CHACHA | RV_CTL_CAP_CLIENT_REKEY |
-				 RV_CTL_CAP_CONFIG_UPDATE | RV_CTL_CAP_CSUM_PARTIAL |
+				 RV_CTL_CAP_CONFIG_UPDATE |
+				 (env->cfg->offload_csum ? RV_CTL_CAP_CSUM_PARTIAL : 0) |
 				 (env->on_dns ? RV_CTL_CAP_DNS : 0),
 			 prev4, prev6, now_ns);
 	return &p->c;

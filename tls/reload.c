@@ -98,6 +98,7 @@ static const struct field restart_fields[] = {
 	RK("offload_tun", offload_tun),
 	RK("offload_gso", offload_gso),
 	RK("offload_gro", offload_gro),
+	RK("offload_csum", offload_csum),
 	RK("status_socket", status_socket),
 	RK("admin_group", admin_group),
 	RK("metrics_listen", metrics_addr),

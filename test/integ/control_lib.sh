@@ -198,9 +198,9 @@ ctl_two_client_ns() {
 	C2=$(rvt_ns_name c2)
 }
 
-ctl_start_two_clients() {
+ctl_start_two_clients() { # [KEY=VALUE... for client2]
 	CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock"
-	CTL_IDX=2 ctl_client_conf "$RVT_TMP/c2.conf" "$PKI/client2" rvc "$RVT_TMP/c2.sock"
+	CTL_IDX=2 ctl_client_conf "$RVT_TMP/c2.conf" "$PKI/client2" rvc "$RVT_TMP/c2.sock" "$@"
 	rvt_bg "$C1" client1 "$RV_BIN" client -c "$RVT_TMP/c1.conf"
 	P1=$RVT_LAST_PID
 	rvt_bg "$C2" client2 "$RV_BIN" client -c "$RVT_TMP/c2.conf"

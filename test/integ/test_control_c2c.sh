@@ -9,6 +9,10 @@
 #             touching the server's TUN: c2c_forwarded counts them and the
 #             TUN's counters stay put; a packet with a spoofed inner source is
 #             dropped as spoof, not forwarded.
+#   internal to a client with offload_csum = no (and no offloads): the
+#             server finishes client1's partial checksums before it forwards
+#             (the transfer would stall otherwise); none reaches client2
+#             flagged (a sniffer on client2's veth).
 #   off       client1 cannot reach client2 (drop_c2c_off counts it) but
 #             still reaches the server.
 #
@@ -33,11 +37,12 @@ total() { ctl_field "workers total" "$1"; }
 tun_pkts() { cat "/sys/class/net/rvs0/statistics/${1}_packets" 2>/dev/null ||
 	ip netns exec "$S" cat "/sys/class/net/rvs0/statistics/${1}_packets"; }
 
-start_all() { # MODE FORWARDING
+start_all() { # MODE FORWARDING [KEY=VALUE... for client2]
 	ip netns exec "$S" sysctl -qw net.ipv4.ip_forward="$2" net.ipv6.conf.all.forwarding="$2"
 	CTL_SERVER_KV=("client_to_client=$1" "workers=2")
 	ctl_start_server
-	ctl_start_two_clients
+	shift 2
+	ctl_start_two_clients "$@"
 	B2=$(ctl_field "session name=client2" v6)
 	rvt_wait_for 5 "client2 TUN address" sh -c "ip -n $C2 addr show rvc | grep -q 'inet $A2/24'" ||
 		rvt_fail "client2 TUN lacks $A2"
@@ -102,6 +107,30 @@ if [ "$IPERF" = 1 ] && command -v iperf3 >/dev/null; then
 	c2c=$(rvt_nsx "$C1" iperf3 -c "$A2" -t 3 -J | python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))')
 	rvt_log "client -> server $srv Gbit/s, client -> client (internal) $c2c Gbit/s"
 fi
+stop_all
+
+rvt_step "internal, to a client that takes whole checksums only (offload_csum = no)"
+# client1 leaves its checksums partial for the server, which must finish
+# them before it forwards to client2. client2 has no virtio header either
+# (offload_tun = no), so its kernel verifies every segment: one forwarded
+# unfinished would be dropped there and the transfer would stall.
+start_all internal 0 offload_csum=no offload_tun=no
+f0=$(total c2c_forwarded)
+transfer "$A2"
+[ $(($(total c2c_forwarded) - f0)) -gt 1000 ] || rvt_fail "not forwarded internally"
+# No data message from the server to client2 may carry the flag.
+ep2=$(ctl_field "session name=client2" endpoint)
+rvt_bg "$C2" census python3 "$RV_SRC/test/integ/inject.py" flags-census --iface veth0 \
+	--dst "${ep2%:*}" --port "${ep2##*:}" --seconds 5 --enough 300
+census_pid=$RVT_LAST_PID
+sleep 0.3
+transfer "$A2"
+wait "$census_pid" || rvt_fail "flags census"
+census=$(grep -o 'data=[0-9]* partial=[0-9]*' "$RVT_TMP/census.log") || rvt_fail "no census"
+rvt_log "server -> client2: $census"
+[ "${census##*partial=}" = 0 ] || rvt_fail "the server sent partial checksums to a client that does not take them"
+n=${census#data=}
+[ "${n%% *}" -ge 100 ] || rvt_fail "census saw too few data messages: $census"
 stop_all
 
 rvt_step "off: client to client dropped and counted"

@@ -242,7 +242,7 @@ static void strip_cap(struct rv_ctl_out *out, uint32_t cap)
 
 /* Each side leaves checksums partial only towards a peer whose HELLO said it
  * takes them: both ringvpn ends do; a peer without the bit (an older
- * version) gets whole ones, and the other direction is unaffected. */
+ * version, or offload_csum = no) gets whole ones. */
 Test(ctl, csum_partial_follows_the_peers_hello)
 {
 	struct rv_endpoint ep = server_ep();
@@ -264,6 +264,17 @@ Test(ctl, csum_partial_follows_the_peers_hello)
 		cr_assert_eq(rv_session_csum_partial(rv_ctl_peer_session(s)), !strip_client);
 		cr_assert_eq(rv_session_csum_partial(rv_ctl_peer_session(c)), (bool)strip_client);
 		traffic_ok(s, c);
+		rv_ctl_peer_free(c);
+		rv_ctl_peer_free(s);
+	}
+
+	/* offload_csum = no at one end: neither direction leaves them partial. */
+	for (int at_client = 0; at_client < 2; at_client++) {
+		srv.cfg.offload_csum = at_client;
+		cli.cfg.offload_csum = !at_client;
+		bring_up(&s, &c, "client3", NULL);
+		cr_assert_not(rv_session_csum_partial(rv_ctl_peer_session(s)));
+		cr_assert_not(rv_session_csum_partial(rv_ctl_peer_session(c)));
 		rv_ctl_peer_free(c);
 		rv_ctl_peer_free(s);
 	}
