@@ -331,6 +331,15 @@ static bool dispatch_frames(struct rv_loop *l, struct rv_chan *c)
 	size_t off = 0;
 	bool ok = true;
 
+	if (!c->ctl) {
+		/* Its peer was released (kicked, revoked, replaced) and told
+		 * GOODBYE; the connection lingers until that is sent, and
+		 * whatever the client still says meanwhile has no one to go
+		 * to: dropped, or the NULL peer would be dereferenced. */
+		c->plen = 0;
+		return !c->closing && !l->done;
+	}
+
 	while (off < c->plen && ok) {
 		size_t flen;
 		enum rv_ctl_err err = rv_ctl_frame_len(c->pbuf + off, c->plen - off, &flen);

@@ -35,8 +35,9 @@
  *                      "rekey-flood: N exchange(s) in T s"
  *         gap=MS       rekey-flood: wait MS between exchanges (0: none)
  *         then=stall   never read the socket again; send a KEEPALIVE every
- *                      200 ms for |hold| seconds; prints "stall: ..." with
- *                      whether and when the server cut the connection
+ *                      200 ms (gap=MS: every MS) for |hold| seconds; prints
+ *                      "stall: ..." with whether and when the server cut
+ *                      the connection
  *       Whenever the server ends the session it prints
  *       "closed: goodbye|error CODE (TEXT) ...". Exits 0 if the session
  *       reached RUNNING, 1 if not, 2 on usage or setup errors.
@@ -575,13 +576,14 @@ static void rekey_flood(struct probe *p, double secs, double gap)
 	printf("rekey-flood: %u exchange(s) in %.2f s, %s\n", done, now_s() - t0, end);
 }
 
-/* stall never reads again; it writes a KEEPALIVE every 200 ms (so that the
- * server never finds it silent) until |secs| pass or the server cuts the
- * connection. */
-static void stall(struct probe *p, double secs)
+/* stall never reads again; it writes a KEEPALIVE every |gap| seconds (0:
+ * 200 ms, so that the server never finds it silent) until |secs| pass or the
+ * server cuts the connection. */
+static void stall(struct probe *p, double secs, double gap)
 {
 	double t0 = now_s();
 	unsigned sent = 0;
+	int gap_ms = gap > 0 ? (int)(gap * 1000 + 0.5) : 200;
 
 	while (now_s() - t0 < secs) {
 		struct pollfd pfd = { .fd = p->fd, .events = 0 };
@@ -595,7 +597,7 @@ static void stall(struct probe *p, double secs)
 		}
 		sent++;
 		/* POLLERR / POLLHUP are reported whatever the events asked. */
-		if (poll(&pfd, 1, 200) > 0 && (pfd.revents & (POLLERR | POLLHUP))) {
+		if (poll(&pfd, 1, gap_ms) > 0 && (pfd.revents & (POLLERR | POLLHUP))) {
 			printf("stall: server cut the connection after %.2f s (%s), %u "
 			       "keepalive(s) sent\n",
 			       now_s() - t0, pfd.revents & POLLERR ? "reset" : "hang-up", sent);
@@ -667,7 +669,7 @@ static int do_session(int argc, char **argv)
 	if (!strcmp(o.then, "rekey-flood")) {
 		rekey_flood(&p, o.hold, o.gap);
 	} else if (!strcmp(o.then, "stall")) {
-		stall(&p, o.hold);
+		stall(&p, o.hold, o.gap);
 	} else if (hold_session(&p, o.hold) == 0) {
 		if (!strcmp(o.then, "goodbye")) {
 			struct rv_ctl_msg m = { .type = RV_CTL_GOODBYE };

@@ -107,6 +107,11 @@ rvt_log "connect, TLS handshake and control exchange through the relay: $DT s"
 # TCP, TLS (1.5 round trips) and the control exchange: at least 4 round trips.
 awk -v s="$DT" -v d="$DELAY_MS" 'BEGIN { exit !(s >= 8 * d / 1000) }' ||
 	rvt_fail "the relay does not delay enough"
+# The probe's GOODBYE reaches the server 150 ms after the probe exits: its
+# session (also named client3) must be gone before the count below means
+# the real client3.
+rvt_wait_for 5 "the probe's session released" ctl_sessions_eq 2 ||
+	{ ctl_status | head -1; rvt_fail "the probe's session stayed"; }
 
 rvt_step "2. flood: $RATE plain TCP connects/s from 10.88.3.2 for $FLOOD_S s"
 rvt_bg "$C1" ping ping -c $((FLOOD_S * 5)) -i 0.2 -W 2 10.99.0.1
@@ -120,8 +125,11 @@ ctl_status | head -1
 rvt_step "2. the delayed client3 connects during the flood"
 T0=$EPOCHREALTIME
 rvt_bg "$C2" client3 "$RV_BIN" client -c "$RVT_TMP/c3.conf"
+client3_running() { "$RV_BIN" status --kv -s "$RVT_TMP/c3.sock" 2>/dev/null | head -1 | grep -q 'state=running'; }
 rvt_wait_for $((FLOOD_S - 4)) "client3 session during the flood" ctl_sessions_eq 3 ||
 	{ ctl_status | head -1; tail -5 "$RVT_TMP/client3.log"; rvt_fail "slow client kept out by the flood"; }
+rvt_wait_for 5 "client3 says it is running" client3_running ||
+	{ tail -5 "$RVT_TMP/client3.log"; rvt_fail "client3 is not running"; }
 rvt_log "client3 (+${DELAY_MS} ms each way) running $(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s into the flood"
 kill -0 "$FLOOD" 2>/dev/null || rvt_fail "the flood ended too early to prove anything"
 rvt_nsx "$C2" ping -I rvd -c 3 -i 0.2 -W 2 10.99.0.1 || rvt_fail "client3 traffic during the flood"

@@ -9,7 +9,9 @@
 #   B. The same through `ringvpn reload` (the configuration now names another
 #      CRL file); afterwards the server watches the new file too.
 #   C. `ringvpn kick NAME`: the session ends now, the client logs
-#      GOODBYE(kicked), everything it held is released.
+#      GOODBYE(kicked), everything it held is released; a kicked client
+#      that goes on sending (rvt_ctl_probe then=stall gap=1) cannot crash
+#      the server, which drops what arrives while its GOODBYE goes out.
 #   D. A server whose certificate expires within 14 days says so at start
 #      (log) and in `status` (human and --json, in seconds).
 #   E. An expired CRL is called out in the log and in `status`, and a client
@@ -133,6 +135,27 @@ ctl_status | head -1
 [ "$(ctl_field server demux)" = 1 ] || rvt_fail "demux entries not removed"
 OUT=$("$RV_BIN" kick client4 -s "$SRV_SOCK" 2>&1) && rvt_fail "kicking a name without a session succeeded"
 grep -q "error: no session named client4" <<<"$OUT" || rvt_fail "kick without a session: $OUT"
+
+rvt_step "C. kick a client that goes on talking: the server drops what it says"
+# A kicked (or revoked, or replaced) connection lingers until its GOODBYE is
+# sent; a frame that arrives meanwhile has no peer left to go to. The server
+# once handed it to the released (NULL) peer and crashed. This client writes
+# a KEEPALIVE every millisecond and never reads.
+rvt_bg "$(rvt_ns_name c4)" chatter "$PROBE" session 10.88.4.1 "$SRV_PORT" "$PKI/ca/ca.crt" \
+	vpn.test "$PKI/client4.crt" "$PKI/client4.key" then=stall gap=1 hold=5
+CHATTER=$RVT_LAST_PID
+rvt_wait_for 10 "the chattering client running" grep -q "^running" "$RVT_TMP/chatter.log" ||
+	rvt_fail "chattering probe"
+sleep 0.3
+OUT=$(rvt_run "$RV_BIN" kick client4 -s "$SRV_SOCK") || { echo "$OUT"; rvt_fail "kick of the chattering client"; }
+wait "$CHATTER"
+cat "$RVT_TMP/chatter.log"
+grep -q "^stall: server cut the connection" "$RVT_TMP/chatter.log" ||
+	rvt_fail "the kicked connection was not closed"
+kill -0 "$SRV_PID" 2>/dev/null || rvt_fail "the server died"
+ctl_status | head -1
+[ "$(ctl_field server kicked)" = 2 ] || rvt_fail "second kick not counted"
+[ "$(ctl_field server sessions)" = 1 ] || rvt_fail "only client2 should be left"
 
 rvt_step "client2 was never disturbed"
 kill -INT "$PING"
