@@ -415,16 +415,6 @@ bool rv_csum_partial_at(const uint8_t *pkt, size_t len, uint16_t *start, uint16_
 	return true;
 }
 
-bool rv_csum_partial_finish(uint8_t *pkt, size_t len)
-{
-	struct rv_vnet_hdr vh = { .flags = RV_VNET_F_NEEDS_CSUM };
-
-	if (!rv_csum_partial_at(pkt, len, &vh.csum_start, &vh.csum_offset)) {
-		return false;
-	}
-	return rv_gso_finish_csum(pkt, len, &vh) == RV_GSO_OK;
-}
-
 size_t rv_gso_num_segs(const uint8_t *pkt, size_t len, const struct rv_vnet_hdr *vh)
 {
 	struct rv_gso_plan f;

@@ -145,13 +145,9 @@ void rv_gso_seg_hdrs_partial(const struct rv_gso_plan *p, uint32_t i, uint8_t *o
  * carry RV_DATA_F_CSUM_PARTIAL: TCP or UDP right behind the IP header (an
  * IPv4 header with options counts, an IPv6 extension header does not), not
  * an IPv4 fragment, L4 header complete. On true, *start is the L4 offset
- * and *offset the checksum field's offset in it (16 TCP, 6 UDP). */
+ * and *offset the checksum field's offset in it (16 TCP, 6 UDP): what a
+ * NEEDS_CSUM virtio header says, and what rv_gso_finish_csum completes. */
 bool rv_csum_partial_at(const uint8_t *pkt, size_t len, uint16_t *start, uint16_t *offset);
-
-/* rv_csum_partial_finish completes in place the L4 checksum of a packet
- * that arrived with RV_DATA_F_CSUM_PARTIAL, for a receiver that cannot hand
- * it to its TUN as NEEDS_CSUM. False if rv_csum_partial_at refuses it. */
-bool rv_csum_partial_finish(uint8_t *pkt, size_t len);
 
 /* struct rv_gro is one coalescing run. Zero state = no run. */
 struct rv_gro {

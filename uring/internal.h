@@ -134,6 +134,10 @@ struct rv_rx_item {
 	uint32_t len;
 	uint32_t handle;
 	uint16_t src; /* index into rv_worker.rx_srcs */
+	/* A packet the peer left partial (RV_DATA_F_CSUM_PARTIAL), once
+	 * opened: where its L4 checksum starts and lies; csum_start 0: the
+	 * checksum is whole. */
+	uint16_t csum_start, csum_offset;
 	struct rv_session *s;
 	struct rv_data_hdr hdr;
 };

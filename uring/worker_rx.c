@@ -214,12 +214,12 @@ static void write_single(struct rv_worker *w, struct rv_rx_item *it)
 		 * virtio header goes there. No GSO; the checksum is to be
 		 * verified, or, for a packet the peer left partial, to be
 		 * completed by whoever needs it (a local socket does not). */
-		struct rv_vnet_hdr vh = { 0 };
+		struct rv_vnet_hdr vh = {
+			.flags = it->csum_start != 0 ? RV_VNET_F_NEEDS_CSUM : 0,
+			.csum_start = it->csum_start,
+			.csum_offset = it->csum_offset,
+		};
 
-		if ((it->hdr.flags & RV_DATA_F_CSUM_PARTIAL) &&
-		    rv_csum_partial_at(p, len, &vh.csum_start, &vh.csum_offset)) {
-			vh.flags = RV_VNET_F_NEEDS_CSUM;
-		}
 		p -= RV_VNET_HDR_LEN;
 		len += RV_VNET_HDR_LEN;
 		rv_vnet_hdr_write(p, &vh);
@@ -313,6 +313,21 @@ static void write_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from,
 	}
 }
 
+/* finish_csum completes the checksum |it| (opened at |plain|, |len| bytes)
+ * left partial, as the kernel would for a NEEDS_CSUM packet. */
+static void finish_csum(struct rv_rx_item *it, uint8_t *plain, uint32_t len)
+{
+	struct rv_vnet_hdr vh = {
+		.flags = RV_VNET_F_NEEDS_CSUM,
+		.csum_start = it->csum_start,
+		.csum_offset = it->csum_offset,
+	};
+
+	/* Cannot fail: rv_csum_partial_at placed the field inside. */
+	(void)rv_gso_finish_csum(plain, len, &vh);
+	it->csum_start = 0;
+}
+
 /* forward_c2c handles a packet from one client to another client's virtual
  * address (client_to_client = internal | off): sealed at once for the other
  * session from where it was opened (its data header and tag room are
@@ -323,7 +338,7 @@ static bool forward_c2c(struct rv_worker *w, struct rv_rx_item *it, uint8_t *pla
 			const struct rv_ip_info *ip)
 {
 	struct rv_session *to = rv_worker_lookup_dst(w, ip);
-	uint8_t flags = it->hdr.flags & RV_DATA_F_CSUM_PARTIAL;
+	uint8_t flags = it->csum_start != 0 ? RV_DATA_F_CSUM_PARTIAL : 0;
 
 	if (to == NULL) {
 		return false;
@@ -334,9 +349,8 @@ static bool forward_c2c(struct rv_worker *w, struct rv_rx_item *it, uint8_t *pla
 		return true;
 	}
 	if (flags != 0 && !rv_session_csum_partial(to)) {
-		/* The receiving peer wants whole checksums (checked by
-		 * open_run: the packet has a place for one). */
-		(void)rv_csum_partial_finish(plain, ip->total_len);
+		/* The receiving peer wants whole checksums. */
+		finish_csum(it, plain, ip->total_len);
 		flags = 0;
 	}
 	rv_ctr_add(&w->ctr, RV_CTR_C2C_FORWARDED, 1);
@@ -392,19 +406,17 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 			goto drop;
 		}
 		if (it->hdr.flags & RV_DATA_F_CSUM_PARTIAL) {
-			uint16_t start, off;
-
 			/* The flag is authenticated, but only a TCP or UDP
 			 * packet has a checksum to leave partial. */
-			if (unlikely(!rv_csum_partial_at(plain, ip.total_len, &start, &off))) {
+			if (unlikely(!rv_csum_partial_at(plain, ip.total_len, &it->csum_start,
+							 &it->csum_offset))) {
 				rv_drop_add(&w->ctr, RV_DROP_BAD_INNER, 1);
 				goto drop;
 			}
 			/* Without a virtio header the TUN cannot be told;
 			 * the sum is finished here instead. */
 			if (!w->vnet) {
-				(void)rv_csum_partial_finish(plain, ip.total_len);
-				it->hdr.flags &= (uint8_t)~RV_DATA_F_CSUM_PARTIAL;
+				finish_csum(it, plain, ip.total_len);
 			}
 		}
 		rx_pkts++;

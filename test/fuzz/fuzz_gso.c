@@ -135,12 +135,12 @@ static void run_plan(const struct rv_gso_plan *p, const uint8_t *pkt, size_t len
 		if (p->l4_off == p->l3_hlen) {
 			/* What a sender leaves partial (uring/worker_tx.c) the
 			 * receiver must accept and finish to the same bytes. */
-			uint16_t start = 0, field = 0;
+			struct rv_vnet_hdr vh = { .flags = RV_VNET_F_NEEDS_CSUM };
 
 			rv_gso_seg_hdrs_partial(p, i, seg, pkt);
-			check(rv_csum_partial_at(seg, seg_len, &start, &field));
-			check(start == p->l4_off && field == (p->tcp ? 16 : 6));
-			check(rv_csum_partial_finish(seg, seg_len));
+			check(rv_csum_partial_at(seg, seg_len, &vh.csum_start, &vh.csum_offset));
+			check(vh.csum_start == p->l4_off && vh.csum_offset == (p->tcp ? 16 : 6));
+			check(rv_gso_finish_csum(seg, seg_len, &vh) == RV_GSO_OK);
 			check_segment(p, i, seg, seg_len);
 		}
 		free(seg);
