@@ -441,6 +441,7 @@ int rv_cli_dataplane(struct rv_dataplane **out, const struct rv_config *cfg, str
 	dc.offload_tun = cfg->offload_tun;
 	dc.offload_gso = cfg->offload_gso;
 	dc.offload_gro = cfg->offload_gro;
+	dc.offload_udp_coalesce = cfg->offload_udp_coalesce;
 	dc.zerocopy = (enum rv_config_zc)cfg->zerocopy;
 	/* Only a server carries client-to-client traffic; 0 (kernel) on a client. */
 	dc.client_to_client = (enum rv_config_c2c)cfg->client_to_client;

@@ -145,7 +145,7 @@ struct rv_config {
 	uint8_t pin_workers;	 /* enum rv_config_pin */
 	int worker_nice;	 /* setpriority value of the workers, -20..19 */
 	unsigned worker_rtprio;	 /* SCHED_FIFO priority of the workers, 0 = none */
-	bool offload_tun, offload_gso, offload_gro, offload_csum;
+	bool offload_tun, offload_gso, offload_gro, offload_csum, offload_udp_coalesce;
 	int log_level;	/* enum rv_log_level */
 	int log_format; /* enum rv_log_format */
 	char user[64];	/* "" = ringvpn if it exists, else nobody */

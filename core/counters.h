@@ -48,6 +48,8 @@
 	X(RV_CTR_RX_BYTES, "rx_bytes")           \
 	X(RV_CTR_TUN_READS, "tun_reads")         \
 	X(RV_CTR_TUN_WRITES, "tun_writes")       \
+	X(RV_CTR_TUN_GRO_TCP, "tun_gro_tcp")     \
+	X(RV_CTR_TUN_GRO_UDP, "tun_gro_udp")     \
 	X(RV_CTR_UDP_RECVS, "udp_recvs")         \
 	X(RV_CTR_UDP_SENDS, "udp_sends")         \
 	X(RV_CTR_KEEPALIVES, "keepalives_rx")    \

@@ -470,38 +470,72 @@ enum rv_gso_err rv_gso_segment(uint8_t *const *out, uint16_t *out_lens, size_t *
 	return RV_GSO_OK;
 }
 
-/* tcp_seg: a coalescing candidate's layout. */
-struct tcp_seg {
-	size_t ip_hlen, tcp_hlen, payload;
-	bool v6;
-	uint8_t flags;
+/* gro_seg: a coalescing candidate's layout. */
+struct gro_seg {
+	size_t ip_hlen, l4_hlen, payload;
+	bool v6, udp;
+	uint8_t flags; /* TCP only */
 };
 
-static bool parse_tcp_seg(struct tcp_seg *t, const uint8_t *p, size_t len)
+/* parse_ip_l4 finds the IP header of a TCP (or, with |udp_ok|, UDP) packet
+ * exactly |len| bytes long: IPv4 without options or fragmentation, IPv6
+ * with the L4 header as next header. */
+static bool parse_ip_l4(struct gro_seg *t, const uint8_t *p, size_t len, bool udp_ok)
 {
-	const uint8_t *th;
+	uint8_t proto;
 
-	if (len < 40) {
+	if (len < 28) {
 		return false;
 	}
 	if (p[0] == 0x45) {
-		if (p[9] != IPPROTO_TCP_ || get16(p + 2) != len || (get16(p + 6) & 0x3fff) != 0) {
+		if (get16(p + 2) != len || (get16(p + 6) & 0x3fff) != 0) {
 			return false;
 		}
+		proto = p[9];
 		t->v6 = false;
 		t->ip_hlen = 20;
 	} else if (p[0] >> 4 == 6) {
-		if (len < 60 || p[6] != IPPROTO_TCP_ || 40 + (size_t)get16(p + 4) != len) {
+		if (len < 48 || 40 + (size_t)get16(p + 4) != len) {
 			return false;
 		}
+		proto = p[6];
 		t->v6 = true;
 		t->ip_hlen = 40;
 	} else {
 		return false;
 	}
+	if (proto == IPPROTO_TCP_) {
+		t->udp = false;
+		return true;
+	}
+	t->udp = true;
+	return proto == IPPROTO_UDP_ && udp_ok;
+}
+
+static bool parse_gro_seg(struct gro_seg *t, const uint8_t *p, size_t len, bool udp_ok)
+{
+	const uint8_t *th;
+
+	if (!parse_ip_l4(t, p, len, udp_ok)) {
+		return false;
+	}
 	th = p + t->ip_hlen;
-	t->tcp_hlen = (size_t)(th[12] >> 4) * 4;
-	if (t->tcp_hlen < 20 || t->ip_hlen + t->tcp_hlen >= len) {
+	if (t->udp) {
+		/* The UDP length must say what the IP length says: the
+		 * superframe's is rewritten, a disagreement would be lost. */
+		t->l4_hlen = 8;
+		t->flags = 0;
+		if (t->ip_hlen + 8 >= len || get16(th + 4) != len - t->ip_hlen) {
+			return false; /* short, or no payload to coalesce */
+		}
+		t->payload = len - t->ip_hlen - 8;
+		return true;
+	}
+	if (t->ip_hlen + 20 > len) {
+		return false;
+	}
+	t->l4_hlen = (size_t)(th[12] >> 4) * 4;
+	if (t->l4_hlen < 20 || t->ip_hlen + t->l4_hlen >= len) {
 		return false; /* no payload: nothing to coalesce */
 	}
 	t->flags = th[13];
@@ -509,28 +543,31 @@ static bool parse_tcp_seg(struct tcp_seg *t, const uint8_t *p, size_t len)
 	    (t->flags & (TCP_FIN | TCP_SYN | TCP_RST | TCP_URG | TCP_ECE | TCP_CWR)) != 0) {
 		return false;
 	}
-	t->payload = len - t->ip_hlen - t->tcp_hlen;
+	t->payload = len - t->ip_hlen - t->l4_hlen;
 	return true;
 }
 
-bool rv_gro_start(struct rv_gro *g, const uint8_t *pkt, size_t len)
+bool rv_gro_start(struct rv_gro *g, const uint8_t *pkt, size_t len, bool udp)
 {
-	struct tcp_seg t;
+	struct gro_seg t;
 
 	memset(g, 0, sizeof(*g));
-	if (!parse_tcp_seg(&t, pkt, len) || len > RV_GRO_MAX_LEN) {
+	if (!parse_gro_seg(&t, pkt, len, udp) || len > RV_GRO_MAX_LEN) {
 		return false;
 	}
 	g->head = pkt;
 	g->ip_hlen = (uint16_t)t.ip_hlen;
-	g->tcp_hlen = (uint16_t)t.tcp_hlen;
+	g->l4_hlen = (uint16_t)t.l4_hlen;
 	g->seg_size = (uint16_t)t.payload;
 	g->num = 1;
-	g->next_seq = get32(pkt + t.ip_hlen + 4) + (uint32_t)t.payload;
 	g->payload_len = (uint32_t)t.payload;
 	g->v6 = t.v6;
-	g->closed = (t.flags & TCP_PSH) != 0;
-	g->last_flags = t.flags;
+	g->udp = t.udp;
+	if (!t.udp) {
+		g->next_seq = get32(pkt + t.ip_hlen + 4) + (uint32_t)t.payload;
+		g->closed = (t.flags & TCP_PSH) != 0;
+		g->last_flags = t.flags;
+	}
 	return true;
 }
 
@@ -539,14 +576,14 @@ bool rv_gro_append(struct rv_gro *g, const uint8_t *pkt, size_t len, const uint8
 {
 	const uint8_t *h = g->head;
 	const uint8_t *th, *hth;
-	struct tcp_seg t;
+	struct gro_seg t;
 
 	if (g->num == 0 || g->closed || g->num >= RV_GRO_MAX_SEGS) {
 		return false;
 	}
-	if (!parse_tcp_seg(&t, pkt, len) || t.v6 != g->v6 || t.ip_hlen != g->ip_hlen ||
-	    t.tcp_hlen != g->tcp_hlen || t.payload > g->seg_size ||
-	    (size_t)g->ip_hlen + g->tcp_hlen + g->payload_len + t.payload > RV_GRO_MAX_LEN) {
+	if (!parse_gro_seg(&t, pkt, len, g->udp) || t.udp != g->udp || t.v6 != g->v6 ||
+	    t.ip_hlen != g->ip_hlen || t.l4_hlen != g->l4_hlen || t.payload > g->seg_size ||
+	    (size_t)g->ip_hlen + g->l4_hlen + g->payload_len + t.payload > RV_GRO_MAX_LEN) {
 		return false;
 	}
 	if (g->v6) {
@@ -556,28 +593,38 @@ bool rv_gro_append(struct rv_gro *g, const uint8_t *pkt, size_t len, const uint8
 		}
 	} else {
 		/* TOS, DF, TTL, protocol, addresses (not length, id, checksum) */
-		if (h[1] != pkt[1] || h[6] != pkt[6] || h[8] != pkt[8] ||
+		if (h[1] != pkt[1] || h[6] != pkt[6] || h[8] != pkt[8] || h[9] != pkt[9] ||
 		    memcmp(h + 12, pkt + 12, 8) != 0) {
 			return false;
 		}
 	}
 	th = pkt + t.ip_hlen;
 	hth = h + g->ip_hlen;
-	if (memcmp(th, hth, 4) != 0 ||			       /* ports */
-	    get32(th + 4) != g->next_seq ||		       /* in sequence */
-	    memcmp(th + 8, hth + 8, 4) != 0 ||		       /* same ack */
-	    memcmp(th + 20, hth + 20, t.tcp_hlen - 20) != 0) { /* same options */
+	if (memcmp(th, hth, 4) != 0) { /* ports */
 		return false;
 	}
+	if (!g->udp) {
+		if (get32(th + 4) != g->next_seq ||		      /* in sequence */
+		    memcmp(th + 8, hth + 8, 4) != 0 ||		      /* same ack */
+		    memcmp(th + 20, hth + 20, t.l4_hlen - 20) != 0) { /* same options */
+			return false;
+		}
+		g->next_seq += (uint32_t)t.payload;
+		g->last_flags = t.flags;
+		g->last_window = get16(th + 14);
+		if (t.flags & TCP_PSH) {
+			g->closed = true;
+		}
+	}
 	g->num++;
-	g->next_seq += (uint32_t)t.payload;
 	g->payload_len += (uint32_t)t.payload;
-	g->last_flags = t.flags;
-	g->last_window = get16(th + 14);
-	if (t.payload < g->seg_size || (t.flags & TCP_PSH)) {
+	/* Only the last segment may be short: the kernel cuts the superframe
+	 * into gso_size pieces, so a short one inside would move the
+	 * boundaries of every datagram after it. */
+	if (t.payload < g->seg_size) {
 		g->closed = true;
 	}
-	*out_payload = th + t.tcp_hlen;
+	*out_payload = th + t.l4_hlen;
 	*out_payload_len = t.payload;
 	return true;
 }
@@ -586,16 +633,19 @@ size_t rv_gro_finish(const struct rv_gro *g, uint8_t *out)
 {
 	struct rv_vnet_hdr vh = {
 		.flags = RV_VNET_F_NEEDS_CSUM,
-		.gso_type = g->v6 ? RV_VNET_GSO_TCPV6 : RV_VNET_GSO_TCPV4,
-		.hdr_len = (uint16_t)(g->ip_hlen + g->tcp_hlen),
+		.gso_type = g->udp  ? RV_VNET_GSO_UDP_L4
+			    : g->v6 ? RV_VNET_GSO_TCPV6
+				    : RV_VNET_GSO_TCPV4,
+		.hdr_len = (uint16_t)(g->ip_hlen + g->l4_hlen),
 		.gso_size = g->seg_size,
 		.csum_start = g->ip_hlen,
-		.csum_offset = 16,
+		.csum_offset = g->udp ? 6 : 16,
 	};
-	size_t hlen = (size_t)g->ip_hlen + g->tcp_hlen;
-	size_t l4_len = g->tcp_hlen + (size_t)g->payload_len;
+	size_t hlen = (size_t)g->ip_hlen + g->l4_hlen;
+	size_t l4_len = g->l4_hlen + (size_t)g->payload_len;
 	uint8_t *ip = out + RV_VNET_HDR_LEN;
-	uint8_t *th = ip + g->ip_hlen;
+	uint8_t *l4 = ip + g->ip_hlen;
+	uint8_t *csum = l4 + vh.csum_offset;
 
 	rv_vnet_hdr_write(out, &vh);
 	memcpy(ip, g->head, hlen);
@@ -605,11 +655,20 @@ size_t rv_gro_finish(const struct rv_gro *g, uint8_t *out)
 		put16(ip + 2, (uint16_t)(g->ip_hlen + l4_len));
 		ipv4_fix_csum(ip, g->ip_hlen);
 	}
-	/* The segment that closed the run may carry PSH; Linux GRO ORs it in. */
-	th[13] |= g->last_flags & TCP_PSH;
-	th[16] = th[17] = 0;
+	if (g->udp) {
+		/* The kernel's segmentation derives each datagram's length
+		 * and checksum from the superframe's. */
+		put16(l4 + 4, (uint16_t)l4_len);
+	} else {
+		/* The segment that closed the run may carry PSH; Linux GRO
+		 * ORs it in. */
+		l4[13] |= g->last_flags & TCP_PSH;
+	}
+	csum[0] = csum[1] = 0;
 	/* CHECKSUM_PARTIAL: the field holds the (uninverted) pseudo-header sum. */
-	store_csum(th + 16, rv_inet_csum_fold(pseudo_sum(ip, g->v6, IPPROTO_TCP_, l4_len)));
+	store_csum(csum,
+		   rv_inet_csum_fold(
+			   pseudo_sum(ip, g->v6, g->udp ? IPPROTO_UDP_ : IPPROTO_TCP_, l4_len)));
 	return RV_VNET_HDR_LEN + hlen;
 }
 

@@ -18,9 +18,13 @@
  * Coalescing on RX is conservative, like Linux's tcp_gro_receive: same
  * addresses, ports, IP header fields, TCP header length and options, same
  * ack, in sequence, only ACK/PSH flags, equal segment sizes except a shorter
- * last one; a PSH or short segment ends the run. Segment checksums are not
- * re-verified: the bytes were authenticated by the AEAD, and the superframe
- * is handed to the kernel as CHECKSUM_PARTIAL (as wireguard-go does).
+ * last one; a PSH or short segment ends the run. UDP datagrams of one flow
+ * coalesce the same way into a USO superframe (Linux's udp_gro_receive: same
+ * addresses, ports and IP header fields, equal sizes, a shorter one ends the
+ * run), which the kernel cuts back into the same datagrams. Segment
+ * checksums are not re-verified: the bytes were authenticated by the AEAD,
+ * and the superframe is handed to the kernel as CHECKSUM_PARTIAL (as
+ * wireguard-go does).
  */
 #ifndef RV_CORE_GSO_H
 #define RV_CORE_GSO_H
@@ -42,7 +46,7 @@ enum {
 	RV_GSO_MAX_SEGS = 128, /* more is a malformed superframe */
 	RV_GRO_MAX_SEGS = 64,
 	RV_GRO_MAX_LEN = 65535,				/* IP total length of a coalesced frame */
-	RV_GRO_HDR_MAX = RV_VNET_HDR_LEN + 60 + 60 + 2, /* vnet + IP + TCP headers */
+	RV_GRO_HDR_MAX = RV_VNET_HDR_LEN + 60 + 60 + 2, /* vnet + IP + TCP/UDP headers */
 };
 
 /* struct rv_vnet_hdr is the decoded (host-order) virtio_net_hdr. */
@@ -153,12 +157,13 @@ bool rv_csum_partial_at(const uint8_t *pkt, size_t len, uint16_t *start, uint16_
 struct rv_gro {
 	const uint8_t *head; /* first packet (borrowed) */
 	uint16_t ip_hlen;
-	uint16_t tcp_hlen;
-	uint16_t seg_size; /* payload length of the first segment */
-	uint16_t num;	   /* segments in the run */
-	uint32_t next_seq;
+	uint16_t l4_hlen;     /* TCP header with options, or 8 (UDP) */
+	uint16_t seg_size;    /* payload length of the first segment */
+	uint16_t num;	      /* segments in the run */
+	uint32_t next_seq;    /* TCP */
 	uint32_t payload_len; /* sum of payload lengths */
 	bool v6;
+	bool udp;	    /* a USO run of UDP datagrams */
 	bool closed;	    /* PSH or short segment seen: nothing may follow */
 	uint8_t last_flags; /* TCP flags of the last segment (PSH carried over) */
 	uint16_t last_window;
@@ -166,8 +171,10 @@ struct rv_gro {
 
 /* rv_gro_start begins a run at |pkt| if it is a coalescable TCP segment
  * (IPv4 without options/fragmentation or IPv6 with TCP as next header,
- * payload > 0, flags ACK[/PSH] only). Returns false otherwise. */
-bool rv_gro_start(struct rv_gro *g, const uint8_t *pkt, size_t len);
+ * payload > 0, flags ACK[/PSH] only) or, with |udp| (the TUN takes USO
+ * superframes), a UDP datagram (same IP rules, payload > 0, its UDP length
+ * matching). Returns false otherwise. */
+bool rv_gro_start(struct rv_gro *g, const uint8_t *pkt, size_t len, bool udp);
 
 /* rv_gro_append adds |pkt| to the run if it continues the flow; on false the
  * run is unchanged. Sets *out_payload / *out_payload_len to the part of
@@ -175,11 +182,12 @@ bool rv_gro_start(struct rv_gro *g, const uint8_t *pkt, size_t len);
 bool rv_gro_append(struct rv_gro *g, const uint8_t *pkt, size_t len, const uint8_t **out_payload,
 		   size_t *out_payload_len);
 
-/* rv_gro_finish writes the vnet header and the merged IP+TCP headers of a run
- * with num >= 2 into |out| (RV_GRO_HDR_MAX bytes) and returns their length.
- * The run's first payload follows the head's headers; the caller writes
- * out[0..ret) followed by each segment's payload. The TCP checksum holds the
- * pseudo-header sum (CHECKSUM_PARTIAL) and the vnet header asks for GSO. */
+/* rv_gro_finish writes the vnet header and the merged IP+TCP/UDP headers of a
+ * run with num >= 2 into |out| (RV_GRO_HDR_MAX bytes) and returns their
+ * length. The run's first payload follows the head's headers; the caller
+ * writes out[0..ret) followed by each segment's payload. The L4 checksum
+ * holds the pseudo-header sum (CHECKSUM_PARTIAL) and the vnet header asks
+ * for GSO (TCPV4/TCPV6, or UDP_L4 with the superframe's UDP length). */
 size_t rv_gro_finish(const struct rv_gro *g, uint8_t *out);
 
 /* rv_inet_csum returns the 16-bit one's complement sum (not inverted) of

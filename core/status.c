@@ -450,6 +450,12 @@ static const struct {
 	[RV_CTR_TUN_WRITES] = { "ringvpn_worker_tun_writes_total",
 				"Writes to the TUN device (one may carry a coalesced "
 				"superframe), per worker." },
+	[RV_CTR_TUN_GRO_TCP] = { "ringvpn_worker_tun_coalesced_tcp_total",
+				 "TCP segments written to the TUN device inside coalesced "
+				 "superframes, per worker." },
+	[RV_CTR_TUN_GRO_UDP] = { "ringvpn_worker_tun_coalesced_udp_total",
+				 "UDP datagrams written to the TUN device inside coalesced "
+				 "(USO) superframes, per worker." },
 	[RV_CTR_UDP_RECVS] = { "ringvpn_worker_udp_receives_total",
 			       "UDP receive completions (one may carry a GRO batch), per worker." },
 	[RV_CTR_UDP_SENDS] = { "ringvpn_worker_udp_sends_total",

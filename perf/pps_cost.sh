@@ -7,13 +7,15 @@
 #
 #   perf/pps_cost.sh OLD_BIN NEW_BIN     e.g. an older commit's cli/ringvpn
 #   RATE=30000 SIZE=64 SECS=6 N=4 perf/pps_cost.sh A B
+#   WINDOW=2M ...                     iperf3 -w: socket buffers of both iperf3 ends
 #
 # Each of N rounds starts the two builds in turn (perf/topo.sh namespaces,
 # `ringvpn server`/`client` with offloads on, as perf/run.sh's rv-on), offers
 # RATE datagrams/s of SIZE bytes with iperf3 through the tunnel for SECS
 # seconds and reads the processes' CPU ticks and, through the
 # syscalls:sys_enter_io_uring_enter tracepoint (`perf stat`, no PMU needed),
-# how often they entered the kernel. Prints one line per build and round.
+# how often they entered the kernel, and where the lost datagrams were
+# dropped. Prints one line per build and round.
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/topo.sh"
@@ -28,6 +30,13 @@ cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }
 # child_ticks: CPU of this shell's reaped children (the iperf3 sender, run in
 # the foreground, is one; perf stat is reaped only after it is read).
 child_ticks() { sed 's/.*) //' "/proc/$$/stat" | awk '{ print $14 + $15 }'; }
+# Where datagrams are lost: UDP RcvbufErrors of the receiving namespace (its
+# iperf3 socket and ringvpn's), the drops of ringvpn's sockets there (ss: the
+# rest is iperf3's), and the client's TUN queue (tx_dropped: the sending
+# end did not read its TUN fast enough).
+rcvbuf_errors() { rvp_ns_b awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 } else print $c["RcvbufErrors"] }' /proc/net/snmp; }
+vpn_sock_drops() { rvp_ns_b ss -Huamn | grep -v ":5299 " | grep -o 'd[0-9]*)' | tr -dc '0-9\n' | awk '{ s += $1 } END { print s + 0 }'; }
+tun_tx_dropped() { rvp_ns_a cat /sys/class/net/rvpcli/statistics/tx_dropped 2>/dev/null || echo 0; }
 for r in $(seq "$N"); do
 	for which in old new; do
 		bin=$1
@@ -40,16 +49,19 @@ for r in $(seq "$N"); do
 		srv=$RVP_LAST_PID
 		sleep 0.5
 		c0=$(cpu_ticks "${VPN_PIDS[@]}") s0=$(cpu_ticks "$srv") k0=$(child_ticks)
+		rb0=$(rcvbuf_errors) td0=$(tun_tx_dropped)
 		perf stat -x, -e syscalls:sys_enter_io_uring_enter -o "$dir/perf.txt" \
 			-p "$(IFS=,; echo "${VPN_PIDS[*]}")" -- sleep $((SECS + 1)) &
 		pf=$!
-		rvp_ns_a iperf3 -c "$VPN_DST" -p 5299 -u -l "$SIZE" -b $((RATE * SIZE * 8)) -t "$SECS" -J \
+		rvp_ns_a iperf3 -c "$VPN_DST" -p 5299 ${WINDOW:+-w "$WINDOW"} -u -l "$SIZE" -b $((RATE * SIZE * 8)) -t "$SECS" -J \
 			>"$dir/iperf.json" 2>/dev/null
 		c1=$(cpu_ticks "${VPN_PIDS[@]}") s1=$(cpu_ticks "$srv") k1=$(child_ticks)
 		wait "$pf"
+		sleep 0.5 # iperf3 closes its data socket: what is left is ringvpn's
+		rb=$(($(rcvbuf_errors) - rb0)) vd=$(vpn_sock_drops) td=$(($(tun_tx_dropped) - td0))
 		enters=$(awk -F, '/io_uring_enter/ { print $1 }' "$dir/perf.txt")
 		python3 - "$dir/iperf.json" "$which" "$((c1 - c0))" "${enters:-0}" "$hz" \
-			"$((k1 - k0))" "$((s1 - s0))" <<'PY'
+			"$((k1 - k0))" "$((s1 - s0))" "$((rb - vd))" "$vd" "$td" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))["end"]["sum"]
 pk, lost = d["packets"], d["lost_packets"]
@@ -57,7 +69,8 @@ ticks, enters, hz = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 us = lambda t: int(t) * 1e6 / hz / pk
 print(f"{sys.argv[2]}: {pk} packets, {lost} lost, {us(ticks):.2f} CPU-us/packet, "
       f"{enters / pk:.3f} io_uring_enter/packet; iperf3 sender {us(sys.argv[6]):.2f}, "
-      f"receiver {us(sys.argv[7]):.2f} CPU-us/packet")
+      f"receiver {us(sys.argv[7]):.2f} CPU-us/packet; losses: iperf3's socket {sys.argv[8]}, "
+      f"ringvpn's sockets {sys.argv[9]}, client TUN queue {sys.argv[10]}")
 PY
 		rvp_kill "$srv"
 		vpn_ringvpn_stop

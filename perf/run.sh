@@ -11,7 +11,10 @@
 # latency under load, every RTT kept for the histogram), and in the first
 # PPS_REPEATS repetitions "pps64"/"pps512": the highest offered UDP rate
 # (iperf3 -u -l 64/512 -b R) the receiver gets with < 1 % loss, by binary
-# search.
+# search. Optional (TESTS), not in the default list: "udp1", one UDP flow of
+# 1200-byte datagrams (QUIC's size; below every VPN's MTU) offered as fast as
+# iperf3 sends them (-u -b 0): what the receiver got, the loss, and the VPN's
+# CPU per GB received.
 #
 # Environment:
 #   DURATION     seconds per iperf3 test (default 10; QUICK: 2)
@@ -260,6 +263,7 @@ run_test() {
 	tcp1r) args=(-P 1 -R) ;;
 	tcp4) args=(-P 4) ;;
 	tcp4r) args=(-P 4 -R) ;;
+	udp1) args=(-u -l 1200 -b 0 -w 2M) kind=udp plen=1200 ;;
 	pps64 | pps512)
 		[ "$rep" -le "$PPS_REPEATS" ] || return 0
 		local size=${t#pps} res
@@ -306,9 +310,10 @@ run_test() {
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$t" "$rep" "$fields" \
 		"$(tr ' ' '\t' <<<"$rtt")" "$cpu_s" "$cpu_gb" \
 		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')" "$rc" >>"$RAW"
-	rvp_log "$(printf '%-7s %-7s rep %s: %s Gbit/s  cpu %s s (%s s/GB)  rtt under load avg/p99 %s/%s ms' \
+	rvp_log "$(printf '%-7s %-7s rep %s: %s Gbit/s  cpu %s s (%s s/GB)  rtt under load avg/p99 %s/%s ms%s' \
 		"$id" "$t" "$rep" "$(cut -f3 <<<"$fields")" "$cpu_s" "$cpu_gb" \
-		"$(cut -d' ' -f1 <<<"$rtt")" "$(cut -d' ' -f3 <<<"$rtt")")"
+		"$(cut -d' ' -f1 <<<"$rtt")" "$(cut -d' ' -f3 <<<"$rtt")" \
+		"$([ $kind = udp ] && echo "  loss $(cut -f6 <<<"$fields") %")")"
 }
 
 # ---------------------------------------------------------------------------

@@ -60,6 +60,9 @@ cols = [
     ("rtt_load_p99_ms", ("lat", "rtt_p99_ms")),
     ("pps64_kpps", ("pps64", "pps")),
     ("pps512_kpps", ("pps512", "pps")),
+    ("udp1_gbps", ("udp1", "gbps")),
+    ("udp1_loss_pct", ("udp1", "loss_pct")),
+    ("cpu_s_per_gb_udp1", ("udp1", "cpu_s_per_gb")),
     ("rtt_idle_ms", None),
     ("peak_rss_mb", None),
     ("n", None),
@@ -119,6 +122,9 @@ heads = {
     "rtt_load_p99_ms": "ping under load p99 ms",
     "pps64_kpps": "64 B loss-free kpps",
     "pps512_kpps": "512 B loss-free kpps",
+    "udp1_gbps": "UDP 1200 B flood, received Gbit/s",
+    "udp1_loss_pct": "its loss %",
+    "cpu_s_per_gb_udp1": "CPU s/GB (UDP)",
     "rtt_idle_ms": "RTT idle ms",
     "peak_rss_mb": "peak RSS MB",
     "n": "n",
@@ -133,7 +139,10 @@ def best_peer(field, lower=False):
     return (min if lower else max)(vals)
 
 
-md_cols = [n for n in names if n != "status"]
+# The optional tests' columns only where a VPN ran them.
+optional = ("udp1_gbps", "udp1_loss_pct", "cpu_s_per_gb_udp1")
+md_cols = [n for n in names if n != "status" and
+           (n not in optional or any(r.get(n) is not None for r in summary))]
 with open(f"{out}/results.md", "w") as f:
     f.write("| " + " | ".join(heads[n] for n in md_cols) + " |\n")
     f.write("|" + "|".join("---" if n == "vpn" else "---:" for n in md_cols) + "|\n")
@@ -167,6 +176,11 @@ with open(f"{out}/results.md", "w") as f:
             if rv.get(k) and ve and ve.get(k):
                 lines.append(f"{size}-byte loss-free rate: {rv_id} {rv[k]:.1f} kpps = "
                              f"{rv[k] / ve[k]:.2f}× bare veth ({ve[k]:.1f} kpps)")
+        v, p = best_peer("udp1_gbps")
+        if v and rv.get("udp1_gbps"):
+            lines.append(f"UDP flood (1200 B): {rv_id} {rv['udp1_gbps']:.2f} Gbit/s received "
+                         f"(loss {fmt('x', rv.get('udp1_loss_pct'))} %) = {rv['udp1_gbps'] / v:.2f}× "
+                         f"the best peer ({labels[p]}, {v:.2f})")
         f.write(f"Ratios for {labels[rv_id]} (same run, medians):\n\n")
         for l in lines:
             f.write(f"- {l}\n")

@@ -99,6 +99,7 @@ static const struct field restart_fields[] = {
 	RK("offload_gso", offload_gso),
 	RK("offload_gro", offload_gro),
 	RK("offload_csum", offload_csum),
+	RK("offload_udp_coalesce", offload_udp_coalesce),
 	RK("status_socket", status_socket),
 	RK("admin_group", admin_group),
 	RK("metrics_listen", metrics_addr),

@@ -415,6 +415,11 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 		if (i == 0 && vnet) {
 			dp->tun_offload_flags = set_tun_offload(w->tun_fd);
 		}
+		/* A kernel that takes TUN_F_USO* (6.2) also takes GSO_UDP_L4
+		 * superframes written to the TUN; an older one refuses them. */
+		w->uso = vnet && cfg->offload_udp_coalesce &&
+			 (dp->tun_offload_flags & (TUN_F_USO4 | TUN_F_USO6)) ==
+				 (TUN_F_USO4 | TUN_F_USO6);
 	}
 	dp->lanes = 1;
 	if (cfg->steer_by_index && dp->num_workers > 1) {
@@ -493,13 +498,14 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 		goto err_free;
 	}
 	rv_info("data plane: %u workers%s on %s, UDP port %u, MTU %u, offloads tun=%s(0x%x) "
-		"gso=%s gro=%s, zero-copy sends %s%s, client_to_client %s",
+		"gso=%s gro=%s udp-coalesce=%s, zero-copy sends %s%s, client_to_client %s",
 		dp->num_workers,
 		!pin			   ? ""
 		: dp->num_workers == ncpus ? " (pinned, one per CPU)"
 					   : " (pinned)",
 		dp->tun_name, dp->port, mtu, vnet ? "on" : "off", dp->tun_offload_flags,
 		dp->started_gso ? "on" : "off", dp->started_gro ? "on" : "off",
+		dp->workers[0]->uso ? "on" : "off",
 		!dp->started_zc			     ? "off"
 		: cfg->zerocopy == RV_CONFIG_ZC_AUTO ? "auto"
 						     : "on",

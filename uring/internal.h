@@ -178,6 +178,7 @@ struct rv_worker {
 
 	/* Feature state (a kernel refusal turns one off, logged once). */
 	bool vnet; /* TUN reads/writes carry a virtio_net_hdr */
+	bool uso;  /* the TUN takes USO superframes: UDP coalesces on write */
 	bool gso;  /* UDP_SEGMENT on send */
 	bool gro;  /* UDP_GRO on receive */
 	bool udp_v6;

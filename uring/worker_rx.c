@@ -259,6 +259,7 @@ static void write_gro(struct rv_worker *w, const struct rv_rx_item *rx, const st
 	}
 	sl->num = g->num;
 	sl->niov = (uint16_t)(g->num + 1);
+	rv_ctr_add(&w->ctr, g->udp ? RV_CTR_TUN_GRO_UDP : RV_CTR_TUN_GRO_TCP, g->num);
 	io_uring_prep_writev(sqe, w->sqe_tun, sl->iov, sl->niov, 0);
 	sqe->flags |= w->sqe_fd_flags;
 	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_TUN_WRITE, (uint8_t)w->id, slot));
@@ -280,13 +281,13 @@ static void write_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from,
 			continue;
 		}
 		memset(&g, 0, sizeof(g));
-		if (!w->vnet || !rv_gro_start(&g, rx[k].buf, rx[k].len)) {
+		if (!w->vnet || !rv_gro_start(&g, rx[k].buf, rx[k].len, w->uso)) {
 			write_single(w, &rx[k]);
 			k++;
 			continue;
 		}
 		idx[0] = k;
-		pay[0] = rx[k].buf + g.ip_hlen + g.tcp_hlen;
+		pay[0] = rx[k].buf + g.ip_hlen + g.l4_hlen;
 		pay_len[0] = g.payload_len;
 		for (m = k + 1; m < to && g.num < RV_GRO_MAX_SEGS; m++) {
 			const uint8_t *p;

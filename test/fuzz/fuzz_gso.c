@@ -1,8 +1,8 @@
 /*
  * fuzz_gso.c — libFuzzer harness for TUN offload support (core/gso.c):
  * virtio_net_hdr decoding, TSO/USO segmentation of TUN superframes (TX, bytes
- * from the local kernel) and TCP GRO coalescing of decrypted inner packets
- * (RX, bytes from an authenticated but possibly malicious peer).
+ * from the local kernel) and TCP/UDP GRO coalescing of decrypted inner
+ * packets (RX, bytes from an authenticated but possibly malicious peer).
  *
  *   scripts/fuzz.sh gso                  (clang + libFuzzer)
  *   build/fuzz/test/fuzz_gso test/fuzz/corpus/gso
@@ -25,7 +25,8 @@
  *  - a rejected superframe is rejected by rv_gso_segment with the same error;
  *  - a GRO run's merged frame is no longer than its inputs and within
  *    RV_GRO_MAX_LEN, and re-planning it (as the kernel would segment it)
- *    yields exactly the original segments' payloads and sequence numbers.
+ *    yields exactly the original segments' payloads and sequence numbers
+ *    (UDP: ports); UDP joins a run only where the TUN takes USO.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -278,15 +279,17 @@ static void carve(struct pkts *k, const uint8_t *d, size_t n)
 			tmpl = p;
 			tmpl_len = len;
 			hl = 0;
-			if (len >= 40 && (p[0] == 0x45 || p[0] >> 4 == 6)) {
+			if (len >= 28 && (p[0] == 0x45 || p[0] >> 4 == 6)) {
 				size_t ihl = p[0] == 0x45 ? 20 : 40;
-				if (len >= ihl + 20) {
+				if ((p[0] == 0x45 ? p[9] : p[6]) == 17 && len >= ihl + 8) {
+					hl = ihl + 8; /* UDP: derived ones keep its length right */
+				} else if (len >= ihl + 20) {
 					hl = ihl + (size_t)(p[ihl + 12] >> 4) * 4;
 					seq = be32(p + ihl + 4) +
 					      (uint32_t)(len > hl ? len - hl : 0);
-				}
-				if (hl < ihl + 20 || hl > len) {
-					hl = 0;
+					if (hl < ihl + 20 || hl > len) {
+						hl = 0;
+					}
 				}
 			}
 		} else {
@@ -308,12 +311,17 @@ static void carve(struct pkts *k, const uint8_t *d, size_t n)
 				p[4] = (uint8_t)((len - 40) >> 8);
 				p[5] = (uint8_t)(len - 40);
 			}
-			p[ihl + 4] = (uint8_t)(seq >> 24);
-			p[ihl + 5] = (uint8_t)(seq >> 16);
-			p[ihl + 6] = (uint8_t)(seq >> 8);
-			p[ihl + 7] = (uint8_t)seq;
-			p[ihl + 13] = (uint8_t)(op & 0x40 ? 0x18 : 0x10);
-			seq += (uint32_t)pay;
+			if (hl == ihl + 8) {
+				p[ihl + 4] = (uint8_t)((len - ihl) >> 8);
+				p[ihl + 5] = (uint8_t)(len - ihl);
+			} else {
+				p[ihl + 4] = (uint8_t)(seq >> 24);
+				p[ihl + 5] = (uint8_t)(seq >> 16);
+				p[ihl + 6] = (uint8_t)(seq >> 8);
+				p[ihl + 7] = (uint8_t)seq;
+				p[ihl + 13] = (uint8_t)(op & 0x40 ? 0x18 : 0x10);
+				seq += (uint32_t)pay;
+			}
 			if ((op & 0x20) && n >= 3) {
 				size_t at = (size_t)(d[0] | d[1] << 8) % hl;
 				p[at] ^= d[2];
@@ -339,7 +347,7 @@ static void gro_check(const struct rv_gro *g, const struct pkts *k, const size_t
 	uint8_t *sf;
 
 	check(g->num >= 2 && g->num <= RV_GRO_MAX_SEGS);
-	check(hlen == RV_VNET_HDR_LEN + (size_t)g->ip_hlen + g->tcp_hlen);
+	check(hlen == RV_VNET_HDR_LEN + (size_t)g->ip_hlen + g->l4_hlen);
 	check(hlen <= RV_GRO_HDR_MAX);
 	for (uint16_t j = 0; j < g->num; j++) {
 		in_total += k->len[idx[j]];
@@ -359,6 +367,11 @@ static void gro_check(const struct rv_gro *g, const struct pkts *k, const size_t
 	}
 	check(rv_vnet_hdr_parse(&vh, hdr, RV_VNET_HDR_LEN));
 	check(vh.hdr_len == hlen - RV_VNET_HDR_LEN && vh.gso_size == g->seg_size);
+	if (g->udp) {
+		/* The kernel cuts by it: the UDP length covers the superframe. */
+		check(vh.gso_type == RV_VNET_GSO_UDP_L4 &&
+		      be16(sf + g->ip_hlen + 4) == sf_len - g->ip_hlen);
+	}
 	/* What the kernel does with it: segment it back. */
 	check(rv_gso_plan_init(&plan, sf, sf_len, &vh) == RV_GSO_OK);
 	check(plan.nseg == g->num && plan.hlen == hlen - RV_VNET_HDR_LEN);
@@ -367,7 +380,11 @@ static void gro_check(const struct rv_gro *g, const struct pkts *k, const size_t
 		const uint8_t *orig = k->p[idx[j]] + g->ip_hlen;
 
 		check(rv_gso_seg_payload_len(&plan, j) == pay_len[j]);
-		check(plan.seq + (uint32_t)(off - plan.hlen) == be32(orig + 4));
+		if (g->udp) {
+			check(memcmp(orig, sf + g->ip_hlen, 4) == 0); /* ports */
+		} else {
+			check(plan.seq + (uint32_t)(off - plan.hlen) == be32(orig + 4));
+		}
 		off += pay_len[j];
 	}
 	run_plan(&plan, sf, sf_len);
@@ -375,8 +392,9 @@ static void gro_check(const struct rv_gro *g, const struct pkts *k, const size_t
 	free(hdr);
 }
 
-/* fuzz_gro coalesces the packets the way uring/worker_rx.c does. */
-static void fuzz_gro(const struct pkts *k)
+/* fuzz_gro coalesces the packets the way uring/worker_rx.c does, on a TUN
+ * that takes USO superframes (|udp|) or not. */
+static void fuzz_gro(const struct pkts *k, bool udp)
 {
 	size_t idx[RV_GRO_MAX_SEGS];
 	const uint8_t *pay[RV_GRO_MAX_SEGS];
@@ -386,15 +404,15 @@ static void fuzz_gro(const struct pkts *k)
 		struct rv_gro g;
 		size_t m;
 
-		if (!rv_gro_start(&g, k->p[i], k->len[i])) {
+		if (!rv_gro_start(&g, k->p[i], k->len[i], udp)) {
 			check(g.num == 0);
 			i++;
 			continue;
 		}
-		check(g.num == 1 && g.head == k->p[i]);
-		check((size_t)g.ip_hlen + g.tcp_hlen + g.payload_len == k->len[i]);
+		check(g.num == 1 && g.head == k->p[i] && (udp || !g.udp));
+		check((size_t)g.ip_hlen + g.l4_hlen + g.payload_len == k->len[i]);
 		idx[0] = i;
-		pay[0] = k->p[i] + g.ip_hlen + g.tcp_hlen;
+		pay[0] = k->p[i] + g.ip_hlen + g.l4_hlen;
 		pay_len[0] = g.payload_len;
 		for (m = i + 1; m < k->n && g.num < RV_GRO_MAX_SEGS; m++) {
 			struct rv_gro before = g;
@@ -463,7 +481,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(pkt);
 
 	carve(&k, rest, rest_len);
-	fuzz_gro(&k);
+	fuzz_gro(&k, false);
+	fuzz_gro(&k, true);
 	for (size_t i = 0; i < k.n; i++) {
 		free(k.p[i]);
 	}

@@ -7,13 +7,13 @@
  *       --send-key HEX64 --recv-key HEX64 --vaddr4 10.99.0.2 --vaddr6 fd99::2 \
  *       [--any-source] [--workers N] [--pin|--no-pin] [--offload tun,gso,gro|none] [--v6]
  *       [--mtu M] [--counters FILE] [--spoof FILE] [--zerocopy auto|on|off]
- *       [--no-csum-partial]
+ *       [--no-csum-partial] [--no-udp-coalesce]
  *
  * --vaddr4/--vaddr6 are the PEER's tunnel addresses (egress demux and the
  * inner source check). Keys are installed as epoch 1 and activated.
  * The peer is taken to accept partial checksums (RV_DATA_F_CSUM_PARTIAL),
  * as a ringvpn peer announces, unless --no-csum-partial stands in for an
- * older peer that does not.
+ * older peer that does not. --no-udp-coalesce is offload_udp_coalesce = no.
  *
  * Signals (handled synchronously with sigwait on the main thread):
  *   SIGINT/SIGTERM  write counters, rv_dataplane_stop, free, exit 0
@@ -53,7 +53,7 @@ struct opts {
 	const char *vaddr4, *vaddr6, *offload, *zerocopy;
 	unsigned port, workers, mtu;
 	uint32_t local_index, remote_index;
-	bool any_source, v6, no_csum_partial;
+	bool any_source, v6, no_csum_partial, no_udp_coalesce;
 	enum rv_config_pin pin; /* pin_workers: auto unless told */
 };
 
@@ -64,7 +64,7 @@ static int usage(void)
 		"       --remote-index N --send-key HEX64 --recv-key HEX64 [--vaddr4 A]\n"
 		"       [--vaddr6 A] [--any-source] [--workers N] [--pin|--no-pin] [--v6]\n"
 		"       [--offload tun,gso,gro|none] [--mtu M] [--counters FILE] [--spoof FILE]\n"
-		"       [--zerocopy auto|on|off] [--no-csum-partial]\n");
+		"       [--zerocopy auto|on|off] [--no-csum-partial] [--no-udp-coalesce]\n");
 	return 2;
 }
 
@@ -276,6 +276,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{ "spoof", required_argument, NULL, 'S' },
 		{ "zerocopy", required_argument, NULL, 'z' },
 		{ "no-csum-partial", no_argument, NULL, 'C' },
+		{ "no-udp-coalesce", no_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -343,6 +344,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			break;
 		case 'C':
 			o->no_csum_partial = true;
+			break;
+		case 'U':
+			o->no_udp_coalesce = true;
 			break;
 		default:
 			return -1;
@@ -434,6 +438,7 @@ int main(int argc, char **argv)
 		cfg.offload_tun = strstr(off, "tun") != NULL;
 		cfg.offload_gso = strstr(off, "gso") != NULL;
 		cfg.offload_gro = strstr(off, "gro") != NULL;
+		cfg.offload_udp_coalesce = !o.no_udp_coalesce;
 	}
 	if (o.zerocopy != NULL) {
 		cfg.zerocopy = !strcmp(o.zerocopy, "on")    ? RV_CONFIG_ZC_ON

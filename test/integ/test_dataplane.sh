@@ -9,7 +9,8 @@
 #
 # Checks: ping IPv4 and IPv6 inner both ways; a TCP transfer A -> B whose
 # SHA-256 is verified; 800 UDP datagrams sent as GSO superframes (at least
-# 90 % must arrive intact); while it runs, tampered, replayed, truncated,
+# 90 % must arrive, every one intact, and B with offloads must coalesce
+# some into USO superframes for its TUN); while it runs, tampered, replayed, truncated,
 # unknown-index datagrams (inject.py) and authenticated packets with a
 # spoofed inner source plus keepalives (rvt_dp_peer SIGUSR2) are sent at B,
 # and each of B's drop counters must rise by exactly the number sent; the
@@ -31,6 +32,7 @@
 #                               [--offload-b MODE (B's; default as --offload)]
 #                               [--size MB] [--no-inject] [--underlay6] [--iperf SECS]
 #                               [--zerocopy auto|on|off] [--no-memlock] [--csum-whole]
+#                               [--no-udp-coalesce (B's offload_udp_coalesce = no)]
 # --zerocopy checks the zero-copy sends and their fallbacks at A: "on" must
 # send zero-copy (and, over veth, be told the kernel copied: zc_copied),
 # "auto" must fall back to plain sends for that reason; --no-memlock runs A
@@ -53,11 +55,13 @@ ZC=
 NO_MEMLOCK=0
 OFFLOAD_B=
 CSUM_WHOLE=0
+UDP_WHOLE=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--workers) WORKERS=$2; shift 2 ;;
 	--offload) OFFLOAD=$2; shift 2 ;;
 	--offload-b) OFFLOAD_B=$2; shift 2 ;;
+	--no-udp-coalesce) UDP_WHOLE=1; shift ;;
 	--csum-whole) CSUM_WHOLE=1; shift ;;
 	--size) SIZE_MB=$2; shift 2 ;;
 	--no-inject) INJECT=0; shift ;;
@@ -122,7 +126,8 @@ PID_A=$RVT_LAST_PID
 # from the first authenticated packet (NAT rebinding), so A pings first.
 rvt_bg "$B" peer-b "$PEER" --tun rvb --peer "$EPA_WRONG" --local-index $IDX_B --remote-index $IDX_A \
 	--send-key "$K_BA" --recv-key "$K_AB" --vaddr4 10.99.0.1 --vaddr6 fd99::1 \
-	--counters "$RVT_TMP/b.ctr" --offload "$OFFLOAD_B" "${common[@]}"
+	--counters "$RVT_TMP/b.ctr" --offload "$OFFLOAD_B" "${common[@]}" \
+	$([ "$UDP_WHOLE" = 1 ] && echo --no-udp-coalesce)
 PID_B=$RVT_LAST_PID
 rvt_wait_for 10 "peer a ready" grep -q '^ready' "$RVT_TMP/peer-a.log" || rvt_fail "peer a did not start"
 rvt_wait_for 10 "peer b ready" grep -q '^ready' "$RVT_TMP/peer-b.log" || rvt_fail "peer b did not start"
@@ -218,11 +223,15 @@ else
 	[ "$n_partial" -gt 0 ] || rvt_fail "no data message left its checksum partial"
 fi
 
-rvt_step "UDP GSO datagrams A -> B (USO superframes at A: partial UDP checksums at B)"
+rvt_step "UDP GSO datagrams A -> B (USO superframes at A: partial UDP checksums at B, coalesced again)"
 # Each send is one 8-datagram UDP_SEGMENT superframe; A's TUN hands it over
-# whole and A cuts it. None of these coalesce at B, so every datagram is
-# written to B's TUN on its own: with a partial checksum that B must mark
-# NEEDS_CSUM (offloads) or finish (none); else B's kernel drops them all.
+# whole and A cuts it. B, whose TUN takes USO superframes (offloads), joins
+# the datagrams it opens in one turn back into one, which its kernel must
+# cut into the same 1000-byte datagrams (the sink checks each one's size and
+# bytes); without offloads B writes each on its own, with a partial
+# checksum that it must finish, else B's kernel drops them all.
+rvt_snapshot "$PID_B" "$RVT_TMP/b.ctr" || rvt_fail "counters b"
+cp "$RVT_TMP/b.ctr" "$RVT_TMP/b.udp0"
 rvt_bg "$B" udp-sink python3 -c '
 import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -246,9 +255,18 @@ for _ in range(100):
     s.sendto(seg * 8, ("10.99.0.2", 5002)); time.sleep(0.002)' || rvt_fail "UDP GSO sender"
 wait "$PID_USINK" || rvt_fail "UDP sink failed"
 udp=$(grep -o 'received=[0-9]* intact=[0-9]*' "$RVT_TMP/udp-sink.log") || rvt_fail "no UDP sink result"
-rvt_log "UDP GSO: sent 800 datagrams, $udp"
+rvt_snapshot "$PID_B" "$RVT_TMP/b.ctr" || rvt_fail "counters b"
+n_gro_udp=$(($(rvt_counter "$RVT_TMP/b.ctr" tun_gro_udp) - $(rvt_counter "$RVT_TMP/b.udp0" tun_gro_udp)))
+rvt_log "UDP GSO: sent 800 datagrams, $udp; B wrote $n_gro_udp of them inside USO superframes"
 n_intact=${udp##*intact=}
+n_recv=$(echo "$udp" | sed 's/received=\([0-9]*\).*/\1/')
 [ "$n_intact" -ge 720 ] || rvt_fail "only $n_intact of 800 UDP datagrams arrived intact"
+[ "$n_recv" = "$n_intact" ] || rvt_fail "$((n_recv - n_intact)) UDP datagrams arrived with wrong bytes or size"
+if [ "$OFFLOAD_B" = none ] || [ "$UDP_WHOLE" = 1 ]; then
+	[ "$n_gro_udp" = 0 ] || rvt_fail "B coalesced $n_gro_udp datagrams (no virtio header, or offload_udp_coalesce = no)"
+else
+	[ "$n_gro_udp" -gt 0 ] || rvt_fail "B coalesced no UDP datagram into a USO superframe"
+fi
 
 rvt_step "session still works after the injection (B's endpoint for A was not moved by it)"
 rvt_nsx "$A" ping -c 2 -i 0.05 -W 2 10.99.0.2 || rvt_fail "ping after injection"
@@ -326,4 +344,4 @@ rc=$?
 if ip netns exec "$A" ip link show rva >/dev/null 2>&1; then
 	rvt_fail "TUN device rva still exists after exit"
 fi
-rvt_log "data plane test passed (workers=$WORKERS offload=$OFFLOAD offload-b=$OFFLOAD_B csum-whole=$CSUM_WHOLE)"
+rvt_log "data plane test passed (workers=$WORKERS offload=$OFFLOAD offload-b=$OFFLOAD_B csum-whole=$CSUM_WHOLE udp-whole=$UDP_WHOLE)"

@@ -3,7 +3,8 @@
 # SHA-256-verified TCP transfer, clean SIGTERM exit) through the data plane
 # for workers {1, 2} x offloads {off, on}, then zero-copy sends and their
 # fallbacks, then an IPv6 underlay, then partial checksums towards a peer
-# without offloads and whole ones towards a peer that does not take them. Each combination is a full run of
+# without offloads and whole ones towards a peer that does not take them
+# (whose UDP coalescing is off). Each combination is a full run of
 # test_dataplane.sh (its own namespaces, no injection); the first failure
 # fails the matrix.
 #
@@ -44,8 +45,9 @@ if [ "$fail" = 0 ]; then
 		--no-inject --underlay6 || fail=1
 fi
 # Partial checksums: B without offloads finishes A's partial checksums
-# itself; an A whose peer does not take them sends whole ones.
-for extra in "--offload-b none" "--csum-whole"; do
+# itself; an A whose peer does not take them sends whole ones (and B, with
+# offload_udp_coalesce = no, writes every UDP datagram on its own).
+for extra in "--offload-b none" "--csum-whole --no-udp-coalesce"; do
 	[ "$fail" = 0 ] || break
 	printf '\n##### matrix: %s, workers=2 offload=tun,gso,gro\n' "$extra" >&2
 	# shellcheck disable=SC2086 # "--offload-b none" is two arguments

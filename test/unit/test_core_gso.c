@@ -316,16 +316,21 @@ Test(gso, malformed_table)
 		     RV_GSO_NO_ROOM);
 }
 
-/* Segment, then coalesce: the superframe comes back. */
-static void roundtrip(bool v6, size_t payload, uint16_t mss)
+/* Segment, then coalesce: the superframe comes back, and cut again (as the
+ * kernel cuts what is written to the TUN) it yields the same segments. */
+static void roundtrip(bool v6, uint8_t proto, size_t payload, uint16_t mss)
 {
-	struct rv_vnet_hdr vh = { .gso_type = v6 ? RV_VNET_GSO_TCPV6 : RV_VNET_GSO_TCPV4,
+	bool udp = proto == 17;
+	struct rv_vnet_hdr vh = { .gso_type = udp  ? RV_VNET_GSO_UDP_L4
+					      : v6 ? RV_VNET_GSO_TCPV6
+						   : RV_VNET_GSO_TCPV4,
 				  .gso_size = mss };
-	size_t len = build(sframe, v6, 6, payload, 0x18), n, hl = v6 ? 40 : 20;
-	static uint8_t store[RV_GSO_MAX_SEGS][1500];
+	size_t len = build(sframe, v6, proto, payload, 0x18), n, n2, hl = v6 ? 40 : 20;
+	size_t l4h = udp ? 8 : 32;
+	static uint8_t store[RV_GSO_MAX_SEGS][1500], store2[RV_GSO_MAX_SEGS][1500];
 	static uint8_t merged[70000];
-	uint8_t *out[RV_GSO_MAX_SEGS];
-	uint16_t lens[RV_GSO_MAX_SEGS];
+	uint8_t *out[RV_GSO_MAX_SEGS], *out2[RV_GSO_MAX_SEGS];
+	uint16_t lens[RV_GSO_MAX_SEGS], lens2[RV_GSO_MAX_SEGS];
 	uint8_t hdr[RV_GRO_HDR_MAX];
 	struct rv_gro g;
 	struct rv_vnet_hdr mh;
@@ -333,13 +338,17 @@ static void roundtrip(bool v6, size_t payload, uint16_t mss)
 
 	for (size_t i = 0; i < RV_GSO_MAX_SEGS; i++) {
 		out[i] = store[i];
+		out2[i] = store2[i];
 	}
 	cr_assert_eq(rv_gso_segment(out, lens, &n, RV_GSO_MAX_SEGS, 1500, sframe, len, &vh),
 		     RV_GSO_OK);
-	cr_assert(rv_gro_start(&g, out[0], lens[0]));
+	cr_assert_not(rv_gro_start(&g, out[0], lens[0], false) && udp,
+		      "UDP coalesces only where the TUN takes USO");
+	cr_assert(rv_gro_start(&g, out[0], lens[0], true));
+	cr_assert_eq(g.udp, udp);
 	mlen = 0;
-	memcpy(merged, out[0] + hl + 32, lens[0] - hl - 32);
-	mlen = lens[0] - hl - 32;
+	memcpy(merged, out[0] + hl + l4h, lens[0] - hl - l4h);
+	mlen = lens[0] - hl - l4h;
 	for (size_t i = 1; i < n; i++) {
 		const uint8_t *p;
 		size_t pl;
@@ -349,41 +358,90 @@ static void roundtrip(bool v6, size_t payload, uint16_t mss)
 	}
 	cr_assert_eq(g.num, n);
 	hlen = rv_gro_finish(&g, hdr);
-	cr_assert_eq(hlen, RV_VNET_HDR_LEN + hl + 32);
+	cr_assert_eq(hlen, RV_VNET_HDR_LEN + hl + l4h);
 	cr_assert(rv_vnet_hdr_parse(&mh, hdr, hlen));
-	cr_assert_eq(mh.gso_type, v6 ? RV_VNET_GSO_TCPV6 : RV_VNET_GSO_TCPV4);
+	cr_assert_eq(mh.gso_type, vh.gso_type);
 	cr_assert_eq(mh.gso_size, mss);
+	cr_assert_eq(mh.hdr_len, hl + l4h);
 	cr_assert_eq(mh.flags, RV_VNET_F_NEEDS_CSUM);
 	cr_assert_eq(mh.csum_start, hl);
-	cr_assert_eq(mh.csum_offset, 16);
+	cr_assert_eq(mh.csum_offset, udp ? 6 : 16);
 	cr_assert_eq(mlen, payload);
-	cr_assert(memcmp(merged, sframe + hl + 32, payload) == 0);
+	cr_assert(memcmp(merged, sframe + hl + l4h, payload) == 0);
 	/* Headers equal the original's but for the checksum field (and the
 	 * IPv4 id/checksum, taken from the first segment: same as original). */
 	uint8_t *ip = hdr + RV_VNET_HDR_LEN;
 	cr_assert(memcmp(ip, sframe, hl) == 0 || (!v6 && ipv4_hdr_ok(ip)));
-	cr_assert(memcmp(ip + hl, sframe + hl, 16) == 0, "TCP header up to the checksum");
-	cr_assert_eq(ip[hl + 13], 0x18, "PSH from the last segment");
+	if (udp) {
+		cr_assert(memcmp(ip + hl, sframe + hl, 6) == 0, "UDP ports and length");
+	} else {
+		cr_assert(memcmp(ip + hl, sframe + hl, 16) == 0, "TCP header up to the checksum");
+		cr_assert_eq(ip[hl + 13], 0x18, "PSH from the last segment");
+	}
 	/* Complete the CHECKSUM_PARTIAL as the kernel would, then verify. */
 	static uint8_t full[70000];
-	memcpy(full, ip, hl + 32);
-	memcpy(full + hl + 32, merged, mlen);
-	uint32_t s = ref_sum(0, full + hl, 32 + mlen);
+	memcpy(full, ip, hl + l4h);
+	memcpy(full + hl + l4h, merged, mlen);
+	uint32_t s = ref_sum(0, full + hl, l4h + mlen);
 	uint16_t c = (uint16_t)~ref_fold(s);
-	full[hl + 16] = (uint8_t)(c >> 8);
-	full[hl + 17] = (uint8_t)c;
-	cr_assert(l4_ok(full, hl + 32 + mlen));
+	full[hl + mh.csum_offset] = (uint8_t)(c >> 8);
+	full[hl + mh.csum_offset + 1] = (uint8_t)c;
+	cr_assert(l4_ok(full, hl + l4h + mlen));
+	/* Cut again from the partial superframe: the same segments. */
+	memcpy(full, ip, hl + l4h);
+	cr_assert_eq(rv_gso_segment(out2, lens2, &n2, RV_GSO_MAX_SEGS, 1500, full, hl + l4h + mlen,
+				    &mh),
+		     RV_GSO_OK);
+	cr_assert_eq(n2, n);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_eq(lens2[i], lens[i], "segment %zu", i);
+		cr_assert(memcmp(out2[i], out[i], lens[i]) == 0, "segment %zu", i);
+	}
 }
 
 Test(gro, roundtrip_v4)
 {
-	roundtrip(false, 30000, 1368);
-	roundtrip(false, 1368 * 3, 1368);
+	roundtrip(false, 6, 30000, 1368);
+	roundtrip(false, 6, 1368 * 3, 1368);
 }
 
 Test(gro, roundtrip_v6)
 {
-	roundtrip(true, 40000, 1348);
+	roundtrip(true, 6, 40000, 1348);
+}
+
+/* USO: what a TUN that takes UDP_L4 superframes is written (64 B datagrams
+ * of a small-packet flood and full-size ones, a short last one). */
+Test(gro, roundtrip_udp)
+{
+	roundtrip(false, 17, 36 * 64, 36);
+	roundtrip(false, 17, 1472 * 5 + 100, 1472);
+	roundtrip(true, 17, 1452 * 40, 1452);
+	roundtrip(true, 17, 64 * 64, 64);
+}
+
+/* A one-byte change to the header of |b| that must keep it out of a run
+ * started at |a| (which |b| itself continues). */
+struct gro_mut {
+	size_t off;
+	uint8_t val;
+	const char *what;
+};
+
+static void assert_mutations_refused(const uint8_t *a, size_t la, const uint8_t *b, size_t lb,
+				     const struct gro_mut *muts, size_t n)
+{
+	static uint8_t c[1600];
+	const uint8_t *p;
+	size_t pl;
+	struct rv_gro g;
+
+	for (size_t m = 0; m < n; m++) {
+		memcpy(c, b, lb);
+		c[muts[m].off] = muts[m].val;
+		cr_assert(rv_gro_start(&g, a, la, true));
+		cr_assert_not(rv_gro_append(&g, c, lb, &p, &pl), "mutated %s", muts[m].what);
+	}
 }
 
 Test(gro, refuses)
@@ -394,18 +452,20 @@ Test(gro, refuses)
 	size_t pl;
 	struct rv_gro g;
 
-	/* 1 SYN cannot start a run; 2 no payload; 3 UDP. */
+	/* 1 SYN cannot start a run; 2 no payload; 3 UDP, unless the TUN
+	 * takes USO. */
 	la = build(a, false, 6, 100, 0x12);
-	cr_assert_not(rv_gro_start(&g, a, la));
+	cr_assert_not(rv_gro_start(&g, a, la, true));
 	la = build(a, false, 6, 0, 0x10);
-	cr_assert_not(rv_gro_start(&g, a, la));
+	cr_assert_not(rv_gro_start(&g, a, la, true));
 	la = build(a, false, 17, 100, 0);
-	cr_assert_not(rv_gro_start(&g, a, la));
+	cr_assert_not(rv_gro_start(&g, a, la, false));
+	cr_assert(rv_gro_start(&g, a, la, true));
 
 	/* 4 out of sequence */
 	la = build(a, false, 6, 1000, 0x10);
 	lb = build(b, false, 6, 1000, 0x10);
-	cr_assert(rv_gro_start(&g, a, la));
+	cr_assert(rv_gro_start(&g, a, la, true));
 	cr_assert_not(rv_gro_append(&g, b, lb, &p, &pl), "same seq twice");
 	/* 5 in sequence -> ok */
 	uint32_t seq = 0xfefff000u + 1000;
@@ -415,22 +475,11 @@ Test(gro, refuses)
 	b[27] = (uint8_t)seq;
 	cr_assert(rv_gro_append(&g, b, lb, &p, &pl));
 	/* 6 different port, 7 different ack, 8 different options, 9 longer segment */
-	struct {
-		size_t off;
-		uint8_t val;
-		const char *what;
-	} muts[] = {
+	static const struct gro_mut muts[] = {
 		{ 20 + 1, 0x41, "port" }, { 20 + 11, 8, "ack" }, { 20 + 27, 43, "options" },
 		{ 8, 63, "ttl" },	  { 1, 4, "tos" },	 { 19, 3, "dst" },
 	};
-	for (size_t m = 0; m < sizeof(muts) / sizeof(muts[0]); m++) {
-		struct rv_gro g2;
-		uint8_t c[1600];
-		memcpy(c, b, lb);
-		c[muts[m].off] = muts[m].val;
-		cr_assert(rv_gro_start(&g2, a, la));
-		cr_assert_not(rv_gro_append(&g2, c, lb, &p, &pl), "mutated %s", muts[m].what);
-	}
+	assert_mutations_refused(a, la, b, lb, muts, sizeof(muts) / sizeof(muts[0]));
 	/* 10 a shorter segment closes the run; 11 PSH closes the run */
 	struct rv_gro g3;
 	size_t ls = build(b, false, 6, 500, 0x10);
@@ -438,11 +487,11 @@ Test(gro, refuses)
 	b[25] = (uint8_t)(seq >> 16);
 	b[26] = (uint8_t)(seq >> 8);
 	b[27] = (uint8_t)seq;
-	cr_assert(rv_gro_start(&g3, a, la));
+	cr_assert(rv_gro_start(&g3, a, la, true));
 	cr_assert(rv_gro_append(&g3, b, ls, &p, &pl));
 	cr_assert(g3.closed);
 	la = build(a, false, 6, 1000, 0x18);
-	cr_assert(rv_gro_start(&g3, a, la));
+	cr_assert(rv_gro_start(&g3, a, la, true));
 	cr_assert(g3.closed);
 	cr_assert_not(rv_gro_append(&g3, b, ls, &p, &pl));
 	/* 12 a segment longer than the first */
@@ -453,8 +502,87 @@ Test(gro, refuses)
 	b[25] = (uint8_t)(seq >> 16);
 	b[26] = (uint8_t)(seq >> 8);
 	b[27] = (uint8_t)seq;
-	cr_assert(rv_gro_start(&g3, a, la));
+	cr_assert(rv_gro_start(&g3, a, la, true));
 	cr_assert_not(rv_gro_append(&g3, b, lb, &p, &pl));
+}
+
+Test(gro, refuses_udp)
+{
+	static uint8_t a[1600], b[1600];
+	const uint8_t *p;
+	size_t la, lb, pl;
+	struct rv_gro g;
+
+	/* Cannot start: no payload; a fragment (MF, or an offset); a UDP
+	 * length that disagrees with the IP length (either way). */
+	la = build(a, false, 17, 0, 0);
+	cr_assert_not(rv_gro_start(&g, a, la, true));
+	la = build(a, false, 17, 100, 0);
+	a[6] = 0x20;
+	cr_assert_not(rv_gro_start(&g, a, la, true), "MF");
+	a[6] = 0x00;
+	a[7] = 0x10;
+	cr_assert_not(rv_gro_start(&g, a, la, true), "fragment offset");
+	la = build(a, false, 17, 100, 0);
+	a[20 + 5] -= 1;
+	cr_assert_not(rv_gro_start(&g, a, la, true), "UDP length short of the IP length");
+	a[20 + 5] += 2;
+	cr_assert_not(rv_gro_start(&g, a, la, true), "UDP length beyond the IP length");
+	la = build(a, true, 17, 100, 0);
+	a[40 + 5] -= 1;
+	cr_assert_not(rv_gro_start(&g, a, la, true), "IPv6: UDP length");
+
+	/* Does not continue the flow: other ports, addresses, TTL, TOS, DF,
+	 * a TCP segment, a longer datagram, an IPv6 one. */
+	la = build(a, false, 17, 1000, 0);
+	lb = build(b, false, 17, 1000, 0);
+	cr_assert(rv_gro_start(&g, a, la, true));
+	cr_assert(rv_gro_append(&g, b, lb, &p, &pl));
+	cr_assert_eq(pl, 1000);
+	cr_assert(p == b + 28);
+	static const struct gro_mut muts[] = {
+		{ 20 + 1, 0x41, "source port" },
+		{ 20 + 3, 0x8a, "destination port" },
+		{ 8, 63, "ttl" },
+		{ 1, 4, "tos" },
+		{ 6, 0x00, "DF" },
+		{ 15, 9, "source" },
+		{ 19, 3, "destination" },
+	};
+	assert_mutations_refused(a, la, b, lb, muts, sizeof(muts) / sizeof(muts[0]));
+	lb = build(b, false, 6, 1000, 0x10);
+	cr_assert(rv_gro_start(&g, a, la, true));
+	cr_assert_not(rv_gro_append(&g, b, lb, &p, &pl), "TCP after UDP");
+	lb = build(b, false, 17, 1001, 0);
+	cr_assert_not(rv_gro_append(&g, b, lb, &p, &pl), "longer datagram");
+	lb = build(b, true, 17, 1000, 0);
+	cr_assert_not(rv_gro_append(&g, b, lb, &p, &pl), "IPv6 after IPv4");
+	/* TCP run: a UDP datagram does not join it. */
+	lb = build(b, false, 6, 1000, 0x10);
+	cr_assert(rv_gro_start(&g, b, lb, true));
+	cr_assert_not(rv_gro_append(&g, a, la, &p, &pl), "UDP after TCP");
+
+	/* A shorter datagram closes the run; so does the segment limit. */
+	lb = build(b, false, 17, 999, 0);
+	cr_assert(rv_gro_start(&g, a, la, true));
+	cr_assert(rv_gro_append(&g, b, lb, &p, &pl));
+	cr_assert(g.closed);
+	cr_assert_not(rv_gro_append(&g, a, la, &p, &pl));
+	la = build(a, false, 17, 64, 0);
+	cr_assert(rv_gro_start(&g, a, la, true));
+	for (unsigned i = 1; i < RV_GRO_MAX_SEGS; i++) {
+		cr_assert(rv_gro_append(&g, a, la, &p, &pl), "datagram %u", i);
+	}
+	cr_assert_not(rv_gro_append(&g, a, la, &p, &pl), "past RV_GRO_MAX_SEGS");
+	/* And the 64 KiB limit of one superframe. */
+	la = build(a, false, 17, 1472, 0);
+	cr_assert(rv_gro_start(&g, a, la, true));
+	unsigned n = 1;
+	while (rv_gro_append(&g, a, la, &p, &pl)) {
+		n++;
+	}
+	cr_assert_eq(n, (65535 - 28) / 1472);
+	cr_assert_leq(28 + g.payload_len, 65535);
 }
 
 /* The zero-copy pair (plan + per-segment headers, payload left in place)
