@@ -504,12 +504,11 @@ static bool parse_ip_l4(struct gro_seg *t, const uint8_t *p, size_t len, bool ud
 	} else {
 		return false;
 	}
-	if (proto == IPPROTO_TCP_) {
-		t->udp = false;
-		return true;
+	if (proto != IPPROTO_TCP_ && (proto != IPPROTO_UDP_ || !udp_ok)) {
+		return false;
 	}
-	t->udp = true;
-	return proto == IPPROTO_UDP_ && udp_ok;
+	t->udp = proto == IPPROTO_UDP_;
+	return true;
 }
 
 static bool parse_gro_seg(struct gro_seg *t, const uint8_t *p, size_t len, bool udp_ok)
@@ -593,7 +592,7 @@ bool rv_gro_append(struct rv_gro *g, const uint8_t *pkt, size_t len, const uint8
 		}
 	} else {
 		/* TOS, DF, TTL, protocol, addresses (not length, id, checksum) */
-		if (h[1] != pkt[1] || h[6] != pkt[6] || h[8] != pkt[8] || h[9] != pkt[9] ||
+		if (h[1] != pkt[1] || h[6] != pkt[6] || h[8] != pkt[8] ||
 		    memcmp(h + 12, pkt + 12, 8) != 0) {
 			return false;
 		}
