@@ -275,7 +275,7 @@ if [ "$INJECT" = 1 ]; then
 	# it into VXLAN datagrams of one 5-tuple and one size, which B joins
 	# into USO superframes (offloads at B); B's kernel must cut them again
 	# before its VXLAN socket takes them (drivers that did not are why
-	# wireguard-go has a switch to turn its UDP coalescing off).
+	# Tailscale's wireguard-go has a switch to turn its UDP coalescing off).
 	rvt_snapshot "$PID_B" "$RVT_TMP/b.ctr" || rvt_fail "counters b"
 	cp "$RVT_TMP/b.ctr" "$RVT_TMP/b.vx0"
 	rvt_nsx "$A" ip link add rvx0 type vxlan id 42 local 10.99.0.1 remote 10.99.0.2 \
