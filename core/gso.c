@@ -610,7 +610,6 @@ bool rv_gro_append(struct rv_gro *g, const uint8_t *pkt, size_t len, const uint8
 		}
 		g->next_seq += (uint32_t)t.payload;
 		g->last_flags = t.flags;
-		g->last_window = get16(th + 14);
 		if (t.flags & TCP_PSH) {
 			g->closed = true;
 		}

@@ -166,7 +166,6 @@ struct rv_gro {
 	bool udp;	    /* a USO run of UDP datagrams */
 	bool closed;	    /* PSH or short segment seen: nothing may follow */
 	uint8_t last_flags; /* TCP flags of the last segment (PSH carried over) */
-	uint16_t last_window;
 };
 
 /* rv_gro_start begins a run at |pkt| if it is a coalescable TCP segment

@@ -280,7 +280,6 @@ static void write_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from,
 			k++;
 			continue;
 		}
-		memset(&g, 0, sizeof(g));
 		if (!w->vnet || !rv_gro_start(&g, rx[k].buf, rx[k].len, w->uso)) {
 			write_single(w, &rx[k]);
 			k++;
