@@ -8,6 +8,9 @@
 #   perf/pps_cost.sh OLD_BIN NEW_BIN     e.g. an older commit's cli/ringvpn
 #   RATE=30000 SIZE=64 SECS=6 N=4 perf/pps_cost.sh A B
 #   WINDOW=2M ...                     iperf3 -w: socket buffers of both iperf3 ends
+#   NEW_CONF="offload_udp_coalesce = yes" perf/pps_cost.sh B B
+#                                     extra config lines for one build's ends
+#                                     (OLD_CONF likewise): a key's A/B
 #
 # Each of N rounds starts the two builds in turn (perf/topo.sh namespaces,
 # `ringvpn server`/`client` with offloads on, as perf/run.sh's rv-on), offers
@@ -39,10 +42,10 @@ vpn_sock_drops() { rvp_ns_b ss -Huamn | grep -v ":5299 " | grep -o 'd[0-9]*)' | 
 tun_tx_dropped() { rvp_ns_a cat /sys/class/net/rvpcli/statistics/tx_dropped 2>/dev/null || echo 0; }
 for r in $(seq "$N"); do
 	for which in old new; do
-		bin=$1
-		[ "$which" = new ] && bin=$2
+		bin=$1 extra=${OLD_CONF:-}
+		[ "$which" = new ] && bin=$2 extra=${NEW_CONF:-}
 		dir=$(mktemp -d /tmp/rvp-ppscost.XXXXXX)
-		if ! RV_BIN=$bin RV_MODE=cli vpn_ringvpn_start "$dir" 1 >"$dir/start.log" 2>&1; then
+		if ! RV_BIN=$bin RV_MODE=cli RV_EXTRA_CONF=$extra vpn_ringvpn_start "$dir" 1 >"$dir/start.log" 2>&1; then
 			echo "$which: start failed"; tail -5 "$dir/start.log"; rm -rf "$dir"; continue
 		fi
 		rvp_spawn b /dev/null iperf3 -s -p 5299

@@ -33,6 +33,9 @@
 #   RV_BUILD     ringvpn build dir (default /work/main/build/perf-release)
 #   RV_BASE_BIN  a second ringvpn binary (an older commit) measured as the VPN
 #                id "rv-base" (offloads on), for before/after in one run
+#   RV_BASE_CONF extra config lines for both ends of rv-base only (e.g.
+#                "offload_udp_coalesce = yes"; RV_BASE_BIN may be the same
+#                binary as rv-on): a config key's A/B in one run
 #   OUT          output directory (default perf/results/<timestamp>)
 #
 # Output: $OUT/raw.tsv (every measurement), $OUT/results.tsv (medians, one row
@@ -122,7 +125,7 @@ vpn_start() {
 	rv-on) vpn_ringvpn_start "$dir" 1 ;;
 	rv-nice) RV_WORKER_NICE=${RV_NICE_VALUE:--20} vpn_ringvpn_start "$dir" 1 ;;
 	rv-rt) RV_WORKER_RTPRIO=${RV_RTPRIO_VALUE:-1} vpn_ringvpn_start "$dir" 1 ;;
-	rv-base) RV_BIN=$RV_BASE_BIN RV_MODE=cli vpn_ringvpn_start "$dir" 1 ;;
+	rv-base) RV_BIN=$RV_BASE_BIN RV_MODE=cli RV_EXTRA_CONF=${RV_BASE_CONF:-} vpn_ringvpn_start "$dir" 1 ;;
 	esac
 }
 

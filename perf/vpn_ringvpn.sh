@@ -16,6 +16,7 @@
 # Binaries: RV_BUILD (default /work/main/build/perf-release, CMAKE_BUILD_TYPE=Release).
 # RV_SECCOMP=no runs the cli mode without the seccomp filter (default: the
 # binary's, on), to measure what the filter costs side by side.
+# RV_EXTRA_CONF: config lines appended to both ends' files.
 
 RV_SRC=${RV_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 RV_BUILD=${RV_BUILD:-/work/main/build/perf-release}
@@ -136,6 +137,8 @@ zerocopy = $RV_ZEROCOPY"
 worker_nice = $RV_WORKER_NICE"
 	[ -n "${RV_WORKER_RTPRIO:-}" ] && common+="
 worker_rtprio = $RV_WORKER_RTPRIO"
+	[ -n "${RV_EXTRA_CONF:-}" ] && common+="
+$RV_EXTRA_CONF"
 	cat >"$dir/server.conf" <<-EOF
 	# written by perf/vpn_ringvpn.sh
 	$common

@@ -13,7 +13,9 @@
  * inner source check). Keys are installed as epoch 1 and activated.
  * The peer is taken to accept partial checksums (RV_DATA_F_CSUM_PARTIAL),
  * as a ringvpn peer announces, unless --no-csum-partial stands in for an
- * older peer that does not. --no-udp-coalesce is offload_udp_coalesce = no.
+ * older peer that does not. With offloads, UDP runs are coalesced on the TUN
+ * write (offload_udp_coalesce = yes, which the product leaves off by default)
+ * so that test_dataplane.sh covers it; --no-udp-coalesce turns that off.
  *
  * Signals (handled synchronously with sigwait on the main thread):
  *   SIGINT/SIGTERM  write counters, rv_dataplane_stop, free, exit 0

@@ -316,3 +316,51 @@ rvt_tcp_send() {
 rvt_tcp_send_bg() {
 	rvt_bg "$1" "$2" timeout "${6:-120}" python3 -c "$RVT_PY_SEND" "$3" "$4" "$5"
 }
+
+# UDP datagrams whose bytes depend on their size, so the sink can tell each
+# one arrived whole and of its own size (a datagram cut or joined wrongly by
+# a coalescing receiver fails the check).
+RVT_PY_UDP_SINK='
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.settimeout(2.0)
+n = ok = 0
+try:
+    while True:
+        d = s.recv(2048); n += 1
+        ok += d == bytes((i * 7 + len(d)) & 0xff for i in range(len(d)))
+except socket.timeout:
+    pass
+print("udp received=%d intact=%d" % (n, ok))
+'
+RVT_PY_UDP_GSO_SEND='
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_UDP, 103, 1000)  # UDP_SEGMENT
+seg = bytes((i * 7 + 1000) & 0xff for i in range(1000))
+for _ in range(100):
+    s.sendto(seg * 8, (sys.argv[1], int(sys.argv[2]))); time.sleep(0.002)
+'
+
+# rvt_udp_gso NS_FROM NS_TO ADDR PORT: 800 datagrams of 1000 bytes from
+# NS_FROM to ADDR:PORT in NS_TO, sent as 100 UDP_SEGMENT superframes of 8
+# (the sender's TUN hands each over whole). Prints "received=N intact=M".
+# Fails (with the reason on stderr) unless at least 720 arrived and every
+# one that arrived was whole and of its own size.
+rvt_udp_gso() {
+	local sink out n_recv n_intact
+	rvt_bg "$2" "udp-sink-$4" python3 -c "$RVT_PY_UDP_SINK" "$3" "$4"
+	sink=$RVT_LAST_PID
+	sleep 0.3
+	rvt_nsx "$1" python3 -c "$RVT_PY_UDP_GSO_SEND" "$3" "$4" || { echo "UDP GSO sender failed" >&2; return 1; }
+	wait "$sink" || { echo "UDP sink failed" >&2; return 1; }
+	out=$(grep -o 'received=[0-9]* intact=[0-9]*' "$RVT_TMP/udp-sink-$4.log") ||
+		{ echo "no UDP sink result" >&2; return 1; }
+	echo "$out"
+	n_intact=${out##*intact=}
+	n_recv=${out#received=}
+	n_recv=${n_recv%% *}
+	[ "$n_intact" -ge 720 ] || { echo "only $n_intact of 800 UDP datagrams arrived intact" >&2; return 1; }
+	[ "$n_recv" = "$n_intact" ] ||
+		{ echo "$((n_recv - n_intact)) UDP datagrams arrived with wrong bytes or size" >&2; return 1; }
+}

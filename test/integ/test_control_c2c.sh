@@ -3,7 +3,12 @@
 # and two clients, once per mode.
 #   kernel    (IP forwarding on in the server namespace) client1 reaches
 #             client2 through the server's TUN; nothing is forwarded inside
-#             the data plane.
+#             the data plane. Then again with the server's
+#             offload_udp_coalesce = yes (the CLI's key, off by default):
+#             UDP_SEGMENT datagrams client1 -> client2 are joined into USO
+#             superframes on the server's TUN write, its kernel routes them
+#             back out of that TUN whole, and the server must cut them
+#             again: client2 gets each datagram of its size and bytes.
 #   internal  (IP forwarding OFF) client1 reaches client2 (ping v4/v6, an
 #             8 MiB TCP transfer compared byte for byte) without the packets
 #             touching the server's TUN: c2c_forwarded counts them and the
@@ -26,6 +31,7 @@ set -u
 
 IPERF=0
 [ "${1:-}" = --iperf ] && IPERF=1
+SRV_KV=()
 
 ctl_init 2
 ctl_two_client_ns
@@ -37,9 +43,9 @@ total() { ctl_field "workers total" "$1"; }
 tun_pkts() { cat "/sys/class/net/rvs0/statistics/${1}_packets" 2>/dev/null ||
 	ip netns exec "$S" cat "/sys/class/net/rvs0/statistics/${1}_packets"; }
 
-start_all() { # MODE FORWARDING [KEY=VALUE... for client2]
+start_all() { # MODE FORWARDING [KEY=VALUE... for client2]; SRV_KV: more server keys
 	ip netns exec "$S" sysctl -qw net.ipv4.ip_forward="$2" net.ipv6.conf.all.forwarding="$2"
-	CTL_SERVER_KV=("client_to_client=$1" "workers=2")
+	CTL_SERVER_KV=("client_to_client=$1" "workers=2" "${SRV_KV[@]}")
 	ctl_start_server
 	shift 2
 	ctl_start_two_clients "$@"
@@ -70,6 +76,18 @@ rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 "$A2" || rvt_fail "ping client1 -> client2"
 transfer "$A2"
 [ "$(total c2c_forwarded)" = 0 ] || rvt_fail "kernel mode forwarded inside the data plane"
 [ "$(total tun_writes)" -gt 100 ] || rvt_fail "kernel mode did not use the TUN"
+stop_all
+
+rvt_step "kernel, the server coalescing UDP (offload_udp_coalesce = yes): joined, routed back out whole, cut again"
+SRV_KV=("offload_udp_coalesce=yes")
+start_all kernel 1
+SRV_KV=()
+grep -q 'udp-coalesce=on' "$RVT_TMP/server.log" || rvt_fail "the server did not take offload_udp_coalesce = yes"
+g0=$(total tun_gro_udp)
+udp=$(rvt_udp_gso "$C1" "$C2" "$A2" 5003) || rvt_fail "UDP GSO datagrams: ${udp:-no result}"
+g1=$(total tun_gro_udp)
+rvt_log "client1 -> client2: sent 800 datagrams, $udp; the server wrote $((g1 - g0)) inside USO superframes"
+[ $((g1 - g0)) -gt 0 ] || rvt_fail "the server coalesced no UDP datagram"
 stop_all
 
 rvt_step "internal: session to session inside the data plane (IP forwarding off)"

@@ -43,7 +43,7 @@ Test(config, server_file)
 		"keepalive = 5s\ndead_peer_timeout = 1m\nrekey_interval = 30\n"
 		"rekey_packets = 1000000\nhandshake_timeout = 1500ms\nmax_handshaking = 8\n"
 		"max_clients = 100\ncipher = chacha20-poly1305\nworkers = 2\npin_workers = yes\n"
-		"offload_gso = off\noffload_csum = no\noffload_udp_coalesce = no\n"
+		"offload_gso = off\noffload_csum = no\noffload_udp_coalesce = yes\n"
 		"log_level = debug\n"
 		"mtu = 1380\nstatus_socket = /tmp/s.sock\n";
 	char a[64];
@@ -75,7 +75,7 @@ Test(config, server_file)
 	cr_assert_not(cfg.offload_gso);
 	cr_assert(cfg.offload_gro);
 	cr_assert_not(cfg.offload_csum);
-	cr_assert_not(cfg.offload_udp_coalesce);
+	cr_assert(cfg.offload_udp_coalesce);
 	cr_assert_eq(cfg.log_level, RV_LOG_DEBUG);
 	cr_assert_eq(cfg.mtu, 1380);
 }
@@ -462,7 +462,7 @@ Test(config_keys, defaults_come_from_the_table)
 	cr_assert_str_eq(cfg.tun, "rv0");
 	cr_assert(cfg.offload_gro);
 	cr_assert(cfg.offload_csum, "partial checksums by default");
-	cr_assert(cfg.offload_udp_coalesce, "UDP runs coalesced by default");
+	cr_assert_not(cfg.offload_udp_coalesce, "UDP written datagram by datagram by default");
 	cr_assert_eq(cfg.cipher, RV_AEAD_AES256GCM);
 	cr_assert_not(rv_config_given(&cfg, rv_config_key_find("listen")));
 	rv_config_defaults(&cfg, RV_CONFIG_CLIENT);
