@@ -7,6 +7,8 @@
  * Per-worker counters have exactly one writer (the worker), so they are
  * updated with a relaxed load + store rather than a locked add; readers
  * (the control thread) see each value atomically and at most slightly stale.
+ * udp_sock_drops is the exception: the kernel keeps it for the worker's
+ * socket, and a snapshot reads it (rv_dataplane_counters).
  */
 #ifndef RV_CORE_COUNTERS_H
 #define RV_CORE_COUNTERS_H
@@ -56,7 +58,8 @@
 	X(RV_CTR_C2C_FORWARDED, "c2c_forwarded") \
 	X(RV_CTR_ZC_SENDS, "zc_sends")           \
 	X(RV_CTR_ZC_COPIED, "zc_copied")         \
-	X(RV_CTR_ZC_RESENT, "zc_resent")
+	X(RV_CTR_ZC_RESENT, "zc_resent")         \
+	X(RV_CTR_UDP_SOCK_DROPS, "udp_sock_drops") /* kept by the kernel: read at a snapshot */
 
 /* Gauges: how deep each queue of the data plane is (the places a packet can
  * wait), set by the worker that owns the queue (q_udp_rcvq_bytes is read from

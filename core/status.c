@@ -246,6 +246,15 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 					 rv_fmt_bytes(wk->ctr[RV_CTR_TX_BYTES], tx, sizeof(tx)),
 					 drops);
 		}
+		/* Where an overload sheds packets before ringvpn sees them. */
+		rv_strbuf_printf(o, "dropped by the kernel before a worker read them: ");
+		if (st->have_tun_drops) {
+			rv_strbuf_printf(o, "%" PRIu64, st->tun_drops);
+		} else {
+			rv_strbuf_printf(o, "?");
+		}
+		rv_strbuf_printf(o, " from the TUN, %" PRIu64 " at the UDP sockets\n",
+				 st->total.ctr[RV_CTR_UDP_SOCK_DROPS]);
 	}
 }
 
@@ -318,6 +327,11 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 		rv_strbuf_printf(o, "\"tun_lanes\":%ld,", st->tun_lanes);
 	} else {
 		rv_strbuf_printf(o, "\"tun_lanes\":null,");
+	}
+	if (st->have_tun_drops) {
+		rv_strbuf_printf(o, "\"tun_drops\":%" PRIu64 ",", st->tun_drops);
+	} else {
+		rv_strbuf_printf(o, "\"tun_drops\":null,");
 	}
 	rv_strbuf_printf(o, "\"server\":");
 	rv_strbuf_json_str(o, st->server);
@@ -471,6 +485,10 @@ static const struct {
 	[RV_CTR_ZC_COPIED] = { "ringvpn_worker_zerocopy_copied_total",
 			       "Zero-copy sends the kernel reported it copied anyway, per "
 			       "worker." },
+	[RV_CTR_UDP_SOCK_DROPS] = { "ringvpn_worker_udp_socket_drops_total",
+				    "Datagrams the kernel dropped at the worker's UDP socket "
+				    "(receive buffer full, or a bad checksum) before the worker "
+				    "read them." },
 	[RV_CTR_ZC_RESENT] = { "ringvpn_worker_zerocopy_resent_total",
 			       "Zero-copy sends the kernel refused (no memory to pin: the "
 			       "locked-memory limit; or no zero-copy on the path), sent "
@@ -665,6 +683,12 @@ void rv_status_render_prometheus(struct rv_strbuf *o, const struct rv_status *st
 			  "Connection attempts that failed since the last session came up.");
 		rv_strbuf_printf(o, "ringvpn_client_failed_attempts %u\n", st->failed_attempts);
 	}
+	if (st->have_tun_drops) {
+		prom_head(o, "ringvpn_tun_drops_total", "counter",
+			  "Packets the TUN device dropped before a worker read them (a queue "
+			  "full: the workers did not keep up), as the kernel counts them.");
+		rv_strbuf_printf(o, "ringvpn_tun_drops_total %" PRIu64 "\n", st->tun_drops);
+	}
 	prom_head(o, "ringvpn_slow_reader_disconnects_total", "counter",
 		  "Control connections closed because the peer stopped reading.");
 	rv_strbuf_printf(o, "ringvpn_slow_reader_disconnects_total %" PRIu64 "\n",
@@ -734,7 +758,7 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 " rate_limited=%" PRIu64 " slow_readers=%" PRIu64
 				 " reloads=%" PRIu64 " reload_failures=%" PRIu64
 				 " pool4_in_use=%zu pool6_in_use=%zu demux=%zu qsbr_pending=%zu "
-				 "tun_lanes=%ld data_port=%u\n",
+				 "tun_lanes=%ld data_port=%u",
 				 st->state, st->sessions, st->handshaking, st->connections,
 				 st->hs_ok + st->hs_failed + st->hs_timeouts + st->hs_evicted,
 				 st->hs_failed, st->hs_timeouts, st->hs_evicted, st->replaced,
@@ -743,9 +767,13 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 st->pool6_in_use, st->demux_entries, st->qsbr_pending,
 				 st->tun_lanes, st->data_port);
 	} else {
-		rv_strbuf_printf(o, "client server=%s state=%s tun=%s failed_attempts=%u\n",
+		rv_strbuf_printf(o, "client server=%s state=%s tun=%s failed_attempts=%u",
 				 st->server, st->state, st->tun, st->failed_attempts);
 	}
+	if (st->have_tun_drops) {
+		rv_strbuf_printf(o, " tun_drops=%" PRIu64, st->tun_drops);
+	}
+	rv_strbuf_printf(o, "\n");
 	for (size_t i = 0; i < st->num_peers; i++) {
 		const struct rv_status_peer *p = &st->peers[i];
 		char a4[64], a6[64], e[80];

@@ -19,6 +19,7 @@
  *     "pools": { "v4_in_use": N, "v4_size": N, "v6_in_use": N, "v6_size": N },
  *     "qsbr_pending": N, "demux_entries": N,
  *     "tun_lanes": N|null,                                 (server)
+ *     "tun_drops": N|null,   (the TUN device's drops before a worker read them)
  *     "server": STR, "failed_attempts": N,               (client)
  *     "certificates": { "cert_expires_s": N, "ca_expires_s": N,
  *                       "crl_next_update_s": N|null, "crl_expired": BOOL },
@@ -88,6 +89,10 @@ struct rv_status {
 	size_t pool4_in_use, pool4_size, pool6_in_use, pool6_size;
 	size_t qsbr_pending, demux_entries;
 	long tun_lanes; /* server: addresses and networks in the TUN lane tables; -1: none */
+	/* The kernel's count of packets the TUN device dropped before a worker
+	 * read them (a queue full), since the device was made; if known. */
+	bool have_tun_drops;
+	uint64_t tun_drops;
 	char server[RV_STATUS_TEXT_MAX]; /* client: the server it talks to */
 	unsigned failed_attempts;
 	bool have_cert_expiry;

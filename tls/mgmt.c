@@ -248,6 +248,7 @@ int rv_mgmt_fill_status(struct rv_loop *l, struct rv_status *st)
 	snprintf(st->state, sizeof(st->state), "%s", l->stopping ? "stopping" : "running");
 	st->uptime_s = (l->now_ns - l->started_ns) / RV_NSEC_PER_SEC;
 	snprintf(st->tun, sizeof(st->tun), "%s", l->dp ? rv_dataplane_tun_name(l->dp) : "-");
+	st->have_tun_drops = l->dp && rv_dataplane_tun_drops(l->dp, &st->tun_drops) == 0;
 	st->connections = l->num_chans;
 	st->hs_timeouts = l->handshake_timeouts;
 	st->slow_readers = l->slow_readers;

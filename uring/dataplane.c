@@ -27,6 +27,7 @@
 #include "core/log.h"
 #include "uring/compat.h"
 #include "uring/internal.h"
+#include "uring/rtnl.h"
 #include "uring/sock.h"
 #include "uring/tun.h"
 
@@ -153,6 +154,7 @@ static int open_worker_io(struct rv_dataplane *dp, struct rv_worker *w, bool vne
 	}
 	if (dp->tun_name[0] == '\0') {
 		memcpy(dp->tun_name, name, IFNAMSIZ);
+		dp->tun_ifindex = if_nametoindex(name);
 	}
 	ret = rv_udp_open(w->id == 0 ? cfg->udp_port : dp->port, cfg->udp_v6, &w->udp_fd);
 	if (ret < 0) {
@@ -541,6 +543,21 @@ const char *rv_dataplane_tun_name(const struct rv_dataplane *dp)
 	return dp->tun_name;
 }
 
+/* udp_sock_drops: datagrams the kernel dropped at |w|'s UDP socket (its
+ * receive buffer full, or a bad checksum), since it was opened; the kernel
+ * keeps the count (SK_MEMINFO_DROPS), the worker never writes it. */
+static uint64_t udp_sock_drops(const struct rv_worker *w)
+{
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mem);
+
+	if (getsockopt(w->udp_fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
+	    len > SK_MEMINFO_DROPS * sizeof(uint32_t)) {
+		return mem[SK_MEMINFO_DROPS];
+	}
+	return 0;
+}
+
 void rv_dataplane_counters(const struct rv_dataplane *dp, unsigned idx, struct rv_counters *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -556,7 +573,27 @@ void rv_dataplane_counters(const struct rv_dataplane *dp, unsigned idx, struct r
 			rv_drop_add(out, (enum rv_drop_reason)k,
 				    rv_drop_get(c, (enum rv_drop_reason)k));
 		}
+		rv_ctr_add(out, RV_CTR_UDP_SOCK_DROPS, udp_sock_drops(dp->workers[i]));
 	}
+}
+
+int rv_dataplane_tun_drops(const struct rv_dataplane *dp, uint64_t *out)
+{
+	struct rv_rtnl_link lk;
+	int ret;
+
+	if (dp->tun_ifindex == 0) {
+		return -ENODEV;
+	}
+	ret = rv_rtnl_get_link_index(&lk, dp->tun_ifindex);
+	if (ret < 0) {
+		return ret;
+	}
+	if (!lk.have_stats) {
+		return -EOPNOTSUPP;
+	}
+	*out = lk.tx_dropped;
+	return 0;
 }
 
 void rv_dataplane_gauges(const struct rv_dataplane *dp, unsigned idx, struct rv_gauges *out)

@@ -103,8 +103,16 @@ void rv_dataplane_lane_changed(struct rv_dataplane *dp, const struct rv_prefix *
 long rv_dataplane_lane_entries(const struct rv_dataplane *dp);
 
 /* rv_dataplane_counters snapshots worker |idx|'s counters into |out| (or the
- * sum of all workers when idx == UINT32_MAX). */
+ * sum of all workers when idx == UINT32_MAX). udp_sock_drops is read from the
+ * kernel (one getsockopt per worker). Any thread. */
 void rv_dataplane_counters(const struct rv_dataplane *dp, unsigned idx, struct rv_counters *out);
+
+/* rv_dataplane_tun_drops reads from the kernel how many packets the TUN
+ * device dropped on their way to the workers (its tx_dropped: a queue was
+ * full because its worker did not read in time, or no queue was attached)
+ * since it was created. One rtnetlink request; control thread. Returns 0
+ * or -errno. */
+int rv_dataplane_tun_drops(const struct rv_dataplane *dp, uint64_t *out);
 
 /* rv_dataplane_gauges snapshots worker |idx|'s queue depths into |out| (or
  * the sum over all workers when idx == UINT32_MAX; high-water marks are

@@ -250,6 +250,7 @@ struct rv_worker {
 struct rv_dataplane {
 	struct rv_dataplane_config cfg;
 	char tun_name[IFNAMSIZ];
+	unsigned tun_ifindex; /* 0: unknown (rv_dataplane_tun_drops) */
 	uint16_t port;
 	unsigned num_workers;
 	unsigned lanes;		    /* rv_dataplane_lanes */

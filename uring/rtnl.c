@@ -10,6 +10,8 @@
 #include "uring/rtnl.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <net/if.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -238,6 +240,21 @@ static int on_link(void *ctx, const struct nlmsghdr *nh)
 		const struct rtattr *info, *data = NULL;
 		int info_len;
 
+		if ((rta->rta_type & NLA_TYPE_MASK) == IFLA_STATS64) {
+			struct rtnl_link_stats64 st;
+
+			/* A newer kernel may append fields: take the ones we know. */
+			if (RTA_PAYLOAD(rta) >= offsetof(struct rtnl_link_stats64, tx_dropped) +
+							sizeof(st.tx_dropped)) {
+				memset(&st, 0, sizeof(st));
+				memcpy(&st, RTA_DATA(rta),
+				       RTA_PAYLOAD(rta) < sizeof(st) ? RTA_PAYLOAD(rta)
+								     : sizeof(st));
+				out->tx_dropped = st.tx_dropped;
+				out->have_stats = true;
+			}
+			continue;
+		}
 		if ((rta->rta_type & NLA_TYPE_MASK) != IFLA_LINKINFO) {
 			continue;
 		}
@@ -266,27 +283,46 @@ static int on_link(void *ctx, const struct nlmsghdr *nh)
 	return 0;
 }
 
-int rv_rtnl_get_link(struct rv_rtnl_link *out, const char *ifname)
+/* get_link asks for one link, by |ifname| if not NULL, else by |ifindex|. */
+static int get_link(struct rv_rtnl_link *out, const char *ifname, unsigned ifindex)
 {
 	struct nl_req req;
-	size_t n = strlen(ifname);
 	int ret;
 
 	memset(out, 0, sizeof(*out));
-	if (n == 0 || n >= IFNAMSIZ) {
-		return -EINVAL;
-	}
 	nl_req_init(&req, RTM_GETLINK, NLM_F_ACK, sizeof(struct ifinfomsg));
 	req.ifi.ifi_family = AF_UNSPEC;
-	ret = nl_put_attr(&req, IFLA_IFNAME, ifname, n + 1);
-	if (ret) {
-		return ret;
+	if (ifname != NULL) {
+		size_t n = strlen(ifname);
+
+		if (n == 0 || n >= IFNAMSIZ) {
+			return -EINVAL;
+		}
+		ret = nl_put_attr(&req, IFLA_IFNAME, ifname, n + 1);
+		if (ret) {
+			return ret;
+		}
+	} else {
+		if (ifindex == 0 || ifindex > INT32_MAX) {
+			return -EINVAL;
+		}
+		req.ifi.ifi_index = (int)ifindex;
 	}
 	ret = nl_request(&req, on_link, out);
 	if (ret == 0 && out->ifindex == 0) {
 		ret = -ENODEV;
 	}
 	return ret;
+}
+
+int rv_rtnl_get_link(struct rv_rtnl_link *out, const char *ifname)
+{
+	return get_link(out, ifname, 0);
+}
+
+int rv_rtnl_get_link_index(struct rv_rtnl_link *out, unsigned ifindex)
+{
+	return get_link(out, NULL, ifindex);
 }
 
 int rv_rtnl_set_ipv4_conf(unsigned ifindex, int id, uint32_t value)

@@ -25,11 +25,18 @@ struct rv_rtnl_link {
 	bool persist;	     /* IFF_PERSIST: outlives its last queue */
 	bool multi_queue;    /* IFF_MULTI_QUEUE */
 	uint32_t num_queues; /* queues attached by open files, enabled or not */
+	bool have_stats;     /* the kernel reported IFLA_STATS64 */
+	uint64_t tx_dropped; /* packets dropped on their way out of this device (for
+				a TUN: towards its readers, e.g. a queue full) */
 };
 
 /* rv_rtnl_get_link looks |ifname| up. Returns 0, -ENODEV when there is no
  * such device, or another -errno. */
 int rv_rtnl_get_link(struct rv_rtnl_link *out, const char *ifname);
+
+/* rv_rtnl_get_link_index is rv_rtnl_get_link by interface index, which a
+ * rename does not change. */
+int rv_rtnl_get_link_index(struct rv_rtnl_link *out, unsigned ifindex);
 
 /* rv_rtnl_set_ipv4_conf sets IPv4 setting |id| (IPV4_DEVCONF_*, as in
  * /proc/sys/net/ipv4/conf/DEV/) of interface |ifindex| to |value|. */

@@ -10,7 +10,10 @@
 #      endpoint counts what it refused;
 #   3. a real Prometheus server (in the server's namespace, on loopback,
 #      storage in the test's temp dir) scrapes the endpoint every second
-#      and answers a query for the tunnel's byte counter with a value > 0.
+#      and answers a query for the tunnel's byte counter with a value > 0;
+#   4. with the server stopped (SIGSTOP), datagrams routed into its TUN and
+#      sent to its data port overflow the TUN queue and the socket buffer:
+#      status (kv, human) and the exposition count both kernel drops.
 #
 #   ns rvt-$$-c1 (client1, TUN rvc, metrics 127.0.0.1:9586)
 #        --veth--  ns rvt-$$-s (server, TUN rvs0, metrics 127.0.0.1:9586,
@@ -227,6 +230,48 @@ UP=$(prom_query 'up{job="ringvpn"}')
 [ "$UP" = 1 ] || rvt_fail "prometheus reports up=$UP for the target"
 rvt_log "prometheus answered; stopping it"
 rvt_stop_pid "$PROM" 10 || rvt_log "prometheus exited with $? (stopped by SIGTERM)"
+
+rvt_step "the kernel's drops in front of the workers are counted (server stopped, then flooded)"
+# While the server is stopped (SIGSTOP), nothing reads its TUN queues or
+# UDP sockets: datagrams routed into its TUN overflow the TUN's queue, and
+# datagrams sent to its data port overflow its socket buffer (8 MiB). The
+# kernel counts both; status must show them, read over rtnetlink and
+# SO_MEMINFO by a process that dropped its privileges and runs under seccomp.
+kv_total() { ctl_field "workers total" udp_sock_drops; }
+tun0=$(ctl_field "server " tun_drops)
+udp0=$(kv_total)
+[ -n "$tun0" ] && [ -n "$udp0" ] || rvt_fail "status lacks tun_drops or udp_sock_drops: $(ctl_status | head -1)"
+V4=$(ctl_field "session name=client1" v4)
+kill -STOP "$SRV_PID"
+ip netns exec "$S" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(3000):
+    s.sendto(b"x" * 200, (sys.argv[1], 9))' "$V4" || rvt_fail "UDP into the server's TUN"
+ip netns exec "$C1" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+for _ in range(30000):
+    try:
+        s.sendto(b"\x05" + b"y" * 1399, (sys.argv[1], int(sys.argv[2])))
+    except BlockingIOError:
+        pass' 10.88.1.1 "$DATA_PORT" || rvt_fail "UDP to the server's data port"
+kill -CONT "$SRV_PID"
+rvt_wait_for 10 "status after SIGCONT" ctl_sessions_eq 1 || rvt_fail "the session did not survive the stop"
+tun1=$(ctl_field "server " tun_drops)
+udp1=$(kv_total)
+rvt_log "TUN drops $tun0 -> $tun1, UDP socket drops $udp0 -> $udp1"
+[ "$tun1" -gt "$tun0" ] || rvt_fail "the TUN queue's drops were not counted"
+[ "$udp1" -gt "$udp0" ] || rvt_fail "the UDP socket's drops were not counted"
+scrape "$S" "$RVT_TMP/srv2.prom" || rvt_fail "GET $URL after the flood"
+rvt_run promtool check metrics <"$RVT_TMP/srv2.prom" || rvt_fail "promtool rejects the exposition"
+[ "$(metric "$RVT_TMP/srv2.prom" ringvpn_tun_drops_total)" -ge "$tun1" ] ||
+	rvt_fail "ringvpn_tun_drops_total: $(metric "$RVT_TMP/srv2.prom" ringvpn_tun_drops_total)"
+sum=$(awk '/^ringvpn_worker_udp_socket_drops_total\{/ { s += $2 } END { print s + 0 }' "$RVT_TMP/srv2.prom")
+[ "$sum" -ge "$udp1" ] || rvt_fail "ringvpn_worker_udp_socket_drops_total sums to $sum"
+"$RV_BIN" status -s "$SRV_SOCK" | grep -a "dropped by the kernel" >&2 || rvt_fail "the human status lacks the kernel's drops"
+rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.99.0.1 || rvt_fail "ping through the tunnel after the flood"
 
 rvt_step "the server and the client stop cleanly (no seccomp kill)"
 rvt_stop_pid "$CLI_PID" 10 || rvt_fail "client exit status $?"

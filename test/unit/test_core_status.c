@@ -7,7 +7,7 @@
  * for per-session drops (non-zero reasons only). `promtool check metrics`
  * runs on a live server's output in test/integ/test_metrics.sh. Also: the
  * TUN lane table's size in the human, kv and JSON views (null/none without
- * a table).
+ * a table), and the kernel's drops in front of the workers in every view.
  *
  *   ./build/<dir>/test/test_core_status       (or: ctest -L unit -R core_status)
  */
@@ -289,4 +289,59 @@ Test(core_status, tun_lanes_in_every_view)
 	lanes_shown(6, "\n  TUN lanes: 6 addresses and networks\n", " tun_lanes=6 ",
 		    "\"tun_lanes\":6,");
 	lanes_shown(-1, "\n  TUN lanes: none (", " tun_lanes=-1 ", "\"tun_lanes\":null,");
+}
+
+/* The kernel's drops in front of ringvpn: the TUN device's (process-wide,
+ * when the kernel reported them) and each worker's UDP socket's, in every
+ * view; unknown TUN drops are said to be unknown, not shown as 0. */
+Test(core_status, kernel_drops_in_every_view)
+{
+	static const char *const role[] = { "server", "client" };
+
+	for (size_t r = 0; r < ARRAY_SIZE(role); r++) {
+		struct rv_status st;
+		char *text;
+
+		snapshot(&st, role[r]);
+		st.have_tun_drops = true;
+		st.tun_drops = 4242;
+		workers[2].ctr[RV_CTR_UDP_SOCK_DROPS] = 17;
+		st.total.ctr[RV_CTR_UDP_SOCK_DROPS] = 17;
+
+		text = render_with(rv_status_render_human, &st);
+		cr_assert_not_null(strstr(text, "\ndropped by the kernel before a worker read "
+						"them: 4242 from the TUN, 17 at the UDP sockets\n"),
+				   "%s", text);
+		free(text);
+		text = render_with(rv_status_render_kv, &st);
+		cr_assert_not_null(strstr(text, " tun_drops=4242\n"), "%s", text);
+		cr_assert_not_null(strstr(text, "\nworker id=2 "), "%s", text);
+		cr_assert_not_null(strstr(strstr(text, "\nworker id=2 "), " udp_sock_drops=17 "),
+				   "%s", text);
+		free(text);
+		text = render_with(rv_status_render_json, &st);
+		cr_assert_not_null(strstr(text, "\"tun_drops\":4242,"), "%s", text);
+		cr_assert_not_null(strstr(text, "\"udp_sock_drops\":17"), "%s", text);
+		free(text);
+		text = render(&st);
+		check_structure(text);
+		cr_assert_not_null(strstr(text, "\nringvpn_tun_drops_total 4242\n"));
+		cr_assert_not_null(
+			strstr(text, "\nringvpn_worker_udp_socket_drops_total{worker=\"2\"} 17\n"));
+		free(text);
+
+		st.have_tun_drops = false;
+		text = render_with(rv_status_render_human, &st);
+		cr_assert_not_null(strstr(text, "them: ? from the TUN, 17 at"), "%s", text);
+		free(text);
+		text = render_with(rv_status_render_kv, &st);
+		cr_assert_null(strstr(text, "tun_drops="), "%s", text);
+		free(text);
+		text = render_with(rv_status_render_json, &st);
+		cr_assert_not_null(strstr(text, "\"tun_drops\":null,"), "%s", text);
+		free(text);
+		text = render(&st);
+		cr_assert_null(strstr(text, "ringvpn_tun_drops_total"));
+		free(text);
+	}
 }
