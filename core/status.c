@@ -485,14 +485,14 @@ static const struct {
 	[RV_CTR_ZC_COPIED] = { "ringvpn_worker_zerocopy_copied_total",
 			       "Zero-copy sends the kernel reported it copied anyway, per "
 			       "worker." },
-	[RV_CTR_UDP_SOCK_DROPS] = { "ringvpn_worker_udp_socket_drops_total",
-				    "Datagrams the kernel dropped at the worker's UDP socket "
-				    "(receive buffer full, or a bad checksum) before the worker "
-				    "read them." },
 	[RV_CTR_ZC_RESENT] = { "ringvpn_worker_zerocopy_resent_total",
 			       "Zero-copy sends the kernel refused (no memory to pin: the "
 			       "locked-memory limit; or no zero-copy on the path), sent "
 			       "again as plain sends, per worker." },
+	[RV_CTR_UDP_SOCK_DROPS] = { "ringvpn_worker_udp_socket_drops_total",
+				    "Datagrams the kernel dropped at the worker's UDP socket "
+				    "(receive buffer full, or a bad checksum) before the worker "
+				    "read them." },
 };
 
 /* prom_gauges: one family per queue gauge of core/counters.h, named from
