@@ -266,24 +266,27 @@ int rv_mgmt_fill_status(struct rv_loop *l, struct rv_status *st)
 		}
 		st->num_workers = nw;
 	}
-	for (unsigned w = 0; w <= nw && l->dp; w++) {
-		struct rv_status_worker *out = w < nw ? &st->workers[w] : &st->total;
+	/* One snapshot per worker; the total is their sum, so it agrees with
+	 * the worker lines and the kernel is asked once per socket. */
+	memset(&st->total, 0, sizeof(st->total));
+	for (unsigned w = 0; w < nw; w++) {
+		struct rv_status_worker *out = &st->workers[w];
 		struct rv_counters ctr;
+		struct rv_gauges g;
 
-		rv_dataplane_counters(l->dp, w < nw ? w : UINT32_MAX, &ctr);
+		rv_dataplane_counters(l->dp, w, &ctr);
+		rv_dataplane_gauges(l->dp, w, &g);
 		for (int i = 0; i < RV_CTR_MAX; i++) {
 			out->ctr[i] = rv_ctr_get(&ctr, (enum rv_counter)i);
+			st->total.ctr[i] += out->ctr[i];
 		}
 		for (int d = 0; d < RV_DROP_MAX; d++) {
 			out->drop[d] = rv_drop_get(&ctr, (enum rv_drop_reason)d);
+			st->total.drop[d] += out->drop[d];
 		}
-		{
-			struct rv_gauges g;
-
-			rv_dataplane_gauges(l->dp, w < nw ? w : UINT32_MAX, &g);
-			for (int q = 0; q < RV_GAUGE_MAX; q++) {
-				out->gauge[q] = rv_gauge_get(&g, (enum rv_gauge)q);
-			}
+		for (int q = 0; q < RV_GAUGE_MAX; q++) {
+			out->gauge[q] = rv_gauge_get(&g, (enum rv_gauge)q);
+			st->total.gauge[q] += out->gauge[q];
 		}
 	}
 	return l->role->report(l, st);

@@ -543,17 +543,17 @@ const char *rv_dataplane_tun_name(const struct rv_dataplane *dp)
 	return dp->tun_name;
 }
 
-/* udp_sock_drops: datagrams the kernel dropped at |w|'s UDP socket (its
- * receive buffer full, or a bad checksum), since it was opened; the kernel
- * keeps the count (SK_MEMINFO_DROPS), the worker never writes it. */
-static uint64_t udp_sock_drops(const struct rv_worker *w)
+/* udp_meminfo returns field |which| (SK_MEMINFO_*) of what the kernel keeps
+ * for |w|'s UDP socket, 0 if it cannot say. The worker never writes these:
+ * a snapshot reads them. */
+static uint64_t udp_meminfo(const struct rv_worker *w, unsigned which)
 {
 	uint32_t mem[SK_MEMINFO_VARS];
 	socklen_t len = sizeof(mem);
 
 	if (getsockopt(w->udp_fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
-	    len > SK_MEMINFO_DROPS * sizeof(uint32_t)) {
-		return mem[SK_MEMINFO_DROPS];
+	    len > which * sizeof(uint32_t)) {
+		return mem[which];
 	}
 	return 0;
 }
@@ -573,7 +573,9 @@ void rv_dataplane_counters(const struct rv_dataplane *dp, unsigned idx, struct r
 			rv_drop_add(out, (enum rv_drop_reason)k,
 				    rv_drop_get(c, (enum rv_drop_reason)k));
 		}
-		rv_ctr_add(out, RV_CTR_UDP_SOCK_DROPS, udp_sock_drops(dp->workers[i]));
+		/* Datagrams dropped at the socket: its buffer full, or a bad checksum. */
+		rv_ctr_add(out, RV_CTR_UDP_SOCK_DROPS,
+			   udp_meminfo(dp->workers[i], SK_MEMINFO_DROPS));
 	}
 }
 
@@ -601,8 +603,6 @@ void rv_dataplane_gauges(const struct rv_dataplane *dp, unsigned idx, struct rv_
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < dp->num_workers; i++) {
 		const struct rv_worker *w = dp->workers[i];
-		uint32_t mem[SK_MEMINFO_VARS];
-		socklen_t len = sizeof(mem);
 
 		if (idx != UINT32_MAX && idx != i) {
 			continue;
@@ -611,12 +611,9 @@ void rv_dataplane_gauges(const struct rv_dataplane *dp, unsigned idx, struct rv_
 			enum rv_gauge g = (enum rv_gauge)k;
 			rv_gauge_set(out, g, rv_gauge_get(out, g) + rv_gauge_get(&w->gauges, g));
 		}
-		if (getsockopt(w->udp_fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
-		    len > SK_MEMINFO_RMEM_ALLOC * sizeof(uint32_t)) {
-			rv_gauge_set(out, RV_GAUGE_UDP_RCVQ_BYTES,
-				     rv_gauge_get(out, RV_GAUGE_UDP_RCVQ_BYTES) +
-					     mem[SK_MEMINFO_RMEM_ALLOC]);
-		}
+		rv_gauge_set(out, RV_GAUGE_UDP_RCVQ_BYTES,
+			     rv_gauge_get(out, RV_GAUGE_UDP_RCVQ_BYTES) +
+				     udp_meminfo(w, SK_MEMINFO_RMEM_ALLOC));
 	}
 }
 
