@@ -53,6 +53,7 @@
 	X(RV_CTR_TUN_GRO_TCP, "tun_gro_tcp")     \
 	X(RV_CTR_TUN_GRO_UDP, "tun_gro_udp")     \
 	X(RV_CTR_UDP_RECVS, "udp_recvs")         \
+	X(RV_CTR_UDP_SMALL, "udp_small_recvs")   \
 	X(RV_CTR_UDP_SENDS, "udp_sends")         \
 	X(RV_CTR_KEEPALIVES, "keepalives_rx")    \
 	X(RV_CTR_C2C_FORWARDED, "c2c_forwarded") \

@@ -472,6 +472,10 @@ static const struct {
 				 "(USO) superframes, per worker." },
 	[RV_CTR_UDP_RECVS] = { "ringvpn_worker_udp_receives_total",
 			       "UDP receive completions (one may carry a GRO batch), per worker." },
+	[RV_CTR_UDP_SMALL] = { "ringvpn_worker_udp_small_receives_total",
+			       "Of the UDP receive completions, those from the worker's "
+			       "socket for small datagrams (pings, ACKs: steered past the "
+			       "bulk queue), per worker." },
 	[RV_CTR_UDP_SENDS] = { "ringvpn_worker_udp_sends_total",
 			       "UDP sends (one may carry a GSO batch), per worker." },
 	[RV_CTR_KEEPALIVES] = { "ringvpn_worker_rx_keepalives_total",
@@ -490,7 +494,7 @@ static const struct {
 			       "locked-memory limit; or no zero-copy on the path), sent "
 			       "again as plain sends, per worker." },
 	[RV_CTR_UDP_SOCK_DROPS] = { "ringvpn_worker_udp_socket_drops_total",
-				    "Datagrams the kernel dropped at the worker's UDP socket "
+				    "Datagrams the kernel dropped at the worker's UDP sockets "
 				    "(receive buffer full, or a bad checksum) before the worker "
 				    "read them." },
 };

@@ -4,6 +4,7 @@
 #   perf/flame.sh [VPN] [TEST]
 #     VPN   rv-on (default), rv-off, wg, wgo, ovpn, nebula
 #     TEST  tcp1 (default), tcp1r, tcp4, tcp4r, udp64, udp512
+#           (the UDP tests flood unless PPS=N sets a fixed packet rate)
 #
 # Starts the VPN between two fresh namespaces (perf/topo.sh), runs iperf3 for
 # DURATION seconds (default 10) and meanwhile records
@@ -47,7 +48,7 @@ rv-on | rv-off) vpn_ringvpn_check >/dev/null || rvp_die "$(vpn_ringvpn_check)" ;
 esac
 case $TEST in
 tcp1) args=(-P 1) ;; tcp1r) args=(-P 1 -R) ;; tcp4) args=(-P 4) ;; tcp4r) args=(-P 4 -R) ;;
-udp64) args=(-u -l 64 -b 0) ;; udp512) args=(-u -l 512 -b 0) ;;
+udp64) args=(-u -l 64 -b $((${PPS:-0} * 64 * 8))) ;; udp512) args=(-u -l 512 -b $((${PPS:-0} * 512 * 8))) ;;
 *) rvp_die "unknown TEST '$TEST'" ;;
 esac
 

@@ -39,6 +39,9 @@ static void worker_free(struct rv_worker *w)
 	if (w->wake_fd >= 0) {
 		close(w->wake_fd);
 	}
+	if (w->udp_small_fd >= 0) {
+		close(w->udp_small_fd);
+	}
 	if (w->udp_fd >= 0) {
 		close(w->udp_fd);
 	}
@@ -156,6 +159,23 @@ static int open_worker_io(struct rv_dataplane *dp, struct rv_worker *w, bool vne
 		memcpy(dp->tun_name, name, IFNAMSIZ);
 		dp->tun_ifindex = if_nametoindex(name);
 	}
+	if (w->id == 0 && cfg->udp_port != 0) {
+		unsigned waited;
+
+		/* Any other error is the bind's below too, reported there. */
+		ret = rv_udp_wait_free(cfg->udp_port, cfg->udp_v6, RV_UDP_CLAIM_WAIT_MS, &waited);
+		if (ret == -EADDRINUSE) {
+			rv_warnx("UDP port %u is still held by another socket after %u ms (another "
+				 "ringvpn, or another program?)",
+				 cfg->udp_port, waited);
+			return ret;
+		}
+		if (ret == 0 && waited >= 10) {
+			rv_info("UDP port %u: waited %u ms for the previous owner's sockets to "
+				"go away",
+				cfg->udp_port, waited);
+		}
+	}
 	ret = rv_udp_open(w->id == 0 ? cfg->udp_port : dp->port, cfg->udp_v6, &w->udp_fd);
 	if (ret < 0) {
 		rv_warn(ret, "UDP socket port %u (worker %u)",
@@ -249,7 +269,7 @@ static void set_small_lane(struct rv_dataplane *dp)
 			dp->tun_name, bpf_hint(ret));
 		return;
 	}
-	ret = rv_udp_steer_by_size(dp->workers[0]->udp_fd, n, small_max + RV_DATA_OVERHEAD);
+	ret = rv_udp_steer_by_size(dp->workers[0]->udp_fd, n - 1, small_max + RV_DATA_OVERHEAD);
 	if (ret < 0) {
 		rv_warn(ret,
 			"steering small received datagrams to worker %u (continuing: only "
@@ -260,6 +280,46 @@ static void set_small_lane(struct rv_dataplane *dp)
 	rv_info("packets of at most %u bytes go through worker %u, both ways; bulk through "
 		"the other%s",
 		small_max, n - 1, n > 2 ? "s" : "");
+}
+
+/* close_small_sockets closes every worker's small socket. The workers' own
+ * keep their numbers in the group: the kernel fills a closed socket's place
+ * with the group's last, and the small ones were bound last. */
+static void close_small_sockets(struct rv_dataplane *dp)
+{
+	for (unsigned i = 0; i < dp->num_workers; i++) {
+		struct rv_worker *w = dp->workers[i];
+
+		if (w->udp_small_fd >= 0) {
+			close(w->udp_small_fd);
+			w->udp_small_fd = -1;
+		}
+	}
+}
+
+/* open_small_sockets gives every worker a small socket (rv_udp_open_small),
+ * bound after all the workers' own sockets, so worker i's is number
+ * num_workers + i of the group. Without them a small datagram steered to a
+ * busy worker waits in that worker's socket queue behind whatever bulk the
+ * kernel queued there while the worker was off the CPU: with eight clients
+ * sending to a two-CPU server that queue stood at 4-9 MB and 10-50 ms. All
+ * or none: returns false (and has closed them) when one cannot be opened. */
+static bool open_small_sockets(struct rv_dataplane *dp)
+{
+	for (unsigned i = 0; i < dp->num_workers; i++) {
+		struct rv_worker *w = dp->workers[i];
+		int ret = rv_udp_open_small(w->udp_fd, dp->cfg.udp_v6, w->gro, &w->udp_small_fd);
+
+		if (ret < 0) {
+			rv_warn(ret,
+				"small-datagram socket of worker %u (continuing without: a "
+				"small packet may wait behind bulk in the socket queue)",
+				i);
+			close_small_sockets(dp);
+			return false;
+		}
+	}
+	return true;
 }
 
 /* set_tun_lanes makes a server's TUN side pick the worker its receive side
@@ -358,7 +418,7 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 {
 	struct rv_dataplane *dp;
 	unsigned mtu = cfg->mtu ? cfg->mtu : RV_DEFAULT_MTU;
-	bool vnet = cfg->offload_tun, pin;
+	bool vnet = cfg->offload_tun, pin, small;
 	int cpus[RV_MAX_WORKERS];
 	unsigned ncpus;
 	int ret;
@@ -408,7 +468,7 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 		w->dp = dp;
 		w->id = i;
 		w->cpu = pin ? cpus[i % ncpus] : -1;
-		w->tun_fd = w->udp_fd = w->wake_fd = -1;
+		w->tun_fd = w->udp_fd = w->udp_small_fd = w->wake_fd = -1;
 		dp->workers[i] = w;
 		ret = open_worker_io(dp, w, vnet);
 		if (ret < 0) {
@@ -424,23 +484,49 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 				 (TUN_F_USO4 | TUN_F_USO6);
 	}
 	dp->lanes = 1;
+	/* A server's workers each read small datagrams through a socket of
+	 * their own (open_small_sockets). A client's do not: in the
+	 * many-client benchmark the second socket took nearly all of an
+	 * upload's ACKs and gained nothing, since a client's socket queue did
+	 * not stand (README, "Many clients"); a client with two workers or
+	 * more gives its small packets a worker of their own instead. */
+	small = cfg->steer_by_index && open_small_sockets(dp);
 	if (cfg->steer_by_index && dp->num_workers > 1) {
 		/* Every socket of the group is bound, worker i's as number i:
 		 * from here on a session's datagrams reach the worker its
 		 * receiver index names, not the one its address hashes to, so
 		 * the control thread can spread sessions evenly. Its small
 		 * ones (the small class of the workers' queues) go to the next
-		 * worker, so a ping or an ACK does not wait for its own
-		 * session's bulk turn. */
+		 * worker's small socket, so a ping or an ACK waits neither for
+		 * its own session's bulk turn nor behind other sessions' bulk
+		 * in a socket queue. */
 		ret = rv_udp_steer_by_index(dp->workers[0]->udp_fd, dp->num_workers,
-					    RV_PRIO_MAX_LEN + RV_DATA_OVERHEAD);
+					    RV_PRIO_MAX_LEN + RV_DATA_OVERHEAD,
+					    small ? dp->num_workers : 0);
 		if (ret == 0) {
 			dp->lanes = dp->num_workers;
 			set_tun_lanes(dp);
 		} else {
 			rv_warn(ret, "steering datagrams to workers by session (continuing: "
 				     "spread by address hash)");
+			small = false;
 		}
+	} else if (small) {
+		/* One worker: its small socket takes the small datagrams. */
+		ret = rv_udp_steer_by_size(dp->workers[0]->udp_fd, 1,
+					   RV_PRIO_MAX_LEN + RV_DATA_OVERHEAD);
+		if (ret < 0) {
+			rv_warn(ret, "steering small datagrams to a socket of their own "
+				     "(continuing without)");
+			small = false;
+		}
+	}
+	if (small) {
+		rv_info("datagrams of at most %u bytes have a socket of their own in each worker",
+			RV_PRIO_MAX_LEN + RV_DATA_OVERHEAD);
+	} else {
+		/* Unsteered, the group would hash bulk onto them too. */
+		close_small_sockets(dp);
 	}
 	if (cfg->small_lane && dp->num_workers > 1) {
 		set_small_lane(dp);
@@ -544,18 +630,23 @@ const char *rv_dataplane_tun_name(const struct rv_dataplane *dp)
 }
 
 /* udp_meminfo returns field |which| (SK_MEMINFO_*) of what the kernel keeps
- * for |w|'s UDP socket, 0 if it cannot say. The worker never writes these:
- * a snapshot reads them. */
+ * for |w|'s UDP sockets (its own and its small one), summed; 0 for a socket
+ * it cannot say. The worker never writes these: a snapshot reads them. */
 static uint64_t udp_meminfo(const struct rv_worker *w, unsigned which)
 {
-	uint32_t mem[SK_MEMINFO_VARS];
-	socklen_t len = sizeof(mem);
+	const int fds[2] = { w->udp_fd, w->udp_small_fd };
+	uint64_t sum = 0;
 
-	if (getsockopt(w->udp_fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
-	    len > which * sizeof(uint32_t)) {
-		return mem[which];
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
+		uint32_t mem[SK_MEMINFO_VARS];
+		socklen_t len = sizeof(mem);
+
+		if (fds[i] >= 0 && getsockopt(fds[i], SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
+		    len > which * sizeof(uint32_t)) {
+			sum += mem[which];
+		}
 	}
-	return 0;
+	return sum;
 }
 
 void rv_dataplane_counters(const struct rv_dataplane *dp, unsigned idx, struct rv_counters *out)

@@ -65,6 +65,8 @@ enum {
 	RV_TURN_BUDGET_DEFAULT = 256 << 10,
 	RV_AQM_TARGET_US = 500,
 	RV_AQM_INTERVAL_US = 10000,
+	/* How long a start waits for a killed predecessor's data port. */
+	RV_UDP_CLAIM_WAIT_MS = 3000,
 };
 
 /* rv_dataplane_start opens the TUN queues and sockets and starts the workers.

@@ -164,11 +164,13 @@ struct rv_worker {
 	bool thread_started;
 	int tun_fd;
 	int udp_fd;
+	int udp_small_fd; /* a server's: datagrams steered as small; -1: none */
 	/* What SQEs name: the registered-file indices with IOSQE_FIXED_FILE
 	 * in sqe_fd_flags (saves an fget/fput per operation), or the plain
 	 * fds when registration was refused. */
 	int sqe_tun;
 	int sqe_udp;
+	int sqe_udp_small;
 	uint8_t sqe_fd_flags;
 	int wake_fd;
 	uint64_t wake_buf;
@@ -208,7 +210,7 @@ struct rv_worker {
 	uint64_t tun_dry, udp_dry; /* -ENOBUFS: buffer ring empty (logged at exit) */
 	unsigned tun_inflight;	   /* read SQEs that may still complete */
 	bool tun_mshot;
-	bool recv_armed;
+	bool recv_armed[2]; /* multishot recvmsg on udp_fd, udp_small_fd */
 	bool wake_armed;
 	struct msghdr recv_msg; /* template for multishot recvmsg */
 

@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/filter.h>
 
+#include "core/clock.h"
 #include "core/wire.h"
 #include "uring/compat.h"
 
@@ -100,6 +102,30 @@ int rv_udp_open(uint16_t port, bool v6, int *out_fd)
 	return 0;
 }
 
+int rv_udp_wait_free(uint16_t port, bool v6, unsigned max_ms, unsigned *waited_ms)
+{
+	uint64_t t0 = rv_now_ns();
+	struct timespec ts;
+	int fd, ret;
+
+	for (;;) {
+		/* Without SO_REUSEPORT the bind fails while any socket holds
+		 * the port, a dying process's included. */
+		ret = udp_bind(port, v6, false, &fd);
+		*waited_ms = (unsigned)((rv_now_ns() - t0) / RV_NSEC_PER_MSEC);
+		if (ret == 0) {
+			close(fd);
+			return 0;
+		}
+		if (ret != -EADDRINUSE || *waited_ms >= max_ms) {
+			return ret;
+		}
+		ts = (struct timespec){ .tv_sec = 0, .tv_nsec = 10 * 1000000L };
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+		}
+	}
+}
+
 uint16_t rv_udp_port(int fd)
 {
 	struct sockaddr_storage ss;
@@ -140,7 +166,7 @@ static int attach_group_prog(int fd, struct sock_filter *code, size_t len)
 		       : 0;
 }
 
-int rv_udp_steer_by_index(int fd, unsigned n, unsigned small_max)
+int rv_udp_steer_by_index(int fd, unsigned n, unsigned small_max, unsigned small_base)
 {
 	/* The program sees the UDP payload: len is the datagram's length.
 	 * Classic BPF loads are big-endian, as the index is on the wire; a
@@ -149,10 +175,15 @@ int rv_udp_steer_by_index(int fd, unsigned n, unsigned small_max)
 	 * appended to a bulk train stays with the bulk. */
 	struct sock_filter code[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
-		BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, small_max, 1, 0),
-		BPF_STMT(BPF_LDX | BPF_W | BPF_IMM, 1), /* small: the next socket */
+		BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, small_max, 5, 0),
+		/* small: the next worker's socket, from small_base on */
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, RV_DATA_HDR_INDEX_OFF),
-		BPF_STMT(BPF_ALU | BPF_ADD | BPF_X, 0),
+		BPF_STMT(BPF_ALU | BPF_ADD | BPF_K, 1),
+		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),
+		BPF_STMT(BPF_ALU | BPF_ADD | BPF_K, small_base),
+		BPF_STMT(BPF_RET | BPF_A, 0),
+		/* bulk: the session's worker */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, RV_DATA_HDR_INDEX_OFF),
 		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),
 		BPF_STMT(BPF_RET | BPF_A, 0),
 	};
@@ -163,19 +194,39 @@ int rv_udp_steer_by_index(int fd, unsigned n, unsigned small_max)
 	return attach_group_prog(fd, code, sizeof(code) / sizeof(code[0]));
 }
 
-int rv_udp_steer_by_size(int fd, unsigned n, unsigned small_max)
+int rv_udp_steer_by_size(int fd, unsigned small_idx, unsigned small_max)
 {
 	struct sock_filter code[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
 		BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, small_max, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, n - 1),
+		BPF_STMT(BPF_RET | BPF_K, small_idx),
 		BPF_STMT(BPF_RET | BPF_K, 0),
 	};
 
-	if (n < 2) {
+	if (small_idx == 0) {
 		return -EINVAL;
 	}
 	return attach_group_prog(fd, code, sizeof(code) / sizeof(code[0]));
+}
+
+int rv_udp_open_small(int fd, bool v6, bool gro, int *out_fd)
+{
+	int sfd, ret;
+
+	ret = udp_bind(rv_udp_port(fd), v6, true, &sfd);
+	if (ret) {
+		return ret;
+	}
+	ret = rv_udp_set_rcvbuf(sfd, RV_UDP_SMALL_RCVBUF);
+	if (ret == 0 && gro) {
+		ret = rv_udp_enable_gro(sfd);
+	}
+	if (ret) {
+		close(sfd);
+		return ret;
+	}
+	*out_fd = sfd;
+	return 0;
 }
 
 int rv_udp_enable_gro(int fd)

@@ -27,6 +27,17 @@
  * the data plane's other workers then bind that port. */
 int rv_udp_open(uint16_t port, bool v6, int *out_fd);
 
+/* rv_udp_wait_free waits, for at most |max_ms| (polling every 10 ms), until
+ * no socket holds UDP |port|, and returns 0, or -EADDRINUSE (another -errno
+ * at once); *|waited_ms| says how long it took. A process killed with -9
+ * leaves its sockets bound until the kernel has torn down its io_uring
+ * (they are registered files), which may be after the process was reaped:
+ * a socket bound meanwhile would join their SO_REUSEPORT group, behind
+ * them, and once they are gone the kernel renumbers the group, which the
+ * steering programs rely on. A live process holding the port is an error
+ * of configuration the caller reports, not a group to join. */
+int rv_udp_wait_free(uint16_t port, bool v6, unsigned max_ms, unsigned *waited_ms);
+
 /* rv_udp_port returns the bound port of |fd| (host order), 0 on error. */
 uint16_t rv_udp_port(int fd);
 
@@ -38,19 +49,39 @@ bool rv_udp_gso_supported(int fd);
  * datagram to its socket number receiver_index % |n| (a classic BPF program
  * on the group, reading the data header), instead of a hash of the
  * addresses. A datagram of at most |small_max| bytes (0: none) goes to the
- * next socket, (receiver_index + 1) % |n|, so that a session's interactive
- * packets are not queued behind its own bulk in one worker. The group's
- * sockets are numbered in the order they were bound; a datagram too short
- * to hold an index goes to socket 0. Returns 0 or -errno (the group keeps
- * hashing). */
-int rv_udp_steer_by_index(int fd, unsigned n, unsigned small_max);
+ * next worker, to socket |small_base| + (receiver_index + 1) % |n|: with
+ * |small_base| 0 that worker's own socket, with |small_base| |n| its small
+ * socket (rv_udp_open_small), so that a session's interactive packets wait
+ * neither behind its own bulk in one worker nor behind the bulk of others
+ * in a socket's queue. The group's sockets are numbered in the order they
+ * were bound; a datagram too short to hold an index goes to socket 0, one
+ * steered to a number the group does not have to the socket its addresses
+ * hash to. Returns 0 or -errno (the group keeps hashing). */
+int rv_udp_steer_by_index(int fd, unsigned n, unsigned small_max, unsigned small_base);
 
 /* rv_udp_steer_by_size is the same for a group with one peer (a client's):
- * a datagram of at most |small_max| bytes goes to the last of the |n|
- * sockets (n >= 2), a larger one to socket 0. With rv_tun_steer_by_size on
- * the TUN side, the last worker carries the small packets both ways. A
- * UDP_GRO train of small datagrams counts as large. Returns 0 or -errno. */
-int rv_udp_steer_by_size(int fd, unsigned n, unsigned small_max);
+ * a datagram of at most |small_max| bytes goes to socket |small_idx| (the
+ * last worker's, or a small socket), a larger one to socket 0. With
+ * rv_tun_steer_by_size on the TUN side, the last worker carries the small
+ * packets both ways. A UDP_GRO train of small datagrams counts as large.
+ * Returns 0 or -errno. */
+int rv_udp_steer_by_size(int fd, unsigned small_idx, unsigned small_max);
+
+/* rv_udp_open_small opens a worker's small socket: bound to the port of
+ * |fd|'s group after the workers' own sockets (so numbered from the number
+ * of workers on), with UDP_GRO when |gro| (as the others: a train of small
+ * datagrams the kernel merges is then steered as bulk), and a short receive
+ * queue (RV_UDP_SMALL_RCVBUF): only datagrams the steering program picks as
+ * small reach it. It is its own queue in the kernel, read by the same
+ * worker, so a ping is not queued behind megabytes of bulk when the worker
+ * is behind. No receive timestamps: CoDel watches the bulk queue, and the
+ * small one's short waits would tell it the standing queue was gone each
+ * time a ping came through. */
+int rv_udp_open_small(int fd, bool v6, bool gro, int *out_fd);
+
+/* Asked of the kernel, which doubles it for its bookkeeping: room for about
+ * a thousand small datagrams. */
+enum { RV_UDP_SMALL_RCVBUF = 256 << 10 };
 
 /* rv_udp_set_rcvbuf sizes the receive queue to |bytes| (SO_RCVBUFFORCE, else
  * SO_RCVBUF capped by rmem_max). The queue is where datagrams wait when the

@@ -361,15 +361,17 @@ static int worker_setup(struct rv_worker *w)
 		return ret;
 	}
 	{
-		int fds[2] = { w->tun_fd, w->udp_fd };
+		int fds[3] = { w->tun_fd, w->udp_fd, w->udp_small_fd };
 
 		w->sqe_tun = w->tun_fd;
 		w->sqe_udp = w->udp_fd;
+		w->sqe_udp_small = w->udp_small_fd;
 		w->sqe_fd_flags = 0;
-		ret = io_uring_register_files(&w->ring.ring, fds, 2);
+		ret = io_uring_register_files(&w->ring.ring, fds, w->udp_small_fd >= 0 ? 3 : 2);
 		if (ret == 0) {
 			w->sqe_tun = 0;
 			w->sqe_udp = 1;
+			w->sqe_udp_small = 2;
 			w->sqe_fd_flags = IOSQE_FIXED_FILE;
 		} else if (w->id == 0) {
 			rv_info("io_uring: file registration refused (%s); using plain fds",
@@ -428,18 +430,23 @@ static void worker_teardown(struct rv_worker *w)
 	free_pools(w);
 }
 
-static void arm_recv(struct rv_worker *w)
+/* arm_recv starts the multishot recvmsg on the worker's own socket (|which|
+ * 0) or its small one (1). Both take buffers from the one UDP pool and
+ * complete into the same turn; the small socket only spares its datagrams
+ * the wait in the other's queue. */
+static void arm_recv(struct rv_worker *w, unsigned which)
 {
 	struct io_uring_sqe *sqe = rv_ring_get_sqe(&w->ring);
 
 	if (sqe == NULL) {
 		return;
 	}
-	io_uring_prep_recvmsg_multishot(sqe, w->sqe_udp, &w->recv_msg, 0);
+	io_uring_prep_recvmsg_multishot(sqe, which ? w->sqe_udp_small : w->sqe_udp, &w->recv_msg,
+					0);
 	sqe->flags |= IOSQE_BUFFER_SELECT | w->sqe_fd_flags;
 	sqe->buf_group = BGID_UDPRX;
-	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_UDP_RECV, (uint8_t)w->id, 0));
-	w->recv_armed = true;
+	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_UDP_RECV, (uint8_t)w->id, which));
+	w->recv_armed[which] = true;
 }
 
 static void arm_tun_read(struct rv_worker *w)
@@ -475,8 +482,11 @@ static void arm_wake(struct rv_worker *w)
 
 static void rearm(struct rv_worker *w)
 {
-	if (!w->recv_armed && w->udprx.avail > 0) {
-		arm_recv(w);
+	if (!w->recv_armed[1] && w->udp_small_fd >= 0 && w->udprx.avail > 0) {
+		arm_recv(w, 1);
+	}
+	if (!w->recv_armed[0] && w->udprx.avail > 0) {
+		arm_recv(w, 0);
 	}
 	if (w->tun_mshot) {
 		if (w->tun_inflight == 0 && w->tunrd.avail > 0) {
@@ -523,10 +533,10 @@ static void on_tun_read(struct rv_worker *w, const struct io_uring_cqe *cqe)
 	rv_worker_tun_read(w, cqe->flags >> IORING_CQE_BUFFER_SHIFT, (uint32_t)cqe->res);
 }
 
-static void on_udp_recv(struct rv_worker *w, const struct io_uring_cqe *cqe)
+static void on_udp_recv(struct rv_worker *w, const struct io_uring_cqe *cqe, unsigned which)
 {
 	if (!(cqe->flags & IORING_CQE_F_MORE)) {
-		w->recv_armed = false;
+		w->recv_armed[which] = false;
 	}
 	if (cqe->res < 0) {
 		if (cqe->res == -ENOBUFS) {
@@ -542,6 +552,9 @@ static void on_udp_recv(struct rv_worker *w, const struct io_uring_cqe *cqe)
 		return;
 	}
 	rv_bufring_consumed(&w->udprx);
+	if (which) {
+		rv_ctr_add(&w->ctr, RV_CTR_UDP_SMALL, 1);
+	}
 	w->udp_turn_bufs++;
 	w->udp_turn_bytes += (uint32_t)cqe->res;
 	rv_worker_udp_recv(w, cqe->flags >> IORING_CQE_BUFFER_SHIFT, (uint32_t)cqe->res);
@@ -556,7 +569,7 @@ static void dispatch(struct rv_worker *w, const struct io_uring_cqe *cqe)
 		on_tun_read(w, cqe);
 		break;
 	case RV_OP_UDP_RECV:
-		on_udp_recv(w, cqe);
+		on_udp_recv(w, cqe, rv_udata_idx(ud) != 0);
 		break;
 	case RV_OP_UDP_SEND:
 		rv_worker_send_done(w, rv_udata_idx(ud), cqe->res, cqe->flags);

@@ -4,7 +4,8 @@
 # device (same ifindex) and get their previous addresses back (HELLO names
 # them), and traffic resumes, including a TCP connection opened before the
 # restart. Also: a second connection with the same certificate name replaces
-# the first.
+# the first, and a server whose data port another program holds refuses to
+# start (exit 15) instead of joining that port's SO_REUSEPORT group.
 #
 # Usage: bash test_control_restart.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
 set -u
@@ -80,3 +81,31 @@ rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 "$A2" || rvt_fail "ping after replacement"
 rvt_stop_pid "$P1" 10 || rvt_fail "client1 exit"
 rvt_stop_pid "$P2" 10 || rvt_fail "client2 exit"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+
+rvt_step "a data port another program holds: the server refuses to start (exit 15)"
+# A restart waits for a killed predecessor's sockets, which the kernel
+# releases only after it has torn down the old io_uring; a live holder is a
+# configuration error, not a SO_REUSEPORT group to join (the steering
+# programs number its sockets): the holder here sets SO_REUSEPORT too, as
+# another ringvpn would, and runs as the same user, so the kernel would let
+# the server join it (before the wait, it did, and ran with a stranger in
+# its socket group).
+rvt_bg "$S" holder python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+s.bind(("::", int(__import__("sys").argv[1])))
+print("bound", flush=True)
+time.sleep(60)' "$DATA_PORT"
+HOLDER=$RVT_LAST_PID
+rvt_wait_for 5 "the holder has the port" grep -q bound "$RVT_TMP/holder.log" || rvt_fail "holder did not bind"
+mv "$RVT_TMP/server.log" "$RVT_TMP/server-2.log"
+T0=$(date +%s.%N)
+rvt_nsx "$S" timeout 20 "$RV_BIN" server -c "$RVT_TMP/server.conf" >"$RVT_TMP/server.log" 2>&1
+rc=$?
+rvt_log "server exited $rc after $(awk -v t0="$T0" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.1f", t1 - t0 }') s: $(grep -a "UDP port" "$RVT_TMP/server.log")"
+[ "$rc" = 15 ] || rvt_fail "server exit $rc with its data port held, want 15 (RV_EXIT_NET)"
+grep -aq "UDP port $DATA_PORT is still held by another socket" "$RVT_TMP/server.log" ||
+	rvt_fail "no clear message: $(tail -3 "$RVT_TMP/server.log")"
+rvt_stop_pid "$HOLDER" 5 || true

@@ -11,9 +11,12 @@
 #   3. a real Prometheus server (in the server's namespace, on loopback,
 #      storage in the test's temp dir) scrapes the endpoint every second
 #      and answers a query for the tunnel's byte counter with a value > 0;
-#   4. with the server stopped (SIGSTOP), datagrams routed into its TUN and
-#      sent to its data port overflow the TUN queue and the socket buffer:
-#      status (kv, human) and the exposition count both kernel drops.
+#   4. with the server stopped (SIGSTOP) and bulk datagrams filling its
+#      socket, pings sent meanwhile are all answered once it runs again:
+#      they waited in the worker's socket for small datagrams;
+#   5. with the server stopped, datagrams routed into its TUN and sent to
+#      its data port overflow the TUN queue and the socket buffer: status
+#      (kv, human) and the exposition count both kernel drops.
 #
 #   ns rvt-$$-c1 (client1, TUN rvc, metrics 127.0.0.1:9586)
 #        --veth--  ns rvt-$$-s (server, TUN rvs0, metrics 127.0.0.1:9586,
@@ -231,13 +234,54 @@ UP=$(prom_query 'up{job="ringvpn"}')
 rvt_log "prometheus answered; stopping it"
 rvt_stop_pid "$PROM" 10 || rvt_log "prometheus exited with $? (stopped by SIGTERM)"
 
+# flood_data_port: 30000 bulk-size datagrams to the server's data port (from
+# client1's namespace), more than its socket buffer holds while nobody reads
+# it. Their receiver indices run through 0..255, so that every worker's
+# socket fills whatever index a session's lane has.
+flood_data_port() {
+	ip netns exec "$C1" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+for i in range(30000):
+    try:
+        s.sendto(b"\x05yyy" + bytes([0, 0, 0, i & 255]) + b"y" * 1392, (sys.argv[1], int(sys.argv[2])))
+    except BlockingIOError:
+        pass' 10.88.1.1 "$DATA_PORT"
+}
+kv_total() { ctl_field "workers total" "${1:-udp_sock_drops}"; }
+
+rvt_step "a ping does not wait behind a full socket of bulk (server stopped, then flooded)"
+# Datagrams of at most 288 bytes (256 inner bytes: pings, ACKs) have a
+# socket of their own in each worker. While the server is stopped, bulk
+# datagrams fill its socket and the kernel drops the rest; pings sent
+# meanwhile must all be answered once it runs again: they waited in the
+# small socket, not at the end of the full one (where they were dropped
+# before the small sockets, or would wait for all the bulk to be read).
+small0=$(kv_total udp_small_recvs)
+udp0=$(kv_total)
+[ -n "$small0" ] && [ -n "$udp0" ] || rvt_fail "status lacks udp_small_recvs or udp_sock_drops"
+kill -STOP "$SRV_PID"
+flood_data_port || rvt_fail "UDP to the server's data port"
+rvt_bg "$C1" ping-small ping -n -c 5 -i 0.2 -W 10 10.99.0.1
+PING_PID=$RVT_LAST_PID
+sleep 2 # all five are sent while the server is stopped
+kill -CONT "$SRV_PID"
+wait "$PING_PID"
+rvt_forget_pid "$PING_PID"
+small1=$(kv_total udp_small_recvs)
+udp1=$(kv_total)
+rvt_log "UDP socket drops $udp0 -> $udp1, small-socket receives $small0 -> $small1; $(grep -a received "$RVT_TMP/ping-small.log")"
+[ "$udp1" -gt "$udp0" ] || rvt_fail "the flood did not fill the server's socket (no drops)"
+grep -aq " 5 received" "$RVT_TMP/ping-small.log" || rvt_fail "pings lost behind the full socket: $(cat "$RVT_TMP/ping-small.log")"
+[ $((small1 - small0)) -ge 5 ] || rvt_fail "the pings did not come through the small socket"
+
 rvt_step "the kernel's drops in front of the workers are counted (server stopped, then flooded)"
 # While the server is stopped (SIGSTOP), nothing reads its TUN queues or
 # UDP sockets: datagrams routed into its TUN overflow the TUN's queue, and
 # datagrams sent to its data port overflow its socket buffer (8 MiB). The
 # kernel counts both; status must show them, read over rtnetlink and
 # SO_MEMINFO by a process that dropped its privileges and runs under seccomp.
-kv_total() { ctl_field "workers total" udp_sock_drops; }
 tun0=$(ctl_field "server " tun_drops)
 udp0=$(kv_total)
 [ -n "$tun0" ] && [ -n "$udp0" ] || rvt_fail "status lacks tun_drops or udp_sock_drops: $(ctl_status | head -1)"
@@ -248,15 +292,7 @@ import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for _ in range(3000):
     s.sendto(b"x" * 200, (sys.argv[1], 9))' "$V4" || rvt_fail "UDP into the server's TUN"
-ip netns exec "$C1" python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
-for _ in range(30000):
-    try:
-        s.sendto(b"\x05" + b"y" * 1399, (sys.argv[1], int(sys.argv[2])))
-    except BlockingIOError:
-        pass' 10.88.1.1 "$DATA_PORT" || rvt_fail "UDP to the server's data port"
+flood_data_port || rvt_fail "UDP to the server's data port"
 kill -CONT "$SRV_PID"
 rvt_wait_for 10 "status after SIGCONT" ctl_sessions_eq 1 || rvt_fail "the session did not survive the stop"
 tun1=$(ctl_field "server " tun_drops)
