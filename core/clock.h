@@ -4,6 +4,7 @@
 #ifndef RV_CORE_CLOCK_H
 #define RV_CORE_CLOCK_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -16,6 +17,16 @@ static inline uint64_t rv_now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * RV_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+/* rv_sleep_ms sleeps |ms| milliseconds, through signals (start-up waits:
+ * never on the packet path). */
+static inline void rv_sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+	}
 }
 
 /* rv_thread_cpu_ns returns this thread's CPU time in ns (what the

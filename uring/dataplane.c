@@ -170,7 +170,7 @@ static int open_worker_io(struct rv_dataplane *dp, struct rv_worker *w, bool vne
 				 cfg->udp_port, waited);
 			return ret;
 		}
-		if (ret == 0 && waited >= 10) {
+		if (ret == 0 && waited > 0) {
 			rv_info("UDP port %u: waited %u ms for the previous owner's sockets to "
 				"go away",
 				cfg->udp_port, waited);
@@ -302,7 +302,7 @@ static void close_small_sockets(struct rv_dataplane *dp)
  * num_workers + i of the group. Without them a small datagram steered to a
  * busy worker waits in that worker's socket queue behind whatever bulk the
  * kernel queued there while the worker was off the CPU: with eight clients
- * sending to a two-CPU server that queue stood at 4-9 MB and 10-50 ms. All
+ * sending to a two-CPU server that queue stood at 3-9 MB and 10-50 ms. All
  * or none: returns false (and has closed them) when one cannot be opened. */
 static bool open_small_sockets(struct rv_dataplane *dp)
 {

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <linux/filter.h>
@@ -14,6 +13,9 @@
 #include "core/clock.h"
 #include "core/wire.h"
 #include "uring/compat.h"
+
+/* How often rv_udp_wait_free tries the port again. */
+enum { WAIT_POLL_MS = 10 };
 
 static void set_bufsize(int fd, int opt_force, int opt, int bytes)
 {
@@ -105,14 +107,13 @@ int rv_udp_open(uint16_t port, bool v6, int *out_fd)
 int rv_udp_wait_free(uint16_t port, bool v6, unsigned max_ms, unsigned *waited_ms)
 {
 	uint64_t t0 = rv_now_ns();
-	struct timespec ts;
 	int fd, ret;
 
+	*waited_ms = 0;
 	for (;;) {
 		/* Without SO_REUSEPORT the bind fails while any socket holds
 		 * the port, a dying process's included. */
 		ret = udp_bind(port, v6, false, &fd);
-		*waited_ms = (unsigned)((rv_now_ns() - t0) / RV_NSEC_PER_MSEC);
 		if (ret == 0) {
 			close(fd);
 			return 0;
@@ -120,9 +121,8 @@ int rv_udp_wait_free(uint16_t port, bool v6, unsigned max_ms, unsigned *waited_m
 		if (ret != -EADDRINUSE || *waited_ms >= max_ms) {
 			return ret;
 		}
-		ts = (struct timespec){ .tv_sec = 0, .tv_nsec = 10 * 1000000L };
-		while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-		}
+		rv_sleep_ms(WAIT_POLL_MS);
+		*waited_ms = (unsigned)((rv_now_ns() - t0) / RV_NSEC_PER_MSEC);
 	}
 }
 

@@ -29,13 +29,14 @@ int rv_udp_open(uint16_t port, bool v6, int *out_fd);
 
 /* rv_udp_wait_free waits, for at most |max_ms| (polling every 10 ms), until
  * no socket holds UDP |port|, and returns 0, or -EADDRINUSE (another -errno
- * at once); *|waited_ms| says how long it took. A process killed with -9
- * leaves its sockets bound until the kernel has torn down its io_uring
- * (they are registered files), which may be after the process was reaped:
- * a socket bound meanwhile would join their SO_REUSEPORT group, behind
- * them, and once they are gone the kernel renumbers the group, which the
- * steering programs rely on. A live process holding the port is an error
- * of configuration the caller reports, not a group to join. */
+ * at once); *|waited_ms| says how long it waited, 0 when the port was free
+ * at once. A process killed with -9 leaves its sockets bound until the
+ * kernel has torn down its io_uring (they are registered files), which may
+ * be after the process was reaped: a socket bound meanwhile would join
+ * their SO_REUSEPORT group, behind them, and once they are gone the kernel
+ * renumbers the group, which the steering programs rely on. A live process
+ * holding the port is an error of configuration the caller reports, not a
+ * group to join. */
 int rv_udp_wait_free(uint16_t port, bool v6, unsigned max_ms, unsigned *waited_ms);
 
 /* rv_udp_port returns the bound port of |fd| (host order), 0 on error. */

@@ -153,14 +153,6 @@ static int check_kind(const char *name, const struct rv_rtnl_link *lk)
 	return 0;
 }
 
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-	}
-}
-
 /* wait_unheld waits until no device |name| exists or it is an idle
  * persistent TUN device, for at most RV_TUN_CLAIM_WAIT_MS. */
 static int wait_unheld(const char *name)
@@ -195,7 +187,7 @@ static int wait_unheld(const char *name)
 				 name, lk.num_queues, (unsigned long long)waited_ms);
 			return -EBUSY;
 		}
-		sleep_ms(CLAIM_POLL_MS);
+		rv_sleep_ms(CLAIM_POLL_MS);
 		slept = true;
 	}
 	if (slept) {
