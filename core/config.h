@@ -146,10 +146,11 @@ struct rv_config {
 	int worker_nice;	 /* setpriority value of the workers, -20..19 */
 	unsigned worker_rtprio;	 /* SCHED_FIFO priority of the workers, 0 = none */
 	bool offload_tun, offload_gso, offload_gro, offload_csum, offload_udp_coalesce;
-	int log_level;	/* enum rv_log_level */
-	int log_format; /* enum rv_log_format */
-	char user[64];	/* "" = ringvpn if it exists, else nobody */
-	char group[64]; /* "" = the user's primary group */
+	bool balance_workers; /* server: move busy sessions between workers */
+	int log_level;	      /* enum rv_log_level */
+	int log_format;	      /* enum rv_log_format */
+	char user[64];	      /* "" = ringvpn if it exists, else nobody */
+	char group[64];	      /* "" = the user's primary group */
 	bool seccomp;
 	char admin_group[32];	/* owner group of status_socket ("": root) */
 	bool admin_group_write; /* admin_group may also change state */

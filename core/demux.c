@@ -484,8 +484,9 @@ int rv_demux_add(struct rv_demux *d, struct rv_session *s)
 	d->owned[id].n = 0;
 	s->demux_entry = id;
 	s->published = true;
+	s->lane = (uint16_t)(d->nlanes > 1 ? s->local_index % d->nlanes : 0);
 	if (d->nlanes > 1) {
-		d->lane_sessions[s->local_index % d->nlanes]++;
+		d->lane_sessions[s->lane]++;
 	}
 	atomic_store_explicit(&d->num_sessions, rv_demux_count(d) + 1, memory_order_relaxed);
 	tell_host(d, s);
@@ -539,9 +540,40 @@ void rv_demux_remove(struct rv_demux *d, struct rv_session *s)
 	d->free_len++;
 	s->published = false;
 	if (d->nlanes > 1) {
-		d->lane_sessions[s->local_index % d->nlanes]--;
+		d->lane_sessions[s->lane]--;
 	}
 	atomic_store_explicit(&d->num_sessions, rv_demux_count(d) - 1, memory_order_relaxed);
+}
+
+unsigned rv_demux_lane_of(const struct rv_session *s)
+{
+	return s->lane;
+}
+
+int rv_demux_move(struct rv_demux *d, struct rv_session *s, unsigned lane)
+{
+	uint32_t id = s->demux_entry;
+	struct owned *o;
+
+	if (!s->published || d->nlanes <= 1 || lane >= d->nlanes) {
+		return -EINVAL;
+	}
+	if (lane == s->lane) {
+		return 0;
+	}
+	d->lane_sessions[s->lane]--;
+	d->lane_sessions[lane]++;
+	s->lane = (uint16_t)lane;
+	/* The copy of the tables that names lanes (the TUN side's) hears of
+	 * each key the session owns, as if it had changed hands. */
+	tell_host(d, s);
+	o = &d->owned[id];
+	for (size_t i = 0; i < o->n; i++) {
+		if (owner_of(d, &o->p[i]) == s) {
+			tell_net(d, &o->p[i]);
+		}
+	}
+	return 0;
 }
 
 void rv_demux_set_default(struct rv_demux *d, struct rv_session *s)

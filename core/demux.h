@@ -67,6 +67,19 @@ int rv_demux_set_lanes(struct rv_demux *d, unsigned n);
  * carries (0 without lanes). Writer only. */
 unsigned rv_demux_lane_sessions(const struct rv_demux *d, unsigned lane);
 
+/* rv_demux_lane_of returns the lane of the published session |s|: its
+ * receiver index % lanes when it was published, until rv_demux_move. Writer
+ * only.
+ *
+ * rv_demux_move puts |s| in lane |lane| (its index stays): the per-lane
+ * counts follow, and the watcher (rv_demux_watch) hears of each of its
+ * addresses and networks, so a copy of the tables that names lanes can
+ * follow too. The data plane's steering by index must be told separately.
+ * Returns 0, or -EINVAL (|s| not published, no lanes, |lane| out of range).
+ * Writer only. */
+unsigned rv_demux_lane_of(const struct rv_session *s);
+int rv_demux_move(struct rv_demux *d, struct rv_session *s, unsigned lane);
+
 /* rv_demux_add publishes |s| under its local index and its virtual
  * addresses (as /32 and /128). Returns 0, -EEXIST (the index, or an address
  * as a /32 or /128, already published: nothing added), -ENOSPC

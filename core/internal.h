@@ -83,6 +83,7 @@ struct rv_session {
 	bool csum_partial;    /* the peer takes RV_DATA_F_CSUM_PARTIAL packets */
 	bool published;	      /* in a demux; demux writer only */
 	uint32_t demux_entry; /* its entry there; demux writer only */
+	uint16_t lane;	      /* its worker while published; demux writer only */
 
 	/* Configuration: immutable after rv_session_new. */
 	struct rv_ip_addr vaddr4;

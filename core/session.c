@@ -771,6 +771,12 @@ void rv_session_get_stats(const struct rv_session *s, struct rv_session_stats *o
 	out->tx_epoch = atomic_load_explicit(&s->tx_epoch, memory_order_relaxed);
 }
 
+uint64_t rv_session_bytes(const struct rv_session *s)
+{
+	return atomic_load_explicit(&s->tx_bytes, memory_order_relaxed) +
+	       atomic_load_explicit(&s->rx_bytes, memory_order_relaxed);
+}
+
 const char *rv_session_result_str(enum rv_session_result r)
 {
 	static const char *const names[] = {

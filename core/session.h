@@ -216,6 +216,10 @@ void rv_session_count_drop(struct rv_session *s, enum rv_drop_reason why, uint64
 /* rv_session_get_stats snapshots the counters. Any thread. */
 void rv_session_get_stats(const struct rv_session *s, struct rv_session_stats *out);
 
+/* rv_session_bytes returns tx_bytes + rx_bytes (two loads, where
+ * rv_session_get_stats reads every counter). Any thread. */
+uint64_t rv_session_bytes(const struct rv_session *s);
+
 const char *rv_session_result_str(enum rv_session_result r);
 
 /* rv_session_drop_reason is the one mapping from a seal/open result to the

@@ -149,8 +149,10 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 		rv_strbuf_printf(o, "  pool v4 %zu/%zu, v6 %zu/%zu in use\n", st->pool4_in_use,
 				 st->pool4_size, st->pool6_in_use, st->pool6_size);
 		if (st->tun_lanes >= 0) {
-			rv_strbuf_printf(o, "  TUN lanes: %ld addresses and networks\n",
-					 st->tun_lanes);
+			rv_strbuf_printf(o,
+					 "  TUN lanes: %ld addresses and networks; sessions moved "
+					 "between workers %" PRIu64 " (%u away now)\n",
+					 st->tun_lanes, st->moves, st->away);
 		} else {
 			rv_strbuf_printf(o,
 					 "  TUN lanes: none (one worker, or the kernel refused the "
@@ -323,6 +325,8 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 			 "\"v6_size\":%zu},\"qsbr_pending\":%zu,\"demux_entries\":%zu,",
 			 st->pool4_in_use, st->pool4_size, st->pool6_in_use, st->pool6_size,
 			 st->qsbr_pending, st->demux_entries);
+	rv_strbuf_printf(o, "\"balance\":{\"moves\":%" PRIu64 ",\"away\":%u},", st->moves,
+			 st->away);
 	if (st->tun_lanes >= 0) {
 		rv_strbuf_printf(o, "\"tun_lanes\":%ld,", st->tun_lanes);
 	} else {
@@ -373,10 +377,17 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 		}
 		rv_strbuf_printf(o,
 				 ",\"connected_s\":%" PRIu64 ",\"epoch\":%u,\"rekeys\":%" PRIu64
-				 ",\"last_handshake_s\":%" PRIu64 ",\"index\":\"%08x\","
-				 "\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
+				 ",\"last_handshake_s\":%" PRIu64 ",\"index\":\"%08x\",\"worker\":",
+				 p->connected_s, p->epoch, p->rekeys, p->last_handshake_s,
+				 p->index);
+		if (p->worker >= 0) {
+			rv_strbuf_printf(o, "%d", p->worker);
+		} else {
+			rv_strbuf_printf(o, "null");
+		}
+		rv_strbuf_printf(o,
+				 ",\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
 				 ",\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ",\"drops\":{",
-				 p->connected_s, p->epoch, p->rekeys, p->last_handshake_s, p->index,
 				 p->stats.tx_packets, p->stats.tx_bytes, p->stats.rx_packets,
 				 p->stats.rx_bytes);
 		for (int d = 0; d < RV_DROP_MAX; d++) {
@@ -658,6 +669,12 @@ static void prom_server(struct rv_strbuf *o, const struct rv_status *st)
 			 "ringvpn_sessions_ended_total{reason=\"revoked\"} %" PRIu64 "\n"
 			 "ringvpn_sessions_ended_total{reason=\"rate_limited\"} %" PRIu64 "\n",
 			 st->replaced, st->kicked, st->revoked, st->rate_limited);
+	prom_head(o, "ringvpn_sessions_moved_total", "counter",
+		  "Sessions the server moved to another worker to even out the busy ones.");
+	rv_strbuf_printf(o, "ringvpn_sessions_moved_total %" PRIu64 "\n", st->moves);
+	prom_head(o, "ringvpn_sessions_away", "gauge",
+		  "Sessions served by another worker than their receiver index names.");
+	rv_strbuf_printf(o, "ringvpn_sessions_away %u\n", st->away);
 	prom_head(o, "ringvpn_pool_addresses", "gauge", "Size of a client address pool.");
 	prom_pool(o, st, "ringvpn_pool_addresses", false);
 	prom_head(o, "ringvpn_pool_addresses_in_use", "gauge",
@@ -762,14 +779,14 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 " rate_limited=%" PRIu64 " slow_readers=%" PRIu64
 				 " reloads=%" PRIu64 " reload_failures=%" PRIu64
 				 " pool4_in_use=%zu pool6_in_use=%zu demux=%zu qsbr_pending=%zu "
-				 "tun_lanes=%ld data_port=%u",
+				 "tun_lanes=%ld moves=%" PRIu64 " away=%u data_port=%u",
 				 st->state, st->sessions, st->handshaking, st->connections,
 				 st->hs_ok + st->hs_failed + st->hs_timeouts + st->hs_evicted,
 				 st->hs_failed, st->hs_timeouts, st->hs_evicted, st->replaced,
 				 st->kicked, st->revoked, st->rate_limited, st->slow_readers,
 				 st->reloads, st->reload_failures, st->pool4_in_use,
 				 st->pool6_in_use, st->demux_entries, st->qsbr_pending,
-				 st->tun_lanes, st->data_port);
+				 st->tun_lanes, st->moves, st->away, st->data_port);
 	} else {
 		rv_strbuf_printf(o, "client server=%s state=%s tun=%s failed_attempts=%u",
 				 st->server, st->state, st->tun, st->failed_attempts);
@@ -791,6 +808,9 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 ep_or(&p->endpoint, e, sizeof(e), "-"), p->index, p->epoch,
 				 p->rekeys, p->stats.tx_packets, p->stats.tx_bytes,
 				 p->stats.rx_packets, p->stats.rx_bytes);
+		if (p->worker >= 0) {
+			rv_strbuf_printf(o, " worker=%d", p->worker);
+		}
 		for (int d = 0; d < RV_DROP_MAX; d++) {
 			rv_strbuf_printf(o, " drop_%s=%" PRIu64,
 					 rv_drop_name((enum rv_drop_reason)d), p->stats.drop[d]);

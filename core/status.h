@@ -19,6 +19,7 @@
  *     "pools": { "v4_in_use": N, "v4_size": N, "v6_in_use": N, "v6_size": N },
  *     "qsbr_pending": N, "demux_entries": N,
  *     "tun_lanes": N|null,                                 (server)
+ *     "balance": { "moves": N, "away": N },                (server)
  *     "tun_drops": N|null,   (the TUN device's drops before a worker read them)
  *     "server": STR, "failed_attempts": N,               (client)
  *     "certificates": { "cert_expires_s": N, "ca_expires_s": N,
@@ -27,6 +28,7 @@
  *     "peers": [ { "name": STR, "state": STR, "v4": STR|null, "v6": STR|null,
  *                  "endpoint": STR|null, "connected_s": N, "epoch": N,
  *                  "rekeys": N, "last_handshake_s": N, "index": "xxxxxxxx",
+ *                  "worker": N|null,
  *                  "tx_packets": N, "tx_bytes": N, "rx_packets": N,
  *                  "rx_bytes": N, "drops": { REASON: N, ... } } ... ],
  *     "workers": [ { "id": N, COUNTER: N, ..., "drops": { REASON: N ... } } ... ],
@@ -65,6 +67,7 @@ struct rv_status_peer {
 	uint64_t connected_s;	   /* since the session came up */
 	uint64_t last_handshake_s; /* age of the newest key epoch */
 	uint32_t epoch, index;
+	int worker; /* server: the worker that receives its bulk; -1: one worker */
 	uint64_t rekeys;
 	struct rv_session_stats stats;
 };
@@ -89,6 +92,8 @@ struct rv_status {
 	size_t pool4_in_use, pool4_size, pool6_in_use, pool6_size;
 	size_t qsbr_pending, demux_entries;
 	long tun_lanes; /* server: addresses and networks in the TUN lane tables; -1: none */
+	uint64_t moves; /* server: sessions moved to another worker (balance_workers) */
+	unsigned away;	/* server: sessions on another worker than their index names */
 	/* The kernel's count of packets the TUN device dropped before a worker
 	 * read them (a queue full), since the device was made; if known. */
 	bool have_tun_drops;

@@ -180,6 +180,8 @@ streams() {
 	for i in "${pids[@]}"; do wait "$i"; done
 	wait "$ping" 2>/dev/null
 	rvp_kill "$ping" "${srv[@]}"
+	# Where the sessions ended up (workers, sessions moved between them).
+	"$RV_BIN" status -s "$SRV_SOCK" >"$OUT/logs/server-status-$n.txt" 2>&1
 	for i in $(seq "$n"); do
 		printf 'streams\t%s\t%s\t%s\n' "$n" "$i" "$(gbps "$OUT/logs/iperf-$n-$i.json")" >>"$OUT/raw.tsv"
 	done

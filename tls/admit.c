@@ -448,6 +448,11 @@ static int server_start(struct rv_loop *l, char *err, size_t err_len)
 	 * at scale"). Liveness is the control channel's business both ways. */
 	l->env.send_keepalive = NULL;
 	rv_demux_watch(l->env.demux, on_demux_change, l);
+	ret = rv_server_balance_start(l);
+	if (ret) {
+		snprintf(err, err_len, "out of memory");
+		return ret;
+	}
 	ret = open_listener(l, err, err_len);
 	if (ret) {
 		return ret;
@@ -476,6 +481,7 @@ static void server_free(struct rv_loop *l)
 	}
 	/* The watcher's context is |l|, about to go. */
 	rv_demux_watch(l->env.demux, NULL, NULL);
+	rv_server_balance_free(l);
 	rv_leasefile_close(s->lease_file, l->now_ns);
 	if (s->listen_fd >= 0) {
 		close(s->listen_fd);
@@ -513,6 +519,8 @@ static int server_report(struct rv_loop *l, struct rv_status *st)
 	st->hs_failed = s->hs_failed;
 	st->hs_evicted = s->evicted;
 	st->replaced = s->replaced;
+	st->moves = s->moves;
+	st->away = l->dp ? rv_dataplane_pins(l->dp) : 0;
 	st->kicked = s->kicked;
 	st->revoked = s->revoked;
 	st->rate_limited = s->rate_limited;
@@ -536,6 +544,9 @@ static int server_report(struct rv_loop *l, struct rv_status *st)
 			return -ENOMEM;
 		}
 		rv_chan_fill_status(l, c, p);
+		if (l->dp && rv_dataplane_lanes(l->dp) > 1 && rv_ctl_peer_session(c->ctl)) {
+			p->worker = (int)rv_demux_lane_of(rv_ctl_peer_session(c->ctl));
+		}
 	}
 	return 0;
 }

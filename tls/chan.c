@@ -637,4 +637,5 @@ void rv_chan_fill_status(const struct rv_loop *l, const struct rv_chan *c, struc
 		p->epoch = p->stats.tx_epoch;
 		p->index = rv_session_local_index(sess);
 	}
+	p->worker = -1; /* the role says (server: admit.c) */
 }

@@ -190,6 +190,9 @@ struct rv_chan {
 	char reason[256];
 	struct rv_tls_conn *tls;
 	struct rv_ctl_peer *ctl;
+	/* server, balance.c: the session's bytes at the last look */
+	const struct rv_session *bal_session;
+	uint64_t bal_bytes, moved_ns;
 	size_t plen, soff, slen;
 	uint8_t pbuf[RV_CHAN_PBUF];
 	uint8_t sbuf[RV_CHAN_SBUF];

@@ -181,6 +181,7 @@ static void report_changes(const struct rv_config *cur, const struct rv_config *
 		RK("reconnect_min", reconnect_min_ms),
 		RK("reconnect_max", reconnect_max_ms),
 		RK("admin_group_write", admin_group_write),
+		RK("balance_workers", balance_workers),
 	};
 	/* Restart-only keys are listed too: they did change in the file,
 	 * even though keep_restart_keys leaves them at their running value. */

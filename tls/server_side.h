@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "core/admit.h"
+#include "core/balance.h"
 #include "core/status.h"
 #include "tls/internal.h"
 
@@ -35,6 +36,14 @@ struct rv_server_side {
 	uint64_t hs_buckets[RV_STATUS_HS_BUCKETS];
 	double hs_sum;
 	uint64_t hs_count;
+	/* balance.c: moving busy sessions between workers */
+	struct rv_ltimer balance_timer;
+	struct rv_balance_item *bal_items; /* scratch, bal_cap of each */
+	struct rv_chan **bal_chans;
+	size_t bal_cap;
+	uint64_t bal_total; /* all workers' bytes at the last look */
+	bool bal_fresh;	    /* the sessions' counts were taken at the last look */
+	uint64_t moves;
 };
 
 /* rv_server_side_of returns the server role's state of |l| (the server role
@@ -43,6 +52,13 @@ static inline struct rv_server_side *rv_server_side_of(const struct rv_loop *l)
 {
 	return l->role_state;
 }
+
+/* rv_server_balance_start starts the once-a-second look at the workers'
+ * busy sessions (balance.c) when the data plane steers by session; each
+ * look moves one only while balance_workers is on (a reload may change
+ * it). rv_server_balance_free stops it. Returns 0 or -ENOMEM. */
+int rv_server_balance_start(struct rv_loop *l);
+void rv_server_balance_free(struct rv_loop *l);
 
 /* rv_server_admit_limits derives the admission limits from |cfg|. */
 struct rv_admit_limits rv_server_admit_limits(const struct rv_config *cfg);

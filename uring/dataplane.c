@@ -367,7 +367,7 @@ void rv_dataplane_lane_changed(struct rv_dataplane *dp, const struct rv_prefix *
 		return;
 	}
 	if (owner != NULL) {
-		unsigned lane = rv_session_local_index(owner) % dp->lanes;
+		unsigned lane = rv_demux_lane_of(owner) % dp->lanes;
 
 		ret = own ? rv_tun_lane_set(dp->lane_map_fd, &key->addr, lane)
 			  : rv_tun_net_set(dp->net_map_fd, key, lane);
@@ -388,6 +388,61 @@ void rv_dataplane_lane_changed(struct rv_dataplane *dp, const struct rv_prefix *
 			"worker their address picks)",
 			dp->tun_name);
 	}
+}
+
+int rv_dataplane_pin(struct rv_dataplane *dp, uint32_t index, unsigned lane)
+{
+	struct rv_udp_pin saved[RV_UDP_MAX_PINS];
+	unsigned i, nsaved = dp->npins;
+	int ret;
+
+	if (dp->lanes <= 1 || lane >= dp->lanes) {
+		return -EINVAL;
+	}
+	memcpy(saved, dp->pins, sizeof(saved));
+	for (i = 0; i < dp->npins && dp->pins[i].index != index; i++) {
+	}
+	if (lane == index % dp->lanes) {
+		if (i == dp->npins) {
+			return 0;
+		}
+		dp->pins[i] = dp->pins[--dp->npins];
+	} else if (i < dp->npins) {
+		dp->pins[i].lane = lane;
+	} else if (dp->npins == RV_UDP_MAX_PINS) {
+		return -ENOSPC;
+	} else {
+		dp->pins[dp->npins++] = (struct rv_udp_pin){ .index = index, .lane = lane };
+	}
+	ret = rv_udp_steer_by_index(dp->workers[0]->udp_fd, dp->num_workers,
+				    RV_PRIO_MAX_LEN + RV_DATA_OVERHEAD, dp->small_base, dp->pins,
+				    dp->npins);
+	if (ret < 0) {
+		/* The kernel kept the program before: so do the pins. */
+		memcpy(dp->pins, saved, sizeof(saved));
+		dp->npins = nsaved;
+	}
+	return ret;
+}
+
+unsigned rv_dataplane_prune_pins(struct rv_dataplane *dp)
+{
+	for (unsigned i = 0; i < dp->npins;) {
+		const struct rv_session *s = rv_demux_by_index(dp->cfg.demux, dp->pins[i].index);
+
+		/* Gone, or a new session under a reused index: back home. */
+		if ((s == NULL || rv_demux_lane_of(s) != dp->pins[i].lane) &&
+		    rv_dataplane_pin(dp, dp->pins[i].index, dp->pins[i].index % dp->lanes) == 0) {
+			continue; /* slot i now holds the last pin */
+		}
+		i++;
+	}
+	return dp->npins;
+}
+
+unsigned rv_dataplane_pins(const struct rv_dataplane *dp)
+{
+	return dp->npins;
 }
 
 long rv_dataplane_lane_entries(const struct rv_dataplane *dp)
@@ -500,9 +555,10 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 		 * worker's small socket, so a ping or an ACK waits neither for
 		 * its own session's bulk turn nor behind other sessions' bulk
 		 * in a socket queue. */
+		dp->small_base = small ? dp->num_workers : 0;
 		ret = rv_udp_steer_by_index(dp->workers[0]->udp_fd, dp->num_workers,
-					    RV_PRIO_MAX_LEN + RV_DATA_OVERHEAD,
-					    small ? dp->num_workers : 0);
+					    RV_PRIO_MAX_LEN + RV_DATA_OVERHEAD, dp->small_base,
+					    NULL, 0);
 		if (ret == 0) {
 			dp->lanes = dp->num_workers;
 			set_tun_lanes(dp);

@@ -99,6 +99,21 @@ const char *rv_dataplane_tun_name(const struct rv_dataplane *dp);
 void rv_dataplane_lane_changed(struct rv_dataplane *dp, const struct rv_prefix *key, bool own,
 			       const struct rv_session *owner);
 
+/* rv_dataplane_pin steers the datagrams of the session with receiver index
+ * |index| to worker |lane| (and its small ones to the next), whatever lane
+ * its index names; |lane| == index % lanes undoes it. With rv_demux_move
+ * for the TUN side, this moves a session to another worker. Returns 0,
+ * -EINVAL (no lanes, |lane| out of range), -ENOSPC (RV_UDP_MAX_PINS
+ * sessions pinned already) or the kernel's error (nothing changed).
+ *
+ * rv_dataplane_prune_pins drops the pins of sessions that left (or whose
+ * index a new session took), and returns how many pins are left.
+ * Control thread. */
+int rv_dataplane_pin(struct rv_dataplane *dp, uint32_t index, unsigned lane);
+unsigned rv_dataplane_prune_pins(struct rv_dataplane *dp);
+/* rv_dataplane_pins returns how many sessions are pinned. Control thread. */
+unsigned rv_dataplane_pins(const struct rv_dataplane *dp);
+
 /* rv_dataplane_lane_entries returns how many entries (addresses and
  * networks) the TUN lane tables hold, -1 without the tables. Control
  * thread. */

@@ -255,12 +255,15 @@ struct rv_dataplane {
 	unsigned tun_ifindex; /* 0: unknown (rv_dataplane_tun_drops) */
 	uint16_t port;
 	unsigned num_workers;
-	unsigned lanes;		    /* rv_dataplane_lanes */
-	int lane_map_fd;	    /* TUN side's lane table of addresses; -1: none */
-	int net_map_fd;		    /* and of networks; -1 when lane_map_fd is */
-	bool lane_map_warned;	    /* said once that an update failed */
-	unsigned lane_entries;	    /* entries in both (control thread) */
-	unsigned tun_offload_flags; /* accepted by TUNSETOFFLOAD, 0 if none */
+	unsigned lanes;	     /* rv_dataplane_lanes */
+	unsigned small_base; /* the steering program's (rv_udp_steer_by_index) */
+	struct rv_udp_pin pins[RV_UDP_MAX_PINS]; /* sessions moved off their lane */
+	unsigned npins;				 /* control thread */
+	int lane_map_fd;			 /* TUN side's lane table of addresses; -1: none */
+	int net_map_fd;				 /* and of networks; -1 when lane_map_fd is */
+	bool lane_map_warned;			 /* said once that an update failed */
+	unsigned lane_entries;			 /* entries in both (control thread) */
+	unsigned tun_offload_flags;		 /* accepted by TUNSETOFFLOAD, 0 if none */
 	struct rv_worker **workers;
 
 	pthread_mutex_t lock; /* startup handshake only */

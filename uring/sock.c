@@ -166,32 +166,46 @@ static int attach_group_prog(int fd, struct sock_filter *code, size_t len)
 		       : 0;
 }
 
-int rv_udp_steer_by_index(int fd, unsigned n, unsigned small_max, unsigned small_base)
+int rv_udp_steer_by_index(int fd, unsigned n, unsigned small_max, unsigned small_base,
+			  const struct rv_udp_pin *pins, size_t npins)
 {
 	/* The program sees the UDP payload: len is the datagram's length.
 	 * Classic BPF loads are big-endian, as the index is on the wire; a
 	 * load past the end ends the program with 0. A UDP_GRO train is
 	 * steered as one (by its merged length): a small datagram that GRO
-	 * appended to a bulk train stays with the bulk. */
-	struct sock_filter code[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
-		BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, small_max, 5, 0),
-		/* small: the next worker's socket, from small_base on */
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, RV_DATA_HDR_INDEX_OFF),
-		BPF_STMT(BPF_ALU | BPF_ADD | BPF_K, 1),
-		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),
-		BPF_STMT(BPF_ALU | BPF_ADD | BPF_K, small_base),
-		BPF_STMT(BPF_RET | BPF_A, 0),
-		/* bulk: the session's worker */
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, RV_DATA_HDR_INDEX_OFF),
-		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),
-		BPF_STMT(BPF_RET | BPF_A, 0),
-	};
+	 * appended to a bulk train stays with the bulk. A pinned index is
+	 * compared before the modulo: two instructions per pin and path, so
+	 * the pins are few (RV_UDP_MAX_PINS) and a jump over them fits the
+	 * 8-bit offset. */
+	struct sock_filter code[2 + 2 * (6 + 2 * RV_UDP_MAX_PINS)], *c = code;
+	unsigned small_len = 5 + 2 * (unsigned)npins;
 
-	if (n == 0) {
+	if (n == 0 || npins > RV_UDP_MAX_PINS) {
 		return -EINVAL;
 	}
-	return attach_group_prog(fd, code, sizeof(code) / sizeof(code[0]));
+	*c++ = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0);
+	*c++ = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, small_max,
+					    (uint8_t)small_len, 0);
+	/* small: the next worker's socket, from small_base on */
+	*c++ = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, RV_DATA_HDR_INDEX_OFF);
+	for (size_t i = 0; i < npins; i++) {
+		*c++ = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, pins[i].index, 0, 1);
+		*c++ = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+						    small_base + (pins[i].lane + 1) % n);
+	}
+	*c++ = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_ADD | BPF_K, 1);
+	*c++ = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n);
+	*c++ = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_ADD | BPF_K, small_base);
+	*c++ = (struct sock_filter)BPF_STMT(BPF_RET | BPF_A, 0);
+	/* bulk: the session's worker */
+	*c++ = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, RV_DATA_HDR_INDEX_OFF);
+	for (size_t i = 0; i < npins; i++) {
+		*c++ = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, pins[i].index, 0, 1);
+		*c++ = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, pins[i].lane % n);
+	}
+	*c++ = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n);
+	*c++ = (struct sock_filter)BPF_STMT(BPF_RET | BPF_A, 0);
+	return attach_group_prog(fd, code, (size_t)(c - code));
 }
 
 int rv_udp_steer_by_size(int fd, unsigned small_idx, unsigned small_max)

@@ -46,6 +46,14 @@ uint16_t rv_udp_port(int fd);
 int rv_udp_enable_gro(int fd);
 bool rv_udp_gso_supported(int fd);
 
+/* A session steered to a worker other than its receiver index names. */
+struct rv_udp_pin {
+	uint32_t index;
+	uint32_t lane;
+};
+
+enum { RV_UDP_MAX_PINS = 60 };
+
 /* rv_udp_steer_by_index makes the SO_REUSEPORT group of |fd| deliver each
  * datagram to its socket number receiver_index % |n| (a classic BPF program
  * on the group, reading the data header), instead of a hash of the
@@ -57,8 +65,13 @@ bool rv_udp_gso_supported(int fd);
  * in a socket's queue. The group's sockets are numbered in the order they
  * were bound; a datagram too short to hold an index goes to socket 0, one
  * steered to a number the group does not have to the socket its addresses
- * hash to. Returns 0 or -errno (the group keeps hashing). */
-int rv_udp_steer_by_index(int fd, unsigned n, unsigned small_max, unsigned small_base);
+ * hash to. A session in |pins| (at most RV_UDP_MAX_PINS) goes to its pinned
+ * lane instead of receiver_index % |n|, its small datagrams to the lane
+ * after that: so a session can move to another worker without a new index.
+ * Called again, it replaces the group's program at once. Returns 0 or
+ * -errno (the group keeps its program, or hashing if it had none). */
+int rv_udp_steer_by_index(int fd, unsigned n, unsigned small_max, unsigned small_base,
+			  const struct rv_udp_pin *pins, size_t npins);
 
 /* rv_udp_steer_by_size is the same for a group with one peer (a client's):
  * a datagram of at most |small_max| bytes goes to socket |small_idx| (the

@@ -5,7 +5,8 @@
  * sessions evenly over the workers); networks behind sessions:
  * longest match with a carve-out, anti-spoofing by source, take-over and
  * teardown, replacing a session's set, and the gapless move a reload makes;
- * the watcher, told of every change of owner.
+ * the watcher, told of every change of owner; a session moved to another
+ * lane.
  *
  *   ./build/<dir>/test/test_core_demux --verbose
  */
@@ -629,4 +630,58 @@ Test(demux, watcher_hears_every_change_of_owner)
 	rv_demux_free(d);
 	rv_session_free(a);
 	rv_session_free(b);
+}
+
+/* A session moved to another lane (rv_demux_move, the server's balancing):
+ * the per-lane counts follow it there and back out when it leaves, and the
+ * watcher hears of its addresses and networks as if they changed hands,
+ * so the TUN side's lane tables follow too. A no-op tells nothing; a bad
+ * lane, an unpublished session or a demux without lanes is refused. */
+Test(demux, move_between_lanes)
+{
+	struct rv_demux *d = rv_demux_new(8, NULL), *flat = rv_demux_new(8, NULL);
+	struct rv_session *a = mk(1, 2, 2), *b = mk(2, 3, 0), *c = mk(5, 4, 0);
+	struct rv_prefix n1 = pfx("10.30.0.0", 24);
+	struct ear e = { .n = 0 };
+
+	cr_assert_eq(rv_demux_set_lanes(d, 2), 0);
+	cr_assert_eq(rv_demux_add(d, a), 0);
+	cr_assert_eq(rv_demux_add(d, b), 0);
+	cr_assert_eq(rv_demux_add_prefix(d, a, &n1), 0);
+	cr_assert_eq(rv_demux_lane_of(a), 1u);
+	cr_assert_eq(rv_demux_lane_of(b), 0u);
+	cr_assert_eq(rv_demux_lane_sessions(d, 0), 1u);
+	cr_assert_eq(rv_demux_lane_sessions(d, 1), 1u);
+
+	rv_demux_watch(d, listen_fn, &e);
+	cr_assert_eq(rv_demux_move(d, a, 0), 0);
+	cr_assert_eq(rv_demux_lane_of(a), 0u);
+	cr_assert_eq(rv_demux_lane_sessions(d, 0), 2u);
+	cr_assert_eq(rv_demux_lane_sessions(d, 1), 0u);
+	heard_as(&e, 0, "10.0.0.2", 32, true, a);
+	heard_as(&e, 1, "fd00::2", 128, true, a);
+	heard_as(&e, 2, "10.30.0.0", 24, false, a);
+	cr_assert_eq(e.n, 3u);
+	cr_assert_eq(rv_demux_move(d, a, 0), 0);
+	cr_assert_eq(e.n, 3u, "a no-op tells nothing");
+
+	cr_assert_eq(rv_demux_move(d, a, 2), -EINVAL);
+	cr_assert_eq(rv_demux_move(d, c, 1), -EINVAL, "not published");
+	cr_assert_eq(rv_demux_add(flat, c), 0);
+	cr_assert_eq(rv_demux_move(flat, c, 0), -EINVAL, "no lanes");
+	cr_assert_eq(e.n, 3u);
+
+	/* It leaves from the lane it was moved to. */
+	rv_demux_remove(d, a);
+	cr_assert_eq(rv_demux_lane_sessions(d, 0), 1u);
+	cr_assert_eq(rv_demux_lane_sessions(d, 1), 0u);
+	rv_demux_watch(d, NULL, NULL);
+	rv_demux_remove(d, b);
+	rv_demux_remove(flat, c);
+	cr_assert_eq(rv_demux_lane_sessions(d, 0), 0u);
+	rv_demux_free(d);
+	rv_demux_free(flat);
+	rv_session_free(a);
+	rv_session_free(b);
+	rv_session_free(c);
 }

@@ -41,6 +41,8 @@ static void snapshot(struct rv_status *st, const char *role)
 	peers[0].stats.rx_bytes = 1000;
 	peers[2].stats.drop[RV_DROP_REPLAY] = 7;
 	peers[2].stats.drop[RV_DROP_SPOOF] = 1;
+	peers[0].worker = 1; /* alice was moved to worker 1; carol is on 0 */
+	peers[1].worker = -1;
 	st->peers = peers;
 	st->num_peers = ARRAY_SIZE(peers);
 	workers[1].drop[RV_DROP_AUTH] = 2;
@@ -238,6 +240,7 @@ Test(core_status, prometheus_client)
 	cr_assert_null(strstr(text, "ringvpn_handshake"), "server-only families");
 	cr_assert_null(strstr(text, "ringvpn_pool_"), "server-only families");
 	cr_assert_null(strstr(text, "ringvpn_sessions_ended_total"), "server-only families");
+	cr_assert_null(strstr(text, "ringvpn_sessions_moved_total"), "server-only families");
 	free(text);
 }
 
@@ -264,7 +267,8 @@ Test(core_status, prometheus_metrics_endpoint_and_empty)
 	free(text);
 }
 
-/* lanes_shown renders a server with |lanes| in the three views for people
+/* lanes_shown renders a server with |lanes| (and 3 sessions moved between
+ * workers, 1 of them away now) in the three views for people
  * and scripts and looks for what each must say. */
 static void lanes_shown(long lanes, const char *human, const char *kv, const char *json)
 {
@@ -276,18 +280,50 @@ static void lanes_shown(long lanes, const char *human, const char *kv, const cha
 
 	snapshot(&st, "server");
 	st.tun_lanes = lanes;
+	st.moves = 3;
+	st.away = 1;
 	for (size_t i = 0; i < ARRAY_SIZE(fn); i++) {
 		char *text = render_with(fn[i], &st);
 
 		cr_assert_not_null(strstr(text, want[i]), "no '%s' in:\n%s", want[i], text);
 		free(text);
 	}
+	if (lanes >= 0) {
+		char *text = render(&st);
+
+		cr_assert_not_null(strstr(text, "\nringvpn_sessions_moved_total 3\n"));
+		cr_assert_not_null(strstr(text, "\nringvpn_sessions_away 1\n"));
+		free(text);
+	}
+}
+
+/* A server session's worker in the views for scripts: a number, or
+ * nothing (kv) and null (JSON) where there is one worker. */
+Test(core_status, session_worker_for_scripts)
+{
+	struct rv_status st;
+	char *kv, *json;
+
+	snapshot(&st, "server");
+	kv = render_with(rv_status_render_kv, &st);
+	json = render_with(rv_status_render_json, &st);
+	cr_assert_not_null(strstr(kv, "session name=alice "));
+	cr_assert_not_null(strstr(strstr(kv, "session name=alice "), " worker=1 "));
+	cr_assert_not_null(strstr(strstr(kv, "session name=carol "), " worker=0 "));
+	cr_assert_eq(count(kv, " worker="), 2, "one worker: no field");
+	cr_assert_not_null(strstr(json, "\"index\":\"00000000\",\"worker\":1,"));
+	cr_assert_not_null(strstr(json, "\"worker\":null,"));
+	free(kv);
+	free(json);
 }
 
 Test(core_status, tun_lanes_in_every_view)
 {
-	lanes_shown(6, "\n  TUN lanes: 6 addresses and networks\n", " tun_lanes=6 ",
-		    "\"tun_lanes\":6,");
+	lanes_shown(6,
+		    "\n  TUN lanes: 6 addresses and networks; sessions moved between workers 3 "
+		    "(1 away now)\n",
+		    " tun_lanes=6 moves=3 away=1 ",
+		    "\"balance\":{\"moves\":3,\"away\":1},\"tun_lanes\":6,");
 	lanes_shown(-1, "\n  TUN lanes: none (", " tun_lanes=-1 ", "\"tun_lanes\":null,");
 }
 
