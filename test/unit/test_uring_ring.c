@@ -2,7 +2,8 @@
  * test_uring_ring.c — ring setup with SINGLE_ISSUER|DEFER_TASKRUN (or its
  * fallback), rv_ring_get_sqe flushing a full SQ, the UDP socket helpers
  * (dual-stack endpoint canonicalisation, UDP_SEGMENT cmsg, ephemeral ports
- * that no other socket shares) and user_data packing.
+ * that no other socket shares, the socket group's steering program with
+ * pinned sessions) and user_data packing.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/wire.h"
 #include "uring/compat.h"
 #include "uring/ring.h"
 #include "uring/sock.h"
@@ -157,6 +159,81 @@ Test(sock, ephemeral_ports_are_not_shared, .timeout = 30)
 	cr_assert_eq(rv_udp_open(ports[0], true, &join), 0, "a worker joins the port");
 	close(join);
 	for (int i = 0; i < n; i++) {
+		close(fds[i]);
+	}
+}
+
+/* steer_to: a datagram of |len| bytes carrying receiver index |index| sent
+ * to 127.0.0.1:|port| arrives on which of the |n| sockets (-1: none). */
+static int steer_to(int *fds, int n, uint16_t port, uint32_t index, size_t len)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port) };
+	uint8_t buf[512] = { 0 }, got[512];
+	uint32_t be = htonl(index);
+	int tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), hit = -1;
+
+	cr_assert_geq(tx, 0);
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	memcpy(buf + RV_DATA_HDR_INDEX_OFF, &be, sizeof(be));
+	cr_assert_eq(sendto(tx, buf, len, 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)len);
+	close(tx);
+	/* Loopback delivers within the sendto; a few tries cover a slow box. */
+	for (int tries = 0; tries < 100 && hit < 0; tries++) {
+		for (int i = 0; i < n; i++) {
+			if (recv(fds[i], got, sizeof(got), MSG_DONTWAIT) == (ssize_t)len) {
+				hit = i;
+			}
+		}
+		if (hit < 0) {
+			usleep(1000);
+		}
+	}
+	return hit;
+}
+
+/* The socket group's steering program: bulk datagrams go to socket
+ * index % n, small ones (at most small_max bytes) to small_base + the next;
+ * a pinned index goes to its pinned lane instead (and its small datagrams
+ * to the lane after it), for as many pins as RV_UDP_MAX_PINS, the last
+ * one too (its jumps are the longest); one more pin is refused and the
+ * group keeps the program it had. */
+Test(sock, steer_by_index_with_pins, .timeout = 30)
+{
+	struct rv_udp_pin pins[RV_UDP_MAX_PINS + 1];
+	int fds[4];
+	uint16_t port;
+
+	cr_assert_eq(rv_udp_open(0, false, &fds[0]), 0);
+	port = rv_udp_port(fds[0]);
+	for (int i = 1; i < 4; i++) {
+		cr_assert_eq(rv_udp_open(port, false, &fds[i]), 0);
+	}
+	/* Two workers (sockets 0, 1), their small sockets 2 and 3. */
+	cr_assert_eq(rv_udp_steer_by_index(fds[0], 2, 100, 2, NULL, 0), 0);
+	cr_assert_eq(steer_to(fds, 4, port, 7, 200), 1);
+	cr_assert_eq(steer_to(fds, 4, port, 8, 200), 0);
+	cr_assert_eq(steer_to(fds, 4, port, 7, 60), 2); /* 2 + (7 + 1) % 2 */
+	cr_assert_eq(steer_to(fds, 4, port, 8, 60), 3);
+	cr_assert_eq(steer_to(fds, 4, port, 7, 2), 0, "too short for an index");
+
+	for (unsigned i = 0; i < RV_UDP_MAX_PINS + 1; i++) {
+		/* Odd indices, each pinned to lane 0 instead of 1. */
+		pins[i] = (struct rv_udp_pin){ .index = 1001 + 2 * i, .lane = 0 };
+	}
+	cr_assert_eq(rv_udp_steer_by_index(fds[0], 2, 100, 2, pins, RV_UDP_MAX_PINS), 0);
+	cr_assert_eq(steer_to(fds, 4, port, 1001, 200), 0);
+	cr_assert_eq(steer_to(fds, 4, port, 1001, 60), 3, "small: the lane after the pinned one");
+	cr_assert_eq(steer_to(fds, 4, port, pins[RV_UDP_MAX_PINS - 1].index, 200), 0);
+	cr_assert_eq(steer_to(fds, 4, port, pins[RV_UDP_MAX_PINS - 1].index, 60), 3);
+	cr_assert_eq(steer_to(fds, 4, port, 7, 200), 1, "unpinned: as before");
+	cr_assert_eq(steer_to(fds, 4, port, 7, 60), 2);
+
+	cr_assert_eq(rv_udp_steer_by_index(fds[1], 2, 100, 2, pins, RV_UDP_MAX_PINS + 1), -EINVAL);
+	cr_assert_eq(steer_to(fds, 4, port, 1001, 200), 0, "the program before stays");
+	/* Replaced from any socket of the group: the pins go. */
+	cr_assert_eq(rv_udp_steer_by_index(fds[3], 2, 100, 2, NULL, 0), 0);
+	cr_assert_eq(steer_to(fds, 4, port, 1001, 200), 1);
+	for (int i = 0; i < 4; i++) {
 		close(fds[i]);
 	}
 }
