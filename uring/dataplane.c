@@ -367,7 +367,7 @@ void rv_dataplane_lane_changed(struct rv_dataplane *dp, const struct rv_prefix *
 		return;
 	}
 	if (owner != NULL) {
-		unsigned lane = rv_demux_lane_of(owner) % dp->lanes;
+		unsigned lane = rv_demux_lane_of(owner);
 
 		ret = own ? rv_tun_lane_set(dp->lane_map_fd, &key->addr, lane)
 			  : rv_tun_net_set(dp->net_map_fd, key, lane);
@@ -392,35 +392,35 @@ void rv_dataplane_lane_changed(struct rv_dataplane *dp, const struct rv_prefix *
 
 int rv_dataplane_pin(struct rv_dataplane *dp, uint32_t index, unsigned lane)
 {
-	struct rv_udp_pin saved[RV_UDP_MAX_PINS];
-	unsigned i, nsaved = dp->npins;
+	struct rv_udp_pin next[RV_UDP_MAX_PINS];
+	unsigned i, n = dp->npins;
 	int ret;
 
 	if (dp->lanes <= 1 || lane >= dp->lanes) {
 		return -EINVAL;
 	}
-	memcpy(saved, dp->pins, sizeof(saved));
-	for (i = 0; i < dp->npins && dp->pins[i].index != index; i++) {
+	/* The new set is made aside: the kernel may refuse it, and then the
+	 * group keeps the program of the pins as they were. */
+	memcpy(next, dp->pins, n * sizeof(next[0]));
+	for (i = 0; i < n && next[i].index != index; i++) {
 	}
 	if (lane == index % dp->lanes) {
-		if (i == dp->npins) {
+		if (i == n) {
 			return 0;
 		}
-		dp->pins[i] = dp->pins[--dp->npins];
-	} else if (i < dp->npins) {
-		dp->pins[i].lane = lane;
-	} else if (dp->npins == RV_UDP_MAX_PINS) {
+		next[i] = next[--n];
+	} else if (i < n) {
+		next[i].lane = lane;
+	} else if (n == RV_UDP_MAX_PINS) {
 		return -ENOSPC;
 	} else {
-		dp->pins[dp->npins++] = (struct rv_udp_pin){ .index = index, .lane = lane };
+		next[n++] = (struct rv_udp_pin){ .index = index, .lane = lane };
 	}
 	ret = rv_udp_steer_by_index(dp->workers[0]->udp_fd, dp->num_workers,
-				    RV_PRIO_MAX_LEN + RV_DATA_OVERHEAD, dp->small_base, dp->pins,
-				    dp->npins);
-	if (ret < 0) {
-		/* The kernel kept the program before: so do the pins. */
-		memcpy(dp->pins, saved, sizeof(saved));
-		dp->npins = nsaved;
+				    RV_PRIO_MAX_LEN + RV_DATA_OVERHEAD, dp->small_base, next, n);
+	if (ret == 0) {
+		memcpy(dp->pins, next, n * sizeof(next[0]));
+		dp->npins = n;
 	}
 	return ret;
 }

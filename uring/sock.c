@@ -166,6 +166,29 @@ static int attach_group_prog(int fd, struct sock_filter *code, size_t len)
 		       : 0;
 }
 
+/* put_lane_path writes the part of the steering program that picks the
+ * socket of a datagram's lane: base + (lane + shift) % n, where the lane is
+ * a pinned one or else receiver_index % n. Returns the end. */
+static struct sock_filter *put_lane_path(struct sock_filter *c, const struct rv_udp_pin *pins,
+					 size_t npins, unsigned n, unsigned shift, unsigned base)
+{
+	*c++ = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, RV_DATA_HDR_INDEX_OFF);
+	for (size_t i = 0; i < npins; i++) {
+		*c++ = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, pins[i].index, 0, 1);
+		*c++ = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+						    base + (pins[i].lane + shift) % n);
+	}
+	if (shift != 0) {
+		*c++ = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_ADD | BPF_K, shift);
+	}
+	*c++ = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n);
+	if (base != 0) {
+		*c++ = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_ADD | BPF_K, base);
+	}
+	*c++ = (struct sock_filter)BPF_STMT(BPF_RET | BPF_A, 0);
+	return c;
+}
+
 int rv_udp_steer_by_index(int fd, unsigned n, unsigned small_max, unsigned small_base,
 			  const struct rv_udp_pin *pins, size_t npins)
 {
@@ -175,36 +198,20 @@ int rv_udp_steer_by_index(int fd, unsigned n, unsigned small_max, unsigned small
 	 * steered as one (by its merged length): a small datagram that GRO
 	 * appended to a bulk train stays with the bulk. A pinned index is
 	 * compared before the modulo: two instructions per pin and path, so
-	 * the pins are few (RV_UDP_MAX_PINS) and a jump over them fits the
-	 * 8-bit offset. */
-	struct sock_filter code[2 + 2 * (6 + 2 * RV_UDP_MAX_PINS)], *c = code;
-	unsigned small_len = 5 + 2 * (unsigned)npins;
+	 * the pins are few (RV_UDP_MAX_PINS) and the jump over the small path
+	 * fits its 8-bit offset. */
+	struct sock_filter code[2 + 2 * (6 + 2 * RV_UDP_MAX_PINS)], *c;
 
 	if (n == 0 || npins > RV_UDP_MAX_PINS) {
 		return -EINVAL;
 	}
-	*c++ = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0);
-	*c++ = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, small_max,
-					    (uint8_t)small_len, 0);
+	code[0] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0);
 	/* small: the next worker's socket, from small_base on */
-	*c++ = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, RV_DATA_HDR_INDEX_OFF);
-	for (size_t i = 0; i < npins; i++) {
-		*c++ = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, pins[i].index, 0, 1);
-		*c++ = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-						    small_base + (pins[i].lane + 1) % n);
-	}
-	*c++ = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_ADD | BPF_K, 1);
-	*c++ = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n);
-	*c++ = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_ADD | BPF_K, small_base);
-	*c++ = (struct sock_filter)BPF_STMT(BPF_RET | BPF_A, 0);
-	/* bulk: the session's worker */
-	*c++ = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, RV_DATA_HDR_INDEX_OFF);
-	for (size_t i = 0; i < npins; i++) {
-		*c++ = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, pins[i].index, 0, 1);
-		*c++ = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, pins[i].lane % n);
-	}
-	*c++ = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n);
-	*c++ = (struct sock_filter)BPF_STMT(BPF_RET | BPF_A, 0);
+	c = put_lane_path(code + 2, pins, npins, n, 1, small_base);
+	/* bulk (past the small path): the session's worker */
+	code[1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, small_max,
+					       (uint8_t)(c - (code + 2)), 0);
+	c = put_lane_path(c, pins, npins, n, 0, 0);
 	return attach_group_prog(fd, code, (size_t)(c - code));
 }
 
