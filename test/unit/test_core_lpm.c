@@ -551,3 +551,40 @@ Test(lpm, out_of_memory)
 	cr_assert_eq(rv_lpm_lookup(t, c32), V(2));
 	rv_lpm_free(t);
 }
+
+/* A coarse entry whose last longer prefix is removed while memory is still
+ * short answers exactly again, and is no longer counted as degraded, without
+ * waiting for an update to repair it (found by fuzz_lpm). */
+Test(lpm, out_of_memory_last_longer_prefix_removed)
+{
+	struct rv_lpm *t = rv_lpm_new(AF_INET, NULL);
+	uint8_t a24[4] = { 10, 20, 0, 0 }, b24[4] = { 10, 20, 5, 0 }, c32[4] = { 10, 20, 5, 7 };
+	uint8_t n8[4] = { 10 }, in_a[4] = { 10, 20, 0, 1 };
+	struct rv_lpm_stats st;
+
+	cr_assert_eq(rv_lpm_set(t, n8, 8, V(4)), 0);
+	cr_assert_eq(rv_lpm_set(t, a24, 24, V(1)), 0);
+	cr_assert_eq(rv_lpm_set(t, b24, 24, V(2)), 0);
+	cr_assert_eq(rv_lpm_set(t, c32, 32, V(3)), 0);
+	rv_lpm_get_stats(t, &st);
+	rv_lpm_set_memory_limit(t, st.node_bytes);
+
+	cr_assert_eq(rv_lpm_remove(t, c32, 32), 0);
+	rv_lpm_get_stats(t, &st);
+	cr_assert_eq(st.degraded, 1u);
+	rv_lpm_set_memory_limit(t, 1); /* no node at all: repair keeps failing */
+	cr_assert_eq(rv_lpm_remove(t, a24, 24), 0);
+	rv_lpm_get_stats(t, &st);
+	cr_assert_eq(st.degraded, 1u); /* b24 still under the entry */
+	cr_assert_eq(rv_lpm_remove(t, b24, 24), 0);
+	rv_lpm_get_stats(t, &st);
+	cr_assert_eq(st.degraded, 0u);
+	cr_assert_eq(rv_lpm_lookup(t, in_a), V(4));
+	cr_assert_eq(rv_lpm_lookup(t, c32), V(4));
+	cr_assert_eq(rv_lpm_remove(t, n8, 8), 0);
+	rv_lpm_get_stats(t, &st);
+	cr_assert_eq(st.num_nodes, 0u);
+	cr_assert_eq(st.degraded, 0u);
+	cr_assert_null(rv_lpm_lookup(t, in_a));
+	rv_lpm_free(t);
+}
