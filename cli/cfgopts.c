@@ -430,6 +430,7 @@ int rv_cli_dataplane(struct rv_dataplane **out, const struct rv_config *cfg, str
 	dc.pin_workers = (enum rv_config_pin)cfg->pin_workers;
 	dc.worker_nice = cfg->worker_nice;
 	dc.worker_rtprio = cfg->worker_rtprio;
+	dc.worker_slice_us = cfg->worker_slice_us;
 	/* A server's sessions are spread over its workers by receiver index
 	 * (the demux's lanes, set by the caller); a client has one session. */
 	dc.steer_by_index = cfg->role == RV_CONFIG_SERVER;

@@ -359,6 +359,19 @@ static int set_worker_nice(struct rv_config *c, const char *v, char *why, size_t
 	return 0;
 }
 
+static int set_worker_slice_us(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	unsigned n;
+
+	/* The kernel's own bounds for a requested slice (it would clamp). */
+	if (parse_uint(v, 100000, &n, why, wl) || (n != 0 && n < 100)) {
+		snprintf(why, wl, "'%s' is not 0 or a time slice in 100..100000 microseconds", v);
+		return -EINVAL;
+	}
+	c->worker_slice_us = n;
+	return 0;
+}
+
 static int set_worker_rtprio(struct rv_config *c, const char *v, char *why, size_t wl)
 {
 	/* Threaded interrupt handlers run at SCHED_FIFO 50: a worker at 50 or

@@ -140,11 +140,12 @@ struct rv_config {
 	char key[RV_CONFIG_PATH_MAX];
 	char crl[RV_CONFIG_PATH_MAX]; /* "" = no revocation list */
 	char tun[RV_CONFIG_IFNAME_MAX];
-	char status_socket[108]; /* sun_path */
-	unsigned workers;	 /* 0 = one per CPU the process may use */
-	uint8_t pin_workers;	 /* enum rv_config_pin */
-	int worker_nice;	 /* setpriority value of the workers, -20..19 */
-	unsigned worker_rtprio;	 /* SCHED_FIFO priority of the workers, 0 = none */
+	char status_socket[108];  /* sun_path */
+	unsigned workers;	  /* 0 = one per CPU the process may use */
+	uint8_t pin_workers;	  /* enum rv_config_pin */
+	int worker_nice;	  /* setpriority value of the workers, -20..19 */
+	unsigned worker_rtprio;	  /* SCHED_FIFO priority of the workers, 0 = none */
+	unsigned worker_slice_us; /* EEVDF slice the workers request, 0 = default */
 	bool offload_tun, offload_gso, offload_gro, offload_csum, offload_udp_coalesce;
 	bool balance_workers; /* server: move busy sessions between workers */
 	int log_level;	      /* enum rv_log_level */

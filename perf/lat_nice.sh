@@ -2,11 +2,11 @@
 # perf/lat_nice.sh — latency under load against the workers' priority:
 # ringvpn (offloads on) between the two namespaces of topo.sh, restarted with
 # each worker_nice value given (a value rtN: worker_rtprio = N, SCHED_FIFO,
-# instead); per value and round one TCP stream of
+# instead; sN: worker_slice_us = N at nice 0); per value and round one TCP stream of
 # DURATION seconds with a ping every 10 ms through the tunnel. The values take
 # turns within every round, so a change in background load hits all alike.
 #
-#   perf/lat_nice.sh 0 -10 -20 rt1       Env: ROUNDS (3), DURATION (10),
+#   perf/lat_nice.sh 0 -10 -20 rt1 s100  Env: ROUNDS (3), DURATION (10),
 #                                        RV_BUILD (see vpn_ringvpn.sh), OUT
 #   RV_BIN_B=OLD/ringvpn perf/lat_nice.sh 0 0@b rt1 rt1@b
 #                                        a value with @b runs the binary
@@ -29,7 +29,7 @@ set -u
 cd "$(dirname "${BASH_SOURCE[0]}")"
 . ./topo.sh
 . ./vpn_ringvpn.sh
-[ $# -gt 0 ] || { echo "usage: perf/lat_nice.sh NICE|rtPRIO..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: perf/lat_nice.sh NICE|rtPRIO|sSLICE_US..." >&2; exit 2; }
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 rvp_install_trap
@@ -52,6 +52,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		[ "$val" = "$nice" ] || bin=${RV_BIN_B:?"$nice: RV_BIN_B is not set"}
 		if [ "${val#rt}" != "$val" ]; then
 			RV_BIN=$bin RV_WORKER_RTPRIO=${val#rt} vpn_ringvpn_start "$D/rv-$r-$nice" 1 >"$D/start.log" 2>&1
+		elif [ "${val#s}" != "$val" ]; then
+			RV_BIN=$bin RV_WORKER_SLICE_US=${val#s} vpn_ringvpn_start "$D/rv-$r-$nice" 1 >"$D/start.log" 2>&1
 		else
 			RV_BIN=$bin RV_WORKER_NICE=$val vpn_ringvpn_start "$D/rv-$r-$nice" 1 >"$D/start.log" 2>&1
 		fi || { cat "$D/start.log"; exit 1; }
@@ -65,7 +67,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	done
 done
 {
-echo "medians over $ROUNDS rounds of ${DURATION} s (worker_nice, or rtN: worker_rtprio = N; Gbit/s, ping p50, p90, p99 ms):"
+echo "medians over $ROUNDS rounds of ${DURATION} s (worker_nice, or rtN: worker_rtprio = N, or sN: worker_slice_us = N; Gbit/s, ping p50, p90, p99 ms):"
 rvp_lat_medians "$R" "$@"
 [ "${SITE:-0}" = 1 ] && echo "SITE=1: from B to 10.203.0.1, behind the client"
 echo "load average $LOAD_START at start, $(cut -d' ' -f1-3 /proc/loadavg) at end"

@@ -11,7 +11,9 @@
 #   perf/multi.sh                 DURATION=10, CLIENTS="1 4 8" ("" runs only
 #                                 the client-to-client part), C2C_ROUNDS=3,
 #                                 WORKER_NICE=0 (worker_nice of every end),
-#                                 WORKER_RTPRIO=0 (worker_rtprio of every end)
+#                                 WORKER_RTPRIO=0 (worker_rtprio of every end),
+#                                 WORKER_SLICE_US=0 (worker_slice_us of every
+#                                 end), SERVER_SLICE_US (the server's alone)
 #
 # Topology: namespace rvp-<pid>-s (server) and one namespace per client,
 # rvp-<pid>-c<i>, joined to the server's by its own veth (10.203.<i>.1/.2,
@@ -33,6 +35,11 @@ NICE_LINE=
 WORKER_RTPRIO=${WORKER_RTPRIO:-0}
 [ "$WORKER_RTPRIO" = 0 ] || NICE_LINE+="
 worker_rtprio = $WORKER_RTPRIO"
+WORKER_SLICE_US=${WORKER_SLICE_US:-0}
+SERVER_SLICE_US=${SERVER_SLICE_US:-$WORKER_SLICE_US}
+SLICE_CLI= SLICE_SRV=
+[ "$WORKER_SLICE_US" = 0 ] || SLICE_CLI="worker_slice_us = $WORKER_SLICE_US"
+[ "$SERVER_SLICE_US" = 0 ] || SLICE_SRV="worker_slice_us = $SERVER_SLICE_US"
 C2C_ROUNDS=${C2C_ROUNDS:-3}
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT=${OUT:-$HERE/results/multi-$STAMP}
@@ -102,6 +109,7 @@ start_server() {
 	mtu = 1420
 	workers = 0
 	$NICE_LINE
+	$SLICE_SRV
 	max_clients = 64
 	client_to_client = $1
 	status_socket = $SRV_SOCK
@@ -128,6 +136,7 @@ start_clients() {
 		server_name = perf-server.ringvpn.test
 		workers = 1
 		$NICE_LINE
+		$SLICE_CLI
 		status_socket = /tmp/rvp-$$-mc$i.sock
 		log_level = info
 		EOC
@@ -223,9 +232,9 @@ for r in $(seq "$C2C_ROUNDS"); do
 done
 stop_all
 
-python3 - "$OUT" "$CLIENTS" "$LOAD_START" "$(cut -d' ' -f1-3 /proc/loadavg)" "$DURATION" "$WORKER_NICE" "$WORKER_RTPRIO" <<'PY'
+python3 - "$OUT" "$CLIENTS" "$LOAD_START" "$(cut -d' ' -f1-3 /proc/loadavg)" "$DURATION" "$WORKER_NICE" "$WORKER_RTPRIO" "$WORKER_SLICE_US/$SERVER_SLICE_US" <<'PY'
 import csv, re, statistics, sys
-out, clients, l0, l1, dur, nice, rtprio = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7]
+out, clients, l0, l1, dur, nice, rtprio, slices = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7], sys.argv[8]
 rows = list(csv.DictReader(open(f"{out}/raw.tsv"), delimiter="\t"))
 def f(x):
     try: return float(x)
@@ -258,7 +267,7 @@ with open(f"{out}/results.md", "w") as o:
                    ("c2c-kernel", "client → client, client_to_client = kernel (ip_forward)")):
         v = med(one.get(k))
         o.write(f"| {lab} | {v:.2f} | {v / base:.2f}× | {' '.join(f'{x:.2f}' for x in one[k])} |\n" if v and base else f"| {lab} | NA | NA | |\n")
-    o.write(f"\nDURATION={dur}s, worker_nice = {nice}, worker_rtprio = {rtprio}; load average {l0} at start, {l1} at end.\n")
+    o.write(f"\nDURATION={dur}s, worker_nice = {nice}, worker_rtprio = {rtprio}, worker_slice_us (clients/server) = {slices}; load average {l0} at start, {l1} at end.\n")
 print(open(f"{out}/results.md").read())
 PY
 case $OUT in

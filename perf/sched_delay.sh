@@ -9,7 +9,8 @@
 # small-packet worker, the ping process), which tasks held the CPU meanwhile.
 #
 #   perf/sched_delay.sh                  Env: DURATION (12), RECORD (4),
-#                                        RV_WORKER_NICE / RV_WORKER_RTPRIO,
+#                                        RV_WORKER_NICE / RV_WORKER_RTPRIO /
+#                                        RV_WORKER_SLICE_US,
 #                                        RV_BUILD (see vpn_ringvpn.sh), OUT
 #
 # Output in $OUT (default perf/results/sched-delay-<timestamp>): report.txt
@@ -71,7 +72,7 @@ ping_tid=$(perf sched timehist -i "$D/sched.data" 2>/dev/null | awk '$3 ~ /^ping
 	echo "stream: $(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"]/1e9,3))' "$D/iperf3.json" 2>/dev/null || echo NA) Gbit/s"
 	grep -o 'time=[0-9.]*' "$D/ping.txt" | cut -d= -f2 | sort -n |
 		awk '{a[NR]=$1} END {printf "ping RTT (ms): p50 %s p90 %s p99 %s max %s over %d replies\n", a[int(NR*0.5)], a[int(NR*0.9)], a[int(NR*0.99)], a[NR], NR}'
-	echo "worker_nice ${RV_WORKER_NICE:-0} worker_rtprio ${RV_WORKER_RTPRIO:-0}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "worker_nice ${RV_WORKER_NICE:-0} worker_rtprio ${RV_WORKER_RTPRIO:-0} worker_slice_us ${RV_WORKER_SLICE_US:-0}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo
 	perf sched timehist -i "$D/sched.data" 2>/dev/null |
 		python3 ./sched_delay.py --tids "$OUT/tids.txt" --watch "client small,server small,ping"

@@ -137,6 +137,8 @@ zerocopy = $RV_ZEROCOPY"
 worker_nice = $RV_WORKER_NICE"
 	[ -n "${RV_WORKER_RTPRIO:-}" ] && common+="
 worker_rtprio = $RV_WORKER_RTPRIO"
+	[ -n "${RV_WORKER_SLICE_US:-}" ] && common+="
+worker_slice_us = $RV_WORKER_SLICE_US"
 	[ -n "${RV_EXTRA_CONF:-}" ] && common+="
 $RV_EXTRA_CONF"
 	cat >"$dir/server.conf" <<-EOF

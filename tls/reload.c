@@ -93,6 +93,7 @@ static const struct field restart_fields[] = {
 	RK("pin_workers", pin_workers),
 	RK("worker_nice", worker_nice),
 	RK("worker_rtprio", worker_rtprio),
+	RK("worker_slice_us", worker_slice_us),
 	RK("zerocopy", zerocopy),
 	RK("client_to_client", client_to_client),
 	RK("offload_tun", offload_tun),

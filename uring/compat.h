@@ -74,4 +74,19 @@ static inline void rv_prep_read_multishot(struct io_uring_sqe *sqe, int fd, unsi
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 }
 
+/* Linux 3.14: sched_setattr(2)'s argument (its first version, 48 bytes).
+ * glibc before 2.41 does not declare it, and <linux/sched/types.h> of
+ * Debian 12 clashes with <sched.h>. Linux 6.12 reads sched_runtime of a
+ * SCHED_OTHER task as the time slice it asks for. */
+struct rv_sched_attr {
+	__u32 size;
+	__u32 sched_policy;
+	__u64 sched_flags;
+	__s32 sched_nice;
+	__u32 sched_priority;
+	__u64 sched_runtime;
+	__u64 sched_deadline;
+	__u64 sched_period;
+};
+
 #endif /* RV_URING_COMPAT_H */

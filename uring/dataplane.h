@@ -30,6 +30,7 @@ struct rv_dataplane_config {
 	enum rv_config_pin pin_workers; /* auto (0): when one per such CPU; yes; no */
 	int worker_nice;		/* 0: leave the workers' priority alone */
 	unsigned worker_rtprio;		/* > 0: SCHED_FIFO at this priority */
+	unsigned worker_slice_us;	/* > 0: EEVDF slice to request, in us */
 	bool steer_by_index;		/* server: worker = receiver index % workers */
 	bool small_lane;		/* client: small packets on the last worker */
 	unsigned max_peers;		/* server: sessions at most (the TUN lane table) */

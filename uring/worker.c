@@ -36,6 +36,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -292,6 +293,45 @@ static void setup_zerocopy(struct rv_worker *w)
 	}
 }
 
+/* set_slice asks the normal scheduler (EEVDF, Linux 6.12 and later) for a
+ * time slice of |us| microseconds for thread |tid|: sched_runtime of a
+ * SCHED_OTHER task, which needs no privilege. The nice value must be passed
+ * along (sched_setattr sets both), so the current one is. Older kernels take
+ * the call and ignore the slice; 6.12 and later report every fair task's
+ * slice when it is read back, older ones 0, which tells them apart. */
+static void set_slice(pid_t tid, unsigned us, bool log)
+{
+	uint64_t want = (uint64_t)us * 1000;
+	struct rv_sched_attr a;
+	int nice;
+
+	errno = 0;
+	nice = getpriority(PRIO_PROCESS, (id_t)tid);
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.sched_policy = SCHED_OTHER;
+	a.sched_nice = errno ? 0 : nice;
+	a.sched_runtime = want;
+	if (syscall(SYS_sched_setattr, tid, &a, 0) != 0) {
+		if (log) {
+			rv_warn(errno, "worker_slice_us = %u refused", us);
+		}
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	if (syscall(SYS_sched_getattr, tid, &a, sizeof(a), 0) != 0 || a.sched_runtime != want) {
+		if (log) {
+			rv_warnx("worker_slice_us = %u ignored: this kernel does not take a "
+				 "thread's time slice (Linux 6.12 or later does)",
+				 us);
+		}
+		return;
+	}
+	if (log) {
+		rv_info("workers ask for a %u us time slice", us);
+	}
+}
+
 /* set_priority gives this thread (on Linux priorities are per thread, so
  * the control thread keeps its own) the configured one: SCHED_FIFO at
  * worker_rtprio, where a packet's wake-up preempts any normal task instead
@@ -300,7 +340,8 @@ static void setup_zerocopy(struct rv_worker *w)
  * start out of the real-time class. Workers start before the privilege
  * drop, so only a process started without CAP_SYS_NICE is refused: worker 0
  * logs it, a refused worker_rtprio falls back to worker_nice, and a refused
- * nice value leaves the inherited one. */
+ * nice value leaves the inherited one. Then, in the normal scheduler, the
+ * time slice worker_slice_us asks for, if any. */
 static void set_priority(struct rv_worker *w, const struct rv_dataplane_config *cfg)
 {
 	pid_t tid = (pid_t)gettid();
@@ -313,6 +354,11 @@ static void set_priority(struct rv_worker *w, const struct rv_dataplane_config *
 			if (log) {
 				rv_info("workers run at real-time priority %u (SCHED_FIFO)",
 					cfg->worker_rtprio);
+				if (cfg->worker_slice_us != 0) {
+					rv_warnx("worker_slice_us = %u ignored: real-time workers "
+						 "run until they block",
+						 cfg->worker_slice_us);
+				}
 			}
 			return;
 		}
@@ -323,19 +369,19 @@ static void set_priority(struct rv_worker *w, const struct rv_dataplane_config *
 		}
 	}
 	if (cfg->worker_nice == 0) {
-		return;
-	}
-	if (setpriority(PRIO_PROCESS, (id_t)tid, cfg->worker_nice) == 0) {
+		/* the inherited priority stands */
+	} else if (setpriority(PRIO_PROCESS, (id_t)tid, cfg->worker_nice) == 0) {
 		if (log) {
 			rv_info("workers run at nice %d", cfg->worker_nice);
 		}
-		return;
-	}
-	if (log) {
+	} else if (log) {
 		int err = errno;
 
 		rv_warn(err, "worker_nice = %d refused (continuing at nice %d)", cfg->worker_nice,
 			getpriority(PRIO_PROCESS, (id_t)tid));
+	}
+	if (cfg->worker_slice_us != 0) {
+		set_slice(tid, cfg->worker_slice_us, log);
 	}
 }
 

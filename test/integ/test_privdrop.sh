@@ -9,11 +9,14 @@
 #     dumpable (/proc/PID is root's);
 # and traffic still flows; worker_nice gives the workers, and only them,
 # the configured nice value before the drop, worker_rtprio SCHED_FIFO at the
-# configured priority (and then no nice value). Also: user = root keeps uid 0, seccomp = no
+# configured priority (and then no nice value), worker_slice_us the
+# workers' time slice (needing no privilege; ignored with a warning by
+# real-time workers). Also: user = root keeps uid 0, seccomp = no
 # leaves the filter off, an unknown user exits 16, a process started as
 # systemd would (User= nobody with ambient CAP_NET_ADMIN and CAP_BPF) ends in the same
 # state (its worker_rtprio and worker_nice refused for want of CAP_SYS_NICE:
-# both logged, workers at nice 0 in the normal scheduler, traffic flows), a
+# both logged, workers at nice 0 in the normal scheduler with the slice
+# they asked for, traffic flows), a
 # client started as its unit does (CAP_NET_ADMIN and CAP_BPF) loads its TUN
 # queue program and ends in the same state, one without CAP_BPF says why it
 # runs without (so does a server), and a reload re-reads the certificates after the drop when the
@@ -94,18 +97,45 @@ check_nice() {
 	rvt_log "$what: $n worker(s) at nice $want, rt priority $rt; control thread at nice 0, SCHED_OTHER"
 }
 
+# check_slice PID WHAT US: every worker thread's scheduler slice (se.slice in
+# /proc/PID/task/TID/sched, ns) is US microseconds; the control thread's is
+# not (it keeps the kernel's default).
+check_slice() {
+	local pid=$1 what=$2 want=$(($3 * 1000)) tid comm got n=0
+	for tid in $(ls "/proc/$pid/task"); do
+		comm=$(cat "/proc/$pid/task/$tid/comm")
+		got=$(awk '$1 == "se.slice" { print $3 }' "/proc/$pid/task/$tid/sched")
+		case $comm in
+		rv-worker*)
+			[ "$got" = "$want" ] || rvt_fail "$what: $comm has a slice of $got ns, want $want"
+			n=$((n + 1))
+			;;
+		*)
+			[ "$tid" != "$pid" ] || [ "$got" != "$want" ] ||
+				rvt_fail "$what: the control thread took the workers' slice too"
+			;;
+		esac
+	done
+	[ "$n" -ge 1 ] || rvt_fail "$what: no worker thread seen"
+	rvt_log "$what: $n worker(s) with a slice of $3 us, the control thread $(
+		awk '$1 == "se.slice" { print $3 }' "/proc/$pid/sched") ns"
+}
+
 rvt_step "server and client started as root drop to nobody"
-CTL_SERVER_KV=(workers=2 worker_nice=-5)
+CTL_SERVER_KV=(workers=2 worker_nice=-5 worker_slice_us=200)
 ctl_start_server
 check_dropped "$SRV_PID" server
 check_nice "$SRV_PID" server -5
+check_slice "$SRV_PID" server 200
 grep -q "workers run at nice -5" "$RVT_TMP/server.log" || rvt_fail "no log line about worker_nice"
+grep -q "workers ask for a 200 us time slice" "$RVT_TMP/server.log" ||
+	rvt_fail "no log line about worker_slice_us"
 [ "$(awk '/^CapBnd:/ { print $2 }' "/proc/$SRV_PID/status")" = $NET_ADMIN ] ||
 	rvt_fail "server: bounding set is not CAP_NET_ADMIN"
 grep -q "running as user nobody" "$RVT_TMP/server.log" || rvt_fail "no log line about the drop"
 # worker_rtprio wins over worker_nice: the client's workers are SCHED_FIFO.
 CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock" workers=2 \
-	worker_nice=-3 worker_rtprio=2
+	worker_nice=-3 worker_rtprio=2 worker_slice_us=300
 rvt_bg "$C1" client1 "$RV_BIN" client -c "$RVT_TMP/c1.conf"
 P1=$RVT_LAST_PID
 rvt_wait_for 10 "a running session" ctl_sessions_eq 1 || rvt_fail "session did not come up"
@@ -115,6 +145,8 @@ check_dropped "$P1" client
 check_nice "$P1" client 0 2
 grep -q "workers run at real-time priority 2" "$RVT_TMP/client1.log" ||
 	rvt_fail "no log line about worker_rtprio"
+grep -q "worker_slice_us = 300 ignored: real-time workers" "$RVT_TMP/client1.log" ||
+	rvt_fail "no warning that real-time workers ignore worker_slice_us"
 rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.99.0.1 || rvt_fail "no traffic after the drop"
 
 rvt_step "a client that resolves its server's name after the drop, under the filter"
@@ -165,7 +197,7 @@ rvt_step "started as systemd does: User=nobody, AmbientCapabilities=CAP_NET_ADMI
 mkdir -p "$RVT_TMP/run" && chown "$NOBODY_UID:$NOBODY_GID" "$RVT_TMP/run"
 SRV_SOCK=$RVT_TMP/run/server.sock
 ctl_server_conf "$RVT_TMP/server.conf" workers=2 worker_nice=-5 worker_rtprio=4 \
-	"subnet=client1 10.66.0.0/24"
+	worker_slice_us=500 "subnet=client1 10.66.0.0/24"
 # Like a unit's DeviceAllow=/dev/net/tun on a host whose /dev/net/tun is
 # 0666 (Debian's default; some containers have 0600): in a private mount
 # namespace, a 0666 node for the same device is bound over it.
@@ -194,6 +226,8 @@ rvt_wait_for 10 "server status socket" "$RV_BIN" status -s "$SRV_SOCK" ||
 	rvt_fail "server started as nobody did not start: $(cat "$RVT_TMP/server-sd.log")"
 check_dropped "$SRV_PID" "server (started as nobody)"
 check_nice "$SRV_PID" "server (started as nobody)" 0
+# A slice needs no privilege: the one setting that still applies.
+check_slice "$SRV_PID" "server (started as nobody)" 500
 grep -q "worker_rtprio = 4 refused" "$RVT_TMP/server-sd.log" ||
 	rvt_fail "no warning about the refused worker_rtprio"
 grep -q "worker_nice = -5 refused" "$RVT_TMP/server-sd.log" ||
@@ -203,7 +237,8 @@ rvt_step "a client started as its unit does: User=nobody, CAP_NET_ADMIN and CAP_
 # The client's unit adds CAP_BPF, which loading its TUN queue program
 # (small packets on a worker of their own) needs: used at start, then
 # dropped with the rest. Without it the client says so and runs on.
-CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1sd.conf" "$PKI/client1" rvc "$RVT_TMP/run/c1.sock" workers=2
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1sd.conf" "$PKI/client1" rvc "$RVT_TMP/run/c1.sock" workers=2 \
+	worker_slice_us=400
 chmod 0644 "$RVT_TMP/c1sd.conf"
 for caps in net_admin,+bpf net_admin; do
 	rvt_bg "$C1" "client-sd-$caps" unshare -m sh -c "$(sd_cmd "+$caps" "client -c $RVT_TMP/c1sd.conf")"
@@ -213,6 +248,7 @@ for caps in net_admin,+bpf net_admin; do
 	rvt_wait_for 5 "client workers" sh -c "[ \$(ls /proc/$P1/task | wc -l) -ge 3 ]" || rvt_fail "no client workers"
 	sleep 0.5
 	check_dropped "$P1" "client (started as nobody with $caps)"
+	check_slice "$P1" "client (started as nobody with $caps)" 400
 	rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.99.0.1 || rvt_fail "no traffic from the client started as nobody"
 	# The session's two addresses and the network behind it, put in the
 	# server's lane tables after its drop.

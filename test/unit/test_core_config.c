@@ -108,8 +108,8 @@ Test(config, client_file_and_overrides)
 	cr_assert(strstr(err, "--pool4: key 'pool4' is not a client setting"), "%s", err);
 }
 
-/* worker_nice (-20..19, signed) and worker_rtprio (0..99): every value in
- * range is taken (both are keys of either role; the table of bad files
+/* worker_nice (-20..19, signed), worker_rtprio (0..49) and worker_slice_us
+ * (0 or 100..100000): every value in range is taken (both are keys of either role; the table of bad files
  * below has the server's side). */
 Test(config, worker_priority_ranges)
 {
@@ -126,16 +126,22 @@ Test(config, worker_priority_ranges)
 		{ "worker_rtprio", "--worker-rtprio", "1", 1 },
 		{ "worker_rtprio", "--worker-rtprio", "20", 20 },
 		{ "worker_rtprio", "--worker-rtprio", "49", 49 },
+		{ "worker_slice_us", "--worker-slice-us", "0", 0 },
+		{ "worker_slice_us", "--worker-slice-us", "100", 100 },
+		{ "worker_slice_us", "--worker-slice-us", "100000", 100000 },
 	};
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		bool nice = strcmp(ok[i].key, "worker_nice") == 0;
+		bool slice = strcmp(ok[i].key, "worker_slice_us") == 0;
+		int got;
 
 		cr_assert_eq(parse(RV_CONFIG_CLIENT, "server = s\nca = a\ncert = b\nkey = c\n"), 0);
 		cr_assert_eq(rv_config_set(&cfg, ok[i].flag, ok[i].key, ok[i].v, err, sizeof(err)),
 			     0, "%s = %s: %s", ok[i].key, ok[i].v, err);
-		cr_assert_eq(nice ? cfg.worker_nice : (int)cfg.worker_rtprio, ok[i].want, "%s = %s",
-			     ok[i].key, ok[i].v);
+		got = nice ? cfg.worker_nice
+			   : (int)(slice ? cfg.worker_slice_us : cfg.worker_rtprio);
+		cr_assert_eq(got, ok[i].want, "%s = %s", ok[i].key, ok[i].v);
 	}
 }
 
@@ -234,6 +240,9 @@ static const struct {
 	/* 47 */
 	{ RV_CONFIG_SERVER, "worker_rtprio = fifo\n", "t.conf:1:", "not a real-time priority" },
 	/* 48 */ { RV_CONFIG_CLIENT, "pin_workers = maybe\n", "t.conf:1:", "not one of auto|yes|no" },
+	/* 49 */ { RV_CONFIG_SERVER, "worker_slice_us = 99\n", "t.conf:1:", "100..100000" },
+	/* 50 */ { RV_CONFIG_CLIENT, "worker_slice_us = 100001\n", "t.conf:1:", "100..100000" },
+	/* 51 */ { RV_CONFIG_SERVER, "worker_slice_us = short\n", "t.conf:1:", "100..100000" },
 };
 
 Test(config, bad_files_name_file_line_and_reason)
