@@ -78,6 +78,9 @@ static inline void rv_prep_read_multishot(struct io_uring_sqe *sqe, int fd, unsi
  * glibc before 2.41 does not declare it, and <linux/sched/types.h> of
  * Debian 12 clashes with <sched.h>. Linux 6.12 reads sched_runtime of a
  * SCHED_OTHER task as the time slice it asks for. */
+#ifndef SCHED_FLAG_RESET_ON_FORK
+#define SCHED_FLAG_RESET_ON_FORK 0x01
+#endif
 struct rv_sched_attr {
 	__u32 size;
 	__u32 sched_policy;

@@ -294,23 +294,35 @@ static void setup_zerocopy(struct rv_worker *w)
 }
 
 /* set_slice asks the normal scheduler (EEVDF, Linux 6.12 and later) for a
- * time slice of |us| microseconds for thread |tid|: sched_runtime of a
- * SCHED_OTHER task, which needs no privilege. The nice value must be passed
- * along (sched_setattr sets both), so the current one is. Older kernels take
- * the call and ignore the slice; 6.12 and later report every fair task's
- * slice when it is read back, older ones 0, which tells them apart. */
+ * time slice of |us| microseconds for thread |tid|: sched_runtime of a task
+ * in a fair class, which needs no privilege. sched_setattr sets the policy
+ * and nice value too, so the thread's own are read first and written back
+ * unchanged (an operator's SCHED_BATCH stays). Older kernels take the call
+ * and ignore the slice; 6.12 and later report every fair task's slice when
+ * it is read back, older ones 0, which tells them apart. */
 static void set_slice(pid_t tid, unsigned us, bool log)
 {
 	uint64_t want = (uint64_t)us * 1000;
 	struct rv_sched_attr a;
-	int nice;
 
-	errno = 0;
-	nice = getpriority(PRIO_PROCESS, (id_t)tid);
 	memset(&a, 0, sizeof(a));
+	if (syscall(SYS_sched_getattr, tid, &a, sizeof(a), 0) != 0) {
+		if (log) {
+			rv_warn(errno, "worker_slice_us = %u: cannot read the workers' policy", us);
+		}
+		return;
+	}
+	if (a.sched_policy != SCHED_OTHER && a.sched_policy != SCHED_BATCH &&
+	    a.sched_policy != SCHED_IDLE) {
+		if (log) {
+			rv_warnx("worker_slice_us = %u ignored: the workers are not in the "
+				 "normal scheduler",
+				 us);
+		}
+		return;
+	}
 	a.size = sizeof(a);
-	a.sched_policy = SCHED_OTHER;
-	a.sched_nice = errno ? 0 : nice;
+	a.sched_flags &= SCHED_FLAG_RESET_ON_FORK;
 	a.sched_runtime = want;
 	if (syscall(SYS_sched_setattr, tid, &a, 0) != 0) {
 		if (log) {
