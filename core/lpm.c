@@ -1034,16 +1034,6 @@ static void subtree_count(const struct rv_lpm *t, uintptr_t w, size_t *num, size
 	*bytes += rv_slab_block_size(obj_size(t->family, w));
 }
 
-/* has_longer: does the shadow hold a prefix longer than 16 bits under
- * direct entry |e|? Without one, the plain answer of the prefixes of 16
- * bits or fewer, which is what a coarse entry gives, is the exact one. */
-static bool has_longer(const struct rv_lpm *t, size_t e)
-{
-	const struct shadow *below = shadow_subtree(t, direct_key(e), DIRECT_BITS);
-
-	return below && (below->len > DIRECT_BITS || below->child[0] || below->child[1]);
-}
-
 /*
  * degrade unpublishes, without allocating, what a removal could not rebuild
  * for want of memory: every direct entry the prefix |k|/|len| reaches gets
@@ -1066,12 +1056,13 @@ static void degrade(struct rv_lpm *t, struct key k, unsigned len)
 
 		atomic_store_explicit(&t->direct[e], shadow_best(t, direct_key(e), DIRECT_BITS),
 				      memory_order_release);
-		/* Longer prefixes remain under the entry: coarse until repaired.
-		 * Even when the old word was a plain value, which need not
-		 * have come from a prefix of 16 bits or fewer: leaf pushing
-		 * folds longer prefixes into one value when their values are
-		 * equal to their cover's (a /16 and a /34 inside it, both v). */
-		if (has_longer(t, e) && !(t->dirty[e / 64] & (1ULL << (e % 64)))) {
+		/* Coarse until repaired, even when the old word was a plain
+		 * value, which need not have come from a prefix of 16 bits or
+		 * fewer: leaf pushing folds longer prefixes into one value
+		 * when their values are equal to their cover's (a /16 and a
+		 * /34 inside it, both v). settle(), which follows, unmarks
+		 * the entries with no longer prefix left under them. */
+		if (!(t->dirty[e / 64] & (1ULL << (e % 64)))) {
 			t->dirty[e / 64] |= 1ULL << (e % 64);
 			t->num_dirty++;
 		}
@@ -1108,11 +1099,23 @@ static void repair(struct rv_lpm *t)
 	}
 }
 
+/* has_longer: does the shadow hold a prefix longer than 16 bits under
+ * direct entry |e|? Without one, the plain answer of the prefixes of 16
+ * bits or fewer, which is what a coarse entry gives, is the exact one. */
+static bool has_longer(const struct rv_lpm *t, size_t e)
+{
+	const struct shadow *below = shadow_subtree(t, direct_key(e), DIRECT_BITS);
+
+	return below && (below->len > DIRECT_BITS || below->child[0] || below->child[1]);
+}
+
 /* settle clears the mark of the coarse entries that the removal of the
  * prefix |k|/|len| has left with no longer prefix under them: what they
- * answer is then exact. Without this, removing the last such prefix while
- * memory is short would leave an entry counted as degraded, and the table
- * claiming to need repair, until some later update came. */
+ * answer is then exact. The one place a removal decides that: degrade()
+ * marks every entry it coarsens, and without this, removing the last
+ * longer prefix while memory is short would leave an entry counted as
+ * degraded, and the table claiming to need repair, until some later
+ * update came. */
 static void settle(struct rv_lpm *t, struct key k, unsigned len)
 {
 	size_t first = (size_t)(k.hi >> (64 - DIRECT_BITS));

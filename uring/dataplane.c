@@ -390,17 +390,30 @@ void rv_dataplane_lane_changed(struct rv_dataplane *dp, const struct rv_prefix *
 	}
 }
 
+/* commit_pins gives the socket group the program for the pins |next| (made
+ * aside: the kernel may refuse it, and then the group keeps the program of
+ * the pins as they were) and keeps them when it takes it. */
+static int commit_pins(struct rv_dataplane *dp, const struct rv_udp_pin *next, unsigned n)
+{
+	int ret =
+		rv_udp_steer_by_index(dp->workers[0]->udp_fd, dp->num_workers,
+				      RV_PRIO_MAX_LEN + RV_DATA_OVERHEAD, dp->small_base, next, n);
+
+	if (ret == 0) {
+		memcpy(dp->pins, next, n * sizeof(next[0]));
+		dp->npins = n;
+	}
+	return ret;
+}
+
 int rv_dataplane_pin(struct rv_dataplane *dp, uint32_t index, unsigned lane)
 {
 	struct rv_udp_pin next[RV_UDP_MAX_PINS];
 	unsigned i, n = dp->npins;
-	int ret;
 
 	if (dp->lanes <= 1 || lane >= dp->lanes) {
 		return -EINVAL;
 	}
-	/* The new set is made aside: the kernel may refuse it, and then the
-	 * group keeps the program of the pins as they were. */
 	memcpy(next, dp->pins, n * sizeof(next[0]));
 	for (i = 0; i < n && next[i].index != index; i++) {
 	}
@@ -416,26 +429,26 @@ int rv_dataplane_pin(struct rv_dataplane *dp, uint32_t index, unsigned lane)
 	} else {
 		next[n++] = (struct rv_udp_pin){ .index = index, .lane = lane };
 	}
-	ret = rv_udp_steer_by_index(dp->workers[0]->udp_fd, dp->num_workers,
-				    RV_PRIO_MAX_LEN + RV_DATA_OVERHEAD, dp->small_base, next, n);
-	if (ret == 0) {
-		memcpy(dp->pins, next, n * sizeof(next[0]));
-		dp->npins = n;
-	}
-	return ret;
+	return commit_pins(dp, next, n);
 }
 
 unsigned rv_dataplane_prune_pins(struct rv_dataplane *dp)
 {
-	for (unsigned i = 0; i < dp->npins;) {
+	struct rv_udp_pin keep[RV_UDP_MAX_PINS];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < dp->npins; i++) {
 		const struct rv_session *s = rv_demux_by_index(dp->cfg.demux, dp->pins[i].index);
 
 		/* Gone, or a new session under a reused index: back home. */
-		if ((s == NULL || rv_demux_lane_of(s) != dp->pins[i].lane) &&
-		    rv_dataplane_pin(dp, dp->pins[i].index, dp->pins[i].index % dp->lanes) == 0) {
-			continue; /* slot i now holds the last pin */
+		if (s != NULL && rv_demux_lane_of(s) == dp->pins[i].lane) {
+			keep[n++] = dp->pins[i];
 		}
-		i++;
+	}
+	/* One new program for all that went (a refused one is tried again
+	 * at the next prune). */
+	if (n != dp->npins) {
+		(void)commit_pins(dp, keep, n);
 	}
 	return dp->npins;
 }

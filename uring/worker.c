@@ -293,6 +293,22 @@ static void setup_zerocopy(struct rv_worker *w)
 	}
 }
 
+/* set_nice gives thread |tid| the nice value |nice|; a refusal leaves the
+ * inherited one. */
+static void set_nice(pid_t tid, int nice, bool log)
+{
+	if (setpriority(PRIO_PROCESS, (id_t)tid, nice) == 0) {
+		if (log) {
+			rv_info("workers run at nice %d", nice);
+		}
+	} else if (log) {
+		int err = errno;
+
+		rv_warn(err, "worker_nice = %d refused (continuing at nice %d)", nice,
+			getpriority(PRIO_PROCESS, (id_t)tid));
+	}
+}
+
 /* set_slice asks the normal scheduler (EEVDF, Linux 6.12 and later) for a
  * time slice of |us| microseconds for thread |tid|: sched_runtime of a task
  * in a fair class, which needs no privilege. sched_setattr sets the policy
@@ -380,17 +396,8 @@ static void set_priority(struct rv_worker *w, const struct rv_dataplane_config *
 				cfg->worker_rtprio);
 		}
 	}
-	if (cfg->worker_nice == 0) {
-		/* the inherited priority stands */
-	} else if (setpriority(PRIO_PROCESS, (id_t)tid, cfg->worker_nice) == 0) {
-		if (log) {
-			rv_info("workers run at nice %d", cfg->worker_nice);
-		}
-	} else if (log) {
-		int err = errno;
-
-		rv_warn(err, "worker_nice = %d refused (continuing at nice %d)", cfg->worker_nice,
-			getpriority(PRIO_PROCESS, (id_t)tid));
+	if (cfg->worker_nice != 0) {
+		set_nice(tid, cfg->worker_nice, log);
 	}
 	if (cfg->worker_slice_us != 0) {
 		set_slice(tid, cfg->worker_slice_us, log);

@@ -509,15 +509,15 @@ Test(lpm, memory_is_accounted)
 	rv_lpm_free(t);
 }
 
-/* Out of memory: a new prefix is refused and nothing changes; a removal
- * still takes its value out of every lookup at once (coarsely, for the
- * /16 it lives in), and the next update with memory rebuilds it exactly. */
-Test(lpm, out_of_memory)
+/* The out-of-memory cases' table: 10/8 (4), 10.20.0/24 (1), 10.20.5/24 (2)
+ * and 10.20.5.7/32 (3), all under one direct entry, capped at the node
+ * memory it uses: not one more block. */
+static const uint8_t a24[4] = { 10, 20, 0, 0 }, b24[4] = { 10, 20, 5, 0 };
+static const uint8_t c32[4] = { 10, 20, 5, 7 }, n8[4] = { 10 };
+
+static struct rv_lpm *oom_table(void)
 {
 	struct rv_lpm *t = rv_lpm_new(AF_INET, NULL);
-	uint8_t a24[4] = { 10, 20, 0, 0 }, b24[4] = { 10, 20, 5, 0 }, c32[4] = { 10, 20, 5, 7 };
-	uint8_t n8[4] = { 10 }, other[4] = { 192, 168, 0, 0 }, in_a[4] = { 10, 20, 0, 1 };
-	uint8_t in_b[4] = { 10, 20, 5, 1 };
 	struct rv_lpm_stats st;
 
 	cr_assert_eq(rv_lpm_set(t, n8, 8, V(4)), 0);
@@ -525,7 +525,19 @@ Test(lpm, out_of_memory)
 	cr_assert_eq(rv_lpm_set(t, b24, 24, V(2)), 0);
 	cr_assert_eq(rv_lpm_set(t, c32, 32, V(3)), 0);
 	rv_lpm_get_stats(t, &st);
-	rv_lpm_set_memory_limit(t, st.node_bytes); /* not one more block */
+	rv_lpm_set_memory_limit(t, st.node_bytes);
+	return t;
+}
+
+/* Out of memory: a new prefix is refused and nothing changes; a removal
+ * still takes its value out of every lookup at once (coarsely, for the
+ * /16 it lives in), and the next update with memory rebuilds it exactly. */
+Test(lpm, out_of_memory)
+{
+	struct rv_lpm *t = oom_table();
+	uint8_t other[4] = { 192, 168, 0, 0 }, in_a[4] = { 10, 20, 0, 1 };
+	uint8_t in_b[4] = { 10, 20, 5, 1 };
+	struct rv_lpm_stats st;
 
 	cr_assert_eq(rv_lpm_set(t, other, 16, V(5)), 0); /* a direct entry: no node */
 	other[2] = 1;
@@ -557,17 +569,9 @@ Test(lpm, out_of_memory)
  * waiting for an update to repair it (found by fuzz_lpm). */
 Test(lpm, out_of_memory_last_longer_prefix_removed)
 {
-	struct rv_lpm *t = rv_lpm_new(AF_INET, NULL);
-	uint8_t a24[4] = { 10, 20, 0, 0 }, b24[4] = { 10, 20, 5, 0 }, c32[4] = { 10, 20, 5, 7 };
-	uint8_t n8[4] = { 10 }, in_a[4] = { 10, 20, 0, 1 };
+	struct rv_lpm *t = oom_table();
+	uint8_t in_a[4] = { 10, 20, 0, 1 };
 	struct rv_lpm_stats st;
-
-	cr_assert_eq(rv_lpm_set(t, n8, 8, V(4)), 0);
-	cr_assert_eq(rv_lpm_set(t, a24, 24, V(1)), 0);
-	cr_assert_eq(rv_lpm_set(t, b24, 24, V(2)), 0);
-	cr_assert_eq(rv_lpm_set(t, c32, 32, V(3)), 0);
-	rv_lpm_get_stats(t, &st);
-	rv_lpm_set_memory_limit(t, st.node_bytes);
 
 	cr_assert_eq(rv_lpm_remove(t, c32, 32), 0);
 	rv_lpm_get_stats(t, &st);
