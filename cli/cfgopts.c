@@ -391,6 +391,9 @@ int rv_cli_signals(void)
 	sigset_t set;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* A file size limit (LimitFSIZE=) reached by the lease file fails the
+	 * write with EFBIG, which is logged, instead of killing the process. */
+	signal(SIGXFSZ, SIG_IGN);
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
@@ -413,6 +416,12 @@ int rv_cli_errno_exit(int err, int def)
 	case ENETUNREACH:
 	case ECONNREFUSED:
 		return RV_EXIT_NET;
+	case ENOMEM:
+	case EMFILE:
+	case ENFILE:
+		/* Out of memory or descriptors (or the locked-memory limit):
+		 * the host's limits, whatever step hit them. */
+		return RV_EXIT_FAILURE;
 	default:
 		return def;
 	}

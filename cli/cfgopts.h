@@ -87,7 +87,8 @@ int rv_cli_signals(void);
  * the original design, 7 and 8), else |invalid|. */
 int rv_cli_file_exit(const char *path, int missing, int invalid);
 
-/* rv_cli_errno_exit maps a setup -errno to an exit code (perm, net, or |def|). */
+/* rv_cli_errno_exit maps a setup -errno to an exit code: perm, net, failure
+ * (out of memory or file descriptors), or |def|. */
 int rv_cli_errno_exit(int err, int def);
 
 #endif /* RV_CLI_CFGOPTS_H */

@@ -22,7 +22,9 @@
 
 #define RV_EXIT_CODES(X)                                                                          \
 	X(OK, 0, false, "success (for `pki verify`: the certificate is valid)")                   \
-	X(FAILURE, 1, true, "general error, described by a perror-style message")                 \
+	X(FAILURE, 1, true,                                                                       \
+	  "general error, described by a perror-style message; also out of memory or file "       \
+	  "descriptors (or under the locked-memory limit), whatever step hit it")                 \
 	X(USAGE, 2, false, "bad command line: unknown flag, missing or bad argument")             \
 	X(CONFIG, 3, false, "bad config file: unreadable, syntax or value error")                 \
 	X(CERT, 4, false,                                                                         \
@@ -35,7 +37,8 @@
 	X(PKI, 10, false, "a pki operation failed (file exists, write or signing)")               \
 	X(KEY, 13, false, "private key exists but is unreadable, invalid or does not match")      \
 	X(TUN, 14, false,                                                                         \
-	  "TUN device could not be created or configured, or another process holds it")           \
+	  "TUN device could not be created or configured, another process holds it, or it was "   \
+	  "deleted while running")                                                                \
 	X(NET, 15, false, "socket, bind, listen, connect or name resolution failed")              \
 	X(PRIVDROP, 16, false, "could not drop privileges or install the seccomp filter")
 

@@ -9,7 +9,8 @@
  *   ringvpn reload [-s SOCK]
  *   ringvpn log-level LEVEL [-s SOCK]
  *
- * Without -s the server's default socket is tried, then the client's.
+ * Without -s the server's default socket is tried, then the server unit's
+ * (/run/ringvpn/server.sock), then the client's.
  * `status --watch` redraws every SECS (default 1) seconds like top, with
  * per-session receive and transmit rates computed from two snapshots.
  */
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,12 +34,23 @@
 #include "core/status.h"
 #include "core/strbuf.h"
 
+/* Tried in order without -s: the server's default, where the server's unit
+ * puts it, the client's default. */
 static const char *const default_sockets[] = { "/run/ringvpn-server.sock",
+					       "/run/ringvpn/server.sock",
 					       "/run/ringvpn-client.sock" };
+#define NUM_DEFAULT_SOCKETS (sizeof(default_sockets) / sizeof(default_sockets[0]))
+
+/* A process that cannot accept (stopped, stuck, or out of file
+ * descriptors, when its backlog fills) must not hang the caller: connect,
+ * send and every read give up after this long. The server itself answers
+ * in milliseconds, even with 10,000 sessions. */
+#define REQUEST_TIMEOUT_S 15
 
 static int try_connect(const char *path)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = REQUEST_TIMEOUT_S };
 	int fd;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -49,7 +62,10 @@ static int try_connect(const char *path)
 	if (fd < 0) {
 		return -1;
 	}
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+	/* On a Unix socket the send timeout bounds connect() too. */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
 		int e = errno;
 
 		close(fd);
@@ -57,6 +73,30 @@ static int try_connect(const char *path)
 		return -1;
 	}
 	return fd;
+}
+
+/* default_connect tries the default sockets in turn and sets |*path| to
+ * the one that answered, else to the first that exists (its error says the
+ * most: a stale socket refuses, a stuck process times out), else to the
+ * first. */
+static int default_connect(const char **path)
+{
+	int fd, err = ENOENT;
+
+	*path = default_sockets[0];
+	for (size_t i = 0; i < NUM_DEFAULT_SOCKETS; i++) {
+		fd = try_connect(default_sockets[i]);
+		if (fd >= 0) {
+			*path = default_sockets[i];
+			return fd;
+		}
+		if (errno != ENOENT && err == ENOENT) {
+			err = errno;
+			*path = default_sockets[i];
+		}
+	}
+	errno = err;
+	return -1;
 }
 
 /* request sends |req| and reads the whole reply into |out| (status line
@@ -75,12 +115,14 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 	if (path) {
 		fd = try_connect(path);
 	} else {
-		path = default_sockets[0];
-		fd = try_connect(path);
-		if (fd < 0) {
-			path = default_sockets[1];
-			fd = try_connect(path);
-		}
+		fd = default_connect(&path);
+	}
+	if (fd < 0 && errno == EAGAIN) {
+		fprintf(stderr,
+			"ringvpn: cannot connect to %s: not accepted within %d s (the process is "
+			"stuck or stopped, or out of file descriptors: see its log)\n",
+			path, REQUEST_TIMEOUT_S);
+		return RV_EXIT_NET;
 	}
 	if (fd < 0) {
 		fprintf(stderr,
@@ -104,6 +146,14 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 		rv_strbuf_append(out, buf, (size_t)n);
 	}
 	close(fd);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		fprintf(stderr,
+			"ringvpn: no reply from %s within %d s (the process is stuck or stopped, "
+			"or "
+			"out of file descriptors: see its log)\n",
+			path, REQUEST_TIMEOUT_S);
+		return RV_EXIT_NET;
+	}
 	if (n < 0 || out->len == 0) {
 		fprintf(stderr, "ringvpn: no reply from %s\n", path);
 		return RV_EXIT_NET;

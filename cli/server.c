@@ -206,6 +206,9 @@ int rv_cmd_server(int argc, char **argv)
 	case RV_LOOP_SIGNAL:
 		code = RV_EXIT_OK;
 		break;
+	case RV_LOOP_TUN_FAILED:
+		code = RV_EXIT_TUN;
+		break;
 	default:
 		code = RV_EXIT_FAILURE;
 		break;

@@ -1145,10 +1145,9 @@ int rv_config_load(struct rv_config *c, const char *path, char *err, size_t err_
 	f = fopen(path, "r");
 	if (!f) {
 		ret = -errno;
-		snprintf(err, err_len,
-			 "cannot open config file %s: %s (check the path given "
-			 "with -c)",
-			 path, strerror(errno));
+		snprintf(err, err_len, "cannot open config file %s: %s%s", path, strerror(errno),
+			 ret == -ENOENT || ret == -ENOTDIR ? " (check the path given with -c)"
+							   : "");
 		return ret;
 	}
 	buf = malloc(MAX_FILE + 1);

@@ -184,20 +184,27 @@ void rv_fatal(const char *fmt, ...)
 
 bool rv_ratelimit_ok(struct rv_ratelimit *rl)
 {
+	const uint64_t slack = (RV_RATELIMIT_BURST - 1) * RV_RATELIMIT_INTERVAL_NS;
 	uint64_t now = rv_coarse_now_ns();
-	uint64_t next = atomic_load_explicit(&rl->next_ns, memory_order_relaxed);
+	uint64_t due = atomic_load_explicit(&rl->due_ns, memory_order_relaxed);
 
-	if (now >= next) {
-		/* A new interval: whoever wins the exchange resets the burst. */
-		if (atomic_compare_exchange_strong(&rl->next_ns, &next,
-						   now + RV_RATELIMIT_INTERVAL_NS)) {
-			atomic_store_explicit(&rl->burst_used, 0, memory_order_relaxed);
+	for (;;) {
+		uint64_t from = due > now ? due : now;
+
+		if (from - now > slack) {
+			atomic_fetch_add_explicit(&rl->suppressed, 1, memory_order_relaxed);
+			return false;
+		}
+		if (atomic_compare_exchange_weak_explicit(&rl->due_ns, &due,
+							  from + RV_RATELIMIT_INTERVAL_NS,
+							  memory_order_relaxed,
+							  memory_order_relaxed)) {
+			return true;
 		}
 	}
-	if (atomic_fetch_add_explicit(&rl->burst_used, 1, memory_order_relaxed) <
-	    RV_RATELIMIT_BURST) {
-		return true;
-	}
-	atomic_fetch_add_explicit(&rl->suppressed, 1, memory_order_relaxed);
-	return false;
+}
+
+uint32_t rv_ratelimit_take_suppressed(struct rv_ratelimit *rl)
+{
+	return atomic_exchange_explicit(&rl->suppressed, 0, memory_order_relaxed);
 }

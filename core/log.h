@@ -61,29 +61,39 @@ void rv_info(const char *fmt, ...) RV_PRINTF(1, 2);
 void rv_debug(const char *fmt, ...) RV_PRINTF(1, 2);
 void rv_fatal(const char *fmt, ...) RV_PRINTF(1, 2);
 
-/* struct rv_ratelimit is a token bucket; a zero-initialised one allows
- * RV_RATELIMIT_BURST lines, then one per RV_RATELIMIT_INTERVAL_NS. */
+/* struct rv_ratelimit limits a call site's lines: a zero-initialised one
+ * allows RV_RATELIMIT_BURST lines at once, then one per
+ * RV_RATELIMIT_INTERVAL_NS, and a burst again after as long a quiet spell
+ * (a token bucket, kept as the time its next line is due). */
 struct rv_ratelimit {
-	_Atomic uint64_t next_ns;
-	_Atomic uint32_t burst_used;
+	_Atomic uint64_t due_ns;
 	_Atomic uint32_t suppressed;
 };
 
 #define RV_RATELIMIT_BURST 10
 #define RV_RATELIMIT_INTERVAL_NS 1000000000ull
 
-/* rv_ratelimit_ok returns true if a line may be logged now. Safe from any
- * thread; never blocks. */
+/* rv_ratelimit_ok returns true if a line may be logged now, else counts it
+ * as suppressed. Safe from any thread; never blocks. */
 bool rv_ratelimit_ok(struct rv_ratelimit *rl);
 
+/* rv_ratelimit_take_suppressed returns how many lines were refused since
+ * the last call, and starts that count again. */
+uint32_t rv_ratelimit_take_suppressed(struct rv_ratelimit *rl);
+
 /* rv_warnx_rl logs like rv_warnx at most at the rate allowed by a static
- * bucket private to the call site. */
-#define rv_warnx_rl(...)                         \
-	do {                                     \
-		static struct rv_ratelimit rl__; \
-		if (rv_ratelimit_ok(&rl__)) {    \
-			rv_warnx(__VA_ARGS__);   \
-		}                                \
+ * bucket private to the call site; a line after some were refused says
+ * how many. */
+#define rv_warnx_rl(...)                                                                        \
+	do {                                                                                    \
+		static struct rv_ratelimit rl__;                                                \
+		if (rv_ratelimit_ok(&rl__)) {                                                   \
+			uint32_t n__ = rv_ratelimit_take_suppressed(&rl__);                     \
+			if (n__ != 0) {                                                         \
+				rv_warnx("(%u more lines like the next were suppressed)", n__); \
+			}                                                                       \
+			rv_warnx(__VA_ARGS__);                                                  \
+		}                                                                               \
 	} while (0)
 
 #endif /* RV_CORE_LOG_H */

@@ -504,6 +504,10 @@ static const struct {
 			       "Zero-copy sends the kernel refused (no memory to pin: the "
 			       "locked-memory limit; or no zero-copy on the path), sent "
 			       "again as plain sends, per worker." },
+	[RV_CTR_GSO_SPLIT] = { "ringvpn_worker_gso_split_total",
+			       "GSO sends the route refused as too long (a path MTU below "
+			       "the tunnel's), sent again one datagram at a time for the "
+			       "kernel to fragment, per worker." },
 	[RV_CTR_UDP_SOCK_DROPS] = { "ringvpn_worker_udp_socket_drops_total",
 				    "Datagrams the kernel dropped at the worker's UDP sockets "
 				    "(receive buffer full, or a bad checksum) before the worker "

@@ -21,6 +21,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -49,6 +50,9 @@
 #include "tls/leasefile.h"
 #include "tls/server_side.h"
 #include "uring/dataplane.h"
+
+/* While accepts keep failing, a line this often. */
+#define ACCEPT_LOG_NS (60 * RV_NSEC_PER_SEC)
 
 enum {
 	ACCEPT_RETRY_NS = 100 * RV_NSEC_PER_MSEC,
@@ -149,6 +153,27 @@ static void arm_accept(struct rv_loop *l)
 	s->accept_armed = true;
 }
 
+/* accept_failed logs a failing accept: at once when the failures begin,
+ * then once a minute with their count (the accept is retried ten times a
+ * second, each of which would be a line), and rv_server_on_accept says when
+ * they end. Connections wait in the kernel's backlog meanwhile. */
+static void accept_failed(struct rv_loop *l, struct rv_server_side *s, int res)
+{
+	if (s->accept_fails++ == 0) {
+		s->accept_fail_since_ns = l->now_ns;
+		s->accept_fail_logged_ns = l->now_ns;
+		rv_warnx("accept: %s%s", strerror(-res),
+			 res == -EMFILE || res == -ENFILE
+				 ? ": new connections wait until descriptors free up (raise the "
+				   "open-file limit, LimitNOFILE= in the unit)"
+				 : "");
+	} else if (l->now_ns - s->accept_fail_logged_ns >= ACCEPT_LOG_NS) {
+		s->accept_fail_logged_ns = l->now_ns;
+		rv_warnx("accept: %s, still (%" PRIu64 " failed accepts in %.0f s)", strerror(-res),
+			 s->accept_fails, (double)(l->now_ns - s->accept_fail_since_ns) / 1e9);
+	}
+}
+
 /* admit_source fills |src| with the address admission accounts |c| to (an
  * IPv4-mapped IPv6 address counts as its IPv4 address). */
 static void admit_source(const struct rv_chan *c, struct rv_ip_addr *src)
@@ -184,11 +209,16 @@ void rv_server_on_accept(struct rv_loop *l, int res)
 	s->accept_armed = false;
 	if (res < 0) {
 		if (res != -ECANCELED && !l->stopping) {
-			rv_warnx_rl("accept: %s", strerror(-res));
+			accept_failed(l, s, res);
 		}
 		/* Out of fds or memory: retry shortly, not in a spin. */
 		rv_loop_arm(l, &s->accept_retry, on_accept_retry, l->now_ns + ACCEPT_RETRY_NS);
 		return;
+	}
+	if (s->accept_fails != 0) {
+		rv_info("accepting connections again after %" PRIu64 " failed accepts in %.1f s",
+			s->accept_fails, (double)(l->now_ns - s->accept_fail_since_ns) / 1e9);
+		s->accept_fails = 0;
 	}
 	if (l->stopping) {
 		close(res);

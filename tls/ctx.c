@@ -90,10 +90,10 @@ static FILE *open_pem(const char *what, const char *path, char *err, size_t err_
 	f = fopen(path, "r");
 	if (!f) {
 		*out_errno = -errno;
-		snprintf(err, err_len,
-			 "cannot open %s file %s: %s (check the path and its "
-			 "permissions)",
-			 what, path, strerror(errno));
+		snprintf(err, err_len, "cannot open %s file %s: %s%s", what, path, strerror(errno),
+			 errno == EMFILE || errno == ENFILE || errno == ENOMEM
+				 ? ""
+				 : " (check the path and its permissions)");
 	}
 	return f;
 }

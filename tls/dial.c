@@ -105,6 +105,30 @@ static void up_send_keepalive(void *ctx, struct rv_session *s)
 
 /* ---- backoff ----------------------------------------------------------- */
 
+int rv_client_local_failure(struct rv_loop *l, int err)
+{
+	switch (err < 0 ? -err : err) {
+	case EMFILE:
+	case ENFILE:
+	case ENOMEM:
+		rv_warnx("giving up: this host is out of %s (raise the open-file limit, "
+			 "LimitNOFILE= in the unit)",
+			 err == -ENOMEM || err == ENOMEM ? "memory" : "file descriptors");
+		l->exit = RV_LOOP_FAILED;
+		l->done = true;
+		break;
+	case ENODEV:
+		rv_warnx("giving up: TUN %s is gone",
+			 l->dp ? rv_dataplane_tun_name(l->dp) : "device");
+		l->exit = RV_LOOP_TUN_FAILED;
+		l->done = true;
+		break;
+	default:
+		break;
+	}
+	return err;
+}
+
 static void attempt(struct rv_loop *l);
 
 static void on_retry(struct rv_loop *l, struct rv_ltimer *lt)
@@ -119,7 +143,7 @@ static void schedule_retry(struct rv_loop *l, bool reached_running, bool tls_fai
 	const struct rv_config *cfg = l->cfg;
 	uint32_t delay;
 
-	if (l->stopping) {
+	if (l->stopping || l->done) {
 		return;
 	}
 	if (reached_running) {
@@ -192,8 +216,13 @@ static void connect_to(struct rv_loop *l)
 	ep.len = s->sa_len;
 	fd = socket(s->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		rv_warn(errno, "socket");
-		schedule_retry(l, false, false, false);
+		int err = errno;
+
+		rv_warn(err, "socket");
+		(void)rv_client_local_failure(l, err);
+		if (!l->done) {
+			schedule_retry(l, false, false, false);
+		}
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

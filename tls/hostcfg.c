@@ -137,7 +137,7 @@ int rv_hostcfg_apply(void *loop, const struct rv_ctl_config *c, bool update)
 		ret = rv_tun_set_mtu(ifname, mtu);
 		if (ret) {
 			rv_warn(ret, "cannot set MTU %u on %s", mtu, ifname);
-			return ret;
+			return rv_client_local_failure(l, ret);
 		}
 		h->mtu = mtu;
 	}
@@ -165,7 +165,7 @@ int rv_hostcfg_apply(void *loop, const struct rv_ctl_config *c, bool update)
 	ret = rv_tun_set_addrs_routes(ifname, addrs, num_addrs, routes, num_routes);
 	if (ret) {
 		rv_warn(ret, "cannot set the addresses and routes of %s", ifname);
-		return ret;
+		return rv_client_local_failure(l, ret);
 	}
 	for (size_t i = 0; !update && i < num_addrs; i++) {
 		char s[64];

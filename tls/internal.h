@@ -257,6 +257,7 @@ struct rv_loop {
 	/* management socket (mgmt.c) and certificate watch (reload.c) */
 	struct rv_mgmt *mgmt;
 	struct rv_http *http; /* metrics endpoint (http.c); NULL: off */
+	int spare_fd;	      /* /dev/null held in reserve for them (slots.c) */
 	struct rv_ltimer reclaim_timer, watchdog_timer, expiry_timer, stop_timer, watch_timer;
 	int watch_fd;
 	uint8_t watch_buf[4096];
@@ -343,6 +344,12 @@ void rv_client_on_resolved(struct rv_loop *l, int res);
 
 /* hostcfg.c (client) */
 int rv_hostcfg_apply(void *loop, const struct rv_ctl_config *c, bool update);
+/* rv_client_local_failure ends the client when |err| (±errno) says the host
+ * is out of file descriptors or memory (exit 1) or its TUN device is gone
+ * (exit 14): reconnecting cannot change that, and each attempt that gets as far as the server costs it a
+ * handshake and an address, for ever. Other errors (a pushed route the host
+ * refuses) end only the connection, which is tried again. Returns |err|. */
+int rv_client_local_failure(struct rv_loop *l, int err);
 void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns);
 
 /* mgmt.c */

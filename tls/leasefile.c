@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/lease.h"
 #include "core/log.h"
 #include "core/strbuf.h"
@@ -24,19 +25,39 @@ enum {
 	MAX_FILE = 64 * 1024 * 1024,
 };
 
+/* After a failed write, the next try (a whole snapshot) waits this long:
+ * a full disk is not rewritten ten times a second. */
+#define RETRY_NS (5 * RV_NSEC_PER_SEC)
+
 struct rv_leasefile {
 	struct rv_leases *leases;
 	int fd;
-	size_t lines; /* lines in the file */
+	size_t lines;	   /* lines in the file */
+	bool stale;	   /* a write failed: the file lacks events; rewrite it whole */
+	uint64_t retry_ns; /* not before */
+	bool failing;	   /* writes fail (warned once) */
 	char path[];
 };
 
-static void write_text(struct rv_leasefile *f, const struct rv_strbuf *text, bool snapshot)
+/* write_text appends |text| to the journal, or replaces the file with it
+ * (|snapshot|). A write that fails part-way (disk full, a file size limit)
+ * is cut back to its last whole line, so that no half line is left for the
+ * next append to join; the events it lost are the file's, which is
+ * rewritten whole (f->stale) by a flush RETRY_NS later. One warning when
+ * writes start failing and a note when they work again. */
+static bool write_text(struct rv_leasefile *f, const struct rv_strbuf *text, bool snapshot,
+		       uint64_t now_ns)
 {
+	struct stat st;
+	off_t before = 0;
 	size_t off = 0;
+	int err;
 
-	if (snapshot && ftruncate(f->fd, 0) != 0) {
+	if (snapshot ? ftruncate(f->fd, 0) != 0 : fstat(f->fd, &st) != 0) {
 		goto err;
+	}
+	if (!snapshot) {
+		before = st.st_size;
 	}
 	while (off < text->len) {
 		ssize_t w = write(f->fd, text->p + off, text->len - off);
@@ -45,6 +66,9 @@ static void write_text(struct rv_leasefile *f, const struct rv_strbuf *text, boo
 			continue;
 		}
 		if (w <= 0) {
+			if (w == 0) {
+				errno = EIO;
+			}
 			goto err;
 		}
 		off += (size_t)w;
@@ -52,11 +76,32 @@ static void write_text(struct rv_leasefile *f, const struct rv_strbuf *text, boo
 	if (snapshot) {
 		(void)fdatasync(f->fd);
 	}
-	return;
+	f->stale = false;
+	if (f->failing) {
+		f->failing = false;
+		rv_info("lease file %s written again", f->path);
+	}
+	return true;
 err:
-	rv_warnx_rl("cannot write the lease file %s: %s (clients may get other addresses after "
-		    "a restart)",
-		    f->path, strerror(errno));
+	err = errno;
+	if (off != 0) {
+		size_t keep = off;
+
+		while (keep > 0 && text->p[keep - 1] != '\n') {
+			keep--;
+		}
+		(void)ftruncate(f->fd, before + (off_t)keep);
+	}
+	f->stale = true;
+	f->retry_ns = now_ns + RETRY_NS;
+	if (!f->failing) {
+		f->failing = true;
+		rv_warnx("cannot write the lease file %s: %s (clients may get other addresses "
+			 "after "
+			 "a restart; retried with the next lease change)",
+			 f->path, strerror(err));
+	}
+	return false;
 }
 
 static void snapshot(struct rv_leasefile *f, uint64_t now_ns)
@@ -64,7 +109,7 @@ static void snapshot(struct rv_leasefile *f, uint64_t now_ns)
 	struct rv_strbuf text = { 0 };
 
 	rv_leases_save(f->leases, &text, now_ns, (int64_t)time(NULL));
-	write_text(f, &text, true);
+	write_text(f, &text, true, now_ns);
 	f->lines = rv_leases_count(f->leases);
 	rv_strbuf_free(&text);
 }
@@ -88,10 +133,13 @@ void rv_leasefile_flush(struct rv_leasefile *f, uint64_t now_ns)
 		f->lines += n;
 		more = n == EVENT_BATCH;
 	}
-	if (overflow || f->lines > 2 * rv_leases_count(f->leases) + SNAPSHOT_SLACK) {
+	if (f->stale && now_ns < f->retry_ns) {
+		/* The snapshot that comes will hold these events. */
+	} else if (overflow || f->stale ||
+		   f->lines > 2 * rv_leases_count(f->leases) + SNAPSHOT_SLACK) {
 		snapshot(f, now_ns);
 	} else if (text.len) {
-		write_text(f, &text, false);
+		write_text(f, &text, false, now_ns);
 	}
 	rv_strbuf_free(&text);
 }
@@ -143,6 +191,7 @@ void rv_leasefile_close(struct rv_leasefile *f, uint64_t now_ns)
 	if (!f) {
 		return;
 	}
+	f->retry_ns = 0; /* a last try at exit */
 	rv_leasefile_flush(f, now_ns);
 	close(f->fd);
 	free(f);

@@ -27,6 +27,7 @@
 #include "core/session.h"
 #include "core/strbuf.h"
 #include "tls/internal.h"
+#include "tls/slots.h"
 #include "uring/ctlring.h"
 #include "uring/dataplane.h"
 
@@ -301,6 +302,15 @@ static void on_rekey(struct rv_loop *l, int res)
 		}
 		return;
 	}
+	if (rv_dataplane_failed(l->dp) != 0 && !l->done) {
+		/* Someone deleted the TUN device: nothing can be carried until
+		 * a restart makes it again (the units restart on failure). */
+		rv_warnx("TUN %s is gone (%s): exiting", rv_dataplane_tun_name(l->dp),
+			 strerror(-rv_dataplane_failed(l->dp)));
+		l->exit = RV_LOOP_TUN_FAILED;
+		l->done = true;
+		return;
+	}
 	rv_chans_foreach(l, i, c)
 	{
 		struct rv_session *s;
@@ -375,6 +385,7 @@ int rv_loop_new(struct rv_loop **out, const struct rv_loop_params *p, char *err,
 		return -ENOMEM;
 	}
 	l->watch_fd = -1;
+	l->spare_fd = -1;
 	l->p = *p;
 	l->cfg = malloc(sizeof(*l->cfg));
 	if (!l->cfg) {
@@ -425,6 +436,7 @@ int rv_loop_new(struct rv_loop **out, const struct rv_loop_params *p, char *err,
 	if (ret) {
 		goto err_free;
 	}
+	rv_slots_refill_spare(l);
 	if (l->cfg->status_socket[0]) {
 		ret = rv_mgmt_open(l, err, err_len);
 		if (ret) {
@@ -447,6 +459,9 @@ err_free:
 	rv_chans_free(l);
 	rv_ctlring_free(l->ring);
 	rv_http_free(l);
+	if (l->spare_fd >= 0) {
+		close(l->spare_fd);
+	}
 	rv_wheel_free(l->wheel);
 	free(l->cfg);
 	free(l);
@@ -561,6 +576,9 @@ void rv_loop_free(struct rv_loop *l)
 	l->role->free(l);
 	if (l->watch_fd >= 0) {
 		close(l->watch_fd);
+	}
+	if (l->spare_fd >= 0) {
+		close(l->spare_fd);
 	}
 	/* Sessions retired above are freed by the caller's rv_qsbr_free after
 	 * it stopped the data plane. */

@@ -56,6 +56,8 @@ struct mgmt_conn {
 struct rv_mgmt {
 	struct rv_slots slots;
 	char path[108];
+	dev_t dev; /* the socket file we bound, removed at exit if still ours */
+	ino_t ino;
 	bool have_group;
 	gid_t admin_gid;
 	uint64_t requests, refused, malformed;
@@ -77,13 +79,73 @@ static const struct rv_slots_ops mgmt_slots_ops = {
 
 /* ---- the socket -------------------------------------------------------- */
 
+static const char *file_kind(mode_t mode)
+{
+	if (S_ISREG(mode)) {
+		return "regular file";
+	}
+	if (S_ISDIR(mode)) {
+		return "directory";
+	}
+	if (S_ISLNK(mode)) {
+		return "symbolic link";
+	}
+	return "file that is not a socket";
+}
+
+/* clear_stale removes what a crashed instance left at |path|: a socket that
+ * nobody answers on (one of a running instance answers connect()). Anything
+ * else there is the operator's: a slip in status_socket must not delete a
+ * config file, so it is refused. */
+static int clear_stale(const char *path, const struct sockaddr_un *sun, char *err, size_t err_len)
+{
+	struct stat st;
+	int probe, ret;
+
+	if (lstat(path, &st) != 0) {
+		if (errno == ENOENT) {
+			return 0;
+		}
+		ret = -errno;
+		snprintf(err, err_len, "status socket %s: %s", path, strerror(errno));
+		return ret;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, err_len,
+			 "status socket %s: a %s is there, which ringvpn will not replace (set "
+			 "status_socket to another path)",
+			 path, file_kind(st.st_mode));
+		return -EEXIST;
+	}
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0) {
+		if (connect(probe, (const struct sockaddr *)sun, sizeof(*sun)) == 0) {
+			close(probe);
+			snprintf(err, err_len,
+				 "status socket %s is in use by a running instance (set "
+				 "status_socket to another path)",
+				 path);
+			return -EADDRINUSE;
+		}
+		close(probe);
+	}
+	if (unlink(path) != 0 && errno != ENOENT) {
+		ret = -errno;
+		snprintf(err, err_len, "cannot remove the stale status socket %s: %s", path,
+			 strerror(errno));
+		return ret;
+	}
+	return 0;
+}
+
 int rv_mgmt_open(struct rv_loop *l, char *err, size_t err_len)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	const char *path = l->cfg->status_socket;
 	struct rv_mgmt *m;
+	struct stat st;
 	mode_t old;
-	int fd, ret, probe;
+	int fd, ret;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		snprintf(err, err_len, "status socket path too long: %s", path);
@@ -109,21 +171,10 @@ int rv_mgmt_open(struct rv_loop *l, char *err, size_t err_len)
 		m->have_group = true;
 	}
 	strcpy(sun.sun_path, path);
-	/* A stale socket of a crashed instance would block the bind; one of a
-	 * running instance answers connect(), so only remove a dead one. */
-	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe >= 0) {
-		if (connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
-			close(probe);
-			snprintf(err, err_len,
-				 "status socket %s is in use by a running instance (set "
-				 "status_socket to another path)",
-				 path);
-			return -EADDRINUSE;
-		}
-		close(probe);
+	ret = clear_stale(path, &sun, err, err_len);
+	if (ret) {
+		return ret;
 	}
-	unlink(path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		ret = -errno;
@@ -133,11 +184,25 @@ int rv_mgmt_open(struct rv_loop *l, char *err, size_t err_len)
 	old = umask(0117); /* 0660 */
 	ret = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
-	if (ret || listen(fd, 64) || (m->have_group && chown(path, (uid_t)-1, m->admin_gid) != 0)) {
+	if (ret == 0 &&
+	    (listen(fd, 64) || (m->have_group && chown(path, (uid_t)-1, m->admin_gid) != 0))) {
+		int e = errno;
+
+		unlink(path); /* ours: bind made it */
+		errno = e;
+		ret = -1;
+	}
+	if (ret) {
 		ret = -errno;
 		snprintf(err, err_len, "cannot set up status socket %s: %s", path, strerror(errno));
 		close(fd);
 		return ret;
+	}
+	/* The file bind made (fstat of the socket would give the socket's
+	 * inode, not the file's). */
+	if (lstat(path, &st) == 0) {
+		m->dev = st.st_dev;
+		m->ino = st.st_ino;
 	}
 	m->slots.listen_fd = fd;
 	return 0;
@@ -153,7 +218,12 @@ void rv_mgmt_free(struct rv_loop *l)
 	/* Called after the ring is gone (or never existed): nothing is in
 	 * flight any more. */
 	if (m->slots.listen_fd >= 0) {
-		unlink(m->path);
+		struct stat st;
+
+		/* Only our own socket: another instance may have replaced it. */
+		if (lstat(m->path, &st) == 0 && st.st_dev == m->dev && st.st_ino == m->ino) {
+			unlink(m->path);
+		}
 	}
 	rv_slots_free(&m->slots);
 	free(m);

@@ -26,6 +26,8 @@ struct rv_server_side {
 	int listen_fd;
 	bool accept_armed;
 	struct rv_ltimer accept_retry;
+	uint64_t accept_fails; /* in a row, until one succeeds */
+	uint64_t accept_fail_since_ns, accept_fail_logged_ns;
 	struct rv_admit *admit;
 	struct rv_nametab *names;
 	struct rv_leases *leases;

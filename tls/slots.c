@@ -5,6 +5,8 @@
 #include "tls/slots.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -56,13 +58,58 @@ void rv_slots_arm_accept(struct rv_loop *l, struct rv_slots *t)
 	t->accept_armed = true;
 }
 
+void rv_slots_refill_spare(struct rv_loop *l)
+{
+	if (l->spare_fd < 0) {
+		l->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+}
+
+/* accept_spare: out of file descriptors is when an operator asks what is
+ * wrong, so a request must still get in. The ring's accept fails at once
+ * then, connection or not (the kernel takes the descriptor first), so the
+ * listener is polled: with a connection queued, the loop gives up the one
+ * descriptor it holds in reserve for it, taken straight from the listener,
+ * and takes it back when a slot is released. Returns the connection, or
+ * |res| when none is queued or the reserve is in use. */
+static int accept_spare(struct rv_loop *l, struct rv_slots *t, int res)
+{
+	struct pollfd pfd = { .fd = t->listen_fd, .events = POLLIN };
+	int fd;
+
+	if (l->spare_fd < 0 || poll(&pfd, 1, 0) != 1) {
+		return res;
+	}
+	close(l->spare_fd);
+	l->spare_fd = -1;
+	fd = accept4(t->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0) {
+		rv_slots_refill_spare(l);
+		return res;
+	}
+	return fd;
+}
+
 struct rv_slot *rv_slots_accepted(struct rv_loop *l, struct rv_slots *t, int res)
 {
 	struct rv_slot *s = NULL;
 
 	t->accept_armed = false;
+	if (res == -EMFILE || res == -ENFILE) {
+		if (!t->out_of_fds && !l->stopping) {
+			rv_warnx("%s: accept: %s: requests are taken one at a time with a "
+				 "descriptor held in reserve",
+				 t->ops->name, strerror(-res));
+		}
+		t->out_of_fds = true;
+		if (!l->stopping) {
+			res = accept_spare(l, t, res);
+		}
+	} else if (res >= 0) {
+		t->out_of_fds = false;
+	}
 	if (res < 0) {
-		if (res != -ECANCELED && !l->stopping) {
+		if (res != -ECANCELED && !l->stopping && !t->out_of_fds) {
 			rv_warnx_rl("%s: accept: %s", t->ops->name, strerror(-res));
 		}
 		rv_loop_arm(l, &t->accept_retry, on_accept_retry, l->now_ns + ACCEPT_RETRY_NS);
@@ -81,6 +128,7 @@ struct rv_slot *rv_slots_accepted(struct rv_loop *l, struct rv_slots *t, int res
 
 		(void)w;
 		close(res);
+		rv_slots_refill_spare(l); /* had it been the reserve's */
 		if (t->ops->on_busy) {
 			t->ops->on_busy(l);
 		}
@@ -103,6 +151,7 @@ static void release(struct rv_loop *l, struct rv_slots *t, struct rv_slot *s)
 {
 	rv_loop_disarm(l, &s->timer);
 	close(s->fd);
+	rv_slots_refill_spare(l); /* the descriptor just freed, if it was the reserve's */
 	t->ops->release(s);
 	s->used = false;
 	s->fd = -1;

@@ -56,6 +56,7 @@ struct rv_slots {
 	const struct rv_slots_ops *ops;
 	int listen_fd; /* the service opens it; -1 when none */
 	bool accept_armed;
+	bool out_of_fds; /* accepts fail with EMFILE/ENFILE (logged once) */
 	struct rv_ltimer accept_retry;
 	uint32_t next_gen;
 	unsigned num;
@@ -72,10 +73,16 @@ void rv_slots_init(struct rv_slots *t, const struct rv_slots_ops *ops, void *con
  * an accept is armed already, there is no listener or the loop stops. */
 void rv_slots_arm_accept(struct rv_loop *l, struct rv_slots *t);
 
+/* rv_slots_refill_spare takes back the descriptor the loop holds in
+ * reserve (l->spare_fd) if it was given up: a connection accepted while
+ * the process was out of descriptors uses it (rv_slots_accepted). */
+void rv_slots_refill_spare(struct rv_loop *l);
+
 /* rv_slots_accepted handles the accept completion |res|. Returns the slot
  * of the new connection: zeroed, then with its socket, in use and with a
  * fresh generation, for the service to start; or NULL (an accept error,
- * logged at a limited rate and retried; or every slot busy). The next
+ * logged at a limited rate and retried; or every slot busy). Out of file
+ * descriptors, the loop's reserve one is given up for the connection. The next
  * accept is armed either way. */
 struct rv_slot *rv_slots_accepted(struct rv_loop *l, struct rv_slots *t, int res);
 

@@ -106,6 +106,20 @@ void rv_dataplane_note_rekey(struct rv_dataplane *dp)
 	}
 }
 
+void rv_dataplane_note_tun_gone(struct rv_dataplane *dp, int err)
+{
+	int none = 0;
+
+	if (atomic_compare_exchange_strong(&dp->tun_err, &none, err)) {
+		rv_dataplane_note_rekey(dp);
+	}
+}
+
+int rv_dataplane_failed(const struct rv_dataplane *dp)
+{
+	return dp ? atomic_load(&dp->tun_err) : 0;
+}
+
 int rv_dataplane_rekey_fd(const struct rv_dataplane *dp)
 {
 	return dp ? dp->rekey_fd : -1;

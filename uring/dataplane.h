@@ -141,9 +141,15 @@ void rv_dataplane_gauges(const struct rv_dataplane *dp, unsigned idx, struct rv_
 /* rv_dataplane_rekey_fd returns an eventfd (non-blocking, owned by |dp|)
  * that becomes readable when a worker finds a session's sending epoch near
  * a limit (RV_SESSION_REKEY_SOON): the control loop reads it and asks those
- * sessions (rv_session_rekey_requested) instead of polling every session.
+ * sessions (rv_session_rekey_requested) instead of polling every session;
+ * also when the TUN device is gone (rv_dataplane_failed).
  * -1 when |dp| is NULL or the eventfd could not be made. */
 int rv_dataplane_rekey_fd(const struct rv_dataplane *dp);
+
+/* rv_dataplane_failed returns 0, or -errno once a worker found the TUN
+ * device gone (deleted by someone else: its queues fail every read). The
+ * same eventfd as above becomes readable then. Any thread. */
+int rv_dataplane_failed(const struct rv_dataplane *dp);
 
 /* rv_dataplane_send_keepalive sends an empty data message to |s|'s endpoint:
  * sealed on the calling thread (sealing is thread-safe) and sent without

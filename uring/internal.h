@@ -104,6 +104,7 @@ struct rv_send_slot {
 	uint32_t handles[RV_SEND_MAX_SEGS];
 	uint32_t inner_bytes;
 	uint16_t num;
+	uint16_t seg; /* bytes of each datagram but the last (the GSO size) */
 	bool gso;
 	bool zc;	 /* sent with SENDMSG_ZC: buffers wait for the notification */
 	bool zc_fixed;	 /* ... from a registered buffer */
@@ -210,7 +211,9 @@ struct rv_worker {
 	uint64_t tun_dry, udp_dry; /* -ENOBUFS: buffer ring empty (logged at exit) */
 	unsigned tun_inflight;	   /* read SQEs that may still complete */
 	bool tun_mshot;
-	bool recv_armed[2]; /* multishot recvmsg on udp_fd, udp_small_fd */
+	bool tun_gone;	       /* its TUN read failed for good: not re-armed */
+	bool gso_split_warned; /* said once that GSO sends are split (send_each) */
+	bool recv_armed[2];    /* multishot recvmsg on udp_fd, udp_small_fd */
 	bool wake_armed;
 	struct msghdr recv_msg; /* template for multishot recvmsg */
 
@@ -273,13 +276,19 @@ struct rv_dataplane {
 	/* What worker 0 started with, copied under lock for the start-up log
 	 * line: its own flags change later (auto zero-copy, GSO refused). */
 	bool started_gso, started_gro, started_zc, started_zc_fixed;
-	int rekey_fd; /* eventfd: a session wants new keys (rv_dataplane_rekey_fd) */
+	int rekey_fd;	     /* eventfd: a session wants new keys (rv_dataplane_rekey_fd) */
+	_Atomic int tun_err; /* -errno: the TUN device is gone (rv_dataplane_failed) */
 };
 
 /* rv_dataplane_note_rekey tells the control thread that a session's
  * sending epoch neared a limit (RV_SESSION_REKEY_SOON, reported once per
  * epoch, so this is not a per-packet cost). */
 void rv_dataplane_note_rekey(struct rv_dataplane *dp);
+
+/* rv_dataplane_note_tun_gone records that a worker's TUN queue failed for
+ * good (|err|: -EBADFD once the device is deleted) and wakes the control
+ * thread through the same eventfd (rv_dataplane_failed). */
+void rv_dataplane_note_tun_gone(struct rv_dataplane *dp, int err);
 
 /* rv_flow_bit maps an inner packet's flow (addresses, protocol, ports) to
  * one bit of a 64-bit set: a cheap, conservative "may this flow have a bulk

@@ -739,6 +739,19 @@ static int add_addrs(const char *ifname, unsigned ifindex, const struct rv_prefi
 	return 0;
 }
 
+/* ifindex looks |ifname| up: 0 and its index, or -errno (ENODEV when
+ * there is no such device; if_nametoindex needs a socket of its own, so
+ * EMFILE too). */
+static int ifindex(const char *ifname, unsigned *idx)
+{
+	errno = 0;
+	*idx = if_nametoindex(ifname);
+	if (*idx == 0) {
+		return errno ? -errno : -ENODEV;
+	}
+	return 0;
+}
+
 int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
 			    const struct rv_prefix *routes, size_t num_routes)
 {
@@ -749,9 +762,9 @@ int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, s
 	if (!valid_prefixes(addrs, num_addrs) || !valid_prefixes(routes, num_routes)) {
 		return -EINVAL;
 	}
-	s.ifindex = if_nametoindex(ifname);
-	if (s.ifindex == 0) {
-		return -ENODEV;
+	ret = ifindex(ifname, &s.ifindex);
+	if (ret) {
+		return ret;
 	}
 	/* New addresses go on before stale ones come off: the kernel flushes
 	 * every IPv4 route through a device (an administrator's too) when its
@@ -794,11 +807,11 @@ int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, s
 
 int rv_tun_set_fq_codel(const char *ifname, unsigned num_queues)
 {
-	unsigned idx = if_nametoindex(ifname);
-	int ret;
+	unsigned idx;
+	int ret = ifindex(ifname, &idx);
 
-	if (idx == 0) {
-		return -ENODEV;
+	if (ret) {
+		return ret;
 	}
 	if (num_queues <= 1) {
 		return rv_rtnl_replace_qdisc(idx, TC_H_ROOT, 0, "fq_codel");
@@ -814,11 +827,11 @@ int rv_tun_set_fq_codel(const char *ifname, unsigned num_queues)
 
 int rv_tun_add_route(const char *ifname, const struct rv_prefix *p)
 {
-	unsigned idx = if_nametoindex(ifname);
-	int ret;
+	unsigned idx;
+	int ret = ifindex(ifname, &idx);
 
-	if (idx == 0) {
-		return -ENODEV;
+	if (ret) {
+		return ret;
 	}
 	ret = rv_rtnl_add_route(idx, p, RV_TUN_RTPROT);
 	return ret == -EEXIST ? 0 : ret;
@@ -826,11 +839,11 @@ int rv_tun_add_route(const char *ifname, const struct rv_prefix *p)
 
 int rv_tun_del_route(const char *ifname, const struct rv_prefix *p)
 {
-	unsigned idx = if_nametoindex(ifname);
-	int ret;
+	unsigned idx;
+	int ret = ifindex(ifname, &idx);
 
-	if (idx == 0) {
-		return -ENODEV;
+	if (ret) {
+		return ret;
 	}
 	ret = rv_rtnl_del_route(idx, p, RV_TUN_RTPROT);
 	return ret == -ESRCH || ret == -ENOENT ? 0 : ret;

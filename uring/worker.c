@@ -85,6 +85,24 @@ void rv_worker_release(struct rv_worker *w, uint32_t handle)
 	}
 }
 
+/* ring_warn logs a failed ring or buffer-ring setup. Without
+ * CAP_IPC_LOCK, a ring's memory and a buffer ring's pages count against
+ * the locked-memory limit (8 MiB under systemd by default, about 150 KiB a
+ * worker), so ENOMEM there is most likely that limit. */
+static void ring_warn(const struct rv_worker *w, int ret, const char *what)
+{
+	struct rlimit rl;
+
+	if (ret == -ENOMEM && getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		rv_warnx("worker %u: %s: %s (if that is the locked-memory limit, %llu KiB now, "
+			 "which every worker's rings count against: raise it, LimitMEMLOCK= in the "
+			 "unit, or set fewer workers)",
+			 w->id, what, strerror(-ret), (unsigned long long)rl.rlim_cur / 1024);
+		return;
+	}
+	rv_warn(ret, "worker %u: %s", w->id, what);
+}
+
 static int setup_pools(struct rv_worker *w)
 {
 	const struct rv_dataplane_config *cfg = &w->dp->cfg;
@@ -112,7 +130,7 @@ static int setup_pools(struct rv_worker *w)
 			      RV_DATA_HDR_LEN - (w->vnet ? RV_VNET_HDR_LEN : 0),
 			      (uint32_t)data_len);
 	if (ret < 0) {
-		rv_warn(ret, "worker %u: TUN buffer ring", w->id);
+		ring_warn(w, ret, "TUN buffer ring");
 		return ret;
 	}
 
@@ -128,7 +146,7 @@ static int setup_pools(struct rv_worker *w)
 	ret = rv_bufring_init(&w->udprx, &w->ring.ring, BGID_UDPRX, w->gro ? big * 2 : small,
 			      buf_size, 0, (uint32_t)buf_size);
 	if (ret < 0) {
-		rv_warn(ret, "worker %u: UDP buffer ring", w->id);
+		ring_warn(w, ret, "UDP buffer ring");
 		return ret;
 	}
 	w->udprx_refs = calloc(w->udprx.num_bufs, sizeof(*w->udprx_refs));
@@ -422,7 +440,7 @@ static int worker_setup(struct rv_worker *w)
 	set_priority(w, cfg);
 	ret = rv_ring_init(&w->ring, RV_RING_ENTRIES, true);
 	if (ret < 0) {
-		rv_warn(ret, "worker %u: io_uring setup", w->id);
+		ring_warn(w, ret, "io_uring setup");
 		return ret;
 	}
 	{
@@ -553,7 +571,9 @@ static void rearm(struct rv_worker *w)
 	if (!w->recv_armed[0] && w->udprx.avail > 0) {
 		arm_recv(w, 0);
 	}
-	if (w->tun_mshot) {
+	if (w->tun_gone) {
+		/* nothing to read from */
+	} else if (w->tun_mshot) {
 		if (w->tun_inflight == 0 && w->tunrd.avail > 0) {
 			arm_tun_read(w);
 		}
@@ -584,6 +604,16 @@ static void on_tun_read(struct rv_worker *w, const struct io_uring_cqe *cqe)
 			 * a state, not a loss. The kernel keeps the packets queued
 			 * (dropping at txqueuelen, counted by the device) until we
 			 * re-arm once buffers come back. */
+		} else if (cqe->res == -EBADFD || cqe->res == -ENODEV) {
+			/* The device was deleted under us (its queue is
+			 * detached: every read fails at once). Re-arming would
+			 * spin; the control thread ends the process. */
+			if (!w->tun_gone) {
+				w->tun_gone = true;
+				rv_warnx("worker %u: TUN read: %s: the device is gone", w->id,
+					 strerror(-cqe->res));
+				rv_dataplane_note_tun_gone(w->dp, cqe->res);
+			}
 		} else if (!transient(cqe->res)) {
 			rv_warnx_rl("worker %u: TUN read: %s", w->id, strerror(-cqe->res));
 		}

@@ -29,6 +29,7 @@
  * the workers would add a send path for no benefit.
  */
 #include <errno.h>
+#include <sys/socket.h>
 #include <string.h>
 
 #include "core/clock.h"
@@ -338,8 +339,9 @@ static void send_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 	sl->msg.msg_iov = sl->iov;
 	sl->msg.msg_iovlen = niov;
 	sl->gso = m > 1;
+	sl->seg = (uint16_t)w->pkts[from].len;
 	if (sl->gso) {
-		rv_cmsg_put_segment(&sl->msg, sl->cmsg.buf, (uint16_t)w->pkts[from].len);
+		rv_cmsg_put_segment(&sl->msg, sl->cmsg.buf, sl->seg);
 	}
 	sl->zc = w->zc;
 	sl->wait_notif = false;
@@ -516,6 +518,63 @@ static bool resend_plain(struct rv_worker *w, unsigned slot, struct rv_send_slot
 	return true;
 }
 
+/* send_each sends a GSO send's datagrams one by one, now: the kernel
+ * answered EMSGSIZE because a segment does not fit the route's MTU (a path
+ * MTU below the tunnel's, learnt from an ICMP "fragmentation needed", or a
+ * smaller link). Alone, a datagram too large for the path is fragmented by
+ * the kernel instead of refused. An exception, not the packet path: one
+ * non-blocking sendmsg per datagram, and a warning to lower the mtu.
+ * Datagrams lie whole inside the slot's iovecs (only whole ones are
+ * merged), |sl->seg| bytes each but the run's last. */
+static void send_each(struct rv_worker *w, struct rv_send_slot *sl)
+{
+	uint64_t sent = 0, bytes = 0;
+	unsigned failed = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < sl->msg.msg_iovlen; i++) {
+		uint8_t *p = sl->iov[i].iov_base;
+		size_t left = sl->iov[i].iov_len;
+
+		while (left > 0) {
+			size_t len = left < sl->seg ? left : sl->seg;
+			struct iovec iov = { .iov_base = p, .iov_len = len };
+			struct msghdr m = {
+				.msg_name = &sl->dst,
+				.msg_namelen = sl->msg.msg_namelen,
+				.msg_iov = &iov,
+				.msg_iovlen = 1,
+			};
+
+			if (sendmsg(w->udp_fd, &m, MSG_DONTWAIT) == (ssize_t)len) {
+				sent++;
+				bytes += len - RV_DATA_OVERHEAD;
+			} else {
+				failed++;
+				err = errno;
+			}
+			p += len;
+			left -= len;
+		}
+	}
+	rv_ctr_add(&w->ctr, RV_CTR_TX_PACKETS, sent);
+	rv_ctr_add(&w->ctr, RV_CTR_TX_BYTES, bytes);
+	rv_ctr_add(&w->ctr, RV_CTR_UDP_SENDS, sent);
+	rv_ctr_add(&w->ctr, RV_CTR_GSO_SPLIT, 1);
+	if (!w->gso_split_warned) {
+		w->gso_split_warned = true;
+		rv_warnx("worker %u: UDP send of %u datagrams as one: %s (a path MTU below the "
+			 "tunnel's): such sends go out one datagram at a time, for the kernel to "
+			 "fragment (counted as gso_split); lower mtu",
+			 w->id, sl->num, strerror(EMSGSIZE));
+	}
+	if (failed != 0) {
+		rv_drop_add(&w->ctr, RV_DROP_UDP_SEND, failed);
+		rv_warnx_rl("worker %u: UDP send of %u datagrams one by one: %s", w->id, failed,
+			    strerror(err));
+	}
+}
+
 void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned cqe_flags)
 {
 	struct rv_send_slot *sl;
@@ -551,6 +610,8 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 		}
 		rv_ctr_add(&w->ctr, RV_CTR_ZC_RESENT, 1);
 		sl->resend = true;
+	} else if (sl->gso && res == -EMSGSIZE) {
+		send_each(w, sl);
 	} else {
 		rv_drop_add(&w->ctr, RV_DROP_UDP_SEND, sl->num);
 		if (sl->gso && (res == -EIO || res == -EINVAL || res == -EOPNOTSUPP) && w->gso) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -113,4 +114,55 @@ Test(log, long_message_is_one_terminated_line)
 		cr_assert_gt(strlen(out), 1000, "format %zu", i);
 		cr_assert_eq(strchr(out, '\n'), out + strlen(out) - 1, "format %zu", i);
 	}
+}
+
+/* A burst of RV_RATELIMIT_BURST lines, then one a second: calls for 2.2 s
+ * get the burst and about one more line per second (the bound allows one
+ * more for a late wake-up), and the refused ones are counted. The limiter
+ * once allowed ten lines every second without end: 30 here. */
+Test(log, ratelimit_burst_then_one_per_interval)
+{
+	static struct rv_ratelimit rl;
+	struct timespec t0, t1;
+	const struct timespec ms = { .tv_nsec = 1000000 };
+	unsigned ok = 0, calls = 0;
+	double secs;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		ok += rv_ratelimit_ok(&rl);
+		calls++;
+		nanosleep(&ms, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	} while (secs < 2.2);
+	cr_assert_geq(ok, RV_RATELIMIT_BURST + 2);
+	cr_assert_leq(ok, RV_RATELIMIT_BURST + (unsigned)secs + 1, "%u lines allowed in %.2f s", ok,
+		      secs);
+	cr_assert_eq(rv_ratelimit_take_suppressed(&rl), calls - ok);
+	cr_assert_eq(rv_ratelimit_take_suppressed(&rl), 0);
+}
+
+static void limited_lines(void)
+{
+	rv_log_set_prefix("server");
+	rv_log_set_format(RV_LOG_FMT_TEXT);
+	for (int i = 0; i < RV_RATELIMIT_BURST + 5; i++) {
+		rv_warnx_rl("line %d", i);
+	}
+}
+
+/* The call site's lines past the burst are refused; the next one allowed
+ * says how many (not checked here: it needs a second to pass). */
+Test(log, warnx_rl_stops_after_burst)
+{
+	unsigned lines = 0;
+
+	capture(limited_lines);
+	for (const char *p = out; (p = strchr(p, '\n')) != NULL; p++) {
+		lines++;
+	}
+	/* + the note and one more line, should a second pass meanwhile */
+	cr_assert_geq(lines, RV_RATELIMIT_BURST, "%s", out);
+	cr_assert_leq(lines, RV_RATELIMIT_BURST + 2, "%s", out);
 }

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# test_accidents.sh — what the network or an operator does to a running
+# tunnel:
+#   1. A path MTU below the tunnel's: a router between client and server
+#      whose link to the server has MTU 1300 (and answers "fragmentation
+#      needed"). The workers' GSO sends are then refused as too long
+#      (EMSGSIZE; the server's at once, its link being the narrow one);
+#      they are sent again one datagram at a time, for the kernel to
+#      fragment, and counted (gso_split). An 8 MiB TCP transfer
+#      each way arrives intact and no datagram is dropped at the send (before:
+#      both transfers stalled after ~135 KB, every GSO batch dropped as
+#      drop_udp_send).
+#   2. The TUN device deleted under a running client, then under a running
+#      server with two workers: each says so and exits 14 (TUN) within 3 s
+#      (before: every worker re-armed its failing read for ever, a CPU each,
+#      ten log lines a second, status still "running").
+#
+#   ns rvt-$$-c1 (client1) --veth-- ns rvt-$$-r (router, MTU 1300 towards the server) --veth-- ns rvt-$$-s
+#
+# Usage: bash test_accidents.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
+
+ctl_init 2
+rvt_ns r || rvt_fail "netns r"
+rvt_ns c1 || rvt_fail "netns c1"
+R=$(rvt_ns_name r)
+C1=$(rvt_ns_name c1)
+ip link add "rva$$" netns "$C1" type veth peer name "rvb$$" netns "$R" || rvt_fail veth
+ip link add "rvc$$" netns "$R" type veth peer name "rvd$$" netns "$S" || rvt_fail veth
+ip -n "$C1" link set "rva$$" name veth0
+ip -n "$R" link set "rvb$$" name ra
+ip -n "$R" link set "rvc$$" name rb
+ip -n "$S" link set "rvd$$" name r0
+ip -n "$C1" addr add 10.77.3.2/24 dev veth0
+ip -n "$R" addr add 10.77.3.1/24 dev ra
+ip -n "$R" addr add 10.77.4.1/24 dev rb
+ip -n "$S" addr add 10.77.4.2/24 dev r0
+for l in "$C1 veth0" "$R ra" "$R rb" "$S r0"; do
+	set -- $l
+	ip -n "$1" link set "$2" up
+done
+ip -n "$R" link set rb mtu 1300
+ip -n "$S" link set r0 mtu 1300
+ip netns exec "$R" sysctl -qw net.ipv4.ip_forward=1
+ip -n "$C1" route add default via 10.77.3.1
+ip -n "$S" route add 10.77.3.0/24 via 10.77.4.1
+
+rvt_step "1. a path MTU of 1300 under a tunnel MTU of 1420"
+CTL_SERVER_KV=(workers=2)
+ctl_start_server
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock" \
+	server=10.77.4.2:4433
+rvt_bg "$C1" client1 "$RV_BIN" client -c "$RVT_TMP/c1.conf"
+P1=$RVT_LAST_PID
+rvt_wait_for 15 "client1 running" ctl_sessions_eq 1 || rvt_fail "client1 did not connect"
+A1=$(ctl_field "session name=client1" v4)
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "ping"
+head -c $((8 << 20)) /dev/urandom >"$RVT_TMP/blob"
+for dir in up down; do
+	if [ "$dir" = up ]; then
+		from=$C1 to=$S dst=10.99.0.1
+	else
+		from=$S to=$C1 dst=$A1
+	fi
+	rm -f "$RVT_TMP/blob.out"
+	rvt_tcp_sink "$to" "$dst" 5001 "$RVT_TMP/blob.out"
+	SINK=$RVT_LAST_PID
+	rvt_tcp_send "$from" "$dst" 5001 "$RVT_TMP/blob" 60 ||
+		rvt_fail "TCP $dir: $(stat -c %s "$RVT_TMP/blob.out" 2>/dev/null) bytes arrived"
+	wait "$SINK"
+	cmp -s "$RVT_TMP/blob" "$RVT_TMP/blob.out" || rvt_fail "TCP $dir: corrupted"
+	rvt_log "8 MiB $dir: intact"
+done
+SPLIT_S=$(ctl_sum "^workers total" "^gso_split$")
+SPLIT_C=$(ctl_sum "^workers total" "^gso_split$" "$RVT_TMP/c1.sock")
+DROP_S=$(ctl_sum "^workers total" "^drop_udp_send$")
+DROP_C=$(ctl_sum "^workers total" "^drop_udp_send$" "$RVT_TMP/c1.sock")
+rvt_log "gso_split server $SPLIT_S client $SPLIT_C; drop_udp_send server $DROP_S client $DROP_C"
+# The server's own link has MTU 1300: its sends are refused locally. The
+# client's may be split too, once an ICMP has taught it the path's MTU.
+[ "$SPLIT_S" -gt 0 ] || rvt_fail "no GSO send of the server was split"
+[ "$DROP_S" -eq 0 ] && [ "$DROP_C" -eq 0 ] || rvt_fail "datagrams dropped at the send"
+for f in server client1; do
+	[ "$(grep -c "such sends go out one datagram at a time" "$RVT_TMP/$f.log")" -le 2 ] ||
+		rvt_fail "$f: the split is logged more than once a worker"
+done
+
+# cpu_ticks PID: user + system time of PID, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# gone_within SECS PID WHAT: PID exits 14 within SECS.
+gone_within() {
+	local k rc
+	for ((k = 0; k < $1 * 10; k++)); do
+		if ! kill -0 "$2" 2>/dev/null; then
+			wait "$2"
+			rc=$?
+			rvt_forget_pid "$2"
+			rvt_log "$3 exited $rc after $((k * 100)) ms"
+			[ "$rc" -eq 14 ] || rvt_fail "$3: exit $rc, want 14 (TUN)"
+			return 0
+		fi
+		sleep 0.1
+	done
+	rvt_fail "$3 still runs $1 s after its TUN device was deleted ($(cpu_ticks "$2") ticks of CPU)"
+}
+
+rvt_step "2. the TUN device deleted under the client, then under the server"
+ip -n "$C1" link del rvc || rvt_fail "ip link del rvc"
+gone_within 3 "$P1" client
+grep -q "TUN rvc is gone" "$RVT_TMP/client1.log" || rvt_fail "the client did not say why"
+ip -n "$S" link del rvs0 || rvt_fail "ip link del rvs0"
+gone_within 3 "$SRV_PID" server
+grep -q "TUN rvs0 is gone" "$RVT_TMP/server.log" || rvt_fail "the server did not say why"
+[ "$(grep -c "TUN read" "$RVT_TMP/server.log")" -le 2 ] || rvt_fail "the server's log floods"

@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# test_limits.sh — the host's limits and an operator's slips:
+#   1. status_socket naming a regular file or a directory: the server
+#      refuses to start (exit 15) with the reason, and the file is still
+#      there (it used to be deleted as a "stale socket").
+#   2. A server out of file descriptors (prlimit --nofile; filled by plain
+#      TCP connections that never start TLS, held longer than
+#      handshake_timeout): `ringvpn status` still answers, through the
+#      descriptor the loop holds in reserve (it used to hang: the CLI had no
+#      timeout and the server took no request); the failing accepts are
+#      logged once, not ten times a second; the server idles; the existing
+#      session passes traffic; once the connections close it says it
+#      accepts again and a new client gets in.
+#   3. A client under every open-file limit from 8 to 24 either passes
+#      traffic or exits within 15 s with a documented code; where its
+#      descriptors run out only once it is connected it gives up with exit 1
+#      (it used to reconnect every 2 s for ever, each time costing the
+#      server a handshake and an address).
+#   4. A server without CAP_IPC_LOCK under a 64 KiB locked-memory limit:
+#      exit 1, and the log names the limit.
+#   5. A server under a file size limit (prlimit --fsize) that its lease
+#      file outgrows: it keeps running (SIGXFSZ used to kill it), warns once,
+#      and the file holds whole lines only; clients keep connecting.
+#
+#   ns rvt-$$-c1 (client1), rvt-$$-c2 (clients, flooder)  --veth--  ns rvt-$$-s (server)
+#
+# Usage: bash test_limits.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
+
+ctl_init 3
+ctl_client_ns c1 1
+ctl_client_ns c2 2
+C1=$(rvt_ns_name c1)
+C2=$(rvt_ns_name c2)
+
+# cpu_ticks PID: user + system time of PID, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# exited_within SECS PID: wait up to SECS for PID to end; sets EXIT.
+exited_within() {
+	local k
+	for ((k = 0; k < $1 * 10; k++)); do
+		if ! kill -0 "$2" 2>/dev/null; then
+			wait "$2"
+			EXIT=$?
+			rvt_forget_pid "$2"
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+rvt_step "1. status_socket names a file that is not a socket"
+echo "precious" >"$RVT_TMP/precious"
+ctl_server_conf "$RVT_TMP/bad.conf" "status_socket=$RVT_TMP/precious"
+rvt_bg "$S" server-bad "$RV_BIN" server -c "$RVT_TMP/bad.conf"
+exited_within 10 "$RVT_LAST_PID" || rvt_fail "server ran with status_socket on a regular file"
+[ "$EXIT" -eq 15 ] || rvt_fail "exit $EXIT, want 15 (NET)"
+grep -q "a regular file is there, which ringvpn will not replace" "$RVT_TMP/server-bad.log" ||
+	rvt_fail "no reason given: $(cat "$RVT_TMP/server-bad.log")"
+[ "$(cat "$RVT_TMP/precious")" = precious ] || rvt_fail "the file was replaced or deleted"
+mkdir "$RVT_TMP/adir"
+ctl_server_conf "$RVT_TMP/bad.conf" "status_socket=$RVT_TMP/adir"
+rvt_bg "$S" server-dir "$RV_BIN" server -c "$RVT_TMP/bad.conf"
+exited_within 10 "$RVT_LAST_PID" || rvt_fail "server ran with status_socket on a directory"
+[ "$EXIT" -eq 15 ] && grep -q "a directory is there" "$RVT_TMP/server-dir.log" ||
+	rvt_fail "directory: exit $EXIT, $(cat "$RVT_TMP/server-dir.log")"
+
+rvt_step "2. a server out of file descriptors"
+NOFILE=48
+ctl_server_conf "$RVT_TMP/server.conf" handshake_timeout=30 max_handshaking=200 \
+	max_handshaking_per_source=200
+rvt_bg "$S" server prlimit --nofile=$NOFILE:$NOFILE "$RV_BIN" server -c "$RVT_TMP/server.conf"
+SRV_PID=$RVT_LAST_PID
+rvt_wait_for 10 "server status socket" "$RV_BIN" status -s "$SRV_SOCK" ||
+	rvt_fail "server did not start"
+ctl_client 1
+P1=$RVT_LAST_PID
+rvt_wait_for 15 "client1 running" ctl_sessions_eq 1 || rvt_fail "client1 did not connect"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "ping before"
+FDS=$(ctl_fd_count "$SRV_PID")
+HOLD=$((NOFILE - FDS + 10))
+rvt_log "server holds $FDS of $NOFILE descriptors; $HOLD connections take the rest"
+rvt_bg "$C2" hold "$PROBE" flood 10.88.2.1 "$SRV_PORT" "$HOLD" 14
+HOLD_PID=$RVT_LAST_PID
+rvt_wait_for 10 "accepts failing" grep -q "accept: Too many open files" "$RVT_TMP/server.log" ||
+	rvt_fail "the server never ran out of descriptors ($(ctl_fd_count "$SRV_PID") open)"
+T0=$(cpu_ticks "$SRV_PID")
+sleep 3
+T1=$(cpu_ticks "$SRV_PID")
+rvt_log "server CPU over 3 s out of descriptors: $((T1 - T0)) ticks"
+[ $((T1 - T0)) -le 60 ] || rvt_fail "the server spins out of descriptors ($((T1 - T0)) ticks in 3 s)"
+for k in 1 2 3; do
+	start=$(date +%s%N)
+	timeout 20 "$RV_BIN" status -s "$SRV_SOCK" >"$RVT_TMP/status-$k.txt" 2>&1 ||
+		rvt_fail "status out of descriptors (try $k): $(cat "$RVT_TMP/status-$k.txt")"
+	ms=$((($(date +%s%N) - start) / 1000000))
+	rvt_log "status answered in $ms ms"
+	[ "$ms" -le 5000 ] || rvt_fail "status took $ms ms"
+done
+grep -q "sessions 1" "$RVT_TMP/status-1.txt" || rvt_fail "status: $(head -5 "$RVT_TMP/status-1.txt")"
+N=$(grep -c "accept: Too many open files" "$RVT_TMP/server.log")
+rvt_log "accept failures logged in $N line(s)"
+grep "accept" "$RVT_TMP/server.log" | sed 's/^/    /' >&2
+[ "$N" -le 2 ] || rvt_fail "the failing accepts were logged $N times"
+rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "the session stopped"
+kill "$HOLD_PID" 2>/dev/null
+wait "$HOLD_PID" 2>/dev/null
+rvt_forget_pid "$HOLD_PID"
+ctl_client 2
+P2=$RVT_LAST_PID
+rvt_wait_for 20 "client2 running" ctl_sessions_eq 2 || rvt_fail "client2 kept out after the flood"
+grep -q "accepting connections again" "$RVT_TMP/server.log" || rvt_fail "no note of the recovery"
+rvt_nsx "$C2" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "ping client2"
+rvt_stop_pid "$P2" 10 || rvt_fail "client2 exit"
+
+rvt_step "3. a client under every open-file limit from 8 to 24"
+GAVE_UP=0
+for n in $(seq 8 24); do
+	CTL_IDX=2 ctl_client_conf "$RVT_TMP/c2.conf" "$PKI/client2" rvc "$RVT_TMP/c2.sock"
+	rvt_bg "$C2" "client2-$n" prlimit --nofile=$n:$n "$RV_BIN" client -c "$RVT_TMP/c2.conf"
+	P=$RVT_LAST_PID
+	out=
+	for ((k = 0; k < 150; k++)); do
+		if ! kill -0 "$P" 2>/dev/null; then
+			wait "$P"
+			out="exit $?"
+			rvt_forget_pid "$P"
+			break
+		fi
+		if ip netns exec "$C2" ping -c 1 -W 1 10.99.0.1 >/dev/null 2>&1; then
+			out=traffic
+			break
+		fi
+		sleep 0.1
+	done
+	rvt_log "nofile $n: ${out:-still running after 15 s}: $(grep -m1 -E 'Too many|giving up|fatal' "$RVT_TMP/client2-$n.log")"
+	case $out in
+	traffic) rvt_stop_pid "$P" 10 || rvt_fail "client at nofile $n: exit" ;;
+	"exit 1" | "exit 14" | "exit 15" | "exit 16") ;;
+	*) rvt_fail "client at nofile $n: ${out:-neither traffic nor an exit in 15 s}" ;;
+	esac
+	if [ "$out" = "exit 1" ] && grep -q "giving up: this host is out of file descriptors" \
+		"$RVT_TMP/client2-$n.log"; then
+		GAVE_UP=$((GAVE_UP + 1))
+		[ "$(grep -c "reconnecting in" "$RVT_TMP/client2-$n.log")" -eq 0 ] ||
+			rvt_fail "nofile $n: gave up, yet reconnected"
+	fi
+done
+[ "$GAVE_UP" -ge 1 ] || rvt_fail "no limit reached the point where a connected client gives up"
+rvt_wait_for 10 "the server back to one session" ctl_sessions_eq 1 ||
+	rvt_fail "sessions left behind: $(ctl_sessions)"
+
+rvt_step "4. a locked-memory limit too small for the rings"
+ctl_server_conf "$RVT_TMP/lock.conf" "status_socket=$RVT_TMP/lock.sock" listen=4443 data_port=4444 \
+	tun=rvs9 "lease_file=$RVT_TMP/lock.leases"
+rvt_bg "$S" server-lock setpriv --bounding-set=-ipc_lock --inh-caps=-ipc_lock \
+	prlimit --memlock=65536:65536 "$RV_BIN" server -c "$RVT_TMP/lock.conf"
+exited_within 15 "$RVT_LAST_PID" || rvt_fail "the server ran without memory for its rings"
+[ "$EXIT" -eq 1 ] || rvt_fail "exit $EXIT, want 1: $(cat "$RVT_TMP/server-lock.log")"
+grep -q "locked-memory limit, 64 KiB now" "$RVT_TMP/server-lock.log" ||
+	rvt_fail "the limit is not named: $(cat "$RVT_TMP/server-lock.log")"
+
+rvt_step "5. a file size limit the lease file outgrows"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+rvt_stop_pid "$P1" 10
+LEASES=$RVT_TMP/fsize.leases
+ctl_server_conf "$RVT_TMP/server.conf" "lease_file=$LEASES"
+# The log goes through a pipe: the limit is the process's, for every
+# regular file it writes.
+mkfifo "$RVT_TMP/fsize.fifo"
+cat "$RVT_TMP/fsize.fifo" >"$RVT_TMP/server-fsize.log" &
+CAT_PID=$!
+RVT_PIDS+=("$CAT_PID")
+ip netns exec "$S" prlimit --fsize=400:400 "$RV_BIN" server -c "$RVT_TMP/server.conf" \
+	>"$RVT_TMP/fsize.fifo" 2>&1 &
+SRV_PID=$!
+RVT_PIDS+=("$SRV_PID")
+rvt_wait_for 10 "server status socket" "$RV_BIN" status -s "$SRV_SOCK" ||
+	rvt_fail "server did not start"
+for round in 1 2 3 4 5 6; do
+	for i in 1 2; do
+		ctl_client "$i"
+		eval "P$i=\$RVT_LAST_PID"
+	done
+	rvt_wait_for 15 "two sessions (round $round)" ctl_sessions_eq 2 ||
+		rvt_fail "clients kept out in round $round"
+	rvt_stop_pid "$P1" 10
+	rvt_stop_pid "$P2" 10
+	rvt_wait_for 10 "no session" ctl_sessions_eq 0 || rvt_fail "sessions left"
+done
+kill -0 "$SRV_PID" 2>/dev/null || rvt_fail "the server died at its file size limit"
+N=$(grep -c "cannot write the lease file" "$RVT_TMP/server-fsize.log")
+rvt_log "lease file $(stat -c %s "$LEASES") bytes; $N warning(s)"
+grep "lease file" "$RVT_TMP/server-fsize.log" | sed 's/^/    /' >&2
+# One per spell of failures: a snapshot of the two leases fits again
+# (written again), the appends after it do not.
+[ "$N" -ge 1 ] && [ "$N" -le 4 ] || rvt_fail "$N warnings about the lease file, want 1 to 4"
+grep -q "File too large" "$RVT_TMP/server-fsize.log" || rvt_fail "EFBIG not reported"
+[ ! -s "$LEASES" ] || [ "$(tail -c 1 "$LEASES" | od -An -c | tr -d ' ')" = '\n' ] ||
+	rvt_fail "the lease file ends in a partial line"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+wait "$CAT_PID"
+rvt_forget_pid "$CAT_PID"
