@@ -202,6 +202,42 @@ enum rv_ctl_result rv_ctl_check_hello(struct rv_ctl_peer *c, const struct rv_ctl
 	return RV_CTL_CONTINUE;
 }
 
+/* data_watch (server): a client sends a data-channel keepalive every
+ * keepalive interval, so a session whose data channel stays silent for the
+ * dead-peer timeout while its control connection lives has its UDP path
+ * blocked (a firewall rule, a middlebox that lost the mapping). The session
+ * stays up, since traffic resumes at once when the path comes back, but the
+ * operator is told, once, and again when it works. */
+static void data_watch(struct rv_ctl_peer *c, uint64_t now_ns)
+{
+	uint64_t rx = rv_session_last_rx_ns(c->session), last;
+
+	if (c->running_since_ns == 0) {
+		c->running_since_ns = now_ns;
+	}
+	static struct rv_ratelimit back_rl;
+
+	if (c->data_silent_ns != 0) {
+		if (rx > c->data_silent_ns) {
+			if (rv_ratelimit_ok(&back_rl)) {
+				rv_info("client %s: data channel works again", c->name);
+			}
+			c->data_silent_ns = 0;
+		}
+		return;
+	}
+	last = rx > c->running_since_ns ? rx : c->running_since_ns;
+	if (now_ns > last && now_ns - last > c->dead_peer_ns) {
+		/* Rate-limited: a server-wide block would say it of every
+		 * session. */
+		rv_warnx_rl("client %s: no data-channel datagram for %u s while its control "
+			    "connection lives: UDP to the data port may be blocked on the way "
+			    "(the session stays up)",
+			    c->name, (unsigned)((now_ns - last) / RV_NSEC_PER_SEC));
+		c->data_silent_ns = now_ns;
+	}
+}
+
 enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 {
 	bool running;
@@ -235,6 +271,9 @@ enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 	}
 	if (running && rv_session_take_rekey_request(c->session)) {
 		c->rekey_wanted = true;
+	}
+	if (running && c->key.is_server) {
+		data_watch(c, now_ns);
 	}
 	return c->ops->tick(c, now_ns);
 }

@@ -79,6 +79,8 @@ struct rv_ctl_peer {
 	uint32_t peer_caps;
 	uint64_t keepalive_ns, dead_peer_ns;
 	uint64_t last_rx_ns, last_tx_ns, last_data_ka_ns;
+	uint64_t running_since_ns; /* first tick while running (0: not yet) */
+	uint64_t data_silent_ns;   /* when the data channel was found silent (0: it is not) */
 	bool rekey_wanted;
 	/* Peer-started key exchanges: a token bucket (see
 	 * RV_CTL_PEER_REKEYS_PER_MIN). */

@@ -10,7 +10,11 @@
 #      each way arrives intact and no datagram is dropped at the send (before:
 #      both transfers stalled after ~135 KB, every GSO batch dropped as
 #      drop_udp_send).
-#   2. The TUN device deleted under a running client, then under a running
+#   2. The server's data port blocked (nftables, inside its namespace) while
+#      the TLS control connection lives: the server says so once within the
+#      dead-peer timeout (before: nothing, on either side), the session stays
+#      up, and once unblocked traffic passes at once and the server notes it.
+#   3. The TUN device deleted under a running client, then under a running
 #      server with two workers: each says so and exits 14 (TUN) within 3 s
 #      (before: every worker re-armed its failing read for ever, a CPU each,
 #      ten log lines a second, status still "running").
@@ -87,6 +91,26 @@ for f in server client1; do
 		rvt_fail "$f: the split is logged more than once a worker"
 done
 
+rvt_step "2. the data port blocked while the control connection lives"
+# keepalive 1 s, dead_peer_timeout 4 s (control_lib.sh)
+ip netns exec "$S" nft -f - <<EON || rvt_fail "nft"
+table inet rvtblock {
+	chain in {
+		type filter hook input priority 0;
+		udp dport $DATA_PORT drop
+	}
+}
+EON
+rvt_wait_for 12 "the server's warning" grep -q "client client1: no data-channel datagram" \
+	"$RVT_TMP/server.log" || rvt_fail "a blocked data channel went unnoticed"
+ctl_sessions_eq 1 || rvt_fail "the session did not stay up"
+ip netns exec "$S" nft delete table inet rvtblock || rvt_fail "nft delete"
+rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "no traffic after the block"
+rvt_wait_for 5 "the server's note" grep -q "client client1: data channel works again" \
+	"$RVT_TMP/server.log" || rvt_fail "the end of the block not noted"
+[ "$(grep -c "no data-channel datagram" "$RVT_TMP/server.log")" -eq 1 ] ||
+	rvt_fail "the block was reported more than once"
+
 # cpu_ticks PID: user + system time of PID, in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
@@ -107,7 +131,7 @@ gone_within() {
 	rvt_fail "$3 still runs $1 s after its TUN device was deleted ($(cpu_ticks "$2") ticks of CPU)"
 }
 
-rvt_step "2. the TUN device deleted under the client, then under the server"
+rvt_step "3. the TUN device deleted under the client, then under the server"
 ip -n "$C1" link del rvc || rvt_fail "ip link del rvc"
 gone_within 3 "$P1" client
 grep -q "TUN rvc is gone" "$RVT_TMP/client1.log" || rvt_fail "the client did not say why"
