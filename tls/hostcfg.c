@@ -38,6 +38,9 @@ struct hostcfg {
 	struct rv_ip_addr v4, v6;
 	uint8_t prefix4, prefix6;
 	unsigned mtu;
+	bool applied; /* and the routes it let in (tunwatch.c puts them back) */
+	struct rv_prefix routes[RV_CTL_MAX_ROUTES];
+	size_t num_routes;
 };
 
 static struct hostcfg *state(struct rv_loop *l)
@@ -167,6 +170,9 @@ int rv_hostcfg_apply(void *loop, const struct rv_ctl_config *c, bool update)
 		rv_warn(ret, "cannot set the addresses and routes of %s", ifname);
 		return rv_client_local_failure(l, ret);
 	}
+	memcpy(h->routes, routes, num_routes * sizeof(routes[0]));
+	h->num_routes = num_routes;
+	h->applied = true;
 	for (size_t i = 0; !update && i < num_addrs; i++) {
 		char s[64];
 
@@ -179,6 +185,27 @@ int rv_hostcfg_apply(void *loop, const struct rv_ctl_config *c, bool update)
 			c->mtu, c->num_routes, c->keepalive_s, c->dead_peer_s);
 	}
 	return 0;
+}
+
+bool rv_hostcfg_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_addrs,
+		       struct rv_prefix *routes, size_t *num_routes)
+{
+	const struct hostcfg *h = state(l);
+
+	*num_addrs = 0;
+	*num_routes = 0;
+	if (!h->applied) {
+		return false;
+	}
+	if (h->v4.family) {
+		addrs[(*num_addrs)++] = (struct rv_prefix){ .addr = h->v4, .len = h->prefix4 };
+	}
+	if (h->v6.family) {
+		addrs[(*num_addrs)++] = (struct rv_prefix){ .addr = h->v6, .len = h->prefix6 };
+	}
+	memcpy(routes, h->routes, h->num_routes * sizeof(routes[0]));
+	*num_routes = h->num_routes;
+	return true;
 }
 
 void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns)

@@ -261,6 +261,8 @@ struct rv_loop {
 	struct rv_http *http; /* metrics endpoint (http.c); NULL: off */
 	int spare_fd;	      /* /dev/null held in reserve for them (slots.c) */
 	struct rv_ltimer reclaim_timer, watchdog_timer, expiry_timer, stop_timer, watch_timer;
+	struct rv_ltimer tunwatch_timer; /* tunwatch.c */
+	bool tun_down_said, tun_repair_failed;
 	int watch_fd;
 	uint8_t watch_buf[4096];
 	/* signals */
@@ -352,6 +354,14 @@ int rv_hostcfg_apply(void *loop, const struct rv_ctl_config *c, bool update);
  * handshake and an address, for ever. Other errors (a pushed route the host
  * refuses) end only the connection, which is tried again. Returns |err|. */
 int rv_client_local_failure(struct rv_loop *l, int err);
+/* rv_hostcfg_wanted fills what the last CONFIG put on the client's TUN: its
+ * addresses and the routes accept_routes let in (at most
+ * RV_CTL_MAX_ROUTES). False before the first CONFIG. */
+bool rv_hostcfg_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_addrs,
+		       struct rv_prefix *routes, size_t *num_routes);
+/* rv_tunwatch_start arms the loop's watch of its TUN device (tunwatch.c):
+ * what someone removed from it is put back every few seconds. */
+void rv_tunwatch_start(struct rv_loop *l);
 void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns);
 
 /* mgmt.c */

@@ -481,6 +481,7 @@ static void start(struct rv_loop *l)
 		arm_signal(l);
 	}
 	rv_mgmt_start(l);
+	rv_tunwatch_start(l);
 	(void)rv_watch_open(l);
 	rv_watch_expiry(l);
 	if (l->p.watchdog_ns) {

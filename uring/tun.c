@@ -604,6 +604,19 @@ int rv_tun_set_up(const char *ifname)
 	return ifreq_ioctl(ifname, SIOCSIFFLAGS, &ifr);
 }
 
+int rv_tun_is_up(const char *ifname)
+{
+	struct ifreq ifr;
+	int ret;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ret = ifreq_ioctl(ifname, SIOCGIFFLAGS, &ifr);
+	if (ret < 0) {
+		return ret;
+	}
+	return (ifr.ifr_flags & IFF_UP) != 0;
+}
+
 /* --- addresses and routes ------------------------------------------------- */
 
 struct sync {
@@ -823,6 +836,29 @@ int rv_tun_set_fq_codel(const char *ifname, unsigned num_queues)
 		ret = rv_rtnl_replace_qdisc(idx, TC_H_MAKE(1u << 16, q), 0, "fq_codel");
 	}
 	return ret;
+}
+
+int rv_tun_add_missing(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
+		       const struct rv_prefix *routes, size_t num_routes, unsigned *added)
+{
+	unsigned idx;
+	int ret = ifindex(ifname, &idx);
+
+	*added = 0;
+	if (ret) {
+		return ret;
+	}
+	/* Addresses first: a route needs its device to have one. */
+	for (size_t i = 0; i < num_addrs + num_routes; i++) {
+		ret = i < num_addrs ? rv_rtnl_add_addr(idx, &addrs[i])
+				    : rv_rtnl_add_route(idx, &routes[i - num_addrs], RV_TUN_RTPROT);
+		if (ret == 0) {
+			(*added)++;
+		} else if (ret != -EEXIST) {
+			return ret;
+		}
+	}
+	return 0;
 }
 
 int rv_tun_add_route(const char *ifname, const struct rv_prefix *p)

@@ -148,6 +148,17 @@ int rv_tun_set_fq_codel(const char *ifname, unsigned num_queues);
 int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
 			    const struct rv_prefix *routes, size_t num_routes);
 
+/* rv_tun_add_missing adds those of |addrs| and |routes| (tagged
+ * RV_TUN_RTPROT) that |ifname| lacks, and nothing else: the repair of what
+ * someone removed (tls/tunwatch.c). Sets |*added| to how many it added.
+ * Returns 0, -ENODEV or the first netlink error. */
+int rv_tun_add_missing(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
+		       const struct rv_prefix *routes, size_t num_routes, unsigned *added);
+
+/* rv_tun_is_up returns 1 when |ifname| is administratively up, 0 when it is
+ * down, or -errno. */
+int rv_tun_is_up(const char *ifname);
+
 /* rv_tun_add_route routes |p| via |ifname| (tagged RV_TUN_RTPROT), one
  * route at a time for the server's networks behind clients, which a reload
  * changes one by one; an existing identical route is not an error.

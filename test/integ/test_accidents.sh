@@ -14,7 +14,13 @@
 #      the TLS control connection lives: the server says so once within the
 #      dead-peer timeout (before: nothing, on either side), the session stays
 #      up, and once unblocked traffic passes at once and the server notes it.
-#   3. The TUN device deleted under a running client, then under a running
+#   3. The TUN device set down and up again (the kernel drops its IPv6
+#      address and every route through it), then its addresses flushed, on
+#      the client and on the server: each says the device is down, and
+#      within a few seconds of it being up puts back its addresses and the
+#      pushed routes (10.55.0.0/16, fd55::/64), says so, and both families
+#      pass traffic (before: lost until a restart).
+#   4. The TUN device deleted under a running client, then under a running
 #      server with two workers: each says so and exits 14 (TUN) within 3 s
 #      (before: every worker re-armed its failing read for ever, a CPU each,
 #      ten log lines a second, status still "running").
@@ -52,7 +58,7 @@ ip -n "$C1" route add default via 10.77.3.1
 ip -n "$S" route add 10.77.3.0/24 via 10.77.4.1
 
 rvt_step "1. a path MTU of 1300 under a tunnel MTU of 1420"
-CTL_SERVER_KV=(workers=2)
+CTL_SERVER_KV=(workers=2 route=10.55.0.0/16 route=fd55::/64)
 ctl_start_server
 CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock" \
 	server=10.77.4.2:4433
@@ -111,6 +117,37 @@ rvt_wait_for 5 "the server's note" grep -q "client client1: data channel works a
 [ "$(grep -c "no data-channel datagram" "$RVT_TMP/server.log")" -eq 1 ] ||
 	rvt_fail "the block was reported more than once"
 
+# has_all NS DEV: DEV in NS carries the tunnel's IPv4 and IPv6 addresses
+# and, on the client, the pushed routes.
+has_all() {
+	local ns=$1 dev=$2 a
+	a=$(ip -n "$ns" addr show dev "$dev")
+	echo "$a" | grep -q "inet 10.99.0." && echo "$a" | grep -q "inet6 fd99::" || return 1
+	[ "$dev" != rvc ] ||
+		{ ip -n "$ns" route show dev rvc | grep -q "^10.55.0.0/16" &&
+			ip -n "$ns" -6 route show dev rvc | grep -q "^fd55::/64"; }
+}
+
+rvt_step "3. the TUN device set down and up again, its addresses flushed"
+has_all "$C1" rvc || rvt_fail "client: addresses or routes missing to begin with"
+has_all "$S" rvs0 || rvt_fail "server: addresses missing to begin with"
+for side in "$C1 rvc client1" "$S rvs0 server"; do
+	set -- $side
+	ip -n "$1" link set "$2" down
+	rvt_wait_for 8 "$3 says its TUN is down" grep -q "TUN $2 is down" "$RVT_TMP/$3.log" ||
+		rvt_fail "$3: a TUN set down went unnoticed"
+	ip -n "$1" link set "$2" up
+	# The kernel dropped the IPv6 address and every route through it.
+	rvt_wait_for 8 "$3's addresses and routes back" has_all "$1" "$2" ||
+		rvt_fail "$3: not put back after down/up: $(ip -n "$1" addr show dev "$2") $(ip -n "$1" route show dev "$2")"
+	grep -q "TUN $2: put back" "$RVT_TMP/$3.log" || rvt_fail "$3: the repair not said"
+	ip -n "$1" addr flush dev "$2"
+	rvt_wait_for 8 "$3's addresses back after a flush" has_all "$1" "$2" ||
+		rvt_fail "$3: not put back after a flush"
+done
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "ping v4 after the repairs"
+rvt_nsx "$C1" ping -6 -c 2 -i 0.2 -W 2 fd99::1 >/dev/null || rvt_fail "ping v6 after the repairs"
+
 # cpu_ticks PID: user + system time of PID, in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
@@ -131,7 +168,7 @@ gone_within() {
 	rvt_fail "$3 still runs $1 s after its TUN device was deleted ($(cpu_ticks "$2") ticks of CPU)"
 }
 
-rvt_step "3. the TUN device deleted under the client, then under the server"
+rvt_step "4. the TUN device deleted under the client, then under the server"
 ip -n "$C1" link del rvc || rvt_fail "ip link del rvc"
 gone_within 3 "$P1" client
 grep -q "TUN rvc is gone" "$RVT_TMP/client1.log" || rvt_fail "the client did not say why"
