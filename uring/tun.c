@@ -590,13 +590,17 @@ int rv_tun_set_txqueuelen(const char *ifname, unsigned qlen)
 	return ifreq_ioctl(ifname, SIOCSIFTXQLEN, &ifr);
 }
 
+static int get_flags(const char *ifname, struct ifreq *ifr)
+{
+	memset(ifr, 0, sizeof(*ifr));
+	return ifreq_ioctl(ifname, SIOCGIFFLAGS, ifr);
+}
+
 int rv_tun_set_up(const char *ifname)
 {
 	struct ifreq ifr;
-	int ret;
+	int ret = get_flags(ifname, &ifr);
 
-	memset(&ifr, 0, sizeof(ifr));
-	ret = ifreq_ioctl(ifname, SIOCGIFFLAGS, &ifr);
 	if (ret < 0) {
 		return ret;
 	}
@@ -607,14 +611,9 @@ int rv_tun_set_up(const char *ifname)
 int rv_tun_is_up(const char *ifname)
 {
 	struct ifreq ifr;
-	int ret;
+	int ret = get_flags(ifname, &ifr);
 
-	memset(&ifr, 0, sizeof(ifr));
-	ret = ifreq_ioctl(ifname, SIOCGIFFLAGS, &ifr);
-	if (ret < 0) {
-		return ret;
-	}
-	return (ifr.ifr_flags & IFF_UP) != 0;
+	return ret < 0 ? ret : (ifr.ifr_flags & IFF_UP) != 0;
 }
 
 /* --- addresses and routes ------------------------------------------------- */
