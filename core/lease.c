@@ -258,6 +258,17 @@ bool rv_leases_may_return(const struct rv_leases *l, const struct rv_ip_addr *ad
 	return r->live || now_ns <= r->changed_ns || now_ns - r->changed_ns <= l->lifetime_ns;
 }
 
+bool rv_leases_kept_for_other(const struct rv_leases *l, const struct rv_ip_addr *addr,
+			      const char *name, uint64_t now_ns)
+{
+	const struct lease *r = find(l, addr);
+
+	if (!r || !(r->live || now_ns <= r->changed_ns || now_ns - r->changed_ns <= l->lifetime_ns)) {
+		return false;
+	}
+	return !rv_leases_may_return(l, addr, name, now_ns);
+}
+
 /* ---- persistence ------------------------------------------------------- */
 
 size_t rv_leases_take_events(struct rv_leases *l, struct rv_lease_event *out, size_t max,

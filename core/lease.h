@@ -69,6 +69,15 @@ void rv_leases_release(struct rv_leases *l, const struct rv_ip_addr *addr, uint6
 bool rv_leases_may_return(const struct rv_leases *l, const struct rv_ip_addr *addr,
 			  const char *name, uint64_t now_ns);
 
+/* rv_leases_kept_for_other: is |addr| still kept for a name other than
+ * |name|? True iff its record is live or was released at most lifetime_ns
+ * before |now_ns|, and names someone else (a record whose name was too long
+ * to keep counts as someone else's). The allocator passes over such
+ * addresses, so that a client coming and going cannot walk onto another's
+ * address while that one may still come back for it. */
+bool rv_leases_kept_for_other(const struct rv_leases *l, const struct rv_ip_addr *addr,
+			      const char *name, uint64_t now_ns);
+
 /* rv_leases_count returns the number of records (live and released). */
 size_t rv_leases_count(const struct rv_leases *l);
 

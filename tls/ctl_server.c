@@ -20,6 +20,10 @@
 #include "crypto/secmem.h"
 #include "tls/internal.h"
 
+/* Free addresses the allocator passes over, kept for other names, before
+ * it takes one anyway (alloc_unkept). */
+enum { ALLOC_TRIES = 64 };
+
 enum state {
 	ST_WAIT_HELLO,
 	ST_WAIT_KEY1,
@@ -80,10 +84,45 @@ static void destroy(struct rv_ctl_peer *c)
 	rv_secmem_free(p, sizeof(*p));
 }
 
+/* alloc_unkept takes the pool's next free address that is not kept for
+ * another name (rv_leases_kept_for_other): a client that reconnects in a
+ * loop must not walk onto the address of one that left a moment ago and
+ * will ask for it back. Only when the next ALLOC_TRIES free addresses are
+ * all kept for others (a pool nearly full of recent leases) does the first
+ * of them go. The ones passed over go back to the pool. */
+static int alloc_unkept(struct rv_ctl_server *p, int family, struct rv_ip_addr *out,
+			uint64_t now_ns)
+{
+	const struct rv_ctl_env *env = p->c.env;
+	struct rv_ip_addr tried[ALLOC_TRIES];
+	size_t n = 0, keep = 0;
+	int ret;
+
+	for (;;) {
+		ret = rv_ippool_alloc(env->pool, family, out);
+		if (ret || !env->leases || !rv_leases_kept_for_other(env->leases, out, p->cn, now_ns)) {
+			break;
+		}
+		tried[n++] = *out;
+		if (n == ALLOC_TRIES) {
+			break;
+		}
+	}
+	if (n != 0 && (ret || n == ALLOC_TRIES)) {
+		*out = tried[0]; /* every free one is kept for someone: the first */
+		keep = 1;
+		ret = 0;
+	}
+	for (size_t i = keep; i < n; i++) {
+		rv_ippool_release(env->pool, &tried[i]);
+	}
+	return ret;
+}
+
 /* take_one takes an address of |family|: the fixed one of the client's
  * name (reserved in the pool for it alone); else the one it had before, if
  * the server last leased it to this very name and it is free; else the
- * pool's next free one. */
+ * pool's next free one not kept for another name. */
 static int take_one(struct rv_ctl_server *p, int family, const struct rv_ip_addr *fixed,
 		    const struct rv_ip_addr *prev, struct rv_ip_addr *out, uint64_t now_ns)
 {
@@ -108,7 +147,7 @@ static int take_one(struct rv_ctl_server *p, int family, const struct rv_ip_addr
 			"it (or which is taken): assigning another",
 			p->cn, rv_ip_addr_str(prev, a, sizeof(a)));
 	}
-	return rv_ippool_alloc(env->pool, family, out);
+	return alloc_unkept(p, family, out, now_ns);
 }
 
 /* assign_addrs takes this client's addresses in each family of the pool. */

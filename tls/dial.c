@@ -400,7 +400,12 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 {
 	struct rv_client_side *s = side(l);
 	bool reached_running = c->was_running;
-	bool kicked = c->ctl && rv_ctl_peer_error_code(c->ctl) == RV_CTL_CODE_KICKED;
+	unsigned code = c->ctl ? rv_ctl_peer_error_code(c->ctl) : 0;
+	/* Replaced: a newer connection with this certificate took over while
+	 * this one lived, so another process or host holds it too. Coming
+	 * straight back would take it back, and the two would take turns
+	 * several times a second for ever; like a kick, wait the longest. */
+	bool kicked = code == RV_CTL_CODE_KICKED || code == RV_CTL_CODE_REPLACED;
 
 	if (c->ctl) {
 		struct rv_session *sess = rv_ctl_peer_session(c->ctl);
@@ -415,6 +420,11 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 	}
 	if (c->tls_failed && !reached_running) {
 		rv_warnx("server %s rejected the connection: %s", s->server_str, c->reason);
+	}
+	if (code == RV_CTL_CODE_REPLACED) {
+		rv_warnx("replaced by another connection with this client's certificate (does "
+			 "another host use it? give each its own): trying again in %.1f s",
+			 l->cfg->reconnect_max_ms / 1000.0);
 	}
 	if (c == s->chan) {
 		s->chan = NULL;

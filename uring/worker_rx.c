@@ -331,22 +331,30 @@ static void finish_csum(struct rv_rx_item *it, uint8_t *plain, uint32_t len)
 /* forward_c2c handles a packet from one client to another client's virtual
  * address (client_to_client = internal | off): sealed at once for the other
  * session from where it was opened (its data header and tag room are
- * there), or dropped. Returns false when the destination is no session (the
- * packet goes to the TUN as usual). The sender's source was checked already;
- * the receiving session's key rules apply in the seal. */
-static bool forward_c2c(struct rv_worker *w, struct rv_rx_item *it, uint8_t *plain,
-			const struct rv_ip_info *ip)
+ * there), or dropped. Returns C2C_NOT_OURS when the destination is no
+ * session (the packet goes to the TUN as usual). The sender's source was
+ * checked already; the receiving session's key rules apply in the seal,
+ * and the tunnel MTU as on the TUN's way (a sender may seal a larger
+ * packet than its TUN would give it: the other client's TUN must not get
+ * one, nor the underlay a fragmented datagram). */
+enum c2c_result { C2C_NOT_OURS, C2C_FORWARDED, C2C_DROPPED };
+
+static enum c2c_result forward_c2c(struct rv_worker *w, struct rv_rx_item *it, uint8_t *plain,
+				   const struct rv_ip_info *ip)
 {
 	struct rv_session *to = rv_worker_lookup_dst(w, ip);
 	uint8_t flags = it->csum_start != 0 ? RV_DATA_F_CSUM_PARTIAL : 0;
+	enum rv_drop_reason why;
 
 	if (to == NULL) {
-		return false;
+		return C2C_NOT_OURS;
 	}
-	if (w->c2c == RV_CONFIG_C2C_OFF) {
-		rv_drop_add(&w->ctr, RV_DROP_C2C_OFF, 1);
+	if (w->c2c == RV_CONFIG_C2C_OFF || ip->total_len > w->mtu) {
+		why = w->c2c == RV_CONFIG_C2C_OFF ? RV_DROP_C2C_OFF : RV_DROP_TOO_BIG;
+		rv_drop_add(&w->ctr, why, 1);
+		rv_session_count_drop(it->s, why, 1);
 		rv_worker_release(w, it->handle);
-		return true;
+		return C2C_DROPPED;
 	}
 	if (flags != 0 && !rv_session_csum_partial(to)) {
 		/* The receiving peer wants whole checksums. */
@@ -356,7 +364,7 @@ static bool forward_c2c(struct rv_worker *w, struct rv_rx_item *it, uint8_t *pla
 	rv_ctr_add(&w->ctr, RV_CTR_C2C_FORWARDED, 1);
 	rv_worker_forward(w, it->len <= RV_PRIO_MAX_LEN + RV_DATA_OVERHEAD ? Q_PRIO : Q_BULK, plain,
 			  ip->total_len, it->handle, to, flags);
-	return true;
+	return C2C_FORWARDED;
 }
 
 static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, unsigned to,
@@ -419,12 +427,21 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 				finish_csum(it, plain, ip.total_len);
 			}
 		}
+		if (w->c2c != RV_CONFIG_C2C_KERNEL) {
+			enum c2c_result fwd = forward_c2c(w, it, plain, &ip);
+
+			if (unlikely(fwd != C2C_NOT_OURS)) {
+				/* Received (and counted so) only when passed on. */
+				if (fwd == C2C_FORWARDED) {
+					rx_pkts++;
+					rx_bytes += ip.total_len;
+				}
+				it->s = NULL; /* the handle went to the send, or was released */
+				continue;
+			}
+		}
 		rx_pkts++;
 		rx_bytes += ip.total_len;
-		if (w->c2c != RV_CONFIG_C2C_KERNEL && unlikely(forward_c2c(w, it, plain, &ip))) {
-			it->s = NULL; /* the handle went to the send, or was released */
-			continue;
-		}
 		it->buf = plain;
 		it->len = ip.total_len;
 		continue;

@@ -7,6 +7,11 @@
 #   2. A client asking in HELLO for an address it never held does not get
 #      it: mallory asks for alice's fixed address and for bob's former one
 #      and gets others; bob, returning, gets his own back.
+#      Mallory reconnecting 24 times meanwhile walks the three other
+#      addresses and never gets bob's, which is kept for him (the pool's
+#      allocator passes over addresses leased to another name within
+#      lease_time; before, the walk gave it to mallory and bob was told
+#      "assigning another").
 #   3. With every other address held, mallory is refused ("address pool
 #      exhausted") rather than given alice's, and alice still gets in.
 # On the old code (0d09d52) step 1 fails: the cursor hands 10.99.0.5 to
@@ -88,6 +93,18 @@ GOT=$(v4_of "$OUT")
 OUT=$(probe bob prev4="$BOB") || { echo "$OUT"; rvt_fail "bob session"; }
 echo "$OUT"
 [ "$(v4_of "$OUT")" = "$BOB" ] || rvt_fail "returning bob did not get $BOB back"
+
+rvt_step "2. mallory reconnecting in a loop passes over bob's kept address"
+OUT=$(rvt_nsx "$M" "$PROBE" cycles 10.88.2.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/mallory.crt" "$PKI/mallory.key" 24 print) || { echo "$OUT"; rvt_fail "mallory cycles"; }
+SEEN=$(sed -n 's/^cycle [0-9]*: v4=\([^ ]*\) .*/\1/p' <<<"$OUT" | sort -u | tr '\n' ' ')
+rvt_log "addresses mallory got: $SEEN"
+if grep -q "v4=$BOB " <<<"$OUT"; then
+	rvt_fail "mallory walked onto bob's address $BOB, kept for bob"
+fi
+[ "$(wc -w <<<"$SEEN")" -eq 3 ] || rvt_fail "mallory did not walk the rest of the pool: $SEEN"
+OUT=$(probe bob prev4="$BOB") || { echo "$OUT"; rvt_fail "bob session"; }
+[ "$(v4_of "$OUT")" = "$BOB" ] || rvt_fail "bob did not get $BOB back after mallory's walk"
 
 rvt_step "3. every other address held: mallory is refused, alice still gets hers"
 for n in bob client1 client2 client3; do

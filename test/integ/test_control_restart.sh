@@ -76,8 +76,25 @@ rvt_wait_for 5 "replacement logged" grep -q "client client1: new connection from
 	rvt_fail "no replacement"
 rvt_wait_for 5 "client1 back" grep -q "server said goodbye (replaced" "$RVT_TMP/client1.log" ||
 	rvt_fail "client1 not told it was replaced"
+grep -q "replaced by another connection with this client's certificate" "$RVT_TMP/client1.log" ||
+	rvt_fail "client1 did not say it was replaced"
 rvt_wait_for 10 "client1 reconnected" ctl_sessions_eq 2 || rvt_fail "client1 did not come back"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 "$A2" || rvt_fail "ping after replacement"
+
+rvt_step "two clients with one certificate take turns at the longest backoff, not in a loop"
+# reconnect_min 200 ms, reconnect_max 2 s (control_lib.sh). A replaced
+# client came straight back and replaced the other: 120 replacements in 25 s.
+R0=$(ctl_field server replaced)
+CTL_IDX=2 ctl_client_conf "$RVT_TMP/c1b.conf" "$PKI/client1" rvc1b "$RVT_TMP/c1b.sock"
+rvt_bg "$C2" client1b "$RV_BIN" client -c "$RVT_TMP/c1b.conf"
+P1B=$RVT_LAST_PID
+sleep 8
+R1=$(ctl_field server replaced)
+rvt_log "replacements in 8 s with two holders of one certificate: $((R1 - R0))"
+[ $((R1 - R0)) -ge 1 ] && [ $((R1 - R0)) -le 7 ] || rvt_fail "$((R1 - R0)) replacements in 8 s"
+rvt_stop_pid "$P1B" 10 || rvt_fail "the second holder's exit"
+rvt_wait_for 10 "client1 back" ctl_sessions_eq 2 || rvt_fail "client1 did not come back"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 "$A2" || rvt_fail "ping after the second holder left"
 rvt_stop_pid "$P1" 10 || rvt_fail "client1 exit"
 rvt_stop_pid "$P2" 10 || rvt_fail "client2 exit"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"

@@ -77,6 +77,29 @@ Test(lease, may_return)
 	}
 }
 
+/* kept_for_other: what the allocator passes over. */
+Test(lease, kept_for_other)
+{
+	for (size_t oi = 0; oi < ARRAY_SIZE(origins); oi++) {
+		uint64_t t0 = origins[oi];
+		struct rv_leases *l = rv_leases_new(16, LIFE);
+		struct rv_ip_addr a = t_ip("10.8.0.2"), c = t_ip("10.8.0.3");
+
+		cr_assert_not_null(l);
+		cr_assert_not(rv_leases_kept_for_other(l, &a, "bob", t0), "no record");
+		rv_leases_grant(l, &a, "alice", t0);
+		cr_assert(rv_leases_kept_for_other(l, &a, "bob", t0), "live, alice's");
+		cr_assert_not(rv_leases_kept_for_other(l, &a, "alice", t0), "her own");
+		cr_assert_not(rv_leases_kept_for_other(l, &c, "bob", t0));
+		rv_leases_release(l, &a, t0 + 5 * SEC);
+		cr_assert(rv_leases_kept_for_other(l, &a, "bob", t0 + 5 * SEC + LIFE));
+		cr_assert_not(rv_leases_kept_for_other(l, &a, "bob", t0 + 5 * SEC + LIFE + 1),
+			      "expired: anybody's");
+		cr_assert_not(rv_leases_kept_for_other(l, &a, "alice", t0 + 5 * SEC + LIFE + 1));
+		rv_leases_free(l);
+	}
+}
+
 Test(lease, lifetime_reload)
 {
 	for (size_t oi = 0; oi < ARRAY_SIZE(origins); oi++) {
