@@ -263,7 +263,8 @@ bool rv_leases_kept_for_other(const struct rv_leases *l, const struct rv_ip_addr
 {
 	const struct lease *r = find(l, addr);
 
-	if (!r || !(r->live || now_ns <= r->changed_ns || now_ns - r->changed_ns <= l->lifetime_ns)) {
+	if (!r ||
+	    !(r->live || now_ns <= r->changed_ns || now_ns - r->changed_ns <= l->lifetime_ns)) {
 		return false;
 	}
 	return !rv_leases_may_return(l, addr, name, now_ns);

@@ -100,7 +100,8 @@ static int alloc_unkept(struct rv_ctl_server *p, int family, struct rv_ip_addr *
 
 	for (;;) {
 		ret = rv_ippool_alloc(env->pool, family, out);
-		if (ret || !env->leases || !rv_leases_kept_for_other(env->leases, out, p->cn, now_ns)) {
+		if (ret || !env->leases ||
+		    !rv_leases_kept_for_other(env->leases, out, p->cn, now_ns)) {
 			break;
 		}
 		tried[n++] = *out;
