@@ -270,6 +270,13 @@ bool rv_leases_kept_for_other(const struct rv_leases *l, const struct rv_ip_addr
 	return !rv_leases_may_return(l, addr, name, now_ns);
 }
 
+uint64_t rv_leases_released_at(const struct rv_leases *l, const struct rv_ip_addr *addr)
+{
+	const struct lease *r = find(l, addr);
+
+	return r && !r->live ? r->changed_ns : 0;
+}
+
 /* ---- persistence ------------------------------------------------------- */
 
 size_t rv_leases_take_events(struct rv_leases *l, struct rv_lease_event *out, size_t max,

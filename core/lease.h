@@ -78,6 +78,11 @@ bool rv_leases_may_return(const struct rv_leases *l, const struct rv_ip_addr *ad
 bool rv_leases_kept_for_other(const struct rv_leases *l, const struct rv_ip_addr *addr,
 			      const char *name, uint64_t now_ns);
 
+/* rv_leases_released_at returns when |addr|'s lease was released, or 0 when
+ * it has no record or is live: of addresses all kept for others, the one
+ * released longest ago goes first. */
+uint64_t rv_leases_released_at(const struct rv_leases *l, const struct rv_ip_addr *addr);
+
 /* rv_leases_count returns the number of records (live and released). */
 size_t rv_leases_count(const struct rv_leases *l);
 

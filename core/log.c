@@ -99,6 +99,29 @@ static size_t json_line(char *line, size_t cap, enum rv_log_level level, const c
 	return off;
 }
 
+/* one_line makes a message of several lines (a reload's report) one log
+ * line: a line after the first would reach journald as an entry of its
+ * own, without the priority, and a text log without the prefix. Trailing
+ * newlines go, inner ones become "; ". Returns the new length. */
+static size_t one_line(char *msg, size_t len, size_t cap)
+{
+	while (len > 0 && msg[len - 1] == '\n') {
+		msg[--len] = '\0';
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (msg[i] != '\n') {
+			continue;
+		}
+		msg[i] = ';';
+		if (len + 1 < cap) {
+			memmove(msg + i + 2, msg + i + 1, len - i); /* with the NUL */
+			msg[i + 1] = ' ';
+			len++;
+		}
+	}
+	return len;
+}
+
 static void RV_PRINTF(3, 0) vlog(enum rv_log_level level, int err, const char *fmt, va_list ap)
 {
 	/* syslog(3) priorities: err, warning, info, debug. */
@@ -119,6 +142,7 @@ static void RV_PRINTF(3, 0) vlog(enum rv_log_level level, int err, const char *f
 		mlen = mlen < sizeof(msg) ? mlen : sizeof(msg) - 1;
 	}
 	msg[mlen] = '\0';
+	mlen = one_line(msg, mlen, sizeof(msg));
 	switch (format) {
 	case RV_LOG_FMT_JSON:
 		off = json_line(line, sizeof(line) - 1, level, msg);

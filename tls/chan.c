@@ -536,8 +536,13 @@ void rv_chan_on_timer(struct rv_loop *l, struct rv_chan *c)
 			return; /* refused after authentication; closing after send */
 		}
 		l->handshake_timeouts++;
-		rv_chan_set_reason(c, "no completed TLS handshake within %u ms",
-				   l->cfg->handshake_timeout_ms);
+		if (c->tls) {
+			rv_chan_set_reason(c, "no completed TLS handshake within %u ms",
+					   l->cfg->handshake_timeout_ms);
+		} else {
+			rv_chan_set_reason(c, "no TCP connection within %u ms",
+					   l->cfg->handshake_timeout_ms);
+		}
 		rv_chan_close(l, c);
 		return;
 	}
@@ -566,6 +571,12 @@ void rv_chan_kick(struct rv_loop *l, struct rv_chan *c)
 	rearm(l, c);
 }
 
+void rv_chan_arm_deadline(struct rv_loop *l, struct rv_chan *c)
+{
+	rv_loop_arm(l, &c->timer, chan_timer,
+		    c->start_ns + (uint64_t)l->cfg->handshake_timeout_ms * RV_NSEC_PER_MSEC);
+}
+
 void rv_chan_start(struct rv_loop *l, struct rv_chan *c, const char *expect_name)
 {
 	if (rv_tls_conn_new(&c->tls, l->tls)) {
@@ -578,8 +589,7 @@ void rv_chan_start(struct rv_loop *l, struct rv_chan *c, const char *expect_name
 		rv_chan_close(l, c);
 		return;
 	}
-	rv_loop_arm(l, &c->timer, chan_timer,
-		    c->start_ns + (uint64_t)l->cfg->handshake_timeout_ms * RV_NSEC_PER_MSEC);
+	rv_chan_arm_deadline(l, c);
 	pump(l, c); /* the client's ClientHello */
 	if (!c->closing) {
 		arm_recv(l, c);

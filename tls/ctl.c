@@ -36,6 +36,8 @@ void rv_ctl_peer_init(struct rv_ctl_peer *c, const struct rv_ctl_peer_ops *ops,
 	c->last_data_ka_ns = now_ns;
 	c->rekey_tokens = RV_CTL_PEER_REKEYS_PER_MIN;
 	c->rekey_refill_ns = now_ns;
+	c->own_tokens = env->own_rekeys_per_min;
+	c->own_refill_ns = now_ns;
 	/* The server's own settings; a client has none (0) and uses the
 	 * defaults until CONFIG brings the server's. */
 	c->keepalive_ns = (uint64_t)(env->cfg->keepalive_ms ? env->cfg->keepalive_ms
@@ -283,6 +285,46 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+/* own_per_token_ns: the refill period of a client's own budget (0: none). */
+static uint64_t own_per_token_ns(const struct rv_ctl_peer *c)
+{
+	unsigned n = c->key.is_server ? 0 : c->env->own_rekeys_per_min;
+
+	return n ? 60 * RV_NSEC_PER_SEC / n : 0;
+}
+
+/* own_rekey_at: when a client may start its next key exchange by its own
+ * budget (0: now). Its server enforces one (rv_ctl_peer_rekey_allowed); the
+ * client keeps under it. A server's exchanges are not limited here. */
+static uint64_t own_rekey_at(const struct rv_ctl_peer *c, uint64_t now_ns)
+{
+	uint64_t per = own_per_token_ns(c);
+
+	if (per == 0 || c->own_tokens > 0 || now_ns - c->own_refill_ns >= per) {
+		return 0;
+	}
+	return c->own_refill_ns + per;
+}
+
+/* own_rekey_take spends a token of the client's budget (refilled first). */
+static void own_rekey_take(struct rv_ctl_peer *c, uint64_t now_ns)
+{
+	uint64_t per = own_per_token_ns(c), earned;
+
+	if (per == 0) {
+		return;
+	}
+	earned = (now_ns - c->own_refill_ns) / per;
+	if (earned > 0) {
+		c->own_tokens =
+			(uint32_t)min_u64(c->env->own_rekeys_per_min, c->own_tokens + earned);
+		c->own_refill_ns += earned * per;
+	}
+	if (c->own_tokens > 0) {
+		c->own_tokens--;
+	}
+}
+
 uint64_t rv_ctl_peer_next_ns(const struct rv_ctl_peer *c, uint64_t now_ns)
 {
 	uint64_t next = now_ns + (uint64_t)RV_CTL_MAX_TICK_MS * RV_NSEC_PER_MSEC;
@@ -300,8 +342,11 @@ uint64_t rv_ctl_peer_next_ns(const struct rv_ctl_peer *c, uint64_t now_ns)
 	 * answer arrives as a frame, after which the caller asks again. */
 	if (!rv_ctlkey_busy(&c->key)) {
 		if (c->rekey_wanted) {
-			next = min_u64(next, c->key.last_change_ns + (uint64_t)RV_CTL_MIN_REKEY_MS *
-									     RV_NSEC_PER_MSEC);
+			uint64_t at = c->key.last_change_ns +
+				      (uint64_t)RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC;
+			uint64_t own = own_rekey_at(c, now_ns);
+
+			next = min_u64(next, own > at ? own : at);
 		}
 		next = min_u64(next, c->ops->next_ns(c));
 	}
@@ -312,7 +357,8 @@ uint64_t rv_ctl_peer_next_ns(const struct rv_ctl_peer *c, uint64_t now_ns)
 bool rv_ctl_rekey_due(const struct rv_ctl_peer *c, uint64_t now_ns)
 {
 	return c->rekey_wanted && !rv_ctlkey_busy(&c->key) &&
-	       now_ns - c->key.last_change_ns >= (uint64_t)RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC;
+	       now_ns - c->key.last_change_ns >= (uint64_t)RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC &&
+	       own_rekey_at(c, now_ns) <= now_ns;
 }
 
 enum rv_ctl_result rv_ctl_start_rekey(struct rv_ctl_peer *c, uint64_t now_ns)
@@ -327,6 +373,7 @@ enum rv_ctl_result rv_ctl_start_rekey(struct rv_ctl_peer *c, uint64_t now_ns)
 	if (ret) {
 		return rv_ctl_close_with(c, RV_CTL_CODE_INTERNAL, "cannot generate a key pair");
 	}
+	own_rekey_take(c, now_ns);
 	rv_ctl_emit(c, &m);
 	c->last_tx_ns = now_ns;
 	return RV_CTL_CONTINUE;

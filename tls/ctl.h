@@ -49,6 +49,10 @@ enum {
 	 * each exchange costs an X25519 key pair and two AEAD key schedules
 	 * on the single control thread. */
 	RV_CTL_PEER_REKEYS_PER_MIN = 20,
+	/* What a client allows itself, under the server's limit above (a
+	 * rekey asked beyond it, by SIGUSR1 or `ringvpn rekey`, waits instead
+	 * of getting the client disconnected). */
+	RV_CTL_OWN_REKEYS_PER_MIN = RV_CTL_PEER_REKEYS_PER_MIN - 2,
 	/* Every peer is ticked at least this often (its keepalive and
 	 * dead-peer deadlines usually come first). Rekey requests raised by
 	 * the data plane do not wait for a tick: the loop is woken for them
@@ -71,6 +75,10 @@ struct rv_ctl_env {
 	/* send_keepalive (client) sends an empty data message to |s| every
 	 * keepalive; NULL: none (the server). */
 	void (*send_keepalive)(void *ctx, struct rv_session *s);
+	/* own_rekeys_per_min (client): how many key exchanges it starts in a
+	 * minute at most (a token bucket; RV_CTL_OWN_REKEYS_PER_MIN keeps
+	 * under its server's limit); more wait. 0: no limit. */
+	unsigned own_rekeys_per_min;
 	/* on_config (client): apply a CONFIG (first or update: TUN address,
 	 * MTU, routes) to the host. Returns 0 or -errno (the session is then
 	 * closed). */

@@ -90,8 +90,8 @@ static void destroy(struct rv_ctl_peer *c)
  * will ask for it back. Only when the next ALLOC_TRIES free addresses are
  * all kept for others (a pool nearly full of recent leases) does the first
  * of them go. The ones passed over go back to the pool. */
-static int alloc_unkept(struct rv_ctl_server *p, int family, struct rv_ip_addr *out,
-			uint64_t now_ns)
+static int alloc_unkept(struct rv_ctl_server *p, int family, const struct rv_ip_addr *avoid,
+			struct rv_ip_addr *out, uint64_t now_ns)
 {
 	const struct rv_ctl_env *env = p->c.env;
 	struct rv_ip_addr tried[ALLOC_TRIES];
@@ -110,11 +110,21 @@ static int alloc_unkept(struct rv_ctl_server *p, int family, struct rv_ip_addr *
 		}
 	}
 	if (n != 0 && (ret || n == ALLOC_TRIES)) {
-		*out = tried[0]; /* every free one is kept for someone: the first */
-		keep = 1;
+		/* Every one tried is kept for someone: the one released
+		 * longest ago (the lease table's own eviction order). */
+		for (size_t i = 1; i < n; i++) {
+			if (rv_ip_addr_equal(&tried[keep], avoid) ||
+			    (!rv_ip_addr_equal(&tried[i], avoid) &&
+			     rv_leases_released_at(env->leases, &tried[i]) <
+				     rv_leases_released_at(env->leases, &tried[keep]))) {
+				keep = i;
+			}
+		}
+		*out = tried[keep];
+		tried[keep] = tried[--n];
 		ret = 0;
 	}
-	for (size_t i = keep; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		rv_ippool_release(env->pool, &tried[i]);
 	}
 	return ret;
@@ -148,7 +158,7 @@ static int take_one(struct rv_ctl_server *p, int family, const struct rv_ip_addr
 			"it (or which is taken): assigning another",
 			p->cn, rv_ip_addr_str(prev, a, sizeof(a)));
 	}
-	return alloc_unkept(p, family, out, now_ns);
+	return alloc_unkept(p, family, prev, out, now_ns);
 }
 
 /* assign_addrs takes this client's addresses in each family of the pool. */

@@ -19,10 +19,13 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,8 +50,27 @@ struct resolve_job {
 	struct sockaddr_storage sa;
 	socklen_t sa_len;
 	int err; /* getaddrinfo result */
-	int efd;
 };
+
+/* struct resolve_req is one lookup on a thread of its own, on the heap:
+ * getaddrinfo cannot be interrupted, and a client told to stop must not
+ * wait for a resolver that does not answer (up to timeout x attempts x
+ * nameservers: past systemd's stop timeout). The thread is detached; the
+ * loop and the thread each hold a reference, the last one frees it, and
+ * the thread writes the loop's eventfd through a duplicate of its own. */
+struct resolve_req {
+	_Atomic int refs;
+	_Atomic bool done; /* the results below are written */
+	int efd;
+	struct resolve_job job;
+};
+
+static void req_put(struct resolve_req *r)
+{
+	if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) == 1) {
+		free(r);
+	}
+}
 
 struct rv_client_side {
 	struct rv_chan *chan; /* the connection to the server, or NULL */
@@ -62,7 +84,7 @@ struct rv_client_side {
 	int efd;
 	uint64_t efd_val;
 	bool resolving;
-	pthread_t thread;
+	struct resolve_req *req; /* while resolving */
 	struct resolve_job job;
 	/* the server being talked to */
 	struct sockaddr_storage sa;
@@ -179,11 +201,41 @@ static void schedule_retry(struct rv_loop *l, bool reached_running, bool tls_fai
 	rv_loop_arm(l, &s->retry, on_retry, l->now_ns + (uint64_t)delay * RV_NSEC_PER_MSEC);
 }
 
+/* ---- reload ------------------------------------------------------------ */
+
+void rv_client_servers_changed(struct rv_loop *l, struct rv_strbuf *log)
+{
+	struct rv_client_side *s = side(l);
+	bool listed = false;
+
+	/* The list starts over: its first server is the preferred one. */
+	s->server_idx = 0;
+	s->tried_in_round = 0;
+	for (size_t i = 0; i < num_servers(l->cfg) && s->chan; i++) {
+		const char *host;
+		uint16_t port;
+		char p[8];
+
+		server_at(l->cfg, i, &host, &port);
+		snprintf(p, sizeof(p), "%u", port);
+		listed |= !strcmp(host, s->job.host) && !strcmp(p, s->job.port);
+	}
+	if (s->chan && !listed) {
+		rv_strbuf_printf(log,
+				 "applied: server list (%s is no longer in it: reconnecting)\n",
+				 s->job.host);
+		rv_chan_goodbye(l, s->chan, RV_CTL_CODE_RECONFIG, "the server list changed");
+	} else {
+		rv_strbuf_printf(log, "applied: server list (used from the next connection)\n");
+	}
+}
+
 /* ---- resolution and connect -------------------------------------------- */
 
 static void *resolve_thread(void *arg)
 {
-	struct resolve_job *j = arg;
+	struct resolve_req *r = arg;
+	struct resolve_job *j = &r->job;
 	struct addrinfo hints, *res = NULL;
 	uint64_t one = 1;
 	ssize_t w;
@@ -199,8 +251,11 @@ static void *resolve_thread(void *arg)
 		j->err = EAI_FAIL;
 	}
 	freeaddrinfo(res);
-	w = write(j->efd, &one, sizeof(one));
+	atomic_store_explicit(&r->done, true, memory_order_release);
+	w = write(r->efd, &one, sizeof(one));
 	(void)w;
+	close(r->efd);
+	req_put(r);
 	return NULL;
 }
 
@@ -240,6 +295,10 @@ static void connect_to(struct rv_loop *l)
 		return;
 	}
 	c->inflight++;
+	/* handshake_timeout counts from here: a server that drops the SYNs
+	 * would otherwise hold the client for the kernel's SYN retries (over
+	 * two minutes) before it tries the next server. */
+	rv_chan_arm_deadline(l, c);
 }
 
 static void arm_resolved(struct rv_loop *l)
@@ -256,13 +315,21 @@ void rv_client_on_resolved(struct rv_loop *l, int res)
 {
 	struct rv_client_side *s = side(l);
 
+	(void)res;
 	if (!s->resolving) {
 		return;
 	}
-	pthread_join(s->thread, NULL);
+	if (!atomic_load_explicit(&s->req->done, memory_order_acquire)) {
+		arm_resolved(l); /* not this lookup's wake-up */
+		return;
+	}
+	s->job.err = s->req->job.err;
+	s->job.sa = s->req->job.sa;
+	s->job.sa_len = s->req->job.sa_len;
+	req_put(s->req);
+	s->req = NULL;
 	s->resolving = false;
 	arm_resolved(l);
-	(void)res;
 	if (l->stopping) {
 		return;
 	}
@@ -302,6 +369,7 @@ static void attempt(struct rv_loop *l)
 {
 	struct rv_client_side *s = side(l);
 	const char *host;
+	pthread_t thread;
 	uint16_t port;
 	int ret;
 
@@ -318,13 +386,28 @@ static void attempt(struct rv_loop *l)
 		connect_to(l);
 		return;
 	}
-	s->job.efd = s->efd;
-	ret = pthread_create(&s->thread, NULL, resolve_thread, &s->job);
-	if (ret) {
-		rv_warn(ret, "cannot start the resolver thread");
+	s->req = calloc(1, sizeof(*s->req));
+	if (s->req == NULL) {
+		rv_warnx("cannot start the resolver: out of memory");
 		schedule_retry(l, false, false, false);
 		return;
 	}
+	s->req->job = s->job;
+	atomic_init(&s->req->refs, 2);
+	s->req->efd = fcntl(s->efd, F_DUPFD_CLOEXEC, 0);
+	ret = s->req->efd < 0 ? errno : pthread_create(&thread, NULL, resolve_thread, s->req);
+	if (ret) {
+		rv_warn(ret, "cannot start the resolver thread");
+		if (s->req->efd >= 0) {
+			close(s->req->efd);
+		}
+		free(s->req);
+		s->req = NULL;
+		(void)rv_client_local_failure(l, ret);
+		schedule_retry(l, false, false, false);
+		return;
+	}
+	pthread_detach(thread);
 	s->resolving = true;
 }
 
@@ -452,6 +535,7 @@ static int client_start(struct rv_loop *l, char *err, size_t err_len)
 		return -errno;
 	}
 	l->env.send_keepalive = up_send_keepalive;
+	l->env.own_rekeys_per_min = RV_CTL_OWN_REKEYS_PER_MIN;
 	l->env.on_config = rv_hostcfg_apply;
 	l->env.on_dns = rv_hostcfg_dns;
 	arm_resolved(l);
@@ -472,9 +556,10 @@ static void client_free(struct rv_loop *l)
 		return;
 	}
 	if (s->resolving) {
-		/* getaddrinfo cannot be interrupted; its resolver timeout bounds
-		 * this wait. */
-		pthread_join(s->thread, NULL);
+		/* Not waited for: the thread frees the request when its lookup
+		 * ends, or the process's exit ends it first. */
+		req_put(s->req);
+		s->req = NULL;
 	}
 	if (s->efd >= 0) {
 		close(s->efd);

@@ -86,6 +86,10 @@ struct rv_ctl_peer {
 	 * RV_CTL_PEER_REKEYS_PER_MIN). */
 	uint32_t rekey_tokens;
 	uint64_t rekey_refill_ns;
+	/* A client's own key exchanges: the same kind of bucket, kept under
+	 * its server's (RV_CTL_OWN_REKEYS_PER_MIN). */
+	uint32_t own_tokens;
+	uint64_t own_refill_ns;
 	unsigned error_code; /* of a GOODBYE or ERROR received (0: none) */
 	unsigned sent_code;  /* of the GOODBYE or ERROR we sent (0: none) */
 	struct rv_ctl_out out;
@@ -298,6 +302,9 @@ struct rv_chan *rv_chan_new(struct rv_loop *l, int fd, const struct rv_endpoint 
  * verifies the server against |expect_name| when not NULL (else the TLS
  * context's server name). */
 void rv_chan_start(struct rv_loop *l, struct rv_chan *c, const char *expect_name);
+/* rv_chan_arm_deadline arms |c|'s handshake_timeout from its start (a
+ * client arms it at its connect already; rv_chan_start again). */
+void rv_chan_arm_deadline(struct rv_loop *l, struct rv_chan *c);
 /* rv_chan_by_ud finds the live connection a completion belongs to. */
 struct rv_chan *rv_chan_by_ud(struct rv_loop *l, uint64_t ud);
 void rv_chan_on_cqe(struct rv_loop *l, struct rv_chan *c, enum rv_op op, int res);
@@ -359,6 +366,11 @@ int rv_client_local_failure(struct rv_loop *l, int err);
  * RV_CTL_MAX_ROUTES). False before the first CONFIG. */
 bool rv_hostcfg_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_addrs,
 		       struct rv_prefix *routes, size_t *num_routes);
+/* rv_client_servers_changed applies a reload that changed the client's
+ * server list (l->cfg is the new one): the list starts over at its first
+ * server, and a connection to a server no longer in it is ended (GOODBYE,
+ * then a reconnect). What it did goes to |log|. */
+void rv_client_servers_changed(struct rv_loop *l, struct rv_strbuf *log);
 /* rv_tunwatch_start arms the loop's watch of its TUN device (tunwatch.c):
  * what someone removed from it is put back every few seconds. */
 void rv_tunwatch_start(struct rv_loop *l);

@@ -229,9 +229,15 @@ static void on_signal(struct rv_loop *l, int res)
 			rv_info("signal %u: shutting down", l->siginfo.ssi_signo);
 			rv_loop_begin_stop(l);
 			break;
-		case SIGUSR1:
-			rv_info("SIGUSR1: rekeying %u session(s)", rv_loop_rekey(l, NULL));
+		case SIGUSR1: {
+			static struct rv_ratelimit rl; /* a signal storm: not a line each */
+			unsigned n = rv_loop_rekey(l, NULL);
+
+			if (rv_ratelimit_ok(&rl)) {
+				rv_info("SIGUSR1: rekeying %u session(s)", n);
+			}
 			break;
+		}
 		case SIGHUP: {
 			struct rv_strbuf out = { .max = 64 * 1024 };
 

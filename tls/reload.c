@@ -178,6 +178,8 @@ static void report_changes(const struct rv_config *cur, const struct rv_config *
 		RK("subnet", num_subnets),
 		RK("server", server_host),
 		RK("server", server_port),
+		RK("server", servers),
+		RK("server", num_servers),
 		RK("server_name", server_name),
 		RK("reconnect_min", reconnect_min_ms),
 		RK("reconnect_max", reconnect_max_ms),
@@ -227,6 +229,7 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 {
 	struct rv_config *next = NULL;
 	struct rv_tls_ctx *tls = NULL;
+	bool servers_changed;
 	char err[512];
 	int ret;
 
@@ -269,6 +272,11 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 			goto out;
 		}
 	}
+	servers_changed = l->role != &rv_server_role &&
+			  (next->num_servers != l->cfg->num_servers ||
+			   memcmp(next->servers, l->cfg->servers, sizeof(next->servers)) != 0 ||
+			   strcmp(next->server_host, l->cfg->server_host) != 0 ||
+			   next->server_port != l->cfg->server_port);
 	if (next->log_level != l->cfg->log_level) {
 		rv_log_set_level((enum rv_log_level)next->log_level);
 		rv_strbuf_printf(log, "applied: log level %s\n",
@@ -288,6 +296,9 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	}
 	swap_tls(l, tls, log);
 	tls = NULL;
+	if (servers_changed) {
+		rv_client_servers_changed(l, log);
+	}
 	l->reloads++;
 	ret = 0;
 out:

@@ -68,6 +68,9 @@ rvt_cleanup() {
 	done
 	for ns in "${RVT_NS[@]}"; do
 		ip netns del "$ns" 2>/dev/null
+		# A test's own resolv.conf or hosts for `ip netns exec` (ours
+		# alone: the name carries the test's prefix).
+		rm -rf "/etc/netns/$ns"
 	done
 	if [ -n "$RVT_TMP" ] && [ -d "$RVT_TMP" ]; then
 		# A sanitizer report in any process's log fails the test, even

@@ -7,6 +7,12 @@
 #     client's list is installed;
 #   - pushed DNS: the client receives push_dns/push_domain and hands them
 #     to systemd-resolved (absent here: the log says so and names them);
+#   - a first server that drops the SYNs: the next one is tried after
+#     handshake_timeout (the client waited out the kernel's SYN retries);
+#   - a client reload that leaves its server out of the list moves it to
+#     the new list's first server;
+#   - SIGTERM while the server's name is being looked up (a nameserver that
+#     never answers): the client exits at once, not when the lookup ends;
 #   - jittered backoff: after the server is killed, the delays the clients
 #     choose before reconnecting are spread over the backoff window, not in
 #     lockstep.
@@ -99,3 +105,76 @@ assert all(1000 <= x <= 3000 for x in d), "outside the window"
 # Five uniform draws over 2000 ms span less than 200 ms with p < 0.001.
 assert max(d) - min(d) >= 200, "clustered (spread %d ms)" % (max(d) - min(d))
 EOF
+
+rvt_step "a first server that drops the SYNs: the next one within handshake_timeout"
+# The client's handshake_timeout (5 s) counts from the connect: the client
+# used to wait out the kernel's SYN retries (134 s measured) before trying
+# the next server. Server A is dead since the step above; B comes back and
+# A's port drops every SYN.
+start_b
+ip netns exec "$S" nft -f - <<EON || rvt_fail "nft"
+table inet rvtsyn {
+	chain in {
+		type filter hook input priority 0;
+		tcp dport 4433 drop
+	}
+}
+EON
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/f.conf" "$PKI/client2" rvf "$RVT_TMP/f.sock"
+sed -i '/^server = /d; /^server_name = /d' "$RVT_TMP/f.conf"
+printf 'server = 10.88.1.1:4433\nserver = 10.88.1.1:4533\nserver_name = vpn.test\n' \
+	>>"$RVT_TMP/f.conf"
+T0=$(date +%s%N)
+rvt_bg "$C1" silentfirst "$RV_BIN" client -c "$RVT_TMP/f.conf"
+rvt_wait_for 12 "the client on B" grep -q "connected to 10.88.1.1 (10.88.1.1:4533)" \
+	"$RVT_TMP/silentfirst.log" || rvt_fail "still waiting on the silent server: $(tail -3 "$RVT_TMP/silentfirst.log")"
+rvt_log "on B after $((($(date +%s%N) - T0) / 1000000)) ms"
+grep -q "no TCP connection within 5000 ms" "$RVT_TMP/silentfirst.log" ||
+	rvt_fail "the timeout not given as the reason"
+ip netns exec "$S" nft delete table inet rvtsyn
+
+rvt_step "a client's reload that drops its server from the list: it moves to the new one"
+# The client reported "changed: server" and stayed where it was.
+mv "$RVT_TMP/server.log" "$RVT_TMP/server-a2.log"
+rvt_bg "$S" server "$RV_BIN" server -c "$RVT_TMP/server.conf"
+A_PID=$RVT_LAST_PID
+rvt_wait_for 10 "server A" "$RV_BIN" status -s "$SRV_SOCK" || rvt_fail "server A did not restart"
+sed -i '/^server = /d' "$RVT_TMP/f.conf"
+printf 'server = 10.88.1.1:4433\n' >>"$RVT_TMP/f.conf"
+OUT=$("$RV_BIN" reload -s "$RVT_TMP/f.sock" 2>&1) || rvt_fail "client reload: $OUT"
+echo "$OUT" | grep -q "no longer in it: reconnecting" || rvt_fail "reload said: $OUT"
+rvt_wait_for 10 "the client on A" grep -q "connected to 10.88.1.1 (10.88.1.1:4433)" \
+	"$RVT_TMP/silentfirst.log" || rvt_fail "the client stayed on B"
+rvt_wait_for 10 "its session on A" sh -c "'$RV_BIN' status --kv -s '$SRV_SOCK' | grep -q 'name=client2 state=running'" ||
+	rvt_fail "no session of client2 on A"
+
+rvt_step "SIGTERM while the server's name is being looked up: the client exits at once"
+# `ip netns exec` puts /etc/netns/NS/resolv.conf in place of the host's: a
+# nameserver inside the test's namespaces whose queries are dropped (the
+# lookup then takes the resolver's timeouts, 10 s and more). The client
+# used to wait for getaddrinfo before exiting (8.5 s measured).
+mkdir -p "/etc/netns/$C1"
+printf 'nameserver 10.88.1.53\noptions timeout:5 attempts:2\n' >"/etc/netns/$C1/resolv.conf"
+ip -n "$S" addr add 10.88.1.53/32 dev c1
+ip netns exec "$S" nft -f - <<EON || rvt_fail "nft"
+table inet rvtdns {
+	chain in {
+		type filter hook input priority 0;
+		udp dport 53 drop
+		tcp dport 53 drop
+	}
+}
+EON
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/d.conf" "$PKI/client3" rvd "$RVT_TMP/d.sock" \
+	server=slow.test:4433 server_name=vpn.test
+rvt_bg "$C1" slowdns "$RV_BIN" client -c "$RVT_TMP/d.conf"
+D_PID=$RVT_LAST_PID
+rvt_wait_for 10 "resolving" sh -c "'$RV_BIN' status -s '$RVT_TMP/d.sock' | grep -q resolving" ||
+	rvt_fail "the client is not resolving: $("$RV_BIN" status -s "$RVT_TMP/d.sock" 2>&1 | head -3)"
+sleep 1
+T0=$(date +%s%N)
+rvt_stop_pid "$D_PID" 10 || rvt_fail "exit after SIGTERM while resolving"
+MS=$((($(date +%s%N) - T0) / 1000000))
+rvt_log "exited $MS ms after SIGTERM, mid-lookup"
+[ "$MS" -le 2000 ] || rvt_fail "the client waited for its lookup ($MS ms)"
+ip netns exec "$S" nft delete table inet rvtdns

@@ -82,7 +82,7 @@ ctl_conf_set "$CONF" route=fd60::/64
 kill -HUP "$SRV_PID"
 rvt_wait_for 10 "reload applied" grep -q "reload applied" "$SLOG" || rvt_fail "SIGHUP reload"
 grep -A4 "reload applied" "$SLOG"
-grep -q "reload applied: changed: log_level, keepalive, dead_peer_timeout, route$" "$SLOG" ||
+grep -q "reload applied: changed: log_level, keepalive, dead_peer_timeout, route;" "$SLOG" ||
 	rvt_fail "the reload does not list what changed"
 grep -q "applied: routes, timers and DNS pushed to 2 running client(s)" "$SLOG" ||
 	rvt_fail "routes and timers not pushed to both clients"

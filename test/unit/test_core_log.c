@@ -166,3 +166,22 @@ Test(log, warnx_rl_stops_after_burst)
 	cr_assert_geq(lines, RV_RATELIMIT_BURST, "%s", out);
 	cr_assert_leq(lines, RV_RATELIMIT_BURST + 2, "%s", out);
 }
+
+static void several_lines(void)
+{
+	rv_log_set_prefix("server");
+	rv_log_set_format(RV_LOG_FMT_JOURNAL);
+	rv_log_set_level(RV_LOG_INFO);
+	rv_warnx("reload refused: %s", "changed: nothing\nrefused: key file k: mismatch\n");
+	rv_log_set_format(RV_LOG_FMT_TEXT);
+}
+
+/* A message of several lines is one line with its priority: journald
+ * would take each further line as an entry of its own, at the default
+ * priority (a reload's reason was lost to `journalctl -p warning`). */
+Test(log, several_lines_become_one)
+{
+	capture(several_lines);
+	cr_assert_str_eq(out,
+			 "<4>reload refused: changed: nothing; refused: key file k: mismatch\n");
+}

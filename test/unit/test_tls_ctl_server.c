@@ -523,7 +523,9 @@ Test(ctl, client_rekeys_are_rate_limited)
 
 	bring_up(&s, &c, "client1", NULL);
 	/* Rekey as fast as the client's own spacing allows: the budget
-	 * (refilled at RV_CTL_PEER_REKEYS_PER_MIN per minute) runs out. */
+	 * (refilled at RV_CTL_PEER_REKEYS_PER_MIN per minute) runs out. The
+	 * client here keeps no budget of its own (cli.env.own_rekeys_per_min
+	 * is 0: an older or a hostile client). */
 	for (;;) {
 		now += gap;
 		rv_ctl_peer_request_rekey(c);
@@ -542,6 +544,40 @@ Test(ctl, client_rekeys_are_rate_limited)
 	cr_assert(strstr(rv_ctl_peer_reason(s), "key exchanges in a minute"), "%s",
 		  rv_ctl_peer_reason(s));
 	cr_assert_eq(rv_ctl_peer_sent_code(s), RV_CTL_CODE_RATE);
+	drop_pair(s, c);
+}
+
+/* A client asked to rekey every second (SIGUSR1, `ringvpn rekey`) keeps
+ * under its server's budget by itself: its exchanges wait, and it is not
+ * disconnected (it was, after 20). Over three minutes it rekeys about
+ * RV_CTL_OWN_REKEYS_PER_MIN a minute after the first burst. */
+Test(ctl, client_keeps_its_own_rekeys_under_the_limit)
+{
+	struct rv_ctl_peer *s, *c;
+	uint64_t start = now, next_tick;
+	uint64_t end = start + 180 * RV_NSEC_PER_SEC;
+	unsigned asked = 0;
+
+	cli.env.own_rekeys_per_min = RV_CTL_OWN_REKEYS_PER_MIN; /* as tls/dial.c sets it */
+	bring_up(&s, &c, "client1", NULL);
+	for (uint64_t t = start + RV_NSEC_PER_SEC; t < end; t += RV_NSEC_PER_SEC) {
+		rv_ctl_peer_request_rekey(c);
+		asked++;
+		/* Run the client's timers up to t, as its loop would. */
+		while ((next_tick = rv_ctl_peer_next_ns(c, now)) <= t) {
+			now = next_tick > now ? next_tick : now + 1;
+			cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE);
+			cr_assert_neq(deliver(rv_ctl_peer_out(c), s, NULL), RV_CTL_CLOSE, "%s",
+				      rv_ctl_peer_reason(s));
+			pump(s, c);
+		}
+		now = t;
+	}
+	cr_assert_leq(rv_ctl_peer_rekeys(s) - 1, (uint64_t)RV_CTL_OWN_REKEYS_PER_MIN * 4,
+		      "%llu exchanges", (unsigned long long)rv_ctl_peer_rekeys(s));
+	cr_assert_geq(rv_ctl_peer_rekeys(s) - 1, (uint64_t)RV_CTL_OWN_REKEYS_PER_MIN * 2,
+		      "%llu exchanges of %u asked", (unsigned long long)rv_ctl_peer_rekeys(s),
+		      asked);
 	drop_pair(s, c);
 }
 
