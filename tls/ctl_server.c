@@ -43,6 +43,7 @@ struct rv_ctl_server {
 	struct rv_ip_addr v4, v6;	/* family 0: none held */
 	struct rv_ip_addr prev4, prev6; /* addresses the client asks to get back */
 	uint32_t client_index;		/* the client's receiver index (CONFIG) */
+	uint64_t hello_by_ns;		/* HELLO due by then (handshake_timeout) */
 };
 
 static struct rv_ctl_server *srv(struct rv_ctl_peer *p)
@@ -460,6 +461,12 @@ static enum rv_ctl_result tick(struct rv_ctl_peer *c, uint64_t now_ns)
 {
 	struct rv_ctl_server *p = srv(c);
 
+	if (p->st == ST_WAIT_HELLO && now_ns >= p->hello_by_ns) {
+		/* Keepalives alone keep a connection alive, not a slot for
+		 * ever: an authenticated peer that never says HELLO is shut. */
+		return rv_ctl_close_with(&p->c, RV_CTL_CODE_TIMEOUT, "no HELLO within %u ms",
+					 p->c.env->cfg->handshake_timeout_ms);
+	}
 	if (p->st != ST_RUNNING) {
 		return RV_CTL_CONTINUE;
 	}
@@ -477,6 +484,9 @@ static uint64_t next_ns(const struct rv_ctl_peer *c)
 {
 	const struct rv_ctl_server *p = csrv(c);
 
+	if (p->st == ST_WAIT_HELLO) {
+		return p->hello_by_ns;
+	}
 	return p->st == ST_RUNNING ? rekey_deadline(p) : UINT64_MAX;
 }
 
@@ -509,6 +519,7 @@ struct rv_ctl_peer *rv_ctl_server_new(const struct rv_ctl_env *env, const char *
 		return NULL;
 	}
 	snprintf(p->cn, sizeof(p->cn), "%s", cn);
+	p->hello_by_ns = now_ns + (uint64_t)env->cfg->handshake_timeout_ms * RV_NSEC_PER_MSEC;
 	rv_ctl_peer_init(&p->c, &server_ops, env, true, p->cn, exporter,
 			 RV_CTL_CAP_IPV6 | RV_CTL_CAP_CHACHA | RV_CTL_CAP_CLIENT_REKEY |
 				 (env->cfg->offload_csum ? RV_CTL_CAP_CSUM_PARTIAL : 0),

@@ -713,3 +713,29 @@ Test(ctl, subnets_follow_names)
 	cr_assert_null(route_of("10.20.0.9"));
 	cr_assert_null(route_of("10.30.0.9"));
 }
+
+/* An authenticated client that sends keepalives but never HELLO is shut
+ * after handshake_timeout (it held its connection, and the name's place,
+ * for as long as it kept sending). */
+Test(ctl, no_hello_within_handshake_timeout)
+{
+	const uint64_t limit = (uint64_t)srv.cfg.handshake_timeout_ms * RV_NSEC_PER_MSEC;
+	struct rv_ctl_msg m = { .type = RV_CTL_KEEPALIVE };
+	uint8_t buf[RV_CTL_MAX_FRAME];
+	struct rv_ctl_peer *s;
+	uint64_t t0 = now;
+	size_t n;
+
+	cr_assert_gt(limit, 0);
+	s = rv_ctl_server_new(&srv.env, "client1", exporter, t0);
+	cr_assert_not_null(s);
+	cr_assert_leq(rv_ctl_peer_next_ns(s, t0), t0 + limit, "the deadline is not a timer");
+	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), 0);
+	for (uint64_t t = t0 + limit / 4; t < t0 + limit; t += limit / 4) {
+		cr_assert_eq(rv_ctl_peer_on_frame(s, buf, n, t), RV_CTL_CONTINUE);
+		cr_assert_eq(rv_ctl_peer_tick(s, t), RV_CTL_CONTINUE);
+	}
+	cr_assert_eq(rv_ctl_peer_tick(s, t0 + limit), RV_CTL_CLOSE);
+	cr_assert(strstr(rv_ctl_peer_reason(s), "no HELLO within"), "%s", rv_ctl_peer_reason(s));
+	rv_ctl_peer_free(s);
+}
