@@ -44,12 +44,18 @@
 #include "tls/internal.h"
 #include "uring/dataplane.h"
 
+/* A name's addresses tried in turn: one that does not accept the TCP
+ * connection within handshake_timeout gives way to the next, before the
+ * next server is tried. */
+#define RESOLVE_MAX 4
+
 struct resolve_job {
 	char host[RV_CONFIG_HOST_MAX];
 	char port[8];
-	struct sockaddr_storage sa;
-	socklen_t sa_len;
-	int err; /* getaddrinfo result */
+	struct sockaddr_storage sa[RESOLVE_MAX];
+	socklen_t sa_len[RESOLVE_MAX];
+	unsigned num; /* addresses in sa[] */
+	int err;      /* getaddrinfo result */
 };
 
 /* struct resolve_req is one lookup on a thread of its own, on the heap:
@@ -86,6 +92,7 @@ struct rv_client_side {
 	bool resolving;
 	struct resolve_req *req; /* while resolving */
 	struct resolve_job job;
+	unsigned addr_idx; /* of job.sa[], connected to or tried now */
 	/* the server being talked to */
 	struct sockaddr_storage sa;
 	socklen_t sa_len;
@@ -244,10 +251,15 @@ static void *resolve_thread(void *arg)
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	j->err = getaddrinfo(j->host, j->port, &hints, &res);
-	if (j->err == 0 && res && res->ai_addrlen <= sizeof(j->sa)) {
-		memcpy(&j->sa, res->ai_addr, res->ai_addrlen);
-		j->sa_len = res->ai_addrlen;
-	} else if (j->err == 0) {
+	j->num = 0;
+	for (const struct addrinfo *a = res; j->err == 0 && a && j->num < RESOLVE_MAX;
+	     a = a->ai_next) {
+		if (a->ai_addrlen <= sizeof(j->sa[0])) {
+			memcpy(&j->sa[j->num], a->ai_addr, a->ai_addrlen);
+			j->sa_len[j->num++] = a->ai_addrlen;
+		}
+	}
+	if (j->err == 0 && j->num == 0) {
 		j->err = EAI_FAIL;
 	}
 	freeaddrinfo(res);
@@ -257,6 +269,14 @@ static void *resolve_thread(void *arg)
 	close(r->efd);
 	req_put(r);
 	return NULL;
+}
+
+/* use_addr makes the name's |i|-th address the one to connect to. */
+static void use_addr(struct rv_client_side *s, unsigned i)
+{
+	s->addr_idx = i;
+	memcpy(&s->sa, &s->job.sa[i], s->job.sa_len[i]);
+	s->sa_len = s->job.sa_len[i];
 }
 
 static void connect_to(struct rv_loop *l)
@@ -324,8 +344,9 @@ void rv_client_on_resolved(struct rv_loop *l, int res)
 		return;
 	}
 	s->job.err = s->req->job.err;
-	s->job.sa = s->req->job.sa;
-	s->job.sa_len = s->req->job.sa_len;
+	s->job.num = s->req->job.num;
+	memcpy(s->job.sa, s->req->job.sa, sizeof(s->job.sa));
+	memcpy(s->job.sa_len, s->req->job.sa_len, sizeof(s->job.sa_len));
 	req_put(s->req);
 	s->req = NULL;
 	s->resolving = false;
@@ -338,28 +359,28 @@ void rv_client_on_resolved(struct rv_loop *l, int res)
 		schedule_retry(l, false, false, false);
 		return;
 	}
-	memcpy(&s->sa, &s->job.sa, s->job.sa_len);
-	s->sa_len = s->job.sa_len;
+	use_addr(s, 0);
 	connect_to(l);
 }
 
 /* literal_addr fills the job's address when the host is an IP literal. */
 static bool literal_addr(struct resolve_job *j, uint16_t port)
 {
-	struct sockaddr_in *in4 = (struct sockaddr_in *)&j->sa;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&j->sa;
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&j->sa[0];
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&j->sa[0];
 
-	memset(&j->sa, 0, sizeof(j->sa));
+	memset(&j->sa[0], 0, sizeof(j->sa[0]));
+	j->num = 1;
 	if (inet_pton(AF_INET, j->host, &in4->sin_addr) == 1) {
 		in4->sin_family = AF_INET;
 		in4->sin_port = htons(port);
-		j->sa_len = sizeof(*in4);
+		j->sa_len[0] = sizeof(*in4);
 		return true;
 	}
 	if (inet_pton(AF_INET6, j->host, &in6->sin6_addr) == 1) {
 		in6->sin6_family = AF_INET6;
 		in6->sin6_port = htons(port);
-		j->sa_len = sizeof(*in6);
+		j->sa_len[0] = sizeof(*in6);
 		return true;
 	}
 	return false;
@@ -381,8 +402,7 @@ static void attempt(struct rv_loop *l)
 	snprintf(s->job.port, sizeof(s->job.port), "%u", port);
 	s->job.err = 0;
 	if (literal_addr(&s->job, port)) {
-		memcpy(&s->sa, &s->job.sa, s->job.sa_len);
-		s->sa_len = s->job.sa_len;
+		use_addr(s, 0);
 		connect_to(l);
 		return;
 	}
@@ -479,6 +499,14 @@ static void client_progressed(struct rv_loop *l, struct rv_chan *c)
 	rv_info("tunnel up");
 }
 
+static void on_next_addr(struct rv_loop *l, struct rv_ltimer *lt)
+{
+	(void)lt;
+	if (!side(l)->chan) {
+		connect_to(l);
+	}
+}
+
 static void client_closing(struct rv_loop *l, struct rv_chan *c)
 {
 	struct rv_client_side *s = side(l);
@@ -512,6 +540,15 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 	if (c == s->chan) {
 		s->chan = NULL;
 		s->up = false;
+		/* No TCP connection to this address: the name's next one
+		 * first, then the next server. */
+		if (!c->tls && !reached_running && s->addr_idx + 1 < s->job.num && !l->stopping &&
+		    !l->done) {
+			use_addr(s, s->addr_idx + 1);
+			rv_info("trying the next address of %s", s->job.host);
+			rv_loop_arm(l, &s->retry, on_next_addr, l->now_ns);
+			return;
+		}
 		schedule_retry(l, reached_running, c->tls_failed, kicked);
 	}
 }

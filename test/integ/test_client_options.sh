@@ -11,6 +11,8 @@
 #     handshake_timeout (the client waited out the kernel's SYN retries);
 #   - a client reload that leaves its server out of the list moves it to
 #     the new list's first server;
+#   - a server name whose first address is dead: the next address, before
+#     the next server;
 #   - SIGTERM while the server's name is being looked up (a nameserver that
 #     never answers): the client exits at once, not when the lookup ends;
 #   - jittered backoff: after the server is killed, the delays the clients
@@ -147,6 +149,21 @@ rvt_wait_for 10 "the client on A" grep -q "connected to 10.88.1.1 (10.88.1.1:443
 	"$RVT_TMP/silentfirst.log" || rvt_fail "the client stayed on B"
 rvt_wait_for 10 "its session on A" sh -c "'$RV_BIN' status --kv -s '$SRV_SOCK' | grep -q 'name=client2 state=running'" ||
 	rvt_fail "no session of client2 on A"
+
+rvt_step "a server name with two addresses, the first dead: the client gets in through the second"
+# Only the first address of a name was ever tried.
+mkdir -p "/etc/netns/$C1"
+printf '10.88.1.3 multi.test\n10.88.1.1 multi.test\n' >"/etc/netns/$C1/hosts"
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/m.conf" "$PKI/client4" rvm "$RVT_TMP/m.sock" \
+	server=multi.test:4433 server_name=vpn.test
+rvt_bg "$C1" multiaddr "$RV_BIN" client -c "$RVT_TMP/m.conf"
+M_PID=$RVT_LAST_PID
+rvt_wait_for 15 "the client on the second address" grep -q "connected to multi.test (10.88.1.1:4433)" \
+	"$RVT_TMP/multiaddr.log" || rvt_fail "not in through the second address: $(tail -4 "$RVT_TMP/multiaddr.log")"
+grep -q "trying the next address of multi.test" "$RVT_TMP/multiaddr.log" ||
+	rvt_fail "the first address was not tried first"
+rvt_stop_pid "$M_PID" 10 || rvt_fail "exit"
+rm -f "/etc/netns/$C1/hosts"
 
 rvt_step "SIGTERM while the server's name is being looked up: the client exits at once"
 # `ip netns exec` puts /etc/netns/NS/resolv.conf in place of the host's: a
