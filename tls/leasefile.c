@@ -96,9 +96,8 @@ err:
 	f->retry_ns = now_ns + RETRY_NS;
 	if (!f->failing) {
 		f->failing = true;
-		rv_warnx("cannot write the lease file %s: %s (clients may get other addresses "
-			 "after "
-			 "a restart; retried with the next lease change)",
+		rv_warnx("cannot write the lease file %s: %s (tried again every 5 s; clients "
+			 "may get other addresses after a restart)",
 			 f->path, strerror(err));
 	}
 	return false;
