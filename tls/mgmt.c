@@ -13,7 +13,9 @@
  * log-level). Everything else is refused with an error reply and a log line.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,10 +95,42 @@ static const char *file_kind(mode_t mode)
 	return "file that is not a socket";
 }
 
+/* peer_alive: is the process that listens on the socket |probe| connected
+ * to still running? A process killed with -9 keeps its listening socket
+ * (and so answers connect()) until the kernel has torn down its io_uring,
+ * after the process itself is a zombie: a restart at once must not take
+ * that for a running instance. True when it cannot tell. */
+static bool peer_alive(int probe)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	if (getsockopt(probe, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0 || cr.pid <= 0) {
+		return true;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)cr.pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return errno != ENOENT;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0) {
+		return true;
+	}
+	buf[n] = '\0';
+	/* "pid (comm) S ...": the state follows the last ')'. */
+	p = strrchr(buf, ')');
+	return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+}
+
 /* clear_stale removes what a crashed instance left at |path|: a socket that
- * nobody answers on (one of a running instance answers connect()). Anything
- * else there is the operator's: a slip in status_socket must not delete a
- * config file, so it is refused. */
+ * nobody answers on, or whose process is dead (one of a running instance
+ * answers connect()). Anything else there is the operator's: a slip in
+ * status_socket must not delete a config file, so it is refused. */
 static int clear_stale(const char *path, const struct sockaddr_un *sun, char *err, size_t err_len)
 {
 	struct stat st;
@@ -119,7 +153,8 @@ static int clear_stale(const char *path, const struct sockaddr_un *sun, char *er
 	}
 	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (probe >= 0) {
-		if (connect(probe, (const struct sockaddr *)sun, sizeof(*sun)) == 0) {
+		if (connect(probe, (const struct sockaddr *)sun, sizeof(*sun)) == 0 &&
+		    peer_alive(probe)) {
 			close(probe);
 			snprintf(err, err_len,
 				 "status socket %s is in use by a running instance (set "

@@ -2,7 +2,10 @@
 # test_limits.sh — the host's limits and an operator's slips:
 #   1. status_socket naming a regular file or a directory: the server
 #      refuses to start (exit 15) with the reason, and the file is still
-#      there (it used to be deleted as a "stale socket").
+#      there (it used to be deleted as a "stale socket"). A socket still
+#      listening for a process that has exited (as one killed with -9 leaves
+#      while the kernel tears down its io_uring) is replaced, not taken for
+#      a running instance (a restart at once used to exit 15).
 #   2. A server out of file descriptors (prlimit --nofile; filled by plain
 #      TCP connections that never start TLS, held longer than
 #      handshake_timeout): `ringvpn status` still answers, through the
@@ -68,6 +71,36 @@ rvt_bg "$S" server-dir "$RV_BIN" server -c "$RVT_TMP/bad.conf"
 exited_within 10 "$RVT_LAST_PID" || rvt_fail "server ran with status_socket on a directory"
 [ "$EXIT" -eq 15 ] && grep -q "a directory is there" "$RVT_TMP/server-dir.log" ||
 	rvt_fail "directory: exit $EXIT, $(cat "$RVT_TMP/server-dir.log")"
+
+# A socket still listening for a process that is gone: what a server killed
+# with -9 leaves while the kernel tears down its io_uring (the socket lives
+# on with the ring's reference). Here a child that inherited the socket
+# holds it after its parent, the listener, has exited. A restart at once
+# took it for a running instance and exited 15 (test_tun_owner, under load).
+rm -f "$RVT_TMP/stale.sock"
+python3 - "$RVT_TMP/stale.sock" "$RVT_TMP/stale.child" <<'EOP' &
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+s.listen(8)
+child = os.fork()
+if child == 0:
+    time.sleep(30)
+    os._exit(0)
+open(sys.argv[2], "w").write(str(child))
+EOP
+STALE_PARENT=$!
+wait "$STALE_PARENT"
+rvt_wait_for 5 "the stale socket" test -S "$RVT_TMP/stale.sock" || rvt_fail "no stale socket"
+ctl_server_conf "$RVT_TMP/stale.conf" "status_socket=$RVT_TMP/stale.sock"
+rvt_bg "$S" server-stale "$RV_BIN" server -c "$RVT_TMP/stale.conf"
+STALE_SRV=$RVT_LAST_PID
+# (Not `status` until the server runs: it would reach the old socket.)
+rvt_wait_for 10 "the server listening" grep -q "listening on" "$RVT_TMP/server-stale.log" ||
+	rvt_fail "a socket of a dead listener kept the server out: $(cat "$RVT_TMP/server-stale.log")"
+timeout 10 "$RV_BIN" status -s "$RVT_TMP/stale.sock" >/dev/null || rvt_fail "status on the replaced socket"
+rvt_stop_pid "$STALE_SRV" 10 || rvt_fail "server exit"
+kill "$(cat "$RVT_TMP/stale.child")" 2>/dev/null
 
 rvt_step "2. a server out of file descriptors"
 NOFILE=48
