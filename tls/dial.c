@@ -502,7 +502,7 @@ static void client_progressed(struct rv_loop *l, struct rv_chan *c)
 static void on_next_addr(struct rv_loop *l, struct rv_ltimer *lt)
 {
 	(void)lt;
-	if (!side(l)->chan) {
+	if (!side(l)->chan && !l->stopping && !l->done) {
 		connect_to(l);
 	}
 }
