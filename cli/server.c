@@ -28,18 +28,11 @@
  * (an adopted persistent device may carry an earlier owner's). */
 static int set_tun_addrs(const char *ifname, const struct rv_ippool *pool)
 {
-	static const int fams[] = { AF_INET, AF_INET6 };
 	struct rv_prefix addrs[2];
-	size_t n = 0;
+	size_t n = rv_ippool_server_prefixes(pool, addrs);
 	char a[64];
 	int ret;
 
-	for (size_t i = 0; i < 2; i++) {
-		if (rv_ippool_server_addr(pool, fams[i], &addrs[n].addr) == 0) {
-			addrs[n].len = (uint8_t)rv_ippool_prefix_len(pool, fams[i]);
-			n++;
-		}
-	}
 	ret = rv_tun_set_addrs_routes(ifname, addrs, n, NULL, 0);
 	if (ret) {
 		rv_warn(ret, "cannot set the addresses of %s", ifname);

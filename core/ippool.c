@@ -269,6 +269,20 @@ int rv_ippool_server_addr(const struct rv_ippool *pool, int family, struct rv_ip
 	return 0;
 }
 
+size_t rv_ippool_server_prefixes(const struct rv_ippool *pool, struct rv_prefix out[2])
+{
+	static const int fams[] = { AF_INET, AF_INET6 };
+	size_t n = 0;
+
+	for (size_t i = 0; i < 2; i++) {
+		if (rv_ippool_server_addr(pool, fams[i], &out[n].addr) == 0) {
+			out[n].len = (uint8_t)rv_ippool_prefix_len(pool, fams[i]);
+			n++;
+		}
+	}
+	return n;
+}
+
 unsigned rv_ippool_prefix_len(const struct rv_ippool *pool, int family)
 {
 	const struct fam_pool *f = cfam(pool, family);

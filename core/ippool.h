@@ -60,6 +60,11 @@ void rv_ippool_free(struct rv_ippool *pool);
  * the pool). */
 int rv_ippool_server_addr(const struct rv_ippool *pool, int family, struct rv_ip_addr *out);
 
+/* rv_ippool_server_prefixes writes the server's own addresses with their
+ * pool's prefix length (IPv4 first, then IPv6; at most two) into |out|, as
+ * its TUN device carries them. Returns how many. */
+size_t rv_ippool_server_prefixes(const struct rv_ippool *pool, struct rv_prefix out[2]);
+
 /* rv_ippool_prefix_len returns the prefix length of |family|, or 0 if the
  * pool has no such family. */
 unsigned rv_ippool_prefix_len(const struct rv_ippool *pool, int family);

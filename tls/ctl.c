@@ -34,10 +34,8 @@ void rv_ctl_peer_init(struct rv_ctl_peer *c, const struct rv_ctl_peer_ops *ops,
 	c->last_rx_ns = now_ns;
 	c->last_tx_ns = now_ns;
 	c->last_data_ka_ns = now_ns;
-	c->rekey_tokens = RV_CTL_PEER_REKEYS_PER_MIN;
-	c->rekey_refill_ns = now_ns;
-	c->own_tokens = env->own_rekeys_per_min;
-	c->own_refill_ns = now_ns;
+	c->peer_rekeys = (struct rv_ctl_bucket){ RV_CTL_PEER_REKEYS_PER_MIN, now_ns };
+	c->own_rekeys = (struct rv_ctl_bucket){ env->own_rekeys_per_min, now_ns };
 	/* The server's own settings; a client has none (0) and uses the
 	 * defaults until CONFIG brings the server's. */
 	c->keepalive_ns = (uint64_t)(env->cfg->keepalive_ms ? env->cfg->keepalive_ms
@@ -285,6 +283,18 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+/* bucket_refill adds to |b| the tokens earned since its last refill, one
+ * every |per| ns, up to |cap|. */
+static void bucket_refill(struct rv_ctl_bucket *b, uint32_t cap, uint64_t per, uint64_t now_ns)
+{
+	uint64_t earned = (now_ns - b->refill_ns) / per;
+
+	if (earned > 0) {
+		b->tokens = (uint32_t)min_u64(cap, b->tokens + earned);
+		b->refill_ns += earned * per;
+	}
+}
+
 /* own_per_token_ns: the refill period of a client's own budget (0: none). */
 static uint64_t own_per_token_ns(const struct rv_ctl_peer *c)
 {
@@ -300,28 +310,23 @@ static uint64_t own_rekey_at(const struct rv_ctl_peer *c, uint64_t now_ns)
 {
 	uint64_t per = own_per_token_ns(c);
 
-	if (per == 0 || c->own_tokens > 0 || now_ns - c->own_refill_ns >= per) {
+	if (per == 0 || c->own_rekeys.tokens > 0 || now_ns - c->own_rekeys.refill_ns >= per) {
 		return 0;
 	}
-	return c->own_refill_ns + per;
+	return c->own_rekeys.refill_ns + per;
 }
 
 /* own_rekey_take spends a token of the client's budget (refilled first). */
 static void own_rekey_take(struct rv_ctl_peer *c, uint64_t now_ns)
 {
-	uint64_t per = own_per_token_ns(c), earned;
+	uint64_t per = own_per_token_ns(c);
 
 	if (per == 0) {
 		return;
 	}
-	earned = (now_ns - c->own_refill_ns) / per;
-	if (earned > 0) {
-		c->own_tokens =
-			(uint32_t)min_u64(c->env->own_rekeys_per_min, c->own_tokens + earned);
-		c->own_refill_ns += earned * per;
-	}
-	if (c->own_tokens > 0) {
-		c->own_tokens--;
+	bucket_refill(&c->own_rekeys, c->env->own_rekeys_per_min, per, now_ns);
+	if (c->own_rekeys.tokens > 0) {
+		c->own_rekeys.tokens--;
 	}
 }
 
@@ -387,13 +392,8 @@ bool rv_ctl_peer_rekey_allowed(struct rv_ctl_peer *c, uint64_t now_ns)
 	 * own install of the previous epoch, which may precede ours by up to
 	 * a round trip. */
 	const uint64_t min_gap = (uint64_t)RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC / 2;
-	uint64_t earned = (now_ns - c->rekey_refill_ns) / per_token;
 
-	if (earned > 0) {
-		c->rekey_tokens =
-			(uint32_t)min_u64(RV_CTL_PEER_REKEYS_PER_MIN, c->rekey_tokens + earned);
-		c->rekey_refill_ns += earned * per_token;
-	}
+	bucket_refill(&c->peer_rekeys, RV_CTL_PEER_REKEYS_PER_MIN, per_token, now_ns);
 	if (c->key.installed > 0 && now_ns - c->key.last_change_ns < min_gap) {
 		snprintf(c->reason, sizeof(c->reason),
 			 "%s started a key exchange %u ms after the last one (at least %u ms "
@@ -403,13 +403,13 @@ bool rv_ctl_peer_rekey_allowed(struct rv_ctl_peer *c, uint64_t now_ns)
 			 (unsigned)(min_gap / RV_NSEC_PER_MSEC));
 		return false;
 	}
-	if (c->rekey_tokens == 0) {
+	if (c->peer_rekeys.tokens == 0) {
 		snprintf(c->reason, sizeof(c->reason),
 			 "%s started more than %u key exchanges in a minute", c->ops->peer_role,
 			 (unsigned)RV_CTL_PEER_REKEYS_PER_MIN);
 		return false;
 	}
-	c->rekey_tokens--;
+	c->peer_rekeys.tokens--;
 	return true;
 }
 

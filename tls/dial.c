@@ -136,13 +136,15 @@ static void up_send_keepalive(void *ctx, struct rv_session *s)
 
 int rv_client_local_failure(struct rv_loop *l, int err)
 {
-	switch (err < 0 ? -err : err) {
+	int e = err < 0 ? -err : err;
+
+	switch (e) {
 	case EMFILE:
 	case ENFILE:
 	case ENOMEM:
 		rv_warnx("giving up: this host is out of %s (raise the open-file limit, "
 			 "LimitNOFILE= in the unit)",
-			 err == -ENOMEM || err == ENOMEM ? "memory" : "file descriptors");
+			 e == ENOMEM ? "memory" : "file descriptors");
 		l->exit = RV_LOOP_FAILED;
 		l->done = true;
 		break;

@@ -74,6 +74,20 @@ static void take_addr(struct rv_ip_addr *cur, uint8_t *cur_prefix, const struct 
 	*cur_prefix = prefix;
 }
 
+/* addrs_of fills |addrs| (two) with the client's addresses; returns how many. */
+static size_t addrs_of(const struct hostcfg *h, struct rv_prefix *addrs)
+{
+	size_t n = 0;
+
+	if (h->v4.family) {
+		addrs[n++] = (struct rv_prefix){ .addr = h->v4, .len = h->prefix4 };
+	}
+	if (h->v6.family) {
+		addrs[n++] = (struct rv_prefix){ .addr = h->v6, .len = h->prefix6 };
+	}
+	return n;
+}
+
 /* route_accepted: does accept_routes let this client install |r|? */
 static bool route_accepted(const struct rv_config *cfg, const struct rv_ctl_route *r)
 {
@@ -129,7 +143,7 @@ int rv_hostcfg_apply(void *loop, const struct rv_ctl_config *c, bool update)
 	unsigned cap = l->cfg->mtu ? l->cfg->mtu : RV_DEFAULT_MTU;
 	unsigned mtu = c->mtu > cap ? cap : c->mtu;
 	struct rv_prefix addrs[2], routes[RV_CTL_MAX_ROUTES];
-	size_t num_addrs = 0, num_routes;
+	size_t num_addrs, num_routes;
 	int ret;
 
 	if (mtu != h->mtu) {
@@ -158,12 +172,7 @@ int rv_hostcfg_apply(void *loop, const struct rv_ctl_config *c, bool update)
 		take_addr(&h->v4, &h->prefix4, &v4, c->prefix4);
 		take_addr(&h->v6, &h->prefix6, &v6, c->prefix6);
 	}
-	if (h->v4.family) {
-		addrs[num_addrs++] = (struct rv_prefix){ .addr = h->v4, .len = h->prefix4 };
-	}
-	if (h->v6.family) {
-		addrs[num_addrs++] = (struct rv_prefix){ .addr = h->v6, .len = h->prefix6 };
-	}
+	num_addrs = addrs_of(h, addrs);
 	num_routes = accepted_routes(routes, l->cfg, c);
 	ret = rv_tun_set_addrs_routes(ifname, addrs, num_addrs, routes, num_routes);
 	if (ret) {
@@ -197,12 +206,7 @@ bool rv_hostcfg_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_a
 	if (!h->applied) {
 		return false;
 	}
-	if (h->v4.family) {
-		addrs[(*num_addrs)++] = (struct rv_prefix){ .addr = h->v4, .len = h->prefix4 };
-	}
-	if (h->v6.family) {
-		addrs[(*num_addrs)++] = (struct rv_prefix){ .addr = h->v6, .len = h->prefix6 };
-	}
+	*num_addrs = addrs_of(h, addrs);
 	memcpy(routes, h->routes, h->num_routes * sizeof(routes[0]));
 	*num_routes = h->num_routes;
 	return true;

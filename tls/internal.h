@@ -82,14 +82,13 @@ struct rv_ctl_peer {
 	uint64_t running_since_ns; /* first tick while running (0: not yet) */
 	uint64_t data_silent_ns;   /* when the data channel was found silent (0: it is not) */
 	bool rekey_wanted;
-	/* Peer-started key exchanges: a token bucket (see
-	 * RV_CTL_PEER_REKEYS_PER_MIN). */
-	uint32_t rekey_tokens;
-	uint64_t rekey_refill_ns;
-	/* A client's own key exchanges: the same kind of bucket, kept under
-	 * its server's (RV_CTL_OWN_REKEYS_PER_MIN). */
-	uint32_t own_tokens;
-	uint64_t own_refill_ns;
+	/* Key exchanges the peer starts (RV_CTL_PEER_REKEYS_PER_MIN) and, on
+	 * a client, those it starts itself (env->own_rekeys_per_min): token
+	 * buckets refilled evenly (ctl.c). */
+	struct rv_ctl_bucket {
+		uint32_t tokens;
+		uint64_t refill_ns;
+	} peer_rekeys, own_rekeys;
 	unsigned error_code; /* of a GOODBYE or ERROR received (0: none) */
 	unsigned sent_code;  /* of the GOODBYE or ERROR we sent (0: none) */
 	struct rv_ctl_out out;

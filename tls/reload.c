@@ -304,21 +304,12 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 out:
 	rv_tls_ctx_free(tls);
 	free(next);
-	{
-		/* The log's lines end in a newline; the last one is the log
-		 * line's own. */
-		const char *text = rv_strbuf_str(log);
-		int len = (int)strlen(text);
-
-		if (len > 0 && text[len - 1] == '\n') {
-			len--;
-		}
-		if (ret) {
-			l->reload_failures++;
-			rv_warnx("reload refused, running configuration kept: %.*s", len, text);
-		} else {
-			rv_info("reload applied: %.*s", len, text);
-		}
+	/* The report's lines become one log line (core/log.c). */
+	if (ret) {
+		l->reload_failures++;
+		rv_warnx("reload refused, running configuration kept: %s", rv_strbuf_str(log));
+	} else {
+		rv_info("reload applied: %s", rv_strbuf_str(log));
 	}
 	rv_loop_notify(l, RV_LOOP_RELOADED, ret ? "reload refused" : "reloaded");
 	return ret;

@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "core/clock.h"
 #include "core/config.h"
@@ -32,15 +31,7 @@
 static void server_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_addrs,
 			  struct rv_prefix *routes, size_t *num_routes, size_t max_routes)
 {
-	static const int fams[] = { AF_INET, AF_INET6 };
-
-	*num_addrs = 0;
-	for (size_t i = 0; l->env.pool && i < 2; i++) {
-		if (rv_ippool_server_addr(l->env.pool, fams[i], &addrs[*num_addrs].addr) == 0) {
-			addrs[*num_addrs].len = (uint8_t)rv_ippool_prefix_len(l->env.pool, fams[i]);
-			(*num_addrs)++;
-		}
-	}
+	*num_addrs = l->env.pool ? rv_ippool_server_prefixes(l->env.pool, addrs) : 0;
 	*num_routes = 0;
 	for (size_t i = 0; i < l->cfg->num_subnets && *num_routes < max_routes; i++) {
 		routes[(*num_routes)++] = l->cfg->subnets[i].p;

@@ -233,6 +233,26 @@ rvt_stop_pid() {
 	wait "$pid"
 }
 
+# rvt_exit_within SECS PID: wait up to SECS for PID (started by rvt_bg) to
+# end by itself; then RVT_EXIT is its exit status and it is forgotten.
+# Returns 1 if it still runs.
+rvt_exit_within() {
+	local i
+	for ((i = 0; i < $1 * 10; i++)); do
+		if ! kill -0 "$2" 2>/dev/null; then
+			wait "$2"
+			RVT_EXIT=$?
+			rvt_forget_pid "$2"
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# rvt_cpu_ticks PID: user + system clock ticks PID has used (0 once gone).
+rvt_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
 # rvt_hexkey: 32 random bytes as hex.
 # rvt_ping_stopped_ok LOG: a ping that was stopped by SIGINT answered all its
 # echo requests but the one in flight at the signal (ping counts that one as

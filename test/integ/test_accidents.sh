@@ -148,24 +148,12 @@ done
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "ping v4 after the repairs"
 rvt_nsx "$C1" ping -6 -c 2 -i 0.2 -W 2 fd99::1 >/dev/null || rvt_fail "ping v6 after the repairs"
 
-# cpu_ticks PID: user + system time of PID, in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-
 # gone_within SECS PID WHAT: PID exits 14 within SECS.
 gone_within() {
-	local k rc
-	for ((k = 0; k < $1 * 10; k++)); do
-		if ! kill -0 "$2" 2>/dev/null; then
-			wait "$2"
-			rc=$?
-			rvt_forget_pid "$2"
-			rvt_log "$3 exited $rc after $((k * 100)) ms"
-			[ "$rc" -eq 14 ] || rvt_fail "$3: exit $rc, want 14 (TUN)"
-			return 0
-		fi
-		sleep 0.1
-	done
-	rvt_fail "$3 still runs $1 s after its TUN device was deleted ($(cpu_ticks "$2") ticks of CPU)"
+	rvt_exit_within "$1" "$2" ||
+		rvt_fail "$3 still runs $1 s after its TUN device was deleted ($(rvt_cpu_ticks "$2") ticks of CPU)"
+	rvt_log "$3 exited $RVT_EXIT"
+	[ "$RVT_EXIT" -eq 14 ] || rvt_fail "$3: exit $RVT_EXIT, want 14 (TUN)"
 }
 
 rvt_step "4. the TUN device deleted under the client, then under the server"

@@ -47,13 +47,10 @@ PING=$RVT_LAST_PID
 # probe NAME ARGS...: rvt_ctl_probe session as NAME from namespace a.
 probe() { ctl_probe "$A" 2 "$@"; }
 
-# cpu_ticks PID: user + system clock ticks the process has used.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-
 rvt_step "1. rekey flood: KEY after KEY as fast as the server answers"
-CPU0=$(cpu_ticks "$SRV_PID")
+CPU0=$(rvt_cpu_ticks "$SRV_PID")
 OUT=$(probe client2 then=rekey-flood hold=15) || { echo "$OUT"; rvt_fail "client2 probe"; }
-CPU1=$(cpu_ticks "$SRV_PID")
+CPU1=$(rvt_cpu_ticks "$SRV_PID")
 echo "$OUT"
 grep -q "^closed: error 12 (too many requests): client started a key exchange" <<<"$OUT" ||
 	rvt_fail "the flood was not cut off with a rate reason"

@@ -188,13 +188,12 @@ rvt_log "sha256 recv $SUM_OUT"
 
 if [ "$IPERF" -gt 0 ] && command -v iperf3 >/dev/null; then
 	rvt_step "iperf3 ${IPERF}s A -> B (information only)"
-	cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 	rvt_bg "$B" iperf-server iperf3 -s -1 -B 10.99.0.2
 	sleep 0.5
-	t0=$(($(cpu_ticks "$PID_A") + $(cpu_ticks "$PID_B")))
+	t0=$(($(rvt_cpu_ticks "$PID_A") + $(rvt_cpu_ticks "$PID_B")))
 	rvt_nsx "$A" iperf3 -c 10.99.0.2 -t "$IPERF" -f g -J >"$RVT_TMP/iperf.json" ||
 		rvt_fail "iperf3"
-	t1=$(($(cpu_ticks "$PID_A") + $(cpu_ticks "$PID_B")))
+	t1=$(($(rvt_cpu_ticks "$PID_A") + $(rvt_cpu_ticks "$PID_B")))
 	python3 - "$RVT_TMP/iperf.json" "$((t1 - t0))" "$(getconf CLK_TCK)" <<'PY' >&2
 import json, sys
 j = json.load(open(sys.argv[1]))

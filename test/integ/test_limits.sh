@@ -38,39 +38,21 @@ ctl_client_ns c2 2
 C1=$(rvt_ns_name c1)
 C2=$(rvt_ns_name c2)
 
-# cpu_ticks PID: user + system time of PID, in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-
-# exited_within SECS PID: wait up to SECS for PID to end; sets EXIT.
-exited_within() {
-	local k
-	for ((k = 0; k < $1 * 10; k++)); do
-		if ! kill -0 "$2" 2>/dev/null; then
-			wait "$2"
-			EXIT=$?
-			rvt_forget_pid "$2"
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
-
 rvt_step "1. status_socket names a file that is not a socket"
 echo "precious" >"$RVT_TMP/precious"
 ctl_server_conf "$RVT_TMP/bad.conf" "status_socket=$RVT_TMP/precious"
 rvt_bg "$S" server-bad "$RV_BIN" server -c "$RVT_TMP/bad.conf"
-exited_within 10 "$RVT_LAST_PID" || rvt_fail "server ran with status_socket on a regular file"
-[ "$EXIT" -eq 15 ] || rvt_fail "exit $EXIT, want 15 (NET)"
+rvt_exit_within 10 "$RVT_LAST_PID" || rvt_fail "server ran with status_socket on a regular file"
+[ "$RVT_EXIT" -eq 15 ] || rvt_fail "exit $RVT_EXIT, want 15 (NET)"
 grep -q "a regular file is there, which ringvpn will not replace" "$RVT_TMP/server-bad.log" ||
 	rvt_fail "no reason given: $(cat "$RVT_TMP/server-bad.log")"
 [ "$(cat "$RVT_TMP/precious")" = precious ] || rvt_fail "the file was replaced or deleted"
 mkdir "$RVT_TMP/adir"
 ctl_server_conf "$RVT_TMP/bad.conf" "status_socket=$RVT_TMP/adir"
 rvt_bg "$S" server-dir "$RV_BIN" server -c "$RVT_TMP/bad.conf"
-exited_within 10 "$RVT_LAST_PID" || rvt_fail "server ran with status_socket on a directory"
-[ "$EXIT" -eq 15 ] && grep -q "a directory is there" "$RVT_TMP/server-dir.log" ||
-	rvt_fail "directory: exit $EXIT, $(cat "$RVT_TMP/server-dir.log")"
+rvt_exit_within 10 "$RVT_LAST_PID" || rvt_fail "server ran with status_socket on a directory"
+[ "$RVT_EXIT" -eq 15 ] && grep -q "a directory is there" "$RVT_TMP/server-dir.log" ||
+	rvt_fail "directory: exit $RVT_EXIT, $(cat "$RVT_TMP/server-dir.log")"
 
 # A socket still listening for a process that is gone: what a server killed
 # with -9 leaves while the kernel tears down its io_uring (the socket lives
@@ -121,9 +103,9 @@ rvt_bg "$C2" hold "$PROBE" flood 10.88.2.1 "$SRV_PORT" "$HOLD" 14
 HOLD_PID=$RVT_LAST_PID
 rvt_wait_for 10 "accepts failing" grep -q "accept: Too many open files" "$RVT_TMP/server.log" ||
 	rvt_fail "the server never ran out of descriptors ($(ctl_fd_count "$SRV_PID") open)"
-T0=$(cpu_ticks "$SRV_PID")
+T0=$(rvt_cpu_ticks "$SRV_PID")
 sleep 3
-T1=$(cpu_ticks "$SRV_PID")
+T1=$(rvt_cpu_ticks "$SRV_PID")
 rvt_log "server CPU over 3 s out of descriptors: $((T1 - T0)) ticks"
 [ $((T1 - T0)) -le 60 ] || rvt_fail "the server spins out of descriptors ($((T1 - T0)) ticks in 3 s)"
 for k in 1 2 3; do
@@ -192,8 +174,8 @@ ctl_server_conf "$RVT_TMP/lock.conf" "status_socket=$RVT_TMP/lock.sock" listen=4
 	tun=rvs9 "lease_file=$RVT_TMP/lock.leases"
 rvt_bg "$S" server-lock setpriv --bounding-set=-ipc_lock --inh-caps=-ipc_lock \
 	prlimit --memlock=65536:65536 "$RV_BIN" server -c "$RVT_TMP/lock.conf"
-exited_within 15 "$RVT_LAST_PID" || rvt_fail "the server ran without memory for its rings"
-[ "$EXIT" -eq 1 ] || rvt_fail "exit $EXIT, want 1: $(cat "$RVT_TMP/server-lock.log")"
+rvt_exit_within 15 "$RVT_LAST_PID" || rvt_fail "the server ran without memory for its rings"
+[ "$RVT_EXIT" -eq 1 ] || rvt_fail "exit $RVT_EXIT, want 1: $(cat "$RVT_TMP/server-lock.log")"
 grep -q "locked-memory limit, 64 KiB now" "$RVT_TMP/server-lock.log" ||
 	rvt_fail "the limit is not named: $(cat "$RVT_TMP/server-lock.log")"
 
