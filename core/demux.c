@@ -5,7 +5,13 @@
  * pointers. A session's own addresses are its /32 and /128; the networks it
  * owns are listed per session here (writer-only, by demux entry) so that
  * removing the session unpublishes them all, and so that a prefix taken over
- * by another session leaves its previous owner's list. The tries carry the
+ * by another session leaves its previous owner's list. A network the
+ * configuration keeps while its owner is away (rv_demux_set_reserved) holds
+ * a placeholder value, the address of the demux's |nobody| field, which no
+ * lookup returns: readers see NULL for it, and no session equals it in the
+ * source check. Without it, the addresses of a network carved out of
+ * another would fall to the enclosing network's owner whenever their own
+ * owner is offline. The tries carry the
  * same contract as the index table below: one writer, lock-free readers,
  * replaced nodes retired through QSBR. At 65,536 host entries a lookup by
  * destination costs about what the exact-match hash it replaced did
@@ -105,6 +111,11 @@ struct rv_demux {
 	uint32_t *free_ring;
 	size_t free_head, free_len;
 	struct owned *owned;
+	/* Writer-only: the networks kept while nobody owns them. */
+	struct owned reserved;
+	/* Its address is the placeholder value of a reserved network that no
+	 * session owns (even: the trie's values must be). */
+	uint64_t nobody;
 	/* Writer-only session count per lane (receiver index % nlanes). */
 	unsigned nlanes;
 	unsigned lane_sessions[RV_DEMUX_MAX_LANES];
@@ -193,6 +204,7 @@ void rv_demux_free(struct rv_demux *d)
 		free(d->owned[i].p);
 	}
 	free(d->owned);
+	free(d->reserved.p);
 	rv_lpm_free(d->lpm4);
 	rv_lpm_free(d->lpm6);
 	free(d->by_index);
@@ -241,6 +253,11 @@ static struct rv_lpm *lpm_of(const struct rv_demux *d, int family)
 	return family == AF_INET ? d->lpm4 : family == AF_INET6 ? d->lpm6 : NULL;
 }
 
+static inline struct rv_session *nobody(const struct rv_demux *d)
+{
+	return (struct rv_session *)(uintptr_t)&d->nobody;
+}
+
 /* is_own_addr: is |a| one of |s|'s own virtual addresses? */
 static bool is_own_addr(const struct rv_session *s, const struct rv_ip_addr *a)
 {
@@ -257,13 +274,16 @@ struct rv_session *rv_demux_by_addr(const struct rv_demux *d, const struct rv_ip
 
 	/* A session found by a network it owns is not the address's owner.
 	 * Reading |s| is safe: it is valid until the grace period ends. */
-	return s && is_own_addr(s, addr) ? s : NULL;
+	return s && s != nobody(d) && is_own_addr(s, addr) ? s : NULL;
 }
 
 struct rv_session *rv_demux_by_dst4(const struct rv_demux *d, const uint8_t *addr4)
 {
 	struct rv_session *s = rv_lpm_lookup(d->lpm4, addr4);
 
+	if (unlikely(s == nobody(d))) {
+		return NULL; /* reserved: not the default either */
+	}
 	return s ? s : atomic_load_explicit(&d->dflt, memory_order_acquire);
 }
 
@@ -271,6 +291,9 @@ struct rv_session *rv_demux_by_dst6(const struct rv_demux *d, const uint8_t *add
 {
 	struct rv_session *s = rv_lpm_lookup(d->lpm6, addr6);
 
+	if (unlikely(s == nobody(d))) {
+		return NULL;
+	}
 	return s ? s : atomic_load_explicit(&d->dflt, memory_order_acquire);
 }
 
@@ -397,10 +420,50 @@ static void host_remove(struct rv_demux *d, struct rv_session *s)
 }
 
 /* owner_of returns the session owning exactly |p| (a network, or at /32 or
- * /128 a session's own address: both live in the tries), or NULL. */
+ * /128 a session's own address: both live in the tries), nobody(d) for a
+ * reserved network without an owner, or NULL. */
 static struct rv_session *owner_of(const struct rv_demux *d, const struct rv_prefix *p)
 {
 	return rv_lpm_get(lpm_of(d, p->addr.family), p->addr.a, p->len);
+}
+
+/* session_of is owner_of with the placeholder as NULL: what a watcher is
+ * told, and what may be dereferenced. */
+static struct rv_session *session_of(const struct rv_demux *d, const struct rv_prefix *p)
+{
+	struct rv_session *s = owner_of(d, p);
+
+	return s == nobody(d) ? NULL : s;
+}
+
+static bool prefix_eq(const struct rv_prefix *a, const struct rv_prefix *b)
+{
+	return a->len == b->len && rv_ip_addr_equal(&a->addr, &b->addr);
+}
+
+static bool is_reserved(const struct rv_demux *d, const struct rv_prefix *p)
+{
+	for (size_t i = 0; i < d->reserved.n; i++) {
+		if (prefix_eq(&d->reserved.p[i], p)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* unpublish_net takes network |p| from the session that owns it: a reserved
+ * network goes back to the placeholder in one replacement (readers never see
+ * the enclosing network's owner), any other is removed. Short of memory for
+ * the replacement it is removed too, the only way left to let go of the
+ * session. */
+static void unpublish_net(struct rv_demux *d, const struct rv_prefix *p)
+{
+	struct rv_lpm *t = lpm_of(d, p->addr.family);
+
+	if (is_reserved(d, p) && rv_lpm_set(t, p->addr.a, p->len, nobody(d)) == 0) {
+		return;
+	}
+	rv_lpm_remove(t, p->addr.a, p->len);
 }
 
 /* tell_host passes a change of |s|'s own addresses to the watcher, with
@@ -414,11 +477,11 @@ static void tell_host(const struct rv_demux *d, const struct rv_session *s)
 	}
 	if (s->has_v4) {
 		p = (struct rv_prefix){ .addr = s->vaddr4, .len = 32 };
-		d->watch(d->watch_ctx, &p, true, owner_of(d, &p));
+		d->watch(d->watch_ctx, &p, true, session_of(d, &p));
 	}
 	if (s->has_v6) {
 		p = (struct rv_prefix){ .addr = s->vaddr6, .len = 128 };
-		d->watch(d->watch_ctx, &p, true, owner_of(d, &p));
+		d->watch(d->watch_ctx, &p, true, session_of(d, &p));
 	}
 }
 
@@ -427,7 +490,7 @@ static void tell_host(const struct rv_demux *d, const struct rv_session *s)
 static void tell_net(const struct rv_demux *d, const struct rv_prefix *p)
 {
 	if (d->watch) {
-		d->watch(d->watch_ctx, p, false, owner_of(d, p));
+		d->watch(d->watch_ctx, p, false, session_of(d, p));
 	}
 }
 
@@ -499,7 +562,7 @@ static size_t owned_find(const struct owned *o, const struct rv_prefix *p)
 	size_t i;
 
 	for (i = 0; i < o->n; i++) {
-		if (o->p[i].len == p->len && rv_ip_addr_equal(&o->p[i].addr, &p->addr)) {
+		if (prefix_eq(&o->p[i], p)) {
 			break;
 		}
 	}
@@ -529,7 +592,7 @@ void rv_demux_remove(struct rv_demux *d, struct rv_session *s)
 	o = &d->owned[id];
 	for (size_t i = 0; i < o->n; i++) {
 		if (owner_of(d, &o->p[i]) == s) {
-			rv_lpm_remove(lpm_of(d, o->p[i].addr.family), o->p[i].addr.a, o->p[i].len);
+			unpublish_net(d, &o->p[i]);
 			tell_net(d, &o->p[i]);
 		}
 	}
@@ -606,7 +669,7 @@ int rv_demux_add_prefix(struct rv_demux *d, struct rv_session *s, const struct r
 	if (!s->published || !valid_prefix(p)) {
 		return -EINVAL;
 	}
-	prev = owner_of(d, p);
+	prev = session_of(d, p);
 	if (prev == s) {
 		return 0;
 	}
@@ -656,7 +719,7 @@ int rv_demux_remove_prefix(struct rv_demux *d, struct rv_session *s, const struc
 	if (i == o->n) {
 		return -ENOENT; /* s's own address, not a network */
 	}
-	rv_lpm_remove(lpm_of(d, p->addr.family), p->addr.a, p->len);
+	unpublish_net(d, p);
 	owned_drop(o, i);
 	tell_net(d, p);
 	return 0;
@@ -680,15 +743,14 @@ int rv_demux_set_prefixes(struct rv_demux *d, struct rv_session *s, const struct
 		bool keep = false;
 
 		for (size_t j = 0; j < n && !keep; j++) {
-			keep = p[j].len == o->p[i].len &&
-			       rv_ip_addr_equal(&p[j].addr, &o->p[i].addr);
+			keep = prefix_eq(&p[j], &o->p[i]);
 		}
 		if (keep) {
 			i++;
 			continue;
 		}
 		gone = o->p[i];
-		rv_lpm_remove(lpm_of(d, gone.addr.family), gone.addr.a, gone.len);
+		unpublish_net(d, &gone);
 		owned_drop(o, i);
 		tell_net(d, &gone);
 	}
@@ -698,4 +760,60 @@ int rv_demux_set_prefixes(struct rv_demux *d, struct rv_session *s, const struct
 size_t rv_demux_num_prefixes(const struct rv_demux *d, const struct rv_session *s)
 {
 	return s->published ? d->owned[s->demux_entry].n : 0;
+}
+
+int rv_demux_set_reserved(struct rv_demux *d, const struct rv_prefix *p, size_t n)
+{
+	struct owned *r = &d->reserved;
+	int ret;
+
+	for (size_t i = 0; i < n; i++) {
+		struct rv_session *o;
+
+		if (!valid_prefix(&p[i])) {
+			return -EINVAL;
+		}
+		o = session_of(d, &p[i]);
+		if (o && is_own_addr(o, &p[i].addr) &&
+		    p[i].len == (p[i].addr.family == AF_INET ? 32 : 128)) {
+			return -EEXIST;
+		}
+	}
+	if (n > r->cap) {
+		struct rv_prefix *np = realloc(r->p, n * sizeof(*np));
+
+		if (!np) {
+			return -ENOMEM;
+		}
+		r->p = np;
+		r->cap = n;
+	}
+	/* First let go of the placeholders no longer listed, while the old
+	 * list is still at hand; a session's network stays its own. */
+	for (size_t i = 0; i < r->n; i++) {
+		bool keep = false;
+
+		for (size_t j = 0; j < n && !keep; j++) {
+			keep = prefix_eq(&p[j], &r->p[i]);
+		}
+		if (!keep && owner_of(d, &r->p[i]) == nobody(d)) {
+			rv_lpm_remove(lpm_of(d, r->p[i].addr.family), r->p[i].addr.a, r->p[i].len);
+		}
+	}
+	if (n) {
+		memcpy(r->p, p, n * sizeof(*p));
+	}
+	r->n = n;
+	/* Then hold the ones nobody owns. A watcher is not told: for it the
+	 * owner stays NULL, whether or not a placeholder stands there. */
+	for (size_t i = 0; i < n; i++) {
+		if (owner_of(d, &p[i])) {
+			continue;
+		}
+		ret = rv_lpm_set(lpm_of(d, p[i].addr.family), p[i].addr.a, p[i].len, nobody(d));
+		if (ret) {
+			return ret;
+		}
+	}
+	return 0;
 }

@@ -131,6 +131,27 @@ int rv_demux_set_prefixes(struct rv_demux *d, struct rv_session *s, const struct
 size_t rv_demux_num_prefixes(const struct rv_demux *d, const struct rv_session *s);
 
 /*
+ * rv_demux_set_reserved makes p[0..n) (host bits zero) exactly the networks
+ * that stay in the tables while no session owns them: a destination in one
+ * of them then finds no session (by_dst returns NULL, not a shorter prefix
+ * and not the default), and no session passes the source check for its
+ * addresses. What it is for: a network carved out of another session's
+ * (subnet = NAME override PREFIX) must not reach the enclosing network's
+ * owner while its own owner is offline, nor may that owner send from it. A
+ * session that owns a listed network keeps it; when it lets go
+ * (rv_demux_remove, remove_prefix, set_prefixes) the network is held again,
+ * in one replacement. A watcher hears of nothing here: for it, a held
+ * network has no owner, as before. Returns 0, -EINVAL (a bad prefix:
+ * nothing changed), -EEXIST (a session's own address: nothing changed) or
+ * -ENOMEM (the list is taken, but some networks may not be held; a removal
+ * short of memory also falls back to letting the network go). Writer only.
+ *
+ * With a reload that changes the assignment, call it first, then the
+ * add_prefix / set_prefixes sequence above.
+ */
+int rv_demux_set_reserved(struct rv_demux *d, const struct rv_prefix *p, size_t n);
+
+/*
  * rv_demux_watch makes |fn| hear, on the writer's thread and right after the
  * change, of every key whose owner changed: a session's own address (|own|
  * true; a /32 or /128) or a network behind a session (|own| false; a /32 or
@@ -153,7 +174,8 @@ void rv_demux_watch(struct rv_demux *d, rv_demux_watch_fn fn, void *ctx);
 struct rv_session *rv_demux_by_index(const struct rv_demux *d, uint32_t index);
 struct rv_session *rv_demux_by_addr(const struct rv_demux *d, const struct rv_ip_addr *addr);
 /* by_dst4/by_dst6: the session of the longest prefix containing the inner
- * destination (raw header bytes, network order), else the default. */
+ * destination (raw header bytes, network order), else the default; NULL
+ * when that prefix is a reserved network nobody owns now. */
 struct rv_session *rv_demux_by_dst4(const struct rv_demux *d, const uint8_t *addr4);
 struct rv_session *rv_demux_by_dst6(const struct rv_demux *d, const uint8_t *addr6);
 

@@ -49,6 +49,7 @@
 #include "tls/internal.h"
 #include "tls/leasefile.h"
 #include "tls/server_side.h"
+#include "tls/subnets.h"
 #include "uring/dataplane.h"
 
 /* While accepts keep failing, a line this often. */
@@ -478,6 +479,12 @@ static int server_start(struct rv_loop *l, char *err, size_t err_len)
 	 * at scale"). Liveness is the control channel's business both ways. */
 	l->env.send_keepalive = NULL;
 	rv_demux_watch(l->env.demux, on_demux_change, l);
+	ret = rv_subnets_hold(l->env.demux, l->cfg);
+	if (ret) {
+		snprintf(err, err_len, "cannot hold the networks behind clients: %s",
+			 strerror(-ret));
+		return ret;
+	}
 	ret = rv_server_balance_start(l);
 	if (ret) {
 		snprintf(err, err_len, "out of memory");

@@ -9,7 +9,11 @@
  * demux: one replacement, never unowned), then every session's set is made
  * exactly its own, which by then only removes. Sessions are not ended,
  * re-keyed or told anything but their new routes (the caller pushes a
- * CONFIG update, as for changed routes).
+ * CONFIG update, as for changed routes). Before both, the demux is told
+ * the new list of networks to hold while their owners are away, so that a
+ * network carved out of another (override) never falls to the enclosing
+ * one's session, whether its owner is offline or the reload moves it to a
+ * name that is.
  */
 #include "tls/subnets.h"
 
@@ -17,6 +21,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/demux.h"
 #include "core/ip.h"
 #include "core/log.h"
 #include "core/strbuf.h"
@@ -85,13 +90,31 @@ bool rv_subnets_changed(const struct rv_config *a, const struct rv_config *b)
 	       memcmp(a->subnets, b->subnets, a->num_subnets * sizeof(a->subnets[0])) != 0;
 }
 
+int rv_subnets_hold(struct rv_demux *d, const struct rv_config *cfg)
+{
+	struct rv_prefix nets[RV_CONFIG_MAX_SUBNETS];
+
+	for (size_t i = 0; i < cfg->num_subnets; i++) {
+		nets[i] = cfg->subnets[i].p;
+	}
+	return rv_demux_set_reserved(d, nets, cfg->num_subnets);
+}
+
 void rv_subnets_apply(struct rv_loop *l, const struct rv_config *next, struct rv_strbuf *log)
 {
 	struct rv_chan *c;
 	unsigned sessions = 0, failed = 0, unrouted = 0;
+	int ret;
 
 	if (!rv_subnets_changed(l->cfg, next)) {
 		return;
+	}
+	ret = rv_subnets_hold(l->env.demux, next);
+	if (ret) {
+		rv_strbuf_printf(log,
+				 "failed: the networks behind clients are not all held while "
+				 "their owners are away (%s): reload again\n",
+				 strerror(-ret));
 	}
 	rv_chans_foreach(l, i, c)
 	{

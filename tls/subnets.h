@@ -8,6 +8,7 @@
 #define RV_TLS_SUBNETS_H
 
 struct rv_config;
+struct rv_demux;
 
 /* rv_subnets_set_routes makes the kernel route every subnet of |next| via
  * the server's TUN |ifname| (so the server and its LAN reach the networks
@@ -16,5 +17,13 @@ struct rv_config;
  * many routes could not be added. Control thread (needs CAP_NET_ADMIN). */
 unsigned rv_subnets_set_routes(const char *ifname, const struct rv_config *prev,
 			       const struct rv_config *next);
+
+/* rv_subnets_hold tells the demux to keep every subnet of |cfg| while no
+ * session owns it (rv_demux_set_reserved): traffic to the network of a
+ * client that is offline is dropped as unroutable, never sent to the owner
+ * of an enclosing network, and no session may send from it. Called at
+ * start-up and by a reload (rv_subnets_apply, which does it first). Returns
+ * 0 or the demux's error (-ENOMEM). Control thread. */
+int rv_subnets_hold(struct rv_demux *d, const struct rv_config *cfg);
 
 #endif /* RV_TLS_SUBNETS_H */

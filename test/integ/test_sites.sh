@@ -16,7 +16,10 @@
 # client1's session; a reload (SIGHUP) that moves 10.40.0.0/24 from client1
 # to client2 takes effect (routes pushed, traffic follows, the source check
 # follows) without ending or re-creating either session while a ping between
-# the LANs keeps running.
+# the LANs keeps running. A network carved out of client1's for a client3
+# that never connects (override) is not client1's meanwhile: packets to it
+# are dropped as no_route, never sent to client1, and client1 may not send
+# from it.
 #
 # The server runs two workers, so its TUN side sends each network's packets
 # through the worker of the session that owns it (the lane tables,
@@ -66,8 +69,10 @@ LB=$(rvt_ns_name lan-b)
 # its host lives in lan-b from the start.
 rvt_nsx "$LB" ip addr add 10.40.0.2/24 dev veth0 || rvt_fail "10.40.0.2"
 
-SUBNETS_BEFORE=(workers=2 "subnet=client1 10.20.0.0/24 fd20::/64 10.40.0.0/24" "subnet=client2 10.30.0.0/24 fd30::/64")
-SUBNETS_AFTER=(workers=2 "subnet=client1 10.20.0.0/24 fd20::/64" "subnet=client2 10.30.0.0/24 fd30::/64 10.40.0.0/24")
+# client3 never connects: its network is carved out of client1's.
+CARVE="subnet=client3 override 10.20.0.64/26"
+SUBNETS_BEFORE=(workers=2 "subnet=client1 10.20.0.0/24 fd20::/64 10.40.0.0/24" "subnet=client2 10.30.0.0/24 fd30::/64" "$CARVE")
+SUBNETS_AFTER=(workers=2 "subnet=client1 10.20.0.0/24 fd20::/64" "subnet=client2 10.30.0.0/24 fd30::/64 10.40.0.0/24" "$CARVE")
 
 rvt_step "config check (-n) refuses overlaps, then start the server"
 ctl_server_conf "$RVT_TMP/bad.conf" "subnet=client1 10.20.0.0/16" "subnet=client2 10.20.5.0/24"
@@ -144,6 +149,25 @@ rvt_wait_for 5 "spoof drops counted" spoof_at_least client1 $((SP0 + 8)) ||
 rvt_log "client1 drop_spoof $SP0 -> $(spoof client1)"
 grep -aq "spoofed inner source 10.30.0.99" "$RVT_TMP/server.log" || rvt_fail "no spoof line naming 10.30.0.99"
 [ "$(spoof client2)" = 0 ] || rvt_fail "client2 had spoof drops"
+
+rvt_step "client3's carve-out, client3 offline: nothing goes to client1, client1 may not send from it"
+# A host of lan-a answers on 10.20.0.70 as if the carve-out were client1's.
+rvt_nsx "$LA" ip addr add 10.20.0.70/32 dev veth0 || rvt_fail "address 10.20.0.70"
+NR0=$(ctl_sum "^workers total" "^drop_no_route$")
+TX0=$(ctl_field "session name=client1" tx_packets)
+SP2=$(spoof client1)
+rvt_nsx "$LB" ping -c 5 -i 0.2 -W 1 10.20.0.70 && rvt_fail "lan-b reached client3's network through client1"
+rvt_nsx "$S" ping -c 5 -i 0.2 -W 1 10.20.0.70 && rvt_fail "the server reached client3's network through client1"
+no_route_at_least() { [ "$(ctl_sum "^workers total" "^drop_no_route$")" -ge "$1" ]; }
+rvt_wait_for 5 "no_route drops" no_route_at_least $((NR0 + 10)) ||
+	rvt_fail "drop_no_route $NR0 -> $(ctl_sum "^workers total" "^drop_no_route$"), want >= $((NR0 + 10))"
+TX1=$(ctl_field "session name=client1" tx_packets)
+rvt_log "drop_no_route $NR0 -> $(ctl_sum "^workers total" "^drop_no_route$"); client1 tx_packets $TX0 -> $TX1"
+[ $((TX1 - TX0)) -lt 3 ] || rvt_fail "client1 was sent $((TX1 - TX0)) packets meant for client3's network"
+rvt_nsx "$LA" ping -c 3 -i 0.2 -W 1 -I 10.20.0.70 10.99.0.1 && rvt_fail "client1 sent from client3's network"
+rvt_wait_for 5 "spoof drops from the carve-out" spoof_at_least client1 $((SP2 + 3)) ||
+	rvt_fail "spoof drops: $(spoof client1), want >= $((SP2 + 3))"
+rvt_nsx "$LA" ping -c 2 -i 0.2 -W 2 -I 10.20.0.2 10.30.0.2 || rvt_fail "client1's own network stopped working"
 
 # lane_of SIZE ADDR: the server pings ADDR 20 times with SIZE-byte payloads
 # (answered or not); prints the worker that sent them, or "none" if both

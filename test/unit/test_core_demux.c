@@ -6,7 +6,8 @@
  * longest match with a carve-out, anti-spoofing by source, take-over and
  * teardown, replacing a session's set, and the gapless move a reload makes;
  * the watcher, told of every change of owner; a session moved to another
- * lane.
+ * lane; networks held while their owner is away (a carve-out never falls
+ * to its enclosing network).
  *
  *   ./build/<dir>/test/test_core_demux --verbose
  */
@@ -413,6 +414,103 @@ Test(demux, networks_longest_match_and_sources)
 	rv_session_free(b);
 }
 
+/* The same carve-out held while b is away (rv_demux_set_reserved): its
+ * addresses find nobody (not a's network, not the default) and a may not
+ * send from them, before b comes, after b leaves, and after b lets go of
+ * it by a new set; a's own network is unchanged. Dropping the reservation
+ * hands the carve-out back to a's network. */
+Test(demux, reserved_network_while_owner_away)
+{
+	struct rv_demux *d = rv_demux_new(8, NULL);
+	struct rv_session *a = mk(1, 2, 2), *b = mk(2, 3, 3), *dflt = mk(3, 4, 0);
+	struct rv_prefix pa = pfx("10.20.0.0", 16),
+			 pb[2] = { pfx("10.20.5.0", 24), pfx("fd30::", 64) };
+	struct rv_prefix held[3] = { pa, pb[0], pb[1] };
+
+	cr_assert_eq(rv_demux_add(d, a), 0);
+	cr_assert_eq(rv_demux_add(d, b), 0);
+	cr_assert_eq(rv_demux_add(d, dflt), 0);
+	cr_assert_eq(rv_demux_add_prefix(d, a, &pa), 0);
+	cr_assert_eq(rv_demux_set_reserved(d, held, 3), 0);
+	cr_assert_eq(rv_demux_set_reserved(d, held, 3), 0); /* again: no change */
+	rv_demux_set_default(d, dflt);
+
+	/* b not yet online */
+	cr_assert_null(dst(d, "10.20.5.9"), "an unowned carve-out fell to its enclosing network");
+	cr_assert_null(dst(d, "fd30::1"), "an unowned network fell to the default");
+	cr_assert_eq(dst(d, "10.20.6.1"), a);
+	cr_assert_eq(dst(d, "192.0.2.1"), dflt);
+	cr_assert_not(src_ok(d, a, "10.20.5.9"));
+	cr_assert(src_ok(d, a, "10.20.6.1"));
+	cr_assert_not(src_ok(d, b, "10.20.5.9"));
+	cr_assert_eq(rv_demux_num_prefixes(d, a), 1u);
+
+	/* b online: its networks are its own */
+	cr_assert_eq(rv_demux_set_prefixes(d, b, pb, 2), 0);
+	cr_assert_eq(dst(d, "10.20.5.9"), b);
+	cr_assert_eq(dst(d, "fd30::1"), b);
+	cr_assert(src_ok(d, b, "10.20.5.9"));
+	cr_assert_not(src_ok(d, a, "10.20.5.9"));
+
+	/* b lets go of one by a new set, then leaves: held again each time */
+	cr_assert_eq(rv_demux_set_prefixes(d, b, &pb[1], 1), 0);
+	cr_assert_null(dst(d, "10.20.5.9"));
+	cr_assert_eq(rv_demux_add_prefix(d, b, &pb[0]), 0);
+	cr_assert_eq(rv_demux_remove_prefix(d, b, &pb[0]), 0);
+	cr_assert_null(dst(d, "10.20.5.9"));
+	cr_assert_eq(rv_demux_remove_prefix(d, b, &pb[0]), -ENOENT, "a held network is nobody's");
+	rv_demux_remove(d, b);
+	cr_assert_null(dst(d, "fd30::1"));
+	cr_assert_not(src_ok(d, a, "10.20.5.9"));
+	cr_assert_null(rv_demux_by_addr(d, &(struct rv_ip_addr){ .family = AF_INET,
+								 .a = { 10, 20, 5, 0 } }));
+
+	/* a leaves too: its own network is held as well */
+	rv_demux_remove(d, a);
+	cr_assert_null(dst(d, "10.20.6.1"));
+	cr_assert_eq(rv_demux_add(d, a), 0);
+	cr_assert_eq(rv_demux_add_prefix(d, a, &pa), 0);
+	cr_assert_eq(dst(d, "10.20.6.1"), a);
+
+	/* the carve-out no longer held: back to a's network; the rest stays */
+	cr_assert_eq(rv_demux_set_reserved(d, held, 2), 0);
+	cr_assert_eq(dst(d, "fd30::1"), dflt);
+	cr_assert_null(dst(d, "10.20.5.9"));
+	cr_assert_eq(rv_demux_set_reserved(d, &pa, 1), 0);
+	cr_assert_eq(dst(d, "10.20.5.9"), a);
+	cr_assert(src_ok(d, a, "10.20.5.9"));
+	/* a session's network is not taken by dropping its reservation */
+	cr_assert_eq(rv_demux_set_reserved(d, NULL, 0), 0);
+	cr_assert_eq(dst(d, "10.20.6.1"), a);
+	rv_demux_remove(d, a);
+	cr_assert_eq(dst(d, "10.20.6.1"), dflt);
+
+	rv_demux_remove(d, dflt);
+	rv_demux_free(d);
+	rv_session_free(a);
+	rv_session_free(b);
+	rv_session_free(dflt);
+}
+
+Test(demux, reserved_errors)
+{
+	struct rv_demux *d = rv_demux_new(8, NULL);
+	struct rv_session *a = mk(1, 2, 0);
+	struct rv_prefix good = pfx("10.30.0.0", 24), host_bits = pfx("10.30.0.1", 24);
+	struct rv_prefix own = pfx("10.0.0.2", 32), both[2] = { good, host_bits };
+
+	cr_assert_eq(rv_demux_add(d, a), 0);
+	cr_assert_eq(rv_demux_set_reserved(d, both, 2), -EINVAL);
+	cr_assert_eq(dst(d, "10.30.0.9"), NULL, "nothing held after a refusal");
+	both[1] = own;
+	cr_assert_eq(rv_demux_set_reserved(d, both, 2), -EEXIST);
+	cr_assert_eq(dst(d, "10.0.0.2"), a);
+	cr_assert_eq(rv_demux_set_reserved(d, &good, 1), 0);
+	rv_demux_remove(d, a);
+	rv_demux_free(d); /* frees the held list */
+	rv_session_free(a);
+}
+
 /* A session that accepts any source (the client side) is never refused. */
 Test(demux, any_source_session)
 {
@@ -629,6 +727,31 @@ Test(demux, watcher_hears_every_change_of_owner)
 	cr_assert_eq(e.n, 12u, "no watcher, nothing told");
 	rv_demux_free(d);
 	rv_session_free(a);
+	rv_session_free(b);
+}
+
+/* A held network is nobody's for the watcher: holding and releasing it
+ * tells nothing, and its owner leaving tells NULL, never the placeholder. */
+Test(demux, watcher_never_hears_the_placeholder)
+{
+	struct rv_demux *d = rv_demux_new(8, NULL);
+	struct rv_session *b = mk(2, 3, 0);
+	struct rv_prefix n = pfx("10.30.0.0", 24);
+	struct ear e = { .n = 0 };
+
+	rv_demux_watch(d, listen_fn, &e);
+	cr_assert_eq(rv_demux_set_reserved(d, &n, 1), 0);
+	cr_assert_eq(e.n, 0u);
+	cr_assert_eq(rv_demux_add(d, b), 0);
+	cr_assert_eq(rv_demux_add_prefix(d, b, &n), 0);
+	heard_as(&e, 1, "10.30.0.0", 24, false, b);
+	rv_demux_remove(d, b);
+	heard_as(&e, 2, "10.0.0.3", 32, true, NULL);
+	heard_as(&e, 3, "10.30.0.0", 24, false, NULL);
+	cr_assert_eq(rv_demux_set_reserved(d, NULL, 0), 0);
+	cr_assert_eq(e.n, 4u);
+	rv_demux_watch(d, NULL, NULL);
+	rv_demux_free(d);
 	rv_session_free(b);
 }
 
