@@ -149,8 +149,8 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		fprintf(stderr,
 			"ringvpn: no reply from %s within %d s (the process is stuck or stopped, "
-			"or out "
-			"of file descriptors: see its log)\n",
+			"or out of file descriptors: see its log); if it has not read the "
+			"request yet, it drops it unread\n",
 			path, REQUEST_TIMEOUT_S);
 		return RV_EXIT_NET;
 	}

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -481,6 +482,19 @@ static void execute(struct rv_loop *l, struct mgmt_conn *c, const struct rv_mgmt
 	}
 }
 
+/* requester_gone: has the other end closed its connection altogether? The
+ * CLI shuts down only its sending side after the request (POLLRDHUP here)
+ * and closes when it stops waiting for the reply (POLLHUP: a Unix socket
+ * reports it once both directions are shut). A request whose asker gave up
+ * (ringvpn reload or kick against a stopped or stuck process: it said it
+ * failed) must not be carried out later as if nothing had happened. */
+static bool requester_gone(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLRDHUP };
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP);
+}
+
 static void process(struct rv_loop *l, struct mgmt_conn *c)
 {
 	struct rv_mgmt *m = l->mgmt;
@@ -514,6 +528,15 @@ static void process(struct rv_loop *l, struct mgmt_conn *c)
 				 rv_mgmt_cmds[req.cmd].changes
 					 ? "root, or admin_group with admin_group_write"
 					 : "root or admin_group");
+	} else if (requester_gone(c->slot.fd)) {
+		if (rv_mgmt_cmds[req.cmd].changes) {
+			rv_warnx_rl("management request '%s' from uid %u not carried out: its "
+				    "requester gave up waiting and closed the connection before "
+				    "it was read",
+				    rv_mgmt_cmds[req.cmd].name, (unsigned)c->uid);
+		}
+		conn_close(l, c);
+		return;
 	} else {
 		execute(l, c, &req);
 	}

@@ -20,6 +20,12 @@
 #      within a few seconds of it being up puts back its addresses and the
 #      pushed routes (10.55.0.0/16, fd55::/64), says so, and both families
 #      pass traffic (before: lost until a restart).
+#   3b. A request whose asker gave up: with the server stopped (SIGSTOP),
+#      one requester sends "kick client1" and closes before any reply, as
+#      the CLI does after 15 s; another (ringvpn status) waits. Resumed,
+#      the server answers the one that waits and drops the kick unread,
+#      saying so (before: client1 was kicked long after its asker had been
+#      told the request failed).
 #   4. The TUN device deleted under a running client, then under a running
 #      server with two workers: each says so and exits 14 (TUN) within 3 s
 #      (before: every worker re-armed its failing read for ever, a CPU each,
@@ -147,6 +153,32 @@ for side in "$C1 rvc client1" "$S rvs0 server"; do
 done
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "ping v4 after the repairs"
 rvt_nsx "$C1" ping -6 -c 2 -i 0.2 -W 2 fd99::1 >/dev/null || rvt_fail "ping v6 after the repairs"
+
+rvt_step "3b. a kick whose requester gave up is not carried out later"
+IDX1=$(ctl_field "session name=client1" index)
+[ -n "$IDX1" ] || rvt_fail "no session for client1"
+kill -STOP "$SRV_PID"
+python3 - "$SRV_SOCK" <<'PY' || { kill -CONT "$SRV_PID"; rvt_fail "could not queue the kick"; }
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.sendall(b"kick client1\n")
+s.shutdown(socket.SHUT_WR)
+s.close()
+PY
+"$RV_BIN" status -s "$SRV_SOCK" >"$RVT_TMP/waiting-status.out" 2>&1 &
+WAITER=$!
+sleep 0.5
+kill -CONT "$SRV_PID"
+wait "$WAITER" || rvt_fail "the request that waited got no answer: $(cat "$RVT_TMP/waiting-status.out")"
+grep -q "client1" "$RVT_TMP/waiting-status.out" || rvt_fail "the waiting status has no client1"
+rvt_wait_for 5 "the dropped kick said" grep -q "'kick' from uid 0 not carried out" "$RVT_TMP/server.log" ||
+	rvt_fail "the server did not say it dropped the abandoned kick"
+sleep 1
+[ "$(ctl_field "session name=client1" index)" = "$IDX1" ] || rvt_fail "client1 was kicked by a request its asker had given up on"
+grep -q "kicked" "$RVT_TMP/client1.log" && rvt_fail "client1 says it was kicked"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "ping after the dropped kick"
 
 # gone_within SECS PID WHAT: PID exits 14 within SECS.
 gone_within() {
