@@ -297,23 +297,69 @@ static void replace_old(struct rv_loop *l, struct rv_chan *c)
 		return;
 	}
 	o = container_of(n, struct rv_chan, name_node);
-	rv_info("client %s: new connection from %s replaces the one from %s", c->name, c->peer_str,
-		o->peer_str);
+	rv_conn_info(c->quiet, "client %s: new connection from %s replaces the one from %s",
+		     c->name, c->peer_str, o->peer_str);
 	s->replaced++;
 	rv_server_end(l, o, RV_CTL_CODE_REPLACED,
 		      "replaced by a newer connection with the same name");
+}
+
+/*
+ * name_may_log: may this connection of |name| log its routine lines
+ * (authenticated, replaces, assigned, session up, disconnected)? A name
+ * that connects and leaves in a loop (a crash loop, a script, a stolen
+ * certificate) would otherwise write four lines per connection for ever.
+ * Each name gets a burst of QUIET_BURST connections, then one every
+ * QUIET_INTERVAL_NS (a token bucket kept as the time the next is due, as
+ * core/log.c's); the others log at debug level, and the next one logged
+ * says how many were not (|*missed|). Names share the table's slots by a
+ * keyed hash: a collision resets the slot, which logs more, never less.
+ * |*missed| counts the connections not logged so far in either case.
+ * Failures and refusals are logged as before, whatever this says.
+ */
+enum { QUIET_BURST = 6 };
+#define QUIET_INTERVAL_NS (30 * RV_NSEC_PER_SEC)
+
+static bool name_may_log(struct rv_server_side *s, const char *name, uint64_t now_ns,
+			 uint32_t *missed)
+{
+	const uint64_t slack = (QUIET_BURST - 1) * QUIET_INTERVAL_NS;
+	uint64_t key = rv_siphash(&s->quiet_key, name, strlen(name)), from;
+	struct rv_name_quiet *q = &s->quiet[key % RV_SERVER_QUIET_SLOTS];
+
+	if (q->key != key) {
+		*q = (struct rv_name_quiet){ .key = key };
+	}
+	from = q->due_ns > now_ns ? q->due_ns : now_ns;
+	if (from - now_ns > slack) {
+		*missed = ++q->missed;
+		return false;
+	}
+	q->due_ns = from + QUIET_INTERVAL_NS;
+	*missed = q->missed;
+	q->missed = 0;
+	return true;
 }
 
 static void server_authenticated(struct rv_loop *l, struct rv_chan *c)
 {
 	struct rv_server_side *s = side(l);
 	uint8_t exp[RV_EXPORTER_LEN];
+	uint32_t missed = 0;
 	int ret;
 
 	rv_admit_remove(s->admit, &c->admit);
 	s->hs_ok++;
 	rv_status_hs_observe(s->hs_buckets, &s->hs_sum, &s->hs_count,
 			     (double)(l->now_ns - c->start_ns) / 1e9);
+	c->quiet = !name_may_log(s, c->name, l->now_ns, &missed);
+	if (c->quiet && missed == 1) {
+		rv_info("client %s connects and leaves often (%d times in a row within %u s): of "
+			"its next connections one in %u s is logged, the others at debug level",
+			c->name, QUIET_BURST + 1,
+			(unsigned)((QUIET_BURST - 1) * QUIET_INTERVAL_NS / RV_NSEC_PER_SEC),
+			(unsigned)(QUIET_INTERVAL_NS / RV_NSEC_PER_SEC));
+	}
 	replace_old(l, c);
 	if (rv_nametab_count(s->names) >= l->cfg->max_clients) {
 		rv_warnx_rl("client %s (%s) refused: server full (%u sessions)", c->name,
@@ -331,6 +377,7 @@ static void server_authenticated(struct rv_loop *l, struct rv_chan *c)
 		rv_chan_send_error(l, c, RV_CTL_CODE_INTERNAL, "out of memory");
 		return;
 	}
+	c->ctl->quiet = c->quiet;
 	c->name_node.name = c->name;
 	ret = rv_nametab_insert(s->names, &c->name_node);
 	if (ret) {
@@ -342,7 +389,15 @@ static void server_authenticated(struct rv_loop *l, struct rv_chan *c)
 		rv_chan_send_error(l, c, RV_CTL_CODE_INTERNAL, "out of memory");
 		return;
 	}
-	rv_info("client %s authenticated from %s", c->name, c->peer_str);
+	if (!c->quiet && missed) {
+		rv_info("client %s authenticated from %s (%u connection(s) of this name since "
+			"the last one logged were not: past %d in a row it is logged once in "
+			"%u s)",
+			c->name, c->peer_str, missed, QUIET_BURST,
+			(unsigned)(QUIET_INTERVAL_NS / RV_NSEC_PER_SEC));
+	} else {
+		rv_conn_info(c->quiet, "client %s authenticated from %s", c->name, c->peer_str);
+	}
 }
 
 static void server_progressed(struct rv_loop *l, struct rv_chan *c)
@@ -368,8 +423,8 @@ static void server_closing(struct rv_loop *l, struct rv_chan *c)
 	}
 	if (!c->ctl) {
 		if (c->reason[0] && c->authed) {
-			rv_info("client %s (%s): connection closed: %s", c->name, c->peer_str,
-				c->reason);
+			rv_conn_info(c->quiet, "client %s (%s): connection closed: %s", c->name,
+				     c->peer_str, c->reason);
 		} else if (c->reason[0] && !l->stopping) {
 			rv_debug("connection from %s closed: %s", c->peer_str, c->reason);
 		}
@@ -388,8 +443,9 @@ static void server_closing(struct rv_loop *l, struct rv_chan *c)
 	default:
 		break;
 	}
-	rv_info("client %s (%s): disconnected: %s; session, keys and address released", c->name,
-		c->peer_str, c->reason[0] ? c->reason : rv_ctl_peer_reason(c->ctl));
+	rv_conn_info(c->quiet,
+		     "client %s (%s): disconnected: %s; session, keys and address released",
+		     c->name, c->peer_str, c->reason[0] ? c->reason : rv_ctl_peer_reason(c->ctl));
 }
 
 int rv_server_reserve_fixed(const struct rv_config *cfg, struct rv_ippool *pool, char *err,
@@ -453,6 +509,7 @@ static int server_start(struct rv_loop *l, char *err, size_t err_len)
 	}
 	s->listen_fd = -1;
 	l->role_state = s;
+	rv_siphash_key_init(&s->quiet_key);
 	s->admit = rv_admit_new(&lim);
 	s->names = rv_nametab_new(l->cfg->max_clients);
 	s->leases = rv_leases_new(2 * (size_t)l->cfg->max_clients + 64,

@@ -375,8 +375,8 @@ static enum rv_ctl_result do_wait_hello(struct rv_ctl_server *p, const struct rv
 	if (p->v6.family) {
 		rv_ip_addr_str(&p->v6, a6, sizeof(a6));
 	}
-	rv_info("client %s: assigned %s %s, index %08x", p->cn, a4, a6,
-		rv_session_local_index(p->c.session));
+	rv_conn_info(p->c.quiet, "client %s: assigned %s %s, index %08x", p->cn, a4, a6,
+		     rv_session_local_index(p->c.session));
 	p->st = ST_WAIT_KEY1;
 	return rv_ctl_start_rekey(&p->c, now_ns);
 }
@@ -399,7 +399,8 @@ static enum rv_ctl_result on_key_msg(struct rv_ctl_server *p, const struct rv_ct
 		rv_ctl_emit(&p->c, &out);
 		if (p->st == ST_WAIT_KEY1) {
 			p->st = ST_RUNNING;
-			rv_info("client %s: session up (epoch %u)", p->cn, m->key.epoch);
+			rv_conn_info(p->c.quiet, "client %s: session up (epoch %u)", p->cn,
+				     m->key.epoch);
 		} else {
 			rv_debug("client %s: epoch %u active", p->cn, m->key.epoch);
 		}

@@ -69,6 +69,18 @@ struct rv_ctl_peer_ops {
  * Each role's object embeds one first. Peer objects live in crypto/secmem
  * memory (the exporter and ephemeral keys stay out of core dumps).
  * Control thread only. */
+/* rv_conn_info logs a routine line of one connection: at info level, or at
+ * debug level when |quiet| (its name connects and leaves too often for a
+ * line each: tls/admit.c, name_may_log). */
+#define rv_conn_info(quiet, ...)               \
+	do {                                   \
+		if (quiet) {                   \
+			rv_debug(__VA_ARGS__); \
+		} else {                       \
+			rv_info(__VA_ARGS__);  \
+		}                              \
+	} while (0)
+
 struct rv_ctl_peer {
 	const struct rv_ctl_peer_ops *ops;
 	const struct rv_ctl_env *env;
@@ -91,6 +103,7 @@ struct rv_ctl_peer {
 	} peer_rekeys, own_rekeys;
 	unsigned error_code; /* of a GOODBYE or ERROR received (0: none) */
 	unsigned sent_code;  /* of the GOODBYE or ERROR we sent (0: none) */
+	bool quiet;	     /* server: this connection's routine lines go to debug */
 	struct rv_ctl_out out;
 	char reason[256];
 };
@@ -184,6 +197,7 @@ struct rv_chan {
 	bool tls_failed;       /* the handshake failed (client: for the exit code) */
 	bool send_armed;
 	bool released;		       /* its peer was released before the close (replaced) */
+	bool quiet;		       /* server: its name connects too often to log each */
 	struct rv_chan *zprev, *znext; /* on the zombie list while closing */
 	struct rv_ltimer timer;	       /* handshake timeout, then the peer's timers */
 	struct rv_admit_entry admit;   /* server: while half-open */

@@ -14,7 +14,10 @@
 #include "core/admit.h"
 #include "core/balance.h"
 #include "core/status.h"
+#include "crypto/siphash.h"
 #include "tls/internal.h"
+
+enum { RV_SERVER_QUIET_SLOTS = 256 };
 
 struct rv_config;
 struct rv_ippool;
@@ -46,6 +49,13 @@ struct rv_server_side {
 	uint64_t bal_total; /* all workers' bytes at the last look */
 	bool bal_fresh;	    /* the sessions' counts were taken at the last look */
 	uint64_t moves;
+	/* admit.c: each name's connection lines, rate-limited (name_may_log),
+	 * in slots chosen by a keyed hash of the name. */
+	struct rv_siphash_key quiet_key;
+	struct rv_name_quiet {
+		uint64_t key, due_ns;
+		uint32_t missed;
+	} quiet[RV_SERVER_QUIET_SLOTS];
 };
 
 /* rv_server_side_of returns the server role's state of |l| (the server role

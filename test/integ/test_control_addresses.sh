@@ -12,6 +12,9 @@
 #      allocator passes over addresses leased to another name within
 #      lease_time; before, the walk gave it to mallory and bob was told
 #      "assigning another").
+#      The server logs the first few of mallory's connections, says it
+#      connects and leaves often, and logs no line for the rest (before:
+#      four lines per connection).
 #   3. With every other address held, mallory is refused ("address pool
 #      exhausted") rather than given alice's, and alice still gets in.
 # On the old code (0d09d52) step 1 fails: the cursor hands 10.99.0.5 to
@@ -59,6 +62,13 @@ SEEN=$(sed -n 's/^cycle [0-9]*: v4=\([^ ]*\) .*/\1/p' <<<"$OUT" | sort -u | tr '
 rvt_log "addresses mallory got: $SEEN"
 # The cursor must really have gone round (past .5) for this to prove anything.
 [ "$(wc -w <<<"$SEEN")" -eq 4 ] || rvt_fail "mallory did not walk the whole pool: $SEEN"
+# 24 connections in a few seconds: the server logs the first few and says
+# it stops logging each (before: four lines for every one of them).
+N=$(grep -c "client mallory authenticated from" "$RVT_TMP/server.log")
+rvt_log "mallory's connections logged: $N of 24"
+[ "$N" -le 7 ] || rvt_fail "each of mallory's 24 connections logged ($N lines)"
+grep -q "client mallory connects and leaves often" "$RVT_TMP/server.log" ||
+	rvt_fail "the server did not say it stopped logging mallory's connections"
 
 rvt_step "1. alice connects afterwards and gets her fixed address"
 ctl_client_conf "$RVT_TMP/alice.conf" "$PKI/alice" rva "$RVT_TMP/alice.sock"
