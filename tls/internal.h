@@ -280,6 +280,10 @@ struct rv_loop {
 	struct rv_ltimer reclaim_timer, watchdog_timer, expiry_timer, stop_timer, watch_timer;
 	struct rv_ltimer tunwatch_timer; /* tunwatch.c */
 	bool tun_down_said, tun_repair_failed;
+	int tunwatch_fd; /* rtnetlink, subscribed to link/address/route changes */
+	unsigned tunwatch_ifindex;
+	uint64_t tunwatch_last_ns; /* the last check */
+	uint8_t tunwatch_buf[8192];
 	int watch_fd;
 	uint8_t watch_buf[4096];
 	/* signals */
@@ -385,8 +389,13 @@ bool rv_hostcfg_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_a
  * then a reconnect). What it did goes to |log|. */
 void rv_client_servers_changed(struct rv_loop *l, struct rv_strbuf *log);
 /* rv_tunwatch_start arms the loop's watch of its TUN device (tunwatch.c):
- * what someone removed from it is put back every few seconds. */
+ * what someone removed from it is put back as soon as the kernel says so
+ * (rtnetlink), and every few seconds whatever it says. rv_tunwatch_on_cqe
+ * takes the rtnetlink reads; rv_tunwatch_free closes the socket (after the
+ * ring is gone). */
 void rv_tunwatch_start(struct rv_loop *l);
+void rv_tunwatch_on_cqe(struct rv_loop *l, int res);
+void rv_tunwatch_free(struct rv_loop *l);
 void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns);
 
 /* mgmt.c */

@@ -352,6 +352,9 @@ static void dispatch(struct rv_loop *l, const struct rv_ctlring_cqe *cqe)
 	case RV_OP_CTL_REKEY:
 		on_rekey(l, cqe->res);
 		return;
+	case RV_OP_CTL_NETLINK:
+		rv_tunwatch_on_cqe(l, cqe->res);
+		return;
 	case RV_OP_MGMT_ACCEPT:
 	case RV_OP_MGMT_RECV:
 	case RV_OP_MGMT_SEND:
@@ -392,6 +395,7 @@ int rv_loop_new(struct rv_loop **out, const struct rv_loop_params *p, char *err,
 	}
 	l->watch_fd = -1;
 	l->spare_fd = -1;
+	l->tunwatch_fd = -1;
 	l->p = *p;
 	l->cfg = malloc(sizeof(*l->cfg));
 	if (!l->cfg) {
@@ -584,6 +588,7 @@ void rv_loop_free(struct rv_loop *l)
 	if (l->watch_fd >= 0) {
 		close(l->watch_fd);
 	}
+	rv_tunwatch_free(l);
 	if (l->spare_fd >= 0) {
 		close(l->spare_fd);
 	}

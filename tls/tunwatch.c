@@ -12,9 +12,25 @@
  * Nothing is removed here (that is rv_tun_set_addrs_routes' job, when the
  * configuration changes). The cost: a flags ioctl and one netlink request
  * per address and route, answered EEXIST, every few seconds.
+ *
+ * The loop follows the device too: an rtnetlink socket subscribed to link,
+ * address and route changes, read on the control ring. A change of the
+ * device's link (down, up), the loss of one of its addresses or of a route
+ * through it brings the next check forward to TUNWATCH_SOON_NS from then,
+ * and no sooner than TUNWATCH_GAP_NS after the last (a flush removes many
+ * things at once: one check follows, not one per message). Messages about
+ * other devices are read and let go: on a host with a large routing table
+ * that churns (a BGP router) each costs a few header compares. When the
+ * socket overflows (ENOBUFS: messages were lost) a check follows too, and
+ * without the socket (it cannot be had) the periodic check is all there is.
  */
 #include <errno.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/config.h"
@@ -25,6 +41,8 @@
 #include "uring/tun.h"
 
 #define TUNWATCH_NS (5 * RV_NSEC_PER_SEC)
+#define TUNWATCH_SOON_NS (50 * RV_NSEC_PER_MSEC)
+#define TUNWATCH_GAP_NS (200 * RV_NSEC_PER_MSEC)
 
 /* server_wanted: the server's pool addresses and its networks behind
  * clients (routed via its TUN). */
@@ -49,6 +67,7 @@ static void on_tunwatch(struct rv_loop *l, struct rv_ltimer *lt)
 	int up, ret;
 
 	rv_loop_arm(l, lt, on_tunwatch, l->now_ns + TUNWATCH_NS);
+	l->tunwatch_last_ns = l->now_ns;
 	if (rv_dataplane_failed(l->dp) != 0) {
 		return; /* the device is gone: the loop is ending */
 	}
@@ -85,9 +104,137 @@ static void on_tunwatch(struct rv_loop *l, struct rv_ltimer *lt)
 	}
 }
 
+/* ---- following the device (rtnetlink) ---------------------------------- */
+
+static void arm_netlink(struct rv_loop *l)
+{
+	if (l->io.read(l->io.ctx, l->tunwatch_fd, l->tunwatch_buf, sizeof(l->tunwatch_buf),
+		       rv_udata(RV_OP_CTL_NETLINK, 0, 0))) {
+		rv_warnx("cannot read TUN changes from the kernel: checked every %u s",
+			 (unsigned)(TUNWATCH_NS / RV_NSEC_PER_SEC));
+		close(l->tunwatch_fd);
+		l->tunwatch_fd = -1;
+	}
+}
+
+/* check_soon brings the next check forward (never back). */
+static void check_soon(struct rv_loop *l)
+{
+	uint64_t when = l->now_ns + TUNWATCH_SOON_NS;
+
+	if (when < l->tunwatch_last_ns + TUNWATCH_GAP_NS) {
+		when = l->tunwatch_last_ns + TUNWATCH_GAP_NS;
+	}
+	if (!l->tunwatch_timer.t.armed || when < l->tunwatch_timer.t.expires_ns) {
+		rv_loop_arm(l, &l->tunwatch_timer, on_tunwatch, when);
+	}
+}
+
+/* route_oif: the output device of a route message (0: none given). */
+static unsigned route_oif(const struct nlmsghdr *h)
+{
+	const struct rtmsg *rt = NLMSG_DATA(h);
+	int len = (int)RTM_PAYLOAD(h);
+
+	for (const struct rtattr *a = RTM_RTA(rt); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) >= sizeof(uint32_t)) {
+			uint32_t oif;
+
+			memcpy(&oif, RTA_DATA(a), sizeof(oif));
+			return oif;
+		}
+	}
+	return 0;
+}
+
+/* about_us: does message |h| say the device changed, or lost something
+ * ringvpn may have to put back? What it gains needs nothing. */
+static bool about_us(const struct nlmsghdr *h, unsigned ifindex)
+{
+	switch (h->nlmsg_type) {
+	case RTM_NEWLINK:
+	case RTM_DELLINK:
+		return h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct ifinfomsg)) &&
+		       (unsigned)((const struct ifinfomsg *)NLMSG_DATA(h))->ifi_index == ifindex;
+	case RTM_DELADDR:
+		return h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct ifaddrmsg)) &&
+		       ((const struct ifaddrmsg *)NLMSG_DATA(h))->ifa_index == ifindex;
+	case RTM_DELROUTE:
+		return h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct rtmsg)) &&
+		       route_oif(h) == ifindex;
+	default:
+		return false;
+	}
+}
+
+void rv_tunwatch_on_cqe(struct rv_loop *l, int res)
+{
+	bool hit = false;
+
+	if (l->tunwatch_fd < 0 || res == -ECANCELED) {
+		return;
+	}
+	if (res == -ENOBUFS) {
+		hit = true; /* messages were lost: look */
+	} else if (res < 0) {
+		rv_warnx("reading TUN changes from the kernel: %s: checked every %u s from now",
+			 strerror(-res), (unsigned)(TUNWATCH_NS / RV_NSEC_PER_SEC));
+		close(l->tunwatch_fd);
+		l->tunwatch_fd = -1;
+		return;
+	}
+	for (const struct nlmsghdr *h = (const void *)l->tunwatch_buf; res > 0 && NLMSG_OK(h, res);
+	     h = NLMSG_NEXT(h, res)) {
+		hit = hit || about_us(h, l->tunwatch_ifindex);
+	}
+	if (hit && !l->stopping) {
+		check_soon(l);
+	}
+	arm_netlink(l);
+}
+
+/* open_netlink subscribes to the kernel's link, address and route
+ * messages. Returns the socket or -1 (the reason logged). */
+static int open_netlink(void)
+{
+	struct sockaddr_nl sa = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR |
+			     RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE,
+	};
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		rv_warn(errno, "cannot follow the TUN device's changes: checked every %u s",
+			(unsigned)(TUNWATCH_NS / RV_NSEC_PER_SEC));
+		if (fd >= 0) {
+			close(fd);
+		}
+		return -1;
+	}
+	return fd;
+}
+
 void rv_tunwatch_start(struct rv_loop *l)
 {
-	if (l->dp) {
-		rv_loop_arm(l, &l->tunwatch_timer, on_tunwatch, l->now_ns + TUNWATCH_NS);
+	if (!l->dp) {
+		return;
+	}
+	rv_loop_arm(l, &l->tunwatch_timer, on_tunwatch, l->now_ns + TUNWATCH_NS);
+	l->tunwatch_ifindex = if_nametoindex(rv_dataplane_tun_name(l->dp));
+	if (l->tunwatch_ifindex == 0) {
+		return; /* gone already: the data plane says so */
+	}
+	l->tunwatch_fd = open_netlink();
+	if (l->tunwatch_fd >= 0) {
+		arm_netlink(l);
+	}
+}
+
+void rv_tunwatch_free(struct rv_loop *l)
+{
+	if (l->tunwatch_fd >= 0) {
+		close(l->tunwatch_fd);
+		l->tunwatch_fd = -1;
 	}
 }

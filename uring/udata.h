@@ -35,6 +35,7 @@ enum rv_op {
 	RV_OP_CTL_WATCH,    /* inotify read: certificate / CRL files changed */
 	RV_OP_CTL_RESOLVED, /* eventfd read: a server name was resolved (client) */
 	RV_OP_CTL_REKEY,    /* eventfd read: the data plane saw an epoch near a limit */
+	RV_OP_CTL_NETLINK,  /* rtnetlink read: the TUN device's links, addresses, routes */
 	RV_OP_MGMT_ACCEPT,  /* management socket listener (owner 0) */
 	RV_OP_MGMT_RECV,    /* management connection */
 	RV_OP_MGMT_SEND,
