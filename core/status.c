@@ -199,7 +199,10 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 					 addr_or(&p->v4, a4, sizeof(a4), ""),
 					 p->v4.family && p->v6.family ? " " : "",
 					 addr_or(&p->v6, a6, sizeof(a6), p->v4.family ? "" : "-"));
-				ep_or(&p->endpoint, cells[2], sizeof(cells[2]), "-");
+				char ep[80];
+
+				snprintf(cells[2], sizeof(cells[2]), "%s",
+					 ep_or(&p->endpoint, ep, sizeof(ep), "-"));
 				if (strcmp(p->state, "running") != 0) {
 					snprintf(cells[3], sizeof(cells[3]), "(%s)", p->state);
 				} else {

@@ -327,6 +327,29 @@ Test(core_status, tun_lanes_in_every_view)
 	lanes_shown(-1, "\n  TUN lanes: none (", " tun_lanes=-1 ", "\"tun_lanes\":null,");
 }
 
+/* A session without a UDP endpoint yet shows "-" in the human table, not
+ * what the cell held before (the previous row's endpoint, or stack bytes
+ * for the first row). */
+Test(core_status, human_endpoint_unknown)
+{
+	struct rv_status st;
+	char *text, *line;
+
+	snapshot(&st, "server");
+	peers[0].endpoint.in4 = (struct sockaddr_in){ .sin_family = AF_INET,
+						      .sin_port = htons(5555),
+						      .sin_addr.s_addr = htonl(0x0a000009) };
+	peers[0].endpoint.len = sizeof(struct sockaddr_in);
+	text = render_with(rv_status_render_human, &st);
+	cr_assert_not_null(strstr(text, "10.0.0.9:5555"), "%s", text);
+	line = strstr(text, "\nb\"o\\b ");
+	cr_assert_not_null(line, "%s", text);
+	*strchrnul(line + 1, '\n') = '\0';
+	cr_assert_null(strstr(line, "10.0.0.9"), "bob's row shows alice's endpoint: %s", line);
+	cr_assert_not_null(strstr(line, " - "), "%s", line);
+	free(text);
+}
+
 /* The kernel's drops in front of ringvpn: the TUN device's (process-wide,
  * when the kernel reported them) and each worker's UDP socket's, in every
  * view; unknown TUN drops are said to be unknown, not shown as 0. */
