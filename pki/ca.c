@@ -19,11 +19,14 @@
 #include "pki/internal.h"
 #include "pki/pem.h"
 
+/* make_dir creates the CA directory 0755: the service reads ca.crt and
+ * ca.crl there after dropping root, and watches the directory for a new
+ * CRL; ca.key is kept private by its own mode (0600). */
 static int make_dir(const char *dir, struct rv_pki_err *err)
 {
 	struct stat st;
 
-	if (mkdir(dir, 0700) == 0) {
+	if (mkdir(dir, 0755) == 0) {
 		return 0;
 	}
 	if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {

@@ -7,12 +7,15 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
@@ -294,17 +297,53 @@ out:
 	return ret;
 }
 
-int rv_pki_crl_update(const struct rv_pki_ca *ca, int crl_days, struct rv_pki_err *err)
+/* ca_lock takes the CA directory's lock (an flock on DIR/.lock, released
+ * when the returned descriptor is closed): a revocation reads the index,
+ * adds to it and rewrites it and the CRL, so two at once would each write
+ * the index without the other's line. Returns the descriptor or -errno. */
+static int ca_lock(const struct rv_pki_ca *ca, struct rv_pki_err *err)
 {
-	struct index idx;
-	int ret;
+	char path[PATH_MAX];
+	int fd, ret;
 
-	ret = index_load(&idx, ca, err);
+	ret = pki_path(path, sizeof(path), ca->dir, ".lock", "", err);
 	if (ret != 0) {
 		return ret;
 	}
-	ret = crl_build(ca, &idx, crl_days, err);
-	index_cleanup(&idx);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		ret = -errno;
+		pki_errf(err, RV_PKI_ERR_OP, "%s: cannot open the CA's lock: %s", path,
+			 strerror(-ret));
+		return ret;
+	}
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			ret = -errno;
+			pki_errf(err, RV_PKI_ERR_OP, "%s: cannot lock the CA: %s", path,
+				 strerror(-ret));
+			close(fd);
+			return ret;
+		}
+	}
+	return fd;
+}
+
+int rv_pki_crl_update(const struct rv_pki_ca *ca, int crl_days, struct rv_pki_err *err)
+{
+	struct index idx;
+	int lock, ret;
+
+	lock = ca_lock(ca, err);
+	if (lock < 0) {
+		return lock;
+	}
+	ret = index_load(&idx, ca, err);
+	if (ret == 0) {
+		ret = crl_build(ca, &idx, crl_days, err);
+		index_cleanup(&idx);
+	}
+	close(lock);
 	return ret;
 }
 
@@ -317,11 +356,16 @@ static int revoke_canon(const struct rv_pki_ca *ca, const char *serial, const ch
 	char *text = NULL;
 	size_t text_len;
 	int64_t now = (int64_t)time(NULL);
-	int n, ret;
+	int lock, n, ret;
 
 	*out_already = false;
+	lock = ca_lock(ca, err);
+	if (lock < 0) {
+		return lock;
+	}
 	ret = index_load(&idx, ca, err);
 	if (ret != 0) {
+		close(lock);
 		return ret;
 	}
 	for (size_t i = 0; i < idx.num_ent; i++) {
@@ -377,6 +421,7 @@ static int revoke_canon(const struct rv_pki_ca *ca, const char *serial, const ch
 out:
 	free(text);
 	index_cleanup(&idx);
+	close(lock);
 	return ret;
 }
 

@@ -71,7 +71,9 @@ for f in ca/ca.key server.key client1.key client3.key expired.key other-ca/ca.ke
 	[ "$(mode "$p/$f")" = 600 ] && pass "$f mode 600" || fail "$f mode $(mode "$p/$f")"
 done
 [ "$(mode "$p/server.crt")" = 644 ] && pass "server.crt mode 644" || fail "server.crt mode"
-[ "$(mode "$p/ca")" = 700 ] && pass "ca/ mode 700" || fail "ca/ mode $(mode "$p/ca")"
+# 0755: the service reads ca.crt and ca.crl there after dropping root and
+# watches the directory for a new CRL; ca.key is private by its own mode.
+[ "$(mode "$p/ca")" = 755 ] && pass "ca/ mode 755" || fail "ca/ mode $(mode "$p/ca")"
 [ "$(wc -l <"$p/ca/revoked.txt")" -eq 1 ] && pass "one revocation indexed" ||
 	fail "revoked.txt: $(cat "$p/ca/revoked.txt")"
 
@@ -145,6 +147,27 @@ expect 4 "client2 now rejected" "${V[@]}" "$p/client2.crt"
 expect 0 "client1 still valid" "${V[@]}" "$p/client1.crt"
 expect 0 "crl regenerate" "$bin" pki crl --ca "$p/ca"
 expect 4 "client2 still rejected" "${V[@]}" "$p/client2.crt"
+
+echo "== ten revocations at once (each must land: the CA directory is locked)"
+mkdir -p "$tmp/race"
+for i in $(seq 1 10); do
+	"$bin" pki client --ca "$p/ca" --name "race$i" --out "$tmp/race" >/dev/null 2>&1 ||
+		fail "issue race$i"
+done
+before=$(wc -l <"$p/ca/revoked.txt")
+pids=()
+for i in $(seq 1 10); do
+	"$bin" pki revoke --ca "$p/ca" --cert "$tmp/race/race$i.crt" >/dev/null 2>&1 &
+	pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid" || fail "a concurrent revoke failed"; done
+after=$(wc -l <"$p/ca/revoked.txt")
+[ "$after" -eq $((before + 10)) ] && pass "ten revocations indexed" ||
+	fail "revoked.txt grew by $((after - before)), want 10"
+for i in $(seq 1 10); do
+	"${V[@]}" "$tmp/race/race$i.crt" >/dev/null 2>&1
+	[ $? -eq 4 ] || fail "race$i not rejected after its revocation"
+done
 
 echo
 if [ "$fails" -ne 0 ]; then
