@@ -135,6 +135,34 @@ out:
 	return ret;
 }
 
+/* signed_by_ca: was |crl| issued and signed by one of the CA certificates
+ * in |store|? Another CA's CRL, or one whose signature does not verify,
+ * would otherwise be taken, and then no peer certificate verifies ("unable
+ * to get certificate CRL", "CRL signature failure"): every new client is
+ * refused and the next reload ends every session. */
+static bool signed_by_ca(X509_STORE *store, X509_CRL *crl)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
+	bool ok = false;
+
+	for (size_t i = 0; !ok && i < sk_X509_OBJECT_num(objs); i++) {
+		X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
+		X509 *ca =
+			X509_OBJECT_get_type(o) == X509_LU_X509 ? X509_OBJECT_get0_X509(o) : NULL;
+		EVP_PKEY *pub;
+
+		if (!ca ||
+		    X509_NAME_cmp(X509_get_subject_name(ca), X509_CRL_get_issuer(crl)) != 0) {
+			continue;
+		}
+		pub = X509_get_pubkey(ca);
+		ok = pub && X509_CRL_verify(crl, pub) == 1;
+		EVP_PKEY_free(pub);
+	}
+	ERR_clear_error();
+	return ok;
+}
+
 static int load_crl(SSL_CTX *sc, const char *path, int64_t *next_update, char *err, size_t err_len)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(sc);
@@ -148,6 +176,18 @@ static int load_crl(SSL_CTX *sc, const char *path, int64_t *next_update, char *e
 		return ret;
 	}
 	while ((crl = PEM_read_X509_CRL(f, NULL, NULL, NULL)) != NULL) {
+		if (!signed_by_ca(store, crl)) {
+			char issuer[160];
+
+			X509_NAME_oneline(X509_CRL_get_issuer(crl), issuer, sizeof(issuer));
+			X509_CRL_free(crl);
+			snprintf(err, err_len,
+				 "CRL file %s: CRL %d (issuer %s) is not signed by the CA (ca): "
+				 "another CA's CRL, or damaged",
+				 path, n + 1, issuer);
+			ret = -EINVAL;
+			goto out;
+		}
 		keep_earliest(next_update, X509_CRL_get0_nextUpdate(crl));
 		if (!X509_STORE_add_crl(store, crl)) {
 			X509_CRL_free(crl);

@@ -10,7 +10,9 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto/kdf.h"
 #include "test/lib/t_pki.h"
@@ -303,6 +305,36 @@ Test(tls_conn, ctx_input_errors)
 	p.crl_file = pki.ca_crt; /* not a CRL */
 	cr_assert_eq(rv_tls_ctx_new(&ctx, &p, &why, err, sizeof(err)), -EINVAL);
 	cr_assert_eq(why, RV_TLS_FAIL_CRL);
+
+	/* Another CA's CRL, and ours with its signature damaged: refused,
+	 * not taken (every peer would then fail to verify). */
+	char other_crl[T_PKI_PATH + 16], bad_crl[T_PKI_PATH + 16], pem[8192];
+	snprintf(other_crl, sizeof(other_crl), "%s/ca.crl", pki.other_ca_dir);
+	p.crl_file = other_crl;
+	cr_assert_eq(rv_tls_ctx_new(&ctx, &p, &why, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(why, RV_TLS_FAIL_CRL);
+	cr_assert(strstr(err, "not signed by the CA"), "%s", err);
+	FILE *f = fopen(pki.ca_crl, "r");
+	cr_assert_not_null(f);
+	size_t n = fread(pem, 1, sizeof(pem) - 1, f);
+	fclose(f);
+	pem[n] = '\0';
+	char *end = strstr(pem, "\n-----END");
+	cr_assert_not_null(end);
+	end[-3] = end[-3] == 'A' ? 'B' : 'A'; /* a bit of the signature */
+	snprintf(bad_crl, sizeof(bad_crl), "%s.bad", pki.ca_crl);
+	f = fopen(bad_crl, "w");
+	cr_assert_not_null(f);
+	fputs(pem, f);
+	fclose(f);
+	p.crl_file = bad_crl;
+	cr_assert_eq(rv_tls_ctx_new(&ctx, &p, &why, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(why, RV_TLS_FAIL_CRL);
+	cr_assert(strstr(err, "not signed by the CA"), "%s", err);
+	unlink(bad_crl);
+	p.crl_file = pki.ca_crl; /* and the good one loads */
+	cr_assert_eq(rv_tls_ctx_new(&ctx, &p, &why, err, sizeof(err)), 0, "%s", err);
+	rv_tls_ctx_free(ctx);
 
 	p.crl_file = NULL;
 	p.role = RV_TLS_CLIENT; /* a client needs the name to verify */
