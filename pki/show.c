@@ -48,6 +48,23 @@ static void print_name(BIO *b, const char *label, const X509_NAME *name)
 	BIO_printf(b, "%s: %s\n", label, buf);
 }
 
+/* print_escaped writes |len| bytes of a name from a certificate as printable
+ * ASCII: anything else (a newline that would start a line of its own, a
+ * terminal escape, a space that would split the field) as \xHH, and a
+ * backslash doubled. */
+static void print_escaped(BIO *b, const uint8_t *p, int len)
+{
+	for (int i = 0; i < len; i++) {
+		if (p[i] > 0x20 && p[i] < 0x7f && p[i] != '\\') {
+			BIO_printf(b, "%c", p[i]);
+		} else if (p[i] == '\\') {
+			BIO_printf(b, "\\\\");
+		} else {
+			BIO_printf(b, "\\x%02x", p[i]);
+		}
+	}
+}
+
 static void print_sans(BIO *b, X509 *x)
 {
 	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
@@ -58,15 +75,17 @@ static void print_sans(BIO *b, X509 *x)
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
 
 		if (g->type == GEN_DNS) {
-			BIO_printf(b, " DNS:%.*s", ASN1_STRING_length(g->d.dNSName),
-				   (const char *)ASN1_STRING_get0_data(g->d.dNSName));
+			BIO_printf(b, " DNS:");
+			print_escaped(b, ASN1_STRING_get0_data(g->d.dNSName),
+				      ASN1_STRING_length(g->d.dNSName));
 		} else if (g->type == GEN_IPADD) {
 			const uint8_t *p = ASN1_STRING_get0_data(g->d.iPAddress);
 			int len = ASN1_STRING_length(g->d.iPAddress);
 			char txt[64];
 
-			if (inet_ntop(len == 4 ? AF_INET : AF_INET6, p, txt, sizeof(txt)) != NULL &&
-			    (len == 4 || len == 16)) {
+			/* The length first: inet_ntop reads 4 or 16 bytes. */
+			if ((len == 4 || len == 16) &&
+			    inet_ntop(len == 4 ? AF_INET : AF_INET6, p, txt, sizeof(txt)) != NULL) {
 				BIO_printf(b, " IP:%s", txt);
 			} else {
 				BIO_printf(b, " IP:(malformed)");

@@ -10,9 +10,11 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/mem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "core/certname.h"
 #include "pki/internal.h"
 #include "pki/pem.h"
 
@@ -27,6 +29,31 @@ static int map_verify_error(int code)
 	default:
 		return -EKEYREJECTED;
 	}
+}
+
+/* identity_ok: is the first common name of a client certificate usable as
+ * its identity (core/certname.h)? The server refuses it otherwise, however
+ * well it verifies. */
+static int identity_ok(X509 *cert, const char *cert_path, struct rv_pki_err *err)
+{
+	X509_NAME *name = X509_get_subject_name(cert);
+	int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+	unsigned char *utf8 = NULL;
+	int len = idx < 0 ? -1
+			  : ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(
+							       X509_NAME_get_entry(name, idx)));
+	bool ok = len > 0 && rv_cert_name_ok(utf8, (size_t)len);
+
+	OPENSSL_free(utf8);
+	ERR_clear_error();
+	if (ok) {
+		return 0;
+	}
+	pki_errf(err, RV_PKI_ERR_CERT,
+		 "%s: rejected: its common name cannot be a client's identity (1-%d printable "
+		 "ASCII characters, no spaces): the server refuses it",
+		 cert_path, RV_CERT_NAME_MAX);
+	return -EKEYREJECTED;
 }
 
 int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_path,
@@ -78,7 +105,7 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 		}
 	}
 	if (X509_verify_cert(ctx) == 1) {
-		ret = 0;
+		ret = purpose == RV_PKI_PURPOSE_CLIENT ? identity_ok(cert, cert_path, err) : 0;
 		goto out;
 	}
 	code = X509_STORE_CTX_get_error(ctx);

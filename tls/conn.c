@@ -175,15 +175,8 @@ static int copy_cn(struct rv_tls_conn *c)
 		goto out;
 	}
 	len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx)));
-	if (len <= 0 || len > RV_TLS_CN_MAX) {
+	if (len <= 0 || !rv_cert_name_ok(utf8, (size_t)len)) {
 		goto out;
-	}
-	for (int i = 0; i < len; i++) {
-		/* Names appear in logs, the status output and the config; only
-		 * printable ASCII without spaces is accepted. */
-		if (utf8[i] <= 0x20 || utf8[i] >= 0x7f) {
-			goto out;
-		}
 	}
 	memcpy(c->cn, utf8, (size_t)len);
 	c->cn[len] = '\0';

@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/certname.h"
+
 struct rv_tls_ctx;
 struct rv_tls_conn;
 
@@ -33,7 +35,7 @@ enum rv_tls_status {
 	RV_TLS_ERROR,	  /* fatal: see rv_tls_conn_error(); send pending out, then close */
 };
 
-enum { RV_TLS_CN_MAX = 64 };
+enum { RV_TLS_CN_MAX = RV_CERT_NAME_MAX };
 
 /* rv_tls_conn_new creates a connection of |ctx|'s role. The connection keeps
  * its own reference to the underlying SSL_CTX, so |ctx| may be freed first.

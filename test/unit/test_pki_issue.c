@@ -18,12 +18,14 @@
 #include <criterion/criterion.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include "pki/ca.h"
 #include "pki/issue.h"
 #include "pki/pem.h"
+#include "pki/show.h"
 #include "pki/verify.h"
 #include "test/lib/t_pki.h"
 
@@ -461,4 +463,102 @@ Test(pki_issue, add_client_fixture)
 	cr_assert_eq(mode_of(key), 0600);
 	cr_assert_eq(rv_pki_verify(pki.ca_crt, pki.ca_crl, crt, RV_PKI_PURPOSE_CLIENT, NULL, &err),
 		     0, "%s", err.msg);
+}
+
+/* A certificate the CA signed whose common name cannot be an identity (a
+ * space, UTF-8, a tab, none): it verifies as a certificate, but the server
+ * refuses it, so `pki verify --purpose client` must say so (it said OK). */
+static void sign_with(const char *cn, const char *san, const char *out_path)
+{
+	struct rv_pki_err err = { 0 };
+	X509 *ca = load_cert(pki.ca_crt), *x = X509_new();
+	FILE *f = fopen(pki.ca_key, "r");
+	EVP_PKEY *ca_key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+	EVP_PKEY *key = EVP_PKEY_new();
+	EC_KEY *ec = EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
+	X509_NAME *name = X509_NAME_new();
+	EXTENDED_KEY_USAGE *eku;
+
+	if (f) {
+		fclose(f);
+	}
+	cr_assert(ca_key && x && key && ec && name && EC_KEY_generate_key(ec) &&
+		  EVP_PKEY_assign_EC_KEY(key, ec));
+	cr_assert(X509_set_version(x, X509_VERSION_3));
+	cr_assert(ASN1_INTEGER_set(X509_get_serialNumber(x), 4242));
+	if (cn) {
+		cr_assert(X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
+						     (const uint8_t *)cn, -1, -1, 0));
+	} else {
+		cr_assert(X509_NAME_add_entry_by_NID(name, NID_organizationName, MBSTRING_UTF8,
+						     (const uint8_t *)"no cn", -1, -1, 0));
+	}
+	cr_assert(X509_set_subject_name(x, name));
+	cr_assert(X509_set_issuer_name(x, X509_get_subject_name(ca)));
+	cr_assert(X509_gmtime_adj(X509_getm_notBefore(x), -3600));
+	cr_assert(X509_gmtime_adj(X509_getm_notAfter(x), 86400));
+	cr_assert(X509_set_pubkey(x, key));
+	eku = sk_ASN1_OBJECT_new_null();
+	cr_assert(eku && sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_client_auth)));
+	cr_assert(X509_add1_ext_i2d(x, NID_ext_key_usage, eku, 0, 0));
+	sk_ASN1_OBJECT_free(eku);
+	if (san) {
+		GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
+		GENERAL_NAME *g = GENERAL_NAME_new();
+		ASN1_IA5STRING *ia5 = ASN1_IA5STRING_new();
+
+		cr_assert(gens && g && ia5 && ASN1_STRING_set(ia5, san, (int)strlen(san)));
+		GENERAL_NAME_set0_value(g, GEN_DNS, ia5);
+		cr_assert(sk_GENERAL_NAME_push(gens, g));
+		cr_assert(X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, 0));
+		GENERAL_NAMES_free(gens);
+	}
+	cr_assert(X509_sign(x, ca_key, EVP_sha256()));
+	cr_assert_eq(rv_pem_write_cert(out_path, x, true, &err), 0, "%s", err.msg);
+	X509_NAME_free(name);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(ca_key);
+	X509_free(x);
+	X509_free(ca);
+}
+
+Test(pki_issue, verify_refuses_unusable_client_names)
+{
+	char path[T_PKI_PATH + 16];
+	const char *cns[] = { "a b", "caf\xc3\xa9", NULL, "tab\there" };
+
+	snprintf(path, sizeof(path), "%s/odd.crt", pki.dir);
+	/* the control case: a usable name verifies */
+	sign_with("fine-name", NULL, path);
+	struct rv_pki_err err = { 0 };
+	cr_assert_eq(rv_pki_verify(pki.ca_crt, pki.ca_crl, path, RV_PKI_PURPOSE_CLIENT, NULL, &err),
+		     0, "%s", err.msg);
+	for (size_t i = 0; i < sizeof(cns) / sizeof(cns[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		sign_with(cns[i], NULL, path);
+		cr_assert_eq(rv_pki_verify(pki.ca_crt, pki.ca_crl, path, RV_PKI_PURPOSE_CLIENT,
+					   NULL, &err),
+			     -EKEYREJECTED, "CN %s", cns[i] ? cns[i] : "(none)");
+		cr_assert(strstr(err.msg, "identity"), "%s", err.msg);
+	}
+}
+
+/* pki show prints a SAN as it is only when it is printable: a name that
+ * carries a newline cannot forge a line of its own (it did: "status: valid"
+ * appeared as a field). */
+Test(pki_issue, show_escapes_names)
+{
+	char path[T_PKI_PATH + 16], *text = NULL;
+	size_t len = 0;
+	struct rv_pki_err err = { 0 };
+	FILE *out = open_memstream(&text, &len);
+
+	snprintf(path, sizeof(path), "%s/san.crt", pki.dir);
+	sign_with("fine-name", "x.test\nstatus: valid\x1b[2J\\", path);
+	cr_assert_not_null(out);
+	cr_assert_eq(rv_pki_show(out, path, &err), 0, "%s", err.msg);
+	fclose(out);
+	cr_assert(strstr(text, "DNS:x.test\\x0astatus:\\x20valid\\x1b[2J\\\\"), "%s", text);
+	cr_assert_null(strstr(text, "status: valid\x1b"), "%s", text);
+	free(text);
 }
