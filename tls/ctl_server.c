@@ -44,6 +44,7 @@ struct rv_ctl_server {
 	struct rv_ip_addr prev4, prev6; /* addresses the client asks to get back */
 	uint32_t client_index;		/* the client's receiver index (CONFIG) */
 	uint64_t hello_by_ns;		/* HELLO due by then (handshake_timeout) */
+	bool config_stale;		/* a reload changed what CONFIG said before running */
 };
 
 static struct rv_ctl_server *srv(struct rv_ctl_peer *p)
@@ -399,6 +400,10 @@ static enum rv_ctl_result on_key_msg(struct rv_ctl_server *p, const struct rv_ct
 		rv_ctl_emit(&p->c, &out);
 		if (p->st == ST_WAIT_KEY1) {
 			p->st = ST_RUNNING;
+			if (p->config_stale) {
+				p->config_stale = false;
+				rv_ctl_server_push_config(&p->c, now_ns);
+			}
 			rv_conn_info(p->c.quiet, "client %s: session up (epoch %u)", p->cn,
 				     m->key.epoch);
 		} else {
@@ -533,7 +538,14 @@ bool rv_ctl_server_push_config(struct rv_ctl_peer *c, uint64_t now_ns)
 	struct rv_ctl_server *p = srv(c);
 	struct rv_ctl_msg out;
 
-	if (c->closed || p->st != ST_RUNNING) {
+	if (c->closed) {
+		return false;
+	}
+	if (p->st != ST_RUNNING) {
+		/* CONFIG went out before the reload and the session is not up
+		 * yet: the update goes out once it is (on_key_msg). Before
+		 * CONFIG, the one it gets is made from the new file anyway. */
+		p->config_stale = p->st == ST_WAIT_KEY1;
 		return false;
 	}
 	adopt_timers(p);

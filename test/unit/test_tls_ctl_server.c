@@ -621,6 +621,33 @@ Test(ctl, config_update_reaches_running_client)
 }
 
 /* has_route: is |addr|/|len| among the routes of the last CONFIG? */
+static bool has_route(const char *addr, unsigned len);
+
+/* A reload that comes while a client has its CONFIG but not yet its first
+ * key (a 150 ms link is enough) reaches it once its session is up: it got
+ * the old routes for good before. */
+Test(ctl, config_update_reaches_client_between_config_and_key)
+{
+	struct rv_endpoint ep = server_ep();
+	struct rv_ctl_peer *s = rv_ctl_server_new(&srv.env, "client1", exporter, now);
+	struct rv_ctl_peer *c = rv_ctl_client_new(&cli.env, exporter, &ep, NULL, NULL, now);
+	char err[256];
+
+	cr_assert(s && c);
+	cr_assert_eq(deliver(rv_ctl_peer_out(s), NULL, c), RV_CTL_CONTINUE); /* HELLO */
+	cr_assert_eq(deliver(rv_ctl_peer_out(c), s, NULL), RV_CTL_CONTINUE); /* HELLO */
+	cr_assert_str_eq(rv_ctl_peer_state(s), "wait-key");
+	cr_assert_eq(rv_config_set(&srv.cfg, "t", "route", "192.168.60.0/24", err, sizeof(err)), 0);
+	cr_assert_not(rv_ctl_server_push_config(s, now), "not running yet: nothing sent now");
+	pump(s, c);
+	cr_assert(rv_ctl_peer_running(c));
+	cr_assert_eq(cli.configs, 2, "the update after the session came up");
+	cr_assert(has_route("192.168.60.0", 24));
+	traffic_ok(s, c);
+	drop_pair(s, c);
+}
+
+/* has_route: is |addr|/|len| among the routes of the last CONFIG? */
 static bool has_route(const char *addr, unsigned len)
 {
 	struct rv_ip_addr a;
