@@ -325,8 +325,17 @@ int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 		 int argc, char **argv, struct rv_tls_ctx **out_tls)
 {
 	char err[512];
+	sigset_t early;
 	int code;
 
+	/* A reload (SIGHUP) or a statistics request (SIGUSR1) sent while the
+	 * process is still starting waits for the loop's signalfd instead of
+	 * killing it with the default action (it did, within ~5 ms of a
+	 * start). SIGINT and SIGTERM keep stopping it at once meanwhile. */
+	sigemptyset(&early);
+	sigaddset(&early, SIGHUP);
+	sigaddset(&early, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &early, NULL);
 	*out_tls = NULL;
 	code = rv_cli_parse(cfg, opts, role, argc, argv);
 	if (code >= 0) {

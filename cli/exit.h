@@ -20,27 +20,29 @@
 
 #include <stdbool.h>
 
-#define RV_EXIT_CODES(X)                                                                          \
-	X(OK, 0, false, "success (for `pki verify`: the certificate is valid)")                   \
-	X(FAILURE, 1, true,                                                                       \
-	  "general error, described by a perror-style message; also out of memory or file "       \
-	  "descriptors (or under the locked-memory limit), whatever step hit it")                 \
-	X(USAGE, 2, false, "bad command line: unknown flag, missing or bad argument")             \
-	X(CONFIG, 3, false, "bad config file: unreadable, syntax or value error")                 \
-	X(CERT, 4, false,                                                                         \
-	  "a certificate, CA or CRL file exists but is unreadable or invalid "                    \
-	  "(for `pki verify`: the certificate was rejected)")                                     \
-	X(TLS, 6, true, "TLS connection failure: handshake or peer authentication failed")        \
-	X(CERT_MISSING, 7, true, "certificate file cannot be found (own certificate, CA or CRL)") \
-	X(KEY_MISSING, 8, true, "private key file cannot be found")                               \
-	X(PERM, 9, false, "insufficient privilege (needs root or CAP_NET_ADMIN)")                 \
-	X(PKI, 10, false, "a pki operation failed (file exists, write or signing)")               \
-	X(KEY, 13, false, "private key exists but is unreadable, invalid or does not match")      \
-	X(TUN, 14, false,                                                                         \
-	  "TUN device could not be created or configured, another process holds it, or it was "   \
-	  "deleted while running")                                                                \
-	X(NET, 15, false, "socket, bind, listen, connect or name resolution failed")              \
-	X(PRIVDROP, 16, false, "could not drop privileges or install the seccomp filter")
+#define RV_EXIT_CODES(X)                                                                           \
+	X(OK, 0, false, "success (for `pki verify`: the certificate is valid)")                    \
+	X(FAILURE, 1, true,                                                                        \
+	  "general error, described by a perror-style message; also out of memory or file "        \
+	  "descriptors (or under the locked-memory limit), whatever step hit it")                  \
+	X(USAGE, 2, false, "bad command line: unknown flag, missing or bad argument")              \
+	X(CONFIG, 3, false, "bad config file: unreadable, syntax or value error")                  \
+	X(CERT, 4, false,                                                                          \
+	  "a certificate, CA or CRL file exists but is unreadable or invalid "                     \
+	  "(for `pki verify`: the certificate was rejected)")                                      \
+	X(TLS, 6, true, "TLS connection failure: handshake or peer authentication failed")         \
+	X(CERT_MISSING, 7, true, "certificate file cannot be found (own certificate, CA or CRL)")  \
+	X(KEY_MISSING, 8, true, "private key file cannot be found")                                \
+	X(PERM, 9, false, "insufficient privilege (needs root or CAP_NET_ADMIN)")                  \
+	X(PKI, 10, false, "a pki operation failed (file exists, write or signing)")                \
+	X(KEY, 13, false, "private key exists but is unreadable, invalid or does not match")       \
+	X(TUN, 14, false,                                                                          \
+	  "TUN device could not be created or configured, another process holds it, or it was "    \
+	  "deleted while running")                                                                 \
+	X(NET, 15, false, "socket, bind, listen, connect or name resolution failed")               \
+	X(PRIVDROP, 16, false,                                                                     \
+	  "could not drop privileges (no such user, group or admin_group) or install the seccomp " \
+	  "filter")
 
 enum rv_exit {
 #define RV_EXIT_ENUM(name, code, orig, meaning) RV_EXIT_##name = code,

@@ -58,6 +58,16 @@ int rv_privdrop_resolve(struct rv_privdrop *pd, const struct rv_config *cfg, cha
 	struct group *gr;
 
 	memset(pd, 0, sizeof(*pd));
+	/* The management socket's group, looked up here with the others: at
+	 * `-n` and before the TUN is set up, not when the socket is made (an
+	 * exit with the network's code once the tunnel was up). */
+	if (cfg->admin_group[0]) {
+		errno = 0;
+		if (!getgrnam(cfg->admin_group)) {
+			snprintf(err, err_len, "admin_group '%s' does not exist", cfg->admin_group);
+			return errno ? -errno : -ENOENT;
+		}
+	}
 	if (!user[0]) {
 		user = getpwnam("ringvpn") ? "ringvpn" : "nobody";
 	}

@@ -142,8 +142,8 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 				 st->hs_ok, st->hs_failed, st->hs_timeouts, st->hs_evicted);
 		rv_strbuf_printf(o,
 				 "  replaced %" PRIu64 ", kicked %" PRIu64 ", revoked %" PRIu64
-				 ", rate-limited %" PRIu64 ", reloads %" PRIu64 " (%" PRIu64
-				 " refused)\n",
+				 ", rate-limited %" PRIu64 ", reloads applied %" PRIu64
+				 ", refused %" PRIu64 "\n",
 				 st->replaced, st->kicked, st->revoked, st->rate_limited,
 				 st->reloads, st->reload_failures);
 		rv_strbuf_printf(o, "  pool v4 %zu/%zu, v6 %zu/%zu in use\n", st->pool4_in_use,

@@ -277,7 +277,10 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 			   memcmp(next->servers, l->cfg->servers, sizeof(next->servers)) != 0 ||
 			   strcmp(next->server_host, l->cfg->server_host) != 0 ||
 			   next->server_port != l->cfg->server_port);
-	if (next->log_level != l->cfg->log_level) {
+	/* `ringvpn log-level` lasts until the next reload: the file's level
+	 * is applied even when the file did not change it. */
+	if (next->log_level != l->cfg->log_level ||
+	    (int)rv_log_get_level() != (int)next->log_level) {
 		rv_log_set_level((enum rv_log_level)next->log_level);
 		rv_strbuf_printf(log, "applied: log level %s\n",
 				 rv_mgmt_level_name(next->log_level));

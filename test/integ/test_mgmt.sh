@@ -156,6 +156,15 @@ OUT=$(mgmt log-level loud 2>&1)
 [ $? = 2 ] || rvt_fail "log-level loud: not a usage error"
 OUT=$(mgmt reload) || rvt_fail "reload"
 grep -q "^changed: nothing$" <<<"$OUT" || rvt_fail "reload reply: $OUT"
+# log-level lasts until the next reload, which goes back to the file's level
+# even when the file did not change (it kept the one set by hand).
+mgmt log-level debug >/dev/null || rvt_fail "log-level debug"
+OUT=$(mgmt reload) || rvt_fail "reload"
+grep -q "^applied: log level info$" <<<"$OUT" || rvt_fail "reload kept the log level set by hand: $OUT"
+N0=$(grep -c "debug:" "$SLOG")
+mgmt rekey >/dev/null || rvt_fail "rekey (all)"
+sleep 1
+[ "$(grep -c "debug:" "$SLOG")" = "$N0" ] || rvt_fail "debug lines after the reload"
 
 rvt_step "2. access: nobody without admin_group is refused"
 OUT=$(as_nobody nogroup "$RV_BIN" status -s "$SRV_SOCK" 2>&1)
@@ -163,6 +172,14 @@ RC=$?
 echo "$OUT"
 [ "$RC" = 9 ] || rvt_fail "status as nobody: exit $RC, expected 9 (permission)"
 grep -q "Permission denied" <<<"$OUT" || rvt_fail "status as nobody: $OUT"
+
+rvt_step "2. admin_group naming no group: refused at -n, before anything starts"
+ctl_server_conf "$RVT_TMP/badgroup.conf" admin_group=rvt-no-such-group
+OUT=$(rvt_nsx "$S" "$RV_BIN" server -c "$RVT_TMP/badgroup.conf" -n 2>&1)
+RC=$?
+echo "$OUT"
+[ "$RC" = 16 ] || rvt_fail "admin_group with no such group: exit $RC, want 16 (like group)"
+grep -q "admin_group 'rvt-no-such-group' does not exist" <<<"$OUT" || rvt_fail "no reason given: $OUT"
 
 rvt_step "2. admin_group = nogroup: nobody may read, not kick"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
