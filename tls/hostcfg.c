@@ -10,6 +10,14 @@
  * The TUN device and the data plane exist from start-up (cli/client.c);
  * only their configuration follows the server.
  *
+ * A pushed route that covers the address of the server itself (0.0.0.0/1
+ * and 128.0.0.0/1, the usual full tunnel, cover every address) is not
+ * installed: the client's own TCP and UDP packets to the server would then
+ * go into the tunnel, the session would die and no reconnection could get
+ * out. The client says so. When it connects to a server whose address an
+ * installed route covers (a failover, a server that moved), that route is
+ * taken off first.
+ *
  * DNS: handed to the command's apply_dns (cli/: systemd-resolved over
  * D-Bus, as resolvectl does, scoped to the tunnel's link — it works under
  * the privilege drop and the seccomp filter, unlike running a program).
@@ -41,6 +49,7 @@ struct hostcfg {
 	bool applied; /* and the routes it let in (tunwatch.c puts them back) */
 	struct rv_prefix routes[RV_CTL_MAX_ROUTES];
 	size_t num_routes;
+	struct rv_ip_addr server; /* the address connected to (family 0: none yet) */
 };
 
 static struct hostcfg *state(struct rv_loop *l)
@@ -111,26 +120,84 @@ static bool route_accepted(const struct rv_config *cfg, const struct rv_ctl_rout
 	}
 }
 
-/* accepted_routes collects the pushed routes accept_routes lets in. */
-static size_t accepted_routes(struct rv_prefix *out, const struct rv_config *cfg,
-			      const struct rv_ctl_config *c)
+/* covers_server: would route |p| carry the packets to the server? */
+static bool covers_server(const struct hostcfg *h, const struct rv_prefix *p)
+{
+	return h->server.family && p->addr.family == h->server.family &&
+	       rv_prefix_contains(p, &h->server);
+}
+
+static void say_covers_server(const struct hostcfg *h, const struct rv_prefix *p, const char *what)
+{
+	char s[64], a[64];
+
+	rv_warnx("route %s/%u pushed by the server: %s: it covers the server's own address %s, "
+		 "so the tunnel's packets would go into the tunnel (push narrower routes that "
+		 "leave the server's address out)",
+		 rv_ip_addr_str(&p->addr, s, sizeof(s)), p->len, what,
+		 rv_ip_addr_str(&h->server, a, sizeof(a)));
+}
+
+/* accepted_routes collects the pushed routes accept_routes lets in, but
+ * never one that covers the server's address. */
+static size_t accepted_routes(struct rv_prefix *out, const struct hostcfg *h,
+			      const struct rv_config *cfg, const struct rv_ctl_config *c)
 {
 	size_t n = 0;
 	char s[64];
 
 	for (size_t i = 0; i < c->num_routes; i++) {
-		struct rv_ip_addr a;
+		struct rv_prefix p = { .len = c->routes[i].prefix };
 
-		route_addr(&c->routes[i], &a);
+		route_addr(&c->routes[i], &p.addr);
 		if (!route_accepted(cfg, &c->routes[i])) {
 			rv_info("route %s/%u pushed by the server: not installed (accept_routes)",
-				rv_ip_addr_str(&a, s, sizeof(s)), c->routes[i].prefix);
+				rv_ip_addr_str(&p.addr, s, sizeof(s)), p.len);
 			continue;
 		}
-		out[n].addr = a;
-		out[n++].len = c->routes[i].prefix;
+		if (covers_server(h, &p)) {
+			say_covers_server(h, &p, "not installed");
+			continue;
+		}
+		out[n++] = p;
 	}
 	return n;
+}
+
+void rv_hostcfg_server(struct rv_loop *l, const struct sockaddr *sa)
+{
+	struct hostcfg *h = state(l);
+	struct rv_prefix addrs[2], kept[RV_CTL_MAX_ROUTES];
+	size_t n = 0;
+	int ret;
+
+	memset(&h->server, 0, sizeof(h->server));
+	if (sa->sa_family == AF_INET) {
+		h->server.family = AF_INET;
+		memcpy(h->server.a, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		h->server.family = AF_INET6;
+		memcpy(h->server.a, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	}
+	for (size_t i = 0; i < h->num_routes; i++) {
+		if (covers_server(h, &h->routes[i])) {
+			say_covers_server(h, &h->routes[i], "removed before connecting");
+		} else {
+			kept[n++] = h->routes[i];
+		}
+	}
+	if (n == h->num_routes || !h->applied || !l->dp) {
+		return;
+	}
+	ret = rv_tun_set_addrs_routes(rv_dataplane_tun_name(l->dp), addrs, addrs_of(h, addrs), kept,
+				      n);
+	if (ret) {
+		rv_warn(ret, "cannot take the routes covering the server off %s",
+			rv_dataplane_tun_name(l->dp));
+		return;
+	}
+	memcpy(h->routes, kept, n * sizeof(kept[0]));
+	h->num_routes = n;
 }
 
 int rv_hostcfg_apply(void *loop, const struct rv_ctl_config *c, bool update)
@@ -173,7 +240,7 @@ int rv_hostcfg_apply(void *loop, const struct rv_ctl_config *c, bool update)
 		take_addr(&h->v6, &h->prefix6, &v6, c->prefix6);
 	}
 	num_addrs = addrs_of(h, addrs);
-	num_routes = accepted_routes(routes, l->cfg, c);
+	num_routes = accepted_routes(routes, h, l->cfg, c);
 	ret = rv_tun_set_addrs_routes(ifname, addrs, num_addrs, routes, num_routes);
 	if (ret) {
 		rv_warn(ret, "cannot set the addresses and routes of %s", ifname);

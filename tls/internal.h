@@ -397,6 +397,10 @@ void rv_tunwatch_start(struct rv_loop *l);
 void rv_tunwatch_on_cqe(struct rv_loop *l, int res);
 void rv_tunwatch_free(struct rv_loop *l);
 void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns);
+/* rv_hostcfg_server tells what the client is about to connect to (|sa|,
+ * the server's address): pushed routes that cover it are not installed,
+ * and those installed are taken off now (tls/hostcfg.c). */
+void rv_hostcfg_server(struct rv_loop *l, const struct sockaddr *sa);
 
 /* mgmt.c */
 int rv_mgmt_open(struct rv_loop *l, char *err, size_t err_len);

@@ -15,6 +15,10 @@
 #     the next server;
 #   - SIGTERM while the server's name is being looked up (a nameserver that
 #     never answers): the client exits at once, not when the lookup ends;
+#   - a pushed full tunnel (0.0.0.0/1 and 128.0.0.0/1): the /1 that covers
+#     the server's own address is not installed (it carried the client's
+#     packets to the server into the tunnel and cut it off for good), the
+#     other is, and the client gets back in after its server restarts;
 #   - jittered backoff: after the server is killed, the delays the clients
 #     choose before reconnecting are spread over the backoff window, not in
 #     lockstep.
@@ -195,3 +199,34 @@ MS=$((($(date +%s%N) - T0) / 1000000))
 rvt_log "exited $MS ms after SIGTERM, mid-lookup"
 [ "$MS" -le 2000 ] || rvt_fail "the client waited for its lookup ($MS ms)"
 ip netns exec "$S" nft delete table inet rvtdns
+
+rvt_step "a pushed full tunnel (0.0.0.0/1 + 128.0.0.0/1) does not swallow the way to the server"
+# Server C pushes the usual pair of /1 routes; the first covers the
+# client's path to 10.88.1.1. Installed, it sent the client's own packets
+# to the server into the tunnel: the session died and no reconnection got
+# out, even after the server stopped pushing them.
+ctl_server_conf "$RVT_TMP/c.conf" listen=4633 data_port=4634 tun=rvs2 pool4=10.97.0.0/24 \
+	pool6=fd97::/64 route=0.0.0.0/1 route=128.0.0.0/1 status_socket="$RVT_TMP/c-srv.sock" \
+	lease_file="$RVT_TMP/c.leases"
+rvt_bg "$S" serverc "$RV_BIN" server -c "$RVT_TMP/c.conf"
+C_PID=$RVT_LAST_PID
+rvt_wait_for 10 "server C" "$RV_BIN" status -s "$RVT_TMP/c-srv.sock" || rvt_fail "server C did not start"
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/fulltun.conf" "$PKI/client6" rvz "$RVT_TMP/fulltun.sock" server=10.88.1.1:4633
+rvt_bg "$C1" fulltun "$RV_BIN" client -c "$RVT_TMP/fulltun.conf"
+F_PID=$RVT_LAST_PID
+rvt_wait_for 10 "the /1 route that leaves the server out" sh -c "ip -n $C1 route show 128.0.0.0/1 | grep -q 'dev rvz'" ||
+	rvt_fail "128.0.0.0/1 not installed"
+ip -n "$C1" route show 0.0.0.0/1 | grep -q 'dev rvz' && rvt_fail "0.0.0.0/1, which covers the server, was installed"
+grep -q "route 0.0.0.0/1 pushed by the server: not installed: it covers the server's own address 10.88.1.1" \
+	"$RVT_TMP/fulltun.log" || rvt_fail "the client did not say why 0.0.0.0/1 was left out"
+rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.97.0.1 || rvt_fail "no traffic with the full tunnel pushed"
+sleep 3 # the dead-peer timeout would have ended a session whose packets loop
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.97.0.1 || rvt_fail "the session died"
+# The server restarts: the client gets back in (it could not, before).
+rvt_stop_pid "$C_PID" 10 || rvt_fail "server C exit"
+rvt_bg "$S" serverc2 "$RV_BIN" server -c "$RVT_TMP/c.conf"
+C_PID=$RVT_LAST_PID
+rvt_wait_for 20 "the client back on server C" sh -c "'$RV_BIN' status --kv -s '$RVT_TMP/c-srv.sock' | grep -q '^session name=client6 state=running'" ||
+	rvt_fail "the client did not get back in after a restart of its server"
+rvt_stop_pid "$F_PID" 10 || rvt_fail "client exit"
+rvt_stop_pid "$C_PID" 10 || rvt_fail "server C exit"
