@@ -1327,6 +1327,13 @@ static int validate_server(const struct rv_config *c, char *err, size_t err_len)
 		snprintf(err, err_len, "pool4 and pool6 are both none: set at least one");
 		return -EINVAL;
 	}
+	if (c->pool6.addr.family && c->mtu && c->mtu < RV_IPV6_MIN_MTU) {
+		snprintf(err, err_len,
+			 "mtu %u is below %u, the least IPv6 runs on, and pool6 is set: raise mtu "
+			 "or set pool6 = none",
+			 c->mtu, RV_IPV6_MIN_MTU);
+		return -EINVAL;
+	}
 	if (c->dead_peer_ms <= c->keepalive_ms) {
 		snprintf(err, err_len,
 			 "dead_peer_timeout (%u ms) must be longer than keepalive "

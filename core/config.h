@@ -130,6 +130,10 @@ struct rv_config_subnet {
 	bool override; /* carved out of another name's subnet on purpose */
 };
 
+/* The least MTU IPv6 runs on (RFC 8200): below it the kernel takes a
+ * device's IPv6 addresses away and refuses new ones. */
+enum { RV_IPV6_MIN_MTU = 1280 };
+
 struct rv_config {
 	enum rv_config_role role;
 	uint64_t given[RV_CONFIG_MAX_KEYS / 64]; /* bit i: key i was set by file or flag */

@@ -91,7 +91,8 @@ static size_t addrs_of(const struct hostcfg *h, struct rv_prefix *addrs)
 	if (h->v4.family) {
 		addrs[n++] = (struct rv_prefix){ .addr = h->v4, .len = h->prefix4 };
 	}
-	if (h->v6.family) {
+	/* Below IPv6's least MTU the kernel refuses an IPv6 address. */
+	if (h->v6.family && h->mtu >= RV_IPV6_MIN_MTU) {
 		addrs[n++] = (struct rv_prefix){ .addr = h->v6, .len = h->prefix6 };
 	}
 	return n;
@@ -241,6 +242,25 @@ int rv_hostcfg_apply(void *loop, const struct rv_ctl_config *c, bool update)
 	}
 	num_addrs = addrs_of(h, addrs);
 	num_routes = accepted_routes(routes, h, l->cfg, c);
+	if (h->mtu < RV_IPV6_MIN_MTU) {
+		size_t n = 0, v6 = 0;
+
+		for (size_t i = 0; i < num_routes; i++) {
+			if (routes[i].addr.family == AF_INET6) {
+				v6++;
+			} else {
+				routes[n++] = routes[i];
+			}
+		}
+		num_routes = n;
+		if (h->v6.family || v6) {
+			rv_warnx("mtu %u is below %u, the least IPv6 runs on: no IPv6 through the "
+				 "tunnel (its IPv6 address and %zu IPv6 route(s) not set; raise "
+				 "mtu "
+				 "to have them)",
+				 h->mtu, RV_IPV6_MIN_MTU, v6);
+		}
+	}
 	ret = rv_tun_set_addrs_routes(ifname, addrs, num_addrs, routes, num_routes);
 	if (ret) {
 		rv_warn(ret, "cannot set the addresses and routes of %s", ifname);

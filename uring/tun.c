@@ -769,7 +769,7 @@ int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, s
 {
 	struct sync s = { .ifname = ifname };
 	char buf[64];
-	int ret;
+	int ret, stale;
 
 	if (!valid_prefixes(addrs, num_addrs) || !valid_prefixes(routes, num_routes)) {
 		return -EINVAL;
@@ -791,8 +791,12 @@ int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, s
 	s.want = addrs;
 	s.num_want = num_addrs;
 	ret = add_addrs(ifname, s.ifindex, addrs, num_addrs);
+	/* Stale ones come off even when an add failed: a caller that tries
+	 * again with the next set (a client reconnecting) would otherwise
+	 * pile up one address per try. */
+	stale = drop_stale(&s, true);
 	if (!ret) {
-		ret = drop_stale(&s, true);
+		ret = stale;
 	}
 	if (!ret) {
 		ret = add_addrs(ifname, s.ifindex, addrs, num_addrs);

@@ -4,7 +4,9 @@
 # IPv4 + IPv6 to the server's tunnel address, a verified TCP transfer), the
 # two clients reach each other through the server, `ringvpn status` shows
 # both sessions, on-demand rekey works, and SIGTERM on each process exits 0
-# and releases the session on the server.
+# and releases the session on the server. A client with mtu 576 runs on
+# IPv4 alone, says so, and does not pile addresses up on its TUN; a server
+# with mtu 576 and an IPv6 pool is refused by -n.
 #
 #   ns rvt-$$-c1 (client1, TUN rvc)  --veth--  ns rvt-$$-s (server, TUN rvs0)
 #   ns rvt-$$-c2 (client2, TUN rvc)  --veth--/
@@ -84,6 +86,29 @@ rvt_wait_for 5 "one session" ctl_sessions_eq 1 || rvt_fail "session not released
 grep -q "client client1 .*disconnected: client said goodbye" "$RVT_TMP/server.log" ||
 	rvt_fail "no goodbye line in the server log"
 [ "$(ctl_field server pool4_in_use)" = 1 ] || rvt_fail "address not returned"
+
+rvt_step "a client with mtu 576 (below IPv6's 1280): IPv4 only, no address pile-up"
+# It used to fail to add its IPv6 address, reconnect, get the next IPv4
+# address, fail again: one more address on its TUN each time.
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/small.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock" mtu=576
+rvt_bg "$C1" small "$RV_BIN" client -c "$RVT_TMP/small.conf"
+PS=$RVT_LAST_PID
+rvt_wait_for 10 "two sessions" ctl_sessions_eq 2 || rvt_fail "the mtu 576 client did not come up"
+rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 -s 400 10.99.0.1 || rvt_fail "IPv4 through an mtu 576 tunnel"
+sleep 2
+[ "$(ip -n "$C1" -4 addr show dev rvc | grep -c 'inet ')" = 1 ] ||
+	rvt_fail "addresses piled up: $(ip -n "$C1" -4 addr show dev rvc)"
+grep -q "mtu 576 is below 1280, the least IPv6 runs on" "$RVT_TMP/small.log" ||
+	rvt_fail "the client did not say IPv6 is off"
+[ "$(grep -c "tunnel up" "$RVT_TMP/small.log")" = 1 ] || rvt_fail "the client reconnected"
+rvt_stop_pid "$PS" 10 || rvt_fail "the mtu 576 client did not exit 0"
+ctl_server_conf "$RVT_TMP/small-srv.conf" mtu=576
+OUT=$(rvt_nsx "$S" "$RV_BIN" server -c "$RVT_TMP/small-srv.conf" -n 2>&1)
+RC=$?
+echo "$OUT"
+[ "$RC" = 3 ] || rvt_fail "server mtu 576 with pool6: exit $RC, want 3 (configuration)"
+grep -q "mtu 576 is below 1280" <<<"$OUT" || rvt_fail "no reason given: $OUT"
+
 rvt_stop_pid "$P2" 10 || rvt_fail "client2 did not exit 0"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"
 grep -q "stopped" "$RVT_TMP/server.log" || rvt_fail "server did not stop cleanly"
