@@ -24,6 +24,8 @@
 #include "tls/internal.h"
 #include "tls/server_side.h"
 #include "tls/subnets.h"
+#include "uring/dataplane.h"
+#include "uring/tun.h"
 
 /* fixed_moved: has |name|'s fixed address of |family| changed in |next|
  * (added, removed or different) compared with what the session holds? */
@@ -38,6 +40,50 @@ static bool fixed_moved(const struct rv_config *next, const char *name,
 	}
 	want = !f ? NULL : held->family == AF_INET ? &f->v4 : &f->v6;
 	return want && want->family && !rv_ip_addr_equal(want, held);
+}
+
+static bool pools_changed(const struct rv_config *a, const struct rv_config *b)
+{
+	const struct rv_prefix *pa[] = { &a->pool4, &a->pool6 }, *pb[] = { &b->pool4, &b->pool6 };
+
+	for (size_t i = 0; i < 2; i++) {
+		if (pa[i]->addr.family != pb[i]->addr.family || pa[i]->len != pb[i]->len ||
+		    (pa[i]->addr.family && !rv_ip_addr_equal(&pa[i]->addr, &pb[i]->addr))) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* set_tun_addrs gives the server's TUN its addresses in the new pools (and
+ * takes the old ones off), keeping the routes to the networks behind
+ * clients: clients of the new pool reach the server at once, not at the
+ * TUN's next check. */
+static void set_tun_addrs(struct rv_loop *l, const struct rv_config *next, struct rv_strbuf *log)
+{
+	struct rv_prefix addrs[2], routes[RV_CONFIG_MAX_SUBNETS];
+	size_t num_addrs = rv_ippool_server_prefixes(l->env.pool, addrs), num_routes = 0;
+	char a[2][64];
+	int ret;
+
+	for (size_t i = 0; i < next->num_subnets; i++) {
+		routes[num_routes++] = next->subnets[i].p;
+	}
+	ret = rv_tun_set_addrs_routes(rv_dataplane_tun_name(l->dp), addrs, num_addrs, routes,
+				      num_routes);
+	if (ret) {
+		rv_strbuf_printf(log, "failed: the server's addresses on its TUN: %s\n",
+				 strerror(-ret));
+		return;
+	}
+	for (size_t i = 0; i < 2; i++) {
+		a[i][0] = '\0';
+		if (i < num_addrs) {
+			rv_ip_addr_str(&addrs[i].addr, a[i], sizeof(a[i]));
+		}
+	}
+	rv_strbuf_printf(log, "applied: server address(es) %s%s%s on %s\n", a[0],
+			 num_addrs > 1 ? " " : "", a[1], rv_dataplane_tun_name(l->dp));
 }
 
 static bool routes_or_timers_changed(const struct rv_config *a, const struct rv_config *b)
@@ -122,6 +168,9 @@ int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_
 				 ended);
 	}
 	rv_subnets_apply(l, next, log);
+	if (l->dp && pools_changed(cur, next)) {
+		set_tun_addrs(l, next, log);
+	}
 	rv_leases_set_lifetime(s->leases, (uint64_t)next->lease_time_ms * RV_NSEC_PER_MSEC);
 	ret = rv_admit_set_limits(s->admit, &lim);
 	if (ret == 0) {

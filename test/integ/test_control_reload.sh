@@ -156,6 +156,13 @@ grep -q "client client2: ending the session: configuration reload: its address l
 rvt_wait_for 5 "client2 told" grep -q "server said goodbye (removed by a configuration change)" \
 	"$RVT_TMP/client2.log" || rvt_fail "client2 was not told GOODBYE(reconfig)"
 [ "$(ctl_field "session name=client1" index)" = "$IDX1" ] || rvt_fail "client1's session was dropped"
+# The server's own address follows the pool at once (it waited for the
+# TUN's 5 s check, and the old one stayed for good).
+ip -n "$S" -4 addr show dev rvs0 | grep -q "inet 10.99.0.1/25 " ||
+	rvt_fail "the server's address did not follow the pool: $(ip -n "$S" -4 addr show dev rvs0)"
+ip -n "$S" -4 addr show dev rvs0 | grep -q "inet 10.99.0.1/24 " && rvt_fail "the old /24 address stayed"
+grep -q "^applied: server address(es) 10.99.0.1 fd99::1 on rvs0$" <<<"$OUT" ||
+	rvt_fail "the reply does not say the server's addresses changed"
 rvt_wait_for 10 "client2 back" ctl_sessions_eq 2 || rvt_fail "client2 did not come back"
 A2=$(ctl_field "session name=client2" v4)
 rvt_log "client2 came back with $A2"
