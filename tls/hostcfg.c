@@ -35,6 +35,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/status.h"
+#include "core/strbuf.h"
 #include "core/wire.h"
 #include "tls/internal.h"
 #include "uring/dataplane.h"
@@ -49,7 +50,8 @@ struct hostcfg {
 	bool applied; /* and the routes it let in (tunwatch.c puts them back) */
 	struct rv_prefix routes[RV_CTL_MAX_ROUTES];
 	size_t num_routes;
-	struct rv_ip_addr server; /* the address connected to (family 0: none yet) */
+	struct rv_ip_addr server;    /* the address connected to (family 0: none yet) */
+	struct rv_ctl_config pushed; /* the last CONFIG's routes and MTU, for a reload */
 };
 
 static struct hostcfg *state(struct rv_loop *l)
@@ -201,9 +203,10 @@ void rv_hostcfg_server(struct rv_loop *l, const struct sockaddr *sa)
 	h->num_routes = n;
 }
 
-int rv_hostcfg_apply(void *loop, const struct rv_ctl_config *c, bool update)
+/* apply puts CONFIG |c| on the host; |update| (no addresses in it), |again|
+ * (the last one filtered anew after a reload: not the server's news). */
+static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, bool again)
 {
-	struct rv_loop *l = loop;
 	struct hostcfg *h = state(l);
 	const char *ifname = rv_dataplane_tun_name(l->dp);
 	/* The workers' buffers were sized at start for the client's own mtu
@@ -269,18 +272,43 @@ int rv_hostcfg_apply(void *loop, const struct rv_ctl_config *c, bool update)
 	memcpy(h->routes, routes, num_routes * sizeof(routes[0]));
 	h->num_routes = num_routes;
 	h->applied = true;
+	if (c != &h->pushed) {
+		h->pushed = *c;
+	}
 	for (size_t i = 0; !update && i < num_addrs; i++) {
 		char s[64];
 
 		rv_info("tunnel %s: address %s/%u, mtu %u", ifname,
 			rv_ip_addr_str(&addrs[i].addr, s, sizeof(s)), addrs[i].len, c->mtu);
 	}
-	if (update) {
+	if (update && !again) {
 		rv_info("server updated the configuration: mtu %u, %u route(s), keepalive %u s, "
 			"dead-peer timeout %u s",
 			c->mtu, c->num_routes, c->keepalive_s, c->dead_peer_s);
 	}
 	return 0;
+}
+
+int rv_hostcfg_apply(void *loop, const struct rv_ctl_config *c, bool update)
+{
+	return apply(loop, c, update, false);
+}
+
+void rv_hostcfg_reapply(struct rv_loop *l, struct rv_strbuf *log)
+{
+	struct hostcfg *h = state(l);
+
+	if (!h->applied || !l->dp) {
+		rv_strbuf_printf(log, "applied: accept_routes (from the next CONFIG)\n");
+		return;
+	}
+	/* As an update: the addresses stay, the routes are filtered anew. */
+	if (apply(l, &h->pushed, true, true) != 0) {
+		rv_strbuf_printf(log, "failed: accept_routes (see the log)\n");
+		return;
+	}
+	rv_strbuf_printf(log, "applied: accept_routes (%zu of %u pushed route(s) installed)\n",
+			 h->num_routes, (unsigned)h->pushed.num_routes);
 }
 
 bool rv_hostcfg_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_addrs,

@@ -401,6 +401,10 @@ void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns);
  * the server's address): pushed routes that cover it are not installed,
  * and those installed are taken off now (tls/hostcfg.c). */
 void rv_hostcfg_server(struct rv_loop *l, const struct sockaddr *sa);
+/* rv_hostcfg_reapply filters the last CONFIG's routes again after a reload
+ * changed accept_routes, installing and removing routes to match, and says
+ * what it did in |log|. */
+void rv_hostcfg_reapply(struct rv_loop *l, struct rv_strbuf *log);
 
 /* mgmt.c */
 int rv_mgmt_open(struct rv_loop *l, char *err, size_t err_len);

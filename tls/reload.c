@@ -102,6 +102,7 @@ static const struct field restart_fields[] = {
 	RK("offload_csum", offload_csum),
 	RK("offload_udp_coalesce", offload_udp_coalesce),
 	RK("status_socket", status_socket),
+	RK("lease_file", lease_file),
 	RK("admin_group", admin_group),
 	RK("metrics_listen", metrics_addr),
 	RK("metrics_listen", metrics_port),
@@ -185,6 +186,16 @@ static void report_changes(const struct rv_config *cur, const struct rv_config *
 		RK("reconnect_max", reconnect_max_ms),
 		RK("admin_group_write", admin_group_write),
 		RK("balance_workers", balance_workers),
+		RK("push_dns", push_dns),
+		RK("push_dns", num_push_dns),
+		RK("push_domain", push_domain),
+		RK("cipher", cipher),
+		RK("lease_time", lease_time_ms),
+		RK("server_order", server_order_random),
+		RK("accept_routes", accept_routes),
+		RK("accept_routes", accept),
+		RK("accept_routes", num_accept),
+		RK("accept_dns", accept_dns),
 	};
 	/* Restart-only keys are listed too: they did change in the file,
 	 * even though keep_restart_keys leaves them at their running value. */
@@ -229,7 +240,7 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 {
 	struct rv_config *next = NULL;
 	struct rv_tls_ctx *tls = NULL;
-	bool servers_changed;
+	bool servers_changed, accept_changed;
 	char err[512];
 	int ret;
 
@@ -272,6 +283,10 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 			goto out;
 		}
 	}
+	accept_changed = l->role != &rv_server_role &&
+			 (next->accept_routes != l->cfg->accept_routes ||
+			  next->num_accept != l->cfg->num_accept ||
+			  memcmp(next->accept, l->cfg->accept, sizeof(next->accept)) != 0);
 	servers_changed = l->role != &rv_server_role &&
 			  (next->num_servers != l->cfg->num_servers ||
 			   memcmp(next->servers, l->cfg->servers, sizeof(next->servers)) != 0 ||
@@ -299,6 +314,9 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	}
 	swap_tls(l, tls, log);
 	tls = NULL;
+	if (accept_changed) {
+		rv_hostcfg_reapply(l, log);
+	}
 	if (servers_changed) {
 		rv_client_servers_changed(l, log);
 	}

@@ -68,6 +68,20 @@ fi
 grep -q "route 192.168.60.0/24 pushed by the server: not installed (accept_routes)" \
 	"$RVT_TMP/client1.log" || rvt_fail "no log line for the refused route"
 
+rvt_step "accept_routes changed by a client reload: applied at once, both ways"
+# It used to say "changed: nothing" and wait for the server's next CONFIG.
+ctl_conf_set "$RVT_TMP/c1.conf" accept_routes=yes
+OUT=$(rvt_run "$RV_BIN" reload -s "$RVT_TMP/c1.sock") || { echo "$OUT"; rvt_fail "client reload"; }
+echo "$OUT"
+grep -q "^changed: accept_routes$" <<<"$OUT" || rvt_fail "the change is not reported: $OUT"
+grep -q "^applied: accept_routes (2 of 2 pushed route(s) installed)$" <<<"$OUT" || rvt_fail "not applied: $OUT"
+ip -n "$C1" route show dev rvc | grep -q '^192.168.60.0/24' || rvt_fail "192.168.60.0/24 not installed after the reload"
+ctl_conf_set "$RVT_TMP/c1.conf" accept_routes=192.168.50.0/23
+OUT=$(rvt_run "$RV_BIN" reload -s "$RVT_TMP/c1.sock") || { echo "$OUT"; rvt_fail "client reload"; }
+grep -q "^applied: accept_routes (1 of 2 pushed route(s) installed)$" <<<"$OUT" || rvt_fail "not applied: $OUT"
+ip -n "$C1" route show dev rvc | grep -q '^192.168.60.0/24' && rvt_fail "192.168.60.0/24 still installed"
+ip -n "$C1" route show dev rvc | grep -q '^192.168.50.0/24' || rvt_fail "192.168.50.0/24 gone"
+
 rvt_step "pushed DNS reaches the client"
 rvt_wait_for 5 "DNS push in the client log" grep -q "server pushed DNS 10.99.0.1 fd99::1, search corp.test" \
 	"$RVT_TMP/client1.log" || rvt_fail "DNS push not seen: $(grep -i dns "$RVT_TMP/client1.log")"
