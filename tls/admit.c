@@ -378,6 +378,10 @@ static void server_authenticated(struct rv_loop *l, struct rv_chan *c)
 		return;
 	}
 	c->ctl->quiet = c->quiet;
+	/* Its session ends when its certificate does (reload.c's expiry
+	 * check), not at whatever reload comes next. */
+	c->peer_not_after = rv_tls_conn_peer_not_after(c->tls);
+	rv_watch_expiry_at(l, c->peer_not_after);
 	c->name_node.name = c->name;
 	ret = rv_nametab_insert(s->names, &c->name_node);
 	if (ret) {
@@ -690,7 +694,10 @@ size_t rv_server_sessions(const struct rv_loop *l)
 	return l->role == &rv_server_role ? rv_nametab_count(side(l)->names) : 0;
 }
 
-unsigned rv_server_reverify(struct rv_loop *l)
+/* reverify checks the clients against the current CA and CRL, all or (with
+ * |due| > 0) those whose certificate expired by then, and ends those that
+ * fail. */
+static unsigned reverify(struct rv_loop *l, int64_t due)
 {
 	struct rv_chan *c;
 	unsigned n = 0;
@@ -703,7 +710,8 @@ unsigned rv_server_reverify(struct rv_loop *l)
 		char why[160], reason[256];
 		int ret;
 
-		if (!c->ctl || !c->tls) {
+		if (!c->ctl || !c->tls || c->closing ||
+		    (due && !(c->peer_not_after && c->peer_not_after <= due))) {
 			continue;
 		}
 		ret = rv_tls_conn_reverify(c->tls, l->tls, why, sizeof(why));
@@ -716,4 +724,31 @@ unsigned rv_server_reverify(struct rv_loop *l)
 		n++;
 	}
 	return n;
+}
+
+unsigned rv_server_reverify(struct rv_loop *l)
+{
+	return reverify(l, 0);
+}
+
+unsigned rv_server_reverify_due(struct rv_loop *l, int64_t now)
+{
+	return reverify(l, now);
+}
+
+int64_t rv_server_next_expiry(struct rv_loop *l)
+{
+	int64_t first = INT64_MAX;
+	struct rv_chan *c;
+
+	if (l->role != &rv_server_role) {
+		return first;
+	}
+	rv_chans_foreach(l, i, c)
+	{
+		if (c->ctl && !c->closing && c->peer_not_after && c->peer_not_after < first) {
+			first = c->peer_not_after;
+		}
+	}
+	return first;
 }

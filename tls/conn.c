@@ -297,6 +297,18 @@ int rv_tls_conn_export(struct rv_tls_conn *c, uint8_t *out, size_t len)
 	return 0;
 }
 
+int64_t rv_tls_conn_peer_not_after(const struct rv_tls_conn *c)
+{
+	X509 *leaf = SSL_get_peer_certificate(c->ssl);
+	int64_t t = 0;
+
+	if (leaf && !rv_tls_unix_time(X509_get0_notAfter(leaf), &t)) {
+		t = 0;
+	}
+	X509_free(leaf);
+	return t;
+}
+
 int rv_tls_conn_reverify(struct rv_tls_conn *c, struct rv_tls_ctx *ctx, char *err, size_t err_len)
 {
 	SSL_CTX *sc = rv_tls_ctx_ssl(ctx);

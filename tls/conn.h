@@ -99,4 +99,8 @@ int rv_tls_conn_expect_name(struct rv_tls_conn *c, const char *name);
  * (-ENOMEM on resource failure). */
 int rv_tls_conn_reverify(struct rv_tls_conn *c, struct rv_tls_ctx *ctx, char *err, size_t err_len);
 
+/* rv_tls_conn_peer_not_after returns when the peer's certificate expires,
+ * in seconds since the epoch (0: no certificate, or unreadable). */
+int64_t rv_tls_conn_peer_not_after(const struct rv_tls_conn *c);
+
 #endif /* RV_TLS_CONN_H */

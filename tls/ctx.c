@@ -36,7 +36,7 @@ struct rv_tls_ctx {
 };
 
 /* unix_time converts an ASN.1 time to seconds since the epoch. */
-static bool unix_time(const ASN1_TIME *t, int64_t *out)
+bool rv_tls_unix_time(const ASN1_TIME *t, int64_t *out)
 {
 	ASN1_TIME *epoch = ASN1_TIME_set(NULL, 0);
 	int days = 0, secs = 0;
@@ -55,7 +55,7 @@ static void keep_earliest(int64_t *cur, const ASN1_TIME *t)
 {
 	int64_t v;
 
-	if (unix_time(t, &v) && (*cur == 0 || v < *cur)) {
+	if (rv_tls_unix_time(t, &v) && (*cur == 0 || v < *cur)) {
 		*cur = v;
 	}
 }

@@ -81,6 +81,10 @@ struct rv_ctl_peer_ops {
 		}                              \
 	} while (0)
 
+/* rv_tls_unix_time converts an ASN.1 time to seconds since the epoch
+ * (tls/ctx.c). */
+bool rv_tls_unix_time(const ASN1_TIME *t, int64_t *out);
+
 struct rv_ctl_peer {
 	const struct rv_ctl_peer_ops *ops;
 	const struct rv_ctl_env *env;
@@ -198,6 +202,7 @@ struct rv_chan {
 	bool send_armed;
 	bool released;		       /* its peer was released before the close (replaced) */
 	bool quiet;		       /* server: its name connects too often to log each */
+	int64_t peer_not_after;	       /* server: the client certificate's expiry (0: none) */
 	struct rv_chan *zprev, *znext; /* on the zombie list while closing */
 	struct rv_ltimer timer;	       /* handshake timeout, then the peer's timers */
 	struct rv_admit_entry admit;   /* server: while half-open */
@@ -360,6 +365,12 @@ size_t rv_server_sessions(const struct rv_loop *l);
  * TLS context (CA, CRL); a revoked or now-invalid one gets GOODBYE(REVOKED).
  * Returns how many were ended. */
 unsigned rv_server_reverify(struct rv_loop *l);
+/* rv_server_reverify_due does it for the clients whose certificate has
+ * expired by |now| (seconds since the epoch) only; rv_server_next_expiry
+ * returns the earliest expiry of a live client's certificate (INT64_MAX:
+ * none). */
+unsigned rv_server_reverify_due(struct rv_loop *l, int64_t now);
+int64_t rv_server_next_expiry(struct rv_loop *l);
 /* rv_server_apply_config applies a reloaded configuration to the server
  * role (pools, fixed addresses, admission limits, pushed routes and timers).
  * Appends what it did to |log|. Returns 0 or -errno (nothing changed). */
@@ -433,6 +444,9 @@ void rv_http_fill(const struct rv_loop *l, struct rv_status *st);
 int rv_reload(struct rv_loop *l, struct rv_strbuf *out);
 int rv_watch_open(struct rv_loop *l);
 void rv_watch_on_cqe(struct rv_loop *l, int res);
+/* rv_watch_expiry_at brings the expiry check forward to |when| (seconds
+ * since the epoch; a client certificate's end) if it is due later. */
+void rv_watch_expiry_at(struct rv_loop *l, int64_t when);
 void rv_watch_expiry(struct rv_loop *l);
 /* rv_watch_fill puts certificate and CRL expiry into a status snapshot. */
 void rv_watch_fill(struct rv_loop *l, struct rv_status *st);

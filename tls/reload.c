@@ -455,9 +455,37 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 
 /* ---- expiry ------------------------------------------------------------ */
 
+/* end_expired ends, on a server, the sessions that an expiry has made
+ * invalid: a client certificate past its notAfter, or every one once the
+ * CA or the CRL expired (new clients are refused then; a reload would end
+ * them all at some later, unrelated moment). */
+static void end_expired(struct rv_loop *l)
+{
+	struct rv_tls_expiry e;
+	int64_t now = (int64_t)time(NULL);
+	const char *what = NULL;
+	unsigned n;
+
+	if (l->role != &rv_server_role || !l->tls) {
+		return;
+	}
+	rv_tls_ctx_expiry(l->tls, &e);
+	if (e.ca_not_after && e.ca_not_after <= now) {
+		what = "the CA certificate expired";
+	} else if (e.have_crl && e.crl_next_update && e.crl_next_update <= now) {
+		what = "the CRL expired";
+	}
+	n = what ? rv_server_reverify(l) : rv_server_reverify_due(l, now);
+	if (n && what) {
+		rv_warnx("%s: %u session(s) ended, as a reload would (publish a fresh one)", what,
+			 n);
+	}
+}
+
 static void on_expiry_check(struct rv_loop *l, struct rv_ltimer *lt)
 {
 	(void)lt;
+	end_expired(l);
 	rv_watch_expiry(l);
 }
 
@@ -499,8 +527,16 @@ void rv_watch_expiry(struct rv_loop *l)
 	if (e.have_crl && e.crl_next_update) {
 		left = check_one("CRL", e.crl_next_update, now,
 				 "every client is refused until a fresh CRL is published "
-				 "(`ringvpn pki revoke` or `pki crl`)");
+				 "(`ringvpn pki revoke` or `pki crl`), and the sessions that "
+				 "run end");
 		next = left > 0 && left < next ? left : next;
+	}
+	/* A client's certificate ends its session when it expires. */
+	left = rv_server_next_expiry(l);
+	left = left == INT64_MAX ? INT64_MAX : left - now;
+	next = left > 0 && left < next ? left : next;
+	if (left <= 0) {
+		next = 60; /* still due (its check failed for want of memory): again soon */
 	}
 	/* Check again every few hours, and at the moment the next one expires
 	 * so that it is logged when it happens. */
@@ -509,6 +545,20 @@ void rv_watch_expiry(struct rv_loop *l)
 			    l->now_ns + (uint64_t)next * RV_NSEC_PER_SEC + RV_NSEC_PER_SEC);
 	} else {
 		rv_loop_arm(l, &l->expiry_timer, on_expiry_check, l->now_ns + EXPIRY_CHECK_NS);
+	}
+}
+
+void rv_watch_expiry_at(struct rv_loop *l, int64_t when)
+{
+	int64_t left = when - (int64_t)time(NULL);
+	uint64_t at;
+
+	if (when <= 0) {
+		return;
+	}
+	at = l->now_ns + (uint64_t)(left > 0 ? left : 0) * RV_NSEC_PER_SEC + RV_NSEC_PER_SEC;
+	if (!l->expiry_timer.t.armed || at < l->expiry_timer.t.expires_ns) {
+		rv_loop_arm(l, &l->expiry_timer, on_expiry_check, at);
 	}
 }
 

@@ -16,6 +16,8 @@
 #      (log) and in `status` (human and --json, in seconds).
 #   E. An expired CRL is called out in the log and in `status`, and a client
 #      it refuses is told why in the server's log.
+#   F. A client whose certificate expires while its session runs is ended
+#      at its expiry (within a few seconds), not at the next reload.
 # On the old code (0d09d52) A fails: the revoked client kept its tunnel (no
 # CRL watch, no re-verification), and `kick` did not exist.
 #
@@ -228,4 +230,18 @@ rvt_wait_for 5 "refusal logged" grep -q "TLS handshake with .* failed: .*CRL has
 	rvt_fail "the server does not say the CRL expired when refusing a client"
 grep "TLS handshake with" "$RVT_TMP/s3.log" | tail -1
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "s3 exit"
+
+rvt_step "F. a client certificate that expires while its session runs: the session ends then"
+# It used to run on until some unrelated reload re-verified it.
+"$RV_BIN" pki client --ca "$PKI/ca" --name client5 --out "$PKI" --file brief \
+	--valid-from -1m --valid-to +8s >/dev/null || rvt_fail "pki client"
+chgrp "$RV_GROUP" "$PKI/brief.key" && chmod g+r "$PKI/brief.key"
+OUT=$(rvt_nsx "$(rvt_ns_name c5)" "$PROBE" session 10.88.5.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/brief.crt" "$PKI/brief.key" hold=20 then=wait)
+echo "$OUT"
+grep -q "^running$" <<<"$OUT" || rvt_fail "client5 did not get in"
+grep -q "^closed: goodbye .*no longer valid" <<<"$OUT" ||
+	rvt_fail "client5's session was not ended when its certificate expired"
+grep -q "client client5 .*certificate has expired: ending its session" "$SLOG" ||
+	rvt_fail "no log line for the expired certificate"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
