@@ -1214,6 +1214,98 @@ static const char *prefix_str(const struct rv_prefix *p, char *buf, size_t len)
 	return buf;
 }
 
+/* special_range: the name of the special-purpose block |p| lies in (it
+ * cannot be routed through a tunnel: loopback, link-local, multicast,
+ * reserved, IPv4-mapped), or NULL for an ordinary unicast network. A
+ * shorter prefix that merely covers such a block (0.0.0.0/1) is ordinary:
+ * the host's own routes for the block win over it. */
+static const char *special_range(const struct rv_prefix *p)
+{
+	static const struct {
+		int family;
+		uint8_t a[16];
+		unsigned len;
+		const char *name;
+	} blocks[] = {
+		{ AF_INET, { 0 }, 8, "'this network' (0.0.0.0/8)" },
+		{ AF_INET, { 127 }, 8, "loopback (127.0.0.0/8)" },
+		{ AF_INET, { 169, 254 }, 16, "link-local (169.254.0.0/16)" },
+		{ AF_INET, { 224 }, 4, "multicast (224.0.0.0/4)" },
+		{ AF_INET, { 240 }, 4, "reserved (240.0.0.0/4)" },
+		{ AF_INET6, { 0 }, 96, "IPv4-compatible, loopback or unspecified (::/96)" },
+		{ AF_INET6, { [10] = 0xff, [11] = 0xff }, 96, "IPv4-mapped (::ffff:0:0/96)" },
+		{ AF_INET6, { 0xfe, 0x80 }, 10, "link-local (fe80::/10)" },
+		{ AF_INET6, { 0xff }, 8, "multicast (ff00::/8)" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(blocks); i++) {
+		struct rv_prefix b = { .addr = { .family = blocks[i].family },
+				       .len = blocks[i].len };
+
+		memcpy(b.addr.a, blocks[i].a, 16);
+		if (p->addr.family == b.addr.family && p->len >= b.len &&
+		    rv_prefix_contains(&b, &p->addr)) {
+			return blocks[i].name;
+		}
+	}
+	return NULL;
+}
+
+/* validate_routes: a route is an ordinary network behind the server, given
+ * once, not inside a pool (clients reach it through the tunnel already) and
+ * not a default route (it would clash with the client's own: a full tunnel
+ * is 0.0.0.0/1 and 128.0.0.0/1, or ::/1 and 8000::/1). */
+static int validate_routes(const struct rv_config *c, char *err, size_t err_len)
+{
+	char x[160], y[160];
+
+	for (size_t i = 0; i < c->num_routes; i++) {
+		const struct rv_prefix *r = &c->routes[i];
+		const struct rv_prefix *pools[] = { &c->pool4, &c->pool6 };
+		const char *special = special_range(r);
+
+		prefix_str(r, x, sizeof(x));
+		if (r->len == 0) {
+			snprintf(err, err_len,
+				 "route %s would clash with each client's default route: for a "
+				 "full "
+				 "tunnel write %s",
+				 x,
+				 r->addr.family == AF_INET
+					 ? "route = 0.0.0.0/1 and route = 128.0.0.0/1"
+					 : "route = ::/1 and route = 8000::/1");
+			return -EINVAL;
+		}
+		if (special) {
+			snprintf(err, err_len, "route %s lies in the %s block, which is not routed",
+				 x, special);
+			return -EINVAL;
+		}
+		for (size_t k = 0; k < 2; k++) {
+			/* Inside a pool, not merely covering it (a full tunnel's /1
+			 * covers the pool, whose own route is the longer one). */
+			if (pools[k]->addr.family && r->addr.family == pools[k]->addr.family &&
+			    r->len >= pools[k]->len && rv_prefix_contains(pools[k], &r->addr)) {
+				snprintf(err, err_len,
+					 "route %s lies inside %s %s, which clients reach through "
+					 "the "
+					 "tunnel already: remove it",
+					 x, k ? "pool6" : "pool4",
+					 prefix_str(pools[k], y, sizeof(y)));
+				return -EINVAL;
+			}
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (c->routes[j].len == r->len &&
+			    rv_ip_addr_equal(&c->routes[j].addr, &r->addr)) {
+				snprintf(err, err_len, "route %s is given twice", x);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
 /*
  * validate_subnets: a network behind a client is nobody else's. It may not
  * overlap the pools (clients' own addresses) or a route (the server's
@@ -1235,7 +1327,17 @@ static int validate_subnets(const struct rv_config *c, char *err, size_t err_len
 	for (size_t i = 0; i < c->num_subnets; i++) {
 		const struct rv_config_subnet *s = &c->subnets[i];
 		const struct rv_prefix *pools[] = { &c->pool4, &c->pool6 };
+		const char *special = special_range(&s->p);
 		bool inside_other = false;
+
+		if (s->p.len == 0 || special) {
+			snprintf(err, err_len, "subnet %s %s", subnet_str(s, x, sizeof(x)),
+				 special ? "lies in a block that is not routed" : "is everything");
+			if (special) {
+				snprintf(err + strlen(err), err_len - strlen(err), ": %s", special);
+			}
+			return -EINVAL;
+		}
 
 		for (size_t k = 0; k < 2; k++) {
 			if (pools[k]->addr.family && rv_prefix_overlap(pools[k], &s->p)) {
@@ -1381,6 +1483,9 @@ static int validate_server(const struct rv_config *c, char *err, size_t err_len)
 				return -EINVAL;
 			}
 		}
+	}
+	if (validate_routes(c, err, err_len)) {
+		return -EINVAL;
 	}
 	return validate_subnets(c, err, err_len);
 }

@@ -313,7 +313,7 @@ Test(config, subnet_overlaps)
 		/* 0 */ { "subnet = a 10.99.0.0/16\n", "overlaps pool4" },
 		/* 1 */ { "subnet = a 10.99.0.128/25\n", "overlaps pool4" },
 		/* 2 */ { "subnet = a fd99::/48\n", "overlaps pool6" },
-		/* 3 */ { "subnet = a 0.0.0.0/0\n", "overlaps pool4" },
+		/* 3 */ { "subnet = a 0.0.0.0/0\n", "is everything" },
 		/* 4 */ { "route = 192.168.0.0/16\nsubnet = a 192.168.5.0/24\n", "overlaps route" },
 		/* 5 */
 		{ "subnet = a 10.20.0.0/24\nsubnet = b 10.20.0.0/24\n", "given to both a and b" },
@@ -334,6 +334,18 @@ Test(config, subnet_overlaps)
 		{ "subnet = a 10.20.0.0/24 fd20::/64\nsubnet = b 10.30.0.0/24 fd30::/64\n", NULL },
 		/* 15 */ { "pool6 = none\nsubnet = a fd99::/48\n", NULL },
 		/* 16 */ { "route = 192.168.0.0/16\nsubnet = a 10.20.0.0/24\n", NULL },
+		/* 17 */ { "subnet = a 127.0.0.0/8\n", "loopback" },
+		/* 18 */ { "subnet = a fe80::/64\n", "link-local" },
+		/* 19 */ { "subnet = a 224.1.0.0/16\n", "multicast" },
+		/* 20 */ { "subnet = a ::ffff:10.1.0.0/112\n", "IPv4-mapped" },
+		/* 21 */ { "route = 0.0.0.0/0\n", "route = 0.0.0.0/1 and route = 128.0.0.0/1" },
+		/* 22 */ { "route = ::/0\n", "route = ::/1 and route = 8000::/1" },
+		/* 23 */ { "route = 127.0.0.0/8\n", "loopback" },
+		/* 24 */ { "route = 10.50.0.0/24\nroute = 10.50.0.0/24\n", "given twice" },
+		/* 25 */ { "route = 10.99.0.0/24\n", "inside pool4" },
+		/* 26 */ { "route = 10.99.0.128/25\n", "inside pool4" },
+		/* 27 */ { "route = 0.0.0.0/1\nroute = 128.0.0.0/1\n", NULL },
+		/* 28 */ { "route = ::/1\nroute = 8000::/1\npool6 = none\n", NULL },
 	};
 	char text[1024];
 
