@@ -146,6 +146,16 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 		rv_strbuf_append(out, buf, (size_t)n);
 	}
 	close(fd);
+	/* The reply may quote a configuration value or a name: no control
+	 * character but newline and tab reaches the terminal (an escape
+	 * sequence in a value would act on it). */
+	for (size_t i = 0; out->p && i < out->len; i++) {
+		unsigned char ch = (unsigned char)out->p[i];
+
+		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f) {
+			out->p[i] = '?';
+		}
+	}
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		fprintf(stderr,
 			"ringvpn: no reply from %s within %d s (the process is stuck or stopped, "

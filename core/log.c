@@ -102,13 +102,21 @@ static size_t json_line(char *line, size_t cap, enum rv_log_level level, const c
 /* one_line makes a message of several lines (a reload's report) one log
  * line: a line after the first would reach journald as an entry of its
  * own, without the priority, and a text log without the prefix. Trailing
- * newlines go, inner ones become "; ". Returns the new length. */
+ * newlines go, inner ones become "; ". Other control characters (from a
+ * configuration value or a peer's text quoted in the message) become '?':
+ * a terminal escape must not reach whoever reads the log. Returns the new
+ * length. */
 static size_t one_line(char *msg, size_t len, size_t cap)
 {
 	while (len > 0 && msg[len - 1] == '\n') {
 		msg[--len] = '\0';
 	}
 	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)msg[i];
+
+		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f) {
+			msg[i] = '?';
+		}
 		if (msg[i] != '\n') {
 			continue;
 		}

@@ -156,6 +156,16 @@ OUT=$(mgmt log-level loud 2>&1)
 [ $? = 2 ] || rvt_fail "log-level loud: not a usage error"
 OUT=$(mgmt reload) || rvt_fail "reload"
 grep -q "^changed: nothing$" <<<"$OUT" || rvt_fail "reload reply: $OUT"
+# A refused value that carries terminal escapes is quoted without them, in
+# the reply and in the log (they reached both as they were).
+cp "$RVT_TMP/server.conf" "$RVT_TMP/server.conf.good"
+printf 'mtu = 1400\033[2J\033]0;pwned\a\n' >>"$RVT_TMP/server.conf"
+OUT=$(mgmt reload 2>&1) && rvt_fail "a reload with a bad value was applied"
+cp "$RVT_TMP/server.conf.good" "$RVT_TMP/server.conf"
+echo "$OUT"
+grep -q "?\[2J?\]0;pwned?" <<<"$OUT" || rvt_fail "the bad value is not quoted with '?': $OUT"
+LC_ALL=C grep -q $'\033' <<<"$OUT" && rvt_fail "an escape reached the terminal"
+LC_ALL=C grep -q $'\033' "$SLOG" && rvt_fail "an escape reached the log"
 # log-level lasts until the next reload, which goes back to the file's level
 # even when the file did not change (it kept the one set by hand).
 mgmt log-level debug >/dev/null || rvt_fail "log-level debug"

@@ -185,3 +185,24 @@ Test(log, several_lines_become_one)
 	cr_assert_str_eq(out,
 			 "<4>reload refused: changed: nothing; refused: key file k: mismatch\n");
 }
+
+static void escapes(void)
+{
+	rv_log_set_prefix("server");
+	rv_log_set_level(RV_LOG_INFO);
+	rv_warnx("mtu = 1400\033[2J\033]0;pwned\a bell del\x7f end");
+}
+
+/* Control characters from a configuration value or a peer's text do not
+ * reach the reader's terminal (they did, in the text log and the reload
+ * reply): each becomes '?'. */
+Test(log, control_characters_neutralised)
+{
+	char want[256];
+
+	rv_log_set_format(RV_LOG_FMT_TEXT);
+	capture(escapes);
+	snprintf(want, sizeof(want), "server[%d] warn: mtu = 1400?[2J?]0;pwned? bell del? end\n",
+		 (int)getpid());
+	cr_assert_str_eq(out, want);
+}
