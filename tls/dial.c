@@ -533,7 +533,14 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 		rv_info("disconnected from server %s: %s", s->server_str, c->reason);
 	}
 	if (c->tls_failed && !reached_running) {
-		rv_warnx("server %s rejected the connection: %s", s->server_str, c->reason);
+		/* Who refused whom: our check of the server's certificate, or the
+		 * server's alert about ours. */
+		if (strstr(c->reason, "certificate verification failed")) {
+			rv_warnx("server %s: its certificate refused: %s", s->server_str,
+				 c->reason);
+		} else {
+			rv_warnx("server %s rejected the connection: %s", s->server_str, c->reason);
+		}
 	}
 	if (code == RV_CTL_CODE_REPLACED) {
 		rv_warnx("replaced by another connection with this client's certificate (does "

@@ -581,6 +581,12 @@ void rv_mgmt_on_cqe(struct rv_loop *l, enum rv_op op, uint64_t ud, int res)
 			conn_close(l, c);
 			return;
 		}
+		if (res == 0 && c->req_len == 0) {
+			/* Connected and closed without a word: another instance
+			 * checking whether this socket is live. Not an error. */
+			conn_close(l, c);
+			return;
+		}
 		c->req_len += (size_t)res;
 		if (res == 0 || memchr(c->req, '\n', c->req_len) || c->req_len >= RV_MGMT_MAX_REQ) {
 			process(l, c);

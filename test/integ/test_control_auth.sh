@@ -62,6 +62,11 @@ rvt_step "server with the wrong name"
 refused_client wrongname "$PKI/client1" "TLS handshake with server .* failed: certificate verification failed: .*mismatch" \
 	--server-name other.test
 expect_server_log "TLS handshake with .* failed: peer sent alert"
+# The client refused the server, not the other way round (it said "server
+# ... rejected the connection").
+grep -q "server .*: its certificate refused: .*certificate verification failed" "$RVT_TMP/wrongname.log" ||
+	rvt_fail "the client does not say it refused the server's certificate"
+grep -q "rejected the connection" "$RVT_TMP/wrongname.log" && rvt_fail "the client blames the server"
 
 rvt_step "no session, no address was created"
 ctl_status

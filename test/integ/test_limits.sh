@@ -81,6 +81,16 @@ STALE_SRV=$RVT_LAST_PID
 rvt_wait_for 10 "the server listening" grep -q "listening on" "$RVT_TMP/server-stale.log" ||
 	rvt_fail "a socket of a dead listener kept the server out: $(cat "$RVT_TMP/server-stale.log")"
 timeout 10 "$RV_BIN" status -s "$RVT_TMP/stale.sock" >/dev/null || rvt_fail "status on the replaced socket"
+# A second instance pointed at a live socket: refused (exit 15), and the
+# running one does not log the check as a refused request (it logged
+# "management request from uid 0 refused: empty request").
+ctl_server_conf "$RVT_TMP/second.conf" "status_socket=$RVT_TMP/stale.sock" listen=4533 \
+	data_port=4534 tun=rvs1 lease_file="$RVT_TMP/second.leases"
+rvt_bg "$S" server-second "$RV_BIN" server -c "$RVT_TMP/second.conf"
+rvt_exit_within 10 "$RVT_LAST_PID" || rvt_fail "a second instance ran on a live status socket"
+[ "$RVT_EXIT" -eq 15 ] || rvt_fail "second instance: exit $RVT_EXIT, want 15"
+sleep 0.5
+grep -q "empty request" "$RVT_TMP/server-stale.log" && rvt_fail "the running server logged the check as a refused request"
 rvt_stop_pid "$STALE_SRV" 10 || rvt_fail "server exit"
 kill "$(cat "$RVT_TMP/stale.child")" 2>/dev/null
 
