@@ -291,6 +291,12 @@ struct rv_loop {
 	uint8_t tunwatch_buf[8192];
 	int watch_fd;
 	uint8_t watch_buf[4096];
+	/* What the CA, CRL, certificate and key paths resolved to when last
+	 * loaded (reload.c): a watch event reloads only when one changed. */
+	struct rv_file_id {
+		uint64_t dev, ino, size;
+		int64_t mtime_ns;
+	} watch_ids[4];
 	/* signals */
 	int sigfd;
 	struct signalfd_siginfo siginfo;

@@ -17,9 +17,11 @@
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -235,6 +237,7 @@ static void report_changes(const struct rv_config *cur, const struct rv_config *
 }
 
 static void watch_dirs(struct rv_loop *l);
+static void take_ids(const struct rv_config *cfg, struct rv_file_id ids[4]);
 
 int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 {
@@ -312,6 +315,7 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	if (l->watch_fd >= 0) {
 		watch_dirs(l);
 	}
+	take_ids(l->cfg, l->watch_ids);
 	swap_tls(l, tls, log);
 	tls = NULL;
 	if (accept_changed) {
@@ -348,11 +352,14 @@ static void arm_watch(struct rv_loop *l)
 	}
 }
 
-/* add_dir watches the directory of |path|: editors and `pki revoke` replace
- * files by rename, which a watch on the file itself would miss. */
+/* add_dir watches the directory of |path|, and that of the file it
+ * resolves to: editors and `pki revoke` replace files by rename, which a
+ * watch on the file itself would miss, and a path may be a symlink into
+ * another directory (a Kubernetes secret mount swaps a "..data" link in
+ * the path's own directory; a plain link points elsewhere). */
 static void add_dir(struct rv_loop *l, const char *path)
 {
-	char copy[RV_CONFIG_PATH_MAX];
+	char copy[RV_CONFIG_PATH_MAX], real[PATH_MAX];
 
 	if (!path[0]) {
 		return;
@@ -362,19 +369,45 @@ static void add_dir(struct rv_loop *l, const char *path)
 			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE) < 0) {
 		rv_warn(errno, "cannot watch %s for changes", path);
 	}
+	if (realpath(path, real) && strcmp(real, path) != 0) {
+		(void)inotify_add_watch(l->watch_fd, dirname(real),
+					IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE);
+	}
 }
 
 /* watch_dirs watches the directories of the configured CA, CRL, certificate
  * and key. Watching a directory again is harmless (inotify returns the same
  * watch), and a directory a reload no longer names stays watched: its
- * events only match by file name, and a spurious reload of unchanged
- * material changes nothing. */
+ * events only lead to a look at the four files, which finds nothing new. */
 static void watch_dirs(struct rv_loop *l)
 {
 	add_dir(l, l->cfg->crl);
 	add_dir(l, l->cfg->ca);
 	add_dir(l, l->cfg->cert);
 	add_dir(l, l->cfg->key);
+}
+
+/* take_ids records what the four paths resolve to now (through symlinks):
+ * device, inode, size and modification time; zeros for a path that is
+ * unset or missing. */
+static void take_ids(const struct rv_config *cfg, struct rv_file_id ids[4])
+{
+	const char *files[] = { cfg->crl, cfg->ca, cfg->cert, cfg->key };
+
+	memset(ids, 0, 4 * sizeof(ids[0]));
+	for (size_t i = 0; i < 4; i++) {
+		struct stat st;
+
+		if (files[i][0] && stat(files[i], &st) == 0) {
+			ids[i] = (struct rv_file_id){
+				.dev = st.st_dev,
+				.ino = st.st_ino,
+				.size = (uint64_t)st.st_size,
+				.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+					    st.st_mtim.tv_nsec,
+			};
+		}
+	}
 }
 
 int rv_watch_open(struct rv_loop *l)
@@ -385,51 +418,24 @@ int rv_watch_open(struct rv_loop *l)
 		return -errno;
 	}
 	watch_dirs(l);
+	take_ids(l->cfg, l->watch_ids);
 	arm_watch(l);
 	return 0;
 }
 
-static bool is_ours(const struct rv_config *cfg, const char *name)
-{
-	const char *files[] = { cfg->crl, cfg->ca, cfg->cert, cfg->key };
-
-	for (size_t i = 0; i < 4; i++) {
-		const char *base = strrchr(files[i], '/');
-
-		base = base ? base + 1 : files[i];
-		if (files[i][0] && !strcmp(base, name)) {
-			return true;
-		}
-	}
-	return false;
-}
-
 void rv_watch_on_cqe(struct rv_loop *l, int res)
 {
-	bool hit = false;
-
 	if (res < 0) {
 		if (res != -ECANCELED) {
 			rv_warnx("certificate file watch: %s", strerror(-res));
 		}
 		return;
 	}
-	for (int off = 0; off + (int)sizeof(struct inotify_event) <= res;) {
-		struct inotify_event ev;
-
-		memcpy(&ev, l->watch_buf + off, sizeof(ev));
-		if (ev.len && off + (int)sizeof(ev) + (int)ev.len <= res) {
-			char name[256];
-
-			snprintf(name, sizeof(name), "%.*s", (int)ev.len,
-				 (const char *)l->watch_buf + off + sizeof(ev));
-			hit = hit || is_ours(l->cfg, name);
-		}
-		off += (int)sizeof(ev) + (int)ev.len;
-	}
-	/* Writers touch a file more than once (write, rename): wait for them
-	 * to settle, then load once. */
-	if (hit) {
+	/* Any change in a watched directory (the names tell little: the
+	 * change may be a symlink swapped in front of the file) leads to a
+	 * look at what the four paths resolve to, once writers have settled
+	 * (write, rename), and to a reload only if one of them changed. */
+	if (res > 0) {
 		rv_loop_arm(l, &l->watch_timer, on_watch_reload, l->now_ns + WATCH_DEBOUNCE_NS);
 	}
 	arm_watch(l);
@@ -441,7 +447,16 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 	struct rv_tls_ctx *n;
 	char err[512];
 
+	struct rv_file_id ids[4];
+
 	(void)lt;
+	take_ids(l->cfg, ids);
+	if (memcmp(ids, l->watch_ids, sizeof(ids)) == 0) {
+		return; /* another file of the directory */
+	}
+	/* Taken now, whatever the load says: a file that does not load is
+	 * reported once, not at every event of its directory. */
+	memcpy(l->watch_ids, ids, sizeof(ids));
 	if (new_tls(l->cfg, &n, err, sizeof(err))) {
 		rv_warnx("certificate files changed but cannot be loaded (keeping the running "
 			 "ones): %s",

@@ -18,6 +18,9 @@
 #      it refuses is told why in the server's log.
 #   F. A client whose certificate expires while its session runs is ended
 #      at its expiry (within a few seconds), not at the next reload.
+#   G. A CRL path that is a symlink through a "..data" link swapped in one
+#      rename (how Kubernetes updates a mounted secret) is followed: the
+#      revoked client's session ends within 5 s.
 # On the old code (0d09d52) A fails: the revoked client kept its tunnel (no
 # CRL watch, no re-verification), and `kick` did not exist.
 #
@@ -244,4 +247,32 @@ grep -q "^closed: goodbye .*no longer valid" <<<"$OUT" ||
 	rvt_fail "client5's session was not ended when its certificate expired"
 grep -q "client client5 .*certificate has expired: ending its session" "$SLOG" ||
 	rvt_fail "no log line for the expired certificate"
+
+rvt_step "G. a CRL behind a swapped symlink (a Kubernetes secret mount): seen, the session ends"
+# ca.crl -> ..data/ca.crl, ..data -> ..v1; an update writes ..v2 and swaps
+# ..data in one rename. The path's own name never changes: the watch used
+# to match names only and missed it.
+"$RV_BIN" pki client --ca "$PKI/ca" --name kube --out "$PKI" >/dev/null || rvt_fail "pki client kube"
+chgrp "$RV_GROUP" "$PKI/kube.key" && chmod g+r "$PKI/kube.key"
+K="$RVT_TMP/k8s"
+# (Its own name, so that no event in the CA's directory can stand in.)
+mkdir -p "$K/..v1" && cp "$PKI/ca/ca.crl" "$K/..v1/revocations.pem"
+ln -s ..v1 "$K/..data" && ln -s ..data/revocations.pem "$K/revocations.pem"
+chgrp -R "$RV_GROUP" "$K" && chmod -R g+rX "$K"
+start_s2 s4 crl="$K/revocations.pem"
+rvt_bg "$(rvt_ns_name c5)" kube "$PROBE" session 10.88.5.1 4533 "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/kube.crt" "$PKI/kube.key" hold=30 then=wait
+KUBE=$RVT_LAST_PID
+rvt_wait_for 10 "kube running" grep -q "^running$" "$RVT_TMP/kube.log" || rvt_fail "kube did not get in"
+rvt_run "$RV_BIN" pki revoke --ca "$PKI/ca" --cert "$PKI/kube.crt" >/dev/null || rvt_fail "pki revoke kube"
+sleep 1 # the CA directory's own events are long settled
+mkdir -p "$K/..v2" && cp "$PKI/ca/ca.crl" "$K/..v2/revocations.pem" &&
+	chgrp -R "$RV_GROUP" "$K/..v2" && chmod -R g+rX "$K/..v2"
+ln -s ..v2 "$K/..data_tmp" && mv -T "$K/..data_tmp" "$K/..data" || rvt_fail "swap ..data"
+rvt_wait_for 5 "kube's session ended" grep -q "^closed: goodbye" "$RVT_TMP/kube.log" ||
+	rvt_fail "the CRL behind the swapped symlink was not noticed"
+grep -q "client kube .*certificate revoked: ending its session" "$RVT_TMP/s4.log" ||
+	rvt_fail "no log line for kube's revocation"
+wait "$KUBE" 2>/dev/null
+rvt_stop_pid "$S2_PID" 10 || rvt_fail "s4 exit"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
