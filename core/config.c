@@ -329,13 +329,21 @@ DUR_SETTER(reconnect_min, reconnect_min_ms, 10)
 DUR_SETTER(reconnect_max, reconnect_max_ms, 10)
 DUR_SETTER(lease_time, lease_time_ms, 1000)
 
+/* set_tun takes what the kernel takes as an interface name (its
+ * dev_valid_name): not "." or "..", no '/', ':' (an alias) or space. */
 static int set_tun(struct rv_config *c, const char *v, char *why, size_t wl)
 {
-	for (const char *p = v; *p; p++) {
-		if (*p == '/' || *p <= ' ' || *p > '~') {
-			snprintf(why, wl, "'%s' is not a valid interface name", v);
-			return -EINVAL;
-		}
+	bool bad = !strcmp(v, ".") || !strcmp(v, "..");
+
+	for (const char *p = v; *p && !bad; p++) {
+		bad = *p == '/' || *p == ':' || *p <= ' ' || *p > '~';
+	}
+	if (bad) {
+		snprintf(why, wl,
+			 "'%s' is not a valid interface name (not . or .., no '/', ':' or "
+			 "spaces)",
+			 v);
+		return -EINVAL;
 	}
 	return parse_str(c->tun, sizeof(c->tun), v, why, wl);
 }

@@ -13,11 +13,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #ifndef OPENSSL_IS_BORINGSSL
 #error "ringvpn must be built against BoringSSL"
@@ -77,7 +81,9 @@ static const uint16_t sigalgs[] = {
 /* open_pem opens |path| for reading, or fills |err| with why not. */
 static FILE *open_pem(const char *what, const char *path, char *err, size_t err_len, int *out_errno)
 {
+	struct stat st = { 0 };
 	FILE *f;
+	int fd;
 
 	if (!path || !path[0]) {
 		snprintf(err, err_len,
@@ -87,13 +93,29 @@ static FILE *open_pem(const char *what, const char *path, char *err, size_t err_
 		*out_errno = -EINVAL;
 		return NULL;
 	}
-	f = fopen(path, "r");
-	if (!f) {
+	/* Not blocking at the open (a FIFO would wait for a writer for
+	 * ever, `-n` included), and only a regular file is read. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
 		*out_errno = -errno;
 		snprintf(err, err_len, "cannot open %s file %s: %s%s", what, path, strerror(errno),
 			 errno == EMFILE || errno == ENFILE || errno == ENOMEM
 				 ? ""
 				 : " (check the path and its permissions)");
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		*out_errno = -EINVAL;
+		snprintf(err, err_len, "%s file %s is not a regular file (%s)", what, path,
+			 S_ISDIR(st.st_mode) ? "a directory" : "a FIFO, socket or device");
+		return NULL;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		*out_errno = -errno;
+		snprintf(err, err_len, "cannot read %s file %s: %s", what, path, strerror(errno));
+		close(fd);
 	}
 	return f;
 }
@@ -111,6 +133,18 @@ static int load_ca(SSL_CTX *sc, const char *path, int64_t *not_after, char *err,
 		return ret;
 	}
 	while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+		if (X509_check_ca(x) == 0) {
+			char subject[160];
+
+			X509_NAME_oneline(X509_get_subject_name(x), subject, sizeof(subject));
+			X509_free(x);
+			snprintf(err, err_len,
+				 "CA file %s: certificate %d (%s) is not a CA certificate (use the "
+				 "CA's ca.crt)",
+				 path, n + 1, subject);
+			ret = -EINVAL;
+			goto out;
+		}
 		keep_earliest(not_after, X509_get0_notAfter(x));
 		if (!X509_STORE_add_cert(store, x)) {
 			X509_free(x);
@@ -214,6 +248,33 @@ static int load_crl(SSL_CTX *sc, const char *path, int64_t *next_update, char *e
 out:
 	fclose(f);
 	return ret;
+}
+
+/* usable_as_own checks this side's certificate before it is offered: not
+ * expired (every peer would refuse it) and made for its role (key usage and
+ * extended key usage: a client certificate cannot serve, nor a server's be
+ * a client's). */
+static int usable_as_own(X509 *x, enum rv_tls_role role, const char *path, char *err,
+			 size_t err_len)
+{
+	if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0) {
+		snprintf(err, err_len, "certificate file %s: the certificate has expired: renew it",
+			 path);
+		return -EINVAL;
+	}
+	if (X509_check_purpose(x,
+			       role == RV_TLS_SERVER ? X509_PURPOSE_SSL_SERVER
+						     : X509_PURPOSE_SSL_CLIENT,
+			       0) != 1) {
+		ERR_clear_error();
+		snprintf(err, err_len,
+			 "certificate file %s: the certificate is not one for a TLS %s (its key "
+			 "usage): issue one with `ringvpn pki %s`",
+			 path, role == RV_TLS_SERVER ? "server" : "client",
+			 role == RV_TLS_SERVER ? "server" : "client");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int load_cert(SSL_CTX *sc, const char *path, int64_t *not_after, char *err, size_t err_len)
@@ -403,7 +464,24 @@ int rv_tls_ctx_from_config(struct rv_tls_ctx **out, const struct rv_config *cfg,
 		.server_name = cfg->server_name[0] ? cfg->server_name : cfg->server_host,
 	};
 
-	return rv_tls_ctx_new(out, &p, out_fail, err, err_len);
+	X509 *own;
+	int ret;
+
+	ret = rv_tls_ctx_new(out, &p, out_fail, err, err_len);
+	if (ret) {
+		return ret;
+	}
+	/* What the product runs with is checked before it is offered (test
+	 * tools build contexts with unusable certificates on purpose, through
+	 * rv_tls_ctx_new). */
+	own = SSL_CTX_get0_certificate((*out)->ssl_ctx);
+	ret = own ? usable_as_own(own, p.role, p.cert_file, err, err_len) : 0;
+	if (ret) {
+		rv_tls_ctx_free(*out);
+		*out = NULL;
+		*out_fail = RV_TLS_FAIL_CERT;
+	}
+	return ret;
 }
 
 void rv_tls_ctx_free(struct rv_tls_ctx *ctx)

@@ -4,7 +4,10 @@
 # revoked one (CRL), and a server presenting the wrong name are each refused
 # with a clear log line on both sides, the client exits 6 (TLS), and the
 # server creates no session and hands out no address. A valid client then
-# still gets in. Also checks the exit codes of configuration errors.
+# still gets in. Also checks the exit codes of configuration errors, and
+# that -n refuses (exit 4) what could never work: an expired own
+# certificate, a server's certificate on a client and a client's on the
+# server, a leaf certificate as the CA, and a FIFO as a file (it hung).
 #
 # Usage: bash test_control_auth.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
 set -u
@@ -51,8 +54,42 @@ refused_client rogue "$PKI/rogue" "server .* rejected the connection: peer sent 
 expect_server_log "failed: certificate verification failed: unable to get local issuer certificate"
 
 rvt_step "expired certificate"
-refused_client expired "$PKI/expired" "rejected the connection: peer sent alert: .*expired"
+# The client itself will not start with it (exit 4, before any connection);
+# offered anyway (the probe), the server refuses it.
+ctl_client_conf "$RVT_TMP/expired.conf" "$PKI/expired" rvexpired "$RVT_TMP/expired.sock"
+OUT=$(rvt_nsx "$C1" timeout 20 "$RV_BIN" client -c "$RVT_TMP/expired.conf" -n 2>&1)
+RC=$?
+echo "$OUT"
+[ "$RC" -eq 4 ] || rvt_fail "client with an expired certificate: -n exit $RC, want 4"
+grep -q "the certificate has expired: renew it" <<<"$OUT" || rvt_fail "no reason given: $OUT"
+OUT=$(rvt_nsx "$C1" "$PROBE" hello 10.88.1.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/expired.crt" "$PKI/expired.key")
+echo "$OUT"
+[[ "$OUT" == refused:* ]] || rvt_fail "an expired certificate got in: $OUT"
 expect_server_log "failed: certificate verification failed: certificate has expired"
+
+rvt_step "a server certificate used as a client's, a client certificate as the server's: refused at -n"
+ctl_client_conf "$RVT_TMP/srvcert.conf" "$PKI/server" rvsc "$RVT_TMP/srvcert.sock"
+OUT=$(rvt_nsx "$C1" "$RV_BIN" client -c "$RVT_TMP/srvcert.conf" -n 2>&1)
+RC=$?
+[ "$RC" -eq 4 ] && grep -q "is not one for a TLS client" <<<"$OUT" ||
+	rvt_fail "a server certificate as the client's: exit $RC, $OUT"
+ctl_server_conf "$RVT_TMP/clicert.conf" cert="$PKI/client1.crt" key="$PKI/client1.key"
+OUT=$(rvt_nsx "$S" "$RV_BIN" server -c "$RVT_TMP/clicert.conf" -n 2>&1)
+RC=$?
+[ "$RC" -eq 4 ] && grep -q "is not one for a TLS server" <<<"$OUT" ||
+	rvt_fail "a client certificate as the server's: exit $RC, $OUT"
+ctl_server_conf "$RVT_TMP/leafca.conf" ca="$PKI/client1.crt"
+OUT=$(rvt_nsx "$S" "$RV_BIN" server -c "$RVT_TMP/leafca.conf" -n 2>&1)
+RC=$?
+[ "$RC" -eq 4 ] && grep -q "is not a CA certificate" <<<"$OUT" ||
+	rvt_fail "a leaf certificate as the CA: exit $RC, $OUT"
+mkfifo "$RVT_TMP/fifo.crt"
+ctl_server_conf "$RVT_TMP/fifo.conf" ca="$RVT_TMP/fifo.crt"
+OUT=$(rvt_nsx "$S" timeout 10 "$RV_BIN" server -c "$RVT_TMP/fifo.conf" -n 2>&1)
+RC=$?
+[ "$RC" -ne 124 ] || rvt_fail "-n hung on a FIFO as the CA file"
+grep -q "is not a regular file" <<<"$OUT" || rvt_fail "a FIFO as the CA: exit $RC, $OUT"
 
 rvt_step "revoked certificate"
 refused_client revoked "$PKI/revoked" "rejected the connection: peer sent alert: .*revoked"
