@@ -764,6 +764,34 @@ static int ifindex(const char *ifname, unsigned *idx)
 	return 0;
 }
 
+struct find_route {
+	const struct rv_prefix *p;
+	bool found;
+};
+
+static int match_route(void *ctx, const struct rv_prefix *dst)
+{
+	struct find_route *f = ctx;
+
+	f->found = f->found || (dst->len == f->p->len && rv_ip_addr_equal(&dst->addr, &f->p->addr));
+	return 0;
+}
+
+/* say_if_elsewhere: a route the kernel said exists (EEXIST) is ours when
+ * it goes through the device; otherwise the host routes that network
+ * elsewhere and ours was not installed, which is said. */
+static void say_if_elsewhere(const char *ifname, unsigned ifindex, const struct rv_prefix *p)
+{
+	struct find_route f = { .p = p };
+	char buf[64];
+
+	if (rv_rtnl_list_routes(ifindex, RV_TUN_RTPROT, match_route, &f) == 0 && !f.found) {
+		rv_warnx("%s: route %s/%u not installed: the host already has a route to it "
+			 "elsewhere (remove that route, or leave the network out)",
+			 ifname, rv_ip_addr_str(&p->addr, buf, sizeof(buf)), p->len);
+	}
+}
+
 int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
 			    const struct rv_prefix *routes, size_t num_routes)
 {
@@ -812,7 +840,11 @@ int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, s
 	}
 	for (size_t i = 0; i < num_routes; i++) {
 		ret = rv_rtnl_add_route(s.ifindex, &routes[i], RV_TUN_RTPROT);
-		if (ret && ret != -EEXIST) {
+		if (ret == -EEXIST) {
+			say_if_elsewhere(ifname, s.ifindex, &routes[i]);
+			continue;
+		}
+		if (ret) {
 			rv_warn(ret, "%s: cannot add route %s/%u", ifname,
 				rv_ip_addr_str(&routes[i].addr, buf, sizeof(buf)), routes[i].len);
 			return ret;
