@@ -411,7 +411,7 @@ static int set_mtu(struct rv_config *c, const char *v, char *why, size_t wl)
 
 static int set_log_level(struct rv_config *c, const char *v, char *why, size_t wl)
 {
-	static const char *const names[] = { "fatal", "warn", "info", "debug" };
+	static const char *const names[] = { "error", "warn", "info", "debug" };
 
 	for (int i = 0; i < 4; i++) {
 		if (!strcmp(v, names[i])) {
@@ -419,7 +419,11 @@ static int set_log_level(struct rv_config *c, const char *v, char *why, size_t w
 			return 0;
 		}
 	}
-	snprintf(why, wl, "'%s' is not a log level (write warn, info or debug)", v);
+	if (!strcmp(v, "fatal")) { /* the name of "error" before */
+		c->log_level = 0;
+		return 0;
+	}
+	snprintf(why, wl, "'%s' is not a log level (write error, warn, info or debug)", v);
 	return -EINVAL;
 }
 

@@ -31,7 +31,7 @@ static const char *const format_names[] = {
 };
 
 static const char *const level_names[] = {
-	[RV_LOG_FATAL] = "fatal",
+	[RV_LOG_FATAL] = "error", /* fatal and other errors only ("fatal" is taken too) */
 	[RV_LOG_WARN] = "warn",
 	[RV_LOG_INFO] = "info",
 	[RV_LOG_DEBUG] = "debug",
@@ -169,8 +169,11 @@ int rv_mgmt_parse(struct rv_mgmt_req *out, const char *buf, size_t len, char *er
 		out->level =
 			n > 0 ? lookup(w, level_names, sizeof(level_names) / sizeof(level_names[0]))
 			      : -1;
+		if (out->level < 0 && n > 0 && !strcmp(w, "fatal")) {
+			out->level = RV_LOG_FATAL;
+		}
 		if (out->level < 0) {
-			snprintf(err, err_len, "log-level: expected fatal, warn, info or debug");
+			snprintf(err, err_len, "log-level: expected error, warn, info or debug");
 			return -EINVAL;
 		}
 		break;

@@ -581,9 +581,10 @@ void rv_mgmt_on_cqe(struct rv_loop *l, enum rv_op op, uint64_t ud, int res)
 			conn_close(l, c);
 			return;
 		}
-		if (res == 0 && c->req_len == 0) {
+		if (res == 0 && c->req_len == 0 && requester_gone(c->slot.fd)) {
 			/* Connected and closed without a word: another instance
-			 * checking whether this socket is live. Not an error. */
+			 * checking whether this socket is live. Not an error (one
+			 * that waits for a reply to nothing gets one). */
 			conn_close(l, c);
 			return;
 		}

@@ -152,6 +152,9 @@ sleep 1
 [ "$(grep -c "debug:" "$SLOG")" = "$N0" ] || rvt_fail "debug lines after log-level info"
 OUT=$(mgmt rekey nosuch 2>&1) && rvt_fail "rekey of an unknown name succeeded"
 grep -q "error: no matching session" <<<"$OUT" || rvt_fail "rekey nosuch: $OUT"
+OUT=$(mgmt log-level error) || rvt_fail "log-level error (the README's name for the lowest level)"
+grep -q "^log level error$" <<<"$OUT" || rvt_fail "log-level error reply: $OUT"
+mgmt log-level info >/dev/null || rvt_fail "log-level info"
 OUT=$(mgmt log-level loud 2>&1)
 [ $? = 2 ] || rvt_fail "log-level loud: not a usage error"
 OUT=$(mgmt reload) || rvt_fail "reload"
