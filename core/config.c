@@ -1279,9 +1279,8 @@ static int validate_routes(const struct rv_config *c, char *err, size_t err_len)
 		prefix_str(r, x, sizeof(x));
 		if (r->len == 0) {
 			snprintf(err, err_len,
-				 "route %s would clash with each client's default route: for a "
-				 "full "
-				 "tunnel write %s",
+				 "route %s would clash with each client's default route: for "
+				 "a full tunnel write %s",
 				 x,
 				 r->addr.family == AF_INET
 					 ? "route = 0.0.0.0/1 and route = 128.0.0.0/1"
@@ -1299,9 +1298,8 @@ static int validate_routes(const struct rv_config *c, char *err, size_t err_len)
 			if (pools[k]->addr.family && r->addr.family == pools[k]->addr.family &&
 			    r->len >= pools[k]->len && rv_prefix_contains(pools[k], &r->addr)) {
 				snprintf(err, err_len,
-					 "route %s lies inside %s %s, which clients reach through "
-					 "the "
-					 "tunnel already: remove it",
+					 "route %s lies inside %s %s, which clients reach "
+					 "through the tunnel already: remove it",
 					 x, k ? "pool6" : "pool4",
 					 prefix_str(pools[k], y, sizeof(y)));
 				return -EINVAL;

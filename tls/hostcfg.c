@@ -257,10 +257,8 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 		}
 		num_routes = n;
 		if (h->v6.family || v6) {
-			rv_warnx("mtu %u is below %u, the least IPv6 runs on: no IPv6 through the "
-				 "tunnel (its IPv6 address and %zu IPv6 route(s) not set; raise "
-				 "mtu "
-				 "to have them)",
+			rv_warnx("mtu %u is below %u, the least IPv6 runs on: no IPv6 through "
+				 "the tunnel (its IPv6 address and %zu IPv6 route(s) not set)",
 				 h->mtu, RV_IPV6_MIN_MTU, v6);
 		}
 	}
