@@ -14,7 +14,11 @@
  * move a session's networks to another session and back (what a reload
  * does), rekey published sessions (installing every third epoch evicts a
  * slot and retires its keys through QSBR while readers are live), and
- * reclaims on a timer. Trie nodes the demux replaces are retired too.
+ * reclaims on a timer. Trie nodes the demux replaces are retired too. The
+ * networks of some seats are held while nobody owns them
+ * (rv_demux_set_reserved), and which ones changes now and then: their
+ * placeholder is swapped in and out under the readers, who must never be
+ * handed it.
  *
  * Then, for the last fifth of the time, an open storm: several threads open copies
  * of the same datagrams on one session; each must be accepted exactly once.
@@ -326,6 +330,22 @@ static void seat_empty(unsigned pos)
 	seats[pos] = NULL;
 }
 
+/* hold_every keeps the networks of every |step|-th seat while nobody owns
+ * them (a reload giving the server a new list of subnets). */
+static void hold_every(unsigned step)
+{
+	static struct rv_prefix held[POSITIONS * 2];
+	size_t n = 0;
+
+	for (unsigned pos = 0; pos < POSITIONS; pos += step) {
+		seat_nets(pos, &held[n]);
+		n += 2;
+	}
+	if (rv_demux_set_reserved(demux, held, n) != 0) {
+		fail("hold networks", step);
+	}
+}
+
 /* seat_move hands pos's networks to the session at |to| (a reload moving a
  * site), or back to pos itself when |to| == pos. */
 static void seat_move(unsigned pos, unsigned to)
@@ -502,6 +522,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "stress_demux: setup failed\n");
 		return 1;
 	}
+	hold_every(2);
 	for (int i = 0; i < NUM_READERS; i++) {
 		pthread_create(&th[i], NULL, reader, &rst[i]);
 	}
@@ -530,6 +551,8 @@ int main(int argc, char **argv)
 		} else if (op < 8) {
 			seat_empty(pos);
 			w.removes++;
+		} else if (op == 8 && t_xorshift32(&rnd) % 64 == 0) {
+			hold_every(2 + t_xorshift32(&rnd) % 3);
 		}
 		if (rv_now_ns() >= next_reclaim) {
 			w.freed += rv_qsbr_reclaim(qsbr);
