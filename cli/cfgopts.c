@@ -408,6 +408,9 @@ int rv_cli_signals(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
+	/* Blocked, SIGCONT still continues a stopped process; read from the
+	 * signalfd it tells the loop it was stopped (tls/loop.c). */
+	sigaddset(&set, SIGCONT);
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL)) {
 		return -1;
 	}

@@ -270,6 +270,9 @@ struct rv_loop {
 	struct rv_wheel *wheel;
 	uint64_t now_ns;  /* time of the current loop turn */
 	uint64_t idle_ns; /* how long the last wait slept */
+	/* The last time the loop woke long after its timers were due (it was
+	 * stopped, or starved of CPU), and by how much (loop.c). */
+	uint64_t stall_seen_ns, stall_ns;
 	uint64_t started_ns;
 	/* connection slots (chan.c) */
 	struct rv_chan **chans;
@@ -308,6 +311,10 @@ struct rv_loop {
 };
 
 /* loop.c */
+/* rv_loop_stalled_recently: within the last few seconds, was the process
+ * continued after a stop (SIGCONT), or did the loop wake two seconds or
+ * more after its next timer was due (stopped, or starved of CPU)? */
+bool rv_loop_stalled_recently(const struct rv_loop *l);
 /* rv_loop_arm (re)arms |lt| to run |fn| at |when_ns|; rv_loop_disarm
  * cancels it. */
 void rv_loop_arm(struct rv_loop *l, struct rv_ltimer *lt,

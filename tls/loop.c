@@ -45,6 +45,16 @@ enum {
 	EXTRA_CHANS = 64,
 };
 
+/* A wake this much later than the next timer counts as a stall; what was
+ * waiting meanwhile is judged by it for this long after (mgmt.c). */
+#define STALL_NS (2 * RV_NSEC_PER_SEC)
+#define STALL_RECENT_NS (5 * RV_NSEC_PER_SEC)
+
+bool rv_loop_stalled_recently(const struct rv_loop *l)
+{
+	return l->stall_seen_ns != 0 && l->now_ns - l->stall_seen_ns < STALL_RECENT_NS;
+}
+
 /* ---- the ring behind struct rv_ctl_io ---------------------------------- */
 
 static int io_accept(void *ctx, int fd, uint64_t ud)
@@ -238,6 +248,12 @@ static void on_signal(struct rv_loop *l, int res)
 			}
 			break;
 		}
+		case SIGCONT:
+			/* Continued after a stop: everything that arrived meanwhile
+			 * waited on a process that could not run. */
+			l->stall_seen_ns = l->now_ns;
+			rv_info("continued after a stop (SIGCONT)");
+			break;
 		case SIGHUP: {
 			struct rv_strbuf out = { .max = 64 * 1024 };
 
@@ -533,6 +549,15 @@ bool rv_loop_step(struct rv_loop *l, enum rv_loop_exit *out_exit)
 	n = rv_ctlring_wait(l->ring, cqes, CQE_BATCH, wait_ns, linger_ns);
 	l->now_ns = now(l);
 	l->idle_ns = l->now_ns - t;
+	if (wait_ns != UINT64_MAX && l->idle_ns > wait_ns + linger_ns + STALL_NS) {
+		/* Woken long after the next timer was due: the process was
+		 * stopped or had no CPU. What waited meanwhile (a management
+		 * request whose asker gave up) may be judged by it. */
+		l->stall_ns = l->idle_ns - wait_ns - linger_ns;
+		l->stall_seen_ns = l->now_ns;
+		rv_warnx_rl("control loop woke %.1f s late (the process was stopped or had no CPU)",
+			    (double)l->stall_ns / 1e9);
+	}
 	if (n < 0 && n != -EINTR) {
 		rv_warn(n, "control ring wait");
 		l->exit = RV_LOOP_FAILED;

@@ -487,7 +487,11 @@ static void execute(struct rv_loop *l, struct mgmt_conn *c, const struct rv_mgmt
  * and closes when it stops waiting for the reply (POLLHUP: a Unix socket
  * reports it once both directions are shut). A request whose asker gave up
  * (ringvpn reload or kick against a stopped or stuck process: it said it
- * failed) must not be carried out later as if nothing had happened. */
+ * failed) must not be carried out later as if nothing had happened. But a
+ * caller may also send and close at once (`echo reload | nc -U -q0`) and
+ * mean it: so it counts as given up only when this process was stopped or
+ * starved just before (rv_loop_stalled_recently), which is when a request
+ * can outwait its asker. */
 static bool requester_gone(int fd)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLRDHUP };
@@ -528,7 +532,7 @@ static void process(struct rv_loop *l, struct mgmt_conn *c)
 				 rv_mgmt_cmds[req.cmd].changes
 					 ? "root, or admin_group with admin_group_write"
 					 : "root or admin_group");
-	} else if (requester_gone(c->slot.fd)) {
+	} else if (rv_loop_stalled_recently(l) && requester_gone(c->slot.fd)) {
 		if (rv_mgmt_cmds[req.cmd].changes) {
 			rv_warnx_rl("management request '%s' from uid %u not carried out: its "
 				    "requester gave up waiting and closed the connection before "

@@ -169,6 +169,19 @@ echo "$OUT"
 grep -q "?\[2J?\]0;pwned?" <<<"$OUT" || rvt_fail "the bad value is not quoted with '?': $OUT"
 LC_ALL=C grep -q $'\033' <<<"$OUT" && rvt_fail "an escape reached the terminal"
 LC_ALL=C grep -q $'\033' "$SLOG" && rvt_fail "an escape reached the log"
+# A request sent and closed at once (`echo reload | nc -U -q0`) against a
+# server that runs is carried out (only one that outwaited its asker on a
+# stopped server is dropped: test_accidents).
+R0=$(ctl_field server reloads)
+python3 - "$SRV_SOCK" <<'PY' || rvt_fail "send-and-close"
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(b"reload\n")
+s.close()
+PY
+rvt_wait_for 5 "the reload done" sh -c "[ \"\$('$RV_BIN' status --kv -s '$SRV_SOCK' | sed -n 's/.* reloads=\([0-9]*\) .*/\1/p')\" -gt $R0 ]" ||
+	rvt_fail "a reload sent by a caller that closed at once was not carried out"
 # log-level lasts until the next reload, which goes back to the file's level
 # even when the file did not change (it kept the one set by hand).
 mgmt log-level debug >/dev/null || rvt_fail "log-level debug"
