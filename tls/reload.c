@@ -352,11 +352,16 @@ static void arm_watch(struct rv_loop *l)
 	}
 }
 
-/* add_dir watches the directory of |path|, and that of the file it
- * resolves to: editors and `pki revoke` replace files by rename, which a
- * watch on the file itself would miss, and a path may be a symlink into
- * another directory (a Kubernetes secret mount swaps a "..data" link in
- * the path's own directory; a plain link points elsewhere). */
+#define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE)
+
+/* add_dir watches the directory of |path|, that of the file it resolves
+ * to, and the directory holding each symlink on the way: editors and `pki
+ * revoke` replace files by rename, which a watch on the file itself would
+ * miss, and a path may go through links that someone retargets (a
+ * Kubernetes secret mount swaps a "..data" link in the path's own
+ * directory; a link to a directory, or to a file elsewhere, is repointed).
+ * Called again whenever the files changed, so that a retargeted link's new
+ * directory is watched too. */
 static void add_dir(struct rv_loop *l, const char *path)
 {
 	char copy[RV_CONFIG_PATH_MAX], real[PATH_MAX];
@@ -365,13 +370,25 @@ static void add_dir(struct rv_loop *l, const char *path)
 		return;
 	}
 	snprintf(copy, sizeof(copy), "%s", path);
-	if (inotify_add_watch(l->watch_fd, dirname(copy),
-			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE) < 0) {
+	if (inotify_add_watch(l->watch_fd, dirname(copy), WATCH_MASK) < 0) {
 		rv_warn(errno, "cannot watch %s for changes", path);
 	}
 	if (realpath(path, real) && strcmp(real, path) != 0) {
-		(void)inotify_add_watch(l->watch_fd, dirname(real),
-					IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE);
+		(void)inotify_add_watch(l->watch_fd, dirname(real), WATCH_MASK);
+	}
+	/* Each prefix of the path that is a link (a, a/b, ..., the path
+	 * itself): watch the directory the link is in. */
+	for (size_t i = 1, len = strlen(path); i <= len; i++) {
+		char prefix[RV_CONFIG_PATH_MAX];
+		struct stat st;
+
+		if (i < len && path[i] != '/') {
+			continue;
+		}
+		snprintf(prefix, sizeof(prefix), "%.*s", (int)i, path);
+		if (lstat(prefix, &st) == 0 && S_ISLNK(st.st_mode)) {
+			(void)inotify_add_watch(l->watch_fd, dirname(prefix), WATCH_MASK);
+		}
 	}
 }
 
@@ -457,6 +474,7 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 	/* Taken now, whatever the load says: a file that does not load is
 	 * reported once, not at every event of its directory. */
 	memcpy(l->watch_ids, ids, sizeof(ids));
+	watch_dirs(l); /* a retargeted link may lead somewhere new */
 	if (new_tls(l->cfg, &n, err, sizeof(err))) {
 		rv_warnx("certificate files changed but cannot be loaded (keeping the running "
 			 "ones): %s",

@@ -21,6 +21,8 @@
 #   G. A CRL path that is a symlink through a "..data" link swapped in one
 #      rename (how Kubernetes updates a mounted secret) is followed: the
 #      revoked client's session ends within 5 s.
+#   H. A CRL path through a link to a directory: repointing the link is
+#      seen, and so is a later update in the directory it now points to.
 # On the old code (0d09d52) A fails: the revoked client kept its tunnel (no
 # CRL watch, no re-verification), and `kick` did not exist.
 #
@@ -275,4 +277,35 @@ grep -q "client kube .*certificate revoked: ending its session" "$RVT_TMP/s4.log
 	rvt_fail "no log line for kube's revocation"
 wait "$KUBE" 2>/dev/null
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "s4 exit"
+
+rvt_step "H. a CRL reached through a link to a directory that is repointed, then updated there"
+# crl = dirlink/ca.crl, dirlink -> crlA. Repointing dirlink to crlB (which
+# revokes linky) must be seen, and so must a later update inside crlB
+# (revoking linky2): the watch used to stay on crlA.
+for n in linky linky2; do
+	"$RV_BIN" pki client --ca "$PKI/ca" --name "$n" --out "$PKI" >/dev/null || rvt_fail "pki client $n"
+	chgrp "$RV_GROUP" "$PKI/$n.key" && chmod g+r "$PKI/$n.key"
+done
+mkdir -p "$RVT_TMP/crlA" "$RVT_TMP/crlB" && cp "$PKI/ca/ca.crl" "$RVT_TMP/crlA/ca.crl"
+ln -s crlA "$RVT_TMP/dirlink"
+chgrp -R "$RV_GROUP" "$RVT_TMP/crlA" "$RVT_TMP/crlB" && chmod -R g+rX "$RVT_TMP/crlA" "$RVT_TMP/crlB"
+start_s2 s5 crl="$RVT_TMP/dirlink/ca.crl"
+for n in linky linky2; do
+	rvt_bg "$(rvt_ns_name c5)" "$n" "$PROBE" session 10.88.5.1 4533 "$PKI/ca/ca.crt" vpn.test \
+		"$PKI/$n.crt" "$PKI/$n.key" hold=40 then=wait
+	rvt_wait_for 10 "$n running" grep -q "^running$" "$RVT_TMP/$n.log" || rvt_fail "$n did not get in"
+done
+rvt_run "$RV_BIN" pki revoke --ca "$PKI/ca" --cert "$PKI/linky.crt" >/dev/null || rvt_fail "revoke linky"
+cp "$PKI/ca/ca.crl" "$RVT_TMP/crlB/ca.crl" && chmod g+r "$RVT_TMP/crlB/ca.crl"
+sleep 1
+grep -q "^closed:" "$RVT_TMP/linky.log" && rvt_fail "linky ended before its CRL was in use"
+ln -s crlB "$RVT_TMP/dirlink.new" && mv -T "$RVT_TMP/dirlink.new" "$RVT_TMP/dirlink" || rvt_fail "repoint dirlink"
+rvt_wait_for 5 "linky's session ended" grep -q "^closed: goodbye" "$RVT_TMP/linky.log" ||
+	rvt_fail "the repointed directory link was not noticed"
+rvt_run "$RV_BIN" pki revoke --ca "$PKI/ca" --cert "$PKI/linky2.crt" >/dev/null || rvt_fail "revoke linky2"
+cp "$PKI/ca/ca.crl" "$RVT_TMP/crlB/ca.crl.tmp" && chmod g+r "$RVT_TMP/crlB/ca.crl.tmp" &&
+	mv "$RVT_TMP/crlB/ca.crl.tmp" "$RVT_TMP/crlB/ca.crl" || rvt_fail "update crlB"
+rvt_wait_for 5 "linky2's session ended" grep -q "^closed: goodbye" "$RVT_TMP/linky2.log" ||
+	rvt_fail "an update in the directory a link now points to was not noticed"
+rvt_stop_pid "$S2_PID" 10 || rvt_fail "s5 exit"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
