@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "cli/exit.h"
+#include "core/log.h"
 #include "core/mgmt.h"
 #include "core/status.h"
 #include "core/strbuf.h"
@@ -149,12 +150,8 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 	/* The reply may quote a configuration value or a name: no control
 	 * character but newline and tab reaches the terminal (an escape
 	 * sequence in a value would act on it). */
-	for (size_t i = 0; out->p && i < out->len; i++) {
-		unsigned char ch = (unsigned char)out->p[i];
-
-		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f) {
-			out->p[i] = '?';
-		}
+	if (out->p) {
+		rv_log_sanitize(out->p, out->len);
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		fprintf(stderr,

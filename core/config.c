@@ -1446,6 +1446,20 @@ static int validate_server(const struct rv_config *c, char *err, size_t err_len)
 			 c->mtu, RV_IPV6_MIN_MTU);
 		return -EINVAL;
 	}
+	for (size_t i = 0; c->mtu && c->mtu < RV_IPV6_MIN_MTU && i < c->num_routes + c->num_subnets;
+	     i++) {
+		const struct rv_prefix *p =
+			i < c->num_routes ? &c->routes[i] : &c->subnets[i - c->num_routes].p;
+
+		if (p->addr.family == AF_INET6) {
+			snprintf(err, err_len,
+				 "mtu %u is below %u, the least IPv6 runs on, and %s %s is IPv6: "
+				 "raise mtu or leave it out",
+				 c->mtu, RV_IPV6_MIN_MTU, i < c->num_routes ? "route" : "subnet",
+				 rv_ip_addr_str(&p->addr, a, sizeof(a)));
+			return -EINVAL;
+		}
+	}
 	if (c->dead_peer_ms <= c->keepalive_ms) {
 		snprintf(err, err_len,
 			 "dead_peer_timeout (%u ms) must be longer than keepalive "

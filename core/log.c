@@ -106,17 +106,29 @@ static size_t json_line(char *line, size_t cap, enum rv_log_level level, const c
  * configuration value or a peer's text quoted in the message) become '?':
  * a terminal escape must not reach whoever reads the log. Returns the new
  * length. */
+void rv_log_sanitize(char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f) {
+			s[i] = '?';
+		} else if (ch == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
+			   (unsigned char)s[i + 1] <= 0x9f) {
+			/* U+0080..U+009F in UTF-8: C1 controls (U+009B is CSI). */
+			s[i] = '?';
+			s[++i] = '?';
+		}
+	}
+}
+
 static size_t one_line(char *msg, size_t len, size_t cap)
 {
 	while (len > 0 && msg[len - 1] == '\n') {
 		msg[--len] = '\0';
 	}
+	rv_log_sanitize(msg, len);
 	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)msg[i];
-
-		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f) {
-			msg[i] = '?';
-		}
 		if (msg[i] != '\n') {
 			continue;
 		}

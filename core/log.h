@@ -61,6 +61,13 @@ void rv_info(const char *fmt, ...) RV_PRINTF(1, 2);
 void rv_debug(const char *fmt, ...) RV_PRINTF(1, 2);
 void rv_fatal(const char *fmt, ...) RV_PRINTF(1, 2);
 
+/* rv_log_sanitize replaces in place, in |len| bytes of text, what would act
+ * on a terminal rather than be shown: control characters but newline and
+ * tab, DEL, and the C1 controls of UTF-8 (U+0080..U+009F), each byte by
+ * '?'. Every log line goes through it; so do management replies the CLI
+ * prints (a configuration value or a name may be quoted in them). */
+void rv_log_sanitize(char *s, size_t len);
+
 /* struct rv_ratelimit limits a call site's lines: a zero-initialised one
  * allows RV_RATELIMIT_BURST lines at once, then one per
  * RV_RATELIMIT_INTERVAL_NS, and a burst again after as long a quiet spell

@@ -74,6 +74,10 @@ int rv_rtnl_list_routes(unsigned ifindex, uint8_t proto, rv_rtnl_route_fn fn, vo
 /* rv_rtnl_add_route adds |dst| via |ifindex| to the main table, scope link,
  * tagged with |proto|. -EEXIST when a route to |dst| is already there. */
 int rv_rtnl_add_route(unsigned ifindex, const struct rv_prefix *dst, uint8_t proto);
+/* rv_rtnl_add_prefix_route adds the route to the network of address |addr|
+ * (addr/len) through the device as the kernel makes it with the address,
+ * for when someone deleted it and left the address. -EEXIST when there. */
+int rv_rtnl_add_prefix_route(unsigned ifindex, const struct rv_prefix *addr);
 
 /* rv_rtnl_del_route deletes the route to |dst| via |ifindex| with |proto|. */
 int rv_rtnl_del_route(unsigned ifindex, const struct rv_prefix *dst, uint8_t proto);

@@ -883,17 +883,24 @@ int rv_tun_add_missing(const char *ifname, const struct rv_prefix *addrs, size_t
 	if (ret) {
 		return ret;
 	}
-	/* Addresses first: a route needs its device to have one. */
-	for (size_t i = 0; i < num_addrs + num_routes; i++) {
-		ret = i < num_addrs ? rv_rtnl_add_addr(idx, &addrs[i])
-				    : rv_rtnl_add_route(idx, &routes[i - num_addrs], RV_TUN_RTPROT);
-		if (ret == 0) {
+	/* Addresses first: a route needs its device to have one. Then each
+	 * address's own network, which the kernel adds with the address but
+	 * an `ip route del` can take away alone (the address then stays, and
+	 * re-adding it changes nothing). One failure does not stop the rest:
+	 * the first is returned. */
+	for (size_t i = 0; i < 2 * num_addrs + num_routes; i++) {
+		int r = i < num_addrs ? rv_rtnl_add_addr(idx, &addrs[i])
+			: i < 2 * num_addrs
+				? rv_rtnl_add_prefix_route(idx, &addrs[i - num_addrs])
+				: rv_rtnl_add_route(idx, &routes[i - 2 * num_addrs], RV_TUN_RTPROT);
+
+		if (r == 0) {
 			(*added)++;
-		} else if (ret != -EEXIST) {
-			return ret;
+		} else if (r != -EEXIST && !ret) {
+			ret = r;
 		}
 	}
-	return 0;
+	return ret;
 }
 
 int rv_tun_add_route(const char *ifname, const struct rv_prefix *p)

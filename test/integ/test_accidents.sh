@@ -172,6 +172,16 @@ for side in "$C1 rvc client1" "$S rvs0 server"; do
 		within_s 1.5 "$3's route back after ip route del" has_all "$1" "$2" ||
 			rvt_fail "$3: a route removed by hand not put back"
 	fi
+	# The pool's own route (the kernel's, made with the address) deleted
+	# alone: the address stays, so re-adding it changed nothing and the
+	# route stayed gone (the pool unreachable, or leaving by the default
+	# route in the clear).
+	ip -n "$1" route del 10.99.0.0/24 dev "$2" || rvt_fail "$3: del the pool route"
+	ip -n "$1" -6 route del fd99::/64 dev "$2" || rvt_fail "$3: del the pool6 route"
+	within_s 1.5 "$3's pool routes back" sh -c "ip -n $1 route show 10.99.0.0/24 dev $2 | grep -q . &&
+		ip -n $1 -6 route show fd99::/64 dev $2 | grep -q ." ||
+		rvt_fail "$3: the pool's route was not put back"
+	grep -q "TUN $2: put back" "$RVT_TMP/$3.log" || rvt_fail "$3: the repair not said"
 done
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "ping v4 after the repairs"
 rvt_nsx "$C1" ping -6 -c 2 -i 0.2 -W 2 fd99::1 >/dev/null || rvt_fail "ping v6 after the repairs"

@@ -348,6 +348,9 @@ Test(config, subnet_overlaps)
 		/* 26 */ { "route = 10.99.0.128/25\n", "inside pool4" },
 		/* 27 */ { "route = 0.0.0.0/1\nroute = 128.0.0.0/1\n", NULL },
 		/* 28 */ { "route = ::/1\nroute = 8000::/1\npool6 = none\n", NULL },
+		/* 29 */ { "pool6 = none\nmtu = 1200\nsubnet = a fd20::/64\n", "IPv6" },
+		/* 30 */ { "pool6 = none\nmtu = 1200\nroute = fd50::/64\n", "IPv6" },
+		/* 31 */ { "pool6 = none\nmtu = 1200\nroute = 10.50.0.0/24\n", NULL },
 	};
 	char text[1024];
 

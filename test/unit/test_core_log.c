@@ -190,19 +190,22 @@ static void escapes(void)
 {
 	rv_log_set_prefix("server");
 	rv_log_set_level(RV_LOG_INFO);
-	rv_warnx("mtu = 1400\033[2J\033]0;pwned\a bell del\x7f end");
+	rv_warnx("mtu = 1400\033[2J\033]0;pwned\a bell del\x7f c1 \xc2\x9b"
+		 "31m caf\xc3\xa9 end");
 }
 
 /* Control characters from a configuration value or a peer's text do not
  * reach the reader's terminal (they did, in the text log and the reload
- * reply): each becomes '?'. */
+ * reply): each becomes '?', the C1 controls of UTF-8 too (U+009B is a
+ * CSI to xterm); other UTF-8 stays. */
 Test(log, control_characters_neutralised)
 {
 	char want[256];
 
 	rv_log_set_format(RV_LOG_FMT_TEXT);
 	capture(escapes);
-	snprintf(want, sizeof(want), "server[%d] warn: mtu = 1400?[2J?]0;pwned? bell del? end\n",
+	snprintf(want, sizeof(want),
+		 "server[%d] warn: mtu = 1400?[2J?]0;pwned? bell del? c1 ??31m caf\xc3\xa9 end\n",
 		 (int)getpid());
 	cr_assert_str_eq(out, want);
 }
