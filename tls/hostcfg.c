@@ -184,7 +184,7 @@ void rv_hostcfg_server(struct rv_loop *l, const struct sockaddr *sa)
 	}
 	for (size_t i = 0; i < h->num_routes; i++) {
 		if (covers_server(h, &h->routes[i])) {
-			say_covers_server(h, &h->routes[i], "removed before connecting");
+			say_covers_server(h, &h->routes[i], "left out from now on");
 		} else {
 			kept[n++] = h->routes[i];
 		}
