@@ -2,9 +2,11 @@
  * lease.c — address -> certificate name lease memory (see lease.h).
  *
  * Records live in one preallocated array. A record is on the free list
- * (linked through hnext), or in a hash chain and on exactly one of two
- * lists: |live| in grant order, or |released| in release order (the LRU:
- * head = released longest ago, the first to go when the table is full).
+ * (linked through hnext), or in a hash chain by address and on exactly one
+ * of two lists: |live| in grant order, or |released| in release order (the
+ * LRU: head = released longest ago, the first to go when the table is
+ * full). A record with a storable name is also on a hash chain by name
+ * (nnext), so that a name's last address is found without a scan.
  * Names are stored with their length; a name too long to store is marked
  * with name_len = TOO_LONG and matches nothing.
  */
@@ -24,6 +26,7 @@ enum { TOO_LONG = RV_LEASE_NAME_MAX + 1 };
 
 struct lease {
 	struct lease *hnext; /* hash chain, or free list */
+	struct lease *nnext; /* chain by name (a storable name only) */
 	struct lease *prev, *next;
 	struct rv_ip_addr addr;
 	uint64_t changed_ns; /* grant, or end of the lease */
@@ -42,7 +45,7 @@ struct rv_leases {
 	size_t max_entries, count;
 	struct lease *recs;
 	struct lease *free;
-	struct lease **buckets;
+	struct lease **buckets, **nbuckets;
 	size_t mask;
 	struct lease_list live, released;
 	/* Changes since the caller last took them (rv_leases_take_events), for
@@ -70,9 +73,11 @@ struct rv_leases *rv_leases_new(size_t max_entries, uint64_t lifetime_ns)
 	}
 	l->recs = calloc(max_entries, sizeof(*l->recs));
 	l->buckets = calloc(nb, sizeof(*l->buckets));
-	if (!l->recs || !l->buckets) {
+	l->nbuckets = calloc(nb, sizeof(*l->nbuckets));
+	if (!l->recs || !l->buckets || !l->nbuckets) {
 		free(l->recs);
 		free(l->buckets);
+		free(l->nbuckets);
 		free(l);
 		return NULL;
 	}
@@ -96,6 +101,7 @@ void rv_leases_free(struct rv_leases *l)
 	rv_memzero(l->recs, l->max_entries * sizeof(*l->recs));
 	free(l->recs);
 	free(l->buckets);
+	free(l->nbuckets);
 	free(l);
 }
 
@@ -121,6 +127,33 @@ static struct lease **bucket(const struct rv_leases *l, const struct rv_ip_addr 
 	key[0] = a->family;
 	memcpy(key + 1, a->a, addr_len(a));
 	return &l->buckets[rv_siphash(&l->key, key, 1 + addr_len(a)) & l->mask];
+}
+
+static struct lease **name_bucket(const struct rv_leases *l, const char *name, size_t len)
+{
+	return &l->nbuckets[rv_siphash(&l->key, name, len) & l->mask];
+}
+
+/* name_unlink takes |r| off its name chain (if it is on one). */
+static void name_unlink(struct rv_leases *l, struct lease *r)
+{
+	struct lease **pp;
+
+	if (r->name_len == TOO_LONG) {
+		return;
+	}
+	for (pp = name_bucket(l, r->name, r->name_len); *pp; pp = &(*pp)->nnext) {
+		if (*pp == r) {
+			*pp = r->nnext;
+			break;
+		}
+	}
+	r->nnext = NULL;
+}
+
+static bool names_equal(const struct lease *r, const char *name, size_t len)
+{
+	return r->name_len != TOO_LONG && r->name_len == len && memcmp(r->name, name, len) == 0;
 }
 
 static struct lease *find(const struct rv_leases *l, const struct rv_ip_addr *a)
@@ -173,6 +206,7 @@ static struct lease *evict(struct rv_leases *l)
 		pp = &(*pp)->hnext;
 	}
 	*pp = r->hnext;
+	name_unlink(l, r);
 	l->count--;
 	return r;
 }
@@ -202,6 +236,7 @@ void rv_leases_grant(struct rv_leases *l, const struct rv_ip_addr *addr, const c
 
 	if (r) {
 		list_del(r->live ? &l->live : &l->released, r);
+		name_unlink(l, r);
 	} else {
 		struct lease **b;
 
@@ -223,8 +258,12 @@ void rv_leases_grant(struct rv_leases *l, const struct rv_ip_addr *addr, const c
 	if (len > RV_LEASE_NAME_MAX) {
 		r->name_len = TOO_LONG;
 	} else {
+		struct lease **nb = name_bucket(l, name, len);
+
 		r->name_len = (uint8_t)len;
 		memcpy(r->name, name, len);
+		r->nnext = *nb;
+		*nb = r;
 	}
 	r->live = true;
 	r->changed_ns = now_ns;
@@ -268,6 +307,31 @@ bool rv_leases_kept_for_other(const struct rv_leases *l, const struct rv_ip_addr
 		return false;
 	}
 	return !rv_leases_may_return(l, addr, name, now_ns);
+}
+
+bool rv_leases_last_of(const struct rv_leases *l, const char *name, int family, uint64_t now_ns,
+		       struct rv_ip_addr *out)
+{
+	size_t len = strnlen(name, TOO_LONG);
+	const struct lease *best = NULL;
+
+	if (len > RV_LEASE_NAME_MAX) {
+		return false;
+	}
+	for (const struct lease *r = *name_bucket(l, name, len); r; r = r->nnext) {
+		if (r->addr.family != family || !names_equal(r, name, len) ||
+		    !(r->live || now_ns <= r->changed_ns ||
+		      now_ns - r->changed_ns <= l->lifetime_ns)) {
+			continue;
+		}
+		if (!best || r->changed_ns > best->changed_ns) {
+			best = r;
+		}
+	}
+	if (best) {
+		*out = best->addr;
+	}
+	return best != NULL;
 }
 
 uint64_t rv_leases_released_at(const struct rv_leases *l, const struct rv_ip_addr *addr)

@@ -78,6 +78,13 @@ bool rv_leases_may_return(const struct rv_leases *l, const struct rv_ip_addr *ad
 bool rv_leases_kept_for_other(const struct rv_leases *l, const struct rv_ip_addr *addr,
 			      const char *name, uint64_t now_ns);
 
+/* rv_leases_last_of finds the address of |family| most recently leased to
+ * |name| that may still come back to it (live, or released at most
+ * lifetime_ns before |now_ns|): a client whose process restarted, which
+ * remembers nothing, gets it back. Returns false when there is none. */
+bool rv_leases_last_of(const struct rv_leases *l, const char *name, int family, uint64_t now_ns,
+		       struct rv_ip_addr *out);
+
 /* rv_leases_released_at returns when |addr|'s lease was released, or 0 when
  * it has no record or is live: of addresses all kept for others, the one
  * released longest ago goes first. */

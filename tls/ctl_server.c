@@ -134,8 +134,10 @@ static int alloc_unkept(struct rv_ctl_server *p, int family, const struct rv_ip_
 
 /* take_one takes an address of |family|: the fixed one of the client's
  * name (reserved in the pool for it alone); else the one it had before, if
- * the server last leased it to this very name and it is free; else the
- * pool's next free one not kept for another name. */
+ * the server last leased it to this very name and it is free (the client
+ * asks for it in HELLO; a client whose process restarted remembers nothing,
+ * and gets the name's last lease all the same); else the pool's next free
+ * one not kept for another name. */
 static int take_one(struct rv_ctl_server *p, int family, const struct rv_ip_addr *fixed,
 		    const struct rv_ip_addr *prev, struct rv_ip_addr *out, uint64_t now_ns)
 {
@@ -159,6 +161,9 @@ static int take_one(struct rv_ctl_server *p, int family, const struct rv_ip_addr
 		rv_info("client %s: asked for %s back, which the server did not last lease to "
 			"it (or which is taken): assigning another",
 			p->cn, rv_ip_addr_str(prev, a, sizeof(a)));
+	} else if (env->leases && rv_leases_last_of(env->leases, p->cn, family, now_ns, out) &&
+		   rv_ippool_alloc_specific(env->pool, out) == 0) {
+		return 0;
 	}
 	return alloc_unkept(p, family, prev, out, now_ns);
 }

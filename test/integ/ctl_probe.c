@@ -6,12 +6,14 @@
  *       TLS handshake (with the client certificate, or none), then wait for
  *       the server's first control message. Prints "authenticated" and exits
  *       0 if a HELLO arrives, else prints "refused: <reason>" and exits 1.
- *   rvt_ctl_probe cycles HOST PORT CA NAME CERT KEY COUNT [print]
+ *   rvt_ctl_probe cycles HOST PORT CA NAME CERT KEY COUNT [print] [prev4=A]
  *       COUNT times: connect, authenticate, complete the control exchange up
  *       to a running session (HELLO, CONFIG, KEY(1) -> KEY_ACK, KEY_CONFIRM),
  *       then leave: even cycles with GOODBYE, odd ones with a TCP reset.
  *       With "print", each cycle prints "cycle I: v4=A v6=B" (the addresses
- *       CONFIG assigned). Exits 0 if every cycle reached a running session.
+ *       CONFIG assigned); with prev4, each HELLO asks for A back (a client
+ *       asking for an address not its own walks the pool). Exits 0 if every
+ *       cycle reached a running session.
  *   rvt_ctl_probe flood HOST PORT COUNT SECONDS
  *       opens COUNT TCP connections that never finish a TLS handshake (each
  *       sends one byte of a record header), holds them SECONDS, closes them.
@@ -360,7 +362,8 @@ out:
 }
 
 /* one_cycle runs one connect .. running session .. leave cycle. */
-static int one_cycle(struct rv_tls_ctx *ctx, char **argv, int i, bool print)
+static int one_cycle(struct rv_tls_ctx *ctx, char **argv, int i, bool print,
+		     const struct rv_ip_addr *prev4)
 {
 	struct probe p = { .fd = -1 };
 	struct rv_ctl_msg out;
@@ -371,7 +374,7 @@ static int one_cycle(struct rv_tls_ctx *ctx, char **argv, int i, bool print)
 	if (p.fd < 0 || rv_tls_conn_new(&p.c, ctx)) {
 		goto out;
 	}
-	if (bring_up(&p, NULL, addrs, sizeof(addrs), false)) {
+	if (bring_up(&p, prev4, addrs, sizeof(addrs), false)) {
 		goto out;
 	}
 	if (print) {
@@ -420,14 +423,26 @@ static struct rv_tls_ctx *client_ctx(char **argv)
 static int do_cycles(int argc, char **argv)
 {
 	struct rv_tls_ctx *ctx = client_ctx(argv);
-	bool print = argc > 9 && !strcmp(argv[9], "print");
+	struct rv_ip_addr prev4 = { 0 };
+	bool print = false;
 	int count = atoi(argv[8]), ok = 0;
 
+	for (int i = 9; i < argc; i++) {
+		if (!strcmp(argv[i], "print")) {
+			print = true;
+		} else if (!strncmp(argv[i], "prev4=", 6) &&
+			   inet_pton(AF_INET, argv[i] + 6, prev4.a) == 1) {
+			prev4.family = AF_INET;
+		} else {
+			fprintf(stderr, "rvt_ctl_probe cycles: bad option %s\n", argv[i]);
+			return 2;
+		}
+	}
 	if (!ctx) {
 		return 2;
 	}
 	for (int i = 0; i < count; i++) {
-		if (one_cycle(ctx, argv, i, print) == 0) {
+		if (one_cycle(ctx, argv, i, print, prev4.family ? &prev4 : NULL) == 0) {
 			ok++;
 		} else {
 			fprintf(stderr, "cycle %d failed\n", i);
@@ -777,7 +792,7 @@ int main(int argc, char **argv)
 	if (argc >= 6 && !strcmp(argv[1], "hello")) {
 		return do_hello(argc, argv);
 	}
-	if ((argc == 9 || argc == 10) && !strcmp(argv[1], "cycles")) {
+	if (argc >= 9 && argc <= 11 && !strcmp(argv[1], "cycles")) {
 		return do_cycles(argc, argv);
 	}
 	if (argc == 6 && !strcmp(argv[1], "flood")) {
@@ -790,7 +805,8 @@ int main(int argc, char **argv)
 		return do_session(argc, argv);
 	}
 	fprintf(stderr, "usage: rvt_ctl_probe hello HOST PORT CA NAME [CERT KEY]\n"
-			"       rvt_ctl_probe cycles HOST PORT CA NAME CERT KEY COUNT [print]\n"
+			"       rvt_ctl_probe cycles HOST PORT CA NAME CERT KEY COUNT [print] "
+			"[prev4=A]\n"
 			"       rvt_ctl_probe flood HOST PORT COUNT SECONDS\n"
 			"       rvt_ctl_probe flood-rate HOST PORT RATE SECONDS\n"
 			"       rvt_ctl_probe session HOST PORT CA NAME CERT KEY [prev4=A] "

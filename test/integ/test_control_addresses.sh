@@ -15,6 +15,8 @@
 #      The server logs the first few of mallory's connections, says it
 #      connects and leaves often, and logs no line for the rest (before:
 #      four lines per connection).
+#      A client that asks for nothing (its process restarted) gets its
+#      name's last address back (before: the pool's next one).
 #   3. With every other address held, mallory is refused ("address pool
 #      exhausted") rather than given alice's, and alice still gets in.
 # On the old code (0d09d52) step 1 fails: the cursor hands 10.99.0.5 to
@@ -51,9 +53,11 @@ probe() { ctl_probe "$M" 2 "$@"; }
 # v4_of OUTPUT: the IPv4 address of an "assigned v4=... v6=..." line.
 v4_of() { sed -n 's/^assigned v4=\([^ ]*\) .*/\1/p' <<<"$1"; }
 
-rvt_step "1. pool walk: mallory reconnects 24 times"
+rvt_step "1. pool walk: mallory reconnects 24 times, asking for alice's address each time"
+# Asking for an address not its own, it is refused and given the pool's
+# next (a client that asks for nothing gets its own last one back).
 OUT=$(rvt_nsx "$M" "$PROBE" cycles 10.88.2.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
-	"$PKI/mallory.crt" "$PKI/mallory.key" 24 print) || { echo "$OUT"; rvt_fail "mallory cycles"; }
+	"$PKI/mallory.crt" "$PKI/mallory.key" 24 print prev4="$ALICE") || { echo "$OUT"; rvt_fail "mallory cycles"; }
 echo "$OUT" | tail -6
 if grep -q "v4=$ALICE " <<<"$OUT"; then
 	rvt_fail "mallory was given alice's fixed address $ALICE"
@@ -106,7 +110,7 @@ echo "$OUT"
 
 rvt_step "2. mallory reconnecting in a loop passes over bob's kept address"
 OUT=$(rvt_nsx "$M" "$PROBE" cycles 10.88.2.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
-	"$PKI/mallory.crt" "$PKI/mallory.key" 24 print) || { echo "$OUT"; rvt_fail "mallory cycles"; }
+	"$PKI/mallory.crt" "$PKI/mallory.key" 24 print prev4="$BOB") || { echo "$OUT"; rvt_fail "mallory cycles"; }
 SEEN=$(sed -n 's/^cycle [0-9]*: v4=\([^ ]*\) .*/\1/p' <<<"$OUT" | sort -u | tr '\n' ' ')
 rvt_log "addresses mallory got: $SEEN"
 if grep -q "v4=$BOB " <<<"$OUT"; then
@@ -115,6 +119,14 @@ fi
 [ "$(wc -w <<<"$SEEN")" -eq 3 ] || rvt_fail "mallory did not walk the rest of the pool: $SEEN"
 OUT=$(probe bob prev4="$BOB") || { echo "$OUT"; rvt_fail "bob session"; }
 [ "$(v4_of "$OUT")" = "$BOB" ] || rvt_fail "bob did not get $BOB back after mallory's walk"
+# A client process that restarted remembers nothing and asks for nothing:
+# it gets its name's last address all the same (it got the pool's next,
+# a new one at every restart).
+OUT=$(probe bob) || { echo "$OUT"; rvt_fail "bob session"; }
+[ "$(v4_of "$OUT")" = "$BOB" ] || rvt_fail "bob, asking for nothing, did not get his last address $BOB"
+M1=$(v4_of "$(probe mallory)")
+M2=$(v4_of "$(probe mallory)")
+[ -n "$M1" ] && [ "$M1" = "$M2" ] || rvt_fail "mallory, asking for nothing, got $M1 then $M2"
 
 rvt_step "3. every other address held: mallory is refused, alice still gets hers"
 for n in bob client1 client2 client3; do

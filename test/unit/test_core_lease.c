@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <criterion/criterion.h>
 
@@ -73,6 +74,53 @@ Test(lease, may_return)
 		cr_assert(rv_leases_may_return(l, &a, "bob", t0 + 100 * SEC));
 		cr_assert_not(rv_leases_may_return(l, &a, "alice", t0 + 100 * SEC));
 		cr_assert_eq(rv_leases_count(l), 2);
+		rv_leases_free(l);
+	}
+}
+
+/* last_of: the address a name held most recently in a family, while it may
+ * still come back to it; not one since given to another name, not one
+ * evicted, not past its lifetime. */
+Test(lease, last_of)
+{
+	for (size_t oi = 0; oi < ARRAY_SIZE(origins); oi++) {
+		uint64_t t0 = origins[oi];
+		struct rv_leases *l = rv_leases_new(3, LIFE);
+		struct rv_ip_addr a = t_ip("10.8.0.2"), b = t_ip("10.8.0.3"), c = t_ip("10.8.0.4");
+		struct rv_ip_addr six = t_ip("fd00::2"), out;
+
+		cr_assert_not_null(l);
+		cr_assert_not(rv_leases_last_of(l, "alice", AF_INET, t0, &out));
+		rv_leases_grant(l, &a, "alice", t0);
+		rv_leases_release(l, &a, t0 + SEC);
+		rv_leases_grant(l, &b, "alice", t0 + 2 * SEC);
+		rv_leases_release(l, &b, t0 + 3 * SEC);
+		cr_assert(rv_leases_last_of(l, "alice", AF_INET, t0 + 4 * SEC, &out));
+		cr_assert(rv_ip_addr_equal(&out, &b), "the newer of two");
+		cr_assert_not(rv_leases_last_of(l, "alice", AF_INET6, t0 + 4 * SEC, &out));
+		cr_assert_not(rv_leases_last_of(l, "alic", AF_INET, t0 + 4 * SEC, &out));
+		cr_assert_not(rv_leases_last_of(l, "bob", AF_INET, t0 + 4 * SEC, &out));
+		/* b given to bob: alice's last is a again */
+		rv_leases_grant(l, &b, "bob", t0 + 5 * SEC);
+		cr_assert(rv_leases_last_of(l, "alice", AF_INET, t0 + 6 * SEC, &out));
+		cr_assert(rv_ip_addr_equal(&out, &a));
+		cr_assert(rv_leases_last_of(l, "bob", AF_INET, t0 + 6 * SEC, &out));
+		cr_assert(rv_ip_addr_equal(&out, &b));
+		/* past the lifetime: nothing */
+		cr_assert_not(rv_leases_last_of(l, "alice", AF_INET, t0 + SEC + LIFE + 1, &out));
+		/* a full table evicts a (released longest ago): gone from the name too */
+		rv_leases_grant(l, &c, "carol", t0 + 7 * SEC);
+		rv_leases_grant(l, &six, "dave", t0 + 8 * SEC);
+		cr_assert_eq(rv_leases_count(l), 3);
+		cr_assert_not(rv_leases_last_of(l, "alice", AF_INET, t0 + 9 * SEC, &out));
+		cr_assert(rv_leases_last_of(l, "dave", AF_INET6, t0 + 9 * SEC, &out));
+		cr_assert(rv_ip_addr_equal(&out, &six));
+		/* a name too long to keep matches nothing */
+		rv_leases_grant(l, &c,
+				"a-name-far-longer-than-any-certificate-name-may-be-at-all-"
+				"in-this-table-0123456789",
+				t0 + 10 * SEC);
+		cr_assert_not(rv_leases_last_of(l, "carol", AF_INET, t0 + 10 * SEC, &out));
 		rv_leases_free(l);
 	}
 }
