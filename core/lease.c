@@ -407,6 +407,7 @@ static void forget(struct rv_leases *l, const struct rv_ip_addr *a)
 		if (r->addr.family == a->family && !memcmp(r->addr.a, a->a, addr_len(a))) {
 			*pp = r->hnext;
 			list_del(r->live ? &l->live : &l->released, r);
+			name_unlink(l, r); /* off every chain before it is reused */
 			rv_memzero(r, sizeof(*r));
 			r->hnext = l->free;
 			l->free = r;

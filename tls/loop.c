@@ -250,9 +250,15 @@ static void on_signal(struct rv_loop *l, int res)
 		}
 		case SIGCONT:
 			/* Continued after a stop: everything that arrived meanwhile
-			 * waited on a process that could not run. */
-			l->stall_seen_ns = l->now_ns;
-			rv_info("continued after a stop (SIGCONT)");
+			 * waited on a process that could not run. A SIGCONT is also
+			 * sent to processes that were never stopped (job control,
+			 * supervisors): only one that ends a wait of STALL_NS or
+			 * more counts. */
+			if (l->idle_ns >= STALL_NS) {
+				l->stall_seen_ns = l->now_ns;
+				rv_info("continued after a stop (SIGCONT, %.1f s)",
+					(double)l->idle_ns / 1e9);
+			}
 			break;
 		case SIGHUP: {
 			struct rv_strbuf out = { .max = 64 * 1024 };

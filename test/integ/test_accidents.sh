@@ -201,7 +201,7 @@ s.close()
 PY
 "$RV_BIN" status -s "$SRV_SOCK" >"$RVT_TMP/waiting-status.out" 2>&1 &
 WAITER=$!
-sleep 0.5
+sleep 2.5 # a stop of 2 s or more: what the server counts as one (a stray SIGCONT is not)
 kill -CONT "$SRV_PID"
 wait "$WAITER" || rvt_fail "the request that waited got no answer: $(cat "$RVT_TMP/waiting-status.out")"
 grep -q "client1" "$RVT_TMP/waiting-status.out" || rvt_fail "the waiting status has no client1"

@@ -19,6 +19,9 @@
 #      name's last address back (before: the pool's next one).
 #   3. With every other address held, mallory is refused ("address pool
 #      exhausted") rather than given alice's, and alice still gets in.
+#   4. A server restarted with a lease file that holds a lease older than
+#      lease_time serves a name's connections again and again (the second
+#      hung it, once leases were found by name).
 # On the old code (0d09d52) step 1 fails: the cursor hands 10.99.0.5 to
 # mallory within a few cycles and alice is then refused ("fixed address in
 # use"); the previous address in HELLO was granted to anyone.
@@ -147,4 +150,15 @@ rvt_wait_for 10 "alice's session" ctl_sessions_eq 5 || { ctl_status; rvt_fail "a
 [ "$(ctl_field "session name=alice" v4)" = "$ALICE" ] || rvt_fail "alice did not get $ALICE"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "alice cannot reach the server"
 ctl_status | head -1
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+
+rvt_step "4. a restart whose lease file holds a lease older than lease_time: names come back and go on"
+# The stale lease is forgotten at load; its record was left in the name
+# index, and the second connection of a name hung the server at 100 % CPU.
+printf 'R 10.99.0.3 %s client1\n' "$(($(date +%s) - 7200))" >>"$RVT_TMP/server.leases"
+ctl_start_server
+for i in 1 2 3; do
+	OUT=$(probe client1) || { echo "$OUT"; rvt_fail "client1 connection $i after the restart"; }
+	timeout 5 "$RV_BIN" status -s "$SRV_SOCK" >/dev/null || rvt_fail "the server stopped answering after connection $i"
+done
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"

@@ -182,6 +182,20 @@ s.close()
 PY
 rvt_wait_for 5 "the reload done" sh -c "[ \"\$('$RV_BIN' status --kv -s '$SRV_SOCK' | sed -n 's/.* reloads=\([0-9]*\) .*/\1/p')\" -gt $R0 ]" ||
 	rvt_fail "a reload sent by a caller that closed at once was not carried out"
+# A stray SIGCONT (the server was never stopped) does not make it drop the
+# next send-and-close request (it did, saying the asker gave up).
+R0=$(ctl_field server reloads)
+kill -CONT "$SRV_PID"
+sleep 0.3
+python3 - "$SRV_SOCK" <<'PY' || rvt_fail "send-and-close"
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(b"reload\n")
+s.close()
+PY
+rvt_wait_for 5 "the reload done" sh -c "[ \"\$('$RV_BIN' status --kv -s '$SRV_SOCK' | sed -n 's/.* reloads=\([0-9]*\) .*/\1/p')\" -gt $R0 ]" ||
+	rvt_fail "a stray SIGCONT made the server drop a request"
 # log-level lasts until the next reload, which goes back to the file's level
 # even when the file did not change (it kept the one set by hand).
 mgmt log-level debug >/dev/null || rvt_fail "log-level debug"

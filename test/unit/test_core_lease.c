@@ -432,3 +432,33 @@ Test(lease, journal_survives_a_restart)
 		rv_leases_free(l2);
 	}
 }
+
+/* A lease the journal says ended longer ago than the lifetime is forgotten
+ * at load: its record goes back for reuse, and must leave the name index
+ * too. It stayed there, and the next grant to that name made a chain that
+ * points at itself: the next lookup by name never returned (the server hung
+ * at the second connection of a name after a restart). */
+Test(lease, forgotten_at_load_leaves_the_name_index, .timeout = 5)
+{
+	const int64_t wall = 1800000000;
+	struct rv_leases *l = rv_leases_new(16, LIFE);
+	struct rv_ip_addr old = t_ip("10.8.0.77"), a = t_ip("10.8.0.2"), b = t_ip("10.8.0.3"), out;
+	char text[128];
+	size_t bad = 99;
+	int n;
+
+	cr_assert_not_null(l);
+	n = snprintf(text, sizeof(text), "R 10.8.0.77 %lld alice\n", (long long)(wall - 7200));
+	cr_assert_eq(rv_leases_load(l, text, (size_t)n, 1000 * SEC, wall, wall, &bad), 0);
+	cr_assert_eq(rv_leases_count(l), 0u, "the stale lease is forgotten");
+	cr_assert_not(rv_leases_last_of(l, "alice", AF_INET, 1000 * SEC, &out));
+	rv_leases_grant(l, &a, "alice", 1001 * SEC); /* reuses the forgotten record */
+	cr_assert(rv_leases_last_of(l, "alice", AF_INET, 1001 * SEC, &out));
+	cr_assert(rv_ip_addr_equal(&out, &a));
+	rv_leases_release(l, &a, 1002 * SEC);
+	rv_leases_grant(l, &b, "alice", 1003 * SEC);
+	cr_assert(rv_leases_last_of(l, "alice", AF_INET, 1004 * SEC, &out));
+	cr_assert(rv_ip_addr_equal(&out, &b));
+	cr_assert_not(rv_leases_may_return(l, &old, "alice", 1004 * SEC));
+	rv_leases_free(l);
+}
