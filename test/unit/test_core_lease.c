@@ -361,6 +361,37 @@ Test(lease, differential)
 					     step, k, n);
 			}
 			cr_assert_eq(rv_leases_count(l), count);
+			/* The name index agrees: the newest valid record of the
+			 * name in each family (any of the newest, on a tie). */
+			for (int fam = 0; fam < 2; fam++) {
+				int family = fam ? AF_INET6 : AF_INET;
+				uint64_t best_t = 0;
+				bool any = false;
+				struct rv_ip_addr got;
+				bool found;
+
+				for (int k = 0; k < M_ADDRS; k++) {
+					if (m[k].present && m[k].name == n &&
+					    addrs[k].family == family &&
+					    (m[k].live || now - m[k].t <= life) &&
+					    (!any || m[k].t > best_t)) {
+						best_t = m[k].t;
+						any = true;
+					}
+				}
+				found = rv_leases_last_of(l, names[n], family, now, &got);
+				cr_assert_eq(found, any, "seed %" PRIu64 " step %d last_of", seed,
+					     step);
+				for (int k = 0; found && k < M_ADDRS; k++) {
+					if (rv_ip_addr_equal(&addrs[k], &got)) {
+						cr_assert(m[k].present && m[k].name == n &&
+								  m[k].t == best_t,
+							  "seed %" PRIu64 " step %d: last_of gave "
+							  "addr %d",
+							  seed, step, k);
+					}
+				}
+			}
 		}
 		rv_leases_free(l);
 	}
