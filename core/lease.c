@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "core/certname.h"
 #include "core/strbuf.h"
 #include "crypto/mem.h"
 #include "crypto/siphash.h"
@@ -108,6 +109,11 @@ void rv_leases_free(struct rv_leases *l)
 void rv_leases_set_lifetime(struct rv_leases *l, uint64_t lifetime_ns)
 {
 	l->lifetime_ns = lifetime_ns;
+}
+
+uint64_t rv_leases_lifetime(const struct rv_leases *l)
+{
+	return l->lifetime_ns;
 }
 
 size_t rv_leases_count(const struct rv_leases *l)
@@ -442,6 +448,10 @@ int rv_leases_load(struct rv_leases *l, const char *text, size_t len, uint64_t n
 				if (sscanf(line, "%c %63s %lld %n", &kind, addr, &t, &off) < 3 ||
 				    off <= 0 || line[off] == '\0' || (kind != 'G' && kind != 'R') ||
 				    strlen(line + off) > RV_LEASE_NAME_MAX ||
+				    /* only a name a certificate can have (a CR, a
+				     * space: a hand-edited line) */
+				    !rv_cert_name_ok((const unsigned char *)line + off,
+						     strlen(line + off)) ||
 				    (inet_pton(AF_INET, addr, a.a) != 1 &&
 				     inet_pton(AF_INET6, addr, a.a) != 1)) {
 					bad++;

@@ -46,8 +46,10 @@ struct rv_leases *rv_leases_new(size_t max_entries, uint64_t lifetime_ns);
 void rv_leases_free(struct rv_leases *l);
 
 /* rv_leases_set_lifetime changes the lifetime (config reload); it applies at
- * once to every released record, including ones released before. */
+ * once to every released record, including ones released before.
+ * rv_leases_lifetime returns it. */
 void rv_leases_set_lifetime(struct rv_leases *l, uint64_t lifetime_ns);
+uint64_t rv_leases_lifetime(const struct rv_leases *l);
 
 /* rv_leases_grant records that |addr| was given to |name| at |now_ns| (a
  * live lease). Replaces any record of |addr|; may evict another address's

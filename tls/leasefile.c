@@ -28,14 +28,17 @@ enum {
 /* After a failed write, the next try (a whole snapshot) waits this long:
  * a full disk is not rewritten ten times a second. */
 #define RETRY_NS (5 * RV_NSEC_PER_SEC)
+/* The longest the file goes without a write or a touch (touch_ns). */
+#define TOUCH_MAX_NS (60 * RV_NSEC_PER_SEC)
 
 struct rv_leasefile {
 	struct rv_leases *leases;
 	int fd;
-	size_t lines;	   /* lines in the file */
-	bool stale;	   /* a write failed: the file lacks events; rewrite it whole */
-	uint64_t retry_ns; /* not before */
-	bool failing;	   /* writes fail (warned once) */
+	size_t lines;	     /* lines in the file */
+	bool stale;	     /* a write failed: the file lacks events; rewrite it whole */
+	uint64_t retry_ns;   /* not before */
+	bool failing;	     /* writes fail (warned once) */
+	uint64_t written_ns; /* the last write or touch: the file's mtime */
 	char path[];
 };
 
@@ -77,6 +80,7 @@ static bool write_text(struct rv_leasefile *f, const struct rv_strbuf *text, boo
 		(void)fdatasync(f->fd);
 	}
 	f->stale = false;
+	f->written_ns = now_ns;
 	if (f->failing) {
 		f->failing = false;
 		rv_info("lease file %s written again", f->path);
@@ -113,6 +117,19 @@ static void snapshot(struct rv_leasefile *f, uint64_t now_ns)
 	rv_strbuf_free(&text);
 }
 
+/* touch_ns: how long the file may go unwritten. Its mtime says until when
+ * the leases it leaves live were live (rv_leases_load ends them there after
+ * a kill -9): a server whose sessions all stay up writes nothing, and after
+ * lease_time without a write a crash would forget every address. So a
+ * comment line is appended when nothing else was for this long (a
+ * snapshot folds them away). */
+static uint64_t touch_ns(const struct rv_leasefile *f)
+{
+	uint64_t t = rv_leases_lifetime(f->leases) / 4;
+
+	return t < RV_NSEC_PER_SEC ? RV_NSEC_PER_SEC : t > TOUCH_MAX_NS ? TOUCH_MAX_NS : t;
+}
+
 void rv_leasefile_flush(struct rv_leasefile *f, uint64_t now_ns)
 {
 	struct rv_lease_event ev[EVENT_BATCH];
@@ -139,6 +156,17 @@ void rv_leasefile_flush(struct rv_leasefile *f, uint64_t now_ns)
 		snapshot(f, now_ns);
 	} else if (text.len) {
 		write_text(f, &text, false, now_ns);
+	} else if (!f->stale && now_ns - f->written_ns >= touch_ns(f)) {
+		/* A comment line, which the loader skips: the process may no
+		 * longer own the file to set its time, but it can write. */
+		static const char live[] = "# live\n";
+		struct rv_strbuf line = { 0 };
+
+		rv_strbuf_append(&line, live, sizeof(live) - 1);
+		if (write_text(f, &line, false, now_ns)) {
+			f->lines++;
+		}
+		rv_strbuf_free(&line);
 	}
 	rv_strbuf_free(&text);
 }

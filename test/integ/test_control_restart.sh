@@ -3,7 +3,8 @@
 # both clients reconnect by themselves within a few seconds, keep their TUN
 # device (same ifindex) and get their previous addresses back (HELLO names
 # them), and traffic resumes, including a TCP connection opened before the
-# restart. Also: a second connection with the same certificate name replaces
+# restart; the same after 12 s of calm with lease_time = 8 s (the lease file
+# unwritten meanwhile: it used to forget every address). Also: a second connection with the same certificate name replaces
 # the first, and a server whose data port another program holds refuses to
 # start (exit 15) instead of joining that port's SO_REUSEPORT group.
 #
@@ -68,6 +69,30 @@ rvt_log "talker sent ${SENT:-?} bytes across the restart"
 [ -n "$SENT" ] || rvt_fail "the talker did not finish"
 rvt_wait_for 5 "sink done" grep -q "received $SENT\$" "$RVT_TMP/sink.log" ||
 	{ cat "$RVT_TMP/sink.log"; rvt_fail "TCP data lost"; }
+
+rvt_step "kill -9 after the leases went unwritten longer than lease_time: the addresses still come back"
+# A server whose sessions all stay up writes nothing to its lease file; the
+# file's time says until when the leases were live. It used to go stale, and
+# a kill -9 after lease_time of calm forgot every address (two clients then
+# swapped theirs). The server now touches the file at a quarter of
+# lease_time (at most a minute).
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+CTL_SERVER_KV=(lease_time=8)
+mv "$RVT_TMP/server.log" "$RVT_TMP/server-2.log"
+ctl_start_server
+rvt_wait_for 15 "clients back" ctl_sessions_eq 2 || rvt_fail "clients did not reconnect"
+[ "$(ctl_field "session name=client1" v4)" = "$A1" ] && [ "$(ctl_field "session name=client2" v4)" = "$A2" ] ||
+	rvt_fail "addresses changed across a clean restart"
+sleep 12
+kill -KILL "$SRV_PID"
+wait "$SRV_PID" 2>/dev/null
+mv "$RVT_TMP/server.log" "$RVT_TMP/server-3.log"
+ctl_start_server
+rvt_wait_for 15 "clients back" ctl_sessions_eq 2 || rvt_fail "clients did not reconnect"
+grep -a "lease file" "$RVT_TMP/server.log" | head -1 >&2
+grep -q "did not last lease to it" "$RVT_TMP/server.log" && rvt_fail "a client's lease was forgotten"
+[ "$(ctl_field "session name=client1" v4)" = "$A1" ] || rvt_fail "client1 address changed after the calm"
+[ "$(ctl_field "session name=client2" v4)" = "$A2" ] || rvt_fail "client2 address changed after the calm"
 
 rvt_step "same certificate name twice: the newer connection replaces the older"
 OUT=$(rvt_nsx "$C2" "$PROBE" hello 10.88.2.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test "$PKI/client1.crt" "$PKI/client1.key")

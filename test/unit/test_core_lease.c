@@ -419,7 +419,7 @@ Test(lease, journal_survives_a_restart)
 		cr_assert(l && l2);
 		rv_leases_grant(l, &a, "alice", t0);
 		rv_leases_grant(l, &b, "bob", t0);
-		rv_leases_grant(l, &c, "carol with spaces", t0);
+		rv_leases_grant(l, &c, "carol@site.test", t0);
 		rv_leases_release(l, &b, t0 + 10 * SEC);
 		n = rv_leases_take_events(l, ev, ARRAY_SIZE(ev), &overflow);
 		cr_assert_eq(n, 4u);
@@ -430,13 +430,15 @@ Test(lease, journal_survives_a_restart)
 			rv_leases_journal_line(&text, &ev[i], t0 + 20 * SEC, wall + 20);
 		}
 		rv_strbuf_append(&text, "garbage line\nX 1.2.3.4 0 x\n", 27);
+		/* names no certificate can have: malformed too */
+		rv_strbuf_append(&text, "R 10.8.0.9 1 two words\nR 10.8.0.9 1 crlf\r\n", 42);
 		/* Replayed 30 s after the journal was last written (t0 + 20 s). */
 		cr_assert_eq(rv_leases_load(l2, rv_strbuf_str(&text), text.len, t1, wall + 50,
 					    wall + 20, &bad),
 			     3);
-		cr_assert_eq(bad, 2u);
+		cr_assert_eq(bad, 4u);
 		cr_assert(rv_leases_may_return(l2, &a, "alice", t1));
-		cr_assert(rv_leases_may_return(l2, &c, "carol with spaces", t1));
+		cr_assert(rv_leases_may_return(l2, &c, "carol@site.test", t1));
 		cr_assert(rv_leases_may_return(l2, &b, "bob", t1));
 		cr_assert_not(rv_leases_may_return(l2, &b, "alice", t1));
 		/* bob's ended 40 s before the replay, alice's 30 s: with a 60 s
