@@ -1421,7 +1421,7 @@ size_t rv_config_subnets_of(const struct rv_config *c, const char *name, struct 
 	size_t n = 0;
 
 	for (size_t i = 0; i < c->num_subnets; i++) {
-		if (!strcmp(c->subnets[i].name, name)) {
+		if (!name || !strcmp(c->subnets[i].name, name)) {
 			if (n < max) {
 				out[n] = c->subnets[i].p;
 			}

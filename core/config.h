@@ -263,7 +263,7 @@ int rv_config_validate(const struct rv_config *c, char *err, size_t err_len);
 const struct rv_config_fixed *rv_config_find_fixed(const struct rv_config *c, const char *name);
 
 /* rv_config_subnets_of copies the networks behind certificate name |name|
- * into out[0..max) and returns how many |name| has. */
+ * (NULL: behind any name) into out[0..max) and returns how many there are. */
 size_t rv_config_subnets_of(const struct rv_config *c, const char *name, struct rv_prefix *out,
 			    size_t max);
 

@@ -644,6 +644,13 @@ void rv_demux_set_default(struct rv_demux *d, struct rv_session *s)
 	atomic_store_explicit(&d->dflt, s, memory_order_release);
 }
 
+/* is_own_host: is |p| the host entry (/32, /128) of session |s|'s own
+ * address (|s| NULL: no)? Such a key is not a network anyone may take. */
+static bool is_own_host(const struct rv_session *s, const struct rv_prefix *p)
+{
+	return s && is_own_addr(s, &p->addr) && p->len == (p->addr.family == AF_INET ? 32 : 128);
+}
+
 /* valid_prefix: a known family, a length within it, no bits past it. */
 static bool valid_prefix(const struct rv_prefix *p)
 {
@@ -673,8 +680,7 @@ int rv_demux_add_prefix(struct rv_demux *d, struct rv_session *s, const struct r
 	if (prev == s) {
 		return 0;
 	}
-	if (prev && is_own_addr(prev, &p->addr) &&
-	    p->len == (p->addr.family == AF_INET ? 32 : 128)) {
+	if (is_own_host(prev, p)) {
 		return -EEXIST;
 	}
 	o = &d->owned[s->demux_entry];
@@ -774,8 +780,7 @@ int rv_demux_set_reserved(struct rv_demux *d, const struct rv_prefix *p, size_t 
 			return -EINVAL;
 		}
 		o = session_of(d, &p[i]);
-		if (o && is_own_addr(o, &p[i].addr) &&
-		    p[i].len == (p[i].addr.family == AF_INET ? 32 : 128)) {
+		if (is_own_host(o, &p[i])) {
 			return -EEXIST;
 		}
 	}

@@ -162,6 +162,13 @@ static bool names_equal(const struct lease *r, const char *name, size_t len)
 	return r->name_len != TOO_LONG && r->name_len == len && memcmp(r->name, name, len) == 0;
 }
 
+/* honoured: is |r| live, or released at most lifetime_ns before |now_ns|
+ * (a |now_ns| before the release counts as "just released")? */
+static bool honoured(const struct rv_leases *l, const struct lease *r, uint64_t now_ns)
+{
+	return r->live || now_ns <= r->changed_ns || now_ns - r->changed_ns <= l->lifetime_ns;
+}
+
 static struct lease *find(const struct rv_leases *l, const struct rv_ip_addr *a)
 {
 	for (struct lease *r = *bucket(l, a); r; r = r->hnext) {
@@ -296,11 +303,7 @@ bool rv_leases_may_return(const struct rv_leases *l, const struct rv_ip_addr *ad
 {
 	const struct lease *r = find(l, addr);
 
-	if (!r || r->name_len == TOO_LONG || strnlen(name, TOO_LONG) != r->name_len ||
-	    memcmp(r->name, name, r->name_len) != 0) {
-		return false;
-	}
-	return r->live || now_ns <= r->changed_ns || now_ns - r->changed_ns <= l->lifetime_ns;
+	return r && names_equal(r, name, strnlen(name, TOO_LONG)) && honoured(l, r, now_ns);
 }
 
 bool rv_leases_kept_for_other(const struct rv_leases *l, const struct rv_ip_addr *addr,
@@ -308,8 +311,7 @@ bool rv_leases_kept_for_other(const struct rv_leases *l, const struct rv_ip_addr
 {
 	const struct lease *r = find(l, addr);
 
-	if (!r ||
-	    !(r->live || now_ns <= r->changed_ns || now_ns - r->changed_ns <= l->lifetime_ns)) {
+	if (!r || !honoured(l, r, now_ns)) {
 		return false;
 	}
 	return !rv_leases_may_return(l, addr, name, now_ns);
@@ -326,8 +328,7 @@ bool rv_leases_last_of(const struct rv_leases *l, const char *name, int family, 
 	}
 	for (const struct lease *r = *name_bucket(l, name, len); r; r = r->nnext) {
 		if (r->addr.family != family || !names_equal(r, name, len) ||
-		    !(r->live || now_ns <= r->changed_ns ||
-		      now_ns - r->changed_ns <= l->lifetime_ns)) {
+		    !honoured(l, r, now_ns)) {
 			continue;
 		}
 		if (!best || r->changed_ns > best->changed_ns) {

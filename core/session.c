@@ -112,6 +112,25 @@ const char *rv_endpoint_str(const struct rv_endpoint *ep, char *buf, size_t buf_
 	return buf;
 }
 
+void rv_endpoint_addr(const struct rv_endpoint *ep, struct rv_ip_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (ep->sa.sa_family == AF_INET) {
+		out->family = AF_INET;
+		memcpy(out->a, &ep->in4.sin_addr, 4);
+	} else if (ep->sa.sa_family == AF_INET6) {
+		const uint8_t *a = ep->in6.sin6_addr.s6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(&ep->in6.sin6_addr)) {
+			out->family = AF_INET;
+			memcpy(out->a, a + 12, 4);
+		} else {
+			out->family = AF_INET6;
+			memcpy(out->a, a, 16);
+		}
+	}
+}
+
 /*
  * ep_normalise copies only the meaningful bytes of |in| into a zeroed |out|,
  * so that the seqlock words never carry uninitialised padding from a caller's

@@ -64,6 +64,9 @@ struct rv_endpoint {
 bool rv_endpoint_equal(const struct rv_endpoint *a, const struct rv_endpoint *b);
 /* rv_endpoint_str formats "addr:port" / "[addr]:port" into |buf| (>= 64 bytes). */
 const char *rv_endpoint_str(const struct rv_endpoint *ep, char *buf, size_t buf_len);
+/* rv_endpoint_addr fills |out| with the endpoint's address (an IPv4-mapped
+ * IPv6 address as its IPv4 address; family 0 for an unknown family). */
+void rv_endpoint_addr(const struct rv_endpoint *ep, struct rv_ip_addr *out);
 
 struct rv_session_params {
 	uint32_t local_index;	       /* peers put this in packets to us; != 0 */

@@ -175,27 +175,6 @@ static void accept_failed(struct rv_loop *l, struct rv_server_side *s, int res)
 	}
 }
 
-/* admit_source fills |src| with the address admission accounts |c| to (an
- * IPv4-mapped IPv6 address counts as its IPv4 address). */
-static void admit_source(const struct rv_chan *c, struct rv_ip_addr *src)
-{
-	memset(src, 0, sizeof(*src));
-	if (c->peer.sa.sa_family == AF_INET) {
-		src->family = AF_INET;
-		memcpy(src->a, &c->peer.in4.sin_addr, 4);
-	} else if (c->peer.sa.sa_family == AF_INET6) {
-		const uint8_t *a = c->peer.in6.sin6_addr.s6_addr;
-
-		if (IN6_IS_ADDR_V4MAPPED(&c->peer.in6.sin6_addr)) {
-			src->family = AF_INET;
-			memcpy(src->a, a + 12, 4);
-		} else {
-			src->family = AF_INET6;
-			memcpy(src->a, a, 16);
-		}
-	}
-}
-
 void rv_server_on_accept(struct rv_loop *l, int res)
 {
 	struct rv_server_side *s = side(l);
@@ -238,7 +217,7 @@ void rv_server_on_accept(struct rv_loop *l, int res)
 	}
 	s->accepted++;
 	setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	admit_source(c, &src);
+	rv_endpoint_addr(&c->peer, &src); /* a v4-mapped source counts as IPv4 */
 	victim = rv_admit_add(s->admit, &c->admit, &src);
 	if (victim) {
 		struct rv_chan *v = container_of(victim, struct rv_chan, admit);

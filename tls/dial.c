@@ -310,7 +310,7 @@ static void connect_to(struct rv_loop *l)
 	}
 	snprintf(s->server_str, sizeof(s->server_str), "%s (%s)", s->job.host, c->peer_str);
 	s->chan = c;
-	rv_hostcfg_server(l, (const struct sockaddr *)&s->sa);
+	rv_hostcfg_server(l, &ep);
 	if (l->io.connect(l->io.ctx, fd, (const struct sockaddr *)&s->sa, s->sa_len,
 			  rv_udata(RV_OP_CTL_CONNECT, c->id, c->gen))) {
 		rv_chan_set_reason(c, "control ring full");

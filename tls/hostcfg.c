@@ -167,21 +167,14 @@ static size_t accepted_routes(struct rv_prefix *out, const struct hostcfg *h,
 	return n;
 }
 
-void rv_hostcfg_server(struct rv_loop *l, const struct sockaddr *sa)
+void rv_hostcfg_server(struct rv_loop *l, const struct rv_endpoint *server)
 {
 	struct hostcfg *h = state(l);
 	struct rv_prefix addrs[2], kept[RV_CTL_MAX_ROUTES];
 	size_t n = 0;
 	int ret;
 
-	memset(&h->server, 0, sizeof(h->server));
-	if (sa->sa_family == AF_INET) {
-		h->server.family = AF_INET;
-		memcpy(h->server.a, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-	} else if (sa->sa_family == AF_INET6) {
-		h->server.family = AF_INET6;
-		memcpy(h->server.a, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-	}
+	rv_endpoint_addr(server, &h->server);
 	for (size_t i = 0; i < h->num_routes; i++) {
 		if (covers_server(h, &h->routes[i])) {
 			say_covers_server(h, &h->routes[i], "left out from now on");

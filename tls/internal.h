@@ -270,9 +270,9 @@ struct rv_loop {
 	struct rv_wheel *wheel;
 	uint64_t now_ns;  /* time of the current loop turn */
 	uint64_t idle_ns; /* how long the last wait slept */
-	/* The last time the loop woke long after its timers were due (it was
-	 * stopped, or starved of CPU), and by how much (loop.c). */
-	uint64_t stall_seen_ns, stall_ns;
+	/* The last time the loop woke long after its timers were due, or was
+	 * continued after a stop (loop.c). */
+	uint64_t stall_seen_ns;
 	uint64_t started_ns;
 	/* connection slots (chan.c) */
 	struct rv_chan **chans;
@@ -421,10 +421,10 @@ void rv_tunwatch_start(struct rv_loop *l);
 void rv_tunwatch_on_cqe(struct rv_loop *l, int res);
 void rv_tunwatch_free(struct rv_loop *l);
 void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns);
-/* rv_hostcfg_server tells what the client is about to connect to (|sa|,
- * the server's address): pushed routes that cover it are not installed,
+/* rv_hostcfg_server tells what the client is about to connect to (the
+ * server's address): pushed routes that cover it are not installed,
  * and those installed are taken off now (tls/hostcfg.c). */
-void rv_hostcfg_server(struct rv_loop *l, const struct sockaddr *sa);
+void rv_hostcfg_server(struct rv_loop *l, const struct rv_endpoint *server);
 /* rv_hostcfg_reapply filters the last CONFIG's routes again after a reload
  * changed accept_routes, installing and removing routes to match, and says
  * what it did in |log|. */

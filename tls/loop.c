@@ -559,10 +559,9 @@ bool rv_loop_step(struct rv_loop *l, enum rv_loop_exit *out_exit)
 		/* Woken long after the next timer was due: the process was
 		 * stopped or had no CPU. What waited meanwhile (a management
 		 * request whose asker gave up) may be judged by it. */
-		l->stall_ns = l->idle_ns - wait_ns - linger_ns;
 		l->stall_seen_ns = l->now_ns;
 		rv_warnx_rl("control loop woke %.1f s late (the process was stopped or had no CPU)",
-			    (double)l->stall_ns / 1e9);
+			    (double)(l->idle_ns - wait_ns - linger_ns) / 1e9);
 	}
 	if (n < 0 && n != -EINTR) {
 		rv_warn(n, "control ring wait");

@@ -62,13 +62,11 @@ static bool pools_changed(const struct rv_config *a, const struct rv_config *b)
 static void set_tun_addrs(struct rv_loop *l, const struct rv_config *next, struct rv_strbuf *log)
 {
 	struct rv_prefix addrs[2], routes[RV_CONFIG_MAX_SUBNETS];
-	size_t num_addrs = rv_ippool_server_prefixes(l->env.pool, addrs), num_routes = 0;
+	size_t num_addrs = rv_ippool_server_prefixes(l->env.pool, addrs);
+	size_t num_routes = rv_config_subnets_of(next, NULL, routes, RV_CONFIG_MAX_SUBNETS);
 	char a[2][64];
 	int ret;
 
-	for (size_t i = 0; i < next->num_subnets; i++) {
-		routes[num_routes++] = next->subnets[i].p;
-	}
 	ret = rv_tun_set_addrs_routes(rv_dataplane_tun_name(l->dp), addrs, num_addrs, routes,
 				      num_routes);
 	if (ret) {

@@ -93,11 +93,9 @@ bool rv_subnets_changed(const struct rv_config *a, const struct rv_config *b)
 int rv_subnets_hold(struct rv_demux *d, const struct rv_config *cfg)
 {
 	struct rv_prefix nets[RV_CONFIG_MAX_SUBNETS];
+	size_t n = rv_config_subnets_of(cfg, NULL, nets, RV_CONFIG_MAX_SUBNETS);
 
-	for (size_t i = 0; i < cfg->num_subnets; i++) {
-		nets[i] = cfg->subnets[i].p;
-	}
-	return rv_demux_set_reserved(d, nets, cfg->num_subnets);
+	return rv_demux_set_reserved(d, nets, n);
 }
 
 void rv_subnets_apply(struct rv_loop *l, const struct rv_config *next, struct rv_strbuf *log)

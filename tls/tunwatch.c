@@ -49,11 +49,10 @@
 static void server_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_addrs,
 			  struct rv_prefix *routes, size_t *num_routes, size_t max_routes)
 {
+	size_t n = rv_config_subnets_of(l->cfg, NULL, routes, max_routes);
+
 	*num_addrs = l->env.pool ? rv_ippool_server_prefixes(l->env.pool, addrs) : 0;
-	*num_routes = 0;
-	for (size_t i = 0; i < l->cfg->num_subnets && *num_routes < max_routes; i++) {
-		routes[(*num_routes)++] = l->cfg->subnets[i].p;
-	}
+	*num_routes = n < max_routes ? n : max_routes;
 }
 
 static void on_tunwatch(struct rv_loop *l, struct rv_ltimer *lt)

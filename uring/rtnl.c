@@ -528,8 +528,10 @@ int rv_rtnl_list_routes(unsigned ifindex, uint8_t proto, rv_rtnl_route_fn fn, vo
 	return 0;
 }
 
+/* route_req sends one route request for |dst| via |ifindex|; |metric| and
+ * |prefsrc| (4 bytes) are added when not NULL. */
 static int route_req(uint16_t type, uint16_t flags, unsigned ifindex, const struct rv_prefix *dst,
-		     uint8_t proto)
+		     uint8_t proto, const uint32_t *metric, const uint8_t *prefsrc)
 {
 	struct nl_req req;
 	uint32_t oif = ifindex;
@@ -550,54 +552,38 @@ static int route_req(uint16_t type, uint16_t flags, unsigned ifindex, const stru
 	if (!ret) {
 		ret = nl_put_attr(&req, RTA_OIF, &oif, sizeof(oif));
 	}
+	if (!ret && metric) {
+		ret = nl_put_attr(&req, RTA_PRIORITY, metric, sizeof(*metric));
+	}
+	if (!ret && prefsrc) {
+		ret = nl_put_attr(&req, RTA_PREFSRC, prefsrc, 4);
+	}
 	return ret ? ret : nl_request(&req, NULL, NULL);
 }
 
 int rv_rtnl_add_route(unsigned ifindex, const struct rv_prefix *dst, uint8_t proto)
 {
-	return route_req(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, ifindex, dst, proto);
+	return route_req(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, ifindex, dst, proto, NULL, NULL);
 }
 
 int rv_rtnl_add_prefix_route(unsigned ifindex, const struct rv_prefix *addr)
 {
 	struct rv_prefix net = *addr;
-	struct nl_req req;
-	uint32_t oif = ifindex, metric = addr->addr.family == AF_INET6 ? 256 : 0;
+	uint32_t metric = addr->addr.family == AF_INET6 ? 256 : 0;
 	unsigned max = addr->addr.family == AF_INET ? 32 : 128;
-	int ret;
 
 	for (unsigned bit = addr->len; bit < max; bit++) {
 		net.addr.a[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
 	}
-	if (!prefix_ok(&net)) {
-		return -EINVAL;
-	}
 	/* As the kernel makes it with the address: proto kernel, scope link,
-	 * its metric (0, or 256 for IPv6), sourced from the address. */
-	nl_req_init(&req, RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-		    sizeof(struct rtmsg));
-	req.rt.rtm_family = net.addr.family;
-	req.rt.rtm_dst_len = net.len;
-	req.rt.rtm_table = RT_TABLE_MAIN;
-	req.rt.rtm_protocol = RTPROT_KERNEL;
-	req.rt.rtm_scope = RT_SCOPE_LINK;
-	req.rt.rtm_type = RTN_UNICAST;
-	ret = nl_put_attr(&req, RTA_DST, net.addr.a, family_len(net.addr.family));
-	if (!ret) {
-		ret = nl_put_attr(&req, RTA_OIF, &oif, sizeof(oif));
-	}
-	if (!ret) {
-		ret = nl_put_attr(&req, RTA_PRIORITY, &metric, sizeof(metric));
-	}
-	if (!ret && net.addr.family == AF_INET) {
-		ret = nl_put_attr(&req, RTA_PREFSRC, addr->addr.a, 4);
-	}
-	return ret ? ret : nl_request(&req, NULL, NULL);
+	 * its metric (0, or 256 for IPv6), sourced from the address (IPv4). */
+	return route_req(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, ifindex, &net, RTPROT_KERNEL,
+			 &metric, addr->addr.family == AF_INET ? addr->addr.a : NULL);
 }
 
 int rv_rtnl_del_route(unsigned ifindex, const struct rv_prefix *dst, uint8_t proto)
 {
-	return route_req(RTM_DELROUTE, 0, ifindex, dst, proto);
+	return route_req(RTM_DELROUTE, 0, ifindex, dst, proto, NULL, NULL);
 }
 
 int rv_rtnl_replace_qdisc(unsigned ifindex, uint32_t parent, uint32_t handle, const char *kind)

@@ -14,6 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/mem.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "crypto/kdf.h"
 #include "test/lib/t_pki.h"
 #include "tls/conn.h"
@@ -308,25 +312,34 @@ Test(tls_conn, ctx_input_errors)
 
 	/* Another CA's CRL, and ours with its signature damaged: refused,
 	 * not taken (every peer would then fail to verify). */
-	char other_crl[T_PKI_PATH + 16], bad_crl[T_PKI_PATH + 16], pem[8192];
+	char other_crl[T_PKI_PATH + 16], bad_crl[T_PKI_PATH + 16];
 	snprintf(other_crl, sizeof(other_crl), "%s/ca.crl", pki.other_ca_dir);
 	p.crl_file = other_crl;
 	cr_assert_eq(rv_tls_ctx_new(&ctx, &p, &why, err, sizeof(err)), -EINVAL);
 	cr_assert_eq(why, RV_TLS_FAIL_CRL);
 	cr_assert(strstr(err, "not signed by the CA"), "%s", err);
+	/* The last byte of the DER is the signature's: one bit of it flipped
+	 * (a base64 character of the PEM may only carry padding bits). */
 	FILE *f = fopen(pki.ca_crl, "r");
 	cr_assert_not_null(f);
-	size_t n = fread(pem, 1, sizeof(pem) - 1, f);
+	X509_CRL *crl = PEM_read_X509_CRL(f, NULL, NULL, NULL);
 	fclose(f);
-	pem[n] = '\0';
-	char *end = strstr(pem, "\n-----END");
-	cr_assert_not_null(end);
-	end[-3] = end[-3] == 'A' ? 'B' : 'A'; /* a bit of the signature */
+	cr_assert_not_null(crl);
+	uint8_t *der = NULL;
+	int der_len = i2d_X509_CRL(crl, &der);
+	X509_CRL_free(crl);
+	cr_assert_gt(der_len, 0);
+	der[der_len - 1] ^= 1;
+	const uint8_t *q = der;
+	crl = d2i_X509_CRL(NULL, &q, der_len);
+	OPENSSL_free(der);
+	cr_assert_not_null(crl);
 	snprintf(bad_crl, sizeof(bad_crl), "%s.bad", pki.ca_crl);
 	f = fopen(bad_crl, "w");
 	cr_assert_not_null(f);
-	fputs(pem, f);
+	cr_assert(PEM_write_X509_CRL(f, crl));
 	fclose(f);
+	X509_CRL_free(crl);
 	p.crl_file = bad_crl;
 	cr_assert_eq(rv_tls_ctx_new(&ctx, &p, &why, err, sizeof(err)), -EINVAL);
 	cr_assert_eq(why, RV_TLS_FAIL_CRL);
