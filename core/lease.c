@@ -25,12 +25,22 @@
 
 enum { TOO_LONG = RV_LEASE_NAME_MAX + 1 };
 
+/* The table's clock is the monotonic clock moved 2^62 ns (146 years) on, so
+ * that a lease read back from the journal that ended before this boot keeps
+ * its true end (a young monotonic clock cannot go that far back). */
+static const uint64_t CLOCK_BIAS = 1ull << 62;
+
+static uint64_t tick(uint64_t now_ns)
+{
+	return now_ns + CLOCK_BIAS;
+}
+
 struct lease {
 	struct lease *hnext; /* hash chain, or free list */
 	struct lease *nnext; /* chain by name (a storable name only) */
 	struct lease *prev, *next;
 	struct rv_ip_addr addr;
-	uint64_t changed_ns; /* grant, or end of the lease */
+	uint64_t changed_ns; /* grant, or end of the lease (tick) */
 	bool live;
 	uint8_t name_len;
 	char name[RV_LEASE_NAME_MAX];
@@ -166,7 +176,9 @@ static bool names_equal(const struct lease *r, const char *name, size_t len)
  * (a |now_ns| before the release counts as "just released")? */
 static bool honoured(const struct rv_leases *l, const struct lease *r, uint64_t now_ns)
 {
-	return r->live || now_ns <= r->changed_ns || now_ns - r->changed_ns <= l->lifetime_ns;
+	uint64_t t = tick(now_ns);
+
+	return r->live || t <= r->changed_ns || t - r->changed_ns <= l->lifetime_ns;
 }
 
 static struct lease *find(const struct rv_leases *l, const struct rv_ip_addr *a)
@@ -279,12 +291,13 @@ void rv_leases_grant(struct rv_leases *l, const struct rv_ip_addr *addr, const c
 		*nb = r;
 	}
 	r->live = true;
-	r->changed_ns = now_ns;
+	r->changed_ns = tick(now_ns);
 	list_append(&l->live, r);
 	note(l, r);
 }
 
-void rv_leases_release(struct rv_leases *l, const struct rv_ip_addr *addr, uint64_t now_ns)
+/* release_at ends the live lease of |addr| at |t| (a tick). */
+static void release_at(struct rv_leases *l, const struct rv_ip_addr *addr, uint64_t t)
 {
 	struct lease *r = find(l, addr);
 
@@ -293,9 +306,14 @@ void rv_leases_release(struct rv_leases *l, const struct rv_ip_addr *addr, uint6
 	}
 	list_del(&l->live, r);
 	r->live = false;
-	r->changed_ns = now_ns;
+	r->changed_ns = t;
 	list_append(&l->released, r);
 	note(l, r);
+}
+
+void rv_leases_release(struct rv_leases *l, const struct rv_ip_addr *addr, uint64_t now_ns)
+{
+	release_at(l, addr, tick(now_ns));
 }
 
 bool rv_leases_may_return(const struct rv_leases *l, const struct rv_ip_addr *addr,
@@ -317,28 +335,40 @@ bool rv_leases_kept_for_other(const struct rv_leases *l, const struct rv_ip_addr
 	return !rv_leases_may_return(l, addr, name, now_ns);
 }
 
-bool rv_leases_last_of(const struct rv_leases *l, const char *name, int family, uint64_t now_ns,
-		       struct rv_ip_addr *out)
+size_t rv_leases_of(const struct rv_leases *l, const char *name, int family, uint64_t now_ns,
+		    struct rv_ip_addr *out, size_t max)
 {
-	size_t len = strnlen(name, TOO_LONG);
-	const struct lease *best = NULL;
+	size_t len = strnlen(name, TOO_LONG), n = 0;
+	uint64_t at[RV_LEASES_OF_MAX];
 
 	if (len > RV_LEASE_NAME_MAX) {
-		return false;
+		return 0;
+	}
+	if (max > RV_LEASES_OF_MAX) {
+		max = RV_LEASES_OF_MAX;
 	}
 	for (const struct lease *r = *name_bucket(l, name, len); r; r = r->nnext) {
+		size_t k;
+
 		if (r->addr.family != family || !names_equal(r, name, len) ||
 		    !honoured(l, r, now_ns)) {
 			continue;
 		}
-		if (!best || r->changed_ns > best->changed_ns) {
-			best = r;
+		/* Insert in newest-first order, keeping the |max| newest. */
+		for (k = n; k > 0 && at[k - 1] < r->changed_ns; k--) {
 		}
+		if (k == max) {
+			continue;
+		}
+		if (n < max) {
+			n++;
+		}
+		memmove(&out[k + 1], &out[k], (n - 1 - k) * sizeof(*out));
+		memmove(&at[k + 1], &at[k], (n - 1 - k) * sizeof(*at));
+		out[k] = r->addr;
+		at[k] = r->changed_ns;
 	}
-	if (best) {
-		*out = best->addr;
-	}
-	return best != NULL;
+	return n;
 }
 
 uint64_t rv_leases_released_at(const struct rv_leases *l, const struct rv_ip_addr *addr)
@@ -365,10 +395,12 @@ size_t rv_leases_take_events(struct rv_leases *l, struct rv_lease_event *out, si
 	return n;
 }
 
-/* wall_of converts a monotonic time of this run to wall-clock seconds. */
-static int64_t wall_of(uint64_t at_ns, uint64_t now_ns, int64_t now_wall)
+/* wall_of converts a tick to wall-clock seconds. */
+static int64_t wall_of(uint64_t at, uint64_t now_ns, int64_t now_wall)
 {
-	return now_wall - (int64_t)((now_ns > at_ns ? now_ns - at_ns : 0) / 1000000000ull);
+	uint64_t t = tick(now_ns);
+
+	return now_wall - (int64_t)((t > at ? t - at : 0) / 1000000000ull);
 }
 
 void rv_leases_journal_line(struct rv_strbuf *out, const struct rv_lease_event *e, uint64_t now_ns,
@@ -424,6 +456,22 @@ static void forget(struct rv_leases *l, const struct rv_ip_addr *a)
 	}
 }
 
+/* load_end ends the lease of |a| read back from the journal at |end_wall|
+ * (seconds since the epoch), or forgets it when that is longer ago than the
+ * lifetime. An end in the future counts as now; one before this boot keeps
+ * its place on the table's clock. */
+static void load_end(struct rv_leases *l, const struct rv_ip_addr *a, uint64_t now_ns,
+		     int64_t now_wall, int64_t end_wall)
+{
+	uint64_t age = now_wall > end_wall ? (uint64_t)(now_wall - end_wall) : 0;
+
+	if (age > l->lifetime_ns / 1000000000ull + 1 || age * 1000000000ull > l->lifetime_ns) {
+		forget(l, a);
+		return;
+	}
+	release_at(l, a, tick(now_ns) - age * 1000000000ull);
+}
+
 int rv_leases_load(struct rv_leases *l, const char *text, size_t len, uint64_t now_ns,
 		   int64_t now_wall, int64_t end_wall, size_t *out_bad)
 {
@@ -460,19 +508,7 @@ int rv_leases_load(struct rv_leases *l, const char *text, size_t len, uint64_t n
 					a.family = strchr(addr, ':') ? AF_INET6 : AF_INET;
 					rv_leases_grant(l, &a, line + off, now_ns);
 					if (kind == 'R') {
-						int64_t age = now_wall > t ? now_wall - t : 0;
-
-						rv_leases_release(
-							l, &a,
-							now_ns - ((uint64_t)age * 1000000000ull <
-										  now_ns
-									  ? (uint64_t)age *
-										    1000000000ull
-									  : now_ns));
-						if ((uint64_t)age * 1000000000ull >
-						    l->lifetime_ns) {
-							forget(l, &a);
-						}
+						load_end(l, &a, now_ns, now_wall, t);
 					}
 				}
 			}
@@ -482,15 +518,9 @@ int rv_leases_load(struct rv_leases *l, const char *text, size_t len, uint64_t n
 	/* Leases still live at the end belonged to the process that wrote the
 	 * journal: they ended when it last wrote (|end_wall|). */
 	while (l->live.head) {
-		struct lease *r = l->live.head;
-		struct rv_ip_addr a = r->addr;
-		int64_t age = now_wall > end_wall ? now_wall - end_wall : 0;
-		uint64_t age_ns = (uint64_t)age * 1000000000ull;
+		struct rv_ip_addr a = l->live.head->addr;
 
-		rv_leases_release(l, &a, now_ns > age_ns ? now_ns - age_ns : 0);
-		if (age_ns > l->lifetime_ns) {
-			forget(l, &a);
-		}
+		load_end(l, &a, now_ns, now_wall, end_wall);
 	}
 	n = (int)l->count;
 	/* Loading is not news for the journal. */

@@ -80,12 +80,14 @@ bool rv_leases_may_return(const struct rv_leases *l, const struct rv_ip_addr *ad
 bool rv_leases_kept_for_other(const struct rv_leases *l, const struct rv_ip_addr *addr,
 			      const char *name, uint64_t now_ns);
 
-/* rv_leases_last_of finds the address of |family| most recently leased to
- * |name| that may still come back to it (live, or released at most
- * lifetime_ns before |now_ns|): a client whose process restarted, which
- * remembers nothing, gets it back. Returns false when there is none. */
-bool rv_leases_last_of(const struct rv_leases *l, const char *name, int family, uint64_t now_ns,
-		       struct rv_ip_addr *out);
+/* rv_leases_of finds the addresses of |family| leased to |name| that may
+ * still come back to it (live, or released at most lifetime_ns before
+ * |now_ns|), newest first, at most |max| (at most RV_LEASES_OF_MAX) of them,
+ * into |out|, and returns their number: a client whose process restarted,
+ * which remembers nothing, gets the first of them that is free. */
+enum { RV_LEASES_OF_MAX = 8 };
+size_t rv_leases_of(const struct rv_leases *l, const char *name, int family, uint64_t now_ns,
+		    struct rv_ip_addr *out, size_t max);
 
 /* rv_leases_released_at returns when |addr|'s lease was released, or 0 when
  * it has no record or is live: of addresses all kept for others, the one

@@ -136,7 +136,7 @@ static int alloc_unkept(struct rv_ctl_server *p, int family, const struct rv_ip_
  * name (reserved in the pool for it alone); else the one it had before, if
  * the server last leased it to this very name and it is free (the client
  * asks for it in HELLO; a client whose process restarted remembers nothing,
- * and gets the name's last lease all the same); else the pool's next free
+ * and gets the newest of the name's leases that is free); else the pool's next free
  * one not kept for another name. */
 static int take_one(struct rv_ctl_server *p, int family, const struct rv_ip_addr *fixed,
 		    const struct rv_ip_addr *prev, struct rv_ip_addr *out, uint64_t now_ns)
@@ -161,9 +161,16 @@ static int take_one(struct rv_ctl_server *p, int family, const struct rv_ip_addr
 		rv_info("client %s: asked for %s back, which the server did not last lease to "
 			"it (or which is taken): assigning another",
 			p->cn, rv_ip_addr_str(prev, a, sizeof(a)));
-	} else if (env->leases && rv_leases_last_of(env->leases, p->cn, family, now_ns, out) &&
-		   rv_ippool_alloc_specific(env->pool, out) == 0) {
-		return 0;
+	} else if (env->leases) {
+		struct rv_ip_addr mine[RV_LEASES_OF_MAX];
+		size_t n = rv_leases_of(env->leases, p->cn, family, now_ns, mine, RV_LEASES_OF_MAX);
+
+		for (size_t i = 0; i < n; i++) {
+			if (rv_ippool_alloc_specific(env->pool, &mine[i]) == 0) {
+				*out = mine[i];
+				return 0;
+			}
+		}
 	}
 	return alloc_unkept(p, family, prev, out, now_ns);
 }

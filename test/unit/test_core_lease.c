@@ -90,37 +90,45 @@ Test(lease, last_of)
 		struct rv_ip_addr six = t_ip("fd00::2"), out;
 
 		cr_assert_not_null(l);
-		cr_assert_not(rv_leases_last_of(l, "alice", AF_INET, t0, &out));
+		cr_assert_not(rv_leases_of(l, "alice", AF_INET, t0, &out, 1));
 		rv_leases_grant(l, &a, "alice", t0);
 		rv_leases_release(l, &a, t0 + SEC);
 		rv_leases_grant(l, &b, "alice", t0 + 2 * SEC);
 		rv_leases_release(l, &b, t0 + 3 * SEC);
-		cr_assert(rv_leases_last_of(l, "alice", AF_INET, t0 + 4 * SEC, &out));
+		cr_assert(rv_leases_of(l, "alice", AF_INET, t0 + 4 * SEC, &out, 1));
 		cr_assert(rv_ip_addr_equal(&out, &b), "the newer of two");
-		cr_assert_not(rv_leases_last_of(l, "alice", AF_INET6, t0 + 4 * SEC, &out));
-		cr_assert_not(rv_leases_last_of(l, "alic", AF_INET, t0 + 4 * SEC, &out));
-		cr_assert_not(rv_leases_last_of(l, "bob", AF_INET, t0 + 4 * SEC, &out));
+		{
+			struct rv_ip_addr both[RV_LEASES_OF_MAX + 4];
+
+			cr_assert_eq(rv_leases_of(l, "alice", AF_INET, t0 + 4 * SEC, both,
+						  ARRAY_SIZE(both)),
+				     2, "both, newest first");
+			cr_assert(rv_ip_addr_equal(&both[0], &b) && rv_ip_addr_equal(&both[1], &a));
+		}
+		cr_assert_not(rv_leases_of(l, "alice", AF_INET6, t0 + 4 * SEC, &out, 1));
+		cr_assert_not(rv_leases_of(l, "alic", AF_INET, t0 + 4 * SEC, &out, 1));
+		cr_assert_not(rv_leases_of(l, "bob", AF_INET, t0 + 4 * SEC, &out, 1));
 		/* b given to bob: alice's last is a again */
 		rv_leases_grant(l, &b, "bob", t0 + 5 * SEC);
-		cr_assert(rv_leases_last_of(l, "alice", AF_INET, t0 + 6 * SEC, &out));
+		cr_assert(rv_leases_of(l, "alice", AF_INET, t0 + 6 * SEC, &out, 1));
 		cr_assert(rv_ip_addr_equal(&out, &a));
-		cr_assert(rv_leases_last_of(l, "bob", AF_INET, t0 + 6 * SEC, &out));
+		cr_assert(rv_leases_of(l, "bob", AF_INET, t0 + 6 * SEC, &out, 1));
 		cr_assert(rv_ip_addr_equal(&out, &b));
 		/* past the lifetime: nothing */
-		cr_assert_not(rv_leases_last_of(l, "alice", AF_INET, t0 + SEC + LIFE + 1, &out));
+		cr_assert_not(rv_leases_of(l, "alice", AF_INET, t0 + SEC + LIFE + 1, &out, 1));
 		/* a full table evicts a (released longest ago): gone from the name too */
 		rv_leases_grant(l, &c, "carol", t0 + 7 * SEC);
 		rv_leases_grant(l, &six, "dave", t0 + 8 * SEC);
 		cr_assert_eq(rv_leases_count(l), 3);
-		cr_assert_not(rv_leases_last_of(l, "alice", AF_INET, t0 + 9 * SEC, &out));
-		cr_assert(rv_leases_last_of(l, "dave", AF_INET6, t0 + 9 * SEC, &out));
+		cr_assert_not(rv_leases_of(l, "alice", AF_INET, t0 + 9 * SEC, &out, 1));
+		cr_assert(rv_leases_of(l, "dave", AF_INET6, t0 + 9 * SEC, &out, 1));
 		cr_assert(rv_ip_addr_equal(&out, &six));
 		/* a name too long to keep matches nothing */
 		rv_leases_grant(l, &c,
 				"a-name-far-longer-than-any-certificate-name-may-be-at-all-"
 				"in-this-table-0123456789",
 				t0 + 10 * SEC);
-		cr_assert_not(rv_leases_last_of(l, "carol", AF_INET, t0 + 10 * SEC, &out));
+		cr_assert_not(rv_leases_of(l, "carol", AF_INET, t0 + 10 * SEC, &out, 1));
 		rv_leases_free(l);
 	}
 }
@@ -379,7 +387,58 @@ Test(lease, differential)
 						any = true;
 					}
 				}
-				found = rv_leases_last_of(l, names[n], family, now, &got);
+				found = rv_leases_of(l, names[n], family, now, &got, 1);
+				/* and the whole list: every such record, newest first,
+				 * at most RV_LEASES_OF_MAX of them, the newest kept */
+				{
+					struct rv_ip_addr all[RV_LEASES_OF_MAX];
+					size_t got_n = rv_leases_of(l, names[n], family, now, all,
+								    ARRAY_SIZE(all)),
+					       want_n = 0;
+					uint64_t prev_t = UINT64_MAX;
+
+					for (int k = 0; k < M_ADDRS; k++) {
+						want_n += m[k].present && m[k].name == n &&
+							  addrs[k].family == family &&
+							  (m[k].live || now - m[k].t <= life);
+					}
+					cr_assert_eq(got_n,
+						     want_n < RV_LEASES_OF_MAX ? want_n
+									       : RV_LEASES_OF_MAX,
+						     "seed %" PRIu64 " step %d of", seed, step);
+					for (size_t g = 0; g < got_n; g++) {
+						int k = 0;
+
+						while (k < M_ADDRS &&
+						       !rv_ip_addr_equal(&addrs[k], &all[g])) {
+							k++;
+						}
+						cr_assert(k < M_ADDRS && m[k].present &&
+								  m[k].name == n &&
+								  (m[k].live ||
+								   now - m[k].t <= life) &&
+								  m[k].t <= prev_t,
+							  "seed %" PRIu64 " step %d of[%zu]", seed,
+							  step, g);
+						prev_t = m[k].t;
+					}
+					for (int k = 0; k < M_ADDRS && got_n == RV_LEASES_OF_MAX;
+					     k++) {
+						bool listed = false;
+
+						for (size_t g = 0; g < got_n; g++) {
+							listed |= rv_ip_addr_equal(&addrs[k],
+										   &all[g]);
+						}
+						cr_assert(listed || !m[k].present ||
+								  m[k].name != n ||
+								  addrs[k].family != family ||
+								  m[k].t <= prev_t,
+							  "seed %" PRIu64
+							  " step %d: a newer one left out",
+							  seed, step);
+					}
+				}
 				cr_assert_eq(found, any, "seed %" PRIu64 " step %d last_of", seed,
 					     step);
 				for (int k = 0; found && k < M_ADDRS; k++) {
@@ -397,6 +456,78 @@ Test(lease, differential)
 	}
 }
 
+/* A name with more leases than rv_leases_of returns: the newest, in order. */
+Test(lease, of_keeps_the_newest)
+{
+	struct rv_leases *l = rv_leases_new(32, LIFE);
+	struct rv_ip_addr got[RV_LEASES_OF_MAX];
+	/* granted out of address order, so that list order is not time order */
+	static const int order[] = { 7, 2, 11, 5, 0, 9, 3, 10, 1, 6, 8, 4 };
+
+	cr_assert(l);
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+		char s[32];
+		struct rv_ip_addr a;
+
+		snprintf(s, sizeof(s), "10.8.0.%d", 10 + order[i]);
+		a = t_ip(s);
+		rv_leases_grant(l, &a, "alice", (i + 1) * SEC);
+		rv_leases_release(l, &a, (i + 1) * SEC + 1);
+	}
+	cr_assert_eq(rv_leases_of(l, "alice", AF_INET, 20 * SEC, got, ARRAY_SIZE(got)),
+		     RV_LEASES_OF_MAX);
+	for (size_t g = 0; g < RV_LEASES_OF_MAX; g++) {
+		char s[32];
+		struct rv_ip_addr want;
+
+		snprintf(s, sizeof(s), "10.8.0.%d", 10 + order[ARRAY_SIZE(order) - 1 - g]);
+		want = t_ip(s);
+		cr_assert(rv_ip_addr_equal(&got[g], &want), "position %zu", g);
+	}
+	cr_assert_eq(rv_leases_of(l, "alice", AF_INET, 20 * SEC, got, 3), 3);
+	rv_leases_free(l);
+}
+
+/* A server restarted soon after a reboot reads back leases that ended
+ * before its monotonic clock began: they end when the journal says (it used
+ * to count them as ending at boot, honoured for up to a lifetime after it),
+ * and a snapshot written then keeps their true end. */
+Test(lease, journal_replayed_on_a_young_clock)
+{
+	const int64_t wall = 1800000000;
+	const uint64_t now = 5 * SEC; /* five seconds after boot */
+	struct rv_leases *l = rv_leases_new(16, LIFE);
+	struct rv_ip_addr a = t_ip("10.8.0.2"), b = t_ip("10.8.0.3"), c = t_ip("10.8.0.4");
+	struct rv_strbuf text = { 0 };
+	char line[128];
+
+	cr_assert(l);
+	/* bob's ended 40 s ago, carol's 70 s ago (past the lifetime); alice's
+	 * was live when the file was last written, 30 s ago. */
+	snprintf(line, sizeof(line), "R 10.8.0.3 %lld bob\nR 10.8.0.4 %lld carol\n",
+		 (long long)(wall - 40), (long long)(wall - 70));
+	rv_strbuf_printf(&text, "%sG 10.8.0.2 0 alice\n", line);
+	cr_assert_eq(rv_leases_load(l, rv_strbuf_str(&text), text.len, now, wall, wall - 30, NULL),
+		     2);
+	cr_assert_not(rv_leases_may_return(l, &c, "carol", now));
+	cr_assert(rv_leases_may_return(l, &b, "bob", now + 19 * SEC));
+	cr_assert_not(rv_leases_may_return(l, &b, "bob", now + 21 * SEC),
+		      "bob's ends 60 s after it did");
+	cr_assert(rv_leases_may_return(l, &a, "alice", now + 29 * SEC));
+	cr_assert_not(rv_leases_may_return(l, &a, "alice", now + 31 * SEC));
+	cr_assert_not(rv_leases_kept_for_other(l, &b, "alice", now + 21 * SEC));
+	/* Of two released addresses, the one released longer ago is older. */
+	cr_assert_lt(rv_leases_released_at(l, &b), rv_leases_released_at(l, &a));
+	rv_strbuf_reset(&text);
+	rv_leases_save(l, &text, now + 10 * SEC, wall + 10);
+	snprintf(line, sizeof(line), "R 10.8.0.3 %lld bob\n", (long long)(wall - 40));
+	cr_assert(strstr(rv_strbuf_str(&text), line), "%s", rv_strbuf_str(&text));
+	snprintf(line, sizeof(line), "R 10.8.0.2 %lld alice\n", (long long)(wall - 30));
+	cr_assert(strstr(rv_strbuf_str(&text), line), "%s", rv_strbuf_str(&text));
+	rv_strbuf_free(&text);
+	rv_leases_free(l);
+}
+
 /* The journal: what a server appends as leases change, and what a restarted
  * server replays (also after kill -9: leases live at the end of the file
  * ended when it was last written). */
@@ -404,9 +535,8 @@ Test(lease, journal_survives_a_restart)
 {
 	for (size_t oi = 0; oi < ARRAY_SIZE(origins); oi++) {
 		uint64_t t0 = origins[oi] + 100 * SEC;
-		/* The replay's clock: a new process, whose monotonic clock is at
-		 * least as old as the ages replayed (a younger one counts a lease
-		 * as ended at its own time 0, a little later than it did). */
+		/* The replay's clock: a new process (a younger clock:
+		 * journal_replayed_on_a_young_clock). */
 		uint64_t t1 = origins[oi] + 200 * SEC;
 		const int64_t wall = 1800000000; /* seconds since the epoch at t0 */
 		struct rv_leases *l = rv_leases_new(16, LIFE), *l2 = rv_leases_new(16, LIFE);
@@ -484,13 +614,13 @@ Test(lease, forgotten_at_load_leaves_the_name_index, .timeout = 5)
 	n = snprintf(text, sizeof(text), "R 10.8.0.77 %lld alice\n", (long long)(wall - 7200));
 	cr_assert_eq(rv_leases_load(l, text, (size_t)n, 1000 * SEC, wall, wall, &bad), 0);
 	cr_assert_eq(rv_leases_count(l), 0u, "the stale lease is forgotten");
-	cr_assert_not(rv_leases_last_of(l, "alice", AF_INET, 1000 * SEC, &out));
+	cr_assert_not(rv_leases_of(l, "alice", AF_INET, 1000 * SEC, &out, 1));
 	rv_leases_grant(l, &a, "alice", 1001 * SEC); /* reuses the forgotten record */
-	cr_assert(rv_leases_last_of(l, "alice", AF_INET, 1001 * SEC, &out));
+	cr_assert(rv_leases_of(l, "alice", AF_INET, 1001 * SEC, &out, 1));
 	cr_assert(rv_ip_addr_equal(&out, &a));
 	rv_leases_release(l, &a, 1002 * SEC);
 	rv_leases_grant(l, &b, "alice", 1003 * SEC);
-	cr_assert(rv_leases_last_of(l, "alice", AF_INET, 1004 * SEC, &out));
+	cr_assert(rv_leases_of(l, "alice", AF_INET, 1004 * SEC, &out, 1));
 	cr_assert(rv_ip_addr_equal(&out, &b));
 	cr_assert_not(rv_leases_may_return(l, &old, "alice", 1004 * SEC));
 	rv_leases_free(l);

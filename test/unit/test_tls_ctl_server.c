@@ -512,6 +512,45 @@ Test(ctl, addresses_fixed_previous_and_pool)
 	drop_pair(s, c);
 }
 
+/* A client whose process restarted asks for nothing and gets the newest of
+ * its name's leases that is free: when the newest is taken, an older one,
+ * not the pool's next address (it used to get a new one). */
+Test(ctl, restarted_client_gets_its_newest_free_lease)
+{
+	struct rv_ctl_peer *s1, *c1, *s2, *c2, *s, *c;
+	struct rv_ip_addr b = { .family = AF_INET };
+	char first[64], second[64];
+
+	/* Two sessions of one name at once hold two addresses; the second
+	 * ends a second later, so its lease is the newest. */
+	bring_up(&s1, &c1, "frank", NULL);
+	snprintf(first, sizeof(first), "%s", v4_of(s1));
+	now += RV_NSEC_PER_SEC;
+	bring_up(&s2, &c2, "frank", NULL);
+	snprintf(second, sizeof(second), "%s", v4_of(s2));
+	cr_assert_str_neq(first, second);
+	drop_pair(s1, c1);
+	drop_pair(s2, c2);
+	now += RV_NSEC_PER_SEC;
+	/* The newest free: the second. */
+	bring_up(&s, &c, "frank", NULL);
+	cr_assert_str_eq(v4_of(s), second);
+	drop_pair(s, c);
+	now += RV_NSEC_PER_SEC;
+	/* With it taken, the first, not a new one. */
+	inet_pton(AF_INET, second, b.a);
+	cr_assert_eq(rv_ippool_alloc_specific(srv.pool, &b), 0);
+	bring_up(&s, &c, "frank", NULL);
+	cr_assert_str_eq(v4_of(s), first, "got %s", v4_of(s));
+	drop_pair(s, c);
+	cr_assert_eq(rv_ippool_release(srv.pool, &b), 0);
+	/* Another name gets neither while they are kept for frank. */
+	bring_up(&s, &c, "grace", NULL);
+	cr_assert_str_neq(v4_of(s), first);
+	cr_assert_str_neq(v4_of(s), second);
+	drop_pair(s, c);
+}
+
 /* A client may start key exchanges, but not without limit: too soon after
  * the previous one, or beyond its per-minute budget, it is disconnected. */
 Test(ctl, client_rekeys_are_rate_limited)
