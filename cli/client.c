@@ -59,7 +59,7 @@ int rv_cmd_client(int argc, char **argv)
 		code = rv_cli_errno_exit(ret, RV_EXIT_TUN);
 		goto out;
 	}
-	code = rv_cli_dataplane(&dp, &cfg, demux, qsbr, 0, cfg.mtu);
+	code = rv_cli_dataplane(&dp, &cfg, demux, qsbr, cfg.local_port, cfg.mtu);
 	if (code >= 0) {
 		goto out;
 	}

@@ -478,6 +478,17 @@ static int set_data_port(struct rv_config *c, const char *v, char *why, size_t w
 	return 0;
 }
 
+static int set_local_port(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	uint64_t port;
+
+	if (parse_u64(v, 65535, &port, why, wl)) {
+		return -EINVAL;
+	}
+	c->local_port = (uint16_t)port;
+	return 0;
+}
+
 static int set_pool(struct rv_prefix *dst, int family, const char *v, char *why, size_t wl)
 {
 	struct rv_prefix p;

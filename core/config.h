@@ -201,6 +201,7 @@ struct rv_config {
 	bool servers_overridden; /* a --server flag replaced the file's list */
 	bool server_order_random;
 	char server_name[RV_CONFIG_HOST_MAX]; /* "" = each server's host */
+	uint16_t local_port;		      /* 0 = a free port at each start */
 	uint32_t reconnect_min_ms;
 	uint32_t reconnect_max_ms;
 	enum rv_config_accept accept_routes;

@@ -88,6 +88,7 @@ static const struct field restart_fields[] = {
 	RK("listen", listen_host),
 	RK("listen", listen_port),
 	RK("data_port", data_port),
+	RK("local_port", local_port),
 	RK("tun", tun),
 	RK("mtu", mtu),
 	RK("max_clients", max_clients),

@@ -21,7 +21,9 @@
 #     other is, and the client gets back in after its server restarts;
 #   - jittered backoff: after the server is killed, the delays the clients
 #     choose before reconnecting are spread over the backoff window, not in
-#     lockstep.
+#     lockstep;
+#   - local_port: the data channel sends from the configured port; a second
+#     client given the same port exits 15 and says why.
 #
 # Two servers run in the server namespace: A on control port 4433 (pool
 # 10.99.0.0/24, TUN rvs0) and B on 4533 (pool 10.98.0.0/24, TUN rvs1).
@@ -254,3 +256,32 @@ rvt_wait_for 20 "the client back on server C" sh -c "'$RV_BIN' status --kv -s '$
 	rvt_fail "the client did not get back in after a restart of its server"
 rvt_stop_pid "$F_PID" 10 || rvt_fail "client exit"
 rvt_stop_pid "$C_PID" 10 || rvt_fail "server C exit"
+
+rvt_step "local_port: the data channel sends from the configured port; a port in use stops the client"
+# A client always took a free port of the kernel's choosing: a firewall or
+# NAT that must know the port had nothing to go by.
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/lp.conf" "$PKI/client5" rvl "$RVT_TMP/lp.sock" local_port=40123
+rvt_bg "$C1" localport "$RV_BIN" client -c "$RVT_TMP/lp.conf"
+L_PID=$RVT_LAST_PID
+rvt_wait_for 15 "client5 on A" sh -c "'$RV_BIN' status --kv -s '$SRV_SOCK' | grep -q '^session name=client5 state=running'" ||
+	rvt_fail "client5 did not connect: $(tail -3 "$RVT_TMP/localport.log")"
+rvt_wait_for 5 "its endpoint" sh -c "'$RV_BIN' status --kv -s '$SRV_SOCK' | grep '^session name=client5 ' | grep -q 'endpoint=[^ ]*:40123 '" ||
+	rvt_fail "the server sees client5 at $(ctl_field "session name=client5" endpoint)"
+ss -Hunap -N "$C1" | grep ":40123 " | grep -q "pid=$L_PID," || rvt_fail "port 40123 is not the client's: $(ss -Hunap -N "$C1")"
+# The same port for a second client: it waits for it, then says so (exit 15).
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/lp2.conf" "$PKI/client3" rvl2 "$RVT_TMP/lp2.sock" local_port=40123
+rvt_bg "$C1" localport2 "$RV_BIN" client -c "$RVT_TMP/lp2.conf"
+L2_PID=$RVT_LAST_PID
+rvt_exit_within 15 "$L2_PID" || rvt_fail "the second client did not give up the held port"
+[ "$RVT_EXIT" = 15 ] || rvt_fail "exit $RVT_EXIT, not 15: $(tail -3 "$RVT_TMP/localport2.log")"
+grep -q "UDP port 40123 is still held by another socket" "$RVT_TMP/localport2.log" ||
+	rvt_fail "the reason not given: $(tail -3 "$RVT_TMP/localport2.log")"
+# A bad value is a configuration error.
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/lp3.conf" "$PKI/client3" rvl3 "$RVT_TMP/lp3.sock" local_port=65536
+rc=0
+"$RV_BIN" client -n -c "$RVT_TMP/lp3.conf" >"$RVT_TMP/lp3.out" 2>&1 || rc=$?
+[ "$rc" = 3 ] || rvt_fail "local_port = 65536: exit $rc: $(cat "$RVT_TMP/lp3.out")"
+grep -q "local_port" "$RVT_TMP/lp3.out" || rvt_fail "the key not named: $(cat "$RVT_TMP/lp3.out")"
+# The first client still passes traffic.
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 -I rvl 10.99.0.1 || rvt_fail "client5 lost its tunnel"
+rvt_stop_pid "$L_PID" 10 || rvt_fail "client5 exit"
