@@ -456,6 +456,10 @@ int rv_cli_dataplane(struct rv_dataplane **out, const struct rv_config *cfg, str
 	 * (the demux's lanes, set by the caller); a client has one session. */
 	dc.steer_by_index = cfg->role == RV_CONFIG_SERVER;
 	dc.small_lane = cfg->role == RV_CONFIG_CLIENT;
+	/* A server's TUN carries its whole pool, offline clients' addresses
+	 * too. A client's packets meet no session only while it reconnects,
+	 * where a connect had better wait than fail. */
+	dc.icmp_unreach = cfg->role == RV_CONFIG_SERVER;
 	dc.max_peers = cfg->role == RV_CONFIG_SERVER ? cfg->max_clients : 0;
 	dc.mtu = mtu;
 	dc.udp_port = port;

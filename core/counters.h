@@ -61,6 +61,7 @@
 	X(RV_CTR_ZC_COPIED, "zc_copied")         \
 	X(RV_CTR_ZC_RESENT, "zc_resent")         \
 	X(RV_CTR_GSO_SPLIT, "gso_split")         \
+	X(RV_CTR_ICMP_UNREACH, "icmp_unreach")   \
 	X(RV_CTR_UDP_SOCK_DROPS, "udp_sock_drops") /* kept by the kernel: read at a snapshot */
 
 /* Gauges: how deep each queue of the data plane is (the places a packet can

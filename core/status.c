@@ -511,6 +511,10 @@ static const struct {
 			       "GSO sends the route refused as too long (a path MTU below "
 			       "the tunnel's), sent again one datagram at a time for the "
 			       "kernel to fragment, per worker." },
+	[RV_CTR_ICMP_UNREACH] = { "ringvpn_worker_icmp_unreachable_total",
+				  "ICMP \"destination unreachable\" errors written to the TUN "
+				  "device in answer to packets no session took (no_route "
+				  "drops), per worker." },
 	[RV_CTR_UDP_SOCK_DROPS] = { "ringvpn_worker_udp_socket_drops_total",
 				    "Datagrams the kernel dropped at the worker's UDP sockets "
 				    "(receive buffer full, or a bad checksum) before the worker "

@@ -33,6 +33,7 @@ struct rv_dataplane_config {
 	unsigned worker_slice_us;	/* > 0: EEVDF slice to request, in us */
 	bool steer_by_index;		/* server: worker = receiver index % workers */
 	bool small_lane;		/* client: small packets on the last worker */
+	bool icmp_unreach;		/* server: answer packets no session takes (core/icmp.h) */
 	unsigned max_peers;		/* server: sessions at most (the TUN lane table) */
 	unsigned mtu;			/* tunnel MTU; 0: RV_DEFAULT_MTU */
 	uint16_t udp_port;		/* 0: ephemeral (shared by all workers) */

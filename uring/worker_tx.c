@@ -22,11 +22,14 @@
  * once, the run counted as udp_send drops).
  *
  * A TUN packet for which no session exists is dropped and counted
- * (RV_DROP_NO_ROUTE) rather than answered with ICMP unreachable: the routes
- * that send traffic into the TUN device are installed by the control plane
- * for exactly the sessions it publishes, so such a packet is a transient
- * (session going away) or a local misconfiguration, and generating ICMP from
- * the workers would add a send path for no benefit.
+ * (RV_DROP_NO_ROUTE). The server routes its whole pool into the TUN, so
+ * that is what a packet to an offline client's address meets: it is
+ * answered with ICMP "destination unreachable" (core/icmp.h), so that a
+ * ping says so and a connect fails at once rather than timing out (a
+ * server only: cfg.icmp_unreach). The
+ * answer is written to the TUN as the receive path writes: headers built in
+ * a write slot, the quote straight out of the packet's TUN buffer, held
+ * until the write completes. At most ICMP_RATE answers a second per worker.
  */
 #include <errno.h>
 #include <sys/socket.h>
@@ -34,16 +37,89 @@
 
 #include "core/clock.h"
 #include "core/demux.h"
+#include "core/icmp.h"
 #include "core/ip.h"
 #include "core/log.h"
 #include "uring/compat.h"
 #include "uring/internal.h"
 #include "uring/udata.h"
 
+enum { ICMP_RATE = 100, ICMP_BURST = 20 };
+
 static void drop(struct rv_worker *w, uint32_t handle, enum rv_drop_reason why)
 {
 	rv_drop_add(&w->ctr, why, 1);
 	rv_worker_release(w, handle);
+}
+
+/* icmp_token takes one of the worker's ICMP answers: ICMP_RATE a second, up
+ * to ICMP_BURST saved (a flood to an offline address gets a trickle). */
+static bool icmp_token(struct rv_worker *w)
+{
+	uint64_t now = w->rt_now_ns, step = RV_NSEC_PER_SEC / ICMP_RATE;
+
+	if (now < w->icmp_at_ns) {
+		w->icmp_at_ns = now; /* the wall clock stepped back */
+	}
+	if (now - w->icmp_at_ns >= step) {
+		uint64_t add = (now - w->icmp_at_ns) / step;
+
+		w->icmp_tokens = add >= ICMP_BURST || w->icmp_tokens + add >= ICMP_BURST
+					 ? ICMP_BURST
+					 : w->icmp_tokens + (unsigned)add;
+		w->icmp_at_ns = now;
+	}
+	if (w->icmp_tokens == 0) {
+		return false;
+	}
+	w->icmp_tokens--;
+	return true;
+}
+
+/* no_route drops a TUN packet that no session takes and, on a server,
+ * answers it with ICMP "destination unreachable" when it may (not itself an
+ * error, a token and a write slot free): the packet's buffer then goes with
+ * the answer, released when it is written. The answer comes from the
+ * unreachable address itself: from one of the server's own addresses, the
+ * server's kernel would drop it as a martian (a local source arriving on the
+ * TUN), the packets it forwards for clients included. */
+static void no_route(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t handle,
+		     const struct rv_ip_info *ip)
+{
+	struct rv_write_slot *sl;
+	struct io_uring_sqe *sqe;
+	size_t h, quote, vh = w->vnet ? RV_VNET_HDR_LEN : 0;
+	unsigned slot;
+
+	rv_drop_add(&w->ctr, RV_DROP_NO_ROUTE, 1);
+	if (!w->dp->cfg.icmp_unreach || w->write_nfree == 0 || !icmp_token(w)) {
+		rv_worker_release(w, handle);
+		return;
+	}
+	sl = &w->write_slots[w->write_free[w->write_nfree - 1]];
+	h = rv_icmp_unreach(sl->hdr + vh, &ip->dst, pkt, len, ip, &quote);
+	sqe = h ? rv_ring_get_sqe(&w->ring) : NULL;
+	if (sqe == NULL) {
+		w->icmp_tokens += h != 0; /* not spent */
+		rv_worker_release(w, handle);
+		return;
+	}
+	slot = w->write_free[--w->write_nfree];
+	if (vh) {
+		static const struct rv_vnet_hdr none; /* checksums complete, no GSO */
+
+		rv_vnet_hdr_write(sl->hdr, &none);
+	}
+	sl->iov[0] = (struct iovec){ .iov_base = sl->hdr, .iov_len = vh + h };
+	sl->iov[1] = (struct iovec){ .iov_base = pkt, .iov_len = quote };
+	sl->niov = 2;
+	sl->num = 1;
+	sl->handles[0] = handle;
+	io_uring_prep_writev(sqe, w->sqe_tun, sl->iov, sl->niov, 0);
+	sqe->flags |= w->sqe_fd_flags;
+	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_TUN_WRITE, (uint8_t)w->id, slot));
+	w->writes_inflight++;
+	rv_ctr_add(&w->ctr, RV_CTR_ICMP_UNREACH, 1);
 }
 
 /* link_scope: multicast, broadcast and link-local destinations (router
@@ -120,7 +196,7 @@ static void tx_add(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t han
 	}
 	s = rv_worker_lookup_dst(w, &ip);
 	if (unlikely(s == NULL)) {
-		drop(w, handle, RV_DROP_NO_ROUTE);
+		no_route(w, pkt, len, handle, &ip);
 		return;
 	}
 	bit = rv_flow_bit(pkt, len, &ip);

@@ -5,19 +5,27 @@
  *   build/fuzz/test/fuzz_ip test/fuzz/corpus/ip
  *   ctest -L fuzz-replay                 (replays the corpus, any compiler)
  *
+ * Also the ICMP "destination unreachable" built for an accepted packet
+ * (core/icmp.c, which walks IPv6 extension headers).
+ *
  * Properties checked on every input:
  *  - the verdict equals an independent reference of the rules in ip.h;
  *  - an accepted packet has hdr_len <= total_len <= size, the family its
  *    version says, and addresses equal to the bytes at their offsets;
  *  - trimming an accepted packet to total_len parses to the same result;
  *  - address formatting always yields a terminated string, even into small
- *    buffers, and an address equals itself.
+ *    buffers, and an address equals itself;
+ *  - an ICMP error (when one may be sent) is 28 or 48 bytes of headers
+ *    quoting at most the packet and at most 576 or 1280 bytes in all, and
+ *    goes to the packet's source; its checksum sums to zero (ASan sees any
+ *    read past the packet).
  */
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/icmp.h"
 #include "core/ip.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -110,6 +118,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct rv_ip_info again;
 	check(rv_ip_parse(&again, trim, info.total_len) == RV_IP_OK);
 	check(memcmp(&again, &info, sizeof(info)) == 0);
+
+	/* The ICMP error, built from the exact-size copy. */
+	uint8_t hdr[RV_ICMP_HDR_MAX];
+	size_t quote = 0, h = rv_icmp_unreach(hdr, &info.dst, trim, info.total_len, &info, &quote);
+	if (h != 0) {
+		size_t max = info.src.family == AF_INET ? RV_ICMP4_MAX : RV_ICMP6_MAX;
+		uint32_t sum = 0;
+
+		check(h == (info.src.family == AF_INET ? 28u : 48u));
+		check(quote <= info.total_len && h + quote <= max);
+		check(memcmp(hdr + (h == 28 ? 16 : 24), info.src.a, h == 28 ? 4 : 16) == 0);
+		if (h == 48) {
+			/* pseudo-header: addresses, length, next header */
+			for (size_t i = 8; i < 40; i += 2) {
+				sum += (uint32_t)(hdr[i] << 8 | hdr[i + 1]);
+			}
+			sum += (uint32_t)(8 + quote) + 58;
+		}
+		for (size_t i = h - 8; i < h; i += 2) {
+			sum += (uint32_t)(hdr[i] << 8 | hdr[i + 1]);
+		}
+		for (size_t i = 0; i < quote; i++) {
+			sum += i % 2 ? trim[i] : (uint32_t)trim[i] << 8;
+		}
+		while (sum >> 16) {
+			sum = (sum & 0xffff) + (sum >> 16);
+		}
+		check(sum == 0xffff);
+	}
 	free(trim);
 	return 0;
 }

@@ -4,7 +4,8 @@
 # IPv4 + IPv6 to the server's tunnel address, a verified TCP transfer), the
 # two clients reach each other through the server, `ringvpn status` shows
 # both sessions, on-demand rekey works, and SIGTERM on each process exits 0
-# and releases the session on the server. A client with mtu 576 runs on
+# and releases the session on the server; the address of a client that left
+# answers ICMP unreachable (rate-limited). A client with mtu 576 runs on
 # IPv4 alone, says so, and does not pile addresses up on its TUN; a server
 # with mtu 576 and an IPv6 pool is refused by -n.
 #
@@ -86,6 +87,50 @@ rvt_wait_for 5 "one session" ctl_sessions_eq 1 || rvt_fail "session not released
 grep -q "client client1 .*disconnected: client said goodbye" "$RVT_TMP/server.log" ||
 	rvt_fail "no goodbye line in the server log"
 [ "$(ctl_field server pool4_in_use)" = 1 ] || rvt_fail "address not returned"
+
+rvt_step "an offline client's address answers ICMP unreachable (server, other clients, IPv6, TCP)"
+# The pool's route sends it into the server's TUN, where no session takes
+# it: it was dropped without a word, and a ping or connect waited it out.
+# The answer comes from the address itself (from the server's own, its
+# kernel would drop it as a martian).
+OUT=$(rvt_nsx "$S" ping -c 1 -W 3 "$A1" 2>&1) && rvt_fail "ping of the offline client answered: $OUT"
+echo "$OUT" | grep -q "From $A1 .*Destination Host Unreachable" || rvt_fail "server ping: $OUT"
+OUT=$(rvt_nsx "$C2" ping -c 1 -W 3 "$A1" 2>&1) && rvt_fail "ping through the server answered: $OUT"
+echo "$OUT" | grep -q "From $A1 .*Destination Host Unreachable" || rvt_fail "client2 ping: $OUT"
+OUT=$(rvt_nsx "$S" ping -6 -c 1 -W 3 "$B1" 2>&1) && rvt_fail "ping6 of the offline client answered: $OUT"
+echo "$OUT" | grep -q "From $B1 .*Address unreachable" || rvt_fail "server ping6: $OUT"
+OUT=$(rvt_nsx "$C2" ping -6 -c 1 -W 3 "$B1" 2>&1) && rvt_fail "ping6 through the server answered: $OUT"
+echo "$OUT" | grep -q "From $B1 .*Address unreachable" || rvt_fail "client2 ping6: $OUT"
+T0=$(date +%s%N)
+OUT=$(ip netns exec "$S" timeout 10 bash -c "exec 3<>/dev/tcp/$A1/5001" 2>&1) && rvt_fail "connected to an offline client"
+MS=$((($(date +%s%N) - T0) / 1000000))
+rvt_log "connect to the offline client failed after $MS ms: $OUT"
+echo "$OUT" | grep -q "No route to host" || rvt_fail "connect: $OUT"
+[ "$MS" -lt 3000 ] || rvt_fail "the connect waited $MS ms"
+# A flood to the address gets at most ICMP_RATE answers a second per worker
+# (100, a burst of 20), and is counted as no_route drops.
+I0=$(ctl_sum "^workers total" "^icmp_unreach$")
+N0=$(ctl_sum "^workers total" "^drop_no_route$")
+T0=$(date +%s%N)
+ip netns exec "$S" python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(5000):
+    try:
+        s.sendto(b'x' * 32, ('$A1', 9))
+    except OSError:
+        pass  # an answer already arrived: ECONNREFUSED/EHOSTUNREACH
+" || rvt_fail "flood sender"
+sleep 0.3
+I1=$(ctl_sum "^workers total" "^icmp_unreach$")
+N1=$(ctl_sum "^workers total" "^drop_no_route$")
+MS=$((($(date +%s%N) - T0) / 1000000))
+rvt_log "5000 datagrams, $MS ms: $((N1 - N0)) no_route drops, $((I1 - I0)) answered"
+[ $((N1 - N0)) -ge 1000 ] || rvt_fail "the flood was not counted as no_route: $((N1 - N0))"
+[ $((I1 - I0)) -ge 1 ] || rvt_fail "no answer at all"
+[ $((I1 - I0)) -le $((2 * (20 + 100 * (MS / 1000 + 1)))) ] || rvt_fail "too many answers: $((I1 - I0)) in $MS ms"
+# Answers to the flood do not disturb the sessions still up.
+rvt_nsx "$C2" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "client2 lost its tunnel"
 
 rvt_step "a client with mtu 576 (below IPv6's 1280): IPv4 only, no address pile-up"
 # It used to fail to add its IPv6 address, reconnect, get the next IPv4

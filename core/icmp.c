@@ -1,0 +1,197 @@
+/*
+ * icmp.c — "destination unreachable" for a TUN packet that no session takes
+ * (see icmp.h).
+ */
+#include "core/icmp.h"
+
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/gso.h"
+
+enum {
+	PROTO_ICMP = 1,
+	PROTO_ICMPV6 = 58,
+	V6_HOPOPTS = 0,
+	V6_ROUTING = 43,
+	V6_FRAGMENT = 44,
+	V6_AH = 51,
+	V6_DSTOPTS = 60,
+	V6_MAX_EXT = 8, /* extension headers looked through */
+};
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* put_csum stores the inverted one's complement sum, in the byte order in
+ * which rv_inet_csum_add summed the bytes. */
+static void put_csum(uint8_t *p, uint64_t sum)
+{
+	uint16_t c = (uint16_t)~rv_inet_csum_fold(sum);
+
+	memcpy(p, &c, 2);
+}
+
+static bool v4_unanswerable_src(const uint8_t *a)
+{
+	static const uint8_t bcast[4] = { 0xff, 0xff, 0xff, 0xff };
+
+	return (a[0] == 0 && a[1] == 0 && a[2] == 0 && a[3] == 0) || a[0] == 127 ||
+	       (a[0] & 0xf0) == 0xe0 || memcmp(a, bcast, 4) == 0;
+}
+
+static bool v6_unanswerable_src(const uint8_t *a)
+{
+	static const uint8_t any[16], loop[16] = { [15] = 1 };
+
+	return memcmp(a, any, 16) == 0 || memcmp(a, loop, 16) == 0 || a[0] == 0xff;
+}
+
+/* v4_may_answer: not an ICMP error or redirect (types 3, 4, 5, 11, 12),
+ * not a fragment after the first. */
+static bool v4_may_answer(const uint8_t *pkt, size_t len, const struct rv_ip_info *ip)
+{
+	uint16_t frag = (uint16_t)(pkt[6] << 8 | pkt[7]);
+
+	if ((frag & 0x1fff) != 0) {
+		return false;
+	}
+	if (ip->proto == PROTO_ICMP) {
+		uint8_t type;
+
+		if (len < (size_t)ip->hdr_len + 1) {
+			return false; /* cannot tell: stay quiet */
+		}
+		type = pkt[ip->hdr_len];
+		return !(type == 3 || type == 4 || type == 5 || type == 11 || type == 12);
+	}
+	return true;
+}
+
+/* v6_may_answer looks through the extension headers for the upper layer:
+ * not an ICMPv6 error (types below 128) or redirect (137), not a fragment
+ * after the first. */
+static bool v6_may_answer(const uint8_t *pkt, size_t len)
+{
+	uint8_t next = pkt[6];
+	size_t off = 40;
+
+	for (int i = 0; i < V6_MAX_EXT; i++) {
+		size_t hl;
+
+		switch (next) {
+		case V6_HOPOPTS:
+		case V6_ROUTING:
+		case V6_DSTOPTS:
+			if (len < off + 2) {
+				return false;
+			}
+			hl = ((size_t)pkt[off + 1] + 1) * 8;
+			break;
+		case V6_AH:
+			if (len < off + 2) {
+				return false;
+			}
+			hl = ((size_t)pkt[off + 1] + 2) * 4;
+			break;
+		case V6_FRAGMENT:
+			if (len < off + 8) {
+				return false;
+			}
+			if (((pkt[off + 2] << 8 | pkt[off + 3]) & 0xfff8) != 0) {
+				return false;
+			}
+			hl = 8;
+			break;
+		case PROTO_ICMPV6:
+			if (len < off + 1) {
+				return false;
+			}
+			return pkt[off] >= 128 && pkt[off] != 137;
+		default:
+			return true; /* TCP, UDP, ESP, no next header, ... */
+		}
+		if (off + hl > len) {
+			return false; /* runs past the packet: stay quiet */
+		}
+		next = pkt[off];
+		off += hl;
+	}
+	return false; /* a chain this long is not worth an answer */
+}
+
+static size_t unreach4(uint8_t *out, const struct rv_ip_addr *src, const uint8_t *pkt,
+		       size_t len, size_t *quote_len)
+{
+	size_t q = len < RV_ICMP4_MAX - 28 ? len : RV_ICMP4_MAX - 28;
+	uint8_t *icmp = out + 20;
+
+	memset(out, 0, 28);
+	out[0] = 0x45;
+	put16(out + 2, (uint16_t)(28 + q));
+	out[6] = 0x40; /* DF: the error is small, the id then means nothing */
+	out[8] = 64;
+	out[9] = PROTO_ICMP;
+	memcpy(out + 12, src->a, 4);
+	memcpy(out + 16, pkt + 12, 4); /* back to the packet's source */
+	put_csum(out + 10, rv_inet_csum_add(0, out, 20));
+	icmp[0] = 3; /* destination unreachable */
+	icmp[1] = 1; /* host unreachable */
+	put_csum(icmp + 2, rv_inet_csum_add(rv_inet_csum_add(0, icmp, 8), pkt, q));
+	*quote_len = q;
+	return 28;
+}
+
+static size_t unreach6(uint8_t *out, const struct rv_ip_addr *src, const uint8_t *pkt,
+		       size_t len, size_t *quote_len)
+{
+	size_t q = len < RV_ICMP6_MAX - 48 ? len : RV_ICMP6_MAX - 48;
+	uint8_t *icmp = out + 40, pseudo[40];
+	uint64_t sum;
+
+	memset(out, 0, 48);
+	out[0] = 0x60;
+	put16(out + 4, (uint16_t)(8 + q));
+	out[6] = PROTO_ICMPV6;
+	out[7] = 64;
+	memcpy(out + 8, src->a, 16);
+	memcpy(out + 24, pkt + 8, 16); /* back to the packet's source */
+	icmp[0] = 1; /* destination unreachable */
+	icmp[1] = 3; /* address unreachable */
+	/* RFC 8200 §8.1 pseudo-header: source, destination, upper-layer
+	 * length (32 bits), three zero bytes and the next header. */
+	memset(pseudo, 0, sizeof(pseudo));
+	memcpy(pseudo, out + 8, 32);
+	put16(pseudo + 34, (uint16_t)(8 + q));
+	pseudo[39] = PROTO_ICMPV6;
+	sum = rv_inet_csum_add(0, pseudo, sizeof(pseudo));
+	sum = rv_inet_csum_add(sum, icmp, 8);
+	put_csum(icmp + 2, rv_inet_csum_add(sum, pkt, q));
+	*quote_len = q;
+	return 48;
+}
+
+size_t rv_icmp_unreach(uint8_t out[RV_ICMP_HDR_MAX], const struct rv_ip_addr *src,
+		       const uint8_t *pkt, size_t len, const struct rv_ip_info *ip,
+		       size_t *quote_len)
+{
+	if (src->family != ip->src.family) {
+		return 0;
+	}
+	if (len > ip->total_len) {
+		len = ip->total_len;
+	}
+	if (ip->src.family == AF_INET) {
+		if (len < 20 || v4_unanswerable_src(ip->src.a) || !v4_may_answer(pkt, len, ip)) {
+			return 0;
+		}
+		return unreach4(out, src, pkt, len, quote_len);
+	}
+	if (len < 40 || v6_unanswerable_src(ip->src.a) || !v6_may_answer(pkt, len)) {
+		return 0;
+	}
+	return unreach6(out, src, pkt, len, quote_len);
+}

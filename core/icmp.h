@@ -1,0 +1,44 @@
+/*
+ * icmp.h — "destination unreachable" for a TUN packet that no session takes.
+ *
+ * The server routes a whole pool into its TUN device, so a packet to the
+ * address of a client that is offline (or to a network behind one) reaches
+ * a worker that has nowhere to send it. Answering with ICMP (as a router
+ * does: RFC 1812 §4.3.2.7, RFC 4443 §3.1) makes a ping say "Destination Host
+ * Unreachable" and a TCP connect fail at once (EHOSTUNREACH) instead of
+ * timing out. This module decides whether a packet may be answered and
+ * builds the error's IP and ICMP headers; the quoted start of the original
+ * stays where it is, and the caller writes headers and quote together.
+ * Pure; thread-safe.
+ */
+#ifndef RV_CORE_ICMP_H
+#define RV_CORE_ICMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/ip.h"
+
+enum {
+	RV_ICMP_HDR_MAX = 48, /* IPv6 header + ICMPv6 header */
+	/* How much of the original an error quotes: as much as keeps the
+	 * error within 576 bytes (IPv4, RFC 1812 §4.3.2.3) or 1280 (IPv6,
+	 * RFC 4443 §2.4(c)). */
+	RV_ICMP4_MAX = 576,
+	RV_ICMP6_MAX = 1280,
+};
+
+/* rv_icmp_unreach builds into |out| the headers of an ICMP error from |src|
+ * (of the packet's family) to the source of the packet |pkt| (|len| bytes,
+ * parsed into |ip|): ICMPv4 type 3 code 1 (host unreachable) or ICMPv6 type
+ * 1 code 3 (address unreachable), quoting the first |*quote_len| bytes of
+ * |pkt|, which the checksum covers. Returns the header length (28 or 48),
+ * or 0 when no error may be sent: |src| is not of the packet's family, the
+ * packet is itself an ICMP error (or a redirect), a fragment other than the
+ * first, or from an address no answer can go to (unspecified, loopback,
+ * multicast, broadcast). */
+size_t rv_icmp_unreach(uint8_t out[RV_ICMP_HDR_MAX], const struct rv_ip_addr *src,
+		       const uint8_t *pkt, size_t len, const struct rv_ip_info *ip,
+		       size_t *quote_len);
+
+#endif /* RV_CORE_ICMP_H */
