@@ -89,6 +89,7 @@ static const char *const allowed[] = {
 	"writev",
 	"pread64",
 	"pwrite64",
+	"pwritev2", /* log lines: RWF_NOWAIT (core/log.c) */
 	"lseek",
 	"fstat",
 	"newfstatat",

@@ -4,15 +4,21 @@
 #include "core/log.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
 
 static _Atomic int log_level = RV_LOG_INFO;
+/* Lines not written since the last note of it (emit). */
+static _Atomic uint64_t lines_unwritten;
 static _Atomic int log_format = RV_LOG_FMT_TEXT;
 static const char *_Atomic log_prefix = "ringvpn";
 
@@ -142,28 +148,80 @@ static size_t one_line(char *msg, size_t len, size_t cap)
 	return len;
 }
 
-static void RV_PRINTF(3, 0) vlog(enum rv_log_level level, int err, const char *fmt, va_list ap)
+/* How stderr is written without waiting: RWF_NOWAIT for a pipe or a socket
+ * (journald's stream); poll first for a terminal, or a named FIFO (which
+ * refuses RWF_NOWAIT); a plain write for a file, where a write does not
+ * wait for a reader (and RWF_NOWAIT would drop lines whenever the
+ * filesystem had to allocate). */
+enum { OUT_UNKNOWN, OUT_NOWAIT, OUT_POLL, OUT_PLAIN };
+static _Atomic int out_kind;
+
+static int stderr_kind(void)
+{
+	struct stat st;
+
+	if (fstat(STDERR_FILENO, &st) != 0) {
+		return OUT_PLAIN;
+	}
+	if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
+		return OUT_NOWAIT;
+	}
+	return S_ISCHR(st.st_mode) ? OUT_POLL : OUT_PLAIN;
+}
+
+/* emit writes one line to stderr (one write, so that lines of several
+ * threads never interleave) without waiting for whoever reads it: a log
+ * pipe nobody empties stopped the control thread, and with it the VPN. A
+ * line that cannot go now is dropped (false). A line fits in PIPE_BUF, so
+ * a pipe with room takes it whole. */
+static bool emit(char *line, size_t len)
+{
+	struct iovec iov = { .iov_base = line, .iov_len = len };
+	struct pollfd pfd = { .fd = STDERR_FILENO, .events = POLLOUT };
+	int kind = atomic_load(&out_kind);
+	ssize_t w;
+
+	if (kind == OUT_UNKNOWN) {
+		kind = stderr_kind();
+		atomic_store(&out_kind, kind);
+	}
+	if (kind == OUT_NOWAIT) {
+		w = pwritev2(STDERR_FILENO, &iov, 1, -1, RWF_NOWAIT);
+		if (w >= 0) {
+			if ((size_t)w < len) {
+				/* A stream socket took part: its reader is there. */
+				w = write(STDERR_FILENO, line + w, len - (size_t)w);
+			}
+			return true;
+		}
+		if (errno == EAGAIN) {
+			return false;
+		}
+		if (errno != EOPNOTSUPP && errno != EINVAL) {
+			return true; /* the reader is gone: nothing to wait for */
+		}
+		kind = OUT_POLL;
+		atomic_store(&out_kind, kind);
+	}
+	if (kind == OUT_POLL && poll(&pfd, 1, 0) == 0) {
+		return false;
+	}
+	w = write(STDERR_FILENO, line, len);
+	(void)w;
+	return true;
+}
+
+/* write_line writes the one-line message |msg| at |level| in the log's format;
+ * false when it could not go (emit). */
+static bool write_line(enum rv_log_level level, const char *msg)
 {
 	/* syslog(3) priorities: err, warning, info, debug. */
 	static const int prio[] = { 3, 4, 6, 7 };
-	char msg[1024], line[2048];
-	size_t off = 0, mlen;
-	int n, format = atomic_load(&log_format);
+	char line[2048];
+	size_t off = 0;
+	int n;
 
-	if ((int)level > atomic_load(&log_level)) {
-		return;
-	}
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
-	mlen = n < 0 ? 0 : (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1;
-	if (err != 0 && mlen < sizeof(msg) - 1) {
-		n = snprintf(msg + mlen, sizeof(msg) - mlen, ": %s",
-			     strerror(err < 0 ? -err : err));
-		mlen += n < 0 ? 0 : (size_t)n;
-		mlen = mlen < sizeof(msg) ? mlen : sizeof(msg) - 1;
-	}
-	msg[mlen] = '\0';
-	mlen = one_line(msg, mlen, sizeof(msg));
-	switch (format) {
+	switch (atomic_load(&log_format)) {
 	case RV_LOG_FMT_JSON:
 		off = json_line(line, sizeof(line) - 1, level, msg);
 		break;
@@ -181,9 +239,45 @@ static void RV_PRINTF(3, 0) vlog(enum rv_log_level level, int err, const char *f
 		off = sizeof(line) - 2;
 	}
 	line[off++] = '\n';
-	/* One write per line so lines from several threads never interleave. */
-	ssize_t w = write(STDERR_FILENO, line, off);
-	(void)w;
+	return emit(line, off);
+}
+
+static void RV_PRINTF(3, 0) vlog(enum rv_log_level level, int err, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	size_t mlen;
+	uint64_t lost;
+	int n;
+
+	if ((int)level > atomic_load(&log_level)) {
+		return;
+	}
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	mlen = n < 0 ? 0 : (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1;
+	if (err != 0 && mlen < sizeof(msg) - 1) {
+		n = snprintf(msg + mlen, sizeof(msg) - mlen, ": %s",
+			     strerror(err < 0 ? -err : err));
+		mlen += n < 0 ? 0 : (size_t)n;
+		mlen = mlen < sizeof(msg) ? mlen : sizeof(msg) - 1;
+	}
+	msg[mlen] = '\0';
+	one_line(msg, mlen, sizeof(msg));
+	/* Lines lost to a reader that did not keep up are said first, once
+	 * it takes lines again. */
+	lost = atomic_load(&lines_unwritten);
+	if (lost != 0) {
+		char note[128];
+
+		snprintf(note, sizeof(note),
+			 "%llu log line(s) not written: the log's reader did not keep up",
+			 (unsigned long long)lost);
+		if (write_line(RV_LOG_WARN, note)) {
+			atomic_fetch_sub(&lines_unwritten, lost);
+		}
+	}
+	if (!write_line(level, msg)) {
+		atomic_fetch_add(&lines_unwritten, 1);
+	}
 }
 
 void rv_warn(int err, const char *fmt, ...)

@@ -6,9 +6,11 @@
  *   build/<dir>/test/test_core_log
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -208,4 +210,81 @@ Test(log, control_characters_neutralised)
 		 "server[%d] warn: mtu = 1400?[2J?]0;pwned? bell del? c1 ??31m caf\xc3\xa9 end\n",
 		 (int)getpid());
 	cr_assert_str_eq(out, want);
+}
+
+/* drain reads what is in |fd| (non-blocking) into |buf| and returns how
+ * many lines it held. */
+static unsigned drain(int fd, char *buf, size_t cap, size_t *len)
+{
+	unsigned lines = 0;
+	ssize_t n;
+
+	*len = 0;
+	cr_assert_eq(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	while (*len < cap - 1 && (n = read(fd, buf + *len, cap - 1 - *len)) > 0) {
+		*len += (size_t)n;
+	}
+	buf[*len] = '\0';
+	for (size_t i = 0; i < *len; i++) {
+		lines += buf[i] == '\n';
+	}
+	return lines;
+}
+
+/* unread_log points stderr at |wfd|, which nobody reads, logs 2000 lines
+ * (about 240 KB: more than a pipe holds), then reads what went through
+ * from |rfd| and logs once more: the process never waits (the test would
+ * time out: the control thread used to hang in the write, and the VPN with
+ * it), and the next line that goes through says how many did not. */
+static void unread_log(int rfd, int wfd)
+{
+	static char buf[1 << 20];
+	unsigned written, lost = 0;
+	size_t len;
+	const char *note;
+
+	cr_assert_geq(dup2(wfd, STDERR_FILENO), 0);
+	rv_log_set_prefix("server");
+	rv_log_set_level(RV_LOG_INFO);
+	for (int i = 0; i < 2000; i++) {
+		rv_info("line %04d of a log that nobody reads, long enough to fill its pipe "
+			"in a few hundred lines...........",
+			i);
+	}
+	written = drain(rfd, buf, sizeof(buf), &len);
+	cr_assert_gt(written, 100u);
+	cr_assert_lt(written, 2000u, "a pipe holds less than that");
+	cr_assert(strstr(buf, "line 0000 of a log"), "the first lines went through");
+	rv_info("the reader is back");
+	drain(rfd, buf, sizeof(buf), &len);
+	note = strstr(buf, "log line(s) not written: the log's reader did not keep up");
+	cr_assert_not_null(note, "%s", buf);
+	cr_assert_eq(sscanf(strstr(buf, "warn: ") + 6, "%u", &lost), 1, "%s", buf);
+	cr_assert_eq(written + lost, 2000u, "%u written, %u said lost", written, lost);
+	cr_assert_not_null(strstr(note, "\nserver["), "then the line itself: %s", buf);
+	cr_assert_not_null(strstr(buf, "info: the reader is back\n"));
+}
+
+Test(log, unread_pipe_does_not_block, .timeout = 20)
+{
+	int p[2];
+
+	cr_assert_eq(pipe(p), 0);
+	unread_log(p[0], p[1]);
+}
+
+/* A named FIFO refuses RWF_NOWAIT: the same, through poll. */
+Test(log, unread_fifo_does_not_block, .timeout = 20)
+{
+	char dir[] = "/tmp/rvt-logfifo.XXXXXX", path[64];
+	int fd;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	cr_assert_eq(mkfifo(path, 0600), 0);
+	fd = open(path, O_RDWR); /* both ends: nobody else reads */
+	cr_assert_geq(fd, 0);
+	unlink(path);
+	rmdir(dir);
+	unread_log(fd, fd);
 }
