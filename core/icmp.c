@@ -123,8 +123,8 @@ static bool v6_may_answer(const uint8_t *pkt, size_t len)
 	return false; /* a chain this long is not worth an answer */
 }
 
-static size_t unreach4(uint8_t *out, const struct rv_ip_addr *src, const uint8_t *pkt,
-		       size_t len, size_t *quote_len)
+static size_t unreach4(uint8_t *out, const struct rv_ip_addr *src, const uint8_t *pkt, size_t len,
+		       size_t *quote_len)
 {
 	size_t q = len < RV_ICMP4_MAX - 28 ? len : RV_ICMP4_MAX - 28;
 	uint8_t *icmp = out + 20;
@@ -145,8 +145,8 @@ static size_t unreach4(uint8_t *out, const struct rv_ip_addr *src, const uint8_t
 	return 28;
 }
 
-static size_t unreach6(uint8_t *out, const struct rv_ip_addr *src, const uint8_t *pkt,
-		       size_t len, size_t *quote_len)
+static size_t unreach6(uint8_t *out, const struct rv_ip_addr *src, const uint8_t *pkt, size_t len,
+		       size_t *quote_len)
 {
 	size_t q = len < RV_ICMP6_MAX - 48 ? len : RV_ICMP6_MAX - 48;
 	uint8_t *icmp = out + 40, pseudo[40];
@@ -159,8 +159,8 @@ static size_t unreach6(uint8_t *out, const struct rv_ip_addr *src, const uint8_t
 	out[7] = 64;
 	memcpy(out + 8, src->a, 16);
 	memcpy(out + 24, pkt + 8, 16); /* back to the packet's source */
-	icmp[0] = 1; /* destination unreachable */
-	icmp[1] = 3; /* address unreachable */
+	icmp[0] = 1;		       /* destination unreachable */
+	icmp[1] = 3;		       /* address unreachable */
 	/* RFC 8200 §8.1 pseudo-header: source, destination, upper-layer
 	 * length (32 bits), three zero bytes and the next header. */
 	memset(pseudo, 0, sizeof(pseudo));

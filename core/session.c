@@ -632,7 +632,6 @@ size_t rv_session_open_batch(struct rv_session *s, struct rv_pkt *pkts,
 			     size_t num, uint64_t now_ns)
 {
 	struct rv_keys *held = NULL, *slot;
-	uint64_t bytes = 0;
 	size_t accepted = 0, dropped = 0;
 
 	for (size_t i = 0; i < num; i++) {
@@ -690,7 +689,6 @@ size_t rv_session_open_batch(struct rv_session *s, struct rv_pkt *pkts,
 		r = map_replay(rv_replay_update(&slot->replay, hdrs[i].counter));
 		if (r == RV_SESSION_OK) {
 			pkts[i].len -= RV_DATA_OVERHEAD;
-			bytes += pkts[i].len;
 			accepted++;
 			/* The peer sends under a newer epoch: it has our
 			 * install confirmation, so we may send under it too. */
@@ -707,9 +705,10 @@ size_t rv_session_open_batch(struct rv_session *s, struct rv_pkt *pkts,
 	}
 
 	if (likely(accepted)) {
+		/* What is received is counted by the caller once it is passed
+		 * on (rv_session_count_rx): not keepalives, not packets dropped
+		 * after opening (a spoofed source). */
 		atomic_store_explicit(&s->last_rx_ns, now_ns, memory_order_relaxed);
-		atomic_fetch_add_explicit(&s->rx_packets, accepted, memory_order_relaxed);
-		atomic_fetch_add_explicit(&s->rx_bytes, bytes, memory_order_relaxed);
 	}
 	dropped = num - accepted;
 	if (unlikely(dropped)) {
@@ -769,6 +768,14 @@ bool rv_session_take_rekey_request(struct rv_session *s)
 uint64_t rv_session_last_rx_ns(const struct rv_session *s)
 {
 	return atomic_load_explicit(&s->last_rx_ns, memory_order_relaxed);
+}
+
+void rv_session_count_rx(struct rv_session *s, uint64_t packets, uint64_t bytes)
+{
+	if (packets != 0) {
+		atomic_fetch_add_explicit(&s->rx_packets, packets, memory_order_relaxed);
+		atomic_fetch_add_explicit(&s->rx_bytes, bytes, memory_order_relaxed);
+	}
 }
 
 void rv_session_count_drop(struct rv_session *s, enum rv_drop_reason why, uint64_t n)

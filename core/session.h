@@ -213,6 +213,11 @@ struct rv_session_stats {
 	uint32_t tx_epoch;
 };
 
+/* rv_session_count_rx counts inner packets of |s| passed on (to the TUN or
+ * to another session), |bytes| of them: rv_session_open_batch does not
+ * count, since a packet opened may still be dropped. Any worker. */
+void rv_session_count_rx(struct rv_session *s, uint64_t packets, uint64_t bytes);
+
 /* rv_session_count_drop counts a drop attributed to |s| (e.g. spoof). Any worker. */
 void rv_session_count_drop(struct rv_session *s, enum rv_drop_reason why, uint64_t n);
 

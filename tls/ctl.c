@@ -250,6 +250,18 @@ enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 					 c->ops->peer_role, c->name[0] ? " " : "", c->name,
 					 (unsigned)((now_ns - c->last_rx_ns) / RV_NSEC_PER_MSEC));
 	}
+	if (rv_ctlkey_busy(&c->key) && now_ns - c->key.busy_since_ns > c->dead_peer_ns) {
+		/* The peer keeps the connection alive but never finishes
+		 * the exchange: the session would keep its old key until that
+		 * expires, and no later rekey could start. */
+		return rv_ctl_close_with(c, RV_CTL_CODE_TIMEOUT,
+					 "%s%s%s did not finish the key exchange of epoch %u "
+					 "within "
+					 "%u ms",
+					 c->ops->peer_role, c->name[0] ? " " : "", c->name,
+					 rv_ctlkey_pending(&c->key),
+					 (unsigned)(c->dead_peer_ns / RV_NSEC_PER_MSEC));
+	}
 	if (now_ns - c->last_tx_ns >= c->keepalive_ns) {
 		struct rv_ctl_msg m = { .type = RV_CTL_KEEPALIVE };
 
@@ -343,18 +355,19 @@ uint64_t rv_ctl_peer_next_ns(const struct rv_ctl_peer *c, uint64_t now_ns)
 	if (c->ops->running(c) && c->env->send_keepalive) {
 		next = min_u64(next, c->last_data_ka_ns + c->keepalive_ns);
 	}
-	/* While a key exchange is in flight nothing rekey-related is due: its
-	 * answer arrives as a frame, after which the caller asks again. */
-	if (!rv_ctlkey_busy(&c->key)) {
-		if (c->rekey_wanted) {
-			uint64_t at = c->key.last_change_ns +
-				      (uint64_t)RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC;
-			uint64_t own = own_rekey_at(c, now_ns);
+	/* While a key exchange is in flight nothing rekey-related is due but
+	 * its deadline: its answer arrives as a frame, after which the caller
+	 * asks again. */
+	if (rv_ctlkey_busy(&c->key)) {
+		next = min_u64(next, c->key.busy_since_ns + c->dead_peer_ns + 1);
+	} else if (c->rekey_wanted) {
+		uint64_t at =
+			c->key.last_change_ns + (uint64_t)RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC;
+		uint64_t own = own_rekey_at(c, now_ns);
 
-			next = min_u64(next, own > at ? own : at);
-		}
-		next = min_u64(next, c->ops->next_ns(c));
+		next = min_u64(next, own > at ? own : at);
 	}
+	next = min_u64(next, c->ops->next_ns(c));
 	/* A deadline in the past means "due now", never "in 2^64 ns". */
 	return next < now_ns ? now_ns : next;
 }
@@ -413,9 +426,10 @@ bool rv_ctl_peer_rekey_allowed(struct rv_ctl_peer *c, uint64_t now_ns)
 	return true;
 }
 
-void rv_ctl_peer_request_rekey(struct rv_ctl_peer *c)
+bool rv_ctl_peer_request_rekey(struct rv_ctl_peer *c)
 {
 	c->rekey_wanted = true;
+	return rv_ctlkey_busy(&c->key);
 }
 
 struct rv_ctl_out *rv_ctl_peer_out(struct rv_ctl_peer *c)

@@ -111,8 +111,9 @@ enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *p, uint64_t now_ns);
  * (absolute, at most RV_CTL_MAX_TICK_MS after |now_ns|). */
 uint64_t rv_ctl_peer_next_ns(const struct rv_ctl_peer *p, uint64_t now_ns);
 
-/* rv_ctl_peer_request_rekey asks for a new key epoch as soon as allowed. */
-void rv_ctl_peer_request_rekey(struct rv_ctl_peer *p);
+/* rv_ctl_peer_request_rekey asks for a new key epoch as soon as allowed:
+ * after the exchange in flight, if any (it returns true then). */
+bool rv_ctl_peer_request_rekey(struct rv_ctl_peer *p);
 
 /* rv_ctl_peer_goodbye queues GOODBYE(|code|) with |reason| for the log; the
  * caller then closes. */

@@ -43,7 +43,7 @@ struct rv_ctl_server {
 	struct rv_ip_addr v4, v6;	/* family 0: none held */
 	struct rv_ip_addr prev4, prev6; /* addresses the client asks to get back */
 	uint32_t client_index;		/* the client's receiver index (CONFIG) */
-	uint64_t hello_by_ns;		/* HELLO due by then (handshake_timeout) */
+	uint64_t setup_by_ns;		/* HELLO, then the first key, due by then */
 	bool config_stale;		/* a reload changed what CONFIG said before running */
 };
 
@@ -391,6 +391,8 @@ static enum rv_ctl_result do_wait_hello(struct rv_ctl_server *p, const struct rv
 	rv_conn_info(p->c.quiet, "client %s: assigned %s %s, index %08x", p->cn, a4, a6,
 		     rv_session_local_index(p->c.session));
 	p->st = ST_WAIT_KEY1;
+	/* The first key is part of setting up: handshake_timeout again. */
+	p->setup_by_ns = now_ns + (uint64_t)p->c.env->cfg->handshake_timeout_ms * RV_NSEC_PER_MSEC;
 	return rv_ctl_start_rekey(&p->c, now_ns);
 }
 
@@ -479,10 +481,14 @@ static enum rv_ctl_result tick(struct rv_ctl_peer *c, uint64_t now_ns)
 {
 	struct rv_ctl_server *p = srv(c);
 
-	if (p->st == ST_WAIT_HELLO && now_ns >= p->hello_by_ns) {
+	if ((p->st == ST_WAIT_HELLO || p->st == ST_WAIT_KEY1) && now_ns >= p->setup_by_ns) {
 		/* Keepalives alone keep a connection alive, not a slot for
-		 * ever: an authenticated peer that never says HELLO is shut. */
-		return rv_ctl_close_with(&p->c, RV_CTL_CODE_TIMEOUT, "no HELLO within %u ms",
+		 * ever: an authenticated peer that never says HELLO, or never
+		 * answers the first KEY (it holds an address and an index), is
+		 * shut. */
+		return rv_ctl_close_with(&p->c, RV_CTL_CODE_TIMEOUT, "no %s within %u ms",
+					 p->st == ST_WAIT_HELLO ? "HELLO"
+								: "KEY_ACK for the first key",
 					 p->c.env->cfg->handshake_timeout_ms);
 	}
 	if (p->st != ST_RUNNING) {
@@ -502,10 +508,11 @@ static uint64_t next_ns(const struct rv_ctl_peer *c)
 {
 	const struct rv_ctl_server *p = csrv(c);
 
-	if (p->st == ST_WAIT_HELLO) {
-		return p->hello_by_ns;
+	if (p->st == ST_WAIT_HELLO || p->st == ST_WAIT_KEY1) {
+		return p->setup_by_ns;
 	}
-	return p->st == ST_RUNNING ? rekey_deadline(p) : UINT64_MAX;
+	/* A timed rekey is not due while an exchange is in flight. */
+	return p->st == ST_RUNNING && !rv_ctlkey_busy(&p->c.key) ? rekey_deadline(p) : UINT64_MAX;
 }
 
 static bool running(const struct rv_ctl_peer *c)
@@ -537,7 +544,7 @@ struct rv_ctl_peer *rv_ctl_server_new(const struct rv_ctl_env *env, const char *
 		return NULL;
 	}
 	snprintf(p->cn, sizeof(p->cn), "%s", cn);
-	p->hello_by_ns = now_ns + (uint64_t)env->cfg->handshake_timeout_ms * RV_NSEC_PER_MSEC;
+	p->setup_by_ns = now_ns + (uint64_t)env->cfg->handshake_timeout_ms * RV_NSEC_PER_MSEC;
 	rv_ctl_peer_init(&p->c, &server_ops, env, true, p->cn, exporter,
 			 RV_CTL_CAP_IPV6 | RV_CTL_CAP_CHACHA | RV_CTL_CAP_CLIENT_REKEY |
 				 (env->cfg->offload_csum ? RV_CTL_CAP_CSUM_PARTIAL : 0),

@@ -31,6 +31,11 @@ bool rv_ctlkey_busy(const struct rv_ctlkey *k)
 	return k->initiated != 0 || k->responded != 0;
 }
 
+uint32_t rv_ctlkey_pending(const struct rv_ctlkey *k)
+{
+	return k->initiated ? k->initiated : k->responded;
+}
+
 /* derive_install computes epoch |epoch|'s keys from our pair |kp| and
  * |peer_pub| and installs them in |s| with our direction as sender. */
 static int derive_install(struct rv_ctlkey *k, struct rv_session *s, struct rv_qsbr *q,
@@ -67,7 +72,6 @@ out:
 
 int rv_ctlkey_initiate(struct rv_ctlkey *k, struct rv_ctl_msg *out, uint64_t now_ns)
 {
-	(void)now_ns;
 	if (rv_ctlkey_busy(k)) {
 		return -EBUSY;
 	}
@@ -75,6 +79,7 @@ int rv_ctlkey_initiate(struct rv_ctlkey *k, struct rv_ctl_msg *out, uint64_t now
 		return -EIO;
 	}
 	k->initiated = k->installed + 1;
+	k->busy_since_ns = now_ns;
 	memset(out, 0, sizeof(*out));
 	out->type = RV_CTL_KEY;
 	out->key.epoch = k->initiated;
@@ -116,6 +121,7 @@ int rv_ctlkey_respond(struct rv_ctlkey *k, struct rv_session *s, struct rv_qsbr 
 	k->installed = in->epoch;
 	k->responded = in->epoch;
 	k->last_change_ns = now_ns;
+	k->busy_since_ns = now_ns;
 	memset(out, 0, sizeof(*out));
 	out->type = RV_CTL_KEY_ACK;
 	out->key.epoch = in->epoch;

@@ -36,6 +36,7 @@ struct rv_ctlkey {
 	uint32_t responded;	 /* epoch we acknowledged, awaiting KEY_CONFIRM (0: none) */
 	struct rv_x25519 kp;	 /* our ephemeral pair while |initiated| != 0 */
 	uint64_t last_change_ns; /* when the newest epoch was installed */
+	uint64_t busy_since_ns;	 /* when the exchange in flight began */
 	uint64_t num_rekeys;
 };
 
@@ -46,8 +47,10 @@ void rv_ctlkey_init(struct rv_ctlkey *k, bool is_server, const uint8_t *exporter
 /* rv_ctlkey_cleanup wipes every secret in |k|. Safe on a zero state. */
 void rv_ctlkey_cleanup(struct rv_ctlkey *k);
 
-/* rv_ctlkey_busy: an exchange is in flight. */
+/* rv_ctlkey_busy: an exchange is in flight. rv_ctlkey_pending is its epoch
+ * (0: none). */
 bool rv_ctlkey_busy(const struct rv_ctlkey *k);
+uint32_t rv_ctlkey_pending(const struct rv_ctlkey *k);
 
 /* rv_ctlkey_initiate starts epoch installed+1: fills |out| with KEY. Returns
  * 0, -EBUSY (exchange in flight) or -EIO. */

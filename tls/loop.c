@@ -165,24 +165,25 @@ static void on_watchdog(struct rv_loop *l, struct rv_ltimer *lt)
 
 /* ---- operator actions on every session --------------------------------- */
 
-unsigned rv_loop_rekey(struct rv_loop *l, const char *name)
+unsigned rv_loop_rekey(struct rv_loop *l, const char *name, unsigned *busy)
 {
 	struct rv_chan *c;
 	unsigned n = 0;
 
+	*busy = 0;
 	if (name) {
 		c = l->role == &rv_server_role ? rv_server_find(l, name) : NULL;
 		if (!c || !c->ctl) {
 			return 0;
 		}
-		rv_ctl_peer_request_rekey(c->ctl);
+		*busy += rv_ctl_peer_request_rekey(c->ctl);
 		rv_chan_kick(l, c);
 		return 1;
 	}
 	rv_chans_foreach(l, i, c)
 	{
 		if (c->ctl) {
-			rv_ctl_peer_request_rekey(c->ctl);
+			*busy += rv_ctl_peer_request_rekey(c->ctl);
 			rv_chan_kick(l, c);
 			n++;
 		}
@@ -241,7 +242,7 @@ static void on_signal(struct rv_loop *l, int res)
 			break;
 		case SIGUSR1: {
 			static struct rv_ratelimit rl; /* a signal storm: not a line each */
-			unsigned n = rv_loop_rekey(l, NULL);
+			unsigned busy, n = rv_loop_rekey(l, NULL, &busy);
 
 			if (rv_ratelimit_ok(&rl)) {
 				rv_info("SIGUSR1: rekeying %u session(s)", n);

@@ -432,7 +432,7 @@ static void do_status(struct rv_loop *l, struct mgmt_conn *c, enum rv_mgmt_forma
 static void execute(struct rv_loop *l, struct mgmt_conn *c, const struct rv_mgmt_req *req)
 {
 	struct rv_chan *ch;
-	unsigned n;
+	unsigned n, busy;
 
 	switch (req->cmd) {
 	case RV_MGMT_STATUS:
@@ -451,11 +451,19 @@ static void execute(struct rv_loop *l, struct mgmt_conn *c, const struct rv_mgmt
 				 req->name);
 		break;
 	case RV_MGMT_REKEY:
-		n = rv_loop_rekey(l, req->name[0] ? req->name : NULL);
+		n = rv_loop_rekey(l, req->name[0] ? req->name : NULL, &busy);
 		if (n == 0) {
 			rv_strbuf_printf(&c->reply, "error: no matching session\n");
 		} else {
 			rv_strbuf_printf(&c->reply, "ok\nrekey started for %u session(s)\n", n);
+			if (busy) {
+				rv_strbuf_printf(&c->reply,
+						 "%u of them finish the key exchange in flight "
+						 "first "
+						 "(a peer that never does is disconnected after "
+						 "dead_peer_timeout)\n",
+						 busy);
+			}
 		}
 		break;
 	case RV_MGMT_RELOAD: {

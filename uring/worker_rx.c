@@ -454,6 +454,7 @@ drop:
 	}
 	rv_ctr_add(&w->ctr, RV_CTR_RX_PACKETS, rx_pkts);
 	rv_ctr_add(&w->ctr, RV_CTR_RX_BYTES, rx_bytes);
+	rv_session_count_rx(s, rx_pkts, rx_bytes);
 	if (keepalives != 0) {
 		rv_ctr_add(&w->ctr, RV_CTR_KEEPALIVES, keepalives);
 	}

@@ -63,6 +63,12 @@ SINK=$RVT_LAST_PID
 rvt_tcp_send "$C1" "$A2" 5001 "$RVT_TMP/blob" 60 || rvt_fail "TCP transfer"
 wait "$SINK"
 cmp "$RVT_TMP/blob" "$RVT_TMP/blob.out" || rvt_fail "transfer corrupted"
+# What the sessions count as received is what the workers passed on: not
+# keepalives, not packets dropped after opening (they were counted too).
+RS=$(ctl_sum "^session " "^rx_packets$") RW=$(ctl_sum "^workers total" "^rx_packets$")
+BS=$(ctl_sum "^session " "^rx_bytes$") BW=$(ctl_sum "^workers total" "^rx_bytes$")
+rvt_log "received: sessions $RS packets $BS bytes, workers $RW packets $BW bytes"
+[ "$RS" = "$RW" ] && [ "$BS" = "$BW" ] && [ "$RW" -gt 0 ] || rvt_fail "session and worker rx counters disagree"
 
 rvt_step "rekey on demand (status --rekey) and by SIGUSR1 on a client"
 E1=$(ctl_field "session name=client1" epoch)

@@ -219,6 +219,10 @@ Test(session, round_trip_sizes)
 	rv_session_get_stats(p.a, &st);
 	cr_assert_eq(st.tx_packets, 2 * N);
 	cr_assert_eq(st.tx_bytes, 2 * total);
+	/* Opened is not yet received: the worker counts what it passes on. */
+	cr_assert_eq(st.rx_packets, 0);
+	rv_session_count_rx(p.a, N, total);
+	rv_session_get_stats(p.a, &st);
 	cr_assert_eq(st.rx_packets, N);
 	cr_assert_eq(st.rx_bytes, total);
 	cr_assert_eq(st.tx_epoch, 1u);
@@ -262,7 +266,6 @@ Test(session, tamper_is_auth_fail_and_leaves_replay_alone)
 
 	rv_session_get_stats(p.b, &st);
 	cr_assert_eq(st.drop[RV_DROP_AUTH], 4u);
-	cr_assert_eq(st.rx_packets, 3u);
 	cr_assert_eq(rv_session_last_rx_ns(p.a), 0u);
 	pair_free(&p);
 }

@@ -13,6 +13,7 @@
  */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -804,4 +805,74 @@ Test(ctl, no_hello_within_handshake_timeout)
 	cr_assert_eq(rv_ctl_peer_tick(s, t0 + limit), RV_CTL_CLOSE);
 	cr_assert(strstr(rv_ctl_peer_reason(s), "no HELLO within"), "%s", rv_ctl_peer_reason(s));
 	rv_ctl_peer_free(s);
+}
+
+/* keep_alive feeds |s| a control keepalive at |t| and runs its timers. */
+static enum rv_ctl_result keep_alive(struct rv_ctl_peer *s, uint64_t t)
+{
+	struct rv_ctl_msg m = { .type = RV_CTL_KEEPALIVE };
+	uint8_t buf[RV_CTL_MAX_FRAME];
+	size_t n;
+
+	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), 0);
+	cr_assert_eq(rv_ctl_peer_on_frame(s, buf, n, t), RV_CTL_CONTINUE);
+	rv_ctl_peer_out(s)->len = 0;
+	return rv_ctl_peer_tick(s, t);
+}
+
+/* A client that says HELLO and keeps the connection alive but never answers
+ * the first KEY is shut after handshake_timeout: it held a session in
+ * wait-key, an address and an index, for as long as it kept sending. */
+Test(ctl, no_first_key_within_handshake_timeout)
+{
+	const uint64_t limit = (uint64_t)srv.cfg.handshake_timeout_ms * RV_NSEC_PER_MSEC;
+	struct rv_endpoint ep = server_ep();
+	struct rv_ctl_peer *s = rv_ctl_server_new(&srv.env, "client1", exporter, now);
+	struct rv_ctl_peer *c = rv_ctl_client_new(&cli.env, exporter, &ep, NULL, NULL, now);
+	uint64_t t0;
+
+	cr_assert(s && c);
+	cr_assert_eq(deliver(rv_ctl_peer_out(c), s, NULL), RV_CTL_CONTINUE, "HELLO");
+	cr_assert_str_eq(rv_ctl_peer_state(s), "wait-key");
+	rv_ctl_peer_out(s)->len = 0; /* CONFIG and KEY(1), never answered */
+	t0 = now;
+	cr_assert_leq(rv_ctl_peer_next_ns(s, t0), t0 + limit, "the deadline is not a timer");
+	for (uint64_t t = t0 + limit / 4; t < t0 + limit; t += limit / 4) {
+		cr_assert_eq(keep_alive(s, t), RV_CTL_CONTINUE, "%s", rv_ctl_peer_reason(s));
+	}
+	cr_assert_eq(rv_ctl_peer_tick(s, t0 + limit), RV_CTL_CLOSE);
+	cr_assert(strstr(rv_ctl_peer_reason(s), "no KEY_ACK for the first key within"), "%s",
+		  rv_ctl_peer_reason(s));
+	drop_pair(s, c);
+}
+
+/* A peer that keeps the connection alive but never finishes a key exchange
+ * (a client that starts one and never confirms it) is disconnected after
+ * dead_peer_timeout: the session kept its old key until that expired, and
+ * no rekey could start again (`ringvpn rekey` said "started" all the same). */
+Test(ctl, unfinished_key_exchange_ends_the_session)
+{
+	const uint64_t dead = (uint64_t)srv.cfg.dead_peer_ms * RV_NSEC_PER_MSEC;
+	const uint64_t step = (uint64_t)srv.cfg.keepalive_ms * RV_NSEC_PER_MSEC / 2;
+	struct rv_ctl_peer *s, *c;
+	uint64_t t0;
+
+	bring_up(&s, &c, "client1", NULL);
+	now += RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC;
+	rv_ctl_peer_request_rekey(c);
+	cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE);
+	cr_assert_eq(deliver(rv_ctl_peer_out(c), s, NULL), RV_CTL_CONTINUE, "the client's KEY");
+	rv_ctl_peer_out(s)->len = 0; /* its KEY_ACK: the client never confirms */
+	t0 = now;
+	cr_assert_leq(rv_ctl_peer_next_ns(s, t0), t0 + dead + 1, "the deadline is not a timer");
+	cr_assert(rv_ctl_peer_request_rekey(s), "an operator's rekey waits for the exchange");
+	for (uint64_t t = t0 + step; t <= t0 + dead; t += step) {
+		cr_assert_eq(keep_alive(s, t), RV_CTL_CONTINUE, "at %" PRIu64 " ms",
+			     (t - t0) / RV_NSEC_PER_MSEC);
+	}
+	cr_assert_eq(keep_alive(s, t0 + dead + 1), RV_CTL_CLOSE);
+	cr_assert(strstr(rv_ctl_peer_reason(s), "did not finish the key exchange of epoch 2"), "%s",
+		  rv_ctl_peer_reason(s));
+	cr_assert_eq(rv_ctl_peer_sent_code(s), RV_CTL_CODE_TIMEOUT);
+	drop_pair(s, c);
 }
