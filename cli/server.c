@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cfgopts.h"
@@ -104,6 +105,7 @@ int rv_cmd_server(int argc, char **argv)
 	struct rv_notify nt = { 0 };
 	char err[512], status[RV_CONFIG_HOST_MAX + 128];
 	int ret, code, sigfd = -1, tun_lock = -1;
+	struct stat st;
 
 	code = rv_cli_start(&cfg, &opts, RV_CONFIG_SERVER, argc, argv, &tls);
 	if (code >= 0) {
@@ -132,6 +134,12 @@ int rv_cmd_server(int argc, char **argv)
 			code = RV_EXIT_CONFIG;
 			goto out;
 		}
+	}
+	if (cfg.lease_file[0] && stat(cfg.lease_file, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* A FIFO or a device would hang or spin the start. */
+		fprintf(stderr, "ringvpn: lease_file %s is not a regular file\n", cfg.lease_file);
+		code = RV_EXIT_CONFIG;
+		goto out;
 	}
 	if (opts.check_only) {
 		printf("configuration OK\n");

@@ -507,7 +507,11 @@ static int server_start(struct rv_loop *l, char *err, size_t err_len)
 	}
 	l->env.leases = s->leases;
 	if (l->cfg->lease_file[0]) {
-		s->lease_file = rv_leasefile_open(s->leases, l->cfg->lease_file, l->now_ns);
+		ret = rv_leasefile_open(&s->lease_file, s->leases, l->cfg->lease_file, l->now_ns,
+					err, err_len);
+		if (ret) {
+			return ret;
+		}
 	}
 	rv_loop_arm(l, &s->lease_timer, on_lease_timer, l->now_ns + LEASE_FLUSH_NS);
 	l->env.data_port = l->dp ? rv_dataplane_port(l->dp) : l->cfg->data_port;

@@ -6,8 +6,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -171,7 +173,24 @@ void rv_leasefile_flush(struct rv_leasefile *f, uint64_t now_ns)
 	rv_strbuf_free(&text);
 }
 
-struct rv_leasefile *rv_leasefile_open(struct rv_leases *leases, const char *path, uint64_t now_ns)
+/* lock_file takes |fd|'s exclusive lock, waiting up to
+ * RV_LEASEFILE_LOCK_WAIT_MS for a predecessor killed with -9 whose files the
+ * kernel has not closed yet. */
+static int lock_file(int fd)
+{
+	for (unsigned waited = 0;; waited += 50) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			return 0;
+		}
+		if (errno != EWOULDBLOCK || waited >= RV_LEASEFILE_LOCK_WAIT_MS) {
+			return -errno;
+		}
+		rv_sleep_ms(50);
+	}
+}
+
+int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const char *path,
+		      uint64_t now_ns, char *err, size_t err_len)
 {
 	struct rv_strbuf text = { .max = MAX_FILE };
 	size_t len = strlen(path), bad = 0;
@@ -179,26 +198,43 @@ struct rv_leasefile *rv_leasefile_open(struct rv_leases *leases, const char *pat
 	struct stat st;
 	char buf[65536];
 	ssize_t n;
-	int loaded;
+	int loaded, ret;
 
+	*out = NULL;
 	f = calloc(1, sizeof(*f) + len + 1);
 	if (!f) {
 		rv_warnx("lease file %s: out of memory (addresses are remembered in memory only)",
 			 path);
-		return NULL;
+		return 0;
 	}
 	memcpy(f->path, path, len + 1);
 	f->leases = leases;
-	f->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_APPEND, 0600);
+	/* O_NONBLOCK: a FIFO named by mistake must not hang the start. */
+	f->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_APPEND | O_NONBLOCK, 0600);
 	if (f->fd < 0) {
 		rv_warn(errno,
 			"cannot open the lease file %s (addresses are remembered in memory "
 			"only)",
 			path);
 		free(f);
-		return NULL;
+		return 0;
 	}
-	while ((n = read(f->fd, buf, sizeof(buf))) > 0) {
+	if (fstat(f->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, err_len, "lease file %s is not a regular file", path);
+		ret = -EINVAL;
+		goto fail;
+	}
+	ret = lock_file(f->fd);
+	if (ret) {
+		snprintf(err, err_len,
+			 ret == -EWOULDBLOCK ? "lease file %s is in use by another process (a "
+					       "second server on the same lease_file?)"
+					     : "cannot lock the lease file %s",
+			 path);
+		ret = ret == -EWOULDBLOCK ? -EBUSY : ret;
+		goto fail;
+	}
+	while (!text.truncated && (n = read(f->fd, buf, sizeof(buf))) > 0) {
 		rv_strbuf_append(&text, buf, (size_t)n);
 	}
 	if (fstat(f->fd, &st) != 0) {
@@ -210,7 +246,12 @@ struct rv_leasefile *rv_leasefile_open(struct rv_leases *leases, const char *pat
 		bad ? " (malformed lines skipped)" : "");
 	rv_strbuf_free(&text);
 	snapshot(f, now_ns);
-	return f;
+	*out = f;
+	return 0;
+fail:
+	close(f->fd);
+	free(f);
+	return ret;
 }
 
 void rv_leasefile_close(struct rv_leasefile *f, uint64_t now_ns)

@@ -17,16 +17,22 @@
 #ifndef RV_TLS_LEASEFILE_H
 #define RV_TLS_LEASEFILE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct rv_leases;
 struct rv_leasefile;
 
-/* rv_leasefile_open opens (creating it, 0600) |path|, replays it into
- * |leases| and rewrites it as a snapshot. Returns NULL when the file cannot
- * be opened (logged: leases are then kept in memory only). |leases| must
- * outlive the returned object. */
-struct rv_leasefile *rv_leasefile_open(struct rv_leases *leases, const char *path, uint64_t now_ns);
+/* rv_leasefile_open opens (creating it, 0600) |path|, takes its lock,
+ * replays it into |leases| and rewrites it as a snapshot into |*out|.
+ * Returns 0, with |*out| NULL when the file cannot be opened (logged:
+ * leases are then kept in memory only); or, touching nothing, -EINVAL when
+ * it is not a regular file and -EBUSY when another process holds its lock
+ * after RV_LEASEFILE_LOCK_WAIT_MS (a second server on the same file),
+ * with the reason in |err|. |leases| must outlive |*out|. */
+enum { RV_LEASEFILE_LOCK_WAIT_MS = 3000 };
+int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const char *path,
+		      uint64_t now_ns, char *err, size_t err_len);
 
 /* rv_leasefile_flush appends the lease events since the last flush, or
  * rewrites the file as a snapshot when the journal has grown too long or

@@ -24,6 +24,13 @@
 #   5. A server under a file size limit (prlimit --fsize) that its lease
 #      file outgrows: it keeps running (SIGXFSZ used to kill it), warns once,
 #      and the file holds whole lines only; clients keep connecting.
+#   6. lease_file naming a FIFO or a device: refused by -n and at start
+#      (exit 3; it hung or spun the start); a second server on a running
+#      one's lease file: refused at its lock (exit 15), the file untouched
+#      (its live leases were rewritten as ended).
+#   7. A server whose log is a pipe nobody reads keeps serving (status, a
+#      new session) and says how many lines it dropped once the reader is
+#      back (the control thread blocked in write).
 #
 #   ns rvt-$$-c1 (client1), rvt-$$-c2 (clients, flooder)  --veth--  ns rvt-$$-s (server)
 #
@@ -229,4 +236,81 @@ grep -q "File too large" "$RVT_TMP/server-fsize.log" || rvt_fail "EFBIG not repo
 	rvt_fail "the lease file ends in a partial line"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
 wait "$CAT_PID"
+rvt_forget_pid "$CAT_PID"
+
+rvt_step "6. lease_file: not a regular file, or in use by another server"
+# A FIFO hung the start for ever (a blocking read; SIGTERM ignored), a
+# device like /dev/zero spun it at 100 % CPU, and -n passed both.
+mkfifo "$RVT_TMP/leases.fifo"
+for bad in "$RVT_TMP/leases.fifo" /dev/zero; do
+	ctl_server_conf "$RVT_TMP/badlease.conf" "lease_file=$bad"
+	rc=0
+	OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/badlease.conf" 2>&1) || rc=$?
+	[ "$rc" = 3 ] && grep -q "lease_file $bad is not a regular file" <<<"$OUT" ||
+		rvt_fail "-n with lease_file $bad: exit $rc: $OUT"
+done
+rvt_bg "$S" server-fifolease "$RV_BIN" server -c "$RVT_TMP/badlease.conf"
+rvt_exit_within 10 "$RVT_LAST_PID" || rvt_fail "a server with lease_file = /dev/zero ran"
+[ "$RVT_EXIT" = 3 ] || rvt_fail "exit $RVT_EXIT, want 3: $(cat "$RVT_TMP/server-fifolease.log")"
+# A second server on a running one's lease file (its own TUN, ports and
+# status socket) read it, marked the live leases ended and wrote that back
+# before failing on something else; now it is refused at the file's lock
+# and the file is left as it was.
+rm -f "$RVT_TMP/server.leases"
+ctl_start_server
+ctl_client 1
+P1=$RVT_LAST_PID
+rvt_wait_for 15 "client1's lease in the file" grep -q "^G 10.99.0.2 0 client1$" "$RVT_TMP/server.leases" ||
+	rvt_fail "no live lease in the file: $(cat "$RVT_TMP/server.leases")"
+cp "$RVT_TMP/server.leases" "$RVT_TMP/leases.before"
+ctl_server_conf "$RVT_TMP/twin.conf" listen=4533 data_port=4534 tun=rvs1 \
+	"status_socket=$RVT_TMP/twin.sock"
+rvt_bg "$S" server-twin "$RV_BIN" server -c "$RVT_TMP/twin.conf"
+rvt_exit_within 15 "$RVT_LAST_PID" || rvt_fail "a second server ran on the same lease file"
+[ "$RVT_EXIT" = 15 ] || rvt_fail "second server: exit $RVT_EXIT, want 15"
+grep -q "lease file $RVT_TMP/server.leases is in use by another process" "$RVT_TMP/server-twin.log" ||
+	rvt_fail "no reason given: $(tail -3 "$RVT_TMP/server-twin.log")"
+cmp "$RVT_TMP/server.leases" "$RVT_TMP/leases.before" || rvt_fail "the second server rewrote the lease file"
+
+rvt_step "7. a log pipe nobody reads"
+# The server's stderr is a FIFO whose reader never reads: once 64 KiB of
+# lines were queued the control thread blocked in write(2): no status, no
+# handshakes, sessions lost, SIGTERM ignored. Lines are now dropped, and
+# said so once the reader is back.
+rvt_stop_pid "$P1" 10
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+mkfifo "$RVT_TMP/log.fifo"
+exec 7<>"$RVT_TMP/log.fifo" # holds the read end; never reads
+ctl_server_conf "$RVT_TMP/server.conf" log_level=debug
+ip netns exec "$S" "$RV_BIN" server -c "$RVT_TMP/server.conf" >"$RVT_TMP/log.fifo" 2>&1 &
+SRV_PID=$!
+RVT_PIDS+=("$SRV_PID")
+rvt_wait_for 10 "server status socket" "$RV_BIN" status -s "$SRV_SOCK" || rvt_fail "server did not start"
+# About 2,000 connections that close at once: a debug line each, well over
+# what the pipe holds.
+ip netns exec "$C1" python3 - <<'EOP' || rvt_fail "connection flood"
+import socket
+for i in range(2000):
+    s = socket.create_connection(("10.88.1.1", 4433), timeout=5)
+    s.close()
+EOP
+timeout 5 "$RV_BIN" status -s "$SRV_SOCK" >/dev/null || rvt_fail "status hangs behind the full log pipe"
+ctl_client 1
+P1=$RVT_LAST_PID
+rvt_wait_for 15 "client1 through a full log pipe" rvt_nsx "$C1" ping -c 1 -W 1 10.99.0.1 ||
+	rvt_fail "no new session while the log pipe is full"
+# The reader comes back: the next line says how many were not written.
+cat "$RVT_TMP/log.fifo" >"$RVT_TMP/log.out" &
+CAT_PID=$!
+RVT_PIDS+=("$CAT_PID")
+sleep 0.5
+"$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "reload"
+rvt_wait_for 5 "the note of lines not written" grep -q "log line(s) not written: the log's reader did not keep up" "$RVT_TMP/log.out" ||
+	rvt_fail "no note: $(tail -3 "$RVT_TMP/log.out")"
+rvt_log "$(grep -m1 "not written" "$RVT_TMP/log.out")"
+rvt_stop_pid "$P1" 10
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+exec 7>&-
+kill "$CAT_PID" 2>/dev/null
+wait "$CAT_PID" 2>/dev/null
 rvt_forget_pid "$CAT_PID"
