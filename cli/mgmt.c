@@ -456,7 +456,8 @@ static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 			}
 			snprintf(req.name, sizeof(req.name), "%s", a);
 		} else if (nargs == 0 && which == RV_MGMT_LOG_LEVEL) {
-			req.level = -1;
+			/* "fatal" is the old name of "error", as in the config. */
+			req.level = !strcmp(a, "fatal") ? 0 : -1;
 			for (int lv = 0; lv < 4; lv++) {
 				if (!strcmp(a, rv_mgmt_level_name(lv))) {
 					req.level = lv;
@@ -464,7 +465,7 @@ static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 			}
 			if (req.level < 0) {
 				fprintf(stderr,
-					"ringvpn log-level: '%s' is not one of fatal, warn, "
+					"ringvpn log-level: '%s' is not one of error, warn, "
 					"info, debug\n",
 					a);
 				return RV_EXIT_USAGE;

@@ -194,8 +194,8 @@ int rv_cmd_server(int argc, char **argv)
 		goto out;
 	}
 	snprintf(status, sizeof(status),
-		 "listening on %s:%u (TCP, control), UDP data port %u, TUN %s, %u worker(s)%s",
-		 cfg.listen_host[0] ? cfg.listen_host : "*", cfg.listen_port, rv_dataplane_port(dp),
+		 "listening on %s (TCP, control), UDP data port %u, TUN %s, %u worker(s)%s",
+		 rv_config_listen_str(&cfg, err, sizeof(err)), rv_dataplane_port(dp),
 		 rv_dataplane_tun_name(dp), rv_dataplane_num_workers(dp),
 		 rv_dataplane_lanes(dp) > 1 ? ", sessions spread over them evenly" : "");
 	rv_info("%s", status);

@@ -1242,7 +1242,7 @@ static const char *prefix_str(const struct rv_prefix *p, char *buf, size_t len)
  * reserved, IPv4-mapped), or NULL for an ordinary unicast network. A
  * shorter prefix that merely covers such a block (0.0.0.0/1) is ordinary:
  * the host's own routes for the block win over it. */
-static const char *special_range(const struct rv_prefix *p)
+static const char *special_range_of(const struct rv_prefix *p, bool or_inside)
 {
 	static const struct {
 		int family;
@@ -1266,12 +1266,42 @@ static const char *special_range(const struct rv_prefix *p)
 				       .len = blocks[i].len };
 
 		memcpy(b.addr.a, blocks[i].a, 16);
-		if (p->addr.family == b.addr.family && p->len >= b.len &&
-		    rv_prefix_contains(&b, &p->addr)) {
+		if (p->addr.family != b.addr.family) {
+			continue;
+		}
+		if ((p->len >= b.len && rv_prefix_contains(&b, &p->addr)) ||
+		    (or_inside && b.len >= p->len && rv_prefix_contains(p, &b.addr))) {
 			return blocks[i].name;
 		}
 	}
 	return NULL;
+}
+
+static const char *special_range(const struct rv_prefix *p)
+{
+	return special_range_of(p, false);
+}
+
+/* validate_pools: a pool hands its addresses out to clients, so no part
+ * of it may be a special-purpose block (clients got fe80:1::2 and could
+ * not reach each other: their packets stayed on the link). */
+static int validate_pools(const struct rv_config *c, char *err, size_t err_len)
+{
+	const struct rv_prefix *pools[] = { &c->pool4, &c->pool6 };
+	char x[160];
+
+	for (size_t k = 0; k < 2; k++) {
+		const char *special =
+			pools[k]->addr.family ? special_range_of(pools[k], true) : NULL;
+
+		if (special) {
+			snprintf(err, err_len, "%s %s takes in the %s block, which is not routed",
+				 k ? "pool6" : "pool4", prefix_str(pools[k], x, sizeof(x)),
+				 special);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 /* validate_routes: a route is an ordinary network behind the server, given
@@ -1519,10 +1549,19 @@ static int validate_server(const struct rv_config *c, char *err, size_t err_len)
 			}
 		}
 	}
-	if (validate_routes(c, err, err_len)) {
+	if (validate_pools(c, err, err_len) || validate_routes(c, err, err_len)) {
 		return -EINVAL;
 	}
 	return validate_subnets(c, err, err_len);
+}
+
+const char *rv_config_listen_str(const struct rv_config *c, char *buf, size_t len)
+{
+	bool v6 = strchr(c->listen_host, ':') != NULL;
+
+	snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "", c->listen_host[0] ? c->listen_host : "*",
+		 v6 ? "]" : "", c->listen_port);
+	return buf;
 }
 
 int rv_config_validate(const struct rv_config *c, char *err, size_t err_len)

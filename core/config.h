@@ -253,6 +253,11 @@ int rv_config_load(struct rv_config *c, const char *path, char *err, size_t err_
 int rv_config_set(struct rv_config *c, const char *origin, const char *key, const char *value,
 		  char *err, size_t err_len);
 
+/* rv_config_listen_str writes the control listener as it is written in
+ * the config ("*:4433", "10.0.0.1:4433", "[fd00::1]:4433") into |buf| and
+ * returns |buf|. */
+const char *rv_config_listen_str(const struct rv_config *c, char *buf, size_t len);
+
 /* rv_config_validate checks cross-field rules (required files, pools,
  * timers, fixed addresses inside pools and unique, subnets clear of the
  * pools, the routes and each other unless carved out with override, and

@@ -19,7 +19,7 @@ const struct rv_mgmt_cmd_info rv_mgmt_cmds[RV_MGMT_NUM_CMDS] = {
 			    "start a new key epoch for every session, or NAME's" },
 	[RV_MGMT_RELOAD] = { "reload", "", true,
 			     "re-read the configuration and apply what can be applied" },
-	[RV_MGMT_LOG_LEVEL] = { "log-level", "fatal|warn|info|debug", true,
+	[RV_MGMT_LOG_LEVEL] = { "log-level", "error|warn|info|debug", true,
 				"change how much is logged" },
 };
 

@@ -12,7 +12,7 @@
  *   kick NAME                           changes state (server only)
  *   rekey [NAME]                        changes state
  *   reload                              changes state
- *   log-level fatal|warn|info|debug     changes state
+ *   log-level error|warn|info|debug     changes state
  *
  * NAME is a certificate name (printable ASCII without spaces, at most 64
  * bytes). The reply is a first line "ok" or "error: TEXT", then the body,

@@ -119,9 +119,10 @@ static int open_listener(struct rv_loop *l, char *err, size_t err_len)
 	 * SYN cookies take over beyond it. */
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 4096)) {
 		ret = -errno;
-		snprintf(err, err_len, "cannot listen on %s:%u: %s",
-			 cfg->listen_host[0] ? cfg->listen_host : "*", cfg->listen_port,
-			 strerror(errno));
+		char where[RV_CONFIG_HOST_MAX + 16];
+
+		snprintf(err, err_len, "cannot listen on %s: %s",
+			 rv_config_listen_str(cfg, where, sizeof(where)), strerror(errno));
 		close(fd);
 		goto out;
 	}
@@ -591,8 +592,7 @@ static int server_report(struct rv_loop *l, struct rv_status *st)
 	struct rv_chan *c;
 
 	st->role = "server";
-	snprintf(st->listen, sizeof(st->listen), "%s:%u",
-		 cfg->listen_host[0] ? cfg->listen_host : "*", cfg->listen_port);
+	rv_config_listen_str(cfg, st->listen, sizeof(st->listen));
 	st->data_port = l->env.data_port;
 	st->sessions = rv_nametab_count(s->names);
 	st->handshaking = handshaking(s);

@@ -351,6 +351,18 @@ Test(config, subnet_overlaps)
 		/* 29 */ { "pool6 = none\nmtu = 1200\nsubnet = a fd20::/64\n", "IPv6" },
 		/* 30 */ { "pool6 = none\nmtu = 1200\nroute = fd50::/64\n", "IPv6" },
 		/* 31 */ { "pool6 = none\nmtu = 1200\nroute = 10.50.0.0/24\n", NULL },
+		/* Pools hand their addresses out: none in a special block, in
+		 * part or whole (clients got fe80:1::2 and could not reach each
+		 * other). */
+		/* 32 */ { "pool6 = fe80:1::/64\n", "pool6 fe80:1::/64 takes in the link-local" },
+		/* 33 */ { "pool4 = 127.0.0.0/24\n", "loopback" },
+		/* 34 */ { "pool4 = 224.0.0.0/24\n", "multicast" },
+		/* 35 */ { "pool4 = 169.0.0.0/8\n", "link-local (169.254.0.0/16)" },
+		/* 36 */ { "pool4 = 0.0.0.0/8\n", "'this network'" },
+		/* 37 */ { "pool6 = ::/64\n", "::/96" },
+		/* 38 */ { "pool6 = ::ffff:10.0.0.0/104\n", "IPv4-mapped" },
+		/* 39 */ { "pool6 = ff02::/64\n", "multicast" },
+		/* 40 */ { "pool4 = 100.64.0.0/10\npool6 = 2001:db8::/64\n", NULL },
 	};
 	char text[1024];
 
@@ -563,5 +575,26 @@ Test(config, metrics_listen)
 			cr_assert_eq(cfg.metrics_addr.family, cases[i].family, "case %zu", i);
 			cr_assert_eq(cfg.metrics_port, cases[i].port, "case %zu", i);
 		}
+	}
+}
+
+/* The listener as status and the log write it: an IPv6 address in
+ * brackets (it was written "fd88:1::1:4433", which reads as an address). */
+Test(config, listen_str)
+{
+	static const struct {
+		const char *value, *want;
+	} cases[] = {
+		{ "4433", "*:4433" },
+		{ "10.0.0.1:5000", "10.0.0.1:5000" },
+		{ "[fd88:1::1]:4433", "[fd88:1::1]:4433" },
+		{ "[::]:4500", "[::]:4500" },
+	};
+	char text[256], buf[128];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "listen = %s\n", cases[i].value);
+		cr_assert_eq(parse(RV_CONFIG_SERVER, text), 0, "%s: %s", cases[i].value, err);
+		cr_assert_str_eq(rv_config_listen_str(&cfg, buf, sizeof(buf)), cases[i].want);
 	}
 }
