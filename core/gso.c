@@ -627,6 +627,27 @@ bool rv_gro_append(struct rv_gro *g, const uint8_t *pkt, size_t len, const uint8
 	return true;
 }
 
+bool rv_gro_csum_ok(const uint8_t *pkt, size_t len, bool partial)
+{
+	struct gro_seg t;
+	size_t l4_len;
+
+	if (!parse_ip_l4(&t, pkt, len, true)) {
+		return true;
+	}
+	if (!t.v6 && rv_inet_csum_fold(rv_inet_csum_add(0, pkt, t.ip_hlen)) != 0xffff) {
+		return false;
+	}
+	l4_len = len - t.ip_hlen;
+	if (partial || (t.udp && !t.v6 && l4_len >= 8 && get16(pkt + t.ip_hlen + 6) == 0)) {
+		return true; /* partial, or an IPv4 datagram sent without a checksum */
+	}
+	return rv_inet_csum_fold(
+		       rv_inet_csum_add(pseudo_sum(pkt, t.v6, t.udp ? IPPROTO_UDP_ : IPPROTO_TCP_,
+						   l4_len),
+					pkt + t.ip_hlen, l4_len)) == 0xffff;
+}
+
 size_t rv_gro_finish(const struct rv_gro *g, uint8_t *out)
 {
 	struct rv_vnet_hdr vh = {

@@ -181,6 +181,15 @@ bool rv_gro_start(struct rv_gro *g, const uint8_t *pkt, size_t len, bool udp);
 bool rv_gro_append(struct rv_gro *g, const uint8_t *pkt, size_t len, const uint8_t **out_payload,
 		   size_t *out_payload_len);
 
+/* rv_gro_csum_ok: may |pkt| join a run as far as its checksums go? A run's
+ * superframe gets a fresh IPv4 header checksum and its L4 checksum is
+ * computed by the kernel (NEEDS_CSUM), which would make a corrupted segment
+ * valid: an IPv4 header checksum must be right, and so must the L4
+ * checksum, unless the sender left it partial (|partial|: there is none
+ * yet). A segment that fails is written alone, and the kernel drops it. A
+ * packet that is no candidate at all passes (rv_gro_start refuses it). */
+bool rv_gro_csum_ok(const uint8_t *pkt, size_t len, bool partial);
+
 /* rv_gro_finish writes the vnet header and the merged IP+TCP/UDP headers of a
  * run with num >= 2 into |out| (RV_GRO_HDR_MAX bytes) and returns their
  * length. The run's first payload follows the head's headers; the caller

@@ -280,7 +280,8 @@ static void write_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from,
 			k++;
 			continue;
 		}
-		if (!w->vnet || !rv_gro_start(&g, rx[k].buf, rx[k].len, w->uso)) {
+		if (!w->vnet || !rv_gro_csum_ok(rx[k].buf, rx[k].len, rx[k].csum_start != 0) ||
+		    !rv_gro_start(&g, rx[k].buf, rx[k].len, w->uso)) {
 			write_single(w, &rx[k]);
 			k++;
 			continue;
@@ -295,7 +296,8 @@ static void write_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from,
 			if (rx[m].s == NULL) {
 				continue;
 			}
-			if (!rv_gro_append(&g, rx[m].buf, rx[m].len, &p, &pl)) {
+			if (!rv_gro_csum_ok(rx[m].buf, rx[m].len, rx[m].csum_start != 0) ||
+			    !rv_gro_append(&g, rx[m].buf, rx[m].len, &p, &pl)) {
 				break;
 			}
 			idx[g.num - 1] = m;

@@ -27,6 +27,13 @@ Run inside the namespace of the peer whose traffic is captured:
   inject.py spoof-packet --src 10.99.0.77 --dst 10.99.0.2
     Prints, in hex, an IPv4 or IPv6 UDP packet with the given (spoofed) inner
     source; rvt_dp_peer --spoof seals it with the real session key.
+
+  inject.py raw-burst --proto tcp|udp --src 10.99.0.2 --dst 10.99.0.1 \
+      --port 7777 [--bad] [--count 8] [--size 1000]
+    Sends COUNT back-to-back segments of SIZE random bytes from a raw socket
+    (TCP ACKs in sequence, or UDP datagrams; IPv4 or IPv6 by the address),
+    with a wrong L4 checksum when --bad: a broken sender, whose packets the
+    receiving kernel must drop.
 """
 import argparse
 import random
@@ -167,6 +174,41 @@ def cmd_flags_census(args):
     print("data=%d partial=%d" % (data, partial))
 
 
+def cmd_raw_burst(args):
+    v6 = ":" in args.dst
+    fam = socket.AF_INET6 if v6 else socket.AF_INET
+    src, dst = socket.inet_pton(fam, args.src), socket.inet_pton(fam, args.dst)
+    p = 6 if args.proto == "tcp" else 17
+    out = []
+    for i in range(args.count):
+        pay = bytes(random.getrandbits(8) for _ in range(args.size))
+        if p == 6:
+            l4 = struct.pack("!HHIIBBHHH", 40000, args.port, 1000 + args.size * i, 1, 5 << 4, 0x10, 65535, 0, 0)
+        else:
+            l4 = struct.pack("!HHHH", 40000, args.port, 8 + args.size, 0)
+        l4 += pay
+        if v6:
+            pseudo = src + dst + struct.pack("!IxxxB", len(l4), p)
+        else:
+            pseudo = src + dst + struct.pack("!xBH", p, len(l4))
+        c = csum(pseudo + l4) or 0xFFFF
+        if args.bad:
+            c ^= 0x5A5A
+        off = 16 if p == 6 else 6
+        out.append(l4[:off] + struct.pack("!H", c) + l4[off + 2:])
+    if v6:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, p)
+        s.bind((args.src, 0))
+        for l4 in out:
+            s.sendto(l4, (args.dst, 0))
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        for i, l4 in enumerate(out):
+            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 100 + i, 0x4000, 64, p, 0, src, dst)
+            s.sendto(ip[:10] + struct.pack("!H", csum(ip)) + ip[12:] + l4, (args.dst, 0))
+    print("sent %d" % len(out))
+
+
 def cmd_spoof_packet(args):
     pkt = udp_packet(args.src, args.dst, 40000, args.dport, b"spoofed inner source")
     print(pkt.hex())
@@ -196,11 +238,21 @@ def main():
     s.add_argument("--src", required=True)
     s.add_argument("--dst", required=True)
     s.add_argument("--dport", type=int, default=9)
+    r = sub.add_parser("raw-burst")
+    r.add_argument("--proto", choices=("tcp", "udp"), required=True)
+    r.add_argument("--src", required=True)
+    r.add_argument("--dst", required=True)
+    r.add_argument("--port", type=int, required=True)
+    r.add_argument("--bad", action="store_true")
+    r.add_argument("--count", type=int, default=8)
+    r.add_argument("--size", type=int, default=1000)
     args = ap.parse_args()
     if args.cmd == "capture-inject":
         cmd_capture_inject(args)
     elif args.cmd == "flags-census":
         cmd_flags_census(args)
+    elif args.cmd == "raw-burst":
+        cmd_raw_burst(args)
     else:
         cmd_spoof_packet(args)
 

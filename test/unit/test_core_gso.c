@@ -906,3 +906,63 @@ Test(gso, csum_all_ones_addresses)
 		}
 	}
 }
+
+/* A superframe gets a fresh IPv4 header checksum and the kernel computes
+ * its L4 checksum, so a segment must not join a run with a wrong checksum:
+ * it is written alone, for the kernel to drop (8 TCP segments with bad
+ * checksums reached an application as valid data). Segments as the sender
+ * segmented them (whole checksums), each family and protocol. */
+Test(gro, checksums_checked_before_a_merge)
+{
+	static uint8_t store[RV_GSO_MAX_SEGS][1500], c[1500];
+	uint8_t *out[RV_GSO_MAX_SEGS];
+	uint16_t lens[RV_GSO_MAX_SEGS];
+
+	for (size_t i = 0; i < RV_GSO_MAX_SEGS; i++) {
+		out[i] = store[i];
+	}
+	for (int v = 0; v < 4; v++) {
+		bool v6 = v & 1, udp = v & 2;
+		struct rv_vnet_hdr vh = { .gso_type = udp  ? RV_VNET_GSO_UDP_L4
+						      : v6 ? RV_VNET_GSO_TCPV6
+							   : RV_VNET_GSO_TCPV4,
+					  .gso_size = 1000 };
+		size_t len = build(sframe, v6, udp ? 17 : 6, 3000, 0x10), n;
+
+		cr_assert_eq(rv_gso_segment(out, lens, &n, RV_GSO_MAX_SEGS, 1500, sframe, len, &vh),
+			     RV_GSO_OK);
+		for (size_t i = 0; i < n; i++) {
+			cr_assert(rv_gro_csum_ok(out[i], lens[i], false), "v6 %d udp %d seg %zu",
+				  v6, udp, i);
+			/* A payload byte changed: refused, unless the sender
+			 * left the checksum partial (there is none to check). */
+			memcpy(c, out[i], lens[i]);
+			c[lens[i] - 1] ^= 0x40;
+			cr_assert_not(rv_gro_csum_ok(c, lens[i], false), "v6 %d udp %d", v6, udp);
+			cr_assert(rv_gro_csum_ok(c, lens[i], true));
+			if (!v6) {
+				/* A wrong IPv4 header checksum: refused either way. */
+				memcpy(c, out[i], lens[i]);
+				c[8] ^= 1; /* TTL */
+				cr_assert_not(rv_gro_csum_ok(c, lens[i], false));
+				cr_assert_not(rv_gro_csum_ok(c, lens[i], true));
+			}
+		}
+	}
+	/* An IPv4 datagram sent without a checksum (0) may join. */
+	size_t la = build(c, false, 17, 200, 0);
+	uint32_t sum = 0;
+
+	for (int i = 0; i < 20; i += 2) {
+		sum += (uint32_t)(c[i] << 8 | c[i + 1]);
+	}
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	c[10] = (uint8_t)(~sum >> 8);
+	c[11] = (uint8_t)~sum;
+	c[26] = c[27] = 0;
+	cr_assert(rv_gro_csum_ok(c, la, false));
+	/* Not a candidate at all (ICMP): not refused here. */
+	c[9] = 1;
+	cr_assert(rv_gro_csum_ok(c, la, false));
+}
