@@ -23,6 +23,7 @@
 #include "core/demux.h"
 #include "core/log.h"
 #include "core/qsbr.h"
+#include "core/wire.h"
 #include "uring/dataplane.h"
 
 enum { OPT_MAX_ATTEMPTS = 1000, OPT_KEY_BASE = 1100 };
@@ -462,6 +463,10 @@ int rv_cli_dataplane(struct rv_dataplane **out, const struct rv_config *cfg, str
 	dc.icmp_unreach = cfg->role == RV_CONFIG_SERVER;
 	dc.max_peers = cfg->role == RV_CONFIG_SERVER ? cfg->max_clients : 0;
 	dc.mtu = mtu;
+	/* A client caps its TUN at the smaller of its own mtu and its
+	 * server's, which the server is not told: its packets may be as large
+	 * as its own MTU, and must still be received whole without GRO. */
+	dc.rx_mtu = cfg->role == RV_CONFIG_CLIENT ? RV_MAX_MTU : mtu;
 	dc.udp_port = port;
 	dc.udp_v6 = true;
 	dc.offload_tun = cfg->offload_tun;

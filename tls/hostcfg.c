@@ -202,8 +202,9 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 {
 	struct hostcfg *h = state(l);
 	const char *ifname = rv_dataplane_tun_name(l->dp);
-	/* The workers' buffers were sized at start for the client's own mtu
-	 * setting: a larger MTU from the server is capped to it. */
+	/* The workers' send buffers were sized at start for the client's own
+	 * mtu setting: a larger MTU from the server is capped to it (what the
+	 * server sends up to its own is still received: rv_cli_dataplane). */
 	unsigned cap = l->cfg->mtu ? l->cfg->mtu : RV_DEFAULT_MTU;
 	unsigned mtu = c->mtu > cap ? cap : c->mtu;
 	struct rv_prefix addrs[2], routes[RV_CTL_MAX_ROUTES];
@@ -270,12 +271,12 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 		char s[64];
 
 		rv_info("tunnel %s: address %s/%u, mtu %u", ifname,
-			rv_ip_addr_str(&addrs[i].addr, s, sizeof(s)), addrs[i].len, c->mtu);
+			rv_ip_addr_str(&addrs[i].addr, s, sizeof(s)), addrs[i].len, h->mtu);
 	}
 	if (update && !again) {
 		rv_info("server updated the configuration: mtu %u, %u route(s), keepalive %u s, "
 			"dead-peer timeout %u s",
-			c->mtu, c->num_routes, c->keepalive_s, c->dead_peer_s);
+			h->mtu, c->num_routes, c->keepalive_s, c->dead_peer_s);
 	}
 	return 0;
 }

@@ -208,6 +208,7 @@ static int open_worker_io(struct rv_dataplane *dp, struct rv_worker *w, bool vne
 	w->vnet = vnet;
 	w->udp_v6 = cfg->udp_v6;
 	w->mtu = cfg->mtu ? cfg->mtu : RV_DEFAULT_MTU;
+	w->rx_mtu = cfg->rx_mtu > w->mtu ? cfg->rx_mtu : w->mtu;
 	w->gso = cfg->offload_gso;
 	if (w->gso && !rv_udp_gso_supported(w->udp_fd)) {
 		if (w->id == 0) {

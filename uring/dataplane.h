@@ -36,6 +36,7 @@ struct rv_dataplane_config {
 	bool icmp_unreach;		/* server: answer packets no session takes (core/icmp.h) */
 	unsigned max_peers;		/* server: sessions at most (the TUN lane table) */
 	unsigned mtu;			/* tunnel MTU; 0: RV_DEFAULT_MTU */
+	unsigned rx_mtu;		/* largest inner packet a peer sends; 0: mtu */
 	uint16_t udp_port;		/* 0: ephemeral (shared by all workers) */
 	bool udp_v6;			/* bind [::] dual-stack instead of 0.0.0.0 */
 	bool offload_tun;		/* IFF_VNET_HDR + TUNSETOFFLOAD (TSO/csum) */

@@ -186,6 +186,7 @@ struct rv_worker {
 	bool gro;  /* UDP_GRO on receive */
 	bool udp_v6;
 	unsigned mtu;
+	unsigned rx_mtu; /* cfg.rx_mtu: sizes the UDP receive buffers without GRO */
 
 	struct rv_ring ring;
 	struct rv_bufring tunrd;

@@ -141,7 +141,8 @@ static int setup_pools(struct rv_worker *w)
 	w->recv_msg.msg_namelen = (sizeof(struct sockaddr_in6) + 7) & ~7u;
 	w->recv_msg.msg_controllen = RV_CMSG_GRO_SPACE + RV_CMSG_TS_SPACE;
 	data_len = sizeof(struct io_uring_recvmsg_out) + w->recv_msg.msg_namelen +
-		   w->recv_msg.msg_controllen + (w->gro ? 65535 : w->mtu + RV_DATA_OVERHEAD + 64);
+		   w->recv_msg.msg_controllen +
+		   (w->gro ? 65535 : w->rx_mtu + RV_DATA_OVERHEAD + 64);
 	buf_size = round_up(data_len, 64);
 	ret = rv_bufring_init(&w->udprx, &w->ring.ring, BGID_UDPRX, w->gro ? big * 2 : small,
 			      buf_size, 0, (uint32_t)buf_size);

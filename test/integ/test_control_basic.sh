@@ -160,6 +160,26 @@ echo "$OUT"
 [ "$RC" = 3 ] || rvt_fail "server mtu 576 with pool6: exit $RC, want 3 (configuration)"
 grep -q "mtu 576 is below 1280" <<<"$OUT" || rvt_fail "no reason given: $OUT"
 
+rvt_step "a client with mtu 1280 and no UDP GRO under a server at 1420: the server's full-size packets arrive"
+# The client caps its TUN at 1280; the server, not told, sends up to 1420.
+# Without GRO the client's receive buffers were sized for 1280: every
+# larger packet was cut and dropped as too_big (a black hole for UDP,
+# ICMP and forwarded traffic above ~1344 bytes).
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/mid.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock" mtu=1280 \
+	offload_gro=no
+rvt_bg "$C1" mid "$RV_BIN" client -c "$RVT_TMP/mid.conf"
+PM=$RVT_LAST_PID
+rvt_wait_for 10 "two sessions" ctl_sessions_eq 2 || rvt_fail "the mtu 1280 client did not come up"
+rvt_wait_for 10 "its address" sh -c "'$RV_BIN' status --kv -s '$SRV_SOCK' | grep -q '^session name=client1 state=running'" ||
+	rvt_fail "client1 not running"
+AM=$(ctl_field "session name=client1" v4)
+rvt_wait_for 5 "the tunnel" rvt_nsx "$C1" ping -c 1 -W 1 10.99.0.1 || rvt_fail "no tunnel at mtu 1280"
+rvt_nsx "$S" ping -c 3 -i 0.2 -W 2 -s 1392 "$AM" || rvt_fail "1420-byte pings from the server to the mtu 1280 client lost"
+[ "$(ctl_field "workers total" drop_too_big "$RVT_TMP/c1.sock")" = 0 ] || rvt_fail "the client dropped packets as too_big"
+grep -q "tunnel rvc: address $AM/24, mtu 1280" "$RVT_TMP/mid.log" ||
+	rvt_fail "the client's log gives another mtu: $(grep 'tunnel rvc: address' "$RVT_TMP/mid.log")"
+rvt_stop_pid "$PM" 10 || rvt_fail "the mtu 1280 client did not exit 0"
+
 rvt_stop_pid "$P2" 10 || rvt_fail "client2 did not exit 0"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"
 grep -q "stopped" "$RVT_TMP/server.log" || rvt_fail "server did not stop cleanly"
