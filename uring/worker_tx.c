@@ -448,6 +448,55 @@ static void zc_span_init(struct zc_span *z, const struct rv_pkt *p)
 	z->closed_pages = 0;
 }
 
+/* GSO_REFUSAL_NS: how long a destination whose route refused a GSO send
+ * gets its larger datagrams one send each. Sent as GSO again, they would be
+ * refused and sent one by one when the refusal completes, after the sends
+ * submitted behind them: reordered. */
+#define GSO_REFUSAL_NS (10 * RV_NSEC_PER_SEC)
+
+/* gso_refused: is GSO of |size|-byte datagrams to |dst| refused for now? */
+static bool gso_refused(const struct rv_worker *w, const struct sockaddr_in6 *dst, uint32_t size,
+			uint64_t now)
+{
+	if (likely(now >= w->gso_refused_until)) {
+		return false;
+	}
+	for (unsigned i = 0; i < RV_GSO_REFUSALS; i++) {
+		const struct rv_gso_refusal *r = &w->gso_refused[i];
+
+		if (now < r->until_ns && size >= r->size &&
+		    memcmp(&r->dst, dst, sizeof(*dst)) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* note_gso_refused remembers that |dst| refused GSO of |size|-byte
+ * datagrams (in the entry it has, or the one that ends first). */
+static void note_gso_refused(struct rv_worker *w, const struct sockaddr_in6 *dst, uint32_t size,
+			     uint64_t now)
+{
+	struct rv_gso_refusal *r = &w->gso_refused[0];
+
+	for (unsigned i = 0; i < RV_GSO_REFUSALS; i++) {
+		struct rv_gso_refusal *e = &w->gso_refused[i];
+
+		if (memcmp(&e->dst, dst, sizeof(*dst)) == 0 && now < e->until_ns) {
+			r = e;
+			size = size < e->size ? size : e->size;
+			break;
+		}
+		if (e->until_ns < r->until_ns) {
+			r = e;
+		}
+	}
+	r->dst = *dst;
+	r->size = size;
+	r->until_ns = now + GSO_REFUSAL_NS;
+	w->gso_refused_until = r->until_ns;
+}
+
 /* zc_span_add adds |p| unless the run would then span too many pages. */
 static bool zc_span_add(struct zc_span *z, const struct rv_pkt *p)
 {
@@ -505,7 +554,7 @@ static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 		struct zc_span zs;
 
 		zc_span_init(&zs, &w->pkts[k]);
-		if (w->gso) {
+		if (w->gso && !gso_refused(w, &dst, size, now)) {
 			while (k + m < to && m < RV_SEND_MAX_SEGS) {
 				uint32_t l = w->pkts[k + m].len;
 				if (l > size || bytes + l > RV_SEND_MAX_BYTES ||
@@ -601,7 +650,9 @@ static bool resend_plain(struct rv_worker *w, unsigned slot, struct rv_send_slot
  * the kernel instead of refused. An exception, not the packet path: one
  * non-blocking sendmsg per datagram, and a warning to lower the mtu.
  * Datagrams lie whole inside the slot's iovecs (only whole ones are
- * merged), |sl->seg| bytes each but the run's last. */
+ * merged), |sl->seg| bytes each but the run's last. Later runs of that size
+ * to that destination go out without GSO for GSO_REFUSAL_NS (gso_refused):
+ * only the sends already in flight arrive out of order. */
 static void send_each(struct rv_worker *w, struct rv_send_slot *sl)
 {
 	uint64_t sent = 0, bytes = 0;
@@ -687,6 +738,7 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 		rv_ctr_add(&w->ctr, RV_CTR_ZC_RESENT, 1);
 		sl->resend = true;
 	} else if (sl->gso && res == -EMSGSIZE) {
+		note_gso_refused(w, &sl->dst, sl->seg, rv_coarse_now_ns());
 		send_each(w, sl);
 	} else {
 		rv_drop_add(&w->ctr, RV_DROP_UDP_SEND, sl->num);
