@@ -490,7 +490,7 @@ enum rv_session_result rv_session_seal_batch_ext(struct rv_session *s, struct rv
 	enum rv_session_result res = RV_SESSION_OK;
 	struct rv_data_hdr hdr;
 	struct rv_keys *slot;
-	uint64_t base, age, bytes = 0;
+	uint64_t base, age, bytes = 0, sent = 0;
 	uint32_t epoch;
 
 	epoch = atomic_load_explicit(&s->tx_epoch, memory_order_acquire);
@@ -551,8 +551,9 @@ enum rv_session_result rv_session_seal_batch_ext(struct rv_session *s, struct rv
 		len += extra_len;
 		pkts[i].len = len + RV_DATA_OVERHEAD;
 		bytes += len;
+		sent += len != 0; /* a keepalive (empty) is no packet of the tunnel's */
 	}
-	atomic_fetch_add_explicit(&s->tx_packets, num, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->tx_packets, sent, memory_order_relaxed);
 	atomic_fetch_add_explicit(&s->tx_bytes, bytes, memory_order_relaxed);
 	return res;
 }

@@ -69,6 +69,11 @@ RS=$(ctl_sum "^session " "^rx_packets$") RW=$(ctl_sum "^workers total" "^rx_pack
 BS=$(ctl_sum "^session " "^rx_bytes$") BW=$(ctl_sum "^workers total" "^rx_bytes$")
 rvt_log "received: sessions $RS packets $BS bytes, workers $RW packets $BW bytes"
 [ "$RS" = "$RW" ] && [ "$BS" = "$BW" ] && [ "$RW" -gt 0 ] || rvt_fail "session and worker rx counters disagree"
+# And what a client's session counts as sent is what its worker sent: not
+# its data-channel keepalives.
+TS=$(ctl_sum "^session " "^tx_packets$" "$RVT_TMP/c1.sock") TW=$(ctl_sum "^workers total" "^tx_packets$" "$RVT_TMP/c1.sock")
+rvt_log "client1 sent: session $TS packets, worker $TW"
+[ "$TS" = "$TW" ] && [ "$TW" -gt 0 ] || rvt_fail "client1's session and worker tx counters disagree"
 
 rvt_step "rekey on demand (status --rekey) and by SIGUSR1 on a client"
 E1=$(ctl_field "session name=client1" epoch)
