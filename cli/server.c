@@ -27,13 +27,15 @@
 
 /* set_tun_addrs gives the server's TUN device exactly its pool addresses
  * (an adopted persistent device may carry an earlier owner's). */
-static int set_tun_addrs(const char *ifname, const struct rv_ippool *pool)
+static int set_tun_addrs(struct rv_dataplane *dp, const struct rv_ippool *pool)
 {
+	const char *ifname = rv_dataplane_tun_name(dp);
 	struct rv_prefix addrs[2];
 	size_t n = rv_ippool_server_prefixes(pool, addrs);
 	char a[64];
 	int ret;
 
+	rv_dataplane_set_pools(dp, addrs, n);
 	ret = rv_tun_set_addrs_routes(ifname, addrs, n, NULL, 0);
 	if (ret) {
 		rv_warn(ret, "cannot set the addresses of %s", ifname);
@@ -162,7 +164,7 @@ int rv_cmd_server(int argc, char **argv)
 	}
 	/* No session exists yet, so this cannot be refused. */
 	(void)rv_demux_set_lanes(demux, rv_dataplane_lanes(dp));
-	ret = set_tun_addrs(rv_dataplane_tun_name(dp), pool);
+	ret = set_tun_addrs(dp, pool);
 	if (ret) {
 		code = rv_cli_errno_exit(ret, RV_EXIT_TUN);
 		goto out;

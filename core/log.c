@@ -4,7 +4,8 @@
 #include "core/log.h"
 
 #include <errno.h>
-#include <poll.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -148,67 +149,68 @@ static size_t one_line(char *msg, size_t len, size_t cap)
 	return len;
 }
 
-/* How stderr is written without waiting: RWF_NOWAIT for a pipe or a socket
- * (journald's stream); poll first for a terminal, or a named FIFO (which
- * refuses RWF_NOWAIT); a plain write for a file, where a write does not
- * wait for a reader (and RWF_NOWAIT would drop lines whenever the
- * filesystem had to allocate). */
-enum { OUT_UNKNOWN, OUT_NOWAIT, OUT_POLL, OUT_PLAIN };
-static _Atomic int out_kind;
+/* How stderr is written without waiting for its reader: RWF_NOWAIT for a
+ * socket (journald's stream); for a pipe, a named FIFO or a terminal, a
+ * description of its own opened non-blocking through /proc/self/fd/2 (the
+ * one stderr shares with the parent must keep its flags; a terminal refuses
+ * RWF_NOWAIT, and poll says it has room while a line may still block);
+ * a plain write for a file, where a write does not wait for a reader (and
+ * RWF_NOWAIT would drop lines whenever the filesystem had to allocate). */
+enum { OUT_PLAIN, OUT_NOWAIT, OUT_OWN };
+static int out_kind = OUT_PLAIN, out_fd = STDERR_FILENO;
+static pthread_once_t out_once = PTHREAD_ONCE_INIT;
 
-static int stderr_kind(void)
+static void out_init(void)
 {
 	struct stat st;
+	int fd;
 
 	if (fstat(STDERR_FILENO, &st) != 0) {
-		return OUT_PLAIN;
+		return;
 	}
-	if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
-		return OUT_NOWAIT;
+	if (S_ISSOCK(st.st_mode)) {
+		out_kind = OUT_NOWAIT;
+		return;
 	}
-	return S_ISCHR(st.st_mode) ? OUT_POLL : OUT_PLAIN;
+	if (!S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode)) {
+		return;
+	}
+	fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd >= 0) {
+		out_fd = fd;
+		out_kind = OUT_OWN;
+	} else if (S_ISFIFO(st.st_mode)) {
+		out_kind = OUT_NOWAIT; /* an anonymous pipe takes it */
+	}
 }
 
 /* emit writes one line to stderr (one write, so that lines of several
  * threads never interleave) without waiting for whoever reads it: a log
  * pipe nobody empties stopped the control thread, and with it the VPN. A
  * line that cannot go now is dropped (false). A line fits in PIPE_BUF, so
- * a pipe with room takes it whole. */
+ * a pipe with room takes it whole; a terminal may take part of one. */
 static bool emit(char *line, size_t len)
 {
 	struct iovec iov = { .iov_base = line, .iov_len = len };
-	struct pollfd pfd = { .fd = STDERR_FILENO, .events = POLLOUT };
-	int kind = atomic_load(&out_kind);
 	ssize_t w;
 
-	if (kind == OUT_UNKNOWN) {
-		kind = stderr_kind();
-		atomic_store(&out_kind, kind);
-	}
-	if (kind == OUT_NOWAIT) {
+	pthread_once(&out_once, out_init);
+	switch (out_kind) {
+	case OUT_NOWAIT:
 		w = pwritev2(STDERR_FILENO, &iov, 1, -1, RWF_NOWAIT);
-		if (w >= 0) {
-			if ((size_t)w < len) {
-				/* A stream socket took part: its reader is there. */
-				w = write(STDERR_FILENO, line + w, len - (size_t)w);
-			}
-			return true;
+		if (w >= 0 && (size_t)w < len) {
+			/* A stream socket took part: its reader is there. */
+			w = write(STDERR_FILENO, line + w, len - (size_t)w);
 		}
-		if (errno == EAGAIN) {
-			return false;
-		}
-		if (errno != EOPNOTSUPP && errno != EINVAL) {
-			return true; /* the reader is gone: nothing to wait for */
-		}
-		kind = OUT_POLL;
-		atomic_store(&out_kind, kind);
+		break;
+	case OUT_OWN:
+		w = write(out_fd, line, len);
+		break;
+	default:
+		w = write(STDERR_FILENO, line, len);
+		break;
 	}
-	if (kind == OUT_POLL && poll(&pfd, 1, 0) == 0) {
-		return false;
-	}
-	w = write(STDERR_FILENO, line, len);
-	(void)w;
-	return true;
+	return w >= 0 || errno != EAGAIN;
 }
 
 /* write_line writes the one-line message |msg| at |level| in the log's format;
@@ -263,7 +265,8 @@ static void RV_PRINTF(3, 0) vlog(enum rv_log_level level, int err, const char *f
 	msg[mlen] = '\0';
 	one_line(msg, mlen, sizeof(msg));
 	/* Lines lost to a reader that did not keep up are said first, once
-	 * it takes lines again. */
+	 * it takes lines again; no line goes before that (a gap is never
+	 * silent). */
 	lost = atomic_load(&lines_unwritten);
 	if (lost != 0) {
 		char note[128];
@@ -271,9 +274,11 @@ static void RV_PRINTF(3, 0) vlog(enum rv_log_level level, int err, const char *f
 		snprintf(note, sizeof(note),
 			 "%llu log line(s) not written: the log's reader did not keep up",
 			 (unsigned long long)lost);
-		if (write_line(RV_LOG_WARN, note)) {
-			atomic_fetch_sub(&lines_unwritten, lost);
+		if (!write_line(RV_LOG_WARN, note)) {
+			atomic_fetch_add(&lines_unwritten, 1);
+			return;
 		}
+		atomic_fetch_sub(&lines_unwritten, lost);
 	}
 	if (!write_line(level, msg)) {
 		atomic_fetch_add(&lines_unwritten, 1);

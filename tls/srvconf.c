@@ -67,6 +67,7 @@ static void set_tun_addrs(struct rv_loop *l, const struct rv_config *next, struc
 	char a[2][64];
 	int ret;
 
+	rv_dataplane_set_pools(l->dp, addrs, num_addrs);
 	ret = rv_tun_set_addrs_routes(rv_dataplane_tun_name(l->dp), addrs, num_addrs, routes,
 				      num_routes);
 	if (ret) {

@@ -12,6 +12,7 @@
  */
 #include "uring/dataplane.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -711,6 +712,23 @@ unsigned rv_dataplane_lanes(const struct rv_dataplane *dp)
 const char *rv_dataplane_tun_name(const struct rv_dataplane *dp)
 {
 	return dp->tun_name;
+}
+
+void rv_dataplane_set_pools(struct rv_dataplane *dp, const struct rv_prefix *addrs, size_t n)
+{
+	uint64_t word = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t a, mask;
+
+		if (addrs[i].addr.family != AF_INET || addrs[i].len == 0) {
+			continue;
+		}
+		memcpy(&a, addrs[i].addr.a, 4);
+		mask = ~0u << (32 - addrs[i].len);
+		word = (uint64_t)(ntohl(a) & mask) | (uint64_t)addrs[i].len << 32;
+	}
+	atomic_store_explicit(&dp->pool4, word, memory_order_relaxed);
 }
 
 /* udp_meminfo returns field |which| (SK_MEMINFO_*) of what the kernel keeps

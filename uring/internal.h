@@ -294,6 +294,9 @@ struct rv_dataplane {
 	bool started_gso, started_gro, started_zc, started_zc_fixed;
 	int rekey_fd;	     /* eventfd: a session wants new keys (rv_dataplane_rekey_fd) */
 	_Atomic int tun_err; /* -errno: the TUN device is gone (rv_dataplane_failed) */
+	/* The IPv4 pool (rv_dataplane_set_pools): its network address in the
+	 * low 32 bits (host order), the prefix length above; 0: none. */
+	_Atomic uint64_t pool4;
 };
 
 /* rv_dataplane_note_rekey tells the control thread that a session's

@@ -86,9 +86,12 @@ static long lock_owner(int fd)
 	return strtol(buf, NULL, 10);
 }
 
-/* lock_take flocks |name|'s lock file. Returns 0 (*out_fd holds the lock),
- * -EBUSY when a live process holds it (logged), or another -errno when the
- * lock directory cannot be used (the caller decides). */
+/* lock_take flocks |name|'s lock file, waiting up to RV_TUN_CLAIM_WAIT_MS
+ * for a holder that is going away (one killed with -9 a moment ago keeps it
+ * until the kernel has closed its files: a restart at once failed about
+ * once in five). Returns 0 (*out_fd holds the lock), -EBUSY when a live
+ * process holds it (logged), or another -errno when the lock directory
+ * cannot be used (the caller decides). */
 static int lock_take(const char *name, int *out_fd)
 {
 	char path[128], pid[24];
@@ -105,8 +108,12 @@ static int lock_take(const char *name, int *out_fd)
 	if (fd < 0) {
 		return -errno;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	for (unsigned waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += CLAIM_POLL_MS) {
 		ret = -errno;
+		if (ret == -EWOULDBLOCK && waited < RV_TUN_CLAIM_WAIT_MS) {
+			rv_sleep_ms(CLAIM_POLL_MS);
+			continue;
+		}
 		if (ret == -EWOULDBLOCK) {
 			long owner = lock_owner(fd);
 

@@ -31,6 +31,7 @@
  * a write slot, the quote straight out of the packet's TUN buffer, held
  * until the write completes. At most ICMP_RATE answers a second per worker.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <sys/socket.h>
 #include <string.h>
@@ -76,6 +77,37 @@ static bool icmp_token(struct rv_worker *w)
 	return true;
 }
 
+/* may_answer: may a packet no session takes get an ICMP answer, by its
+ * addresses? Not one to the IPv4 pool's network or broadcast address (a
+ * broadcast on the TUN link: no error for it, and none from such an
+ * address). Not, with client_to_client = off, one from a client: answers
+ * for offline addresses and silence for online ones (whose packets are
+ * dropped as c2c_off) would tell a client who is online. */
+static bool may_answer(const struct rv_worker *w, const struct rv_ip_info *ip)
+{
+	if (ip->dst.family == AF_INET) {
+		uint64_t pool = atomic_load_explicit(&w->dp->pool4, memory_order_relaxed);
+		unsigned len = (unsigned)(pool >> 32);
+		uint32_t a, mask = len ? ~0u << (32 - len) : 0;
+
+		memcpy(&a, ip->dst.a, 4);
+		a = ntohl(a);
+		if (len != 0 && len < 31 && (a & mask) == (uint32_t)pool &&
+		    ((a & ~mask) == 0 || (a & ~mask) == ~mask)) {
+			return false;
+		}
+	}
+	if (w->c2c == RV_CONFIG_C2C_OFF) {
+		const struct rv_demux *d = w->dp->cfg.demux;
+
+		if ((ip->src.family == AF_INET ? rv_demux_by_dst4(d, ip->src.a)
+					       : rv_demux_by_dst6(d, ip->src.a)) != NULL) {
+			return false;
+		}
+	}
+	return true;
+}
+
 /* no_route drops a TUN packet that no session takes and, on a server,
  * answers it with ICMP "destination unreachable" when it may (not itself an
  * error, a token and a write slot free): the packet's buffer then goes with
@@ -92,15 +124,16 @@ static void no_route(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t h
 	unsigned slot;
 
 	rv_drop_add(&w->ctr, RV_DROP_NO_ROUTE, 1);
-	if (!w->dp->cfg.icmp_unreach || w->write_nfree == 0 || !icmp_token(w)) {
+	if (!w->dp->cfg.icmp_unreach || w->write_nfree == 0 || !may_answer(w, ip)) {
 		rv_worker_release(w, handle);
 		return;
 	}
 	sl = &w->write_slots[w->write_free[w->write_nfree - 1]];
+	/* A packet that gets no answer (a later fragment, an ICMP error)
+	 * spends no token: a flood of them must not silence the rest. */
 	h = rv_icmp_unreach(sl->hdr + vh, &ip->dst, pkt, len, ip, &quote);
-	sqe = h ? rv_ring_get_sqe(&w->ring) : NULL;
+	sqe = h && icmp_token(w) ? rv_ring_get_sqe(&w->ring) : NULL;
 	if (sqe == NULL) {
-		w->icmp_tokens += h != 0; /* not spent */
 		rv_worker_release(w, handle);
 		return;
 	}

@@ -118,6 +118,12 @@ MS=$((($(date +%s%N) - T0) / 1000000))
 rvt_log "connect to the offline client failed after $MS ms: $OUT"
 echo "$OUT" | grep -q "No route to host" || rvt_fail "connect: $OUT"
 [ "$MS" -lt 3000 ] || rvt_fail "the connect waited $MS ms"
+# The pool's broadcast and network addresses are the TUN link's: no error
+# for a packet to them, and none from them.
+for b in 10.99.0.255 10.99.0.0; do
+	OUT=$(rvt_nsx "$S" ping -b -c 1 -W 1 "$b" 2>&1)
+	echo "$OUT" | grep -q "Unreachable" && rvt_fail "ICMP from the pool's $b: $OUT"
+done
 # A flood to the address gets at most ICMP_RATE answers a second per worker
 # (100, a burst of 20), and is counted as no_route drops.
 I0=$(ctl_sum "^workers total" "^icmp_unreach$")

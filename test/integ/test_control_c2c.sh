@@ -158,5 +158,11 @@ d=$(total drop_c2c_off)
 rvt_log "drop_c2c_off=$d"
 [ "$d" -ge 3 ] || rvt_fail "drop_c2c_off=$d, want >= 3"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "client1 lost the server with c2c off"
+# An offline address answers as an online one does, with silence: an ICMP
+# unreachable for the one and none for the other told client1 who was
+# online (with IP forwarding on, the kernel hairpins the packet back into
+# the TUN, where no session takes it).
+OUT=$(rvt_nsx "$C1" ping -c 2 -i 0.2 -W 1 10.99.0.200 2>&1)
+echo "$OUT" | grep -q "Unreachable" && rvt_fail "an offline address answered with c2c off: $OUT"
 stop_all
 rvt_log "client_to_client test passed"

@@ -7,7 +7,9 @@
 #     not attach to it and inherit its stale address (the kernel would source
 #     from it and the server drop every packet as spoofed). Each restart must
 #     pass traffic, and the device must carry exactly the addresses the
-#     server assigned this time.
+#     server assigned this time. 1c: the same, started before the killed
+#     process has finished exiting (it still held the TUN's ownership lock,
+#     tried once: exit 14 about once in five).
 #  2. same name twice: a second client configured with the first one's tun
 #     name exits with code 14 (TUN) and names the owner's PID; the first keeps
 #     passing traffic.
@@ -100,15 +102,18 @@ rvt_bg "$C1" client1 "$RV_BIN" client -c "$RVT_TMP/c1.conf"
 PC=$RVT_LAST_PID
 rvt_wait_for 10 "client1 passes traffic" ping_once "$C1" 10.99.0.1 || rvt_fail "client1 did not come up"
 
-# crash_restart NAME: kill -9 client1 ($PC), start it again at once (log
-# NAME.log; new PID in PC) and check that it passes traffic and that rvc
+# crash_restart NAME [nowait]: kill -9 client1 ($PC), start it again at
+# once (log NAME.log; new PID in PC), with nowait before the old process
+# has even finished exiting, and check that it passes traffic and that rvc
 # carries exactly the addresses the server assigned this time.
 crash_restart() {
+	local old=$PC
 	kill -KILL "$PC"
-	wait "$PC" 2>/dev/null
-	rvt_forget_pid "$PC"
+	[ "${2:-}" = nowait ] || wait "$PC" 2>/dev/null
 	rvt_bg "$C1" "$1" "$RV_BIN" client -c "$RVT_TMP/c1.conf"
 	PC=$RVT_LAST_PID
+	wait "$old" 2>/dev/null
+	rvt_forget_pid "$old"
 	if ! rvt_wait_for 10 "$1 passes traffic" ping_once "$C1" 10.99.0.1; then
 		ip -n "$C1" addr show dev rvc >&2
 		grep -a spoofed "$RVT_TMP/server.log" | tail -3 >&2
@@ -133,6 +138,13 @@ for i in $(seq 1 "$RESTARTS"); do
 	rvt_log "restart $i: traffic after ${dt} s (waited ${w:-0} ms for the old device)"
 done
 rvt_log "waits for the dying device (ms): ${waits[*]}"
+
+rvt_step "1c. kill -9 and a restart before the old process has finished exiting, $((RESTARTS / 2)) times"
+# The TUN's ownership lock was tried once: a process killed a moment ago
+# still held it, and the new one exited 14 about once in five.
+for i in $(seq 1 $((RESTARTS / 2))); do
+	crash_restart "client1-nowait-$i" nowait
+done
 
 rvt_step "1b. the same with a slow teardown: the dead client's device lingers 1 s"
 # On an idle machine the kernel releases a killed client's device within

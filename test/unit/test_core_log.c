@@ -288,3 +288,35 @@ Test(log, unread_fifo_does_not_block, .timeout = 20)
 	rmdir(dir);
 	unread_log(fd, fd);
 }
+
+/* A terminal nobody reads (a stalled ssh or tmux session): poll says it has
+ * room while a whole line may still block in the write, which stopped the
+ * control thread as the pipe did. */
+Test(log, unread_terminal_does_not_block, .timeout = 20)
+{
+	static char buf[1 << 20];
+	int master = posix_openpt(O_RDWR | O_NOCTTY), slave;
+	size_t len;
+
+	cr_assert_geq(master, 0);
+	cr_assert_eq(grantpt(master), 0);
+	cr_assert_eq(unlockpt(master), 0);
+	slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+	cr_assert_geq(slave, 0);
+	cr_assert_geq(dup2(slave, STDERR_FILENO), 0);
+	rv_log_set_prefix("server");
+	rv_log_set_level(RV_LOG_INFO);
+	for (int i = 0; i < 3000; i++) {
+		rv_info("line %04d of a log on a terminal that nobody "
+			"reads..........................",
+			i);
+	}
+	/* The reader comes back: what went through, then the note. */
+	drain(master, buf, sizeof(buf), &len);
+	cr_assert(strstr(buf, "line 0000 of a log"), "the first lines went through");
+	rv_info("the reader is back");
+	drain(master, buf, sizeof(buf), &len);
+	cr_assert_not_null(strstr(buf, "log line(s) not written: the log's reader did not keep up"),
+			   "%s", buf);
+	cr_assert_not_null(strstr(buf, "info: the reader is back"));
+}
