@@ -345,6 +345,7 @@ int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 	rv_log_set_level((enum rv_log_level)cfg->log_level);
 	rv_log_set_format(log_format(cfg->log_format));
 	rv_log_set_prefix(role == RV_CONFIG_SERVER ? "server" : "client");
+	rv_log_open();
 	if (rv_privdrop_early()) {
 		fprintf(stderr, "ringvpn: cannot make the process non-dumpable: %s\n",
 			strerror(errno));

@@ -184,6 +184,11 @@ static void out_init(void)
 	}
 }
 
+void rv_log_open(void)
+{
+	pthread_once(&out_once, out_init);
+}
+
 /* emit writes one line to stderr (one write, so that lines of several
  * threads never interleave) without waiting for whoever reads it: a log
  * pipe nobody empties stopped the control thread, and with it the VPN. A

@@ -49,6 +49,11 @@ void rv_log_set_format(enum rv_log_format fmt);
 void rv_log_set_level(enum rv_log_level level);
 enum rv_log_level rv_log_get_level(void);
 
+/* rv_log_open sets up where lines go now rather than at the first line (a
+ * terminal or FIFO gets a descriptor of its own: core/log.c): call it
+ * early, before privileges are dropped or descriptors counted. */
+void rv_log_open(void);
+
 /* rv_log_set_prefix sets a short tag (e.g. "server") printed on each line. The
  * string is borrowed and must outlive all logging. */
 void rv_log_set_prefix(const char *prefix);

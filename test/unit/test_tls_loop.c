@@ -48,6 +48,7 @@
 #include "core/compiler.h"
 #include "core/config.h"
 #include "core/ctlmsg.h"
+#include "core/log.h"
 #include "core/demux.h"
 #include "core/ippool.h"
 #include "core/qsbr.h"
@@ -627,6 +628,7 @@ static void assert_released(void)
 
 static void setup(void)
 {
+	rv_log_open(); /* before any descriptor is counted */
 	memset(&S, 0, sizeof(S));
 	memset(&L, 0, sizeof(L));
 	S.sigfd = -1;
