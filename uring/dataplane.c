@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -91,6 +92,9 @@ static void dp_free(struct rv_dataplane *dp)
 	}
 	if (dp->net_map_fd >= 0) {
 		close(dp->net_map_fd);
+	}
+	if (dp->port_lock_fd >= 0) {
+		close(dp->port_lock_fd);
 	}
 	pthread_cond_destroy(&dp->cond);
 	pthread_mutex_destroy(&dp->lock);
@@ -176,7 +180,17 @@ static int open_worker_io(struct rv_dataplane *dp, struct rv_worker *w, bool vne
 	}
 	if (w->id == 0 && cfg->udp_port != 0) {
 		unsigned waited;
+		char port[8];
 
+		/* Two ringvpn processes given one port (two clients with one
+		 * local_port) could both pass the check below, each between
+		 * the other's check and bind, and share the port: a lock of
+		 * the port's, taken first, lets one through. */
+		snprintf(port, sizeof(port), "%u", (unsigned)cfg->udp_port);
+		ret = rv_ns_lock("udp", "UDP port", port, &dp->port_lock_fd);
+		if (ret == -EBUSY) {
+			return -EADDRINUSE;
+		}
 		/* Any other error is the bind's below too, reported there. */
 		ret = rv_udp_wait_free(cfg->udp_port, cfg->udp_v6, RV_UDP_CLAIM_WAIT_MS, &waited);
 		if (ret == -EADDRINUSE) {
@@ -522,6 +536,7 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 	dp->rekey_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	dp->lane_map_fd = -1;
 	dp->net_map_fd = -1;
+	dp->port_lock_fd = -1;
 	pthread_mutex_init(&dp->lock, NULL);
 	pthread_cond_init(&dp->cond, NULL);
 	ncpus = allowed_cpus(cpus, ARRAY_SIZE(cpus));

@@ -279,6 +279,7 @@ struct rv_dataplane {
 	struct rv_udp_pin pins[RV_UDP_MAX_PINS]; /* sessions moved off their lane */
 	unsigned npins;				 /* control thread */
 	int lane_map_fd;			 /* TUN side's lane table of addresses; -1: none */
+	int port_lock_fd;			 /* a fixed UDP port's rv_ns_lock; -1: none */
 	int net_map_fd;				 /* and of networks; -1 when lane_map_fd is */
 	bool lane_map_warned;			 /* said once that an update failed */
 	unsigned lane_entries;			 /* entries in both (control thread) */

@@ -59,14 +59,14 @@ enum {
 
 /* lock_path names the lock of |name| in this process's network namespace:
  * the same name in two namespaces is two devices. */
-static int lock_path(char *out, size_t out_len, const char *name)
+static int lock_path(char *out, size_t out_len, const char *kind, const char *name)
 {
 	struct stat st;
 
 	if (stat("/proc/self/ns/net", &st) < 0) {
 		return -errno;
 	}
-	if ((size_t)snprintf(out, out_len, "%s/tun-%s.%llu.lock", RV_TUN_LOCK_DIR, name,
+	if ((size_t)snprintf(out, out_len, "%s/%s-%s.%llu.lock", RV_TUN_LOCK_DIR, kind, name,
 			     (unsigned long long)st.st_ino) >= out_len) {
 		return -ENAMETOOLONG;
 	}
@@ -86,18 +86,13 @@ static long lock_owner(int fd)
 	return strtol(buf, NULL, 10);
 }
 
-/* lock_take flocks |name|'s lock file, waiting up to RV_TUN_CLAIM_WAIT_MS
- * for a holder that is going away (one killed with -9 a moment ago keeps it
- * until the kernel has closed its files: a restart at once failed about
- * once in five). Returns 0 (*out_fd holds the lock), -EBUSY when a live
- * process holds it (logged), or another -errno when the lock directory
- * cannot be used (the caller decides). */
-static int lock_take(const char *name, int *out_fd)
+int rv_ns_lock(const char *kind, const char *what, const char *name, int *out_fd)
 {
 	char path[128], pid[24];
 	int fd, ret, n;
 
-	ret = lock_path(path, sizeof(path), name);
+	*out_fd = -1;
+	ret = lock_path(path, sizeof(path), kind, name);
 	if (ret) {
 		return ret;
 	}
@@ -118,11 +113,10 @@ static int lock_take(const char *name, int *out_fd)
 			long owner = lock_owner(fd);
 
 			if (owner > 0) {
-				rv_warnx("TUN %s is in use by process %ld (another ringvpn "
-					 "configured with tun = %s?)",
-					 name, owner, name);
+				rv_warnx("%s %s is in use by process %ld (another ringvpn?)", what,
+					 name, owner);
 			} else {
-				rv_warnx("TUN %s is in use by another ringvpn process", name);
+				rv_warnx("%s %s is in use by another ringvpn process", what, name);
 			}
 			ret = -EBUSY;
 		}
@@ -216,7 +210,7 @@ int rv_tun_claim(const char *name, int *out_lock_fd)
 	if (strlen(name) >= IFNAMSIZ || strchr(name, '/') != NULL) {
 		return -EINVAL;
 	}
-	ret = lock_take(name, &fd);
+	ret = rv_ns_lock("tun", "TUN", name, &fd);
 	if (ret == -EBUSY) {
 		return ret;
 	}

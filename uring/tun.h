@@ -48,6 +48,17 @@ enum {
  * namespace: tun-NAME.NETNS-INODE.lock, containing the owner's PID. */
 #define RV_TUN_LOCK_DIR "/run/ringvpn"
 
+/* rv_ns_lock takes the lock RV_TUN_LOCK_DIR/KIND-NAME.NETNS-INODE.lock (the
+ * owner's PID inside), held while |*out_fd| stays open, for a resource of
+ * this network namespace that one process at a time may have (a TUN
+ * device: kind "tun"; a fixed UDP port: "udp"). It waits up to
+ * RV_TUN_CLAIM_WAIT_MS for a holder that is going away (one killed with -9
+ * keeps it until the kernel has closed its files). Returns 0, -EBUSY when
+ * a live process holds it (logged as "WHAT NAME is in use by process
+ * PID"), or another -errno when the lock directory cannot be used (the
+ * caller decides). */
+int rv_ns_lock(const char *kind, const char *what, const char *name, int *out_fd);
+
 /* rv_tun_claim makes the calling process the owner of TUN device |name| in
  * its network namespace, for as long as |*out_lock_fd| stays open (the
  * caller closes it at exit; the kernel drops the lock when the process dies,
