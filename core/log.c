@@ -206,6 +206,8 @@ static bool emit(char *line, size_t len)
 		if (w >= 0 && (size_t)w < len) {
 			/* A stream socket took part: its reader is there. */
 			w = write(STDERR_FILENO, line + w, len - (size_t)w);
+		} else if (w < 0 && errno == EOPNOTSUPP) {
+			w = write(STDERR_FILENO, line, len); /* a named FIFO: no better way */
 		}
 		break;
 	case OUT_OWN:
