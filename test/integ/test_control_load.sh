@@ -104,11 +104,11 @@ for round in 1 2; do
 		[ "$(ldl_kv reached_running)" = "$N" ] && [ "$(ldl_kv closed_by_server)" = 0 ] ||
 			rvt_fail "sessions dropped or reconnected: $LDL_REPLY"
 		# Every server session has learnt its client's endpoint from a
-		# keepalive and received data-plane packets.
+		# keepalive: an endpoint is taken only from a datagram that
+		# authenticated. (Keepalives are not counted in a session's
+		# rx_packets: those are packets passed on to the TUN.)
 		known=$(ctl_status | grep -a '^session ' | grep -vc ' endpoint=- ')
-		silent=$(ctl_status | grep -a '^session ' | grep -c ' rx_packets=0 ')
-		[ "$known" = "$N" ] && [ "$silent" = 0 ] ||
-			rvt_fail "server: $known endpoints known, $silent sessions without packets"
+		[ "$known" = "$N" ] || rvt_fail "server: $known endpoints known of $N"
 
 		rvt_step "rekey every session while client 1 pings through the tunnel"
 		# The baseline is read before the probe starts: read while an echo
