@@ -77,6 +77,7 @@ static const char *const allowed[] = {
 	"uname",
 	"sysinfo",
 	"getrandom",
+	"getcwd", /* realpath(3) of a relative path: the CRL watch's targets */
 	/* files: config and certificates on reload, /proc, the status socket,
 	 * TUN, the resolver's /etc files and NSS modules */
 	"openat",

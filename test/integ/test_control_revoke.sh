@@ -308,4 +308,18 @@ cp "$PKI/ca/ca.crl" "$RVT_TMP/crlB/ca.crl.tmp" && chmod g+r "$RVT_TMP/crlB/ca.cr
 rvt_wait_for 5 "linky2's session ended" grep -q "^closed: goodbye" "$RVT_TMP/linky2.log" ||
 	rvt_fail "an update in the directory a link now points to was not noticed"
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "s5 exit"
+
+rvt_step "I. relative paths to the CA, certificate, key and CRL (from the server's working directory)"
+# realpath(3) of a relative path asks for the working directory (getcwd),
+# which the sandbox did not allow: the CRL watch's set-up killed the server
+# (SIGSYS) right after it started.
+RV_BIN=$(readlink -f "$RV_BIN") # the binary's own path may be relative
+pushd "$PKI" >/dev/null || rvt_fail "cd $PKI"
+start_s2 s6 ca=ca/ca.crt cert=server.crt key=server.key crl=ca/ca.crl
+popd >/dev/null || rvt_fail "cd back"
+sleep 2
+kill -0 "$S2_PID" || rvt_fail "the server with relative paths died: $(tail -2 "$RVT_TMP/s6.log")"
+OUT=$("$RV_BIN" reload -s "$S2_SOCK" 2>&1) || rvt_fail "reload with relative paths: $OUT"
+kill -0 "$S2_PID" || rvt_fail "the server with relative paths died at reload: $(tail -2 "$RVT_TMP/s6.log")"
+rvt_stop_pid "$S2_PID" 10 || rvt_fail "s6 exit"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
