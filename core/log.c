@@ -274,7 +274,7 @@ static void RV_PRINTF(3, 0) vlog(enum rv_log_level level, int err, const char *f
 	/* Lines lost to a reader that did not keep up are said first, once
 	 * it takes lines again; no line goes before that (a gap is never
 	 * silent). */
-	lost = atomic_load(&lines_unwritten);
+	lost = atomic_exchange(&lines_unwritten, 0); /* claimed: one thread says it */
 	if (lost != 0) {
 		char note[128];
 
@@ -282,10 +282,9 @@ static void RV_PRINTF(3, 0) vlog(enum rv_log_level level, int err, const char *f
 			 "%llu log line(s) not written: the log's reader did not keep up",
 			 (unsigned long long)lost);
 		if (!write_line(RV_LOG_WARN, note)) {
-			atomic_fetch_add(&lines_unwritten, 1);
+			atomic_fetch_add(&lines_unwritten, lost + 1);
 			return;
 		}
-		atomic_fetch_sub(&lines_unwritten, lost);
 	}
 	if (!write_line(level, msg)) {
 		atomic_fetch_add(&lines_unwritten, 1);

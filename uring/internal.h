@@ -227,7 +227,11 @@ struct rv_worker {
 	bool gso_split_warned; /* said once that GSO sends are split (send_each) */
 	struct rv_gso_refusal gso_refused[RV_GSO_REFUSALS];
 	uint64_t gso_refused_until; /* the latest until_ns of them (0: none) */
-	bool recv_armed[2];	    /* multishot recvmsg on udp_fd, udp_small_fd */
+	/* More refusing destinations than the table holds: every destination
+	 * gets datagrams of at least this size one by one until then. */
+	uint32_t gso_refused_floor;
+	uint64_t gso_floor_until;
+	bool recv_armed[2]; /* multishot recvmsg on udp_fd, udp_small_fd */
 	bool wake_armed;
 	struct msghdr recv_msg; /* template for multishot recvmsg */
 

@@ -126,7 +126,7 @@ int rv_ns_lock(const char *kind, const char *what, const char *name, int *out_fd
 	/* Only a message aid: the lock itself is the flock, not this PID. */
 	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
-		rv_warn(-errno, "TUN %s: cannot write the owner PID into %s", name, path);
+		rv_warn(-errno, "%s %s: cannot write the owner PID into %s", what, name, path);
 	}
 	*out_fd = fd;
 	return 0;

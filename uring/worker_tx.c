@@ -494,6 +494,9 @@ static bool gso_refused(const struct rv_worker *w, const struct sockaddr_in6 *ds
 	if (likely(now >= w->gso_refused_until)) {
 		return false;
 	}
+	if (now < w->gso_floor_until && size >= w->gso_refused_floor) {
+		return true;
+	}
 	for (unsigned i = 0; i < RV_GSO_REFUSALS; i++) {
 		const struct rv_gso_refusal *r = &w->gso_refused[i];
 
@@ -506,11 +509,14 @@ static bool gso_refused(const struct rv_worker *w, const struct sockaddr_in6 *ds
 }
 
 /* note_gso_refused remembers that |dst| refused GSO of |size|-byte
- * datagrams (in the entry it has, or the one that ends first). */
+ * datagrams: in the entry it has, or a free one; with every entry in use
+ * (more refusing destinations than the table holds: a narrow uplink under
+ * many clients), as a floor for every destination, since evicting one
+ * would only have it refused again at its next run. */
 static void note_gso_refused(struct rv_worker *w, const struct sockaddr_in6 *dst, uint32_t size,
 			     uint64_t now)
 {
-	struct rv_gso_refusal *r = &w->gso_refused[0];
+	struct rv_gso_refusal *r = NULL;
 
 	for (unsigned i = 0; i < RV_GSO_REFUSALS; i++) {
 		struct rv_gso_refusal *e = &w->gso_refused[i];
@@ -520,9 +526,17 @@ static void note_gso_refused(struct rv_worker *w, const struct sockaddr_in6 *dst
 			size = size < e->size ? size : e->size;
 			break;
 		}
-		if (e->until_ns < r->until_ns) {
+		if (r == NULL && now >= e->until_ns) {
 			r = e;
 		}
+	}
+	if (r == NULL) {
+		if (now >= w->gso_floor_until || size < w->gso_refused_floor) {
+			w->gso_refused_floor = size;
+		}
+		w->gso_floor_until = now + GSO_REFUSAL_NS;
+		w->gso_refused_until = w->gso_floor_until;
+		return;
 	}
 	r->dst = *dst;
 	r->size = size;

@@ -7,6 +7,8 @@
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,4 +321,85 @@ Test(log, unread_terminal_does_not_block, .timeout = 20)
 	cr_assert_not_null(strstr(buf, "log line(s) not written: the log's reader did not keep up"),
 			   "%s", buf);
 	cr_assert_not_null(strstr(buf, "info: the reader is back"));
+}
+
+/* Several threads logging while the reader falls behind and comes back:
+ * each lost line is reported once (two threads could both report the same
+ * count and take it off twice, and the next note read 2^64 - 1). */
+static int race_fd;
+static _Atomic int race_stop;
+
+static void *race_reader(void *arg)
+{
+	static char buf[1 << 16];
+	char *dst = arg;
+	size_t off = 0;
+	ssize_t n;
+
+	while (!atomic_load(&race_stop)) {
+		usleep(2000);
+		while ((n = read(race_fd, buf, sizeof(buf))) > 0) {
+			size_t k =
+				(size_t)n < (8u << 20) - 1 - off ? (size_t)n : (8u << 20) - 1 - off;
+
+			memcpy(dst + off, buf, k);
+			off += k;
+		}
+	}
+	while ((n = read(race_fd, buf, sizeof(buf))) > 0) {
+		size_t k = (size_t)n < (8u << 20) - 1 - off ? (size_t)n : (8u << 20) - 1 - off;
+
+		memcpy(dst + off, buf, k);
+		off += k;
+	}
+	dst[off] = '\0';
+	return NULL;
+}
+
+static void *race_writer(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 3000; i++) {
+		rv_info("racing line %d, long enough to fill the pipe now and then......", i);
+	}
+	return NULL;
+}
+
+Test(log, lost_lines_reported_once, .timeout = 60)
+{
+	static char text[8 << 20];
+	pthread_t rd, wr[6];
+	int p[2];
+	unsigned long long lines = 0, reported = 0;
+
+	cr_assert_eq(pipe(p), 0);
+	cr_assert_eq(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	race_fd = p[0];
+	cr_assert_geq(dup2(p[1], STDERR_FILENO), 0);
+	rv_log_set_prefix("server");
+	rv_log_set_level(RV_LOG_INFO);
+	cr_assert_eq(pthread_create(&rd, NULL, race_reader, text), 0);
+	for (int t = 0; t < 6; t++) {
+		cr_assert_eq(pthread_create(&wr[t], NULL, race_writer, NULL), 0);
+	}
+	for (int t = 0; t < 6; t++) {
+		pthread_join(wr[t], NULL);
+	}
+	usleep(50000);
+	rv_info("racing line last"); /* carries the note of what is still unsaid */
+	usleep(50000);
+	atomic_store(&race_stop, 1);
+	pthread_join(rd, NULL);
+	for (const char *s = text; (s = strstr(s, "server[")) != NULL; s++) {
+		unsigned long long n;
+		const char *w = strstr(s, "warn: ");
+
+		if (strncmp(strchr(s, ']') + 2, "info: racing line", 17) == 0) {
+			lines++;
+		} else if (w && w < strchr(s, '\n') && sscanf(w + 6, "%llu log line", &n) == 1) {
+			cr_assert_leq(n, 18000ull, "a note counts %llu lines", n);
+			reported += n;
+		}
+	}
+	cr_assert_eq(lines + reported, 18001ull, "%llu written + %llu said lost", lines, reported);
 }
