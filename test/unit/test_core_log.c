@@ -236,8 +236,10 @@ static unsigned drain(int fd, char *buf, size_t cap, size_t *len)
 /* unread_log points stderr at |wfd|, which nobody reads, logs 2000 lines
  * (about 240 KB: more than a pipe holds), then reads what went through
  * from |rfd| and logs once more: the process never waits (the test would
- * time out: the control thread used to hang in the write, and the VPN with
- * it), and the next line that goes through says how many did not. */
+ * hang until ctest's timeout: the control thread used to hang in the write,
+ * and the VPN with it), and the next line that goes through says how many
+ * did not. (No Criterion .timeout: under ASan its runner leaked 48 bytes
+ * once in about a dozen runs of this file with one.) */
 static void unread_log(int rfd, int wfd)
 {
 	static char buf[1 << 20];
@@ -267,7 +269,7 @@ static void unread_log(int rfd, int wfd)
 	cr_assert_not_null(strstr(buf, "info: the reader is back\n"));
 }
 
-Test(log, unread_pipe_does_not_block, .timeout = 20)
+Test(log, unread_pipe_does_not_block)
 {
 	int p[2];
 
@@ -276,7 +278,7 @@ Test(log, unread_pipe_does_not_block, .timeout = 20)
 }
 
 /* A named FIFO refuses RWF_NOWAIT: the same, through poll. */
-Test(log, unread_fifo_does_not_block, .timeout = 20)
+Test(log, unread_fifo_does_not_block)
 {
 	char dir[] = "/tmp/rvt-logfifo.XXXXXX", path[64];
 	int fd;
@@ -294,7 +296,7 @@ Test(log, unread_fifo_does_not_block, .timeout = 20)
 /* A terminal nobody reads (a stalled ssh or tmux session): poll says it has
  * room while a whole line may still block in the write, which stopped the
  * control thread as the pipe did. */
-Test(log, unread_terminal_does_not_block, .timeout = 20)
+Test(log, unread_terminal_does_not_block)
 {
 	static char buf[1 << 20];
 	int master = posix_openpt(O_RDWR | O_NOCTTY), slave;
@@ -365,7 +367,7 @@ static void *race_writer(void *arg)
 	return NULL;
 }
 
-Test(log, lost_lines_reported_once, .timeout = 60)
+Test(log, lost_lines_reported_once)
 {
 	static char text[8 << 20];
 	pthread_t rd, wr[6];
