@@ -148,14 +148,14 @@ static void store_csum(uint8_t *p, uint16_t folded_inverted)
 	memcpy(p, &folded_inverted, 2);
 }
 
-static void ipv4_fix_csum(uint8_t *ip, size_t hlen)
+void rv_ipv4_fix_csum(uint8_t *ip, size_t hlen)
 {
 	ip[10] = ip[11] = 0;
 	store_csum(ip + 10, (uint16_t)~rv_inet_csum_fold(rv_inet_csum_add(0, ip, hlen)));
 }
 
 /* Pseudo-header sum for an L4 segment of |l4_len| bytes. */
-static uint64_t pseudo_sum(const uint8_t *ip, bool v6, uint8_t proto, size_t l4_len)
+uint64_t rv_inet_pseudo_sum(const uint8_t *ip, bool v6, uint8_t proto, size_t l4_len)
 {
 	uint64_t sum = v6 ? rv_inet_csum_add(0, ip + 8, 32) : rv_inet_csum_add(0, ip + 12, 8);
 
@@ -325,7 +325,7 @@ static void seg_hdrs(const struct rv_gso_plan *f, uint32_t i, uint8_t *o, const 
 	} else {
 		put16(o + 2, (uint16_t)seg_len);
 		put16(o + 4, (uint16_t)(f->ip_id + i));
-		ipv4_fix_csum(o, f->l3_hlen);
+		rv_ipv4_fix_csum(o, f->l3_hlen);
 	}
 	/* The L4 header length is a multiple of 4 (TCP) or 8 (UDP), so the
 	 * payload starts at an even offset and its sum simply adds on. */
@@ -340,7 +340,7 @@ static void seg_hdrs(const struct rv_gso_plan *f, uint32_t i, uint8_t *o, const 
 		}
 		l4[13] = fl;
 		l4[16] = l4[17] = 0;
-		sum = pseudo_sum(o, f->v6, IPPROTO_TCP_, l4_len);
+		sum = rv_inet_pseudo_sum(o, f->v6, IPPROTO_TCP_, l4_len);
 		if (partial) {
 			/* CHECKSUM_PARTIAL: the uninverted pseudo-header sum. */
 			store_csum(l4 + 16, rv_inet_csum_fold(sum));
@@ -353,7 +353,7 @@ static void seg_hdrs(const struct rv_gso_plan *f, uint32_t i, uint8_t *o, const 
 	} else {
 		put16(l4 + 4, (uint16_t)l4_len);
 		l4[6] = l4[7] = 0;
-		sum = pseudo_sum(o, f->v6, IPPROTO_UDP_, l4_len);
+		sum = rv_inet_pseudo_sum(o, f->v6, IPPROTO_UDP_, l4_len);
 		if (partial) {
 			store_csum(l4 + 6, rv_inet_csum_fold(sum));
 			return;
@@ -643,8 +643,9 @@ bool rv_gro_csum_ok(const uint8_t *pkt, size_t len, bool partial)
 		return true; /* partial, or an IPv4 datagram sent without a checksum */
 	}
 	return rv_inet_csum_fold(
-		       rv_inet_csum_add(pseudo_sum(pkt, t.v6, t.udp ? IPPROTO_UDP_ : IPPROTO_TCP_,
-						   l4_len),
+		       rv_inet_csum_add(rv_inet_pseudo_sum(pkt, t.v6,
+							   t.udp ? IPPROTO_UDP_ : IPPROTO_TCP_,
+							   l4_len),
 					pkt + t.ip_hlen, l4_len)) == 0xffff;
 }
 
@@ -672,7 +673,7 @@ size_t rv_gro_finish(const struct rv_gro *g, uint8_t *out)
 		put16(ip + 4, (uint16_t)l4_len);
 	} else {
 		put16(ip + 2, (uint16_t)(g->ip_hlen + l4_len));
-		ipv4_fix_csum(ip, g->ip_hlen);
+		rv_ipv4_fix_csum(ip, g->ip_hlen);
 	}
 	if (g->udp) {
 		/* The kernel's segmentation derives each datagram's length
@@ -685,9 +686,9 @@ size_t rv_gro_finish(const struct rv_gro *g, uint8_t *out)
 	}
 	csum[0] = csum[1] = 0;
 	/* CHECKSUM_PARTIAL: the field holds the (uninverted) pseudo-header sum. */
-	store_csum(csum,
-		   rv_inet_csum_fold(
-			   pseudo_sum(ip, g->v6, g->udp ? IPPROTO_UDP_ : IPPROTO_TCP_, l4_len)));
+	store_csum(csum, rv_inet_csum_fold(rv_inet_pseudo_sum(ip, g->v6,
+							      g->udp ? IPPROTO_UDP_ : IPPROTO_TCP_,
+							      l4_len)));
 	return RV_VNET_HDR_LEN + hlen;
 }
 

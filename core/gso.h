@@ -203,6 +203,13 @@ size_t rv_gro_finish(const struct rv_gro *g, uint8_t *out);
 uint16_t rv_inet_csum_fold(uint64_t sum);
 uint64_t rv_inet_csum_add(uint64_t sum, const uint8_t *p, size_t len);
 
+/* rv_inet_pseudo_sum is the (unfolded) sum of the TCP/UDP/ICMPv6
+ * pseudo-header of the IP header at |ip|: its addresses, |proto| and
+ * |l4_len|. rv_ipv4_fix_csum sets the checksum of the IPv4 header at |ip|
+ * (|hlen| bytes). Also core/icmp.c's. */
+uint64_t rv_inet_pseudo_sum(const uint8_t *ip, bool v6, uint8_t proto, size_t l4_len);
+void rv_ipv4_fix_csum(uint8_t *ip, size_t hlen);
+
 const char *rv_gso_err_str(enum rv_gso_err err);
 
 #endif /* RV_CORE_GSO_H */

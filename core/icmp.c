@@ -137,7 +137,7 @@ static size_t unreach4(uint8_t *out, const struct rv_ip_addr *src, const uint8_t
 	out[9] = PROTO_ICMP;
 	memcpy(out + 12, src->a, 4);
 	memcpy(out + 16, pkt + 12, 4); /* back to the packet's source */
-	put_csum(out + 10, rv_inet_csum_add(0, out, 20));
+	rv_ipv4_fix_csum(out, 20);
 	icmp[0] = 3; /* destination unreachable */
 	icmp[1] = 1; /* host unreachable */
 	put_csum(icmp + 2, rv_inet_csum_add(rv_inet_csum_add(0, icmp, 8), pkt, q));
@@ -149,8 +149,7 @@ static size_t unreach6(uint8_t *out, const struct rv_ip_addr *src, const uint8_t
 		       size_t *quote_len)
 {
 	size_t q = len < RV_ICMP6_MAX - 48 ? len : RV_ICMP6_MAX - 48;
-	uint8_t *icmp = out + 40, pseudo[40];
-	uint64_t sum;
+	uint8_t *icmp = out + 40;
 
 	memset(out, 0, 48);
 	out[0] = 0x60;
@@ -161,15 +160,12 @@ static size_t unreach6(uint8_t *out, const struct rv_ip_addr *src, const uint8_t
 	memcpy(out + 24, pkt + 8, 16); /* back to the packet's source */
 	icmp[0] = 1;		       /* destination unreachable */
 	icmp[1] = 3;		       /* address unreachable */
-	/* RFC 8200 §8.1 pseudo-header: source, destination, upper-layer
-	 * length (32 bits), three zero bytes and the next header. */
-	memset(pseudo, 0, sizeof(pseudo));
-	memcpy(pseudo, out + 8, 32);
-	put16(pseudo + 34, (uint16_t)(8 + q));
-	pseudo[39] = PROTO_ICMPV6;
-	sum = rv_inet_csum_add(0, pseudo, sizeof(pseudo));
-	sum = rv_inet_csum_add(sum, icmp, 8);
-	put_csum(icmp + 2, rv_inet_csum_add(sum, pkt, q));
+	/* ICMPv6 covers the pseudo-header too (RFC 8200 §8.1). */
+	put_csum(icmp + 2,
+		 rv_inet_csum_add(rv_inet_csum_add(rv_inet_pseudo_sum(out, true, PROTO_ICMPV6,
+								      8 + q),
+						   icmp, 8),
+				  pkt, q));
 	*quote_len = q;
 	return 48;
 }

@@ -465,7 +465,9 @@ static void load_end(struct rv_leases *l, const struct rv_ip_addr *a, uint64_t n
 {
 	uint64_t age = now_wall > end_wall ? (uint64_t)(now_wall - end_wall) : 0;
 
-	if (age > l->lifetime_ns / 1000000000ull + 1 || age * 1000000000ull > l->lifetime_ns) {
+	/* (age > lifetime in whole seconds: the same as age * 10^9 > lifetime,
+	 * without its overflow for an absurd END) */
+	if (age > l->lifetime_ns / 1000000000ull) {
 		forget(l, a);
 		return;
 	}

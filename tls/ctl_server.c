@@ -57,6 +57,13 @@ static const struct rv_ctl_server *csrv(const struct rv_ctl_peer *p)
 	return (const struct rv_ctl_server *)p;
 }
 
+/* setup_deadline: HELLO, and then the first key, are due within
+ * handshake_timeout of the connection and of HELLO. */
+static uint64_t setup_deadline(const struct rv_ctl_env *env, uint64_t now_ns)
+{
+	return now_ns + (uint64_t)env->cfg->handshake_timeout_ms * RV_NSEC_PER_MSEC;
+}
+
 /* release_addrs returns the addresses to the pool and marks their leases
  * ended now (the client may have them back within the lease lifetime). */
 static void release_addrs(struct rv_ctl_server *p, uint64_t now_ns)
@@ -391,8 +398,7 @@ static enum rv_ctl_result do_wait_hello(struct rv_ctl_server *p, const struct rv
 	rv_conn_info(p->c.quiet, "client %s: assigned %s %s, index %08x", p->cn, a4, a6,
 		     rv_session_local_index(p->c.session));
 	p->st = ST_WAIT_KEY1;
-	/* The first key is part of setting up: handshake_timeout again. */
-	p->setup_by_ns = now_ns + (uint64_t)p->c.env->cfg->handshake_timeout_ms * RV_NSEC_PER_MSEC;
+	p->setup_by_ns = setup_deadline(p->c.env, now_ns);
 	return rv_ctl_start_rekey(&p->c, now_ns);
 }
 
@@ -544,7 +550,7 @@ struct rv_ctl_peer *rv_ctl_server_new(const struct rv_ctl_env *env, const char *
 		return NULL;
 	}
 	snprintf(p->cn, sizeof(p->cn), "%s", cn);
-	p->setup_by_ns = now_ns + (uint64_t)env->cfg->handshake_timeout_ms * RV_NSEC_PER_MSEC;
+	p->setup_by_ns = setup_deadline(env, now_ns);
 	rv_ctl_peer_init(&p->c, &server_ops, env, true, p->cn, exporter,
 			 RV_CTL_CAP_IPV6 | RV_CTL_CAP_CHACHA | RV_CTL_CAP_CLIENT_REKEY |
 				 (env->cfg->offload_csum ? RV_CTL_CAP_CSUM_PARTIAL : 0),

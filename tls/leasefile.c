@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +17,7 @@
 #include "core/lease.h"
 #include "core/log.h"
 #include "core/strbuf.h"
+#include "uring/tun.h"
 
 enum {
 	/* Snapshot when the journal holds this many more lines than twice
@@ -173,22 +173,6 @@ void rv_leasefile_flush(struct rv_leasefile *f, uint64_t now_ns)
 	rv_strbuf_free(&text);
 }
 
-/* lock_file takes |fd|'s exclusive lock, waiting up to
- * RV_LEASEFILE_LOCK_WAIT_MS for a predecessor killed with -9 whose files the
- * kernel has not closed yet. */
-static int lock_file(int fd)
-{
-	for (unsigned waited = 0;; waited += 50) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-			return 0;
-		}
-		if (errno != EWOULDBLOCK || waited >= RV_LEASEFILE_LOCK_WAIT_MS) {
-			return -errno;
-		}
-		rv_sleep_ms(50);
-	}
-}
-
 int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const char *path,
 		      uint64_t now_ns, char *err, size_t err_len)
 {
@@ -224,14 +208,13 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 		ret = -EINVAL;
 		goto fail;
 	}
-	ret = lock_file(f->fd);
+	ret = rv_flock_wait(f->fd, RV_LEASEFILE_LOCK_WAIT_MS);
 	if (ret) {
 		snprintf(err, err_len,
-			 ret == -EWOULDBLOCK ? "lease file %s is in use by another process (a "
-					       "second server on the same lease_file?)"
-					     : "cannot lock the lease file %s",
+			 ret == -EBUSY ? "lease file %s is in use by another process (a second "
+					 "server on the same lease_file?)"
+				       : "cannot lock the lease file %s",
 			 path);
-		ret = ret == -EWOULDBLOCK ? -EBUSY : ret;
 		goto fail;
 	}
 	while (!text.truncated && (n = read(f->fd, buf, sizeof(buf))) > 0) {

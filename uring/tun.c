@@ -86,6 +86,17 @@ static long lock_owner(int fd)
 	return strtol(buf, NULL, 10);
 }
 
+int rv_flock_wait(int fd, unsigned max_ms)
+{
+	for (unsigned waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += CLAIM_POLL_MS) {
+		if (errno != EWOULDBLOCK || waited >= max_ms) {
+			return errno == EWOULDBLOCK ? -EBUSY : -errno;
+		}
+		rv_sleep_ms(CLAIM_POLL_MS);
+	}
+	return 0;
+}
+
 int rv_ns_lock(const char *kind, const char *what, const char *name, int *out_fd)
 {
 	char path[128], pid[24];
@@ -103,13 +114,9 @@ int rv_ns_lock(const char *kind, const char *what, const char *name, int *out_fd
 	if (fd < 0) {
 		return -errno;
 	}
-	for (unsigned waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += CLAIM_POLL_MS) {
-		ret = -errno;
-		if (ret == -EWOULDBLOCK && waited < RV_TUN_CLAIM_WAIT_MS) {
-			rv_sleep_ms(CLAIM_POLL_MS);
-			continue;
-		}
-		if (ret == -EWOULDBLOCK) {
+	ret = rv_flock_wait(fd, RV_TUN_CLAIM_WAIT_MS);
+	if (ret) {
+		if (ret == -EBUSY) {
 			long owner = lock_owner(fd);
 
 			if (owner > 0) {
@@ -118,7 +125,6 @@ int rv_ns_lock(const char *kind, const char *what, const char *name, int *out_fd
 			} else {
 				rv_warnx("%s %s is in use by another ringvpn process", what, name);
 			}
-			ret = -EBUSY;
 		}
 		close(fd);
 		return ret;

@@ -59,6 +59,12 @@ enum {
  * caller decides). */
 int rv_ns_lock(const char *kind, const char *what, const char *name, int *out_fd);
 
+/* rv_flock_wait takes |fd|'s exclusive flock, waiting up to |max_ms| for a
+ * holder that is going away (a process killed with -9 holds its locks until
+ * the kernel has closed its files). Returns 0, -EBUSY when it is still held
+ * then, or another -errno. */
+int rv_flock_wait(int fd, unsigned max_ms);
+
 /* rv_tun_claim makes the calling process the owner of TUN device |name| in
  * its network namespace, for as long as |*out_lock_fd| stays open (the
  * caller closes it at exit; the kernel drops the lock when the process dies,

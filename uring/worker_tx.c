@@ -63,11 +63,9 @@ static bool icmp_token(struct rv_worker *w)
 		w->icmp_at_ns = now; /* the wall clock stepped back */
 	}
 	if (now - w->icmp_at_ns >= step) {
-		uint64_t add = (now - w->icmp_at_ns) / step;
+		uint64_t t = w->icmp_tokens + (now - w->icmp_at_ns) / step;
 
-		w->icmp_tokens = add >= ICMP_BURST || w->icmp_tokens + add >= ICMP_BURST
-					 ? ICMP_BURST
-					 : w->icmp_tokens + (unsigned)add;
+		w->icmp_tokens = t < ICMP_BURST ? (unsigned)t : ICMP_BURST;
 		w->icmp_at_ns = now;
 	}
 	if (w->icmp_tokens == 0) {
