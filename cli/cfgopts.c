@@ -422,6 +422,11 @@ int rv_cli_signals(void)
 int rv_cli_errno_exit(int err, int def)
 {
 	switch (err < 0 ? -err : err) {
+	case EINTR:
+		/* Only a start-up wait returns it, for a SIGINT or SIGTERM
+		 * (rv_sleep_ms): a stop, as it would have been a moment later. */
+		rv_info("stopped while starting");
+		return RV_EXIT_OK;
 	case EPERM:
 	case EACCES:
 		return RV_EXIT_PERM;
@@ -485,7 +490,10 @@ int rv_cli_dataplane(struct rv_dataplane **out, const struct rv_config *cfg, str
 		ret = rv_dataplane_start(out, &dc);
 	}
 	if (ret) {
-		rv_warn(ret, "cannot start the data plane (TUN %s, UDP port %u)", cfg->tun, port);
+		if (ret != -EINTR) {
+			rv_warn(ret, "cannot start the data plane (TUN %s, UDP port %u)", cfg->tun,
+				port);
+		}
 		return rv_cli_errno_exit(ret, RV_EXIT_TUN);
 	}
 	return -1;

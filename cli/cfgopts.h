@@ -88,7 +88,8 @@ int rv_cli_signals(void);
 int rv_cli_file_exit(const char *path, int missing, int invalid);
 
 /* rv_cli_errno_exit maps a setup -errno to an exit code: perm, net, failure
- * (out of memory or file descriptors), or |def|. */
+ * (out of memory or file descriptors), or |def|; -EINTR (a start-up wait
+ * ended by SIGINT or SIGTERM) is a stop: 0, logged. */
 int rv_cli_errno_exit(int err, int def);
 
 #endif /* RV_CLI_CFGOPTS_H */

@@ -7,6 +7,7 @@
  */
 #include "cli/cmds.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -79,7 +80,9 @@ int rv_cmd_client(int argc, char **argv)
 	lp.watchdog_ns = nt.watchdog_ns;
 	ret = rv_loop_new(&loop, &lp, err, sizeof(err));
 	if (ret) {
-		rv_warnx("%s", err);
+		if (ret != -EINTR) {
+			rv_warnx("%s", err);
+		}
 		code = rv_cli_errno_exit(ret, RV_EXIT_NET);
 		goto out;
 	}

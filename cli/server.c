@@ -185,7 +185,9 @@ int rv_cmd_server(int argc, char **argv)
 	lp.watchdog_ns = nt.watchdog_ns;
 	ret = rv_loop_new(&loop, &lp, err, sizeof(err));
 	if (ret) {
-		rv_warnx("%s", err);
+		if (ret != -EINTR) {
+			rv_warnx("%s", err);
+		}
 		code = rv_cli_errno_exit(ret, RV_EXIT_NET);
 		goto out;
 	}

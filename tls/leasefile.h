@@ -29,7 +29,8 @@ struct rv_leasefile;
  * leases are then kept in memory only); or, touching nothing, -EINVAL when
  * it is not a regular file and -EBUSY when another process holds its lock
  * after RV_LEASEFILE_LOCK_WAIT_MS (a second server on the same file),
- * with the reason in |err|. |leases| must outlive |*out|. */
+ * with the reason in |err|, or -EINTR when SIGINT or SIGTERM came during
+ * that wait. |leases| must outlive |*out|. */
 enum { RV_LEASEFILE_LOCK_WAIT_MS = 3000 };
 int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const char *path,
 		      uint64_t now_ns, char *err, size_t err_len);

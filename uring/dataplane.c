@@ -191,12 +191,18 @@ static int open_worker_io(struct rv_dataplane *dp, struct rv_worker *w, bool vne
 		if (ret == -EBUSY) {
 			return -EADDRINUSE;
 		}
+		if (ret == -EINTR) {
+			return ret; /* stopped while waiting */
+		}
 		/* Any other error is the bind's below too, reported there. */
 		ret = rv_udp_wait_free(cfg->udp_port, cfg->udp_v6, RV_UDP_CLAIM_WAIT_MS, &waited);
 		if (ret == -EADDRINUSE) {
 			rv_warnx("UDP port %u is still held by another socket after %u ms (another "
 				 "ringvpn, or another program?)",
 				 cfg->udp_port, waited);
+			return ret;
+		}
+		if (ret == -EINTR) {
 			return ret;
 		}
 		if (ret == 0 && waited > 0) {

@@ -121,7 +121,9 @@ int rv_udp_wait_free(uint16_t port, bool v6, unsigned max_ms, unsigned *waited_m
 		if (ret != -EADDRINUSE || *waited_ms >= max_ms) {
 			return ret;
 		}
-		rv_sleep_ms(WAIT_POLL_MS);
+		if (rv_sleep_ms(WAIT_POLL_MS)) {
+			return -EINTR;
+		}
 		*waited_ms = (unsigned)((rv_now_ns() - t0) / RV_NSEC_PER_MSEC);
 	}
 }

@@ -29,7 +29,7 @@ int rv_udp_open(uint16_t port, bool v6, int *out_fd);
 
 /* rv_udp_wait_free waits, for at most |max_ms| (polling every 10 ms), until
  * no socket holds UDP |port|, and returns 0, or -EADDRINUSE (another -errno
- * at once); *|waited_ms| says how long it waited, 0 when the port was free
+ * at once, -EINTR when SIGINT or SIGTERM came meanwhile); *|waited_ms| says how long it waited, 0 when the port was free
  * at once. A process killed with -9 leaves its sockets bound until the
  * kernel has torn down its io_uring (they are registered files), which may
  * be after the process was reaped: a socket bound meanwhile would join

@@ -92,7 +92,9 @@ int rv_flock_wait(int fd, unsigned max_ms)
 		if (errno != EWOULDBLOCK || waited >= max_ms) {
 			return errno == EWOULDBLOCK ? -EBUSY : -errno;
 		}
-		rv_sleep_ms(CLAIM_POLL_MS);
+		if (rv_sleep_ms(CLAIM_POLL_MS)) {
+			return -EINTR;
+		}
 	}
 	return 0;
 }
@@ -194,7 +196,9 @@ static int wait_unheld(const char *name)
 				 name, lk.num_queues, (unsigned long long)waited_ms);
 			return -EBUSY;
 		}
-		rv_sleep_ms(CLAIM_POLL_MS);
+		if (rv_sleep_ms(CLAIM_POLL_MS)) {
+			return -EINTR;
+		}
 		slept = true;
 	}
 	if (slept) {
@@ -217,7 +221,7 @@ int rv_tun_claim(const char *name, int *out_lock_fd)
 		return -EINVAL;
 	}
 	ret = rv_ns_lock("tun", "TUN", name, &fd);
-	if (ret == -EBUSY) {
+	if (ret == -EBUSY || ret == -EINTR) {
 		return ret;
 	}
 	if (ret) {

@@ -55,14 +55,15 @@ enum {
  * RV_TUN_CLAIM_WAIT_MS for a holder that is going away (one killed with -9
  * keeps it until the kernel has closed its files). Returns 0, -EBUSY when
  * a live process holds it (logged as "WHAT NAME is in use by process
- * PID"), or another -errno when the lock directory cannot be used (the
- * caller decides). */
+ * PID"), -EINTR when SIGINT or SIGTERM came meanwhile (rv_sleep_ms), or
+ * another -errno when the lock directory cannot be used (the caller
+ * decides). */
 int rv_ns_lock(const char *kind, const char *what, const char *name, int *out_fd);
 
 /* rv_flock_wait takes |fd|'s exclusive flock, waiting up to |max_ms| for a
  * holder that is going away (a process killed with -9 holds its locks until
  * the kernel has closed its files). Returns 0, -EBUSY when it is still held
- * then, or another -errno. */
+ * then, -EINTR when SIGINT or SIGTERM came meanwhile, or another -errno. */
 int rv_flock_wait(int fd, unsigned max_ms);
 
 /* rv_tun_claim makes the calling process the owner of TUN device |name| in
@@ -81,7 +82,8 @@ int rv_flock_wait(int fd, unsigned max_ms);
  * returns 0 with *out_lock_fd = -1. If the lock directory cannot be used
  * (no /run, read-only, not root) it logs that and continues without the
  * lock (*out_lock_fd = -1): a live owner is then recognised only after the
- * wait of step 2. */
+ * wait of step 2. Either wait ends with -EINTR when SIGINT or SIGTERM
+ * comes. */
 int rv_tun_claim(const char *name, int *out_lock_fd);
 
 /* rv_tun_open opens a queue of multi-queue TUN device |name| ("" or NULL:

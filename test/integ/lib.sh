@@ -250,6 +250,28 @@ rvt_exit_within() {
 	return 1
 }
 
+# rvt_stop_in_startup PID LOG: PID (started by rvt_bg) is in a start-up wait
+# (for a lock or a device another process holds): once it blocks SIGTERM
+# (it does so just before its waits, so the signal cannot kill it with the
+# default action), send SIGTERM; it must exit 0 within 1 s, saying so in
+# LOG, not when its 3 s wait ends. Fails the test otherwise.
+rvt_stop_in_startup() {
+	local i t0 t1
+	for ((i = 0; i < 100; i++)); do
+		# SigBlk bit 14 is SIGTERM (15).
+		(($(printf '%d' "0x$(awk '/^SigBlk:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0)") & 0x4000)) && break
+		kill -0 "$1" 2>/dev/null || rvt_fail "PID $1 exited before its wait: $(tail -3 "$2")"
+		sleep 0.05
+	done
+	t0=$(date +%s%N)
+	kill -TERM "$1"
+	rvt_exit_within 1 "$1" || rvt_fail "SIGTERM did not end the start-up wait within 1 s"
+	t1=$(date +%s%N)
+	[ "$RVT_EXIT" = 0 ] || rvt_fail "SIGTERM in a start-up wait: exit $RVT_EXIT, want 0: $(tail -3 "$2")"
+	grep -q "stopped while starting" "$2" || rvt_fail "no 'stopped while starting': $(tail -3 "$2")"
+	rvt_log "SIGTERM ended the start-up wait in $(((t1 - t0) / 1000000)) ms"
+}
+
 # rvt_cpu_ticks PID: user + system clock ticks PID has used (0 once gone).
 rvt_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 

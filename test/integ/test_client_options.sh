@@ -23,7 +23,8 @@
 #     choose before reconnecting are spread over the backoff window, not in
 #     lockstep;
 #   - local_port: the data channel sends from the configured port; a second
-#     client given the same port exits 15 and says why.
+#     client given the same port exits 15 and says why (or 0 within 1 s on
+#     SIGTERM during its wait).
 #
 # Two servers run in the server namespace: A on control port 4433 (pool
 # 10.99.0.0/24, TUN rvs0) and B on 4533 (pool 10.98.0.0/24, TUN rvs1).
@@ -278,6 +279,9 @@ rvt_exit_within 15 "$L2_PID" || rvt_fail "the second client did not give up the 
 [ "$RVT_EXIT" = 15 ] || rvt_fail "exit $RVT_EXIT, not 15: $(tail -3 "$RVT_TMP/localport2.log")"
 grep -q "UDP port 40123 is in use by process $L_PID" "$RVT_TMP/localport2.log" ||
 	rvt_fail "the reason not given: $(tail -3 "$RVT_TMP/localport2.log")"
+# SIGTERM during that wait stops it at once (exit 0; it waited the 3 s out).
+rvt_bg "$C1" localport2t "$RV_BIN" client -c "$RVT_TMP/lp2.conf"
+rvt_stop_in_startup "$RVT_LAST_PID" "$RVT_TMP/localport2t.log"
 # A bad value is a configuration error.
 CTL_IDX=1 ctl_client_conf "$RVT_TMP/lp3.conf" "$PKI/client3" rvl3 "$RVT_TMP/lp3.sock" local_port=65536
 rc=0

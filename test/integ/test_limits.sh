@@ -27,7 +27,8 @@
 #   6. lease_file naming a FIFO or a device: refused by -n and at start
 #      (exit 3; it hung or spun the start); a second server on a running
 #      one's lease file: refused at its lock (exit 15), the file untouched
-#      (its live leases were rewritten as ended).
+#      (its live leases were rewritten as ended); SIGTERM during that wait
+#      stops it within 1 s with exit 0 (it waited the 3 s out, exit 15).
 #   7. A server whose log is a pipe nobody reads keeps serving (status, a
 #      new session) and says how many lines it dropped once the reader is
 #      back (the control thread blocked in write).
@@ -271,6 +272,11 @@ rvt_exit_within 15 "$RVT_LAST_PID" || rvt_fail "a second server ran on the same 
 grep -q "lease file $RVT_TMP/server.leases is in use by another process" "$RVT_TMP/server-twin.log" ||
 	rvt_fail "no reason given: $(tail -3 "$RVT_TMP/server-twin.log")"
 cmp "$RVT_TMP/server.leases" "$RVT_TMP/leases.before" || rvt_fail "the second server rewrote the lease file"
+# SIGTERM during that wait stops the second server at once (it was taken
+# only once the 3 s wait ended, with exit 15).
+rvt_bg "$S" server-twin2 "$RV_BIN" server -c "$RVT_TMP/twin.conf"
+rvt_stop_in_startup "$RVT_LAST_PID" "$RVT_TMP/server-twin2.log"
+cmp "$RVT_TMP/server.leases" "$RVT_TMP/leases.before" || rvt_fail "the stopped server rewrote the lease file"
 
 rvt_step "7. a log pipe nobody reads"
 # The server's stderr is a FIFO whose reader never reads: once 64 KiB of

@@ -14,7 +14,8 @@
 #     name exits with code 14 (TUN) and names the owner's PID; the first keeps
 #     passing traffic.
 #  3. foreign holder: a device held by a program other than ringvpn is not
-#     joined; the client gives up after its bounded wait with code 14.
+#     joined; the client gives up after its bounded wait with code 14, and
+#     SIGTERM during the wait stops it within 1 s with exit 0.
 #  4. persistent idle device (ip tuntap add): adopted, and the stale address
 #     and route an earlier user left on it are removed.
 #  5. the server: SIGKILL and immediate restart, 3 times; clients come back
@@ -175,6 +176,10 @@ hold_tun holder rvf 0 600
 HOLDER=$RVT_LAST_PID
 CTL_IDX=1 ctl_client_conf "$RVT_TMP/c3.conf" "$PKI/client3" rvf "$RVT_TMP/c3.sock"
 expect_tun_refused "$RVT_TMP/c3.conf" foreign.log "rvf.*held by another process"
+# SIGTERM during that wait ends it at once (exit 0; it was taken only once
+# the 3 s wait had ended, with exit 14).
+rvt_bg "$C1" foreign-term "$RV_BIN" client -c "$RVT_TMP/c3.conf"
+rvt_stop_in_startup "$RVT_LAST_PID" "$RVT_TMP/foreign-term.log"
 rvt_stop_pid "$HOLDER" 5
 rvt_wait_for 5 "rvf gone" sh -c "! ip -n $C1 link show rvf"
 
