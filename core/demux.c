@@ -297,6 +297,13 @@ struct rv_session *rv_demux_by_dst6(const struct rv_demux *d, const uint8_t *add
 	return s ? s : atomic_load_explicit(&d->dflt, memory_order_acquire);
 }
 
+bool rv_demux_held(const struct rv_demux *d, const struct rv_ip_addr *addr)
+{
+	const struct rv_lpm *t = lpm_of(d, addr->family);
+
+	return t != NULL && rv_lpm_lookup(t, addr->a) == nobody(d);
+}
+
 bool rv_demux_source_ok(const struct rv_demux *d, const struct rv_session *s,
 			const struct rv_ip_addr *src)
 {

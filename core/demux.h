@@ -179,6 +179,10 @@ struct rv_session *rv_demux_by_addr(const struct rv_demux *d, const struct rv_ip
 struct rv_session *rv_demux_by_dst4(const struct rv_demux *d, const uint8_t *addr4);
 struct rv_session *rv_demux_by_dst6(const struct rv_demux *d, const uint8_t *addr6);
 
+/* rv_demux_held: is |addr| in a reserved network that no session owns now
+ * (rv_demux_set_reserved)? Lock-free, as the lookups. */
+bool rv_demux_held(const struct rv_demux *d, const struct rv_ip_addr *addr);
+
 /* rv_demux_source_ok: may |s| send a decrypted packet with inner source
  * |src|? Yes if it is one of |s|'s own addresses, or if its longest prefix
  * belongs to |s| (a network behind it, and not one carved out of it for

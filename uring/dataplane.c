@@ -96,6 +96,9 @@ static void dp_free(struct rv_dataplane *dp)
 	if (dp->port_lock_fd >= 0) {
 		close(dp->port_lock_fd);
 	}
+	/* No worker runs: the current pools need no grace period (retired
+	 * ones are the QSBR domain's to free). */
+	free(atomic_load(&dp->pools));
 	pthread_cond_destroy(&dp->cond);
 	pthread_mutex_destroy(&dp->lock);
 	free(dp);
@@ -735,21 +738,64 @@ const char *rv_dataplane_tun_name(const struct rv_dataplane *dp)
 	return dp->tun_name;
 }
 
+/* struct rv_dp_pools is what rv_dataplane_set_pools publishes: immutable,
+ * replaced whole, the old one retired through QSBR. */
+struct rv_dp_pools {
+	struct rv_qsbr_node node;
+	size_t n;
+	struct rv_prefix own[2]; /* the server's addresses, with their pool's length */
+};
+
+static void pools_free(struct rv_qsbr_node *node)
+{
+	free(container_of(node, struct rv_dp_pools, node));
+}
+
 void rv_dataplane_set_pools(struct rv_dataplane *dp, const struct rv_prefix *addrs, size_t n)
 {
-	uint64_t word = 0;
+	struct rv_dp_pools *np = calloc(1, sizeof(*np)), *old;
 
-	for (size_t i = 0; i < n; i++) {
-		uint32_t a, mask;
+	if (np == NULL) {
+		rv_warnx("out of memory: the data plane keeps the pools it had");
+		return;
+	}
+	for (size_t i = 0; i < n && np->n < 2; i++) {
+		if (addrs[i].addr.family == AF_INET || addrs[i].addr.family == AF_INET6) {
+			np->own[np->n++] = addrs[i];
+		}
+	}
+	old = atomic_exchange_explicit(&dp->pools, np, memory_order_acq_rel);
+	if (old != NULL) {
+		rv_qsbr_retire(dp->cfg.qsbr, &old->node, pools_free);
+	}
+}
 
-		if (addrs[i].addr.family != AF_INET || addrs[i].len == 0) {
+enum rv_pool_place rv_dataplane_pool_place(const struct rv_dataplane *dp,
+					   const struct rv_ip_addr *a)
+{
+	const struct rv_dp_pools *pp = atomic_load_explicit(&dp->pools, memory_order_acquire);
+
+	for (size_t i = 0; pp != NULL && i < pp->n; i++) {
+		const struct rv_prefix *p = &pp->own[i];
+
+		if (!rv_prefix_contains(p, a)) {
 			continue;
 		}
-		memcpy(&a, addrs[i].addr.a, 4);
-		mask = ~0u << (32 - addrs[i].len);
-		word = (uint64_t)(ntohl(a) & mask) | (uint64_t)addrs[i].len << 32;
+		if (rv_ip_addr_equal(&p->addr, a)) {
+			return RV_POOL_SELF;
+		}
+		if (a->family == AF_INET && p->len < 31) {
+			uint32_t h, mask = ~0u << (32 - p->len);
+
+			memcpy(&h, a->a, 4);
+			h = ntohl(h) & ~mask;
+			if (h == 0 || h == ~mask) {
+				return RV_POOL_LINK;
+			}
+		}
+		return RV_POOL_CLIENT;
 	}
-	atomic_store_explicit(&dp->pool4, word, memory_order_relaxed);
+	return RV_POOL_OUTSIDE;
 }
 
 /* udp_meminfo returns field |which| (SK_MEMINFO_*) of what the kernel keeps

@@ -93,9 +93,12 @@ unsigned rv_dataplane_lanes(const struct rv_dataplane *dp);
 const char *rv_dataplane_tun_name(const struct rv_dataplane *dp);
 
 /* rv_dataplane_set_pools tells the workers the server's pools (|n|
- * prefixes, as rv_ippool_server_prefixes gives them): the IPv4 pool's
- * network and broadcast addresses are the TUN link's own, and a packet to
- * them is never answered with ICMP (cfg.icmp_unreach). Control thread. */
+ * prefixes, as rv_ippool_server_prefixes gives them; again after a reload
+ * that changes them): the IPv4 pool's network and broadcast addresses are
+ * the TUN link's own, and a packet to them is never answered with ICMP
+ * (cfg.icmp_unreach); with client_to_client = off, a client's packet to a
+ * pool address other than the server's is dropped even when no session
+ * has it. Control thread. */
 void rv_dataplane_set_pools(struct rv_dataplane *dp, const struct rv_prefix *addrs, size_t n);
 
 /* rv_dataplane_lane_changed brings the TUN side's lane tables in step with

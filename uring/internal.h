@@ -299,10 +299,24 @@ struct rv_dataplane {
 	bool started_gso, started_gro, started_zc, started_zc_fixed;
 	int rekey_fd;	     /* eventfd: a session wants new keys (rv_dataplane_rekey_fd) */
 	_Atomic int tun_err; /* -errno: the TUN device is gone (rv_dataplane_failed) */
-	/* The IPv4 pool (rv_dataplane_set_pools): its network address in the
-	 * low 32 bits (host order), the prefix length above; 0: none. */
-	_Atomic uint64_t pool4;
+	/* The server's pools (rv_dataplane_set_pools), replaced whole by the
+	 * control thread and read by workers between quiescent points; NULL:
+	 * none (a client). */
+	struct rv_dp_pools *_Atomic pools;
 };
+
+/* Where an address lies in the server's pools. */
+enum rv_pool_place {
+	RV_POOL_OUTSIDE, /* in no pool (or no pools: a client) */
+	RV_POOL_SELF,	 /* the server's own address in its pool */
+	RV_POOL_LINK,	 /* the IPv4 pool's network or broadcast address */
+	RV_POOL_CLIENT,	 /* any other: a client's, online or not */
+};
+
+/* rv_dataplane_pool_place tells where |a| lies (worker, between quiescent
+ * points, or the control thread). */
+enum rv_pool_place rv_dataplane_pool_place(const struct rv_dataplane *dp,
+					   const struct rv_ip_addr *a);
 
 /* rv_dataplane_note_rekey tells the control thread that a session's
  * sending epoch neared a limit (RV_SESSION_REKEY_SOON, reported once per

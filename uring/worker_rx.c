@@ -334,12 +334,26 @@ static void finish_csum(struct rv_rx_item *it, uint8_t *plain, uint32_t len)
  * address (client_to_client = internal | off): sealed at once for the other
  * session from where it was opened (its data header and tag room are
  * there), or dropped. Returns C2C_NOT_OURS when the destination is no
- * session (the packet goes to the TUN as usual). The sender's source was
+ * session (the packet goes to the TUN as usual), unless with off it is a
+ * client's all the same (offline_client). The sender's source was
  * checked already; the receiving session's key rules apply in the seal,
  * and the tunnel MTU as on the TUN's way (a sender may seal a larger
  * packet than its TUN would give it: the other client's TUN must not get
  * one, nor the underlay a fragmented datagram). */
 enum c2c_result { C2C_NOT_OURS, C2C_FORWARDED, C2C_DROPPED };
+
+/* offline_client: is |dst| a client's address no session has now (of the
+ * pool, not the server's own, or in a network behind a client)? With
+ * client_to_client = off such a packet is dropped too: on the TUN the
+ * server's kernel would route it back out and may answer (time exceeded,
+ * a redirect), which online clients' addresses never get, telling the
+ * sender who is online. */
+static bool offline_client(const struct rv_worker *w, const struct rv_ip_addr *dst)
+{
+	enum rv_pool_place at = rv_dataplane_pool_place(w->dp, dst);
+
+	return at == RV_POOL_CLIENT || at == RV_POOL_LINK || rv_demux_held(w->dp->cfg.demux, dst);
+}
 
 static enum c2c_result forward_c2c(struct rv_worker *w, struct rv_rx_item *it, uint8_t *plain,
 				   const struct rv_ip_info *ip)
@@ -348,7 +362,7 @@ static enum c2c_result forward_c2c(struct rv_worker *w, struct rv_rx_item *it, u
 	uint8_t flags = it->csum_start != 0 ? RV_DATA_F_CSUM_PARTIAL : 0;
 	enum rv_drop_reason why;
 
-	if (to == NULL) {
+	if (to == NULL && (w->c2c != RV_CONFIG_C2C_OFF || !offline_client(w, &ip->dst))) {
 		return C2C_NOT_OURS;
 	}
 	if (w->c2c == RV_CONFIG_C2C_OFF || ip->total_len > w->mtu) {

@@ -83,17 +83,8 @@ static bool icmp_token(struct rv_worker *w)
  * dropped as c2c_off) would tell a client who is online. */
 static bool may_answer(const struct rv_worker *w, const struct rv_ip_info *ip)
 {
-	if (ip->dst.family == AF_INET) {
-		uint64_t pool = atomic_load_explicit(&w->dp->pool4, memory_order_relaxed);
-		unsigned len = (unsigned)(pool >> 32);
-		uint32_t a, mask = len ? ~0u << (32 - len) : 0;
-
-		memcpy(&a, ip->dst.a, 4);
-		a = ntohl(a);
-		if (len != 0 && len < 31 && (a & mask) == (uint32_t)pool &&
-		    ((a & ~mask) == 0 || (a & ~mask) == ~mask)) {
-			return false;
-		}
+	if (rv_dataplane_pool_place(w->dp, &ip->dst) == RV_POOL_LINK) {
+		return false;
 	}
 	if (w->c2c == RV_CONFIG_C2C_OFF) {
 		const struct rv_demux *d = w->dp->cfg.demux;

@@ -19,7 +19,10 @@
 #             (the transfer would stall otherwise); none reaches client2
 #             flagged (a sniffer on client2's veth).
 #   off       client1 cannot reach client2 (drop_c2c_off counts it) but
-#             still reaches the server.
+#             still reaches the server; nor gets any answer from an
+#             offline client's address or an offline site (IP forwarding
+#             on: the server's kernel answered a TTL of 1 with "time
+#             exceeded" for those, and never for online ones).
 #
 # Usage: bash test_control_c2c.sh [--iperf]     Env: RV_BIN, RV_BUILD, RV_SRC.
 # --iperf adds iperf3 throughput client -> server and client -> client
@@ -152,7 +155,10 @@ n=${census#data=}
 stop_all
 
 rvt_step "off: client to client dropped and counted"
+# client3 never connects: its site stands for an offline network behind a client.
+SRV_KV=("subnet=client3 10.50.0.0/24")
 start_all off 1
+SRV_KV=()
 rvt_nsx "$C1" ping -c 3 -i 0.2 -W 1 "$A2" && rvt_fail "client1 reached client2 with client_to_client = off"
 d=$(total drop_c2c_off)
 rvt_log "drop_c2c_off=$d"
@@ -164,5 +170,21 @@ rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "client1 lost the serv
 # the TUN, where no session takes it).
 OUT=$(rvt_nsx "$C1" ping -c 2 -i 0.2 -W 1 10.99.0.200 2>&1)
 echo "$OUT" | grep -q "Unreachable" && rvt_fail "an offline address answered with c2c off: $OUT"
+# Nor may the server's kernel answer for it: an offline client's address
+# (or an offline site) written to the TUN was routed back out, and a TTL of
+# 1 drew "time exceeded" from the server (a redirect too, with
+# send_redirects on), which online addresses never do. Such packets are
+# dropped and counted as the online ones are.
+ip -n "$C1" route replace 10.50.0.0/24 dev rvc
+d0=$(total drop_c2c_off)
+for dst in 10.99.0.200 fd99::200 10.50.0.7; do
+	OUT=$(rvt_nsx "$C1" ping -c 2 -i 0.2 -W 1 -t 1 "$dst" 2>&1)
+	echo "$OUT" | grep -Eqi "exceeded|redirect|unreachable|bytes from" &&
+		rvt_fail "offline $dst answered with c2c off: $OUT"
+done
+d=$(total drop_c2c_off)
+rvt_log "offline addresses: drop_c2c_off $d0 -> $d"
+[ "$d" -ge $((d0 + 6)) ] || rvt_fail "drop_c2c_off $d0 -> $d: want 6 more (2 pings to each of 3 offline addresses)"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 -t 1 10.99.0.1 || rvt_fail "client1 lost the server (TTL 1) with c2c off"
 stop_all
 rvt_log "client_to_client test passed"

@@ -365,6 +365,13 @@ static bool src_ok(const struct rv_demux *d, const struct rv_session *s, const c
 	return rv_demux_source_ok(d, s, &a);
 }
 
+static bool is_held(const struct rv_demux *d, const char *addr)
+{
+	struct rv_ip_addr a = t_ip(addr);
+
+	return rv_demux_held(d, &a);
+}
+
 /* A owns 10.20.0.0/16 and fd20::/48, B the carve-out 10.20.5.0/24: the
  * longest match routes, and the same answer decides who may send from where. */
 Test(demux, networks_longest_match_and_sources)
@@ -436,6 +443,10 @@ Test(demux, reserved_network_while_owner_away)
 	rv_demux_set_default(d, dflt);
 
 	/* b not yet online */
+	cr_assert(is_held(d, "10.20.5.9"));
+	cr_assert(is_held(d, "fd30::1"));
+	cr_assert_not(is_held(d, "10.20.6.1"), "an owned network is not held");
+	cr_assert_not(is_held(d, "192.0.2.1"));
 	cr_assert_null(dst(d, "10.20.5.9"), "an unowned carve-out fell to its enclosing network");
 	cr_assert_null(dst(d, "fd30::1"), "an unowned network fell to the default");
 	cr_assert_eq(dst(d, "10.20.6.1"), a);
@@ -447,6 +458,7 @@ Test(demux, reserved_network_while_owner_away)
 
 	/* b online: its networks are its own */
 	cr_assert_eq(rv_demux_set_prefixes(d, b, pb, 2), 0);
+	cr_assert_not(is_held(d, "10.20.5.9"));
 	cr_assert_eq(dst(d, "10.20.5.9"), b);
 	cr_assert_eq(dst(d, "fd30::1"), b);
 	cr_assert(src_ok(d, b, "10.20.5.9"));
@@ -461,6 +473,7 @@ Test(demux, reserved_network_while_owner_away)
 	cr_assert_eq(rv_demux_remove_prefix(d, b, &pb[0]), -ENOENT, "a held network is nobody's");
 	rv_demux_remove(d, b);
 	cr_assert_null(dst(d, "fd30::1"));
+	cr_assert(is_held(d, "fd30::1"));
 	cr_assert_not(src_ok(d, a, "10.20.5.9"));
 	cr_assert_null(rv_demux_by_addr(d, &(struct rv_ip_addr){ .family = AF_INET,
 								 .a = { 10, 20, 5, 0 } }));
