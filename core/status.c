@@ -126,7 +126,7 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 					   "DROPS" };
 	enum { NCOL = sizeof(hdr) / sizeof(hdr[0]) };
 	size_t w[NCOL];
-	char age[32], b1[32];
+	char age[32], b1[32], b2[32];
 	bool server = !strcmp(st->role, "server");
 
 	rv_strbuf_printf(o, "ringvpn %s: %s, up %s\n", st->role, st->state,
@@ -205,6 +205,11 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 					 ep_or(&p->endpoint, ep, sizeof(ep), "-"));
 				if (strcmp(p->state, "running") != 0) {
 					snprintf(cells[3], sizeof(cells[3]), "(%s)", p->state);
+				} else if (p->data_silent) {
+					/* Up, but nothing comes through its UDP. */
+					snprintf(cells[3], sizeof(cells[3]), "%s, no UDP for %s",
+						 rv_fmt_age(p->connected_s, b1, sizeof(b1)),
+						 rv_fmt_age(p->data_silent_s, b2, sizeof(b2)));
 				} else {
 					rv_fmt_age(p->connected_s, cells[3], sizeof(cells[3]));
 				}
@@ -387,6 +392,11 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 			rv_strbuf_printf(o, "%d", p->worker);
 		} else {
 			rv_strbuf_printf(o, "null");
+		}
+		if (p->data_silent) {
+			rv_strbuf_printf(o, ",\"data_silent_s\":%" PRIu64, p->data_silent_s);
+		} else {
+			rv_strbuf_printf(o, ",\"data_silent_s\":null");
 		}
 		rv_strbuf_printf(o,
 				 ",\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
@@ -821,6 +831,9 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 p->stats.rx_packets, p->stats.rx_bytes);
 		if (p->worker >= 0) {
 			rv_strbuf_printf(o, " worker=%d", p->worker);
+		}
+		if (p->data_silent) {
+			rv_strbuf_printf(o, " data_silent_s=%" PRIu64, p->data_silent_s);
 		}
 		for (int d = 0; d < RV_DROP_MAX; d++) {
 			rv_strbuf_printf(o, " drop_%s=%" PRIu64,

@@ -28,13 +28,15 @@
  *     "peers": [ { "name": STR, "state": STR, "v4": STR|null, "v6": STR|null,
  *                  "endpoint": STR|null, "connected_s": N, "epoch": N,
  *                  "rekeys": N, "last_handshake_s": N, "index": "xxxxxxxx",
- *                  "worker": N|null,
+ *                  "worker": N|null, "data_silent_s": N|null,
  *                  "tx_packets": N, "tx_bytes": N, "rx_packets": N,
  *                  "rx_bytes": N, "drops": { REASON: N, ... } } ... ],
  *     "workers": [ { "id": N, COUNTER: N, ..., "drops": { REASON: N ... } } ... ],
  *     "workers_total": { COUNTER: N, ..., "drops": { ... } } }
  * Ages and expiries are seconds relative to the snapshot ("expires_s"
- * negative: already expired). COUNTER and REASON names are those of
+ * negative: already expired). "data_silent_s" (server) is null while the
+ * peer's data channel works, else how long no datagram of it arrived while
+ * its control connection lived (found after the dead-peer timeout). COUNTER and REASON names are those of
  * core/counters.h.
  */
 #ifndef RV_CORE_STATUS_H
@@ -69,6 +71,10 @@ struct rv_status_peer {
 	uint32_t epoch, index;
 	int worker; /* server: the worker that receives its bulk; -1: one worker */
 	uint64_t rekeys;
+	/* server: its data channel silent while the control connection lives
+	 * (UDP blocked on the way), for data_silent_s seconds */
+	bool data_silent;
+	uint64_t data_silent_s;
 	struct rv_session_stats stats;
 };
 

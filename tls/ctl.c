@@ -476,3 +476,18 @@ uint64_t rv_ctl_peer_last_rekey_ns(const struct rv_ctl_peer *c)
 {
 	return c->key.last_change_ns;
 }
+
+uint64_t rv_ctl_peer_data_silent_ns(const struct rv_ctl_peer *c, uint64_t now_ns)
+{
+	uint64_t rx, last;
+
+	if (c->data_silent_ns == 0 || c->session == NULL) {
+		return 0;
+	}
+	rx = rv_session_last_rx_ns(c->session);
+	if (rx > c->data_silent_ns) {
+		return 0; /* it works again; the next tick says so */
+	}
+	last = rx > c->running_since_ns ? rx : c->running_since_ns;
+	return now_ns > last ? now_ns - last : 1;
+}

@@ -137,5 +137,10 @@ unsigned rv_ctl_peer_sent_code(const struct rv_ctl_peer *p);  /* of GOODBYE/ERRO
 struct rv_session *rv_ctl_peer_session(const struct rv_ctl_peer *p);
 uint64_t rv_ctl_peer_rekeys(const struct rv_ctl_peer *p);
 uint64_t rv_ctl_peer_last_rekey_ns(const struct rv_ctl_peer *p); /* newest epoch installed */
+/* rv_ctl_peer_data_silent_ns (server): how long the session's data channel
+ * has been silent while its control connection lives, once that is found
+ * (after the dead-peer timeout: "UDP to the data port may be blocked"); 0
+ * while it is not. */
+uint64_t rv_ctl_peer_data_silent_ns(const struct rv_ctl_peer *p, uint64_t now_ns);
 
 #endif /* RV_TLS_CTL_H */

@@ -12,8 +12,10 @@
 #      drop_udp_send).
 #   2. The server's data port blocked (nftables, inside its namespace) while
 #      the TLS control connection lives: the server says so once within the
-#      dead-peer timeout (before: nothing, on either side), the session stays
-#      up, and once unblocked traffic passes at once and the server notes it.
+#      dead-peer timeout (before: nothing, on either side) and its status
+#      shows it (data_silent_s, "no UDP for"), the session stays up, and once
+#      unblocked traffic passes at once, the server notes it and status no
+#      longer shows it.
 #   3. The TUN device set down and up again (the kernel drops its IPv6
 #      address and every route through it), then its addresses flushed, on
 #      the client and on the server: each says the device is down, and
@@ -158,10 +160,24 @@ EON
 rvt_wait_for 12 "the server's warning" grep -q "client client1: no data-channel datagram" \
 	"$RVT_TMP/server.log" || rvt_fail "a blocked data channel went unnoticed"
 ctl_sessions_eq 1 || rvt_fail "the session did not stay up"
+# status says it too, in each of its forms (it was in the log only).
+silent=$(ctl_field "session name=client1" data_silent_s)
+[ -n "$silent" ] && [ "$silent" -ge 4 ] || rvt_fail "status --kv: data_silent_s='$silent': $(ctl_status)"
+"$RV_BIN" status --json -s "$SRV_SOCK" | python3 -c '
+import json, sys
+p = [p for p in json.load(sys.stdin)["peers"] if p["name"] == "client1"][0]
+sys.exit(0 if isinstance(p["data_silent_s"], int) and p["data_silent_s"] >= 4 else 1)' ||
+	rvt_fail "status --json: no data_silent_s"
+"$RV_BIN" status -s "$SRV_SOCK" | grep -q "^client1 .*no UDP for" || rvt_fail "status: no 'no UDP for': $("$RV_BIN" status -s "$SRV_SOCK")"
 ip netns exec "$S" nft delete table inet rvtblock || rvt_fail "nft delete"
 rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "no traffic after the block"
 rvt_wait_for 5 "the server's note" grep -q "client client1: data channel works again" \
 	"$RVT_TMP/server.log" || rvt_fail "the end of the block not noted"
+[ -z "$(ctl_field "session name=client1" data_silent_s)" ] || rvt_fail "status still says silent: $(ctl_status)"
+"$RV_BIN" status --json -s "$SRV_SOCK" | python3 -c '
+import json, sys
+sys.exit(0 if all(p["data_silent_s"] is None for p in json.load(sys.stdin)["peers"]) else 1)' ||
+	rvt_fail "status --json still says silent"
 [ "$(grep -c "no data-channel datagram" "$RVT_TMP/server.log")" -eq 1 ] ||
 	rvt_fail "the block was reported more than once"
 
@@ -191,8 +207,8 @@ within_s() {
 }
 
 rvt_step "3. the TUN device set down and up again, its addresses flushed"
-has_all "$C1" rvc || rvt_fail "client: addresses or routes missing to begin with"
-has_all "$S" rvs0 || rvt_fail "server: addresses missing to begin with"
+has_all "$C1" rvc || rvt_fail "client: addresses or routes missing to begin with: $(ip -n "$C1" addr show dev rvc; ip -n "$C1" route show dev rvc; ip -n "$C1" -6 route show dev rvc)"
+has_all "$S" rvs0 || rvt_fail "server: addresses missing to begin with: $(ip -n "$S" addr show dev rvs0)"
 for side in "$C1 rvc client1" "$S rvs0 server"; do
 	set -- $side
 	ip -n "$1" link set "$2" down

@@ -317,6 +317,32 @@ Test(core_status, session_worker_for_scripts)
 	free(json);
 }
 
+/* A session whose data channel is silent while its control connection
+ * lives says so in every view but Prometheus; the others say nothing. */
+Test(core_status, data_silent_in_every_view)
+{
+	struct rv_status st;
+	char *kv, *json, *human;
+
+	snapshot(&st, "server");
+	snprintf(peers[2].state, sizeof(peers[2].state), "running");
+	peers[2].connected_s = 600;
+	peers[2].data_silent = true;
+	peers[2].data_silent_s = 75;
+	kv = render_with(rv_status_render_kv, &st);
+	json = render_with(rv_status_render_json, &st);
+	human = render_with(rv_status_render_human, &st);
+	cr_assert_eq(count(kv, " data_silent_s="), 1);
+	cr_assert_not_null(strstr(strstr(kv, "session name=carol "), " data_silent_s=75 "));
+	cr_assert_eq(count(json, "\"data_silent_s\":null"), 2);
+	cr_assert_eq(count(json, "\"data_silent_s\":75,"), 1);
+	cr_assert_not_null(strstr(human, "10m00s, no UDP for 1m15s"), "%s", human);
+	cr_assert_eq(count(human, "no UDP"), 1);
+	free(kv);
+	free(json);
+	free(human);
+}
+
 Test(core_status, tun_lanes_in_every_view)
 {
 	lanes_shown(6,
