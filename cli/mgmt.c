@@ -197,6 +197,12 @@ static int run(const char *path, const struct rv_mgmt_req *req)
 		code = reply_body(&r, &body);
 		if (code == 0) {
 			fputs(body, stdout);
+			/* A reload applied with a part that failed (a route
+			 * the host refused) is not a success for a script. */
+			if (req->cmd == RV_MGMT_RELOAD &&
+			    (!strncmp(body, "failed: ", 8) || strstr(body, "\nfailed: "))) {
+				code = RV_EXIT_FAILURE;
+			}
 		}
 	}
 	rv_strbuf_free(&r);

@@ -41,7 +41,8 @@
 	X(RV_DROP_UDP_SEND, "udp_send")		  /* UDP send failed */                     \
 	X(RV_DROP_NO_ENDPOINT, "no_endpoint")	  /* peer endpoint unknown */               \
 	X(RV_DROP_AQM, "aqm")			  /* CoDel: receive queue stood too long */ \
-	X(RV_DROP_C2C_OFF, "c2c_off")		  /* client-to-client, which is off */
+	X(RV_DROP_C2C_OFF, "c2c_off")		  /* client-to-client, which is off */      \
+	X(RV_DROP_TTL, "ttl_expired")		  /* forwarded with a TTL / hop limit of 1 */
 
 #define RV_COUNTERS(X)                           \
 	X(RV_CTR_TX_PACKETS, "tx_packets")       \

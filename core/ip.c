@@ -111,6 +111,30 @@ enum rv_ip_err rv_ip_parse(struct rv_ip_info *out, const uint8_t *pkt, size_t le
 	}
 }
 
+bool rv_ip_hop(uint8_t *pkt)
+{
+	if ((pkt[0] >> 4) == 4) {
+		uint32_t sum;
+
+		if (pkt[8] <= 1) {
+			return false;
+		}
+		pkt[8]--;
+		/* The TTL is the high byte of header word 4: one less there is
+		 * 0x0100 more in the one's-complement sum's complement (RFC 1624). */
+		sum = ((uint32_t)pkt[10] << 8 | pkt[11]) + 0x0100;
+		sum = (sum + (sum >> 16)) & 0xffff;
+		pkt[10] = (uint8_t)(sum >> 8);
+		pkt[11] = (uint8_t)sum;
+		return true;
+	}
+	if (pkt[7] <= 1) {
+		return false;
+	}
+	pkt[7]--; /* IPv6 has no header checksum */
+	return true;
+}
+
 bool rv_ip_addr_equal(const struct rv_ip_addr *x, const struct rv_ip_addr *y)
 {
 	if (x->family != y->family) {

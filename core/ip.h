@@ -48,6 +48,12 @@ enum rv_ip_err {
  * Pure; thread-safe. */
 enum rv_ip_err rv_ip_parse(struct rv_ip_info *out, const uint8_t *pkt, size_t len);
 
+/* rv_ip_hop decrements the TTL (IPv4, header checksum updated) or hop
+ * limit (IPv6) of packet |pkt|, as a router forwarding it does. Returns
+ * false, changing nothing, when it is 1 or 0: the packet must not be
+ * forwarded. |pkt| holds a parsed header (rv_ip_parse). */
+bool rv_ip_hop(uint8_t *pkt);
+
 /* rv_ip_addr_equal compares family and the family's address bytes. */
 bool rv_ip_addr_equal(const struct rv_ip_addr *x, const struct rv_ip_addr *y);
 

@@ -274,6 +274,17 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	}
 	report_changes(l->cfg, next, log);
 	keep_restart_keys(l->cfg, next, log);
+	/* With the restart-only keys back at their running values the whole
+	 * may break a rule that the file alone kept (the running mtu of 1200
+	 * with the file's IPv6 networks): refused, as a start would be. */
+	ret = rv_config_validate(next, err, sizeof(err));
+	if (ret) {
+		rv_strbuf_printf(log,
+				 "refused: with the running values of the keys that need a "
+				 "restart: %s (restart to apply the file)\n",
+				 err);
+		goto out;
+	}
 	/* Certificates are re-read on every reload: the files may have
 	 * changed under the same names. */
 	ret = new_tls(next, &tls, err, sizeof(err));

@@ -71,7 +71,9 @@ unsigned rv_subnets_set_routes(const char *ifname, const struct rv_config *prev,
 			continue;
 		}
 		ret = rv_tun_add_route(ifname, &s->p);
-		if (ret) {
+		if (ret > 0) {
+			failed++; /* routed elsewhere: said */
+		} else if (ret) {
 			rv_warn(ret, "cannot route %s/%u (behind %s) via %s",
 				rv_ip_addr_str(&s->p.addr, a, sizeof(a)), s->p.len, s->name,
 				ifname);

@@ -528,6 +528,41 @@ int rv_rtnl_list_routes(unsigned ifindex, uint8_t proto, rv_rtnl_route_fn fn, vo
 	return 0;
 }
 
+static int on_route_get(void *ctx, const struct nlmsghdr *nh)
+{
+	unsigned *oif = ctx;
+	const struct rtattr *rta;
+	struct rtmsg rt;
+	uint32_t v;
+	int len;
+
+	if (nh->nlmsg_type != RTM_NEWROUTE || !nl_payload(nh, &rt, sizeof(rt), &rta, &len)) {
+		return 0;
+	}
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+		if (rta->rta_type == RTA_OIF && attr_copy(&v, rta, 4)) {
+			*oif = v;
+		}
+	}
+	return 0;
+}
+
+int rv_rtnl_route_oif(const struct rv_ip_addr *a, unsigned *out_ifindex)
+{
+	struct nl_req req;
+	int ret;
+
+	*out_ifindex = 0;
+	if (a->family != AF_INET && a->family != AF_INET6) {
+		return -EINVAL;
+	}
+	nl_req_init(&req, RTM_GETROUTE, NLM_F_ACK, sizeof(struct rtmsg));
+	req.rt.rtm_family = a->family;
+	req.rt.rtm_dst_len = (uint8_t)(family_len(a->family) * 8);
+	ret = nl_put_attr(&req, RTA_DST, a->a, family_len(a->family));
+	return ret ? ret : nl_request(&req, on_route_get, out_ifindex);
+}
+
 /* route_req sends one route request for |dst| via |ifindex|; |metric| and
  * |prefsrc| (4 bytes) are added when not NULL. */
 static int route_req(uint16_t type, uint16_t flags, unsigned ifindex, const struct rv_prefix *dst,

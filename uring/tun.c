@@ -775,32 +775,28 @@ static int ifindex(const char *ifname, unsigned *idx)
 	return 0;
 }
 
-struct find_route {
-	const struct rv_prefix *p;
-	bool found;
-};
-
-static int match_route(void *ctx, const struct rv_prefix *dst)
+/* route_used: after route |p| via the device was added (or the kernel said
+ * one exists: EEXIST), does the host send |p|'s addresses through it? Not
+ * when the host routes the network elsewhere: a route of its own to the
+ * same network (IPv4 refuses ours then) or a preferred one (an IPv6 one of
+ * lower metric, a connected network), which is said. Looks up the
+ * network's first address, as `ip route get`; a failed lookup counts as
+ * used (nothing to say). */
+static bool route_used(const char *ifname, unsigned ifindex, const struct rv_prefix *p)
 {
-	struct find_route *f = ctx;
+	char buf[64], dev[IF_NAMESIZE];
+	unsigned oif;
 
-	f->found = f->found || (dst->len == f->p->len && rv_ip_addr_equal(&dst->addr, &f->p->addr));
-	return 0;
-}
-
-/* say_if_elsewhere: a route the kernel said exists (EEXIST) is ours when
- * it goes through the device; otherwise the host routes that network
- * elsewhere and ours was not installed, which is said. */
-static void say_if_elsewhere(const char *ifname, unsigned ifindex, const struct rv_prefix *p)
-{
-	struct find_route f = { .p = p };
-	char buf[64];
-
-	if (rv_rtnl_list_routes(ifindex, RV_TUN_RTPROT, match_route, &f) == 0 && !f.found) {
-		rv_warnx("%s: route %s/%u not installed: the host already has a route to it "
-			 "elsewhere (remove that route, or leave the network out)",
-			 ifname, rv_ip_addr_str(&p->addr, buf, sizeof(buf)), p->len);
+	if (rv_rtnl_route_oif(&p->addr, &oif) != 0 || oif == ifindex) {
+		return true;
 	}
+	if (oif == 0 || if_indextoname(oif, dev) == NULL) {
+		snprintf(dev, sizeof(dev), "%s", oif == 0 ? "no device" : "?");
+	}
+	rv_warnx("%s: route %s/%u not used: the host routes that network through %s (a route "
+		 "of its own; remove it, or leave the network out)",
+		 ifname, rv_ip_addr_str(&p->addr, buf, sizeof(buf)), p->len, dev);
+	return false;
 }
 
 int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
@@ -851,8 +847,8 @@ int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, s
 	}
 	for (size_t i = 0; i < num_routes; i++) {
 		ret = rv_rtnl_add_route(s.ifindex, &routes[i], RV_TUN_RTPROT);
-		if (ret == -EEXIST) {
-			say_if_elsewhere(ifname, s.ifindex, &routes[i]);
+		if (ret == 0 || ret == -EEXIST) {
+			(void)route_used(ifname, s.ifindex, &routes[i]);
 			continue;
 		}
 		if (ret) {
@@ -923,7 +919,10 @@ int rv_tun_add_route(const char *ifname, const struct rv_prefix *p)
 		return ret;
 	}
 	ret = rv_rtnl_add_route(idx, p, RV_TUN_RTPROT);
-	return ret == -EEXIST ? 0 : ret;
+	if (ret != 0 && ret != -EEXIST) {
+		return ret;
+	}
+	return route_used(ifname, idx, p) ? 0 : 1;
 }
 
 int rv_tun_del_route(const char *ifname, const struct rv_prefix *p)

@@ -180,9 +180,11 @@ int rv_tun_is_up(const char *ifname);
 
 /* rv_tun_add_route routes |p| via |ifname| (tagged RV_TUN_RTPROT), one
  * route at a time for the server's networks behind clients, which a reload
- * changes one by one; an existing identical route is not an error.
- * rv_tun_del_route removes it again; a missing route is not an error.
- * Both return 0, -ENODEV or a netlink error. */
+ * changes one by one; an existing identical route is not an error. Returns
+ * 0, 1 when the host routes the network elsewhere all the same (a route of
+ * its own: logged, ours not used), -ENODEV or a netlink error.
+ * rv_tun_del_route removes it again; a missing route is not an error:
+ * 0, -ENODEV or a netlink error. */
 int rv_tun_add_route(const char *ifname, const struct rv_prefix *p);
 int rv_tun_del_route(const char *ifname, const struct rv_prefix *p);
 

@@ -365,8 +365,13 @@ static enum c2c_result forward_c2c(struct rv_worker *w, struct rv_rx_item *it, u
 	if (to == NULL && (w->c2c != RV_CONFIG_C2C_OFF || !offline_client(w, &ip->dst))) {
 		return C2C_NOT_OURS;
 	}
-	if (w->c2c == RV_CONFIG_C2C_OFF || ip->total_len > w->mtu) {
-		why = w->c2c == RV_CONFIG_C2C_OFF ? RV_DROP_C2C_OFF : RV_DROP_TOO_BIG;
+	/* Forwarded as a router does: one hop less (the kernel way takes one
+	 * too), and not at all at the last (traceroute then shows no answer
+	 * for the server's hop: no ICMP time exceeded from here). */
+	if (w->c2c == RV_CONFIG_C2C_OFF || ip->total_len > w->mtu || !rv_ip_hop(plain)) {
+		why = w->c2c == RV_CONFIG_C2C_OFF ? RV_DROP_C2C_OFF
+		      : ip->total_len > w->mtu	  ? RV_DROP_TOO_BIG
+						  : RV_DROP_TTL;
 		rv_drop_add(&w->ctr, why, 1);
 		rv_session_count_drop(it->s, why, 1);
 		rv_worker_release(w, it->handle);

@@ -89,7 +89,7 @@ ip -n "$C1" route show dev rvc | grep -q '^192.168.50.0/24' || rvt_fail "192.168
 rvt_nsx "$C1" ip route add 192.168.60.0/24 dev veth0 || rvt_fail "host route"
 ctl_conf_set "$RVT_TMP/c1.conf" accept_routes=192.168.0.0/16
 rvt_run "$RV_BIN" reload -s "$RVT_TMP/c1.sock" >/dev/null || rvt_fail "client reload"
-rvt_wait_for 5 "the clash said" grep -q "rvc: route 192.168.60.0/24 not installed: the host already has a route to it elsewhere" \
+rvt_wait_for 5 "the clash said" grep -q "rvc: route 192.168.60.0/24 not used: the host routes that network through veth0" \
 	"$RVT_TMP/client1.log" || rvt_fail "a pushed route that clashes was skipped silently"
 rvt_nsx "$C1" ip route del 192.168.60.0/24 dev veth0
 ctl_conf_set "$RVT_TMP/c1.conf" accept_routes=192.168.50.0/23

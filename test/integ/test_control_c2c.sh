@@ -13,7 +13,8 @@
 #             8 MiB TCP transfer compared byte for byte) without the packets
 #             touching the server's TUN: c2c_forwarded counts them and the
 #             TUN's counters stay put; a packet with a spoofed inner source is
-#             dropped as spoof, not forwarded.
+#             dropped as spoof, not forwarded; forwarding takes one hop off
+#             the TTL / hop limit, and drops (ttl_expired) at the last.
 #   internal to a client with offload_csum = no (and no offloads): the
 #             server finishes client1's partial checksums before it forwards
 #             (the transfer would stall otherwise); none reaches client2
@@ -118,6 +119,23 @@ f1=$(total c2c_forwarded)
 rvt_log "drop_spoof +$((sp1 - sp0)), c2c_forwarded +$((f1 - f0))"
 [ $((sp1 - sp0)) -ge 3 ] || rvt_fail "spoofed packets not counted as spoof"
 [ $((f1 - f0)) = 0 ] || rvt_fail "spoofed packets were forwarded"
+rvt_step "internal: forwarded as a router does, one hop less"
+# The data plane forwarded with the TTL unchanged: a reply came back with
+# client2's own TTL, and a TTL of 1 went through (the kernel way would have
+# answered "time exceeded"). Now the reply has one hop less, and the last
+# hop is dropped and counted (ttl_expired), IPv4 and IPv6.
+OUT=$(rvt_nsx "$C1" ping -c 1 -W 2 "$A2") || rvt_fail "ping: $OUT"
+grep -q "ttl=63 " <<<"$OUT" || rvt_fail "reply not one hop less than client2's 64: $OUT"
+OUT=$(rvt_nsx "$C1" ping -6 -c 1 -W 2 "$B2") || rvt_fail "ping6: $OUT"
+grep -q "ttl=63 " <<<"$OUT" || rvt_fail "IPv6 reply not one hop less than client2's 64: $OUT"
+t0=$(total drop_ttl_expired) f0=$(total c2c_forwarded)
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 1 -t 1 "$A2" && rvt_fail "a TTL of 1 was forwarded"
+rvt_nsx "$C1" ping -6 -c 2 -i 0.2 -W 1 -t 1 "$B2" && rvt_fail "a hop limit of 1 was forwarded"
+t1=$(total drop_ttl_expired) f1=$(total c2c_forwarded)
+rvt_log "ttl_expired +$((t1 - t0)), c2c_forwarded +$((f1 - f0))"
+[ $((t1 - t0)) -ge 4 ] || rvt_fail "last-hop packets not counted as ttl_expired"
+[ $((f1 - f0)) = 0 ] || rvt_fail "last-hop packets were forwarded"
+rvt_nsx "$C1" ping -c 1 -W 2 -t 2 "$A2" >/dev/null || rvt_fail "a TTL of 2 was not forwarded"
 if [ "$IPERF" = 1 ] && command -v iperf3 >/dev/null; then
 	rvt_step "internal: throughput client1 -> client2 vs client1 -> server (information)"
 	rvt_bg "$S" iperf-s iperf3 -s -1 -B 10.99.0.1

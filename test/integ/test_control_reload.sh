@@ -14,7 +14,10 @@
 #   4. a restart-only key (data_port) is reported as such and keeps its
 #      running value, and traffic keeps flowing;
 #   5. a SIGHUP that arrives while the server reads its configuration and
-#      certificates does not kill it (the default action did).
+#      certificates does not kill it (the default action did);
+#   6. a file valid only with its own values of restart-only keys (mtu 1420
+#      with an IPv6 pool, the server running at mtu 1200) is refused whole,
+#      exit 1 (it was half applied, and `reload` exited 0).
 # On the old code (0d09d52) SIGHUP only reloaded certificates: routes and
 # timers were not pushed to running clients, and there was no
 # `ringvpn reload` (part 1 fails).
@@ -203,3 +206,23 @@ for try in 1 2 3; do
 		rvt_fail "try $try: the server did not start after an early SIGHUP: $(tail -3 "$RVT_TMP/early$try.log")"
 	rvt_stop_pid "$P" 10 || rvt_fail "try $try: server exit"
 done
+
+rvt_step "6. a file whose keys are valid only with its restart-only values: refused whole"
+# The server runs with mtu 1200 and no IPv6 pool; the file then says mtu
+# 1420 (restart-only: the running 1200 stays) and adds an IPv6 pool, which
+# 1200 does not allow. The reload checked the file alone, kept mtu 1200,
+# applied the pool, failed on the TUN and exited 0.
+ctl_server_conf "$RVT_TMP/mtu.conf" mtu=1200 pool6=none
+rvt_bg "$S" server-mtu "$RV_BIN" server -c "$RVT_TMP/mtu.conf"
+P=$RVT_LAST_PID
+rvt_wait_for 10 "server status socket" "$RV_BIN" status -s "$SRV_SOCK" || rvt_fail "server with mtu 1200"
+ctl_conf_set "$RVT_TMP/mtu.conf" mtu=1420 pool6=fd99::/64
+rc=0
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rc=$?
+echo "$OUT"
+[ "$rc" = 1 ] || rvt_fail "reload exit $rc, want 1"
+grep -q "refused: with the running values of the keys that need a restart: .*1280" <<<"$OUT" ||
+	rvt_fail "not refused as a whole: $OUT"
+ip -n "$S" -6 addr show dev rvs0 | grep -q "fd99::1" && rvt_fail "the IPv6 pool was applied"
+[ "$(ctl_field server reload_failures)" = 1 ] || rvt_fail "not counted as refused: $(ctl_status | head -1)"
+rvt_stop_pid "$P" 10 || rvt_fail "server exit"

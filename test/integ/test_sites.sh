@@ -19,7 +19,9 @@
 # the LANs keeps running. A network carved out of client1's for a client3
 # that never connects (override) is not client1's meanwhile: packets to it
 # are dropped as no_route, never sent to client1, and client1 may not send
-# from it.
+# from it. A network the server's host already routes elsewhere (a route
+# of its own, IPv4; a preferred one, IPv6) is said so at the reload that
+# adds it, and not logged as routed through the TUN.
 #
 # The server runs two workers, so its TUN side sends each network's packets
 # through the worker of the session that owns it (the lane tables,
@@ -235,6 +237,22 @@ RECV=$(awk '/packets transmitted/ { print $4 }' "$RVT_TMP/ping-through.log")
 [ "$(lane_of 400 10.40.0.2)" = "$L2" ] || rvt_fail "10.40.0.0/24 (client2's now) not sent through client2's worker $L2"
 [ "$(lane_of 56 10.40.0.2)" = "$L1" ] || rvt_fail "small packets to 10.40.0.0/24 not on the worker next to client2's"
 lane_entries_are $((ADDRS + 5)) || rvt_fail "lane tables after the move: not the addresses and five networks"
+
+rvt_step "a network the server's host routes elsewhere: said, not reported as routed"
+# The host has its own routes to 10.60.0.0/24 (IPv4 then refuses ours) and
+# fd60::/64 (metric 256: ours, at the default 1024, is added but never
+# used). The server logged both as routed through its TUN.
+rvt_nsx "$S" ip route add 10.60.0.0/24 dev c1 || rvt_fail "host route"
+rvt_nsx "$S" ip -6 route add fd60::/64 dev c1 metric 256 || rvt_fail "host route v6"
+ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}" "subnet=client4 10.60.0.0/24 fd60::/64"
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || rvt_fail "reload: $OUT"
+grep -q "failed: 2 subnet route(s) on the server's TUN" <<<"$OUT" || rvt_fail "reload did not say the routes failed: $OUT"
+for net in 10.60.0.0/24 fd60::/64; do
+	grep -aq "rvs0: route $net not used: the host routes that network through c1" "$RVT_TMP/server.log" ||
+		rvt_fail "$net routed elsewhere, not said: $(grep -a "$net\|${net%/*}" "$RVT_TMP/server.log")"
+	grep -aq "route to $net, the network behind client4" "$RVT_TMP/server.log" &&
+		rvt_fail "$net logged as routed through the TUN"
+done
 
 rvt_step "stop: clients and server exit 0"
 rvt_stop_pid "$P1" 10 || rvt_fail "client1 did not exit 0"

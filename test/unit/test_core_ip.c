@@ -4,7 +4,8 @@
  *   ./build/<dir>/test/test_core_ip          (or: ctest -L unit -R core_ip)
  *
  * Each malformed IPv4/IPv6 header is rejected with its specific reason; valid
- * ones yield the right addresses, protocol, header and total length.
+ * ones yield the right addresses, protocol, header and total length; a hop
+ * (rv_ip_hop) keeps the IPv4 checksum right.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -307,4 +308,68 @@ Test(core_ip, err_strings_distinct)
 		}
 	}
 	cr_assert_str_eq(rv_ip_err_str((enum rv_ip_err)42), "unknown IP error");
+}
+
+/* ipv4_csum: the header checksum |hdr| (20 bytes) should carry. */
+static uint16_t ipv4_csum(const uint8_t *hdr)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i < 20; i += 2) {
+		if (i != 10) {
+			sum += (uint32_t)hdr[i] << 8 | hdr[i + 1];
+		}
+	}
+	while (sum >> 16) {
+		sum = (sum & 0xffff) + (sum >> 16);
+	}
+	return (uint16_t)~sum;
+}
+
+/* rv_ip_hop: one hop less with the IPv4 checksum still right (every TTL and
+ * many headers, the end-around carry included), nothing changed at 1 or 0;
+ * the IPv6 hop limit likewise. */
+Test(core_ip, hop)
+{
+	uint8_t h[20], before[20];
+	unsigned seed = 7;
+
+	for (unsigned n = 0; n < 20000; n++) {
+		uint16_t c;
+
+		for (size_t i = 0; i < sizeof(h); i++) {
+			h[i] = (uint8_t)rand_r(&seed);
+		}
+		h[0] = 0x45;
+		h[8] = (uint8_t)(n % 256);
+		c = ipv4_csum(h);
+		h[10] = (uint8_t)(c >> 8);
+		h[11] = (uint8_t)c;
+		memcpy(before, h, sizeof(h));
+		if (before[8] <= 1) {
+			cr_assert_not(rv_ip_hop(h));
+			cr_assert_eq(memcmp(h, before, sizeof(h)), 0,
+				     "changed a packet it refused");
+			continue;
+		}
+		cr_assert(rv_ip_hop(h));
+		cr_assert_eq(h[8], before[8] - 1);
+		c = ipv4_csum(h);
+		/* 0x0000 and 0xffff are the same sum in one's complement. */
+		cr_assert(((uint16_t)(h[10] << 8 | h[11]) == c) ||
+				  ((h[10] << 8 | h[11]) == 0xffff && c == 0) ||
+				  ((h[10] << 8 | h[11]) == 0 && c == 0xffff),
+			  "TTL %u: checksum %04x, want %04x", before[8], h[10] << 8 | h[11], c);
+	}
+
+	uint8_t v6[40] = { 0x60 };
+
+	v6[7] = 64;
+	cr_assert(rv_ip_hop(v6));
+	cr_assert_eq(v6[7], 63);
+	v6[7] = 1;
+	cr_assert_not(rv_ip_hop(v6));
+	cr_assert_eq(v6[7], 1);
+	v6[7] = 0;
+	cr_assert_not(rv_ip_hop(v6));
 }
