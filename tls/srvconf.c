@@ -97,6 +97,53 @@ static bool routes_or_timers_changed(const struct rv_config *a, const struct rv_
 	       rv_subnets_changed(a, b); /* other clients' subnets are pushed as routes */
 }
 
+/* covers_a_client: does a network behind a client in |next| cover the
+ * address a live client reaches the server from (its control connection,
+ * or its data channel's endpoint)? Routed into the TUN, the server's
+ * packets to that client would go to the network's owner instead (both
+ * channels: the client is cut off, and another client gets its traffic).
+ * Says which in |log|. */
+static bool covers_a_client(struct rv_loop *l, const struct rv_config *next, struct rv_strbuf *log)
+{
+	struct rv_chan *c;
+
+	rv_chans_foreach(l, i, c)
+	{
+		struct rv_session *sess = c->ctl ? rv_ctl_peer_session(c->ctl) : NULL;
+		struct rv_endpoint eps[2] = { c->peer };
+		struct rv_ip_addr a;
+
+		if (sess) {
+			rv_session_get_endpoint(sess, &eps[1]);
+		}
+		for (size_t e = 0; e < 2; e++) {
+			if (eps[e].len == 0) {
+				continue;
+			}
+			rv_endpoint_addr(&eps[e], &a);
+			for (size_t n = 0; n < next->num_subnets; n++) {
+				const struct rv_config_subnet *sn = &next->subnets[n];
+				char b[2][64];
+
+				if (!rv_prefix_contains(&sn->p, &a)) {
+					continue;
+				}
+				rv_strbuf_printf(log,
+						 "refused: subnet %s/%u (behind %s) covers %s, the "
+						 "address client %s reaches the server from: the "
+						 "server's packets to it would go into the "
+						 "tunnel\n",
+						 rv_ip_addr_str(&sn->p.addr, b[0], sizeof(b[0])),
+						 sn->p.len, sn->name,
+						 rv_ip_addr_str(&a, b[1], sizeof(b[1])),
+						 c->name[0] ? c->name : "(handshaking)");
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
 int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_strbuf *log)
 {
 	struct rv_server_side *s = rv_server_side_of(l);
@@ -112,6 +159,9 @@ int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_
 	 * reservations); every live session takes its addresses in the new
 	 * pool, and the few that cannot (address outside the new pool, now
 	 * reserved for another name, or its own fixed address moved) end. */
+	if (covers_a_client(l, next, log)) {
+		return -EINVAL;
+	}
 	pool = rv_ippool_new(next->pool4.addr.family ? &next->pool4.addr : NULL, next->pool4.len,
 			     next->pool6.addr.family ? &next->pool6.addr : NULL, next->pool6.len,
 			     next->max_clients, &ret);

@@ -21,7 +21,8 @@
 # are dropped as no_route, never sent to client1, and client1 may not send
 # from it. A network the server's host already routes elsewhere (a route
 # of its own, IPv4; a preferred one, IPv6) is said so at the reload that
-# adds it, and not logged as routed through the TUN.
+# adds it, and not logged as routed through the TUN; a reload whose network
+# covers the address a client connects from is refused.
 #
 # The server runs two workers, so its TUN side sends each network's packets
 # through the worker of the session that owns it (the lane tables,
@@ -245,7 +246,9 @@ rvt_step "a network the server's host routes elsewhere: said, not reported as ro
 rvt_nsx "$S" ip route add 10.60.0.0/24 dev c1 || rvt_fail "host route"
 rvt_nsx "$S" ip -6 route add fd60::/64 dev c1 metric 256 || rvt_fail "host route v6"
 ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}" "subnet=client4 10.60.0.0/24 fd60::/64"
-OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || rvt_fail "reload: $OUT"
+rc=0
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rc=$?
+[ "$rc" = 1 ] || rvt_fail "reload exit $rc, want 1 (a part failed): $OUT"
 grep -q "failed: 2 subnet route(s) on the server's TUN" <<<"$OUT" || rvt_fail "reload did not say the routes failed: $OUT"
 for net in 10.60.0.0/24 fd60::/64; do
 	grep -aq "rvs0: route $net not used: the host routes that network through c1" "$RVT_TMP/server.log" ||
@@ -253,6 +256,19 @@ for net in 10.60.0.0/24 fd60::/64; do
 	grep -aq "route to $net, the network behind client4" "$RVT_TMP/server.log" &&
 		rvt_fail "$net logged as routed through the TUN"
 done
+
+rvt_step "a network that covers the address a client connects from: the reload is refused"
+# client2 reaches the server from 10.88.2.2. Routed into the server's TUN,
+# 10.88.2.0/24 took client2's control and data traffic to the network's
+# owner: client2 was cut off, and client1 got its packets.
+ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}" "subnet=client1 10.88.2.0/24"
+rc=0
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rc=$?
+[ "$rc" = 1 ] && grep -q "refused: subnet 10.88.2.0/24 (behind client1) covers 10.88.2.2, the address client client2 reaches the server from" <<<"$OUT" ||
+	rvt_fail "reload exit $rc: $OUT"
+ip -n "$S" route show 10.88.2.0/24 | grep -q rvs0 && rvt_fail "the route was installed"
+rvt_nsx "$C2" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "client2 lost the server"
+ctl_sessions_eq 2 || rvt_fail "a session ended"
 
 rvt_step "stop: clients and server exit 0"
 rvt_stop_pid "$P1" 10 || rvt_fail "client1 did not exit 0"
