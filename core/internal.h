@@ -98,7 +98,8 @@ struct rv_session {
 	/* Sending epoch and key slots: read by every seal and open, written
 	 * on rekey only. tx_epoch 0 = none; slot E % 3 holds epoch E or NULL. */
 	_Alignas(RV_CACHELINE) _Atomic uint32_t tx_epoch;
-	_Atomic bool rekey_request; /* for rv_session_take_rekey_request */
+	_Atomic uint32_t
+		rekey_request; /* the epoch it is for (0: none); rv_session_take_rekey_request */
 	struct rv_keys *_Atomic slots[RV_KEY_SLOTS];
 
 	/* Peer endpoint under a seqlock (even = stable); writers hold ep_lock. */

@@ -526,7 +526,7 @@ enum rv_session_result rv_session_seal_batch_ext(struct rv_session *s, struct rv
 	if (unlikely(base + num >= s->rekey_after_messages || age >= s->rekey_after_ns) &&
 	    !atomic_load_explicit(&slot->rekey_reported, memory_order_relaxed) &&
 	    !atomic_exchange_explicit(&slot->rekey_reported, true, memory_order_relaxed)) {
-		atomic_store_explicit(&s->rekey_request, true, memory_order_release);
+		atomic_store_explicit(&s->rekey_request, slot->epoch, memory_order_release);
 		res = RV_SESSION_REKEY_SOON;
 	}
 
@@ -755,15 +755,21 @@ const struct rv_ip_addr *rv_session_vaddr6(const struct rv_session *s)
 
 bool rv_session_rekey_requested(const struct rv_session *s)
 {
-	return atomic_load_explicit(&s->rekey_request, memory_order_relaxed);
+	return atomic_load_explicit(&s->rekey_request, memory_order_relaxed) != 0;
 }
 
 bool rv_session_take_rekey_request(struct rv_session *s)
 {
+	uint32_t epoch;
+
 	if (!atomic_load_explicit(&s->rekey_request, memory_order_relaxed)) {
 		return false;
 	}
-	return atomic_exchange_explicit(&s->rekey_request, false, memory_order_acquire);
+	epoch = atomic_exchange_explicit(&s->rekey_request, 0, memory_order_acquire);
+	/* A request for an epoch that no longer sends was answered by the
+	 * exchange that replaced it (a worker may still seal a few packets
+	 * with the old epoch after the switch, and ask). */
+	return epoch != 0 && epoch >= rv_session_tx_epoch(s);
 }
 
 uint64_t rv_session_last_rx_ns(const struct rv_session *s)

@@ -197,7 +197,9 @@ const struct rv_ip_addr *rv_session_vaddr4(const struct rv_session *s);
 const struct rv_ip_addr *rv_session_vaddr6(const struct rv_session *s);
 
 /* rv_session_take_rekey_request returns true once after the data plane saw
- * the sending epoch near a limit (control thread clears it by calling). */
+ * the sending epoch near a limit, while that epoch still sends (control
+ * thread clears it by calling; a request for an epoch already replaced is
+ * dropped). */
 bool rv_session_take_rekey_request(struct rv_session *s);
 
 /* rv_session_rekey_requested tells whether the flag above is set, without

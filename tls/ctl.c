@@ -281,7 +281,9 @@ enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 		}
 		c->last_data_ka_ns = now_ns;
 	}
-	if (running && rv_session_take_rekey_request(c->session)) {
+	/* Not while an exchange is in flight: it answers the request (taken
+	 * after it, the request is for the epoch it replaced). */
+	if (running && !rv_ctlkey_busy(&c->key) && rv_session_take_rekey_request(c->session)) {
 		c->rekey_wanted = true;
 	}
 	if (running && c->key.is_server) {

@@ -500,7 +500,10 @@ static enum rv_ctl_result tick(struct rv_ctl_peer *c, uint64_t now_ns)
 	if (p->st != ST_RUNNING) {
 		return RV_CTL_CONTINUE;
 	}
-	if (now_ns >= rekey_deadline(p)) {
+	/* The deadline counts from the last key change, which an exchange in
+	 * flight has not made yet: wanted then, it started a second exchange
+	 * right after (every timed rekey came in pairs). */
+	if (!rv_ctlkey_busy(&p->c.key) && now_ns >= rekey_deadline(p)) {
 		p->c.rekey_wanted = true;
 	}
 	if (rv_ctl_rekey_due(&p->c, now_ns)) {

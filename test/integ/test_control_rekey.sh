@@ -4,7 +4,8 @@
 # key reasons (no_key, key_expired, auth counters on both ends stay 0),
 # advance the key epoch about once a second (at least 5/6 of the seconds),
 # and keep their throughput within 10% of the same transfers with rekeying
-# effectively off (60 s).
+# effectively off (60 s). Then, at 3 s, one exchange per interval (each
+# used to come with a second one 0.9 s later).
 # Throughput on a small shared machine drifts by more than 10% within half a
 # minute, so the two settings take turns in short phases, A B B A A B B A
 # (A: no rekey, B: rekey every 1 s; 3 s each), switched by `ringvpn reload`
@@ -97,4 +98,15 @@ ma, mb = sum(a) / len(a), sum(b) / len(b)
 print("throughput ratio rekey/no-rekey: %.3f (%.1f vs %.1f Mbit/s)" % (mb / ma, mb, ma))
 sys.exit(0 if mb >= 0.9 * ma else 1)' "${RES_A[*]}" "${RES_B[*]}" ||
 	rvt_fail "throughput with rekey more than 10% lower"
+rvt_step "one exchange per interval, not two"
+# Each timed rekey was followed about 0.9 s later by a second one: the
+# deadline, counted from the last key change, was checked while the
+# exchange was in flight, and the data plane's request for the epoch being
+# replaced was honoured after it.
+set_rekey 3
+E1=$(ctl_field "session name=client1" epoch)
+sleep 10
+E2=$(ctl_field "session name=client1" epoch)
+rvt_log "rekey_interval 3 s: epoch $E1 -> $E2 in 10 s"
+[ $((E2 - E1)) -ge 2 ] && [ $((E2 - E1)) -le 4 ] || rvt_fail "$((E2 - E1)) key exchanges in 10 s at a 3 s interval, want 3 (2-4)"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"

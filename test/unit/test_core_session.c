@@ -491,6 +491,18 @@ Test(session, rekey_soon_reported_once)
 		     RV_SESSION_REKEY_SOON);
 	cr_assert_eq(seal_one(p.a, &b, 5, 0, now + 7 * RV_NSEC_PER_SEC, &dlen), RV_SESSION_OK);
 	cr_assert(rv_session_take_rekey_request(p.a));
+
+	/* A request not taken before its epoch was replaced is answered by
+	 * that replacement: dropped, not a second exchange. */
+	install_both(&p, 3);
+	rv_session_activate_epoch(p.a, 3);
+	cr_assert_eq(seal_one(p.a, &b, 5, 0, now + 13 * RV_NSEC_PER_SEC, &dlen),
+		     RV_SESSION_REKEY_SOON);
+	install_both(&p, 4);
+	rv_session_activate_epoch(p.a, 4);
+	cr_assert(rv_session_rekey_requested(p.a));
+	cr_assert_not(rv_session_take_rekey_request(p.a), "a request for epoch 3 after epoch 4");
+	cr_assert_not(rv_session_rekey_requested(p.a));
 	pair_free(&p);
 }
 
