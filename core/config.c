@@ -10,11 +10,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "core/compiler.h"
 #include "core/log.h"
@@ -1165,12 +1168,30 @@ int rv_config_load(struct rv_config *c, const char *path, char *err, size_t err_
 	FILE *f;
 	int ret;
 
-	f = fopen(path, "r");
-	if (!f) {
+	struct stat st;
+	int fd;
+
+	/* Non-blocking: a FIFO with no writer would block the open (at a
+	 * reload, the whole control thread). */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
 		ret = -errno;
 		snprintf(err, err_len, "cannot open config file %s: %s%s", path, strerror(errno),
 			 ret == -ENOENT || ret == -ENOTDIR ? " (check the path given with -c)"
 							   : "");
+		return ret;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		snprintf(err, err_len,
+			 "config file %s is not a regular file (a FIFO, socket or device)", path);
+		return -EINVAL;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		ret = -errno;
+		close(fd);
+		snprintf(err, err_len, "cannot open config file %s: %s", path, strerror(-ret));
 		return ret;
 	}
 	buf = malloc(MAX_FILE + 1);

@@ -120,6 +120,20 @@ static int index_load(struct index *idx, const struct rv_pki_ca *ca, struct rv_p
 	free(buf);
 	idx->text[len] = '\0';
 	idx->text_len = len;
+	/* A NUL would end the walk below (and the rewrite of the index) at
+	 * that line: every entry behind it silently un-revoked, then lost. */
+	for (size_t i = 0, at = 1; i < len; i++) {
+		if (idx->text[i] == '\0') {
+			pki_errf(err, RV_PKI_ERR_CERT,
+				 "%s:%zu: a NUL byte (the file is damaged: nothing is "
+				 "revoked or rewritten until it is repaired)",
+				 idx->path, at);
+			free(idx->text);
+			idx->text = NULL;
+			return -EINVAL;
+		}
+		at += idx->text[i] == '\n';
+	}
 
 	for (p = (char *)idx->text; *p != '\0'; p = end) {
 		char *nl = strchr(p, '\n');

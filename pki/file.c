@@ -64,7 +64,8 @@ int pki_read_file(uint8_t **out, size_t *out_len, const char *path, enum rv_pki_
 
 	*out = NULL;
 	*out_len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path,
+		  O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); /* a FIFO must not block it */
 	if (fd < 0) {
 		ret = -errno;
 		if (ret == -ENOENT) {

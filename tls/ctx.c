@@ -250,15 +250,23 @@ out:
 	return ret;
 }
 
-/* usable_as_own checks this side's certificate before it is offered: not
- * expired (every peer would refuse it) and made for its role (key usage and
- * extended key usage: a client certificate cannot serve, nor a server's be
- * a client's). */
+/* usable_as_own checks this side's certificate before it is offered: valid
+ * now, neither expired nor not yet valid (every peer would refuse it: a
+ * certificate staged ahead of its start was taken, and then every client
+ * refused), and made for its role (key usage and extended key usage: a
+ * client certificate cannot serve, nor a server's be a client's). */
 static int usable_as_own(X509 *x, enum rv_tls_role role, const char *path, char *err,
 			 size_t err_len)
 {
 	if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0) {
 		snprintf(err, err_len, "certificate file %s: the certificate has expired: renew it",
+			 path);
+		return -EINVAL;
+	}
+	if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0) {
+		snprintf(err, err_len,
+			 "certificate file %s: the certificate is not valid yet (its notBefore "
+			 "is ahead of this host's clock): wait for it, or check the clock",
 			 path);
 		return -EINVAL;
 	}

@@ -68,6 +68,18 @@ echo "$OUT"
 [[ "$OUT" == refused:* ]] || rvt_fail "an expired certificate got in: $OUT"
 expect_server_log "failed: certificate verification failed: certificate has expired"
 
+rvt_step "own certificate not valid yet"
+# Issued ahead of its start (staged for a rotation): a client or server
+# with it exits 4 at -n and at start (it was taken, and then every peer
+# refused it).
+rvt_run "$RV_BIN" pki client --ca "$PKI/ca" --name future --out "$RVT_TMP" --valid-from +1d --valid-to +30d >/dev/null ||
+	rvt_fail "pki client --valid-from +1d"
+ctl_client_conf "$RVT_TMP/future.conf" "$RVT_TMP/future" rvfuture "$RVT_TMP/future.sock"
+OUT=$(rvt_nsx "$C1" timeout 20 "$RV_BIN" client -c "$RVT_TMP/future.conf" -n 2>&1)
+RC=$?
+[ "$RC" -eq 4 ] && grep -q "the certificate is not valid yet" <<<"$OUT" ||
+	rvt_fail "client with a certificate not valid yet: -n exit $RC: $OUT"
+
 rvt_step "a server certificate used as a client's, a client certificate as the server's: refused at -n"
 ctl_client_conf "$RVT_TMP/srvcert.conf" "$PKI/server" rvsc "$RVT_TMP/srvcert.sock"
 OUT=$(rvt_nsx "$C1" "$RV_BIN" client -c "$RVT_TMP/srvcert.conf" -n 2>&1)

@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/config.h"
 #include "core/log.h"
@@ -401,6 +403,24 @@ Test(config, load_missing_file)
 	rv_config_defaults(&cfg, RV_CONFIG_SERVER);
 	cr_assert_eq(rv_config_load(&cfg, "/nonexistent/x.conf", err, sizeof(err)), -ENOENT);
 	cr_assert(strstr(err, "/nonexistent/x.conf"), "%s", err);
+}
+
+/* A FIFO with no writer (or a device) is refused at once: opening it
+ * blocked, at a reload the whole control thread. */
+Test(config, load_not_a_regular_file)
+{
+	char dir[] = "/tmp/rvt-cfgfifo.XXXXXX", fifo[64];
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/server.conf", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	rv_config_defaults(&cfg, RV_CONFIG_SERVER);
+	cr_assert_eq(rv_config_load(&cfg, fifo, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "not a regular file"), "%s", err);
+	cr_assert_eq(rv_config_load(&cfg, "/dev/zero", err, sizeof(err)), -EINVAL);
+	cr_assert_eq(rv_config_load(&cfg, "/tmp", err, sizeof(err)), -EINVAL);
+	unlink(fifo);
+	rmdir(dir);
 }
 
 Test(config, prefix_helpers)

@@ -288,6 +288,26 @@ Test(pki_crl, malformed_index_named_with_line)
 	}
 }
 
+/* A NUL byte in a line ended the walk there: the entries behind it were
+ * left out of the CRL (un-revoked), and the next revocation rewrote the
+ * index without them. Now it is an error naming the line, and the index
+ * stays as it is. */
+Test(pki_crl, nul_in_index_named_with_line)
+{
+	static const char text[] = "ABCD 1700000000 CN = a\nAB\0CD 1700000001 CN = b\n"
+				   "ABCE 1700000002 CN = c\n";
+	struct rv_pki_err err = { 0 };
+	char want[T_PKI_PATH + 32];
+	FILE *f = fopen(index_path, "w");
+
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(text, 1, sizeof(text) - 1, f), sizeof(text) - 1);
+	fclose(f);
+	cr_assert_eq(rv_pki_crl_update(ca, 0, &err), -EINVAL);
+	snprintf(want, sizeof(want), "%s:2: a NUL byte", index_path);
+	cr_assert_not_null(strstr(err.msg, want), "%s", err.msg);
+}
+
 Test(pki_crl, foreign_crl_refused)
 {
 	struct rv_pki_err err = { 0 };
