@@ -32,11 +32,19 @@
 #include "crypto/mem.h"
 #include "tls/internal.h"
 
+/* The newest CRL read, by its cRLNumber (RFC 5280 5.2.3), per issuer. */
+struct crl_seen {
+	uint32_t issuer_hash; /* X509_NAME_hash of its issuer */
+	uint64_t number;
+	bool have;
+};
+
 struct rv_tls_ctx {
 	SSL_CTX *ssl_ctx;
 	enum rv_tls_role role;
 	char *server_name;
 	struct rv_tls_expiry expiry;
+	struct crl_seen crl[4]; /* the first CRLs of the file, enough for a CA file's few */
 };
 
 /* unix_time converts an ASN.1 time to seconds since the epoch. */
@@ -197,7 +205,33 @@ static bool signed_by_ca(X509_STORE *store, X509_CRL *crl)
 	return ok;
 }
 
-static int load_crl(SSL_CTX *sc, const char *path, int64_t *next_update, char *err, size_t err_len)
+/* note_crl_number records |crl|'s number in |seen| (the highest per issuer). */
+static void note_crl_number(struct crl_seen seen[4], X509_CRL *crl)
+{
+	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+	uint32_t h = (uint32_t)X509_NAME_hash(X509_CRL_get_issuer(crl));
+	uint64_t v;
+
+	if (num == NULL || !ASN1_INTEGER_get_uint64(&v, num)) {
+		ASN1_INTEGER_free(num);
+		ERR_clear_error();
+		return;
+	}
+	ASN1_INTEGER_free(num);
+	for (size_t i = 0; i < 4; i++) {
+		if (!seen[i].have || seen[i].issuer_hash == h) {
+			if (!seen[i].have || v > seen[i].number) {
+				seen[i] = (struct crl_seen){ .issuer_hash = h,
+							     .number = v,
+							     .have = true };
+			}
+			return;
+		}
+	}
+}
+
+static int load_crl(SSL_CTX *sc, const char *path, int64_t *next_update, struct crl_seen seen[4],
+		    char *err, size_t err_len)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(sc);
 	char ebuf[256];
@@ -223,6 +257,7 @@ static int load_crl(SSL_CTX *sc, const char *path, int64_t *next_update, char *e
 			goto out;
 		}
 		keep_earliest(next_update, X509_CRL_get0_nextUpdate(crl));
+		note_crl_number(seen, crl);
 		if (!X509_STORE_add_crl(store, crl)) {
 			X509_CRL_free(crl);
 			snprintf(err, err_len, "CRL file %s: cannot add CRL: %s", path,
@@ -406,7 +441,8 @@ int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
 		goto err_free;
 	}
 	if (p->crl_file && p->crl_file[0]) {
-		ret = load_crl(c->ssl_ctx, p->crl_file, &c->expiry.crl_next_update, err, err_len);
+		ret = load_crl(c->ssl_ctx, p->crl_file, &c->expiry.crl_next_update, c->crl, err,
+			       err_len);
 		c->expiry.have_crl = true;
 		if (ret) {
 			*out_fail = RV_TLS_FAIL_CRL;
@@ -490,6 +526,22 @@ int rv_tls_ctx_from_config(struct rv_tls_ctx **out, const struct rv_config *cfg,
 		*out_fail = RV_TLS_FAIL_CERT;
 	}
 	return ret;
+}
+
+bool rv_tls_ctx_crl_older(const struct rv_tls_ctx *n, const struct rv_tls_ctx *cur,
+			  uint64_t *out_new, uint64_t *out_cur)
+{
+	for (size_t i = 0; n && cur && i < 4 && n->crl[i].have; i++) {
+		for (size_t j = 0; j < 4 && cur->crl[j].have; j++) {
+			if (cur->crl[j].issuer_hash == n->crl[i].issuer_hash &&
+			    n->crl[i].number < cur->crl[j].number) {
+				*out_new = n->crl[i].number;
+				*out_cur = cur->crl[j].number;
+				return true;
+			}
+		}
+	}
+	return false;
 }
 
 void rv_tls_ctx_free(struct rv_tls_ctx *ctx)

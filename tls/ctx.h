@@ -75,6 +75,13 @@ struct rv_tls_expiry {
 /* rv_tls_ctx_expiry reports the expiry times read when |ctx| was built. */
 void rv_tls_ctx_expiry(const struct rv_tls_ctx *ctx, struct rv_tls_expiry *out);
 
+/* rv_tls_ctx_crl_older: does |n| carry an older CRL than |cur| (a lower
+ * cRLNumber from the same issuer)? Put in place, it would undo every
+ * revocation made since (a backup restored, a sync that lags). Writes the
+ * two numbers when it does. */
+bool rv_tls_ctx_crl_older(const struct rv_tls_ctx *n, const struct rv_tls_ctx *cur,
+			  uint64_t *out_new, uint64_t *out_cur);
+
 /* rv_tls_ctx_role returns the role |ctx| was built for. */
 enum rv_tls_role rv_tls_ctx_role(const struct rv_tls_ctx *ctx);
 

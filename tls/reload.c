@@ -48,6 +48,24 @@ static int new_tls(const struct rv_config *cfg, struct rv_tls_ctx **out, char *e
 	return rv_tls_ctx_from_config(out, cfg, &why, err, err_len);
 }
 
+/* older_crl: would |n| put an older CRL in place of the running one? Says
+ * so in |err|. */
+static bool older_crl(const struct rv_loop *l, const struct rv_tls_ctx *n, char *err,
+		      size_t err_len)
+{
+	uint64_t nn, cn;
+
+	if (!rv_tls_ctx_crl_older(n, l->tls, &nn, &cn)) {
+		return false;
+	}
+	snprintf(err, err_len,
+		 "CRL %s: its number %llu is below the running CRL's %llu (an older copy: "
+		 "the revocations made since would be undone); publish a newer one with "
+		 "`ringvpn pki crl`",
+		 l->cfg->crl, (unsigned long long)nn, (unsigned long long)cn);
+	return true;
+}
+
 /* swap_tls installs |n| for new connections (live ones keep a reference to
  * the old SSL_CTX) and ends the sessions whose certificate the new CA/CRL
  * no longer accepts. */
@@ -288,6 +306,9 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	/* Certificates are re-read on every reload: the files may have
 	 * changed under the same names. */
 	ret = new_tls(next, &tls, err, sizeof(err));
+	if (ret == 0 && older_crl(l, tls, err, sizeof(err))) {
+		ret = -EINVAL;
+	}
 	if (ret) {
 		rv_strbuf_printf(log, "refused: %s\n", err);
 		goto out;
@@ -473,7 +494,7 @@ void rv_watch_on_cqe(struct rv_loop *l, int res)
 static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 {
 	struct rv_strbuf log = { .max = 64 * 1024 };
-	struct rv_tls_ctx *n;
+	struct rv_tls_ctx *n = NULL;
 	char err[512];
 
 	struct rv_file_id ids[4];
@@ -487,7 +508,15 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 	 * reported once, not at every event of its directory. */
 	memcpy(l->watch_ids, ids, sizeof(ids));
 	watch_dirs(l); /* a retargeted link may lead somewhere new */
-	if (new_tls(l->cfg, &n, err, sizeof(err))) {
+	if (new_tls(l->cfg, &n, err, sizeof(err)) == 0 && older_crl(l, n, err, sizeof(err))) {
+		rv_tls_ctx_free(n);
+		n = NULL;
+		rv_warnx("certificate files changed but the CRL is older than the running one "
+			 "(keeping the running ones): %s",
+			 err);
+		return;
+	}
+	if (n == NULL) {
 		rv_warnx("certificate files changed but cannot be loaded (keeping the running "
 			 "ones): %s",
 			 err);

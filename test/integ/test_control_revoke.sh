@@ -94,6 +94,7 @@ rvt_bg "$C2" ping ping -i 0.05 -W 2 10.99.0.1
 PING=$RVT_LAST_PID
 
 rvt_step "A. pki revoke client1 with no signal: its session ends within 1 s"
+cp "$PKI/ca/ca.crl" "$RVT_TMP/crl.before"
 revoke_in "$PKI/ca" client1
 revoked_within_1s client1
 session_gone client1 || rvt_fail "client1's session is still listed"
@@ -107,6 +108,20 @@ ctl_status | head -1
 rvt_wait_for 10 "client1 refused on reconnect" grep -q "rejected the connection: .*revoked" \
 	"$RVT_TMP/client1.log" || rvt_fail "revoked client1 not refused when reconnecting"
 session_gone client1 || rvt_fail "revoked client1 came back"
+
+rvt_step "A2. an older CRL put back over the new one: refused, client1 stays out"
+# A backup restored, or a sync that lags: the CRL from before the
+# revocation was taken silently, and client1 got back in.
+cp "$PKI/ca/ca.crl" "$RVT_TMP/crl.after"
+cp "$RVT_TMP/crl.before" "$PKI/ca/ca.crl.tmp" && mv "$PKI/ca/ca.crl.tmp" "$PKI/ca/ca.crl"
+wait_log "$SLOG" "the CRL is older than the running one" 5 >/dev/null || rvt_fail "the older CRL was not refused"
+grep "the CRL is older" "$SLOG" | tail -1
+sleep 3 # client1 retries meanwhile
+session_gone client1 || rvt_fail "client1 got back in with the older CRL"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a reload took the older CRL: $OUT"
+grep -q "refused: CRL .*: its number [0-9]* is below the running CRL's [0-9]*" <<<"$OUT" || rvt_fail "reload: $OUT"
+cp "$RVT_TMP/crl.after" "$PKI/ca/ca.crl.tmp" && mv "$PKI/ca/ca.crl.tmp" "$PKI/ca/ca.crl"
+sleep 1
 
 rvt_step "B. the same through ringvpn reload (a new CRL file)"
 cp -a "$PKI/ca" "$PKI/ca-b"
