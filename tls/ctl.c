@@ -246,9 +246,17 @@ enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 		return RV_CTL_CLOSE;
 	}
 	if (now_ns - c->last_rx_ns > c->dead_peer_ns) {
-		return rv_ctl_close_with(c, RV_CTL_CODE_TIMEOUT, "%s%s%s silent for %u ms",
+		const uint64_t *stall = c->env->stall_seen_ns;
+		/* Woken late just now, this side may be the one that went
+		 * quiet: its peer gave up on it meanwhile. */
+		bool own = stall && *stall && now_ns - *stall < 5 * RV_NSEC_PER_SEC;
+
+		return rv_ctl_close_with(c, RV_CTL_CODE_TIMEOUT, "%s%s%s silent for %u ms%s",
 					 c->ops->peer_role, c->name[0] ? " " : "", c->name,
-					 (unsigned)((now_ns - c->last_rx_ns) / RV_NSEC_PER_MSEC));
+					 (unsigned)((now_ns - c->last_rx_ns) / RV_NSEC_PER_MSEC),
+					 own ? " (this process was itself stopped or without CPU "
+					       "meanwhile: the silence may be its own)"
+					     : "");
 	}
 	if (rv_ctlkey_busy(&c->key) && now_ns - c->key.busy_since_ns > c->dead_peer_ns) {
 		/* The peer keeps the connection alive but never finishes

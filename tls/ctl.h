@@ -71,7 +71,10 @@ struct rv_ctl_env {
 	struct rv_ippool *pool;	     /* server: virtual addresses */
 	struct rv_leases *leases;    /* server: who held which address */
 	uint16_t data_port;	     /* server: bound UDP data port */
-	void *ctx;		     /* passed to the upcalls */
+	/* The loop's last stall (woken seconds late: this process was stopped
+	 * or had no CPU; 0: none), for what a timeout then says. May be NULL. */
+	const uint64_t *stall_seen_ns;
+	void *ctx; /* passed to the upcalls */
 	/* send_keepalive (client) sends an empty data message to |s| every
 	 * keepalive; NULL: none (the server). */
 	void (*send_keepalive)(void *ctx, struct rv_session *s);

@@ -448,6 +448,7 @@ int rv_loop_new(struct rv_loop **out, const struct rv_loop_params *p, char *err,
 	l->env.cfg = l->cfg;
 	l->env.demux = p->demux;
 	l->env.qsbr = p->qsbr;
+	l->env.stall_seen_ns = &l->stall_seen_ns;
 	l->env.pool = p->pool;
 	l->env.ctx = l;
 	ret = rv_ctlring_new(&l->ring, RING_ENTRIES);

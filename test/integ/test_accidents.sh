@@ -24,6 +24,8 @@
 #      traffic (before: lost until a restart; then up to 5 s, when the
 #      device was checked every 5 s rather than followed); a route removed
 #      by hand comes back as quickly.
+#   3c. The server stopped 6 s (dead-peer timeout 4 s): the clients come
+#      back, and a timeout it then logs says the silence may be its own.
 #   3b. A request whose asker gave up: with the server stopped (SIGSTOP),
 #      one requester sends "kick client1" and closes before any reply, as
 #      the CLI does after 15 s; another (ringvpn status) waits. Resumed,
@@ -267,6 +269,21 @@ sleep 1
 [ "$(ctl_field "session name=client1" index)" = "$IDX1" ] || rvt_fail "client1 was kicked by a request its asker had given up on"
 grep -q "kicked" "$RVT_TMP/client1.log" && rvt_fail "client1 says it was kicked"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "ping after the dropped kick"
+
+rvt_step "3c. the server stopped past the dead-peer timeout: its timeout says it was the one"
+# dead_peer_timeout 4 s: client1 gives up on the stopped server and
+# reconnects once it runs again. The server's own timeout of the old
+# connection blamed client1 alone ("silent for 6 s").
+kill -STOP "$SRV_PID"
+sleep 6
+kill -CONT "$SRV_PID"
+c1_running() { [ "$(ctl_field "session name=client1" state)" = running ]; }
+rvt_wait_for 15 "client1 back" c1_running || rvt_fail "client1 did not come back"
+rvt_wait_for 5 "the server's timeout" grep -q "client client1 .*silent for" "$RVT_TMP/server.log" ||
+	rvt_fail "no timeout of the old connection logged"
+grep "client client1 .*silent for" "$RVT_TMP/server.log" | tail -1 | grep -q "the silence may be its own" ||
+	rvt_fail "the timeout blames client1 alone: $(grep "silent for" "$RVT_TMP/server.log" | tail -1)"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "ping after the stop"
 
 # gone_within SECS PID WHAT: PID exits 14 within SECS.
 gone_within() {
