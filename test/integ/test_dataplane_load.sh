@@ -73,6 +73,16 @@ done
 rvt_log "server gauges: $(grep -o 'q_[a-z_]*=[0-9]*\|drop_aqm=[0-9]*' <<<"$line" | tr '\n' ' ')"
 rx=$(ctl_field "workers total" q_rx_batch_bytes_max)
 [ "$rx" -gt 0 ] || rvt_fail "no receive batch recorded under load"
+# Once the load is over, no buffer is held: an idle worker showed most of
+# its TUN buffers "held" (free ones staged for the kernel behind the turn's
+# budget were counted).
+sleep 2
+for g in q_tun_bufs_held q_udp_bufs_held; do
+	v=$(ctl_field "workers total" "$g")
+	[ "$v" = 0 ] || rvt_fail "idle server: $g=$v, want 0"
+	v=$(ctl_sum '^worker id=' "^$g\$" "$RVT_TMP/c1.sock")
+	[ "$v" = 0 ] || rvt_fail "idle client1: $g=$v, want 0"
+done
 
 rvt_stop_pid "$P1" 10 || rvt_fail "client1 did not exit 0"
 rvt_stop_pid "$P2" 10 || rvt_fail "client2 did not exit 0"
