@@ -138,6 +138,20 @@ static void usage(FILE *f, enum rv_config_role role)
 /* load applies the -c file and the flag overrides to |cfg| (defaults
  * already in it) and validates. Returns 0, -E2BIG for a bad flag value, or
  * another -errno for the file or validation, with why in |err|. */
+/* say_err prints a message for the terminal: what it quotes from a file or a
+ * flag (a key, a value) may hold control characters, which become '?' as
+ * they do in the log (a terminal escape echoed from a config file). */
+static void say_err(const char *msg)
+{
+	char buf[1024];
+	size_t n = strlen(msg) < sizeof(buf) ? strlen(msg) : sizeof(buf) - 1;
+
+	memcpy(buf, msg, n);
+	buf[n] = '\0';
+	rv_log_sanitize(buf, n);
+	fprintf(stderr, "ringvpn: %s\n", buf);
+}
+
 static int load(struct rv_config *cfg, const struct rv_cli_opts *opts, char *err, size_t err_len)
 {
 	char why[900];
@@ -253,10 +267,10 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 	case 0:
 		return -1;
 	case -E2BIG: /* a flag's value */
-		fprintf(stderr, "ringvpn: %s\n", err);
+		say_err(err);
 		return RV_EXIT_USAGE;
 	default:
-		fprintf(stderr, "ringvpn: %s\n", err);
+		say_err(err);
 		return RV_EXIT_CONFIG;
 	}
 }
@@ -277,7 +291,7 @@ int rv_cli_tls_ctx(struct rv_tls_ctx **out, const struct rv_config *cfg)
 	if (rv_tls_ctx_from_config(out, cfg, &why, err, sizeof(err)) == 0) {
 		return -1;
 	}
-	fprintf(stderr, "ringvpn: %s\n", err);
+	say_err(err);
 	switch (why) {
 	case RV_TLS_FAIL_CA:
 		return rv_cli_file_exit(cfg->ca, RV_EXIT_CERT_MISSING, RV_EXIT_CERT);
@@ -352,7 +366,7 @@ int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 		return RV_EXIT_PRIVDROP;
 	}
 	if (rv_privdrop_resolve(&opts->priv, cfg, err, sizeof(err))) {
-		fprintf(stderr, "ringvpn: %s\n", err);
+		say_err(err);
 		return RV_EXIT_PRIVDROP;
 	}
 	return rv_cli_tls_ctx(out_tls, cfg);

@@ -420,8 +420,11 @@ static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 			if (!v && optind < argc && argv[optind][0] != '-') {
 				v = argv[optind++];
 			}
-			watch_secs = v ? (unsigned)strtoul(v, NULL, 10) : 1;
-			if (watch_secs == 0 || watch_secs > 3600) {
+			char *end = NULL;
+
+			watch_secs = v ? (unsigned)strtoul(v, &end, 10) : 1;
+			if (watch_secs == 0 || watch_secs > 3600 ||
+			    (v && (*end != '\0' || *v == '-'))) {
 				fprintf(stderr, "ringvpn status: --watch takes 1..3600 seconds\n");
 				return RV_EXIT_USAGE;
 			}

@@ -899,6 +899,24 @@ static int set_push_domain(struct rv_config *c, const char *v, char *why, size_t
 		snprintf(why, wl, "domain longer than %d characters", RV_CONFIG_DOMAIN_MAX);
 		return -EINVAL;
 	}
+	/* Labels of 1..63 characters, not starting or ending with '-' (RFC
+	 * 1123); a trailing '.' (the root) is allowed. "a..b" was taken and
+	 * pushed to every client's resolver. */
+	for (size_t i = 0, len = 0; n > 0 && i <= n; i++) {
+		if (i < n && v[i] != '.') {
+			len++;
+			continue;
+		}
+		if ((len == 0 && !(i == n && n > 0 && v[n - 1] == '.')) || len > 63 ||
+		    (len > 0 && (v[i - len] == '-' || v[i - 1] == '-'))) {
+			snprintf(why, wl,
+				 "'%s' is not a domain name (labels of 1-63 characters, not "
+				 "starting or ending with '-')",
+				 v);
+			return -EINVAL;
+		}
+		len = 0;
+	}
 	memcpy(c->push_domain, v, n + 1);
 	return 0;
 }

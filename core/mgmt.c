@@ -107,9 +107,10 @@ int rv_mgmt_parse(struct rv_mgmt_req *out, const char *buf, size_t len, char *er
 	}
 	n = word(&p, end, w, sizeof(w));
 	if (n <= 0) {
+		/* -1: a word too long for any command (it said "empty"). */
 		snprintf(err, err_len,
-			 "empty request (commands: status, kick, rekey, reload, "
-			 "log-level)");
+			 "%s request (commands: status, kick, rekey, reload, log-level)",
+			 n < 0 ? "unknown command in" : "empty");
 		return -EINVAL;
 	}
 	for (i = 0; i < RV_MGMT_NUM_CMDS; i++) {

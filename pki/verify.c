@@ -105,6 +105,21 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 		}
 	}
 	if (X509_verify_cert(ctx) == 1) {
+		/* The chain's purpose check passes a certificate that is its own
+		 * trust anchor (the CA's): checked as the peer's end does
+		 * (tls/ctx.c), by its key usage. */
+		if (purpose != RV_PKI_PURPOSE_ANY &&
+		    X509_check_purpose(cert,
+				       purpose == RV_PKI_PURPOSE_SERVER ? X509_PURPOSE_SSL_SERVER
+									: X509_PURPOSE_SSL_CLIENT,
+				       0) != 1) {
+			ERR_clear_error();
+			pki_errf(err, RV_PKI_ERR_CERT,
+				 "%s: rejected: not a certificate for a TLS %s (its key usage)",
+				 cert_path, purpose == RV_PKI_PURPOSE_SERVER ? "server" : "client");
+			ret = -EKEYREJECTED;
+			goto out;
+		}
 		ret = purpose == RV_PKI_PURPOSE_CLIENT ? identity_ok(cert, cert_path, err) : 0;
 		goto out;
 	}

@@ -28,6 +28,7 @@
 #endif
 
 #include "core/config.h"
+#include "core/log.h"
 #include "crypto/errq.h"
 #include "crypto/mem.h"
 #include "tls/internal.h"
@@ -374,6 +375,17 @@ static int load_key(SSL_CTX *sc, const char *path, char *err, size_t err_len)
 	f = open_pem("private key", path, err, err_len, &ret);
 	if (!f) {
 		return ret;
+	}
+	{
+		struct stat st;
+
+		/* Taken all the same (the owner's choice), but said: anyone on
+		 * the host could impersonate this end. */
+		if (fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH))) {
+			rv_warnx("key file %s is readable or writable by every user (mode %04o): "
+				 "chmod 600 it",
+				 path, (unsigned)(st.st_mode & 07777));
+		}
 	}
 	/* With our own buffer the key text never sits in a heap block that
 	 * fclose frees without wiping. BoringSSL cleanses its own copies. */

@@ -185,4 +185,8 @@ chmod o+rx "$NB"
 chmod o+r "$NB"/*
 check_exit 9 ip netns exec "$S" setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
 	"$RV_BIN" server -c "$NB/s.conf"
+# That world-readable key is taken, but said (it was silent).
+OUT=$(rvt_nsx "$S" "$RV_BIN" server -n -c "$NB/s.conf" 2>&1) || rvt_fail "-n: $OUT"
+grep -q "key file $NB/server.key is readable or writable by every user (mode 0644): chmod 600 it" <<<"$OUT" ||
+	rvt_fail "a world-readable key was not called out: $OUT"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"

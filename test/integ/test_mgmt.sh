@@ -185,6 +185,12 @@ grep -q "^changed: nothing$" <<<"$OUT" || rvt_fail "reload reply: $OUT"
 cp "$RVT_TMP/server.conf" "$RVT_TMP/server.conf.good"
 printf 'mtu = 1400\033[2J\033]0;pwned\a\n' >>"$RVT_TMP/server.conf"
 OUT=$(mgmt reload 2>&1) && rvt_fail "a reload with a bad value was applied"
+# The same file checked by -n, and a key with an escape: the terminal gets
+# neither escape (both were echoed as they were).
+printf 'x\033]0;TITLE\a = 1\n' >>"$RVT_TMP/server.conf"
+NOUT=$("$RV_BIN" server -n -c "$RVT_TMP/server.conf" 2>&1) && rvt_fail "-n took a bad file"
+LC_ALL=C grep -q $'\033' <<<"$NOUT" && rvt_fail "-n echoed an escape to the terminal: $(cat -v <<<"$NOUT")"
+grep -q "?\[2J?\]0;pwned?\|x?\]0;TITLE?" <<<"$NOUT" || rvt_fail "-n: the bad text is not quoted with '?': $(cat -v <<<"$NOUT")"
 cp "$RVT_TMP/server.conf.good" "$RVT_TMP/server.conf"
 echo "$OUT"
 grep -q "?\[2J?\]0;pwned?" <<<"$OUT" || rvt_fail "the bad value is not quoted with '?': $OUT"
@@ -322,6 +328,11 @@ rvt_step "5. status --watch 1 for 3 s"
 rvt_bg "$C1" ping-watch ping -i 0.05 -c 80 -W 2 10.99.0.1
 timeout 3.5 "$RV_BIN" status --watch 1 -s "$SRV_SOCK" >"$RVT_TMP/watch.txt"
 [ $? = 124 ] || rvt_fail "status --watch ended by itself"
+for bad in 5x 0 3601 -1; do
+	"$RV_BIN" status --watch "$bad" -s "$SRV_SOCK" >/dev/null 2>&1
+	rc=$?
+	[ "$rc" = 2 ] || rvt_fail "status --watch $bad: exit $rc, want 2 (5x was taken as 5)"
+done
 grep -A3 "^RATES" "$RVT_TMP/watch.txt" | tail -4
 [ "$(grep -c "^ringvpn server: running" "$RVT_TMP/watch.txt")" -ge 3 ] || rvt_fail "watch did not redraw"
 [ "$(grep -c "^RATES" "$RVT_TMP/watch.txt")" -ge 3 ] || rvt_fail "watch shows no rates"

@@ -270,6 +270,13 @@ Test(cli_pki, server_issue_show_verify)
 	assert_err("rejected");
 	cr_assert_eq(run("verify", "--ca", ca, "--purpose", "client", in_dir("server.crt"), NULL),
 		     RV_EXIT_CERT);
+	/* The CA's own certificate is no server's nor client's (the server
+	 * refuses it as its own); it verified OK as either. */
+	char ca_crt[160];
+	snprintf(ca_crt, sizeof(ca_crt), "%s/ca.crt", ca);
+	cr_assert_eq(run("verify", "--ca", ca, "--purpose", "server", ca_crt, NULL), RV_EXIT_CERT);
+	assert_err("not a certificate for a TLS server");
+	cr_assert_eq(run("verify", "--ca", ca, "--purpose", "client", ca_crt, NULL), RV_EXIT_CERT);
 	/* Again: refused, then forced. */
 	cr_assert_eq(run("server", "--ca", ca, "--name", "vpn.test", "--out", dir, "--file",
 			 "server", NULL),

@@ -147,6 +147,26 @@ Test(config, worker_priority_ranges)
 	}
 }
 
+/* push_domain takes a domain name: labels of 1..63 characters, no label
+ * starting or ending with '-' ("a..b" was pushed to clients' resolvers). */
+Test(config, push_domain_labels)
+{
+	static const char *good[] = { "corp.test", "a", "corp.test.", "x-1.example", "" };
+	static const char *bad[] = { "a..b", ".corp", "-a.test", "a-.test",
+				     "..",   ".",     "a.b..",	 "bad_name" };
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		cr_assert_eq(parse(RV_CONFIG_SERVER, ""), 0);
+		cr_assert_eq(rv_config_set(&cfg, "test", "push_domain", good[i], err, sizeof(err)),
+			     0, "'%s': %s", good[i], err);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(parse(RV_CONFIG_SERVER, ""), 0);
+		cr_assert_eq(rv_config_set(&cfg, "test", "push_domain", bad[i], err, sizeof(err)),
+			     -EINVAL, "'%s' taken", bad[i]);
+	}
+}
+
 Test(config, validation_of_required_and_cross_fields)
 {
 	cr_assert_eq(parse(RV_CONFIG_SERVER, "cert = b\nkey = c\n"), 0);
