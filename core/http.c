@@ -188,6 +188,11 @@ enum rv_http_result rv_http_parse(struct rv_http_req *r, const uint8_t *buf, siz
 			return fail(r, 400, "CR without LF");
 		}
 	}
+	if (i == RV_HTTP_MAX_HEAD) {
+		/* Nothing but empty lines: no request line at all (it was
+		 * answered 414, request line too long). */
+		return fail(r, 400, "only empty lines");
+	}
 
 	/* method SP */
 	start = i;

@@ -280,6 +280,21 @@ Test(core_http, long_request_line)
 	free(s);
 }
 
+/* A head of empty lines only is a bad request, not a request line too long
+ * (there is none). */
+Test(core_http, only_empty_lines)
+{
+	char *s = malloc(RV_HTTP_MAX_HEAD);
+
+	cr_assert_not_null(s);
+	for (size_t i = 0; i < RV_HTTP_MAX_HEAD; i += 2) {
+		memcpy(s + i, "\r\n", 2);
+	}
+	cr_assert_eq(verdict(s, RV_HTTP_MAX_HEAD), 400);
+	cr_assert_eq(verdict(s, RV_HTTP_MAX_HEAD - 2), 0);
+	free(s);
+}
+
 Test(core_http, trailing_bytes_ignored)
 {
 	static const char s[] = "GET /metrics HTTP/1.0\r\n\r\nGET /other HTTP/1.0\r\n\r\n";
