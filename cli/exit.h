@@ -40,7 +40,7 @@
 	  "TUN device could not be created or configured, another process holds it, or it was "    \
 	  "deleted while running")                                                                 \
 	X(NET, 15, false,                                                                          \
-	  "socket, bind, listen, connect or name resolution failed, or a port or lease file "     \
+	  "socket, bind, listen, connect or name resolution failed, or a port or lease file "      \
 	  "another process holds")                                                                 \
 	X(PRIVDROP, 16, false,                                                                     \
 	  "could not drop privileges (no such user, group or admin_group) or install the seccomp " \

@@ -452,8 +452,12 @@ static void execute(struct rv_loop *l, struct mgmt_conn *c, const struct rv_mgmt
 		break;
 	case RV_MGMT_REKEY:
 		n = rv_loop_rekey(l, req->name[0] ? req->name : NULL, &busy);
-		if (n == 0) {
+		if (n == 0 && req->name[0]) {
 			rv_strbuf_printf(&c->reply, "error: no matching session\n");
+		} else if (n == 0) {
+			/* Nothing to do is done (a scheduled rekey of an idle
+			 * server must not fail). */
+			rv_strbuf_printf(&c->reply, "ok\nno session to rekey\n");
 		} else {
 			rv_strbuf_printf(&c->reply, "ok\nrekey started for %u session(s)\n", n);
 			if (busy) {

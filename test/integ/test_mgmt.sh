@@ -16,6 +16,7 @@
 #   4. 50 concurrent status requests are all answered; a caller that
 #      connects and never sends blocks nobody and is closed after 5 s;
 #   5. `status --watch 1` redraws with per-session rates.
+#   6. `rekey` of every session with none is done (exit 0), not an error.
 # On the old code (0d09d52) none of this existed beyond a plain `status`.
 #
 # Usage: bash test_mgmt.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
@@ -32,7 +33,9 @@ CTL_SERVER_KV=()
 ctl_start_server
 SLOG="$RVT_TMP/server.log"
 ctl_client 1
+P1=$RVT_LAST_PID
 ctl_client 2
+P2=$RVT_LAST_PID
 rvt_wait_for 10 "two sessions" ctl_sessions_eq 2 || rvt_fail "clients did not come up"
 rvt_nsx "$C1" ping -c 5 -i 0.1 -W 2 10.99.0.1 >/dev/null || rvt_fail "client1 traffic"
 
@@ -339,4 +342,13 @@ grep -A3 "^RATES" "$RVT_TMP/watch.txt" | tail -4
 grep -Eq "^client1 +[0-9.]+ [kMG]bit/s +[0-9.]+ [kMG]bit/s$" "$RVT_TMP/watch.txt" || rvt_fail "no rate row"
 grep -Eq "^client1 +([1-9][0-9.]*|0\.[1-9][0-9]*) [kMG]bit/s" "$RVT_TMP/watch.txt" ||
 	rvt_fail "client1's traffic does not show as a rate"
+
+rvt_step "6. rekey of every session with none: done, not an error"
+# A scheduled `ringvpn rekey` on a server that has no client at the time
+# failed (exit 1, "no matching session").
+rvt_stop_pid "$P1" 10 || rvt_fail "client1 exit"
+rvt_stop_pid "$P2" 10 || rvt_fail "client2 exit"
+rvt_wait_for 10 "no session" ctl_sessions_eq 0 || rvt_fail "sessions left"
+OUT=$(mgmt rekey) || rvt_fail "rekey with no session: $OUT"
+grep -q "^no session to rekey$" <<<"$OUT" || rvt_fail "rekey with no session: $OUT"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
