@@ -35,7 +35,7 @@
 
 /* The newest CRL read, by its cRLNumber (RFC 5280 5.2.3), per issuer. */
 struct crl_seen {
-	uint32_t issuer_hash; /* X509_NAME_hash of its issuer */
+	uint32_t issuer_hash; /* its issuer's name and key identifier, hashed */
 	uint64_t number;
 	bool have;
 };
@@ -210,8 +210,20 @@ static bool signed_by_ca(X509_STORE *store, X509_CRL *crl)
 static void note_crl_number(struct crl_seen seen[4], X509_CRL *crl)
 {
 	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+	AUTHORITY_KEYID *aki = X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, NULL, NULL);
 	uint32_t h = (uint32_t)X509_NAME_hash(X509_CRL_get_issuer(crl));
 	uint64_t v;
+
+	/* The issuer's key too: a CA made again under the same name starts
+	 * its numbers over, and its first CRL is not an older one. */
+	if (aki != NULL && aki->keyid != NULL) {
+		const unsigned char *k = ASN1_STRING_get0_data(aki->keyid);
+
+		for (int i = 0; i < ASN1_STRING_length(aki->keyid); i++) {
+			h = (h ^ k[i]) * 16777619u;
+		}
+	}
+	AUTHORITY_KEYID_free(aki);
 
 	if (num == NULL || !ASN1_INTEGER_get_uint64(&v, num)) {
 		ASN1_INTEGER_free(num);

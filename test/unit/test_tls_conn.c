@@ -19,6 +19,8 @@
 #include <openssl/x509.h>
 
 #include "crypto/kdf.h"
+#include "pki/ca.h"
+#include "pki/crl.h"
 #include "test/lib/t_pki.h"
 #include "tls/conn.h"
 #include "tls/ctx.h"
@@ -353,4 +355,48 @@ Test(tls_conn, ctx_input_errors)
 	p.role = RV_TLS_CLIENT; /* a client needs the name to verify */
 	cr_assert_eq(rv_tls_ctx_new(&ctx, &p, &why, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "server_name"), "%s", err);
+}
+
+/* rv_tls_ctx_crl_older: a CRL of a lower number from the same CA is older
+ * (a reload or the watch refuses it: it would undo revocations); a newer
+ * one, the same one, or one of another CA is not. */
+Test(tls_conn, crl_older_by_number)
+{
+	struct rv_tls_ctx_params p = {
+		.role = RV_TLS_SERVER,
+		.ca_file = pki.ca_crt,
+		.cert_file = pki.server_crt,
+		.key_file = pki.server_key,
+		.crl_file = pki.ca_crl,
+	};
+	struct rv_tls_ctx *old_ctx, *new_ctx, *other_ctx;
+	struct rv_pki_err perr = { 0 };
+	struct rv_pki_ca *ca;
+	enum rv_tls_ctx_fail why;
+	char err[512], other_crl[T_PKI_PATH + 16];
+	uint64_t a, b;
+
+	cr_assert_eq(rv_tls_ctx_new(&old_ctx, &p, &why, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(rv_pki_ca_open(&ca, pki.ca_dir, &perr), 0, "%s", perr.msg);
+	cr_assert_eq(rv_pki_crl_update(ca, 0, &perr), 0, "%s", perr.msg); /* the next number */
+	rv_pki_ca_free(ca);
+	cr_assert_eq(rv_tls_ctx_new(&new_ctx, &p, &why, err, sizeof(err)), 0, "%s", err);
+	cr_assert(rv_tls_ctx_crl_older(old_ctx, new_ctx, &a, &b));
+	cr_assert_lt(a, b);
+	cr_assert_not(rv_tls_ctx_crl_older(new_ctx, old_ctx, &a, &b));
+	cr_assert_not(rv_tls_ctx_crl_older(new_ctx, new_ctx, &a, &b));
+
+	snprintf(other_crl, sizeof(other_crl), "%s/ca.crl", pki.other_ca_dir);
+	p.ca_file = pki.other_ca_crt;
+	p.crl_file = other_crl;
+	p.cert_file = pki.rogue_crt; /* a client's, but this is the other CA's end */
+	p.key_file = pki.rogue_key;
+	p.role = RV_TLS_CLIENT;
+	p.server_name = "vpn.test";
+	cr_assert_eq(rv_tls_ctx_new(&other_ctx, &p, &why, err, sizeof(err)), 0, "%s", err);
+	cr_assert_not(rv_tls_ctx_crl_older(other_ctx, new_ctx, &a, &b), "another CA's CRL");
+	cr_assert_not(rv_tls_ctx_crl_older(new_ctx, other_ctx, &a, &b));
+	rv_tls_ctx_free(old_ctx);
+	rv_tls_ctx_free(new_ctx);
+	rv_tls_ctx_free(other_ctx);
 }
