@@ -44,25 +44,26 @@
 	X(RV_DROP_C2C_OFF, "c2c_off")		  /* client-to-client, which is off */      \
 	X(RV_DROP_TTL, "ttl_expired")		  /* forwarded with a TTL / hop limit of 1 */
 
-#define RV_COUNTERS(X)                           \
-	X(RV_CTR_TX_PACKETS, "tx_packets")       \
-	X(RV_CTR_TX_BYTES, "tx_bytes")           \
-	X(RV_CTR_RX_PACKETS, "rx_packets")       \
-	X(RV_CTR_RX_BYTES, "rx_bytes")           \
-	X(RV_CTR_TUN_READS, "tun_reads")         \
-	X(RV_CTR_TUN_WRITES, "tun_writes")       \
-	X(RV_CTR_TUN_GRO_TCP, "tun_gro_tcp")     \
-	X(RV_CTR_TUN_GRO_UDP, "tun_gro_udp")     \
-	X(RV_CTR_UDP_RECVS, "udp_recvs")         \
-	X(RV_CTR_UDP_SMALL, "udp_small_recvs")   \
-	X(RV_CTR_UDP_SENDS, "udp_sends")         \
-	X(RV_CTR_KEEPALIVES, "keepalives_rx")    \
-	X(RV_CTR_C2C_FORWARDED, "c2c_forwarded") \
-	X(RV_CTR_ZC_SENDS, "zc_sends")           \
-	X(RV_CTR_ZC_COPIED, "zc_copied")         \
-	X(RV_CTR_ZC_RESENT, "zc_resent")         \
-	X(RV_CTR_GSO_SPLIT, "gso_split")         \
-	X(RV_CTR_ICMP_UNREACH, "icmp_unreach")   \
+#define RV_COUNTERS(X)                                     \
+	X(RV_CTR_TX_PACKETS, "tx_packets")                 \
+	X(RV_CTR_TX_BYTES, "tx_bytes")                     \
+	X(RV_CTR_RX_PACKETS, "rx_packets")                 \
+	X(RV_CTR_RX_BYTES, "rx_bytes")                     \
+	X(RV_CTR_TUN_READS, "tun_reads")                   \
+	X(RV_CTR_TUN_WRITES, "tun_writes")                 \
+	X(RV_CTR_TUN_GRO_TCP, "tun_gro_tcp")               \
+	X(RV_CTR_TUN_GRO_UDP, "tun_gro_udp")               \
+	X(RV_CTR_UDP_RECVS, "udp_recvs")                   \
+	X(RV_CTR_UDP_SMALL, "udp_small_recvs")             \
+	X(RV_CTR_UDP_SENDS, "udp_sends")                   \
+	X(RV_CTR_KEEPALIVES, "keepalives_rx")              \
+	X(RV_CTR_C2C_FORWARDED, "c2c_forwarded")           \
+	X(RV_CTR_ZC_SENDS, "zc_sends")                     \
+	X(RV_CTR_ZC_COPIED, "zc_copied")                   \
+	X(RV_CTR_ZC_RESENT, "zc_resent")                   \
+	X(RV_CTR_GSO_SPLIT, "gso_split")                   \
+	X(RV_CTR_ICMP_UNREACH, "icmp_unreach")             \
+	X(RV_CTR_ICMP_TIME_EXCEEDED, "icmp_time_exceeded") \
 	X(RV_CTR_UDP_SOCK_DROPS, "udp_sock_drops") /* kept by the kernel: read at a snapshot */
 
 /* Gauges: how deep each queue of the data plane is (the places a packet can

@@ -123,8 +123,8 @@ static bool v6_may_answer(const uint8_t *pkt, size_t len)
 	return false; /* a chain this long is not worth an answer */
 }
 
-static size_t unreach4(uint8_t *out, const struct rv_ip_addr *src, const uint8_t *pkt, size_t len,
-		       size_t *quote_len)
+static size_t error4(uint8_t *out, uint8_t type, uint8_t code, const struct rv_ip_addr *src,
+		     const uint8_t *pkt, size_t len, size_t *quote_len)
 {
 	size_t q = len < RV_ICMP4_MAX - 28 ? len : RV_ICMP4_MAX - 28;
 	uint8_t *icmp = out + 20;
@@ -138,15 +138,15 @@ static size_t unreach4(uint8_t *out, const struct rv_ip_addr *src, const uint8_t
 	memcpy(out + 12, src->a, 4);
 	memcpy(out + 16, pkt + 12, 4); /* back to the packet's source */
 	rv_ipv4_fix_csum(out, 20);
-	icmp[0] = 3; /* destination unreachable */
-	icmp[1] = 1; /* host unreachable */
+	icmp[0] = type;
+	icmp[1] = code;
 	put_csum(icmp + 2, rv_inet_csum_add(rv_inet_csum_add(0, icmp, 8), pkt, q));
 	*quote_len = q;
 	return 28;
 }
 
-static size_t unreach6(uint8_t *out, const struct rv_ip_addr *src, const uint8_t *pkt, size_t len,
-		       size_t *quote_len)
+static size_t error6(uint8_t *out, uint8_t type, uint8_t code, const struct rv_ip_addr *src,
+		     const uint8_t *pkt, size_t len, size_t *quote_len)
 {
 	size_t q = len < RV_ICMP6_MAX - 48 ? len : RV_ICMP6_MAX - 48;
 	uint8_t *icmp = out + 40;
@@ -158,8 +158,8 @@ static size_t unreach6(uint8_t *out, const struct rv_ip_addr *src, const uint8_t
 	out[7] = 64;
 	memcpy(out + 8, src->a, 16);
 	memcpy(out + 24, pkt + 8, 16); /* back to the packet's source */
-	icmp[0] = 1;		       /* destination unreachable */
-	icmp[1] = 3;		       /* address unreachable */
+	icmp[0] = type;
+	icmp[1] = code;
 	/* ICMPv6 covers the pseudo-header too (RFC 8200 §8.1). */
 	put_csum(icmp + 2,
 		 rv_inet_csum_add(rv_inet_csum_add(rv_inet_pseudo_sum(out, true, PROTO_ICMPV6,
@@ -170,9 +170,10 @@ static size_t unreach6(uint8_t *out, const struct rv_ip_addr *src, const uint8_t
 	return 48;
 }
 
-size_t rv_icmp_unreach(uint8_t out[RV_ICMP_HDR_MAX], const struct rv_ip_addr *src,
-		       const uint8_t *pkt, size_t len, const struct rv_ip_info *ip,
-		       size_t *quote_len)
+/* icmp_error builds the error of |kind| (see rv_icmp_unreach). */
+static size_t icmp_error(uint8_t out[RV_ICMP_HDR_MAX], bool exceeded, const struct rv_ip_addr *src,
+			 const uint8_t *pkt, size_t len, const struct rv_ip_info *ip,
+			 size_t *quote_len)
 {
 	if (src->family != ip->src.family) {
 		return 0;
@@ -184,10 +185,28 @@ size_t rv_icmp_unreach(uint8_t out[RV_ICMP_HDR_MAX], const struct rv_ip_addr *sr
 		if (len < 20 || v4_unanswerable_src(ip->src.a) || !v4_may_answer(pkt, len, ip)) {
 			return 0;
 		}
-		return unreach4(out, src, pkt, len, quote_len);
+		/* Time exceeded in transit (11/0), or host unreachable (3/1). */
+		return exceeded ? error4(out, 11, 0, src, pkt, len, quote_len)
+				: error4(out, 3, 1, src, pkt, len, quote_len);
 	}
 	if (len < 40 || v6_unanswerable_src(ip->src.a) || !v6_may_answer(pkt, len)) {
 		return 0;
 	}
-	return unreach6(out, src, pkt, len, quote_len);
+	/* Hop limit exceeded in transit (3/0), or address unreachable (1/3). */
+	return exceeded ? error6(out, 3, 0, src, pkt, len, quote_len)
+			: error6(out, 1, 3, src, pkt, len, quote_len);
+}
+
+size_t rv_icmp_unreach(uint8_t out[RV_ICMP_HDR_MAX], const struct rv_ip_addr *src,
+		       const uint8_t *pkt, size_t len, const struct rv_ip_info *ip,
+		       size_t *quote_len)
+{
+	return icmp_error(out, false, src, pkt, len, ip, quote_len);
+}
+
+size_t rv_icmp_time_exceeded(uint8_t out[RV_ICMP_HDR_MAX], const struct rv_ip_addr *src,
+			     const uint8_t *pkt, size_t len, const struct rv_ip_info *ip,
+			     size_t *quote_len)
+{
+	return icmp_error(out, true, src, pkt, len, ip, quote_len);
 }

@@ -1,5 +1,6 @@
 /*
- * icmp.h — "destination unreachable" for a TUN packet that no session takes.
+ * icmp.h — "destination unreachable" for a TUN packet that no session takes,
+ * and "time exceeded" for one forwarded from client to client at its last hop.
  *
  * The server routes a whole pool into its TUN device, so a packet to the
  * address of a client that is offline (or to a network behind one) reaches
@@ -40,5 +41,13 @@ enum {
 size_t rv_icmp_unreach(uint8_t out[RV_ICMP_HDR_MAX], const struct rv_ip_addr *src,
 		       const uint8_t *pkt, size_t len, const struct rv_ip_info *ip,
 		       size_t *quote_len);
+
+/* rv_icmp_time_exceeded is rv_icmp_unreach for a packet whose TTL or hop
+ * limit ran out where it was forwarded (client_to_client = internal):
+ * ICMPv4 type 11 code 0, ICMPv6 type 3 code 0, from |src| (the server's own
+ * address: the hop traceroute shows), under the same rules. */
+size_t rv_icmp_time_exceeded(uint8_t out[RV_ICMP_HDR_MAX], const struct rv_ip_addr *src,
+			     const uint8_t *pkt, size_t len, const struct rv_ip_info *ip,
+			     size_t *quote_len);
 
 #endif /* RV_CORE_ICMP_H */

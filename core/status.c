@@ -525,6 +525,11 @@ static const struct {
 				  "ICMP \"destination unreachable\" errors written to the TUN "
 				  "device in answer to packets no session took (no_route "
 				  "drops), per worker." },
+	[RV_CTR_ICMP_TIME_EXCEEDED] = { "ringvpn_worker_icmp_time_exceeded_total",
+					"ICMP \"time exceeded\" errors sent back to clients whose "
+					"packet to another client ran out of hops where it was "
+					"forwarded (client_to_client = internal; ttl_expired "
+					"drops), per worker." },
 	[RV_CTR_UDP_SOCK_DROPS] = { "ringvpn_worker_udp_socket_drops_total",
 				    "Datagrams the kernel dropped at the worker's UDP sockets "
 				    "(receive buffer full, or a bad checksum) before the worker "

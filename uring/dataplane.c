@@ -770,6 +770,19 @@ void rv_dataplane_set_pools(struct rv_dataplane *dp, const struct rv_prefix *add
 	}
 }
 
+bool rv_dataplane_pool_self(const struct rv_dataplane *dp, int family, struct rv_ip_addr *out)
+{
+	const struct rv_dp_pools *pp = atomic_load_explicit(&dp->pools, memory_order_acquire);
+
+	for (size_t i = 0; pp != NULL && i < pp->n; i++) {
+		if (pp->own[i].addr.family == family) {
+			*out = pp->own[i].addr;
+			return true;
+		}
+	}
+	return false;
+}
+
 enum rv_pool_place rv_dataplane_pool_place(const struct rv_dataplane *dp,
 					   const struct rv_ip_addr *a)
 {

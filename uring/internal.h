@@ -317,6 +317,9 @@ enum rv_pool_place {
  * points, or the control thread). */
 enum rv_pool_place rv_dataplane_pool_place(const struct rv_dataplane *dp,
 					   const struct rv_ip_addr *a);
+/* rv_dataplane_pool_self writes the server's own address of |family| (its
+ * pool's) to |out|. Returns false when it has none. */
+bool rv_dataplane_pool_self(const struct rv_dataplane *dp, int family, struct rv_ip_addr *out);
 
 /* rv_dataplane_note_rekey tells the control thread that a session's
  * sending epoch neared a limit (RV_SESSION_REKEY_SOON, reported once per
@@ -384,6 +387,14 @@ struct rv_session *rv_worker_lookup_dst(const struct rv_worker *w, const struct 
  * send. */
 void rv_worker_forward(struct rv_worker *w, unsigned cls, uint8_t *pkt, uint32_t len,
 		       uint32_t handle, struct rv_session *to, uint8_t flags);
+/* rv_worker_time_exceeded answers a packet forwarded from client to client
+ * whose TTL or hop limit ran out (|pkt|, parsed into |ip|) with ICMP "time
+ * exceeded" from the server's own address, sealed for the sender |from|:
+ * the hop traceroute shows. Built in a send chunk (the packet's buffer is
+ * the caller's to release), within the worker's ICMP rate. Returns whether
+ * it was sent. */
+bool rv_worker_time_exceeded(struct rv_worker *w, const uint8_t *pkt, const struct rv_ip_info *ip,
+			     struct rv_session *from);
 /* rv_worker_flush_tx seals and queues the sends of class |cls| (Q_BULK also
  * releases the superframes held for this turn). */
 void rv_worker_flush_tx(struct rv_worker *w, unsigned cls);

@@ -366,12 +366,15 @@ static enum c2c_result forward_c2c(struct rv_worker *w, struct rv_rx_item *it, u
 		return C2C_NOT_OURS;
 	}
 	/* Forwarded as a router does: one hop less (the kernel way takes one
-	 * too), and not at all at the last (traceroute then shows no answer
-	 * for the server's hop: no ICMP time exceeded from here). */
+	 * too), and not at all at the last, which is answered with ICMP time
+	 * exceeded from the server's address (the hop traceroute shows). */
 	if (w->c2c == RV_CONFIG_C2C_OFF || ip->total_len > w->mtu || !rv_ip_hop(plain)) {
 		why = w->c2c == RV_CONFIG_C2C_OFF ? RV_DROP_C2C_OFF
 		      : ip->total_len > w->mtu	  ? RV_DROP_TOO_BIG
 						  : RV_DROP_TTL;
+		if (why == RV_DROP_TTL && rv_worker_time_exceeded(w, plain, ip, it->s)) {
+			rv_ctr_add(&w->ctr, RV_CTR_ICMP_TIME_EXCEEDED, 1);
+		}
 		rv_drop_add(&w->ctr, why, 1);
 		rv_session_count_drop(it->s, why, 1);
 		rv_worker_release(w, it->handle);

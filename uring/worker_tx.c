@@ -236,6 +236,32 @@ void rv_worker_forward(struct rv_worker *w, unsigned cls, uint8_t *pkt, uint32_t
 	tx_push(w, cls, pkt, len, handle, to, NULL, 0, flags);
 }
 
+bool rv_worker_time_exceeded(struct rv_worker *w, const uint8_t *pkt, const struct rv_ip_info *ip,
+			     struct rv_session *from)
+{
+	struct rv_ip_addr self;
+	size_t h, quote;
+	uint8_t *cur;
+	unsigned id;
+
+	/* Without TUN offloads the worker has no send chunks: no answer. */
+	if (w->tx_nfree == 0 || !rv_dataplane_pool_self(w->dp, ip->src.family, &self)) {
+		return false;
+	}
+	id = w->tx_free[w->tx_nfree - 1];
+	cur = w->tx_base + (size_t)id * w->tx_buf_size + RV_DATA_HDR_LEN;
+	h = rv_icmp_time_exceeded(cur, &self, pkt, ip->total_len, ip, &quote);
+	/* A packet that gets no answer (an ICMP error itself) spends no token. */
+	if (h == 0 || !icmp_token(w)) {
+		return false;
+	}
+	w->tx_nfree--;
+	w->tx_refs[id] = 1;
+	memcpy(cur + h, pkt, quote);
+	tx_push(w, Q_PRIO, cur, (uint32_t)(h + quote), rv_handle(POOL_TX, id), from, NULL, 0, 0);
+	return true;
+}
+
 /* tx_superframe cuts a TUN superframe into segments without copying its
  * payload: each segment's headers are built in a POOL_TX chunk and its
  * payload is sealed out of the superframe into the chunk behind them, so the

@@ -14,7 +14,8 @@
 #             touching the server's TUN: c2c_forwarded counts them and the
 #             TUN's counters stay put; a packet with a spoofed inner source is
 #             dropped as spoof, not forwarded; forwarding takes one hop off
-#             the TTL / hop limit, and drops (ttl_expired) at the last.
+#             the TTL / hop limit, and drops (ttl_expired) at the last,
+#             answered with ICMP time exceeded from the server's address.
 #   internal to a client with offload_csum = no (and no offloads): the
 #             server finishes client1's partial checksums before it forwards
 #             (the transfer would stall otherwise); none reaches client2
@@ -128,12 +129,17 @@ OUT=$(rvt_nsx "$C1" ping -c 1 -W 2 "$A2") || rvt_fail "ping: $OUT"
 grep -q "ttl=63 " <<<"$OUT" || rvt_fail "reply not one hop less than client2's 64: $OUT"
 OUT=$(rvt_nsx "$C1" ping -6 -c 1 -W 2 "$B2") || rvt_fail "ping6: $OUT"
 grep -q "ttl=63 " <<<"$OUT" || rvt_fail "IPv6 reply not one hop less than client2's 64: $OUT"
-t0=$(total drop_ttl_expired) f0=$(total c2c_forwarded)
-rvt_nsx "$C1" ping -c 2 -i 0.2 -W 1 -t 1 "$A2" && rvt_fail "a TTL of 1 was forwarded"
-rvt_nsx "$C1" ping -6 -c 2 -i 0.2 -W 1 -t 1 "$B2" && rvt_fail "a hop limit of 1 was forwarded"
-t1=$(total drop_ttl_expired) f1=$(total c2c_forwarded)
-rvt_log "ttl_expired +$((t1 - t0)), c2c_forwarded +$((f1 - f0))"
+t0=$(total drop_ttl_expired) f0=$(total c2c_forwarded) x0=$(total icmp_time_exceeded)
+OUT=$(rvt_nsx "$C1" ping -c 2 -i 0.2 -W 1 -t 1 "$A2" 2>&1) && rvt_fail "a TTL of 1 was forwarded: $OUT"
+# Answered as a router answers, from the server's address: the hop
+# traceroute shows (it was silent).
+grep -q "From 10.99.0.1 icmp_seq=1 Time to live exceeded" <<<"$OUT" || rvt_fail "no time exceeded from the server: $OUT"
+OUT=$(rvt_nsx "$C1" ping -6 -c 2 -i 0.2 -W 1 -t 1 "$B2" 2>&1) && rvt_fail "a hop limit of 1 was forwarded: $OUT"
+grep -q "From fd99::1 icmp_seq=1 Time exceeded: Hop limit" <<<"$OUT" || rvt_fail "no IPv6 time exceeded from the server: $OUT"
+t1=$(total drop_ttl_expired) f1=$(total c2c_forwarded) x1=$(total icmp_time_exceeded)
+rvt_log "ttl_expired +$((t1 - t0)), icmp_time_exceeded +$((x1 - x0)), c2c_forwarded +$((f1 - f0))"
 [ $((t1 - t0)) -ge 4 ] || rvt_fail "last-hop packets not counted as ttl_expired"
+[ $((x1 - x0)) -ge 4 ] || rvt_fail "time exceeded answers not counted"
 [ $((f1 - f0)) = 0 ] || rvt_fail "last-hop packets were forwarded"
 rvt_nsx "$C1" ping -c 1 -W 2 -t 2 "$A2" >/dev/null || rvt_fail "a TTL of 2 was not forwarded"
 if [ "$IPERF" = 1 ] && command -v iperf3 >/dev/null; then

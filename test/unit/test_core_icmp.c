@@ -237,3 +237,44 @@ Test(icmp, quotes_no_more_than_the_packet)
 	cr_assert_eq(q, 60);
 	cr_assert_eq(hdr[2] << 8 | hdr[3], 88);
 }
+
+/* Time exceeded (internal client-to-client forwarding at the last hop):
+ * the same headers with ICMPv4 11/0 and ICMPv6 3/0, checksums right, under
+ * the same rules (no error about an error). */
+Test(icmp, time_exceeded)
+{
+	uint8_t pkt[1500], hdr[RV_ICMP_HDR_MAX], pseudo[40];
+	struct rv_ip_info ip;
+	struct rv_ip_addr s4 = t_ip("10.99.0.1"), s6 = t_ip("fd99::1");
+	size_t len, q;
+
+	len = v4(pkt, 60, "10.99.0.2", "10.99.0.3", 17, 0);
+	pkt[8] = 1;
+	cr_assert_eq(rv_ip_parse(&ip, pkt, len), RV_IP_OK);
+	cr_assert_eq(rv_icmp_time_exceeded(hdr, &s4, pkt, len, &ip, &q), 28);
+	cr_assert_eq(q, 60);
+	cr_assert_eq(hdr[20], 11);
+	cr_assert_eq(hdr[21], 0);
+	cr_assert_eq(sum16(0, hdr, 20), 0xffff, "IP header checksum");
+	cr_assert_eq(sum16(sum16(0, hdr + 20, 8), pkt, q), 0xffff, "ICMP checksum");
+	pkt[9] = 1; /* an ICMP time exceeded itself: no answer */
+	pkt[20] = 11;
+	cr_assert_eq(rv_ip_parse(&ip, pkt, len), RV_IP_OK);
+	cr_assert_eq(rv_icmp_time_exceeded(hdr, &s4, pkt, len, &ip, &q), 0);
+
+	len = v6(pkt, 80, "fd99::2", "fd99::3", 17);
+	pkt[7] = 1;
+	cr_assert_eq(rv_ip_parse(&ip, pkt, len), RV_IP_OK);
+	cr_assert_eq(rv_icmp_time_exceeded(hdr, &s6, pkt, len, &ip, &q), 48);
+	cr_assert_eq(hdr[40], 3);
+	cr_assert_eq(hdr[41], 0);
+	memset(pseudo, 0, sizeof(pseudo));
+	memcpy(pseudo, hdr + 8, 32);
+	pseudo[34] = (uint8_t)((8 + q) >> 8);
+	pseudo[35] = (uint8_t)(8 + q);
+	pseudo[39] = 58;
+	cr_assert_eq(sum16(sum16(sum16(0, pseudo, 40), hdr + 40, 8), pkt, q), 0xffff,
+		     "ICMPv6 checksum");
+	cr_assert_eq(rv_icmp_time_exceeded(hdr, &s4, pkt, len, &ip, &q), 0,
+		     "source of another family");
+}
