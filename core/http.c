@@ -178,10 +178,15 @@ enum rv_http_result rv_http_parse(struct rv_http_req *r, const uint8_t *buf, siz
 	memset(r, 0, sizeof(*r));
 	r->why = "";
 
-	/* Empty lines before the request line (RFC 9112 §2.2). */
+	/* Empty lines before the request line (RFC 9112 §2.2). A head of
+	 * nothing else (a CR cut at the limit included) has no request line
+	 * to be too long: 400, not 414. */
 	while (i < n && (buf[i] == '\r' || buf[i] == '\n')) {
 		le = line_end(buf, n, &i);
 		if (le == -1) {
+			if (n == RV_HTTP_MAX_HEAD) {
+				return fail(r, 400, "only empty lines");
+			}
 			goto partial;
 		}
 		if (le == -2) {
@@ -189,8 +194,6 @@ enum rv_http_result rv_http_parse(struct rv_http_req *r, const uint8_t *buf, siz
 		}
 	}
 	if (i == RV_HTTP_MAX_HEAD) {
-		/* Nothing but empty lines: no request line at all (it was
-		 * answered 414, request line too long). */
 		return fail(r, 400, "only empty lines");
 	}
 

@@ -89,7 +89,8 @@ struct rv_session {
 	struct rv_ip_addr vaddr4;
 	struct rv_ip_addr vaddr6;
 	enum rv_aead_alg alg;
-	uint64_t rekey_after_messages;
+	_Atomic uint64_t
+		rekey_after_messages; /* a reload may change it (rv_session_set_rekey_after) */
 	uint64_t rekey_after_ns;
 	uint64_t reject_after_ns;
 	uint32_t max_epoch; /* highest ever installed; control thread */

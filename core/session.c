@@ -267,8 +267,9 @@ struct rv_session *rv_session_new(const struct rv_session_params *params)
 	s->any_source = params->any_source;
 	s->csum_partial = params->csum_partial;
 	s->alg = params->alg == RV_AEAD_NONE ? RV_AEAD_AES256GCM : params->alg;
-	s->rekey_after_messages = params->rekey_after_messages ? params->rekey_after_messages
-							       : RV_REKEY_AFTER_MESSAGES;
+	atomic_init(&s->rekey_after_messages, params->rekey_after_messages
+						      ? params->rekey_after_messages
+						      : RV_REKEY_AFTER_MESSAGES);
 	s->rekey_after_ns = params->rekey_after_ns
 				    ? params->rekey_after_ns
 				    : (uint64_t)RV_REKEY_AFTER_TIME_S * RV_NSEC_PER_SEC;
@@ -523,7 +524,9 @@ enum rv_session_result rv_session_seal_batch_ext(struct rv_session *s, struct rv
 	if (unlikely(base >= RV_REJECT_AFTER_MESSAGES || num > RV_REJECT_AFTER_MESSAGES - base)) {
 		return RV_SESSION_EXPIRED;
 	}
-	if (unlikely(base + num >= s->rekey_after_messages || age >= s->rekey_after_ns) &&
+	if (unlikely(base + num >=
+			     atomic_load_explicit(&s->rekey_after_messages, memory_order_relaxed) ||
+		     age >= s->rekey_after_ns) &&
 	    !atomic_load_explicit(&slot->rekey_reported, memory_order_relaxed) &&
 	    !atomic_exchange_explicit(&slot->rekey_reported, true, memory_order_relaxed)) {
 		atomic_store_explicit(&s->rekey_request, slot->epoch, memory_order_release);
@@ -691,6 +694,18 @@ size_t rv_session_open_batch(struct rv_session *s, struct rv_pkt *pkts,
 		if (r == RV_SESSION_OK) {
 			pkts[i].len -= RV_DATA_OVERHEAD;
 			accepted++;
+			/* The peer's packets under this key count too: a peer
+			 * that is not told the limit (the client, of the
+			 * server's rekey_packets) is held to it from here. */
+			if (unlikely(hdrs[i].counter + 1 >=
+				     atomic_load_explicit(&s->rekey_after_messages,
+							  memory_order_relaxed)) &&
+			    !atomic_load_explicit(&slot->rekey_reported, memory_order_relaxed) &&
+			    !atomic_exchange_explicit(&slot->rekey_reported, true,
+						      memory_order_relaxed)) {
+				atomic_store_explicit(&s->rekey_request, slot->epoch,
+						      memory_order_release);
+			}
 			/* The peer sends under a newer epoch: it has our
 			 * install confirmation, so we may send under it too. */
 			if (unlikely(slot->epoch >
@@ -751,6 +766,12 @@ const struct rv_ip_addr *rv_session_vaddr4(const struct rv_session *s)
 const struct rv_ip_addr *rv_session_vaddr6(const struct rv_session *s)
 {
 	return &s->vaddr6;
+}
+
+void rv_session_set_rekey_after(struct rv_session *s, uint64_t messages)
+{
+	atomic_store_explicit(&s->rekey_after_messages,
+			      messages ? messages : RV_REKEY_AFTER_MESSAGES, memory_order_relaxed);
 }
 
 bool rv_session_rekey_requested(const struct rv_session *s)

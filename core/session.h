@@ -196,6 +196,11 @@ bool rv_session_csum_partial(const struct rv_session *s);
 const struct rv_ip_addr *rv_session_vaddr4(const struct rv_session *s);
 const struct rv_ip_addr *rv_session_vaddr6(const struct rv_session *s);
 
+/* rv_session_set_rekey_after changes how many packets under one key (sent
+ * or received) make the data plane ask for new keys (0: the default): a
+ * reload of rekey_packets, for the sessions that run. Any thread. */
+void rv_session_set_rekey_after(struct rv_session *s, uint64_t messages);
+
 /* rv_session_take_rekey_request returns true once after the data plane saw
  * the sending epoch near a limit, while that epoch still sends (control
  * thread clears it by calling; a request for an epoch already replaced is

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <fcntl.h>
@@ -312,10 +313,19 @@ static int usable_as_own(X509 *x, enum rv_tls_role role, const char *path, char 
 		return -EINVAL;
 	}
 	if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0) {
+		char when[32] = "later";
+		int64_t t;
+		struct tm tm;
+
+		if (rv_tls_unix_time(X509_get0_notBefore(x), &t) && gmtime_r(&(time_t){ t }, &tm)) {
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		}
+		/* Nothing retries by itself: the running certificate stays
+		 * until the next start or reload. */
 		snprintf(err, err_len,
-			 "certificate file %s: the certificate is not valid yet (its notBefore "
-			 "is ahead of this host's clock): wait for it, or check the clock",
-			 path);
+			 "certificate file %s: the certificate is not valid before %s: start or "
+			 "reload again from then on (or check this host's clock)",
+			 path, when);
 		return -EINVAL;
 	}
 	if (X509_check_purpose(x,

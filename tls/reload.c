@@ -48,10 +48,10 @@ static int new_tls(const struct rv_config *cfg, struct rv_tls_ctx **out, char *e
 	return rv_tls_ctx_from_config(out, cfg, &why, err, err_len);
 }
 
-/* older_crl: would |n| put an older CRL in place of the running one? Says
- * so in |err|. */
-static bool older_crl(const struct rv_loop *l, const struct rv_tls_ctx *n, char *err,
-		      size_t err_len)
+/* older_crl: would |n| (its CRL read from |path|) put an older CRL in
+ * place of the running one? Says so in |err|. */
+static bool older_crl(const struct rv_loop *l, const struct rv_tls_ctx *n, const char *path,
+		      char *err, size_t err_len)
 {
 	uint64_t nn, cn;
 
@@ -62,7 +62,7 @@ static bool older_crl(const struct rv_loop *l, const struct rv_tls_ctx *n, char 
 		 "CRL %s: its number %llu is below the running CRL's %llu (an older copy: "
 		 "the revocations made since would be undone); publish a newer one with "
 		 "`ringvpn pki crl`",
-		 l->cfg->crl, (unsigned long long)nn, (unsigned long long)cn);
+		 path, (unsigned long long)nn, (unsigned long long)cn);
 	return true;
 }
 
@@ -306,7 +306,7 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	/* Certificates are re-read on every reload: the files may have
 	 * changed under the same names. */
 	ret = new_tls(next, &tls, err, sizeof(err));
-	if (ret == 0 && older_crl(l, tls, err, sizeof(err))) {
+	if (ret == 0 && older_crl(l, tls, next->crl, err, sizeof(err))) {
 		ret = -EINVAL;
 	}
 	if (ret) {
@@ -508,7 +508,8 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 	 * reported once, not at every event of its directory. */
 	memcpy(l->watch_ids, ids, sizeof(ids));
 	watch_dirs(l); /* a retargeted link may lead somewhere new */
-	if (new_tls(l->cfg, &n, err, sizeof(err)) == 0 && older_crl(l, n, err, sizeof(err))) {
+	if (new_tls(l->cfg, &n, err, sizeof(err)) == 0 &&
+	    older_crl(l, n, l->cfg->crl, err, sizeof(err))) {
 		rv_tls_ctx_free(n);
 		n = NULL;
 		rv_warnx("certificate files changed but the CRL is older than the running one "

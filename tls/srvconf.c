@@ -9,6 +9,7 @@
  * outside its pool) refuses the reload with the running state unchanged.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "tls/server_side.h"
 #include "tls/subnets.h"
 #include "uring/dataplane.h"
+#include "uring/rtnl.h"
 #include "uring/tun.h"
 
 /* fixed_moved: has |name|'s fixed address of |family| changed in |next|
@@ -97,35 +99,47 @@ static bool routes_or_timers_changed(const struct rv_config *a, const struct rv_
 	       rv_subnets_changed(a, b); /* other clients' subnets are pushed as routes */
 }
 
-/* covers_a_client: does a network behind a client in |next| cover the
- * address a live client reaches the server from (its control connection,
- * or its data channel's endpoint)? Routed into the TUN, the server's
- * packets to that client would go to the network's owner instead (both
- * channels: the client is cut off, and another client gets its traffic).
- * Says which in |log|. */
+/* covers_a_client: would a network behind a client in |next| take over the
+ * route to the address a connected client reaches the server from (its
+ * control connection, or its data channel's endpoint)? Routed into the
+ * TUN, the server's packets to that client would go to the network's owner
+ * instead (both channels: the client is cut off, and another client gets
+ * its traffic). Not when the host reaches that address through the TUN
+ * already (a host of a site, connecting through the tunnel), nor when a
+ * longer route than the network's leads there. Says which in |log|. */
 static bool covers_a_client(struct rv_loop *l, const struct rv_config *next, struct rv_strbuf *log)
 {
+	unsigned tun = l->dp ? if_nametoindex(rv_dataplane_tun_name(l->dp)) : 0;
 	struct rv_chan *c;
 
+	if (tun == 0) {
+		return false; /* no TUN: no route into it */
+	}
 	rv_chans_foreach(l, i, c)
 	{
 		struct rv_session *sess = c->ctl ? rv_ctl_peer_session(c->ctl) : NULL;
 		struct rv_endpoint eps[2] = { c->peer };
 		struct rv_ip_addr a;
 
-		if (sess) {
-			rv_session_get_endpoint(sess, &eps[1]);
+		if (sess == NULL) {
+			continue; /* not a client yet */
 		}
+		rv_session_get_endpoint(sess, &eps[1]);
 		for (size_t e = 0; e < 2; e++) {
+			unsigned oif, len;
+
 			if (eps[e].len == 0) {
 				continue;
 			}
 			rv_endpoint_addr(&eps[e], &a);
+			if (rv_rtnl_route_oif(&a, &oif, &len) != 0 || oif == tun) {
+				continue;
+			}
 			for (size_t n = 0; n < next->num_subnets; n++) {
 				const struct rv_config_subnet *sn = &next->subnets[n];
 				char b[2][64];
 
-				if (!rv_prefix_contains(&sn->p, &a)) {
+				if (sn->p.len <= len || !rv_prefix_contains(&sn->p, &a)) {
 					continue;
 				}
 				rv_strbuf_printf(log,
@@ -135,8 +149,7 @@ static bool covers_a_client(struct rv_loop *l, const struct rv_config *next, str
 						 "tunnel\n",
 						 rv_ip_addr_str(&sn->p.addr, b[0], sizeof(b[0])),
 						 sn->p.len, sn->name,
-						 rv_ip_addr_str(&a, b[1], sizeof(b[1])),
-						 c->name[0] ? c->name : "(handshaking)");
+						 rv_ip_addr_str(&a, b[1], sizeof(b[1])), c->name);
 				return true;
 			}
 		}
@@ -228,6 +241,17 @@ int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_
 		while ((v = rv_admit_victim(s->admit)) != NULL) {
 			rv_admit_remove(s->admit, v);
 			rv_chan_close(l, container_of(v, struct rv_chan, admit));
+		}
+	}
+	if (next->rekey_packets != cur->rekey_packets) {
+		/* Taken at a session's start: the running ones follow now. */
+		rv_chans_foreach(l, i, c)
+		{
+			struct rv_session *sess = c->ctl ? rv_ctl_peer_session(c->ctl) : NULL;
+
+			if (sess != NULL) {
+				rv_session_set_rekey_after(sess, next->rekey_packets);
+			}
 		}
 	}
 	if (routes_or_timers_changed(cur, next)) {

@@ -528,9 +528,13 @@ int rv_rtnl_list_routes(unsigned ifindex, uint8_t proto, rv_rtnl_route_fn fn, vo
 	return 0;
 }
 
+struct route_got {
+	unsigned oif, len;
+};
+
 static int on_route_get(void *ctx, const struct nlmsghdr *nh)
 {
-	unsigned *oif = ctx;
+	struct route_got *g = ctx;
 	const struct rtattr *rta;
 	struct rtmsg rt;
 	uint32_t v;
@@ -539,28 +543,36 @@ static int on_route_get(void *ctx, const struct nlmsghdr *nh)
 	if (nh->nlmsg_type != RTM_NEWROUTE || !nl_payload(nh, &rt, sizeof(rt), &rta, &len)) {
 		return 0;
 	}
+	g->len = rt.rtm_dst_len;
 	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
 		if (rta->rta_type == RTA_OIF && attr_copy(&v, rta, 4)) {
-			*oif = v;
+			g->oif = v;
 		}
 	}
 	return 0;
 }
 
-int rv_rtnl_route_oif(const struct rv_ip_addr *a, unsigned *out_ifindex)
+int rv_rtnl_route_oif(const struct rv_ip_addr *a, unsigned *out_ifindex, unsigned *out_len)
 {
+	struct route_got g = { 0 };
 	struct nl_req req;
 	int ret;
 
 	*out_ifindex = 0;
+	*out_len = 0;
 	if (a->family != AF_INET && a->family != AF_INET6) {
 		return -EINVAL;
 	}
 	nl_req_init(&req, RTM_GETROUTE, NLM_F_ACK, sizeof(struct rtmsg));
 	req.rt.rtm_family = a->family;
 	req.rt.rtm_dst_len = (uint8_t)(family_len(a->family) * 8);
+	/* The route that matched (its prefix), not the address's cache entry. */
+	req.rt.rtm_flags = RTM_F_FIB_MATCH;
 	ret = nl_put_attr(&req, RTA_DST, a->a, family_len(a->family));
-	return ret ? ret : nl_request(&req, on_route_get, out_ifindex);
+	ret = ret ? ret : nl_request(&req, on_route_get, &g);
+	*out_ifindex = g.oif;
+	*out_len = g.len;
+	return ret;
 }
 
 /* route_req sends one route request for |dst| via |ifindex|; |metric| and

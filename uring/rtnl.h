@@ -71,11 +71,12 @@ int rv_rtnl_del_addr(unsigned ifindex, const struct rv_rtnl_addr *a);
  * that leaves through |ifindex| and was installed with protocol |proto|. */
 int rv_rtnl_list_routes(unsigned ifindex, uint8_t proto, rv_rtnl_route_fn fn, void *ctx);
 
-/* rv_rtnl_route_oif asks the kernel, as `ip route get` does, which device
- * it sends |a| through: its index in |*out_ifindex|, 0 for a route with no
- * device (unreachable, blackhole). Returns 0 or -errno (-ENETUNREACH: no
- * route at all). */
-int rv_rtnl_route_oif(const struct rv_ip_addr *a, unsigned *out_ifindex);
+/* rv_rtnl_route_oif asks the kernel, as `ip route get ... fibmatch` does,
+ * which route it sends |a| by: the device's index in |*out_ifindex| (0 for
+ * a route with no device: unreachable, blackhole) and that route's prefix
+ * length in |*out_len|. Returns 0 or -errno (-ENETUNREACH: no route at
+ * all). */
+int rv_rtnl_route_oif(const struct rv_ip_addr *a, unsigned *out_ifindex, unsigned *out_len);
 
 /* rv_rtnl_add_route adds |dst| via |ifindex| to the main table, scope link,
  * tagged with |proto|. -EEXIST when a route to |dst| is already there. */

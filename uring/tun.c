@@ -777,21 +777,26 @@ static int ifindex(const char *ifname, unsigned *idx)
 
 /* route_used: after route |p| via the device was added (or the kernel said
  * one exists: EEXIST), does the host send |p|'s addresses through it? Not
- * when the host routes the network elsewhere: a route of its own to the
- * same network (IPv4 refuses ours then) or a preferred one (an IPv6 one of
- * lower metric, a connected network), which is said. Looks up the
- * network's first address, as `ip route get`; a failed lookup counts as
- * used (nothing to say). */
+ * when the host routes the same network elsewhere: a route of its own (IPv4
+ * refuses ours then) or a preferred one (an IPv6 one of lower metric),
+ * which is said. A longer route elsewhere inside |p| takes only its part,
+ * which is said too, and |p| counts as used. Looks up the network's first
+ * address (`ip route get ... fibmatch`); a failed lookup counts as used. */
 static bool route_used(const char *ifname, unsigned ifindex, const struct rv_prefix *p)
 {
 	char buf[64], dev[IF_NAMESIZE];
-	unsigned oif;
+	unsigned oif, len;
 
-	if (rv_rtnl_route_oif(&p->addr, &oif) != 0 || oif == ifindex) {
+	if (rv_rtnl_route_oif(&p->addr, &oif, &len) != 0 || oif == ifindex || len < p->len) {
 		return true;
 	}
 	if (oif == 0 || if_indextoname(oif, dev) == NULL) {
 		snprintf(dev, sizeof(dev), "%s", oif == 0 ? "no device" : "?");
+	}
+	if (len > p->len) {
+		rv_warnx("%s: route %s/%u: a part of it (a /%u) the host routes through %s", ifname,
+			 rv_ip_addr_str(&p->addr, buf, sizeof(buf)), p->len, len, dev);
+		return true;
 	}
 	rv_warnx("%s: route %s/%u not used: the host routes that network through %s (a route "
 		 "of its own; remove it, or leave the network out)",

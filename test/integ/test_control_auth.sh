@@ -77,7 +77,7 @@ rvt_run "$RV_BIN" pki client --ca "$PKI/ca" --name future --out "$RVT_TMP" --val
 ctl_client_conf "$RVT_TMP/future.conf" "$RVT_TMP/future" rvfuture "$RVT_TMP/future.sock"
 OUT=$(rvt_nsx "$C1" timeout 20 "$RV_BIN" client -c "$RVT_TMP/future.conf" -n 2>&1)
 RC=$?
-[ "$RC" -eq 4 ] && grep -q "the certificate is not valid yet" <<<"$OUT" ||
+[ "$RC" -eq 4 ] && grep -q "the certificate is not valid before [0-9-]* [0-9:]* UTC: start or reload again from then on" <<<"$OUT" ||
 	rvt_fail "client with a certificate not valid yet: -n exit $RC: $OUT"
 
 rvt_step "a server certificate used as a client's, a client certificate as the server's: refused at -n"

@@ -5,7 +5,8 @@
 # advance the key epoch about once a second (at least 5/6 of the seconds),
 # and keep their throughput within 10% of the same transfers with rekeying
 # effectively off (60 s). Then, at 3 s, one exchange per interval (each
-# used to come with a second one 0.9 s later).
+# used to come with a second one 0.9 s later); and rekey_packets counts
+# the client's packets too (an upload went out under one key).
 # Throughput on a small shared machine drifts by more than 10% within half a
 # minute, so the two settings take turns in short phases, A B B A A B B A
 # (A: no rekey, B: rekey every 1 s; 3 s each), switched by `ringvpn reload`
@@ -109,4 +110,17 @@ sleep 10
 E2=$(ctl_field "session name=client1" epoch)
 rvt_log "rekey_interval 3 s: epoch $E1 -> $E2 in 10 s"
 [ $((E2 - E1)) -ge 2 ] && [ $((E2 - E1)) -le 4 ] || rvt_fail "$((E2 - E1)) key exchanges in 10 s at a 3 s interval, want 3 (2-4)"
+rvt_step "rekey_packets holds for what the client sends too"
+# The limit was applied to the server's sends only (the client is not told
+# it): 40,000 packets up went out under one key.
+ctl_conf_set "$RVT_TMP/server.conf" "rekey_interval=60" "rekey_packets=2000"
+"$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "reload"
+E1=$(ctl_field "session name=client1" epoch)
+R1=$(ctl_field "session name=client1" rx_packets)
+ip netns exec "$C1" iperf3 -c 10.99.0.1 -p 5201 -u -b 20M -l 1000 -t 2 >/dev/null 2>&1 || rvt_fail "iperf3 upload"
+E2=$(ctl_field "session name=client1" epoch)
+R2=$(ctl_field "session name=client1" rx_packets)
+rvt_log "upload of $((R2 - R1)) packets at rekey_packets 2000: epoch $E1 -> $E2"
+[ $((R2 - R1)) -ge 4000 ] || rvt_fail "only $((R2 - R1)) packets up"
+[ $((E2 - E1)) -ge $(((R2 - R1) / 2000 / 2)) ] || rvt_fail "$((E2 - E1)) key exchanges for $((R2 - R1)) packets up"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"

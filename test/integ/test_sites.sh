@@ -245,7 +245,10 @@ rvt_step "a network the server's host routes elsewhere: said, not reported as ro
 # used). The server logged both as routed through its TUN.
 rvt_nsx "$S" ip route add 10.60.0.0/24 dev c1 || rvt_fail "host route"
 rvt_nsx "$S" ip -6 route add fd60::/64 dev c1 metric 256 || rvt_fail "host route v6"
-ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}" "subnet=client4 10.60.0.0/24 fd60::/64"
+# A longer route elsewhere takes only its part of a network: said, and the
+# network counts as routed (it was called "not used" as a whole).
+rvt_nsx "$S" ip route add 10.61.0.0/24 dev c1 || rvt_fail "host route 10.61.0.0/24"
+ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}" "subnet=client4 10.60.0.0/24 fd60::/64 10.61.0.0/16"
 rc=0
 OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rc=$?
 [ "$rc" = 1 ] || rvt_fail "reload exit $rc, want 1 (a part failed): $OUT"
@@ -256,17 +259,28 @@ for net in 10.60.0.0/24 fd60::/64; do
 	grep -aq "route to $net, the network behind client4" "$RVT_TMP/server.log" &&
 		rvt_fail "$net logged as routed through the TUN"
 done
+grep -aq "rvs0: route 10.61.0.0/16: a part of it (a /24) the host routes through c1" "$RVT_TMP/server.log" ||
+	rvt_fail "the part routed elsewhere not said"
+grep -aq "route to 10.61.0.0/16, the network behind client4" "$RVT_TMP/server.log" ||
+	rvt_fail "10.61.0.0/16 not logged as routed"
 
 rvt_step "a network that covers the address a client connects from: the reload is refused"
-# client2 reaches the server from 10.88.2.2. Routed into the server's TUN,
-# 10.88.2.0/24 took client2's control and data traffic to the network's
-# owner: client2 was cut off, and client1 got its packets.
-ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}" "subnet=client1 10.88.2.0/24"
+# client2 reaches the server from 10.88.2.2 (the host's connected /24).
+# Routed into the server's TUN, 10.88.2.0/25 took client2's control and
+# data traffic to the network's owner: client2 was cut off, and client1 got
+# its packets.
+# A network around the clients' links, each of which the host reaches by
+# a longer route (its connected /24s), takes nothing from them: taken (it
+# was refused, and with it every reload while such a client was connected).
+ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}" "subnet=client4 10.88.0.0/16"
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || rvt_fail "a network behind longer routes refused: $OUT"
+rvt_nsx "$C2" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "client2 lost the server"
+ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}" "subnet=client1 10.88.2.0/25"
 rc=0
 OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rc=$?
-[ "$rc" = 1 ] && grep -q "refused: subnet 10.88.2.0/24 (behind client1) covers 10.88.2.2, the address client client2 reaches the server from" <<<"$OUT" ||
+[ "$rc" = 1 ] && grep -q "refused: subnet 10.88.2.0/25 (behind client1) covers 10.88.2.2, the address client client2 reaches the server from" <<<"$OUT" ||
 	rvt_fail "reload exit $rc: $OUT"
-ip -n "$S" route show 10.88.2.0/24 | grep -q rvs0 && rvt_fail "the route was installed"
+ip -n "$S" route show 10.88.2.0/25 | grep -q rvs0 && rvt_fail "the route was installed"
 rvt_nsx "$C2" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "client2 lost the server"
 ctl_sessions_eq 2 || rvt_fail "a session ended"
 

@@ -292,6 +292,13 @@ Test(core_http, only_empty_lines)
 	}
 	cr_assert_eq(verdict(s, RV_HTTP_MAX_HEAD), 400);
 	cr_assert_eq(verdict(s, RV_HTTP_MAX_HEAD - 2), 0);
+	/* Shifted by one LF: the limit cuts a CRLF after its CR. */
+	s[0] = '\n';
+	for (size_t i = 1; i + 1 < RV_HTTP_MAX_HEAD; i += 2) {
+		memcpy(s + i, "\r\n", 2);
+	}
+	s[RV_HTTP_MAX_HEAD - 1] = '\r';
+	cr_assert_eq(verdict(s, RV_HTTP_MAX_HEAD), 400);
 	free(s);
 }
 

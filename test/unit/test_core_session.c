@@ -481,6 +481,9 @@ Test(session, rekey_soon_reported_once)
 	}
 	cr_assert(rv_session_take_rekey_request(p.a));
 	cr_assert_not(rv_session_take_rekey_request(p.a));
+	/* The receiver counts the sender's packets under the key as well (a
+	 * client is not told the server's limit), once. */
+	cr_assert(rv_session_take_rekey_request(p.b), "the receiver did not ask");
 	cr_assert_not(rv_session_take_rekey_request(p.b));
 
 	/* The next epoch has its own flag; here the age triggers it. */
