@@ -54,6 +54,21 @@ int rv_cli_apply_dns(void *ctx, const char *ifname, const struct rv_ip_addr *ser
 		snprintf(err, err_len, "no system D-Bus: %s", strerror(-r));
 		return r;
 	}
+	if (num == 0 && !domain[0]) {
+		/* The push withdrawn: the link's DNS settings go. */
+		r = sd_bus_message_new_method_call(bus, &m, resolve_dest, resolve_path,
+						   resolve_iface, "RevertLink");
+		if (r >= 0) {
+			r = sd_bus_message_append(m, "i", ifindex);
+		}
+		if (r < 0) {
+			snprintf(err, err_len, "cannot build the D-Bus request: %s", strerror(-r));
+			sd_bus_message_unref(m);
+			goto out;
+		}
+		r = call(bus, m, "RevertLink", err, err_len);
+		goto out;
+	}
 	r = sd_bus_message_new_method_call(bus, &m, resolve_dest, resolve_path, resolve_iface,
 					   "SetLinkDNS");
 	if (r >= 0) {

@@ -108,7 +108,8 @@ static bool text_ok(const char *t, size_t len)
 
 static enum rv_ctl_err validate_dns(const struct rv_ctl_dns *d)
 {
-	if (d->num_servers == 0 || d->num_servers > RV_CTL_MAX_DNS) {
+	/* 0 goes only to a peer that announced it (RV_CTL_CAP_DNS_EMPTY). */
+	if (d->num_servers > RV_CTL_MAX_DNS) {
 		return RV_CTL_E_DNS;
 	}
 	for (unsigned i = 0; i < d->num_servers; i++) {
@@ -260,7 +261,7 @@ static bool read_dns(struct rv_rd *rd, struct rv_ctl_dns *d, enum rv_ctl_err *er
 		*err = RV_CTL_E_TRUNCATED;
 		return false;
 	}
-	if (d->num_servers == 0 || d->num_servers > RV_CTL_MAX_DNS) {
+	if (d->num_servers > RV_CTL_MAX_DNS) {
 		*err = RV_CTL_E_DNS;
 		return false;
 	}

@@ -41,7 +41,9 @@
  *   GOODBYE     code u16                                                  (2)
  *   ERROR       code u16 | text_len u8 | text [text_len printable ASCII]
  *   DNS         server -> client, only to a client whose HELLO has
- *               RV_CTL_CAP_DNS, after CONFIG: num_servers u8 (1..4) |
+ *               RV_CTL_CAP_DNS, after CONFIG: num_servers u8 (1..4; 0
+ *               only to one with RV_CTL_CAP_DNS_EMPTY: the push withdrawn,
+ *               or a search domain alone) |
  *               servers: family u8 (4|6) | addr [4|16] | domain_len u8 |
  *               domain [domain_len: letters, digits, '-' and '.'] (search
  *               domain, may be empty)
@@ -115,6 +117,7 @@ enum {
 	RV_CTL_CAP_DNS = 1u << 4,	    /* accepts DNS */
 	RV_CTL_CAP_CSUM_PARTIAL = 1u << 5,  /* accepts data packets flagged
 					     * RV_DATA_F_CSUM_PARTIAL (core/wire.h) */
+	RV_CTL_CAP_DNS_EMPTY = 1u << 6,	    /* accepts DNS with no server */
 };
 
 enum {

@@ -279,7 +279,7 @@ struct rv_ctl_peer *rv_ctl_client_new(const struct rv_ctl_env *env, const uint8_
 			 RV_CTL_CAP_IPV6 | RV_CTL_CAP_CHACHA | RV_CTL_CAP_CLIENT_REKEY |
 				 RV_CTL_CAP_CONFIG_UPDATE |
 				 (env->cfg->offload_csum ? RV_CTL_CAP_CSUM_PARTIAL : 0) |
-				 (env->on_dns ? RV_CTL_CAP_DNS : 0),
+				 (env->on_dns ? RV_CTL_CAP_DNS | RV_CTL_CAP_DNS_EMPTY : 0),
 			 prev4, prev6, now_ns);
 	return &p->c;
 }

@@ -26,6 +26,7 @@
  * the push.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,8 @@ struct hostcfg {
 	struct rv_ip_addr v4, v6;
 	uint8_t prefix4, prefix6;
 	unsigned mtu;
+	bool no_v6;   /* no IPv6 on the TUN: mtu below 1280, or IPv6 disabled */
+	bool dns;     /* the server's last DNS push had servers (a withdrawal reverts them) */
 	bool applied; /* and the routes it let in (tunwatch.c puts them back) */
 	struct rv_prefix routes[RV_CTL_MAX_ROUTES];
 	size_t num_routes;
@@ -93,8 +96,9 @@ static size_t addrs_of(const struct hostcfg *h, struct rv_prefix *addrs)
 	if (h->v4.family) {
 		addrs[n++] = (struct rv_prefix){ .addr = h->v4, .len = h->prefix4 };
 	}
-	/* Below IPv6's least MTU the kernel refuses an IPv6 address. */
-	if (h->v6.family && h->mtu >= RV_IPV6_MIN_MTU) {
+	/* Below IPv6's least MTU, or with IPv6 disabled, the kernel refuses
+	 * an IPv6 address. */
+	if (h->v6.family && !h->no_v6) {
 		addrs[n++] = (struct rv_prefix){ .addr = h->v6, .len = h->prefix6 };
 	}
 	return n;
@@ -196,6 +200,26 @@ void rv_hostcfg_server(struct rv_loop *l, const struct rv_endpoint *server)
 	h->num_routes = n;
 }
 
+/* ipv6_disabled: is IPv6 off on |ifname| (net.ipv6.conf.IFNAME.disable_ipv6,
+ * or no IPv6 in the kernel at all)? Adding an IPv6 address then fails, and
+ * the session with it: the client reconnected for ever. */
+static bool ipv6_disabled(const char *ifname)
+{
+	char path[96], v = '0';
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return errno == ENOENT;
+	}
+	if (read(fd, &v, 1) != 1) {
+		v = '0';
+	}
+	close(fd);
+	return v == '1';
+}
+
 /* apply puts CONFIG |c| on the host; |update| (no addresses in it), |again|
  * (the last one filtered anew after a reload: not the server's news). */
 static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, bool again)
@@ -237,9 +261,10 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 		take_addr(&h->v4, &h->prefix4, &v4, c->prefix4);
 		take_addr(&h->v6, &h->prefix6, &v6, c->prefix6);
 	}
+	h->no_v6 = h->mtu < RV_IPV6_MIN_MTU || ipv6_disabled(ifname);
 	num_addrs = addrs_of(h, addrs);
 	num_routes = accepted_routes(routes, h, l->cfg, c);
-	if (h->mtu < RV_IPV6_MIN_MTU) {
+	if (h->no_v6) {
 		size_t n = 0, v6 = 0;
 
 		for (size_t i = 0; i < num_routes; i++) {
@@ -250,10 +275,15 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 			}
 		}
 		num_routes = n;
-		if (h->v6.family || v6) {
+		if ((h->v6.family || v6) && h->mtu < RV_IPV6_MIN_MTU) {
 			rv_warnx("mtu %u is below %u, the least IPv6 runs on: no IPv6 through "
 				 "the tunnel (its IPv6 address and %zu IPv6 route(s) not set)",
 				 h->mtu, RV_IPV6_MIN_MTU, v6);
+		} else if (h->v6.family || v6) {
+			rv_warnx("IPv6 is disabled on %s (net.ipv6.conf.%s.disable_ipv6, or on the "
+				 "host): no IPv6 through the tunnel (its IPv6 address and %zu IPv6 "
+				 "route(s) not set)",
+				 ifname, ifname, v6);
 		}
 	}
 	ret = rv_tun_set_addrs_routes(ifname, addrs, num_addrs, routes, num_routes);
@@ -325,8 +355,17 @@ void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns)
 	const char *ifname = rv_dataplane_tun_name(l->dp);
 	struct rv_ip_addr servers[RV_CTL_MAX_DNS];
 	char list[RV_CTL_MAX_DNS * 48] = "", err[256];
+	struct hostcfg *h = state(l);
+	bool withdraw = dns->num_servers == 0 && dns->domain_len == 0;
 	int ret;
 
+	if (withdraw && !h->dns) {
+		return; /* nothing was pushed before: nothing to take back */
+	}
+	h->dns = !withdraw;
+	if (withdraw) {
+		snprintf(list, sizeof(list), "(none: withdrawn)");
+	}
 	for (unsigned i = 0; i < dns->num_servers; i++) {
 		char a[64];
 

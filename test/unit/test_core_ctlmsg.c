@@ -204,7 +204,7 @@ static const struct bad bads[] = {
 	{ 5, 6, 4, 0, RV_CTL_E_TRUNCATED }, /* text_len beyond the body */
 	{ 5, 5, 200, 0, RV_CTL_E_CODE },
 	/* 31-37: dns (servers 10.0.0.53 and fd00::53, domain "corp.example") */
-	{ 7, 4, 0, 0, RV_CTL_E_DNS },	      /* no server */
+	{ 7, 4, 0, 0, RV_CTL_E_TRAILING },    /* no server: the servers are left over */
 	{ 7, 4, 5, 0, RV_CTL_E_DNS },	      /* more than 4 */
 	{ 7, 5, 5, 0, RV_CTL_E_DNS },	      /* family 5 */
 	{ 7, 4, 3, 0, RV_CTL_E_DNS },	      /* third server's family is the domain length */
@@ -248,6 +248,12 @@ Test(ctlmsg, dns_roundtrip)
 	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), 0);
 	cr_assert_eq(rv_ctl_decode(&out, buf, n), RV_CTL_OK);
 	cr_assert_eq(out.dns.domain[0], '\0');
+	/* No server (RV_CTL_CAP_DNS_EMPTY): the push withdrawn. */
+	m.dns.num_servers = 0;
+	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), 0);
+	cr_assert_eq(n, (size_t)RV_CTL_HDR_LEN + 2);
+	cr_assert_eq(rv_ctl_decode(&out, buf, n), RV_CTL_OK);
+	cr_assert_eq(out.dns.num_servers, 0);
 }
 
 static size_t base_frame(int base, uint8_t *buf, size_t cap)
