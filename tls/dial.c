@@ -212,22 +212,43 @@ static void schedule_retry(struct rv_loop *l, bool reached_running, bool tls_fai
 
 /* ---- reload ------------------------------------------------------------ */
 
-void rv_client_servers_changed(struct rv_loop *l, struct rv_strbuf *log)
+/* job_listed: is the server of the current attempt in the list? */
+static bool job_listed(const struct rv_loop *l, const struct rv_client_side *s)
 {
-	struct rv_client_side *s = side(l);
-	bool listed = false;
-
-	/* The list starts over: its first server is the preferred one. */
-	s->server_idx = 0;
-	s->tried_in_round = 0;
-	for (size_t i = 0; i < num_servers(l->cfg) && s->chan; i++) {
+	for (size_t i = 0; i < num_servers(l->cfg); i++) {
 		const char *host;
 		uint16_t port;
 		char p[8];
 
 		server_at(l->cfg, i, &host, &port);
 		snprintf(p, sizeof(p), "%u", port);
-		listed |= !strcmp(host, s->job.host) && !strcmp(p, s->job.port);
+		if (!strcmp(host, s->job.host) && !strcmp(p, s->job.port)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+void rv_client_servers_changed(struct rv_loop *l, struct rv_strbuf *log)
+{
+	struct rv_client_side *s = side(l);
+	bool listed = job_listed(l, s);
+
+	/* The list starts over: its first server is the preferred one. */
+	s->server_idx = 0;
+	s->tried_in_round = 0;
+	if (s->resolving && !listed) {
+		/* Its lookup is abandoned (the thread ends on its own; its
+		 * wake-up finds nothing to do) and the new list tried now. */
+		req_put(s->req);
+		s->req = NULL;
+		s->resolving = false;
+		rv_strbuf_printf(log,
+				 "applied: server list (%s, being looked up, is no longer in it: "
+				 "trying the new list)\n",
+				 s->job.host);
+		attempt(l);
+		return;
 	}
 	if (s->chan && !listed) {
 		rv_strbuf_printf(log,
@@ -340,6 +361,7 @@ void rv_client_on_resolved(struct rv_loop *l, int res)
 
 	(void)res;
 	if (!s->resolving) {
+		arm_resolved(l); /* an abandoned lookup's wake-up */
 		return;
 	}
 	if (!atomic_load_explicit(&s->req->done, memory_order_acquire)) {
@@ -355,6 +377,14 @@ void rv_client_on_resolved(struct rv_loop *l, int res)
 	s->resolving = false;
 	arm_resolved(l);
 	if (l->stopping) {
+		return;
+	}
+	if (!job_listed(l, s)) {
+		/* A reload took the server out of the list while it was looked
+		 * up: it connected there all the same, and stayed. */
+		rv_info("server %s left the list while it was looked up: trying the new list",
+			s->job.host);
+		attempt(l);
 		return;
 	}
 	if (s->job.err) {

@@ -22,6 +22,8 @@
 #   - jittered backoff: after the server is killed, the delays the clients
 #     choose before reconnecting are spread over the backoff window, not in
 #     lockstep;
+#   - a client reload that takes the server being looked up out of the list
+#     tries the new list at once (it connected to the old one, and stayed);
 #   - push_dns taken out by a server reload reaches the client as a
 #     withdrawal (it kept the old servers);
 #   - a client host with IPv6 disabled gets IPv4 through the tunnel and says
@@ -238,6 +240,22 @@ rvt_stop_pid "$D_PID" 10 || rvt_fail "exit after SIGTERM while resolving"
 MS=$((($(date +%s%N) - T0) / 1000000))
 rvt_log "exited $MS ms after SIGTERM, mid-lookup"
 [ "$MS" -le 2000 ] || rvt_fail "the client waited for its lookup ($MS ms)"
+# A reload that takes the server being looked up out of the list: the new
+# list is tried at once (the lookup's answer was used when it came, and the
+# client stayed on a server no longer listed).
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/d2.conf" "$PKI/client3" rvd "$RVT_TMP/d2.sock" \
+	server=slow.test:4533 server_name=vpn.test
+rvt_bg "$C1" slowdns2 "$RV_BIN" client -c "$RVT_TMP/d2.conf"
+D_PID=$RVT_LAST_PID
+rvt_wait_for 10 "resolving" sh -c "'$RV_BIN' status -s '$RVT_TMP/d2.sock' | grep -q resolving" ||
+	rvt_fail "the client is not resolving"
+ctl_conf_set "$RVT_TMP/d2.conf" server=10.88.1.1:4433
+OUT=$(rvt_run "$RV_BIN" reload -s "$RVT_TMP/d2.sock") || rvt_fail "client reload: $OUT"
+grep -q "slow.test, being looked up, is no longer in it: trying the new list" <<<"$OUT" ||
+	rvt_fail "reload reply: $OUT"
+rvt_wait_for 5 "the client on the new server" grep -q "connected to 10.88.1.1 (10.88.1.1:4433)" \
+	"$RVT_TMP/slowdns2.log" || rvt_fail "not on the new server: $(tail -3 "$RVT_TMP/slowdns2.log")"
+rvt_stop_pid "$D_PID" 10 || rvt_fail "exit"
 ip netns exec "$S" nft delete table inet rvtdns
 
 rvt_step "a pushed full tunnel (0.0.0.0/1 + 128.0.0.0/1) does not swallow the way to the server"
