@@ -44,7 +44,10 @@
 	  "another process holds")                                                                 \
 	X(PRIVDROP, 16, false,                                                                     \
 	  "could not drop privileges (no such user, group or admin_group) or install the seccomp " \
-	  "filter")
+	  "filter")                                                                                \
+	X(REFUSED, 17, false,                                                                      \
+	  "the server turned the client away after authenticating it: no free address in its "     \
+	  "pool, or at its session limit")
 
 enum rv_exit {
 #define RV_EXIT_ENUM(name, code, orig, meaning) RV_EXIT_##name = code,

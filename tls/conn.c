@@ -124,6 +124,17 @@ int rv_tls_conn_feed(struct rv_tls_conn *c, const uint8_t *data, size_t len)
 	return 0;
 }
 
+/* not_tls: does library error |e| say the peer's bytes were not TLS (plain
+ * HTTP, another protocol, or a TLS version nothing speaks)? */
+static bool not_tls(unsigned long e)
+{
+	int r = ERR_GET_REASON(e);
+
+	return ERR_GET_LIB(e) == ERR_LIB_SSL &&
+	       (r == SSL_R_WRONG_VERSION_NUMBER || r == SSL_R_HTTP_REQUEST ||
+		r == SSL_R_HTTPS_PROXY_REQUEST);
+}
+
 /* fail records why |ret| from an SSL_* call failed and maps it. */
 static enum rv_tls_status fail(struct rv_tls_conn *c, int ret)
 {
@@ -141,7 +152,12 @@ static enum rv_tls_status fail(struct rv_tls_conn *c, int ret)
 		break;
 	}
 	vr = SSL_get_verify_result(c->ssl);
-	if (vr == X509_V_ERR_INVALID_CALL && !c->alert[0]) {
+	if (not_tls(ERR_peek_error())) {
+		/* Before any certificate: the bytes were not TLS at all (it
+		 * said "peer sent no certificate"). */
+		snprintf(c->err, sizeof(c->err), "the peer does not speak TLS (%s)",
+			 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
+	} else if (vr == X509_V_ERR_INVALID_CALL && !c->alert[0]) {
 		/* No verification ran: the peer presented no certificate. */
 		snprintf(c->err, sizeof(c->err), "peer sent no certificate (%s)",
 			 rv_crypto_errors_str(ebuf, sizeof(ebuf)));

@@ -84,7 +84,8 @@ struct rv_client_side {
 	unsigned failed_attempts, tried_in_round;
 	uint32_t backoff_ms;
 	bool last_fail_tls;
-	bool up; /* the current connection's tunnel came up */
+	bool last_fail_refused; /* the server said no address, or it is full */
+	bool up;		/* the current connection's tunnel came up */
 	size_t server_idx;
 	/* resolution */
 	int efd;
@@ -192,7 +193,9 @@ static void schedule_retry(struct rv_loop *l, bool reached_running, bool tls_fai
 	}
 	if (l->p.max_attempts && s->failed_attempts >= l->p.max_attempts) {
 		rv_warnx("giving up after %u failed attempts", s->failed_attempts);
-		l->exit = s->last_fail_tls ? RV_LOOP_GAVE_UP_TLS : RV_LOOP_GAVE_UP_NET;
+		l->exit = s->last_fail_refused ? RV_LOOP_GAVE_UP_REFUSED
+			  : s->last_fail_tls   ? RV_LOOP_GAVE_UP_TLS
+					       : RV_LOOP_GAVE_UP_NET;
 		l->done = true;
 		return;
 	}
@@ -568,6 +571,9 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 		if (strstr(c->reason, "certificate verification failed")) {
 			rv_warnx("server %s: its certificate refused: %s", s->server_str,
 				 c->reason);
+		} else if (strstr(c->reason, "does not speak TLS")) {
+			rv_warnx("server %s is no ringvpn server (wrong port?): %s", s->server_str,
+				 c->reason);
 		} else {
 			rv_warnx("server %s rejected the connection: %s", s->server_str, c->reason);
 		}
@@ -589,6 +595,10 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 			rv_loop_arm(l, &s->retry, on_next_addr, l->now_ns);
 			return;
 		}
+		/* Authenticated, then turned away for capacity: not a TLS
+		 * failure (it exited 6 for a full pool). */
+		s->last_fail_refused = !reached_running &&
+				       (code == RV_CTL_CODE_NO_ADDRESS || code == RV_CTL_CODE_FULL);
 		schedule_retry(l, reached_running, c->tls_failed, kicked);
 	}
 }

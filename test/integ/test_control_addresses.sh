@@ -145,6 +145,12 @@ OUT=$(probe mallory prev4=$ALICE)
 echo "$OUT"
 [[ "$OUT" == *"closed: error 3 (address pool exhausted)"* ]] ||
 	rvt_fail "mallory was not refused with the pool exhausted"
+# A real client turned away so gives up with its own exit code (17: it
+# exited 6, "TLS failure", after a handshake that had succeeded).
+CTL_IDX=2 ctl_client_conf "$RVT_TMP/mallory.conf" "$PKI/mallory" rvm "$RVT_TMP/mallory.sock"
+rc=0
+rvt_nsx "$M" timeout 30 "$RV_BIN" client -c "$RVT_TMP/mallory.conf" --max-attempts 1 >"$RVT_TMP/mallory-client.log" 2>&1 || rc=$?
+[ "$rc" = 17 ] || rvt_fail "mallory's client exited $rc, want 17 (refused): $(tail -3 "$RVT_TMP/mallory-client.log")"
 rvt_bg "$C1" alice2 "$RV_BIN" client -c "$RVT_TMP/alice.conf"
 rvt_wait_for 10 "alice's session" ctl_sessions_eq 5 || { ctl_status; rvt_fail "alice kept out"; }
 [ "$(ctl_field "session name=alice" v4)" = "$ALICE" ] || rvt_fail "alice did not get $ALICE"
