@@ -171,6 +171,19 @@ check_exit 15 ip netns exec "$S" "$RV_BIN" server -c "$RVT_TMP/s2.conf" --tun rv
 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc1x "$RVT_TMP/c1x.sock"
 check_exit 15 ip netns exec "$C1" timeout 20 "$RV_BIN" client -c "$RVT_TMP/c1.conf" --server 10.88.1.1:1 \
 	--max-attempts 1
+# A port where something else answers (plain HTTP): a TLS failure, named as
+# such (it said "peer sent no certificate").
+rvt_bg "$S" http-port python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.88.1.1", 4599)); s.listen(4)
+while True:
+    c, _ = s.accept(); c.recv(4096); c.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n"); c.close()'
+rvt_wait_for 5 "the HTTP port" sh -c "ip netns exec $S ss -Hltn 'sport = :4599' | grep -q LISTEN"
+check_exit 6 ip netns exec "$C1" timeout 20 "$RV_BIN" client -c "$RVT_TMP/c1.conf" --server 10.88.1.1:4599 \
+	--max-attempts 1
+grep -q "is no ringvpn server (wrong port?): .*the peer does not speak TLS" "$RVT_TMP/exit.log" ||
+	rvt_fail "a non-TLS port not named: $(cat "$RVT_TMP/exit.log")"
 # A TUN device that cannot be set up: "lo" is not a TUN device.
 check_exit 14 ip netns exec "$S" "$RV_BIN" server -c "$RVT_TMP/s2.conf" --tun lo --listen 4501 --data-port 4502
 # Without root nor CAP_NET_ADMIN: permission. (The unprivileged user needs to
