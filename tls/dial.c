@@ -99,6 +99,12 @@ struct rv_client_side {
 	socklen_t sa_len;
 	char server_str[RV_CONFIG_HOST_MAX + 96];
 	struct rv_ip_addr last4, last6; /* addresses of the last CONFIG, asked back */
+	/* The last answers of the names looked up (host, port and addresses;
+	 * err unused), for when a lookup fails: a pushed route that covers
+	 * the nameserver leads its queries into the tunnel, which is down
+	 * while the client reconnects (it never got back in). */
+	struct resolve_job known[4];
+	unsigned known_next;
 };
 
 static struct rv_client_side *side(const struct rv_loop *l)
@@ -358,6 +364,31 @@ static void arm_resolved(struct rv_loop *l)
 	}
 }
 
+/* known_answer: the last answer for the job's host and port, or NULL. */
+static struct resolve_job *known_answer(struct rv_client_side *s)
+{
+	for (size_t i = 0; i < sizeof(s->known) / sizeof(s->known[0]); i++) {
+		struct resolve_job *k = &s->known[i];
+
+		if (k->num > 0 && !strcmp(k->host, s->job.host) && !strcmp(k->port, s->job.port)) {
+			return k;
+		}
+	}
+	return NULL;
+}
+
+/* remember_answer keeps the job's answer (replacing the name's last one,
+ * or the oldest). */
+static void remember_answer(struct rv_client_side *s)
+{
+	struct resolve_job *k = known_answer(s);
+
+	if (k == NULL) {
+		k = &s->known[s->known_next++ % (sizeof(s->known) / sizeof(s->known[0]))];
+	}
+	*k = s->job;
+}
+
 void rv_client_on_resolved(struct rv_loop *l, int res)
 {
 	struct rv_client_side *s = side(l);
@@ -391,9 +422,19 @@ void rv_client_on_resolved(struct rv_loop *l, int res)
 		return;
 	}
 	if (s->job.err) {
-		rv_warnx("cannot resolve server %s: %s", s->job.host, gai_strerror(s->job.err));
-		schedule_retry(l, false, false, false);
-		return;
+		const struct resolve_job *k = known_answer(s);
+
+		if (k == NULL) {
+			rv_warnx("cannot resolve server %s: %s", s->job.host,
+				 gai_strerror(s->job.err));
+			schedule_retry(l, false, false, false);
+			return;
+		}
+		rv_warnx("cannot resolve server %s: %s: trying the %u address(es) it had before",
+			 s->job.host, gai_strerror(s->job.err), k->num);
+		s->job = *k;
+	} else {
+		remember_answer(s);
 	}
 	use_addr(s, 0);
 	connect_to(l);

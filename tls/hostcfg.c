@@ -27,6 +27,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@
 #include "core/wire.h"
 #include "tls/internal.h"
 #include "uring/dataplane.h"
+#include "uring/rtnl.h"
 #include "uring/tun.h"
 
 /* What this client applied: the addresses of the last full CONFIG (an
@@ -132,6 +134,14 @@ static bool covers_server(const struct hostcfg *h, const struct rv_prefix *p)
 {
 	return h->server.family && p->addr.family == h->server.family &&
 	       rv_prefix_contains(p, &h->server);
+}
+
+/* server_via: does the host now send to the server through |ifname|? */
+static bool server_via(const struct hostcfg *h, const char *ifname)
+{
+	unsigned oif, len;
+
+	return rv_rtnl_route_oif(&h->server, &oif, &len) == 0 && oif == if_nametoindex(ifname);
 }
 
 static void say_covers_server(const struct hostcfg *h, const struct rv_prefix *p, const char *what)
@@ -298,10 +308,20 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 		h->pushed = *c;
 	}
 	for (size_t i = 0; !update && i < num_addrs; i++) {
-		char s[64];
+		char s[64], a[64];
 
 		rv_info("tunnel %s: address %s/%u, mtu %u", ifname,
 			rv_ip_addr_str(&addrs[i].addr, s, sizeof(s)), addrs[i].len, h->mtu);
+		/* The kernel routes the address's whole network through the
+		 * TUN: nothing can be left out here, but the cause of the
+		 * dead session that follows can be named. */
+		if (covers_server(h, &addrs[i]) && server_via(h, ifname)) {
+			rv_warnx("tunnel %s: the network of its address %s/%u covers the server's "
+				 "own address %s: "
+				 "the tunnel's own packets go into the tunnel (the server's pool "
+				 "must leave out the address its clients reach it at)",
+				 ifname, s, addrs[i].len, rv_ip_addr_str(&h->server, a, sizeof(a)));
+		}
 	}
 	if (update && !again) {
 		rv_info("server updated the configuration: mtu %u, %u route(s), keepalive %u s, "

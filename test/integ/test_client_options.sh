@@ -22,10 +22,14 @@
 #   - jittered backoff: after the server is killed, the delays the clients
 #     choose before reconnecting are spread over the backoff window, not in
 #     lockstep;
+#   - a server name that stops resolving: the client gets back in through
+#     the addresses the name had (it retried the lookup for ever);
 #   - a client reload that takes the server being looked up out of the list
 #     tries the new list at once (it connected to the old one, and stayed);
 #   - push_dns taken out by a server reload reaches the client as a
 #     withdrawal (it kept the old servers);
+#   - a pool whose network takes the client's route to the server: the
+#     client says so (the session died of silence, unexplained);
 #   - a client host with IPv6 disabled gets IPv4 through the tunnel and says
 #     IPv6 is left out (it reconnected for ever);
 #   - local_port: the data channel sends from the configured port; a second
@@ -209,7 +213,28 @@ rvt_wait_for 15 "the client on the second address" grep -q "connected to multi.t
 grep -q "trying the next address of multi.test" "$RVT_TMP/multiaddr.log" ||
 	rvt_fail "the first address was not tried first"
 rvt_stop_pid "$M_PID" 10 || rvt_fail "exit"
-rm -f "/etc/netns/$C1/hosts"
+
+rvt_step "a server name that stops resolving: the client reconnects to the addresses it had"
+# A pushed route that covers the nameserver sends the lookups into the
+# tunnel, which is down while the client reconnects: it never got back in.
+# Here the name simply goes (the hosts file emptied in place: the running
+# client sees the same file) and the nameserver is loopback's nobody.
+printf '10.88.1.1 once.test\n' >"/etc/netns/$C1/hosts"
+printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"/etc/netns/$C1/resolv.conf"
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/o.conf" "$PKI/client4" rvo "$RVT_TMP/o.sock" \
+	server=once.test:4433 server_name=vpn.test reconnect_min=1s reconnect_max=2s
+rvt_bg "$C1" oncename "$RV_BIN" client -c "$RVT_TMP/o.conf"
+O_PID=$RVT_LAST_PID
+rvt_wait_for 15 "the client by name" grep -q "connected to once.test (10.88.1.1:4433)" \
+	"$RVT_TMP/oncename.log" || rvt_fail "not in by name: $(tail -3 "$RVT_TMP/oncename.log")"
+: >"/etc/netns/$C1/hosts"
+rvt_run "$RV_BIN" kick client4 -s "$SRV_SOCK" >/dev/null || rvt_fail "kick client4"
+rvt_wait_for 15 "back by its known address" sh -c "[ \$(grep -c 'connected to once.test (10.88.1.1:4433)' '$RVT_TMP/oncename.log') -ge 2 ]" ||
+	rvt_fail "not back: $(tail -4 "$RVT_TMP/oncename.log")"
+grep -q "cannot resolve server once.test: .*: trying the 1 address(es) it had before" "$RVT_TMP/oncename.log" ||
+	rvt_fail "the failed lookup not said"
+rvt_stop_pid "$O_PID" 10 || rvt_fail "exit"
+rm -f "/etc/netns/$C1/hosts" "/etc/netns/$C1/resolv.conf"
 
 rvt_step "SIGTERM while the server's name is being looked up: the client exits at once"
 # `ip netns exec` puts /etc/netns/NS/resolv.conf in place of the host's: a
@@ -341,3 +366,23 @@ sleep 3
 	rvt_fail "client6 reconnects: $(grep -c "disconnected" "$RVT_TMP/client6.log") disconnects"
 ip -n "$C6" addr show dev rvc6 | grep -q inet6 && rvt_fail "an IPv6 address on rvc6"
 rvt_stop_pid "$P6" 10 || rvt_fail "client6 exit"
+
+rvt_step "a pool whose network takes the route to the server: the client says why its session dies"
+# The kernel routes the client's address's network through the TUN: here
+# the server is reached at 10.66.0.1 by a /16 route, and its pool is
+# 10.66.0.0/24, a longer one. The session died of silence and neither side
+# said why.
+ctl_server_conf "$RVT_TMP/p.conf" listen=4733 data_port=4734 tun=rvs3 pool4=10.66.0.0/24 \
+	pool6=none status_socket="$RVT_TMP/p-srv.sock" lease_file="$RVT_TMP/p.leases"
+rvt_bg "$S" serverp "$RV_BIN" server -c "$RVT_TMP/p.conf"
+PS_PID=$RVT_LAST_PID
+rvt_wait_for 10 "server P" "$RV_BIN" status -s "$RVT_TMP/p-srv.sock" || rvt_fail "server P did not start"
+rvt_nsx "$C1" ip route add 10.66.0.0/16 via 10.88.1.1 || rvt_fail "route to 10.66.0.0/16"
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/pc.conf" "$PKI/client5" rvp "$RVT_TMP/pc.sock" server=10.66.0.1:4733
+rvt_bg "$C1" poolcover "$RV_BIN" client -c "$RVT_TMP/pc.conf"
+PC_PID=$RVT_LAST_PID
+rvt_wait_for 10 "the warning" grep -q "tunnel rvp: the network of its address 10.66.0.2/24 covers the server's own address 10.66.0.1" \
+	"$RVT_TMP/poolcover.log" || rvt_fail "not said: $(tail -3 "$RVT_TMP/poolcover.log")"
+rvt_stop_pid "$PC_PID" 10 || rvt_fail "client exit"
+rvt_stop_pid "$PS_PID" 10 || rvt_fail "server P exit"
+rvt_nsx "$C1" ip route del 10.66.0.0/16 via 10.88.1.1
