@@ -100,15 +100,17 @@ int rv_cli_apply_dns(void *ctx, const char *ifname, const struct rv_ip_addr *ser
 		goto out;
 	}
 	r = call(bus, m, "SetLinkDNS", err, err_len);
-	if (r < 0 || !domain[0]) {
+	if (r < 0) {
 		goto out;
 	}
 	m = NULL;
 	r = sd_bus_message_new_method_call(bus, &m, resolve_dest, resolve_path, resolve_iface,
 					   "SetLinkDomains");
 	if (r >= 0) {
-		/* false: a search domain, not a routing-only one. */
-		r = sd_bus_message_append(m, "ia(sb)", ifindex, 1, domain, 0);
+		/* false: a search domain, not a routing-only one. None: the
+		 * link's old one goes (a reload took push_domain out). */
+		r = domain[0] ? sd_bus_message_append(m, "ia(sb)", ifindex, 1, domain, 0)
+			      : sd_bus_message_append(m, "ia(sb)", ifindex, 0);
 	}
 	if (r < 0) {
 		snprintf(err, err_len, "cannot build the D-Bus request: %s", strerror(-r));

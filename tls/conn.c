@@ -157,6 +157,14 @@ static enum rv_tls_status fail(struct rv_tls_conn *c, int ret)
 		 * said "peer sent no certificate"). */
 		snprintf(c->err, sizeof(c->err), "the peer does not speak TLS (%s)",
 			 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
+	} else if (vr == X509_V_ERR_INVALID_CALL && !c->alert[0] && !SSL_is_server(c->ssl)) {
+		/* A TLS server always sends its certificate: one whose
+		 * handshake broke off before it did is no TLS server (an echo,
+		 * garbage after a TLS-like first byte). */
+		snprintf(c->err, sizeof(c->err),
+			 "the peer does not speak TLS (its handshake broke off before its "
+			 "certificate: %s)",
+			 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
 	} else if (vr == X509_V_ERR_INVALID_CALL && !c->alert[0]) {
 		/* No verification ran: the peer presented no certificate. */
 		snprintf(c->err, sizeof(c->err), "peer sent no certificate (%s)",

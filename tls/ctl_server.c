@@ -303,10 +303,12 @@ static void fill_config(struct rv_ctl_server *p, struct rv_ctl_config *c)
 }
 
 /* emit_dns queues the pushed DNS servers to a client that takes them. With
- * none (push_dns taken out by a reload: |update|, or a search domain
- * alone) only to a client that takes an empty list: it withdraws what it
- * applied before (it kept the old servers, unreachable ones included). */
-static void emit_dns(struct rv_ctl_server *p, bool update)
+ * none (push_dns not set, or a search domain alone) only to a client that
+ * takes an empty list, at every CONFIG: it withdraws what it applied
+ * before, from this server before a reload or from another one before a
+ * restart or a failover (it kept the old servers, unreachable ones
+ * included). */
+static void emit_dns(struct rv_ctl_server *p)
 {
 	const struct rv_config *cfg = p->c.env->cfg;
 	struct rv_ctl_msg m;
@@ -314,8 +316,7 @@ static void emit_dns(struct rv_ctl_server *p, bool update)
 	if (!(p->c.peer_caps & RV_CTL_CAP_DNS)) {
 		return;
 	}
-	if (cfg->num_push_dns == 0 && (!(p->c.peer_caps & RV_CTL_CAP_DNS_EMPTY) ||
-				       (!update && cfg->push_domain[0] == '\0'))) {
+	if (cfg->num_push_dns == 0 && !(p->c.peer_caps & RV_CTL_CAP_DNS_EMPTY)) {
 		return;
 	}
 	memset(&m, 0, sizeof(m));
@@ -395,7 +396,7 @@ static enum rv_ctl_result do_wait_hello(struct rv_ctl_server *p, const struct rv
 	out.type = RV_CTL_CONFIG;
 	fill_config(p, &out.config);
 	rv_ctl_emit(&p->c, &out);
-	emit_dns(p, false);
+	emit_dns(p);
 	if (p->v4.family) {
 		rv_ip_addr_str(&p->v4, a4, sizeof(a4));
 	}
@@ -591,7 +592,7 @@ bool rv_ctl_server_push_config(struct rv_ctl_peer *c, uint64_t now_ns)
 	out.type = RV_CTL_CONFIG;
 	fill_config(p, &out.config);
 	rv_ctl_emit(c, &out);
-	emit_dns(p, true);
+	emit_dns(p);
 	c->last_tx_ns = now_ns;
 	return true;
 }

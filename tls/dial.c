@@ -180,6 +180,7 @@ static void schedule_retry(struct rv_loop *l, bool reached_running, bool tls_fai
 	struct rv_client_side *s = side(l);
 	const struct rv_config *cfg = l->cfg;
 	uint32_t delay;
+	bool refused;
 
 	if (l->stopping || l->done) {
 		return;
@@ -197,11 +198,15 @@ static void schedule_retry(struct rv_loop *l, bool reached_running, bool tls_fai
 		/* Fail over: the next server of the list. */
 		s->server_idx = (s->server_idx + 1) % num_servers(cfg);
 	}
+	refused = s->last_fail_refused;
+	/* Set by client_closing for this failure only: a lookup or connect
+	 * failure next is no refusal (it exited 17 after one). */
+	s->last_fail_refused = false;
 	if (l->p.max_attempts && s->failed_attempts >= l->p.max_attempts) {
 		rv_warnx("giving up after %u failed attempts", s->failed_attempts);
-		l->exit = s->last_fail_refused ? RV_LOOP_GAVE_UP_REFUSED
-			  : s->last_fail_tls   ? RV_LOOP_GAVE_UP_TLS
-					       : RV_LOOP_GAVE_UP_NET;
+		l->exit = refused	     ? RV_LOOP_GAVE_UP_REFUSED
+			  : s->last_fail_tls ? RV_LOOP_GAVE_UP_TLS
+					     : RV_LOOP_GAVE_UP_NET;
 		l->done = true;
 		return;
 	}

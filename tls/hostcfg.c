@@ -356,12 +356,22 @@ void rv_hostcfg_reapply(struct rv_loop *l, struct rv_strbuf *log)
 bool rv_hostcfg_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_addrs,
 		       struct rv_prefix *routes, size_t *num_routes)
 {
-	const struct hostcfg *h = state(l);
+	struct hostcfg *h = state(l);
 
 	*num_addrs = 0;
 	*num_routes = 0;
 	if (!h->applied) {
 		return false;
+	}
+	/* IPv6 switched on or off on the TUN since the CONFIG was applied:
+	 * applied again, its IPv6 part with it or without (turned on later,
+	 * it never reached the tunnel; turned off, the repair failed on it
+	 * for ever). */
+	if (l->dp &&
+	    h->no_v6 != (h->mtu < RV_IPV6_MIN_MTU || ipv6_disabled(rv_dataplane_tun_name(l->dp)))) {
+		rv_info("IPv6 on %s %s: applying the configuration again",
+			rv_dataplane_tun_name(l->dp), h->no_v6 ? "enabled" : "disabled");
+		(void)apply(l, &h->pushed, true, true);
 	}
 	*num_addrs = addrs_of(h, addrs);
 	memcpy(routes, h->routes, h->num_routes * sizeof(routes[0]));
@@ -394,6 +404,9 @@ void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns)
 		memcpy(servers[i].a, dns->servers[i].addr, 16);
 		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? " " : "",
 			 rv_ip_addr_str(&servers[i], a, sizeof(a)));
+	}
+	if (list[0] == '\0') {
+		snprintf(list, sizeof(list), "(no server)"); /* a search domain alone */
 	}
 	if (!l->cfg->accept_dns) {
 		rv_info("server pushed DNS %s%s%s: not applied (accept_dns = no)", list,

@@ -777,30 +777,43 @@ static int ifindex(const char *ifname, unsigned *idx)
 
 /* route_used: after route |p| via the device was added (or the kernel said
  * one exists: EEXIST), does the host send |p|'s addresses through it? Not
- * when the host routes the same network elsewhere: a route of its own (IPv4
- * refuses ours then) or a preferred one (an IPv6 one of lower metric),
- * which is said. A longer route elsewhere inside |p| takes only its part,
- * which is said too, and |p| counts as used. Looks up the network's first
- * address (`ip route get ... fibmatch`); a failed lookup counts as used. */
+ * when it routes the same network elsewhere (a route of its own: IPv4
+ * refuses ours then; a preferred IPv6 one of lower metric), when a routing
+ * rule sends it to another table (the match is then shorter than ours,
+ * through another device), or when it refuses it (a prohibit, blackhole
+ * or unreachable rule or route): each is said. A longer route elsewhere
+ * inside |p| takes only its part, which is said too, and |p| counts as
+ * used. Looks up the network's first address (`ip route get ... fibmatch`);
+ * a lookup that fails otherwise counts as used. */
 static bool route_used(const char *ifname, unsigned ifindex, const struct rv_prefix *p)
 {
 	char buf[64], dev[IF_NAMESIZE];
 	unsigned oif, len;
+	int ret = rv_rtnl_route_oif(&p->addr, &oif, &len);
 
-	if (rv_rtnl_route_oif(&p->addr, &oif, &len) != 0 || oif == ifindex || len < p->len) {
+	rv_ip_addr_str(&p->addr, buf, sizeof(buf));
+	if (ret == -EACCES || ret == -EINVAL || ret == -ENETUNREACH || ret == -EHOSTUNREACH ||
+	    (ret == 0 && oif == 0)) {
+		rv_warnx("%s: route %s/%u not used: the host's routing refuses that network (a "
+			 "prohibit, blackhole or unreachable rule or route)",
+			 ifname, buf, p->len);
+		return false;
+	}
+	if (ret != 0 || oif == ifindex) {
 		return true;
 	}
-	if (oif == 0 || if_indextoname(oif, dev) == NULL) {
-		snprintf(dev, sizeof(dev), "%s", oif == 0 ? "no device" : "?");
+	if (if_indextoname(oif, dev) == NULL) {
+		snprintf(dev, sizeof(dev), "?");
 	}
 	if (len > p->len) {
 		rv_warnx("%s: route %s/%u: a part of it (a /%u) the host routes through %s", ifname,
-			 rv_ip_addr_str(&p->addr, buf, sizeof(buf)), p->len, len, dev);
+			 buf, p->len, len, dev);
 		return true;
 	}
-	rv_warnx("%s: route %s/%u not used: the host routes that network through %s (a route "
-		 "of its own; remove it, or leave the network out)",
-		 ifname, rv_ip_addr_str(&p->addr, buf, sizeof(buf)), p->len, dev);
+	rv_warnx("%s: route %s/%u not used: the host routes that network through %s (%s; remove "
+		 "it, or leave the network out)",
+		 ifname, buf, p->len, dev,
+		 len == p->len ? "a route of its own" : "a routing rule to another table");
 	return false;
 }
 

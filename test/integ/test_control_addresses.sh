@@ -151,6 +151,16 @@ CTL_IDX=2 ctl_client_conf "$RVT_TMP/mallory.conf" "$PKI/mallory" rvm "$RVT_TMP/m
 rc=0
 rvt_nsx "$M" timeout 30 "$RV_BIN" client -c "$RVT_TMP/mallory.conf" --max-attempts 1 >"$RVT_TMP/mallory-client.log" 2>&1 || rc=$?
 [ "$rc" = 17 ] || rvt_fail "mallory's client exited $rc, want 17 (refused): $(tail -3 "$RVT_TMP/mallory-client.log")"
+# The exit code is the last failure's: turned away, then a name that does
+# not resolve (the namespace's nameserver is loopback's nobody) is 15, not
+# 17 (the refusal stuck).
+mkdir -p "/etc/netns/$M"
+printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"/etc/netns/$M/resolv.conf"
+printf 'server = nosuch.invalid:4433\n' >>"$RVT_TMP/mallory.conf"
+rc=0
+rvt_nsx "$M" timeout 30 "$RV_BIN" client -c "$RVT_TMP/mallory.conf" --max-attempts 2 >"$RVT_TMP/mallory-client2.log" 2>&1 || rc=$?
+rm -rf "/etc/netns/$M"
+[ "$rc" = 15 ] || rvt_fail "turned away, then no such name: exit $rc, want 15: $(tail -3 "$RVT_TMP/mallory-client2.log")"
 rvt_bg "$C1" alice2 "$RV_BIN" client -c "$RVT_TMP/alice.conf"
 rvt_wait_for 10 "alice's session" ctl_sessions_eq 5 || { ctl_status; rvt_fail "alice kept out"; }
 [ "$(ctl_field "session name=alice" v4)" = "$ALICE" ] || rvt_fail "alice did not get $ALICE"

@@ -184,6 +184,22 @@ check_exit 6 ip netns exec "$C1" timeout 20 "$RV_BIN" client -c "$RVT_TMP/c1.con
 	--max-attempts 1
 grep -q "is no ringvpn server (wrong port?): .*the peer does not speak TLS" "$RVT_TMP/exit.log" ||
 	rvt_fail "a non-TLS port not named: $(cat "$RVT_TMP/exit.log")"
+# An echo port: the client's own ClientHello comes back, which parses as
+# TLS and breaks off before any certificate (it said "peer sent no
+# certificate").
+rvt_bg "$S" echo-port python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.88.1.1", 4598)); s.listen(4)
+while True:
+    c, _ = s.accept()
+    d = c.recv(4096)
+    c.sendall(d); c.close()'
+rvt_wait_for 5 "the echo port" sh -c "ip netns exec $S ss -Hltn 'sport = :4598' | grep -q LISTEN"
+check_exit 6 ip netns exec "$C1" timeout 20 "$RV_BIN" client -c "$RVT_TMP/c1.conf" --server 10.88.1.1:4598 \
+	--max-attempts 1
+grep -q "the peer does not speak TLS" "$RVT_TMP/exit.log" ||
+	rvt_fail "an echo port not named: $(cat "$RVT_TMP/exit.log")"
 # A TUN device that cannot be set up: "lo" is not a TUN device.
 check_exit 14 ip netns exec "$S" "$RV_BIN" server -c "$RVT_TMP/s2.conf" --tun lo --listen 4501 --data-port 4502
 # Without root nor CAP_NET_ADMIN: permission. (The unprivileged user needs to
