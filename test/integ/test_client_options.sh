@@ -125,6 +125,9 @@ grep -q "connected to 10.88.1.1 (10.88.1.1:4533)" "$RVT_TMP/client1.log" || rvt_
 # B pushes no routes: the client removed A's.
 rvt_wait_for 5 "A's route gone" sh -c "! ip -n $C1 route show dev rvc | grep -q '^192.168.50.0/24'" ||
 	rvt_fail "stale route of A kept: $(ip -n "$C1" route show dev rvc)"
+# B pushes no DNS either: A's is withdrawn (it stayed on the link).
+rvt_wait_for 5 "A's DNS withdrawn" sh -c "[ \$(grep -c '(none: withdrawn)' '$RVT_TMP/client1.log') -ge 2 ]" ||
+	rvt_fail "A's DNS kept after the failover: $(grep -i dns "$RVT_TMP/client1.log" | tail -3)"
 
 rvt_step "A is back and B dies: the client fails over back to A"
 mv "$RVT_TMP/server.log" "$RVT_TMP/server-a1.log"

@@ -248,11 +248,20 @@ rvt_nsx "$S" ip -6 route add fd60::/64 dev c1 metric 256 || rvt_fail "host route
 # A longer route elsewhere takes only its part of a network: said, and the
 # network counts as routed (it was called "not used" as a whole).
 rvt_nsx "$S" ip route add 10.61.0.0/24 dev c1 || rvt_fail "host route 10.61.0.0/24"
-ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}" "subnet=client4 10.60.0.0/24 fd60::/64 10.61.0.0/16"
+# A routing rule that sends a network to another table, and one that
+# refuses it: both were taken as routed, silently.
+rvt_nsx "$S" ip route add default dev c1 table 100 || rvt_fail "table 100"
+rvt_nsx "$S" ip rule add pref 100 to 10.62.0.0/24 lookup 100 || rvt_fail "rule to table 100"
+rvt_nsx "$S" ip rule add pref 101 to 10.63.0.0/24 prohibit || rvt_fail "prohibit rule"
+ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}" "subnet=client4 10.60.0.0/24 fd60::/64 10.61.0.0/16 10.62.0.0/24 10.63.0.0/24"
 rc=0
 OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rc=$?
 [ "$rc" = 1 ] || rvt_fail "reload exit $rc, want 1 (a part failed): $OUT"
-grep -q "failed: 2 subnet route(s) on the server's TUN" <<<"$OUT" || rvt_fail "reload did not say the routes failed: $OUT"
+grep -q "failed: 4 subnet route(s) on the server's TUN" <<<"$OUT" || rvt_fail "reload did not say the routes failed: $OUT"
+grep -aq "rvs0: route 10.62.0.0/24 not used: the host routes that network through c1 (a routing rule to another table" "$RVT_TMP/server.log" ||
+	rvt_fail "the rule to another table not said"
+grep -aq "rvs0: route 10.63.0.0/24 not used: the host's routing refuses that network" "$RVT_TMP/server.log" ||
+	rvt_fail "the prohibit rule not said"
 for net in 10.60.0.0/24 fd60::/64; do
 	grep -aq "rvs0: route $net not used: the host routes that network through c1" "$RVT_TMP/server.log" ||
 		rvt_fail "$net routed elsewhere, not said: $(grep -a "$net\|${net%/*}" "$RVT_TMP/server.log")"
