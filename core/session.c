@@ -282,6 +282,20 @@ struct rv_session *rv_session_new(const struct rv_session_params *params)
 	return s;
 }
 
+/* request_rekey asks the control thread for new keys for |epoch| (the
+ * epoch that reached a limit): a request for a newer epoch stays (a late
+ * packet of an older one must not replace it; the older one's request is
+ * answered by the newer epoch anyway). */
+static void request_rekey(struct rv_session *s, uint32_t epoch)
+{
+	uint32_t cur = atomic_load_explicit(&s->rekey_request, memory_order_relaxed);
+
+	while (cur < epoch &&
+	       !atomic_compare_exchange_weak_explicit(&s->rekey_request, &cur, epoch,
+						      memory_order_release, memory_order_relaxed)) {
+	}
+}
+
 static void keys_free(struct rv_keys *k)
 {
 	if (!k) {
@@ -529,7 +543,7 @@ enum rv_session_result rv_session_seal_batch_ext(struct rv_session *s, struct rv
 		     age >= s->rekey_after_ns) &&
 	    !atomic_load_explicit(&slot->rekey_reported, memory_order_relaxed) &&
 	    !atomic_exchange_explicit(&slot->rekey_reported, true, memory_order_relaxed)) {
-		atomic_store_explicit(&s->rekey_request, slot->epoch, memory_order_release);
+		request_rekey(s, slot->epoch);
 		res = RV_SESSION_REKEY_SOON;
 	}
 
@@ -692,6 +706,8 @@ size_t rv_session_open_batch(struct rv_session *s, struct rv_pkt *pkts,
 		relock(&held, slot);
 		r = map_replay(rv_replay_update(&slot->replay, hdrs[i].counter));
 		if (r == RV_SESSION_OK) {
+			bool soon = false;
+
 			pkts[i].len -= RV_DATA_OVERHEAD;
 			accepted++;
 			/* The peer's packets under this key count too: a peer
@@ -703,8 +719,8 @@ size_t rv_session_open_batch(struct rv_session *s, struct rv_pkt *pkts,
 			    !atomic_load_explicit(&slot->rekey_reported, memory_order_relaxed) &&
 			    !atomic_exchange_explicit(&slot->rekey_reported, true,
 						      memory_order_relaxed)) {
-				atomic_store_explicit(&s->rekey_request, slot->epoch,
-						      memory_order_release);
+				request_rekey(s, slot->epoch);
+				soon = true;
 			}
 			/* The peer sends under a newer epoch: it has our
 			 * install confirmation, so we may send under it too. */
@@ -712,6 +728,12 @@ size_t rv_session_open_batch(struct rv_session *s, struct rv_pkt *pkts,
 				     atomic_load_explicit(&s->tx_epoch, memory_order_relaxed)) &&
 			    tx_roll_forward(s, slot->epoch)) {
 				r = RV_SESSION_KEY_ROLLED;
+			}
+			/* Before KEY_ROLLED, which the caller only may note:
+			 * this one it must pass on (the control thread is
+			 * woken as by a send's, not at its next timer). */
+			if (unlikely(soon)) {
+				r = RV_SESSION_REKEY_SOON;
 			}
 		}
 		results[i] = r;

@@ -95,7 +95,8 @@ struct rv_pkt {
 
 enum rv_session_result {
 	RV_SESSION_OK = 0,
-	RV_SESSION_REKEY_SOON, /* sealed; the current epoch nears a limit (reported once) */
+	RV_SESSION_REKEY_SOON, /* sealed or opened; the epoch nears a limit (reported once):
+				* the caller wakes the control thread */
 	RV_SESSION_KEY_ROLLED, /* opened; sending switched to the packet's newer epoch */
 	RV_SESSION_NO_KEY,     /* no usable epoch (none active / key_id unknown) */
 	RV_SESSION_EXPIRED,    /* epoch past its reject-after count or age */
