@@ -10,16 +10,15 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include "core/compiler.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "core/wire.h"
 #include "crypto/aead.h"
@@ -1185,25 +1184,17 @@ int rv_config_load(struct rv_config *c, const char *path, char *err, size_t err_
 	size_t n;
 	FILE *f;
 	int ret;
+	int fd = rv_open_regular(path);
 
-	struct stat st;
-	int fd;
-
-	/* Non-blocking: a FIFO with no writer would block the open (at a
-	 * reload, the whole control thread). */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, err_len, "cannot open config file %s: %s%s", path, strerror(errno),
-			 ret == -ENOENT || ret == -ENOTDIR ? " (check the path given with -c)"
-							   : "");
-		return ret;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
+	if (fd == -EISDIR || fd == -EINVAL) {
 		snprintf(err, err_len,
 			 "config file %s is not a regular file (a FIFO, socket or device)", path);
 		return -EINVAL;
+	}
+	if (fd < 0) {
+		snprintf(err, err_len, "cannot open config file %s: %s%s", path, strerror(-fd),
+			 fd == -ENOENT || fd == -ENOTDIR ? " (check the path given with -c)" : "");
+		return fd;
 	}
 	f = fdopen(fd, "r");
 	if (!f) {

@@ -282,18 +282,26 @@ struct rv_session *rv_session_new(const struct rv_session_params *params)
 	return s;
 }
 
-/* request_rekey asks the control thread for new keys for |epoch| (the
- * epoch that reached a limit): a request for a newer epoch stays (a late
- * packet of an older one must not replace it; the older one's request is
- * answered by the newer epoch anyway). */
-static void request_rekey(struct rv_session *s, uint32_t epoch)
+/* report_limit: |slot|'s epoch reached a limit (packets sent or received
+ * under it, or its age); the first to see it, of the workers and of both
+ * directions, asks the control thread for new keys and returns true. A
+ * request for a newer epoch stays (a late packet of an older one must not
+ * replace it; the older one's request is answered by the newer epoch
+ * anyway). */
+static bool report_limit(struct rv_session *s, struct rv_keys *slot)
 {
-	uint32_t cur = atomic_load_explicit(&s->rekey_request, memory_order_relaxed);
+	uint32_t cur;
 
-	while (cur < epoch &&
-	       !atomic_compare_exchange_weak_explicit(&s->rekey_request, &cur, epoch,
+	if (atomic_load_explicit(&slot->rekey_reported, memory_order_relaxed) ||
+	    atomic_exchange_explicit(&slot->rekey_reported, true, memory_order_relaxed)) {
+		return false;
+	}
+	cur = atomic_load_explicit(&s->rekey_request, memory_order_relaxed);
+	while (cur < slot->epoch &&
+	       !atomic_compare_exchange_weak_explicit(&s->rekey_request, &cur, slot->epoch,
 						      memory_order_release, memory_order_relaxed)) {
 	}
+	return true;
 }
 
 static void keys_free(struct rv_keys *k)
@@ -541,9 +549,7 @@ enum rv_session_result rv_session_seal_batch_ext(struct rv_session *s, struct rv
 	if (unlikely(base + num >=
 			     atomic_load_explicit(&s->rekey_after_messages, memory_order_relaxed) ||
 		     age >= s->rekey_after_ns) &&
-	    !atomic_load_explicit(&slot->rekey_reported, memory_order_relaxed) &&
-	    !atomic_exchange_explicit(&slot->rekey_reported, true, memory_order_relaxed)) {
-		request_rekey(s, slot->epoch);
+	    report_limit(s, slot)) {
 		res = RV_SESSION_REKEY_SOON;
 	}
 
@@ -706,22 +712,16 @@ size_t rv_session_open_batch(struct rv_session *s, struct rv_pkt *pkts,
 		relock(&held, slot);
 		r = map_replay(rv_replay_update(&slot->replay, hdrs[i].counter));
 		if (r == RV_SESSION_OK) {
-			bool soon = false;
-
-			pkts[i].len -= RV_DATA_OVERHEAD;
-			accepted++;
 			/* The peer's packets under this key count too: a peer
 			 * that is not told the limit (the client, of the
 			 * server's rekey_packets) is held to it from here. */
-			if (unlikely(hdrs[i].counter + 1 >=
-				     atomic_load_explicit(&s->rekey_after_messages,
-							  memory_order_relaxed)) &&
-			    !atomic_load_explicit(&slot->rekey_reported, memory_order_relaxed) &&
-			    !atomic_exchange_explicit(&slot->rekey_reported, true,
-						      memory_order_relaxed)) {
-				request_rekey(s, slot->epoch);
-				soon = true;
-			}
+			bool soon = unlikely(hdrs[i].counter + 1 >=
+					     atomic_load_explicit(&s->rekey_after_messages,
+								  memory_order_relaxed)) &&
+				    report_limit(s, slot);
+
+			pkts[i].len -= RV_DATA_OVERHEAD;
+			accepted++;
 			/* The peer sends under a newer epoch: it has our
 			 * install confirmation, so we may send under it too. */
 			if (unlikely(slot->epoch >

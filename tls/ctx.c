@@ -29,12 +29,16 @@
 #endif
 
 #include "core/config.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "crypto/errq.h"
 #include "crypto/mem.h"
 #include "tls/internal.h"
 
-/* The newest CRL read, by its cRLNumber (RFC 5280 5.2.3), per issuer. */
+/* The newest CRL read, by its cRLNumber (RFC 5280 5.2.3), per issuer: of
+ * the first CRL_SEEN issuers of the file, enough for a CA file's few. */
+enum { CRL_SEEN = 4 };
+
 struct crl_seen {
 	uint32_t issuer_hash; /* its issuer's name and key identifier, hashed */
 	uint64_t number;
@@ -46,7 +50,7 @@ struct rv_tls_ctx {
 	enum rv_tls_role role;
 	char *server_name;
 	struct rv_tls_expiry expiry;
-	struct crl_seen crl[4]; /* the first CRLs of the file, enough for a CA file's few */
+	struct crl_seen crl[CRL_SEEN];
 };
 
 /* unix_time converts an ASN.1 time to seconds since the epoch. */
@@ -91,7 +95,6 @@ static const uint16_t sigalgs[] = {
 /* open_pem opens |path| for reading, or fills |err| with why not. */
 static FILE *open_pem(const char *what, const char *path, char *err, size_t err_len, int *out_errno)
 {
-	struct stat st = { 0 };
 	FILE *f;
 	int fd;
 
@@ -103,22 +106,19 @@ static FILE *open_pem(const char *what, const char *path, char *err, size_t err_
 		*out_errno = -EINVAL;
 		return NULL;
 	}
-	/* Not blocking at the open (a FIFO would wait for a writer for
-	 * ever, `-n` included), and only a regular file is read. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		*out_errno = -errno;
-		snprintf(err, err_len, "cannot open %s file %s: %s%s", what, path, strerror(errno),
-			 errno == EMFILE || errno == ENFILE || errno == ENOMEM
-				 ? ""
-				 : " (check the path and its permissions)");
-		return NULL;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
+	fd = rv_open_regular(path);
+	if (fd == -EISDIR || fd == -EINVAL) {
 		*out_errno = -EINVAL;
 		snprintf(err, err_len, "%s file %s is not a regular file (%s)", what, path,
-			 S_ISDIR(st.st_mode) ? "a directory" : "a FIFO, socket or device");
+			 fd == -EISDIR ? "a directory" : "a FIFO, socket or device");
+		return NULL;
+	}
+	if (fd < 0) {
+		*out_errno = fd;
+		snprintf(err, err_len, "cannot open %s file %s: %s%s", what, path, strerror(-fd),
+			 fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM
+				 ? ""
+				 : " (check the path and its permissions)");
 		return NULL;
 	}
 	f = fdopen(fd, "r");
@@ -208,7 +208,7 @@ static bool signed_by_ca(X509_STORE *store, X509_CRL *crl)
 }
 
 /* note_crl_number records |crl|'s number in |seen| (the highest per issuer). */
-static void note_crl_number(struct crl_seen seen[4], X509_CRL *crl)
+static void note_crl_number(struct crl_seen seen[CRL_SEEN], X509_CRL *crl)
 {
 	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
 	AUTHORITY_KEYID *aki = X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, NULL, NULL);
@@ -232,7 +232,7 @@ static void note_crl_number(struct crl_seen seen[4], X509_CRL *crl)
 		return;
 	}
 	ASN1_INTEGER_free(num);
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < CRL_SEEN; i++) {
 		if (!seen[i].have || seen[i].issuer_hash == h) {
 			if (!seen[i].have || v > seen[i].number) {
 				seen[i] = (struct crl_seen){ .issuer_hash = h,
@@ -244,8 +244,8 @@ static void note_crl_number(struct crl_seen seen[4], X509_CRL *crl)
 	}
 }
 
-static int load_crl(SSL_CTX *sc, const char *path, int64_t *next_update, struct crl_seen seen[4],
-		    char *err, size_t err_len)
+static int load_crl(SSL_CTX *sc, const char *path, int64_t *next_update,
+		    struct crl_seen seen[CRL_SEEN], char *err, size_t err_len)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(sc);
 	char ebuf[256];
@@ -386,6 +386,20 @@ out:
 	return ret;
 }
 
+/* say_if_everyones: a key file every user may read or write is taken all
+ * the same (the owner's choice), but said: anyone on the host could
+ * impersonate this end. */
+static void say_if_everyones(FILE *f, const char *path)
+{
+	struct stat st;
+
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH))) {
+		rv_warnx("key file %s is readable or writable by every user (mode %04o): chmod "
+			 "600 it",
+			 path, (unsigned)(st.st_mode & 07777));
+	}
+}
+
 static int load_key(SSL_CTX *sc, const char *path, char *err, size_t err_len)
 {
 	char ebuf[256];
@@ -398,17 +412,7 @@ static int load_key(SSL_CTX *sc, const char *path, char *err, size_t err_len)
 	if (!f) {
 		return ret;
 	}
-	{
-		struct stat st;
-
-		/* Taken all the same (the owner's choice), but said: anyone on
-		 * the host could impersonate this end. */
-		if (fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH))) {
-			rv_warnx("key file %s is readable or writable by every user (mode %04o): "
-				 "chmod 600 it",
-				 path, (unsigned)(st.st_mode & 07777));
-		}
-	}
+	say_if_everyones(f, path);
 	/* With our own buffer the key text never sits in a heap block that
 	 * fclose frees without wiping. BoringSSL cleanses its own copies. */
 	setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
@@ -565,8 +569,8 @@ int rv_tls_ctx_from_config(struct rv_tls_ctx **out, const struct rv_config *cfg,
 bool rv_tls_ctx_crl_older(const struct rv_tls_ctx *n, const struct rv_tls_ctx *cur,
 			  uint64_t *out_new, uint64_t *out_cur)
 {
-	for (size_t i = 0; n && cur && i < 4 && n->crl[i].have; i++) {
-		for (size_t j = 0; j < 4 && cur->crl[j].have; j++) {
+	for (size_t i = 0; n && cur && i < CRL_SEEN && n->crl[i].have; i++) {
+		for (size_t j = 0; j < CRL_SEEN && cur->crl[j].have; j++) {
 			if (cur->crl[j].issuer_hash == n->crl[i].issuer_hash &&
 			    n->crl[i].number < cur->crl[j].number) {
 				*out_new = n->crl[i].number;

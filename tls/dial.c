@@ -83,9 +83,8 @@ struct rv_client_side {
 	struct rv_ltimer retry;
 	unsigned failed_attempts, tried_in_round;
 	uint32_t backoff_ms;
-	bool last_fail_tls;
-	bool last_fail_refused; /* the server said no address, or it is full */
-	bool up;		/* the current connection's tunnel came up */
+	enum rv_loop_exit last_fail; /* how to give up after the last failure */
+	bool up;		     /* the current connection's tunnel came up */
 	size_t server_idx;
 	/* resolution */
 	int efd;
@@ -175,12 +174,16 @@ static void on_retry(struct rv_loop *l, struct rv_ltimer *lt)
 	attempt(l);
 }
 
-static void schedule_retry(struct rv_loop *l, bool reached_running, bool tls_fail, bool kicked)
+/* schedule_retry arms the next attempt after a connection ended (having
+ * reached running or not); |fail| is how to give up if this failure is the
+ * last one max_attempts allows (RV_LOOP_GAVE_UP_*: the last failure's kind
+ * decides the exit code). */
+static void schedule_retry(struct rv_loop *l, bool reached_running, enum rv_loop_exit fail,
+			   bool kicked)
 {
 	struct rv_client_side *s = side(l);
 	const struct rv_config *cfg = l->cfg;
 	uint32_t delay;
-	bool refused;
 
 	if (l->stopping || l->done) {
 		return;
@@ -194,19 +197,13 @@ static void schedule_retry(struct rv_loop *l, bool reached_running, bool tls_fai
 	} else {
 		s->failed_attempts++;
 		s->tried_in_round++;
-		s->last_fail_tls = tls_fail;
+		s->last_fail = fail;
 		/* Fail over: the next server of the list. */
 		s->server_idx = (s->server_idx + 1) % num_servers(cfg);
 	}
-	refused = s->last_fail_refused;
-	/* Set by client_closing for this failure only: a lookup or connect
-	 * failure next is no refusal (it exited 17 after one). */
-	s->last_fail_refused = false;
 	if (l->p.max_attempts && s->failed_attempts >= l->p.max_attempts) {
 		rv_warnx("giving up after %u failed attempts", s->failed_attempts);
-		l->exit = refused	     ? RV_LOOP_GAVE_UP_REFUSED
-			  : s->last_fail_tls ? RV_LOOP_GAVE_UP_TLS
-					     : RV_LOOP_GAVE_UP_NET;
+		l->exit = s->last_fail;
 		l->done = true;
 		return;
 	}
@@ -333,14 +330,14 @@ static void connect_to(struct rv_loop *l)
 		rv_warn(err, "socket");
 		(void)rv_client_local_failure(l, err);
 		if (!l->done) {
-			schedule_retry(l, false, false, false);
+			schedule_retry(l, false, RV_LOOP_GAVE_UP_NET, false);
 		}
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = rv_chan_new(l, fd, &ep);
 	if (!c) {
-		schedule_retry(l, false, false, false);
+		schedule_retry(l, false, RV_LOOP_GAVE_UP_NET, false);
 		return;
 	}
 	snprintf(s->server_str, sizeof(s->server_str), "%s (%s)", s->job.host, c->peer_str);
@@ -432,7 +429,7 @@ void rv_client_on_resolved(struct rv_loop *l, int res)
 		if (k == NULL) {
 			rv_warnx("cannot resolve server %s: %s", s->job.host,
 				 gai_strerror(s->job.err));
-			schedule_retry(l, false, false, false);
+			schedule_retry(l, false, RV_LOOP_GAVE_UP_NET, false);
 			return;
 		}
 		rv_warnx("cannot resolve server %s: %s: trying the %u address(es) it had before",
@@ -491,7 +488,7 @@ static void attempt(struct rv_loop *l)
 	s->req = calloc(1, sizeof(*s->req));
 	if (s->req == NULL) {
 		rv_warnx("cannot start the resolver: out of memory");
-		schedule_retry(l, false, false, false);
+		schedule_retry(l, false, RV_LOOP_GAVE_UP_NET, false);
 		return;
 	}
 	s->req->job = s->job;
@@ -506,7 +503,7 @@ static void attempt(struct rv_loop *l)
 		free(s->req);
 		s->req = NULL;
 		(void)rv_client_local_failure(l, ret);
-		schedule_retry(l, false, false, false);
+		schedule_retry(l, false, RV_LOOP_GAVE_UP_NET, false);
 		return;
 	}
 	pthread_detach(thread);
@@ -643,9 +640,12 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 		}
 		/* Authenticated, then turned away for capacity: not a TLS
 		 * failure (it exited 6 for a full pool). */
-		s->last_fail_refused = !reached_running &&
-				       (code == RV_CTL_CODE_NO_ADDRESS || code == RV_CTL_CODE_FULL);
-		schedule_retry(l, reached_running, c->tls_failed, kicked);
+		schedule_retry(l, reached_running,
+			       code == RV_CTL_CODE_NO_ADDRESS || code == RV_CTL_CODE_FULL
+				       ? RV_LOOP_GAVE_UP_REFUSED
+			       : c->tls_failed ? RV_LOOP_GAVE_UP_TLS
+					       : RV_LOOP_GAVE_UP_NET,
+			       kicked);
 	}
 }
 

@@ -230,6 +230,12 @@ static bool ipv6_disabled(const char *ifname)
 	return v == '1';
 }
 
+/* v6_off: no IPv6 on the TUN |ifname| now (mtu below 1280, or disabled)? */
+static bool v6_off(const struct hostcfg *h, const char *ifname)
+{
+	return h->mtu < RV_IPV6_MIN_MTU || ipv6_disabled(ifname);
+}
+
 /* apply puts CONFIG |c| on the host; |update| (no addresses in it), |again|
  * (the last one filtered anew after a reload: not the server's news). */
 static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, bool again)
@@ -271,7 +277,7 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 		take_addr(&h->v4, &h->prefix4, &v4, c->prefix4);
 		take_addr(&h->v6, &h->prefix6, &v6, c->prefix6);
 	}
-	h->no_v6 = h->mtu < RV_IPV6_MIN_MTU || ipv6_disabled(ifname);
+	h->no_v6 = v6_off(h, ifname);
 	num_addrs = addrs_of(h, addrs);
 	num_routes = accepted_routes(routes, h, l->cfg, c);
 	if (h->no_v6) {
@@ -367,8 +373,7 @@ bool rv_hostcfg_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_a
 	 * applied again, its IPv6 part with it or without (turned on later,
 	 * it never reached the tunnel; turned off, the repair failed on it
 	 * for ever). */
-	if (l->dp &&
-	    h->no_v6 != (h->mtu < RV_IPV6_MIN_MTU || ipv6_disabled(rv_dataplane_tun_name(l->dp)))) {
+	if (l->dp && h->no_v6 != v6_off(h, rv_dataplane_tun_name(l->dp))) {
 		rv_info("IPv6 on %s %s: applying the configuration again",
 			rv_dataplane_tun_name(l->dp), h->no_v6 ? "enabled" : "disabled");
 		(void)apply(l, &h->pushed, true, true);

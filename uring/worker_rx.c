@@ -416,9 +416,10 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 			rv_drop_add(&w->ctr, why, 1);
 			goto drop;
 		}
+		/* The peer's packets reached rekey_packets: the control
+		 * thread is woken as by a send's REKEY_SOON. */
 		if (unlikely(r == RV_SESSION_REKEY_SOON)) {
-			rv_dataplane_note_rekey(
-				w->dp); /* the peer's packets reached rekey_packets */
+			rv_dataplane_note_rekey(w->dp);
 		}
 		last_src = it->src;
 		plain = it->buf + RV_DATA_HDR_LEN;

@@ -236,6 +236,12 @@ void rv_worker_forward(struct rv_worker *w, unsigned cls, uint8_t *pkt, uint32_t
 	tx_push(w, cls, pkt, len, handle, to, NULL, 0, flags);
 }
 
+/* tx_chunk: the start of send chunk |id| (POOL_TX). */
+static uint8_t *tx_chunk(const struct rv_worker *w, unsigned id)
+{
+	return w->tx_base + (size_t)id * w->tx_buf_size;
+}
+
 bool rv_worker_time_exceeded(struct rv_worker *w, const uint8_t *pkt, const struct rv_ip_info *ip,
 			     struct rv_session *from)
 {
@@ -249,7 +255,7 @@ bool rv_worker_time_exceeded(struct rv_worker *w, const uint8_t *pkt, const stru
 		return false;
 	}
 	id = w->tx_free[w->tx_nfree - 1];
-	cur = w->tx_base + (size_t)id * w->tx_buf_size + RV_DATA_HDR_LEN;
+	cur = tx_chunk(w, id) + RV_DATA_HDR_LEN;
 	h = rv_icmp_time_exceeded(cur, &self, pkt, ip->total_len, ip, &quote);
 	/* A packet that gets no answer (an ICMP error itself) spends no token. */
 	if (h == 0 || !icmp_token(w)) {
@@ -315,7 +321,7 @@ static void tx_superframe(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint3
 									  : 0;
 	id = w->tx_free[--w->tx_nfree];
 	w->tx_refs[id] = (uint16_t)plan.nseg;
-	cur = w->tx_base + (size_t)id * w->tx_buf_size;
+	cur = tx_chunk(w, id);
 	/* The in-buffer part is padded with the first payload bytes to a
 	 * multiple of the AES block: the payload slice then starts on a block
 	 * boundary of the GCM stream, which spares BoringSSL a byte-wise
