@@ -18,31 +18,32 @@
 
 #include "core/compiler.h"
 
-#define RV_DROP_REASONS(X)                                                                  \
-	X(RV_DROP_SHORT, "short")		  /* datagram shorter than header+tag */    \
-	X(RV_DROP_BAD_RECV, "bad_recv")		  /* receive result unparsable */           \
-	X(RV_DROP_BAD_SRC, "bad_src")		  /* source address family unknown */       \
-	X(RV_DROP_BAD_TYPE, "bad_type")		  /* unknown message type */                \
-	X(RV_DROP_RESERVED, "reserved")		  /* unknown flag or reserved bits set */   \
-	X(RV_DROP_UNKNOWN_INDEX, "unknown_index") /* no session has this index */           \
-	X(RV_DROP_NO_KEY, "no_key")		  /* key id names no installed epoch */     \
-	X(RV_DROP_AUTH, "auth")			  /* AEAD open failed */                    \
-	X(RV_DROP_REPLAY, "replay")		  /* counter already seen */                \
-	X(RV_DROP_TOO_OLD, "too_old")		  /* counter left of the window */          \
-	X(RV_DROP_KEY_EXPIRED, "key_expired")	  /* reject-after limit reached */          \
-	X(RV_DROP_SPOOF, "spoof")		  /* inner source is not the peer's */      \
-	X(RV_DROP_BAD_INNER, "bad_inner")	  /* inner packet not valid IPv4/IPv6 */    \
-	X(RV_DROP_NO_ROUTE, "no_route")		  /* TUN packet for no session */           \
-	X(RV_DROP_LINK_SCOPE, "link_scope")	  /* multicast/link-local destination */    \
-	X(RV_DROP_NO_BUF, "no_buf")		  /* every buffer in flight */              \
-	X(RV_DROP_TOO_BIG, "too_big")		  /* larger than the tunnel MTU */          \
-	X(RV_DROP_BAD_VNET, "bad_vnet")		  /* malformed virtio_net_hdr/GSO */        \
-	X(RV_DROP_TUN_WRITE, "tun_write")	  /* TUN write failed */                    \
-	X(RV_DROP_UDP_SEND, "udp_send")		  /* UDP send failed */                     \
-	X(RV_DROP_NO_ENDPOINT, "no_endpoint")	  /* peer endpoint unknown */               \
-	X(RV_DROP_AQM, "aqm")			  /* CoDel: receive queue stood too long */ \
-	X(RV_DROP_C2C_OFF, "c2c_off")		  /* client-to-client, which is off */      \
-	X(RV_DROP_TTL, "ttl_expired")		  /* forwarded with a TTL / hop limit of 1 */
+#define RV_DROP_REASONS(X)                                                                    \
+	X(RV_DROP_SHORT, "short")		  /* datagram shorter than header+tag */      \
+	X(RV_DROP_BAD_RECV, "bad_recv")		  /* receive result unparsable */             \
+	X(RV_DROP_BAD_SRC, "bad_src")		  /* source address family unknown */         \
+	X(RV_DROP_BAD_TYPE, "bad_type")		  /* unknown message type */                  \
+	X(RV_DROP_RESERVED, "reserved")		  /* unknown flag or reserved bits set */     \
+	X(RV_DROP_UNKNOWN_INDEX, "unknown_index") /* no session has this index */             \
+	X(RV_DROP_NO_KEY, "no_key")		  /* key id names no installed epoch */       \
+	X(RV_DROP_AUTH, "auth")			  /* AEAD open failed */                      \
+	X(RV_DROP_REPLAY, "replay")		  /* counter already seen */                  \
+	X(RV_DROP_TOO_OLD, "too_old")		  /* counter left of the window */            \
+	X(RV_DROP_KEY_EXPIRED, "key_expired")	  /* reject-after limit reached */            \
+	X(RV_DROP_SPOOF, "spoof")		  /* inner source is not the peer's */        \
+	X(RV_DROP_BAD_INNER, "bad_inner")	  /* inner packet not valid IPv4/IPv6 */      \
+	X(RV_DROP_NO_ROUTE, "no_route")		  /* TUN packet for no session */             \
+	X(RV_DROP_LINK_SCOPE, "link_scope")	  /* multicast/link-local destination */      \
+	X(RV_DROP_NO_BUF, "no_buf")		  /* every buffer in flight */                \
+	X(RV_DROP_TOO_BIG, "too_big")		  /* larger than the tunnel MTU */            \
+	X(RV_DROP_BAD_VNET, "bad_vnet")		  /* malformed virtio_net_hdr/GSO */          \
+	X(RV_DROP_TUN_WRITE, "tun_write")	  /* TUN write failed */                      \
+	X(RV_DROP_UDP_SEND, "udp_send")		  /* UDP send failed */                       \
+	X(RV_DROP_NO_ENDPOINT, "no_endpoint")	  /* peer endpoint unknown */                 \
+	X(RV_DROP_AQM, "aqm")			  /* CoDel: receive queue stood too long */   \
+	X(RV_DROP_C2C_OFF, "c2c_off")		  /* client-to-client, which is off */        \
+	X(RV_DROP_TTL, "ttl_expired")		  /* forwarded with a TTL / hop limit of 1 */ \
+	X(RV_DROP_ECN, "ecn")			  /* CE outside, Not-ECT inside (RFC 6040) */
 
 #define RV_COUNTERS(X)                                     \
 	X(RV_CTR_TX_PACKETS, "tx_packets")                 \
@@ -64,6 +65,7 @@
 	X(RV_CTR_GSO_SPLIT, "gso_split")                   \
 	X(RV_CTR_ICMP_UNREACH, "icmp_unreach")             \
 	X(RV_CTR_ICMP_TIME_EXCEEDED, "icmp_time_exceeded") \
+	X(RV_CTR_ECN_CE, "ecn_ce")                         \
 	X(RV_CTR_UDP_SOCK_DROPS, "udp_sock_drops") /* kept by the kernel: read at a snapshot */
 
 /* Gauges: how deep each queue of the data plane is (the places a packet can

@@ -111,21 +111,32 @@ enum rv_ip_err rv_ip_parse(struct rv_ip_info *out, const uint8_t *pkt, size_t le
 	}
 }
 
+/* csum_replace16 updates the one's-complement checksum at |csum| for one
+ * 16-bit word of the header changed from |from| to |to| (RFC 1624, eqn. 3:
+ * HC' = ~(~HC + ~m + m')). */
+static void csum_replace16(uint8_t *csum, uint16_t from, uint16_t to)
+{
+	uint32_t sum = (uint16_t) ~((uint32_t)csum[0] << 8 | csum[1]);
+
+	sum += (uint16_t)~from;
+	sum += to;
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (uint16_t)~sum;
+	csum[0] = (uint8_t)(sum >> 8);
+	csum[1] = (uint8_t)sum;
+}
+
 bool rv_ip_hop(uint8_t *pkt)
 {
 	if ((pkt[0] >> 4) == 4) {
-		uint32_t sum;
+		uint16_t from = (uint16_t)(pkt[8] << 8 | pkt[9]);
 
 		if (pkt[8] <= 1) {
 			return false;
 		}
 		pkt[8]--;
-		/* The TTL is the high byte of header word 4: one less there is
-		 * 0x0100 more in the one's-complement sum's complement (RFC 1624). */
-		sum = ((uint32_t)pkt[10] << 8 | pkt[11]) + 0x0100;
-		sum = (sum + (sum >> 16)) & 0xffff;
-		pkt[10] = (uint8_t)(sum >> 8);
-		pkt[11] = (uint8_t)sum;
+		csum_replace16(pkt + 10, from, (uint16_t)(pkt[8] << 8 | pkt[9]));
 		return true;
 	}
 	if (pkt[7] <= 1) {
@@ -133,6 +144,34 @@ bool rv_ip_hop(uint8_t *pkt)
 	}
 	pkt[7]--; /* IPv6 has no header checksum */
 	return true;
+}
+
+enum rv_ecn_decap rv_ip_ecn_decap(uint8_t *pkt, uint8_t outer)
+{
+	uint8_t inner = rv_ip_ecn(pkt), to = inner;
+	enum rv_ecn_decap ret = RV_ECN_KEPT;
+
+	if (outer == RV_ECN_CE) {
+		if (inner == RV_ECN_NOT_ECT) {
+			return RV_ECN_DROP;
+		}
+		to = RV_ECN_CE;
+		ret = RV_ECN_MARKED;
+	} else if (outer == RV_ECN_ECT1 && inner == RV_ECN_ECT0) {
+		to = RV_ECN_ECT1;
+	}
+	if (to == inner) {
+		return ret;
+	}
+	if ((pkt[0] >> 4) == 4) {
+		uint16_t from = (uint16_t)(pkt[0] << 8 | pkt[1]);
+
+		pkt[1] = (uint8_t)((pkt[1] & ~3u) | to);
+		csum_replace16(pkt + 10, from, (uint16_t)(pkt[0] << 8 | pkt[1]));
+	} else {
+		pkt[1] = (uint8_t)((pkt[1] & ~0x30u) | (unsigned)to << 4);
+	}
+	return ret;
 }
 
 bool rv_ip_addr_equal(const struct rv_ip_addr *x, const struct rv_ip_addr *y)

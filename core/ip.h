@@ -54,6 +54,32 @@ enum rv_ip_err rv_ip_parse(struct rv_ip_info *out, const uint8_t *pkt, size_t le
  * forwarded. |pkt| holds a parsed header (rv_ip_parse). */
 bool rv_ip_hop(uint8_t *pkt);
 
+/* ECN field values (RFC 3168): the two low bits of the IPv4 TOS byte or the
+ * IPv6 traffic class. */
+enum rv_ecn { RV_ECN_NOT_ECT = 0, RV_ECN_ECT1 = 1, RV_ECN_ECT0 = 2, RV_ECN_CE = 3 };
+
+/* rv_ip_ecn returns the ECN field of the IPv4 or IPv6 packet at |pkt| (a
+ * parsed header): what a tunnel copies into the outer header it adds
+ * (RFC 6040 normal mode). */
+static inline uint8_t rv_ip_ecn(const uint8_t *pkt)
+{
+	return (pkt[0] >> 4) == 4 ? pkt[1] & 3 : (pkt[1] >> 4) & 3;
+}
+
+enum rv_ecn_decap {
+	RV_ECN_KEPT,   /* the inner field stands (or took ECT(1)) */
+	RV_ECN_MARKED, /* congestion experienced: the inner packet now says CE */
+	RV_ECN_DROP,   /* CE outside, but the inner transport cannot be told */
+};
+
+/* rv_ip_ecn_decap combines the ECN field |outer| a tunnel datagram arrived
+ * with into its inner packet |pkt| (a parsed header; the IPv4 checksum is
+ * updated), as RFC 6040 section 4.2 tabulates: a CE mark set on the way
+ * reaches the inner packet, an ECT(1) outside turns an inner ECT(0) into
+ * ECT(1) (L4S), and a CE mark on a packet whose inner header is Not-ECT means
+ * the packet must be dropped, the only congestion signal left. */
+enum rv_ecn_decap rv_ip_ecn_decap(uint8_t *pkt, uint8_t outer);
+
 /* rv_ip_addr_equal compares family and the family's address bytes. */
 bool rv_ip_addr_equal(const struct rv_ip_addr *x, const struct rv_ip_addr *y);
 

@@ -98,13 +98,14 @@ struct rv_send_slot {
 	struct {
 		/* not a union with struct cmsghdr: glibc gives it a flexible
 		 * array member, which clang rejects inside a struct */
-		_Alignas(struct cmsghdr) uint8_t buf[RV_CMSG_SEGMENT_SPACE];
+		_Alignas(struct cmsghdr) uint8_t buf[RV_CMSG_SEND_SPACE];
 	} cmsg;
 	struct iovec iov[RV_SEND_MAX_SEGS];
 	uint32_t handles[RV_SEND_MAX_SEGS];
 	uint32_t inner_bytes;
 	uint16_t num;
 	uint16_t seg; /* bytes of each datagram but the last (the GSO size) */
+	uint8_t ecn;  /* the datagrams' outer ECN field (their inner packets') */
 	bool gso;
 	bool zc;	 /* sent with SENDMSG_ZC: buffers wait for the notification */
 	bool zc_fixed;	 /* ... from a registered buffer */
@@ -139,6 +140,7 @@ struct rv_tx_item {
 	const uint8_t *extra; /* rest of the inner packet (superframe slice) or NULL */
 	uint32_t extra_len;
 	uint8_t flags; /* RV_DATA_F_* for the sealed header */
+	uint8_t ecn;   /* the inner packet's ECN field, copied to the outer header */
 };
 
 struct rv_rx_item {
@@ -146,6 +148,7 @@ struct rv_rx_item {
 	uint32_t len;
 	uint32_t handle;
 	uint16_t src; /* index into rv_worker.rx_srcs */
+	uint8_t ecn;  /* the ECN field of the outer header it arrived with */
 	/* A packet the peer left partial (RV_DATA_F_CSUM_PARTIAL), once
 	 * opened: where its L4 checksum starts and lies; csum_start 0: the
 	 * checksum is whole. */

@@ -40,6 +40,13 @@ static int udp_bind(uint16_t port, bool v6, bool reuseport, int *out_fd)
 	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
 		goto err;
 	}
+	/* Every receive tells the outer header's ECN field (RFC 6040
+	 * decapsulation): IP_TOS for IPv4 (v4-mapped on a dual-stack socket
+	 * too), IPV6_TCLASS for IPv6. */
+	if (setsockopt(fd, SOL_IP, IP_RECVTOS, &one, sizeof(one)) < 0 ||
+	    (v6 && setsockopt(fd, SOL_IPV6, IPV6_RECVTCLASS, &one, sizeof(one)) < 0)) {
+		goto err;
+	}
 	memset(&ss, 0, sizeof(ss));
 	if (v6) {
 		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
@@ -318,34 +325,61 @@ socklen_t rv_sock_dest(struct sockaddr_in6 *out, const struct rv_endpoint *ep, b
 	return 0;
 }
 
-void rv_cmsg_put_segment(struct msghdr *msg, void *buf, uint16_t gso_size)
+static struct cmsghdr *put_cmsg(struct cmsghdr *cm, int level, int type, const void *data,
+				size_t len)
 {
-	struct cmsghdr *cm;
+	cm->cmsg_level = level;
+	cm->cmsg_type = type;
+	cm->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(cm), data, len);
+	return (struct cmsghdr *)((uint8_t *)cm + CMSG_SPACE(len));
+}
+
+void rv_cmsg_put_send(struct msghdr *msg, void *buf, uint16_t gso_size, uint8_t ecn,
+		      const struct sockaddr_in6 *dst)
+{
+	struct cmsghdr *cm = buf;
 
 	_Static_assert(sizeof(struct cmsghdr) % sizeof(size_t) == 0, "cmsghdr alignment");
 
-	memset(buf, 0, RV_CMSG_SEGMENT_SPACE);
-	msg->msg_control = buf;
-	msg->msg_controllen = RV_CMSG_SEGMENT_SPACE;
-	cm = CMSG_FIRSTHDR(msg);
-	cm->cmsg_level = SOL_UDP;
-	cm->cmsg_type = UDP_SEGMENT;
-	cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-	memcpy(CMSG_DATA(cm), &gso_size, sizeof(gso_size));
-}
+	if (gso_size == 0 && ecn == 0) {
+		msg->msg_control = NULL;
+		msg->msg_controllen = 0;
+		return;
+	}
+	memset(buf, 0, RV_CMSG_SEND_SPACE);
+	if (gso_size != 0) {
+		cm = put_cmsg(cm, SOL_UDP, UDP_SEGMENT, &gso_size, sizeof(gso_size));
+	}
+	if (ecn != 0) {
+		int tos = ecn;
 
-int rv_cmsg_gro_size(const struct msghdr *msg)
-{
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm != NULL;
-	     cm = CMSG_NXTHDR((struct msghdr *)(uintptr_t)msg, cm)) {
-		if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO &&
-		    cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
-			int v;
-			memcpy(&v, CMSG_DATA(cm), sizeof(v));
-			return v;
+		/* A v4-mapped destination goes out as IPv4: IP_TOS, which a
+		 * dual-stack socket takes too. */
+		if (dst->sin6_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(&dst->sin6_addr)) {
+			cm = put_cmsg(cm, SOL_IPV6, IPV6_TCLASS, &tos, sizeof(tos));
+		} else {
+			cm = put_cmsg(cm, SOL_IP, IP_TOS, &tos, sizeof(tos));
 		}
 	}
-	return 0;
+	msg->msg_control = buf;
+	msg->msg_controllen = (size_t)((uint8_t *)cm - (uint8_t *)buf);
+}
+
+int rv_cmsg_ecn(const struct cmsghdr *cm)
+{
+	if (cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_TOS &&
+	    cm->cmsg_len >= CMSG_LEN(sizeof(uint8_t))) {
+		return *CMSG_DATA(cm) & 3;
+	}
+	if (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_TCLASS &&
+	    cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
+		int tclass;
+
+		memcpy(&tclass, CMSG_DATA(cm), sizeof(tclass));
+		return tclass & 3;
+	}
+	return -1;
 }
 
 /* The hand-written sizes in sock.h must match the libc macros. */
@@ -353,7 +387,9 @@ __attribute__((constructor)) static void check_cmsg_sizes(void)
 {
 	if (RV_CMSG_SEGMENT_SPACE != CMSG_SPACE(sizeof(uint16_t)) ||
 	    RV_CMSG_GRO_SPACE != CMSG_SPACE(sizeof(int)) ||
-	    RV_CMSG_TS_SPACE != CMSG_SPACE(sizeof(struct timespec))) {
+	    RV_CMSG_TS_SPACE != CMSG_SPACE(sizeof(struct timespec)) ||
+	    RV_CMSG_TOS_SPACE != CMSG_SPACE(sizeof(int)) ||
+	    RV_CMSG_TOS_SPACE != CMSG_SPACE(sizeof(uint8_t))) {
 		abort();
 	}
 }

@@ -116,19 +116,27 @@ bool rv_sock_canon_endpoint(struct rv_endpoint *out, const struct sockaddr *sa, 
  * address length, or 0 if |ep| cannot be reached from such a socket. */
 socklen_t rv_sock_dest(struct sockaddr_in6 *out, const struct rv_endpoint *ep, bool v6);
 
-/* Control-message sizes: CMSG_SPACE(sizeof(uint16_t)) and CMSG_SPACE(sizeof(int))
- * written out, because clang does not treat CMSG_SPACE as a constant
- * expression in array bounds (checked against CMSG_SPACE in sock.c). */
+/* Control-message sizes: CMSG_SPACE(sizeof(uint16_t)), CMSG_SPACE(sizeof(int))
+ * and CMSG_SPACE(sizeof(struct timespec)) written out, because clang does not
+ * treat CMSG_SPACE as a constant expression in array bounds (checked against
+ * CMSG_SPACE in sock.c). An IP_TOS cmsg (one byte) and an IPV6_TCLASS cmsg
+ * (an int) take RV_CMSG_TOS_SPACE. */
 #define RV_CMSG_SEGMENT_SPACE (sizeof(struct cmsghdr) + sizeof(size_t))
 #define RV_CMSG_GRO_SPACE (sizeof(struct cmsghdr) + sizeof(size_t))
 #define RV_CMSG_TS_SPACE (sizeof(struct cmsghdr) + 2 * sizeof(long))
+#define RV_CMSG_TOS_SPACE (sizeof(struct cmsghdr) + sizeof(size_t))
+#define RV_CMSG_SEND_SPACE (RV_CMSG_SEGMENT_SPACE + RV_CMSG_TOS_SPACE)
 
-/* rv_cmsg_put_segment writes a UDP_SEGMENT cmsg for |gso_size| into |buf|
- * (RV_CMSG_SEGMENT_SPACE bytes) and points |msg| at it. */
-void rv_cmsg_put_segment(struct msghdr *msg, void *buf, uint16_t gso_size);
+/* rv_cmsg_put_send gives |msg| its control data, written into |buf|
+ * (RV_CMSG_SEND_SPACE bytes): a UDP_SEGMENT cmsg for |gso_size| unless 0,
+ * and the outer header's ECN field |ecn| unless 0 (IP_TOS; IPV6_TCLASS when
+ * |dst| is a native IPv6 address); none at all when neither. */
+void rv_cmsg_put_send(struct msghdr *msg, void *buf, uint16_t gso_size, uint8_t ecn,
+		      const struct sockaddr_in6 *dst);
 
-/* rv_cmsg_gro_size returns the UDP_GRO segment size carried by |msg|'s
- * control data (0: none, every datagram arrived alone). */
-int rv_cmsg_gro_size(const struct msghdr *msg);
+/* rv_cmsg_ecn returns the ECN field a received datagram's IP header had,
+ * from its IP_TOS or IPV6_TCLASS cmsg |cm| (every data socket asks for
+ * them), or -1 when |cm| is neither. */
+int rv_cmsg_ecn(const struct cmsghdr *cm);
 
 #endif /* RV_URING_SOCK_H */

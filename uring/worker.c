@@ -139,7 +139,7 @@ static int setup_pools(struct rv_worker *w)
 	memset(&w->recv_msg, 0, sizeof(w->recv_msg));
 	/* Rounded up so the control data that follows the name is aligned. */
 	w->recv_msg.msg_namelen = (sizeof(struct sockaddr_in6) + 7) & ~7u;
-	w->recv_msg.msg_controllen = RV_CMSG_GRO_SPACE + RV_CMSG_TS_SPACE;
+	w->recv_msg.msg_controllen = RV_CMSG_GRO_SPACE + RV_CMSG_TS_SPACE + RV_CMSG_TOS_SPACE;
 	data_len = sizeof(struct io_uring_recvmsg_out) + w->recv_msg.msg_namelen +
 		   w->recv_msg.msg_controllen +
 		   (w->gro ? 65535 : w->rx_mtu + RV_DATA_OVERHEAD + 64);

@@ -78,7 +78,7 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 	uint8_t *payload;
 	uint32_t plen, seg, ndg, victim = UINT32_MAX;
 	unsigned src;
-	int gro = 0;
+	int gro = 0, ecn = -1;
 	struct timespec ts = { 0, 0 };
 
 	rv_ctr_add(&w->ctr, RV_CTR_UDP_RECVS, 1);
@@ -103,6 +103,8 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 			memcpy(&gro, CMSG_DATA(cm), sizeof(gro));
 		} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
 			memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+		} else if (ecn < 0) {
+			ecn = rv_cmsg_ecn(cm);
 		}
 	}
 	payload = io_uring_recvmsg_payload(o, &w->recv_msg);
@@ -173,6 +175,7 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 			.len = dlen,
 			.handle = rv_handle(POOL_UDPRX, bid),
 			.src = (uint16_t)src,
+			.ecn = ecn > 0 ? (uint8_t)ecn : 0,
 			.s = s,
 			.hdr = hdr,
 		};
@@ -441,6 +444,22 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 			rv_drop_add(&w->ctr, RV_DROP_SPOOF, 1);
 			rv_session_count_drop(s, RV_DROP_SPOOF, 1);
 			goto drop;
+		}
+		/* RFC 6040: a congestion mark set on the outer header on the
+		 * way reaches the inner one (or drops a packet that cannot
+		 * carry it). After the source check: a spoofed packet is
+		 * counted as that. */
+		if (unlikely(it->ecn != 0)) {
+			enum rv_ecn_decap e = rv_ip_ecn_decap(plain, it->ecn);
+
+			if (e != RV_ECN_KEPT) {
+				rv_ctr_add(&w->ctr, RV_CTR_ECN_CE, 1);
+			}
+			if (e == RV_ECN_DROP) {
+				rv_drop_add(&w->ctr, RV_DROP_ECN, 1);
+				rv_session_count_drop(s, RV_DROP_ECN, 1);
+				goto drop;
+			}
 		}
 		if (it->hdr.flags & RV_DATA_F_CSUM_PARTIAL) {
 			/* The flag is authenticated, but only a TCP or UDP

@@ -192,6 +192,7 @@ static void tx_push(struct rv_worker *w, unsigned cls, uint8_t *pkt, uint32_t le
 		.extra = extra,
 		.extra_len = extra_len,
 		.flags = flags,
+		.ecn = rv_ip_ecn(pkt),
 	};
 }
 
@@ -470,9 +471,8 @@ static void send_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 	sl->msg.msg_iovlen = niov;
 	sl->gso = m > 1;
 	sl->seg = (uint16_t)w->pkts[from].len;
-	if (sl->gso) {
-		rv_cmsg_put_segment(&sl->msg, sl->cmsg.buf, sl->seg);
-	}
+	sl->ecn = it[from].ecn;
+	rv_cmsg_put_send(&sl->msg, sl->cmsg.buf, sl->gso ? sl->seg : 0, sl->ecn, dst);
 	sl->zc = w->zc;
 	sl->wait_notif = false;
 	sl->resend = false;
@@ -625,7 +625,9 @@ static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 		if (w->gso && !gso_refused(w, &dst, size, now)) {
 			while (k + m < to && m < RV_SEND_MAX_SEGS) {
 				uint32_t l = w->pkts[k + m].len;
+				/* One send, one outer header: one ECN field. */
 				if (l > size || bytes + l > RV_SEND_MAX_BYTES ||
+				    it[k + m].ecn != it[k].ecn ||
 				    (w->zc && !zc_span_add(&zs, &w->pkts[k + m]))) {
 					break;
 				}
@@ -740,6 +742,8 @@ static void send_each(struct rv_worker *w, struct rv_send_slot *sl)
 				.msg_iov = &iov,
 				.msg_iovlen = 1,
 			};
+
+			rv_cmsg_put_send(&m, sl->cmsg.buf, 0, sl->ecn, &sl->dst);
 
 			if (sendmsg(w->udp_fd, &m, MSG_DONTWAIT) == (ssize_t)len) {
 				sent++;

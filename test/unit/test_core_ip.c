@@ -373,3 +373,62 @@ Test(core_ip, hop)
 	v6[7] = 0;
 	cr_assert_not(rv_ip_hop(v6));
 }
+
+/* rv_ip_ecn_decap: RFC 6040's decapsulation table, every inner and outer
+ * field (rows: inner Not-ECT, ECT(0), ECT(1), CE; columns: outer the same),
+ * IPv4 with its checksum still right and the DSCP bits untouched, and IPv6. */
+Test(core_ip, ecn_decap)
+{
+	static const uint8_t ect[4] = { RV_ECN_NOT_ECT, RV_ECN_ECT0, RV_ECN_ECT1, RV_ECN_CE };
+	/* 0xff: drop */
+	static const uint8_t want[4][4] = {
+		{ RV_ECN_NOT_ECT, RV_ECN_NOT_ECT, RV_ECN_NOT_ECT, 0xff },
+		{ RV_ECN_ECT0, RV_ECN_ECT0, RV_ECN_ECT1, RV_ECN_CE },
+		{ RV_ECN_ECT1, RV_ECN_ECT1, RV_ECN_ECT1, RV_ECN_CE },
+		{ RV_ECN_CE, RV_ECN_CE, RV_ECN_CE, RV_ECN_CE },
+	};
+
+	for (unsigned i = 0; i < 4; i++) {
+		for (unsigned o = 0; o < 4; o++) {
+			uint8_t h[20] = { 0x45, (uint8_t)(0xb8 | ect[i]),
+					  0,	20,
+					  0x12, 0x34,
+					  0x40, 0,
+					  64,	6,
+					  0,	0,
+					  10,	0,
+					  0,	1,
+					  10,	0,
+					  0,	2 };
+			uint8_t v6[40] = { 0x6b, (uint8_t)(0x80 | ect[i] << 4), 0x12, 0x34 };
+			enum rv_ecn_decap r, r6;
+			uint16_t c = ipv4_csum(h);
+
+			h[10] = (uint8_t)(c >> 8);
+			h[11] = (uint8_t)c;
+			cr_assert_eq(rv_ip_ecn(h), ect[i]);
+			cr_assert_eq(rv_ip_ecn(v6), ect[i]);
+			r = rv_ip_ecn_decap(h, ect[o]);
+			r6 = rv_ip_ecn_decap(v6, ect[o]);
+			cr_assert_eq(r, r6);
+			if (want[i][o] == 0xff) {
+				cr_assert_eq(r, RV_ECN_DROP, "inner %u outer %u", ect[i], ect[o]);
+				continue;
+			}
+			cr_assert_eq(r, ect[o] == RV_ECN_CE ? RV_ECN_MARKED : RV_ECN_KEPT,
+				     "inner %u outer %u", ect[i], ect[o]);
+			cr_assert_eq(rv_ip_ecn(h), want[i][o], "v4 inner %u outer %u", ect[i],
+				     ect[o]);
+			cr_assert_eq(rv_ip_ecn(v6), want[i][o], "v6 inner %u outer %u", ect[i],
+				     ect[o]);
+			cr_assert_eq(h[1] >> 2, 0xb8 >> 2, "DSCP changed");
+			cr_assert_eq(v6[0], 0x6b);
+			cr_assert_eq(v6[1] & 0xcf, 0x80, "v6 traffic class or flow label changed");
+			c = ipv4_csum(h);
+			cr_assert(((uint16_t)(h[10] << 8 | h[11]) == c) ||
+					  ((h[10] << 8 | h[11]) == 0xffff && c == 0) ||
+					  ((h[10] << 8 | h[11]) == 0 && c == 0xffff),
+				  "checksum %04x, want %04x", h[10] << 8 | h[11], c);
+		}
+	}
+}

@@ -91,24 +91,52 @@ Test(sock, canon_and_dest)
 	cr_assert_eq(rv_sock_dest(&out, &ep, true), 0, "unknown endpoint");
 }
 
-Test(sock, segment_cmsg_and_reuseport)
+/* The send's control data: UDP_SEGMENT, the outer ECN field (IP_TOS to an
+ * IPv4 or v4-mapped destination, IPV6_TCLASS to IPv6), both, or none; and
+ * rv_cmsg_ecn reads back what it wrote. */
+Test(sock, send_cmsg_and_reuseport)
 {
+	struct sockaddr_in6 v4m = { .sin6_family = AF_INET6 }, v6 = { .sin6_family = AF_INET6 };
 	struct msghdr msg;
 	struct {
-		_Alignas(struct cmsghdr) uint8_t buf[RV_CMSG_SEGMENT_SPACE];
+		_Alignas(struct cmsghdr) uint8_t buf[RV_CMSG_SEND_SPACE];
 	} cm;
 	struct cmsghdr *c;
 	uint16_t v;
 	int fd1, fd2;
 
+	inet_pton(AF_INET6, "::ffff:10.0.0.1", &v4m.sin6_addr);
+	inet_pton(AF_INET6, "fd00:77::2", &v6.sin6_addr);
 	memset(&msg, 0, sizeof(msg));
-	rv_cmsg_put_segment(&msg, cm.buf, 1452);
+	rv_cmsg_put_send(&msg, cm.buf, 1452, 0, &v4m);
 	c = CMSG_FIRSTHDR(&msg);
 	cr_assert_not_null(c);
 	cr_assert_eq(c->cmsg_level, SOL_UDP);
 	cr_assert_eq(c->cmsg_type, UDP_SEGMENT);
 	memcpy(&v, CMSG_DATA(c), sizeof(v));
 	cr_assert_eq(v, 1452);
+	cr_assert_null(CMSG_NXTHDR(&msg, c));
+	cr_assert_eq(rv_cmsg_ecn(c), -1);
+
+	rv_cmsg_put_send(&msg, cm.buf, 1452, 3, &v4m);
+	c = CMSG_NXTHDR(&msg, CMSG_FIRSTHDR(&msg));
+	cr_assert_not_null(c);
+	cr_assert_eq(c->cmsg_level, SOL_IP);
+	cr_assert_eq(c->cmsg_type, IP_TOS);
+	cr_assert_eq(rv_cmsg_ecn(c), 3);
+	cr_assert_eq(msg.msg_controllen, RV_CMSG_SEND_SPACE);
+
+	rv_cmsg_put_send(&msg, cm.buf, 0, 2, &v6);
+	c = CMSG_FIRSTHDR(&msg);
+	cr_assert_not_null(c);
+	cr_assert_eq(c->cmsg_level, SOL_IPV6);
+	cr_assert_eq(c->cmsg_type, IPV6_TCLASS);
+	cr_assert_eq(rv_cmsg_ecn(c), 2);
+	cr_assert_null(CMSG_NXTHDR(&msg, c));
+
+	rv_cmsg_put_send(&msg, cm.buf, 0, 0, &v6);
+	cr_assert_null(msg.msg_control);
+	cr_assert_eq(msg.msg_controllen, 0);
 
 	/* Two sockets on one port (SO_REUSEPORT), dual-stack. */
 	cr_assert_eq(rv_udp_open(0, true, &fd1), 0);

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# test_ecn.sh — ECN through the tunnel (RFC 6040, normal mode), over an IPv4
+# underlay (client1) and an IPv6 one (client2, whose server's sockets send
+# IPV6_TCLASS where client1's get IP_TOS on a dual-stack socket):
+#   1. Encapsulation: an inner packet's ECN field is copied to the outer
+#      header, both ways: the client's pings with ECT(0) (IPv4) and ECT(1)
+#      (IPv6) leave its veth as ECT(0) and ECT(1) datagrams, and so do the
+#      server's pings to the client.
+#   2. Decapsulation: a queue on the way that marks the outer header CE
+#      (nftables in the server's namespace, on ECT(0) datagrams only) has
+#      the inner packet arrive on the server's TUN with CE, every ping
+#      answered, and counted (ecn_ce).
+#   3. A CE mark on a datagram whose inner packet is Not-ECT drops it
+#      (drop_ecn): its transport could not be told of the congestion.
+#
+#   ns rvt-$$-c1 (client1) --veth (10.88.1.0/24)-- ns rvt-$$-s (server, TUN rvs0)
+#   ns rvt-$$-c2 (client2) --veth (fd88:2::/64)--/
+#
+# Usage: bash test_ecn.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
+
+ctl_init 2
+ctl_client_ns c1 1
+ctl_client_ns c2 2
+C1=$(rvt_ns_name c1)
+C2=$(rvt_ns_name c2)
+
+ctl_start_server
+ctl_client 1
+ctl_client 2 "server=[fd88:2::1]:$SRV_PORT"
+for i in 1 2; do
+	ns=$(rvt_ns_name "c$i")
+	rvt_wait_for 15 "client$i up" rvt_nsx "$ns" ping -c 1 -W 1 10.99.0.1 || rvt_fail "client$i: no tunnel"
+	rvt_wait_for 10 "client$i IPv6" rvt_nsx "$ns" ping -6 -c 1 -W 1 fd99::1 || rvt_fail "client$i: no IPv6"
+done
+A1=$(ctl_field "session name=client1" v4)
+B2=$(ctl_field "session name=client2" v6)
+rvt_log "client1 $A1 (IPv4 underlay), client2 $B2 (IPv6 underlay)"
+
+# count NS NAME: packets counted by named counter NAME of table inet rvtecn.
+count() {
+	ip netns exec "$1" nft list counter inet rvtecn "$2" | awk '$1 == "packets" { print $2 }'
+}
+
+# Counters of the outer header's ECN field, both directions, in each
+# client's namespace (on the veth: the datagrams as the underlay sees them).
+for ns in "$C1" "$C2"; do
+	ip netns exec "$ns" nft -f - <<EON || rvt_fail "nft in $ns"
+table inet rvtecn {
+	counter out_ect0 {}
+	counter out_ect1 {}
+	counter in_ect0 {}
+	chain out {
+		type filter hook postrouting priority 0;
+		udp dport $DATA_PORT ip ecn ect0 counter name out_ect0
+		udp dport $DATA_PORT ip6 ecn ect0 counter name out_ect0
+		udp dport $DATA_PORT ip ecn ect1 counter name out_ect1
+		udp dport $DATA_PORT ip6 ecn ect1 counter name out_ect1
+	}
+	chain in {
+		type filter hook prerouting priority 0;
+		udp sport $DATA_PORT ip ecn ect0 counter name in_ect0
+		udp sport $DATA_PORT ip6 ecn ect0 counter name in_ect0
+	}
+}
+EON
+done
+
+rvt_step "1. the inner ECN field is copied to the outer header, both ways"
+for i in 1 2; do
+	ns=$(rvt_ns_name "c$i")
+	rvt_nsx "$ns" ping -Q 2 -c 4 -i 0.2 -W 1 10.99.0.1 >/dev/null || rvt_fail "client$i: ECT(0) ping"
+	rvt_nsx "$ns" ping -6 -Q 1 -c 4 -i 0.2 -W 1 fd99::1 >/dev/null || rvt_fail "client$i: ECT(1) ping"
+	e0=$(count "$ns" out_ect0) e1=$(count "$ns" out_ect1)
+	rvt_log "client$i sent $e0 ECT(0) and $e1 ECT(1) datagrams"
+	[ "$e0" -ge 4 ] || rvt_fail "client$i: $e0 ECT(0) datagrams out, want 4 (inner ECT(0) pings)"
+	[ "$e1" -ge 4 ] || rvt_fail "client$i: $e1 ECT(1) datagrams out, want 4 (inner ECT(1) pings)"
+done
+rvt_nsx "$S" ping -Q 2 -c 4 -i 0.2 -W 1 "$A1" >/dev/null || rvt_fail "server: ECT(0) ping to client1"
+rvt_nsx "$S" ping -6 -Q 2 -c 4 -i 0.2 -W 1 "$B2" >/dev/null || rvt_fail "server: ECT(0) ping to client2"
+for i in 1 2; do
+	n=$(count "$(rvt_ns_name "c$i")" in_ect0)
+	rvt_log "client$i received $n ECT(0) datagrams"
+	[ "$n" -ge 4 ] || rvt_fail "client$i: $n ECT(0) datagrams in from the server, want 4"
+done
+[ "$(ctl_sum "^workers total" "^drop_ecn$")" = 0 ] || rvt_fail "drops without any CE mark"
+
+# The underlay's queue: in the server's namespace, before anything else.
+ip netns exec "$S" nft -f - <<EON || rvt_fail "nft in the server's namespace"
+table inet rvtecn {
+	counter tun_ce4 {}
+	counter tun_ce6 {}
+	chain pre {
+		type filter hook prerouting priority -300;
+		udp dport $DATA_PORT ip ecn ect0 ip ecn set ce
+		udp dport $DATA_PORT ip6 ecn ect0 ip6 ecn set ce
+		iifname "rvs0" ip ecn ce counter name tun_ce4
+		iifname "rvs0" ip6 ecn ce counter name tun_ce6
+	}
+}
+EON
+
+rvt_step "2. a CE mark on the way reaches the inner packet"
+c0=$(ctl_sum "^workers total" "^ecn_ce$")
+for i in 1 2; do
+	ns=$(rvt_ns_name "c$i")
+	rvt_nsx "$ns" ping -Q 2 -c 4 -i 0.2 -W 1 10.99.0.1 >/dev/null || rvt_fail "client$i: CE-marked ping lost"
+	rvt_nsx "$ns" ping -6 -Q 2 -c 4 -i 0.2 -W 1 fd99::1 >/dev/null || rvt_fail "client$i: CE-marked IPv6 ping lost"
+done
+ce4=$(count "$S" tun_ce4) ce6=$(count "$S" tun_ce6) c1=$(ctl_sum "^workers total" "^ecn_ce$")
+rvt_log "CE on the server's TUN: $ce4 IPv4, $ce6 IPv6; ecn_ce +$((c1 - c0))"
+[ "$ce4" -ge 8 ] && [ "$ce6" -ge 8 ] || rvt_fail "inner packets with CE: $ce4 IPv4 and $ce6 IPv6, want 8 each"
+[ $((c1 - c0)) -ge 16 ] || rvt_fail "ecn_ce +$((c1 - c0)), want 16"
+
+rvt_step "3. a CE mark on a packet that is not ECN-capable drops it"
+ip netns exec "$S" nft insert rule inet rvtecn pre udp dport "$DATA_PORT" ip ecn not-ect ip ecn set ce ||
+	rvt_fail "nft"
+ip netns exec "$S" nft insert rule inet rvtecn pre udp dport "$DATA_PORT" ip6 ecn not-ect ip6 ecn set ce ||
+	rvt_fail "nft"
+d0=$(ctl_sum "^workers total" "^drop_ecn$")
+for i in 1 2; do
+	! rvt_nsx "$(rvt_ns_name "c$i")" ping -c 3 -i 0.2 -W 1 10.99.0.1 >/dev/null ||
+		rvt_fail "client$i: a Not-ECT packet marked CE was delivered"
+done
+d1=$(ctl_sum "^workers total" "^drop_ecn$")
+rvt_log "drop_ecn +$((d1 - d0))"
+[ $((d1 - d0)) -ge 6 ] || rvt_fail "drop_ecn +$((d1 - d0)), want 6"
+ip netns exec "$S" nft delete table inet rvtecn || rvt_fail "nft delete"
+for i in 1 2; do
+	rvt_nsx "$(rvt_ns_name "c$i")" ping -c 1 -W 1 10.99.0.1 >/dev/null || rvt_fail "client$i: no tunnel after"
+done
+rvt_log "ECN test passed"
