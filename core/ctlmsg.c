@@ -174,6 +174,12 @@ static enum rv_ctl_err validate(const struct rv_ctl_msg *m)
 		return RV_CTL_OK;
 	case RV_CTL_DNS:
 		return validate_dns(&m->dns);
+	case RV_CTL_DATA_STATUS:
+		if (m->data_status.silent > 1 ||
+		    (m->data_status.silent == 1) != (m->data_status.seconds != 0)) {
+			return RV_CTL_E_DATA_STATUS;
+		}
+		return RV_CTL_OK;
 	default:
 		return RV_CTL_E_TYPE;
 	}
@@ -181,7 +187,7 @@ static enum rv_ctl_err validate(const struct rv_ctl_msg *m)
 
 static bool type_known(uint8_t t)
 {
-	return t >= RV_CTL_HELLO && t <= RV_CTL_DNS;
+	return t >= RV_CTL_HELLO && t <= RV_CTL_DATA_STATUS;
 }
 
 enum rv_ctl_err rv_ctl_frame_len(const uint8_t *buf, size_t len, size_t *out_len)
@@ -380,6 +386,12 @@ enum rv_ctl_err rv_ctl_decode(struct rv_ctl_msg *out, const uint8_t *buf, size_t
 			return err;
 		}
 		break;
+	case RV_CTL_DATA_STATUS:
+		if (!rv_rd_u8(&body, &out->data_status.silent) ||
+		    !rv_rd_u32(&body, &out->data_status.seconds)) {
+			return RV_CTL_E_TRUNCATED;
+		}
+		break;
 	default:
 		return RV_CTL_E_TYPE;
 	}
@@ -453,6 +465,10 @@ static void write_body(struct rv_wr *wr, const struct rv_ctl_msg *m)
 		rv_wr_u8(wr, m->dns.domain_len);
 		rv_wr_bytes(wr, (const uint8_t *)m->dns.domain, m->dns.domain_len);
 		break;
+	case RV_CTL_DATA_STATUS:
+		rv_wr_u8(wr, m->data_status.silent);
+		rv_wr_u32(wr, m->data_status.seconds);
+		break;
 	default:
 		break;
 	}
@@ -514,6 +530,8 @@ const char *rv_ctl_err_str(enum rv_ctl_err err)
 		[RV_CTL_E_TEXT] = "error text too long or not printable ASCII",
 		[RV_CTL_E_DNS] = "DNS message without servers, with more than 4, or a bad family",
 		[RV_CTL_E_DOMAIN] = "DNS search domain longer than 64 bytes or with bad characters",
+		[RV_CTL_E_DATA_STATUS] = "DATA_STATUS silent not 0 or 1, or its seconds 0 when "
+					 "silent or not 0 when not",
 	};
 	if ((unsigned)err >= RV_CTL_E_MAX || !names[err]) {
 		return "?";
@@ -533,6 +551,7 @@ const char *rv_ctl_type_str(unsigned type)
 		[RV_CTL_GOODBYE] = "GOODBYE",
 		[RV_CTL_ERROR] = "ERROR",
 		[RV_CTL_DNS] = "DNS",
+		[RV_CTL_DATA_STATUS] = "DATA_STATUS",
 	};
 	if (type >= sizeof(names) / sizeof(names[0]) || !names[type]) {
 		return "?";

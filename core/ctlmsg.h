@@ -47,13 +47,22 @@
  *               servers: family u8 (4|6) | addr [4|16] | domain_len u8 |
  *               domain [domain_len: letters, digits, '-' and '.'] (search
  *               domain, may be empty)
+ *   DATA_STATUS server -> client, only to a client whose HELLO has
+ *               RV_CTL_CAP_DATA_STATUS, while running, and only when the
+ *               state changes: silent u8 (0|1) | seconds u32            (5)
+ *               silent 1: the server has had no data-channel datagram from
+ *               this client for |seconds| (at least 1) while the control
+ *               connection lives (UDP blocked on the way); silent 0: one
+ *               came again (seconds 0). Other values are rejected
+ *               (RV_CTL_E_DATA_STATUS).
  *
  * Capability-gated messages. A server sends CONFIG again while the session
  * runs (after a configuration reload changed routes, timers or the MTU)
  * only to a client whose HELLO has RV_CTL_CAP_CONFIG_UPDATE; the update
  * keeps the addresses and receiver indices of the first CONFIG. DNS goes
- * only to clients with RV_CTL_CAP_DNS. A peer never sends a message the
- * other did not announce, so older peers keep working.
+ * only to clients with RV_CTL_CAP_DNS, DATA_STATUS only to clients with
+ * RV_CTL_CAP_DATA_STATUS. A peer never sends a message the other did not
+ * announce, so older peers keep working.
  *
  * Key epochs (see core/session.h for the data-plane side). The initiator of
  * epoch E sends KEY(E, its fresh X25519 public key); the responder generates
@@ -86,12 +95,14 @@ enum {
 	RV_CTL_KEY_LEN = 4 + RV_CTL_PUB_LEN,
 	RV_CTL_CONFIRM_LEN = 4,
 	RV_CTL_GOODBYE_LEN = 2,
+	RV_CTL_DATA_STATUS_LEN = 1 + 4,
 	RV_CTL_MAX_DNS = 4,
 	RV_CTL_MAX_DOMAIN = 64,
 };
 
 _Static_assert(RV_CTL_CONFIG_FIXED_LEN == 45, "CONFIG fixed part");
 _Static_assert(RV_CTL_HELLO_LEN == 29, "HELLO body");
+_Static_assert(RV_CTL_DATA_STATUS_LEN == 5, "DATA_STATUS body");
 _Static_assert(RV_CTL_CONFIG_FIXED_LEN + RV_CTL_MAX_ROUTES * (2 + 16) <= RV_CTL_MAX_BODY,
 	       "largest CONFIG fits a frame");
 _Static_assert(2 + 1 + RV_CTL_MAX_TEXT <= RV_CTL_MAX_BODY, "largest ERROR fits a frame");
@@ -107,6 +118,7 @@ enum rv_ctl_type {
 	RV_CTL_GOODBYE = 7,
 	RV_CTL_ERROR = 8,
 	RV_CTL_DNS = 9,
+	RV_CTL_DATA_STATUS = 10,
 };
 
 enum {
@@ -118,6 +130,7 @@ enum {
 	RV_CTL_CAP_CSUM_PARTIAL = 1u << 5,  /* accepts data packets flagged
 					     * RV_DATA_F_CSUM_PARTIAL (core/wire.h) */
 	RV_CTL_CAP_DNS_EMPTY = 1u << 6,	    /* accepts DNS with no server */
+	RV_CTL_CAP_DATA_STATUS = 1u << 7,   /* accepts DATA_STATUS */
 };
 
 enum {
@@ -170,6 +183,7 @@ enum rv_ctl_err {
 	RV_CTL_E_TEXT,		 /* ERROR text too long or not printable ASCII */
 	RV_CTL_E_DNS,		 /* DNS: no server, more than 4, or bad family */
 	RV_CTL_E_DOMAIN,	 /* DNS: search domain too long or bad characters */
+	RV_CTL_E_DATA_STATUS,	 /* DATA_STATUS: silent not 0 or 1, or seconds not as it says */
 	RV_CTL_E_MAX,
 };
 
@@ -222,6 +236,11 @@ struct rv_ctl_key {
 	uint8_t pub[RV_CTL_PUB_LEN];
 };
 
+struct rv_ctl_data_status {
+	uint8_t silent;	  /* 1: no data-channel datagram for |seconds|; 0: they come again */
+	uint32_t seconds; /* >= 1 when silent, else 0 */
+};
+
 struct rv_ctl_error {
 	uint16_t code;
 	uint8_t text_len;
@@ -234,11 +253,12 @@ struct rv_ctl_msg {
 	union {
 		struct rv_ctl_hello hello;
 		struct rv_ctl_config config;
-		struct rv_ctl_key key;	   /* KEY and KEY_ACK */
-		uint32_t confirm_epoch;	   /* KEY_CONFIRM */
-		uint16_t goodbye_code;	   /* GOODBYE */
-		struct rv_ctl_error error; /* ERROR */
-		struct rv_ctl_dns dns;	   /* DNS */
+		struct rv_ctl_key key;		       /* KEY and KEY_ACK */
+		uint32_t confirm_epoch;		       /* KEY_CONFIRM */
+		uint16_t goodbye_code;		       /* GOODBYE */
+		struct rv_ctl_error error;	       /* ERROR */
+		struct rv_ctl_dns dns;		       /* DNS */
+		struct rv_ctl_data_status data_status; /* DATA_STATUS */
 	};
 };
 

@@ -34,10 +34,11 @@
  *     "workers": [ { "id": N, COUNTER: N, ..., "drops": { REASON: N ... } } ... ],
  *     "workers_total": { COUNTER: N, ..., "drops": { ... } } }
  * Ages and expiries are seconds relative to the snapshot ("expires_s"
- * negative: already expired). "data_silent_s" (server) is null while the
- * peer's data channel works, else how long no datagram of it arrived while
- * its control connection lived (found after the dead-peer timeout). COUNTER and REASON names are those of
- * core/counters.h.
+ * negative: already expired). "data_silent_s" is null while the peer's data
+ * channel works, else how long no datagram of it arrived while its control
+ * connection lived (found after the dead-peer timeout): on a server, from
+ * that client; on a client, from it at its server, as the server reports
+ * it (DATA_STATUS). COUNTER and REASON names are those of core/counters.h.
  */
 #ifndef RV_CORE_STATUS_H
 #define RV_CORE_STATUS_H
@@ -71,8 +72,9 @@ struct rv_status_peer {
 	uint32_t epoch, index;
 	int worker; /* server: the worker that receives its bulk; -1: one worker */
 	uint64_t rekeys;
-	/* server: its data channel silent while the control connection lives
-	 * (UDP blocked on the way), for data_silent_s seconds */
+	/* its data channel silent while the control connection lives (UDP
+	 * blocked on the way), for data_silent_s seconds; a client has it from
+	 * its server */
 	bool data_silent;
 	uint64_t data_silent_s;
 	struct rv_session_stats stats;

@@ -202,15 +202,36 @@ enum rv_ctl_result rv_ctl_check_hello(struct rv_ctl_peer *c, const struct rv_ctl
 	return RV_CTL_CONTINUE;
 }
 
+/* tell_data_status (server) sends DATA_STATUS(|silent|, |seconds|) to a
+ * client that takes it: the client cannot tell a blocked path from a
+ * server with nothing to send. */
+static void tell_data_status(struct rv_ctl_peer *c, bool silent, uint64_t seconds, uint64_t now_ns)
+{
+	struct rv_ctl_msg m = { .type = RV_CTL_DATA_STATUS };
+
+	if (!(c->peer_caps & RV_CTL_CAP_DATA_STATUS)) {
+		return;
+	}
+	m.data_status.silent = silent;
+	if (silent) {
+		m.data_status.seconds = seconds == 0	       ? 1
+					: seconds > UINT32_MAX ? UINT32_MAX
+							       : (uint32_t)seconds;
+	}
+	rv_ctl_emit(c, &m);
+	c->last_tx_ns = now_ns;
+}
+
 /* data_watch (server): a client sends a data-channel keepalive every
  * keepalive interval, so a session whose data channel stays silent for the
  * dead-peer timeout while its control connection lives has its UDP path
  * blocked (a firewall rule, a middlebox that lost the mapping). The session
  * stays up, since traffic resumes at once when the path comes back, but the
- * operator is told, once, and again when it works. */
+ * operator is told, once, and again when it works; so is the client
+ * (DATA_STATUS, on each of these two changes only). */
 static void data_watch(struct rv_ctl_peer *c, uint64_t now_ns)
 {
-	uint64_t rx = rv_session_last_rx_ns(c->session), last;
+	uint64_t rx = rv_session_last_rx_ns(c->session), last, secs;
 
 	if (c->running_since_ns == 0) {
 		c->running_since_ns = now_ns;
@@ -223,18 +244,21 @@ static void data_watch(struct rv_ctl_peer *c, uint64_t now_ns)
 				rv_info("client %s: data channel works again", c->name);
 			}
 			c->data_silent_ns = 0;
+			tell_data_status(c, false, 0, now_ns);
 		}
 		return;
 	}
 	last = rx > c->running_since_ns ? rx : c->running_since_ns;
 	if (now_ns > last && now_ns - last > c->dead_peer_ns) {
+		secs = (now_ns - last) / RV_NSEC_PER_SEC;
 		/* Rate-limited: a server-wide block would say it of every
 		 * session. */
 		rv_warnx_rl("client %s: no data-channel datagram for %u s while its control "
 			    "connection lives: UDP to the data port may be blocked on the way "
 			    "(the session stays up)",
-			    c->name, (unsigned)((now_ns - last) / RV_NSEC_PER_SEC));
+			    c->name, (unsigned)secs);
 		c->data_silent_ns = now_ns;
+		tell_data_status(c, true, secs, now_ns);
 	}
 }
 
@@ -491,6 +515,12 @@ uint64_t rv_ctl_peer_data_silent_ns(const struct rv_ctl_peer *c, uint64_t now_ns
 {
 	uint64_t rx, last;
 
+	if (!c->key.is_server) {
+		if (c->told_silent_ns == 0 || c->session == NULL) {
+			return 0;
+		}
+		return now_ns > c->told_silent_ns ? now_ns - c->told_silent_ns : 1;
+	}
 	if (c->data_silent_ns == 0 || c->session == NULL) {
 		return 0;
 	}

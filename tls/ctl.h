@@ -140,10 +140,12 @@ unsigned rv_ctl_peer_sent_code(const struct rv_ctl_peer *p);  /* of GOODBYE/ERRO
 struct rv_session *rv_ctl_peer_session(const struct rv_ctl_peer *p);
 uint64_t rv_ctl_peer_rekeys(const struct rv_ctl_peer *p);
 uint64_t rv_ctl_peer_last_rekey_ns(const struct rv_ctl_peer *p); /* newest epoch installed */
-/* rv_ctl_peer_data_silent_ns (server): how long the session's data channel
- * has been silent while its control connection lives, once that is found
- * (after the dead-peer timeout: "UDP to the data port may be blocked"); 0
- * while it is not. */
+/* rv_ctl_peer_data_silent_ns: how long the session's data channel has been
+ * silent while its control connection lives, once that is found (after the
+ * dead-peer timeout: "UDP to the data port may be blocked"); 0 while it is
+ * not. The server finds it itself; a client has it from its server
+ * (DATA_STATUS), until the server says it works again or the connection
+ * ends. */
 uint64_t rv_ctl_peer_data_silent_ns(const struct rv_ctl_peer *p, uint64_t now_ns);
 
 #endif /* RV_TLS_CTL_H */

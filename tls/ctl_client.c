@@ -11,6 +11,7 @@
 #include "core/clock.h" /* unit constants only: time is a parameter */
 #include "core/config.h"
 #include "core/demux.h"
+#include "core/log.h"
 #include "crypto/secmem.h"
 #include "tls/internal.h"
 
@@ -135,6 +136,36 @@ static enum rv_ctl_result do_config_update(struct rv_ctl_client *p, const struct
 	return RV_CTL_CONTINUE;
 }
 
+/* on_data_status takes the server's word on our data channel (DATA_STATUS):
+ * it alone knows whether our datagrams arrive, and we cannot tell a blocked
+ * path from a server with nothing to send. Said once per change; status
+ * shows it (rv_ctl_peer_data_silent_ns) until the server says it works or
+ * the connection ends. */
+static void on_data_status(struct rv_ctl_client *p, const struct rv_ctl_data_status *d,
+			   uint64_t now_ns)
+{
+	uint64_t for_ns = (uint64_t)d->seconds * RV_NSEC_PER_SEC;
+	struct rv_endpoint ep;
+	char a[80];
+
+	if (!d->silent) {
+		if (p->c.told_silent_ns != 0) {
+			rv_info("the server receives data-channel (UDP) datagrams from this client "
+				"again");
+		}
+		p->c.told_silent_ns = 0;
+		return;
+	}
+	if (p->c.told_silent_ns == 0) {
+		rv_session_get_endpoint(p->c.session, &ep);
+		rv_warnx("the server receives no data-channel (UDP) datagrams from this client "
+			 "for %u s: UDP to %s may be blocked on the way; the session stays up",
+			 d->seconds, rv_endpoint_str(&ep, a, sizeof(a)));
+	}
+	/* The silence began |seconds| ago, by our clock (never 0: "none"). */
+	p->c.told_silent_ns = for_ns < now_ns ? now_ns - for_ns : 1;
+}
+
 static enum rv_ctl_result on_key_msg(struct rv_ctl_client *p, const struct rv_ctl_msg *m,
 				     uint64_t now_ns)
 {
@@ -187,6 +218,12 @@ static enum rv_ctl_result on_key_msg(struct rv_ctl_client *p, const struct rv_ct
 		if (env->on_dns) {
 			env->on_dns(env->ctx, &m->dns);
 		}
+		return RV_CTL_CONTINUE;
+	case RV_CTL_DATA_STATUS:
+		if (p->st != ST_RUNNING) {
+			break;
+		}
+		on_data_status(p, &m->data_status, now_ns);
 		return RV_CTL_CONTINUE;
 	default:
 		break;
@@ -277,7 +314,7 @@ struct rv_ctl_peer *rv_ctl_client_new(const struct rv_ctl_env *env, const uint8_
 	p->server = *server;
 	rv_ctl_peer_init(&p->c, &client_ops, env, false, "", exporter,
 			 RV_CTL_CAP_IPV6 | RV_CTL_CAP_CHACHA | RV_CTL_CAP_CLIENT_REKEY |
-				 RV_CTL_CAP_CONFIG_UPDATE |
+				 RV_CTL_CAP_CONFIG_UPDATE | RV_CTL_CAP_DATA_STATUS |
 				 (env->cfg->offload_csum ? RV_CTL_CAP_CSUM_PARTIAL : 0) |
 				 (env->on_dns ? RV_CTL_CAP_DNS | RV_CTL_CAP_DNS_EMPTY : 0),
 			 prev4, prev6, now_ns);

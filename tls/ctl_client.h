@@ -9,7 +9,8 @@
  *   WAIT_KEY1   ──KEY(1)──▶ (install epoch 1, KEY_ACK) ──KEY_CONFIRM(1)──▶ RUNNING
  *   RUNNING     responds to rekeys, starts its own on request (data-plane
  *               limit or SIGUSR1), keepalives, dead-peer detection, CONFIG
- *               updates (routes, timers, MTU) and DNS from the server
+ *               updates (routes, timers, MTU), DNS and DATA_STATUS (its UDP
+ *               reaches the server, or not) from the server
  *   any         GOODBYE / ERROR / violation / timeout ──▶ CLOSED
  *
  * Teardown (rv_ctl_peer_free) unpublishes the session (demux entry and

@@ -9,7 +9,8 @@
  *   WAIT_KEY1  ──KEY_ACK(1)──▶ (install + activate epoch 1, KEY_CONFIRM) ──▶ RUNNING
  *   RUNNING    rekeys (timer, data-plane request, on demand, or started by
  *              the client within its budget), keepalives, dead-peer
- *              detection, CONFIG updates after a reload
+ *              detection, CONFIG updates after a reload, DATA_STATUS when
+ *              the client's data channel falls silent and when it works again
  *   any        GOODBYE / ERROR / protocol violation / timeout ──▶ CLOSED
  *
  * Addresses: a name's fixed address (config `fixed`) is reserved in the

@@ -96,7 +96,10 @@ struct rv_ctl_peer {
 	uint64_t keepalive_ns, dead_peer_ns;
 	uint64_t last_rx_ns, last_tx_ns, last_data_ka_ns;
 	uint64_t running_since_ns; /* first tick while running (0: not yet) */
-	uint64_t data_silent_ns;   /* when the data channel was found silent (0: it is not) */
+	uint64_t data_silent_ns; /* server: when the data channel was found silent (0: it is not) */
+	/* client: since when (our clock) the server has had no data-channel
+	 * datagram from us, as its DATA_STATUS says (0: it has them) */
+	uint64_t told_silent_ns;
 	bool rekey_wanted;
 	/* Key exchanges the peer starts (RV_CTL_PEER_REKEYS_PER_MIN) and, on
 	 * a client, those it starts itself (env->own_rekeys_per_min): token

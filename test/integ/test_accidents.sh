@@ -13,9 +13,11 @@
 #   2. The server's data port blocked (nftables, inside its namespace) while
 #      the TLS control connection lives: the server says so once within the
 #      dead-peer timeout (before: nothing, on either side) and its status
-#      shows it (data_silent_s, "no UDP for"), the session stays up, and once
-#      unblocked traffic passes at once, the server notes it and status no
-#      longer shows it.
+#      shows it (data_silent_s, "no UDP for"); it tells the client
+#      (DATA_STATUS), which says so once, naming the server's data port, and
+#      whose own status shows it in each form (before: the client was told
+#      nothing); the session stays up, and once unblocked traffic passes at
+#      once, both note it and neither status shows it any longer.
 #   3. The TUN device set down and up again (the kernel drops its IPv6
 #      address and every route through it), then its addresses flushed, on
 #      the client and on the server: each says the device is down, and
@@ -149,6 +151,29 @@ rvt_log "5000 sequenced 1400-byte datagrams down: $GOT received, $INV out of ord
 [ "$GOT" -ge 4900 ] || rvt_fail "only $GOT of 5000 datagrams arrived"
 [ "$INV" -le 3 ] || rvt_fail "$INV datagrams of one flow arrived out of order"
 
+# data_silent_status SOCK NAME yes|no: the status at SOCK shows (yes) the
+# data channel of its peer NAME silent for at least 4 s in each of its forms
+# (--kv data_silent_s, --json, the table's "no UDP for"), or (no) in none.
+data_silent_status() {
+	local sock=$1 name=$2 want=$3 kv
+	kv=$(ctl_field "session name=$name " data_silent_s "$sock")
+	if [ "$want" = yes ]; then
+		[ -n "$kv" ] && [ "$kv" -ge 4 ]
+	else
+		[ -z "$kv" ]
+	fi || { rvt_log "status --kv at $sock: data_silent_s='$kv' for $name"; return 1; }
+	"$RV_BIN" status --json -s "$sock" | python3 -c '
+import json, sys
+s = [p for p in json.load(sys.stdin)["peers"] if p["name"] == sys.argv[1]][0]["data_silent_s"]
+sys.exit(0 if (isinstance(s, int) and s >= 4 if sys.argv[2] == "yes" else s is None) else 1)' \
+		"$name" "$want" || { rvt_log "status --json at $sock: data_silent_s for $name"; return 1; }
+	if "$RV_BIN" status -s "$sock" | grep -q "^$name .*no UDP for"; then
+		[ "$want" = yes ]
+	else
+		[ "$want" = no ]
+	fi || { rvt_log "status at $sock: $("$RV_BIN" status -s "$sock" | grep "^$name ")"; return 1; }
+}
+
 rvt_step "2. the data port blocked while the control connection lives"
 # keepalive 1 s, dead_peer_timeout 4 s (control_lib.sh)
 ip netns exec "$S" nft -f - <<EON || rvt_fail "nft"
@@ -161,27 +186,28 @@ table inet rvtblock {
 EON
 rvt_wait_for 12 "the server's warning" grep -q "client client1: no data-channel datagram" \
 	"$RVT_TMP/server.log" || rvt_fail "a blocked data channel went unnoticed"
+# The client is told at once, over the control connection.
+rvt_wait_for 3 "the client's warning" grep -q "the server receives no data-channel (UDP) datagrams from this client for [0-9]* s: UDP to 10.77.4.2:$DATA_PORT may be blocked on the way; the session stays up" \
+	"$RVT_TMP/client1.log" || rvt_fail "the client was not told: $(tail -3 "$RVT_TMP/client1.log")"
 ctl_sessions_eq 1 || rvt_fail "the session did not stay up"
-# status says it too, in each of its forms (it was in the log only).
-silent=$(ctl_field "session name=client1" data_silent_s)
-[ -n "$silent" ] && [ "$silent" -ge 4 ] || rvt_fail "status --kv: data_silent_s='$silent': $(ctl_status)"
-"$RV_BIN" status --json -s "$SRV_SOCK" | python3 -c '
-import json, sys
-p = [p for p in json.load(sys.stdin)["peers"] if p["name"] == "client1"][0]
-sys.exit(0 if isinstance(p["data_silent_s"], int) and p["data_silent_s"] >= 4 else 1)' ||
-	rvt_fail "status --json: no data_silent_s"
-"$RV_BIN" status -s "$SRV_SOCK" | grep -q "^client1 .*no UDP for" || rvt_fail "status: no 'no UDP for': $("$RV_BIN" status -s "$SRV_SOCK")"
+# status says it too, in each of its forms (it was in the log only), on
+# the server for client1 and on the client for its server (vpn.test).
+data_silent_status "$SRV_SOCK" client1 yes || rvt_fail "the server's status: $(ctl_status)"
+data_silent_status "$RVT_TMP/c1.sock" vpn.test yes ||
+	rvt_fail "the client's status: $(ctl_status "$RVT_TMP/c1.sock")"
 ip netns exec "$S" nft delete table inet rvtblock || rvt_fail "nft delete"
 rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "no traffic after the block"
 rvt_wait_for 5 "the server's note" grep -q "client client1: data channel works again" \
 	"$RVT_TMP/server.log" || rvt_fail "the end of the block not noted"
-[ -z "$(ctl_field "session name=client1" data_silent_s)" ] || rvt_fail "status still says silent: $(ctl_status)"
-"$RV_BIN" status --json -s "$SRV_SOCK" | python3 -c '
-import json, sys
-sys.exit(0 if all(p["data_silent_s"] is None for p in json.load(sys.stdin)["peers"]) else 1)' ||
-	rvt_fail "status --json still says silent"
+rvt_wait_for 3 "the client's note" grep -q "the server receives data-channel (UDP) datagrams from this client again" \
+	"$RVT_TMP/client1.log" || rvt_fail "the client was not told the end of the block"
+data_silent_status "$SRV_SOCK" client1 no || rvt_fail "the server's status still says silent: $(ctl_status)"
+data_silent_status "$RVT_TMP/c1.sock" vpn.test no ||
+	rvt_fail "the client's status still says silent: $(ctl_status "$RVT_TMP/c1.sock")"
 [ "$(grep -c "no data-channel datagram" "$RVT_TMP/server.log")" -eq 1 ] ||
 	rvt_fail "the block was reported more than once"
+[ "$(grep -c "the server receives no data-channel" "$RVT_TMP/client1.log")" -eq 1 ] ||
+	rvt_fail "the client reported the block more than once"
 
 # has_all NS DEV: DEV in NS carries the tunnel's IPv4 and IPv6 addresses
 # and, on the client, the pushed routes.

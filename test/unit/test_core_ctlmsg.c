@@ -122,6 +122,35 @@ Test(ctlmsg, roundtrip_every_type)
 	m.error.text_len = RV_CTL_MAX_TEXT;
 	memset(m.error.text, 'x', RV_CTL_MAX_TEXT);
 	roundtrip(&m, RV_CTL_HDR_LEN + 3 + RV_CTL_MAX_TEXT);
+
+	memset(&m, 0, sizeof(m));
+	m.type = RV_CTL_DATA_STATUS;
+	m.data_status.silent = 1;
+	m.data_status.seconds = 75;
+	roundtrip(&m, RV_CTL_HDR_LEN + RV_CTL_DATA_STATUS_LEN);
+	m.data_status.seconds = UINT32_MAX;
+	roundtrip(&m, RV_CTL_HDR_LEN + RV_CTL_DATA_STATUS_LEN);
+	m.data_status.silent = 0;
+	m.data_status.seconds = 0;
+	roundtrip(&m, RV_CTL_HDR_LEN + RV_CTL_DATA_STATUS_LEN);
+}
+
+/* DATA_STATUS on the wire: silent u8 | seconds u32, big-endian. */
+Test(ctlmsg, data_status_layout)
+{
+	struct rv_ctl_msg m = { .type = RV_CTL_DATA_STATUS }, out;
+	static const uint8_t want[] = { 1, 10, 0, 5, 1, 0x00, 0x01, 0x02, 0x03 };
+	uint8_t buf[RV_CTL_MAX_FRAME];
+	size_t n;
+
+	m.data_status.silent = 1;
+	m.data_status.seconds = 0x010203;
+	n = enc(buf, sizeof(buf), &m);
+	cr_assert_eq(n, sizeof(want));
+	cr_assert_eq(memcmp(buf, want, n), 0);
+	cr_assert_eq(rv_ctl_decode(&out, want, sizeof(want)), RV_CTL_OK);
+	cr_assert_eq(out.data_status.seconds, 0x010203);
+	cr_assert_str_eq(rv_ctl_type_str(RV_CTL_DATA_STATUS), "DATA_STATUS");
 }
 
 Test(ctlmsg, framing_needs_every_byte)
@@ -153,11 +182,25 @@ Test(ctlmsg, encode_refuses_invalid_and_small_buffers)
 	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), -EINVAL);
 	m.type = 99;
 	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), -EINVAL);
+
+	/* DATA_STATUS: silent 0 or 1 only, its seconds as it says. */
+	memset(&m, 0, sizeof(m));
+	m.type = RV_CTL_DATA_STATUS;
+	m.data_status.silent = 2;
+	m.data_status.seconds = 5;
+	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), -EINVAL);
+	m.data_status.silent = 1;
+	m.data_status.seconds = 0;
+	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), -EINVAL);
+	m.data_status.silent = 0;
+	m.data_status.seconds = 5;
+	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), -EINVAL);
 }
 
 /* A malformed-frame case: start from a valid message of |base| (0 hello,
- * 1 config with 2 routes, 2 key, 3 confirm, 4 goodbye, 5 error, 6 keepalive),
- * set byte |off| to |val| (or change the length by |grow| bytes), expect |err|. */
+ * 1 config with 2 routes, 2 key, 3 confirm, 4 goodbye, 5 error, 6 keepalive,
+ * 7 dns, 8 data status silent for 5 s), set byte |off| to |val| (or change
+ * the length by |grow| bytes), expect |err|. */
 struct bad {
 	int base;
 	int off; /* -1: none */
@@ -170,7 +213,7 @@ static const struct bad bads[] = {
 	/* 0-4: framing */
 	{ 6, 0, 2, 0, RV_CTL_E_VERSION },
 	{ 6, 1, 0, 0, RV_CTL_E_TYPE },
-	{ 6, 1, 10, 0, RV_CTL_E_TYPE },
+	{ 6, 1, 11, 0, RV_CTL_E_TYPE },
 	{ 6, 2, 0x05, 0, RV_CTL_E_TOO_LONG }, /* body_len 0x0500 > 1024 */
 	{ 6, -1, 0, 1, RV_CTL_E_TRAILING },   /* keepalive with a body */
 	/* 5-9: hello */
@@ -211,6 +254,15 @@ static const struct bad bads[] = {
 	{ 7, 27, 65, 53, RV_CTL_E_DOMAIN },   /* domain_len 65 */
 	{ 7, 28, '_', 0, RV_CTL_E_DOMAIN },   /* bad character */
 	{ 7, -1, 0, -1, RV_CTL_E_TRUNCATED }, /* domain cut short */
+	/* 38-45: data status (silent 1, seconds 5: bytes 4 and 5..8) */
+	{ 8, 4, 2, 0, RV_CTL_E_DATA_STATUS },	 /* silent 2 */
+	{ 8, 4, 0xff, 0, RV_CTL_E_DATA_STATUS }, /* silent 255 */
+	{ 8, 4, 0, 0, RV_CTL_E_DATA_STATUS },	 /* not silent, with seconds */
+	{ 8, 8, 0, 0, RV_CTL_E_DATA_STATUS },	 /* silent for 0 s */
+	{ 8, -1, 0, -1, RV_CTL_E_TRUNCATED },	 /* seconds cut short */
+	{ 8, -1, 0, -5, RV_CTL_E_TRUNCATED },	 /* no body */
+	{ 8, -1, 0, 1, RV_CTL_E_TRAILING },
+	{ 8, 1, 11, 0, RV_CTL_E_TYPE }, /* the type after it is unknown */
 };
 
 static struct rv_ctl_msg valid_dns(void)
@@ -288,6 +340,11 @@ static size_t base_frame(int base, uint8_t *buf, size_t cap)
 		break;
 	case 7:
 		m = valid_dns();
+		break;
+	case 8:
+		m.type = RV_CTL_DATA_STATUS;
+		m.data_status.silent = 1;
+		m.data_status.seconds = 5;
 		break;
 	default:
 		m.type = RV_CTL_KEEPALIVE;

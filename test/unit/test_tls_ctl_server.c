@@ -5,9 +5,9 @@
  * TLS and no I/O: bring-up to a running session whose keys match (a packet
  * sealed by one side opens on the other), rekeys started by either side and
  * by both at once, teardown that releases everything, dead-peer detection,
- * protocol violations, address assignment (fixed, previous, pool), and the
+ * protocol violations, address assignment (fixed, previous, pool), the
  * networks behind clients (published per name, pushed to the others, moved
- * by a reload).
+ * by a reload), and the client told when its data channel falls silent.
  *
  *   build/<dir>/test/test_tls_ctl_server
  */
@@ -874,5 +874,126 @@ Test(ctl, unfinished_key_exchange_ends_the_session)
 	cr_assert(strstr(rv_ctl_peer_reason(s), "did not finish the key exchange of epoch 2"), "%s",
 		  rv_ctl_peer_reason(s));
 	cr_assert_eq(rv_ctl_peer_sent_code(s), RV_CTL_CODE_TIMEOUT);
+	drop_pair(s, c);
+}
+
+/* count_frames returns how many frames of |type| wait in |out|. */
+static unsigned count_frames(const struct rv_ctl_out *out, uint8_t type)
+{
+	size_t off = 0, flen;
+	unsigned n = 0;
+
+	while (off < out->len) {
+		cr_assert_eq(rv_ctl_frame_len(out->buf + off, out->len - off, &flen), RV_CTL_OK);
+		n += out->buf[off + 1] == type;
+		off += flen;
+	}
+	return n;
+}
+
+/* tick_both runs both sides' timers at |t|, delivers what they send and
+ * returns how many DATA_STATUS frames the server sent meanwhile. */
+static unsigned tick_both(struct rv_ctl_peer *s, struct rv_ctl_peer *c, uint64_t t)
+{
+	unsigned n;
+
+	now = t;
+	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE, "server: %s",
+		     rv_ctl_peer_reason(s));
+	cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE, "client: %s",
+		     rv_ctl_peer_reason(c));
+	n = count_frames(rv_ctl_peer_out(s), RV_CTL_DATA_STATUS);
+	pump(s, c);
+	return n;
+}
+
+/* A client's data channel silent while its control connection lives (UDP
+ * blocked on the way): the server tells the client (DATA_STATUS) when it
+ * finds it and when datagrams come again, never at every tick, and the
+ * client's status shows what the server's does meanwhile. A client that did
+ * not announce RV_CTL_CAP_DATA_STATUS (an older one) is sent nothing. */
+Test(ctl, data_status_told_to_the_client_on_changes)
+{
+	const uint64_t dead = (uint64_t)srv.cfg.dead_peer_ms * RV_NSEC_PER_MSEC;
+	const uint64_t step = (uint64_t)srv.cfg.keepalive_ms * RV_NSEC_PER_MSEC;
+	struct rv_endpoint ep = server_ep();
+	struct rv_ctl_peer *s, *c;
+	uint64_t t0, ss, cs;
+	unsigned sent = 0;
+
+	bring_up(&s, &c, "client1", NULL);
+	t0 = now;
+	for (uint64_t t = t0 + step; t <= t0 + 3 * dead; t += step) {
+		sent += tick_both(s, c, t);
+		cr_assert_eq(rv_ctl_peer_data_silent_ns(c, now) != 0, sent == 1,
+			     "client: %" PRIu64 " ms silent, told %u times",
+			     rv_ctl_peer_data_silent_ns(c, now) / RV_NSEC_PER_MSEC, sent);
+	}
+	cr_assert_eq(sent, 1, "DATA_STATUS once, not %u times", sent);
+	ss = rv_ctl_peer_data_silent_ns(s, now);
+	cs = rv_ctl_peer_data_silent_ns(c, now);
+	cr_assert_gt(ss, dead);
+	cr_assert(cs <= ss && ss - cs < RV_NSEC_PER_SEC, "server %" PRIu64 " ns, client %" PRIu64,
+		  ss, cs);
+
+	/* A datagram arrives: said once more, and the client's status clears. */
+	traffic_ok(s, c);
+	sent = 0;
+	for (int i = 0; i < 3; i++) {
+		sent += tick_both(s, c, now + step);
+		cr_assert_eq(rv_ctl_peer_data_silent_ns(s, now), 0);
+		cr_assert_eq(rv_ctl_peer_data_silent_ns(c, now), 0);
+	}
+	cr_assert_eq(sent, 1, "DATA_STATUS(works) once, not %u times", sent);
+	drop_pair(s, c);
+
+	/* An older client: nothing it did not announce. */
+	s = rv_ctl_server_new(&srv.env, "client2", exporter, now);
+	c = rv_ctl_client_new(&cli.env, exporter, &ep, NULL, NULL, now);
+	cr_assert(s && c);
+	strip_cap(rv_ctl_peer_out(c), RV_CTL_CAP_DATA_STATUS);
+	pump(s, c);
+	cr_assert(rv_ctl_peer_running(c), "client state %s", rv_ctl_peer_state(c));
+	t0 = now;
+	sent = 0;
+	for (uint64_t t = t0 + step; t <= t0 + 3 * dead; t += step) {
+		sent += tick_both(s, c, t);
+	}
+	cr_assert_gt(rv_ctl_peer_data_silent_ns(s, now), dead, "the server still finds it");
+	cr_assert_eq(sent, 0);
+	cr_assert_eq(rv_ctl_peer_data_silent_ns(c, now), 0);
+	drop_pair(s, c);
+}
+
+/* DATA_STATUS is the server's to send, to a running client: a client
+ * receiving it before its session runs, or a server receiving it at all,
+ * closes with a protocol error. */
+Test(ctl, data_status_out_of_place_is_a_violation)
+{
+	struct rv_ctl_msg m = { .type = RV_CTL_DATA_STATUS };
+	struct rv_endpoint ep = server_ep();
+	struct rv_ctl_peer *s, *c;
+	uint8_t buf[RV_CTL_MAX_FRAME];
+	size_t n;
+
+	m.data_status.silent = 1;
+	m.data_status.seconds = 40;
+	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), 0);
+	bring_up(&s, &c, "client1", NULL);
+	now += 60 * RV_NSEC_PER_SEC; /* past the 40 s it reports, whatever the start */
+	cr_assert_eq(rv_ctl_peer_on_frame(s, buf, n, now), RV_CTL_CLOSE);
+	cr_assert(strstr(rv_ctl_peer_reason(s), "unexpected DATA_STATUS"), "%s",
+		  rv_ctl_peer_reason(s));
+	/* The client takes it while running, and its status says so. */
+	cr_assert_eq(rv_ctl_peer_on_frame(c, buf, n, now), RV_CTL_CONTINUE);
+	cr_assert_eq(rv_ctl_peer_data_silent_ns(c, now + RV_NSEC_PER_SEC), 41 * RV_NSEC_PER_SEC);
+	drop_pair(s, c);
+
+	s = rv_ctl_server_new(&srv.env, "client2", exporter, now);
+	c = rv_ctl_client_new(&cli.env, exporter, &ep, NULL, NULL, now);
+	cr_assert(s && c);
+	cr_assert_eq(deliver(rv_ctl_peer_out(s), NULL, c), RV_CTL_CONTINUE, "HELLO");
+	cr_assert_eq(rv_ctl_peer_on_frame(c, buf, n, now), RV_CTL_CLOSE);
+	cr_assert(strstr(rv_ctl_peer_reason(c), "DATA_STATUS"), "%s", rv_ctl_peer_reason(c));
 	drop_pair(s, c);
 }
