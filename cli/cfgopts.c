@@ -494,6 +494,10 @@ int rv_cli_dataplane(struct rv_dataplane **out, const struct rv_config *cfg, str
 	dc.offload_gro = cfg->offload_gro;
 	dc.offload_udp_coalesce = cfg->offload_udp_coalesce;
 	dc.zerocopy = (enum rv_config_zc)cfg->zerocopy;
+	dc.ecn_off = !cfg->ecn;
+	dc.aqm_off = cfg->aqm_target_us == 0;
+	dc.aqm_target_us = cfg->aqm_target_us;
+	dc.aqm_interval_us = cfg->aqm_interval_us;
 	/* Only a server carries client-to-client traffic; 0 (kernel) on a client. */
 	dc.client_to_client = (enum rv_config_c2c)cfg->client_to_client;
 	dc.demux = demux;

@@ -303,6 +303,7 @@ BOOL_SETTER(offload_gso, offload_gso)
 BOOL_SETTER(offload_csum, offload_csum)
 BOOL_SETTER(offload_gro, offload_gro)
 BOOL_SETTER(offload_udp_coalesce, offload_udp_coalesce)
+BOOL_SETTER(ecn, ecn)
 BOOL_SETTER(balance_workers, balance_workers)
 BOOL_SETTER(seccomp, seccomp)
 BOOL_SETTER(admin_group_write, admin_group_write)
@@ -379,6 +380,24 @@ static int set_worker_slice_us(struct rv_config *c, const char *v, char *why, si
 		return -EINVAL;
 	}
 	c->worker_slice_us = n;
+	return 0;
+}
+
+static int set_aqm_target_us(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	if (parse_uint(v, 1000000, &c->aqm_target_us, why, wl)) {
+		snprintf(why, wl, "'%s' is not 0 (off) or a sojourn in 1..1000000 microseconds", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_aqm_interval_us(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	if (parse_uint(v, 10000000, &c->aqm_interval_us, why, wl) || c->aqm_interval_us < 1000) {
+		snprintf(why, wl, "'%s' is not an interval in 1000..10000000 microseconds", v);
+		return -EINVAL;
+	}
 	return 0;
 }
 

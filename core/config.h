@@ -151,11 +151,14 @@ struct rv_config {
 	unsigned worker_rtprio;	  /* SCHED_FIFO priority of the workers, 0 = none */
 	unsigned worker_slice_us; /* EEVDF slice the workers request, 0 = default */
 	bool offload_tun, offload_gso, offload_gro, offload_csum, offload_udp_coalesce;
-	bool balance_workers; /* server: move busy sessions between workers */
-	int log_level;	      /* enum rv_log_level */
-	int log_format;	      /* enum rv_log_format */
-	char user[64];	      /* "" = ringvpn if it exists, else nobody */
-	char group[64];	      /* "" = the user's primary group */
+	bool ecn;		  /* the inner ECN field on the outer header and back (RFC 6040) */
+	unsigned aqm_target_us;	  /* CoDel on the UDP receive queues; 0: off */
+	unsigned aqm_interval_us; /* CoDel's interval */
+	bool balance_workers;	  /* server: move busy sessions between workers */
+	int log_level;		  /* enum rv_log_level */
+	int log_format;		  /* enum rv_log_format */
+	char user[64];		  /* "" = ringvpn if it exists, else nobody */
+	char group[64];		  /* "" = the user's primary group */
 	bool seccomp;
 	char admin_group[32];	/* owner group of status_socket ("": root) */
 	bool admin_group_write; /* admin_group may also change state */

@@ -156,7 +156,9 @@ enum rv_ecn_decap rv_ip_ecn_decap(uint8_t *pkt, uint8_t outer)
 			return RV_ECN_DROP;
 		}
 		to = RV_ECN_CE;
-		ret = RV_ECN_MARKED;
+		/* A mark the inner packet had already (copied outside by
+		 * the encapsulator) is no congestion on this way. */
+		ret = inner == RV_ECN_CE ? RV_ECN_KEPT : RV_ECN_MARKED;
 	} else if (outer == RV_ECN_ECT1 && inner == RV_ECN_ECT0) {
 		to = RV_ECN_ECT1;
 	}

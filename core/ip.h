@@ -67,8 +67,8 @@ static inline uint8_t rv_ip_ecn(const uint8_t *pkt)
 }
 
 enum rv_ecn_decap {
-	RV_ECN_KEPT,   /* the inner field stands (or took ECT(1)) */
-	RV_ECN_MARKED, /* congestion experienced: the inner packet now says CE */
+	RV_ECN_KEPT,   /* the inner field stands (or took ECT(1); or CE was there) */
+	RV_ECN_MARKED, /* congestion experienced on this way: the inner packet now says CE */
 	RV_ECN_DROP,   /* CE outside, but the inner transport cannot be told */
 };
 

@@ -531,10 +531,15 @@ static const struct {
 					"forwarded (client_to_client = internal; ttl_expired "
 					"drops), per worker." },
 	[RV_CTR_ECN_CE] = { "ringvpn_worker_ecn_ce_total",
-			    "Datagrams that arrived with congestion experienced (CE) on the "
-			    "outer header: a queue on the way marked them; the mark is "
-			    "passed to the inner packet (RFC 6040), or the packet dropped "
-			    "when its transport does not take ECN (ecn drops), per worker." },
+			    "Datagrams marked congestion experienced (CE) on the way: CE "
+			    "on the outer header over an inner packet without it (a queue "
+			    "on the underlay marked them); the mark is passed to the inner "
+			    "packet (RFC 6040), or the packet dropped when its transport "
+			    "does not take ECN (ecn drops), per worker." },
+	[RV_CTR_AQM_CE] = { "ringvpn_worker_aqm_ce_total",
+			    "Datagrams this worker's CoDel marked congestion experienced "
+			    "(CE) instead of dropping them (ECN-capable; aqm drops are the "
+			    "others), per worker." },
 	[RV_CTR_UDP_SOCK_DROPS] = { "ringvpn_worker_udp_socket_drops_total",
 				    "Datagrams the kernel dropped at the worker's UDP sockets "
 				    "(receive buffer full, or a bad checksum) before the worker "

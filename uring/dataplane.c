@@ -246,6 +246,7 @@ static int open_worker_io(struct rv_dataplane *dp, struct rv_worker *w, bool vne
 		rv_warn(ret, "UDP receive buffer (continuing)");
 	}
 	w->c2c = cfg->client_to_client;
+	w->ecn = !cfg->ecn_off;
 	w->aqm = !cfg->aqm_off && rv_udp_enable_rx_timestamps(w->udp_fd) == 0;
 	if (!cfg->aqm_off && !w->aqm && w->id == 0) {
 		rv_warnx("SO_TIMESTAMPNS refused: no AQM on the UDP receive queues");

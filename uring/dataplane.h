@@ -48,6 +48,7 @@ struct rv_dataplane_config {
 	unsigned udp_rcvbuf;		     /* bytes of socket receive queue per worker */
 	unsigned tun_txqueuelen;	     /* packets the kernel queues for our TUN reads */
 	bool aqm_off;			     /* no CoDel on the UDP receive queues */
+	bool ecn_off;			     /* outer ECN field 0, arriving ones ignored */
 	unsigned aqm_target_us;		     /* CoDel target sojourn */
 	unsigned aqm_interval_us;	     /* CoDel interval */
 	uint32_t turn_budget;		     /* bytes read per loop turn; UINT32_MAX: no limit */

@@ -147,8 +147,9 @@ struct rv_rx_item {
 	uint8_t *buf; /* start of the datagram */
 	uint32_t len;
 	uint32_t handle;
-	uint16_t src; /* index into rv_worker.rx_srcs */
-	uint8_t ecn;  /* the ECN field of the outer header it arrived with */
+	uint16_t src;  /* index into rv_worker.rx_srcs */
+	uint8_t ecn;   /* the ECN field of the outer header it arrived with */
+	bool aqm_mark; /* CoDel's pick: CE if ECN-capable, else dropped */
 	/* A packet the peer left partial (RV_DATA_F_CSUM_PARTIAL), once
 	 * opened: where its L4 checksum starts and lies; csum_start 0: the
 	 * checksum is whole. */
@@ -198,6 +199,7 @@ struct rv_worker {
 	bool uso;  /* the TUN takes USO superframes: UDP coalesces on write */
 	bool gso;  /* UDP_SEGMENT on send */
 	bool gro;  /* UDP_GRO on receive */
+	bool ecn;  /* ECN through the tunnel (RFC 6040) */
 	bool udp_v6;
 	unsigned mtu;
 	unsigned rx_mtu; /* cfg.rx_mtu: sizes the UDP receive buffers without GRO */

@@ -103,7 +103,7 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 			memcpy(&gro, CMSG_DATA(cm), sizeof(gro));
 		} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
 			memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
-		} else if (ecn < 0) {
+		} else if (ecn < 0 && w->ecn) {
 			ecn = rv_cmsg_ecn(cm);
 		}
 	}
@@ -155,7 +155,10 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 		struct rv_session *s;
 		struct rv_rxq *q;
 
-		if (unlikely(off == victim)) {
+		/* CoDel's pick is dropped before decryption, or, when its
+		 * outer field says ECN-capable, marked CE once opened: the
+		 * flow backs off without losing the packet. */
+		if (unlikely(off == victim) && (ecn != RV_ECN_ECT0 && ecn != RV_ECN_ECT1)) {
 			rv_drop_add(&w->ctr, RV_DROP_AQM, 1);
 			continue;
 		}
@@ -176,6 +179,7 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 			.handle = rv_handle(POOL_UDPRX, bid),
 			.src = (uint16_t)src,
 			.ecn = ecn > 0 ? (uint8_t)ecn : 0,
+			.aqm_mark = off == victim,
 			.s = s,
 			.hdr = hdr,
 		};
@@ -394,6 +398,42 @@ static enum c2c_result forward_c2c(struct rv_worker *w, struct rv_rx_item *it, u
 	return C2C_FORWARDED;
 }
 
+/* ecn_decap passes the outer header's ECN field to the opened packet at
+ * |plain| (RFC 6040), then CoDel's mark; false: the packet is to be dropped
+ * (counted here). */
+static bool ecn_decap(struct rv_worker *w, struct rv_rx_item *it, uint8_t *plain)
+{
+	switch (rv_ip_ecn_decap(plain, it->ecn)) {
+	case RV_ECN_KEPT:
+		break;
+	case RV_ECN_MARKED:
+		rv_ctr_add(&w->ctr, RV_CTR_ECN_CE, 1);
+		break;
+	case RV_ECN_DROP:
+		/* RFC 6040 asks for a log line: a device on the path that
+		 * sets CE on every datagram drops all traffic that is not
+		 * ECN-capable, and the session looks healthy otherwise. */
+		rv_warnx_rl("worker %u: dropped a packet of session %08x: congestion experienced "
+			    "(CE) on the outer header, but the inner packet is not ECN-capable "
+			    "(RFC 6040); if something on the path marks every datagram, set "
+			    "ecn = no",
+			    w->id, rv_session_local_index(it->s));
+		rv_drop_add(&w->ctr, RV_DROP_ECN, 1);
+		rv_session_count_drop(it->s, RV_DROP_ECN, 1);
+		return false;
+	}
+	if (!it->aqm_mark) {
+		return true;
+	}
+	/* Outside it said ECN-capable; a peer may lie about the inside. */
+	if (rv_ip_ecn_decap(plain, RV_ECN_CE) == RV_ECN_DROP) {
+		rv_drop_add(&w->ctr, RV_DROP_AQM, 1);
+		return false;
+	}
+	rv_ctr_add(&w->ctr, RV_CTR_AQM_CE, 1);
+	return true;
+}
+
 static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, unsigned to,
 		     uint64_t now)
 {
@@ -445,21 +485,10 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 			rv_session_count_drop(s, RV_DROP_SPOOF, 1);
 			goto drop;
 		}
-		/* RFC 6040: a congestion mark set on the outer header on the
-		 * way reaches the inner one (or drops a packet that cannot
-		 * carry it). After the source check: a spoofed packet is
-		 * counted as that. */
-		if (unlikely(it->ecn != 0)) {
-			enum rv_ecn_decap e = rv_ip_ecn_decap(plain, it->ecn);
-
-			if (e != RV_ECN_KEPT) {
-				rv_ctr_add(&w->ctr, RV_CTR_ECN_CE, 1);
-			}
-			if (e == RV_ECN_DROP) {
-				rv_drop_add(&w->ctr, RV_DROP_ECN, 1);
-				rv_session_count_drop(s, RV_DROP_ECN, 1);
-				goto drop;
-			}
+		/* After the source check: a spoofed packet is counted as
+		 * that. */
+		if (unlikely(it->ecn != 0 || it->aqm_mark) && !ecn_decap(w, it, plain)) {
+			goto drop;
 		}
 		if (it->hdr.flags & RV_DATA_F_CSUM_PARTIAL) {
 			/* The flag is authenticated, but only a TCP or UDP

@@ -10,33 +10,48 @@
 #      (nftables in the server's namespace, on ECT(0) datagrams only) has
 #      the inner packet arrive on the server's TUN with CE, every ping
 #      answered, and counted (ecn_ce).
+#      An inner packet sent with CE already is no mark on the way: not
+#      counted.
 #   3. A CE mark on a datagram whose inner packet is Not-ECT drops it
-#      (drop_ecn): its transport could not be told of the congestion.
+#      (drop_ecn, and a log line): its transport could not be told of the
+#      congestion.
+#   4. ecn = no (client3): its datagrams carry 0 outside, and a CE mark on
+#      what it receives is ignored, not a drop.
+#   5. The server's own CoDel (aqm_target_us = 1: it acts whenever a bulk
+#      datagram waited at all) marks the datagrams of an ECN-capable TCP
+#      transfer CE rather than dropping them (aqm_ce), and the sender hears
+#      of it (TcpExtTCPDeliveredCE).
 #
 #   ns rvt-$$-c1 (client1) --veth (10.88.1.0/24)-- ns rvt-$$-s (server, TUN rvs0)
 #   ns rvt-$$-c2 (client2) --veth (fd88:2::/64)--/
+#   ns rvt-$$-c3 (client3, ecn = no) --veth--/
 #
 # Usage: bash test_ecn.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
 
-ctl_init 2
-ctl_client_ns c1 1
-ctl_client_ns c2 2
+ctl_init 3
+for i in 1 2 3; do
+	ctl_client_ns "c$i" "$i"
+done
 C1=$(rvt_ns_name c1)
 C2=$(rvt_ns_name c2)
+C3=$(rvt_ns_name c3)
 
+CTL_SERVER_KV=(aqm_target_us=1 aqm_interval_us=1000)
 ctl_start_server
 ctl_client 1
 ctl_client 2 "server=[fd88:2::1]:$SRV_PORT"
-for i in 1 2; do
+ctl_client 3 ecn=no
+for i in 1 2 3; do
 	ns=$(rvt_ns_name "c$i")
 	rvt_wait_for 15 "client$i up" rvt_nsx "$ns" ping -c 1 -W 1 10.99.0.1 || rvt_fail "client$i: no tunnel"
 	rvt_wait_for 10 "client$i IPv6" rvt_nsx "$ns" ping -6 -c 1 -W 1 fd99::1 || rvt_fail "client$i: no IPv6"
 done
 A1=$(ctl_field "session name=client1" v4)
 B2=$(ctl_field "session name=client2" v6)
+A3=$(ctl_field "session name=client3" v4)
 rvt_log "client1 $A1 (IPv4 underlay), client2 $B2 (IPv6 underlay)"
 
 # count NS NAME: packets counted by named counter NAME of table inet rvtecn.
@@ -46,7 +61,7 @@ count() {
 
 # Counters of the outer header's ECN field, both directions, in each
 # client's namespace (on the veth: the datagrams as the underlay sees them).
-for ns in "$C1" "$C2"; do
+for ns in "$C1" "$C2" "$C3"; do
 	ip netns exec "$ns" nft -f - <<EON || rvt_fail "nft in $ns"
 table inet rvtecn {
 	counter out_ect0 {}
@@ -86,6 +101,10 @@ for i in 1 2; do
 	[ "$n" -ge 4 ] || rvt_fail "client$i: $n ECT(0) datagrams in from the server, want 4"
 done
 [ "$(ctl_sum "^workers total" "^drop_ecn$")" = 0 ] || rvt_fail "drops without any CE mark"
+c0=$(ctl_sum "^workers total" "^ecn_ce$")
+rvt_nsx "$C1" ping -Q 3 -c 4 -i 0.2 -W 1 10.99.0.1 >/dev/null || rvt_fail "client1: CE ping"
+c1=$(ctl_sum "^workers total" "^ecn_ce$")
+[ "$c1" = "$c0" ] || rvt_fail "ecn_ce +$((c1 - c0)) for packets sent with CE: no mark on the way"
 
 # The underlay's queue: in the server's namespace, before anything else.
 ip netns exec "$S" nft -f - <<EON || rvt_fail "nft in the server's namespace"
@@ -127,8 +146,39 @@ done
 d1=$(ctl_sum "^workers total" "^drop_ecn$")
 rvt_log "drop_ecn +$((d1 - d0))"
 [ $((d1 - d0)) -ge 6 ] || rvt_fail "drop_ecn +$((d1 - d0)), want 6"
+grep -q "congestion experienced (CE) on the outer header, but the inner packet is not ECN-capable" \
+	"$RVT_TMP/server.log" || rvt_fail "the drops were not logged"
 ip netns exec "$S" nft delete table inet rvtecn || rvt_fail "nft delete"
 for i in 1 2; do
 	rvt_nsx "$(rvt_ns_name "c$i")" ping -c 1 -W 1 10.99.0.1 >/dev/null || rvt_fail "client$i: no tunnel after"
 done
+
+rvt_step "4. ecn = no: 0 outside, and marks on what arrives are ignored"
+rvt_nsx "$C3" ping -Q 2 -c 4 -i 0.2 -W 1 10.99.0.1 >/dev/null || rvt_fail "client3: ECT(0) ping"
+e0=$(count "$C3" out_ect0)
+[ "$e0" = 0 ] || rvt_fail "client3 (ecn = no) sent $e0 ECT(0) datagrams"
+ip netns exec "$C3" nft -f - <<EON || rvt_fail "nft in client3's namespace"
+table inet rvtecn {
+	chain marker {
+		type filter hook prerouting priority -300;
+		udp sport $DATA_PORT ip ecn set ce
+	}
+}
+EON
+rvt_nsx "$S" ping -c 3 -i 0.2 -W 1 "$A3" >/dev/null || rvt_fail "client3 (ecn = no) dropped CE-marked packets"
+[ "$(ctl_sum "^workers total" "^drop_ecn$" "$RVT_TMP/c3.sock")" = 0 ] || rvt_fail "client3 counted ecn drops"
+
+rvt_step "5. the server's CoDel marks an ECN-capable transfer instead of dropping it"
+ip netns exec "$C1" sysctl -qw net.ipv4.tcp_ecn=1 || rvt_fail "tcp_ecn"
+a0=$(ctl_sum "^workers total" "^aqm_ce$") q0=$(ctl_sum "^workers total" "^drop_aqm$")
+rvt_bg "$S" iperf-s iperf3 -s -1 -B 10.99.0.1 -p 5201
+rvt_wait_for 5 "iperf3 server" sh -c "ip netns exec $S ss -ltn | grep -q ':5201 '" || rvt_fail "no iperf3 server"
+rvt_nsx "$C1" iperf3 -c 10.99.0.1 -p 5201 -t 2 >"$RVT_TMP/iperf.log" 2>&1 || rvt_fail "iperf3: $(tail -3 "$RVT_TMP/iperf.log")"
+a1=$(ctl_sum "^workers total" "^aqm_ce$") q1=$(ctl_sum "^workers total" "^drop_aqm$")
+dce=$(ip netns exec "$C1" nstat -az TcpExtTCPDeliveredCE | awk '$1 == "TcpExtTCPDeliveredCE" { print $2 }')
+rvt_log "CoDel at the server: aqm_ce +$((a1 - a0)), drop_aqm +$((q1 - q0)); the sender's TCPDeliveredCE $dce"
+[ $((a1 - a0)) -ge 1 ] || rvt_fail "CoDel marked nothing (aqm_ce +$((a1 - a0)), drop_aqm +$((q1 - q0)))"
+# Only a retransmitted segment (sent without ECN) may be dropped.
+[ $((a1 - a0)) -gt $((q1 - q0)) ] || rvt_fail "CoDel dropped an ECN-capable transfer: aqm_ce +$((a1 - a0)), drop_aqm +$((q1 - q0))"
+[ "${dce:-0}" -ge 1 ] || rvt_fail "the sender heard of no CE mark"
 rvt_log "ECN test passed"

@@ -267,7 +267,27 @@ static const struct {
 	/* 51 */ { RV_CONFIG_SERVER, "worker_slice_us = 99\n", "t.conf:1:", "100..100000" },
 	/* 52 */ { RV_CONFIG_CLIENT, "worker_slice_us = 100001\n", "t.conf:1:", "100..100000" },
 	/* 53 */ { RV_CONFIG_SERVER, "worker_slice_us = short\n", "t.conf:1:", "100..100000" },
+	/* 54 */ { RV_CONFIG_SERVER, "aqm_target_us = 1000001\n", "t.conf:1:", "1..1000000" },
+	/* 55 */ { RV_CONFIG_CLIENT, "aqm_target_us = -1\n", "t.conf:1:", "0 (off)" },
+	/* 56 */ { RV_CONFIG_SERVER, "aqm_interval_us = 999\n", "t.conf:1:", "1000..10000000" },
+	/* 57 */ { RV_CONFIG_CLIENT, "aqm_interval_us = 10000001\n", "t.conf:1:", "1000..10000000" },
+	/* 58 */ { RV_CONFIG_SERVER, "ecn = maybe\n", "t.conf:1:", "ecn" },
 };
+
+/* The data plane's ECN and CoDel keys: defaults, and values taken. */
+Test(config, ecn_and_aqm)
+{
+	cr_assert_eq(parse(RV_CONFIG_SERVER, ""), 0, "%s", err);
+	cr_assert(cfg.ecn);
+	cr_assert_eq(cfg.aqm_target_us, 500);
+	cr_assert_eq(cfg.aqm_interval_us, 10000);
+	cr_assert_eq(parse(RV_CONFIG_CLIENT,
+			   "ecn = no\naqm_target_us = 0\naqm_interval_us = 1000\n"),
+		     0, "%s", err);
+	cr_assert_not(cfg.ecn);
+	cr_assert_eq(cfg.aqm_target_us, 0);
+	cr_assert_eq(cfg.aqm_interval_us, 1000);
+}
 
 Test(config, bad_files_name_file_line_and_reason)
 {
