@@ -33,6 +33,7 @@ int rv_cmd_client(int argc, char **argv)
 	struct rv_demux *demux = NULL;
 	struct rv_qsbr *qsbr = NULL;
 	struct rv_dataplane *dp = NULL;
+	struct rv_cli_dns *dns = NULL;
 	struct rv_loop *loop = NULL;
 	struct rv_loop_params lp;
 	struct rv_notify nt = { 0 };
@@ -64,6 +65,13 @@ int rv_cmd_client(int argc, char **argv)
 	if (code >= 0) {
 		goto out;
 	}
+	/* Not connected yet: the first push connects, as the dropped user
+	 * (cli/dns.h). */
+	if (rv_cli_dns_new(&dns)) {
+		rv_warnx("out of memory");
+		code = RV_EXIT_FAILURE;
+		goto out;
+	}
 	memset(&lp, 0, sizeof(lp));
 	lp.cfg = &cfg;
 	lp.tls = tls;
@@ -75,6 +83,7 @@ int rv_cmd_client(int argc, char **argv)
 	lp.load_config = opts.config_path ? rv_cli_load_config : NULL;
 	lp.ctx = &opts;
 	lp.apply_dns = rv_cli_apply_dns;
+	lp.dns_ctx = dns;
 	rv_notify_init(&nt);
 	lp.notify = rv_notify_loop_event;
 	lp.watchdog_ns = nt.watchdog_ns;
@@ -120,6 +129,7 @@ int rv_cmd_client(int argc, char **argv)
 	}
 out:
 	rv_loop_free(loop);
+	rv_cli_dns_free(dns);
 	rv_dataplane_stop(dp);
 	rv_qsbr_free(qsbr);
 	rv_demux_free(demux);

@@ -9,7 +9,7 @@ pkgs=(
 	iproute2 iputils-ping iperf3 nftables ethtool procps psmisc
 	valgrind linux-perf gnuplot-nox
 	wireguard-go wireguard-tools openvpn nebula python3 openssl
-	scdoc libsystemd-dev libseccomp-dev systemd util-linux
+	scdoc libsystemd-dev libseccomp-dev systemd util-linux dbus-daemon
 	prometheus curl
 )
 missing=()

@@ -23,7 +23,9 @@
  * the privilege drop and the seccomp filter, unlike running a program).
  * Without systemd-resolved /etc/resolv.conf is left alone and the push is
  * logged: rewriting a file other software owns is worse than not applying
- * the push.
+ * the push. The last push is kept, so that a reload that changes
+ * accept_dns sets it, or takes back what was set, at once (as one that
+ * changes accept_routes filters the last CONFIG's routes again).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,12 +53,13 @@ struct hostcfg {
 	uint8_t prefix4, prefix6;
 	unsigned mtu;
 	bool no_v6;   /* no IPv6 on the TUN: mtu below 1280, or IPv6 disabled */
-	bool dns;     /* the server's last DNS push had servers (a withdrawal reverts them) */
+	bool dns_set; /* DNS handed to the link (a withdrawal or accept_dns = no reverts it) */
 	bool applied; /* and the routes it let in (tunwatch.c puts them back) */
 	struct rv_prefix routes[RV_CTL_MAX_ROUTES];
 	size_t num_routes;
 	struct rv_ip_addr server;    /* the address connected to (family 0: none yet) */
 	struct rv_ctl_config pushed; /* the last CONFIG's routes and MTU, for a reload */
+	struct rv_ctl_dns dns;	     /* the last DNS push, for a reload (empty: none) */
 };
 
 static struct hostcfg *state(struct rv_loop *l)
@@ -384,53 +387,122 @@ bool rv_hostcfg_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_a
 	return true;
 }
 
+/* The longest dns_text: the servers, ", search " and the domain. */
+enum { DNS_TEXT_MAX = RV_CTL_MAX_DNS * 48 + RV_CTL_MAX_DOMAIN + 16 };
+
+static bool dns_empty(const struct rv_ctl_dns *dns)
+{
+	return dns->num_servers == 0 && dns->domain_len == 0;
+}
+
+static void dns_server_addr(const struct rv_ctl_dns_server *s, struct rv_ip_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = s->family == 4 ? AF_INET : AF_INET6;
+	memcpy(a->a, s->addr, 16);
+}
+
+/* dns_text says what |dns| holds, for the log: its servers, ", search "
+ * and its domain. */
+static void dns_text(const struct rv_ctl_dns *dns, char *out, size_t out_len)
+{
+	snprintf(out, out_len, "%s",
+		 dns_empty(dns)		 ? "(none: withdrawn)"
+		 : dns->num_servers == 0 ? "(no server)" /* a search domain alone */
+					 : "");
+	for (unsigned i = 0; i < dns->num_servers; i++) {
+		struct rv_ip_addr a;
+		char s[64];
+
+		dns_server_addr(&dns->servers[i], &a);
+		snprintf(out + strlen(out), out_len - strlen(out), "%s%s", i ? " " : "",
+			 rv_ip_addr_str(&a, s, sizeof(s)));
+	}
+	if (dns->domain_len) {
+		snprintf(out + strlen(out), out_len - strlen(out), ", search %s", dns->domain);
+	}
+}
+
+/* set_dns hands |dns| to the command's apply_dns (empty: what was set on
+ * the link goes). Returns 0, or -errno with why in |err|. */
+static int set_dns(struct rv_loop *l, const struct rv_ctl_dns *dns, char *err, size_t err_len)
+{
+	struct rv_ip_addr servers[RV_CTL_MAX_DNS];
+	struct hostcfg *h = state(l);
+	int ret;
+
+	for (unsigned i = 0; i < dns->num_servers; i++) {
+		dns_server_addr(&dns->servers[i], &servers[i]);
+	}
+	ret = l->p.apply_dns(l->p.dns_ctx, rv_dataplane_tun_name(l->dp), servers, dns->num_servers,
+			     dns->domain, err, err_len);
+	/* A set that failed may have done part of its work: a later
+	 * withdrawal still reverts. */
+	h->dns_set = !dns_empty(dns) || ret != 0;
+	return ret;
+}
+
 void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns)
 {
 	struct rv_loop *l = loop;
 	const char *ifname = rv_dataplane_tun_name(l->dp);
-	struct rv_ip_addr servers[RV_CTL_MAX_DNS];
-	char list[RV_CTL_MAX_DNS * 48] = "", err[256];
+	char list[DNS_TEXT_MAX], err[256];
 	struct hostcfg *h = state(l);
-	bool withdraw = dns->num_servers == 0 && dns->domain_len == 0;
-	int ret;
+	bool had = !dns_empty(&h->dns);
 
-	if (withdraw && !h->dns) {
+	h->dns = *dns;
+	if (dns_empty(dns) && !had && !h->dns_set) {
 		return; /* nothing was pushed before: nothing to take back */
 	}
-	h->dns = !withdraw;
-	if (withdraw) {
-		snprintf(list, sizeof(list), "(none: withdrawn)");
-	}
-	for (unsigned i = 0; i < dns->num_servers; i++) {
-		char a[64];
-
-		memset(&servers[i], 0, sizeof(servers[i]));
-		servers[i].family = dns->servers[i].family == 4 ? AF_INET : AF_INET6;
-		memcpy(servers[i].a, dns->servers[i].addr, 16);
-		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? " " : "",
-			 rv_ip_addr_str(&servers[i], a, sizeof(a)));
-	}
-	if (list[0] == '\0') {
-		snprintf(list, sizeof(list), "(no server)"); /* a search domain alone */
-	}
+	dns_text(dns, list, sizeof(list));
 	if (!l->cfg->accept_dns) {
-		rv_info("server pushed DNS %s%s%s: not applied (accept_dns = no)", list,
-			dns->domain_len ? ", search " : "", dns->domain);
+		rv_info("server pushed DNS %s: not applied (accept_dns = no)", list);
 		return;
 	}
 	if (!l->p.apply_dns) {
-		rv_info("server pushed DNS %s%s%s: this client cannot apply DNS settings", list,
-			dns->domain_len ? ", search " : "", dns->domain);
+		rv_info("server pushed DNS %s: this client cannot apply DNS settings", list);
 		return;
 	}
-	ret = l->p.apply_dns(l->p.ctx, ifname, servers, dns->num_servers, dns->domain, err,
-			     sizeof(err));
-	if (ret) {
-		rv_warnx("server pushed DNS %s%s%s: not applied: %s (/etc/resolv.conf is left "
-			 "alone)",
-			 list, dns->domain_len ? ", search " : "", dns->domain, err);
+	if (set_dns(l, dns, err, sizeof(err))) {
+		rv_warnx("server pushed DNS %s: not applied: %s (/etc/resolv.conf is left alone)",
+			 list, err);
 		return;
 	}
-	rv_info("DNS via %s: %s%s%s", ifname, list, dns->domain_len ? ", search " : "",
-		dns->domain);
+	rv_info("DNS via %s: %s", ifname, list);
+}
+
+void rv_hostcfg_dns_reapply(struct rv_loop *l, struct rv_strbuf *log)
+{
+	struct hostcfg *h = state(l);
+	const struct rv_ctl_dns none = { 0 };
+	char list[DNS_TEXT_MAX], err[256];
+	const char *ifname;
+
+	if (!l->p.apply_dns || !l->dp) {
+		rv_strbuf_printf(log, "applied: accept_dns (this client cannot apply DNS "
+				      "settings)\n");
+		return;
+	}
+	ifname = rv_dataplane_tun_name(l->dp);
+	if (!l->cfg->accept_dns) {
+		if (!h->dns_set) {
+			rv_strbuf_printf(log, "applied: accept_dns (no DNS was set on %s)\n",
+					 ifname);
+		} else if (set_dns(l, &none, err, sizeof(err))) {
+			rv_strbuf_printf(log, "failed: accept_dns (%s)\n", err);
+		} else {
+			rv_strbuf_printf(log, "applied: accept_dns (DNS of %s reverted)\n", ifname);
+		}
+		return;
+	}
+	if (dns_empty(&h->dns)) {
+		rv_strbuf_printf(log, "applied: accept_dns (no DNS pushed)\n");
+		return;
+	}
+	dns_text(&h->dns, list, sizeof(list));
+	if (set_dns(l, &h->dns, err, sizeof(err))) {
+		rv_strbuf_printf(log, "failed: accept_dns (%s)\n", err);
+		return;
+	}
+	rv_strbuf_printf(log, "applied: accept_dns (DNS %s set on %s)\n", list, ifname);
 }

@@ -433,6 +433,11 @@ void rv_hostcfg_server(struct rv_loop *l, const struct rv_endpoint *server);
  * changed accept_routes, installing and removing routes to match, and says
  * what it did in |log|. */
 void rv_hostcfg_reapply(struct rv_loop *l, struct rv_strbuf *log);
+/* rv_hostcfg_dns_reapply applies a reload that changed accept_dns (l->cfg
+ * is the new one): to yes, the server's last DNS push is set on the link;
+ * to no, what this client set there is taken back. What it did goes to
+ * |log| ("applied: accept_dns (...)", or "failed: ..."). */
+void rv_hostcfg_dns_reapply(struct rv_loop *l, struct rv_strbuf *log);
 
 /* mgmt.c */
 int rv_mgmt_open(struct rv_loop *l, char *err, size_t err_len);

@@ -67,10 +67,12 @@ struct rv_loop_params {
 	 * Returns 0 or -errno with a reason in |err|. NULL: reload refused. */
 	int (*load_config)(void *ctx, struct rv_config *out, char *err, size_t err_len);
 	/* apply_dns (client) sets |num| DNS servers and the search |domain|
-	 * ("" = none) on the tunnel link |ifname|. Returns 0 or -errno with
-	 * why in |err|. NULL: pushed DNS is only logged. */
+	 * ("" = none) on the tunnel link |ifname|; none of either takes back
+	 * what was set there. Returns 0 or -errno with why in |err|. NULL:
+	 * pushed DNS is only logged. Called with |dns_ctx|. */
 	int (*apply_dns)(void *ctx, const char *ifname, const struct rv_ip_addr *servers,
 			 size_t num, const char *domain, char *err, size_t err_len);
+	void *dns_ctx;
 	/* notify reports service events (NULL: none). */
 	void (*notify)(void *ctx, enum rv_loop_event ev, const char *status);
 	void *ctx; /* for load_config and notify */

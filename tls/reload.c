@@ -265,7 +265,7 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 {
 	struct rv_config *next = NULL;
 	struct rv_tls_ctx *tls = NULL;
-	bool servers_changed, accept_changed;
+	bool servers_changed, accept_changed, accept_dns_changed;
 	char err[512];
 	int ret;
 
@@ -326,6 +326,7 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 			 (next->accept_routes != l->cfg->accept_routes ||
 			  next->num_accept != l->cfg->num_accept ||
 			  memcmp(next->accept, l->cfg->accept, sizeof(next->accept)) != 0);
+	accept_dns_changed = l->role != &rv_server_role && next->accept_dns != l->cfg->accept_dns;
 	servers_changed = l->role != &rv_server_role &&
 			  (next->num_servers != l->cfg->num_servers ||
 			   memcmp(next->servers, l->cfg->servers, sizeof(next->servers)) != 0 ||
@@ -356,6 +357,9 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	tls = NULL;
 	if (accept_changed) {
 		rv_hostcfg_reapply(l, log);
+	}
+	if (accept_dns_changed) {
+		rv_hostcfg_dns_reapply(l, log);
 	}
 	if (servers_changed) {
 		rv_client_servers_changed(l, log);

@@ -104,7 +104,7 @@ DESTDIR=$D cmake --install "$RV_BUILD" >"$RVT_TMP/install.log" 2>&1 || rvt_fail 
 for f in usr/sbin/ringvpn usr/lib/systemd/system/ringvpn-server.service \
 	usr/lib/systemd/system/ringvpn-client@.service usr/share/man/man8/ringvpn.8 \
 	usr/share/man/man5/ringvpn.conf.5 usr/share/doc/ringvpn/examples/server.conf.example \
-	usr/share/doc/ringvpn/examples/client.conf.example; do
+	usr/share/doc/ringvpn/examples/client.conf.example usr/share/polkit-1/rules.d/50-ringvpn.rules; do
 	[ -e "$D/$f" ] || rvt_fail "not installed: /$f"
 done
 "$D/usr/sbin/ringvpn" version || rvt_fail "the installed binary does not run"
@@ -113,7 +113,8 @@ DEB=$(ls "$RVT_TMP"/deb/ringvpn_*.deb)
 [ -f "$DEB" ] || rvt_fail "no .deb"
 dpkg-deb -c "$DEB" >"$RVT_TMP/deb.list"
 for f in ./usr/sbin/ringvpn ./usr/lib/systemd/system/ringvpn-server.service ./usr/share/man/man8/ringvpn.8 \
-	./usr/share/man/man5/ringvpn.conf.5 ./usr/share/doc/ringvpn/examples/server.conf.example; do
+	./usr/share/man/man5/ringvpn.conf.5 ./usr/share/doc/ringvpn/examples/server.conf.example \
+	./usr/share/polkit-1/rules.d/50-ringvpn.rules; do
 	grep -q " $f\$" "$RVT_TMP/deb.list" || rvt_fail "not in the package: $f"
 done
 dpkg-deb -f "$DEB" Depends | grep -q 'libseccomp2' || rvt_fail "package depends"
