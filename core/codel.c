@@ -57,6 +57,11 @@ bool rv_codel_update(struct rv_codel *c, uint64_t sojourn_ns, uint64_t now_ns)
 	return standing;
 }
 
+bool rv_codel_may_mark(const struct rv_codel *c, uint64_t sojourn_ns)
+{
+	return sojourn_ns < c->p.interval_ns;
+}
+
 void rv_codel_dropped(struct rv_codel *c, uint64_t now_ns)
 {
 	if (c->dropping) {

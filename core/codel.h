@@ -43,6 +43,13 @@ void rv_codel_init(struct rv_codel *c, const struct rv_codel_params *p);
  * it calls nothing and the next update asks again. */
 bool rv_codel_update(struct rv_codel *c, uint64_t sojourn_ns, uint64_t now_ns);
 
+/* rv_codel_may_mark: may the packet CoDel picked, |sojourn_ns| old, be
+ * marked CE instead of dropped, if it is ECN-capable? Not once it waited a
+ * whole interval: the flows a standing queue that long carries do not slow
+ * down for marks (an unresponsive flood sets ECT as easily as a TCP flow),
+ * and they must not push the drops onto the others (RFC 7567 4.2.1). */
+bool rv_codel_may_mark(const struct rv_codel *c, uint64_t sojourn_ns);
+
 /* rv_codel_dropped records a drop made on rv_codel_update's advice and
  * schedules the next one (interval / sqrt(count) later). */
 void rv_codel_dropped(struct rv_codel *c, uint64_t now_ns);

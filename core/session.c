@@ -828,11 +828,12 @@ void rv_session_count_rx(struct rv_session *s, uint64_t packets, uint64_t bytes)
 	}
 }
 
-void rv_session_count_drop(struct rv_session *s, enum rv_drop_reason why, uint64_t n)
+uint64_t rv_session_count_drop(struct rv_session *s, enum rv_drop_reason why, uint64_t n)
 {
-	if ((unsigned)why < RV_DROP_MAX) {
-		atomic_fetch_add_explicit(&s->drop[why], n, memory_order_relaxed);
+	if ((unsigned)why >= RV_DROP_MAX) {
+		return 0;
 	}
+	return atomic_fetch_add_explicit(&s->drop[why], n, memory_order_relaxed);
 }
 
 void rv_session_get_stats(const struct rv_session *s, struct rv_session_stats *out)

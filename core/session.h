@@ -226,8 +226,9 @@ struct rv_session_stats {
  * count, since a packet opened may still be dropped. Any worker. */
 void rv_session_count_rx(struct rv_session *s, uint64_t packets, uint64_t bytes);
 
-/* rv_session_count_drop counts a drop attributed to |s| (e.g. spoof). Any worker. */
-void rv_session_count_drop(struct rv_session *s, enum rv_drop_reason why, uint64_t n);
+/* rv_session_count_drop counts a drop attributed to |s| (e.g. spoof) and
+ * returns the count before. Any worker. */
+uint64_t rv_session_count_drop(struct rv_session *s, enum rv_drop_reason why, uint64_t n);
 
 /* rv_session_get_stats snapshots the counters. Any thread. */
 void rv_session_get_stats(const struct rv_session *s, struct rv_session_stats *out);

@@ -77,6 +77,7 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 	const struct rv_demux *d = w->dp->cfg.demux;
 	uint8_t *payload;
 	uint32_t plen, seg, ndg, victim = UINT32_MAX;
+	bool mark = false;
 	unsigned src;
 	int gro = 0, ecn = -1;
 	struct timespec ts = { 0, 0 };
@@ -131,6 +132,10 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 			victim = aqm_victim(w, plen, seg);
 			if (victim != UINT32_MAX) {
 				rv_codel_dropped(&w->codel, w->rt_now_ns);
+				/* An ECN-capable datagram (a GRO batch has one
+				 * field) is marked CE rather than dropped, while
+				 * marks can still work. */
+				mark = ecn > 0 && rv_codel_may_mark(&w->codel, sojourn);
 			}
 		}
 	}
@@ -155,10 +160,9 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 		struct rv_session *s;
 		struct rv_rxq *q;
 
-		/* CoDel's pick is dropped before decryption, or, when its
-		 * outer field says ECN-capable, marked CE once opened: the
-		 * flow backs off without losing the packet. */
-		if (unlikely(off == victim) && (ecn != RV_ECN_ECT0 && ecn != RV_ECN_ECT1)) {
+		/* CoDel's pick is dropped before decryption, or marked CE
+		 * once opened: the flow backs off without losing the packet. */
+		if (unlikely(off == victim) && !mark) {
 			rv_drop_add(&w->ctr, RV_DROP_AQM, 1);
 			continue;
 		}
@@ -398,6 +402,31 @@ static enum c2c_result forward_c2c(struct rv_worker *w, struct rv_rx_item *it, u
 	return C2C_FORWARDED;
 }
 
+/* warn_not_ect says that a packet of |s| was dropped for a CE mark it could
+ * not carry. RFC 6040 asks for the line: a device on the path that sets CE
+ * on every datagram drops all traffic that is not ECN-capable, and the
+ * session looks healthy otherwise. Rate-limited, but each session is named
+ * at its |first| such drop, whatever another session's flood used up. */
+static void warn_not_ect(const struct rv_worker *w, const struct rv_session *s, bool first)
+{
+	static struct rv_ratelimit rl;
+	uint32_t n;
+
+	if (!first && !rv_ratelimit_ok(&rl)) {
+		return;
+	}
+	n = rv_ratelimit_take_suppressed(&rl);
+	if (n != 0) {
+		rv_warnx("(%u more lines about CE-marked packets that are not ECN-capable were "
+			 "suppressed)",
+			 n);
+	}
+	rv_warnx("worker %u: dropped a packet of session %08x: congestion experienced (CE) on the "
+		 "outer header, but the inner packet is not ECN-capable (RFC 6040); if something "
+		 "on the path marks every datagram, set ecn = no",
+		 w->id, rv_session_local_index(s));
+}
+
 /* ecn_decap passes the outer header's ECN field to the opened packet at
  * |plain| (RFC 6040), then CoDel's mark; false: the packet is to be dropped
  * (counted here). */
@@ -410,16 +439,9 @@ static bool ecn_decap(struct rv_worker *w, struct rv_rx_item *it, uint8_t *plain
 		rv_ctr_add(&w->ctr, RV_CTR_ECN_CE, 1);
 		break;
 	case RV_ECN_DROP:
-		/* RFC 6040 asks for a log line: a device on the path that
-		 * sets CE on every datagram drops all traffic that is not
-		 * ECN-capable, and the session looks healthy otherwise. */
-		rv_warnx_rl("worker %u: dropped a packet of session %08x: congestion experienced "
-			    "(CE) on the outer header, but the inner packet is not ECN-capable "
-			    "(RFC 6040); if something on the path marks every datagram, set "
-			    "ecn = no",
-			    w->id, rv_session_local_index(it->s));
+		rv_ctr_add(&w->ctr, RV_CTR_ECN_CE, 1);
 		rv_drop_add(&w->ctr, RV_DROP_ECN, 1);
-		rv_session_count_drop(it->s, RV_DROP_ECN, 1);
+		warn_not_ect(w, it->s, rv_session_count_drop(it->s, RV_DROP_ECN, 1) == 0);
 		return false;
 	}
 	if (!it->aqm_mark) {

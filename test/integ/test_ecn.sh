@@ -18,9 +18,10 @@
 #   4. ecn = no (client3): its datagrams carry 0 outside, and a CE mark on
 #      what it receives is ignored, not a drop.
 #   5. The server's own CoDel (aqm_target_us = 1: it acts whenever a bulk
-#      datagram waited at all) marks the datagrams of an ECN-capable TCP
-#      transfer CE rather than dropping them (aqm_ce), and the sender hears
-#      of it (TcpExtTCPDeliveredCE).
+#      datagram waited at all; aqm_interval_us = 100000, so the wait stays
+#      under the interval, where marks still work) marks the datagrams of an
+#      ECN-capable TCP transfer CE rather than dropping them (aqm_ce), and
+#      the sender hears of it (TcpExtTCPDeliveredCE).
 #
 #   ns rvt-$$-c1 (client1) --veth (10.88.1.0/24)-- ns rvt-$$-s (server, TUN rvs0)
 #   ns rvt-$$-c2 (client2) --veth (fd88:2::/64)--/
@@ -39,7 +40,7 @@ C1=$(rvt_ns_name c1)
 C2=$(rvt_ns_name c2)
 C3=$(rvt_ns_name c3)
 
-CTL_SERVER_KV=(aqm_target_us=1 aqm_interval_us=1000)
+CTL_SERVER_KV=(aqm_target_us=1 aqm_interval_us=100000)
 ctl_start_server
 ctl_client 1
 ctl_client 2 "server=[fd88:2::1]:$SRV_PORT"
@@ -138,16 +139,27 @@ ip netns exec "$S" nft insert rule inet rvtecn pre udp dport "$DATA_PORT" ip ecn
 	rvt_fail "nft"
 ip netns exec "$S" nft insert rule inet rvtecn pre udp dport "$DATA_PORT" ip6 ecn not-ect ip6 ecn set ce ||
 	rvt_fail "nft"
-d0=$(ctl_sum "^workers total" "^drop_ecn$")
-for i in 1 2; do
+d0=$(ctl_sum "^workers total" "^drop_ecn$") c0=$(ctl_sum "^workers total" "^ecn_ce$")
+# client1 floods (100 drops a second, ten times the log's rate limit)
+# while client2 pings: the line for client2's first drop must be written
+# all the same.
+rvt_bg "$C1" flood ping -f -w 2 -W 1 10.99.0.1
+FLOOD=$RVT_LAST_PID
+sleep 0.5
+for i in 2 1; do
 	! rvt_nsx "$(rvt_ns_name "c$i")" ping -c 3 -i 0.2 -W 1 10.99.0.1 >/dev/null ||
 		rvt_fail "client$i: a Not-ECT packet marked CE was delivered"
 done
-d1=$(ctl_sum "^workers total" "^drop_ecn$")
-rvt_log "drop_ecn +$((d1 - d0))"
+rvt_exit_within 5 "$FLOOD" || rvt_fail "the flood did not end"
+d1=$(ctl_sum "^workers total" "^drop_ecn$") c1=$(ctl_sum "^workers total" "^ecn_ce$")
+rvt_log "drop_ecn +$((d1 - d0)), ecn_ce +$((c1 - c0))"
 [ $((d1 - d0)) -ge 6 ] || rvt_fail "drop_ecn +$((d1 - d0)), want 6"
-grep -q "congestion experienced (CE) on the outer header, but the inner packet is not ECN-capable" \
-	"$RVT_TMP/server.log" || rvt_fail "the drops were not logged"
+[ $((c1 - c0)) = $((d1 - d0)) ] || rvt_fail "ecn_ce +$((c1 - c0)): every mark counts, dropped or not"
+for i in 1 2; do
+	idx=$(ctl_field "session name=client$i" index)
+	grep -q "dropped a packet of session $idx: congestion experienced (CE) on the outer header, but the inner packet is not ECN-capable" \
+		"$RVT_TMP/server.log" || rvt_fail "client$i's drops (session $idx) were not logged"
+done
 ip netns exec "$S" nft delete table inet rvtecn || rvt_fail "nft delete"
 for i in 1 2; do
 	rvt_nsx "$(rvt_ns_name "c$i")" ping -c 1 -W 1 10.99.0.1 >/dev/null || rvt_fail "client$i: no tunnel after"

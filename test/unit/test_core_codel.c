@@ -89,3 +89,16 @@ Test(codel, advice_not_taken_is_repeated)
 	rv_codel_dropped(&c, 12 * MS + 1);
 	cr_assert_not(rv_codel_update(&c, 3 * MS, 12 * MS + 2));
 }
+
+/* A pick may be marked CE instead of dropped only while it waited less than
+ * an interval: a queue standing that long carries flows marks do not slow. */
+Test(codel, marks_only_below_an_interval)
+{
+	struct rv_codel c;
+
+	rv_codel_init(&c, &P);
+	cr_assert(rv_codel_may_mark(&c, 2 * MS));
+	cr_assert(rv_codel_may_mark(&c, 10 * MS - 1));
+	cr_assert_not(rv_codel_may_mark(&c, 10 * MS));
+	cr_assert_not(rv_codel_may_mark(&c, 50 * MS));
+}
