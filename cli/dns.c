@@ -5,15 +5,20 @@
 
 #include <errno.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <systemd/sd-bus.h>
 
+#include "core/clock.h"
 #include "core/ip.h"
+#include "core/log.h"
 
 enum { CALL_TIMEOUT_USEC = 2 * 1000 * 1000 };
 
@@ -21,13 +26,32 @@ static const char resolve_dest[] = "org.freedesktop.resolve1";
 static const char resolve_path[] = "/org/freedesktop/resolve1";
 static const char resolve_iface[] = "org.freedesktop.resolve1.Manager";
 
-struct rv_cli_dns {
-	sd_bus *bus; /* NULL: not connected (none at start, or it broke) */
+/* What the link should have: the latest request wins (each is the whole
+ * state, so the ones it replaces need not be made). */
+struct want {
+	int ifindex;
+	char ifname[IF_NAMESIZE];
+	struct rv_ip_addr servers[RV_CLI_DNS_MAX];
+	size_t num;
+	char domain[RV_CLI_DNS_DOMAIN_MAX + 1];
+	char desc[RV_CLI_DNS_DESC_MAX]; /* for the log */
 };
 
-/* connect_bus connects to the system bus (calls wait for its handshake).
- * Returns 0 or -errno. */
-static int connect_bus(sd_bus **out)
+struct rv_cli_dns {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool started; /* the thread runs (made at the first request) */
+	bool stop;
+	bool busy;		  /* the thread is making calls */
+	uint64_t wanted, applied; /* request generations */
+	struct want want;
+	pthread_t thread;
+};
+
+/* connect_bus connects to the system bus and waits for the bus's handshake
+ * until |deadline_ns| (sd-bus alone would wait 90 s for a bus that accepts
+ * and never answers). Returns 0 or -errno. */
+static int connect_bus(sd_bus **out, uint64_t deadline_ns)
 {
 	sd_bus *bus = NULL;
 	int r;
@@ -37,29 +61,26 @@ static int connect_bus(sd_bus **out)
 	if (r >= 0) {
 		r = sd_bus_set_method_call_timeout(bus, CALL_TIMEOUT_USEC);
 	}
+	while (r >= 0 && sd_bus_is_ready(bus) <= 0) {
+		uint64_t now = rv_now_ns();
+
+		r = sd_bus_process(bus, NULL);
+		if (r > 0) {
+			continue;
+		}
+		if (r >= 0 && now >= deadline_ns) {
+			r = -ETIMEDOUT;
+		}
+		if (r >= 0) {
+			r = sd_bus_wait(bus, (deadline_ns - now) / 1000);
+		}
+	}
 	if (r < 0) {
 		sd_bus_close_unref(bus);
 		return r;
 	}
 	*out = bus;
 	return 0;
-}
-
-int rv_cli_dns_new(struct rv_cli_dns **out)
-{
-	/* Not connected yet: the first push connects, after the privilege
-	 * drop (dns.h). */
-	*out = calloc(1, sizeof(**out));
-	return *out ? 0 : -ENOMEM;
-}
-
-void rv_cli_dns_free(struct rv_cli_dns *d)
-{
-	if (!d) {
-		return;
-	}
-	sd_bus_close_unref(d->bus);
-	free(d);
 }
 
 /* call sends |m| and reports a failure in |err|. Takes |m|. */
@@ -165,51 +186,135 @@ static int set_link(sd_bus *bus, int ifindex, const struct rv_ip_addr *servers, 
 	return call(bus, m, "SetLinkDomains", err, err_len);
 }
 
-/* broken: does |r| say the connection itself is gone (the bus daemon
- * restarted), rather than resolved answering? */
-static bool broken(int r)
+/* apply makes |w| the link's, on a connection of its own, closed after:
+ * none stays open between pushes for others on the bus to fill with
+ * messages. Logs the outcome. DNS thread. */
+static void apply(const struct want *w)
 {
-	return r == -ECONNRESET || r == -ENOTCONN || r == -EPIPE || r == -ESHUTDOWN;
-}
-
-/* connected_set_link makes the calls, connecting first when there is no
- * connection. */
-static int connected_set_link(struct rv_cli_dns *d, int ifindex, const struct rv_ip_addr *servers,
-			      size_t num, const char *domain, char *err, size_t err_len)
-{
+	char err[256] = "";
+	sd_bus *bus = NULL;
 	int r;
 
-	if (!d->bus) {
-		r = connect_bus(&d->bus);
-		if (r < 0) {
-			snprintf(err, err_len, "no system D-Bus: %s", strerror(-r));
-			return r;
-		}
+	r = connect_bus(&bus, rv_now_ns() + (uint64_t)CALL_TIMEOUT_USEC * 1000);
+	if (r < 0) {
+		snprintf(err, sizeof(err), "no system D-Bus: %s", strerror(-r));
+	} else {
+		r = set_link(bus, w->ifindex, w->servers, w->num, w->domain, err, sizeof(err));
 	}
-	return set_link(d->bus, ifindex, servers, num, domain, err, err_len);
+	sd_bus_close_unref(bus);
+	if (r < 0) {
+		rv_warnx("server pushed DNS %s: not applied: %s (/etc/resolv.conf is left alone)",
+			 w->desc, err);
+		return;
+	}
+	rv_info("DNS via %s: %s", w->ifname, w->desc);
 }
 
-int rv_cli_apply_dns(void *ctx, const char *ifname, const struct rv_ip_addr *servers, size_t num,
-		     const char *domain, char *err, size_t err_len)
+static void *dns_thread(void *arg)
+{
+	struct rv_cli_dns *d = arg;
+	struct want w;
+
+	pthread_mutex_lock(&d->mu);
+	for (;;) {
+		while (!d->stop && d->applied == d->wanted) {
+			pthread_cond_wait(&d->cv, &d->mu);
+		}
+		if (d->stop) {
+			break;
+		}
+		w = d->want;
+		d->applied = d->wanted;
+		d->busy = true;
+		pthread_mutex_unlock(&d->mu);
+		apply(&w);
+		pthread_mutex_lock(&d->mu);
+		d->busy = false;
+		pthread_cond_broadcast(&d->cv);
+	}
+	pthread_mutex_unlock(&d->mu);
+	return NULL;
+}
+
+int rv_cli_dns_new(struct rv_cli_dns **out)
+{
+	struct rv_cli_dns *d = calloc(1, sizeof(*d));
+
+	*out = NULL;
+	if (!d) {
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->cv, NULL);
+	*out = d;
+	return 0;
+}
+
+void rv_cli_dns_free(struct rv_cli_dns *d)
+{
+	struct timespec until;
+	bool busy;
+
+	if (!d) {
+		return;
+	}
+	pthread_mutex_lock(&d->mu);
+	d->stop = true;
+	pthread_cond_broadcast(&d->cv);
+	/* A call in flight ends within its timeout; exiting is not held up
+	 * for it longer than a second. */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 1;
+	while (d->started && d->busy &&
+	       pthread_cond_timedwait(&d->cv, &d->mu, &until) != ETIMEDOUT) {
+	}
+	busy = d->started && d->busy;
+	pthread_mutex_unlock(&d->mu);
+	if (busy) {
+		/* Left to the process's exit, with the state it still uses. */
+		pthread_detach(d->thread);
+		return;
+	}
+	if (d->started) {
+		pthread_join(d->thread, NULL);
+	}
+	pthread_cond_destroy(&d->cv);
+	pthread_mutex_destroy(&d->mu);
+	free(d);
+}
+
+int rv_cli_apply_dns(void *ctx, const struct rv_dns_want *req, char *err, size_t err_len)
 {
 	struct rv_cli_dns *d = ctx;
-	int ifindex = (int)if_nametoindex(ifname);
-	int r;
+	struct want w = { .ifindex = (int)req->ifindex };
+	int ret = 0;
 
-	if (ifindex <= 0) {
-		snprintf(err, err_len, "no interface %s", ifname);
+	if (w.ifindex <= 0) {
+		snprintf(err, err_len, "no interface %s", req->ifname);
 		return -ENODEV;
 	}
-	r = connected_set_link(d, ifindex, servers, num, domain, err, err_len);
-	if (broken(r) || (d->bus && sd_bus_is_open(d->bus) <= 0)) {
-		/* The bus daemon restarted: once more on a new connection. */
-		d->bus = sd_bus_close_unref(d->bus);
-		if (r < 0) {
-			r = connected_set_link(d, ifindex, servers, num, domain, err, err_len);
-		}
+	if (req->num > RV_CLI_DNS_MAX || strlen(req->domain) > RV_CLI_DNS_DOMAIN_MAX) {
+		snprintf(err, err_len, "more DNS servers or a longer domain than it takes");
+		return -EINVAL;
 	}
-	/* Messages nobody asked for (the bus's NameAcquired) are dropped. */
-	while (d->bus && sd_bus_process(d->bus, NULL) > 0) {
+	snprintf(w.ifname, sizeof(w.ifname), "%s", req->ifname);
+	memcpy(w.servers, req->servers, req->num * sizeof(w.servers[0]));
+	w.num = req->num;
+	snprintf(w.domain, sizeof(w.domain), "%s", req->domain);
+	snprintf(w.desc, sizeof(w.desc), "%s", req->desc);
+	pthread_mutex_lock(&d->mu);
+	if (!d->started) {
+		ret = -pthread_create(&d->thread, NULL, dns_thread, d);
+		d->started = ret == 0;
 	}
-	return r;
+	if (ret == 0) {
+		d->want = w;
+		d->wanted++;
+		pthread_cond_broadcast(&d->cv);
+	}
+	pthread_mutex_unlock(&d->mu);
+	if (ret) {
+		snprintf(err, err_len, "cannot start the DNS thread: %s", strerror(-ret));
+	}
+	return ret;
 }

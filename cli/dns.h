@@ -14,33 +14,43 @@
  * connection is made at the first push, after the privilege drop, on
  * purpose: one made as root and kept would let this process do anything
  * root may do over the bus (start a unit through systemd, for one), which
- * is what the drop takes away.
+ * is what the drop takes away. The calls are made on a thread of their
+ * own, each push on a connection of its own (rv_cli_apply_dns).
  */
 #ifndef RV_CLI_DNS_H
 #define RV_CLI_DNS_H
 
 #include <stddef.h>
 
-struct rv_ip_addr;
+#include "core/ctlmsg.h"
+#include "tls/loop.h"
+
+enum {
+	RV_CLI_DNS_MAX = RV_CTL_MAX_DNS,
+	RV_CLI_DNS_DOMAIN_MAX = RV_CTL_MAX_DOMAIN,
+	RV_CLI_DNS_DESC_MAX = 320,
+};
+
 struct rv_cli_dns;
 
-/* rv_cli_dns_new makes the state of the connection to the system bus
- * (DBUS_SYSTEM_BUS_ADDRESS, else the standard socket), which the first
- * apply opens and later ones reuse. Returns 0, or -ENOMEM; *|out| is freed
- * with rv_cli_dns_free. Control thread. */
+/* rv_cli_dns_new makes the DNS applier; its thread starts at the first
+ * request. Returns 0, or -ENOMEM; *|out| is freed with rv_cli_dns_free.
+ * Control thread. */
 int rv_cli_dns_new(struct rv_cli_dns **out);
 
-/* rv_cli_dns_free closes the connection. NULL ok. */
+/* rv_cli_dns_free stops the thread, waiting at most a second for a call in
+ * flight (then leaves it to the process's exit). NULL ok. */
 void rv_cli_dns_free(struct rv_cli_dns *d);
 
 /* rv_cli_apply_dns is the rv_loop_params.apply_dns callback; |ctx| is a
- * struct rv_cli_dns (borrowed). |num| servers and the search |domain| ("" =
- * none) replace the link's; none of either reverts what was set on the link
- * (RevertLink). A connection that broke is made again once. Returns 0, or
- * -errno with why in |err| (e.g. systemd-resolved is not running, or
- * refused). Blocks for at most two seconds per D-Bus call. Control
- * thread. */
-int rv_cli_apply_dns(void *ctx, const char *ifname, const struct rv_ip_addr *servers, size_t num,
-		     const char *domain, char *err, size_t err_len);
+ * struct rv_cli_dns (borrowed). It hands |req| to the DNS thread and
+ * returns at once: the thread makes the calls (a connection to the bus and
+ * each call bounded by two seconds; a newer request replaces one not yet
+ * made) and logs the outcome ("DNS via IF: ..." or "server pushed DNS ...:
+ * not applied: ..."), so that a slow, stuck or flooded bus or resolved
+ * never holds up the control thread, its keepalives and key exchanges.
+ * Returns 0, or -errno with why in |err| (no such link, no thread).
+ * Control thread. */
+int rv_cli_apply_dns(void *ctx, const struct rv_dns_want *req, char *err, size_t err_len);
 
 #endif /* RV_CLI_DNS_H */

@@ -254,6 +254,16 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 	size_t num_addrs, num_routes;
 	int ret;
 
+	/* Set by name on a renamed TUN, it would go to whatever link took
+	 * the name: kept for when the TUN has it back (rv_hostcfg_name_back). */
+	if (update && rv_tunwatch_renamed(l)) {
+		if (c != &h->pushed) {
+			h->pushed = *c;
+		}
+		rv_warnx("server updated the configuration: not applied while TUN %s is renamed",
+			 ifname);
+		return 0;
+	}
 	if (mtu != h->mtu) {
 		if (mtu < c->mtu) {
 			rv_warnx("server MTU %u is above this client's mtu %u: using %u", c->mtu,
@@ -345,6 +355,15 @@ int rv_hostcfg_apply(void *loop, const struct rv_ctl_config *c, bool update)
 	return apply(loop, c, update, false);
 }
 
+void rv_hostcfg_name_back(struct rv_loop *l)
+{
+	struct hostcfg *h = state(l);
+
+	if (h->applied && l->dp) {
+		(void)apply(l, &h->pushed, true, true);
+	}
+}
+
 void rv_hostcfg_reapply(struct rv_loop *l, struct rv_strbuf *log)
 {
 	struct hostcfg *h = state(l);
@@ -423,29 +442,39 @@ static void dns_text(const struct rv_ctl_dns *dns, char *out, size_t out_len)
 	}
 }
 
-/* set_dns hands |dns| to the command's apply_dns (empty: what was set on
- * the link goes). Returns 0, or -errno with why in |err|. */
-static int set_dns(struct rv_loop *l, const struct rv_ctl_dns *dns, char *err, size_t err_len)
+/* set_dns hands |dns| (described as |desc|) to the command's apply_dns
+ * (empty: what was set on the link goes), which makes the calls on a
+ * thread of its own and logs how they went. Returns 0, or -errno with why
+ * in |err|. */
+static int set_dns(struct rv_loop *l, const struct rv_ctl_dns *dns, const char *desc, char *err,
+		   size_t err_len)
 {
 	struct rv_ip_addr servers[RV_CTL_MAX_DNS];
 	struct hostcfg *h = state(l);
-	int ret;
+	const char *ifname = rv_dataplane_tun_name(l->dp);
+	struct rv_dns_want req = {
+		/* The TUN's index, taken at start: a link given its name
+		 * after a rename is not ours. */
+		.ifindex = l->tunwatch_ifindex ? l->tunwatch_ifindex : if_nametoindex(ifname),
+		.ifname = ifname,
+		.servers = servers,
+		.num = dns->num_servers,
+		.domain = dns->domain,
+		.desc = desc,
+	};
 
 	for (unsigned i = 0; i < dns->num_servers; i++) {
 		dns_server_addr(&dns->servers[i], &servers[i]);
 	}
-	ret = l->p.apply_dns(l->p.dns_ctx, rv_dataplane_tun_name(l->dp), servers, dns->num_servers,
-			     dns->domain, err, err_len);
-	/* A set that failed may have done part of its work: a later
-	 * withdrawal still reverts. */
-	h->dns_set = !dns_empty(dns) || ret != 0;
-	return ret;
+	/* Whether the calls work is known later: a set may do part of its
+	 * work, so a later withdrawal reverts in any case. */
+	h->dns_set = !dns_empty(dns);
+	return l->p.apply_dns(l->p.dns_ctx, &req, err, err_len);
 }
 
 void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns)
 {
 	struct rv_loop *l = loop;
-	const char *ifname = rv_dataplane_tun_name(l->dp);
 	char list[DNS_TEXT_MAX], err[256];
 	struct hostcfg *h = state(l);
 	bool had = !dns_empty(&h->dns);
@@ -463,12 +492,11 @@ void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns)
 		rv_info("server pushed DNS %s: this client cannot apply DNS settings", list);
 		return;
 	}
-	if (set_dns(l, dns, err, sizeof(err))) {
+	/* On success the outcome is logged when the calls are made. */
+	if (set_dns(l, dns, list, err, sizeof(err))) {
 		rv_warnx("server pushed DNS %s: not applied: %s (/etc/resolv.conf is left alone)",
 			 list, err);
-		return;
 	}
-	rv_info("DNS via %s: %s", ifname, list);
 }
 
 void rv_hostcfg_dns_reapply(struct rv_loop *l, struct rv_strbuf *log)
@@ -488,10 +516,17 @@ void rv_hostcfg_dns_reapply(struct rv_loop *l, struct rv_strbuf *log)
 		if (!h->dns_set) {
 			rv_strbuf_printf(log, "applied: accept_dns (no DNS was set on %s)\n",
 					 ifname);
-		} else if (set_dns(l, &none, err, sizeof(err))) {
+			return;
+		}
+		dns_text(&none, list, sizeof(list));
+		if (set_dns(l, &none, list, err, sizeof(err))) {
 			rv_strbuf_printf(log, "failed: accept_dns (%s)\n", err);
 		} else {
-			rv_strbuf_printf(log, "applied: accept_dns (DNS of %s reverted)\n", ifname);
+			rv_strbuf_printf(log,
+					 "applied: accept_dns (the DNS of %s is being reverted; "
+					 "the "
+					 "log says when)\n",
+					 ifname);
 		}
 		return;
 	}
@@ -500,9 +535,10 @@ void rv_hostcfg_dns_reapply(struct rv_loop *l, struct rv_strbuf *log)
 		return;
 	}
 	dns_text(&h->dns, list, sizeof(list));
-	if (set_dns(l, &h->dns, err, sizeof(err))) {
+	if (set_dns(l, &h->dns, list, err, sizeof(err))) {
 		rv_strbuf_printf(log, "failed: accept_dns (%s)\n", err);
 		return;
 	}
-	rv_strbuf_printf(log, "applied: accept_dns (DNS %s set on %s)\n", list, ifname);
+	rv_strbuf_printf(log, "applied: accept_dns (DNS %s being set on %s; the log says when)\n",
+			 list, ifname);
 }

@@ -291,7 +291,8 @@ struct rv_loop {
 	struct rv_ltimer reclaim_timer, watchdog_timer, expiry_timer, stop_timer, watch_timer;
 	struct rv_ltimer tunwatch_timer; /* tunwatch.c */
 	bool tun_down_said, tun_repair_failed;
-	int tunwatch_fd; /* rtnetlink, subscribed to link/address/route changes */
+	bool tun_renamed_said; /* tunwatch.c: the TUN's name is another link's now */
+	int tunwatch_fd;       /* rtnetlink, subscribed to link/address/route changes */
 	unsigned tunwatch_ifindex;
 	uint64_t tunwatch_last_ns; /* the last check */
 	uint8_t tunwatch_buf[8192];
@@ -422,6 +423,9 @@ void rv_client_servers_changed(struct rv_loop *l, struct rv_strbuf *log);
  * takes the rtnetlink reads; rv_tunwatch_free closes the socket (after the
  * ring is gone). */
 void rv_tunwatch_start(struct rv_loop *l);
+/* rv_tunwatch_renamed: has the TUN been renamed, its name now another
+ * link's or no one's? Then nothing is to be set by that name. */
+bool rv_tunwatch_renamed(const struct rv_loop *l);
 void rv_tunwatch_on_cqe(struct rv_loop *l, int res);
 void rv_tunwatch_free(struct rv_loop *l);
 void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns);
@@ -438,6 +442,9 @@ void rv_hostcfg_reapply(struct rv_loop *l, struct rv_strbuf *log);
  * to no, what this client set there is taken back. What it did goes to
  * |log| ("applied: accept_dns (...)", or "failed: ..."). */
 void rv_hostcfg_dns_reapply(struct rv_loop *l, struct rv_strbuf *log);
+/* rv_hostcfg_name_back applies the last CONFIG once a renamed TUN has its
+ * name back (none was set on a link of that name meanwhile). */
+void rv_hostcfg_name_back(struct rv_loop *l);
 
 /* mgmt.c */
 int rv_mgmt_open(struct rv_loop *l, char *err, size_t err_len);

@@ -53,6 +53,16 @@ enum rv_loop_event {
 	RV_LOOP_WATCHDOG,  /* the loop is alive (sent every few seconds) */
 };
 
+/* struct rv_dns_want is the DNS a client wants on its tunnel link. */
+struct rv_dns_want {
+	unsigned ifindex; /* the TUN's, taken at start (a rename keeps it) */
+	const char *ifname;
+	const struct rv_ip_addr *servers;
+	size_t num;
+	const char *domain; /* search domain, "" = none */
+	const char *desc;   /* servers and domain as the log says them */
+};
+
 struct rv_loop_params {
 	const struct rv_config *cfg; /* copied; role selects server or client */
 	struct rv_tls_ctx *tls;	     /* ownership taken on success */
@@ -66,12 +76,12 @@ struct rv_loop_params {
 	 * start (defaults, file, command-line overrides) and validates it.
 	 * Returns 0 or -errno with a reason in |err|. NULL: reload refused. */
 	int (*load_config)(void *ctx, struct rv_config *out, char *err, size_t err_len);
-	/* apply_dns (client) sets |num| DNS servers and the search |domain|
-	 * ("" = none) on the tunnel link |ifname|; none of either takes back
-	 * what was set there. Returns 0 or -errno with why in |err|. NULL:
-	 * pushed DNS is only logged. Called with |dns_ctx|. */
-	int (*apply_dns)(void *ctx, const char *ifname, const struct rv_ip_addr *servers,
-			 size_t num, const char *domain, char *err, size_t err_len);
+	/* apply_dns (client) hands |req| to be set on the tunnel link: its
+	 * servers and search domain, or, none of either, what was set there
+	 * taken back. It must not block: the outcome is its to log. Returns
+	 * 0 or -errno with why in |err|. NULL: pushed DNS is only logged.
+	 * Called with |dns_ctx|. */
+	int (*apply_dns)(void *ctx, const struct rv_dns_want *req, char *err, size_t err_len);
 	void *dns_ctx;
 	/* notify reports service events (NULL: none). */
 	void (*notify)(void *ctx, enum rv_loop_event ev, const char *status);

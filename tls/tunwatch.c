@@ -70,6 +70,26 @@ static void on_tunwatch(struct rv_loop *l, struct rv_ltimer *lt)
 	if (rv_dataplane_failed(l->dp) != 0) {
 		return; /* the device is gone: the loop is ending */
 	}
+	/* The name is the device's only as long as nobody renames it: what
+	 * goes back on a link now called so would go to someone else's. */
+	if (rv_tunwatch_renamed(l)) {
+		if (!l->tun_renamed_said) {
+			char now[IF_NAMESIZE];
+
+			rv_warnx("TUN %s was renamed (it is %s now): its addresses and routes are "
+				 "no longer looked after; give it its name back",
+				 ifname, if_indextoname(l->tunwatch_ifindex, now) ? now : "gone");
+			l->tun_renamed_said = true;
+		}
+		return;
+	}
+	if (l->tun_renamed_said) {
+		rv_info("TUN %s has its name back", ifname);
+		l->tun_renamed_said = false;
+		if (l->role != &rv_server_role) {
+			rv_hostcfg_name_back(l); /* what the server sent meanwhile */
+		}
+	}
 	up = rv_tun_is_up(ifname);
 	if (up <= 0) {
 		if (up == 0 && !l->tun_down_said) {
@@ -212,6 +232,12 @@ static int open_netlink(void)
 		return -1;
 	}
 	return fd;
+}
+
+bool rv_tunwatch_renamed(const struct rv_loop *l)
+{
+	return l->tunwatch_ifindex != 0 &&
+	       if_nametoindex(rv_dataplane_tun_name(l->dp)) != l->tunwatch_ifindex;
 }
 
 void rv_tunwatch_start(struct rv_loop *l)
