@@ -48,6 +48,40 @@ struct rv_cli_dns {
 	pthread_t thread;
 };
 
+/* pump reads and handles |bus|'s messages until |done| says so or
+ * |deadline_ns| passes. A message nobody waits for is dropped as soon as it
+ * is read: anyone on the bus may send us signals, and sd_bus_call, which
+ * queues every message until its reply comes, let a flood of them take
+ * hundreds of megabytes. Returns 0, or -errno (-ETIMEDOUT). */
+static int pump(sd_bus *bus, bool (*done)(sd_bus *bus, void *arg), void *arg, uint64_t deadline_ns)
+{
+	while (!done(bus, arg)) {
+		uint64_t now = rv_now_ns();
+		int r = sd_bus_process(bus, NULL);
+
+		if (r < 0) {
+			return r;
+		}
+		if (r > 0) {
+			continue;
+		}
+		if (now >= deadline_ns) {
+			return -ETIMEDOUT;
+		}
+		r = sd_bus_wait(bus, (deadline_ns - now) / 1000);
+		if (r < 0) {
+			return r;
+		}
+	}
+	return 0;
+}
+
+static bool bus_ready(sd_bus *bus, void *arg)
+{
+	(void)arg;
+	return sd_bus_is_ready(bus) > 0;
+}
+
 /* connect_bus connects to the system bus and waits for the bus's handshake
  * until |deadline_ns| (sd-bus alone would wait 90 s for a bus that accepts
  * and never answers). Returns 0 or -errno. */
@@ -59,21 +93,7 @@ static int connect_bus(sd_bus **out, uint64_t deadline_ns)
 	*out = NULL;
 	r = sd_bus_open_system(&bus);
 	if (r >= 0) {
-		r = sd_bus_set_method_call_timeout(bus, CALL_TIMEOUT_USEC);
-	}
-	while (r >= 0 && sd_bus_is_ready(bus) <= 0) {
-		uint64_t now = rv_now_ns();
-
-		r = sd_bus_process(bus, NULL);
-		if (r > 0) {
-			continue;
-		}
-		if (r >= 0 && now >= deadline_ns) {
-			r = -ETIMEDOUT;
-		}
-		if (r >= 0) {
-			r = sd_bus_wait(bus, (deadline_ns - now) / 1000);
-		}
+		r = pump(bus, bus_ready, NULL, deadline_ns);
 	}
 	if (r < 0) {
 		sd_bus_close_unref(bus);
@@ -83,21 +103,57 @@ static int connect_bus(sd_bus **out, uint64_t deadline_ns)
 	return 0;
 }
 
-/* call sends |m| and reports a failure in |err|. Takes |m|. */
+/* struct reply is what came back for one call. */
+struct reply {
+	bool done;
+	int err; /* 0, or -errno of resolved's error */
+	char msg[200];
+};
+
+static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	const sd_bus_error *e = sd_bus_message_get_error(m);
+	struct reply *rep = userdata;
+
+	(void)ret_error;
+	rep->done = true;
+	if (e) {
+		int errnum = sd_bus_error_get_errno(e);
+
+		rep->err = errnum > 0 ? -errnum : -EIO;
+		snprintf(rep->msg, sizeof(rep->msg), "%s", e->message ? e->message : e->name);
+	}
+	return 1;
+}
+
+static bool replied(sd_bus *bus, void *arg)
+{
+	(void)bus;
+	return ((struct reply *)arg)->done;
+}
+
+/* call sends |m| and waits at most CALL_TIMEOUT_USEC for its reply,
+ * reporting a failure in |err|. Takes |m|. */
 static int call(sd_bus *bus, sd_bus_message *m, const char *what, char *err, size_t err_len)
 {
-	sd_bus_error e = SD_BUS_ERROR_NULL;
-	sd_bus_message *reply = NULL;
-	int r = sd_bus_call(bus, m, CALL_TIMEOUT_USEC, &e, &reply);
+	struct reply rep = { .done = false };
+	sd_bus_slot *slot = NULL;
+	int r = sd_bus_call_async(bus, &slot, m, on_reply, &rep, CALL_TIMEOUT_USEC);
 
+	sd_bus_message_unref(m);
+	if (r >= 0) {
+		r = pump(bus, replied, &rep, rv_now_ns() + (uint64_t)CALL_TIMEOUT_USEC * 1000);
+	}
+	/* No callback into this frame once it is gone. */
+	sd_bus_slot_unref(slot);
+	if (r >= 0) {
+		r = rep.err;
+	}
 	if (r < 0) {
 		snprintf(err, err_len, "systemd-resolved %s: %s", what,
-			 e.message ? e.message : strerror(-r));
+			 rep.msg[0] ? rep.msg : strerror(-r));
 	}
-	sd_bus_error_free(&e);
-	sd_bus_message_unref(reply);
-	sd_bus_message_unref(m);
-	return r < 0 ? r : 0;
+	return r;
 }
 
 /* new_call starts a Manager method call on |ifindex|. Returns 0 or -errno
@@ -186,12 +242,19 @@ static int set_link(sd_bus *bus, int ifindex, const struct rv_ip_addr *servers, 
 	return call(bus, m, "SetLinkDomains", err, err_len);
 }
 
+/* How often a push that failed is made again (resolved restarting, the bus
+ * busy), and after how long: 5, 15, 45 s. */
+enum { RETRIES = 3, RETRY_FIRST_S = 5 };
+
 /* apply makes |w| the link's, on a connection of its own, closed after:
- * none stays open between pushes for others on the bus to fill with
- * messages. Logs the outcome. DNS thread. */
-static void apply(const struct want *w)
+ * none stays open between pushes for others on the bus to send messages
+ * to. Logs the outcome: the first failure, and the last attempt's
+ * (|attempt| counts from 0). Returns true when it was made. DNS thread. */
+static bool apply(const struct want *w, unsigned attempt)
 {
-	char err[256] = "";
+	char err[256] = "", now[IF_NAMESIZE];
+	/* The TUN's name now: a renamed one keeps its index. */
+	const char *ifname = if_indextoname((unsigned)w->ifindex, now) ? now : w->ifname;
 	sd_bus *bus = NULL;
 	int r;
 
@@ -202,12 +265,33 @@ static void apply(const struct want *w)
 		r = set_link(bus, w->ifindex, w->servers, w->num, w->domain, err, sizeof(err));
 	}
 	sd_bus_close_unref(bus);
-	if (r < 0) {
-		rv_warnx("server pushed DNS %s: not applied: %s (/etc/resolv.conf is left alone)",
-			 w->desc, err);
-		return;
+	if (r >= 0) {
+		rv_info("DNS via %s: %s", ifname, w->desc);
+		return true;
 	}
-	rv_info("DNS via %s: %s", w->ifname, w->desc);
+	if (attempt == 0) {
+		rv_warnx("server pushed DNS %s: not applied: %s (/etc/resolv.conf is left alone; "
+			 "trying again in %u s)",
+			 w->desc, err, RETRY_FIRST_S);
+	} else if (attempt == RETRIES) {
+		rv_warnx("server pushed DNS %s: not applied after %u attempts: %s", w->desc,
+			 RETRIES + 1, err);
+	}
+	return false;
+}
+
+/* newer_within waits up to |s| seconds for a request newer than the one
+ * being made, or the end. Called with d->mu held. */
+static bool newer_within(struct rv_cli_dns *d, unsigned s)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += s;
+	while (!d->stop && d->applied == d->wanted &&
+	       pthread_cond_timedwait(&d->cv, &d->mu, &until) != ETIMEDOUT) {
+	}
+	return d->stop || d->applied != d->wanted;
 }
 
 static void *dns_thread(void *arg)
@@ -226,9 +310,16 @@ static void *dns_thread(void *arg)
 		w = d->want;
 		d->applied = d->wanted;
 		d->busy = true;
-		pthread_mutex_unlock(&d->mu);
-		apply(&w);
-		pthread_mutex_lock(&d->mu);
+		for (unsigned attempt = 0, wait_s = RETRY_FIRST_S;; attempt++, wait_s *= 3) {
+			bool made;
+
+			pthread_mutex_unlock(&d->mu);
+			made = apply(&w, attempt);
+			pthread_mutex_lock(&d->mu);
+			if (made || attempt == RETRIES || newer_within(d, wait_s)) {
+				break;
+			}
+		}
 		d->busy = false;
 		pthread_cond_broadcast(&d->cv);
 	}

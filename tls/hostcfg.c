@@ -254,28 +254,6 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 	size_t num_addrs, num_routes;
 	int ret;
 
-	/* Set by name on a renamed TUN, it would go to whatever link took
-	 * the name: kept for when the TUN has it back (rv_hostcfg_name_back). */
-	if (update && rv_tunwatch_renamed(l)) {
-		if (c != &h->pushed) {
-			h->pushed = *c;
-		}
-		rv_warnx("server updated the configuration: not applied while TUN %s is renamed",
-			 ifname);
-		return 0;
-	}
-	if (mtu != h->mtu) {
-		if (mtu < c->mtu) {
-			rv_warnx("server MTU %u is above this client's mtu %u: using %u", c->mtu,
-				 cap, mtu);
-		}
-		ret = rv_tun_set_mtu(ifname, mtu);
-		if (ret) {
-			rv_warn(ret, "cannot set MTU %u on %s", mtu, ifname);
-			return rv_client_local_failure(l, ret);
-		}
-		h->mtu = mtu;
-	}
 	if (!update) {
 		struct rv_ip_addr v4 = { 0 }, v6 = { 0 };
 
@@ -289,6 +267,33 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 		}
 		take_addr(&h->v4, &h->prefix4, &v4, c->prefix4);
 		take_addr(&h->v6, &h->prefix6, &v6, c->prefix6);
+	}
+	/* Set by name on a renamed TUN, it would go to whatever link took
+	 * the name: kept for when the TUN has it back (rv_hostcfg_name_back;
+	 * a first CONFIG too, so that a session made meanwhile goes on). */
+	if (rv_tunwatch_renamed(l)) {
+		if (c != &h->pushed) {
+			h->pushed = *c;
+		}
+		h->applied = true;
+		if (!again) {
+			rv_warnx("configuration from the server not applied while TUN %s is "
+				 "renamed: it is when the name is back",
+				 ifname);
+		}
+		return 0;
+	}
+	if (mtu != h->mtu) {
+		if (mtu < c->mtu) {
+			rv_warnx("server MTU %u is above this client's mtu %u: using %u", c->mtu,
+				 cap, mtu);
+		}
+		ret = rv_tun_set_mtu(ifname, mtu);
+		if (ret) {
+			rv_warn(ret, "cannot set MTU %u on %s", mtu, ifname);
+			return rv_client_local_failure(l, ret);
+		}
+		h->mtu = mtu;
 	}
 	h->no_v6 = v6_off(h, ifname);
 	num_addrs = addrs_of(h, addrs);
@@ -370,6 +375,13 @@ void rv_hostcfg_reapply(struct rv_loop *l, struct rv_strbuf *log)
 
 	if (!h->applied || !l->dp) {
 		rv_strbuf_printf(log, "applied: accept_routes (from the next CONFIG)\n");
+		return;
+	}
+	if (rv_tunwatch_renamed(l)) {
+		rv_strbuf_printf(log,
+				 "applied: accept_routes (when TUN %s has its name back: it is "
+				 "renamed)\n",
+				 rv_dataplane_tun_name(l->dp));
 		return;
 	}
 	/* As an update: the addresses stay, the routes are filtered anew. */
@@ -466,9 +478,11 @@ static int set_dns(struct rv_loop *l, const struct rv_ctl_dns *dns, const char *
 	for (unsigned i = 0; i < dns->num_servers; i++) {
 		dns_server_addr(&dns->servers[i], &servers[i]);
 	}
-	/* Whether the calls work is known later: a set may do part of its
-	 * work, so a later withdrawal reverts in any case. */
-	h->dns_set = !dns_empty(dns);
+	/* Whether the calls work is known later, on the DNS thread: a set
+	 * may do part of its work, and a revert may fail, so once anything
+	 * was handed over a later withdrawal or accept_dns = no reverts
+	 * (RevertLink on a link with nothing set does no harm). */
+	h->dns_set = h->dns_set || !dns_empty(dns);
 	return l->p.apply_dns(l->p.dns_ctx, &req, err, err_len);
 }
 

@@ -247,6 +247,16 @@ rvt_wait_for 5 "the push on the TUN" has_since "$N" "^SetLinkDNS link=rvq\($IDX\
 	rvt_fail "resolved saw: $(calls_since "$N")"
 has_since "$N" "link=rvc\(" && rvt_fail "DNS went to the other link: $(calls_since "$N")"
 ip -n "$C1" addr show dev rvc | grep -q "10\.99\." && rvt_fail "the TUN's address was put on the other link"
+# A new session meanwhile (the server restarted) sets nothing on it either.
+H0=$(grep -c "configuration from the server not applied while TUN rvc is renamed" "$RVT_TMP/client1.log")
+rvt_stop_pid "$SRV_PID" 5
+rvt_forget_pid "$SRV_PID"
+mv "$RVT_TMP/server.log" "$RVT_TMP/server-1.log"
+ctl_start_server
+rvt_wait_for 15 "the new session held back" sh -c "[ \$(grep -c 'configuration from the server not applied while TUN rvc is renamed' '$RVT_TMP/client1.log') -gt $H0 ]" ||
+	rvt_fail "not said: $(tail -3 "$RVT_TMP/client1.log")"
+ip -n "$C1" addr show dev rvc | grep -q "10\.99\.\|fd99:" && rvt_fail "the new session's address was put on the other link"
+ip -n "$C1" route show | grep -q "dev rvc" && rvt_fail "a route was put on the other link: $(ip -n "$C1" route show)"
 ip -n "$C1" link del rvc && ip -n "$C1" link set rvq down && ip -n "$C1" link set rvq name rvc &&
 	ip -n "$C1" link set rvc up || rvt_fail "rename back"
 rvt_wait_for 10 "the name back said" grep -q "TUN rvc has its name back" "$RVT_TMP/client1.log" ||
