@@ -286,7 +286,7 @@ static bool newer_within(struct rv_cli_dns *d, unsigned s)
 {
 	struct timespec until;
 
-	clock_gettime(CLOCK_REALTIME, &until);
+	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += s;
 	while (!d->stop && d->applied == d->wanted &&
 	       pthread_cond_timedwait(&d->cv, &d->mu, &until) != ETIMEDOUT) {
@@ -330,13 +330,19 @@ static void *dns_thread(void *arg)
 int rv_cli_dns_new(struct rv_cli_dns **out)
 {
 	struct rv_cli_dns *d = calloc(1, sizeof(*d));
+	pthread_condattr_t ca;
 
 	*out = NULL;
 	if (!d) {
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&d->mu, NULL);
-	pthread_cond_init(&d->cv, NULL);
+	/* Waits are timed on the monotonic clock: a step of the wall clock
+	 * neither skips a retry nor holds one up for hours. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	*out = d;
 	return 0;
 }
@@ -354,7 +360,7 @@ void rv_cli_dns_free(struct rv_cli_dns *d)
 	pthread_cond_broadcast(&d->cv);
 	/* A call in flight ends within its timeout; exiting is not held up
 	 * for it longer than a second. */
-	clock_gettime(CLOCK_REALTIME, &until);
+	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += 1;
 	while (d->started && d->busy &&
 	       pthread_cond_timedwait(&d->cv, &d->mu, &until) != ETIMEDOUT) {

@@ -236,8 +236,16 @@ static int open_netlink(void)
 
 bool rv_tunwatch_renamed(const struct rv_loop *l)
 {
-	return l->tunwatch_ifindex != 0 &&
-	       if_nametoindex(rv_dataplane_tun_name(l->dp)) != l->tunwatch_ifindex;
+	unsigned now;
+
+	if (l->tunwatch_ifindex == 0) {
+		return false;
+	}
+	errno = 0;
+	now = if_nametoindex(rv_dataplane_tun_name(l->dp));
+	/* 0 also when the lookup itself failed (it needs a socket: a process
+	 * out of descriptors): only "no such device" says the name is free. */
+	return now != 0 ? now != l->tunwatch_ifindex : errno == ENODEV;
 }
 
 void rv_tunwatch_start(struct rv_loop *l)
