@@ -18,7 +18,7 @@
 #      TIMENS_INTEG with the monotonic and boot-time clocks starting at 30 s
 #      (a freshly booted machine) and at 10^7 s (~116 days: 32-bit
 #      millisecond counts overflow there)
-#   7. clang libFuzzer build: every fuzzer for FUZZ_SECONDS (default 12) each,
+#   7. clang libFuzzer build: every fuzzer for FUZZ_SECONDS (default 10) each,
 #      JOBS of them at a time
 # Environment: JOBS (default nproc), FUZZ_SECONDS, SKIP_INTEG=1 to skip the
 # integration tests of stages 3-6, CMAKE_GENERATOR (default Ninja when
@@ -33,7 +33,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 jobs=${JOBS:-$(nproc)}
-export FUZZ_SECONDS=${FUZZ_SECONDS:-12}
+export FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 
 # Each banner says how long the run has taken so far (where the time goes).
 banner() { printf '\n===== %s ===== (%d s)\n' "$*" "$SECONDS"; }

@@ -87,15 +87,15 @@ done
 rvt_step "1. the inner ECN field is copied to the outer header, both ways"
 for i in 1 2; do
 	ns=$(rvt_ns_name "c$i")
-	rvt_nsx "$ns" ping -Q 2 -c 4 -i 0.2 -W 1 10.99.0.1 >/dev/null || rvt_fail "client$i: ECT(0) ping"
-	rvt_nsx "$ns" ping -6 -Q 1 -c 4 -i 0.2 -W 1 fd99::1 >/dev/null || rvt_fail "client$i: ECT(1) ping"
+	rvt_nsx "$ns" ping -Q 2 -c 4 -i 0.05 -W 1 10.99.0.1 >/dev/null || rvt_fail "client$i: ECT(0) ping"
+	rvt_nsx "$ns" ping -6 -Q 1 -c 4 -i 0.05 -W 1 fd99::1 >/dev/null || rvt_fail "client$i: ECT(1) ping"
 	e0=$(count "$ns" out_ect0) e1=$(count "$ns" out_ect1)
 	rvt_log "client$i sent $e0 ECT(0) and $e1 ECT(1) datagrams"
 	[ "$e0" -ge 4 ] || rvt_fail "client$i: $e0 ECT(0) datagrams out, want 4 (inner ECT(0) pings)"
 	[ "$e1" -ge 4 ] || rvt_fail "client$i: $e1 ECT(1) datagrams out, want 4 (inner ECT(1) pings)"
 done
-rvt_nsx "$S" ping -Q 2 -c 4 -i 0.2 -W 1 "$A1" >/dev/null || rvt_fail "server: ECT(0) ping to client1"
-rvt_nsx "$S" ping -6 -Q 2 -c 4 -i 0.2 -W 1 "$B2" >/dev/null || rvt_fail "server: ECT(0) ping to client2"
+rvt_nsx "$S" ping -Q 2 -c 4 -i 0.05 -W 1 "$A1" >/dev/null || rvt_fail "server: ECT(0) ping to client1"
+rvt_nsx "$S" ping -6 -Q 2 -c 4 -i 0.05 -W 1 "$B2" >/dev/null || rvt_fail "server: ECT(0) ping to client2"
 for i in 1 2; do
 	n=$(count "$(rvt_ns_name "c$i")" in_ect0)
 	rvt_log "client$i received $n ECT(0) datagrams"
@@ -103,7 +103,7 @@ for i in 1 2; do
 done
 [ "$(ctl_sum "^workers total" "^drop_ecn$")" = 0 ] || rvt_fail "drops without any CE mark"
 c0=$(ctl_sum "^workers total" "^ecn_ce$")
-rvt_nsx "$C1" ping -Q 3 -c 4 -i 0.2 -W 1 10.99.0.1 >/dev/null || rvt_fail "client1: CE ping"
+rvt_nsx "$C1" ping -Q 3 -c 4 -i 0.05 -W 1 10.99.0.1 >/dev/null || rvt_fail "client1: CE ping"
 c1=$(ctl_sum "^workers total" "^ecn_ce$")
 [ "$c1" = "$c0" ] || rvt_fail "ecn_ce +$((c1 - c0)) for packets sent with CE: no mark on the way"
 
@@ -126,8 +126,8 @@ rvt_step "2. a CE mark on the way reaches the inner packet"
 c0=$(ctl_sum "^workers total" "^ecn_ce$")
 for i in 1 2; do
 	ns=$(rvt_ns_name "c$i")
-	rvt_nsx "$ns" ping -Q 2 -c 4 -i 0.2 -W 1 10.99.0.1 >/dev/null || rvt_fail "client$i: CE-marked ping lost"
-	rvt_nsx "$ns" ping -6 -Q 2 -c 4 -i 0.2 -W 1 fd99::1 >/dev/null || rvt_fail "client$i: CE-marked IPv6 ping lost"
+	rvt_nsx "$ns" ping -Q 2 -c 4 -i 0.05 -W 1 10.99.0.1 >/dev/null || rvt_fail "client$i: CE-marked ping lost"
+	rvt_nsx "$ns" ping -6 -Q 2 -c 4 -i 0.05 -W 1 fd99::1 >/dev/null || rvt_fail "client$i: CE-marked IPv6 ping lost"
 done
 ce4=$(count "$S" tun_ce4) ce6=$(count "$S" tun_ce6) c1=$(ctl_sum "^workers total" "^ecn_ce$")
 rvt_log "CE on the server's TUN: $ce4 IPv4, $ce6 IPv6; ecn_ce +$((c1 - c0))"
@@ -147,7 +147,7 @@ rvt_bg "$C1" flood ping -f -w 2 -W 1 10.99.0.1
 FLOOD=$RVT_LAST_PID
 sleep 0.5
 for i in 2 1; do
-	! rvt_nsx "$(rvt_ns_name "c$i")" ping -c 3 -i 0.2 -W 1 10.99.0.1 >/dev/null ||
+	! rvt_nsx "$(rvt_ns_name "c$i")" ping -c 3 -i 0.05 -W 1 10.99.0.1 >/dev/null ||
 		rvt_fail "client$i: a Not-ECT packet marked CE was delivered"
 done
 rvt_exit_within 5 "$FLOOD" || rvt_fail "the flood did not end"
@@ -166,7 +166,7 @@ for i in 1 2; do
 done
 
 rvt_step "4. ecn = no: 0 outside, and marks on what arrives are ignored"
-rvt_nsx "$C3" ping -Q 2 -c 4 -i 0.2 -W 1 10.99.0.1 >/dev/null || rvt_fail "client3: ECT(0) ping"
+rvt_nsx "$C3" ping -Q 2 -c 4 -i 0.05 -W 1 10.99.0.1 >/dev/null || rvt_fail "client3: ECT(0) ping"
 e0=$(count "$C3" out_ect0)
 [ "$e0" = 0 ] || rvt_fail "client3 (ecn = no) sent $e0 ECT(0) datagrams"
 ip netns exec "$C3" nft -f - <<EON || rvt_fail "nft in client3's namespace"
@@ -177,7 +177,7 @@ table inet rvtecn {
 	}
 }
 EON
-rvt_nsx "$S" ping -c 3 -i 0.2 -W 1 "$A3" >/dev/null || rvt_fail "client3 (ecn = no) dropped CE-marked packets"
+rvt_nsx "$S" ping -c 3 -i 0.05 -W 1 "$A3" >/dev/null || rvt_fail "client3 (ecn = no) dropped CE-marked packets"
 [ "$(ctl_sum "^workers total" "^drop_ecn$" "$RVT_TMP/c3.sock")" = 0 ] || rvt_fail "client3 counted ecn drops"
 
 rvt_step "5. the server's CoDel marks an ECN-capable transfer instead of dropping it"
