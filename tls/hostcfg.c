@@ -52,9 +52,10 @@ struct hostcfg {
 	struct rv_ip_addr v4, v6;
 	uint8_t prefix4, prefix6;
 	unsigned mtu;
-	bool no_v6;   /* no IPv6 on the TUN: mtu below 1280, or IPv6 disabled */
-	bool dns_set; /* DNS handed to the link (a withdrawal or accept_dns = no reverts it) */
-	bool applied; /* and the routes it let in (tunwatch.c puts them back) */
+	bool no_v6;	  /* no IPv6 on the TUN: mtu below 1280, or IPv6 disabled */
+	bool dns_set;	  /* DNS handed over for the link since the last withdrawal */
+	bool dns_touched; /* DNS ever handed over (accept_dns = no reverts it) */
+	bool applied;	  /* and the routes it let in (tunwatch.c puts them back) */
 	struct rv_prefix routes[RV_CTL_MAX_ROUTES];
 	size_t num_routes;
 	struct rv_ip_addr server;    /* the address connected to (family 0: none yet) */
@@ -478,11 +479,13 @@ static int set_dns(struct rv_loop *l, const struct rv_ctl_dns *dns, const char *
 	for (unsigned i = 0; i < dns->num_servers; i++) {
 		dns_server_addr(&dns->servers[i], &servers[i]);
 	}
-	/* Whether the calls work is known later, on the DNS thread: a set
-	 * may do part of its work, and a revert may fail, so once anything
-	 * was handed over a later withdrawal or accept_dns = no reverts
-	 * (RevertLink on a link with nothing set does no harm). */
-	h->dns_set = h->dns_set || !dns_empty(dns);
+	/* Whether the calls work is known later, on the DNS thread (which
+	 * tries a failed one again): a set may do part of its work, and a
+	 * revert may fail for good, so accept_dns = no reverts once anything
+	 * was ever handed over (RevertLink on a link with nothing set does no
+	 * harm). A withdrawal is not handed over twice in a row. */
+	h->dns_set = !dns_empty(dns);
+	h->dns_touched = h->dns_touched || h->dns_set;
 	return l->p.apply_dns(l->p.dns_ctx, &req, err, err_len);
 }
 
@@ -527,7 +530,7 @@ void rv_hostcfg_dns_reapply(struct rv_loop *l, struct rv_strbuf *log)
 	}
 	ifname = rv_dataplane_tun_name(l->dp);
 	if (!l->cfg->accept_dns) {
-		if (!h->dns_set) {
+		if (!h->dns_touched) {
 			rv_strbuf_printf(log, "applied: accept_dns (no DNS was set on %s)\n",
 					 ifname);
 			return;
