@@ -280,14 +280,23 @@ static bool apply(const struct want *w, unsigned attempt)
 	return false;
 }
 
+/* in_s: |s| seconds from now, for a timed wait on the monotonic clock the
+ * condition variable runs on (rv_cli_dns_new). */
+static struct timespec in_s(unsigned s)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	t.tv_sec += s;
+	return t;
+}
+
 /* newer_within waits up to |s| seconds for a request newer than the one
  * being made, or the end. Called with d->mu held. */
 static bool newer_within(struct rv_cli_dns *d, unsigned s)
 {
-	struct timespec until;
+	struct timespec until = in_s(s);
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += s;
 	while (!d->stop && d->applied == d->wanted &&
 	       pthread_cond_timedwait(&d->cv, &d->mu, &until) != ETIMEDOUT) {
 	}
@@ -360,8 +369,7 @@ void rv_cli_dns_free(struct rv_cli_dns *d)
 	pthread_cond_broadcast(&d->cv);
 	/* A call in flight ends within its timeout; exiting is not held up
 	 * for it longer than a second. */
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += 1;
+	until = in_s(1);
 	while (d->started && d->busy &&
 	       pthread_cond_timedwait(&d->cv, &d->mu, &until) != ETIMEDOUT) {
 	}

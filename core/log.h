@@ -95,11 +95,14 @@ uint32_t rv_ratelimit_take_suppressed(struct rv_ratelimit *rl);
 
 /* rv_warnx_rl logs like rv_warnx at most at the rate allowed by a static
  * bucket private to the call site; a line after some were refused says
- * how many. */
-#define rv_warnx_rl(...)                                                                        \
+ * how many. rv_warnx_rl_or logs when |force| too, past the limit: a line
+ * that must be said once whatever others used up (the first of its kind
+ * for one peer, while another peer floods the call site). */
+#define rv_warnx_rl(...) rv_warnx_rl_or(false, __VA_ARGS__)
+#define rv_warnx_rl_or(force, ...)                                                              \
 	do {                                                                                    \
 		static struct rv_ratelimit rl__;                                                \
-		if (rv_ratelimit_ok(&rl__)) {                                                   \
+		if ((force) || rv_ratelimit_ok(&rl__)) {                                        \
 			uint32_t n__ = rv_ratelimit_take_suppressed(&rl__);                     \
 			if (n__ != 0) {                                                         \
 				rv_warnx("(%u more lines like the next were suppressed)", n__); \

@@ -71,11 +71,13 @@ static struct hostcfg *state(struct rv_loop *l)
 	return &one;
 }
 
-static void route_addr(const struct rv_ctl_route *r, struct rv_ip_addr *a)
+/* ctl_addr converts an address of the control protocol (|family| 4 or 6,
+ * 16 bytes: a route's, a DNS server's) into |a|. */
+static void ctl_addr(uint8_t family, const uint8_t addr[16], struct rv_ip_addr *a)
 {
 	memset(a, 0, sizeof(*a));
-	a->family = r->family == 4 ? AF_INET : AF_INET6;
-	memcpy(a->a, r->addr, 16);
+	a->family = family == 4 ? AF_INET : AF_INET6;
+	memcpy(a->a, addr, 16);
 }
 
 /* take_addr records the address a full CONFIG assigns for one family
@@ -119,7 +121,7 @@ static bool route_accepted(const struct rv_config *cfg, const struct rv_ctl_rout
 	case RV_CONFIG_ACCEPT_NONE:
 		return false;
 	case RV_CONFIG_ACCEPT_LIST:
-		route_addr(r, &a);
+		ctl_addr(r->family, r->addr, &a);
 		for (size_t i = 0; i < cfg->num_accept; i++) {
 			if (cfg->accept[i].addr.family == a.family &&
 			    r->prefix >= cfg->accept[i].len &&
@@ -170,7 +172,7 @@ static size_t accepted_routes(struct rv_prefix *out, const struct hostcfg *h,
 	for (size_t i = 0; i < c->num_routes; i++) {
 		struct rv_prefix p = { .len = c->routes[i].prefix };
 
-		route_addr(&c->routes[i], &p.addr);
+		ctl_addr(c->routes[i].family, c->routes[i].addr, &p.addr);
 		if (!route_accepted(cfg, &c->routes[i])) {
 			rv_info("route %s/%u pushed by the server: not installed (accept_routes)",
 				rv_ip_addr_str(&p.addr, s, sizeof(s)), p.len);
@@ -427,13 +429,6 @@ static bool dns_empty(const struct rv_ctl_dns *dns)
 	return dns->num_servers == 0 && dns->domain_len == 0;
 }
 
-static void dns_server_addr(const struct rv_ctl_dns_server *s, struct rv_ip_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->family = s->family == 4 ? AF_INET : AF_INET6;
-	memcpy(a->a, s->addr, 16);
-}
-
 /* dns_text says what |dns| holds, for the log: its servers, ", search "
  * and its domain. */
 static void dns_text(const struct rv_ctl_dns *dns, char *out, size_t out_len)
@@ -446,7 +441,7 @@ static void dns_text(const struct rv_ctl_dns *dns, char *out, size_t out_len)
 		struct rv_ip_addr a;
 		char s[64];
 
-		dns_server_addr(&dns->servers[i], &a);
+		ctl_addr(dns->servers[i].family, dns->servers[i].addr, &a);
 		snprintf(out + strlen(out), out_len - strlen(out), "%s%s", i ? " " : "",
 			 rv_ip_addr_str(&a, s, sizeof(s)));
 	}
@@ -477,7 +472,7 @@ static int set_dns(struct rv_loop *l, const struct rv_ctl_dns *dns, const char *
 	};
 
 	for (unsigned i = 0; i < dns->num_servers; i++) {
-		dns_server_addr(&dns->servers[i], &servers[i]);
+		ctl_addr(dns->servers[i].family, dns->servers[i].addr, &servers[i]);
 	}
 	/* Whether the calls work is known later, on the DNS thread (which
 	 * tries a failed one again): a set may do part of its work, and a

@@ -402,31 +402,6 @@ static enum c2c_result forward_c2c(struct rv_worker *w, struct rv_rx_item *it, u
 	return C2C_FORWARDED;
 }
 
-/* warn_not_ect says that a packet of |s| was dropped for a CE mark it could
- * not carry. RFC 6040 asks for the line: a device on the path that sets CE
- * on every datagram drops all traffic that is not ECN-capable, and the
- * session looks healthy otherwise. Rate-limited, but each session is named
- * at its |first| such drop, whatever another session's flood used up. */
-static void warn_not_ect(const struct rv_worker *w, const struct rv_session *s, bool first)
-{
-	static struct rv_ratelimit rl;
-	uint32_t n;
-
-	if (!first && !rv_ratelimit_ok(&rl)) {
-		return;
-	}
-	n = rv_ratelimit_take_suppressed(&rl);
-	if (n != 0) {
-		rv_warnx("(%u more lines about CE-marked packets that are not ECN-capable were "
-			 "suppressed)",
-			 n);
-	}
-	rv_warnx("worker %u: dropped a packet of session %08x: congestion experienced (CE) on the "
-		 "outer header, but the inner packet is not ECN-capable (RFC 6040); if something "
-		 "on the path marks every datagram, set ecn = no",
-		 w->id, rv_session_local_index(s));
-}
-
 /* ecn_decap passes the outer header's ECN field to the opened packet at
  * |plain| (RFC 6040), then CoDel's mark; false: the packet is to be dropped
  * (counted here). */
@@ -441,7 +416,18 @@ static bool ecn_decap(struct rv_worker *w, struct rv_rx_item *it, uint8_t *plain
 	case RV_ECN_DROP:
 		rv_ctr_add(&w->ctr, RV_CTR_ECN_CE, 1);
 		rv_drop_add(&w->ctr, RV_DROP_ECN, 1);
-		warn_not_ect(w, it->s, rv_session_count_drop(it->s, RV_DROP_ECN, 1) == 0);
+		/* RFC 6040 asks for the line: a device on the path that sets
+		 * CE on every datagram drops all traffic that is not
+		 * ECN-capable, and the session looks healthy otherwise. Each
+		 * session is named at its first such drop, whatever another
+		 * session's flood used of the call site's rate. */
+		rv_warnx_rl_or(rv_session_count_drop(it->s, RV_DROP_ECN, 1) == 0,
+			       "worker %u: dropped a packet of session %08x: congestion "
+			       "experienced "
+			       "(CE) on the outer header, but the inner packet is not ECN-capable "
+			       "(RFC 6040); if something on the path marks every datagram, set "
+			       "ecn = no",
+			       w->id, rv_session_local_index(it->s));
 		return false;
 	}
 	if (!it->aqm_mark) {
