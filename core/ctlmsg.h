@@ -48,20 +48,22 @@
  *               domain [domain_len: letters, digits, '-' and '.'] (search
  *               domain, may be empty)
  *   DATA_STATUS server -> client, only to a client whose HELLO has
- *               RV_CTL_CAP_DATA_STATUS, while running, and only when the
- *               state changes: silent u8 (0|1) | seconds u32            (5)
- *               silent 1: the server has had no data-channel datagram from
- *               this client for |seconds| (at least 1) while the control
+ *               RV_CTL_CAP_DATA_STATUS; client -> server, only to a server
+ *               whose HELLO has RV_CTL_CAP_DATA_ECHO; while running, and only
+ *               when the state changes: silent u8 (0|1) | seconds u32   (5)
+ *               silent 1: the sender has had no data-channel datagram from
+ *               the receiver for |seconds| (at least 1) while the control
  *               connection lives (UDP blocked on the way); silent 0: one
  *               came again (seconds 0). Other values are rejected
- *               (RV_CTL_E_DATA_STATUS).
+ *               (RV_CTL_E_DATA_STATUS). A client finds it by the server's
+ *               answers to its keepalives (RV_DATA_F_ECHO, core/wire.h).
  *
  * Capability-gated messages. A server sends CONFIG again while the session
  * runs (after a configuration reload changed routes, timers or the MTU)
  * only to a client whose HELLO has RV_CTL_CAP_CONFIG_UPDATE; the update
  * keeps the addresses and receiver indices of the first CONFIG. DNS goes
  * only to clients with RV_CTL_CAP_DNS, DATA_STATUS only to clients with
- * RV_CTL_CAP_DATA_STATUS. A peer never sends a message the other did not
+ * RV_CTL_CAP_DATA_STATUS and to servers with RV_CTL_CAP_DATA_ECHO. A peer never sends a message the other did not
  * announce, so older peers keep working.
  *
  * Key epochs (see core/session.h for the data-plane side). The initiator of
@@ -131,6 +133,9 @@ enum {
 					     * RV_DATA_F_CSUM_PARTIAL (core/wire.h) */
 	RV_CTL_CAP_DNS_EMPTY = 1u << 6,	    /* accepts DNS with no server */
 	RV_CTL_CAP_DATA_STATUS = 1u << 7,   /* accepts DATA_STATUS */
+	RV_CTL_CAP_DATA_ECHO = 1u << 8,	    /* answers data-channel keepalives flagged
+					     * RV_DATA_F_ECHO (core/wire.h), and
+					     * accepts DATA_STATUS (server) */
 };
 
 enum {

@@ -205,11 +205,26 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 					 ep_or(&p->endpoint, ep, sizeof(ep), "-"));
 				if (strcmp(p->state, "running") != 0) {
 					snprintf(cells[3], sizeof(cells[3]), "(%s)", p->state);
-				} else if (p->data_silent) {
-					/* Up, but nothing comes through its UDP. */
-					snprintf(cells[3], sizeof(cells[3]), "%s, no UDP for %s",
+				} else if (p->data_silent || p->return_silent) {
+					/* Up, but nothing comes through its UDP, one
+					 * way or both; "in" and "out" are this
+					 * host's (the client's datagrams come in at
+					 * the server). */
+					bool in = server ? p->data_silent : p->return_silent;
+					bool out = server ? p->return_silent : p->data_silent;
+					uint64_t in_s =
+						server ? p->data_silent_s : p->return_silent_s;
+					uint64_t out_s =
+						server ? p->return_silent_s : p->data_silent_s;
+					char b3[32];
+
+					snprintf(cells[3], sizeof(cells[3]),
+						 "%s, no UDP %s%s%s%s%s",
 						 rv_fmt_age(p->connected_s, b1, sizeof(b1)),
-						 rv_fmt_age(p->data_silent_s, b2, sizeof(b2)));
+						 in ? "in for " : "",
+						 in ? rv_fmt_age(in_s, b2, sizeof(b2)) : "",
+						 in && out ? ", " : "", out ? "out for " : "",
+						 out ? rv_fmt_age(out_s, b3, sizeof(b3)) : "");
 				} else {
 					rv_fmt_age(p->connected_s, cells[3], sizeof(cells[3]));
 				}
@@ -398,6 +413,11 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 		} else {
 			rv_strbuf_printf(o, ",\"data_silent_s\":null");
 		}
+		if (p->return_silent) {
+			rv_strbuf_printf(o, ",\"return_silent_s\":%" PRIu64, p->return_silent_s);
+		} else {
+			rv_strbuf_printf(o, ",\"return_silent_s\":null");
+		}
 		rv_strbuf_printf(o,
 				 ",\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
 				 ",\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ",\"drops\":{",
@@ -504,6 +524,9 @@ static const struct {
 			       "UDP sends (one may carry a GSO batch), per worker." },
 	[RV_CTR_KEEPALIVES] = { "ringvpn_worker_rx_keepalives_total",
 				"Data-channel keepalives received from peers, per worker." },
+	[RV_CTR_KEEPALIVE_ECHOES] = { "ringvpn_worker_keepalive_echoes_total",
+				      "Data-channel keepalives answered because the peer asked "
+				      "(whether our datagrams reach it), per worker." },
 	[RV_CTR_C2C_FORWARDED] = { "ringvpn_worker_c2c_forwarded_total",
 				   "Packets forwarded from one client's session to another's "
 				   "inside the data plane (client_to_client = internal), per "
@@ -849,6 +872,9 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 		}
 		if (p->data_silent) {
 			rv_strbuf_printf(o, " data_silent_s=%" PRIu64, p->data_silent_s);
+		}
+		if (p->return_silent) {
+			rv_strbuf_printf(o, " return_silent_s=%" PRIu64, p->return_silent_s);
 		}
 		for (int d = 0; d < RV_DROP_MAX; d++) {
 			rv_strbuf_printf(o, " drop_%s=%" PRIu64,

@@ -29,16 +29,19 @@
  *                  "endpoint": STR|null, "connected_s": N, "epoch": N,
  *                  "rekeys": N, "last_handshake_s": N, "index": "xxxxxxxx",
  *                  "worker": N|null, "data_silent_s": N|null,
+ *                  "return_silent_s": N|null,
  *                  "tx_packets": N, "tx_bytes": N, "rx_packets": N,
  *                  "rx_bytes": N, "drops": { REASON: N, ... } } ... ],
  *     "workers": [ { "id": N, COUNTER: N, ..., "drops": { REASON: N ... } } ... ],
  *     "workers_total": { COUNTER: N, ..., "drops": { ... } } }
  * Ages and expiries are seconds relative to the snapshot ("expires_s"
- * negative: already expired). "data_silent_s" is null while the peer's data
- * channel works, else how long no datagram of it arrived while its control
- * connection lived (found after the dead-peer timeout): on a server, from
- * that client; on a client, from it at its server, as the server reports
- * it (DATA_STATUS). COUNTER and REASON names are those of core/counters.h.
+ * negative: already expired). "data_silent_s" is null while the data
+ * channel from the client to the server works, else how long no datagram of
+ * it arrived while the control connection lived (found after the dead-peer
+ * timeout; a client has it from its server: DATA_STATUS); "return_silent_s"
+ * the same for the way from the server to the client (found by the client,
+ * whose keepalives the server answers; a server has it from the client).
+ * COUNTER and REASON names are those of core/counters.h.
  */
 #ifndef RV_CORE_STATUS_H
 #define RV_CORE_STATUS_H
@@ -72,11 +75,15 @@ struct rv_status_peer {
 	uint32_t epoch, index;
 	int worker; /* server: the worker that receives its bulk; -1: one worker */
 	uint64_t rekeys;
-	/* its data channel silent while the control connection lives (UDP
-	 * blocked on the way), for data_silent_s seconds; a client has it from
-	 * its server */
+	/* its data channel from the client to the server silent while the
+	 * control connection lives (UDP blocked on the way), for data_silent_s
+	 * seconds; a client has it from its server */
 	bool data_silent;
 	uint64_t data_silent_s;
+	/* the same from the server to the client; a server has it from the
+	 * client */
+	bool return_silent;
+	uint64_t return_silent_s;
 	struct rv_session_stats stats;
 };
 

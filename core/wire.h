@@ -21,8 +21,12 @@
  *   header (no IPv4 fragment, no IPv6 extension header), and only towards a
  *   peer whose HELLO announced RV_CTL_CAP_CSUM_PARTIAL (core/ctlmsg.h): older
  *   receivers reject the byte. The receiver hands such a packet to its TUN as
- *   NEEDS_CSUM, or completes the sum itself where it cannot. Unknown flag
- *   bits are rejected (RV_WIRE_RESERVED).
+ *   NEEDS_CSUM, or completes the sum itself where it cannot.
+ *   RV_DATA_F_ECHO, on an empty message (a keepalive), asks the receiver for
+ *   an empty message back (not flagged: no loop); a client sets it only
+ *   towards a server whose HELLO announced RV_CTL_CAP_DATA_ECHO, so that it
+ *   can tell whether the server's datagrams reach it. On any other message
+ *   it means nothing. Unknown flag bits are rejected (RV_WIRE_RESERVED).
  * - rsvd: must be zero; a sender never sets it, a receiver rejects it
  *   (RV_WIRE_RESERVED) so it can carry meaning in a later version.
  * - receiver_index: random 32-bit value chosen by the receiver for this
@@ -48,7 +52,8 @@ enum rv_msg_type {
 
 enum rv_data_flags {
 	RV_DATA_F_CSUM_PARTIAL = 1u << 0,
-	RV_DATA_F_KNOWN = RV_DATA_F_CSUM_PARTIAL,
+	RV_DATA_F_ECHO = 1u << 1,
+	RV_DATA_F_KNOWN = RV_DATA_F_CSUM_PARTIAL | RV_DATA_F_ECHO,
 };
 
 enum rv_limits {

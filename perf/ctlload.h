@@ -196,7 +196,7 @@ void ld_data_on_recv(struct ld *ld, int res);
 /* ld_data_keepalive and ld_data_on_config are the upcalls of every state
  * machine (|ctx| is its struct ld_sess): send an empty data message; note the
  * address CONFIG assigned (for the probe). */
-void ld_data_keepalive(void *ctx, struct rv_session *s);
+void ld_data_keepalive(void *ctx, struct rv_session *s, bool echo);
 int ld_data_on_config(void *ctx, const struct rv_ctl_config *cfg, bool update);
 /* ld_data_probe_tick sends the probe's echo requests due at |now_ns|. */
 void ld_data_probe_tick(struct ld *ld, uint64_t now_ns);

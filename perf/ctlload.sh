@@ -177,6 +177,9 @@ forget() {
 }
 
 ctl_cpu_ns() { awk '{ print $1 }' "$CTL_TID_STAT" 2>/dev/null || echo 0; }
+# srv_cpu_ns: every server thread's, the workers' with the control thread's
+# (the workers open the clients' keepalives and answer them).
+srv_cpu_ns() { cat /proc/"$SRV_PID"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
 # ctl_wait_ns: time the control thread was runnable but waited for a CPU (the
 # machine is shared: this says how much of a wall time was someone else's).
 ctl_wait_ns() { awk '{ print $2 }' "$CTL_TID_STAT" 2>/dev/null || echo 0; }
@@ -247,7 +250,7 @@ run_n() {
 	start_load
 
 	# --- storm
-	local la c0 c1 g0 g1 w0 w1 t ok
+	local la c0 c1 g0 g1 w0 w1 p0 p1 t ok
 	prof_start storm
 	la=$(loadavg)
 	ld 5 mark
@@ -298,21 +301,25 @@ run_n() {
 		ka0=$(kv ka_tx)
 		kr0=$(kv udp_keepalive)
 		c0=$(ctl_cpu_ns)
+		p0=$(srv_cpu_ns)
 		g0=$(gen_cpu_ns)
 		prof_start steady
 		sleep "$STEADY_S"
 		prof_stop steady
 		c1=$(ctl_cpu_ns)
+		p1=$(srv_cpu_ns)
 		g1=$(gen_cpu_ns)
 		ld 5 stats
 		echo "$REPLY" >>"$LOGS/stats-$N.txt"
-		local rss fds pct gpct
+		local rss fds pct gpct wpct
 		rss=$(srv_rss_kb)
 		fds=$(srv_fds)
 		pct=$(awk -v c="$((c1 - c0))" -v s="$STEADY_S" 'BEGIN { printf "%.2f", c / s / 1e7 }')
+		wpct=$(awk -v c="$((p1 - p0 - (c1 - c0)))" -v s="$STEADY_S" 'BEGIN { printf "%.2f", c / s / 1e7 }')
 		gpct=$(awk -v c="$((g1 - g0))" -v s="$STEADY_S" 'BEGIN { printf "%.2f", c / s / 1e7 }')
-		rvp_log "steady: control thread $pct % of a core (generator $gpct %); RSS $rss kB ($((rss / N)) kB/session, idle $base_rss kB); fds $fds; keepalives out $(($(kv ka_tx) - ka0)) in $(($(kv udp_keepalive) - kr0)); running $(kv running); load $la"
+		rvp_log "steady: control thread $pct % of a core, workers $wpct % (generator $gpct %); RSS $rss kB ($((rss / N)) kB/session, idle $base_rss kB); fds $fds; keepalives out $(($(kv ka_tx) - ka0)) in $(($(kv udp_keepalive) - kr0)); running $(kv running); load $la"
 		res steady_cpu_pct "$pct"
+		res steady_workers_cpu_pct "$wpct"
 		res steady_gen_cpu_pct "$gpct"
 		res steady_rss_kb "$rss"
 		res steady_rss_per_n "$(awk -v r="$rss" -v n="$N" 'BEGIN { printf "%.1f", r / n }')"
@@ -469,6 +476,7 @@ rows = [
     ("storm: control thread on a CPU / runnable but waiting for one (s)", "storm_ctl_cpu_s storm_ctl_wait_s"),
     ("storm: connections accepted / half-open evicted", "storm_accepted storm_evicted"),
     ("steady (keepalive 10 s, %s s): control thread, %% of one core" % steady, "steady_cpu_pct"),
+    ("steady: the server's workers together, % of one core", "steady_workers_cpu_pct"),
     ("steady: load generator, % of one core", "steady_gen_cpu_pct"),
     ("steady: server RSS (kB)", "steady_rss_kb"),
     ("steady: RSS / N (kB)", "steady_rss_per_n"),

@@ -90,10 +90,12 @@ int ld_data_on_config(void *ctx, const struct rv_ctl_config *cfg, bool update)
 }
 
 /* send_sealed seals |len| payload bytes at |buf| + RV_DATA_HDR_LEN for |s|
- * and sends the datagram to the session's endpoint. */
-static int send_sealed(struct ld *ld, struct rv_session *s, uint8_t *buf, uint32_t len)
+ * with header flags |flags| and sends the datagram to the session's
+ * endpoint. */
+static int send_sealed(struct ld *ld, struct rv_session *s, uint8_t *buf, uint32_t len,
+		       uint8_t flags)
 {
-	struct rv_pkt pkt = { .buf = buf, .len = len };
+	struct rv_pkt pkt = { .buf = buf, .len = len, .flags = flags };
 	enum rv_session_result r;
 	struct rv_endpoint ep;
 
@@ -111,7 +113,7 @@ static int send_sealed(struct ld *ld, struct rv_session *s, uint8_t *buf, uint32
 	return 0;
 }
 
-void ld_data_keepalive(void *ctx, struct rv_session *s)
+void ld_data_keepalive(void *ctx, struct rv_session *s, bool echo)
 {
 	struct ld_sess *slot = ctx;
 	uint8_t buf[RV_DATA_OVERHEAD];
@@ -119,7 +121,7 @@ void ld_data_keepalive(void *ctx, struct rv_session *s)
 	if (!s) {
 		return;
 	}
-	if (send_sealed(slot->ld, s, buf, 0)) {
+	if (send_sealed(slot->ld, s, buf, 0, echo ? RV_DATA_F_ECHO : 0)) {
 		slot->ld->st.ka_tx_fail++;
 	} else {
 		slot->ld->st.ka_tx++;
@@ -205,7 +207,7 @@ void ld_data_probe_tick(struct ld *ld, uint64_t now_ns)
 	memcpy(dst, &net, 4);
 	while (ld->probe_next_ns <= now_ns) {
 		build_echo(buf + RV_DATA_HDR_LEN, s->addr4, dst, ld->probe_seq++);
-		if (send_sealed(ld, rv_ctl_peer_session(s->cli), buf, PROBE_IP_LEN) == 0) {
+		if (send_sealed(ld, rv_ctl_peer_session(s->cli), buf, PROBE_IP_LEN, 0) == 0) {
 			ld->st.probe_tx++;
 		}
 		ld->probe_next_ns += gap;

@@ -643,6 +643,9 @@ void rv_chan_fill_status(const struct rv_loop *l, const struct rv_chan *c, struc
 	silent = rv_ctl_peer_data_silent_ns(c->ctl, l->now_ns);
 	p->data_silent = silent != 0;
 	p->data_silent_s = silent / RV_NSEC_PER_SEC;
+	silent = rv_ctl_peer_return_silent_ns(c->ctl, l->now_ns);
+	p->return_silent = silent != 0;
+	p->return_silent_s = silent / RV_NSEC_PER_SEC;
 	if (sess) {
 		p->v4 = *rv_session_vaddr4(sess);
 		p->v6 = *rv_session_vaddr6(sess);

@@ -202,14 +202,14 @@ enum rv_ctl_result rv_ctl_check_hello(struct rv_ctl_peer *c, const struct rv_ctl
 	return RV_CTL_CONTINUE;
 }
 
-/* tell_data_status (server) sends DATA_STATUS(|silent|, |seconds|) to a
- * client that takes it: the client cannot tell a blocked path from a
- * server with nothing to send. */
+/* tell_data_status sends DATA_STATUS(|silent|, |seconds|) to a peer that
+ * takes it: a client whose HELLO announced RV_CTL_CAP_DATA_STATUS, a server
+ * whose HELLO announced RV_CTL_CAP_DATA_ECHO. */
 static void tell_data_status(struct rv_ctl_peer *c, bool silent, uint64_t seconds, uint64_t now_ns)
 {
 	struct rv_ctl_msg m = { .type = RV_CTL_DATA_STATUS };
 
-	if (!(c->peer_caps & RV_CTL_CAP_DATA_STATUS)) {
+	if (!(c->peer_caps & (c->key.is_server ? RV_CTL_CAP_DATA_STATUS : RV_CTL_CAP_DATA_ECHO))) {
 		return;
 	}
 	m.data_status.silent = silent;
@@ -222,25 +222,41 @@ static void tell_data_status(struct rv_ctl_peer *c, bool silent, uint64_t second
 	c->last_tx_ns = now_ns;
 }
 
-/* data_watch (server): a client sends a data-channel keepalive every
- * keepalive interval, so a session whose data channel stays silent for the
- * dead-peer timeout while its control connection lives has its UDP path
- * blocked (a firewall rule, a middlebox that lost the mapping). The session
- * stays up, since traffic resumes at once when the path comes back, but the
- * operator is told, once, and again when it works; so is the client
- * (DATA_STATUS, on each of these two changes only). */
+/* asks_echo: our keepalives ask for an answer (RV_DATA_F_ECHO): we are a
+ * client and the server announced RV_CTL_CAP_DATA_ECHO. */
+static bool asks_echo(const struct rv_ctl_peer *c)
+{
+	return !c->key.is_server && (c->peer_caps & RV_CTL_CAP_DATA_ECHO);
+}
+
+/* watches_data: does this end watch the datagrams its peer sends? A client
+ * sends a data-channel keepalive every keepalive interval, so the server
+ * always can; a server that answers each lets its client do it too. */
+static bool watches_data(const struct rv_ctl_peer *c)
+{
+	return c->key.is_server || (c->env->send_keepalive != NULL && asks_echo(c));
+}
+
+/* data_watch: a session whose data channel stays silent towards this end
+ * for the dead-peer timeout while its control connection lives has its UDP
+ * path blocked (a firewall rule, a middlebox that lost the mapping). The
+ * session stays up, since traffic resumes at once when the path comes back,
+ * but the operator is told, once, and again when it works; so is the peer
+ * (DATA_STATUS, on each of these two changes only), whose own status then
+ * shows the direction it cannot see. */
 static void data_watch(struct rv_ctl_peer *c, uint64_t now_ns)
 {
 	uint64_t rx = rv_session_last_rx_ns(c->session), last, secs;
-
-	if (c->running_since_ns == 0) {
-		c->running_since_ns = now_ns;
-	}
 	static struct rv_ratelimit back_rl;
+	struct rv_endpoint ep;
+	char a[80];
 
 	if (c->data_silent_ns != 0) {
 		if (rx > c->data_silent_ns) {
-			if (rv_ratelimit_ok(&back_rl)) {
+			if (!c->key.is_server) {
+				rv_info("data-channel (UDP) datagrams from the "
+					"server arrive again");
+			} else if (rv_ratelimit_ok(&back_rl)) {
 				rv_info("client %s: data channel works again", c->name);
 			}
 			c->data_silent_ns = 0;
@@ -249,17 +265,73 @@ static void data_watch(struct rv_ctl_peer *c, uint64_t now_ns)
 		return;
 	}
 	last = rx > c->running_since_ns ? rx : c->running_since_ns;
-	if (now_ns > last && now_ns - last > c->dead_peer_ns) {
-		secs = (now_ns - last) / RV_NSEC_PER_SEC;
+	if (now_ns <= last || now_ns - last <= c->dead_peer_ns) {
+		return;
+	}
+	secs = (now_ns - last) / RV_NSEC_PER_SEC;
+	if (c->key.is_server) {
 		/* Rate-limited: a server-wide block would say it of every
 		 * session. */
 		rv_warnx_rl("client %s: no data-channel datagram for %u s while its control "
 			    "connection lives: UDP to the data port may be blocked on the way "
 			    "(the session stays up)",
 			    c->name, (unsigned)secs);
-		c->data_silent_ns = now_ns;
-		tell_data_status(c, true, secs, now_ns);
+	} else {
+		/* Its answers to our keepalives stopped too: either way may
+		 * be blocked, which the server's DATA_STATUS tells apart. */
+		rv_session_get_endpoint(c->session, &ep);
+		rv_warnx("no data-channel (UDP) datagram from the server for %u s although every "
+			 "keepalive asks it for one: UDP from %s, or to it, may be blocked on the "
+			 "way; the session stays up",
+			 (unsigned)secs, rv_endpoint_str(&ep, a, sizeof(a)));
 	}
+	c->data_silent_ns = now_ns;
+	tell_data_status(c, true, secs, now_ns);
+}
+
+void rv_ctl_peer_told_data_status(struct rv_ctl_peer *c, const struct rv_ctl_data_status *d,
+				  uint64_t now_ns)
+{
+	uint64_t for_ns = (uint64_t)d->seconds * RV_NSEC_PER_SEC, since;
+	static struct rv_ratelimit rl;
+	struct rv_endpoint ep;
+	char a[80];
+
+	if (!d->silent) {
+		if (c->told_silent_ns != 0) {
+			if (!c->key.is_server) {
+				rv_info("the server receives data-channel (UDP) datagrams "
+					"from this client again");
+			} else if (rv_ratelimit_ok(&rl)) {
+				rv_info("client %s: our data-channel datagrams reach it again",
+					c->name);
+			}
+		}
+		c->told_silent_ns = 0;
+		return;
+	}
+	if (c->told_silent_ns == 0) {
+		rv_session_get_endpoint(c->session, &ep);
+		rv_endpoint_str(&ep, a, sizeof(a));
+		if (!c->key.is_server) {
+			rv_warnx("the server receives no data-channel (UDP) datagrams from this "
+				 "client for %u s: UDP to %s may be blocked on the way; "
+				 "the session stays up",
+				 d->seconds, a);
+		} else {
+			rv_warnx_rl("client %s: our data-channel datagrams do not reach it (none "
+				    "for %u s, it reports) while its control connection lives: UDP "
+				    "to %s may be blocked on the way (the session stays up)",
+				    c->name, d->seconds, a);
+		}
+	}
+	/* The silence began |seconds| ago by our clock, but not before the
+	 * session came up, whatever the peer says (never 0: "none"). */
+	since = for_ns < now_ns ? now_ns - for_ns : 0;
+	if (since < c->running_since_ns) {
+		since = c->running_since_ns;
+	}
+	c->told_silent_ns = since != 0 ? since : 1;
 }
 
 enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
@@ -306,10 +378,13 @@ enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 
 		/* A data-plane keepalive keeps NAT mappings open; pointless
 		 * until the peer's endpoint is known (the server learns it
-		 * from the client's first packet). */
+		 * from the client's first packet). Each asks for an answer
+		 * where the peer gives one, busy or not: a run of answers
+		 * one keepalive apart is what lets data_watch wait only the
+		 * dead-peer timeout, which may be a second above it. */
 		rv_session_get_endpoint(c->session, &ep);
 		if (ep.len) {
-			c->env->send_keepalive(c->env->ctx, c->session);
+			c->env->send_keepalive(c->env->ctx, c->session, asks_echo(c));
 		}
 		c->last_data_ka_ns = now_ns;
 	}
@@ -318,7 +393,7 @@ enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 	if (running && !rv_ctlkey_busy(&c->key) && rv_session_take_rekey_request(c->session)) {
 		c->rekey_wanted = true;
 	}
-	if (running && c->key.is_server) {
+	if (running && watches_data(c)) {
 		data_watch(c, now_ns);
 	}
 	return c->ops->tick(c, now_ns);
@@ -511,16 +586,12 @@ uint64_t rv_ctl_peer_last_rekey_ns(const struct rv_ctl_peer *c)
 	return c->key.last_change_ns;
 }
 
-uint64_t rv_ctl_peer_data_silent_ns(const struct rv_ctl_peer *c, uint64_t now_ns)
+/* own_silent_ns: how long the peer's datagrams have not come, once
+ * data_watch found it (0: they come). */
+static uint64_t own_silent_ns(const struct rv_ctl_peer *c, uint64_t now_ns)
 {
 	uint64_t rx, last;
 
-	if (!c->key.is_server) {
-		if (c->told_silent_ns == 0 || c->session == NULL) {
-			return 0;
-		}
-		return now_ns > c->told_silent_ns ? now_ns - c->told_silent_ns : 1;
-	}
 	if (c->data_silent_ns == 0 || c->session == NULL) {
 		return 0;
 	}
@@ -530,4 +601,23 @@ uint64_t rv_ctl_peer_data_silent_ns(const struct rv_ctl_peer *c, uint64_t now_ns
 	}
 	last = rx > c->running_since_ns ? rx : c->running_since_ns;
 	return now_ns > last ? now_ns - last : 1;
+}
+
+/* told_silent_ns: how long ours have not reached the peer, as it says. */
+static uint64_t told_silent_ns(const struct rv_ctl_peer *c, uint64_t now_ns)
+{
+	if (c->told_silent_ns == 0 || c->session == NULL) {
+		return 0;
+	}
+	return now_ns > c->told_silent_ns ? now_ns - c->told_silent_ns : 1;
+}
+
+uint64_t rv_ctl_peer_data_silent_ns(const struct rv_ctl_peer *c, uint64_t now_ns)
+{
+	return c->key.is_server ? own_silent_ns(c, now_ns) : told_silent_ns(c, now_ns);
+}
+
+uint64_t rv_ctl_peer_return_silent_ns(const struct rv_ctl_peer *c, uint64_t now_ns)
+{
+	return c->key.is_server ? told_silent_ns(c, now_ns) : own_silent_ns(c, now_ns);
 }

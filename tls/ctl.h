@@ -76,8 +76,9 @@ struct rv_ctl_env {
 	const uint64_t *stall_seen_ns;
 	void *ctx; /* passed to the upcalls */
 	/* send_keepalive (client) sends an empty data message to |s| every
-	 * keepalive; NULL: none (the server). */
-	void (*send_keepalive)(void *ctx, struct rv_session *s);
+	 * keepalive, flagged to be answered if |echo| (RV_DATA_F_ECHO); NULL:
+	 * none (the server). */
+	void (*send_keepalive)(void *ctx, struct rv_session *s, bool echo);
 	/* own_rekeys_per_min (client): how many key exchanges it starts in a
 	 * minute at most (a token bucket; RV_CTL_OWN_REKEYS_PER_MIN keeps
 	 * under its server's limit); more wait. 0: no limit. */
@@ -140,12 +141,17 @@ unsigned rv_ctl_peer_sent_code(const struct rv_ctl_peer *p);  /* of GOODBYE/ERRO
 struct rv_session *rv_ctl_peer_session(const struct rv_ctl_peer *p);
 uint64_t rv_ctl_peer_rekeys(const struct rv_ctl_peer *p);
 uint64_t rv_ctl_peer_last_rekey_ns(const struct rv_ctl_peer *p); /* newest epoch installed */
-/* rv_ctl_peer_data_silent_ns: how long the session's data channel has been
- * silent while its control connection lives, once that is found (after the
- * dead-peer timeout: "UDP to the data port may be blocked"); 0 while it is
- * not. The server finds it itself; a client has it from its server
- * (DATA_STATUS), until the server says it works again or the connection
- * ends. */
+/* rv_ctl_peer_data_silent_ns: how long the session's data channel from the
+ * client to the server has been silent while its control connection lives,
+ * once that is found (after the dead-peer timeout: "UDP to the data port may
+ * be blocked"); 0 while it is not. The server finds it itself; a client has
+ * it from its server (DATA_STATUS), until the server says it works again or
+ * the connection ends. */
 uint64_t rv_ctl_peer_data_silent_ns(const struct rv_ctl_peer *p, uint64_t now_ns);
+/* rv_ctl_peer_return_silent_ns: the same for the other way, from the server
+ * to the client: a client finds it itself when the server stops answering
+ * its keepalives (a server that announced RV_CTL_CAP_DATA_ECHO); a server
+ * has it from the client's DATA_STATUS. */
+uint64_t rv_ctl_peer_return_silent_ns(const struct rv_ctl_peer *p, uint64_t now_ns);
 
 #endif /* RV_TLS_CTL_H */

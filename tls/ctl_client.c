@@ -136,36 +136,6 @@ static enum rv_ctl_result do_config_update(struct rv_ctl_client *p, const struct
 	return RV_CTL_CONTINUE;
 }
 
-/* on_data_status takes the server's word on our data channel (DATA_STATUS):
- * it alone knows whether our datagrams arrive, and we cannot tell a blocked
- * path from a server with nothing to send. Said once per change; status
- * shows it (rv_ctl_peer_data_silent_ns) until the server says it works or
- * the connection ends. */
-static void on_data_status(struct rv_ctl_client *p, const struct rv_ctl_data_status *d,
-			   uint64_t now_ns)
-{
-	uint64_t for_ns = (uint64_t)d->seconds * RV_NSEC_PER_SEC;
-	struct rv_endpoint ep;
-	char a[80];
-
-	if (!d->silent) {
-		if (p->c.told_silent_ns != 0) {
-			rv_info("the server receives data-channel (UDP) datagrams from this client "
-				"again");
-		}
-		p->c.told_silent_ns = 0;
-		return;
-	}
-	if (p->c.told_silent_ns == 0) {
-		rv_session_get_endpoint(p->c.session, &ep);
-		rv_warnx("the server receives no data-channel (UDP) datagrams from this client "
-			 "for %u s: UDP to %s may be blocked on the way; the session stays up",
-			 d->seconds, rv_endpoint_str(&ep, a, sizeof(a)));
-	}
-	/* The silence began |seconds| ago, by our clock (never 0: "none"). */
-	p->c.told_silent_ns = for_ns < now_ns ? now_ns - for_ns : 1;
-}
-
 static enum rv_ctl_result on_key_msg(struct rv_ctl_client *p, const struct rv_ctl_msg *m,
 				     uint64_t now_ns)
 {
@@ -190,9 +160,11 @@ static enum rv_ctl_result on_key_msg(struct rv_ctl_client *p, const struct rv_ct
 		}
 		if (p->st == ST_WAIT_KEY1) {
 			p->st = ST_RUNNING;
+			p->c.running_since_ns = now_ns;
 			/* Tell the server our UDP endpoint right away. */
 			if (env->send_keepalive) {
-				env->send_keepalive(env->ctx, p->c.session);
+				env->send_keepalive(env->ctx, p->c.session,
+						    p->c.peer_caps & RV_CTL_CAP_DATA_ECHO);
 			}
 			p->c.last_data_ka_ns = now_ns;
 		}
@@ -223,7 +195,7 @@ static enum rv_ctl_result on_key_msg(struct rv_ctl_client *p, const struct rv_ct
 		if (p->st != ST_RUNNING) {
 			break;
 		}
-		on_data_status(p, &m->data_status, now_ns);
+		rv_ctl_peer_told_data_status(&p->c, &m->data_status, now_ns);
 		return RV_CTL_CONTINUE;
 	default:
 		break;

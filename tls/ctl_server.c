@@ -428,6 +428,7 @@ static enum rv_ctl_result on_key_msg(struct rv_ctl_server *p, const struct rv_ct
 		rv_ctl_emit(&p->c, &out);
 		if (p->st == ST_WAIT_KEY1) {
 			p->st = ST_RUNNING;
+			p->c.running_since_ns = now_ns;
 			if (p->config_stale) {
 				p->config_stale = false;
 				rv_ctl_server_push_config(&p->c, now_ns);
@@ -469,6 +470,15 @@ static enum rv_ctl_result on_key_msg(struct rv_ctl_server *p, const struct rv_ct
 			return rv_ctl_close_with(&p->c, RV_CTL_CODE_KEY,
 						 "unexpected KEY_CONFIRM(%u)", m->confirm_epoch);
 		}
+		return RV_CTL_CONTINUE;
+	case RV_CTL_DATA_STATUS:
+		/* Whether our datagrams reach the client: it finds that by our
+		 * answers to its keepalives (we announced RV_CTL_CAP_DATA_ECHO). */
+		if (p->st != ST_RUNNING) {
+			return rv_ctl_close_with(&p->c, RV_CTL_CODE_PROTOCOL,
+						 "unexpected DATA_STATUS");
+		}
+		rv_ctl_peer_told_data_status(&p->c, &m->data_status, now_ns);
 		return RV_CTL_CONTINUE;
 	default:
 		return rv_ctl_close_with(&p->c, RV_CTL_CODE_PROTOCOL, "unexpected %s",
@@ -564,6 +574,7 @@ struct rv_ctl_peer *rv_ctl_server_new(const struct rv_ctl_env *env, const char *
 	p->setup_by_ns = setup_deadline(env, now_ns);
 	rv_ctl_peer_init(&p->c, &server_ops, env, true, p->cn, exporter,
 			 RV_CTL_CAP_IPV6 | RV_CTL_CAP_CHACHA | RV_CTL_CAP_CLIENT_REKEY |
+				 RV_CTL_CAP_DATA_ECHO |
 				 (env->cfg->offload_csum ? RV_CTL_CAP_CSUM_PARTIAL : 0),
 			 NULL, NULL, now_ns);
 	return &p->c;

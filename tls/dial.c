@@ -71,6 +71,14 @@ struct resolve_req {
 	struct resolve_job job;
 };
 
+/* Lookup threads alive, abandoned ones included: a reload that takes the
+ * name being looked up out of the list abandons its lookup, but past this
+ * many it lets the lookup end instead (the new list is tried then), so a
+ * storm of reloads under a resolver that does not answer cannot pile up a
+ * thread per reload for the resolver's whole timeout. */
+#define RESOLVE_THREADS_MAX 4
+static _Atomic unsigned resolve_threads;
+
 static void req_put(struct resolve_req *r)
 {
 	if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) == 1) {
@@ -129,12 +137,12 @@ static void server_at(const struct rv_config *cfg, size_t i, const char **host, 
 	*port = cfg->servers[i].port;
 }
 
-static void up_send_keepalive(void *ctx, struct rv_session *s)
+static void up_send_keepalive(void *ctx, struct rv_session *s, bool echo)
 {
 	struct rv_loop *l = ctx;
 
 	if (l->dp && s) {
-		(void)rv_dataplane_send_keepalive(l->dp, s);
+		(void)rv_dataplane_send_keepalive(l->dp, s, echo);
 	}
 }
 
@@ -249,6 +257,17 @@ void rv_client_servers_changed(struct rv_loop *l, struct rv_strbuf *log)
 	s->server_idx = 0;
 	s->tried_in_round = 0;
 	if (s->resolving && !listed) {
+		unsigned live = atomic_load_explicit(&resolve_threads, memory_order_relaxed);
+
+		if (live >= RESOLVE_THREADS_MAX) {
+			/* rv_client_on_resolved finds it unlisted. */
+			rv_strbuf_printf(log,
+					 "applied: server list (%s, being looked up, is no longer "
+					 "in it; %u lookups hang: the new list is tried when this "
+					 "one ends)\n",
+					 s->job.host, live);
+			return;
+		}
 		/* Its lookup is abandoned (the thread ends on its own; its
 		 * wake-up finds nothing to do) and the new list tried now. */
 		req_put(s->req);
@@ -302,6 +321,7 @@ static void *resolve_thread(void *arg)
 	(void)w;
 	close(r->efd);
 	req_put(r);
+	atomic_fetch_sub_explicit(&resolve_threads, 1, memory_order_relaxed);
 	return NULL;
 }
 
@@ -494,8 +514,10 @@ static void attempt(struct rv_loop *l)
 	s->req->job = s->job;
 	atomic_init(&s->req->refs, 2);
 	s->req->efd = fcntl(s->efd, F_DUPFD_CLOEXEC, 0);
+	atomic_fetch_add_explicit(&resolve_threads, 1, memory_order_relaxed);
 	ret = s->req->efd < 0 ? errno : pthread_create(&thread, NULL, resolve_thread, s->req);
 	if (ret) {
+		atomic_fetch_sub_explicit(&resolve_threads, 1, memory_order_relaxed);
 		rv_warn(ret, "cannot start the resolver thread");
 		if (s->req->efd >= 0) {
 			close(s->req->efd);

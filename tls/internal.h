@@ -95,10 +95,13 @@ struct rv_ctl_peer {
 	uint32_t peer_caps;
 	uint64_t keepalive_ns, dead_peer_ns;
 	uint64_t last_rx_ns, last_tx_ns, last_data_ka_ns;
-	uint64_t running_since_ns; /* first tick while running (0: not yet) */
-	uint64_t data_silent_ns; /* server: when the data channel was found silent (0: it is not) */
-	/* client: since when (our clock) the server has had no data-channel
-	 * datagram from us, as its DATA_STATUS says (0: it has them) */
+	uint64_t running_since_ns; /* when epoch 1 came up (0: not yet) */
+	/* when this end found the peer's data channel silent (data_watch: a
+	 * server watches every client, a client a server that answers its
+	 * keepalives); 0: it is not */
+	uint64_t data_silent_ns;
+	/* since when (our clock) the peer has had no data-channel datagram
+	 * from us, as its DATA_STATUS says; 0: it has them */
 	uint64_t told_silent_ns;
 	bool rekey_wanted;
 	/* Key exchanges the peer starts (RV_CTL_PEER_REKEYS_PER_MIN) and, on
@@ -151,6 +154,13 @@ enum rv_ctl_result rv_ctl_start_rekey(struct rv_ctl_peer *c, uint64_t now_ns);
  * than half of RV_CTL_MIN_REKEY_MS after the newest epoch, or the budget of
  * RV_CTL_PEER_REKEYS_PER_MIN per minute is spent. */
 bool rv_ctl_peer_rekey_allowed(struct rv_ctl_peer *c, uint64_t now_ns);
+
+/* rv_ctl_peer_told_data_status takes the peer's DATA_STATUS (the caller
+ * checked that it may come now): whether our data-channel datagrams reach
+ * it, which it alone can know. Said once per change; status shows it
+ * meanwhile. */
+void rv_ctl_peer_told_data_status(struct rv_ctl_peer *c, const struct rv_ctl_data_status *d,
+				  uint64_t now_ns);
 
 /* ---- the control loop (loop.c, chan.c, admit.c, dial.c, hostcfg.c,
  *      mgmt.c, reload.c) ------------------------------------------------ */

@@ -891,10 +891,10 @@ void rv_dataplane_gauges(const struct rv_dataplane *dp, unsigned idx, struct rv_
 	}
 }
 
-int rv_dataplane_send_keepalive(struct rv_dataplane *dp, struct rv_session *s)
+int rv_dataplane_send_keepalive(struct rv_dataplane *dp, struct rv_session *s, bool echo)
 {
 	uint8_t buf[RV_DATA_OVERHEAD];
-	struct rv_pkt pkt = { .buf = buf, .len = 0 };
+	struct rv_pkt pkt = { .buf = buf, .len = 0, .flags = echo ? RV_DATA_F_ECHO : 0 };
 	enum rv_session_result r;
 	struct rv_endpoint ep;
 	struct sockaddr_in6 dst;

@@ -163,11 +163,12 @@ int rv_dataplane_rekey_fd(const struct rv_dataplane *dp);
  * same eventfd as above becomes readable then. Any thread. */
 int rv_dataplane_failed(const struct rv_dataplane *dp);
 
-/* rv_dataplane_send_keepalive sends an empty data message to |s|'s endpoint:
+/* rv_dataplane_send_keepalive sends an empty data message to |s|'s endpoint,
+ * flagged RV_DATA_F_ECHO if |echo| (the peer answers with one):
  * sealed on the calling thread (sealing is thread-safe) and sent without
  * blocking on worker 0's socket. Control thread. Returns 0, -ENOKEY or
  * -EKEYEXPIRED (no usable sending epoch), -EDESTADDRREQ (endpoint unknown)
  * or the sendto error. */
-int rv_dataplane_send_keepalive(struct rv_dataplane *dp, struct rv_session *s);
+int rv_dataplane_send_keepalive(struct rv_dataplane *dp, struct rv_session *s, bool echo);
 
 #endif /* RV_URING_DATAPLANE_H */

@@ -447,7 +447,7 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 {
 	struct rv_session *s = rx[from].s;
 	int last_src = -1;
-	uint64_t rx_bytes = 0, rx_pkts = 0, keepalives = 0;
+	uint64_t rx_bytes = 0, rx_pkts = 0, keepalives = 0, echoes = 0;
 
 	for (unsigned k = from; k < to; k++) {
 		w->pkts[k] = (struct rv_pkt){ .buf = rx[k].buf, .len = rx[k].len };
@@ -477,6 +477,16 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 		plen = w->pkts[k].len;
 		if (plen == 0) {
 			keepalives++;
+			if (it->hdr.flags & RV_DATA_F_ECHO) {
+				/* The peer asks whether our datagrams reach it:
+				 * the answer, empty and unflagged, is sealed where
+				 * its keepalive was opened, and goes to the endpoint
+				 * this run updates. */
+				rv_worker_forward(w, Q_PRIO, plain, 0, it->handle, s, 0);
+				echoes++;
+				it->s = NULL;
+				continue;
+			}
 			goto drop;
 		}
 		if (unlikely(rv_ip_parse(&ip, plain, plen) != RV_IP_OK)) {
@@ -485,12 +495,14 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 		}
 		if (unlikely(!rv_demux_source_ok(w->dp->cfg.demux, s, &ip.src))) {
 			char a[64];
-			rv_warnx_rl("worker %u: dropped packet from session %08x with spoofed "
-				    "inner source %s",
-				    w->id, rv_session_local_index(s),
-				    rv_ip_addr_str(&ip.src, a, sizeof(a)));
+			/* Each session named at its first, whatever another
+			 * session's flood used of the call site's rate. */
+			rv_warnx_rl_or(rv_session_count_drop(s, RV_DROP_SPOOF, 1) == 0,
+				       "worker %u: dropped packet from session %08x with spoofed "
+				       "inner source %s",
+				       w->id, rv_session_local_index(s),
+				       rv_ip_addr_str(&ip.src, a, sizeof(a)));
 			rv_drop_add(&w->ctr, RV_DROP_SPOOF, 1);
-			rv_session_count_drop(s, RV_DROP_SPOOF, 1);
 			goto drop;
 		}
 		/* After the source check: a spoofed packet is counted as
@@ -542,6 +554,7 @@ drop:
 	rv_session_count_rx(s, rx_pkts, rx_bytes);
 	if (keepalives != 0) {
 		rv_ctr_add(&w->ctr, RV_CTR_KEEPALIVES, keepalives);
+		rv_ctr_add(&w->ctr, RV_CTR_KEEPALIVE_ECHOES, echoes);
 	}
 	w->rx_turn_bytes += rx_bytes;
 	write_run(w, rx, from, to);

@@ -192,7 +192,7 @@ static void tx_push(struct rv_worker *w, unsigned cls, uint8_t *pkt, uint32_t le
 		.extra = extra,
 		.extra_len = extra_len,
 		.flags = flags,
-		.ecn = w->ecn ? rv_ip_ecn(pkt) : 0,
+		.ecn = w->ecn && len != 0 ? rv_ip_ecn(pkt) : 0, /* 0: a keepalive's echo */
 	};
 }
 

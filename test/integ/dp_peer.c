@@ -224,7 +224,7 @@ static void send_spoof(const char *path, struct rv_dataplane *dp, struct rv_sess
 		long n;
 
 		if (line[0] == '\n' || line[0] == '\0') {
-			int ret = rv_dataplane_send_keepalive(dp, s);
+			int ret = rv_dataplane_send_keepalive(dp, s, false);
 			if (ret < 0) {
 				rv_warn(ret, "keepalive");
 			}

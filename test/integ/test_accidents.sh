@@ -13,11 +13,20 @@
 #   2. The server's data port blocked (nftables, inside its namespace) while
 #      the TLS control connection lives: the server says so once within the
 #      dead-peer timeout (before: nothing, on either side) and its status
-#      shows it (data_silent_s, "no UDP for"); it tells the client
+#      shows it (data_silent_s, "no UDP in for"); it tells the client
 #      (DATA_STATUS), which says so once, naming the server's data port, and
 #      whose own status shows it in each form (before: the client was told
 #      nothing); the session stays up, and once unblocked traffic passes at
 #      once, both note it and neither status shows it any longer.
+#   2b. The other way only: the server's datagrams to the client dropped as
+#      they leave, while the client's reach it. The server answers every
+#      keepalive of the client's (RV_DATA_F_ECHO), so the client finds the
+#      silence within the dead-peer timeout and says so once, naming the
+#      server's data port; it tells the server, which says so too; both
+#      statuses show it in each form (return_silent_s, the client's "no UDP
+#      in for", the server's "no UDP out for"), the server's own watch
+#      stays quiet, and after the block both note it and clear (before:
+#      neither end noticed: the server sends nothing a client could miss).
 #   3. The TUN device set down and up again (the kernel drops its IPv6
 #      address and every route through it), then its addresses flushed, on
 #      the client and on the server: each says the device is down, and
@@ -151,28 +160,32 @@ rvt_log "5000 sequenced 1400-byte datagrams down: $GOT received, $INV out of ord
 [ "$GOT" -ge 4900 ] || rvt_fail "only $GOT of 5000 datagrams arrived"
 [ "$INV" -le 3 ] || rvt_fail "$INV datagrams of one flow arrived out of order"
 
-# data_silent_status SOCK NAME yes|no: the status at SOCK shows (yes) the
-# data channel of its peer NAME silent for at least 4 s in each of its forms
-# (--kv data_silent_s, --json, the table's "no UDP for"), or (no) in none.
-data_silent_status() {
-	local sock=$1 name=$2 want=$3 kv
-	kv=$(ctl_field "session name=$name " data_silent_s "$sock")
+# silent_status SOCK NAME FIELD WAY yes|no: the status at SOCK shows (yes)
+# the data channel with its peer NAME silent one way for at least 4 s in
+# each of its forms (--kv and --json FIELD: data_silent_s for the way from
+# the client to the server, return_silent_s for the other; the table's "no
+# UDP WAY for", WAY in or out as that host sees it), or (no) in none.
+silent_status() {
+	local sock=$1 name=$2 field=$3 way=$4 want=$5 kv
+	kv=$(ctl_field "session name=$name " "$field" "$sock")
 	if [ "$want" = yes ]; then
 		[ -n "$kv" ] && [ "$kv" -ge 4 ]
 	else
 		[ -z "$kv" ]
-	fi || { rvt_log "status --kv at $sock: data_silent_s='$kv' for $name"; return 1; }
+	fi || { rvt_log "status --kv at $sock: $field='$kv' for $name"; return 1; }
 	"$RV_BIN" status --json -s "$sock" | python3 -c '
 import json, sys
-s = [p for p in json.load(sys.stdin)["peers"] if p["name"] == sys.argv[1]][0]["data_silent_s"]
+s = [p for p in json.load(sys.stdin)["peers"] if p["name"] == sys.argv[1]][0][sys.argv[3]]
 sys.exit(0 if (isinstance(s, int) and s >= 4 if sys.argv[2] == "yes" else s is None) else 1)' \
-		"$name" "$want" || { rvt_log "status --json at $sock: data_silent_s for $name"; return 1; }
-	if "$RV_BIN" status -s "$sock" | grep -q "^$name .*no UDP for"; then
+		"$name" "$want" "$field" || { rvt_log "status --json at $sock: $field for $name"; return 1; }
+	if "$RV_BIN" status -s "$sock" | grep -Eq "^$name .*no UDP ([a-z]+ for [0-9a-z]+, )?$way for"; then
 		[ "$want" = yes ]
 	else
 		[ "$want" = no ]
 	fi || { rvt_log "status at $sock: $("$RV_BIN" status -s "$sock" | grep "^$name ")"; return 1; }
 }
+data_silent_status() { silent_status "$1" "$2" data_silent_s "$([ "$1" = "$SRV_SOCK" ] && echo in || echo out)" "$3"; }
+return_silent_status() { silent_status "$1" "$2" return_silent_s "$([ "$1" = "$SRV_SOCK" ] && echo out || echo in)" "$3"; }
 
 rvt_step "2. the data port blocked while the control connection lives"
 # keepalive 1 s, dead_peer_timeout 4 s (control_lib.sh)
@@ -207,6 +220,56 @@ data_silent_status "$RVT_TMP/c1.sock" vpn.test no ||
 [ "$(grep -c "no data-channel datagram" "$RVT_TMP/server.log")" -eq 1 ] ||
 	rvt_fail "the block was reported more than once"
 [ "$(grep -c "the server receives no data-channel" "$RVT_TMP/client1.log")" -eq 1 ] ||
+	rvt_fail "the client reported the block more than once"
+
+rvt_step "2b. the server's datagrams to the client blocked, the client's not"
+# The client's keepalives have been answered all along: nothing silent.
+return_silent_status "$RVT_TMP/c1.sock" vpn.test no || rvt_fail "silent before the block"
+echoes=$(ctl_sum "^workers total" "^keepalive_echoes$")
+[ "${echoes:-0}" -gt 0 ] || rvt_fail "the server answered no keepalive: $(ctl_status)"
+# Step 2 blocked both ways as the client sees it (no answers came): what
+# either end says now is counted from here.
+# grew FILE PATTERN N: FILE has more than N lines matching PATTERN.
+grew() { [ "$(grep -c -- "$2" "$1")" -gt "$3" ]; }
+CLI_WARN="no data-channel (UDP) datagram from the server for [0-9]* s although every keepalive asks it for one: UDP from 10.77.4.2:$DATA_PORT, or to it, may be blocked on the way; the session stays up"
+SRV_TOLD="client client1: our data-channel datagrams do not reach it (none for [0-9]* s, it reports) while its control connection lives: UDP to 10.77.3.2:[0-9]* may be blocked on the way"
+CLI_BACK="data-channel (UDP) datagrams from the server arrive again"
+SRV_BACK="client client1: our data-channel datagrams reach it again"
+srv_warn0=$(grep -c "no data-channel datagram" "$RVT_TMP/server.log")
+cli_warn0=$(grep -c "$CLI_WARN" "$RVT_TMP/client1.log")
+srv_told0=$(grep -c "$SRV_TOLD" "$RVT_TMP/server.log")
+cli_back0=$(grep -c "$CLI_BACK" "$RVT_TMP/client1.log")
+srv_back0=$(grep -c "$SRV_BACK" "$RVT_TMP/server.log")
+ip netns exec "$S" nft -f - <<EON || rvt_fail "nft"
+table inet rvtblock {
+	chain out {
+		type filter hook output priority 0;
+		udp sport $DATA_PORT drop
+	}
+}
+EON
+rvt_wait_for 12 "the client's warning" grew "$RVT_TMP/client1.log" "$CLI_WARN" "$cli_warn0" ||
+	rvt_fail "the client did not notice: $(tail -3 "$RVT_TMP/client1.log")"
+rvt_wait_for 3 "the server's note" grew "$RVT_TMP/server.log" "$SRV_TOLD" "$srv_told0" ||
+	rvt_fail "the server was not told: $(tail -3 "$RVT_TMP/server.log")"
+ctl_sessions_eq 1 || rvt_fail "the session did not stay up"
+return_silent_status "$RVT_TMP/c1.sock" vpn.test yes ||
+	rvt_fail "the client's status: $(ctl_status "$RVT_TMP/c1.sock")"
+return_silent_status "$SRV_SOCK" client1 yes || rvt_fail "the server's status: $(ctl_status)"
+# The client's datagrams reach the server: its own watch says nothing.
+data_silent_status "$SRV_SOCK" client1 no || rvt_fail "the server finds its way silent: $(ctl_status)"
+data_silent_status "$RVT_TMP/c1.sock" vpn.test no || rvt_fail "the client was told its way is silent"
+[ "$(grep -c "no data-channel datagram" "$RVT_TMP/server.log")" -eq "$srv_warn0" ] ||
+	rvt_fail "the server blamed the client's way"
+ip netns exec "$S" nft delete table inet rvtblock || rvt_fail "nft delete"
+rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "no traffic after the block"
+rvt_wait_for 5 "the client's note" grew "$RVT_TMP/client1.log" "$CLI_BACK" "$cli_back0" ||
+	rvt_fail "the client did not note the end of the block"
+rvt_wait_for 3 "the server's note" grew "$RVT_TMP/server.log" "$SRV_BACK" "$srv_back0" ||
+	rvt_fail "the server was not told the end of the block"
+return_silent_status "$RVT_TMP/c1.sock" vpn.test no || rvt_fail "the client's status still says silent"
+return_silent_status "$SRV_SOCK" client1 no || rvt_fail "the server's status still says silent"
+[ "$(grep -c "$CLI_WARN" "$RVT_TMP/client1.log")" = $((cli_warn0 + 1)) ] ||
 	rvt_fail "the client reported the block more than once"
 
 # has_all NS DEV: DEV in NS carries the tunnel's IPv4 and IPv6 addresses

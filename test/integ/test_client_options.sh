@@ -284,6 +284,32 @@ grep -q "slow.test, being looked up, is no longer in it: trying the new list" <<
 rvt_wait_for 5 "the client on the new server" grep -q "connected to 10.88.1.1 (10.88.1.1:4433)" \
 	"$RVT_TMP/slowdns2.log" || rvt_fail "not on the new server: $(tail -3 "$RVT_TMP/slowdns2.log")"
 rvt_stop_pid "$D_PID" 10 || rvt_fail "exit"
+# A storm of such reloads: each abandons a lookup that waits out the
+# resolver, but at most 4 are alive at once; past that the lookup is let
+# end and the new list tried then (before: a thread per reload, each for
+# the resolver's whole timeout).
+printf 'nameserver 10.88.1.53\noptions timeout:5 attempts:1\n' >"/etc/netns/$C1/resolv.conf"
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/d3.conf" "$PKI/client3" rvd "$RVT_TMP/d3.sock" \
+	server=slow.test:4533 server_name=vpn.test
+rvt_bg "$C1" slowdns3 "$RV_BIN" client -c "$RVT_TMP/d3.conf"
+D_PID=$RVT_LAST_PID
+rvt_wait_for 10 "resolving" sh -c "'$RV_BIN' status -s '$RVT_TMP/d3.sock' | grep -q resolving" ||
+	rvt_fail "the client is not resolving"
+threads0=$(ls "/proc/$D_PID/task" | wc -l)
+for i in $(seq 12); do
+	ctl_conf_set "$RVT_TMP/d3.conf" "server=slow$i.test:4533"
+	"$RV_BIN" reload -s "$RVT_TMP/d3.sock" >"$RVT_TMP/d3-reload.out" 2>&1 || rvt_fail "reload $i: $(cat "$RVT_TMP/d3-reload.out")"
+done
+threads=$(ls "/proc/$D_PID/task" | wc -l)
+rvt_log "threads: $threads0 while looking up, $threads after 12 reloads that each left its name"
+[ "$threads" -le $((threads0 + 3)) ] || rvt_fail "a thread per reload: $threads0 -> $threads"
+grep -q "is no longer in it; [0-9]* lookups hang: the new list is tried when this one ends" \
+	"$RVT_TMP/d3-reload.out" || rvt_fail "reload reply: $(cat "$RVT_TMP/d3-reload.out")"
+ctl_conf_set "$RVT_TMP/d3.conf" server=10.88.1.1:4433
+rvt_run "$RV_BIN" reload -s "$RVT_TMP/d3.sock" >/dev/null || rvt_fail "the last reload"
+rvt_wait_for 12 "the client on the new server" grep -q "connected to 10.88.1.1 (10.88.1.1:4433)" \
+	"$RVT_TMP/slowdns3.log" || rvt_fail "not on the new server: $(tail -3 "$RVT_TMP/slowdns3.log")"
+rvt_stop_pid "$D_PID" 10 || rvt_fail "exit"
 ip netns exec "$S" nft delete table inet rvtdns
 
 rvt_step "a pushed full tunnel (0.0.0.0/1 + 128.0.0.0/1) does not swallow the way to the server"

@@ -120,6 +120,21 @@ f1=$(total c2c_forwarded)
 rvt_log "drop_spoof +$((sp1 - sp0)), c2c_forwarded +$((f1 - f0))"
 [ $((sp1 - sp0)) -ge 3 ] || rvt_fail "spoofed packets not counted as spoof"
 [ $((f1 - f0)) = 0 ] || rvt_fail "spoofed packets were forwarded"
+# The warning is rate-limited (10 lines, then one a second), but each
+# session is named at its first spoofed packet: client1 spoofing 200 a
+# second does not hide client2's one (it did).
+rvt_bg "$C1" spoof-flood ping -q -c 400 -i 0.005 -W 1 -I 10.99.0.177 10.99.0.1
+flood=$RVT_LAST_PID
+sleep 0.5
+ip -n "$C2" addr add 10.99.0.178/32 dev rvc
+rvt_nsx "$C2" ping -c 1 -W 1 -I 10.99.0.178 10.99.0.1 && rvt_fail "spoofed ping was answered"
+wait "$flood"
+rvt_forget_pid "$flood"
+grep -q "spoofed inner source 10.99.0.178$" "$RVT_TMP/server.log" ||
+	rvt_fail "client2's spoofed packet went unlogged behind client1's flood"
+[ "$(grep -c "spoofed inner source 10.99.0.177$" "$RVT_TMP/server.log")" -lt 20 ] ||
+	rvt_fail "the flood was logged without a limit"
+ip -n "$C2" addr del 10.99.0.178/32 dev rvc
 rvt_step "internal: forwarded as a router does, one hop less"
 # The data plane forwarded with the TTL unchanged: a reply came back with
 # client2's own TTL, and a TTL of 1 went through (the kernel way would have

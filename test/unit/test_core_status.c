@@ -336,11 +336,58 @@ Test(core_status, data_silent_in_every_view)
 	cr_assert_not_null(strstr(strstr(kv, "session name=carol "), " data_silent_s=75 "));
 	cr_assert_eq(count(json, "\"data_silent_s\":null"), 2);
 	cr_assert_eq(count(json, "\"data_silent_s\":75,"), 1);
-	cr_assert_not_null(strstr(human, "10m00s, no UDP for 1m15s"), "%s", human);
+	cr_assert_not_null(strstr(human, "10m00s, no UDP in for 1m15s "), "%s", human);
 	cr_assert_eq(count(human, "no UDP"), 1);
+	cr_assert_eq(count(json, "\"return_silent_s\":null"), 3);
+	cr_assert_null(strstr(kv, "return_silent_s"));
 	free(kv);
 	free(json);
 	free(human);
+}
+
+/* The other way (server to client) too, each in its own field; the table
+ * names the way as the host that shows it sees it: the client's datagrams
+ * come in at the server and go out at the client. */
+Test(core_status, return_silent_in_every_view)
+{
+	static const struct {
+		const char *role;
+		bool up, down;
+		const char *cell;
+	} cases[] = {
+		{ "server", false, true, "10m00s, no UDP out for 40s " },
+		{ "server", true, true, "10m00s, no UDP in for 1m15s, out for 40s " },
+		{ "client", false, true, "10m00s, no UDP in for 40s " },
+		{ "client", true, false, "10m00s, no UDP out for 1m15s " },
+		{ "client", true, true, "10m00s, no UDP in for 40s, out for 1m15s " },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct rv_status st;
+		char *kv, *json, *human;
+
+		snapshot(&st, cases[i].role);
+		snprintf(peers[2].state, sizeof(peers[2].state), "running");
+		peers[2].connected_s = 600;
+		peers[2].data_silent = cases[i].up;
+		peers[2].data_silent_s = cases[i].up ? 75 : 0;
+		peers[2].return_silent = cases[i].down;
+		peers[2].return_silent_s = cases[i].down ? 40 : 0;
+		kv = render_with(rv_status_render_kv, &st);
+		json = render_with(rv_status_render_json, &st);
+		human = render_with(rv_status_render_human, &st);
+		cr_assert_not_null(strstr(human, cases[i].cell), "case %zu: %s", i, human);
+		cr_assert_eq(count(human, "no UDP"), 1);
+		cr_assert_eq(count(kv, " return_silent_s="), cases[i].down, "case %zu", i);
+		if (cases[i].down) {
+			cr_assert_not_null(strstr(kv, " return_silent_s=40 "), "case %zu", i);
+		}
+		cr_assert_eq(count(json, "\"return_silent_s\":40,"), cases[i].down, "case %zu", i);
+		cr_assert_eq(count(json, "\"data_silent_s\":75,"), cases[i].up, "case %zu", i);
+		free(kv);
+		free(json);
+		free(human);
+	}
 }
 
 Test(core_status, tun_lanes_in_every_view)

@@ -46,7 +46,10 @@ static const struct hdr_case hdr_cases[] = {
 	/* Flags and the reserved byte. */
 	{ "csum partial", 1, 0, 0x0100, 7, 0, 64, RV_WIRE_OK },
 	{ "csum partial keepalive", 1, 0, 0x0100, 7, 0, RV_MIN_DATAGRAM, RV_WIRE_OK },
-	{ "flag 0x02", 1, 0, 0x0200, 7, 0, 64, RV_WIRE_RESERVED },
+	{ "echo keepalive", 1, 0, 0x0200, 7, 0, RV_MIN_DATAGRAM, RV_WIRE_OK },
+	{ "echo + csum partial", 1, 0, 0x0300, 7, 0, 64, RV_WIRE_OK },
+	{ "flag 0x04", 1, 0, 0x0400, 7, 0, 64, RV_WIRE_RESERVED },
+	{ "echo + 0x04", 1, 0, 0x0600, 7, 0, RV_MIN_DATAGRAM, RV_WIRE_RESERVED },
 	{ "flag 0x80", 1, 0, 0x8000, 7, 0, 64, RV_WIRE_RESERVED },
 	{ "csum partial + 0x80", 1, 0, 0x8100, 7, 0, 64, RV_WIRE_RESERVED },
 	{ "reserved 0x01", 1, 0, 0x0001, 7, 0, 64, RV_WIRE_RESERVED },

@@ -37,7 +37,7 @@ struct side {
 	struct rv_ippool *pool;
 	struct rv_leases *leases;
 	struct rv_ctl_env env;
-	int configs, keepalives;
+	int configs, keepalives, echo_asked;
 	struct rv_ctl_config last; /* client: the last CONFIG applied */
 };
 
@@ -55,10 +55,11 @@ static int on_config(void *ctx, const struct rv_ctl_config *c, bool update)
 	return 0;
 }
 
-static void send_keepalive(void *ctx, struct rv_session *s)
+static void send_keepalive(void *ctx, struct rv_session *s, bool echo)
 {
 	(void)s;
 	((struct side *)ctx)->keepalives++;
+	((struct side *)ctx)->echo_asked += echo;
 }
 
 static void side_init(struct side *s, enum rv_config_role role)
@@ -241,12 +242,26 @@ static void strip_cap(struct rv_ctl_out *out, uint32_t cap)
 	}
 }
 
+/* bring_up_without brings up client2 with |cap| taken out of one side's
+ * HELLO (|client_side|: the client's; else the server's): an older peer. */
+static void bring_up_without(struct rv_ctl_peer **s, struct rv_ctl_peer **c, bool client_side,
+			     uint32_t cap)
+{
+	struct rv_endpoint ep = server_ep();
+
+	*s = rv_ctl_server_new(&srv.env, "client2", exporter, now);
+	*c = rv_ctl_client_new(&cli.env, exporter, &ep, NULL, NULL, now);
+	cr_assert(*s && *c);
+	strip_cap(rv_ctl_peer_out(client_side ? *c : *s), cap);
+	pump(*s, *c);
+	cr_assert(rv_ctl_peer_running(*c), "client state %s", rv_ctl_peer_state(*c));
+}
+
 /* Each side leaves checksums partial only towards a peer whose HELLO said it
  * takes them: both ringvpn ends do; a peer without the bit (an older
  * version, or offload_csum = no) gets whole ones. */
 Test(ctl, csum_partial_follows_the_peers_hello)
 {
-	struct rv_endpoint ep = server_ep();
 	struct rv_ctl_peer *s, *c;
 
 	bring_up(&s, &c, "client1", NULL);
@@ -256,12 +271,7 @@ Test(ctl, csum_partial_follows_the_peers_hello)
 	rv_ctl_peer_free(s);
 
 	for (int strip_client = 0; strip_client < 2; strip_client++) {
-		s = rv_ctl_server_new(&srv.env, "client2", exporter, now);
-		c = rv_ctl_client_new(&cli.env, exporter, &ep, NULL, NULL, now);
-		cr_assert(s && c);
-		strip_cap(rv_ctl_peer_out(strip_client ? c : s), RV_CTL_CAP_CSUM_PARTIAL);
-		pump(s, c);
-		cr_assert(rv_ctl_peer_running(c), "client state %s", rv_ctl_peer_state(c));
+		bring_up_without(&s, &c, strip_client, RV_CTL_CAP_CSUM_PARTIAL);
 		cr_assert_eq(rv_session_csum_partial(rv_ctl_peer_session(s)), !strip_client);
 		cr_assert_eq(rv_session_csum_partial(rv_ctl_peer_session(c)), (bool)strip_client);
 		traffic_ok(s, c);
@@ -916,7 +926,6 @@ Test(ctl, data_status_told_to_the_client_on_changes)
 {
 	const uint64_t dead = (uint64_t)srv.cfg.dead_peer_ms * RV_NSEC_PER_MSEC;
 	const uint64_t step = (uint64_t)srv.cfg.keepalive_ms * RV_NSEC_PER_MSEC;
-	struct rv_endpoint ep = server_ep();
 	struct rv_ctl_peer *s, *c;
 	uint64_t t0, ss, cs;
 	unsigned sent = 0;
@@ -948,12 +957,7 @@ Test(ctl, data_status_told_to_the_client_on_changes)
 	drop_pair(s, c);
 
 	/* An older client: nothing it did not announce. */
-	s = rv_ctl_server_new(&srv.env, "client2", exporter, now);
-	c = rv_ctl_client_new(&cli.env, exporter, &ep, NULL, NULL, now);
-	cr_assert(s && c);
-	strip_cap(rv_ctl_peer_out(c), RV_CTL_CAP_DATA_STATUS);
-	pump(s, c);
-	cr_assert(rv_ctl_peer_running(c), "client state %s", rv_ctl_peer_state(c));
+	bring_up_without(&s, &c, true, RV_CTL_CAP_DATA_STATUS);
 	t0 = now;
 	sent = 0;
 	for (uint64_t t = t0 + step; t <= t0 + 3 * dead; t += step) {
@@ -965,35 +969,144 @@ Test(ctl, data_status_told_to_the_client_on_changes)
 	drop_pair(s, c);
 }
 
-/* DATA_STATUS is the server's to send, to a running client: a client
- * receiving it before its session runs, or a server receiving it at all,
- * closes with a protocol error. */
-Test(ctl, data_status_out_of_place_is_a_violation)
+/* The way back: a client whose server announced RV_CTL_CAP_DATA_ECHO asks
+ * for an answer in every keepalive and watches for the server's datagrams.
+ * When none come for the dead-peer timeout while the client's reach the
+ * server, the client finds it, tells the server once (DATA_STATUS), and the
+ * server's status shows it; when one comes again, once more, and both
+ * clear. With an older server the client asks nothing and watches nothing. */
+Test(ctl, the_client_watches_the_way_back)
+{
+	const uint64_t dead = (uint64_t)srv.cfg.dead_peer_ms * RV_NSEC_PER_MSEC;
+	const uint64_t step = (uint64_t)srv.cfg.keepalive_ms * RV_NSEC_PER_MSEC;
+	struct rv_ctl_peer *s, *c;
+	unsigned told = 0, asked;
+	uint64_t t0;
+
+	bring_up(&s, &c, "client1", NULL);
+	cr_assert_eq(cli.echo_asked, 1, "the first keepalive asks too");
+	t0 = now;
+	for (uint64_t t = t0 + step; t <= t0 + 3 * dead; t += step) {
+		struct rv_ctl_out *co;
+
+		now = t;
+		/* The client's datagrams reach the server; none come back. */
+		cr_assert_eq(send_one(rv_ctl_peer_session(c), rv_ctl_peer_session(s)),
+			     RV_SESSION_OK);
+		cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
+		cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE, "%s",
+			     rv_ctl_peer_reason(c));
+		co = rv_ctl_peer_out(c);
+		told += count_frames(co, RV_CTL_DATA_STATUS);
+		pump(s, c);
+		cr_assert_eq(rv_ctl_peer_return_silent_ns(c, now) != 0, told == 1,
+			     "at %" PRIu64 " ms: told %u times", (now - t0) / RV_NSEC_PER_MSEC,
+			     told);
+		cr_assert_eq(rv_ctl_peer_return_silent_ns(s, now) != 0, told == 1);
+		cr_assert_eq(rv_ctl_peer_data_silent_ns(s, now), 0, "the server hears it");
+		cr_assert_eq(rv_ctl_peer_data_silent_ns(c, now), 0);
+	}
+	cr_assert_eq(told, 1, "DATA_STATUS once, not %u times", told);
+	cr_assert_eq(cli.echo_asked, cli.keepalives, "every keepalive asks");
+	cr_assert_gt(rv_ctl_peer_return_silent_ns(c, now), dead);
+	cr_assert_leq(rv_ctl_peer_return_silent_ns(s, now), rv_ctl_peer_return_silent_ns(c, now));
+	cr_assert_gt(rv_ctl_peer_return_silent_ns(s, now) + RV_NSEC_PER_SEC,
+		     rv_ctl_peer_return_silent_ns(c, now));
+
+	/* An answer arrives: said once more, and both clear. */
+	cr_assert_eq(send_one(rv_ctl_peer_session(s), rv_ctl_peer_session(c)), RV_SESSION_OK);
+	told = 0;
+	for (int i = 0; i < 3; i++) {
+		now += step;
+		cr_assert_eq(send_one(rv_ctl_peer_session(s), rv_ctl_peer_session(c)),
+			     RV_SESSION_OK);
+		cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE);
+		told += count_frames(rv_ctl_peer_out(c), RV_CTL_DATA_STATUS);
+		pump(s, c);
+		cr_assert_eq(rv_ctl_peer_return_silent_ns(c, now), 0);
+		cr_assert_eq(rv_ctl_peer_return_silent_ns(s, now), 0);
+	}
+	cr_assert_eq(told, 1, "DATA_STATUS(works) once, not %u times", told);
+	drop_pair(s, c);
+
+	/* An older server: no answers asked for, nothing watched or said. */
+	asked = cli.echo_asked;
+	bring_up_without(&s, &c, false, RV_CTL_CAP_DATA_ECHO);
+	t0 = now;
+	told = 0;
+	for (uint64_t t = t0 + step; t <= t0 + 3 * dead; t += step) {
+		now = t;
+		cr_assert_eq(send_one(rv_ctl_peer_session(c), rv_ctl_peer_session(s)),
+			     RV_SESSION_OK);
+		cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
+		cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE);
+		told += count_frames(rv_ctl_peer_out(c), RV_CTL_DATA_STATUS);
+		pump(s, c);
+	}
+	cr_assert_eq(told, 0);
+	cr_assert_eq(cli.echo_asked, asked, "no keepalive asks an older server");
+	cr_assert_eq(rv_ctl_peer_return_silent_ns(c, now), 0);
+	drop_pair(s, c);
+}
+
+/* DATA_STATUS goes both ways, each end saying whether the other's
+ * datagrams reach it, and only while the session runs: before, a client or
+ * a server receiving it closes with a protocol error. A report of a silence
+ * longer than the session has run counts from the session's start. */
+Test(ctl, data_status_both_ways_while_running)
 {
 	struct rv_ctl_msg m = { .type = RV_CTL_DATA_STATUS };
 	struct rv_endpoint ep = server_ep();
 	struct rv_ctl_peer *s, *c;
-	uint8_t buf[RV_CTL_MAX_FRAME];
-	size_t n;
+	uint8_t buf[RV_CTL_MAX_FRAME], big[RV_CTL_MAX_FRAME];
+	size_t n, nbig;
+	uint64_t up;
 
 	m.data_status.silent = 1;
 	m.data_status.seconds = 40;
 	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), 0);
+	m.data_status.seconds = UINT32_MAX;
+	cr_assert_eq(rv_ctl_encode(big, sizeof(big), &nbig, &m), 0);
 	bring_up(&s, &c, "client1", NULL);
 	now += 60 * RV_NSEC_PER_SEC; /* past the 40 s it reports, whatever the start */
-	cr_assert_eq(rv_ctl_peer_on_frame(s, buf, n, now), RV_CTL_CLOSE);
-	cr_assert(strstr(rv_ctl_peer_reason(s), "unexpected DATA_STATUS"), "%s",
-		  rv_ctl_peer_reason(s));
-	/* The client takes it while running, and its status says so. */
+	/* The client takes it as the way to the server, */
 	cr_assert_eq(rv_ctl_peer_on_frame(c, buf, n, now), RV_CTL_CONTINUE);
 	cr_assert_eq(rv_ctl_peer_data_silent_ns(c, now + RV_NSEC_PER_SEC), 41 * RV_NSEC_PER_SEC);
+	cr_assert_eq(rv_ctl_peer_return_silent_ns(c, now), 0);
+	/* the server as the way to the client. */
+	cr_assert_eq(rv_ctl_peer_on_frame(s, buf, n, now), RV_CTL_CONTINUE, "%s",
+		     rv_ctl_peer_reason(s));
+	cr_assert_eq(rv_ctl_peer_return_silent_ns(s, now + RV_NSEC_PER_SEC), 41 * RV_NSEC_PER_SEC);
+	cr_assert_eq(rv_ctl_peer_data_silent_ns(s, now), 0);
 	drop_pair(s, c);
 
+	/* 2^32-1 s, said by a peer at its first report: no longer than the
+	 * session has run, on either end. */
+	bring_up(&s, &c, "client1", NULL);
+	up = now;
+	now += 60 * RV_NSEC_PER_SEC;
+	cr_assert_eq(rv_ctl_peer_on_frame(c, big, nbig, now), RV_CTL_CONTINUE);
+	cr_assert_eq(rv_ctl_peer_on_frame(s, big, nbig, now), RV_CTL_CONTINUE);
+	cr_assert_eq(rv_ctl_peer_data_silent_ns(c, now), now - up);
+	cr_assert_eq(rv_ctl_peer_return_silent_ns(s, now), now - up);
+	drop_pair(s, c);
+
+	/* Before the session runs: the client has the server's HELLO, */
 	s = rv_ctl_server_new(&srv.env, "client2", exporter, now);
 	c = rv_ctl_client_new(&cli.env, exporter, &ep, NULL, NULL, now);
 	cr_assert(s && c);
 	cr_assert_eq(deliver(rv_ctl_peer_out(s), NULL, c), RV_CTL_CONTINUE, "HELLO");
 	cr_assert_eq(rv_ctl_peer_on_frame(c, buf, n, now), RV_CTL_CLOSE);
 	cr_assert(strstr(rv_ctl_peer_reason(c), "DATA_STATUS"), "%s", rv_ctl_peer_reason(c));
+	drop_pair(s, c);
+	/* the server the client's, and has sent CONFIG and KEY. */
+	s = rv_ctl_server_new(&srv.env, "client2", exporter, now);
+	c = rv_ctl_client_new(&cli.env, exporter, &ep, NULL, NULL, now);
+	cr_assert(s && c);
+	cr_assert_eq(deliver(rv_ctl_peer_out(c), s, NULL), RV_CTL_CONTINUE, "HELLO");
+	cr_assert_eq(count_frames(rv_ctl_peer_out(s), RV_CTL_KEY), 1);
+	cr_assert_eq(rv_ctl_peer_on_frame(s, buf, n, now), RV_CTL_CLOSE);
+	cr_assert(strstr(rv_ctl_peer_reason(s), "unexpected DATA_STATUS"), "%s",
+		  rv_ctl_peer_reason(s));
 	drop_pair(s, c);
 }
