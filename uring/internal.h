@@ -104,8 +104,9 @@ struct rv_send_slot {
 	uint32_t handles[RV_SEND_MAX_SEGS];
 	uint32_t inner_bytes;
 	uint16_t num;
-	uint16_t seg; /* bytes of each datagram but the last (the GSO size) */
-	uint8_t ecn;  /* the datagrams' outer ECN field (their inner packets') */
+	uint16_t pkts; /* of num, those with an inner packet (not a keepalive's answer) */
+	uint16_t seg;  /* bytes of each datagram but the last (the GSO size) */
+	uint8_t ecn;   /* the datagrams' outer ECN field (their inner packets') */
 	bool gso;
 	bool zc;	 /* sent with SENDMSG_ZC: buffers wait for the notification */
 	bool zc_fixed;	 /* ... from a registered buffer */

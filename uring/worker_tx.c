@@ -447,6 +447,7 @@ static void send_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 	sl = &w->send_slots[slot];
 	sl->dst = *dst;
 	sl->num = (uint16_t)m;
+	sl->pkts = 0;
 	sl->inner_bytes = 0;
 	/* Segments cut from one superframe lie back to back in their chunk:
 	 * adjacent datagrams merge into one iovec. */
@@ -463,6 +464,7 @@ static void send_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 		}
 		sl->handles[k] = it[from + k].handle;
 		sl->inner_bytes += p->len - RV_DATA_OVERHEAD;
+		sl->pkts += p->len != RV_DATA_OVERHEAD;
 	}
 	memset(&sl->msg, 0, sizeof(sl->msg));
 	sl->msg.msg_name = &sl->dst;
@@ -725,7 +727,7 @@ static bool resend_plain(struct rv_worker *w, unsigned slot, struct rv_send_slot
  * only the sends already in flight arrive out of order. */
 static void send_each(struct rv_worker *w, struct rv_send_slot *sl)
 {
-	uint64_t sent = 0, bytes = 0;
+	uint64_t sent = 0, pkts = 0, bytes = 0;
 	unsigned failed = 0;
 	int err = 0;
 
@@ -747,6 +749,7 @@ static void send_each(struct rv_worker *w, struct rv_send_slot *sl)
 
 			if (sendmsg(w->udp_fd, &m, MSG_DONTWAIT) == (ssize_t)len) {
 				sent++;
+				pkts += len != RV_DATA_OVERHEAD;
 				bytes += len - RV_DATA_OVERHEAD;
 			} else {
 				failed++;
@@ -756,7 +759,7 @@ static void send_each(struct rv_worker *w, struct rv_send_slot *sl)
 			left -= len;
 		}
 	}
-	rv_ctr_add(&w->ctr, RV_CTR_TX_PACKETS, sent);
+	rv_ctr_add(&w->ctr, RV_CTR_TX_PACKETS, pkts);
 	rv_ctr_add(&w->ctr, RV_CTR_TX_BYTES, bytes);
 	rv_ctr_add(&w->ctr, RV_CTR_UDP_SENDS, sent);
 	rv_ctr_add(&w->ctr, RV_CTR_GSO_SPLIT, 1);
@@ -789,7 +792,7 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 		goto done;
 	}
 	if (likely(res >= 0)) {
-		rv_ctr_add(&w->ctr, RV_CTR_TX_PACKETS, sl->num);
+		rv_ctr_add(&w->ctr, RV_CTR_TX_PACKETS, sl->pkts);
 		rv_ctr_add(&w->ctr, RV_CTR_TX_BYTES, sl->inner_bytes);
 		rv_ctr_add(&w->ctr, RV_CTR_UDP_SENDS, 1);
 		if (sl->zc) {
