@@ -229,6 +229,24 @@ static bool asks_echo(const struct rv_ctl_peer *c)
 	return !c->key.is_server && (c->peer_caps & RV_CTL_CAP_DATA_ECHO);
 }
 
+/* data_ka_period: how long after the last data-channel keepalive the next
+ * is due. Every keepalive, but every RV_CTL_ECHO_RETRY_MS while the last
+ * one's answer is missing and the silence is not declared yet (a session
+ * running). An answer is anything from the server since the ask: the data
+ * plane stamps it with the coarse clock, up to a tick (10 ms at HZ=100)
+ * behind ours, hence the slack. */
+static uint64_t data_ka_period(const struct rv_ctl_peer *c)
+{
+	const uint64_t retry = (uint64_t)RV_CTL_ECHO_RETRY_MS * RV_NSEC_PER_MSEC;
+	const uint64_t slack = 20 * RV_NSEC_PER_MSEC;
+
+	if (asks_echo(c) && c->data_silent_ns == 0 && retry < c->keepalive_ns &&
+	    rv_session_last_rx_ns(c->session) + slack < c->last_data_ka_ns) {
+		return retry;
+	}
+	return c->keepalive_ns;
+}
+
 /* watches_data: does this end watch the datagrams its peer sends? A client
  * sends a data-channel keepalive every keepalive interval, so the server
  * always can; a server that answers each lets its client do it too. */
@@ -373,15 +391,16 @@ enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 		c->last_tx_ns = now_ns;
 	}
 	running = c->ops->running(c);
-	if (running && now_ns - c->last_data_ka_ns >= c->keepalive_ns && c->env->send_keepalive) {
+	if (running && c->env->send_keepalive && now_ns - c->last_data_ka_ns >= data_ka_period(c)) {
 		struct rv_endpoint ep;
 
 		/* A data-plane keepalive keeps NAT mappings open; pointless
 		 * until the peer's endpoint is known (the server learns it
 		 * from the client's first packet). Each asks for an answer
 		 * where the peer gives one, busy or not: a run of answers
-		 * one keepalive apart is what lets data_watch wait only the
-		 * dead-peer timeout, which may be a second above it. */
+		 * one keepalive apart (closer after a lost one) is what lets
+		 * data_watch wait only the dead-peer timeout, which may be a
+		 * second above it. */
 		rv_session_get_endpoint(c->session, &ep);
 		if (ep.len) {
 			c->env->send_keepalive(c->env->ctx, c->session, asks_echo(c));
@@ -462,7 +481,7 @@ uint64_t rv_ctl_peer_next_ns(const struct rv_ctl_peer *c, uint64_t now_ns)
 	next = min_u64(next, c->last_rx_ns + c->dead_peer_ns + 1);
 	next = min_u64(next, c->last_tx_ns + c->keepalive_ns);
 	if (c->ops->running(c) && c->env->send_keepalive) {
-		next = min_u64(next, c->last_data_ka_ns + c->keepalive_ns);
+		next = min_u64(next, c->last_data_ka_ns + data_ka_period(c));
 	}
 	/* While a key exchange is in flight nothing rekey-related is due but
 	 * its deadline: its answer arrives as a frame, after which the caller

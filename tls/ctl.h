@@ -59,6 +59,11 @@ enum {
 	 * (rv_dataplane_rekey_fd), so 10,000 idle peers cost no periodic
 	 * polling. */
 	RV_CTL_MAX_TICK_MS = 60000,
+	/* A client whose data-channel keepalive went unanswered asks again
+	 * this often until an answer comes or the silence is declared (the
+	 * dead-peer timeout): a few answers lost in a row on a lossy path
+	 * must not pass for a blocked one. */
+	RV_CTL_ECHO_RETRY_MS = 1000,
 	/* A client's timers until the server's CONFIG replaces them. */
 	RV_CTL_DEFAULT_KEEPALIVE_MS = 10000,
 	RV_CTL_DEFAULT_DEAD_PEER_MS = 30000,

@@ -99,6 +99,9 @@ for round in 1 2; do
 		srx=$(($(srv_keepalives_rx) - srx0))
 		rvt_log "data-channel keepalives in 5 s: $ka sent, $srx received by the server, $kin from it"
 		[ "$ka" -ge "$N" ] && [ "$srx" -ge "$N" ] || rvt_fail "keepalives: $srx of $ka; $LDL_REPLY"
+		# One every keepalive (2 s): 2-3 each in 5 s. Asked again every
+		# second only while an answer is missing, which they are not.
+		[ "$ka" -le $((N * 3)) ] || rvt_fail "$ka keepalives in 5 s from $N clients: answers taken for missing"
 		# Each asks for an answer (RV_DATA_F_ECHO): as many come back, give
 		# or take those in flight at either reading.
 		[ "$kin" -ge $((ka - N / 10)) ] && [ "$kin" -le $((ka + N / 10)) ] ||

@@ -1049,6 +1049,53 @@ Test(ctl, the_client_watches_the_way_back)
 	drop_pair(s, c);
 }
 
+/* A lossy path: the server's answers lost two times in three. The client
+ * asks again every RV_CTL_ECHO_RETRY_MS while an answer is missing, so no
+ * silence is declared (asked only every keepalive, two lost answers in a
+ * row made a gap of the whole dead-peer timeout); where every answer comes
+ * it asks once a keepalive, no more. */
+Test(ctl, lost_answers_are_asked_again)
+{
+	const uint64_t dead = (uint64_t)srv.cfg.dead_peer_ms * RV_NSEC_PER_MSEC;
+	const uint64_t ka = (uint64_t)srv.cfg.keepalive_ms * RV_NSEC_PER_MSEC;
+	const uint64_t step = 100 * RV_NSEC_PER_MSEC;
+	struct rv_ctl_peer *s, *c;
+	unsigned told = 0, asks[2] = { 0, 0 };
+
+	bring_up(&s, &c, "client1", NULL);
+	for (int lossy = 0; lossy < 2; lossy++) {
+		uint64_t t0 = now;
+
+		for (uint64_t t = t0 + step; t <= t0 + 10 * dead; t += step) {
+			int before = cli.keepalives;
+
+			now = t;
+			cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
+			cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE);
+			told += count_frames(rv_ctl_peer_out(c), RV_CTL_DATA_STATUS);
+			pump(s, c);
+			if (cli.keepalives == before) {
+				continue;
+			}
+			/* The keepalive reaches the server; its answer may not. */
+			cr_assert_eq(send_one(rv_ctl_peer_session(c), rv_ctl_peer_session(s)),
+				     RV_SESSION_OK);
+			if (!lossy || ++asks[1] % 3 == 0) {
+				cr_assert_eq(send_one(rv_ctl_peer_session(s),
+						      rv_ctl_peer_session(c)),
+					     RV_SESSION_OK);
+			}
+			asks[0] += !lossy;
+			cr_assert_eq(rv_ctl_peer_return_silent_ns(c, now), 0,
+				     "silent after %u asks (lossy %d)", asks[lossy], lossy);
+		}
+	}
+	cr_assert_eq(told, 0);
+	cr_assert_leq(asks[0], 10 * dead / ka + 1, "%u asks without loss", asks[0]);
+	cr_assert_geq(asks[1], 2 * asks[0], "%u asks with loss, %u without", asks[1], asks[0]);
+	drop_pair(s, c);
+}
+
 /* DATA_STATUS goes both ways, each end saying whether the other's
  * datagrams reach it, and only while the session runs: before, a client or
  * a server receiving it closes with a protocol error. A report of a silence
