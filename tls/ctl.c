@@ -336,10 +336,20 @@ void rv_ctl_peer_told_data_status(struct rv_ctl_peer *c, const struct rv_ctl_dat
 				 "client for %u s: UDP to %s may be blocked on the way; "
 				 "the session stays up",
 				 d->seconds, a);
-		} else {
+		} else if (now_ns - rv_session_last_rx_ns(c->session) < 2 * c->keepalive_ns) {
+			/* Its keepalives come, and we answer each: the loss
+			 * is on our way to it. */
 			rv_warnx_rl("client %s: our data-channel datagrams do not reach it (none "
-				    "for %u s, it reports) while its control connection lives: UDP "
-				    "to %s may be blocked on the way (the session stays up)",
+				    "for %u s, it reports) although its own reach us: UDP to %s "
+				    "may "
+				    "be blocked on the way (the session stays up)",
+				    c->name, d->seconds, a);
+		} else {
+			/* Nothing to answer: its way may be the blocked one. */
+			rv_warnx_rl("client %s: data channel silent both ways (none of ours "
+				    "for %u s, it reports; its keepalives, which we answer, "
+				    "do not come either): UDP between us and %s may be "
+				    "blocked (the session stays up)",
 				    c->name, d->seconds, a);
 		}
 	}

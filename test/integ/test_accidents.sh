@@ -221,6 +221,12 @@ data_silent_status "$RVT_TMP/c1.sock" vpn.test no ||
 	rvt_fail "the block was reported more than once"
 [ "$(grep -c "the server receives no data-channel" "$RVT_TMP/client1.log")" -eq 1 ] ||
 	rvt_fail "the client reported the block more than once"
+# The client found no answers to its keepalives either, and said so; the
+# server, which got no keepalive to answer, did not take that for a block
+# of its own way.
+if grep -q "our data-channel datagrams do not reach it" "$RVT_TMP/server.log"; then
+	rvt_fail "the server blamed its own way for the client's block"
+fi
 
 rvt_step "2b. the server's datagrams to the client blocked, the client's not"
 # The client's keepalives have been answered all along: nothing silent.
@@ -232,7 +238,7 @@ echoes=$(ctl_sum "^workers total" "^keepalive_echoes$")
 # grew FILE PATTERN N: FILE has more than N lines matching PATTERN.
 grew() { [ "$(grep -c -- "$2" "$1")" -gt "$3" ]; }
 CLI_WARN="no data-channel (UDP) datagram from the server for [0-9]* s although every keepalive asks it for one: UDP from 10.77.4.2:$DATA_PORT, or to it, may be blocked on the way; the session stays up"
-SRV_TOLD="client client1: our data-channel datagrams do not reach it (none for [0-9]* s, it reports) while its control connection lives: UDP to 10.77.3.2:[0-9]* may be blocked on the way"
+SRV_TOLD="client client1: our data-channel datagrams do not reach it (none for [0-9]* s, it reports) although its own reach us: UDP to 10.77.3.2:[0-9]* may be blocked on the way"
 CLI_BACK="data-channel (UDP) datagrams from the server arrive again"
 SRV_BACK="client client1: our data-channel datagrams reach it again"
 srv_warn0=$(grep -c "no data-channel datagram" "$RVT_TMP/server.log")
