@@ -676,6 +676,21 @@ static void prom_sessions(struct rv_strbuf *o, const struct rv_status *st)
 				  st->peers[i].stats.drop[d]);
 		}
 	}
+	prom_head(o, "ringvpn_session_udp_silent_seconds", "gauge",
+		  "How long no data-channel datagram has come one way while the control "
+		  "connection lives (UDP blocked on the way), by way; only ways found silent.");
+	for (size_t i = 0; i < st->num_peers; i++) {
+		const struct rv_status_peer *p = &st->peers[i];
+
+		if (p->data_silent) {
+			prom_peer(o, "ringvpn_session_udp_silent_seconds", p->name,
+				  ",way=\"client_to_server\"", p->data_silent_s);
+		}
+		if (p->return_silent) {
+			prom_peer(o, "ringvpn_session_udp_silent_seconds", p->name,
+				  ",way=\"server_to_client\"", p->return_silent_s);
+		}
+	}
 }
 
 /* prom_pool appends |name| per address family with a pool (size > 0). */

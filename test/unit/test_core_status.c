@@ -318,7 +318,7 @@ Test(core_status, session_worker_for_scripts)
 }
 
 /* A session whose data channel is silent while its control connection
- * lives says so in every view but Prometheus; the others say nothing. */
+ * lives says so in every view; the others say nothing. */
 Test(core_status, data_silent_in_every_view)
 {
 	struct rv_status st;
@@ -343,6 +343,19 @@ Test(core_status, data_silent_in_every_view)
 	free(kv);
 	free(json);
 	free(human);
+	kv = render_with(rv_status_render_prometheus, &st);
+	cr_assert_eq(count(kv, "\nringvpn_session_udp_silent_seconds{"), 1, "%s", kv);
+	cr_assert_not_null(strstr(kv, "\nringvpn_session_udp_silent_seconds{peer=\"carol\","
+				      "way=\"client_to_server\"} 75\n"));
+	peers[2].data_silent = false;
+	peers[2].return_silent = true;
+	peers[2].return_silent_s = 40;
+	free(kv);
+	kv = render_with(rv_status_render_prometheus, &st);
+	cr_assert_eq(count(kv, "\nringvpn_session_udp_silent_seconds{"), 1, "%s", kv);
+	cr_assert_not_null(strstr(kv, "\nringvpn_session_udp_silent_seconds{peer=\"carol\","
+				      "way=\"server_to_client\"} 40\n"));
+	free(kv);
 }
 
 /* The other way (server to client) too, each in its own field; the table
