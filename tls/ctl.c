@@ -307,6 +307,22 @@ static void data_watch(struct rv_ctl_peer *c, uint64_t now_ns)
 	tell_data_status(c, true, secs, now_ns);
 }
 
+/* data_watch_at: when data_watch has something to decide. A silence is
+ * declared at the dead-peer timeout, not at the next keepalive's tick, which
+ * may come a whole keepalive later (no extra wake-up while datagrams come:
+ * the keepalive's tick is sooner); once declared, its end is looked for
+ * every RV_CTL_ECHO_RETRY_MS, so that it is said, and the peer told, soon
+ * after the first datagram (only sessions found silent tick so often). */
+static uint64_t data_watch_at(const struct rv_ctl_peer *c, uint64_t now_ns)
+{
+	uint64_t rx = rv_session_last_rx_ns(c->session);
+
+	if (c->data_silent_ns != 0) {
+		return now_ns + (uint64_t)RV_CTL_ECHO_RETRY_MS * RV_NSEC_PER_MSEC;
+	}
+	return (rx > c->running_since_ns ? rx : c->running_since_ns) + c->dead_peer_ns + 1;
+}
+
 void rv_ctl_peer_told_data_status(struct rv_ctl_peer *c, const struct rv_ctl_data_status *d,
 				  uint64_t now_ns)
 {
@@ -328,6 +344,12 @@ void rv_ctl_peer_told_data_status(struct rv_ctl_peer *c, const struct rv_ctl_dat
 		c->told_silent_ns = 0;
 		return;
 	}
+	/* The silence began |seconds| ago by our clock, but not before the
+	 * session came up, whatever the peer says. */
+	since = for_ns < now_ns ? now_ns - for_ns : 0;
+	if (since < c->running_since_ns) {
+		since = c->running_since_ns;
+	}
 	if (c->told_silent_ns == 0) {
 		rv_session_get_endpoint(c->session, &ep);
 		rv_endpoint_str(&ep, a, sizeof(a));
@@ -336,16 +358,16 @@ void rv_ctl_peer_told_data_status(struct rv_ctl_peer *c, const struct rv_ctl_dat
 				 "client for %u s: UDP to %s may be blocked on the way; "
 				 "the session stays up",
 				 d->seconds, a);
-		} else if (now_ns - rv_session_last_rx_ns(c->session) < 2 * c->keepalive_ns) {
-			/* Its keepalives come, and we answer each: the loss
-			 * is on our way to it. */
-			rv_warnx_rl("client %s: our data-channel datagrams do not reach it (none "
-				    "for %u s, it reports) although its own reach us: UDP to %s "
-				    "may "
-				    "be blocked on the way (the session stays up)",
+		} else if (rv_session_last_rx_ns(c->session) > since) {
+			/* Its keepalives came meanwhile, and we answered
+			 * each: the loss is on our way to it. */
+			rv_warnx_rl("client %s: our data-channel datagrams do not reach it "
+				    "(none for %u s, it reports) although its own reach us: "
+				    "UDP to %s may be blocked on the way (the session stays up)",
 				    c->name, d->seconds, a);
 		} else {
-			/* Nothing to answer: its way may be the blocked one. */
+			/* None came to answer: its way is blocked, maybe
+			 * ours too. */
 			rv_warnx_rl("client %s: data channel silent both ways (none of ours "
 				    "for %u s, it reports; its keepalives, which we answer, "
 				    "do not come either): UDP between us and %s may be "
@@ -353,13 +375,7 @@ void rv_ctl_peer_told_data_status(struct rv_ctl_peer *c, const struct rv_ctl_dat
 				    c->name, d->seconds, a);
 		}
 	}
-	/* The silence began |seconds| ago by our clock, but not before the
-	 * session came up, whatever the peer says (never 0: "none"). */
-	since = for_ns < now_ns ? now_ns - for_ns : 0;
-	if (since < c->running_since_ns) {
-		since = c->running_since_ns;
-	}
-	c->told_silent_ns = since != 0 ? since : 1;
+	c->told_silent_ns = since != 0 ? since : 1; /* never 0: "none" */
 }
 
 enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
@@ -492,6 +508,9 @@ uint64_t rv_ctl_peer_next_ns(const struct rv_ctl_peer *c, uint64_t now_ns)
 	next = min_u64(next, c->last_tx_ns + c->keepalive_ns);
 	if (c->ops->running(c) && c->env->send_keepalive) {
 		next = min_u64(next, c->last_data_ka_ns + data_ka_period(c));
+	}
+	if (c->ops->running(c) && watches_data(c)) {
+		next = min_u64(next, data_watch_at(c, now_ns));
 	}
 	/* While a key exchange is in flight nothing rekey-related is due but
 	 * its deadline: its answer arrives as a frame, after which the caller

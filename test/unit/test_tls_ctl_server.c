@@ -1096,6 +1096,137 @@ Test(ctl, lost_answers_are_asked_again)
 	drop_pair(s, c);
 }
 
+/* struct net is the data channel between a pair of peers driven by their
+ * own timers (run_net): which ways pass, and what was delivered when. */
+struct net {
+	bool up, down;		       /* client -> server, server -> client pass */
+	uint64_t rtt;		       /* a keepalive's answer comes this long after it */
+	uint64_t answer_at;	       /* a keepalive's answer in flight: due then (0: none) */
+	uint64_t last_up, last_down;   /* the last datagram delivered each way */
+	uint64_t first_up, first_down; /* the first since they were set to 0 */
+};
+
+/* run_net runs both peers until |end| or until |until| holds, each ticked
+ * at its own deadline only (rv_ctl_peer_next_ns), as its loop does. Control
+ * frames pass at once; a client keepalive reaches the server if net->up,
+ * and its answer the client net->rtt later (after the client's tick, as
+ * on a real path) if net->down too. */
+static void run_net(struct rv_ctl_peer *s, struct rv_ctl_peer *c, struct net *n, uint64_t end,
+		    bool (*until)(struct rv_ctl_peer *, struct rv_ctl_peer *))
+{
+	while (now < end && !(until && until(s, c))) {
+		uint64_t ns = rv_ctl_peer_next_ns(s, now), nc = rv_ctl_peer_next_ns(c, now);
+		uint64_t t = ns < nc ? ns : nc;
+		int before = cli.keepalives;
+
+		if (n->answer_at && n->answer_at < t) {
+			t = n->answer_at;
+		}
+		now = t > now ? (t < end ? t : end) : now + 1;
+		if (n->answer_at && now >= n->answer_at) {
+			n->answer_at = 0;
+			if (n->down) {
+				cr_assert_eq(send_one(rv_ctl_peer_session(s),
+						      rv_ctl_peer_session(c)),
+					     RV_SESSION_OK);
+				n->last_down = now;
+				n->first_down = n->first_down ? n->first_down : now;
+			}
+		}
+		if (now >= ns) {
+			cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE, "%s",
+				     rv_ctl_peer_reason(s));
+		}
+		if (now >= nc) {
+			cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE, "%s",
+				     rv_ctl_peer_reason(c));
+		}
+		pump(s, c);
+		if (cli.keepalives != before && n->up) {
+			cr_assert_eq(send_one(rv_ctl_peer_session(c), rv_ctl_peer_session(s)),
+				     RV_SESSION_OK);
+			n->last_up = now;
+			n->first_up = n->first_up ? n->first_up : now;
+			n->answer_at = now + n->rtt;
+		}
+	}
+}
+
+static bool client_finds_it(struct rv_ctl_peer *s, struct rv_ctl_peer *c)
+{
+	return rv_ctl_peer_return_silent_ns(c, now) != 0 && rv_ctl_peer_return_silent_ns(s, now);
+}
+
+static bool server_finds_it(struct rv_ctl_peer *s, struct rv_ctl_peer *c)
+{
+	return rv_ctl_peer_data_silent_ns(s, now) != 0 && rv_ctl_peer_data_silent_ns(c, now);
+}
+
+/* all_clear: neither end shows a silence either way; a view that clears
+ * before its end has said so (own_silent_ns) does not count: the told
+ * fields on the other end clear only when it says so. */
+static bool all_clear(struct rv_ctl_peer *s, struct rv_ctl_peer *c)
+{
+	return !rv_ctl_peer_data_silent_ns(s, now) && !rv_ctl_peer_data_silent_ns(c, now) &&
+	       !rv_ctl_peer_return_silent_ns(s, now) && !rv_ctl_peer_return_silent_ns(c, now);
+}
+
+/* On the peers' own timers, with a dead-peer timeout that is no multiple of
+ * the keepalive (10 s and 12 s): a silence either way is found at the
+ * dead-peer timeout after the last datagram, and the other end told at
+ * once (it was found at the next keepalive's tick, up to a keepalive late);
+ * its end is found, and the other end told, within a second of the first
+ * datagram after it (the ends disagreed for up to two keepalives). The
+ * round trip changes with the block, so that no other timer of the client
+ * happens to fall just after an answer. */
+Test(ctl, silence_found_and_cleared_on_time)
+{
+	const uint64_t sec = RV_NSEC_PER_SEC, ms = RV_NSEC_PER_MSEC;
+	struct net n = { .up = true, .down = true, .rtt = 100 * RV_NSEC_PER_MSEC };
+	struct rv_ctl_peer *s, *c;
+	uint64_t found;
+
+	srv.cfg.keepalive_ms = 10000;
+	srv.cfg.dead_peer_ms = 12000;
+	bring_up(&s, &c, "client1", NULL);
+	run_net(s, c, &n, now + 30 * sec, NULL);
+	cr_assert(all_clear(s, c));
+
+	/* The server's datagrams to the client lost. */
+	n.down = false;
+	run_net(s, c, &n, now + 60 * sec, client_finds_it);
+	found = now;
+	cr_assert(client_finds_it(s, c), "not found in 60 s");
+	cr_assert_leq(found, n.last_down + 12 * sec + ms, "found %" PRIu64 " ms after",
+		      (found - n.last_down) / ms);
+	cr_assert_eq(rv_ctl_peer_data_silent_ns(s, now), 0, "the client's way works");
+	run_net(s, c, &n, now + 25 * sec, NULL);
+	n.down = true;
+	n.first_down = 0;
+	n.rtt = 400 * ms;
+	run_net(s, c, &n, now + 60 * sec, all_clear);
+	cr_assert(all_clear(s, c));
+	cr_assert_leq(now, n.first_down + sec + ms, "cleared %" PRIu64 " ms after the first answer",
+		      (now - n.first_down) / ms);
+
+	/* The client's datagrams to the server lost: nothing to answer. */
+	n.up = false;
+	run_net(s, c, &n, now + 60 * sec, server_finds_it);
+	found = now;
+	cr_assert(server_finds_it(s, c), "not found in 60 s");
+	cr_assert_leq(found, n.last_up + 12 * sec + ms, "found %" PRIu64 " ms after",
+		      (found - n.last_up) / ms);
+	run_net(s, c, &n, now + 25 * sec, NULL);
+	n.up = true;
+	n.first_up = 0;
+	n.rtt = 150 * ms;
+	run_net(s, c, &n, now + 60 * sec, all_clear);
+	cr_assert(all_clear(s, c));
+	cr_assert_leq(now, n.first_up + sec + n.rtt + ms,
+		      "cleared %" PRIu64 " ms after the first keepalive", (now - n.first_up) / ms);
+	drop_pair(s, c);
+}
+
 /* DATA_STATUS goes both ways, each end saying whether the other's
  * datagrams reach it, and only while the session runs: before, a client or
  * a server receiving it closes with a protocol error. A report of a silence
