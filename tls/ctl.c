@@ -506,11 +506,13 @@ uint64_t rv_ctl_peer_next_ns(const struct rv_ctl_peer *c, uint64_t now_ns)
 	/* +1: the dead-peer test is "silent for more than dead_peer_ns". */
 	next = min_u64(next, c->last_rx_ns + c->dead_peer_ns + 1);
 	next = min_u64(next, c->last_tx_ns + c->keepalive_ns);
-	if (c->ops->running(c) && c->env->send_keepalive) {
-		next = min_u64(next, c->last_data_ka_ns + data_ka_period(c));
-	}
-	if (c->ops->running(c) && watches_data(c)) {
-		next = min_u64(next, data_watch_at(c, now_ns));
+	if (c->ops->running(c)) {
+		if (c->env->send_keepalive) {
+			next = min_u64(next, c->last_data_ka_ns + data_ka_period(c));
+		}
+		if (watches_data(c)) {
+			next = min_u64(next, data_watch_at(c, now_ns));
+		}
 	}
 	/* While a key exchange is in flight nothing rekey-related is due but
 	 * its deadline: its answer arrives as a frame, after which the caller
