@@ -178,7 +178,7 @@ import json, sys
 s = [p for p in json.load(sys.stdin)["peers"] if p["name"] == sys.argv[1]][0][sys.argv[3]]
 sys.exit(0 if (isinstance(s, int) and s >= 4 if sys.argv[2] == "yes" else s is None) else 1)' \
 		"$name" "$want" "$field" || { rvt_log "status --json at $sock: $field for $name"; return 1; }
-	if "$RV_BIN" status -s "$sock" | grep -Eq "^$name .*no UDP ([a-z]+ for [0-9a-z]+, )?$way for"; then
+	if "$RV_BIN" status -s "$sock" | rvt_matches "^$name .*no UDP ([a-z]+ for [0-9a-z]+, )?$way for"; then
 		[ "$want" = yes ]
 	else
 		[ "$want" = no ]
@@ -285,8 +285,8 @@ has_all() {
 	a=$(ip -n "$ns" addr show dev "$dev")
 	echo "$a" | grep -q "inet 10.99.0." && echo "$a" | grep -q "inet6 fd99::" || return 1
 	[ "$dev" != rvc ] ||
-		{ ip -n "$ns" route show dev rvc | grep -q "^10.55.0.0/16" &&
-			ip -n "$ns" -6 route show dev rvc | grep -q "^fd55::/64"; }
+		{ ip -n "$ns" route show dev rvc | rvt_matches "^10.55.0.0/16" &&
+			ip -n "$ns" -6 route show dev rvc | rvt_matches "^fd55::/64"; }
 }
 
 # within_s SECS WHAT CMD...: CMD succeeds within SECS (fractions allowed:

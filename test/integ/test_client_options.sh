@@ -75,7 +75,7 @@ rvt_wait_for 15 "client on A" rvt_nsx "$C1" ping -c 1 -W 1 10.99.0.1 || rvt_fail
 rvt_step "accept_routes: only the pushed route inside 192.168.50.0/23 is installed"
 rvt_wait_for 5 "route 192.168.50.0/24" sh -c "ip -n $C1 route show dev rvc | grep -q '^192.168.50.0/24'" ||
 	rvt_fail "accepted route missing: $(ip -n "$C1" route show dev rvc)"
-if ip -n "$C1" route show dev rvc | grep -q '^192.168.60.0/24'; then
+if ip -n "$C1" route show dev rvc | rvt_matches '^192.168.60.0/24'; then
 	rvt_fail "a route outside accept_routes was installed"
 fi
 grep -q "route 192.168.60.0/24 pushed by the server: not installed (accept_routes)" \
@@ -88,12 +88,12 @@ OUT=$(rvt_run "$RV_BIN" reload -s "$RVT_TMP/c1.sock") || { echo "$OUT"; rvt_fail
 echo "$OUT"
 grep -q "^changed: accept_routes$" <<<"$OUT" || rvt_fail "the change is not reported: $OUT"
 grep -q "^applied: accept_routes (2 of 2 pushed route(s) installed)$" <<<"$OUT" || rvt_fail "not applied: $OUT"
-ip -n "$C1" route show dev rvc | grep -q '^192.168.60.0/24' || rvt_fail "192.168.60.0/24 not installed after the reload"
+ip -n "$C1" route show dev rvc | rvt_matches '^192.168.60.0/24' || rvt_fail "192.168.60.0/24 not installed after the reload"
 ctl_conf_set "$RVT_TMP/c1.conf" accept_routes=192.168.50.0/23
 OUT=$(rvt_run "$RV_BIN" reload -s "$RVT_TMP/c1.sock") || { echo "$OUT"; rvt_fail "client reload"; }
 grep -q "^applied: accept_routes (1 of 2 pushed route(s) installed)$" <<<"$OUT" || rvt_fail "not applied: $OUT"
-ip -n "$C1" route show dev rvc | grep -q '^192.168.60.0/24' && rvt_fail "192.168.60.0/24 still installed"
-ip -n "$C1" route show dev rvc | grep -q '^192.168.50.0/24' || rvt_fail "192.168.50.0/24 gone"
+ip -n "$C1" route show dev rvc | rvt_matches '^192.168.60.0/24' && rvt_fail "192.168.60.0/24 still installed"
+ip -n "$C1" route show dev rvc | rvt_matches '^192.168.50.0/24' || rvt_fail "192.168.50.0/24 gone"
 # A pushed route the host already routes elsewhere is not installed, and
 # said (it was skipped without a word).
 rvt_nsx "$C1" ip route add 192.168.60.0/24 dev veth0 || rvt_fail "host route"
@@ -328,7 +328,7 @@ rvt_bg "$C1" fulltun "$RV_BIN" client -c "$RVT_TMP/fulltun.conf"
 F_PID=$RVT_LAST_PID
 rvt_wait_for 10 "the /1 route that leaves the server out" sh -c "ip -n $C1 route show 128.0.0.0/1 | grep -q 'dev rvz'" ||
 	rvt_fail "128.0.0.0/1 not installed"
-ip -n "$C1" route show 0.0.0.0/1 | grep -q 'dev rvz' && rvt_fail "0.0.0.0/1, which covers the server, was installed"
+ip -n "$C1" route show 0.0.0.0/1 | rvt_matches 'dev rvz' && rvt_fail "0.0.0.0/1, which covers the server, was installed"
 grep -q "route 0.0.0.0/1 pushed by the server: not installed: it covers the server's own address 10.88.1.1" \
 	"$RVT_TMP/fulltun.log" || rvt_fail "the client did not say why 0.0.0.0/1 was left out"
 rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.97.0.1 || rvt_fail "no traffic with the full tunnel pushed"
@@ -393,7 +393,7 @@ grep -q "IPv6 is disabled on rvc6" "$RVT_TMP/client6.log" || rvt_fail "IPv6 left
 sleep 3
 [ "$(grep -c "session up\|tunnel up" "$RVT_TMP/client6.log")" = 1 ] ||
 	rvt_fail "client6 reconnects: $(grep -c "disconnected" "$RVT_TMP/client6.log") disconnects"
-ip -n "$C6" addr show dev rvc6 | grep -q inet6 && rvt_fail "an IPv6 address on rvc6"
+ip -n "$C6" addr show dev rvc6 | rvt_matches inet6 && rvt_fail "an IPv6 address on rvc6"
 # IPv6 switched on while connected: the address and IPv6 routes follow
 # (the cached "no IPv6" kept them out until the next reconnect).
 rvt_nsx "$C6" sysctl -qw net.ipv6.conf.rvc6.disable_ipv6=0 || rvt_fail "enable IPv6 on rvc6"

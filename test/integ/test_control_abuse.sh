@@ -127,7 +127,7 @@ grep -q "client client3 .*bytes of control output unread: disconnecting" "$SLOG"
 	rvt_fail "no log line for the slow reader"
 grep -q "client client3 .*disconnected: peer stopped reading" "$SLOG" ||
 	rvt_fail "client3 not disconnected as a slow reader"
-! ctl_status | grep -q "^session name=client3 " || rvt_fail "client3's session is still listed"
+! ctl_status | rvt_matches "^session name=client3 " || rvt_fail "client3's session is still listed"
 rvt_wait_for 10 "the probe sees the cut" grep -q "^stall: server cut the connection" "$RVT_TMP/stall.log" ||
 	{ cat "$RVT_TMP/stall.log"; rvt_fail "the stalled client was not cut off"; }
 cat "$RVT_TMP/stall.log"

@@ -95,7 +95,7 @@ for i in 1 2; do
 	ns=$(rvt_ns_name c$i)
 	rvt_wait_for 5 "client$i new routes" sh -c "ip -n $ns route show 10.60.0.0/24 | grep -q 'dev rvc' && ip -n $ns -6 route show fd60::/64 | grep -q 'dev rvc'" ||
 		rvt_fail "client$i did not install the new routes"
-	ip -n "$ns" route show 10.50.0.0/24 | grep -q . && rvt_fail "client$i kept the removed route"
+	ip -n "$ns" route show 10.50.0.0/24 | rvt_matches . && rvt_fail "client$i kept the removed route"
 	grep "server updated the configuration" "$RVT_TMP/client$i.log" | tail -1
 	grep -q "server updated the configuration: mtu 1420, 2 route(s), keepalive 2 s, dead-peer timeout 8 s" \
 		"$RVT_TMP/client$i.log" || rvt_fail "client$i did not take the new timers"
@@ -161,9 +161,9 @@ rvt_wait_for 5 "client2 told" grep -q "server said goodbye (removed by a configu
 [ "$(ctl_field "session name=client1" index)" = "$IDX1" ] || rvt_fail "client1's session was dropped"
 # The server's own address follows the pool at once (it waited for the
 # TUN's 5 s check, and the old one stayed for good).
-ip -n "$S" -4 addr show dev rvs0 | grep -q "inet 10.99.0.1/25 " ||
+ip -n "$S" -4 addr show dev rvs0 | rvt_matches "inet 10.99.0.1/25 " ||
 	rvt_fail "the server's address did not follow the pool: $(ip -n "$S" -4 addr show dev rvs0)"
-ip -n "$S" -4 addr show dev rvs0 | grep -q "inet 10.99.0.1/24 " && rvt_fail "the old /24 address stayed"
+ip -n "$S" -4 addr show dev rvs0 | rvt_matches "inet 10.99.0.1/24 " && rvt_fail "the old /24 address stayed"
 grep -q "^applied: server address(es) 10.99.0.1 fd99::1 on rvs0$" <<<"$OUT" ||
 	rvt_fail "the reply does not say the server's addresses changed"
 rvt_wait_for 10 "client2 back" ctl_sessions_eq 2 || rvt_fail "client2 did not come back"
@@ -223,6 +223,6 @@ echo "$OUT"
 [ "$rc" = 1 ] || rvt_fail "reload exit $rc, want 1"
 grep -q "refused: with the running values of the keys that need a restart: .*1280" <<<"$OUT" ||
 	rvt_fail "not refused as a whole: $OUT"
-ip -n "$S" -6 addr show dev rvs0 | grep -q "fd99::1" && rvt_fail "the IPv6 pool was applied"
+ip -n "$S" -6 addr show dev rvs0 | rvt_matches "fd99::1" && rvt_fail "the IPv6 pool was applied"
 [ "$(ctl_field server reload_failures)" = 1 ] || rvt_fail "not counted as refused: $(ctl_status | head -1)"
 rvt_stop_pid "$P" 10 || rvt_fail "server exit"

@@ -44,10 +44,10 @@ ctl_start_server
 SLOG="$RVT_TMP/server.log"
 
 # session_gone NAME: NAME has no session on the server.
-session_gone() { ! ctl_status | grep -q "^session name=$1 "; }
+session_gone() { ! ctl_status | rvt_matches "^session name=$1 "; }
 
 # session_running NAME: NAME's session is up.
-session_running() { ctl_status | grep -q "^session name=$1 .*state=running"; }
+session_running() { ctl_status | rvt_matches "^session name=$1 .*state=running"; }
 
 # wait_log FILE PATTERN SECS: poll FILE for PATTERN (every 20 ms, up to SECS
 # by the clock, not by a count of polls: a loaded machine forks slowly);

@@ -99,7 +99,7 @@ calls_at() { wc -l <"$CALLS"; }
 calls_since() { tail -n "+$(($1 + 1))" "$CALLS"; }
 last_state() { grep "^state link=$1(" "$CALLS" | tail -n 1; }
 # has_since N REGEX: a line from N+1 on matches (grep -E).
-has_since() { calls_since "$1" | grep -qE -- "$2"; }
+has_since() { calls_since "$1" | rvt_matches "$2"; }
 
 rvt_step "a push reaches resolved: SetLinkDNS and SetLinkDomains on the TUN's link"
 CTL_SERVER_KV=("push_dns=10.99.0.1 fd99::1" push_domain=corp.test)
@@ -246,7 +246,7 @@ rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "server reload"
 rvt_wait_for 5 "the push on the TUN" has_since "$N" "^SetLinkDNS link=rvq\($IDX\) uid=$NB servers=10.99.0.7$" ||
 	rvt_fail "resolved saw: $(calls_since "$N")"
 has_since "$N" "link=rvc\(" && rvt_fail "DNS went to the other link: $(calls_since "$N")"
-ip -n "$C1" addr show dev rvc | grep -q "10\.99\." && rvt_fail "the TUN's address was put on the other link"
+ip -n "$C1" addr show dev rvc | rvt_matches "10\.99\." && rvt_fail "the TUN's address was put on the other link"
 # A new session meanwhile (the server restarted) sets nothing on it either.
 H0=$(grep -c "configuration from the server not applied while TUN rvc is renamed" "$RVT_TMP/client1.log")
 rvt_stop_pid "$SRV_PID" 5
@@ -255,8 +255,8 @@ mv "$RVT_TMP/server.log" "$RVT_TMP/server-1.log"
 ctl_start_server
 rvt_wait_for 15 "the new session held back" sh -c "[ \$(grep -c 'configuration from the server not applied while TUN rvc is renamed' '$RVT_TMP/client1.log') -gt $H0 ]" ||
 	rvt_fail "not said: $(tail -3 "$RVT_TMP/client1.log")"
-ip -n "$C1" addr show dev rvc | grep -q "10\.99\.\|fd99:" && rvt_fail "the new session's address was put on the other link"
-ip -n "$C1" route show | grep -q "dev rvc" && rvt_fail "a route was put on the other link: $(ip -n "$C1" route show)"
+ip -n "$C1" addr show dev rvc | rvt_matches "10\.99\.|fd99:" && rvt_fail "the new session's address was put on the other link"
+ip -n "$C1" route show | rvt_matches "dev rvc" && rvt_fail "a route was put on the other link: $(ip -n "$C1" route show)"
 ip -n "$C1" link del rvc && ip -n "$C1" link set rvq down && ip -n "$C1" link set rvq name rvc &&
 	ip -n "$C1" link set rvc up || rvt_fail "rename back"
 rvt_wait_for 10 "the name back said" grep -q "TUN rvc has its name back" "$RVT_TMP/client1.log" ||

@@ -94,7 +94,7 @@ for net in 10.20.0.0/24 10.30.0.0/24 10.40.0.0/24; do
 	rvt_wait_for 5 "server route $net" sh -c "ip -n $S route show $net | grep -q 'dev rvs0'" ||
 		rvt_fail "server has no route to $net via rvs0"
 done
-ip -n "$S" -6 route show fd20::/64 | grep -q 'dev rvs0' || rvt_fail "server has no route to fd20::/64"
+ip -n "$S" -6 route show fd20::/64 | rvt_matches 'dev rvs0' || rvt_fail "server has no route to fd20::/64"
 
 rvt_step "start the two gateways"
 CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock"
@@ -107,7 +107,7 @@ rvt_wait_for 10 "two running sessions" ctl_sessions_eq 2 || rvt_fail "sessions d
 ctl_status
 
 rvt_step "each gateway has the other site's networks as routes, not its own"
-route_via_tun() { ip -n "$1" ${3:+-6} route show "$2" | grep -q 'dev rvc'; }
+route_via_tun() { ip -n "$1" ${3:+-6} route show "$2" | rvt_matches 'dev rvc'; }
 rvt_wait_for 5 "client1 routes to lan-b" route_via_tun "$C1" 10.30.0.0/24 || rvt_fail "client1: no route to 10.30.0.0/24"
 route_via_tun "$C1" fd30::/64 6 || rvt_fail "client1: no route to fd30::/64"
 route_via_tun "$C1" 10.20.0.0/24 && rvt_fail "client1 routes its own LAN into the tunnel"
@@ -289,7 +289,7 @@ rc=0
 OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rc=$?
 [ "$rc" = 1 ] && grep -q "refused: subnet 10.88.2.0/25 (behind client1) covers 10.88.2.2, the address client client2 reaches the server from" <<<"$OUT" ||
 	rvt_fail "reload exit $rc: $OUT"
-ip -n "$S" route show 10.88.2.0/25 | grep -q rvs0 && rvt_fail "the route was installed"
+ip -n "$S" route show 10.88.2.0/25 | rvt_matches rvs0 && rvt_fail "the route was installed"
 rvt_nsx "$C2" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "client2 lost the server"
 ctl_sessions_eq 2 || rvt_fail "a session ended"
 
