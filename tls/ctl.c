@@ -265,7 +265,7 @@ static bool watches_data(const struct rv_ctl_peer *c)
 static void data_watch(struct rv_ctl_peer *c, uint64_t now_ns)
 {
 	uint64_t rx = rv_session_last_rx_ns(c->session), last, secs;
-	static struct rv_ratelimit back_rl;
+	bool first = c->own_changes < 2;
 	struct rv_endpoint ep;
 	char a[80];
 
@@ -274,9 +274,11 @@ static void data_watch(struct rv_ctl_peer *c, uint64_t now_ns)
 			if (!c->key.is_server) {
 				rv_info("data-channel (UDP) datagrams from the "
 					"server arrive again");
-			} else if (rv_ratelimit_ok(&back_rl)) {
-				rv_info("client %s: data channel works again", c->name);
+			} else {
+				rv_info_rl_or(first, "client %s: data channel works again",
+					      c->name);
 			}
+			c->own_changes++;
 			c->data_silent_ns = 0;
 			tell_data_status(c, false, 0, now_ns);
 		}
@@ -290,10 +292,11 @@ static void data_watch(struct rv_ctl_peer *c, uint64_t now_ns)
 	if (c->key.is_server) {
 		/* Rate-limited: a server-wide block would say it of every
 		 * session. */
-		rv_warnx_rl("client %s: no data-channel datagram for %u s while its control "
-			    "connection lives: UDP to the data port may be blocked on the way "
-			    "(the session stays up)",
-			    c->name, (unsigned)secs);
+		rv_warnx_rl_or(first,
+			       "client %s: no data-channel datagram for %u s while its control "
+			       "connection lives: UDP to the data port may be blocked on the way "
+			       "(the session stays up)",
+			       c->name, (unsigned)secs);
 	} else {
 		/* Its answers to our keepalives stopped too: either way may
 		 * be blocked, which the server's DATA_STATUS tells apart. */
@@ -303,6 +306,7 @@ static void data_watch(struct rv_ctl_peer *c, uint64_t now_ns)
 			 "way; the session stays up",
 			 (unsigned)secs, rv_endpoint_str(&ep, a, sizeof(a)));
 	}
+	c->own_changes++;
 	c->data_silent_ns = now_ns;
 	tell_data_status(c, true, secs, now_ns);
 }
@@ -327,19 +331,25 @@ void rv_ctl_peer_told_data_status(struct rv_ctl_peer *c, const struct rv_ctl_dat
 				  uint64_t now_ns)
 {
 	uint64_t for_ns = (uint64_t)d->seconds * RV_NSEC_PER_SEC, since;
-	static struct rv_ratelimit rl;
+	bool first = c->told_changes < 2;
 	struct rv_endpoint ep;
 	char a[80];
 
+	/* A peer may send these back and forth as often as it likes: the
+	 * server's lines are rate-limited, but each session's first of each
+	 * kind is said. */
 	if (!d->silent) {
 		if (c->told_silent_ns != 0) {
 			if (!c->key.is_server) {
 				rv_info("the server receives data-channel (UDP) datagrams "
 					"from this client again");
-			} else if (rv_ratelimit_ok(&rl)) {
-				rv_info("client %s: our data-channel datagrams reach it again",
-					c->name);
+			} else {
+				rv_info_rl_or(first,
+					      "client %s: our data-channel datagrams reach it "
+					      "again",
+					      c->name);
 			}
+			c->told_changes++;
 		}
 		c->told_silent_ns = 0;
 		return;
@@ -361,19 +371,22 @@ void rv_ctl_peer_told_data_status(struct rv_ctl_peer *c, const struct rv_ctl_dat
 		} else if (rv_session_last_rx_ns(c->session) > since) {
 			/* Its keepalives came meanwhile, and we answered
 			 * each: the loss is on our way to it. */
-			rv_warnx_rl("client %s: our data-channel datagrams do not reach it "
-				    "(none for %u s, it reports) although its own reach us: "
-				    "UDP to %s may be blocked on the way (the session stays up)",
-				    c->name, d->seconds, a);
+			rv_warnx_rl_or(first,
+				       "client %s: our data-channel datagrams do not reach it "
+				       "(none for %u s, it reports) although its own reach us: "
+				       "UDP to %s may be blocked on the way (the session stays up)",
+				       c->name, d->seconds, a);
 		} else {
 			/* None came to answer: its way is blocked, maybe
 			 * ours too. */
-			rv_warnx_rl("client %s: data channel silent both ways (none of ours "
-				    "for %u s, it reports; its keepalives, which we answer, "
-				    "do not come either): UDP between us and %s may be "
-				    "blocked (the session stays up)",
-				    c->name, d->seconds, a);
+			rv_warnx_rl_or(first,
+				       "client %s: data channel silent both ways (none of ours "
+				       "for %u s, it reports; its keepalives, which we answer, "
+				       "do not come either): UDP between us and %s may be "
+				       "blocked (the session stays up)",
+				       c->name, d->seconds, a);
 		}
+		c->told_changes++;
 	}
 	c->told_silent_ns = since != 0 ? since : 1; /* never 0: "none" */
 }

@@ -103,6 +103,10 @@ struct rv_ctl_peer {
 	/* since when (our clock) the peer has had no data-channel datagram
 	 * from us, as its DATA_STATUS says; 0: it has them */
 	uint64_t told_silent_ns;
+	/* changes of either (found silent, found working again), counted for
+	 * the log: a session's first two of each kind are said past the rate
+	 * limit, whatever another session's flood of reports used of it */
+	uint32_t own_changes, told_changes;
 	bool rekey_wanted;
 	/* Key exchanges the peer starts (RV_CTL_PEER_REKEYS_PER_MIN) and, on
 	 * a client, those it starts itself (env->own_rekeys_per_min): token

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/config.h"
@@ -887,6 +888,17 @@ Test(ctl, unfinished_key_exchange_ends_the_session)
 	drop_pair(s, c);
 }
 
+/* count_lines returns how many lines of |text| contain |needle|. */
+static unsigned count_lines(const char *text, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle)) {
+		n++;
+	}
+	return n;
+}
+
 /* count_frames returns how many frames of |type| wait in |out|. */
 static unsigned count_frames(const struct rv_ctl_out *out, uint8_t type)
 {
@@ -1225,6 +1237,54 @@ Test(ctl, silence_found_and_cleared_on_time)
 	cr_assert_leq(now, n.first_up + sec + n.rtt + ms,
 		      "cleared %" PRIu64 " ms after the first keepalive", (now - n.first_up) / ms);
 	drop_pair(s, c);
+}
+
+/* A client that sends DATA_STATUS back and forth as fast as it can spends
+ * the rate limit of the server's lines about them, but another client's
+ * first report is still said (it was not: shown by mutation). */
+Test(ctl, a_flood_of_reports_hides_no_other_session)
+{
+	struct rv_ctl_msg m = { .type = RV_CTL_DATA_STATUS };
+	uint8_t on[RV_CTL_MAX_FRAME], off[RV_CTL_MAX_FRAME];
+	struct rv_ctl_peer *s1, *c1, *s2, *c2;
+	FILE *tmp = tmpfile();
+	int saved = dup(STDERR_FILENO);
+	size_t non, noff, n;
+	static char out[1 << 16];
+
+	/* Before the first line: the log keeps a descriptor of its own for
+	 * a pipe or a terminal, but writes a file through stderr. */
+	cr_assert(tmp && saved >= 0);
+	fflush(stderr);
+	cr_assert_geq(dup2(fileno(tmp), STDERR_FILENO), 0);
+	m.data_status.silent = 1;
+	m.data_status.seconds = 20;
+	cr_assert_eq(rv_ctl_encode(on, sizeof(on), &non, &m), 0);
+	m.data_status.silent = 0;
+	m.data_status.seconds = 0;
+	cr_assert_eq(rv_ctl_encode(off, sizeof(off), &noff, &m), 0);
+	bring_up(&s1, &c1, "flooder", NULL);
+	bring_up(&s2, &c2, "victim", NULL);
+	now += 60 * RV_NSEC_PER_SEC;
+	for (int i = 0; i < 50; i++) {
+		cr_assert_eq(rv_ctl_peer_on_frame(s1, on, non, now), RV_CTL_CONTINUE);
+		cr_assert_eq(rv_ctl_peer_on_frame(s1, off, noff, now), RV_CTL_CONTINUE);
+	}
+	cr_assert_eq(rv_ctl_peer_on_frame(s2, on, non, now), RV_CTL_CONTINUE);
+	cr_assert_eq(rv_ctl_peer_on_frame(s2, off, noff, now), RV_CTL_CONTINUE);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(tmp);
+	n = fread(out, 1, sizeof(out) - 1, tmp);
+	out[n] = '\0';
+	fclose(tmp);
+	cr_assert_not_null(strstr(out, "client victim: data channel silent both ways"), "%s", out);
+	cr_assert_not_null(strstr(out, "client victim: our data-channel datagrams reach it again"),
+			   "%s", out);
+	cr_assert_lt(count_lines(out, "client flooder:"), 30, "%s", out);
+	drop_pair(s1, c1);
+	drop_pair(s2, c2);
 }
 
 /* DATA_STATUS goes both ways, each end saying whether the other's
