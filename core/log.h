@@ -97,11 +97,11 @@ uint32_t rv_ratelimit_take_suppressed(struct rv_ratelimit *rl);
  * bucket private to the call site; a line after some were refused says
  * how many. rv_warnx_rl_or logs when |force| too, past the limit: a line
  * that must be said once whatever others used up (the first of its kind
- * for one peer, while another peer floods the call site). rv_info_rl_or
- * is the same at level info. */
+ * for one peer, while another peer floods the call site). rv_info_rl is
+ * rv_warnx_rl at level info. */
 #define rv_warnx_rl(...) rv_warnx_rl_or(false, __VA_ARGS__)
 #define rv_warnx_rl_or(force, ...) rv_log_rl_or(rv_warnx, force, __VA_ARGS__)
-#define rv_info_rl_or(force, ...) rv_log_rl_or(rv_info, force, __VA_ARGS__)
+#define rv_info_rl(...) rv_log_rl_or(rv_info, false, __VA_ARGS__)
 #define rv_log_rl_or(log_fn, force, ...)                                                      \
 	do {                                                                                  \
 		static struct rv_ratelimit rl__;                                              \

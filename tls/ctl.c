@@ -36,6 +36,7 @@ void rv_ctl_peer_init(struct rv_ctl_peer *c, const struct rv_ctl_peer_ops *ops,
 	c->last_data_ka_ns = now_ns;
 	c->peer_rekeys = (struct rv_ctl_bucket){ RV_CTL_PEER_REKEYS_PER_MIN, now_ns };
 	c->own_rekeys = (struct rv_ctl_bucket){ env->own_rekeys_per_min, now_ns };
+	c->report_log = (struct rv_ctl_bucket){ RV_CTL_REPORT_LOG_BURST, now_ns };
 	/* The server's own settings; a client has none (0) and uses the
 	 * defaults until CONFIG brings the server's. */
 	c->keepalive_ns = (uint64_t)(env->cfg->keepalive_ms ? env->cfg->keepalive_ms
@@ -265,7 +266,6 @@ static bool watches_data(const struct rv_ctl_peer *c)
 static void data_watch(struct rv_ctl_peer *c, uint64_t now_ns)
 {
 	uint64_t rx = rv_session_last_rx_ns(c->session), last, secs;
-	bool first = c->own_changes < 2;
 	struct rv_endpoint ep;
 	char a[80];
 
@@ -275,10 +275,8 @@ static void data_watch(struct rv_ctl_peer *c, uint64_t now_ns)
 				rv_info("data-channel (UDP) datagrams from the "
 					"server arrive again");
 			} else {
-				rv_info_rl_or(first, "client %s: data channel works again",
-					      c->name);
+				rv_info_rl("client %s: data channel works again", c->name);
 			}
-			c->own_changes++;
 			c->data_silent_ns = 0;
 			tell_data_status(c, false, 0, now_ns);
 		}
@@ -292,11 +290,10 @@ static void data_watch(struct rv_ctl_peer *c, uint64_t now_ns)
 	if (c->key.is_server) {
 		/* Rate-limited: a server-wide block would say it of every
 		 * session. */
-		rv_warnx_rl_or(first,
-			       "client %s: no data-channel datagram for %u s while its control "
-			       "connection lives: UDP to the data port may be blocked on the way "
-			       "(the session stays up)",
-			       c->name, (unsigned)secs);
+		rv_warnx_rl("client %s: no data-channel datagram for %u s while its control "
+			    "connection lives: UDP to the data port may be blocked on the way "
+			    "(the session stays up)",
+			    c->name, (unsigned)secs);
 	} else {
 		/* Its answers to our keepalives stopped too: either way may
 		 * be blocked, which the server's DATA_STATUS tells apart. */
@@ -306,7 +303,6 @@ static void data_watch(struct rv_ctl_peer *c, uint64_t now_ns)
 			 "way; the session stays up",
 			 (unsigned)secs, rv_endpoint_str(&ep, a, sizeof(a)));
 	}
-	c->own_changes++;
 	c->data_silent_ns = now_ns;
 	tell_data_status(c, true, secs, now_ns);
 }
@@ -327,29 +323,36 @@ static uint64_t data_watch_at(const struct rv_ctl_peer *c, uint64_t now_ns)
 	return (rx > c->running_since_ns ? rx : c->running_since_ns) + c->dead_peer_ns + 1;
 }
 
+static void bucket_refill(struct rv_ctl_bucket *b, uint32_t cap, uint64_t per, uint64_t now_ns);
+
+/* report_log_take: may a line about the peer's report be logged now (its
+ * own budget, RV_CTL_REPORT_LOG_BURST)? Takes a token if so. */
+static bool report_log_take(struct rv_ctl_peer *c, uint64_t now_ns)
+{
+	bucket_refill(&c->report_log, RV_CTL_REPORT_LOG_BURST,
+		      (uint64_t)RV_CTL_REPORT_LOG_MS * RV_NSEC_PER_MSEC, now_ns);
+	if (c->report_log.tokens == 0) {
+		return false;
+	}
+	c->report_log.tokens--;
+	return true;
+}
+
 void rv_ctl_peer_told_data_status(struct rv_ctl_peer *c, const struct rv_ctl_data_status *d,
 				  uint64_t now_ns)
 {
 	uint64_t for_ns = (uint64_t)d->seconds * RV_NSEC_PER_SEC, since;
-	bool first = c->told_changes < 2;
+	bool change = d->silent ? c->told_silent_ns == 0 : c->told_silent_ns != 0;
+	bool say = change && report_log_take(c, now_ns);
 	struct rv_endpoint ep;
 	char a[80];
 
-	/* A peer may send these back and forth as often as it likes: the
-	 * server's lines are rate-limited, but each session's first of each
-	 * kind is said. */
 	if (!d->silent) {
-		if (c->told_silent_ns != 0) {
-			if (!c->key.is_server) {
-				rv_info("the server receives data-channel (UDP) datagrams "
-					"from this client again");
-			} else {
-				rv_info_rl_or(first,
-					      "client %s: our data-channel datagrams reach it "
-					      "again",
-					      c->name);
-			}
-			c->told_changes++;
+		if (say && !c->key.is_server) {
+			rv_info("the server receives data-channel (UDP) datagrams from this client "
+				"again");
+		} else if (say) {
+			rv_info_rl("client %s: our data-channel datagrams reach it again", c->name);
 		}
 		c->told_silent_ns = 0;
 		return;
@@ -360,7 +363,7 @@ void rv_ctl_peer_told_data_status(struct rv_ctl_peer *c, const struct rv_ctl_dat
 	if (since < c->running_since_ns) {
 		since = c->running_since_ns;
 	}
-	if (c->told_silent_ns == 0) {
+	if (say) {
 		rv_session_get_endpoint(c->session, &ep);
 		rv_endpoint_str(&ep, a, sizeof(a));
 		if (!c->key.is_server) {
@@ -371,22 +374,19 @@ void rv_ctl_peer_told_data_status(struct rv_ctl_peer *c, const struct rv_ctl_dat
 		} else if (rv_session_last_rx_ns(c->session) > since) {
 			/* Its keepalives came meanwhile, and we answered
 			 * each: the loss is on our way to it. */
-			rv_warnx_rl_or(first,
-				       "client %s: our data-channel datagrams do not reach it "
-				       "(none for %u s, it reports) although its own reach us: "
-				       "UDP to %s may be blocked on the way (the session stays up)",
-				       c->name, d->seconds, a);
+			rv_warnx_rl("client %s: our data-channel datagrams do not reach it "
+				    "(none for %u s, it reports) although its own reach us: "
+				    "UDP to %s may be blocked on the way (the session stays up)",
+				    c->name, d->seconds, a);
 		} else {
 			/* None came to answer: its way is blocked, maybe
 			 * ours too. */
-			rv_warnx_rl_or(first,
-				       "client %s: data channel silent both ways (none of ours "
-				       "for %u s, it reports; its keepalives, which we answer, "
-				       "do not come either): UDP between us and %s may be "
-				       "blocked (the session stays up)",
-				       c->name, d->seconds, a);
+			rv_warnx_rl("client %s: data channel silent both ways (none of ours "
+				    "for %u s, it reports; its keepalives, which we answer, "
+				    "do not come either): UDP between us and %s may be "
+				    "blocked (the session stays up)",
+				    c->name, d->seconds, a);
 		}
-		c->told_changes++;
 	}
 	c->told_silent_ns = since != 0 ? since : 1; /* never 0: "none" */
 }

@@ -64,6 +64,12 @@ enum {
 	 * dead-peer timeout): a few answers lost in a row on a lossy path
 	 * must not pass for a blocked one. */
 	RV_CTL_ECHO_RETRY_MS = 1000,
+	/* A peer may send DATA_STATUS back and forth as often as it likes:
+	 * its reports are logged while a budget of its own lasts, so that it
+	 * cannot use up the shared rate limit of those lines and hide other
+	 * sessions'. A flapping path is still said every 10 minutes. */
+	RV_CTL_REPORT_LOG_BURST = 4,
+	RV_CTL_REPORT_LOG_MS = 600000,
 	/* A client's timers until the server's CONFIG replaces them. */
 	RV_CTL_DEFAULT_KEEPALIVE_MS = 10000,
 	RV_CTL_DEFAULT_DEAD_PEER_MS = 30000,

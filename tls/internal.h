@@ -103,10 +103,6 @@ struct rv_ctl_peer {
 	/* since when (our clock) the peer has had no data-channel datagram
 	 * from us, as its DATA_STATUS says; 0: it has them */
 	uint64_t told_silent_ns;
-	/* changes of either (found silent, found working again), counted for
-	 * the log: a session's first two of each kind are said past the rate
-	 * limit, whatever another session's flood of reports used of it */
-	uint32_t own_changes, told_changes;
 	bool rekey_wanted;
 	/* Key exchanges the peer starts (RV_CTL_PEER_REKEYS_PER_MIN) and, on
 	 * a client, those it starts itself (env->own_rekeys_per_min): token
@@ -115,6 +111,9 @@ struct rv_ctl_peer {
 		uint32_t tokens;
 		uint64_t refill_ns;
 	} peer_rekeys, own_rekeys;
+	/* Lines about the peer's DATA_STATUS reports it may have logged
+	 * (RV_CTL_REPORT_LOG_BURST, one more every RV_CTL_REPORT_LOG_MS). */
+	struct rv_ctl_bucket report_log;
 	unsigned error_code; /* of a GOODBYE or ERROR received (0: none) */
 	unsigned sent_code;  /* of the GOODBYE or ERROR we sent (0: none) */
 	bool quiet;	     /* server: this connection's routine lines go to debug */
