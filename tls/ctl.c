@@ -20,6 +20,23 @@
 #include "core/qsbr.h"
 #include "tls/internal.h"
 
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* bucket_refill adds to |b| the tokens earned since its last refill, one
+ * every |per| ns, up to |cap|. */
+static void bucket_refill(struct rv_ctl_bucket *b, uint32_t cap, uint64_t per, uint64_t now_ns)
+{
+	uint64_t earned = (now_ns - b->refill_ns) / per;
+
+	if (earned > 0) {
+		b->tokens = (uint32_t)min_u64(cap, b->tokens + earned);
+		b->refill_ns += earned * per;
+	}
+}
+
 void rv_ctl_peer_init(struct rv_ctl_peer *c, const struct rv_ctl_peer_ops *ops,
 		      const struct rv_ctl_env *env, bool is_server, const char *name,
 		      const uint8_t *exporter, uint32_t caps, const struct rv_ip_addr *prev4,
@@ -248,6 +265,26 @@ static uint64_t data_ka_period(const struct rv_ctl_peer *c)
 	return c->keepalive_ns;
 }
 
+void rv_ctl_peer_data_keepalive(struct rv_ctl_peer *c, uint64_t now_ns)
+{
+	struct rv_endpoint ep;
+
+	if (c->env->send_keepalive == NULL) {
+		return;
+	}
+	/* A data-plane keepalive keeps NAT mappings open; pointless until
+	 * the peer's endpoint is known (the server learns it from the
+	 * client's first packet). Each asks for an answer where the peer
+	 * gives one, busy or not: a run of answers one keepalive apart
+	 * (closer after a lost one) is what lets data_watch wait only the
+	 * dead-peer timeout, which may be a second above it. */
+	rv_session_get_endpoint(c->session, &ep);
+	if (ep.len) {
+		c->env->send_keepalive(c->env->ctx, c->session, asks_echo(c));
+	}
+	c->last_data_ka_ns = now_ns;
+}
+
 /* watches_data: does this end watch the datagrams its peer sends? A client
  * sends a data-channel keepalive every keepalive interval, so the server
  * always can; a server that answers each lets its client do it too. */
@@ -322,8 +359,6 @@ static uint64_t data_watch_at(const struct rv_ctl_peer *c, uint64_t now_ns)
 	}
 	return (rx > c->running_since_ns ? rx : c->running_since_ns) + c->dead_peer_ns + 1;
 }
-
-static void bucket_refill(struct rv_ctl_bucket *b, uint32_t cap, uint64_t per, uint64_t now_ns);
 
 /* report_log_take: may a line about the peer's report be logged now (its
  * own budget, RV_CTL_REPORT_LOG_BURST)? Takes a token if so. */
@@ -431,20 +466,7 @@ enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 	}
 	running = c->ops->running(c);
 	if (running && c->env->send_keepalive && now_ns - c->last_data_ka_ns >= data_ka_period(c)) {
-		struct rv_endpoint ep;
-
-		/* A data-plane keepalive keeps NAT mappings open; pointless
-		 * until the peer's endpoint is known (the server learns it
-		 * from the client's first packet). Each asks for an answer
-		 * where the peer gives one, busy or not: a run of answers
-		 * one keepalive apart (closer after a lost one) is what lets
-		 * data_watch wait only the dead-peer timeout, which may be a
-		 * second above it. */
-		rv_session_get_endpoint(c->session, &ep);
-		if (ep.len) {
-			c->env->send_keepalive(c->env->ctx, c->session, asks_echo(c));
-		}
-		c->last_data_ka_ns = now_ns;
+		rv_ctl_peer_data_keepalive(c, now_ns);
 	}
 	/* Not while an exchange is in flight: it answers the request (taken
 	 * after it, the request is for the epoch it replaced). */
@@ -455,23 +477,6 @@ enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 		data_watch(c, now_ns);
 	}
 	return c->ops->tick(c, now_ns);
-}
-
-static uint64_t min_u64(uint64_t a, uint64_t b)
-{
-	return a < b ? a : b;
-}
-
-/* bucket_refill adds to |b| the tokens earned since its last refill, one
- * every |per| ns, up to |cap|. */
-static void bucket_refill(struct rv_ctl_bucket *b, uint32_t cap, uint64_t per, uint64_t now_ns)
-{
-	uint64_t earned = (now_ns - b->refill_ns) / per;
-
-	if (earned > 0) {
-		b->tokens = (uint32_t)min_u64(cap, b->tokens + earned);
-		b->refill_ns += earned * per;
-	}
 }
 
 /* own_per_token_ns: the refill period of a client's own budget (0: none). */

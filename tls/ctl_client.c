@@ -162,11 +162,7 @@ static enum rv_ctl_result on_key_msg(struct rv_ctl_client *p, const struct rv_ct
 			p->st = ST_RUNNING;
 			p->c.running_since_ns = now_ns;
 			/* Tell the server our UDP endpoint right away. */
-			if (env->send_keepalive) {
-				env->send_keepalive(env->ctx, p->c.session,
-						    p->c.peer_caps & RV_CTL_CAP_DATA_ECHO);
-			}
-			p->c.last_data_ka_ns = now_ns;
+			rv_ctl_peer_data_keepalive(&p->c, now_ns);
 		}
 		return RV_CTL_CONTINUE;
 	case RV_CTL_KEY_ACK:

@@ -158,6 +158,11 @@ enum rv_ctl_result rv_ctl_start_rekey(struct rv_ctl_peer *c, uint64_t now_ns);
  * RV_CTL_PEER_REKEYS_PER_MIN per minute is spent. */
 bool rv_ctl_peer_rekey_allowed(struct rv_ctl_peer *c, uint64_t now_ns);
 
+/* rv_ctl_peer_data_keepalive sends a data-channel keepalive now (asking
+ * for an answer where the peer gives one) and restarts its interval; nothing
+ * without env->send_keepalive (the server). */
+void rv_ctl_peer_data_keepalive(struct rv_ctl_peer *c, uint64_t now_ns);
+
 /* rv_ctl_peer_told_data_status takes the peer's DATA_STATUS (the caller
  * checked that it may come now): whether our data-channel datagrams reach
  * it, which it alone can know. Said once per change; status shows it

@@ -256,12 +256,19 @@ table inet rvtdns {
 	}
 }
 EON
-CTL_IDX=1 ctl_client_conf "$RVT_TMP/d.conf" "$PKI/client3" rvd "$RVT_TMP/d.sock" \
-	server=slow.test:4433 server_name=vpn.test
-rvt_bg "$C1" slowdns "$RV_BIN" client -c "$RVT_TMP/d.conf"
-D_PID=$RVT_LAST_PID
-rvt_wait_for 10 "resolving" sh -c "'$RV_BIN' status -s '$RVT_TMP/d.sock' | grep -q resolving" ||
-	rvt_fail "the client is not resolving: $("$RV_BIN" status -s "$RVT_TMP/d.sock" 2>&1 | head -3)"
+# slow_client NAME PORT: a client (config $RVT_TMP/NAME.conf, status socket
+# $RVT_TMP/NAME.sock, log slowNAME) whose server slow.test:PORT is being
+# looked up through that nameserver; its PID in D_PID.
+slow_client() {
+	local n=$1
+	CTL_IDX=1 ctl_client_conf "$RVT_TMP/$n.conf" "$PKI/client3" rvd "$RVT_TMP/$n.sock" \
+		server="slow.test:$2" server_name=vpn.test
+	rvt_bg "$C1" "slow$n" "$RV_BIN" client -c "$RVT_TMP/$n.conf"
+	D_PID=$RVT_LAST_PID
+	rvt_wait_for 10 "resolving" sh -c "'$RV_BIN' status -s '$RVT_TMP/$n.sock' | grep -q resolving" ||
+		rvt_fail "the client is not resolving: $("$RV_BIN" status -s "$RVT_TMP/$n.sock" 2>&1 | head -3)"
+}
+slow_client d 4433
 sleep 1
 T0=$(date +%s%N)
 rvt_stop_pid "$D_PID" 10 || rvt_fail "exit after SIGTERM while resolving"
@@ -271,30 +278,20 @@ rvt_log "exited $MS ms after SIGTERM, mid-lookup"
 # A reload that takes the server being looked up out of the list: the new
 # list is tried at once (the lookup's answer was used when it came, and the
 # client stayed on a server no longer listed).
-CTL_IDX=1 ctl_client_conf "$RVT_TMP/d2.conf" "$PKI/client3" rvd "$RVT_TMP/d2.sock" \
-	server=slow.test:4533 server_name=vpn.test
-rvt_bg "$C1" slowdns2 "$RV_BIN" client -c "$RVT_TMP/d2.conf"
-D_PID=$RVT_LAST_PID
-rvt_wait_for 10 "resolving" sh -c "'$RV_BIN' status -s '$RVT_TMP/d2.sock' | grep -q resolving" ||
-	rvt_fail "the client is not resolving"
+slow_client d2 4533
 ctl_conf_set "$RVT_TMP/d2.conf" server=10.88.1.1:4433
 OUT=$(rvt_run "$RV_BIN" reload -s "$RVT_TMP/d2.sock") || rvt_fail "client reload: $OUT"
 grep -q "slow.test, being looked up, is no longer in it: trying the new list" <<<"$OUT" ||
 	rvt_fail "reload reply: $OUT"
 rvt_wait_for 5 "the client on the new server" grep -q "connected to 10.88.1.1 (10.88.1.1:4433)" \
-	"$RVT_TMP/slowdns2.log" || rvt_fail "not on the new server: $(tail -3 "$RVT_TMP/slowdns2.log")"
+	"$RVT_TMP/slowd2.log" || rvt_fail "not on the new server: $(tail -3 "$RVT_TMP/slowd2.log")"
 rvt_stop_pid "$D_PID" 10 || rvt_fail "exit"
 # A storm of such reloads: each abandons a lookup that waits out the
 # resolver, but at most 4 are alive at once; past that the lookup is let
 # end and the new list tried then (before: a thread per reload, each for
 # the resolver's whole timeout).
 printf 'nameserver 10.88.1.53\noptions timeout:5 attempts:1\n' >"/etc/netns/$C1/resolv.conf"
-CTL_IDX=1 ctl_client_conf "$RVT_TMP/d3.conf" "$PKI/client3" rvd "$RVT_TMP/d3.sock" \
-	server=slow.test:4533 server_name=vpn.test
-rvt_bg "$C1" slowdns3 "$RV_BIN" client -c "$RVT_TMP/d3.conf"
-D_PID=$RVT_LAST_PID
-rvt_wait_for 10 "resolving" sh -c "'$RV_BIN' status -s '$RVT_TMP/d3.sock' | grep -q resolving" ||
-	rvt_fail "the client is not resolving"
+slow_client d3 4533
 threads0=$(ls "/proc/$D_PID/task" | wc -l)
 for i in $(seq 12); do
 	ctl_conf_set "$RVT_TMP/d3.conf" "server=slow$i.test:4533"
@@ -308,7 +305,7 @@ grep -q "is no longer in it; [0-9]* lookups hang: the new list is tried when thi
 ctl_conf_set "$RVT_TMP/d3.conf" server=10.88.1.1:4433
 rvt_run "$RV_BIN" reload -s "$RVT_TMP/d3.sock" >/dev/null || rvt_fail "the last reload"
 rvt_wait_for 12 "the client on the new server" grep -q "connected to 10.88.1.1 (10.88.1.1:4433)" \
-	"$RVT_TMP/slowdns3.log" || rvt_fail "not on the new server: $(tail -3 "$RVT_TMP/slowdns3.log")"
+	"$RVT_TMP/slowd3.log" || rvt_fail "not on the new server: $(tail -3 "$RVT_TMP/slowd3.log")"
 rvt_stop_pid "$D_PID" 10 || rvt_fail "exit"
 ip netns exec "$S" nft delete table inet rvtdns
 

@@ -17,27 +17,14 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "test/lib/t_capture.h"
 
 static char out[4096];
 
-/* capture runs |fn| with stderr redirected to a temporary file and leaves
- * what it wrote in |out|. */
+/* capture runs |fn| and leaves what it wrote to stderr in |out|. */
 static void capture(void (*fn)(void))
 {
-	FILE *tmp = tmpfile();
-	int saved = dup(STDERR_FILENO);
-	size_t n;
-
-	cr_assert_not_null(tmp);
-	cr_assert_geq(saved, 0);
-	cr_assert_geq(dup2(fileno(tmp), STDERR_FILENO), 0);
-	fn();
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	rewind(tmp);
-	n = fread(out, 1, sizeof(out) - 1, tmp);
-	out[n] = '\0';
-	fclose(tmp);
+	t_capture_stderr(fn, out, sizeof(out));
 }
 
 static void three_lines(void)

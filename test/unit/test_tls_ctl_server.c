@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/config.h"
@@ -30,6 +29,7 @@
 #include "crypto/rand.h"
 #include "tls/ctl_client.h"
 #include "tls/ctl_server.h"
+#include "test/lib/t_capture.h"
 
 struct side {
 	struct rv_config cfg;
@@ -1183,6 +1183,38 @@ static bool all_clear(struct rv_ctl_peer *s, struct rv_ctl_peer *c)
 	       !rv_ctl_peer_return_silent_ns(s, now) && !rv_ctl_peer_return_silent_ns(c, now);
 }
 
+/* find_block closes one way of |n| (|way|: &n->down or &n->up) and checks
+ * that |finds| holds by the dead-peer timeout (12 s here) after the last
+ * datagram that way (|last|). */
+static void find_block(struct rv_ctl_peer *s, struct rv_ctl_peer *c, struct net *n, bool *way,
+		       const uint64_t *last,
+		       bool (*finds)(struct rv_ctl_peer *, struct rv_ctl_peer *))
+{
+	const uint64_t ms = RV_NSEC_PER_MSEC;
+
+	*way = false;
+	run_net(s, c, n, now + 60 * RV_NSEC_PER_SEC, finds);
+	cr_assert(finds(s, c), "not found in 60 s");
+	cr_assert_leq(now, *last + 12 * RV_NSEC_PER_SEC + ms, "found %" PRIu64 " ms after",
+		      (now - *last) / ms);
+}
+
+/* clear_block lets the block last 25 s more, opens the way again with a
+ * round trip of |rtt| and checks that both ends clear within |within| of
+ * the first datagram that way after it (|first|). */
+static void clear_block(struct rv_ctl_peer *s, struct rv_ctl_peer *c, struct net *n, bool *way,
+			uint64_t *first, uint64_t rtt, uint64_t within)
+{
+	run_net(s, c, n, now + 25 * RV_NSEC_PER_SEC, NULL);
+	*way = true;
+	*first = 0;
+	n->rtt = rtt;
+	run_net(s, c, n, now + 60 * RV_NSEC_PER_SEC, all_clear);
+	cr_assert(all_clear(s, c));
+	cr_assert_leq(now, *first + within, "cleared %" PRIu64 " ms after the first datagram",
+		      (now - *first) / RV_NSEC_PER_MSEC);
+}
+
 /* On the peers' own timers, with a dead-peer timeout that is no multiple of
  * the keepalive (10 s and 12 s): a silence either way is found at the
  * dead-peer timeout after the last datagram, and the other end told at
@@ -1196,7 +1228,6 @@ Test(ctl, silence_found_and_cleared_on_time)
 	const uint64_t sec = RV_NSEC_PER_SEC, ms = RV_NSEC_PER_MSEC;
 	struct net n = { .up = true, .down = true, .rtt = 100 * RV_NSEC_PER_MSEC };
 	struct rv_ctl_peer *s, *c;
-	uint64_t found;
 
 	srv.cfg.keepalive_ms = 10000;
 	srv.cfg.dead_peer_ms = 12000;
@@ -1205,37 +1236,13 @@ Test(ctl, silence_found_and_cleared_on_time)
 	cr_assert(all_clear(s, c));
 
 	/* The server's datagrams to the client lost. */
-	n.down = false;
-	run_net(s, c, &n, now + 60 * sec, client_finds_it);
-	found = now;
-	cr_assert(client_finds_it(s, c), "not found in 60 s");
-	cr_assert_leq(found, n.last_down + 12 * sec + ms, "found %" PRIu64 " ms after",
-		      (found - n.last_down) / ms);
+	find_block(s, c, &n, &n.down, &n.last_down, client_finds_it);
 	cr_assert_eq(rv_ctl_peer_data_silent_ns(s, now), 0, "the client's way works");
-	run_net(s, c, &n, now + 25 * sec, NULL);
-	n.down = true;
-	n.first_down = 0;
-	n.rtt = 400 * ms;
-	run_net(s, c, &n, now + 60 * sec, all_clear);
-	cr_assert(all_clear(s, c));
-	cr_assert_leq(now, n.first_down + sec + ms, "cleared %" PRIu64 " ms after the first answer",
-		      (now - n.first_down) / ms);
+	clear_block(s, c, &n, &n.down, &n.first_down, 400 * ms, sec + ms);
 
 	/* The client's datagrams to the server lost: nothing to answer. */
-	n.up = false;
-	run_net(s, c, &n, now + 60 * sec, server_finds_it);
-	found = now;
-	cr_assert(server_finds_it(s, c), "not found in 60 s");
-	cr_assert_leq(found, n.last_up + 12 * sec + ms, "found %" PRIu64 " ms after",
-		      (found - n.last_up) / ms);
-	run_net(s, c, &n, now + 25 * sec, NULL);
-	n.up = true;
-	n.first_up = 0;
-	n.rtt = 150 * ms;
-	run_net(s, c, &n, now + 60 * sec, all_clear);
-	cr_assert(all_clear(s, c));
-	cr_assert_leq(now, n.first_up + sec + n.rtt + ms,
-		      "cleared %" PRIu64 " ms after the first keepalive", (now - n.first_up) / ms);
+	find_block(s, c, &n, &n.up, &n.last_up, server_finds_it);
+	clear_block(s, c, &n, &n.up, &n.first_up, 150 * ms, sec + 150 * ms + ms);
 	drop_pair(s, c);
 }
 
@@ -1243,21 +1250,15 @@ Test(ctl, silence_found_and_cleared_on_time)
  * RV_CTL_REPORT_LOG_BURST lines logged, not the shared rate limit of those
  * lines: another client's report is still said (it was not: shown by
  * mutation). */
-Test(ctl, a_flood_of_reports_hides_no_other_session)
+/* flood_reports: the flooder's 50 round trips of reports, then the
+ * victim's one (run under t_capture_stderr: its lines are the test's). */
+static void flood_reports(void)
 {
 	struct rv_ctl_msg m = { .type = RV_CTL_DATA_STATUS };
 	uint8_t on[RV_CTL_MAX_FRAME], off[RV_CTL_MAX_FRAME];
 	struct rv_ctl_peer *s1, *c1, *s2, *c2;
-	FILE *tmp = tmpfile();
-	int saved = dup(STDERR_FILENO);
-	size_t non, noff, n;
-	static char out[1 << 16];
+	size_t non, noff;
 
-	/* Before the first line: the log keeps a descriptor of its own for
-	 * a pipe or a terminal, but writes a file through stderr. */
-	cr_assert(tmp && saved >= 0);
-	fflush(stderr);
-	cr_assert_geq(dup2(fileno(tmp), STDERR_FILENO), 0);
 	m.data_status.silent = 1;
 	m.data_status.seconds = 20;
 	cr_assert_eq(rv_ctl_encode(on, sizeof(on), &non, &m), 0);
@@ -1273,21 +1274,21 @@ Test(ctl, a_flood_of_reports_hides_no_other_session)
 	}
 	cr_assert_eq(rv_ctl_peer_on_frame(s2, on, non, now), RV_CTL_CONTINUE);
 	cr_assert_eq(rv_ctl_peer_on_frame(s2, off, noff, now), RV_CTL_CONTINUE);
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	rewind(tmp);
-	n = fread(out, 1, sizeof(out) - 1, tmp);
-	out[n] = '\0';
-	fclose(tmp);
+	drop_pair(s1, c1);
+	drop_pair(s2, c2);
+}
+
+Test(ctl, a_flood_of_reports_hides_no_other_session)
+{
+	static char out[1 << 16];
+
+	t_capture_stderr(flood_reports, out, sizeof(out));
 	cr_assert_not_null(strstr(out, "client victim: data channel silent both ways"), "%s", out);
 	cr_assert_not_null(strstr(out, "client victim: our data-channel datagrams reach it again"),
 			   "%s", out);
 	cr_assert_eq(count_lines(out, "client flooder: data channel silent") +
 			     count_lines(out, "client flooder: our data-channel"),
 		     RV_CTL_REPORT_LOG_BURST, "%s", out);
-	drop_pair(s1, c1);
-	drop_pair(s2, c2);
 }
 
 /* DATA_STATUS goes both ways, each end saying whether the other's
