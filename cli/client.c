@@ -131,6 +131,8 @@ out:
 	rv_loop_free(loop);
 	rv_cli_dns_free(dns);
 	rv_dataplane_stop(dp);
+	/* Every thread has stopped logging: say what the rate limits held. */
+	rv_log_flush_suppressed(UINT64_MAX);
 	rv_qsbr_free(qsbr);
 	rv_demux_free(demux);
 	rv_tls_ctx_free(tls);

@@ -221,6 +221,8 @@ int rv_cmd_server(int argc, char **argv)
 out:
 	rv_loop_free(loop);
 	rv_dataplane_stop(dp);
+	/* Every thread has stopped logging: say what the rate limits held. */
+	rv_log_flush_suppressed(UINT64_MAX);
 	rv_qsbr_free(qsbr); /* frees every retired session (no reader left) */
 	rv_demux_free(demux);
 	rv_ippool_free(pool);

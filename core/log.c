@@ -331,6 +331,28 @@ void rv_fatal(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The call sites that have refused a line, pushed once each and never
+ * removed (they are static), and whether one refused a line since the last
+ * look. */
+static _Atomic(struct rv_ratelimit *) suppressing_sites;
+static atomic_bool suppressing_news;
+
+static void note_refusal(struct rv_ratelimit *rl)
+{
+	if (rl->what != NULL &&
+	    !atomic_exchange_explicit(&rl->listed, true, memory_order_relaxed)) {
+		struct rv_ratelimit *head =
+			atomic_load_explicit(&suppressing_sites, memory_order_relaxed);
+
+		do {
+			rl->next = head;
+		} while (!atomic_compare_exchange_weak_explicit(&suppressing_sites, &head, rl,
+								memory_order_release,
+								memory_order_relaxed));
+	}
+	atomic_store_explicit(&suppressing_news, true, memory_order_relaxed);
+}
+
 bool rv_ratelimit_ok(struct rv_ratelimit *rl)
 {
 	const uint64_t slack = (RV_RATELIMIT_BURST - 1) * RV_RATELIMIT_INTERVAL_NS;
@@ -341,7 +363,10 @@ bool rv_ratelimit_ok(struct rv_ratelimit *rl)
 		uint64_t from = due > now ? due : now;
 
 		if (from - now > slack) {
-			atomic_fetch_add_explicit(&rl->suppressed, 1, memory_order_relaxed);
+			if (atomic_fetch_add_explicit(&rl->suppressed, 1, memory_order_relaxed) ==
+			    0) {
+				note_refusal(rl);
+			}
 			return false;
 		}
 		if (atomic_compare_exchange_weak_explicit(&rl->due_ns, &due,
@@ -356,4 +381,49 @@ bool rv_ratelimit_ok(struct rv_ratelimit *rl)
 uint32_t rv_ratelimit_take_suppressed(struct rv_ratelimit *rl)
 {
 	return atomic_exchange_explicit(&rl->suppressed, 0, memory_order_relaxed);
+}
+
+static void log_at(enum rv_log_level level, const char *fmt, ...) RV_PRINTF(2, 3);
+static void log_at(enum rv_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(level, 0, fmt, ap);
+	va_end(ap);
+}
+
+bool rv_log_flush_suppressed(uint64_t now_ns)
+{
+	const uint64_t quiet_backlog = (RV_RATELIMIT_BURST - 2) * RV_RATELIMIT_INTERVAL_NS;
+	bool left = false;
+
+	for (struct rv_ratelimit *rl =
+		     atomic_load_explicit(&suppressing_sites, memory_order_acquire);
+	     rl != NULL; rl = rl->next) {
+		uint32_t n;
+
+		if (atomic_load_explicit(&rl->suppressed, memory_order_relaxed) == 0) {
+			continue;
+		}
+		/* Quiet: two lines would be allowed now, so its last refusal
+		 * was over an interval ago (one is refused with less than one
+		 * allowed). Until then its next line carries the count. */
+		if (now_ns != UINT64_MAX &&
+		    atomic_load_explicit(&rl->due_ns, memory_order_relaxed) >
+			    now_ns + quiet_backlog) {
+			left = true;
+			continue;
+		}
+		n = rv_ratelimit_take_suppressed(rl);
+		if (n != 0) {
+			log_at(rl->level, "(%u more lines like \"%s\" were suppressed; none since)",
+			       n, rl->what);
+		}
+	}
+	return left;
+}
+
+bool rv_log_suppressing(void)
+{
+	return atomic_exchange_explicit(&suppressing_news, false, memory_order_relaxed);
 }

@@ -76,10 +76,17 @@ void rv_log_sanitize(char *s, size_t len);
 /* struct rv_ratelimit limits a call site's lines: a zero-initialised one
  * allows RV_RATELIMIT_BURST lines at once, then one per
  * RV_RATELIMIT_INTERVAL_NS, and a burst again after as long a quiet spell
- * (a token bucket, kept as the time its next line is due). */
+ * (a token bucket, kept as the time its next line is due). One with |what|
+ * set (the rv_warnx_rl family's, always static) joins, at its first
+ * refusal, the list rv_log_flush_suppressed walks; |level|, |what| and
+ * |next| are that list's. */
 struct rv_ratelimit {
 	_Atomic uint64_t due_ns;
 	_Atomic uint32_t suppressed;
+	_Atomic bool listed;
+	enum rv_log_level level;
+	const char *what;
+	struct rv_ratelimit *next;
 };
 
 #define RV_RATELIMIT_BURST 10
@@ -93,6 +100,19 @@ bool rv_ratelimit_ok(struct rv_ratelimit *rl);
  * the last call, and starts that count again. */
 uint32_t rv_ratelimit_take_suppressed(struct rv_ratelimit *rl);
 
+/* rv_log_flush_suppressed logs, for each rv_warnx_rl-family call site that
+ * refused lines and has refused none for over a RV_RATELIMIT_INTERVAL_NS
+ * (two lines would be allowed at |now_ns|, CLOCK_MONOTONIC), how many it
+ * refused, naming the site by its format: otherwise that count would wait
+ * for the site's next line, which may never come. UINT64_MAX says them all
+ * (at exit). Returns whether a site still holds a count. Safe from any
+ * thread. */
+bool rv_log_flush_suppressed(uint64_t now_ns);
+
+/* rv_log_suppressing returns whether a call site has refused a line since
+ * the last call: whoever calls rv_log_flush_suppressed starts from it. */
+bool rv_log_suppressing(void);
+
 /* rv_warnx_rl logs like rv_warnx at most at the rate allowed by a static
  * bucket private to the call site; a line after some were refused says
  * how many. rv_warnx_rl_or logs when |force| too, past the limit: a line
@@ -100,17 +120,17 @@ uint32_t rv_ratelimit_take_suppressed(struct rv_ratelimit *rl);
  * for one peer, while another peer floods the call site). rv_info_rl is
  * rv_warnx_rl at level info. */
 #define rv_warnx_rl(...) rv_warnx_rl_or(false, __VA_ARGS__)
-#define rv_warnx_rl_or(force, ...) rv_log_rl_or(rv_warnx, force, __VA_ARGS__)
-#define rv_info_rl(...) rv_log_rl_or(rv_info, false, __VA_ARGS__)
-#define rv_log_rl_or(log_fn, force, ...)                                                      \
+#define rv_warnx_rl_or(force, ...) rv_log_rl_or(RV_LOG_WARN, rv_warnx, force, __VA_ARGS__)
+#define rv_info_rl(...) rv_log_rl_or(RV_LOG_INFO, rv_info, false, __VA_ARGS__)
+#define rv_log_rl_or(lvl, log_fn, force, fmt, ...)                                            \
 	do {                                                                                  \
-		static struct rv_ratelimit rl__;                                              \
+		static struct rv_ratelimit rl__ = { .level = (lvl), .what = (fmt) };          \
 		if ((force) || rv_ratelimit_ok(&rl__)) {                                      \
 			uint32_t n__ = rv_ratelimit_take_suppressed(&rl__);                   \
 			if (n__ != 0) {                                                       \
 				log_fn("(%u more lines like the next were suppressed)", n__); \
 			}                                                                     \
-			log_fn(__VA_ARGS__);                                                  \
+			log_fn(fmt, ##__VA_ARGS__);                                           \
 		}                                                                             \
 	} while (0)
 

@@ -307,6 +307,7 @@ struct rv_loop {
 	struct rv_http *http; /* metrics endpoint (http.c); NULL: off */
 	int spare_fd;	      /* /dev/null held in reserve for them (slots.c) */
 	struct rv_ltimer reclaim_timer, watchdog_timer, expiry_timer, stop_timer, watch_timer;
+	struct rv_ltimer logflush_timer;
 	struct rv_ltimer tunwatch_timer; /* tunwatch.c */
 	bool tun_down_said, tun_repair_failed;
 	bool tun_renamed_said; /* tunwatch.c: the TUN's name is another link's now */

@@ -37,6 +37,9 @@ enum {
 	WHEEL_TICK_NS = 10 * RV_NSEC_PER_MSEC,
 	WHEEL_SLOTS = 4096, /* 41 s per rotation */
 	RECLAIM_NS = 100 * RV_NSEC_PER_MSEC,
+	/* How often the rate-limited log call sites are looked at while one
+	 * holds a count of refused lines (core/log.h). */
+	LOGFLUSH_NS = RV_NSEC_PER_SEC,
 	SHUTDOWN_GRACE_NS = 1000 * RV_NSEC_PER_MSEC,
 	/* Below this many connections a heap trim would not be worth it. */
 	TRIM_MIN_PEAK = 256,
@@ -135,6 +138,25 @@ static void schedule_reclaim(struct rv_loop *l)
 {
 	if (rv_qsbr_pending(l->env.qsbr) > 0 && !rv_timer_armed(&l->reclaim_timer.t)) {
 		rv_loop_arm(l, &l->reclaim_timer, on_reclaim, l->now_ns + RECLAIM_NS);
+	}
+}
+
+static void on_logflush(struct rv_loop *l, struct rv_ltimer *lt)
+{
+	if (rv_log_flush_suppressed(l->now_ns)) {
+		rv_loop_arm(l, lt, on_logflush, l->now_ns + LOGFLUSH_NS);
+	}
+}
+
+/* schedule_logflush has the log say, a second or two after a flood of
+ * some rate-limited line has ended, how many of its lines were refused
+ * (the site's next line would, but may never come); no tick while no site
+ * refuses anything. A worker's refusal is seen at the next wake of this
+ * loop. */
+static void schedule_logflush(struct rv_loop *l)
+{
+	if (!rv_timer_armed(&l->logflush_timer.t) && rv_log_suppressing()) {
+		rv_loop_arm(l, &l->logflush_timer, on_logflush, l->now_ns + LOGFLUSH_NS);
 	}
 }
 
@@ -580,6 +602,7 @@ bool rv_loop_step(struct rv_loop *l, enum rv_loop_exit *out_exit)
 	}
 	trim_heap(l);
 	schedule_reclaim(l);
+	schedule_logflush(l);
 	if (l->stopping && l->num_chans == 0) {
 		l->done = true;
 	}

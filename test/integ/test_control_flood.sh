@@ -15,6 +15,9 @@
 #      traffic, the existing session keeps passing traffic (ping through
 #      the tunnel for the whole flood, no loss), and the server's admission
 #      counters show the flood being evicted.
+#   3. Every eviction is in the server's log, by a line or counted by the
+#      rate limit, the last ones when the flood is over (core/log.h
+#      rv_log_flush_suppressed).
 # Part 2 was run against the old admission (0d09d52: every accept evicted
 # the globally oldest half-open connection) with that build: with
 # max_handshaking = 32 a half-open slot lived ~30 ms under the flood, so
@@ -148,4 +151,33 @@ EV=$(ctl_field server evicted)
 [ "$(ctl_field server sessions)" = 3 ] || rvt_fail "a session was lost"
 rvt_wait_for 10 "half-open connections gone" sh -c "\"$RV_BIN\" status --kv -s $SRV_SOCK | head -1 | grep -q ' handshaking=0 conns=3 '" ||
 	{ ctl_status | head -1; rvt_fail "half-open connections left behind"; }
+EV=$(ctl_field server evicted)
+SITE='half-open connections over the limit: closing'
+# Said by the running server (within about 2 s of the flood's end), not
+# only at exit.
+rvt_wait_for 5 "the flood's last evictions counted" \
+	grep -aq "$SITE.*none since" "$RVT_TMP/server.log" ||
+	rvt_fail "the running server never counted the flood's last refused lines"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+
+rvt_step "3. every eviction is in the server's log, by line or by count"
+# The eviction line is rate-limited: each eviction is a line of its own,
+# or counted by the note before one ("N more lines like the next"), or,
+# once the flood is over, by the count said for the quiet site ('N more
+# lines like "<its format>" ...; none since', at the latest at exit): a
+# flood's last refused lines are not lost.
+logged=0 prev='' tail_counts=0
+while IFS= read -r line; do
+	if [[ $line == *"$SITE"*"none since)" ]]; then
+		[[ $line =~ \(([0-9]+)\ more\ lines ]] && logged=$((logged + BASH_REMATCH[1]))
+		tail_counts=$((tail_counts + 1))
+	elif [[ $line == *"$SITE"* ]]; then
+		logged=$((logged + 1))
+		[[ $prev =~ \(([0-9]+)\ more\ lines\ like\ the\ next ]] &&
+			logged=$((logged + BASH_REMATCH[1]))
+	fi
+	prev=$line
+done <"$RVT_TMP/server.log"
+rvt_log "evictions $EV, in the log $logged (counts said for the quiet site: $tail_counts)"
+[ "$tail_counts" -ge 1 ] || rvt_fail "the flood's last refused lines were never counted"
+[ "$logged" = "$EV" ] || rvt_fail "$EV evictions but $logged in the log"

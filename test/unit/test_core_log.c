@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "test/lib/t_capture.h"
 
@@ -156,6 +157,75 @@ Test(log, warnx_rl_stops_after_burst)
 	/* + the note and one more line, should a second pass meanwhile */
 	cr_assert_geq(lines, RV_RATELIMIT_BURST, "%s", out);
 	cr_assert_leq(lines, RV_RATELIMIT_BURST + 2, "%s", out);
+}
+
+static bool flush_early, flush_late, flush_again;
+
+static void flood_then_quiet(void)
+{
+	rv_log_set_prefix("server");
+	rv_log_set_format(RV_LOG_FMT_TEXT);
+	for (int i = 0; i < RV_RATELIMIT_BURST + 5; i++) {
+		rv_warnx_rl("flooded %d", i);
+	}
+	flush_early = rv_log_flush_suppressed(rv_coarse_now_ns());
+	flush_late = rv_log_flush_suppressed(rv_coarse_now_ns() + 20 * RV_NSEC_PER_SEC);
+	flush_again = rv_log_flush_suppressed(rv_coarse_now_ns() + 20 * RV_NSEC_PER_SEC);
+}
+
+static unsigned count(const char *hay, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++) {
+		n++;
+	}
+	return n;
+}
+
+/* A flood that stops leaves a count of refused lines that the site's next
+ * line would have carried; once the site is quiet (its bucket full again)
+ * the flush says it, once, at the end, naming the site by its format. */
+Test(log, refused_lines_said_when_the_flood_ends)
+{
+	char want[160];
+	unsigned shown;
+
+	capture(flood_then_quiet);
+	shown = count(out, "warn: flooded ");
+	cr_assert(flush_early, "a site in a flood holds its count: %s", out);
+	cr_assert_not(flush_late, "%s", out);
+	cr_assert_not(flush_again);
+	cr_assert_eq(count(out, "none since"), 1, "%s", out);
+	snprintf(want, sizeof(want),
+		 "server[%d] warn: (%u more lines like \"flooded %%d\" were suppressed; none "
+		 "since)\n",
+		 (int)getpid(), RV_RATELIMIT_BURST + 5 - shown);
+	cr_assert_geq(strlen(out), strlen(want));
+	cr_assert_str_eq(out + strlen(out) - strlen(want), want, "%s", out);
+}
+
+static void flood_at_exit(void)
+{
+	rv_log_set_prefix("server");
+	rv_log_set_format(RV_LOG_FMT_TEXT);
+	rv_log_set_level(RV_LOG_INFO);
+	for (int i = 0; i < RV_RATELIMIT_BURST + 3; i++) {
+		rv_info_rl("going %d", i);
+	}
+	rv_log_flush_suppressed(UINT64_MAX);
+}
+
+/* At exit every count is said, the site quiet or not, at its level. */
+Test(log, refused_lines_said_at_exit)
+{
+	char want[96];
+
+	capture(flood_at_exit);
+	snprintf(want, sizeof(want),
+		 "info: (%u more lines like \"going %%d\" were suppressed; none since)\n",
+		 RV_RATELIMIT_BURST + 3 - count(out, "info: going "));
+	cr_assert_not_null(strstr(out, want), "%s", out);
 }
 
 static void several_lines(void)
