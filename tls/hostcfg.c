@@ -147,7 +147,8 @@ static bool server_via(const struct hostcfg *h, const char *ifname)
 {
 	unsigned oif, len;
 
-	return rv_rtnl_route_oif(&h->server, &oif, &len) == 0 && oif == if_nametoindex(ifname);
+	return rv_rtnl_route_oif(&h->server, &oif, &len, NULL) == 0 &&
+	       oif == if_nametoindex(ifname);
 }
 
 static void say_covers_server(const struct hostcfg *h, const struct rv_prefix *p, const char *what)

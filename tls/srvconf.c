@@ -119,7 +119,7 @@ static const struct rv_config_subnet *route_taker(const struct rv_config *next,
 		}
 		if (!looked) {
 			looked = true;
-			if (rv_rtnl_route_oif(a, &oif, &len) != 0) {
+			if (rv_rtnl_route_oif(a, &oif, &len, NULL) != 0) {
 				oif = tun; /* cannot tell: let it be */
 			}
 		}

@@ -530,6 +530,7 @@ int rv_rtnl_list_routes(unsigned ifindex, uint8_t proto, rv_rtnl_route_fn fn, vo
 
 struct route_got {
 	unsigned oif, len;
+	uint8_t type;
 };
 
 static int on_route_get(void *ctx, const struct nlmsghdr *nh)
@@ -544,6 +545,7 @@ static int on_route_get(void *ctx, const struct nlmsghdr *nh)
 		return 0;
 	}
 	g->len = rt.rtm_dst_len;
+	g->type = rt.rtm_type;
 	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
 		if (rta->rta_type == RTA_OIF && attr_copy(&v, rta, 4)) {
 			g->oif = v;
@@ -552,7 +554,8 @@ static int on_route_get(void *ctx, const struct nlmsghdr *nh)
 	return 0;
 }
 
-int rv_rtnl_route_oif(const struct rv_ip_addr *a, unsigned *out_ifindex, unsigned *out_len)
+int rv_rtnl_route_oif(const struct rv_ip_addr *a, unsigned *out_ifindex, unsigned *out_len,
+		      bool *out_host)
 {
 	struct route_got g = { 0 };
 	struct nl_req req;
@@ -572,6 +575,9 @@ int rv_rtnl_route_oif(const struct rv_ip_addr *a, unsigned *out_ifindex, unsigne
 	ret = ret ? ret : nl_request(&req, on_route_get, &g);
 	*out_ifindex = g.oif;
 	*out_len = g.len;
+	if (out_host != NULL) {
+		*out_host = g.type == RTN_LOCAL || g.type == RTN_ANYCAST || g.type == RTN_BROADCAST;
+	}
 	return ret;
 }
 

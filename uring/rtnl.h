@@ -73,10 +73,13 @@ int rv_rtnl_list_routes(unsigned ifindex, uint8_t proto, rv_rtnl_route_fn fn, vo
 
 /* rv_rtnl_route_oif asks the kernel, as `ip route get ... fibmatch` does,
  * which route it sends |a| by: the device's index in |*out_ifindex| (0 for
- * a route with no device: unreachable, blackhole) and that route's prefix
- * length in |*out_len|. Returns 0 or -errno (-ENETUNREACH: no route at
- * all). */
-int rv_rtnl_route_oif(const struct rv_ip_addr *a, unsigned *out_ifindex, unsigned *out_len);
+ * a route with no device: unreachable, blackhole), that route's prefix
+ * length in |*out_len| and, when |out_host| is not NULL, whether it is one
+ * of the host's own addresses (a local, anycast or broadcast route: what
+ * is sent there stays on the host). Returns 0 or -errno (-ENETUNREACH: no
+ * route at all). */
+int rv_rtnl_route_oif(const struct rv_ip_addr *a, unsigned *out_ifindex, unsigned *out_len,
+		      bool *out_host);
 
 /* rv_rtnl_add_route adds |dst| via |ifindex| to the main table, scope link,
  * tagged with |proto|. -EEXIST when a route to |dst| is already there. */

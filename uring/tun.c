@@ -775,6 +775,27 @@ static int ifindex(const char *ifname, unsigned *idx)
 	return 0;
 }
 
+/* probe_addr sets |out| to the |i|th address of |p| route_used asks the
+ * kernel about: its first, then the one halfway through it and the one
+ * after that. False when |p| has no |i|th. */
+static bool probe_addr(const struct rv_prefix *p, unsigned i, struct rv_ip_addr *out)
+{
+	unsigned bits = p->addr.family == AF_INET ? 32 : 128, host = bits - p->len;
+
+	*out = p->addr;
+	if (i == 0) {
+		return true;
+	}
+	if (host == 0 || i > 2 || (i == 2 && host < 2)) {
+		return false;
+	}
+	out->a[p->len / 8] |= (uint8_t)(0x80u >> (p->len % 8));
+	if (i == 2) {
+		out->a[bits / 8 - 1] |= 1;
+	}
+	return true;
+}
+
 /* route_used: after route |p| via the device was added (or the kernel said
  * one exists: EEXIST), does the host send |p|'s addresses through it? Not
  * when it routes the same network elsewhere (a route of its own: IPv4
@@ -783,15 +804,33 @@ static int ifindex(const char *ifname, unsigned *idx)
  * through another device), or when it refuses it (a prohibit, blackhole
  * or unreachable rule or route): each is said. A longer route elsewhere
  * inside |p| takes only its part, which is said too, and |p| counts as
- * used. Looks up the network's first address (`ip route get ... fibmatch`);
- * a lookup that fails otherwise counts as used. */
+ * used. Looks up the network's first address (`ip route get ... fibmatch`),
+ * or another of its addresses when that is one of the host's own; a lookup
+ * that fails otherwise counts as used. */
 static bool route_used(const char *ifname, unsigned ifindex, const struct rv_prefix *p)
 {
 	char buf[64], dev[IF_NAMESIZE];
-	unsigned oif, len;
-	int ret = rv_rtnl_route_oif(&p->addr, &oif, &len);
+	struct rv_ip_addr a;
+	unsigned oif = 0, len = 0;
+	bool host = true;
+	int ret = 0;
 
+	/* An answer about one of the host's own addresses says nothing of the
+	 * network's route: IPv6's subnet-router anycast address, the network's
+	 * first, is one on a forwarding host with an address in the network
+	 * (a /128 that made the host's own /64 look like a part of it). Then
+	 * another address of the network is asked. */
+	for (unsigned i = 0; host && probe_addr(p, i, &a); i++) {
+		ret = rv_rtnl_route_oif(&a, &oif, &len, &host);
+	}
 	rv_ip_addr_str(&p->addr, buf, sizeof(buf));
+	if (host) {
+		if (p->len < (p->addr.family == AF_INET ? 32u : 128u)) {
+			return true; /* every address asked is the host's: cannot tell */
+		}
+		rv_warnx("%s: route %s/%u not used: the host's own address", ifname, buf, p->len);
+		return false;
+	}
 	if (ret == -EACCES || ret == -EINVAL || ret == -ENETUNREACH || ret == -EHOSTUNREACH ||
 	    (ret == 0 && oif == 0)) {
 		rv_warnx("%s: route %s/%u not used: the host's routing refuses that network (a "

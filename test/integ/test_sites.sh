@@ -253,16 +253,24 @@ rvt_nsx "$S" ip route add 10.61.0.0/24 dev c1 || rvt_fail "host route 10.61.0.0/
 rvt_nsx "$S" ip route add default dev c1 table 100 || rvt_fail "table 100"
 rvt_nsx "$S" ip rule add pref 100 to 10.62.0.0/24 lookup 100 || rvt_fail "rule to table 100"
 rvt_nsx "$S" ip rule add pref 101 to 10.63.0.0/24 prohibit || rvt_fail "prohibit rule"
-ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}" "subnet=client4 10.60.0.0/24 fd60::/64 10.61.0.0/16 10.62.0.0/24 10.63.0.0/24"
+# The host has an address in fd64::/64: its own route (metric 256) takes the
+# network, and, forwarding, the kernel gives it the network's first address
+# too (the subnet-router anycast, a /128 of the local table). Asked about
+# that address only, the server said "a part of it (a /128)" and logged the
+# network as routed through its TUN, exit 0.
+rvt_nsx "$S" ip addr add fd64::1/64 dev c1 nodad || rvt_fail "host address fd64::1"
+rvt_wait_for 5 "the anycast route" sh -c "ip -n $S -6 route show table local | grep -q '^anycast fd64:: '" ||
+	rvt_fail "no subnet-router anycast route for fd64::/64: the case is not set up"
+ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}" "subnet=client4 10.60.0.0/24 fd60::/64 10.61.0.0/16 10.62.0.0/24 10.63.0.0/24 fd64::/64"
 rc=0
 OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rc=$?
 [ "$rc" = 1 ] || rvt_fail "reload exit $rc, want 1 (a part failed): $OUT"
-grep -q "failed: 4 subnet route(s) on the server's TUN" <<<"$OUT" || rvt_fail "reload did not say the routes failed: $OUT"
+grep -q "failed: 5 subnet route(s) on the server's TUN" <<<"$OUT" || rvt_fail "reload did not say the routes failed: $OUT"
 grep -aq "rvs0: route 10.62.0.0/24 not used: the host routes that network through c1 (a routing rule to another table" "$RVT_TMP/server.log" ||
 	rvt_fail "the rule to another table not said"
 grep -aq "rvs0: route 10.63.0.0/24 not used: the host's routing refuses that network" "$RVT_TMP/server.log" ||
 	rvt_fail "the prohibit rule not said"
-for net in 10.60.0.0/24 fd60::/64; do
+for net in 10.60.0.0/24 fd60::/64 fd64::/64; do
 	grep -aq "rvs0: route $net not used: the host routes that network through c1" "$RVT_TMP/server.log" ||
 		rvt_fail "$net routed elsewhere, not said: $(grep -a "$net\|${net%/*}" "$RVT_TMP/server.log")"
 	grep -aq "route to $net, the network behind client4" "$RVT_TMP/server.log" &&
