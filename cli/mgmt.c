@@ -107,7 +107,7 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 	char line[RV_MGMT_MAX_REQ + 1], buf[65536];
 	size_t off = 0, len;
 	ssize_t n;
-	int fd;
+	int fd, send_err = 0;
 
 	if (rv_mgmt_format(line, sizeof(line), req)) {
 		fprintf(stderr, "ringvpn: invalid request argument\n");
@@ -136,9 +136,10 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 	while (off < len) {
 		n = send(fd, line + off, len - off, MSG_NOSIGNAL);
 		if (n <= 0) {
-			fprintf(stderr, "ringvpn: send: %s\n", strerror(errno));
-			close(fd);
-			return RV_EXIT_NET;
+			/* The other end may have answered and closed before
+			 * reading (a refusal): its answer is still to be read. */
+			send_err = n < 0 ? errno : EPIPE;
+			break;
 		}
 		off += (size_t)n;
 	}
@@ -147,6 +148,10 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 		rv_strbuf_append(out, buf, (size_t)n);
 	}
 	close(fd);
+	if (send_err != 0 && out->len == 0) {
+		fprintf(stderr, "ringvpn: send: %s\n", strerror(send_err));
+		return RV_EXIT_NET;
+	}
 	/* The reply may quote a configuration value or a name: no control
 	 * character but newline and tab reaches the terminal (an escape
 	 * sequence in a value would act on it). */

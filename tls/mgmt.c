@@ -77,7 +77,8 @@ static const struct rv_slots_ops mgmt_slots_ops = {
 	.accept_op = RV_OP_MGMT_ACCEPT,
 	.cancel_op = RV_OP_MGMT_SEND,
 	.release = conn_free,
-	.busy_reply = "error: busy, try again\n",
+	/* No busy reply: an operator's request waits for a free slot (idle
+	 * callers are closed after MGMT_TIMEOUT_NS) rather than fail. */
 };
 
 /* ---- the socket -------------------------------------------------------- */

@@ -48,7 +48,8 @@ static void on_accept_retry(struct rv_loop *l, struct rv_ltimer *lt)
 
 void rv_slots_arm_accept(struct rv_loop *l, struct rv_slots *t)
 {
-	if (t->accept_armed || t->listen_fd < 0 || l->stopping) {
+	if (t->accept_armed || t->listen_fd < 0 || l->stopping ||
+	    (t->in_use == t->num && t->ops->busy_reply == NULL)) {
 		return;
 	}
 	if (l->io.accept(l->io.ctx, t->listen_fd, rv_udata(t->ops->accept_op, 0, 0))) {
@@ -122,11 +123,22 @@ struct rv_slot *rv_slots_accepted(struct rv_loop *l, struct rv_slots *t, int res
 		}
 	}
 	if (s == NULL) {
-		/* The accept is re-armed when a slot frees (release). */
-		ssize_t w = send(res, t->ops->busy_reply, strlen(t->ops->busy_reply),
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		/* The accept is re-armed when a slot frees (release). The
+		 * request is read first, as far as it has come: closed with it
+		 * unread, the socket would be reset (a Unix socket's caller
+		 * gets ECONNRESET, a TCP one an RST), and the caller might
+		 * never see the answer. */
+		char sink[512];
+		ssize_t w;
 
-		(void)w;
+		for (int i = 0; i < 8 && recv(res, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++) {
+		}
+		if (t->ops->busy_reply != NULL) {
+			w = send(res, t->ops->busy_reply, strlen(t->ops->busy_reply),
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+			(void)w;
+			shutdown(res, SHUT_WR);
+		}
 		close(res);
 		rv_slots_refill_spare(l); /* had it been the reserve's */
 		if (t->ops->on_busy) {
@@ -138,6 +150,7 @@ struct rv_slot *rv_slots_accepted(struct rv_loop *l, struct rv_slots *t, int res
 	s->fd = res;
 	s->used = true;
 	s->gen = ++t->next_gen;
+	t->in_use++;
 	rv_slots_arm_accept(l, t);
 	return s;
 }
@@ -155,6 +168,7 @@ static void release(struct rv_loop *l, struct rv_slots *t, struct rv_slot *s)
 	t->ops->release(s);
 	s->used = false;
 	s->fd = -1;
+	t->in_use--;
 	rv_slots_arm_accept(l, t); /* a slot is free again */
 }
 

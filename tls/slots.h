@@ -44,10 +44,12 @@ struct rv_slots_ops {
 	enum rv_op cancel_op; /* the operation a close's cancel completes as */
 	/* release frees what a connection holds besides its socket. */
 	void (*release)(struct rv_slot *s);
-	/* busy_reply is what a connection accepted while every slot is taken
-	 * gets before the table closes it: sent without waiting (a fresh
-	 * socket's send buffer takes a short answer). on_busy, if set, counts
-	 * or logs that refusal. */
+	/* busy_reply, if set, is what a connection accepted while every slot
+	 * is taken gets before the table closes it (one such; the next wait
+	 * in the listener's backlog): sent without waiting (a fresh socket's
+	 * send buffer takes a short answer). Without one, nothing is accepted
+	 * while every slot is taken. on_busy, if set, counts or logs that
+	 * refusal. */
 	const char *busy_reply;
 	void (*on_busy)(struct rv_loop *l);
 };
@@ -59,7 +61,7 @@ struct rv_slots {
 	bool out_of_fds; /* accepts fail with EMFILE/ENFILE (logged once) */
 	struct rv_ltimer accept_retry;
 	uint32_t next_gen;
-	unsigned num;
+	unsigned num, in_use;
 	size_t stride;
 	unsigned char *conns; /* |num| connections of |stride| bytes */
 };
@@ -70,7 +72,8 @@ void rv_slots_init(struct rv_slots *t, const struct rv_slots_ops *ops, void *con
 		   size_t stride);
 
 /* rv_slots_arm_accept accepts the next connection through the ring, unless
- * an accept is armed already, there is no listener or the loop stops. */
+ * an accept is armed already, there is no listener, the loop stops, or
+ * every slot is taken and there is no busy_reply to give. */
 void rv_slots_arm_accept(struct rv_loop *l, struct rv_slots *t);
 
 /* rv_slots_refill_spare takes back the descriptor the loop holds in

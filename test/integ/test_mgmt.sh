@@ -283,19 +283,30 @@ grep "management request from uid 0 refused" "$SLOG" | tail -3
 [ "$(grep -c "management request from uid 0 refused" "$SLOG")" -ge 3 ] ||
 	rvt_fail "malformed requests are not logged"
 
-rvt_step "4. 50 concurrent status requests, and a caller that never sends"
-python3 - "$SRV_SOCK" <<'EOF' || rvt_fail "concurrent requests"
-import socket, sys, threading, time
+rvt_step "4. 50 concurrent status requests and ringvpn status while 32 callers never send"
+# The 32 idle callers hold every slot until they are closed, after 5 s; the
+# requests wait for a place meanwhile. The first one accepted with every
+# slot taken was answered "busy" and closed with its request unread:
+# ringvpn status said "send: Broken pipe" or "no reply", exit 15.
+python3 - "$SRV_SOCK" "$RV_BIN" <<'EOF' || rvt_fail "concurrent requests"
+import socket, struct, subprocess, sys, threading, time
 path = sys.argv[1]
-# An idle caller: it connects and sends nothing.
-idle = socket.socket(socket.AF_UNIX)
-idle.connect(path)
+# Idle callers: they connect and send nothing.
+idlers = []
+for _ in range(32):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    idlers.append(s)
 t_idle = time.monotonic()
-barrier = threading.Barrier(50)
+barrier = threading.Barrier(51)
 replies = []
 def one():
     s = socket.socket(socket.AF_UNIX)
-    s.settimeout(20)
+    # Blocking, as ringvpn status is: a connect waits while the listener's
+    # backlog is full (one with a timeout fails at once with EAGAIN).
+    tv = struct.pack("ll", 20, 0)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
     barrier.wait()
     s.connect(path)
     s.sendall(b"status kv\n")
@@ -306,8 +317,15 @@ def one():
             break
         r += b
     replies.append(r)
+cli = []
+def run_cli():
+    barrier.wait()
+    t = time.monotonic()
+    cli.append(subprocess.run([sys.argv[2], "status", "-s", path], capture_output=True,
+                              text=True))
+    cli.append(time.monotonic() - t)
 t0 = time.monotonic()
-ts = [threading.Thread(target=one) for _ in range(50)]
+ts = [threading.Thread(target=one) for _ in range(50)] + [threading.Thread(target=run_cli)]
 for t in ts:
     t.start()
 for t in ts:
@@ -317,6 +335,12 @@ print("concurrent: %d of 50 answered ok in %.2f s" % (ok, time.monotonic() - t0)
 bad = [r[:60] for r in replies if not r.startswith(b"ok\n")]
 if ok != 50:
     sys.exit("not all answered: %s" % bad[:3])
+print("ringvpn status among them: exit %d after %.1f s" % (cli[0].returncode, cli[1]))
+if cli[0].returncode != 0 or not cli[0].stdout.startswith("ringvpn server: running"):
+    sys.exit("ringvpn status failed: %r %r" % (cli[0].stdout[:80], cli[0].stderr))
+if cli[1] < 4:
+    sys.exit("answered in %.1f s: the idle callers did not hold the slots" % cli[1])
+idle = idlers[0]
 idle.settimeout(15)
 got = idle.recv(100)
 dt = time.monotonic() - t_idle
