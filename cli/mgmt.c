@@ -218,6 +218,7 @@ static int run(const char *path, const struct rv_mgmt_req *req)
 
 struct watch_row {
 	char name[65];
+	uint32_t index; /* the session's receiver index: a new session, a new one */
 	uint64_t rx, tx;
 };
 
@@ -250,6 +251,9 @@ static size_t parse_rows(const char *body, struct watch_row *rows, size_t max)
 		}
 		memset(&rows[n], 0, sizeof(rows[n]));
 		kv_get(l, "name", rows[n].name, sizeof(rows[n].name));
+		if (kv_get(l, "index", v, sizeof(v))) {
+			rows[n].index = (uint32_t)strtoul(v, NULL, 16);
+		}
 		if (kv_get(l, "rx_bytes", v, sizeof(v))) {
 			rows[n].rx = strtoull(v, NULL, 10);
 		}
@@ -259,6 +263,32 @@ static size_t parse_rows(const char *body, struct watch_row *rows, size_t max)
 		n++;
 	}
 	return n;
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+	const struct watch_row *x = a, *y = b;
+	int c = (x->index > y->index) - (x->index < y->index);
+
+	return c != 0 ? c : strcmp(x->name, y->name);
+}
+
+/* since sets |*rx| and |*tx| to what |cur| carried since |prev| (sorted by
+ * row_cmp): a session not in it (its index is new: a client that came,
+ * came back or was replaced since) carried all of its counters since, as
+ * they start at zero with it. Matched by name alone, a session that
+ * replaced a busier one made its counters go back, 18 billion Gbit/s. */
+static void since(const struct watch_row *prev, size_t nprev, const struct watch_row *cur,
+		  uint64_t *rx, uint64_t *tx)
+{
+	const struct watch_row *p = bsearch(cur, prev, nprev, sizeof(*prev), row_cmp);
+
+	*rx = cur->rx;
+	*tx = cur->tx;
+	if (p != NULL) {
+		*rx = cur->rx >= p->rx ? cur->rx - p->rx : cur->rx;
+		*tx = cur->tx >= p->tx ? cur->tx - p->tx : cur->tx;
+	}
 }
 
 static const char *rate(double bytes_per_s, char *buf, size_t len)
@@ -281,7 +311,7 @@ static int watch(const char *path, unsigned secs)
 	struct watch_row *prev = calloc(MAX_ROWS, sizeof(*prev));
 	struct watch_row *cur = calloc(MAX_ROWS, sizeof(*cur));
 	size_t nprev = 0;
-	bool tty = isatty(STDOUT_FILENO);
+	bool tty = isatty(STDOUT_FILENO), first = true;
 	int code = 0;
 
 	if (!prev || !cur) {
@@ -320,22 +350,20 @@ static int watch(const char *path, unsigned secs)
 		printf("\n%-24s %16s %16s   (every %u s)\n", "RATES", "RX", "TX", secs);
 		for (size_t i = 0; i < ncur; i++) {
 			char r1[32], r2[32];
-			uint64_t prx = cur[i].rx, ptx = cur[i].tx;
+			uint64_t rx = 0, tx = 0;
 
-			for (size_t j = 0; j < nprev; j++) {
-				if (!strcmp(prev[j].name, cur[i].name)) {
-					prx = prev[j].rx;
-					ptx = prev[j].tx;
-					break;
-				}
+			if (!first) {
+				since(prev, nprev, &cur[i], &rx, &tx);
 			}
 			printf("%-24s %16s %16s\n", cur[i].name,
-			       rate((double)(cur[i].rx - prx) / secs, r1, sizeof(r1)),
-			       rate((double)(cur[i].tx - ptx) / secs, r2, sizeof(r2)));
+			       rate((double)rx / secs, r1, sizeof(r1)),
+			       rate((double)tx / secs, r2, sizeof(r2)));
 		}
 		fflush(stdout);
 		memcpy(prev, cur, ncur * sizeof(*cur));
 		nprev = ncur;
+		qsort(prev, nprev, sizeof(*prev), row_cmp);
+		first = false;
 		rv_strbuf_free(&h);
 		rv_strbuf_free(&k);
 		sleep(secs);

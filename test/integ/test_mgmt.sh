@@ -15,7 +15,8 @@
 #      "error:" reply and a log line, and the server keeps serving;
 #   4. 50 concurrent status requests are all answered; a caller that
 #      connects and never sends blocks nobody and is closed after 5 s;
-#   5. `status --watch 1` redraws with per-session rates.
+#   5. `status --watch 1` redraws with per-session rates, also sane across
+#      a client's new session (its counters start again).
 #   6. `rekey` of every session with none is done (exit 0), not an error.
 # On the old code (0d09d52) none of this existed beyond a plain `status`.
 #
@@ -351,10 +352,26 @@ EOF
 grep -q "management request (uid 0) not completed within 5 s: closed" "$SLOG" ||
 	rvt_fail "no log line for the idle caller"
 
-rvt_step "5. status --watch 1 for 3 s"
+rvt_step "5. status --watch 1 for 3 s; --watch 2 across a client's new session"
 rvt_bg "$C1" ping-watch ping -i 0.05 -c 80 -W 2 10.99.0.1
 timeout 3.5 "$RV_BIN" status --watch 1 -s "$SRV_SOCK" >"$RVT_TMP/watch.txt"
 [ $? = 124 ] || rvt_fail "status --watch ended by itself"
+# client1 killed and back at once within one interval: its new session's
+# counters start again, below the old one's. The rate was the difference
+# of the two as an unsigned number (18446744073.71 Gbit/s).
+rvt_bg "$C1" ping-watch2 ping -i 0.02 -c 200 -W 2 10.99.0.1
+timeout 4.5 "$RV_BIN" status --watch 2 -s "$SRV_SOCK" >"$RVT_TMP/watch2.txt" &
+WATCH=$!
+sleep 1
+kill -KILL "$P1"
+wait "$P1" 2>/dev/null
+rvt_forget_pid "$P1"
+rvt_bg "$C1" client1-again "$RV_BIN" client -c "$RVT_TMP/c1.conf"
+P1=$RVT_LAST_PID
+wait "$WATCH"
+grep -A3 "^RATES" "$RVT_TMP/watch2.txt" | grep "^client1"
+grep -q "client1.*Gbit/s" "$RVT_TMP/watch2.txt" && rvt_fail "a client's new session showed as Gbit/s"
+rvt_wait_for 10 "client1's new session" ctl_sessions_eq 2 || rvt_fail "client1 did not come back"
 for bad in 5x 0 3601 -1; do
 	"$RV_BIN" status --watch "$bad" -s "$SRV_SOCK" >/dev/null 2>&1
 	rc=$?
