@@ -7,7 +7,7 @@
  *                       [--days N | --valid-from T --valid-to T] [--force]
  *   ringvpn pki client  --ca DIR --name CN [same options as server]
  *   ringvpn pki revoke  --ca DIR (--cert FILE | --serial HEX) [--days N]
- *   ringvpn pki crl     --ca DIR [--days N]
+ *   ringvpn pki crl     --ca DIR [--days N] [--unrevoke]
  *   ringvpn pki show    FILE...
  *   ringvpn pki verify  --ca DIR [--crl FILE | --no-crl] [--purpose server|client]
  *                       [--name HOST] FILE
@@ -177,6 +177,7 @@ enum {
 	OPT_CRL,
 	OPT_NO_CRL,
 	OPT_PURPOSE,
+	OPT_UNREVOKE,
 };
 
 /* ---- ca ---------------------------------------------------------------- */
@@ -372,6 +373,7 @@ static int cmd_revoke_or_crl(int argc, char **argv, bool revoke)
 		{ "cert", required_argument, NULL, OPT_CERT },
 		{ "serial", required_argument, NULL, OPT_SERIAL },
 		{ "days", required_argument, NULL, OPT_DAYS },
+		{ "unrevoke", no_argument, NULL, OPT_UNREVOKE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -379,7 +381,7 @@ static int cmd_revoke_or_crl(int argc, char **argv, bool revoke)
 	const char *ca_dir = NULL, *cert = NULL, *serial = NULL;
 	struct rv_pki_err err = { 0 };
 	struct rv_pki_ca *ca;
-	bool already = false;
+	bool already = false, lift = false;
 	int c, days = 0, ret;
 
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -401,6 +403,12 @@ static int cmd_revoke_or_crl(int argc, char **argv, bool revoke)
 						   optarg, DAYS_MAX);
 			}
 			break;
+		case OPT_UNREVOKE:
+			if (revoke) {
+				return usage_error(cmd, "--unrevoke belongs to 'pki crl'");
+			}
+			lift = true;
+			break;
 		case OPT_HELP:
 			print_help(cmd);
 			return RV_EXIT_OK;
@@ -419,7 +427,7 @@ static int cmd_revoke_or_crl(int argc, char **argv, bool revoke)
 		return pki_failed(cmd, ret, &err);
 	}
 	if (!revoke) {
-		ret = rv_pki_crl_update(ca, days, &err);
+		ret = rv_pki_crl_update(ca, days, lift, &err);
 	} else if (cert != NULL) {
 		ret = rv_pki_revoke(ca, cert, days, &already, &err);
 	} else {
@@ -589,9 +597,11 @@ static const struct pki_cmd pki_cmds[] = {
 	{ "revoke", cmd_revoke, "--ca DIR (--cert FILE | --serial HEX) [--days N]",
 	  "Revoke a certificate issued by the CA in DIR: add it to DIR/revoked.txt and\n"
 	  "re-sign DIR/ca.crl (next update in N days, default 30; CRL number + 1)." },
-	{ "crl", cmd_crl, "--ca DIR [--days N]",
+	{ "crl", cmd_crl, "--ca DIR [--days N] [--unrevoke]",
 	  "Re-sign DIR/ca.crl from DIR/revoked.txt (do this before its next update, every\n"
-	  "N days, default 30). An empty CRL is valid." },
+	  "N days, default 30). An empty CRL is valid. A serial the current CRL revokes\n"
+	  "and revoked.txt no longer lists is refused (the index lost lines) unless\n"
+	  "--unrevoke: its revocation is lifted on purpose." },
 	{ "show", cmd_show, "FILE...",
 	  "Print subject, issuer, serial, validity, SANs and usages of a certificate, or\n"
 	  "the revoked serials of a CRL." },

@@ -101,7 +101,9 @@ static int index_load(struct index *idx, const struct rv_pki_ca *ca, struct rv_p
 		return ret;
 	}
 	/* A missing or empty index means nothing is revoked (pki_read_file
-	 * rejects empty files, so skip it for those). */
+	 * rejects empty files, so skip it for those); a CRL that revoked
+	 * something is not rebuilt from it without --unrevoke
+	 * (keeps_revocations). */
 	if (stat(idx->path, &st) == 0 && !(S_ISREG(st.st_mode) && st.st_size == 0)) {
 		ret = pki_read_file(&buf, &len, idx->path, RV_PKI_ERR_CERT, err);
 		if (ret != 0) {
@@ -181,6 +183,76 @@ bad_line:
 err:
 	index_cleanup(idx);
 	return ret;
+}
+
+static bool index_has(const struct index *idx, const char *serial)
+{
+	for (size_t i = 0; i < idx->num_ent; i++) {
+		if (strcmp(idx->ent[i].serial, serial) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* dropped counts the serials |old| revokes that |idx| does not, and puts
+ * the first in |first|: what a CRL built from |idx| would un-revoke. */
+static size_t dropped(X509_CRL *old, const struct index *idx, char first[SERIAL_HEX_MAX + 1])
+{
+	STACK_OF(X509_REVOKED) *revs = X509_CRL_get_REVOKED(old);
+	size_t n = 0;
+
+	for (size_t i = 0; i < sk_X509_REVOKED_num(revs); i++) {
+		const ASN1_INTEGER *sn =
+			X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revs, i));
+		BIGNUM *bn = ASN1_INTEGER_to_BN(sn, NULL);
+		char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+
+		/* A serial that cannot be shown (not ours: too long) counts too. */
+		if (hex == NULL || strlen(hex) > SERIAL_HEX_MAX || !index_has(idx, hex)) {
+			if (n++ == 0) {
+				snprintf(first, SERIAL_HEX_MAX + 1, "%s", hex != NULL ? hex : "?");
+			}
+		}
+		OPENSSL_free(hex);
+		BN_free(bn);
+	}
+	return n;
+}
+
+/* keeps_revocations checks that |idx| lists every serial the CA's ca.crl
+ * (if any, and signed by this CA: next_crl_number judges the rest)
+ * revokes. revoked.txt is the source of truth, but one that lost lines
+ * (deleted, left behind when the directory was copied, cut) would have the
+ * next CRL, numbered above the last, let the revoked back in, silently:
+ * lifting a revocation takes --unrevoke. Returns 0 or -errno. */
+static int keeps_revocations(const struct rv_pki_ca *ca, const struct index *idx,
+			     struct rv_pki_err *err)
+{
+	char crl_path[PATH_MAX], first[SERIAL_HEX_MAX + 1];
+	X509_CRL *old = NULL;
+	size_t n;
+	int ret;
+
+	ret = pki_path(crl_path, sizeof(crl_path), ca->dir, RV_PKI_CA_CRL, "", err);
+	if (ret != 0 || !pki_exists(crl_path)) {
+		return ret;
+	}
+	ret = rv_pem_read_crl(&old, crl_path, err);
+	if (ret != 0) {
+		return ret;
+	}
+	n = X509_CRL_verify(old, ca->key) == 1 ? dropped(old, idx, first) : 0;
+	X509_CRL_free(old);
+	if (n != 0) {
+		pki_errf(err, RV_PKI_ERR_CERT,
+			 "%s revokes %zu certificate(s) that %s does not list (serial %s%s): "
+			 "restore the index, or to lift those revocations run 'ringvpn pki crl "
+			 "--ca %s --unrevoke'",
+			 crl_path, n, idx->path, first, n > 1 ? " and others" : "", ca->dir);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* next_crl_number reads the previous ca.crl (if any), checks it was signed by
@@ -343,7 +415,7 @@ static int ca_lock(const struct rv_pki_ca *ca, struct rv_pki_err *err)
 	return fd;
 }
 
-int rv_pki_crl_update(const struct rv_pki_ca *ca, int crl_days, struct rv_pki_err *err)
+int rv_pki_crl_update(const struct rv_pki_ca *ca, int crl_days, bool lift, struct rv_pki_err *err)
 {
 	struct index idx;
 	int lock, ret;
@@ -354,7 +426,8 @@ int rv_pki_crl_update(const struct rv_pki_ca *ca, int crl_days, struct rv_pki_er
 	}
 	ret = index_load(&idx, ca, err);
 	if (ret == 0) {
-		ret = crl_build(ca, &idx, crl_days, err);
+		ret = lift ? 0 : keeps_revocations(ca, &idx, err);
+		ret = ret ? ret : crl_build(ca, &idx, crl_days, err);
 		index_cleanup(&idx);
 	}
 	close(lock);
@@ -378,6 +451,12 @@ static int revoke_canon(const struct rv_pki_ca *ca, const char *serial, const ch
 		return lock;
 	}
 	ret = index_load(&idx, ca, err);
+	if (ret == 0) {
+		ret = keeps_revocations(ca, &idx, err); /* before the index is written */
+		if (ret != 0) {
+			index_cleanup(&idx);
+		}
+	}
 	if (ret != 0) {
 		close(lock);
 		return ret;

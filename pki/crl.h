@@ -38,8 +38,11 @@ int rv_pki_revoke_serial(const struct rv_pki_ca *ca, const char *serial_hex, int
 			 bool *out_already, struct rv_pki_err *err);
 
 /* rv_pki_crl_update rebuilds and re-signs ca.crl from revoked.txt (an empty
- * or missing index gives a valid empty CRL). |crl_days| 0 means the default.
- * Returns 0 or -errno with |err| filled. */
-int rv_pki_crl_update(const struct rv_pki_ca *ca, int crl_days, struct rv_pki_err *err);
+ * or missing index gives a valid empty CRL). A serial the previous ca.crl
+ * revokes and the index no longer lists is refused (-EINVAL: the index lost
+ * lines) unless |lift| (its revocation lifted on purpose); so is any such
+ * serial for rv_pki_revoke*. |crl_days| 0 means the default. Returns 0 or
+ * -errno with |err| filled. */
+int rv_pki_crl_update(const struct rv_pki_ca *ca, int crl_days, bool lift, struct rv_pki_err *err);
 
 #endif /* RV_PKI_CRL_H */

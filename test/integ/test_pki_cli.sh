@@ -148,6 +148,28 @@ expect 0 "client1 still valid" "${V[@]}" "$p/client1.crt"
 expect 0 "crl regenerate" "$bin" pki crl --ca "$p/ca"
 expect 4 "client2 still rejected" "${V[@]}" "$p/client2.crt"
 
+echo "== an index that lost its lines does not un-revoke"
+# revoked.txt deleted (or left behind when the CA directory was copied): the
+# next crl or revoke signed a CRL without the earlier serials, numbered
+# above the last, and the revoked got back in.
+mv "$p/ca/revoked.txt" "$tmp/revoked.txt.saved"
+cp "$p/ca/ca.crl" "$tmp/ca.crl.before"
+expect 4 "crl without the index refused" "$bin" pki crl --ca "$p/ca"
+expect_err "--unrevoke"
+expect 4 "revoke without the index refused" "$bin" pki revoke --ca "$p/ca" --serial abce
+cmp -s "$p/ca/ca.crl" "$tmp/ca.crl.before" && pass "the CRL was kept" || fail "the CRL changed"
+[ -e "$p/ca/revoked.txt" ] && fail "the refused revoke wrote an index"
+expect 4 "client2 still rejected" "${V[@]}" "$p/client2.crt"
+expect 2 "--unrevoke belongs to crl" "$bin" pki revoke --ca "$p/ca" --serial abce --unrevoke
+mv "$tmp/revoked.txt.saved" "$p/ca/revoked.txt"
+grep -v "client2" "$p/ca/revoked.txt" >"$tmp/revoked.txt.lifted"
+cp "$tmp/revoked.txt.lifted" "$p/ca/revoked.txt"
+expect 4 "a line removed: refused" "$bin" pki crl --ca "$p/ca"
+expect 0 "a line removed, --unrevoke: lifted" "$bin" pki crl --ca "$p/ca" --unrevoke
+expect 0 "client2 valid again" "${V[@]}" "$p/client2.crt"
+expect 4 "revoked.crt still rejected" "${V[@]}" "$p/revoked.crt"
+expect 0 "revoke client2 again" "$bin" pki revoke --ca "$p/ca" --cert "$p/client2.crt"
+
 echo "== ten revocations at once (each must land: the CA directory is locked)"
 mkdir -p "$tmp/race"
 for i in $(seq 1 10); do

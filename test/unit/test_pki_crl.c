@@ -233,7 +233,11 @@ Test(pki_crl, revoke_bad_serials)
 	cr_assert_eq(count_lines(index_path), 1);
 }
 
-Test(pki_crl, update_empty_index)
+/* An index that lost the lines of revoked serials (emptied, deleted, left
+ * behind when the CA directory was copied) made the next CRL, numbered
+ * above the last, let them back in, silently. Refused now, the CRL kept;
+ * with |lift| (pki crl --unrevoke) the revocations are lifted. */
+Test(pki_crl, index_that_lost_revocations)
 {
 	struct rv_pki_err err = { 0 };
 	FILE *f = fopen(index_path, "w");
@@ -241,18 +245,38 @@ Test(pki_crl, update_empty_index)
 
 	cr_assert_not_null(f);
 	fclose(f);
-	cr_assert_eq(rv_pki_crl_update(ca, 1, &err), 0, "%s", err.msg);
+	cr_assert_eq(rv_pki_crl_update(ca, 1, false, &err), -EINVAL);
+	cr_assert_not_null(strstr(err.msg, "revokes 1 certificate(s) that"), "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, "--unrevoke"), "%s", err.msg);
+	crl = load_crl();
+	cr_assert_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 1);
+	cr_assert_eq(crl_number(crl), 2, "the refused CRL was written");
+	X509_CRL_free(crl);
+	/* A missing index is an empty one: refused the same; so is a
+	 * revocation added to it, which would drop the others. */
+	cr_assert_eq(unlink(index_path), 0);
+	cr_assert_eq(rv_pki_crl_update(ca, 0, false, &err), -EINVAL);
+	{
+		bool already = false;
+
+		cr_assert_eq(rv_pki_revoke_serial(ca, "ABCE", 0, &already, &err), -EINVAL);
+	}
+	crl = load_crl();
+	cr_assert_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 1);
+	X509_CRL_free(crl);
+	cr_assert_eq(rv_pki_verify(pki.ca_crt, pki.ca_crl, pki.revoked_crt, RV_PKI_PURPOSE_CLIENT,
+				   NULL, &err),
+		     -EKEYREVOKED, "%s", err.msg);
+	/* Lifted on purpose: an empty CRL, and the certificate verifies. */
+	cr_assert_eq(rv_pki_crl_update(ca, 1, true, &err), 0, "%s", err.msg);
 	crl = load_crl();
 	cr_assert_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 0);
 	cr_assert_eq(crl_number(crl), 3);
 	X509_CRL_free(crl);
-	/* With an empty CRL the once-revoked certificate verifies again. */
 	cr_assert_eq(rv_pki_verify(pki.ca_crt, pki.ca_crl, pki.revoked_crt, RV_PKI_PURPOSE_CLIENT,
 				   NULL, &err),
 		     0, "%s", err.msg);
-	/* A missing index is an empty one too. */
-	cr_assert_eq(unlink(index_path), 0);
-	cr_assert_eq(rv_pki_crl_update(ca, 0, &err), 0, "%s", err.msg);
+	cr_assert_eq(rv_pki_crl_update(ca, 0, false, &err), 0, "%s", err.msg);
 }
 
 Test(pki_crl, index_comments_and_blank_lines)
@@ -263,7 +287,7 @@ Test(pki_crl, index_comments_and_blank_lines)
 	cr_assert_not_null(f);
 	fputs("# a comment\n\nABCDEF 1700000000 CN = hand-added\n1 0\n", f);
 	fclose(f);
-	cr_assert_eq(rv_pki_crl_update(ca, 0, &err), 0, "%s", err.msg);
+	cr_assert_eq(rv_pki_crl_update(ca, 0, false, &err), 0, "%s", err.msg);
 	X509_CRL *crl = load_crl();
 	cr_assert_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 3);
 	X509_CRL_free(crl);
@@ -282,7 +306,7 @@ Test(pki_crl, malformed_index_named_with_line)
 		cr_assert_not_null(f);
 		fprintf(f, "# ok\n%s", bad[i]);
 		fclose(f);
-		cr_assert_eq(rv_pki_crl_update(ca, 0, &err), -EINVAL, "line '%s'", bad[i]);
+		cr_assert_eq(rv_pki_crl_update(ca, 0, false, &err), -EINVAL, "line '%s'", bad[i]);
 		snprintf(want, sizeof(want), "%s:2:", index_path);
 		cr_assert_not_null(strstr(err.msg, want), "%s", err.msg);
 	}
@@ -303,7 +327,7 @@ Test(pki_crl, nul_in_index_named_with_line)
 	cr_assert_not_null(f);
 	cr_assert_eq(fwrite(text, 1, sizeof(text) - 1, f), sizeof(text) - 1);
 	fclose(f);
-	cr_assert_eq(rv_pki_crl_update(ca, 0, &err), -EINVAL);
+	cr_assert_eq(rv_pki_crl_update(ca, 0, false, &err), -EINVAL);
 	snprintf(want, sizeof(want), "%s:2: a NUL byte", index_path);
 	cr_assert_not_null(strstr(err.msg, want), "%s", err.msg);
 }
@@ -316,7 +340,7 @@ Test(pki_crl, foreign_crl_refused)
 	/* Someone copied the other CA's CRL over ours: do not continue its numbering. */
 	snprintf(other_crl, sizeof(other_crl), "%s/ca.crl", pki.other_ca_dir);
 	cr_assert_eq(rename(other_crl, pki.ca_crl), 0);
-	cr_assert_eq(rv_pki_crl_update(ca, 0, &err), -EINVAL);
+	cr_assert_eq(rv_pki_crl_update(ca, 0, false, &err), -EINVAL);
 	cr_assert_not_null(strstr(err.msg, "not signed by this CA"), "%s", err.msg);
 }
 
@@ -324,7 +348,7 @@ Test(pki_crl, bad_days)
 {
 	struct rv_pki_err err = { 0 };
 
-	cr_assert_eq(rv_pki_crl_update(ca, -1, &err), -EINVAL);
+	cr_assert_eq(rv_pki_crl_update(ca, -1, false, &err), -EINVAL);
 	cr_assert_eq(err.kind, RV_PKI_ERR_USAGE);
-	cr_assert_eq(rv_pki_crl_update(ca, 40000, &err), -EINVAL);
+	cr_assert_eq(rv_pki_crl_update(ca, 40000, false, &err), -EINVAL);
 }
