@@ -343,6 +343,51 @@ static int usable_as_own(X509 *x, enum rv_tls_role role, const char *path, char 
 	return 0;
 }
 
+/* own_against_store checks this side's certificate |x| as its peers check
+ * it, against this side's own CA and CRL (a deployment has one CA): one
+ * its own CRL revokes is refused (every peer that checks the CRL refuses
+ * it; it passed `-n` and started). Any other failure is only said: a
+ * deployment may trust another CA for its peers than the one that issued
+ * its own certificate. */
+static int own_against_store(SSL_CTX *sc, X509 *x, enum rv_tls_role role, const char *path,
+			     const char *crl_path, char *err, size_t err_len)
+{
+	X509_STORE_CTX *vc = X509_STORE_CTX_new();
+	STACK_OF(X509) *chain = NULL;
+	int ret = 0, e;
+
+	if (vc == NULL) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	SSL_CTX_get0_chain_certs(sc, &chain);
+	if (!X509_STORE_CTX_init(vc, SSL_CTX_get_cert_store(sc), x, chain) ||
+	    !X509_STORE_CTX_set_purpose(vc, role == RV_TLS_SERVER ? X509_PURPOSE_SSL_SERVER
+								  : X509_PURPOSE_SSL_CLIENT)) {
+		ERR_clear_error();
+		goto out; /* cannot tell: the handshakes will */
+	}
+	if (X509_verify_cert(vc) == 1) {
+		goto out;
+	}
+	ERR_clear_error();
+	e = X509_STORE_CTX_get_error(vc);
+	if (e == X509_V_ERR_CERT_REVOKED) {
+		snprintf(err, err_len,
+			 "certificate file %s: the certificate is revoked by the CRL %s: every "
+			 "peer that checks it refuses it; issue a new one",
+			 path, crl_path);
+		ret = -EINVAL;
+		goto out;
+	}
+	rv_warnx("certificate file %s: it does not verify against this side's ca (%s): a peer "
+		 "that trusts only that CA refuses it",
+		 path, X509_verify_cert_error_string(e));
+out:
+	X509_STORE_CTX_free(vc);
+	return ret;
+}
+
 static int load_cert(SSL_CTX *sc, const char *path, int64_t *not_after, char *err, size_t err_len)
 {
 	char ebuf[256];
@@ -558,6 +603,11 @@ int rv_tls_ctx_from_config(struct rv_tls_ctx **out, const struct rv_config *cfg,
 	 * rv_tls_ctx_new). */
 	own = SSL_CTX_get0_certificate((*out)->ssl_ctx);
 	ret = own ? usable_as_own(own, p.role, p.cert_file, err, err_len) : 0;
+	if (ret == 0 && own != NULL) {
+		ret = own_against_store((*out)->ssl_ctx, own, p.role, p.cert_file,
+					p.crl_file != NULL && p.crl_file[0] ? p.crl_file : NULL,
+					err, err_len);
+	}
 	if (ret) {
 		rv_tls_ctx_free(*out);
 		*out = NULL;

@@ -80,6 +80,21 @@ RC=$?
 [ "$RC" -eq 4 ] && grep -q "the certificate is not valid before [0-9-]* [0-9:]* UTC: start or reload again from then on" <<<"$OUT" ||
 	rvt_fail "client with a certificate not valid yet: -n exit $RC: $OUT"
 
+rvt_step "own certificate revoked by its own CRL: refused at -n; another CA's: said"
+# It passed -n and started, and every peer that checks the CRL refused it.
+ctl_client_conf "$RVT_TMP/rev.conf" "$PKI/revoked" rvrev "$RVT_TMP/rev.sock" crl="$PKI/ca/ca.crl"
+OUT=$(rvt_nsx "$C1" timeout 20 "$RV_BIN" client -c "$RVT_TMP/rev.conf" -n 2>&1)
+RC=$?
+[ "$RC" -eq 4 ] && grep -q "the certificate is revoked by the CRL $PKI/ca/ca.crl" <<<"$OUT" ||
+	rvt_fail "client with a revoked certificate: -n exit $RC: $OUT"
+# Another CA's certificate: the server refuses it; a deployment may trust
+# one CA and hold a certificate of another, so it is only said.
+ctl_client_conf "$RVT_TMP/rogue.conf" "$PKI/rogue" rvrogue "$RVT_TMP/rogue.sock"
+OUT=$(rvt_nsx "$C1" timeout 20 "$RV_BIN" client -c "$RVT_TMP/rogue.conf" -n 2>&1)
+RC=$?
+[ "$RC" -eq 0 ] && grep -q "rogue.crt: it does not verify against this side's ca" <<<"$OUT" ||
+	rvt_fail "client with another CA's certificate: -n exit $RC: $OUT"
+
 rvt_step "a server certificate used as a client's, a client certificate as the server's: refused at -n"
 ctl_client_conf "$RVT_TMP/srvcert.conf" "$PKI/server" rvsc "$RVT_TMP/srvcert.sock"
 OUT=$(rvt_nsx "$C1" "$RV_BIN" client -c "$RVT_TMP/srvcert.conf" -n 2>&1)
