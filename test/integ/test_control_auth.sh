@@ -53,15 +53,23 @@ rvt_step "certificate from another CA"
 refused_client rogue "$PKI/rogue" "server .* rejected the connection: peer sent alert: unknown CA"
 expect_server_log "failed: certificate verification failed: unable to get local issuer certificate"
 
+# client_check NAME CERT WANT_RC PATTERN WHAT [KEY=VALUE...]: a client
+# configured with certificate CERT (path without .crt) checked with -n
+# exits WANT_RC and says PATTERN (grep).
+client_check() {
+	local out rc
+	ctl_client_conf "$RVT_TMP/$1.conf" "$2" "rv$1" "$RVT_TMP/$1.sock" "${@:6}"
+	out=$(rvt_nsx "$C1" timeout 20 "$RV_BIN" client -c "$RVT_TMP/$1.conf" -n 2>&1)
+	rc=$?
+	echo "$out"
+	[ "$rc" -eq "$3" ] && grep -q -- "$4" <<<"$out" ||
+		rvt_fail "client with $5: -n exit $rc, want $3 and '$4'"
+}
+
 rvt_step "expired certificate"
 # The client itself will not start with it (exit 4, before any connection);
 # offered anyway (the probe), the server refuses it.
-ctl_client_conf "$RVT_TMP/expired.conf" "$PKI/expired" rvexpired "$RVT_TMP/expired.sock"
-OUT=$(rvt_nsx "$C1" timeout 20 "$RV_BIN" client -c "$RVT_TMP/expired.conf" -n 2>&1)
-RC=$?
-echo "$OUT"
-[ "$RC" -eq 4 ] || rvt_fail "client with an expired certificate: -n exit $RC, want 4"
-grep -q "the certificate has expired: renew it" <<<"$OUT" || rvt_fail "no reason given: $OUT"
+client_check expired "$PKI/expired" 4 "the certificate has expired: renew it" "an expired certificate"
 OUT=$(rvt_nsx "$C1" "$PROBE" hello 10.88.1.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
 	"$PKI/expired.crt" "$PKI/expired.key")
 echo "$OUT"
@@ -74,26 +82,18 @@ rvt_step "own certificate not valid yet"
 # refused it).
 rvt_run "$RV_BIN" pki client --ca "$PKI/ca" --name future --out "$RVT_TMP" --valid-from +1d --valid-to +30d >/dev/null ||
 	rvt_fail "pki client --valid-from +1d"
-ctl_client_conf "$RVT_TMP/future.conf" "$RVT_TMP/future" rvfuture "$RVT_TMP/future.sock"
-OUT=$(rvt_nsx "$C1" timeout 20 "$RV_BIN" client -c "$RVT_TMP/future.conf" -n 2>&1)
-RC=$?
-[ "$RC" -eq 4 ] && grep -q "the certificate is not valid before [0-9-]* [0-9:]* UTC: start or reload again from then on" <<<"$OUT" ||
-	rvt_fail "client with a certificate not valid yet: -n exit $RC: $OUT"
+client_check future "$RVT_TMP/future" 4 \
+	"the certificate is not valid before [0-9-]* [0-9:]* UTC: start or reload again from then on" \
+	"a certificate not valid yet"
 
 rvt_step "own certificate revoked by its own CRL: refused at -n; another CA's: said"
 # It passed -n and started, and every peer that checks the CRL refused it.
-ctl_client_conf "$RVT_TMP/rev.conf" "$PKI/revoked" rvrev "$RVT_TMP/rev.sock" crl="$PKI/ca/ca.crl"
-OUT=$(rvt_nsx "$C1" timeout 20 "$RV_BIN" client -c "$RVT_TMP/rev.conf" -n 2>&1)
-RC=$?
-[ "$RC" -eq 4 ] && grep -q "the certificate is revoked by the CRL $PKI/ca/ca.crl" <<<"$OUT" ||
-	rvt_fail "client with a revoked certificate: -n exit $RC: $OUT"
+client_check rev "$PKI/revoked" 4 "the certificate is revoked by the CRL $PKI/ca/ca.crl" \
+	"a revoked certificate" crl="$PKI/ca/ca.crl"
 # Another CA's certificate: the server refuses it; a deployment may trust
 # one CA and hold a certificate of another, so it is only said.
-ctl_client_conf "$RVT_TMP/rogue.conf" "$PKI/rogue" rvrogue "$RVT_TMP/rogue.sock"
-OUT=$(rvt_nsx "$C1" timeout 20 "$RV_BIN" client -c "$RVT_TMP/rogue.conf" -n 2>&1)
-RC=$?
-[ "$RC" -eq 0 ] && grep -q "rogue.crt: it does not verify against this side's ca" <<<"$OUT" ||
-	rvt_fail "client with another CA's certificate: -n exit $RC: $OUT"
+client_check rogue "$PKI/rogue" 0 "rogue.crt: it does not verify against this side's ca" \
+	"another CA's certificate"
 
 rvt_step "a server certificate used as a client's, a client certificate as the server's: refused at -n"
 ctl_client_conf "$RVT_TMP/srvcert.conf" "$PKI/server" rvsc "$RVT_TMP/srvcert.sock"
