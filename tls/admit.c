@@ -424,6 +424,9 @@ static void server_closing(struct rv_loop *l, struct rv_chan *c)
 	case RV_CTL_CODE_RATE:
 		s->rate_limited++;
 		break;
+	case RV_CTL_CODE_RECONFIG:
+		s->reconfigured++;
+		break;
 	default:
 		break;
 	}
@@ -605,6 +608,7 @@ static int server_report(struct rv_loop *l, struct rv_status *st)
 	st->kicked = s->kicked;
 	st->revoked = s->revoked;
 	st->rate_limited = s->rate_limited;
+	st->reconfigured = s->reconfigured;
 	st->pool4_in_use = rv_ippool_in_use(l->env.pool, AF_INET);
 	st->pool4_size = rv_ippool_capacity(l->env.pool, AF_INET);
 	st->pool6_in_use = rv_ippool_in_use(l->env.pool, AF_INET6);

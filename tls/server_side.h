@@ -38,6 +38,7 @@ struct rv_server_side {
 	struct rv_ltimer lease_timer;
 	/* counters for status */
 	uint64_t accepted, hs_ok, hs_failed, evicted, replaced, kicked, revoked, rate_limited;
+	uint64_t reconfigured; /* sessions a reload ended (its pools or fixed addresses) */
 	uint64_t hs_buckets[RV_STATUS_HS_BUCKETS];
 	double hs_sum;
 	uint64_t hs_count;
