@@ -25,6 +25,11 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
 /* bucket_refill adds to |b| the tokens earned since its last refill, one
  * every |per| ns, up to |cap|. */
 static void bucket_refill(struct rv_ctl_bucket *b, uint32_t cap, uint64_t per, uint64_t now_ns)
@@ -293,6 +298,23 @@ static bool watches_data(const struct rv_ctl_peer *c)
 	return c->key.is_server || (c->env->send_keepalive != NULL && asks_echo(c));
 }
 
+/* dead_line: when a peer silent since |since_ns| is given up on: more than
+ * dead_peer_ns later, and not within RV_CTL_STALL_GRACE_MS of a stall of
+ * this process after |since_ns| (woken late: stopped or without CPU).
+ * What the peer sent meanwhile waits unread in the socket and is read
+ * first: a stop shorter than the timeout ended sessions whose peer kept
+ * talking, the silence blamed on it. */
+static uint64_t dead_line(const struct rv_ctl_peer *c, uint64_t since_ns)
+{
+	const uint64_t *stall = c->env->stall_seen_ns;
+	uint64_t at = since_ns + c->dead_peer_ns + 1;
+
+	if (stall != NULL && *stall > since_ns) {
+		at = max_u64(at, *stall + (uint64_t)RV_CTL_STALL_GRACE_MS * RV_NSEC_PER_MSEC);
+	}
+	return at;
+}
+
 /* data_watch: a session whose data channel stays silent towards this end
  * for the dead-peer timeout while its control connection lives has its UDP
  * path blocked (a firewall rule, a middlebox that lost the mapping). The
@@ -320,7 +342,7 @@ static void data_watch(struct rv_ctl_peer *c, uint64_t now_ns)
 		return;
 	}
 	last = rx > c->running_since_ns ? rx : c->running_since_ns;
-	if (now_ns <= last || now_ns - last <= c->dead_peer_ns) {
+	if (now_ns <= last || now_ns < dead_line(c, last)) {
 		return;
 	}
 	secs = (now_ns - last) / RV_NSEC_PER_SEC;
@@ -357,7 +379,7 @@ static uint64_t data_watch_at(const struct rv_ctl_peer *c, uint64_t now_ns)
 	if (c->data_silent_ns != 0) {
 		return now_ns + (uint64_t)RV_CTL_ECHO_RETRY_MS * RV_NSEC_PER_MSEC;
 	}
-	return (rx > c->running_since_ns ? rx : c->running_since_ns) + c->dead_peer_ns + 1;
+	return dead_line(c, rx > c->running_since_ns ? rx : c->running_since_ns);
 }
 
 /* report_log_take: may a line about the peer's report be logged now (its
@@ -433,11 +455,11 @@ enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 	if (c->closed) {
 		return RV_CTL_CLOSE;
 	}
-	if (now_ns - c->last_rx_ns > c->dead_peer_ns) {
+	if (now_ns >= dead_line(c, c->last_rx_ns)) {
 		const uint64_t *stall = c->env->stall_seen_ns;
-		/* Woken late just now, this side may be the one that went
-		 * quiet: its peer gave up on it meanwhile. */
-		bool own = stall && *stall && now_ns - *stall < 5 * RV_NSEC_PER_SEC;
+		/* Woken late during the silence, this side may be the one that
+		 * went quiet: its peer gave up on it meanwhile. */
+		bool own = stall && *stall > c->last_rx_ns;
 
 		return rv_ctl_close_with(c, RV_CTL_CODE_TIMEOUT, "%s%s%s silent for %u ms%s",
 					 c->ops->peer_role, c->name[0] ? " " : "", c->name,
@@ -446,7 +468,7 @@ enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 					       "meanwhile: the silence may be its own)"
 					     : "");
 	}
-	if (rv_ctlkey_busy(&c->key) && now_ns - c->key.busy_since_ns > c->dead_peer_ns) {
+	if (rv_ctlkey_busy(&c->key) && now_ns >= dead_line(c, c->key.busy_since_ns)) {
 		/* The peer keeps the connection alive but never finishes
 		 * the exchange: the session would keep its old key until that
 		 * expires, and no later rekey could start. */
@@ -521,8 +543,7 @@ uint64_t rv_ctl_peer_next_ns(const struct rv_ctl_peer *c, uint64_t now_ns)
 	if (c->closed) {
 		return now_ns;
 	}
-	/* +1: the dead-peer test is "silent for more than dead_peer_ns". */
-	next = min_u64(next, c->last_rx_ns + c->dead_peer_ns + 1);
+	next = min_u64(next, dead_line(c, c->last_rx_ns));
 	next = min_u64(next, c->last_tx_ns + c->keepalive_ns);
 	if (c->ops->running(c)) {
 		if (c->env->send_keepalive) {
@@ -536,7 +557,7 @@ uint64_t rv_ctl_peer_next_ns(const struct rv_ctl_peer *c, uint64_t now_ns)
 	 * its deadline: its answer arrives as a frame, after which the caller
 	 * asks again. */
 	if (rv_ctlkey_busy(&c->key)) {
-		next = min_u64(next, c->key.busy_since_ns + c->dead_peer_ns + 1);
+		next = min_u64(next, dead_line(c, c->key.busy_since_ns));
 	} else if (c->rekey_wanted) {
 		uint64_t at =
 			c->key.last_change_ns + (uint64_t)RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC;

@@ -70,6 +70,10 @@ enum {
 	 * sessions'. A flapping path is still said every 10 minutes. */
 	RV_CTL_REPORT_LOG_BURST = 4,
 	RV_CTL_REPORT_LOG_MS = 600000,
+	/* After this process was stopped or without CPU (the loop woke
+	 * seconds late), a peer is not given up on for this long: what it
+	 * sent meanwhile is read first. */
+	RV_CTL_STALL_GRACE_MS = 2000,
 	/* A client's timers until the server's CONFIG replaces them. */
 	RV_CTL_DEFAULT_KEEPALIVE_MS = 10000,
 	RV_CTL_DEFAULT_DEAD_PEER_MS = 30000,

@@ -36,7 +36,10 @@
 #      device was checked every 5 s rather than followed); a route removed
 #      by hand comes back as quickly.
 #   3c. The server stopped 6 s (dead-peer timeout 4 s): the clients come
-#      back, and a timeout it then logs says the silence may be its own.
+#      back, and the server, woken, reads client1's report that it went
+#      silent before judging anyone (it timed client1 out, blaming it).
+#   3d. client1 stopped 5 s: the server times it out and tells it; woken,
+#      client1 gives the server's reason (it blamed the server).
 #   3b. A request whose asker gave up: with the server stopped (SIGSTOP),
 #      one requester sends "kick client1" and closes before any reply, as
 #      the CLI does after 15 s; another (ringvpn status) waits. Resumed,
@@ -374,11 +377,30 @@ sleep 6
 kill -CONT "$SRV_PID"
 c1_running() { [ "$(ctl_field "session name=client1" state)" = running ]; }
 rvt_wait_for 15 "client1 back" c1_running || rvt_fail "client1 did not come back"
-rvt_wait_for 5 "the server's timeout" grep -q "client client1 .*silent for" "$RVT_TMP/server.log" ||
-	rvt_fail "no timeout of the old connection logged"
-grep "client client1 .*silent for" "$RVT_TMP/server.log" | tail -1 | grep -q "the silence may be its own" ||
-	rvt_fail "the timeout blames client1 alone: $(grep "silent for" "$RVT_TMP/server.log" | tail -1)"
+# Woken, the server reads what waited before it judges anyone: client1's
+# report that the server went silent (it timed the old connection out
+# itself, blaming client1, before reading it).
+rvt_wait_for 5 "the old connection's end" grep -q "client client1 .*disconnected: client reported error peer timed out: server silent for" "$RVT_TMP/server.log" ||
+	rvt_fail "the old connection's end, as client1 reported it, not logged: $(grep "client1" "$RVT_TMP/server.log" | tail -2)"
+grep -q "client client1 .*: client1 silent for" "$RVT_TMP/server.log" &&
+	rvt_fail "the stopped server timed client1 out: $(grep "silent for" "$RVT_TMP/server.log" | tail -1)"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "ping after the stop"
+
+rvt_step "3d. a client stopped past the dead-peer timeout hears the server's reason"
+# The server times client1 out and tells it; client1, woken, read that only
+# after giving up on the server itself ("server silent", which it was not).
+n0=$(grep -c "disconnected from server" "$RVT_TMP/client1.log")
+kill -STOP "$P1"
+sleep 5
+kill -CONT "$P1"
+rvt_wait_for 15 "client1 back" c1_running || rvt_fail "client1 did not come back"
+grep "disconnected from server" "$RVT_TMP/client1.log" | tail -n +$((n0 + 1)) >"$RVT_TMP/c1-stop.txt"
+cat "$RVT_TMP/c1-stop.txt"
+[ -s "$RVT_TMP/c1-stop.txt" ] || rvt_fail "client1 did not say why its connection ended"
+rvt_matches "server silent" <"$RVT_TMP/c1-stop.txt" && rvt_fail "the stopped client blamed the server"
+rvt_matches "server reported error peer timed out: client client1 silent for [0-9]* ms$" <"$RVT_TMP/c1-stop.txt" ||
+	rvt_fail "client1 did not give the server's reason"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "ping after the client's stop"
 
 # gone_within SECS PID WHAT: PID exits 14 within SECS.
 gone_within() {

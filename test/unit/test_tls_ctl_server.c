@@ -412,6 +412,55 @@ Test(ctl, keepalives_and_dead_peer)
 	rv_ctl_peer_free(s);
 }
 
+/* The client's process is stopped a little less than the dead-peer timeout
+ * (SIGSTOP, a paused VM, no CPU); the server's keepalives wait unread in
+ * its socket. Woken, it measures a silence past the timeout: it gave up on
+ * the server before reading them ("server silent", a working session
+ * ended). Now the loop's stall buys a grace to read what waited; a server
+ * that really sent nothing is given up on after it, the stall said. */
+Test(ctl, a_stall_reads_what_waited_before_judging)
+{
+	const uint64_t ka = (uint64_t)srv.cfg.keepalive_ms * RV_NSEC_PER_MSEC;
+	const uint64_t dead = (uint64_t)srv.cfg.dead_peer_ms * RV_NSEC_PER_MSEC;
+	const uint64_t grace = (uint64_t)RV_CTL_STALL_GRACE_MS * RV_NSEC_PER_MSEC;
+	struct rv_ctl_peer *s;
+	struct rv_ctl_peer *c;
+	uint64_t stall = 0, t0;
+
+	cli.env.stall_seen_ns = &stall;
+	bring_up(&s, &c, "client1", NULL);
+	t0 = now;
+	/* Stopped: the server ticks and sends; nothing reaches the client. */
+	while (now + ka <= t0 + dead) {
+		now += ka;
+		cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE, "%s",
+			     rv_ctl_peer_reason(s));
+	}
+	cr_assert_gt(rv_ctl_peer_out(s)->len, 0, "the server's keepalives wait");
+	now = t0 + dead + ka / 2; /* woken: silent past the timeout, as it sees it */
+	stall = now;
+	cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE, "%s", rv_ctl_peer_reason(c));
+	cr_assert_leq(rv_ctl_peer_next_ns(c, now), stall + grace, "looked at again by then");
+	pump(s, c); /* what waited is read */
+	cr_assert_eq(rv_ctl_peer_tick(c, now + grace), RV_CTL_CONTINUE, "%s",
+		     rv_ctl_peer_reason(c));
+
+	/* Stopped again, and the server sent nothing meanwhile. */
+	rv_ctl_peer_out(s)->len = 0;
+	now += dead + 1;
+	stall = now;
+	cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE);
+	rv_ctl_peer_out(c)->len = 0;
+	now += grace;
+	cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CLOSE);
+	cr_assert(strstr(rv_ctl_peer_reason(c), "silent") &&
+			  strstr(rv_ctl_peer_reason(c), "this process was itself stopped"),
+		  "%s", rv_ctl_peer_reason(c));
+	cli.env.stall_seen_ns = NULL;
+	rv_ctl_peer_free(c);
+	rv_ctl_peer_free(s);
+}
+
 Test(ctl, protocol_violations_close_with_error)
 {
 	struct rv_endpoint ep = server_ep();
