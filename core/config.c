@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 
+#include "core/certname.h"
 #include "core/compiler.h"
 #include "core/file.h"
 #include "core/log.h"
@@ -148,6 +149,18 @@ static int parse_addr(struct rv_ip_addr *out, const char *s)
 	return -EINVAL;
 }
 
+static bool addr_unspecified(const struct rv_ip_addr *a)
+{
+	static const uint8_t zero[16];
+
+	return memcmp(a->a, zero, a->family == AF_INET ? 4 : 16) == 0;
+}
+
+static bool addr_multicast(const struct rv_ip_addr *a)
+{
+	return a->family == AF_INET ? (a->a[0] & 0xf0) == 0xe0 : a->a[0] == 0xff;
+}
+
 int rv_prefix_parse(struct rv_prefix *out, const char *s)
 {
 	char buf[64];
@@ -221,6 +234,21 @@ bool rv_prefix_overlap(const struct rv_prefix *a, const struct rv_prefix *b)
 	return rv_prefix_covers(a, b) || rv_prefix_covers(b, a);
 }
 
+/* host_is_ipv6: is |s| an IPv6 address, with a zone (%eth0) or not? */
+static bool host_is_ipv6(const char *s)
+{
+	char buf[INET6_ADDRSTRLEN];
+	size_t n = strcspn(s, "%");
+	struct in6_addr a;
+
+	if (n >= sizeof(buf)) {
+		return false;
+	}
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return inet_pton(AF_INET6, buf, &a) == 1;
+}
+
 /* parse_host_port: "host", "host:port", "[v6]", "[v6]:port", or a bare v6
  * literal. |def| is the port when none is given. */
 static int parse_host_port(char *host, size_t host_cap, uint16_t *port, uint16_t def, const char *v,
@@ -263,6 +291,13 @@ static int parse_host_port(char *host, size_t host_cap, uint16_t *port, uint16_t
 	}
 	memcpy(host, h, hlen);
 	host[hlen] = '\0';
+	/* A host with a colon in it can only be an IPv6 address: a name
+	 * with two ports (vpn.example.org:443:1) failed only when resolved. */
+	if (strchr(host, ':') != NULL && !host_is_ipv6(host)) {
+		snprintf(why, why_len,
+			 "'%s' is not host, host:port, an IPv6 address or [IPv6]:port", v);
+		return -EINVAL;
+	}
 	*port = def;
 	if (p) {
 		if (parse_u64(p, 65535, &x, why, why_len) || x == 0) {
@@ -287,11 +322,27 @@ STR_SETTER(cert, cert)
 STR_SETTER(key, key)
 STR_SETTER(crl, crl)
 STR_SETTER(status_socket, status_socket)
-STR_SETTER(server_name, server_name)
 STR_SETTER(user, user)
 STR_SETTER(group, group)
 STR_SETTER(admin_group, admin_group)
 STR_SETTER(lease_file, lease_file)
+
+/* server_name is matched against the server certificate's DNS or IP
+ * names: one with a blank or a control character (a typo, a pasted line)
+ * could never match, and every handshake would fail. */
+static int set_server_name(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	for (const char *p = v; *p != '\0'; p++) {
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
+			snprintf(why, wl,
+				 "'%s' is no host name or address (a blank or a control "
+				 "character in it)",
+				 v);
+			return -EINVAL;
+		}
+	}
+	return parse_str(c->server_name, sizeof(c->server_name), v, why, wl);
+}
 
 #define BOOL_SETTER(key, field)                                                        \
 	static int set_##key(struct rv_config *c, const char *v, char *why, size_t wl) \
@@ -574,6 +625,28 @@ static int set_route(struct rv_config *c, const char *v, char *why, size_t wl)
 }
 
 /* fixed = NAME ADDR [ADDR] */
+/* client_name copies |tok|, a client's name (its certificate's), into
+ * |dst| (RV_CONFIG_NAME_MAX + 1 bytes), or says why no certificate can
+ * carry it: an entry for it would never match. */
+static int client_name(char *dst, const char *tok, char *why, size_t wl)
+{
+	size_t n = strlen(tok);
+
+	if (n > RV_CONFIG_NAME_MAX) {
+		snprintf(why, wl, "name '%s' longer than %d characters", tok, RV_CONFIG_NAME_MAX);
+		return -EINVAL;
+	}
+	if (!rv_cert_name_ok((const unsigned char *)tok, n)) {
+		snprintf(why, wl,
+			 "name '%s' is no client's: a certificate name is printable ASCII "
+			 "without spaces",
+			 tok);
+		return -EINVAL;
+	}
+	memcpy(dst, tok, n + 1);
+	return 0;
+}
+
 static int set_fixed(struct rv_config *c, const char *v, char *why, size_t wl)
 {
 	struct rv_config_fixed f;
@@ -591,12 +664,9 @@ static int set_fixed(struct rv_config *c, const char *v, char *why, size_t wl)
 		struct rv_ip_addr a;
 
 		if (n == 0) {
-			if (strlen(tok) > RV_CONFIG_NAME_MAX) {
-				snprintf(why, wl, "name '%s' longer than %d characters", tok,
-					 RV_CONFIG_NAME_MAX);
+			if (client_name(f.name, tok, why, wl)) {
 				return -EINVAL;
 			}
-			strcpy(f.name, tok);
 			continue;
 		}
 		if (n > 2 || parse_addr(&a, tok)) {
@@ -654,12 +724,9 @@ static int set_subnet(struct rv_config *c, const char *v, char *why, size_t wl)
 	strcpy(buf, v);
 	for (tok = strtok_r(buf, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save), n++) {
 		if (n == 0) {
-			if (strlen(tok) > RV_CONFIG_NAME_MAX) {
-				snprintf(why, wl, "name '%s' longer than %d characters", tok,
-					 RV_CONFIG_NAME_MAX);
+			if (client_name(sn.name, tok, why, wl)) {
 				goto fail;
 			}
-			strcpy(sn.name, tok);
 			continue;
 		}
 		if (n == 1 && !strcmp(tok, "override")) {
@@ -833,25 +900,32 @@ static int set_server_order(struct rv_config *c, const char *v, char *why, size_
 }
 
 /* next_word copies the next word of *|p| (separated by blanks or commas)
- * into |out| and advances; returns false at the end. */
-static bool next_word(const char **p, char *out, size_t len)
+ * into |out| and advances; returns false at the end. A word that does not
+ * fit is cut, ending in "...", and *|cut| set: no value that long is
+ * valid, and the message names what it was. */
+static bool next_word(const char **p, char *out, size_t len, bool *cut)
 {
 	const char *s = *p + strspn(*p, " \t,");
 	size_t n = strcspn(s, " \t,");
 
-	if (n == 0 || n >= len) {
-		*p = s + n;
-		return n != 0 && (out[0] = '\0', true);
-	}
-	memcpy(out, s, n);
-	out[n] = '\0';
 	*p = s + n;
+	*cut = n >= len;
+	if (n == 0) {
+		return false;
+	}
+	if (*cut) {
+		snprintf(out, len, "%.*s...", (int)(len - 4), s);
+	} else {
+		memcpy(out, s, n);
+		out[n] = '\0';
+	}
 	return true;
 }
 
 static int set_accept_routes(struct rv_config *c, const char *v, char *why, size_t wl)
 {
 	char w[64];
+	bool cut;
 
 	c->num_accept = 0;
 	if (!strcmp(v, "yes") || !strcmp(v, "no")) {
@@ -859,16 +933,21 @@ static int set_accept_routes(struct rv_config *c, const char *v, char *why, size
 		return 0;
 	}
 	c->accept_routes = RV_CONFIG_ACCEPT_LIST;
-	while (next_word(&v, w, sizeof(w))) {
+	while (next_word(&v, w, sizeof(w), &cut)) {
 		if (c->num_accept >= RV_CONFIG_MAX_ACCEPT) {
 			snprintf(why, wl, "more than %d prefixes", RV_CONFIG_MAX_ACCEPT);
 			return -EINVAL;
 		}
-		if (!w[0] || rv_prefix_parse(&c->accept[c->num_accept], w)) {
+		if (cut || rv_prefix_parse(&c->accept[c->num_accept], w)) {
 			snprintf(why, wl,
 				 "'%s' is not yes, no or a list of prefixes (e.g. 10.20.0.0/16, "
 				 "fd00:20::/48)",
-				 w[0] ? w : v);
+				 w);
+			return -EINVAL;
+		}
+		/* As for routes and subnets: 10.20.0.5/16 is a typo of which? */
+		if (!host_bits_zero(&c->accept[c->num_accept])) {
+			snprintf(why, wl, "%s has host bits set; write the network address", w);
 			return -EINVAL;
 		}
 		c->num_accept++;
@@ -883,15 +962,24 @@ static int set_accept_routes(struct rv_config *c, const char *v, char *why, size
 static int set_push_dns(struct rv_config *c, const char *v, char *why, size_t wl)
 {
 	char w[64];
+	bool cut;
 
 	c->num_push_dns = 0;
-	while (next_word(&v, w, sizeof(w))) {
+	while (next_word(&v, w, sizeof(w), &cut)) {
+		const struct rv_ip_addr *a = &c->push_dns[c->num_push_dns];
+
 		if (c->num_push_dns >= RV_CONFIG_MAX_DNS) {
 			snprintf(why, wl, "more than %d DNS servers", RV_CONFIG_MAX_DNS);
 			return -EINVAL;
 		}
-		if (!w[0] || parse_addr(&c->push_dns[c->num_push_dns], w)) {
-			snprintf(why, wl, "'%s' is not an IPv4 or IPv6 address", w[0] ? w : v);
+		if (cut || parse_addr(&c->push_dns[c->num_push_dns], w)) {
+			snprintf(why, wl, "'%s' is not an IPv4 or IPv6 address", w);
+			return -EINVAL;
+		}
+		/* No client can send a query there: it was pushed all the same. */
+		if (addr_unspecified(a) || addr_multicast(a)) {
+			snprintf(why, wl, "%s is %s address, not a DNS server's", w,
+				 addr_multicast(a) ? "a multicast" : "the unspecified");
 			return -EINVAL;
 		}
 		c->num_push_dns++;

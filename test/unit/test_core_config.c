@@ -272,6 +272,39 @@ static const struct {
 	/* 56 */ { RV_CONFIG_SERVER, "aqm_interval_us = 999\n", "t.conf:1:", "1000..10000000" },
 	/* 57 */ { RV_CONFIG_CLIENT, "aqm_interval_us = 10000001\n", "t.conf:1:", "1000..10000000" },
 	/* 58 */ { RV_CONFIG_SERVER, "ecn = maybe\n", "t.conf:1:", "ecn" },
+	/* A word too long to be a value is named (cut), not quoted as ''. */
+	/* 59 */
+	{ RV_CONFIG_SERVER,
+	  "push_dns = 1.1.1.1 "
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	  "t.conf:1:",
+	  "'"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is not" },
+	/* 60 */
+	{ RV_CONFIG_CLIENT,
+	  "accept_routes = "
+	  "11111111111111111111111111111111111111111111111111111111111111111111111\n",
+	  "t.conf:1:",
+	  "'"
+	  "111111111111111111111111111111111111111111111111111111111111...' is not" },
+	/* Values no client can use were taken and pushed. */
+	/* 61 */
+	{ RV_CONFIG_CLIENT, "accept_routes = 10.20.0.5/16\n", "t.conf:1:", "host bits set" },
+	/* 62 */ { RV_CONFIG_SERVER, "push_dns = 0.0.0.0\n", "t.conf:1:", "the unspecified" },
+	/* 63 */ { RV_CONFIG_SERVER, "push_dns = 10.0.0.1 224.0.0.1\n", "t.conf:1:", "multicast" },
+	/* 64 */ { RV_CONFIG_SERVER, "push_dns = ff02::1\n", "t.conf:1:", "multicast" },
+	/* 65 */ { RV_CONFIG_SERVER, "push_dns = ::\n", "t.conf:1:", "the unspecified" },
+	/* 66 */
+	{ RV_CONFIG_CLIENT, "server = vpn.example.org:443:1\n",
+	  "t.conf:1:", "is not host, host:port" },
+	/* 67 */ { RV_CONFIG_SERVER, "listen = 0.0.0.0:1:2\n", "t.conf:1:", "is not host, host:port" },
+	/* Names no certificate carries: the entries would never match. */
+	/* 68 */
+	{ RV_CONFIG_SERVER, "fixed = a\x01b 10.99.0.5\n", "t.conf:1:", "is no client's" },
+	/* 69 */
+	{ RV_CONFIG_SERVER, "subnet = caf\xc3\xa9 10.20.0.0/24\n", "t.conf:1:", "is no client's" },
+	/* 70 */
+	{ RV_CONFIG_CLIENT, "server_name = a\x7f\n", "t.conf:1:", "is no host name or address" },
 };
 
 /* The data plane's ECN and CoDel keys: defaults, and values taken. */
