@@ -327,19 +327,28 @@ STR_SETTER(group, group)
 STR_SETTER(admin_group, admin_group)
 STR_SETTER(lease_file, lease_file)
 
+/* visible_ascii: is |v| printable ASCII without blanks, and free of the
+ * characters in |also|? */
+static bool visible_ascii(const char *v, const char *also)
+{
+	for (const char *p = v; *p != '\0'; p++) {
+		if (*p <= ' ' || *p > '~' || strchr(also, *p) != NULL) {
+			return false;
+		}
+	}
+	return true;
+}
+
 /* server_name is matched against the server certificate's DNS or IP
  * names: one with a blank or a control character (a typo, a pasted line)
  * could never match, and every handshake would fail. */
 static int set_server_name(struct rv_config *c, const char *v, char *why, size_t wl)
 {
-	for (const char *p = v; *p != '\0'; p++) {
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
-			snprintf(why, wl,
-				 "'%s' is no host name or address (a blank or a control "
-				 "character in it)",
-				 v);
-			return -EINVAL;
-		}
+	if (!visible_ascii(v, "")) {
+		snprintf(why, wl,
+			 "'%s' is no host name or address (a blank or a control character in it)",
+			 v);
+		return -EINVAL;
 	}
 	return parse_str(c->server_name, sizeof(c->server_name), v, why, wl);
 }
@@ -387,12 +396,7 @@ DUR_SETTER(lease_time, lease_time_ms, 1000)
  * dev_valid_name): not "." or "..", no '/', ':' (an alias) or space. */
 static int set_tun(struct rv_config *c, const char *v, char *why, size_t wl)
 {
-	bool bad = !strcmp(v, ".") || !strcmp(v, "..");
-
-	for (const char *p = v; *p && !bad; p++) {
-		bad = *p == '/' || *p == ':' || *p <= ' ' || *p > '~';
-	}
-	if (bad) {
+	if (!strcmp(v, ".") || !strcmp(v, "..") || !visible_ascii(v, "/:")) {
 		snprintf(why, wl,
 			 "'%s' is not a valid interface name (not . or .., no '/', ':' or "
 			 "spaces)",
