@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cmds.h"
 #include "cli/exit.h"
@@ -351,6 +352,17 @@ static int cmd_issue(int argc, char **argv, enum rv_pki_cert_kind kind)
 	}
 	printf("issued %s certificate for %s (serial %s): %s, %s (mode 0600)\n", cmd, o.name,
 	       out.serial, out.crt, out.key);
+	if (out.cut_to != 0) {
+		char when[32];
+		struct tm tm;
+
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC",
+			 gmtime_r(&(time_t){ (time_t)out.cut_to }, &tm));
+		fprintf(stderr,
+			"ringvpn pki %s: valid only until %s, when the CA ends: a certificate "
+			"cannot outlive its CA\n",
+			cmd, when);
+	}
 	return RV_EXIT_OK;
 }
 

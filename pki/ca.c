@@ -69,6 +69,53 @@ static int build_ca_cert(X509 **out, EVP_PKEY *key, const char *name, int days,
 	return 0;
 }
 
+/* ca_name_ok: is |s| 1..64 characters (ub-common-name counts characters)
+ * of well-formed UTF-8 with no control character (C0, DEL, C1)? The name
+ * is every certificate's issuer, printed by every tool: invalid UTF-8 was
+ * refused by the encoder only after the directory was made, and an escape
+ * sequence went into the subject. */
+static bool ca_name_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t chars = 0;
+
+	while (*p != '\0') {
+		uint32_t cp;
+		int more;
+
+		if (*p < 0x80) {
+			cp = *p;
+			more = 0;
+		} else if ((*p & 0xe0) == 0xc0) {
+			cp = *p & 0x1f;
+			more = 1;
+		} else if ((*p & 0xf0) == 0xe0) {
+			cp = *p & 0x0f;
+			more = 2;
+		} else if ((*p & 0xf8) == 0xf0) {
+			cp = *p & 0x07;
+			more = 3;
+		} else {
+			return false;
+		}
+		p++;
+		for (int i = 0; i < more; i++, p++) {
+			if ((*p & 0xc0) != 0x80) {
+				return false;
+			}
+			cp = cp << 6 | (*p & 0x3f);
+		}
+		/* Overlong forms, surrogates, past U+10FFFF; controls. */
+		if ((more == 1 && cp < 0x80) || (more == 2 && cp < 0x800) ||
+		    (more == 3 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) ||
+		    cp > 0x10ffff || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+			return false;
+		}
+		chars++;
+	}
+	return chars >= 1 && chars <= 64;
+}
+
 int rv_pki_ca_create(const char *dir, const struct rv_pki_ca_opts *opts, struct rv_pki_err *err)
 {
 	const char *name = opts->name != NULL ? opts->name : RV_PKI_CA_NAME_DEFAULT;
@@ -77,8 +124,9 @@ int rv_pki_ca_create(const char *dir, const struct rv_pki_ca_opts *opts, struct 
 	struct rv_pki_ca ca = { 0 };
 	int ret;
 
-	if (name[0] == '\0' || strlen(name) > 64) {
-		pki_errf(err, RV_PKI_ERR_USAGE, "CA name must be 1..64 characters");
+	if (!ca_name_ok(name)) {
+		pki_errf(err, RV_PKI_ERR_USAGE,
+			 "CA name must be 1..64 characters of UTF-8, none a control character");
 		return -EINVAL;
 	}
 	if (days < 1) {

@@ -543,6 +543,17 @@ int rv_pki_revoke(const struct rv_pki_ca *ca, const char *cert_path, int crl_day
 		goto out;
 	}
 	EVP_PKEY_free(ca_pub);
+	/* Self-issued, it passes the check above; listed in its own CRL it
+	 * changes nothing (only leaves are checked against it), so saying
+	 * "revoked" would mislead. */
+	if (X509_cmp(cert, ca->cert) == 0) {
+		pki_errf(err, RV_PKI_ERR_USAGE,
+			 "%s is the CA's own certificate: a CA is not revoked in its own CRL; "
+			 "to retire it, make a new CA and issue new certificates",
+			 cert_path);
+		ret = -EINVAL;
+		goto out;
+	}
 	ret = pki_serial_hex(serial, sizeof(serial), X509_get0_serialNumber(cert), err);
 	if (ret != 0) {
 		goto out;

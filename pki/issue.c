@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <openssl/asn1.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/nid.h>
 #include <openssl/x509.h>
@@ -154,11 +155,45 @@ static int build_cert(X509 **out, const struct rv_pki_ca *ca, EVP_PKEY *key,
 	return 0;
 }
 
+/* within_ca copies |opts| to |o| with the validity cut at the CA's end
+ * (|*cut_to| set to it; a certificate past it would pass `pki verify` and
+ * die with the CA all the same). A CA that has ended issues nothing. */
+static int within_ca(const struct rv_pki_ca *ca, const struct rv_pki_issue_opts *opts,
+		     struct rv_pki_issue_opts *o, int64_t *cut_to, struct rv_pki_err *err)
+{
+	int64_t now = (int64_t)time(NULL), end;
+	int days, secs;
+
+	*o = *opts;
+	*cut_to = 0;
+	/* From now (NULL) to the CA's end. */
+	if (!ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(ca->cert))) {
+		ERR_clear_error();
+		return 0; /* cannot tell: the CA's own validity decides */
+	}
+	end = now + (int64_t)days * 86400 + secs;
+	if (end <= now) {
+		pki_errf(err, RV_PKI_ERR_CERT, "the CA in %s has expired: make a new one", ca->dir);
+		return -EINVAL;
+	}
+	if (now + o->not_after_s > end) {
+		o->not_after_s = end - now;
+		*cut_to = end;
+		if (o->not_before_s >= o->not_after_s) {
+			pki_errf(err, RV_PKI_ERR_USAGE,
+				 "the validity asked for starts after the CA in %s ends", ca->dir);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int rv_pki_issue(const struct rv_pki_ca *ca, const struct rv_pki_issue_opts *opts,
 		 struct rv_pki_issued *out, struct rv_pki_err *err)
 {
 	const char *base = opts->file_base != NULL ? opts->file_base : opts->name;
-	struct rv_pki_issued paths;
+	struct rv_pki_issue_opts o;
+	struct rv_pki_issued paths = { .cut_to = 0 };
 	EVP_PKEY *key = NULL;
 	X509 *cert = NULL;
 	int ret;
@@ -183,11 +218,15 @@ int rv_pki_issue(const struct rv_pki_ca *ca, const struct rv_pki_issue_opts *opt
 			return -EEXIST;
 		}
 	}
+	ret = within_ca(ca, opts, &o, &paths.cut_to, err);
+	if (ret != 0) {
+		return ret;
+	}
 	ret = pki_new_key(&key, err);
 	if (ret != 0) {
 		return ret;
 	}
-	ret = build_cert(&cert, ca, key, opts, err);
+	ret = build_cert(&cert, ca, key, &o, err);
 	if (ret == 0) {
 		ret = pki_serial_hex(paths.serial, sizeof(paths.serial),
 				     X509_get0_serialNumber(cert), err);

@@ -46,6 +46,9 @@ struct rv_pki_issued {
 	char crt[PATH_MAX];
 	char key[PATH_MAX];
 	char serial[48]; /* hex */
+	/* The CA's end (unix seconds) when the validity asked for went past
+	 * it and was cut there (a certificate cannot outlive its CA), else 0. */
+	int64_t cut_to;
 };
 
 /* rv_pki_issue_opts_init fills |opts| with the defaults for |kind| and

@@ -148,6 +148,18 @@ expect 0 "client1 still valid" "${V[@]}" "$p/client1.crt"
 expect 0 "crl regenerate" "$bin" pki crl --ca "$p/ca"
 expect 4 "client2 still rejected" "${V[@]}" "$p/client2.crt"
 
+echo "== the CA's own certificate is not revoked; a leaf does not outlive its CA"
+expect 2 "revoke the CA itself" "$bin" pki revoke --ca "$p/ca" --cert "$p/ca/ca.crt"
+expect_err "the CA's own certificate"
+expect 0 "a client for longer than the CA" "$bin" pki client --ca "$p/ca" --name longer --out "$tmp" --days 36500
+expect_err "when the CA ends: a certificate cannot outlive its CA"
+"$bin" pki show "$tmp/longer.crt" >"$tmp/longer.txt"
+[ "$(sed -n 's/^not_after: //p' "$tmp/longer.txt")" = "$("$bin" pki show "$p/ca/ca.crt" | sed -n 's/^not_after: //p')" ] &&
+	pass "cut at the CA's end" || fail "not cut at the CA's end: $(grep not_after "$tmp/longer.txt")"
+expect 2 "a CA name of invalid UTF-8" "$bin" pki ca --out "$tmp/badname" --name $'\xff\xfe'
+[ -e "$tmp/badname" ] && fail "the refused CA left its directory"
+expect 2 "a CA name with an escape" "$bin" pki ca --out "$tmp/badname" --name $'evil\n\x1b[31m'
+
 echo "== an index that lost its lines does not un-revoke"
 # revoked.txt deleted (or left behind when the CA directory was copied): the
 # next crl or revoke signed a CRL without the earlier serials, numbered

@@ -282,6 +282,26 @@ Test(pki_ca, create_bad_args)
 	o.name = "";
 	cr_assert_eq(rv_pki_ca_create(cadir, &o, &err), -EINVAL);
 	cr_assert_eq(err.kind, RV_PKI_ERR_USAGE);
+	/* Invalid UTF-8 (refused by the encoder, after the directory was
+	 * made: exit 10 and an empty directory left), control characters
+	 * (an escape sequence went into the subject), 65 characters; each
+	 * refused before anything is made. */
+	static const char *bad[] = { "\xff\xfe",     "caf\xc3",	    "\xc0\xaf overlong", "evil\nCA",
+				     "red \x1b[31m", "c1 \xc2\x9b", "del \x7f" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		o.name = bad[i];
+		cr_assert_eq(rv_pki_ca_create(cadir, &o, &err), -EINVAL, "name %zu", i);
+		cr_assert_eq(err.kind, RV_PKI_ERR_USAGE);
+		cr_assert_neq(access(cadir, F_OK), 0, "name %zu: the directory was made", i);
+	}
+	char long_name[200] = "";
+	for (int i = 0; i < 65; i++) {
+		strcat(long_name, "\xc3\xa9"); /* é: 2 bytes, 1 character */
+	}
+	o.name = long_name;
+	cr_assert_eq(rv_pki_ca_create(cadir, &o, &err), -EINVAL, "65 characters");
+	long_name[strlen(long_name) - 2] = '\0';
+	cr_assert_eq(rv_pki_ca_create(cadir, &o, &err), 0, "64 characters of 2 bytes: %s", err.msg);
 	o.name = NULL;
 	path_in(deep, sizeof(deep), tmpdir, "no/such/parent");
 	cr_assert_eq(rv_pki_ca_create(deep, &o, &err), -ENOENT);

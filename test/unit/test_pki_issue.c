@@ -442,14 +442,33 @@ Test(pki_issue, validity_window_checked)
 				   &err),
 		     -EKEYEXPIRED);
 
-	/* Defaults: 825 days. */
+	/* Defaults: 825 days, cut at the end of this 30-day CA (it was
+	 * issued, and verified, for 825: a certificate dies with its CA). */
 	rv_pki_issue_opts_init(&o, RV_PKI_CERT_CLIENT, "default");
 	o.out_dir = pki.dir;
 	cr_assert_eq(rv_pki_issue(ca, &o, &out, &err), 0, "%s", err.msg);
+	cr_assert_neq(out.cut_to, 0, "the cut is said");
 	X509 *x = load_cert(out.crt);
 	cr_assert(ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)));
-	cr_assert(days == RV_PKI_LEAF_DAYS_DEFAULT || days == RV_PKI_LEAF_DAYS_DEFAULT - 1, "%d",
-		  days);
+	cr_assert(days == 30 || days == 29, "%d", days);
+	X509 *cax = load_cert(pki.ca_crt);
+	{
+		int d2 = 0, s2 = 0;
+
+		cr_assert(ASN1_TIME_diff(&d2, &s2, X509_get0_notAfter(x), X509_get0_notAfter(cax)));
+		cr_assert(d2 == 0 && s2 == 0, "ends %d days %d s before the CA", d2, s2);
+	}
+	X509_free(cax);
+	X509_free(x);
+	/* Within it: as asked, nothing cut. */
+	rv_pki_issue_opts_init(&o, RV_PKI_CERT_CLIENT, "ten");
+	o.out_dir = pki.dir;
+	o.not_after_s = 10 * 86400;
+	cr_assert_eq(rv_pki_issue(ca, &o, &out, &err), 0, "%s", err.msg);
+	cr_assert_eq(out.cut_to, 0);
+	x = load_cert(out.crt);
+	cr_assert(ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)));
+	cr_assert(days == 10 || days == 9, "%d", days);
 	X509_free(x);
 	rv_pki_ca_free(ca);
 }
