@@ -31,7 +31,7 @@ static int map_verify_error(int code)
 	}
 }
 
-/* identity_ok: is the first common name of a client certificate usable as
+/* identity_ok: is the one common name of a client certificate usable as
  * its identity (core/certname.h)? The server refuses it otherwise, however
  * well it verifies. */
 static int identity_ok(X509 *cert, const char *cert_path, struct rv_pki_err *err)
@@ -39,7 +39,9 @@ static int identity_ok(X509 *cert, const char *cert_path, struct rv_pki_err *err
 	X509_NAME *name = X509_get_subject_name(cert);
 	int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
 	unsigned char *utf8 = NULL;
-	int len = idx < 0 ? -1
+	/* Two common names are refused as the server refuses them. */
+	int len = idx < 0 || X509_NAME_get_index_by_NID(name, NID_commonName, idx) >= 0
+			  ? -1
 			  : ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(
 							       X509_NAME_get_entry(name, idx)));
 	bool ok = len > 0 && rv_cert_name_ok(utf8, (size_t)len);
@@ -50,8 +52,8 @@ static int identity_ok(X509 *cert, const char *cert_path, struct rv_pki_err *err
 		return 0;
 	}
 	pki_errf(err, RV_PKI_ERR_CERT,
-		 "%s: rejected: its common name cannot be a client's identity (1-%d printable "
-		 "ASCII characters, no spaces): the server refuses it",
+		 "%s: rejected: its common name cannot be a client's identity (one, of 1-%d "
+		 "printable ASCII characters, no spaces): the server refuses it",
 		 cert_path, RV_CERT_NAME_MAX);
 	return -EKEYREJECTED;
 }

@@ -195,7 +195,9 @@ static int copy_cn(struct rv_tls_conn *c)
 	}
 	name = X509_get_subject_name(peer);
 	idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
-	if (idx < 0) {
+	/* Two common names: tools disagree on which is the identity (the
+	 * first here, the last for most), so neither is taken. */
+	if (idx < 0 || X509_NAME_get_index_by_NID(name, NID_commonName, idx) >= 0) {
 		goto out;
 	}
 	len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx)));
@@ -226,7 +228,7 @@ enum rv_tls_status rv_tls_conn_handshake(struct rv_tls_conn *c)
 	if (copy_cn(c) != 0) {
 		snprintf(c->err, sizeof(c->err),
 			 "peer certificate has no usable common name "
-			 "(1-%d printable ASCII characters, no spaces)",
+			 "(one, of 1-%d printable ASCII characters, no spaces)",
 			 RV_TLS_CN_MAX);
 		return RV_TLS_ERROR;
 	}

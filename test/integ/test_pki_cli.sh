@@ -116,6 +116,16 @@ if command -v openssl >/dev/null 2>&1; then
 	expect 2 "openssl: revoked" "${O[@]}" "$p/revoked.crt"
 	grep -q "certificate revoked" "$tmp/out" "$tmp/err" && pass "openssl says revoked" ||
 		fail "openssl reason: $(cat "$tmp/out" "$tmp/err")"
+	# A client certificate with two common names, made by another tool:
+	# the server took the first as its identity, most tools the last.
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=zz/CN=client1" \
+		-keyout "$tmp/twocn.key" -out "$tmp/twocn.csr" >/dev/null 2>&1 &&
+		printf 'extendedKeyUsage = clientAuth\n' >"$tmp/twocn.ext" &&
+		openssl x509 -req -in "$tmp/twocn.csr" -CA "$p/ca/ca.crt" -CAkey "$p/ca/ca.key" \
+			-CAcreateserial -days 2 -extfile "$tmp/twocn.ext" -out "$tmp/twocn.crt" >/dev/null 2>&1 ||
+		fail "openssl could not make the two-CN certificate"
+	expect 4 "two common names refused" "${V[@]}" --purpose client "$tmp/twocn.crt"
+	expect_err "common name cannot be a client's identity (one,"
 else
 	echo "(openssl(1) not installed: independent cross-check skipped)"
 fi
