@@ -28,7 +28,7 @@ struct rv_tls_conn {
 	bool done;
 	char cn[RV_TLS_CN_MAX + 1];
 	char err[256];
-	char alert[96]; /* last fatal alert received, for the error text */
+	char alert[128]; /* last fatal alert received, for the error text */
 };
 
 static int conn_ex_index = -1;
@@ -42,8 +42,14 @@ static void info_cb(const SSL *ssl, int where, int value)
 	}
 	c = SSL_get_ex_data(ssl, conn_ex_index);
 	if (c && ((value >> 8) & 0xff) == SSL3_AL_FATAL) {
-		snprintf(c->alert, sizeof(c->alert), "peer sent alert: %s",
-			 SSL_alert_desc_string_long(value & 0xff));
+		/* TLS has one alert for a certificate past its end and one not
+		 * valid yet: a peer whose clock runs behind ours sends it for a
+		 * certificate just issued. */
+		snprintf(c->alert, sizeof(c->alert), "peer sent alert: %s%s",
+			 SSL_alert_desc_string_long(value & 0xff),
+			 (value & 0xff) == SSL_AD_CERTIFICATE_EXPIRED
+				 ? " (or not valid yet: compare both hosts' clocks)"
+				 : "");
 	}
 }
 

@@ -214,8 +214,9 @@ static const struct refusal refusals[] = {
 	  "certificate required", false },
 	{ "client from another CA", 2, false, T_PKI_SERVER_NAME,
 	  "unable to get local issuer certificate", "unknown CA", false },
-	{ "expired client", 3, false, T_PKI_SERVER_NAME, "certificate has expired", "expired",
-	  false },
+	/* TLS's one alert for both: the client says it may be either. */
+	{ "expired client", 3, false, T_PKI_SERVER_NAME, "certificate has expired",
+	  "certificate expired (or not valid yet: compare both hosts' clocks)", false },
 	{ "revoked client", 4, false, T_PKI_SERVER_NAME, "certificate revoked", "revoked", false },
 	{ "wrong server name", 1, false, "other.test", "peer sent alert", "Hostname mismatch",
 	  true },
