@@ -288,7 +288,7 @@ int rv_cli_tls_ctx(struct rv_tls_ctx **out, const struct rv_config *cfg)
 	enum rv_tls_ctx_fail why;
 	char err[1024];
 
-	if (rv_tls_ctx_from_config(out, cfg, &why, err, sizeof(err)) == 0) {
+	if (rv_tls_ctx_from_config(out, cfg, true, &why, err, sizeof(err)) == 0) {
 		return -1;
 	}
 	say_err(err);

@@ -350,7 +350,7 @@ static int usable_as_own(X509 *x, enum rv_tls_role role, const char *path, char 
  * deployment may trust another CA for its peers than the one that issued
  * its own certificate. */
 static int own_against_store(SSL_CTX *sc, X509 *x, enum rv_tls_role role, const char *path,
-			     const char *crl_path, char *err, size_t err_len)
+			     const char *crl_path, bool starting, char *err, size_t err_len)
 {
 	X509_STORE_CTX *vc = X509_STORE_CTX_new();
 	STACK_OF(X509) *chain = NULL;
@@ -372,12 +372,22 @@ static int own_against_store(SSL_CTX *sc, X509 *x, enum rv_tls_role role, const 
 	}
 	ERR_clear_error();
 	e = X509_STORE_CTX_get_error(vc);
-	if (e == X509_V_ERR_CERT_REVOKED) {
+	if (e == X509_V_ERR_CERT_REVOKED && starting) {
 		snprintf(err, err_len,
 			 "certificate file %s: the certificate is revoked by the CRL %s: every "
 			 "peer that checks it refuses it; issue a new one",
 			 path, crl_path);
 		ret = -EINVAL;
+		goto out;
+	}
+	if (e == X509_V_ERR_CERT_REVOKED) {
+		/* Running: the new CRL is taken all the same, or every
+		 * revocation after this one would wait for the new
+		 * certificate (a server key compromise: its certificate is
+		 * revoked first, then clients). */
+		rv_warnx("certificate file %s: the certificate is revoked by the CRL %s: every "
+			 "peer that checks it refuses it; issue a new one (the CRL is applied)",
+			 path, crl_path);
 		goto out;
 	}
 	rv_warnx("certificate file %s: it does not verify against this side's ca (%s): a peer "
@@ -579,7 +589,7 @@ err_free:
 	return ret;
 }
 
-int rv_tls_ctx_from_config(struct rv_tls_ctx **out, const struct rv_config *cfg,
+int rv_tls_ctx_from_config(struct rv_tls_ctx **out, const struct rv_config *cfg, bool starting,
 			   enum rv_tls_ctx_fail *out_fail, char *err, size_t err_len)
 {
 	struct rv_tls_ctx_params p = {
@@ -606,7 +616,7 @@ int rv_tls_ctx_from_config(struct rv_tls_ctx **out, const struct rv_config *cfg,
 	if (ret == 0 && own != NULL) {
 		ret = own_against_store((*out)->ssl_ctx, own, p.role, p.cert_file,
 					p.crl_file != NULL && p.crl_file[0] ? p.crl_file : NULL,
-					err, err_len);
+					starting, err, err_len);
 	}
 	if (ret) {
 		rv_tls_ctx_free(*out);

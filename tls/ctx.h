@@ -56,8 +56,13 @@ int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
 struct rv_config;
 
 /* rv_tls_ctx_from_config is rv_tls_ctx_new with the parameters of |cfg|
- * (role, CA, certificate, key, CRL, expected server name). */
-int rv_tls_ctx_from_config(struct rv_tls_ctx **out, const struct rv_config *cfg,
+ * (role, CA, certificate, key, CRL, expected server name), after checking
+ * this side's own certificate as its peers will: expired, not valid yet or
+ * not fit for the role is refused; revoked by its own CRL is refused when
+ * |starting|, and said otherwise (a running process takes a new CRL
+ * whatever it says of its own certificate, or its other revocations would
+ * wait for a new one). */
+int rv_tls_ctx_from_config(struct rv_tls_ctx **out, const struct rv_config *cfg, bool starting,
 			   enum rv_tls_ctx_fail *out_fail, char *err, size_t err_len);
 
 /* rv_tls_ctx_free frees |ctx| (connections hold their own reference). NULL ok. */

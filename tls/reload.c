@@ -45,7 +45,7 @@ static int new_tls(const struct rv_config *cfg, struct rv_tls_ctx **out, char *e
 {
 	enum rv_tls_ctx_fail why;
 
-	return rv_tls_ctx_from_config(out, cfg, &why, err, err_len);
+	return rv_tls_ctx_from_config(out, cfg, false, &why, err, err_len);
 }
 
 /* older_crl: would |n| (its CRL read from |path|) put an older CRL in

@@ -140,6 +140,13 @@ rvt_log "after the reload the server watches the new CRL file: revoke client5 th
 ctl_client 5
 rvt_wait_for 10 "client5 session" session_running client5 ||
 	rvt_fail "client5 did not come up"
+# The server's own certificate revoked there first (a server key
+# compromise: its certificate goes first, then the clients'): said, and the
+# CRL taken all the same. It was refused whole, for the server's own
+# certificate, and every later revocation waited for a new one.
+revoke_in "$PKI/ca-b" server
+wait_log "$SLOG" "server.crt: the certificate is revoked by the CRL $PKI/ca-b/ca.crl" 5 >/dev/null ||
+	rvt_fail "the server did not say its own certificate is revoked"
 revoke_in "$PKI/ca-b" client5
 revoked_within_1s client5
 
