@@ -7,7 +7,7 @@
  *                       [--days N | --valid-from T --valid-to T] [--force]
  *   ringvpn pki client  --ca DIR --name CN [same options as server]
  *   ringvpn pki revoke  --ca DIR (--cert FILE | --serial HEX) [--days N]
- *   ringvpn pki crl     --ca DIR [--days N] [--unrevoke]
+ *   ringvpn pki crl     --ca DIR [--days N] [--unrevoke SERIAL]...
  *   ringvpn pki show    FILE...
  *   ringvpn pki verify  --ca DIR [--crl FILE | --no-crl] [--purpose server|client]
  *                       [--name HOST] FILE
@@ -385,7 +385,7 @@ static int cmd_revoke_or_crl(int argc, char **argv, bool revoke)
 		{ "cert", required_argument, NULL, OPT_CERT },
 		{ "serial", required_argument, NULL, OPT_SERIAL },
 		{ "days", required_argument, NULL, OPT_DAYS },
-		{ "unrevoke", no_argument, NULL, OPT_UNREVOKE },
+		{ "unrevoke", required_argument, NULL, OPT_UNREVOKE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -393,7 +393,9 @@ static int cmd_revoke_or_crl(int argc, char **argv, bool revoke)
 	const char *ca_dir = NULL, *cert = NULL, *serial = NULL;
 	struct rv_pki_err err = { 0 };
 	struct rv_pki_ca *ca;
-	bool already = false, lift = false;
+	const char *lift[RV_PKI_LIFT_MAX];
+	size_t num_lift = 0;
+	bool already = false;
 	int c, days = 0, ret;
 
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -419,7 +421,11 @@ static int cmd_revoke_or_crl(int argc, char **argv, bool revoke)
 			if (revoke) {
 				return usage_error(cmd, "--unrevoke belongs to 'pki crl'");
 			}
-			lift = true;
+			if (num_lift == RV_PKI_LIFT_MAX) {
+				return usage_error(cmd, "at most %d --unrevoke at once",
+						   RV_PKI_LIFT_MAX);
+			}
+			lift[num_lift++] = optarg;
 			break;
 		case OPT_HELP:
 			print_help(cmd);
@@ -439,7 +445,7 @@ static int cmd_revoke_or_crl(int argc, char **argv, bool revoke)
 		return pki_failed(cmd, ret, &err);
 	}
 	if (!revoke) {
-		ret = rv_pki_crl_update(ca, days, lift, &err);
+		ret = rv_pki_crl_update(ca, days, lift, num_lift, &err);
 	} else if (cert != NULL) {
 		ret = rv_pki_revoke(ca, cert, days, &already, &err);
 	} else {
@@ -454,6 +460,9 @@ static int cmd_revoke_or_crl(int argc, char **argv, bool revoke)
 		       already ? "was already revoked" : "revoked", ca_dir);
 	} else {
 		printf("CRL updated: %s/ca.crl\n", ca_dir);
+		for (size_t i = 0; i < num_lift; i++) {
+			printf("revocation lifted: serial %s\n", lift[i]);
+		}
 	}
 	return RV_EXIT_OK;
 }
@@ -609,11 +618,11 @@ static const struct pki_cmd pki_cmds[] = {
 	{ "revoke", cmd_revoke, "--ca DIR (--cert FILE | --serial HEX) [--days N]",
 	  "Revoke a certificate issued by the CA in DIR: add it to DIR/revoked.txt and\n"
 	  "re-sign DIR/ca.crl (next update in N days, default 30; CRL number + 1)." },
-	{ "crl", cmd_crl, "--ca DIR [--days N] [--unrevoke]",
+	{ "crl", cmd_crl, "--ca DIR [--days N] [--unrevoke SERIAL]...",
 	  "Re-sign DIR/ca.crl from DIR/revoked.txt (do this before its next update, every\n"
 	  "N days, default 30). An empty CRL is valid. A serial the current CRL revokes\n"
-	  "and revoked.txt no longer lists is refused (the index lost lines) unless\n"
-	  "--unrevoke: its revocation is lifted on purpose." },
+	  "and revoked.txt no longer lists is refused (the index lost lines) unless named\n"
+	  "by --unrevoke: its revocation is lifted on purpose (remove its line first)." },
 	{ "show", cmd_show, "FILE...",
 	  "Print subject, issuer, serial, validity, SANs and usages of a certificate, or\n"
 	  "the revoked serials of a CRL." },

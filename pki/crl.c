@@ -105,7 +105,8 @@ static int index_load(struct index *idx, const struct rv_pki_ca *ca, struct rv_p
 	 * something is not rebuilt from it without --unrevoke
 	 * (keeps_revocations). */
 	if (stat(idx->path, &st) == 0 && !(S_ISREG(st.st_mode) && st.st_size == 0)) {
-		ret = pki_read_file(&buf, &len, idx->path, RV_PKI_ERR_CERT, err);
+		ret = pki_read_file(&buf, &len, idx->path, RV_PKI_ERR_CERT, "revocation index",
+				    PKI_MAX_LIST, err);
 		if (ret != 0) {
 			return ret;
 		}
@@ -195,9 +196,28 @@ static bool index_has(const struct index *idx, const char *serial)
 	return false;
 }
 
-/* dropped counts the serials |old| revokes that |idx| does not, and puts
- * the first in |first|: what a CRL built from |idx| would un-revoke. */
-static size_t dropped(X509_CRL *old, const struct index *idx, char first[SERIAL_HEX_MAX + 1])
+struct lift {
+	char (*serials)[SERIAL_HEX_MAX + 1]; /* canonical */
+	size_t num;
+	bool *seen; /* per serial: the old CRL revokes it */
+};
+
+static bool lift_has(const struct lift *lift, const char *serial)
+{
+	for (size_t i = 0; i < lift->num; i++) {
+		if (strcmp(lift->serials[i], serial) == 0) {
+			lift->seen[i] = true;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* dropped counts the serials |old| revokes that |idx| does not and |lift|
+ * does not name, and puts the first in |first|: what a CRL built from
+ * |idx| would un-revoke unasked. */
+static size_t dropped(X509_CRL *old, const struct index *idx, const struct lift *lift,
+		      char first[SERIAL_HEX_MAX + 1])
 {
 	STACK_OF(X509_REVOKED) *revs = X509_CRL_get_REVOKED(old);
 	size_t n = 0;
@@ -209,7 +229,8 @@ static size_t dropped(X509_CRL *old, const struct index *idx, char first[SERIAL_
 		char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
 
 		/* A serial that cannot be shown (not ours: too long) counts too. */
-		if (hex == NULL || strlen(hex) > SERIAL_HEX_MAX || !index_has(idx, hex)) {
+		if (hex == NULL || strlen(hex) > SERIAL_HEX_MAX ||
+		    (!index_has(idx, hex) && !lift_has(lift, hex))) {
 			if (n++ == 0) {
 				snprintf(first, SERIAL_HEX_MAX + 1, "%s", hex != NULL ? hex : "?");
 			}
@@ -222,35 +243,63 @@ static size_t dropped(X509_CRL *old, const struct index *idx, char first[SERIAL_
 
 /* keeps_revocations checks that |idx| lists every serial the CA's ca.crl
  * (if any, and signed by this CA: next_crl_number judges the rest)
- * revokes. revoked.txt is the source of truth, but one that lost lines
- * (deleted, left behind when the directory was copied, cut) would have the
- * next CRL, numbered above the last, let the revoked back in, silently:
- * lifting a revocation takes --unrevoke. Returns 0 or -errno. */
+ * revokes, but those |lift| names, each of which it must revoke and |idx|
+ * no longer list. revoked.txt is the source of truth, but one that lost
+ * lines (deleted, left behind when the directory was copied, cut) would
+ * have the next CRL, numbered above the last, let the revoked back in,
+ * silently: a revocation is lifted by name (pki crl --unrevoke SERIAL).
+ * Returns 0 or -errno. */
 static int keeps_revocations(const struct rv_pki_ca *ca, const struct index *idx,
-			     struct rv_pki_err *err)
+			     const struct lift *lift, struct rv_pki_err *err)
 {
 	char crl_path[PATH_MAX], first[SERIAL_HEX_MAX + 1];
 	X509_CRL *old = NULL;
-	size_t n;
+	size_t n = 0;
 	int ret;
 
-	ret = pki_path(crl_path, sizeof(crl_path), ca->dir, RV_PKI_CA_CRL, "", err);
-	if (ret != 0 || !pki_exists(crl_path)) {
-		return ret;
+	for (size_t i = 0; i < lift->num; i++) {
+		if (index_has(idx, lift->serials[i])) {
+			pki_errf(err, RV_PKI_ERR_USAGE,
+				 "serial %s is still listed in %s: remove its line to lift its "
+				 "revocation",
+				 lift->serials[i], idx->path);
+			return -EINVAL;
+		}
 	}
-	ret = rv_pem_read_crl(&old, crl_path, err);
+	ret = pki_path(crl_path, sizeof(crl_path), ca->dir, RV_PKI_CA_CRL, "", err);
 	if (ret != 0) {
 		return ret;
 	}
-	n = X509_CRL_verify(old, ca->key) == 1 ? dropped(old, idx, first) : 0;
-	X509_CRL_free(old);
+	if (pki_exists(crl_path)) {
+		ret = rv_pem_read_crl(&old, crl_path, err);
+		if (ret != 0) {
+			/* Its revocations cannot be compared: a backup holds them. */
+			pki_errf(err, RV_PKI_ERR_CERT,
+				 "%s: %s; restore it from a backup (servers refuse a CRL numbered "
+				 "below the one they run)",
+				 crl_path, err != NULL ? err->msg : "unreadable");
+			return ret;
+		}
+		if (X509_CRL_verify(old, ca->key) == 1) {
+			n = dropped(old, idx, lift, first);
+		}
+		ERR_clear_error();
+		X509_CRL_free(old);
+	}
 	if (n != 0) {
 		pki_errf(err, RV_PKI_ERR_CERT,
 			 "%s revokes %zu certificate(s) that %s does not list (serial %s%s): "
-			 "restore the index, or to lift those revocations run 'ringvpn pki crl "
-			 "--ca %s --unrevoke'",
+			 "restore the index, or to lift a revocation on purpose run 'ringvpn pki "
+			 "crl --ca %s --unrevoke SERIAL' for each",
 			 crl_path, n, idx->path, first, n > 1 ? " and others" : "", ca->dir);
 		return -EINVAL;
+	}
+	for (size_t i = 0; i < lift->num; i++) {
+		if (!lift->seen[i]) {
+			pki_errf(err, RV_PKI_ERR_USAGE, "serial %s is not revoked by %s",
+				 lift->serials[i], crl_path);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }
@@ -415,18 +464,35 @@ static int ca_lock(const struct rv_pki_ca *ca, struct rv_pki_err *err)
 	return fd;
 }
 
-int rv_pki_crl_update(const struct rv_pki_ca *ca, int crl_days, bool lift, struct rv_pki_err *err)
+int rv_pki_crl_update(const struct rv_pki_ca *ca, int crl_days, const char *const *lift,
+		      size_t num_lift, struct rv_pki_err *err)
 {
+	char serials[RV_PKI_LIFT_MAX][SERIAL_HEX_MAX + 1];
+	bool seen[RV_PKI_LIFT_MAX] = { false };
+	struct lift l = { .serials = serials, .num = num_lift, .seen = seen };
 	struct index idx;
 	int lock, ret;
 
+	if (num_lift > RV_PKI_LIFT_MAX) {
+		pki_errf(err, RV_PKI_ERR_USAGE, "at most %d revocations are lifted at once",
+			 RV_PKI_LIFT_MAX);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < num_lift; i++) {
+		if (canon_serial(serials[i], lift[i], strlen(lift[i])) != 0) {
+			pki_errf(err, RV_PKI_ERR_USAGE,
+				 "'%s' is not a serial (1..%d hex digits, not zero)", lift[i],
+				 SERIAL_HEX_MAX);
+			return -EINVAL;
+		}
+	}
 	lock = ca_lock(ca, err);
 	if (lock < 0) {
 		return lock;
 	}
 	ret = index_load(&idx, ca, err);
 	if (ret == 0) {
-		ret = lift ? 0 : keeps_revocations(ca, &idx, err);
+		ret = keeps_revocations(ca, &idx, &l, err);
 		ret = ret ? ret : crl_build(ca, &idx, crl_days, err);
 		index_cleanup(&idx);
 	}
@@ -452,7 +518,8 @@ static int revoke_canon(const struct rv_pki_ca *ca, const char *serial, const ch
 	}
 	ret = index_load(&idx, ca, err);
 	if (ret == 0) {
-		ret = keeps_revocations(ca, &idx, err); /* before the index is written */
+		/* Before the index is written. */
+		ret = keeps_revocations(ca, &idx, &(struct lift){ .num = 0 }, err);
 		if (ret != 0) {
 			index_cleanup(&idx);
 		}
@@ -481,6 +548,15 @@ static int revoke_canon(const struct rv_pki_ca *ca, const char *serial, const ch
 		if (n < 0 || (size_t)n >= text_len) {
 			pki_errf(err, RV_PKI_ERR_OP, "cannot format the index line");
 			ret = -EINVAL;
+			goto out;
+		}
+		/* Written, it could not be read back: no pki command would work
+		 * on this CA again. */
+		if ((size_t)n > PKI_MAX_LIST) {
+			pki_errf(err, RV_PKI_ERR_OP,
+				 "%s would pass %u bytes, the most pki reads: start a new CA",
+				 idx.path, PKI_MAX_LIST);
+			ret = -EFBIG;
 			goto out;
 		}
 		/* The index is written first: if signing the CRL then fails, the

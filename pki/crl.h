@@ -37,12 +37,17 @@ int rv_pki_revoke(const struct rv_pki_ca *ca, const char *cert_path, int crl_day
 int rv_pki_revoke_serial(const struct rv_pki_ca *ca, const char *serial_hex, int crl_days,
 			 bool *out_already, struct rv_pki_err *err);
 
+/* Most revocations lifted by one rv_pki_crl_update. */
+#define RV_PKI_LIFT_MAX 64
+
 /* rv_pki_crl_update rebuilds and re-signs ca.crl from revoked.txt (an empty
  * or missing index gives a valid empty CRL). A serial the previous ca.crl
  * revokes and the index no longer lists is refused (-EINVAL: the index lost
- * lines) unless |lift| (its revocation lifted on purpose); so is any such
- * serial for rv_pki_revoke*. |crl_days| 0 means the default. Returns 0 or
- * -errno with |err| filled. */
-int rv_pki_crl_update(const struct rv_pki_ca *ca, int crl_days, bool lift, struct rv_pki_err *err);
+ * lines), but the |num_lift| serials (hex) in |lift|, whose revocations are
+ * lifted on purpose: each must be revoked by the previous CRL and absent
+ * from the index. rv_pki_revoke* refuse any such serial. |crl_days| 0
+ * means the default. Returns 0 or -errno with |err| filled. */
+int rv_pki_crl_update(const struct rv_pki_ca *ca, int crl_days, const char *const *lift,
+		      size_t num_lift, struct rv_pki_err *err);
 
 #endif /* RV_PKI_CRL_H */

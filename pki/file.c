@@ -39,23 +39,8 @@ bool pki_exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
-static const char *kind_noun(enum rv_pki_err_kind kind)
-{
-	switch (kind) {
-	case RV_PKI_ERR_KEY:
-		return "private key";
-	case RV_PKI_ERR_CERT:
-		return "certificate";
-	case RV_PKI_ERR_NONE:
-	case RV_PKI_ERR_USAGE:
-	case RV_PKI_ERR_OP:
-		break;
-	}
-	return "file";
-}
-
 int pki_read_file(uint8_t **out, size_t *out_len, const char *path, enum rv_pki_err_kind kind,
-		  struct rv_pki_err *err)
+		  const char *what, size_t max, struct rv_pki_err *err)
 {
 	struct stat st;
 	uint8_t *buf;
@@ -69,16 +54,14 @@ int pki_read_file(uint8_t **out, size_t *out_len, const char *path, enum rv_pki_
 	if (fd < 0) {
 		ret = -errno;
 		if (ret == -ENOENT) {
-			pki_errf(err, kind, "%s: %s not found (check the path)", path,
-				 kind_noun(kind));
+			pki_errf(err, kind, "%s: %s not found (check the path)", path, what);
 		} else if (ret == -EACCES) {
 			pki_errf(err, kind,
 				 "%s: cannot read %s: permission denied (run as its owner or fix "
 				 "its permissions)",
-				 path, kind_noun(kind));
+				 path, what);
 		} else {
-			pki_errf(err, kind, "%s: cannot open %s: %s", path, kind_noun(kind),
-				 strerror(-ret));
+			pki_errf(err, kind, "%s: cannot open %s: %s", path, what, strerror(-ret));
 		}
 		return ret;
 	}
@@ -89,14 +72,13 @@ int pki_read_file(uint8_t **out, size_t *out_len, const char *path, enum rv_pki_
 	}
 	if (!S_ISREG(st.st_mode)) {
 		ret = -EINVAL;
-		pki_errf(err, kind, "%s: not a regular file (expected a PEM %s)", path,
-			 kind_noun(kind));
+		pki_errf(err, kind, "%s: not a regular file (expected a %s)", path, what);
 		goto err_close;
 	}
-	if (st.st_size <= 0 || (uint64_t)st.st_size > PKI_MAX_FILE) {
+	if (st.st_size <= 0 || (uint64_t)st.st_size > max) {
 		ret = -EINVAL;
-		pki_errf(err, kind, "%s: size %lld is not that of a PEM %s (1..%u bytes)", path,
-			 (long long)st.st_size, kind_noun(kind), PKI_MAX_FILE);
+		pki_errf(err, kind, "%s: size %lld is not that of a %s (1..%zu bytes)", path,
+			 (long long)st.st_size, what, max);
 		goto err_close;
 	}
 	buf = malloc((size_t)st.st_size);

@@ -23,8 +23,12 @@ struct rv_pki_ca {
 	EVP_PKEY *key;
 };
 
-/* Largest PEM file pki/ will read; real ones are a few KB. */
+/* Largest PEM certificate or key file pki/ will read; real ones are a few
+ * KB. */
 #define PKI_MAX_FILE (1u << 20)
+/* Largest CRL or revocation index: an entry per revoked certificate, about
+ * 40 bytes of CRL and 60 of index each (a million revocations). */
+#define PKI_MAX_LIST (64u << 20)
 
 /* err.c */
 
@@ -44,11 +48,12 @@ void pki_err_ssl(struct rv_pki_err *err, enum rv_pki_err_kind kind, const char *
 int pki_path(char *out, size_t out_len, const char *dir, const char *base, const char *ext,
 	     struct rv_pki_err *err);
 
-/* pki_read_file reads the whole of |path| (at most PKI_MAX_FILE bytes) into a
- * fresh heap buffer returned in |*out| (caller frees, wiping it if secret).
- * Failures are reported with |kind| as the error class. */
+/* pki_read_file reads the whole of |path| (1..|max| bytes) into a fresh
+ * heap buffer returned in |*out| (caller frees, wiping it if secret).
+ * Failures are reported with |kind| as the error class, naming the file
+ * as |what| ("PEM certificate", "revocation index"). */
 int pki_read_file(uint8_t **out, size_t *out_len, const char *path, enum rv_pki_err_kind kind,
-		  struct rv_pki_err *err);
+		  const char *what, size_t max, struct rv_pki_err *err);
 
 /* pki_write_file writes |data| to |path| with exactly |mode|, atomically:
  * the bytes go to a temporary file (created 0600 in the same directory),

@@ -17,16 +17,18 @@
 #include "pki/internal.h"
 
 /* read_pem loads |path| and runs |parse| over a memory BIO of its bytes. */
-static void *read_pem(const char *path, enum rv_pki_err_kind kind, const char *what,
+static void *read_pem(const char *path, enum rv_pki_err_kind kind, const char *what, size_t max,
 		      void *(*parse)(BIO *), int *out_ret, struct rv_pki_err *err)
 {
+	char noun[32];
 	uint8_t *buf;
 	size_t len;
 	BIO *bio;
 	void *obj = NULL;
 	int ret;
 
-	ret = pki_read_file(&buf, &len, path, kind, err);
+	snprintf(noun, sizeof(noun), "PEM %s", what);
+	ret = pki_read_file(&buf, &len, path, kind, noun, max, err);
 	if (ret != 0) {
 		*out_ret = ret;
 		return NULL;
@@ -66,7 +68,7 @@ int rv_pem_read_cert(X509 **out, const char *path, struct rv_pki_err *err)
 {
 	int ret;
 
-	*out = read_pem(path, RV_PKI_ERR_CERT, "certificate", parse_cert, &ret, err);
+	*out = read_pem(path, RV_PKI_ERR_CERT, "certificate", PKI_MAX_FILE, parse_cert, &ret, err);
 	return ret;
 }
 
@@ -74,7 +76,7 @@ int rv_pem_read_key(EVP_PKEY **out, const char *path, struct rv_pki_err *err)
 {
 	int ret;
 
-	*out = read_pem(path, RV_PKI_ERR_KEY, "private key", parse_key, &ret, err);
+	*out = read_pem(path, RV_PKI_ERR_KEY, "private key", PKI_MAX_FILE, parse_key, &ret, err);
 	return ret;
 }
 
@@ -82,7 +84,7 @@ int rv_pem_read_crl(X509_CRL **out, const char *path, struct rv_pki_err *err)
 {
 	int ret;
 
-	*out = read_pem(path, RV_PKI_ERR_CERT, "CRL", parse_crl, &ret, err);
+	*out = read_pem(path, RV_PKI_ERR_CERT, "CRL", PKI_MAX_LIST, parse_crl, &ret, err);
 	return ret;
 }
 

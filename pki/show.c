@@ -196,7 +196,8 @@ int rv_pki_show(FILE *out, const char *path, struct rv_pki_err *err)
 	int ret;
 	bool is_crl;
 
-	ret = pki_read_file(&buf, &len, path, RV_PKI_ERR_CERT, err);
+	ret = pki_read_file(&buf, &len, path, RV_PKI_ERR_CERT, "PEM certificate or CRL",
+			    PKI_MAX_LIST, err);
 	if (ret != 0) {
 		return ret;
 	}

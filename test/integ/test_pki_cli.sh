@@ -183,11 +183,17 @@ cmp -s "$p/ca/ca.crl" "$tmp/ca.crl.before" && pass "the CRL was kept" || fail "t
 [ -e "$p/ca/revoked.txt" ] && fail "the refused revoke wrote an index"
 expect 4 "client2 still rejected" "${V[@]}" "$p/client2.crt"
 expect 2 "--unrevoke belongs to crl" "$bin" pki revoke --ca "$p/ca" --serial abce --unrevoke
+expect 2 "--unrevoke names a serial" "$bin" pki crl --ca "$p/ca" --unrevoke
 mv "$tmp/revoked.txt.saved" "$p/ca/revoked.txt"
 grep -v "client2" "$p/ca/revoked.txt" >"$tmp/revoked.txt.lifted"
 cp "$tmp/revoked.txt.lifted" "$p/ca/revoked.txt"
 expect 4 "a line removed: refused" "$bin" pki crl --ca "$p/ca"
-expect 0 "a line removed, --unrevoke: lifted" "$bin" pki crl --ca "$p/ca" --unrevoke
+c2serial=$("$bin" pki show "$p/client2.crt" | sed -n 's/^serial: //p')
+rserial=$("$bin" pki show "$p/revoked.crt" | sed -n 's/^serial: //p')
+expect 2 "--unrevoke of a serial still listed" "$bin" pki crl --ca "$p/ca" --unrevoke "$rserial"
+expect 0 "a line removed, --unrevoke SERIAL: lifted" "$bin" pki crl --ca "$p/ca" --unrevoke "$c2serial"
+grep -qi "revocation lifted: serial $c2serial" "$tmp/out" && pass "the lifted serial is said" ||
+	fail "the lifted serial is not said: $(cat "$tmp/out")"
 expect 0 "client2 valid again" "${V[@]}" "$p/client2.crt"
 expect 4 "revoked.crt still rejected" "${V[@]}" "$p/revoked.crt"
 expect 0 "revoke client2 again" "$bin" pki revoke --ca "$p/ca" --cert "$p/client2.crt"

@@ -236,16 +236,25 @@ Test(pki_crl, revoke_bad_serials)
 /* An index that lost the lines of revoked serials (emptied, deleted, left
  * behind when the CA directory was copied) made the next CRL, numbered
  * above the last, let them back in, silently. Refused now, the CRL kept;
- * with |lift| (pki crl --unrevoke) the revocations are lifted. */
+ * a revocation is lifted by naming it (pki crl --unrevoke SERIAL). */
 Test(pki_crl, index_that_lost_revocations)
 {
 	struct rv_pki_err err = { 0 };
-	FILE *f = fopen(index_path, "w");
+	char serial[64] = "";
+	const char *lift[] = { serial };
+	FILE *f = fopen(index_path, "r");
 	X509_CRL *crl;
 
 	cr_assert_not_null(f);
+	cr_assert_eq(fscanf(f, "%63s", serial), 1); /* revoked.crt's, the one line */
 	fclose(f);
-	cr_assert_eq(rv_pki_crl_update(ca, 1, false, &err), -EINVAL);
+	/* Named while still listed: not lifted. */
+	cr_assert_eq(rv_pki_crl_update(ca, 1, lift, 1, &err), -EINVAL);
+	cr_assert_not_null(strstr(err.msg, "is still listed in"), "%s", err.msg);
+	f = fopen(index_path, "w");
+	cr_assert_not_null(f);
+	fclose(f);
+	cr_assert_eq(rv_pki_crl_update(ca, 1, NULL, 0, &err), -EINVAL);
 	cr_assert_not_null(strstr(err.msg, "revokes 1 certificate(s) that"), "%s", err.msg);
 	cr_assert_not_null(strstr(err.msg, "--unrevoke"), "%s", err.msg);
 	crl = load_crl();
@@ -255,7 +264,7 @@ Test(pki_crl, index_that_lost_revocations)
 	/* A missing index is an empty one: refused the same; so is a
 	 * revocation added to it, which would drop the others. */
 	cr_assert_eq(unlink(index_path), 0);
-	cr_assert_eq(rv_pki_crl_update(ca, 0, false, &err), -EINVAL);
+	cr_assert_eq(rv_pki_crl_update(ca, 0, NULL, 0, &err), -EINVAL);
 	{
 		bool already = false;
 
@@ -267,8 +276,17 @@ Test(pki_crl, index_that_lost_revocations)
 	cr_assert_eq(rv_pki_verify(pki.ca_crt, pki.ca_crl, pki.revoked_crt, RV_PKI_PURPOSE_CLIENT,
 				   NULL, &err),
 		     -EKEYREVOKED, "%s", err.msg);
+	/* A serial the CRL does not revoke cannot be lifted; nor is one lost
+	 * line lifted by naming another. */
+	cr_assert_eq(rv_pki_crl_update(ca, 1, (const char *[]){ "ABCDEF" }, 1, &err), -EINVAL);
+	cr_assert_not_null(strstr(err.msg, "revokes 1 certificate(s)"), "%s", err.msg);
+	cr_assert_eq(rv_pki_crl_update(ca, 1, (const char *[]){ serial, "ABCDEF" }, 2, &err),
+		     -EINVAL);
+	cr_assert_not_null(strcasestr(err.msg, "serial ABCDEF is not revoked by"), "%s", err.msg);
+	cr_assert_eq(rv_pki_crl_update(ca, 1, (const char *[]){ "xyz" }, 1, &err), -EINVAL);
+	cr_assert_eq(err.kind, RV_PKI_ERR_USAGE);
 	/* Lifted on purpose: an empty CRL, and the certificate verifies. */
-	cr_assert_eq(rv_pki_crl_update(ca, 1, true, &err), 0, "%s", err.msg);
+	cr_assert_eq(rv_pki_crl_update(ca, 1, lift, 1, &err), 0, "%s", err.msg);
 	crl = load_crl();
 	cr_assert_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 0);
 	cr_assert_eq(crl_number(crl), 3);
@@ -276,7 +294,7 @@ Test(pki_crl, index_that_lost_revocations)
 	cr_assert_eq(rv_pki_verify(pki.ca_crt, pki.ca_crl, pki.revoked_crt, RV_PKI_PURPOSE_CLIENT,
 				   NULL, &err),
 		     0, "%s", err.msg);
-	cr_assert_eq(rv_pki_crl_update(ca, 0, false, &err), 0, "%s", err.msg);
+	cr_assert_eq(rv_pki_crl_update(ca, 0, NULL, 0, &err), 0, "%s", err.msg);
 }
 
 Test(pki_crl, index_comments_and_blank_lines)
@@ -287,7 +305,7 @@ Test(pki_crl, index_comments_and_blank_lines)
 	cr_assert_not_null(f);
 	fputs("# a comment\n\nABCDEF 1700000000 CN = hand-added\n1 0\n", f);
 	fclose(f);
-	cr_assert_eq(rv_pki_crl_update(ca, 0, false, &err), 0, "%s", err.msg);
+	cr_assert_eq(rv_pki_crl_update(ca, 0, NULL, 0, &err), 0, "%s", err.msg);
 	X509_CRL *crl = load_crl();
 	cr_assert_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 3);
 	X509_CRL_free(crl);
@@ -306,7 +324,7 @@ Test(pki_crl, malformed_index_named_with_line)
 		cr_assert_not_null(f);
 		fprintf(f, "# ok\n%s", bad[i]);
 		fclose(f);
-		cr_assert_eq(rv_pki_crl_update(ca, 0, false, &err), -EINVAL, "line '%s'", bad[i]);
+		cr_assert_eq(rv_pki_crl_update(ca, 0, NULL, 0, &err), -EINVAL, "line '%s'", bad[i]);
 		snprintf(want, sizeof(want), "%s:2:", index_path);
 		cr_assert_not_null(strstr(err.msg, want), "%s", err.msg);
 	}
@@ -327,9 +345,32 @@ Test(pki_crl, nul_in_index_named_with_line)
 	cr_assert_not_null(f);
 	cr_assert_eq(fwrite(text, 1, sizeof(text) - 1, f), sizeof(text) - 1);
 	fclose(f);
-	cr_assert_eq(rv_pki_crl_update(ca, 0, false, &err), -EINVAL);
+	cr_assert_eq(rv_pki_crl_update(ca, 0, NULL, 0, &err), -EINVAL);
 	snprintf(want, sizeof(want), "%s:2: a NUL byte", index_path);
 	cr_assert_not_null(strstr(err.msg, want), "%s", err.msg);
+}
+
+/* 20,000 revocations: an index of 1.2 MB and a CRL of about as much. At
+ * 1 MiB (the limit for a certificate) the index could be written but not
+ * read back: no pki command worked on the CA again. */
+Test(pki_crl, twenty_thousand_revocations)
+{
+	struct rv_pki_err err = { 0 };
+	bool already = false;
+	FILE *f = fopen(index_path, "a");
+	X509_CRL *crl;
+
+	cr_assert_not_null(f);
+	for (unsigned i = 0; i < 20000; i++) {
+		fprintf(f, "%X 1700000000 CN = padding-%u\n", 0x100000 + i, i);
+	}
+	fclose(f);
+	cr_assert_eq(rv_pki_crl_update(ca, 0, NULL, 0, &err), 0, "%s", err.msg);
+	cr_assert_eq(rv_pki_revoke_serial(ca, "ABCDEF01", 0, &already, &err), 0, "%s", err.msg);
+	cr_assert_eq(rv_pki_crl_update(ca, 0, NULL, 0, &err), 0, "%s", err.msg);
+	crl = load_crl();
+	cr_assert_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 20002);
+	X509_CRL_free(crl);
 }
 
 Test(pki_crl, foreign_crl_refused)
@@ -340,7 +381,7 @@ Test(pki_crl, foreign_crl_refused)
 	/* Someone copied the other CA's CRL over ours: do not continue its numbering. */
 	snprintf(other_crl, sizeof(other_crl), "%s/ca.crl", pki.other_ca_dir);
 	cr_assert_eq(rename(other_crl, pki.ca_crl), 0);
-	cr_assert_eq(rv_pki_crl_update(ca, 0, false, &err), -EINVAL);
+	cr_assert_eq(rv_pki_crl_update(ca, 0, NULL, 0, &err), -EINVAL);
 	cr_assert_not_null(strstr(err.msg, "not signed by this CA"), "%s", err.msg);
 }
 
@@ -348,7 +389,7 @@ Test(pki_crl, bad_days)
 {
 	struct rv_pki_err err = { 0 };
 
-	cr_assert_eq(rv_pki_crl_update(ca, -1, false, &err), -EINVAL);
+	cr_assert_eq(rv_pki_crl_update(ca, -1, NULL, 0, &err), -EINVAL);
 	cr_assert_eq(err.kind, RV_PKI_ERR_USAGE);
-	cr_assert_eq(rv_pki_crl_update(ca, 40000, false, &err), -EINVAL);
+	cr_assert_eq(rv_pki_crl_update(ca, 40000, NULL, 0, &err), -EINVAL);
 }

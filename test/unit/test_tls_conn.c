@@ -379,7 +379,7 @@ Test(tls_conn, crl_older_by_number)
 
 	cr_assert_eq(rv_tls_ctx_new(&old_ctx, &p, &why, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(rv_pki_ca_open(&ca, pki.ca_dir, &perr), 0, "%s", perr.msg);
-	cr_assert_eq(rv_pki_crl_update(ca, 0, false, &perr), 0, "%s",
+	cr_assert_eq(rv_pki_crl_update(ca, 0, NULL, 0, &perr), 0, "%s",
 		     perr.msg); /* the next number */
 	rv_pki_ca_free(ca);
 	cr_assert_eq(rv_tls_ctx_new(&new_ctx, &p, &why, err, sizeof(err)), 0, "%s", err);
