@@ -273,11 +273,15 @@ static int keeps_revocations(const struct rv_pki_ca *ca, const struct index *idx
 	if (pki_exists(crl_path)) {
 		ret = rv_pem_read_crl(&old, crl_path, err);
 		if (ret != 0) {
+			char why[sizeof(err->msg)];
+
 			/* Its revocations cannot be compared: a backup holds them. */
+			snprintf(why, sizeof(why), "%s", err != NULL ? err->msg : "unreadable");
 			pki_errf(err, RV_PKI_ERR_CERT,
-				 "%s: %s; restore it from a backup (servers refuse a CRL numbered "
-				 "below the one they run)",
-				 crl_path, err != NULL ? err->msg : "unreadable");
+				 "%s; restore it from a backup, or move it away and run 'ringvpn "
+				 "pki crl --ca %s' to sign one from revoked.txt (numbered from 1: "
+				 "running servers refuse it as older until restarted)",
+				 why, ca->dir);
 			return ret;
 		}
 		if (X509_CRL_verify(old, ca->key) == 1) {

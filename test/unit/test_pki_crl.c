@@ -373,6 +373,22 @@ Test(pki_crl, twenty_thousand_revocations)
 	X509_CRL_free(crl);
 }
 
+/* A damaged CRL: its revocations cannot be compared with the index; the
+ * message says how out (it named none). */
+Test(pki_crl, damaged_crl_says_the_way_out)
+{
+	struct rv_pki_err err = { 0 };
+	FILE *f = fopen(pki.ca_crl, "w");
+
+	cr_assert_not_null(f);
+	fputs("-----BEGIN X509 CRL-----\ncut here\n", f);
+	fclose(f);
+	cr_assert_eq(rv_pki_crl_update(ca, 0, NULL, 0, &err), -EINVAL);
+	cr_assert_not_null(strstr(err.msg, "not a valid PEM CRL"), "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, "restore it from a backup, or move it away"), "%s",
+			   err.msg);
+}
+
 Test(pki_crl, foreign_crl_refused)
 {
 	struct rv_pki_err err = { 0 };
