@@ -9,6 +9,7 @@
 #include "core/config.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -234,7 +235,20 @@ bool rv_prefix_overlap(const struct rv_prefix *a, const struct rv_prefix *b)
 	return rv_prefix_covers(a, b) || rv_prefix_covers(b, a);
 }
 
-/* host_is_ipv6: is |s| an IPv6 address, with a zone (%eth0) or not? */
+/* visible_ascii: is |v| printable ASCII without blanks, and free of the
+ * characters in |also|? */
+static bool visible_ascii(const char *v, const char *also)
+{
+	for (const char *p = v; *p != '\0'; p++) {
+		if (*p <= ' ' || *p > '~' || strchr(also, *p) != NULL) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* host_is_ipv6: is |s| an IPv6 address, with a zone (%eth0: an interface
+ * name, 1..15 characters, no ':' or '/') or not? */
 static bool host_is_ipv6(const char *s)
 {
 	char buf[INET6_ADDRSTRLEN];
@@ -243,6 +257,14 @@ static bool host_is_ipv6(const char *s)
 
 	if (n >= sizeof(buf)) {
 		return false;
+	}
+	if (s[n] == '%') {
+		const char *zone = s + n + 1;
+		size_t zl = strlen(zone);
+
+		if (zl == 0 || zl >= IF_NAMESIZE || !visible_ascii(zone, "/:%")) {
+			return false;
+		}
 	}
 	memcpy(buf, s, n);
 	buf[n] = '\0';
@@ -291,9 +313,11 @@ static int parse_host_port(char *host, size_t host_cap, uint16_t *port, uint16_t
 	}
 	memcpy(host, h, hlen);
 	host[hlen] = '\0';
-	/* A host with a colon in it can only be an IPv6 address: a name
-	 * with two ports (vpn.example.org:443:1) failed only when resolved. */
-	if (strchr(host, ':') != NULL && !host_is_ipv6(host)) {
+	/* A host with a colon or a zone in it can only be an IPv6 address,
+	 * and so can one in brackets: a name with two ports
+	 * (vpn.example.org:443:1), a zone with a port in it
+	 * (fe80::1%lo:4433) failed only when resolved or bound. */
+	if ((strpbrk(host, ":%") != NULL || v[0] == '[') && !host_is_ipv6(host)) {
 		snprintf(why, why_len,
 			 "'%s' is not host, host:port, an IPv6 address or [IPv6]:port", v);
 		return -EINVAL;
@@ -326,18 +350,6 @@ STR_SETTER(user, user)
 STR_SETTER(group, group)
 STR_SETTER(admin_group, admin_group)
 STR_SETTER(lease_file, lease_file)
-
-/* visible_ascii: is |v| printable ASCII without blanks, and free of the
- * characters in |also|? */
-static bool visible_ascii(const char *v, const char *also)
-{
-	for (const char *p = v; *p != '\0'; p++) {
-		if (*p <= ' ' || *p > '~' || strchr(also, *p) != NULL) {
-			return false;
-		}
-	}
-	return true;
-}
 
 /* server_name is matched against the server certificate's DNS or IP
  * names: one with a blank or a control character (a typo, a pasted line)
@@ -965,6 +977,7 @@ static int set_accept_routes(struct rv_config *c, const char *v, char *why, size
 
 static int set_push_dns(struct rv_config *c, const char *v, char *why, size_t wl)
 {
+	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
 	char w[64];
 	bool cut;
 
@@ -980,10 +993,19 @@ static int set_push_dns(struct rv_config *c, const char *v, char *why, size_t wl
 			snprintf(why, wl, "'%s' is not an IPv4 or IPv6 address", w);
 			return -EINVAL;
 		}
-		/* No client can send a query there: it was pushed all the same. */
-		if (addr_unspecified(a) || addr_multicast(a)) {
+		/* No client can send a query there: it was pushed all the same.
+		 * An IPv4 address written as IPv6 (::ffff:a.b.c.d) is written
+		 * as IPv4, so that the same checks see it. */
+		if (a->family == AF_INET6 && memcmp(a->a, v4mapped, sizeof(v4mapped)) == 0) {
+			snprintf(why, wl, "%s: write an IPv4 address as IPv4", w);
+			return -EINVAL;
+		}
+		if (addr_unspecified(a) || addr_multicast(a) ||
+		    (a->family == AF_INET && memcmp(a->a, "\xff\xff\xff\xff", 4) == 0)) {
 			snprintf(why, wl, "%s is %s address, not a DNS server's", w,
-				 addr_multicast(a) ? "a multicast" : "the unspecified");
+				 addr_multicast(a)     ? "a multicast"
+				 : addr_unspecified(a) ? "the unspecified"
+						       : "the broadcast");
 			return -EINVAL;
 		}
 		c->num_push_dns++;

@@ -105,15 +105,22 @@ static bool ca_name_ok(const char *s)
 			}
 			cp = cp << 6 | (*p & 0x3f);
 		}
-		/* Overlong forms, surrogates, past U+10FFFF; controls. */
+		/* Overlong forms, surrogates, past U+10FFFF; controls; the
+		 * invisible formatting characters (zero-width, line and
+		 * paragraph separators, bidirectional overrides: U+202E shows
+		 * the issuer reversed) and the BOM. */
 		if ((more == 1 && cp < 0x80) || (more == 2 && cp < 0x800) ||
 		    (more == 3 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) ||
-		    cp > 0x10ffff || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+		    cp > 0x10ffff || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||
+		    (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
+		    (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff) {
 			return false;
 		}
 		chars++;
 	}
-	return chars >= 1 && chars <= 64;
+	/* Not blank, nor blank-edged (a name that shows as nothing, or as
+	 * another's). */
+	return chars >= 1 && chars <= 64 && s[0] != ' ' && s[strlen(s) - 1] != ' ';
 }
 
 int rv_pki_ca_create(const char *dir, const struct rv_pki_ca_opts *opts, struct rv_pki_err *err)
@@ -126,7 +133,9 @@ int rv_pki_ca_create(const char *dir, const struct rv_pki_ca_opts *opts, struct 
 
 	if (!ca_name_ok(name)) {
 		pki_errf(err, RV_PKI_ERR_USAGE,
-			 "CA name must be 1..64 characters of UTF-8, none a control character");
+			 "CA name must be 1..64 characters of UTF-8, none a control or "
+			 "invisible formatting character, not beginning or ending with a "
+			 "blank");
 		return -EINVAL;
 	}
 	if (days < 1) {

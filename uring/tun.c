@@ -776,23 +776,32 @@ static int ifindex(const char *ifname, unsigned *idx)
 }
 
 /* probe_addr sets |out| to the |i|th address of |p| route_used asks the
- * kernel about: its first, then the one halfway through it and the one
- * after that. False when |p| has no |i|th. */
+ * kernel about: its first, then those at a half, a quarter and three
+ * quarters of it, each also followed by the one after it (one of the
+ * host's own addresses answers for itself, not for the network). False
+ * when |p| is too small for an |i|th. */
 static bool probe_addr(const struct rv_prefix *p, unsigned i, struct rv_ip_addr *out)
 {
-	unsigned bits = p->addr.family == AF_INET ? 32 : 128, host = bits - p->len;
+	/* The top two host bits set, the last bit set, and how many host
+	 * bits that takes; in the order of that need. */
+	static const struct {
+		uint8_t top, last, need;
+	} probes[] = { { 0, 0, 0 },    { 0, 1, 1 },    { 0x80, 0, 1 }, { 0x80, 1, 2 },
+		       { 0x40, 0, 2 }, { 0xc0, 0, 2 }, { 0x40, 1, 3 }, { 0xc0, 1, 3 } };
+	unsigned bits = p->addr.family == AF_INET ? 32 : 128;
 
-	*out = p->addr;
-	if (i == 0) {
-		return true;
-	}
-	if (host == 0 || i > 2 || (i == 2 && host < 2)) {
+	if (i >= ARRAY_SIZE(probes) || probes[i].need > bits - p->len) {
 		return false;
 	}
-	out->a[p->len / 8] |= (uint8_t)(0x80u >> (p->len % 8));
-	if (i == 2) {
-		out->a[bits / 8 - 1] |= 1;
+	*out = p->addr;
+	for (unsigned b = 0; b < 2; b++) {
+		if (probes[i].top & (0x80u >> b)) {
+			unsigned bit = p->len + b;
+
+			out->a[bit / 8] |= (uint8_t)(0x80u >> (bit % 8));
+		}
 	}
+	out->a[bits / 8 - 1] |= probes[i].last;
 	return true;
 }
 

@@ -259,6 +259,12 @@ rvt_nsx "$S" ip rule add pref 101 to 10.63.0.0/24 prohibit || rvt_fail "prohibit
 # that address only, the server said "a part of it (a /128)" and logged the
 # network as routed through its TUN, exit 0.
 rvt_nsx "$S" ip addr add fd64::1/64 dev c1 nodad || rvt_fail "host address fd64::1"
+# The host's addresses at the network's half and the one after it as well:
+# every address asked about was then the host's own, and the network was
+# taken as routed ("cannot tell").
+for a in fd64::8000:0:0:0 fd64::8000:0:0:1; do
+	rvt_nsx "$S" ip addr add "$a/64" dev c1 nodad || rvt_fail "host address $a"
+done
 rvt_wait_for 5 "the anycast route" sh -c "ip -n $S -6 route show table local | grep -q '^anycast fd64:: '" ||
 	rvt_fail "no subnet-router anycast route for fd64::/64: the case is not set up"
 ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}" "subnet=client4 10.60.0.0/24 fd60::/64 10.61.0.0/16 10.62.0.0/24 10.63.0.0/24 fd64::/64"

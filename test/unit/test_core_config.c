@@ -96,6 +96,14 @@ Test(config, client_file_and_overrides)
 	cr_assert_str_eq(cfg.server_host, "fd00::1");
 	cr_assert_eq(cfg.server_port, 443);
 	cr_assert_eq(cfg.num_servers, 1u, "the first --server replaces the file's");
+	/* A link-local server with its zone, bracketed with a port or bare. */
+	cr_assert_eq(rv_config_set(&cfg, "--server", "server", "[fe80::1%eth0]:443", err,
+				   sizeof(err)),
+		     0, "%s", err);
+	cr_assert_str_eq(cfg.servers[cfg.num_servers - 1].host, "fe80::1%eth0");
+	cr_assert_eq(rv_config_set(&cfg, "--server", "server", "fe80::2%veth-c1", err, sizeof(err)),
+		     0, "%s", err);
+	cfg.num_servers = 1;
 	cr_assert_eq(rv_config_set(&cfg, "--server", "server", "10.0.0.1:7", err, sizeof(err)), 0);
 	cr_assert_eq(cfg.num_servers, 2u, "further ones add standby servers");
 	cr_assert_str_eq(cfg.servers[1].host, "10.0.0.1");
@@ -294,10 +302,22 @@ static const struct {
 	/* 63 */ { RV_CONFIG_SERVER, "push_dns = 10.0.0.1 224.0.0.1\n", "t.conf:1:", "multicast" },
 	/* 64 */ { RV_CONFIG_SERVER, "push_dns = ff02::1\n", "t.conf:1:", "multicast" },
 	/* 65 */ { RV_CONFIG_SERVER, "push_dns = ::\n", "t.conf:1:", "the unspecified" },
+	/* 65a */
+	{ RV_CONFIG_SERVER, "push_dns = ::ffff:224.0.0.1\n",
+	  "t.conf:1:", "write an IPv4 address as IPv4" },
+	/* 65b */
+	{ RV_CONFIG_SERVER, "push_dns = 255.255.255.255\n", "t.conf:1:", "the broadcast" },
 	/* 66 */
 	{ RV_CONFIG_CLIENT, "server = vpn.example.org:443:1\n",
 	  "t.conf:1:", "is not host, host:port" },
 	/* 67 */ { RV_CONFIG_SERVER, "listen = 0.0.0.0:1:2\n", "t.conf:1:", "is not host, host:port" },
+	/* 67a: a port after a zone, an empty zone, a name in brackets */
+	{ RV_CONFIG_SERVER, "listen = fe80::1%lo:4433\n", "t.conf:1:", "is not host, host:port" },
+	/* 67b */
+	{ RV_CONFIG_SERVER, "listen = [fe80::1%]:4433\n", "t.conf:1:", "is not host, host:port" },
+	/* 67c */
+	{ RV_CONFIG_CLIENT, "server = [vpn.example.org]:4433\n",
+	  "t.conf:1:", "is not host, host:port" },
 	/* Names no certificate carries: the entries would never match. */
 	/* 68 */
 	{ RV_CONFIG_SERVER, "fixed = a\x01b 10.99.0.5\n", "t.conf:1:", "is no client's" },

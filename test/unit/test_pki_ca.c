@@ -286,8 +286,25 @@ Test(pki_ca, create_bad_args)
 	 * made: exit 10 and an empty directory left), control characters
 	 * (an escape sequence went into the subject), 65 characters; each
 	 * refused before anything is made. */
-	static const char *bad[] = { "\xff\xfe",     "caf\xc3",	    "\xc0\xaf overlong", "evil\nCA",
-				     "red \x1b[31m", "c1 \xc2\x9b", "del \x7f" };
+	static const char *bad[] = {
+		"\xff\xfe",
+		"caf\xc3",
+		"\xc0\xaf overlong",
+		"evil\nCA",
+		"red \x1b[31m",
+		"c1 \xc2\x9b",
+		"del \x7f",
+		" ",
+		" lead",
+		"trail ",
+		/* right-to-left override, line separator, zero-width space, BOM */
+		"evil\xe2\x80\xae"
+		"AC",
+		"line\xe2\x80\xa8sep",
+		"zw\xe2\x80\x8bsp",
+		"\xef\xbb\xbf"
+		"bom",
+	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		o.name = bad[i];
 		cr_assert_eq(rv_pki_ca_create(cadir, &o, &err), -EINVAL, "name %zu", i);
