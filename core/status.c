@@ -143,9 +143,11 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 		rv_strbuf_printf(o,
 				 "  replaced %" PRIu64 ", kicked %" PRIu64 ", revoked %" PRIu64
 				 ", rate-limited %" PRIu64 ", ended by reloads %" PRIu64
+				 ", timed out %" PRIu64 ", protocol errors %" PRIu64
 				 ", reloads applied %" PRIu64 ", refused %" PRIu64 "\n",
 				 st->replaced, st->kicked, st->revoked, st->rate_limited,
-				 st->reconfigured, st->reloads, st->reload_failures);
+				 st->reconfigured, st->timed_out, st->protocol_errors, st->reloads,
+				 st->reload_failures);
 		rv_strbuf_printf(o, "  pool v4 %zu/%zu, v6 %zu/%zu in use\n", st->pool4_in_use,
 				 st->pool4_size, st->pool6_in_use, st->pool6_size);
 		if (st->tun_lanes >= 0) {
@@ -339,10 +341,12 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 	rv_strbuf_printf(o,
 			 "\"events\":{\"replaced\":%" PRIu64 ",\"kicked\":%" PRIu64
 			 ",\"revoked\":%" PRIu64 ",\"rate_limited\":%" PRIu64
-			 ",\"reconfigured\":%" PRIu64 ",\"slow_readers\":%" PRIu64
+			 ",\"reconfigured\":%" PRIu64 ",\"timed_out\":%" PRIu64
+			 ",\"protocol_errors\":%" PRIu64 ",\"slow_readers\":%" PRIu64
 			 ",\"reloads\":%" PRIu64 ",\"reload_failures\":%" PRIu64 "},",
 			 st->replaced, st->kicked, st->revoked, st->rate_limited, st->reconfigured,
-			 st->slow_readers, st->reloads, st->reload_failures);
+			 st->timed_out, st->protocol_errors, st->slow_readers, st->reloads,
+			 st->reload_failures);
 	rv_strbuf_printf(o,
 			 "\"pools\":{\"v4_in_use\":%zu,\"v4_size\":%zu,\"v6_in_use\":%zu,"
 			 "\"v6_size\":%zu},\"qsbr_pending\":%zu,\"demux_entries\":%zu,",
@@ -737,14 +741,18 @@ static void prom_server(struct rv_strbuf *o, const struct rv_status *st)
 	prom_head(o, "ringvpn_sessions_ended_total", "counter",
 		  "Sessions the server ended, by reason (a newer connection with the same "
 		  "name, the operator, certificate revocation, rekeying too often, a reload "
-		  "that took their address away).");
+		  "that took their address away, silence past the dead-peer timeout, a "
+		  "protocol or key error).");
 	rv_strbuf_printf(o,
 			 "ringvpn_sessions_ended_total{reason=\"replaced\"} %" PRIu64 "\n"
 			 "ringvpn_sessions_ended_total{reason=\"kicked\"} %" PRIu64 "\n"
 			 "ringvpn_sessions_ended_total{reason=\"revoked\"} %" PRIu64 "\n"
 			 "ringvpn_sessions_ended_total{reason=\"rate_limited\"} %" PRIu64 "\n"
-			 "ringvpn_sessions_ended_total{reason=\"reconfigured\"} %" PRIu64 "\n",
-			 st->replaced, st->kicked, st->revoked, st->rate_limited, st->reconfigured);
+			 "ringvpn_sessions_ended_total{reason=\"reconfigured\"} %" PRIu64 "\n"
+			 "ringvpn_sessions_ended_total{reason=\"timed_out\"} %" PRIu64 "\n"
+			 "ringvpn_sessions_ended_total{reason=\"protocol_error\"} %" PRIu64 "\n",
+			 st->replaced, st->kicked, st->revoked, st->rate_limited, st->reconfigured,
+			 st->timed_out, st->protocol_errors);
 	prom_head(o, "ringvpn_sessions_moved_total", "counter",
 		  "Sessions the server moved to another worker to even out the busy ones.");
 	rv_strbuf_printf(o, "ringvpn_sessions_moved_total %" PRIu64 "\n", st->moves);
@@ -853,6 +861,7 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 " handshake_timeouts=%" PRIu64 " evicted=%" PRIu64
 				 " replaced=%" PRIu64 " kicked=%" PRIu64 " revoked=%" PRIu64
 				 " rate_limited=%" PRIu64 " reconfigured=%" PRIu64
+				 " timed_out=%" PRIu64 " protocol_errors=%" PRIu64
 				 " slow_readers=%" PRIu64 " reloads=%" PRIu64
 				 " reload_failures=%" PRIu64
 				 " pool4_in_use=%zu pool6_in_use=%zu demux=%zu qsbr_pending=%zu "
@@ -861,10 +870,10 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 st->hs_ok + st->hs_failed + st->hs_timeouts + st->hs_evicted,
 				 st->hs_failed, st->hs_timeouts, st->hs_evicted, st->replaced,
 				 st->kicked, st->revoked, st->rate_limited, st->reconfigured,
-				 st->slow_readers, st->reloads, st->reload_failures,
-				 st->pool4_in_use, st->pool6_in_use, st->demux_entries,
-				 st->qsbr_pending, st->tun_lanes, st->moves, st->away,
-				 st->data_port);
+				 st->timed_out, st->protocol_errors, st->slow_readers, st->reloads,
+				 st->reload_failures, st->pool4_in_use, st->pool6_in_use,
+				 st->demux_entries, st->qsbr_pending, st->tun_lanes, st->moves,
+				 st->away, st->data_port);
 	} else {
 		rv_strbuf_printf(o, "client server=%s state=%s tun=%s failed_attempts=%u",
 				 st->server, st->state, st->tun, st->failed_attempts);

@@ -15,8 +15,8 @@
  *     "sessions": N, "handshaking": N, "connections": N,
  *     "handshakes": { "ok": N, "failed": N, "timeouts": N, "evicted": N },
  *     "events": { "replaced": N, "kicked": N, "revoked": N, "rate_limited": N,
- *                 "reconfigured": N, "slow_readers": N, "reloads": N,
- *                 "reload_failures": N },
+ *                 "reconfigured": N, "timed_out": N, "protocol_errors": N,
+ *                 "slow_readers": N, "reloads": N, "reload_failures": N },
  *     "pools": { "v4_in_use": N, "v4_size": N, "v6_in_use": N, "v6_size": N },
  *     "qsbr_pending": N, "demux_entries": N,
  *     "tun_lanes": N|null,                                 (server)
@@ -103,7 +103,8 @@ struct rv_status {
 	uint16_t data_port;
 	size_t sessions, handshaking, connections;
 	uint64_t hs_ok, hs_failed, hs_timeouts, hs_evicted;
-	uint64_t replaced, kicked, revoked, rate_limited, reconfigured, slow_readers;
+	uint64_t replaced, kicked, revoked, rate_limited, reconfigured, timed_out, protocol_errors;
+	uint64_t slow_readers;
 	uint64_t reloads, reload_failures;
 	size_t pool4_in_use, pool4_size, pool6_in_use, pool6_size;
 	size_t qsbr_pending, demux_entries;

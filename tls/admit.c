@@ -427,6 +427,14 @@ static void server_closing(struct rv_loop *l, struct rv_chan *c)
 	case RV_CTL_CODE_RECONFIG:
 		s->reconfigured++;
 		break;
+	case RV_CTL_CODE_TIMEOUT:
+		s->timed_out++;
+		break;
+	case RV_CTL_CODE_PROTOCOL:
+	case RV_CTL_CODE_VERSION:
+	case RV_CTL_CODE_KEY:
+		s->protocol_errors++;
+		break;
 	default:
 		break;
 	}
@@ -609,6 +617,8 @@ static int server_report(struct rv_loop *l, struct rv_status *st)
 	st->revoked = s->revoked;
 	st->rate_limited = s->rate_limited;
 	st->reconfigured = s->reconfigured;
+	st->timed_out = s->timed_out;
+	st->protocol_errors = s->protocol_errors;
 	st->pool4_in_use = rv_ippool_in_use(l->env.pool, AF_INET);
 	st->pool4_size = rv_ippool_capacity(l->env.pool, AF_INET);
 	st->pool6_in_use = rv_ippool_in_use(l->env.pool, AF_INET6);

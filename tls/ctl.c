@@ -299,20 +299,33 @@ static bool watches_data(const struct rv_ctl_peer *c)
 }
 
 /* dead_line: when a peer silent since |since_ns| is given up on: more than
- * dead_peer_ns later, and not within RV_CTL_STALL_GRACE_MS of a stall of
- * this process after |since_ns| (woken late: stopped or without CPU).
- * What the peer sent meanwhile waits unread in the socket and is read
- * first: a stop shorter than the timeout ended sessions whose peer kept
- * talking, the silence blamed on it. */
+ * dead_peer_ns later, and not within RV_CTL_WAKE_GRACE_MS of a late wake
+ * of this process after |since_ns| (it was stopped or without CPU). What
+ * the peer sent meanwhile waits unread in the socket and is read first: a
+ * stop shorter than the timeout ended sessions whose peer kept talking,
+ * the silence blamed on it. */
 static uint64_t dead_line(const struct rv_ctl_peer *c, uint64_t since_ns)
 {
-	const uint64_t *stall = c->env->stall_seen_ns;
+	const uint64_t *late = c->env->woke_late_ns;
 	uint64_t at = since_ns + c->dead_peer_ns + 1;
 
-	if (stall != NULL && *stall > since_ns) {
-		at = max_u64(at, *stall + (uint64_t)RV_CTL_STALL_GRACE_MS * RV_NSEC_PER_MSEC);
+	if (late != NULL && *late > since_ns) {
+		at = max_u64(at, *late + (uint64_t)RV_CTL_WAKE_GRACE_MS * RV_NSEC_PER_MSEC);
 	}
 	return at;
+}
+
+/* control_outlived_data: has the control channel heard from the peer
+ * within a keepalive (and a quarter, for the way's delay) of the data
+ * channel's deadline, |last| being the data channel's last datagram? Then
+ * the peer lives and only its datagrams are missing. A peer gone
+ * altogether falls silent on both within a keepalive of each other, which
+ * with the dead-peer timeout at twice the keepalive or more (the default is
+ * three times) leaves it the dead-peer timeout's to judge: "UDP may be
+ * blocked; the session stays up" was said just before its session ended. */
+static bool control_outlived_data(const struct rv_ctl_peer *c, uint64_t last)
+{
+	return c->last_rx_ns + c->keepalive_ns + c->keepalive_ns / 4 >= last + c->dead_peer_ns;
 }
 
 /* data_watch: a session whose data channel stays silent towards this end
@@ -342,7 +355,7 @@ static void data_watch(struct rv_ctl_peer *c, uint64_t now_ns)
 		return;
 	}
 	last = rx > c->running_since_ns ? rx : c->running_since_ns;
-	if (now_ns <= last || now_ns < dead_line(c, last)) {
+	if (now_ns <= last || now_ns < dead_line(c, last) || !control_outlived_data(c, last)) {
 		return;
 	}
 	secs = (now_ns - last) / RV_NSEC_PER_SEC;
@@ -375,11 +388,16 @@ static void data_watch(struct rv_ctl_peer *c, uint64_t now_ns)
 static uint64_t data_watch_at(const struct rv_ctl_peer *c, uint64_t now_ns)
 {
 	uint64_t rx = rv_session_last_rx_ns(c->session);
+	uint64_t last = rx > c->running_since_ns ? rx : c->running_since_ns;
 
 	if (c->data_silent_ns != 0) {
 		return now_ns + (uint64_t)RV_CTL_ECHO_RETRY_MS * RV_NSEC_PER_MSEC;
 	}
-	return dead_line(c, rx > c->running_since_ns ? rx : c->running_since_ns);
+	/* With the control channel as quiet, the dead-peer deadline comes
+	 * first (or a frame, after which this is asked again). */
+	return control_outlived_data(c, last)
+		       ? dead_line(c, last)
+		       : max_u64(dead_line(c, last), dead_line(c, c->last_rx_ns));
 }
 
 /* report_log_take: may a line about the peer's report be logged now (its

@@ -70,10 +70,11 @@ enum {
 	 * sessions'. A flapping path is still said every 10 minutes. */
 	RV_CTL_REPORT_LOG_BURST = 4,
 	RV_CTL_REPORT_LOG_MS = 600000,
-	/* After this process was stopped or without CPU (the loop woke
-	 * seconds late), a peer is not given up on for this long: what it
-	 * sent meanwhile is read first. */
-	RV_CTL_STALL_GRACE_MS = 2000,
+	/* After this process was stopped or without CPU (the loop woke late),
+	 * a peer is not given up on for this long: what it sent meanwhile is
+	 * read first. Short, so that stalls in a row cannot keep a dead peer:
+	 * the process runs between them. */
+	RV_CTL_WAKE_GRACE_MS = 500,
 	/* A client's timers until the server's CONFIG replaces them. */
 	RV_CTL_DEFAULT_KEEPALIVE_MS = 10000,
 	RV_CTL_DEFAULT_DEAD_PEER_MS = 30000,
@@ -89,6 +90,10 @@ struct rv_ctl_env {
 	/* The loop's last stall (woken seconds late: this process was stopped
 	 * or had no CPU; 0: none), for what a timeout then says. May be NULL. */
 	const uint64_t *stall_seen_ns;
+	/* The loop's last wake a tenth of a second or more late (0: none): a
+	 * peer is given up on only RV_CTL_WAKE_GRACE_MS after it. May be
+	 * NULL. */
+	const uint64_t *woke_late_ns;
 	void *ctx; /* passed to the upcalls */
 	/* send_keepalive (client) sends an empty data message to |s| every
 	 * keepalive, flagged to be answered if |echo| (RV_DATA_F_ECHO); NULL:

@@ -343,6 +343,7 @@ static void on_recv(struct rv_loop *l, struct http_conn *c, int res)
 			arm_recv(l, c);
 			return;
 		}
+		c->slot.asked = true;
 		respond(l, c, &req);
 		return;
 	case SENDING:

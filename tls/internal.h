@@ -294,6 +294,7 @@ struct rv_loop {
 	/* The last time the loop woke long after its timers were due, or was
 	 * continued after a stop (loop.c). */
 	uint64_t stall_seen_ns;
+	uint64_t woke_late_ns; /* the last wake LATE_NS or more late (loop.c) */
 	uint64_t started_ns;
 	/* connection slots (chan.c) */
 	struct rv_chan **chans;

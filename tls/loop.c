@@ -51,6 +51,10 @@ enum {
 /* A wake this much later than the next timer counts as a stall; what was
  * waiting meanwhile is judged by it for this long after (mgmt.c). */
 #define STALL_NS (2 * RV_NSEC_PER_SEC)
+/* A wake this much later than the next timer (or a stop this long) leaves
+ * what peers sent meanwhile unread: none is given up on until it is read
+ * (tls/ctl.c, RV_CTL_WAKE_GRACE_MS). */
+#define LATE_NS (100 * RV_NSEC_PER_MSEC)
 #define STALL_RECENT_NS (5 * RV_NSEC_PER_SEC)
 
 bool rv_loop_stalled_recently(const struct rv_loop *l)
@@ -277,6 +281,9 @@ static void on_signal(struct rv_loop *l, int res)
 			 * sent to processes that were never stopped (job control,
 			 * supervisors): only one that ends a wait of STALL_NS or
 			 * more counts. */
+			if (l->idle_ns >= LATE_NS) {
+				l->woke_late_ns = l->now_ns;
+			}
 			if (l->idle_ns >= STALL_NS) {
 				l->stall_seen_ns = l->now_ns;
 				rv_info("continued after a stop (SIGCONT, %.1f s)",
@@ -471,6 +478,7 @@ int rv_loop_new(struct rv_loop **out, const struct rv_loop_params *p, char *err,
 	l->env.demux = p->demux;
 	l->env.qsbr = p->qsbr;
 	l->env.stall_seen_ns = &l->stall_seen_ns;
+	l->env.woke_late_ns = &l->woke_late_ns;
 	l->env.pool = p->pool;
 	l->env.ctx = l;
 	ret = rv_ctlring_new(&l->ring, RING_ENTRIES);
@@ -579,6 +587,9 @@ bool rv_loop_step(struct rv_loop *l, enum rv_loop_exit *out_exit)
 	n = rv_ctlring_wait(l->ring, cqes, CQE_BATCH, wait_ns, linger_ns);
 	l->now_ns = now(l);
 	l->idle_ns = l->now_ns - t;
+	if (wait_ns != UINT64_MAX && l->idle_ns > wait_ns + linger_ns + LATE_NS) {
+		l->woke_late_ns = l->now_ns;
+	}
 	if (wait_ns != UINT64_MAX && l->idle_ns > wait_ns + linger_ns + STALL_NS) {
 		/* Woken long after the next timer was due: the process was
 		 * stopped or had no CPU. What waited meanwhile (a management

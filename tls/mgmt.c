@@ -607,6 +607,7 @@ void rv_mgmt_on_cqe(struct rv_loop *l, enum rv_op op, uint64_t ud, int res)
 		}
 		c->req_len += (size_t)res;
 		if (res == 0 || memchr(c->req, '\n', c->req_len) || c->req_len >= RV_MGMT_MAX_REQ) {
+			c->slot.asked = true;
 			process(l, c);
 		} else {
 			arm_recv(l, c);

@@ -15,7 +15,14 @@
 #include "core/compiler.h"
 #include "core/log.h"
 
-enum { ACCEPT_RETRY_NS = 100 * RV_NSEC_PER_MSEC };
+enum {
+	ACCEPT_RETRY_NS = 100 * RV_NSEC_PER_MSEC,
+	/* While no caller can get in, how often the backlog is looked at, and
+	 * how long a connected caller may take to send a whole request before
+	 * it is closed for one that waits. */
+	CROWD_LOOK_NS = 250 * RV_NSEC_PER_MSEC,
+	CROWD_SILENT_NS = RV_NSEC_PER_SEC,
+};
 
 static struct rv_slot *slot_at(const struct rv_slots *t, unsigned i)
 {
@@ -44,6 +51,54 @@ void rv_slots_init(struct rv_slots *t, const struct rv_slots_ops *ops, void *con
 static void on_accept_retry(struct rv_loop *l, struct rv_ltimer *lt)
 {
 	rv_slots_arm_accept(l, container_of(lt, struct rv_slots, accept_retry));
+}
+
+/* crowded: can no caller get in now? Every slot is taken (with no busy
+ * reply to give), or descriptors ran out and the one held in reserve is
+ * in use. */
+static bool crowded(const struct rv_loop *l, const struct rv_slots *t)
+{
+	return t->listen_fd >= 0 && !l->stopping &&
+	       ((t->in_use == t->num && t->ops->busy_reply == NULL) ||
+		(t->out_of_fds && l->spare_fd < 0 && t->in_use > 0));
+}
+
+static void arm_crowd_look(struct rv_loop *l, struct rv_slots *t);
+
+/* on_crowd_look: with a caller waiting in the backlog, close every slot
+ * whose caller has not sent a whole request within CROWD_SILENT_NS (one
+ * that sends a byte at a time counts as silent). All of them: a backlog
+ * full of silent callers would otherwise let one waiting caller in every
+ * look. */
+static void on_crowd_look(struct rv_loop *l, struct rv_ltimer *lt)
+{
+	struct rv_slots *t = container_of(lt, struct rv_slots, crowd_timer);
+	struct pollfd pfd = { .fd = t->listen_fd, .events = POLLIN };
+
+	if (!crowded(l, t)) {
+		return;
+	}
+	if (poll(&pfd, 1, 0) == 1) {
+		for (unsigned i = 0; i < t->num; i++) {
+			struct rv_slot *s = slot_at(t, i);
+
+			if (s->used && !s->closing && !s->asked &&
+			    l->now_ns - s->since_ns >= CROWD_SILENT_NS) {
+				rv_warnx_rl("%s: no place for a waiting caller: closing one that "
+					    "has sent no whole request in %.1f s",
+					    t->ops->name, (double)(l->now_ns - s->since_ns) / 1e9);
+				rv_slots_close(l, t, s);
+			}
+		}
+	}
+	arm_crowd_look(l, t);
+}
+
+static void arm_crowd_look(struct rv_loop *l, struct rv_slots *t)
+{
+	if (crowded(l, t) && !rv_timer_armed(&t->crowd_timer.t)) {
+		rv_loop_arm(l, &t->crowd_timer, on_crowd_look, l->now_ns + CROWD_LOOK_NS);
+	}
 }
 
 void rv_slots_arm_accept(struct rv_loop *l, struct rv_slots *t)
@@ -114,6 +169,7 @@ struct rv_slot *rv_slots_accepted(struct rv_loop *l, struct rv_slots *t, int res
 			rv_warnx_rl("%s: accept: %s", t->ops->name, strerror(-res));
 		}
 		rv_loop_arm(l, &t->accept_retry, on_accept_retry, l->now_ns + ACCEPT_RETRY_NS);
+		arm_crowd_look(l, t);
 		return NULL;
 	}
 	for (unsigned i = 0; i < t->num; i++) {
@@ -150,8 +206,10 @@ struct rv_slot *rv_slots_accepted(struct rv_loop *l, struct rv_slots *t, int res
 	s->fd = res;
 	s->used = true;
 	s->gen = ++t->next_gen;
+	s->since_ns = l->now_ns;
 	t->in_use++;
 	rv_slots_arm_accept(l, t);
+	arm_crowd_look(l, t);
 	return s;
 }
 

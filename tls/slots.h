@@ -6,7 +6,12 @@
  * What the table does for both: accept is a ring operation, re-armed while
  * a slot is free (and retried after ACCEPT_RETRY when the ring refuses it);
  * a connection accepted while every slot is taken gets the service's "busy"
- * answer and is closed, the others wait in the kernel's backlog. Every ring
+ * answer and is closed, the others wait in the kernel's backlog. While no
+ * caller can get in (every slot taken, or out of descriptors), one that
+ * waits in the backlog makes the table close those that have not sent a
+ * whole request within a second (each would hold its place the service's
+ * whole deadline: 32 silent callers and a full backlog of them held an
+ * operator's request 15 s). Every ring
  * operation of a connection carries the slot's generation, so a completion
  * that arrives after its slot was reused is ignored. A close shuts the
  * socket down, cancels what is in flight and frees the slot only when the
@@ -34,7 +39,9 @@ struct rv_slot {
 	int fd;
 	uint32_t gen;
 	bool used, closing;
+	bool asked;		/* the service has the caller's whole request */
 	unsigned inflight;	/* ring operations not completed yet */
+	uint64_t since_ns;	/* accepted then */
 	struct rv_ltimer timer; /* the service's deadlines; disarmed at release */
 };
 
@@ -60,6 +67,7 @@ struct rv_slots {
 	bool accept_armed;
 	bool out_of_fds; /* accepts fail with EMFILE/ENFILE (logged once) */
 	struct rv_ltimer accept_retry;
+	struct rv_ltimer crowd_timer; /* crowded(): a caller may be waiting */
 	uint32_t next_gen;
 	unsigned num, in_use;
 	size_t stride;

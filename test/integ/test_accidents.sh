@@ -400,6 +400,10 @@ cat "$RVT_TMP/c1-stop.txt"
 rvt_matches "server silent" <"$RVT_TMP/c1-stop.txt" && rvt_fail "the stopped client blamed the server"
 rvt_matches "server reported error peer timed out: client client1 silent for [0-9]* ms$" <"$RVT_TMP/c1-stop.txt" ||
 	rvt_fail "client1 did not give the server's reason"
+# Counted among the sessions the server ended (it was in none of them).
+[ "$(ctl_field server timed_out)" -ge 1 ] || rvt_fail "the timeout is not counted: $(ctl_status | head -1)"
+"$RV_BIN" status --prometheus -s "$SRV_SOCK" | rvt_matches '^ringvpn_sessions_ended_total\{reason="timed_out"\} [1-9]' ||
+	rvt_fail "the timeout is not in ringvpn_sessions_ended_total"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "ping after the client's stop"
 
 # gone_within SECS PID WHAT: PID exits 14 within SECS.

@@ -126,7 +126,27 @@ sleep 3
 T1=$(rvt_cpu_ticks "$SRV_PID")
 rvt_log "server CPU over 3 s out of descriptors: $((T1 - T0)) ticks"
 [ $((T1 - T0)) -le 60 ] || rvt_fail "the server spins out of descriptors ($((T1 - T0)) ticks in 3 s)"
+# The third try waits behind three callers that connect and say nothing:
+# taken one at a time through the reserve descriptor, each held it for its
+# whole 5 s deadline (status failed after 15 s); now each is closed after a
+# second without a whole request while another waits.
 for k in 1 2 3; do
+	if [ "$k" = 3 ]; then
+		python3 -c '
+import socket, sys, time
+held = []
+for _ in range(3):
+    s = socket.socket(socket.AF_UNIX)
+    s.setblocking(False)
+    try:
+        s.connect(sys.argv[1])
+    except BlockingIOError:
+        pass
+    held.append(s)
+time.sleep(20)' "$SRV_SOCK" &
+		SILENT=$!
+		sleep 0.3
+	fi
 	start=$(date +%s%N)
 	timeout 20 "$RV_BIN" status -s "$SRV_SOCK" >"$RVT_TMP/status-$k.txt" 2>&1 ||
 		rvt_fail "status out of descriptors (try $k): $(cat "$RVT_TMP/status-$k.txt")"
@@ -134,6 +154,8 @@ for k in 1 2 3; do
 	rvt_log "status answered in $ms ms"
 	[ "$ms" -le 5000 ] || rvt_fail "status took $ms ms"
 done
+kill "$SILENT" 2>/dev/null
+wait "$SILENT" 2>/dev/null
 grep -q "sessions 1" "$RVT_TMP/status-1.txt" || rvt_fail "status: $(head -5 "$RVT_TMP/status-1.txt")"
 N=$(grep -c "accept: Too many open files" "$RVT_TMP/server.log")
 rvt_log "accept failures logged in $N line(s)"

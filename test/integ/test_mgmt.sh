@@ -106,7 +106,7 @@ assert st["version"] == 1 and st["role"] == "server" and st["state"] == "running
 assert st["sessions"] == 2 and st["connections"] == 2, st
 for k in ("ok", "failed", "timeouts", "evicted"):
     assert k in st["handshakes"], k
-for k in ("replaced", "kicked", "revoked", "rate_limited", "reconfigured", "slow_readers", "reloads", "reload_failures"):
+for k in ("replaced", "kicked", "revoked", "rate_limited", "reconfigured", "timed_out", "protocol_errors", "slow_readers", "reloads", "reload_failures"):
     assert k in st["events"], k
 assert st["pools"]["v4_in_use"] == 2
 assert st["certificates"]["cert_expires_s"] > 0 and st["certificates"]["crl_expired"] is False
@@ -285,20 +285,21 @@ grep "management request from uid 0 refused" "$SLOG" | tail -3
 	rvt_fail "malformed requests are not logged"
 
 rvt_step "4. 50 concurrent status requests and ringvpn status while 32 callers never send"
-# The 32 idle callers hold every slot until they are closed, after 5 s; the
-# requests wait for a place meanwhile. The first one accepted with every
-# slot taken was answered "busy" and closed with its request unread:
-# ringvpn status said "send: Broken pipe" or "no reply", exit 15.
+# The 32 silent callers hold every place; the requests wait in the backlog,
+# and each that waits has one of those silent for a second closed. The
+# first accepted with every place taken was answered "busy" and closed with
+# its request unread (ringvpn status: "send: Broken pipe", exit 15); then
+# they waited for the silent ones' 5 s deadline, and a full backlog of
+# silent ones behind them held a request 15 s.
 python3 - "$SRV_SOCK" "$RV_BIN" <<'EOF' || rvt_fail "concurrent requests"
 import socket, struct, subprocess, sys, threading, time
 path = sys.argv[1]
-# Idle callers: they connect and send nothing.
+# Silent callers: they connect and send nothing.
 idlers = []
 for _ in range(32):
     s = socket.socket(socket.AF_UNIX)
     s.connect(path)
     idlers.append(s)
-t_idle = time.monotonic()
 barrier = threading.Barrier(51)
 replies = []
 def one():
@@ -339,9 +340,14 @@ if ok != 50:
 print("ringvpn status among them: exit %d after %.1f s" % (cli[0].returncode, cli[1]))
 if cli[0].returncode != 0 or not cli[0].stdout.startswith("ringvpn server: running"):
     sys.exit("ringvpn status failed: %r %r" % (cli[0].stdout[:80], cli[0].stderr))
-if cli[1] < 4:
-    sys.exit("answered in %.1f s: the idle callers did not hold the slots" % cli[1])
-idle = idlers[0]
+if cli[1] > 4:
+    sys.exit("answered after %.1f s: the silent callers held their places" % cli[1])
+for s in idlers:
+    s.close()
+# One silent caller alone: closed at its deadline.
+idle = socket.socket(socket.AF_UNIX)
+idle.connect(path)
+t_idle = time.monotonic()
 idle.settimeout(15)
 got = idle.recv(100)
 dt = time.monotonic() - t_idle
@@ -349,6 +355,8 @@ print("idle caller closed after %.1f s (%r)" % (dt, got))
 if not 4.5 <= dt <= 8:
     sys.exit("the idle caller was closed after %.1f s, not 5" % dt)
 EOF
+grep -q "management: no place for a waiting caller: closing one that has sent no whole request in [0-9.]* s" "$SLOG" ||
+	rvt_fail "closing a silent caller for a waiting one is not said"
 grep -q "management request (uid 0) not completed within 5 s: closed" "$SLOG" ||
 	rvt_fail "no log line for the idle caller"
 

@@ -416,17 +416,23 @@ Test(ctl, keepalives_and_dead_peer)
  * (SIGSTOP, a paused VM, no CPU); the server's keepalives wait unread in
  * its socket. Woken, it measures a silence past the timeout: it gave up on
  * the server before reading them ("server silent", a working session
- * ended). Now the loop's stall buys a grace to read what waited; a server
- * that really sent nothing is given up on after it, the stall said. */
+ * ended). Now a late wake buys a short grace to read what waited; a server
+ * that really sent nothing is given up on after it, the stop said; and
+ * late wakes in a row keep a dead peer no longer than a grace after the
+ * first wake past its deadline while the process runs longer than that
+ * between them (a grace of 2 s kept one for good while the process was
+ * stopped 2.3 s in every 3.8). */
 Test(ctl, a_stall_reads_what_waited_before_judging)
 {
 	const uint64_t ka = (uint64_t)srv.cfg.keepalive_ms * RV_NSEC_PER_MSEC;
 	const uint64_t dead = (uint64_t)srv.cfg.dead_peer_ms * RV_NSEC_PER_MSEC;
-	const uint64_t grace = (uint64_t)RV_CTL_STALL_GRACE_MS * RV_NSEC_PER_MSEC;
+	const uint64_t grace = (uint64_t)RV_CTL_WAKE_GRACE_MS * RV_NSEC_PER_MSEC;
 	struct rv_ctl_peer *s;
 	struct rv_ctl_peer *c;
-	uint64_t stall = 0, t0;
+	uint64_t late = 0, stall = 0, t0;
+	enum rv_ctl_result r = RV_CTL_CONTINUE;
 
+	cli.env.woke_late_ns = &late;
 	cli.env.stall_seen_ns = &stall;
 	bring_up(&s, &c, "client1", NULL);
 	t0 = now;
@@ -438,9 +444,9 @@ Test(ctl, a_stall_reads_what_waited_before_judging)
 	}
 	cr_assert_gt(rv_ctl_peer_out(s)->len, 0, "the server's keepalives wait");
 	now = t0 + dead + ka / 2; /* woken: silent past the timeout, as it sees it */
-	stall = now;
+	late = stall = now;
 	cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE, "%s", rv_ctl_peer_reason(c));
-	cr_assert_leq(rv_ctl_peer_next_ns(c, now), stall + grace, "looked at again by then");
+	cr_assert_leq(rv_ctl_peer_next_ns(c, now), late + grace, "looked at again by then");
 	pump(s, c); /* what waited is read */
 	cr_assert_eq(rv_ctl_peer_tick(c, now + grace), RV_CTL_CONTINUE, "%s",
 		     rv_ctl_peer_reason(c));
@@ -448,7 +454,7 @@ Test(ctl, a_stall_reads_what_waited_before_judging)
 	/* Stopped again, and the server sent nothing meanwhile. */
 	rv_ctl_peer_out(s)->len = 0;
 	now += dead + 1;
-	stall = now;
+	late = stall = now;
 	cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE);
 	rv_ctl_peer_out(c)->len = 0;
 	now += grace;
@@ -456,7 +462,61 @@ Test(ctl, a_stall_reads_what_waited_before_judging)
 	cr_assert(strstr(rv_ctl_peer_reason(c), "silent") &&
 			  strstr(rv_ctl_peer_reason(c), "this process was itself stopped"),
 		  "%s", rv_ctl_peer_reason(c));
+	rv_ctl_peer_free(c);
+	rv_ctl_peer_free(s);
+
+	/* A dead server, and the client woken late every 1.5 s (stopped 0.9 s
+	 * of each, running 0.6 s, longer than the grace): given up on within a
+	 * cycle of its deadline. */
+	bring_up(&s, &c, "client1", NULL);
+	rv_ctl_peer_out(s)->len = 0;
+	t0 = now;
+	while (now - t0 < dead + 10 * RV_NSEC_PER_SEC && r == RV_CTL_CONTINUE) {
+		now += 9 * RV_NSEC_PER_SEC / 10;
+		late = now;
+		r = rv_ctl_peer_tick(c, now);
+		rv_ctl_peer_out(c)->len = 0;
+		now += 6 * RV_NSEC_PER_SEC / 10; /* runs */
+		if (r == RV_CTL_CONTINUE) {
+			r = rv_ctl_peer_tick(c, now);
+			rv_ctl_peer_out(c)->len = 0;
+		}
+	}
+	cr_assert_eq(r, RV_CTL_CLOSE, "a dead server kept through late wakes");
+	cr_assert_leq(now - t0, dead + 2 * RV_NSEC_PER_SEC, "given up on %.1f s after its silence",
+		      (double)(now - t0) / 1e9);
+	cli.env.woke_late_ns = NULL;
 	cli.env.stall_seen_ns = NULL;
+	rv_ctl_peer_free(c);
+	rv_ctl_peer_free(s);
+}
+
+/* A server gone altogether, its last control frame a little after its last
+ * datagram: the session ends at the dead-peer timeout, and no data-channel
+ * silence ("UDP may be blocked; the session stays up") is said first (it
+ * was, on both clients, just before each session ended). */
+Test(ctl, a_dead_peer_is_no_blocked_udp)
+{
+	const uint64_t ka = (uint64_t)srv.cfg.keepalive_ms * RV_NSEC_PER_MSEC;
+	struct rv_ctl_peer *s;
+	struct rv_ctl_peer *c;
+	enum rv_ctl_result r = RV_CTL_CONTINUE;
+	int turns = 0;
+
+	bring_up(&s, &c, "client1", NULL);
+	now += ka / 2;
+	cr_assert_eq(rv_ctl_peer_tick(s, now + ka), RV_CTL_CONTINUE); /* a control keepalive */
+	cr_assert_gt(rv_ctl_peer_out(s)->len, 0);
+	cr_assert_eq(deliver(rv_ctl_peer_out(s), NULL, c), RV_CTL_CONTINUE);
+	while (r == RV_CTL_CONTINUE && turns++ < 1000) {
+		now = rv_ctl_peer_next_ns(c, now);
+		r = rv_ctl_peer_tick(c, now);
+		rv_ctl_peer_out(c)->len = 0;
+		cr_assert_eq(rv_ctl_peer_return_silent_ns(c, now), 0,
+			     "a blocked way declared before the dead-peer timeout");
+	}
+	cr_assert_eq(r, RV_CTL_CLOSE);
+	cr_assert(strstr(rv_ctl_peer_reason(c), "silent"), "%s", rv_ctl_peer_reason(c));
 	rv_ctl_peer_free(c);
 	rv_ctl_peer_free(s);
 }
