@@ -66,18 +66,49 @@ static bool older_crl(const struct rv_loop *l, const struct rv_tls_ctx *n, const
 	return true;
 }
 
+/* client_reverify checks the server of a client's live connection against
+ * the new CA and CRL, and ends the session if they refuse it: a client whose
+ * CRL came to revoke the server's certificate (after a key compromise, an
+ * impostor's) kept its tunnel to it. The next connection is refused at the
+ * handshake. Returns how many it ended. */
+static unsigned client_reverify(struct rv_loop *l)
+{
+	struct rv_chan *c;
+	unsigned n = 0;
+
+	rv_chans_foreach(l, i, c)
+	{
+		char why[160], reason[256];
+		int ret;
+
+		if (!c->ctl || !c->tls || c->closing) {
+			continue;
+		}
+		ret = rv_tls_conn_reverify(c->tls, l->tls, why, sizeof(why));
+		if (ret == 0 || ret == -ENOMEM) {
+			continue;
+		}
+		snprintf(reason, sizeof(reason), "the server's certificate is no longer valid: %s",
+			 why);
+		rv_warnx("server %s: %s: ending the session", c->peer_str, reason);
+		rv_chan_goodbye(l, c, RV_CTL_CODE_REVOKED, reason);
+		n++;
+	}
+	return n;
+}
+
 /* swap_tls installs |n| for new connections (live ones keep a reference to
  * the old SSL_CTX) and ends the sessions whose certificate the new CA/CRL
- * no longer accepts. */
+ * no longer accepts: clients' on a server, the server's on a client. */
 static void swap_tls(struct rv_loop *l, struct rv_tls_ctx *n, struct rv_strbuf *log)
 {
 	unsigned ended;
 
 	rv_tls_ctx_free(l->tls);
 	l->tls = n;
-	ended = rv_server_reverify(l);
-	rv_strbuf_printf(log, "applied: CA, CRL, certificate and key reloaded%s\n",
-			 l->role == &rv_server_role ? "; every live session re-verified" : "");
+	ended = l->role == &rv_server_role ? rv_server_reverify(l) : client_reverify(l);
+	rv_strbuf_printf(log, "applied: CA, CRL, certificate and key reloaded; every live "
+			      "session re-verified\n");
 	if (ended) {
 		rv_strbuf_printf(log,
 				 "ended: %u session(s) whose certificate is revoked or no "

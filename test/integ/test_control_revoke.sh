@@ -343,5 +343,27 @@ sleep 2
 kill -0 "$S2_PID" || rvt_fail "the server with relative paths died: $(tail -2 "$RVT_TMP/s6.log")"
 OUT=$("$RV_BIN" reload -s "$S2_SOCK" 2>&1) || rvt_fail "reload with relative paths: $OUT"
 kill -0 "$S2_PID" || rvt_fail "the server with relative paths died at reload: $(tail -2 "$RVT_TMP/s6.log")"
+
+rvt_step "J. a client whose own CRL comes to revoke the server's certificate ends its session"
+# After a server key compromise the operator revokes the server's
+# certificate; a client checking that CRL re-verified no peer when it
+# changed and kept its tunnel (to what could be an impostor with the key).
+cp -a "$PKI/ca" "$PKI/ca-j"
+rvt_run "$RV_BIN" pki client --ca "$PKI/ca" --name watcher --out "$PKI" >/dev/null || rvt_fail "pki client watcher"
+chgrp "$RV_GROUP" "$PKI/watcher.key" && chmod g+r "$PKI/watcher.key"
+CTL_IDX=5 ctl_client_conf "$RVT_TMP/watcher.conf" "$PKI/watcher" rvw "$RVT_TMP/watcher.sock" \
+	server=10.88.5.1:4533 crl="$PKI/ca-j/ca.crl"
+rvt_bg "$(rvt_ns_name c5)" watcher "$RV_BIN" client -c "$RVT_TMP/watcher.conf"
+W_PID=$RVT_LAST_PID
+rvt_wait_for 15 "watcher's session" grep -q "tunnel up" "$RVT_TMP/watcher.log" ||
+	rvt_fail "the watcher did not connect: $(tail -3 "$RVT_TMP/watcher.log")"
+revoke_in "$PKI/ca-j" server
+rvt_wait_for 5 "the watcher ends its session" \
+	grep -q "the server's certificate is no longer valid: certificate revoked: ending the session" \
+	"$RVT_TMP/watcher.log" || rvt_fail "the client kept its session to a revoked server"
+rvt_wait_for 10 "the watcher refused on reconnecting" \
+	grep -q "its certificate refused: .*certificate revoked" "$RVT_TMP/watcher.log" ||
+	rvt_fail "the revoked server was not refused on reconnecting: $(tail -3 "$RVT_TMP/watcher.log")"
+rvt_stop_pid "$W_PID" 10
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "s6 exit"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
