@@ -455,6 +455,10 @@ static int cmd_revoke_or_crl(int argc, char **argv, bool revoke)
 	if (ret != 0) {
 		return pki_failed(cmd, ret, &err);
 	}
+	if (err.msg[0] != '\0') {
+		/* A note from a success (a CRL numbered afresh). */
+		fprintf(stderr, "ringvpn pki %s: %s\n", cmd, err.msg);
+	}
 	if (revoke) {
 		printf("%s %s; CRL updated: %s/ca.crl\n", cert != NULL ? cert : serial,
 		       already ? "was already revoked" : "revoked", ca_dir);

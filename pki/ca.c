@@ -191,7 +191,7 @@ int rv_pki_ca_create(const char *dir, const struct rv_pki_ca_opts *opts, struct 
 		}
 	}
 	if (ret == 0) {
-		ret = rv_pki_crl_update(&ca, 0, NULL, 0, err);
+		ret = pki_crl_create(&ca, err);
 	}
 	if (ret != 0) {
 		unlink(key_path);

@@ -204,20 +204,22 @@ struct lift {
 
 static bool lift_has(const struct lift *lift, const char *serial)
 {
+	bool has = false;
+
 	for (size_t i = 0; i < lift->num; i++) {
 		if (strcmp(lift->serials[i], serial) == 0) {
-			lift->seen[i] = true;
-			return true;
+			lift->seen[i] = true; /* every copy: a serial named twice */
+			has = true;
 		}
 	}
-	return false;
+	return has;
 }
 
 /* dropped counts the serials |old| revokes that |idx| does not and |lift|
- * does not name, and puts the first in |first|: what a CRL built from
- * |idx| would un-revoke unasked. */
+ * does not name (nor |adding|, a serial about to join |idx|), and puts the
+ * first in |first|: what a CRL built from |idx| would un-revoke unasked. */
 static size_t dropped(X509_CRL *old, const struct index *idx, const struct lift *lift,
-		      char first[SERIAL_HEX_MAX + 1])
+		      const char *adding, char first[SERIAL_HEX_MAX + 1])
 {
 	STACK_OF(X509_REVOKED) *revs = X509_CRL_get_REVOKED(old);
 	size_t n = 0;
@@ -230,7 +232,8 @@ static size_t dropped(X509_CRL *old, const struct index *idx, const struct lift 
 
 		/* A serial that cannot be shown (not ours: too long) counts too. */
 		if (hex == NULL || strlen(hex) > SERIAL_HEX_MAX ||
-		    (!index_has(idx, hex) && !lift_has(lift, hex))) {
+		    (!index_has(idx, hex) && !lift_has(lift, hex) &&
+		     (adding == NULL || strcmp(adding, hex) != 0))) {
 			if (n++ == 0) {
 				snprintf(first, SERIAL_HEX_MAX + 1, "%s", hex != NULL ? hex : "?");
 			}
@@ -250,7 +253,7 @@ static size_t dropped(X509_CRL *old, const struct index *idx, const struct lift 
  * silently: a revocation is lifted by name (pki crl --unrevoke SERIAL).
  * Returns 0 or -errno. */
 static int keeps_revocations(const struct rv_pki_ca *ca, const struct index *idx,
-			     const struct lift *lift, struct rv_pki_err *err)
+			     const struct lift *lift, const char *adding, struct rv_pki_err *err)
 {
 	char crl_path[PATH_MAX], first[SERIAL_HEX_MAX + 1];
 	X509_CRL *old = NULL;
@@ -285,17 +288,19 @@ static int keeps_revocations(const struct rv_pki_ca *ca, const struct index *idx
 			return ret;
 		}
 		if (X509_CRL_verify(old, ca->key) == 1) {
-			n = dropped(old, idx, lift, first);
+			n = dropped(old, idx, lift, adding, first);
 		}
 		ERR_clear_error();
 		X509_CRL_free(old);
 	}
 	if (n != 0) {
 		pki_errf(err, RV_PKI_ERR_CERT,
-			 "%s revokes %zu certificate(s) that %s does not list (serial %s%s): "
-			 "restore the index, or to lift a revocation on purpose run 'ringvpn pki "
-			 "crl --ca %s --unrevoke SERIAL' for each",
-			 crl_path, n, idx->path, first, n > 1 ? " and others" : "", ca->dir);
+			 "%s revokes %zu certificate(s) that %s does not list (serial %s%s; "
+			 "'ringvpn pki show %s' lists them): restore the index or put each back "
+			 "with 'ringvpn pki revoke --ca %s --serial SERIAL'; to lift a "
+			 "revocation on purpose, 'ringvpn pki crl --ca %s --unrevoke SERIAL'",
+			 crl_path, n, idx->path, first, n > 1 ? " and others" : "", crl_path,
+			 ca->dir, ca->dir);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < lift->num; i++) {
@@ -309,9 +314,13 @@ static int keeps_revocations(const struct rv_pki_ca *ca, const struct index *idx
 }
 
 /* next_crl_number reads the previous ca.crl (if any), checks it was signed by
- * this CA, and returns its cRLNumber + 1 (1 if there was none). */
+ * this CA, and returns its cRLNumber + 1. Without one: 1 for a new CA
+ * (|first|), else the time in seconds, said in |err| as a note (kind NONE):
+ * a CA directory restored without its ca.crl numbered again from 1, below
+ * what the servers run, which they refuse, and each `pki crl` the servers'
+ * advice asked for added only one. */
 static int next_crl_number(ASN1_INTEGER **out, const struct rv_pki_ca *ca, const char *crl_path,
-			   struct rv_pki_err *err)
+			   bool first, struct rv_pki_err *err)
 {
 	X509_CRL *old = NULL;
 	ASN1_INTEGER *num = NULL;
@@ -335,6 +344,19 @@ static int next_crl_number(ASN1_INTEGER **out, const struct rv_pki_ca *ca, const
 		num = X509_CRL_get_ext_d2i(old, NID_crl_number, NULL, NULL);
 	}
 	bn = num != NULL ? ASN1_INTEGER_to_BN(num, NULL) : BN_new();
+	if (bn != NULL && num == NULL && !first) {
+		uint64_t t = (uint64_t)time(NULL);
+
+		if (!BN_set_u64(bn, t - 1)) {
+			BN_free(bn);
+			bn = NULL;
+		}
+		pki_errf(err, RV_PKI_ERR_NONE,
+			 "no %s before: this CRL is numbered %llu (the time), above those this "
+			 "CA numbered before, so that running servers take it; it revokes only "
+			 "what %s/%s lists",
+			 crl_path, (unsigned long long)t, ca->dir, RV_PKI_CA_INDEX);
+	}
 	if (bn == NULL || !BN_add_word(bn, 1) || (*out = BN_to_ASN1_INTEGER(bn, NULL)) == NULL) {
 		pki_err_ssl(err, RV_PKI_ERR_OP, "cannot compute the next CRL number");
 		ret = -ENOMEM;
@@ -369,7 +391,7 @@ static int add_revoked(X509_CRL *crl, const struct revoked *r)
 	return ok ? 0 : -ENOMEM;
 }
 
-static int crl_build(const struct rv_pki_ca *ca, const struct index *idx, int days,
+static int crl_build(const struct rv_pki_ca *ca, const struct index *idx, int days, bool first,
 		     struct rv_pki_err *err)
 {
 	char crl_path[PATH_MAX];
@@ -393,7 +415,7 @@ static int crl_build(const struct rv_pki_ca *ca, const struct index *idx, int da
 	if (ret != 0) {
 		return ret;
 	}
-	ret = next_crl_number(&num, ca, crl_path, err);
+	ret = next_crl_number(&num, ca, crl_path, first, err);
 	if (ret != 0) {
 		return ret;
 	}
@@ -496,11 +518,23 @@ int rv_pki_crl_update(const struct rv_pki_ca *ca, int crl_days, const char *cons
 	}
 	ret = index_load(&idx, ca, err);
 	if (ret == 0) {
-		ret = keeps_revocations(ca, &idx, &l, err);
-		ret = ret ? ret : crl_build(ca, &idx, crl_days, err);
+		ret = keeps_revocations(ca, &idx, &l, NULL, err);
+		ret = ret ? ret : crl_build(ca, &idx, crl_days, false, err);
 		index_cleanup(&idx);
 	}
 	close(lock);
+	return ret;
+}
+
+int pki_crl_create(const struct rv_pki_ca *ca, struct rv_pki_err *err)
+{
+	struct index idx;
+	int ret = index_load(&idx, ca, err);
+
+	if (ret == 0) {
+		ret = crl_build(ca, &idx, 0, true, err);
+		index_cleanup(&idx);
+	}
 	return ret;
 }
 
@@ -522,8 +556,9 @@ static int revoke_canon(const struct rv_pki_ca *ca, const char *serial, const ch
 	}
 	ret = index_load(&idx, ca, err);
 	if (ret == 0) {
-		/* Before the index is written. */
-		ret = keeps_revocations(ca, &idx, &(struct lift){ .num = 0 }, err);
+		/* Before the index is written; the serial revoked now may be
+		 * one the index lost, put back. */
+		ret = keeps_revocations(ca, &idx, &(struct lift){ .num = 0 }, serial, err);
 		if (ret != 0) {
 			index_cleanup(&idx);
 		}
@@ -590,7 +625,7 @@ static int revoke_canon(const struct rv_pki_ca *ca, const char *serial, const ch
 		snprintf(idx.ent[idx.num_ent].serial, sizeof(idx.ent[0].serial), "%s", serial);
 		idx.ent[idx.num_ent++].when = now;
 	}
-	ret = crl_build(ca, &idx, crl_days, err);
+	ret = crl_build(ca, &idx, crl_days, false, err);
 out:
 	free(text);
 	index_cleanup(&idx);

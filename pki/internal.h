@@ -41,6 +41,11 @@ void pki_errf(struct rv_pki_err *err, enum rv_pki_err_kind kind, const char *fmt
 void pki_err_ssl(struct rv_pki_err *err, enum rv_pki_err_kind kind, const char *fmt, ...)
 	RV_PRINTF(3, 4);
 
+/* crl.c */
+
+/* pki_crl_create signs a new CA's first CRL (number 1) from its index. */
+int pki_crl_create(const struct rv_pki_ca *ca, struct rv_pki_err *err);
+
 /* file.c */
 
 /* pki_path joins |dir| "/" |base| |ext| into |out|; -ENAMETOOLONG if it does

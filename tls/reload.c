@@ -60,8 +60,8 @@ static bool older_crl(const struct rv_loop *l, const struct rv_tls_ctx *n, const
 	}
 	snprintf(err, err_len,
 		 "CRL %s: its number %llu is below the running CRL's %llu (an older copy: "
-		 "the revocations made since would be undone); publish a newer one with "
-		 "`ringvpn pki crl`",
+		 "the revocations made since would be undone); publish one numbered above "
+		 "it (`ringvpn pki crl` adds one, or takes the time without a ca.crl)",
 		 path, (unsigned long long)nn, (unsigned long long)cn);
 	return true;
 }

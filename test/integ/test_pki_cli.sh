@@ -198,6 +198,18 @@ expect 0 "client2 valid again" "${V[@]}" "$p/client2.crt"
 expect 4 "revoked.crt still rejected" "${V[@]}" "$p/revoked.crt"
 expect 0 "revoke client2 again" "$bin" pki revoke --ca "$p/ca" --cert "$p/client2.crt"
 
+echo "== a CA directory restored without its ca.crl"
+# The next CRL was numbered 1, below what servers run: refused, and each
+# `pki crl` their advice asked for added one.
+n_old=$("$bin" pki show "$p/ca/ca.crl" | sed -n 's/^crl_number: //p')
+mv "$p/ca/ca.crl" "$tmp/ca.crl.kept"
+expect 0 "crl without ca.crl" "$bin" pki crl --ca "$p/ca"
+expect_err "(the time), above those this CA numbered before"
+n_new=$("$bin" pki show "$p/ca/ca.crl" | sed -n 's/^crl_number: //p')
+[ "${n_new:-0}" -gt "${n_old:-0}" ] && pass "numbered $n_new, above $n_old" ||
+	fail "numbered ${n_new:-?}, not above $n_old"
+expect 4 "client2 still rejected" "${V[@]}" "$p/client2.crt"
+
 echo "== ten revocations at once (each must land: the CA directory is locked)"
 mkdir -p "$tmp/race"
 for i in $(seq 1 10); do

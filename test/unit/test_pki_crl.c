@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -370,6 +371,56 @@ Test(pki_crl, twenty_thousand_revocations)
 	cr_assert_eq(rv_pki_crl_update(ca, 0, NULL, 0, &err), 0, "%s", err.msg);
 	crl = load_crl();
 	cr_assert_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 20002);
+	X509_CRL_free(crl);
+}
+
+/* A CA directory restored without its ca.crl numbered the next CRL 1, below
+ * what running servers hold (refused, and each `pki crl` the servers asked
+ * for added one); now it is numbered by the time, and said. A serial the
+ * index lost can be put back by revoking it again (it was refused: the
+ * only way the message offered was lifting it); one named twice to lift is
+ * lifted (it was "not revoked"). */
+Test(pki_crl, restored_ca_directory)
+{
+	struct rv_pki_err err = { 0 };
+	char serial[64] = "";
+	bool already = false;
+	FILE *f = fopen(index_path, "r");
+	X509_CRL *crl;
+	long before = (long)time(NULL);
+
+	cr_assert_not_null(f);
+	cr_assert_eq(fscanf(f, "%63s", serial), 1);
+	fclose(f);
+	cr_assert_eq(unlink(pki.ca_crl), 0);
+	cr_assert_eq(rv_pki_crl_update(ca, 0, NULL, 0, &err), 0, "%s", err.msg);
+	cr_assert_eq(err.kind, RV_PKI_ERR_NONE);
+	cr_assert_not_null(strstr(err.msg, "(the time), above those this CA numbered before"), "%s",
+			   err.msg);
+	crl = load_crl();
+	cr_assert_geq(crl_number(crl), before, "numbered by the time");
+	cr_assert_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 1);
+	X509_CRL_free(crl);
+	/* The index lost its line: put back by revoking it again. */
+	f = fopen(index_path, "w");
+	cr_assert_not_null(f);
+	fclose(f);
+	err = (struct rv_pki_err){ 0 };
+	cr_assert_eq(rv_pki_crl_update(ca, 0, NULL, 0, &err), -EINVAL);
+	cr_assert_not_null(strstr(err.msg, "put each back with 'ringvpn pki revoke"), "%s",
+			   err.msg);
+	cr_assert_eq(rv_pki_revoke_serial(ca, serial, 0, &already, &err), 0, "%s", err.msg);
+	crl = load_crl();
+	cr_assert_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 1);
+	X509_CRL_free(crl);
+	/* Named twice to lift. */
+	f = fopen(index_path, "w");
+	cr_assert_not_null(f);
+	fclose(f);
+	cr_assert_eq(rv_pki_crl_update(ca, 0, (const char *[]){ serial, serial }, 2, &err), 0, "%s",
+		     err.msg);
+	crl = load_crl();
+	cr_assert_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 0);
 	X509_CRL_free(crl);
 }
 
