@@ -322,7 +322,7 @@ struct rv_loop {
 	 * loaded (reload.c): a watch event reloads only when one changed. */
 	struct rv_file_id {
 		uint64_t dev, ino, size;
-		int64_t mtime_ns;
+		int64_t mtime_ns, ctime_ns; /* ctime: its owner or mode changed */
 	} watch_ids[4];
 	/* signals */
 	int sigfd;

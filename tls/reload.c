@@ -423,7 +423,9 @@ static void arm_watch(struct rv_loop *l)
 	}
 }
 
-#define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE)
+/* IN_ATTRIB: a key made readable to the service by chmod or chgrp after a
+ * change it could not load is taken then (it waited for a reload). */
+#define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ATTRIB)
 
 /* add_dir watches the directory of |path|, that of the file it resolves
  * to, and the directory holding each symlink on the way: editors and `pki
@@ -476,7 +478,8 @@ static void watch_dirs(struct rv_loop *l)
 }
 
 /* take_ids records what the four paths resolve to now (through symlinks):
- * device, inode, size and modification time; zeros for a path that is
+ * device, inode, size, modification and change time (a chmod or chgrp
+ * that lets the service read a key it could not); zeros for a path that is
  * unset or missing. */
 static void take_ids(const struct rv_config *cfg, struct rv_file_id ids[4])
 {
@@ -493,6 +496,8 @@ static void take_ids(const struct rv_config *cfg, struct rv_file_id ids[4])
 				.size = (uint64_t)st.st_size,
 				.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
 					    st.st_mtim.tv_nsec,
+				.ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 +
+					    st.st_ctim.tv_nsec,
 			};
 		}
 	}

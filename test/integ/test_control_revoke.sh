@@ -344,6 +344,18 @@ kill -0 "$S2_PID" || rvt_fail "the server with relative paths died: $(tail -2 "$
 OUT=$("$RV_BIN" reload -s "$S2_SOCK" 2>&1) || rvt_fail "reload with relative paths: $OUT"
 kill -0 "$S2_PID" || rvt_fail "the server with relative paths died at reload: $(tail -2 "$RVT_TMP/s6.log")"
 
+rvt_step "I2. a key re-issued unreadable to the service, then made readable: taken without a reload"
+# `pki server --force` writes the key 0600 root; the server, no longer
+# root, cannot load it and says so. The chgrp and chmod that fix that were
+# seen only by the next reload (the watch compared contents and times).
+"$RV_BIN" pki server --ca "$PKI/ca" --name vpn.test --out "$PKI" --file server --days 20 --force \
+	>/dev/null || rvt_fail "pki server --force"
+wait_log "$RVT_TMP/s6.log" "certificate files changed but cannot be loaded" 5 >/dev/null ||
+	rvt_fail "the unreadable key was not said"
+chgrp "$RV_GROUP" "$PKI/server.key" && chmod g+r "$PKI/server.key"
+wait_log "$RVT_TMP/s6.log" "certificate files changed: applied" 5 >/dev/null ||
+	rvt_fail "the key made readable was not taken"
+
 rvt_step "J. a client whose own CRL comes to revoke the server's certificate ends its session"
 # After a server key compromise the operator revokes the server's
 # certificate; a client checking that CRL re-verified no peer when it
