@@ -95,6 +95,10 @@ struct rv_ctl_peer {
 	uint32_t peer_caps;
 	uint64_t keepalive_ns, dead_peer_ns;
 	uint64_t last_rx_ns, last_tx_ns, last_data_ka_ns;
+	/* The late wake whose grace the current silence had (ctl.c
+	 * rx_dead_line): given once, for the silence since grace_rx_ns. */
+	bool grace_used;
+	uint64_t grace_rx_ns, grace_late_ns;
 	uint64_t running_since_ns; /* when epoch 1 came up (0: not yet) */
 	/* when this end found the peer's data channel silent (data_watch: a
 	 * server watches every client, a client a server that answers its

@@ -51,9 +51,10 @@ enum {
 /* A wake this much later than the next timer counts as a stall; what was
  * waiting meanwhile is judged by it for this long after (mgmt.c). */
 #define STALL_NS (2 * RV_NSEC_PER_SEC)
-/* A wake this much later than the next timer (or a stop this long) leaves
- * what peers sent meanwhile unread: none is given up on until it is read
- * (tls/ctl.c, RV_CTL_WAKE_GRACE_MS). */
+/* A wake this much later than the next timer (a stop, no CPU) leaves what
+ * peers sent meanwhile unread: none is given up on until it is read
+ * (tls/ctl.c, RV_CTL_WAKE_GRACE_MS). A SIGCONT alone is no late wake: one
+ * sent to a process never stopped would buy graces. */
 #define LATE_NS (100 * RV_NSEC_PER_MSEC)
 #define STALL_RECENT_NS (5 * RV_NSEC_PER_SEC)
 
@@ -281,9 +282,6 @@ static void on_signal(struct rv_loop *l, int res)
 			 * sent to processes that were never stopped (job control,
 			 * supervisors): only one that ends a wait of STALL_NS or
 			 * more counts. */
-			if (l->idle_ns >= LATE_NS) {
-				l->woke_late_ns = l->now_ns;
-			}
 			if (l->idle_ns >= STALL_NS) {
 				l->stall_seen_ns = l->now_ns;
 				rv_info("continued after a stop (SIGCONT, %.1f s)",

@@ -77,8 +77,9 @@ static const struct rv_slots_ops mgmt_slots_ops = {
 	.accept_op = RV_OP_MGMT_ACCEPT,
 	.cancel_op = RV_OP_MGMT_SEND,
 	.release = conn_free,
-	/* No busy reply: an operator's request waits for a free slot (idle
-	 * callers are closed after MGMT_TIMEOUT_NS) rather than fail. */
+	/* No busy reply: an operator's request waits for a free slot (silent
+	 * callers are closed for it: slots.c) rather than fail. */
+	.takes_reserve = true,
 };
 
 /* ---- the socket -------------------------------------------------------- */

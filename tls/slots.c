@@ -54,13 +54,13 @@ static void on_accept_retry(struct rv_loop *l, struct rv_ltimer *lt)
 }
 
 /* crowded: can no caller get in now? Every slot is taken (with no busy
- * reply to give), or descriptors ran out and the one held in reserve is
- * in use. */
+ * reply to give), or descriptors ran out and the one held in reserve, which
+ * only this service takes, is in use. */
 static bool crowded(const struct rv_loop *l, const struct rv_slots *t)
 {
 	return t->listen_fd >= 0 && !l->stopping &&
 	       ((t->in_use == t->num && t->ops->busy_reply == NULL) ||
-		(t->out_of_fds && l->spare_fd < 0 && t->in_use > 0));
+		(t->out_of_fds && t->ops->takes_reserve && l->spare_fd < 0 && t->in_use > 0));
 }
 
 static void arm_crowd_look(struct rv_loop *l, struct rv_slots *t);
@@ -153,12 +153,13 @@ struct rv_slot *rv_slots_accepted(struct rv_loop *l, struct rv_slots *t, int res
 	t->accept_armed = false;
 	if (res == -EMFILE || res == -ENFILE) {
 		if (!t->out_of_fds && !l->stopping) {
-			rv_warnx("%s: accept: %s: requests are taken one at a time with a "
-				 "descriptor held in reserve",
-				 t->ops->name, strerror(-res));
+			rv_warnx("%s: accept: %s: %s", t->ops->name, strerror(-res),
+				 t->ops->takes_reserve ? "requests are taken one at a time with a "
+							 "descriptor held in reserve"
+						       : "requests wait until descriptors free up");
 		}
 		t->out_of_fds = true;
-		if (!l->stopping) {
+		if (!l->stopping && t->ops->takes_reserve) {
 			res = accept_spare(l, t, res);
 		}
 	} else if (res >= 0) {

@@ -59,6 +59,10 @@ struct rv_slots_ops {
 	 * refusal. */
 	const char *busy_reply;
 	void (*on_busy)(struct rv_loop *l);
+	/* Out of descriptors, the loop's one held in reserve is given to this
+	 * service's callers (the management socket's: the operator's way in);
+	 * the others wait until descriptors free up. */
+	bool takes_reserve;
 };
 
 struct rv_slots {

@@ -419,9 +419,9 @@ Test(ctl, keepalives_and_dead_peer)
  * ended). Now a late wake buys a short grace to read what waited; a server
  * that really sent nothing is given up on after it, the stop said; and
  * late wakes in a row keep a dead peer no longer than a grace after the
- * first wake past its deadline while the process runs longer than that
- * between them (a grace of 2 s kept one for good while the process was
- * stopped 2.3 s in every 3.8). */
+ * first wake past its deadline (a grace renewed at every late wake kept
+ * one for good while the process was stopped 2.3 s in every 3.8, or 0.6 s
+ * in every 0.9 with a shorter grace). */
 Test(ctl, a_stall_reads_what_waited_before_judging)
 {
 	const uint64_t ka = (uint64_t)srv.cfg.keepalive_ms * RV_NSEC_PER_MSEC;
@@ -465,18 +465,19 @@ Test(ctl, a_stall_reads_what_waited_before_judging)
 	rv_ctl_peer_free(c);
 	rv_ctl_peer_free(s);
 
-	/* A dead server, and the client woken late every 1.5 s (stopped 0.9 s
-	 * of each, running 0.6 s, longer than the grace): given up on within a
-	 * cycle of its deadline. */
+	/* A dead server, and the client woken late every 0.9 s (stopped 0.6 s
+	 * of each, running 0.3 s, less than the grace): the grace is given once
+	 * a silence, so it is given up on within a cycle and a grace of its
+	 * deadline (each late wake renewed it, for good). */
 	bring_up(&s, &c, "client1", NULL);
 	rv_ctl_peer_out(s)->len = 0;
 	t0 = now;
 	while (now - t0 < dead + 10 * RV_NSEC_PER_SEC && r == RV_CTL_CONTINUE) {
-		now += 9 * RV_NSEC_PER_SEC / 10;
+		now += 6 * RV_NSEC_PER_SEC / 10;
 		late = now;
 		r = rv_ctl_peer_tick(c, now);
 		rv_ctl_peer_out(c)->len = 0;
-		now += 6 * RV_NSEC_PER_SEC / 10; /* runs */
+		now += 3 * RV_NSEC_PER_SEC / 10; /* runs */
 		if (r == RV_CTL_CONTINUE) {
 			r = rv_ctl_peer_tick(c, now);
 			rv_ctl_peer_out(c)->len = 0;
