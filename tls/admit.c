@@ -414,29 +414,8 @@ static void server_closing(struct rv_loop *l, struct rv_chan *c)
 		}
 		return;
 	}
-	switch (rv_ctl_peer_sent_code(c->ctl)) {
-	case RV_CTL_CODE_KICKED:
-		s->kicked++;
-		break;
-	case RV_CTL_CODE_REVOKED:
-		s->revoked++;
-		break;
-	case RV_CTL_CODE_RATE:
-		s->rate_limited++;
-		break;
-	case RV_CTL_CODE_RECONFIG:
-		s->reconfigured++;
-		break;
-	case RV_CTL_CODE_TIMEOUT:
-		s->timed_out++;
-		break;
-	case RV_CTL_CODE_PROTOCOL:
-	case RV_CTL_CODE_VERSION:
-	case RV_CTL_CODE_KEY:
-		s->protocol_errors++;
-		break;
-	default:
-		break;
+	if (rv_ctl_peer_sent_code(c->ctl) < RV_CTL_CODE_MAX) {
+		s->ended[rv_ctl_peer_sent_code(c->ctl)]++;
 	}
 	rv_conn_info(c->quiet,
 		     "client %s (%s): disconnected: %s; session, keys and address released",
@@ -613,12 +592,13 @@ static int server_report(struct rv_loop *l, struct rv_status *st)
 	st->replaced = s->replaced;
 	st->moves = s->moves;
 	st->away = l->dp ? rv_dataplane_pins(l->dp) : 0;
-	st->kicked = s->kicked;
-	st->revoked = s->revoked;
-	st->rate_limited = s->rate_limited;
-	st->reconfigured = s->reconfigured;
-	st->timed_out = s->timed_out;
-	st->protocol_errors = s->protocol_errors;
+	st->kicked = s->ended[RV_CTL_CODE_KICKED];
+	st->revoked = s->ended[RV_CTL_CODE_REVOKED];
+	st->rate_limited = s->ended[RV_CTL_CODE_RATE];
+	st->reconfigured = s->ended[RV_CTL_CODE_RECONFIG];
+	st->timed_out = s->ended[RV_CTL_CODE_TIMEOUT];
+	st->protocol_errors = s->ended[RV_CTL_CODE_PROTOCOL] + s->ended[RV_CTL_CODE_VERSION] +
+			      s->ended[RV_CTL_CODE_KEY];
 	st->pool4_in_use = rv_ippool_in_use(l->env.pool, AF_INET);
 	st->pool4_size = rv_ippool_capacity(l->env.pool, AF_INET);
 	st->pool6_in_use = rv_ippool_in_use(l->env.pool, AF_INET6);
@@ -689,48 +669,6 @@ struct rv_chan *rv_server_find(struct rv_loop *l, const char *name)
 size_t rv_server_sessions(const struct rv_loop *l)
 {
 	return l->role == &rv_server_role ? rv_nametab_count(side(l)->names) : 0;
-}
-
-/* reverify checks the clients against the current CA and CRL, all or (with
- * |due| > 0) those whose certificate expired by then, and ends those that
- * fail. */
-static unsigned reverify(struct rv_loop *l, int64_t due)
-{
-	struct rv_chan *c;
-	unsigned n = 0;
-
-	if (l->role != &rv_server_role) {
-		return 0;
-	}
-	rv_chans_foreach(l, i, c)
-	{
-		char why[160], reason[256];
-		int ret;
-
-		if (!c->ctl || !c->tls || c->closing ||
-		    (due && !(c->peer_not_after && c->peer_not_after <= due))) {
-			continue;
-		}
-		ret = rv_tls_conn_reverify(c->tls, l->tls, why, sizeof(why));
-		if (ret == 0 || ret == -ENOMEM) {
-			continue;
-		}
-		snprintf(reason, sizeof(reason), "certificate no longer valid: %s", why);
-		rv_warnx("client %s (%s): %s: ending its session", c->name, c->peer_str, why);
-		rv_server_end(l, c, RV_CTL_CODE_REVOKED, reason);
-		n++;
-	}
-	return n;
-}
-
-unsigned rv_server_reverify(struct rv_loop *l)
-{
-	return reverify(l, 0);
-}
-
-unsigned rv_server_reverify_due(struct rv_loop *l, int64_t now)
-{
-	return reverify(l, now);
 }
 
 int64_t rv_server_next_expiry(struct rv_loop *l)

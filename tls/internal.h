@@ -403,15 +403,8 @@ void rv_chan_fill_status(const struct rv_loop *l, const struct rv_chan *c,
 void rv_server_end(struct rv_loop *l, struct rv_chan *c, enum rv_ctl_code code, const char *reason);
 struct rv_chan *rv_server_find(struct rv_loop *l, const char *name);
 size_t rv_server_sessions(const struct rv_loop *l);
-/* rv_server_reverify checks every authenticated client against the current
- * TLS context (CA, CRL); a revoked or now-invalid one gets GOODBYE(REVOKED).
- * Returns how many were ended. */
-unsigned rv_server_reverify(struct rv_loop *l);
-/* rv_server_reverify_due does it for the clients whose certificate has
- * expired by |now| (seconds since the epoch) only; rv_server_next_expiry
- * returns the earliest expiry of a live client's certificate (INT64_MAX:
- * none). */
-unsigned rv_server_reverify_due(struct rv_loop *l, int64_t now);
+/* rv_server_next_expiry returns the earliest expiry of a live client's
+ * certificate (seconds since the epoch; INT64_MAX: none). */
 int64_t rv_server_next_expiry(struct rv_loop *l);
 /* rv_server_apply_config applies a reloaded configuration to the server
  * role (pools, fixed addresses, admission limits, pushed routes and timers).

@@ -66,13 +66,16 @@ static bool older_crl(const struct rv_loop *l, const struct rv_tls_ctx *n, const
 	return true;
 }
 
-/* client_reverify checks the server of a client's live connection against
- * the new CA and CRL, and ends the session if they refuse it: a client whose
- * CRL came to revoke the server's certificate (after a key compromise, an
- * impostor's) kept its tunnel to it. The next connection is refused at the
- * handshake. Returns how many it ended. */
-static unsigned client_reverify(struct rv_loop *l)
+/* reverify checks the peers of the live connections against the current
+ * CA and CRL, all or (with |due| > 0, a server's) those whose certificate
+ * expired by then, and ends those that fail: GOODBYE(REVOKED) with the
+ * session released at once on a server; on a client, whose CRL came to
+ * revoke the server's certificate (after a key compromise, an impostor's),
+ * the session ended and the next connection refused at the handshake (it
+ * kept its tunnel). Returns how many it ended. */
+static unsigned reverify(struct rv_loop *l, int64_t due)
 {
+	bool server = l->role == &rv_server_role;
 	struct rv_chan *c;
 	unsigned n = 0;
 
@@ -81,17 +84,25 @@ static unsigned client_reverify(struct rv_loop *l)
 		char why[160], reason[256];
 		int ret;
 
-		if (!c->ctl || !c->tls || c->closing) {
+		if (!c->ctl || !c->tls || c->closing ||
+		    (due && !(c->peer_not_after && c->peer_not_after <= due))) {
 			continue;
 		}
 		ret = rv_tls_conn_reverify(c->tls, l->tls, why, sizeof(why));
 		if (ret == 0 || ret == -ENOMEM) {
 			continue;
 		}
-		snprintf(reason, sizeof(reason), "the server's certificate is no longer valid: %s",
-			 why);
-		rv_warnx("server %s: %s: ending the session", c->peer_str, reason);
-		rv_chan_goodbye(l, c, RV_CTL_CODE_REVOKED, reason);
+		if (server) {
+			snprintf(reason, sizeof(reason), "certificate no longer valid: %s", why);
+			rv_warnx("client %s (%s): %s: ending its session", c->name, c->peer_str,
+				 why);
+			rv_server_end(l, c, RV_CTL_CODE_REVOKED, reason);
+		} else {
+			snprintf(reason, sizeof(reason),
+				 "the server's certificate is no longer valid: %s", why);
+			rv_warnx("server %s: %s: ending the session", c->peer_str, reason);
+			rv_chan_goodbye(l, c, RV_CTL_CODE_REVOKED, reason);
+		}
 		n++;
 	}
 	return n;
@@ -106,7 +117,7 @@ static void swap_tls(struct rv_loop *l, struct rv_tls_ctx *n, struct rv_strbuf *
 
 	rv_tls_ctx_free(l->tls);
 	l->tls = n;
-	ended = l->role == &rv_server_role ? rv_server_reverify(l) : client_reverify(l);
+	ended = reverify(l, 0);
 	rv_strbuf_printf(log, "applied: CA, CRL, certificate and key reloaded; every live "
 			      "session re-verified\n");
 	if (ended) {
@@ -593,7 +604,7 @@ static void end_expired(struct rv_loop *l)
 	} else if (e.have_crl && e.crl_next_update && e.crl_next_update <= now) {
 		what = "the CRL expired";
 	}
-	n = what ? rv_server_reverify(l) : rv_server_reverify_due(l, now);
+	n = reverify(l, what ? 0 : now);
 	if (n && what) {
 		rv_warnx("%s: %u session(s) ended, as a reload would (publish a fresh one)", what,
 			 n);

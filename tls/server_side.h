@@ -37,10 +37,9 @@ struct rv_server_side {
 	struct rv_leasefile *lease_file; /* NULL: leases kept in memory only */
 	struct rv_ltimer lease_timer;
 	/* counters for status */
-	uint64_t accepted, hs_ok, hs_failed, evicted, replaced, kicked, revoked, rate_limited;
-	uint64_t reconfigured;	  /* sessions a reload ended (its pools or fixed addresses) */
-	uint64_t timed_out;	  /* silent past the dead-peer timeout, or a key exchange */
-	uint64_t protocol_errors; /* a malformed or unexpected message, a failed key */
+	uint64_t accepted, hs_ok, hs_failed, evicted, replaced;
+	/* Sessions the server ended, by the code it sent (status groups them). */
+	uint64_t ended[RV_CTL_CODE_MAX];
 	uint64_t hs_buckets[RV_STATUS_HS_BUCKETS];
 	double hs_sum;
 	uint64_t hs_count;
