@@ -122,20 +122,13 @@ int rv_cmd_server(int argc, char **argv)
 		code = ret == -EINVAL ? RV_EXIT_CONFIG : RV_EXIT_FAILURE;
 		goto out;
 	}
-	for (size_t i = 0; i < cfg.num_fixed; i++) {
-		/* Reject a fixed address the pool could never hand out (the
-		 * server's own, network or broadcast) before clients see it. */
-		const struct rv_config_fixed *f = &cfg.fixed[i];
-
-		if ((f->v4.family && !rv_ippool_contains(pool, &f->v4)) ||
-		    (f->v6.family && !rv_ippool_contains(pool, &f->v6))) {
-			fprintf(stderr,
-				"ringvpn: fixed %s: address is not a client address of "
-				"the pool (the server's own, network or broadcast)\n",
-				f->name);
-			code = RV_EXIT_CONFIG;
-			goto out;
-		}
+	/* A fixed address the pool could never hand out, refused before
+	 * clients see it (also by -n). */
+	ret = rv_ippool_reserve_fixed(pool, cfg.fixed, cfg.num_fixed, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "ringvpn: %s\n", err);
+		code = ret == -EINVAL ? RV_EXIT_CONFIG : RV_EXIT_FAILURE;
+		goto out;
 	}
 	if (cfg.lease_file[0] && stat(cfg.lease_file, &st) == 0 && !S_ISREG(st.st_mode)) {
 		/* A FIFO or a device would hang or spin the start. */

@@ -603,8 +603,14 @@ bool rv_gro_append(struct rv_gro *g, const uint8_t *pkt, size_t len, const uint8
 		return false;
 	}
 	if (!g->udp) {
+		/* As Linux GRO: the superframe carries the head's window and
+		 * flags (AE included), so a segment whose differ (a window
+		 * update) is not merged and lost in it. */
 		if (get32(th + 4) != g->next_seq ||		      /* in sequence */
 		    memcmp(th + 8, hth + 8, 4) != 0 ||		      /* same ack */
+		    th[12] != hth[12] ||			      /* same AE bit */
+		    ((th[13] ^ hth[13]) & ~TCP_PSH) != 0 ||	      /* same flags */
+		    memcmp(th + 14, hth + 14, 2) != 0 ||	      /* same window */
 		    memcmp(th + 20, hth + 20, t.l4_hlen - 20) != 0) { /* same options */
 			return false;
 		}
@@ -690,6 +696,68 @@ size_t rv_gro_finish(const struct rv_gro *g, uint8_t *out)
 							      g->udp ? IPPROTO_UDP_ : IPPROTO_TCP_,
 							      l4_len)));
 	return RV_VNET_HDR_LEN + hlen;
+}
+
+/* same_path: do |a| and |b| reach the same path, as far as a refusal goes?
+ * The route's MTU is the address's, not the port's. */
+static bool same_path(const struct sockaddr_in6 *a, const struct sockaddr_in6 *b)
+{
+	if (a->sin6_family != b->sin6_family) {
+		return false;
+	}
+	if (a->sin6_family == AF_INET) {
+		return ((const struct sockaddr_in *)(const void *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)(const void *)b)->sin_addr.s_addr;
+	}
+	return memcmp(&a->sin6_addr, &b->sin6_addr, IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) ? 16 : 8) ==
+	       0;
+}
+
+bool rv_gso_refused(const struct rv_gso_refusals *t, const struct sockaddr_in6 *dst, uint32_t size,
+		    uint64_t now_ns)
+{
+	if (likely(now_ns >= t->until_ns)) {
+		return false;
+	}
+	if (now_ns < t->floor_until_ns && size >= t->floor) {
+		return true;
+	}
+	for (unsigned i = 0; i < RV_GSO_REFUSALS; i++) {
+		if (now_ns < t->e[i].until_ns && size >= t->e[i].size &&
+		    same_path(&t->e[i].dst, dst)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+void rv_gso_note_refused(struct rv_gso_refusals *t, const struct sockaddr_in6 *dst, uint32_t size,
+			 uint64_t now_ns, uint64_t hold_ns)
+{
+	unsigned at = RV_GSO_REFUSALS;
+
+	for (unsigned i = 0; i < RV_GSO_REFUSALS; i++) {
+		if (same_path(&t->e[i].dst, dst) && now_ns < t->e[i].until_ns) {
+			at = i;
+			size = size < t->e[i].size ? size : t->e[i].size;
+			break;
+		}
+		if (at == RV_GSO_REFUSALS && now_ns >= t->e[i].until_ns) {
+			at = i;
+		}
+	}
+	if (at == RV_GSO_REFUSALS) {
+		if (now_ns >= t->floor_until_ns || size < t->floor) {
+			t->floor = size;
+		}
+		t->floor_until_ns = now_ns + hold_ns;
+		t->until_ns = t->floor_until_ns;
+		return;
+	}
+	t->e[at].dst = *dst;
+	t->e[at].size = size;
+	t->e[at].until_ns = now_ns + hold_ns;
+	t->until_ns = t->e[at].until_ns;
 }
 
 const char *rv_gso_err_str(enum rv_gso_err err)

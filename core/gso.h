@@ -29,6 +29,7 @@
 #ifndef RV_CORE_GSO_H
 #define RV_CORE_GSO_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -211,5 +212,37 @@ uint64_t rv_inet_pseudo_sum(const uint8_t *ip, bool v6, uint8_t proto, size_t l4
 void rv_ipv4_fix_csum(uint8_t *ip, size_t hlen);
 
 const char *rv_gso_err_str(enum rv_gso_err err);
+
+/* struct rv_gso_refusals: a worker's memory of the paths whose route refused
+ * GSO sends of datagrams of some size or more (EMSGSIZE: a path MTU below
+ * the tunnel's), so that they get such datagrams one by one for a while
+ * instead of each run being refused and resent behind later sends
+ * (reordered). A path is an address, an IPv6 one's /64: a client hopping
+ * between its own ports or addresses (each followed as a NAT rebinding)
+ * takes one place. With more refusing paths than places (a narrow uplink
+ * under many clients) every destination gets datagrams of the smallest
+ * refused size one by one (|floor|), since evicting one would only have it
+ * refused again at its next run. Zeroed: empty. */
+enum { RV_GSO_REFUSALS = 16 };
+struct rv_gso_refusals {
+	struct {
+		struct sockaddr_in6 dst; /* or a struct sockaddr_in, by family */
+		uint32_t size;
+		uint64_t until_ns;
+	} e[RV_GSO_REFUSALS];
+	uint64_t until_ns; /* the latest until_ns of them all (0: none) */
+	uint32_t floor;
+	uint64_t floor_until_ns;
+};
+
+/* rv_gso_refused: are GSO sends of |size|-byte datagrams to |dst| refused
+ * at |now_ns|? */
+bool rv_gso_refused(const struct rv_gso_refusals *t, const struct sockaddr_in6 *dst, uint32_t size,
+		    uint64_t now_ns);
+
+/* rv_gso_note_refused remembers that |dst| refused |size|-byte datagrams,
+ * for |hold_ns|. */
+void rv_gso_note_refused(struct rv_gso_refusals *t, const struct sockaddr_in6 *dst, uint32_t size,
+			 uint64_t now_ns, uint64_t hold_ns);
 
 #endif /* RV_CORE_GSO_H */

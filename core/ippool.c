@@ -15,9 +15,12 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+
+#include "core/config.h"
 
 struct fam_pool {
 	bool enabled;
@@ -25,6 +28,7 @@ struct fam_pool {
 	unsigned addr_len; /* 4 or 16 */
 	uint8_t net[16];   /* network address, host bits cleared */
 	size_t num;	   /* client addresses */
+	size_t range;	   /* client addresses the network has (num: the first) */
 	size_t used;
 	size_t next; /* where the next alloc starts looking */
 	size_t reserved_free;
@@ -110,6 +114,7 @@ static int fam_init(struct fam_pool *f, const struct rv_ip_addr *net, int family
 		range = ((size_t)1 << host_bits) - (family == AF_INET ? 3 : 2);
 	}
 	f->num = range < cap ? range : cap;
+	f->range = range;
 	f->prefix = prefix;
 	f->addr_len = len;
 	f->num_words = (f->num + 63) / 64;
@@ -197,7 +202,8 @@ static void host_addr(const struct fam_pool *f, uint64_t offset, struct rv_ip_ad
 enum addr_kind {
 	ADDR_CLIENT, /* *out_idx is its client number */
 	ADDR_SERVER,
-	ADDR_OUTSIDE, /* other network, network/broadcast, or beyond the cap */
+	ADDR_BEYOND,  /* a client address past the cap: *out_idx is its number */
+	ADDR_OUTSIDE, /* other network, network or broadcast address */
 };
 
 static enum addr_kind classify(const struct fam_pool *f, const struct rv_ip_addr *addr,
@@ -222,8 +228,12 @@ static enum addr_kind classify(const struct fam_pool *f, const struct rv_ip_addr
 	if (off_lo == 1) {
 		return ADDR_SERVER;
 	}
-	if (off_lo < 2 || off_lo - 2 >= f->num) {
+	if (off_lo < 2 || off_lo - 2 >= f->range) {
 		return ADDR_OUTSIDE;
+	}
+	if (off_lo - 2 >= f->num) {
+		*out_idx = (size_t)(off_lo - 2);
+		return ADDR_BEYOND;
 	}
 	/* The IPv4 broadcast address is never inside num (range excludes it). */
 	*out_idx = (size_t)(off_lo - 2);
@@ -334,6 +344,7 @@ int rv_ippool_alloc_specific(struct rv_ippool *pool, const struct rv_ip_addr *ad
 	switch (classify(f, addr, &i)) {
 	case ADDR_SERVER:
 		return -EADDRINUSE;
+	case ADDR_BEYOND: /* past the cap: a lease of a larger pool */
 	case ADDR_OUTSIDE:
 		return -EINVAL;
 	case ADDR_CLIENT:
@@ -392,12 +403,55 @@ int rv_ippool_release(struct rv_ippool *pool, const struct rv_ip_addr *addr)
 	return 0;
 }
 
+/* fam_grow takes the client addresses of |f| up to |num|: a fixed address
+ * past the first max_clients, which dynamic clients are given. */
+static int fam_grow(struct fam_pool *f, size_t num)
+{
+	size_t words = (num + 63) / 64;
+	uint64_t *b, *r;
+
+	b = realloc(f->bitmap, words * sizeof(*b));
+	if (!b) {
+		return -ENOMEM;
+	}
+	f->bitmap = b;
+	r = realloc(f->reserved, words * sizeof(*r));
+	if (!r) {
+		return -ENOMEM;
+	}
+	f->reserved = r;
+	/* The old last word's padding was marked in use. */
+	if (f->num % 64) {
+		b[f->num_words - 1] &= ~(~0ull << (f->num % 64));
+	}
+	memset(b + f->num_words, 0, (words - f->num_words) * sizeof(*b));
+	memset(r + f->num_words, 0, (words - f->num_words) * sizeof(*r));
+	if (num % 64) {
+		b[words - 1] |= ~0ull << (num % 64);
+	}
+	f->num = num;
+	f->num_words = words;
+	return 0;
+}
+
 int rv_ippool_reserve(struct rv_ippool *pool, const struct rv_ip_addr *addr)
 {
-	size_t i;
-	struct fam_pool *f = client_fam(pool, addr, &i);
+	size_t i = 0;
+	struct fam_pool *f = fam(pool, addr->family);
+	enum addr_kind k = f ? classify(f, addr, &i) : ADDR_OUTSIDE;
 
-	if (!f) {
+	if (k == ADDR_BEYOND) {
+		if (i >= RV_IPPOOL_MAX_HOSTS) {
+			return -ERANGE;
+		}
+		int ret = fam_grow(f, i + 1);
+
+		if (ret) {
+			return ret;
+		}
+		k = ADDR_CLIENT;
+	}
+	if (k != ADDR_CLIENT) {
 		return -EINVAL;
 	}
 	if (bit_get(f->reserved, i)) {
@@ -406,6 +460,37 @@ int rv_ippool_reserve(struct rv_ippool *pool, const struct rv_ip_addr *addr)
 	bit_flip(f->reserved, i);
 	if (!bit_get(f->bitmap, i)) {
 		f->reserved_free++;
+	}
+	return 0;
+}
+
+int rv_ippool_reserve_fixed(struct rv_ippool *pool, const struct rv_config_fixed *fixed, size_t num,
+			    char *err, size_t err_len)
+{
+	for (size_t i = 0; i < num; i++) {
+		const struct rv_ip_addr *a[] = { &fixed[i].v4, &fixed[i].v6 };
+
+		for (size_t k = 0; k < 2; k++) {
+			int ret = a[k]->family ? rv_ippool_reserve(pool, a[k]) : 0;
+
+			if (ret == -ERANGE) {
+				snprintf(err, err_len,
+					 "fixed %s: address lies past the pool's first %u client "
+					 "addresses, the most a pool may hold",
+					 fixed[i].name, (unsigned)RV_IPPOOL_MAX_HOSTS);
+			} else if (ret == -ENOMEM) {
+				snprintf(err, err_len, "fixed %s: out of memory", fixed[i].name);
+			} else if (ret) {
+				snprintf(err, err_len,
+					 "fixed %s: address is not a client address of the pool "
+					 "(the server's own, network or broadcast, or another "
+					 "network)",
+					 fixed[i].name);
+			}
+			if (ret) {
+				return ret == -ENOMEM ? ret : -EINVAL;
+			}
+		}
 	}
 	return 0;
 }

@@ -94,10 +94,22 @@ int rv_ippool_alloc_reserved(struct rv_ippool *pool, const struct rv_ip_addr *ad
 int rv_ippool_release(struct rv_ippool *pool, const struct rv_ip_addr *addr);
 
 /* rv_ippool_reserve reserves |addr| for the one certificate it is fixed to.
- * Returns 0 (also when already reserved) or -EINVAL (not a client address of
- * the pool, any family). An address in use stays in use (a client may hold
- * it dynamically) and is reserved from its release on. */
+ * An address of the network past the first max_hosts takes the pool up to
+ * it (the addresses between become dynamic ones). Returns 0 (also when
+ * already reserved), -EINVAL (not a client address of the network, any
+ * family), -ERANGE (past RV_IPPOOL_MAX_HOSTS) or -ENOMEM. An address in use
+ * stays in use (a client may hold it dynamically) and is reserved from its
+ * release on. */
 int rv_ippool_reserve(struct rv_ippool *pool, const struct rv_ip_addr *addr);
+
+/* rv_ippool_reserve_fixed reserves the |num| fixed addresses of a
+ * configuration (`fixed`), so that the pool hands them to nobody else.
+ * Returns 0, or -EINVAL (or -ENOMEM) with the reason in |err|: an address
+ * the pool could never hand out (the server's own, the network's or
+ * broadcast address, another network, or past RV_IPPOOL_MAX_HOSTS). */
+struct rv_config_fixed;
+int rv_ippool_reserve_fixed(struct rv_ippool *pool, const struct rv_config_fixed *fixed, size_t num,
+			    char *err, size_t err_len);
 
 /* rv_ippool_unreserve ends the reservation of |addr| (config reload dropped
  * it); in use or free, it stays so, as an ordinary address. No-op if |addr|

@@ -422,25 +422,6 @@ static void server_closing(struct rv_loop *l, struct rv_chan *c)
 		     c->name, c->peer_str, c->reason[0] ? c->reason : rv_ctl_peer_reason(c->ctl));
 }
 
-int rv_server_reserve_fixed(const struct rv_config *cfg, struct rv_ippool *pool, char *err,
-			    size_t err_len)
-{
-	for (size_t i = 0; i < cfg->num_fixed; i++) {
-		const struct rv_config_fixed *f = &cfg->fixed[i];
-		const struct rv_ip_addr *a[] = { &f->v4, &f->v6 };
-
-		for (size_t k = 0; k < 2; k++) {
-			if (a[k]->family && rv_ippool_reserve(pool, a[k])) {
-				snprintf(err, err_len,
-					 "fixed %s: address is not a client address of the pool",
-					 f->name);
-				return -EINVAL;
-			}
-		}
-	}
-	return 0;
-}
-
 /* ---- the lease file (tls/leasefile.h) ----------------------------------- */
 
 static void on_lease_timer(struct rv_loop *l, struct rv_ltimer *lt)
@@ -492,7 +473,7 @@ static int server_start(struct rv_loop *l, char *err, size_t err_len)
 		snprintf(err, err_len, "out of memory");
 		return -ENOMEM;
 	}
-	ret = rv_server_reserve_fixed(l->cfg, l->env.pool, err, err_len);
+	ret = rv_ippool_reserve_fixed(l->env.pool, l->cfg->fixed, l->cfg->num_fixed, err, err_len);
 	if (ret) {
 		return ret;
 	}

@@ -638,18 +638,20 @@ bool rv_ctl_peer_rekey_allowed(struct rv_ctl_peer *c, uint64_t now_ns)
 {
 	/* One token every 60 / RV_CTL_PEER_REKEYS_PER_MIN seconds. */
 	const uint64_t per_token = 60 * RV_NSEC_PER_SEC / RV_CTL_PEER_REKEYS_PER_MIN;
-	/* Half the spacing we keep ourselves: the peer measures it from its
-	 * own install of the previous epoch, which may precede ours by up to
-	 * a round trip. */
+	/* Half the spacing we keep ourselves. The peer measures it from its
+	 * own install of the previous epoch; we from when that exchange began
+	 * here, which came before the peer's install whoever started it (our
+	 * KEY was sent before the peer took it), so a late KEY_ACK (a TCP
+	 * retransmission) does not shorten the gap we see. */
 	const uint64_t min_gap = (uint64_t)RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC / 2;
+	const uint64_t since = now_ns - c->key.last_began_ns;
 
 	bucket_refill(&c->peer_rekeys, RV_CTL_PEER_REKEYS_PER_MIN, per_token, now_ns);
-	if (c->key.installed > 0 && now_ns - c->key.last_change_ns < min_gap) {
+	if (c->key.installed > 0 && since < min_gap) {
 		snprintf(c->reason, sizeof(c->reason),
 			 "%s started a key exchange %u ms after the last one (at least %u ms "
 			 "required)",
-			 c->ops->peer_role,
-			 (unsigned)((now_ns - c->key.last_change_ns) / RV_NSEC_PER_MSEC),
+			 c->ops->peer_role, (unsigned)(since / RV_NSEC_PER_MSEC),
 			 (unsigned)(min_gap / RV_NSEC_PER_MSEC));
 		return false;
 	}

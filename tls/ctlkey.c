@@ -121,6 +121,7 @@ int rv_ctlkey_respond(struct rv_ctlkey *k, struct rv_session *s, struct rv_qsbr 
 	k->installed = in->epoch;
 	k->responded = in->epoch;
 	k->last_change_ns = now_ns;
+	k->last_began_ns = now_ns;
 	k->busy_since_ns = now_ns;
 	memset(out, 0, sizeof(*out));
 	out->type = RV_CTL_KEY_ACK;
@@ -154,6 +155,7 @@ int rv_ctlkey_complete(struct rv_ctlkey *k, struct rv_session *s, struct rv_qsbr
 	k->installed = ack->epoch;
 	k->active = ack->epoch;
 	k->last_change_ns = now_ns;
+	k->last_began_ns = k->busy_since_ns;
 	k->num_rekeys++;
 	memset(out, 0, sizeof(*out));
 	out->type = RV_CTL_KEY_CONFIRM;

@@ -36,6 +36,7 @@ struct rv_ctlkey {
 	uint32_t responded;	 /* epoch we acknowledged, awaiting KEY_CONFIRM (0: none) */
 	struct rv_x25519 kp;	 /* our ephemeral pair while |initiated| != 0 */
 	uint64_t last_change_ns; /* when the newest epoch was installed */
+	uint64_t last_began_ns;	 /* when its exchange began here: our KEY sent, or theirs in */
 	uint64_t busy_since_ns;	 /* when the exchange in flight began */
 	uint64_t num_rekeys;
 };

@@ -77,10 +77,4 @@ void rv_server_balance_free(struct rv_loop *l);
 /* rv_server_admit_limits derives the admission limits from |cfg|. */
 struct rv_admit_limits rv_server_admit_limits(const struct rv_config *cfg);
 
-/* rv_server_reserve_fixed reserves every fixed address of |cfg| in |pool|,
- * so that the pool hands them to nobody else. Returns 0, or -EINVAL with
- * the reason in |err| (a fixed address outside the pool). */
-int rv_server_reserve_fixed(const struct rv_config *cfg, struct rv_ippool *pool, char *err,
-			    size_t err_len);
-
 #endif /* RV_TLS_SERVER_SIDE_H */

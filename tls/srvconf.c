@@ -204,7 +204,7 @@ int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_
 		rv_strbuf_printf(log, "refused: address pools: %s\n", strerror(-ret));
 		return ret;
 	}
-	ret = rv_server_reserve_fixed(next, pool, err, sizeof(err));
+	ret = rv_ippool_reserve_fixed(pool, next->fixed, next->num_fixed, err, sizeof(err));
 	if (ret) {
 		rv_ippool_free(pool);
 		rv_strbuf_printf(log, "refused: %s\n", err);

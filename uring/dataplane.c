@@ -661,6 +661,17 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 	if (ret < 0) {
 		rv_warn(ret, "%s: txqueuelen (continuing)", dp->tun_name);
 	}
+	/* A superframe of more segments than a worker cuts is dropped as
+	 * malformed; the kernel cuts such ones itself once told. */
+	if (dp->tun_offload_flags) {
+		ret = rv_tun_set_gso_max_segs(dp->tun_name, RV_GSO_MAX_SEGS);
+		if (ret < 0) {
+			rv_warn(ret,
+				"%s: gso_max_segs %u (continuing; a TCP flow with an MSS "
+				"below about %u bytes will lose its larger superframes)",
+				dp->tun_name, RV_GSO_MAX_SEGS, 65535 / RV_GSO_MAX_SEGS);
+		}
+	}
 	ret = rv_tun_set_fq_codel(dp->tun_name, dp->num_workers);
 	if (ret == -ENOENT) {
 		rv_info("%s: this kernel has no fq_codel qdisc; the TUN queues keep the default",

@@ -114,17 +114,6 @@ struct rv_send_slot {
 	bool resend;	 /* refused zero-copy: send plain once the kernel lets go */
 };
 
-/* struct rv_gso_refusal: a destination whose route refused GSO sends of
- * datagrams of |size| bytes or more (EMSGSIZE: its path MTU is below the
- * tunnel's), sent one by one until |until_ns| (see send_each). */
-struct rv_gso_refusal {
-	struct sockaddr_in6 dst;
-	uint32_t size;
-	uint64_t until_ns;
-};
-
-enum { RV_GSO_REFUSALS = 8 };
-
 struct rv_write_slot {
 	struct iovec iov[RV_GRO_MAX_SEGS + 1];
 	uint32_t handles[RV_GRO_MAX_SEGS];
@@ -229,15 +218,10 @@ struct rv_worker {
 	uint64_t tun_dry, udp_dry; /* -ENOBUFS: buffer ring empty (logged at exit) */
 	unsigned tun_inflight;	   /* read SQEs that may still complete */
 	bool tun_mshot;
-	bool tun_gone;	       /* its TUN read failed for good: not re-armed */
-	bool gso_split_warned; /* said once that GSO sends are split (send_each) */
-	struct rv_gso_refusal gso_refused[RV_GSO_REFUSALS];
-	uint64_t gso_refused_until; /* the latest until_ns of them (0: none) */
-	/* More refusing destinations than the table holds: every destination
-	 * gets datagrams of at least this size one by one until then. */
-	uint32_t gso_refused_floor;
-	uint64_t gso_floor_until;
-	bool recv_armed[2]; /* multishot recvmsg on udp_fd, udp_small_fd */
+	bool tun_gone;			     /* its TUN read failed for good: not re-armed */
+	bool gso_split_warned;		     /* said once that GSO sends are split (send_each) */
+	struct rv_gso_refusals gso_refusals; /* paths that refused GSO sends */
+	bool recv_armed[2];		     /* multishot recvmsg on udp_fd, udp_small_fd */
 	bool wake_armed;
 	struct msghdr recv_msg; /* template for multishot recvmsg */
 

@@ -347,6 +347,18 @@ int rv_rtnl_set_ipv4_conf(unsigned ifindex, int id, uint32_t value)
 	return nl_request(&req, NULL, NULL);
 }
 
+int rv_rtnl_set_gso_max_segs(unsigned ifindex, uint32_t segs)
+{
+	struct nl_req req;
+	int ret;
+
+	nl_req_init(&req, RTM_SETLINK, NLM_F_ACK, sizeof(struct ifinfomsg));
+	req.ifi.ifi_family = AF_UNSPEC;
+	req.ifi.ifi_index = (int)ifindex;
+	ret = nl_put_attr(&req, IFLA_GSO_MAX_SEGS, &segs, sizeof(segs));
+	return ret ? ret : nl_request(&req, NULL, NULL);
+}
+
 /* --- addresses ------------------------------------------------------------ */
 
 struct addr_walk {

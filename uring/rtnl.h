@@ -42,6 +42,11 @@ int rv_rtnl_get_link_index(struct rv_rtnl_link *out, unsigned ifindex);
  * /proc/sys/net/ipv4/conf/DEV/) of interface |ifindex| to |value|. */
 int rv_rtnl_set_ipv4_conf(unsigned ifindex, int id, uint32_t value);
 
+/* rv_rtnl_set_gso_max_segs caps the segments of a superframe the kernel
+ * hands interface |ifindex| (IFLA_GSO_MAX_SEGS); a larger one it cuts
+ * itself before the device sees it. */
+int rv_rtnl_set_gso_max_segs(unsigned ifindex, uint32_t segs);
+
 /* struct rv_rtnl_addr is one address as the kernel lists it. |local| is the
  * address itself (IFA_LOCAL, or IFA_ADDRESS where there is no IFA_LOCAL);
  * |peer| is IFA_ADDRESS, kept so that deleting names it exactly. */

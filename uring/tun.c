@@ -926,6 +926,14 @@ int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, s
 	return 0;
 }
 
+int rv_tun_set_gso_max_segs(const char *ifname, unsigned segs)
+{
+	unsigned idx;
+	int ret = ifindex(ifname, &idx);
+
+	return ret ? ret : rv_rtnl_set_gso_max_segs(idx, segs);
+}
+
 int rv_tun_set_fq_codel(const char *ifname, unsigned num_queues)
 {
 	unsigned idx;

@@ -144,6 +144,10 @@ int rv_tun_set_up(const char *ifname);
 /* rv_tun_set_txqueuelen sets how many packets the kernel queues for our reads
  * before dropping (TUN has no backpressure towards TCP). */
 int rv_tun_set_txqueuelen(const char *ifname, unsigned qlen);
+/* rv_tun_set_gso_max_segs caps the segments of the superframes we read:
+ * the kernel's default (65535) lets a TCP flow with a small MSS hand us
+ * 64 KiB in several hundred segments. */
+int rv_tun_set_gso_max_segs(const char *ifname, unsigned segs);
 
 /* rv_tun_set_fq_codel puts fq_codel on each of the device's |num_queues|
  * transmit queues (under an mq root when there are several): flow queueing

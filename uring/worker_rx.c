@@ -112,7 +112,8 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 	plen = io_uring_recvmsg_payload_length(o, (int)len, &w->recv_msg);
 	seg = gro > 0 && (uint32_t)gro < plen ? (uint32_t)gro : plen;
 	if (unlikely(seg == 0)) {
-		rv_drop_add(&w->ctr, RV_DROP_BAD_RECV, 1);
+		/* An empty datagram: as short as one can be. */
+		rv_drop_add(&w->ctr, RV_DROP_SHORT, 1);
 		release_bid_hold(w, bid);
 		return;
 	}
@@ -436,10 +437,22 @@ static bool ecn_decap(struct rv_worker *w, struct rv_rx_item *it, uint8_t *plain
 	/* Outside it said ECN-capable; a peer may lie about the inside. */
 	if (rv_ip_ecn_decap(plain, RV_ECN_CE) == RV_ECN_DROP) {
 		rv_drop_add(&w->ctr, RV_DROP_AQM, 1);
+		(void)rv_session_count_drop(it->s, RV_DROP_AQM, 1);
 		return false;
 	}
 	rv_ctr_add(&w->ctr, RV_CTR_AQM_CE, 1);
 	return true;
+}
+
+/* bad_inner drops an opened packet the TUN must not get: authenticated, so
+ * the session's own peer sent it, and the operator is told which (each
+ * session named at its first, as for spoofing). */
+static void bad_inner(struct rv_worker *w, struct rv_session *s, const char *what)
+{
+	rv_warnx_rl_or(rv_session_count_drop(s, RV_DROP_BAD_INNER, 1) == 0,
+		       "worker %u: dropped a packet of session %08x: %s", w->id,
+		       rv_session_local_index(s), what);
+	rv_drop_add(&w->ctr, RV_DROP_BAD_INNER, 1);
 }
 
 static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, unsigned to,
@@ -490,7 +503,7 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 			goto drop;
 		}
 		if (unlikely(rv_ip_parse(&ip, plain, plen) != RV_IP_OK)) {
-			rv_drop_add(&w->ctr, RV_DROP_BAD_INNER, 1);
+			bad_inner(w, s, "not a well-formed IPv4 or IPv6 packet");
 			goto drop;
 		}
 		if (unlikely(!rv_demux_source_ok(w->dp->cfg.demux, s, &ip.src))) {
@@ -515,7 +528,7 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 			 * packet has a checksum to leave partial. */
 			if (unlikely(!rv_csum_partial_at(plain, ip.total_len, &it->csum_start,
 							 &it->csum_offset))) {
-				rv_drop_add(&w->ctr, RV_DROP_BAD_INNER, 1);
+				bad_inner(w, s, "flagged partial checksum on a packet without one");
 				goto drop;
 			}
 			/* Without a virtio header the TUN cannot be told;

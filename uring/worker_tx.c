@@ -510,63 +510,6 @@ static void zc_span_init(struct zc_span *z, const struct rv_pkt *p)
  * submitted behind them: reordered. */
 #define GSO_REFUSAL_NS (10 * RV_NSEC_PER_SEC)
 
-/* gso_refused: is GSO of |size|-byte datagrams to |dst| refused for now? */
-static bool gso_refused(const struct rv_worker *w, const struct sockaddr_in6 *dst, uint32_t size,
-			uint64_t now)
-{
-	if (likely(now >= w->gso_refused_until)) {
-		return false;
-	}
-	if (now < w->gso_floor_until && size >= w->gso_refused_floor) {
-		return true;
-	}
-	for (unsigned i = 0; i < RV_GSO_REFUSALS; i++) {
-		const struct rv_gso_refusal *r = &w->gso_refused[i];
-
-		if (now < r->until_ns && size >= r->size &&
-		    memcmp(&r->dst, dst, sizeof(*dst)) == 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
-/* note_gso_refused remembers that |dst| refused GSO of |size|-byte
- * datagrams: in the entry it has, or a free one; with every entry in use
- * (more refusing destinations than the table holds: a narrow uplink under
- * many clients), as a floor for every destination, since evicting one
- * would only have it refused again at its next run. */
-static void note_gso_refused(struct rv_worker *w, const struct sockaddr_in6 *dst, uint32_t size,
-			     uint64_t now)
-{
-	struct rv_gso_refusal *r = NULL;
-
-	for (unsigned i = 0; i < RV_GSO_REFUSALS; i++) {
-		struct rv_gso_refusal *e = &w->gso_refused[i];
-
-		if (memcmp(&e->dst, dst, sizeof(*dst)) == 0 && now < e->until_ns) {
-			r = e;
-			size = size < e->size ? size : e->size;
-			break;
-		}
-		if (r == NULL && now >= e->until_ns) {
-			r = e;
-		}
-	}
-	if (r == NULL) {
-		if (now >= w->gso_floor_until || size < w->gso_refused_floor) {
-			w->gso_refused_floor = size;
-		}
-		w->gso_floor_until = now + GSO_REFUSAL_NS;
-		w->gso_refused_until = w->gso_floor_until;
-		return;
-	}
-	r->dst = *dst;
-	r->size = size;
-	r->until_ns = now + GSO_REFUSAL_NS;
-	w->gso_refused_until = r->until_ns;
-}
-
 /* zc_span_add adds |p| unless the run would then span too many pages. */
 static bool zc_span_add(struct zc_span *z, const struct rv_pkt *p)
 {
@@ -624,7 +567,7 @@ static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 		struct zc_span zs;
 
 		zc_span_init(&zs, &w->pkts[k]);
-		if (w->gso && !gso_refused(w, &dst, size, now)) {
+		if (w->gso && !rv_gso_refused(&w->gso_refusals, &dst, size, now)) {
 			while (k + m < to && m < RV_SEND_MAX_SEGS) {
 				uint32_t l = w->pkts[k + m].len;
 				/* One send, one outer header: one ECN field. */
@@ -723,7 +666,7 @@ static bool resend_plain(struct rv_worker *w, unsigned slot, struct rv_send_slot
  * non-blocking sendmsg per datagram, and a warning to lower the mtu.
  * Datagrams lie whole inside the slot's iovecs (only whole ones are
  * merged), |sl->seg| bytes each but the run's last. Later runs of that size
- * to that destination go out without GSO for GSO_REFUSAL_NS (gso_refused):
+ * to that destination go out without GSO for GSO_REFUSAL_NS (rv_gso_refused):
  * only the sends already in flight arrive out of order. */
 static void send_each(struct rv_worker *w, struct rv_send_slot *sl)
 {
@@ -813,7 +756,8 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 		rv_ctr_add(&w->ctr, RV_CTR_ZC_RESENT, 1);
 		sl->resend = true;
 	} else if (sl->gso && res == -EMSGSIZE) {
-		note_gso_refused(w, &sl->dst, sl->seg, rv_coarse_now_ns());
+		rv_gso_note_refused(&w->gso_refusals, &sl->dst, sl->seg, rv_coarse_now_ns(),
+				    GSO_REFUSAL_NS);
 		send_each(w, sl);
 	} else {
 		rv_drop_add(&w->ctr, RV_DROP_UDP_SEND, sl->num);

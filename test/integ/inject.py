@@ -134,7 +134,7 @@ def cmd_capture_inject(args):
     out = socket.socket(fam, socket.SOCK_DGRAM)
     dst = (args.dst, args.port)
     avoid = {int(x, 0) for x in args.avoid_index} | {index, 0}
-    sent = {"replay": 0, "tamper": 0, "truncate": 0, "unknown_index": 0}
+    sent = {"replay": 0, "tamper": 0, "truncate": 0, "empty": 0, "unknown_index": 0}
     for _ in range(args.replay):
         out.sendto(dg, dst)
         sent["replay"] += 1
@@ -147,6 +147,9 @@ def cmd_capture_inject(args):
     for i in range(args.truncate):
         out.sendto(dg[: 1 + (i * 7) % (HDR_LEN + TAG_LEN - 1)], dst)
         sent["truncate"] += 1
+    for _ in range(args.empty):
+        out.sendto(b"", dst)
+        sent["empty"] += 1
     for _ in range(args.unknown_index):
         idx = 0
         while idx in avoid:
@@ -225,6 +228,7 @@ def main():
     c.add_argument("--replay", type=int, default=0)
     c.add_argument("--tamper", type=int, default=0)
     c.add_argument("--truncate", type=int, default=0)
+    c.add_argument("--empty", type=int, default=0)
     c.add_argument("--unknown-index", type=int, default=0)
     c.add_argument("--avoid-index", action="append", default=[])
     c.add_argument("--timeout", type=float, default=10.0)

@@ -306,6 +306,9 @@ import socket, sys
 fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
 s = socket.socket(fam, socket.SOCK_STREAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+if len(sys.argv) > 4:
+    # the MSS announced to the sender
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, int(sys.argv[4]))
 s.bind((sys.argv[1], int(sys.argv[2])))
 s.listen(1)
 c, _ = s.accept()
@@ -343,10 +346,11 @@ dt = time.time() - t
 print("sent %d bytes in %.2f s (%.1f Mbit/s)" % (n, dt, n * 8 / dt / 1e6))
 '
 
-# rvt_tcp_sink NS ADDR PORT OUT: background TCP server in NS that accepts one
-# connection and writes everything received to OUT; PID in RVT_LAST_PID.
+# rvt_tcp_sink NS ADDR PORT OUT [MSS]: background TCP server in NS that accepts
+# one connection (announcing MSS if given) and writes everything received to
+# OUT; PID in RVT_LAST_PID.
 rvt_tcp_sink() {
-	rvt_bg "$1" "sink-$3" python3 -c "$RVT_PY_SINK" "$2" "$3" "$4"
+	rvt_bg "$1" "sink-$3" python3 -c "$RVT_PY_SINK" "$2" "$3" "$4" ${5:+"$5"}
 }
 
 # rvt_tcp_send NS ADDR PORT IN [TIMEOUT]: send file IN to ADDR:PORT from NS in

@@ -160,6 +160,7 @@ PID_SEND=$RVT_LAST_PID
 
 N_SPOOF=0
 N_KA=0
+N_BAD=0
 if [ "$INJECT" = 1 ]; then
 	rvt_step "inject hostile datagrams at B while the transfer runs"
 	sleep 0.3
@@ -169,12 +170,17 @@ if [ "$INJECT" = 1 ]; then
 		for _ in 1 2 3; do printf '%s\n' "$SPOOF4"; done
 		printf '%s\n' "$SPOOF6"
 		printf '\n\n'
+		# Authenticated but no IP packet: IHL 4; an IPv6 payload
+		# length past the packet's end.
+		printf '4400001c%048d\n' 0
+		printf '6000000000641140%032x%s\n' 0 fd990000000000000000000000000002
 	} >"$RVT_TMP/spoof"
 	N_SPOOF=4
 	N_KA=2
+	N_BAD=2
 	rvt_run kill -USR2 "$PID_A" || rvt_fail "SIGUSR2"
 	rvt_nsx "$A" python3 "$INJ" capture-inject --iface veth0 --dst "$UB" --port "$PORT" \
-		--trigger 10.99.0.2:9 --replay 5 --tamper 6 --truncate 7 --unknown-index 8 \
+		--trigger 10.99.0.2:9 --replay 5 --tamper 6 --truncate 7 --empty 2 --unknown-index 8 \
 		--avoid-index $IDX_A --avoid-index $IDX_B || rvt_fail "inject.py"
 fi
 
@@ -296,19 +302,23 @@ if [ "$INJECT" = 1 ]; then
 	rvt_step "drop counters at B"
 	expect "drop_auth (tampered)" "$(delta drop_auth)" 6
 	expect "drop_replay + drop_too_old (replayed)" $(($(delta drop_replay) + $(delta drop_too_old))) 5
-	expect "drop_short (truncated)" "$(delta drop_short)" 7
-	# The truncated datagrams are short, nothing else: the kernel's receive
-	# result and the source addresses were fine.
+	expect "drop_short (truncated, empty)" "$(delta drop_short)" 9
+	# The truncated and empty datagrams are short, nothing else: the
+	# kernel's receive result and the source addresses were fine.
 	expect "drop_bad_recv" "$(delta drop_bad_recv)" 0
 	expect "drop_bad_src" "$(delta drop_bad_src)" 0
 	expect "drop_unknown_index" "$(delta drop_unknown_index)" 8
 	expect "drop_spoof" "$(delta drop_spoof)" "$N_SPOOF"
 	expect "session_drop_spoof" "$(delta session_drop_spoof)" "$N_SPOOF"
+	# Charged to the session that sent them, and said.
+	expect "session_drop_bad_inner" "$(delta session_drop_bad_inner)" "$N_BAD"
+	grep -q "dropped a packet of session .*: not a well-formed IPv4 or IPv6 packet" "$RVT_TMP/peer-b.log" ||
+		rvt_fail "no line naming the session that sent malformed packets"
 	expect "keepalives_rx" "$(delta keepalives_rx)" "$N_KA"
 fi
 for c in drop_no_buf drop_bad_inner drop_tun_write drop_udp_send drop_bad_vnet drop_too_big; do
 	expect "A $c" "$(rvt_counter "$RVT_TMP/a.ctr" $c)" 0
-	expect "B $c" "$(rvt_counter "$RVT_TMP/b.ctr" $c)" 0
+	expect "B $c" "$(rvt_counter "$RVT_TMP/b.ctr" $c)" "$([ $c = drop_bad_inner ] && echo "$N_BAD" || echo 0)"
 done
 [ "$(rvt_counter "$RVT_TMP/b.ctr" rx_packets)" -gt 1000 ] || rvt_fail "B rx_packets too low"
 

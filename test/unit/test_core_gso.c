@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -474,10 +475,20 @@ Test(gro, refuses)
 	b[26] = (uint8_t)(seq >> 8);
 	b[27] = (uint8_t)seq;
 	cr_assert(rv_gro_append(&g, b, lb, &p, &pl));
-	/* 6 different port, 7 different ack, 8 different options, 9 longer segment */
+	/* 6 different port, 7 different ack, 8 different options, ...; a
+	 * window update (the superframe would carry the first window only),
+	 * the AE bit, and no ACK flag. */
 	static const struct gro_mut muts[] = {
-		{ 20 + 1, 0x41, "port" }, { 20 + 11, 8, "ack" }, { 20 + 27, 43, "options" },
-		{ 8, 63, "ttl" },	  { 1, 4, "tos" },	 { 19, 3, "dst" },
+		{ 20 + 1, 0x41, "port" },
+		{ 20 + 11, 8, "ack" },
+		{ 20 + 27, 43, "options" },
+		{ 8, 63, "ttl" },
+		{ 1, 4, "tos" },
+		{ 19, 3, "dst" },
+		{ 20 + 15, 0x77, "window" },
+		{ 20 + 14, 0x01, "window (high byte)" },
+		{ 20 + 12, (8 << 4) | 1, "AE bit" },
+		{ 20 + 13, 0x10 | 0x40, "ECE" },
 	};
 	assert_mutations_refused(a, la, b, lb, muts, sizeof(muts) / sizeof(muts[0]));
 	/* 10 a shorter segment closes the run; 11 PSH closes the run */
@@ -965,4 +976,78 @@ Test(gro, checksums_checked_before_a_merge)
 	/* Not a candidate at all (ICMP): not refused here. */
 	c[9] = 1;
 	cr_assert(rv_gro_csum_ok(c, la, false));
+}
+
+static struct sockaddr_in6 dest6(const char *addr, uint16_t port)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+
+	cr_assert_eq(inet_pton(AF_INET6, addr, &a.sin6_addr), 1, "%s", addr);
+	return a;
+}
+
+static bool refused_at(const struct rv_gso_refusals *t, const char *addr, uint32_t size,
+		       uint64_t now)
+{
+	struct sockaddr_in6 d = dest6(addr, 1);
+
+	return rv_gso_refused(t, &d, size, now);
+}
+
+/* A path that refused GSO sends is remembered for its size and larger, for
+ * the hold; other paths keep GSO. */
+Test(gso_refusals, remembers_a_path_for_a_while)
+{
+	static struct rv_gso_refusals t;
+	struct sockaddr_in6 a = dest6("::ffff:10.0.0.1", 4000), b = dest6("::ffff:10.0.0.2", 4000);
+
+	cr_assert_not(rv_gso_refused(&t, &a, 1400, 1));
+	rv_gso_note_refused(&t, &a, 1000, 100, 50);
+	cr_assert(rv_gso_refused(&t, &a, 1000, 120));
+	cr_assert(rv_gso_refused(&t, &a, 1400, 120));
+	cr_assert_not(rv_gso_refused(&t, &a, 999, 120), "smaller datagrams fit");
+	cr_assert_not(rv_gso_refused(&t, &b, 1400, 120), "another host");
+	cr_assert_not(rv_gso_refused(&t, &a, 1400, 150), "the hold is over");
+}
+
+/* One client hopping between source ports (each a NAT rebinding the server
+ * follows) or between addresses of its /64 takes one place, so it cannot
+ * fill the table and push every other session under the floor (a tester's
+ * client did with 9 ports: every session got one datagram per send). */
+Test(gso_refusals, one_host_cannot_set_the_floor)
+{
+	static struct rv_gso_refusals t;
+	struct sockaddr_in6 honest = dest6("::ffff:10.0.0.9", 4000);
+	char addr[64];
+
+	for (uint16_t p = 0; p < 3 * RV_GSO_REFUSALS; p++) {
+		struct sockaddr_in6 atk = dest6("::ffff:10.0.0.66", (uint16_t)(5000 + p));
+
+		rv_gso_note_refused(&t, &atk, 600, 100 + p, 1000);
+		cr_assert(rv_gso_refused(&t, &atk, 600, 100 + p));
+		snprintf(addr, sizeof(addr), "2001:db8:66:1::%x", p + 1);
+		atk = dest6(addr, 4000);
+		rv_gso_note_refused(&t, &atk, 600, 100 + p, 1000);
+	}
+	cr_assert_not(rv_gso_refused(&t, &honest, 1400, 200), "the attacker set a floor");
+	cr_assert(refused_at(&t, "2001:db8:66:1::ffff", 1400, 200), "its /64");
+	cr_assert_not(refused_at(&t, "2001:db8:66:2::1", 1400, 200), "another /64");
+}
+
+/* More refusing hosts than places (a narrow uplink under many clients):
+ * every destination gets the smallest refused size one by one. */
+Test(gso_refusals, many_hosts_set_the_floor)
+{
+	static struct rv_gso_refusals t;
+	char addr[64];
+
+	for (unsigned h = 0; h <= RV_GSO_REFUSALS; h++) {
+		snprintf(addr, sizeof(addr), "::ffff:10.0.1.%u", h + 1);
+		struct sockaddr_in6 d = dest6(addr, 4000);
+
+		rv_gso_note_refused(&t, &d, 1300 - h, 100, 1000);
+	}
+	cr_assert(refused_at(&t, "::ffff:10.0.2.1", 1300 - RV_GSO_REFUSALS, 200));
+	cr_assert_not(refused_at(&t, "::ffff:10.0.2.1", 1000, 200));
+	cr_assert_not(refused_at(&t, "::ffff:10.0.2.1", 1400, 1200));
 }

@@ -379,3 +379,36 @@ Test(ippool, reserved_single_address)
 	cr_assert_eq(rv_ippool_alloc(p, AF_INET, &a), 0);
 	rv_ippool_free(p);
 }
+
+/* A fixed address of the network past the first max_hosts (the cap sizes
+ * the tables; a fixed address only has to lie inside the network) takes the
+ * pool up to it: it was refused as "not a client address of the pool". */
+Test(ippool, reserve_past_the_cap)
+{
+	struct rv_ip_addr n4 = t_ip("10.99.0.0"), n6 = t_ip("fd99::"), a;
+	struct rv_ippool *p = rv_ippool_new(&n4, 16, &n6, 64, 100, NULL);
+	struct rv_ip_addr f4 = t_ip("10.99.20.1"), f6 = t_ip("fd99::beef");
+	struct rv_ip_addr bcast = t_ip("10.99.255.255"), far = t_ip("fd99::1:0:0");
+	size_t n = 0;
+
+	cr_assert_not_null(p);
+	cr_assert_eq(rv_ippool_capacity(p, AF_INET), 100u);
+	cr_assert_eq(rv_ippool_reserve(p, &f4), 0);
+	cr_assert_eq(rv_ippool_reserve(p, &f6), 0);
+	cr_assert(rv_ippool_reserved(p, &f4));
+	cr_assert_eq(rv_ippool_capacity(p, AF_INET), 20u * 256); /* up to 10.99.20.1 */
+	cr_assert_eq(rv_ippool_reserve(p, &bcast), -EINVAL);
+	cr_assert_eq(rv_ippool_reserve(p, &far), -ERANGE, "past RV_IPPOOL_MAX_HOSTS");
+	/* Its owner gets it; dynamic clients every other address, never it. */
+	cr_assert_eq(rv_ippool_alloc_reserved(p, &f4), 0);
+	cr_assert_eq(rv_ippool_alloc_reserved(p, &f6), 0);
+	while (rv_ippool_alloc(p, AF_INET, &a) == 0) {
+		cr_assert_neq(memcmp(a.a, f4.a, 4), 0);
+		n++;
+	}
+	cr_assert_eq(n, 20u * 256 - 1);
+	cr_assert_eq(rv_ippool_release(p, &f4), 0);
+	cr_assert(rv_ippool_reserved(p, &f4));
+	cr_assert_eq(rv_ippool_alloc(p, AF_INET, &a), -ENOSPC);
+	rv_ippool_free(p);
+}

@@ -742,6 +742,38 @@ Test(ctl, client_keeps_its_own_rekeys_under_the_limit)
 	drop_pair(s, c);
 }
 
+/* The server's exchange, its KEY_ACK held 600 ms on the way (a TCP
+ * retransmission at a 150 ms RTT): a client that keeps its own spacing from
+ * its install of that epoch is not refused for spacing (the server measured
+ * from the late KEY_ACK and saw 300 ms where the client waited 900). */
+Test(ctl, late_key_ack_does_not_shorten_the_spacing)
+{
+	struct rv_ctl_peer *s, *c;
+	const uint64_t gap = RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC;
+
+	bring_up(&s, &c, "client1", NULL);
+	now += 2 * RV_NSEC_PER_SEC;
+	rv_ctl_peer_request_rekey(s);
+	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
+	now += 75 * RV_NSEC_PER_MSEC; /* the KEY's way */
+	cr_assert_eq(deliver(rv_ctl_peer_out(s), NULL, c), RV_CTL_CONTINUE);
+	uint64_t installed = now;
+	now += 600 * RV_NSEC_PER_MSEC; /* the KEY_ACK's, held */
+	cr_assert_eq(deliver(rv_ctl_peer_out(c), s, NULL), RV_CTL_CONTINUE);
+	pump(s, c);
+	cr_assert_eq(rv_session_tx_epoch(rv_ctl_peer_session(s)), 2);
+	now = installed + gap;
+	rv_ctl_peer_request_rekey(c);
+	cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE);
+	cr_assert_gt(rv_ctl_peer_out(c)->len, 0, "the client waited its spacing; it sends KEY");
+	now += 75 * RV_NSEC_PER_MSEC;
+	cr_assert_eq(deliver(rv_ctl_peer_out(c), s, NULL), RV_CTL_CONTINUE, "%s",
+		     rv_ctl_peer_reason(s));
+	pump(s, c);
+	cr_assert_eq(rv_session_tx_epoch(rv_ctl_peer_session(c)), 3);
+	drop_pair(s, c);
+}
+
 /* A KEY sent right after the previous epoch (a client that does not wait)
  * is refused at once. */
 Test(ctl, client_rekey_too_soon_is_refused)
