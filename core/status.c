@@ -148,6 +148,10 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 				 st->replaced, st->kicked, st->revoked, st->rate_limited,
 				 st->reconfigured, st->timed_out, st->protocol_errors, st->reloads,
 				 st->reload_failures);
+		rv_strbuf_printf(o,
+				 "  clients refused: server full %" PRIu64
+				 ", no address left in the pool %" PRIu64 "\n",
+				 st->refused_full, st->refused_no_address);
 		rv_strbuf_printf(o, "  pool v4 %zu/%zu, v6 %zu/%zu in use\n", st->pool4_in_use,
 				 st->pool4_size, st->pool6_in_use, st->pool6_size);
 		if (st->tun_lanes >= 0) {
@@ -343,10 +347,11 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 			 ",\"revoked\":%" PRIu64 ",\"rate_limited\":%" PRIu64
 			 ",\"reconfigured\":%" PRIu64 ",\"timed_out\":%" PRIu64
 			 ",\"protocol_errors\":%" PRIu64 ",\"slow_readers\":%" PRIu64
-			 ",\"reloads\":%" PRIu64 ",\"reload_failures\":%" PRIu64 "},",
+			 ",\"reloads\":%" PRIu64 ",\"reload_failures\":%" PRIu64
+			 ",\"refused_full\":%" PRIu64 ",\"refused_no_address\":%" PRIu64 "},",
 			 st->replaced, st->kicked, st->revoked, st->rate_limited, st->reconfigured,
 			 st->timed_out, st->protocol_errors, st->slow_readers, st->reloads,
-			 st->reload_failures);
+			 st->reload_failures, st->refused_full, st->refused_no_address);
 	rv_strbuf_printf(o,
 			 "\"pools\":{\"v4_in_use\":%zu,\"v4_size\":%zu,\"v6_in_use\":%zu,"
 			 "\"v6_size\":%zu},\"qsbr_pending\":%zu,\"demux_entries\":%zu,",
@@ -753,6 +758,13 @@ static void prom_server(struct rv_strbuf *o, const struct rv_status *st)
 			 "ringvpn_sessions_ended_total{reason=\"protocol_error\"} %" PRIu64 "\n",
 			 st->replaced, st->kicked, st->revoked, st->rate_limited, st->reconfigured,
 			 st->timed_out, st->protocol_errors);
+	prom_head(o, "ringvpn_clients_refused_total", "counter",
+		  "Authenticated clients refused for want of room: max_clients sessions "
+		  "(server_full), or no address left in the pool (no_address).");
+	rv_strbuf_printf(o,
+			 "ringvpn_clients_refused_total{reason=\"server_full\"} %" PRIu64 "\n"
+			 "ringvpn_clients_refused_total{reason=\"no_address\"} %" PRIu64 "\n",
+			 st->refused_full, st->refused_no_address);
 	prom_head(o, "ringvpn_sessions_moved_total", "counter",
 		  "Sessions the server moved to another worker to even out the busy ones.");
 	rv_strbuf_printf(o, "ringvpn_sessions_moved_total %" PRIu64 "\n", st->moves);
@@ -863,15 +875,15 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 " rate_limited=%" PRIu64 " reconfigured=%" PRIu64
 				 " timed_out=%" PRIu64 " protocol_errors=%" PRIu64
 				 " slow_readers=%" PRIu64 " reloads=%" PRIu64
-				 " reload_failures=%" PRIu64
-				 " pool4_in_use=%zu pool6_in_use=%zu demux=%zu qsbr_pending=%zu "
+				 " reload_failures=%" PRIu64 " refused_full=%" PRIu64
+				 " refused_no_address=%" PRIu64 " pool4_in_use=%zu pool6_in_use=%zu demux=%zu qsbr_pending=%zu "
 				 "tun_lanes=%ld moves=%" PRIu64 " away=%u data_port=%u",
 				 st->state, st->sessions, st->handshaking, st->connections,
-				 st->hs_ok + st->hs_failed + st->hs_timeouts + st->hs_evicted,
-				 st->hs_failed, st->hs_timeouts, st->hs_evicted, st->replaced,
-				 st->kicked, st->revoked, st->rate_limited, st->reconfigured,
-				 st->timed_out, st->protocol_errors, st->slow_readers, st->reloads,
-				 st->reload_failures, st->pool4_in_use, st->pool6_in_use,
+				 st->accepted, st->hs_failed, st->hs_timeouts, st->hs_evicted,
+				 st->replaced, st->kicked, st->revoked, st->rate_limited,
+				 st->reconfigured, st->timed_out, st->protocol_errors,
+				 st->slow_readers, st->reloads, st->reload_failures,
+				 st->refused_full, st->refused_no_address, st->pool4_in_use, st->pool6_in_use,
 				 st->demux_entries, st->qsbr_pending, st->tun_lanes, st->moves,
 				 st->away, st->data_port);
 	} else {

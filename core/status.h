@@ -102,7 +102,11 @@ struct rv_status {
 	char listen[RV_STATUS_TEXT_MAX];
 	uint16_t data_port;
 	size_t sessions, handshaking, connections;
+	uint64_t accepted; /* server: connections accepted */
 	uint64_t hs_ok, hs_failed, hs_timeouts, hs_evicted;
+	/* server: authenticated clients refused for want of room: max_clients
+	 * sessions (full), or no address left in the pool (no_address) */
+	uint64_t refused_full, refused_no_address;
 	uint64_t replaced, kicked, revoked, rate_limited, reconfigured, timed_out, protocol_errors;
 	uint64_t slow_readers;
 	uint64_t reloads, reload_failures;

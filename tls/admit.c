@@ -344,6 +344,7 @@ static void server_authenticated(struct rv_loop *l, struct rv_chan *c)
 	if (rv_nametab_count(s->names) >= l->cfg->max_clients) {
 		rv_warnx_rl("client %s (%s) refused: server full (%u sessions)", c->name,
 			    c->peer_str, l->cfg->max_clients);
+		s->refused_full++;
 		rv_chan_send_error(l, c, RV_CTL_CODE_FULL, "server full");
 		return;
 	}
@@ -416,6 +417,13 @@ static void server_closing(struct rv_loop *l, struct rv_chan *c)
 	}
 	if (rv_ctl_peer_sent_code(c->ctl) < RV_CTL_CODE_MAX) {
 		s->ended[rv_ctl_peer_sent_code(c->ctl)]++;
+	}
+	if (rv_ctl_peer_sent_code(c->ctl) == RV_CTL_CODE_NO_ADDRESS) {
+		/* Refused, as "server full" is: said whatever the name's
+		 * connections-and-leaves limit, and nothing was held. */
+		rv_warnx_rl("client %s (%s) refused: %s", c->name, c->peer_str,
+			    c->reason[0] ? c->reason : rv_ctl_peer_reason(c->ctl));
+		return;
 	}
 	rv_conn_info(c->quiet,
 		     "client %s (%s): disconnected: %s; session, keys and address released",
@@ -567,8 +575,11 @@ static int server_report(struct rv_loop *l, struct rv_status *st)
 	st->data_port = l->env.data_port;
 	st->sessions = rv_nametab_count(s->names);
 	st->handshaking = handshaking(s);
+	st->accepted = s->accepted;
 	st->hs_ok = s->hs_ok;
 	st->hs_failed = s->hs_failed;
+	st->refused_full = s->refused_full + s->ended[RV_CTL_CODE_FULL];
+	st->refused_no_address = s->ended[RV_CTL_CODE_NO_ADDRESS];
 	st->hs_evicted = s->evicted;
 	st->replaced = s->replaced;
 	st->moves = s->moves;

@@ -38,6 +38,7 @@ struct rv_server_side {
 	struct rv_ltimer lease_timer;
 	/* counters for status */
 	uint64_t accepted, hs_ok, hs_failed, evicted, replaced;
+	uint64_t refused_full; /* authenticated clients refused: max_clients sessions */
 	/* Sessions the server ended, by the code it sent (status groups them). */
 	uint64_t ended[RV_CTL_CODE_MAX];
 	uint64_t hs_buckets[RV_STATUS_HS_BUCKETS];

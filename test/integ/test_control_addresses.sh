@@ -151,6 +151,15 @@ CTL_IDX=2 ctl_client_conf "$RVT_TMP/mallory.conf" "$PKI/mallory" rvm "$RVT_TMP/m
 rc=0
 rvt_nsx "$M" timeout 30 "$RV_BIN" client -c "$RVT_TMP/mallory.conf" --max-attempts 1 >"$RVT_TMP/mallory-client.log" 2>&1 || rc=$?
 [ "$rc" = 17 ] || rvt_fail "mallory's client exited $rc, want 17 (refused): $(tail -3 "$RVT_TMP/mallory-client.log")"
+# Each refusal is counted, in every form, and said as a refusal at warn
+# level (it was counted nowhere, logged at info as a disconnection that
+# "released" an address never held, and past six in a row not at all).
+[ "$(ctl_field server refused_no_address)" = 2 ] ||
+	rvt_fail "refusals counted: $(ctl_field server refused_no_address), want 2"
+"$RV_BIN" status -s "$SRV_SOCK" --prometheus | rvt_matches '^ringvpn_clients_refused_total\{reason="no_address"\} 2$' ||
+	rvt_fail "no refusal metric"
+[ "$(grep -c "warn: client mallory (.*) refused: no address for mallory: pool exhausted" "$RVT_TMP/server.log")" = 2 ] ||
+	rvt_fail "the refusals were not each said: $(grep mallory "$RVT_TMP/server.log" | tail -3)"
 # The exit code is the last failure's: turned away, then a name that does
 # not resolve (the namespace's nameserver is loopback's nobody) is 15, not
 # 17 (the refusal stuck).

@@ -759,6 +759,9 @@ Test(loop, eof_mid_handshake)
 	cr_assert_eq(fake_ctlring_injected(S.t.ring), 1);
 	cr_assert_eq(srv_kv("conns"), 0);
 	cr_assert_eq(srv_kv("handshake_failures"), 0, "an EOF is not a TLS failure");
+	/* ... but a connection accepted all the same (accepted= added the
+	 * handshakes' outcomes, and had none for it). */
+	cr_assert_eq(srv_kv("accepted"), 1);
 	cli_paused = false;
 	RUN_UNTIL(C.eof);
 	cli_close(&C);
