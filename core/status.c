@@ -876,16 +876,17 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 " timed_out=%" PRIu64 " protocol_errors=%" PRIu64
 				 " slow_readers=%" PRIu64 " reloads=%" PRIu64
 				 " reload_failures=%" PRIu64 " refused_full=%" PRIu64
-				 " refused_no_address=%" PRIu64 " pool4_in_use=%zu pool6_in_use=%zu demux=%zu qsbr_pending=%zu "
+				 " refused_no_address=%" PRIu64
+				 " pool4_in_use=%zu pool6_in_use=%zu demux=%zu qsbr_pending=%zu "
 				 "tun_lanes=%ld moves=%" PRIu64 " away=%u data_port=%u",
 				 st->state, st->sessions, st->handshaking, st->connections,
 				 st->accepted, st->hs_failed, st->hs_timeouts, st->hs_evicted,
 				 st->replaced, st->kicked, st->revoked, st->rate_limited,
 				 st->reconfigured, st->timed_out, st->protocol_errors,
 				 st->slow_readers, st->reloads, st->reload_failures,
-				 st->refused_full, st->refused_no_address, st->pool4_in_use, st->pool6_in_use,
-				 st->demux_entries, st->qsbr_pending, st->tun_lanes, st->moves,
-				 st->away, st->data_port);
+				 st->refused_full, st->refused_no_address, st->pool4_in_use,
+				 st->pool6_in_use, st->demux_entries, st->qsbr_pending,
+				 st->tun_lanes, st->moves, st->away, st->data_port);
 	} else {
 		rv_strbuf_printf(o, "client server=%s state=%s tun=%s failed_attempts=%u",
 				 st->server, st->state, st->tun, st->failed_attempts);

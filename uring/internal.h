@@ -159,6 +159,8 @@ struct rv_rxq {
 	unsigned n, cap;
 };
 
+enum { RV_ICMP_SOURCES = 16 };
+
 struct rv_worker {
 	struct rv_counters ctr;	 /* first: cache-aligned, read by the control thread */
 	struct rv_gauges gauges; /* queue depths, read by the control thread */
@@ -260,6 +262,12 @@ struct rv_worker {
 	uint64_t rt_now_ns;  /* CLOCK_REALTIME at the start of the turn */
 	uint64_t icmp_at_ns; /* ICMP answers: when tokens were last added */
 	unsigned icmp_tokens;
+	/* ... and the shares of the last sources answered (icmp_token) */
+	struct {
+		struct rv_ip_addr addr;
+		uint64_t at_ns;
+		unsigned tokens;
+	} icmp_src[RV_ICMP_SOURCES];
 };
 
 struct rv_dataplane {

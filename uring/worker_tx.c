@@ -45,7 +45,11 @@
 #include "uring/internal.h"
 #include "uring/udata.h"
 
-enum { ICMP_RATE = 100, ICMP_BURST = 20 };
+/* A worker's ICMP answers, and one source's share of them: a client's flood
+ * of packets that get one (TTL 1 to another client, pings of offline
+ * addresses) took every answer, and the others' connects to offline
+ * addresses waited for a timeout instead of failing at once. */
+enum { ICMP_RATE = 100, ICMP_BURST = 20, ICMP_SRC_RATE = 10, ICMP_SRC_BURST = 5 };
 
 static void drop(struct rv_worker *w, uint32_t handle, enum rv_drop_reason why)
 {
@@ -53,25 +57,54 @@ static void drop(struct rv_worker *w, uint32_t handle, enum rv_drop_reason why)
 	rv_worker_release(w, handle);
 }
 
-/* icmp_token takes one of the worker's ICMP answers: ICMP_RATE a second, up
- * to ICMP_BURST saved (a flood to an offline address gets a trickle). */
-static bool icmp_token(struct rv_worker *w)
+/* refill adds a token bucket's due tokens: |rate| a second, up to |burst|. */
+static void refill(uint64_t *at_ns, unsigned *tokens, uint64_t now, unsigned rate, unsigned burst)
 {
-	uint64_t now = w->rt_now_ns, step = RV_NSEC_PER_SEC / ICMP_RATE;
+	uint64_t step = RV_NSEC_PER_SEC / rate;
 
-	if (now < w->icmp_at_ns) {
-		w->icmp_at_ns = now; /* the wall clock stepped back */
+	if (now < *at_ns) {
+		*at_ns = now; /* the wall clock stepped back */
 	}
-	if (now - w->icmp_at_ns >= step) {
-		uint64_t t = w->icmp_tokens + (now - w->icmp_at_ns) / step;
+	if (now - *at_ns >= step) {
+		uint64_t t = *tokens + (now - *at_ns) / step;
 
-		w->icmp_tokens = t < ICMP_BURST ? (unsigned)t : ICMP_BURST;
-		w->icmp_at_ns = now;
+		*tokens = t < burst ? (unsigned)t : burst;
+		*at_ns = now;
 	}
-	if (w->icmp_tokens == 0) {
+}
+
+/* icmp_token takes one of the worker's ICMP answers for one to |to|:
+ * ICMP_RATE a second, up to ICMP_BURST saved (a flood to an offline address
+ * gets a trickle), of which one source gets ICMP_SRC_RATE. The last
+ * RV_ICMP_SOURCES sources keep their shares; a new one takes the place of
+ * the one answered longest ago, with a full burst (sources in turn are held
+ * to the worker's rate alone, as before there were shares). */
+static bool icmp_token(struct rv_worker *w, const struct rv_ip_addr *to)
+{
+	uint64_t now = w->rt_now_ns;
+	unsigned b = 0;
+
+	for (unsigned i = 0; i < RV_ICMP_SOURCES; i++) {
+		if (rv_ip_addr_equal(&w->icmp_src[i].addr, to)) {
+			b = i;
+			break;
+		}
+		if (w->icmp_src[i].at_ns < w->icmp_src[b].at_ns) {
+			b = i;
+		}
+	}
+	if (!rv_ip_addr_equal(&w->icmp_src[b].addr, to)) {
+		w->icmp_src[b].addr = *to;
+		w->icmp_src[b].at_ns = 0;
+		w->icmp_src[b].tokens = 0;
+	}
+	refill(&w->icmp_at_ns, &w->icmp_tokens, now, ICMP_RATE, ICMP_BURST);
+	refill(&w->icmp_src[b].at_ns, &w->icmp_src[b].tokens, now, ICMP_SRC_RATE, ICMP_SRC_BURST);
+	if (w->icmp_tokens == 0 || w->icmp_src[b].tokens == 0) {
 		return false;
 	}
 	w->icmp_tokens--;
+	w->icmp_src[b].tokens--;
 	return true;
 }
 
@@ -121,7 +154,7 @@ static void no_route(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t h
 	/* A packet that gets no answer (a later fragment, an ICMP error)
 	 * spends no token: a flood of them must not silence the rest. */
 	h = rv_icmp_unreach(sl->hdr + vh, &ip->dst, pkt, len, ip, &quote);
-	sqe = h && icmp_token(w) ? rv_ring_get_sqe(&w->ring) : NULL;
+	sqe = h && icmp_token(w, &ip->src) ? rv_ring_get_sqe(&w->ring) : NULL;
 	if (sqe == NULL) {
 		rv_worker_release(w, handle);
 		return;
@@ -259,7 +292,7 @@ bool rv_worker_time_exceeded(struct rv_worker *w, const uint8_t *pkt, const stru
 	cur = tx_chunk(w, id) + RV_DATA_HDR_LEN;
 	h = rv_icmp_time_exceeded(cur, &self, pkt, ip->total_len, ip, &quote);
 	/* A packet that gets no answer (an ICMP error itself) spends no token. */
-	if (h == 0 || !icmp_token(w)) {
+	if (h == 0 || !icmp_token(w, &ip->src)) {
 		return false;
 	}
 	w->tx_nfree--;

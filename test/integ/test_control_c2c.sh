@@ -50,7 +50,7 @@ tun_pkts() { cat "/sys/class/net/rvs0/statistics/${1}_packets" 2>/dev/null ||
 
 start_all() { # MODE FORWARDING [KEY=VALUE... for client2]; SRV_KV: more server keys
 	ip netns exec "$S" sysctl -qw net.ipv4.ip_forward="$2" net.ipv6.conf.all.forwarding="$2"
-	CTL_SERVER_KV=("client_to_client=$1" "workers=2" "${SRV_KV[@]}")
+	CTL_SERVER_KV=("client_to_client=$1" "workers=${WORKERS:-2}" "${SRV_KV[@]}")
 	ctl_start_server
 	shift 2
 	ctl_start_two_clients "$@"
@@ -81,6 +81,38 @@ rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 "$A2" || rvt_fail "ping client1 -> client2"
 transfer "$A2"
 [ "$(total c2c_forwarded)" = 0 ] || rvt_fail "kernel mode forwarded inside the data plane"
 [ "$(total tun_writes)" -gt 100 ] || rvt_fail "kernel mode did not use the TUN"
+stop_all
+
+rvt_step "kernel, one worker: one client's flood of ICMP errors leaves the others theirs"
+WORKERS=1 start_all kernel 1
+# One client's flood of pings to an offline address leaves the others their
+# answers: client2 pinging another offline address must still be told it is
+# unreachable (the worker's 100 answers a second all went to the flood, and
+# client2's connects waited for a timeout instead of failing at once).
+unreach() { rvt_nsx "$C2" ping -c 10 -i 0.1 -W 1 10.99.0.200 2>&1 | grep -c "Destination Host Unreachable"; }
+n0=$(unreach)
+rvt_bg "$C1" unreach-flood python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+end, n = time.time() + 4, 0
+while time.time() < end:
+    try:
+        s.sendto(b"x", ("10.99.0.201", 9))
+        n += 1
+    except OSError:
+        pass  # the unreachable answer, reported on the next send
+    time.sleep(0.0005)
+print("sent", n)
+print("done")
+' 
+flood=$RVT_LAST_PID
+sleep 0.5
+n1=$(unreach)
+wait "$flood" || true
+rvt_forget_pid "$flood"
+rvt_log "client2's pings of an offline address answered unreachable: $n0 of 10 alone, $n1 of 10 beside client1's flood ($(tail -2 "$RVT_TMP/unreach-flood.log" | head -1); icmp_unreach $(total icmp_unreach), drop_no_route $(total drop_no_route))"
+[ "$n0" -ge 9 ] || rvt_fail "only $n0 of 10 answered without a flood"
+[ "$n1" -ge 8 ] || rvt_fail "client1's flood took client2's ICMP answers: $n1 of 10"
 stop_all
 
 rvt_step "kernel, the server coalescing UDP (offload_udp_coalesce = yes): joined, routed back out whole, cut again"
