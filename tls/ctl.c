@@ -315,18 +315,45 @@ static uint64_t dead_line(const struct rv_ctl_peer *c, uint64_t since_ns)
 	return at;
 }
 
+/* data_heard_ns: when the peer's last authenticated datagram came, if after
+ * its last control frame (0: not). */
+static uint64_t data_heard_ns(const struct rv_ctl_peer *c)
+{
+	uint64_t rx = c->session != NULL ? rv_session_last_rx_ns(c->session) : 0;
+
+	return rx > c->last_rx_ns ? rx : 0;
+}
+
+/* data_alive_line: a control connection silent while the peer's datagrams
+ * keep coming is a TCP path that lost packets, not a dead peer: after an
+ * outage of a few seconds TCP's backed-off retransmission may come later
+ * than the dead-peer timeout, and sessions ended with their traffic still
+ * flowing. Such a silence is given until a dead-peer timeout after the last
+ * datagram, at most a second timeout after the last frame (without the
+ * control connection no key exchange can be made). 0: none given. */
+static uint64_t data_alive_line(const struct rv_ctl_peer *c)
+{
+	uint64_t rx = data_heard_ns(c);
+
+	return rx ? min_u64(rx + c->dead_peer_ns + 1, c->last_rx_ns + 2 * c->dead_peer_ns + 1) : 0;
+}
+
 /* rx_dead_line: dead_line for the peer's last frame, the grace given once
  * a silence: the late wake that first finds it past the timeout buys
  * RV_CTL_WAKE_GRACE_MS to read what waited, later ones nothing (a process
  * stopped 0.6 s in every 0.9 kept a dead peer for good). */
 static uint64_t rx_dead_line(const struct rv_ctl_peer *c)
 {
+	uint64_t line;
+
 	if (c->grace_used && c->grace_rx_ns == c->last_rx_ns) {
-		return max_u64(c->last_rx_ns + c->dead_peer_ns + 1,
+		line = max_u64(c->last_rx_ns + c->dead_peer_ns + 1,
 			       c->grace_late_ns +
 				       (uint64_t)RV_CTL_WAKE_GRACE_MS * RV_NSEC_PER_MSEC);
+	} else {
+		line = dead_line(c, c->last_rx_ns);
 	}
-	return dead_line(c, c->last_rx_ns);
+	return max_u64(line, data_alive_line(c));
 }
 
 /* control_outlived_data: has the control channel heard from the peer
@@ -500,24 +527,42 @@ enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 		 * went quiet: its peer gave up on it meanwhile. */
 		bool own = stall && *stall > c->last_rx_ns;
 
-		return rv_ctl_close_with(c, RV_CTL_CODE_TIMEOUT, "%s%s%s silent for %u ms%s",
+		uint64_t data = data_heard_ns(c);
+		char also[128] = "";
+
+		/* Said only when the datagrams still come: a peer silent on
+		 * both (stopped, gone) ends a timeout after its last one. */
+		if (data != 0 && now_ns - min_u64(data, now_ns) < c->dead_peer_ns) {
+			snprintf(also, sizeof(also),
+				 " (its datagrams came until %u ms ago: the control "
+				 "connection's TCP path may be blocked)",
+				 (unsigned)((now_ns - min_u64(data, now_ns)) / RV_NSEC_PER_MSEC));
+		}
+		return rv_ctl_close_with(c, RV_CTL_CODE_TIMEOUT, "%s%s%s silent for %u ms%s%s",
 					 c->ops->peer_role, c->name[0] ? " " : "", c->name,
 					 (unsigned)((now_ns - c->last_rx_ns) / RV_NSEC_PER_MSEC),
 					 own ? " (this process was itself stopped or without CPU "
 					       "meanwhile: the silence may be its own)"
-					     : "");
+					     : "",
+					 also);
 	}
 	if (rv_ctlkey_busy(&c->key) && now_ns >= dead_line(c, c->key.busy_since_ns)) {
 		/* The peer keeps the connection alive but never finishes
 		 * the exchange: the session would keep its old key until that
 		 * expires, and no later rekey could start. */
+		/* Its other frames kept coming after our KEY went out: the
+		 * peer lives, and our frames may be what does not arrive. */
+		bool heard = c->key.initiated != 0 && c->last_rx_ns > c->key.busy_since_ns;
+
 		return rv_ctl_close_with(c, RV_CTL_CODE_TIMEOUT,
 					 "%s%s%s did not finish the key exchange of epoch %u "
-					 "within "
-					 "%u ms",
+					 "within %u ms%s",
 					 c->ops->peer_role, c->name[0] ? " " : "", c->name,
 					 rv_ctlkey_pending(&c->key),
-					 (unsigned)(c->dead_peer_ns / RV_NSEC_PER_MSEC));
+					 (unsigned)(c->dead_peer_ns / RV_NSEC_PER_MSEC),
+					 heard ? " (its other frames came meanwhile: ours may not "
+						 "reach it)"
+					       : "");
 	}
 	if (now_ns - c->last_tx_ns >= c->keepalive_ns) {
 		struct rv_ctl_msg m = { .type = RV_CTL_KEEPALIVE };

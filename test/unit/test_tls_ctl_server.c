@@ -1494,3 +1494,62 @@ Test(ctl, data_status_both_ways_while_running)
 		  rv_ctl_peer_reason(s));
 	drop_pair(s, c);
 }
+
+/* A control connection silent while the peer's datagrams keep coming (a
+ * TCP path that lost packets: after an outage of a few seconds TCP's
+ * backed-off retransmission comes after the dead-peer timeout) is not a
+ * dead peer: sessions ended "server silent" with their traffic flowing.
+ * It lives to a second timeout after the last frame, then ends saying why;
+ * without datagrams the timeout is as before. */
+Test(ctl, silent_control_with_live_data_waits_for_tcp)
+{
+	const uint64_t dead = (uint64_t)srv.cfg.dead_peer_ms * RV_NSEC_PER_MSEC;
+	struct rv_ctl_peer *s, *c;
+	uint64_t t0;
+
+	bring_up(&s, &c, "client1", NULL);
+	t0 = now;
+	cr_assert_eq(keep_alive(c, t0), RV_CTL_CONTINUE);
+	cr_assert_eq(keep_alive(s, t0), RV_CTL_CONTINUE);
+	for (now = t0 + dead / 8; now < t0 + 2 * dead - dead / 8; now += dead / 8) {
+		traffic_ok(s, c); /* datagrams both ways, no frame */
+		cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE, "at %" PRIu64 " ms: %s",
+			     (now - t0) / RV_NSEC_PER_MSEC, rv_ctl_peer_reason(c));
+		cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE, "%s",
+			     rv_ctl_peer_reason(s));
+		rv_ctl_peer_out(c)->len = rv_ctl_peer_out(s)->len = 0; /* lost on the way */
+	}
+	now = t0 + 2 * dead + 1;
+	cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CLOSE);
+	cr_assert(strstr(rv_ctl_peer_reason(c), "control connection's TCP path may be blocked"),
+		  "%s", rv_ctl_peer_reason(c));
+	drop_pair(s, c);
+}
+
+/* The server's KEY never reaches the client (its control connection blocked
+ * one way) while the client's frames keep coming: the end says the server's
+ * frames may be what is lost, not that the client misbehaved. */
+Test(ctl, unanswered_own_key_says_ours_may_not_arrive)
+{
+	const uint64_t dead = (uint64_t)srv.cfg.dead_peer_ms * RV_NSEC_PER_MSEC;
+	const uint64_t step = (uint64_t)srv.cfg.keepalive_ms * RV_NSEC_PER_MSEC / 2;
+	struct rv_ctl_peer *s, *c;
+	uint64_t t0;
+
+	bring_up(&s, &c, "client1", NULL);
+	now += RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC;
+	rv_ctl_peer_request_rekey(s);
+	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
+	cr_assert_gt(rv_ctl_peer_out(s)->len, 0, "the server's KEY");
+	rv_ctl_peer_out(s)->len = 0; /* lost on the way */
+	t0 = now;
+	for (uint64_t t = t0 + step; t <= t0 + dead; t += step) {
+		cr_assert_eq(keep_alive(s, t), RV_CTL_CONTINUE);
+	}
+	cr_assert_eq(keep_alive(s, t0 + dead + 1), RV_CTL_CLOSE);
+	cr_assert(strstr(rv_ctl_peer_reason(s), "did not finish the key exchange of epoch 2"), "%s",
+		  rv_ctl_peer_reason(s));
+	cr_assert(strstr(rv_ctl_peer_reason(s), "ours may not reach it"), "%s",
+		  rv_ctl_peer_reason(s));
+	drop_pair(s, c);
+}
