@@ -264,6 +264,7 @@ struct rv_worker {
 	unsigned icmp_tokens;
 	/* ... and the shares of the last sources answered (icmp_token) */
 	struct {
+		uint32_t index; /* its session's (0: none; then by addr) */
 		struct rv_ip_addr addr;
 		uint64_t at_ns;
 		unsigned tokens;
@@ -378,6 +379,8 @@ void rv_worker_tun_read(struct rv_worker *w, unsigned bid, uint32_t len);
 /* rv_worker_lookup_dst finds the session for an inner destination (NULL:
  * none). */
 struct rv_session *rv_worker_lookup_dst(const struct rv_worker *w, const struct rv_ip_info *ip);
+/* rv_worker_lookup_addr: the same for address |a|. */
+struct rv_session *rv_worker_lookup_addr(const struct rv_worker *w, const struct rv_ip_addr *a);
 /* rv_worker_forward queues an authenticated inner packet of |len| bytes at
  * |pkt| (RV_DATA_HDR_LEN of room in front, RV_TAG_LEN behind) to be sealed
  * for session |to| and sent: client-to-client forwarding inside the data

@@ -75,29 +75,34 @@ static void refill(uint64_t *at_ns, unsigned *tokens, uint64_t now, unsigned rat
 
 /* icmp_token takes one of the worker's ICMP answers for one to |to|:
  * ICMP_RATE a second, up to ICMP_BURST saved (a flood to an offline address
- * gets a trickle), of which one source gets ICMP_SRC_RATE. The last
+ * gets a trickle), of which one source gets ICMP_SRC_RATE. A source is the
+ * session the answer goes to (a client rotating its sources over the
+ * network behind it is one), or the address if none. The last
  * RV_ICMP_SOURCES sources keep their shares; a new one takes the place of
  * the one answered longest ago, with a full burst (sources in turn are held
  * to the worker's rate alone, as before there were shares). */
 static bool icmp_token(struct rv_worker *w, const struct rv_ip_addr *to)
 {
+	const struct rv_session *s = rv_worker_lookup_addr(w, to);
+	uint32_t index = s != NULL ? rv_session_local_index(s) : 0;
 	uint64_t now = w->rt_now_ns;
 	unsigned b = 0;
 
 	for (unsigned i = 0; i < RV_ICMP_SOURCES; i++) {
-		if (rv_ip_addr_equal(&w->icmp_src[i].addr, to)) {
+		if (w->icmp_src[i].index == index &&
+		    (index != 0 || rv_ip_addr_equal(&w->icmp_src[i].addr, to))) {
 			b = i;
-			break;
+			goto found;
 		}
 		if (w->icmp_src[i].at_ns < w->icmp_src[b].at_ns) {
 			b = i;
 		}
 	}
-	if (!rv_ip_addr_equal(&w->icmp_src[b].addr, to)) {
-		w->icmp_src[b].addr = *to;
-		w->icmp_src[b].at_ns = 0;
-		w->icmp_src[b].tokens = 0;
-	}
+	w->icmp_src[b].index = index;
+	w->icmp_src[b].addr = *to;
+	w->icmp_src[b].at_ns = 0;
+	w->icmp_src[b].tokens = 0;
+found:
 	refill(&w->icmp_at_ns, &w->icmp_tokens, now, ICMP_RATE, ICMP_BURST);
 	refill(&w->icmp_src[b].at_ns, &w->icmp_src[b].tokens, now, ICMP_SRC_RATE, ICMP_SRC_BURST);
 	if (w->icmp_tokens == 0 || w->icmp_src[b].tokens == 0) {
@@ -192,14 +197,16 @@ static bool link_scope(const struct rv_ip_addr *dst)
 	return dst->a[0] == 0xff || (dst->a[0] == 0xfe && (dst->a[1] & 0xc0) == 0x80);
 }
 
-struct rv_session *rv_worker_lookup_dst(const struct rv_worker *w, const struct rv_ip_info *ip)
+struct rv_session *rv_worker_lookup_addr(const struct rv_worker *w, const struct rv_ip_addr *a)
 {
 	const struct rv_demux *d = w->dp->cfg.demux;
 
-	if (ip->dst.family == AF_INET) {
-		return rv_demux_by_dst4(d, ip->dst.a);
-	}
-	return rv_demux_by_dst6(d, ip->dst.a);
+	return a->family == AF_INET ? rv_demux_by_dst4(d, a->a) : rv_demux_by_dst6(d, a->a);
+}
+
+struct rv_session *rv_worker_lookup_dst(const struct rv_worker *w, const struct rv_ip_info *ip)
+{
+	return rv_worker_lookup_addr(w, &ip->dst);
 }
 
 /* tx_push queues one inner packet in class |cls|: |len| bytes at |pkt|
