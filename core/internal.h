@@ -101,6 +101,7 @@ struct rv_session {
 	_Alignas(RV_CACHELINE) _Atomic uint32_t tx_epoch;
 	_Atomic uint32_t
 		rekey_request; /* the epoch it is for (0: none); rv_session_take_rekey_request */
+	_Atomic bool rekey_by_peer; /* ... asked by a counter the peer chose */
 	struct rv_keys *_Atomic slots[RV_KEY_SLOTS];
 
 	/* Peer endpoint under a seqlock (even = stable); writers hold ep_lock. */

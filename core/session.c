@@ -288,13 +288,17 @@ struct rv_session *rv_session_new(const struct rv_session_params *params)
  * request for a newer epoch stays (a late packet of an older one must not
  * replace it; the older one's request is answered by the newer epoch
  * anyway). */
-static bool report_limit(struct rv_session *s, struct rv_keys *slot)
+static bool report_limit(struct rv_session *s, struct rv_keys *slot, bool by_peer)
 {
 	uint32_t cur;
 
 	if (atomic_load_explicit(&slot->rekey_reported, memory_order_relaxed) ||
 	    atomic_exchange_explicit(&slot->rekey_reported, true, memory_order_relaxed)) {
 		return false;
+	}
+	if (by_peer) {
+		/* Published by the request's release below. */
+		atomic_store_explicit(&s->rekey_by_peer, true, memory_order_relaxed);
 	}
 	cur = atomic_load_explicit(&s->rekey_request, memory_order_relaxed);
 	while (cur < slot->epoch &&
@@ -549,7 +553,7 @@ enum rv_session_result rv_session_seal_batch_ext(struct rv_session *s, struct rv
 	if (unlikely(base + num >=
 			     atomic_load_explicit(&s->rekey_after_messages, memory_order_relaxed) ||
 		     age >= s->rekey_after_ns) &&
-	    report_limit(s, slot)) {
+	    report_limit(s, slot, false)) {
 		res = RV_SESSION_REKEY_SOON;
 	}
 
@@ -718,7 +722,7 @@ size_t rv_session_open_batch(struct rv_session *s, struct rv_pkt *pkts,
 			bool soon = unlikely(hdrs[i].counter + 1 >=
 					     atomic_load_explicit(&s->rekey_after_messages,
 								  memory_order_relaxed)) &&
-				    report_limit(s, slot);
+				    report_limit(s, slot, true);
 
 			pkts[i].len -= RV_DATA_OVERHEAD;
 			accepted++;
@@ -801,14 +805,19 @@ bool rv_session_rekey_requested(const struct rv_session *s)
 	return atomic_load_explicit(&s->rekey_request, memory_order_relaxed) != 0;
 }
 
-bool rv_session_take_rekey_request(struct rv_session *s)
+bool rv_session_take_rekey_request(struct rv_session *s, bool *by_peer)
 {
 	uint32_t epoch;
+	bool peer;
 
 	if (!atomic_load_explicit(&s->rekey_request, memory_order_relaxed)) {
 		return false;
 	}
 	epoch = atomic_exchange_explicit(&s->rekey_request, 0, memory_order_acquire);
+	peer = atomic_exchange_explicit(&s->rekey_by_peer, false, memory_order_relaxed);
+	if (by_peer != NULL) {
+		*by_peer = peer;
+	}
 	/* A request for an epoch that no longer sends was answered by the
 	 * exchange that replaced it (a worker may still seal a few packets
 	 * with the old epoch after the switch, and ask). */

@@ -205,8 +205,9 @@ void rv_session_set_rekey_after(struct rv_session *s, uint64_t messages);
 /* rv_session_take_rekey_request returns true once after the data plane saw
  * the sending epoch near a limit, while that epoch still sends (control
  * thread clears it by calling; a request for an epoch already replaced is
- * dropped). */
-bool rv_session_take_rekey_request(struct rv_session *s);
+ * dropped). |*by_peer| (may be NULL): the limit was a counter the peer
+ * chose, which it may jump to ask for exchanges without end. */
+bool rv_session_take_rekey_request(struct rv_session *s, bool *by_peer);
 
 /* rv_session_rekey_requested tells whether the flag above is set, without
  * clearing it. Any thread. */

@@ -507,9 +507,34 @@ void rv_ctl_peer_told_data_status(struct rv_ctl_peer *c, const struct rv_ctl_dat
 	c->told_silent_ns = since != 0 ? since : 1; /* never 0: "none" */
 }
 
+/* peer_rekey_for_counter: the peer's packets reached the rekey limit. Its
+ * counters are its own to choose, so a peer that jumps them to the limit
+ * under each new epoch asks for exchanges without end (67 a minute); such
+ * exchanges take tokens of the budget its own KEYs spend, and wait for one
+ * (its session is not ended: the rest is its own data's to lose). */
+static void peer_rekey_for_counter(struct rv_ctl_peer *c, uint64_t now_ns)
+{
+	const uint64_t per_token = 60 * RV_NSEC_PER_SEC / RV_CTL_PEER_REKEYS_PER_MIN;
+
+	bucket_refill(&c->peer_rekeys, RV_CTL_PEER_REKEYS_PER_MIN, per_token, now_ns);
+	if (c->peer_rekeys.tokens > 0) {
+		c->peer_rekeys.tokens--;
+		c->rekey_for_peer = false;
+		c->rekey_wanted = true;
+		return;
+	}
+	if (!c->rekey_for_peer_said) {
+		c->rekey_for_peer_said = true;
+		rv_warnx_rl("%s%s%s: its packet counters reached the rekey limit more than %u "
+			    "times in a minute; the next key exchange waits",
+			    c->ops->peer_role, c->name[0] ? " " : "", c->name,
+			    (unsigned)RV_CTL_PEER_REKEYS_PER_MIN);
+	}
+}
+
 enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 {
-	bool running;
+	bool running, by_peer = false;
 
 	if (c->closed) {
 		return RV_CTL_CLOSE;
@@ -576,8 +601,16 @@ enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 	}
 	/* Not while an exchange is in flight: it answers the request (taken
 	 * after it, the request is for the epoch it replaced). */
-	if (running && !rv_ctlkey_busy(&c->key) && rv_session_take_rekey_request(c->session)) {
-		c->rekey_wanted = true;
+	if (running && !rv_ctlkey_busy(&c->key) &&
+	    rv_session_take_rekey_request(c->session, &by_peer)) {
+		if (by_peer) {
+			c->rekey_for_peer = true;
+		} else {
+			c->rekey_wanted = true;
+		}
+	}
+	if (c->rekey_for_peer && !c->rekey_wanted && !rv_ctlkey_busy(&c->key)) {
+		peer_rekey_for_counter(c, now_ns);
 	}
 	if (running && watches_data(c)) {
 		data_watch(c, now_ns);
@@ -642,6 +675,9 @@ uint64_t rv_ctl_peer_next_ns(const struct rv_ctl_peer *c, uint64_t now_ns)
 	 * asks again. */
 	if (rv_ctlkey_busy(&c->key)) {
 		next = min_u64(next, dead_line(c, c->key.busy_since_ns));
+	} else if (c->rekey_for_peer && !c->rekey_wanted) {
+		next = min_u64(next, c->peer_rekeys.refill_ns +
+					     60 * RV_NSEC_PER_SEC / RV_CTL_PEER_REKEYS_PER_MIN);
 	} else if (c->rekey_wanted) {
 		uint64_t at =
 			c->key.last_change_ns + (uint64_t)RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC;

@@ -108,6 +108,10 @@ struct rv_ctl_peer {
 	 * from us, as its DATA_STATUS says; 0: it has them */
 	uint64_t told_silent_ns;
 	bool rekey_wanted;
+	/* The data plane asked for new keys for a counter the peer chose: the
+	 * exchange waits for a token of the peer's budget. */
+	bool rekey_for_peer;
+	bool rekey_for_peer_said;
 	/* Key exchanges the peer starts (RV_CTL_PEER_REKEYS_PER_MIN) and, on
 	 * a client, those it starts itself (env->own_rekeys_per_min): token
 	 * buckets refilled evenly (ctl.c). */

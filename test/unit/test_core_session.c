@@ -472,7 +472,7 @@ Test(session, rekey_soon_reported_once)
 	pair_new(&p, &prm);
 	install_both(&p, 1);
 	rv_session_activate_epoch(p.a, 1);
-	cr_assert_not(rv_session_take_rekey_request(p.a));
+	cr_assert_not(rv_session_take_rekey_request(p.a, NULL));
 	for (int i = 1; i <= 20; i++) {
 		enum rv_session_result r = seal_one(p.a, &b, 5, (uint32_t)i, now, &dlen);
 
@@ -484,12 +484,12 @@ Test(session, rekey_soon_reported_once)
 								 : i == 10 ? RV_SESSION_REKEY_SOON
 									   : RV_SESSION_OK);
 	}
-	cr_assert(rv_session_take_rekey_request(p.a));
-	cr_assert_not(rv_session_take_rekey_request(p.a));
+	cr_assert(rv_session_take_rekey_request(p.a, NULL));
+	cr_assert_not(rv_session_take_rekey_request(p.a, NULL));
 	/* The receiver counts the sender's packets under the key as well (a
 	 * client is not told the server's limit), once. */
-	cr_assert(rv_session_take_rekey_request(p.b), "the receiver did not ask");
-	cr_assert_not(rv_session_take_rekey_request(p.b));
+	cr_assert(rv_session_take_rekey_request(p.b, NULL), "the receiver did not ask");
+	cr_assert_not(rv_session_take_rekey_request(p.b, NULL));
 
 	/* The next epoch has its own flag; here the age triggers it. */
 	install_both(&p, 2);
@@ -498,7 +498,7 @@ Test(session, rekey_soon_reported_once)
 	cr_assert_eq(seal_one(p.a, &b, 5, 0, now + 6 * RV_NSEC_PER_SEC, &dlen),
 		     RV_SESSION_REKEY_SOON);
 	cr_assert_eq(seal_one(p.a, &b, 5, 0, now + 7 * RV_NSEC_PER_SEC, &dlen), RV_SESSION_OK);
-	cr_assert(rv_session_take_rekey_request(p.a));
+	cr_assert(rv_session_take_rekey_request(p.a, NULL));
 
 	/* A request not taken before its epoch was replaced is answered by
 	 * that replacement: dropped, not a second exchange. */
@@ -509,7 +509,8 @@ Test(session, rekey_soon_reported_once)
 	install_both(&p, 4);
 	rv_session_activate_epoch(p.a, 4);
 	cr_assert(rv_session_rekey_requested(p.a));
-	cr_assert_not(rv_session_take_rekey_request(p.a), "a request for epoch 3 after epoch 4");
+	cr_assert_not(rv_session_take_rekey_request(p.a, NULL),
+		      "a request for epoch 3 after epoch 4");
 	cr_assert_not(rv_session_rekey_requested(p.a));
 	pair_free(&p);
 }

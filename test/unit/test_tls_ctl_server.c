@@ -1553,3 +1553,37 @@ Test(ctl, unanswered_own_key_says_ours_may_not_arrive)
 		  rv_ctl_peer_reason(s));
 	drop_pair(s, c);
 }
+
+/* A client's counters are its own to choose: one that jumps them to the
+ * rekey limit under each new epoch had the server start an exchange for each
+ * (67 a minute, past the documented 20). Such exchanges now take tokens of
+ * the client's budget, and wait for one; the session is not ended. */
+Test(ctl, peer_counters_cannot_force_rekeys_without_end)
+{
+	const uint64_t per_token = 60 * RV_NSEC_PER_SEC / RV_CTL_PEER_REKEYS_PER_MIN;
+	struct rv_ctl_peer *s, *c;
+	uint64_t start, rekeys, allowed;
+
+	bring_up(&s, &c, "client1", NULL);
+	rv_session_set_rekey_after(rv_ctl_peer_session(s), 2);
+	start = now;
+	for (int i = 0; i < 120; i++) {
+		now += RV_NSEC_PER_SEC;
+		/* Two packets: the second's counter reaches the limit. */
+		send_one(rv_ctl_peer_session(c), rv_ctl_peer_session(s));
+		send_one(rv_ctl_peer_session(c), rv_ctl_peer_session(s));
+		cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE, "%s",
+			     rv_ctl_peer_reason(s));
+		cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE, "%s",
+			     rv_ctl_peer_reason(c));
+		pump(s, c);
+	}
+	rekeys = rv_ctl_peer_rekeys(s) - 1;
+	allowed = RV_CTL_PEER_REKEYS_PER_MIN + (now - start) / per_token;
+	cr_assert_leq(rekeys, allowed, "%" PRIu64 " exchanges in %" PRIu64 " s", rekeys,
+		      (now - start) / RV_NSEC_PER_SEC);
+	cr_assert_geq(rekeys, allowed - 2, "the budget's exchanges were not made: %" PRIu64,
+		      rekeys);
+	traffic_ok(s, c);
+	drop_pair(s, c);
+}
