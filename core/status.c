@@ -137,9 +137,10 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 		rv_strbuf_printf(o, "  sessions %zu, handshaking %zu, connections %zu\n",
 				 st->sessions, st->handshaking, st->connections);
 		rv_strbuf_printf(o,
-				 "  handshakes ok %" PRIu64 ", failed %" PRIu64
+				 "  handshakes ok %" PRIu64 ", failed %" PRIu64 ", aborted %" PRIu64
 				 ", timed out %" PRIu64 ", evicted %" PRIu64 "\n",
-				 st->hs_ok, st->hs_failed, st->hs_timeouts, st->hs_evicted);
+				 st->hs_ok, st->hs_failed, st->hs_aborted, st->hs_timeouts,
+				 st->hs_evicted);
 		rv_strbuf_printf(o,
 				 "  replaced %" PRIu64 ", kicked %" PRIu64 ", revoked %" PRIu64
 				 ", rate-limited %" PRIu64 ", ended by reloads %" PRIu64
@@ -340,8 +341,9 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 			 st->data_port, st->sessions, st->handshaking, st->connections);
 	rv_strbuf_printf(o,
 			 "\"handshakes\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64
-			 ",\"timeouts\":%" PRIu64 ",\"evicted\":%" PRIu64 "},",
-			 st->hs_ok, st->hs_failed, st->hs_timeouts, st->hs_evicted);
+			 ",\"aborted\":%" PRIu64 ",\"timeouts\":%" PRIu64 ",\"evicted\":%" PRIu64
+			 "},",
+			 st->hs_ok, st->hs_failed, st->hs_aborted, st->hs_timeouts, st->hs_evicted);
 	rv_strbuf_printf(o,
 			 "\"events\":{\"replaced\":%" PRIu64 ",\"kicked\":%" PRIu64
 			 ",\"revoked\":%" PRIu64 ",\"rate_limited\":%" PRIu64
@@ -727,9 +729,10 @@ static void prom_server(struct rv_strbuf *o, const struct rv_status *st)
 	rv_strbuf_printf(o,
 			 "ringvpn_handshakes_total{result=\"ok\"} %" PRIu64 "\n"
 			 "ringvpn_handshakes_total{result=\"failed\"} %" PRIu64 "\n"
+			 "ringvpn_handshakes_total{result=\"aborted\"} %" PRIu64 "\n"
 			 "ringvpn_handshakes_total{result=\"timeout\"} %" PRIu64 "\n"
 			 "ringvpn_handshakes_total{result=\"evicted\"} %" PRIu64 "\n",
-			 st->hs_ok, st->hs_failed, st->hs_timeouts, st->hs_evicted);
+			 st->hs_ok, st->hs_failed, st->hs_aborted, st->hs_timeouts, st->hs_evicted);
 	prom_head(o, "ringvpn_handshake_duration_seconds", "histogram",
 		  "Time from TCP accept to a verified TLS handshake.");
 	for (size_t i = 0; i < RV_STATUS_HS_BUCKETS; i++) {
@@ -870,23 +873,24 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 		rv_strbuf_printf(o,
 				 "server state=%s sessions=%zu handshaking=%zu conns=%zu "
 				 "accepted=%" PRIu64 " handshake_failures=%" PRIu64
-				 " handshake_timeouts=%" PRIu64 " evicted=%" PRIu64
-				 " replaced=%" PRIu64 " kicked=%" PRIu64 " revoked=%" PRIu64
-				 " rate_limited=%" PRIu64 " reconfigured=%" PRIu64
-				 " timed_out=%" PRIu64 " protocol_errors=%" PRIu64
-				 " slow_readers=%" PRIu64 " reloads=%" PRIu64
-				 " reload_failures=%" PRIu64 " refused_full=%" PRIu64
-				 " refused_no_address=%" PRIu64
+				 " handshakes_aborted=%" PRIu64 " handshake_timeouts=%" PRIu64
+				 " evicted=%" PRIu64 " replaced=%" PRIu64 " kicked=%" PRIu64
+				 " revoked=%" PRIu64 " rate_limited=%" PRIu64
+				 " reconfigured=%" PRIu64 " timed_out=%" PRIu64
+				 " protocol_errors=%" PRIu64 " slow_readers=%" PRIu64
+				 " reloads=%" PRIu64 " reload_failures=%" PRIu64
+				 " refused_full=%" PRIu64 " refused_no_address=%" PRIu64
 				 " pool4_in_use=%zu pool6_in_use=%zu demux=%zu qsbr_pending=%zu "
 				 "tun_lanes=%ld moves=%" PRIu64 " away=%u data_port=%u",
 				 st->state, st->sessions, st->handshaking, st->connections,
-				 st->accepted, st->hs_failed, st->hs_timeouts, st->hs_evicted,
-				 st->replaced, st->kicked, st->revoked, st->rate_limited,
-				 st->reconfigured, st->timed_out, st->protocol_errors,
-				 st->slow_readers, st->reloads, st->reload_failures,
-				 st->refused_full, st->refused_no_address, st->pool4_in_use,
-				 st->pool6_in_use, st->demux_entries, st->qsbr_pending,
-				 st->tun_lanes, st->moves, st->away, st->data_port);
+				 st->accepted, st->hs_failed, st->hs_aborted, st->hs_timeouts,
+				 st->hs_evicted, st->replaced, st->kicked, st->revoked,
+				 st->rate_limited, st->reconfigured, st->timed_out,
+				 st->protocol_errors, st->slow_readers, st->reloads,
+				 st->reload_failures, st->refused_full, st->refused_no_address,
+				 st->pool4_in_use, st->pool6_in_use, st->demux_entries,
+				 st->qsbr_pending, st->tun_lanes, st->moves, st->away,
+				 st->data_port);
 	} else {
 		rv_strbuf_printf(o, "client server=%s state=%s tun=%s failed_attempts=%u",
 				 st->server, st->state, st->tun, st->failed_attempts);

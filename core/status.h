@@ -103,7 +103,7 @@ struct rv_status {
 	uint16_t data_port;
 	size_t sessions, handshaking, connections;
 	uint64_t accepted; /* server: connections accepted */
-	uint64_t hs_ok, hs_failed, hs_timeouts, hs_evicted;
+	uint64_t hs_ok, hs_failed, hs_aborted, hs_timeouts, hs_evicted;
 	/* server: authenticated clients refused for want of room: max_clients
 	 * sessions (full), or no address left in the pool (no_address) */
 	uint64_t refused_full, refused_no_address;

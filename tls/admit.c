@@ -227,6 +227,7 @@ void rv_server_on_accept(struct rv_loop *l, int res)
 		 * flood that would be a flood of its own. The counter shows in
 		 * `ringvpn status`. */
 		s->evicted++;
+		v->hs_counted = true;
 		rv_warnx_rl("half-open connections over the limit: closing %s (%zu sources, "
 			    "%zu without ClientHello)",
 			    v->peer_str, rv_admit_sources(s->admit),
@@ -402,6 +403,10 @@ static void server_closing(struct rv_loop *l, struct rv_chan *c)
 	}
 	if (c->tls_failed && !c->authed) {
 		s->hs_failed++;
+	} else if (!c->authed && !c->hs_counted && !l->stopping) {
+		/* Closed or reset by the caller before it finished: not a
+		 * TLS failure, but it was in no count at all. */
+		s->hs_aborted++;
 	}
 	if (c->released) {
 		return; /* logged when its peer was released */
@@ -578,6 +583,7 @@ static int server_report(struct rv_loop *l, struct rv_status *st)
 	st->accepted = s->accepted;
 	st->hs_ok = s->hs_ok;
 	st->hs_failed = s->hs_failed;
+	st->hs_aborted = s->hs_aborted;
 	st->refused_full = s->refused_full + s->ended[RV_CTL_CODE_FULL];
 	st->refused_no_address = s->ended[RV_CTL_CODE_NO_ADDRESS];
 	st->hs_evicted = s->evicted;

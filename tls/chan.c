@@ -536,6 +536,7 @@ void rv_chan_on_timer(struct rv_loop *l, struct rv_chan *c)
 			return; /* refused after authentication; closing after send */
 		}
 		l->handshake_timeouts++;
+		c->hs_counted = true;
 		if (c->tls) {
 			rv_chan_set_reason(c, "no completed TLS handshake within %u ms",
 					   l->cfg->handshake_timeout_ms);

@@ -37,7 +37,7 @@ struct rv_server_side {
 	struct rv_leasefile *lease_file; /* NULL: leases kept in memory only */
 	struct rv_ltimer lease_timer;
 	/* counters for status */
-	uint64_t accepted, hs_ok, hs_failed, evicted, replaced;
+	uint64_t accepted, hs_ok, hs_failed, hs_aborted, evicted, replaced;
 	uint64_t refused_full; /* authenticated clients refused: max_clients sessions */
 	/* Sessions the server ended, by the code it sent (status groups them). */
 	uint64_t ended[RV_CTL_CODE_MAX];

@@ -759,9 +759,11 @@ Test(loop, eof_mid_handshake)
 	cr_assert_eq(fake_ctlring_injected(S.t.ring), 1);
 	cr_assert_eq(srv_kv("conns"), 0);
 	cr_assert_eq(srv_kv("handshake_failures"), 0, "an EOF is not a TLS failure");
-	/* ... but a connection accepted all the same (accepted= added the
-	 * handshakes' outcomes, and had none for it). */
+	/* ... but a connection accepted all the same, whose handshake was
+	 * given up (accepted= added the handshakes' outcomes, and it was in
+	 * none). */
 	cr_assert_eq(srv_kv("accepted"), 1);
+	cr_assert_eq(srv_kv("handshakes_aborted"), 1);
 	cli_paused = false;
 	RUN_UNTIL(C.eof);
 	cli_close(&C);
