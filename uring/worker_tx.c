@@ -83,11 +83,17 @@ static void refill(uint64_t *at_ns, unsigned *tokens, uint64_t now, unsigned rat
  * to the worker's rate alone, as before there were shares). */
 static bool icmp_token(struct rv_worker *w, const struct rv_ip_addr *to)
 {
-	const struct rv_session *s = rv_worker_lookup_addr(w, to);
-	uint32_t index = s != NULL ? rv_session_local_index(s) : 0;
+	const struct rv_session *s;
 	uint64_t now = w->rt_now_ns;
+	uint32_t index;
 	unsigned b = 0;
 
+	refill(&w->icmp_at_ns, &w->icmp_tokens, now, ICMP_RATE, ICMP_BURST);
+	if (w->icmp_tokens == 0) {
+		return false; /* a flood's packets cost no lookup */
+	}
+	s = rv_worker_lookup_addr(w, to);
+	index = s != NULL ? rv_session_local_index(s) : 0;
 	for (unsigned i = 0; i < RV_ICMP_SOURCES; i++) {
 		if (w->icmp_src[i].index == index &&
 		    (index != 0 || rv_ip_addr_equal(&w->icmp_src[i].addr, to))) {
@@ -103,9 +109,8 @@ static bool icmp_token(struct rv_worker *w, const struct rv_ip_addr *to)
 	w->icmp_src[b].at_ns = 0;
 	w->icmp_src[b].tokens = 0;
 found:
-	refill(&w->icmp_at_ns, &w->icmp_tokens, now, ICMP_RATE, ICMP_BURST);
 	refill(&w->icmp_src[b].at_ns, &w->icmp_src[b].tokens, now, ICMP_SRC_RATE, ICMP_SRC_BURST);
-	if (w->icmp_tokens == 0 || w->icmp_src[b].tokens == 0) {
+	if (w->icmp_src[b].tokens == 0) {
 		return false;
 	}
 	w->icmp_tokens--;
