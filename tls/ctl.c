@@ -356,6 +356,14 @@ static uint64_t rx_dead_line(const struct rv_ctl_peer *c)
 	return max_u64(line, data_alive_line(c));
 }
 
+/* key_dead_line: when a key exchange in flight is given up on; a control
+ * connection that went silent meanwhile while the datagrams still come
+ * gets what rx_dead_line gives it. */
+static uint64_t key_dead_line(const struct rv_ctl_peer *c)
+{
+	return max_u64(dead_line(c, c->key.busy_since_ns), data_alive_line(c));
+}
+
 /* control_outlived_data: has the control channel heard from the peer
  * within a keepalive (and a quarter, for the way's delay) of the data
  * channel's deadline, |last| being the data channel's last datagram? Then
@@ -571,7 +579,7 @@ enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 					     : "",
 					 also);
 	}
-	if (rv_ctlkey_busy(&c->key) && now_ns >= dead_line(c, c->key.busy_since_ns)) {
+	if (rv_ctlkey_busy(&c->key) && now_ns >= key_dead_line(c)) {
 		/* The peer keeps the connection alive but never finishes
 		 * the exchange: the session would keep its old key until that
 		 * expires, and no later rekey could start. */
@@ -674,7 +682,7 @@ uint64_t rv_ctl_peer_next_ns(const struct rv_ctl_peer *c, uint64_t now_ns)
 	 * its deadline: its answer arrives as a frame, after which the caller
 	 * asks again. */
 	if (rv_ctlkey_busy(&c->key)) {
-		next = min_u64(next, dead_line(c, c->key.busy_since_ns));
+		next = min_u64(next, key_dead_line(c));
 	} else if (c->rekey_for_peer && !c->rekey_wanted) {
 		next = min_u64(next, c->peer_rekeys.refill_ns +
 					     60 * RV_NSEC_PER_SEC / RV_CTL_PEER_REKEYS_PER_MIN);

@@ -1587,3 +1587,30 @@ Test(ctl, peer_counters_cannot_force_rekeys_without_end)
 	traffic_ok(s, c);
 	drop_pair(s, c);
 }
+
+/* The same silence with a key exchange in flight: its deadline is the
+ * session's, not a timeout after the KEY lost in the outage. */
+Test(ctl, silent_control_with_live_data_keeps_an_exchange_in_flight)
+{
+	const uint64_t dead = (uint64_t)srv.cfg.dead_peer_ms * RV_NSEC_PER_MSEC;
+	struct rv_ctl_peer *s, *c;
+	uint64_t t0;
+
+	bring_up(&s, &c, "client1", NULL);
+	now += RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC;
+	cr_assert_eq(keep_alive(c, now), RV_CTL_CONTINUE);
+	cr_assert_eq(keep_alive(s, now), RV_CTL_CONTINUE);
+	rv_ctl_peer_request_rekey(s);
+	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
+	rv_ctl_peer_out(s)->len = 0; /* the KEY, lost in the outage */
+	t0 = now;
+	for (now = t0 + dead / 8; now < t0 + 2 * dead - dead / 8; now += dead / 8) {
+		traffic_ok(s, c);
+		cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE, "at %" PRIu64 " ms: %s",
+			     (now - t0) / RV_NSEC_PER_MSEC, rv_ctl_peer_reason(s));
+		rv_ctl_peer_out(s)->len = 0;
+	}
+	now = t0 + 2 * dead + 1;
+	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CLOSE);
+	drop_pair(s, c);
+}
