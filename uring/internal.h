@@ -236,7 +236,12 @@ struct rv_worker {
 	struct rv_rxq rxq[RV_NUM_CLASSES];
 	struct rv_endpoint *rx_srcs;
 	unsigned nsrcs;
-	struct rv_pkt *pkts; /* scratch for seal/open */
+	struct rv_pkt *pkts; /* scratch for seal */
+	/* ... and for open, apart: forwarding an opened packet (client to
+	 * client, an echo, time exceeded) may flush the TX queue, whose seal
+	 * rewrote the lengths of the run's packets still to be read (honest
+	 * ones were dropped as malformed) */
+	struct rv_pkt *rx_pkts;
 	struct rv_data_hdr *hdrs;
 	enum rv_session_result *results;
 	uint64_t tx_turn_bytes, rx_turn_bytes; /* for the batch gauges */

@@ -215,11 +215,12 @@ static int setup_pools(struct rv_worker *w)
 	w->exts = calloc(RV_TX_BATCH, sizeof(*w->exts));
 	w->rx_srcs = calloc(RV_RX_SRCS, sizeof(*w->rx_srcs));
 	w->pkts = calloc(RV_TX_BATCH > RV_RX_BATCH ? RV_TX_BATCH : RV_RX_BATCH, sizeof(*w->pkts));
+	w->rx_pkts = calloc(RV_RX_BATCH, sizeof(*w->rx_pkts));
 	w->hdrs = calloc(RV_RX_BATCH, sizeof(*w->hdrs));
 	w->results = calloc(RV_RX_BATCH, sizeof(*w->results));
 	if (w->send_slots == NULL || w->send_free == NULL || w->write_slots == NULL ||
-	    w->write_free == NULL || w->rx_srcs == NULL || w->pkts == NULL || w->hdrs == NULL ||
-	    w->results == NULL || w->tx_holds == NULL || w->exts == NULL) {
+	    w->write_free == NULL || w->rx_srcs == NULL || w->pkts == NULL || w->rx_pkts == NULL ||
+	    w->hdrs == NULL || w->results == NULL || w->tx_holds == NULL || w->exts == NULL) {
 		return -ENOMEM;
 	}
 	for (unsigned i = 0; i < w->num_send_slots; i++) {
@@ -258,6 +259,7 @@ static void free_pools(struct rv_worker *w)
 	}
 	free(w->rx_srcs);
 	free(w->pkts);
+	free(w->rx_pkts);
 	free(w->hdrs);
 	free(w->results);
 	w->udprx_refs = NULL;
@@ -271,6 +273,7 @@ static void free_pools(struct rv_worker *w)
 	w->write_free = NULL;
 	w->rx_srcs = NULL;
 	w->pkts = NULL;
+	w->rx_pkts = NULL;
 	w->hdrs = NULL;
 	w->results = NULL;
 }

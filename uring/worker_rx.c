@@ -463,11 +463,11 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 	uint64_t rx_bytes = 0, rx_pkts = 0, keepalives = 0, echoes = 0;
 
 	for (unsigned k = from; k < to; k++) {
-		w->pkts[k] = (struct rv_pkt){ .buf = rx[k].buf, .len = rx[k].len };
+		w->rx_pkts[k] = (struct rv_pkt){ .buf = rx[k].buf, .len = rx[k].len };
 		w->hdrs[k] = rx[k].hdr;
 	}
-	(void)rv_session_open_batch(s, &w->pkts[from], &w->hdrs[from], &w->results[from], to - from,
-				    now);
+	(void)rv_session_open_batch(s, &w->rx_pkts[from], &w->hdrs[from], &w->results[from],
+				    to - from, now);
 	for (unsigned k = from; k < to; k++) {
 		struct rv_rx_item *it = &rx[k];
 		enum rv_session_result r = w->results[k];
@@ -487,7 +487,7 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 		}
 		last_src = it->src;
 		plain = it->buf + RV_DATA_HDR_LEN;
-		plen = w->pkts[k].len;
+		plen = w->rx_pkts[k].len;
 		if (plen == 0) {
 			keepalives++;
 			if (it->hdr.flags & RV_DATA_F_ECHO) {
