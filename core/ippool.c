@@ -29,6 +29,10 @@ struct fam_pool {
 	uint8_t net[16];   /* network address, host bits cleared */
 	size_t num;	   /* client addresses */
 	size_t range;	   /* client addresses the network has (num: the first) */
+	/* The first |dyn| are handed out to anybody (max_hosts); past them
+	 * only fixed ones (rv_ippool_reserve grew num up to them): a dynamic
+	 * address there was lost at a reload that dropped the fixed one. */
+	size_t dyn;
 	size_t used;
 	size_t next; /* where the next alloc starts looking */
 	size_t reserved_free;
@@ -114,6 +118,7 @@ static int fam_init(struct fam_pool *f, const struct rv_ip_addr *net, int family
 		range = ((size_t)1 << host_bits) - (family == AF_INET ? 3 : 2);
 	}
 	f->num = range < cap ? range : cap;
+	f->dyn = f->num;
 	f->range = range;
 	f->prefix = prefix;
 	f->addr_len = len;
@@ -300,10 +305,18 @@ unsigned rv_ippool_prefix_len(const struct rv_ippool *pool, int family)
 	return f ? f->prefix : 0;
 }
 
+/* dyn_free: the free dynamic addresses of word |c| of |f|, as set bits. */
+static uint64_t dyn_free(const struct fam_pool *f, size_t c)
+{
+	uint64_t past = (c + 1) * 64 > f->dyn ? ~0ull << (f->dyn % 64) : 0;
+
+	return ~(f->bitmap[c] | f->reserved[c] | past);
+}
+
 int rv_ippool_alloc(struct rv_ippool *pool, int family, struct rv_ip_addr *out)
 {
 	struct fam_pool *f = fam(pool, family);
-	size_t c;
+	size_t c, words;
 	uint64_t w;
 
 	if (!f) {
@@ -312,25 +325,26 @@ int rv_ippool_alloc(struct rv_ippool *pool, int family, struct rv_ip_addr *out)
 	if (f->used + f->reserved_free >= f->num) {
 		return -ENOSPC;
 	}
-	/* Scan from the cursor, wrapping once; the first word is visited
-	 * twice (high bits first, then all of it) so bits below the cursor are
-	 * found after the wrap. Padding bits are set, so never returned. */
+	/* Scan the dynamic addresses from the cursor, wrapping once; the first
+	 * word is visited twice (high bits first, then all of it) so bits
+	 * below the cursor are found after the wrap. */
+	words = (f->dyn + 63) / 64;
 	c = f->next / 64;
-	w = ~(f->bitmap[c] | f->reserved[c]) & (~0ull << (f->next % 64));
-	for (size_t k = 0; k <= f->num_words; k++) {
+	w = dyn_free(f, c) & (~0ull << (f->next % 64));
+	for (size_t k = 0; k <= words; k++) {
 		if (w) {
 			size_t i = c * 64 + (size_t)__builtin_ctzll(w);
 
 			bit_flip(f->bitmap, i);
 			f->used++;
-			f->next = i + 1 >= f->num ? 0 : i + 1;
+			f->next = i + 1 >= f->dyn ? 0 : i + 1;
 			host_addr(f, (uint64_t)i + 2, out);
 			return 0;
 		}
-		c = c + 1 == f->num_words ? 0 : c + 1;
-		w = ~(f->bitmap[c] | f->reserved[c]);
+		c = c + 1 == words ? 0 : c + 1;
+		w = dyn_free(f, c);
 	}
-	return -ENOSPC; /* unreachable while used + reserved_free < num */
+	return -ENOSPC; /* the dynamic ones taken; only fixed ones are left */
 }
 
 int rv_ippool_alloc_specific(struct rv_ippool *pool, const struct rv_ip_addr *addr)
@@ -352,6 +366,9 @@ int rv_ippool_alloc_specific(struct rv_ippool *pool, const struct rv_ip_addr *ad
 	}
 	if (bit_get(f->reserved, i)) {
 		return -EACCES;
+	}
+	if (i >= f->dyn) {
+		return -EINVAL; /* past the dynamic ones: a lease of a larger pool */
 	}
 	if (bit_get(f->bitmap, i)) {
 		return -EADDRINUSE;
@@ -542,6 +559,17 @@ size_t rv_ippool_in_use(const struct rv_ippool *pool, int family)
 size_t rv_ippool_capacity(const struct rv_ippool *pool, int family)
 {
 	const struct fam_pool *f = cfam(pool, family);
+	size_t n;
 
-	return f ? f->num : 0;
+	if (!f) {
+		return 0;
+	}
+	/* The dynamic addresses and the fixed ones past them. */
+	n = f->dyn;
+	for (size_t c = f->dyn / 64; c < f->num_words; c++) {
+		uint64_t past = c * 64 < f->dyn ? ~0ull << (f->dyn % 64) : ~0ull;
+
+		n += (size_t)__builtin_popcountll(f->reserved[c] & past);
+	}
+	return n;
 }

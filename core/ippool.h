@@ -95,7 +95,8 @@ int rv_ippool_release(struct rv_ippool *pool, const struct rv_ip_addr *addr);
 
 /* rv_ippool_reserve reserves |addr| for the one certificate it is fixed to.
  * An address of the network past the first max_hosts takes the pool up to
- * it (the addresses between become dynamic ones). Returns 0 (also when
+ * it (the addresses between are no one's: only the first max_hosts are
+ * handed out dynamically). Returns 0 (also when
  * already reserved), -EINVAL (not a client address of the network, any
  * family), -ERANGE (past RV_IPPOOL_MAX_HOSTS) or -ENOMEM. An address in use
  * stays in use (a client may hold it dynamically) and is reserved from its

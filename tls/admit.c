@@ -345,8 +345,9 @@ static void server_authenticated(struct rv_loop *l, struct rv_chan *c)
 	if (rv_nametab_count(s->names) >= l->cfg->max_clients) {
 		rv_warnx_rl("client %s (%s) refused: server full (%u sessions)", c->name,
 			    c->peer_str, l->cfg->max_clients);
-		s->refused_full++;
 		rv_chan_send_error(l, c, RV_CTL_CODE_FULL, "server full");
+		c->reason[0] = '\0'; /* said above; not again at the close */
+		s->refused_full++;
 		return;
 	}
 	if (rv_tls_conn_export(c->tls, exp, sizeof(exp))) {

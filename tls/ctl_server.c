@@ -160,14 +160,19 @@ static int take_one(struct rv_ctl_server *p, int family, const struct rv_ip_addr
 		return ret;
 	}
 	if (prev->family == family) {
-		if (env->leases && rv_leases_may_return(env->leases, prev, p->cn, now_ns) &&
-		    rv_ippool_alloc_specific(env->pool, prev) == 0) {
+		ret = -ENOENT;
+		if (env->leases && rv_leases_may_return(env->leases, prev, p->cn, now_ns)) {
+			ret = rv_ippool_alloc_specific(env->pool, prev);
+		}
+		if (ret == 0) {
 			*out = *prev;
 			return 0;
 		}
-		rv_info("client %s: asked for %s back, which the server did not last lease to "
-			"it (or which is taken): assigning another",
-			p->cn, rv_ip_addr_str(prev, a, sizeof(a)));
+		rv_info("client %s: asked for %s back, %s: assigning another", p->cn,
+			rv_ip_addr_str(prev, a, sizeof(a)),
+			ret == -EINVAL ? "which is no longer an address the pool hands out"
+				       : "which the server did not last lease to it (or which is "
+					 "taken)");
 	} else if (env->leases) {
 		struct rv_ip_addr mine[RV_LEASES_OF_MAX];
 		size_t n = rv_leases_of(env->leases, p->cn, family, now_ns, mine, RV_LEASES_OF_MAX);

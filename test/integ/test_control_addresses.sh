@@ -171,6 +171,7 @@ rvt_nsx "$M" timeout 30 "$RV_BIN" client -c "$RVT_TMP/mallory.conf" --max-attemp
 rm -rf "/etc/netns/$M"
 [ "$rc" = 15 ] || rvt_fail "turned away, then no such name: exit $rc, want 15: $(tail -3 "$RVT_TMP/mallory-client2.log")"
 rvt_bg "$C1" alice2 "$RV_BIN" client -c "$RVT_TMP/alice.conf"
+ALICE_PID=$RVT_LAST_PID
 rvt_wait_for 10 "alice's session" ctl_sessions_eq 5 || { ctl_status; rvt_fail "alice kept out"; }
 [ "$(ctl_field "session name=alice" v4)" = "$ALICE" ] || rvt_fail "alice did not get $ALICE"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "alice cannot reach the server"
@@ -186,4 +187,23 @@ for i in 1 2 3; do
 	OUT=$(probe client1) || { echo "$OUT"; rvt_fail "client1 connection $i after the restart"; }
 	timeout 5 "$RV_BIN" status -s "$SRV_SOCK" >/dev/null || rvt_fail "the server stopped answering after connection $i"
 done
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+
+rvt_step "5. a full server: each refusal counted and said once, at warn level"
+# The refusal was said at warn, then again at info as "connection closed".
+rvt_stop_pid "$ALICE_PID" 10 || rvt_fail "alice's client exit"
+CTL_SERVER_KV=(pool4=10.99.0.0/29 max_clients=1)
+ctl_start_server
+rvt_bg "$M" hold-full "$PROBE" session 10.88.2.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/client1.crt" "$PKI/client1.key" then=wait hold=30
+rvt_wait_for 15 "one held session" ctl_sessions_eq 1 || { ctl_status; rvt_fail "holder"; }
+for _ in 1 2; do
+	OUT=$(probe client2) && rvt_fail "client2 was let in past max_clients: $OUT"
+done
+[ "$(ctl_field server refused_full)" = 2 ] || rvt_fail "refused_full=$(ctl_field server refused_full), want 2"
+[ "$(grep -c "warn: client client2 (.*) refused: server full" "$SLOG")" = 2 ] ||
+	rvt_fail "each refusal not said at warn: $(grep client2 "$SLOG" | tail -3)"
+if grep -q "client client2 .*connection closed: server full" "$SLOG"; then
+	rvt_fail "a refusal said twice"
+fi
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
