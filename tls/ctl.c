@@ -57,6 +57,7 @@ void rv_ctl_peer_init(struct rv_ctl_peer *c, const struct rv_ctl_peer_ops *ops,
 	c->last_tx_ns = now_ns;
 	c->last_data_ka_ns = now_ns;
 	c->peer_rekeys = (struct rv_ctl_bucket){ RV_CTL_PEER_REKEYS_PER_MIN, now_ns };
+	c->counter_rekeys = (struct rv_ctl_bucket){ RV_CTL_PEER_REKEYS_PER_MIN, now_ns };
 	c->own_rekeys = (struct rv_ctl_bucket){ env->own_rekeys_per_min, now_ns };
 	c->report_log = (struct rv_ctl_bucket){ RV_CTL_REPORT_LOG_BURST, now_ns };
 	/* The server's own settings; a client has none (0) and uses the
@@ -177,6 +178,9 @@ static bool recv_common(struct rv_ctl_peer *c, struct rv_ctl_msg *m, const uint8
 		*out_res = rv_ctl_close_with(c, RV_CTL_CODE_PROTOCOL,
 					     "malformed control message: %s", rv_ctl_err_str(err));
 		return false;
+	}
+	if (now_ns - c->last_rx_ns > c->keepalive_ns + c->keepalive_ns / 2) {
+		c->rx_resumed_ns = now_ns;
 	}
 	c->last_rx_ns = now_ns;
 	switch (m->type) {
@@ -361,7 +365,17 @@ static uint64_t rx_dead_line(const struct rv_ctl_peer *c)
  * gets what rx_dead_line gives it. */
 static uint64_t key_dead_line(const struct rv_ctl_peer *c)
 {
-	return max_u64(dead_line(c, c->key.busy_since_ns), data_alive_line(c));
+	uint64_t line = max_u64(dead_line(c, c->key.busy_since_ns), data_alive_line(c));
+
+	/* The connection came back during the exchange: our KEY waits in
+	 * TCP's backed-off retransmission, and the peer's first frame must not
+	 * end what the silence's grace kept (it did, at once). Bounded, so that
+	 * a peer going quiet and back again cannot keep an exchange open. */
+	if (c->rx_resumed_ns > c->key.busy_since_ns) {
+		line = max_u64(line, min_u64(c->rx_resumed_ns + c->dead_peer_ns + 1,
+					     c->key.busy_since_ns + 3 * c->dead_peer_ns + 1));
+	}
+	return line;
 }
 
 /* control_outlived_data: has the control channel heard from the peer
@@ -518,15 +532,18 @@ void rv_ctl_peer_told_data_status(struct rv_ctl_peer *c, const struct rv_ctl_dat
 /* peer_rekey_for_counter: the peer's packets reached the rekey limit. Its
  * counters are its own to choose, so a peer that jumps them to the limit
  * under each new epoch asks for exchanges without end (67 a minute); such
- * exchanges take tokens of the budget its own KEYs spend, and wait for one
- * (its session is not ended: the rest is its own data's to lose). */
+ * exchanges take tokens of a budget of their own, as large as the one its
+ * KEYs spend, and wait for one (its session is not ended: the rest is its
+ * own data's to lose). Not the same budget: an honest client whose upload
+ * passed rekey_packets every few seconds left none for its own KEY, and
+ * was disconnected for the one its operator asked for. */
 static void peer_rekey_for_counter(struct rv_ctl_peer *c, uint64_t now_ns)
 {
 	const uint64_t per_token = 60 * RV_NSEC_PER_SEC / RV_CTL_PEER_REKEYS_PER_MIN;
 
-	bucket_refill(&c->peer_rekeys, RV_CTL_PEER_REKEYS_PER_MIN, per_token, now_ns);
-	if (c->peer_rekeys.tokens > 0) {
-		c->peer_rekeys.tokens--;
+	bucket_refill(&c->counter_rekeys, RV_CTL_PEER_REKEYS_PER_MIN, per_token, now_ns);
+	if (c->counter_rekeys.tokens > 0) {
+		c->counter_rekeys.tokens--;
 		c->rekey_for_peer = false;
 		c->rekey_wanted = true;
 		return;
@@ -585,7 +602,8 @@ enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 		 * expires, and no later rekey could start. */
 		/* Its other frames kept coming after our KEY went out: the
 		 * peer lives, and our frames may be what does not arrive. */
-		bool heard = c->key.initiated != 0 && c->last_rx_ns > c->key.busy_since_ns;
+		bool heard = c->key.initiated != 0 && c->last_rx_ns > c->key.busy_since_ns &&
+			     c->rx_resumed_ns <= c->key.busy_since_ns;
 
 		return rv_ctl_close_with(c, RV_CTL_CODE_TIMEOUT,
 					 "%s%s%s did not finish the key exchange of epoch %u "
@@ -684,7 +702,7 @@ uint64_t rv_ctl_peer_next_ns(const struct rv_ctl_peer *c, uint64_t now_ns)
 	if (rv_ctlkey_busy(&c->key)) {
 		next = min_u64(next, key_dead_line(c));
 	} else if (c->rekey_for_peer && !c->rekey_wanted) {
-		next = min_u64(next, c->peer_rekeys.refill_ns +
+		next = min_u64(next, c->counter_rekeys.refill_ns +
 					     60 * RV_NSEC_PER_SEC / RV_CTL_PEER_REKEYS_PER_MIN);
 	} else if (c->rekey_wanted) {
 		uint64_t at =

@@ -109,16 +109,21 @@ struct rv_ctl_peer {
 	uint64_t told_silent_ns;
 	bool rekey_wanted;
 	/* The data plane asked for new keys for a counter the peer chose: the
-	 * exchange waits for a token of the peer's budget. */
+	 * exchange waits for a token of counter_rekeys. */
 	bool rekey_for_peer;
 	bool rekey_for_peer_said;
-	/* Key exchanges the peer starts (RV_CTL_PEER_REKEYS_PER_MIN) and, on
-	 * a client, those it starts itself (env->own_rekeys_per_min): token
-	 * buckets refilled evenly (ctl.c). */
+	/* Key exchanges the peer starts (RV_CTL_PEER_REKEYS_PER_MIN), those
+	 * its counters ask for (as many, apart: the peer's own budget cannot
+	 * see them) and, on a client, those it starts itself
+	 * (env->own_rekeys_per_min): token buckets refilled evenly (ctl.c). */
 	struct rv_ctl_bucket {
 		uint32_t tokens;
 		uint64_t refill_ns;
-	} peer_rekeys, own_rekeys;
+	} peer_rekeys, counter_rekeys, own_rekeys;
+	/* When a frame came after a silence longer than a keepalive and a
+	 * half (the connection came back): a key exchange in flight has a
+	 * timeout from then to finish (key_dead_line). */
+	uint64_t rx_resumed_ns;
 	/* Lines about the peer's DATA_STATUS reports it may have logged
 	 * (RV_CTL_REPORT_LOG_BURST, one more every RV_CTL_REPORT_LOG_MS). */
 	struct rv_ctl_bucket report_log;

@@ -1585,6 +1585,17 @@ Test(ctl, peer_counters_cannot_force_rekeys_without_end)
 	cr_assert_geq(rekeys, allowed - 2, "the budget's exchanges were not made: %" PRIu64,
 		      rekeys);
 	traffic_ok(s, c);
+	/* Those exchanges were not the client's: its own KEY, asked for by its
+	 * operator, is taken (it was refused, "more than 20 key exchanges in
+	 * a minute", and the client disconnected). */
+	now += 2 * RV_NSEC_PER_SEC;
+	rv_ctl_peer_request_rekey(c);
+	cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE);
+	cr_assert_gt(rv_ctl_peer_out(c)->len, 0, "the client's KEY");
+	cr_assert_eq(deliver(rv_ctl_peer_out(c), s, NULL), RV_CTL_CONTINUE, "%s",
+		     rv_ctl_peer_reason(s));
+	pump(s, c);
+	cr_assert_eq(rv_ctl_peer_rekeys(s) - 1, rekeys + 1);
 	drop_pair(s, c);
 }
 
@@ -1612,5 +1623,49 @@ Test(ctl, silent_control_with_live_data_keeps_an_exchange_in_flight)
 	}
 	now = t0 + 2 * dead + 1;
 	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CLOSE);
+	drop_pair(s, c);
+}
+
+/* The connection comes back before the silence's grace ends, with our KEY
+ * still in TCP's retransmission: the peer's first frame ended the session
+ * at once ("did not finish the key exchange", a timeout after the KEY went
+ * out). The exchange is given a timeout from the return, and finishes. */
+Test(ctl, an_exchange_survives_the_connection_coming_back)
+{
+	const uint64_t dead = (uint64_t)srv.cfg.dead_peer_ms * RV_NSEC_PER_MSEC;
+	static uint8_t key[RV_CTL_MAX_FRAME];
+	struct rv_ctl_out *out;
+	struct rv_ctl_peer *s, *c;
+	size_t key_len;
+	uint64_t t0;
+
+	bring_up(&s, &c, "client1", NULL);
+	now += RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC;
+	cr_assert_eq(keep_alive(c, now), RV_CTL_CONTINUE);
+	cr_assert_eq(keep_alive(s, now), RV_CTL_CONTINUE);
+	rv_ctl_peer_request_rekey(s);
+	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
+	out = rv_ctl_peer_out(s);
+	cr_assert(out->len > 0 && out->len <= sizeof(key));
+	memcpy(key, out->buf, out->len); /* held by TCP until the path is back */
+	key_len = out->len;
+	out->len = 0;
+	t0 = now;
+	for (now = t0 + dead / 8; now < t0 + dead + dead / 2; now += dead / 8) {
+		traffic_ok(s, c);
+		cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE, "%s",
+			     rv_ctl_peer_reason(s));
+		rv_ctl_peer_out(s)->len = 0;
+		rv_ctl_peer_out(c)->len = 0;
+	}
+	/* Back: the client's keepalive arrives first, then our KEY. */
+	cr_assert_eq(keep_alive(s, now), RV_CTL_CONTINUE, "%s", rv_ctl_peer_reason(s));
+	now += 200 * RV_NSEC_PER_MSEC;
+	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE, "%s", rv_ctl_peer_reason(s));
+	memcpy(rv_ctl_peer_out(s)->buf, key, key_len);
+	rv_ctl_peer_out(s)->len = key_len;
+	pump(s, c);
+	cr_assert_eq(rv_session_tx_epoch(rv_ctl_peer_session(s)), 2);
+	traffic_ok(s, c);
 	drop_pair(s, c);
 }
