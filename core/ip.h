@@ -48,6 +48,16 @@ enum rv_ip_err {
  * Pure; thread-safe. */
 enum rv_ip_err rv_ip_parse(struct rv_ip_info *out, const uint8_t *pkt, size_t len);
 
+/* rv_ip_fragment: is the parsed packet at |pkt| a fragment (IPv4: MF or an
+ * offset; IPv6: a fragment header first)? */
+static inline bool rv_ip_fragment(const uint8_t *pkt, const struct rv_ip_info *ip)
+{
+	if (pkt[0] >> 4 == 4) {
+		return ((pkt[6] << 8 | pkt[7]) & 0x3fff) != 0;
+	}
+	return ip->proto == 44;
+}
+
 /* rv_ip_hop decrements the TTL (IPv4, header checksum updated) or hop
  * limit (IPv6) of packet |pkt|, as a router forwarding it does. Returns
  * false, changing nothing, when it is 1 or 0: the packet must not be

@@ -360,17 +360,30 @@ static int load_prog(const struct bpf_insn *insns, size_t cnt)
 
 int rv_tun_prog_by_size(unsigned n, unsigned small_max)
 {
-	/* r1 is the packet (struct __sk_buff); r0 the queue, which the
-	 * device takes modulo its queue count. The bulk queues are picked
-	 * by the flow hash the stack gave the packet (a TCP socket's
-	 * txhash), so one flow keeps one queue. */
+	/* r6 is the packet (struct __sk_buff; legacy loads want it there);
+	 * r0 the queue, which the device takes modulo its queue count. The
+	 * bulk queues are picked by the flow hash the stack gave the packet
+	 * (a TCP socket's txhash), so one flow keeps one queue. A fragment
+	 * is never small: through the last queue it overtook its datagram's
+	 * first fragments, and a receiver drops an IPv4 datagram whose
+	 * fragments come too far apart (ipfrag_max_dist). */
 	const struct bpf_insn prog[] = {
-		INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_0, BPF_REG_1,
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0),
+		INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_0, BPF_REG_6,
 		     offsetof(struct __sk_buff, len), 0),
-		INSN(BPF_JMP | BPF_JGT | BPF_K, BPF_REG_0, 0, 2, (int32_t)small_max),
+		INSN(BPF_JMP | BPF_JGT | BPF_K, BPF_REG_0, 0, 11, (int32_t)small_max), /* bulk */
+		INSN(BPF_LD | BPF_ABS | BPF_B, 0, 0, 0, 0), /* version, IHL */
+		INSN(BPF_ALU | BPF_RSH | BPF_K, BPF_REG_0, 0, 0, 4),
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 4, 6),
+		INSN(BPF_LD | BPF_ABS | BPF_H, 0, 0, 0, 6), /* MF, fragment offset */
+		INSN(BPF_ALU | BPF_AND | BPF_K, BPF_REG_0, 0, 0, 0x3fff),
+		INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_0, 0, 5, 0),  /* bulk */
+		INSN(BPF_JMP | BPF_JA, 0, 0, 2, 0),		      /* small */
+		INSN(BPF_LD | BPF_ABS | BPF_B, 0, 0, 0, 6),	      /* IPv6 next header */
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 2, 44), /* bulk */
 		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, (int32_t)(n - 1)),
 		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
-		INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_0, BPF_REG_1,
+		INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_0, BPF_REG_6,
 		     offsetof(struct __sk_buff, hash), 0),
 		INSN(BPF_ALU | BPF_MOD | BPF_K, BPF_REG_0, 0, 0, (int32_t)(n - 1)),
 		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
@@ -442,7 +455,10 @@ int rv_tun_prog_by_lane(unsigned n, unsigned small_max, int hosts_fd, int nets_f
 	 * one past the end ends the program with 0), r7 1 for a small
 	 * packet, r8 the destination's last word (the fallback lane). The
 	 * address is on the stack at r10 - 16, the trie's prefix length in
-	 * front of it at r10 - 20. */
+	 * front of it at r10 - 20. A fragment is never small: through the
+	 * other lane it overtook its datagram's first fragments, and a
+	 * receiver drops an IPv4 datagram whose fragments come too far apart
+	 * (ipfrag_max_dist). */
 	const struct bpf_insn prog[] = {
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0),
 		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_7, 0, 0, 0),
@@ -452,14 +468,21 @@ int rv_tun_prog_by_lane(unsigned n, unsigned small_max, int hosts_fd, int nets_f
 		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_7, 0, 0, 1),
 		INSN(BPF_LD | BPF_ABS | BPF_B, 0, 0, 0, 0), /* version, IHL */
 		INSN(BPF_ALU | BPF_RSH | BPF_K, BPF_REG_0, 0, 0, 4),
-		/* to the IPv6 key, past 3 + 4 + 1 instructions */
-		INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 8, 6),
+		/* to the IPv6 branch, past 4 + 3 + 4 + 1 instructions */
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 12, 6),
+		INSN(BPF_LD | BPF_ABS | BPF_H, 0, 0, 0, 6), /* MF, fragment offset */
+		INSN(BPF_ALU | BPF_AND | BPF_K, BPF_REG_0, 0, 0, 0x3fff),
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 1, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_7, 0, 0, 0),
 		INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -16, 0),
 		INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -12, 0),
 		INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -8, (int32_t)htonl(0xffff)),
-		KEY_LAST_WORD(16),		     /* IPv4 daddr */
-		INSN(BPF_JMP | BPF_JA, 0, 0, 13, 0), /* to the lookups, past 3 * 3 + 4 */
-		KEY_WORD(24, -16),		     /* IPv6 daddr */
+		KEY_LAST_WORD(16),			    /* IPv4 daddr */
+		INSN(BPF_JMP | BPF_JA, 0, 0, 16, 0),	    /* to the lookups, past 3 + 3 * 3 + 4 */
+		INSN(BPF_LD | BPF_ABS | BPF_B, 0, 0, 0, 6), /* IPv6 next header */
+		INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_0, 0, 1, 44), /* a fragment header */
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_7, 0, 0, 0),
+		KEY_WORD(24, -16), /* IPv6 daddr */
 		KEY_WORD(28, -12),
 		KEY_WORD(32, -8),
 		KEY_LAST_WORD(36),

@@ -373,6 +373,8 @@ static enum c2c_result forward_c2c(struct rv_worker *w, struct rv_rx_item *it, u
 	struct rv_session *to = rv_worker_lookup_dst(w, ip);
 	uint8_t flags = it->csum_start != 0 ? RV_DATA_F_CSUM_PARTIAL : 0;
 	enum rv_drop_reason why;
+	uint32_t len;
+	unsigned cls;
 
 	if (to == NULL && (w->c2c != RV_CONFIG_C2C_OFF || !offline_client(w, &ip->dst))) {
 		return C2C_NOT_OURS;
@@ -398,8 +400,9 @@ static enum c2c_result forward_c2c(struct rv_worker *w, struct rv_rx_item *it, u
 		flags = 0;
 	}
 	rv_ctr_add(&w->ctr, RV_CTR_C2C_FORWARDED, 1);
-	rv_worker_forward(w, it->len <= RV_PRIO_MAX_LEN + RV_DATA_OVERHEAD ? Q_PRIO : Q_BULK, plain,
-			  ip->total_len, it->handle, to, flags);
+	len = ip->total_len;
+	cls = rv_worker_tx_class(w, plain, &len, ip);
+	rv_worker_forward(w, cls, plain, len, it->handle, to, flags);
 	return C2C_FORWARDED;
 }
 

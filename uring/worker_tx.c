@@ -247,8 +247,7 @@ static void tx_add(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t han
 {
 	struct rv_ip_info ip;
 	struct rv_session *s;
-	unsigned cls = Q_BULK;
-	uint64_t bit;
+	unsigned cls;
 
 	if (unlikely(rv_ip_parse(&ip, pkt, len) != RV_IP_OK)) {
 		drop(w, handle, RV_DROP_BAD_INNER);
@@ -267,13 +266,35 @@ static void tx_add(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t han
 		no_route(w, pkt, len, handle, &ip);
 		return;
 	}
-	bit = rv_flow_bit(pkt, len, &ip);
-	if (ip.total_len <= RV_PRIO_MAX_LEN && !(w->bulk_flows & bit)) {
-		cls = Q_PRIO;
-	} else {
-		w->bulk_flows |= bit;
+	len = ip.total_len;
+	cls = rv_worker_tx_class(w, pkt, &len, &ip);
+	tx_push(w, cls, pkt, len, handle, s, NULL, 0, 0);
+}
+
+unsigned rv_worker_tx_class(struct rv_worker *w, uint8_t *pkt, uint32_t *len,
+			    const struct rv_ip_info *ip)
+{
+	uint64_t bit;
+
+	if (unlikely(rv_ip_fragment(pkt, ip))) {
+		/* A fragment keeps its datagram's order: the receiver's kernel
+		 * drops an IPv4 datagram whose fragments come too far apart
+		 * (ipfrag_max_dist: 25 of 39,360 3000-byte datagrams arrived
+		 * in bursts). A small one is padded past the small class (the
+		 * receiver trims to the IP length), so that a server's socket
+		 * for small datagrams does not take it either. */
+		if (*len <= RV_PRIO_MAX_LEN) {
+			memset(pkt + *len, 0, RV_PRIO_MAX_LEN + 1 - *len);
+			*len = RV_PRIO_MAX_LEN + 1;
+		}
+		return Q_BULK;
 	}
-	tx_push(w, cls, pkt, ip.total_len, handle, s, NULL, 0, 0);
+	bit = rv_flow_bit(pkt, *len, ip);
+	if (*len <= RV_PRIO_MAX_LEN && !(w->bulk_flows & bit)) {
+		return Q_PRIO;
+	}
+	w->bulk_flows |= bit;
+	return Q_BULK;
 }
 
 void rv_worker_forward(struct rv_worker *w, unsigned cls, uint8_t *pkt, uint32_t len,

@@ -30,6 +30,8 @@ enum { SMALL_MAX = 256, ETH_LEN = 14 };
  * returns the queue the program picked. An IPv6 |len| under 40 cuts the
  * header short; it goes with the IPv4 EtherType, since the runner refuses
  * an IPv6 one so short (the program reads only the version nibble). */
+static bool frag; /* run's packet is a fragment (IPv4 MF; an IPv6 fragment header) */
+
 static uint32_t run(int prog_fd, const uint8_t *dst, size_t dst_len, size_t len)
 {
 	static uint8_t pkt[ETH_LEN + 2000];
@@ -47,13 +49,14 @@ static uint32_t run(int prog_fd, const uint8_t *dst, size_t dst_len, size_t len)
 		ip[0] = 0x45;
 		ip[2] = (uint8_t)(len >> 8), ip[3] = (uint8_t)len;
 		ip[8] = 64, ip[9] = 17;
+		ip[6] = frag ? 0x20 : 0; /* MF */
 		memcpy(ip + 12, "\x0a\x00\x00\x01", 4);
 		memcpy(ip + 16, dst, 4);
 	} else {
 		pkt[12] = 0x86, pkt[13] = 0xdd;
 		ip[0] = 0x60;
 		ip[4] = (uint8_t)((len - 40) >> 8), ip[5] = (uint8_t)(len - 40);
-		ip[6] = 17, ip[7] = 64;
+		ip[6] = frag ? 44 : 17, ip[7] = 64;
 		ip[8] = 0xfd, ip[23] = 1;
 		memcpy(ip + 24, dst, 16);
 	}
@@ -201,4 +204,35 @@ Test(tun_prog, a_full_table_says_so)
 	cr_assert_eq(rv_tun_lane_set(map, &a, 0), 0, "an update of a present entry still works");
 	close(map);
 	cr_assert_eq(rv_tun_lanes_new(0), -EINVAL);
+}
+
+/* A small fragment goes with its datagram's bulk, not to the small lane:
+ * there it overtook the datagram's first fragments, and the receiver's
+ * kernel dropped most IPv4 datagrams so reordered (ipfrag_max_dist). */
+Test(tun_prog, fragments_are_never_small)
+{
+	struct rv_ip_addr a4 = { .family = AF_INET }, a6 = { .family = AF_INET6 };
+	int size = loaded(rv_tun_prog_by_size(3, SMALL_MAX));
+	int map = loaded(rv_tun_lanes_new(8));
+	int nets = loaded(rv_tun_nets_new(8));
+	int lane = loaded(rv_tun_prog_by_lane(3, SMALL_MAX, map, nets));
+
+	memcpy(a4.a, v4_in, 4);
+	memcpy(a6.a, v6_in, 16);
+	cr_assert_eq(rv_tun_lane_set(map, &a4, 1), 1);
+	cr_assert_eq(rv_tun_lane_set(map, &a6, 0), 1);
+	frag = true;
+	cr_assert_eq(run(size, v4_in, 4, 84), 0, "an IPv4 fragment (flow hash 0 here)");
+	cr_assert_eq(run(size, v6_in, 16, 104), 0, "an IPv6 fragment");
+	cr_assert_eq(run(lane, v4_in, 4, 60), 1, "its session's lane, not the next");
+	cr_assert_eq(run(lane, v6_in, 16, 80), 0);
+	frag = false;
+	cr_assert_eq(run(size, v4_in, 4, 84), 2, "not a fragment: small");
+	cr_assert_eq(run(size, v6_in, 16, 104), 2);
+	cr_assert_eq(run(lane, v4_in, 4, 60), 2);
+	cr_assert_eq(run(lane, v6_in, 16, 80), 1);
+	close(lane);
+	close(nets);
+	close(map);
+	close(size);
 }
