@@ -421,7 +421,7 @@ int rv_ippool_release(struct rv_ippool *pool, const struct rv_ip_addr *addr)
 }
 
 /* fam_grow takes the client addresses of |f| up to |num|: a fixed address
- * past the first max_clients, which dynamic clients are given. */
+ * past the first max_hosts. The dynamic ones stay the first |dyn|. */
 static int fam_grow(struct fam_pool *f, size_t num)
 {
 	size_t words = (num + 63) / 64;

@@ -10,9 +10,11 @@
  *                        (the network and broadcast addresses are excluded)
  *   IPv6 fd00::/64    -> server fd00::1,  clients fd00::2 .. fd00::<cap + 1>
  *
- * Each family holds at most |max_hosts| client addresses (an IPv6 /64 has
- * 2^64, so the cap is what sizes it); the bookkeeping is two bits per client
- * address (in use, reserved), preallocated at creation. alloc hands out the
+ * Each family hands out at most |max_hosts| client addresses dynamically
+ * (an IPv6 /64 has 2^64, so the cap is what sizes it); a fixed address past
+ * them (up to RV_IPPOOL_MAX_HOSTS) grows the tables to it, and the
+ * addresses between are no one's. The bookkeeping is two bits per client
+ * address (in use, reserved), allocated at creation and at such a growth. alloc hands out the
  * next free address after the last one handed out (a moving cursor), so an
  * address released by a departed client is reused as late as possible;
  * amortised O(1).
