@@ -30,6 +30,10 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
 	return a > b ? a : b;
 }
 
+/* The refill period of the peer's budgets (peer_rekeys, counter_rekeys):
+ * RV_CTL_PEER_REKEYS_PER_MIN tokens a minute. */
+#define PEER_REKEY_TOKEN_NS (60 * RV_NSEC_PER_SEC / RV_CTL_PEER_REKEYS_PER_MIN)
+
 /* bucket_refill adds to |b| the tokens earned since its last refill, one
  * every |per| ns, up to |cap|. */
 static void bucket_refill(struct rv_ctl_bucket *b, uint32_t cap, uint64_t per, uint64_t now_ns)
@@ -539,9 +543,7 @@ void rv_ctl_peer_told_data_status(struct rv_ctl_peer *c, const struct rv_ctl_dat
  * was disconnected for the one its operator asked for. */
 static void peer_rekey_for_counter(struct rv_ctl_peer *c, uint64_t now_ns)
 {
-	const uint64_t per_token = 60 * RV_NSEC_PER_SEC / RV_CTL_PEER_REKEYS_PER_MIN;
-
-	bucket_refill(&c->counter_rekeys, RV_CTL_PEER_REKEYS_PER_MIN, per_token, now_ns);
+	bucket_refill(&c->counter_rekeys, RV_CTL_PEER_REKEYS_PER_MIN, PEER_REKEY_TOKEN_NS, now_ns);
 	if (c->counter_rekeys.tokens > 0) {
 		c->counter_rekeys.tokens--;
 		c->rekey_for_peer = false;
@@ -702,8 +704,7 @@ uint64_t rv_ctl_peer_next_ns(const struct rv_ctl_peer *c, uint64_t now_ns)
 	if (rv_ctlkey_busy(&c->key)) {
 		next = min_u64(next, key_dead_line(c));
 	} else if (c->rekey_for_peer && !c->rekey_wanted) {
-		next = min_u64(next, c->counter_rekeys.refill_ns +
-					     60 * RV_NSEC_PER_SEC / RV_CTL_PEER_REKEYS_PER_MIN);
+		next = min_u64(next, c->counter_rekeys.refill_ns + PEER_REKEY_TOKEN_NS);
 	} else if (c->rekey_wanted) {
 		uint64_t at =
 			c->key.last_change_ns + (uint64_t)RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC;
@@ -743,8 +744,6 @@ enum rv_ctl_result rv_ctl_start_rekey(struct rv_ctl_peer *c, uint64_t now_ns)
 
 bool rv_ctl_peer_rekey_allowed(struct rv_ctl_peer *c, uint64_t now_ns)
 {
-	/* One token every 60 / RV_CTL_PEER_REKEYS_PER_MIN seconds. */
-	const uint64_t per_token = 60 * RV_NSEC_PER_SEC / RV_CTL_PEER_REKEYS_PER_MIN;
 	/* Half the spacing we keep ourselves. The peer measures it from its
 	 * own install of the previous epoch; we from when that exchange began
 	 * here, which came before the peer's install whoever started it (our
@@ -753,7 +752,7 @@ bool rv_ctl_peer_rekey_allowed(struct rv_ctl_peer *c, uint64_t now_ns)
 	const uint64_t min_gap = (uint64_t)RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC / 2;
 	const uint64_t since = now_ns - c->key.last_began_ns;
 
-	bucket_refill(&c->peer_rekeys, RV_CTL_PEER_REKEYS_PER_MIN, per_token, now_ns);
+	bucket_refill(&c->peer_rekeys, RV_CTL_PEER_REKEYS_PER_MIN, PEER_REKEY_TOKEN_NS, now_ns);
 	if (c->key.installed > 0 && since < min_gap) {
 		snprintf(c->reason, sizeof(c->reason),
 			 "%s started a key exchange %u ms after the last one (at least %u ms "

@@ -973,6 +973,21 @@ static enum rv_ctl_result keep_alive(struct rv_ctl_peer *s, uint64_t t)
 	return rv_ctl_peer_tick(s, t);
 }
 
+/* keep_alive_past_dead: the peer's keepalives reach |s| every half
+ * keepalive for the dead-peer timeout from |t0|, a key exchange in flight
+ * unfinished: |s| carries on until then, and ends the session one past it. */
+static void keep_alive_past_dead(struct rv_ctl_peer *s, uint64_t t0)
+{
+	const uint64_t dead = (uint64_t)srv.cfg.dead_peer_ms * RV_NSEC_PER_MSEC;
+	const uint64_t step = (uint64_t)srv.cfg.keepalive_ms * RV_NSEC_PER_MSEC / 2;
+
+	for (uint64_t t = t0 + step; t <= t0 + dead; t += step) {
+		cr_assert_eq(keep_alive(s, t), RV_CTL_CONTINUE, "at %" PRIu64 " ms",
+			     (t - t0) / RV_NSEC_PER_MSEC);
+	}
+	cr_assert_eq(keep_alive(s, t0 + dead + 1), RV_CTL_CLOSE);
+}
+
 /* A client that says HELLO and keeps the connection alive but never answers
  * the first KEY is shut after handshake_timeout: it held a session in
  * wait-key, an address and an index, for as long as it kept sending. */
@@ -1006,7 +1021,6 @@ Test(ctl, no_first_key_within_handshake_timeout)
 Test(ctl, unfinished_key_exchange_ends_the_session)
 {
 	const uint64_t dead = (uint64_t)srv.cfg.dead_peer_ms * RV_NSEC_PER_MSEC;
-	const uint64_t step = (uint64_t)srv.cfg.keepalive_ms * RV_NSEC_PER_MSEC / 2;
 	struct rv_ctl_peer *s, *c;
 	uint64_t t0;
 
@@ -1019,11 +1033,7 @@ Test(ctl, unfinished_key_exchange_ends_the_session)
 	t0 = now;
 	cr_assert_leq(rv_ctl_peer_next_ns(s, t0), t0 + dead + 1, "the deadline is not a timer");
 	cr_assert(rv_ctl_peer_request_rekey(s), "an operator's rekey waits for the exchange");
-	for (uint64_t t = t0 + step; t <= t0 + dead; t += step) {
-		cr_assert_eq(keep_alive(s, t), RV_CTL_CONTINUE, "at %" PRIu64 " ms",
-			     (t - t0) / RV_NSEC_PER_MSEC);
-	}
-	cr_assert_eq(keep_alive(s, t0 + dead + 1), RV_CTL_CLOSE);
+	keep_alive_past_dead(s, t0);
 	cr_assert(strstr(rv_ctl_peer_reason(s), "did not finish the key exchange of epoch 2"), "%s",
 		  rv_ctl_peer_reason(s));
 	cr_assert_eq(rv_ctl_peer_sent_code(s), RV_CTL_CODE_TIMEOUT);
@@ -1501,6 +1511,27 @@ Test(ctl, data_status_both_ways_while_running)
  * dead peer: sessions ended "server silent" with their traffic flowing.
  * It lives to a second timeout after the last frame, then ends saying why;
  * without datagrams the timeout is as before. */
+/* outage: the control connection down from |t0| until just before |until|
+ * while datagrams flow both ways; every frame sent meanwhile is lost, and
+ * |s| (and |c| if |tick_c|) carries on. Leaves |now| where it stopped. */
+static void outage(struct rv_ctl_peer *s, struct rv_ctl_peer *c, bool tick_c, uint64_t t0,
+		   uint64_t until)
+{
+	const uint64_t step = (uint64_t)srv.cfg.dead_peer_ms * RV_NSEC_PER_MSEC / 8;
+
+	for (now = t0 + step; now < until; now += step) {
+		traffic_ok(s, c); /* datagrams both ways, no frame */
+		if (tick_c) {
+			cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE,
+				     "at %" PRIu64 " ms: %s", (now - t0) / RV_NSEC_PER_MSEC,
+				     rv_ctl_peer_reason(c));
+		}
+		cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE, "at %" PRIu64 " ms: %s",
+			     (now - t0) / RV_NSEC_PER_MSEC, rv_ctl_peer_reason(s));
+		rv_ctl_peer_out(c)->len = rv_ctl_peer_out(s)->len = 0;
+	}
+}
+
 Test(ctl, silent_control_with_live_data_waits_for_tcp)
 {
 	const uint64_t dead = (uint64_t)srv.cfg.dead_peer_ms * RV_NSEC_PER_MSEC;
@@ -1511,14 +1542,7 @@ Test(ctl, silent_control_with_live_data_waits_for_tcp)
 	t0 = now;
 	cr_assert_eq(keep_alive(c, t0), RV_CTL_CONTINUE);
 	cr_assert_eq(keep_alive(s, t0), RV_CTL_CONTINUE);
-	for (now = t0 + dead / 8; now < t0 + 2 * dead - dead / 8; now += dead / 8) {
-		traffic_ok(s, c); /* datagrams both ways, no frame */
-		cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE, "at %" PRIu64 " ms: %s",
-			     (now - t0) / RV_NSEC_PER_MSEC, rv_ctl_peer_reason(c));
-		cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE, "%s",
-			     rv_ctl_peer_reason(s));
-		rv_ctl_peer_out(c)->len = rv_ctl_peer_out(s)->len = 0; /* lost on the way */
-	}
+	outage(s, c, true, t0, t0 + 2 * dead - dead / 8);
 	now = t0 + 2 * dead + 1;
 	cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CLOSE);
 	cr_assert(strstr(rv_ctl_peer_reason(c), "control connection's TCP path may be blocked"),
@@ -1531,10 +1555,7 @@ Test(ctl, silent_control_with_live_data_waits_for_tcp)
  * frames may be what is lost, not that the client misbehaved. */
 Test(ctl, unanswered_own_key_says_ours_may_not_arrive)
 {
-	const uint64_t dead = (uint64_t)srv.cfg.dead_peer_ms * RV_NSEC_PER_MSEC;
-	const uint64_t step = (uint64_t)srv.cfg.keepalive_ms * RV_NSEC_PER_MSEC / 2;
 	struct rv_ctl_peer *s, *c;
-	uint64_t t0;
 
 	bring_up(&s, &c, "client1", NULL);
 	now += RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC;
@@ -1542,11 +1563,7 @@ Test(ctl, unanswered_own_key_says_ours_may_not_arrive)
 	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
 	cr_assert_gt(rv_ctl_peer_out(s)->len, 0, "the server's KEY");
 	rv_ctl_peer_out(s)->len = 0; /* lost on the way */
-	t0 = now;
-	for (uint64_t t = t0 + step; t <= t0 + dead; t += step) {
-		cr_assert_eq(keep_alive(s, t), RV_CTL_CONTINUE);
-	}
-	cr_assert_eq(keep_alive(s, t0 + dead + 1), RV_CTL_CLOSE);
+	keep_alive_past_dead(s, now);
 	cr_assert(strstr(rv_ctl_peer_reason(s), "did not finish the key exchange of epoch 2"), "%s",
 		  rv_ctl_peer_reason(s));
 	cr_assert(strstr(rv_ctl_peer_reason(s), "ours may not reach it"), "%s",
@@ -1615,12 +1632,7 @@ Test(ctl, silent_control_with_live_data_keeps_an_exchange_in_flight)
 	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
 	rv_ctl_peer_out(s)->len = 0; /* the KEY, lost in the outage */
 	t0 = now;
-	for (now = t0 + dead / 8; now < t0 + 2 * dead - dead / 8; now += dead / 8) {
-		traffic_ok(s, c);
-		cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE, "at %" PRIu64 " ms: %s",
-			     (now - t0) / RV_NSEC_PER_MSEC, rv_ctl_peer_reason(s));
-		rv_ctl_peer_out(s)->len = 0;
-	}
+	outage(s, c, false, t0, t0 + 2 * dead - dead / 8);
 	now = t0 + 2 * dead + 1;
 	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CLOSE);
 	drop_pair(s, c);
@@ -1651,13 +1663,7 @@ Test(ctl, an_exchange_survives_the_connection_coming_back)
 	key_len = out->len;
 	out->len = 0;
 	t0 = now;
-	for (now = t0 + dead / 8; now < t0 + dead + dead / 2; now += dead / 8) {
-		traffic_ok(s, c);
-		cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE, "%s",
-			     rv_ctl_peer_reason(s));
-		rv_ctl_peer_out(s)->len = 0;
-		rv_ctl_peer_out(c)->len = 0;
-	}
+	outage(s, c, false, t0, t0 + dead + dead / 2);
 	/* Back: the client's keepalive arrives first, then our KEY. */
 	cr_assert_eq(keep_alive(s, now), RV_CTL_CONTINUE, "%s", rv_ctl_peer_reason(s));
 	now += 200 * RV_NSEC_PER_MSEC;

@@ -95,17 +95,25 @@ Test(tun_prog, client_small_packets_take_the_last_queue)
 	cr_assert_eq(rv_tun_prog_by_size(1, SMALL_MAX), -EINVAL, "one queue: nothing to pick");
 }
 
+/* lanes loads the server's program over new tables in which 10.0.0.5 has
+ * lane 1 and fd00::7 lane 0 (|a4|, |a6|). */
+static int lanes(int *map, int *nets, struct rv_ip_addr *a4, struct rv_ip_addr *a6)
+{
+	*map = loaded(rv_tun_lanes_new(8));
+	*nets = loaded(rv_tun_nets_new(8));
+	*a4 = (struct rv_ip_addr){ .family = AF_INET };
+	*a6 = (struct rv_ip_addr){ .family = AF_INET6 };
+	memcpy(a4->a, v4_in, 4);
+	memcpy(a6->a, v6_in, 16);
+	cr_assert_eq(rv_tun_lane_set(*map, a4, 1), 1, "a new entry");
+	cr_assert_eq(rv_tun_lane_set(*map, a6, 0), 1);
+	return loaded(rv_tun_prog_by_lane(3, SMALL_MAX, *map, *nets));
+}
+
 Test(tun_prog, server_packets_follow_their_sessions_lane)
 {
-	struct rv_ip_addr a4 = { .family = AF_INET }, a6 = { .family = AF_INET6 };
-	int map = loaded(rv_tun_lanes_new(8));
-	int nets = loaded(rv_tun_nets_new(8));
-	int fd = loaded(rv_tun_prog_by_lane(3, SMALL_MAX, map, nets));
-
-	memcpy(a4.a, v4_in, 4);
-	memcpy(a6.a, v6_in, 16);
-	cr_assert_eq(rv_tun_lane_set(map, &a4, 1), 1, "a new entry");
-	cr_assert_eq(rv_tun_lane_set(map, &a6, 0), 1);
+	struct rv_ip_addr a4, a6;
+	int map, nets, fd = lanes(&map, &nets, &a4, &a6);
 
 	/* In the table: the lane, and the next one for a small packet. */
 	cr_assert_eq(run(fd, v4_in, 4, 1400), 1);
@@ -211,16 +219,10 @@ Test(tun_prog, a_full_table_says_so)
  * kernel dropped most IPv4 datagrams so reordered (ipfrag_max_dist). */
 Test(tun_prog, fragments_are_never_small)
 {
-	struct rv_ip_addr a4 = { .family = AF_INET }, a6 = { .family = AF_INET6 };
+	struct rv_ip_addr a4, a6;
 	int size = loaded(rv_tun_prog_by_size(3, SMALL_MAX));
-	int map = loaded(rv_tun_lanes_new(8));
-	int nets = loaded(rv_tun_nets_new(8));
-	int lane = loaded(rv_tun_prog_by_lane(3, SMALL_MAX, map, nets));
+	int map, nets, lane = lanes(&map, &nets, &a4, &a6);
 
-	memcpy(a4.a, v4_in, 4);
-	memcpy(a6.a, v6_in, 16);
-	cr_assert_eq(rv_tun_lane_set(map, &a4, 1), 1);
-	cr_assert_eq(rv_tun_lane_set(map, &a6, 0), 1);
 	frag = true;
 	cr_assert_eq(run(size, v4_in, 4, 84), 0, "an IPv4 fragment (flow hash 0 here)");
 	cr_assert_eq(run(size, v6_in, 16, 104), 0, "an IPv6 fragment");
