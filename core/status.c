@@ -143,12 +143,13 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 				 st->hs_evicted);
 		rv_strbuf_printf(o,
 				 "  replaced %" PRIu64 ", kicked %" PRIu64 ", revoked %" PRIu64
-				 ", rate-limited %" PRIu64 ", ended by reloads %" PRIu64
-				 ", timed out %" PRIu64 ", protocol errors %" PRIu64
-				 ", reloads applied %" PRIu64 ", refused %" PRIu64 "\n",
-				 st->replaced, st->kicked, st->revoked, st->rate_limited,
-				 st->reconfigured, st->timed_out, st->protocol_errors, st->reloads,
-				 st->reload_failures);
+				 ", expired %" PRIu64 ", rate-limited %" PRIu64
+				 ", ended by reloads %" PRIu64 ", timed out %" PRIu64
+				 ", protocol errors %" PRIu64 ", reloads applied %" PRIu64
+				 ", refused %" PRIu64 "\n",
+				 st->replaced, st->kicked, st->revoked, st->expired,
+				 st->rate_limited, st->reconfigured, st->timed_out,
+				 st->protocol_errors, st->reloads, st->reload_failures);
 		rv_strbuf_printf(o,
 				 "  clients refused: server full %" PRIu64
 				 ", no address left in the pool %" PRIu64 "\n",
@@ -350,10 +351,12 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 			 ",\"reconfigured\":%" PRIu64 ",\"timed_out\":%" PRIu64
 			 ",\"protocol_errors\":%" PRIu64 ",\"slow_readers\":%" PRIu64
 			 ",\"reloads\":%" PRIu64 ",\"reload_failures\":%" PRIu64
-			 ",\"refused_full\":%" PRIu64 ",\"refused_no_address\":%" PRIu64 "},",
+			 ",\"refused_full\":%" PRIu64 ",\"refused_no_address\":%" PRIu64
+			 ",\"expired\":%" PRIu64 "},",
 			 st->replaced, st->kicked, st->revoked, st->rate_limited, st->reconfigured,
 			 st->timed_out, st->protocol_errors, st->slow_readers, st->reloads,
-			 st->reload_failures, st->refused_full, st->refused_no_address);
+			 st->reload_failures, st->refused_full, st->refused_no_address,
+			 st->expired);
 	rv_strbuf_printf(o,
 			 "\"pools\":{\"v4_in_use\":%zu,\"v4_size\":%zu,\"v6_in_use\":%zu,"
 			 "\"v6_size\":%zu},\"qsbr_pending\":%zu,\"demux_entries\":%zu,",
@@ -748,19 +751,21 @@ static void prom_server(struct rv_strbuf *o, const struct rv_status *st)
 			 st->hs_count, st->hs_sum, st->hs_count);
 	prom_head(o, "ringvpn_sessions_ended_total", "counter",
 		  "Sessions the server ended, by reason (a newer connection with the same "
-		  "name, the operator, certificate revocation, rekeying too often, a reload "
+		  "name, the operator, certificate revocation, certificate expiry, rekeying "
+		  "too often, a reload "
 		  "that took their address away, silence past the dead-peer timeout, a "
 		  "protocol or key error).");
 	rv_strbuf_printf(o,
 			 "ringvpn_sessions_ended_total{reason=\"replaced\"} %" PRIu64 "\n"
 			 "ringvpn_sessions_ended_total{reason=\"kicked\"} %" PRIu64 "\n"
 			 "ringvpn_sessions_ended_total{reason=\"revoked\"} %" PRIu64 "\n"
+			 "ringvpn_sessions_ended_total{reason=\"expired\"} %" PRIu64 "\n"
 			 "ringvpn_sessions_ended_total{reason=\"rate_limited\"} %" PRIu64 "\n"
 			 "ringvpn_sessions_ended_total{reason=\"reconfigured\"} %" PRIu64 "\n"
 			 "ringvpn_sessions_ended_total{reason=\"timed_out\"} %" PRIu64 "\n"
 			 "ringvpn_sessions_ended_total{reason=\"protocol_error\"} %" PRIu64 "\n",
-			 st->replaced, st->kicked, st->revoked, st->rate_limited, st->reconfigured,
-			 st->timed_out, st->protocol_errors);
+			 st->replaced, st->kicked, st->revoked, st->expired, st->rate_limited,
+			 st->reconfigured, st->timed_out, st->protocol_errors);
 	prom_head(o, "ringvpn_clients_refused_total", "counter",
 		  "Authenticated clients refused for want of room: max_clients sessions "
 		  "(server_full), or no address left in the pool (no_address).");
@@ -875,7 +880,7 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 "accepted=%" PRIu64 " handshake_failures=%" PRIu64
 				 " handshakes_aborted=%" PRIu64 " handshake_timeouts=%" PRIu64
 				 " evicted=%" PRIu64 " replaced=%" PRIu64 " kicked=%" PRIu64
-				 " revoked=%" PRIu64 " rate_limited=%" PRIu64
+				 " revoked=%" PRIu64 " expired=%" PRIu64 " rate_limited=%" PRIu64
 				 " reconfigured=%" PRIu64 " timed_out=%" PRIu64
 				 " protocol_errors=%" PRIu64 " slow_readers=%" PRIu64
 				 " reloads=%" PRIu64 " reload_failures=%" PRIu64
@@ -884,7 +889,7 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 "tun_lanes=%ld moves=%" PRIu64 " away=%u data_port=%u",
 				 st->state, st->sessions, st->handshaking, st->connections,
 				 st->accepted, st->hs_failed, st->hs_aborted, st->hs_timeouts,
-				 st->hs_evicted, st->replaced, st->kicked, st->revoked,
+				 st->hs_evicted, st->replaced, st->kicked, st->revoked, st->expired,
 				 st->rate_limited, st->reconfigured, st->timed_out,
 				 st->protocol_errors, st->slow_readers, st->reloads,
 				 st->reload_failures, st->refused_full, st->refused_no_address,

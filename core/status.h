@@ -16,7 +16,8 @@
  *     "handshakes": { "ok": N, "failed": N, "timeouts": N, "evicted": N },
  *     "events": { "replaced": N, "kicked": N, "revoked": N, "rate_limited": N,
  *                 "reconfigured": N, "timed_out": N, "protocol_errors": N,
- *                 "slow_readers": N, "reloads": N, "reload_failures": N },
+ *                 "slow_readers": N, "reloads": N, "reload_failures": N,
+ *                 "refused_full": N, "refused_no_address": N, "expired": N },
  *     "pools": { "v4_in_use": N, "v4_size": N, "v6_in_use": N, "v6_size": N },
  *     "qsbr_pending": N, "demux_entries": N,
  *     "tun_lanes": N|null,                                 (server)
@@ -108,6 +109,7 @@ struct rv_status {
 	 * sessions (full), or no address left in the pool (no_address) */
 	uint64_t refused_full, refused_no_address;
 	uint64_t replaced, kicked, revoked, rate_limited, reconfigured, timed_out, protocol_errors;
+	uint64_t expired; /* server: sessions ended because the client certificate expired */
 	uint64_t slow_readers;
 	uint64_t reloads, reload_failures;
 	size_t pool4_in_use, pool4_size, pool6_in_use, pool6_size;

@@ -421,7 +421,9 @@ static void server_closing(struct rv_loop *l, struct rv_chan *c)
 		}
 		return;
 	}
-	if (rv_ctl_peer_sent_code(c->ctl) < RV_CTL_CODE_MAX) {
+	if (c->cert_expired) {
+		s->expired++; /* sent as REVOKED (reload.c, reverify) */
+	} else if (rv_ctl_peer_sent_code(c->ctl) < RV_CTL_CODE_MAX) {
 		s->ended[rv_ctl_peer_sent_code(c->ctl)]++;
 	}
 	if (rv_ctl_peer_sent_code(c->ctl) == RV_CTL_CODE_NO_ADDRESS) {
@@ -593,6 +595,7 @@ static int server_report(struct rv_loop *l, struct rv_status *st)
 	st->away = l->dp ? rv_dataplane_pins(l->dp) : 0;
 	st->kicked = s->ended[RV_CTL_CODE_KICKED];
 	st->revoked = s->ended[RV_CTL_CODE_REVOKED];
+	st->expired = s->expired;
 	st->rate_limited = s->ended[RV_CTL_CODE_RATE];
 	st->reconfigured = s->ended[RV_CTL_CODE_RECONFIG];
 	st->timed_out = s->ended[RV_CTL_CODE_TIMEOUT];
@@ -668,21 +671,4 @@ struct rv_chan *rv_server_find(struct rv_loop *l, const char *name)
 size_t rv_server_sessions(const struct rv_loop *l)
 {
 	return l->role == &rv_server_role ? rv_nametab_count(side(l)->names) : 0;
-}
-
-int64_t rv_server_next_expiry(struct rv_loop *l)
-{
-	int64_t first = INT64_MAX;
-	struct rv_chan *c;
-
-	if (l->role != &rv_server_role) {
-		return first;
-	}
-	rv_chans_foreach(l, i, c)
-	{
-		if (c->ctl && !c->closing && c->peer_not_after && c->peer_not_after < first) {
-			first = c->peer_not_after;
-		}
-	}
-	return first;
 }

@@ -380,6 +380,46 @@ static void handshake_failed(struct rv_loop *l, struct rv_chan *c)
 	flush(l, c);
 }
 
+/* still_valid checks the peer of a handshake that began before the CA or
+ * CRL changed (reload.c, swap_tls) against the ones in force now: verified
+ * against the old ones, a certificate revoked meanwhile would get a session
+ * that no re-verification would ever look at again. False: refused and
+ * closing, as a handshake that failed its verification. */
+static bool still_valid(struct rv_loop *l, struct rv_chan *c)
+{
+	bool server = l->role == &rv_server_role;
+	char why[160], reason[256];
+	int ret;
+
+	c->tls_gen = l->tls_gen;
+	ret = rv_tls_conn_reverify(c->tls, l->tls, why, sizeof(why));
+	if (ret == 0) {
+		return true;
+	}
+	c->tls_failed = true;
+	if (ret == -ENOMEM) {
+		snprintf(why, sizeof(why), "cannot check the certificate again (out of memory)");
+	}
+	if (server) {
+		/* Worded as reverify's (reload.c): "certificate verification
+		 * failed" would read at the client as its own check of ours. */
+		snprintf(reason, sizeof(reason),
+			 "certificate no longer valid: %s (the CA or CRL changed during the "
+			 "handshake)",
+			 why);
+		rv_warnx_rl("client %s (%s) refused: %s", rv_tls_conn_peer_cn(c->tls), c->peer_str,
+			    reason);
+		rv_chan_send_error(l, c, RV_CTL_CODE_REVOKED, reason);
+	} else {
+		rv_chan_set_reason(c,
+				   "certificate verification failed: %s (our CA or CRL changed "
+				   "during the handshake)",
+				   why);
+		rv_chan_close(l, c);
+	}
+	return false;
+}
+
 static void pump(struct rv_loop *l, struct rv_chan *c)
 {
 	enum rv_tls_status st;
@@ -400,6 +440,9 @@ static void pump(struct rv_loop *l, struct rv_chan *c)
 		}
 		if (st != RV_TLS_OK) {
 			handshake_failed(l, c);
+			return;
+		}
+		if (c->tls_gen != l->tls_gen && !still_valid(l, c)) {
 			return;
 		}
 		c->authed = true;
@@ -580,6 +623,7 @@ void rv_chan_arm_deadline(struct rv_loop *l, struct rv_chan *c)
 
 void rv_chan_start(struct rv_loop *l, struct rv_chan *c, const char *expect_name)
 {
+	c->tls_gen = l->tls_gen;
 	if (rv_tls_conn_new(&c->tls, l->tls)) {
 		rv_chan_set_reason(c, "out of memory");
 		rv_chan_close(l, c);

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -576,6 +577,10 @@ static void client_authenticated(struct rv_loop *l, struct rv_chan *c)
 		rv_chan_close(l, c);
 		return;
 	}
+	/* The session ends when the server's certificate does (reload.c),
+	 * not at whatever reload comes next. */
+	c->peer_not_after = rv_tls_conn_peer_not_after(c->tls);
+	rv_watch_expiry_at(l, c->peer_not_after);
 	rv_info("connected to %s; server certificate verified (%s)", s->server_str, c->name);
 }
 
@@ -606,6 +611,20 @@ static void on_next_addr(struct rv_loop *l, struct rv_ltimer *lt)
 	if (!side(l)->chan && !l->stopping && !l->done) {
 		connect_to(l);
 	}
+}
+
+/* own_expired_s returns how long ago our own certificate expired (0: it
+ * has not). */
+static int64_t own_expired_s(struct rv_loop *l)
+{
+	struct rv_tls_expiry e;
+	int64_t now = (int64_t)time(NULL);
+
+	if (!l->tls) {
+		return 0;
+	}
+	rv_tls_ctx_expiry(l->tls, &e);
+	return e.cert_not_after && e.cert_not_after <= now ? now - e.cert_not_after + 1 : 0;
 }
 
 static void client_closing(struct rv_loop *l, struct rv_chan *c)
@@ -639,6 +658,13 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 		} else if (strstr(c->reason, "does not speak TLS")) {
 			rv_warnx("server %s is no ringvpn server (wrong port?): %s", s->server_str,
 				 c->reason);
+		} else if (own_expired_s(l) > 0) {
+			/* Not the clocks: ours ran out while we were up (at the
+			 * start it is an exit 4). */
+			rv_warnx("server %s rejected the connection: our own certificate expired "
+				 "%lld s ago; renew it (the certificate files are watched: the "
+				 "next attempt takes the new one)",
+				 s->server_str, (long long)own_expired_s(l));
 		} else {
 			rv_warnx("server %s rejected the connection: %s", s->server_str, c->reason);
 		}

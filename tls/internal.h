@@ -237,7 +237,9 @@ struct rv_chan {
 	bool send_armed;
 	bool released;		       /* its peer was released before the close (replaced) */
 	bool quiet;		       /* server: its name connects too often to log each */
-	int64_t peer_not_after;	       /* server: the client certificate's expiry (0: none) */
+	bool cert_expired;	       /* ended because the peer's certificate expired */
+	int64_t peer_not_after;	       /* the peer certificate's expiry (0: none) */
+	uint64_t tls_gen;	       /* the loop's tls_gen when its handshake began */
 	struct rv_chan *zprev, *znext; /* on the zombie list while closing */
 	struct rv_ltimer timer;	       /* handshake timeout, then the peer's timers */
 	struct rv_admit_entry admit;   /* server: while half-open */
@@ -298,6 +300,7 @@ struct rv_loop {
 	const struct rv_role *role;
 	void *role_state; /* struct rv_server_side / rv_client_side */
 	struct rv_tls_ctx *tls;
+	uint64_t tls_gen; /* bumped by each swap of |tls| (reload.c) */
 	struct rv_dataplane *dp;
 	struct rv_ctl_env env;
 	struct rv_ctlring *ring; /* NULL when driven through a custom io */
@@ -413,9 +416,6 @@ void rv_chan_fill_status(const struct rv_loop *l, const struct rv_chan *c,
 void rv_server_end(struct rv_loop *l, struct rv_chan *c, enum rv_ctl_code code, const char *reason);
 struct rv_chan *rv_server_find(struct rv_loop *l, const char *name);
 size_t rv_server_sessions(const struct rv_loop *l);
-/* rv_server_next_expiry returns the earliest expiry of a live client's
- * certificate (seconds since the epoch; INT64_MAX: none). */
-int64_t rv_server_next_expiry(struct rv_loop *l);
 /* rv_server_apply_config applies a reloaded configuration to the server
  * role (pools, fixed addresses, admission limits, pushed routes and timers).
  * Appends what it did to |log|. Returns 0 or -errno (nothing changed). */

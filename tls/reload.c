@@ -92,6 +92,10 @@ static unsigned reverify(struct rv_loop *l, int64_t due)
 		if (ret == 0 || ret == -ENOMEM) {
 			continue;
 		}
+		/* Still REVOKED on the wire (its meaning: no longer valid), but
+		 * counted as an expiry: an alert on revocations must not fire
+		 * for every certificate that ran out. */
+		c->cert_expired = ret == -EKEYEXPIRED;
 		if (server) {
 			snprintf(reason, sizeof(reason), "certificate no longer valid: %s", why);
 			rv_warnx("client %s (%s): %s: ending its session", c->name, c->peer_str,
@@ -117,6 +121,7 @@ static void swap_tls(struct rv_loop *l, struct rv_tls_ctx *n, struct rv_strbuf *
 
 	rv_tls_ctx_free(l->tls);
 	l->tls = n;
+	l->tls_gen++; /* handshakes in flight are checked again as they end (chan.c) */
 	ended = reverify(l, 0);
 	rv_strbuf_printf(log, "applied: CA, CRL, certificate and key reloaded; every live "
 			      "session re-verified\n");
@@ -584,10 +589,11 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 
 /* ---- expiry ------------------------------------------------------------ */
 
-/* end_expired ends, on a server, the sessions that an expiry has made
- * invalid: a client certificate past its notAfter, or every one once the
- * CA or the CRL expired (new clients are refused then; a reload would end
- * them all at some later, unrelated moment). */
+/* end_expired ends the sessions that an expiry has made invalid: the
+ * peer's certificate past its notAfter (a client's on a server, the
+ * server's on a client), or every one once the CA or the CRL expired (new
+ * peers are refused then; a reload would end them all at some later,
+ * unrelated moment). */
 static void end_expired(struct rv_loop *l)
 {
 	struct rv_tls_expiry e;
@@ -595,7 +601,7 @@ static void end_expired(struct rv_loop *l)
 	const char *what = NULL;
 	unsigned n;
 
-	if (l->role != &rv_server_role || !l->tls) {
+	if (!l->tls) {
 		return;
 	}
 	rv_tls_ctx_expiry(l->tls, &e);
@@ -616,6 +622,22 @@ static void on_expiry_check(struct rv_loop *l, struct rv_ltimer *lt)
 	(void)lt;
 	end_expired(l);
 	rv_watch_expiry(l);
+}
+
+/* next_peer_expiry returns the earliest expiry of a live peer's
+ * certificate (seconds since the epoch; INT64_MAX: none). */
+static int64_t next_peer_expiry(struct rv_loop *l)
+{
+	int64_t first = INT64_MAX;
+	struct rv_chan *c;
+
+	rv_chans_foreach(l, i, c)
+	{
+		if (c->ctl && !c->closing && c->peer_not_after && c->peer_not_after < first) {
+			first = c->peer_not_after;
+		}
+	}
+	return first;
 }
 
 /* check_one warns about one expiry; returns seconds until it (or
@@ -660,8 +682,8 @@ void rv_watch_expiry(struct rv_loop *l)
 				 "run end");
 		next = left > 0 && left < next ? left : next;
 	}
-	/* A client's certificate ends its session when it expires. */
-	left = rv_server_next_expiry(l);
+	/* A peer's certificate ends its session when it expires. */
+	left = next_peer_expiry(l);
 	left = left == INT64_MAX ? INT64_MAX : left - now;
 	next = left > 0 && left < next ? left : next;
 	if (left <= 0) {

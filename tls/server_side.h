@@ -41,6 +41,7 @@ struct rv_server_side {
 	uint64_t refused_full; /* authenticated clients refused: max_clients sessions */
 	/* Sessions the server ended, by the code it sent (status groups them). */
 	uint64_t ended[RV_CTL_CODE_MAX];
+	uint64_t expired; /* ended because the certificate expired (sent as REVOKED) */
 	uint64_t hs_buckets[RV_STATUS_HS_BUCKETS];
 	double hs_sum;
 	uint64_t hs_count;

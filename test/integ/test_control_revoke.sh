@@ -23,6 +23,15 @@
 #      revoked client's session ends within 5 s.
 #   H. A CRL path through a link to a directory: repointing the link is
 #      seen, and so is a later update in the directory it now points to.
+#   I, J. Relative paths; a key made readable later; a client whose own CRL
+#      comes to revoke the server's certificate ends its session.
+#   K, L. A revocation that lands while a handshake is in flight (held in a
+#      stopped relay) refuses it when it ends: a client revoked at the
+#      server (said, and counted as a failed handshake), the server's certificate
+#      revoked in a client's CRL.
+#   M. The server's certificate expiring ends a client's session then.
+#   N. A client whose own certificate expired while it ran says so when it
+#      is refused; F's and N's ends count as expired, not revoked.
 # On the old code (0d09d52) A fails: the revoked client kept its tunnel (no
 # CRL watch, no re-verification), and `kick` did not exist.
 #
@@ -378,4 +387,99 @@ rvt_wait_for 10 "the watcher refused on reconnecting" \
 	rvt_fail "the revoked server was not refused on reconnecting: $(tail -3 "$RVT_TMP/watcher.log")"
 rvt_stop_pid "$W_PID" 10
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "s6 exit"
+
+# The handshakes of K and L go through a relay in c5 (500 ms each way), and
+# the relay is stopped (SIGSTOP) from its connection until the new CRL is in
+# force: the handshake began under the old CRL and ends under the new one.
+C5=$(rvt_ns_name c5)
+start_s2 s7 handshake_timeout=30
+rvt_bg "$C5" relay python3 "$RV_SRC/test/integ/delay_relay.py" 127.0.0.1 5555 10.88.5.1 4533 500
+RELAY=$RVT_LAST_PID
+rvt_wait_for 5 "the relay" grep -q "listening" "$RVT_TMP/relay.log" || rvt_fail "the relay did not start"
+# hold_handshake N CADIR NAME LOG: once the relay's Nth connection is up,
+# stop the relay, revoke NAME in CADIR, wait until LOG says the new CRL is
+# in force, let the relay go on.
+hold_handshake() {
+	rvt_wait_for 10 "relay connection $1" sh -c "[ \$(grep -c connected '$RVT_TMP/relay.log') -ge $1 ]" ||
+		rvt_fail "no connection through the relay"
+	kill -STOP "$RELAY"
+	revoke_in "$2" "$3"
+	wait_log "$4" "certificate files changed: applied" 10 >/dev/null || {
+		kill -CONT "$RELAY"
+		rvt_fail "the new CRL was not applied ($4)"
+	}
+	kill -CONT "$RELAY"
+}
+
+rvt_step "K. a client revoked while its handshake is in flight is refused when it ends"
+# A connection keeps the CA and CRL of its accept, and the re-verification
+# at a change looked only at sessions: a client revoked mid-handshake got in
+# on the old CRL and kept its tunnel until some later change.
+"$RV_BIN" pki client --ca "$PKI/ca" --name racer --out "$PKI" >/dev/null || rvt_fail "pki client racer"
+chgrp "$RV_GROUP" "$PKI/racer.key" && chmod g+r "$PKI/racer.key"
+rvt_bg "$C5" racer "$PROBE" session 127.0.0.1 5555 "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/racer.crt" "$PKI/racer.key" hold=5 then=wait
+RACER=$RVT_LAST_PID
+hold_handshake 1 "$PKI/ca" racer "$RVT_TMP/s7.log"
+wait_log "$RVT_TMP/s7.log" "client racer \(authenticated\|(.*) refused\)" 15 >/dev/null ||
+	rvt_fail "the server decided nothing about racer"
+grep -q "client racer authenticated" "$RVT_TMP/s7.log" &&
+	rvt_fail "the client revoked during its handshake was let in"
+grep -q "client racer (.*) refused: certificate no longer valid: certificate revoked (the CA or CRL changed during the handshake)" \
+	"$RVT_TMP/s7.log" || rvt_fail "no log line for racer's refusal"
+"$RV_BIN" status --kv -s "$S2_SOCK" | rvt_matches "^server .* handshake_failures=1 " ||
+	rvt_fail "racer's refusal is not counted as a failed handshake"
+rvt_stop_pid "$RACER" 5 || true
+
+rvt_step "L. a client whose CRL comes to revoke the server's certificate during its handshake"
+cp -a "$PKI/ca" "$PKI/ca-l" # the server's certificate still good in this copy
+CTL_IDX=5 ctl_client_conf "$RVT_TMP/late.conf" "$PKI/watcher" rvl "$RVT_TMP/late.sock" \
+	server=127.0.0.1:5555 handshake_timeout=30 crl="$PKI/ca-l/ca.crl"
+rvt_bg "$C5" late "$RV_BIN" client -c "$RVT_TMP/late.conf"
+LATE=$RVT_LAST_PID
+hold_handshake 2 "$PKI/ca-l" server "$RVT_TMP/late.log"
+wait_log "$RVT_TMP/late.log" "its certificate refused: certificate verification failed: certificate revoked (our CA or CRL changed during the handshake)" 15 >/dev/null ||
+	rvt_fail "the client took a server revoked during its handshake: $(tail -3 "$RVT_TMP/late.log")"
+grep -q "tunnel up" "$RVT_TMP/late.log" && rvt_fail "the client brought its tunnel up to a revoked server"
+rvt_stop_pid "$LATE" 10
+rvt_stop_pid "$RELAY" 5
+rvt_stop_pid "$S2_PID" 10 || rvt_fail "s7 exit"
+
+rvt_step "M. the server's certificate expires during a client's session: the client ends it then"
+# A client recorded no expiry for the server's certificate: its session ran
+# on past it, until some unrelated reload ended it.
+"$RV_BIN" pki server --ca "$PKI/ca" --name vpn.test --out "$PKI" --file fleeting \
+	--valid-from -1m --valid-to +8s >/dev/null || rvt_fail "pki server fleeting"
+chgrp "$RV_GROUP" "$PKI/fleeting.key" && chmod g+r "$PKI/fleeting.key"
+start_s2 s8 cert="$PKI/fleeting.crt" key="$PKI/fleeting.key"
+"$RV_BIN" pki client --ca "$PKI/ca" --name mayfly --out "$PKI" >/dev/null || rvt_fail "pki client mayfly"
+chgrp "$RV_GROUP" "$PKI/mayfly.key" && chmod g+r "$PKI/mayfly.key"
+CTL_IDX=5 ctl_client_conf "$RVT_TMP/mayfly.conf" "$PKI/mayfly" rvm "$RVT_TMP/mayfly.sock" \
+	server=10.88.5.1:4533
+rvt_bg "$C5" mayfly "$RV_BIN" client -c "$RVT_TMP/mayfly.conf"
+MAYFLY=$RVT_LAST_PID
+rvt_wait_for 10 "mayfly's tunnel" grep -q "tunnel up" "$RVT_TMP/mayfly.log" ||
+	rvt_fail "mayfly did not connect: $(tail -3 "$RVT_TMP/mayfly.log")"
+wait_log "$RVT_TMP/mayfly.log" "the server's certificate is no longer valid: certificate has expired: ending the session" 15 >/dev/null ||
+	rvt_fail "the client kept its session past the server certificate's expiry"
+rvt_stop_pid "$MAYFLY" 10
+rvt_stop_pid "$S2_PID" 10 || rvt_fail "s8 exit"
+
+rvt_step "N. a client whose own certificate expired while it ran says so when it is refused"
+# It said "certificate expired (or not valid yet: compare both hosts'
+# clocks)", as if the clocks were to blame, on every attempt.
+"$RV_BIN" pki client --ca "$PKI/ca" --name client5 --out "$PKI" --file brief2 \
+	--valid-from -1m --valid-to +6s >/dev/null || rvt_fail "pki client brief2"
+chgrp "$RV_GROUP" "$PKI/brief2.key" && chmod g+r "$PKI/brief2.key"
+CTL_IDX=5 ctl_client_conf "$RVT_TMP/brief2.conf" "$PKI/brief2" rvb "$RVT_TMP/brief2.sock" \
+	server=10.88.5.1:"$SRV_PORT"
+rvt_bg "$C5" brief2 "$RV_BIN" client -c "$RVT_TMP/brief2.conf"
+BRIEF2=$RVT_LAST_PID
+rvt_wait_for 10 "brief2's tunnel" grep -q "tunnel up" "$RVT_TMP/brief2.log" ||
+	rvt_fail "brief2 did not connect: $(tail -3 "$RVT_TMP/brief2.log")"
+wait_log "$RVT_TMP/brief2.log" "rejected the connection: our own certificate expired [0-9]* s ago; renew it" 20 >/dev/null ||
+	rvt_fail "the client did not say its own certificate expired: $(tail -3 "$RVT_TMP/brief2.log")"
+rvt_stop_pid "$BRIEF2" 10
+# F's and N's sessions ended by expiry: counted as such, not as revocations.
+ctl_status | rvt_matches "^server .* expired=2 " || rvt_fail "the expiries are not counted as expired=2"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
