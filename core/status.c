@@ -174,6 +174,9 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 		expiry_line(o, "certificate", st->cert_expires_s);
 		expiry_line(o, "CA", st->ca_expires_s);
 	}
+	if (st->have_server_cert_expiry) {
+		expiry_line(o, "server's cert.", st->server_cert_expires_s);
+	}
 	if (st->have_crl) {
 		expiry_line(o, "CRL", st->crl_next_update_s);
 		if (st->crl_next_update_s < 0) {
@@ -380,6 +383,14 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 	if (st->have_cert_expiry) {
 		rv_strbuf_printf(o, "\"cert_expires_s\":%" PRId64 ",\"ca_expires_s\":%" PRId64 ",",
 				 st->cert_expires_s, st->ca_expires_s);
+	}
+	if (strcmp(st->role, "server") != 0) {
+		if (st->have_server_cert_expiry) {
+			rv_strbuf_printf(o, "\"server_cert_expires_s\":%" PRId64 ",",
+					 st->server_cert_expires_s);
+		} else {
+			rv_strbuf_printf(o, "\"server_cert_expires_s\":null,");
+		}
 	}
 	if (st->have_crl) {
 		rv_strbuf_printf(o, "\"crl_next_update_s\":%" PRId64 ",\"crl_expired\":%s}",
@@ -826,13 +837,20 @@ void rv_status_render_prometheus(struct rv_strbuf *o, const struct rv_status *st
 	if (st->have_cert_expiry) {
 		prom_head(o, "ringvpn_certificate_time_to_expiry_seconds", "gauge",
 			  "Seconds until a certificate expires (negative: expired): own is "
-			  "this side's certificate, ca the CA certificate.");
+			  "this side's certificate, ca the CA certificate, server (a "
+			  "connected client's) the server's.");
 		rv_strbuf_printf(o,
 				 "ringvpn_certificate_time_to_expiry_seconds{certificate=\"own\"} "
 				 "%" PRId64 "\n"
 				 "ringvpn_certificate_time_to_expiry_seconds{certificate=\"ca\"} "
 				 "%" PRId64 "\n",
 				 st->cert_expires_s, st->ca_expires_s);
+		if (st->have_server_cert_expiry) {
+			rv_strbuf_printf(o,
+					 "ringvpn_certificate_time_to_expiry_seconds{certificate="
+					 "\"server\"} %" PRId64 "\n",
+					 st->server_cert_expires_s);
+		}
 	}
 	if (st->have_crl) {
 		prom_head(o, "ringvpn_crl_time_to_next_update_seconds", "gauge",

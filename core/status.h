@@ -25,6 +25,7 @@
  *     "tun_drops": N|null,   (the TUN device's drops before a worker read them)
  *     "server": STR, "failed_attempts": N,               (client)
  *     "certificates": { "cert_expires_s": N, "ca_expires_s": N,
+ *                       "server_cert_expires_s": N|null,   (client)
  *                       "crl_next_update_s": N|null, "crl_expired": BOOL },
  *     "handshake_latency_s": { "buckets": [[LE, COUNT]...], "sum": F, "count": N },
  *     "peers": [ { "name": STR, "state": STR, "v4": STR|null, "v6": STR|null,
@@ -125,6 +126,8 @@ struct rv_status {
 	unsigned failed_attempts;
 	bool have_cert_expiry;
 	int64_t cert_expires_s, ca_expires_s;
+	bool have_server_cert_expiry; /* client, connected: the server's certificate */
+	int64_t server_cert_expires_s;
 	bool have_crl;
 	int64_t crl_next_update_s;
 	uint64_t hs_buckets[RV_STATUS_HS_BUCKETS]; /* cumulative counts, Prometheus style */

@@ -727,4 +727,15 @@ void rv_watch_fill(struct rv_loop *l, struct rv_status *st)
 	st->ca_expires_s = e.ca_not_after - now;
 	st->have_crl = e.have_crl && e.crl_next_update != 0;
 	st->crl_next_update_s = e.crl_next_update - now;
+	if (l->role == &rv_client_role) {
+		struct rv_chan *c;
+
+		rv_chans_foreach(l, i, c)
+		{
+			if (c->ctl && !c->closing && c->peer_not_after) {
+				st->have_server_cert_expiry = true;
+				st->server_cert_expires_s = c->peer_not_after - now;
+			}
+		}
+	}
 }

@@ -460,6 +460,13 @@ rvt_bg "$C5" mayfly "$RV_BIN" client -c "$RVT_TMP/mayfly.conf"
 MAYFLY=$RVT_LAST_PID
 rvt_wait_for 10 "mayfly's tunnel" grep -q "tunnel up" "$RVT_TMP/mayfly.log" ||
 	rvt_fail "mayfly did not connect: $(tail -3 "$RVT_TMP/mayfly.log")"
+# Its status shows when (it showed only its own certificate and CA).
+"$RV_BIN" status -s "$RVT_TMP/mayfly.sock" | rvt_matches "server's cert\. +expires in [0-9]+s" ||
+	rvt_fail "the client's status does not show the server certificate's expiry"
+LEFT=$("$RV_BIN" status --json -s "$RVT_TMP/mayfly.sock" |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["certificates"]["server_cert_expires_s"])')
+rvt_log "the server's certificate expires in $LEFT s (json)"
+[ "$LEFT" -ge 0 ] && [ "$LEFT" -le 8 ] || rvt_fail "server_cert_expires_s is $LEFT, not 0..8"
 wait_log "$RVT_TMP/mayfly.log" "the server's certificate is no longer valid: certificate has expired: ending the session" 15 >/dev/null ||
 	rvt_fail "the client kept its session past the server certificate's expiry"
 rvt_stop_pid "$MAYFLY" 10
