@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/exit.h"
@@ -283,6 +284,22 @@ int rv_cli_load_config(void *ctx, struct rv_config *out, char *err, size_t err_l
 	return load(out, opts, err, err_len);
 }
 
+/* warn_crl_expired tells -n of an expired CRL: the start goes on with it
+ * (said in the log) and refuses every peer until a fresh one comes. */
+static void warn_crl_expired(const struct rv_tls_ctx *tls, const struct rv_config *cfg)
+{
+	struct rv_tls_expiry e;
+	int64_t now = (int64_t)time(NULL);
+
+	rv_tls_ctx_expiry(tls, &e);
+	if (e.have_crl && e.crl_next_update && e.crl_next_update <= now) {
+		fprintf(stderr,
+			"ringvpn: warning: CRL file %s expired %lld s ago (its nextUpdate): every "
+			"peer is refused until a fresh one is published (`ringvpn pki crl`)\n",
+			cfg->crl, (long long)(now - e.crl_next_update));
+	}
+}
+
 int rv_cli_tls_ctx(struct rv_tls_ctx **out, const struct rv_config *cfg)
 {
 	enum rv_tls_ctx_fail why;
@@ -369,7 +386,11 @@ int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 		say_err(err);
 		return RV_EXIT_PRIVDROP;
 	}
-	return rv_cli_tls_ctx(out_tls, cfg);
+	code = rv_cli_tls_ctx(out_tls, cfg);
+	if (code < 0 && opts->check_only) {
+		warn_crl_expired(*out_tls, cfg);
+	}
+	return code;
 }
 
 int rv_cli_confine(const struct rv_cli_opts *opts, const struct rv_config *cfg, bool tun_later)

@@ -28,6 +28,7 @@
 
 #include "pki/ca.h"
 #include "pki/internal.h"
+#include "pki/issue.h"
 #include "pki/pem.h"
 
 /* A serial is at most 20 octets (RFC 5280), so 40 hex digits. */
@@ -420,7 +421,10 @@ static int crl_build(const struct rv_pki_ca *ca, const struct index *idx, int da
 		return ret;
 	}
 	crl = X509_CRL_new();
-	last = ASN1_TIME_set(NULL, now);
+	/* Dated a few minutes back, as certificates are (issue.c): a host whose
+	 * clock is a little behind the CA's would refuse every peer while the
+	 * CRL is "not yet valid". */
+	last = ASN1_TIME_set(NULL, now + RV_PKI_BACKDATE_S);
 	next = ASN1_TIME_adj(NULL, now, days, 0);
 	if (crl == NULL || last == NULL || next == NULL ||
 	    !X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||

@@ -175,6 +175,13 @@ static enum rv_tls_status fail(struct rv_tls_conn *c, int ret)
 		/* No verification ran: the peer presented no certificate. */
 		snprintf(c->err, sizeof(c->err), "peer sent no certificate (%s)",
 			 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
+	} else if (vr == X509_V_ERR_APPLICATION_VERIFICATION) {
+		/* Our own check (ctx.c, verify_name): the one reason it has. */
+		snprintf(c->err, sizeof(c->err),
+			 "certificate verification failed: its common name cannot be an "
+			 "identity (one, of 1-%d printable ASCII characters, no spaces)",
+			 RV_TLS_CN_MAX);
+		ERR_clear_error();
 	} else if (vr != X509_V_OK && vr != X509_V_ERR_INVALID_CALL) {
 		snprintf(c->err, sizeof(c->err), "certificate verification failed: %s",
 			 X509_verify_cert_error_string(vr));
@@ -188,18 +195,13 @@ static enum rv_tls_status fail(struct rv_tls_conn *c, int ret)
 	return RV_TLS_ERROR;
 }
 
-static int copy_cn(struct rv_tls_conn *c)
+int rv_tls_x509_cn(const X509 *x, char out[RV_TLS_CN_MAX + 1])
 {
-	X509 *peer = SSL_get_peer_certificate(c->ssl);
-	X509_NAME *name;
+	const X509_NAME *name = X509_get_subject_name(x);
 	unsigned char *utf8 = NULL;
 	int idx, len, ret = -EINVAL;
 
-	c->cn[0] = '\0';
-	if (!peer) {
-		return -EINVAL;
-	}
-	name = X509_get_subject_name(peer);
+	out[0] = '\0';
 	idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
 	/* Two common names: tools disagree on which is the identity (the
 	 * first here, the last for most), so neither is taken. */
@@ -210,13 +212,26 @@ static int copy_cn(struct rv_tls_conn *c)
 	if (len <= 0 || !rv_cert_name_ok(utf8, (size_t)len)) {
 		goto out;
 	}
-	memcpy(c->cn, utf8, (size_t)len);
-	c->cn[len] = '\0';
+	memcpy(out, utf8, (size_t)len);
+	out[len] = '\0';
 	ret = 0;
 out:
 	OPENSSL_free(utf8);
-	X509_free(peer);
 	ERR_clear_error();
+	return ret;
+}
+
+static int copy_cn(struct rv_tls_conn *c)
+{
+	X509 *peer = SSL_get_peer_certificate(c->ssl);
+	int ret;
+
+	c->cn[0] = '\0';
+	if (!peer) {
+		return -EINVAL;
+	}
+	ret = rv_tls_x509_cn(peer, c->cn);
+	X509_free(peer);
 	return ret;
 }
 

@@ -78,6 +78,33 @@ static void keep_earliest(int64_t *cur, const ASN1_TIME *t)
 	}
 }
 
+static void keep_latest(int64_t *cur, const ASN1_TIME *t)
+{
+	int64_t v;
+
+	if (rv_tls_unix_time(t, &v) && v > *cur) {
+		*cur = v;
+	}
+}
+
+/* verify_name refuses, inside the handshake, a peer certificate whose
+ * common name cannot be an identity: the peer gets an alert and can say why
+ * (checked after the handshake, the server only closed the connection and
+ * the client took it for a network failure). */
+static int verify_name(int ok, X509_STORE_CTX *xs)
+{
+	char cn[RV_TLS_CN_MAX + 1];
+
+	if (ok != 1 || X509_STORE_CTX_get_error_depth(xs) != 0) {
+		return ok;
+	}
+	if (rv_tls_x509_cn(X509_STORE_CTX_get_current_cert(xs), cn) != 0) {
+		X509_STORE_CTX_set_error(xs, X509_V_ERR_APPLICATION_VERIFICATION);
+		return 0;
+	}
+	return 1;
+}
+
 static bool is_ip_literal(const char *name)
 {
 	struct in6_addr a6;
@@ -244,7 +271,7 @@ static void note_crl_number(struct crl_seen seen[CRL_SEEN], X509_CRL *crl)
 	}
 }
 
-static int load_crl(SSL_CTX *sc, const char *path, int64_t *next_update,
+static int load_crl(SSL_CTX *sc, const char *path, struct rv_tls_expiry *ex,
 		    struct crl_seen seen[CRL_SEEN], char *err, size_t err_len)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(sc);
@@ -270,7 +297,8 @@ static int load_crl(SSL_CTX *sc, const char *path, int64_t *next_update,
 			ret = -EINVAL;
 			goto out;
 		}
-		keep_earliest(next_update, X509_CRL_get0_nextUpdate(crl));
+		keep_earliest(&ex->crl_next_update, X509_CRL_get0_nextUpdate(crl));
+		keep_latest(&ex->crl_last_update, X509_CRL_get0_lastUpdate(crl));
 		note_crl_number(seen, crl);
 		if (!X509_STORE_add_crl(store, crl)) {
 			X509_CRL_free(crl);
@@ -326,6 +354,15 @@ static int usable_as_own(X509 *x, enum rv_tls_role role, const char *path, char 
 			 "certificate file %s: the certificate is not valid before %s: start or "
 			 "reload again from then on (or check this host's clock)",
 			 path, when);
+		return -EINVAL;
+	}
+	if (role == RV_TLS_CLIENT && rv_tls_x509_cn(x, (char[RV_TLS_CN_MAX + 1]){ 0 }) != 0) {
+		/* The server refuses it (verify_name): said before that. */
+		snprintf(err, err_len,
+			 "certificate file %s: its common name cannot be a client's identity "
+			 "(one, of 1-%d printable ASCII characters, no spaces): issue one with "
+			 "`ringvpn pki client --name NAME`",
+			 path, RV_TLS_CN_MAX);
 		return -EINVAL;
 	}
 	if (X509_check_purpose(x,
@@ -389,6 +426,9 @@ static int own_against_store(SSL_CTX *sc, X509 *x, enum rv_tls_role role, const 
 			 "peer that checks it refuses it; issue a new one (the CRL is applied)",
 			 path, crl_path);
 		goto out;
+	}
+	if (e == X509_V_ERR_CRL_NOT_YET_VALID || e == X509_V_ERR_CRL_HAS_EXPIRED) {
+		goto out; /* the CRL's fault, not the certificate's: said of the CRL */
 	}
 	rv_warnx("certificate file %s: it does not verify against this side's ca (%s): a peer "
 		 "that trusts only that CA refuses it",
@@ -534,8 +574,7 @@ int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
 		goto err_free;
 	}
 	if (p->crl_file && p->crl_file[0]) {
-		ret = load_crl(c->ssl_ctx, p->crl_file, &c->expiry.crl_next_update, c->crl, err,
-			       err_len);
+		ret = load_crl(c->ssl_ctx, p->crl_file, &c->expiry, c->crl, err, err_len);
 		c->expiry.have_crl = true;
 		if (ret) {
 			*out_fail = RV_TLS_FAIL_CRL;
@@ -561,11 +600,11 @@ no_cert:
 
 	if (p->role == RV_TLS_SERVER) {
 		SSL_CTX_set_verify(c->ssl_ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-				   NULL);
+				   verify_name);
 	} else {
 		X509_VERIFY_PARAM *vp = SSL_CTX_get0_param(c->ssl_ctx);
 
-		SSL_CTX_set_verify(c->ssl_ctx, SSL_VERIFY_PEER, NULL);
+		SSL_CTX_set_verify(c->ssl_ctx, SSL_VERIFY_PEER, verify_name);
 		c->server_name = strdup(p->server_name);
 		/* A server named by an IP address carries an IP SAN, which a host
 		 * name check never matches. */
@@ -622,8 +661,38 @@ int rv_tls_ctx_from_config(struct rv_tls_ctx **out, const struct rv_config *cfg,
 		rv_tls_ctx_free(*out);
 		*out = NULL;
 		*out_fail = RV_TLS_FAIL_CERT;
+		return ret;
 	}
-	return ret;
+	if (starting && rv_tls_crl_not_yet_valid(*out, p.crl_file, err, err_len)) {
+		rv_tls_ctx_free(*out);
+		*out = NULL;
+		*out_fail = RV_TLS_FAIL_CRL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int64_t rv_tls_crl_not_yet_valid(const struct rv_tls_ctx *c, const char *path, char *err,
+				 size_t err_len)
+{
+	int64_t now = (int64_t)time(NULL), from = c->expiry.crl_last_update;
+	char when[32] = "later";
+	struct tm tm;
+
+	if (!c->expiry.have_crl || from <= now) {
+		return 0;
+	}
+	if (gmtime_r(&(time_t){ from }, &tm)) {
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	}
+	/* Every peer would be refused until then ("CRL is not yet valid"):
+	 * the CA's host signed it with a clock ahead of this one's. */
+	snprintf(err, err_len,
+		 "CRL file %s: not valid until %s (in %lld s): the clock of the host that "
+		 "signed it runs ahead of this one's (or this one's behind); every peer "
+		 "would be refused until then",
+		 path, when, (long long)(from - now));
+	return from;
 }
 
 bool rv_tls_ctx_crl_older(const struct rv_tls_ctx *n, const struct rv_tls_ctx *cur,

@@ -65,6 +65,14 @@ struct rv_config;
 int rv_tls_ctx_from_config(struct rv_tls_ctx **out, const struct rv_config *cfg, bool starting,
 			   enum rv_tls_ctx_fail *out_fail, char *err, size_t err_len);
 
+/* rv_tls_crl_not_yet_valid: is |ctx|'s CRL (read from |path|) not valid yet
+ * (its lastUpdate ahead of this host's clock)? Returns that time (seconds
+ * since the epoch) with the reason in |err|, or 0. rv_tls_ctx_from_config
+ * refuses such a CRL when |starting|; a running process keeps its CRL and
+ * takes the new one then (reload.c). */
+int64_t rv_tls_crl_not_yet_valid(const struct rv_tls_ctx *ctx, const char *path, char *err,
+				 size_t err_len);
+
 /* rv_tls_ctx_free frees |ctx| (connections hold their own reference). NULL ok. */
 void rv_tls_ctx_free(struct rv_tls_ctx *ctx);
 
@@ -75,6 +83,7 @@ struct rv_tls_expiry {
 	int64_t ca_not_after;	/* earliest of the CA file's certificates */
 	bool have_crl;
 	int64_t crl_next_update; /* earliest nextUpdate of the CRLs (0: none given) */
+	int64_t crl_last_update; /* latest lastUpdate (thisUpdate) of the CRLs */
 };
 
 /* rv_tls_ctx_expiry reports the expiry times read when |ctx| was built. */

@@ -93,7 +93,9 @@ static void conn_free(struct rv_slot *s)
 static void on_busy(struct rv_loop *l)
 {
 	l->http->responses[rv_http_code_index(503)]++;
-	rv_warnx_rl("metrics: all %d connection slots busy: answered 503", HTTP_SLOTS);
+	rv_warnx_rl("metrics: no connection slot for a caller (all %d taken, or the %d its "
+		    "address may hold): answered 503",
+		    HTTP_SLOTS, HTTP_SLOTS / 2);
 }
 
 static const struct rv_slots_ops http_slots_ops = {
@@ -104,6 +106,7 @@ static const struct rv_slots_ops http_slots_ops = {
 	.busy_reply = "HTTP/1.1 503 Service Unavailable\r\n"
 		      "Content-Length: 0\r\nConnection: close\r\n\r\n",
 	.on_busy = on_busy,
+	.per_source_max = HTTP_SLOTS / 2,
 };
 
 int rv_http_open(struct rv_loop *l, char *err, size_t err_len)

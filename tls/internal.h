@@ -85,6 +85,10 @@ struct rv_ctl_peer_ops {
  * (tls/ctx.c). */
 bool rv_tls_unix_time(const ASN1_TIME *t, int64_t *out);
 
+/* rv_tls_x509_cn copies |x|'s common name to |out| if it can be an identity
+ * (exactly one, core/certname.h's rules). Returns 0 or -EINVAL (|out| ""). */
+int rv_tls_x509_cn(const X509 *x, char out[RV_TLS_CN_MAX + 1]);
+
 struct rv_ctl_peer {
 	const struct rv_ctl_peer_ops *ops;
 	const struct rv_ctl_env *env;

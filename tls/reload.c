@@ -66,6 +66,41 @@ static bool older_crl(const struct rv_loop *l, const struct rv_tls_ctx *n, const
 	return true;
 }
 
+static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt);
+
+/* crl_unfit: would |n| (its CRL read from |path|) put in force a CRL that
+ * is not valid yet, or one that expired while the running one has not?
+ * Either would refuse every peer: it is refused instead, the running CRL
+ * kept, and said in |err|. A CRL not valid yet is taken when it becomes
+ * valid if |retry| (the watch, which looks at the files again then). */
+static bool crl_unfit(struct rv_loop *l, const struct rv_tls_ctx *n, const char *path, bool retry,
+		      char *err, size_t err_len)
+{
+	struct rv_tls_expiry ne, ce;
+	int64_t now = (int64_t)time(NULL), from;
+
+	from = rv_tls_crl_not_yet_valid(n, path, err, err_len);
+	if (from) {
+		if (retry) {
+			memset(l->watch_ids, 0, sizeof(l->watch_ids)); /* "changed" then */
+			rv_loop_arm(l, &l->watch_timer, on_watch_reload,
+				    l->now_ns + (uint64_t)(from - now + 1) * RV_NSEC_PER_SEC);
+		}
+		return true;
+	}
+	rv_tls_ctx_expiry(n, &ne);
+	rv_tls_ctx_expiry(l->tls, &ce);
+	if (ne.have_crl && ne.crl_next_update && ne.crl_next_update <= now &&
+	    !(ce.have_crl && ce.crl_next_update && ce.crl_next_update <= now)) {
+		snprintf(err, err_len,
+			 "CRL file %s: expired %lld s ago (its nextUpdate): every peer would be "
+			 "refused; publish a fresh one (`ringvpn pki crl`)",
+			 path, (long long)(now - ne.crl_next_update));
+		return true;
+	}
+	return false;
+}
+
 /* reverify checks the peers of the live connections against the current
  * CA and CRL, all or (with |due| > 0, a server's) those whose certificate
  * expired by then, and ends those that fail: GOODBYE(REVOKED) with the
@@ -356,7 +391,8 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	/* Certificates are re-read on every reload: the files may have
 	 * changed under the same names. */
 	ret = new_tls(next, &tls, err, sizeof(err));
-	if (ret == 0 && older_crl(l, tls, next->crl, err, sizeof(err))) {
+	if (ret == 0 && (older_crl(l, tls, next->crl, err, sizeof(err)) ||
+			 crl_unfit(l, tls, next->crl, false, err, sizeof(err)))) {
 		ret = -EINVAL;
 	}
 	if (ret) {
@@ -580,6 +616,13 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 		rv_warnx("certificate files changed but cannot be loaded (keeping the running "
 			 "ones): %s",
 			 err);
+		return;
+	}
+	if (crl_unfit(l, n, l->cfg->crl, true, err, sizeof(err))) {
+		rv_tls_ctx_free(n);
+		rv_warnx("certificate files changed but the CRL cannot be used now (keeping the "
+			 "running ones%s): %s",
+			 l->watch_timer.t.armed ? "; it is taken when it becomes valid" : "", err);
 		return;
 	}
 	swap_tls(l, n, &log);

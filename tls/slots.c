@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -146,9 +147,60 @@ static int accept_spare(struct rv_loop *l, struct rv_slots *t, int res)
 	return fd;
 }
 
+/* source_of reads the peer address of the TCP socket |fd| into |out| (IPv4
+ * as mapped IPv6); false if it has none. */
+static bool source_of(int fd, uint8_t out[16])
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0) {
+		return false;
+	}
+	if (ss.ss_family == AF_INET6) {
+		memcpy(out, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+		return true;
+	}
+	if (ss.ss_family == AF_INET) {
+		memset(out, 0, 10);
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+		return true;
+	}
+	return false;
+}
+
+/* source_full: do callers from |src| hold per_source_max slots already?
+ * When the table is full, its silent slots are closed meanwhile (their
+ * places free once their operations complete). */
+static bool source_full(struct rv_loop *l, struct rv_slots *t, const uint8_t src[16])
+{
+	unsigned same = 0;
+
+	for (unsigned i = 0; i < t->num; i++) {
+		struct rv_slot *s = slot_at(t, i);
+
+		if (!s->used || s->closing) {
+			continue;
+		}
+		if (t->in_use == t->num && !s->asked &&
+		    l->now_ns - s->since_ns >= CROWD_SILENT_NS) {
+			rv_warnx_rl("%s: every slot taken: closing one that has sent no whole "
+				    "request in %.1f s",
+				    t->ops->name, (double)(l->now_ns - s->since_ns) / 1e9);
+			rv_slots_close(l, t, s);
+			continue;
+		}
+		same += memcmp(s->source, src, 16) == 0;
+	}
+	return same >= t->ops->per_source_max;
+}
+
 struct rv_slot *rv_slots_accepted(struct rv_loop *l, struct rv_slots *t, int res)
 {
 	struct rv_slot *s = NULL;
+	uint8_t src[16] = { 0 };
+	bool over;
 
 	t->accept_armed = false;
 	if (res == -EMFILE || res == -ENFILE) {
@@ -173,15 +225,17 @@ struct rv_slot *rv_slots_accepted(struct rv_loop *l, struct rv_slots *t, int res
 		arm_crowd_look(l, t);
 		return NULL;
 	}
-	for (unsigned i = 0; i < t->num; i++) {
+	/* One address at its share gets the busy reply, as a full table. */
+	over = t->ops->per_source_max && source_of(res, src) && source_full(l, t, src);
+	for (unsigned i = 0; i < t->num && !over; i++) {
 		if (!slot_at(t, i)->used) {
 			s = slot_at(t, i);
 			break;
 		}
 	}
 	if (s == NULL) {
-		/* The accept is re-armed when a slot frees (release). The
-		 * request is read first, as far as it has come: closed with it
+		/* The accept is re-armed when a slot frees (release) when the
+		 * table is full. The request is read first, as far as it has come: closed with it
 		 * unread, the socket would be reset (a Unix socket's caller
 		 * gets ECONNRESET, a TCP one an RST), and the caller might
 		 * never see the answer. */
@@ -201,9 +255,16 @@ struct rv_slot *rv_slots_accepted(struct rv_loop *l, struct rv_slots *t, int res
 		if (t->ops->on_busy) {
 			t->ops->on_busy(l);
 		}
+		if (over && t->in_use < t->num) {
+			/* Refused for its address alone: the callers behind it
+			 * in the backlog may have a place (waiting for a release
+			 * kept every other address out). */
+			rv_slots_arm_accept(l, t);
+		}
 		return NULL;
 	}
 	memset(s, 0, t->stride);
+	memcpy(s->source, src, sizeof(src));
 	s->fd = res;
 	s->used = true;
 	s->gen = ++t->next_gen;

@@ -42,6 +42,7 @@ struct rv_slot {
 	bool asked;		/* the service has the caller's whole request */
 	unsigned inflight;	/* ring operations not completed yet */
 	uint64_t since_ns;	/* accepted then */
+	uint8_t source[16];	/* the caller's address (IPv4 mapped; per_source_max) */
 	struct rv_ltimer timer; /* the service's deadlines; disarmed at release */
 };
 
@@ -63,6 +64,12 @@ struct rv_slots_ops {
 	 * service's callers (the management socket's: the operator's way in);
 	 * the others wait until descriptors free up. */
 	bool takes_reserve;
+	/* per_source_max, if set, is how many slots callers from one address
+	 * may hold (TCP services): one more gets the busy reply, so that one
+	 * host holding connections open cannot keep every other one out. A
+	 * full table also closes at once each slot that has sent no whole
+	 * request within a second, without waiting for its deadline. */
+	unsigned per_source_max;
 };
 
 struct rv_slots {

@@ -76,6 +76,25 @@ echo "$OUT"
 [[ "$OUT" == refused:* ]] || rvt_fail "an expired certificate got in: $OUT"
 expect_server_log "failed: certificate verification failed: certificate has expired"
 
+rvt_step "a certificate whose common name cannot be an identity (\"Alice Smith\", made with openssl)"
+# The server checked the name only after the handshake and closed without an
+# alert: the client took it for a network failure (exit 15). Now the client
+# refuses it itself (exit 4), and the server refuses it inside the handshake,
+# with an alert the peer can read.
+openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/badcn.key" 2>/dev/null &&
+	openssl req -new -key "$PKI/badcn.key" -subj "/CN=Alice Smith" -out "$RVT_TMP/badcn.csr" &&
+	printf 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n' >"$RVT_TMP/badcn.ext" &&
+	openssl x509 -req -in "$RVT_TMP/badcn.csr" -CA "$PKI/ca/ca.crt" -CAkey "$PKI/ca/ca.key" \
+		-CAcreateserial -CAserial "$RVT_TMP/badcn.srl" -days 5 -extfile "$RVT_TMP/badcn.ext" \
+		-out "$PKI/badcn.crt" 2>/dev/null || rvt_fail "openssl: the badcn certificate"
+chgrp "$RV_GROUP" "$PKI/badcn.key" && chmod g+r "$PKI/badcn.key"
+client_check badcn "$PKI/badcn" 4 "its common name cannot be a client's identity" "a name with a space"
+OUT=$(rvt_nsx "$C1" "$PROBE" hello 10.88.1.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/badcn.crt" "$PKI/badcn.key")
+echo "$OUT"
+[[ "$OUT" == refused:*alert* ]] || rvt_fail "the unusable name was not refused with an alert: $OUT"
+expect_server_log "failed: certificate verification failed: its common name cannot be an identity"
+
 rvt_step "own certificate not valid yet"
 # Issued ahead of its start (staged for a rotation): a client or server
 # with it exits 4 at -n and at start (it was taken, and then every peer

@@ -32,6 +32,8 @@
 #   M. The server's certificate expiring ends a client's session then.
 #   N. A client whose own certificate expired while it ran says so when it
 #      is refused; F's and N's ends count as expired, not revoked.
+#   O. A CRL not valid yet (its signer's clock ahead) is kept out by the
+#      watch and taken once valid; an expired one is kept out; sessions go on.
 # On the old code (0d09d52) A fails: the revoked client kept its tunnel (no
 # CRL watch, no re-verification), and `kick` did not exist.
 #
@@ -489,4 +491,44 @@ wait_log "$RVT_TMP/brief2.log" "rejected the connection: our own certificate exp
 rvt_stop_pid "$BRIEF2" 10
 # F's and N's sessions ended by expiry: counted as such, not as revocations.
 ctl_status | rvt_matches "^server .* expired=2 " || rvt_fail "the expiries are not counted as expired=2"
+
+rvt_step "O. a CRL not valid yet (signed by a clock ahead) or expired: kept out, the running one kept"
+# `pki` dated a CRL's lastUpdate "now": on a host a few seconds behind the
+# CA's, the watch took it, every session ended ("CRL is not yet valid") and
+# every client was refused until the clocks met. An expired one went in
+# through the watch and reloads alike, with the same result. Signed here
+# with openssl's `ca -gencrl`, whose dates can be set.
+SK="$RVT_TMP/skewca"
+mkdir -p "$SK" && : >"$SK/index.txt" && echo 1000 >"$SK/crlnumber"
+printf '[ca]\ndefault_ca = d\n[d]\ndatabase = %s/index.txt\ncrlnumber = %s/crlnumber\ndefault_md = sha256\ncrl_extensions = x\n[x]\nauthorityKeyIdentifier = keyid:always\n' \
+	"$SK" "$SK" >"$SK/openssl.cnf"
+# sign_crl OUT FROM TO: a CRL of the deployment's CA valid from FROM to TO (date -d).
+sign_crl() {
+	openssl ca -batch -config "$SK/openssl.cnf" -gencrl -cert "$PKI/ca/ca.crt" -keyfile "$PKI/ca/ca.key" \
+		-crl_lastupdate "$(date -u -d "$2" +%Y%m%d%H%M%SZ)" \
+		-crl_nextupdate "$(date -u -d "$3" +%Y%m%d%H%M%SZ)" -out "$1" 2>"$RVT_TMP/openssl.log" ||
+		rvt_fail "openssl ca -gencrl: $(cat "$RVT_TMP/openssl.log")"
+	chgrp "$RV_GROUP" "$1" && chmod g+r "$1"
+}
+session_running client2 || rvt_fail "client2 is not running before O"
+sign_crl "$RVT_TMP/expired.crl" "-2 days" "-1 day"
+sign_crl "$RVT_TMP/ahead.crl" "+8 seconds" "+30 days"
+# (The server watches ca-b/ca.crl since B.)
+cp -p "$RVT_TMP/expired.crl" "$PKI/ca-b/ca.crl.tmp" && mv "$PKI/ca-b/ca.crl.tmp" "$PKI/ca-b/ca.crl"
+wait_log "$SLOG" "the CRL cannot be used now (keeping the running ones): CRL file .*: expired [0-9]* s ago" 5 >/dev/null ||
+	rvt_fail "the expired CRL was not refused: $(tail -2 "$SLOG")"
+cp -p "$RVT_TMP/ahead.crl" "$PKI/ca-b/ca.crl.tmp" && mv "$PKI/ca-b/ca.crl.tmp" "$PKI/ca-b/ca.crl"
+wait_log "$SLOG" "it is taken when it becomes valid): CRL file .*: not valid until .* (in [0-9]* s)" 5 >/dev/null ||
+	rvt_fail "the CRL not valid yet was not kept out: $(tail -2 "$SLOG")"
+sleep 1
+session_running client2 || rvt_fail "client2's session ended on a CRL that was not valid yet"
+N0=$(grep -c "certificate files changed: applied" "$SLOG")
+rvt_wait_for 20 "the CRL taken once valid" sh -c "[ \$(grep -c 'certificate files changed: applied' '$SLOG') -gt $N0 ]" ||
+	rvt_fail "the CRL was not taken once it became valid"
+session_running client2 || rvt_fail "client2's session ended when the CRL became valid"
+# -n says it of an expired CRL (the start goes on with it, refusing every peer).
+ctl_server_conf "$RVT_TMP/o.conf" crl="$RVT_TMP/expired.crl"
+OUT=$("$RV_BIN" server -c "$RVT_TMP/o.conf" -n 2>&1) || rvt_fail "-n with an expired CRL: $OUT"
+grep -q "warning: CRL file .* expired [0-9]* s ago" <<<"$OUT" || rvt_fail "-n did not say the CRL expired: $OUT"
+grep -q "does not verify against this side's ca" <<<"$OUT" && rvt_fail "-n blamed the server's certificate: $OUT"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"

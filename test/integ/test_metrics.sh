@@ -146,10 +146,14 @@ ok = status(ask(b"GET /metrics HTTP/1.0\r\n\r\n"))
 print("a good request afterwards -> %s" % ok)
 bad += ok != 200
 
-# Hold every slot with idle connections: one more is answered 503 at once;
-# the idle ones get 408 at their deadline (5 s).
+# Hold every slot with idle connections, half from 127.0.0.1 and half from
+# 127.0.0.2 (one address may hold only half): one more is answered 503 at
+# once; the idle ones get 408 at their deadline (5 s).
+def conn_from(src, timeout):
+    return socket.create_connection(ADDR, timeout=timeout, source_address=(src, 0))
+
 slots = int(sys.argv[1])
-idle = [socket.create_connection(ADDR, timeout=10) for _ in range(slots)]
+idle = [conn_from("127.0.0.%d" % (1 + i % 2), 10) for i in range(slots)]
 time.sleep(0.3)
 extra = status(ask(None, timeout=3))
 print("connection %d while %d are idle -> %s (want 503)" % (slots + 1, slots, extra))
@@ -184,6 +188,7 @@ rc=$?
 cat "$RVT_TMP/bad.log" >&2
 [ "$rc" = 0 ] || rvt_fail "malformed requests: wrong answers (see above)"
 scrape "$S" "$RVT_TMP/after.prom" || rvt_fail "GET after the malformed requests"
+
 for code_min in 400:6 405:1 408:8 414:1 431:2 503:1 505:1; do
 	n=$(metric "$RVT_TMP/after.prom" "ringvpn_metrics_requests_total{code=\"${code_min%%:*}\"}")
 	[ "$n" != none ] && [ "$n" -ge "${code_min##*:}" ] ||
@@ -191,6 +196,67 @@ for code_min in 400:6 405:1 408:8 414:1 431:2 503:1 505:1; do
 done
 grep -q 'metrics: request from 127.0.0.1:[0-9]* refused: 405 Method Not Allowed' "$RVT_TMP/server.log" ||
 	rvt_fail "refused requests are not logged"
+
+rvt_step "one address holding connections open cannot keep another's scrapes out"
+# 40 silent connections from 127.0.0.1, each reopened as soon as it is
+# closed: they took every slot and filled the backlog, and not one scrape
+# got through (each timed out). An address holds at most half the slots
+# now, so a scraper from 127.0.0.2 is answered every time.
+cat >"$RVT_TMP/hog.py" <<'EOF'
+import select, socket, sys, threading, time
+
+ADDR = ("127.0.0.1", 9586)
+stop = False
+
+def hold():
+    socks = []
+    while not stop:
+        while len(socks) < 40:
+            s = socket.socket()
+            s.setblocking(False)
+            try:
+                s.connect(ADDR)
+            except BlockingIOError:
+                pass
+            socks.append(s)
+        r, _, _ = select.select(socks, [], [], 0.1)
+        for s in r:
+            try:
+                d = s.recv(4096)
+            except OSError:
+                d = b""
+            if not d:
+                socks.remove(s)
+                s.close()
+    for s in socks:
+        s.close()
+
+t = threading.Thread(target=hold)
+t.start()
+time.sleep(1.5)
+ok = 0
+for i in range(5):
+    t0 = time.time()
+    try:
+        p = socket.create_connection(ADDR, timeout=3, source_address=("127.0.0.2", 0))
+        p.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+        out = b""
+        while True:
+            b = p.recv(65536)
+            if not b:
+                break
+            out += b
+        line = out.split(b"\r\n", 1)[0].decode()
+    except OSError as e:
+        line = "error: %s" % e
+    print("scrape %d from 127.0.0.2: %s in %.2f s" % (i + 1, line, time.time() - t0), flush=True)
+    ok += " 200 " in line
+    time.sleep(1)
+stop = True
+t.join()
+sys.exit(0 if ok == 5 else 1)
+EOF
+rvt_nsx "$S" timeout 60 python3 "$RVT_TMP/hog.py" || rvt_fail "scrapes from another address were kept out"
 
 rvt_step "a real Prometheus server scrapes the endpoint"
 mkdir -p "$RVT_TMP/prom-data"
