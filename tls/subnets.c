@@ -56,7 +56,12 @@ unsigned rv_subnets_set_routes(const char *ifname, const struct rv_config *prev,
 			continue;
 		}
 		ret = rv_tun_del_route(ifname, p);
-		if (ret) {
+		if (ret > 0) {
+			/* None of ours: its adding failed (said then), or the host
+			 * routes it itself, which stays. */
+			rv_debug("route to %s/%u via %s: none of ours to remove",
+				 rv_ip_addr_str(&p->addr, a, sizeof(a)), p->len, ifname);
+		} else if (ret) {
 			rv_warn(ret, "cannot remove the route to %s/%u via %s",
 				rv_ip_addr_str(&p->addr, a, sizeof(a)), p->len, ifname);
 		} else {
@@ -103,7 +108,7 @@ int rv_subnets_hold(struct rv_demux *d, const struct rv_config *cfg)
 void rv_subnets_apply(struct rv_loop *l, const struct rv_config *next, struct rv_strbuf *log)
 {
 	struct rv_chan *c;
-	unsigned sessions = 0, failed = 0, unrouted = 0;
+	unsigned sessions = 0, failed = 0, unrouted = 0, published = 0;
 	int ret;
 
 	if (!rv_subnets_changed(l->cfg, next)) {
@@ -135,8 +140,14 @@ void rv_subnets_apply(struct rv_loop *l, const struct rv_config *next, struct rv
 	if (l->dp) {
 		unrouted = rv_subnets_set_routes(rv_dataplane_tun_name(l->dp), l->cfg, next);
 	}
-	rv_strbuf_printf(log, "applied: %zu subnet(s) published for %u live session(s)\n",
-			 next->num_subnets, sessions);
+	for (size_t i = 0; i < next->num_subnets; i++) {
+		c = rv_server_find(l, next->subnets[i].name);
+		published += c != NULL && c->ctl != NULL;
+	}
+	rv_strbuf_printf(log,
+			 "applied: %zu subnet(s): %u published to %u live session(s), %zu held for "
+			 "clients away\n",
+			 next->num_subnets, published, sessions, next->num_subnets - published);
 	if (failed) {
 		rv_strbuf_printf(log,
 				 "failed: %u session(s) could not take their subnets (out of "

@@ -1031,5 +1031,5 @@ int rv_tun_del_route(const char *ifname, const struct rv_prefix *p)
 		return ret;
 	}
 	ret = rv_rtnl_del_route(idx, p, RV_TUN_RTPROT);
-	return ret == -ESRCH || ret == -ENOENT ? 0 : ret;
+	return ret == -ESRCH || ret == -ENOENT ? 1 : ret;
 }

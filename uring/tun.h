@@ -187,8 +187,9 @@ int rv_tun_is_up(const char *ifname);
  * changes one by one; an existing identical route is not an error. Returns
  * 0, 1 when the host routes the network elsewhere all the same (a route of
  * its own: logged, ours not used), -ENODEV or a netlink error.
- * rv_tun_del_route removes it again; a missing route is not an error:
- * 0, -ENODEV or a netlink error. */
+ * rv_tun_del_route removes it again: 0, 1 when there was none of ours
+ * (its adding failed, or the host routes it itself: not touched), -ENODEV
+ * or a netlink error. */
 int rv_tun_add_route(const char *ifname, const struct rv_prefix *p);
 int rv_tun_del_route(const char *ifname, const struct rv_prefix *p);
 

@@ -123,6 +123,27 @@ rvt_nsx "$LA" ping -c 3 -i 0.2 -W 2 10.99.0.1 || rvt_fail "lan-a -> server"
 rvt_nsx "$S" ping -c 3 -i 0.2 -W 2 10.20.0.2 || rvt_fail "server -> lan-a"
 rvt_nsx "$S" ping -6 -c 3 -i 0.2 -W 2 fd30::2 || rvt_fail "server -> lan-b (IPv6)"
 
+rvt_step "the server's kernel redirects (site to site, routed back out of its TUN) never reach a client"
+# With send_redirects on (the kernel's default; the harness turns it off),
+# each site-to-site packet the server's kernel routes back out of rvs0 drew
+# an ICMP redirect, and every IPv6 one an ICMPv6 redirect from the server's
+# link-local address: both went into the tunnel. lan-a's host took the IPv4
+# ones; client1 answered each IPv6 one with "beyond scope".
+ip netns exec "$S" sysctl -qw net.ipv4.conf.all.send_redirects=1 net.ipv4.conf.rvs0.send_redirects=1
+nst() { ip netns exec "$1" nstat -asz "$2" | awk -v k="$2" '$1 == k { print $2 }'; }
+R0=$(nst "$LA" IcmpInRedirects) U0=$(nst "$C1" Icmp6OutDestUnreachs)
+L0=$(ctl_sum "^workers total" "^drop_link_scope$")
+rvt_nsx "$LA" ping -c 3 -i 0.2 -W 2 10.30.0.2 || rvt_fail "lan-a -> lan-b (redirects on)"
+rvt_nsx "$LA" ping -6 -c 3 -i 0.2 -W 2 fd30::2 || rvt_fail "lan-a -> lan-b, IPv6 (redirects on)"
+sleep 0.3
+R1=$(nst "$LA" IcmpInRedirects) U1=$(nst "$C1" Icmp6OutDestUnreachs)
+L1=$(ctl_sum "^workers total" "^drop_link_scope$")
+rvt_log "lan-a's ICMP redirects $R0 -> $R1, client1's ICMPv6 unreachables sent $U0 -> $U1, the server's drop_link_scope $L0 -> $L1"
+[ "${R1:-0}" = "${R0:-0}" ] || rvt_fail "a redirect of the server's kernel reached lan-a"
+[ "${U1:-0}" = "${U0:-0}" ] || rvt_fail "client1 got an ICMPv6 redirect from a link-local address"
+[ "$L1" -ge $((L0 + 2)) ] || rvt_fail "the server dropped no redirect (did its kernel send none?)"
+ip netns exec "$S" sysctl -qw net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.rvs0.send_redirects=0
+
 rvt_step "TCP transfer lan-a -> lan-b, verified by sha256"
 head -c $((8 << 20)) /dev/urandom >"$RVT_TMP/blob"
 rvt_tcp_sink "$LB" 10.30.0.2 5001 "$RVT_TMP/blob.out"
@@ -272,6 +293,10 @@ rc=0
 OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rc=$?
 [ "$rc" = 1 ] || rvt_fail "reload exit $rc, want 1 (a part failed): $OUT"
 grep -q "failed: 5 subnet route(s) on the server's TUN" <<<"$OUT" || rvt_fail "reload did not say the routes failed: $OUT"
+# client4 and client3 are away: their 6 and 1 networks are held, not
+# published (they were counted as published with those of the live ones).
+grep -q "applied: 12 subnet(s): 5 published to 2 live session(s), 7 held for clients away" <<<"$OUT" ||
+	rvt_fail "the reload did not count client4's networks as held: $OUT"
 grep -aq "rvs0: route 10.62.0.0/24 not used: the host routes that network through c1 (a routing rule to another table" "$RVT_TMP/server.log" ||
 	rvt_fail "the rule to another table not said"
 grep -aq "rvs0: route 10.63.0.0/24 not used: the host's routing refuses that network" "$RVT_TMP/server.log" ||
@@ -297,6 +322,12 @@ rvt_step "a network that covers the address a client connects from: the reload i
 # was refused, and with it every reload while such a client was connected).
 ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}" "subnet=client4 10.88.0.0/16"
 OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || rvt_fail "a network behind longer routes refused: $OUT"
+# That reload took client4's networks of the step before away: a route the
+# host's own kept from being added was said removed.
+grep -a "route to 10.60.0.0/24 via rvs0 removed" "$RVT_TMP/server.log" &&
+	rvt_fail "a route that was never added was said removed"
+grep -aq "route to 10.61.0.0/16 via rvs0 removed" "$RVT_TMP/server.log" ||
+	rvt_fail "a route that was added is not said removed"
 rvt_nsx "$C2" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "client2 lost the server"
 ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}" "subnet=client1 10.88.2.0/25"
 rc=0
