@@ -55,4 +55,18 @@ enum rv_exit {
 #undef RV_EXIT_ENUM
 };
 
+/* rv_exit_meaning returns the table's meaning of exit code |code| ("" for a
+ * code not in it). */
+static inline const char *rv_exit_meaning(int code)
+{
+	switch (code) {
+#define RV_EXIT_CASE(name, c, orig, meaning) \
+	case c:                              \
+		return meaning;
+		RV_EXIT_CODES(RV_EXIT_CASE)
+#undef RV_EXIT_CASE
+	}
+	return "";
+}
+
 #endif /* RV_CLI_EXIT_H */

@@ -228,6 +228,10 @@ out:
 	}
 	if (code == RV_EXIT_OK && !opts.check_only) {
 		rv_info("stopped");
+	} else if (code != RV_EXIT_OK && !opts.check_only) {
+		/* At error level (journald priority 3), whatever level the
+		 * lines before it had: what made the process stop. */
+		rv_fatal("stopped: exit %d, %s", code, rv_exit_meaning(code));
 	}
 	return code;
 }

@@ -48,9 +48,12 @@ static int parse_u64(const char *v, uint64_t max, uint64_t *out, char *why, size
 	}
 	errno = 0;
 	x = strtoull(v, &end, 10);
-	if (errno || *end != '\0') {
+	if (*end != '\0') {
 		snprintf(why, why_len, "'%s' is not a non-negative integer", v);
 		return -EINVAL;
+	}
+	if (errno == ERANGE) {
+		x = ULLONG_MAX; /* too large, said below */
 	}
 	if (x > max) {
 		snprintf(why, why_len, "%s is too large (at most %llu)", v,
@@ -486,7 +489,7 @@ static int set_mtu(struct rv_config *c, const char *v, char *why, size_t wl)
 {
 	unsigned mtu;
 
-	if (parse_uint(v, 65535, &mtu, why, wl)) {
+	if (parse_uint(v, UINT_MAX, &mtu, why, wl)) {
 		return -EINVAL;
 	}
 	if (mtu < RV_MIN_MTU || mtu > RV_MAX_MTU) {
@@ -978,10 +981,16 @@ static int set_accept_routes(struct rv_config *c, const char *v, char *why, size
 static int set_push_dns(struct rv_config *c, const char *v, char *why, size_t wl)
 {
 	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+	const char *given = v;
 	char w[64];
 	bool cut;
 
 	c->num_push_dns = 0;
+	if (v[strspn(v, " \t,")] == '\0' && v[0] != '\0') {
+		/* Separators only: a list whose addresses went missing. */
+		snprintf(why, wl, "'%s' names no address (leave the key out for none)", given);
+		return -EINVAL;
+	}
 	while (next_word(&v, w, sizeof(w), &cut)) {
 		const struct rv_ip_addr *a = &c->push_dns[c->num_push_dns];
 
@@ -1320,8 +1329,8 @@ int rv_config_load(struct rv_config *c, const char *path, char *err, size_t err_
 	int fd = rv_open_regular(path);
 
 	if (fd == -EISDIR || fd == -EINVAL) {
-		snprintf(err, err_len,
-			 "config file %s is not a regular file (a FIFO, socket or device)", path);
+		snprintf(err, err_len, "config file %s is not a regular file (%s)", path,
+			 fd == -EISDIR ? "a directory" : "a FIFO, socket or device");
 		return -EINVAL;
 	}
 	if (fd < 0) {
@@ -1353,7 +1362,13 @@ int rv_config_load(struct rv_config *c, const char *path, char *err, size_t err_
 		snprintf(err, err_len, "config file %s is larger than 1 MiB", path);
 		goto out;
 	}
-	ret = rv_config_parse_buf(c, path, buf, n, err, err_len);
+	/* A UTF-8 byte-order mark (some editors write one) is no part of the
+	 * first key. */
+	if (n >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+		ret = rv_config_parse_buf(c, path, buf + 3, n - 3, err, err_len);
+	} else {
+		ret = rv_config_parse_buf(c, path, buf, n, err, err_len);
+	}
 out:
 	free(buf);
 	fclose(f);

@@ -236,6 +236,9 @@ grep -q "the peer does not speak TLS" "$RVT_TMP/exit.log" ||
 	rvt_fail "an echo port not named: $(cat "$RVT_TMP/exit.log")"
 # A TUN device that cannot be set up: "lo" is not a TUN device.
 check_exit 14 ip netns exec "$S" "$RV_BIN" server -c "$RVT_TMP/s2.conf" --tun lo --listen 4501 --data-port 4502
+# What made it stop is said last at the error level (its cause was a warning).
+grep -q "fatal: stopped: exit 14, TUN device could not be created" "$RVT_TMP/exit.log" ||
+	rvt_fail "no error-level line saying why the server stopped: $(tail -2 "$RVT_TMP/exit.log")"
 # Without root nor CAP_NET_ADMIN: permission. (The unprivileged user needs to
 # read the configuration and certificates: a world-readable copy.)
 NB=$RVT_TMP/nobody

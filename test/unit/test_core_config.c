@@ -511,9 +511,41 @@ Test(config, load_not_a_regular_file)
 	cr_assert_eq(rv_config_load(&cfg, fifo, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "not a regular file"), "%s", err);
 	cr_assert_eq(rv_config_load(&cfg, "/dev/zero", err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "a FIFO, socket or device"), "%s", err);
 	cr_assert_eq(rv_config_load(&cfg, "/tmp", err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "not a regular file (a directory)"), "%s", err); /* was "a FIFO" */
 	unlink(fifo);
 	rmdir(dir);
+}
+
+/* A UTF-8 byte-order mark is no part of the first key (it was "unknown key
+ * '\xef\xbb\xbfmtu'"). */
+Test(config, load_skips_a_byte_order_mark)
+{
+	char path[] = "/tmp/rvt-cfgbom.XXXXXX";
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "\xef\xbb\xbfmtu = 1300\n", 14), 14);
+	close(fd);
+	rv_config_defaults(&cfg, RV_CONFIG_SERVER);
+	cr_assert_eq(rv_config_load(&cfg, path, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(cfg.mtu, 1300);
+	unlink(path);
+}
+
+/* Numbers past the key's limit say so, whatever their size; a list of
+ * separators only is no list. */
+Test(config, values_past_their_limits)
+{
+	cr_assert_eq(parse(RV_CONFIG_SERVER, "mtu = 70000"), -EINVAL);
+	cr_assert(strstr(err, "mtu 70000 is outside 576..9000"), "%s", err); /* was 65535 */
+	cr_assert_eq(parse(RV_CONFIG_SERVER, "max_clients = 99999999999999999999"), -EINVAL);
+	cr_assert(strstr(err, "is too large"), "%s", err); /* was "not a non-negative integer" */
+	cr_assert_eq(parse(RV_CONFIG_SERVER, "max_clients = 12x"), -EINVAL);
+	cr_assert(strstr(err, "is not a non-negative integer"), "%s", err);
+	cr_assert_eq(parse(RV_CONFIG_SERVER, "push_dns = ,,,"), -EINVAL);
+	cr_assert(strstr(err, "names no address"), "%s", err); /* was zero servers */
 }
 
 Test(config, prefix_helpers)
