@@ -42,11 +42,28 @@ static void flag_name(char *out, size_t out_len, const char *name)
 	}
 }
 
+/* sentence_end returns the ". " that ends |doc|'s first sentence, or NULL:
+ * not the one of an "e.g." or "i.e." (the summary of pin_workers ended at
+ * "e.g."). */
+static const char *sentence_end(const char *doc)
+{
+	const char *end = doc;
+
+	while ((end = strstr(end, ". ")) != NULL) {
+		if (end - doc < 3 ||
+		    (strncmp(end - 3, "e.g", 3) != 0 && strncmp(end - 3, "i.e", 3) != 0)) {
+			return end;
+		}
+		end += 2;
+	}
+	return NULL;
+}
+
 /* print_summary prints the first sentence of |doc| (up to ". " or the end),
  * wrapped at 78 columns with |indent| blanks on continuation lines. */
 static void print_summary(FILE *f, const char *doc, size_t col, size_t indent)
 {
-	const char *end = strstr(doc, ". ");
+	const char *end = sentence_end(doc);
 	size_t len = end ? (size_t)(end - doc) + 1 : strlen(doc);
 
 	for (size_t i = 0; i < len;) {

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "cli/exit.h"
+#include "core/certname.h"
 #include "core/log.h"
 #include "core/mgmt.h"
 #include "core/status.h"
@@ -110,7 +111,14 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 	int fd, send_err = 0;
 
 	if (rv_mgmt_format(line, sizeof(line), req)) {
-		fprintf(stderr, "ringvpn: invalid request argument\n");
+		if (req->cmd == RV_MGMT_KICK || req->cmd == RV_MGMT_REKEY) {
+			fprintf(stderr,
+				"ringvpn: '%s' is no client's name (a certificate name: 1-%d "
+				"printable ASCII characters, no spaces)\n",
+				req->name, RV_CERT_NAME_MAX);
+		} else {
+			fprintf(stderr, "ringvpn: invalid request argument\n");
+		}
 		return RV_EXIT_USAGE;
 	}
 	if (path) {
