@@ -301,6 +301,46 @@ int rv_cli_load_config(void *ctx, struct rv_config *out, char *err, size_t err_l
 	return load(out, opts, err, err_len);
 }
 
+/* dir_exists: is the directory part of |path| (".": none) a directory? */
+static bool dir_exists(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	if (slash == NULL) {
+		return true;
+	}
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	return stat(dir[0] ? dir : "/", &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int rv_cli_check_paths(const struct rv_config *cfg)
+{
+	const char *sock = cfg->status_socket;
+	struct stat st;
+
+	/* As the start would: exit 15 for a status socket that cannot be. */
+	if (sock[0] && lstat(sock, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		fprintf(stderr,
+			"ringvpn: status socket %s: something that is no socket is there, which "
+			"ringvpn will not replace (set status_socket to another path)\n",
+			sock);
+		return RV_EXIT_NET;
+	}
+	if (sock[0] && !dir_exists(sock)) {
+		fprintf(stderr, "ringvpn: status socket %s: its directory does not exist\n", sock);
+		return RV_EXIT_NET;
+	}
+	if (cfg->role == RV_CONFIG_SERVER && cfg->lease_file[0] && !dir_exists(cfg->lease_file)) {
+		fprintf(stderr,
+			"ringvpn: warning: lease_file %s: its directory does not exist: the server "
+			"would remember addresses in memory only\n",
+			cfg->lease_file);
+	}
+	return -1;
+}
+
 /* warn_crl_expired tells -n of an expired CRL: the start goes on with it
  * (said in the log) and refuses every peer until a fresh one comes. */
 static void warn_crl_expired(const struct rv_tls_ctx *tls, const struct rv_config *cfg)

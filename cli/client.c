@@ -45,6 +45,10 @@ int rv_cmd_client(int argc, char **argv)
 		return code;
 	}
 	if (opts.check_only) {
+		code = rv_cli_check_paths(&cfg);
+		if (code >= 0) {
+			goto out;
+		}
 		printf("configuration OK\n");
 		code = RV_EXIT_OK;
 		goto out;

@@ -137,6 +137,10 @@ int rv_cmd_server(int argc, char **argv)
 		goto out;
 	}
 	if (opts.check_only) {
+		code = rv_cli_check_paths(&cfg);
+		if (code >= 0) {
+			goto out;
+		}
 		printf("configuration OK\n");
 		code = RV_EXIT_OK;
 		goto out;

@@ -197,6 +197,13 @@ check_exit 8 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --key "$RVT_TMP/missing.key"
 check_exit 13 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --key "$PKI/client1.key" -n
 check_exit 13 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --key "$RVT_TMP/s2.conf" -n
 check_exit 0 "$RV_BIN" server -c "$RVT_TMP/s2.conf" -n
+# -n checks the paths as the start uses them (it said OK; the start exited 15,
+# or ran with the leases in memory only).
+check_exit 15 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --status-socket "$RVT_TMP/no-dir/s.sock" -n
+grep -q "status socket .*: its directory does not exist" "$RVT_TMP/exit.log" || rvt_fail "-n: the socket's directory not said"
+check_exit 15 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --status-socket "$RVT_TMP/s2.conf" -n
+check_exit 0 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --lease-file "$RVT_TMP/no-dir/leases" -n
+grep -q "warning: lease_file .*: its directory does not exist" "$RVT_TMP/exit.log" || rvt_fail "-n: the lease file's directory not said"
 check_exit 0 "$RV_BIN" server --help
 check_exit 0 "$RV_BIN" --version
 # The control port is taken by the running server: network failure.
