@@ -233,6 +233,12 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 	while ((c = getopt_long(argc, argv, ":c:nh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
+			if (opts->config_path) {
+				/* The last one was taken: one file was read, and
+				 * which was not said. */
+				fprintf(stderr, "ringvpn: -c given twice (one config file)\n");
+				return RV_EXIT_USAGE;
+			}
 			opts->config_path = optarg;
 			break;
 		case 'n':
@@ -266,6 +272,18 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 			    opts->num_overrides < RV_CLI_MAX_OVERRIDES) {
 				size_t k = (size_t)(c - OPT_KEY_BASE);
 
+				/* As in the file: a key that does not add up is
+				 * given once (the last one was taken, silently). */
+				for (size_t j = 0;
+				     j < opts->num_overrides &&
+				     !(rv_config_key_at(k)->flags & RV_CONFIG_KEY_REPEAT);
+				     j++) {
+					if (opts->overrides[j].key == rv_config_key_at(k)->name) {
+						fprintf(stderr, "ringvpn: --%s given twice\n",
+							names[k]);
+						return RV_EXIT_USAGE;
+					}
+				}
 				opts->overrides[opts->num_overrides].key =
 					rv_config_key_at(k)->name;
 				opts->overrides[opts->num_overrides].flag = names[k];

@@ -181,6 +181,12 @@ check_exit() {
 ctl_server_conf "$RVT_TMP/s2.conf" status_socket="$RVT_TMP/s2.sock"
 check_exit 2 "$RV_BIN" server --bogus
 check_exit 2 "$RV_BIN" client -c "$RVT_TMP/c1.conf" extra-arg
+# A flag given twice is refused as a key twice in the file is (the last one
+# was taken silently); repeatable keys (route, fixed, subnet, server) add up.
+check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --workers 2 --workers 3 -n
+grep -q "\-\-workers given twice" "$RVT_TMP/exit.log" || rvt_fail "a repeated flag not said"
+check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" -c "$RVT_TMP/s2.conf" -n
+check_exit 0 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --route 10.5.0.0/16 --route 10.6.0.0/16 -n
 check_exit 3 "$RV_BIN" server -c "$RVT_TMP/does-not-exist.conf"
 printf 'listen = 4433\nnot a line\n' >"$RVT_TMP/bad.conf"
 check_exit 3 "$RV_BIN" server -c "$RVT_TMP/bad.conf"
