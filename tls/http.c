@@ -93,10 +93,11 @@ static void conn_free(struct rv_slot *s)
 static void on_busy(struct rv_loop *l)
 {
 	l->http->responses[rv_http_code_index(503)]++;
-	rv_warnx_rl("metrics: no connection slot for a caller (all %d taken, or the %d its "
-		    "address may hold): answered 503",
-		    HTTP_SLOTS, HTTP_SLOTS / 2);
+	rv_warnx_rl("metrics: all %d connection slots busy and %d callers waiting: answered 503",
+		    HTTP_SLOTS, RV_SLOTS_WAIT);
 }
+
+static void start_conn(struct rv_loop *l, struct rv_slot *s);
 
 static const struct rv_slots_ops http_slots_ops = {
 	.name = "metrics",
@@ -106,7 +107,7 @@ static const struct rv_slots_ops http_slots_ops = {
 	.busy_reply = "HTTP/1.1 503 Service Unavailable\r\n"
 		      "Content-Length: 0\r\nConnection: close\r\n\r\n",
 	.on_busy = on_busy,
-	.per_source_max = HTTP_SLOTS / 2,
+	.start = start_conn,
 };
 
 int rv_http_open(struct rv_loop *l, char *err, size_t err_len)
@@ -361,18 +362,14 @@ static void on_recv(struct rv_loop *l, struct http_conn *c, int res)
 	}
 }
 
-static void on_accept(struct rv_loop *l, int res)
+/* start_conn starts reading the request of the connection in slot |s|. */
+static void start_conn(struct rv_loop *l, struct rv_slot *s)
 {
-	struct rv_slot *s = rv_slots_accepted(l, &l->http->slots, res);
+	struct http_conn *c = container_of(s, struct http_conn, slot);
 	struct sockaddr_in6 sa;
 	socklen_t sa_len = sizeof(sa);
 	struct rv_endpoint ep;
-	struct http_conn *c;
 
-	if (!s) {
-		return;
-	}
-	c = container_of(s, struct http_conn, slot);
 	c->state = READING;
 	snprintf(c->peer, sizeof(c->peer), "?");
 	if (getpeername(s->fd, (struct sockaddr *)&sa, &sa_len) == 0 &&
@@ -381,6 +378,15 @@ static void on_accept(struct rv_loop *l, int res)
 	}
 	rv_loop_arm(l, &c->slot.timer, on_request_timeout, l->now_ns + HTTP_REQUEST_NS);
 	arm_recv(l, c);
+}
+
+static void on_accept(struct rv_loop *l, int res)
+{
+	struct rv_slot *s = rv_slots_accepted(l, &l->http->slots, res);
+
+	if (s) {
+		start_conn(l, s);
+	}
 }
 
 void rv_http_on_cqe(struct rv_loop *l, enum rv_op op, uint64_t ud, int res)

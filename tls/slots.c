@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -60,7 +59,7 @@ static void on_accept_retry(struct rv_loop *l, struct rv_ltimer *lt)
 static bool crowded(const struct rv_loop *l, const struct rv_slots *t)
 {
 	return t->listen_fd >= 0 && !l->stopping &&
-	       ((t->in_use == t->num && t->ops->busy_reply == NULL) ||
+	       ((t->in_use == t->num && (t->ops->busy_reply == NULL || t->nwait > 0)) ||
 		(t->out_of_fds && t->ops->takes_reserve && l->spare_fd < 0 && t->in_use > 0));
 }
 
@@ -71,6 +70,21 @@ static void arm_crowd_look(struct rv_loop *l, struct rv_slots *t);
  * that sends a byte at a time counts as silent). All of them: a backlog
  * full of silent callers would otherwise let one waiting caller in every
  * look. */
+static void close_silent(struct rv_loop *l, struct rv_slots *t)
+{
+	for (unsigned i = 0; i < t->num; i++) {
+		struct rv_slot *s = slot_at(t, i);
+
+		if (s->used && !s->closing && !s->asked &&
+		    l->now_ns - s->since_ns >= CROWD_SILENT_NS) {
+			rv_warnx_rl("%s: no place for a waiting caller: closing one that has sent "
+				    "no whole request in %.1f s",
+				    t->ops->name, (double)(l->now_ns - s->since_ns) / 1e9);
+			rv_slots_close(l, t, s);
+		}
+	}
+}
+
 static void on_crowd_look(struct rv_loop *l, struct rv_ltimer *lt)
 {
 	struct rv_slots *t = container_of(lt, struct rv_slots, crowd_timer);
@@ -79,18 +93,8 @@ static void on_crowd_look(struct rv_loop *l, struct rv_ltimer *lt)
 	if (!crowded(l, t)) {
 		return;
 	}
-	if (poll(&pfd, 1, 0) == 1) {
-		for (unsigned i = 0; i < t->num; i++) {
-			struct rv_slot *s = slot_at(t, i);
-
-			if (s->used && !s->closing && !s->asked &&
-			    l->now_ns - s->since_ns >= CROWD_SILENT_NS) {
-				rv_warnx_rl("%s: no place for a waiting caller: closing one that "
-					    "has sent no whole request in %.1f s",
-					    t->ops->name, (double)(l->now_ns - s->since_ns) / 1e9);
-				rv_slots_close(l, t, s);
-			}
-		}
+	if (t->nwait > 0 || poll(&pfd, 1, 0) == 1) {
+		close_silent(l, t);
 	}
 	arm_crowd_look(l, t);
 }
@@ -147,60 +151,99 @@ static int accept_spare(struct rv_loop *l, struct rv_slots *t, int res)
 	return fd;
 }
 
-/* source_of reads the peer address of the TCP socket |fd| into |out| (IPv4
- * as mapped IPv6); false if it has none. */
-static bool source_of(int fd, uint8_t out[16])
+/* refuse gives the connection |fd| the busy reply, if the service has one,
+ * and closes it. */
+static void refuse(struct rv_loop *l, struct rv_slots *t, int fd)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
+	/* The request is read first, as far as it has come: closed with it
+	 * unread, the socket would be reset (a Unix socket's caller gets
+	 * ECONNRESET, a TCP one an RST), and the caller might never see the
+	 * answer. */
+	char sink[512];
+	ssize_t w;
 
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0) {
-		return false;
+	for (int i = 0; i < 8 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++) {
 	}
-	if (ss.ss_family == AF_INET6) {
-		memcpy(out, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
-		return true;
+	if (t->ops->busy_reply != NULL) {
+		w = send(fd, t->ops->busy_reply, strlen(t->ops->busy_reply),
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
+		(void)w;
+		shutdown(fd, SHUT_WR);
 	}
-	if (ss.ss_family == AF_INET) {
-		memset(out, 0, 10);
-		out[10] = out[11] = 0xff;
-		memcpy(out + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
-		return true;
+	close(fd);
+	rv_slots_refill_spare(l); /* had it been the reserve's */
+	if (t->ops->on_busy) {
+		t->ops->on_busy(l);
 	}
-	return false;
 }
 
-/* source_full: do callers from |src| hold per_source_max slots already?
- * When the table is full, its silent slots are closed meanwhile (their
- * places free once their operations complete). */
-static bool source_full(struct rv_loop *l, struct rv_slots *t, const uint8_t src[16])
+/* has_sent: has the caller of |fd| sent bytes (its request, as a scraper
+ * does at once)? */
+static bool has_sent(int fd)
 {
-	unsigned same = 0;
+	char b;
 
-	for (unsigned i = 0; i < t->num; i++) {
-		struct rv_slot *s = slot_at(t, i);
+	return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
 
-		if (!s->used || s->closing) {
-			continue;
+/* park puts |fd| in the waiting room; when it is full, the one waiting
+ * longest that has sent nothing makes room (busy reply), or else |fd| is
+ * refused. */
+static void park(struct rv_loop *l, struct rv_slots *t, int fd)
+{
+	unsigned i = 0;
+
+	if (t->nwait == RV_SLOTS_WAIT) {
+		while (i < t->nwait && has_sent(t->wait_fd[i])) {
+			i++;
 		}
-		if (t->in_use == t->num && !s->asked &&
-		    l->now_ns - s->since_ns >= CROWD_SILENT_NS) {
-			rv_warnx_rl("%s: every slot taken: closing one that has sent no whole "
-				    "request in %.1f s",
-				    t->ops->name, (double)(l->now_ns - s->since_ns) / 1e9);
-			rv_slots_close(l, t, s);
-			continue;
+		if (i == t->nwait) {
+			refuse(l, t, fd);
+			return;
 		}
-		same += memcmp(s->source, src, 16) == 0;
+		refuse(l, t, t->wait_fd[i]);
+		memmove(&t->wait_fd[i], &t->wait_fd[i + 1], (t->nwait - i - 1) * sizeof(int));
+		t->nwait--;
 	}
-	return same >= t->ops->per_source_max;
+	t->wait_fd[t->nwait++] = fd;
+	close_silent(l, t); /* those a second old now; the younger at the next look */
+	arm_crowd_look(l, t);
+}
+
+/* unpark takes from the waiting room the first caller that has sent bytes,
+ * or else the one waiting longest. */
+static int unpark(struct rv_slots *t)
+{
+	unsigned i = 0;
+	int fd;
+
+	while (i < t->nwait && !has_sent(t->wait_fd[i])) {
+		i++;
+	}
+	if (i == t->nwait) {
+		i = 0;
+	}
+	fd = t->wait_fd[i];
+	memmove(&t->wait_fd[i], &t->wait_fd[i + 1], (t->nwait - i - 1) * sizeof(int));
+	t->nwait--;
+	return fd;
+}
+
+/* take_slot gives the free slot |s| to the connection |fd|. */
+static struct rv_slot *take_slot(struct rv_loop *l, struct rv_slots *t, struct rv_slot *s, int fd)
+{
+	memset(s, 0, t->stride);
+	s->fd = fd;
+	s->used = true;
+	s->gen = ++t->next_gen;
+	s->since_ns = l->now_ns;
+	t->in_use++;
+	return s;
 }
 
 struct rv_slot *rv_slots_accepted(struct rv_loop *l, struct rv_slots *t, int res)
 {
 	struct rv_slot *s = NULL;
-	uint8_t src[16] = { 0 };
-	bool over;
 
 	t->accept_armed = false;
 	if (res == -EMFILE || res == -ENFILE) {
@@ -225,51 +268,23 @@ struct rv_slot *rv_slots_accepted(struct rv_loop *l, struct rv_slots *t, int res
 		arm_crowd_look(l, t);
 		return NULL;
 	}
-	/* One address at its share gets the busy reply, as a full table. */
-	over = t->ops->per_source_max && source_of(res, src) && source_full(l, t, src);
-	for (unsigned i = 0; i < t->num && !over; i++) {
+	for (unsigned i = 0; i < t->num; i++) {
 		if (!slot_at(t, i)->used) {
 			s = slot_at(t, i);
 			break;
 		}
 	}
-	if (s == NULL) {
-		/* The accept is re-armed when a slot frees (release) when the
-		 * table is full. The request is read first, as far as it has come: closed with it
-		 * unread, the socket would be reset (a Unix socket's caller
-		 * gets ECONNRESET, a TCP one an RST), and the caller might
-		 * never see the answer. */
-		char sink[512];
-		ssize_t w;
-
-		for (int i = 0; i < 8 && recv(res, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++) {
-		}
-		if (t->ops->busy_reply != NULL) {
-			w = send(res, t->ops->busy_reply, strlen(t->ops->busy_reply),
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-			(void)w;
-			shutdown(res, SHUT_WR);
-		}
-		close(res);
-		rv_slots_refill_spare(l); /* had it been the reserve's */
-		if (t->ops->on_busy) {
-			t->ops->on_busy(l);
-		}
-		if (over && t->in_use < t->num) {
-			/* Refused for its address alone: the callers behind it
-			 * in the backlog may have a place (waiting for a release
-			 * kept every other address out). */
-			rv_slots_arm_accept(l, t);
-		}
+	if (s == NULL && t->ops->start != NULL && t->ops->busy_reply != NULL && !l->stopping) {
+		park(l, t, res);
+		rv_slots_arm_accept(l, t);
 		return NULL;
 	}
-	memset(s, 0, t->stride);
-	memcpy(s->source, src, sizeof(src));
-	s->fd = res;
-	s->used = true;
-	s->gen = ++t->next_gen;
-	s->since_ns = l->now_ns;
-	t->in_use++;
+	if (s == NULL) {
+		/* The accept is re-armed when a slot frees (release). */
+		refuse(l, t, res);
+		return NULL;
+	}
+	take_slot(l, t, s, res);
 	rv_slots_arm_accept(l, t);
 	arm_crowd_look(l, t);
 	return s;
@@ -289,6 +304,11 @@ static void release(struct rv_loop *l, struct rv_slots *t, struct rv_slot *s)
 	s->used = false;
 	s->fd = -1;
 	t->in_use--;
+	if (t->nwait > 0 && !l->stopping) {
+		/* Its place goes to a caller in the waiting room. */
+		t->ops->start(l, take_slot(l, t, s, unpark(t)));
+		arm_crowd_look(l, t);
+	}
 	rv_slots_arm_accept(l, t); /* a slot is free again */
 }
 
@@ -342,6 +362,9 @@ void rv_slots_free(struct rv_slots *t)
 			t->ops->release(s);
 			s->used = false;
 		}
+	}
+	while (t->nwait > 0) {
+		close(t->wait_fd[--t->nwait]);
 	}
 	if (t->listen_fd >= 0) {
 		close(t->listen_fd);

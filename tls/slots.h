@@ -6,7 +6,8 @@
  * What the table does for both: accept is a ring operation, re-armed while
  * a slot is free (and retried after ACCEPT_RETRY when the ring refuses it);
  * a connection accepted while every slot is taken gets the service's "busy"
- * answer and is closed, the others wait in the kernel's backlog. While no
+ * answer and is closed, the others wait in the kernel's backlog; a service
+ * with a start function has a waiting room instead (below). While no
  * caller can get in (every slot taken, or out of descriptors), one that
  * waits in the backlog makes the table close those that have not sent a
  * whole request within a second (each would hold its place the service's
@@ -42,7 +43,6 @@ struct rv_slot {
 	bool asked;		/* the service has the caller's whole request */
 	unsigned inflight;	/* ring operations not completed yet */
 	uint64_t since_ns;	/* accepted then */
-	uint8_t source[16];	/* the caller's address (IPv4 mapped; per_source_max) */
 	struct rv_ltimer timer; /* the service's deadlines; disarmed at release */
 };
 
@@ -64,13 +64,19 @@ struct rv_slots_ops {
 	 * service's callers (the management socket's: the operator's way in);
 	 * the others wait until descriptors free up. */
 	bool takes_reserve;
-	/* per_source_max, if set, is how many slots callers from one address
-	 * may hold (TCP services): one more gets the busy reply, so that one
-	 * host holding connections open cannot keep every other one out. A
-	 * full table also closes at once each slot that has sent no whole
-	 * request within a second, without waiting for its deadline. */
-	unsigned per_source_max;
+	/* start, if set with a busy_reply, starts a connection the table
+	 * gives a slot later: one accepted while every slot was taken waits
+	 * in a room of RV_SLOTS_WAIT (the one waiting longest that has sent
+	 * nothing, or else the newcomer, gets the busy reply when it is full),
+	 * the slots whose callers have sent no whole request within a second
+	 * are closed meanwhile, and a freed slot goes to a waiting caller that
+	 * has sent bytes, before one that has not. Without it, callers silent
+	 * in the slots (a local process reopening them as they close) kept
+	 * every scrape out: each newcomer got the busy reply. */
+	void (*start)(struct rv_loop *l, struct rv_slot *s);
 };
+
+enum { RV_SLOTS_WAIT = 8 };
 
 struct rv_slots {
 	const struct rv_slots_ops *ops;
@@ -81,6 +87,8 @@ struct rv_slots {
 	struct rv_ltimer crowd_timer; /* crowded(): a caller may be waiting */
 	uint32_t next_gen;
 	unsigned num, in_use;
+	int wait_fd[RV_SLOTS_WAIT]; /* the waiting room (ops->start), oldest first */
+	unsigned nwait;
 	size_t stride;
 	unsigned char *conns; /* |num| connections of |stride| bytes */
 };
