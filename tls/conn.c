@@ -378,9 +378,11 @@ int rv_tls_conn_reverify(struct rv_tls_conn *c, struct rv_tls_ctx *ctx, char *er
 	}
 	code = X509_STORE_CTX_get_error(xs);
 	snprintf(err, err_len, "%s", X509_verify_cert_error_string(code));
-	ret = code == X509_V_ERR_CERT_REVOKED	    ? -EKEYREVOKED
-	      : code == X509_V_ERR_CERT_HAS_EXPIRED ? -EKEYEXPIRED
-						    : -EKEYREJECTED;
+	/* An expired CRL ends every session as an expiry, not a revocation. */
+	ret = code == X509_V_ERR_CERT_REVOKED ? -EKEYREVOKED
+	      : code == X509_V_ERR_CERT_HAS_EXPIRED || code == X509_V_ERR_CRL_HAS_EXPIRED
+		      ? -EKEYEXPIRED
+		      : -EKEYREJECTED;
 out:
 	ERR_clear_error();
 	X509_STORE_CTX_free(xs);

@@ -95,7 +95,8 @@ int rv_tls_conn_expect_name(struct rv_tls_conn *c, const char *name);
 /* rv_tls_conn_reverify checks the certificate the peer presented in the
  * handshake again, now, against |ctx|'s CA store and CRL (a reload may
  * have revoked it or it may have expired). Returns 0 if still valid, else
- * -EKEYREVOKED, -EKEYEXPIRED or -EKEYREJECTED with the reason in |err|
+ * -EKEYREVOKED, -EKEYEXPIRED (it, its CA or the CRL expired) or
+ * -EKEYREJECTED with the reason in |err|
  * (-ENOMEM on resource failure). */
 int rv_tls_conn_reverify(struct rv_tls_conn *c, struct rv_tls_ctx *ctx, char *err, size_t err_len);
 

@@ -45,12 +45,20 @@ struct crl_seen {
 	bool have;
 };
 
+/* The CRLs of a context, kept to be carried over to the next one when that
+ * one's CRL cannot be used yet (rv_tls_ctx_from_config_crl): a file with
+ * more than CRL_KEPT is not carried over. */
+enum { CRL_KEPT = 8 };
+
 struct rv_tls_ctx {
 	SSL_CTX *ssl_ctx;
 	enum rv_tls_role role;
 	char *server_name;
 	struct rv_tls_expiry expiry;
 	struct crl_seen crl[CRL_SEEN];
+	X509_CRL *kept[CRL_KEPT];
+	size_t nkept;
+	bool kept_all; /* every CRL of the file is in |kept| */
 };
 
 /* unix_time converts an ASN.1 time to seconds since the epoch. */
@@ -271,10 +279,10 @@ static void note_crl_number(struct crl_seen seen[CRL_SEEN], X509_CRL *crl)
 	}
 }
 
-static int load_crl(SSL_CTX *sc, const char *path, struct rv_tls_expiry *ex,
-		    struct crl_seen seen[CRL_SEEN], char *err, size_t err_len)
+static int load_crl(struct rv_tls_ctx *c, const char *path, char *err, size_t err_len)
 {
-	X509_STORE *store = SSL_CTX_get_cert_store(sc);
+	X509_STORE *store = SSL_CTX_get_cert_store(c->ssl_ctx);
+	struct rv_tls_expiry *ex = &c->expiry;
 	char ebuf[256];
 	X509_CRL *crl;
 	FILE *f;
@@ -299,7 +307,7 @@ static int load_crl(SSL_CTX *sc, const char *path, struct rv_tls_expiry *ex,
 		}
 		keep_earliest(&ex->crl_next_update, X509_CRL_get0_nextUpdate(crl));
 		keep_latest(&ex->crl_last_update, X509_CRL_get0_lastUpdate(crl));
-		note_crl_number(seen, crl);
+		note_crl_number(c->crl, crl);
 		if (!X509_STORE_add_crl(store, crl)) {
 			X509_CRL_free(crl);
 			snprintf(err, err_len, "CRL file %s: cannot add CRL: %s", path,
@@ -307,7 +315,11 @@ static int load_crl(SSL_CTX *sc, const char *path, struct rv_tls_expiry *ex,
 			ret = -EINVAL;
 			goto out;
 		}
-		X509_CRL_free(crl);
+		if (c->nkept < CRL_KEPT) {
+			c->kept[c->nkept++] = crl; /* the reference PEM_read gave */
+		} else {
+			X509_CRL_free(crl);
+		}
 		n++;
 	}
 	ERR_clear_error();
@@ -319,6 +331,7 @@ static int load_crl(SSL_CTX *sc, const char *path, struct rv_tls_expiry *ex,
 		ret = -EINVAL;
 		goto out;
 	}
+	c->kept_all = (size_t)n <= CRL_KEPT;
 	/* Check revocation of the leaf only: the deployment CA signs leaves
 	 * directly and publishes one CRL. */
 	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
@@ -356,13 +369,13 @@ static int usable_as_own(X509 *x, enum rv_tls_role role, const char *path, char 
 			 path, when);
 		return -EINVAL;
 	}
-	if (role == RV_TLS_CLIENT && rv_tls_x509_cn(x, (char[RV_TLS_CN_MAX + 1]){ 0 }) != 0) {
-		/* The server refuses it (verify_name): said before that. */
+	if (rv_tls_x509_cn(x, (char[RV_TLS_CN_MAX + 1]){ 0 }) != 0) {
+		/* The peer refuses it (verify_name): said before that. */
 		snprintf(err, err_len,
-			 "certificate file %s: its common name cannot be a client's identity "
-			 "(one, of 1-%d printable ASCII characters, no spaces): issue one with "
-			 "`ringvpn pki client --name NAME`",
-			 path, RV_TLS_CN_MAX);
+			 "certificate file %s: its common name cannot be an identity (one, of "
+			 "1-%d printable ASCII characters, no spaces): issue one with `ringvpn "
+			 "pki %s --name NAME`",
+			 path, RV_TLS_CN_MAX, role == RV_TLS_SERVER ? "server" : "client");
 		return -EINVAL;
 	}
 	if (X509_check_purpose(x,
@@ -574,7 +587,7 @@ int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
 		goto err_free;
 	}
 	if (p->crl_file && p->crl_file[0]) {
-		ret = load_crl(c->ssl_ctx, p->crl_file, &c->expiry, c->crl, err, err_len);
+		ret = load_crl(c, p->crl_file, err, err_len);
 		c->expiry.have_crl = true;
 		if (ret) {
 			*out_fail = RV_TLS_FAIL_CRL;
@@ -628,15 +641,50 @@ err_free:
 	return ret;
 }
 
+/* copy_crls gives |n| (built without a CRL) the CRLs of |cur|, as they
+ * are in force there. */
+static int copy_crls(struct rv_tls_ctx *n, const struct rv_tls_ctx *cur)
+{
+	X509_STORE *dst = SSL_CTX_get_cert_store(n->ssl_ctx);
+
+	if (cur->expiry.have_crl && !cur->kept_all) {
+		return -E2BIG;
+	}
+	for (size_t i = 0; i < cur->nkept; i++) {
+		if (!X509_STORE_add_crl(dst, cur->kept[i])) {
+			ERR_clear_error();
+			return -ENOMEM;
+		}
+		X509_CRL_up_ref(cur->kept[i]);
+		n->kept[n->nkept++] = cur->kept[i];
+	}
+	n->kept_all = cur->kept_all;
+	if (cur->expiry.have_crl) {
+		X509_STORE_set_flags(dst, X509_V_FLAG_CRL_CHECK);
+	}
+	n->expiry.have_crl = cur->expiry.have_crl;
+	n->expiry.crl_next_update = cur->expiry.crl_next_update;
+	n->expiry.crl_last_update = cur->expiry.crl_last_update;
+	memcpy(n->crl, cur->crl, sizeof(n->crl));
+	return 0;
+}
+
 int rv_tls_ctx_from_config(struct rv_tls_ctx **out, const struct rv_config *cfg, bool starting,
 			   enum rv_tls_ctx_fail *out_fail, char *err, size_t err_len)
+{
+	return rv_tls_ctx_from_config_crl(out, cfg, starting, NULL, out_fail, err, err_len);
+}
+
+int rv_tls_ctx_from_config_crl(struct rv_tls_ctx **out, const struct rv_config *cfg, bool starting,
+			       const struct rv_tls_ctx *keep_crl, enum rv_tls_ctx_fail *out_fail,
+			       char *err, size_t err_len)
 {
 	struct rv_tls_ctx_params p = {
 		.role = cfg->role == RV_CONFIG_SERVER ? RV_TLS_SERVER : RV_TLS_CLIENT,
 		.ca_file = cfg->ca,
 		.cert_file = cfg->cert,
 		.key_file = cfg->key,
-		.crl_file = cfg->crl,
+		.crl_file = keep_crl != NULL ? NULL : cfg->crl,
 		.server_name = cfg->server_name[0] ? cfg->server_name : cfg->server_host,
 	};
 
@@ -644,6 +692,14 @@ int rv_tls_ctx_from_config(struct rv_tls_ctx **out, const struct rv_config *cfg,
 	int ret;
 
 	ret = rv_tls_ctx_new(out, &p, out_fail, err, err_len);
+	if (ret == 0 && keep_crl != NULL && (ret = copy_crls(*out, keep_crl)) != 0) {
+		rv_tls_ctx_free(*out);
+		*out = NULL;
+		*out_fail = RV_TLS_FAIL_OTHER;
+		snprintf(err, err_len, "%s",
+			 ret == -E2BIG ? "the running CRL file holds too many CRLs to keep"
+				       : "out of memory");
+	}
 	if (ret) {
 		return ret;
 	}
@@ -717,6 +773,9 @@ void rv_tls_ctx_free(struct rv_tls_ctx *ctx)
 		return;
 	}
 	SSL_CTX_free(ctx->ssl_ctx);
+	for (size_t i = 0; i < ctx->nkept; i++) {
+		X509_CRL_free(ctx->kept[i]);
+	}
 	free(ctx->server_name);
 	free(ctx);
 }

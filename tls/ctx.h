@@ -65,6 +65,13 @@ struct rv_config;
 int rv_tls_ctx_from_config(struct rv_tls_ctx **out, const struct rv_config *cfg, bool starting,
 			   enum rv_tls_ctx_fail *out_fail, char *err, size_t err_len);
 
+/* rv_tls_ctx_from_config_crl is rv_tls_ctx_from_config with the CRLs in
+ * force in |keep_crl| instead of |cfg|'s CRL file (NULL: the file): a new
+ * CRL that cannot be used yet must not hold back a new certificate. */
+int rv_tls_ctx_from_config_crl(struct rv_tls_ctx **out, const struct rv_config *cfg, bool starting,
+			       const struct rv_tls_ctx *keep_crl, enum rv_tls_ctx_fail *out_fail,
+			       char *err, size_t err_len);
+
 /* rv_tls_crl_not_yet_valid: is |ctx|'s CRL (read from |path|) not valid yet
  * (its lastUpdate ahead of this host's clock)? Returns that time (seconds
  * since the epoch) with the reason in |err|, or 0. rv_tls_ctx_from_config

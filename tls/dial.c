@@ -577,8 +577,7 @@ static void client_authenticated(struct rv_loop *l, struct rv_chan *c)
 		rv_chan_close(l, c);
 		return;
 	}
-	/* The session ends when the server's certificate does (reload.c),
-	 * not at whatever reload comes next. */
+	/* Its expiry is said when it comes (reload.c), and shown in status. */
 	c->peer_not_after = rv_tls_conn_peer_not_after(c->tls);
 	rv_watch_expiry_at(l, c->peer_not_after);
 	rv_info("connected to %s; server certificate verified (%s)", s->server_str, c->name);

@@ -101,6 +101,16 @@ static bool crl_unfit(struct rv_loop *l, const struct rv_tls_ctx *n, const char 
 	return false;
 }
 
+/* keep_crl_tls builds |cfg|'s context with the CRLs in force now instead of
+ * its CRL file (one crl_unfit refused). */
+static int keep_crl_tls(struct rv_loop *l, const struct rv_config *cfg, struct rv_tls_ctx **out,
+			char *err, size_t err_len)
+{
+	enum rv_tls_ctx_fail why;
+
+	return rv_tls_ctx_from_config_crl(out, cfg, false, l->tls, &why, err, err_len);
+}
+
 /* reverify checks the peers of the live connections against the current
  * CA and CRL, all or (with |due| > 0, a server's) those whose certificate
  * expired by then, and ends those that fail: GOODBYE(REVOKED) with the
@@ -125,6 +135,22 @@ static unsigned reverify(struct rv_loop *l, int64_t due)
 		}
 		ret = rv_tls_conn_reverify(c->tls, l->tls, why, sizeof(why));
 		if (ret == 0 || ret == -ENOMEM) {
+			continue;
+		}
+		if (!server && ret == -EKEYEXPIRED) {
+			/* The certificate the server showed at connect ran out (or
+			 * its CA, or the CRL): said, not acted on. The server may
+			 * hold a renewed one, which only a new handshake would
+			 * show: ending the session would make every client
+			 * reconnect in the same second after a renewal in time. */
+			if (!c->peer_expiry_said) {
+				c->peer_expiry_said = true;
+				rv_warnx("server %s: the certificate it showed at connect is no "
+					 "longer "
+					 "valid (%s): the session goes on; a new connection is "
+					 "refused unless the server has a renewed one",
+					 c->peer_str, why);
+			}
 			continue;
 		}
 		/* Still REVOKED on the wire (its meaning: no longer valid), but
@@ -391,9 +417,15 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	/* Certificates are re-read on every reload: the files may have
 	 * changed under the same names. */
 	ret = new_tls(next, &tls, err, sizeof(err));
-	if (ret == 0 && (older_crl(l, tls, next->crl, err, sizeof(err)) ||
-			 crl_unfit(l, tls, next->crl, false, err, sizeof(err)))) {
+	if (ret == 0 && older_crl(l, tls, next->crl, err, sizeof(err))) {
 		ret = -EINVAL;
+	}
+	if (ret == 0 && crl_unfit(l, tls, next->crl, false, err, sizeof(err))) {
+		/* The rest of the reload goes on with the running CRL. */
+		rv_tls_ctx_free(tls);
+		tls = NULL;
+		rv_strbuf_printf(log, "kept: the running CRL: %s\n", err);
+		ret = keep_crl_tls(l, next, &tls, err, sizeof(err));
 	}
 	if (ret) {
 		rv_strbuf_printf(log, "refused: %s\n", err);
@@ -619,11 +651,20 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 		return;
 	}
 	if (crl_unfit(l, n, l->cfg->crl, true, err, sizeof(err))) {
+		/* The CA, certificate and key are taken all the same: a CRL
+		 * dated days ahead held back a renewed certificate past the
+		 * old one's expiry. */
 		rv_tls_ctx_free(n);
+		n = NULL;
 		rv_warnx("certificate files changed but the CRL cannot be used now (keeping the "
-			 "running ones%s): %s",
+			 "running CRL%s): %s",
 			 l->watch_timer.t.armed ? "; it is taken when it becomes valid" : "", err);
-		return;
+		if (keep_crl_tls(l, l->cfg, &n, err, sizeof(err)) != 0) {
+			rv_warnx("certificate files changed but cannot be loaded (keeping the "
+				 "running ones): %s",
+				 err);
+			return;
+		}
 	}
 	swap_tls(l, n, &log);
 	rv_info("certificate files changed: %s", rv_strbuf_str(&log));
@@ -632,11 +673,11 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 
 /* ---- expiry ------------------------------------------------------------ */
 
-/* end_expired ends the sessions that an expiry has made invalid: the
- * peer's certificate past its notAfter (a client's on a server, the
- * server's on a client), or every one once the CA or the CRL expired (new
- * peers are refused then; a reload would end them all at some later,
- * unrelated moment). */
+/* end_expired ends, on a server, the sessions that an expiry has made
+ * invalid: a client's certificate past its notAfter, or every one once the
+ * CA or the CRL expired (new peers are refused then; a reload would end
+ * them all at some later, unrelated moment). A client says the same of the
+ * server's certificate and goes on (reverify). */
 static void end_expired(struct rv_loop *l)
 {
 	struct rv_tls_expiry e;
@@ -676,7 +717,8 @@ static int64_t next_peer_expiry(struct rv_loop *l)
 
 	rv_chans_foreach(l, i, c)
 	{
-		if (c->ctl && !c->closing && c->peer_not_after && c->peer_not_after < first) {
+		if (c->ctl && !c->closing && c->peer_not_after && !c->peer_expiry_said &&
+		    c->peer_not_after < first) {
 			first = c->peer_not_after;
 		}
 	}

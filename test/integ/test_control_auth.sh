@@ -88,7 +88,7 @@ openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/badcn.key" 2>/dev/nul
 		-CAcreateserial -CAserial "$RVT_TMP/badcn.srl" -days 5 -extfile "$RVT_TMP/badcn.ext" \
 		-out "$PKI/badcn.crt" 2>/dev/null || rvt_fail "openssl: the badcn certificate"
 chgrp "$RV_GROUP" "$PKI/badcn.key" && chmod g+r "$PKI/badcn.key"
-client_check badcn "$PKI/badcn" 4 "its common name cannot be a client's identity" "a name with a space"
+client_check badcn "$PKI/badcn" 4 "its common name cannot be an identity" "a name with a space"
 OUT=$(rvt_nsx "$C1" "$PROBE" hello 10.88.1.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
 	"$PKI/badcn.crt" "$PKI/badcn.key")
 echo "$OUT"
