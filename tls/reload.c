@@ -112,8 +112,9 @@ static int keep_crl_tls(struct rv_loop *l, const struct rv_config *cfg, struct r
 }
 
 /* reverify checks the peers of the live connections against the current
- * CA and CRL, all or (with |due| > 0, a server's) those whose certificate
- * expired by then, and ends those that fail: GOODBYE(REVOKED) with the
+ * CA and CRL, all or (with |due| > 0) those whose certificate expired by
+ * then, and ends those that fail (a client only says an expiry of the
+ * server's): GOODBYE(REVOKED) with the
  * session released at once on a server; on a client, whose CRL came to
  * revoke the server's certificate (after a key compromise, an impostor's),
  * the session ended and the next connection refused at the handshake (it
@@ -148,7 +149,8 @@ static unsigned reverify(struct rv_loop *l, int64_t due)
 				rv_warnx("server %s: the certificate it showed at connect is no "
 					 "longer "
 					 "valid (%s): the session goes on; a new connection is "
-					 "refused unless the server has a renewed one",
+					 "refused "
+					 "unless the server has a renewed one",
 					 c->peer_str, why);
 			}
 			continue;
@@ -767,7 +769,8 @@ void rv_watch_expiry(struct rv_loop *l)
 				 "run end");
 		next = left > 0 && left < next ? left : next;
 	}
-	/* A peer's certificate ends its session when it expires. */
+	/* A peer's certificate expiring: a client's ends its session, the
+	 * server's is said (reverify). */
 	left = next_peer_expiry(l);
 	left = left == INT64_MAX ? INT64_MAX : left - now;
 	next = left > 0 && left < next ? left : next;

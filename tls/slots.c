@@ -65,11 +65,10 @@ static bool crowded(const struct rv_loop *l, const struct rv_slots *t)
 
 static void arm_crowd_look(struct rv_loop *l, struct rv_slots *t);
 
-/* on_crowd_look: with a caller waiting in the backlog, close every slot
- * whose caller has not sent a whole request within CROWD_SILENT_NS (one
- * that sends a byte at a time counts as silent). All of them: a backlog
- * full of silent callers would otherwise let one waiting caller in every
- * look. */
+/* close_silent closes every slot whose caller has not sent a whole request
+ * within CROWD_SILENT_NS (one that sends a byte at a time counts as
+ * silent). All of them: a backlog full of silent callers would otherwise
+ * let one waiting caller in every look. */
 static void close_silent(struct rv_loop *l, struct rv_slots *t)
 {
 	for (unsigned i = 0; i < t->num; i++) {
@@ -85,6 +84,8 @@ static void close_silent(struct rv_loop *l, struct rv_slots *t)
 	}
 }
 
+/* on_crowd_look: with a caller waiting (in the backlog, or in the waiting
+ * room), close the silent slots. */
 static void on_crowd_look(struct rv_loop *l, struct rv_ltimer *lt)
 {
 	struct rv_slots *t = container_of(lt, struct rv_slots, crowd_timer);
