@@ -126,7 +126,9 @@ int rv_cmd_server(int argc, char **argv)
 	 * clients see it (also by -n). */
 	ret = rv_ippool_reserve_fixed(pool, cfg.fixed, cfg.num_fixed, err, sizeof(err));
 	if (ret) {
-		fprintf(stderr, "ringvpn: %s\n", err);
+		/* As the file's other errors are said: its name first. */
+		fprintf(stderr, "ringvpn: %s%s%s\n", opts.config_path ? opts.config_path : "",
+			opts.config_path ? ": " : "", err);
 		code = ret == -EINVAL ? RV_EXIT_CONFIG : RV_EXIT_FAILURE;
 		goto out;
 	}

@@ -58,6 +58,17 @@ static int identity_ok(X509 *cert, const char *cert_path, struct rv_pki_err *err
 	return -EKEYREJECTED;
 }
 
+/* crl_signed_by: does |ca|'s key verify |crl|'s signature? */
+static bool crl_signed_by(X509_CRL *crl, X509 *ca)
+{
+	EVP_PKEY *key = X509_get_pubkey(ca);
+	bool ok = key != NULL && X509_CRL_verify(crl, key) == 1;
+
+	EVP_PKEY_free(key);
+	ERR_clear_error();
+	return ok;
+}
+
 int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_path,
 		  enum rv_pki_purpose purpose, const char *host, struct rv_pki_err *err)
 {
@@ -73,6 +84,15 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 		goto out;
 	}
 	if (crl_path != NULL && (ret = rv_pem_read_crl(&crl, crl_path, err)) != 0) {
+		goto out;
+	}
+	if (crl != NULL && !crl_signed_by(crl, ca)) {
+		/* As the server says it (tls/ctx.c): verification would only
+		 * say "unable to get certificate CRL". */
+		pki_errf(err, RV_PKI_ERR_CERT,
+			 "CRL file %s is not signed by the CA %s: another CA's CRL, or damaged",
+			 crl_path, ca_crt);
+		ret = -EKEYREJECTED;
 		goto out;
 	}
 	store = X509_STORE_new();
@@ -101,7 +121,9 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 
 		if ((is_ip && !X509_VERIFY_PARAM_set1_ip_asc(param, host)) ||
 		    (!is_ip && !X509_VERIFY_PARAM_set1_host(param, host, strlen(host)))) {
-			pki_err_ssl(err, RV_PKI_ERR_USAGE, "'%s' is not a valid host name", host);
+			ERR_clear_error(); /* it says nothing: "(unknown error)" */
+			pki_errf(err, RV_PKI_ERR_USAGE, "'%s' is not a valid host name or address",
+				 host);
 			ret = -EINVAL;
 			goto out;
 		}

@@ -187,6 +187,11 @@ check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --workers 2 --workers 3 -n
 grep -q "\-\-workers given twice" "$RVT_TMP/exit.log" || rvt_fail "a repeated flag not said"
 check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" -c "$RVT_TMP/s2.conf" -n
 check_exit 0 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --route 10.5.0.0/16 --route 10.6.0.0/16 -n
+# A fixed address the pool cannot give is said with the file's name, as the
+# file's other errors are (it was not).
+cp "$RVT_TMP/s2.conf" "$RVT_TMP/fx.conf" && echo "fixed = alice 10.99.0.1" >>"$RVT_TMP/fx.conf"
+check_exit 3 "$RV_BIN" server -c "$RVT_TMP/fx.conf" -n
+grep -q "^ringvpn: $RVT_TMP/fx.conf: fixed alice: " "$RVT_TMP/exit.log" || rvt_fail "the fixed entry's error does not name the file"
 check_exit 3 "$RV_BIN" server -c "$RVT_TMP/does-not-exist.conf"
 printf 'listen = 4433\nnot a line\n' >"$RVT_TMP/bad.conf"
 check_exit 3 "$RV_BIN" server -c "$RVT_TMP/bad.conf"

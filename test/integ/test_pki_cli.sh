@@ -105,6 +105,14 @@ expect 4 "revoked rejected" "${V[@]}" --purpose client "$p/revoked.crt"
 expect_err "revoked"
 expect 0 "revoked passes without the CRL" "${V[@]}" --no-crl "$p/revoked.crt"
 expect 0 "rogue valid under other-ca" "$bin" pki verify --ca "$p/other-ca" "$p/rogue.crt"
+# Another CA's CRL is named as such (it said "unable to get certificate CRL"),
+# and an empty name is refused without "(unknown error)".
+"$bin" pki crl --ca "$p/other-ca" >/dev/null 2>&1
+expect 4 "another CA's CRL refused" "${V[@]}" --crl "$p/other-ca/ca.crl" "$p/client1.crt"
+expect_err "is not signed by the CA"
+expect 2 "an empty --name refused" "${V[@]}" --purpose server --name "" "$p/server.crt"
+expect_err "'' is not a valid host name or address"
+grep -q "unknown error" "$tmp/err" && fail "the empty name's message says (unknown error)" || pass "no (unknown error)"
 
 if command -v openssl >/dev/null 2>&1; then
 	echo "== verify verdicts (openssl(1), an independent implementation)"
