@@ -198,6 +198,17 @@ static int load(struct rv_config *cfg, const struct rv_cli_opts *opts, char *err
 	return 0;
 }
 
+/* flag_given: has a flag for |key| been recorded already? */
+static bool flag_given(const struct rv_cli_opts *opts, const char *key)
+{
+	for (size_t j = 0; j < opts->num_overrides; j++) {
+		if (opts->overrides[j].key == key) {
+			return true;
+		}
+	}
+	return false;
+}
+
 int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,
 		 int argc, char **argv)
 {
@@ -274,15 +285,10 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 
 				/* As in the file: a key that does not add up is
 				 * given once (the last one was taken, silently). */
-				for (size_t j = 0;
-				     j < opts->num_overrides &&
-				     !(rv_config_key_at(k)->flags & RV_CONFIG_KEY_REPEAT);
-				     j++) {
-					if (opts->overrides[j].key == rv_config_key_at(k)->name) {
-						fprintf(stderr, "ringvpn: --%s given twice\n",
-							names[k]);
-						return RV_EXIT_USAGE;
-					}
+				if (!(rv_config_key_at(k)->flags & RV_CONFIG_KEY_REPEAT) &&
+				    flag_given(opts, rv_config_key_at(k)->name)) {
+					fprintf(stderr, "ringvpn: --%s given twice\n", names[k]);
+					return RV_EXIT_USAGE;
 				}
 				opts->overrides[opts->num_overrides].key =
 					rv_config_key_at(k)->name;

@@ -86,6 +86,17 @@ static void keep_earliest(int64_t *cur, const ASN1_TIME *t)
 	}
 }
 
+/* fmt_utc writes |t| (seconds since the epoch) as "YYYY-MM-DD HH:MM:SS UTC"
+ * into |buf|, or leaves |buf| as it is if it cannot. */
+static void fmt_utc(int64_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (gmtime_r(&(time_t){ t }, &tm)) {
+		strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	}
+}
+
 static void keep_latest(int64_t *cur, const ASN1_TIME *t)
 {
 	int64_t v;
@@ -356,10 +367,9 @@ static int usable_as_own(X509 *x, enum rv_tls_role role, const char *path, char 
 	if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0) {
 		char when[32] = "later";
 		int64_t t;
-		struct tm tm;
 
-		if (rv_tls_unix_time(X509_get0_notBefore(x), &t) && gmtime_r(&(time_t){ t }, &tm)) {
-			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		if (rv_tls_unix_time(X509_get0_notBefore(x), &t)) {
+			fmt_utc(t, when, sizeof(when));
 		}
 		/* Nothing retries by itself: the running certificate stays
 		 * until the next start or reload. */
@@ -733,14 +743,11 @@ int64_t rv_tls_crl_not_yet_valid(const struct rv_tls_ctx *c, const char *path, c
 {
 	int64_t now = (int64_t)time(NULL), from = c->expiry.crl_last_update;
 	char when[32] = "later";
-	struct tm tm;
 
 	if (!c->expiry.have_crl || from <= now) {
 		return 0;
 	}
-	if (gmtime_r(&(time_t){ from }, &tm)) {
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
-	}
+	fmt_utc(from, when, sizeof(when));
 	/* Every peer would be refused until then ("CRL is not yet valid"):
 	 * the CA's host signed it with a clock ahead of this one's. */
 	snprintf(err, err_len,

@@ -612,8 +612,8 @@ static void on_next_addr(struct rv_loop *l, struct rv_ltimer *lt)
 	}
 }
 
-/* own_expired_s returns how long ago our own certificate expired (0: it
- * has not). */
+/* own_expired_s returns how long ago our own certificate expired, at least
+ * 1 s (0: it has not). */
 static int64_t own_expired_s(struct rv_loop *l)
 {
 	struct rv_tls_expiry e;

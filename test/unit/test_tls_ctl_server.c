@@ -1616,6 +1616,18 @@ Test(ctl, peer_counters_cannot_force_rekeys_without_end)
 	drop_pair(s, c);
 }
 
+/* server_key_out brings client1 up and, once the spacing allows, has the
+ * server start a key exchange: its KEY is in the server's output. */
+static void server_key_out(struct rv_ctl_peer **s, struct rv_ctl_peer **c)
+{
+	bring_up(s, c, "client1", NULL);
+	now += RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC;
+	cr_assert_eq(keep_alive(*c, now), RV_CTL_CONTINUE);
+	cr_assert_eq(keep_alive(*s, now), RV_CTL_CONTINUE);
+	rv_ctl_peer_request_rekey(*s);
+	cr_assert_eq(rv_ctl_peer_tick(*s, now), RV_CTL_CONTINUE);
+}
+
 /* The same silence with a key exchange in flight: its deadline is the
  * session's, not a timeout after the KEY lost in the outage. */
 Test(ctl, silent_control_with_live_data_keeps_an_exchange_in_flight)
@@ -1624,12 +1636,7 @@ Test(ctl, silent_control_with_live_data_keeps_an_exchange_in_flight)
 	struct rv_ctl_peer *s, *c;
 	uint64_t t0;
 
-	bring_up(&s, &c, "client1", NULL);
-	now += RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC;
-	cr_assert_eq(keep_alive(c, now), RV_CTL_CONTINUE);
-	cr_assert_eq(keep_alive(s, now), RV_CTL_CONTINUE);
-	rv_ctl_peer_request_rekey(s);
-	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
+	server_key_out(&s, &c);
 	rv_ctl_peer_out(s)->len = 0; /* the KEY, lost in the outage */
 	t0 = now;
 	outage(s, c, false, t0, t0 + 2 * dead - dead / 8);
@@ -1651,12 +1658,7 @@ Test(ctl, an_exchange_survives_the_connection_coming_back)
 	size_t key_len;
 	uint64_t t0;
 
-	bring_up(&s, &c, "client1", NULL);
-	now += RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC;
-	cr_assert_eq(keep_alive(c, now), RV_CTL_CONTINUE);
-	cr_assert_eq(keep_alive(s, now), RV_CTL_CONTINUE);
-	rv_ctl_peer_request_rekey(s);
-	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
+	server_key_out(&s, &c);
 	out = rv_ctl_peer_out(s);
 	cr_assert(out->len > 0 && out->len <= sizeof(key));
 	memcpy(key, out->buf, out->len); /* held by TCP until the path is back */
