@@ -9,7 +9,7 @@
 #   2. format check (clang-format); strict gcc build; layering and source-list
 #      checks (ctest label lint); ldd check (no OpenSSL in ringvpn)
 #   3. ctest: unit (Criterion), fuzz-replay, stress (JOBS at a time), then
-#      integ (namespaces; one at a time)
+#      integ (namespaces; two at a time, those that measure alone)
 #   4. ASan+UBSan build: unit, fuzz-replay, stress, and the I/O integration
 #      tests (ASAN_INTEG below) with the sanitized binaries
 #   5. TSan build (only what it runs): stress, the two-worker data-plane test
@@ -69,10 +69,11 @@ stage_ok+=("build+layering+ldd")
 
 banner "3/7 ctest: unit, fuzz-replay, stress, integ"
 ctest --test-dir build/ci --output-on-failure -L 'unit|fuzz-replay|stress' -j"$jobs"
-# The integration tests one at a time (RUN_SERIAL too): several measure
-# throughput, latency or deadlines that another test beside them would skew.
+# The integration tests two at a time: most wait on timers and processes;
+# those that measure throughput or latency or load the machine themselves
+# are RUN_SERIAL (test/CMakeLists.txt) and run alone.
 [ "${SKIP_INTEG:-0}" = 1 ] ||
-	ctest --test-dir build/ci --output-on-failure -L integ -j1
+	ctest --test-dir build/ci --output-on-failure -L integ -j2
 stage_ok+=("ctest")
 
 # The integration tests each sanitizer stage runs (ctest -R patterns).
@@ -89,7 +90,7 @@ cmake --build build/asan -j"$jobs"
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
 ctest --test-dir build/asan --output-on-failure -L 'unit|fuzz-replay|stress' -j"$jobs"
 [ "${SKIP_INTEG:-0}" = 1 ] ||
-	RVT_QUICK=1 ctest --test-dir build/asan --output-on-failure -R "$ASAN_INTEG" -j1
+	RVT_QUICK=1 ctest --test-dir build/asan --output-on-failure -R "$ASAN_INTEG" -j2
 unset ASAN_OPTIONS UBSAN_OPTIONS
 stage_ok+=("asan+ubsan")
 
@@ -104,7 +105,7 @@ cmake --build build/tsan -j"$jobs" --target rv_stress rv_integ_deps
 export TSAN_OPTIONS=halt_on_error=1
 ctest --test-dir build/tsan --output-on-failure -L 'stress' -j1
 [ "${SKIP_INTEG:-0}" = 1 ] ||
-	RVT_QUICK=1 ctest --test-dir build/tsan --output-on-failure -R "$TSAN_INTEG" -j1
+	RVT_QUICK=1 ctest --test-dir build/tsan --output-on-failure -R "$TSAN_INTEG" -j2
 unset TSAN_OPTIONS
 stage_ok+=("tsan")
 
@@ -122,7 +123,7 @@ for secs in 30 10000000; do
 		-L 'unit|fuzz-replay|stress' -j"$jobs"
 	[ "${SKIP_INTEG:-0}" = 1 ] ||
 		bash scripts/timens.sh "$secs" ctest --test-dir build/ci --output-on-failure \
-			-R "$TIMENS_INTEG" -j1
+			-R "$TIMENS_INTEG" -j2
 done
 [ "$rc" = 77 ] || stage_ok+=("timens")
 

@@ -286,7 +286,7 @@ return_silent_status "$SRV_SOCK" client1 no || rvt_fail "the server's status sti
 has_all() {
 	local ns=$1 dev=$2 a
 	a=$(ip -n "$ns" addr show dev "$dev")
-	echo "$a" | grep -q "inet 10.99.0." && echo "$a" | grep -q "inet6 fd99::" || return 1
+	grep -q "inet 10.99.0." <<<"$a" && grep -q "inet6 fd99::" <<<"$a" || return 1
 	[ "$dev" != rvc ] ||
 		{ ip -n "$ns" route show dev rvc | rvt_matches "^10.55.0.0/16" &&
 			ip -n "$ns" -6 route show dev rvc | rvt_matches "^fd55::/64"; }

@@ -126,24 +126,24 @@ rvt_step "an offline client's address answers ICMP unreachable (server, other cl
 # The answer comes from the address itself (from the server's own, its
 # kernel would drop it as a martian).
 OUT=$(rvt_nsx "$S" ping -c 1 -W 3 "$A1" 2>&1) && rvt_fail "ping of the offline client answered: $OUT"
-echo "$OUT" | grep -q "From $A1 .*Destination Host Unreachable" || rvt_fail "server ping: $OUT"
+grep -q "From $A1 .*Destination Host Unreachable" <<<"$OUT" || rvt_fail "server ping: $OUT"
 OUT=$(rvt_nsx "$C2" ping -c 1 -W 3 "$A1" 2>&1) && rvt_fail "ping through the server answered: $OUT"
-echo "$OUT" | grep -q "From $A1 .*Destination Host Unreachable" || rvt_fail "client2 ping: $OUT"
+grep -q "From $A1 .*Destination Host Unreachable" <<<"$OUT" || rvt_fail "client2 ping: $OUT"
 OUT=$(rvt_nsx "$S" ping -6 -c 1 -W 3 "$B1" 2>&1) && rvt_fail "ping6 of the offline client answered: $OUT"
-echo "$OUT" | grep -q "From $B1 .*Address unreachable" || rvt_fail "server ping6: $OUT"
+grep -q "From $B1 .*Address unreachable" <<<"$OUT" || rvt_fail "server ping6: $OUT"
 OUT=$(rvt_nsx "$C2" ping -6 -c 1 -W 3 "$B1" 2>&1) && rvt_fail "ping6 through the server answered: $OUT"
-echo "$OUT" | grep -q "From $B1 .*Address unreachable" || rvt_fail "client2 ping6: $OUT"
+grep -q "From $B1 .*Address unreachable" <<<"$OUT" || rvt_fail "client2 ping6: $OUT"
 T0=$(date +%s%N)
 OUT=$(ip netns exec "$S" timeout 10 bash -c "exec 3<>/dev/tcp/$A1/5001" 2>&1) && rvt_fail "connected to an offline client"
 MS=$((($(date +%s%N) - T0) / 1000000))
 rvt_log "connect to the offline client failed after $MS ms: $OUT"
-echo "$OUT" | grep -q "No route to host" || rvt_fail "connect: $OUT"
+grep -q "No route to host" <<<"$OUT" || rvt_fail "connect: $OUT"
 [ "$MS" -lt 3000 ] || rvt_fail "the connect waited $MS ms"
 # The pool's broadcast and network addresses are the TUN link's: no error
 # for a packet to them, and none from them.
 for b in 10.99.0.255 10.99.0.0; do
 	OUT=$(rvt_nsx "$S" ping -b -c 1 -W 1 "$b" 2>&1)
-	echo "$OUT" | grep -q "Unreachable" && rvt_fail "ICMP from the pool's $b: $OUT"
+	grep -q "Unreachable" <<<"$OUT" && rvt_fail "ICMP from the pool's $b: $OUT"
 done
 # A flood to the address gets at most ICMP_RATE answers a second per worker
 # (100, a burst of 20), and is counted as no_route drops.

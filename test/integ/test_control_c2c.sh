@@ -287,7 +287,7 @@ rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "client1 lost the serv
 # online (with IP forwarding on, the kernel hairpins the packet back into
 # the TUN, where no session takes it).
 OUT=$(rvt_nsx "$C1" ping -c 2 -i 0.2 -W 1 10.99.0.200 2>&1)
-echo "$OUT" | grep -q "Unreachable" && rvt_fail "an offline address answered with c2c off: $OUT"
+grep -q "Unreachable" <<<"$OUT" && rvt_fail "an offline address answered with c2c off: $OUT"
 # Nor may the server's kernel answer for it: an offline client's address
 # (or an offline site) written to the TUN was routed back out, and a TTL of
 # 1 drew "time exceeded" from the server (a redirect too, with
@@ -297,7 +297,7 @@ ip -n "$C1" route replace 10.50.0.0/24 dev rvc
 d0=$(total drop_c2c_off)
 for dst in 10.99.0.200 fd99::200 10.50.0.7; do
 	OUT=$(rvt_nsx "$C1" ping -c 2 -i 0.2 -W 1 -t 1 "$dst" 2>&1)
-	echo "$OUT" | grep -Eqi "exceeded|redirect|unreachable|bytes from" &&
+	grep -Eqi "exceeded|redirect|unreachable|bytes from" <<<"$OUT" &&
 		rvt_fail "offline $dst answered with c2c off: $OUT"
 done
 d=$(total drop_c2c_off)

@@ -128,7 +128,11 @@ ctl_status | head -1
 rvt_step "2. the delayed client3 connects during the flood"
 T0=$EPOCHREALTIME
 rvt_bg "$C2" client3 "$RV_BIN" client -c "$RVT_TMP/c3.conf"
-client3_running() { "$RV_BIN" status --kv -s "$RVT_TMP/c3.sock" 2>/dev/null | head -1 | grep -q 'state=running'; }
+client3_running() {
+	local st
+	st=$("$RV_BIN" status --kv -s "$RVT_TMP/c3.sock" 2>/dev/null) || return 1
+	grep -q 'state=running' <<<"${st%%$'\n'*}"
+}
 rvt_wait_for $((FLOOD_S - 4)) "client3 session during the flood" ctl_sessions_eq 3 ||
 	{ ctl_status | head -1; tail -5 "$RVT_TMP/client3.log"; rvt_fail "slow client kept out by the flood"; }
 rvt_wait_for 5 "client3 says it is running" client3_running ||

@@ -178,7 +178,8 @@ grep -q "^log level error$" <<<"$OUT" || rvt_fail "log-level error reply: $OUT"
 # Its old name too, which --help offered and the CLI refused.
 OUT=$(mgmt log-level fatal) || rvt_fail "log-level fatal"
 grep -q "^log level error$" <<<"$OUT" || rvt_fail "log-level fatal reply: $OUT"
-"$RV_BIN" log-level --help 2>&1 | grep -q "log-level error|warn|info|debug" || rvt_fail "log-level --help"
+OUT=$("$RV_BIN" log-level --help 2>&1)
+grep -qF "log-level error|warn|info|debug" <<<"$OUT" || rvt_fail "log-level --help"
 mgmt log-level info >/dev/null || rvt_fail "log-level info"
 OUT=$(mgmt log-level loud 2>&1)
 [ $? = 2 ] || rvt_fail "log-level loud: not a usage error"
