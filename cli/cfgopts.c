@@ -583,6 +583,7 @@ int rv_cli_dataplane(struct rv_dataplane **out, const struct rv_config *cfg, str
 	 * too. A client's packets meet no session only while it reconnects,
 	 * where a connect had better wait than fail. */
 	dc.icmp_unreach = cfg->role == RV_CONFIG_SERVER;
+	dc.reply_from_local = cfg->role == RV_CONFIG_SERVER;
 	dc.max_peers = cfg->role == RV_CONFIG_SERVER ? cfg->max_clients : 0;
 	dc.mtu = mtu;
 	/* A client caps its TUN at the smaller of its own mtu and its

@@ -60,6 +60,7 @@
 	X(RV_CTR_KEEPALIVES, "keepalives_rx")              \
 	X(RV_CTR_KEEPALIVE_ECHOES, "keepalive_echoes")     \
 	X(RV_CTR_C2C_FORWARDED, "c2c_forwarded")           \
+	X(RV_CTR_ENDPOINT_MOVES, "endpoint_moves")         \
 	X(RV_CTR_ZC_SENDS, "zc_sends")                     \
 	X(RV_CTR_ZC_COPIED, "zc_copied")                   \
 	X(RV_CTR_ZC_RESENT, "zc_resent")                   \

@@ -35,7 +35,7 @@
 
 enum {
 	RV_KEY_SLOTS = 3, /* previous / current / next; epoch E lives in slot E % 3 */
-	RV_EP_WORDS = 4,  /* struct rv_endpoint as 64-bit words for the seqlock */
+	RV_EP_WORDS = 6,  /* struct rv_endpoint as 64-bit words for the seqlock */
 };
 
 _Static_assert(sizeof(struct rv_endpoint) <= RV_EP_WORDS * sizeof(uint64_t),
@@ -80,6 +80,7 @@ struct rv_session {
 	bool has_v4;
 	bool has_v6;
 	bool any_source;
+	bool endpoint_fixed;
 	bool csum_partial;    /* the peer takes RV_DATA_F_CSUM_PARTIAL packets */
 	bool published;	      /* in a demux; demux writer only */
 	uint32_t demux_entry; /* its entry there; demux writer only */

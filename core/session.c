@@ -78,6 +78,9 @@ bool rv_endpoint_equal(const struct rv_endpoint *a, const struct rv_endpoint *b)
 	if (a->sa.sa_family != b->sa.sa_family) {
 		return false;
 	}
+	if (memcmp(&a->local, &b->local, sizeof(a->local)) != 0) {
+		return false;
+	}
 	switch (a->sa.sa_family) {
 	case AF_INET:
 		return a->in4.sin_port == b->in4.sin_port &&
@@ -103,9 +106,19 @@ const char *rv_endpoint_str(const struct rv_endpoint *ep, char *buf, size_t buf_
 	} else if (ep->sa.sa_family == AF_INET &&
 		   inet_ntop(AF_INET, &ep->in4.sin_addr, addr, sizeof(addr))) {
 		snprintf(buf, buf_len, "%s:%u", addr, ntohs(ep->in4.sin_port));
+	} else if (ep->sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&ep->in6.sin6_addr) &&
+		   inet_ntop(AF_INET, &ep->in6.sin6_addr.s6_addr[12], addr, sizeof(addr))) {
+		/* A dual-stack socket's IPv4 peer, shown as status shows it. */
+		snprintf(buf, buf_len, "%s:%u", addr, ntohs(ep->in6.sin6_port));
 	} else if (ep->sa.sa_family == AF_INET6 &&
 		   inet_ntop(AF_INET6, &ep->in6.sin6_addr, addr, sizeof(addr))) {
-		snprintf(buf, buf_len, "[%s]:%u", addr, ntohs(ep->in6.sin6_port));
+		/* A link-local peer is nothing without its interface (index). */
+		if (ep->in6.sin6_scope_id != 0) {
+			snprintf(buf, buf_len, "[%s%%%u]:%u", addr, ep->in6.sin6_scope_id,
+				 ntohs(ep->in6.sin6_port));
+		} else {
+			snprintf(buf, buf_len, "[%s]:%u", addr, ntohs(ep->in6.sin6_port));
+		}
 	} else {
 		snprintf(buf, buf_len, "(family %u)", (unsigned)ep->sa.sa_family);
 	}
@@ -142,6 +155,7 @@ static bool ep_normalise(struct rv_endpoint *out, const struct rv_endpoint *in)
 	if (in->len == 0) {
 		return true;
 	}
+	out->local = in->local;
 	if (in->sa.sa_family == AF_INET && in->len >= sizeof(struct sockaddr_in)) {
 		out->in4.sin_family = AF_INET;
 		out->in4.sin_port = in->in4.sin_port;
@@ -209,7 +223,7 @@ bool rv_session_update_endpoint(struct rv_session *s, const struct rv_endpoint *
 	struct rv_endpoint norm, cur;
 	bool changed = false;
 
-	if (!ep_normalise(&norm, ep) || norm.len == 0) {
+	if (s->endpoint_fixed || !ep_normalise(&norm, ep) || norm.len == 0) {
 		return false;
 	}
 	/* Lock-free pre-check: the common case is "unchanged", and workers call
@@ -265,6 +279,7 @@ struct rv_session *rv_session_new(const struct rv_session_params *params)
 	memcpy(&s->v4key, s->vaddr4.a, sizeof(s->v4key));
 	memcpy(s->v6key, s->vaddr6.a, sizeof(s->v6key));
 	s->any_source = params->any_source;
+	s->endpoint_fixed = params->endpoint_fixed;
 	s->csum_partial = params->csum_partial;
 	s->alg = params->alg == RV_AEAD_NONE ? RV_AEAD_AES256GCM : params->alg;
 	atomic_init(&s->rekey_after_messages, params->rekey_after_messages
@@ -659,9 +674,19 @@ size_t rv_session_open_batch(struct rv_session *s, struct rv_pkt *pkts,
 			     const struct rv_data_hdr *hdrs, enum rv_session_result *results,
 			     size_t num, uint64_t now_ns)
 {
+	size_t newest;
+
+	return rv_session_open_batch_newest(s, pkts, hdrs, results, num, now_ns, &newest);
+}
+
+size_t rv_session_open_batch_newest(struct rv_session *s, struct rv_pkt *pkts,
+				    const struct rv_data_hdr *hdrs, enum rv_session_result *results,
+				    size_t num, uint64_t now_ns, size_t *newest)
+{
 	struct rv_keys *held = NULL, *slot;
 	size_t accepted = 0, dropped = 0;
 
+	*newest = num;
 	for (size_t i = 0; i < num; i++) {
 		slot = keys_by_key_id(s, hdrs[i].key_id);
 		if (unlikely(!slot)) {
@@ -714,6 +739,9 @@ size_t rv_session_open_batch(struct rv_session *s, struct rv_pkt *pkts,
 			continue;
 		}
 		relock(&held, slot);
+		/* Before the update: does this counter become the epoch's
+		 * highest? */
+		bool top = hdrs[i].counter >= slot->replay.next;
 		r = map_replay(rv_replay_update(&slot->replay, hdrs[i].counter));
 		if (r == RV_SESSION_OK) {
 			/* The peer's packets under this key count too: a peer
@@ -738,6 +766,11 @@ size_t rv_session_open_batch(struct rv_session *s, struct rv_pkt *pkts,
 			 * woken as by a send's, not at its next timer). */
 			if (unlikely(soon)) {
 				r = RV_SESSION_REKEY_SOON;
+			}
+			/* An older epoch's packet is late by definition. */
+			if (top && slot->epoch >= atomic_load_explicit(&s->tx_epoch,
+								       memory_order_relaxed)) {
+				*newest = i;
 			}
 		}
 		results[i] = r;

@@ -28,7 +28,7 @@
  *   3. the other end switches its sending to E+1 automatically on the first
  *      authenticated packet received under E+1 (RV_SESSION_KEY_ROLLED), or when
  *      the control plane activates it, whichever comes first;
- *   4. epoch E stays installed for receiving until E+2 needs its slot, which
+ *   4. epoch E stays installed for receiving until E+3 needs its slot, which
  *      the control plane must not do sooner than one grace period later.
  * No packet is lost for key reasons as long as rekeys are at least one RTT
  * apart.
@@ -50,17 +50,21 @@
 
 struct rv_session;
 
-/* struct rv_endpoint is a peer's UDP address (IPv4 or IPv6). */
+/* struct rv_endpoint is a peer's UDP address (IPv4 or IPv6) and, where
+ * known, our own address its datagrams were sent to: replies leave from it,
+ * so that a host with several addresses answers from the one the peer
+ * talks to (a NAT or stateful firewall on the way drops anything else). */
 struct rv_endpoint {
 	union {
 		struct sockaddr sa;
 		struct sockaddr_in in4;
 		struct sockaddr_in6 in6;
 	};
-	socklen_t len; /* 0 = unknown */
+	socklen_t len;	       /* 0 = unknown */
+	struct in6_addr local; /* IPv4 as v4-mapped; :: = unknown (the route picks) */
 };
 
-/* rv_endpoint_equal compares family, address and port. */
+/* rv_endpoint_equal compares family, address and port, and the local address. */
 bool rv_endpoint_equal(const struct rv_endpoint *a, const struct rv_endpoint *b);
 /* rv_endpoint_str formats "addr:port" / "[addr]:port" into |buf| (>= 64 bytes). */
 const char *rv_endpoint_str(const struct rv_endpoint *ep, char *buf, size_t buf_len);
@@ -80,6 +84,8 @@ struct rv_session_params {
 	uint64_t rekey_after_ns;       /* 0: RV_REKEY_AFTER_TIME_S */
 	uint64_t reject_after_ns;      /* 0: RV_REJECT_AFTER_TIME_S */
 	struct rv_endpoint endpoint;   /* len 0: learn from the first authenticated packet */
+	bool endpoint_fixed;	       /* client side: the endpoint is the server's, from the
+					* control plane; datagrams never move it */
 };
 
 /* A packet buffer handed to the seal/open batch calls. |buf| points at the
@@ -181,9 +187,20 @@ size_t rv_session_open_batch(struct rv_session *s, struct rv_pkt *pkts,
 			     const struct rv_data_hdr *hdrs, enum rv_session_result *results,
 			     size_t num, uint64_t now_ns);
 
+/* rv_session_open_batch_newest is rv_session_open_batch that also sets
+ * *newest to the index of the last accepted packet that may move the peer's
+ * endpoint, or to |num| if none may: a packet under the epoch we send under
+ * or a newer one, whose counter is the highest its epoch has seen. A
+ * datagram held back on the way and delivered later (from anywhere) is
+ * opened but moves nothing. */
+size_t rv_session_open_batch_newest(struct rv_session *s, struct rv_pkt *pkts,
+				    const struct rv_data_hdr *hdrs, enum rv_session_result *results,
+				    size_t num, uint64_t now_ns, size_t *newest);
+
 /* Peer endpoint: get is lock-free (seqlock); update stores |ep| if it differs
- * (NAT rebinding; call only for an authenticated packet) and returns true if
- * it changed. Any thread. */
+ * (NAT rebinding; call only for an authenticated packet that
+ * rv_session_open_batch_newest named) and returns true if it changed; never
+ * for a session with a fixed endpoint. Any thread. */
 void rv_session_get_endpoint(const struct rv_session *s, struct rv_endpoint *out);
 bool rv_session_update_endpoint(struct rv_session *s, const struct rv_endpoint *ep);
 

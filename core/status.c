@@ -556,6 +556,9 @@ static const struct {
 				   "Packets forwarded from one client's session to another's "
 				   "inside the data plane (client_to_client = internal), per "
 				   "worker." },
+	[RV_CTR_ENDPOINT_MOVES] = { "ringvpn_worker_endpoint_moves_total",
+				    "Sessions whose peer's address was learnt or changed (NAT "
+				    "rebinding, roaming), per worker." },
 	[RV_CTR_ZC_SENDS] = { "ringvpn_worker_zerocopy_sends_total",
 			      "Zero-copy UDP sends (SENDMSG_ZC), per worker." },
 	[RV_CTR_ZC_COPIED] = { "ringvpn_worker_zerocopy_copied_total",

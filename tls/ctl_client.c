@@ -83,7 +83,10 @@ static enum rv_ctl_result do_config(struct rv_ctl_client *p, const struct rv_ctl
 	sp.any_source = true;
 	sp.alg = (enum rv_aead_alg)c->cipher;
 	sp.csum_partial = env->cfg->offload_csum && (p->c.peer_caps & RV_CTL_CAP_CSUM_PARTIAL);
+	/* The server's address and announced port: what comes from
+	 * elsewhere is opened (it may be the server's) but never moves it. */
 	sp.endpoint = p->server;
+	sp.endpoint_fixed = true;
 	if (sp.endpoint.sa.sa_family == AF_INET) {
 		sp.endpoint.in4.sin_port = htons(c->data_port);
 	} else {

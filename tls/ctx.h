@@ -103,6 +103,11 @@ void rv_tls_ctx_expiry(const struct rv_tls_ctx *ctx, struct rv_tls_expiry *out);
 bool rv_tls_ctx_crl_older(const struct rv_tls_ctx *n, const struct rv_tls_ctx *cur,
 			  uint64_t *out_new, uint64_t *out_cur);
 
+/* rv_tls_ctx_same_trust: do |a| and |b| verify peers against the same CA
+ * certificates and CRLs (by content, in the same order)? A reload or a
+ * touched file that changed neither need not check every live peer again. */
+bool rv_tls_ctx_same_trust(const struct rv_tls_ctx *a, const struct rv_tls_ctx *b);
+
 /* rv_tls_ctx_role returns the role |ctx| was built for. */
 enum rv_tls_role rv_tls_ctx_role(const struct rv_tls_ctx *ctx);
 

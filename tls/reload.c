@@ -180,10 +180,20 @@ static unsigned reverify(struct rv_loop *l, int64_t due)
  * no longer accepts: clients' on a server, the server's on a client. */
 static void swap_tls(struct rv_loop *l, struct rv_tls_ctx *n, struct rv_strbuf *log)
 {
+	bool same = rv_tls_ctx_same_trust(n, l->tls);
 	unsigned ended;
 
 	rv_tls_ctx_free(l->tls);
 	l->tls = n;
+	if (same) {
+		/* Checking every peer costs about 0.4 ms each, all in one turn
+		 * of this loop: 4 s at 10,000 sessions, for a touched file, a
+		 * CRL fetched again unchanged or a reload of something else. */
+		rv_strbuf_printf(log, "applied: certificate and key reloaded; CA and CRL "
+				      "unchanged, no session re-verified\n");
+		rv_watch_expiry(l);
+		return;
+	}
 	l->tls_gen++; /* handshakes in flight are checked again as they end (chan.c) */
 	ended = reverify(l, 0);
 	rv_strbuf_printf(log, "applied: CA, CRL, certificate and key reloaded; every live "

@@ -248,6 +248,19 @@ static int open_worker_io(struct rv_dataplane *dp, struct rv_worker *w, bool vne
 	w->c2c = cfg->client_to_client;
 	w->ecn = !cfg->ecn_off;
 	w->aqm = !cfg->aqm_off && rv_udp_enable_rx_timestamps(w->udp_fd) == 0;
+	w->pktinfo = cfg->reply_from_local;
+	if (w->pktinfo) {
+		ret = rv_udp_enable_pktinfo(w->udp_fd, cfg->udp_v6);
+		if (ret < 0) {
+			/* Not fatal: replies then leave from the route's
+			 * source, right on a host with one address. */
+			if (w->id == 0) {
+				rv_warn(ret, "IP_PKTINFO refused: replies leave from the route's "
+					     "source address");
+			}
+			w->pktinfo = false;
+		}
+	}
 	if (!cfg->aqm_off && !w->aqm && w->id == 0) {
 		rv_warnx("SO_TIMESTAMPNS refused: no AQM on the UDP receive queues");
 	}
@@ -350,6 +363,14 @@ static bool open_small_sockets(struct rv_dataplane *dp)
 		struct rv_worker *w = dp->workers[i];
 		int ret = rv_udp_open_small(w->udp_fd, dp->cfg.udp_v6, w->gro, &w->udp_small_fd);
 
+		/* Its receives share the worker's recvmsg template. */
+		if (ret == 0 && w->pktinfo) {
+			ret = rv_udp_enable_pktinfo(w->udp_small_fd, dp->cfg.udp_v6);
+			if (ret < 0) {
+				close(w->udp_small_fd);
+				w->udp_small_fd = -1;
+			}
+		}
 		if (ret < 0) {
 			rv_warn(ret,
 				"small-datagram socket of worker %u (continuing without: a "
@@ -926,8 +947,17 @@ int rv_dataplane_send_keepalive(struct rv_dataplane *dp, struct rv_session *s, b
 	if (dst_len == 0) {
 		return -EDESTADDRREQ;
 	}
-	if (sendto(dp->workers[0]->udp_fd, buf, pkt.len, MSG_DONTWAIT, (struct sockaddr *)&dst,
-		   dst_len) < 0) {
+	struct iovec iov = { .iov_base = buf, .iov_len = pkt.len };
+	struct msghdr msg = {
+		.msg_name = &dst,
+		.msg_namelen = dst_len,
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+	};
+	_Alignas(struct cmsghdr) uint8_t cbuf[RV_CMSG_SEND_SPACE];
+
+	rv_cmsg_put_send(&msg, cbuf, 0, 0, &dst, &ep.local);
+	if (sendmsg(dp->workers[0]->udp_fd, &msg, MSG_DONTWAIT) < 0) {
 		return -errno;
 	}
 	return 0;

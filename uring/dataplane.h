@@ -34,6 +34,7 @@ struct rv_dataplane_config {
 	bool steer_by_index;		/* server: worker = receiver index % workers */
 	bool small_lane;		/* client: small packets on the last worker */
 	bool icmp_unreach;		/* server: answer packets no session takes (core/icmp.h) */
+	bool reply_from_local;		/* server: send to each peer from the address it sent to */
 	unsigned max_peers;		/* server: sessions at most (the TUN lane table) */
 	unsigned mtu;			/* tunnel MTU; 0: RV_DEFAULT_MTU */
 	unsigned rx_mtu;		/* largest inner packet a peer sends; 0: mtu */

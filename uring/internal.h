@@ -95,6 +95,7 @@ static inline uint32_t rv_handle(unsigned pool, unsigned id)
 struct rv_send_slot {
 	struct msghdr msg;
 	struct sockaddr_in6 dst;
+	struct in6_addr src; /* the endpoint's local address (:: = the route's) */
 	struct {
 		/* not a union with struct cmsghdr: glibc gives it a flexible
 		 * array member, which clang rejects inside a struct */
@@ -187,11 +188,12 @@ struct rv_worker {
 	atomic_bool stop;
 
 	/* Feature state (a kernel refusal turns one off, logged once). */
-	bool vnet; /* TUN reads/writes carry a virtio_net_hdr */
-	bool uso;  /* the TUN takes USO superframes: UDP coalesces on write */
-	bool gso;  /* UDP_SEGMENT on send */
-	bool gro;  /* UDP_GRO on receive */
-	bool ecn;  /* ECN through the tunnel (RFC 6040) */
+	bool vnet;    /* TUN reads/writes carry a virtio_net_hdr */
+	bool uso;     /* the TUN takes USO superframes: UDP coalesces on write */
+	bool gso;     /* UDP_SEGMENT on send */
+	bool gro;     /* UDP_GRO on receive */
+	bool ecn;     /* ECN through the tunnel (RFC 6040) */
+	bool pktinfo; /* server: receives say their local address, sends leave from it */
 	bool udp_v6;
 	unsigned mtu;
 	unsigned rx_mtu; /* cfg.rx_mtu: sizes the UDP receive buffers without GRO */

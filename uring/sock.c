@@ -164,6 +164,45 @@ int rv_udp_enable_rx_timestamps(int fd)
 	return setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0 ? -errno : 0;
 }
 
+int rv_udp_enable_pktinfo(int fd, bool v6)
+{
+	int one = 1;
+
+	/* A dual-stack socket's IPV6_PKTINFO carries an IPv4 datagram's
+	 * destination v4-mapped. */
+	if (v6) {
+		return setsockopt(fd, SOL_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0 ? -errno
+											 : 0;
+	}
+	return setsockopt(fd, SOL_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ? -errno : 0;
+}
+
+bool rv_cmsg_local(const struct cmsghdr *cm, struct in6_addr *out)
+{
+	if (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_PKTINFO &&
+	    cm->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+		struct in6_pktinfo pi;
+
+		memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+		*out = pi.ipi6_addr;
+		return true;
+	}
+	if (cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_PKTINFO &&
+	    cm->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+		struct in_pktinfo pi;
+
+		memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+		/* The local address a reply would come from (the header's
+		 * destination unless that was a broadcast). */
+		memset(out, 0, sizeof(*out));
+		out->s6_addr[10] = 0xff;
+		out->s6_addr[11] = 0xff;
+		memcpy(&out->s6_addr[12], &pi.ipi_spec_dst, 4);
+		return true;
+	}
+	return false;
+}
+
 /* attach_group_prog makes |code| the socket picker of |fd|'s SO_REUSEPORT
  * group. */
 static int attach_group_prog(int fd, struct sock_filter *code, size_t len)
@@ -336,13 +375,16 @@ static struct cmsghdr *put_cmsg(struct cmsghdr *cm, int level, int type, const v
 }
 
 void rv_cmsg_put_send(struct msghdr *msg, void *buf, uint16_t gso_size, uint8_t ecn,
-		      const struct sockaddr_in6 *dst)
+		      const struct sockaddr_in6 *dst, const struct in6_addr *src)
 {
 	struct cmsghdr *cm = buf;
+	bool dst4 = dst->sin6_family != AF_INET6 || IN6_IS_ADDR_V4MAPPED(&dst->sin6_addr);
+	bool has_src =
+		src != NULL && !IN6_IS_ADDR_UNSPECIFIED(src) && IN6_IS_ADDR_V4MAPPED(src) == dst4;
 
 	_Static_assert(sizeof(struct cmsghdr) % sizeof(size_t) == 0, "cmsghdr alignment");
 
-	if (gso_size == 0 && ecn == 0) {
+	if (gso_size == 0 && ecn == 0 && !has_src) {
 		msg->msg_control = NULL;
 		msg->msg_controllen = 0;
 		return;
@@ -356,11 +398,23 @@ void rv_cmsg_put_send(struct msghdr *msg, void *buf, uint16_t gso_size, uint8_t 
 
 		/* A v4-mapped destination goes out as IPv4: IP_TOS, which a
 		 * dual-stack socket takes too. */
-		if (dst->sin6_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(&dst->sin6_addr)) {
+		if (!dst4) {
 			cm = put_cmsg(cm, SOL_IPV6, IPV6_TCLASS, &tos, sizeof(tos));
 		} else {
 			cm = put_cmsg(cm, SOL_IP, IP_TOS, &tos, sizeof(tos));
 		}
+	}
+	/* The source the peer sent to; interface 0: the route picks it. A
+	 * dual-stack socket takes IP_PKTINFO for a v4-mapped destination. */
+	if (has_src && !dst4) {
+		struct in6_pktinfo pi = { .ipi6_addr = *src };
+
+		cm = put_cmsg(cm, SOL_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
+	} else if (has_src) {
+		struct in_pktinfo pi = { 0 };
+
+		memcpy(&pi.ipi_spec_dst, &src->s6_addr[12], 4);
+		cm = put_cmsg(cm, SOL_IP, IP_PKTINFO, &pi, sizeof(pi));
 	}
 	msg->msg_control = buf;
 	msg->msg_controllen = (size_t)((uint8_t *)cm - (uint8_t *)buf);
@@ -389,7 +443,9 @@ __attribute__((constructor)) static void check_cmsg_sizes(void)
 	    RV_CMSG_GRO_SPACE != CMSG_SPACE(sizeof(int)) ||
 	    RV_CMSG_TS_SPACE != CMSG_SPACE(sizeof(struct timespec)) ||
 	    RV_CMSG_TOS_SPACE != CMSG_SPACE(sizeof(int)) ||
-	    RV_CMSG_TOS_SPACE != CMSG_SPACE(sizeof(uint8_t))) {
+	    RV_CMSG_TOS_SPACE != CMSG_SPACE(sizeof(uint8_t)) ||
+	    RV_CMSG_PKTINFO_SPACE != CMSG_SPACE(sizeof(struct in6_pktinfo)) ||
+	    RV_CMSG_PKTINFO_SPACE < CMSG_SPACE(sizeof(struct in_pktinfo))) {
 		abort();
 	}
 }

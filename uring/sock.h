@@ -106,6 +106,11 @@ int rv_udp_set_rcvbuf(int fd, int bytes);
  * the CLOCK_REALTIME time the kernel queued the datagram (rv_cmsg_rx_time). */
 int rv_udp_enable_rx_timestamps(int fd);
 
+/* rv_udp_enable_pktinfo asks for each datagram's local (destination)
+ * address (IPV6_RECVPKTINFO, or IP_PKTINFO on an IPv4 socket): read with
+ * rv_cmsg_local, sent from with rv_cmsg_put_send. */
+int rv_udp_enable_pktinfo(int fd, bool v6);
+
 /* rv_sock_canon_endpoint converts a received source address (|sa|, |len|)
  * into |out|, folding v4-mapped IPv6 into AF_INET. Returns false for an
  * unsupported family or a short address. */
@@ -125,14 +130,23 @@ socklen_t rv_sock_dest(struct sockaddr_in6 *out, const struct rv_endpoint *ep, b
 #define RV_CMSG_GRO_SPACE (sizeof(struct cmsghdr) + sizeof(size_t))
 #define RV_CMSG_TS_SPACE (sizeof(struct cmsghdr) + 2 * sizeof(long))
 #define RV_CMSG_TOS_SPACE (sizeof(struct cmsghdr) + sizeof(size_t))
-#define RV_CMSG_SEND_SPACE (RV_CMSG_SEGMENT_SPACE + RV_CMSG_TOS_SPACE)
+/* IPV6_PKTINFO (struct in6_pktinfo, 20 bytes); IP_PKTINFO (12) fits. */
+#define RV_CMSG_PKTINFO_SPACE (sizeof(struct cmsghdr) + 24)
+#define RV_CMSG_SEND_SPACE (RV_CMSG_SEGMENT_SPACE + RV_CMSG_TOS_SPACE + RV_CMSG_PKTINFO_SPACE)
 
 /* rv_cmsg_put_send gives |msg| its control data, written into |buf|
  * (RV_CMSG_SEND_SPACE bytes): a UDP_SEGMENT cmsg for |gso_size| unless 0,
- * and the outer header's ECN field |ecn| unless 0 (IP_TOS; IPV6_TCLASS when
- * |dst| is a native IPv6 address); none at all when neither. */
+ * the outer header's ECN field |ecn| unless 0 (IP_TOS; IPV6_TCLASS when
+ * |dst| is a native IPv6 address), and the source address |src| (an
+ * endpoint's local; NULL or :: for none, ignored when its family is not
+ * |dst|'s); none at all when there is nothing to say. */
 void rv_cmsg_put_send(struct msghdr *msg, void *buf, uint16_t gso_size, uint8_t ecn,
-		      const struct sockaddr_in6 *dst);
+		      const struct sockaddr_in6 *dst, const struct in6_addr *src);
+
+/* rv_cmsg_local reads a received datagram's local address from its
+ * IPV6_PKTINFO or IP_PKTINFO cmsg |cm| into |out| (IPv4 v4-mapped); false
+ * when |cm| is neither. */
+bool rv_cmsg_local(const struct cmsghdr *cm, struct in6_addr *out);
 
 /* rv_cmsg_ecn returns the ECN field a received datagram's IP header had,
  * from its IP_TOS or IPV6_TCLASS cmsg |cm| (every data socket asks for

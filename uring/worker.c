@@ -115,7 +115,7 @@ static int setup_pools(struct rv_worker *w)
 	 * per second at full rate (a state: the kernel queues meanwhile) and
 	 * keep the rings at 2 + 4 MiB instead of 8 + 16 MiB. */
 	unsigned big = small / 32 < 32 ? 32 : small / 32;
-	size_t data_len, buf_size;
+	size_t data_len, buf_size, head;
 	int ret;
 
 	/* TUN reads: the packet starts at RV_DATA_HDR_LEN, the virtio header
@@ -139,7 +139,12 @@ static int setup_pools(struct rv_worker *w)
 	memset(&w->recv_msg, 0, sizeof(w->recv_msg));
 	/* Rounded up so the control data that follows the name is aligned. */
 	w->recv_msg.msg_namelen = (sizeof(struct sockaddr_in6) + 7) & ~7u;
-	w->recv_msg.msg_controllen = RV_CMSG_GRO_SPACE + RV_CMSG_TS_SPACE + RV_CMSG_TOS_SPACE;
+	w->recv_msg.msg_controllen = RV_CMSG_GRO_SPACE + RV_CMSG_TS_SPACE + RV_CMSG_TOS_SPACE +
+				     (w->pktinfo ? RV_CMSG_PKTINFO_SPACE : 0);
+	/* Padded so that the datagrams start on a cache line either way. */
+	head = sizeof(struct io_uring_recvmsg_out) + w->recv_msg.msg_namelen +
+	       w->recv_msg.msg_controllen;
+	w->recv_msg.msg_controllen += round_up(head, 64) - head;
 	data_len = sizeof(struct io_uring_recvmsg_out) + w->recv_msg.msg_namelen +
 		   w->recv_msg.msg_controllen +
 		   (w->gro ? 65535 : w->rx_mtu + RV_DATA_OVERHEAD + 64);

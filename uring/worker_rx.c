@@ -81,6 +81,7 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 	unsigned src;
 	int gro = 0, ecn = -1;
 	struct timespec ts = { 0, 0 };
+	struct in6_addr local = IN6ADDR_ANY_INIT;
 
 	rv_ctr_add(&w->ctr, RV_CTR_UDP_RECVS, 1);
 	w->udprx_refs[bid] = 1; /* our hold while splitting */
@@ -104,6 +105,8 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 			memcpy(&gro, CMSG_DATA(cm), sizeof(gro));
 		} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
 			memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+		} else if (w->pktinfo && rv_cmsg_local(cm, &local)) {
+			continue;
 		} else if (ecn < 0 && w->ecn) {
 			ecn = rv_cmsg_ecn(cm);
 		}
@@ -152,6 +155,7 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 		release_bid_hold(w, bid);
 		return;
 	}
+	w->rx_srcs[src].local = local;
 	w->nsrcs++;
 	for (uint32_t off = 0; off < plen; off += seg) {
 		uint8_t *dg = payload + off;
@@ -458,19 +462,50 @@ static void bad_inner(struct rv_worker *w, struct rv_session *s, const char *wha
 	rv_drop_add(&w->ctr, RV_DROP_BAD_INNER, 1);
 }
 
+/* move_endpoint sends |s|'s datagrams to |ep| from here on if it differs
+ * from where they went, counted and logged (rate-limited). */
+static void move_endpoint(struct rv_worker *w, struct rv_session *s, const struct rv_endpoint *ep)
+{
+	struct rv_endpoint old;
+
+	rv_session_get_endpoint(s, &old);
+	if (!rv_session_update_endpoint(s, ep)) {
+		return;
+	}
+	rv_ctr_add(&w->ctr, RV_CTR_ENDPOINT_MOVES, 1);
+	/* The first one is where the peer was learnt: no news. */
+	if (old.len != 0) {
+		char a[80], b[80];
+
+		rv_info_rl("session %08x: the peer's datagrams now come from %s (were %s): "
+			   "ours follow",
+			   rv_session_local_index(s), rv_endpoint_str(ep, a, sizeof(a)),
+			   rv_endpoint_str(&old, b, sizeof(b)));
+	}
+}
+
 static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, unsigned to,
 		     uint64_t now)
 {
 	struct rv_session *s = rx[from].s;
-	int last_src = -1;
 	uint64_t rx_bytes = 0, rx_pkts = 0, keepalives = 0, echoes = 0;
+	size_t newest;
 
 	for (unsigned k = from; k < to; k++) {
 		w->rx_pkts[k] = (struct rv_pkt){ .buf = rx[k].buf, .len = rx[k].len };
 		w->hdrs[k] = rx[k].hdr;
 	}
-	(void)rv_session_open_batch(s, &w->rx_pkts[from], &w->hdrs[from], &w->results[from],
-				    to - from, now);
+	(void)rv_session_open_batch_newest(s, &w->rx_pkts[from], &w->hdrs[from], &w->results[from],
+					   to - from, now, &newest);
+	/* The peer is where its newest datagram came from (a NAT rebinding,
+	 * a roaming client): only that one may move it, so that a datagram
+	 * held back on the way and delivered later, from anywhere, cannot
+	 * steer the session's traffic (an on-path attacker could otherwise
+	 * point it at a victim). Before the loop: an ECHO is answered to the
+	 * endpoint as moved. */
+	if (newest < to - from) {
+		move_endpoint(w, s, &w->rx_srcs[rx[from + newest].src]);
+	}
 	for (unsigned k = from; k < to; k++) {
 		struct rv_rx_item *it = &rx[k];
 		enum rv_session_result r = w->results[k];
@@ -488,7 +523,6 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 		if (unlikely(r == RV_SESSION_REKEY_SOON)) {
 			rv_dataplane_note_rekey(w->dp);
 		}
-		last_src = it->src;
 		plain = it->buf + RV_DATA_HDR_LEN;
 		plen = w->rx_pkts[k].len;
 		if (plen == 0) {
@@ -561,9 +595,6 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 drop:
 		rv_worker_release(w, it->handle);
 		it->s = NULL;
-	}
-	if (last_src >= 0) {
-		(void)rv_session_update_endpoint(s, &w->rx_srcs[last_src]);
 	}
 	rv_ctr_add(&w->ctr, RV_CTR_RX_PACKETS, rx_pkts);
 	rv_ctr_add(&w->ctr, RV_CTR_RX_BYTES, rx_bytes);

@@ -511,9 +511,9 @@ static void prep_send(struct rv_worker *w, struct io_uring_sqe *sqe, unsigned sl
 }
 
 /* send_run queues one sendmsg for it[from, from+m) (sealed, equal sizes but
- * a shorter last one) to |dst|. */
+ * a shorter last one) to |dst|, from |src| (see rv_cmsg_put_send). */
 static void send_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned from, unsigned m,
-		     const struct sockaddr_in6 *dst, socklen_t dst_len)
+		     const struct sockaddr_in6 *dst, socklen_t dst_len, const struct in6_addr *src)
 {
 	struct rv_send_slot *sl;
 	struct io_uring_sqe *sqe;
@@ -531,6 +531,7 @@ static void send_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 	slot = w->send_free[--w->send_nfree];
 	sl = &w->send_slots[slot];
 	sl->dst = *dst;
+	sl->src = *src;
 	sl->num = (uint16_t)m;
 	sl->pkts = 0;
 	sl->inner_bytes = 0;
@@ -559,7 +560,7 @@ static void send_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 	sl->gso = m > 1;
 	sl->seg = (uint16_t)w->pkts[from].len;
 	sl->ecn = it[from].ecn;
-	rv_cmsg_put_send(&sl->msg, sl->cmsg.buf, sl->gso ? sl->seg : 0, sl->ecn, dst);
+	rv_cmsg_put_send(&sl->msg, sl->cmsg.buf, sl->gso ? sl->seg : 0, sl->ecn, dst, src);
 	sl->zc = w->zc;
 	sl->wait_notif = false;
 	sl->resend = false;
@@ -668,7 +669,7 @@ static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 				}
 			}
 		}
-		send_run(w, it, k, m, &dst, dst_len);
+		send_run(w, it, k, m, &dst, dst_len, &ep.local);
 		k += m;
 	}
 }
@@ -773,7 +774,7 @@ static void send_each(struct rv_worker *w, struct rv_send_slot *sl)
 				.msg_iovlen = 1,
 			};
 
-			rv_cmsg_put_send(&m, sl->cmsg.buf, 0, sl->ecn, &sl->dst);
+			rv_cmsg_put_send(&m, sl->cmsg.buf, 0, sl->ecn, &sl->dst, &sl->src);
 
 			if (sendmsg(w->udp_fd, &m, MSG_DONTWAIT) == (ssize_t)len) {
 				sent++;

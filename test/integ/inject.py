@@ -28,6 +28,16 @@ Run inside the namespace of the peer whose traffic is captured:
     Prints, in hex, an IPv4 or IPv6 UDP packet with the given (spoofed) inner
     source; rvt_dp_peer --spoof seals it with the real session key.
 
+  inject.py hold --iface veth0 --dst 10.88.1.2 --port 40000 --out FILE \
+      [--timeout 10]
+    Sniffs (AF_PACKET) the first data message carrying an inner packet sent
+    to DST:PORT and writes it, in hex, to FILE: the test drops that traffic
+    meanwhile (nftables), so the datagram is one "held back on the way".
+
+  inject.py send-hex --file FILE --to 10.88.1.1:4434 [--bind ADDR]
+    Sends the datagram in FILE from an ordinary UDP socket (bound to ADDR:
+    "delivered later, from elsewhere").
+
   inject.py raw-burst --proto tcp|udp --src 10.99.0.2 --dst 10.99.0.1 \
       --port 7777 [--bad] [--count 8] [--size 1000]
     Sends COUNT back-to-back segments of SIZE random bytes from a raw socket
@@ -161,6 +171,34 @@ def cmd_capture_inject(args):
     print(" ".join("%s=%d" % kv for kv in sent.items()))
 
 
+def cmd_hold(args):
+    sn = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    sn.bind((args.iface, 0))
+    deadline = time.time() + args.timeout
+    while time.time() < deadline:
+        r, _, _ = select.select([sn], [], [], 0.05)
+        if not r:
+            continue
+        dg = parse_frame(sn.recv(65536), args.dst, args.port)
+        if dg is not None and HDR_LEN + TAG_LEN < len(dg) <= 400 and dg[0] == 1:
+            with open(args.out, "w") as f:
+                f.write(dg.hex() + "\n")
+            print("held datagram: %d bytes, counter %d" % (len(dg), struct.unpack("!Q", dg[8:16])[0]))
+            return
+    sys.exit("inject.py: no data message to %s:%d seen on %s" % (args.dst, args.port, args.iface))
+
+
+def cmd_send_hex(args):
+    dg = bytes.fromhex(open(args.file).read().strip())
+    host, port = args.to.rsplit(":", 1)
+    host = host.strip("[]")
+    out = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    if args.bind:
+        out.bind((args.bind, 0))
+    out.sendto(dg, (host, int(port)))
+    print("sent %d bytes from %s:%d" % (len(dg), *out.getsockname()[:2]))
+
+
 def cmd_flags_census(args):
     sn = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     sn.bind((args.iface, 0))
@@ -242,6 +280,16 @@ def main():
     s.add_argument("--src", required=True)
     s.add_argument("--dst", required=True)
     s.add_argument("--dport", type=int, default=9)
+    h = sub.add_parser("hold")
+    h.add_argument("--iface", required=True)
+    h.add_argument("--dst", required=True)
+    h.add_argument("--port", type=int, required=True)
+    h.add_argument("--out", required=True)
+    h.add_argument("--timeout", type=float, default=10.0)
+    x = sub.add_parser("send-hex")
+    x.add_argument("--file", required=True)
+    x.add_argument("--to", required=True)
+    x.add_argument("--bind")
     r = sub.add_parser("raw-burst")
     r.add_argument("--proto", choices=("tcp", "udp"), required=True)
     r.add_argument("--src", required=True)
@@ -255,6 +303,10 @@ def main():
         cmd_capture_inject(args)
     elif args.cmd == "flags-census":
         cmd_flags_census(args)
+    elif args.cmd == "hold":
+        cmd_hold(args)
+    elif args.cmd == "send-hex":
+        cmd_send_hex(args)
     elif args.cmd == "raw-burst":
         cmd_raw_burst(args)
     else:

@@ -310,6 +310,104 @@ Test(session, duplicate_is_replay)
 	pair_free(&p);
 }
 
+/* open_newest opens copies of the datagrams bufs[idx[0..n)] (lengths dlen[])
+ * in one batch; returns rv_session_open_batch_newest's *newest after
+ * checking every one was accepted. */
+static size_t open_newest(struct rv_session *s, const struct pkt_buf *bufs, const uint32_t *dlen,
+			  const unsigned *idx, size_t n, uint64_t now)
+{
+	static struct pkt_buf copies[8];
+	struct rv_pkt pkts[8];
+	struct rv_data_hdr hdrs[8];
+	enum rv_session_result res[8];
+	size_t newest = 99;
+
+	cr_assert_leq(n, 8u);
+	for (size_t i = 0; i < n; i++) {
+		copies[i] = bufs[idx[i]];
+		pkts[i] = (struct rv_pkt){ .buf = copies[i].data, .len = dlen[idx[i]] };
+		cr_assert_eq(rv_wire_parse_data_hdr(&hdrs[i], copies[i].data, pkts[i].len),
+			     RV_WIRE_OK);
+	}
+	cr_assert_eq(rv_session_open_batch_newest(s, pkts, hdrs, res, n, now, &newest), n);
+	return newest;
+}
+
+/* Only a peer's newest datagram may move its endpoint: an on-path attacker
+ * who holds one back and delivers it later from elsewhere (a victim's
+ * address) must not steer the session's traffic there. A datagram is
+ * "newest" when its counter is the highest its epoch has seen and its epoch
+ * is not older than the one we send under; a late one is still opened. */
+Test(session, only_the_newest_datagram_moves_the_endpoint)
+{
+	static struct pkt_buf b[8];
+	uint32_t dlen[8];
+	struct pair p;
+	uint64_t now = T_NOW;
+
+	pair_new(&p, NULL);
+	install_both(&p, 1);
+	rv_session_activate_epoch(p.a, 1);
+	rv_session_activate_epoch(p.b, 1);
+	for (unsigned i = 0; i < 6; i++) {
+		cr_assert_eq(seal_one(p.a, &b[i], 40, i, now, &dlen[i]), RV_SESSION_OK);
+	}
+	/* Counters 0, 1, 3: the last is the newest. */
+	cr_assert_eq(open_newest(p.b, b, dlen, (unsigned[]){ 0, 1, 3 }, 3, now), 2u);
+	/* 2 arrives late: opened, moves nothing. */
+	cr_assert_eq(open_newest(p.b, b, dlen, (unsigned[]){ 2 }, 1, now), 1u);
+	/* 5 then 4: 5 is. */
+	cr_assert_eq(open_newest(p.b, b, dlen, (unsigned[]){ 5, 4 }, 2, now), 0u);
+
+	/* Epoch 1's counter 6 is held back while both ends move to epoch 2:
+	 * though the highest epoch 1 has seen, it is late. */
+	cr_assert_eq(seal_one(p.a, &b[6], 40, 6, now, &dlen[6]), RV_SESSION_OK);
+	install_both(&p, 2);
+	rv_session_activate_epoch(p.a, 2);
+	rv_session_activate_epoch(p.b, 2);
+	cr_assert_eq(seal_one(p.a, &b[7], 40, 7, now, &dlen[7]), RV_SESSION_OK);
+	cr_assert_eq(open_newest(p.b, b, dlen, (unsigned[]){ 7 }, 1, now), 0u);
+	cr_assert_eq(open_newest(p.b, b, dlen, (unsigned[]){ 6 }, 1, now), 1u);
+	pair_free(&p);
+}
+
+/* A client's session has the server's endpoint from the control plane:
+ * nothing a datagram says moves it. */
+Test(session, fixed_endpoint_never_moves)
+{
+	struct rv_endpoint e4 = { 0 }, e5, got;
+	struct rv_session_params prm = { .local_index = 5, .remote_index = 6 };
+	struct rv_session *s;
+
+	e4.in4.sin_family = AF_INET;
+	e4.in4.sin_port = htons(4434);
+	inet_pton(AF_INET, "192.0.2.7", &e4.in4.sin_addr);
+	e4.len = sizeof(e4.in4);
+	e5 = e4;
+	e5.in4.sin_port = htons(9999);
+	prm.endpoint = e4;
+	prm.endpoint_fixed = true;
+	s = rv_session_new(&prm);
+	cr_assert_not_null(s);
+	cr_assert_not(rv_session_update_endpoint(s, &e5));
+	rv_session_get_endpoint(s, &got);
+	cr_assert(rv_endpoint_equal(&got, &e4));
+	rv_session_free(s);
+
+	/* The local address is part of the endpoint: a datagram to another of
+	 * our addresses moves where replies leave from. */
+	prm.endpoint_fixed = false;
+	s = rv_session_new(&prm);
+	cr_assert_not_null(s);
+	inet_pton(AF_INET6, "::ffff:192.0.2.99", &e5.local);
+	e5.in4.sin_port = e4.in4.sin_port;
+	cr_assert(rv_session_update_endpoint(s, &e5));
+	rv_session_get_endpoint(s, &got);
+	cr_assert(rv_endpoint_equal(&got, &e5));
+	cr_assert_eq(memcmp(&got.local, &e5.local, sizeof(got.local)), 0);
+	rv_session_free(s);
+}
+
 Test(session, old_counter_is_too_old)
 {
 	static struct pkt_buf first, b[64];
@@ -582,6 +680,14 @@ Test(session, endpoint)
 	cr_assert(rv_endpoint_equal(&got, &e6));
 	cr_assert_not(rv_endpoint_equal(&got, &e4));
 	cr_assert_str_eq(rv_endpoint_str(&got, buf, sizeof(buf)), "[2001:db8::1]:51820");
+	/* As logs show a control connection's peer: a dual-stack socket's
+	 * IPv4 peer as IPv4, a link-local one with its interface. */
+	struct rv_endpoint m = e6;
+	inet_pton(AF_INET6, "::ffff:192.0.2.9", &m.in6.sin6_addr);
+	cr_assert_str_eq(rv_endpoint_str(&m, buf, sizeof(buf)), "192.0.2.9:51820");
+	inet_pton(AF_INET6, "fe80::1", &m.in6.sin6_addr);
+	m.in6.sin6_scope_id = 3;
+	cr_assert_str_eq(rv_endpoint_str(&m, buf, sizeof(buf)), "[fe80::1%3]:51820");
 
 	/* Nonsense is refused, the old endpoint kept. */
 	struct rv_endpoint bad = { .len = 3 };

@@ -108,7 +108,7 @@ Test(sock, send_cmsg_and_reuseport)
 	inet_pton(AF_INET6, "::ffff:10.0.0.1", &v4m.sin6_addr);
 	inet_pton(AF_INET6, "fd00:77::2", &v6.sin6_addr);
 	memset(&msg, 0, sizeof(msg));
-	rv_cmsg_put_send(&msg, cm.buf, 1452, 0, &v4m);
+	rv_cmsg_put_send(&msg, cm.buf, 1452, 0, &v4m, NULL);
 	c = CMSG_FIRSTHDR(&msg);
 	cr_assert_not_null(c);
 	cr_assert_eq(c->cmsg_level, SOL_UDP);
@@ -118,15 +118,15 @@ Test(sock, send_cmsg_and_reuseport)
 	cr_assert_null(CMSG_NXTHDR(&msg, c));
 	cr_assert_eq(rv_cmsg_ecn(c), -1);
 
-	rv_cmsg_put_send(&msg, cm.buf, 1452, 3, &v4m);
+	rv_cmsg_put_send(&msg, cm.buf, 1452, 3, &v4m, NULL);
 	c = CMSG_NXTHDR(&msg, CMSG_FIRSTHDR(&msg));
 	cr_assert_not_null(c);
 	cr_assert_eq(c->cmsg_level, SOL_IP);
 	cr_assert_eq(c->cmsg_type, IP_TOS);
 	cr_assert_eq(rv_cmsg_ecn(c), 3);
-	cr_assert_eq(msg.msg_controllen, RV_CMSG_SEND_SPACE);
+	cr_assert_eq(msg.msg_controllen, RV_CMSG_SEGMENT_SPACE + RV_CMSG_TOS_SPACE);
 
-	rv_cmsg_put_send(&msg, cm.buf, 0, 2, &v6);
+	rv_cmsg_put_send(&msg, cm.buf, 0, 2, &v6, NULL);
 	c = CMSG_FIRSTHDR(&msg);
 	cr_assert_not_null(c);
 	cr_assert_eq(c->cmsg_level, SOL_IPV6);
@@ -134,7 +134,7 @@ Test(sock, send_cmsg_and_reuseport)
 	cr_assert_eq(rv_cmsg_ecn(c), 2);
 	cr_assert_null(CMSG_NXTHDR(&msg, c));
 
-	rv_cmsg_put_send(&msg, cm.buf, 0, 0, &v6);
+	rv_cmsg_put_send(&msg, cm.buf, 0, 0, &v6, NULL);
 	cr_assert_null(msg.msg_control);
 	cr_assert_eq(msg.msg_controllen, 0);
 
@@ -149,6 +149,109 @@ Test(sock, send_cmsg_and_reuseport)
 	}
 	close(fd1);
 	close(fd2);
+}
+
+/* A server with several addresses answers from the one its peer sent to
+ * (behind a NAT or a stateful firewall nothing else gets through): receives
+ * on a dual-stack socket say their local address (v4-mapped for IPv4),
+ * rv_cmsg_put_send writes it as the source (IP_PKTINFO for an IPv4
+ * destination, IPV6_PKTINFO for IPv6, nothing for the other family or ::),
+ * and the kernel sends from it: a reply to a datagram sent to 127.0.0.2
+ * comes from 127.0.0.2, though the route to 127.0.0.1 prefers 127.0.0.1. */
+Test(sock, reply_from_local_address)
+{
+	struct sockaddr_in6 v4m = { .sin6_family = AF_INET6 }, v6 = { .sin6_family = AF_INET6 };
+	struct in6_addr l4, l6, got;
+	struct msghdr msg;
+	struct {
+		_Alignas(struct cmsghdr) uint8_t buf[RV_CMSG_SEND_SPACE];
+	} cm;
+	struct cmsghdr *c;
+	struct in_pktinfo pi4;
+	struct in6_pktinfo pi6;
+
+	inet_pton(AF_INET6, "::ffff:10.0.0.1", &v4m.sin6_addr);
+	inet_pton(AF_INET6, "fd00:77::2", &v6.sin6_addr);
+	inet_pton(AF_INET6, "::ffff:10.0.0.9", &l4);
+	inet_pton(AF_INET6, "fd00:77::9", &l6);
+	memset(&msg, 0, sizeof(msg));
+	rv_cmsg_put_send(&msg, cm.buf, 0, 0, &v4m, &l4);
+	c = CMSG_FIRSTHDR(&msg);
+	cr_assert_not_null(c);
+	cr_assert_eq(c->cmsg_level, SOL_IP);
+	cr_assert_eq(c->cmsg_type, IP_PKTINFO);
+	memcpy(&pi4, CMSG_DATA(c), sizeof(pi4));
+	cr_assert_eq(pi4.ipi_spec_dst.s_addr, htonl(0x0a000009));
+	cr_assert_eq(pi4.ipi_ifindex, 0);
+	cr_assert(rv_cmsg_local(c, &got));
+	cr_assert_eq(memcmp(&got, &l4, sizeof(got)), 0);
+	cr_assert_null(CMSG_NXTHDR(&msg, c));
+
+	rv_cmsg_put_send(&msg, cm.buf, 1200, 1, &v6, &l6);
+	c = CMSG_NXTHDR(&msg, CMSG_NXTHDR(&msg, CMSG_FIRSTHDR(&msg)));
+	cr_assert_not_null(c);
+	cr_assert_eq(c->cmsg_level, SOL_IPV6);
+	cr_assert_eq(c->cmsg_type, IPV6_PKTINFO);
+	memcpy(&pi6, CMSG_DATA(c), sizeof(pi6));
+	cr_assert_eq(memcmp(&pi6.ipi6_addr, &l6, sizeof(l6)), 0);
+	cr_assert_eq(pi6.ipi6_ifindex, 0);
+	cr_assert_eq(msg.msg_controllen, RV_CMSG_SEND_SPACE);
+	cr_assert_eq(rv_cmsg_ecn(c), -1);
+
+	/* The other family's local address, or none: no source given. */
+	rv_cmsg_put_send(&msg, cm.buf, 0, 0, &v6, &l4);
+	cr_assert_null(msg.msg_control);
+	rv_cmsg_put_send(&msg, cm.buf, 0, 0, &v4m, &l6);
+	cr_assert_null(msg.msg_control);
+	rv_cmsg_put_send(&msg, cm.buf, 0, 0, &v4m, &in6addr_any);
+	cr_assert_null(msg.msg_control);
+
+	/* The kernel's side, on loopback. */
+	int srv, peer;
+	struct sockaddr_in to = { .sin_family = AF_INET }, from;
+	socklen_t flen = sizeof(from);
+	uint8_t rbuf[256], ctl[256];
+	struct iovec iov = { .iov_base = rbuf, .iov_len = sizeof(rbuf) };
+	struct sockaddr_in6 src6, dst6;
+	bool seen = false;
+
+	cr_assert_eq(rv_udp_open(0, true, &srv), 0);
+	cr_assert_eq(rv_udp_enable_pktinfo(srv, true), 0);
+	peer = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(peer, 0);
+	to.sin_port = htons(rv_udp_port(srv));
+	inet_pton(AF_INET, "127.0.0.2", &to.sin_addr);
+	cr_assert_eq(sendto(peer, "hi", 2, 0, (struct sockaddr *)&to, sizeof(to)), 2);
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_name = &src6;
+	msg.msg_namelen = sizeof(src6);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl;
+	msg.msg_controllen = sizeof(ctl);
+	cr_assert_eq(recvmsg(srv, &msg, 0), 2);
+	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+		seen = seen || rv_cmsg_local(c, &got);
+	}
+	cr_assert(seen, "no IPV6_PKTINFO on a dual-stack receive");
+	inet_pton(AF_INET6, "::ffff:127.0.0.2", &l4);
+	cr_assert_eq(memcmp(&got, &l4, sizeof(got)), 0);
+
+	dst6 = src6;
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_name = &dst6;
+	msg.msg_namelen = sizeof(dst6);
+	iov.iov_len = 2;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	rv_cmsg_put_send(&msg, cm.buf, 0, 0, &dst6, &got);
+	cr_assert_eq(sendmsg(srv, &msg, 0), 2, "sendmsg from the local address: %s",
+		     strerror(errno));
+	cr_assert_eq(recvfrom(peer, rbuf, sizeof(rbuf), 0, (struct sockaddr *)&from, &flen), 2);
+	cr_assert_eq(from.sin_addr.s_addr, to.sin_addr.s_addr, "the reply came from %08x",
+		     ntohl(from.sin_addr.s_addr));
+	close(srv);
+	close(peer);
 }
 
 /* Ephemeral ports are never shared. The kernel, asked for port 0 by a

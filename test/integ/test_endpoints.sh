@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# test_endpoints.sh — where the data channel's datagrams go, and what may
+# move them:
+#   1. A server with two addresses on a link answers each client from the
+#      address the client sends to, IPv4 and IPv6 (the routes prefer the
+#      other one): clients whose host firewall lets in only replies to what
+#      they sent (conntrack "established", as any NAT or stateful firewall
+#      on the way does) have a working tunnel. Before, the replies left from
+#      the route's source and every one was dropped.
+#   2. A client's datagram held back on the way (captured and dropped at the
+#      server) and delivered later from another address is opened but does
+#      not move the session's endpoint: only a peer's newest datagram does.
+#      Before, one such datagram pointed the session's downstream at any
+#      address an on-path attacker chose.
+#   3. Towards a client: a server datagram held back and delivered from
+#      elsewhere before any newer one does not move the client's endpoint
+#      either (its server's, from the control connection, fixed). Before,
+#      the client followed it and its upstream went to the attacker until
+#      the server sent something.
+#   `endpoint_moves` counts the server learning each client, nothing else.
+#
+# Usage: bash test_endpoints.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
+
+INJ="$RV_SRC/test/integ/inject.py"
+ctl_init 2
+ctl_client_ns c1 1
+ctl_client_ns c2 2
+C1=$(rvt_ns_name c1)
+C2=$(rvt_ns_name c2)
+
+rvt_step "1. a second address on each of the server's links; clients connect to it"
+ip -n "$S" addr add 10.88.1.3/24 dev c1 || rvt_fail "address"
+ip -n "$S" addr add fd88:2::3/64 dev c2 nodad || rvt_fail "address"
+# The address the server's routes would answer from, and the other one.
+src4=$(ip -n "$S" -4 route get 10.88.1.2 | sed -n 's/.* src \([^ ]*\).*/\1/p')
+src6=$(ip -n "$S" -6 route get fd88:2::2 | sed -n 's/.* src \([^ ]*\).*/\1/p')
+V4=10.88.1.3
+[ "$src4" = 10.88.1.3 ] && V4=10.88.1.1
+V6=fd88:2::3
+[ "$src6" = fd88:2::3 ] && V6=fd88:2::1
+rvt_log "routes answer from $src4 and $src6; client1 connects to $V4, client2 to [$V6]"
+for ns in "$C1" "$C2"; do
+	ip netns exec "$ns" nft -f - <<EON || rvt_fail "nft"
+table inet rvtfw {
+	chain in {
+		type filter hook input priority 0; policy accept;
+		ct state established,related accept
+		udp sport $DATA_PORT counter drop
+	}
+}
+EON
+done
+ctl_start_server
+ctl_client 1 "server=$V4:$SRV_PORT"
+ctl_client 2 "server=[$V6]:$SRV_PORT"
+rvt_wait_for 15 "two sessions" ctl_sessions_eq 2 || rvt_fail "the clients did not connect"
+A1=$(ctl_field "session name=client1" v4)
+for n in 1 2; do
+	rvt_nsx "$(rvt_ns_name c$n)" ping -c 3 -i 0.2 -W 2 10.99.0.1 >/dev/null ||
+		rvt_fail "client$n: no tunnel through its stateful firewall ($(ip netns exec "$(rvt_ns_name c$n)" nft list chain inet rvtfw in | grep -o 'packets [0-9]*' | tail -1) of the server's datagrams dropped: they did not come from the address it connects to)"
+done
+rvt_log "both tunnels work through the clients' firewalls"
+
+rvt_step "2. a datagram of client1 held back, then sent to the server from client2's namespace"
+EP1=$(ctl_field "session name=client1" endpoint)
+MOVES=$(ctl_sum '^workers total' '^endpoint_moves$')
+[ "$MOVES" = 2 ] || rvt_fail "endpoint_moves $MOVES after two clients connected (want 2)"
+ip netns exec "$S" nft -f - <<EON || rvt_fail "nft"
+table inet rvthold {
+	chain pre {
+		type filter hook prerouting priority -300; policy accept;
+		iifname "c1" udp dport $DATA_PORT drop
+	}
+}
+EON
+rvt_bg "$S" hold python3 "$INJ" hold --iface c1 --dst "$V4" --port "$DATA_PORT" \
+	--out "$RVT_TMP/held-up" --timeout 10
+HOLD=$RVT_LAST_PID
+sleep 0.3
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 1 10.99.0.1 >/dev/null
+rvt_wait_for 10 "the held datagram" test -s "$RVT_TMP/held-up" || rvt_fail "nothing held"
+wait "$HOLD" 2>/dev/null
+ip netns exec "$S" nft delete table inet rvthold || rvt_fail "nft delete"
+# Newer datagrams pass meanwhile: the held one is late.
+rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "no tunnel after the hold"
+[ "$(ctl_field "session name=client1" endpoint)" = "$EP1" ] || rvt_fail "client1's endpoint moved by the hold"
+rvt_nsx "$C2" python3 "$INJ" send-hex --file "$RVT_TMP/held-up" --to "10.88.2.1:$DATA_PORT" >&2 ||
+	rvt_fail "send"
+sleep 0.3
+EP=$(ctl_field "session name=client1" endpoint)
+[ "$EP" = "$EP1" ] || rvt_fail "a late datagram from elsewhere moved client1's endpoint: $EP1 -> $EP"
+[ "$(ctl_sum '^workers total' '^endpoint_moves$')" = 2 ] || rvt_fail "endpoint_moves counted the late datagram"
+rvt_nsx "$S" ping -c 3 -i 0.2 -W 2 "$A1" >/dev/null || rvt_fail "the server cannot reach client1"
+rvt_log "client1's endpoint stayed $EP1"
+
+rvt_step "3. a datagram of the server held back, then sent to client1 from client2's namespace"
+CEP1=$(ctl_field "session " endpoint "$RVT_TMP/c1.sock")
+CPORT=${EP1##*:}
+ip netns exec "$C1" nft -f - <<EON || rvt_fail "nft"
+table inet rvthold {
+	chain pre {
+		type filter hook prerouting priority -300; policy accept;
+		udp sport $DATA_PORT drop
+	}
+}
+EON
+rvt_bg "$C1" hold python3 "$INJ" hold --iface veth0 --dst 10.88.1.2 --port "$CPORT" \
+	--out "$RVT_TMP/held-down" --timeout 10
+HOLD=$RVT_LAST_PID
+sleep 0.3
+rvt_nsx "$S" ping -c 2 -i 0.2 -W 1 "$A1" >/dev/null
+rvt_wait_for 10 "the held datagram" test -s "$RVT_TMP/held-down" || rvt_fail "nothing held"
+wait "$HOLD" 2>/dev/null
+# Delivered while the server's own are still held: the newest the client
+# has seen, so only the fixed endpoint keeps it where it was.
+ip -n "$C2" route add 10.88.1.0/24 via 10.88.2.1 || rvt_fail "route"
+rvt_nsx "$C2" python3 "$INJ" send-hex --file "$RVT_TMP/held-down" --to "10.88.1.2:$CPORT" >&2 ||
+	rvt_fail "send"
+sleep 0.3
+EP=$(ctl_field "session " endpoint "$RVT_TMP/c1.sock")
+[ "$EP" = "$CEP1" ] || rvt_fail "a server datagram from elsewhere moved client1's endpoint: $CEP1 -> $EP"
+ip netns exec "$C1" nft delete table inet rvthold || rvt_fail "nft delete"
+rvt_nsx "$S" ping -c 3 -i 0.2 -W 2 "$A1" >/dev/null || rvt_fail "no tunnel after the hold"
+rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "client1 cannot reach the server"
+[ "$(ctl_sum '^workers total' '^endpoint_moves$' "$RVT_TMP/c1.sock")" = 0 ] ||
+	rvt_fail "the client's endpoint moved"
+rvt_log "client1's endpoint stayed $CEP1"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"
