@@ -151,7 +151,7 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 				 st->rate_limited, st->reconfigured, st->timed_out,
 				 st->protocol_errors, st->reloads, st->reload_failures);
 		rv_strbuf_printf(o,
-				 "  clients refused: server full %" PRIu64
+				 "  refusals (each attempt): server full %" PRIu64
 				 ", no address left in the pool %" PRIu64 "\n",
 				 st->refused_full, st->refused_no_address);
 		rv_strbuf_printf(o, "  pool v4 %zu/%zu, v6 %zu/%zu in use\n", st->pool4_in_use,
@@ -781,8 +781,9 @@ static void prom_server(struct rv_strbuf *o, const struct rv_status *st)
 			 st->replaced, st->kicked, st->revoked, st->expired, st->rate_limited,
 			 st->reconfigured, st->timed_out, st->protocol_errors);
 	prom_head(o, "ringvpn_clients_refused_total", "counter",
-		  "Authenticated clients refused for want of room: max_clients sessions "
-		  "(server_full), or no address left in the pool (no_address).");
+		  "Refusals of authenticated clients for want of room, each attempt "
+		  "counted (a client retries): max_clients sessions (server_full), or no "
+		  "address left in the pool (no_address).");
 	rv_strbuf_printf(o,
 			 "ringvpn_clients_refused_total{reason=\"server_full\"} %" PRIu64 "\n"
 			 "ringvpn_clients_refused_total{reason=\"no_address\"} %" PRIu64 "\n",

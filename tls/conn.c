@@ -28,7 +28,8 @@ struct rv_tls_conn {
 	bool done;
 	char cn[RV_TLS_CN_MAX + 1];
 	char err[256];
-	char alert[128]; /* last fatal alert received, for the error text */
+	char alert[128];  /* last fatal alert received, for the error text */
+	char refused[96]; /* whose certificate our verification refused */
 };
 
 static int conn_ex_index = -1;
@@ -183,8 +184,9 @@ static enum rv_tls_status fail(struct rv_tls_conn *c, int ret)
 			 RV_TLS_CN_MAX);
 		ERR_clear_error();
 	} else if (vr != X509_V_OK && vr != X509_V_ERR_INVALID_CALL) {
-		snprintf(c->err, sizeof(c->err), "certificate verification failed: %s",
-			 X509_verify_cert_error_string(vr));
+		snprintf(c->err, sizeof(c->err), "certificate verification failed: %s%s%s%s",
+			 X509_verify_cert_error_string(vr), c->refused[0] ? " (" : "", c->refused,
+			 c->refused[0] ? ")" : "");
 		ERR_clear_error();
 	} else if (c->alert[0]) {
 		snprintf(c->err, sizeof(c->err), "%s", c->alert);
@@ -386,6 +388,47 @@ int rv_tls_conn_reverify(struct rv_tls_conn *c, struct rv_tls_ctx *ctx, char *er
 out:
 	ERR_clear_error();
 	X509_STORE_CTX_free(xs);
+	X509_free(leaf);
+	return ret;
+}
+
+void rv_tls_conn_note_refused(X509_STORE_CTX *xs)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct rv_tls_conn *c =
+		ssl && conn_ex_index >= 0 ? SSL_get_ex_data(ssl, conn_ex_index) : NULL;
+	X509 *x = X509_STORE_CTX_get_current_cert(xs);
+	char cn[RV_TLS_CN_MAX + 1];
+	BIGNUM *bn;
+	char *hex;
+
+	if (!c || !x) {
+		return;
+	}
+	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	hex = bn ? BN_bn2hex(bn) : NULL;
+	/* The peer chose the name: only one that can be an identity is
+	 * repeated (printable ASCII, no spaces). */
+	if (rv_tls_x509_cn(x, cn) == 0) {
+		snprintf(c->refused, sizeof(c->refused), "%s, serial %s", cn, hex ? hex : "?");
+	} else {
+		snprintf(c->refused, sizeof(c->refused), "serial %s", hex ? hex : "?");
+	}
+	OPENSSL_free(hex);
+	BN_free(bn);
+	ERR_clear_error();
+}
+
+int rv_tls_conn_revoked(struct rv_tls_conn *c, const struct rv_tls_ctx *ctx)
+{
+	/* A server's peer chain lacks the leaf; a client's holds it. */
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
+	X509 *leaf = SSL_get_peer_certificate(c->ssl);
+	int ret = leaf ? rv_tls_ctx_revokes(ctx, leaf) : -ENOENT;
+
+	for (size_t i = 0; ret == 0 && chain != NULL && i < sk_X509_num(chain); i++) {
+		ret = rv_tls_ctx_revokes(ctx, sk_X509_value(chain, i));
+	}
 	X509_free(leaf);
 	return ret;
 }

@@ -198,8 +198,14 @@ static bool recv_common(struct rv_ctl_peer *c, struct rv_ctl_msg *m, const uint8
 		c->closed = true;
 		return false;
 	case RV_CTL_ERROR:
-		snprintf(c->reason, sizeof(c->reason), "%s reported error %s: %.150s",
-			 c->ops->peer_role, rv_ctl_code_str(m->error.code), m->error.text);
+		/* "server full: server full": the text often is the code's name. */
+		if (strcmp(m->error.text, rv_ctl_code_str(m->error.code)) == 0) {
+			snprintf(c->reason, sizeof(c->reason), "%s reported error %s",
+				 c->ops->peer_role, m->error.text);
+		} else {
+			snprintf(c->reason, sizeof(c->reason), "%s reported error %s: %.150s",
+				 c->ops->peer_role, rv_ctl_code_str(m->error.code), m->error.text);
+		}
 		c->error_code = m->error.code;
 		c->closed = true;
 		return false;

@@ -63,6 +63,7 @@ struct rv_tls_ctx {
 	/* What peers are verified against: each CA certificate and CRL added,
 	 * in order, chained into one SHA-256 (rv_tls_ctx_same_trust). */
 	uint8_t trust[SHA256_DIGEST_LENGTH];
+	uint8_t trust_ca[SHA256_DIGEST_LENGTH]; /* ... of the CA certificates alone */
 };
 
 /* trust_add chains the DER of a CA certificate (|x|) or a CRL (|crl|) into
@@ -83,6 +84,31 @@ static void trust_add(uint8_t *trust, X509 *x, X509_CRL *crl)
 	SHA256_Final(trust, &sha);
 	OPENSSL_free(der);
 	ERR_clear_error();
+}
+
+bool rv_tls_ctx_same_ca(const struct rv_tls_ctx *a, const struct rv_tls_ctx *b)
+{
+	return memcmp(a->trust_ca, b->trust_ca, sizeof(a->trust_ca)) == 0;
+}
+
+int rv_tls_ctx_revokes(const struct rv_tls_ctx *ctx, X509 *x)
+{
+	X509_REVOKED *rev;
+
+	if (!ctx->expiry.have_crl) {
+		return 0;
+	}
+	if (!ctx->kept_all) {
+		return -E2BIG;
+	}
+	for (size_t i = 0; i < ctx->nkept; i++) {
+		/* Matches the serial and the issuer (1; 2 is "removeFromCRL"). */
+		if (X509_CRL_get0_by_cert(ctx->kept[i], &rev, x) == 1) {
+			return 1;
+		}
+	}
+	ERR_clear_error();
+	return 0;
 }
 
 bool rv_tls_ctx_same_trust(const struct rv_tls_ctx *a, const struct rv_tls_ctx *b)
@@ -144,7 +170,11 @@ static int verify_name(int ok, X509_STORE_CTX *xs)
 {
 	char cn[RV_TLS_CN_MAX + 1];
 
-	if (ok != 1 || X509_STORE_CTX_get_error_depth(xs) != 0) {
+	if (X509_STORE_CTX_get_error_depth(xs) != 0) {
+		return ok;
+	}
+	if (ok != 1) {
+		rv_tls_conn_note_refused(xs);
 		return ok;
 	}
 	if (rv_tls_x509_cn(X509_STORE_CTX_get_current_cert(xs), cn) != 0) {
@@ -206,8 +236,8 @@ static FILE *open_pem(const char *what, const char *path, char *err, size_t err_
 	return f;
 }
 
-static int load_ca(SSL_CTX *sc, uint8_t *trust, const char *path, int64_t *not_after, char *err,
-		   size_t err_len)
+static int load_ca(SSL_CTX *sc, uint8_t *trust, uint8_t *trust_ca, const char *path,
+		   int64_t *not_after, char *err, size_t err_len)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(sc);
 	char ebuf[256];
@@ -234,6 +264,7 @@ static int load_ca(SSL_CTX *sc, uint8_t *trust, const char *path, int64_t *not_a
 		}
 		keep_earliest(not_after, X509_get0_notAfter(x));
 		trust_add(trust, x, NULL);
+		trust_add(trust_ca, x, NULL);
 		if (!X509_STORE_add_cert(store, x)) {
 			X509_free(x);
 			snprintf(err, err_len, "CA file %s: cannot add certificate: %s", path,
@@ -624,7 +655,8 @@ int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
 	SSL_CTX_set_session_cache_mode(c->ssl_ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_options(c->ssl_ctx, SSL_OP_NO_TICKET);
 
-	ret = load_ca(c->ssl_ctx, c->trust, p->ca_file, &c->expiry.ca_not_after, err, err_len);
+	ret = load_ca(c->ssl_ctx, c->trust, c->trust_ca, p->ca_file, &c->expiry.ca_not_after, err,
+		      err_len);
 	if (ret) {
 		*out_fail = RV_TLS_FAIL_CA;
 		goto err_free;

@@ -108,6 +108,9 @@ bool rv_tls_ctx_crl_older(const struct rv_tls_ctx *n, const struct rv_tls_ctx *c
  * touched file that changed neither need not check every live peer again. */
 bool rv_tls_ctx_same_trust(const struct rv_tls_ctx *a, const struct rv_tls_ctx *b);
 
+/* rv_tls_ctx_same_ca: the same CA certificates (by content, in order)? */
+bool rv_tls_ctx_same_ca(const struct rv_tls_ctx *a, const struct rv_tls_ctx *b);
+
 /* rv_tls_ctx_role returns the role |ctx| was built for. */
 enum rv_tls_role rv_tls_ctx_role(const struct rv_tls_ctx *ctx);
 

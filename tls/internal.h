@@ -39,6 +39,16 @@ struct rv_tls_conn;
 
 /* ctx.c */
 SSL_CTX *rv_tls_ctx_ssl(struct rv_tls_ctx *ctx);
+
+/* rv_tls_conn_note_refused keeps, for the connection whose verification
+ * |xs| is, the name and serial of the certificate it refused (the log line
+ * of the failed handshake says whose it was). conn.c. */
+void rv_tls_conn_note_refused(X509_STORE_CTX *xs);
+
+/* rv_tls_ctx_revokes: does a CRL of |ctx| list |x| (its serial, from its
+ * issuer)? 1 yes, 0 no (or no CRL), -E2BIG when |ctx| holds more CRLs than
+ * it keeps at hand (ask X509_verify_cert instead). */
+int rv_tls_ctx_revokes(const struct rv_tls_ctx *ctx, X509 *x);
 const char *rv_tls_ctx_server_name(const struct rv_tls_ctx *ctx);
 
 /* ctl.c */

@@ -119,7 +119,7 @@ static int keep_crl_tls(struct rv_loop *l, const struct rv_config *cfg, struct r
  * revoke the server's certificate (after a key compromise, an impostor's),
  * the session ended and the next connection refused at the handshake (it
  * kept its tunnel). Returns how many it ended. */
-static unsigned reverify(struct rv_loop *l, int64_t due)
+static unsigned reverify(struct rv_loop *l, int64_t due, bool crl_only)
 {
 	bool server = l->role == &rv_server_role;
 	struct rv_chan *c;
@@ -134,7 +134,19 @@ static unsigned reverify(struct rv_loop *l, int64_t due)
 		    (due && !(c->peer_not_after && c->peer_not_after <= due))) {
 			continue;
 		}
-		ret = rv_tls_conn_reverify(c->tls, l->tls, why, sizeof(why));
+		/* Only the CRL changed: whether it lists the peer is the whole
+		 * question (its other checks passed at the handshake, and
+		 * expiries have their own timer). */
+		ret = crl_only ? rv_tls_conn_revoked(c->tls, l->tls) : -1;
+		if (ret == 0) {
+			continue;
+		}
+		if (ret == 1) {
+			ret = -EKEYREVOKED;
+			snprintf(why, sizeof(why), "certificate revoked");
+		} else {
+			ret = rv_tls_conn_reverify(c->tls, l->tls, why, sizeof(why));
+		}
 		if (ret == 0 || ret == -ENOMEM) {
 			continue;
 		}
@@ -180,7 +192,7 @@ static unsigned reverify(struct rv_loop *l, int64_t due)
  * no longer accepts: clients' on a server, the server's on a client. */
 static void swap_tls(struct rv_loop *l, struct rv_tls_ctx *n, struct rv_strbuf *log)
 {
-	bool same = rv_tls_ctx_same_trust(n, l->tls);
+	bool same = rv_tls_ctx_same_trust(n, l->tls), crl_only = rv_tls_ctx_same_ca(n, l->tls);
 	unsigned ended;
 
 	rv_tls_ctx_free(l->tls);
@@ -195,9 +207,11 @@ static void swap_tls(struct rv_loop *l, struct rv_tls_ctx *n, struct rv_strbuf *
 		return;
 	}
 	l->tls_gen++; /* handshakes in flight are checked again as they end (chan.c) */
-	ended = reverify(l, 0);
-	rv_strbuf_printf(log, "applied: CA, CRL, certificate and key reloaded; every live "
-			      "session re-verified\n");
+	ended = reverify(l, 0, crl_only);
+	rv_strbuf_printf(log,
+			 "applied: CA, CRL, certificate and key reloaded; every live "
+			 "session re-verified%s\n",
+			 crl_only ? " against the new CRL" : "");
 	if (ended) {
 		rv_strbuf_printf(log,
 				 "ended: %u session(s) whose certificate is revoked or no "
@@ -706,7 +720,7 @@ static void end_expired(struct rv_loop *l)
 	} else if (e.have_crl && e.crl_next_update && e.crl_next_update <= now) {
 		what = "the CRL expired";
 	}
-	n = reverify(l, what ? 0 : now);
+	n = reverify(l, what ? 0 : now, false);
 	if (n && what) {
 		rv_warnx("%s: %u session(s) ended, as a reload would (publish a fresh one)", what,
 			 n);

@@ -368,6 +368,38 @@ Test(ctl, rekeys_from_either_side_and_both_at_once)
 	rv_ctl_peer_free(s);
 }
 
+/* An ERROR whose text is its code's name is said once ("server reported
+ * error server full", not "server full: server full"); another text
+ * follows the code. */
+Test(ctl, error_reason_not_doubled)
+{
+	struct rv_ctl_peer *s, *c;
+	struct rv_ctl_msg m = { .type = RV_CTL_ERROR };
+	uint8_t buf[256];
+	size_t len, flen;
+
+	for (int round = 0; round < 2; round++) {
+		const char *text = round == 0 ? "server full" : "no room tonight";
+
+		bring_up(&s, &c, "client1", NULL);
+		m.error.code = RV_CTL_CODE_FULL;
+		m.error.text_len = (uint8_t)strlen(text);
+		memcpy(m.error.text, text, m.error.text_len + 1);
+		cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &len, &m), RV_CTL_OK);
+		cr_assert_eq(rv_ctl_frame_len(buf, len, &flen), RV_CTL_OK);
+		cr_assert_eq(rv_ctl_peer_on_frame(c, buf, flen, now), RV_CTL_CLOSE);
+		if (round == 0) {
+			cr_assert_str_eq(rv_ctl_peer_reason(c),
+					 "server reported error server full");
+		} else {
+			cr_assert_str_eq(rv_ctl_peer_reason(c),
+					 "server reported error server full: no room tonight");
+		}
+		rv_ctl_peer_free(s);
+		rv_ctl_peer_free(c);
+	}
+}
+
 Test(ctl, teardown_releases_everything)
 {
 	struct rv_ctl_peer *s;
