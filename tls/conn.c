@@ -421,14 +421,11 @@ void rv_tls_conn_note_refused(X509_STORE_CTX *xs)
 
 int rv_tls_conn_revoked(struct rv_tls_conn *c, const struct rv_tls_ctx *ctx)
 {
-	/* A server's peer chain lacks the leaf; a client's holds it. */
-	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
+	/* The leaf only: X509_V_FLAG_CRL_CHECK (not CRL_CHECK_ALL) checks no
+	 * other certificate of the chain either. */
 	X509 *leaf = SSL_get_peer_certificate(c->ssl);
 	int ret = leaf ? rv_tls_ctx_revokes(ctx, leaf) : -ENOENT;
 
-	for (size_t i = 0; ret == 0 && chain != NULL && i < sk_X509_num(chain); i++) {
-		ret = rv_tls_ctx_revokes(ctx, sk_X509_value(chain, i));
-	}
 	X509_free(leaf);
 	return ret;
 }

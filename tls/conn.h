@@ -100,11 +100,11 @@ int rv_tls_conn_expect_name(struct rv_tls_conn *c, const char *name);
  * (-ENOMEM on resource failure). */
 int rv_tls_conn_reverify(struct rv_tls_conn *c, struct rv_tls_ctx *ctx, char *err, size_t err_len);
 
-/* rv_tls_conn_revoked: does a CRL of |ctx| list the certificate the peer
- * presented, or one of its chain? The check that a new CRL under the same
+/* rv_tls_conn_revoked: does |ctx|'s newest CRL from its issuer list the
+ * certificate the peer presented? The check that a new CRL under the same
  * CA needs, a thousand times cheaper than rv_tls_conn_reverify (a lookup
  * against a whole chain verification). 1 yes, 0 no, negative when it
- * cannot say (rv_tls_conn_reverify then). */
+ * cannot say as the handshake would (rv_tls_conn_reverify then). */
 int rv_tls_conn_revoked(struct rv_tls_conn *c, const struct rv_tls_ctx *ctx);
 
 /* rv_tls_conn_peer_not_after returns when the peer's certificate expires,

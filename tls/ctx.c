@@ -93,7 +93,9 @@ bool rv_tls_ctx_same_ca(const struct rv_tls_ctx *a, const struct rv_tls_ctx *b)
 
 int rv_tls_ctx_revokes(const struct rv_tls_ctx *ctx, X509 *x)
 {
+	X509_CRL *best = NULL;
 	X509_REVOKED *rev;
+	int ret;
 
 	if (!ctx->expiry.have_crl) {
 		return 0;
@@ -101,14 +103,29 @@ int rv_tls_ctx_revokes(const struct rv_tls_ctx *ctx, X509 *x)
 	if (!ctx->kept_all) {
 		return -E2BIG;
 	}
+	/* As the handshake's verification: the newest CRL of the
+	 * certificate's issuer decides, and none at all is a refusal ("unable
+	 * to get certificate CRL"), which only X509_verify_cert says right. */
 	for (size_t i = 0; i < ctx->nkept; i++) {
-		/* Matches the serial and the issuer (1; 2 is "removeFromCRL"). */
-		if (X509_CRL_get0_by_cert(ctx->kept[i], &rev, x) == 1) {
-			return 1;
+		X509_CRL *crl = ctx->kept[i];
+		int64_t a, b;
+
+		if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(x)) != 0) {
+			continue;
+		}
+		if (best == NULL ||
+		    (rv_tls_unix_time(X509_CRL_get0_lastUpdate(crl), &a) &&
+		     rv_tls_unix_time(X509_CRL_get0_lastUpdate(best), &b) && a > b)) {
+			best = crl;
 		}
 	}
+	if (best == NULL) {
+		return -ENOENT;
+	}
+	/* Matches the serial and the issuer (1; 2 is "removeFromCRL"). */
+	ret = X509_CRL_get0_by_cert(best, &rev, x) == 1;
 	ERR_clear_error();
-	return 0;
+	return ret;
 }
 
 bool rv_tls_ctx_same_trust(const struct rv_tls_ctx *a, const struct rv_tls_ctx *b)

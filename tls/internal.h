@@ -45,9 +45,10 @@ SSL_CTX *rv_tls_ctx_ssl(struct rv_tls_ctx *ctx);
  * of the failed handshake says whose it was). conn.c. */
 void rv_tls_conn_note_refused(X509_STORE_CTX *xs);
 
-/* rv_tls_ctx_revokes: does a CRL of |ctx| list |x| (its serial, from its
- * issuer)? 1 yes, 0 no (or no CRL), -E2BIG when |ctx| holds more CRLs than
- * it keeps at hand (ask X509_verify_cert instead). */
+/* rv_tls_ctx_revokes: does the newest CRL of |ctx| from |x|'s issuer list
+ * |x|? 1 yes, 0 no (or |ctx| checks no CRL); -ENOENT when no CRL is from
+ * that issuer, -E2BIG when |ctx| holds more CRLs than it keeps at hand:
+ * then only X509_verify_cert gives the handshake's verdict. */
 int rv_tls_ctx_revokes(const struct rv_tls_ctx *ctx, X509 *x);
 const char *rv_tls_ctx_server_name(const struct rv_tls_ctx *ctx);
 

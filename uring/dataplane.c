@@ -957,8 +957,14 @@ int rv_dataplane_send_keepalive(struct rv_dataplane *dp, struct rv_session *s, b
 	_Alignas(struct cmsghdr) uint8_t cbuf[RV_CMSG_SEND_SPACE];
 
 	rv_cmsg_put_send(&msg, cbuf, 0, 0, &dst, &ep.local);
-	if (sendmsg(dp->workers[0]->udp_fd, &msg, MSG_DONTWAIT) < 0) {
+	if (sendmsg(dp->workers[0]->udp_fd, &msg, MSG_DONTWAIT) >= 0) {
+		return 0;
+	}
+	/* The peer's local address may be ours no longer: from the route's. */
+	if (msg.msg_controllen == 0 ||
+	    (errno != EINVAL && errno != EADDRNOTAVAIL && errno != ENETUNREACH)) {
 		return -errno;
 	}
-	return 0;
+	rv_cmsg_put_send(&msg, cbuf, 0, 0, &dst, NULL);
+	return sendmsg(dp->workers[0]->udp_fd, &msg, MSG_DONTWAIT) < 0 ? -errno : 0;
 }

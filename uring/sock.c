@@ -168,11 +168,12 @@ int rv_udp_enable_pktinfo(int fd, bool v6)
 {
 	int one = 1;
 
-	/* A dual-stack socket's IPV6_PKTINFO carries an IPv4 datagram's
-	 * destination v4-mapped. */
-	if (v6) {
-		return setsockopt(fd, SOL_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0 ? -errno
-											 : 0;
+	/* IP_PKTINFO on a dual-stack socket too: an IPv4 datagram's
+	 * IPV6_PKTINFO holds its header's destination, which may be a
+	 * broadcast; IP_PKTINFO's ipi_spec_dst is the local address a reply
+	 * leaves from (it comes after, and wins: rv_cmsg_local). */
+	if (v6 && setsockopt(fd, SOL_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0) {
+		return -errno;
 	}
 	return setsockopt(fd, SOL_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ? -errno : 0;
 }
@@ -184,6 +185,14 @@ bool rv_cmsg_local(const struct cmsghdr *cm, struct in6_addr *out)
 		struct in6_pktinfo pi;
 
 		memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+		/* Never a reply's source: a multicast or broadcast destination
+		 * (an on-path box can rewrite it; the datagram still opens). */
+		if (IN6_IS_ADDR_MULTICAST(&pi.ipi6_addr) ||
+		    (IN6_IS_ADDR_V4MAPPED(&pi.ipi6_addr) &&
+		     (pi.ipi6_addr.s6_addr[12] >= 224 ||
+		      memcmp(&pi.ipi6_addr.s6_addr[12], "\0\0\0\0", 4) == 0))) {
+			return false;
+		}
 		*out = pi.ipi6_addr;
 		return true;
 	}

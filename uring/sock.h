@@ -145,7 +145,8 @@ void rv_cmsg_put_send(struct msghdr *msg, void *buf, uint16_t gso_size, uint8_t 
 
 /* rv_cmsg_local reads a received datagram's local address from its
  * IPV6_PKTINFO or IP_PKTINFO cmsg |cm| into |out| (IPv4 v4-mapped); false
- * when |cm| is neither. */
+ * when |cm| is neither, or names no address a reply could leave from
+ * (multicast, broadcast, 0.0.0.0). */
 bool rv_cmsg_local(const struct cmsghdr *cm, struct in6_addr *out);
 
 /* rv_cmsg_ecn returns the ECN field a received datagram's IP header had,

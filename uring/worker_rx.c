@@ -19,6 +19,7 @@
  * for authenticated packets, and the endpoint is updated from the source of
  * the last authenticated datagram of the run.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 
@@ -466,21 +467,28 @@ static void bad_inner(struct rv_worker *w, struct rv_session *s, const char *wha
  * from where they went, counted and logged (rate-limited). */
 static void move_endpoint(struct rv_worker *w, struct rv_session *s, const struct rv_endpoint *ep)
 {
-	struct rv_endpoint old;
+	struct rv_endpoint old, to = *ep;
 
 	rv_session_get_endpoint(s, &old);
-	if (!rv_session_update_endpoint(s, ep)) {
+	/* A receive that named no usable local address keeps the one
+	 * the peer's datagrams came to before. */
+	if (IN6_IS_ADDR_UNSPECIFIED(&to.local) && old.len != 0) {
+		to.local = old.local;
+	}
+	if (!rv_session_update_endpoint(s, &to)) {
 		return;
 	}
 	rv_ctr_add(&w->ctr, RV_CTR_ENDPOINT_MOVES, 1);
 	/* The first one is where the peer was learnt: no news. */
 	if (old.len != 0) {
-		char a[80], b[80];
+		char a[80], b[80], la[INET6_ADDRSTRLEN], lb[INET6_ADDRSTRLEN];
 
-		rv_info_rl("session %08x: the peer's datagrams now come from %s (were %s): "
-			   "ours follow",
-			   rv_session_local_index(s), rv_endpoint_str(ep, a, sizeof(a)),
-			   rv_endpoint_str(&old, b, sizeof(b)));
+		inet_ntop(AF_INET6, &to.local, la, sizeof(la));
+		inet_ntop(AF_INET6, &old.local, lb, sizeof(lb));
+		rv_info_rl("session %08x: the peer's datagrams now come from %s to our %s (were "
+			   "from %s to %s): ours follow",
+			   rv_session_local_index(s), rv_endpoint_str(&to, a, sizeof(a)), la,
+			   rv_endpoint_str(&old, b, sizeof(b)), lb);
 	}
 }
 

@@ -827,6 +827,23 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 		if (sl->zc) {
 			rv_ctr_add(&w->ctr, RV_CTR_ZC_SENDS, 1);
 		}
+	} else if (!IN6_IS_ADDR_UNSPECIFIED(&sl->src) &&
+		   (res == -EINVAL || res == -EADDRNOTAVAIL || res == -ENETUNREACH)) {
+		/* The address the peer sent to may be ours no longer (a VIP
+		 * moved away, a temporary address expired, a rewritten
+		 * destination): once more from the route's source, this send
+		 * only. Not a refusal of zero copy or GSO, which would change
+		 * how the worker sends for every session. */
+		char a[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET6, &sl->src, a, sizeof(a));
+		rv_warnx_rl("worker %u: a UDP send from %s refused (%s): sent from the route's "
+			    "source instead (is the address still ours?)",
+			    w->id, a, strerror(-res));
+		memset(&sl->src, 0, sizeof(sl->src));
+		rv_cmsg_put_send(&sl->msg, sl->cmsg.buf, sl->gso ? sl->seg : 0, sl->ecn, &sl->dst,
+				 &sl->src);
+		sl->resend = true;
 	} else if (sl->zc && (res == -EINVAL || res == -EOPNOTSUPP || res == -EFAULT ||
 			      res == -ENOMEM || res == -ENOBUFS)) {
 		/* The kernel would not pin the pages: for good (falls back a

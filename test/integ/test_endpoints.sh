@@ -17,6 +17,16 @@
 #      either (its server's, from the control connection, fixed). Before,
 #      the client followed it and its upstream went to the attacker until
 #      the server sent something.
+#   4. A client's datagrams rewritten on the way to a multicast destination
+#      (ff02::1) still open and move nothing: the server never answers from
+#      a multicast or broadcast address (it took ff02::1 as the address to
+#      answer from, and every reply failed).
+#   5. The address a client talks to leaves the server (a VIP moved away)
+#      and comes back: the sends from it that the kernel refuses go out once
+#      more from the route's source, said in the log, and the worker keeps
+#      GSO and zero copy for everyone (a refusal of the source was taken for
+#      the kernel's of both, which went off for every client until a restart);
+#      the client's tunnel is back with the address.
 #   `endpoint_moves` counts the server learning each client, nothing else.
 #
 # Usage: bash test_endpoints.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
@@ -30,6 +40,7 @@ ctl_client_ns c1 1
 ctl_client_ns c2 2
 C1=$(rvt_ns_name c1)
 C2=$(rvt_ns_name c2)
+SLOG=$RVT_TMP/server.log
 
 rvt_step "1. a second address on each of the server's links; clients connect to it"
 ip -n "$S" addr add 10.88.1.3/24 dev c1 || rvt_fail "address"
@@ -128,4 +139,37 @@ rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "client1 ca
 [ "$(ctl_sum '^workers total' '^endpoint_moves$' "$RVT_TMP/c1.sock")" = 0 ] ||
 	rvt_fail "the client's endpoint moved"
 rvt_log "client1's endpoint stayed $CEP1"
+
+rvt_step "4. client2's datagrams rewritten on the way to a multicast destination (ff02::1)"
+A2=$(ctl_field "session name=client2" v4)
+ip netns exec "$C2" nft -f - <<EON || rvt_fail "nft"
+table ip6 rvtmc {
+	chain out {
+		type route hook output priority -300; policy accept;
+		ip6 daddr $V6 udp dport $DATA_PORT ip6 daddr set ff02::1 notrack
+	}
+}
+EON
+rvt_nsx "$C2" ping -c 3 -i 0.2 -W 2 10.99.0.1 >/dev/null ||
+	rvt_fail "client2 lost its tunnel to a rewritten destination (the server answers from it?)"
+[ "$(ctl_sum '^workers total' '^endpoint_moves$')" = 2 ] ||
+	rvt_fail "a multicast destination moved client2's endpoint: $(grep -a 'now come from' "$SLOG" | tail -1)"
+ip netns exec "$C2" nft delete table ip6 rvtmc || rvt_fail "nft delete"
+
+rvt_step "5. the address client2 talks to leaves the server a while (a VIP moved away), then comes back"
+ip -n "$S" addr del "$V6/64" dev c2 || rvt_fail "addr del"
+# A burst (GSO sends) and single packets.
+rvt_nsx "$S" ping -q -f -l 20 -s 1000 -c 100 -W 1 "$A2" >/dev/null
+rvt_nsx "$S" ping -q -c 5 -i 0.05 -W 1 "$A2" >/dev/null
+rvt_wait_for 5 "the refusal said" grep -q "a UDP send from $V6 refused" "$SLOG" ||
+	rvt_fail "no line for the refused source: $(grep -a 'worker 0' "$SLOG" | tail -3)"
+ip -n "$S" addr add "$V6/64" dev c2 nodad || rvt_fail "addr add"
+rvt_wait_for 10 "client2's tunnel back" ip netns exec "$C2" ping -c 1 -W 1 10.99.0.1 ||
+	rvt_fail "client2's tunnel did not come back with the address"
+# The refusal was this session's source, not the kernel's of GSO or zero
+# copy: the worker sends for everyone as before (it turned both off).
+if grep -a -E "disabling UDP GSO|SENDMSG_ZC.*refused" "$SLOG"; then
+	rvt_fail "a refused source turned the worker's GSO or zero copy off"
+fi
+rvt_nsx "$S" ping -q -c 3 -i 0.2 -W 2 "$A1" >/dev/null || rvt_fail "client1 lost"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"

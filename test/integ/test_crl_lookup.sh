@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# test_crl_lookup.sh — a new CRL under the same CA is checked against the
+# live sessions by looking each peer's serial up (not by verifying every
+# chain again), and must give the handshake's verdict:
+#   1. CA file with two CAs (the test CA and other-ca), CRL file with a CRL
+#      of each; a client of each CA connects. The CRL file is replaced by
+#      the test CA's new CRL alone: the handshake now refuses other-ca's
+#      clients ("unable to get certificate CRL"), so the live one is ended
+#      too (the lookup found no CRL for its issuer and let it run).
+#   2. The CRL file holds two CRLs of the same CA: an older one that lists
+#      client2 and the newest, which no longer does (`pki crl --unrevoke`).
+#      The newest decides, as in the handshake: client2 keeps its session,
+#      in either order of the two (it was ended as revoked, and came back at
+#      once through a handshake that let it in).
+#
+# Usage: bash test_crl_lookup.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
+
+ctl_init 2
+ctl_client_ns c1 1
+ctl_client_ns c2 2
+SLOG=$RVT_TMP/server.log
+OCA=$PKI/other-ca
+
+state() { ctl_field "session name=$1 " state; }
+# publish SRC DST: SRC becomes DST in one rename, readable by the service.
+publish() {
+	cp "$1" "$2.new" && chgrp "$RV_GROUP" "$2.new" && chmod g+r "$2.new" && mv "$2.new" "$2" ||
+		rvt_fail "publish $2"
+}
+# watched N: the certificate watch applied its Nth change.
+watched() { [ "$(grep -c "certificate files changed" "$SLOG")" -ge "$1" ]; }
+
+rvt_step "1. two CAs; the CRL file loses other-ca's CRL"
+rvt_run "$RV_BIN" pki client --ca "$OCA" --name bclient1 --out "$PKI" --days 30 >/dev/null ||
+	rvt_fail "pki client"
+rvt_run "$RV_BIN" pki crl --ca "$OCA" --days 30 >/dev/null || rvt_fail "pki crl"
+cat "$PKI/ca/ca.crt" "$OCA/ca.crt" >"$RVT_TMP/cas.crt"
+cat "$PKI/ca/ca.crl" "$OCA/ca.crl" >"$RVT_TMP/both.crl"
+publish "$RVT_TMP/both.crl" "$RVT_TMP/run.crl"
+chgrp "$RV_GROUP" "$RVT_TMP/cas.crt" "$PKI"/bclient1.* && chmod g+r "$RVT_TMP/cas.crt" "$PKI"/bclient1.* ||
+	rvt_fail "chgrp"
+CTL_SERVER_KV=(ca="$RVT_TMP/cas.crt" crl="$RVT_TMP/run.crl")
+ctl_start_server
+ctl_client 1
+CTL_IDX=2 ctl_client_conf "$RVT_TMP/c2.conf" "$PKI/bclient1" rvc "$RVT_TMP/c2.sock"
+rvt_bg "$(rvt_ns_name c2)" bclient1 "$RV_BIN" client -c "$RVT_TMP/c2.conf"
+BPID=$RVT_LAST_PID
+rvt_wait_for 15 "two sessions" ctl_sessions_eq 2 || { ctl_status; rvt_fail "clients did not come up"; }
+rvt_run "$RV_BIN" pki crl --ca "$PKI/ca" --days 30 >/dev/null || rvt_fail "pki crl"
+publish "$PKI/ca/ca.crl" "$RVT_TMP/run.crl"
+rvt_wait_for 5 "the watch" watched 1 || rvt_fail "the watch did not apply the CRL"
+rvt_wait_for 5 "bclient1 ended" sh -c "! \"$RV_BIN\" status --kv -s '$SRV_SOCK' | grep -q 'name=bclient1 state=running'" ||
+	rvt_fail "bclient1 kept its session with no CRL of its CA left, which the handshake refuses: $(grep -a 'certificate files changed' "$SLOG" | tail -1)"
+grep -a "bclient1" "$SLOG" | grep -a "unable to get certificate CRL" | tail -1
+[ "$(state client1)" = running ] || rvt_fail "client1's session ended"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+rvt_stop_pid "$BPID" 10 || rvt_fail "bclient1 exit"
+
+rvt_step "2. an old CRL that lists client2 beside the newest that does not"
+SER=$(openssl x509 -in "$PKI/client2.crt" -noout -serial | sed 's/^serial=//' | tr A-F a-f)
+rvt_run "$RV_BIN" pki revoke --ca "$PKI/ca" --cert "$PKI/client2.crt" >/dev/null || rvt_fail "pki revoke"
+cp "$PKI/ca/ca.crl" "$RVT_TMP/old.crl"
+sleep 1.1 # the next CRL's lastUpdate a second later
+sed -i "/$SER/Id" "$PKI/ca/revoked.txt"
+rvt_run "$RV_BIN" pki crl --ca "$PKI/ca" --unrevoke "$SER" >/dev/null || rvt_fail "pki crl --unrevoke"
+cp "$PKI/ca/ca.crl" "$RVT_TMP/new.crl"
+publish "$RVT_TMP/new.crl" "$RVT_TMP/run.crl"
+CTL_SERVER_KV=(crl="$RVT_TMP/run.crl")
+ctl_start_server
+ctl_client 2
+rvt_wait_for 15 "client2's session" ctl_sessions_eq 2 || { ctl_status; rvt_fail "clients did not come up"; }
+n=0
+for order in "old new" "new old"; do
+	set -- $order
+	cat "$RVT_TMP/$1.crl" "$RVT_TMP/$2.crl" >"$RVT_TMP/pair.crl"
+	publish "$RVT_TMP/pair.crl" "$RVT_TMP/run.crl"
+	n=$((n + 1))
+	rvt_wait_for 5 "the watch" watched "$n" || rvt_fail "the watch did not apply the CRLs ($order)"
+	sleep 0.5
+	if grep -a "client client2 .*revoked.*ending its session" "$SLOG"; then
+		rvt_fail "client2 ended by an older CRL ($order) that the newest overrides"
+	fi
+	[ "$(state client2)" = running ] || rvt_fail "client2's session ended ($order)"
+done
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
