@@ -15,9 +15,10 @@
  * window, which empties the queue that pings and ACKs were waiting in.
  *
  * Nothing about a session changes for a datagram that fails a check before
- * or during AEAD open: rv_session_open_batch updates the replay window only
- * for authenticated packets, and the endpoint is updated from the source of
- * the last authenticated datagram of the run.
+ * or during AEAD open: rv_session_open_batch_newest updates the replay
+ * window only for authenticated packets, and the endpoint moves only to the
+ * source (and our local address) of the run's newest authenticated
+ * datagram: the highest counter its epoch has seen (move_endpoint).
  */
 #include <arpa/inet.h>
 #include <errno.h>
