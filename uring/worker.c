@@ -139,8 +139,11 @@ static int setup_pools(struct rv_worker *w)
 	memset(&w->recv_msg, 0, sizeof(w->recv_msg));
 	/* Rounded up so the control data that follows the name is aligned. */
 	w->recv_msg.msg_namelen = (sizeof(struct sockaddr_in6) + 7) & ~7u;
+	/* With pktinfo, a dual-stack socket's IPv4 datagram brings both
+	 * IPV6_PKTINFO and IP_PKTINFO (rv_udp_enable_pktinfo): room for two,
+	 * or the IP_TOS after them is cut off (MSG_CTRUNC) and ECN lost. */
 	w->recv_msg.msg_controllen = RV_CMSG_GRO_SPACE + RV_CMSG_TS_SPACE + RV_CMSG_TOS_SPACE +
-				     (w->pktinfo ? RV_CMSG_PKTINFO_SPACE : 0);
+				     (w->pktinfo ? 2 * RV_CMSG_PKTINFO_SPACE : 0);
 	/* Padded so that the datagrams start on a cache line either way. */
 	head = sizeof(struct io_uring_recvmsg_out) + w->recv_msg.msg_namelen +
 	       w->recv_msg.msg_controllen;
