@@ -218,7 +218,8 @@ void rv_session_get_endpoint(const struct rv_session *s, struct rv_endpoint *out
 	memcpy(out, w, sizeof(*out));
 }
 
-bool rv_session_update_endpoint(struct rv_session *s, const struct rv_endpoint *ep)
+bool rv_session_update_endpoint(struct rv_session *s, const struct rv_endpoint *ep,
+				struct rv_endpoint *was)
 {
 	struct rv_endpoint norm, cur;
 	bool changed = false;
@@ -229,14 +230,23 @@ bool rv_session_update_endpoint(struct rv_session *s, const struct rv_endpoint *
 	/* Lock-free pre-check: the common case is "unchanged", and workers call
 	 * this for every authenticated batch. */
 	rv_session_get_endpoint(s, &cur);
+	if (IN6_IS_ADDR_UNSPECIFIED(&norm.local)) {
+		norm.local = cur.local;
+	}
 	if (rv_endpoint_equal(&cur, &norm)) {
 		return false;
 	}
 	spin_lock(&s->ep_lock);
 	rv_session_get_endpoint(s, &cur);
+	if (IN6_IS_ADDR_UNSPECIFIED(&ep->local)) {
+		norm.local = cur.local;
+	}
 	if (!rv_endpoint_equal(&cur, &norm)) {
 		ep_write_locked(s, &norm);
 		changed = true;
+		if (was) {
+			*was = cur;
+		}
 	}
 	spin_unlock(&s->ep_lock);
 	return changed;

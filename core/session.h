@@ -199,10 +199,13 @@ size_t rv_session_open_batch_newest(struct rv_session *s, struct rv_pkt *pkts,
 
 /* Peer endpoint: get is lock-free (seqlock); update stores |ep| if it differs
  * (NAT rebinding; call only for an authenticated packet that
- * rv_session_open_batch_newest named) and returns true if it changed; never
- * for a session with a fixed endpoint. Any thread. */
+ * rv_session_open_batch_newest named) and returns true if it changed, with
+ * the endpoint before in |was| (NULL: not wanted); never for a session with
+ * a fixed endpoint. An |ep| whose local address is unknown (::) keeps the
+ * local address the endpoint had. Any thread. */
 void rv_session_get_endpoint(const struct rv_session *s, struct rv_endpoint *out);
-bool rv_session_update_endpoint(struct rv_session *s, const struct rv_endpoint *ep);
+bool rv_session_update_endpoint(struct rv_session *s, const struct rv_endpoint *ep,
+				struct rv_endpoint *was);
 
 /* Accessors for immutable fields. */
 uint32_t rv_session_local_index(const struct rv_session *s);

@@ -60,10 +60,11 @@ struct rv_tls_ctx {
 	X509_CRL *kept[CRL_KEPT];
 	size_t nkept;
 	bool kept_all; /* every CRL of the file is in |kept| */
-	/* What peers are verified against: each CA certificate and CRL added,
-	 * in order, chained into one SHA-256 (rv_tls_ctx_same_trust). */
-	uint8_t trust[SHA256_DIGEST_LENGTH];
-	uint8_t trust_ca[SHA256_DIGEST_LENGTH]; /* ... of the CA certificates alone */
+	/* What peers are verified against: the CA certificates and the CRLs
+	 * added, each kind in order, chained into a SHA-256 of its own
+	 * (rv_tls_ctx_same_ca, rv_tls_ctx_same_trust). */
+	uint8_t trust_ca[SHA256_DIGEST_LENGTH];
+	uint8_t trust_crl[SHA256_DIGEST_LENGTH];
 };
 
 /* trust_add chains the DER of a CA certificate (|x|) or a CRL (|crl|) into
@@ -71,13 +72,12 @@ struct rv_tls_ctx {
  * such, which only makes two contexts compare unequal. */
 static void trust_add(uint8_t *trust, X509 *x, X509_CRL *crl)
 {
-	uint8_t tag = x ? 'C' : 'R', *der = NULL;
+	uint8_t *der = NULL;
 	int len = x ? i2d_X509(x, &der) : i2d_X509_CRL(crl, &der);
 	SHA256_CTX sha;
 
 	SHA256_Init(&sha);
 	SHA256_Update(&sha, trust, SHA256_DIGEST_LENGTH);
-	SHA256_Update(&sha, &tag, 1);
 	if (len > 0) {
 		SHA256_Update(&sha, der, (size_t)len);
 	}
@@ -130,8 +130,8 @@ int rv_tls_ctx_revokes(const struct rv_tls_ctx *ctx, X509 *x)
 
 bool rv_tls_ctx_same_trust(const struct rv_tls_ctx *a, const struct rv_tls_ctx *b)
 {
-	return a->expiry.have_crl == b->expiry.have_crl &&
-	       memcmp(a->trust, b->trust, sizeof(a->trust)) == 0;
+	return rv_tls_ctx_same_ca(a, b) && a->expiry.have_crl == b->expiry.have_crl &&
+	       memcmp(a->trust_crl, b->trust_crl, sizeof(a->trust_crl)) == 0;
 }
 
 /* unix_time converts an ASN.1 time to seconds since the epoch. */
@@ -253,8 +253,8 @@ static FILE *open_pem(const char *what, const char *path, char *err, size_t err_
 	return f;
 }
 
-static int load_ca(SSL_CTX *sc, uint8_t *trust, uint8_t *trust_ca, const char *path,
-		   int64_t *not_after, char *err, size_t err_len)
+static int load_ca(SSL_CTX *sc, uint8_t *trust, const char *path, int64_t *not_after, char *err,
+		   size_t err_len)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(sc);
 	char ebuf[256];
@@ -281,7 +281,6 @@ static int load_ca(SSL_CTX *sc, uint8_t *trust, uint8_t *trust_ca, const char *p
 		}
 		keep_earliest(not_after, X509_get0_notAfter(x));
 		trust_add(trust, x, NULL);
-		trust_add(trust_ca, x, NULL);
 		if (!X509_STORE_add_cert(store, x)) {
 			X509_free(x);
 			snprintf(err, err_len, "CA file %s: cannot add certificate: %s", path,
@@ -399,7 +398,7 @@ static int load_crl(struct rv_tls_ctx *c, const char *path, char *err, size_t er
 		keep_earliest(&ex->crl_next_update, X509_CRL_get0_nextUpdate(crl));
 		keep_latest(&ex->crl_last_update, X509_CRL_get0_lastUpdate(crl));
 		note_crl_number(c->crl, crl);
-		trust_add(c->trust, NULL, crl);
+		trust_add(c->trust_crl, NULL, crl);
 		if (!X509_STORE_add_crl(store, crl)) {
 			X509_CRL_free(crl);
 			snprintf(err, err_len, "CRL file %s: cannot add CRL: %s", path,
@@ -672,8 +671,7 @@ int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
 	SSL_CTX_set_session_cache_mode(c->ssl_ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_options(c->ssl_ctx, SSL_OP_NO_TICKET);
 
-	ret = load_ca(c->ssl_ctx, c->trust, c->trust_ca, p->ca_file, &c->expiry.ca_not_after, err,
-		      err_len);
+	ret = load_ca(c->ssl_ctx, c->trust_ca, p->ca_file, &c->expiry.ca_not_after, err, err_len);
 	if (ret) {
 		*out_fail = RV_TLS_FAIL_CA;
 		goto err_free;
@@ -749,7 +747,7 @@ static int copy_crls(struct rv_tls_ctx *n, const struct rv_tls_ctx *cur)
 		}
 		X509_CRL_up_ref(cur->kept[i]);
 		n->kept[n->nkept++] = cur->kept[i];
-		trust_add(n->trust, NULL, cur->kept[i]);
+		trust_add(n->trust_crl, NULL, cur->kept[i]);
 	}
 	n->kept_all = cur->kept_all;
 	if (cur->expiry.have_crl) {

@@ -468,17 +468,14 @@ static void bad_inner(struct rv_worker *w, struct rv_session *s, const char *wha
  * from where they went, counted and logged (rate-limited). */
 static void move_endpoint(struct rv_worker *w, struct rv_session *s, const struct rv_endpoint *ep)
 {
-	struct rv_endpoint old, to = *ep;
+	struct rv_endpoint old, to;
 
-	rv_session_get_endpoint(s, &old);
-	/* A receive that named no usable local address keeps the one
-	 * the peer's datagrams came to before. */
-	if (IN6_IS_ADDR_UNSPECIFIED(&to.local) && old.len != 0) {
-		to.local = old.local;
-	}
-	if (!rv_session_update_endpoint(s, &to)) {
+	/* A receive that named no usable local address (::) keeps the one
+	 * the peer's datagrams came to before (the session's rule). */
+	if (!rv_session_update_endpoint(s, ep, &old)) {
 		return;
 	}
+	rv_session_get_endpoint(s, &to);
 	rv_ctr_add(&w->ctr, RV_CTR_ENDPOINT_MOVES, 1);
 	/* The first one is where the peer was learnt: no news. */
 	if (old.len != 0) {

@@ -255,13 +255,18 @@ def cmd_spoof_packet(args):
     print(pkt.hex())
 
 
+def sniff_args(p):
+    """The arguments of the commands that sniff data messages to DST:PORT."""
+    p.add_argument("--iface", required=True)
+    p.add_argument("--dst", required=True)
+    p.add_argument("--port", type=int, required=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("capture-inject")
-    c.add_argument("--iface", required=True)
-    c.add_argument("--dst", required=True)
-    c.add_argument("--port", type=int, required=True)
+    sniff_args(c)
     c.add_argument("--trigger", required=True)
     c.add_argument("--replay", type=int, default=0)
     c.add_argument("--tamper", type=int, default=0)
@@ -271,9 +276,7 @@ def main():
     c.add_argument("--avoid-index", action="append", default=[])
     c.add_argument("--timeout", type=float, default=10.0)
     f = sub.add_parser("flags-census")
-    f.add_argument("--iface", required=True)
-    f.add_argument("--dst", required=True)
-    f.add_argument("--port", type=int, required=True)
+    sniff_args(f)
     f.add_argument("--seconds", type=float, default=3.0)
     f.add_argument("--enough", type=int, default=200)
     s = sub.add_parser("spoof-packet")
@@ -281,9 +284,7 @@ def main():
     s.add_argument("--dst", required=True)
     s.add_argument("--dport", type=int, default=9)
     h = sub.add_parser("hold")
-    h.add_argument("--iface", required=True)
-    h.add_argument("--dst", required=True)
-    h.add_argument("--port", type=int, required=True)
+    sniff_args(h)
     h.add_argument("--out", required=True)
     h.add_argument("--timeout", type=float, default=10.0)
     x = sub.add_parser("send-hex")

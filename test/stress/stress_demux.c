@@ -201,7 +201,7 @@ static void *reader(void *arg)
 
 					ep.in4.sin_family = AF_INET;
 					ep.in4.sin_port = (uint16_t)t_xorshift32(&rnd);
-					rv_session_update_endpoint(s, &ep);
+					rv_session_update_endpoint(s, &ep, NULL);
 				}
 			}
 		}

@@ -310,6 +310,18 @@ Test(session, duplicate_is_replay)
 	pair_free(&p);
 }
 
+/* ep4 is the IPv4 endpoint |addr|:|port|. */
+static struct rv_endpoint ep4(const char *addr, uint16_t port)
+{
+	struct rv_endpoint e = { 0 };
+
+	e.in4.sin_family = AF_INET;
+	e.in4.sin_port = htons(port);
+	inet_pton(AF_INET, addr, &e.in4.sin_addr);
+	e.len = sizeof(e.in4);
+	return e;
+}
+
 /* open_newest opens copies of the datagrams bufs[idx[0..n)] (lengths dlen[])
  * in one batch; returns rv_session_open_batch_newest's *newest after
  * checking every one was accepted. */
@@ -375,21 +387,15 @@ Test(session, only_the_newest_datagram_moves_the_endpoint)
  * nothing a datagram says moves it. */
 Test(session, fixed_endpoint_never_moves)
 {
-	struct rv_endpoint e4 = { 0 }, e5, got;
+	struct rv_endpoint e4 = ep4("192.0.2.7", 4434), e5 = ep4("192.0.2.7", 9999), got;
 	struct rv_session_params prm = { .local_index = 5, .remote_index = 6 };
 	struct rv_session *s;
 
-	e4.in4.sin_family = AF_INET;
-	e4.in4.sin_port = htons(4434);
-	inet_pton(AF_INET, "192.0.2.7", &e4.in4.sin_addr);
-	e4.len = sizeof(e4.in4);
-	e5 = e4;
-	e5.in4.sin_port = htons(9999);
 	prm.endpoint = e4;
 	prm.endpoint_fixed = true;
 	s = rv_session_new(&prm);
 	cr_assert_not_null(s);
-	cr_assert_not(rv_session_update_endpoint(s, &e5));
+	cr_assert_not(rv_session_update_endpoint(s, &e5, NULL));
 	rv_session_get_endpoint(s, &got);
 	cr_assert(rv_endpoint_equal(&got, &e4));
 	rv_session_free(s);
@@ -401,7 +407,7 @@ Test(session, fixed_endpoint_never_moves)
 	cr_assert_not_null(s);
 	inet_pton(AF_INET6, "::ffff:192.0.2.99", &e5.local);
 	e5.in4.sin_port = e4.in4.sin_port;
-	cr_assert(rv_session_update_endpoint(s, &e5));
+	cr_assert(rv_session_update_endpoint(s, &e5, NULL));
 	rv_session_get_endpoint(s, &got);
 	cr_assert(rv_endpoint_equal(&got, &e5));
 	cr_assert_eq(memcmp(&got.local, &e5.local, sizeof(got.local)), 0);
@@ -656,18 +662,15 @@ Test(session, endpoint)
 	cr_assert_eq(got.len, 0u);
 	cr_assert_str_eq(rv_endpoint_str(&got, buf, sizeof(buf)), "(none)");
 
-	e4.in4.sin_family = AF_INET;
-	e4.in4.sin_port = htons(4433);
-	inet_pton(AF_INET, "192.0.2.7", &e4.in4.sin_addr);
-	e4.len = sizeof(e4.in4);
-	cr_assert(rv_session_update_endpoint(s, &e4));
-	cr_assert_not(rv_session_update_endpoint(s, &e4));
+	e4 = ep4("192.0.2.7", 4433);
+	cr_assert(rv_session_update_endpoint(s, &e4, NULL));
+	cr_assert_not(rv_session_update_endpoint(s, &e4, NULL));
 	rv_session_get_endpoint(s, &got);
 	cr_assert(rv_endpoint_equal(&got, &e4));
 	cr_assert_str_eq(rv_endpoint_str(&got, buf, sizeof(buf)), "192.0.2.7:4433");
 
 	e4.in4.sin_port = htons(4434); /* NAT rebinding: new port */
-	cr_assert(rv_session_update_endpoint(s, &e4));
+	cr_assert(rv_session_update_endpoint(s, &e4, NULL));
 	rv_session_get_endpoint(s, &got);
 	cr_assert_eq(ntohs(got.in4.sin_port), 4434);
 
@@ -675,7 +678,7 @@ Test(session, endpoint)
 	e6.in6.sin6_port = htons(51820);
 	inet_pton(AF_INET6, "2001:db8::1", &e6.in6.sin6_addr);
 	e6.len = sizeof(e6.in6);
-	cr_assert(rv_session_update_endpoint(s, &e6));
+	cr_assert(rv_session_update_endpoint(s, &e6, NULL));
 	rv_session_get_endpoint(s, &got);
 	cr_assert(rv_endpoint_equal(&got, &e6));
 	cr_assert_not(rv_endpoint_equal(&got, &e4));
@@ -692,7 +695,7 @@ Test(session, endpoint)
 	/* Nonsense is refused, the old endpoint kept. */
 	struct rv_endpoint bad = { .len = 3 };
 	bad.sa.sa_family = AF_UNIX;
-	cr_assert_not(rv_session_update_endpoint(s, &bad));
+	cr_assert_not(rv_session_update_endpoint(s, &bad, NULL));
 	rv_session_get_endpoint(s, &got);
 	cr_assert(rv_endpoint_equal(&got, &e6));
 	rv_session_free(s);
