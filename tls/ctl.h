@@ -105,7 +105,8 @@ struct rv_ctl_env {
 	unsigned own_rekeys_per_min;
 	/* on_config (client): apply a CONFIG (first or update: TUN address,
 	 * MTU, routes) to the host. Returns 0 or -errno (the session is then
-	 * closed). */
+	 * closed; -EBADMSG: the server assigned an address the host cannot
+	 * take, a protocol error). */
 	int (*on_config)(void *ctx, const struct rv_ctl_config *cfg, bool update);
 	/* on_dns (client): apply pushed DNS servers. Failures are logged by
 	 * the callee, never fatal. May be NULL. */

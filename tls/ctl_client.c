@@ -4,6 +4,7 @@
 #include "tls/ctl_client.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -34,6 +35,16 @@ struct rv_ctl_client {
 	enum state st;
 	struct rv_endpoint server;
 	uint32_t client_index, server_index; /* of the first CONFIG */
+	/* Until running, each step (HELLO, CONFIG, the first key) is due
+	 * within handshake_timeout of the one before, as the server demands
+	 * of its clients: a server that authenticated and then only sent
+	 * keepalives held the client in wait-hello for ever, with a healthy
+	 * second server in its list never tried. */
+	uint64_t setup_by_ns;
+	/* DNS pushed before the first key: applied once the tunnel runs (it
+	 * pointed the host's lookups into a tunnel that might never come up). */
+	struct rv_ctl_dns dns;
+	bool dns_waiting;
 };
 
 static struct rv_ctl_client *cli(struct rv_ctl_peer *p)
@@ -51,19 +62,30 @@ static void destroy(struct rv_ctl_peer *c)
 	rv_secmem_free(c, sizeof(struct rv_ctl_client));
 }
 
+static uint64_t setup_deadline(const struct rv_ctl_client *p, uint64_t now_ns)
+{
+	return now_ns + (uint64_t)p->c.env->cfg->handshake_timeout_ms * RV_NSEC_PER_MSEC;
+}
+
 static void adopt_timers(struct rv_ctl_client *p, const struct rv_ctl_config *c)
 {
 	p->c.keepalive_ns = (uint64_t)c->keepalive_s * RV_NSEC_PER_SEC;
 	p->c.dead_peer_ns = (uint64_t)c->dead_peer_s * RV_NSEC_PER_SEC;
 }
 
-static enum rv_ctl_result do_config(struct rv_ctl_client *p, const struct rv_ctl_config *c)
+static enum rv_ctl_result do_config(struct rv_ctl_client *p, const struct rv_ctl_config *c,
+				    uint64_t now_ns)
 {
 	const struct rv_ctl_env *env = p->c.env;
 	struct rv_session_params sp;
 	int ret;
 
 	ret = env->on_config ? env->on_config(env->ctx, c, false) : 0;
+	if (ret == -EBADMSG) {
+		return rv_ctl_close_with(&p->c, RV_CTL_CODE_PROTOCOL,
+					 "CONFIG refused: it assigns an address this host cannot "
+					 "take");
+	}
 	if (ret) {
 		return rv_ctl_close_with(&p->c, RV_CTL_CODE_INTERNAL,
 					 "cannot apply configuration: %s", strerror(-ret));
@@ -108,6 +130,7 @@ static enum rv_ctl_result do_config(struct rv_ctl_client *p, const struct rv_ctl
 	p->client_index = c->client_index;
 	p->server_index = c->server_index;
 	p->st = ST_WAIT_KEY1;
+	p->setup_by_ns = setup_deadline(p, now_ns);
 	return RV_CTL_CONTINUE;
 }
 
@@ -166,6 +189,10 @@ static enum rv_ctl_result on_key_msg(struct rv_ctl_client *p, const struct rv_ct
 			p->c.running_since_ns = now_ns;
 			/* Tell the server our UDP endpoint right away. */
 			rv_ctl_peer_data_keepalive(&p->c, now_ns);
+			if (p->dns_waiting && env->on_dns) {
+				env->on_dns(env->ctx, &p->dns);
+			}
+			p->dns_waiting = false;
 		}
 		return RV_CTL_CONTINUE;
 	case RV_CTL_KEY_ACK:
@@ -186,7 +213,10 @@ static enum rv_ctl_result on_key_msg(struct rv_ctl_client *p, const struct rv_ct
 		}
 		return do_config_update(p, &m->config);
 	case RV_CTL_DNS:
-		if (env->on_dns) {
+		if (p->st != ST_RUNNING) {
+			p->dns = m->dns; /* the last push counts */
+			p->dns_waiting = true;
+		} else if (env->on_dns) {
 			env->on_dns(env->ctx, &m->dns);
 		}
 		return RV_CTL_CONTINUE;
@@ -218,6 +248,7 @@ static enum rv_ctl_result on_msg(struct rv_ctl_peer *c, const struct rv_ctl_msg 
 			return RV_CTL_CLOSE;
 		}
 		p->st = ST_WAIT_CONFIG;
+		p->setup_by_ns = setup_deadline(p, now_ns);
 		return RV_CTL_CONTINUE;
 	case ST_WAIT_CONFIG:
 		if (m->type != RV_CTL_CONFIG) {
@@ -225,7 +256,7 @@ static enum rv_ctl_result on_msg(struct rv_ctl_peer *c, const struct rv_ctl_msg 
 						 "expected CONFIG, got %s",
 						 rv_ctl_type_str(m->type));
 		}
-		return do_config(p, &m->config);
+		return do_config(p, &m->config, now_ns);
 	case ST_WAIT_KEY1:
 	case ST_RUNNING:
 		return on_key_msg(p, m, now_ns);
@@ -238,6 +269,14 @@ static enum rv_ctl_result tick(struct rv_ctl_peer *c, uint64_t now_ns)
 {
 	struct rv_ctl_client *p = cli(c);
 
+	if (p->st != ST_RUNNING && now_ns >= p->setup_by_ns) {
+		return rv_ctl_close_with(&p->c, RV_CTL_CODE_TIMEOUT,
+					 "no %s from the server within %u ms",
+					 p->st == ST_WAIT_HELLO	   ? "HELLO"
+					 : p->st == ST_WAIT_CONFIG ? "CONFIG"
+								   : "first key",
+					 p->c.env->cfg->handshake_timeout_ms);
+	}
 	if (p->st == ST_RUNNING && (p->c.peer_caps & RV_CTL_CAP_CLIENT_REKEY) &&
 	    rv_ctl_rekey_due(&p->c, now_ns)) {
 		p->c.rekey_wanted = false;
@@ -248,8 +287,10 @@ static enum rv_ctl_result tick(struct rv_ctl_peer *c, uint64_t now_ns)
 
 static uint64_t next_ns(const struct rv_ctl_peer *c)
 {
-	(void)c;
-	return UINT64_MAX; /* the server drives timed rekeys */
+	const struct rv_ctl_client *p = ccli(c);
+
+	/* Running, the server drives timed rekeys. */
+	return p->st == ST_RUNNING ? UINT64_MAX : p->setup_by_ns;
 }
 
 static bool running(const struct rv_ctl_peer *c)
@@ -289,5 +330,6 @@ struct rv_ctl_peer *rv_ctl_client_new(const struct rv_ctl_env *env, const uint8_
 				 (env->cfg->offload_csum ? RV_CTL_CAP_CSUM_PARTIAL : 0) |
 				 (env->on_dns ? RV_CTL_CAP_DNS | RV_CTL_CAP_DNS_EMPTY : 0),
 			 prev4, prev6, now_ns);
+	p->setup_by_ns = setup_deadline(p, now_ns);
 	return &p->c;
 }

@@ -142,15 +142,6 @@ static bool covers_server(const struct hostcfg *h, const struct rv_prefix *p)
 	       rv_prefix_contains(p, &h->server);
 }
 
-/* server_via: does the host now send to the server through |ifname|? */
-static bool server_via(const struct hostcfg *h, const char *ifname)
-{
-	unsigned oif, len;
-
-	return rv_rtnl_route_oif(&h->server, &oif, &len, NULL) == 0 &&
-	       oif == if_nametoindex(ifname);
-}
-
 static void say_covers_server(const struct hostcfg *h, const struct rv_prefix *p, const char *what)
 {
 	char s[64], a[64];
@@ -217,6 +208,156 @@ void rv_hostcfg_server(struct rv_loop *l, const struct rv_endpoint *server)
 	h->num_routes = n;
 }
 
+/* The widest network an assigned address may bring with it (the kernel
+ * routes an address's network through its device). A pool is a network of
+ * clients; wider than this it is a route into the tunnel for a large part
+ * of the address space, past accept_routes (a server that assigned
+ * 100.64.0.2/1 took half of IPv4 from a client with accept_routes = no). */
+enum { ADDR_NET_MIN4 = 8, ADDR_NET_MIN6 = 16 };
+
+/* unusable: why no host could take |a|, with network length |len|, as its
+ * tunnel address; NULL when it can. */
+static const char *unusable(const struct rv_ip_addr *a, unsigned len)
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+	static const uint8_t zero[15];
+	const uint8_t *b = a->a;
+
+	if (a->family == AF_INET) {
+		uint32_t v =
+			(uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+		uint32_t host = len >= 32 ? 0 : v & (UINT32_MAX >> len);
+
+		if (b[0] == 0 || b[0] == 127) {
+			return b[0] ? "a loopback address" : "inside 0.0.0.0/8";
+		}
+		if (b[0] == 169 && b[1] == 254) {
+			return "a link-local address";
+		}
+		if (b[0] >= 224) {
+			return b[0] < 240 ? "a multicast address"
+					  : "a reserved or broadcast address";
+		}
+		/* /31 and /32 have no network or broadcast address. */
+		if (len <= 30 && (host == 0 || host == UINT32_MAX >> len)) {
+			return host ? "its network's broadcast address"
+				    : "its network's own address";
+		}
+		return NULL;
+	}
+	if (b[0] == 0xff) {
+		return "a multicast address";
+	}
+	if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) {
+		return "a link-local address";
+	}
+	if (memcmp(b, mapped, sizeof(mapped)) == 0) {
+		return "an IPv4-mapped address";
+	}
+	if (memcmp(b, zero, sizeof(zero)) == 0 && b[15] <= 1) {
+		return b[15] ? "the loopback address" : "the unspecified address";
+	}
+	return NULL;
+}
+
+/* struct host_walk looks through the host's networks for one the assigned
+ * address's would take a part of. */
+struct host_walk {
+	const struct rv_prefix *want; /* the address and its network */
+	unsigned tun;
+	struct rv_prefix net; /* the host's network (net_if 0: none) */
+	unsigned net_if;
+};
+
+static int on_host_addr(void *ctx, const struct rv_rtnl_addr *a)
+{
+	struct host_walk *w = ctx;
+
+	if (a->ifindex == w->tun || a->local.addr.family != w->want->addr.family) {
+		return 0;
+	}
+	/* Ours the longer route: the kernel would send that part of a
+	 * network the host is on into the tunnel (192.168.77.200/25 assigned
+	 * on a 192.168.77.0/24 LAN). One as long is not taken (the older
+	 * route stays first): the pool's network on each TUN of two clients
+	 * of one server on a host. */
+	if (!w->net_if && a->local.len > 0 && a->local.len < w->want->len &&
+	    rv_prefix_contains(&a->local, &w->want->addr)) {
+		unsigned max = a->local.addr.family == AF_INET ? 32 : 128;
+
+		w->net = a->local;
+		w->net_if = a->ifindex;
+		for (unsigned bit = w->net.len; bit < max; bit++) {
+			w->net.addr.a[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
+		}
+	}
+	return 0;
+}
+
+static const char *dev_name(unsigned ifindex, char *buf)
+{
+	return if_indextoname(ifindex, buf) ? buf : "?";
+}
+
+/* check_addr judges the address |a| the server assigned with network length
+ * |len|: -EBADMSG (said) when this host cannot take it as its tunnel
+ * address (see unusable), or it is the server's (the client's own packets
+ * to the server then stayed on the host: every reconnection failed,
+ * blaming the server). Otherwise
+ * |*use_len| is the length to put on the TUN: |len|, or the address alone
+ * (no route to its network) when that network is too wide, would take a
+ * part of a network the host is on, or the way to the server. */
+static int check_addr(const struct hostcfg *h, unsigned tun, const struct rv_ip_addr *a,
+		      unsigned len, uint8_t *use_len)
+{
+	const unsigned full = a->family == AF_INET ? 32 : 128;
+	struct rv_prefix want = { .addr = *a, .len = (uint8_t)len };
+	struct host_walk w = { .want = &want, .tun = tun };
+	const char *why = unusable(a, len);
+	char s[64], o[64], dev[IF_NAMESIZE];
+	unsigned oif = 0, rlen = 0;
+	int ret;
+
+	rv_ip_addr_str(a, s, sizeof(s));
+	if (!why && h->server.family && rv_ip_addr_equal(a, &h->server)) {
+		why = "the address this client reaches the server at";
+	}
+	if (!why && (ret = rv_rtnl_list_addrs(0, on_host_addr, &w)) != 0) {
+		rv_warn(ret, "cannot list this host's addresses");
+	}
+	if (why) {
+		rv_warnx("server assigned %s/%u: %s: not taken (the session ends)", s, len, why);
+		return -EBADMSG;
+	}
+	*use_len = (uint8_t)len;
+	why = NULL;
+	if (len < (a->family == AF_INET ? ADDR_NET_MIN4 : ADDR_NET_MIN6)) {
+		snprintf(o, sizeof(o), "a network wider than /%u is no pool",
+			 a->family == AF_INET ? ADDR_NET_MIN4 : ADDR_NET_MIN6);
+		why = o;
+	} else if (w.net_if) {
+		char n[64];
+
+		snprintf(o, sizeof(o), "its network would take over a part of %s/%u, on %s",
+			 rv_ip_addr_str(&w.net.addr, n, sizeof(n)), w.net.len,
+			 dev_name(w.net_if, dev));
+		why = o;
+	} else if (covers_server(h, &want) &&
+		   (rv_rtnl_route_oif(&h->server, &oif, &rlen, NULL) != 0 || oif == tun ||
+		    rlen <= len)) {
+		/* Unless a longer route keeps the server out of it. */
+		rv_ip_addr_str(&h->server, o, sizeof(o));
+		why = "its network covers the server's own address";
+	}
+	if (why && len < full) {
+		rv_warnx("server assigned %s/%u: %s%s%s: the address is set alone (/%u), with no "
+			 "route to its network",
+			 s, len, why, why == o ? "" : " ", why == o ? "" : o, full);
+		*use_len = (uint8_t)full;
+	}
+	return 0;
+}
+
 /* ipv6_disabled: is IPv6 off on |ifname| (net.ipv6.conf.IFNAME.disable_ipv6,
  * or no IPv6 in the kernel at all)? Adding an IPv6 address then fails, and
  * the session with it: the client reconnected for ever. */
@@ -269,8 +410,15 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 			v6.family = AF_INET6;
 			memcpy(v6.a, c->addr6, 16);
 		}
-		take_addr(&h->v4, &h->prefix4, &v4, c->prefix4);
-		take_addr(&h->v6, &h->prefix6, &v6, c->prefix6);
+		uint8_t len4 = c->prefix4, len6 = c->prefix6;
+		unsigned tun = l->tunwatch_ifindex ? l->tunwatch_ifindex : if_nametoindex(ifname);
+
+		if ((v4.family && (ret = check_addr(h, tun, &v4, c->prefix4, &len4)) != 0) ||
+		    (v6.family && (ret = check_addr(h, tun, &v6, c->prefix6, &len6)) != 0)) {
+			return ret;
+		}
+		take_addr(&h->v4, &h->prefix4, &v4, len4);
+		take_addr(&h->v6, &h->prefix6, &v6, len6);
 	}
 	/* Set by name on a renamed TUN, it would go to whatever link took
 	 * the name: kept for when the TUN has it back (rv_hostcfg_name_back;
@@ -336,20 +484,10 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 		h->pushed = *c;
 	}
 	for (size_t i = 0; !update && i < num_addrs; i++) {
-		char s[64], a[64];
+		char s[64];
 
 		rv_info("tunnel %s: address %s/%u, mtu %u", ifname,
 			rv_ip_addr_str(&addrs[i].addr, s, sizeof(s)), addrs[i].len, h->mtu);
-		/* The kernel routes the address's whole network through the
-		 * TUN: nothing can be left out here, but the cause of the
-		 * dead session that follows can be named. */
-		if (covers_server(h, &addrs[i]) && server_via(h, ifname)) {
-			rv_warnx("tunnel %s: the network of its address %s/%u covers the server's "
-				 "own address %s: "
-				 "the tunnel's own packets go into the tunnel (the server's pool "
-				 "must leave out the address its clients reach it at)",
-				 ifname, s, addrs[i].len, rv_ip_addr_str(&h->server, a, sizeof(a)));
-		}
 	}
 	if (update && !again) {
 		rv_info("server updated the configuration: mtu %u, %u route(s), keepalive %u s, "

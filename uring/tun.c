@@ -990,14 +990,21 @@ int rv_tun_add_missing(const char *ifname, const struct rv_prefix *addrs, size_t
 	/* Addresses first: a route needs its device to have one. Then each
 	 * address's own network, which the kernel adds with the address but
 	 * an `ip route del` can take away alone (the address then stays, and
-	 * re-adding it changes nothing). One failure does not stop the rest:
-	 * the first is returned. */
+	 * re-adding it changes nothing); an address alone (/32, /128) has
+	 * none, and one made for it was a repair of nothing, said. One
+	 * failure does not stop the rest: the first is returned. */
 	for (size_t i = 0; i < 2 * num_addrs + num_routes; i++) {
-		int r = i < num_addrs ? rv_rtnl_add_addr(idx, &addrs[i])
-			: i < 2 * num_addrs
-				? rv_rtnl_add_prefix_route(idx, &addrs[i - num_addrs])
-				: rv_rtnl_add_route(idx, &routes[i - 2 * num_addrs], RV_TUN_RTPROT);
+		int r;
 
+		if (i >= num_addrs && i < 2 * num_addrs &&
+		    addrs[i - num_addrs].len ==
+			    (addrs[i - num_addrs].addr.family == AF_INET ? 32 : 128)) {
+			continue;
+		}
+		r = i < num_addrs ? rv_rtnl_add_addr(idx, &addrs[i])
+		    : i < 2 * num_addrs
+			    ? rv_rtnl_add_prefix_route(idx, &addrs[i - num_addrs])
+			    : rv_rtnl_add_route(idx, &routes[i - 2 * num_addrs], RV_TUN_RTPROT);
 		if (r == 0) {
 			(*added)++;
 		} else if (r != -EEXIST && !ret) {

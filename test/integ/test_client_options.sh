@@ -400,11 +400,12 @@ grep -q "IPv6 on rvc6 enabled: applying the configuration again" "$RVT_TMP/clien
 	rvt_fail "not said"
 rvt_stop_pid "$P6" 10 || rvt_fail "client6 exit"
 
-rvt_step "a pool whose network takes the route to the server: the client says why its session dies"
+rvt_step "a pool whose network takes the route to the server: the address is set alone"
 # The kernel routes the client's address's network through the TUN: here
 # the server is reached at 10.66.0.1 by a /16 route, and its pool is
 # 10.66.0.0/24, a longer one. The session died of silence and neither side
-# said why.
+# said why (later: it was said); now the address goes on the TUN alone
+# (/32), said, and the session lives.
 ctl_server_conf "$RVT_TMP/p.conf" listen=4733 data_port=4734 tun=rvs3 pool4=10.66.0.0/24 \
 	pool6=none status_socket="$RVT_TMP/p-srv.sock" lease_file="$RVT_TMP/p.leases"
 rvt_bg "$S" serverp "$RV_BIN" server -c "$RVT_TMP/p.conf"
@@ -414,8 +415,14 @@ rvt_nsx "$C1" ip route add 10.66.0.0/16 via 10.88.1.1 || rvt_fail "route to 10.6
 CTL_IDX=1 ctl_client_conf "$RVT_TMP/pc.conf" "$PKI/client5" rvp "$RVT_TMP/pc.sock" server=10.66.0.1:4733
 rvt_bg "$C1" poolcover "$RV_BIN" client -c "$RVT_TMP/pc.conf"
 PC_PID=$RVT_LAST_PID
-rvt_wait_for 10 "the warning" grep -q "tunnel rvp: the network of its address 10.66.0.2/24 covers the server's own address 10.66.0.1" \
+rvt_wait_for 10 "the warning" grep -q "server assigned 10.66.0.2/24: its network covers the server's own address 10.66.0.1: the address is set alone (/32)" \
 	"$RVT_TMP/poolcover.log" || rvt_fail "not said: $(tail -3 "$RVT_TMP/poolcover.log")"
+rvt_wait_for 10 "the session" sh -c "\"$RV_BIN\" status --kv -s '$RVT_TMP/pc.sock' | grep -q state=running" ||
+	rvt_fail "no session: $(tail -3 "$RVT_TMP/poolcover.log")"
+ip -n "$C1" addr show dev rvp | rvt_matches 'inet 10\.66\.0\.2/32 ' || rvt_fail "not alone: $(ip -n "$C1" -br addr show dev rvp)"
+sleep 5 # past the dead-peer timeout (4 s): a session whose packets went into its own tunnel ended
+"$RV_BIN" status --kv -s "$RVT_TMP/pc.sock" | rvt_matches state=running || rvt_fail "the session died"
+[ "$(grep -c 'tunnel up' "$RVT_TMP/poolcover.log")" = 1 ] || rvt_fail "reconnected: $(grep -a disconnected "$RVT_TMP/poolcover.log" | tail -1)"
 rvt_stop_pid "$PC_PID" 10 || rvt_fail "client exit"
 rvt_stop_pid "$PS_PID" 10 || rvt_fail "server P exit"
 rvt_nsx "$C1" ip route del 10.66.0.0/16 via 10.88.1.1

@@ -38,7 +38,7 @@ struct side {
 	struct rv_ippool *pool;
 	struct rv_leases *leases;
 	struct rv_ctl_env env;
-	int configs, keepalives, echo_asked;
+	int configs, keepalives, echo_asked, dns_calls;
 	struct rv_ctl_config last; /* client: the last CONFIG applied */
 };
 
@@ -54,6 +54,12 @@ static int on_config(void *ctx, const struct rv_ctl_config *c, bool update)
 	s->configs++;
 	s->last = *c;
 	return 0;
+}
+
+static void on_dns(void *ctx, const struct rv_ctl_dns *dns)
+{
+	(void)dns;
+	((struct side *)ctx)->dns_calls++;
 }
 
 static void send_keepalive(void *ctx, struct rv_session *s, bool echo)
@@ -86,6 +92,7 @@ static void side_init(struct side *s, enum rv_config_role role)
 	s->env.ctx = s;
 	s->env.send_keepalive = send_keepalive;
 	s->env.on_config = role == RV_CONFIG_CLIENT ? on_config : NULL;
+	s->env.on_dns = role == RV_CONFIG_CLIENT ? on_dns : NULL;
 }
 
 /* start_time_ns is the injected clock's starting value: RV_TEST_NOW_S
@@ -1043,6 +1050,91 @@ Test(ctl, no_first_key_within_handshake_timeout)
 	cr_assert_eq(rv_ctl_peer_tick(s, t0 + limit), RV_CTL_CLOSE);
 	cr_assert(strstr(rv_ctl_peer_reason(s), "no KEY_ACK for the first key within"), "%s",
 		  rv_ctl_peer_reason(s));
+	drop_pair(s, c);
+}
+
+/* deliver_first feeds the first |n| frames of |out| to |to| and leaves the
+ * rest in |out|. */
+static void deliver_first(struct rv_ctl_out *out, struct rv_ctl_peer *to, size_t n)
+{
+	size_t off = 0, flen;
+
+	for (size_t i = 0; i < n && off < out->len; i++) {
+		cr_assert_eq(rv_ctl_frame_len(out->buf + off, out->len - off, &flen), RV_CTL_OK);
+		cr_assert_eq(rv_ctl_peer_on_frame(to, out->buf + off, flen, now), RV_CTL_CONTINUE,
+			     "%s", rv_ctl_peer_reason(to));
+		off += flen;
+	}
+	memmove(out->buf, out->buf + off, out->len - off);
+	out->len -= off;
+}
+
+/* A client gives up on a server that authenticated and then says nothing
+ * more than keepalives, at each step of the set-up: it waited in wait-hello
+ * (or wait-config, wait-key) for ever, and never tried the next server of
+ * its list (a hostile tester). Each step is due within handshake_timeout
+ * of the one before. */
+Test(ctl, client_gives_up_on_a_server_that_stalls_the_setup)
+{
+	const uint64_t limit = (uint64_t)cli.cfg.handshake_timeout_ms * RV_NSEC_PER_MSEC;
+	static const char *const want[] = { "no HELLO from the server within",
+					    "no CONFIG from the server within",
+					    "no first key from the server within" };
+
+	for (size_t frames = 0; frames < 3; frames++) {
+		struct rv_endpoint ep = server_ep();
+		struct rv_ctl_peer *s = rv_ctl_server_new(&srv.env, "client1", exporter, now);
+		struct rv_ctl_peer *c = rv_ctl_client_new(&cli.env, exporter, &ep, NULL, NULL, now);
+		uint64_t t0;
+
+		cr_assert(s && c);
+		if (frames) {
+			/* The client's HELLO, then the server's first frames:
+			 * HELLO, then HELLO and CONFIG (its KEY(1) lost). */
+			cr_assert_eq(deliver(rv_ctl_peer_out(c), s, NULL), RV_CTL_CONTINUE);
+			deliver_first(rv_ctl_peer_out(s), c, frames);
+			rv_ctl_peer_out(s)->len = 0;
+		}
+		t0 = now;
+		cr_assert_leq(rv_ctl_peer_next_ns(c, t0), t0 + limit,
+			      "the deadline is not a timer");
+		for (uint64_t t = t0 + limit / 4; t < t0 + limit; t += limit / 4) {
+			cr_assert_eq(keep_alive(c, t), RV_CTL_CONTINUE, "%s",
+				     rv_ctl_peer_reason(c));
+		}
+		cr_assert_eq(rv_ctl_peer_tick(c, t0 + limit), RV_CTL_CLOSE, "after %zu frames",
+			     frames);
+		cr_assert(strstr(rv_ctl_peer_reason(c), want[frames]), "%s", rv_ctl_peer_reason(c));
+		drop_pair(s, c);
+	}
+}
+
+/* DNS the server pushes before the first key waits for the tunnel to run:
+ * it pointed the host's lookups into a tunnel that might never come up. */
+Test(ctl, dns_pushed_before_the_first_key_waits_for_it)
+{
+	struct rv_endpoint ep = server_ep();
+	struct rv_ctl_peer *s = rv_ctl_server_new(&srv.env, "client1", exporter, now);
+	struct rv_ctl_peer *c = rv_ctl_client_new(&cli.env, exporter, &ep, NULL, NULL, now);
+	struct rv_ctl_msg m = { .type = RV_CTL_DNS };
+	uint8_t buf[RV_CTL_MAX_FRAME];
+	size_t n;
+
+	cr_assert(s && c);
+	m.dns.num_servers = 1;
+	m.dns.servers[0].family = 4;
+	memcpy(m.dns.servers[0].addr, "\x0a\x63\x00\x01", 4);
+	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), 0);
+	cr_assert_eq(deliver(rv_ctl_peer_out(c), s, NULL), RV_CTL_CONTINUE);
+	deliver_first(rv_ctl_peer_out(s), c, 2); /* HELLO, CONFIG; KEY(1) held back */
+	cr_assert_eq(rv_ctl_peer_on_frame(c, buf, n, now), RV_CTL_CONTINUE);
+	cr_assert_eq(rv_ctl_peer_on_frame(c, buf, n, now), RV_CTL_CONTINUE);
+	cr_assert_eq(cli.dns_calls, 0, "DNS applied in %s", rv_ctl_peer_state(c));
+	pump(s, c); /* KEY(1) and the rest */
+	cr_assert(rv_ctl_peer_running(c), "client state %s", rv_ctl_peer_state(c));
+	cr_assert_eq(cli.dns_calls, 1, "the last push once running");
+	cr_assert_eq(rv_ctl_peer_on_frame(c, buf, n, now), RV_CTL_CONTINUE);
+	cr_assert_eq(cli.dns_calls, 2, "running, at once");
 	drop_pair(s, c);
 }
 
