@@ -389,8 +389,8 @@ struct rv_session *rv_worker_lookup_dst(const struct rv_worker *w, const struct 
 /* rv_worker_tx_class picks the class of an inner packet of *|len| bytes at
  * |pkt| (parsed: |ip|) to be sent: a small one of a flow with no bulk
  * queued goes first; a fragment never does, and a small fragment is padded
- * (*|len| grows; the buffer has the room of a full packet). */
-unsigned rv_worker_tx_class(struct rv_worker *w, uint8_t *pkt, uint32_t *len,
+ * (*|len| grows) when the |room| bytes at |pkt| allow it. */
+unsigned rv_worker_tx_class(struct rv_worker *w, uint8_t *pkt, uint32_t *len, uint32_t room,
 			    const struct rv_ip_info *ip);
 /* rv_worker_lookup_addr: the same for address |a|. */
 struct rv_session *rv_worker_lookup_addr(const struct rv_worker *w, const struct rv_ip_addr *a);

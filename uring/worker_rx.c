@@ -374,7 +374,7 @@ static bool offline_client(const struct rv_worker *w, const struct rv_ip_addr *d
 }
 
 static enum c2c_result forward_c2c(struct rv_worker *w, struct rv_rx_item *it, uint8_t *plain,
-				   const struct rv_ip_info *ip)
+				   uint32_t plen, const struct rv_ip_info *ip)
 {
 	struct rv_session *to = rv_worker_lookup_dst(w, ip);
 	uint8_t flags = it->csum_start != 0 ? RV_DATA_F_CSUM_PARTIAL : 0;
@@ -407,7 +407,8 @@ static enum c2c_result forward_c2c(struct rv_worker *w, struct rv_rx_item *it, u
 	}
 	rv_ctr_add(&w->ctr, RV_CTR_C2C_FORWARDED, 1);
 	len = ip->total_len;
-	cls = rv_worker_tx_class(w, plain, &len, ip);
+	/* The datagram's own plaintext is the room there is. */
+	cls = rv_worker_tx_class(w, plain, &len, plen, ip);
 	rv_worker_forward(w, cls, plain, len, it->handle, to, flags);
 	return C2C_FORWARDED;
 }
@@ -581,7 +582,7 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 			}
 		}
 		if (w->c2c != RV_CONFIG_C2C_KERNEL) {
-			enum c2c_result fwd = forward_c2c(w, it, plain, &ip);
+			enum c2c_result fwd = forward_c2c(w, it, plain, plen, &ip);
 
 			if (unlikely(fwd != C2C_NOT_OURS)) {
 				/* Received (and counted so) only when passed on. */

@@ -286,11 +286,12 @@ static void tx_add(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t han
 		return;
 	}
 	len = ip.total_len;
-	cls = rv_worker_tx_class(w, pkt, &len, &ip);
+	/* A TUN buffer has the room of a full packet. */
+	cls = rv_worker_tx_class(w, pkt, &len, w->mtu, &ip);
 	tx_push(w, cls, pkt, len, handle, s, NULL, 0, 0);
 }
 
-unsigned rv_worker_tx_class(struct rv_worker *w, uint8_t *pkt, uint32_t *len,
+unsigned rv_worker_tx_class(struct rv_worker *w, uint8_t *pkt, uint32_t *len, uint32_t room,
 			    const struct rv_ip_info *ip)
 {
 	uint64_t bit;
@@ -301,8 +302,12 @@ unsigned rv_worker_tx_class(struct rv_worker *w, uint8_t *pkt, uint32_t *len,
 		 * (ipfrag_max_dist: 25 of 39,360 3000-byte datagrams arrived
 		 * in bursts). A small one is padded past the small class (the
 		 * receiver trims to the IP length), so that a server's socket
-		 * for small datagrams does not take it either. */
-		if (*len <= RV_PRIO_MAX_LEN) {
+		 * for small datagrams does not take it either. Only within
+		 * |room|: a forwarded packet lies in its datagram, which the
+		 * next one of a GRO batch follows (a ringvpn peer pads such a
+		 * fragment itself; an unpadded one had the bytes behind it
+		 * zeroed, past the buffer's end at a batch's last). */
+		if (*len <= RV_PRIO_MAX_LEN && room > RV_PRIO_MAX_LEN) {
 			memset(pkt + *len, 0, RV_PRIO_MAX_LEN + 1 - *len);
 			*len = RV_PRIO_MAX_LEN + 1;
 		}
@@ -354,10 +359,31 @@ bool rv_worker_time_exceeded(struct rv_worker *w, const uint8_t *pkt, const stru
 	return true;
 }
 
+/* segs_fitting: how many of |plan|'s segments from |from| on fit a chunk of
+ * |size| bytes (at least one: the MTU bounds a segment). */
+static uint32_t segs_fitting(const struct rv_gso_plan *plan, uint32_t from, size_t size)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = from; i < plan->nseg; i++, n++) {
+		size_t seg =
+			(size_t)plan->hlen + rv_gso_seg_payload_len(plan, i) + RV_DATA_OVERHEAD;
+
+		if (seg > size) {
+			break;
+		}
+		size -= seg;
+	}
+	return n ? n : 1;
+}
+
 /* tx_superframe cuts a TUN superframe into segments without copying its
  * payload: each segment's headers are built in a POOL_TX chunk and its
  * payload is sealed out of the superframe into the chunk behind them, so the
- * superframe's TUN buffer is held until this turn's seal (tx_holds). */
+ * superframe's TUN buffer is held until this turn's seal (tx_holds). A
+ * superframe whose segments' headers do not all fit one chunk (IPv6
+ * extension headers of hundreds of bytes on each of 128 segments) takes
+ * several: each was dropped, and such a TCP flow ran 20-50 times slower. */
 static void tx_superframe(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t handle,
 			  const struct rv_vnet_hdr *vh)
 {
@@ -365,9 +391,9 @@ static void tx_superframe(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint3
 	struct rv_ip_info ip;
 	struct rv_session *s;
 	enum rv_gso_err err;
-	uint8_t *cur, flags;
-	size_t need;
-	unsigned id, pad;
+	uint8_t *cur = NULL, flags;
+	uint32_t left = 0;
+	unsigned id = 0, pad;
 
 	err = rv_gso_plan_init(&plan, pkt, len, vh);
 	if (unlikely(err != RV_GSO_OK || rv_ip_parse(&ip, pkt, len) != RV_IP_OK)) {
@@ -378,19 +404,27 @@ static void tx_superframe(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint3
 		drop(w, handle, RV_DROP_BAD_VNET);
 		return;
 	}
-	need = plan.payload + (size_t)plan.nseg * (plan.hlen + RV_DATA_OVERHEAD);
-	if (unlikely((size_t)plan.hlen + (plan.nseg > 1 ? plan.mss : plan.payload) > w->mtu ||
-		     need > w->tx_buf_size)) {
-		rv_warnx_rl("worker %u: cannot segment TUN superframe: %s", w->id,
-			    rv_gso_err_str(RV_GSO_NO_ROOM));
-		rv_drop_add(&w->ctr, RV_DROP_BAD_VNET, plan.nseg);
+	if (unlikely((size_t)plan.hlen + (plan.nseg > 1 ? plan.mss : plan.payload) > w->mtu)) {
+		rv_warnx_rl("worker %u: TUN superframe with segments of %u bytes, above the tunnel "
+			    "MTU %u: dropped",
+			    w->id, plan.hlen + (plan.nseg > 1 ? plan.mss : plan.payload), w->mtu);
+		rv_drop_add(&w->ctr, RV_DROP_TOO_BIG, plan.nseg);
+		rv_worker_release(w, handle);
+		return;
+	}
+	/* As single packets are (tx_add): a USO send to a broadcast,
+	 * multicast or link-local address, or from a link-local one, stays
+	 * on the link. */
+	if (unlikely(link_scope(&ip.dst) || link_only(pkt, len, &ip))) {
+		rv_drop_add(&w->ctr, RV_DROP_LINK_SCOPE, plan.nseg);
 		rv_worker_release(w, handle);
 		return;
 	}
 	s = rv_worker_lookup_dst(w, &ip);
 	if (unlikely(s == NULL)) {
-		rv_drop_add(&w->ctr, RV_DROP_NO_ROUTE, plan.nseg);
-		rv_worker_release(w, handle);
+		/* One answer for the superframe, as for its first segment. */
+		rv_drop_add(&w->ctr, RV_DROP_NO_ROUTE, plan.nseg - 1);
+		no_route(w, pkt, len, handle, &ip);
 		return;
 	}
 	if (unlikely(w->tx_nfree == 0)) {
@@ -405,9 +439,6 @@ static void tx_superframe(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint3
 	 * the IP header, so an IPv6 extension header gets a full checksum. */
 	flags = rv_session_csum_partial(s) && plan.l4_off == plan.l3_hlen ? RV_DATA_F_CSUM_PARTIAL
 									  : 0;
-	id = w->tx_free[--w->tx_nfree];
-	w->tx_refs[id] = (uint16_t)plan.nseg;
-	cur = tx_chunk(w, id);
 	/* The in-buffer part is padded with the first payload bytes to a
 	 * multiple of the AES block: the payload slice then starts on a block
 	 * boundary of the GCM stream, which spares BoringSSL a byte-wise
@@ -417,8 +448,23 @@ static void tx_superframe(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint3
 		uint32_t chunk = rv_gso_seg_payload_len(&plan, i);
 		uint32_t head = pad < chunk ? pad : chunk;
 		const uint8_t *pay = pkt + plan.hlen + (size_t)i * plan.mss;
-		uint8_t *seg = cur + RV_DATA_HDR_LEN;
+		uint8_t *seg;
 
+		if (left == 0) {
+			/* A new chunk, its count of segments set before any
+			 * is queued: a flush in tx_push may drop (release)
+			 * some of them at once. */
+			if (unlikely(w->tx_nfree == 0)) {
+				rv_drop_add(&w->ctr, RV_DROP_NO_BUF, plan.nseg - i);
+				break;
+			}
+			id = w->tx_free[--w->tx_nfree];
+			left = segs_fitting(&plan, i, w->tx_buf_size);
+			w->tx_refs[id] = (uint16_t)left;
+			cur = tx_chunk(w, id);
+		}
+		left--;
+		seg = cur + RV_DATA_HDR_LEN;
 		if (flags != 0) {
 			rv_gso_seg_hdrs_partial(&plan, i, seg, pkt);
 		} else {
