@@ -30,7 +30,7 @@
 	X(RV_DROP_REPLAY, "replay")		  /* counter already seen */                  \
 	X(RV_DROP_TOO_OLD, "too_old")		  /* counter left of the window */            \
 	X(RV_DROP_KEY_EXPIRED, "key_expired")	  /* reject-after limit reached */            \
-	X(RV_DROP_SPOOF, "spoof")		  /* inner source is not the peer's */        \
+	X(RV_DROP_SPOOF, "spoof")		  /* source outside the peer's networks */    \
 	X(RV_DROP_BAD_INNER, "bad_inner")	  /* inner packet not valid IPv4/IPv6 */      \
 	X(RV_DROP_NO_ROUTE, "no_route")		  /* TUN packet for no session */             \
 	X(RV_DROP_LINK_SCOPE, "link_scope")	  /* multicast/link-local destination */      \

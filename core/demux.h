@@ -186,8 +186,9 @@ bool rv_demux_held(const struct rv_demux *d, const struct rv_ip_addr *addr);
 /* rv_demux_source_ok: may |s| send a decrypted packet with inner source
  * |src|? Yes if it is one of |s|'s own addresses, or if its longest prefix
  * belongs to |s| (a network behind it, and not one carved out of it for
- * another session), or if |s| accepts any source (the client's one session:
- * the server forwards from everywhere). Lock-free, any worker. */
+ * another session; on the client, a network the host routes into the
+ * tunnel), or if |s| accepts any source (test peers only). Lock-free, any
+ * worker. */
 bool rv_demux_source_ok(const struct rv_demux *d, const struct rv_session *s,
 			const struct rv_ip_addr *src);
 

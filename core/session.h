@@ -77,7 +77,7 @@ struct rv_session_params {
 	uint32_t remote_index;	       /* we put this in packets to the peer; != 0 */
 	struct rv_ip_addr vaddr4;      /* family 0: none */
 	struct rv_ip_addr vaddr6;      /* family 0: none */
-	bool any_source;	       /* client side: the server may forward any source */
+	bool any_source;	       /* no source check (test peers; the client checks too) */
 	bool csum_partial;	       /* the peer announced RV_CTL_CAP_CSUM_PARTIAL */
 	enum rv_aead_alg alg;	       /* RV_AEAD_NONE means AES-256-GCM */
 	uint64_t rekey_after_messages; /* 0: RV_REKEY_AFTER_MESSAGES */

@@ -108,6 +108,13 @@ struct rv_ctl_env {
 	 * closed; -EBADMSG: the server assigned an address the host cannot
 	 * take, a protocol error). */
 	int (*on_config)(void *ctx, const struct rv_ctl_config *cfg, bool update);
+	/* on_session (client): the first CONFIG's session |s| is published
+	 * (on_config ran before it existed). The callee names the networks
+	 * its decrypted packets may come from: what the host routes into the
+	 * tunnel (rv_demux_set_prefixes); with none, only the session's own
+	 * addresses pass the source check. Returns 0 or -errno (the session
+	 * is then closed). May be NULL. */
+	int (*on_session)(void *ctx, struct rv_session *s);
 	/* on_dns (client): apply pushed DNS servers. Failures are logged by
 	 * the callee, never fatal. May be NULL. */
 	void (*on_dns)(void *ctx, const struct rv_ctl_dns *dns);

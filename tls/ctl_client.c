@@ -101,8 +101,10 @@ static enum rv_ctl_result do_config(struct rv_ctl_client *p, const struct rv_ctl
 		sp.vaddr6.family = AF_INET6;
 		memcpy(sp.vaddr6.a, c->addr6, 16);
 	}
-	/* The server forwards traffic from anywhere behind it. */
-	sp.any_source = true;
+	/* The server forwards traffic from anywhere behind it, but only what
+	 * this host routes into the tunnel may come out of it (on_session
+	 * below): a split tunnel must not take packets posing as its LAN. */
+	sp.any_source = false;
 	sp.alg = (enum rv_aead_alg)c->cipher;
 	sp.csum_partial = env->cfg->offload_csum && (p->c.peer_caps & RV_CTL_CAP_CSUM_PARTIAL);
 	/* The server's address and announced port: what comes from
@@ -126,6 +128,13 @@ static enum rv_ctl_result do_config(struct rv_ctl_client *p, const struct rv_ctl
 					 strerror(-ret));
 	}
 	rv_demux_set_default(env->demux, p->c.session);
+	/* Before the first key: no packet is opened without its sources. */
+	ret = env->on_session ? env->on_session(env->ctx, p->c.session) : 0;
+	if (ret) {
+		return rv_ctl_close_with(&p->c, RV_CTL_CODE_INTERNAL,
+					 "cannot publish the tunnel's networks: %s",
+					 strerror(-ret));
+	}
 	adopt_timers(p, c);
 	p->client_index = c->client_index;
 	p->server_index = c->server_index;

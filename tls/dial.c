@@ -718,9 +718,17 @@ static int client_start(struct rv_loop *l, char *err, size_t err_len)
 	l->env.own_rekeys_per_min = RV_CTL_OWN_REKEYS_PER_MIN;
 	l->env.on_config = rv_hostcfg_apply;
 	l->env.on_dns = rv_hostcfg_dns;
+	l->env.on_session = rv_hostcfg_session;
 	arm_resolved(l);
 	attempt(l);
 	return 0;
+}
+
+struct rv_session *rv_client_session(struct rv_loop *l)
+{
+	const struct rv_chan *c = side(l) ? side(l)->chan : NULL;
+
+	return c && c->ctl ? rv_ctl_peer_session(c->ctl) : NULL;
 }
 
 static void client_stop(struct rv_loop *l)

@@ -18,6 +18,16 @@
  * installed route covers (a failover, a server that moved), that route is
  * taken off first.
  *
+ * What the host routes into the tunnel is also all that may come out of
+ * it: the session's networks in the demux (rv_demux_set_prefixes) are the
+ * networks of its addresses and the routes installed, and the workers drop
+ * a decrypted packet from any other source as spoofed (the server's check
+ * of its clients, turned around; WireGuard's AllowedIPs). A route left out
+ * (accept_routes, the server's address, no IPv6) lets nothing in, and an
+ * installed default (or its two halves) lets everything of its family in.
+ * The set follows every change of the routes: a CONFIG, an update, a
+ * reload's accept_routes, a route dropped for covering the server.
+ *
  * DNS: handed to the command's apply_dns (cli/: systemd-resolved over
  * D-Bus, as resolvectl does, scoped to the tunnel's link — it works under
  * the privilege drop and the seccomp filter, unlike running a program).
@@ -37,6 +47,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/demux.h"
 #include "core/log.h"
 #include "core/status.h"
 #include "core/strbuf.h"
@@ -110,6 +121,54 @@ static size_t addrs_of(const struct hostcfg *h, struct rv_prefix *addrs)
 		addrs[n++] = (struct rv_prefix){ .addr = h->v6, .len = h->prefix6 };
 	}
 	return n;
+}
+
+/* sources_of fills |out| (2 + RV_CTL_MAX_ROUTES) with the networks this
+ * client routes into the tunnel: those of its addresses as on the TUN (the
+ * kernel's connected routes) and the routes installed. Returns how many. */
+static size_t sources_of(const struct hostcfg *h, struct rv_prefix *out)
+{
+	size_t n = addrs_of(h, out);
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned bits = out[i].addr.family == AF_INET ? 32 : 128;
+
+		for (unsigned bit = out[i].len; bit < bits; bit++) {
+			out[i].addr.a[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
+		}
+	}
+	memcpy(out + n, h->routes, h->num_routes * sizeof(h->routes[0]));
+	return n + h->num_routes;
+}
+
+/* publish_sources makes the tunnel's networks what session |s| (NULL: the
+ * current one, if any) may send from. The workers see each network added
+ * before any that goes is removed (rv_demux_set_prefixes), so a change
+ * drops nothing both sets carry. Returns 0 or -errno (-ENOMEM: the session
+ * owns the networks it had plus some of the new ones). */
+static int publish_sources(struct rv_loop *l, struct hostcfg *h, struct rv_session *s)
+{
+	struct rv_prefix nets[2 + RV_CTL_MAX_ROUTES];
+	int ret;
+
+	if (!s) {
+		s = rv_client_session(l);
+		if (!s) {
+			return 0; /* the first CONFIG's session: on_session does it */
+		}
+	}
+	ret = rv_demux_set_prefixes(l->env.demux, s, nets, sources_of(h, nets));
+	if (ret) {
+		rv_warn(ret, "cannot publish the tunnel's networks to the data plane");
+	}
+	return ret;
+}
+
+int rv_hostcfg_session(void *loop, struct rv_session *s)
+{
+	struct rv_loop *l = loop;
+
+	return publish_sources(l, state(l), s);
 }
 
 /* route_accepted: does accept_routes let this client install |r|? */
@@ -206,6 +265,7 @@ void rv_hostcfg_server(struct rv_loop *l, const struct rv_endpoint *server)
 	}
 	memcpy(h->routes, kept, n * sizeof(kept[0]));
 	h->num_routes = n;
+	(void)publish_sources(l, h, NULL); /* only removes: cannot fail */
 }
 
 /* The widest network an assigned address may bring with it (the kernel
@@ -482,6 +542,10 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 	h->applied = true;
 	if (c != &h->pushed) {
 		h->pushed = *c;
+	}
+	ret = publish_sources(l, h, NULL);
+	if (ret) {
+		return rv_client_local_failure(l, ret);
 	}
 	for (size_t i = 0; !update && i < num_addrs; i++) {
 		char s[64];

@@ -442,8 +442,16 @@ void rv_server_on_accept(struct rv_loop *l, int res);
 void rv_client_on_connect(struct rv_loop *l, struct rv_chan *c, int res);
 void rv_client_on_resolved(struct rv_loop *l, int res);
 
+/* rv_client_session returns the client's published session (that of the
+ * current connection's first CONFIG), or NULL. Control thread only. */
+struct rv_session *rv_client_session(struct rv_loop *l);
+
 /* hostcfg.c (client) */
 int rv_hostcfg_apply(void *loop, const struct rv_ctl_config *c, bool update);
+/* rv_hostcfg_session gives the newly published session |s| the networks the
+ * host routes into the tunnel as the sources it may send from (the env's
+ * on_session; apply keeps them current afterwards). Returns 0 or -errno. */
+int rv_hostcfg_session(void *loop, struct rv_session *s);
 /* rv_client_local_failure ends the client when |err| (±errno) says the host
  * is out of file descriptors or memory (exit 1) or its TUN device is gone
  * (exit 14): reconnecting cannot change that, and each attempt that gets as far as the server costs it a

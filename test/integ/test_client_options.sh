@@ -5,6 +5,12 @@
 #     server dies, and back when that one dies in turn;
 #   - accept_routes: of two routes the server pushes, only the one inside the
 #     client's list is installed;
+#   - the source check after decryption: a packet the server routes to the
+#     client from outside what the client routes into the tunnel (its LAN,
+#     the Internet, a pushed route it did not install) is dropped and
+#     counted as spoof; the pool's network and an installed route pass, and
+#     a reload's accept_routes moves the line both ways (the client took
+#     any source: with loose rp_filter its host received them);
 #   - pushed DNS: the client receives push_dns/push_domain and hands them
 #     to systemd-resolved (absent here: the log says so and names them);
 #   - a first server that drops the SYNs: the next one is tried after
@@ -81,6 +87,66 @@ fi
 grep -q "route 192.168.60.0/24 pushed by the server: not installed (accept_routes)" \
 	"$RVT_TMP/client1.log" || rvt_fail "no log line for the refused route"
 
+rvt_step "source check: only what the client routes into the tunnel comes out of it"
+# The server's host (a compromised server) routes packets with forged
+# sources to the client's tunnel address (inject.py raw-burst, IPv4, from a
+# raw socket); a listener on the client shows what its host received.
+# Loose rp_filter, as many distributions set it, lets through whatever has
+# any route back, so the client's own check is what stops the rest.
+A1=$(ctl_field "session " v4 "$RVT_TMP/c1.sock")
+A1=${A1%%/*}
+[ -n "$A1" ] || rvt_fail "no client address: $(ctl_status "$RVT_TMP/c1.sock")"
+rvt_nsx "$C1" sysctl -qw net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.rvc.rp_filter=2
+rvt_nsx "$C1" ip route add 192.168.77.0/24 dev veth0 # the client's LAN
+spoof_total() { ctl_field "workers total" drop_spoof "$RVT_TMP/c1.sock"; }
+spoof_at_least() { [ "$(spoof_total)" -ge "$1" ]; }
+# send_from SRC...: one UDP datagram to port 9999 of the client from each SRC.
+send_from() {
+	local src
+	for src in "$@"; do
+		rvt_nsx "$S" python3 "$RV_SRC/test/integ/inject.py" raw-burst --proto udp --src "$src" \
+			--dst "$A1" --port 9999 --count 1 --size 16 >/dev/null || rvt_fail "inject from $src"
+	done
+}
+# expect_sources PASS DROP: the sources in PASS (space-separated) reach
+# the client's listener; each in DROP is counted as spoof and does not.
+expect_sources() {
+	local pass=$1 drop=$2 sp0 sp1 got src n_drop
+	n_drop=$(wc -w <<<"$drop")
+	rvt_bg "$C1" listener python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 9999)); s.settimeout(3); open(sys.argv[1], "w").close()
+try:
+    while True:
+        print(s.recvfrom(2048)[1][0], flush=True)
+except socket.timeout:
+    pass' "$RVT_TMP/listen.ready"
+	LISTEN_PID=$RVT_LAST_PID
+	rvt_wait_for 5 "listener" test -e "$RVT_TMP/listen.ready" || rvt_fail "no listener"
+	sp0=$(spoof_total)
+	# shellcheck disable=SC2086
+	send_from $drop $pass
+	rvt_wait_for 5 "$n_drop spoof drop(s)" spoof_at_least $((sp0 + n_drop)) ||
+		rvt_fail "spoofed sources not counted: drop_spoof $sp0 -> $(spoof_total), want +$n_drop ($drop)"
+	wait "$LISTEN_PID"
+	rvt_forget_pid "$LISTEN_PID"
+	got=$(sort -u "$RVT_TMP/listener.log" | grep -v '^+' | tr '\n' ' ')
+	rvt_log "received from: $got; drop_spoof $sp0 -> $(spoof_total)"
+	for src in $pass; do
+		grep -qx "$src" "$RVT_TMP/listener.log" || rvt_fail "$src (inside the tunnel's networks) not received; got: $got"
+	done
+	for src in $drop; do
+		grep -qx "$src" "$RVT_TMP/listener.log" && rvt_fail "$src (outside the tunnel's networks) received"
+	done
+	[ "$(spoof_total)" -eq $((sp0 + n_drop)) ] || rvt_fail "drop_spoof $sp0 -> $(spoof_total), want +$n_drop"
+}
+# Pool (the server, another client), the installed route; the LAN, the
+# Internet and the pushed route accept_routes left out.
+expect_sources "10.99.0.1 10.99.0.77 192.168.50.9" "192.168.77.10 198.51.100.9 192.168.60.9"
+grep -q "spoofed inner source 192.168.77.10" "$RVT_TMP/client1.log" || rvt_fail "the spoof drop is not logged"
+rvt_nsx "$C1" ping -c 1 -W 2 10.99.0.1 >/dev/null || rvt_fail "the pool's traffic no longer passes"
+
 rvt_step "accept_routes changed by a client reload: applied at once, both ways"
 # It used to say "changed: nothing" and wait for the server's next CONFIG.
 ctl_conf_set "$RVT_TMP/c1.conf" accept_routes=yes
@@ -89,6 +155,11 @@ echo "$OUT"
 grep -q "^changed: accept_routes$" <<<"$OUT" || rvt_fail "the change is not reported: $OUT"
 grep -q "^applied: accept_routes (2 of 2 pushed route(s) installed)$" <<<"$OUT" || rvt_fail "not applied: $OUT"
 ip -n "$C1" route show dev rvc | rvt_matches '^192.168.60.0/24' || rvt_fail "192.168.60.0/24 not installed after the reload"
+expect_sources "192.168.60.9 192.168.50.9" "192.168.77.10"
+ctl_conf_set "$RVT_TMP/c1.conf" accept_routes=no
+OUT=$(rvt_run "$RV_BIN" reload -s "$RVT_TMP/c1.sock") || { echo "$OUT"; rvt_fail "client reload"; }
+grep -q "^applied: accept_routes (0 of 2 pushed route(s) installed)$" <<<"$OUT" || rvt_fail "not applied: $OUT"
+expect_sources "10.99.0.1 10.99.0.77" "192.168.50.9 192.168.60.9 198.51.100.9"
 ctl_conf_set "$RVT_TMP/c1.conf" accept_routes=192.168.50.0/23
 OUT=$(rvt_run "$RV_BIN" reload -s "$RVT_TMP/c1.sock") || { echo "$OUT"; rvt_fail "client reload"; }
 grep -q "^applied: accept_routes (1 of 2 pushed route(s) installed)$" <<<"$OUT" || rvt_fail "not applied: $OUT"

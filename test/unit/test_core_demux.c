@@ -539,6 +539,48 @@ Test(demux, any_source_session)
 	rv_session_free(c);
 }
 
+/* The client's one session: default for every destination, and a source
+ * passes only inside the networks it owns (what the host routes into the
+ * tunnel: tls/hostcfg.c). Cases: 1 pool network, 2 a pushed route, 3 the
+ * client's LAN and the Internet refused, 4 no IPv6 network: IPv6 refused,
+ * 5 the full tunnel's halves, 6 ::/0, 7 back to the pool alone. */
+Test(demux, client_session_sources)
+{
+	struct rv_demux *d = rv_demux_new(2, NULL);
+	struct rv_session *c = mk(7, 0x6300 + 2, 0); /* 10.0.99.2 */
+	struct rv_prefix pool = pfx("10.0.99.0", 24), lan = pfx("10.50.0.0", 16),
+			 full[] = { pool, pfx("0.0.0.0", 1), pfx("128.0.0.0", 1), pfx("::", 0) };
+
+	cr_assert_eq(rv_demux_add(d, c), 0);
+	rv_demux_set_default(d, c);
+	cr_assert_eq(rv_demux_set_prefixes(d, c, (struct rv_prefix[]){ pool, lan }, 2), 0);
+	cr_assert(src_ok(d, c, "10.0.99.1"));	      /* 1 */
+	cr_assert(src_ok(d, c, "10.0.99.77"));	      /* 1: another client */
+	cr_assert(src_ok(d, c, "10.50.3.4"));	      /* 2 */
+	cr_assert_not(src_ok(d, c, "192.168.77.10")); /* 3 */
+	cr_assert_not(src_ok(d, c, "198.51.100.9"));  /* 3 */
+	cr_assert_not(src_ok(d, c, "10.0.100.1"));    /* 3: just past the pool */
+	cr_assert_not(src_ok(d, c, "2001:db8::1"));   /* 4 */
+	cr_assert_eq(dst(d, "198.51.100.9"), c);      /* egress: the default */
+	cr_assert_eq(dst(d, "10.50.3.4"), c);
+	cr_assert_eq(rv_demux_set_prefixes(d, c, full, 3), 0);
+	cr_assert(src_ok(d, c, "198.51.100.9")); /* 5 */
+	cr_assert(src_ok(d, c, "192.168.77.10"));
+	cr_assert(src_ok(d, c, "255.255.255.254"));
+	cr_assert_not(src_ok(d, c, "2001:db8::1"));
+	cr_assert_eq(rv_demux_set_prefixes(d, c, full, 4), 0);
+	cr_assert(src_ok(d, c, "2001:db8::1")); /* 6 */
+	cr_assert_eq(rv_demux_set_prefixes(d, c, &pool, 1), 0);
+	cr_assert_not(src_ok(d, c, "198.51.100.9")); /* 7 */
+	cr_assert_not(src_ok(d, c, "2001:db8::1"));
+	cr_assert_not(src_ok(d, c, "10.50.3.4"));
+	cr_assert(src_ok(d, c, "10.0.99.1"));
+	cr_assert_eq(rv_demux_num_prefixes(d, c), 1u);
+	rv_demux_remove(d, c);
+	rv_demux_free(d);
+	rv_session_free(c);
+}
+
 /* Taking a network over moves it in one step; the old owner's teardown
  * leaves it alone; remove_prefix only removes what the caller owns. */
 Test(demux, network_take_over_and_teardown)
