@@ -100,9 +100,10 @@ static void usage(FILE *f, enum rv_config_role role)
 	if (role == RV_CONFIG_CLIENT) {
 		fprintf(f,
 			"  --max-attempts N    give up after N failed connection attempts in a "
-			"row\n                      (exit %d for TLS, %d for network); default: "
-			"never\n",
-			RV_EXIT_TLS, RV_EXIT_NET);
+			"row\n                      (a session that ends within 10 s counts as "
+			"one;\n                      the last failure's exit code: %d TLS, %d "
+			"network,\n                      %d protocol...); default: never\n",
+			RV_EXIT_TLS, RV_EXIT_NET, RV_EXIT_PROTOCOL);
 	}
 	fprintf(f, "  -h, --help          this help\n\n");
 	fprintf(f, "Every config key can be given as a flag overriding the file, with '_' "

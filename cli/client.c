@@ -121,6 +121,9 @@ int rv_cmd_client(int argc, char **argv)
 	case RV_LOOP_GAVE_UP_REFUSED:
 		code = RV_EXIT_REFUSED;
 		break;
+	case RV_LOOP_GAVE_UP_PROTOCOL:
+		code = RV_EXIT_PROTOCOL;
+		break;
 	case RV_LOOP_GAVE_UP_NET:
 		code = RV_EXIT_NET;
 		break;

@@ -47,7 +47,11 @@
 	  "filter")                                                                                \
 	X(REFUSED, 17, false,                                                                      \
 	  "the server turned the client away after authenticating it: no free address in its "     \
-	  "pool, or at its session limit")
+	  "pool, or at its session limit")                                                         \
+	X(PROTOCOL, 18, false,                                                                     \
+	  "the control protocol failed after authentication: a malformed or unexpected message, "  \
+	  "no common protocol version or a failed key exchange (either side's verdict), an "       \
+	  "error the server reported, or too many requests")
 
 enum rv_exit {
 #define RV_EXIT_ENUM(name, code, orig, meaning) RV_EXIT_##name = code,

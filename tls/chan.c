@@ -298,8 +298,10 @@ static void close_soon(struct rv_loop *l, struct rv_chan *c)
 {
 	if (c->ctl) {
 		rv_chan_set_reason(c, "%s", rv_ctl_peer_reason(c->ctl));
-		if (rv_ctl_peer_error_code(c->ctl) != 0 &&
-		    rv_ctl_peer_error_code(c->ctl) != RV_CTL_CODE_SHUTDOWN) {
+		/* Refused on a check of its certificate after the handshake:
+		 * an authentication failure (client: exit 6). Any other error
+		 * is the control protocol's (dial.c, fail_kind). */
+		if (rv_ctl_peer_error_code(c->ctl) == RV_CTL_CODE_REVOKED) {
 			c->tls_failed = !c->was_running;
 		}
 	}

@@ -13,9 +13,14 @@
  * attempt waits a random time in [backoff/2, 3*backoff/2), so a thousand
  * clients of a restarted server come back spread over the window instead
  * of in lockstep; backoff doubles after every failed attempt (from
- * reconnect_min up to reconnect_max) and starts over once a session
- * reaches RUNNING. While servers remain untried in the current round, the
- * next one is tried after reconnect_min only.
+ * reconnect_min up to reconnect_max) and starts over once a session has
+ * been running for STABLE_MS. A session that ends sooner counts as a
+ * failed attempt, for the backoff, for max_attempts and for the failover:
+ * a server that lets the client in and drops it at once (a crash loop, a
+ * broken or hostile server) was otherwise reconnected to every
+ * reconnect_min for ever, and --max-attempts never ended it. While servers
+ * remain untried in the current round, the next one is tried after
+ * reconnect_min only.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,6 +54,12 @@
  * connection within handshake_timeout gives way to the next, before the
  * next server is tried. */
 #define RESOLVE_MAX 4
+
+/* How long a session runs before it counts as a success. Longer than a
+ * few keepalives and a first rekey, so a server that drops its clients
+ * soon after they come up is caught; short enough that a session ended by
+ * an ordinary server restart or reload has usually passed it. */
+#define STABLE_MS 10000
 
 struct resolve_job {
 	char host[RV_CONFIG_HOST_MAX];
@@ -90,10 +101,13 @@ static void req_put(struct resolve_req *r)
 struct rv_client_side {
 	struct rv_chan *chan; /* the connection to the server, or NULL */
 	struct rv_ltimer retry;
+	struct rv_ltimer stable_timer; /* STABLE_MS after the tunnel came up */
 	unsigned failed_attempts, tried_in_round;
 	uint32_t backoff_ms;
 	enum rv_loop_exit last_fail; /* how to give up after the last failure */
 	bool up;		     /* the current connection's tunnel came up */
+	bool stable;		     /* and stayed up for STABLE_MS */
+	bool config_failed;	     /* the current connection's CONFIG could not be applied */
 	size_t server_idx;
 	/* resolution */
 	int efd;
@@ -183,12 +197,12 @@ static void on_retry(struct rv_loop *l, struct rv_ltimer *lt)
 	attempt(l);
 }
 
-/* schedule_retry arms the next attempt after a connection ended (having
- * reached running or not); |fail| is how to give up if this failure is the
- * last one max_attempts allows (RV_LOOP_GAVE_UP_*: the last failure's kind
- * decides the exit code). */
-static void schedule_retry(struct rv_loop *l, bool reached_running, enum rv_loop_exit fail,
-			   bool kicked)
+/* schedule_retry arms the next attempt after a connection ended: a
+ * success when it ran for STABLE_MS (|stable|), a failed attempt
+ * otherwise; |fail| is how to give up if this failure is the last one
+ * max_attempts allows (RV_LOOP_GAVE_UP_* and the like: the last failure's
+ * kind decides the exit code). */
+static void schedule_retry(struct rv_loop *l, bool stable, enum rv_loop_exit fail, bool kicked)
 {
 	struct rv_client_side *s = side(l);
 	const struct rv_config *cfg = l->cfg;
@@ -197,7 +211,8 @@ static void schedule_retry(struct rv_loop *l, bool reached_running, enum rv_loop
 	if (l->stopping || l->done) {
 		return;
 	}
-	if (reached_running) {
+	/* A kick is no failure of the server's, however soon it came. */
+	if (stable || kicked) {
 		s->failed_attempts = 0;
 		s->tried_in_round = 0;
 		/* An operator who kicks a client wants it gone for a while, not
@@ -216,7 +231,7 @@ static void schedule_retry(struct rv_loop *l, bool reached_running, enum rv_loop
 		l->done = true;
 		return;
 	}
-	if (!reached_running && s->tried_in_round < num_servers(cfg)) {
+	if (!stable && !kicked && s->tried_in_round < num_servers(cfg)) {
 		delay = cfg->reconnect_min_ms; /* an untried server: go on */
 	} else {
 		if (s->tried_in_round >= num_servers(cfg)) {
@@ -570,6 +585,7 @@ static void client_authenticated(struct rv_loop *l, struct rv_chan *c)
 	memset(&ep, 0, sizeof(ep));
 	memcpy(&ep.sa, &s->sa, s->sa_len);
 	ep.len = s->sa_len;
+	s->config_failed = false;
 	c->ctl = rv_ctl_client_new(&l->env, exp, &ep, &s->last4, &s->last6, l->now_ns);
 	rv_memzero(exp, sizeof(exp));
 	if (!c->ctl) {
@@ -583,6 +599,19 @@ static void client_authenticated(struct rv_loop *l, struct rv_chan *c)
 	rv_info("connected to %s; server certificate verified (%s)", s->server_str, c->name);
 }
 
+/* on_stable: the tunnel has been up for STABLE_MS; the next loss starts
+ * a fresh backoff. */
+static void on_stable(struct rv_loop *l, struct rv_ltimer *lt)
+{
+	struct rv_client_side *s = side(l);
+
+	(void)lt;
+	s->stable = true;
+	s->failed_attempts = 0;
+	s->tried_in_round = 0;
+	s->backoff_ms = l->cfg->reconnect_min_ms;
+}
+
 static void client_progressed(struct rv_loop *l, struct rv_chan *c)
 {
 	struct rv_client_side *s = side(l);
@@ -591,11 +620,8 @@ static void client_progressed(struct rv_loop *l, struct rv_chan *c)
 	if (!c->ctl || !c->was_running || s->up) {
 		return;
 	}
-	/* The tunnel came up: the next loss starts a fresh backoff. */
 	s->up = true;
-	s->failed_attempts = 0;
-	s->tried_in_round = 0;
-	s->backoff_ms = l->cfg->reconnect_min_ms;
+	rv_loop_arm(l, &s->stable_timer, on_stable, l->now_ns + STABLE_MS * RV_NSEC_PER_MSEC);
 	sess = rv_ctl_peer_session(c->ctl);
 	if (sess) {
 		s->last4 = *rv_session_vaddr4(sess);
@@ -626,11 +652,63 @@ static int64_t own_expired_s(struct rv_loop *l)
 	return e.cert_not_after && e.cert_not_after <= now ? now - e.cert_not_after + 1 : 0;
 }
 
+/* fail_kind: how the client gives up (the exit code) if the end of |c| is
+ * the last failure max_attempts allows. What the server said decides,
+ * then the TLS handshake, then what this client said on closing. */
+static enum rv_loop_exit fail_kind(const struct rv_client_side *s, const struct rv_chan *c)
+{
+	unsigned got = c->ctl ? rv_ctl_peer_error_code(c->ctl) : 0;
+	unsigned sent = c->ctl ? rv_ctl_peer_sent_code(c->ctl) : 0;
+
+	switch (got) {
+	case RV_CTL_CODE_NONE:
+		break;
+	case RV_CTL_CODE_NO_ADDRESS:
+	case RV_CTL_CODE_FULL:
+		/* Authenticated, then turned away for capacity: not a TLS
+		 * failure (it exited 6 for a full pool). */
+		return RV_LOOP_GAVE_UP_REFUSED;
+	case RV_CTL_CODE_REVOKED:
+		/* The server refused our certificate on checking it again. */
+		return RV_LOOP_GAVE_UP_TLS;
+	case RV_CTL_CODE_PROTOCOL:
+	case RV_CTL_CODE_VERSION:
+	case RV_CTL_CODE_KEY:
+	case RV_CTL_CODE_INTERNAL:
+	case RV_CTL_CODE_RATE:
+		/* TLS went well: a version skew or a broken server is no
+		 * matter of certificates (it exited 6). */
+		return RV_LOOP_GAVE_UP_PROTOCOL;
+	default:
+		return RV_LOOP_GAVE_UP_NET; /* shutdown, reconfig, timeout, kicked... */
+	}
+	if (c->tls_failed) {
+		return RV_LOOP_GAVE_UP_TLS;
+	}
+	switch (sent) {
+	case RV_CTL_CODE_PROTOCOL:
+	case RV_CTL_CODE_VERSION:
+	case RV_CTL_CODE_KEY:
+		return RV_LOOP_GAVE_UP_PROTOCOL; /* we refused what the server sent */
+	case RV_CTL_CODE_INTERNAL:
+		/* The TUN refused the CONFIG's addresses or routes; else out
+		 * of a resource (it exited 15, as for the network). */
+		return s->config_failed ? RV_LOOP_TUN_FAILED : RV_LOOP_FAILED;
+	default:
+		return RV_LOOP_GAVE_UP_NET;
+	}
+}
+
 static void client_closing(struct rv_loop *l, struct rv_chan *c)
 {
 	struct rv_client_side *s = side(l);
 	bool reached_running = c->was_running;
 	unsigned code = c->ctl ? rv_ctl_peer_error_code(c->ctl) : 0;
+	enum rv_loop_exit fail = fail_kind(s, c);
+	/* Turned away before the tunnel came up: said at warn level. */
+	bool rejected =
+		!reached_running &&
+		(c->tls_failed || (code != RV_CTL_CODE_NONE && code != RV_CTL_CODE_SHUTDOWN));
 	/* Replaced: a newer connection with this certificate took over while
 	 * this one lived, so another process or host holds it too. Coming
 	 * straight back would take it back, and the two would take turns
@@ -645,10 +723,16 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 			s->last6 = *rv_session_vaddr6(sess);
 		}
 	}
-	if (c->reason[0] && !(c->tls_failed && !reached_running)) {
-		rv_info("disconnected from server %s: %s", s->server_str, c->reason);
+	if (c->reason[0] && !rejected) {
+		/* A malformed message or a version skew from the server: the
+		 * operator's to look at (at info it went unseen). */
+		if (fail == RV_LOOP_GAVE_UP_PROTOCOL) {
+			rv_warnx("disconnected from server %s: %s", s->server_str, c->reason);
+		} else {
+			rv_info("disconnected from server %s: %s", s->server_str, c->reason);
+		}
 	}
-	if (c->tls_failed && !reached_running) {
+	if (rejected) {
 		/* Who refused whom: our check of the server's certificate, or the
 		 * server's alert about ours. */
 		if (strstr(c->reason, "certificate verification failed")) {
@@ -674,8 +758,17 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 			 l->cfg->reconnect_max_ms / 1000.0);
 	}
 	if (c == s->chan) {
+		bool stable = s->stable;
+
 		s->chan = NULL;
 		s->up = false;
+		s->stable = false;
+		rv_loop_disarm(l, &s->stable_timer);
+		if (reached_running && !stable && !kicked && !l->stopping) {
+			rv_info("the session lasted %.1f s, under %u s: counted as a failed "
+				"attempt",
+				(double)(l->now_ns - c->up_ns) / RV_NSEC_PER_SEC, STABLE_MS / 1000);
+		}
 		/* No TCP connection to this address: the name's next one
 		 * first, then the next server. */
 		if (!c->tls && !reached_running && s->addr_idx + 1 < s->job.num && !l->stopping &&
@@ -685,15 +778,21 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 			rv_loop_arm(l, &s->retry, on_next_addr, l->now_ns);
 			return;
 		}
-		/* Authenticated, then turned away for capacity: not a TLS
-		 * failure (it exited 6 for a full pool). */
-		schedule_retry(l, reached_running,
-			       code == RV_CTL_CODE_NO_ADDRESS || code == RV_CTL_CODE_FULL
-				       ? RV_LOOP_GAVE_UP_REFUSED
-			       : c->tls_failed ? RV_LOOP_GAVE_UP_TLS
-					       : RV_LOOP_GAVE_UP_NET,
-			       kicked);
+		schedule_retry(l, stable, fail, kicked);
 	}
+}
+
+/* on_config applies a CONFIG to the host (hostcfg.c), remembering a failure
+ * for the exit code. */
+static int on_config(void *loop, const struct rv_ctl_config *c, bool update)
+{
+	struct rv_loop *l = loop;
+	int ret = rv_hostcfg_apply(loop, c, update);
+
+	if (ret) {
+		side(l)->config_failed = true;
+	}
+	return ret;
 }
 
 static int client_start(struct rv_loop *l, char *err, size_t err_len)
@@ -716,7 +815,7 @@ static int client_start(struct rv_loop *l, char *err, size_t err_len)
 	}
 	l->env.send_keepalive = up_send_keepalive;
 	l->env.own_rekeys_per_min = RV_CTL_OWN_REKEYS_PER_MIN;
-	l->env.on_config = rv_hostcfg_apply;
+	l->env.on_config = on_config;
 	l->env.on_dns = rv_hostcfg_dns;
 	l->env.on_session = rv_hostcfg_session;
 	arm_resolved(l);
@@ -734,6 +833,7 @@ struct rv_session *rv_client_session(struct rv_loop *l)
 static void client_stop(struct rv_loop *l)
 {
 	rv_loop_disarm(l, &side(l)->retry);
+	rv_loop_disarm(l, &side(l)->stable_timer);
 }
 
 static void client_free(struct rv_loop *l)
@@ -743,6 +843,7 @@ static void client_free(struct rv_loop *l)
 	if (!s) {
 		return;
 	}
+	rv_hostcfg_withdraw(l);
 	if (s->resolving) {
 		/* Not waited for: the thread frees the request when its lookup
 		 * ends, or the process's exit ends it first. */

@@ -28,6 +28,10 @@
  * The set follows every change of the routes: a CONFIG, an update, a
  * reload's accept_routes, a route dropped for covering the server.
  *
+ * At exit the addresses and routes are taken off a persistent device
+ * (rv_hostcfg_withdraw), which outlives the process; one the process made
+ * takes them along when it goes.
+ *
  * DNS: handed to the command's apply_dns (cli/: systemd-resolved over
  * D-Bus, as resolvectl does, scoped to the tunnel's link — it works under
  * the privilege drop and the seccomp filter, unlike running a program).
@@ -622,6 +626,35 @@ bool rv_hostcfg_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_a
 	memcpy(routes, h->routes, h->num_routes * sizeof(routes[0]));
 	*num_routes = h->num_routes;
 	return true;
+}
+
+void rv_hostcfg_withdraw(struct rv_loop *l)
+{
+	struct hostcfg *h = state(l);
+	struct rv_prefix addrs[2];
+	struct rv_rtnl_link lk;
+	const char *ifname;
+	size_t n;
+
+	if (!h->applied || !l->dp || rv_tunwatch_renamed(l)) {
+		return; /* nothing set, or the name is another link's now */
+	}
+	ifname = rv_dataplane_tun_name(l->dp);
+	/* A device this process made goes with its last queue, and takes
+	 * its addresses and routes along. A persistent one stays: left as
+	 * it was, its routes (linkdown, still used by the kernel) would
+	 * swallow the traffic of every network the server pushed until the
+	 * next start. */
+	if (rv_rtnl_get_link(&lk, ifname) != 0 || !lk.tun_info || !lk.persist) {
+		return;
+	}
+	n = addrs_of(h, addrs);
+	if (rv_tun_unset_addrs_routes(ifname, addrs, n) == 0) {
+		rv_info("TUN %s is persistent: its %zu address(es) and the routes this client "
+			"installed removed",
+			ifname, n);
+	}
+	h->applied = false;
 }
 
 /* The longest dns_text: the servers, ", search " and the domain. */

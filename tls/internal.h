@@ -493,6 +493,10 @@ void rv_hostcfg_reapply(struct rv_loop *l, struct rv_strbuf *log);
  * to no, what this client set there is taken back. What it did goes to
  * |log| ("applied: accept_dns (...)", or "failed: ..."). */
 void rv_hostcfg_dns_reapply(struct rv_loop *l, struct rv_strbuf *log);
+/* rv_hostcfg_withdraw takes the addresses and routes the client set off
+ * its TUN when the device is persistent (it outlives the process); called
+ * once the loop no longer runs (its TUN watch would put them back). */
+void rv_hostcfg_withdraw(struct rv_loop *l);
 /* rv_hostcfg_name_back applies the last CONFIG once a renamed TUN has its
  * name back (none was set on a link of that name meanwhile). */
 void rv_hostcfg_name_back(struct rv_loop *l);

@@ -96,12 +96,13 @@ struct rv_loop_params {
 };
 
 enum rv_loop_exit {
-	RV_LOOP_SIGNAL = 0,	 /* SIGINT/SIGTERM: clean shutdown */
-	RV_LOOP_GAVE_UP_TLS,	 /* client: max_attempts reached, last failure TLS */
-	RV_LOOP_GAVE_UP_NET,	 /* client: max_attempts reached, last failure network */
-	RV_LOOP_GAVE_UP_REFUSED, /* client: max_attempts reached, the server had no room */
-	RV_LOOP_TUN_FAILED,	 /* the TUN device is gone, or (client) could not be configured */
-	RV_LOOP_FAILED,		 /* ring failure; client: host out of fds or memory */
+	RV_LOOP_SIGNAL = 0,	  /* SIGINT/SIGTERM: clean shutdown */
+	RV_LOOP_GAVE_UP_TLS,	  /* client: max_attempts reached, last failure TLS */
+	RV_LOOP_GAVE_UP_NET,	  /* client: max_attempts reached, last failure network */
+	RV_LOOP_GAVE_UP_REFUSED,  /* client: max_attempts reached, the server had no room */
+	RV_LOOP_GAVE_UP_PROTOCOL, /* client: max_attempts reached, the control protocol failed */
+	RV_LOOP_TUN_FAILED,	  /* the TUN device is gone, or (client) could not be configured */
+	RV_LOOP_FAILED,		  /* ring failure; client: host out of fds or memory */
 };
 
 /* rv_loop_new creates the loop and (server) its listening socket and

@@ -658,6 +658,7 @@ struct sync {
 	const struct rv_prefix *want;
 	size_t num_want;
 	unsigned deleted;
+	bool quiet; /* no line per route deleted: the caller says it once */
 };
 
 static bool prefix_eq(const struct rv_prefix *x, const struct rv_prefix *y)
@@ -723,8 +724,10 @@ static int drop_stale_route(void *ctx, const struct rv_prefix *dst)
 			rv_ip_addr_str(&dst->addr, buf, sizeof(buf)), dst->len);
 		return ret;
 	}
-	rv_info("%s: removed stale route %s/%u", s->ifname,
-		rv_ip_addr_str(&dst->addr, buf, sizeof(buf)), dst->len);
+	if (!s->quiet) {
+		rv_info("%s: removed stale route %s/%u", s->ifname,
+			rv_ip_addr_str(&dst->addr, buf, sizeof(buf)), dst->len);
+	}
 	s->deleted++;
 	return 0;
 }
@@ -947,6 +950,49 @@ int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, s
 		}
 	}
 	return 0;
+}
+
+/* drop_given_addr removes a listed address that is one of s->want (the
+ * inverse of drop_stale_addr: the caller's own, not everything else). */
+static int drop_given_addr(void *ctx, const struct rv_rtnl_addr *a)
+{
+	struct sync *s = ctx;
+	char buf[64];
+	int ret;
+
+	if (!wanted(s, &a->local) || !rv_ip_addr_equal(&a->peer, &a->local.addr)) {
+		return 0;
+	}
+	ret = rv_rtnl_del_addr(s->ifindex, a);
+	if (ret && ret != -EADDRNOTAVAIL) {
+		rv_warn(ret, "%s: cannot remove address %s/%u", s->ifname,
+			rv_ip_addr_str(&a->local.addr, buf, sizeof(buf)), a->local.len);
+		return ret;
+	}
+	s->deleted++;
+	return 0;
+}
+
+int rv_tun_unset_addrs_routes(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs)
+{
+	struct sync s = { .ifname = ifname, .quiet = true };
+	int ret, ret2;
+
+	ret = ifindex(ifname, &s.ifindex);
+	if (ret) {
+		return ret;
+	}
+	/* Routes first: every ringvpn route (none wanted), then the
+	 * addresses, whose going takes the kernel's connected routes. */
+	ret = drop_stale(&s, false);
+	s.want = addrs;
+	s.num_want = num_addrs;
+	s.deleted = 0;
+	ret2 = rv_rtnl_list_addrs(s.ifindex, drop_given_addr, &s);
+	if (ret2 && s.deleted == 0) {
+		rv_warn(ret2, "%s: cannot list addresses", ifname);
+	}
+	return ret ? ret : ret2;
 }
 
 int rv_tun_set_gso_max_segs(const char *ifname, unsigned segs)

@@ -157,6 +157,13 @@ int rv_tun_set_gso_max_segs(const char *ifname, unsigned segs);
  * backpressure. */
 int rv_tun_set_fq_codel(const char *ifname, unsigned num_queues);
 
+/* rv_tun_unset_addrs_routes undoes rv_tun_set_addrs_routes on a device
+ * that outlives its owner (persistent): deletes |addrs| (|num_addrs|; the
+ * kernel's connected routes go with them) and every route through |ifname|
+ * tagged RV_TUN_RTPROT, leaving any other address or route alone. Returns
+ * 0, -ENODEV, or the first netlink error (logged). */
+int rv_tun_unset_addrs_routes(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs);
+
 /* rv_tun_set_addrs_routes makes |addrs| (|num_addrs| IPv4/IPv6 prefixes) the
  * only addresses of |ifname| and |routes| the only routes through it tagged
  * RV_TUN_RTPROT: missing addresses are added, stale ones deleted (in that

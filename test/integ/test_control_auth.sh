@@ -8,6 +8,11 @@
 # that -n refuses (exit 4) what could never work: an expired own
 # certificate, a server's certificate on a client and a client's on the
 # server, a leaf certificate as the CA, and a FIFO as a file (it hung).
+# A fake server (fake_ctlsrv.py) that authenticates and then breaks the
+# control protocol: the client's exit code says so (18, or 6, 14, 15, 17
+# as what the server said or sent fits), a malformed CONFIG is said at warn
+# level, and a server that drops the client at once after it comes up makes
+# the backoff grow and --max-attempts end it.
 #
 # Usage: bash test_control_auth.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
 set -u
@@ -276,4 +281,49 @@ check_exit 9 ip netns exec "$S" setpriv --reuid=65534 --regid=65534 --clear-grou
 OUT=$(rvt_nsx "$S" "$RV_BIN" server -n -c "$NB/s.conf" 2>&1) || rvt_fail "-n: $OUT"
 grep -q "key file $NB/server.key is readable or writable by every user (mode 0644): chmod 600 it" <<<"$OUT" ||
 	rvt_fail "a world-readable key was not called out: $OUT"
+rvt_step "a server that breaks the control protocol after TLS: exit codes, log level, backoff"
+# fake_case NAME WANT_RC SCENARIO [FAKE_VAR=VALUE...]: fake_ctlsrv.py plays
+# the server (10.88.1.1:4597); the client, with --max-attempts 2, must exit
+# WANT_RC. An ERROR or GOODBYE after the TLS handshake exited 6 (TLS), a
+# CONFIG the client refused or could not apply 15 (network).
+fake_case() {
+	local name=$1 want=$2 scen=$3 rc fp; shift 3
+	rvt_bg "$S" "fake-$name" env "$@" python3 -u "$RV_SRC/test/integ/fake_ctlsrv.py" "$PKI" \
+		10.88.1.1 4597 "$scen"
+	fp=$RVT_LAST_PID
+	rvt_wait_for 10 "the fake server" grep -q listening "$RVT_TMP/fake-$name.log" ||
+		rvt_fail "fake server: $(cat "$RVT_TMP/fake-$name.log")"
+	ctl_client_conf "$RVT_TMP/fk.conf" "$PKI/client1" rvfk "$RVT_TMP/fk.sock" server=10.88.1.1:4597
+	rvt_nsx "$C1" timeout 40 "$RV_BIN" client -c "$RVT_TMP/fk.conf" --max-attempts "${FAKE_ATTEMPTS:-2}" \
+		>"$RVT_TMP/client-$name.log" 2>&1
+	rc=$?
+	rvt_stop_pid "$fp" 5
+	rvt_forget_pid "$fp"
+	grep -v 'info: \(data plane\|running as\|rvfk: this kernel\)' "$RVT_TMP/client-$name.log" | tail -4 >&2
+	[ "$rc" -eq "$want" ] || rvt_fail "$name: client exit $rc, want $want"
+	rvt_matches "fatal: stopped: exit $want, " <"$RVT_TMP/client-$name.log" || rvt_fail "$name: no final line"
+}
+fake_case err-protocol 18 end_early FAKE_END=error FAKE_CODE=1
+fake_case err-version 18 end_early FAKE_END=error FAKE_CODE=2
+fake_case err-internal 18 end_early FAKE_END=error FAKE_CODE=6
+fake_case bye-rate 18 end_early FAKE_END=goodbye FAKE_CODE=12
+fake_case bye-revoked 6 end_early FAKE_END=goodbye FAKE_CODE=11
+fake_case bye-full 17 end_early FAKE_END=goodbye FAKE_CODE=9
+fake_case bye-shutdown 15 end_early FAKE_END=goodbye FAKE_CODE=5
+# A malformed CONFIG: refused by the client, said at warn level (it was info).
+fake_case cfg-mtu 18 end_early FAKE_END=config FAKE_MTU=100
+rvt_matches 'warn: disconnected from server .*: malformed control message: mtu' <"$RVT_TMP/client-cfg-mtu.log" ||
+	rvt_fail "a malformed CONFIG not said at warn level"
+# A CONFIG whose address the TUN refuses: the TUN's code.
+fake_case cfg-addr 14 end_early FAKE_END=config FAKE_ADDR6=ff02::1 FAKE_P6=128
+# Up, then dropped 0.1 s later, every time: each such session is a failed
+# attempt (the backoff grows, max_attempts ends it); it reconnected every
+# reconnect_min for ever, and --max-attempts never ended it.
+FAKE_ATTEMPTS=3 fake_case flap 15 flap FAKE_CODE=5
+[ "$(grep -c 'counted as a failed attempt' "$RVT_TMP/client-flap.log")" -eq 3 ] ||
+	rvt_fail "short sessions not counted as failed attempts"
+mapfile -t DELAYS < <(grep -o 'reconnecting in [0-9]* ms' "$RVT_TMP/client-flap.log" | awk '{ print $3 }')
+[ "${#DELAYS[@]}" -eq 2 ] && [ "${DELAYS[1]}" -ge 200 ] || rvt_fail "backoff did not grow: ${DELAYS[*]}"
+[ "$(grep -c 'TLS up' "$RVT_TMP/fake-flap.log")" -eq 3 ] || rvt_fail "flap: not 3 connections"
+
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"

@@ -17,7 +17,10 @@
 #     joined; the client gives up after its bounded wait with code 14, and
 #     SIGTERM during the wait stops it within 1 s with exit 0.
 #  4. persistent idle device (ip tuntap add): adopted, and the stale address
-#     and route an earlier user left on it are removed.
+#     and route an earlier user left on it are removed; after SIGTERM the
+#     device stays, without the addresses and the pushed routes (proto 82)
+#     the client put on it (they stayed, linkdown, and the kernel still
+#     routed the pushed networks into the dead device).
 #  5. the server: SIGKILL and immediate restart, 3 times; clients come back
 #     and pass traffic, the server's device holds exactly its own addresses.
 #
@@ -36,9 +39,11 @@ RESTARTS=20
 ctl_init 3
 ctl_client_ns c1 1
 C1=$(rvt_ns_name c1)
-CTL_SERVER_KV=()
+# Pushed routes: part 4 checks that they leave a persistent device.
+CTL_SERVER_KV=(route=10.55.0.0/16 route=fd55::/64)
 ctl_start_server
-CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock"
+# The pushed routes are client3's (part 4): one namespace routes a network once.
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock" accept_routes=no
 
 # global_addrs NS DEV: the device's global addresses, sorted, one per line.
 global_addrs() {
@@ -201,8 +206,17 @@ rvt_wait_for 5 "rvp addresses" expect_addrs "$C1" rvp "$A3/24" "$B3/64" ||
 ip -n "$C1" route show dev rvp | rvt_matches '^10\.123\.' && rvt_fail "ringvpn's stale route on rvp survived"
 ip -n "$C1" route show dev rvp | rvt_matches '^10\.124\.' || rvt_fail "the administrator's route on rvp was removed"
 rvt_nsx "$C1" ping -c 1 -W 2 -I rvp 10.99.0.1 || rvt_fail "no traffic through the adopted rvp"
+ip -n "$C1" route show dev rvp | rvt_matches '^10\.55\.0\.0/16 proto 82' || rvt_fail "no pushed route on rvp"
 rvt_stop_pid "$P3" 10 || rvt_fail "client3 exit"
 ip -n "$C1" link show rvp >/dev/null || rvt_fail "the persistent rvp was deleted"
+expect_addrs "$C1" rvp || rvt_fail "the client's addresses stayed on the persistent rvp"
+if ip -n "$C1" route show proto 82 | rvt_matches . || ip -n "$C1" -6 route show proto 82 | rvt_matches .; then
+	ip -n "$C1" route show dev rvp >&2
+	rvt_fail "the client's pushed routes stayed on the persistent rvp"
+fi
+ip -n "$C1" route get 10.55.1.1 | rvt_matches ' dev rvp ' && rvt_fail "10.55.1.1 still routed into the dead rvp"
+rvt_matches 'rvp is persistent: its 2 address' <"$RVT_TMP/client3.log" ||
+	rvt_fail "the cleanup of rvp not said"
 ip netns exec "$C1" ip tuntap del dev rvp mode tun multi_queue
 
 rvt_step "5. the server: kill -9 and immediate restart, 3 times"
