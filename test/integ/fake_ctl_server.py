@@ -7,9 +7,15 @@ has no data plane.
 
 usage: fake_ctl_server.py PKI_DIR ADDR PORT SCENARIO
   up          HELLO, CONFIG (env FAKE_ADDR4/FAKE_P4, FAKE_ADDR6/FAKE_P6,
-              FAKE_ROUTES=a/n,b/n), KEY(1), KEY_CONFIRM(1), then keepalives
+              FAKE_ROUTES=a/n,b/n, FAKE_MTU), KEY(1), KEY_CONFIRM(1), then
+              keepalives
   hello_only  HELLO, then keepalives only (the client waits for CONFIG)
-Prints "listening" when ready and one line per connection to stdout.
+  end_early   after HELLO: FAKE_END=error|goodbye with FAKE_CODE, or
+              FAKE_END=config: a CONFIG and no KEY
+  flap        up, then GOODBYE(FAKE_CODE, default shutdown) FAKE_UP_FOR
+              seconds later (default 0.1), on every connection
+Prints "listening" when ready and "TLS up" and what follows for each
+connection to stdout.
 """
 import os
 import socket
@@ -21,7 +27,7 @@ import time
 
 PKI, ADDR, PORT, SCENARIO = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 
-HELLO, CONFIG, KEY, KEY_ACK, KEY_CONFIRM, KEEPALIVE = 1, 2, 3, 4, 5, 6
+HELLO, CONFIG, KEY, KEY_ACK, KEY_CONFIRM, KEEPALIVE, GOODBYE, ERROR = range(1, 9)
 CAPS = 0x1FF
 # The X25519 base point: a valid public key (this server never keys UDP).
 PUBLIC = bytes([9]) + bytes(31)
@@ -41,7 +47,7 @@ def config():
     routes = [r for r in os.environ.get("FAKE_ROUTES", "").split(",") if r]
     body = struct.pack(">BB4sB16sHHIIHHIBB", (1 if a4 else 0) | (2 if a6 else 0),
                        p4 if a4 else 0, addr(a4) if a4 else bytes(4), p6 if a6 else 0,
-                       addr(a6) if a6 else bytes(16), 1400, PORT + 1, 0x1111, 0x2222,
+                       addr(a6) if a6 else bytes(16), int(os.environ.get("FAKE_MTU", "1400")), PORT + 1, 0x1111, 0x2222,
                        1, 4, 3600, 1, len(routes))
     for r in routes:
         net, plen = r.split("/")
@@ -75,6 +81,8 @@ class Peer:
                 raise EOFError
             if f[0] == kind:
                 return f[1]
+            if f[0] in (GOODBYE, ERROR):
+                raise EOFError
 
     def keepalives(self):
         """Keepalives every 0.5 s; a KEY from the client is answered."""
@@ -85,17 +93,47 @@ class Peer:
                 self.s.sendall(frame(KEY_ACK, f[1][:4] + PUBLIC))
 
 
+    def drain(self, secs):
+        """Reads what the client sends for |secs|."""
+        end = time.time() + secs
+        while time.time() < end:
+            f = self.read(max(0.05, end - time.time()))
+            if f and f[0] in (GOODBYE, ERROR):
+                raise EOFError
+
+
+def up(p):
+    p.s.sendall(config() + frame(KEY, struct.pack(">I", 1) + PUBLIC))
+    p.wait_for(KEY_ACK)
+    p.s.sendall(frame(KEY_CONFIRM, struct.pack(">I", 1)))
+    print("connection: up", flush=True)
+
+
 def serve(ctx, raw):
+    code = int(os.environ.get("FAKE_CODE", "5"))
     try:
         p = Peer(ctx.wrap_socket(raw, server_side=True))
+        print("TLS up", flush=True)
         p.wait_for(HELLO)
         p.s.sendall(frame(HELLO, struct.pack(">BBHIB", 1, 1, 0, CAPS, 0) + bytes(20)))
         print("connection: HELLO", flush=True)
+        if SCENARIO == "end_early":
+            end = os.environ.get("FAKE_END", "error")
+            if end == "error":
+                p.s.sendall(frame(ERROR, struct.pack(">HB", code, 4) + b"test"))
+            elif end == "goodbye":
+                p.s.sendall(frame(GOODBYE, struct.pack(">H", code)))
+            else:
+                p.s.sendall(config())
+            p.drain(2)
+            return
+        if SCENARIO == "flap":
+            up(p)
+            p.drain(float(os.environ.get("FAKE_UP_FOR", "0.1")))
+            p.s.sendall(frame(GOODBYE, struct.pack(">H", code)))
+            return
         if SCENARIO == "up":
-            p.s.sendall(config() + frame(KEY, struct.pack(">I", 1) + PUBLIC))
-            p.wait_for(KEY_ACK)
-            p.s.sendall(frame(KEY_CONFIRM, struct.pack(">I", 1)))
-            print("connection: up", flush=True)
+            up(p)
         p.keepalives()
     except (EOFError, OSError, ssl.SSLError) as e:
         print("connection ended:", type(e).__name__, flush=True)

@@ -8,8 +8,8 @@
 # that -n refuses (exit 4) what could never work: an expired own
 # certificate, a server's certificate on a client and a client's on the
 # server, a leaf certificate as the CA, and a FIFO as a file (it hung).
-# A fake server (fake_ctlsrv.py) that authenticates and then breaks the
-# control protocol: the client's exit code says so (18, or 6, 14, 15, 17
+# A fake server (fake_ctl_server.py) that authenticates and then breaks the
+# control protocol: the client's exit code says so (18, or 6, 15, 17
 # as what the server said or sent fits), a malformed CONFIG is said at warn
 # level, and a server that drops the client at once after it comes up makes
 # the backoff grow and --max-attempts end it.
@@ -282,13 +282,13 @@ OUT=$(rvt_nsx "$S" "$RV_BIN" server -n -c "$NB/s.conf" 2>&1) || rvt_fail "-n: $O
 grep -q "key file $NB/server.key is readable or writable by every user (mode 0644): chmod 600 it" <<<"$OUT" ||
 	rvt_fail "a world-readable key was not called out: $OUT"
 rvt_step "a server that breaks the control protocol after TLS: exit codes, log level, backoff"
-# fake_case NAME WANT_RC SCENARIO [FAKE_VAR=VALUE...]: fake_ctlsrv.py plays
+# fake_case NAME WANT_RC SCENARIO [FAKE_VAR=VALUE...]: fake_ctl_server.py plays
 # the server (10.88.1.1:4597); the client, with --max-attempts 2, must exit
 # WANT_RC. An ERROR or GOODBYE after the TLS handshake exited 6 (TLS), a
 # CONFIG the client refused or could not apply 15 (network).
 fake_case() {
 	local name=$1 want=$2 scen=$3 rc fp; shift 3
-	rvt_bg "$S" "fake-$name" env "$@" python3 -u "$RV_SRC/test/integ/fake_ctlsrv.py" "$PKI" \
+	rvt_bg "$S" "fake-$name" env "$@" python3 -u "$RV_SRC/test/integ/fake_ctl_server.py" "$PKI" \
 		10.88.1.1 4597 "$scen"
 	fp=$RVT_LAST_PID
 	rvt_wait_for 10 "the fake server" grep -q listening "$RVT_TMP/fake-$name.log" ||
@@ -314,8 +314,9 @@ fake_case bye-shutdown 15 end_early FAKE_END=goodbye FAKE_CODE=5
 fake_case cfg-mtu 18 end_early FAKE_END=config FAKE_MTU=100
 rvt_matches 'warn: disconnected from server .*: malformed control message: mtu' <"$RVT_TMP/client-cfg-mtu.log" ||
 	rvt_fail "a malformed CONFIG not said at warn level"
-# A CONFIG whose address the TUN refuses: the TUN's code.
-fake_case cfg-addr 14 end_early FAKE_END=config FAKE_ADDR6=ff02::1 FAKE_P6=128
+# A CONFIG with an address no host can take: refused by the client
+# (test_client_hostile.sh has more), a protocol failure.
+fake_case cfg-addr 18 end_early FAKE_END=config FAKE_ADDR6=ff02::1 FAKE_P6=128
 # Up, then dropped 0.1 s later, every time: each such session is a failed
 # attempt (the backoff grows, max_attempts ends it); it reconnected every
 # reconnect_min for ever, and --max-attempts never ended it.
