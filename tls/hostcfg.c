@@ -324,70 +324,28 @@ static const char *unusable(const struct rv_ip_addr *a, unsigned len)
 	return NULL;
 }
 
-/* struct host_walk looks through the host's networks for one the assigned
- * address's would take a part of. */
-struct host_walk {
-	const struct rv_prefix *want; /* the address and its network */
-	unsigned tun;
-	struct rv_prefix net; /* the host's network (net_if 0: none) */
-	unsigned net_if;
-};
-
-static int on_host_addr(void *ctx, const struct rv_rtnl_addr *a)
-{
-	struct host_walk *w = ctx;
-
-	if (a->ifindex == w->tun || a->local.addr.family != w->want->addr.family) {
-		return 0;
-	}
-	/* Ours the longer route: the kernel would send that part of a
-	 * network the host is on into the tunnel (192.168.77.200/25 assigned
-	 * on a 192.168.77.0/24 LAN). One as long is not taken (the older
-	 * route stays first): the pool's network on each TUN of two clients
-	 * of one server on a host. */
-	if (!w->net_if && a->local.len > 0 && a->local.len < w->want->len &&
-	    rv_prefix_contains(&a->local, &w->want->addr)) {
-		unsigned max = a->local.addr.family == AF_INET ? 32 : 128;
-
-		w->net = a->local;
-		w->net_if = a->ifindex;
-		for (unsigned bit = w->net.len; bit < max; bit++) {
-			w->net.addr.a[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
-		}
-	}
-	return 0;
-}
-
-static const char *dev_name(unsigned ifindex, char *buf)
-{
-	return if_indextoname(ifindex, buf) ? buf : "?";
-}
-
 /* check_addr judges the address |a| the server assigned with network length
  * |len|: -EBADMSG (said) when this host cannot take it as its tunnel
  * address (see unusable), or it is the server's (the client's own packets
  * to the server then stayed on the host: every reconnection failed,
- * blaming the server). Otherwise
- * |*use_len| is the length to put on the TUN: |len|, or the address alone
- * (no route to its network) when that network is too wide, would take a
- * part of a network the host is on, or the way to the server. */
+ * blaming the server). Otherwise |*use_len| is the length to put on the
+ * TUN: |len|, or the address alone (no route to its network) when that
+ * network is too wide or covers the way to the server. A network inside
+ * one the host is on is taken as it comes (the longer route wins): a pool
+ * of 10.99.0.0/24 beside a 10.0.0.0/8 LAN is an ordinary deployment, and
+ * whether the LAN uses that part is not known here. */
 static int check_addr(const struct hostcfg *h, unsigned tun, const struct rv_ip_addr *a,
 		      unsigned len, uint8_t *use_len)
 {
 	const unsigned full = a->family == AF_INET ? 32 : 128;
 	struct rv_prefix want = { .addr = *a, .len = (uint8_t)len };
-	struct host_walk w = { .want = &want, .tun = tun };
 	const char *why = unusable(a, len);
-	char s[64], o[64], dev[IF_NAMESIZE];
+	char s[64], o[64];
 	unsigned oif = 0, rlen = 0;
-	int ret;
 
 	rv_ip_addr_str(a, s, sizeof(s));
 	if (!why && h->server.family && rv_ip_addr_equal(a, &h->server)) {
 		why = "the address this client reaches the server at";
-	}
-	if (!why && (ret = rv_rtnl_list_addrs(0, on_host_addr, &w)) != 0) {
-		rv_warn(ret, "cannot list this host's addresses");
 	}
 	if (why) {
 		rv_warnx("server assigned %s/%u: %s: not taken (the session ends)", s, len, why);
@@ -398,13 +356,6 @@ static int check_addr(const struct hostcfg *h, unsigned tun, const struct rv_ip_
 	if (len < (a->family == AF_INET ? ADDR_NET_MIN4 : ADDR_NET_MIN6)) {
 		snprintf(o, sizeof(o), "a network wider than /%u is no pool",
 			 a->family == AF_INET ? ADDR_NET_MIN4 : ADDR_NET_MIN6);
-		why = o;
-	} else if (w.net_if) {
-		char n[64];
-
-		snprintf(o, sizeof(o), "its network would take over a part of %s/%u, on %s",
-			 rv_ip_addr_str(&w.net.addr, n, sizeof(n)), w.net.len,
-			 dev_name(w.net_if, dev));
 		why = o;
 	} else if (covers_server(h, &want) &&
 		   (rv_rtnl_route_oif(&h->server, &oif, &rlen, NULL) != 0 || oif == tun ||
@@ -634,6 +585,7 @@ void rv_hostcfg_withdraw(struct rv_loop *l)
 	struct rv_prefix addrs[2];
 	struct rv_rtnl_link lk;
 	const char *ifname;
+	bool kept4;
 	size_t n;
 
 	if (!h->applied || !l->dp || rv_tunwatch_renamed(l)) {
@@ -649,10 +601,13 @@ void rv_hostcfg_withdraw(struct rv_loop *l)
 		return;
 	}
 	n = addrs_of(h, addrs);
-	if (rv_tun_unset_addrs_routes(ifname, addrs, n) == 0) {
-		rv_info("TUN %s is persistent: its %zu address(es) and the routes this client "
-			"installed removed",
-			ifname, n);
+	if (rv_tun_unset_addrs_routes(ifname, addrs, n, &kept4) == 0) {
+		rv_info("TUN %s is persistent: the routes this client installed removed, and its "
+			"address(es)%s",
+			ifname,
+			kept4 ? " but IPv4 (the device carries IPv4 routes of its own, which the "
+				"kernel would take along with its last IPv4 address)"
+			      : "");
 	}
 	h->applied = false;
 }

@@ -973,20 +973,43 @@ static int drop_given_addr(void *ctx, const struct rv_rtnl_addr *a)
 	return 0;
 }
 
-int rv_tun_unset_addrs_routes(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs)
+static int note_v4_route(void *ctx, const struct rv_prefix *dst)
+{
+	if (dst->addr.family == AF_INET) {
+		*(bool *)ctx = true;
+	}
+	return 0;
+}
+
+int rv_tun_unset_addrs_routes(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
+			      bool *kept4)
 {
 	struct sync s = { .ifname = ifname, .quiet = true };
+	struct rv_prefix left[2];
+	size_t n = 0;
 	int ret, ret2;
 
 	ret = ifindex(ifname, &s.ifindex);
 	if (ret) {
 		return ret;
 	}
+	/* The kernel flushes every IPv4 route through a device that loses
+	 * its last IPv4 address: with an administrator's own there (`ip
+	 * route add` makes them proto boot, or static), the IPv4 addresses
+	 * stay. */
+	*kept4 = false;
+	(void)rv_rtnl_list_routes(s.ifindex, RTPROT_BOOT, note_v4_route, kept4);
+	(void)rv_rtnl_list_routes(s.ifindex, RTPROT_STATIC, note_v4_route, kept4);
+	for (size_t i = 0; i < num_addrs && n < ARRAY_SIZE(left); i++) {
+		if (!(*kept4 && addrs[i].addr.family == AF_INET)) {
+			left[n++] = addrs[i];
+		}
+	}
 	/* Routes first: every ringvpn route (none wanted), then the
 	 * addresses, whose going takes the kernel's connected routes. */
 	ret = drop_stale(&s, false);
-	s.want = addrs;
-	s.num_want = num_addrs;
+	s.want = left;
+	s.num_want = n;
 	s.deleted = 0;
 	ret2 = rv_rtnl_list_addrs(s.ifindex, drop_given_addr, &s);
 	if (ret2 && s.deleted == 0) {

@@ -158,11 +158,14 @@ int rv_tun_set_gso_max_segs(const char *ifname, unsigned segs);
 int rv_tun_set_fq_codel(const char *ifname, unsigned num_queues);
 
 /* rv_tun_unset_addrs_routes undoes rv_tun_set_addrs_routes on a device
- * that outlives its owner (persistent): deletes |addrs| (|num_addrs|; the
- * kernel's connected routes go with them) and every route through |ifname|
- * tagged RV_TUN_RTPROT, leaving any other address or route alone. Returns
- * 0, -ENODEV, or the first netlink error (logged). */
-int rv_tun_unset_addrs_routes(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs);
+ * that outlives its owner (persistent): deletes |addrs| (|num_addrs|, at
+ * most 2; the kernel's connected routes go with them) and every route
+ * through |ifname| tagged RV_TUN_RTPROT, leaving any other address or
+ * route alone; IPv4 addresses stay (*|kept4|) when the device carries IPv4
+ * routes of an administrator's, which the kernel would take along with the
+ * last one. Returns 0, -ENODEV, or the first netlink error (logged). */
+int rv_tun_unset_addrs_routes(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
+			      bool *kept4);
 
 /* rv_tun_set_addrs_routes makes |addrs| (|num_addrs| IPv4/IPv6 prefixes) the
  * only addresses of |ifname| and |routes| the only routes through it tagged

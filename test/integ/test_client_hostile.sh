@@ -7,7 +7,8 @@
 #   1. 100.64.0.2/1 and 2001:db8::2/1 with accept_routes = no: the addresses
 #      are set alone (/32, /128): no half of IPv4 or IPv6 goes into the
 #      tunnel (the kernel routed an address's whole network through it).
-#   2. 192.168.77.200/25: set alone; the LAN stays on its link.
+#   2. 10.99.0.2/24 on a host with a 10.0.0.0/8 LAN: taken as it comes (the
+#      longer route; an ordinary deployment).
 #   3. The server's own address: refused ("not taken", the session ends),
 #      never put on the TUN, and the next connection still reaches the
 #      server (the address on the TUN kept every later attempt on the host).
@@ -74,16 +75,19 @@ grep -q "server assigned 100.64.0.2/1: a network wider than /8 is no pool: the a
 grep -a "put back" "$RVT_TMP/wide.log" && rvt_fail "a repair of nothing said"
 stop_all
 
-rvt_step "2. an address whose network takes half of the client's LAN"
-fake 4433 up "$RVT_TMP/fake-4433.log" FAKE_ADDR4=192.168.77.200 FAKE_P4=25 FAKE_ADDR6=
+rvt_step "2. a pool inside a wider network of the host's (a 10.0.0.0/8 LAN) keeps its route"
+# An ordinary deployment (a hostile tester, on the first version of these
+# checks: it was set alone and nothing of the pool was reachable).
+rvt_nsx "$C1" ip addr add 10.1.2.5/8 dev lan0 || rvt_fail "the /8 LAN"
+fake 4433 up "$RVT_TMP/fake-4433.log" FAKE_ADDR4=10.99.0.2 FAKE_P4=24 FAKE_ADDR6=
 FAKE_PID=$RVT_LAST_PID
 client lan
 rvt_wait_for 10 "running" running || rvt_fail "not running: $(tail -3 "$RVT_TMP/lan.log")"
-ip -n "$C1" addr show dev rvc | rvt_matches 'inet 192\.168\.77\.200/32 ' ||
-	rvt_fail "not alone: $(ip -n "$C1" -br addr show dev rvc)"
-ip -n "$C1" route get 192.168.77.150 | rvt_matches 'dev lan0' ||
-	rvt_fail "the LAN goes into the tunnel: $(ip -n "$C1" route get 192.168.77.150)"
-grep -q "would take over a part of 192.168.77.0/24, on lan0" "$RVT_TMP/lan.log" || rvt_fail "not said"
+ip -n "$C1" addr show dev rvc | rvt_matches 'inet 10\.99\.0\.2/24 ' ||
+	rvt_fail "narrowed: $(ip -n "$C1" -br addr show dev rvc)"
+ip -n "$C1" route get 10.99.0.1 | rvt_matches 'dev rvc' ||
+	rvt_fail "the pool is not through the tunnel: $(ip -n "$C1" route get 10.99.0.1)"
+rvt_nsx "$C1" ip addr del 10.1.2.5/8 dev lan0
 stop_all
 
 rvt_step "3. the server's own address"

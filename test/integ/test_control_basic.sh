@@ -149,6 +149,7 @@ done
 # (100, a burst of 20), and is counted as no_route drops.
 I0=$(ctl_sum "^workers total" "^icmp_unreach$")
 N0=$(ctl_sum "^workers total" "^drop_no_route$")
+Q0=$(ctl_field "server " tun_drops)
 T0=$(date +%s%N)
 ip netns exec "$S" python3 -c "
 import socket
@@ -162,9 +163,12 @@ for i in range(5000):
 sleep 0.3
 I1=$(ctl_sum "^workers total" "^icmp_unreach$")
 N1=$(ctl_sum "^workers total" "^drop_no_route$")
+Q1=$(ctl_field "server " tun_drops)
 MS=$((($(date +%s%N) - T0) / 1000000))
-rvt_log "5000 datagrams, $MS ms: $((N1 - N0)) no_route drops, $((I1 - I0)) answered"
-[ $((N1 - N0)) -ge 1000 ] || rvt_fail "the flood was not counted as no_route: $((N1 - N0))"
+rvt_log "5000 datagrams, $MS ms: $((N1 - N0)) no_route drops, $((Q1 - Q0)) dropped by the TUN's queue, $((I1 - I0)) answered"
+# On a loaded machine (a sanitizer build beside other work) the TUN's queue
+# overflows before the worker reads them: counted there, as tun_drops.
+[ $((N1 - N0 + Q1 - Q0)) -ge 1000 ] || rvt_fail "the flood was not counted as no_route: $((N1 - N0))"
 [ $((I1 - I0)) -ge 1 ] || rvt_fail "no answer at all"
 [ $((I1 - I0)) -le $((2 * (20 + 100 * (MS / 1000 + 1)))) ] || rvt_fail "too many answers: $((I1 - I0)) in $MS ms"
 # Answers to the flood do not disturb the sessions still up.
