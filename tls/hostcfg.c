@@ -340,7 +340,7 @@ static int check_addr(const struct hostcfg *h, unsigned tun, const struct rv_ip_
 	const unsigned full = a->family == AF_INET ? 32 : 128;
 	struct rv_prefix want = { .addr = *a, .len = (uint8_t)len };
 	const char *why = unusable(a, len);
-	char s[64], o[64];
+	char s[64], o[64], why_alone[96] = "";
 	unsigned oif = 0, rlen = 0;
 
 	rv_ip_addr_str(a, s, sizeof(s));
@@ -352,22 +352,21 @@ static int check_addr(const struct hostcfg *h, unsigned tun, const struct rv_ip_
 		return -EBADMSG;
 	}
 	*use_len = (uint8_t)len;
-	why = NULL;
 	if (len < (a->family == AF_INET ? ADDR_NET_MIN4 : ADDR_NET_MIN6)) {
-		snprintf(o, sizeof(o), "a network wider than /%u is no pool",
+		snprintf(why_alone, sizeof(why_alone), "a network wider than /%u is no pool",
 			 a->family == AF_INET ? ADDR_NET_MIN4 : ADDR_NET_MIN6);
-		why = o;
 	} else if (covers_server(h, &want) &&
 		   (rv_rtnl_route_oif(&h->server, &oif, &rlen, NULL) != 0 || oif == tun ||
 		    rlen <= len)) {
 		/* Unless a longer route keeps the server out of it. */
-		rv_ip_addr_str(&h->server, o, sizeof(o));
-		why = "its network covers the server's own address";
+		snprintf(why_alone, sizeof(why_alone),
+			 "its network covers the server's own address %s",
+			 rv_ip_addr_str(&h->server, o, sizeof(o)));
 	}
-	if (why && len < full) {
-		rv_warnx("server assigned %s/%u: %s%s%s: the address is set alone (/%u), with no "
-			 "route to its network",
-			 s, len, why, why == o ? "" : " ", why == o ? "" : o, full);
+	if (why_alone[0] && len < full) {
+		rv_warnx("server assigned %s/%u: %s: the address is set alone (/%u), with no route "
+			 "to its network",
+			 s, len, why_alone, full);
 		*use_len = (uint8_t)full;
 	}
 	return 0;
