@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h> /* AF_INET */
 
 /* struct rv_ip_addr holds an IPv4 (family AF_INET, first 4 bytes of a) or IPv6
  * address in network byte order. */
@@ -26,6 +27,17 @@ struct rv_prefix {
 	struct rv_ip_addr addr;
 	uint8_t len;
 };
+
+/* rv_prefix_clear_host clears |p|'s host bits: an interface address
+ * (10.99.0.2/24) becomes its network (10.99.0.0/24). */
+static inline void rv_prefix_clear_host(struct rv_prefix *p)
+{
+	unsigned max = p->addr.family == AF_INET ? 32 : 128;
+
+	for (unsigned bit = p->len; bit < max; bit++) {
+		p->addr.a[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
+	}
+}
 
 struct rv_ip_info {
 	struct rv_ip_addr src;

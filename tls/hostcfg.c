@@ -135,11 +135,7 @@ static size_t sources_of(const struct hostcfg *h, struct rv_prefix *out)
 	size_t n = addrs_of(h, out);
 
 	for (size_t i = 0; i < n; i++) {
-		unsigned bits = out[i].addr.family == AF_INET ? 32 : 128;
-
-		for (unsigned bit = out[i].len; bit < bits; bit++) {
-			out[i].addr.a[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
-		}
+		rv_prefix_clear_host(&out[i]);
 	}
 	memcpy(out + n, h->routes, h->num_routes * sizeof(h->routes[0]));
 	return n + h->num_routes;

@@ -635,11 +635,8 @@ int rv_rtnl_add_prefix_route(unsigned ifindex, const struct rv_prefix *addr)
 {
 	struct rv_prefix net = *addr;
 	uint32_t metric = addr->addr.family == AF_INET6 ? 256 : 0;
-	unsigned max = addr->addr.family == AF_INET ? 32 : 128;
 
-	for (unsigned bit = addr->len; bit < max; bit++) {
-		net.addr.a[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
-	}
+	rv_prefix_clear_host(&net);
 	/* As the kernel makes it with the address: proto kernel, scope link,
 	 * its metric (0, or 256 for IPv6), sourced from the address (IPv4). */
 	return route_req(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, ifindex, &net, RTPROT_KERNEL,

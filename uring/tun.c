@@ -658,7 +658,8 @@ struct sync {
 	const struct rv_prefix *want;
 	size_t num_want;
 	unsigned deleted;
-	bool quiet; /* no line per route deleted: the caller says it once */
+	bool quiet; /* no line per entry deleted: the caller says it once */
+	bool given; /* addresses: delete those wanted, not all the others */
 };
 
 static bool prefix_eq(const struct rv_prefix *x, const struct rv_prefix *y)
@@ -676,17 +677,18 @@ static bool wanted(const struct sync *s, const struct rv_prefix *p)
 	return false;
 }
 
-static int drop_stale_addr(void *ctx, const struct rv_rtnl_addr *a)
+/* drop_addr removes a listed address that is not one of s->want (stale), or
+ * with s->given one that is (the caller's own, at exit). */
+static int drop_addr(void *ctx, const struct rv_rtnl_addr *a)
 {
 	struct sync *s = ctx;
+	bool mine = wanted(s, &a->local) && rv_ip_addr_equal(&a->peer, &a->local.addr);
 	char buf[64];
 	int ret;
 
 	/* IPv6 link-local addresses are the kernel's, not configuration. */
-	if (a->local.addr.family == AF_INET6 && a->scope == RT_SCOPE_LINK) {
-		return 0;
-	}
-	if (wanted(s, &a->local) && rv_ip_addr_equal(&a->peer, &a->local.addr)) {
+	if (s->given ? !mine
+		     : mine || (a->local.addr.family == AF_INET6 && a->scope == RT_SCOPE_LINK)) {
 		return 0;
 	}
 	ret = rv_rtnl_del_addr(s->ifindex, a);
@@ -700,8 +702,10 @@ static int drop_stale_addr(void *ctx, const struct rv_rtnl_addr *a)
 			rv_ip_addr_str(&a->local.addr, buf, sizeof(buf)), a->local.len);
 		return ret;
 	}
-	rv_info("%s: removed stale address %s/%u", s->ifname,
-		rv_ip_addr_str(&a->local.addr, buf, sizeof(buf)), a->local.len);
+	if (!s->quiet) {
+		rv_info("%s: removed stale address %s/%u", s->ifname,
+			rv_ip_addr_str(&a->local.addr, buf, sizeof(buf)), a->local.len);
+	}
 	s->deleted++;
 	return 0;
 }
@@ -740,7 +744,7 @@ static int drop_stale(struct sync *s, bool addrs)
 		int ret;
 
 		s->deleted = 0;
-		ret = addrs ? rv_rtnl_list_addrs(s->ifindex, drop_stale_addr, s)
+		ret = addrs ? rv_rtnl_list_addrs(s->ifindex, drop_addr, s)
 			    : rv_rtnl_list_routes(s->ifindex, RV_TUN_RTPROT, drop_stale_route, s);
 		if (ret) {
 			if (s->deleted == 0) {
@@ -952,27 +956,6 @@ int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, s
 	return 0;
 }
 
-/* drop_given_addr removes a listed address that is one of s->want (the
- * inverse of drop_stale_addr: the caller's own, not everything else). */
-static int drop_given_addr(void *ctx, const struct rv_rtnl_addr *a)
-{
-	struct sync *s = ctx;
-	char buf[64];
-	int ret;
-
-	if (!wanted(s, &a->local) || !rv_ip_addr_equal(&a->peer, &a->local.addr)) {
-		return 0;
-	}
-	ret = rv_rtnl_del_addr(s->ifindex, a);
-	if (ret && ret != -EADDRNOTAVAIL) {
-		rv_warn(ret, "%s: cannot remove address %s/%u", s->ifname,
-			rv_ip_addr_str(&a->local.addr, buf, sizeof(buf)), a->local.len);
-		return ret;
-	}
-	s->deleted++;
-	return 0;
-}
-
 static int note_v4_route(void *ctx, const struct rv_prefix *dst)
 {
 	if (dst->addr.family == AF_INET) {
@@ -1011,7 +994,8 @@ int rv_tun_unset_addrs_routes(const char *ifname, const struct rv_prefix *addrs,
 	s.want = left;
 	s.num_want = n;
 	s.deleted = 0;
-	ret2 = rv_rtnl_list_addrs(s.ifindex, drop_given_addr, &s);
+	s.given = true;
+	ret2 = rv_rtnl_list_addrs(s.ifindex, drop_addr, &s);
 	if (ret2 && s.deleted == 0) {
 		rv_warn(ret2, "%s: cannot list addresses", ifname);
 	}

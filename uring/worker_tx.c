@@ -360,21 +360,20 @@ bool rv_worker_time_exceeded(struct rv_worker *w, const uint8_t *pkt, const stru
 }
 
 /* segs_fitting: how many of |plan|'s segments from |from| on fit a chunk of
- * |size| bytes (at least one: the MTU bounds a segment). */
+ * |size| bytes: all when their whole fits (the common case), else as many
+ * full-size ones as fit (only the last segment is short), at least one
+ * (the MTU bounds a segment). */
 static uint32_t segs_fitting(const struct rv_gso_plan *plan, uint32_t from, size_t size)
 {
-	uint32_t n = 0;
+	uint32_t rest = plan->nseg - from;
+	size_t full = (size_t)plan->hlen + plan->mss + RV_DATA_OVERHEAD;
+	size_t need = plan->payload - (size_t)from * plan->mss +
+		      (size_t)rest * (plan->hlen + RV_DATA_OVERHEAD);
 
-	for (uint32_t i = from; i < plan->nseg; i++, n++) {
-		size_t seg =
-			(size_t)plan->hlen + rv_gso_seg_payload_len(plan, i) + RV_DATA_OVERHEAD;
-
-		if (seg > size) {
-			break;
-		}
-		size -= seg;
+	if (need <= size) {
+		return rest;
 	}
-	return n ? n : 1;
+	return size / full > 1 ? (uint32_t)(size / full) : 1;
 }
 
 /* tx_superframe cuts a TUN superframe into segments without copying its
