@@ -32,9 +32,16 @@ static int set_tun_addrs(struct rv_dataplane *dp, const struct rv_ippool *pool)
 	const char *ifname = rv_dataplane_tun_name(dp);
 	struct rv_prefix addrs[2];
 	size_t n = rv_ippool_server_prefixes(pool, addrs);
-	char a[64];
+	char a[64], why[160];
 	int ret;
 
+	/* A host without IPv6 refused the address with EACCES, said as
+	 * "insufficient privilege" (exit 9) to a server running as root. */
+	if (rv_ippool_prefix_len(pool, AF_INET6) && rv_tun_ipv6_off(ifname, why, sizeof(why))) {
+		rv_warnx("%s: cannot serve pool6 (set pool6 = none for a server of IPv4 only)",
+			 why);
+		return -EAFNOSUPPORT;
+	}
 	rv_dataplane_set_pools(dp, addrs, n);
 	ret = rv_tun_set_addrs_routes(ifname, addrs, n, NULL, 0);
 	if (ret) {
@@ -46,6 +53,23 @@ static int set_tun_addrs(struct rv_dataplane *dp, const struct rv_ippool *pool)
 			rv_ip_addr_str(&addrs[i].addr, a, sizeof(a)), addrs[i].len);
 	}
 	return 0;
+}
+
+/* note_small_pool: a pool6 that runs out before pool4 (a /126 beside a
+ * /24) turns clients away while pool4 has room, which only "pool
+ * exhausted" said then: said at start and by -n. (A pool4 smaller than
+ * pool6 is the rule, the default's /24 among them: not said.) */
+static void note_small_pool(const struct rv_config *cfg, const struct rv_ippool *pool)
+{
+	size_t n4 = rv_ippool_capacity(pool, AF_INET), n6 = rv_ippool_capacity(pool, AF_INET6);
+
+	if (!cfg->pool4.addr.family || !cfg->pool6.addr.family || n6 >= n4 ||
+	    n6 >= cfg->max_clients) {
+		return;
+	}
+	rv_warnx("pool6 holds %zu client address(es), pool4 %zu: at most %zu clients at once "
+		 "(the next is refused, pool6 exhausted)",
+		 n6, n4, n6);
 }
 
 /* With client_to_client = kernel (the default), client-to-client traffic leaves
@@ -132,6 +156,7 @@ int rv_cmd_server(int argc, char **argv)
 		code = ret == -EINVAL ? RV_EXIT_CONFIG : RV_EXIT_FAILURE;
 		goto out;
 	}
+	note_small_pool(&cfg, pool);
 	if (cfg.lease_file[0] && stat(cfg.lease_file, &st) == 0 && !S_ISREG(st.st_mode)) {
 		/* A FIFO or a device would hang or spin the start. */
 		fprintf(stderr, "ringvpn: lease_file %s is not a regular file\n", cfg.lease_file);

@@ -274,6 +274,32 @@ static bool host_is_ipv6(const char *s)
 	return inet_pton(AF_INET6, buf, &a) == 1;
 }
 
+/* host_literal_bad: is |host| (from |v|) an address no endpoint can be? A
+ * multicast one, or an IPv6 link-local one without its zone: the kernel
+ * cannot tell which link, and the socket failed only at run time with a
+ * bare EINVAL, which a client took for a network failure and retried for
+ * ever (a hostile tester). Names and other addresses pass. */
+static bool host_literal_bad(const char *host, const char *v, char *why, size_t why_len)
+{
+	struct rv_ip_addr a;
+
+	if (parse_addr(&a, host)) {
+		return false; /* a name, or an IPv6 address with its zone */
+	}
+	if (addr_multicast(&a)) {
+		snprintf(why, why_len, "'%s' is a multicast address", v);
+		return true;
+	}
+	if (a.family == AF_INET6 && a.a[0] == 0xfe && (a.a[1] & 0xc0) == 0x80) {
+		snprintf(why, why_len,
+			 "'%s': a link-local address needs the interface it is on "
+			 "([%s%%eth0]:port)",
+			 v, host);
+		return true;
+	}
+	return false;
+}
+
 /* parse_host_port: "host", "host:port", "[v6]", "[v6]:port", or a bare v6
  * literal. |def| is the port when none is given. */
 static int parse_host_port(char *host, size_t host_cap, uint16_t *port, uint16_t def, const char *v,
@@ -323,6 +349,9 @@ static int parse_host_port(char *host, size_t host_cap, uint16_t *port, uint16_t
 	if ((strpbrk(host, ":%") != NULL || v[0] == '[') && !host_is_ipv6(host)) {
 		snprintf(why, why_len,
 			 "'%s' is not host, host:port, an IPv6 address or [IPv6]:port", v);
+		return -EINVAL;
+	}
+	if (host_literal_bad(host, v, why, why_len)) {
 		return -EINVAL;
 	}
 	*port = def;
@@ -901,6 +930,14 @@ static int set_server(struct rv_config *c, const char *v, char *why, size_t wl)
 		snprintf(why, wl, "empty host name");
 		return -EINVAL;
 	}
+	/* 0.0.0.0 and :: reach this host's own listener (a test setup's
+	 * accident), never a server elsewhere. */
+	struct rv_ip_addr a;
+
+	if (parse_addr(&a, s->host) == 0 && addr_unspecified(&a)) {
+		snprintf(why, wl, "'%s' is the unspecified address, not a server's", v);
+		return -EINVAL;
+	}
 	if (c->num_servers++ == 0) {
 		snprintf(c->server_host, sizeof(c->server_host), "%s", s->host);
 		c->server_port = s->port;
@@ -941,8 +978,11 @@ static bool next_word(const char **p, char *out, size_t len, bool *cut)
 	return true;
 }
 
+static const char *special_range(const struct rv_prefix *p);
+
 static int set_accept_routes(struct rv_config *c, const char *v, char *why, size_t wl)
 {
+	const char *special;
 	char w[64];
 	bool cut;
 
@@ -967,6 +1007,18 @@ static int set_accept_routes(struct rv_config *c, const char *v, char *why, size
 		/* As for routes and subnets: 10.20.0.5/16 is a typo of which? */
 		if (!host_bits_zero(&c->accept[c->num_accept])) {
 			snprintf(why, wl, "%s has host bits set; write the network address", w);
+			return -EINVAL;
+		}
+		/* A server pushes no route in a special-purpose block: such a
+		 * prefix matched nothing (::ffff:10.0.0.0/104 took no route
+		 * where 10.0.0.0/8 was meant, silently). */
+		special = special_range(&c->accept[c->num_accept]);
+		if (special) {
+			snprintf(why, wl,
+				 "%s lies in the %s block, where no server pushes a route%s", w,
+				 special,
+				 strstr(special, "mapped") ? " (write an IPv4 prefix as IPv4)"
+							   : "");
 			return -EINVAL;
 		}
 		c->num_accept++;
@@ -1008,6 +1060,12 @@ static int set_push_dns(struct rv_config *c, const char *v, char *why, size_t wl
 		if (a->family == AF_INET6 && memcmp(a->a, v4mapped, sizeof(v4mapped)) == 0) {
 			snprintf(why, wl, "%s: write an IPv4 address as IPv4", w);
 			return -EINVAL;
+		}
+		for (size_t i = 0; i < c->num_push_dns; i++) {
+			if (rv_ip_addr_equal(&c->push_dns[i], a)) {
+				snprintf(why, wl, "%s is named twice", w);
+				return -EINVAL;
+			}
 		}
 		if (addr_unspecified(a) || addr_multicast(a) ||
 		    (a->family == AF_INET && memcmp(a->a, "\xff\xff\xff\xff", 4) == 0)) {

@@ -188,19 +188,21 @@ static int take_one(struct rv_ctl_server *p, int family, const struct rv_ip_addr
 }
 
 /* assign_addrs takes this client's addresses in each family of the pool. */
-static int assign_addrs(struct rv_ctl_server *p, uint64_t now_ns)
+static int assign_addrs(struct rv_ctl_server *p, uint64_t now_ns, int *failed_family)
 {
 	static const struct rv_ip_addr none;
 	const struct rv_ctl_env *env = p->c.env;
 	const struct rv_config_fixed *f = rv_config_find_fixed(env->cfg, p->cn);
 	int ret;
 
+	*failed_family = AF_INET;
 	if (rv_ippool_prefix_len(env->pool, AF_INET)) {
 		ret = take_one(p, AF_INET, f ? &f->v4 : &none, &p->prev4, &p->v4, now_ns);
 		if (ret) {
 			return ret;
 		}
 	}
+	*failed_family = AF_INET6;
 	if (rv_ippool_prefix_len(env->pool, AF_INET6) && (p->c.peer_caps & RV_CTL_CAP_IPV6)) {
 		ret = take_one(p, AF_INET6, f ? &f->v6 : &none, &p->prev6, &p->v6, now_ns);
 		if (ret) {
@@ -353,7 +355,7 @@ static enum rv_ctl_result do_wait_hello(struct rv_ctl_server *p, const struct rv
 {
 	struct rv_ctl_msg out;
 	char a4[64] = "-", a6[64] = "-";
-	int ret;
+	int ret, family;
 
 	if (m->type != RV_CTL_HELLO) {
 		return rv_ctl_close_with(&p->c, RV_CTL_CODE_PROTOCOL, "expected HELLO, got %s",
@@ -375,10 +377,13 @@ static enum rv_ctl_result do_wait_hello(struct rv_ctl_server *p, const struct rv
 		return rv_ctl_close_with(&p->c, RV_CTL_CODE_PROTOCOL,
 					 "server uses chacha20-poly1305, client cannot");
 	}
-	ret = assign_addrs(p, now_ns);
+	ret = assign_addrs(p, now_ns, &family);
 	if (ret) {
-		return rv_ctl_close_with(&p->c, RV_CTL_CODE_NO_ADDRESS, "no address for %s: %s",
-					 p->cn,
+		/* Which pool: the other may be nearly empty (a pool6 of a /126
+		 * beside a pool4 of a /24: "pool exhausted" sent the operator
+		 * to the wrong one). */
+		return rv_ctl_close_with(&p->c, RV_CTL_CODE_NO_ADDRESS, "no address for %s%s: %s",
+					 p->cn, family == AF_INET ? " in pool4" : " in pool6",
 					 ret == -ENOSPC	      ? "pool exhausted"
 					 : ret == -EADDRINUSE ? "fixed address in use"
 					 : ret == -ENOENT     ? "fixed address not reserved"

@@ -368,30 +368,18 @@ static int check_addr(const struct hostcfg *h, unsigned tun, const struct rv_ip_
 	return 0;
 }
 
-/* ipv6_disabled: is IPv6 off on |ifname| (net.ipv6.conf.IFNAME.disable_ipv6,
- * or no IPv6 in the kernel at all)? Adding an IPv6 address then fails, and
- * the session with it: the client reconnected for ever. */
-static bool ipv6_disabled(const char *ifname)
+/* v6_off: no IPv6 on the TUN |ifname| now, and why (|why|): an mtu below
+ * 1280 from the server, or the device or host (rv_tun_ipv6_off). Adding an
+ * IPv6 address then fails, and the session with it: the client reconnected
+ * for ever. */
+static bool v6_off(const struct hostcfg *h, const char *ifname, char *why, size_t why_len)
 {
-	char path[96], v = '0';
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		return errno == ENOENT;
+	if (h->mtu < RV_IPV6_MIN_MTU) {
+		snprintf(why, why_len, "mtu %u is below %u, the least IPv6 runs on", h->mtu,
+			 (unsigned)RV_IPV6_MIN_MTU);
+		return true;
 	}
-	if (read(fd, &v, 1) != 1) {
-		v = '0';
-	}
-	close(fd);
-	return v == '1';
-}
-
-/* v6_off: no IPv6 on the TUN |ifname| now (mtu below 1280, or disabled)? */
-static bool v6_off(const struct hostcfg *h, const char *ifname)
-{
-	return h->mtu < RV_IPV6_MIN_MTU || ipv6_disabled(ifname);
+	return rv_tun_ipv6_off(ifname, why, why_len);
 }
 
 /* apply puts CONFIG |c| on the host; |update| (no addresses in it), |again|
@@ -407,6 +395,7 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 	unsigned mtu = c->mtu > cap ? cap : c->mtu;
 	struct rv_prefix addrs[2], routes[RV_CTL_MAX_ROUTES];
 	size_t num_addrs, num_routes;
+	char why[160];
 	int ret;
 
 	if (!update) {
@@ -457,7 +446,7 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 		}
 		h->mtu = mtu;
 	}
-	h->no_v6 = v6_off(h, ifname);
+	h->no_v6 = v6_off(h, ifname, why, sizeof(why));
 	num_addrs = addrs_of(h, addrs);
 	num_routes = accepted_routes(routes, h, l->cfg, c);
 	if (h->no_v6) {
@@ -471,15 +460,10 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 			}
 		}
 		num_routes = n;
-		if ((h->v6.family || v6) && h->mtu < RV_IPV6_MIN_MTU) {
-			rv_warnx("mtu %u is below %u, the least IPv6 runs on: no IPv6 through "
-				 "the tunnel (its IPv6 address and %zu IPv6 route(s) not set)",
-				 h->mtu, RV_IPV6_MIN_MTU, v6);
-		} else if (h->v6.family || v6) {
-			rv_warnx("IPv6 is disabled on %s (net.ipv6.conf.%s.disable_ipv6, or on the "
-				 "host): no IPv6 through the tunnel (its IPv6 address and %zu IPv6 "
+		if (h->v6.family || v6) {
+			rv_warnx("%s: no IPv6 through the tunnel (its IPv6 address and %zu IPv6 "
 				 "route(s) not set)",
-				 ifname, ifname, v6);
+				 why, v6);
 		}
 	}
 	ret = rv_tun_set_addrs_routes(ifname, addrs, num_addrs, routes, num_routes);
@@ -553,6 +537,7 @@ bool rv_hostcfg_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_a
 		       struct rv_prefix *routes, size_t *num_routes)
 {
 	struct hostcfg *h = state(l);
+	char why[160];
 
 	*num_addrs = 0;
 	*num_routes = 0;
@@ -563,9 +548,9 @@ bool rv_hostcfg_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_a
 	 * applied again, its IPv6 part with it or without (turned on later,
 	 * it never reached the tunnel; turned off, the repair failed on it
 	 * for ever). */
-	if (l->dp && h->no_v6 != v6_off(h, rv_dataplane_tun_name(l->dp))) {
+	if (l->dp && h->no_v6 != v6_off(h, rv_dataplane_tun_name(l->dp), why, sizeof(why))) {
 		rv_info("IPv6 on %s %s: applying the configuration again",
-			rv_dataplane_tun_name(l->dp), h->no_v6 ? "enabled" : "disabled");
+			rv_dataplane_tun_name(l->dp), h->no_v6 ? "on again" : "off");
 		(void)apply(l, &h->pushed, true, true);
 	}
 	*num_addrs = addrs_of(h, addrs);

@@ -66,7 +66,7 @@ static void set_tun_addrs(struct rv_loop *l, const struct rv_config *next, struc
 	struct rv_prefix addrs[2], routes[RV_CONFIG_MAX_SUBNETS];
 	size_t num_addrs = rv_ippool_server_prefixes(l->env.pool, addrs);
 	size_t num_routes = rv_config_subnets_of(next, NULL, routes, RV_CONFIG_MAX_SUBNETS);
-	char a[2][64];
+	char a[2][64], why[160];
 	int ret;
 
 	rv_dataplane_set_pools(l->dp, addrs, num_addrs);
@@ -74,7 +74,11 @@ static void set_tun_addrs(struct rv_loop *l, const struct rv_config *next, struc
 				      num_routes);
 	if (ret) {
 		rv_strbuf_printf(log, "failed: the server's addresses on its TUN: %s\n",
-				 strerror(-ret));
+				 next->pool6.addr.family &&
+						 rv_tun_ipv6_off(rv_dataplane_tun_name(l->dp), why,
+								 sizeof(why))
+					 ? why
+					 : strerror(-ret));
 		return;
 	}
 	for (size_t i = 0; i < 2; i++) {

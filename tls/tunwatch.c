@@ -45,14 +45,48 @@
 #define TUNWATCH_GAP_NS (200 * RV_NSEC_PER_MSEC)
 
 /* server_wanted: the server's pool addresses and its networks behind
- * clients (routed via its TUN). */
-static void server_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_addrs,
-			  struct rv_prefix *routes, size_t *num_routes, size_t max_routes)
+ * clients (routed via its TUN); their IPv6 part only while the device can
+ * carry IPv6 (an MTU set below 1280 by hand takes it: the repair failed
+ * with a bare EINVAL, every time). */
+static void server_wanted(struct rv_loop *l, const char *ifname, struct rv_prefix *addrs,
+			  size_t *num_addrs, struct rv_prefix *routes, size_t *num_routes,
+			  size_t max_routes)
 {
-	size_t n = rv_config_subnets_of(l->cfg, NULL, routes, max_routes);
+	size_t n = rv_config_subnets_of(l->cfg, NULL, routes, max_routes), k = 0, v6 = 0;
+	char why[160];
 
 	*num_addrs = l->env.pool ? rv_ippool_server_prefixes(l->env.pool, addrs) : 0;
 	*num_routes = n < max_routes ? n : max_routes;
+	if (!rv_tun_ipv6_off(ifname, why, sizeof(why))) {
+		if (l->tun_v6_off_said) {
+			rv_info("TUN %s carries IPv6 again", ifname);
+			l->tun_v6_off_said = false;
+		}
+		return;
+	}
+	for (size_t i = 0; i < *num_addrs; i++) {
+		if (addrs[i].addr.family == AF_INET6) {
+			v6++;
+		} else {
+			addrs[k++] = addrs[i];
+		}
+	}
+	*num_addrs = k;
+	k = 0;
+	for (size_t i = 0; i < *num_routes; i++) {
+		if (routes[i].addr.family == AF_INET6) {
+			v6++;
+		} else {
+			routes[k++] = routes[i];
+		}
+	}
+	*num_routes = k;
+	if (v6 && !l->tun_v6_off_said) {
+		rv_warnx("TUN %s: %s: its IPv6 address and routes (%zu) are put back when it can "
+			 "carry IPv6 again",
+			 ifname, why, v6);
+		l->tun_v6_off_said = true;
+	}
 }
 
 static void on_tunwatch(struct rv_loop *l, struct rv_ltimer *lt)
@@ -103,7 +137,7 @@ static void on_tunwatch(struct rv_loop *l, struct rv_ltimer *lt)
 		l->tun_down_said = false;
 	}
 	if (l->role == &rv_server_role) {
-		server_wanted(l, addrs, &num_addrs, routes, &num_routes,
+		server_wanted(l, ifname, addrs, &num_addrs, routes, &num_routes,
 			      sizeof(routes) / sizeof(routes[0]));
 	} else if (!rv_hostcfg_wanted(l, addrs, &num_addrs, routes, &num_routes)) {
 		return; /* no CONFIG applied yet */

@@ -42,6 +42,7 @@
 #include <linux/rtnetlink.h>
 
 #include "core/clock.h"
+#include "core/config.h"
 #include "core/log.h"
 #include "uring/compat.h"
 #include "uring/rtnl.h"
@@ -615,6 +616,50 @@ int rv_tun_set_mtu(const char *ifname, unsigned mtu)
 	return ifreq_ioctl(ifname, SIOCSIFMTU, &ifr);
 }
 
+bool rv_tun_ipv6_off(const char *ifname, char *why, size_t why_len)
+{
+	char path[96], v = '0';
+	struct ifreq ifr;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, &v, 1) != 1) {
+			v = '0';
+		}
+		close(fd);
+		if (v != '1') {
+			return false;
+		}
+		snprintf(why, why_len,
+			 "IPv6 is disabled on %s (net.ipv6.conf.%s.disable_ipv6, or on the host)",
+			 ifname, ifname);
+		return true;
+	}
+	if (errno != ENOENT) {
+		return false; /* cannot tell: as if on (the add then says why) */
+	}
+	fd = open("/proc/sys/net/ipv6", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, why_len, "this kernel runs without IPv6 (ipv6.disable=1, or none)");
+		return true;
+	}
+	close(fd);
+	/* The kernel drops a device's whole IPv6 state, its conf directory
+	 * with it, below 1280: that is no disable_ipv6 (a message said so). */
+	memset(&ifr, 0, sizeof(ifr));
+	if (ifreq_ioctl(ifname, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu < RV_IPV6_MIN_MTU) {
+		snprintf(why, why_len,
+			 "the MTU of %s is %d, below %u, the least IPv6 runs on (someone set it "
+			 "so)",
+			 ifname, ifr.ifr_mtu, (unsigned)RV_IPV6_MIN_MTU);
+		return true;
+	}
+	snprintf(why, why_len, "%s has no IPv6 (no net.ipv6.conf.%s)", ifname, ifname);
+	return true;
+}
+
 int rv_tun_set_txqueuelen(const char *ifname, unsigned qlen)
 {
 	struct ifreq ifr;
@@ -934,6 +979,25 @@ int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, s
 	}
 	if (ret) {
 		return ret;
+	}
+	/* The network of an address (a pool) that a link of the host uses
+	 * already: its clients, the server's own address in it and the
+	 * clients' own addresses on that link were taken for one another,
+	 * silently (a hostile tester). Said, as for routes. */
+	for (size_t i = 0; i < num_addrs; i++) {
+		struct rv_prefix net = addrs[i];
+
+		if (net.len >= (net.addr.family == AF_INET ? 32u : 128u)) {
+			continue; /* set alone: no network */
+		}
+		rv_prefix_clear_host(&net);
+		if (!route_used(ifname, s.ifindex, &net)) {
+			rv_warnx("%s: the network of its address %s/%u is this host's elsewhere: "
+				 "what is sent to it does not enter the tunnel (choose a pool no "
+				 "link of the host uses)",
+				 ifname, rv_ip_addr_str(&addrs[i].addr, buf, sizeof(buf)),
+				 addrs[i].len);
+		}
 	}
 	s.want = routes;
 	s.num_want = num_routes;

@@ -467,7 +467,7 @@ ip -n "$C6" addr show dev rvc6 | rvt_matches inet6 && rvt_fail "an IPv6 address 
 rvt_nsx "$C6" sysctl -qw net.ipv6.conf.rvc6.disable_ipv6=0 || rvt_fail "enable IPv6 on rvc6"
 rvt_wait_for 8 "rvc6's IPv6 address" sh -c "ip -n $C6 addr show dev rvc6 | grep -q 'inet6 fd99::'" ||
 	rvt_fail "IPv6 switched on never reached the tunnel: $(tail -3 "$RVT_TMP/client6.log")"
-grep -q "IPv6 on rvc6 enabled: applying the configuration again" "$RVT_TMP/client6.log" ||
+grep -q "IPv6 on rvc6 on again: applying the configuration again" "$RVT_TMP/client6.log" ||
 	rvt_fail "not said"
 rvt_stop_pid "$P6" 10 || rvt_fail "client6 exit"
 

@@ -158,7 +158,7 @@ rvt_nsx "$M" timeout 30 "$RV_BIN" client -c "$RVT_TMP/mallory.conf" --max-attemp
 	rvt_fail "refusals counted: $(ctl_field server refused_no_address), want 2"
 "$RV_BIN" status -s "$SRV_SOCK" --prometheus | rvt_matches '^ringvpn_clients_refused_total\{reason="no_address"\} 2$' ||
 	rvt_fail "no refusal metric"
-[ "$(grep -c "warn: client mallory (.*) refused: no address for mallory: pool exhausted" "$RVT_TMP/server.log")" = 2 ] ||
+[ "$(grep -c "warn: client mallory (.*) refused: no address for mallory in pool4: pool exhausted" "$RVT_TMP/server.log")" = 2 ] ||
 	rvt_fail "the refusals were not each said: $(grep mallory "$RVT_TMP/server.log" | tail -3)"
 # The exit code is the last failure's: turned away, then a name that does
 # not resolve (the namespace's nameserver is loopback's nobody) is 15, not
@@ -206,4 +206,56 @@ done
 if grep -q "client client2 .*connection closed: server full" "$SLOG"; then
 	rvt_fail "a refusal said twice"
 fi
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+
+rvt_step "6. the host in the way of the pools: no IPv6, a pool on a link of its own, an MTU below 1280"
+# (a hostile tester) A server on a host without IPv6 and the default pool6
+# exited 9, "insufficient privilege", as root: 14, naming the cause.
+CTL_SERVER_KV=()
+ctl_server_conf "$RVT_TMP/server.conf"
+ip netns exec "$S" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+rc=0
+rvt_nsx "$S" timeout 20 "$RV_BIN" server -c "$RVT_TMP/server.conf" >"$RVT_TMP/server-no6.log" 2>&1 || rc=$?
+ip netns exec "$S" sysctl -qw net.ipv6.conf.default.disable_ipv6=0
+[ "$rc" = 14 ] || rvt_fail "no IPv6: exit $rc, want 14: $(tail -3 "$RVT_TMP/server-no6.log")"
+grep -q "IPv6 is disabled on rvs0 (net.ipv6.conf.rvs0.disable_ipv6, or on the host): cannot serve pool6 (set pool6 = none" \
+	"$RVT_TMP/server-no6.log" || rvt_fail "not said: $(grep -a warn "$RVT_TMP/server-no6.log" | tail -3)"
+# A pool6 smaller than pool4 caps the clients: -n says so (the refusals
+# said "pool exhausted" while pool4 had room).
+ctl_server_conf "$RVT_TMP/small6.conf" pool6=fd99::/126
+OUT=$("$RV_BIN" server -n -c "$RVT_TMP/small6.conf" 2>&1) || rvt_fail "-n: $OUT"
+rvt_matches 'pool6 holds 2 client address\(es\), pool4 253: at most 2 clients at once' <<<"$OUT" ||
+	rvt_fail "a pool6 of 2 beside a pool4 of 253 not said: $OUT"
+# A pool whose network is a link of the server's (mallory's, 10.88.2.0/24):
+# its clients and that link's hosts were taken for one another, silently.
+CTL_SERVER_KV=(pool4=10.88.2.0/24 pool6=fd88:2::/64)
+ctl_start_server
+for a in 10.88.2.1/24 fd88:2::1/64; do
+	rvt_wait_for 5 "said of $a" grep -q "rvs0: the network of its address $a is this host's elsewhere" "$SLOG" ||
+		rvt_fail "the pool on a link of the host's not said ($a): $(grep -a warn "$SLOG" | tail -3)"
+done
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+# An MTU below 1280 set by hand takes the TUN's IPv6: each end says so
+# (the client blamed disable_ipv6, the server failed "Invalid argument"),
+# and both put their IPv6 back once it is raised.
+CTL_SERVER_KV=()
+ctl_start_server
+rvt_bg "$C1" alice3 "$RV_BIN" client -c "$RVT_TMP/alice.conf"
+ALICE_PID=$RVT_LAST_PID
+rvt_wait_for 10 "alice's session" ctl_sessions_eq 1 || { ctl_status; rvt_fail "alice kept out"; }
+ip -n "$S" link set rvs0 mtu 1200 && ip -n "$C1" link set rva mtu 1200 || rvt_fail "mtu 1200"
+rvt_wait_for 10 "the server says it" grep -q "TUN rvs0: the MTU of rvs0 is 1200, below 1280, the least IPv6 runs on (someone set it so): its IPv6 address and routes (1) are put back" "$SLOG" ||
+	rvt_fail "the server: $(grep -a 'warn' "$SLOG" | tail -3)"
+rvt_wait_for 10 "the client says it" grep -q "the MTU of rva is 1200, below 1280" "$RVT_TMP/alice3.log" ||
+	rvt_fail "the client: $(grep -a 'warn' "$RVT_TMP/alice3.log" | tail -3)"
+sleep 6 # a check of the TUN or two
+grep -a "cannot put back\|disable_ipv6" "$SLOG" "$RVT_TMP/alice3.log" && rvt_fail "misleading"
+ip -n "$S" link set rvs0 mtu 1420 && ip -n "$C1" link set rva mtu 1400 || rvt_fail "mtu back"
+rvt_wait_for 10 "fd99::1 back on the server" sh -c "ip -n '$S' addr show dev rvs0 | grep -q 'fd99::1/64'" ||
+	rvt_fail "fd99::1 not back: $(ip -n "$S" -br addr show dev rvs0)"
+rvt_wait_for 10 "IPv6 back on the client" sh -c "ip -n '$C1' -6 addr show dev rva | grep -q 'fd99::'" ||
+	rvt_fail "no IPv6 back on the client: $(ip -n "$C1" -br addr show dev rva)"
+rvt_wait_for 10 "IPv6 through the tunnel" rvt_nsx "$C1" ping -6 -c 1 -W 1 fd99::1 ||
+	rvt_fail "no IPv6 through the tunnel"
+rvt_stop_pid "$ALICE_PID" 10 || rvt_fail "alice's client exit"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"

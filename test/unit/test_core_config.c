@@ -318,6 +318,25 @@ static const struct {
 	/* 67c */
 	{ RV_CONFIG_CLIENT, "server = [vpn.example.org]:4433\n",
 	  "t.conf:1:", "is not host, host:port" },
+	/* 67d: an endpoint no socket can use (a hostile tester: each
+	 * passed -n and failed at run time with a bare EINVAL, the client
+	 * retrying for ever) */
+	{ RV_CONFIG_SERVER, "listen = [fe80::1]:4433\n", "t.conf:1:", "needs the interface" },
+	/* 67e */
+	{ RV_CONFIG_CLIENT, "server = fe80::1\n", "t.conf:1:", "needs the interface" },
+	/* 67f */
+	{ RV_CONFIG_CLIENT, "server = [ff02::1]:4433\n", "t.conf:1:", "a multicast address" },
+	/* 67g */
+	{ RV_CONFIG_SERVER, "listen = 239.1.2.3:4433\n", "t.conf:1:", "a multicast address" },
+	/* 67h */
+	{ RV_CONFIG_CLIENT, "server = [::]:4433\n", "t.conf:1:", "the unspecified address" },
+	/* 67i */
+	{ RV_CONFIG_CLIENT, "server = 0.0.0.0\n", "t.conf:1:", "the unspecified address" },
+	/* 67j: a prefix no server pushes; and a DNS server twice */
+	{ RV_CONFIG_CLIENT, "accept_routes = ::ffff:10.0.0.0/104\n",
+	  "t.conf:1:", "write an IPv4 prefix as IPv4" },
+	/* 67k */
+	{ RV_CONFIG_SERVER, "push_dns = fd99::1 fd99::1\n", "t.conf:1:", "named twice" },
 	/* Names no certificate carries: the entries would never match. */
 	/* 68 */
 	{ RV_CONFIG_SERVER, "fixed = a\x01b 10.99.0.5\n", "t.conf:1:", "is no client's" },
