@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -340,6 +341,17 @@ static bool dir_exists(const char *path)
 	return stat(dir[0] ? dir : "/", &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* on_read_only_fs: is the directory |path| would be in mounted read-only? */
+static bool on_read_only_fs(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	struct statvfs vfs;
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+	return statvfs(dir[0] ? dir : "/", &vfs) == 0 && (vfs.f_flag & ST_RDONLY);
+}
+
 int rv_cli_check_paths(const struct rv_config *cfg)
 {
 	const char *sock = cfg->status_socket;
@@ -360,6 +372,12 @@ int rv_cli_check_paths(const struct rv_config *cfg)
 	if (cfg->role == RV_CONFIG_SERVER && cfg->lease_file[0] && !dir_exists(cfg->lease_file)) {
 		fprintf(stderr,
 			"ringvpn: warning: lease_file %s: its directory does not exist: the server "
+			"would remember addresses in memory only\n",
+			cfg->lease_file);
+	} else if (cfg->role == RV_CONFIG_SERVER && cfg->lease_file[0] &&
+		   on_read_only_fs(cfg->lease_file)) {
+		fprintf(stderr,
+			"ringvpn: warning: lease_file %s: on a read-only file system: the server "
 			"would remember addresses in memory only\n",
 			cfg->lease_file);
 	}
@@ -478,10 +496,15 @@ int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 int rv_cli_confine(const struct rv_cli_opts *opts, const struct rv_config *cfg, bool tun_later)
 {
 	char err[512];
+	int ret = rv_privdrop_apply(&opts->priv, tun_later, err, sizeof(err));
 
-	if (rv_privdrop_apply(&opts->priv, tun_later, err, sizeof(err))) {
+	if (ret) {
 		rv_fatal("%s", err);
-		return RV_EXIT_PRIVDROP;
+		/* Out of descriptors or memory on the way (opening
+		 * /proc/self/task) is the host's limit, as at every other
+		 * step (it said "could not drop privileges", exit 16). */
+		return ret == -EMFILE || ret == -ENFILE || ret == -ENOMEM ? RV_EXIT_FAILURE
+									  : RV_EXIT_PRIVDROP;
 	}
 	if (!cfg->seccomp) {
 		rv_warnx("seccomp = no: the system call filter is off");
@@ -555,8 +578,12 @@ int rv_cli_errno_exit(int err, int def)
 	case ENOMEM:
 	case EMFILE:
 	case ENFILE:
-		/* Out of memory or descriptors (or the locked-memory limit):
-		 * the host's limits, whatever step hit them. */
+	case EAGAIN:
+	case ENOSYS:
+		/* Out of memory or descriptors (or the locked-memory limit),
+		 * a thread the task limit refused (EAGAIN), io_uring refused
+		 * by the host (ENOSYS, rv_ring_init): the host's limits,
+		 * whatever step hit them, each named in the log. */
 		return RV_EXIT_FAILURE;
 	default:
 		return def;

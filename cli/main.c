@@ -4,8 +4,11 @@
  *
  *   ringvpn server -c FILE | client -c FILE | status | pki ... | version | help
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cmds.h"
 #include "cli/exit.h"
@@ -60,10 +63,37 @@ static int cmd_help(int argc, char **argv)
 	return RV_EXIT_OK;
 }
 
+/* open_std_fds puts /dev/null on whichever of 0, 1 and 2 a supervisor left
+ * closed: the first file opened would otherwise become stderr, and every
+ * log line went into the TUN's lock file (overwriting the owner's PID in
+ * it) or, with all three closed, into the data plane's rekey eventfd (a
+ * hostile tester). */
+static int open_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) {
+			continue;
+		}
+		int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+
+		if (n < 0) {
+			return -1;
+		}
+		if (n != fd) { /* a lower one was closed too and is taken: not so */
+			close(n);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd;
 
+	if (open_std_fds()) {
+		return RV_EXIT_FAILURE; /* nowhere to say it */
+	}
 	if (argc < 2) {
 		show_usage(stderr);
 		return RV_EXIT_USAGE;

@@ -199,6 +199,18 @@ static int reply_body(const struct rv_strbuf *r, const char **body)
 	return strstr(s, "permission denied") ? RV_EXIT_PERM : RV_EXIT_FAILURE;
 }
 
+/* output_failed: could what went to stdout not be written (a full disk,
+ * a closed pipe)? Said; a script must not take an empty file for a
+ * status (it exited 0). */
+static bool output_failed(void)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout)) {
+		return false;
+	}
+	fprintf(stderr, "ringvpn: cannot write the output: %s\n", strerror(errno));
+	return true;
+}
+
 static int run(const char *path, const struct rv_mgmt_req *req)
 {
 	struct rv_strbuf r = { .max = RV_MGMT_MAX_REPLY + 4096 };
@@ -214,6 +226,9 @@ static int run(const char *path, const struct rv_mgmt_req *req)
 			 * the host refused) is not a success for a script. */
 			if (req->cmd == RV_MGMT_RELOAD &&
 			    (!strncmp(body, "failed: ", 8) || strstr(body, "\nfailed: "))) {
+				code = RV_EXIT_FAILURE;
+			}
+			if (output_failed()) {
 				code = RV_EXIT_FAILURE;
 			}
 		}
@@ -367,7 +382,12 @@ static int watch(const char *path, unsigned secs)
 			       rate((double)rx / secs, r1, sizeof(r1)),
 			       rate((double)tx / secs, r2, sizeof(r2)));
 		}
-		fflush(stdout);
+		if (output_failed()) {
+			rv_strbuf_free(&h);
+			rv_strbuf_free(&k);
+			code = RV_EXIT_FAILURE;
+			break;
+		}
 		memcpy(prev, cur, ncur * sizeof(*cur));
 		nprev = ncur;
 		qsort(prev, nprev, sizeof(*prev), row_cmp);

@@ -261,8 +261,12 @@ static bool thread_has_caps(pid_t tid)
 	static const char *const sets[] = { "CapPrm:", "CapEff:", "CapAmb:" };
 	char status[4096];
 
-	if (read_task_file(tid, "status", status, sizeof(status))) {
-		return false; /* exited */
+	int ret = read_task_file(tid, "status", status, sizeof(status));
+
+	if (ret) {
+		/* Gone (exited), or cannot tell: out of descriptors is no
+		 * proof the drop worked. */
+		return ret != -ENOENT && ret != -ESRCH;
 	}
 	for (size_t i = 0; i < 3; i++) {
 		const char *p = strstr(status, sets[i]);
@@ -293,8 +297,10 @@ int rv_privdrop_threads(char *err, size_t err_len)
 	atomic_store(&threads_failed, 0);
 	d = opendir("/proc/self/task");
 	if (!d) {
-		snprintf(err, err_len, "/proc/self/task: %s", strerror(errno));
-		return -errno;
+		int e = errno;
+
+		snprintf(err, err_len, "/proc/self/task: %s", strerror(e));
+		return -e;
 	}
 	while ((de = readdir(d)) != NULL && sent < sizeof(tids) / sizeof(tids[0])) {
 		pid_t tid = (pid_t)atoi(de->d_name);

@@ -194,7 +194,12 @@ int rv_pki_ca_create(const char *dir, const struct rv_pki_ca_opts *opts, struct 
 		ret = pki_crl_create(&ca, err);
 	}
 	if (ret != 0) {
+		/* All of it goes: a certificate and an index left without the
+		 * key (a full disk) made a directory that looked like a CA and
+		 * failed at the next `pki client`, "private key not found". */
 		unlink(key_path);
+		unlink(crt_path);
+		unlink(idx_path);
 	}
 out:
 	X509_free(ca.cert);

@@ -534,7 +534,10 @@ static void attempt(struct rv_loop *l)
 	ret = s->req->efd < 0 ? errno : pthread_create(&thread, NULL, resolve_thread, s->req);
 	if (ret) {
 		atomic_fetch_sub_explicit(&resolve_threads, 1, memory_order_relaxed);
-		rv_warn(ret, "cannot start the resolver thread");
+		rv_warnx("cannot start the resolver thread: %s%s", strerror(ret),
+			 ret == EAGAIN ? " (the task limit: pids.max, TasksMax= in the unit, "
+					 "RLIMIT_NPROC; tried again)"
+				       : "");
 		if (s->req->efd >= 0) {
 			close(s->req->efd);
 		}

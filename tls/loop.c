@@ -29,6 +29,7 @@
 #include "tls/internal.h"
 #include "tls/slots.h"
 #include "uring/ctlring.h"
+#include "uring/ring.h"
 #include "uring/dataplane.h"
 
 enum {
@@ -481,7 +482,10 @@ int rv_loop_new(struct rv_loop **out, const struct rv_loop_params *p, char *err,
 	l->env.ctx = l;
 	ret = rv_ctlring_new(&l->ring, RING_ENTRIES);
 	if (ret) {
-		snprintf(err, err_len, "control io_uring: %s", strerror(-ret));
+		char why[256];
+
+		snprintf(err, err_len, "control io_uring: %s",
+			 rv_ring_strerror(ret, why, sizeof(why)));
 		goto err_free;
 	}
 	l->io = (struct rv_ctl_io){

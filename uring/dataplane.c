@@ -711,7 +711,12 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 		ret = pthread_create(&w->thread, NULL, rv_worker_main, w);
 		if (ret != 0) {
 			ret = -ret;
-			rv_warn(ret, "worker %u: thread", i);
+			/* EAGAIN is the host's task limit, or memory for the
+			 * stack: named (it was said as a TUN failure, exit 14). */
+			rv_warnx("worker %u: cannot start its thread: %s%s", i, strerror(-ret),
+				 ret == -EAGAIN ? " (the task limit: pids.max, TasksMax= in the "
+						  "unit, RLIMIT_NPROC; or RLIMIT_AS)"
+						: "");
 			stop_workers(dp);
 			goto err_free;
 		}

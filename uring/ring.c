@@ -4,7 +4,11 @@
 #include "uring/ring.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "uring/compat.h"
@@ -31,6 +35,60 @@ static void probe_ops(struct rv_ring *r)
 	r->has_recvmsg_mshot = io_uring_opcode_supported(probe, IORING_OP_SEND_ZC);
 	r->has_sendmsg_zc = io_uring_opcode_supported(probe, IORING_OP_SENDMSG_ZC);
 	io_uring_free_probe(probe);
+}
+
+/* refused: io_uring_setup failed with EPERM or ENOSYS, the host's refusal
+ * of io_uring itself: said once, with the cause the host shows, as
+ * -ENOSYS (exit 1). EPERM was said "insufficient privilege (needs root or
+ * CAP_NET_ADMIN)" to a server running as root, ENOSYS blamed the TUN. */
+static int refused(int err)
+{
+	static struct rv_ratelimit once;
+	char v = '?';
+	int fd = open("/proc/sys/kernel/io_uring_disabled", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (read(fd, &v, 1) != 1) {
+			v = '?';
+		}
+		close(fd);
+	}
+	if (!rv_ratelimit_ok(&once)) {
+		return -ENOSYS;
+	}
+	if (v == '2') {
+		rv_warnx("io_uring is disabled on this host (sysctl kernel.io_uring_disabled = 2), "
+			 "and ringvpn runs on it: set 0, or 1 with ringvpn's group in "
+			 "kernel.io_uring_group");
+	} else if (v == '1') {
+		rv_warnx("io_uring is kept to root and kernel.io_uring_group on this host (sysctl "
+			 "kernel.io_uring_disabled = 1), and ringvpn runs on it: put its group "
+			 "there, or set 0");
+	} else if (err == -ENOSYS) {
+		rv_warnx("this kernel has no io_uring (built without it, or a sandbox that hides "
+			 "it), and ringvpn runs on it");
+	} else {
+		rv_warnx("io_uring refused (%s): a container's seccomp profile (Docker's default "
+			 "refuses io_uring) or a security module; ringvpn runs on io_uring",
+			 strerror(-err));
+	}
+	return -ENOSYS;
+}
+
+const char *rv_ring_strerror(int err, char *buf, size_t len)
+{
+	struct rlimit rl;
+
+	if (err == -ENOMEM && getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		snprintf(buf, len,
+			 "%s (if that is the locked-memory limit, %llu KiB now, which every "
+			 "ring counts against: raise it, LimitMEMLOCK= in the unit, or set fewer "
+			 "workers)",
+			 strerror(-err), (unsigned long long)rl.rlim_cur / 1024);
+	} else {
+		snprintf(buf, len, "%s", strerror(-err));
+	}
+	return buf;
 }
 
 int rv_ring_init(struct rv_ring *r, unsigned entries, bool single_issuer)
@@ -61,7 +119,7 @@ int rv_ring_init(struct rv_ring *r, unsigned entries, bool single_issuer)
 	}
 	if (ret < 0) {
 		memset(r, 0, sizeof(*r));
-		return ret;
+		return ret == -EPERM || ret == -ENOSYS ? refused(ret) : ret;
 	}
 	r->ready = true;
 	/* A registered ring fd saves an fdget per io_uring_enter; optional. */

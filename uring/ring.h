@@ -27,6 +27,12 @@ struct rv_ring {
  * |r| must be zero-initialised; on failure it stays in the zero state. */
 int rv_ring_init(struct rv_ring *r, unsigned entries, bool single_issuer);
 
+/* rv_ring_strerror writes |err| of a ring's setup into |buf|: the error's
+ * text, and for ENOMEM the locked-memory limit that is the usual cause.
+ * (rv_ring_init has said why itself when the host refuses io_uring, and
+ * returned -ENOSYS.) Returns |buf|. */
+const char *rv_ring_strerror(int err, char *buf, size_t len);
+
 /* rv_ring_cleanup tears the ring down (cancels everything in flight). Safe on
  * a zero-state ring. */
 void rv_ring_cleanup(struct rv_ring *r);

@@ -249,9 +249,16 @@ static int tun_attach(const char *name, short flags, char *out_name, int *out_fd
 	struct ifreq ifr;
 	int fd, ret;
 
+	/* The clone device named when it is what failed (the queue's
+	 * error read as if the device NAME were missing). */
 	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
-		return -errno;
+		ret = -errno;
+		rv_warnx("/dev/net/tun: %s (%s)", strerror(-ret),
+			 ret == -ENOENT ? "no TUN clone device here: modprobe tun, or give the "
+					  "container /dev/net/tun"
+					: "the TUN clone device cannot be opened");
+		return ret;
 	}
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_flags = flags;
@@ -261,6 +268,10 @@ static int tun_attach(const char *name, short flags, char *out_name, int *out_fd
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		ret = -errno;
 		close(fd);
+		if (ret == -ENOTTY) {
+			rv_warnx("/dev/net/tun is not the TUN clone device (TUNSETIFF: %s)",
+				 strerror(-ret));
+		}
 		return ret;
 	}
 	memcpy(out_name, ifr.ifr_name, IFNAMSIZ);
@@ -837,17 +848,19 @@ static int add_addrs(const char *ifname, unsigned ifindex, const struct rv_prefi
 	return 0;
 }
 
-/* ifindex looks |ifname| up: 0 and its index, or -errno (ENODEV when
- * there is no such device; if_nametoindex needs a socket of its own, so
- * EMFILE too). */
+/* ifindex looks |ifname| up: 0 and its index, or -errno: ENODEV when there
+ * is no such device, EMFILE when no socket could be had to ask. (glibc's
+ * if_nametoindex leaves errno at ENOENT when its socket fails: out of
+ * descriptors was said "No such file or directory", exit 14.) */
 static int ifindex(const char *ifname, unsigned *idx)
 {
-	errno = 0;
-	*idx = if_nametoindex(ifname);
-	if (*idx == 0) {
-		return errno ? -errno : -ENODEV;
-	}
-	return 0;
+	struct ifreq ifr;
+	int ret;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ret = ifreq_ioctl(ifname, SIOCGIFINDEX, &ifr);
+	*idx = ret ? 0 : (unsigned)ifr.ifr_ifindex;
+	return ret;
 }
 
 /* probe_addr sets |out| to the |i|th address of |p| route_used asks the

@@ -91,16 +91,9 @@ void rv_worker_release(struct rv_worker *w, uint32_t handle)
  * worker), so ENOMEM there is most likely that limit. */
 static void ring_warn(const struct rv_worker *w, int ret, const char *what)
 {
-	struct rlimit rl;
+	char why[256];
 
-	if (ret == -ENOMEM && getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-		rv_warnx("worker %u: %s: %s (if that is the locked-memory limit, %llu KiB now, "
-			 "which every worker's rings count against: raise it, LimitMEMLOCK= in the "
-			 "unit, or set fewer workers)",
-			 w->id, what, strerror(-ret), (unsigned long long)rl.rlim_cur / 1024);
-		return;
-	}
-	rv_warn(ret, "worker %u: %s", w->id, what);
+	rv_warnx("worker %u: %s: %s", w->id, what, rv_ring_strerror(ret, why, sizeof(why)));
 }
 
 static int setup_pools(struct rv_worker *w)
@@ -452,7 +445,9 @@ static int worker_setup(struct rv_worker *w)
 	set_priority(w, cfg);
 	ret = rv_ring_init(&w->ring, RV_RING_ENTRIES, true);
 	if (ret < 0) {
-		ring_warn(w, ret, "io_uring setup");
+		if (ret != -ENOSYS) { /* else said, with the host's reason */
+			ring_warn(w, ret, "io_uring setup");
+		}
 		return ret;
 	}
 	{

@@ -32,6 +32,13 @@
 #   7. A server whose log is a pipe nobody reads keeps serving (status, a
 #      new session) and says how many lines it dropped once the reader is
 #      back (the control thread blocked in write).
+#   8. A host that refuses (rvt_sc_fail, a mount namespace): io_uring_setup
+#      failing EPERM or ENOSYS, thread creation EAGAIN: exit 1, each cause
+#      named (it was exit 9, "insufficient privilege", or 14, the TUN); no
+#      /dev/net/tun: exit 14 naming it; started with stdin, stdout and
+#      stderr closed: it runs and no log line lands in its TUN lock file;
+#      `status` to a full disk exits 1; -n says a lease file is on a
+#      read-only file system; `pki ca` on a full disk leaves no half CA.
 #
 #   ns rvt-$$-c1 (client1), rvt-$$-c2 (clients, flooder)  --veth--  ns rvt-$$-s (server)
 #
@@ -371,3 +378,74 @@ exec 7>&-
 kill "$CAT_PID" 2>/dev/null
 wait "$CAT_PID" 2>/dev/null
 rvt_forget_pid "$CAT_PID"
+
+rvt_step "8. a host that refuses: io_uring, threads, /dev/net/tun, closed stdio, a full disk"
+# (a hostile tester) Each is named, with exit 1 for the host's refusals:
+# io_uring refused was "insufficient privilege (needs root or
+# CAP_NET_ADMIN)", exit 9, as root, or blamed the TUN (exit 14); a thread
+# the task limit refused was a TUN failure too (exit 14).
+SCF=$RV_BUILD/test/rvt_sc_fail
+[ -x "$SCF" ] || rvt_fail "$SCF not built"
+ctl_server_conf "$RVT_TMP/h.conf" "status_socket=$RVT_TMP/h.sock" listen=4453 data_port=4454 \
+	tun=rvs8 "lease_file=$RVT_TMP/h.leases"
+# refused ERRNO NRS NAME WANT_EXIT TEXT: the server with those calls failing.
+refused() {
+	rvt_bg "$S" "$3" "$SCF" "$1" "$2" -- "$RV_BIN" server -c "$RVT_TMP/h.conf"
+	rvt_exit_within 15 "$RVT_LAST_PID" || rvt_fail "$3: the server ran"
+	[ "$RVT_EXIT" -eq "$4" ] || rvt_fail "$3: exit $RVT_EXIT, want $4: $(tail -3 "$RVT_TMP/$3.log")"
+	grep -q -- "$5" "$RVT_TMP/$3.log" || rvt_fail "$3: not said: $(grep -a warn "$RVT_TMP/$3.log" | tail -3)"
+}
+refused 1 425 uring-eperm 1 "io_uring refused (Operation not permitted): a container's seccomp profile"
+refused 38 425 uring-enosys 1 "this kernel has no io_uring"
+grep -q "insufficient privilege" "$RVT_TMP/uring-eperm.log" && rvt_fail "blamed privilege"
+refused 11 56,435 threads 1 "cannot start its thread: Resource temporarily unavailable (the task limit"
+# /dev/net/tun missing (a container without it): named, not the device.
+rvt_bg "$S" devtun unshare -m sh -c "mount -t tmpfs none /dev/net && exec '$RV_BIN' server -c '$RVT_TMP/h.conf'"
+rvt_exit_within 15 "$RVT_LAST_PID" || rvt_fail "ran without /dev/net/tun"
+[ "$RVT_EXIT" -eq 14 ] && grep -q "/dev/net/tun: No such file or directory (no TUN clone device here" "$RVT_TMP/devtun.log" ||
+	rvt_fail "no /dev/net/tun: exit $RVT_EXIT, $(tail -3 "$RVT_TMP/devtun.log")"
+# Started with stdout and stderr closed (a supervisor's way): the log went
+# into the TUN's lock file, over the owner's PID in it (1.4 kB after a
+# reload on the build before); with stdin closed too, into the data
+# plane's rekey eventfd.
+for closed in '>&- 2>&-' '<&- >&- 2>&-'; do
+	ip netns exec "$S" sh -c "exec '$RV_BIN' server -c '$RVT_TMP/h.conf' $closed" &
+	HPID=$!
+	RVT_PIDS+=("$HPID")
+	rvt_wait_for 10 "the server without stdio" "$RV_BIN" status -s "$RVT_TMP/h.sock" ||
+		rvt_fail "the server without stdio did not start"
+	"$RV_BIN" reload -s "$RVT_TMP/h.sock" >/dev/null || rvt_fail "reload"
+	for f in /run/ringvpn/tun-rvs8.*.lock; do
+		[ -e "$f" ] || continue
+		if grep -aq 'server\[' "$f"; then
+			rvt_fail "$closed: log lines in $f: $(head -c 200 "$f")"
+		fi
+	done
+	readlink "/proc/$HPID/fd/2" | rvt_matches '^/dev/null$' ||
+		rvt_fail "$closed: stderr is $(readlink "/proc/$HPID/fd/2")"
+	rvt_stop_pid "$HPID" 10 || rvt_fail "the server without stdio: exit"
+done
+# status to a full disk: exit 1 and said (it exited 0, the file empty).
+ctl_start_server
+rc=0
+"$RV_BIN" status -s "$SRV_SOCK" >/dev/full 2>"$RVT_TMP/full.err" || rc=$?
+[ "$rc" = 1 ] && grep -q "cannot write the output" "$RVT_TMP/full.err" ||
+	rvt_fail "status to /dev/full: exit $rc, $(cat "$RVT_TMP/full.err")"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+# A lease file on a read-only file system: -n says it (it said OK).
+mkdir -p "$RVT_TMP/ro"
+ctl_server_conf "$RVT_TMP/ro.conf" "lease_file=$RVT_TMP/ro/l"
+OUT=$(unshare -m sh -c "mount --bind '$RVT_TMP/ro' '$RVT_TMP/ro' && mount -o remount,ro,bind '$RVT_TMP/ro' &&
+	'$RV_BIN' server -n -c '$RVT_TMP/ro.conf'" 2>&1) || rvt_fail "-n: $OUT"
+rvt_matches "lease_file .*/ro/l: on a read-only file system" <<<"$OUT" || rvt_fail "read-only lease dir not said: $OUT"
+# pki ca on a full disk: nothing left that looks like a CA (a certificate
+# without its key failed the next `pki client` with "key not found").
+mkdir -p "$RVT_TMP/tiny"
+rc=0
+unshare -m sh -c "mount -t tmpfs -o size=8k none '$RVT_TMP/tiny' || exit 99
+	'$RV_BIN' pki ca --out '$RVT_TMP/tiny/ca' --name full; rc=\$?; ls '$RVT_TMP/tiny/ca'; exit \$rc" \
+	>"$RVT_TMP/tiny.log" 2>&1 || rc=$?
+[ "$rc" = 10 ] || rvt_fail "pki ca on a full disk: exit $rc, $(cat "$RVT_TMP/tiny.log")"
+if grep -q '^ca\.crt$\|^revoked\.txt$' "$RVT_TMP/tiny.log"; then
+	rvt_fail "left behind: $(cat "$RVT_TMP/tiny.log")"
+fi
