@@ -7,6 +7,7 @@
 #   FUZZ_JOBS=2 scripts/fuzz.sh           # libFuzzer -fork=N workers per harness
 #   FUZZ_PARALLEL=2 scripts/fuzz.sh       # N harnesses at a time (scripts/test.sh: JOBS)
 #   FUZZ_KEEP=1 scripts/fuzz.sh           # merge new coverage back into test/fuzz/corpus/<name>/
+#   FUZZ_BUILD_ONLY=1 scripts/fuzz.sh     # build the harnesses, run none
 #
 # Configures build/fuzz with -DRV_FUZZ=ON -DCMAKE_C_COMPILER=clang -DRV_TESTS=ON,
 # builds the fuzz_<name> targets, then runs each one on a scratch copy of its
@@ -75,6 +76,10 @@ for n in "${names[@]}"; do
 done
 echo "+ cmake --build $bld --target ${targets[*]}"
 cmake --build "$bld" -j"$(nproc)" --target "${targets[@]}"
+# FUZZ_BUILD_ONLY=1: build and stop (scripts/test.sh builds ahead of running).
+if [ "${FUZZ_BUILD_ONLY:-0}" = 1 ]; then
+	exit 0
+fi
 
 # fuzz_one NAME: run one harness on a scratch copy of its seeds; prints a
 # summary line, or the log's tail and the reproducers when it fails.

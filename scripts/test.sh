@@ -67,6 +67,43 @@ grep -q 'android/libcrypto' <<<"$libs" || { echo "FAIL: ringvpn does not load Bo
 echo "ldd: ringvpn links BoringSSL only"
 stage_ok+=("build+layering+ldd")
 
+# The builds of stages 4, 5 and 7 (about a quarter of the whole run when each
+# stage made its own) are made during stage 3, whose integration tests
+# mostly wait on timers and processes, at the lowest CPU and I/O priority:
+# a runnable test preempts them at once, as it would a CPU hog (the tests
+# pass ten in a row beside a hog at normal priority on every core,
+# scripts/repeat-under-load.sh). Each stage still runs its own build, which
+# finds nothing left to do, or shows the error when this one failed.
+prebuild() {
+	cmake -S . -B build/asan -DRV_WERROR=ON -DRV_SANITIZE=address,undefined -DRV_PERF=OFF >/dev/null &&
+		cmake --build build/asan -j"$jobs" &&
+		cmake -S . -B build/tsan -DRV_WERROR=ON -DRV_SANITIZE=thread -DRV_PERF=OFF >/dev/null &&
+		cmake --build build/tsan -j"$jobs" --target rv_stress rv_integ_deps &&
+		FUZZ_BUILD_ONLY=1 bash scripts/fuzz.sh
+}
+mkdir -p build
+# In a process group of its own (job control), so that a failure of this
+# script before stage 4 stops the whole build with it.
+set -m
+(
+	renice -n 19 -p "$BASHPID" >/dev/null
+	ionice -c 3 -p "$BASHPID" 2>/dev/null || true
+	prebuild
+) >build/prebuild.log 2>&1 &
+prebuild_pid=$!
+set +m
+trap '[ -z "${prebuild_pid:-}" ] || kill -- "-$prebuild_pid" 2>/dev/null || true' EXIT
+# prebuild_wait: the builds done (a failure is shown by the stage's own build).
+prebuild_wait() {
+	[ -n "${prebuild_pid:-}" ] || return 0
+	if wait "$prebuild_pid"; then
+		echo "(built during stage 3 at the lowest priority: build/prebuild.log)"
+	else
+		echo "(the build during stage 3 failed: build/prebuild.log; building again)"
+	fi
+	prebuild_pid=
+}
+
 banner "3/7 ctest: unit, fuzz-replay, stress, integ"
 ctest --test-dir build/ci --output-on-failure -L 'unit|fuzz-replay|stress' -j"$jobs"
 # The integration tests two at a time: most wait on timers and processes;
@@ -84,6 +121,7 @@ TSAN_INTEG='^integ/(test_dataplane|test_control_basic)$'
 TIMENS_INTEG='^integ/(test_dataplane|test_control_basic|test_control_restart)$'
 
 banner "4/7 ASan+UBSan build: unit, fuzz-replay, stress, I/O integration tests"
+prebuild_wait
 # No benchmarks (RV_PERF=OFF): this stage runs none.
 cmake -S . -B build/asan -DRV_WERROR=ON -DRV_SANITIZE=address,undefined -DRV_PERF=OFF >/dev/null
 cmake --build build/asan -j"$jobs"
