@@ -341,13 +341,17 @@ static bool dir_exists(const char *path)
 	return stat(dir[0] ? dir : "/", &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* on_read_only_fs: is the directory |path| would be in mounted read-only? */
+/* on_read_only_fs: is |path| (when it exists: a read-only bind mount of
+ * the file itself) or the directory it would be in mounted read-only? */
 static bool on_read_only_fs(const char *path)
 {
 	char dir[4096];
 	const char *slash = strrchr(path, '/');
 	struct statvfs vfs;
 
+	if (statvfs(path, &vfs) == 0) {
+		return vfs.f_flag & ST_RDONLY;
+	}
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
 	return statvfs(dir[0] ? dir : "/", &vfs) == 0 && (vfs.f_flag & ST_RDONLY);
 }
@@ -639,7 +643,11 @@ int rv_cli_dataplane(struct rv_dataplane **out, const struct rv_config *cfg, str
 		ret = rv_dataplane_start(out, &dc);
 	}
 	if (ret) {
-		if (ret != -EINTR) {
+		if (ret == -ENOSYS) {
+			/* io_uring refused: said with the host's reason (it read
+			 * "TUN ...: Function not implemented" after an EPERM). */
+			rv_warnx("cannot start the data plane without io_uring");
+		} else if (ret != -EINTR) {
 			rv_warn(ret, "cannot start the data plane (TUN %s, UDP port %u)", cfg->tun,
 				port);
 		}

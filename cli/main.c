@@ -68,46 +68,63 @@ static int cmd_help(int argc, char **argv)
  * log line went into the TUN's lock file (overwriting the owner's PID in
  * it) or, with all three closed, into the data plane's rekey eventfd (a
  * hostile tester). */
-static int open_std_fds(void)
+static void open_std_fds(void)
 {
 	for (int fd = 0; fd <= 2; fd++) {
 		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) {
 			continue;
 		}
-		int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
-
-		if (n < 0) {
-			return -1;
+		/* The lower ones are open: this is the lowest free number. */
+		if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) == fd) {
+			continue;
 		}
-		if (n != fd) { /* a lower one was closed too and is taken: not so */
-			close(n);
-			return -1;
+		/* No /dev/null (a bare chroot or container): a copy of an open
+		 * one holds the number (nothing reads stdin); with none open,
+		 * nothing would be said anywhere in any case. */
+		for (int src = 0; src <= 2; src++) {
+			if (src != fd && fcntl(src, F_GETFD) >= 0 && dup2(src, fd) == fd) {
+				break;
+			}
 		}
 	}
-	return 0;
+}
+
+/* output_written: |code|, or 1 when what a command wrote to stdout could
+ * not be written (a full disk, a closed pipe): a script must not take an
+ * empty file for a status or a certificate's details (each exited 0). */
+static int output_written(int code)
+{
+	int e;
+
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout)) {
+		return code;
+	}
+	e = errno;
+	fprintf(stderr, "ringvpn: cannot write the output%s%s\n", e ? ": " : "",
+		e ? strerror(e) : "");
+	return code == RV_EXIT_OK ? RV_EXIT_FAILURE : code;
 }
 
 int main(int argc, char **argv)
 {
 	const char *cmd;
 
-	if (open_std_fds()) {
-		return RV_EXIT_FAILURE; /* nowhere to say it */
-	}
+	open_std_fds();
 	if (argc < 2) {
 		show_usage(stderr);
 		return RV_EXIT_USAGE;
 	}
 	cmd = argv[1];
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-v")) {
-		return cmd_version(0, NULL);
+		return output_written(cmd_version(0, NULL));
 	}
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
-		return cmd_help(0, NULL);
+		return output_written(cmd_help(0, NULL));
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++) {
 		if (!strcmp(cmd, subcommands[i].name)) {
-			return subcommands[i].fn(argc - 1, argv + 1);
+			return output_written(subcommands[i].fn(argc - 1, argv + 1));
 		}
 	}
 	fprintf(stderr, "ringvpn: unknown command '%s'\n\n", cmd);

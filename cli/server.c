@@ -164,6 +164,16 @@ int rv_cmd_server(int argc, char **argv)
 		goto out;
 	}
 	if (opts.check_only) {
+		char why[160];
+
+		/* What the start would refuse, when the host shows it (a TUN
+		 * made before with IPv6 on would still do). */
+		if (cfg.pool6.addr.family && rv_host_ipv6_off(why, sizeof(why))) {
+			fprintf(stderr,
+				"ringvpn: warning: %s: a new TUN gets no IPv6 and the start would "
+				"fail with pool6 set (set pool6 = none, or enable IPv6)\n",
+				why);
+		}
 		code = rv_cli_check_paths(&cfg);
 		if (code >= 0) {
 			goto out;

@@ -274,23 +274,61 @@ static bool host_is_ipv6(const char *s)
 	return inet_pton(AF_INET6, buf, &a) == 1;
 }
 
+/* endpoint_addr: |host| as the address a socket would take it for, if it
+ * is one: IPv4 in every form getaddrinfo takes ("0", "127.1"), IPv6 with
+ * its zone (%eth0) set aside in |*zoned|, an IPv4-mapped one as IPv4 (the
+ * checks below missed [::ffff:224.0.0.1], [ff02::1%lo] and "0"). */
+static bool endpoint_addr(const char *host, struct rv_ip_addr *a, bool *zoned)
+{
+	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+	char buf[INET6_ADDRSTRLEN];
+	size_t n = strcspn(host, "%");
+	struct in_addr v4;
+
+	memset(a, 0, sizeof(*a));
+	*zoned = host[n] == '%';
+	if (n >= sizeof(buf)) {
+		return false;
+	}
+	memcpy(buf, host, n);
+	buf[n] = '\0';
+	if (!*zoned && inet_aton(buf, &v4)) {
+		a->family = AF_INET;
+		memcpy(a->a, &v4, 4);
+		return true;
+	}
+	if (inet_pton(AF_INET6, buf, a->a) != 1) {
+		return false; /* a name */
+	}
+	a->family = AF_INET6;
+	if (memcmp(a->a, v4mapped, sizeof(v4mapped)) == 0) {
+		memmove(a->a, a->a + 12, 4);
+		memset(a->a + 4, 0, 12);
+		a->family = AF_INET;
+	}
+	return true;
+}
+
 /* host_literal_bad: is |host| (from |v|) an address no endpoint can be? A
- * multicast one, or an IPv6 link-local one without its zone: the kernel
- * cannot tell which link, and the socket failed only at run time with a
- * bare EINVAL, which a client took for a network failure and retried for
- * ever (a hostile tester). Names and other addresses pass. */
+ * multicast or broadcast one, or an IPv6 link-local one without its zone:
+ * the kernel cannot tell which link, and the socket failed only at run time
+ * with a bare EINVAL, which a client took for a network failure and
+ * retried for ever (a hostile tester). Names and other addresses pass. */
 static bool host_literal_bad(const char *host, const char *v, char *why, size_t why_len)
 {
 	struct rv_ip_addr a;
+	bool zoned;
 
-	if (parse_addr(&a, host)) {
-		return false; /* a name, or an IPv6 address with its zone */
+	if (!endpoint_addr(host, &a, &zoned)) {
+		return false;
 	}
-	if (addr_multicast(&a)) {
-		snprintf(why, why_len, "'%s' is a multicast address", v);
+	if (addr_multicast(&a) ||
+	    (a.family == AF_INET && memcmp(a.a, "\xff\xff\xff\xff", 4) == 0)) {
+		snprintf(why, why_len, "'%s' is a %s address", v,
+			 addr_multicast(&a) ? "multicast" : "broadcast");
 		return true;
 	}
-	if (a.family == AF_INET6 && a.a[0] == 0xfe && (a.a[1] & 0xc0) == 0x80) {
+	if (a.family == AF_INET6 && !zoned && a.a[0] == 0xfe && (a.a[1] & 0xc0) == 0x80) {
 		snprintf(why, why_len,
 			 "'%s': a link-local address needs the interface it is on "
 			 "([%s%%eth0]:port)",
@@ -933,8 +971,9 @@ static int set_server(struct rv_config *c, const char *v, char *why, size_t wl)
 	/* 0.0.0.0 and :: reach this host's own listener (a test setup's
 	 * accident), never a server elsewhere. */
 	struct rv_ip_addr a;
+	bool zoned;
 
-	if (parse_addr(&a, s->host) == 0 && addr_unspecified(&a)) {
+	if (endpoint_addr(s->host, &a, &zoned) && addr_unspecified(&a)) {
 		snprintf(why, wl, "'%s' is the unspecified address, not a server's", v);
 		return -EINVAL;
 	}

@@ -28,6 +28,21 @@ struct rv_prefix {
 	uint8_t len;
 };
 
+/* rv_prefixes_keep_v4 keeps the IPv4 ones of the |n| prefixes |p|, in
+ * order, and returns how many: what goes on a device that carries no IPv6
+ * now. */
+static inline size_t rv_prefixes_keep_v4(struct rv_prefix *p, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (p[i].addr.family == AF_INET) {
+			p[k++] = p[i];
+		}
+	}
+	return k;
+}
+
 /* rv_prefix_clear_host clears |p|'s host bits: an interface address
  * (10.99.0.2/24) becomes its network (10.99.0.0/24). */
 static inline void rv_prefix_clear_host(struct rv_prefix *p)

@@ -154,13 +154,27 @@ int rv_pki_ca_create(const char *dir, const struct rv_pki_ca_opts *opts, struct 
 	if (ret != 0) {
 		return ret;
 	}
-	if (!opts->force && pki_exists(key_path)) {
+	/* Any part of a CA, not only its key: a CA whose key is kept offline
+	 * (the usual practice) was replaced whole without --force, its
+	 * revocation index with it (a hostile tester). */
+	const char *had = pki_exists(key_path)	 ? key_path
+			  : pki_exists(crt_path) ? crt_path
+			  : pki_exists(idx_path) ? idx_path
+						 : NULL;
+
+	if (!opts->force && had) {
 		pki_errf(err, RV_PKI_ERR_OP,
-			 "%s already exists; refusing to overwrite a CA key (use --force to "
-			 "replace the CA, which invalidates every certificate it issued)",
-			 key_path);
+			 "%s already exists; refusing to replace a CA (use --force to replace "
+			 "it, which invalidates every certificate it issued)",
+			 had);
 		return -EEXIST;
 	}
+	/* On failure the key goes if this run wrote it (a --force'd CA's
+	 * certificate beside a new key would sign what nothing verifies), and
+	 * the certificate and index only if they are new: the writes replace
+	 * by rename, so one there before is still the old CA's. */
+	bool wrote_key = false, new_crt = !pki_exists(crt_path), new_idx = !pki_exists(idx_path);
+
 	ret = pki_new_key(&ca.key, err);
 	if (ret != 0) {
 		return ret;
@@ -173,6 +187,7 @@ int rv_pki_ca_create(const char *dir, const struct rv_pki_ca_opts *opts, struct 
 	if (ret != 0) {
 		goto out;
 	}
+	wrote_key = true;
 	ret = rv_pem_write_cert(crt_path, ca.cert, true, err);
 	if (ret == 0) {
 		/* A new CA starts with no revocations and an empty, valid CRL. */
@@ -194,12 +209,18 @@ int rv_pki_ca_create(const char *dir, const struct rv_pki_ca_opts *opts, struct 
 		ret = pki_crl_create(&ca, err);
 	}
 	if (ret != 0) {
-		/* All of it goes: a certificate and an index left without the
-		 * key (a full disk) made a directory that looked like a CA and
-		 * failed at the next `pki client`, "private key not found". */
-		unlink(key_path);
-		unlink(crt_path);
-		unlink(idx_path);
+		/* A certificate and an index left without their key (a full
+		 * disk) made a directory that looked like a CA and failed at
+		 * the next `pki client`, "private key not found". */
+		if (wrote_key) {
+			unlink(key_path);
+		}
+		if (new_crt) {
+			unlink(crt_path);
+		}
+		if (new_idx) {
+			unlink(idx_path);
+		}
 	}
 out:
 	X509_free(ca.cert);

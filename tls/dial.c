@@ -544,7 +544,9 @@ static void attempt(struct rv_loop *l)
 		free(s->req);
 		s->req = NULL;
 		(void)rv_client_local_failure(l, ret);
-		schedule_retry(l, false, RV_LOOP_GAVE_UP_NET, false);
+		/* The host's limit, not the network's: exit 1 should it give
+		 * up here (it said 15, "name resolution failed"). */
+		schedule_retry(l, false, RV_LOOP_FAILED, false);
 		return;
 	}
 	pthread_detach(thread);

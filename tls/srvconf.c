@@ -66,19 +66,33 @@ static void set_tun_addrs(struct rv_loop *l, const struct rv_config *next, struc
 	struct rv_prefix addrs[2], routes[RV_CONFIG_MAX_SUBNETS];
 	size_t num_addrs = rv_ippool_server_prefixes(l->env.pool, addrs);
 	size_t num_routes = rv_config_subnets_of(next, NULL, routes, RV_CONFIG_MAX_SUBNETS);
+	const char *ifname = rv_dataplane_tun_name(l->dp);
 	char a[2][64], why[160];
 	int ret;
 
 	rv_dataplane_set_pools(l->dp, addrs, num_addrs);
-	ret = rv_tun_set_addrs_routes(rv_dataplane_tun_name(l->dp), addrs, num_addrs, routes,
-				      num_routes);
+	/* A TUN that carries no IPv6 now (an MTU set below 1280, IPv6
+	 * disabled on it) gets the IPv4 part, and its check puts the rest
+	 * back when it can: as the TUN's repair does (the reload failed on
+	 * an unchanged pool6, exit 1, its IPv4 part applied all the same). */
+	if (rv_tun_ipv6_off(ifname, why, sizeof(why))) {
+		size_t n4 = rv_prefixes_keep_v4(addrs, num_addrs);
+		size_t r4 = rv_prefixes_keep_v4(routes, num_routes);
+
+		if (n4 != num_addrs || r4 != num_routes) {
+			rv_strbuf_printf(log,
+					 "deferred: the IPv6 address and routes on %s: %s (put "
+					 "back "
+					 "when it carries IPv6 again)\n",
+					 ifname, why);
+		}
+		num_addrs = n4;
+		num_routes = r4;
+	}
+	ret = rv_tun_set_addrs_routes(ifname, addrs, num_addrs, routes, num_routes);
 	if (ret) {
 		rv_strbuf_printf(log, "failed: the server's addresses on its TUN: %s\n",
-				 next->pool6.addr.family &&
-						 rv_tun_ipv6_off(rv_dataplane_tun_name(l->dp), why,
-								 sizeof(why))
-					 ? why
-					 : strerror(-ret));
+				 strerror(-ret));
 		return;
 	}
 	for (size_t i = 0; i < 2; i++) {
@@ -88,7 +102,7 @@ static void set_tun_addrs(struct rv_loop *l, const struct rv_config *next, struc
 		}
 	}
 	rv_strbuf_printf(log, "applied: server address(es) %s%s%s on %s\n", a[0],
-			 num_addrs > 1 ? " " : "", a[1], rv_dataplane_tun_name(l->dp));
+			 num_addrs > 1 ? " " : "", a[1], ifname);
 }
 
 static bool routes_or_timers_changed(const struct rv_config *a, const struct rv_config *b)

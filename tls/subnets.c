@@ -46,7 +46,7 @@ unsigned rv_subnets_set_routes(const char *ifname, const struct rv_config *prev,
 			       const struct rv_config *next)
 {
 	unsigned failed = 0;
-	char a[64];
+	char a[64], why[160];
 	int ret;
 
 	for (size_t i = 0; prev && i < prev->num_subnets; i++) {
@@ -73,6 +73,15 @@ unsigned rv_subnets_set_routes(const char *ifname, const struct rv_config *prev,
 		const struct rv_config_subnet *s = &next->subnets[i];
 
 		if (has_subnet(prev, &s->p)) {
+			continue;
+		}
+		/* Not "Permission denied" or "No such device" (a hostile
+		 * tester): the TUN's check adds it once IPv6 is back. */
+		if (s->p.addr.family == AF_INET6 && rv_tun_ipv6_off(ifname, why, sizeof(why))) {
+			rv_warnx("route to %s/%u (behind %s) via %s deferred: %s (added when it "
+				 "carries IPv6 again)",
+				 rv_ip_addr_str(&s->p.addr, a, sizeof(a)), s->p.len, s->name,
+				 ifname, why);
 			continue;
 		}
 		ret = rv_tun_add_route(ifname, &s->p);

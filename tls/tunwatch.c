@@ -52,7 +52,7 @@ static void server_wanted(struct rv_loop *l, const char *ifname, struct rv_prefi
 			  size_t *num_addrs, struct rv_prefix *routes, size_t *num_routes,
 			  size_t max_routes)
 {
-	size_t n = rv_config_subnets_of(l->cfg, NULL, routes, max_routes), k = 0, v6 = 0;
+	size_t n = rv_config_subnets_of(l->cfg, NULL, routes, max_routes), n4, r4, v6;
 	char why[160];
 
 	*num_addrs = l->env.pool ? rv_ippool_server_prefixes(l->env.pool, addrs) : 0;
@@ -64,23 +64,11 @@ static void server_wanted(struct rv_loop *l, const char *ifname, struct rv_prefi
 		}
 		return;
 	}
-	for (size_t i = 0; i < *num_addrs; i++) {
-		if (addrs[i].addr.family == AF_INET6) {
-			v6++;
-		} else {
-			addrs[k++] = addrs[i];
-		}
-	}
-	*num_addrs = k;
-	k = 0;
-	for (size_t i = 0; i < *num_routes; i++) {
-		if (routes[i].addr.family == AF_INET6) {
-			v6++;
-		} else {
-			routes[k++] = routes[i];
-		}
-	}
-	*num_routes = k;
+	n4 = rv_prefixes_keep_v4(addrs, *num_addrs);
+	r4 = rv_prefixes_keep_v4(routes, *num_routes);
+	v6 = *num_addrs - n4 + *num_routes - r4;
+	*num_addrs = n4;
+	*num_routes = r4;
 	if (v6 && !l->tun_v6_off_said) {
 		rv_warnx("TUN %s: %s: its IPv6 address and routes (%zu) are put back when it can "
 			 "carry IPv6 again",

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -43,7 +44,7 @@ static void probe_ops(struct rv_ring *r)
  * CAP_NET_ADMIN)" to a server running as root, ENOSYS blamed the TUN. */
 static int refused(int err)
 {
-	static struct rv_ratelimit once;
+	static atomic_bool said;
 	char v = '?';
 	int fd = open("/proc/sys/kernel/io_uring_disabled", O_RDONLY | O_CLOEXEC);
 
@@ -53,17 +54,17 @@ static int refused(int err)
 		}
 		close(fd);
 	}
-	if (!rv_ratelimit_ok(&once)) {
-		return -ENOSYS;
+	if (atomic_exchange(&said, true)) {
+		return -ENOSYS; /* every worker meets it: said once */
 	}
 	if (v == '2') {
 		rv_warnx("io_uring is disabled on this host (sysctl kernel.io_uring_disabled = 2), "
 			 "and ringvpn runs on it: set 0, or 1 with ringvpn's group in "
 			 "kernel.io_uring_group");
 	} else if (v == '1') {
-		rv_warnx("io_uring is kept to root and kernel.io_uring_group on this host (sysctl "
-			 "kernel.io_uring_disabled = 1), and ringvpn runs on it: put its group "
-			 "there, or set 0");
+		rv_warnx("io_uring is kept to CAP_SYS_ADMIN and kernel.io_uring_group on this host "
+			 "(sysctl kernel.io_uring_disabled = 1), and ringvpn runs on it: put its "
+			 "group there, or set 0");
 	} else if (err == -ENOSYS) {
 		rv_warnx("this kernel has no io_uring (built without it, or a sandbox that hides "
 			 "it), and ringvpn runs on it");
@@ -119,7 +120,8 @@ int rv_ring_init(struct rv_ring *r, unsigned entries, bool single_issuer)
 	}
 	if (ret < 0) {
 		memset(r, 0, sizeof(*r));
-		return ret == -EPERM || ret == -ENOSYS ? refused(ret) : ret;
+		/* EACCES: what a security module's hook returns. */
+		return ret == -EPERM || ret == -EACCES || ret == -ENOSYS ? refused(ret) : ret;
 	}
 	r->ready = true;
 	/* A registered ring fd saves an fdget per io_uring_enter; optional. */

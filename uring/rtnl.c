@@ -473,7 +473,9 @@ int rv_rtnl_del_addr(unsigned ifindex, const struct rv_rtnl_addr *a)
 struct route_walk {
 	unsigned ifindex;
 	uint8_t proto;
+	bool others; /* every route not through |ifindex|, of any origin */
 	rv_rtnl_route_fn fn;
+	rv_rtnl_route_dev_fn dev_fn;
 	void *ctx;
 };
 
@@ -490,7 +492,8 @@ static int on_route(void *ctx, const struct nlmsghdr *nh)
 		return 0;
 	}
 	if ((rt.rtm_family != AF_INET && rt.rtm_family != AF_INET6) || rt.rtm_type != RTN_UNICAST ||
-	    rt.rtm_protocol != w->proto || rt.rtm_dst_len > family_len(rt.rtm_family) * 8) {
+	    (!w->others && rt.rtm_protocol != w->proto) ||
+	    rt.rtm_dst_len > family_len(rt.rtm_family) * 8) {
 		return 0;
 	}
 	memset(&dst, 0, sizeof(dst));
@@ -512,16 +515,18 @@ static int on_route(void *ctx, const struct nlmsghdr *nh)
 			break;
 		}
 	}
-	if (table != RT_TABLE_MAIN || oif != w->ifindex) {
+	if (table != RT_TABLE_MAIN) {
 		return 0;
 	}
-	return w->fn(w->ctx, &dst);
+	if (w->others) {
+		return oif != 0 && oif != w->ifindex ? w->dev_fn(w->ctx, &dst, oif) : 0;
+	}
+	return oif == w->ifindex ? w->fn(w->ctx, &dst) : 0;
 }
 
-int rv_rtnl_list_routes(unsigned ifindex, uint8_t proto, rv_rtnl_route_fn fn, void *ctx)
+static int walk_routes(struct route_walk *w)
 {
 	static const uint8_t fams[] = { AF_INET, AF_INET6 };
-	struct route_walk w = { .ifindex = ifindex, .proto = proto, .fn = fn, .ctx = ctx };
 
 	for (size_t i = 0; i < sizeof(fams); i++) {
 		struct nl_req req;
@@ -529,7 +534,7 @@ int rv_rtnl_list_routes(unsigned ifindex, uint8_t proto, rv_rtnl_route_fn fn, vo
 
 		nl_req_init(&req, RTM_GETROUTE, NLM_F_DUMP, sizeof(struct rtmsg));
 		req.rt.rtm_family = fams[i];
-		ret = nl_request(&req, on_route, &w);
+		ret = nl_request(&req, on_route, w);
 		if (ret == -EAFNOSUPPORT && fams[i] == AF_INET6) {
 			ret = 0; /* no IPv6 on this host: no IPv6 routes either */
 		}
@@ -538,6 +543,20 @@ int rv_rtnl_list_routes(unsigned ifindex, uint8_t proto, rv_rtnl_route_fn fn, vo
 		}
 	}
 	return 0;
+}
+
+int rv_rtnl_list_routes(unsigned ifindex, uint8_t proto, rv_rtnl_route_fn fn, void *ctx)
+{
+	struct route_walk w = { .ifindex = ifindex, .proto = proto, .fn = fn, .ctx = ctx };
+
+	return walk_routes(&w);
+}
+
+int rv_rtnl_list_other_routes(unsigned ifindex, rv_rtnl_route_dev_fn fn, void *ctx)
+{
+	struct route_walk w = { .ifindex = ifindex, .others = true, .dev_fn = fn, .ctx = ctx };
+
+	return walk_routes(&w);
 }
 
 struct route_got {

@@ -76,6 +76,12 @@ int rv_rtnl_del_addr(unsigned ifindex, const struct rv_rtnl_addr *a);
  * that leaves through |ifindex| and was installed with protocol |proto|. */
 int rv_rtnl_list_routes(unsigned ifindex, uint8_t proto, rv_rtnl_route_fn fn, void *ctx);
 
+/* rv_rtnl_list_other_routes calls |fn| for every unicast route of the main
+ * table, of any origin, that leaves through a device other than |ifindex|
+ * (given as |oif|; multipath routes, which name no one device, are not). */
+typedef int (*rv_rtnl_route_dev_fn)(void *ctx, const struct rv_prefix *dst, unsigned oif);
+int rv_rtnl_list_other_routes(unsigned ifindex, rv_rtnl_route_dev_fn fn, void *ctx);
+
 /* rv_rtnl_route_oif asks the kernel, as `ip route get ... fibmatch` does,
  * which route it sends |a| by: the device's index in |*out_ifindex| (0 for
  * a route with no device: unreachable, blackhole), that route's prefix

@@ -627,34 +627,76 @@ int rv_tun_set_mtu(const char *ifname, unsigned mtu)
 	return ifreq_ioctl(ifname, SIOCSIFMTU, &ifr);
 }
 
-bool rv_tun_ipv6_off(const char *ifname, char *why, size_t why_len)
+/* read_flag reads the first character of |path|: '0', '1', or 0 with
+ * errno set when it cannot. */
+static char read_flag(const char *path)
 {
-	char path[96], v = '0';
-	struct ifreq ifr;
-	int fd;
+	char v = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		if (read(fd, &v, 1) != 1) {
-			v = '0';
+			v = 0;
 		}
 		close(fd);
-		if (v != '1') {
-			return false;
-		}
+	}
+	return v;
+}
+
+bool rv_host_ipv6_off(char *why, size_t why_len)
+{
+	int fd = open("/proc/sys/net/ipv6", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(why, why_len, "this kernel runs without IPv6 (ipv6.disable=1, or none)");
+		return true;
+	}
+	close(fd);
+	if (read_flag("/proc/sys/net/ipv6/conf/all/disable_ipv6") == '1') {
 		snprintf(why, why_len,
-			 "IPv6 is disabled on %s (net.ipv6.conf.%s.disable_ipv6, or on the host)",
-			 ifname, ifname);
+			 "IPv6 is disabled on this host (net.ipv6.conf.all.disable_ipv6 = 1)");
+		return true;
+	}
+	if (read_flag("/proc/sys/net/ipv6/conf/default/disable_ipv6") == '1') {
+		snprintf(why, why_len,
+			 "IPv6 is disabled on every new device of this host "
+			 "(net.ipv6.conf.default.disable_ipv6 = 1)");
+		return true;
+	}
+	return false;
+}
+
+bool rv_tun_ipv6_off(const char *ifname, char *why, size_t why_len)
+{
+	char path[96], v;
+	struct ifreq ifr;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+	v = read_flag(path);
+	if (v == '0') {
+		return false;
+	}
+	if (v == '1') {
+		/* The setting that did it, which outlives the device (the
+		 * per-device key named after `default` went with the TUN). */
+		char host[160];
+
+		if (rv_host_ipv6_off(host, sizeof(host))) {
+			snprintf(why, why_len, "%s", host);
+		} else {
+			snprintf(why, why_len,
+				 "IPv6 is disabled on %s (net.ipv6.conf.%s.disable_ipv6 = 1)",
+				 ifname, ifname);
+		}
 		return true;
 	}
 	if (errno != ENOENT) {
 		return false; /* cannot tell: as if on (the add then says why) */
 	}
-	fd = open("/proc/sys/net/ipv6", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open("/proc/sys/net/ipv6", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
 	if (fd < 0) {
-		snprintf(why, why_len, "this kernel runs without IPv6 (ipv6.disable=1, or none)");
-		return true;
+		return rv_host_ipv6_off(why, why_len); /* no IPv6 in the kernel */
 	}
 	close(fd);
 	/* The kernel drops a device's whole IPv6 state, its conf directory
@@ -953,6 +995,64 @@ static bool route_used(const char *ifname, unsigned ifindex, const struct rv_pre
 	return false;
 }
 
+struct pool_overlap {
+	const char *ifname;
+	const struct rv_prefix *addr, *net;
+	unsigned said;
+};
+
+static int note_overlap(void *ctx, const struct rv_prefix *dst, unsigned oif)
+{
+	struct pool_overlap *o = ctx;
+	char dev[IF_NAMESIZE], a[64], n[64];
+
+	/* Routes around the network (a default route, a 10.0.0.0/8 LAN
+	 * around a 10.99.0.0/24 pool) yield to the longer one through the
+	 * TUN: only what lies inside it, or is it, takes a part away. */
+	if (dst->addr.family != o->net->addr.family || dst->len < o->net->len ||
+	    !rv_prefix_contains(o->net, &dst->addr) || o->said >= 4) {
+		return 0;
+	}
+	if (if_indextoname(oif, dev) == NULL) {
+		snprintf(dev, sizeof(dev), "?");
+	}
+	rv_ip_addr_str(&dst->addr, n, sizeof(n));
+	rv_ip_addr_str(&o->addr->addr, a, sizeof(a));
+	if (dst->len == o->net->len) {
+		rv_warnx("%s: the network of its address %s/%u is this host's through %s: what "
+			 "is sent to it does not enter the tunnel (choose a pool no link of the "
+			 "host uses)",
+			 o->ifname, a, o->addr->len, dev);
+	} else {
+		rv_warnx("%s: %s/%u, inside the network of its address %s/%u, is this host's "
+			 "through %s: what is sent there does not enter the tunnel (choose a pool "
+			 "no link of the host uses)",
+			 o->ifname, n, dst->len, a, o->addr->len, dev);
+	}
+	o->said++;
+	return 0;
+}
+
+/* note_pools_elsewhere says each route through another device that lies
+ * inside the network of one of |addrs| (a pool), or is it: the clients
+ * given its addresses, and that link's hosts, were taken for one another,
+ * silently (a hostile tester; one lookup of the network's first address
+ * missed a link inside a /16 pool). At most 4 lines an address. */
+static void note_pools_elsewhere(const char *ifname, unsigned idx, const struct rv_prefix *addrs,
+				 size_t num_addrs)
+{
+	for (size_t i = 0; i < num_addrs; i++) {
+		struct rv_prefix net = addrs[i];
+		struct pool_overlap o = { .ifname = ifname, .addr = &addrs[i], .net = &net };
+
+		if (net.len >= (net.addr.family == AF_INET ? 32u : 128u)) {
+			continue; /* set alone: no network */
+		}
+		rv_prefix_clear_host(&net);
+		(void)rv_rtnl_list_other_routes(idx, note_overlap, &o);
+	}
+}
+
 int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
 			    const struct rv_prefix *routes, size_t num_routes)
 {
@@ -993,25 +1093,7 @@ int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, s
 	if (ret) {
 		return ret;
 	}
-	/* The network of an address (a pool) that a link of the host uses
-	 * already: its clients, the server's own address in it and the
-	 * clients' own addresses on that link were taken for one another,
-	 * silently (a hostile tester). Said, as for routes. */
-	for (size_t i = 0; i < num_addrs; i++) {
-		struct rv_prefix net = addrs[i];
-
-		if (net.len >= (net.addr.family == AF_INET ? 32u : 128u)) {
-			continue; /* set alone: no network */
-		}
-		rv_prefix_clear_host(&net);
-		if (!route_used(ifname, s.ifindex, &net)) {
-			rv_warnx("%s: the network of its address %s/%u is this host's elsewhere: "
-				 "what is sent to it does not enter the tunnel (choose a pool no "
-				 "link of the host uses)",
-				 ifname, rv_ip_addr_str(&addrs[i].addr, buf, sizeof(buf)),
-				 addrs[i].len);
-		}
-	}
+	note_pools_elsewhere(ifname, s.ifindex, addrs, num_addrs);
 	s.want = routes;
 	s.num_want = num_routes;
 	ret = drop_stale(&s, false);

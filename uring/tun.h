@@ -145,6 +145,9 @@ int rv_tun_set_mtu(const char *ifname, unsigned mtu);
  * (the kernel drops the device's IPv6 state then). An IPv6 address added
  * anyway fails with EACCES or EINVAL, which says none of this. */
 bool rv_tun_ipv6_off(const char *ifname, char *why, size_t why_len);
+/* rv_host_ipv6_off: does the host give a new device no IPv6 (no IPv6 in the
+ * kernel; disable_ipv6 for all or default)? Then |why| says which. */
+bool rv_host_ipv6_off(char *why, size_t why_len);
 int rv_tun_set_up(const char *ifname);
 /* rv_tun_set_txqueuelen sets how many packets the kernel queues for our reads
  * before dropping (TUN has no backpressure towards TCP). */

@@ -34,7 +34,8 @@ int main(int argc, char **argv)
 	}
 	err = atoi(argv[1]);
 	list = argv[2];
-	for (tok = strtok_r(list, ",", &save); tok && n < MAX_NRS; tok = strtok_r(NULL, ",", &save)) {
+	for (tok = strtok_r(list, ",", &save); tok && n < MAX_NRS;
+	     tok = strtok_r(NULL, ",", &save)) {
 		nrs[n++] = (unsigned)atoi(tok);
 	}
 	/* Another architecture's calls are let through (this is a test
@@ -54,7 +55,8 @@ int main(int argc, char **argv)
 
 	struct sock_fprog prog = { .len = (unsigned short)k, .filter = f };
 
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)) {
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)) {
 		perror("rvt_sc_fail: seccomp");
 		return 1;
 	}

@@ -457,7 +457,7 @@ rvt_bg "$C6" client6 "$RV_BIN" client -c "$RVT_TMP/c6.conf"
 P6=$RVT_LAST_PID
 rvt_wait_for 15 "client6's tunnel" rvt_nsx "$C6" ping -c 1 -W 1 10.99.0.1 ||
 	rvt_fail "no IPv4 through the tunnel: $(tail -4 "$RVT_TMP/client6.log")"
-grep -q "IPv6 is disabled on rvc6" "$RVT_TMP/client6.log" || rvt_fail "IPv6 left out without a word"
+grep -q "IPv6 is disabled on this host (net.ipv6.conf.all.disable_ipv6 = 1): no IPv6 through the tunnel" "$RVT_TMP/client6.log" || rvt_fail "IPv6 left out without a word"
 sleep 3
 [ "$(grep -c "session up\|tunnel up" "$RVT_TMP/client6.log")" = 1 ] ||
 	rvt_fail "client6 reconnects: $(grep -c "disconnected" "$RVT_TMP/client6.log") disconnects"

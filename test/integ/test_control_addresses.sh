@@ -214,11 +214,14 @@ rvt_step "6. the host in the way of the pools: no IPv6, a pool on a link of its 
 CTL_SERVER_KV=()
 ctl_server_conf "$RVT_TMP/server.conf"
 ip netns exec "$S" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+OUT=$(rvt_nsx "$S" "$RV_BIN" server -n -c "$RVT_TMP/server.conf" 2>&1) || rvt_fail "-n: $OUT"
+rvt_matches "warning: IPv6 is disabled on every new device of this host \(net.ipv6.conf.default.disable_ipv6 = 1\): a new TUN gets no IPv6" <<<"$OUT" ||
+	rvt_fail "-n did not say it: $OUT"
 rc=0
 rvt_nsx "$S" timeout 20 "$RV_BIN" server -c "$RVT_TMP/server.conf" >"$RVT_TMP/server-no6.log" 2>&1 || rc=$?
 ip netns exec "$S" sysctl -qw net.ipv6.conf.default.disable_ipv6=0
 [ "$rc" = 14 ] || rvt_fail "no IPv6: exit $rc, want 14: $(tail -3 "$RVT_TMP/server-no6.log")"
-grep -q "IPv6 is disabled on rvs0 (net.ipv6.conf.rvs0.disable_ipv6, or on the host): cannot serve pool6 (set pool6 = none" \
+grep -q "IPv6 is disabled on every new device of this host (net.ipv6.conf.default.disable_ipv6 = 1): cannot serve pool6 (set pool6 = none" \
 	"$RVT_TMP/server-no6.log" || rvt_fail "not said: $(grep -a warn "$RVT_TMP/server-no6.log" | tail -3)"
 # A pool6 smaller than pool4 caps the clients: -n says so (the refusals
 # said "pool exhausted" while pool4 had room).
@@ -231,9 +234,20 @@ rvt_matches 'pool6 holds 2 client address\(es\), pool4 253: at most 2 clients at
 CTL_SERVER_KV=(pool4=10.88.2.0/24 pool6=fd88:2::/64)
 ctl_start_server
 for a in 10.88.2.1/24 fd88:2::1/64; do
-	rvt_wait_for 5 "said of $a" grep -q "rvs0: the network of its address $a is this host's elsewhere" "$SLOG" ||
+	rvt_wait_for 5 "said of $a" grep -q "rvs0: the network of its address $a is this host's through c2: what is sent to it does not enter the tunnel" "$SLOG" ||
 		rvt_fail "the pool on a link of the host's not said ($a): $(grep -a warn "$SLOG" | tail -3)"
 done
+# Said once, not also as a route to remove (the server's own LAN route).
+if grep -q "not used: the host routes that network" "$SLOG"; then
+	rvt_fail "advice to remove the LAN's route: $(grep -a 'not used' "$SLOG" | head -2)"
+fi
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+# A link of the host's inside a wider pool (a round-two tester: one lookup
+# of the network's first address went through the TUN and said nothing).
+CTL_SERVER_KV=(pool4=10.88.0.0/16)
+ctl_start_server
+rvt_wait_for 5 "said of 10.88.1.0/24" grep -q "rvs0: 10.88.1.0/24, inside the network of its address 10.88.0.1/16, is this host's through c1" "$SLOG" ||
+	rvt_fail "a link inside the pool not said: $(grep -a warn "$SLOG" | tail -3)"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
 # An MTU below 1280 set by hand takes the TUN's IPv6: each end says so
 # (the client blamed disable_ipv6, the server failed "Invalid argument"),
@@ -248,8 +262,15 @@ rvt_wait_for 10 "the server says it" grep -q "TUN rvs0: the MTU of rvs0 is 1200,
 	rvt_fail "the server: $(grep -a 'warn' "$SLOG" | tail -3)"
 rvt_wait_for 10 "the client says it" grep -q "the MTU of rva is 1200, below 1280" "$RVT_TMP/alice3.log" ||
 	rvt_fail "the client: $(grep -a 'warn' "$RVT_TMP/alice3.log" | tail -3)"
+# A reload meanwhile (a network behind alice with an IPv6 part): its IPv6
+# route waits for IPv6, and the reload succeeds (it failed, exit 1, on
+# "Permission denied" or "No such device").
+ctl_conf_set "$RVT_TMP/server.conf" "subnet=alice 10.30.0.0/24 fd30::/64"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "reload with IPv6 off the TUN: $OUT"
+grep -q "route to fd30::/64 (behind alice) via rvs0 deferred: the MTU of rvs0 is 1200" "$SLOG" ||
+	rvt_fail "the deferred route not said: $(grep -a 'fd30' "$SLOG" | tail -2)"
 sleep 6 # a check of the TUN or two
-grep -a "cannot put back\|disable_ipv6" "$SLOG" "$RVT_TMP/alice3.log" && rvt_fail "misleading"
+grep -a "cannot put back\|disable_ipv6\|Permission denied\|No such device" "$SLOG" "$RVT_TMP/alice3.log" && rvt_fail "misleading"
 ip -n "$S" link set rvs0 mtu 1420 && ip -n "$C1" link set rva mtu 1400 || rvt_fail "mtu back"
 rvt_wait_for 10 "fd99::1 back on the server" sh -c "ip -n '$S' addr show dev rvs0 | grep -q 'fd99::1/64'" ||
 	rvt_fail "fd99::1 not back: $(ip -n "$S" -br addr show dev rvs0)"
@@ -257,5 +278,7 @@ rvt_wait_for 10 "IPv6 back on the client" sh -c "ip -n '$C1' -6 addr show dev rv
 	rvt_fail "no IPv6 back on the client: $(ip -n "$C1" -br addr show dev rva)"
 rvt_wait_for 10 "IPv6 through the tunnel" rvt_nsx "$C1" ping -6 -c 1 -W 1 fd99::1 ||
 	rvt_fail "no IPv6 through the tunnel"
+rvt_wait_for 10 "the deferred route" sh -c "ip -n '$S' -6 route show dev rvs0 | grep -q '^fd30::/64'" ||
+	rvt_fail "fd30::/64 never routed: $(ip -n "$S" -6 route show dev rvs0)"
 rvt_stop_pid "$ALICE_PID" 10 || rvt_fail "alice's client exit"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"

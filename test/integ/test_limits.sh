@@ -33,12 +33,14 @@
 #      new session) and says how many lines it dropped once the reader is
 #      back (the control thread blocked in write).
 #   8. A host that refuses (rvt_sc_fail, a mount namespace): io_uring_setup
-#      failing EPERM or ENOSYS, thread creation EAGAIN: exit 1, each cause
+#      failing EPERM, EACCES or ENOSYS, thread creation EAGAIN: exit 1, each cause
 #      named (it was exit 9, "insufficient privilege", or 14, the TUN); no
 #      /dev/net/tun: exit 14 naming it; started with stdin, stdout and
 #      stderr closed: it runs and no log line lands in its TUN lock file;
 #      `status` to a full disk exits 1; -n says a lease file is on a
-#      read-only file system; `pki ca` on a full disk leaves no half CA.
+#      read-only file system; `pki ca` on a full disk leaves no half CA,
+#      and over a CA whose key is kept elsewhere it refuses without
+#      --force and, failing with it, keeps the old certificate and index.
 #
 #   ns rvt-$$-c1 (client1), rvt-$$-c2 (clients, flooder)  --veth--  ns rvt-$$-s (server)
 #
@@ -397,6 +399,11 @@ refused() {
 }
 refused 1 425 uring-eperm 1 "io_uring refused (Operation not permitted): a container's seccomp profile"
 refused 38 425 uring-enosys 1 "this kernel has no io_uring"
+# EACCES: a security module's refusal (a round-two tester: still exit 9).
+refused 13 425 uring-eacces 1 "io_uring refused (Permission denied)"
+[ "$(grep -c "io_uring refused" "$RVT_TMP/uring-eacces.log")" = 1 ] || rvt_fail "said more than once"
+grep -q "cannot start the data plane without io_uring" "$RVT_TMP/uring-eacces.log" ||
+	rvt_fail "the data plane's line: $(grep -a 'data plane' "$RVT_TMP/uring-eacces.log")"
 grep -q "insufficient privilege" "$RVT_TMP/uring-eperm.log" && rvt_fail "blamed privilege"
 refused 11 56,435 threads 1 "cannot start its thread: Resource temporarily unavailable (the task limit"
 # /dev/net/tun missing (a container without it): named, not the device.
@@ -431,6 +438,11 @@ rc=0
 "$RV_BIN" status -s "$SRV_SOCK" >/dev/full 2>"$RVT_TMP/full.err" || rc=$?
 [ "$rc" = 1 ] && grep -q "cannot write the output" "$RVT_TMP/full.err" ||
 	rvt_fail "status to /dev/full: exit $rc, $(cat "$RVT_TMP/full.err")"
+# So does any command whose output is lost (pki show, -n, version: 0 before).
+rc=0
+"$RV_BIN" pki show "$PKI/client1.crt" >/dev/full 2>"$RVT_TMP/full.err" || rc=$?
+[ "$rc" = 1 ] && grep -q "cannot write the output" "$RVT_TMP/full.err" ||
+	rvt_fail "pki show to /dev/full: exit $rc, $(cat "$RVT_TMP/full.err")"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
 # A lease file on a read-only file system: -n says it (it said OK).
 mkdir -p "$RVT_TMP/ro"
@@ -449,3 +461,19 @@ unshare -m sh -c "mount -t tmpfs -o size=8k none '$RVT_TMP/tiny' || exit 99
 if grep -q '^ca\.crt$\|^revoked\.txt$' "$RVT_TMP/tiny.log"; then
 	rvt_fail "left behind: $(cat "$RVT_TMP/tiny.log")"
 fi
+# ... and a CA there before (its key kept offline) keeps its certificate
+# and revocation index when `pki ca --force` over it fails (a round-two
+# tester: the cleanup of the first fix deleted both).
+mkdir -p "$RVT_TMP/small"
+cp "$PKI/ca/ca.crt" "$PKI/ca/ca.crl" "$PKI/ca/revoked.txt" "$RVT_TMP/small/" || rvt_fail "copy the CA"
+rc=0
+unshare -m sh -c "mount -t tmpfs -o size=16k none '$RVT_TMP/tiny' || exit 99
+	mkdir '$RVT_TMP/tiny/ca' && cp '$RVT_TMP/small/'* '$RVT_TMP/tiny/ca/' || exit 98
+	'$RV_BIN' pki ca --out '$RVT_TMP/tiny/ca' --name other; echo \"without --force: \$?\"
+	'$RV_BIN' pki ca --out '$RVT_TMP/tiny/ca' --name other --force; rc=\$?
+	cmp '$RVT_TMP/small/ca.crt' '$RVT_TMP/tiny/ca/ca.crt' && cmp '$RVT_TMP/small/revoked.txt' '$RVT_TMP/tiny/ca/revoked.txt' &&
+	echo kept; exit \$rc" >"$RVT_TMP/small.log" 2>&1 || rc=$?
+[ "$rc" = 10 ] || rvt_fail "pki ca --force on a full disk: exit $rc, $(cat "$RVT_TMP/small.log")"
+grep -q "^without --force: 10$" "$RVT_TMP/small.log" && grep -q "refusing to replace a CA" "$RVT_TMP/small.log" ||
+	rvt_fail "a CA without its key replaced without --force: $(cat "$RVT_TMP/small.log")"
+grep -q '^kept$' "$RVT_TMP/small.log" || rvt_fail "the CA there before not kept: $(cat "$RVT_TMP/small.log")"

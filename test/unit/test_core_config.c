@@ -332,6 +332,21 @@ static const struct {
 	{ RV_CONFIG_CLIENT, "server = [::]:4433\n", "t.conf:1:", "the unspecified address" },
 	/* 67i */
 	{ RV_CONFIG_CLIENT, "server = 0.0.0.0\n", "t.conf:1:", "the unspecified address" },
+	/* 67i2: the same in other spellings (a round-two tester) */
+	{ RV_CONFIG_CLIENT, "server = [::ffff:224.0.0.1]:4433\n",
+	  "t.conf:1:", "a multicast address" },
+	/* 67i3 */
+	{ RV_CONFIG_CLIENT, "server = [ff02::1%lo]:4433\n", "t.conf:1:", "a multicast address" },
+	/* 67i4 */
+	{ RV_CONFIG_CLIENT, "server = [::ffff:0.0.0.0]\n", "t.conf:1:", "the unspecified address" },
+	/* 67i5 */
+	{ RV_CONFIG_CLIENT, "server = [::%lo]\n", "t.conf:1:", "the unspecified address" },
+	/* 67i6: "0" is 0.0.0.0 to getaddrinfo */
+	{ RV_CONFIG_CLIENT, "server = 0:4433\n", "t.conf:1:", "the unspecified address" },
+	/* 67i7 */
+	{ RV_CONFIG_CLIENT, "server = 255.255.255.255\n", "t.conf:1:", "a broadcast address" },
+	/* 67i8 */
+	{ RV_CONFIG_SERVER, "listen = [ff02::1%lo]:4433\n", "t.conf:1:", "a multicast address" },
 	/* 67j: a prefix no server pushes; and a DNS server twice */
 	{ RV_CONFIG_CLIENT, "accept_routes = ::ffff:10.0.0.0/104\n",
 	  "t.conf:1:", "write an IPv4 prefix as IPv4" },
