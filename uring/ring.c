@@ -38,10 +38,11 @@ static void probe_ops(struct rv_ring *r)
 	io_uring_free_probe(probe);
 }
 
-/* refused: io_uring_setup failed with EPERM or ENOSYS, the host's refusal
- * of io_uring itself: said once, with the cause the host shows, as
- * -ENOSYS (exit 1). EPERM was said "insufficient privilege (needs root or
- * CAP_NET_ADMIN)" to a server running as root, ENOSYS blamed the TUN. */
+/* refused: io_uring_setup failed with EPERM, EACCES or ENOSYS, the host's
+ * refusal of io_uring itself: said once for all rings, with the cause the
+ * host shows, as -ENOSYS (exit 1). EPERM was said "insufficient privilege
+ * (needs root or CAP_NET_ADMIN)" to a server running as root, ENOSYS
+ * blamed the TUN. */
 static int refused(int err)
 {
 	static atomic_bool said;

@@ -741,7 +741,12 @@ static void worker_loop(struct rv_worker *w)
 		ret = io_uring_submit_and_wait(ring, 1);
 		rv_qsbr_online(q, w->qsbr_id);
 		if (ret < 0 && !transient(ret) && ret != -EBUSY && ret != -ETIME) {
+			/* Not at once again: an enter that fails every time
+			 * (ENOMEM under pressure, a filter) spun a core. */
+			static const struct timespec ms = { 0, 1000000 };
+
 			rv_warnx_rl("worker %u: io_uring_enter: %s", w->id, strerror(-ret));
+			nanosleep(&ms, NULL);
 		}
 		/* The receive timestamps are CLOCK_REALTIME (SO_TIMESTAMPNS). */
 		clock_gettime(CLOCK_REALTIME, &now);
