@@ -644,8 +644,8 @@ int rv_cli_dataplane(struct rv_dataplane **out, const struct rv_config *cfg, str
 	}
 	if (ret) {
 		if (ret == -ENOSYS) {
-			/* io_uring refused: said with the host's reason (it read
-			 * "TUN ...: Function not implemented" after an EPERM). */
+			/* io_uring refused: said with the host's reason (the
+			 * line named the TUN and ENOSYS's text after an EPERM). */
 			rv_warnx("cannot start the data plane without io_uring");
 		} else if (ret != -EINTR) {
 			rv_warn(ret, "cannot start the data plane (TUN %s, UDP port %u)", cfg->tun,

@@ -160,6 +160,14 @@ static bool addr_unspecified(const struct rv_ip_addr *a)
 	return memcmp(a->a, zero, a->family == AF_INET ? 4 : 16) == 0;
 }
 
+/* addr_v4mapped: is |a| an IPv4 address written as IPv6 (::ffff:a.b.c.d)? */
+static bool addr_v4mapped(const struct rv_ip_addr *a)
+{
+	static const uint8_t prefix[12] = { [10] = 0xff, [11] = 0xff };
+
+	return a->family == AF_INET6 && memcmp(a->a, prefix, sizeof(prefix)) == 0;
+}
+
 static bool addr_multicast(const struct rv_ip_addr *a)
 {
 	return a->family == AF_INET ? (a->a[0] & 0xf0) == 0xe0 : a->a[0] == 0xff;
@@ -280,7 +288,6 @@ static bool host_is_ipv6(const char *s)
  * checks below missed [::ffff:224.0.0.1], [ff02::1%lo] and "0"). */
 static bool endpoint_addr(const char *host, struct rv_ip_addr *a, bool *zoned)
 {
-	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
 	char buf[INET6_ADDRSTRLEN];
 	size_t n = strcspn(host, "%");
 	struct in_addr v4;
@@ -301,7 +308,7 @@ static bool endpoint_addr(const char *host, struct rv_ip_addr *a, bool *zoned)
 		return false; /* a name */
 	}
 	a->family = AF_INET6;
-	if (memcmp(a->a, v4mapped, sizeof(v4mapped)) == 0) {
+	if (addr_v4mapped(a)) {
 		memmove(a->a, a->a + 12, 4);
 		memset(a->a + 4, 0, 12);
 		a->family = AF_INET;
@@ -1071,7 +1078,6 @@ static int set_accept_routes(struct rv_config *c, const char *v, char *why, size
 
 static int set_push_dns(struct rv_config *c, const char *v, char *why, size_t wl)
 {
-	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
 	const char *given = v;
 	char w[64];
 	bool cut;
@@ -1096,7 +1102,7 @@ static int set_push_dns(struct rv_config *c, const char *v, char *why, size_t wl
 		/* No client can send a query there: it was pushed all the same.
 		 * An IPv4 address written as IPv6 (::ffff:a.b.c.d) is written
 		 * as IPv4, so that the same checks see it. */
-		if (a->family == AF_INET6 && memcmp(a->a, v4mapped, sizeof(v4mapped)) == 0) {
+		if (addr_v4mapped(a)) {
 			snprintf(why, wl, "%s: write an IPv4 address as IPv4", w);
 			return -EINVAL;
 		}

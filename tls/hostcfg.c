@@ -450,15 +450,8 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 	num_addrs = addrs_of(h, addrs);
 	num_routes = accepted_routes(routes, h, l->cfg, c);
 	if (h->no_v6) {
-		size_t n = 0, v6 = 0;
+		size_t n = rv_prefixes_keep_v4(routes, num_routes), v6 = num_routes - n;
 
-		for (size_t i = 0; i < num_routes; i++) {
-			if (routes[i].addr.family == AF_INET6) {
-				v6++;
-			} else {
-				routes[n++] = routes[i];
-			}
-		}
 		num_routes = n;
 		if (h->v6.family || v6) {
 			rv_warnx("%s: no IPv6 through the tunnel (its IPv6 address and %zu IPv6 "

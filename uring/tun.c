@@ -643,15 +643,24 @@ static char read_flag(const char *path)
 	return v;
 }
 
-bool rv_host_ipv6_off(char *why, size_t why_len)
+/* kernel_ipv6_off: does the kernel run without IPv6 (no /proc/sys/net/ipv6)? */
+static bool kernel_ipv6_off(char *why, size_t why_len)
 {
 	int fd = open("/proc/sys/net/ipv6", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (fd < 0) {
-		snprintf(why, why_len, "this kernel runs without IPv6 (ipv6.disable=1, or none)");
+	if (fd >= 0) {
+		close(fd);
+		return false;
+	}
+	snprintf(why, why_len, "this kernel runs without IPv6 (ipv6.disable=1, or none)");
+	return true;
+}
+
+bool rv_host_ipv6_off(char *why, size_t why_len)
+{
+	if (kernel_ipv6_off(why, why_len)) {
 		return true;
 	}
-	close(fd);
 	if (read_flag("/proc/sys/net/ipv6/conf/all/disable_ipv6") == '1') {
 		snprintf(why, why_len,
 			 "IPv6 is disabled on this host (net.ipv6.conf.all.disable_ipv6 = 1)");
@@ -693,12 +702,9 @@ bool rv_tun_ipv6_off(const char *ifname, char *why, size_t why_len)
 	if (errno != ENOENT) {
 		return false; /* cannot tell: as if on (the add then says why) */
 	}
-	int fd = open("/proc/sys/net/ipv6", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0) {
-		return rv_host_ipv6_off(why, why_len); /* no IPv6 in the kernel */
+	if (kernel_ipv6_off(why, why_len)) {
+		return true;
 	}
-	close(fd);
 	/* The kernel drops a device's whole IPv6 state, its conf directory
 	 * with it, below 1280: that is no disable_ipv6 (a message said so). */
 	memset(&ifr, 0, sizeof(ifr));
