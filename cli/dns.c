@@ -419,7 +419,10 @@ int rv_cli_apply_dns(void *ctx, const struct rv_dns_want *req, char *err, size_t
 	}
 	pthread_mutex_unlock(&d->mu);
 	if (ret) {
-		snprintf(err, err_len, "cannot start the DNS thread: %s", strerror(-ret));
+		snprintf(err, err_len, "cannot start the DNS thread: %s%s", strerror(-ret),
+			 ret == -EAGAIN ? " (the task limit: pids.max, TasksMax= in the unit, "
+					  "RLIMIT_NPROC)"
+					: "");
 	}
 	return ret;
 }

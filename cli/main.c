@@ -68,14 +68,20 @@ static int cmd_help(int argc, char **argv)
  * log line went into the TUN's lock file (overwriting the owner's PID in
  * it) or, with all three closed, into the data plane's rekey eventfd (a
  * hostile tester). */
+static bool stdout_closed;
+
 static void open_std_fds(void)
 {
 	for (int fd = 0; fd <= 2; fd++) {
 		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) {
 			continue;
 		}
+		/* stdout read-only: what a command writes there fails
+		 * (output_written), where /dev/null would swallow a status
+		 * and exit 0. */
+		stdout_closed = stdout_closed || fd == 1;
 		/* The lower ones are open: this is the lowest free number. */
-		if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) == fd) {
+		if (open("/dev/null", fd == 2 ? O_WRONLY : O_RDONLY) == fd) {
 			continue;
 		}
 		/* No /dev/null (a bare chroot or container): a copy of an open
@@ -94,6 +100,7 @@ static void open_std_fds(void)
  * empty file for a status or a certificate's details (each exited 0). */
 static int output_written(int code)
 {
+	const char *why;
 	int e;
 
 	errno = 0;
@@ -101,8 +108,8 @@ static int output_written(int code)
 		return code;
 	}
 	e = errno;
-	fprintf(stderr, "ringvpn: cannot write the output%s%s\n", e ? ": " : "",
-		e ? strerror(e) : "");
+	why = stdout_closed ? "stdout is closed" : e ? strerror(e) : NULL;
+	fprintf(stderr, "ringvpn: cannot write the output%s%s\n", why ? ": " : "", why ? why : "");
 	return code == RV_EXIT_OK ? RV_EXIT_FAILURE : code;
 }
 

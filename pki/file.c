@@ -129,24 +129,24 @@ static int write_all(int fd, const uint8_t *data, size_t len)
 	return 0;
 }
 
-int pki_write_file(const char *path, const uint8_t *data, size_t len, mode_t mode, bool overwrite,
-		   struct rv_pki_err *err)
+int pki_stage_file(struct pki_staged *st, const char *path, const uint8_t *data, size_t len,
+		   mode_t mode, struct rv_pki_err *err)
 {
-	char tmp[PATH_MAX];
 	const char *slash = strrchr(path, '/');
 	int fd, n, ret;
 
+	st->path = path;
 	if (slash == NULL) {
-		n = snprintf(tmp, sizeof(tmp), ".%s.XXXXXX", path);
+		n = snprintf(st->tmp, sizeof(st->tmp), ".%s.XXXXXX", path);
 	} else {
-		n = snprintf(tmp, sizeof(tmp), "%.*s/.%s.XXXXXX", (int)(slash - path), path,
+		n = snprintf(st->tmp, sizeof(st->tmp), "%.*s/.%s.XXXXXX", (int)(slash - path), path,
 			     slash + 1);
 	}
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+	if (n < 0 || (size_t)n >= sizeof(st->tmp)) {
 		pki_errf(err, RV_PKI_ERR_USAGE, "%s: path too long", path);
 		return -ENAMETOOLONG;
 	}
-	fd = mkostemp(tmp, O_CLOEXEC);
+	fd = mkostemp(st->tmp, O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
 		pki_errf(err, RV_PKI_ERR_OP, "%s: cannot create a file in its directory: %s", path,
@@ -161,45 +161,53 @@ int pki_write_file(const char *path, const uint8_t *data, size_t len, mode_t mod
 	if (ret == 0 && fsync(fd) != 0) {
 		ret = -errno;
 	}
+	if (close(fd) != 0 && ret == 0) {
+		ret = -errno;
+	}
 	if (ret != 0) {
 		pki_errf(err, RV_PKI_ERR_OP, "%s: write failed: %s", path, strerror(-ret));
-		goto err_unlink;
+		unlink(st->tmp);
 	}
-	if (close(fd) != 0) {
-		fd = -1;
-		ret = -errno;
-		pki_errf(err, RV_PKI_ERR_OP, "%s: write failed: %s", path, strerror(-ret));
-		goto err_unlink;
-	}
-	fd = -1;
+	return ret;
+}
+
+int pki_publish_file(struct pki_staged *st, bool overwrite, struct rv_pki_err *err)
+{
+	int ret;
+
 	if (overwrite) {
-		if (rename(tmp, path) != 0) {
+		if (rename(st->tmp, st->path) != 0) {
 			ret = -errno;
-			pki_errf(err, RV_PKI_ERR_OP, "%s: cannot replace: %s", path,
+			pki_errf(err, RV_PKI_ERR_OP, "%s: cannot replace: %s", st->path,
 				 strerror(-ret));
-			goto err_unlink;
+			unlink(st->tmp);
+			return ret;
 		}
 		return 0;
 	}
-	if (link(tmp, path) != 0) {
-		ret = -errno;
-		if (ret == -EEXIST) {
-			pki_errf(err, RV_PKI_ERR_OP,
-				 "%s already exists; refusing to overwrite it (use --force to "
-				 "replace it)",
-				 path);
-		} else {
-			pki_errf(err, RV_PKI_ERR_OP, "%s: cannot create: %s", path, strerror(-ret));
-		}
-		goto err_unlink;
+	ret = link(st->tmp, st->path) != 0 ? -errno : 0;
+	if (ret == -EEXIST) {
+		pki_errf(err, RV_PKI_ERR_OP,
+			 "%s already exists; refusing to overwrite it (use --force to "
+			 "replace it)",
+			 st->path);
+	} else if (ret != 0) {
+		pki_errf(err, RV_PKI_ERR_OP, "%s: cannot create: %s", st->path, strerror(-ret));
 	}
-	unlink(tmp);
-	return 0;
-
-err_unlink:
-	if (fd >= 0) {
-		close(fd);
-	}
-	unlink(tmp);
+	unlink(st->tmp);
 	return ret;
+}
+
+void pki_unstage_file(struct pki_staged *st)
+{
+	unlink(st->tmp);
+}
+
+int pki_write_file(const char *path, const uint8_t *data, size_t len, mode_t mode, bool overwrite,
+		   struct rv_pki_err *err)
+{
+	struct pki_staged st;
+	int ret = pki_stage_file(&st, path, data, len, mode, err);
+
+	return ret != 0 ? ret : pki_publish_file(&st, overwrite, err);
 }

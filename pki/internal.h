@@ -69,6 +69,28 @@ int pki_read_file(uint8_t **out, size_t *out_len, const char *path, enum rv_pki_
 int pki_write_file(const char *path, const uint8_t *data, size_t len, mode_t mode, bool overwrite,
 		   struct rv_pki_err *err);
 
+/* A file written but not yet in its place (pki_stage_file), so that two
+ * files that belong together (a key and its certificate) are both written
+ * before either replaces what was there: a full disk then changes
+ * neither. */
+struct pki_staged {
+	char tmp[PATH_MAX];
+	const char *path;
+};
+
+/* pki_stage_file does pki_write_file's writing: |data| in a synced
+ * temporary file beside |path| with exactly |mode|. Returns 0 or -errno
+ * with |err| set (nothing left behind). */
+int pki_stage_file(struct pki_staged *st, const char *path, const uint8_t *data, size_t len,
+		   mode_t mode, struct rv_pki_err *err);
+
+/* pki_publish_file puts a staged file in its place, as pki_write_file
+ * does; on failure the temporary file is removed. */
+int pki_publish_file(struct pki_staged *st, bool overwrite, struct rv_pki_err *err);
+
+/* pki_unstage_file removes a staged file that is not to be published. */
+void pki_unstage_file(struct pki_staged *st);
+
 /* pki_exists returns true if |path| exists (any type). */
 bool pki_exists(const char *path);
 

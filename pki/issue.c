@@ -194,6 +194,7 @@ int rv_pki_issue(const struct rv_pki_ca *ca, const struct rv_pki_issue_opts *opt
 	const char *base = opts->file_base != NULL ? opts->file_base : opts->name;
 	struct rv_pki_issue_opts o;
 	struct rv_pki_issued paths = { .cut_to = 0 };
+	struct pki_staged key_st, crt_st;
 	EVP_PKEY *key = NULL;
 	X509 *cert = NULL;
 	int ret;
@@ -234,11 +235,26 @@ int rv_pki_issue(const struct rv_pki_ca *ca, const struct rv_pki_issue_opts *opt
 	if (ret != 0) {
 		goto out;
 	}
-	ret = rv_pem_write_key(paths.key, key, opts->force, err);
+	/* Both written before either is put in place: a write that fails
+	 * (a full disk) leaves the old key and certificate as they were
+	 * (the key replaced first, a --force left the old certificate
+	 * without its key). What can still fail after that is a rename
+	 * within the directory. */
+	ret = rv_pem_stage_key(&key_st, paths.key, key, err);
 	if (ret != 0) {
 		goto out;
 	}
-	ret = rv_pem_write_cert(paths.crt, cert, opts->force, err);
+	ret = rv_pem_stage_cert(&crt_st, paths.crt, cert, err);
+	if (ret != 0) {
+		pki_unstage_file(&key_st);
+		goto out;
+	}
+	ret = pki_publish_file(&key_st, opts->force, err);
+	if (ret != 0) {
+		pki_unstage_file(&crt_st);
+		goto out;
+	}
+	ret = pki_publish_file(&crt_st, opts->force, err);
 	if (ret != 0) {
 		unlink(paths.key);
 		goto out;

@@ -88,8 +88,9 @@ int rv_pem_read_crl(X509_CRL **out, const char *path, struct rv_pki_err *err)
 	return ret;
 }
 
-/* write_bio publishes the contents of |b| to |path|, wiping them if |secret|. */
-static int write_bio(const char *path, BIO *b, mode_t mode, bool overwrite, bool secret,
+/* stage_bio writes the contents of |b| into a staged file for |path|,
+ * wiping them if |secret|. */
+static int stage_bio(struct pki_staged *st, const char *path, BIO *b, mode_t mode, bool secret,
 		     struct rv_pki_err *err)
 {
 	const uint8_t *p;
@@ -100,14 +101,14 @@ static int write_bio(const char *path, BIO *b, mode_t mode, bool overwrite, bool
 		pki_err_ssl(err, RV_PKI_ERR_OP, "%s: cannot encode", path);
 		return -EINVAL;
 	}
-	ret = pki_write_file(path, p, len, mode, overwrite, err);
+	ret = pki_stage_file(st, path, p, len, mode, err);
 	if (secret) {
 		OPENSSL_cleanse((void *)(uintptr_t)p, len);
 	}
 	return ret;
 }
 
-int rv_pem_write_cert(const char *path, X509 *cert, bool overwrite, struct rv_pki_err *err)
+int rv_pem_stage_cert(struct pki_staged *st, const char *path, X509 *cert, struct rv_pki_err *err)
 {
 	BIO *b = BIO_new(BIO_s_mem());
 	int ret;
@@ -117,12 +118,12 @@ int rv_pem_write_cert(const char *path, X509 *cert, bool overwrite, struct rv_pk
 		BIO_free(b);
 		return -ENOMEM;
 	}
-	ret = write_bio(path, b, 0644, overwrite, false, err);
+	ret = stage_bio(st, path, b, 0644, false, err);
 	BIO_free(b);
 	return ret;
 }
 
-int rv_pem_write_key(const char *path, EVP_PKEY *key, bool overwrite, struct rv_pki_err *err)
+int rv_pem_stage_key(struct pki_staged *st, const char *path, EVP_PKEY *key, struct rv_pki_err *err)
 {
 	BIO *b = BIO_new(BIO_s_mem());
 	int ret;
@@ -132,15 +133,32 @@ int rv_pem_write_key(const char *path, EVP_PKEY *key, bool overwrite, struct rv_
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = write_bio(path, b, 0600, overwrite, true, err);
+	ret = stage_bio(st, path, b, 0600, true, err);
 out:
 	BIO_free(b);
 	return ret;
 }
 
+int rv_pem_write_cert(const char *path, X509 *cert, bool overwrite, struct rv_pki_err *err)
+{
+	struct pki_staged st;
+	int ret = rv_pem_stage_cert(&st, path, cert, err);
+
+	return ret != 0 ? ret : pki_publish_file(&st, overwrite, err);
+}
+
+int rv_pem_write_key(const char *path, EVP_PKEY *key, bool overwrite, struct rv_pki_err *err)
+{
+	struct pki_staged st;
+	int ret = rv_pem_stage_key(&st, path, key, err);
+
+	return ret != 0 ? ret : pki_publish_file(&st, overwrite, err);
+}
+
 int rv_pem_write_crl(const char *path, X509_CRL *crl, struct rv_pki_err *err)
 {
 	BIO *b = BIO_new(BIO_s_mem());
+	struct pki_staged st;
 	int ret;
 
 	if (b == NULL || !PEM_write_bio_X509_CRL(b, crl)) {
@@ -148,7 +166,7 @@ int rv_pem_write_crl(const char *path, X509_CRL *crl, struct rv_pki_err *err)
 		BIO_free(b);
 		return -ENOMEM;
 	}
-	ret = write_bio(path, b, 0644, true, false, err);
+	ret = stage_bio(&st, path, b, 0644, false, err);
 	BIO_free(b);
-	return ret;
+	return ret != 0 ? ret : pki_publish_file(&st, true, err);
 }

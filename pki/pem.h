@@ -40,6 +40,15 @@ int rv_pem_write_cert(const char *path, X509 *cert, bool overwrite, struct rv_pk
  * -EEXIST returned. */
 int rv_pem_write_key(const char *path, EVP_PKEY *key, bool overwrite, struct rv_pki_err *err);
 
+struct pki_staged;
+
+/* rv_pem_stage_cert and rv_pem_stage_key write what rv_pem_write_cert and
+ * rv_pem_write_key would, into a staged file (pki/internal.h) that
+ * pki_publish_file then puts in place. */
+int rv_pem_stage_cert(struct pki_staged *st, const char *path, X509 *cert, struct rv_pki_err *err);
+int rv_pem_stage_key(struct pki_staged *st, const char *path, EVP_PKEY *key,
+		     struct rv_pki_err *err);
+
 /* rv_pem_write_crl atomically replaces |path| with |crl| (mode 0644). */
 int rv_pem_write_crl(const char *path, X509_CRL *crl, struct rv_pki_err *err);
 

@@ -50,6 +50,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/demux.h"
 #include "core/log.h"
@@ -76,6 +77,7 @@ struct hostcfg {
 	struct rv_ip_addr server;    /* the address connected to (family 0: none yet) */
 	struct rv_ctl_config pushed; /* the last CONFIG's routes and MTU, for a reload */
 	struct rv_ctl_dns dns;	     /* the last DNS push, for a reload (empty: none) */
+	unsigned dns_retry_s;	     /* the DNS thread refused: seconds to the next try */
 };
 
 static struct hostcfg *state(struct rv_loop *l)
@@ -614,10 +616,17 @@ static void dns_text(const struct rv_ctl_dns *dns, char *out, size_t out_len)
 	}
 }
 
+enum { DNS_RETRY_FIRST_S = 5, DNS_RETRY_MAX_S = 60 };
+
+static void on_dns_retry(struct rv_loop *l, struct rv_ltimer *lt);
+
 /* set_dns hands |dns| (described as |desc|) to the command's apply_dns
  * (empty: what was set on the link goes), which makes the calls on a
  * thread of its own and logs how they went. Returns 0, or -errno with why
- * in |err|. */
+ * in |err|. A thread the host refused (EAGAIN: a task limit, which a
+ * process of the client's user may give back) is tried again on a timer,
+ * 5 s and then doubling to a minute: nothing else would bring the DNS
+ * before the next connection. */
 static int set_dns(struct rv_loop *l, const struct rv_ctl_dns *dns, const char *desc, char *err,
 		   size_t err_len)
 {
@@ -634,6 +643,7 @@ static int set_dns(struct rv_loop *l, const struct rv_ctl_dns *dns, const char *
 		.domain = dns->domain,
 		.desc = desc,
 	};
+	int ret;
 
 	for (unsigned i = 0; i < dns->num_servers; i++) {
 		ctl_addr(dns->servers[i].family, dns->servers[i].addr, &servers[i]);
@@ -645,7 +655,43 @@ static int set_dns(struct rv_loop *l, const struct rv_ctl_dns *dns, const char *
 	 * harm). A withdrawal is not handed over twice in a row. */
 	h->dns_set = !dns_empty(dns);
 	h->dns_touched = h->dns_touched || h->dns_set;
-	return l->p.apply_dns(l->p.dns_ctx, &req, err, err_len);
+	ret = l->p.apply_dns(l->p.dns_ctx, &req, err, err_len);
+	if (ret != -EAGAIN) {
+		h->dns_retry_s = 0;
+		rv_loop_disarm(l, &l->dns_retry_timer);
+		return ret;
+	}
+	h->dns_retry_s = h->dns_retry_s ? h->dns_retry_s * 2 : DNS_RETRY_FIRST_S;
+	if (h->dns_retry_s > DNS_RETRY_MAX_S) {
+		h->dns_retry_s = DNS_RETRY_MAX_S;
+	}
+	rv_loop_arm(l, &l->dns_retry_timer, on_dns_retry,
+		    l->now_ns + h->dns_retry_s * RV_NSEC_PER_SEC);
+	snprintf(err + strlen(err), err_len - strlen(err), "; trying again in %u s",
+		 h->dns_retry_s);
+	return ret;
+}
+
+/* on_dns_retry hands over what is wanted now: the last push, or with
+ * accept_dns = no the withdrawal of what may have been set. */
+static void on_dns_retry(struct rv_loop *l, struct rv_ltimer *lt)
+{
+	static const struct rv_ctl_dns none;
+	const struct rv_ctl_dns *dns = l->cfg->accept_dns ? &state(l)->dns : &none;
+	char list[DNS_TEXT_MAX], err[256];
+
+	(void)lt;
+	if (!l->p.apply_dns || !l->dp) {
+		return;
+	}
+	dns_text(dns, list, sizeof(list));
+	if (set_dns(l, dns, list, err, sizeof(err))) {
+		rv_warnx("DNS %s: still not applied: %s", list, err);
+	} else {
+		rv_info("DNS %s: the DNS thread started on a later try (the log says when it is "
+			"set)",
+			list);
+	}
 }
 
 void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns)

@@ -342,7 +342,8 @@ struct rv_loop {
 	int spare_fd;	      /* /dev/null held in reserve for them (slots.c) */
 	struct rv_ltimer reclaim_timer, watchdog_timer, expiry_timer, stop_timer, watch_timer;
 	struct rv_ltimer logflush_timer;
-	struct rv_ltimer tunwatch_timer; /* tunwatch.c */
+	struct rv_ltimer tunwatch_timer;  /* tunwatch.c */
+	struct rv_ltimer dns_retry_timer; /* hostcfg.c: the DNS thread refused */
 	bool tun_down_said, tun_repair_failed;
 	bool tun_v6_off_said;  /* the server's TUN can carry no IPv6 now: said */
 	bool tun_renamed_said; /* tunwatch.c: the TUN's name is another link's now */

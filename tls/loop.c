@@ -352,11 +352,21 @@ static void arm_rekey(struct rv_loop *l)
 static void on_rekey(struct rv_loop *l, int res)
 {
 	struct rv_chan *c;
+	unsigned worker;
+	int err;
 
 	if (res < 0 && res != -EAGAIN && res != -EINTR) {
 		if (res != -ECANCELED) {
 			rv_warn(res, "rekey notification");
 		}
+		return;
+	}
+	if ((err = rv_dataplane_ring_failed(l->dp, &worker)) != 0 && !l->done) {
+		rv_warnx("worker %u: io_uring_enter has failed on every call for 10 s (%s): "
+			 "exiting, the data plane carries nothing",
+			 worker, strerror(-err));
+		l->exit = RV_LOOP_FAILED;
+		l->done = true;
 		return;
 	}
 	if (rv_dataplane_failed(l->dp) != 0 && !l->done) {

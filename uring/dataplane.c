@@ -128,6 +128,25 @@ int rv_dataplane_failed(const struct rv_dataplane *dp)
 	return dp ? atomic_load(&dp->tun_err) : 0;
 }
 
+void rv_dataplane_note_ring_failed(struct rv_dataplane *dp, unsigned id, int err)
+{
+	int none = 0;
+
+	atomic_store(&dp->ring_worker, id);
+	if (atomic_compare_exchange_strong(&dp->ring_err, &none, err)) {
+		rv_dataplane_note_rekey(dp);
+	}
+}
+
+int rv_dataplane_ring_failed(const struct rv_dataplane *dp, unsigned *worker)
+{
+	if (dp == NULL) {
+		return 0;
+	}
+	*worker = atomic_load(&dp->ring_worker);
+	return atomic_load(&dp->ring_err);
+}
+
 int rv_dataplane_rekey_fd(const struct rv_dataplane *dp)
 {
 	return dp ? dp->rekey_fd : -1;

@@ -164,6 +164,12 @@ int rv_dataplane_rekey_fd(const struct rv_dataplane *dp);
  * same eventfd as above becomes readable then. Any thread. */
 int rv_dataplane_failed(const struct rv_dataplane *dp);
 
+/* rv_dataplane_ring_failed returns 0, or -errno once a worker's
+ * io_uring_enter has failed on every call for 10 s (a filter that refuses
+ * it, memory that does not come back), with the worker in |*worker|. The
+ * same eventfd becomes readable then. Any thread. */
+int rv_dataplane_ring_failed(const struct rv_dataplane *dp, unsigned *worker);
+
 /* rv_dataplane_send_keepalive sends an empty data message to |s|'s endpoint,
  * flagged RV_DATA_F_ECHO if |echo| (the peer answers with one):
  * sealed on the calling thread (sealing is thread-safe) and sent without

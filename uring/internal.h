@@ -303,8 +303,10 @@ struct rv_dataplane {
 	/* What worker 0 started with, copied under lock for the start-up log
 	 * line: its own flags change later (auto zero-copy, GSO refused). */
 	bool started_gso, started_gro, started_zc, started_zc_fixed;
-	int rekey_fd;	     /* eventfd: a session wants new keys (rv_dataplane_rekey_fd) */
-	_Atomic int tun_err; /* -errno: the TUN device is gone (rv_dataplane_failed) */
+	int rekey_fd;	      /* eventfd: a session wants new keys (rv_dataplane_rekey_fd) */
+	_Atomic int tun_err;  /* -errno: the TUN device is gone (rv_dataplane_failed) */
+	_Atomic int ring_err; /* -errno: a worker's ring fails (rv_dataplane_ring_failed) */
+	_Atomic unsigned ring_worker; /* which worker's */
 	/* The server's pools (rv_dataplane_set_pools), replaced whole by the
 	 * control thread and read by workers between quiescent points; NULL:
 	 * none (a client). */
@@ -336,6 +338,11 @@ void rv_dataplane_note_rekey(struct rv_dataplane *dp);
  * good (|err|: -EBADFD once the device is deleted) and wakes the control
  * thread through the same eventfd (rv_dataplane_failed). */
 void rv_dataplane_note_tun_gone(struct rv_dataplane *dp, int err);
+
+/* rv_dataplane_note_ring_failed records that worker |id|'s io_uring_enter
+ * has failed (|err|) on every call for a long time, and wakes the control
+ * thread through the same eventfd (rv_dataplane_ring_failed). */
+void rv_dataplane_note_ring_failed(struct rv_dataplane *dp, unsigned id, int err);
 
 /* rv_flow_bit maps an inner packet's flow (addresses, protocol, ports) to
  * one bit of a 64-bit set: a cheap, conservative "may this flow have a bulk

@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/qsbr.h"
 #include "uring/compat.h"
@@ -725,10 +726,37 @@ static void publish_gauges(struct rv_worker *w)
 	w->rx_turn_bytes = 0;
 }
 
+/* A worker whose io_uring_enter has failed on every call for this long
+ * gives up: the control thread ends the process (exit 1), which a
+ * supervisor restarts, rather than leave a data plane that carries nothing
+ * behind a status that answers. */
+#define ENTER_GIVE_UP_NS (10 * RV_NSEC_PER_SEC)
+
+/* enter_failed waits a millisecond after a failed io_uring_enter (one that
+ * fails every time, ENOMEM under pressure or a filter, spun a core), and
+ * reports the ring as failed once the failures have lasted
+ * ENTER_GIVE_UP_NS from |*since_ns| (0: the first failure). */
+static void enter_failed(struct rv_worker *w, int err, uint64_t *since_ns)
+{
+	static const struct timespec ms = { 0, 1000000 };
+	uint64_t t = rv_now_ns();
+
+	if (*since_ns == 0) {
+		*since_ns = t;
+		rv_warnx("worker %u: io_uring_enter: %s (tried again each millisecond; the "
+			 "process ends if it fails for 10 s)",
+			 w->id, strerror(-err));
+	} else if (t - *since_ns >= ENTER_GIVE_UP_NS) {
+		rv_dataplane_note_ring_failed(w->dp, w->id, err);
+	}
+	nanosleep(&ms, NULL);
+}
+
 static void worker_loop(struct rv_worker *w)
 {
 	struct io_uring *ring = &w->ring.ring;
 	struct rv_qsbr *q = w->dp->cfg.qsbr;
+	uint64_t failing_since_ns = 0;
 
 	rearm(w);
 	while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
@@ -741,12 +769,11 @@ static void worker_loop(struct rv_worker *w)
 		ret = io_uring_submit_and_wait(ring, 1);
 		rv_qsbr_online(q, w->qsbr_id);
 		if (ret < 0 && !transient(ret) && ret != -EBUSY && ret != -ETIME) {
-			/* Not at once again: an enter that fails every time
-			 * (ENOMEM under pressure, a filter) spun a core. */
-			static const struct timespec ms = { 0, 1000000 };
-
-			rv_warnx_rl("worker %u: io_uring_enter: %s", w->id, strerror(-ret));
-			nanosleep(&ms, NULL);
+			enter_failed(w, ret, &failing_since_ns);
+		} else if (ret >= 0 && failing_since_ns != 0) {
+			rv_info("worker %u: io_uring_enter works again after %.1f s", w->id,
+				(double)(rv_now_ns() - failing_since_ns) / 1e9);
+			failing_since_ns = 0;
 		}
 		/* The receive timestamps are CLOCK_REALTIME (SO_TIMESTAMPNS). */
 		clock_gettime(CLOCK_REALTIME, &now);

@@ -29,6 +29,9 @@
 #   - without the grant, each push is refused and said so; the bus
 #     restarted: the client connects again;
 #   - a client with accept_dns = no makes no call.
+#   - a DNS thread the task limit refuses (a process limit on the client's
+#     user) is tried again, 5 s and then doubling, and the push arrives
+#     once the limit is lifted, in the same session.
 #
 #   bash test_dns.sh      Env: RV_BIN, RV_BUILD, RV_SRC (ctest sets them).
 set -u
@@ -267,4 +270,29 @@ rvt_step "client2 (accept_dns = no) made no call in all that"
 grep -q "link=rvd(" "$CALLS" && rvt_fail "client2 called resolved: $(grep "link=rvd(" "$CALLS")"
 [ "$(grep -c "not applied (accept_dns = no)" "$RVT_TMP/client2.log")" -ge 3 ] ||
 	rvt_fail "client2 did not see every push: $(grep -i dns "$RVT_TMP/client2.log")"
+
+rvt_step "a DNS thread the task limit refuses is tried again"
+# client2 (nobody, its DNS thread never started) under a process limit of
+# 1 for its user: accept_dns = yes by reload cannot start the thread; once
+# the limit is lifted, the push arrives without a new connection (a
+# hostile tester: it waited for the next session).
+# As nobody: a limit on another user's process needs CAP_SYS_RESOURCE,
+# which a container's root may lack; the process's own user may lower its
+# soft limit and raise it back to the hard one.
+NBX=(setpriv --reuid="$NB" --regid="$(id -g nobody)" --clear-groups)
+HARD=$("${NBX[@]}" prlimit --pid "$P2" --nproc --raw --noheadings -o HARD)
+"${NBX[@]}" prlimit --pid "$P2" --nproc=1: || rvt_fail "prlimit"
+ctl_conf_set "$RVT_TMP/c2.conf" accept_dns=yes
+OUT=$(rvt_run "$RV_BIN" reload -s "$RVT_TMP/c2.sock" 2>&1)
+rvt_matches "^failed: accept_dns \(cannot start the DNS thread: Resource temporarily unavailable \(the task limit.*; trying again in 5 s\)$" <<<"$OUT" ||
+	rvt_fail "the refusal: $OUT"
+sleep 6
+rvt_wait_for 10 "the second try said" grep -q "still not applied: cannot start the DNS thread: .*; trying again in 10 s" \
+	"$RVT_TMP/client2.log" || rvt_fail "client2: $(grep -i dns "$RVT_TMP/client2.log" | tail -3)"
+grep -q "link=rvd(" "$CALLS" && rvt_fail "client2 called resolved under the limit"
+"${NBX[@]}" prlimit --pid "$P2" --nproc="$HARD": || rvt_fail "prlimit back to $HARD"
+IDX2=$(ip netns exec "$C1" cat /sys/class/net/rvd/ifindex)
+rvt_wait_for 15 "the push on rvd" sh -c "grep '^state link=rvd(' '$CALLS' | tail -n 1 | grep -qx 'state link=rvd($IDX2) dns=10.99.0.1,fd99::1 domains=corp.test'" ||
+	rvt_fail "resolved saw: $(grep 'link=rvd(' "$CALLS"); client2: $(grep -i dns "$RVT_TMP/client2.log" | tail -3)"
+grep -q "the DNS thread started on a later try" "$RVT_TMP/client2.log" || rvt_fail "the later try not said"
 rvt_stop_pid "$P2" 10 || rvt_fail "client2 exit"

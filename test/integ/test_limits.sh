@@ -33,14 +33,17 @@
 #      new session) and says how many lines it dropped once the reader is
 #      back (the control thread blocked in write).
 #   8. A host that refuses (rvt_sc_fail, a mount namespace): io_uring_setup
-#      failing EPERM, EACCES or ENOSYS, thread creation EAGAIN: exit 1, each cause
+#      failing EPERM, EACCES or ENOSYS, thread creation EAGAIN, the
+#      workers' io_uring_enter failing for 10 s: exit 1, each cause
 #      named (it was exit 9, "insufficient privilege", or 14, the TUN); no
 #      /dev/net/tun: exit 14 naming it; started with stdin, stdout and
 #      stderr closed: it runs and no log line lands in its TUN lock file;
-#      `status` to a full disk exits 1; -n says a lease file is on a
+#      `status` to a full disk or a closed stdout exits 1; -n says a lease file is on a
 #      read-only file system; `pki ca` on a full disk leaves no half CA,
 #      and over a CA whose key is kept elsewhere it refuses without
-#      --force and, failing with it, keeps the old certificate and index.
+#      --force and, failing with it, keeps the old certificate and index;
+#      `pki client --force` failing for space keeps the old key and
+#      certificate.
 #
 #   ns rvt-$$-c1 (client1), rvt-$$-c2 (clients, flooder)  --veth--  ns rvt-$$-s (server)
 #
@@ -406,6 +409,19 @@ grep -q "cannot start the data plane without io_uring" "$RVT_TMP/uring-eacces.lo
 	rvt_fail "the data plane's line: $(grep -a 'data plane' "$RVT_TMP/uring-eacces.log")"
 grep -q "insufficient privilege" "$RVT_TMP/uring-eperm.log" && rvt_fail "blamed privilege"
 refused 11 56,435 threads 1 "cannot start its thread: Resource temporarily unavailable (the task limit"
+# Every io_uring_enter of the workers' waits failing (a filter on those
+# alone; the control ring waits with EXT_ARG): the server answers status
+# meanwhile and exits 1 after 10 s, naming it (a round-two tester: it
+# retried every millisecond for ever, carrying nothing).
+rvt_bg "$S" enter-fail "$SCF" 1 '426/3&9=1' -- "$RV_BIN" server -c "$RVT_TMP/h.conf"
+EPID=$RVT_LAST_PID
+rvt_wait_for 10 "status during the failures" "$RV_BIN" status -s "$RVT_TMP/h.sock" ||
+	rvt_fail "enter-fail: no status: $(tail -3 "$RVT_TMP/enter-fail.log")"
+rvt_exit_within 20 "$EPID" || rvt_fail "enter-fail: the server ran on: $(tail -3 "$RVT_TMP/enter-fail.log")"
+[ "$RVT_EXIT" -eq 1 ] && grep -q "worker 0: io_uring_enter has failed on every call for 10 s (Operation not permitted): exiting" \
+	"$RVT_TMP/enter-fail.log" || rvt_fail "enter-fail: exit $RVT_EXIT, $(tail -3 "$RVT_TMP/enter-fail.log")"
+[ "$(grep -c "io_uring_enter: Operation not permitted (tried again" "$RVT_TMP/enter-fail.log")" = 1 ] ||
+	rvt_fail "enter-fail: said $(grep -c "io_uring_enter: " "$RVT_TMP/enter-fail.log") times"
 # /dev/net/tun missing (a container without it): named, not the device.
 rvt_bg "$S" devtun unshare -m sh -c "mount -t tmpfs none /dev/net && exec '$RV_BIN' server -c '$RVT_TMP/h.conf'"
 rvt_exit_within 15 "$RVT_LAST_PID" || rvt_fail "ran without /dev/net/tun"
@@ -438,6 +454,12 @@ rc=0
 "$RV_BIN" status -s "$SRV_SOCK" >/dev/full 2>"$RVT_TMP/full.err" || rc=$?
 [ "$rc" = 1 ] && grep -q "cannot write the output" "$RVT_TMP/full.err" ||
 	rvt_fail "status to /dev/full: exit $rc, $(cat "$RVT_TMP/full.err")"
+# And with stdout closed (a round-two tester: /dev/null took its place and
+# status exited 0).
+rc=0
+"$RV_BIN" status -s "$SRV_SOCK" >&- 2>"$RVT_TMP/closed.err" || rc=$?
+[ "$rc" = 1 ] && grep -q "cannot write the output: stdout is closed" "$RVT_TMP/closed.err" ||
+	rvt_fail "status with stdout closed: exit $rc, $(cat "$RVT_TMP/closed.err")"
 # So does any command whose output is lost (pki show, -n, version: 0 before).
 rc=0
 "$RV_BIN" pki show "$PKI/client1.crt" >/dev/full 2>"$RVT_TMP/full.err" || rc=$?
@@ -477,3 +499,22 @@ unshare -m sh -c "mount -t tmpfs -o size=16k none '$RVT_TMP/tiny' || exit 99
 grep -q "^without --force: 10$" "$RVT_TMP/small.log" && grep -q "refusing to replace a CA" "$RVT_TMP/small.log" ||
 	rvt_fail "a CA without its key replaced without --force: $(cat "$RVT_TMP/small.log")"
 grep -q '^kept$' "$RVT_TMP/small.log" || rvt_fail "the CA there before not kept: $(cat "$RVT_TMP/small.log")"
+# `pki client --force` on a disk with room for the new key but not for the
+# certificate too (the old key's blocks held by a second link to it): the
+# old key and certificate stay a pair (a round-two tester: the old
+# certificate was left without its key).
+mkdir -p "$RVT_TMP/cl"
+cp "$PKI/client1.crt" "$PKI/client1.key" "$RVT_TMP/cl/" || rvt_fail "copy the client"
+rc=0
+unshare -m sh -c "mount -t tmpfs -o size=64k none '$RVT_TMP/tiny' || exit 99
+	mkdir '$RVT_TMP/tiny/ca' && cp '$PKI/ca/'* '$RVT_TMP/tiny/ca/' && cp '$RVT_TMP/cl/'* '$RVT_TMP/tiny/' || exit 98
+	ln '$RVT_TMP/tiny/client1.key' '$RVT_TMP/tiny/ca/client1.key.bak' || exit 97
+	dd if=/dev/zero of='$RVT_TMP/tiny/fill' bs=4k 2>/dev/null; truncate -s -4096 '$RVT_TMP/tiny/fill' || exit 96
+	'$RV_BIN' pki client --ca '$RVT_TMP/tiny/ca' --name client1 --out '$RVT_TMP/tiny' --force; rc=\$?
+	cmp '$RVT_TMP/cl/client1.key' '$RVT_TMP/tiny/client1.key' && cmp '$RVT_TMP/cl/client1.crt' '$RVT_TMP/tiny/client1.crt' &&
+	echo kept; ls -a '$RVT_TMP/tiny'; exit \$rc" >"$RVT_TMP/cl.log" 2>&1 || rc=$?
+[ "$rc" = 10 ] || rvt_fail "pki client --force on a full disk: exit $rc, $(cat "$RVT_TMP/cl.log")"
+grep -q '^kept$' "$RVT_TMP/cl.log" || rvt_fail "the old key and certificate not kept: $(cat "$RVT_TMP/cl.log")"
+if grep -q '^\.client1\.' "$RVT_TMP/cl.log"; then
+	rvt_fail "a temporary file left: $(cat "$RVT_TMP/cl.log")"
+fi
