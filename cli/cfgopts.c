@@ -172,6 +172,31 @@ static void say_err(const char *msg)
 	fprintf(stderr, "ringvpn: %s\n", buf);
 }
 
+/* say_if_others_config warns when root runs a config file that another
+ * user owns or that a group other than root's may write: that user or
+ * group decides what root runs (one writable by everyone is refused by
+ * rv_config_load). */
+static void say_if_others_config(const char *path)
+{
+	struct stat st;
+
+	if (geteuid() != 0 || stat(path, &st) != 0) {
+		return;
+	}
+	if (st.st_uid != 0) {
+		fprintf(stderr,
+			"ringvpn: warning: config file %s belongs to uid %u: that user decides "
+			"what this process, run as root, does (chown root it)\n",
+			path, (unsigned)st.st_uid);
+	} else if ((st.st_mode & S_IWGRP) && st.st_gid != 0) {
+		fprintf(stderr,
+			"ringvpn: warning: config file %s is writable by group %u (mode %04o): "
+			"its members decide what this process, run as root, does (chmod g-w "
+			"it)\n",
+			path, (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
+	}
+}
+
 static int load(struct rv_config *cfg, const struct rv_cli_opts *opts, char *err, size_t err_len)
 {
 	char why[900];
@@ -182,6 +207,7 @@ static int load(struct rv_config *cfg, const struct rv_cli_opts *opts, char *err
 		if (ret) {
 			return ret;
 		}
+		say_if_others_config(opts->config_path);
 	}
 	for (size_t i = 0; i < opts->num_overrides; i++) {
 		char origin[48];

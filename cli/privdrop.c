@@ -50,6 +50,24 @@ int rv_privdrop_early(void)
 	return 0;
 }
 
+/* in_my_groups: |gid| is this process's effective or a supplementary
+ * group. */
+static bool in_my_groups(gid_t gid)
+{
+	gid_t groups[256];
+	int n = getgroups(256, groups);
+
+	if (getegid() == gid) {
+		return true;
+	}
+	for (int i = 0; i < n; i++) {
+		if (groups[i] == gid) {
+			return true;
+		}
+	}
+	return false;
+}
+
 int rv_privdrop_resolve(struct rv_privdrop *pd, const struct rv_config *cfg, char *err,
 			size_t err_len)
 {
@@ -63,13 +81,28 @@ int rv_privdrop_resolve(struct rv_privdrop *pd, const struct rv_config *cfg, cha
 	 * exit with the network's code once the tunnel was up). */
 	if (cfg->admin_group[0]) {
 		errno = 0;
-		if (!getgrnam(cfg->admin_group)) {
+		gr = getgrnam(cfg->admin_group);
+		if (!gr) {
 			snprintf(err, err_len, "admin_group '%s' does not exist", cfg->admin_group);
 			return errno ? -errno : -ENOENT;
+		}
+		/* Started unprivileged (the units), the process can give the
+		 * socket only to a group it is in (no CAP_CHOWN): the start
+		 * failed with exit 9 blaming CAP_NET_ADMIN, and -n said OK (a
+		 * hostile tester). */
+		if (geteuid() != 0 && !in_my_groups(gr->gr_gid)) {
+			snprintf(err, err_len,
+				 "admin_group '%s': this process's user (uid %u) is not a member, "
+				 "so the status socket cannot be given to it (usermod -aG %s "
+				 "USER, or SupplementaryGroups=%s in the unit)",
+				 cfg->admin_group, (unsigned)geteuid(), cfg->admin_group,
+				 cfg->admin_group);
+			return -EPERM;
 		}
 	}
 	if (!user[0]) {
 		user = getpwnam("ringvpn") ? "ringvpn" : "nobody";
+		pd->shared_user = !strcmp(user, "nobody");
 	}
 	if (!strcmp(user, "root")) {
 		pd->keep_root = true;
@@ -198,6 +231,15 @@ int rv_privdrop_apply(const struct rv_privdrop *pd, bool tun_later, char *err, s
 	rv_info("running as user %s (uid %u), group %s (gid %u), CAP_NET_ADMIN on the control "
 		"thread only",
 		pd->user, (unsigned)pd->uid, pd->group, (unsigned)pd->gid);
+	if (pd->shared_user && pd->switch_ids) {
+		/* Any process of nobody's may signal this one (stop, reload,
+		 * rekey), limit it (prlimit), and read what group nogroup
+		 * may (a hostile tester). */
+		rv_warnx("user nobody is shared with other services: their processes can stop, "
+			 "reload or limit this one, and read the files its group may; give "
+			 "ringvpn a user of its own (useradd --system --no-create-home --shell "
+			 "/usr/sbin/nologin ringvpn) or set `user`");
+	}
 	return 0;
 }
 

@@ -44,6 +44,7 @@ struct rv_privdrop {
 	bool keep_root;	    /* user = root: keep every privilege (not recommended) */
 	bool switch_ids;    /* started as root: setresuid/setresgid to uid/gid */
 	bool tun_needs_dac; /* /dev/net/tun is not read-write for uid/gid */
+	bool shared_user;   /* nobody by default: other services' user too */
 	uid_t uid;
 	gid_t gid;
 	char user[64];

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cfgopts.h"
@@ -20,6 +19,7 @@
 #include "core/ippool.h"
 #include "core/log.h"
 #include "core/qsbr.h"
+#include "tls/leasefile.h"
 #include "tls/loop.h"
 #include "tls/subnets.h"
 #include "uring/dataplane.h"
@@ -131,7 +131,6 @@ int rv_cmd_server(int argc, char **argv)
 	struct rv_notify nt = { 0 };
 	char err[512], status[RV_CONFIG_HOST_MAX + 128];
 	int ret, code, sigfd = -1, tun_lock = -1;
-	struct stat st;
 
 	code = rv_cli_start(&cfg, &opts, RV_CONFIG_SERVER, argc, argv, &tls);
 	if (code >= 0) {
@@ -157,9 +156,11 @@ int rv_cmd_server(int argc, char **argv)
 		goto out;
 	}
 	note_small_pool(&cfg, pool);
-	if (cfg.lease_file[0] && stat(cfg.lease_file, &st) == 0 && !S_ISREG(st.st_mode)) {
-		/* A FIFO or a device would hang or spin the start. */
-		fprintf(stderr, "ringvpn: lease_file %s is not a regular file\n", cfg.lease_file);
+	/* A FIFO or a device would hang or spin the start; a link or
+	 * another file would be rewritten. The start checks again on the
+	 * file it opens. */
+	if (cfg.lease_file[0] && rv_leasefile_check(cfg.lease_file, err, sizeof(err)) == -EINVAL) {
+		fprintf(stderr, "ringvpn: %s\n", err);
 		code = RV_EXIT_CONFIG;
 		goto out;
 	}
@@ -212,6 +213,7 @@ int rv_cmd_server(int argc, char **argv)
 	lp.pool = pool;
 	lp.dp = dp;
 	lp.sigfd = sigfd;
+	lp.signals_root_only = opts.priv.switch_ids;
 	lp.load_config = opts.config_path ? rv_cli_load_config : NULL;
 	lp.ctx = &opts;
 	rv_notify_init(&nt);

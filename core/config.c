@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "core/certname.h"
 #include "core/compiler.h"
@@ -1425,6 +1426,7 @@ int rv_config_parse_buf(struct rv_config *c, const char *name, const char *buf, 
 int rv_config_load(struct rv_config *c, const char *path, char *err, size_t err_len)
 {
 	enum { MAX_FILE = 1 << 20 };
+	struct stat st;
 	char *buf;
 	size_t n;
 	FILE *f;
@@ -1440,6 +1442,18 @@ int rv_config_load(struct rv_config *c, const char *path, char *err, size_t err_
 		snprintf(err, err_len, "cannot open config file %s: %s%s", path, strerror(-fd),
 			 fd == -ENOENT || fd == -ENOTDIR ? " (check the path given with -c)" : "");
 		return fd;
+	}
+	/* The file decides the user to run as, the system call filter and
+	 * every path root writes: one that any user may change hands them
+	 * root (a hostile tester; as ssh refuses such a key). At a reload
+	 * too. */
+	if (fstat(fd, &st) == 0 && (st.st_mode & S_IWOTH)) {
+		close(fd);
+		snprintf(err, err_len,
+			 "config file %s is writable by every user (mode %04o): refused (chmod o-w "
+			 "it)",
+			 path, (unsigned)(st.st_mode & 07777));
+		return -EINVAL;
 	}
 	f = fdopen(fd, "r");
 	if (!f) {

@@ -418,8 +418,8 @@ void rv_leases_save(const struct rv_leases *l, struct rv_strbuf *out, uint64_t n
 {
 	const struct lease_list *lists[] = { &l->live, &l->released };
 
-	rv_strbuf_printf(out, "# ringvpn lease journal v1: G|R ADDRESS END NAME (G: live, R: "
-			      "ended at END, seconds since the epoch)\n");
+	rv_strbuf_printf(out, RV_LEASES_HEADER ": G|R ADDRESS END NAME (G: live, R: "
+					       "ended at END, seconds since the epoch)\n");
 	for (size_t k = 0; k < 2; k++) {
 		for (const struct lease *r = lists[k]->head; r; r = r->next) {
 			struct rv_lease_event e = { .addr = r->addr,

@@ -127,6 +127,10 @@ size_t rv_leases_take_events(struct rv_leases *l, struct rv_lease_event *out, si
 void rv_leases_journal_line(struct rv_strbuf *out, const struct rv_lease_event *e, uint64_t now_ns,
 			    int64_t now_wall);
 
+/* The journal's first line begins so (rv_leases_save): a file that does
+ * not is not a lease journal. */
+#define RV_LEASES_HEADER "# ringvpn lease journal v1"
+
 /* rv_leases_save writes a snapshot of every record to |out| (journal
  * lines). */
 void rv_leases_save(const struct rv_leases *l, struct rv_strbuf *out, uint64_t now_ns,

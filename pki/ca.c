@@ -19,20 +19,55 @@
 #include "pki/internal.h"
 #include "pki/pem.h"
 
-/* make_dir creates the CA directory 0755: the service reads ca.crt and
- * ca.crl there after dropping root, and watches the directory for a new
- * CRL; ca.key is kept private by its own mode (0600). */
+/* not_ours refuses |path| (|st|, its stat) when someone other than root or
+ * the caller owns it, or, |what| being a directory, everyone may write to
+ * it: whoever could put a CA key and certificate there (a CA directory
+ * made first by another user in /tmp) would own every certificate issued
+ * from it, and a key the caller signs with must be the caller's (as ssh
+ * refuses a key file that others may change). */
+static int not_ours(const char *path, const struct stat *st, const char *what,
+		    struct rv_pki_err *err)
+{
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		pki_errf(err, RV_PKI_ERR_OP,
+			 "%s: the %s belongs to uid %u, not to root or this user: refused "
+			 "(whoever owns it can replace the CA)",
+			 path, what, (unsigned)st->st_uid);
+		return -EPERM;
+	}
+	if (S_ISDIR(st->st_mode) && (st->st_mode & S_IWOTH)) {
+		pki_errf(err, RV_PKI_ERR_OP,
+			 "%s: the %s is writable by every user (mode %04o): refused (chmod o-w "
+			 "it, or use a directory of your own)",
+			 path, what, (unsigned)(st->st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* make_dir creates the CA directory 0755 whatever the umask (under 027 or
+ * 077 the service, which reads ca.crt and ca.crl there after dropping
+ * root and watches the directory for a new CRL, could do neither); ca.key
+ * is kept private by its own mode (0600). An existing directory must be
+ * the caller's (not_ours). */
 static int make_dir(const char *dir, struct rv_pki_err *err)
 {
 	struct stat st;
+	int ret;
 
 	if (mkdir(dir, 0755) == 0) {
+		if (chmod(dir, 0755) != 0) {
+			ret = -errno;
+			pki_errf(err, RV_PKI_ERR_OP, "%s: cannot set the CA directory's mode: %s",
+				 dir, strerror(-ret));
+			return ret;
+		}
 		return 0;
 	}
 	if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
-		return 0;
+		return not_ours(dir, &st, "CA directory", err);
 	}
-	int ret = -errno;
+	ret = -errno;
 	pki_errf(err, RV_PKI_ERR_OP, "%s: cannot create the CA directory: %s%s", dir,
 		 strerror(-ret), ret == -ENOENT ? " (create its parent directory first)" : "");
 	return ret;
@@ -242,8 +277,14 @@ int rv_pki_ca_open(struct rv_pki_ca **out, const char *dir, struct rv_pki_err *e
 			 dir, dir);
 		return -ENOENT;
 	}
+	if ((ret = not_ours(dir, &st, "CA directory", err)) != 0) {
+		return ret;
+	}
 	if ((ret = pki_path(crt_path, sizeof(crt_path), dir, RV_PKI_CA_CRT, "", err)) != 0 ||
 	    (ret = pki_path(key_path, sizeof(key_path), dir, RV_PKI_CA_KEY, "", err)) != 0) {
+		return ret;
+	}
+	if (stat(key_path, &st) == 0 && (ret = not_ours(key_path, &st, "CA key", err)) != 0) {
 		return ret;
 	}
 	ca = calloc(1, sizeof(*ca));

@@ -99,6 +99,12 @@ static void on_busy(struct rv_loop *l)
 
 static void start_conn(struct rv_loop *l, struct rv_slot *s);
 
+/* whole_request: the header's end is among the bytes sent. */
+static bool whole_request(const char *buf, size_t n)
+{
+	return memmem(buf, n, "\r\n\r\n", 4) != NULL || memmem(buf, n, "\n\n", 2) != NULL;
+}
+
 static const struct rv_slots_ops http_slots_ops = {
 	.name = "metrics",
 	.accept_op = RV_OP_HTTP_ACCEPT,
@@ -108,6 +114,7 @@ static const struct rv_slots_ops http_slots_ops = {
 		      "Content-Length: 0\r\nConnection: close\r\n\r\n",
 	.on_busy = on_busy,
 	.start = start_conn,
+	.whole = whole_request,
 };
 
 int rv_http_open(struct rv_loop *l, char *err, size_t err_len)

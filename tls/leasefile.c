@@ -173,6 +173,72 @@ void rv_leasefile_flush(struct rv_leasefile *f, uint64_t now_ns)
 	rv_strbuf_free(&text);
 }
 
+/* check_fd is rv_leasefile_check on the open file |fd|. */
+static int check_fd(int fd, const char *path, char *err, size_t err_len)
+{
+	static const char header[] = RV_LEASES_HEADER;
+	char head[sizeof(header) - 1];
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, err_len, "lease file %s is not a regular file", path);
+		return -EINVAL;
+	}
+	if (st.st_nlink > 1) {
+		snprintf(err, err_len,
+			 "lease file %s has %ju names (hard links): refused, left as it is", path,
+			 (uintmax_t)st.st_nlink);
+		return -EINVAL;
+	}
+	/* A journal begins with its header; a snapshot cut short by a crash
+	 * may hold a part of it, or nothing. */
+	n = pread(fd, head, sizeof(head), 0);
+	if (n > 0 && memcmp(head, header, (size_t)n) != 0) {
+		snprintf(err, err_len,
+			 "lease file %s holds something else (not a ringvpn lease journal): "
+			 "refused, left as it is (does lease_file name another file?)",
+			 path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* open_nofollow opens |path| with |flags|, refusing a symbolic link. */
+static int open_nofollow(const char *path, int flags, char *err, size_t err_len)
+{
+	int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+
+	if (fd < 0 && errno == ELOOP) {
+		snprintf(err, err_len,
+			 "lease file %s is a symbolic link: refused (name the file itself; a link "
+			 "in a directory the service user may write would let it choose what "
+			 "root rewrites)",
+			 path);
+		return -EINVAL;
+	}
+	return fd < 0 ? -errno : fd;
+}
+
+int rv_leasefile_check(const char *path, char *err, size_t err_len)
+{
+	int fd = open_nofollow(path, O_RDONLY, err, err_len), ret;
+
+	if (fd == -ENOENT) {
+		return 0;
+	}
+	if (fd < 0) {
+		if (fd != -EINVAL) {
+			snprintf(err, err_len, "cannot open the lease file %s: %s", path,
+				 strerror(-fd));
+		}
+		return fd;
+	}
+	ret = check_fd(fd, path, err, err_len);
+	close(fd);
+	return ret;
+}
+
 int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const char *path,
 		      uint64_t now_ns, char *err, size_t err_len)
 {
@@ -194,18 +260,21 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 	memcpy(f->path, path, len + 1);
 	f->leases = leases;
 	/* O_NONBLOCK: a FIFO named by mistake must not hang the start. */
-	f->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_APPEND | O_NONBLOCK, 0600);
+	f->fd = open_nofollow(path, O_RDWR | O_CREAT | O_APPEND, err, err_len);
+	if (f->fd == -EINVAL) {
+		free(f);
+		return -EINVAL;
+	}
 	if (f->fd < 0) {
-		rv_warn(errno,
+		rv_warn(-f->fd,
 			"cannot open the lease file %s (addresses are remembered in memory "
 			"only)",
 			path);
 		free(f);
 		return 0;
 	}
-	if (fstat(f->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, err_len, "lease file %s is not a regular file", path);
-		ret = -EINVAL;
+	ret = check_fd(f->fd, path, err, err_len);
+	if (ret) {
 		goto fail;
 	}
 	ret = rv_flock_wait(f->fd, RV_LEASEFILE_LOCK_WAIT_MS);

@@ -23,11 +23,20 @@
 struct rv_leases;
 struct rv_leasefile;
 
+/* rv_leasefile_check tells whether |path| may be taken as the lease
+ * journal: 0 when it may (or does not exist yet), else -EINVAL with why in
+ * |err|: a symbolic link (the directory may be the service user's, and
+ * the file is opened as root: a link planted there made root truncate and
+ * rewrite whatever it named), not a regular file, a file with other names
+ * (hard links), or one that holds something else (a lease_file naming the
+ * configuration or the key by a slip rewrote it as a journal). */
+int rv_leasefile_check(const char *path, char *err, size_t err_len);
+
 /* rv_leasefile_open opens (creating it, 0600) |path|, takes its lock,
  * replays it into |leases| and rewrites it as a snapshot into |*out|.
  * Returns 0, with |*out| NULL when the file cannot be opened (logged:
  * leases are then kept in memory only); or, touching nothing, -EINVAL when
- * it is not a regular file and -EBUSY when another process holds its lock
+ * rv_leasefile_check refuses it and -EBUSY when another process holds its lock
  * after RV_LEASEFILE_LOCK_WAIT_MS (a second server on the same file),
  * with the reason in |err|, or -EINTR when SIGINT or SIGTERM came during
  * that wait. |leases| must outlive |*out|. */

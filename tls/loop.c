@@ -259,9 +259,32 @@ static void arm_signal(struct rv_loop *l)
 	}
 }
 
+/* from_other_user: a signal sent (kill, sigqueue, tgkill: si_code at or
+ * below 0) by a process whose uid is not root's, when only root may. A
+ * terminal's ^C comes from the kernel (SI_KERNEL). */
+static bool from_other_user(const struct rv_loop *l)
+{
+	static struct rv_ratelimit rl;
+	const struct signalfd_siginfo *si = &l->siginfo;
+
+	if (!l->p.signals_root_only || si->ssi_code > 0 || si->ssi_uid == 0) {
+		return false;
+	}
+	if (si->ssi_signo != SIGINT && si->ssi_signo != SIGTERM && si->ssi_signo != SIGHUP &&
+	    si->ssi_signo != SIGUSR1) {
+		return false;
+	}
+	if (rv_ratelimit_ok(&rl)) {
+		rv_warnx("signal %u from uid %u (pid %u) ignored: started as root, this process "
+			 "takes it from root only (its user may be shared)",
+			 si->ssi_signo, si->ssi_uid, si->ssi_pid);
+	}
+	return true;
+}
+
 static void on_signal(struct rv_loop *l, int res)
 {
-	if (res == (int)sizeof(l->siginfo)) {
+	if (res == (int)sizeof(l->siginfo) && !from_other_user(l)) {
 		switch (l->siginfo.ssi_signo) {
 		case SIGINT:
 		case SIGTERM:

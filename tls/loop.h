@@ -71,7 +71,12 @@ struct rv_loop_params {
 	struct rv_ippool *pool;	     /* server: ownership taken on success */
 	struct rv_dataplane *dp;     /* borrowed, both roles; must outlive the loop */
 	int sigfd;		     /* signalfd for INT, TERM, HUP, USR1; borrowed */
-	unsigned max_attempts;	     /* client: give up after N failed attempts (0: never) */
+	/* signals_root_only: started as root and dropped to a user that
+	 * others may share (nobody): SIGINT, SIGTERM, SIGHUP and SIGUSR1 sent
+	 * by a process of another uid than root are ignored (said), so that
+	 * those others cannot stop, reload or rekey this one. */
+	bool signals_root_only;
+	unsigned max_attempts; /* client: give up after N failed attempts (0: never) */
 	/* load_config (for reload) fills |out| the way the command did at
 	 * start (defaults, file, command-line overrides) and validates it.
 	 * Returns 0 or -errno with a reason in |err|. NULL: reload refused. */

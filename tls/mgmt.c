@@ -223,7 +223,10 @@ int rv_mgmt_open(struct rv_loop *l, char *err, size_t err_len)
 	ret = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
 	if (ret == 0 &&
-	    (listen(fd, 64) || (m->have_group && chown(path, (uid_t)-1, m->admin_gid) != 0))) {
+	    /* lchown: a link put in the socket's place (in a directory
+	     * the service user may write) is not followed to a file of
+	     * its choosing. */
+	    (listen(fd, 64) || (m->have_group && lchown(path, (uid_t)-1, m->admin_gid) != 0))) {
 		int e = errno;
 
 		unlink(path); /* ours: bind made it */

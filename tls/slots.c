@@ -178,24 +178,25 @@ static void refuse(struct rv_loop *l, struct rv_slots *t, int fd)
 	}
 }
 
-/* has_sent: has the caller of |fd| sent bytes (its request, as a scraper
+/* has_sent: has the caller of |fd| sent a whole request (as a scraper
  * does at once)? */
-static bool has_sent(int fd)
+static bool has_sent(const struct rv_slots *t, int fd)
 {
-	char b;
+	char b[RV_SLOTS_PEEK];
+	ssize_t n = recv(fd, b, t->ops->whole ? sizeof(b) : 1, MSG_PEEK | MSG_DONTWAIT);
 
-	return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+	return n > 0 && (!t->ops->whole || t->ops->whole(b, (size_t)n));
 }
 
 /* park puts |fd| in the waiting room; when it is full, the one waiting
- * longest that has sent nothing makes room (busy reply), or else |fd| is
- * refused. */
+ * longest that has sent no whole request makes room (busy reply), or else
+ * |fd| is refused. */
 static void park(struct rv_loop *l, struct rv_slots *t, int fd)
 {
 	unsigned i = 0;
 
 	if (t->nwait == RV_SLOTS_WAIT) {
-		while (i < t->nwait && has_sent(t->wait_fd[i])) {
+		while (i < t->nwait && has_sent(t, t->wait_fd[i])) {
 			i++;
 		}
 		if (i == t->nwait) {
@@ -211,14 +212,14 @@ static void park(struct rv_loop *l, struct rv_slots *t, int fd)
 	arm_crowd_look(l, t);
 }
 
-/* unpark takes from the waiting room the first caller that has sent bytes,
- * or else the one waiting longest. */
+/* unpark takes from the waiting room the first caller that has sent a
+ * whole request, or else the one waiting longest. */
 static int unpark(struct rv_slots *t)
 {
 	unsigned i = 0;
 	int fd;
 
-	while (i < t->nwait && !has_sent(t->wait_fd[i])) {
+	while (i < t->nwait && !has_sent(t, t->wait_fd[i])) {
 		i++;
 	}
 	if (i == t->nwait) {

@@ -24,7 +24,9 @@
 #   5. A server under a file size limit (prlimit --fsize) that its lease
 #      file outgrows: it keeps running (SIGXFSZ used to kill it), warns once,
 #      and the file holds whole lines only; clients keep connecting.
-#   6. lease_file naming a FIFO or a device: refused by -n and at start
+#   6. lease_file naming a FIFO or a device, a symbolic link, a file with
+#      a second name, or a file that is not a lease journal (the
+#      configuration): refused by -n and at start, the file left alone
 #      (exit 3; it hung or spun the start); a second server on a running
 #      one's lease file: refused at its lock (exit 15), the file untouched
 #      (its live leases were rewritten as ended); SIGTERM during that wait
@@ -310,12 +312,75 @@ for bad in "$RVT_TMP/leases.fifo" /dev/zero; do
 	ctl_server_conf "$RVT_TMP/badlease.conf" "lease_file=$bad"
 	rc=0
 	OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/badlease.conf" 2>&1) || rc=$?
-	[ "$rc" = 3 ] && grep -q "lease_file $bad is not a regular file" <<<"$OUT" ||
+	[ "$rc" = 3 ] && grep -q "lease file $bad is not a regular file" <<<"$OUT" ||
 		rvt_fail "-n with lease_file $bad: exit $rc: $OUT"
 done
 rvt_bg "$S" server-fifolease "$RV_BIN" server -c "$RVT_TMP/badlease.conf"
 rvt_exit_within 10 "$RVT_LAST_PID" || rvt_fail "a server with lease_file = /dev/zero ran"
 [ "$RVT_EXIT" = 3 ] || rvt_fail "exit $RVT_EXIT, want 3: $(cat "$RVT_TMP/server-fifolease.log")"
+# What is not the server's own journal (a hostile tester): a symbolic link
+# a local user (here nobody, the service user) planted in a directory it
+# may write (root truncated and rewrote the root-only file it named, or
+# created one where it pointed, and kept it open after the drop); the
+# configuration named by a slip (rewritten as a journal: the next start
+# failed, exit 3); a file with a second name (hard link). Each refused by
+# -n and at start, exit 3, the file left as it was; a journal cut short
+# inside its header (a crash during a snapshot) is taken.
+mkdir -p "$RVT_TMP/state"
+chown nobody "$RVT_TMP/state"
+printf 'root only\n' >"$RVT_TMP/victim"
+chmod 600 "$RVT_TMP/victim"
+setpriv --reuid=nobody --regid=nogroup --clear-groups ln -s "$RVT_TMP/victim" "$RVT_TMP/state/l" ||
+	rvt_fail "plant the link"
+ln "$RVT_TMP/victim" "$RVT_TMP/victim2"
+cp "$RVT_TMP/victim" "$RVT_TMP/victim.before"
+ctl_server_conf "$RVT_TMP/slip.conf" "lease_file=$RVT_TMP/slip.conf"
+cp "$RVT_TMP/slip.conf" "$RVT_TMP/slip.before"
+ctl_server_conf "$RVT_TMP/link.conf" "lease_file=$RVT_TMP/state/l"
+ctl_server_conf "$RVT_TMP/hard.conf" "lease_file=$RVT_TMP/victim2"
+for c in "link:$RVT_TMP/state/l:is a symbolic link: refused" "slip:$RVT_TMP/slip.conf:holds something else" \
+	"hard:$RVT_TMP/victim2:has 2 names"; do
+	conf=$RVT_TMP/${c%%:*}.conf
+	c=${c#*:}
+	f=${c%%:*}
+	for mode in -n start; do
+		if [ "$mode" = -n ]; then
+			rc=0
+			OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$conf" 2>&1) || rc=$?
+		else
+			rvt_bg "$S" server-slip "$RV_BIN" server -c "$conf"
+			rvt_exit_within 10 "$RVT_LAST_PID" || rvt_fail "a server with lease_file = $f ran"
+			rc=$RVT_EXIT
+			OUT=$(cat "$RVT_TMP/server-slip.log")
+		fi
+		[ "$rc" = 3 ] && grep -q "lease file $f ${c#*:}" <<<"$OUT" ||
+			rvt_fail "$mode with lease_file $f: exit $rc: $OUT"
+	done
+done
+cmp "$RVT_TMP/victim" "$RVT_TMP/victim.before" || rvt_fail "the file behind the link was written"
+cmp "$RVT_TMP/slip.conf" "$RVT_TMP/slip.before" || rvt_fail "the configuration was written"
+# The configuration itself (it decides the user, the filter and what root
+# writes): writable by every user, refused (exit 3; a hostile tester had
+# nobody add `user = root` and `seccomp = no` to it); another user's, or
+# writable by a group other than root's: said.
+ctl_server_conf "$RVT_TMP/mode.conf"
+chmod 666 "$RVT_TMP/mode.conf"
+rc=0
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/mode.conf" 2>&1) || rc=$?
+[ "$rc" = 3 ] && grep -q "config file $RVT_TMP/mode.conf is writable by every user (mode 0666): refused" <<<"$OUT" ||
+	rvt_fail "a world-writable config: exit $rc: $OUT"
+chmod 664 "$RVT_TMP/mode.conf"
+chgrp nogroup "$RVT_TMP/mode.conf"
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/mode.conf" 2>&1) || rvt_fail "a group-writable config: $OUT"
+rvt_matches "warning: config file .*mode.conf is writable by group $(id -g nobody) \\(mode 0664\\)" <<<"$OUT" ||
+	rvt_fail "group-writable not said: $OUT"
+chown nobody "$RVT_TMP/mode.conf"
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/mode.conf" 2>&1) || rvt_fail "another's config: $OUT"
+rvt_matches "warning: config file .*mode.conf belongs to uid $(id -u nobody)" <<<"$OUT" ||
+	rvt_fail "the owner not said: $OUT"
+printf '# ringvpn lea' >"$RVT_TMP/cut.leases"
+ctl_server_conf "$RVT_TMP/slip.conf" "lease_file=$RVT_TMP/cut.leases"
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/slip.conf" 2>&1) || rvt_fail "a cut journal refused: $OUT"
 # A second server on a running one's lease file (its own TUN, ports and
 # status socket) read it, marked the live leases ended and wrote that back
 # before failing on something else; now it is refused at the file's lock

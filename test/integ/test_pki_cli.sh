@@ -239,6 +239,33 @@ for i in $(seq 1 10); do
 	[ $? -eq 4 ] || fail "race$i not rejected after its revocation"
 done
 
+echo "== a CA directory or key of someone else's, the umask (a hostile tester)"
+# A CA directory another user made first (in a shared, sticky /tmp): root
+# made its CA there, and that user could swap in a CA of its own, whose
+# key root then signed with; a world-writable CA directory the same.
+mkdir -p "$tmp/shared"
+chmod 1777 "$tmp/shared"
+chmod 711 "$tmp" # nobody passes through to it
+NBX=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+"${NBX[@]}" mkdir "$tmp/shared/ca" || fail "mkdir as nobody"
+expect 10 "pki ca in another user's directory" "$bin" pki ca --out "$tmp/shared/ca" --name planted
+grep -q "the CA directory belongs to uid $(id -u nobody), not to root or this user: refused" "$tmp/err" &&
+	pass "said whose" || fail "not said: $(cat "$tmp/err")"
+[ ! -e "$tmp/shared/ca/ca.key" ] && pass "no key left there" || fail "a key was written there"
+"$bin" pki ca --out "$tmp/own" --name own >/dev/null 2>&1 || fail "pki ca own"
+chown nobody "$tmp/own/ca.key"
+expect 10 "signing with another user's CA key" "$bin" pki client --ca "$tmp/own" --name x --out "$tmp"
+grep -q "ca.key: the CA key belongs to uid" "$tmp/err" && pass "said" || fail "not said: $(cat "$tmp/err")"
+chown root "$tmp/own/ca.key"
+chmod 777 "$tmp/own"
+expect 10 "a world-writable CA directory" "$bin" pki client --ca "$tmp/own" --name x --out "$tmp"
+grep -q "writable by every user (mode 0777)" "$tmp/err" && pass "said" || fail "not said: $(cat "$tmp/err")"
+# The CA directory is 0755 under any umask (it followed the umask: under
+# 027 the service, after its drop, could neither read ca.crl nor watch it).
+(umask 077 && "$bin" pki ca --out "$tmp/um" --name um >/dev/null 2>&1) || fail "pki ca under umask 077"
+[ "$(stat -c %a "$tmp/um")" = 755 ] && pass "CA directory 0755 under umask 077" ||
+	fail "CA directory $(stat -c %a "$tmp/um") under umask 077"
+
 echo
 if [ "$fails" -ne 0 ]; then
 	echo "test_pki_cli: $fails check(s) FAILED"

@@ -182,6 +182,20 @@ grep -A1 "reload refused" "$RVT_TMP/server.log" | tail -2 >&2
 chmod g+r "$PKI/server.key"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "no traffic after a failed reload"
 rvt_stop_pid "$P1" 10 || rvt_fail "client did not exit 0"
+
+rvt_step "started as root, the server takes control signals from root only"
+# nobody is shared with other services: any process of theirs could stop,
+# reload (2,617 reloads in 10 s) or rekey the server (a hostile tester).
+for sig in HUP USR1 TERM INT; do
+	setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups kill -"$sig" "$SRV_PID" ||
+		rvt_fail "kill -$sig as nobody"
+done
+sleep 1
+kill -0 "$SRV_PID" 2>/dev/null || rvt_fail "a SIGTERM from nobody stopped the server"
+grep -q "signal 15 from uid $NOBODY_UID (pid [0-9]*) ignored: started as root" "$RVT_TMP/server.log" ||
+	rvt_fail "not said: $(tail -3 "$RVT_TMP/server.log")"
+[ "$(grep -c "reload applied\|reload refused" "$RVT_TMP/server.log")" = 2 ] ||
+	rvt_fail "a SIGHUP from nobody reloaded"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"
 
 rvt_step "user = root keeps root; seccomp = no leaves the filter off"
@@ -204,7 +218,7 @@ rvt_step "started as systemd does: User=nobody, AmbientCapabilities=CAP_NET_ADMI
 mkdir -p "$RVT_TMP/run" && chown "$NOBODY_UID:$NOBODY_GID" "$RVT_TMP/run"
 SRV_SOCK=$RVT_TMP/run/server.sock
 ctl_server_conf "$RVT_TMP/server.conf" workers=2 worker_nice=-5 worker_rtprio=4 \
-	worker_slice_us=500 "subnet=client1 10.66.0.0/24"
+	worker_slice_us=500 "subnet=client1 10.66.0.0/24" "admin_group=$(id -gn nobody)"
 # Like a unit's DeviceAllow=/dev/net/tun on a host whose /dev/net/tun is
 # 0666 (Debian's default; some containers have 0600): in a private mount
 # namespace, a 0666 node for the same device is bound over it.
@@ -219,6 +233,21 @@ sd_cmd() {
 	fi
 	echo "$c"
 }
+# admin_group a group the service user is not in (a hostile tester: the
+# start failed with exit 9 blaming CAP_NET_ADMIN, and -n said OK): -n and
+# the start exit 16 naming the membership; the group nogroup, its own,
+# starts (below, with the other settings), its socket given to that group.
+ctl_server_conf "$RVT_TMP/adm.conf" admin_group=adm
+for mode in "-n" ""; do
+	rc=0
+	rvt_nsx "$S" unshare -m sh -c "$(sd_cmd +net_admin,+bpf "server -c $RVT_TMP/adm.conf $mode")" \
+		>"$RVT_TMP/adm.log" 2>&1 || rc=$?
+	[ "$rc" = 16 ] && grep -q "admin_group 'adm': this process's user (uid $NOBODY_UID) is not a member" "$RVT_TMP/adm.log" ||
+		rvt_fail "admin_group adm ${mode:-at start}: exit $rc, $(tail -2 "$RVT_TMP/adm.log")"
+done
+# Started as root, the default user nobody is said to be shared.
+cat "$RVT_TMP"/client*.log | grep -q "user nobody is shared with other services" ||
+	rvt_fail "the shared user not said"
 # Without CAP_BPF first: the server says why its TUN side cannot steer.
 rvt_bg "$S" server-sd-nobpf unshare -m sh -c "$(sd_cmd +net_admin "server -c $RVT_TMP/server.conf")"
 SRV_PID=$RVT_LAST_PID
@@ -232,6 +261,7 @@ SRV_PID=$RVT_LAST_PID
 rvt_wait_for 10 "server status socket" "$RV_BIN" status -s "$SRV_SOCK" ||
 	rvt_fail "server started as nobody did not start: $(cat "$RVT_TMP/server-sd.log")"
 check_dropped "$SRV_PID" "server (started as nobody)"
+[ "$(stat -c %G "$SRV_SOCK")" = "$(id -gn nobody)" ] || rvt_fail "the socket's group: $(stat -c %G "$SRV_SOCK")"
 check_nice "$SRV_PID" "server (started as nobody)" 0
 # A slice needs no privilege: the one setting that still applies.
 check_slice "$SRV_PID" "server (started as nobody)" 500 "$RVT_TMP/server-sd.log"
