@@ -58,6 +58,7 @@ struct rv_tls_ctx {
 	struct rv_tls_expiry expiry;
 	struct crl_seen crl[CRL_SEEN];
 	X509_CRL *kept[CRL_KEPT];
+	X509 *kept_signer[CRL_KEPT]; /* the CA certificate whose key signed each */
 	size_t nkept;
 	bool kept_all; /* every CRL of the file is in |kept| */
 	/* What peers are verified against: the CA certificates and the CRLs
@@ -91,6 +92,28 @@ bool rv_tls_ctx_same_ca(const struct rv_tls_ctx *a, const struct rv_tls_ctx *b)
 	return memcmp(a->trust_ca, b->trust_ca, sizeof(a->trust_ca)) == 0;
 }
 
+/* issued_by: was |x| issued by the CA |ca|? Its authority key identifier
+ * against the CA's subject key identifier (X509_check_issued); without
+ * one, its signature against the CA's key. */
+static bool issued_by(X509 *ca, X509 *x)
+{
+	EVP_PKEY *pub;
+	bool ok;
+
+	if (ca == NULL || X509_check_issued(ca, x) != X509_V_OK) {
+		ERR_clear_error();
+		return false;
+	}
+	if (X509_get0_authority_key_id(x) != NULL) {
+		return true;
+	}
+	pub = X509_get_pubkey(ca);
+	ok = pub && X509_verify(x, pub) == 1;
+	EVP_PKEY_free(pub);
+	ERR_clear_error();
+	return ok;
+}
+
 int rv_tls_ctx_revokes(const struct rv_tls_ctx *ctx, X509 *x)
 {
 	X509_CRL *best = NULL;
@@ -110,7 +133,12 @@ int rv_tls_ctx_revokes(const struct rv_tls_ctx *ctx, X509 *x)
 		X509_CRL *crl = ctx->kept[i];
 		int64_t a, b;
 
-		if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(x)) != 0) {
+		/* Its issuer by key, not by name alone: two CAs may share a
+		 * name (pki's default "ringvpn CA", made again at a
+		 * rotation), and the other one's newer CRL hid a revocation
+		 * (a hostile tester). */
+		if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(x)) != 0 ||
+		    !issued_by(ctx->kept_signer[i], x)) {
 			continue;
 		}
 		if (best == NULL ||
@@ -253,6 +281,38 @@ static FILE *open_pem(const char *what, const char *path, char *err, size_t err_
 	return f;
 }
 
+/* pem_ended: did the PEM reader stop at the end of the file ("no start
+ * line"), not at a block it could not read? A damaged or cut second block
+ * was taken for the end: the CAs or CRLs after it were left out without a
+ * word, and the sessions of their CA ended (a hostile tester; a CRL file
+ * rewritten in place by a slow writer does it too). Clears the errors. */
+static bool pem_ended(void)
+{
+	uint32_t e = ERR_peek_last_error();
+	bool ended = e == 0 ||
+		     (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE);
+
+	ERR_clear_error();
+	return ended;
+}
+
+/* holds_private_key: does the PEM file |f| hold a private key block?
+ * The readers of certificates and CRLs pass over it without a word, and a
+ * CA or CRL file goes to every peer (`cat ca.crt ca.key` is an easy
+ * slip). Leaves |f| at its start. */
+static bool holds_private_key(FILE *f)
+{
+	char line[256];
+	bool key = false;
+
+	rewind(f);
+	while (!key && fgets(line, sizeof(line), f) != NULL) {
+		key = strncmp(line, "-----BEGIN ", 11) == 0 && strstr(line, "PRIVATE KEY-----");
+	}
+	rewind(f);
+	return key;
+}
+
 static int load_ca(SSL_CTX *sc, uint8_t *trust, const char *path, int64_t *not_after, char *err,
 		   size_t err_len)
 {
@@ -265,6 +325,14 @@ static int load_ca(SSL_CTX *sc, uint8_t *trust, const char *path, int64_t *not_a
 	f = open_pem("CA certificate", path, err, err_len, &ret);
 	if (!f) {
 		return ret;
+	}
+	if (holds_private_key(f)) {
+		snprintf(err, err_len,
+			 "CA file %s holds a private key: refused (the CA file goes to every "
+			 "peer; keep only the CA's certificate in it)",
+			 path);
+		ret = -EINVAL;
+		goto out;
 	}
 	while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
 		if (X509_check_ca(x) == 0) {
@@ -291,8 +359,13 @@ static int load_ca(SSL_CTX *sc, uint8_t *trust, const char *path, int64_t *not_a
 		X509_free(x);
 		n++;
 	}
-	ERR_clear_error(); /* the PEM reader ends with "no start line" */
-	if (n == 0) {
+	if (!pem_ended() && n > 0) {
+		snprintf(err, err_len,
+			 "CA file %s: certificate %d is damaged or cut short (refused whole, not "
+			 "read up to it)",
+			 path, n + 1);
+		ret = -EINVAL;
+	} else if (n == 0) {
 		snprintf(err, err_len,
 			 "CA file %s holds no PEM certificate (expected "
 			 "-----BEGIN CERTIFICATE-----; use the CA's ca.crt)",
@@ -304,17 +377,17 @@ out:
 	return ret;
 }
 
-/* signed_by_ca: was |crl| issued and signed by one of the CA certificates
- * in |store|? Another CA's CRL, or one whose signature does not verify,
+/* signed_by_ca: the CA certificate in |store| that issued and signed
+ * |crl| (borrowed), or NULL. Another CA's CRL, or one whose signature does not verify,
  * would otherwise be taken, and then no peer certificate verifies ("unable
  * to get certificate CRL", "CRL signature failure"): every new client is
  * refused and the next reload ends every session. */
-static bool signed_by_ca(X509_STORE *store, X509_CRL *crl)
+static X509 *signed_by_ca(X509_STORE *store, X509_CRL *crl)
 {
 	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
-	bool ok = false;
+	X509 *signer = NULL;
 
-	for (size_t i = 0; !ok && i < sk_X509_OBJECT_num(objs); i++) {
+	for (size_t i = 0; !signer && i < sk_X509_OBJECT_num(objs); i++) {
 		X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
 		X509 *ca =
 			X509_OBJECT_get_type(o) == X509_LU_X509 ? X509_OBJECT_get0_X509(o) : NULL;
@@ -325,11 +398,13 @@ static bool signed_by_ca(X509_STORE *store, X509_CRL *crl)
 			continue;
 		}
 		pub = X509_get_pubkey(ca);
-		ok = pub && X509_CRL_verify(crl, pub) == 1;
+		if (pub && X509_CRL_verify(crl, pub) == 1) {
+			signer = ca;
+		}
 		EVP_PKEY_free(pub);
 	}
 	ERR_clear_error();
-	return ok;
+	return signer;
 }
 
 /* note_crl_number records |crl|'s number in |seen| (the highest per issuer). */
@@ -382,8 +457,16 @@ static int load_crl(struct rv_tls_ctx *c, const char *path, char *err, size_t er
 	if (!f) {
 		return ret;
 	}
+	if (holds_private_key(f)) {
+		snprintf(err, err_len,
+			 "CRL file %s holds a private key: refused (it goes to peers)", path);
+		ret = -EINVAL;
+		goto out;
+	}
 	while ((crl = PEM_read_X509_CRL(f, NULL, NULL, NULL)) != NULL) {
-		if (!signed_by_ca(store, crl)) {
+		X509 *signer = signed_by_ca(store, crl);
+
+		if (!signer) {
 			char issuer[160];
 
 			X509_NAME_oneline(X509_CRL_get_issuer(crl), issuer, sizeof(issuer));
@@ -407,13 +490,22 @@ static int load_crl(struct rv_tls_ctx *c, const char *path, char *err, size_t er
 			goto out;
 		}
 		if (c->nkept < CRL_KEPT) {
+			X509_up_ref(signer);
+			c->kept_signer[c->nkept] = signer;
 			c->kept[c->nkept++] = crl; /* the reference PEM_read gave */
 		} else {
 			X509_CRL_free(crl);
 		}
 		n++;
 	}
-	ERR_clear_error();
+	if (!pem_ended() && n > 0) {
+		snprintf(err, err_len,
+			 "CRL file %s: CRL %d is damaged or cut short (refused whole, not read up "
+			 "to it)",
+			 path, n + 1);
+		ret = -EINVAL;
+		goto out;
+	}
 	if (n == 0) {
 		snprintf(err, err_len,
 			 "CRL file %s holds no PEM CRL (expected "
@@ -746,6 +838,8 @@ static int copy_crls(struct rv_tls_ctx *n, const struct rv_tls_ctx *cur)
 			return -ENOMEM;
 		}
 		X509_CRL_up_ref(cur->kept[i]);
+		X509_up_ref(cur->kept_signer[i]);
+		n->kept_signer[n->nkept] = cur->kept_signer[i];
 		n->kept[n->nkept++] = cur->kept[i];
 		trust_add(n->trust_crl, NULL, cur->kept[i]);
 	}
@@ -863,6 +957,7 @@ void rv_tls_ctx_free(struct rv_tls_ctx *ctx)
 	SSL_CTX_free(ctx->ssl_ctx);
 	for (size_t i = 0; i < ctx->nkept; i++) {
 		X509_CRL_free(ctx->kept[i]);
+		X509_free(ctx->kept_signer[i]);
 	}
 	free(ctx->server_name);
 	free(ctx);

@@ -657,6 +657,23 @@ static int64_t own_expired_s(struct rv_loop *l)
 	return e.cert_not_after && e.cert_not_after <= now ? now - e.cert_not_after + 1 : 0;
 }
 
+/* own_valid_until: is our own certificate valid now? Its end, UTC, in
+ * |out| (32 bytes) when it is. */
+static bool own_valid_until(struct rv_loop *l, char out[32])
+{
+	struct rv_tls_expiry e;
+	time_t end;
+	struct tm tm;
+
+	if (!l->tls) {
+		return false;
+	}
+	rv_tls_ctx_expiry(l->tls, &e);
+	end = (time_t)e.cert_not_after;
+	return e.cert_not_after > (int64_t)time(NULL) && gmtime_r(&end, &tm) &&
+	       strftime(out, 32, "%Y-%m-%d %H:%M UTC", &tm) > 0;
+}
+
 /* fail_kind: how the client gives up (the exit code) if the end of |c| is
  * the last failure max_attempts allows. What the server said decides,
  * then the TLS handshake, then what this client said on closing. */
@@ -719,6 +736,7 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 	 * straight back would take it back, and the two would take turns
 	 * several times a second for ever; like a kick, wait the longest. */
 	bool kicked = code == RV_CTL_CODE_KICKED || code == RV_CTL_CODE_REPLACED;
+	char until[32];
 
 	if (c->ctl) {
 		struct rv_session *sess = rv_ctl_peer_session(c->ctl);
@@ -753,6 +771,15 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 				 "%lld s ago; renew it (the certificate files are watched: the "
 				 "next attempt takes the new one)",
 				 s->server_str, (long long)own_expired_s(l));
+		} else if (strstr(c->reason, "certificate expired") && own_valid_until(l, until)) {
+			/* Ours is valid: an expired CRL or CA on the server
+			 * refuses every peer with the same alert (a hostile
+			 * tester was sent to the clocks and its own
+			 * certificate). */
+			rv_warnx("server %s rejected the connection: %s; our certificate is valid "
+				 "until %s, so the server's CRL or CA may have expired, or its "
+				 "clock is wrong",
+				 s->server_str, c->reason, until);
 		} else {
 			rv_warnx("server %s rejected the connection: %s", s->server_str, c->reason);
 		}

@@ -399,7 +399,7 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 {
 	struct rv_config *next = NULL;
 	struct rv_tls_ctx *tls = NULL;
-	bool servers_changed, accept_changed, accept_dns_changed;
+	bool servers_changed, accept_changed, accept_dns_changed, crl_later = false;
 	char err[512];
 	int ret;
 
@@ -446,11 +446,17 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	if (ret == 0 && older_crl(l, tls, next->crl, err, sizeof(err))) {
 		ret = -EINVAL;
 	}
-	if (ret == 0 && crl_unfit(l, tls, next->crl, false, err, sizeof(err))) {
-		/* The rest of the reload goes on with the running CRL. */
+	if (ret == 0 && crl_unfit(l, tls, next->crl, true, err, sizeof(err))) {
+		/* The rest of the reload goes on with the running CRL. One not
+		 * valid yet is taken then by the watch's retry (crl_unfit armed
+		 * it): a reload used to record the file as seen, and the retry
+		 * found nothing changed, so a revocation was never applied (a
+		 * hostile tester). */
+		crl_later = rv_timer_armed(&l->watch_timer.t);
 		rv_tls_ctx_free(tls);
 		tls = NULL;
-		rv_strbuf_printf(log, "kept: the running CRL: %s\n", err);
+		rv_strbuf_printf(log, "kept: the running CRL: %s%s\n", err,
+				 crl_later ? "; it is taken when it becomes valid" : "");
 		ret = keep_crl_tls(l, next, &tls, err, sizeof(err));
 	}
 	if (ret) {
@@ -494,6 +500,9 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 		watch_dirs(l);
 	}
 	take_ids(l->cfg, l->watch_ids);
+	if (crl_later) {
+		memset(l->watch_ids, 0, sizeof(l->watch_ids)); /* "changed" at the retry */
+	}
 	swap_tls(l, tls, log);
 	tls = NULL;
 	if (accept_changed) {

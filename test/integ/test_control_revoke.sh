@@ -272,6 +272,13 @@ echo "$OUT"
 rvt_wait_for 5 "refusal logged" grep -q "TLS handshake with .* failed: .*CRL has expired" "$RVT_TMP/s3.log" ||
 	rvt_fail "the server does not say the CRL expired when refusing a client"
 grep "TLS handshake with" "$RVT_TMP/s3.log" | tail -1
+# A real client with a valid certificate, refused so, is told that the
+# server's CRL or CA may be the cause (a hostile tester: it was sent to the
+# clocks and its own certificate).
+CTL_IDX=2 ctl_client_conf "$RVT_TMP/e.conf" "$PKI/client2" rve "$RVT_TMP/e.sock" server=10.88.2.1:4533
+rvt_nsx "$(rvt_ns_name c2)" "$RV_BIN" client -c "$RVT_TMP/e.conf" --max-attempts 1 >"$RVT_TMP/e.log" 2>&1
+grep -q "rejected the connection: .*certificate expired.*; our certificate is valid until .*, so the server's CRL or CA may have expired" \
+	"$RVT_TMP/e.log" || rvt_fail "the refused client was not told: $(grep -a warn "$RVT_TMP/e.log" | tail -2)"
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "s3 exit"
 
 rvt_step "F. a client certificate that expires while its session runs: the session ends then"
@@ -551,6 +558,16 @@ session_running client2 || rvt_fail "client2's session ended on a CRL that was n
 rvt_wait_for 30 "the CRL taken once valid" sh -c "\"$RV_BIN\" status -s '$SRV_SOCK' | grep -q 'CRL *expires in \(39d\|40d\)'" ||
 	rvt_fail "the CRL was not taken once it became valid"
 session_running client2 || rvt_fail "client2's session ended when the CRL became valid"
+# The same published and reloaded at once (within the watch's 200 ms): the
+# reload recorded the file as seen, the retry found nothing changed, and
+# the CRL was never taken (a revocation never applied: a hostile tester).
+sign_crl "$RVT_TMP/ahead2.crl" "+12 seconds" "+60 days"
+cp -p "$RVT_TMP/ahead2.crl" "$PKI/ca-b/ca.crl.tmp" && mv "$PKI/ca-b/ca.crl.tmp" "$PKI/ca-b/ca.crl"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "reload: $OUT"
+rvt_matches "kept: the running CRL: CRL file .*: not valid until .*; it is taken when it becomes valid" <<<"$OUT" ||
+	rvt_fail "the reload did not say it: $OUT"
+rvt_wait_for 30 "the CRL taken once valid after a reload" sh -c "\"$RV_BIN\" status -s '$SRV_SOCK' | grep -q 'CRL *expires in \(59d\|60d\)'" ||
+	rvt_fail "the CRL a reload kept out was never taken: $("$RV_BIN" status -s "$SRV_SOCK" | grep CRL)"
 # -n says it of an expired CRL (the start goes on with it, refusing every peer).
 ctl_server_conf "$RVT_TMP/o.conf" crl="$RVT_TMP/expired.crl"
 OUT=$("$RV_BIN" server -c "$RVT_TMP/o.conf" -n 2>&1) || rvt_fail "-n with an expired CRL: $OUT"
