@@ -574,3 +574,55 @@ OUT=$("$RV_BIN" server -c "$RVT_TMP/o.conf" -n 2>&1) || rvt_fail "-n with an exp
 grep -q "warning: CRL file .* expired [0-9]* s ago" <<<"$OUT" || rvt_fail "-n did not say the CRL expired: $OUT"
 grep -q "does not verify against this side's ca" <<<"$OUT" && rvt_fail "-n blamed the server's certificate: $OUT"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+
+rvt_step "P. two CAs of one name (pki's default, at a rotation): the old one's revocation ends its client's session"
+# The live re-check took the newest CRL whose issuer NAME matched: the new
+# CA's, newer, listed nothing of the old CA's, and the revoked client kept
+# its tunnel until it reconnected (a hostile tester). A damaged second CRL
+# block and a private key in the CA file are refused whole, the running
+# ones kept (the damaged block was dropped without a word, and the new
+# CA's sessions ended).
+R=$RVT_TMP/rot
+mkdir -p "$R"
+for c in old new; do rvt_run "$RV_BIN" pki ca --out "$R/$c" >/dev/null || rvt_fail "pki ca $c"; done
+rvt_run "$RV_BIN" pki server --ca "$R/old" --name vpn.test --out "$R" --file server >/dev/null || rvt_fail "pki server"
+for c in rotold:old rotnew:new rotx:new; do
+	rvt_run "$RV_BIN" pki client --ca "$R/${c#*:}" --name "${c%%:*}" --out "$R" >/dev/null || rvt_fail "pki client $c"
+done
+cat "$R/old/ca.crt" "$R/new/ca.crt" >"$R/bundle.crt"
+cat "$R/old/ca.crl" "$R/new/ca.crl" >"$R/crl.pem"
+chgrp -R "$RV_GROUP" "$R" && chmod -R g+rX "$R"
+start_s2 s5 ca="$R/bundle.crt" cert="$R/server.crt" key="$R/server.key" crl="$R/crl.pem"
+for c in rotold:1 rotnew:2; do
+	CTL_IDX=${c#*:} ctl_client_conf "$RVT_TMP/${c%%:*}.conf" "$R/${c%%:*}" "rvp${c#*:}" "$RVT_TMP/${c%%:*}.sock" \
+		server="10.88.${c#*:}.1:4533" ca="$R/bundle.crt"
+	rvt_bg "$(rvt_ns_name "c${c#*:}")" "${c%%:*}" "$RV_BIN" client -c "$RVT_TMP/${c%%:*}.conf"
+done
+s5_running() { "$RV_BIN" status --kv -s "$S2_SOCK" | rvt_matches "^session name=$1 .*state=running"; }
+rvt_wait_for 15 "both rotation clients" sh -c "\"$RV_BIN\" status --kv -s '$S2_SOCK' | grep -c 'state=running' | grep -qx 2" ||
+	rvt_fail "the rotation clients did not come up: $("$RV_BIN" status --kv -s "$S2_SOCK" | grep session)"
+# rotold revoked in the old CA's CRL; a second later one of the new CA's
+# revoked in its own (a newer CRL); both published at once.
+rvt_run "$RV_BIN" pki revoke --ca "$R/old" --cert "$R/rotold.crt" >/dev/null || rvt_fail "revoke rotold"
+sleep 1.1
+rvt_run "$RV_BIN" pki revoke --ca "$R/new" --cert "$R/rotx.crt" >/dev/null || rvt_fail "revoke rotx"
+cat "$R/old/ca.crl" "$R/new/ca.crl" >"$R/crl.tmp" && chmod 644 "$R/crl.tmp" && mv "$R/crl.tmp" "$R/crl.pem"
+rvt_wait_for 5 "rotold's session ended" sh -c "! \"$RV_BIN\" status --kv -s '$S2_SOCK' | grep -q '^session name=rotold .*state=running'" ||
+	rvt_fail "the revoked client of the old CA kept its session"
+s5_running rotnew || rvt_fail "the new CA's client lost its session"
+# The new CA's CRL cut short in the file: refused whole, rotnew kept.
+L=$(wc -c <"$R/new/ca.crl")
+{ cat "$R/old/ca.crl"; head -c $((L - 60)) "$R/new/ca.crl"; } >"$R/crl.tmp" && chmod 644 "$R/crl.tmp" &&
+	mv "$R/crl.tmp" "$R/crl.pem"
+wait_log "$RVT_TMP/s5.log" "CRL file $R/crl.pem: CRL 2 is damaged or cut short (refused whole" 5 >/dev/null ||
+	rvt_fail "the damaged CRL block was not refused: $(tail -2 "$RVT_TMP/s5.log")"
+sleep 0.5
+s5_running rotnew || rvt_fail "the new CA's client lost its session to a damaged CRL block"
+# The CA file with the CA's key in it (cat ca.crt ca.key): refused by -n.
+cat "$R/old/ca.crt" "$R/old/ca.key" >"$R/cakey.crt"
+ctl_server_conf "$RVT_TMP/pk.conf" ca="$R/cakey.crt" cert="$R/server.crt" key="$R/server.key"
+rc=0
+OUT=$("$RV_BIN" server -c "$RVT_TMP/pk.conf" -n 2>&1) || rc=$?
+[ "$rc" = 4 ] && grep -q "CA file $R/cakey.crt holds a private key: refused" <<<"$OUT" ||
+	rvt_fail "a CA file with a private key: exit $rc, $OUT"
+rvt_stop_pid "$S2_PID" 10 || rvt_fail "s5 exit"
