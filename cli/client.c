@@ -83,7 +83,7 @@ int rv_cmd_client(int argc, char **argv)
 	lp.qsbr = qsbr;
 	lp.dp = dp;
 	lp.sigfd = sigfd;
-	lp.signals_root_only = opts.priv.switch_ids;
+	lp.signals_root_only = rv_privdrop_signals_root_only(&opts.priv);
 	lp.max_attempts = opts.max_attempts;
 	lp.load_config = opts.config_path ? rv_cli_load_config : NULL;
 	lp.ctx = &opts;

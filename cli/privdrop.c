@@ -36,6 +36,29 @@ static int set_caps(uint32_t keep)
 	return syscall(SYS_capset, &hdr, data) == 0 ? 0 : -errno;
 }
 
+bool rv_privdrop_signals_root_only(const struct rv_privdrop *pd)
+{
+	unsigned long inner = 1, outer = 1, count = 0;
+	FILE *f;
+	bool initial;
+
+	if (!pd->switch_ids) {
+		return false; /* the units' user sends its own SIGHUP (ExecReload) */
+	}
+	/* In a user namespace (a userns-remapped container) a sender outside
+	 * it, the runtime's root stopping the service, arrives as the
+	 * overflow uid, like a stranger: the rule would turn docker stop
+	 * into a SIGKILL (a round-two tester). Only the initial namespace
+	 * maps every uid to itself. */
+	f = fopen("/proc/self/uid_map", "re");
+	initial = f && fscanf(f, "%lu %lu %lu", &inner, &outer, &count) == 3 && inner == 0 &&
+		  outer == 0 && count == 4294967295ul;
+	if (f) {
+		fclose(f);
+	}
+	return initial;
+}
+
 int rv_privdrop_early(void)
 {
 	struct rlimit no_core = { 0, 0 };
@@ -54,18 +77,47 @@ int rv_privdrop_early(void)
  * group. */
 static bool in_my_groups(gid_t gid)
 {
-	gid_t groups[256];
-	int n = getgroups(256, groups);
+	int n = getgroups(0, NULL);
+	gid_t *groups;
+	bool in = getegid() == gid;
 
-	if (getegid() == gid) {
-		return true;
+	if (in || n <= 0 || (groups = calloc((size_t)n, sizeof(*groups))) == NULL) {
+		return in;
 	}
-	for (int i = 0; i < n; i++) {
-		if (groups[i] == gid) {
-			return true;
+	n = getgroups(n, groups);
+	for (int i = 0; !in && i < n; i++) {
+		in = groups[i] == gid;
+	}
+	free(groups);
+	return in;
+}
+
+/* user_in_group: is |user| (primary group |pgid|) a member of |gid| by
+ * the group database? */
+static bool user_in_group(const char *user, gid_t pgid, gid_t gid)
+{
+	int n = 64;
+	gid_t *groups = NULL;
+	bool in = pgid == gid;
+
+	for (int tries = 0; !in && tries < 4; tries++) {
+		gid_t *g = realloc(groups, (size_t)n * sizeof(*g));
+		int want = n;
+
+		if (!g) {
+			break;
 		}
+		groups = g;
+		if (getgrouplist(user, pgid, groups, &want) >= 0) {
+			for (int i = 0; !in && i < want; i++) {
+				in = groups[i] == gid;
+			}
+			break;
+		}
+		n = want > n ? want : n * 2;
 	}
-	return false;
+	free(groups);
+	return in;
 }
 
 int rv_privdrop_resolve(struct rv_privdrop *pd, const struct rv_config *cfg, char *err,
@@ -74,6 +126,8 @@ int rv_privdrop_resolve(struct rv_privdrop *pd, const struct rv_config *cfg, cha
 	const char *user = cfg->user;
 	struct passwd *pw;
 	struct group *gr;
+	gid_t admin_gid = 0;
+	bool admin = false;
 
 	memset(pd, 0, sizeof(*pd));
 	/* The management socket's group, looked up here with the others: at
@@ -86,6 +140,8 @@ int rv_privdrop_resolve(struct rv_privdrop *pd, const struct rv_config *cfg, cha
 			snprintf(err, err_len, "admin_group '%s' does not exist", cfg->admin_group);
 			return errno ? -errno : -ENOENT;
 		}
+		admin = true;
+		admin_gid = gr->gr_gid;
 		/* Started unprivileged (the units), the process can give the
 		 * socket only to a group it is in (no CAP_CHOWN): the start
 		 * failed with exit 9 blaming CAP_NET_ADMIN, and -n said OK (a
@@ -102,8 +158,8 @@ int rv_privdrop_resolve(struct rv_privdrop *pd, const struct rv_config *cfg, cha
 	}
 	if (!user[0]) {
 		user = getpwnam("ringvpn") ? "ringvpn" : "nobody";
-		pd->shared_user = !strcmp(user, "nobody");
 	}
+	pd->shared_user = !strcmp(user, "nobody");
 	if (!strcmp(user, "root")) {
 		pd->keep_root = true;
 		snprintf(pd->user, sizeof(pd->user), "root");
@@ -119,6 +175,16 @@ int rv_privdrop_resolve(struct rv_privdrop *pd, const struct rv_config *cfg, cha
 	pd->uid = pw->pw_uid;
 	pd->gid = pw->pw_gid;
 	snprintf(pd->user, sizeof(pd->user), "%s", user);
+	/* Root gives the socket to any group before its drop; the units
+	 * start as the user, who can give it only to a group of its own:
+	 * said at -n as root, the operator's check (a round-two tester). */
+	if (admin && geteuid() == 0 && !user_in_group(user, pw->pw_gid, admin_gid)) {
+		fprintf(stderr,
+			"ringvpn: warning: admin_group '%s': user %s is not a member; started as "
+			"that user (the units) the start is refused (exit 16): usermod -aG %s "
+			"%s, or SupplementaryGroups=%s in the unit\n",
+			cfg->admin_group, user, cfg->admin_group, user, cfg->admin_group);
+	}
 	if (cfg->group[0]) {
 		errno = 0;
 		gr = getgrnam(cfg->group);

@@ -51,6 +51,12 @@ struct rv_privdrop {
 	char group[64];
 };
 
+/* rv_privdrop_signals_root_only: should the process take its control
+ * signals (INT, TERM, HUP, USR1) from root only? When it starts as root and
+ * drops to a user others may share, in the initial user namespace (where
+ * a sender's uid means what it says). */
+bool rv_privdrop_signals_root_only(const struct rv_privdrop *pd);
+
 /* rv_privdrop_early makes the process non-dumpable and sets RLIMIT_CORE to
  * 0. Returns 0 or -errno. */
 int rv_privdrop_early(void);

@@ -213,7 +213,7 @@ int rv_cmd_server(int argc, char **argv)
 	lp.pool = pool;
 	lp.dp = dp;
 	lp.sigfd = sigfd;
-	lp.signals_root_only = opts.priv.switch_ids;
+	lp.signals_root_only = rv_privdrop_signals_root_only(&opts.priv);
 	lp.load_config = opts.config_path ? rv_cli_load_config : NULL;
 	lp.ctx = &opts;
 	rv_notify_init(&nt);

@@ -19,27 +19,54 @@
 #include "pki/internal.h"
 #include "pki/pem.h"
 
-/* not_ours refuses |path| (|st|, its stat) when someone other than root or
- * the caller owns it, or, |what| being a directory, everyone may write to
- * it: whoever could put a CA key and certificate there (a CA directory
- * made first by another user in /tmp) would own every certificate issued
- * from it, and a key the caller signs with must be the caller's (as ssh
- * refuses a key file that others may change). */
-static int not_ours(const char *path, const struct stat *st, const char *what,
-		    struct rv_pki_err *err)
+/* owner_bad: is |st| owned by someone other than root or the caller? */
+static bool owner_bad(const struct stat *st)
 {
-	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+	return st->st_uid != 0 && st->st_uid != geteuid();
+}
+
+/* not_ours refuses |path| when it, or a symbolic link it is, belongs to
+ * someone other than root or the caller, or, |what| being a directory,
+ * users other than its owner may write to it (everyone, or a group other
+ * than root's and the caller's): whoever could put a CA key and
+ * certificate there (a CA directory made first by another user in /tmp, a
+ * link to a directory of that user's choosing) would own every
+ * certificate issued from it, and a key the caller signs with must be the
+ * caller's (as ssh refuses a key file that others may change). A path
+ * that does not exist passes (nothing there to trust). */
+static int not_ours(const char *path, const char *what, struct rv_pki_err *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0) {
+		return 0;
+	}
+	if (S_ISLNK(st.st_mode) && owner_bad(&st)) {
+		pki_errf(err, RV_PKI_ERR_OP,
+			 "%s: the %s is a symbolic link of uid %u, not of root or this user: "
+			 "refused (whoever owns it chooses the CA)",
+			 path, what, (unsigned)st.st_uid);
+		return -EPERM;
+	}
+	if (stat(path, &st) != 0) {
+		return 0;
+	}
+	if (owner_bad(&st)) {
 		pki_errf(err, RV_PKI_ERR_OP,
 			 "%s: the %s belongs to uid %u, not to root or this user: refused "
 			 "(whoever owns it can replace the CA)",
-			 path, what, (unsigned)st->st_uid);
+			 path, what, (unsigned)st.st_uid);
 		return -EPERM;
 	}
-	if (S_ISDIR(st->st_mode) && (st->st_mode & S_IWOTH)) {
+	if (S_ISDIR(st.st_mode) &&
+	    ((st.st_mode & S_IWOTH) ||
+	     ((st.st_mode & S_IWGRP) && st.st_gid != 0 && st.st_gid != getegid()))) {
 		pki_errf(err, RV_PKI_ERR_OP,
-			 "%s: the %s is writable by every user (mode %04o): refused (chmod o-w "
-			 "it, or use a directory of your own)",
-			 path, what, (unsigned)(st->st_mode & 07777));
+			 "%s: the %s is writable by %s (mode %04o): refused (chmod go-w it, or "
+			 "use a directory of your own)",
+			 path, what,
+			 (st.st_mode & S_IWOTH) ? "every user" : "a group other than root's",
+			 (unsigned)(st.st_mode & 07777));
 		return -EPERM;
 	}
 	return 0;
@@ -65,7 +92,7 @@ static int make_dir(const char *dir, struct rv_pki_err *err)
 		return 0;
 	}
 	if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
-		return not_ours(dir, &st, "CA directory", err);
+		return not_ours(dir, "CA directory", err);
 	}
 	ret = -errno;
 	pki_errf(err, RV_PKI_ERR_OP, "%s: cannot create the CA directory: %s%s", dir,
@@ -277,14 +304,15 @@ int rv_pki_ca_open(struct rv_pki_ca **out, const char *dir, struct rv_pki_err *e
 			 dir, dir);
 		return -ENOENT;
 	}
-	if ((ret = not_ours(dir, &st, "CA directory", err)) != 0) {
+	if ((ret = not_ours(dir, "CA directory", err)) != 0) {
 		return ret;
 	}
 	if ((ret = pki_path(crt_path, sizeof(crt_path), dir, RV_PKI_CA_CRT, "", err)) != 0 ||
 	    (ret = pki_path(key_path, sizeof(key_path), dir, RV_PKI_CA_KEY, "", err)) != 0) {
 		return ret;
 	}
-	if (stat(key_path, &st) == 0 && (ret = not_ours(key_path, &st, "CA key", err)) != 0) {
+	if ((ret = not_ours(key_path, "CA key", err)) != 0 ||
+	    (ret = not_ours(crt_path, "CA certificate", err)) != 0) {
 		return ret;
 	}
 	ca = calloc(1, sizeof(*ca));

@@ -259,25 +259,33 @@ static void arm_signal(struct rv_loop *l)
 	}
 }
 
-/* from_other_user: a signal sent (kill, sigqueue, tgkill: si_code at or
- * below 0) by a process whose uid is not root's, when only root may. A
- * terminal's ^C comes from the kernel (SI_KERNEL). */
+/* from_other_user: a signal not from root, when only root may send one:
+ * sent (kill, sigqueue, tgkill: si_code at or below 0) by a process whose
+ * uid is not root's, or raised for a file whose owner any process of this
+ * process's user may set (F_SETOWN/F_SETSIG: POLL_* codes, which carry no
+ * sender; a round-two tester stopped a server so). A terminal's ^C or
+ * hangup comes from the kernel (SI_KERNEL). */
 static bool from_other_user(const struct rv_loop *l)
 {
 	static struct rv_ratelimit rl;
 	const struct signalfd_siginfo *si = &l->siginfo;
+	bool sent = si->ssi_code <= 0;
 
-	if (!l->p.signals_root_only || si->ssi_code > 0 || si->ssi_uid == 0) {
+	if (!l->p.signals_root_only || si->ssi_code == SI_KERNEL || (sent && si->ssi_uid == 0)) {
 		return false;
 	}
 	if (si->ssi_signo != SIGINT && si->ssi_signo != SIGTERM && si->ssi_signo != SIGHUP &&
 	    si->ssi_signo != SIGUSR1) {
 		return false;
 	}
-	if (rv_ratelimit_ok(&rl)) {
+	if (rv_ratelimit_ok(&rl) && sent) {
 		rv_warnx("signal %u from uid %u (pid %u) ignored: started as root, this process "
 			 "takes it from root only (its user may be shared)",
 			 si->ssi_signo, si->ssi_uid, si->ssi_pid);
+	} else if (rv_ratelimit_ok(&rl)) {
+		rv_warnx("signal %u for a file's owner (code %d, F_SETOWN) ignored: started as "
+			 "root, this process takes it from root only",
+			 si->ssi_signo, si->ssi_code);
 	}
 	return true;
 }

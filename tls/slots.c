@@ -22,6 +22,9 @@ enum {
 	 * it is closed for one that waits. */
 	CROWD_LOOK_NS = 250 * RV_NSEC_PER_MSEC,
 	CROWD_SILENT_NS = RV_NSEC_PER_SEC,
+	/* and how long one answered may linger then (its caller has had the
+	 * time to read what it asked for). */
+	CROWD_ANSWERED_NS = 100 * RV_NSEC_PER_MSEC,
 };
 
 static struct rv_slot *slot_at(const struct rv_slots *t, unsigned i)
@@ -74,6 +77,14 @@ static void close_silent(struct rv_loop *l, struct rv_slots *t)
 	for (unsigned i = 0; i < t->num; i++) {
 		struct rv_slot *s = slot_at(t, i);
 
+		/* One answered a while ago lingers for a caller that may
+		 * never close it: 16 such, each reopened, kept every scrape
+		 * out (a round-two tester). */
+		if (s->used && !s->closing && s->answered &&
+		    l->now_ns - s->answered_ns >= CROWD_ANSWERED_NS) {
+			rv_slots_close(l, t, s);
+			continue;
+		}
 		if (s->used && !s->closing && !s->asked &&
 		    l->now_ns - s->since_ns >= CROWD_SILENT_NS) {
 			rv_warnx_rl("%s: no place for a waiting caller: closing one that has sent "

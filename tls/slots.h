@@ -41,6 +41,8 @@ struct rv_slot {
 	uint32_t gen;
 	bool used, closing;
 	bool asked;		/* the service has the caller's whole request */
+	bool answered;		/* its answer sent: lingering only to let the caller read */
+	uint64_t answered_ns;	/* since then */
 	unsigned inflight;	/* ring operations not completed yet */
 	uint64_t since_ns;	/* accepted then */
 	struct rv_ltimer timer; /* the service's deadlines; disarmed at release */

@@ -332,14 +332,21 @@ printf 'root only\n' >"$RVT_TMP/victim"
 chmod 600 "$RVT_TMP/victim"
 setpriv --reuid=nobody --regid=nogroup --clear-groups ln -s "$RVT_TMP/victim" "$RVT_TMP/state/l" ||
 	rvt_fail "plant the link"
+# ... and a link for a directory on the way, to a root-only one (a
+# round-two tester: root made the file in it and kept it open).
+mkdir -m 700 "$RVT_TMP/rootonly"
+setpriv --reuid=nobody --regid=nogroup --clear-groups ln -s "$RVT_TMP/rootonly" "$RVT_TMP/state/dl" ||
+	rvt_fail "plant the directory link"
 ln "$RVT_TMP/victim" "$RVT_TMP/victim2"
 cp "$RVT_TMP/victim" "$RVT_TMP/victim.before"
 ctl_server_conf "$RVT_TMP/slip.conf" "lease_file=$RVT_TMP/slip.conf"
 cp "$RVT_TMP/slip.conf" "$RVT_TMP/slip.before"
 ctl_server_conf "$RVT_TMP/link.conf" "lease_file=$RVT_TMP/state/l"
 ctl_server_conf "$RVT_TMP/hard.conf" "lease_file=$RVT_TMP/victim2"
-for c in "link:$RVT_TMP/state/l:is a symbolic link: refused" "slip:$RVT_TMP/slip.conf:holds something else" \
-	"hard:$RVT_TMP/victim2:has 2 names"; do
+ctl_server_conf "$RVT_TMP/dlink.conf" "lease_file=$RVT_TMP/state/dl/server.leases"
+for c in "link:$RVT_TMP/state/l:is a symbolic link or its path goes through one: refused" \
+	"dlink:$RVT_TMP/state/dl/server.leases:is a symbolic link or its path goes through one: refused" \
+	"slip:$RVT_TMP/slip.conf:holds something else" "hard:$RVT_TMP/victim2:has 2 names"; do
 	conf=$RVT_TMP/${c%%:*}.conf
 	c=${c#*:}
 	f=${c%%:*}
@@ -358,6 +365,7 @@ for c in "link:$RVT_TMP/state/l:is a symbolic link: refused" "slip:$RVT_TMP/slip
 	done
 done
 cmp "$RVT_TMP/victim" "$RVT_TMP/victim.before" || rvt_fail "the file behind the link was written"
+[ -z "$(ls -A "$RVT_TMP/rootonly")" ] || rvt_fail "a file was made behind the directory link: $(ls "$RVT_TMP/rootonly")"
 cmp "$RVT_TMP/slip.conf" "$RVT_TMP/slip.before" || rvt_fail "the configuration was written"
 # The configuration itself (it decides the user, the filter and what root
 # writes): writable by every user, refused (exit 3; a hostile tester had
@@ -378,6 +386,17 @@ chown nobody "$RVT_TMP/mode.conf"
 OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/mode.conf" 2>&1) || rvt_fail "another's config: $OUT"
 rvt_matches "warning: config file .*mode.conf belongs to uid $(id -u nobody)" <<<"$OUT" ||
 	rvt_fail "the owner not said: $OUT"
+# An ACL that lets nobody write it (what setfacl -m u:nobody:rw writes):
+# said (the mode bits do not show it; a round-two tester).
+chown root:root "$RVT_TMP/mode.conf" && chmod 644 "$RVT_TMP/mode.conf"
+python3 - "$RVT_TMP/mode.conf" "$(id -u nobody)" <<'PY' || rvt_fail "set the ACL"
+import os, struct, sys
+p, uid = sys.argv[1], int(sys.argv[2])
+e = lambda tag, perm, id=0xffffffff: struct.pack('<HHI', tag, perm, id)
+os.setxattr(p, 'system.posix_acl_access', struct.pack('<I', 2) + e(1, 6) + e(2, 6, uid) + e(4, 4) + e(0x10, 6) + e(0x20, 4))
+PY
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/mode.conf" 2>&1) || rvt_fail "a config with an ACL: $OUT"
+rvt_matches "warning: config file .*mode.conf has an access ACL" <<<"$OUT" || rvt_fail "the ACL not said: $OUT"
 printf '# ringvpn lea' >"$RVT_TMP/cut.leases"
 ctl_server_conf "$RVT_TMP/slip.conf" "lease_file=$RVT_TMP/cut.leases"
 OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/slip.conf" 2>&1) || rvt_fail "a cut journal refused: $OUT"

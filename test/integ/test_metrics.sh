@@ -227,12 +227,22 @@ cat >"$RVT_TMP/hog.py" <<'EOF'
 import select, socket, sys, threading, time
 
 ADDR = ("127.0.0.1", 9586)
-TRICKLE = len(sys.argv) > 1 and sys.argv[1] == "trickle"
-SCRAPES = 10 if TRICKLE else 5
+MODE = sys.argv[1] if len(sys.argv) > 1 else "silent"
+TRICKLE = MODE == "trickle"
+# blank: each sends a blank line alone, no request; answered: each sends a
+# whole request and never reads nor closes (its slot lingers after the
+# answer). Both kept every scrape out with 16 connections (a round-two
+# tester).
+FIRST = {"blank": b"\r\n\r\n", "answered": b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"}.get(MODE)
+SCRAPES = 5 if MODE == "silent" else 10
+# 16 answered callers: 8 slots and 8 places; more with whole requests is a
+# flood of requests, which can keep a scrape out (README, Limitations).
+HOLD = 16 if MODE == "answered" else 40
 stop = False
 
 def hold():
     socks = []
+    seen = {}
     sent = 0.0
     while not stop:
         if TRICKLE and time.time() - sent >= 0.3:
@@ -243,15 +253,36 @@ def hold():
                     s.send(b"G")
                 except OSError:
                     pass
-        while len(socks) < 40:
+        while len(socks) < HOLD:
             s = socket.socket()
+            if FIRST:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)
+                s.settimeout(0.5)
+                try:
+                    s.connect(ADDR)
+                    s.send(FIRST)
+                except OSError:
+                    pass
             s.setblocking(False)
-            try:
-                s.connect(ADDR)
-            except BlockingIOError:
-                pass
+            if not FIRST:
+                try:
+                    s.connect(ADDR)
+                except BlockingIOError:
+                    pass
             socks.append(s)
         r, _, _ = select.select(socks, [], [], 0.1)
+        if MODE == "answered":
+            # Never read: the slot lingers after the answer; reopened a
+            # second after the answer came.
+            now = time.time()
+            for s in r:
+                seen.setdefault(s, now)
+            r = [s for s, t0 in list(seen.items()) if now - t0 > 1.0]
+            for s in r:
+                del seen[s]
+                socks.remove(s)
+                s.close()
+            continue
         for s in r:
             try:
                 d = s.recv(4096)
@@ -283,7 +314,7 @@ for i in range(SCRAPES):
         line = "error: %s" % e
     print("scrape %d: %s in %.2f s" % (i + 1, line, time.time() - t0), flush=True)
     ok += " 200 " in line
-    time.sleep(0.5 if TRICKLE else 1)
+    time.sleep(1 if MODE == "silent" else 0.5)
 stop = True
 t.join()
 sys.exit(0 if ok == SCRAPES else 1)
@@ -294,6 +325,8 @@ rvt_nsx "$S" timeout 60 python3 "$RVT_TMP/hog.py" || rvt_fail "scrapes from anot
 # the scraper away instead (10-60 % of scrapes answered 503; a hostile
 # tester).
 rvt_nsx "$S" timeout 60 python3 "$RVT_TMP/hog.py" trickle || rvt_fail "scrapes kept out by byte-tricklers"
+rvt_nsx "$S" timeout 60 python3 "$RVT_TMP/hog.py" blank || rvt_fail "scrapes kept out by blank lines"
+rvt_nsx "$S" timeout 60 python3 "$RVT_TMP/hog.py" answered || rvt_fail "scrapes kept out by answered callers that hold"
 
 rvt_step "a real Prometheus server scrapes the endpoint"
 mkdir -p "$RVT_TMP/prom-data"

@@ -260,6 +260,26 @@ chown root "$tmp/own/ca.key"
 chmod 777 "$tmp/own"
 expect 10 "a world-writable CA directory" "$bin" pki client --ca "$tmp/own" --name x --out "$tmp"
 grep -q "writable by every user (mode 0777)" "$tmp/err" && pass "said" || fail "not said: $(cat "$tmp/err")"
+# A link of nobody's in the shared directory, to a directory of its choice,
+# and a CA directory that a group other than root's may write (its members
+# could link ca.key to another CA's): refused too (a round-two tester).
+chmod 755 "$tmp/own"
+mkdir -m 750 "$tmp/rootdir"
+"${NBX[@]}" ln -s "$tmp/rootdir" "$tmp/shared/lnk" || fail "link as nobody"
+expect 10 "pki ca through another user's link" "$bin" pki ca --out "$tmp/shared/lnk" --name linked
+grep -q "the CA directory is a symbolic link of uid $(id -u nobody)" "$tmp/err" && pass "said" ||
+	fail "not said: $(cat "$tmp/err")"
+[ ! -e "$tmp/rootdir/ca.key" ] && pass "nothing made behind the link" || fail "a CA was made behind the link"
+chgrp nogroup "$tmp/own" && chmod 775 "$tmp/own"
+expect 10 "a CA directory another group may write" "$bin" pki client --ca "$tmp/own" --name x --out "$tmp"
+grep -q "writable by a group other than root's (mode 0775)" "$tmp/err" && pass "said" ||
+	fail "not said: $(cat "$tmp/err")"
+chgrp root "$tmp/own" && chmod 755 "$tmp/own"
+# nobody in a directory of its own: every command works.
+mkdir "$tmp/nb" && chown nobody:nogroup "$tmp/nb"
+expect 0 "pki ca as nobody in its own directory" "${NBX[@]}" "$bin" pki ca --out "$tmp/nb/ca" --name nb
+expect 0 "pki client as nobody" "${NBX[@]}" "$bin" pki client --ca "$tmp/nb/ca" --name c --out "$tmp/nb"
+expect 0 "pki revoke as nobody" "${NBX[@]}" "$bin" pki revoke --ca "$tmp/nb/ca" --cert "$tmp/nb/c.crt"
 # The CA directory is 0755 under any umask (it followed the umask: under
 # 027 the service, after its drop, could neither read ca.crl nor watch it).
 (umask 077 && "$bin" pki ca --out "$tmp/um" --name um >/dev/null 2>&1) || fail "pki ca under umask 077"

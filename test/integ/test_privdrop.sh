@@ -190,7 +190,21 @@ for sig in HUP USR1 TERM INT; do
 	setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups kill -"$sig" "$SRV_PID" ||
 		rvt_fail "kill -$sig as nobody"
 done
+# The same signals raised by the kernel for a pipe of nobody's whose owner
+# it set to the server (F_SETOWN/F_SETSIG, allowed for a process of its own
+# user: a round-two tester stopped the server so).
+for sig in 1 10 15; do
+	setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups python3 -c '
+import fcntl, os, sys
+r, w = os.pipe()
+fcntl.fcntl(r, fcntl.F_SETOWN, int(sys.argv[1]))
+fcntl.fcntl(r, 10, int(sys.argv[2]))  # F_SETSIG
+fcntl.fcntl(r, fcntl.F_SETFL, fcntl.fcntl(r, fcntl.F_GETFL) | os.O_ASYNC)
+os.write(w, b"x")' "$SRV_PID" "$sig" || rvt_fail "F_SETOWN signal $sig as nobody"
+done
 sleep 1
+grep -q "signal [0-9]* for a file's owner (code [0-9]*, F_SETOWN) ignored" "$RVT_TMP/server.log" ||
+	rvt_fail "the F_SETOWN signal not said: $(tail -3 "$RVT_TMP/server.log")"
 kill -0 "$SRV_PID" 2>/dev/null || rvt_fail "a SIGTERM from nobody stopped the server"
 grep -q "signal 15 from uid $NOBODY_UID (pid [0-9]*) ignored: started as root" "$RVT_TMP/server.log" ||
 	rvt_fail "not said: $(tail -3 "$RVT_TMP/server.log")"
@@ -245,6 +259,16 @@ for mode in "-n" ""; do
 	[ "$rc" = 16 ] && grep -q "admin_group 'adm': this process's user (uid $NOBODY_UID) is not a member" "$RVT_TMP/adm.log" ||
 		rvt_fail "admin_group adm ${mode:-at start}: exit $rc, $(tail -2 "$RVT_TMP/adm.log")"
 done
+# -n as root says it: the units start as the user, who is not a member (a
+# round-two tester: root's -n said OK).
+OUT=$(rvt_nsx "$S" "$RV_BIN" server -c "$RVT_TMP/adm.conf" -n 2>&1) || rvt_fail "-n as root: $OUT"
+grep -q "warning: admin_group 'adm': user nobody is not a member" <<<"$OUT" ||
+	rvt_fail "-n as root did not say it: $OUT"
+# A member in more than 256 groups is one (it was refused).
+rc=0
+rvt_nsx "$S" setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --groups="4,$(seq -s, 20000 20299)" \
+	"$RV_BIN" server -c "$RVT_TMP/adm.conf" -n >"$RVT_TMP/adm300.log" 2>&1 || rc=$?
+[ "$rc" = 0 ] || rvt_fail "a member of adm among 301 groups: exit $rc, $(tail -2 "$RVT_TMP/adm300.log")"
 # Started as root, the default user nobody is said to be shared.
 cat "$RVT_TMP"/client*.log | grep -q "user nobody is shared with other services" ||
 	rvt_fail "the shared user not said"
