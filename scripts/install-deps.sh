@@ -8,7 +8,7 @@ pkgs=(
 	liburing-dev android-libboringssl-dev libcriterion-dev
 	iproute2 iputils-ping iperf3 nftables ethtool procps psmisc
 	valgrind linux-perf gnuplot-nox
-	wireguard-go wireguard-tools openvpn nebula python3 openssl
+	wireguard-go wireguard-tools openvpn nebula python3 python3-cryptography openssl
 	scdoc libsystemd-dev libseccomp-dev systemd util-linux dbus-daemon
 	prometheus curl
 )

@@ -49,7 +49,7 @@ struct crl_seen {
 /* The CRLs of a context, kept to be carried over to the next one when that
  * one's CRL cannot be used yet (rv_tls_ctx_from_config_crl): a file with
  * more than CRL_KEPT is not carried over. */
-enum { CRL_KEPT = 8 };
+enum { CRL_KEPT = 8, CA_ENDS = 16 };
 
 struct rv_tls_ctx {
 	SSL_CTX *ssl_ctx;
@@ -57,6 +57,8 @@ struct rv_tls_ctx {
 	char *server_name;
 	struct rv_tls_expiry expiry;
 	struct crl_seen crl[CRL_SEEN];
+	int64_t ca_ends[CA_ENDS]; /* the CA certificates' ends (the first CA_ENDS) */
+	size_t n_ca_ends;
 	X509_CRL *kept[CRL_KEPT];
 	X509 *kept_signer[CRL_KEPT]; /* the CA certificate whose key signed each */
 	size_t nkept;
@@ -313,9 +315,10 @@ static bool holds_private_key(FILE *f)
 	return key;
 }
 
-static int load_ca(SSL_CTX *sc, uint8_t *trust, const char *path, int64_t *not_after, char *err,
-		   size_t err_len)
+static int load_ca(struct rv_tls_ctx *c, const char *path, char *err, size_t err_len)
 {
+	SSL_CTX *sc = c->ssl_ctx;
+	uint8_t *trust = c->trust_ca;
 	X509_STORE *store = SSL_CTX_get_cert_store(sc);
 	char ebuf[256];
 	X509 *x;
@@ -347,7 +350,11 @@ static int load_ca(SSL_CTX *sc, uint8_t *trust, const char *path, int64_t *not_a
 			ret = -EINVAL;
 			goto out;
 		}
-		keep_earliest(not_after, X509_get0_notAfter(x));
+		keep_earliest(&c->expiry.ca_not_after, X509_get0_notAfter(x));
+		if (c->n_ca_ends < CA_ENDS &&
+		    rv_tls_unix_time(X509_get0_notAfter(x), &c->ca_ends[c->n_ca_ends])) {
+			c->n_ca_ends++;
+		}
 		trust_add(trust, x, NULL);
 		if (!X509_STORE_add_cert(store, x)) {
 			X509_free(x);
@@ -763,7 +770,7 @@ int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
 	SSL_CTX_set_session_cache_mode(c->ssl_ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_options(c->ssl_ctx, SSL_OP_NO_TICKET);
 
-	ret = load_ca(c->ssl_ctx, c->trust_ca, p->ca_file, &c->expiry.ca_not_after, err, err_len);
+	ret = load_ca(c, p->ca_file, err, err_len);
 	if (ret) {
 		*out_fail = RV_TLS_FAIL_CA;
 		goto err_free;
@@ -965,7 +972,24 @@ void rv_tls_ctx_free(struct rv_tls_ctx *ctx)
 
 void rv_tls_ctx_expiry(const struct rv_tls_ctx *ctx, struct rv_tls_expiry *out)
 {
+	int64_t now = (int64_t)time(NULL), next = 0, last = 0, lapsed = 0;
+
 	*out = ctx->expiry;
+	for (size_t i = 0; i < ctx->n_ca_ends; i++) {
+		int64_t t = ctx->ca_ends[i];
+
+		if (t > now && (next == 0 || t < next)) {
+			next = t;
+		}
+		if (t <= now && t > lapsed) {
+			lapsed = t;
+		}
+		last = t > last ? t : last;
+	}
+	if (ctx->n_ca_ends) {
+		out->ca_not_after = next ? next : last;
+		out->ca_lapsed_at = next ? lapsed : 0;
+	}
 }
 
 enum rv_tls_role rv_tls_ctx_role(const struct rv_tls_ctx *ctx)

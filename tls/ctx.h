@@ -87,7 +87,12 @@ void rv_tls_ctx_free(struct rv_tls_ctx *ctx);
  * in seconds since the epoch (0: not present). */
 struct rv_tls_expiry {
 	int64_t cert_not_after; /* own certificate */
-	int64_t ca_not_after;	/* earliest of the CA file's certificates */
+	/* The earliest end of the CA file's certificates still valid (a CA
+	 * kept in the file until it lapses, at a rotation, no longer
+	 * stands for the others: "CA EXPIRED" for ever, and the new one's
+	 * end never shown); the latest when all have ended. */
+	int64_t ca_not_after;
+	int64_t ca_lapsed_at; /* the latest end of one that has ended while others stand */
 	bool have_crl;
 	int64_t crl_next_update; /* earliest nextUpdate of the CRLs (0: none given) */
 	int64_t crl_last_update; /* latest lastUpdate (thisUpdate) of the CRLs */

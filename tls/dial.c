@@ -127,6 +127,10 @@ struct rv_client_side {
 	 * while the client reconnects (it never got back in). */
 	struct resolve_job known[4];
 	unsigned known_next;
+	/* The end of our own certificate the current connection was made
+	 * with, and the reconnection a renewal asks for before it. */
+	int64_t chan_cert_end;
+	struct rv_ltimer renew_timer;
 };
 
 static struct rv_client_side *side(const struct rv_loop *l)
@@ -349,6 +353,18 @@ static void use_addr(struct rv_client_side *s, unsigned i)
 	s->sa_len = s->job.sa_len[i];
 }
 
+/* own_cert_end: the end of our own certificate (0: unknown). */
+static int64_t own_cert_end(struct rv_loop *l)
+{
+	struct rv_tls_expiry e;
+
+	if (!l->tls) {
+		return 0;
+	}
+	rv_tls_ctx_expiry(l->tls, &e);
+	return e.cert_not_after;
+}
+
 static void connect_to(struct rv_loop *l)
 {
 	struct rv_client_side *s = side(l);
@@ -378,6 +394,8 @@ static void connect_to(struct rv_loop *l)
 	}
 	snprintf(s->server_str, sizeof(s->server_str), "%s (%s)", s->job.host, c->peer_str);
 	s->chan = c;
+	s->chan_cert_end = own_cert_end(l);
+	rv_loop_disarm(l, &s->renew_timer);
 	rv_hostcfg_server(l, &ep);
 	if (l->io.connect(l->io.ctx, fd, (const struct sockaddr *)&s->sa, s->sa_len,
 			  rv_udata(RV_OP_CTL_CONNECT, c->id, c->gen))) {
@@ -866,6 +884,47 @@ static void client_stop(struct rv_loop *l)
 {
 	rv_loop_disarm(l, &side(l)->retry);
 	rv_loop_disarm(l, &side(l)->stable_timer);
+	rv_loop_disarm(l, &side(l)->renew_timer);
+}
+
+/* A renewed certificate before the one the session was made with ends:
+ * the server would end the session at the old one's end (counted as
+ * expired), and the client come back with the new one after a drop it
+ * did not plan; so it reconnects, on its own time, a minute before. */
+enum { RENEW_LEAD_S = 60 };
+
+static void on_renew(struct rv_loop *l, struct rv_ltimer *lt)
+{
+	struct rv_client_side *s = side(l);
+
+	(void)lt;
+	if (s->chan && !s->chan->closing) {
+		rv_info("reconnecting with the renewed certificate (the one this session was made "
+			"with ends in %lld s)",
+			(long long)(s->chan_cert_end - (int64_t)time(NULL)));
+		rv_chan_goodbye(l, s->chan, RV_CTL_CODE_RECONFIG,
+				"reconnecting with the renewed certificate");
+	}
+}
+
+void rv_client_cert_changed(struct rv_loop *l, struct rv_strbuf *log)
+{
+	struct rv_client_side *s = side(l);
+	int64_t now = (int64_t)time(NULL), end = own_cert_end(l), at;
+
+	if (!s || !s->chan || !s->chan_cert_end || end == s->chan_cert_end) {
+		return;
+	}
+	at = s->chan_cert_end - RENEW_LEAD_S;
+	at = at > now ? at : now;
+	rv_loop_arm(l, &s->renew_timer, on_renew,
+		    l->now_ns + (uint64_t)(at - now) * RV_NSEC_PER_SEC);
+	rv_strbuf_printf(log,
+			 "applied: own certificate renewed (the session goes on with the one it "
+			 "was made with, which ends in %lld s; it reconnects with the new one "
+			 "%s)\n",
+			 (long long)(s->chan_cert_end - now),
+			 at == now ? "now" : "a minute before that");
 }
 
 static void client_free(struct rv_loop *l)

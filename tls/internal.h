@@ -327,6 +327,7 @@ struct rv_loop {
 	/* The last time the loop woke long after its timers were due, or was
 	 * continued after a stop (loop.c). */
 	uint64_t stall_seen_ns;
+	int64_t ca_lapse_seen; /* reload.c: the CA lapse whose sessions were checked */
 	uint64_t woke_late_ns; /* the last wake LATE_NS or more late (loop.c) */
 	uint64_t started_ns;
 	/* connection slots (chan.c) */
@@ -470,6 +471,12 @@ bool rv_hostcfg_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_a
  * server, and a connection to a server no longer in it is ended (GOODBYE,
  * then a reconnect). What it did goes to |log|. */
 void rv_client_servers_changed(struct rv_loop *l, struct rv_strbuf *log);
+
+/* rv_client_cert_changed, after a reload or the watch put in a context
+ * with another own certificate: the session made with the old one
+ * reconnects with the new one a minute before the old one ends (at once
+ * when less is left), said in |log|. */
+void rv_client_cert_changed(struct rv_loop *l, struct rv_strbuf *log);
 /* rv_tunwatch_start arms the loop's watch of its TUN device (tunwatch.c):
  * what someone removed from it is put back as soon as the kernel says so
  * (rtnetlink), and every few seconds whatever it says. rv_tunwatch_on_cqe

@@ -197,6 +197,9 @@ static void swap_tls(struct rv_loop *l, struct rv_tls_ctx *n, struct rv_strbuf *
 
 	rv_tls_ctx_free(l->tls);
 	l->tls = n;
+	if (l->role == &rv_client_role) {
+		rv_client_cert_changed(l, log);
+	}
 	if (same) {
 		/* Checking every peer costs about 0.4 ms each, all in one turn
 		 * of this loop: 4 s at 10,000 sessions, for a touched file, a
@@ -726,6 +729,11 @@ static void end_expired(struct rv_loop *l)
 	rv_tls_ctx_expiry(l->tls, &e);
 	if (e.ca_not_after && e.ca_not_after <= now) {
 		what = "the CA certificate expired";
+	} else if (e.ca_lapsed_at && e.ca_lapsed_at != l->ca_lapse_seen) {
+		/* One CA of several ended (the old one at a rotation): its
+		 * clients' sessions end, once; the others stand. */
+		l->ca_lapse_seen = e.ca_lapsed_at;
+		what = "a CA certificate of the CA file expired (the others stand)";
 	} else if (e.have_crl && e.crl_next_update && e.crl_next_update <= now) {
 		what = "the CRL expired";
 	}

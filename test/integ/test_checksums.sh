@@ -36,13 +36,17 @@ send() {
 		--src "$2" --dst "$3" --port "$4" $([ "$5" = 1 ] && echo --bad) >/dev/null
 }
 
-# recv ADDR PORT: count the datagrams a UDP socket on the server gets in 3 s.
+# recv ADDR PORT READY: count the datagrams a UDP socket on the server gets
+# in 3 s; READY is made once it is bound (a fixed 0.5 s before sending was
+# too short on a busy machine: the first good datagram came before the bind,
+# "7 of 8").
 recv() {
 	ip netns exec "$S" python3 - "$@" <<'EOP'
 import socket, sys, time
 a, port = sys.argv[1], int(sys.argv[2])
 s = socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((a, port))
+open(sys.argv[3], "w").close()  # bound: the sender may start
 s.settimeout(0.2)
 n, end = 0, time.time() + 3
 while time.time() < end:
@@ -60,9 +64,10 @@ nst() { ip netns exec "$S" nstat -az "$1" | awk -v k="$1" '$1 == k { print $2 }'
 for fam in 4 6; do
 	if [ "$fam" = 4 ]; then src=$A1 dst=10.99.0.1 U=UdpInCsumErrors T=TcpInCsumErrors; else src=$B1 dst=fd99::1 U=Udp6InCsumErrors T=TcpInCsumErrors; fi
 	rvt_step "IPv$fam: UDP with wrong checksums is dropped by the server's kernel, right ones arrive"
-	recv "$dst" 7777 >"$RVT_TMP/recv$fam" &
+	rm -f "$RVT_TMP/ready$fam"
+	recv "$dst" 7777 "$RVT_TMP/ready$fam" >"$RVT_TMP/recv$fam" &
 	RP=$!
-	sleep 0.5
+	rvt_wait_for 10 "the receiver bound" test -e "$RVT_TMP/ready$fam" || rvt_fail "the receiver did not start"
 	U0=$(nst "$U")
 	send udp "$src" "$dst" 7777 1 || rvt_fail "raw UDP send"
 	sleep 0.5

@@ -626,3 +626,66 @@ OUT=$("$RV_BIN" server -c "$RVT_TMP/pk.conf" -n 2>&1) || rc=$?
 [ "$rc" = 4 ] && grep -q "CA file $R/cakey.crt holds a private key: refused" <<<"$OUT" ||
 	rvt_fail "a CA file with a private key: exit $rc, $OUT"
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "s5 exit"
+
+rvt_step "Q. a rotation's old CA lapses: its client's session ends once, status shows the new CA's end"
+# status said "CA EXPIRED" for ever after the old one lapsed (the earliest
+# end of the file), never the new CA's, and every expiry check re-verified
+# every peer (a hostile tester). The old CA is issued again with 12 s left
+# (python3-cryptography: pki counts in days).
+python3 - "$R/old/ca.crt" "$R/old/ca.key" 12 "$R/old-short.crt" <<'PY' || rvt_fail "re-issue the old CA"
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+crt = x509.load_pem_x509_certificate(open(sys.argv[1], 'rb').read())
+key = serialization.load_pem_private_key(open(sys.argv[2], 'rb').read(), None)
+now = datetime.datetime.now(datetime.timezone.utc)
+b = (x509.CertificateBuilder().subject_name(crt.subject).issuer_name(crt.issuer)
+     .public_key(crt.public_key()).serial_number(x509.random_serial_number())
+     .not_valid_before(getattr(crt, "not_valid_before_utc", None) or crt.not_valid_before).not_valid_after(now + datetime.timedelta(seconds=int(sys.argv[3]))))
+for e in crt.extensions:
+    b = b.add_extension(e.value, e.critical)
+open(sys.argv[4], 'wb').write(b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+PY
+rvt_run "$RV_BIN" pki server --ca "$R/new" --name vpn.test --out "$R" --file server-new >/dev/null || rvt_fail "pki server new"
+rvt_run "$RV_BIN" pki client --ca "$R/old" --name rotold2 --out "$R" >/dev/null || rvt_fail "pki client rotold2"
+cat "$R/old-short.crt" "$R/new/ca.crt" >"$R/bundle2.crt"
+cat "$R/old/ca.crl" "$R/new/ca.crl" >"$R/crl2.pem"
+chgrp -R "$RV_GROUP" "$R" && chmod -R g+rX "$R"
+start_s2 s6 ca="$R/bundle2.crt" cert="$R/server-new.crt" key="$R/server-new.key" crl="$R/crl2.pem"
+for c in rotold2:1 rotnew:2; do
+	CTL_IDX=${c#*:} ctl_client_conf "$RVT_TMP/${c%%:*}.q.conf" "$R/${c%%:*}" "rvq${c#*:}" "$RVT_TMP/${c%%:*}.q.sock" \
+		server="10.88.${c#*:}.1:4533" ca="$R/bundle2.crt"
+	rvt_bg "$(rvt_ns_name "c${c#*:}")" "${c%%:*}.q" "$RV_BIN" client -c "$RVT_TMP/${c%%:*}.q.conf"
+done
+rvt_wait_for 10 "both clients on s6" sh -c "\"$RV_BIN\" status --kv -s '$S2_SOCK' | grep -c 'state=running' | grep -qx 2" ||
+	rvt_fail "the clients did not come up on s6"
+rvt_wait_for 20 "rotold2's session ended at its CA's end" sh -c "! \"$RV_BIN\" status --kv -s '$S2_SOCK' | grep -q '^session name=rotold2 .*state=running'" ||
+	rvt_fail "the old CA's client kept its session past the CA's end"
+s5_running rotnew || rvt_fail "the new CA's client lost its session when the old CA lapsed"
+"$RV_BIN" status -s "$S2_SOCK" | rvt_matches '^  CA +expires in [0-9]' ||
+	rvt_fail "status: $("$RV_BIN" status -s "$S2_SOCK" | grep ' CA ')"
+rvt_stop_pid "$S2_PID" 10 || rvt_fail "s6 exit"
+
+rvt_step "R. a client's renewed certificate: it reconnects with it a minute before the old one ends"
+# The session went on with the old certificate and the server ended it at
+# its end, counted as expired (a hostile tester).
+rvt_run "$RV_BIN" pki client --ca "$PKI/ca" --name renewc --out "$RVT_TMP" --valid-from -1m --valid-to +75s >/dev/null ||
+	rvt_fail "pki client renewc"
+chgrp "$RV_GROUP" "$RVT_TMP"/renewc.* && chmod g+r "$RVT_TMP"/renewc.*
+start_s2 s7
+CTL_IDX=3 ctl_client_conf "$RVT_TMP/renewc.conf" "$RVT_TMP/renewc" rvr "$RVT_TMP/renewc.sock" server=10.88.3.1:4533
+rvt_bg "$(rvt_ns_name c3)" renewc "$RV_BIN" client -c "$RVT_TMP/renewc.conf"
+rvt_wait_for 10 "renewc up" grep -q "tunnel up" "$RVT_TMP/renewc.log" || rvt_fail "renewc did not connect"
+rvt_run "$RV_BIN" pki client --ca "$PKI/ca" --name renewc --out "$RVT_TMP" --force >/dev/null || rvt_fail "renew"
+chgrp "$RV_GROUP" "$RVT_TMP"/renewc.* && chmod g+r "$RVT_TMP"/renewc.*
+OUT=$("$RV_BIN" reload -s "$RVT_TMP/renewc.sock" 2>&1) || rvt_fail "client reload: $OUT"
+rvt_matches "applied: own certificate renewed .*ends in [0-9]+ s; it reconnects with the new one a minute before that" <<<"$OUT" ||
+	rvt_fail "the reload did not say it: $OUT"
+rvt_wait_for 30 "the reconnection with the new certificate" grep -q "reconnecting with the renewed certificate" "$RVT_TMP/renewc.log" ||
+	rvt_fail "no reconnection: $(tail -3 "$RVT_TMP/renewc.log")"
+rvt_wait_for 10 "renewc up again" sh -c "[ \$(grep -c 'tunnel up' '$RVT_TMP/renewc.log') -ge 2 ]" ||
+	rvt_fail "renewc did not come back: $(tail -3 "$RVT_TMP/renewc.log")"
+[ "$("$RV_BIN" status --kv -s "$S2_SOCK" | sed -n 's/^server .* expired=\([0-9]*\) .*/\1/p')" = 0 ] ||
+	rvt_fail "the session was ended as expired"
+rvt_stop_pid "$RVT_LAST_PID" 10 || true
+rvt_stop_pid "$S2_PID" 10 || rvt_fail "s7 exit"
