@@ -593,13 +593,20 @@ cat "$R/old/ca.crt" "$R/new/ca.crt" >"$R/bundle.crt"
 cat "$R/old/ca.crl" "$R/new/ca.crl" >"$R/crl.pem"
 chgrp -R "$RV_GROUP" "$R" && chmod -R g+rX "$R"
 start_s2 s5 ca="$R/bundle.crt" cert="$R/server.crt" key="$R/server.key" crl="$R/crl.pem"
-for c in rotold:1 rotnew:2; do
-	CTL_IDX=${c#*:} ctl_client_conf "$RVT_TMP/${c%%:*}.conf" "$R/${c%%:*}" "rvp${c#*:}" "$RVT_TMP/${c%%:*}.sock" \
-		server="10.88.${c#*:}.1:4533" ca="$R/bundle.crt"
-	rvt_bg "$(rvt_ns_name "c${c#*:}")" "${c%%:*}" "$RV_BIN" client -c "$RVT_TMP/${c%%:*}.conf"
-done
+# rot_clients TAG CAFILE OLDNAME: the old CA's client OLDNAME in c1 and
+# rotnew in c2 (TUN rvTAG1/rvTAG2) on s2's port, both up.
+rot_clients() {
+	local c n i
+	for c in "$3:1" rotnew:2; do
+		n=${c%%:*} i=${c#*:}
+		CTL_IDX=$i ctl_client_conf "$RVT_TMP/$n.$1.conf" "$R/$n" "rv$1$i" "$RVT_TMP/$n.$1.sock" \
+			server="10.88.$i.1:4533" ca="$2"
+		rvt_bg "$(rvt_ns_name "c$i")" "$n.$1" "$RV_BIN" client -c "$RVT_TMP/$n.$1.conf"
+	done
+	rvt_wait_for 15 "both rotation clients" sh -c "\"$RV_BIN\" status --kv -s '$S2_SOCK' | grep -c 'state=running' | grep -qx 2"
+}
 s5_running() { "$RV_BIN" status --kv -s "$S2_SOCK" | rvt_matches "^session name=$1 .*state=running"; }
-rvt_wait_for 15 "both rotation clients" sh -c "\"$RV_BIN\" status --kv -s '$S2_SOCK' | grep -c 'state=running' | grep -qx 2" ||
+rot_clients p "$R/bundle.crt" rotold ||
 	rvt_fail "the rotation clients did not come up: $("$RV_BIN" status --kv -s "$S2_SOCK" | grep session)"
 # rotold revoked in the old CA's CRL; a second later one of the new CA's
 # revoked in its own (a newer CRL); both published at once.
@@ -652,13 +659,7 @@ cat "$R/old-short.crt" "$R/new/ca.crt" >"$R/bundle2.crt"
 cat "$R/old/ca.crl" "$R/new/ca.crl" >"$R/crl2.pem"
 chgrp -R "$RV_GROUP" "$R" && chmod -R g+rX "$R"
 start_s2 s6 ca="$R/bundle2.crt" cert="$R/server-new.crt" key="$R/server-new.key" crl="$R/crl2.pem"
-for c in rotold2:1 rotnew:2; do
-	CTL_IDX=${c#*:} ctl_client_conf "$RVT_TMP/${c%%:*}.q.conf" "$R/${c%%:*}" "rvq${c#*:}" "$RVT_TMP/${c%%:*}.q.sock" \
-		server="10.88.${c#*:}.1:4533" ca="$R/bundle2.crt"
-	rvt_bg "$(rvt_ns_name "c${c#*:}")" "${c%%:*}.q" "$RV_BIN" client -c "$RVT_TMP/${c%%:*}.q.conf"
-done
-rvt_wait_for 10 "both clients on s6" sh -c "\"$RV_BIN\" status --kv -s '$S2_SOCK' | grep -c 'state=running' | grep -qx 2" ||
-	rvt_fail "the clients did not come up on s6"
+rot_clients q "$R/bundle2.crt" rotold2 || rvt_fail "the clients did not come up on s6"
 rvt_wait_for 20 "rotold2's session ended at its CA's end" sh -c "! \"$RV_BIN\" status --kv -s '$S2_SOCK' | grep -q '^session name=rotold2 .*state=running'" ||
 	rvt_fail "the old CA's client kept its session past the CA's end"
 s5_running rotnew || rvt_fail "the new CA's client lost its session when the old CA lapsed"
