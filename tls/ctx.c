@@ -49,7 +49,7 @@ struct crl_seen {
 /* The CRLs of a context, kept to be carried over to the next one when that
  * one's CRL cannot be used yet (rv_tls_ctx_from_config_crl): a file with
  * more than CRL_KEPT is not carried over. */
-enum { CRL_KEPT = 8, CA_ENDS = 16 };
+enum { CRL_KEPT = 64, CA_ENDS = 16 };
 
 struct rv_tls_ctx {
 	SSL_CTX *ssl_ctx;
@@ -156,6 +156,56 @@ int rv_tls_ctx_revokes(const struct rv_tls_ctx *ctx, X509 *x)
 	ret = X509_CRL_get0_by_cert(best, &rev, x) == 1;
 	ERR_clear_error();
 	return ret;
+}
+
+/* same_key: do |a| and |b| carry the same public key? */
+static bool same_key(X509 *a, X509 *b)
+{
+	EVP_PKEY *ka = X509_get_pubkey(a), *kb = X509_get_pubkey(b);
+	bool same = ka && kb && EVP_PKEY_cmp(ka, kb) == 1;
+
+	EVP_PKEY_free(ka);
+	EVP_PKEY_free(kb);
+	return same;
+}
+
+/* has_ca_key: does |ctx|'s store hold a CA certificate with |ca|'s key? */
+static bool has_ca_key(const struct rv_tls_ctx *ctx, X509 *ca)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx->ssl_ctx));
+	bool has = false;
+
+	for (size_t i = 0; !has && i < sk_X509_OBJECT_num(objs); i++) {
+		X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
+		X509 *x = X509_OBJECT_get_type(o) == X509_LU_X509 ? X509_OBJECT_get0_X509(o) : NULL;
+
+		has = x && same_key(x, ca);
+	}
+	ERR_clear_error();
+	return has;
+}
+
+bool rv_tls_ctx_crl_dropped(const struct rv_tls_ctx *n, const struct rv_tls_ctx *cur, char *who,
+			    size_t who_len)
+{
+	if (!n->expiry.have_crl || !cur->expiry.have_crl || !n->kept_all || !cur->kept_all) {
+		return false;
+	}
+	for (size_t i = 0; i < cur->nkept; i++) {
+		X509 *ca = cur->kept_signer[i];
+		bool kept = false;
+
+		for (size_t j = 0; !kept && j < n->nkept; j++) {
+			kept = same_key(n->kept_signer[j], ca);
+		}
+		if (!kept && has_ca_key(n, ca)) {
+			X509_NAME_oneline(X509_get_subject_name(ca), who, (int)who_len);
+			ERR_clear_error();
+			return true;
+		}
+	}
+	ERR_clear_error();
+	return false;
 }
 
 bool rv_tls_ctx_same_trust(const struct rv_tls_ctx *a, const struct rv_tls_ctx *b)
@@ -298,21 +348,59 @@ static bool pem_ended(void)
 	return ended;
 }
 
-/* holds_private_key: does the PEM file |f| hold a private key block?
- * The readers of certificates and CRLs pass over it without a word, and a
- * CA or CRL file goes to every peer (`cat ca.crt ca.key` is an easy
- * slip). Leaves |f| at its start. */
-static bool holds_private_key(FILE *f)
+/* pem_scan counts the BEGIN lines of |f| whose type ends in |type| (a
+ * BEGIN anywhere on a line: after a byte-order mark, other text or the
+ * END of a block with no newline between, which the PEM reader passes
+ * over without a word, dropping the block), and says whether any block is
+ * a private key (indented or commented out too): a CA or CRL file goes to
+ * every peer (`cat ca.crt ca.key` is an easy slip). Leaves |f| at its
+ * start. */
+static unsigned pem_scan(FILE *f, const char *type, bool *key)
 {
-	char line[256];
-	bool key = false;
+	char line[512], want[48];
+	unsigned n = 0;
 
+	snprintf(want, sizeof(want), "%s-----", type);
+	*key = false;
 	rewind(f);
-	while (!key && fgets(line, sizeof(line), f) != NULL) {
-		key = strncmp(line, "-----BEGIN ", 11) == 0 && strstr(line, "PRIVATE KEY-----");
+	while (fgets(line, sizeof(line), f) != NULL) {
+		for (const char *b = strstr(line, "-----BEGIN "); b;
+		     b = strstr(b + 1, "-----BEGIN ")) {
+			const char *end = strstr(b + 11, "-----");
+
+			*key = *key || strstr(b, "PRIVATE KEY-----") != NULL;
+			n += end && (size_t)(end - b - 11) + 5 >= strlen(want) &&
+			     strncmp(end + 5 - strlen(want), want, strlen(want)) == 0;
+		}
 	}
 	rewind(f);
-	return key;
+	return n;
+}
+
+/* pem_read_all says why a PEM file read |n| blocks where its scan found
+ * |begins| (0: it read them all): the reader stopped at a damaged block,
+ * or passed over one it could not see (a BEGIN that does not start its
+ * line, another form such as TRUSTED CERTIFICATE). */
+static int pem_read_all(const char *what, const char *kind, const char *path, unsigned n,
+			unsigned begins, char *err, size_t err_len)
+{
+	if (!pem_ended() && n > 0) {
+		snprintf(err, err_len,
+			 "%s file %s: the block after %s %u is damaged or cut short (refused "
+			 "whole, not read up to it)",
+			 what, path, kind, n);
+		return -EINVAL;
+	}
+	if (n > 0 && n < begins) {
+		snprintf(err, err_len,
+			 "%s file %s: %u of its %u %s blocks could not be read (a BEGIN line that "
+			 "does not start its line: a byte-order mark, text before it, a file "
+			 "joined without its final newline; or another form, such as TRUSTED "
+			 "CERTIFICATE): refused whole",
+			 what, path, begins - n, begins, kind);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int load_ca(struct rv_tls_ctx *c, const char *path, char *err, size_t err_len)
@@ -323,13 +411,16 @@ static int load_ca(struct rv_tls_ctx *c, const char *path, char *err, size_t err
 	char ebuf[256];
 	X509 *x;
 	FILE *f;
+	unsigned begins;
+	bool key;
 	int ret = 0, n = 0;
 
 	f = open_pem("CA certificate", path, err, err_len, &ret);
 	if (!f) {
 		return ret;
 	}
-	if (holds_private_key(f)) {
+	begins = pem_scan(f, "CERTIFICATE", &key);
+	if (key) {
 		snprintf(err, err_len,
 			 "CA file %s holds a private key: refused (the CA file goes to every "
 			 "peer; keep only the CA's certificate in it)",
@@ -366,16 +457,12 @@ static int load_ca(struct rv_tls_ctx *c, const char *path, char *err, size_t err
 		X509_free(x);
 		n++;
 	}
-	if (!pem_ended() && n > 0) {
+	ret = pem_read_all("CA", "certificate", path, (unsigned)n, begins, err, err_len);
+	if (ret == 0 && n == 0) {
 		snprintf(err, err_len,
-			 "CA file %s: certificate %d is damaged or cut short (refused whole, not "
-			 "read up to it)",
-			 path, n + 1);
-		ret = -EINVAL;
-	} else if (n == 0) {
-		snprintf(err, err_len,
-			 "CA file %s holds no PEM certificate (expected "
-			 "-----BEGIN CERTIFICATE-----; use the CA's ca.crt)",
+			 "CA file %s holds no PEM certificate it can read (expected "
+			 "-----BEGIN CERTIFICATE----- at the start of a line; use the CA's "
+			 "ca.crt)",
 			 path);
 		ret = -EINVAL;
 	}
@@ -412,6 +499,20 @@ static X509 *signed_by_ca(X509_STORE *store, X509_CRL *crl)
 	}
 	ERR_clear_error();
 	return signer;
+}
+
+/* akid_is: does |crl|'s authority key identifier, when it has one, name
+ * the key of |signer| (its subject key identifier, when it has one)? */
+static bool akid_is(X509_CRL *crl, X509 *signer)
+{
+	AUTHORITY_KEYID *aki = X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, NULL, NULL);
+	const ASN1_OCTET_STRING *skid = X509_get0_subject_key_id(signer);
+	bool ok = aki == NULL || aki->keyid == NULL || skid == NULL ||
+		  ASN1_OCTET_STRING_cmp(aki->keyid, skid) == 0;
+
+	AUTHORITY_KEYID_free(aki);
+	ERR_clear_error();
+	return ok;
 }
 
 /* note_crl_number records |crl|'s number in |seen| (the highest per issuer). */
@@ -458,13 +559,16 @@ static int load_crl(struct rv_tls_ctx *c, const char *path, char *err, size_t er
 	char ebuf[256];
 	X509_CRL *crl;
 	FILE *f;
+	unsigned begins;
+	bool key;
 	int ret = 0, n = 0;
 
 	f = open_pem("CRL", path, err, err_len, &ret);
 	if (!f) {
 		return ret;
 	}
-	if (holds_private_key(f)) {
+	begins = pem_scan(f, "X509 CRL", &key);
+	if (key) {
 		snprintf(err, err_len,
 			 "CRL file %s holds a private key: refused (it goes to peers)", path);
 		ret = -EINVAL;
@@ -482,6 +586,18 @@ static int load_crl(struct rv_tls_ctx *c, const char *path, char *err, size_t er
 				 "CRL file %s: CRL %d (issuer %s) is not signed by the CA (ca): "
 				 "another CA's CRL, or damaged",
 				 path, n + 1, issuer);
+			ret = -EINVAL;
+			goto out;
+		}
+		if (!akid_is(crl, signer)) {
+			X509_CRL_free(crl);
+			snprintf(err, err_len,
+				 "CRL file %s: CRL %d names another key than the one that signed "
+				 "it "
+				 "(its authority key identifier): a signing tool's error, refused "
+				 "(the handshake and the check of live sessions would choose "
+				 "different CRLs)",
+				 path, n + 1);
 			ret = -EINVAL;
 			goto out;
 		}
@@ -505,18 +621,15 @@ static int load_crl(struct rv_tls_ctx *c, const char *path, char *err, size_t er
 		}
 		n++;
 	}
-	if (!pem_ended() && n > 0) {
-		snprintf(err, err_len,
-			 "CRL file %s: CRL %d is damaged or cut short (refused whole, not read up "
-			 "to it)",
-			 path, n + 1);
-		ret = -EINVAL;
+	ret = pem_read_all("CRL", "CRL", path, (unsigned)n, begins, err, err_len);
+	if (ret) {
 		goto out;
 	}
 	if (n == 0) {
 		snprintf(err, err_len,
-			 "CRL file %s holds no PEM CRL (expected "
-			 "-----BEGIN X509 CRL-----; create it with `ringvpn pki revoke`)",
+			 "CRL file %s holds no PEM CRL it can read (expected "
+			 "-----BEGIN X509 CRL----- at the start of a line; create it with "
+			 "`ringvpn pki revoke`)",
 			 path);
 		ret = -EINVAL;
 		goto out;

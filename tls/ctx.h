@@ -108,6 +108,14 @@ void rv_tls_ctx_expiry(const struct rv_tls_ctx *ctx, struct rv_tls_expiry *out);
 bool rv_tls_ctx_crl_older(const struct rv_tls_ctx *n, const struct rv_tls_ctx *cur,
 			  uint64_t *out_new, uint64_t *out_cur);
 
+/* rv_tls_ctx_crl_dropped: does |n| leave without a CRL a CA that still
+ * stands in it and had one in |cur|? Every client of that CA would be
+ * refused ("unable to get certificate CRL"): a CRL file unlinked and
+ * written anew one CRL at a time, seen between two, ended that CA's
+ * sessions (a round-two tester). Names the CA in |who|. */
+bool rv_tls_ctx_crl_dropped(const struct rv_tls_ctx *n, const struct rv_tls_ctx *cur, char *who,
+			    size_t who_len);
+
 /* rv_tls_ctx_same_trust: do |a| and |b| verify peers against the same CA
  * certificates and CRLs (by content, in the same order)? A reload or a
  * touched file that changed neither need not check every live peer again. */

@@ -48,13 +48,23 @@ static int new_tls(const struct rv_config *cfg, struct rv_tls_ctx **out, char *e
 	return rv_tls_ctx_from_config(out, cfg, false, &why, err, err_len);
 }
 
-/* older_crl: would |n| (its CRL read from |path|) put an older CRL in
+/* older_crl: would |n| (its CRL read from |path|) leave a CA that stays
+ * without its CRL (rv_tls_ctx_crl_dropped), or put an older CRL in
  * place of the running one? Says so in |err|. */
 static bool older_crl(const struct rv_loop *l, const struct rv_tls_ctx *n, const char *path,
 		      char *err, size_t err_len)
 {
 	uint64_t nn, cn;
+	char who[160];
 
+	if (rv_tls_ctx_crl_dropped(n, l->tls, who, sizeof(who))) {
+		snprintf(err, err_len,
+			 "CRL %s: it has no CRL of %s, which the running one has and whose CA "
+			 "stays (a file still being written? write it beside and rename it into "
+			 "place); every client of that CA would be refused",
+			 path, who);
+		return true;
+	}
 	if (!rv_tls_ctx_crl_older(n, l->tls, &nn, &cn)) {
 		return false;
 	}
@@ -72,15 +82,18 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt);
  * is not valid yet, or one that expired while the running one has not?
  * Either would refuse every peer: it is refused instead, the running CRL
  * kept, and said in |err|. A CRL not valid yet is taken when it becomes
- * valid if |retry| (the watch, which looks at the files again then). */
+ * valid if |retry| (the watch, which looks at the files again then), and
+ * |*later| says so (an expired one never will: a reload said it would). */
 static bool crl_unfit(struct rv_loop *l, const struct rv_tls_ctx *n, const char *path, bool retry,
-		      char *err, size_t err_len)
+		      bool *later, char *err, size_t err_len)
 {
 	struct rv_tls_expiry ne, ce;
 	int64_t now = (int64_t)time(NULL), from;
 
+	*later = false;
 	from = rv_tls_crl_not_yet_valid(n, path, err, err_len);
 	if (from) {
+		*later = retry;
 		if (retry) {
 			memset(l->watch_ids, 0, sizeof(l->watch_ids)); /* "changed" then */
 			rv_loop_arm(l, &l->watch_timer, on_watch_reload,
@@ -449,13 +462,12 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	if (ret == 0 && older_crl(l, tls, next->crl, err, sizeof(err))) {
 		ret = -EINVAL;
 	}
-	if (ret == 0 && crl_unfit(l, tls, next->crl, true, err, sizeof(err))) {
+	if (ret == 0 && crl_unfit(l, tls, next->crl, true, &crl_later, err, sizeof(err))) {
 		/* The rest of the reload goes on with the running CRL. One not
 		 * valid yet is taken then by the watch's retry (crl_unfit armed
 		 * it): a reload used to record the file as seen, and the retry
 		 * found nothing changed, so a revocation was never applied (a
 		 * hostile tester). */
-		crl_later = rv_timer_armed(&l->watch_timer.t);
 		rv_tls_ctx_free(tls);
 		tls = NULL;
 		rv_strbuf_printf(log, "kept: the running CRL: %s%s\n", err,
@@ -660,9 +672,9 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 {
 	struct rv_strbuf log = { .max = 64 * 1024 };
 	struct rv_tls_ctx *n = NULL;
-	char err[512];
-
 	struct rv_file_id ids[4];
+	bool later;
+	char err[512];
 
 	(void)lt;
 	take_ids(l->cfg, ids);
@@ -688,7 +700,7 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 			 err);
 		return;
 	}
-	if (crl_unfit(l, n, l->cfg->crl, true, err, sizeof(err))) {
+	if (crl_unfit(l, n, l->cfg->crl, true, &later, err, sizeof(err))) {
 		/* The CA, certificate and key are taken all the same: a CRL
 		 * dated days ahead held back a renewed certificate past the
 		 * old one's expiry. */
@@ -696,7 +708,7 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 		n = NULL;
 		rv_warnx("certificate files changed but the CRL cannot be used now (keeping the "
 			 "running CRL%s): %s",
-			 l->watch_timer.t.armed ? "; it is taken when it becomes valid" : "", err);
+			 later ? "; it is taken when it becomes valid" : "", err);
 		if (keep_crl_tls(l, l->cfg, &n, err, sizeof(err)) != 0) {
 			rv_warnx("certificate files changed but cannot be loaded (keeping the "
 				 "running ones): %s",

@@ -603,7 +603,7 @@ rot_clients() {
 			server="10.88.$i.1:4533" ca="$2"
 		rvt_bg "$(rvt_ns_name "c$i")" "$n.$1" "$RV_BIN" client -c "$RVT_TMP/$n.$1.conf"
 	done
-	rvt_wait_for 15 "both rotation clients" sh -c "\"$RV_BIN\" status --kv -s '$S2_SOCK' | grep -c 'state=running' | grep -qx 2"
+	rvt_wait_for 15 "both rotation clients" sh -c "\"$RV_BIN\" status --kv -s '$S2_SOCK' | grep -c '^session .*state=running' | grep -qx 2"
 }
 s5_running() { "$RV_BIN" status --kv -s "$S2_SOCK" | rvt_matches "^session name=$1 .*state=running"; }
 rot_clients p "$R/bundle.crt" rotold ||
@@ -621,17 +621,58 @@ s5_running rotnew || rvt_fail "the new CA's client lost its session"
 L=$(wc -c <"$R/new/ca.crl")
 { cat "$R/old/ca.crl"; head -c $((L - 60)) "$R/new/ca.crl"; } >"$R/crl.tmp" && chmod 644 "$R/crl.tmp" &&
 	mv "$R/crl.tmp" "$R/crl.pem"
-wait_log "$RVT_TMP/s5.log" "CRL file $R/crl.pem: CRL 2 is damaged or cut short (refused whole" 5 >/dev/null ||
+wait_log "$RVT_TMP/s5.log" "CRL file $R/crl.pem: the block after CRL 1 is damaged or cut short (refused whole" 5 >/dev/null ||
 	rvt_fail "the damaged CRL block was not refused: $(tail -2 "$RVT_TMP/s5.log")"
 sleep 0.5
 s5_running rotnew || rvt_fail "the new CA's client lost its session to a damaged CRL block"
-# The CA file with the CA's key in it (cat ca.crt ca.key): refused by -n.
+# The file unlinked and written anew one CRL at a time, the watch looking
+# between the two: the new CA's clients lost their sessions (a round-two
+# tester); now that file is refused until it is whole.
+mv "$R/crl.pem" "$R/crl.bak"
+{ cat "$R/old/ca.crl"; sleep 1; cat "$R/new/ca.crl"; } >"$R/crl.pem"
+chmod 644 "$R/crl.pem"
+wait_log "$RVT_TMP/s5.log" "it has no CRL of .*, which the running one has and whose CA stays" 5 >/dev/null ||
+	rvt_fail "the half-written file was not refused: $(tail -2 "$RVT_TMP/s5.log")"
+sleep 1
+s5_running rotnew || rvt_fail "the new CA's client lost its session to a half-written CRL file"
+# -n on files whose blocks the PEM reader passes over without a word (a
+# round-two tester): a byte-order mark, a CA in TRUSTED CERTIFICATE form,
+# two CRL files joined without the first's final newline; a CA file with
+# the CA's key in it (cat ca.crt ca.key), indented or commented out too; a
+# CRL that names another key than its signer's.
+n_refused() { # CONF-KV... -- PATTERN
+	local kv=() rc=0 out
+	while [ "$1" != -- ]; do kv+=("$1"); shift; done
+	ctl_server_conf "$RVT_TMP/pk.conf" cert="$R/server.crt" key="$R/server.key" "${kv[@]}"
+	out=$("$RV_BIN" server -c "$RVT_TMP/pk.conf" -n 2>&1) || rc=$?
+	[ "$rc" = 4 ] && grep -q -- "$2" <<<"$out" || rvt_fail "-n ${kv[*]}: exit $rc, $out"
+}
+{ printf '\xef\xbb\xbf'; cat "$R/new/ca.crt" "$R/old/ca.crt"; } >"$R/bom.crt"
+n_refused ca="$R/bom.crt" -- "1 of its 2 certificate blocks could not be read"
+{ cat "$R/old/ca.crt"; openssl x509 -in "$R/new/ca.crt" -trustout; } >"$R/trusted.crt"
+n_refused ca="$R/trusted.crt" -- "1 of its 2 certificate blocks could not be read"
+{ head -c -1 "$R/old/ca.crl"; cat "$R/new/ca.crl"; } >"$R/joined.crl"
+n_refused ca="$R/bundle.crt" crl="$R/joined.crl" -- "holds no PEM CRL it can read\|could not be read"
 cat "$R/old/ca.crt" "$R/old/ca.key" >"$R/cakey.crt"
-ctl_server_conf "$RVT_TMP/pk.conf" ca="$R/cakey.crt" cert="$R/server.crt" key="$R/server.key"
-rc=0
-OUT=$("$RV_BIN" server -c "$RVT_TMP/pk.conf" -n 2>&1) || rc=$?
-[ "$rc" = 4 ] && grep -q "CA file $R/cakey.crt holds a private key: refused" <<<"$OUT" ||
-	rvt_fail "a CA file with a private key: exit $rc, $OUT"
+n_refused ca="$R/cakey.crt" -- "CA file $R/cakey.crt holds a private key: refused"
+{ cat "$R/old/ca.crt"; sed 's/^/# /' "$R/old/ca.key"; } >"$R/cakey2.crt"
+n_refused ca="$R/cakey2.crt" -- "holds a private key: refused"
+python3 - "$R/old/ca.crt" "$R/old/ca.key" "$R/akid.crl" <<'PY' || rvt_fail "make a CRL with another AKID"
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+ca = x509.load_pem_x509_certificate(open(sys.argv[1], 'rb').read())
+key = serialization.load_pem_private_key(open(sys.argv[2], 'rb').read(), None)
+now = datetime.datetime.now(datetime.timezone.utc)
+other = ec.generate_private_key(ec.SECP256R1()).public_key()
+b = (x509.CertificateRevocationListBuilder().issuer_name(ca.subject)
+     .last_update(now - datetime.timedelta(minutes=5)).next_update(now + datetime.timedelta(days=1))
+     .add_extension(x509.CRLNumber(99), False)
+     .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(other), False))
+open(sys.argv[3], 'wb').write(b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+PY
+n_refused ca="$R/old/ca.crt" crl="$R/akid.crl" -- "CRL 1 names another key than the one that signed it"
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "s5 exit"
 
 rvt_step "Q. a rotation's old CA lapses: its client's session ends once, status shows the new CA's end"
