@@ -689,8 +689,8 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 	    older_crl(l, n, l->cfg->crl, err, sizeof(err))) {
 		rv_tls_ctx_free(n);
 		n = NULL;
-		rv_warnx("certificate files changed but the CRL is older than the running one "
-			 "(keeping the running ones): %s",
+		rv_warnx("certificate files changed but the new CRL cannot replace the running "
+			 "one (keeping the running ones): %s",
 			 err);
 		return;
 	}
