@@ -96,25 +96,20 @@ static bool in_my_groups(gid_t gid)
  * the group database? */
 static bool user_in_group(const char *user, gid_t pgid, gid_t gid)
 {
-	int n = 64;
-	gid_t *groups = NULL;
+	int n = 0;
+	gid_t none, *groups;
 	bool in = pgid == gid;
 
-	for (int tries = 0; !in && tries < 4; tries++) {
-		gid_t *g = realloc(groups, (size_t)n * sizeof(*g));
-		int want = n;
-
-		if (!g) {
-			break;
-		}
-		groups = g;
-		if (getgrouplist(user, pgid, groups, &want) >= 0) {
-			for (int i = 0; !in && i < want; i++) {
-				in = groups[i] == gid;
-			}
-			break;
-		}
-		n = want > n ? want : n * 2;
+	/* The first call only counts them (-1, with |n| set). */
+	getgrouplist(user, pgid, &none, &n);
+	if (in || n <= 0 || (groups = calloc((size_t)n, sizeof(*groups))) == NULL) {
+		return in;
+	}
+	if (getgrouplist(user, pgid, groups, &n) < 0) {
+		n = 0;
+	}
+	for (int i = 0; !in && i < n; i++) {
+		in = groups[i] == gid;
 	}
 	free(groups);
 	return in;

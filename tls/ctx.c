@@ -49,7 +49,7 @@ struct crl_seen {
 /* The CRLs of a context, kept to be carried over to the next one when that
  * one's CRL cannot be used yet (rv_tls_ctx_from_config_crl): a file with
  * more than CRL_KEPT is not carried over. */
-enum { CRL_KEPT = 64, CA_ENDS = 16 };
+enum { CRL_KEPT = 64, CA_ENDS = 64 };
 
 struct rv_tls_ctx {
 	SSL_CTX *ssl_ctx;
@@ -441,7 +441,6 @@ static int load_ca(struct rv_tls_ctx *c, const char *path, char *err, size_t err
 			ret = -EINVAL;
 			goto out;
 		}
-		keep_earliest(&c->expiry.ca_not_after, X509_get0_notAfter(x));
 		if (c->n_ca_ends < CA_ENDS &&
 		    rv_tls_unix_time(X509_get0_notAfter(x), &c->ca_ends[c->n_ca_ends])) {
 			c->n_ca_ends++;
@@ -1099,10 +1098,8 @@ void rv_tls_ctx_expiry(const struct rv_tls_ctx *ctx, struct rv_tls_expiry *out)
 		}
 		last = t > last ? t : last;
 	}
-	if (ctx->n_ca_ends) {
-		out->ca_not_after = next ? next : last;
-		out->ca_lapsed_at = next ? lapsed : 0;
-	}
+	out->ca_not_after = next ? next : last;
+	out->ca_lapsed_at = next ? lapsed : 0;
 }
 
 enum rv_tls_role rv_tls_ctx_role(const struct rv_tls_ctx *ctx)

@@ -665,30 +665,19 @@ static void on_next_addr(struct rv_loop *l, struct rv_ltimer *lt)
  * 1 s (0: it has not). */
 static int64_t own_expired_s(struct rv_loop *l)
 {
-	struct rv_tls_expiry e;
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = (int64_t)time(NULL), end = own_cert_end(l);
 
-	if (!l->tls) {
-		return 0;
-	}
-	rv_tls_ctx_expiry(l->tls, &e);
-	return e.cert_not_after && e.cert_not_after <= now ? now - e.cert_not_after + 1 : 0;
+	return end && end <= now ? now - end + 1 : 0;
 }
 
 /* own_valid_until: is our own certificate valid now? Its end, UTC, in
  * |out| (32 bytes) when it is. */
 static bool own_valid_until(struct rv_loop *l, char out[32])
 {
-	struct rv_tls_expiry e;
-	time_t end;
+	time_t end = (time_t)own_cert_end(l);
 	struct tm tm;
 
-	if (!l->tls) {
-		return false;
-	}
-	rv_tls_ctx_expiry(l->tls, &e);
-	end = (time_t)e.cert_not_after;
-	return e.cert_not_after > (int64_t)time(NULL) && gmtime_r(&end, &tm) &&
+	return end > time(NULL) && gmtime_r(&end, &tm) &&
 	       strftime(out, 32, "%Y-%m-%d %H:%M UTC", &tm) > 0;
 }
 

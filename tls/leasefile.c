@@ -206,11 +206,11 @@ static int check_fd(int fd, const char *path, char *err, size_t err_len)
 	return 0;
 }
 
-/* open_nofollow opens |path| with |flags|, refusing a symbolic link
- * anywhere on the path (openat2's RESOLVE_NO_SYMLINKS): a directory on the
- * way that the service user may replace by a link chose the directory
- * root wrote in as well (a round-two tester); a kernel without openat2
- * refuses a link at the end only. */
+/* open_nofollow opens |path| with |flags|, refusing (-ELOOP, |err| set) a
+ * symbolic link anywhere on the path (openat2's RESOLVE_NO_SYMLINKS): a
+ * directory on the way that the service user may replace by a link chose
+ * the directory root wrote in as well (a round-two tester); a kernel
+ * without openat2 refuses a link at the end only. */
 static int open_nofollow(const char *path, int flags, char *err, size_t err_len)
 {
 	struct open_how how = {
@@ -229,7 +229,7 @@ static int open_nofollow(const char *path, int flags, char *err, size_t err_len)
 			 "(name the file by its real path; a link in a directory the service "
 			 "user may write would let it choose what root rewrites)",
 			 path);
-		return -EINVAL;
+		return -ELOOP;
 	}
 	return fd < 0 ? -errno : fd;
 }
@@ -241,11 +241,11 @@ int rv_leasefile_check(const char *path, char *err, size_t err_len)
 	if (fd == -ENOENT) {
 		return 0;
 	}
+	if (fd == -ELOOP) {
+		return -EINVAL;
+	}
 	if (fd < 0) {
-		if (fd != -EINVAL) {
-			snprintf(err, err_len, "cannot open the lease file %s: %s", path,
-				 strerror(-fd));
-		}
+		snprintf(err, err_len, "cannot open the lease file %s: %s", path, strerror(-fd));
 		return fd;
 	}
 	ret = check_fd(fd, path, err, err_len);
@@ -275,7 +275,7 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 	f->leases = leases;
 	/* O_NONBLOCK: a FIFO named by mistake must not hang the start. */
 	f->fd = open_nofollow(path, O_RDWR | O_CREAT | O_APPEND, err, err_len);
-	if (f->fd == -EINVAL) {
+	if (f->fd == -ELOOP) {
 		free(f);
 		return -EINVAL;
 	}

@@ -278,11 +278,14 @@ static bool from_other_user(const struct rv_loop *l)
 	    si->ssi_signo != SIGUSR1) {
 		return false;
 	}
-	if (rv_ratelimit_ok(&rl) && sent) {
+	if (!rv_ratelimit_ok(&rl)) {
+		return true;
+	}
+	if (sent) {
 		rv_warnx("signal %u from uid %u (pid %u) ignored: started as root, this process "
 			 "takes it from root only (its user may be shared)",
 			 si->ssi_signo, si->ssi_uid, si->ssi_pid);
-	} else if (rv_ratelimit_ok(&rl)) {
+	} else {
 		rv_warnx("signal %u for a file's owner (code %d, F_SETOWN) ignored: started as "
 			 "root, this process takes it from root only",
 			 si->ssi_signo, si->ssi_code);
