@@ -8,6 +8,7 @@
 #   FUZZ_PARALLEL=2 scripts/fuzz.sh       # N harnesses at a time (scripts/test.sh: JOBS)
 #   FUZZ_KEEP=1 scripts/fuzz.sh           # merge new coverage back into test/fuzz/corpus/<name>/
 #   FUZZ_BUILD_ONLY=1 scripts/fuzz.sh     # build the harnesses, run none
+#   FUZZ_TIMEOUT=60 scripts/fuzz.sh       # an input slower than this (s) fails (default 10)
 #
 # Configures build/fuzz with -DRV_FUZZ=ON -DCMAKE_C_COMPILER=clang -DRV_TESTS=ON,
 # builds the fuzz_<name> targets, then runs each one on a scratch copy of its
@@ -101,7 +102,7 @@ fuzz_one() {
 		echo "fuzz.sh: warning: no seed corpus $seeds; starting empty" >&2
 	fi
 
-	args=(-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+	args=(-max_total_time="$secs" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 -print_final_stats=1
 		-artifact_prefix="$art/")
 	if [ "$jobs" -gt 0 ]; then
 		args+=(-fork="$jobs")

@@ -74,6 +74,15 @@ stage_ok+=("build+layering+ldd")
 # pass ten in a row beside a hog at normal priority on every core,
 # scripts/repeat-under-load.sh). Each stage still runs its own build, which
 # finds nothing left to do, or shows the error when this one failed.
+# Then, in the same background and at the same priority, the two parts of
+# later stages that use CPU but no namespace or shared build directory:
+# stage 7's fuzzers (bounded by time, so a starved one makes fewer runs, not
+# a longer stage; a slow input is a timeout only after 60 s instead of 10)
+# and stage 4's sanitized unit tests, corpus replays and stress tests. Each
+# leaves its log and exit status in build/bg-*; its stage prints the log,
+# runs a failed unit test again in the foreground (a test that only a
+# starved background fails is said, not hidden) and does the part itself
+# when the background did not get to it.
 prebuild() {
 	cmake -S . -B build/asan -DRV_WERROR=ON -DRV_SANITIZE=address,undefined -DRV_PERF=OFF >/dev/null &&
 		cmake --build build/asan -j"$jobs" &&
@@ -81,19 +90,37 @@ prebuild() {
 		cmake --build build/tsan -j"$jobs" --target rv_stress rv_integ_deps &&
 		FUZZ_BUILD_ONLY=1 bash scripts/fuzz.sh
 }
+# background_part NAME CMD...: runs CMD with its output in build/bg-NAME.log
+# and its exit status in build/bg-NAME.rc, and the seconds it ended at.
+background_part() {
+	local name=$1 rc=0
+	shift
+	"$@" >"build/bg-$name.log" 2>&1 || rc=$?
+	echo "$rc" >"build/bg-$name.rc"
+	echo "bg-$name: exit $rc at $SECONDS s"
+}
+background() {
+	prebuild || return 1
+	echo "builds done at $SECONDS s"
+	background_part fuzz env FUZZ_PARALLEL="$jobs" FUZZ_TIMEOUT=60 bash scripts/fuzz.sh
+	background_part asan env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --test-dir build/asan --output-on-failure -L 'unit|fuzz-replay|stress' -j"$jobs"
+}
 mkdir -p build
+rm -f build/bg-*.log build/bg-*.rc
 # In a process group of its own (job control), so that a failure of this
 # script before stage 4 stops the whole build with it.
 set -m
 (
 	renice -n 19 -p "$BASHPID" >/dev/null
 	ionice -c 3 -p "$BASHPID" 2>/dev/null || true
-	prebuild
+	background
 ) >build/prebuild.log 2>&1 &
 prebuild_pid=$!
 set +m
 trap '[ -z "${prebuild_pid:-}" ] || kill -- "-$prebuild_pid" 2>/dev/null || true' EXIT
-# prebuild_wait: the builds done (a failure is shown by the stage's own build).
+# prebuild_wait: the background done (a failed build is shown by the stage's
+# own build).
 prebuild_wait() {
 	[ -n "${prebuild_pid:-}" ] || return 0
 	if wait "$prebuild_pid"; then
@@ -101,8 +128,12 @@ prebuild_wait() {
 	else
 		echo "(the build during stage 3 failed: build/prebuild.log; building again)"
 	fi
+	grep -E '^(builds done|bg-)' build/prebuild.log || true
 	prebuild_pid=
 }
+# bg_rc NAME: the exit status of a background part, or "none" when it did
+# not run.
+bg_rc() { if [ -f "build/bg-$1.rc" ]; then cat "build/bg-$1.rc"; else echo none; fi; }
 
 banner "3/7 ctest: unit, fuzz-replay, stress, integ"
 ctest --test-dir build/ci --output-on-failure -L 'unit|fuzz-replay|stress' -j"$jobs"
@@ -127,7 +158,22 @@ prebuild_wait
 cmake -S . -B build/asan -DRV_WERROR=ON -DRV_SANITIZE=address,undefined -DRV_PERF=OFF >/dev/null
 cmake --build build/asan -j"$jobs"
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
-ctest --test-dir build/asan --output-on-failure -L 'unit|fuzz-replay|stress' -j"$jobs"
+case $(bg_rc asan) in
+none) ctest --test-dir build/asan --output-on-failure -L 'unit|fuzz-replay|stress' -j"$jobs" ;;
+0)
+	echo "--- unit, fuzz-replay, stress: run during stage 3 (build/bg-asan.log)"
+	cat build/bg-asan.log
+	;;
+*)
+	cat build/bg-asan.log
+	echo "--- the tests above that failed in the background, again in the foreground"
+	# Every test again when ctest itself failed before listing any.
+	rerun=(--rerun-failed)
+	[ -s build/asan/Testing/Temporary/LastTestsFailed.log ] || rerun=(-L 'unit|fuzz-replay|stress')
+	ctest --test-dir build/asan --output-on-failure "${rerun[@]}" -j"$jobs"
+	echo "(they passed in the foreground: failed only in the starved background run)"
+	;;
+esac
 [ "${SKIP_INTEG:-0}" = 1 ] ||
 	RVT_QUICK=1 ctest --test-dir build/asan --output-on-failure -R "$ASAN_INTEG" -j2
 unset ASAN_OPTIONS UBSAN_OPTIONS
@@ -167,8 +213,16 @@ done
 [ "$rc" = 77 ] || stage_ok+=("timens")
 
 banner "7/7 libFuzzer: corpus + ${FUZZ_SECONDS}s per fuzzer"
-# $jobs fuzzers at a time, each a single process on its own core.
-FUZZ_PARALLEL=$jobs bash scripts/fuzz.sh
+# $jobs fuzzers at a time, each a single process on its own core; run in
+# the background during stage 3 when its builds were done in time.
+case $(bg_rc fuzz) in
+none) FUZZ_PARALLEL=$jobs bash scripts/fuzz.sh ;;
+*)
+	echo "--- run during stage 3 at the lowest priority (build/bg-fuzz.log)"
+	cat build/bg-fuzz.log
+	[ "$(bg_rc fuzz)" = 0 ] || exit 1
+	;;
+esac
 stage_ok+=("fuzz")
 
 banner "summary"
