@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "cli/exit.h"
 #include "cli/sandbox.h"
 #include "core/demux.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "core/qsbr.h"
 #include "core/wire.h"
@@ -180,9 +182,19 @@ static void say_err(const char *msg)
 static void say_if_others_config(const char *path)
 {
 	struct stat st;
+	char why[PATH_MAX + 64];
 
 	if (geteuid() != 0 || stat(path, &st) != 0) {
 		return;
+	}
+	/* Another user's link or directory on the way lets that user name
+	 * another file at the next reload, whatever this one's mode (a
+	 * round-three tester). */
+	if (rv_path_stranger(path, 0, why, sizeof(why))) {
+		fprintf(stderr,
+			"ringvpn: warning: config file %s: %s, who can swap it for a file of "
+			"their own and so decide what this process, run as root, does\n",
+			path, why);
 	}
 	if (st.st_uid != 0) {
 		fprintf(stderr,

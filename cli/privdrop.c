@@ -324,12 +324,19 @@ int rv_privdrop_tun_open(const struct rv_privdrop *pd, char *err, size_t err_len
 
 static _Atomic unsigned threads_dropped, threads_failed;
 
-/* Runs in the signalled thread: empty its capability sets. */
-static void drop_caps_handler(int sig)
+/* Runs in the signalled thread: empty its capability sets. Only for this
+ * process's own tgkill: the shared service user may send SIGRTMIN too, and
+ * one to the control thread took its CAP_NET_ADMIN for good, silently (a
+ * hostile tester; the next reload or reconnection then failed with EPERM). */
+static void drop_caps_handler(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
 
 	(void)sig;
+	(void)uc;
+	if (si->si_code != SI_TKILL || si->si_pid != getpid()) {
+		return;
+	}
 	if (set_caps(0) == 0 && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == 0 &&
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0) {
 		atomic_fetch_add(&threads_dropped, 1);
@@ -381,21 +388,15 @@ static bool thread_has_caps(pid_t tid)
 	return false;
 }
 
-int rv_privdrop_threads(char *err, size_t err_len)
+/* ask_threads signals every other thread to run drop_caps_handler, waits
+ * for them and checks. */
+static int ask_threads(char *err, size_t err_len)
 {
-	struct sigaction sa = { 0 };
 	pid_t self = (pid_t)syscall(SYS_gettid), pid = getpid(), tids[1024];
 	unsigned sent = 0;
 	struct dirent *de;
 	DIR *d;
 
-	sa.sa_handler = drop_caps_handler;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGRTMIN, &sa, NULL) != 0) {
-		snprintf(err, err_len, "sigaction: %s", strerror(errno));
-		return -errno;
-	}
 	atomic_store(&threads_dropped, 0);
 	atomic_store(&threads_failed, 0);
 	d = opendir("/proc/self/task");
@@ -445,4 +446,25 @@ int rv_privdrop_threads(char *err, size_t err_len)
 		rv_debug("cleared the capabilities of %u other thread(s)", sent);
 	}
 	return 0;
+}
+
+int rv_privdrop_threads(char *err, size_t err_len)
+{
+	struct sigaction sa = { 0 }, ign = { 0 };
+	int ret;
+
+	sa.sa_sigaction = drop_caps_handler;
+	sa.sa_flags = SA_RESTART | SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGRTMIN, &sa, NULL) != 0) {
+		snprintf(err, err_len, "sigaction: %s", strerror(errno));
+		return -errno;
+	}
+	ret = ask_threads(err, err_len);
+	/* Ignored from now on: by its default action another user's SIGRTMIN
+	 * would end the process. */
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	(void)sigaction(SIGRTMIN, &ign, NULL);
+	return ret;
 }

@@ -1,11 +1,16 @@
 /*
- * file.c — opening a regular file without blocking (see file.h).
+ * file.c — opening a regular file without blocking; who may swap a path
+ * (see file.h).
  */
 #include "core/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,4 +29,54 @@ int rv_open_regular(const char *path)
 		return dir ? -EISDIR : -EINVAL;
 	}
 	return fd;
+}
+
+/* prefixes_stranger walks the prefixes of |path| ("/" of an absolute one,
+ * a, a/b, ...; the last component itself only if it is a link). */
+static bool prefixes_stranger(const char *path, uid_t self, char *why, size_t why_len)
+{
+	size_t len = strlen(path);
+
+	for (size_t i = 1; i <= len; i++) {
+		char prefix[PATH_MAX];
+		struct stat st;
+
+		if (i < len && path[i] != '/') {
+			continue;
+		}
+		snprintf(prefix, sizeof(prefix), "%.*s", (int)i, path);
+		if (lstat(prefix, &st) != 0) {
+			continue;
+		}
+		if (S_ISLNK(st.st_mode) && st.st_uid != 0 && st.st_uid != self) {
+			snprintf(why, why_len, "the symbolic link %s belongs to uid %u", prefix,
+				 (unsigned)st.st_uid);
+			return true;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			continue;
+		}
+		if (st.st_uid != 0 && st.st_uid != self) {
+			snprintf(why, why_len, "the directory %s belongs to uid %u", prefix,
+				 (unsigned)st.st_uid);
+			return true;
+		}
+		if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
+			snprintf(why, why_len, "the directory %s is writable by every user (mode %04o)",
+				 prefix, (unsigned)(st.st_mode & 07777));
+			return true;
+		}
+	}
+	return false;
+}
+
+bool rv_path_stranger(const char *path, uid_t self, char *why, size_t why_len)
+{
+	char real[PATH_MAX];
+
+	if (prefixes_stranger(path, self, why, why_len)) {
+		return true;
+	}
+	return realpath(path, real) && strcmp(real, path) != 0 &&
+	       prefixes_stranger(real, self, why, why_len);
 }

@@ -1,9 +1,14 @@
 /*
  * file.h — opening a file that must be a regular one (the configuration,
- * certificates and keys), without blocking on one that is not.
+ * certificates and keys), without blocking on one that is not, and who
+ * besides root could swap it.
  */
 #ifndef RV_CORE_FILE_H
 #define RV_CORE_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
 
 /* rv_open_regular opens |path| read-only (O_CLOEXEC) without blocking at
  * the open (a FIFO with no writer would wait for one for ever: `-n`, or a
@@ -12,5 +17,14 @@
  * -EINVAL for anything else that is not a regular file (a FIFO, socket or
  * device). */
 int rv_open_regular(const char *path);
+
+/* rv_path_stranger: may a user other than root and |self| change what
+ * |path| leads to? True, with the first reason in |why|, when a directory
+ * on the way to |path| or to what it resolves to belongs to such a user,
+ * or is writable by every user without the sticky bit, or when a symbolic
+ * link on the way belongs to such a user: that user can swap the file
+ * (rename a directory of its own, retarget its link) whatever the file's
+ * own mode. */
+bool rv_path_stranger(const char *path, uid_t self, char *why, size_t why_len);
 
 #endif /* RV_CORE_FILE_H */

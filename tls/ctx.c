@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,12 +37,13 @@
 #include "crypto/mem.h"
 #include "tls/internal.h"
 
-/* The newest CRL read, by its cRLNumber (RFC 5280 5.2.3), per issuer: of
- * the first CRL_SEEN issuers of the file, enough for a CA file's few. */
-enum { CRL_SEEN = 4 };
+/* The newest CRL read, by its cRLNumber (RFC 5280 5.2.3), per signing key:
+ * of the first CRL_SEEN signers of the file (it was 4, and a rollback of
+ * the fifth CA's CRL was taken: a hostile tester). */
+enum { CRL_SEEN = 64 };
 
 struct crl_seen {
-	uint32_t issuer_hash; /* its issuer's name and key identifier, hashed */
+	uint32_t issuer_hash; /* the key of the CA that signed it, hashed */
 	uint64_t number;
 	bool have;
 };
@@ -333,6 +335,44 @@ static FILE *open_pem(const char *what, const char *path, char *err, size_t err_
 	return f;
 }
 
+/* trust_file_refused: the CA and CRL files decide who this end lets in.
+ * One that every user may write is refused (anyone could add a CA of their
+ * own, and with it any name, or take a revocation out); one that another
+ * user owns or a group other than root's may write, or that such a user
+ * could swap on the way to it, is said (an operator's slip a hostile
+ * tester made: a CA file of mode 0666 took a stranger's CA appended to it,
+ * unsaid, at the next change). */
+static bool trust_file_refused(FILE *f, const char *what, const char *path, char *err,
+			       size_t err_len)
+{
+	struct stat st;
+	char why[PATH_MAX + 64];
+
+	if (fstat(fileno(f), &st) != 0) {
+		return false;
+	}
+	if (st.st_mode & S_IWOTH) {
+		snprintf(err, err_len,
+			 "%s file %s is writable by every user (mode %04o): anyone could decide who "
+			 "this end trusts; refused (chmod o-w it)",
+			 what, path, (unsigned)(st.st_mode & 07777));
+		return true;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		rv_warnx("%s file %s belongs to uid %u: that user decides who this end trusts "
+			 "(chown root it)",
+			 what, path, (unsigned)st.st_uid);
+	} else if ((st.st_mode & S_IWGRP) && st.st_gid != 0) {
+		rv_warnx("%s file %s is writable by group %u (mode %04o): its members decide who "
+			 "this end trusts (chmod g-w it)",
+			 what, path, (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
+	} else if (rv_path_stranger(path, geteuid(), why, sizeof(why))) {
+		rv_warnx("%s file %s: %s, who can swap it for a file of their own", what, path,
+			 why);
+	}
+	return false;
+}
+
 /* pem_ended: did the PEM reader stop at the end of the file ("no start
  * line"), not at a block it could not read? A damaged or cut second block
  * was taken for the end: the CAs or CRLs after it were left out without a
@@ -418,6 +458,10 @@ static int load_ca(struct rv_tls_ctx *c, const char *path, char *err, size_t err
 	f = open_pem("CA certificate", path, err, err_len, &ret);
 	if (!f) {
 		return ret;
+	}
+	if (trust_file_refused(f, "CA", path, err, err_len)) {
+		ret = -EACCES;
+		goto out;
 	}
 	begins = pem_scan(f, "CERTIFICATE", &key);
 	if (key) {
@@ -514,25 +558,93 @@ static bool akid_is(X509_CRL *crl, X509 *signer)
 	return ok;
 }
 
-/* note_crl_number records |crl|'s number in |seen| (the highest per issuer). */
-static void note_crl_number(struct crl_seen seen[CRL_SEEN], X509_CRL *crl)
+/* cas_named counts the CA certificates of |store| whose subject is |name|. */
+static int cas_named(X509_STORE *store, X509_NAME *name)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
+	int n = 0;
+
+	for (size_t i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+		X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
+
+		n += X509_OBJECT_get_type(o) == X509_LU_X509 &&
+		     X509_NAME_cmp(X509_get_subject_name(X509_OBJECT_get0_X509(o)), name) == 0;
+	}
+	return n;
+}
+
+/* crl_kind_refused: CRL |idx| of |path| is refused, with the reason in
+ * |err|, when the handshake and the check of live sessions would judge by
+ * it differently (a round-three tester found each): a partial CRL (an
+ * issuing distribution point: only CA certificates, or only some reasons),
+ * which the handshake leaves out and the live check took as the newest, so
+ * a revocation in the complete one was not applied to live sessions; a
+ * delta CRL, which the handshake takes for a complete one (its base's
+ * revocations then let in again); and one without an authority key
+ * identifier when several CAs of the CA file share its issuer's name (the
+ * handshake picks by name and refused every client of the other CA, while
+ * the live check kept them). */
+static int crl_kind_refused(X509_STORE *store, X509_CRL *crl, const char *path, int idx,
+			    char *err, size_t err_len)
+{
+	AUTHORITY_KEYID *aki;
+	bool has_akid;
+	int same;
+
+	if (X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0) {
+		snprintf(err, err_len,
+			 "CRL file %s: CRL %d is a delta CRL (only the changes since a base CRL): "
+			 "refused, ringvpn takes complete CRLs only (publish the complete one)",
+			 path, idx);
+		return -EINVAL;
+	}
+	if (X509_CRL_get_ext_by_NID(crl, NID_issuing_distribution_point, -1) >= 0) {
+		snprintf(err, err_len,
+			 "CRL file %s: CRL %d has an issuing distribution point (a CRL for some "
+			 "certificates or reasons only): refused, ringvpn takes complete CRLs only "
+			 "(publish the complete one)",
+			 path, idx);
+		return -EINVAL;
+	}
+	aki = X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, NULL, NULL);
+	has_akid = aki != NULL && aki->keyid != NULL;
+	AUTHORITY_KEYID_free(aki);
+	ERR_clear_error();
+	same = has_akid ? 0 : cas_named(store, X509_CRL_get_issuer(crl));
+	if (same > 1) {
+		char issuer[160];
+
+		X509_NAME_oneline(X509_CRL_get_issuer(crl), issuer, sizeof(issuer));
+		snprintf(err, err_len,
+			 "CRL file %s: CRL %d has no authority key identifier, and %d CAs of the "
+			 "CA file are named %s: a peer's check could not tell whose CRL it is; "
+			 "refused (sign it with one: `ringvpn pki revoke` does; openssl ca needs "
+			 "authorityKeyIdentifier = keyid in its crl_extensions)",
+			 path, idx, same, issuer);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* note_crl_number records |crl|'s number in |seen| (the highest per
+ * signer). By the key of the CA that signed it, which the load has found:
+ * a CA made again under the same name starts its numbers over, and its
+ * first CRL is not an older one, with or without an authority key
+ * identifier (without one, the name alone made a rotation's first CRL
+ * "older" than the old CA's, and every reload was refused). */
+static void note_crl_number(struct crl_seen seen[CRL_SEEN], X509_CRL *crl, const X509 *signer)
 {
 	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
-	AUTHORITY_KEYID *aki = X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, NULL, NULL);
-	uint32_t h = (uint32_t)X509_NAME_hash(X509_CRL_get_issuer(crl));
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned md_len = 0;
+	uint32_t h = 2166136261u;
 	uint64_t v;
 
-	/* The issuer's key too: a CA made again under the same name starts
-	 * its numbers over, and its first CRL is not an older one. */
-	if (aki != NULL && aki->keyid != NULL) {
-		const unsigned char *k = ASN1_STRING_get0_data(aki->keyid);
-
-		for (int i = 0; i < ASN1_STRING_length(aki->keyid); i++) {
-			h = (h ^ k[i]) * 16777619u;
+	if (X509_pubkey_digest(signer, EVP_sha256(), md, &md_len)) {
+		for (unsigned i = 0; i < md_len; i++) {
+			h = (h ^ md[i]) * 16777619u;
 		}
 	}
-	AUTHORITY_KEYID_free(aki);
-
 	if (num == NULL || !ASN1_INTEGER_get_uint64(&v, num)) {
 		ASN1_INTEGER_free(num);
 		ERR_clear_error();
@@ -566,6 +678,10 @@ static int load_crl(struct rv_tls_ctx *c, const char *path, char *err, size_t er
 	if (!f) {
 		return ret;
 	}
+	if (trust_file_refused(f, "CRL", path, err, err_len)) {
+		ret = -EACCES;
+		goto out;
+	}
 	begins = pem_scan(f, "X509 CRL", &key);
 	if (key) {
 		snprintf(err, err_len,
@@ -588,6 +704,11 @@ static int load_crl(struct rv_tls_ctx *c, const char *path, char *err, size_t er
 			ret = -EINVAL;
 			goto out;
 		}
+		ret = crl_kind_refused(store, crl, path, n + 1, err, err_len);
+		if (ret) {
+			X509_CRL_free(crl);
+			goto out;
+		}
 		if (!akid_is(crl, signer)) {
 			X509_CRL_free(crl);
 			snprintf(err, err_len,
@@ -602,7 +723,7 @@ static int load_crl(struct rv_tls_ctx *c, const char *path, char *err, size_t er
 		}
 		keep_earliest(&ex->crl_next_update, X509_CRL_get0_nextUpdate(crl));
 		keep_latest(&ex->crl_last_update, X509_CRL_get0_lastUpdate(crl));
-		note_crl_number(c->crl, crl);
+		note_crl_number(c->crl, crl, signer);
 		trust_add(c->trust_crl, NULL, crl);
 		if (!X509_STORE_add_crl(store, crl)) {
 			X509_CRL_free(crl);

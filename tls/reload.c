@@ -558,11 +558,44 @@ static void arm_watch(struct rv_loop *l)
 }
 
 /* IN_ATTRIB: a key made readable to the service by chmod or chgrp after a
- * change it could not load is taken then (it waited for a reload). */
-#define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ATTRIB)
+ * change it could not load is taken then (it waited for a reload).
+ * IN_MOVED_FROM and the SELF events: a directory on the way renamed away
+ * (`mv ca ca.old; mv ca.new ca`). */
+#define WATCH_MASK                                                                         \
+	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB | \
+	 IN_MOVE_SELF | IN_DELETE_SELF)
+
+/* watch_prefixes watches, for each prefix of |path| (a, a/b, ...; "/" of
+ * an absolute one) that is a directory, that directory: a swap of any
+ * directory on the way (a deployment renaming a new CA directory into
+ * place) changes what the path resolves to, and was missed while only the
+ * file's own directory was watched (a revocation in the new directory
+ * went unapplied until a reload: a hostile tester); and for each prefix
+ * that is a link, the directory the link is in. */
+static void watch_prefixes(struct rv_loop *l, const char *path)
+{
+	for (size_t i = 1, len = strlen(path); i <= len; i++) {
+		char prefix[PATH_MAX];
+		struct stat st;
+
+		if (i < len && path[i] != '/') {
+			continue;
+		}
+		snprintf(prefix, sizeof(prefix), "%.*s", (int)i, path);
+		if (lstat(prefix, &st) != 0) {
+			continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			(void)inotify_add_watch(l->watch_fd, prefix, WATCH_MASK);
+		} else if (S_ISLNK(st.st_mode)) {
+			(void)inotify_add_watch(l->watch_fd, dirname(prefix), WATCH_MASK);
+		}
+	}
+}
 
 /* add_dir watches the directory of |path|, that of the file it resolves
- * to, and the directory holding each symlink on the way: editors and `pki
+ * to, every directory on the way to either, and the directory holding each
+ * symlink on the way: editors and `pki
  * revoke` replace files by rename, which a watch on the file itself would
  * miss, and a path may go through links that someone retargets (a
  * Kubernetes secret mount swaps a "..data" link in the path's own
@@ -580,22 +613,9 @@ static void add_dir(struct rv_loop *l, const char *path)
 	if (inotify_add_watch(l->watch_fd, dirname(copy), WATCH_MASK) < 0) {
 		rv_warn(errno, "cannot watch %s for changes", path);
 	}
+	watch_prefixes(l, path);
 	if (realpath(path, real) && strcmp(real, path) != 0) {
-		(void)inotify_add_watch(l->watch_fd, dirname(real), WATCH_MASK);
-	}
-	/* Each prefix of the path that is a link (a, a/b, ..., the path
-	 * itself): watch the directory the link is in. */
-	for (size_t i = 1, len = strlen(path); i <= len; i++) {
-		char prefix[RV_CONFIG_PATH_MAX];
-		struct stat st;
-
-		if (i < len && path[i] != '/') {
-			continue;
-		}
-		snprintf(prefix, sizeof(prefix), "%.*s", (int)i, path);
-		if (lstat(prefix, &st) == 0 && S_ISLNK(st.st_mode)) {
-			(void)inotify_add_watch(l->watch_fd, dirname(prefix), WATCH_MASK);
-		}
+		watch_prefixes(l, real);
 	}
 }
 
@@ -663,7 +683,13 @@ void rv_watch_on_cqe(struct rv_loop *l, int res)
 	 * look at what the four paths resolve to, once writers have settled
 	 * (write, rename), and to a reload only if one of them changed. */
 	if (res > 0) {
-		rv_loop_arm(l, &l->watch_timer, on_watch_reload, l->now_ns + WATCH_DEBOUNCE_NS);
+		uint64_t due = l->now_ns + WATCH_DEBOUNCE_NS;
+
+		/* Not pushed back by later events: a busy directory on the way
+		 * (/tmp) would put the look off for as long as it stays busy. */
+		if (!rv_timer_armed(&l->watch_timer.t) || l->watch_timer.t.expires_ns > due) {
+			rv_loop_arm(l, &l->watch_timer, on_watch_reload, due);
+		}
 	}
 	arm_watch(l);
 }

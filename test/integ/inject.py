@@ -18,9 +18,10 @@ Run inside the namespace of the peer whose traffic is captured:
     and prints what it sent.
 
   inject.py flags-census --iface veth0 --dst 10.77.0.2 --port 51820 \
-      [--seconds 3] [--enough 200]
-    Sniffs the data messages sent to DST:PORT (a GSO train counts once, by
-    its first datagram's header) until ENOUGH of them or SECONDS passed, and
+      [--seconds 3] [--enough 200] [--wait 30]
+    Prints "ready" once it listens, then sniffs the data messages sent to
+    DST:PORT (a GSO train counts once, by its first datagram's header) until
+    ENOUGH of them or SECONDS after the first (WAIT for that first), and
     prints "data=N partial=M": how many carried the header flag
     RV_DATA_F_CSUM_PARTIAL (byte 2, bit 0; core/wire.h).
 
@@ -56,6 +57,7 @@ import time
 ETH_P_ALL = 0x0003
 HDR_LEN = 16
 TAG_LEN = 16
+SO_RCVBUFFORCE = 33  # Linux; lets root pass net.core.rmem_max
 
 
 def csum(data):
@@ -201,8 +203,15 @@ def cmd_send_hex(args):
 
 def cmd_flags_census(args):
     sn = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    # Room for a burst while this (slow, on a busy machine) reader waits.
+    sn.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20)
     sn.bind((args.iface, 0))
-    deadline = time.time() + args.seconds
+    # The caller waits for this line before it starts the traffic; the
+    # window of --seconds starts at the first data message, so a sender
+    # that a busy machine starts late is not counted short (--wait bounds
+    # the wait for that first one).
+    print("ready", flush=True)
+    deadline = time.time() + args.wait
     data = partial = 0
     while time.time() < deadline and data < args.enough:
         r, _, _ = select.select([sn], [], [], 0.05)
@@ -210,6 +219,8 @@ def cmd_flags_census(args):
             continue
         dg = parse_frame(sn.recv(65536), args.dst, args.port)
         if dg is not None and len(dg) > HDR_LEN + TAG_LEN and dg[0] == 1:
+            if data == 0:
+                deadline = time.time() + args.seconds
             data += 1
             partial += dg[2] & 1
     print("data=%d partial=%d" % (data, partial))
@@ -278,6 +289,7 @@ def main():
     f = sub.add_parser("flags-census")
     sniff_args(f)
     f.add_argument("--seconds", type=float, default=3.0)
+    f.add_argument("--wait", type=float, default=30.0)
     f.add_argument("--enough", type=int, default=200)
     s = sub.add_parser("spoof-packet")
     s.add_argument("--src", required=True)

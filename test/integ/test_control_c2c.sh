@@ -262,7 +262,7 @@ ep2=$(ctl_field "session name=client2" endpoint)
 rvt_bg "$C2" census python3 "$RV_SRC/test/integ/inject.py" flags-census --iface veth0 \
 	--dst "${ep2%:*}" --port "${ep2##*:}" --seconds 5 --enough 300
 census_pid=$RVT_LAST_PID
-sleep 0.3
+rvt_wait_for 20 "census listening" grep -q '^ready' "$RVT_TMP/census.log" || rvt_fail "census did not start"
 transfer "$A2"
 wait "$census_pid" || rvt_fail "flags census"
 census=$(grep -o 'data=[0-9]* partial=[0-9]*' "$RVT_TMP/census.log") || rvt_fail "no census"

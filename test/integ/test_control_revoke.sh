@@ -23,6 +23,8 @@
 #      revoked client's session ends within 5 s.
 #   H. A CRL path through a link to a directory: repointing the link is
 #      seen, and so is a later update in the directory it now points to.
+#   H2. The CRL's directory swapped by two renames: seen, and so is a later
+#      update in the directory swapped in.
 #   I, J. Relative paths; a key made readable later; a client whose own CRL
 #      comes to revoke the server's certificate ends its session.
 #   K, L. A revocation that lands while a handshake is in flight (held in a
@@ -34,7 +36,9 @@
 #   N. A client whose own certificate expired while it ran says so when it
 #      is refused; F's and N's ends count as expired, not revoked.
 #   O. A CRL not valid yet (its signer's clock ahead) is kept out by the
-#      watch and taken once valid; an expired one is kept out; sessions go on.
+#      watch and taken once valid (also when a reload came first); an
+#      expired one is kept out by the watch and by a reload, which says it
+#      expired and promises nothing for later; sessions go on.
 # On the old code (0d09d52) A fails: the revoked client kept its tunnel (no
 # CRL watch, no re-verification), and `kick` did not exist.
 #
@@ -355,6 +359,37 @@ rvt_wait_for 5 "linky2's session ended" grep -q "^closed: goodbye" "$RVT_TMP/lin
 	rvt_fail "an update in the directory a link now points to was not noticed"
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "s5 exit"
 
+rvt_step "H2. a CRL's directory swapped for another (mv cur cur.old; mv cur.new cur), then updated there"
+# Only the file's own directory was watched: its rename away was missed,
+# and so was every later change in the directory swapped in, until a
+# reload (a round-three tester).
+for n in swapy swapy2; do
+	"$RV_BIN" pki client --ca "$PKI/ca" --name "$n" --out "$PKI" >/dev/null || rvt_fail "pki client $n"
+	chgrp "$RV_GROUP" "$PKI/$n.key" && chmod g+r "$PKI/$n.key"
+done
+SW="$RVT_TMP/swapdir"
+mkdir -p "$SW/cur" && cp "$PKI/ca/ca.crl" "$SW/cur/ca.crl"
+chgrp -R "$RV_GROUP" "$SW" && chmod -R g+rX "$SW"
+start_s2 s5b crl="$SW/cur/ca.crl"
+for n in swapy swapy2; do
+	rvt_bg "$(rvt_ns_name c5)" "$n" "$PROBE" session 10.88.5.1 4533 "$PKI/ca/ca.crt" vpn.test \
+		"$PKI/$n.crt" "$PKI/$n.key" hold=40 then=wait
+	rvt_wait_for 10 "$n running" grep -q "^running$" "$RVT_TMP/$n.log" || rvt_fail "$n did not get in"
+done
+rvt_run "$RV_BIN" pki revoke --ca "$PKI/ca" --cert "$PKI/swapy.crt" >/dev/null || rvt_fail "revoke swapy"
+mkdir "$SW/cur.new" && cp "$PKI/ca/ca.crl" "$SW/cur.new/ca.crl" &&
+	chgrp -R "$RV_GROUP" "$SW/cur.new" && chmod -R g+rX "$SW/cur.new" || rvt_fail "cur.new"
+sleep 1
+mv "$SW/cur" "$SW/cur.old" && mv "$SW/cur.new" "$SW/cur" || rvt_fail "swap the directories"
+rvt_wait_for 5 "swapy's session ended" grep -q "^closed: goodbye" "$RVT_TMP/swapy.log" ||
+	rvt_fail "the swapped directory was not noticed"
+rvt_run "$RV_BIN" pki revoke --ca "$PKI/ca" --cert "$PKI/swapy2.crt" >/dev/null || rvt_fail "revoke swapy2"
+cp "$PKI/ca/ca.crl" "$SW/cur/ca.crl.tmp" && chmod g+r "$SW/cur/ca.crl.tmp" &&
+	mv "$SW/cur/ca.crl.tmp" "$SW/cur/ca.crl" || rvt_fail "update the new cur"
+rvt_wait_for 5 "swapy2's session ended" grep -q "^closed: goodbye" "$RVT_TMP/swapy2.log" ||
+	rvt_fail "an update in the directory swapped in was not noticed"
+rvt_stop_pid "$S2_PID" 10 || rvt_fail "s5b exit"
+
 rvt_step "I. relative paths to the CA, certificate, key and CRL (from the server's working directory)"
 # realpath(3) of a relative path asks for the working directory (getcwd),
 # which the sandbox did not allow: the CRL watch's set-up killed the server
@@ -569,6 +604,19 @@ rvt_matches "kept: the running CRL: CRL file .*: not valid until .*; it is taken
 	rvt_fail "the reload did not say it: $OUT"
 rvt_wait_for 30 "the CRL taken once valid after a reload" sh -c "\"$RV_BIN\" status -s '$SRV_SOCK' | grep -q 'CRL *expires in \(59d\|60d\)'" ||
 	rvt_fail "the CRL a reload kept out was never taken: $("$RV_BIN" status -s "$SRV_SOCK" | grep CRL)"
+# An expired CRL through a reload: kept out, said as expired, and not
+# promised for later (it never becomes valid; the reload's message said it
+# would, as for one not valid yet, a hostile tester). Signed now, so that
+# its number is above the running one's (an older copy is refused first).
+sign_crl "$RVT_TMP/expired2.crl" "-2 days" "-1 day"
+cp -p "$RVT_TMP/expired2.crl" "$PKI/ca-b/ca.crl.tmp" && mv "$PKI/ca-b/ca.crl.tmp" "$PKI/ca-b/ca.crl"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "reload with an expired CRL: $OUT"
+rvt_matches "kept: the running CRL: CRL file .*: expired [0-9]* s ago \(its nextUpdate\)" <<<"$OUT" ||
+	rvt_fail "the reload did not keep the expired CRL out, saying so: $OUT"
+rvt_matches "taken when it becomes valid" <<<"$OUT" && rvt_fail "an expired CRL promised for later: $OUT"
+"$RV_BIN" status -s "$SRV_SOCK" | rvt_matches 'CRL *expires in (59d|60d)' ||
+	rvt_fail "the running CRL was not kept: $("$RV_BIN" status -s "$SRV_SOCK" | grep CRL)"
+session_running client2 || rvt_fail "client2's session ended on an expired CRL a reload kept out"
 # -n says it of an expired CRL (the start goes on with it, refusing every peer).
 ctl_server_conf "$RVT_TMP/o.conf" crl="$RVT_TMP/expired.crl"
 OUT=$("$RV_BIN" server -c "$RVT_TMP/o.conf" -n 2>&1) || rvt_fail "-n with an expired CRL: $OUT"

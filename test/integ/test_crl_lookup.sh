@@ -16,6 +16,13 @@
 #      The newest decides, as in the handshake: client2 keeps its session,
 #      in either order of the two (it was ended as revoked, and came back at
 #      once through a handshake that let it in).
+#   3. CRLs the handshake and the live check would judge by differently are
+#      refused (exit 4 at -n): a delta CRL, a partial one (an issuing
+#      distribution point), one without an authority key identifier when
+#      two CAs of the CA file share its issuer's name.
+#   4. A rotation to a CA of the same name whose CRLs carry no key
+#      identifier: the new CA's first CRL (number 1, the old one's 100) is
+#      not taken for an older copy; the reload is applied.
 #
 # Usage: bash test_crl_lookup.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
 set -u
@@ -95,4 +102,79 @@ for order in "old new" "new old"; do
 	fi
 	[ "$(state client2)" = running ] || rvt_fail "client2's session ended ($order)"
 done
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+
+rvt_step "3. CRLs the handshake and the live check would judge by differently: refused"
+# (A round-three tester.) A delta CRL (the handshake takes it for a
+# complete one: the base's revocations let in again), a partial one (an
+# issuing distribution point: the handshake leaves it out, the live check
+# took it as the newest and kept a revoked session), and one without an
+# authority key identifier where two CAs share its issuer's name (the
+# handshake refused every client of the other CA). Made with
+# python3-cryptography (Debian 12's 38 has what this needs).
+cat >"$RVT_TMP/mkcrl.py" <<'PY'
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, ed448
+ca_crt, ca_key, out, number, kind = sys.argv[1:6]
+crt = x509.load_pem_x509_certificate(open(ca_crt, "rb").read())
+key = serialization.load_pem_private_key(open(ca_key, "rb").read(), None)
+now = datetime.datetime.utcnow()
+b = (x509.CertificateRevocationListBuilder().issuer_name(crt.subject)
+     .last_update(now - datetime.timedelta(minutes=1)).next_update(now + datetime.timedelta(days=30))
+     .add_extension(x509.CRLNumber(int(number)), critical=False))
+if kind != "noakid":
+    b = b.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(crt.public_key()), critical=False)
+if kind == "delta":
+    b = b.add_extension(x509.DeltaCRLIndicator(1), critical=True)
+if kind == "idp":
+    b = b.add_extension(x509.IssuingDistributionPoint(None, None, False, True, None, False, False), critical=True)
+algo = None if isinstance(key, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey)) else hashes.SHA256()
+open(out, "wb").write(b.sign(key, algo).public_bytes(serialization.Encoding.PEM))
+PY
+mkcrl() { python3 "$RVT_TMP/mkcrl.py" "$@" || rvt_fail "mkcrl $*"; }
+for kind in delta idp; do
+	mkcrl "$PKI/ca/ca.crt" "$PKI/ca/ca.key" "$RVT_TMP/$kind.crl" 9000 "$kind"
+	cat "$PKI/ca/ca.crl" "$RVT_TMP/$kind.crl" >"$RVT_TMP/with-$kind.crl"
+	ctl_server_conf "$RVT_TMP/k.conf" crl="$RVT_TMP/with-$kind.crl"
+	rc=0
+	OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/k.conf" 2>&1) || rc=$?
+	want="is a delta CRL"
+	[ "$kind" = idp ] && want="has an issuing distribution point"
+	[ "$rc" = 4 ] && grep -q "CRL 2 $want" <<<"$OUT" || rvt_fail "a $kind CRL: exit $rc: $OUT"
+done
+# Two CAs of pki's default name, each with a CRL; the second's without an
+# authority key identifier: refused; alone with its CA, taken.
+for t in twin1 twin2; do
+	"$RV_BIN" pki ca --out "$RVT_TMP/$t" >/dev/null || rvt_fail "pki ca $t"
+done
+cat "$PKI/ca/ca.crt" "$RVT_TMP/twin1/ca.crt" "$RVT_TMP/twin2/ca.crt" >"$RVT_TMP/twins.crt"
+mkcrl "$RVT_TMP/twin1/ca.crt" "$RVT_TMP/twin1/ca.key" "$RVT_TMP/twin1.crl" 100 full
+mkcrl "$RVT_TMP/twin2/ca.crt" "$RVT_TMP/twin2/ca.key" "$RVT_TMP/twin2-noakid.crl" 1 noakid
+cat "$PKI/ca/ca.crl" "$RVT_TMP/twin1.crl" "$RVT_TMP/twin2-noakid.crl" >"$RVT_TMP/twins.crl"
+ctl_server_conf "$RVT_TMP/k.conf" ca="$RVT_TMP/twins.crt" crl="$RVT_TMP/twins.crl"
+rc=0
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/k.conf" 2>&1) || rc=$?
+[ "$rc" = 4 ] && grep -q "CRL 3 has no authority key identifier, and 2 CAs of the CA file are named" <<<"$OUT" ||
+	rvt_fail "a CRL without AKID beside a twin CA: exit $rc: $OUT"
+
+rvt_step "4. a rotation to a CA of the same name whose CRLs carry no key identifier"
+# The old CA's CRL is number 100, the new one's first is 1. Without an
+# authority key identifier the number was kept by the issuer's name, so
+# the new CA's first CRL was "older" and every reload refused (a
+# round-three tester); it is kept by the signer's key now.
+mkcrl "$RVT_TMP/twin1/ca.crt" "$RVT_TMP/twin1/ca.key" "$RVT_TMP/twin1-noakid.crl" 100 noakid
+cat "$PKI/ca/ca.crt" "$RVT_TMP/twin1/ca.crt" >"$RVT_TMP/rot.crt.src"
+cat "$PKI/ca/ca.crl" "$RVT_TMP/twin1-noakid.crl" >"$RVT_TMP/rot.crl.src"
+publish "$RVT_TMP/rot.crt.src" "$RVT_TMP/rot.crt"
+publish "$RVT_TMP/rot.crl.src" "$RVT_TMP/rot.crl"
+CTL_SERVER_KV=(ca="$RVT_TMP/rot.crt" crl="$RVT_TMP/rot.crl")
+ctl_start_server
+cat "$PKI/ca/ca.crt" "$RVT_TMP/twin2/ca.crt" >"$RVT_TMP/rot.crt.src"
+cat "$PKI/ca/ca.crl" "$RVT_TMP/twin2-noakid.crl" >"$RVT_TMP/rot.crl.src"
+publish "$RVT_TMP/rot.crt.src" "$RVT_TMP/rot.crt"
+publish "$RVT_TMP/rot.crl.src" "$RVT_TMP/rot.crl"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "the rotation's reload refused: $OUT"
+grep -q "below the running CRL's" "$SLOG" && rvt_fail "the new CA's first CRL taken for an older one: $(grep -a "below" "$SLOG")"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"

@@ -154,7 +154,9 @@ rvt_snapshot "$PID_B" "$RVT_TMP/b.ctr" || rvt_fail "counters b"
 cp "$RVT_TMP/b.ctr" "$RVT_TMP/b.before"
 rvt_bg "$A" census python3 "$INJ" flags-census --iface veth0 --dst "$UB" --port "$PORT"
 PID_CENSUS=$RVT_LAST_PID
-sleep 0.3
+# Listening before the transfer starts (a fixed 0.3 s was too short for
+# python on a busy machine: "the census saw only 25").
+rvt_wait_for 20 "census listening" grep -q '^ready' "$RVT_TMP/census.log" || rvt_fail "census did not start"
 rvt_tcp_send_bg "$A" sender 10.99.0.2 5001 "$RVT_TMP/data" 300
 PID_SEND=$RVT_LAST_PID
 

@@ -397,6 +397,40 @@ os.setxattr(p, 'system.posix_acl_access', struct.pack('<I', 2) + e(1, 6) + e(2, 
 PY
 OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/mode.conf" 2>&1) || rvt_fail "a config with an ACL: $OUT"
 rvt_matches "warning: config file .*mode.conf has an access ACL" <<<"$OUT" || rvt_fail "the ACL not said: $OUT"
+# The same through a link of nobody's (the link's owner can name another
+# file at the next reload: a round-three tester).
+mkdir "$RVT_TMP/nblink" && chown nobody "$RVT_TMP/nblink"
+python3 -c 'import os, sys; os.removexattr(sys.argv[1], "system.posix_acl_access")' "$RVT_TMP/mode.conf" ||
+	rvt_fail "remove the ACL"
+setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups ln -s "$RVT_TMP/mode.conf" "$RVT_TMP/nblink/link.conf" ||
+	rvt_fail "nobody's link"
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/nblink/link.conf" 2>&1) || rvt_fail "a config behind nobody's link: $OUT"
+rvt_matches "warning: config file .*link.conf: the (directory .*nblink|symbolic link .*link.conf) belongs to uid $(id -u nobody)" <<<"$OUT" ||
+	rvt_fail "nobody's link not said: $OUT"
+# The CA and CRL decide who gets in: one every user may write is refused
+# (exit 4; a hostile tester appended a CA of nobody's to a 0666 CA file
+# and got in with any name), one of another user's, or that such a user
+# can swap (a directory or link of theirs on the way), is said.
+mkdir -m 755 "$RVT_TMP/trust" && cp "$PKI/ca/ca.crt" "$PKI/ca/ca.crl" "$RVT_TMP/trust/"
+ctl_server_conf "$RVT_TMP/trust.conf" "ca=$RVT_TMP/trust/ca.crt" "crl=$RVT_TMP/trust/ca.crl"
+for f in ca.crt:CA ca.crl:CRL; do
+	chmod 666 "$RVT_TMP/trust/${f%:*}"
+	rc=0
+	OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/trust.conf" 2>&1) || rc=$?
+	[ "$rc" = 4 ] && grep -q "${f#*:} file $RVT_TMP/trust/${f%:*} is writable by every user (mode 0666): anyone could decide who this end trusts; refused" <<<"$OUT" ||
+		rvt_fail "a world-writable ${f#*:} file: exit $rc: $OUT"
+	chmod 644 "$RVT_TMP/trust/${f%:*}"
+done
+chown nobody "$RVT_TMP/trust/ca.crt"
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/trust.conf" 2>&1) || rvt_fail "nobody's CA file: $OUT"
+grep -q "warn: CA file $RVT_TMP/trust/ca.crt belongs to uid $(id -u nobody): that user decides who this end trusts" <<<"$OUT" ||
+	rvt_fail "the CA file's owner not said: $OUT"
+chown root "$RVT_TMP/trust/ca.crt"
+mkdir "$RVT_TMP/trust/nb" && cp "$PKI/ca/ca.crl" "$RVT_TMP/trust/nb/" && chown nobody "$RVT_TMP/trust/nb"
+ctl_server_conf "$RVT_TMP/trust.conf" "ca=$RVT_TMP/trust/ca.crt" "crl=$RVT_TMP/trust/nb/ca.crl"
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/trust.conf" 2>&1) || rvt_fail "a CRL in nobody's directory: $OUT"
+grep -q "warn: CRL file $RVT_TMP/trust/nb/ca.crl: the directory $RVT_TMP/trust/nb belongs to uid $(id -u nobody), who can swap it" <<<"$OUT" ||
+	rvt_fail "nobody's directory on the way not said: $OUT"
 printf '# ringvpn lea' >"$RVT_TMP/cut.leases"
 ctl_server_conf "$RVT_TMP/slip.conf" "lease_file=$RVT_TMP/cut.leases"
 OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/slip.conf" 2>&1) || rvt_fail "a cut journal refused: $OUT"
