@@ -62,8 +62,9 @@ static bool prefixes_stranger(const char *path, uid_t self, char *why, size_t wh
 			return true;
 		}
 		if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
-			snprintf(why, why_len, "the directory %s is writable by every user (mode %04o)",
-				 prefix, (unsigned)(st.st_mode & 07777));
+			snprintf(why, why_len,
+				 "the directory %s is writable by every user (mode %04o)", prefix,
+				 (unsigned)(st.st_mode & 07777));
 			return true;
 		}
 	}

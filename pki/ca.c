@@ -4,6 +4,9 @@
 #include "pki/ca.h"
 
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +18,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "core/file.h"
 #include "pki/crl.h"
 #include "pki/internal.h"
 #include "pki/pem.h"
@@ -26,17 +30,19 @@ static bool owner_bad(const struct stat *st)
 }
 
 /* not_ours refuses |path| when it, or a symbolic link it is, belongs to
- * someone other than root or the caller, or, |what| being a directory,
- * users other than its owner may write to it (everyone, or a group other
- * than root's and the caller's): whoever could put a CA key and
+ * someone other than root or the caller, or users other than its owner may
+ * write to it (everyone, or a group other than root's and the caller's),
+ * or, |secret|, every user may read it, or, a directory, another user's
+ * directory or link on the way could swap it: whoever could put a CA key and
  * certificate there (a CA directory made first by another user in /tmp, a
  * link to a directory of that user's choosing) would own every
  * certificate issued from it, and a key the caller signs with must be the
  * caller's (as ssh refuses a key file that others may change). A path
  * that does not exist passes (nothing there to trust). */
-static int not_ours(const char *path, const char *what, struct rv_pki_err *err)
+static int not_ours(const char *path, const char *what, bool secret, struct rv_pki_err *err)
 {
 	struct stat st;
+	char why[PATH_MAX + 64];
 
 	if (lstat(path, &st) != 0) {
 		return 0;
@@ -58,15 +64,33 @@ static int not_ours(const char *path, const char *what, struct rv_pki_err *err)
 			 path, what, (unsigned)st.st_uid);
 		return -EPERM;
 	}
-	if (S_ISDIR(st.st_mode) &&
-	    ((st.st_mode & S_IWOTH) ||
-	     ((st.st_mode & S_IWGRP) && st.st_gid != 0 && st.st_gid != getegid()))) {
+	/* The files too: one that others may rewrite in place (its owner
+	 * still root) is as good as theirs (a round-three tester wrote another
+	 * CA's key and certificate into 0666 files, and pki signed with it). */
+	if ((st.st_mode & S_IWOTH) ||
+	    ((st.st_mode & S_IWGRP) && st.st_gid != 0 && st.st_gid != getegid())) {
 		pki_errf(err, RV_PKI_ERR_OP,
-			 "%s: the %s is writable by %s (mode %04o): refused (chmod go-w it, or "
-			 "use a directory of your own)",
+			 "%s: the %s is writable by %s (mode %04o): refused (chmod go-w it%s)",
 			 path, what,
 			 (st.st_mode & S_IWOTH) ? "every user" : "a group other than root's",
-			 (unsigned)(st.st_mode & 07777));
+			 (unsigned)(st.st_mode & 07777),
+			 S_ISDIR(st.st_mode) ? ", or use a directory of your own" : "");
+		return -EPERM;
+	}
+	if (secret && (st.st_mode & S_IROTH)) {
+		pki_errf(err, RV_PKI_ERR_OP,
+			 "%s: the %s is readable by every user (mode %04o): anyone may have "
+			 "copied it and can issue certificates this CA's peers trust; refused "
+			 "(chmod 600 it, and consider making a new CA)",
+			 path, what, (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	if (S_ISDIR(st.st_mode) && rv_path_stranger(path, geteuid(), why, sizeof(why))) {
+		/* Another user's directory on the way can swap this one
+		 * between the checks and the reads (renameat2 exchange: a
+		 * round-three tester had pki sign with their CA so). */
+		pki_errf(err, RV_PKI_ERR_OP, "%s: %s, who can swap the %s: refused", path, why,
+			 what);
 		return -EPERM;
 	}
 	return 0;
@@ -80,8 +104,15 @@ static int not_ours(const char *path, const char *what, struct rv_pki_err *err)
 static int make_dir(const char *dir, struct rv_pki_err *err)
 {
 	struct stat st;
+	char parent[PATH_MAX], why[PATH_MAX + 64];
 	int ret;
 
+	snprintf(parent, sizeof(parent), "%s", dir);
+	if (rv_path_stranger(dirname(parent), geteuid(), why, sizeof(why))) {
+		pki_errf(err, RV_PKI_ERR_OP, "%s: %s, who could swap the CA directory: refused",
+			 dir, why);
+		return -EPERM;
+	}
 	if (mkdir(dir, 0755) == 0) {
 		if (chmod(dir, 0755) != 0) {
 			ret = -errno;
@@ -92,7 +123,7 @@ static int make_dir(const char *dir, struct rv_pki_err *err)
 		return 0;
 	}
 	if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
-		return not_ours(dir, "CA directory", err);
+		return not_ours(dir, "CA directory", false, err);
 	}
 	ret = -errno;
 	pki_errf(err, RV_PKI_ERR_OP, "%s: cannot create the CA directory: %s%s", dir,
@@ -304,15 +335,15 @@ int rv_pki_ca_open(struct rv_pki_ca **out, const char *dir, struct rv_pki_err *e
 			 dir, dir);
 		return -ENOENT;
 	}
-	if ((ret = not_ours(dir, "CA directory", err)) != 0) {
+	if ((ret = not_ours(dir, "CA directory", false, err)) != 0) {
 		return ret;
 	}
 	if ((ret = pki_path(crt_path, sizeof(crt_path), dir, RV_PKI_CA_CRT, "", err)) != 0 ||
 	    (ret = pki_path(key_path, sizeof(key_path), dir, RV_PKI_CA_KEY, "", err)) != 0) {
 		return ret;
 	}
-	if ((ret = not_ours(key_path, "CA key", err)) != 0 ||
-	    (ret = not_ours(crt_path, "CA certificate", err)) != 0) {
+	if ((ret = not_ours(key_path, "CA key", true, err)) != 0 ||
+	    (ret = not_ours(crt_path, "CA certificate", false, err)) != 0) {
 		return ret;
 	}
 	ca = calloc(1, sizeof(*ca));

@@ -353,7 +353,8 @@ static bool trust_file_refused(FILE *f, const char *what, const char *path, char
 	}
 	if (st.st_mode & S_IWOTH) {
 		snprintf(err, err_len,
-			 "%s file %s is writable by every user (mode %04o): anyone could decide who "
+			 "%s file %s is writable by every user (mode %04o): anyone could decide "
+			 "who "
 			 "this end trusts; refused (chmod o-w it)",
 			 what, path, (unsigned)(st.st_mode & 07777));
 		return true;
@@ -584,8 +585,8 @@ static int cas_named(X509_STORE *store, X509_NAME *name)
  * identifier when several CAs of the CA file share its issuer's name (the
  * handshake picks by name and refused every client of the other CA, while
  * the live check kept them). */
-static int crl_kind_refused(X509_STORE *store, X509_CRL *crl, const char *path, int idx,
-			    char *err, size_t err_len)
+static int crl_kind_refused(X509_STORE *store, X509_CRL *crl, const char *path, int idx, char *err,
+			    size_t err_len)
 {
 	AUTHORITY_KEYID *aki;
 	bool has_akid;

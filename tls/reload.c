@@ -561,7 +561,7 @@ static void arm_watch(struct rv_loop *l)
  * change it could not load is taken then (it waited for a reload).
  * IN_MOVED_FROM and the SELF events: a directory on the way renamed away
  * (`mv ca ca.old; mv ca.new ca`). */
-#define WATCH_MASK                                                                         \
+#define WATCH_MASK                                                                          \
 	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB | \
 	 IN_MOVE_SELF | IN_DELETE_SELF)
 

@@ -275,6 +275,30 @@ expect 10 "a CA directory another group may write" "$bin" pki client --ca "$tmp/
 grep -q "writable by a group other than root's (mode 0775)" "$tmp/err" && pass "said" ||
 	fail "not said: $(cat "$tmp/err")"
 chgrp root "$tmp/own" && chmod 755 "$tmp/own"
+# The key and certificate files themselves (a round-three tester): one
+# that every user may rewrite in place is as good as theirs (another CA's
+# key and certificate were written into 0666 files, and pki signed with
+# them); a CA key every user may read lets anyone sign.
+chmod 666 "$tmp/own/ca.crt"
+expect 10 "a CA certificate every user may write" "$bin" pki client --ca "$tmp/own" --name x --out "$tmp"
+grep -q "ca.crt: the CA certificate is writable by every user (mode 0666): refused" "$tmp/err" && pass "said" ||
+	fail "not said: $(cat "$tmp/err")"
+chmod 644 "$tmp/own/ca.crt" && chmod 644 "$tmp/own/ca.key"
+expect 10 "a CA key every user may read" "$bin" pki client --ca "$tmp/own" --name x --out "$tmp"
+grep -q "ca.key: the CA key is readable by every user (mode 0644)" "$tmp/err" && pass "said" ||
+	fail "not said: $(cat "$tmp/err")"
+chmod 600 "$tmp/own/ca.key"
+# A CA directory of root's inside a directory of nobody's: nobody can
+# swap it (renameat2 exchange) between the checks and the reads; refused,
+# and so is making one there.
+mkdir "$tmp/ep" && chown nobody "$tmp/ep"
+expect 10 "pki ca inside another user's directory" "$bin" pki ca --out "$tmp/ep/ca" --name ep
+grep -q "the directory $tmp/ep belongs to uid $(id -u nobody), who could swap the CA directory: refused" "$tmp/err" &&
+	pass "said" || fail "not said: $(cat "$tmp/err")"
+cp -a "$tmp/own" "$tmp/ep/ca2"
+expect 10 "signing with a CA inside another user's directory" "$bin" pki client --ca "$tmp/ep/ca2" --name x --out "$tmp"
+grep -q "the directory $tmp/ep belongs to uid $(id -u nobody), who can swap the CA directory: refused" "$tmp/err" &&
+	pass "said" || fail "not said: $(cat "$tmp/err")"
 # nobody in a directory of its own: every command works.
 mkdir "$tmp/nb" && chown nobody:nogroup "$tmp/nb"
 expect 0 "pki ca as nobody in its own directory" "${NBX[@]}" "$bin" pki ca --out "$tmp/nb/ca" --name nb
