@@ -159,10 +159,20 @@ int rv_cmd_server(int argc, char **argv)
 	/* A FIFO or a device would hang or spin the start; a link or
 	 * another file would be rewritten. The start checks again on the
 	 * file it opens. */
-	if (cfg.lease_file[0] && rv_leasefile_check(cfg.lease_file, err, sizeof(err)) == -EINVAL) {
-		fprintf(stderr, "ringvpn: %s\n", err);
-		code = RV_EXIT_CONFIG;
-		goto out;
+	if (cfg.lease_file[0]) {
+		ret = rv_leasefile_check(cfg.lease_file, err, sizeof(err));
+		if (ret == -EINVAL) {
+			fprintf(stderr, "ringvpn: %s\n", err);
+			code = RV_EXIT_CONFIG;
+			goto out;
+		}
+		/* The start goes on without it, as -n says (it said nothing). */
+		if (ret < 0 && opts.check_only) {
+			fprintf(stderr,
+				"ringvpn: warning: %s: addresses would be remembered in memory "
+				"only\n",
+				err);
+		}
 	}
 	if (opts.check_only) {
 		char why[160];

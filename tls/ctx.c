@@ -390,29 +390,48 @@ static bool pem_ended(void)
 }
 
 /* pem_scan counts the BEGIN lines of |f| whose type ends in |type| (a
- * BEGIN anywhere on a line: after a byte-order mark, other text or the
- * END of a block with no newline between, which the PEM reader passes
- * over without a word, dropping the block), and says whether any block is
- * a private key (indented or commented out too): a CA or CRL file goes to
- * every peer (`cat ca.crt ca.key` is an easy slip). Leaves |f| at its
- * start. */
+ * BEGIN anywhere: after a byte-order mark, other text, a NUL or the END of
+ * a block with no newline between, which the PEM reader passes over
+ * without a word, dropping the block), and says whether any block is a
+ * private key (indented or commented out too): a CA or CRL file goes to
+ * every peer (`cat ca.crt ca.key` is an easy slip). The file is read in
+ * chunks that overlap by the longest BEGIN line looked at, not by line: a
+ * BEGIN past a line's 511th byte or after a NUL was missed (a round-three
+ * tester). Leaves |f| at its start. */
 static unsigned pem_scan(FILE *f, const char *type, bool *key)
 {
-	char line[512], want[48];
+	enum { TAIL = 96 }; /* "-----BEGIN " + a label + "-----" */
+	static const char begin[] = "-----BEGIN ", dashes[] = "-----", pk[] = "PRIVATE KEY";
+	char buf[16384 + TAIL];
+	size_t have = 0, tlen = strlen(type);
 	unsigned n = 0;
+	bool eof = false;
 
-	snprintf(want, sizeof(want), "%s-----", type);
 	*key = false;
 	rewind(f);
-	while (fgets(line, sizeof(line), f) != NULL) {
-		for (const char *b = strstr(line, "-----BEGIN "); b;
-		     b = strstr(b + 1, "-----BEGIN ")) {
-			const char *end = strstr(b + 11, "-----");
+	while (!eof) {
+		size_t got = fread(buf + have, 1, sizeof(buf) - have, f), limit;
+		const char *b;
 
-			*key = *key || strstr(b, "PRIVATE KEY-----") != NULL;
-			n += end && (size_t)(end - b - 11) + 5 >= strlen(want) &&
-			     strncmp(end + 5 - strlen(want), want, strlen(want)) == 0;
+		have += got;
+		eof = got == 0;
+		/* BEGINs that start in the last TAIL bytes wait for the next
+		 * chunk, which begins with them. */
+		limit = eof ? have : (have > TAIL ? have - TAIL : 0);
+		for (b = memmem(buf, have, begin, sizeof(begin) - 1);
+		     b && (size_t)(b - buf) < limit;
+		     b = memmem(b + 1, have - (size_t)(b + 1 - buf), begin, sizeof(begin) - 1)) {
+			const char *label = b + sizeof(begin) - 1;
+			size_t room = (size_t)(buf + have - label);
+			const char *end = memmem(label, room < TAIL ? room : TAIL, dashes, 5);
+			size_t llen = end ? (size_t)(end - label) : 0;
+
+			*key = *key || (llen >= sizeof(pk) - 1 &&
+					memcmp(end - (sizeof(pk) - 1), pk, sizeof(pk) - 1) == 0);
+			n += llen >= tlen && memcmp(end - tlen, type, tlen) == 0;
 		}
+		memmove(buf, buf + limit, have - limit);
+		have -= limit;
 	}
 	rewind(f);
 	return n;
@@ -502,7 +521,14 @@ static int load_ca(struct rv_tls_ctx *c, const char *path, char *err, size_t err
 		n++;
 	}
 	ret = pem_read_all("CA", "certificate", path, (unsigned)n, begins, err, err_len);
-	if (ret == 0 && n == 0) {
+	if (ret == 0 && n == 0 && begins > 0) {
+		/* It said "holds no PEM certificate" of a damaged first block. */
+		snprintf(err, err_len,
+			 "CA file %s: its first certificate block is damaged or cut short, or "
+			 "does not start its line (%u BEGIN line(s) in it): refused",
+			 path, begins);
+		ret = -EINVAL;
+	} else if (ret == 0 && n == 0) {
 		snprintf(err, err_len,
 			 "CA file %s holds no PEM certificate it can read (expected "
 			 "-----BEGIN CERTIFICATE----- at the start of a line; use the CA's "
@@ -744,6 +770,14 @@ static int load_crl(struct rv_tls_ctx *c, const char *path, char *err, size_t er
 	}
 	ret = pem_read_all("CRL", "CRL", path, (unsigned)n, begins, err, err_len);
 	if (ret) {
+		goto out;
+	}
+	if (n == 0 && begins > 0) {
+		snprintf(err, err_len,
+			 "CRL file %s: its first CRL block is damaged or cut short, or does not "
+			 "start its line (%u BEGIN line(s) in it): refused",
+			 path, begins);
+		ret = -EINVAL;
 		goto out;
 	}
 	if (n == 0) {
@@ -1145,11 +1179,13 @@ int rv_tls_ctx_from_config_crl(struct rv_tls_ctx **out, const struct rv_config *
 		*out_fail = RV_TLS_FAIL_CERT;
 		return ret;
 	}
+	/* Said, and started all the same, as with an expired CRL: it refused
+	 * the start (exit 4), so a restart meanwhile (a crash, an upgrade)
+	 * kept the service down until the CRL's time came, which may be days
+	 * (a round-three tester). It is in force from then on by itself. */
 	if (starting && rv_tls_crl_not_yet_valid(*out, p.crl_file, err, err_len)) {
-		rv_tls_ctx_free(*out);
-		*out = NULL;
-		*out_fail = RV_TLS_FAIL_CRL;
-		return -EINVAL;
+		rv_warnx("%s", err);
+		err[0] = '\0';
 	}
 	return 0;
 }

@@ -187,6 +187,15 @@ static int check_fd(int fd, const char *path, char *err, size_t err_len)
 		snprintf(err, err_len, "lease file %s is not a regular file", path);
 		return -EINVAL;
 	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		/* Its owner can read every client's name, steer the grants and
+		 * lock it whenever it likes (a start then fails): a round-three
+		 * tester's file in a shared directory was taken unsaid. */
+		rv_warnx("lease file %s belongs to uid %u: that user can read and change the "
+			 "leases and keep the server from starting (chown root it, in a directory "
+			 "of the service's own)",
+			 path, (unsigned)st.st_uid);
+	}
 	if (st.st_nlink > 1) {
 		snprintf(err, err_len,
 			 "lease file %s has %ju names (hard links): refused, left as it is", path,
@@ -196,6 +205,16 @@ static int check_fd(int fd, const char *path, char *err, size_t err_len)
 	/* A journal begins with its header; a snapshot cut short by a crash
 	 * may hold a part of it, or nothing. */
 	n = pread(fd, head, sizeof(head), 0);
+	if (n < 0) {
+		/* A file that cannot be read is no journal either (a write-only
+		 * sysfs attribute passed, and would have been written: a
+		 * round-three tester). */
+		snprintf(err, err_len,
+			 "lease file %s cannot be read (%s): refused, left as it is (does "
+			 "lease_file name another file?)",
+			 path, strerror(errno));
+		return -EINVAL;
+	}
 	if (n > 0 && memcmp(head, header, (size_t)n) != 0) {
 		snprintf(err, err_len,
 			 "lease file %s holds something else (not a ringvpn lease journal): "
@@ -206,24 +225,75 @@ static int check_fd(int fd, const char *path, char *err, size_t err_len)
 	return 0;
 }
 
-/* open_nofollow opens |path| with |flags|, refusing (-ELOOP, |err| set) a
- * symbolic link anywhere on the path (openat2's RESOLVE_NO_SYMLINKS): a
- * directory on the way that the service user may replace by a link chose
- * the directory root wrote in as well (a round-two tester); a kernel
- * without openat2 refuses a link at the end only. */
-static int open_nofollow(const char *path, int flags, char *err, size_t err_len)
+/* openat2_nofollow opens |path| with |flags| and no symbolic link anywhere
+ * on the path (openat2's RESOLVE_NO_SYMLINKS: ELOOP): a directory on the
+ * way that the service user may replace by a link chose the directory root
+ * wrote in as well (a round-two tester); a kernel without openat2 refuses
+ * a link at the end only. */
+static int openat2_nofollow(const char *path, int flags)
 {
+	/* openat2 takes no other flag beside O_PATH; and O_PATH with
+	 * O_NOFOLLOW would open a link at the end, not refuse it. */
+	int extra = (flags & O_PATH) ? 0 : O_NONBLOCK | O_NOCTTY | O_NOFOLLOW;
 	struct open_how how = {
-		.flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK),
+		.flags = (uint64_t)(flags | O_CLOEXEC | extra),
 		.mode = (flags & O_CREAT) ? 0600 : 0,
 		.resolve = RESOLVE_NO_SYMLINKS,
 	};
 	int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
 
 	if (fd < 0 && errno == ENOSYS) {
-		fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+		fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC | extra, 0600);
 	}
-	if (fd < 0 && errno == ELOOP) {
+	return fd;
+}
+
+/* open_regular opens |path| with |flags| only if it is a regular file (or
+ * makes a new one): an O_PATH descriptor is looked at first and reopened
+ * through /proc, so that a device named by mistake is never opened (some
+ * act on an open: a watchdog starts) and the file looked at is the one
+ * opened. -EINVAL for a file of another type. */
+static int open_regular(const char *path, int flags)
+{
+	char proc[64];
+	struct stat st = { 0 };
+	int pfd, fd;
+
+	pfd = openat2_nofollow(path, O_PATH);
+	if (pfd < 0 && errno == ENOENT && (flags & O_CREAT)) {
+		fd = openat2_nofollow(path, flags | O_EXCL);
+		if (fd >= 0 || errno != EEXIST) {
+			return fd < 0 ? -errno : fd;
+		}
+		pfd = openat2_nofollow(path, O_PATH); /* made meanwhile */
+	}
+	if (pfd < 0) {
+		return -errno;
+	}
+	if (fstat(pfd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(pfd);
+		return S_ISLNK(st.st_mode) ? -ELOOP : -EINVAL;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	fd = open(proc, (flags & ~(O_CREAT | O_EXCL)) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0 && errno == ENOENT) {
+		fd = openat2_nofollow(path, flags & ~O_CREAT); /* no /proc */
+	}
+	close(pfd);
+	return fd < 0 ? -errno : fd;
+}
+
+/* open_nofollow is open_regular with the refusals said in |err|: -ELOOP
+ * for a link, -EINVAL for a file of another type. */
+static int open_nofollow(const char *path, int flags, char *err, size_t err_len)
+{
+	int fd = open_regular(path, flags);
+
+	if (fd == -EINVAL) {
+		snprintf(err, err_len, "lease file %s is not a regular file", path);
+		return -EINVAL;
+	}
+	if (fd == -ELOOP) {
 		snprintf(err, err_len,
 			 "lease file %s is a symbolic link or its path goes through one: refused "
 			 "(name the file by its real path; a link in a directory the service "
@@ -231,7 +301,7 @@ static int open_nofollow(const char *path, int flags, char *err, size_t err_len)
 			 path);
 		return -ELOOP;
 	}
-	return fd < 0 ? -errno : fd;
+	return fd;
 }
 
 int rv_leasefile_check(const char *path, char *err, size_t err_len)
@@ -241,7 +311,7 @@ int rv_leasefile_check(const char *path, char *err, size_t err_len)
 	if (fd == -ENOENT) {
 		return 0;
 	}
-	if (fd == -ELOOP) {
+	if (fd == -ELOOP || fd == -EINVAL) {
 		return -EINVAL;
 	}
 	if (fd < 0) {
@@ -275,7 +345,7 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 	f->leases = leases;
 	/* O_NONBLOCK: a FIFO named by mistake must not hang the start. */
 	f->fd = open_nofollow(path, O_RDWR | O_CREAT | O_APPEND, err, err_len);
-	if (f->fd == -ELOOP) {
+	if (f->fd == -ELOOP || f->fd == -EINVAL) {
 		free(f);
 		return -EINVAL;
 	}
@@ -293,11 +363,19 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 	}
 	ret = rv_flock_wait(f->fd, RV_LEASEFILE_LOCK_WAIT_MS);
 	if (ret) {
-		snprintf(err, err_len,
-			 ret == -EBUSY ? "lease file %s is in use by another process (a second "
-					 "server on the same lease_file?)"
-				       : "cannot lock the lease file %s",
-			 path);
+		if (ret != -EBUSY) {
+			snprintf(err, err_len, "cannot lock the lease file %s", path);
+		} else if (fstat(f->fd, &st) == 0 && st.st_uid != 0 && st.st_uid != geteuid()) {
+			snprintf(err, err_len,
+				 "lease file %s is in use by another process (a second server on "
+				 "the same lease_file, or a process of uid %u, its owner?)",
+				 path, (unsigned)st.st_uid);
+		} else {
+			snprintf(err, err_len,
+				 "lease file %s is in use by another process (a second server on "
+				 "the same lease_file?)",
+				 path);
+		}
 		goto fail;
 	}
 	while (!text.truncated && (n = read(f->fd, buf, sizeof(buf))) > 0) {
@@ -305,11 +383,21 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 	}
 	if (fstat(f->fd, &st) != 0) {
 		st.st_mtime = time(NULL);
+		st.st_size = 0;
 	}
 	loaded = rv_leases_load(leases, rv_strbuf_str(&text), text.len, now_ns, (int64_t)time(NULL),
 				(int64_t)st.st_mtime, &bad);
-	rv_info("lease file %s: %d address lease(s) remembered%s", path, loaded,
-		bad ? " (malformed lines skipped)" : "");
+	if (text.truncated) {
+		/* Its newest events are at the end: said as lost, not as
+		 * malformed (a round-three tester's 100 MiB journal). The
+		 * snapshot below writes what was read. */
+		rv_warnx("lease file %s: %lld bytes, over the %d MiB read: the leases of its "
+			 "first %d MiB are remembered, its later events lost (%d lease(s))",
+			 path, (long long)st.st_size, MAX_FILE >> 20, MAX_FILE >> 20, loaded);
+	} else {
+		rv_info("lease file %s: %d address lease(s) remembered%s", path, loaded,
+			bad ? " (malformed lines skipped)" : "");
+	}
 	rv_strbuf_free(&text);
 	snapshot(f, now_ns);
 	*out = f;

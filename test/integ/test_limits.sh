@@ -318,6 +318,36 @@ done
 rvt_bg "$S" server-fifolease "$RV_BIN" server -c "$RVT_TMP/badlease.conf"
 rvt_exit_within 10 "$RVT_LAST_PID" || rvt_fail "a server with lease_file = /dev/zero ran"
 [ "$RVT_EXIT" = 3 ] || rvt_fail "exit $RVT_EXIT, want 3: $(cat "$RVT_TMP/server-fifolease.log")"
+# Looked at before it is opened (a device may act on an open: a watchdog
+# starts; a round-three tester): a reader blocked in its open of the FIFO
+# stays blocked through the start (the server's read-write open ended
+# its wait).
+python3 -c 'import sys; open(sys.argv[1], "rb").read(); print("opened")' "$RVT_TMP/leases.fifo" \
+	>"$RVT_TMP/fifo-reader.log" 2>&1 &
+FIFO_READER=$!
+ctl_server_conf "$RVT_TMP/badlease.conf" "lease_file=$RVT_TMP/leases.fifo"
+rvt_bg "$S" server-fifolease2 "$RV_BIN" server -c "$RVT_TMP/badlease.conf"
+rvt_exit_within 10 "$RVT_LAST_PID" || rvt_fail "a server with lease_file = a FIFO ran"
+[ "$RVT_EXIT" = 3 ] || rvt_fail "FIFO: exit $RVT_EXIT, want 3: $(cat "$RVT_TMP/server-fifolease2.log")"
+sleep 0.5
+kill -0 "$FIFO_READER" 2>/dev/null || rvt_fail "the server opened the FIFO (its reader went on: $(cat "$RVT_TMP/fifo-reader.log"))"
+kill "$FIFO_READER" 2>/dev/null
+wait "$FIFO_READER" 2>/dev/null
+# A regular file that cannot be read (a write-only sysfs attribute passed
+# as a journal; here the read of its header, pread64 of 26 bytes, made to
+# fail with EIO) is refused.
+printf '# ringvpn lease journal v1\n' >"$RVT_TMP/eio.leases"
+ctl_server_conf "$RVT_TMP/eio.conf" "lease_file=$RVT_TMP/eio.leases"
+rc=0
+OUT=$(ip netns exec "$S" "$RV_BUILD/test/rvt_sc_fail" 5 17/2\&65535=26 -- "$RV_BIN" server -n -c "$RVT_TMP/eio.conf" 2>&1) || rc=$?
+[ "$rc" = 3 ] && grep -q "lease file $RVT_TMP/eio.leases cannot be read (Input/output error): refused" <<<"$OUT" ||
+	rvt_fail "an unreadable lease file: exit $rc: $OUT"
+# Another user's lease file: said (it can read the clients' names, change
+# the leases and lock the file to keep the server from starting).
+chown nobody "$RVT_TMP/eio.leases"
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/eio.conf" 2>&1) || rvt_fail "nobody's lease file: $OUT"
+grep -q "lease file $RVT_TMP/eio.leases belongs to uid $(id -u nobody): that user can read and change the leases" <<<"$OUT" ||
+	rvt_fail "the lease file's owner not said: $OUT"
 # What is not the server's own journal (a hostile tester): a symbolic link
 # a local user (here nobody, the service user) planted in a directory it
 # may write (root truncated and rewrote the root-only file it named, or
