@@ -293,11 +293,13 @@ int rv_privdrop_apply(const struct rv_privdrop *pd, bool tun_later, char *err, s
 		"thread only",
 		pd->user, (unsigned)pd->uid, pd->group, (unsigned)pd->gid);
 	if (pd->shared_user && pd->switch_ids) {
-		/* Any process of nobody's may signal this one (stop, reload,
-		 * rekey), limit it (prlimit), and read what group nogroup
-		 * may (a hostile tester). */
-		rv_warnx("user nobody is shared with other services: their processes can stop, "
-			 "reload or limit this one, and read the files its group may; give "
+		/* Any process of nobody's may kill or stop this one (the
+		 * control signals it takes from root only, in the initial user
+		 * namespace), limit it (prlimit), and read what group nogroup
+		 * may (hostile testers). */
+		rv_warnx("user nobody is shared with other services: their processes can kill, "
+			 "stop (SIGKILL, SIGSTOP) or limit this one, and read the files its group "
+			 "may; give "
 			 "ringvpn a user of its own (useradd --system --no-create-home --shell "
 			 "/usr/sbin/nologin ringvpn) or set `user`");
 	}

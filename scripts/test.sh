@@ -13,7 +13,7 @@
 #   4. ASan+UBSan build: unit, fuzz-replay, stress, and the I/O integration
 #      tests (ASAN_INTEG below) with the sanitized binaries
 #   5. TSan build (only what it runs): stress, the two-worker data-plane test
-#      and the control plane over two clients (TSAN_INTEG)
+#      and the control plane over two clients (TSAN_INTEG), run beside stage 6
 #   6. time namespaces (scripts/timens.sh): unit, fuzz-replay, stress and
 #      TIMENS_INTEG with the monotonic and boot-time clocks starting at 30 s
 #      (a freshly booted machine) and at 10^7 s (~116 days: 32-bit
@@ -187,12 +187,21 @@ cmake --build build/tsan -j"$jobs" --target rv_stress rv_integ_deps
 # No suppressions: every ring has one thread (SINGLE_ISSUER), so the kernel's
 # writes into a worker's buffers are seen only by that worker, and every
 # hand-off between threads is a C11 atomic or a lock, which TSan models.
-export TSAN_OPTIONS=halt_on_error=1
-ctest --test-dir build/tsan --output-on-failure -L 'stress' -j1
-[ "${SKIP_INTEG:-0}" = 1 ] ||
-	RVT_QUICK=1 ctest --test-dir build/tsan --output-on-failure -R "$TSAN_INTEG" -j2
-unset TSAN_OPTIONS
-stage_ok+=("tsan")
+# Its tests run beside stage 6 (its own build directory; stage 6's tests
+# mostly wait on timers and processes), their output printed after it.
+stage5() {
+	export TSAN_OPTIONS=halt_on_error=1
+	ctest --test-dir build/tsan --output-on-failure -L 'stress' -j1 || return 1
+	[ "${SKIP_INTEG:-0}" = 1 ] ||
+		RVT_QUICK=1 ctest --test-dir build/tsan --output-on-failure -R "$TSAN_INTEG" -j2
+}
+set -m
+stage5 >build/stage5.log 2>&1 &
+stage5_pid=$!
+set +m
+trap '[ -z "${prebuild_pid:-}" ] || kill -- "-$prebuild_pid" 2>/dev/null || true
+	[ -z "${stage5_pid:-}" ] || kill -- "-$stage5_pid" 2>/dev/null || true' EXIT
+echo "(its tests run beside stage 6: build/stage5.log, printed when they end)"
 
 banner "6/7 time namespaces: clocks at 30 s and at 10^7 s"
 for secs in 30 10000000; do
@@ -211,6 +220,14 @@ for secs in 30 10000000; do
 			-R "$TIMENS_INTEG" -j2
 done
 [ "$rc" = 77 ] || stage_ok+=("timens")
+
+banner "5/7 (its tests, run beside stage 6: build/stage5.log)"
+rc=0
+wait "$stage5_pid" || rc=$?
+stage5_pid=
+cat build/stage5.log
+[ "$rc" = 0 ] || exit 1
+stage_ok+=("tsan")
 
 banner "7/7 libFuzzer: corpus + ${FUZZ_SECONDS}s per fuzzer"
 # $jobs fuzzers at a time, each a single process on its own core; run in
