@@ -102,9 +102,11 @@ background_part() {
 background() {
 	prebuild || return 1
 	echo "builds done at $SECONDS s"
-	background_part fuzz env FUZZ_PARALLEL="$jobs" FUZZ_TIMEOUT=60 bash scripts/fuzz.sh
+	# Stage 4 waits for this part, stage 7 only at the end for the fuzzers
+	# (which then run beside stages 4 to 6 if stage 3 ends first).
 	background_part asan env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		ctest --test-dir build/asan --output-on-failure -L 'unit|fuzz-replay|stress' -j"$jobs"
+	background_part fuzz env FUZZ_PARALLEL="$jobs" FUZZ_TIMEOUT=60 bash scripts/fuzz.sh
 }
 mkdir -p build
 rm -f build/bg-*.log build/bg-*.rc
@@ -134,6 +136,14 @@ prebuild_wait() {
 # bg_rc NAME: the exit status of a background part, or "none" when it did
 # not run.
 bg_rc() { if [ -f "build/bg-$1.rc" ]; then cat "build/bg-$1.rc"; else echo none; fi; }
+# bg_wait NAME: until that part has ended, or the background has (a failed
+# build ends it before any part).
+bg_wait() {
+	while [ ! -f "build/bg-$1.rc" ] && [ -n "${prebuild_pid:-}" ] && kill -0 "$prebuild_pid" 2>/dev/null; do
+		sleep 1
+	done
+	grep -E '^(builds done|bg-)' build/prebuild.log || true
+}
 
 banner "3/7 ctest: unit, fuzz-replay, stress, integ"
 ctest --test-dir build/ci --output-on-failure -L 'unit|fuzz-replay|stress' -j"$jobs"
@@ -153,7 +163,7 @@ TSAN_INTEG='^integ/(test_dataplane|test_control_basic)$'
 TIMENS_INTEG='^integ/(test_dataplane|test_control_basic|test_control_restart)$'
 
 banner "4/7 ASan+UBSan build: unit, fuzz-replay, stress, I/O integration tests"
-prebuild_wait
+bg_wait asan
 # No benchmarks (RV_PERF=OFF): this stage runs none.
 cmake -S . -B build/asan -DRV_WERROR=ON -DRV_SANITIZE=address,undefined -DRV_PERF=OFF >/dev/null
 cmake --build build/asan -j"$jobs"
@@ -231,7 +241,8 @@ stage_ok+=("tsan")
 
 banner "7/7 libFuzzer: corpus + ${FUZZ_SECONDS}s per fuzzer"
 # $jobs fuzzers at a time, each a single process on its own core; run in
-# the background during stage 3 when its builds were done in time.
+# the background from stage 3 on when its builds were done in time.
+prebuild_wait
 case $(bg_rc fuzz) in
 none) FUZZ_PARALLEL=$jobs bash scripts/fuzz.sh ;;
 *)

@@ -276,8 +276,11 @@ static int open_regular(const char *path, int flags)
 	}
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
 	fd = open(proc, (flags & ~(O_CREAT | O_EXCL)) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0 && errno == ENOENT) {
-		fd = openat2_nofollow(path, flags & ~O_CREAT); /* no /proc */
+	if (fd < 0 && (errno == ENOENT || errno == EACCES || errno == EPERM)) {
+		/* No /proc, or this process's own entries are root's (not
+		 * dumpable, started without root: the units): by the path, and
+		 * check_fd looks at what was opened. */
+		fd = openat2_nofollow(path, flags & ~O_CREAT);
 	}
 	close(pfd);
 	return fd < 0 ? -errno : fd;
