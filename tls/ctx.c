@@ -353,9 +353,8 @@ static bool trust_file_refused(FILE *f, const char *what, const char *path, char
 	}
 	if (st.st_mode & S_IWOTH) {
 		snprintf(err, err_len,
-			 "%s file %s is writable by every user (mode %04o): anyone could decide "
-			 "who "
-			 "this end trusts; refused (chmod o-w it)",
+			 "%s file %s is writable by every user (mode %04o): anyone could "
+			 "decide who this end trusts; refused (chmod o-w it)",
 			 what, path, (unsigned)(st.st_mode & 07777));
 		return true;
 	}
