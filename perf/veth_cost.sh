@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# perf/veth_cost.sh — what iperf3 itself spends per datagram over the bare
-# veth (no VPN) at a fixed offered rate: the part of the two vCPUs that the
-# packet source and sink take in the small-packet test, beside which a
-# VPN's two ends must fit (README, Limitations: "Unmet benchmark targets").
+# perf/veth_cost.sh — what iperf3 itself sends and spends per datagram over
+# the bare veth (no VPN) at a fixed offered rate: the packet source and sink
+# of the small-packet test, measured without a VPN between them (README,
+# Limitations: "Unmet benchmark targets").
 #
 #   RATE=148000 SIZE=64 SECS=5 perf/veth_cost.sh
+#   RATE=0 perf/veth_cost.sh        unpaced (-b 0), as perf/run.sh's first probe
 #
-# Prints the datagrams sent and lost and the CPU-µs per datagram of the
-# iperf3 sender and receiver (from /proc: this shell's reaped child and the
-# server process).
+# Prints the datagrams offered, sent and lost and the CPU-µs per datagram
+# of the iperf3 sender and receiver (from /proc: this shell's reaped child
+# and the server process). Both iperf3 ends use 2 MiB socket buffers, as in
+# perf/run.sh's packet-rate search. On this VM paced iperf3 sends no more
+# than about 107,000 datagrams/s, at twice the CPU per datagram of unpaced
+# (README, Limitations).
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/topo.sh"
@@ -23,7 +27,7 @@ sleep 0.5
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 child_ticks() { sed 's/.*) //' "/proc/$$/stat" | awk '{ print $14 + $15 }'; }
 s0=$(ticks "$srv") c0=$(child_ticks)
-rvp_ns_a iperf3 -c "$RVP_UL_B" -p 5299 -u -l "$SIZE" -b $((RATE * SIZE * 8)) -t "$SECS" -J >"$out" 2>/dev/null
+rvp_ns_a iperf3 -c "$RVP_UL_B" -p 5299 -u -l "$SIZE" -b $((RATE * SIZE * 8)) -w 2M -t "$SECS" -J >"$out" 2>/dev/null
 s1=$(ticks "$srv") c1=$(child_ticks)
 python3 - "$out" "$s0" "$s1" "$c0" "$c1" "$hz" "$RATE" <<'PY'
 import json, sys
