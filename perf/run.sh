@@ -28,6 +28,10 @@
 #   PPS_SECONDS  seconds per probe of the packet-rate search (default 2)
 #   PPS_STEPS    binary-search probes after the first (default 6)
 #   PPS_REPEATS  repetitions that run the packet-rate search (default 1)
+#   PPS_TOOL     source and sink of the packet-rate search: iperf3 (default)
+#                or blast (perf/blast.c, RV_BUILD/perf/blast): paced iperf3
+#                costs twice the CPU per datagram of unpaced and tops out near
+#                107 kpps here, while the veth is taken unpaced (README)
 #   MAX_SECONDS  hard budget for the whole run; remaining tests are skipped
 #                (and marked NA) once it is spent (default: 3x the estimate)
 #   RV_BUILD     ringvpn build dir (default /work/main/build/perf-release)
@@ -65,6 +69,8 @@ PING_MS=${PING_MS:-10}
 PPS_SECONDS=${PPS_SECONDS:-2}
 PPS_STEPS=${PPS_STEPS:-6}
 PPS_REPEATS=${PPS_REPEATS:-1}
+PPS_TOOL=${PPS_TOOL:-iperf3}
+BLAST_PORT=5400
 n_vpns=$(wc -w <<<"$VPNS")
 n_tests=$(wc -w <<<"$TESTS")
 estimate=$((n_vpns * (REPEATS * n_tests * (DURATION + 3) + 2 * (PPS_STEPS + 1) * (PPS_SECONDS + 2) + 15)))
@@ -219,11 +225,33 @@ iperf_run() {
 pps_probe() {
 	local id=$1 size=$2 rate=$3 rep=$4 step=$5 bps
 	local json=$OUT/logs/$id-pps$size-$rep-$step.json
+	[ "$PPS_TOOL" = blast ] && { blast_probe "$@"; return; }
 	bps=$((rate * size * 8))
 	timeout --kill-after=5 $((PPS_SECONDS + 20)) ip netns exec "$RVP_NS_A" \
 		iperf3 -c "$VPN_DST" -p $IPERF_PORT -J --connect-timeout 3000 -u -l "$size" \
 		-b "$bps" -w 2M -t "$PPS_SECONDS" >"$json" 2>"$json.err"
 	parse_iperf "$json" udp "$size" | awk -F'\t' '{ print $7, $6 }'
+}
+
+# blast_probe: pps_probe with perf/blast.c as the source (in A) and the sink
+# (in B, bound to the tunnel address), the same datagrams for every system.
+blast_probe() {
+	local id=$1 size=$2 rate=$3 rep=$4 step=$5 rlog sent got i rp
+	rlog=$OUT/logs/$id-pps$size-$rep-$step.blast
+	ip netns exec "$RVP_NS_B" "$BLAST" recv "$VPN_DST" $BLAST_PORT "$PPS_SECONDS" >"$rlog" 2>&1 &
+	rp=$!
+	for i in $(seq 50); do
+		grep -q '^ready' "$rlog" && break
+		sleep 0.1
+	done
+	sent=$(timeout --kill-after=5 $((PPS_SECONDS + 20)) ip netns exec "$RVP_NS_A" \
+		"$BLAST" send "$VPN_DST" $BLAST_PORT "$size" "$rate" "$PPS_SECONDS" 2>>"$rlog" |
+		awk '/^sent/ { print $2 }')
+	wait "$rp"
+	got=$(awk '/^received/ { print $2 }' "$rlog")
+	awk -v s="${sent:-0}" -v g="${got:-0}" -v t="$PPS_SECONDS" 'BEGIN {
+		if (s == 0) { print "NA NA"; exit }
+		printf "%.0f %.2f\n", g / t, 100 * (s - g) / s }'
 }
 
 # pps_search ID SIZE REP: the highest offered rate with < 1 % loss. First an
@@ -334,6 +362,12 @@ case " $VPNS " in
 	fi
 	;;
 esac
+BLAST=${BLAST:-$RV_BUILD/perf/blast}
+if [ "$PPS_TOOL" = blast ] && [ ! -x "$BLAST" ]; then
+	rvp_log "building perf/blast in $RV_BUILD"
+	cmake --build "$RV_BUILD" --target blast >>"$OUT/logs/build.log" 2>&1 ||
+		rvp_die "PPS_TOOL=blast: $BLAST not built (cmake --build $RV_BUILD --target blast)"
+fi
 rvp_log "perf run: VPNS='$VPNS' DURATION=$DURATION REPEATS=$REPEATS budget ${MAX_SECONDS}s -> $OUT"
 # Repetitions are the outer loop so that a change in background load over the
 # run hits every VPN alike instead of all repetitions of one.
@@ -397,7 +431,7 @@ done
 	echo "kernel: $(uname -r)"
 	echo "os: $(. /etc/os-release && echo "$PRETTY_NAME")"
 	echo "iperf3: $(iperf3 --version | head -1)"
-	echo "run: DURATION=${DURATION}s REPEATS=$REPEATS PING_MS=$PING_MS PPS_SECONDS=$PPS_SECONDS PPS_STEPS=$PPS_STEPS tunnel MTU $RVP_TUN_MTU underlay GRO $RVP_UNDERLAY_GRO"
+	echo "run: DURATION=${DURATION}s REPEATS=$REPEATS PING_MS=$PING_MS PPS_SECONDS=$PPS_SECONDS PPS_STEPS=$PPS_STEPS PPS_TOOL=$PPS_TOOL tunnel MTU $RVP_TUN_MTU underlay GRO $RVP_UNDERLAY_GRO"
 	echo "load average (1/5/15 min): $LOAD_START at start, $(cut -d' ' -f1-3 /proc/loadavg) at end (the run itself adds 2-3; more means other work shared the cores)"
 	echo "date: $(date -u +%FT%TZ)"
 } >"$OUT/machine.txt"
