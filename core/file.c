@@ -31,9 +31,8 @@ int rv_open_regular(const char *path)
 	return fd;
 }
 
-/* prefixes_stranger walks the prefixes of |path| ("/" of an absolute one,
- * a, a/b, ...; the last component itself only if it is a link). */
-static bool prefixes_stranger(const char *path, uid_t self, char *why, size_t why_len)
+bool rv_path_walk(const char *path,
+		  bool (*fn)(const char *prefix, const struct stat *st, void *ctx), void *ctx)
 {
 	size_t len = strlen(path);
 
@@ -45,39 +44,56 @@ static bool prefixes_stranger(const char *path, uid_t self, char *why, size_t wh
 			continue;
 		}
 		snprintf(prefix, sizeof(prefix), "%.*s", (int)i, path);
-		if (lstat(prefix, &st) != 0) {
-			continue;
-		}
-		if (S_ISLNK(st.st_mode) && st.st_uid != 0 && st.st_uid != self) {
-			snprintf(why, why_len, "the symbolic link %s belongs to uid %u", prefix,
-				 (unsigned)st.st_uid);
-			return true;
-		}
-		if (!S_ISDIR(st.st_mode)) {
-			continue;
-		}
-		if (st.st_uid != 0 && st.st_uid != self) {
-			snprintf(why, why_len, "the directory %s belongs to uid %u", prefix,
-				 (unsigned)st.st_uid);
-			return true;
-		}
-		if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
-			snprintf(why, why_len,
-				 "the directory %s is writable by every user (mode %04o)", prefix,
-				 (unsigned)(st.st_mode & 07777));
+		if (lstat(prefix, &st) == 0 && fn(prefix, &st, ctx)) {
 			return true;
 		}
 	}
 	return false;
 }
 
+struct stranger {
+	uid_t self;
+	char *why;
+	size_t why_len;
+};
+
+/* stranger_at: does the prefix |st| belong to another user, or is it a
+ * directory every user may write without the sticky bit? (The last
+ * component matters only as a link.) */
+static bool stranger_at(const char *prefix, const struct stat *st, void *ctx)
+{
+	struct stranger *s = ctx;
+
+	if (S_ISLNK(st->st_mode) && st->st_uid != 0 && st->st_uid != s->self) {
+		snprintf(s->why, s->why_len, "the symbolic link %s belongs to uid %u", prefix,
+			 (unsigned)st->st_uid);
+		return true;
+	}
+	if (!S_ISDIR(st->st_mode)) {
+		return false;
+	}
+	if (st->st_uid != 0 && st->st_uid != s->self) {
+		snprintf(s->why, s->why_len, "the directory %s belongs to uid %u", prefix,
+			 (unsigned)st->st_uid);
+		return true;
+	}
+	if ((st->st_mode & S_IWOTH) && !(st->st_mode & S_ISVTX)) {
+		snprintf(s->why, s->why_len,
+			 "the directory %s is writable by every user (mode %04o)", prefix,
+			 (unsigned)(st->st_mode & 07777));
+		return true;
+	}
+	return false;
+}
+
 bool rv_path_stranger(const char *path, uid_t self, char *why, size_t why_len)
 {
+	struct stranger s = { .self = self, .why = why, .why_len = why_len };
 	char real[PATH_MAX];
 
-	if (prefixes_stranger(path, self, why, why_len)) {
+	if (rv_path_walk(path, stranger_at, &s)) {
 		return true;
 	}
 	return realpath(path, real) && strcmp(real, path) != 0 &&
-	       prefixes_stranger(real, self, why, why_len);
+	       rv_path_walk(real, stranger_at, &s);
 }

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* rv_open_regular opens |path| read-only (O_CLOEXEC) without blocking at
@@ -17,6 +18,12 @@
  * -EINVAL for anything else that is not a regular file (a FIFO, socket or
  * device). */
 int rv_open_regular(const char *path);
+
+/* rv_path_walk calls |fn| with each prefix of |path| ("/" of an absolute
+ * one, then a, a/b, ..., the path itself) that exists, and its lstat, until
+ * |fn| returns true; returns whether one did. */
+bool rv_path_walk(const char *path,
+		  bool (*fn)(const char *prefix, const struct stat *st, void *ctx), void *ctx);
 
 /* rv_path_stranger: may a user other than root and |self| change what
  * |path| leads to? True, with the first reason in |why|, when a directory

@@ -540,6 +540,16 @@ out:
 	return ret;
 }
 
+/* ca_named: the |i|th object of |objs| if it is a CA certificate whose
+ * subject is |name| (borrowed), else NULL. */
+static X509 *ca_named(STACK_OF(X509_OBJECT) * objs, size_t i, X509_NAME *name)
+{
+	X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
+	X509 *ca = X509_OBJECT_get_type(o) == X509_LU_X509 ? X509_OBJECT_get0_X509(o) : NULL;
+
+	return ca && X509_NAME_cmp(X509_get_subject_name(ca), name) == 0 ? ca : NULL;
+}
+
 /* signed_by_ca: the CA certificate in |store| that issued and signed
  * |crl| (borrowed), or NULL. Another CA's CRL, or one whose signature does not verify,
  * would otherwise be taken, and then no peer certificate verifies ("unable
@@ -551,13 +561,10 @@ static X509 *signed_by_ca(X509_STORE *store, X509_CRL *crl)
 	X509 *signer = NULL;
 
 	for (size_t i = 0; !signer && i < sk_X509_OBJECT_num(objs); i++) {
-		X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
-		X509 *ca =
-			X509_OBJECT_get_type(o) == X509_LU_X509 ? X509_OBJECT_get0_X509(o) : NULL;
+		X509 *ca = ca_named(objs, i, X509_CRL_get_issuer(crl));
 		EVP_PKEY *pub;
 
-		if (!ca ||
-		    X509_NAME_cmp(X509_get_subject_name(ca), X509_CRL_get_issuer(crl)) != 0) {
+		if (!ca) {
 			continue;
 		}
 		pub = X509_get_pubkey(ca);
@@ -591,10 +598,7 @@ static int cas_named(X509_STORE *store, X509_NAME *name)
 	int n = 0;
 
 	for (size_t i = 0; i < sk_X509_OBJECT_num(objs); i++) {
-		X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
-
-		n += X509_OBJECT_get_type(o) == X509_LU_X509 &&
-		     X509_NAME_cmp(X509_get_subject_name(X509_OBJECT_get0_X509(o)), name) == 0;
+		n += ca_named(objs, i, name) != NULL;
 	}
 	return n;
 }

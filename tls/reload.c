@@ -27,6 +27,7 @@
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "core/mgmt.h"
 #include "core/status.h"
@@ -565,32 +566,24 @@ static void arm_watch(struct rv_loop *l)
 	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB | \
 	 IN_MOVE_SELF | IN_DELETE_SELF)
 
-/* watch_prefixes watches, for each prefix of |path| (a, a/b, ...; "/" of
- * an absolute one) that is a directory, that directory: a swap of any
- * directory on the way (a deployment renaming a new CA directory into
- * place) changes what the path resolves to, and was missed while only the
- * file's own directory was watched (a revocation in the new directory
- * went unapplied until a reload: a hostile tester); and for each prefix
- * that is a link, the directory the link is in. */
-static void watch_prefixes(struct rv_loop *l, const char *path)
+/* watch_at watches a prefix of a watched path (rv_path_walk): a
+ * directory itself, since a swap of any directory on the way (a deployment
+ * renaming a new CA directory into place) changes what the path resolves
+ * to, and was missed while only the file's own directory was watched (a
+ * revocation in the new directory went unapplied until a reload: a hostile
+ * tester); a link, the directory it is in. */
+static bool watch_at(const char *prefix, const struct stat *st, void *ctx)
 {
-	for (size_t i = 1, len = strlen(path); i <= len; i++) {
-		char prefix[PATH_MAX];
-		struct stat st;
+	struct rv_loop *l = ctx;
+	char copy[PATH_MAX];
 
-		if (i < len && path[i] != '/') {
-			continue;
-		}
-		snprintf(prefix, sizeof(prefix), "%.*s", (int)i, path);
-		if (lstat(prefix, &st) != 0) {
-			continue;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			(void)inotify_add_watch(l->watch_fd, prefix, WATCH_MASK);
-		} else if (S_ISLNK(st.st_mode)) {
-			(void)inotify_add_watch(l->watch_fd, dirname(prefix), WATCH_MASK);
-		}
+	if (S_ISDIR(st->st_mode)) {
+		(void)inotify_add_watch(l->watch_fd, prefix, WATCH_MASK);
+	} else if (S_ISLNK(st->st_mode)) {
+		snprintf(copy, sizeof(copy), "%s", prefix);
+		(void)inotify_add_watch(l->watch_fd, dirname(copy), WATCH_MASK);
 	}
+	return false;
 }
 
 /* add_dir watches the directory of |path|, that of the file it resolves
@@ -613,9 +606,9 @@ static void add_dir(struct rv_loop *l, const char *path)
 	if (inotify_add_watch(l->watch_fd, dirname(copy), WATCH_MASK) < 0) {
 		rv_warn(errno, "cannot watch %s for changes", path);
 	}
-	watch_prefixes(l, path);
+	(void)rv_path_walk(path, watch_at, l);
 	if (realpath(path, real) && strcmp(real, path) != 0) {
-		watch_prefixes(l, real);
+		(void)rv_path_walk(real, watch_at, l);
 	}
 }
 

@@ -328,23 +328,36 @@ grep -q "client kube .*certificate revoked: ending its session" "$RVT_TMP/s4.log
 wait "$KUBE" 2>/dev/null
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "s4 exit"
 
+# new_clients NAME...: a certificate and key of the CA for each, the key
+# readable by the service's group.
+new_clients() {
+	local n
+	for n in "$@"; do
+		"$RV_BIN" pki client --ca "$PKI/ca" --name "$n" --out "$PKI" >/dev/null || rvt_fail "pki client $n"
+		chgrp "$RV_GROUP" "$PKI/$n.key" && chmod g+r "$PKI/$n.key"
+	done
+}
+# hold_sessions NAME...: a probe session of each against the second server
+# (port 4533) from c5, held for 40 s; returns once each is running.
+hold_sessions() {
+	local n
+	for n in "$@"; do
+		rvt_bg "$(rvt_ns_name c5)" "$n" "$PROBE" session 10.88.5.1 4533 "$PKI/ca/ca.crt" vpn.test \
+			"$PKI/$n.crt" "$PKI/$n.key" hold=40 then=wait
+		rvt_wait_for 10 "$n running" grep -q "^running$" "$RVT_TMP/$n.log" || rvt_fail "$n did not get in"
+	done
+}
+
 rvt_step "H. a CRL reached through a link to a directory that is repointed, then updated there"
 # crl = dirlink/ca.crl, dirlink -> crlA. Repointing dirlink to crlB (which
 # revokes linky) must be seen, and so must a later update inside crlB
 # (revoking linky2): the watch used to stay on crlA.
-for n in linky linky2; do
-	"$RV_BIN" pki client --ca "$PKI/ca" --name "$n" --out "$PKI" >/dev/null || rvt_fail "pki client $n"
-	chgrp "$RV_GROUP" "$PKI/$n.key" && chmod g+r "$PKI/$n.key"
-done
+new_clients linky linky2
 mkdir -p "$RVT_TMP/crlA" "$RVT_TMP/crlB" && cp "$PKI/ca/ca.crl" "$RVT_TMP/crlA/ca.crl"
 ln -s crlA "$RVT_TMP/dirlink"
 chgrp -R "$RV_GROUP" "$RVT_TMP/crlA" "$RVT_TMP/crlB" && chmod -R g+rX "$RVT_TMP/crlA" "$RVT_TMP/crlB"
 start_s2 s5 crl="$RVT_TMP/dirlink/ca.crl"
-for n in linky linky2; do
-	rvt_bg "$(rvt_ns_name c5)" "$n" "$PROBE" session 10.88.5.1 4533 "$PKI/ca/ca.crt" vpn.test \
-		"$PKI/$n.crt" "$PKI/$n.key" hold=40 then=wait
-	rvt_wait_for 10 "$n running" grep -q "^running$" "$RVT_TMP/$n.log" || rvt_fail "$n did not get in"
-done
+hold_sessions linky linky2
 rvt_run "$RV_BIN" pki revoke --ca "$PKI/ca" --cert "$PKI/linky.crt" >/dev/null || rvt_fail "revoke linky"
 cp "$PKI/ca/ca.crl" "$RVT_TMP/crlB/ca.crl" && chmod g+r "$RVT_TMP/crlB/ca.crl"
 sleep 1
@@ -363,19 +376,12 @@ rvt_step "H2. a CRL's directory swapped for another (mv cur cur.old; mv cur.new 
 # Only the file's own directory was watched: its rename away was missed,
 # and so was every later change in the directory swapped in, until a
 # reload (a round-three tester).
-for n in swapy swapy2; do
-	"$RV_BIN" pki client --ca "$PKI/ca" --name "$n" --out "$PKI" >/dev/null || rvt_fail "pki client $n"
-	chgrp "$RV_GROUP" "$PKI/$n.key" && chmod g+r "$PKI/$n.key"
-done
+new_clients swapy swapy2
 SW="$RVT_TMP/swapdir"
 mkdir -p "$SW/cur" && cp "$PKI/ca/ca.crl" "$SW/cur/ca.crl"
 chgrp -R "$RV_GROUP" "$SW" && chmod -R g+rX "$SW"
 start_s2 s5b crl="$SW/cur/ca.crl"
-for n in swapy swapy2; do
-	rvt_bg "$(rvt_ns_name c5)" "$n" "$PROBE" session 10.88.5.1 4533 "$PKI/ca/ca.crt" vpn.test \
-		"$PKI/$n.crt" "$PKI/$n.key" hold=40 then=wait
-	rvt_wait_for 10 "$n running" grep -q "^running$" "$RVT_TMP/$n.log" || rvt_fail "$n did not get in"
-done
+hold_sessions swapy swapy2
 rvt_run "$RV_BIN" pki revoke --ca "$PKI/ca" --cert "$PKI/swapy.crt" >/dev/null || rvt_fail "revoke swapy"
 mkdir "$SW/cur.new" && cp "$PKI/ca/ca.crl" "$SW/cur.new/ca.crl" &&
 	chgrp -R "$RV_GROUP" "$SW/cur.new" && chmod -R g+rX "$SW/cur.new" || rvt_fail "cur.new"

@@ -55,6 +55,12 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
 
 ctl_init 3
+# check_n CONF: `ringvpn server -n` on CONF in the server's namespace; its
+# output in OUT, its exit code in rc.
+check_n() {
+	rc=0
+	OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$1" 2>&1) || rc=$?
+}
 ctl_client_ns c1 1
 ctl_client_ns c2 2
 C1=$(rvt_ns_name c1)
@@ -310,8 +316,7 @@ rvt_step "6. lease_file: not a regular file, or in use by another server"
 mkfifo "$RVT_TMP/leases.fifo"
 for bad in "$RVT_TMP/leases.fifo" /dev/zero; do
 	ctl_server_conf "$RVT_TMP/badlease.conf" "lease_file=$bad"
-	rc=0
-	OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/badlease.conf" 2>&1) || rc=$?
+	check_n "$RVT_TMP/badlease.conf"
 	[ "$rc" = 3 ] && grep -q "lease file $bad is not a regular file" <<<"$OUT" ||
 		rvt_fail "-n with lease_file $bad: exit $rc: $OUT"
 done
@@ -345,7 +350,8 @@ OUT=$(ip netns exec "$S" "$RV_BUILD/test/rvt_sc_fail" 5 17/2\&65535=26 -- "$RV_B
 # Another user's lease file: said (it can read the clients' names, change
 # the leases and lock the file to keep the server from starting).
 chown nobody "$RVT_TMP/eio.leases"
-OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/eio.conf" 2>&1) || rvt_fail "nobody's lease file: $OUT"
+check_n "$RVT_TMP/eio.conf"
+[ "$rc" = 0 ] || rvt_fail "nobody's lease file: $OUT"
 grep -q "lease file $RVT_TMP/eio.leases belongs to uid $(id -u nobody): that user can read and change the leases" <<<"$OUT" ||
 	rvt_fail "the lease file's owner not said: $OUT"
 # A journal over the 64 MiB read: said as cut, its later events lost (it
@@ -402,8 +408,7 @@ for c in "link:$RVT_TMP/state/l:is a symbolic link or its path goes through one:
 	f=${c%%:*}
 	for mode in -n start; do
 		if [ "$mode" = -n ]; then
-			rc=0
-			OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$conf" 2>&1) || rc=$?
+			check_n "$conf"
 		else
 			rvt_bg "$S" server-slip "$RV_BIN" server -c "$conf"
 			rvt_exit_within 10 "$RVT_LAST_PID" || rvt_fail "a server with lease_file = $f ran"
@@ -423,17 +428,18 @@ cmp "$RVT_TMP/slip.conf" "$RVT_TMP/slip.before" || rvt_fail "the configuration w
 # writable by a group other than root's: said.
 ctl_server_conf "$RVT_TMP/mode.conf"
 chmod 666 "$RVT_TMP/mode.conf"
-rc=0
-OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/mode.conf" 2>&1) || rc=$?
+check_n "$RVT_TMP/mode.conf"
 [ "$rc" = 3 ] && grep -q "config file $RVT_TMP/mode.conf is writable by every user (mode 0666): refused" <<<"$OUT" ||
 	rvt_fail "a world-writable config: exit $rc: $OUT"
 chmod 664 "$RVT_TMP/mode.conf"
 chgrp nogroup "$RVT_TMP/mode.conf"
-OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/mode.conf" 2>&1) || rvt_fail "a group-writable config: $OUT"
+check_n "$RVT_TMP/mode.conf"
+[ "$rc" = 0 ] || rvt_fail "a group-writable config: $OUT"
 rvt_matches "warning: config file .*mode.conf is writable by group $(id -g nobody) \\(mode 0664\\)" <<<"$OUT" ||
 	rvt_fail "group-writable not said: $OUT"
 chown nobody "$RVT_TMP/mode.conf"
-OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/mode.conf" 2>&1) || rvt_fail "another's config: $OUT"
+check_n "$RVT_TMP/mode.conf"
+[ "$rc" = 0 ] || rvt_fail "another's config: $OUT"
 rvt_matches "warning: config file .*mode.conf belongs to uid $(id -u nobody)" <<<"$OUT" ||
 	rvt_fail "the owner not said: $OUT"
 # An ACL that lets nobody write it (what setfacl -m u:nobody:rw writes):
@@ -445,7 +451,8 @@ p, uid = sys.argv[1], int(sys.argv[2])
 e = lambda tag, perm, id=0xffffffff: struct.pack('<HHI', tag, perm, id)
 os.setxattr(p, 'system.posix_acl_access', struct.pack('<I', 2) + e(1, 6) + e(2, 6, uid) + e(4, 4) + e(0x10, 6) + e(0x20, 4))
 PY
-OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/mode.conf" 2>&1) || rvt_fail "a config with an ACL: $OUT"
+check_n "$RVT_TMP/mode.conf"
+[ "$rc" = 0 ] || rvt_fail "a config with an ACL: $OUT"
 rvt_matches "warning: config file .*mode.conf has an access ACL" <<<"$OUT" || rvt_fail "the ACL not said: $OUT"
 # The same through a link of nobody's (the link's owner can name another
 # file at the next reload: a round-three tester).
@@ -454,7 +461,8 @@ python3 -c 'import os, sys; os.removexattr(sys.argv[1], "system.posix_acl_access
 	rvt_fail "remove the ACL"
 setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups ln -s "$RVT_TMP/mode.conf" "$RVT_TMP/nblink/link.conf" ||
 	rvt_fail "nobody's link"
-OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/nblink/link.conf" 2>&1) || rvt_fail "a config behind nobody's link: $OUT"
+check_n "$RVT_TMP/nblink/link.conf"
+[ "$rc" = 0 ] || rvt_fail "a config behind nobody's link: $OUT"
 rvt_matches "warning: config file .*link.conf: the (directory .*nblink|symbolic link .*link.conf) belongs to uid $(id -u nobody)" <<<"$OUT" ||
 	rvt_fail "nobody's link not said: $OUT"
 # The CA and CRL decide who gets in: one every user may write is refused
@@ -465,25 +473,27 @@ mkdir -m 755 "$RVT_TMP/trust" && cp "$PKI/ca/ca.crt" "$PKI/ca/ca.crl" "$RVT_TMP/
 ctl_server_conf "$RVT_TMP/trust.conf" "ca=$RVT_TMP/trust/ca.crt" "crl=$RVT_TMP/trust/ca.crl"
 for f in ca.crt:CA ca.crl:CRL; do
 	chmod 666 "$RVT_TMP/trust/${f%:*}"
-	rc=0
-	OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/trust.conf" 2>&1) || rc=$?
+	check_n "$RVT_TMP/trust.conf"
 	[ "$rc" = 4 ] && grep -q "${f#*:} file $RVT_TMP/trust/${f%:*} is writable by every user (mode 0666): anyone could decide who this end trusts; refused" <<<"$OUT" ||
 		rvt_fail "a world-writable ${f#*:} file: exit $rc: $OUT"
 	chmod 644 "$RVT_TMP/trust/${f%:*}"
 done
 chown nobody "$RVT_TMP/trust/ca.crt"
-OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/trust.conf" 2>&1) || rvt_fail "nobody's CA file: $OUT"
+check_n "$RVT_TMP/trust.conf"
+[ "$rc" = 0 ] || rvt_fail "nobody's CA file: $OUT"
 grep -q "warn: CA file $RVT_TMP/trust/ca.crt belongs to uid $(id -u nobody): that user decides who this end trusts" <<<"$OUT" ||
 	rvt_fail "the CA file's owner not said: $OUT"
 chown root "$RVT_TMP/trust/ca.crt"
 mkdir "$RVT_TMP/trust/nb" && cp "$PKI/ca/ca.crl" "$RVT_TMP/trust/nb/" && chown nobody "$RVT_TMP/trust/nb"
 ctl_server_conf "$RVT_TMP/trust.conf" "ca=$RVT_TMP/trust/ca.crt" "crl=$RVT_TMP/trust/nb/ca.crl"
-OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/trust.conf" 2>&1) || rvt_fail "a CRL in nobody's directory: $OUT"
+check_n "$RVT_TMP/trust.conf"
+[ "$rc" = 0 ] || rvt_fail "a CRL in nobody's directory: $OUT"
 grep -q "warn: CRL file $RVT_TMP/trust/nb/ca.crl: the directory $RVT_TMP/trust/nb belongs to uid $(id -u nobody), who can swap it" <<<"$OUT" ||
 	rvt_fail "nobody's directory on the way not said: $OUT"
 printf '# ringvpn lea' >"$RVT_TMP/cut.leases"
 ctl_server_conf "$RVT_TMP/slip.conf" "lease_file=$RVT_TMP/cut.leases"
-OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/slip.conf" 2>&1) || rvt_fail "a cut journal refused: $OUT"
+check_n "$RVT_TMP/slip.conf"
+[ "$rc" = 0 ] || rvt_fail "a cut journal refused: $OUT"
 # A second server on a running one's lease file (its own TUN, ports and
 # status socket) read it, marked the live leases ended and wrote that back
 # before failing on something else; now it is refused at the file's lock
