@@ -8,6 +8,10 @@
 #   perf/pps_cost.sh OLD_BIN NEW_BIN     e.g. an older commit's cli/ringvpn
 #   RATE=30000 SIZE=64 SECS=6 N=4 perf/pps_cost.sh A B
 #   WINDOW=2M ...                     iperf3 -w: socket buffers of both iperf3 ends
+#   SRC=blast ...                     perf/blast.c as the source and sink
+#                                     (RV_BUILD/perf/blast: sendmmsg batches
+#                                     of 32 on a schedule, as perf/run.sh's
+#                                     PPS_TOOL=blast) instead of iperf3
 #   NEW_CONF="offload_udp_coalesce = yes" perf/pps_cost.sh B B
 #                                     extra config lines for one build's ends
 #                                     (OLD_CONF likewise): a key's A/B
@@ -25,6 +29,12 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/vpn_ringvpn.sh"
 RATE=${RATE:-30000} SIZE=${SIZE:-64} SECS=${SECS:-6} N=${N:-4}
 [ $# = 2 ] && [ -x "$1" ] && [ -x "$2" ] || { echo "usage: $0 OLD_BIN NEW_BIN" >&2; exit 2; }
+SRC=${SRC:-iperf3} BLAST=${BLAST:-$RV_BUILD/perf/blast}
+case $SRC in
+iperf3) ;;
+blast) [ -x "$BLAST" ] || { echo "pps_cost.sh: $BLAST not built (cmake --build $RV_BUILD --target blast)" >&2; exit 2; } ;;
+*) echo "pps_cost.sh: SRC is iperf3 or blast, not '$SRC'" >&2; exit 2 ;;
+esac
 command -v perf >/dev/null || { echo "pps_cost.sh: perf (linux-perf) not installed" >&2; exit 2; }
 rvp_install_trap
 rvp_topo_up
@@ -48,7 +58,11 @@ for r in $(seq "$N"); do
 		if ! RV_BIN=$bin RV_MODE=cli RV_EXTRA_CONF=$extra vpn_ringvpn_start "$dir" 1 >"$dir/start.log" 2>&1; then
 			echo "$which: start failed"; tail -5 "$dir/start.log"; rm -rf "$dir"; continue
 		fi
-		rvp_spawn b /dev/null iperf3 -s -p 5299
+		if [ "$SRC" = blast ]; then
+			rvp_spawn b "$dir/blast-recv.txt" "$BLAST" recv "$VPN_DST" 5299 $((SECS + 2))
+		else
+			rvp_spawn b /dev/null iperf3 -s -p 5299
+		fi
 		srv=$RVP_LAST_PID
 		sleep 0.5
 		c0=$(cpu_ticks "${VPN_PIDS[@]}") s0=$(cpu_ticks "$srv") k0=$(child_ticks)
@@ -56,23 +70,35 @@ for r in $(seq "$N"); do
 		perf stat -x, -e syscalls:sys_enter_io_uring_enter -o "$dir/perf.txt" \
 			-p "$(IFS=,; echo "${VPN_PIDS[*]}")" -- sleep $((SECS + 1)) &
 		pf=$!
-		rvp_ns_a iperf3 -c "$VPN_DST" -p 5299 ${WINDOW:+-w "$WINDOW"} -u -l "$SIZE" -b $((RATE * SIZE * 8)) -t "$SECS" -J \
-			>"$dir/iperf.json" 2>/dev/null
+		if [ "$SRC" = blast ]; then
+			rvp_ns_a "$BLAST" send "$VPN_DST" 5299 "$SIZE" "$RATE" "$SECS" >"$dir/blast-send.txt" 2>&1
+		else
+			rvp_ns_a iperf3 -c "$VPN_DST" -p 5299 ${WINDOW:+-w "$WINDOW"} -u -l "$SIZE" -b $((RATE * SIZE * 8)) -t "$SECS" -J \
+				>"$dir/iperf.json" 2>/dev/null
+		fi
 		c1=$(cpu_ticks "${VPN_PIDS[@]}") s1=$(cpu_ticks "$srv") k1=$(child_ticks)
 		wait "$pf"
+		if [ "$SRC" = blast ]; then
+			# The sink stops SECS + 2 s after it started: its count is final.
+			wait "$srv"
+			awk '/^sent/ { s = $2 } END { printf "{\"end\": {\"sum\": {\"packets\": %d, ", s }' "$dir/blast-send.txt" >"$dir/iperf.json"
+			awk '/^received/ { g = $2 } END { printf "\"received\": %d}}}\n", g }' "$dir/blast-recv.txt" >>"$dir/iperf.json"
+		fi
 		sleep 0.5 # iperf3 closes its data socket: what is left is ringvpn's
 		rb=$(($(rcvbuf_errors) - rb0)) vd=$(vpn_sock_drops) td=$(($(tun_tx_dropped) - td0))
 		enters=$(awk -F, '/io_uring_enter/ { print $1 }' "$dir/perf.txt")
 		python3 - "$dir/iperf.json" "$which" "$((c1 - c0))" "${enters:-0}" "$hz" \
-			"$((k1 - k0))" "$((s1 - s0))" "$((rb - vd))" "$vd" "$td" <<'PY'
+			"$((k1 - k0))" "$((s1 - s0))" "$((rb - vd))" "$vd" "$td" "$SRC" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))["end"]["sum"]
-pk, lost = d["packets"], d["lost_packets"]
+pk = d["packets"]
+lost = d["lost_packets"] if "lost_packets" in d else pk - d["received"]
 ticks, enters, hz = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+src = sys.argv[11]
 us = lambda t: int(t) * 1e6 / hz / pk
 print(f"{sys.argv[2]}: {pk} packets, {lost} lost, {us(ticks):.2f} CPU-us/packet, "
-      f"{enters / pk:.3f} io_uring_enter/packet; iperf3 sender {us(sys.argv[6]):.2f}, "
-      f"receiver {us(sys.argv[7]):.2f} CPU-us/packet; losses: iperf3's socket {sys.argv[8]}, "
+      f"{enters / pk:.3f} io_uring_enter/packet; {src} sender {us(sys.argv[6]):.2f}, "
+      f"receiver {us(sys.argv[7]):.2f} CPU-us/packet; losses: {src}'s socket {sys.argv[8]}, "
       f"ringvpn's sockets {sys.argv[9]}, client TUN queue {sys.argv[10]}")
 PY
 		rvp_kill "$srv"

@@ -10,8 +10,8 @@
 # (one more single-stream run with a ping every 10 ms through the tunnel:
 # latency under load, every RTT kept for the histogram), and in the first
 # PPS_REPEATS repetitions "pps64"/"pps512": the highest offered UDP rate
-# (iperf3 -u -l 64/512 -b R) the receiver gets with < 1 % loss, by binary
-# search. Optional (TESTS), not in the default list: "udp1", one UDP flow of
+# (iperf3 -u -l 64/512 -b R, or perf/blast) the receiver gets with < 1 % loss
+# (pps_search below). Optional (TESTS), not in the default list: "udp1", one UDP flow of
 # 1200-byte datagrams (QUIC's size; below every VPN's MTU) offered as fast as
 # iperf3 sends them (-u -b 0): what the receiver got, the loss, and the VPN's
 # CPU per GB received.
@@ -26,7 +26,8 @@
 #   TESTS        tests, in order (default "tcp1 tcp1r tcp4 tcp4r lat pps64 pps512")
 #   PING_MS      ping interval of the lat test (default 10)
 #   PPS_SECONDS  seconds per probe of the packet-rate search (default 2)
-#   PPS_STEPS    binary-search probes after the first (default 6)
+#   PPS_STEPS    search probes after the flood and the hint at 1.1x its
+#                delivered rate (default 6)
 #   PPS_REPEATS  repetitions that run the packet-rate search (default 1)
 #   PPS_TOOL     source and sink of the packet-rate search: iperf3 (default)
 #                or blast (perf/blast.c, RV_BUILD/perf/blast): paced iperf3
@@ -221,7 +222,8 @@ iperf_run() {
 }
 
 # pps_probe ID SIZE RATE REP STEP: offers RATE datagrams/s of SIZE bytes for
-# PPS_SECONDS (RATE 0: as fast as iperf3 goes); prints "delivered_pps loss_pct".
+# PPS_SECONDS (RATE 0: as fast as the sender goes); prints "delivered_pps
+# loss_pct offered_pps", the last what the sender actually sent per second.
 pps_probe() {
 	local id=$1 size=$2 rate=$3 rep=$4 step=$5 bps
 	local json=$OUT/logs/$id-pps$size-$rep-$step.json
@@ -230,7 +232,9 @@ pps_probe() {
 	timeout --kill-after=5 $((PPS_SECONDS + 20)) ip netns exec "$RVP_NS_A" \
 		iperf3 -c "$VPN_DST" -p $IPERF_PORT -J --connect-timeout 3000 -u -l "$size" \
 		-b "$bps" -w 2M -t "$PPS_SECONDS" >"$json" 2>"$json.err"
-	parse_iperf "$json" udp "$size" | awk -F'\t' '{ print $7, $6 }'
+	parse_iperf "$json" udp "$size" | awk -F'\t' '{
+		o = ($4 == "NA" || $1 == "NA" || $1 == 0) ? "NA" : sprintf("%.0f", $4 / $1)
+		print $7, $6, o }'
 }
 
 # blast_probe: pps_probe with perf/blast.c as the source (in A) and the sink
@@ -248,41 +252,56 @@ blast_probe() {
 		"$BLAST" send "$VPN_DST" $BLAST_PORT "$size" "$rate" "$PPS_SECONDS" 2>>"$rlog" |
 		awk '/^sent/ { print $2 }')
 	wait "$rp"
+	echo "offered $rate sent ${sent:-NA}" >>"$rlog"
 	got=$(awk '/^received/ { print $2 }' "$rlog")
 	awk -v s="${sent:-0}" -v g="${got:-0}" -v t="$PPS_SECONDS" 'BEGIN {
-		if (s == 0) { print "NA NA"; exit }
-		printf "%.0f %.2f\n", g / t, 100 * (s - g) / s }'
+		if (s == 0) { print "NA NA NA"; exit }
+		printf "%.0f %.2f %.0f\n", g / t, 100 * (s - g) / s, s / t }'
 }
 
 # pps_search ID SIZE REP: the highest offered rate with < 1 % loss. First an
-# unlimited probe (what the sender manages: the upper bound), then a binary
-# search between 0 and 1.1x what the receiver took then. Socket buffers of
-# 2 MiB on both iperf3 ends (-w) so that iperf3's own bursts are not the
-# loss. Prints "rate_pps loss_pct_at_rate search_upper_bound".
+# unlimited probe: what the sender manages (o, the ceiling: no higher rate can
+# be offered) and what the receiver took (d). Then one probe at 1.1 d, the
+# likely neighbourhood; if it loses, a binary search between 0 and it; if it
+# does not, the answer lies between it and o, searched geometrically (a
+# system that sheds load under a flood can take more when paced, and o may be
+# many times d). A passing probe counts at what the sender really offered in
+# it, never at more than was asked. Socket buffers of 2 MiB on both iperf3
+# ends (-w) so that iperf3's own bursts are not the loss. Prints "rate_pps
+# loss_pct_at_rate search_upper_bound".
 pps_search() {
-	local id=$1 size=$2 rep=$3 lo=0 hi mid out d loss k best_loss=NA
+	local id=$1 size=$2 rep=$3 lo=0 hi mid out d loss o k best=0 best_loss=NA ceil
 	out=$(pps_probe "$id" "$size" 0 "$rep" 0)
-	d=${out% *} loss=${out#* }
+	read -r d loss ceil <<<"$out"
 	[ "$d" = NA ] && { echo "NA NA NA"; return; }
 	# The sender's own ceiling; with < 1 % loss there it is the answer.
 	if awk -v l="$loss" 'BEGIN { exit !(l + 0 < 1) }'; then
 		echo "$d $loss $d"
 		return
 	fi
-	# The receiver took d/s at most; the loss-free rate lies below that.
 	hi=$(awk -v d="$d" 'BEGIN { printf "%d", d * 1.1 }')
-	for k in $(seq "$PPS_STEPS"); do
-		mid=$(((lo + hi) / 2))
-		[ "$mid" -le 0 ] && break
-		out=$(pps_probe "$id" "$size" "$mid" "$rep" "$k")
-		d=${out% *} loss=${out#* }
+	[ "$ceil" = NA ] && ceil=$hi
+	for k in $(seq 0 "$PPS_STEPS"); do
+		if [ "$k" -eq 0 ]; then
+			mid=$hi
+		elif [ "$lo" -gt 0 ]; then
+			mid=$(awk -v a="$lo" -v b="$hi" 'BEGIN { printf "%d", sqrt(a * b) }')
+		else
+			mid=$(((lo + hi) / 2))
+		fi
+		[ "$mid" -le "$lo" ] && break
+		out=$(pps_probe "$id" "$size" "$mid" "$rep" "$((k + 1))")
+		read -r d loss o <<<"$out"
 		if [ "$d" != NA ] && awk -v l="$loss" 'BEGIN { exit !(l + 0 < 1) }'; then
 			lo=$mid best_loss=$loss
+			best=$(awk -v m="$mid" -v o="$o" 'BEGIN { printf "%d", (o != "NA" && o + 0 < m) ? o : m }')
+			# Passed at the hint: the ceiling bounds the rest.
+			[ "$k" -eq 0 ] && hi=$((ceil > mid ? ceil : mid))
 		else
 			hi=$mid
 		fi
 	done
-	echo "$lo $best_loss $hi"
+	echo "$best $best_loss $hi"
 }
 
 # run_test ID TEST REP

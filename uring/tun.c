@@ -20,6 +20,7 @@
 #include "uring/tun.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -54,6 +55,10 @@ enum {
 	 * an entry. A handful of passes always suffices; the bound only stops
 	 * a runaway loop if something keeps adding entries. */
 	SYNC_MAX_PASSES = 16,
+	/* rv_ns_lock opens its lock file again when a sweep removed the one
+	 * it had opened before it got the flock; each round means another
+	 * process swept in that instant, so a few always suffice. */
+	LOCK_MAX_OPENS = 8,
 };
 
 /* --- ownership ------------------------------------------------------------ */
@@ -100,10 +105,61 @@ int rv_flock_wait(int fd, unsigned max_ms)
 	return 0;
 }
 
+/* still_named: does |name| in |dirfd| still name the file open as |fd|? A
+ * lock file another process swept away after we opened it is no lock: a
+ * third may since have created a new one under the name and locked that. */
+static bool still_named(int dirfd, const char *name, int fd)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && S_ISREG(a.st_mode) &&
+	       fstatat(dirfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+/* sweep_stale removes the lock files nobody holds: one is left behind by
+ * every namespace a ringvpn ran in (a process that dropped root cannot
+ * remove its own, and one killed with -9 never does), and a host that
+ * starts ringvpn in short-lived namespaces would gather them until /run is
+ * cleared. Holding the flock while unlinking, and rv_ns_lock's check that
+ * the name still leads to the file it locked, keep two claimants of the
+ * same name from both succeeding. Best effort: a file it cannot lock or
+ * remove stays. */
+static void sweep_stale(void)
+{
+	DIR *dir = opendir(RV_TUN_LOCK_DIR);
+	struct dirent *de;
+
+	if (!dir) {
+		return;
+	}
+	while ((de = readdir(dir))) {
+		size_t len = strlen(de->d_name);
+		int fd;
+
+		if ((de->d_type != DT_REG && de->d_type != DT_UNKNOWN) || len < 5 ||
+		    strcmp(de->d_name + len - 5, ".lock") ||
+		    (strncmp(de->d_name, "tun-", 4) && strncmp(de->d_name, "udp-", 4))) {
+			continue;
+		}
+		fd = openat(dirfd(dir), de->d_name,
+			    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+		if (fd < 0) {
+			continue;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && still_named(dirfd(dir), de->d_name, fd)) {
+			(void)unlinkat(dirfd(dir), de->d_name, 0);
+		}
+		close(fd);
+	}
+	closedir(dir);
+}
+
 int rv_ns_lock(const char *kind, const char *what, const char *name, int *out_fd)
 {
 	char path[128], pid[24];
-	int fd, ret, n;
+	const char *base;
+	int fd = -1, dirfd, ret, n;
 
 	*out_fd = -1;
 	ret = lock_path(path, sizeof(path), kind, name);
@@ -113,11 +169,35 @@ int rv_ns_lock(const char *kind, const char *what, const char *name, int *out_fd
 	if (mkdir(RV_TUN_LOCK_DIR, 0700) < 0 && errno != EEXIST) {
 		return -errno;
 	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
+	sweep_stale();
+	dirfd = open(RV_TUN_LOCK_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
 		return -errno;
 	}
-	ret = rv_flock_wait(fd, RV_TUN_CLAIM_WAIT_MS);
+	base = path + strlen(RV_TUN_LOCK_DIR) + 1;
+	for (int opens = 0;; opens++) {
+		fd = openat(dirfd, base, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0) {
+			ret = -errno;
+			break;
+		}
+		ret = rv_flock_wait(fd, RV_TUN_CLAIM_WAIT_MS);
+		if (ret || still_named(dirfd, base, fd)) {
+			break;
+		}
+		close(fd);
+		fd = -1;
+		if (opens + 1 == LOCK_MAX_OPENS) {
+			rv_warnx("%s %s: its lock %s was removed under this process %d times", what,
+				 name, path, LOCK_MAX_OPENS);
+			ret = -EBUSY;
+			break;
+		}
+	}
+	close(dirfd);
+	if (fd < 0) {
+		return ret;
+	}
 	if (ret) {
 		if (ret == -EBUSY) {
 			long owner = lock_owner(fd);

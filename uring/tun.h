@@ -45,7 +45,9 @@ enum {
 };
 
 /* RV_TUN_LOCK_DIR holds one lock file per claimed device and network
- * namespace: tun-NAME.NETNS-INODE.lock, containing the owner's PID. */
+ * namespace: tun-NAME.NETNS-INODE.lock, containing the owner's PID. Every
+ * rv_ns_lock first removes the files nobody holds (their namespaces are
+ * mostly gone), so that they do not pile up. */
 #define RV_TUN_LOCK_DIR "/run/ringvpn"
 
 /* rv_ns_lock takes the lock RV_TUN_LOCK_DIR/KIND-NAME.NETNS-INODE.lock (the
