@@ -420,8 +420,34 @@ static int ask_threads(char *err, size_t err_len)
 		    !strncmp(comm, "iou-", 4)) {
 			continue;
 		}
-		if (syscall(SYS_tgkill, pid, tid, SIGRTMIN) == 0) {
-			tids[sent++] = tid;
+		/* EAGAIN: the user's RLIMIT_SIGPENDING is used up, which any
+		 * process of a shared user can do; skipped, the thread kept
+		 * every capability, unsaid (a round-four tester). ESRCH: it
+		 * has just ended. */
+		for (int tries = 0;; tries++) {
+			struct timespec ms = { 0, 1000000 };
+
+			if (syscall(SYS_tgkill, pid, tid, SIGRTMIN) == 0) {
+				tids[sent++] = tid;
+				break;
+			}
+			if (errno == ESRCH) {
+				break;
+			}
+			if (errno != EAGAIN || tries == 200) {
+				int e = errno;
+
+				closedir(d);
+				snprintf(err, err_len,
+					 "thread %d cannot be asked to drop its capabilities: %s%s",
+					 (int)tid, strerror(e),
+					 e == EAGAIN ? " (the user's queued signals are at their "
+						       "limit, RLIMIT_SIGPENDING: another process "
+						       "of this user holds them)"
+						     : "");
+				return -EPERM;
+			}
+			nanosleep(&ms, NULL);
 		}
 	}
 	closedir(d);

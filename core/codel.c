@@ -57,6 +57,12 @@ bool rv_codel_update(struct rv_codel *c, uint64_t sojourn_ns, uint64_t now_ns)
 	return standing;
 }
 
+void rv_codel_empty(struct rv_codel *c)
+{
+	c->first_above_ns = 0;
+	c->dropping = false;
+}
+
 bool rv_codel_may_mark(const struct rv_codel *c, uint64_t sojourn_ns)
 {
 	return sojourn_ns < c->p.interval_ns;

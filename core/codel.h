@@ -43,6 +43,12 @@ void rv_codel_init(struct rv_codel *c, const struct rv_codel_params *p);
  * it calls nothing and the next update asks again. */
 bool rv_codel_update(struct rv_codel *c, uint64_t sojourn_ns, uint64_t now_ns);
 
+/* rv_codel_empty tells |c| that the queue turned out to hold nothing but
+ * the packet just dequeued when it advised a drop: no standing queue, so
+ * no drop, and the wait above target starts over (RFC 8289 5.2: a queue of
+ * at most one packet resets first_above_time). */
+void rv_codel_empty(struct rv_codel *c);
+
 /* rv_codel_may_mark: may the packet CoDel picked, |sojourn_ns| old, be
  * marked CE instead of dropped, if it is ECN-capable? Not once it waited a
  * whole interval: the flows a standing queue that long carries do not slow

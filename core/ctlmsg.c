@@ -575,7 +575,7 @@ const char *rv_ctl_code_str(unsigned code)
 		[RV_CTL_CODE_KICKED] = "kicked by the operator",
 		[RV_CTL_CODE_REVOKED] = "certificate revoked or no longer valid",
 		[RV_CTL_CODE_RATE] = "too many requests",
-		[RV_CTL_CODE_RECONFIG] = "removed by a configuration change",
+		[RV_CTL_CODE_RECONFIG] = "ended by a configuration or certificate change",
 	};
 	if (code >= RV_CTL_CODE_MAX) {
 		return "?";

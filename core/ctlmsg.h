@@ -159,7 +159,8 @@ enum rv_ctl_code {
 	RV_CTL_CODE_KICKED = 10,    /* an operator ended the session */
 	RV_CTL_CODE_REVOKED = 11,   /* the peer's certificate is no longer valid */
 	RV_CTL_CODE_RATE = 12,	    /* the peer asked for too much (e.g. rekeys) */
-	RV_CTL_CODE_RECONFIG = 13,  /* a reload took away what the session used */
+	RV_CTL_CODE_RECONFIG = 13,  /* a reload took away what the session used, or a
+				     * client reconnects with a renewed certificate */
 	RV_CTL_CODE_MAX,
 };
 

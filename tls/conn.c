@@ -375,7 +375,11 @@ int rv_tls_conn_reverify(struct rv_tls_conn *c, struct rv_tls_ctx *ctx, char *er
 		goto out;
 	}
 	if (X509_verify_cert(xs) == 1) {
-		ret = 0;
+		/* As the handshake's verify callback (verify_name). */
+		ret = rv_tls_chain_ca_revoked(xs) ? -EKEYREVOKED : 0;
+		if (ret) {
+			snprintf(err, err_len, "certificate revoked (its issuing CA is)");
+		}
 		goto out;
 	}
 	code = X509_STORE_CTX_get_error(xs);
@@ -421,8 +425,6 @@ void rv_tls_conn_note_refused(X509_STORE_CTX *xs)
 
 int rv_tls_conn_revoked(struct rv_tls_conn *c, const struct rv_tls_ctx *ctx)
 {
-	/* The leaf only: X509_V_FLAG_CRL_CHECK (not CRL_CHECK_ALL) checks no
-	 * other certificate of the chain either. */
 	X509 *leaf = SSL_get_peer_certificate(c->ssl);
 	int ret = leaf ? rv_tls_ctx_revokes(ctx, leaf) : -ENOENT;
 

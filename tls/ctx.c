@@ -43,8 +43,11 @@
 enum { CRL_SEEN = 64 };
 
 struct crl_seen {
-	uint32_t issuer_hash; /* the key of the CA that signed it, hashed */
-	uint64_t number;
+	uint8_t signer[SHA256_DIGEST_LENGTH]; /* SHA-256 of the signing CA's key */
+	uint8_t number[24];		      /* the highest cRLNumber, if |numbered|:
+					       * big-endian (RFC 5280: up to 20 octets) */
+	int64_t this_update;		      /* the latest thisUpdate */
+	bool numbered;			      /* a CRL of it carried a number */
 	bool have;
 };
 
@@ -52,6 +55,9 @@ struct crl_seen {
  * one's CRL cannot be used yet (rv_tls_ctx_from_config_crl): a file with
  * more than CRL_KEPT is not carried over. */
 enum { CRL_KEPT = 64, CA_ENDS = 64 };
+
+/* The largest CRL file read: `pki verify`'s limit (PKI_MAX_LIST). */
+#define RV_TLS_CRL_MAX (64 << 20)
 
 struct rv_tls_ctx {
 	SSL_CTX *ssl_ctx;
@@ -70,6 +76,7 @@ struct rv_tls_ctx {
 	 * (rv_tls_ctx_same_ca, rv_tls_ctx_same_trust). */
 	uint8_t trust_ca[SHA256_DIGEST_LENGTH];
 	uint8_t trust_crl[SHA256_DIGEST_LENGTH];
+	uint8_t own_id[SHA256_DIGEST_LENGTH]; /* SHA-256 of this end's certificate */
 };
 
 /* trust_add chains the DER of a CA certificate (|x|) or a CRL (|crl|) into
@@ -118,6 +125,99 @@ static bool issued_by(X509 *ca, X509 *x)
 	return ok;
 }
 
+/* self_signed: is |x| a root (its own issuer, by name and key)? */
+static bool self_signed(X509 *x)
+{
+	bool ss = X509_check_issued(x, x) == X509_V_OK;
+
+	ERR_clear_error();
+	return ss;
+}
+
+/* crl_lists_ca: does |crl|, if |issuer| signed it, list CA certificate |x|
+ * (issued by |issuer|) as revoked? The signature is checked only for a CRL
+ * that lists it: a CRL of another CA of the same name must not count. */
+static bool crl_lists_ca(X509_CRL *crl, X509 *x, X509 *issuer)
+{
+	X509_REVOKED *rev;
+	EVP_PKEY *pub;
+	bool listed;
+
+	if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(x)) != 0 ||
+	    X509_CRL_get0_by_cert(crl, &rev, x) != 1) {
+		ERR_clear_error();
+		return false;
+	}
+	pub = X509_get_pubkey(issuer);
+	listed = pub && X509_CRL_verify(crl, pub) == 1;
+	EVP_PKEY_free(pub);
+	ERR_clear_error();
+	return listed;
+}
+
+X509 *rv_tls_chain_ca_revoked(X509_STORE_CTX *xs)
+{
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(xs);
+	size_t n = chain ? sk_X509_num(chain) : 0;
+
+	/* From the leaf's issuer up to the one below the root: a root's own
+	 * CRL listing the root revokes nothing a peer can rely on. */
+	for (size_t i = 1; i + 1 < n; i++) {
+		X509 *ca = sk_X509_value(chain, i), *up = sk_X509_value(chain, i + 1);
+		STACK_OF(X509_CRL) *crls = X509_STORE_get1_crls(xs, X509_get_issuer_name(ca));
+		bool listed = false;
+
+		for (size_t j = 0; !listed && crls && j < sk_X509_CRL_num(crls); j++) {
+			listed = crl_lists_ca(sk_X509_CRL_value(crls, j), ca, up);
+		}
+		sk_X509_CRL_pop_free(crls, X509_CRL_free);
+		ERR_clear_error();
+		if (listed) {
+			return ca;
+		}
+	}
+	return NULL;
+}
+
+/* store_issuer: the CA certificate of |ctx|'s store that issued |x|. */
+static X509 *store_issuer(const struct rv_tls_ctx *ctx, X509 *x)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx->ssl_ctx));
+
+	for (size_t i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+		X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
+		X509 *ca =
+			X509_OBJECT_get_type(o) == X509_LU_X509 ? X509_OBJECT_get0_X509(o) : NULL;
+
+		if (ca && ca != x && issued_by(ca, x)) {
+			return ca;
+		}
+	}
+	return NULL;
+}
+
+/* ca_above_revoked: is a CA certificate between |leaf| and its root
+ * listed by a CRL of |ctx| from that CA's issuer? The live sessions' check,
+ * as rv_tls_chain_ca_revoked is the handshake's: both count any CRL of the
+ * issuer that lists it, and neither asks a root for a CRL (most publish
+ * none of their own). At most 8 levels. */
+static bool ca_above_revoked(const struct rv_tls_ctx *ctx, X509 *leaf)
+{
+	X509 *ca = store_issuer(ctx, leaf);
+
+	for (int depth = 1; ca && depth < 8 && !self_signed(ca); depth++) {
+		X509 *up = store_issuer(ctx, ca);
+
+		for (size_t i = 0; up && i < ctx->nkept; i++) {
+			if (crl_lists_ca(ctx->kept[i], ca, up)) {
+				return true;
+			}
+		}
+		ca = up;
+	}
+	return false;
+}
+
 int rv_tls_ctx_revokes(const struct rv_tls_ctx *ctx, X509 *x)
 {
 	X509_CRL *best = NULL;
@@ -157,7 +257,9 @@ int rv_tls_ctx_revokes(const struct rv_tls_ctx *ctx, X509 *x)
 	/* Matches the serial and the issuer (1; 2 is "removeFromCRL"). */
 	ret = X509_CRL_get0_by_cert(best, &rev, x) == 1;
 	ERR_clear_error();
-	return ret;
+	/* A revoked intermediate CA: its leaves kept their sessions, and got
+	 * in again after a kick (a hostile tester). */
+	return ret || ca_above_revoked(ctx, x);
 }
 
 /* same_key: do |a| and |b| carry the same public key? */
@@ -278,6 +380,13 @@ static int verify_name(int ok, X509_STORE_CTX *xs)
 	}
 	if (rv_tls_x509_cn(X509_STORE_CTX_get_current_cert(xs), cn) != 0) {
 		X509_STORE_CTX_set_error(xs, X509_V_ERR_APPLICATION_VERIFICATION);
+		return 0;
+	}
+	/* X509_V_FLAG_CRL_CHECK looks at the leaf only; CRL_CHECK_ALL would
+	 * also ask every root for a CRL of its own. */
+	if (rv_tls_chain_ca_revoked(xs)) {
+		X509_STORE_CTX_set_error(xs, X509_V_ERR_CERT_REVOKED);
+		rv_tls_conn_note_refused(xs);
 		return 0;
 	}
 	return 1;
@@ -462,11 +571,55 @@ static int pem_read_all(const char *what, const char *kind, const char *path, un
 	return 0;
 }
 
+/* valid_now: is |x| within its validity period? */
+static bool valid_now(X509 *x)
+{
+	return X509_cmp_current_time(X509_get0_notBefore(x)) <= 0 &&
+	       X509_cmp_current_time(X509_get0_notAfter(x)) > 0;
+}
+
+/* outdone_copy: is CA certificate |i| of |all| a copy of another one there
+ * (the same name and key: a CA re-issued to extend it) that serves better,
+ * valid now where it is not or ending later? Only the best copy goes into
+ * the store: chain building takes the first copy whose name and key
+ * match, and with the old one first its expiry ended every session and
+ * refused every handshake although the new one stood beside it (a hostile
+ * tester). */
+static bool outdone_copy(STACK_OF(X509) * all, size_t i)
+{
+	X509 *x = sk_X509_value(all, i);
+
+	for (size_t j = 0; j < sk_X509_num(all); j++) {
+		X509 *y = sk_X509_value(all, j);
+		int64_t ex = 0, ey = 0;
+
+		if (j == i ||
+		    X509_NAME_cmp(X509_get_subject_name(x), X509_get_subject_name(y)) != 0 ||
+		    !same_key(x, y)) {
+			continue;
+		}
+		if (valid_now(x) != valid_now(y)) {
+			if (valid_now(y)) {
+				return true;
+			}
+			continue;
+		}
+		(void)rv_tls_unix_time(X509_get0_notAfter(x), &ex);
+		(void)rv_tls_unix_time(X509_get0_notAfter(y), &ey);
+		if (ey > ex || (ey == ex && j < i)) {
+			return true;
+		}
+	}
+	ERR_clear_error();
+	return false;
+}
+
 static int load_ca(struct rv_tls_ctx *c, const char *path, char *err, size_t err_len)
 {
 	SSL_CTX *sc = c->ssl_ctx;
 	uint8_t *trust = c->trust_ca;
 	X509_STORE *store = SSL_CTX_get_cert_store(sc);
+	STACK_OF(X509) *all = NULL;
 	char ebuf[256];
 	X509 *x;
 	FILE *f;
@@ -491,6 +644,12 @@ static int load_ca(struct rv_tls_ctx *c, const char *path, char *err, size_t err
 		ret = -EINVAL;
 		goto out;
 	}
+	all = sk_X509_new_null();
+	if (!all) {
+		snprintf(err, err_len, "CA file %s: out of memory", path);
+		ret = -ENOMEM;
+		goto out;
+	}
 	while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
 		if (X509_check_ca(x) == 0) {
 			char subject[160];
@@ -504,20 +663,30 @@ static int load_ca(struct rv_tls_ctx *c, const char *path, char *err, size_t err
 			ret = -EINVAL;
 			goto out;
 		}
+		trust_add(trust, x, NULL);
+		if (!sk_X509_push(all, x)) {
+			X509_free(x);
+			snprintf(err, err_len, "CA file %s: out of memory", path);
+			ret = -ENOMEM;
+			goto out;
+		}
+		n++;
+	}
+	for (size_t i = 0; i < sk_X509_num(all); i++) {
+		x = sk_X509_value(all, i);
+		if (outdone_copy(all, i)) {
+			continue;
+		}
 		if (c->n_ca_ends < CA_ENDS &&
 		    rv_tls_unix_time(X509_get0_notAfter(x), &c->ca_ends[c->n_ca_ends])) {
 			c->n_ca_ends++;
 		}
-		trust_add(trust, x, NULL);
 		if (!X509_STORE_add_cert(store, x)) {
-			X509_free(x);
 			snprintf(err, err_len, "CA file %s: cannot add certificate: %s", path,
 				 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
 			ret = -EINVAL;
 			goto out;
 		}
-		X509_free(x);
-		n++;
 	}
 	ret = pem_read_all("CA", "certificate", path, (unsigned)n, begins, err, err_len);
 	if (ret == 0 && n == 0 && begins > 0) {
@@ -536,6 +705,7 @@ static int load_ca(struct rv_tls_ctx *c, const char *path, char *err, size_t err
 		ret = -EINVAL;
 	}
 out:
+	sk_X509_pop_free(all, X509_free);
 	fclose(f);
 	return ret;
 }
@@ -603,6 +773,49 @@ static int cas_named(X509_STORE *store, X509_NAME *name)
 	return n;
 }
 
+/* critical_unknown: does |crl| carry a critical extension that
+ * BoringSSL's verification does not handle, on the CRL itself or on one of
+ * its entries? Such a CRL fails every peer's verification ("unhandled
+ * critical CRL extension"), while the live sessions' serial lookup took it
+ * (a hostile tester). The CRL's own: all but the authority key identifier
+ * (an issuing distribution point and a delta indicator are refused for
+ * their own reasons); an entry's: all but the certificate issuer. Writes
+ * the extension's OID into |oid|. */
+static bool critical_unknown(X509_CRL *crl, char *oid, size_t oid_len, bool *out_entry)
+{
+	STACK_OF(X509_REVOKED) *revs = X509_CRL_get_REVOKED(crl);
+	X509_EXTENSION *ext = NULL;
+
+	*out_entry = false;
+	for (int i = 0; !ext && i < X509_CRL_get_ext_count(crl); i++) {
+		X509_EXTENSION *e = X509_CRL_get_ext(crl, i);
+		int nid = OBJ_obj2nid(X509_EXTENSION_get_object(e));
+
+		if (X509_EXTENSION_get_critical(e) && nid != NID_authority_key_identifier &&
+		    nid != NID_issuing_distribution_point && nid != NID_delta_crl) {
+			ext = e;
+		}
+	}
+	for (size_t i = 0; !ext && i < sk_X509_REVOKED_num(revs); i++) {
+		X509_REVOKED *r = sk_X509_REVOKED_value(revs, i);
+
+		for (int j = 0; !ext && j < X509_REVOKED_get_ext_count(r); j++) {
+			X509_EXTENSION *e = X509_REVOKED_get_ext(r, j);
+
+			if (X509_EXTENSION_get_critical(e) &&
+			    OBJ_obj2nid(X509_EXTENSION_get_object(e)) != NID_certificate_issuer) {
+				ext = e;
+				*out_entry = true;
+			}
+		}
+	}
+	if (ext && OBJ_obj2txt(oid, (int)oid_len, X509_EXTENSION_get_object(ext), 0) <= 0) {
+		snprintf(oid, oid_len, "?");
+	}
+	ERR_clear_error();
+	return ext != NULL;
+}
+
 /* crl_kind_refused: CRL |idx| of |path| is refused, with the reason in
  * |err|, when the handshake and the check of live sessions would judge by
  * it differently (a round-three tester found each): a partial CRL (an
@@ -618,7 +831,8 @@ static int crl_kind_refused(X509_STORE *store, X509_CRL *crl, const char *path, 
 			    size_t err_len)
 {
 	AUTHORITY_KEYID *aki;
-	bool has_akid;
+	bool has_akid, entry;
+	char oid[80];
 	int same;
 
 	if (X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0) {
@@ -634,6 +848,14 @@ static int crl_kind_refused(X509_STORE *store, X509_CRL *crl, const char *path, 
 			 "certificates or reasons only): refused, ringvpn takes complete CRLs only "
 			 "(publish the complete one)",
 			 path, idx);
+		return -EINVAL;
+	}
+	if (critical_unknown(crl, oid, sizeof(oid), &entry)) {
+		snprintf(err, err_len,
+			 "CRL file %s: CRL %d carries a critical extension (%s%s) that the "
+			 "handshake cannot handle: every peer would be refused; refused (publish "
+			 "it without that extension, or with it not critical)",
+			 path, idx, oid, entry ? ", on a revoked entry" : "");
 		return -EINVAL;
 	}
 	aki = X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, NULL, NULL);
@@ -656,47 +878,99 @@ static int crl_kind_refused(X509_STORE *store, X509_CRL *crl, const char *path, 
 	return 0;
 }
 
-/* note_crl_number records |crl|'s number in |seen| (the highest per
- * signer). By the key of the CA that signed it, which the load has found:
- * a CA made again under the same name starts its numbers over, and its
- * first CRL is not an older one, with or without an authority key
- * identifier (without one, the name alone made a rotation's first CRL
- * "older" than the old CA's, and every reload was refused). */
+/* note_crl_number records |crl|'s number and thisUpdate in |seen| (the
+ * highest of each per signer). By the key of the CA that signed it, which
+ * the load has found: a CA made again under the same name starts its
+ * numbers over, and its first CRL is not an older one, with or without an
+ * authority key identifier (without one, the name alone made a rotation's
+ * first CRL "older" than the old CA's, and every reload was refused).
+ * Numbers of up to 24 octets (RFC 5280 allows 20; they were read up to 64
+ * bits, and a rollback past that was taken: a hostile tester). A CRL
+ * without a number is judged by its thisUpdate (it replaced a numbered
+ * one, and an older copy of either was then taken). */
 static void note_crl_number(struct crl_seen seen[CRL_SEEN], X509_CRL *crl, const X509 *signer)
 {
 	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
-	uint8_t md[EVP_MAX_MD_SIZE];
+	uint8_t md[EVP_MAX_MD_SIZE] = { 0 };
 	unsigned md_len = 0;
-	uint32_t h = 2166136261u;
-	uint64_t v;
+	int64_t tu = INT64_MIN;
+	uint8_t v[sizeof(seen[0].number)];
+	bool numbered = false;
+	BIGNUM *bn;
 
-	if (X509_pubkey_digest(signer, EVP_sha256(), md, &md_len)) {
-		for (unsigned i = 0; i < md_len; i++) {
-			h = (h ^ md[i]) * 16777619u;
-		}
-	}
-	if (num == NULL || !ASN1_INTEGER_get_uint64(&v, num)) {
-		ASN1_INTEGER_free(num);
+	/* The whole digest: a 32-bit hash of it let a second CA's operator
+	 * grind a key that shared the first one's counter (a hostile tester). */
+	if (!X509_pubkey_digest(signer, EVP_sha256(), md, &md_len) ||
+	    md_len != SHA256_DIGEST_LENGTH) {
 		ERR_clear_error();
+		ASN1_INTEGER_free(num);
 		return;
 	}
+	bn = num ? ASN1_INTEGER_to_BN(num, NULL) : NULL;
+	numbered = bn && !BN_is_negative(bn) && BN_bn2bin_padded(v, sizeof(v), bn);
+	BN_free(bn);
 	ASN1_INTEGER_free(num);
-	for (size_t i = 0; i < CRL_SEEN; i++) {
-		if (!seen[i].have || seen[i].issuer_hash == h) {
-			if (!seen[i].have || v > seen[i].number) {
-				seen[i] = (struct crl_seen){ .issuer_hash = h,
-							     .number = v,
-							     .have = true };
-			}
-			return;
-		}
+	ERR_clear_error();
+	if (!rv_tls_unix_time(X509_CRL_get0_lastUpdate(crl), &tu)) {
+		tu = INT64_MIN;
 	}
+	for (size_t i = 0; i < CRL_SEEN; i++) {
+		struct crl_seen *e = &seen[i];
+
+		if (e->have && memcmp(e->signer, md, sizeof(e->signer)) != 0) {
+			continue;
+		}
+		if (!e->have) {
+			*e = (struct crl_seen){ .this_update = INT64_MIN, .have = true };
+			memcpy(e->signer, md, sizeof(e->signer));
+		}
+		if (numbered && (!e->numbered || memcmp(v, e->number, sizeof(v)) > 0)) {
+			memcpy(e->number, v, sizeof(v));
+			e->numbered = true;
+		}
+		if (tu > e->this_update) {
+			e->this_update = tu;
+		}
+		return;
+	}
+}
+
+/* warn_ca_without_crl says which CAs of the CA file have no CRL in the CRL
+ * file: every peer certificate such a CA signs is refused ("unable to get
+ * certificate CRL", the peer told "unknown CA"), and a rotation that adds
+ * the new CA before its CRL passed -n and started without a word (a
+ * hostile tester). A root that signs only intermediates needs none. */
+static void warn_ca_without_crl(const struct rv_tls_ctx *c, const char *path)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(SSL_CTX_get_cert_store(c->ssl_ctx));
+
+	for (size_t i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+		X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
+		X509 *ca =
+			X509_OBJECT_get_type(o) == X509_LU_X509 ? X509_OBJECT_get0_X509(o) : NULL;
+		bool has = false;
+		char name[160];
+
+		for (size_t j = 0; ca && !has && j < c->nkept; j++) {
+			has = same_key(c->kept_signer[j], ca);
+		}
+		if (!ca || has) {
+			continue;
+		}
+		X509_NAME_oneline(X509_get_subject_name(ca), name, sizeof(name));
+		rv_warnx("CA %s of the CA file has no CRL in %s: every peer certificate it signs "
+			 "is refused (\"unable to get certificate CRL\") until its CRL is added "
+			 "(a root that signs only intermediate CAs needs none)",
+			 name, path);
+	}
+	ERR_clear_error();
 }
 
 static int load_crl(struct rv_tls_ctx *c, const char *path, char *err, size_t err_len)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(c->ssl_ctx);
 	struct rv_tls_expiry *ex = &c->expiry;
+	struct stat st;
 	char ebuf[256];
 	X509_CRL *crl;
 	FILE *f;
@@ -710,6 +984,16 @@ static int load_crl(struct rv_tls_ctx *c, const char *path, char *err, size_t er
 	}
 	if (trust_file_refused(f, "CRL", path, err, err_len)) {
 		ret = -EACCES;
+		goto out;
+	}
+	/* As `pki verify` (PKI_MAX_LIST): a bigger file (a wrong path, a
+	 * runaway tool) held the control thread and 400 MB for it. */
+	if (fstat(fileno(f), &st) == 0 && st.st_size > RV_TLS_CRL_MAX) {
+		snprintf(err, err_len,
+			 "CRL file %s: %lld bytes, more than a CRL may have here (%d MiB, about a "
+			 "million revocations): refused",
+			 path, (long long)st.st_size, RV_TLS_CRL_MAX >> 20);
+		ret = -EFBIG;
 		goto out;
 	}
 	begins = pem_scan(f, "X509 CRL", &key);
@@ -793,8 +1077,12 @@ static int load_crl(struct rv_tls_ctx *c, const char *path, char *err, size_t er
 		goto out;
 	}
 	c->kept_all = (size_t)n <= CRL_KEPT;
-	/* Check revocation of the leaf only: the deployment CA signs leaves
-	 * directly and publishes one CRL. */
+	if (c->kept_all) {
+		warn_ca_without_crl(c, path);
+	}
+	/* The leaf's CRL is required; a CA between the leaf and its root is
+	 * checked against its issuer's CRL where one is loaded
+	 * (rv_tls_chain_ca_revoked). */
 	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
 out:
 	fclose(f);
@@ -1069,6 +1357,14 @@ int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
 		*out_fail = RV_TLS_FAIL_KEY;
 		goto err_free;
 	}
+	{
+		X509 *own = SSL_CTX_get0_certificate(c->ssl_ctx);
+		unsigned len = 0;
+
+		if (!own || !X509_digest(own, EVP_sha256(), c->own_id, &len)) {
+			ERR_clear_error();
+		}
+	}
 no_cert:
 
 	if (p->role == RV_TLS_SERVER) {
@@ -1213,20 +1509,93 @@ int64_t rv_tls_crl_not_yet_valid(const struct rv_tls_ctx *c, const char *path, c
 	return from;
 }
 
-bool rv_tls_ctx_crl_older(const struct rv_tls_ctx *n, const struct rv_tls_ctx *cur,
-			  uint64_t *out_new, uint64_t *out_cur)
+/* number_str: a big-endian number in decimal (OPENSSL_free it). */
+static char *number_str(const uint8_t *num, size_t len)
+{
+	BIGNUM *bn = BN_bin2bn(num, len, NULL);
+	char *dec = bn ? BN_bn2dec(bn) : NULL;
+
+	BN_free(bn);
+	ERR_clear_error();
+	return dec;
+}
+
+/* seen_of: |ctx|'s record of the signer |signer|, or NULL. */
+static const struct crl_seen *seen_of(const struct rv_tls_ctx *ctx, const uint8_t *signer)
+{
+	for (size_t i = 0; i < CRL_SEEN && ctx->crl[i].have; i++) {
+		if (memcmp(ctx->crl[i].signer, signer, sizeof(ctx->crl[i].signer)) == 0) {
+			return &ctx->crl[i];
+		}
+	}
+	return NULL;
+}
+
+bool rv_tls_ctx_crl_older(const struct rv_tls_ctx *n, const struct rv_tls_ctx *cur, char *why,
+			  size_t why_len)
 {
 	for (size_t i = 0; n && cur && i < CRL_SEEN && n->crl[i].have; i++) {
-		for (size_t j = 0; j < CRL_SEEN && cur->crl[j].have; j++) {
-			if (cur->crl[j].issuer_hash == n->crl[i].issuer_hash &&
-			    n->crl[i].number < cur->crl[j].number) {
-				*out_new = n->crl[i].number;
-				*out_cur = cur->crl[j].number;
+		const struct crl_seen *a = &n->crl[i], *b = seen_of(cur, a->signer);
+		char at_a[32], at_b[32];
+
+		if (!b) {
+			continue;
+		}
+		if (a->numbered && b->numbered) {
+			if (memcmp(a->number, b->number, sizeof(a->number)) < 0) {
+				char *na = number_str(a->number, sizeof(a->number));
+				char *nb = number_str(b->number, sizeof(b->number));
+
+				snprintf(why, why_len,
+					 "its number %s is below the running CRL's %s",
+					 na ? na : "?", nb ? nb : "?");
+				OPENSSL_free(na);
+				OPENSSL_free(nb);
 				return true;
 			}
+			continue;
+		}
+		if (a->this_update < b->this_update) {
+			fmt_utc(a->this_update, at_a, sizeof(at_a));
+			fmt_utc(b->this_update, at_b, sizeof(at_b));
+			snprintf(why, why_len,
+				 "it was issued at %s, before the running CRL (%s), and a number "
+				 "(cRLNumber of up to 64 bits) is missing from %s to tell them "
+				 "apart",
+				 at_a, at_b, a->numbered ? "the running one" : "it");
+			return true;
 		}
 	}
 	return false;
+}
+
+void rv_tls_ctx_crl_carry(struct rv_tls_ctx *n, const struct rv_tls_ctx *cur)
+{
+	for (size_t j = 0; n && cur && j < CRL_SEEN && cur->crl[j].have; j++) {
+		const struct crl_seen *b = &cur->crl[j];
+
+		for (size_t i = 0; i < CRL_SEEN; i++) {
+			struct crl_seen *a = &n->crl[i];
+
+			if (a->have && memcmp(a->signer, b->signer, sizeof(a->signer)) != 0) {
+				continue;
+			}
+			/* A signer the new file no longer has is remembered too:
+			 * its CRL may come back, older. */
+			if (!a->have) {
+				*a = *b;
+			}
+			if (b->numbered &&
+			    (!a->numbered || memcmp(b->number, a->number, sizeof(a->number)) > 0)) {
+				memcpy(a->number, b->number, sizeof(a->number));
+				a->numbered = true;
+			}
+			if (b->this_update > a->this_update) {
+				a->this_update = b->this_update;
+			}
+			break;
+		}
+	}
 }
 
 void rv_tls_ctx_free(struct rv_tls_ctx *ctx)
@@ -1241,6 +1610,11 @@ void rv_tls_ctx_free(struct rv_tls_ctx *ctx)
 	}
 	free(ctx->server_name);
 	free(ctx);
+}
+
+void rv_tls_ctx_own_id(const struct rv_tls_ctx *ctx, uint8_t out[32])
+{
+	memcpy(out, ctx->own_id, sizeof(ctx->own_id));
 }
 
 void rv_tls_ctx_expiry(const struct rv_tls_ctx *ctx, struct rv_tls_expiry *out)

@@ -98,15 +98,25 @@ struct rv_tls_expiry {
 	int64_t crl_last_update; /* latest lastUpdate (thisUpdate) of the CRLs */
 };
 
+/* rv_tls_ctx_own_id writes the SHA-256 of this end's certificate (zeros:
+ * none): a renewal or a re-issue with the same dates differs in it. */
+void rv_tls_ctx_own_id(const struct rv_tls_ctx *ctx, uint8_t out[32]);
+
 /* rv_tls_ctx_expiry reports the expiry times read when |ctx| was built. */
 void rv_tls_ctx_expiry(const struct rv_tls_ctx *ctx, struct rv_tls_expiry *out);
 
-/* rv_tls_ctx_crl_older: does |n| carry an older CRL than |cur| (a lower
- * cRLNumber from the same issuer)? Put in place, it would undo every
- * revocation made since (a backup restored, a sync that lags). Writes the
- * two numbers when it does. */
-bool rv_tls_ctx_crl_older(const struct rv_tls_ctx *n, const struct rv_tls_ctx *cur,
-			  uint64_t *out_new, uint64_t *out_cur);
+/* rv_tls_ctx_crl_older: does |n| carry an older CRL than |cur| remembers
+ * of the same signing key (a lower cRLNumber; where either has none, an
+ * earlier thisUpdate)? Put in place, it would undo every revocation made
+ * since (a backup restored, a sync that lags). Says how in |why|. */
+bool rv_tls_ctx_crl_older(const struct rv_tls_ctx *n, const struct rv_tls_ctx *cur, char *why,
+			  size_t why_len);
+
+/* rv_tls_ctx_crl_carry makes |n|, about to replace |cur|, remember the
+ * highest CRL number and thisUpdate |cur| saw of each signer, so that a
+ * CRL without a number in between does not reset the guard. Within one
+ * process's life only: a restart starts from the file. */
+void rv_tls_ctx_crl_carry(struct rv_tls_ctx *n, const struct rv_tls_ctx *cur);
 
 /* rv_tls_ctx_crl_dropped: does |n| leave without a CRL a CA that still
  * stands in it and had one in |cur|? Every client of that CA would be

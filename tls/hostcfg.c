@@ -528,6 +528,13 @@ void rv_hostcfg_reapply(struct rv_loop *l, struct rv_strbuf *log)
 			 h->num_routes, (unsigned)h->pushed.num_routes);
 }
 
+unsigned rv_hostcfg_mtu(struct rv_loop *l)
+{
+	struct hostcfg *h = state(l);
+
+	return h && h->applied ? h->mtu : 0;
+}
+
 bool rv_hostcfg_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_addrs,
 		       struct rv_prefix *routes, size_t *num_routes)
 {

@@ -46,10 +46,16 @@ SSL_CTX *rv_tls_ctx_ssl(struct rv_tls_ctx *ctx);
 void rv_tls_conn_note_refused(X509_STORE_CTX *xs);
 
 /* rv_tls_ctx_revokes: does the newest CRL of |ctx| from |x|'s issuer list
- * |x|? 1 yes, 0 no (or |ctx| checks no CRL); -ENOENT when no CRL is from
- * that issuer, -E2BIG when |ctx| holds more CRLs than it keeps at hand:
+ * |x|, or a CRL a CA between |x| and its root (an intermediate of the CA
+ * file)? 1 yes, 0 no (or |ctx| checks no CRL); -ENOENT when no CRL is from
+ * |x|'s issuer, -E2BIG when |ctx| holds more CRLs than it keeps at hand:
  * then only X509_verify_cert gives the handshake's verdict. */
 int rv_tls_ctx_revokes(const struct rv_tls_ctx *ctx, X509 *x);
+
+/* rv_tls_chain_ca_revoked: the first CA certificate of the chain |xs| has
+ * verified, between the leaf and the root, that a CRL of the store from its
+ * issuer lists; NULL if none. X509_V_FLAG_CRL_CHECK checks the leaf alone. */
+X509 *rv_tls_chain_ca_revoked(X509_STORE_CTX *xs);
 const char *rv_tls_ctx_server_name(const struct rv_tls_ctx *ctx);
 
 /* ctl.c */
@@ -342,6 +348,7 @@ struct rv_loop {
 	struct rv_http *http; /* metrics endpoint (http.c); NULL: off */
 	int spare_fd;	      /* /dev/null held in reserve for them (slots.c) */
 	struct rv_ltimer reclaim_timer, watchdog_timer, expiry_timer, stop_timer, watch_timer;
+	struct rv_ltimer watch_retry_timer; /* reload.c: inotify could not be had yet */
 	struct rv_ltimer logflush_timer;
 	struct rv_ltimer tunwatch_timer;  /* tunwatch.c */
 	struct rv_ltimer dns_retry_timer; /* hostcfg.c: the DNS thread refused */
@@ -466,6 +473,9 @@ int rv_client_local_failure(struct rv_loop *l, int err);
  * RV_CTL_MAX_ROUTES). False before the first CONFIG. */
 bool rv_hostcfg_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_addrs,
 		       struct rv_prefix *routes, size_t *num_routes);
+/* rv_hostcfg_mtu: the MTU the last CONFIG set on the client's TUN (0:
+ * none yet). */
+unsigned rv_hostcfg_mtu(struct rv_loop *l);
 /* rv_client_servers_changed applies a reload that changed the client's
  * server list (l->cfg is the new one): the list starts over at its first
  * server, and a connection to a server no longer in it is ended (GOODBYE,

@@ -55,8 +55,7 @@ static int new_tls(const struct rv_config *cfg, struct rv_tls_ctx **out, char *e
 static bool older_crl(const struct rv_loop *l, const struct rv_tls_ctx *n, const char *path,
 		      char *err, size_t err_len)
 {
-	uint64_t nn, cn;
-	char who[160];
+	char who[160], why[200];
 
 	if (rv_tls_ctx_crl_dropped(n, l->tls, who, sizeof(who))) {
 		snprintf(err, err_len,
@@ -66,14 +65,14 @@ static bool older_crl(const struct rv_loop *l, const struct rv_tls_ctx *n, const
 			 path, who);
 		return true;
 	}
-	if (!rv_tls_ctx_crl_older(n, l->tls, &nn, &cn)) {
+	if (!rv_tls_ctx_crl_older(n, l->tls, why, sizeof(why))) {
 		return false;
 	}
 	snprintf(err, err_len,
-		 "CRL %s: its number %llu is below the running CRL's %llu (an older copy: "
-		 "the revocations made since would be undone); publish one numbered above "
-		 "it (`ringvpn pki crl` adds one, or takes the time without a ca.crl)",
-		 path, (unsigned long long)nn, (unsigned long long)cn);
+		 "CRL %s: %s (an older copy: the revocations made since would be undone); "
+		 "publish one numbered above it (`ringvpn pki crl` adds one, or takes the "
+		 "time without a ca.crl)",
+		 path, why);
 	return true;
 }
 
@@ -209,6 +208,7 @@ static void swap_tls(struct rv_loop *l, struct rv_tls_ctx *n, struct rv_strbuf *
 	bool same = rv_tls_ctx_same_trust(n, l->tls), crl_only = rv_tls_ctx_same_ca(n, l->tls);
 	unsigned ended;
 
+	rv_tls_ctx_crl_carry(n, l->tls);
 	rv_tls_ctx_free(l->tls);
 	l->tls = n;
 	if (l->role == &rv_client_role) {
@@ -650,15 +650,48 @@ static void take_ids(const struct rv_config *cfg, struct rv_file_id ids[4])
 	}
 }
 
-int rv_watch_open(struct rv_loop *l)
+/* An inotify instance counts against the service user's limit
+ * (fs.inotify.max_user_instances, 128), which any process of a shared user
+ * can use up: without a retry the watch stayed off for the process's life,
+ * and a revocation waited for a reload by hand (a round-four tester). */
+enum { WATCH_RETRY_S = 30 };
+
+static void on_watch_retry(struct rv_loop *l, struct rv_ltimer *lt)
 {
+	(void)lt;
+	if (l->watch_fd >= 0) {
+		return;
+	}
 	l->watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (l->watch_fd < 0) {
-		rv_warn(errno, "inotify: certificate and CRL changes need a reload");
-		return -errno;
+		rv_loop_arm(l, &l->watch_retry_timer, on_watch_retry,
+			    l->now_ns + (uint64_t)WATCH_RETRY_S * RV_NSEC_PER_SEC);
+		return;
+	}
+	rv_info("certificate file watch in place (it could not be made until now)");
+	watch_dirs(l);
+	arm_watch(l);
+	/* What changed meanwhile: compared with the files as they were at the
+	 * last load (watch_ids), as after any event. */
+	rv_loop_arm(l, &l->watch_timer, on_watch_reload, l->now_ns);
+}
+
+int rv_watch_open(struct rv_loop *l)
+{
+	take_ids(l->cfg, l->watch_ids);
+	l->watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (l->watch_fd < 0) {
+		int err = errno;
+
+		rv_warn(err,
+			"inotify: certificate and CRL changes need a reload until the file watch "
+			"can be made (tried again every %d s)",
+			WATCH_RETRY_S);
+		rv_loop_arm(l, &l->watch_retry_timer, on_watch_retry,
+			    l->now_ns + (uint64_t)WATCH_RETRY_S * RV_NSEC_PER_SEC);
+		return -err;
 	}
 	watch_dirs(l);
-	take_ids(l->cfg, l->watch_ids);
 	arm_watch(l);
 	return 0;
 }

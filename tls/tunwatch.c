@@ -77,6 +77,35 @@ static void server_wanted(struct rv_loop *l, const char *ifname, struct rv_prefi
 	}
 }
 
+/* mtu_back puts the TUN's MTU back when someone raised it above what the
+ * tunnel carries: the packets between the two sizes were dropped as too
+ * big, without a word and without an ICMP error to the sender (a hostile
+ * tester's `ip link set mtu 1500`). A lower MTU stays: packets fit, and
+ * an operator may lower it for a path of their own. */
+static void mtu_back(struct rv_loop *l, const char *ifname)
+{
+	unsigned want = l->role == &rv_server_role ? 0 : rv_hostcfg_mtu(l);
+	int have = rv_tun_get_mtu(ifname), ret;
+
+	if (want == 0) {
+		want = rv_dataplane_mtu(l->dp);
+	}
+	if (have < 0 || (unsigned)have <= want) {
+		return;
+	}
+	ret = rv_tun_set_mtu(ifname, want);
+	if (ret) {
+		rv_warn(ret,
+			"TUN %s: its MTU was raised to %d, above the %u the tunnel carries, "
+			"and cannot be put back",
+			ifname, have, want);
+		return;
+	}
+	rv_warnx("TUN %s: its MTU was raised to %d, above the %u the tunnel carries: put "
+		 "back (packets above %u were dropped meanwhile)",
+		 ifname, have, want, want);
+}
+
 static void on_tunwatch(struct rv_loop *l, struct rv_ltimer *lt)
 {
 	/* RV_CTL_MAX_ROUTES bounds both: a client's pushed routes and the
@@ -124,6 +153,7 @@ static void on_tunwatch(struct rv_loop *l, struct rv_ltimer *lt)
 		rv_info("TUN %s is up again", ifname);
 		l->tun_down_said = false;
 	}
+	mtu_back(l, ifname);
 	if (l->role == &rv_server_role) {
 		server_wanted(l, ifname, addrs, &num_addrs, routes, &num_routes,
 			      sizeof(routes) / sizeof(routes[0]));

@@ -785,6 +785,11 @@ unsigned rv_dataplane_num_workers(const struct rv_dataplane *dp)
 	return dp->num_workers;
 }
 
+unsigned rv_dataplane_mtu(const struct rv_dataplane *dp)
+{
+	return dp->cfg.mtu;
+}
+
 unsigned rv_dataplane_lanes(const struct rv_dataplane *dp)
 {
 	return dp->lanes;

@@ -92,6 +92,8 @@ unsigned rv_dataplane_num_workers(const struct rv_dataplane *dp);
  * does not steer (one worker, not asked, or the kernel refused). Give it to
  * rv_demux_set_lanes so that new sessions fill the workers evenly. */
 unsigned rv_dataplane_lanes(const struct rv_dataplane *dp);
+/* rv_dataplane_mtu: the tunnel MTU the workers carry (cfg.mtu). */
+unsigned rv_dataplane_mtu(const struct rv_dataplane *dp);
 const char *rv_dataplane_tun_name(const struct rv_dataplane *dp);
 
 /* rv_dataplane_set_pools tells the workers the server's pools (|n|

@@ -218,6 +218,10 @@ static void parse_tun_info(struct rv_rtnl_link *out, const struct rtattr *rta, i
 		case IFLA_TUN_NUM_DISABLED_QUEUES:
 			(void)attr_copy(&disabled, rta, 4);
 			break;
+		case IFLA_TUN_OWNER: /* only when set */
+		case IFLA_TUN_GROUP:
+			out->restricted = true;
+			break;
 		default:
 			break;
 		}

@@ -24,6 +24,8 @@ struct rv_rtnl_link {
 	bool is_tap;	     /* is_tun and IFF_TAP */
 	bool persist;	     /* IFF_PERSIST: outlives its last queue */
 	bool multi_queue;    /* IFF_MULTI_QUEUE */
+	bool restricted;     /* an owner or a group set: only they (or CAP_NET_ADMIN)
+				may attach a queue */
 	uint32_t num_queues; /* queues attached by open files, enabled or not */
 	bool have_stats;     /* the kernel reported IFLA_STATS64 */
 	uint64_t tx_dropped; /* packets dropped on their way out of this device (for

@@ -363,6 +363,7 @@ static int tun_attach(const char *name, short flags, char *out_name, int *out_fd
 int rv_tun_open(const char *name, bool vnet_hdr, bool create, char *out_name, int *out_fd)
 {
 	short flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE | (vnet_hdr ? IFF_VNET_HDR : 0);
+	bool adopted = false, restricted = false;
 	int fd = -1, ret;
 
 	if (name != NULL && strlen(name) >= IFNAMSIZ) {
@@ -377,6 +378,8 @@ int rv_tun_open(const char *name, bool vnet_hdr, bool create, char *out_name, in
 		ret = rv_rtnl_get_link(&lk, name);
 		if (ret == 0 && check_kind(name, &lk) == 0 && lk.tun_info && lk.num_queues == 0) {
 			ret = tun_attach(name, flags, out_name, &fd);
+			adopted = true;
+			restricted = lk.restricted;
 		} else if (ret == 0) {
 			rv_warnx("TUN %s is held by another process (%u queue(s) attached); not "
 				 "joining it",
@@ -386,6 +389,27 @@ int rv_tun_open(const char *name, bool vnet_hdr, bool create, char *out_name, in
 	}
 	if (ret) {
 		return ret;
+	}
+	/* A TUN device without an owner or a group lets any process that may
+	 * open /dev/net/tun (0666 on Debian) attach a queue of its own, read a
+	 * share of the tunnel's packets and write packets that the host takes
+	 * as the VPN's, from any client's address (a hostile tester). Owner
+	 * root: attaching then takes root or CAP_NET_ADMIN, which the control
+	 * thread keeps. A persistent device an administrator gave an owner or
+	 * group keeps them. */
+	if (create && !restricted) {
+		if (ioctl(fd, TUNSETOWNER, 0UL) < 0) {
+			ret = -errno;
+			rv_warn(ret, "TUN %s: cannot make root its owner (TUNSETOWNER)", out_name);
+			close(fd);
+			return ret;
+		}
+		if (adopted) {
+			rv_info("TUN %s: the persistent device had no owner: root is its owner "
+				"now, "
+				"so that no other user can attach a queue",
+				out_name);
+		}
 	}
 	if (vnet_hdr) {
 		int sz = 10; /* struct virtio_net_hdr, no num_buffers */
@@ -696,6 +720,16 @@ static int ifreq_ioctl(const char *ifname, unsigned long req, struct ifreq *ifr)
 	}
 	close(s);
 	return ret;
+}
+
+int rv_tun_get_mtu(const char *ifname)
+{
+	struct ifreq ifr;
+	int ret;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ret = ifreq_ioctl(ifname, SIOCGIFMTU, &ifr);
+	return ret < 0 ? ret : ifr.ifr_mtu;
 }
 
 int rv_tun_set_mtu(const char *ifname, unsigned mtu)

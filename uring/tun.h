@@ -142,6 +142,8 @@ int rv_tun_net_set(int map_fd, const struct rv_prefix *net, unsigned lane);
 int rv_tun_net_clear(int map_fd, const struct rv_prefix *net);
 
 int rv_tun_set_mtu(const char *ifname, unsigned mtu);
+/* rv_tun_get_mtu returns |ifname|'s MTU, or -errno. */
+int rv_tun_get_mtu(const char *ifname);
 /* rv_tun_ipv6_off: can |ifname| carry no IPv6 now? Then |why| says why: IPv6
  * disabled on it or on the host, a kernel without IPv6, or an MTU below 1280
  * (the kernel drops the device's IPv6 state then). An IPv6 address added

@@ -173,7 +173,7 @@ grep -q "client client2: ending the session: configuration reload: its address l
 [ "$(ctl_field server reconfigured)" = 1 ] || rvt_fail "the ended session is not counted: $(ctl_status | head -1)"
 "$RV_BIN" status --prometheus -s "$SRV_SOCK" | rvt_matches '^ringvpn_sessions_ended_total\{reason="reconfigured"\} 1$' ||
 	rvt_fail "the ended session is not in ringvpn_sessions_ended_total"
-rvt_wait_for 5 "client2 told" grep -q "server said goodbye (removed by a configuration change)" \
+rvt_wait_for 5 "client2 told" grep -q "server said goodbye (ended by a configuration or certificate change)" \
 	"$RVT_TMP/client2.log" || rvt_fail "client2 was not told GOODBYE(reconfig)"
 [ "$(ctl_field "session name=client1" index)" = "$IDX1" ] || rvt_fail "client1's session was dropped"
 # The server's own address follows the pool at once (it waited for the

@@ -799,5 +799,8 @@ rvt_wait_for 10 "renewc up again" sh -c "[ \$(grep -c 'tunnel up' '$RVT_TMP/rene
 	rvt_fail "renewc did not come back: $(tail -3 "$RVT_TMP/renewc.log")"
 [ "$("$RV_BIN" status --kv -s "$S2_SOCK" | sed -n 's/^server .* expired=\([0-9]*\) .*/\1/p')" = 0 ] ||
 	rvt_fail "the session was ended as expired"
+# The server said "removed by a configuration change", which it was not.
+rvt_matches 'said goodbye \(ended by a configuration or certificate change\)' <"$RVT_TMP/s7.log" ||
+	rvt_fail "the server's account of the goodbye: $(grep -a goodbye "$RVT_TMP/s7.log")"
 rvt_stop_pid "$RVT_LAST_PID" 10 || true
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "s7 exit"

@@ -23,6 +23,18 @@
 #   4. A rotation to a CA of the same name whose CRLs carry no key
 #      identifier: the new CA's first CRL (number 1, the old one's 100) is
 #      not taken for an older copy; the reload is applied.
+#   5. An intermediate CA (in the CA file, with its CRL) revoked by the
+#      root's CRL: its leaf's live session ends and its next handshake is
+#      refused (only leaves were checked). Then CRLs the handshake would
+#      choke on or that roll back: one with an unknown critical extension
+#      (on the CRL or an entry) refused; a number past 64 bits below the
+#      running one refused; a CRL without a number taken and the number
+#      before it still remembered (an older numbered one refused after
+#      it). At -n: a CRL file over 64 MiB refused; a CA without a CRL in
+#      the CRL file said.
+#   6. A CA re-issued with the same key and name, the old copy first in the
+#      CA file and ending in seconds: the new copy serves; after the old
+#      copy's end the session stands and a new handshake passes.
 #
 # Usage: bash test_crl_lookup.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
 set -u
@@ -177,4 +189,170 @@ publish "$RVT_TMP/rot.crt.src" "$RVT_TMP/rot.crt"
 publish "$RVT_TMP/rot.crl.src" "$RVT_TMP/rot.crl"
 OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "the rotation's reload refused: $OUT"
 grep -q "below the running CRL's" "$SLOG" && rvt_fail "the new CA's first CRL taken for an older one: $(grep -a "below" "$SLOG")"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+
+rvt_step "5. an intermediate CA revoked by its root; CRLs that choke the handshake or roll back"
+# (A round-four tester.) The root signs an intermediate (in the CA file
+# beside it), which signs ileaf; root and intermediate publish a CRL each.
+cat >"$RVT_TMP/mkca.py" <<'PY'
+import datetime, os, sys
+from cryptography import x509
+from cryptography.x509.oid import NameOID, ExtendedKeyUsageOID, ObjectIdentifier
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+now = datetime.datetime.utcnow()
+def load(base):
+    return (x509.load_pem_x509_certificate(open(base + ".crt", "rb").read()),
+            serialization.load_pem_private_key(open(base + ".key", "rb").read(), None))
+def save(base, cert, key):
+    open(base + ".crt", "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+    if key is not None:
+        fd = os.open(base + ".key", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+        os.write(fd, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+        os.close(fd)
+def cert(cn, key, issuer, ikey, ca, secs, eku=None, serial=None):
+    b = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+         .issuer_name(issuer.subject).public_key(key.public_key())
+         .serial_number(serial or x509.random_serial_number())
+         .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(seconds=secs))
+         .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
+         .add_extension(x509.KeyUsage(not ca, False, False, False, False, ca, ca, False, False), critical=True)
+         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ikey.public_key()), critical=False))
+    if eku:
+        b = b.add_extension(x509.ExtendedKeyUsage([eku]), critical=False)
+    return b.sign(ikey, hashes.SHA256())
+cmd, args = sys.argv[1], sys.argv[2:]
+if cmd == "inter":  # ROOT OUT CN: an intermediate CA under ROOT (.crt/.key bases)
+    rc, rk = load(args[0]); k = ec.generate_private_key(ec.SECP256R1())
+    save(args[1], cert(args[2], k, rc, rk, True, 30 * 86400), k)
+elif cmd == "leaf":  # CA OUT CN: a client certificate under CA, the CA's certificate after it
+    cc, ck = load(args[0]); k = ec.generate_private_key(ec.SECP256R1())
+    save(args[1], cert(args[2], k, cc, ck, False, 30 * 86400, ExtendedKeyUsageOID.CLIENT_AUTH), k)
+    open(args[1] + ".crt", "ab").write(cc.public_bytes(serialization.Encoding.PEM))
+elif cmd == "reca":  # CA OUT SECS: CA re-issued (same name and key), ending in SECS
+    cc, ck = load(args[0])
+    save(args[1], cert(cc.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value, ck, cc, ck, True,
+                       int(args[2])), None)
+elif cmd == "crl":  # CA OUT NUMBER|none AGE_S [SERIAL_HEX...] [crit|critentry]: a CRL AGE_S old
+    cc, ck = load(args[0]); extra = [a for a in args[4:] if a in ("crit", "critentry")]
+    b = (x509.CertificateRevocationListBuilder().issuer_name(cc.subject)
+         .last_update(now - datetime.timedelta(seconds=int(args[3]))).next_update(now + datetime.timedelta(days=30))
+         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ck.public_key()), critical=False))
+    if args[2] != "none":
+        b = b.add_extension(x509.CRLNumber(int(args[2])), critical=False)
+    if "crit" in extra:
+        b = b.add_extension(x509.UnrecognizedExtension(ObjectIdentifier("1.3.6.1.4.1.99999.1"), b"\x05\x00"), critical=True)
+    for ser in [a for a in args[4:] if a not in extra]:
+        r = x509.RevokedCertificateBuilder().serial_number(int(ser, 16)).revocation_date(now - datetime.timedelta(minutes=5))
+        if "critentry" in extra:
+            r = r.add_extension(x509.UnrecognizedExtension(ObjectIdentifier("1.3.6.1.4.1.99999.2"), b"\x05\x00"), critical=True)
+        b = b.add_revoked_certificate(r.build())
+    open(args[1], "wb").write(b.sign(ck, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+PY
+mkca() { python3 "$RVT_TMP/mkca.py" "$@" || rvt_fail "mkca $*"; }
+mkca inter "$PKI/ca/ca" "$RVT_TMP/int" "ringvpn test intermediate"
+mkca leaf "$RVT_TMP/int" "$RVT_TMP/ileaf" ileaf
+chgrp "$RV_GROUP" "$RVT_TMP"/ileaf.* && chmod g+r "$RVT_TMP"/ileaf.* || rvt_fail "chgrp ileaf"
+INT_SER=$(openssl x509 -in "$RVT_TMP/int.crt" -noout -serial | sed 's/^serial=//')
+C2_SER=$(openssl x509 -in "$PKI/client2.crt" -noout -serial | sed 's/^serial=//')
+cat "$PKI/ca/ca.crt" "$RVT_TMP/int.crt" >"$RVT_TMP/chain-ca.src"
+publish "$RVT_TMP/chain-ca.src" "$RVT_TMP/chain-ca.crt"
+mkca crl "$PKI/ca/ca" "$RVT_TMP/root10.crl" 10 60
+mkca crl "$RVT_TMP/int" "$RVT_TMP/int1.crl" 1 60
+cat "$RVT_TMP/root10.crl" "$RVT_TMP/int1.crl" >"$RVT_TMP/chain.src"
+publish "$RVT_TMP/chain.src" "$RVT_TMP/chain.crl"
+CTL_SERVER_KV=(ca="$RVT_TMP/chain-ca.crt" crl="$RVT_TMP/chain.crl")
+ctl_start_server
+n=0
+# client1 (started in step 1) comes back to every new server.
+CTL_IDX=2 ctl_client_conf "$RVT_TMP/il.conf" "$RVT_TMP/ileaf" rvi "$RVT_TMP/il.sock"
+rvt_bg "$(rvt_ns_name c2)" ileaf "$RV_BIN" client -c "$RVT_TMP/il.conf"
+IPID=$RVT_LAST_PID
+rvt_wait_for 15 "ileaf's session" sh -c "[ \"\$(\"$RV_BIN\" status --kv -s '$SRV_SOCK' | grep -c 'name=\(ileaf\|client1\) state=running')\" = 2 ]" ||
+	{ ctl_status; rvt_fail "client1 and ileaf did not come up"; }
+# The root's CRL 11 revokes the intermediate.
+mkca crl "$PKI/ca/ca" "$RVT_TMP/root11.crl" 11 50 "$INT_SER"
+cat "$RVT_TMP/root11.crl" "$RVT_TMP/int1.crl" >"$RVT_TMP/chain.src"
+publish "$RVT_TMP/chain.src" "$RVT_TMP/chain.crl"
+n=$((n + 1))
+rvt_wait_for 5 "the watch" watched "$n" || rvt_fail "the watch did not apply root CRL 11"
+rvt_wait_for 5 "ileaf ended" sh -c "! \"$RV_BIN\" status --kv -s '$SRV_SOCK' | grep -q 'name=ileaf state=running'" ||
+	rvt_fail "ileaf kept its session with its intermediate CA revoked"
+[ "$(state client1)" = running ] || rvt_fail "client1's session ended with the intermediate"
+rvt_wait_for 10 "ileaf's handshake refused" grep -q "certificate revoked (ileaf, serial" "$SLOG" ||
+	rvt_fail "no refusal of ileaf's next handshake: $(grep -a ileaf "$SLOG" | tail -3)"
+grep -q "client ileaf authenticated" <(sed -n '/certificate files changed/,$p' "$SLOG") &&
+	rvt_fail "ileaf got in again under a revoked intermediate"
+rvt_stop_pid "$IPID" 10 || true
+# newer: publish CRL file $1 (the watch applied it, or refused it saying $2)
+newer() {
+	publish "$1" "$RVT_TMP/chain.crl"
+	n=$((n + 1))
+	rvt_wait_for 5 "the watch ($1)" watched "$n" || rvt_fail "the watch did not look at $1"
+	if [ -n "${2:-}" ]; then
+		grep -a "certificate files changed" "$SLOG" | tail -1 | rvt_matches "$2" ||
+			rvt_fail "$1 not refused as expected: $(grep -a 'certificate files changed' "$SLOG" | tail -1)"
+	else
+		grep -a "certificate files changed" "$SLOG" | tail -1 | rvt_matches "changed: applied" ||
+			rvt_fail "$1 not applied: $(grep -a 'certificate files changed' "$SLOG" | tail -1)"
+	fi
+}
+for crit in crit critentry; do
+	mkca crl "$PKI/ca/ca" "$RVT_TMP/root-$crit.crl" 12 40 "$INT_SER" "$C2_SER" "$crit"
+	cat "$RVT_TMP/root-$crit.crl" "$RVT_TMP/int1.crl" >"$RVT_TMP/c-$crit.crl"
+	newer "$RVT_TMP/c-$crit.crl" "carries a critical extension \(1\.3\.6\.1\.4\.1\.99999\.[12]"
+done
+[ "$(state client1)" = running ] || rvt_fail "client1's session ended with a refused CRL"
+# Numbers past 64 bits: 2^64 + 100, then 2^64 + 10 (older) refused.
+mkca crl "$PKI/ca/ca" "$RVT_TMP/big1.crl" 18446744073709551716 30 "$INT_SER"
+cat "$RVT_TMP/big1.crl" "$RVT_TMP/int1.crl" >"$RVT_TMP/c-big1.crl"
+newer "$RVT_TMP/c-big1.crl"
+mkca crl "$PKI/ca/ca" "$RVT_TMP/big0.crl" 18446744073709551626 20 "$INT_SER" "$C2_SER"
+cat "$RVT_TMP/big0.crl" "$RVT_TMP/int1.crl" >"$RVT_TMP/c-big0.crl"
+newer "$RVT_TMP/c-big0.crl" "its number 18446744073709551626 is below the running CRL's 18446744073709551716"
+# No number, newer thisUpdate: taken; then an older numbered one is still refused.
+mkca crl "$PKI/ca/ca" "$RVT_TMP/nonum.crl" none 10 "$INT_SER"
+cat "$RVT_TMP/nonum.crl" "$RVT_TMP/int1.crl" >"$RVT_TMP/c-nonum.crl"
+newer "$RVT_TMP/c-nonum.crl"
+cat "$RVT_TMP/root11.crl" "$RVT_TMP/int1.crl" >"$RVT_TMP/c-old.crl"
+newer "$RVT_TMP/c-old.crl" "its number 11 is below the running CRL's 18446744073709551716"
+[ "$(state client1)" = running ] || rvt_fail "client1's session ended"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+# At -n: a CRL file over 64 MiB (its size alone refuses it), and a CA of
+# the CA file without a CRL.
+head -c $((64 * 1048576 + 1)) /dev/zero >"$RVT_TMP/huge.crl"
+chgrp "$RV_GROUP" "$RVT_TMP/huge.crl" && chmod g+r "$RVT_TMP/huge.crl"
+ctl_server_conf "$RVT_TMP/k.conf" crl="$RVT_TMP/huge.crl"
+rc=0
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/k.conf" 2>&1) || rc=$?
+[ "$rc" = 4 ] && grep -q "67108865 bytes, more than a CRL may have here (64 MiB" <<<"$OUT" ||
+	rvt_fail "a CRL file over 64 MiB: exit $rc: $OUT"
+rm -f "$RVT_TMP/huge.crl"
+ctl_server_conf "$RVT_TMP/k.conf" ca="$RVT_TMP/chain-ca.crt" crl="$RVT_TMP/root10.crl"
+chgrp "$RV_GROUP" "$RVT_TMP/root10.crl" && chmod g+r "$RVT_TMP/root10.crl"
+rc=0
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/k.conf" 2>&1) || rc=$?
+[ "$rc" = 0 ] && grep -q "CA /CN=ringvpn test intermediate of the CA file has no CRL in" <<<"$OUT" ||
+	rvt_fail "a CA without a CRL was not said: exit $rc: $OUT"
+grep -q "CA /CN=ringvpn test CA of the CA file has no CRL" <<<"$OUT" && rvt_fail "the root with a CRL said to have none"
+
+rvt_step "6. a CA re-issued with the same key, the old copy first and ending in seconds"
+mkca reca "$PKI/ca/ca" "$RVT_TMP/ca-old" 8
+mkca reca "$PKI/ca/ca" "$RVT_TMP/ca-new" $((34 * 86400))
+cat "$RVT_TMP/ca-old.crt" "$RVT_TMP/ca-new.crt" >"$RVT_TMP/reca.src"
+publish "$RVT_TMP/reca.src" "$RVT_TMP/reca.crt"
+CTL_SERVER_KV=(ca="$RVT_TMP/reca.crt")
+T0=$(date +%s)
+ctl_start_server
+rvt_wait_for 15 "client1's session" sh -c "\"$RV_BIN\" status --kv -s '$SRV_SOCK' | grep -q 'name=client1 state=running'" ||
+	rvt_fail "client1 did not come up"
+"$RV_BIN" status -s "$SRV_SOCK" | rvt_matches "CA +expires in 3[34]d" ||
+	rvt_fail "the CA's end shown is not the new copy's: $("$RV_BIN" status -s "$SRV_SOCK" | grep CA)"
+sleep $((T0 + 11 - $(date +%s)))
+[ "$(state client1)" = running ] || rvt_fail "client1's session ended with the old copy: $(tail -3 "$SLOG")"
+"$RV_BIN" kick -s "$SRV_SOCK" client1 >/dev/null || rvt_fail "kick"
+rvt_wait_for 10 "client1 back" sh -c "grep -c 'client client1 authenticated' '$SLOG' | grep -qx 2" ||
+	rvt_fail "client1's handshake after the old copy's end: $(grep -a client1 "$SLOG" | tail -2)"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"

@@ -202,7 +202,23 @@ fcntl.fcntl(r, 10, int(sys.argv[2]))  # F_SETSIG
 fcntl.fcntl(r, fcntl.F_SETFL, fcntl.fcntl(r, fcntl.F_GETFL) | os.O_ASYNC)
 os.write(w, b"x")' "$SRV_PID" "$sig" || rvt_fail "F_SETOWN signal $sig as nobody"
 done
+# And with sigqueue, whose sender writes the uid itself (si_code SI_QUEUE,
+# uid 0 claimed): a round-four tester reloaded the server 530 times in 5 s.
+sleep 3 # the refusals' log allows 10 at once, then one a second
+for sig in 1 10 15; do
+	setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups python3 -c '
+import ctypes, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+pid, sig = int(sys.argv[1]), int(sys.argv[2])
+# siginfo: signo, errno, code SI_QUEUE (-1), padding, then pid 1 and uid 0.
+info = ctypes.create_string_buffer(struct.pack("6i", sig, 0, -1, 0, 1, 0) + bytes(104))
+sys.exit(0 if libc.syscall(129, pid, sig, info) == 0 else 1)  # rt_sigqueueinfo' "$SRV_PID" "$sig" ||
+		rvt_fail "rt_sigqueueinfo $sig as nobody"
+done
 sleep 1
+grep -q "signal [0-9]* sent with its sender's own account (code -1, e.g. sigqueue; it claims uid 0, pid 1) ignored" \
+	"$RVT_TMP/server.log" || rvt_fail "the forged sigqueue not said: $(tail -3 "$RVT_TMP/server.log")"
+grep -q "SIGUSR1: rekeying" "$RVT_TMP/server.log" && rvt_fail "a SIGUSR1 from nobody rekeyed"
 grep -q "signal [0-9]* for a file's owner (code [0-9]*, F_SETOWN) ignored" "$RVT_TMP/server.log" ||
 	rvt_fail "the F_SETOWN signal not said: $(tail -3 "$RVT_TMP/server.log")"
 kill -0 "$SRV_PID" 2>/dev/null || rvt_fail "a SIGTERM from nobody stopped the server"
@@ -304,6 +320,24 @@ SRV_PID=$RVT_LAST_PID
 rvt_wait_for 10 "server status socket" "$RV_BIN" status -s "$SRV_SOCK" ||
 	rvt_fail "server started as nobody did not start: $(cat "$RVT_TMP/server-sd.log")"
 check_dropped "$SRV_PID" "server (started as nobody)"
+# A local user without privilege cannot attach a queue to the server's TUN
+# device: with no owner, anyone who may open /dev/net/tun (0666 here)
+# joined it, read a share of its packets and wrote packets the host took
+# as any client's (a round-four tester).
+cat >"$RVT_TMP/attach.py" <<'PY'
+import fcntl, os, struct, sys
+fd = os.open("/dev/net/tun", os.O_RDWR)
+try:  # TUNSETIFF: IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE | IFF_VNET_HDR
+    fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", sys.argv[1].encode(), 0x1 | 0x1000 | 0x100 | 0x4000))
+except OSError as e:
+    print("refused: errno %d" % e.errno)
+    sys.exit(0)
+print("attached a queue")
+sys.exit(1)
+PY
+OUT=$(ip netns exec "$S" unshare -m sh -c "$(sd_cmd -all "" | sed "s|exec setpriv.*|exec setpriv --reuid=$NOBODY_UID --regid=$NOBODY_GID --clear-groups --inh-caps=-all --bounding-set=-all python3 - rvs0 <$RVT_TMP/attach.py|")" 2>&1) ||
+	rvt_fail "a user without privilege attached a queue to the server's TUN: $OUT"
+rvt_matches '^refused: errno 1$' <<<"$OUT" || rvt_fail "attaching a queue: $OUT"
 [ "$(stat -c %G "$SRV_SOCK")" = "$(id -gn nobody)" ] || rvt_fail "the socket's group: $(stat -c %G "$SRV_SOCK")"
 check_nice "$SRV_PID" "server (started as nobody)" 0
 # A slice needs no privilege: the one setting that still applies.

@@ -90,6 +90,34 @@ Test(codel, advice_not_taken_is_repeated)
 	cr_assert_not(rv_codel_update(&c, 3 * MS, 12 * MS + 2));
 }
 
+/* Sparse full-size packets, each late by a slow wake-up (above target),
+ * 10 ms apart: CoDel's law alone advises a drop from the second on (a
+ * hostile tester's program dropped 19 of 20). The worker finds the queue
+ * empty each time and says so: the wait starts over, and the advice comes
+ * no more, while a real backlog still gets it. */
+Test(codel, an_empty_queue_is_no_standing_queue)
+{
+	struct rv_codel c;
+	unsigned advised = 0;
+
+	rv_codel_init(&c, &P);
+	for (unsigned i = 0; i < 20; i++) {
+		if (rv_codel_update(&c, 3 * MS, (uint64_t)i * 10 * MS + MS)) {
+			advised++;
+			rv_codel_empty(&c);
+		}
+	}
+	cr_assert_leq(advised, 10, "advised %u times", advised);
+	cr_assert_not(c.dropping);
+	/* Each advice withdrawn restarts the interval: never two in a row. */
+	rv_codel_init(&c, &P);
+	cr_assert_not(rv_codel_update(&c, 3 * MS, 1 * MS));
+	cr_assert(rv_codel_update(&c, 3 * MS, 12 * MS));
+	rv_codel_empty(&c);
+	cr_assert_not(rv_codel_update(&c, 3 * MS, 13 * MS));
+	cr_assert_not(rv_codel_update(&c, 3 * MS, 22 * MS));
+}
+
 /* A pick may be marked CE instead of dropped only while it waited less than
  * an interval: a queue standing that long carries flows marks do not slow. */
 Test(codel, marks_only_below_an_interval)
