@@ -189,6 +189,17 @@ int rv_privdrop_resolve(struct rv_privdrop *pd, const struct rv_config *cfg, cha
 		}
 		pd->gid = gr->gr_gid;
 		snprintf(pd->group, sizeof(pd->group), "%s", cfg->group);
+		/* Group 0 owns much of a system (/etc/shadow's group on some,
+		 * root's files generally): said (a round-four tester). */
+		if (pd->gid == 0) {
+			fprintf(stderr,
+				"ringvpn: warning: group = %s: the process keeps group id 0 after "
+				"the drop, and with it whatever that group may read or write; "
+				"leave "
+				"`group` unset (the user's own group) or name an unprivileged "
+				"one\n",
+				cfg->group);
+		}
 	} else {
 		gr = getgrgid(pd->gid);
 		snprintf(pd->group, sizeof(pd->group), "%s", gr ? gr->gr_name : "?");

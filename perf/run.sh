@@ -266,11 +266,12 @@ blast_probe() {
 # does not, the answer lies between it and o, searched geometrically (a
 # system that sheds load under a flood can take more when paced, and o may be
 # many times d). A passing probe counts at what the sender really offered in
-# it, never at more than was asked. Socket buffers of 2 MiB on both iperf3
+# it, never at more than was asked, and one the sender fell short in ends the
+# search above it. Socket buffers of 2 MiB on both iperf3
 # ends (-w) so that iperf3's own bursts are not the loss. Prints "rate_pps
 # loss_pct_at_rate search_upper_bound".
 pps_search() {
-	local id=$1 size=$2 rep=$3 lo=0 hi mid out d loss o k best=0 best_loss=NA ceil
+	local id=$1 size=$2 rep=$3 lo=0 hi mid out d loss o k best=0 best_loss=NA ceil eff
 	out=$(pps_probe "$id" "$size" 0 "$rep" 0)
 	read -r d loss ceil <<<"$out"
 	[ "$d" = NA ] && { echo "NA NA NA"; return; }
@@ -293,10 +294,16 @@ pps_search() {
 		out=$(pps_probe "$id" "$size" "$mid" "$rep" "$((k + 1))")
 		read -r d loss o <<<"$out"
 		if [ "$d" != NA ] && awk -v l="$loss" 'BEGIN { exit !(l + 0 < 1) }'; then
-			lo=$mid best_loss=$loss
-			best=$(awk -v m="$mid" -v o="$o" 'BEGIN { printf "%d", (o != "NA" && o + 0 < m) ? o : m }')
-			# Passed at the hint: the ceiling bounds the rest.
-			[ "$k" -eq 0 ] && hi=$((ceil > mid ? ceil : mid))
+			# What was really offered: a paced sender starved of CPU
+			# (real-time workers beside it) falls short of the rate.
+			eff=$(awk -v m="$mid" -v o="$o" 'BEGIN { printf "%d", (o != "NA" && o + 0 < m) ? o : m }')
+			[ "$eff" -gt "$best" ] && best=$eff best_loss=$loss
+			lo=$eff
+			if [ $((eff * 100)) -lt $((mid * 98)) ]; then
+				hi=$mid # the sender's own limit: nothing to learn above
+			elif [ "$k" -eq 0 ]; then
+				hi=$((ceil > mid ? ceil : mid)) # passed at the hint: up to the ceiling
+			fi
 		else
 			hi=$mid
 		fi

@@ -56,8 +56,9 @@ struct crl_seen {
  * more than CRL_KEPT is not carried over. */
 enum { CRL_KEPT = 64, CA_ENDS = 64 };
 
-/* The largest CRL file read: `pki verify`'s limit (PKI_MAX_LIST). */
-#define RV_TLS_CRL_MAX (64 << 20)
+/* The largest CA, CRL, certificate or key file read: `pki verify`'s limit
+ * (PKI_MAX_LIST). */
+#define RV_TLS_PEM_MAX (64 << 20)
 
 struct rv_tls_ctx {
 	SSL_CTX *ssl_ctx;
@@ -409,6 +410,7 @@ static const uint16_t sigalgs[] = {
 /* open_pem opens |path| for reading, or fills |err| with why not. */
 static FILE *open_pem(const char *what, const char *path, char *err, size_t err_len, int *out_errno)
 {
+	struct stat st;
 	FILE *f;
 	int fd;
 
@@ -433,6 +435,18 @@ static FILE *open_pem(const char *what, const char *path, char *err, size_t err_
 			 fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM
 				 ? ""
 				 : " (check the path and its permissions)");
+		return NULL;
+	}
+	/* As `pki verify` (PKI_MAX_LIST): a bigger file (a wrong path, a
+	 * runaway tool, a sparse file) held the control thread for seconds and
+	 * hundreds of MB while it was read (round-four testers). */
+	if (fstat(fd, &st) == 0 && st.st_size > RV_TLS_PEM_MAX) {
+		*out_errno = -EFBIG;
+		snprintf(err, err_len,
+			 "%s file %s: %lld bytes, more than such a file may have here (%d MiB, "
+			 "about a million revocations in a CRL): refused",
+			 what, path, (long long)st.st_size, RV_TLS_PEM_MAX >> 20);
+		close(fd);
 		return NULL;
 	}
 	f = fdopen(fd, "r");
@@ -467,15 +481,19 @@ static bool trust_file_refused(FILE *f, const char *what, const char *path, char
 			 what, path, (unsigned)(st.st_mode & 07777));
 		return true;
 	}
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		rv_warnx("%s file %s belongs to uid %u: that user decides who this end trusts "
+	/* Root's alone: the service's own user counted as safe too after the
+	 * drop, and every process of a shared user could then rewrite who
+	 * this end trusts, unsaid at each reload (a round-four tester). */
+	if (st.st_uid != 0) {
+		rv_warnx("%s file %s belongs to uid %u%s: that user decides who this end trusts "
 			 "(chown root it)",
-			 what, path, (unsigned)st.st_uid);
+			 what, path, (unsigned)st.st_uid,
+			 st.st_uid == geteuid() ? ", the one this process runs as" : "");
 	} else if ((st.st_mode & S_IWGRP) && st.st_gid != 0) {
 		rv_warnx("%s file %s is writable by group %u (mode %04o): its members decide who "
 			 "this end trusts (chmod g-w it)",
 			 what, path, (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
-	} else if (rv_path_stranger(path, geteuid(), why, sizeof(why))) {
+	} else if (rv_path_stranger(path, 0, why, sizeof(why))) {
 		rv_warnx("%s file %s: %s, who can swap it for a file of their own", what, path,
 			 why);
 	}
@@ -970,7 +988,6 @@ static int load_crl(struct rv_tls_ctx *c, const char *path, char *err, size_t er
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(c->ssl_ctx);
 	struct rv_tls_expiry *ex = &c->expiry;
-	struct stat st;
 	char ebuf[256];
 	X509_CRL *crl;
 	FILE *f;
@@ -984,16 +1001,6 @@ static int load_crl(struct rv_tls_ctx *c, const char *path, char *err, size_t er
 	}
 	if (trust_file_refused(f, "CRL", path, err, err_len)) {
 		ret = -EACCES;
-		goto out;
-	}
-	/* As `pki verify` (PKI_MAX_LIST): a bigger file (a wrong path, a
-	 * runaway tool) held the control thread and 400 MB for it. */
-	if (fstat(fileno(f), &st) == 0 && st.st_size > RV_TLS_CRL_MAX) {
-		snprintf(err, err_len,
-			 "CRL file %s: %lld bytes, more than a CRL may have here (%d MiB, about a "
-			 "million revocations): refused",
-			 path, (long long)st.st_size, RV_TLS_CRL_MAX >> 20);
-		ret = -EFBIG;
 		goto out;
 	}
 	begins = pem_scan(f, "X509 CRL", &key);

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/demux.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "core/mgmt.h"
 #include "core/qsbr.h"
@@ -180,6 +182,7 @@ int rv_mgmt_open(struct rv_loop *l, char *err, size_t err_len)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	const char *path = l->cfg->status_socket;
+	char why[PATH_MAX + 64];
 	struct rv_mgmt *m;
 	struct stat st;
 	mode_t old;
@@ -244,6 +247,14 @@ int rv_mgmt_open(struct rv_loop *l, char *err, size_t err_len)
 	if (lstat(path, &st) == 0) {
 		m->dev = st.st_dev;
 		m->ino = st.st_ino;
+	}
+	/* A user who owns a directory on the way can rename the socket aside
+	 * and bind one of their own: root's `ringvpn kick` then got "kicked"
+	 * from an impostor while the session went on (a round-four tester). */
+	if (rv_path_stranger(path, geteuid(), why, sizeof(why))) {
+		rv_warnx("status socket %s: %s, who can put a socket of their own in its place "
+			 "and answer `status`, `kick` and `reload` in this process's name",
+			 path, why);
 	}
 	m->slots.listen_fd = fd;
 	return 0;

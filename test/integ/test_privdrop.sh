@@ -255,6 +255,24 @@ awk '/^Uid:/ { exit $2 != 0 }' "/proc/$SRV_PID/status" || rvt_fail "user = root 
 grep -q "keeping every privilege" "$RVT_TMP/server.log" || rvt_fail "no warning for user = root"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"
 
+# group = root: the process would keep group id 0 (a round-four tester).
+ctl_server_conf "$RVT_TMP/g0.conf" group=root
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/g0.conf" 2>&1) || rvt_fail "group = root at -n: $OUT"
+rvt_matches "warning: group = root: the process keeps group id 0 after the drop" <<<"$OUT" ||
+	rvt_fail "group = root not said: $OUT"
+
+# A status socket in a directory of another user's: said (that user could
+# rename it aside and answer root's `kick` in the server's name: a
+# round-four tester).
+mkdir -p "$RVT_TMP/nbdir" && chown "$NOBODY_UID" "$RVT_TMP/nbdir"
+SAVED_SOCK=$SRV_SOCK SRV_SOCK=$RVT_TMP/nbdir/s.sock
+CTL_SERVER_KV=()
+ctl_start_server
+grep -q "status socket $SRV_SOCK: .*, who can put a socket of their own in its place" "$RVT_TMP/server.log" ||
+	rvt_fail "a status socket in nobody's directory not said: $(grep -a 'status socket' "$RVT_TMP/server.log")"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"
+SRV_SOCK=$SAVED_SOCK
+
 rvt_step "an unknown user: exit 16"
 rvt_nsx "$S" "$RV_BIN" server -c "$RVT_TMP/server.conf" --user no-such-user-rv -n >"$RVT_TMP/u.log" 2>&1
 rc=$?
