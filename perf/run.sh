@@ -298,7 +298,7 @@ pps_search() {
 			# (real-time workers beside it) falls short of the rate.
 			eff=$(awk -v m="$mid" -v o="$o" 'BEGIN { printf "%d", (o != "NA" && o + 0 < m) ? o : m }')
 			[ "$eff" -gt "$best" ] && best=$eff best_loss=$loss
-			lo=$eff
+			[ "$eff" -gt "$lo" ] && lo=$eff
 			if [ $((eff * 100)) -lt $((mid * 98)) ]; then
 				hi=$mid # the sender's own limit: nothing to learn above
 			elif [ "$k" -eq 0 ]; then
