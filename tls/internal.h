@@ -354,6 +354,7 @@ struct rv_loop {
 	struct rv_ltimer dns_retry_timer; /* hostcfg.c: the DNS thread refused */
 	bool tun_down_said, tun_repair_failed;
 	bool tun_v6_off_said;  /* the server's TUN can carry no IPv6 now: said */
+	bool tun_mtu_failed;   /* a raised MTU could not be put back: said */
 	bool tun_renamed_said; /* tunwatch.c: the TUN's name is another link's now */
 	int tunwatch_fd;       /* rtnetlink, subscribed to link/address/route changes */
 	unsigned tunwatch_ifindex;

@@ -95,12 +95,17 @@ static void mtu_back(struct rv_loop *l, const char *ifname)
 	}
 	ret = rv_tun_set_mtu(ifname, want);
 	if (ret) {
-		rv_warn(ret,
-			"TUN %s: its MTU was raised to %d, above the %u the tunnel carries, "
-			"and cannot be put back",
-			ifname, have, want);
+		if (!l->tun_mtu_failed) {
+			rv_warn(ret,
+				"TUN %s: its MTU was raised to %d, above the %u the tunnel "
+				"carries, "
+				"and cannot be put back",
+				ifname, have, want);
+			l->tun_mtu_failed = true;
+		}
 		return;
 	}
+	l->tun_mtu_failed = false;
 	rv_warnx("TUN %s: its MTU was raised to %d, above the %u the tunnel carries: put "
 		 "back (packets above %u were dropped meanwhile)",
 		 ifname, have, want, want);

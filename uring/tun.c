@@ -398,16 +398,17 @@ int rv_tun_open(const char *name, bool vnet_hdr, bool create, char *out_name, in
 	 * thread keeps. A persistent device an administrator gave an owner or
 	 * group keeps them. */
 	if (create && !restricted) {
+		/* Uid 0 of this user namespace; one that does not map it
+		 * refuses (EINVAL): said, and the device stays as it was. */
 		if (ioctl(fd, TUNSETOWNER, 0UL) < 0) {
-			ret = -errno;
-			rv_warn(ret, "TUN %s: cannot make root its owner (TUNSETOWNER)", out_name);
-			close(fd);
-			return ret;
-		}
-		if (adopted) {
-			rv_info("TUN %s: the persistent device had no owner: root is its owner "
-				"now, "
-				"so that no other user can attach a queue",
+			rv_warn(-errno,
+				"TUN %s: cannot make root its owner (TUNSETOWNER): any process "
+				"that "
+				"may open /dev/net/tun here can attach a queue to it",
+				out_name);
+		} else if (adopted) {
+			rv_info("TUN %s: the persistent device had no owner: root owns it now, so "
+				"that no other user can attach a queue",
 				out_name);
 		}
 	}
