@@ -587,6 +587,20 @@ grep -q "cannot start the data plane without io_uring" "$RVT_TMP/uring-eacces.lo
 	rvt_fail "the data plane's line: $(grep -a 'data plane' "$RVT_TMP/uring-eacces.log")"
 grep -q "insufficient privilege" "$RVT_TMP/uring-eperm.log" && rvt_fail "blamed privilege"
 refused 11 56,435 threads 1 "cannot start its thread: Resource temporarily unavailable (the task limit"
+# The signal that asks each thread to drop its capabilities refused with
+# EAGAIN (the user's queued signals at RLIMIT_SIGPENDING, which a process
+# of a shared user can fill): the drop fails, exit 16, named (the thread
+# was skipped and kept CAP_NET_ADMIN and CAP_BPF: round-four tester 28).
+refused 11 234 sigpending 16 "cannot be asked to drop its capabilities: Resource temporarily unavailable (the user's queued signals are at their limit"
+# inotify refused (the user's 128 instances used up, as above): said, the
+# server runs, and it is tried again (it stayed off for the process's life).
+rvt_bg "$S" inotify-fail "$SCF" 24 294 -- "$RV_BIN" server -c "$RVT_TMP/h.conf"
+IPID=$RVT_LAST_PID
+rvt_wait_for 10 "status without inotify" "$RV_BIN" status -s "$RVT_TMP/h.sock" ||
+	rvt_fail "inotify-fail: no status: $(tail -3 "$RVT_TMP/inotify-fail.log")"
+grep -q "inotify: certificate and CRL changes need a reload until the file watch can be made (tried again every 30 s): Too many open files" \
+	"$RVT_TMP/inotify-fail.log" || rvt_fail "inotify-fail: not said: $(grep -a inotify "$RVT_TMP/inotify-fail.log")"
+rvt_stop_pid "$IPID" 10 || rvt_fail "inotify-fail: exit"
 # Every io_uring_enter of the workers' waits failing (a filter on those
 # alone; the control ring waits with EXT_ARG): the server answers status
 # meanwhile and exits 1 after 10 s, naming it (a round-two tester: it
