@@ -180,15 +180,22 @@ X509 *rv_tls_chain_ca_revoked(X509_STORE_CTX *xs)
 	return NULL;
 }
 
+/* store_ca: the |i|th object of a store's |objs| if it is a certificate
+ * (borrowed), NULL if it is a CRL. */
+static X509 *store_ca(STACK_OF(X509_OBJECT) * objs, size_t i)
+{
+	X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
+
+	return X509_OBJECT_get_type(o) == X509_LU_X509 ? X509_OBJECT_get0_X509(o) : NULL;
+}
+
 /* store_issuer: the CA certificate of |ctx|'s store that issued |x|. */
 static X509 *store_issuer(const struct rv_tls_ctx *ctx, X509 *x)
 {
 	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx->ssl_ctx));
 
 	for (size_t i = 0; i < sk_X509_OBJECT_num(objs); i++) {
-		X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
-		X509 *ca =
-			X509_OBJECT_get_type(o) == X509_LU_X509 ? X509_OBJECT_get0_X509(o) : NULL;
+		X509 *ca = store_ca(objs, i);
 
 		if (ca && ca != x && issued_by(ca, x)) {
 			return ca;
@@ -281,8 +288,7 @@ static bool has_ca_key(const struct rv_tls_ctx *ctx, X509 *ca)
 	bool has = false;
 
 	for (size_t i = 0; !has && i < sk_X509_OBJECT_num(objs); i++) {
-		X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
-		X509 *x = X509_OBJECT_get_type(o) == X509_LU_X509 ? X509_OBJECT_get0_X509(o) : NULL;
+		X509 *x = store_ca(objs, i);
 
 		has = x && same_key(x, ca);
 	}
@@ -732,8 +738,7 @@ out:
  * subject is |name| (borrowed), else NULL. */
 static X509 *ca_named(STACK_OF(X509_OBJECT) * objs, size_t i, X509_NAME *name)
 {
-	X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
-	X509 *ca = X509_OBJECT_get_type(o) == X509_LU_X509 ? X509_OBJECT_get0_X509(o) : NULL;
+	X509 *ca = store_ca(objs, i);
 
 	return ca && X509_NAME_cmp(X509_get_subject_name(ca), name) == 0 ? ca : NULL;
 }
@@ -906,13 +911,41 @@ static int crl_kind_refused(X509_STORE *store, X509_CRL *crl, const char *path, 
  * bits, and a rollback past that was taken: a hostile tester). A CRL
  * without a number is judged by its thisUpdate (it replaced a numbered
  * one, and an older copy of either was then taken). */
+/* seen_merge takes |one| signer's record into |seen|: the higher number and
+ * the later thisUpdate of the two, or a slot of its own (while one is
+ * free). */
+static void seen_merge(struct crl_seen seen[CRL_SEEN], const struct crl_seen *one)
+{
+	for (size_t i = 0; i < CRL_SEEN; i++) {
+		struct crl_seen *e = &seen[i];
+
+		if (!e->have) {
+			*e = *one;
+			return;
+		}
+		if (memcmp(e->signer, one->signer, sizeof(e->signer)) != 0) {
+			continue;
+		}
+		if (one->numbered &&
+		    (!e->numbered || memcmp(one->number, e->number, sizeof(e->number)) > 0)) {
+			memcpy(e->number, one->number, sizeof(e->number));
+			e->numbered = true;
+		}
+		if (one->this_update > e->this_update) {
+			e->this_update = one->this_update;
+		}
+		return;
+	}
+}
+
 static void note_crl_number(struct crl_seen seen[CRL_SEEN], X509_CRL *crl, const X509 *signer)
 {
 	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
 	uint8_t md[EVP_MAX_MD_SIZE] = { 0 };
 	unsigned md_len = 0;
 	int64_t tu = INT64_MIN;
-	uint8_t v[sizeof(seen[0].number)];
+	uint8_t v[sizeof(seen[0].number)] = { 0 };
+	struct crl_seen one;
 	bool numbered = false;
 	BIGNUM *bn;
 
@@ -932,25 +965,10 @@ static void note_crl_number(struct crl_seen seen[CRL_SEEN], X509_CRL *crl, const
 	if (!rv_tls_unix_time(X509_CRL_get0_lastUpdate(crl), &tu)) {
 		tu = INT64_MIN;
 	}
-	for (size_t i = 0; i < CRL_SEEN; i++) {
-		struct crl_seen *e = &seen[i];
-
-		if (e->have && memcmp(e->signer, md, sizeof(e->signer)) != 0) {
-			continue;
-		}
-		if (!e->have) {
-			*e = (struct crl_seen){ .this_update = INT64_MIN, .have = true };
-			memcpy(e->signer, md, sizeof(e->signer));
-		}
-		if (numbered && (!e->numbered || memcmp(v, e->number, sizeof(v)) > 0)) {
-			memcpy(e->number, v, sizeof(v));
-			e->numbered = true;
-		}
-		if (tu > e->this_update) {
-			e->this_update = tu;
-		}
-		return;
-	}
+	one = (struct crl_seen){ .this_update = tu, .numbered = numbered, .have = true };
+	memcpy(one.signer, md, sizeof(one.signer));
+	memcpy(one.number, v, sizeof(one.number));
+	seen_merge(seen, &one);
 }
 
 /* warn_ca_without_crl says which CAs of the CA file have no CRL in the CRL
@@ -963,9 +981,7 @@ static void warn_ca_without_crl(const struct rv_tls_ctx *c, const char *path)
 	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(SSL_CTX_get_cert_store(c->ssl_ctx));
 
 	for (size_t i = 0; i < sk_X509_OBJECT_num(objs); i++) {
-		X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
-		X509 *ca =
-			X509_OBJECT_get_type(o) == X509_LU_X509 ? X509_OBJECT_get0_X509(o) : NULL;
+		X509 *ca = store_ca(objs, i);
 		bool has = false;
 		char name[160];
 
@@ -1578,30 +1594,10 @@ bool rv_tls_ctx_crl_older(const struct rv_tls_ctx *n, const struct rv_tls_ctx *c
 
 void rv_tls_ctx_crl_carry(struct rv_tls_ctx *n, const struct rv_tls_ctx *cur)
 {
+	/* A signer the new file no longer has is remembered too: its CRL may
+	 * come back, older. */
 	for (size_t j = 0; n && cur && j < CRL_SEEN && cur->crl[j].have; j++) {
-		const struct crl_seen *b = &cur->crl[j];
-
-		for (size_t i = 0; i < CRL_SEEN; i++) {
-			struct crl_seen *a = &n->crl[i];
-
-			if (a->have && memcmp(a->signer, b->signer, sizeof(a->signer)) != 0) {
-				continue;
-			}
-			/* A signer the new file no longer has is remembered too:
-			 * its CRL may come back, older. */
-			if (!a->have) {
-				*a = *b;
-			}
-			if (b->numbered &&
-			    (!a->numbered || memcmp(b->number, a->number, sizeof(a->number)) > 0)) {
-				memcpy(a->number, b->number, sizeof(a->number));
-				a->numbered = true;
-			}
-			if (b->this_update > a->this_update) {
-				a->this_update = b->this_update;
-			}
-			break;
-		}
+		seen_merge(n->crl, &cur->crl[j]);
 	}
 }
 
