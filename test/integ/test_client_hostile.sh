@@ -50,7 +50,7 @@ client() {
 	rvt_bg "$C1" "$name" "$RV_BIN" client -c "$RVT_TMP/$name.conf"
 	CPID=$RVT_LAST_PID
 }
-running() { "$RV_BIN" status --kv -s "$CSOCK" 2>/dev/null | grep -q 'state=running'; }
+running() { "$RV_BIN" status --kv -s "$CSOCK" 2>/dev/null | rvt_matches 'state=running'; }
 stop_all() {
 	rvt_stop_pid "$CPID" 10 || rvt_fail "client exit"
 	rvt_stop_pid "$FAKE_PID" 5

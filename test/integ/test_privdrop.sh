@@ -323,7 +323,7 @@ rvt_nsx "$S" setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --groups="4,$(s
 	"$RV_BIN" server -c "$RVT_TMP/adm.conf" -n >"$RVT_TMP/adm300.log" 2>&1 || rc=$?
 [ "$rc" = 0 ] || rvt_fail "a member of adm among 301 groups: exit $rc, $(tail -2 "$RVT_TMP/adm300.log")"
 # Started as root, the default user nobody is said to be shared.
-cat "$RVT_TMP"/client*.log | grep -q "user nobody is shared with other services" ||
+grep -aq "user nobody is shared with other services" "$RVT_TMP"/client*.log ||
 	rvt_fail "the shared user not said"
 # Without CAP_BPF first: the server says why its TUN side cannot steer.
 rvt_bg "$S" server-sd-nobpf unshare -m sh -c "$(sd_cmd +net_admin "server -c $RVT_TMP/server.conf")"

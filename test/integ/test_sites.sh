@@ -233,7 +233,7 @@ ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}"
 kill -HUP "$SRV_PID"
 rvt_wait_for 10 "reload applied" grep -aq "reload applied" "$RVT_TMP/server.log" || rvt_fail "reload not applied"
 grep -a "reload applied" "$RVT_TMP/server.log" | tail -1 >&2
-grep -a "reload applied" "$RVT_TMP/server.log" | tail -1 | grep -q "subnet" || rvt_fail "the reload log does not mention subnet"
+grep -a "reload applied" "$RVT_TMP/server.log" | tail -1 | rvt_matches "subnet" || rvt_fail "the reload log does not mention subnet"
 rvt_wait_for 5 "client1 routes 10.40.0.0/24" route_via_tun "$C1" 10.40.0.0/24 ||
 	rvt_fail "client1 did not get 10.40.0.0/24 pushed"
 rvt_wait_for 5 "client2 drops its route to 10.40.0.0/24" sh -c "! ip -n $C2 route show 10.40.0.0/24 | grep -q 'dev rvc'" ||

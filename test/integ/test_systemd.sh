@@ -117,7 +117,7 @@ for f in ./usr/sbin/ringvpn ./usr/lib/systemd/system/ringvpn-server.service ./us
 	./usr/share/polkit-1/rules.d/50-ringvpn.rules; do
 	grep -q " $f\$" "$RVT_TMP/deb.list" || rvt_fail "not in the package: $f"
 done
-dpkg-deb -f "$DEB" Depends | grep -q 'libseccomp2' || rvt_fail "package depends"
+dpkg-deb -f "$DEB" Depends | rvt_matches 'libseccomp2' || rvt_fail "package depends"
 dpkg-deb -e "$DEB" "$RVT_TMP/ctl"
 grep -q 'adduser --system' "$RVT_TMP/ctl/postinst" || rvt_fail "postinst does not create the user"
 sh -n "$RVT_TMP/ctl/postinst" && sh -n "$RVT_TMP/ctl/postrm" || rvt_fail "maintainer script syntax"
