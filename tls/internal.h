@@ -54,7 +54,8 @@ int rv_tls_ctx_revokes(const struct rv_tls_ctx *ctx, X509 *x);
 
 /* rv_tls_chain_ca_revoked: the first CA certificate of the chain |xs| has
  * verified, between the leaf and the root, that a CRL of the store from its
- * issuer lists; NULL if none. X509_V_FLAG_CRL_CHECK checks the leaf alone. */
+ * issuer lists; NULL if none. X509_V_FLAG_CRL_CHECK checks the leaf alone.
+ * (tls/crl.c) */
 X509 *rv_tls_chain_ca_revoked(X509_STORE_CTX *xs);
 const char *rv_tls_ctx_server_name(const struct rv_tls_ctx *ctx);
 
@@ -101,6 +102,22 @@ struct rv_ctl_peer_ops {
 /* rv_tls_unix_time converts an ASN.1 time to seconds since the epoch
  * (tls/ctx.c). */
 bool rv_tls_unix_time(const ASN1_TIME *t, int64_t *out);
+
+/* rv_tls_keep_earliest lowers |*cur| (0: unset) to the time of |t|
+ * (tls/ctx.c). */
+void rv_tls_keep_earliest(int64_t *cur, const ASN1_TIME *t);
+
+/* rv_tls_fmt_utc writes |t| (seconds since the epoch) as "YYYY-MM-DD
+ * HH:MM:SS UTC" into |buf|, or leaves |buf| as it is if it cannot
+ * (tls/ctx.c). */
+void rv_tls_fmt_utc(int64_t t, char *buf, size_t len);
+
+/* rv_tls_trust_add chains the DER of a CA certificate (|x|) or a CRL
+ * (|crl|) into the SHA-256 |trust| (tls/ctx.c): equal chains, equal trust. */
+void rv_tls_trust_add(uint8_t *trust, X509 *x, X509_CRL *crl);
+
+/* rv_tls_same_key: do |a| and |b| carry the same public key (tls/ctx.c)? */
+bool rv_tls_same_key(X509 *a, X509 *b);
 
 /* rv_tls_x509_cn copies |x|'s common name to |out| if it can be an identity
  * (exactly one, core/certname.h's rules). Returns 0 or -EINVAL (|out| ""). */

@@ -1,0 +1,716 @@
+/*
+ * crl.c — a context's CRLs (see crl.h). The handshake verifies with the
+ * store (X509_V_FLAG_CRL_CHECK for the leaf, rv_tls_chain_ca_revoked for
+ * the CAs above it); the live sessions' check (rv_tls_crls_revokes) must
+ * come to the same verdict, so every CRL whose meaning the two could read
+ * differently is refused at load, whole file with it.
+ */
+#include "tls/crl.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "core/log.h"
+#include "crypto/errq.h"
+#include "tls/internal.h"
+#include "tls/pem.h"
+
+/* issued_by: was |x| issued by the CA |ca|? Its authority key identifier
+ * against the CA's subject key identifier (X509_check_issued); without
+ * one, its signature against the CA's key. */
+static bool issued_by(X509 *ca, X509 *x)
+{
+	EVP_PKEY *pub;
+	bool ok;
+
+	if (ca == NULL || X509_check_issued(ca, x) != X509_V_OK) {
+		ERR_clear_error();
+		return false;
+	}
+	if (X509_get0_authority_key_id(x) != NULL) {
+		return true;
+	}
+	pub = X509_get_pubkey(ca);
+	ok = pub && X509_verify(x, pub) == 1;
+	EVP_PKEY_free(pub);
+	ERR_clear_error();
+	return ok;
+}
+
+/* self_signed: is |x| a root (its own issuer, by name and key)? */
+static bool self_signed(X509 *x)
+{
+	bool ss = X509_check_issued(x, x) == X509_V_OK;
+
+	ERR_clear_error();
+	return ss;
+}
+
+/* crl_lists_ca: does |crl|, if |issuer| signed it, list CA certificate |x|
+ * (issued by |issuer|) as revoked? The signature is checked only for a CRL
+ * that lists it: a CRL of another CA of the same name must not count. */
+static bool crl_lists_ca(X509_CRL *crl, X509 *x, X509 *issuer)
+{
+	X509_REVOKED *rev;
+	EVP_PKEY *pub;
+	bool listed;
+
+	if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(x)) != 0 ||
+	    X509_CRL_get0_by_cert(crl, &rev, x) != 1) {
+		ERR_clear_error();
+		return false;
+	}
+	pub = X509_get_pubkey(issuer);
+	listed = pub && X509_CRL_verify(crl, pub) == 1;
+	EVP_PKEY_free(pub);
+	ERR_clear_error();
+	return listed;
+}
+
+X509 *rv_tls_chain_ca_revoked(X509_STORE_CTX *xs)
+{
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(xs);
+	size_t n = chain ? sk_X509_num(chain) : 0;
+
+	/* From the leaf's issuer up to the one below the root: a root's own
+	 * CRL listing the root revokes nothing a peer can rely on. */
+	for (size_t i = 1; i + 1 < n; i++) {
+		X509 *ca = sk_X509_value(chain, i), *up = sk_X509_value(chain, i + 1);
+		STACK_OF(X509_CRL) *crls = X509_STORE_get1_crls(xs, X509_get_issuer_name(ca));
+		bool listed = false;
+
+		for (size_t j = 0; !listed && crls && j < sk_X509_CRL_num(crls); j++) {
+			listed = crl_lists_ca(sk_X509_CRL_value(crls, j), ca, up);
+		}
+		sk_X509_CRL_pop_free(crls, X509_CRL_free);
+		ERR_clear_error();
+		if (listed) {
+			return ca;
+		}
+	}
+	return NULL;
+}
+
+/* store_ca: the |i|th object of a store's |objs| if it is a certificate
+ * (borrowed), NULL if it is a CRL. */
+static X509 *store_ca(STACK_OF(X509_OBJECT) * objs, size_t i)
+{
+	X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
+
+	return X509_OBJECT_get_type(o) == X509_LU_X509 ? X509_OBJECT_get0_X509(o) : NULL;
+}
+
+/* store_issuer: the CA certificate of |store| that issued |x|. */
+static X509 *store_issuer(X509_STORE *store, X509 *x)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
+
+	for (size_t i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+		X509 *ca = store_ca(objs, i);
+
+		if (ca && ca != x && issued_by(ca, x)) {
+			return ca;
+		}
+	}
+	return NULL;
+}
+
+/* ca_above_revoked: is a CA certificate between |leaf| and its root
+ * listed by a CRL of |c| from that CA's issuer? The live sessions' check,
+ * as rv_tls_chain_ca_revoked is the handshake's: both count any CRL of the
+ * issuer that lists it, and neither asks a root for a CRL (most publish
+ * none of their own). At most 8 levels. */
+static bool ca_above_revoked(const struct rv_tls_crls *c, X509_STORE *store, X509 *leaf)
+{
+	X509 *ca = store_issuer(store, leaf);
+
+	for (int depth = 1; ca && depth < 8 && !self_signed(ca); depth++) {
+		X509 *up = store_issuer(store, ca);
+
+		for (size_t i = 0; up && i < c->nkept; i++) {
+			if (crl_lists_ca(c->kept[i], ca, up)) {
+				return true;
+			}
+		}
+		ca = up;
+	}
+	return false;
+}
+
+int rv_tls_crls_revokes(const struct rv_tls_crls *c, X509_STORE *store, X509 *x)
+{
+	X509_CRL *best = NULL;
+	X509_REVOKED *rev;
+	int ret;
+
+	if (!c->kept_all) {
+		return -E2BIG;
+	}
+	/* As the handshake's verification: the newest CRL of the
+	 * certificate's issuer decides, and none at all is a refusal ("unable
+	 * to get certificate CRL"), which only X509_verify_cert says right. */
+	for (size_t i = 0; i < c->nkept; i++) {
+		X509_CRL *crl = c->kept[i];
+		int64_t a, b;
+
+		/* Its issuer by key, not by name alone: two CAs may share a
+		 * name (pki's default "ringvpn CA", made again at a
+		 * rotation), and the other one's newer CRL hid a revocation
+		 * (a hostile tester). */
+		if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(x)) != 0 ||
+		    !issued_by(c->kept_signer[i], x)) {
+			continue;
+		}
+		if (best == NULL ||
+		    (rv_tls_unix_time(X509_CRL_get0_lastUpdate(crl), &a) &&
+		     rv_tls_unix_time(X509_CRL_get0_lastUpdate(best), &b) && a > b)) {
+			best = crl;
+		}
+	}
+	if (best == NULL) {
+		return -ENOENT;
+	}
+	/* Matches the serial and the issuer (1; 2 is "removeFromCRL"). */
+	ret = X509_CRL_get0_by_cert(best, &rev, x) == 1;
+	ERR_clear_error();
+	/* A revoked intermediate CA: its leaves kept their sessions, and got
+	 * in again after a kick (a hostile tester). */
+	return ret || ca_above_revoked(c, store, x);
+}
+
+/* has_ca_key: does |store| hold a CA certificate with |ca|'s key? */
+static bool has_ca_key(X509_STORE *store, X509 *ca)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
+	bool has = false;
+
+	for (size_t i = 0; !has && i < sk_X509_OBJECT_num(objs); i++) {
+		X509 *x = store_ca(objs, i);
+
+		has = x && rv_tls_same_key(x, ca);
+	}
+	ERR_clear_error();
+	return has;
+}
+
+bool rv_tls_crls_dropped(const struct rv_tls_crls *n, X509_STORE *store,
+			 const struct rv_tls_crls *cur, char *who, size_t who_len)
+{
+	if (!n->kept_all || !cur->kept_all) {
+		return false;
+	}
+	for (size_t i = 0; i < cur->nkept; i++) {
+		X509 *ca = cur->kept_signer[i];
+		bool kept = false;
+
+		for (size_t j = 0; !kept && j < n->nkept; j++) {
+			kept = rv_tls_same_key(n->kept_signer[j], ca);
+		}
+		if (!kept && has_ca_key(store, ca)) {
+			X509_NAME_oneline(X509_get_subject_name(ca), who, (int)who_len);
+			ERR_clear_error();
+			return true;
+		}
+	}
+	ERR_clear_error();
+	return false;
+}
+
+/* keep_latest raises |*cur| to the time of |t|. */
+static void keep_latest(int64_t *cur, const ASN1_TIME *t)
+{
+	int64_t v;
+
+	if (rv_tls_unix_time(t, &v) && v > *cur) {
+		*cur = v;
+	}
+}
+
+/* ca_named: the |i|th object of |objs| if it is a CA certificate whose
+ * subject is |name| (borrowed), else NULL. */
+static X509 *ca_named(STACK_OF(X509_OBJECT) * objs, size_t i, X509_NAME *name)
+{
+	X509 *ca = store_ca(objs, i);
+
+	return ca && X509_NAME_cmp(X509_get_subject_name(ca), name) == 0 ? ca : NULL;
+}
+
+/* signed_by_ca: the CA certificate in |store| that issued and signed
+ * |crl| (borrowed), or NULL. Another CA's CRL, or one whose signature does not verify,
+ * would otherwise be taken, and then no peer certificate verifies ("unable
+ * to get certificate CRL", "CRL signature failure"): every new client is
+ * refused and the next reload ends every session. */
+static X509 *signed_by_ca(X509_STORE *store, X509_CRL *crl)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
+	X509 *signer = NULL;
+
+	for (size_t i = 0; !signer && i < sk_X509_OBJECT_num(objs); i++) {
+		X509 *ca = ca_named(objs, i, X509_CRL_get_issuer(crl));
+		EVP_PKEY *pub;
+
+		if (!ca) {
+			continue;
+		}
+		pub = X509_get_pubkey(ca);
+		if (pub && X509_CRL_verify(crl, pub) == 1) {
+			signer = ca;
+		}
+		EVP_PKEY_free(pub);
+	}
+	ERR_clear_error();
+	return signer;
+}
+
+/* akid_is: does |crl|'s authority key identifier, when it has one, name
+ * the key of |signer| (its subject key identifier, when it has one)? */
+static bool akid_is(X509_CRL *crl, X509 *signer)
+{
+	AUTHORITY_KEYID *aki = X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, NULL, NULL);
+	const ASN1_OCTET_STRING *skid = X509_get0_subject_key_id(signer);
+	bool ok = aki == NULL || aki->keyid == NULL || skid == NULL ||
+		  ASN1_OCTET_STRING_cmp(aki->keyid, skid) == 0;
+
+	AUTHORITY_KEYID_free(aki);
+	ERR_clear_error();
+	return ok;
+}
+
+/* cas_named counts the CA certificates of |store| whose subject is |name|. */
+static int cas_named(X509_STORE *store, X509_NAME *name)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
+	int n = 0;
+
+	for (size_t i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+		n += ca_named(objs, i, name) != NULL;
+	}
+	return n;
+}
+
+/* critical_unknown: does |crl| carry a critical extension that
+ * BoringSSL's verification does not handle, on the CRL itself or on one of
+ * its entries? Such a CRL fails every peer's verification ("unhandled
+ * critical CRL extension"), while the live sessions' serial lookup took it
+ * (a hostile tester). The CRL's own: all but the authority key identifier
+ * (an issuing distribution point and a delta indicator are refused for
+ * their own reasons); an entry's: all but the certificate issuer. Writes
+ * the extension's OID into |oid|. */
+static bool critical_unknown(X509_CRL *crl, char *oid, size_t oid_len, bool *out_entry)
+{
+	STACK_OF(X509_REVOKED) *revs = X509_CRL_get_REVOKED(crl);
+	X509_EXTENSION *ext = NULL;
+
+	*out_entry = false;
+	for (int i = 0; !ext && i < X509_CRL_get_ext_count(crl); i++) {
+		X509_EXTENSION *e = X509_CRL_get_ext(crl, i);
+		int nid = OBJ_obj2nid(X509_EXTENSION_get_object(e));
+
+		if (X509_EXTENSION_get_critical(e) && nid != NID_authority_key_identifier &&
+		    nid != NID_issuing_distribution_point && nid != NID_delta_crl) {
+			ext = e;
+		}
+	}
+	for (size_t i = 0; !ext && i < sk_X509_REVOKED_num(revs); i++) {
+		X509_REVOKED *r = sk_X509_REVOKED_value(revs, i);
+
+		for (int j = 0; !ext && j < X509_REVOKED_get_ext_count(r); j++) {
+			X509_EXTENSION *e = X509_REVOKED_get_ext(r, j);
+
+			if (X509_EXTENSION_get_critical(e) &&
+			    OBJ_obj2nid(X509_EXTENSION_get_object(e)) != NID_certificate_issuer) {
+				ext = e;
+				*out_entry = true;
+			}
+		}
+	}
+	if (ext && OBJ_obj2txt(oid, (int)oid_len, X509_EXTENSION_get_object(ext), 0) <= 0) {
+		snprintf(oid, oid_len, "?");
+	}
+	ERR_clear_error();
+	return ext != NULL;
+}
+
+/* crl_kind_refused: CRL |idx| of |path| is refused, with the reason in
+ * |err|, when the handshake and the check of live sessions would judge by
+ * it differently (a round-three tester found each): a partial CRL (an
+ * issuing distribution point: only CA certificates, or only some reasons),
+ * which the handshake leaves out and the live check took as the newest, so
+ * a revocation in the complete one was not applied to live sessions; a
+ * delta CRL, which the handshake takes for a complete one (its base's
+ * revocations then let in again); and one without an authority key
+ * identifier when several CAs of the CA file share its issuer's name (the
+ * handshake picks by name and refused every client of the other CA, while
+ * the live check kept them). */
+static int crl_kind_refused(X509_STORE *store, X509_CRL *crl, const char *path, int idx, char *err,
+			    size_t err_len)
+{
+	AUTHORITY_KEYID *aki;
+	bool has_akid, entry;
+	char oid[80];
+	int same;
+
+	if (X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0) {
+		snprintf(err, err_len,
+			 "CRL file %s: CRL %d is a delta CRL (only the changes since a base CRL): "
+			 "refused, ringvpn takes complete CRLs only (publish the complete one)",
+			 path, idx);
+		return -EINVAL;
+	}
+	if (X509_CRL_get_ext_by_NID(crl, NID_issuing_distribution_point, -1) >= 0) {
+		snprintf(err, err_len,
+			 "CRL file %s: CRL %d has an issuing distribution point (a CRL for some "
+			 "certificates or reasons only): refused, ringvpn takes complete CRLs only "
+			 "(publish the complete one)",
+			 path, idx);
+		return -EINVAL;
+	}
+	if (critical_unknown(crl, oid, sizeof(oid), &entry)) {
+		snprintf(err, err_len,
+			 "CRL file %s: CRL %d carries a critical extension (%s%s) that the "
+			 "handshake cannot handle: every peer would be refused; refused (publish "
+			 "it without that extension, or with it not critical)",
+			 path, idx, oid, entry ? ", on a revoked entry" : "");
+		return -EINVAL;
+	}
+	aki = X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, NULL, NULL);
+	has_akid = aki != NULL && aki->keyid != NULL;
+	AUTHORITY_KEYID_free(aki);
+	ERR_clear_error();
+	same = has_akid ? 0 : cas_named(store, X509_CRL_get_issuer(crl));
+	if (same > 1) {
+		char issuer[160];
+
+		X509_NAME_oneline(X509_CRL_get_issuer(crl), issuer, sizeof(issuer));
+		snprintf(err, err_len,
+			 "CRL file %s: CRL %d has no authority key identifier, and %d CAs of the "
+			 "CA file are named %s: a peer's check could not tell whose CRL it is; "
+			 "refused (sign it with one: `ringvpn pki revoke` does; openssl ca needs "
+			 "authorityKeyIdentifier = keyid in its crl_extensions)",
+			 path, idx, same, issuer);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* seen_merge takes |one| signer's record into |seen|: the higher number and
+ * the later thisUpdate of the two, or a slot of its own (while one is
+ * free). */
+static void seen_merge(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN], const struct rv_tls_crl_seen *one)
+{
+	for (size_t i = 0; i < RV_TLS_CRL_SEEN; i++) {
+		struct rv_tls_crl_seen *e = &seen[i];
+
+		if (!e->have) {
+			*e = *one;
+			return;
+		}
+		if (memcmp(e->signer, one->signer, sizeof(e->signer)) != 0) {
+			continue;
+		}
+		if (one->numbered &&
+		    (!e->numbered || memcmp(one->number, e->number, sizeof(e->number)) > 0)) {
+			memcpy(e->number, one->number, sizeof(e->number));
+			e->numbered = true;
+		}
+		if (one->this_update > e->this_update) {
+			e->this_update = one->this_update;
+		}
+		return;
+	}
+}
+
+/* note_crl_number records |crl|'s number and thisUpdate in |seen| (the
+ * highest of each per signer). By the key of the CA that signed it, which
+ * the load has found: a CA made again under the same name starts its
+ * numbers over, and its first CRL is not an older one, with or without an
+ * authority key identifier (without one, the name alone made a rotation's
+ * first CRL "older" than the old CA's, and every reload was refused).
+ * Numbers of up to 24 octets (RFC 5280 allows 20; they were read up to 64
+ * bits, and a rollback past that was taken: a hostile tester). A CRL
+ * without a number is judged by its thisUpdate (it replaced a numbered
+ * one, and an older copy of either was then taken). */
+static void note_crl_number(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN], X509_CRL *crl, const X509 *signer)
+{
+	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+	uint8_t md[EVP_MAX_MD_SIZE] = { 0 };
+	unsigned md_len = 0;
+	int64_t tu = INT64_MIN;
+	uint8_t v[sizeof(seen[0].number)] = { 0 };
+	struct rv_tls_crl_seen one;
+	bool numbered = false;
+	BIGNUM *bn;
+
+	/* The whole digest: a 32-bit hash of it let a second CA's operator
+	 * grind a key that shared the first one's counter (a hostile tester). */
+	if (!X509_pubkey_digest(signer, EVP_sha256(), md, &md_len) ||
+	    md_len != SHA256_DIGEST_LENGTH) {
+		ERR_clear_error();
+		ASN1_INTEGER_free(num);
+		return;
+	}
+	bn = num ? ASN1_INTEGER_to_BN(num, NULL) : NULL;
+	numbered = bn && !BN_is_negative(bn) && BN_bn2bin_padded(v, sizeof(v), bn);
+	BN_free(bn);
+	ASN1_INTEGER_free(num);
+	ERR_clear_error();
+	if (!rv_tls_unix_time(X509_CRL_get0_lastUpdate(crl), &tu)) {
+		tu = INT64_MIN;
+	}
+	one = (struct rv_tls_crl_seen){ .this_update = tu, .numbered = numbered, .have = true };
+	memcpy(one.signer, md, sizeof(one.signer));
+	memcpy(one.number, v, sizeof(one.number));
+	seen_merge(seen, &one);
+}
+
+/* warn_ca_without_crl says which CAs of the CA file have no CRL in the CRL
+ * file: every peer certificate such a CA signs is refused ("unable to get
+ * certificate CRL", the peer told "unknown CA"), and a rotation that adds
+ * the new CA before its CRL passed -n and started without a word (a
+ * hostile tester). A root that signs only intermediates needs none. */
+static void warn_ca_without_crl(const struct rv_tls_crls *c, X509_STORE *store, const char *path)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
+
+	for (size_t i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+		X509 *ca = store_ca(objs, i);
+		bool has = false;
+		char name[160];
+
+		for (size_t j = 0; ca && !has && j < c->nkept; j++) {
+			has = rv_tls_same_key(c->kept_signer[j], ca);
+		}
+		if (!ca || has) {
+			continue;
+		}
+		X509_NAME_oneline(X509_get_subject_name(ca), name, sizeof(name));
+		rv_warnx("CA %s of the CA file has no CRL in %s: every peer certificate it signs "
+			 "is refused (\"unable to get certificate CRL\") until its CRL is added "
+			 "(a root that signs only intermediate CAs needs none)",
+			 name, path);
+	}
+	ERR_clear_error();
+}
+
+int rv_tls_crls_load(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_expiry *ex,
+		     const char *path, char *err, size_t err_len)
+{
+	char ebuf[256];
+	X509_CRL *crl;
+	FILE *f;
+	unsigned begins;
+	bool key;
+	int ret = 0, n = 0;
+
+	f = rv_tls_pem_open("CRL", path, err, err_len, &ret);
+	if (!f) {
+		return ret;
+	}
+	if (rv_tls_pem_trust_refused(f, "CRL", path, err, err_len)) {
+		ret = -EACCES;
+		goto out;
+	}
+	begins = rv_tls_pem_scan(f, "X509 CRL", &key);
+	if (key) {
+		snprintf(err, err_len,
+			 "CRL file %s holds a private key: refused (it goes to peers)", path);
+		ret = -EINVAL;
+		goto out;
+	}
+	while ((crl = PEM_read_X509_CRL(f, NULL, NULL, NULL)) != NULL) {
+		X509 *signer = signed_by_ca(store, crl);
+
+		if (!signer) {
+			char issuer[160];
+
+			X509_NAME_oneline(X509_CRL_get_issuer(crl), issuer, sizeof(issuer));
+			X509_CRL_free(crl);
+			snprintf(err, err_len,
+				 "CRL file %s: CRL %d (issuer %s) is not signed by the CA (ca): "
+				 "another CA's CRL, or damaged",
+				 path, n + 1, issuer);
+			ret = -EINVAL;
+			goto out;
+		}
+		ret = crl_kind_refused(store, crl, path, n + 1, err, err_len);
+		if (ret) {
+			X509_CRL_free(crl);
+			goto out;
+		}
+		if (!akid_is(crl, signer)) {
+			X509_CRL_free(crl);
+			snprintf(err, err_len,
+				 "CRL file %s: CRL %d names another key than the one that signed "
+				 "it "
+				 "(its authority key identifier): a signing tool's error, refused "
+				 "(the handshake and the check of live sessions would choose "
+				 "different CRLs)",
+				 path, n + 1);
+			ret = -EINVAL;
+			goto out;
+		}
+		rv_tls_keep_earliest(&ex->crl_next_update, X509_CRL_get0_nextUpdate(crl));
+		keep_latest(&ex->crl_last_update, X509_CRL_get0_lastUpdate(crl));
+		note_crl_number(c->seen, crl, signer);
+		rv_tls_trust_add(c->trust, NULL, crl);
+		if (!X509_STORE_add_crl(store, crl)) {
+			X509_CRL_free(crl);
+			snprintf(err, err_len, "CRL file %s: cannot add CRL: %s", path,
+				 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
+			ret = -EINVAL;
+			goto out;
+		}
+		if (c->nkept < RV_TLS_CRL_KEPT) {
+			X509_up_ref(signer);
+			c->kept_signer[c->nkept] = signer;
+			c->kept[c->nkept++] = crl; /* the reference PEM_read gave */
+		} else {
+			X509_CRL_free(crl);
+		}
+		n++;
+	}
+	ret = rv_tls_pem_read_all("CRL", "CRL", path, (unsigned)n, begins, err, err_len);
+	if (ret) {
+		goto out;
+	}
+	if (n == 0 && begins > 0) {
+		snprintf(err, err_len,
+			 "CRL file %s: its first CRL block is damaged or cut short, or does not "
+			 "start its line (%u BEGIN line(s) in it): refused",
+			 path, begins);
+		ret = -EINVAL;
+		goto out;
+	}
+	if (n == 0) {
+		snprintf(err, err_len,
+			 "CRL file %s holds no PEM CRL it can read (expected "
+			 "-----BEGIN X509 CRL----- at the start of a line; create it with "
+			 "`ringvpn pki revoke`)",
+			 path);
+		ret = -EINVAL;
+		goto out;
+	}
+	c->kept_all = (size_t)n <= RV_TLS_CRL_KEPT;
+	if (c->kept_all) {
+		warn_ca_without_crl(c, store, path);
+	}
+	/* The leaf's CRL is required; a CA between the leaf and its root is
+	 * checked against its issuer's CRL where one is loaded
+	 * (rv_tls_chain_ca_revoked). */
+	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+out:
+	fclose(f);
+	return ret;
+}
+
+int rv_tls_crls_copy(struct rv_tls_crls *n, X509_STORE *dst, const struct rv_tls_crls *cur,
+		     bool cur_has_crl)
+{
+	if (cur_has_crl && !cur->kept_all) {
+		return -E2BIG;
+	}
+	for (size_t i = 0; i < cur->nkept; i++) {
+		if (!X509_STORE_add_crl(dst, cur->kept[i])) {
+			ERR_clear_error();
+			return -ENOMEM;
+		}
+		X509_CRL_up_ref(cur->kept[i]);
+		X509_up_ref(cur->kept_signer[i]);
+		n->kept_signer[n->nkept] = cur->kept_signer[i];
+		n->kept[n->nkept++] = cur->kept[i];
+		rv_tls_trust_add(n->trust, NULL, cur->kept[i]);
+	}
+	n->kept_all = cur->kept_all;
+	if (cur_has_crl) {
+		X509_STORE_set_flags(dst, X509_V_FLAG_CRL_CHECK);
+	}
+	memcpy(n->seen, cur->seen, sizeof(n->seen));
+	return 0;
+}
+
+/* number_str: a big-endian number in decimal (OPENSSL_free it). */
+static char *number_str(const uint8_t *num, size_t len)
+{
+	BIGNUM *bn = BN_bin2bn(num, len, NULL);
+	char *dec = bn ? BN_bn2dec(bn) : NULL;
+
+	BN_free(bn);
+	ERR_clear_error();
+	return dec;
+}
+
+/* seen_of: |c|'s record of the signer |signer|, or NULL. */
+static const struct rv_tls_crl_seen *seen_of(const struct rv_tls_crls *c, const uint8_t *signer)
+{
+	for (size_t i = 0; i < RV_TLS_CRL_SEEN && c->seen[i].have; i++) {
+		if (memcmp(c->seen[i].signer, signer, sizeof(c->seen[i].signer)) == 0) {
+			return &c->seen[i];
+		}
+	}
+	return NULL;
+}
+
+bool rv_tls_crls_older(const struct rv_tls_crls *n, const struct rv_tls_crls *cur, char *why,
+		       size_t why_len)
+{
+	for (size_t i = 0; i < RV_TLS_CRL_SEEN && n->seen[i].have; i++) {
+		const struct rv_tls_crl_seen *a = &n->seen[i], *b = seen_of(cur, a->signer);
+		char at_a[32], at_b[32];
+
+		if (!b) {
+			continue;
+		}
+		if (a->numbered && b->numbered) {
+			if (memcmp(a->number, b->number, sizeof(a->number)) < 0) {
+				char *na = number_str(a->number, sizeof(a->number));
+				char *nb = number_str(b->number, sizeof(b->number));
+
+				snprintf(why, why_len,
+					 "its number %s is below the running CRL's %s",
+					 na ? na : "?", nb ? nb : "?");
+				OPENSSL_free(na);
+				OPENSSL_free(nb);
+				return true;
+			}
+			continue;
+		}
+		if (a->this_update < b->this_update) {
+			rv_tls_fmt_utc(a->this_update, at_a, sizeof(at_a));
+			rv_tls_fmt_utc(b->this_update, at_b, sizeof(at_b));
+			snprintf(why, why_len,
+				 "it was issued at %s, before the running CRL (%s), and a number "
+				 "(cRLNumber) is missing from %s to tell them "
+				 "apart",
+				 at_a, at_b, a->numbered ? "the running one" : "it");
+			return true;
+		}
+	}
+	return false;
+}
+
+void rv_tls_crls_carry(struct rv_tls_crls *n, const struct rv_tls_crls *cur)
+{
+	/* A signer the new file no longer has is remembered too: its CRL may
+	 * come back, older. */
+	for (size_t j = 0; j < RV_TLS_CRL_SEEN && cur->seen[j].have; j++) {
+		seen_merge(n->seen, &cur->seen[j]);
+	}
+}
+
+void rv_tls_crls_free(struct rv_tls_crls *c)
+{
+	for (size_t i = 0; i < c->nkept; i++) {
+		X509_CRL_free(c->kept[i]);
+		X509_free(c->kept_signer[i]);
+	}
+	c->nkept = 0;
+}

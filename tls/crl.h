@@ -1,0 +1,84 @@
+/*
+ * crl.h — the certificate revocation lists of a TLS context, for tls/
+ * only: read and judged once (signer, kind, number), added to the
+ * context's store for the handshake, and kept at hand for the check of
+ * live sessions (rv_tls_crls_revokes), which must judge as the handshake
+ * does, and for a reload's comparison with the running set (an older CRL,
+ * a CA left without one).
+ */
+#ifndef RV_TLS_CRL_H
+#define RV_TLS_CRL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+
+struct rv_tls_expiry;
+
+/* The newest CRL read, by its cRLNumber (RFC 5280 5.2.3), per signing key:
+ * of the first RV_TLS_CRL_SEEN signers of the file (it was 4, and a
+ * rollback of the fifth CA's CRL was taken: a hostile tester). The CRLs
+ * themselves are kept to be carried over to the next context when that
+ * one's CRL cannot be used yet: a file with more than RV_TLS_CRL_KEPT is
+ * not carried over. */
+enum { RV_TLS_CRL_SEEN = 64, RV_TLS_CRL_KEPT = 64 };
+
+struct rv_tls_crl_seen {
+	uint8_t signer[SHA256_DIGEST_LENGTH]; /* SHA-256 of the signing CA's key */
+	uint8_t number[24];		      /* the highest cRLNumber, if |numbered|:
+					       * big-endian (RFC 5280: up to 20 octets) */
+	int64_t this_update;		      /* the latest thisUpdate */
+	bool numbered;			      /* a CRL of it carried a number */
+	bool have;
+};
+
+/* Zeroed is empty. Part of a context, which owns it: rv_tls_crls_free. */
+struct rv_tls_crls {
+	struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN];
+	X509_CRL *kept[RV_TLS_CRL_KEPT];
+	X509 *kept_signer[RV_TLS_CRL_KEPT]; /* the CA certificate whose key signed each */
+	size_t nkept;
+	bool kept_all; /* every CRL of the file is in |kept| */
+	/* The CRLs added, in order, chained into a SHA-256 (the context's
+	 * rv_tls_ctx_same_trust). */
+	uint8_t trust[SHA256_DIGEST_LENGTH];
+};
+
+/* rv_tls_crls_load reads the CRL file |path| into |c| and |store| (whose CA
+ * certificates must be in already: each CRL must be signed by one) and
+ * widens |ex|'s CRL times; sets X509_V_FLAG_CRL_CHECK on |store|. 0, or
+ * -errno with why in |err|: the whole file is refused for one bad CRL. */
+int rv_tls_crls_load(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_expiry *ex,
+		     const char *path, char *err, size_t err_len);
+
+/* rv_tls_crls_copy gives |n| and its |store| (built without a CRL) the
+ * CRLs of |cur| as they are in force there. 0, -E2BIG when |cur| did not
+ * keep them all, -ENOMEM. */
+int rv_tls_crls_copy(struct rv_tls_crls *n, X509_STORE *store, const struct rv_tls_crls *cur,
+		     bool cur_has_crl);
+
+/* rv_tls_crls_revokes: does the newest CRL of |c| from |x|'s issuer list
+ * |x|, or a CRL a CA between |x| and its root in |store|? As
+ * rv_tls_ctx_revokes (tls/internal.h), for a context that checks CRLs. */
+int rv_tls_crls_revokes(const struct rv_tls_crls *c, X509_STORE *store, X509 *x);
+
+/* rv_tls_crls_dropped: does |n| (with its |store|) leave without a CRL a
+ * CA that still signs there and had one in |cur|? Writes its name into
+ * |who|. */
+bool rv_tls_crls_dropped(const struct rv_tls_crls *n, X509_STORE *store,
+			 const struct rv_tls_crls *cur, char *who, size_t who_len);
+
+/* rv_tls_crls_older: does |n| carry an older CRL of a signer than |cur|
+ * remembers? Why in |why|. */
+bool rv_tls_crls_older(const struct rv_tls_crls *n, const struct rv_tls_crls *cur, char *why,
+		       size_t why_len);
+
+/* rv_tls_crls_carry makes |n| remember what |cur| has seen of each signer. */
+void rv_tls_crls_carry(struct rv_tls_crls *n, const struct rv_tls_crls *cur);
+
+void rv_tls_crls_free(struct rv_tls_crls *c);
+
+#endif /* RV_TLS_CRL_H */
