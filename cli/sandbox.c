@@ -107,6 +107,8 @@ static const char *const allowed[] = {
 	"faccessat2",
 	"readlink",
 	"readlinkat",
+	"getxattr", /* ACLs of the trust files at a reload (core/file.c) */
+	"fgetxattr",
 	"fchmod",
 	"chmod",
 	"fchmodat",

@@ -29,9 +29,19 @@ bool rv_path_walk(const char *path,
  * |path| leads to? True, with the first reason in |why|, when a directory
  * on the way to |path| or to what it resolves to belongs to such a user,
  * or is writable by every user without the sticky bit, or when a symbolic
- * link on the way belongs to such a user: that user can swap the file
+ * link on the way belongs to such a user, or a directory's access ACL lets
+ * such a user or a group other than root's write it (rv_acl_writer): that
+ * user can swap the file
  * (rename a directory of its own, retarget its link) whatever the file's
  * own mode. */
 bool rv_path_stranger(const char *path, uid_t self, char *why, size_t why_len);
+
+/* rv_acl_writer: does the access ACL of the open file |fd| (or, |fd| < 0,
+ * of what |path| leads to) let a user other than root and |self|,
+ * or a group other than root's and |self_gid|, write it? The mode bits do
+ * not show such entries (ls -l shows a '+'). True, with "user N" or "group
+ * N" in |who|, or "an ACL it cannot read" when it has one it cannot read
+ * whole. False when it has none (or the file system keeps none). */
+bool rv_acl_writer(int fd, const char *path, uid_t self, gid_t self_gid, char *who, size_t who_len);
 
 #endif /* RV_CORE_FILE_H */

@@ -42,7 +42,7 @@ static bool owner_bad(const struct stat *st)
 static int not_ours(const char *path, const char *what, bool secret, struct rv_pki_err *err)
 {
 	struct stat st;
-	char why[PATH_MAX + 64];
+	char why[PATH_MAX + 64], who[48];
 
 	if (lstat(path, &st) != 0) {
 		return 0;
@@ -75,6 +75,15 @@ static int not_ours(const char *path, const char *what, bool secret, struct rv_p
 			 (st.st_mode & S_IWOTH) ? "every user" : "a group other than root's",
 			 (unsigned)(st.st_mode & 07777),
 			 S_ISDIR(st.st_mode) ? ", or use a directory of your own" : "");
+		return -EPERM;
+	}
+	/* The same through an ACL, which the mode bits do not show (a
+	 * round-four tester had nobody rename files in the CA directory so). */
+	if (rv_acl_writer(-1, path, geteuid(), getegid(), who, sizeof(who))) {
+		pki_errf(err, RV_PKI_ERR_OP,
+			 "%s: the %s has an access ACL that lets %s write it: refused (getfacl "
+			 "it; setfacl -b removes the ACL)",
+			 path, what, who);
 		return -EPERM;
 	}
 	if (secret && (st.st_mode & S_IROTH)) {

@@ -405,7 +405,8 @@ static int crl_kind_refused(X509_STORE *store, X509_CRL *crl, const char *path, 
 /* seen_merge takes |one| signer's record into |seen|: the higher number and
  * the later thisUpdate of the two, or a slot of its own (while one is
  * free). */
-static void seen_merge(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN], const struct rv_tls_crl_seen *one)
+static void seen_merge(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN],
+		       const struct rv_tls_crl_seen *one)
 {
 	for (size_t i = 0; i < RV_TLS_CRL_SEEN; i++) {
 		struct rv_tls_crl_seen *e = &seen[i];
@@ -439,7 +440,8 @@ static void seen_merge(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN], const struc
  * bits, and a rollback past that was taken: a hostile tester). A CRL
  * without a number is judged by its thisUpdate (it replaced a numbered
  * one, and an older copy of either was then taken). */
-static void note_crl_number(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN], X509_CRL *crl, const X509 *signer)
+static void note_crl_number(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN], X509_CRL *crl,
+			    const X509 *signer)
 {
 	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
 	uint8_t md[EVP_MAX_MD_SIZE] = { 0 };

@@ -78,10 +78,10 @@ FILE *rv_tls_pem_open(const char *what, const char *path, char *err, size_t err_
  * tester made: a CA file of mode 0666 took a stranger's CA appended to it,
  * unsaid, at the next change). */
 bool rv_tls_pem_trust_refused(FILE *f, const char *what, const char *path, char *err,
-			       size_t err_len)
+			      size_t err_len)
 {
 	struct stat st;
-	char why[PATH_MAX + 64];
+	char why[PATH_MAX + 64], who[48];
 
 	if (fstat(fileno(f), &st) != 0) {
 		return false;
@@ -105,6 +105,12 @@ bool rv_tls_pem_trust_refused(FILE *f, const char *what, const char *path, char 
 		rv_warnx("%s file %s is writable by group %u (mode %04o): its members decide who "
 			 "this end trusts (chmod g-w it)",
 			 what, path, (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
+	} else if (rv_acl_writer(fileno(f), path, 0, 0, who, sizeof(who))) {
+		/* Mode 0644 and root's, and yet another user's to write (a
+		 * round-four tester). */
+		rv_warnx("%s file %s has an access ACL that lets %s write it: they decide who "
+			 "this end trusts (getfacl it; setfacl -b removes the ACL)",
+			 what, path, who);
 	} else if (rv_path_stranger(path, 0, why, sizeof(why))) {
 		rv_warnx("%s file %s: %s, who can swap it for a file of their own", what, path,
 			 why);

@@ -445,20 +445,15 @@ rvt_matches "warning: config file .*mode.conf belongs to uid $(id -u nobody)" <<
 # An ACL that lets nobody write it (what setfacl -m u:nobody:rw writes):
 # said (the mode bits do not show it; a round-two tester).
 chown root:root "$RVT_TMP/mode.conf" && chmod 644 "$RVT_TMP/mode.conf"
-python3 - "$RVT_TMP/mode.conf" "$(id -u nobody)" <<'PY' || rvt_fail "set the ACL"
-import os, struct, sys
-p, uid = sys.argv[1], int(sys.argv[2])
-e = lambda tag, perm, id=0xffffffff: struct.pack('<HHI', tag, perm, id)
-os.setxattr(p, 'system.posix_acl_access', struct.pack('<I', 2) + e(1, 6) + e(2, 6, uid) + e(4, 4) + e(0x10, 6) + e(0x20, 4))
-PY
+SET_ACL=$RV_SRC/test/integ/set_acl.py
+python3 "$SET_ACL" "$RVT_TMP/mode.conf" "$(id -u nobody)" 6 || rvt_fail "set the ACL"
 check_n "$RVT_TMP/mode.conf"
 [ "$rc" = 0 ] || rvt_fail "a config with an ACL: $OUT"
 rvt_matches "warning: config file .*mode.conf has an access ACL" <<<"$OUT" || rvt_fail "the ACL not said: $OUT"
 # The same through a link of nobody's (the link's owner can name another
 # file at the next reload: a round-three tester).
 mkdir "$RVT_TMP/nblink" && chown nobody "$RVT_TMP/nblink"
-python3 -c 'import os, sys; os.removexattr(sys.argv[1], "system.posix_acl_access")' "$RVT_TMP/mode.conf" ||
-	rvt_fail "remove the ACL"
+python3 "$SET_ACL" "$RVT_TMP/mode.conf" || rvt_fail "remove the ACL"
 setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups ln -s "$RVT_TMP/mode.conf" "$RVT_TMP/nblink/link.conf" ||
 	rvt_fail "nobody's link"
 check_n "$RVT_TMP/nblink/link.conf"
@@ -490,6 +485,23 @@ check_n "$RVT_TMP/trust.conf"
 [ "$rc" = 0 ] || rvt_fail "a CRL in nobody's directory: $OUT"
 grep -q "warn: CRL file $RVT_TMP/trust/nb/ca.crl: the directory $RVT_TMP/trust/nb belongs to uid $(id -u nobody), who can swap it" <<<"$OUT" ||
 	rvt_fail "nobody's directory on the way not said: $OUT"
+# The same through an ACL, which the mode bits do not show (root's 0644
+# file and 0755 directory; round-four tester 28): the CA file nobody may
+# write, a directory on the way to the CRL nobody may write, said; one
+# whose mask takes the write away, not.
+chown root "$RVT_TMP/trust/nb"
+python3 "$SET_ACL" "$RVT_TMP/trust/ca.crt" "$(id -u nobody)" 6 || rvt_fail "the CA file's ACL"
+python3 "$SET_ACL" "$RVT_TMP/trust/nb" "$(id -u nobody)" 7 || rvt_fail "the directory's ACL"
+check_n "$RVT_TMP/trust.conf"
+[ "$rc" = 0 ] || rvt_fail "trust files under ACLs: $OUT"
+grep -q "warn: CA file $RVT_TMP/trust/ca.crt has an access ACL that lets user $(id -u nobody) write it" <<<"$OUT" ||
+	rvt_fail "the CA file's ACL not said: $OUT"
+grep -q "warn: CRL file $RVT_TMP/trust/nb/ca.crl: the directory $RVT_TMP/trust/nb has an access ACL that lets user $(id -u nobody) write it" <<<"$OUT" ||
+	rvt_fail "the directory's ACL not said: $OUT"
+python3 "$SET_ACL" "$RVT_TMP/trust/ca.crt" "$(id -u nobody)" 6 4 || rvt_fail "the masked ACL"
+python3 "$SET_ACL" "$RVT_TMP/trust/nb" || rvt_fail "remove the directory's ACL"
+check_n "$RVT_TMP/trust.conf"
+[ "$rc" = 0 ] && ! rvt_matches "warn: (CA|CRL) file" <<<"$OUT" || rvt_fail "a masked ACL said: $OUT"
 printf '# ringvpn lea' >"$RVT_TMP/cut.leases"
 ctl_server_conf "$RVT_TMP/slip.conf" "lease_file=$RVT_TMP/cut.leases"
 check_n "$RVT_TMP/slip.conf"

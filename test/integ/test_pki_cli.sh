@@ -275,6 +275,16 @@ expect 10 "a CA directory another group may write" "$bin" pki client --ca "$tmp/
 grep -q "writable by a group other than root's (mode 0775)" "$tmp/err" && pass "said" ||
 	fail "not said: $(cat "$tmp/err")"
 chgrp root "$tmp/own" && chmod 755 "$tmp/own"
+# The same through an ACL, which the mode bits do not show (0755 and
+# root's group: round-four tester 28 had nobody rename files there).
+if python3 "$here/set_acl.py" "$tmp/own" "$(id -u nobody)" 7; then
+	expect 10 "a CA directory an ACL lets nobody write" "$bin" pki client --ca "$tmp/own" --name x --out "$tmp"
+	grep -q "the CA directory has an access ACL that lets user $(id -u nobody) write it: refused" "$tmp/err" &&
+		pass "said" || fail "not said: $(cat "$tmp/err")"
+	python3 "$here/set_acl.py" "$tmp/own" || fail "remove the ACL"
+else
+	echo "skip: the CA directory's ACL (no ACLs on the file system of $tmp)"
+fi
 # The key and certificate files themselves (a round-three tester): one
 # that every user may rewrite in place is as good as theirs (another CA's
 # key and certificate were written into 0666 files, and pki signed with
