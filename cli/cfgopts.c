@@ -444,10 +444,14 @@ static void warn_crl_expired(const struct rv_tls_ctx *tls, const struct rv_confi
 
 	rv_tls_ctx_expiry(tls, &e);
 	if (e.have_crl && e.crl_next_update && e.crl_next_update <= now) {
+		char whom[256];
+
 		fprintf(stderr,
-			"ringvpn: warning: CRL file %s expired %lld s ago (its nextUpdate): every "
-			"peer is refused until a fresh one is published (`ringvpn pki crl`)\n",
-			cfg->crl, (long long)(now - e.crl_next_update));
+			"ringvpn: warning: CRL file %s expired %lld s ago (its nextUpdate): this "
+			"end "
+			"refuses %s until a fresh one is published (`ringvpn pki crl`)\n",
+			cfg->crl, (long long)(now - e.crl_next_update),
+			rv_tls_crl_whom(&e, whom, sizeof(whom)));
 	}
 }
 

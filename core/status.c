@@ -179,9 +179,18 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 	}
 	if (st->have_crl) {
 		expiry_line(o, "CRL", st->crl_next_update_s);
-		if (st->crl_next_update_s < 0) {
-			rv_strbuf_printf(o, "  WARNING: the CRL has expired: every client is "
-					    "refused until a fresh one is published\n");
+		if (st->crl_next_update_s < 0 && st->crl_first_ca[0]) {
+			rv_strbuf_printf(o,
+					 "  WARNING: the CRL of CA %s has expired: the peers that "
+					 "CA "
+					 "issued are refused until a fresh one is published (the "
+					 "other CAs' peers only once their own CRLs lapse)\n",
+					 st->crl_first_ca);
+		} else if (st->crl_next_update_s < 0) {
+			rv_strbuf_printf(o,
+					 "  WARNING: the CRL has expired: every %s is "
+					 "refused until a fresh one is published\n",
+					 server ? "client" : "server");
 		}
 	}
 	rv_strbuf_printf(o, "\n");
@@ -393,12 +402,19 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 		}
 	}
 	if (st->have_crl) {
-		rv_strbuf_printf(o, "\"crl_next_update_s\":%" PRId64 ",\"crl_expired\":%s}",
+		rv_strbuf_printf(o, "\"crl_next_update_s\":%" PRId64 ",\"crl_expired\":%s",
 				 st->crl_next_update_s,
 				 st->crl_next_update_s < 0 ? "true" : "false");
 	} else {
-		rv_strbuf_printf(o, "\"crl_next_update_s\":null,\"crl_expired\":false}");
+		rv_strbuf_printf(o, "\"crl_next_update_s\":null,\"crl_expired\":false");
 	}
+	rv_strbuf_printf(o, ",\"crl_first_ca\":");
+	if (st->crl_first_ca[0]) {
+		rv_strbuf_json_str(o, st->crl_first_ca);
+	} else {
+		rv_strbuf_printf(o, "null");
+	}
+	rv_strbuf_printf(o, "}");
 	rv_strbuf_printf(o, ",\"handshake_latency_s\":{\"buckets\":[");
 	for (size_t i = 0; i < RV_STATUS_HS_BUCKETS; i++) {
 		rv_strbuf_printf(o, "%s[%g,%" PRIu64 "]", i ? "," : "", rv_status_hs_bounds[i],
@@ -858,8 +874,8 @@ void rv_status_render_prometheus(struct rv_strbuf *o, const struct rv_status *st
 	}
 	if (st->have_crl) {
 		prom_head(o, "ringvpn_crl_time_to_next_update_seconds", "gauge",
-			  "Seconds until the CRL's nextUpdate (negative: expired, every client "
-			  "is refused).");
+			  "Seconds until the first nextUpdate of the CRLs (negative: expired, the "
+			  "peers of that CA are refused).");
 		rv_strbuf_printf(o, "ringvpn_crl_time_to_next_update_seconds %" PRId64 "\n",
 				 st->crl_next_update_s);
 	}

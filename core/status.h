@@ -26,7 +26,8 @@
  *     "server": STR, "failed_attempts": N,               (client)
  *     "certificates": { "cert_expires_s": N, "ca_expires_s": N,
  *                       "server_cert_expires_s": N|null,   (client)
- *                       "crl_next_update_s": N|null, "crl_expired": BOOL },
+ *                       "crl_next_update_s": N|null, "crl_expired": BOOL,
+ *                       "crl_first_ca": STR|null },  (several CAs' CRLs: whose ends first)
  *     "handshake_latency_s": { "buckets": [[LE, COUNT]...], "sum": F, "count": N },
  *     "peers": [ { "name": STR, "state": STR, "v4": STR|null, "v6": STR|null,
  *                  "endpoint": STR|null, "connected_s": N, "epoch": N,
@@ -130,6 +131,8 @@ struct rv_status {
 	int64_t server_cert_expires_s;
 	bool have_crl;
 	int64_t crl_next_update_s;
+	char crl_first_ca[128];			   /* of a file with several CAs' CRLs: the CA whose
+				 * CRL ends first; "" otherwise */
 	uint64_t hs_buckets[RV_STATUS_HS_BUCKETS]; /* cumulative counts, Prometheus style */
 	double hs_sum;
 	uint64_t hs_count;

@@ -507,6 +507,7 @@ int rv_tls_crls_load(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_exp
 		     const char *path, char *err, size_t err_len)
 {
 	char ebuf[256];
+	int64_t next;
 	X509_CRL *crl;
 	FILE *f;
 	unsigned begins;
@@ -560,6 +561,11 @@ int rv_tls_crls_load(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_exp
 			ret = -EINVAL;
 			goto out;
 		}
+		if (rv_tls_unix_time(X509_CRL_get0_nextUpdate(crl), &next) &&
+		    (ex->crl_next_update == 0 || next < ex->crl_next_update)) {
+			X509_NAME_oneline(X509_get_subject_name(signer), ex->crl_next_ca,
+					  sizeof(ex->crl_next_ca));
+		}
 		rv_tls_keep_earliest(&ex->crl_next_update, X509_CRL_get0_nextUpdate(crl));
 		keep_latest(&ex->crl_last_update, X509_CRL_get0_lastUpdate(crl));
 		note_crl_number(c->seen, crl, signer);
@@ -600,6 +606,10 @@ int rv_tls_crls_load(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_exp
 			 path);
 		ret = -EINVAL;
 		goto out;
+	}
+	ex->crl_signers = 0;
+	for (size_t i = 0; i < RV_TLS_CRL_SEEN && c->seen[i].have; i++) {
+		ex->crl_signers++;
 	}
 	c->kept_all = (size_t)n <= RV_TLS_CRL_KEPT;
 	if (c->kept_all) {

@@ -628,6 +628,9 @@ static int copy_crls(struct rv_tls_ctx *n, const struct rv_tls_ctx *cur)
 		n->expiry.have_crl = cur->expiry.have_crl;
 		n->expiry.crl_next_update = cur->expiry.crl_next_update;
 		n->expiry.crl_last_update = cur->expiry.crl_last_update;
+		n->expiry.crl_signers = cur->expiry.crl_signers;
+		memcpy(n->expiry.crl_next_ca, cur->expiry.crl_next_ca,
+		       sizeof(n->expiry.crl_next_ca));
 	}
 	return ret;
 }
@@ -750,6 +753,16 @@ void rv_tls_ctx_free(struct rv_tls_ctx *ctx)
 	rv_tls_crls_free(&ctx->crls);
 	free(ctx->server_name);
 	free(ctx);
+}
+
+const char *rv_tls_crl_whom(const struct rv_tls_expiry *e, char *buf, size_t len)
+{
+	if (e->crl_signers <= 1 || !e->crl_next_ca[0]) {
+		return "every peer";
+	}
+	snprintf(buf, len, "the peers of CA %s (its CRL ends first of the %u CAs' in the file)",
+		 e->crl_next_ca, e->crl_signers);
+	return buf;
 }
 
 void rv_tls_ctx_own_id(const struct rv_tls_ctx *ctx, uint8_t out[32])

@@ -96,7 +96,16 @@ struct rv_tls_expiry {
 	bool have_crl;
 	int64_t crl_next_update; /* earliest nextUpdate of the CRLs (0: none given) */
 	int64_t crl_last_update; /* latest lastUpdate (thisUpdate) of the CRLs */
+	unsigned crl_signers;	 /* the CAs (by key) the CRLs are of */
+	char crl_next_ca[128];	 /* the CA whose CRL ends first (its subject) */
 };
+
+/* rv_tls_crl_whom: whom this end refuses once the CRL of |e| that ends
+ * first has lapsed: "every peer", or, with CRLs of several CAs in the file,
+ * the peers of that CA alone (a rotation's old CA: "every client is
+ * refused" sent operators to republish in a hurry while the new CA's
+ * clients came in, round-four tester 29). In |buf| when not a constant. */
+const char *rv_tls_crl_whom(const struct rv_tls_expiry *e, char *buf, size_t len);
 
 /* rv_tls_ctx_own_id writes the SHA-256 of this end's certificate (zeros:
  * none): a renewal or a re-issue with the same dates differs in it. */

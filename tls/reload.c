@@ -105,10 +105,13 @@ static bool crl_unfit(struct rv_loop *l, const struct rv_tls_ctx *n, const char 
 	rv_tls_ctx_expiry(l->tls, &ce);
 	if (ne.have_crl && ne.crl_next_update && ne.crl_next_update <= now &&
 	    !(ce.have_crl && ce.crl_next_update && ce.crl_next_update <= now)) {
+		char whom[256];
+
 		snprintf(err, err_len,
-			 "CRL file %s: expired %lld s ago (its nextUpdate): every peer would be "
+			 "CRL file %s: expired %lld s ago (its nextUpdate): %s would be "
 			 "refused; publish a fresh one (`ringvpn pki crl`)",
-			 path, (long long)(now - ne.crl_next_update));
+			 path, (long long)(now - ne.crl_next_update),
+			 rv_tls_crl_whom(&ne, whom, sizeof(whom)));
 		return true;
 	}
 	return false;
@@ -785,6 +788,7 @@ static void end_expired(struct rv_loop *l)
 	struct rv_tls_expiry e;
 	int64_t now = (int64_t)time(NULL);
 	const char *what = NULL;
+	char whatbuf[192];
 	unsigned n;
 
 	if (!l->tls) {
@@ -799,7 +803,13 @@ static void end_expired(struct rv_loop *l)
 		l->ca_lapse_seen = e.ca_lapsed_at;
 		what = "a CA certificate of the CA file expired (the others stand)";
 	} else if (e.have_crl && e.crl_next_update && e.crl_next_update <= now) {
-		what = "the CRL expired";
+		if (e.crl_signers > 1) {
+			snprintf(whatbuf, sizeof(whatbuf), "the CRL of CA %s expired",
+				 e.crl_next_ca);
+			what = whatbuf;
+		} else {
+			what = "the CRL expired";
+		}
 	}
 	n = reverify(l, what ? 0 : now, false);
 	if (n && what) {
@@ -868,10 +878,13 @@ void rv_watch_expiry(struct rv_loop *l)
 			 "no certificate issued by it will verify");
 	next = left > 0 && left < next ? left : next;
 	if (e.have_crl && e.crl_next_update) {
-		left = check_one("CRL", e.crl_next_update, now,
-				 "every client is refused until a fresh CRL is published "
-				 "(`ringvpn pki revoke` or `pki crl`), and the sessions that "
-				 "run end");
+		char whom[256], consequence[512];
+
+		snprintf(consequence, sizeof(consequence),
+			 "this end refuses %s until a fresh CRL is published (`ringvpn pki "
+			 "revoke` or `pki crl`), and ends their sessions",
+			 rv_tls_crl_whom(&e, whom, sizeof(whom)));
+		left = check_one("CRL", e.crl_next_update, now, consequence);
 		next = left > 0 && left < next ? left : next;
 	}
 	/* A peer's certificate expiring: a client's ends its session, the
@@ -920,6 +933,9 @@ void rv_watch_fill(struct rv_loop *l, struct rv_status *st)
 	st->ca_expires_s = e.ca_not_after - now;
 	st->have_crl = e.have_crl && e.crl_next_update != 0;
 	st->crl_next_update_s = e.crl_next_update - now;
+	if (e.crl_signers > 1) {
+		snprintf(st->crl_first_ca, sizeof(st->crl_first_ca), "%s", e.crl_next_ca);
+	}
 	if (l->role == &rv_client_role) {
 		struct rv_chan *c;
 

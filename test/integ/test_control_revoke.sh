@@ -264,7 +264,7 @@ rvt_run openssl ca -config "$RVT_TMP/oca/ca.cnf" -gencrl -cert "$PKI/ca/ca.crt" 
 chgrp "$RV_GROUP" "$PKI/stale.crl" && chmod g+r "$PKI/stale.crl"
 start_s2 s3 crl="$PKI/stale.crl"
 shows "a log line for the expired CRL, saying what it does" \
-	"CRL EXPIRED .*every client is refused until a fresh CRL is published" "$(<"$RVT_TMP/s3.log")"
+	"CRL EXPIRED .*this end refuses every peer until a fresh CRL is published" "$(<"$RVT_TMP/s3.log")"
 shows "the expired CRL called out in status" \
 	"WARNING: the CRL has expired: every client is refused" "$("$RV_BIN" status -s "$S2_SOCK")"
 "$RV_BIN" status --json -s "$S2_SOCK" |
@@ -285,6 +285,30 @@ rvt_nsx "$(rvt_ns_name c2)" "$RV_BIN" client -c "$RVT_TMP/e.conf" --max-attempts
 grep -q "rejected the connection: .*certificate expired.*; our certificate is valid until .*, so the server's CRL or CA may have expired" \
 	"$RVT_TMP/e.log" || rvt_fail "the refused client was not told: $(grep -a warn "$RVT_TMP/e.log" | tail -2)"
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "s3 exit"
+# Two CAs (a rotation), the other CA's CRL lapsed and this CA's fresh:
+# only the other CA's peers are refused. The log, status and its JSON name
+# that CA (they said "every client is refused" while this CA's clients got
+# in: round-four tester 29), and this CA's client2 gets in.
+rvt_run openssl ca -config "$RVT_TMP/oca/ca.cnf" -gencrl -cert "$PKI/other-ca/ca.crt" \
+	-keyfile "$PKI/other-ca/ca.key" -crl_lastupdate 20200101000000Z -crl_nextupdate 20200102000000Z \
+	-out "$PKI/other-stale.crl" 2>"$RVT_TMP/openssl.log" || { cat "$RVT_TMP/openssl.log"; rvt_fail "openssl ca (other)"; }
+cat "$PKI/ca/ca.crt" "$PKI/other-ca/ca.crt" >"$PKI/two-cas.pem"
+cat "$PKI/ca/ca.crl" "$PKI/other-stale.crl" >"$PKI/two-crls.pem"
+chgrp "$RV_GROUP" "$PKI/two-cas.pem" "$PKI/two-crls.pem" && chmod g+r "$PKI/two-cas.pem" "$PKI/two-crls.pem"
+start_s2 s4 ca="$PKI/two-cas.pem" crl="$PKI/two-crls.pem"
+shows "the log names the CA whose CRL lapsed" \
+	"CRL EXPIRED .*this end refuses the peers of CA .*other test CA (its CRL ends first of the 2 CAs' in the file)" \
+	"$(<"$RVT_TMP/s4.log")"
+OUT=$("$RV_BIN" status -s "$S2_SOCK")
+shows "status names it" "WARNING: the CRL of CA .*other test CA has expired: the peers that CA issued are refused" "$OUT"
+! rvt_matches "every client is refused" <<<"$OUT" || rvt_fail "status says every client is refused: $OUT"
+"$RV_BIN" status --json -s "$S2_SOCK" |
+	python3 -c 'import json, sys; c = json.load(sys.stdin)["certificates"]; sys.exit(not (c["crl_expired"] and "other test CA" in c["crl_first_ca"]))' ||
+	rvt_fail "status --json: crl_first_ca does not name the other CA"
+OUT=$(rvt_nsx "$(rvt_ns_name c2)" "$PROBE" hello 10.88.2.1 4533 "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/client2.crt" "$PKI/client2.key")
+[ "$OUT" = authenticated ] || rvt_fail "this CA's client2 beside the other CA's lapsed CRL: $OUT"
+rvt_stop_pid "$S2_PID" 10 || rvt_fail "s4 exit"
 
 rvt_step "F. a client certificate that expires while its session runs: the session ends then"
 # It used to run on until some unrelated reload re-verified it.
