@@ -183,7 +183,7 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 
 /* reply_body checks the status line: prints an error and returns an exit
  * code, or returns 0 and points |*body| after the "ok" line. */
-static int reply_body(const struct rv_strbuf *r, const char **body)
+static int reply_body(const char *path, const struct rv_strbuf *r, const char **body)
 {
 	const char *s = rv_strbuf_str(r);
 
@@ -191,7 +191,20 @@ static int reply_body(const struct rv_strbuf *r, const char **body)
 		*body = s + 3;
 		return 0;
 	}
-	fprintf(stderr, "ringvpn: %s", strncmp(s, "error: ", 7) ? "bad reply: " : "");
+	if (strncmp(s, "error: ", 7) != 0) {
+		/* Another program's socket: the first bytes say enough (it
+		 * printed up to 32 MiB of what one sent, on one line: a
+		 * hostile tester). */
+		int n = (int)strcspn(s, "\n");
+
+		fprintf(stderr,
+			"ringvpn: bad reply from %s (not a ringvpn status socket?): %.*s%s (%zu "
+			"bytes)\n",
+			path, n < 120 ? n : 120, s, n < 120 && (size_t)n == r->len ? "" : " ...",
+			r->len);
+		return RV_EXIT_FAILURE;
+	}
+	fprintf(stderr, "ringvpn: ");
 	fputs(s, stderr);
 	if (!strstr(s, "\n")) {
 		fputc('\n', stderr);
@@ -219,7 +232,7 @@ static int run(const char *path, const struct rv_mgmt_req *req)
 
 	code = request(path, req, &r);
 	if (code == 0) {
-		code = reply_body(&r, &body);
+		code = reply_body(path, &r, &body);
 		if (code == 0) {
 			fputs(body, stdout);
 			/* A reload applied with a part that failed (a route
@@ -349,13 +362,13 @@ static int watch(const char *path, unsigned secs)
 
 		code = request(path, &human, &h);
 		if (!code) {
-			code = reply_body(&h, &hb);
+			code = reply_body(path, &h, &hb);
 		}
 		if (!code) {
 			code = request(path, &kv, &k);
 		}
 		if (!code) {
-			code = reply_body(&k, &kb);
+			code = reply_body(path, &k, &kb);
 		}
 		if (code) {
 			rv_strbuf_free(&h);

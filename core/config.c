@@ -346,6 +346,36 @@ static bool host_literal_bad(const char *host, const char *v, char *why, size_t 
 	return false;
 }
 
+/* host_name_bad: |host|, not an address, cannot be a host name (RFC 1123
+ * letters, digits, hyphens and dots, with underscores as resolvers take
+ * them): a leading '-' or '.', another character, or digits and dots alone
+ * (the resolver reads "300" as 0.0.1.44). Such a value passed `-n` and
+ * failed only at the start's resolution (`listen = -1`: exit 15, a hostile
+ * tester). Empty is all addresses where a caller allows it. */
+static bool host_name_bad(const char *host, const char *v, char *why, size_t why_len)
+{
+	struct rv_ip_addr a;
+	bool zoned;
+
+	if (!host[0] || endpoint_addr(host, &a, &zoned)) {
+		return false;
+	}
+	if (host[0] == '-' || host[0] == '.' ||
+	    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") !=
+		    strlen(host)) {
+		snprintf(why, why_len, "'%s': '%s' is not a host name or an IP address", v, host);
+		return true;
+	}
+	if (strspn(host, "0123456789.") == strlen(host)) {
+		snprintf(why, why_len,
+			 "'%s': '%s' is not an IPv4 address (four numbers 0-255 with dots) nor a "
+			 "host name",
+			 v, host);
+		return true;
+	}
+	return false;
+}
+
 /* parse_host_port: "host", "host:port", "[v6]", "[v6]:port", or a bare v6
  * literal. |def| is the port when none is given. */
 static int parse_host_port(char *host, size_t host_cap, uint16_t *port, uint16_t def, const char *v,
@@ -397,7 +427,7 @@ static int parse_host_port(char *host, size_t host_cap, uint16_t *port, uint16_t
 			 "'%s' is not host, host:port, an IPv6 address or [IPv6]:port", v);
 		return -EINVAL;
 	}
-	if (host_literal_bad(host, v, why, why_len)) {
+	if (host_literal_bad(host, v, why, why_len) || host_name_bad(host, v, why, why_len)) {
 		return -EINVAL;
 	}
 	*port = def;

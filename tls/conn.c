@@ -142,6 +142,41 @@ static bool not_tls(unsigned long e)
 		r == SSL_R_HTTPS_PROXY_REQUEST);
 }
 
+/* early_failure: what library error |e|, of a handshake that broke off
+ * before any certificate was verified, says went wrong, or NULL for a
+ * reason not named here. Every such failure was "peer sent no certificate",
+ * which sent operators to the client's certificate for a TLS 1.2 client or
+ * a ClientHello of 16 MiB (hostile testers 32, 33). */
+static const char *early_failure(unsigned long e)
+{
+	if (ERR_GET_LIB(e) != ERR_LIB_SSL) {
+		return NULL;
+	}
+	switch (ERR_GET_REASON(e)) {
+	case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+		return "peer sent no certificate";
+	case SSL_R_UNSUPPORTED_PROTOCOL:
+	case SSL_R_UNKNOWN_PROTOCOL:
+	case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+		return "the peer does not offer TLS 1.3, which ringvpn requires";
+	case SSL_R_NO_SHARED_CIPHER:
+		return "no TLS 1.3 cipher suite in common with the peer";
+	case SSL_R_NO_SHARED_GROUP:
+		return "no key-exchange group in common with the peer";
+	case SSL_R_NO_COMMON_SIGNATURE_ALGORITHMS:
+		return "no signature algorithm in common with the peer (ringvpn takes ECDSA "
+		       "P-256/P-384 and RSA-PSS)";
+	case SSL_R_KEY_USAGE_BIT_INCORRECT:
+		return "the peer's certificate may not sign (its key usage lacks "
+		       "digitalSignature): not a client or server certificate";
+	case SSL_R_EXCESSIVE_MESSAGE_SIZE:
+	case SSL_R_DECODE_ERROR:
+		return "the peer sent a malformed or oversized TLS handshake message";
+	default:
+		return NULL;
+	}
+}
+
 /* fail records why |ret| from an SSL_* call failed and maps it. */
 static enum rv_tls_status fail(struct rv_tls_conn *c, int ret)
 {
@@ -173,8 +208,11 @@ static enum rv_tls_status fail(struct rv_tls_conn *c, int ret)
 			 "certificate: %s)",
 			 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
 	} else if (vr == X509_V_ERR_INVALID_CALL && !c->alert[0]) {
-		/* No verification ran: the peer presented no certificate. */
-		snprintf(c->err, sizeof(c->err), "peer sent no certificate (%s)",
+		/* No verification ran: the handshake broke off before it. */
+		const char *why = early_failure(ERR_peek_error());
+
+		snprintf(c->err, sizeof(c->err), "%s (%s)",
+			 why ? why : "the TLS handshake broke off before the peer's certificate",
 			 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
 	} else if (vr == X509_V_ERR_APPLICATION_VERIFICATION) {
 		/* Our own check (ctx.c, verify_name): the one reason it has. */

@@ -54,6 +54,15 @@ echo "$OUT"
 	rvt_fail "anonymous client not refused: $OUT"
 expect_server_log "TLS handshake with .* failed: peer sent no certificate"
 
+rvt_step "handshakes that break off before any certificate: said for what they are"
+# Each was "peer sent no certificate" (hostile testers 32, 33): a TLS 1.2
+# client, and a client whose certificate may not sign (a CA certificate).
+rvt_nsx "$C1" timeout 10 openssl s_client -connect 10.88.1.1:"$SRV_PORT" -tls1_2 </dev/null >/dev/null 2>&1
+expect_server_log "TLS handshake with .* failed: the peer does not offer TLS 1.3, which ringvpn requires"
+rvt_nsx "$C1" timeout 10 openssl s_client -connect 10.88.1.1:"$SRV_PORT" -tls1_3 -cert "$PKI/ca/ca.crt" \
+	-key "$PKI/ca/ca.key" </dev/null >/dev/null 2>&1
+expect_server_log "TLS handshake with .* failed: the peer's certificate may not sign"
+
 rvt_step "certificate from another CA"
 refused_client rogue "$PKI/rogue" "server .* rejected the connection: peer sent alert: unknown CA"
 expect_server_log "failed: certificate verification failed: unable to get local issuer certificate"

@@ -402,3 +402,26 @@ rvt_wait_for 10 "no session" ctl_sessions_eq 0 || rvt_fail "sessions left"
 OUT=$(mgmt rekey) || rvt_fail "rekey with no session: $OUT"
 grep -q "^no session to rekey$" <<<"$OUT" || rvt_fail "rekey with no session: $OUT"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+
+rvt_step "7. status against another program's socket: a short error"
+# It printed all of what the program sent, up to 32 MiB on one line (a
+# hostile tester).
+rvt_bg "$S" foreign python3 -c '
+import os, socket, sys
+p = sys.argv[1]
+s = socket.socket(socket.AF_UNIX); s.bind(p); s.listen(4)
+while True:
+    c, _ = s.accept()
+    try:
+        while c.recv(4096):
+            pass
+        c.sendall(b"x" * (4 << 20))
+    except OSError:
+        pass
+    c.close()' "$RVT_TMP/foreign.sock"
+rvt_wait_for 5 "the foreign socket" test -S "$RVT_TMP/foreign.sock" || rvt_fail "foreign socket"
+rc=0
+"$RV_BIN" status -s "$RVT_TMP/foreign.sock" >"$RVT_TMP/foreign.out" 2>"$RVT_TMP/foreign.err" || rc=$?
+[ "$rc" = 1 ] && grep -q "bad reply from .*foreign.sock (not a ringvpn status socket?): x* \.\.\. ([0-9]* bytes)" "$RVT_TMP/foreign.err" &&
+	[ "$(wc -c <"$RVT_TMP/foreign.err")" -lt 400 ] ||
+	rvt_fail "status against a foreign socket: exit $rc, $(head -c 300 "$RVT_TMP/foreign.err")"
