@@ -840,8 +840,10 @@ static void send_each(struct rv_worker *w, struct rv_send_slot *sl)
 	if (!w->gso_split_warned) {
 		w->gso_split_warned = true;
 		rv_warnx("worker %u: UDP send of %u datagrams as one: %s (a path MTU below the "
-			 "tunnel's): such sends go out one datagram at a time, for the kernel to "
-			 "fragment (counted as gso_split); lower mtu",
+			 "tunnel's: the outgoing interface's, or over IPv6 one that an ICMPv6 "
+			 "\"packet too big\" reported, which anyone can forge down to 1280): such "
+			 "sends go out one datagram at a time, for the kernel to fragment (counted "
+			 "as gso_split); lower mtu if the path is that narrow",
 			 w->id, sl->num, strerror(EMSGSIZE));
 	}
 	if (failed != 0) {

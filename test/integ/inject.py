@@ -45,6 +45,12 @@ Run inside the namespace of the peer whose traffic is captured:
     (TCP ACKs in sequence, or UDP datagrams; IPv4 or IPv6 by the address),
     with a wrong L4 checksum when --bad: a broken sender, whose packets the
     receiving kernel must drop.
+
+  inject.py icmp-frag-needed --to 10.77.0.2 --quote-src 10.77.0.2 \
+      --quote-sport 51820 --quote-dst 10.77.0.1 [--quote-dport 1] [--mtu 552]
+    Sends TO one ICMP "fragmentation needed" (type 3, code 4) with next-hop
+    MTU MTU that quotes a UDP datagram QUOTE_SRC:SPORT -> QUOTE_DST:DPORT:
+    what an off-path attacker forges to shrink a data socket's path MTU.
 """
 import argparse
 import random
@@ -266,6 +272,18 @@ def cmd_spoof_packet(args):
     print(pkt.hex())
 
 
+def cmd_icmp_frag_needed(args):
+    quoted = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 1480, 0x1234, 0x4000, 63, 17, 0,
+                         socket.inet_aton(args.quote_src), socket.inet_aton(args.quote_dst))
+    quoted = quoted[:10] + struct.pack("!H", csum(quoted)) + quoted[12:]
+    quoted += struct.pack("!HHHH", args.quote_sport, args.quote_dport, 1460, 0)
+    icmp = struct.pack("!BBHHH", 3, 4, 0, 0, args.mtu) + quoted
+    icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    s.sendto(icmp, (args.to, 0))
+    print("sent ICMP fragmentation-needed, MTU %d, to %s" % (args.mtu, args.to))
+
+
 def sniff_args(p):
     """The arguments of the commands that sniff data messages to DST:PORT."""
     p.add_argument("--iface", required=True)
@@ -311,8 +329,17 @@ def main():
     r.add_argument("--bad", action="store_true")
     r.add_argument("--count", type=int, default=8)
     r.add_argument("--size", type=int, default=1000)
+    i = sub.add_parser("icmp-frag-needed")
+    i.add_argument("--to", required=True)
+    i.add_argument("--quote-src", required=True)
+    i.add_argument("--quote-sport", type=int, required=True)
+    i.add_argument("--quote-dst", required=True)
+    i.add_argument("--quote-dport", type=int, default=1)
+    i.add_argument("--mtu", type=int, default=552)
     args = ap.parse_args()
-    if args.cmd == "capture-inject":
+    if args.cmd == "icmp-frag-needed":
+        cmd_icmp_frag_needed(args)
+    elif args.cmd == "capture-inject":
         cmd_capture_inject(args)
     elif args.cmd == "flags-census":
         cmd_flags_census(args)

@@ -184,6 +184,18 @@ if [ "$INJECT" = 1 ]; then
 	rvt_nsx "$A" python3 "$INJ" capture-inject --iface veth0 --dst "$UB" --port "$PORT" \
 		--trigger 10.99.0.2:9 --replay 5 --tamper 6 --truncate 7 --empty 2 --unknown-index 8 \
 		--avoid-index $IDX_A --avoid-index $IDX_B || rvt_fail "inject.py"
+	if [ "$UNDERLAY6" != 1 ]; then
+		# A forged "fragmentation needed" quoting B's data port and A's
+		# address, sent from anywhere: B keeps its path to A as it was
+		# (it took an MTU of 552 for ten minutes, and the transfer fell
+		# to a fifth: a hostile tester).
+		rvt_nsx "$A" python3 "$INJ" icmp-frag-needed --to "$UB" --quote-src "$UB" --quote-sport "$PORT" \
+			--quote-dst "$UA" --mtu 552 || rvt_fail "icmp-frag-needed"
+		sleep 0.2
+		OUT=$(ip -n "$B" route get "$UA")
+		rvt_log "B's route to A after the forged ICMP: $OUT"
+		! rvt_matches "mtu 552" <<<"$OUT" || rvt_fail "B took the forged path MTU: $OUT"
+	fi
 fi
 
 wait "$PID_SEND" || rvt_fail "TCP sender failed (see sender.log)"
