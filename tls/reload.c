@@ -460,6 +460,20 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 				 err);
 		goto out;
 	}
+	/* A file that names no CRL where the running one checks revocations
+	 * (a file cut short before its `crl` line, a template's slip) took
+	 * it, said at info level, and revoked certificates got sessions from
+	 * then on (a hostile tester). Turning revocation off takes a restart,
+	 * as it takes a file one can read whole. */
+	if (l->cfg->crl[0] && !next->crl[0]) {
+		ret = -EINVAL;
+		rv_strbuf_printf(log,
+				 "refused: the file sets no `crl`, and the running configuration "
+				 "checks revocations (%s): a file cut short or still being "
+				 "written? (to stop checking revocations, restart with it)\n",
+				 l->cfg->crl);
+		goto out;
+	}
 	/* Certificates are re-read on every reload: the files may have
 	 * changed under the same names. */
 	ret = new_tls(next, &tls, err, sizeof(err));

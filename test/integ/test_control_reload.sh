@@ -152,6 +152,18 @@ sleep 1.5
 [ "$(grep -c "keepalive 3 s" "$RVT_TMP/client1.log")" = 0 ] || rvt_fail "the refused reload pushed timers"
 same_sessions
 cp "$RVT_TMP/server.conf.good" "$CONF"
+# A file without its `crl` line (cut short before it, or a template's
+# slip): refused, revocations still checked (it was applied, said at info
+# level, and revoked clients got in: round-five tester 32).
+grep -v '^crl = ' "$RVT_TMP/server.conf.good" >"$CONF"
+rc=0
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rc=$?
+echo "$OUT"
+[ "$rc" != 0 ] && grep -q "the file sets no \`crl\`, and the running configuration checks revocations" <<<"$OUT" ||
+	rvt_fail "a reload that drops the CRL: exit $rc: $OUT"
+OUT=$("$RV_BIN" status -s "$SRV_SOCK")
+rvt_matches "^ *CRL " <<<"$OUT" || rvt_fail "the CRL left status: $OUT"
+cp "$RVT_TMP/server.conf.good" "$CONF"
 
 rvt_step "no packet and no session lost through the reloads"
 stop_ping "$PING2" ping2
