@@ -82,6 +82,8 @@ static const char *const allowed[] = {
 	 * TUN, the resolver's /etc files and NSS modules */
 	"openat",
 	"open",
+	"openat2", /* the lease file made anew at its path (tls/leasefile.c) */
+	"flock",
 	"close",
 	"close_range",
 	"read",

@@ -5,11 +5,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -38,6 +40,9 @@ enum {
 struct rv_leasefile {
 	struct rv_leases *leases;
 	int fd;
+	off_t size;	     /* its length after our last write */
+	uint64_t checked_ns; /* when its path was last looked at (path_check) */
+	bool moved_said;     /* path_check could not make it anew: said */
 	size_t lines;	     /* lines in the file */
 	bool stale;	     /* a write failed: the file lacks events; rewrite it whole */
 	uint64_t retry_ns;   /* not before */
@@ -83,6 +88,7 @@ static bool write_text(struct rv_leasefile *f, const struct rv_strbuf *text, boo
 	if (snapshot) {
 		(void)fdatasync(f->fd);
 	}
+	f->size = before + (off_t)off;
 	f->stale = false;
 	f->written_ns = now_ns;
 	if (f->failing) {
@@ -99,6 +105,9 @@ err:
 			keep--;
 		}
 		(void)ftruncate(f->fd, before + (off_t)keep);
+		f->size = before + (off_t)keep;
+	} else {
+		f->size = before;
 	}
 	f->stale = true;
 	f->retry_ns = now_ns + RETRY_NS;
@@ -134,12 +143,14 @@ static uint64_t touch_ns(const struct rv_leasefile *f)
 	return t < RV_NSEC_PER_SEC ? RV_NSEC_PER_SEC : t > TOUCH_MAX_NS ? TOUCH_MAX_NS : t;
 }
 
+static bool path_check(struct rv_leasefile *f);
+
 void rv_leasefile_flush(struct rv_leasefile *f, uint64_t now_ns)
 {
 	struct rv_lease_event ev[EVENT_BATCH];
 	struct rv_strbuf text = { 0 };
 	int64_t now_wall = (int64_t)time(NULL);
-	bool overflow = false, more = true;
+	bool overflow = false, more = true, whole = false;
 	size_t n;
 
 	if (!f) {
@@ -153,9 +164,15 @@ void rv_leasefile_flush(struct rv_leasefile *f, uint64_t now_ns)
 		f->lines += n;
 		more = n == EVENT_BATCH;
 	}
-	if (f->stale && now_ns < f->retry_ns) {
+	/* Before a write, and once a second: is the file still there, and
+	 * whole? */
+	if (text.len || now_ns - f->checked_ns >= RV_NSEC_PER_SEC) {
+		f->checked_ns = now_ns;
+		whole = path_check(f);
+	}
+	if (f->stale && now_ns < f->retry_ns && !whole) {
 		/* The snapshot that comes will hold these events. */
-	} else if (overflow || f->stale ||
+	} else if (whole || overflow || f->stale ||
 		   f->lines > 2 * rv_leases_count(f->leases) + SNAPSHOT_SLACK) {
 		snapshot(f, now_ns);
 	} else if (text.len) {
@@ -305,6 +322,67 @@ static int open_nofollow(const char *path, int flags, char *err, size_t err_len)
 		return -ELOOP;
 	}
 	return fd;
+}
+
+/* path_check: must the journal be written whole now? When its path no
+ * longer names the open file (deleted, renamed away, replaced: the leases
+ * went on into a file no restart reads, unsaid, and a second server's
+ * guard, the lock, was on the old file: a hostile tester) the file is made
+ * anew there, if it can be, or said once; when the file is shorter than
+ * what was written (emptied by `: >` or logrotate's copytruncate: the
+ * events went on without the journal's header, and every later start
+ * refused the file, exit 3: a hostile tester), it is rewritten. */
+static bool path_check(struct rv_leasefile *f)
+{
+	char err[PATH_MAX + 256];
+	struct stat open_st, path_st;
+	int fd;
+
+	if (fstat(f->fd, &open_st) != 0) {
+		return false;
+	}
+	if (stat(f->path, &path_st) == 0 && path_st.st_dev == open_st.st_dev &&
+	    path_st.st_ino == open_st.st_ino) {
+		f->moved_said = false;
+		if (open_st.st_size >= f->size) {
+			return false;
+		}
+		rv_warnx("lease file %s was cut (%lld bytes of %lld) while the server ran: "
+			 "written whole again",
+			 f->path, (long long)open_st.st_size, (long long)f->size);
+		return true;
+	}
+	fd = open_nofollow(f->path, O_RDWR | O_CREAT | O_APPEND, err, sizeof(err));
+	if (fd < 0) {
+		if (fd != -ELOOP && fd != -EINVAL) {
+			snprintf(err, sizeof(err), "%s", strerror(-fd));
+		}
+	} else if (check_fd(fd, f->path, err, sizeof(err)) != 0) {
+		close(fd);
+		fd = -1;
+	} else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		snprintf(err, sizeof(err),
+			 "another process holds the file there now (a second "
+			 "server?)");
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
+		if (!f->moved_said) {
+			f->moved_said = true;
+			rv_warnx("lease file %s was deleted or replaced while the server ran, and "
+				 "cannot be made anew: %s; the leases go on into the old file, "
+				 "which a restart does not read (tried again each second)",
+				 f->path, err);
+		}
+		return false;
+	}
+	close(f->fd);
+	f->fd = fd;
+	f->moved_said = false;
+	rv_warnx("lease file %s was deleted or replaced while the server ran: made anew there",
+		 f->path);
+	return true;
 }
 
 int rv_leasefile_check(const char *path, char *err, size_t err_len)

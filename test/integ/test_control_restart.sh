@@ -94,6 +94,35 @@ grep -q "did not last lease to it" "$RVT_TMP/server.log" && rvt_fail "a client's
 [ "$(ctl_field "session name=client1" v4)" = "$A1" ] || rvt_fail "client1 address changed after the calm"
 [ "$(ctl_field "session name=client2" v4)" = "$A2" ] || rvt_fail "client2 address changed after the calm"
 
+rvt_step "the lease file emptied, then renamed away, while the server runs"
+# Emptied (`: >`, logrotate's copytruncate): the events went on without the
+# journal's header, and every later start refused the file (exit 3).
+# Renamed away or deleted: the leases went on into a file no restart reads,
+# unsaid (round-five tester 32). Now it is written whole again; and made
+# anew at its path, or said while it cannot be (the service user may not
+# write the directory for a while), and made anew once it can.
+LF=$RVT_TMP/server.leases
+: >"$LF"
+rvt_wait_for 5 "the journal written whole again" sh -c "head -n 1 '$LF' | grep -q '^# ringvpn lease journal' && grep -q ' client2\$' '$LF'" ||
+	rvt_fail "the emptied lease file: $(head -c 300 "$LF")"
+grep -q "lease file $LF was cut (0 bytes of [0-9]*) while the server ran: written whole again" "$RVT_TMP/server.log" ||
+	rvt_fail "the cut not said"
+chmod g-w "$RVT_TMP"
+mv "$LF" "$LF.old"
+rvt_wait_for 5 "the move said" grep -q "lease file $LF was deleted or replaced while the server ran, and cannot be made anew: Permission denied" "$RVT_TMP/server.log" ||
+	rvt_fail "the move not said: $(grep -a "lease file" "$RVT_TMP/server.log" | tail -2)"
+chmod g+w "$RVT_TMP"
+rvt_wait_for 5 "made anew" grep -q "lease file $LF was deleted or replaced while the server ran: made anew there" "$RVT_TMP/server.log" ||
+	rvt_fail "not made anew: $(grep -a "lease file" "$RVT_TMP/server.log" | tail -2)"
+grep -q ' client1$' "$LF" && grep -q ' client2$' "$LF" || rvt_fail "the new lease file: $(cat "$LF")"
+kill -KILL "$SRV_PID"
+wait "$SRV_PID" 2>/dev/null
+mv "$RVT_TMP/server.log" "$RVT_TMP/server-4.log"
+ctl_start_server
+rvt_wait_for 15 "clients back" ctl_sessions_eq 2 || rvt_fail "clients did not reconnect"
+[ "$(ctl_field "session name=client1" v4)" = "$A1" ] && [ "$(ctl_field "session name=client2" v4)" = "$A2" ] ||
+	rvt_fail "addresses changed after the lease file was made anew"
+
 rvt_step "same certificate name twice: the newer connection replaces the older"
 OUT=$(rvt_nsx "$C2" "$PROBE" hello 10.88.2.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test "$PKI/client1.crt" "$PKI/client1.key")
 [ "$OUT" = authenticated ] || rvt_fail "probe: $OUT"

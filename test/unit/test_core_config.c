@@ -326,7 +326,8 @@ static const struct {
 	{ RV_CONFIG_CLIENT, "server = fe80::1\n", "t.conf:1:", "needs the interface" },
 	/* 67e2: no host name (`listen = -1` passed -n and exited 15 at the
 	 * start's resolution: a hostile tester) */
-	{ RV_CONFIG_SERVER, "listen = -1\n", "t.conf:1:", "'-1' is not a host name or an IP address" },
+	{ RV_CONFIG_SERVER, "listen = -1\n",
+	  "t.conf:1:", "'-1' is not a host name or an IP address" },
 	{ RV_CONFIG_CLIENT, "server = vpn example.org\n", "t.conf:1:", "is not a host name" },
 	{ RV_CONFIG_CLIENT, "server = 10.1.2.3.4:4433\n", "t.conf:1:", "is not an IPv4 address" },
 	/* 67f */
