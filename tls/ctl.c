@@ -490,6 +490,7 @@ void rv_ctl_peer_told_data_status(struct rv_ctl_peer *c, const struct rv_ctl_dat
 				  uint64_t now_ns)
 {
 	uint64_t for_ns = (uint64_t)d->seconds * RV_NSEC_PER_SEC, since;
+	unsigned secs;
 	bool change = d->silent ? c->told_silent_ns == 0 : c->told_silent_ns != 0;
 	bool say = change && report_log_take(c, now_ns);
 	struct rv_endpoint ep;
@@ -511,6 +512,11 @@ void rv_ctl_peer_told_data_status(struct rv_ctl_peer *c, const struct rv_ctl_dat
 	if (since < c->running_since_ns) {
 		since = c->running_since_ns;
 	}
+	/* Said as bounded, as status shows it: the peer's figure went into
+	 * the log as sent ("none for 4294967295 s" of a session a second old:
+	 * a hostile tester). */
+	secs = (unsigned)((now_ns - since) / RV_NSEC_PER_SEC);
+	secs = secs < d->seconds ? secs : d->seconds;
 	if (say) {
 		rv_session_get_endpoint(c->session, &ep);
 		rv_endpoint_str(&ep, a, sizeof(a));
@@ -518,14 +524,14 @@ void rv_ctl_peer_told_data_status(struct rv_ctl_peer *c, const struct rv_ctl_dat
 			rv_warnx("the server receives no data-channel (UDP) datagrams from this "
 				 "client for %u s: UDP to %s may be blocked on the way; "
 				 "the session stays up",
-				 d->seconds, a);
+				 secs, a);
 		} else if (rv_session_last_rx_ns(c->session) > since) {
 			/* Its keepalives came meanwhile, and we answered
 			 * each: the loss is on our way to it. */
 			rv_warnx_rl("client %s: our data-channel datagrams do not reach it "
 				    "(none for %u s, it reports) although its own reach us: "
 				    "UDP to %s may be blocked on the way (the session stays up)",
-				    c->name, d->seconds, a);
+				    c->name, secs, a);
 		} else {
 			/* None came to answer: its way is blocked, maybe
 			 * ours too. */
@@ -533,7 +539,7 @@ void rv_ctl_peer_told_data_status(struct rv_ctl_peer *c, const struct rv_ctl_dat
 				    "for %u s, it reports; its keepalives, which we answer, "
 				    "do not come either): UDP between us and %s may be "
 				    "blocked (the session stays up)",
-				    c->name, d->seconds, a);
+				    c->name, secs, a);
 		}
 	}
 	c->told_silent_ns = since != 0 ? since : 1; /* never 0: "none" */

@@ -36,6 +36,8 @@
  *                      seconds or until the server closes; prints
  *                      "rekey-flood: N exchange(s) in T s"
  *         gap=MS       rekey-flood: wait MS between exchanges (0: none)
+ *         then=silent  send DATA_STATUS(silent, 4294967295 s: a claim
+ *                      no session can back), then as then=wait
  *         then=stall   never read the socket again; send a KEEPALIVE every
  *                      200 ms (gap=MS: every MS) for |hold| seconds; prints
  *                      "stall: ..." with whether and when the server cut
@@ -648,7 +650,7 @@ static int parse_session_opts(struct session_opts *o, int argc, char **argv)
 			return -1;
 		}
 	}
-	if (strcmp(o->then, "goodbye") && strcmp(o->then, "wait") &&
+	if (strcmp(o->then, "goodbye") && strcmp(o->then, "wait") && strcmp(o->then, "silent") &&
 	    strcmp(o->then, "rekey-flood") && strcmp(o->then, "stall")) {
 		return -1;
 	}
@@ -685,7 +687,17 @@ static int do_session(int argc, char **argv)
 		rekey_flood(&p, o.hold, o.gap);
 	} else if (!strcmp(o.then, "stall")) {
 		stall(&p, o.hold, o.gap);
-	} else if (hold_session(&p, o.hold) == 0) {
+	} else {
+		if (!strcmp(o.then, "silent")) {
+			struct rv_ctl_msg m = { .type = RV_CTL_DATA_STATUS };
+
+			m.data_status.silent = 1;
+			m.data_status.seconds = UINT32_MAX;
+			probe_send(&p, &m);
+		}
+		if (hold_session(&p, o.hold) != 0) {
+			goto out;
+		}
 		if (!strcmp(o.then, "goodbye")) {
 			struct rv_ctl_msg m = { .type = RV_CTL_GOODBYE };
 
