@@ -327,7 +327,6 @@ static void server_authenticated(struct rv_loop *l, struct rv_chan *c)
 	struct rv_server_side *s = side(l);
 	uint8_t exp[RV_EXPORTER_LEN];
 	uint32_t missed = 0;
-	int ret;
 
 	rv_admit_remove(s->admit, &c->admit);
 	s->hs_ok++;
@@ -341,8 +340,11 @@ static void server_authenticated(struct rv_loop *l, struct rv_chan *c)
 			(unsigned)((QUIET_BURST - 1) * QUIET_INTERVAL_NS / RV_NSEC_PER_SEC),
 			(unsigned)(QUIET_INTERVAL_NS / RV_NSEC_PER_SEC));
 	}
-	replace_old(l, c);
-	if (rv_nametab_count(s->names) >= l->cfg->max_clients) {
+	/* A connection that would take another's place is not counted
+	 * against the limit: it replaces that one at its HELLO
+	 * (server_on_hello). */
+	if (rv_nametab_count(s->names) >= l->cfg->max_clients &&
+	    !rv_nametab_find(s->names, c->name)) {
 		rv_warnx_rl("client %s (%s) refused: server full (%u sessions)", c->name,
 			    c->peer_str, l->cfg->max_clients);
 		rv_chan_send_error(l, c, RV_CTL_CODE_FULL, "server full");
@@ -361,21 +363,11 @@ static void server_authenticated(struct rv_loop *l, struct rv_chan *c)
 		return;
 	}
 	c->ctl->quiet = c->quiet;
+	c->ctl->owner = c;
 	/* Its session ends when its certificate does (reload.c's expiry
 	 * check), not at whatever reload comes next. */
 	c->peer_not_after = rv_tls_conn_peer_not_after(c->tls);
 	rv_watch_expiry_at(l, c->peer_not_after);
-	c->name_node.name = c->name;
-	ret = rv_nametab_insert(s->names, &c->name_node);
-	if (ret) {
-		/* -EEXIST cannot happen (replace_old removed the old one);
-		 * -ENOMEM leaves the node out of a table that could not grow. */
-		rv_ctl_peer_free(c->ctl);
-		c->ctl = NULL;
-		c->name_node.name = NULL;
-		rv_chan_send_error(l, c, RV_CTL_CODE_INTERNAL, "out of memory");
-		return;
-	}
 	if (!c->quiet && missed) {
 		rv_info("client %s authenticated from %s (%u connection(s) of this name since "
 			"the last one logged were not: past %d in a row it is logged once in "
@@ -385,6 +377,33 @@ static void server_authenticated(struct rv_loop *l, struct rv_chan *c)
 	} else {
 		rv_conn_info(c->quiet, "client %s authenticated from %s", c->name, c->peer_str);
 	}
+}
+
+/* server_on_hello (env->on_hello): the connection's HELLO is accepted: it
+ * replaces another connection of its name now, and holds the name. */
+static int server_on_hello(void *ctx, struct rv_ctl_peer *p)
+{
+	struct rv_loop *l = ctx;
+	struct rv_chan *c = p->owner;
+	struct rv_server_side *s = side(l);
+	int ret;
+
+	replace_old(l, c);
+	if (rv_nametab_count(s->names) >= l->cfg->max_clients) {
+		/* Others took the places while this one said HELLO. */
+		rv_warnx_rl("client %s (%s) refused: server full (%u sessions)", c->name,
+			    c->peer_str, l->cfg->max_clients);
+		s->refused_full++;
+		return -ENOSPC;
+	}
+	c->name_node.name = c->name;
+	ret = rv_nametab_insert(s->names, &c->name_node);
+	if (ret) {
+		/* -EEXIST cannot happen (replace_old removed the old one);
+		 * -ENOMEM leaves the node out of a table that could not grow. */
+		c->name_node.name = NULL;
+	}
+	return ret;
 }
 
 static void server_progressed(struct rv_loop *l, struct rv_chan *c)
@@ -510,6 +529,7 @@ static int server_start(struct rv_loop *l, char *err, size_t err_len)
 	 * a sixth of its steady control-thread CPU: README, "Control plane
 	 * at scale"). Liveness is the control channel's business both ways. */
 	l->env.send_keepalive = NULL;
+	l->env.on_hello = server_on_hello;
 	rv_demux_watch(l->env.demux, on_demux_change, l);
 	ret = rv_subnets_hold(l->env.demux, l->cfg);
 	if (ret) {

@@ -118,6 +118,14 @@ struct rv_ctl_env {
 	/* on_dns (client): apply pushed DNS servers. Failures are logged by
 	 * the callee, never fatal. May be NULL. */
 	void (*on_dns)(void *ctx, const struct rv_ctl_dns *dns);
+	/* on_hello (server): the peer's HELLO is accepted, and its addresses
+	 * are assigned next. The callee ends another connection's session of
+	 * the same name, whose addresses this one may ask back (the newer
+	 * connection wins once it has shown it can take the session's place:
+	 * one that never said HELLO, or whose HELLO was refused, ended a
+	 * working session: a hostile tester), and counts the name in. Returns
+	 * 0, -ENOSPC when the server is full, or -errno. May be NULL. */
+	int (*on_hello)(void *ctx, struct rv_ctl_peer *p);
 };
 
 /* struct rv_ctl_out collects encoded frames for the TLS connection. */

@@ -377,6 +377,14 @@ static enum rv_ctl_result do_wait_hello(struct rv_ctl_server *p, const struct rv
 		return rv_ctl_close_with(&p->c, RV_CTL_CODE_PROTOCOL,
 					 "server uses chacha20-poly1305, client cannot");
 	}
+	ret = p->c.env->on_hello ? p->c.env->on_hello(p->c.env->ctx, &p->c) : 0;
+	if (ret == -ENOSPC) {
+		return rv_ctl_close_with(&p->c, RV_CTL_CODE_FULL, "server full");
+	}
+	if (ret) {
+		return rv_ctl_close_with(&p->c, RV_CTL_CODE_INTERNAL, "cannot admit %s: %s", p->cn,
+					 strerror(-ret));
+	}
 	ret = assign_addrs(p, now_ns, &family);
 	if (ret) {
 		/* Which pool: the other may be nearly empty (a pool6 of a /126

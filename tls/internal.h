@@ -126,6 +126,7 @@ int rv_tls_x509_cn(const X509 *x, char out[RV_TLS_CN_MAX + 1]);
 struct rv_ctl_peer {
 	const struct rv_ctl_peer_ops *ops;
 	const struct rv_ctl_env *env;
+	void *owner;	  /* the loop's connection this peer speaks on (env->on_hello) */
 	const char *name; /* the peer's certificate name, or "" */
 	bool closed;
 	struct rv_ctlkey key;

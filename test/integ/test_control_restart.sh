@@ -123,9 +123,18 @@ rvt_wait_for 15 "clients back" ctl_sessions_eq 2 || rvt_fail "clients did not re
 [ "$(ctl_field "session name=client1" v4)" = "$A1" ] && [ "$(ctl_field "session name=client2" v4)" = "$A2" ] ||
 	rvt_fail "addresses changed after the lease file was made anew"
 
-rvt_step "same certificate name twice: the newer connection replaces the older"
+rvt_step "same certificate name twice: the newer connection replaces the older, once it says HELLO"
+# A connection that only finishes TLS, and never says HELLO, leaves the
+# running session alone (it ended it, and its client waited up to
+# reconnect_max: round-five tester 31).
+IDX1=$(ctl_field "session name=client1" index)
 OUT=$(rvt_nsx "$C2" "$PROBE" hello 10.88.2.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test "$PKI/client1.crt" "$PKI/client1.key")
 [ "$OUT" = authenticated ] || rvt_fail "probe: $OUT"
+sleep 3 # past handshake_timeout (2 s): the silent connection is closed
+[ "$(ctl_field "session name=client1" index)" = "$IDX1" ] && ! grep -q "client client1: new connection from .* replaces" "$RVT_TMP/server.log" ||
+	rvt_fail "a connection that never said HELLO replaced client1's session"
+OUT=$(rvt_nsx "$C2" "$PROBE" session 10.88.2.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test "$PKI/client1.crt" "$PKI/client1.key" then=wait hold=0)
+grep -q "^running$" <<<"$OUT" || rvt_fail "probe session: $OUT"
 rvt_wait_for 5 "replacement logged" grep -q "client client1: new connection from .* replaces" "$RVT_TMP/server.log" ||
 	rvt_fail "no replacement"
 rvt_wait_for 5 "client1 back" grep -q "server said goodbye (replaced" "$RVT_TMP/client1.log" ||
