@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -503,17 +504,86 @@ static void warn_ca_without_crl(const struct rv_tls_crls *c, X509_STORE *store, 
 	ERR_clear_error();
 }
 
-int rv_tls_crls_load(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_expiry *ex,
-		     const char *path, char *err, size_t err_len)
+/* take puts |crl| (signed by |signer|; the caller's reference is taken
+ * over) in force: in |store| and |c|, its number and times noted. */
+static int take(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_expiry *ex, X509_CRL *crl,
+		X509 *signer, const char *path, char *err, size_t err_len)
 {
 	char ebuf[256];
 	int64_t next;
+
+	if (rv_tls_unix_time(X509_CRL_get0_nextUpdate(crl), &next) &&
+	    (ex->crl_next_update == 0 || next < ex->crl_next_update)) {
+		X509_NAME_oneline(X509_get_subject_name(signer), ex->crl_next_ca,
+				  sizeof(ex->crl_next_ca));
+	}
+	rv_tls_keep_earliest(&ex->crl_next_update, X509_CRL_get0_nextUpdate(crl));
+	keep_latest(&ex->crl_last_update, X509_CRL_get0_lastUpdate(crl));
+	note_crl_number(c->seen, crl, signer);
+	rv_tls_trust_add(c->trust, NULL, crl);
+	if (!X509_STORE_add_crl(store, crl)) {
+		X509_CRL_free(crl);
+		snprintf(err, err_len, "CRL file %s: cannot add CRL: %s", path,
+			 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
+		return -EINVAL;
+	}
+	if (c->nkept < RV_TLS_CRL_KEPT) {
+		X509_up_ref(signer);
+		c->kept_signer[c->nkept] = signer;
+		c->kept[c->nkept++] = crl;
+	} else {
+		X509_CRL_free(crl);
+		c->kept_all = false;
+	}
+	return 0;
+}
+
+/* hold_back: is |crl| (signed by |signer|) not valid yet while |hold| has
+ * CRLs of the same CA key? Then those are taken in its place, once (each
+ * in |used|), and true. A CA's new CRL dated ahead (its host's clock) held
+ * back the whole file, and with it another CA's new revocations, for as
+ * long (round-four tester 29). */
+static bool hold_back(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_expiry *ex,
+		      const struct rv_tls_crls *hold, bool used[RV_TLS_CRL_KEPT], X509_CRL *crl,
+		      X509 *signer, const char *path, int *ret, char *err, size_t err_len)
+{
+	int64_t from, now = (int64_t)time(NULL);
+	bool any = false;
+
+	if (!hold || !rv_tls_unix_time(X509_CRL_get0_lastUpdate(crl), &from) || from <= now) {
+		return false;
+	}
+	for (size_t i = 0; i < hold->nkept; i++) {
+		any = any || rv_tls_same_key(hold->kept_signer[i], signer);
+	}
+	if (!any) {
+		return false; /* nothing better: it is taken, and said */
+	}
+	for (size_t i = 0; *ret == 0 && i < hold->nkept; i++) {
+		if (used[i] || !rv_tls_same_key(hold->kept_signer[i], signer)) {
+			continue;
+		}
+		used[i] = true;
+		X509_CRL_up_ref(hold->kept[i]);
+		*ret = take(c, store, ex, hold->kept[i], hold->kept_signer[i], path, err, err_len);
+	}
+	if (c->held++ == 0) {
+		X509_NAME_oneline(X509_get_subject_name(signer), c->held_ca, sizeof(c->held_ca));
+	}
+	return true;
+}
+
+int rv_tls_crls_load(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_expiry *ex,
+		     const char *path, const struct rv_tls_crls *hold, char *err, size_t err_len)
+{
+	bool used[RV_TLS_CRL_KEPT] = { false };
 	X509_CRL *crl;
 	FILE *f;
 	unsigned begins;
 	bool key;
 	int ret = 0, n = 0;
 
+	c->kept_all = true;
 	f = rv_tls_pem_open("CRL", path, err, err_len, &ret);
 	if (!f) {
 		return ret;
@@ -561,28 +631,13 @@ int rv_tls_crls_load(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_exp
 			ret = -EINVAL;
 			goto out;
 		}
-		if (rv_tls_unix_time(X509_CRL_get0_nextUpdate(crl), &next) &&
-		    (ex->crl_next_update == 0 || next < ex->crl_next_update)) {
-			X509_NAME_oneline(X509_get_subject_name(signer), ex->crl_next_ca,
-					  sizeof(ex->crl_next_ca));
-		}
-		rv_tls_keep_earliest(&ex->crl_next_update, X509_CRL_get0_nextUpdate(crl));
-		keep_latest(&ex->crl_last_update, X509_CRL_get0_lastUpdate(crl));
-		note_crl_number(c->seen, crl, signer);
-		rv_tls_trust_add(c->trust, NULL, crl);
-		if (!X509_STORE_add_crl(store, crl)) {
+		if (hold_back(c, store, ex, hold, used, crl, signer, path, &ret, err, err_len)) {
 			X509_CRL_free(crl);
-			snprintf(err, err_len, "CRL file %s: cannot add CRL: %s", path,
-				 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
-			ret = -EINVAL;
-			goto out;
-		}
-		if (c->nkept < RV_TLS_CRL_KEPT) {
-			X509_up_ref(signer);
-			c->kept_signer[c->nkept] = signer;
-			c->kept[c->nkept++] = crl; /* the reference PEM_read gave */
 		} else {
-			X509_CRL_free(crl);
+			ret = take(c, store, ex, crl, signer, path, err, err_len);
+		}
+		if (ret) {
+			goto out;
 		}
 		n++;
 	}
@@ -611,7 +666,6 @@ int rv_tls_crls_load(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_exp
 	for (size_t i = 0; i < RV_TLS_CRL_SEEN && c->seen[i].have; i++) {
 		ex->crl_signers++;
 	}
-	c->kept_all = (size_t)n <= RV_TLS_CRL_KEPT;
 	if (c->kept_all) {
 		warn_ca_without_crl(c, store, path);
 	}

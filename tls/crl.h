@@ -45,14 +45,20 @@ struct rv_tls_crls {
 	/* The CRLs added, in order, chained into a SHA-256 (the context's
 	 * rv_tls_ctx_same_trust). */
 	uint8_t trust[SHA256_DIGEST_LENGTH];
+	/* The CAs whose new CRL, not valid yet, a running one stood in for
+	 * (rv_tls_crls_load's |hold|), and the first one's subject. */
+	unsigned held;
+	char held_ca[128];
 };
 
 /* rv_tls_crls_load reads the CRL file |path| into |c| and |store| (whose CA
  * certificates must be in already: each CRL must be signed by one) and
- * widens |ex|'s CRL times; sets X509_V_FLAG_CRL_CHECK on |store|. 0, or
+ * widens |ex|'s CRL times; sets X509_V_FLAG_CRL_CHECK on |store|. With
+ * |hold|, a CRL not valid yet is left out for the CRLs of |hold| signed by
+ * the same CA key, where it has any (c->held counts those CAs). 0, or
  * -errno with why in |err|: the whole file is refused for one bad CRL. */
 int rv_tls_crls_load(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_expiry *ex,
-		     const char *path, char *err, size_t err_len);
+		     const char *path, const struct rv_tls_crls *hold, char *err, size_t err_len);
 
 /* rv_tls_crls_copy gives |n| and its |store| (built without a CRL) the
  * CRLs of |cur| as they are in force there. 0, -E2BIG when |cur| did not

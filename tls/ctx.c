@@ -555,7 +555,11 @@ int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
 	}
 	if (p->crl_file && p->crl_file[0]) {
 		ret = rv_tls_crls_load(&c->crls, SSL_CTX_get_cert_store(c->ssl_ctx), &c->expiry,
-				       p->crl_file, err, err_len);
+				       p->crl_file,
+				       p->hold_crl && p->hold_crl->expiry.have_crl
+					       ? &p->hold_crl->crls
+					       : NULL,
+				       err, err_len);
 		c->expiry.have_crl = true;
 		if (ret) {
 			*out_fail = RV_TLS_FAIL_CRL;
@@ -663,6 +667,10 @@ void rv_tls_ctx_crl_carry(struct rv_tls_ctx *n, const struct rv_tls_ctx *cur)
 	}
 }
 
+static int from_config(struct rv_tls_ctx **out, const struct rv_config *cfg, bool starting,
+		       const struct rv_tls_ctx *keep_crl, const struct rv_tls_ctx *hold,
+		       enum rv_tls_ctx_fail *out_fail, char *err, size_t err_len);
+
 int rv_tls_ctx_from_config(struct rv_tls_ctx **out, const struct rv_config *cfg, bool starting,
 			   enum rv_tls_ctx_fail *out_fail, char *err, size_t err_len)
 {
@@ -673,6 +681,28 @@ int rv_tls_ctx_from_config_crl(struct rv_tls_ctx **out, const struct rv_config *
 			       const struct rv_tls_ctx *keep_crl, enum rv_tls_ctx_fail *out_fail,
 			       char *err, size_t err_len)
 {
+	return from_config(out, cfg, starting, keep_crl, NULL, out_fail, err, err_len);
+}
+
+int rv_tls_ctx_from_config_hold(struct rv_tls_ctx **out, const struct rv_config *cfg,
+				const struct rv_tls_ctx *hold, enum rv_tls_ctx_fail *out_fail,
+				char *err, size_t err_len)
+{
+	return from_config(out, cfg, false, NULL, hold, out_fail, err, err_len);
+}
+
+unsigned rv_tls_ctx_crl_held(const struct rv_tls_ctx *ctx, char *who, size_t who_len)
+{
+	snprintf(who, who_len, "%s", ctx->crls.held_ca);
+	return ctx->crls.held;
+}
+
+/* from_config builds |cfg|'s context: with the CRLs of |keep_crl| in place
+ * of the file's, or with the file's holding back for |hold|'s. */
+static int from_config(struct rv_tls_ctx **out, const struct rv_config *cfg, bool starting,
+		       const struct rv_tls_ctx *keep_crl, const struct rv_tls_ctx *hold,
+		       enum rv_tls_ctx_fail *out_fail, char *err, size_t err_len)
+{
 	struct rv_tls_ctx_params p = {
 		.role = cfg->role == RV_CONFIG_SERVER ? RV_TLS_SERVER : RV_TLS_CLIENT,
 		.ca_file = cfg->ca,
@@ -680,6 +710,7 @@ int rv_tls_ctx_from_config_crl(struct rv_tls_ctx **out, const struct rv_config *
 		.key_file = cfg->key,
 		.crl_file = keep_crl != NULL ? NULL : cfg->crl,
 		.server_name = cfg->server_name[0] ? cfg->server_name : cfg->server_host,
+		.hold_crl = hold,
 	};
 
 	X509 *own;
@@ -738,8 +769,8 @@ int64_t rv_tls_crl_not_yet_valid(const struct rv_tls_ctx *c, const char *path, c
 	 * the CA's host signed it with a clock ahead of this one's. */
 	snprintf(err, err_len,
 		 "CRL file %s: not valid until %s (in %lld s): the clock of the host that "
-		 "signed it runs ahead of this one's (or this one's behind); every peer "
-		 "would be refused until then",
+		 "signed it runs ahead of this one's (or this one's behind); the peers of "
+		 "its CA would be refused until then",
 		 path, when, (long long)(from - now));
 	return from;
 }

@@ -45,6 +45,9 @@ struct rv_tls_ctx_params {
 	const char *key_file;	 /* PEM private key; required with cert_file */
 	const char *crl_file;	 /* PEM CRL(s); NULL or "": no revocation check */
 	const char *server_name; /* client: expected server name; required */
+	/* With crl_file: a CRL of it not valid yet gives way to the CRLs in
+	 * force in |hold_crl| of the same CA, where it has any. May be NULL. */
+	const struct rv_tls_ctx *hold_crl;
 };
 
 /* rv_tls_ctx_new builds a context from |p| (strings copied where kept).
@@ -71,6 +74,18 @@ int rv_tls_ctx_from_config(struct rv_tls_ctx **out, const struct rv_config *cfg,
 int rv_tls_ctx_from_config_crl(struct rv_tls_ctx **out, const struct rv_config *cfg, bool starting,
 			       const struct rv_tls_ctx *keep_crl, enum rv_tls_ctx_fail *out_fail,
 			       char *err, size_t err_len);
+
+/* rv_tls_ctx_from_config_hold is rv_tls_ctx_from_config with a CRL of the
+ * file that is not valid yet left out for |hold|'s CRLs of the same CA (a
+ * CA whose new CRL is dated ahead keeps its running one; the others' new
+ * CRLs are taken). rv_tls_ctx_crl_held says which were held. */
+int rv_tls_ctx_from_config_hold(struct rv_tls_ctx **out, const struct rv_config *cfg,
+				const struct rv_tls_ctx *hold, enum rv_tls_ctx_fail *out_fail,
+				char *err, size_t err_len);
+
+/* rv_tls_ctx_crl_held: how many CAs' new CRLs a running one stood in for
+ * (rv_tls_ctx_from_config_hold), the first one's subject in |who|. */
+unsigned rv_tls_ctx_crl_held(const struct rv_tls_ctx *ctx, char *who, size_t who_len);
 
 /* rv_tls_crl_not_yet_valid: is |ctx|'s CRL (read from |path|) not valid yet
  * (its lastUpdate ahead of this host's clock)? Returns that time (seconds

@@ -117,13 +117,39 @@ static bool crl_unfit(struct rv_loop *l, const struct rv_tls_ctx *n, const char 
 	return false;
 }
 
-/* keep_crl_tls builds |cfg|'s context with the CRLs in force now instead of
- * its CRL file (one crl_unfit refused). */
+/* keep_crl_tls builds |cfg|'s context for a CRL file crl_unfit refused:
+ * with the file's CRLs but those not valid yet, whose CAs keep their
+ * running ones (said in |kept|), where that makes a set fit for use now;
+ * else with the CRLs in force now. A CA's CRL dated ahead (its host's
+ * clock) held back every CA's new CRL, and with them their revocations,
+ * for as long (round-four tester 29). */
 static int keep_crl_tls(struct rv_loop *l, const struct rv_config *cfg, struct rv_tls_ctx **out,
-			char *err, size_t err_len)
+			char *kept, size_t kept_len, char *err, size_t err_len)
 {
 	enum rv_tls_ctx_fail why;
+	struct rv_tls_ctx *n = NULL;
+	char e2[512], who[128];
+	bool later;
+	unsigned held;
 
+	snprintf(kept, kept_len, "the running CRL");
+	if (rv_tls_ctx_from_config_hold(&n, cfg, l->tls, &why, e2, sizeof(e2)) == 0) {
+		struct rv_tls_expiry e;
+
+		/* Worth it only if some CA's new CRL is taken. */
+		rv_tls_ctx_expiry(n, &e);
+		held = rv_tls_ctx_crl_held(n, who, sizeof(who));
+		if (held > 0 && held < e.crl_signers &&
+		    !older_crl(l, n, cfg->crl, e2, sizeof(e2)) &&
+		    !crl_unfit(l, n, cfg->crl, false, &later, e2, sizeof(e2))) {
+			snprintf(kept, kept_len,
+				 "the running CRL of CA %s%s (the new CRLs of the other CAs taken)",
+				 who, held > 1 ? " and of others" : "");
+			*out = n;
+			return 0;
+		}
+		rv_tls_ctx_free(n);
+	}
 	return rv_tls_ctx_from_config_crl(out, cfg, false, l->tls, &why, err, err_len);
 }
 
@@ -486,11 +512,14 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 		 * it): a reload used to record the file as seen, and the retry
 		 * found nothing changed, so a revocation was never applied (a
 		 * hostile tester). */
+		char kept[256], why[512];
+
 		rv_tls_ctx_free(tls);
 		tls = NULL;
-		rv_strbuf_printf(log, "kept: the running CRL: %s%s\n", err,
+		snprintf(why, sizeof(why), "%s", err);
+		ret = keep_crl_tls(l, next, &tls, kept, sizeof(kept), err, sizeof(err));
+		rv_strbuf_printf(log, "kept: %s: %s%s\n", kept, why,
 				 crl_later ? "; it is taken when it becomes valid" : "");
-		ret = keep_crl_tls(l, next, &tls, err, sizeof(err));
 	}
 	if (ret) {
 		rv_strbuf_printf(log, "refused: %s\n", err);
@@ -773,17 +802,20 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 		/* The CA, certificate and key are taken all the same: a CRL
 		 * dated days ahead held back a renewed certificate past the
 		 * old one's expiry. */
+		char kept[256], why[512];
+
 		rv_tls_ctx_free(n);
 		n = NULL;
-		rv_warnx("certificate files changed but the CRL cannot be used now (keeping the "
-			 "running CRL%s): %s",
-			 later ? "; it is taken when it becomes valid" : "", err);
-		if (keep_crl_tls(l, l->cfg, &n, err, sizeof(err)) != 0) {
+		snprintf(why, sizeof(why), "%s", err);
+		if (keep_crl_tls(l, l->cfg, &n, kept, sizeof(kept), err, sizeof(err)) != 0) {
 			rv_warnx("certificate files changed but cannot be loaded (keeping the "
 				 "running ones): %s",
 				 err);
 			return;
 		}
+		rv_warnx("certificate files changed but the CRL cannot be used now (keeping %s%s): "
+			 "%s",
+			 kept, later ? "; it is taken when it becomes valid" : "", why);
 	}
 	swap_tls(l, n, &log);
 	rv_info("certificate files changed: %s", rv_strbuf_str(&log));

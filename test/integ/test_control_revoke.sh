@@ -352,6 +352,35 @@ grep -q "client kube .*certificate revoked: ending its session" "$RVT_TMP/s4.log
 wait "$KUBE" 2>/dev/null
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "s4 exit"
 
+rvt_step "G1. two CAs, one's new CRL dated ahead: the other's new revocation is taken at once"
+# The whole file was held back until the CRL dated ahead (its host's clock)
+# became valid, and with it this CA's revocation: the revoked client kept
+# its session (round-four tester 29). Now only that CA keeps its running
+# CRL.
+"$RV_BIN" pki client --ca "$PKI/ca" --name ahead --out "$PKI" >/dev/null || rvt_fail "pki client ahead"
+chgrp "$RV_GROUP" "$PKI/ahead.key" && chmod g+r "$PKI/ahead.key"
+mkdir -p "$RVT_TMP/g2" && cat "$PKI/ca/ca.crl" "$PKI/other-ca/ca.crl" >"$RVT_TMP/g2/crls.pem"
+chgrp -R "$RV_GROUP" "$RVT_TMP/g2" && chmod -R g+rX "$RVT_TMP/g2"
+start_s2 sahead ca="$PKI/two-cas.pem" crl="$RVT_TMP/g2/crls.pem"
+rvt_bg "$(rvt_ns_name c5)" ahead "$PROBE" session 10.88.5.1 4533 "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/ahead.crt" "$PKI/ahead.key" hold=30 then=wait
+AHEAD=$RVT_LAST_PID
+rvt_wait_for 10 "ahead running" grep -q "^running$" "$RVT_TMP/ahead.log" || rvt_fail "ahead did not get in"
+revoke_in "$PKI/ca" ahead
+rvt_run openssl ca -config "$RVT_TMP/oca/ca.cnf" -gencrl -cert "$PKI/other-ca/ca.crt" \
+	-keyfile "$PKI/other-ca/ca.key" -crl_lastupdate "$(date -u -d '+1 hour' +%Y%m%d%H%M%SZ)" \
+	-crl_nextupdate "$(date -u -d '+30 days' +%Y%m%d%H%M%SZ)" \
+	-out "$RVT_TMP/other-ahead.crl" 2>"$RVT_TMP/openssl.log" || { cat "$RVT_TMP/openssl.log"; rvt_fail "openssl ca (ahead)"; }
+cat "$PKI/ca/ca.crl" "$RVT_TMP/other-ahead.crl" >"$RVT_TMP/g2/crls.new"
+chgrp "$RV_GROUP" "$RVT_TMP/g2/crls.new" && chmod g+r "$RVT_TMP/g2/crls.new"
+mv "$RVT_TMP/g2/crls.new" "$RVT_TMP/g2/crls.pem"
+rvt_wait_for 5 "ahead's session ended" grep -q "^closed: goodbye" "$RVT_TMP/ahead.log" ||
+	rvt_fail "this CA's revocation was held back by the other CA's CRL dated ahead: $(grep -a "CRL" "$RVT_TMP/sahead.log" | tail -2)"
+grep -q "the CRL cannot be used now (keeping the running CRL of CA .*other test CA (the new CRLs of the other CAs taken); it is taken when it becomes valid): CRL file .*: not valid until" "$RVT_TMP/sahead.log" ||
+	rvt_fail "what was kept not said: $(grep -a "CRL" "$RVT_TMP/sahead.log" | tail -2)"
+wait "$AHEAD" 2>/dev/null
+rvt_stop_pid "$S2_PID" 10 || rvt_fail "sahead exit"
+
 # new_clients NAME...: a certificate and key of the CA for each, the key
 # readable by the service's group.
 new_clients() {
