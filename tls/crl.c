@@ -548,7 +548,7 @@ static bool hold_back(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_ex
 		      X509 *signer, const char *path, int *ret, char *err, size_t err_len)
 {
 	int64_t from, now = (int64_t)time(NULL);
-	bool any = false;
+	bool any = false, fresh = false;
 
 	if (!hold || !rv_tls_unix_time(X509_CRL_get0_lastUpdate(crl), &from) || from <= now) {
 		return false;
@@ -564,10 +564,12 @@ static bool hold_back(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_ex
 			continue;
 		}
 		used[i] = true;
+		fresh = true;
 		X509_CRL_up_ref(hold->kept[i]);
 		*ret = take(c, store, ex, hold->kept[i], hold->kept_signer[i], path, err, err_len);
 	}
-	if (c->held++ == 0) {
+	/* A CA counted once, whatever the number of its CRLs dated ahead. */
+	if (fresh && c->held++ == 0) {
 		X509_NAME_oneline(X509_get_subject_name(signer), c->held_ca, sizeof(c->held_ca));
 	}
 	return true;

@@ -324,6 +324,15 @@ static int open_nofollow(const char *path, int flags, char *err, size_t err_len)
 	return fd;
 }
 
+/* cut_said says that the file is shorter than written; true. */
+static bool cut_said(const struct rv_leasefile *f, const struct stat *st)
+{
+	rv_warnx("lease file %s was cut (%lld bytes of %lld) while the server ran: written "
+		 "whole again",
+		 f->path, (long long)st->st_size, (long long)f->size);
+	return true;
+}
+
 /* path_check: must the journal be written whole now? When its path no
  * longer names the open file (deleted, renamed away, replaced: the leases
  * went on into a file no restart reads, unsaid, and a second server's
@@ -336,21 +345,20 @@ static bool path_check(struct rv_leasefile *f)
 {
 	char err[PATH_MAX + 256];
 	struct stat open_st, path_st;
-	int fd;
+	int fd, looked;
 
 	if (fstat(f->fd, &open_st) != 0) {
 		return false;
 	}
-	if (stat(f->path, &path_st) == 0 && path_st.st_dev == open_st.st_dev &&
-	    path_st.st_ino == open_st.st_ino) {
+	looked = stat(f->path, &path_st) == 0 ? 0 : errno;
+	if (looked != 0 && looked != ENOENT) {
+		/* Cannot look (a directory on the way the service user may
+		 * not search, opened before the drop): nothing to say. */
+		return open_st.st_size < f->size && cut_said(f, &open_st);
+	}
+	if (looked == 0 && path_st.st_dev == open_st.st_dev && path_st.st_ino == open_st.st_ino) {
 		f->moved_said = false;
-		if (open_st.st_size >= f->size) {
-			return false;
-		}
-		rv_warnx("lease file %s was cut (%lld bytes of %lld) while the server ran: "
-			 "written whole again",
-			 f->path, (long long)open_st.st_size, (long long)f->size);
-		return true;
+		return open_st.st_size < f->size && cut_said(f, &open_st);
 	}
 	fd = open_nofollow(f->path, O_RDWR | O_CREAT | O_APPEND, err, sizeof(err));
 	if (fd < 0) {
