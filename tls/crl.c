@@ -504,21 +504,65 @@ static void warn_ca_without_crl(const struct rv_tls_crls *c, X509_STORE *store, 
 	ERR_clear_error();
 }
 
+/* note_end lowers |ex|'s CRL end to |crl|'s nextUpdate, naming |signer|. */
+static void note_end(struct rv_tls_expiry *ex, X509_CRL *crl, X509 *signer)
+{
+	int64_t next;
+
+	if (rv_tls_unix_time(X509_CRL_get0_nextUpdate(crl), &next) &&
+	    (ex->crl_next_update == 0 || next < ex->crl_next_update)) {
+		ex->crl_next_update = next;
+		X509_NAME_oneline(X509_get_subject_name(signer), ex->crl_next_ca,
+				  sizeof(ex->crl_next_ca));
+	}
+}
+
+/* signer_ends sets |ex|'s CRL end from the newest CRL of each CA alone:
+ * the one the handshake and the live check judge by (an older one kept
+ * beside it lapsed, and was said as "refusing that CA's peers"). */
+static void signer_ends(const struct rv_tls_crls *c, struct rv_tls_expiry *ex)
+{
+	ex->crl_next_update = 0;
+	ex->crl_next_ca[0] = '\0';
+	for (size_t i = 0; i < c->nkept; i++) {
+		int64_t ti = INT64_MIN, tj = INT64_MIN;
+		bool newer = false;
+
+		(void)rv_tls_unix_time(X509_CRL_get0_lastUpdate(c->kept[i]), &ti);
+		for (size_t j = 0; !newer && j < c->nkept; j++) {
+			newer = j != i && rv_tls_same_key(c->kept_signer[j], c->kept_signer[i]) &&
+				rv_tls_unix_time(X509_CRL_get0_lastUpdate(c->kept[j]), &tj) &&
+				(tj > ti || (tj == ti && j > i));
+		}
+		if (!newer) {
+			note_end(ex, c->kept[i], c->kept_signer[i]);
+		}
+	}
+	ERR_clear_error();
+}
+
 /* take puts |crl| (signed by |signer|; the caller's reference is taken
  * over) in force: in |store| and |c|, its number and times noted. */
 static int take(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_expiry *ex, X509_CRL *crl,
 		X509 *signer, const char *path, char *err, size_t err_len)
 {
 	char ebuf[256];
-	int64_t next;
+	int64_t from;
 
-	if (rv_tls_unix_time(X509_CRL_get0_nextUpdate(crl), &next) &&
-	    (ex->crl_next_update == 0 || next < ex->crl_next_update)) {
-		X509_NAME_oneline(X509_get_subject_name(signer), ex->crl_next_ca,
-				  sizeof(ex->crl_next_ca));
+	if (rv_tls_unix_time(X509_CRL_get0_lastUpdate(crl), &from)) {
+		if (from > ex->crl_last_update) {
+			X509_NAME_oneline(X509_get_subject_name(signer), ex->crl_last_ca,
+					  sizeof(ex->crl_last_ca));
+		}
+		if (from > (int64_t)time(NULL) &&
+		    (ex->crl_next_valid == 0 || from < ex->crl_next_valid)) {
+			ex->crl_next_valid = from;
+		}
 	}
-	rv_tls_keep_earliest(&ex->crl_next_update, X509_CRL_get0_nextUpdate(crl));
 	keep_latest(&ex->crl_last_update, X509_CRL_get0_lastUpdate(crl));
+	/* Every CRL's end counts until the newest of each CA is known
+	 * (signer_ends); with more than RV_TLS_CRL_KEPT, for good. */
+	note_end(ex, crl, signer);
 	note_crl_number(c->seen, crl, signer);
 	rv_tls_trust_add(c->trust, NULL, crl);
 	if (!X509_STORE_add_crl(store, crl)) {
@@ -669,6 +713,7 @@ int rv_tls_crls_load(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_exp
 		ex->crl_signers++;
 	}
 	if (c->kept_all) {
+		signer_ends(c, ex);
 		warn_ca_without_crl(c, store, path);
 	}
 	/* The leaf's CRL is required; a CA between the leaf and its root is

@@ -632,9 +632,12 @@ static int copy_crls(struct rv_tls_ctx *n, const struct rv_tls_ctx *cur)
 		n->expiry.have_crl = cur->expiry.have_crl;
 		n->expiry.crl_next_update = cur->expiry.crl_next_update;
 		n->expiry.crl_last_update = cur->expiry.crl_last_update;
+		n->expiry.crl_next_valid = cur->expiry.crl_next_valid;
 		n->expiry.crl_signers = cur->expiry.crl_signers;
 		memcpy(n->expiry.crl_next_ca, cur->expiry.crl_next_ca,
 		       sizeof(n->expiry.crl_next_ca));
+		memcpy(n->expiry.crl_last_ca, cur->expiry.crl_last_ca,
+		       sizeof(n->expiry.crl_last_ca));
 	}
 	return ret;
 }
@@ -765,13 +768,17 @@ int64_t rv_tls_crl_not_yet_valid(const struct rv_tls_ctx *c, const char *path, c
 		return 0;
 	}
 	rv_tls_fmt_utc(from, when, sizeof(when));
-	/* Every peer would be refused until then ("CRL is not yet valid"):
-	 * the CA's host signed it with a clock ahead of this one's. */
+	/* Its CA's peers would be refused until then ("CRL is not yet
+	 * valid"): the CA's host signed it with a clock ahead of this one's.
+	 * Of several CAs' CRLs, the one dated last is named (it said "its
+	 * CA" of a file of several: a hostile tester). */
 	snprintf(err, err_len,
-		 "CRL file %s: not valid until %s (in %lld s): the clock of the host that "
+		 "CRL file %s: not valid until %s (in %lld s%s%s): the clock of the host that "
 		 "signed it runs ahead of this one's (or this one's behind); the peers of "
 		 "its CA would be refused until then",
-		 path, when, (long long)(from - now));
+		 path, when, (long long)(from - now),
+		 c->expiry.crl_signers > 1 ? "; the CRL of CA " : "",
+		 c->expiry.crl_signers > 1 ? c->expiry.crl_last_ca : "");
 	return from;
 }
 

@@ -109,10 +109,16 @@ struct rv_tls_expiry {
 	int64_t ca_not_after;
 	int64_t ca_lapsed_at; /* the latest end of one that has ended while others stand */
 	bool have_crl;
-	int64_t crl_next_update; /* earliest nextUpdate of the CRLs (0: none given) */
+	/* The earliest nextUpdate of each CA's newest CRL (0: none given): an
+	 * older CRL kept beside a CA's newer one decides nothing (its lapse
+	 * was said as "refusing that CA's peers", and held back every new
+	 * file: a hostile tester). */
+	int64_t crl_next_update;
 	int64_t crl_last_update; /* latest lastUpdate (thisUpdate) of the CRLs */
+	int64_t crl_next_valid;	 /* the earliest thisUpdate ahead when read (0: none) */
 	unsigned crl_signers;	 /* the CAs (by key) the CRLs are of */
 	char crl_next_ca[128];	 /* the CA whose CRL ends first (its subject) */
+	char crl_last_ca[128];	 /* the CA of the CRL issued last (its subject) */
 };
 
 /* rv_tls_crl_whom: whom this end refuses once the CRL of |e| that ends

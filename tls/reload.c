@@ -84,37 +84,56 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt);
  * kept, and said in |err|. A CRL not valid yet is taken when it becomes
  * valid if |retry| (the watch, which looks at the files again then), and
  * |*later| says so (an expired one never will: a reload said it would). */
+/* newly_expired: has a CRL of |n| expired that the running set's has not?
+ * Says so in |err|. */
+static bool newly_expired(struct rv_loop *l, const struct rv_tls_ctx *n, const char *path,
+			  char *err, size_t err_len)
+{
+	struct rv_tls_expiry ne, ce;
+	int64_t now = (int64_t)time(NULL);
+	char whom[256];
+
+	rv_tls_ctx_expiry(n, &ne);
+	rv_tls_ctx_expiry(l->tls, &ce);
+	if (!ne.have_crl || !ne.crl_next_update || ne.crl_next_update > now ||
+	    (ce.have_crl && ce.crl_next_update && ce.crl_next_update <= now)) {
+		return false;
+	}
+	snprintf(err, err_len,
+		 "CRL file %s: expired %lld s ago (its nextUpdate): %s would be refused; publish "
+		 "a fresh one (`ringvpn pki crl`)",
+		 path, (long long)(now - ne.crl_next_update),
+		 rv_tls_crl_whom(&ne, whom, sizeof(whom)));
+	return true;
+}
+
 static bool crl_unfit(struct rv_loop *l, const struct rv_tls_ctx *n, const char *path, bool retry,
 		      bool *later, char *err, size_t err_len)
 {
-	struct rv_tls_expiry ne, ce;
+	struct rv_tls_expiry ne;
 	int64_t now = (int64_t)time(NULL), from;
 
 	*later = false;
+	rv_tls_ctx_expiry(n, &ne);
 	from = rv_tls_crl_not_yet_valid(n, path, err, err_len);
 	if (from) {
 		*later = retry;
 		if (retry) {
+			/* Looked at again when the first of its CRLs dated ahead
+			 * is valid, not the last: keep_crl_tls takes it then
+			 * (a CRL of +10 s waited for another CA's of +1 h: a
+			 * hostile tester). */
+			int64_t first = ne.crl_next_valid && ne.crl_next_valid < from
+						? ne.crl_next_valid
+						: from;
+
 			memset(l->watch_ids, 0, sizeof(l->watch_ids)); /* "changed" then */
 			rv_loop_arm(l, &l->watch_timer, on_watch_reload,
-				    l->now_ns + (uint64_t)(from - now + 1) * RV_NSEC_PER_SEC);
+				    l->now_ns + (uint64_t)(first - now + 1) * RV_NSEC_PER_SEC);
 		}
 		return true;
 	}
-	rv_tls_ctx_expiry(n, &ne);
-	rv_tls_ctx_expiry(l->tls, &ce);
-	if (ne.have_crl && ne.crl_next_update && ne.crl_next_update <= now &&
-	    !(ce.have_crl && ce.crl_next_update && ce.crl_next_update <= now)) {
-		char whom[256];
-
-		snprintf(err, err_len,
-			 "CRL file %s: expired %lld s ago (its nextUpdate): %s would be "
-			 "refused; publish a fresh one (`ringvpn pki crl`)",
-			 path, (long long)(now - ne.crl_next_update),
-			 rv_tls_crl_whom(&ne, whom, sizeof(whom)));
-		return true;
-	}
-	return false;
+	return newly_expired(l, n, path, err, err_len);
 }
 
 /* keep_crl_tls builds |cfg|'s context for a CRL file crl_unfit refused:
@@ -129,8 +148,8 @@ static int keep_crl_tls(struct rv_loop *l, const struct rv_config *cfg, struct r
 	enum rv_tls_ctx_fail why;
 	struct rv_tls_ctx *n = NULL;
 	char e2[512], who[128];
-	bool later;
 	unsigned held;
+	int64_t from_n, from_cur;
 
 	snprintf(kept, kept_len, "the running CRL");
 	if (rv_tls_ctx_from_config_hold(&n, cfg, l->tls, &why, e2, sizeof(e2)) == 0) {
@@ -139,9 +158,16 @@ static int keep_crl_tls(struct rv_loop *l, const struct rv_config *cfg, struct r
 		/* Worth it only if some CA's new CRL is taken. */
 		rv_tls_ctx_expiry(n, &e);
 		held = rv_tls_ctx_crl_held(n, who, sizeof(who));
-		if (held > 0 && held < e.crl_signers &&
+		/* Its CRLs dated ahead, if any left, are running ones (the
+		 * start takes such a CRL), which it only keeps: a set no less
+		 * valid now than the running one. It was refused as not valid
+		 * yet, and every other CA's revocation waited for it (a
+		 * hostile tester). */
+		from_n = rv_tls_crl_not_yet_valid(n, cfg->crl, e2, sizeof(e2));
+		from_cur = rv_tls_crl_not_yet_valid(l->tls, cfg->crl, e2, sizeof(e2));
+		if (held > 0 && held < e.crl_signers && (from_n == 0 || from_n <= from_cur) &&
 		    !older_crl(l, n, cfg->crl, e2, sizeof(e2)) &&
-		    !crl_unfit(l, n, cfg->crl, false, &later, e2, sizeof(e2))) {
+		    !newly_expired(l, n, cfg->crl, e2, sizeof(e2))) {
 			snprintf(kept, kept_len,
 				 "the running CRL of CA %s%s (the new CRLs of the other CAs taken)",
 				 who, held > 1 ? " and of others" : "");

@@ -309,6 +309,21 @@ OUT=$(rvt_nsx "$(rvt_ns_name c2)" "$PROBE" hello 10.88.2.1 4533 "$PKI/ca/ca.crt"
 	"$PKI/client2.crt" "$PKI/client2.key")
 [ "$OUT" = authenticated ] || rvt_fail "this CA's client2 beside the other CA's lapsed CRL: $OUT"
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "s4 exit"
+# An old, lapsed CRL of this CA kept beside its fresh one: nothing is
+# said to have expired (the fresh one decides), and client2 gets in (it
+# was "CRL EXPIRED ... refuses the peers of CA", and every new file was
+# refused as expired: round-five tester 35).
+cat "$PKI/ca/ca.crl" "$PKI/stale.crl" >"$PKI/fresh-stale.pem"
+chgrp "$RV_GROUP" "$PKI/fresh-stale.pem" && chmod g+r "$PKI/fresh-stale.pem"
+start_s2 s4s crl="$PKI/fresh-stale.pem"
+sleep 1
+! grep -q "EXPIRED" "$RVT_TMP/s4s.log" || rvt_fail "a lapsed CRL beside a fresh one said: $(grep -a EXPIRED "$RVT_TMP/s4s.log")"
+OUT=$("$RV_BIN" status -s "$S2_SOCK")
+! rvt_matches "WARNING: the CRL" <<<"$OUT" || rvt_fail "status: $OUT"
+OUT=$(rvt_nsx "$(rvt_ns_name c2)" "$PROBE" hello 10.88.2.1 4533 "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/client2.crt" "$PKI/client2.key")
+[ "$OUT" = authenticated ] || rvt_fail "client2 beside a lapsed old CRL: $OUT"
+rvt_stop_pid "$S2_PID" 10 || rvt_fail "s4s exit"
 
 rvt_step "F. a client certificate that expires while its session runs: the session ends then"
 # It used to run on until some unrelated reload re-verified it.
@@ -380,6 +395,28 @@ grep -q "the CRL cannot be used now (keeping the running CRL of CA .*other test 
 	rvt_fail "what was kept not said: $(grep -a "CRL" "$RVT_TMP/sahead.log" | tail -2)"
 wait "$AHEAD" 2>/dev/null
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "sahead exit"
+# Started with the other CA's CRL dated ahead in force (a start takes it):
+# a new file with that same CRL and this CA's new revocation was refused
+# whole, as not valid yet, and the revoked session kept (round-five tester
+# 35). Now the set that only keeps the running CRL dated ahead is taken.
+"$RV_BIN" pki client --ca "$PKI/ca" --name ahead2 --out "$PKI" >/dev/null || rvt_fail "pki client ahead2"
+chgrp "$RV_GROUP" "$PKI/ahead2.key" && chmod g+r "$PKI/ahead2.key"
+cat "$PKI/ca/ca.crl" "$RVT_TMP/other-ahead.crl" >"$RVT_TMP/g2/crls.new"
+chgrp "$RV_GROUP" "$RVT_TMP/g2/crls.new" && chmod g+r "$RVT_TMP/g2/crls.new"
+mv "$RVT_TMP/g2/crls.new" "$RVT_TMP/g2/crls.pem"
+start_s2 sahead2 ca="$PKI/two-cas.pem" crl="$RVT_TMP/g2/crls.pem"
+rvt_bg "$(rvt_ns_name c5)" ahead2 "$PROBE" session 10.88.5.1 4533 "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/ahead2.crt" "$PKI/ahead2.key" hold=30 then=wait
+AHEAD=$RVT_LAST_PID
+rvt_wait_for 10 "ahead2 running" grep -q "^running$" "$RVT_TMP/ahead2.log" || rvt_fail "ahead2 did not get in"
+revoke_in "$PKI/ca" ahead2
+cat "$PKI/ca/ca.crl" "$RVT_TMP/other-ahead.crl" >"$RVT_TMP/g2/crls.new"
+chgrp "$RV_GROUP" "$RVT_TMP/g2/crls.new" && chmod g+r "$RVT_TMP/g2/crls.new"
+mv "$RVT_TMP/g2/crls.new" "$RVT_TMP/g2/crls.pem"
+rvt_wait_for 5 "ahead2's session ended" grep -q "^closed: goodbye" "$RVT_TMP/ahead2.log" ||
+	rvt_fail "started with a CRL dated ahead, this CA's revocation waited: $(grep -a "CRL" "$RVT_TMP/sahead2.log" | tail -2)"
+wait "$AHEAD" 2>/dev/null
+rvt_stop_pid "$S2_PID" 10 || rvt_fail "sahead2 exit"
 
 # new_clients NAME...: a certificate and key of the CA for each, the key
 # readable by the service's group.
