@@ -18,6 +18,8 @@
 #include <time.h>
 #include <sys/stat.h>
 
+#include <openssl/ec.h>
+#include <openssl/ec_key.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
@@ -313,6 +315,26 @@ out:
  * certificate staged ahead of its start was taken, and then every client
  * refused), and made for its role (key usage and extended key usage: a
  * client certificate cannot serve, nor a server's be a client's). */
+/* signs_here: is |x|'s key one of those the handshake's signature
+ * algorithms take (sigalgs: ECDSA P-256, P-384; RSA-PSS)? */
+static bool signs_here(X509 *x)
+{
+	EVP_PKEY *k = X509_get_pubkey(x);
+	bool ok = false;
+
+	if (k && EVP_PKEY_id(k) == EVP_PKEY_RSA) {
+		ok = true;
+	} else if (k && EVP_PKEY_id(k) == EVP_PKEY_EC) {
+		const EC_GROUP *g = EC_KEY_get0_group(EVP_PKEY_get0_EC_KEY(k));
+		int nid = g ? EC_GROUP_get_curve_name(g) : NID_undef;
+
+		ok = nid == NID_X9_62_prime256v1 || nid == NID_secp384r1;
+	}
+	EVP_PKEY_free(k);
+	ERR_clear_error();
+	return ok;
+}
+
 static int usable_as_own(X509 *x, enum rv_tls_role role, const char *path, char *err,
 			 size_t err_len)
 {
@@ -355,6 +377,17 @@ static int usable_as_own(X509 *x, enum rv_tls_role role, const char *path, char 
 			 "usage): issue one with `ringvpn pki %s`",
 			 path, role == RV_TLS_SERVER ? "server" : "client",
 			 role == RV_TLS_SERVER ? "server" : "client");
+		return -EINVAL;
+	}
+	if (!signs_here(x)) {
+		/* Every handshake failed for want of a signature algorithm in
+		 * common, after `-n` said OK, and the client took it for the
+		 * server's refusal (a round-five tester). */
+		snprintf(err, err_len,
+			 "certificate file %s: its key cannot sign a ringvpn handshake (ECDSA on "
+			 "P-256 or P-384, or RSA, are taken; not Ed25519, P-521 or others): issue "
+			 "one with `ringvpn pki %s`",
+			 path, role == RV_TLS_SERVER ? "server" : "client");
 		return -EINVAL;
 	}
 	return 0;

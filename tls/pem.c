@@ -101,16 +101,18 @@ bool rv_tls_pem_trust_refused(FILE *f, const char *what, const char *path, char 
 			 "(chown root it)",
 			 what, path, (unsigned)st.st_uid,
 			 st.st_uid == geteuid() ? ", the one this process runs as" : "");
+	} else if (rv_acl_writer(fileno(f), path, 0, 0, who, sizeof(who))) {
+		/* Mode 0644 and root's, and yet another user's to write (a
+		 * round-four tester). Before the group's bits, which are the
+		 * ACL's mask where it has one: the writer was said to be the
+		 * file's group, which could only read (a round-five tester). */
+		rv_warnx("%s file %s has an access ACL that lets %s write it: they decide who "
+			 "this end trusts (getfacl it; setfacl -b removes the ACL)",
+			 what, path, who);
 	} else if ((st.st_mode & S_IWGRP) && st.st_gid != 0) {
 		rv_warnx("%s file %s is writable by group %u (mode %04o): its members decide who "
 			 "this end trusts (chmod g-w it)",
 			 what, path, (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
-	} else if (rv_acl_writer(fileno(f), path, 0, 0, who, sizeof(who))) {
-		/* Mode 0644 and root's, and yet another user's to write (a
-		 * round-four tester). */
-		rv_warnx("%s file %s has an access ACL that lets %s write it: they decide who "
-			 "this end trusts (getfacl it; setfacl -b removes the ACL)",
-			 what, path, who);
 	} else if (rv_path_stranger(path, 0, why, sizeof(why))) {
 		rv_warnx("%s file %s: %s, who can swap it for a file of their own", what, path,
 			 why);

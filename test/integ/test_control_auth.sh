@@ -109,6 +109,17 @@ echo "$OUT"
 [[ "$OUT" == refused:*alert* ]] || rvt_fail "the unusable name was not refused with an alert: $OUT"
 expect_server_log "failed: certificate verification failed: its common name cannot be an identity"
 
+rvt_step "a certificate whose key no handshake can sign with (P-521, made with openssl): exit 4 at -n"
+# -n said OK, and every attempt failed "rejected by the server" (round-five
+# tester 35).
+openssl ecparam -name secp521r1 -genkey -noout -out "$PKI/p521.key" 2>/dev/null &&
+	openssl req -new -key "$PKI/p521.key" -subj "/CN=p521client" -out "$RVT_TMP/p521.csr" &&
+	openssl x509 -req -in "$RVT_TMP/p521.csr" -CA "$PKI/ca/ca.crt" -CAkey "$PKI/ca/ca.key" \
+		-CAcreateserial -CAserial "$RVT_TMP/p521.srl" -days 5 -extfile "$RVT_TMP/badcn.ext" \
+		-out "$PKI/p521.crt" 2>/dev/null || rvt_fail "openssl: the P-521 certificate"
+chgrp "$RV_GROUP" "$PKI/p521.key" && chmod g+r "$PKI/p521.key"
+client_check p521 "$PKI/p521" 4 "its key cannot sign a ringvpn handshake" "a P-521 key"
+
 rvt_step "own certificate not valid yet"
 # Issued ahead of its start (staged for a rotation): a client or server
 # with it exits 4 at -n and at start (it was taken, and then every peer
