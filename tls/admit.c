@@ -326,6 +326,7 @@ static void server_authenticated(struct rv_loop *l, struct rv_chan *c)
 {
 	struct rv_server_side *s = side(l);
 	uint8_t exp[RV_EXPORTER_LEN];
+	struct rv_name_node *wait;
 	uint32_t missed = 0;
 
 	rv_admit_remove(s->admit, &c->admit);
@@ -340,11 +341,19 @@ static void server_authenticated(struct rv_loop *l, struct rv_chan *c)
 			(unsigned)((QUIET_BURST - 1) * QUIET_INTERVAL_NS / RV_NSEC_PER_SEC),
 			(unsigned)(QUIET_INTERVAL_NS / RV_NSEC_PER_SEC));
 	}
-	/* A connection that would take another's place is not counted
-	 * against the limit: it replaces that one at its HELLO
-	 * (server_on_hello). */
-	if (rv_nametab_count(s->names) >= l->cfg->max_clients &&
-	    !rv_nametab_find(s->names, c->name)) {
+	/* One connection of a name waits for its HELLO at a time: a newer one
+	 * takes the older one's place at once. Those waiting count against
+	 * the limit with the sessions; one that would take another's place
+	 * does not (it replaces that one at its HELLO: server_on_hello). */
+	wait = rv_nametab_find(s->waiting, c->name);
+	if (wait) {
+		struct rv_chan *o = container_of(wait, struct rv_chan, wait_node);
+
+		rv_server_end(l, o, RV_CTL_CODE_REPLACED,
+			      "replaced by a newer connection with the same name before its HELLO");
+	}
+	if (rv_nametab_count(s->names) + rv_nametab_count(s->waiting) >= l->cfg->max_clients &&
+	    !rv_nametab_find(s->names, c->name) && !wait) {
 		rv_warnx_rl("client %s (%s) refused: server full (%u sessions)", c->name,
 			    c->peer_str, l->cfg->max_clients);
 		rv_chan_send_error(l, c, RV_CTL_CODE_FULL, "server full");
@@ -364,6 +373,13 @@ static void server_authenticated(struct rv_loop *l, struct rv_chan *c)
 	}
 	c->ctl->quiet = c->quiet;
 	c->ctl->owner = c;
+	c->wait_node.name = c->name;
+	if (rv_nametab_insert(s->waiting, &c->wait_node) != 0) {
+		/* -EEXIST cannot happen (the older one left above). */
+		c->wait_node.name = NULL;
+		rv_chan_send_error(l, c, RV_CTL_CODE_INTERNAL, "out of memory");
+		return;
+	}
 	/* Its session ends when its certificate does (reload.c's expiry
 	 * check), not at whatever reload comes next. */
 	c->peer_not_after = rv_tls_conn_peer_not_after(c->tls);
@@ -388,12 +404,16 @@ static int server_on_hello(void *ctx, struct rv_ctl_peer *p)
 	struct rv_server_side *s = side(l);
 	int ret;
 
+	if (c->wait_node.name) {
+		rv_nametab_remove(s->waiting, &c->wait_node);
+		c->wait_node.name = NULL;
+	}
 	replace_old(l, c);
-	if (rv_nametab_count(s->names) >= l->cfg->max_clients) {
-		/* Others took the places while this one said HELLO. */
+	if (rv_nametab_count(s->names) + rv_nametab_count(s->waiting) >= l->cfg->max_clients) {
+		/* Others took the places while this one said HELLO (counted
+		 * by the close's code, as ended with FULL). */
 		rv_warnx_rl("client %s (%s) refused: server full (%u sessions)", c->name,
 			    c->peer_str, l->cfg->max_clients);
-		s->refused_full++;
 		return -ENOSPC;
 	}
 	c->name_node.name = c->name;
@@ -420,6 +440,10 @@ static void server_closing(struct rv_loop *l, struct rv_chan *c)
 	if (c->name_node.name) {
 		rv_nametab_remove(s->names, &c->name_node);
 		c->name_node.name = NULL;
+	}
+	if (c->wait_node.name) {
+		rv_nametab_remove(s->waiting, &c->wait_node);
+		c->wait_node.name = NULL;
 	}
 	if (c->tls_failed && !c->authed) {
 		s->hs_failed++;
@@ -502,9 +526,10 @@ static int server_start(struct rv_loop *l, char *err, size_t err_len)
 	rv_siphash_key_init(&s->quiet_key);
 	s->admit = rv_admit_new(&lim);
 	s->names = rv_nametab_new(l->cfg->max_clients);
+	s->waiting = rv_nametab_new(l->cfg->max_clients);
 	s->leases = rv_leases_new(2 * (size_t)l->cfg->max_clients + 64,
 				  (uint64_t)l->cfg->lease_time_ms * RV_NSEC_PER_MSEC);
-	if (!s->admit || !s->names || !s->leases) {
+	if (!s->admit || !s->names || !s->waiting || !s->leases) {
 		snprintf(err, err_len, "out of memory");
 		return -ENOMEM;
 	}
@@ -577,6 +602,7 @@ static void server_free(struct rv_loop *l)
 	}
 	rv_admit_free(s->admit);
 	rv_nametab_free(s->names);
+	rv_nametab_free(s->waiting);
 	rv_leases_free(s->leases);
 	rv_ippool_free(l->env.pool);
 	l->env.pool = NULL;
@@ -602,7 +628,8 @@ static int server_report(struct rv_loop *l, struct rv_status *st)
 	rv_config_listen_str(cfg, st->listen, sizeof(st->listen));
 	st->data_port = l->env.data_port;
 	st->sessions = rv_nametab_count(s->names);
-	st->handshaking = handshaking(s);
+	/* Those waiting for their HELLO are still setting up. */
+	st->handshaking = handshaking(s) + rv_nametab_count(s->waiting);
 	st->accepted = s->accepted;
 	st->hs_ok = s->hs_ok;
 	st->hs_failed = s->hs_failed;
@@ -686,6 +713,17 @@ struct rv_chan *rv_server_find(struct rv_loop *l, const char *name)
 	}
 	n = rv_nametab_find(side(l)->names, name);
 	return n ? container_of(n, struct rv_chan, name_node) : NULL;
+}
+
+struct rv_chan *rv_server_find_waiting(struct rv_loop *l, const char *name)
+{
+	struct rv_name_node *n;
+
+	if (l->role != &rv_server_role) {
+		return NULL;
+	}
+	n = rv_nametab_find(side(l)->waiting, name);
+	return n ? container_of(n, struct rv_chan, wait_node) : NULL;
 }
 
 size_t rv_server_sessions(const struct rv_loop *l)

@@ -283,7 +283,8 @@ struct rv_chan {
 	struct rv_chan *zprev, *znext; /* on the zombie list while closing */
 	struct rv_ltimer timer;	       /* handshake timeout, then the peer's timers */
 	struct rv_admit_entry admit;   /* server: while half-open */
-	struct rv_name_node name_node; /* server: in the name table once authenticated */
+	struct rv_name_node name_node; /* server: in the name table once its HELLO is taken */
+	struct rv_name_node wait_node; /* server: authenticated, its HELLO not yet taken */
 	char name[RV_TLS_CN_MAX + 1];  /* the peer's certificate name */
 	uint64_t start_ns, up_ns;
 	struct rv_endpoint peer;
@@ -460,6 +461,10 @@ void rv_chan_fill_status(const struct rv_loop *l, const struct rv_chan *c,
  * and addresses at once (the connection lingers only to send the GOODBYE). */
 void rv_server_end(struct rv_loop *l, struct rv_chan *c, enum rv_ctl_code code, const char *reason);
 struct rv_chan *rv_server_find(struct rv_loop *l, const char *name);
+
+/* rv_server_find_waiting: the connection of |name| that is authenticated
+ * and has not said HELLO yet (no session), or NULL. admit.c. */
+struct rv_chan *rv_server_find_waiting(struct rv_loop *l, const char *name);
 size_t rv_server_sessions(const struct rv_loop *l);
 /* rv_server_apply_config applies a reloaded configuration to the server
  * role (pools, fixed addresses, admission limits, pushed routes and timers).

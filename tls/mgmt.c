@@ -456,6 +456,9 @@ static void execute(struct rv_loop *l, struct mgmt_conn *c, const struct rv_mgmt
 		break;
 	case RV_MGMT_KICK:
 		ch = rv_server_find(l, req->name);
+		/* Or its connection waiting for HELLO, which status lists (it
+		 * was "no session named": a hostile tester). */
+		ch = ch ? ch : rv_server_find_waiting(l, req->name);
 		if (!ch || !ch->ctl) {
 			rv_strbuf_printf(&c->reply, "error: no session named %s\n", req->name);
 			break;

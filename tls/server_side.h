@@ -33,6 +33,11 @@ struct rv_server_side {
 	uint64_t accept_fail_since_ns, accept_fail_logged_ns;
 	struct rv_admit *admit;
 	struct rv_nametab *names;
+	/* Authenticated connections whose HELLO is not taken yet, one per
+	 * name (the newest): they hold no session, and were counted nowhere:
+	 * one certificate filled every connection slot with them (a hostile
+	 * tester). */
+	struct rv_nametab *waiting;
 	struct rv_leases *leases;
 	struct rv_leasefile *lease_file; /* NULL: leases kept in memory only */
 	struct rv_ltimer lease_timer;

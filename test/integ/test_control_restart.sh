@@ -143,6 +143,31 @@ grep -q "replaced by another connection with this client's certificate" "$RVT_TM
 	rvt_fail "client1 did not say it was replaced"
 rvt_wait_for 10 "client1 reconnected" ctl_sessions_eq 2 || rvt_fail "client1 did not come back"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 "$A2" || rvt_fail "ping after replacement"
+# Six connections with client1's certificate that never say HELLO, held
+# open at once: one waits for its HELLO, the
+# newest (they were counted nowhere, and one certificate filled every
+# connection slot with them, locking out every other client: round-six
+# tester 34); status counts it as handshaking.
+rvt_bg "$C2" holder python3 -c '
+import socket, ssl, sys, time
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.load_verify_locations(sys.argv[2] + "/ca/ca.crt")
+ctx.load_cert_chain(sys.argv[2] + "/client1.crt", sys.argv[2] + "/client1.key")
+held = []
+for _ in range(6):
+    t = ctx.wrap_socket(socket.create_connection((sys.argv[1], int(sys.argv[3])), timeout=5), server_hostname="vpn.test")
+    t.recv(4096)
+    held.append(t)
+print("held", len(held), flush=True)
+time.sleep(1.5)' 10.88.2.1 "$PKI" "$SRV_PORT"
+HOLDER=$RVT_LAST_PID
+rvt_wait_for 5 "the holder's connections" grep -q "^held 6" "$RVT_TMP/holder.log" || rvt_fail "holder: $(cat "$RVT_TMP/holder.log")"
+N=$(ctl_status | grep -c "^session name=client1 .*state=wait-hello")
+[ "$N" -le 1 ] || rvt_fail "$N connections of client1 wait for their HELLO at once"
+[ "$(ctl_field server handshaking)" -ge "$N" ] || rvt_fail "the waiting connection is not counted as handshaking"
+wait "$HOLDER" 2>/dev/null
+rvt_forget_pid "$HOLDER"
+rvt_wait_for 10 "client1 back" ctl_sessions_eq 2 || rvt_fail "client1 did not come back"
 
 rvt_step "two clients with one certificate take turns at the longest backoff, not in a loop"
 # reconnect_min 200 ms, reconnect_max 2 s (control_lib.sh). A replaced
