@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <linux/openat2.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,7 @@ struct rv_leasefile {
 	int fd;
 	off_t size;	     /* its length after our last write */
 	uint64_t checked_ns; /* when its path was last looked at (path_check) */
-	bool moved_said;     /* path_check could not make it anew: said */
+	uint32_t said;	     /* a hash of path_check's last warning (0: none) */
 	size_t lines;	     /* lines in the file */
 	bool stale;	     /* a write failed: the file lacks events; rewrite it whole */
 	uint64_t retry_ns;   /* not before */
@@ -193,7 +194,7 @@ void rv_leasefile_flush(struct rv_leasefile *f, uint64_t now_ns)
 }
 
 /* check_fd is rv_leasefile_check on the open file |fd|. */
-static int check_fd(int fd, const char *path, char *err, size_t err_len)
+static int check_fd(int fd, const char *path, bool quiet, char *err, size_t err_len)
 {
 	static const char header[] = RV_LEASES_HEADER;
 	char head[sizeof(header) - 1];
@@ -204,7 +205,16 @@ static int check_fd(int fd, const char *path, char *err, size_t err_len)
 		snprintf(err, err_len, "lease file %s is not a regular file", path);
 		return -EINVAL;
 	}
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+	if (st.st_mode & S_IWOTH) {
+		/* Anyone could write leases into it, or lock it (a hostile
+		 * tester's 0666 file was taken). */
+		snprintf(err, err_len,
+			 "lease file %s is writable by every user (mode %04o): refused (chmod o-w "
+			 "it)",
+			 path, (unsigned)(st.st_mode & 07777));
+		return -EINVAL;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid() && !quiet) {
 		/* Its owner can read every client's name, steer the grants and
 		 * lock it whenever it likes (a start then fails): a round-three
 		 * tester's file in a shared directory was taken unsaid. */
@@ -324,6 +334,23 @@ static int open_nofollow(const char *path, int flags, char *err, size_t err_len)
 	return fd;
 }
 
+/* say_once warns |line| unless it was the last one said (path_check runs
+ * each second: a file it cannot take was said each second, for ever,
+ * and a reason that changed was not said: a hostile tester). */
+static void say_once(struct rv_leasefile *f, const char *line)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = line; *p; p++) {
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	}
+	h |= 1; /* never 0: "nothing said" */
+	if (h != f->said) {
+		f->said = h;
+		rv_warnx("%s", line);
+	}
+}
+
 /* cut_said says that the file is shorter than written; true. */
 static bool cut_said(const struct rv_leasefile *f, const struct stat *st)
 {
@@ -345,49 +372,67 @@ static bool path_check(struct rv_leasefile *f)
 {
 	char err[PATH_MAX + 256];
 	struct stat open_st, path_st;
-	int fd, looked;
+	int fd;
 
 	if (fstat(f->fd, &open_st) != 0) {
 		return false;
 	}
-	looked = stat(f->path, &path_st) == 0 ? 0 : errno;
-	if (looked != 0 && looked != ENOENT) {
+	/* The path as a start opens it: no link anywhere on the way (one
+	 * put there while the server ran went unseen, and the next start
+	 * refused the file, exit 3: a hostile tester). */
+	fd = openat2_nofollow(f->path, O_PATH);
+	if (fd < 0 && errno != ENOENT && errno != ELOOP) {
 		/* Cannot look (a directory on the way the service user may
 		 * not search, opened before the drop): nothing to say. */
 		return open_st.st_size < f->size && cut_said(f, &open_st);
 	}
-	if (looked == 0 && path_st.st_dev == open_st.st_dev && path_st.st_ino == open_st.st_ino) {
-		f->moved_said = false;
-		return open_st.st_size < f->size && cut_said(f, &open_st);
+	if (fd >= 0) {
+		bool same = fstat(fd, &path_st) == 0 && path_st.st_dev == open_st.st_dev &&
+			    path_st.st_ino == open_st.st_ino;
+
+		close(fd);
+		if (same) {
+			if (open_st.st_nlink > 1) {
+				snprintf(err, sizeof(err),
+					 "lease file %s has %ju names now (a hard link): the next "
+					 "start refuses it (remove the other name)",
+					 f->path, (uintmax_t)open_st.st_nlink);
+				say_once(f, err);
+			} else {
+				f->said = 0;
+			}
+			return open_st.st_size < f->size && cut_said(f, &open_st);
+		}
 	}
 	fd = open_nofollow(f->path, O_RDWR | O_CREAT | O_APPEND, err, sizeof(err));
 	if (fd < 0) {
 		if (fd != -ELOOP && fd != -EINVAL) {
 			snprintf(err, sizeof(err), "%s", strerror(-fd));
 		}
-	} else if (check_fd(fd, f->path, err, sizeof(err)) != 0) {
+	} else if (check_fd(fd, f->path, true, err, sizeof(err)) != 0) {
 		close(fd);
 		fd = -1;
 	} else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		snprintf(err, sizeof(err),
-			 "another process holds the file there now (a second "
-			 "server?)");
+			 "another process holds the file there now (a second server?)");
 		close(fd);
 		fd = -1;
 	}
 	if (fd < 0) {
-		if (!f->moved_said) {
-			f->moved_said = true;
-			rv_warnx("lease file %s was deleted or replaced while the server ran, and "
-				 "cannot be made anew: %s; the leases go on into the old file, "
-				 "which a restart does not read (tried again each second)",
-				 f->path, err);
-		}
+		char line[sizeof(err) + PATH_MAX + 200];
+
+		snprintf(line, sizeof(line),
+			 "lease file %s was deleted or replaced while the server ran, and cannot "
+			 "be "
+			 "made anew: %s; the leases go on into the old file, which a restart does "
+			 "not read (tried again each second)",
+			 f->path, err);
+		say_once(f, line);
 		return false;
 	}
 	close(f->fd);
 	f->fd = fd;
-	f->moved_said = false;
+	f->said = 0;
 	rv_warnx("lease file %s was deleted or replaced while the server ran: made anew there",
 		 f->path);
 	return true;
@@ -407,7 +452,7 @@ int rv_leasefile_check(const char *path, char *err, size_t err_len)
 		snprintf(err, err_len, "cannot open the lease file %s: %s", path, strerror(-fd));
 		return fd;
 	}
-	ret = check_fd(fd, path, err, err_len);
+	ret = check_fd(fd, path, false, err, err_len);
 	close(fd);
 	return ret;
 }
@@ -446,7 +491,7 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 		free(f);
 		return 0;
 	}
-	ret = check_fd(f->fd, path, err, err_len);
+	ret = check_fd(f->fd, path, false, err, err_len);
 	if (ret) {
 		goto fail;
 	}

@@ -115,6 +115,14 @@ chmod g+w "$RVT_TMP"
 rvt_wait_for 5 "made anew" grep -q "lease file $LF was deleted or replaced while the server ran: made anew there" "$RVT_TMP/server.log" ||
 	rvt_fail "not made anew: $(grep -a "lease file" "$RVT_TMP/server.log" | tail -2)"
 grep -q ' client1$' "$LF" && grep -q ' client2$' "$LF" || rvt_fail "the new lease file: $(cat "$LF")"
+# A second name given to it, which the next start refuses: said, once
+# (it went unseen: round-six tester 34).
+ln "$LF" "$RVT_TMP/leases.second"
+rvt_wait_for 5 "the second name said" grep -q "lease file $LF has 2 names now (a hard link): the next start refuses it" "$RVT_TMP/server.log" ||
+	rvt_fail "the hard link not said"
+sleep 1.5
+[ "$(grep -c "has 2 names now" "$RVT_TMP/server.log")" = 1 ] || rvt_fail "the hard link said more than once"
+rm "$RVT_TMP/leases.second"
 kill -KILL "$SRV_PID"
 wait "$SRV_PID" 2>/dev/null
 mv "$RVT_TMP/server.log" "$RVT_TMP/server-4.log"

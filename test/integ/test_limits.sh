@@ -506,6 +506,13 @@ printf '# ringvpn lea' >"$RVT_TMP/cut.leases"
 ctl_server_conf "$RVT_TMP/slip.conf" "lease_file=$RVT_TMP/cut.leases"
 check_n "$RVT_TMP/slip.conf"
 [ "$rc" = 0 ] || rvt_fail "a cut journal refused: $OUT"
+# One every user may write: refused, exit 3 (it was taken: round-six
+# tester 34).
+chmod 666 "$RVT_TMP/cut.leases"
+check_n "$RVT_TMP/slip.conf"
+[ "$rc" = 3 ] && rvt_matches "lease file .*cut.leases is writable by every user \(mode 0666\): refused" <<<"$OUT" ||
+	rvt_fail "a world-writable lease file: exit $rc: $OUT"
+chmod 600 "$RVT_TMP/cut.leases"
 # A second server on a running one's lease file (its own TUN, ports and
 # status socket) read it, marked the live leases ended and wrote that back
 # before failing on something else; now it is refused at the file's lock
