@@ -680,13 +680,15 @@ void rv_chan_send_error(struct rv_loop *l, struct rv_chan *c, enum rv_ctl_code c
 void rv_chan_fill_status(const struct rv_loop *l, const struct rv_chan *c, struct rv_status_peer *p)
 {
 	struct rv_session *sess = rv_ctl_peer_session(c->ctl);
-	uint64_t silent;
+	uint64_t silent, keyed_ns = rv_ctl_peer_last_rekey_ns(c->ctl);
 
 	snprintf(p->name, sizeof(p->name), "%s", c->name);
 	snprintf(p->state, sizeof(p->state), "%s", rv_ctl_peer_state(c->ctl));
 	p->connected_s = c->was_running ? (l->now_ns - c->up_ns) / RV_NSEC_PER_SEC : 0;
 	p->rekeys = rv_ctl_peer_rekeys(c->ctl);
-	p->last_handshake_s = (l->now_ns - rv_ctl_peer_last_rekey_ns(c->ctl)) / RV_NSEC_PER_SEC;
+	/* Before its first key (waiting for HELLO), its TLS handshake: it
+	 * showed the host's uptime (a hostile tester). */
+	p->last_handshake_s = (l->now_ns - (keyed_ns ? keyed_ns : c->start_ns)) / RV_NSEC_PER_SEC;
 	silent = rv_ctl_peer_data_silent_ns(c->ctl, l->now_ns);
 	p->data_silent = silent != 0;
 	p->data_silent_s = silent / RV_NSEC_PER_SEC;
