@@ -435,6 +435,14 @@ static bool path_check(struct rv_leasefile *f)
 	f->said = 0;
 	rv_warnx("lease file %s was deleted or replaced while the server ran: made anew there",
 		 f->path);
+	/* Taken once, its owner said once (check_fd kept quiet: it runs each
+	 * second while the file cannot be taken). */
+	if (fstat(fd, &path_st) == 0 && path_st.st_uid != 0 && path_st.st_uid != geteuid()) {
+		rv_warnx("lease file %s belongs to uid %u: that user can read and change the "
+			 "leases "
+			 "and keep the server from starting",
+			 f->path, (unsigned)path_st.st_uid);
+	}
 	return true;
 }
 
