@@ -200,7 +200,7 @@ static int reply_body(const char *path, const struct rv_strbuf *r, const char **
 		fprintf(stderr,
 			"ringvpn: bad reply from %s (not a ringvpn status socket?): %.*s%s (%zu "
 			"bytes)\n",
-			path, n < 120 ? n : 120, s, n < 120 && (size_t)n == r->len ? "" : " ...",
+			path, n < 120 ? n : 120, s, n > 120 || (size_t)n + 1 < r->len ? " ..." : "",
 			r->len);
 		return RV_EXIT_FAILURE;
 	}

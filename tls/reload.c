@@ -78,12 +78,6 @@ static bool older_crl(const struct rv_loop *l, const struct rv_tls_ctx *n, const
 
 static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt);
 
-/* crl_unfit: would |n| (its CRL read from |path|) put in force a CRL that
- * is not valid yet, or one that expired while the running one has not?
- * Either would refuse every peer: it is refused instead, the running CRL
- * kept, and said in |err|. A CRL not valid yet is taken when it becomes
- * valid if |retry| (the watch, which looks at the files again then), and
- * |*later| says so (an expired one never will: a reload said it would). */
 /* newly_expired: has a CRL of |n| expired that the running set's has not?
  * Says so in |err|. */
 static bool newly_expired(struct rv_loop *l, const struct rv_tls_ctx *n, const char *path,
@@ -107,6 +101,12 @@ static bool newly_expired(struct rv_loop *l, const struct rv_tls_ctx *n, const c
 	return true;
 }
 
+/* crl_unfit: would |n| (its CRL read from |path|) put in force a CRL that
+ * is not valid yet, or one that expired while the running one has not?
+ * Either would refuse every peer: it is refused instead, the running CRL
+ * kept, and said in |err|. A CRL not valid yet is taken when it becomes
+ * valid if |retry| (the watch, which looks at the files again then), and
+ * |*later| says so (an expired one never will: a reload said it would). */
 static bool crl_unfit(struct rv_loop *l, const struct rv_tls_ctx *n, const char *path, bool retry,
 		      bool *later, char *err, size_t err_len)
 {
