@@ -706,23 +706,17 @@ const struct rv_role rv_server_role = {
 
 struct rv_chan *rv_server_find(struct rv_loop *l, const char *name)
 {
-	struct rv_name_node *n;
+	struct rv_name_node *n =
+		l->role == &rv_server_role ? rv_nametab_find(side(l)->names, name) : NULL;
 
-	if (l->role != &rv_server_role) {
-		return NULL;
-	}
-	n = rv_nametab_find(side(l)->names, name);
 	return n ? container_of(n, struct rv_chan, name_node) : NULL;
 }
 
 struct rv_chan *rv_server_find_waiting(struct rv_loop *l, const char *name)
 {
-	struct rv_name_node *n;
+	struct rv_name_node *n =
+		l->role == &rv_server_role ? rv_nametab_find(side(l)->waiting, name) : NULL;
 
-	if (l->role != &rv_server_role) {
-		return NULL;
-	}
-	n = rv_nametab_find(side(l)->waiting, name);
 	return n ? container_of(n, struct rv_chan, wait_node) : NULL;
 }
 

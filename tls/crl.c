@@ -226,16 +226,6 @@ bool rv_tls_crls_dropped(const struct rv_tls_crls *n, X509_STORE *store,
 	return false;
 }
 
-/* keep_latest raises |*cur| to the time of |t|. */
-static void keep_latest(int64_t *cur, const ASN1_TIME *t)
-{
-	int64_t v;
-
-	if (rv_tls_unix_time(t, &v) && v > *cur) {
-		*cur = v;
-	}
-}
-
 /* ca_named: the |i|th object of |objs| if it is a CA certificate whose
  * subject is |name| (borrowed), else NULL. */
 static X509 *ca_named(STACK_OF(X509_OBJECT) * objs, size_t i, X509_NAME *name)
@@ -551,6 +541,7 @@ static int take(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_expiry *
 
 	if (rv_tls_unix_time(X509_CRL_get0_lastUpdate(crl), &from)) {
 		if (from > ex->crl_last_update) {
+			ex->crl_last_update = from;
 			X509_NAME_oneline(X509_get_subject_name(signer), ex->crl_last_ca,
 					  sizeof(ex->crl_last_ca));
 		}
@@ -559,7 +550,6 @@ static int take(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_expiry *
 			ex->crl_next_valid = from;
 		}
 	}
-	keep_latest(&ex->crl_last_update, X509_CRL_get0_lastUpdate(crl));
 	/* Every CRL's end counts until the newest of each CA is known
 	 * (signer_ends); with more than RV_TLS_CRL_KEPT, for good. */
 	note_end(ex, crl, signer);

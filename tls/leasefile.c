@@ -351,9 +351,12 @@ static void say_once(struct rv_leasefile *f, const char *line)
 	}
 }
 
-/* cut_said says that the file is shorter than written; true. */
-static bool cut_said(const struct rv_leasefile *f, const struct stat *st)
+/* cut: is the open file (|st|) shorter than what was written? Said. */
+static bool cut(const struct rv_leasefile *f, const struct stat *st)
 {
+	if (st->st_size >= f->size) {
+		return false;
+	}
 	rv_warnx("lease file %s was cut (%lld bytes of %lld) while the server ran: written "
 		 "whole again",
 		 f->path, (long long)st->st_size, (long long)f->size);
@@ -384,7 +387,7 @@ static bool path_check(struct rv_leasefile *f)
 	if (fd < 0 && errno != ENOENT && errno != ELOOP) {
 		/* Cannot look (a directory on the way the service user may
 		 * not search, opened before the drop): nothing to say. */
-		return open_st.st_size < f->size && cut_said(f, &open_st);
+		return cut(f, &open_st);
 	}
 	if (fd >= 0) {
 		bool same = fstat(fd, &path_st) == 0 && path_st.st_dev == open_st.st_dev &&
@@ -401,7 +404,7 @@ static bool path_check(struct rv_leasefile *f)
 			} else {
 				f->said = 0;
 			}
-			return open_st.st_size < f->size && cut_said(f, &open_st);
+			return cut(f, &open_st);
 		}
 	}
 	fd = open_nofollow(f->path, O_RDWR | O_CREAT | O_APPEND, err, sizeof(err));

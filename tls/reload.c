@@ -153,7 +153,8 @@ static int keep_crl_tls(struct rv_loop *l, const struct rv_config *cfg, struct r
 
 	snprintf(kept, kept_len, "the running CRL");
 	if (rv_tls_ctx_from_config_hold(&n, cfg, l->tls, &why, e2, sizeof(e2)) == 0) {
-		struct rv_tls_expiry e;
+		struct rv_tls_expiry e, ce;
+		int64_t now = (int64_t)time(NULL);
 
 		/* Worth it only if some CA's new CRL is taken. */
 		rv_tls_ctx_expiry(n, &e);
@@ -163,8 +164,9 @@ static int keep_crl_tls(struct rv_loop *l, const struct rv_config *cfg, struct r
 		 * valid now than the running one. It was refused as not valid
 		 * yet, and every other CA's revocation waited for it (a
 		 * hostile tester). */
-		from_n = rv_tls_crl_not_yet_valid(n, cfg->crl, e2, sizeof(e2));
-		from_cur = rv_tls_crl_not_yet_valid(l->tls, cfg->crl, e2, sizeof(e2));
+		rv_tls_ctx_expiry(l->tls, &ce);
+		from_n = e.have_crl && e.crl_last_update > now ? e.crl_last_update : 0;
+		from_cur = ce.have_crl && ce.crl_last_update > now ? ce.crl_last_update : 0;
 		if (held > 0 && held < e.crl_signers && (from_n == 0 || from_n <= from_cur) &&
 		    !older_crl(l, n, cfg->crl, e2, sizeof(e2)) &&
 		    !newly_expired(l, n, cfg->crl, e2, sizeof(e2))) {

@@ -372,6 +372,13 @@ rvt_step "G1. two CAs, one's new CRL dated ahead: the other's new revocation is 
 # became valid, and with it this CA's revocation: the revoked client kept
 # its session (round-four tester 29). Now only that CA keeps its running
 # CRL.
+# publish_g2 CRL...: the CRLs, joined, put in place as the server's CRL file
+# (written beside it, readable by the service, renamed over it).
+publish_g2() {
+	cat "$@" >"$RVT_TMP/g2/crls.new" &&
+		chgrp "$RV_GROUP" "$RVT_TMP/g2/crls.new" && chmod g+r "$RVT_TMP/g2/crls.new" &&
+		mv "$RVT_TMP/g2/crls.new" "$RVT_TMP/g2/crls.pem" || rvt_fail "publish the CRL file"
+}
 "$RV_BIN" pki client --ca "$PKI/ca" --name ahead --out "$PKI" >/dev/null || rvt_fail "pki client ahead"
 chgrp "$RV_GROUP" "$PKI/ahead.key" && chmod g+r "$PKI/ahead.key"
 mkdir -p "$RVT_TMP/g2" && cat "$PKI/ca/ca.crl" "$PKI/other-ca/ca.crl" >"$RVT_TMP/g2/crls.pem"
@@ -386,9 +393,7 @@ rvt_run openssl ca -config "$RVT_TMP/oca/ca.cnf" -gencrl -cert "$PKI/other-ca/ca
 	-keyfile "$PKI/other-ca/ca.key" -crl_lastupdate "$(date -u -d '+1 hour' +%Y%m%d%H%M%SZ)" \
 	-crl_nextupdate "$(date -u -d '+30 days' +%Y%m%d%H%M%SZ)" \
 	-out "$RVT_TMP/other-ahead.crl" 2>"$RVT_TMP/openssl.log" || { cat "$RVT_TMP/openssl.log"; rvt_fail "openssl ca (ahead)"; }
-cat "$PKI/ca/ca.crl" "$RVT_TMP/other-ahead.crl" >"$RVT_TMP/g2/crls.new"
-chgrp "$RV_GROUP" "$RVT_TMP/g2/crls.new" && chmod g+r "$RVT_TMP/g2/crls.new"
-mv "$RVT_TMP/g2/crls.new" "$RVT_TMP/g2/crls.pem"
+publish_g2 "$PKI/ca/ca.crl" "$RVT_TMP/other-ahead.crl"
 rvt_wait_for 5 "ahead's session ended" grep -q "^closed: goodbye" "$RVT_TMP/ahead.log" ||
 	rvt_fail "this CA's revocation was held back by the other CA's CRL dated ahead: $(grep -a "CRL" "$RVT_TMP/sahead.log" | tail -2)"
 grep -q "the CRL cannot be used now (keeping the running CRL of CA .*other test CA (the new CRLs of the other CAs taken); it is taken when it becomes valid): CRL file .*: not valid until" "$RVT_TMP/sahead.log" ||
@@ -401,18 +406,14 @@ rvt_stop_pid "$S2_PID" 10 || rvt_fail "sahead exit"
 # 35). Now the set that only keeps the running CRL dated ahead is taken.
 "$RV_BIN" pki client --ca "$PKI/ca" --name ahead2 --out "$PKI" >/dev/null || rvt_fail "pki client ahead2"
 chgrp "$RV_GROUP" "$PKI/ahead2.key" && chmod g+r "$PKI/ahead2.key"
-cat "$PKI/ca/ca.crl" "$RVT_TMP/other-ahead.crl" >"$RVT_TMP/g2/crls.new"
-chgrp "$RV_GROUP" "$RVT_TMP/g2/crls.new" && chmod g+r "$RVT_TMP/g2/crls.new"
-mv "$RVT_TMP/g2/crls.new" "$RVT_TMP/g2/crls.pem"
+publish_g2 "$PKI/ca/ca.crl" "$RVT_TMP/other-ahead.crl"
 start_s2 sahead2 ca="$PKI/two-cas.pem" crl="$RVT_TMP/g2/crls.pem"
 rvt_bg "$(rvt_ns_name c5)" ahead2 "$PROBE" session 10.88.5.1 4533 "$PKI/ca/ca.crt" vpn.test \
 	"$PKI/ahead2.crt" "$PKI/ahead2.key" hold=30 then=wait
 AHEAD=$RVT_LAST_PID
 rvt_wait_for 10 "ahead2 running" grep -q "^running$" "$RVT_TMP/ahead2.log" || rvt_fail "ahead2 did not get in"
 revoke_in "$PKI/ca" ahead2
-cat "$PKI/ca/ca.crl" "$RVT_TMP/other-ahead.crl" >"$RVT_TMP/g2/crls.new"
-chgrp "$RV_GROUP" "$RVT_TMP/g2/crls.new" && chmod g+r "$RVT_TMP/g2/crls.new"
-mv "$RVT_TMP/g2/crls.new" "$RVT_TMP/g2/crls.pem"
+publish_g2 "$PKI/ca/ca.crl" "$RVT_TMP/other-ahead.crl"
 rvt_wait_for 5 "ahead2's session ended" grep -q "^closed: goodbye" "$RVT_TMP/ahead2.log" ||
 	rvt_fail "started with a CRL dated ahead, this CA's revocation waited: $(grep -a "CRL" "$RVT_TMP/sahead2.log" | tail -2)"
 wait "$AHEAD" 2>/dev/null
