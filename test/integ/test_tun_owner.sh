@@ -250,7 +250,14 @@ mkdir -p /run/ringvpn
 echo 1 >"$STALE_T"
 echo 3 >"$STALE_U"
 echo 2 >"$HELD"
-flock -x "$HELD" sleep 120 &
+# The subshell becomes the sleep that holds the lock, so killing HOLDER lets
+# it go. With `flock FILE sleep 120` the sleep outlived the killed flock and
+# kept the test's output open: ctest waited two more minutes for it.
+(
+	exec 9<"$HELD"
+	flock -x 9
+	exec sleep 120
+) >/dev/null 2>&1 &
 HOLDER=$!
 RVT_PIDS+=("$HOLDER")
 rvt_wait_for 5 "the holder's flock" sh -c "! flock -xn '$HELD' true" || rvt_fail "flock of $HELD not taken"
