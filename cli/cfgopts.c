@@ -171,6 +171,12 @@ static void say_err(const char *msg)
 
 	memcpy(buf, msg, n);
 	buf[n] = '\0';
+	/* For journald or a log shipper, at the error priority in the log's
+	 * form (it was a bare line, at the unit's default priority). */
+	if (rv_log_get_format() == RV_LOG_FMT_JOURNAL || rv_log_get_format() == RV_LOG_FMT_JSON) {
+		rv_fatal("%s", buf);
+		return;
+	}
 	rv_log_sanitize(buf, n);
 	fprintf(stderr, "ringvpn: %s\n", buf);
 }
@@ -455,12 +461,49 @@ static void warn_crl_expired(const struct rv_tls_ctx *tls, const struct rv_confi
 	}
 }
 
+/* say_unreadable warns of the files a reload re-reads that the service user
+ * cannot: to stderr for -n (before the drop), to the log after it. The
+ * start reads them as root and went on; each reload then failed on them,
+ * and a CRL change with them (a hostile tester: the key `pki server`
+ * writes is root's only). */
+static void say_unreadable(const struct rv_cli_opts *opts, const struct rv_config *cfg,
+			   bool dropped)
+{
+	static const char *const what[] = { "configuration", "CA", "certificate", "key", "CRL" };
+	const char *const paths[] = { opts->config_path, cfg->ca, cfg->cert, cfg->key, cfg->crl };
+	unsigned mask = rv_privdrop_unreadable(&opts->priv, paths, 5, dropped);
+
+	for (size_t i = 0; i < 5; i++) {
+		const char *then =
+			i == 0	 ? "a reload is refused (the running configuration kept)"
+			: i == 3 ? "a new CA or CRL is taken with the running key, a renewed "
+				   "certificate with a new key is refused"
+				 : "a reload, or a change the file watch sees, is refused (the "
+				   "running one kept)";
+		char msg[1024];
+
+		if (!(mask & (1u << i))) {
+			continue;
+		}
+		snprintf(msg, sizeof(msg),
+			 "user %s cannot read the %s file %s, which reloads read as that user: %s; "
+			 "make it readable by group %s (chgrp %s %s; chmod g+r %s)",
+			 opts->priv.user, what[i], paths[i], then, opts->priv.group,
+			 opts->priv.group, paths[i], paths[i]);
+		if (dropped) {
+			rv_warnx("%s", msg);
+		} else {
+			fprintf(stderr, "ringvpn: warning: %s\n", msg);
+		}
+	}
+}
+
 int rv_cli_tls_ctx(struct rv_tls_ctx **out, const struct rv_config *cfg)
 {
 	enum rv_tls_ctx_fail why;
 	char err[1024];
 
-	if (rv_tls_ctx_from_config(out, cfg, true, &why, err, sizeof(err)) == 0) {
+	if (rv_tls_ctx_from_config(out, cfg, true, NULL, &why, err, sizeof(err)) == 0) {
 		return -1;
 	}
 	say_err(err);
@@ -525,12 +568,15 @@ int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 	pthread_sigmask(SIG_BLOCK, &early, NULL);
 	*out_tls = NULL;
 	code = rv_cli_parse(cfg, opts, role, argc, argv);
+	rv_log_set_prefix(role == RV_CONFIG_SERVER ? "server" : "client");
 	if (code >= 0) {
+		/* For rv_cli_start_failed's line: the file's log_format was
+		 * not read, or not to the end. */
+		rv_log_set_format(log_format(RV_LOG_FMT_AUTO));
 		return code;
 	}
 	rv_log_set_level((enum rv_log_level)cfg->log_level);
 	rv_log_set_format(log_format(cfg->log_format));
-	rv_log_set_prefix(role == RV_CONFIG_SERVER ? "server" : "client");
 	rv_log_open();
 	if (rv_privdrop_early()) {
 		fprintf(stderr, "ringvpn: cannot make the process non-dumpable: %s\n",
@@ -544,8 +590,18 @@ int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 	code = rv_cli_tls_ctx(out_tls, cfg);
 	if (code < 0 && opts->check_only) {
 		warn_crl_expired(*out_tls, cfg);
+		say_unreadable(opts, cfg, false);
 	}
 	return code;
+}
+
+void rv_cli_start_failed(const struct rv_cli_opts *opts, int code)
+{
+	enum rv_log_format f = rv_log_get_format();
+
+	if (code > 0 && !opts->check_only && (f == RV_LOG_FMT_JOURNAL || f == RV_LOG_FMT_JSON)) {
+		rv_fatal("stopped: exit %d, %s", code, rv_exit_meaning(code));
+	}
 }
 
 int rv_cli_confine(const struct rv_cli_opts *opts, const struct rv_config *cfg, bool tun_later)
@@ -561,6 +617,7 @@ int rv_cli_confine(const struct rv_cli_opts *opts, const struct rv_config *cfg, 
 		return ret == -EMFILE || ret == -ENFILE || ret == -ENOMEM ? RV_EXIT_FAILURE
 									  : RV_EXIT_PRIVDROP;
 	}
+	say_unreadable(opts, cfg, true);
 	if (!cfg->seccomp) {
 		rv_warnx("seccomp = no: the system call filter is off");
 		return -1;

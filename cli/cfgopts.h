@@ -71,6 +71,13 @@ int rv_cli_check_paths(const struct rv_config *cfg);
 int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,
 		 int argc, char **argv, struct rv_tls_ctx **out_tls);
 
+/* rv_cli_start_failed says, for journald or a log shipper (log_format
+ * journal or json), at the error priority, that the start failed with exit
+ * |code| (> 0) and what that code means, as a process that stops later
+ * does. A terminal has the start's own error as its last line. Nothing
+ * for -n or a code of 0 (--help). */
+void rv_cli_start_failed(const struct rv_cli_opts *opts, int code);
+
 /* rv_cli_confine ends the privileged set-up: rv_privdrop_apply with
  * opts->priv and |tun_later|, then (cfg->seccomp) rv_sandbox_apply. Call it on the control
  * thread once the TUN device (server), sockets and status socket exist.

@@ -42,6 +42,7 @@ int rv_cmd_client(int argc, char **argv)
 
 	code = rv_cli_start(&cfg, &opts, RV_CONFIG_CLIENT, argc, argv, &tls);
 	if (code >= 0) {
+		rv_cli_start_failed(&opts, code);
 		return code;
 	}
 	if (opts.check_only) {

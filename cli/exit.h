@@ -48,7 +48,8 @@
 	  "filter")                                                                                \
 	X(REFUSED, 17, false,                                                                      \
 	  "the server turned the client away after authenticating it: no free address in its "     \
-	  "pool, or at its session limit")                                                         \
+	  "pool, at its session limit, or another connection with the same certificate took "      \
+	  "its place")                                                                             \
 	X(PROTOCOL, 18, false,                                                                     \
 	  "the control protocol failed after authentication: a malformed or unexpected message, "  \
 	  "no common protocol version or a failed key exchange (either side's verdict), an "       \

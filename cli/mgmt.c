@@ -419,8 +419,8 @@ static void usage(FILE *f, enum rv_mgmt_cmd cmd)
 
 	if (cmd == RV_MGMT_STATUS) {
 		fprintf(f,
-			"Usage: ringvpn status [-s SOCK] [--json|--prometheus|--kv] "
-			"[--watch [SECS]] [--rekey [NAME]]\n\n"
+			"Usage: ringvpn status [-s SOCK] [--json|--prometheus|--kv | "
+			"--watch [SECS]]\n\n"
 			"  %s.\n"
 			"  --json          versioned JSON (schema in core/status.h and the "
 			"README)\n"
@@ -429,20 +429,19 @@ static void usage(FILE *f, enum rv_mgmt_cmd cmd)
 			"  --kv            key=value lines, one per session and worker "
 			"(scripts)\n"
 			"  --watch [SECS]  redraw every SECS seconds (default 1) with "
-			"per-session rates\n"
-			"  --rekey [NAME]  same as `ringvpn rekey [NAME]`\n",
+			"per-session rates (the text view)\n",
 			c->help);
 	} else {
 		fprintf(f, "Usage: ringvpn %s%s%s [-s SOCK]\n\n  %s.\n", c->name,
 			c->args[0] ? " " : "", c->args, c->help);
 	}
 	fprintf(f,
-		"  -s, --socket SOCK   the server's or client's status_socket (default %s, "
-		"then %s)\n"
+		"  -s, --socket SOCK   the server's or client's status_socket (default the "
+		"first of %s, %s, %s that answers)\n"
 		"  -h, --help          this help\n\n"
 		"Access: root, or members of the configured admin_group (changing state "
 		"needs admin_group_write).\n",
-		default_sockets[0], default_sockets[1]);
+		default_sockets[0], default_sockets[1], default_sockets[2]);
 }
 
 static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
@@ -559,6 +558,12 @@ static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 	if ((which == RV_MGMT_KICK || which == RV_MGMT_LOG_LEVEL) && nargs == 0) {
 		fprintf(stderr, "ringvpn %s: missing %s (see --help)\n", rv_mgmt_cmds[which].name,
 			rv_mgmt_cmds[which].args);
+		return RV_EXIT_USAGE;
+	}
+	if (watch_secs && req.format != RV_MGMT_HUMAN) {
+		/* It drew the text view and dropped the format unsaid. */
+		fprintf(stderr, "ringvpn status: --watch draws the text view; for --json, "
+				"--prometheus or --kv, run it at intervals\n");
 		return RV_EXIT_USAGE;
 	}
 	if (watch_secs) {

@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
@@ -18,6 +19,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -315,6 +317,56 @@ int rv_privdrop_apply(const struct rv_privdrop *pd, bool tun_later, char *err, s
 			 "/usr/sbin/nologin ringvpn) or set `user`");
 	}
 	return 0;
+}
+
+/* unreadable_here: the mask of rv_privdrop_unreadable, as this process's
+ * user now. Only async-signal-safe calls: it runs in a forked child too. */
+static unsigned unreadable_here(const char *const *paths, size_t n)
+{
+	unsigned mask = 0;
+
+	for (size_t i = 0; i < n && i < 8; i++) {
+		int fd;
+
+		if (!paths[i] || !paths[i][0]) {
+			continue;
+		}
+		fd = open(paths[i], O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd >= 0) {
+			close(fd);
+		} else if (errno == EACCES || errno == EPERM) {
+			mask |= 1u << i;
+		}
+	}
+	return mask;
+}
+
+unsigned rv_privdrop_unreadable(const struct rv_privdrop *pd, const char *const *paths, size_t n,
+				bool dropped)
+{
+	int status;
+	pid_t pid;
+
+	if (pd->keep_root || !pd->switch_ids) {
+		return 0;
+	}
+	if (dropped) {
+		return unreadable_here(paths, n);
+	}
+	pid = fork();
+	if (pid == 0) {
+		if (setgroups(1, &pd->gid) != 0 || setresgid(pd->gid, pd->gid, pd->gid) != 0 ||
+		    setresuid(pd->uid, pd->uid, pd->uid) != 0) {
+			_exit(0);
+		}
+		_exit((int)unreadable_here(paths, n));
+	}
+	if (pid < 0) {
+		return 0;
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+	}
+	return WIFEXITED(status) ? (unsigned)WEXITSTATUS(status) : 0;
 }
 
 int rv_privdrop_tun_open(const struct rv_privdrop *pd, char *err, size_t err_len)

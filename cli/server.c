@@ -134,6 +134,7 @@ int rv_cmd_server(int argc, char **argv)
 
 	code = rv_cli_start(&cfg, &opts, RV_CONFIG_SERVER, argc, argv, &tls);
 	if (code >= 0) {
+		rv_cli_start_failed(&opts, code);
 		return code;
 	}
 	pool = rv_ippool_new(cfg.pool4.addr.family ? &cfg.pool4.addr : NULL, cfg.pool4.len,

@@ -38,6 +38,11 @@ void rv_log_set_format(enum rv_log_format fmt)
 	atomic_store(&log_format, (int)fmt);
 }
 
+enum rv_log_format rv_log_get_format(void)
+{
+	return (enum rv_log_format)atomic_load(&log_format);
+}
+
 void rv_log_set_prefix(const char *prefix)
 {
 	atomic_store(&log_prefix, prefix);

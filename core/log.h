@@ -44,6 +44,7 @@ enum rv_log_format {
 /* rv_log_set_format selects the line format (default TEXT). Call it before
  * threads start logging. */
 void rv_log_set_format(enum rv_log_format fmt);
+enum rv_log_format rv_log_get_format(void);
 
 /* rv_log_set_level sets the most verbose level printed (default RV_LOG_INFO). */
 void rv_log_set_level(enum rv_log_level level);

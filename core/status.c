@@ -134,8 +134,12 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 	if (server) {
 		rv_strbuf_printf(o, "  listening %s (control), UDP %u (data), tun %s\n", st->listen,
 				 st->data_port, st->tun);
-		rv_strbuf_printf(o, "  sessions %zu, handshaking %zu, connections %zu\n",
+		rv_strbuf_printf(o, "  sessions %zu, handshaking %zu, connections %zu",
 				 st->sessions, st->handshaking, st->connections);
+		if (st->awaiting_hello) {
+			rv_strbuf_printf(o, ", awaiting HELLO %zu", st->awaiting_hello);
+		}
+		rv_strbuf_printf(o, "\n");
 		rv_strbuf_printf(o,
 				 "  handshakes ok %" PRIu64 ", failed %" PRIu64 ", aborted %" PRIu64
 				 ", timed out %" PRIu64 ", evicted %" PRIu64 "\n",
@@ -350,8 +354,9 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 	rv_strbuf_json_str(o, st->listen);
 	rv_strbuf_printf(o,
 			 ",\"data_port\":%u,\"sessions\":%zu,\"handshaking\":%zu,"
-			 "\"connections\":%zu,",
-			 st->data_port, st->sessions, st->handshaking, st->connections);
+			 "\"connections\":%zu,\"awaiting_hello\":%zu,",
+			 st->data_port, st->sessions, st->handshaking, st->connections,
+			 st->awaiting_hello);
 	rv_strbuf_printf(o,
 			 "\"handshakes\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64
 			 ",\"aborted\":%" PRIu64 ",\"timeouts\":%" PRIu64 ",\"evicted\":%" PRIu64
@@ -757,6 +762,10 @@ static void prom_server(struct rv_strbuf *o, const struct rv_status *st)
 	prom_head(o, "ringvpn_handshaking_connections", "gauge",
 		  "Control connections still in their TLS handshake.");
 	rv_strbuf_printf(o, "ringvpn_handshaking_connections %zu\n", st->handshaking);
+	prom_head(o, "ringvpn_awaiting_hello_connections", "gauge",
+		  "Authenticated control connections whose HELLO is not taken yet (they "
+		  "count against max_clients).");
+	rv_strbuf_printf(o, "ringvpn_awaiting_hello_connections %zu\n", st->awaiting_hello);
 	prom_head(o, "ringvpn_handshakes_total", "counter",
 		  "Control connections by how their TLS handshake ended.");
 	rv_strbuf_printf(o,
@@ -924,7 +933,8 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 " reloads=%" PRIu64 " reload_failures=%" PRIu64
 				 " refused_full=%" PRIu64 " refused_no_address=%" PRIu64
 				 " pool4_in_use=%zu pool6_in_use=%zu demux=%zu qsbr_pending=%zu "
-				 "tun_lanes=%ld moves=%" PRIu64 " away=%u data_port=%u",
+				 "tun_lanes=%ld moves=%" PRIu64 " away=%u data_port=%u "
+				 "awaiting_hello=%zu",
 				 st->state, st->sessions, st->handshaking, st->connections,
 				 st->accepted, st->hs_failed, st->hs_aborted, st->hs_timeouts,
 				 st->hs_evicted, st->replaced, st->kicked, st->revoked, st->expired,
@@ -933,7 +943,7 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 st->reload_failures, st->refused_full, st->refused_no_address,
 				 st->pool4_in_use, st->pool6_in_use, st->demux_entries,
 				 st->qsbr_pending, st->tun_lanes, st->moves, st->away,
-				 st->data_port);
+				 st->data_port, st->awaiting_hello);
 	} else {
 		rv_strbuf_printf(o, "client server=%s state=%s tun=%s failed_attempts=%u",
 				 st->server, st->state, st->tun, st->failed_attempts);

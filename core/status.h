@@ -13,6 +13,7 @@
  *   { "version": 1, "role": "server"|"client", "state": STR, "uptime_s": N,
  *     "tun": STR, "listen": STR, "data_port": N,
  *     "sessions": N, "handshaking": N, "connections": N,
+ *     "awaiting_hello": N (server),
  *     "handshakes": { "ok": N, "failed": N, "timeouts": N, "evicted": N },
  *     "events": { "replaced": N, "kicked": N, "revoked": N, "rate_limited": N,
  *                 "reconfigured": N, "timed_out": N, "protocol_errors": N,
@@ -105,6 +106,9 @@ struct rv_status {
 	char listen[RV_STATUS_TEXT_MAX];
 	uint16_t data_port;
 	size_t sessions, handshaking, connections;
+	/* server: authenticated connections whose HELLO is not taken yet (they
+	 * count against max_clients with the sessions; not in handshaking) */
+	size_t awaiting_hello;
 	uint64_t accepted; /* server: connections accepted */
 	uint64_t hs_ok, hs_failed, hs_aborted, hs_timeouts, hs_evicted;
 	/* server: authenticated clients refused for want of room: max_clients

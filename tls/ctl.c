@@ -525,9 +525,14 @@ void rv_ctl_peer_told_data_status(struct rv_ctl_peer *c, const struct rv_ctl_dat
 				 "client for %u s: UDP to %s may be blocked on the way; "
 				 "the session stays up",
 				 secs, a);
-		} else if (rv_session_last_rx_ns(c->session) > since) {
+		} else if (rv_session_last_rx_ns(c->session) > since + RV_NSEC_PER_SEC) {
 			/* Its keepalives came meanwhile, and we answered
-			 * each: the loss is on our way to it. */
+			 * each: the loss is on our way to it. A second of
+			 * margin: the peer counts whole seconds, down, so
+			 * |since| may be up to one late, and what was on the
+			 * way when both ways closed came after it: half the
+			 * silences of both ways were said as ours alone (a
+			 * hostile tester). */
 			rv_warnx_rl("client %s: our data-channel datagrams do not reach it "
 				    "(none for %u s, it reports) although its own reach us: "
 				    "UDP to %s may be blocked on the way (the session stays up)",

@@ -55,6 +55,7 @@ struct rv_tls_ctx {
 	 * crls.trust. */
 	uint8_t trust_ca[SHA256_DIGEST_LENGTH];
 	uint8_t own_id[SHA256_DIGEST_LENGTH]; /* SHA-256 of this end's certificate */
+	bool key_kept; /* the key file was unreadable: the running context's key */
 };
 
 /* A value that cannot be encoded (out of memory) is chained as such, which
@@ -508,8 +509,39 @@ static void say_if_everyones(FILE *f, const char *path)
 	}
 }
 
-static int load_key(SSL_CTX *sc, const char *path, char *err, size_t err_len)
+/* keep_key puts |running|'s private key in |c| in place of the file at
+ * |path|, which this process may no longer open (|why|: -EACCES or -EPERM).
+ * A process started as root reads a root-only key (what `pki server`
+ * writes) and drops to its service user: every later rebuild of the
+ * context failed on the key, and a new CRL with it, so a revocation was
+ * never applied (a hostile tester). The key stands in only for a
+ * certificate it matches: a renewal with a new key still needs the file. */
+static int keep_key(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, const char *path,
+		    int why, char *err, size_t err_len)
 {
+	EVP_PKEY *pk = running ? SSL_CTX_get0_privatekey(running->ssl_ctx) : NULL;
+	X509 *own = SSL_CTX_get0_certificate(c->ssl_ctx);
+	EVP_PKEY *pub = own ? X509_get_pubkey(own) : NULL;
+	bool same = pk && pub && EVP_PKEY_cmp(pub, pk) == 1;
+
+	EVP_PKEY_free(pub);
+	if (!same || !SSL_CTX_use_PrivateKey(c->ssl_ctx, pk)) {
+		ERR_clear_error();
+		snprintf(err, err_len,
+			 "cannot open private key file %s: %s, and the running key is not the "
+			 "certificate's (a renewal with a new key): make the file readable by "
+			 "the service's group (chgrp GROUP %s; chmod 0640 %s)",
+			 path, strerror(-why), path, path);
+		return why;
+	}
+	c->key_kept = true;
+	return 0;
+}
+
+static int load_key(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, const char *path,
+		    char *err, size_t err_len)
+{
+	SSL_CTX *sc = c->ssl_ctx;
 	char ebuf[256];
 	char iobuf[4096]; /* stdio buffer: holds the key's PEM text, wiped below */
 	EVP_PKEY *pk;
@@ -517,6 +549,9 @@ static int load_key(SSL_CTX *sc, const char *path, char *err, size_t err_len)
 	int ret = 0;
 
 	f = rv_tls_pem_open("private key", path, err, err_len, &ret);
+	if (!f && running && (ret == -EACCES || ret == -EPERM)) {
+		return keep_key(c, running, path, ret, err, err_len);
+	}
 	if (!f) {
 		return ret;
 	}
@@ -609,7 +644,7 @@ int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
 		*out_fail = RV_TLS_FAIL_CERT;
 		goto err_free;
 	}
-	ret = load_key(c->ssl_ctx, p->key_file, err, err_len);
+	ret = load_key(c, p->running, p->key_file, err, err_len);
 	if (ret) {
 		*out_fail = RV_TLS_FAIL_KEY;
 		goto err_free;
@@ -704,27 +739,34 @@ void rv_tls_ctx_crl_carry(struct rv_tls_ctx *n, const struct rv_tls_ctx *cur)
 }
 
 static int from_config(struct rv_tls_ctx **out, const struct rv_config *cfg, bool starting,
-		       const struct rv_tls_ctx *keep_crl, const struct rv_tls_ctx *hold,
-		       enum rv_tls_ctx_fail *out_fail, char *err, size_t err_len);
+		       const struct rv_tls_ctx *running, const struct rv_tls_ctx *keep_crl,
+		       const struct rv_tls_ctx *hold, enum rv_tls_ctx_fail *out_fail, char *err,
+		       size_t err_len);
 
 int rv_tls_ctx_from_config(struct rv_tls_ctx **out, const struct rv_config *cfg, bool starting,
-			   enum rv_tls_ctx_fail *out_fail, char *err, size_t err_len)
+			   const struct rv_tls_ctx *running, enum rv_tls_ctx_fail *out_fail,
+			   char *err, size_t err_len)
 {
-	return rv_tls_ctx_from_config_crl(out, cfg, starting, NULL, out_fail, err, err_len);
+	return from_config(out, cfg, starting, running, NULL, NULL, out_fail, err, err_len);
 }
 
 int rv_tls_ctx_from_config_crl(struct rv_tls_ctx **out, const struct rv_config *cfg, bool starting,
 			       const struct rv_tls_ctx *keep_crl, enum rv_tls_ctx_fail *out_fail,
 			       char *err, size_t err_len)
 {
-	return from_config(out, cfg, starting, keep_crl, NULL, out_fail, err, err_len);
+	return from_config(out, cfg, starting, keep_crl, keep_crl, NULL, out_fail, err, err_len);
 }
 
 int rv_tls_ctx_from_config_hold(struct rv_tls_ctx **out, const struct rv_config *cfg,
 				const struct rv_tls_ctx *hold, enum rv_tls_ctx_fail *out_fail,
 				char *err, size_t err_len)
 {
-	return from_config(out, cfg, false, NULL, hold, out_fail, err, err_len);
+	return from_config(out, cfg, false, hold, NULL, hold, out_fail, err, err_len);
+}
+
+bool rv_tls_ctx_key_kept(const struct rv_tls_ctx *ctx)
+{
+	return ctx->key_kept;
 }
 
 unsigned rv_tls_ctx_crl_held(const struct rv_tls_ctx *ctx, char *who, size_t who_len)
@@ -734,10 +776,12 @@ unsigned rv_tls_ctx_crl_held(const struct rv_tls_ctx *ctx, char *who, size_t who
 }
 
 /* from_config builds |cfg|'s context: with the CRLs of |keep_crl| in place
- * of the file's, or with the file's holding back for |hold|'s. */
+ * of the file's, or with the file's holding back for |hold|'s; |running|'s
+ * key where the key file cannot be opened any more. */
 static int from_config(struct rv_tls_ctx **out, const struct rv_config *cfg, bool starting,
-		       const struct rv_tls_ctx *keep_crl, const struct rv_tls_ctx *hold,
-		       enum rv_tls_ctx_fail *out_fail, char *err, size_t err_len)
+		       const struct rv_tls_ctx *running, const struct rv_tls_ctx *keep_crl,
+		       const struct rv_tls_ctx *hold, enum rv_tls_ctx_fail *out_fail, char *err,
+		       size_t err_len)
 {
 	struct rv_tls_ctx_params p = {
 		.role = cfg->role == RV_CONFIG_SERVER ? RV_TLS_SERVER : RV_TLS_CLIENT,
@@ -747,6 +791,7 @@ static int from_config(struct rv_tls_ctx **out, const struct rv_config *cfg, boo
 		.crl_file = keep_crl != NULL ? NULL : cfg->crl,
 		.server_name = cfg->server_name[0] ? cfg->server_name : cfg->server_host,
 		.hold_crl = hold,
+		.running = running,
 	};
 
 	X509 *own;

@@ -48,6 +48,12 @@ struct rv_tls_ctx_params {
 	/* With crl_file: a CRL of it not valid yet gives way to the CRLs in
 	 * force in |hold_crl| of the same CA, where it has any. May be NULL. */
 	const struct rv_tls_ctx *hold_crl;
+	/* A running context whose private key stands in for |key_file| when
+	 * this process may no longer open it (EACCES, EPERM: it dropped the
+	 * privileges that read it at the start), where it matches the
+	 * certificate: a new CRL or CA must not wait for the key file's mode.
+	 * May be NULL. rv_tls_ctx_key_kept says whether it did. */
+	const struct rv_tls_ctx *running;
 };
 
 /* rv_tls_ctx_new builds a context from |p| (strings copied where kept).
@@ -59,14 +65,20 @@ int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
 struct rv_config;
 
 /* rv_tls_ctx_from_config is rv_tls_ctx_new with the parameters of |cfg|
- * (role, CA, certificate, key, CRL, expected server name), after checking
+ * (role, CA, certificate, key, CRL, expected server name; |running| as in
+ * rv_tls_ctx_params, NULL at the start), after checking
  * this side's own certificate as its peers will: expired, not valid yet or
  * not fit for the role is refused; revoked by its own CRL is refused when
  * |starting|, and said otherwise (a running process takes a new CRL
  * whatever it says of its own certificate, or its other revocations would
  * wait for a new one). */
 int rv_tls_ctx_from_config(struct rv_tls_ctx **out, const struct rv_config *cfg, bool starting,
-			   enum rv_tls_ctx_fail *out_fail, char *err, size_t err_len);
+			   const struct rv_tls_ctx *running, enum rv_tls_ctx_fail *out_fail,
+			   char *err, size_t err_len);
+
+/* rv_tls_ctx_key_kept: was |ctx| built with the running context's key, its
+ * key file unreadable to this process (rv_tls_ctx_params.running)? */
+bool rv_tls_ctx_key_kept(const struct rv_tls_ctx *ctx);
 
 /* rv_tls_ctx_from_config_crl is rv_tls_ctx_from_config with the CRLs in
  * force in |keep_crl| instead of |cfg|'s CRL file (NULL: the file): a new

@@ -209,7 +209,8 @@ static void on_retry(struct rv_loop *l, struct rv_ltimer *lt)
  * otherwise; |fail| is how to give up if this failure is the last one
  * max_attempts allows (RV_LOOP_GAVE_UP_* and the like: the last failure's
  * kind decides the exit code). */
-static void schedule_retry(struct rv_loop *l, bool stable, enum rv_loop_exit fail, bool kicked)
+static void schedule_retry(struct rv_loop *l, bool stable, enum rv_loop_exit fail, bool kicked,
+			   bool replaced)
 {
 	struct rv_client_side *s = side(l);
 	const struct rv_config *cfg = l->cfg;
@@ -218,19 +219,26 @@ static void schedule_retry(struct rv_loop *l, bool stable, enum rv_loop_exit fai
 	if (l->stopping || l->done) {
 		return;
 	}
-	/* A kick is no failure of the server's, however soon it came. */
+	/* A kick is no failure of the server's, however soon it came; nor is
+	 * the replacement of a session that ran (another holder of the
+	 * certificate took over). One replaced before it ran is a failed
+	 * attempt: a server that answered every HELLO so kept a client with
+	 * --max-attempts going for ever (a hostile tester). */
 	if (stable || kicked) {
 		s->failed_attempts = 0;
 		s->tried_in_round = 0;
 		/* An operator who kicks a client wants it gone for a while, not
 		 * back within a second: it waits the longest backoff. */
-		s->backoff_ms = kicked ? cfg->reconnect_max_ms : cfg->reconnect_min_ms;
+		s->backoff_ms = kicked || replaced ? cfg->reconnect_max_ms : cfg->reconnect_min_ms;
 	} else {
 		s->failed_attempts++;
 		s->tried_in_round++;
 		s->last_fail = fail;
 		/* Fail over: the next server of the list. */
 		s->server_idx = (s->server_idx + 1) % num_servers(cfg);
+		if (replaced) {
+			s->backoff_ms = cfg->reconnect_max_ms;
+		}
 	}
 	if (l->p.max_attempts && s->failed_attempts >= l->p.max_attempts) {
 		rv_warnx("giving up after %u failed attempts", s->failed_attempts);
@@ -238,7 +246,7 @@ static void schedule_retry(struct rv_loop *l, bool stable, enum rv_loop_exit fai
 		l->done = true;
 		return;
 	}
-	if (!stable && !kicked && s->tried_in_round < num_servers(cfg)) {
+	if (!stable && !kicked && !replaced && s->tried_in_round < num_servers(cfg)) {
 		delay = cfg->reconnect_min_ms; /* an untried server: go on */
 	} else {
 		if (s->tried_in_round >= num_servers(cfg)) {
@@ -398,14 +406,14 @@ static void connect_to(struct rv_loop *l)
 		rv_warn(err, "socket");
 		(void)rv_client_local_failure(l, err);
 		if (!l->done) {
-			schedule_retry(l, false, RV_LOOP_GAVE_UP_NET, false);
+			schedule_retry(l, false, RV_LOOP_GAVE_UP_NET, false, false);
 		}
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = rv_chan_new(l, fd, &ep);
 	if (!c) {
-		schedule_retry(l, false, RV_LOOP_GAVE_UP_NET, false);
+		schedule_retry(l, false, RV_LOOP_GAVE_UP_NET, false, false);
 		return;
 	}
 	snprintf(s->server_str, sizeof(s->server_str), "%s (%s)", s->job.host, c->peer_str);
@@ -502,7 +510,7 @@ void rv_client_on_resolved(struct rv_loop *l, int res)
 		if (k == NULL) {
 			rv_warnx("cannot resolve server %s: %s", s->job.host,
 				 gai_strerror(s->job.err));
-			schedule_retry(l, false, RV_LOOP_GAVE_UP_NET, false);
+			schedule_retry(l, false, RV_LOOP_GAVE_UP_NET, false, false);
 			return;
 		}
 		rv_warnx("cannot resolve server %s: %s: trying the %u address(es) it had before",
@@ -561,7 +569,7 @@ static void attempt(struct rv_loop *l)
 	s->req = calloc(1, sizeof(*s->req));
 	if (s->req == NULL) {
 		rv_warnx("cannot start the resolver: out of memory");
-		schedule_retry(l, false, RV_LOOP_GAVE_UP_NET, false);
+		schedule_retry(l, false, RV_LOOP_GAVE_UP_NET, false, false);
 		return;
 	}
 	s->req->job = s->job;
@@ -583,7 +591,7 @@ static void attempt(struct rv_loop *l)
 		(void)rv_client_local_failure(l, ret);
 		/* The host's limit, not the network's: exit 1 should it give
 		 * up here (it said 15, "name resolution failed"). */
-		schedule_retry(l, false, RV_LOOP_FAILED, false);
+		schedule_retry(l, false, RV_LOOP_FAILED, false, false);
 		return;
 	}
 	pthread_detach(thread);
@@ -713,8 +721,10 @@ static enum rv_loop_exit fail_kind(const struct rv_client_side *s, const struct 
 		break;
 	case RV_CTL_CODE_NO_ADDRESS:
 	case RV_CTL_CODE_FULL:
-		/* Authenticated, then turned away for capacity: not a TLS
-		 * failure (it exited 6 for a full pool). */
+	case RV_CTL_CODE_REPLACED:
+		/* Authenticated, then turned away for capacity, or for
+		 * another holder of the certificate: not a TLS failure (it
+		 * exited 6 for a full pool). */
 		return RV_LOOP_GAVE_UP_REFUSED;
 	case RV_CTL_CODE_REVOKED:
 		/* The server refused our certificate on checking it again. */
@@ -761,7 +771,8 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 	 * this one lived, so another process or host holds it too. Coming
 	 * straight back would take it back, and the two would take turns
 	 * several times a second for ever; like a kick, wait the longest. */
-	bool kicked = code == RV_CTL_CODE_KICKED || code == RV_CTL_CODE_REPLACED;
+	bool kicked = code == RV_CTL_CODE_KICKED;
+	bool replaced = code == RV_CTL_CODE_REPLACED;
 	char until[32];
 
 	if (c->ctl) {
@@ -836,7 +847,7 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 			rv_loop_arm(l, &s->retry, on_next_addr, l->now_ns);
 			return;
 		}
-		schedule_retry(l, stable, fail, kicked);
+		schedule_retry(l, stable, fail, kicked, replaced);
 	}
 }
 

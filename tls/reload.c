@@ -42,11 +42,35 @@ enum {
 
 /* ---- TLS material ------------------------------------------------------ */
 
-static int new_tls(const struct rv_config *cfg, struct rv_tls_ctx **out, char *err, size_t err_len)
+/* new_tls builds |cfg|'s context, with the running key where the key
+ * file cannot be read any more (rv_tls_ctx_params.running). */
+static int new_tls(const struct rv_loop *l, const struct rv_config *cfg, struct rv_tls_ctx **out,
+		   char *err, size_t err_len)
 {
 	enum rv_tls_ctx_fail why;
 
-	return rv_tls_ctx_from_config(out, cfg, false, &why, err, err_len);
+	return rv_tls_ctx_from_config(out, cfg, false, l->tls, &why, err, err_len);
+}
+
+/* say_key_kept warns, in |log| or the log, that |n| was built with the
+ * running key (rv_tls_ctx_key_kept). */
+static void say_key_kept(const struct rv_tls_ctx *n, const char *path, struct rv_strbuf *log)
+{
+	static const char fmt[] =
+		"the key file %s cannot be opened by this process (its service user): the "
+		"running key, which is the certificate's, is kept; a renewal with a new key "
+		"needs the file readable by the service's group (chgrp GROUP %s; chmod 0640 "
+		"%s)";
+
+	if (!rv_tls_ctx_key_kept(n)) {
+		return;
+	}
+	if (log) {
+		rv_strbuf_printf(log, fmt, path, path, path);
+		rv_strbuf_printf(log, "\n");
+	} else {
+		rv_warnx(fmt, path, path, path);
+	}
 }
 
 /* older_crl: would |n| (its CRL read from |path|) leave a CA that stays
@@ -530,7 +554,7 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	}
 	/* Certificates are re-read on every reload: the files may have
 	 * changed under the same names. */
-	ret = new_tls(next, &tls, err, sizeof(err));
+	ret = new_tls(l, next, &tls, err, sizeof(err));
 	if (ret == 0 && older_crl(l, tls, next->crl, err, sizeof(err))) {
 		ret = -EINVAL;
 	}
@@ -593,6 +617,7 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	if (crl_later) {
 		memset(l->watch_ids, 0, sizeof(l->watch_ids)); /* "changed" at the retry */
 	}
+	say_key_kept(tls, l->cfg->key, log);
 	swap_tls(l, tls, log);
 	tls = NULL;
 	if (accept_changed) {
@@ -811,7 +836,7 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 	 * reported once, not at every event of its directory. */
 	memcpy(l->watch_ids, ids, sizeof(ids));
 	watch_dirs(l); /* a retargeted link may lead somewhere new */
-	if (new_tls(l->cfg, &n, err, sizeof(err)) == 0 &&
+	if (new_tls(l, l->cfg, &n, err, sizeof(err)) == 0 &&
 	    older_crl(l, n, l->cfg->crl, err, sizeof(err))) {
 		rv_tls_ctx_free(n);
 		n = NULL;
@@ -845,6 +870,7 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 			 "%s",
 			 kept, later ? "; it is taken when it becomes valid" : "", why);
 	}
+	say_key_kept(n, l->cfg->key, NULL);
 	swap_tls(l, n, &log);
 	rv_info("certificate files changed: %s", rv_strbuf_str(&log));
 	rv_strbuf_free(&log);

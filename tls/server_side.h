@@ -17,8 +17,6 @@
 #include "crypto/siphash.h"
 #include "tls/internal.h"
 
-enum { RV_SERVER_QUIET_SLOTS = 256 };
-
 struct rv_config;
 struct rv_ippool;
 struct rv_leasefile;
@@ -59,12 +57,15 @@ struct rv_server_side {
 	bool bal_fresh;	    /* the sessions' counts were taken at the last look */
 	uint64_t moves;
 	/* admit.c: each name's connection lines, rate-limited (name_may_log),
-	 * in slots chosen by a keyed hash of the name. */
+	 * in a table of quiet_slots (a power of two) probed from a keyed hash
+	 * of the name; names that find no slot share quiet_spill. */
 	struct rv_siphash_key quiet_key;
 	struct rv_name_quiet {
 		uint64_t key, due_ns;
 		uint32_t missed;
-	} quiet[RV_SERVER_QUIET_SLOTS];
+		bool noted; /* "connects and leaves often" said, since it was full */
+	} * quiet, quiet_spill;
+	size_t quiet_slots;
 };
 
 /* rv_server_side_of returns the server role's state of |l| (the server role

@@ -66,6 +66,7 @@ rvt_cleanup() {
 	for pid in "${RVT_PIDS[@]}"; do
 		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
 	done
+	rvt_sweep
 	for ns in "${RVT_NS[@]}"; do
 		ip netns del "$ns" 2>/dev/null
 		# A test's own resolv.conf or hosts for `ip netns exec` (ours
@@ -104,6 +105,30 @@ rvt_cleanup() {
 	exit "$rc"
 }
 
+# rvt_sweep: kill what the test started and did not stop, found by the
+# RVT_OWNER mark in its environment (rvt_init exports it), and say so. Such
+# a process holds the test's output open, and ctest waits for it to end: a
+# forgotten `sleep 120` cost two minutes of every run of test_tun_owner.
+# /proc/PID/environ is what a program was started with: every program the
+# test ran carries the mark, the script's own subshells (forks of a shell
+# started before the export) do not.
+rvt_sweep() {
+	local p e env
+	[ -n "${RVT_OWNER:-}" ] || return 0
+	for p in /proc/[0-9]*; do
+		p=${p#/proc/}
+		[ "$p" = "$$" ] || [ "$p" = "$BASHPID" ] && continue
+		mapfile -d '' env 2>/dev/null <"/proc/$p/environ" || continue
+		for e in "${env[@]}"; do
+			[ "$e" = "RVT_OWNER=$RVT_OWNER" ] || continue
+			mapfile -d '' e 2>/dev/null <"/proc/$p/cmdline"
+			rvt_log "left running by the test, killed: PID $p: ${e[*]:0:6}"
+			kill -KILL "$p" 2>/dev/null
+			break
+		done
+	done
+}
+
 # rvt_init: check we can run, create $RVT_TMP, install the cleanup trap.
 # Exits 77, which ctest reports as a skip (SKIP_RETURN_CODE in
 # test/CMakeLists.txt), when the test cannot run here: not root, no TUN
@@ -128,6 +153,8 @@ rvt_init() {
 	: "${RV_BUILD:=$RV_SRC/build}"
 	export RV_SRC RV_BUILD
 	RVT_TMP=$(mktemp -d "/tmp/${RVT_PREFIX}.XXXXXX")
+	RVT_OWNER=${RVT_TMP##*/}
+	export RVT_OWNER
 	trap rvt_cleanup EXIT
 	# The helpers need only Python's standard library: run them with the
 	# distribution's python3 (scripts/install-deps.sh installs it), also

@@ -120,7 +120,10 @@ client_lanes 400
 [ "$t0" -ge 20 ] && [ "$r0" -ge 20 ] && [ "$t1" -le 2 ] && [ "$r1" -le 2 ] ||
 	rvt_fail "client1's 400-byte packets not on its worker 0"
 client_lanes 56
-[ "$t1" -ge 20 ] && [ "$r1" -ge 20 ] && [ "$t0" -le 2 ] && [ "$r0" -le 2 ] ||
+# Replies bunched by a busy server can reach client1 as one UDP_GRO train,
+# which is steered as bulk (uring/sock.h): on a loaded machine 3 of 20 went
+# to worker 0. Without the steering all 20 would.
+[ "$t1" -ge 20 ] && [ "$r1" -ge 15 ] && [ "$t0" -le 2 ] && [ "$r0" -le 5 ] ||
 	rvt_fail "client1's small packets not on its worker 1"
 
 rvt_step "a download leaves the server through its session's worker"

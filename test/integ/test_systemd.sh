@@ -97,6 +97,26 @@ grep -q '^READY=1|STATUS=connecting to 10.88.1.1:4433' "$RVT_TMP/notify.txt" || 
 grep -q '^<6>listening on ' "$RVT_TMP/server.log" || rvt_fail "no '<6>' journal line"
 grep -q '^<6>running as user nobody' "$RVT_TMP/server.log" || rvt_fail "no journal line about the drop"
 if grep -q '^server\[' "$RVT_TMP/server.log"; then rvt_fail "text-format line under the journal"; fi
+# A start that fails (a certificate, a user, a flag) says why at the error
+# priority and ends with "stopped: exit N": `journalctl -p err` showed
+# nothing for them, the lines were bare, at the unit's default priority (a
+# hostile tester).
+echo garbage >"$RVT_TMP/garbage.pem"
+for args in "--cert $RVT_TMP/garbage.pem:4:<3>certificate file .*garbage.pem holds no PEM certificate" \
+	"--user nosuchuser-rvt:16:<3>user 'nosuchuser-rvt' does not exist" "--mtu 100:2:"; do
+	IFS=: read -r a want said <<<"$args"
+	: >"$RVT_TMP/start.log"
+	JS=$(stat -c '%d:%i' "$RVT_TMP/start.log")
+	# shellcheck disable=SC2086
+	ip netns exec "$S" env JOURNAL_STREAM="$JS" "$RV_BIN" server -c "$RVT_TMP/server.conf" $a \
+		2>>"$RVT_TMP/start.log"
+	rc=$?
+	[ "$rc" = "$want" ] || rvt_fail "server $a: exit $rc, want $want: $(cat "$RVT_TMP/start.log")"
+	[ -z "$said" ] || grep -q "^$said" "$RVT_TMP/start.log" ||
+		rvt_fail "server $a: the reason not at the error priority: $(cat "$RVT_TMP/start.log")"
+	[ "$(tail -1 "$RVT_TMP/start.log" | cut -d, -f1)" = "<3>stopped: exit $want" ] ||
+		rvt_fail "server $a: no '<3>stopped: exit $want' last: $(cat "$RVT_TMP/start.log")"
+done
 
 rvt_step "cmake --install and cpack -G DEB"
 D=$RVT_TMP/destdir

@@ -1567,6 +1567,68 @@ Test(ctl, a_flood_of_reports_hides_no_other_session)
 		     RV_CTL_REPORT_LOG_BURST, "%s", out);
 }
 
+/* the_way_told: a client whose last datagram reached the server |last_ago|
+ * before its report of a silence of |secs| s (its own count, in whole
+ * seconds, rounded down, of |real| of silence): what the server says. */
+static char way_out[4096];
+static uint64_t way_real, way_last_ago;
+static unsigned way_secs;
+
+static void way_report(void)
+{
+	struct rv_ctl_msg m = { .type = RV_CTL_DATA_STATUS };
+	uint8_t buf[RV_CTL_MAX_FRAME];
+	struct rv_ctl_peer *s, *c;
+	uint64_t t0;
+	size_t n;
+
+	bring_up(&s, &c, "client1", NULL);
+	now += 60 * RV_NSEC_PER_SEC;
+	t0 = now; /* the last answer reaches the client: its silence begins */
+	now = t0 + way_real - way_last_ago;
+	cr_assert_eq(send_one(rv_ctl_peer_session(c), rv_ctl_peer_session(s)), RV_SESSION_OK);
+	now = t0 + way_real;
+	m.data_status.silent = 1;
+	m.data_status.seconds = way_secs;
+	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), 0);
+	cr_assert_eq(rv_ctl_peer_on_frame(s, buf, n, now), RV_CTL_CONTINUE);
+	drop_pair(s, c);
+}
+
+static const char *the_way_told(uint64_t real, unsigned secs, uint64_t last_ago)
+{
+	way_real = real;
+	way_secs = secs;
+	way_last_ago = last_ago;
+	way_out[0] = '\0';
+	t_capture_stderr(way_report, way_out, sizeof(way_out));
+	return way_out;
+}
+
+/* Both ways blocked at once: the client's last datagrams, on their way
+ * when its last answer came, reach the server after its silence began;
+ * with the client's count rounded down the server took them for datagrams
+ * that came during it, and blamed its own way alone (half the runs of a
+ * hostile tester's both-ways block on a 150 ms path). Keepalives that come
+ * well into the silence still tell the server's way apart. */
+Test(ctl, a_silence_both_ways_is_not_blamed_on_one)
+{
+	const uint64_t ms = RV_NSEC_PER_MSEC;
+
+	/* 4.9 s of silence, said as 4; the last datagram came 0.15 s in. */
+	cr_assert_not_null(strstr(the_way_told(4900 * ms, 4, 4750 * ms),
+				  "client client1: data channel silent both ways"),
+			   "%s", way_out);
+	/* 4.0 s, said as 4; the last came 0.6 s in. */
+	cr_assert_not_null(strstr(the_way_told(4000 * ms, 4, 3400 * ms),
+				  "client client1: data channel silent both ways"),
+			   "%s", way_out);
+	/* Its keepalive came 0.5 s ago: the server's way alone. */
+	cr_assert_not_null(strstr(the_way_told(4900 * ms, 4, 500 * ms),
+				  "although its own reach us"),
+			   "%s", way_out);
+}
+
 /* DATA_STATUS goes both ways, each end saying whether the other's
  * datagrams reach it, and only while the session runs: before, a client or
  * a server receiving it closes with a protocol error. A report of a silence

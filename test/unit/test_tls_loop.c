@@ -98,8 +98,8 @@ static void tloop_new(struct tloop *t, struct rv_ippool *pool, int sigfd, unsign
 	char err[256];
 
 	cr_assert_eq(rv_config_validate(&t->cfg, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(rv_tls_ctx_from_config(&tls, &t->cfg, true, &fail, err, sizeof(err)), 0, "%s",
-		     err);
+	cr_assert_eq(rv_tls_ctx_from_config(&tls, &t->cfg, true, NULL, &fail, err, sizeof(err)), 0,
+		     "%s", err);
 	t->qsbr = rv_qsbr_new(4);
 	t->demux =
 		t->qsbr ? rv_demux_new(t->cfg.max_clients ? t->cfg.max_clients : 4, t->qsbr) : NULL;
