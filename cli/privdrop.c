@@ -350,13 +350,17 @@ unsigned rv_privdrop_unreadable(const struct rv_privdrop *pd, const char *const 
 	if (pd->keep_root || !pd->switch_ids) {
 		return 0;
 	}
-	if (dropped) {
-		return unreadable_here(paths, n);
-	}
+	/* In a child, without any capability: a client's control thread may
+	 * keep CAP_DAC_OVERRIDE until its TUN is open, which a reload does
+	 * not have. */
 	pid = fork();
 	if (pid == 0) {
-		if (setgroups(1, &pd->gid) != 0 || setresgid(pd->gid, pd->gid, pd->gid) != 0 ||
-		    setresuid(pd->uid, pd->uid, pd->uid) != 0) {
+		if (!dropped &&
+		    (setgroups(1, &pd->gid) != 0 || setresgid(pd->gid, pd->gid, pd->gid) != 0 ||
+		     setresuid(pd->uid, pd->uid, pd->uid) != 0)) {
+			_exit(0);
+		}
+		if (set_caps(0) != 0) {
 			_exit(0);
 		}
 		_exit((int)unreadable_here(paths, n));

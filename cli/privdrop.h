@@ -84,10 +84,10 @@ int rv_privdrop_tun_open(const struct rv_privdrop *pd, char *err, size_t err_len
 
 /* rv_privdrop_unreadable: which of |paths| (at most 8; NULL or "" skipped)
  * the user of |pd| cannot open for reading (EACCES or EPERM), as a bit
- * mask (bit i for paths[i]). After rv_privdrop_apply (|dropped|) it tries
- * them itself; before it, as root (`-n`), a child process switches to the
- * user and group and tries them. A process that switches no ids reads as
- * it did at the start: 0. */
+ * mask (bit i for paths[i]), as a child process without capabilities
+ * finds them: before rv_privdrop_apply (`-n`, as root) the child switches to
+ * the user and group first, after it (|dropped|) it is that user. A process
+ * that switches no ids reads as it did at the start: 0. */
 unsigned rv_privdrop_unreadable(const struct rv_privdrop *pd, const char *const *paths, size_t n,
 				bool dropped);
 
