@@ -336,14 +336,14 @@ static bool bucket_take(struct rv_name_quiet *q, uint64_t now_ns, unsigned burst
 static bool name_may_log(struct rv_server_side *s, const char *name, uint64_t now_ns,
 			 uint32_t *missed, bool *spilled, bool *note)
 {
-	/* Never 0: 0 marks a slot no name has taken. */
-	uint64_t key = rv_siphash(&s->quiet_key, name, strlen(name)) | 1;
+	uint64_t hash = rv_siphash(&s->quiet_key, name, strlen(name));
+	uint64_t key = hash | 1; /* never 0: 0 marks a slot no name has taken */
 	struct rv_name_quiet *q, *spare = NULL;
 
 	*spilled = false;
 	*note = false;
 	for (size_t i = 0; i < QUIET_PROBE; i++) {
-		q = &s->quiet[(key + i) & (s->quiet_slots - 1)];
+		q = &s->quiet[((hash >> 1) + i) & (s->quiet_slots - 1)];
 		if (q->key == key) {
 			return bucket_take(q, now_ns, QUIET_BURST, QUIET_INTERVAL_NS, missed, note);
 		}
