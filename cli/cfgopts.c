@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,6 +182,19 @@ static void say_err(const char *msg)
 	fprintf(stderr, "ringvpn: %s\n", buf);
 }
 
+/* say_errf is say_err with a format. */
+static void say_errf(const char *fmt, ...) RV_PRINTF(1, 2);
+static void say_errf(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	say_err(buf);
+}
+
 /* say_if_others_config warns when root runs a config file that another
  * user owns or that a group other than root's may write: that user or
  * group decides what root runs (one writable by everyone is refused by
@@ -302,7 +316,7 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 			if (opts->config_path) {
 				/* The last one was taken: one file was read, and
 				 * which was not said. */
-				fprintf(stderr, "ringvpn: -c given twice (one config file)\n");
+				say_errf("-c given twice (one config file)");
 				return RV_EXIT_USAGE;
 			}
 			opts->config_path = optarg;
@@ -318,20 +332,17 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 			unsigned long v = strtoul(optarg, &end, 10);
 
 			if (*end || !optarg[0] || v > 1000000) {
-				fprintf(stderr, "ringvpn: --max-attempts: '%s' is not a count\n",
-					optarg);
+				say_errf("--max-attempts: '%s' is not a count", optarg);
 				return RV_EXIT_USAGE;
 			}
 			opts->max_attempts = (unsigned)v;
 			break;
 		}
 		case ':':
-			fprintf(stderr, "ringvpn: option %s needs a value (see --help)\n",
-				argv[optind - 1]);
+			say_errf("option %s needs a value (see --help)", argv[optind - 1]);
 			return RV_EXIT_USAGE;
 		case '?':
-			fprintf(stderr, "ringvpn: unknown option %s (see --help)\n",
-				argv[optind - 1]);
+			say_errf("unknown option %s (see --help)", argv[optind - 1]);
 			return RV_EXIT_USAGE;
 		default:
 			if (c >= OPT_KEY_BASE && c < OPT_KEY_BASE + (int)nkeys &&
@@ -342,7 +353,7 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 				 * given once (the last one was taken, silently). */
 				if (!(rv_config_key_at(k)->flags & RV_CONFIG_KEY_REPEAT) &&
 				    flag_given(opts, rv_config_key_at(k)->name)) {
-					fprintf(stderr, "ringvpn: --%s given twice\n", names[k]);
+					say_errf("--%s given twice", names[k]);
 					return RV_EXIT_USAGE;
 				}
 				opts->overrides[opts->num_overrides].key =
@@ -352,12 +363,12 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 				opts->num_overrides++;
 				break;
 			}
-			fprintf(stderr, "ringvpn: too many options\n");
+			say_errf("too many options");
 			return RV_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "ringvpn: unexpected argument '%s' (see --help)\n", argv[optind]);
+		say_errf("unexpected argument '%s' (see --help)", argv[optind]);
 		return RV_EXIT_USAGE;
 	}
 	switch (load(cfg, opts, err, sizeof(err))) {
@@ -473,11 +484,22 @@ static void say_unreadable(const struct rv_cli_opts *opts, const struct rv_confi
 	const char *const paths[] = { opts->config_path, cfg->ca, cfg->cert, cfg->key, cfg->crl };
 	unsigned mask = rv_privdrop_unreadable(&opts->priv, paths, 5, dropped);
 
+	if (mask & RV_PRIVDROP_UNCHECKED) {
+		if (dropped) {
+			rv_warnx("could not check which files user %s can read", opts->priv.user);
+		} else {
+			fprintf(stderr,
+				"ringvpn: warning: could not check which files user %s can "
+				"read\n",
+				opts->priv.user);
+		}
+		return;
+	}
 	for (size_t i = 0; i < 5; i++) {
 		const char *then =
 			i == 0	 ? "a reload is refused (the running configuration kept)"
 			: i == 3 ? "a new CA or CRL is taken with the running key, a renewed "
-				   "certificate with a new key is refused"
+				   "certificate with a new key waits until it is readable"
 				 : "a reload, or a change the file watch sees, is refused (the "
 				   "running one kept)";
 		char msg[1024];
@@ -551,6 +573,37 @@ static enum rv_log_format log_format(int configured)
 	return stderr_is_journal() ? RV_LOG_FMT_JOURNAL : RV_LOG_FMT_TEXT;
 }
 
+/* argv_log_format: the log_format that --log-format asks for (auto when
+ * none, or one that is no format), looked for before the command line is
+ * parsed. */
+static int argv_log_format(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int fmt;
+	} names[] = { { "auto", RV_LOG_FMT_AUTO },
+		      { "text", RV_LOG_FMT_TEXT },
+		      { "journal", RV_LOG_FMT_JOURNAL },
+		      { "json", RV_LOG_FMT_JSON } };
+	int fmt = RV_LOG_FMT_AUTO;
+
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		const char *v = NULL;
+
+		if (!strcmp(argv[i], "--log-format") && i + 1 < argc) {
+			v = argv[++i];
+		} else if (!strncmp(argv[i], "--log-format=", 13)) {
+			v = argv[i] + 13;
+		}
+		for (size_t k = 0; v && k < sizeof(names) / sizeof(names[0]); k++) {
+			if (!strcmp(v, names[k].name)) {
+				fmt = names[k].fmt;
+			}
+		}
+	}
+	return fmt;
+}
+
 int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,
 		 int argc, char **argv, struct rv_tls_ctx **out_tls)
 {
@@ -567,12 +620,12 @@ int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 	sigaddset(&early, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &early, NULL);
 	*out_tls = NULL;
-	code = rv_cli_parse(cfg, opts, role, argc, argv);
+	/* The command line's own errors in the log's form too (journald's,
+	 * or --log-format's): they were bare lines (a hostile tester). */
 	rv_log_set_prefix(role == RV_CONFIG_SERVER ? "server" : "client");
+	rv_log_set_format(log_format(argv_log_format(argc, argv)));
+	code = rv_cli_parse(cfg, opts, role, argc, argv);
 	if (code >= 0) {
-		/* For rv_cli_start_failed's line: the file's log_format was
-		 * not read, or not to the end. */
-		rv_log_set_format(log_format(RV_LOG_FMT_AUTO));
 		return code;
 	}
 	rv_log_set_level((enum rv_log_level)cfg->log_level);

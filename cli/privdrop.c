@@ -325,7 +325,7 @@ static unsigned unreadable_here(const char *const *paths, size_t n)
 {
 	unsigned mask = 0;
 
-	for (size_t i = 0; i < n && i < 8; i++) {
+	for (size_t i = 0; i < n && i < 7; i++) {
 		int fd;
 
 		if (!paths[i] || !paths[i][0]) {
@@ -344,12 +344,17 @@ static unsigned unreadable_here(const char *const *paths, size_t n)
 unsigned rv_privdrop_unreadable(const struct rv_privdrop *pd, const char *const *paths, size_t n,
 				bool dropped)
 {
-	int status;
-	pid_t pid;
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
+	int status = 0;
+	pid_t pid, got;
 
 	if (pd->keep_root || !pd->switch_ids) {
 		return 0;
 	}
+	/* SIGCHLD ignored (inherited from a supervisor or a script) would
+	 * reap the child before waitpid, and its answer with it. */
+	sigemptyset(&dfl.sa_mask);
+	sigaction(SIGCHLD, &dfl, &old);
 	/* In a child, without any capability: a client's control thread may
 	 * keep CAP_DAC_OVERRIDE until its TUN is open, which a reload does
 	 * not have. */
@@ -358,19 +363,19 @@ unsigned rv_privdrop_unreadable(const struct rv_privdrop *pd, const char *const 
 		if (!dropped &&
 		    (setgroups(1, &pd->gid) != 0 || setresgid(pd->gid, pd->gid, pd->gid) != 0 ||
 		     setresuid(pd->uid, pd->uid, pd->uid) != 0)) {
-			_exit(0);
+			_exit(RV_PRIVDROP_UNCHECKED);
 		}
 		if (set_caps(0) != 0) {
-			_exit(0);
+			_exit(RV_PRIVDROP_UNCHECKED);
 		}
 		_exit((int)unreadable_here(paths, n));
 	}
-	if (pid < 0) {
-		return 0;
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-	}
-	return WIFEXITED(status) ? (unsigned)WEXITSTATUS(status) : 0;
+	do {
+		got = pid > 0 ? waitpid(pid, &status, 0) : -1;
+	} while (got < 0 && errno == EINTR);
+	sigaction(SIGCHLD, &old, NULL);
+	return got == pid && WIFEXITED(status) ? (unsigned)WEXITSTATUS(status)
+					       : RV_PRIVDROP_UNCHECKED;
 }
 
 int rv_privdrop_tun_open(const struct rv_privdrop *pd, char *err, size_t err_len)

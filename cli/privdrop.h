@@ -82,12 +82,17 @@ int rv_privdrop_apply(const struct rv_privdrop *pd, bool tun_later, char *err, s
  * the TUN queues are open. Returns 0, or -errno with a reason in |err|. */
 int rv_privdrop_tun_open(const struct rv_privdrop *pd, char *err, size_t err_len);
 
-/* rv_privdrop_unreadable: which of |paths| (at most 8; NULL or "" skipped)
+/* The bit of rv_privdrop_unreadable's mask that says the check could not
+ * be made. */
+enum { RV_PRIVDROP_UNCHECKED = 1u << 7 };
+
+/* rv_privdrop_unreadable: which of |paths| (at most 7; NULL or "" skipped)
  * the user of |pd| cannot open for reading (EACCES or EPERM), as a bit
  * mask (bit i for paths[i]), as a child process without capabilities
  * finds them: before rv_privdrop_apply (`-n`, as root) the child switches to
  * the user and group first, after it (|dropped|) it is that user. A process
- * that switches no ids reads as it did at the start: 0. */
+ * that switches no ids reads as it did at the start: 0. RV_PRIVDROP_UNCHECKED
+ * when the child could not be made or could not switch. */
 unsigned rv_privdrop_unreadable(const struct rv_privdrop *pd, const char *const *paths, size_t n,
 				bool dropped);
 

@@ -56,6 +56,7 @@ struct rv_tls_ctx {
 	uint8_t trust_ca[SHA256_DIGEST_LENGTH];
 	uint8_t own_id[SHA256_DIGEST_LENGTH]; /* SHA-256 of this end's certificate */
 	bool key_kept; /* the key file was unreadable: the running context's key */
+	bool own_kept; /* the running context's certificate and key (own_from) */
 };
 
 /* A value that cannot be encoded (out of memory) is chained as such, which
@@ -578,6 +579,28 @@ static int load_key(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, cons
 	return ret;
 }
 
+/* copy_own gives |c| the certificate, chain and key |from| runs with
+ * (rv_tls_ctx_params.own_from). */
+static int copy_own(struct rv_tls_ctx *c, const struct rv_tls_ctx *from, char *err, size_t err_len)
+{
+	X509 *x = SSL_CTX_get0_certificate(from->ssl_ctx);
+	EVP_PKEY *k = SSL_CTX_get0_privatekey(from->ssl_ctx);
+	STACK_OF(X509) *chain = NULL;
+
+	if (!x || !k || !SSL_CTX_get0_chain_certs(from->ssl_ctx, &chain) ||
+	    !SSL_CTX_use_certificate(c->ssl_ctx, x) ||
+	    (chain && !SSL_CTX_set1_chain(c->ssl_ctx, chain)) ||
+	    !SSL_CTX_use_PrivateKey(c->ssl_ctx, k)) {
+		ERR_clear_error();
+		snprintf(err, err_len, "the running certificate and key cannot be kept");
+		return -ENOMEM;
+	}
+	c->expiry.cert_not_after = from->expiry.cert_not_after;
+	c->key_kept = from->key_kept;
+	c->own_kept = true;
+	return 0;
+}
+
 int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
 		   enum rv_tls_ctx_fail *out_fail, char *err, size_t err_len)
 {
@@ -639,6 +662,14 @@ int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
 		 * the server refuses it. */
 		goto no_cert;
 	}
+	if (p->own_from) {
+		ret = copy_own(c, p->own_from, err, err_len);
+		if (ret) {
+			*out_fail = RV_TLS_FAIL_CERT;
+			goto err_free;
+		}
+		goto own_id;
+	}
 	ret = load_cert(c->ssl_ctx, p->cert_file, &c->expiry.cert_not_after, err, err_len);
 	if (ret) {
 		*out_fail = RV_TLS_FAIL_CERT;
@@ -649,14 +680,14 @@ int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
 		*out_fail = RV_TLS_FAIL_KEY;
 		goto err_free;
 	}
-	{
-		X509 *own = SSL_CTX_get0_certificate(c->ssl_ctx);
-		unsigned len = 0;
+own_id : {
+	X509 *own = SSL_CTX_get0_certificate(c->ssl_ctx);
+	unsigned len = 0;
 
-		if (!own || !X509_digest(own, EVP_sha256(), c->own_id, &len)) {
-			ERR_clear_error();
-		}
+	if (!own || !X509_digest(own, EVP_sha256(), c->own_id, &len)) {
+		ERR_clear_error();
 	}
+}
 no_cert:
 
 	if (p->role == RV_TLS_SERVER) {
@@ -738,35 +769,61 @@ void rv_tls_ctx_crl_carry(struct rv_tls_ctx *n, const struct rv_tls_ctx *cur)
 	}
 }
 
+/* What from_config takes from running contexts (each may be NULL): as
+ * rv_tls_ctx_params.running, the CRLs in force (keep_crl), the CRLs to
+ * hold back for (hold), the certificate and key (own_from). */
+struct from_opts {
+	const struct rv_tls_ctx *running, *keep_crl, *hold, *own_from;
+};
+
 static int from_config(struct rv_tls_ctx **out, const struct rv_config *cfg, bool starting,
-		       const struct rv_tls_ctx *running, const struct rv_tls_ctx *keep_crl,
-		       const struct rv_tls_ctx *hold, enum rv_tls_ctx_fail *out_fail, char *err,
+		       const struct from_opts *o, enum rv_tls_ctx_fail *out_fail, char *err,
 		       size_t err_len);
 
 int rv_tls_ctx_from_config(struct rv_tls_ctx **out, const struct rv_config *cfg, bool starting,
 			   const struct rv_tls_ctx *running, enum rv_tls_ctx_fail *out_fail,
 			   char *err, size_t err_len)
 {
-	return from_config(out, cfg, starting, running, NULL, NULL, out_fail, err, err_len);
+	const struct from_opts o = { .running = running };
+
+	return from_config(out, cfg, starting, &o, out_fail, err, err_len);
 }
 
 int rv_tls_ctx_from_config_crl(struct rv_tls_ctx **out, const struct rv_config *cfg, bool starting,
 			       const struct rv_tls_ctx *keep_crl, enum rv_tls_ctx_fail *out_fail,
 			       char *err, size_t err_len)
 {
-	return from_config(out, cfg, starting, keep_crl, keep_crl, NULL, out_fail, err, err_len);
+	const struct from_opts o = { .running = keep_crl, .keep_crl = keep_crl };
+
+	return from_config(out, cfg, starting, &o, out_fail, err, err_len);
 }
 
 int rv_tls_ctx_from_config_hold(struct rv_tls_ctx **out, const struct rv_config *cfg,
 				const struct rv_tls_ctx *hold, enum rv_tls_ctx_fail *out_fail,
 				char *err, size_t err_len)
 {
-	return from_config(out, cfg, false, hold, NULL, hold, out_fail, err, err_len);
+	const struct from_opts o = { .running = hold, .hold = hold };
+
+	return from_config(out, cfg, false, &o, out_fail, err, err_len);
+}
+
+int rv_tls_ctx_from_config_own(struct rv_tls_ctx **out, const struct rv_config *cfg,
+			       const struct rv_tls_ctx *running, enum rv_tls_ctx_fail *out_fail,
+			       char *err, size_t err_len)
+{
+	const struct from_opts o = { .running = running, .own_from = running };
+
+	return from_config(out, cfg, false, &o, out_fail, err, err_len);
 }
 
 bool rv_tls_ctx_key_kept(const struct rv_tls_ctx *ctx)
 {
 	return ctx->key_kept;
+}
+
+bool rv_tls_ctx_own_kept(const struct rv_tls_ctx *ctx)
+{
+	return ctx->own_kept;
 }
 
 unsigned rv_tls_ctx_crl_held(const struct rv_tls_ctx *ctx, char *who, size_t who_len)
@@ -775,14 +832,13 @@ unsigned rv_tls_ctx_crl_held(const struct rv_tls_ctx *ctx, char *who, size_t who
 	return ctx->crls.held;
 }
 
-/* from_config builds |cfg|'s context: with the CRLs of |keep_crl| in place
- * of the file's, or with the file's holding back for |hold|'s; |running|'s
- * key where the key file cannot be opened any more. */
+/* from_config builds |cfg|'s context with what |o| takes from running
+ * contexts. */
 static int from_config(struct rv_tls_ctx **out, const struct rv_config *cfg, bool starting,
-		       const struct rv_tls_ctx *running, const struct rv_tls_ctx *keep_crl,
-		       const struct rv_tls_ctx *hold, enum rv_tls_ctx_fail *out_fail, char *err,
+		       const struct from_opts *o, enum rv_tls_ctx_fail *out_fail, char *err,
 		       size_t err_len)
 {
+	const struct rv_tls_ctx *keep_crl = o->keep_crl;
 	struct rv_tls_ctx_params p = {
 		.role = cfg->role == RV_CONFIG_SERVER ? RV_TLS_SERVER : RV_TLS_CLIENT,
 		.ca_file = cfg->ca,
@@ -790,8 +846,9 @@ static int from_config(struct rv_tls_ctx **out, const struct rv_config *cfg, boo
 		.key_file = cfg->key,
 		.crl_file = keep_crl != NULL ? NULL : cfg->crl,
 		.server_name = cfg->server_name[0] ? cfg->server_name : cfg->server_host,
-		.hold_crl = hold,
-		.running = running,
+		.hold_crl = o->hold,
+		.running = o->running,
+		.own_from = o->own_from,
 	};
 
 	X509 *own;

@@ -54,6 +54,11 @@ struct rv_tls_ctx_params {
 	 * certificate: a new CRL or CA must not wait for the key file's mode.
 	 * May be NULL. rv_tls_ctx_key_kept says whether it did. */
 	const struct rv_tls_ctx *running;
+	/* A running context whose certificate, chain and key are taken
+	 * instead of |cert_file| and |key_file| (neither is read): a new CA
+	 * or CRL must not wait for a certificate or key that cannot be used.
+	 * May be NULL. */
+	const struct rv_tls_ctx *own_from;
 };
 
 /* rv_tls_ctx_new builds a context from |p| (strings copied where kept).
@@ -75,6 +80,19 @@ struct rv_config;
 int rv_tls_ctx_from_config(struct rv_tls_ctx **out, const struct rv_config *cfg, bool starting,
 			   const struct rv_tls_ctx *running, enum rv_tls_ctx_fail *out_fail,
 			   char *err, size_t err_len);
+
+/* rv_tls_ctx_from_config_own is rv_tls_ctx_from_config with |running|'s
+ * certificate, chain and key (rv_tls_ctx_params.own_from) and the files'
+ * CA and CRL: a renewal whose new key the service user cannot read (or a
+ * certificate or key file broken otherwise) held back every new CRL with it,
+ * and a revoked client kept its session (a hostile tester). The running
+ * certificate is checked against the new CA and CRL as a new one is. */
+int rv_tls_ctx_from_config_own(struct rv_tls_ctx **out, const struct rv_config *cfg,
+			       const struct rv_tls_ctx *running, enum rv_tls_ctx_fail *out_fail,
+			       char *err, size_t err_len);
+
+/* rv_tls_ctx_own_kept: was |ctx| built by rv_tls_ctx_from_config_own? */
+bool rv_tls_ctx_own_kept(const struct rv_tls_ctx *ctx);
 
 /* rv_tls_ctx_key_kept: was |ctx| built with the running context's key, its
  * key file unreadable to this process (rv_tls_ctx_params.running)? */

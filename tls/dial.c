@@ -822,8 +822,12 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 		}
 	}
 	if (code == RV_CTL_CODE_REPLACED) {
+		/* The delay is said by schedule_retry, which may give up
+		 * instead (it said "trying again in 2.0 s", then gave up, or
+		 * came back at another, jittered time: a hostile tester). */
 		rv_warnx("replaced by another connection with this client's certificate (does "
-			 "another host use it? give each its own): trying again in %.1f s",
+			 "another host use it? give each its own): the next attempt waits the "
+			 "longest backoff (reconnect_max %.1f s, jittered)",
 			 l->cfg->reconnect_max_ms / 1000.0);
 	}
 	if (c == s->chan) {

@@ -43,13 +43,26 @@ enum {
 /* ---- TLS material ------------------------------------------------------ */
 
 /* new_tls builds |cfg|'s context, with the running key where the key
- * file cannot be read any more (rv_tls_ctx_params.running). */
+ * file cannot be read any more (rv_tls_ctx_params.running). Where this
+ * end's new certificate or key cannot be used, with the running ones and
+ * the files' CA and CRL (rv_tls_ctx_from_config_own), why in |own|: a
+ * renewal whose new key the service user could not read held back every
+ * CRL after it, and a revoked client kept its session (a hostile tester). */
 static int new_tls(const struct rv_loop *l, const struct rv_config *cfg, struct rv_tls_ctx **out,
-		   char *err, size_t err_len)
+		   char *own, size_t own_len, char *err, size_t err_len)
 {
 	enum rv_tls_ctx_fail why;
+	char e2[512];
+	int ret = rv_tls_ctx_from_config(out, cfg, false, l->tls, &why, err, err_len);
 
-	return rv_tls_ctx_from_config(out, cfg, false, l->tls, &why, err, err_len);
+	own[0] = '\0';
+	if (ret != 0 && l->tls && (why == RV_TLS_FAIL_CERT || why == RV_TLS_FAIL_KEY) &&
+	    rv_tls_ctx_from_config_own(out, cfg, l->tls, &why, e2, sizeof(e2)) == 0) {
+		snprintf(own, own_len, "%s", err);
+		err[0] = '\0';
+		return 0;
+	}
+	return ret;
 }
 
 /* say_key_kept warns, in |log| or the log, that |n| was built with the
@@ -287,6 +300,7 @@ static unsigned reverify(struct rv_loop *l, int64_t due, bool crl_only)
 static void swap_tls(struct rv_loop *l, struct rv_tls_ctx *n, struct rv_strbuf *log)
 {
 	bool same = rv_tls_ctx_same_trust(n, l->tls), crl_only = rv_tls_ctx_same_ca(n, l->tls);
+	bool kept = rv_tls_ctx_own_kept(n);
 	unsigned ended;
 
 	rv_tls_ctx_crl_carry(n, l->tls);
@@ -299,16 +313,18 @@ static void swap_tls(struct rv_loop *l, struct rv_tls_ctx *n, struct rv_strbuf *
 		/* Checking every peer costs about 0.4 ms each, all in one turn
 		 * of this loop: 4 s at 10,000 sessions, for a touched file, a
 		 * CRL fetched again unchanged or a reload of something else. */
-		rv_strbuf_printf(log, "applied: certificate and key reloaded; CA and CRL "
-				      "unchanged, no session re-verified\n");
+		rv_strbuf_printf(log,
+				 "applied: certificate and key %s; CA and CRL unchanged, no "
+				 "session re-verified\n",
+				 kept ? "kept (the running ones)" : "reloaded");
 		rv_watch_expiry(l);
 		return;
 	}
 	l->tls_gen++; /* handshakes in flight are checked again as they end (chan.c) */
 	ended = reverify(l, 0, crl_only);
-	rv_strbuf_printf(log,
-			 "applied: CA, CRL, certificate and key reloaded; every live "
-			 "session re-verified%s\n",
+	rv_strbuf_printf(log, "applied: CA, CRL%s reloaded; every live session re-verified%s\n",
+			 kept ? " (certificate and key kept: the running ones)"
+			      : ", certificate and key",
 			 crl_only ? " against the new CRL" : "");
 	if (ended) {
 		rv_strbuf_printf(log,
@@ -498,7 +514,7 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	struct rv_config *next = NULL;
 	struct rv_tls_ctx *tls = NULL;
 	bool servers_changed, accept_changed, accept_dns_changed, crl_later = false;
-	char err[512];
+	char err[512], own[512];
 	int ret;
 
 	rv_loop_notify(l, RV_LOOP_RELOADING, "reloading");
@@ -554,7 +570,7 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	}
 	/* Certificates are re-read on every reload: the files may have
 	 * changed under the same names. */
-	ret = new_tls(l, next, &tls, err, sizeof(err));
+	ret = new_tls(l, next, &tls, own, sizeof(own), err, sizeof(err));
 	if (ret == 0 && older_crl(l, tls, next->crl, err, sizeof(err))) {
 		ret = -EINVAL;
 	}
@@ -618,6 +634,12 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 		memset(l->watch_ids, 0, sizeof(l->watch_ids)); /* "changed" at the retry */
 	}
 	say_key_kept(tls, l->cfg->key, log);
+	if (own[0]) {
+		rv_strbuf_printf(log,
+				 "kept: the running certificate and key (the CA and CRL taken): "
+				 "%s\n",
+				 own);
+	}
 	swap_tls(l, tls, log);
 	tls = NULL;
 	if (accept_changed) {
@@ -825,7 +847,7 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 	struct rv_tls_ctx *n = NULL;
 	struct rv_file_id ids[4];
 	bool later;
-	char err[512];
+	char err[512], own[512];
 
 	(void)lt;
 	take_ids(l->cfg, ids);
@@ -836,7 +858,7 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 	 * reported once, not at every event of its directory. */
 	memcpy(l->watch_ids, ids, sizeof(ids));
 	watch_dirs(l); /* a retargeted link may lead somewhere new */
-	if (new_tls(l, l->cfg, &n, err, sizeof(err)) == 0 &&
+	if (new_tls(l, l->cfg, &n, own, sizeof(own), err, sizeof(err)) == 0 &&
 	    older_crl(l, n, l->cfg->crl, err, sizeof(err))) {
 		rv_tls_ctx_free(n);
 		n = NULL;
@@ -871,6 +893,11 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 			 kept, later ? "; it is taken when it becomes valid" : "", why);
 	}
 	say_key_kept(n, l->cfg->key, NULL);
+	if (own[0]) {
+		rv_warnx("certificate files changed: this end's certificate or key cannot be used "
+			 "(keeping the running ones; the CA and CRL are taken): %s",
+			 own);
+	}
 	swap_tls(l, n, &log);
 	rv_info("certificate files changed: %s", rv_strbuf_str(&log));
 	rv_strbuf_free(&log);

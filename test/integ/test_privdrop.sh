@@ -191,6 +191,12 @@ chmod g-r "$PKI/server.key"
 OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/server.conf" 2>&1) || rvt_fail "-n: $OUT"
 rvt_matches "user nobody cannot read the key file $PKI/server.key, which reloads read as that user" <<<"$OUT" ||
 	rvt_fail "-n does not say that nobody cannot read the key: $OUT"
+# The same with SIGCHLD ignored, as a supervisor may leave it: the kernel
+# reaped the checking child and its answer was lost, unsaid (tester 39).
+OUT=$(ip netns exec "$S" sh -c 'trap "" CHLD; exec "$0" server -n -c "$1"' "$RV_BIN" \
+	"$RVT_TMP/server.conf" 2>&1) || rvt_fail "-n with SIGCHLD ignored: $OUT"
+rvt_matches "user nobody cannot read the key file $PKI/server.key" <<<"$OUT" ||
+	rvt_fail "-n with SIGCHLD ignored does not say that nobody cannot read the key: $OUT"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit before its restart"
 mv "$RVT_TMP/server.log" "$RVT_TMP/server-1.log"
 ctl_start_server
@@ -216,11 +222,29 @@ kill "$P2" 2>/dev/null
 wait "$P2" 2>/dev/null
 rvt_forget_pid "$P2"
 # A renewal with a new key the service user cannot read: refused and said,
-# the running certificate kept; taken once the key is made readable.
+# the running certificate and key kept, and a CRL still taken meanwhile
+# (the whole rebuild was refused, and every revocation after it with it:
+# round-eight tester 39); the renewal is taken once the key is readable.
+rvt_run "$RV_BIN" pki client --ca "$PKI/ca" --name client3 --out "$PKI" --days 5 >/dev/null ||
+	rvt_fail "pki client client3"
+chgrp "$RV_GROUP" "$PKI/client3.key" && chmod g+r "$PKI/client3.key"
+ctl_client_conf "$RVT_TMP/c3k.conf" "$PKI/client3" rvk "$RVT_TMP/c3k.sock" \
+	server=localhost:$SRV_PORT workers=1
+rvt_bg "$S" client3 "$RV_BIN" client -c "$RVT_TMP/c3k.conf"
+P3=$RVT_LAST_PID
+rvt_wait_for 10 "client1 and client3" ctl_sessions_eq 2 || rvt_fail "client3 did not come up: $(ctl_status)"
 rvt_run "$RV_BIN" pki server --ca "$PKI/ca" --name vpn.test --out "$PKI" --file server --days 12 \
 	--force >/dev/null || rvt_fail "pki server --force"
-rvt_wait_for 5 "the renewal refused" grep -q "server.key: Permission denied, and the running key is not the certificate's" \
+rvt_wait_for 5 "the renewal refused" grep -q "this end's certificate or key cannot be used (keeping the running ones; the CA and CRL are taken): .*server.key: Permission denied, and the running key is not the certificate's" \
 	"$RVT_TMP/server.log" || rvt_fail "a renewal with an unreadable new key was not refused so"
+rvt_run "$RV_BIN" pki revoke --ca "$PKI/ca" --cert "$PKI/client3.crt" >/dev/null || rvt_fail "pki revoke client3"
+rvt_wait_for 5 "client3's session ended" ctl_sessions_eq 1 ||
+	rvt_fail "a revocation was not applied while a renewal waits for its key: $(tail -2 "$RVT_TMP/server.log")"
+kill "$P3" 2>/dev/null
+wait "$P3" 2>/dev/null
+rvt_forget_pid "$P3"
+"$RV_BIN" status -s "$SRV_SOCK" | rvt_matches 'certificate *expires in 1[12]d' &&
+	rvt_fail "the renewal was taken with its key unreadable"
 chgrp "$RV_GROUP" "$PKI/server.key" && chmod g+r "$PKI/server.key"
 rvt_wait_for 5 "the renewal taken" sh -c "\"$RV_BIN\" status -s '$SRV_SOCK' | grep -q 'certificate *expires in 1[12]d'" ||
 	rvt_fail "the renewed certificate was not taken once its key was readable"

@@ -103,7 +103,8 @@ if grep -q '^server\[' "$RVT_TMP/server.log"; then rvt_fail "text-format line un
 # hostile tester).
 echo garbage >"$RVT_TMP/garbage.pem"
 for args in "--cert $RVT_TMP/garbage.pem:4:<3>certificate file .*garbage.pem holds no PEM certificate" \
-	"--user nosuchuser-rvt:16:<3>user 'nosuchuser-rvt' does not exist" "--mtu 100:2:"; do
+	"--user nosuchuser-rvt:16:<3>user 'nosuchuser-rvt' does not exist" \
+	"--mtu 100:2:<3>--mtu: mtu: mtu 100 is outside" "--bogus:2:<3>unknown option --bogus"; do
 	IFS=: read -r a want said <<<"$args"
 	: >"$RVT_TMP/start.log"
 	JS=$(stat -c '%d:%i' "$RVT_TMP/start.log")
@@ -112,11 +113,21 @@ for args in "--cert $RVT_TMP/garbage.pem:4:<3>certificate file .*garbage.pem hol
 		2>>"$RVT_TMP/start.log"
 	rc=$?
 	[ "$rc" = "$want" ] || rvt_fail "server $a: exit $rc, want $want: $(cat "$RVT_TMP/start.log")"
-	[ -z "$said" ] || grep -q "^$said" "$RVT_TMP/start.log" ||
+	grep -q "^$said" "$RVT_TMP/start.log" ||
 		rvt_fail "server $a: the reason not at the error priority: $(cat "$RVT_TMP/start.log")"
 	[ "$(tail -1 "$RVT_TMP/start.log" | cut -d, -f1)" = "<3>stopped: exit $want" ] ||
 		rvt_fail "server $a: no '<3>stopped: exit $want' last: $(cat "$RVT_TMP/start.log")"
 done
+# With --log-format json, the command line's own error too: JSON objects,
+# the last "stopped" (it was a bare line and nothing after it: tester 39).
+"$RV_BIN" server --log-format json --bogus 2>"$RVT_TMP/start.log" && rvt_fail "--bogus was taken"
+python3 -c '
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert len(lines) == 2, lines
+assert lines[0]["msg"].startswith("unknown option --bogus"), lines
+assert lines[1]["msg"].startswith("stopped: exit 2, "), lines
+' "$RVT_TMP/start.log" || rvt_fail "--log-format json: a start error not in JSON: $(cat "$RVT_TMP/start.log")"
 
 rvt_step "cmake --install and cpack -G DEB"
 D=$RVT_TMP/destdir
