@@ -215,12 +215,17 @@ rvt_wait_for 5 "a reload with the key unreadable" grep -q "reload applied" "$RVT
 	rvt_fail "reload refused: $(grep -A1 'reload refused' "$RVT_TMP/server.log" | tail -2)"
 grep -q "server.key cannot be opened by this process (its service user): the running key, which is the certificate's, is kept" \
 	"$RVT_TMP/server.log" || rvt_fail "the reload does not say that it kept the running key"
-rvt_run "$RV_BIN" pki revoke --ca "$PKI/ca" --cert "$PKI/client2.crt" >/dev/null || rvt_fail "pki revoke"
-rvt_wait_for 5 "client2's session ended" ctl_sessions_eq 1 ||
-	rvt_fail "the revocation was not applied while the key is unreadable: $(grep 'certificate files' "$RVT_TMP/server.log")"
-kill "$P2" 2>/dev/null
-wait "$P2" 2>/dev/null
-rvt_forget_pid "$P2"
+# revoke_ends NAME PID WHEN: revoking NAME ends its session (client1's
+# stays), and its client (PID) is stopped; WHEN says in which case.
+revoke_ends() {
+	rvt_run "$RV_BIN" pki revoke --ca "$PKI/ca" --cert "$PKI/$1.crt" >/dev/null || rvt_fail "pki revoke $1"
+	rvt_wait_for 5 "$1's session ended" ctl_sessions_eq 1 ||
+		rvt_fail "the revocation of $1 was not applied $3: $(grep 'certificate files' "$RVT_TMP/server.log" | tail -2)"
+	kill "$2" 2>/dev/null
+	wait "$2" 2>/dev/null
+	rvt_forget_pid "$2"
+}
+revoke_ends client2 "$P2" "while the key is unreadable"
 # A renewal with a new key the service user cannot read: refused and said,
 # the running certificate and key kept, and a CRL still taken meanwhile
 # (the whole rebuild was refused, and every revocation after it with it:
@@ -237,12 +242,7 @@ rvt_run "$RV_BIN" pki server --ca "$PKI/ca" --name vpn.test --out "$PKI" --file 
 	--force >/dev/null || rvt_fail "pki server --force"
 rvt_wait_for 5 "the renewal refused" grep -q "this end's certificate or key cannot be used (keeping the running ones; the CA and CRL are taken): .*server.key: Permission denied, and the running key is not the certificate's" \
 	"$RVT_TMP/server.log" || rvt_fail "a renewal with an unreadable new key was not refused so"
-rvt_run "$RV_BIN" pki revoke --ca "$PKI/ca" --cert "$PKI/client3.crt" >/dev/null || rvt_fail "pki revoke client3"
-rvt_wait_for 5 "client3's session ended" ctl_sessions_eq 1 ||
-	rvt_fail "a revocation was not applied while a renewal waits for its key: $(tail -2 "$RVT_TMP/server.log")"
-kill "$P3" 2>/dev/null
-wait "$P3" 2>/dev/null
-rvt_forget_pid "$P3"
+revoke_ends client3 "$P3" "while a renewal waits for its key"
 "$RV_BIN" status -s "$SRV_SOCK" | rvt_matches 'certificate *expires in 1[12]d' &&
 	rvt_fail "the renewal was taken with its key unreadable"
 chgrp "$RV_GROUP" "$PKI/server.key" && chmod g+r "$PKI/server.key"
