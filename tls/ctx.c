@@ -401,7 +401,7 @@ static int usable_as_own(X509 *x, enum rv_tls_role role, const char *path, char 
  * it; it passed `-n` and started). Any other failure is only said: a
  * deployment may trust another CA for its peers than the one that issued
  * its own certificate. */
-static int own_against_store(SSL_CTX *sc, X509 *x, enum rv_tls_role role, const char *path,
+static int own_against_store(SSL_CTX *sc, X509 *x, enum rv_tls_role role, const char *what,
 			     const char *crl_path, bool starting, char *err, size_t err_len)
 {
 	X509_STORE_CTX *vc = X509_STORE_CTX_new();
@@ -426,9 +426,9 @@ static int own_against_store(SSL_CTX *sc, X509 *x, enum rv_tls_role role, const 
 	e = X509_STORE_CTX_get_error(vc);
 	if (e == X509_V_ERR_CERT_REVOKED && starting) {
 		snprintf(err, err_len,
-			 "certificate file %s: the certificate is revoked by the CRL %s: every "
-			 "peer that checks it refuses it; issue a new one",
-			 path, crl_path);
+			 "%s: the certificate is revoked by the CRL %s: every peer that checks it "
+			 "refuses it; issue a new one",
+			 what, crl_path);
 		ret = -EINVAL;
 		goto out;
 	}
@@ -437,17 +437,17 @@ static int own_against_store(SSL_CTX *sc, X509 *x, enum rv_tls_role role, const 
 		 * revocation after this one would wait for the new
 		 * certificate (a server key compromise: its certificate is
 		 * revoked first, then clients). */
-		rv_warnx("certificate file %s: the certificate is revoked by the CRL %s: every "
-			 "peer that checks it refuses it; issue a new one (the CRL is applied)",
-			 path, crl_path);
+		rv_warnx("%s: the certificate is revoked by the CRL %s: every peer that checks it "
+			 "refuses it; issue a new one (the CRL is applied)",
+			 what, crl_path);
 		goto out;
 	}
 	if (e == X509_V_ERR_CRL_NOT_YET_VALID || e == X509_V_ERR_CRL_HAS_EXPIRED) {
 		goto out; /* the CRL's fault, not the certificate's: said of the CRL */
 	}
-	rv_warnx("certificate file %s: it does not verify against this side's ca (%s): a peer "
-		 "that trusts only that CA refuses it",
-		 path, X509_verify_cert_error_string(e));
+	rv_warnx("%s: it does not verify against this side's ca (%s): a peer that trusts only "
+		 "that CA refuses it",
+		 what, X509_verify_cert_error_string(e));
 out:
 	X509_STORE_CTX_free(vc);
 	return ret;
@@ -596,7 +596,6 @@ static int copy_own(struct rv_tls_ctx *c, const struct rv_tls_ctx *from, char *e
 		return -ENOMEM;
 	}
 	c->expiry.cert_not_after = from->expiry.cert_not_after;
-	c->key_kept = from->key_kept;
 	c->own_kept = true;
 	return 0;
 }
@@ -790,19 +789,23 @@ int rv_tls_ctx_from_config(struct rv_tls_ctx **out, const struct rv_config *cfg,
 }
 
 int rv_tls_ctx_from_config_crl(struct rv_tls_ctx **out, const struct rv_config *cfg, bool starting,
-			       const struct rv_tls_ctx *keep_crl, enum rv_tls_ctx_fail *out_fail,
-			       char *err, size_t err_len)
+			       const struct rv_tls_ctx *keep_crl, bool keep_own,
+			       enum rv_tls_ctx_fail *out_fail, char *err, size_t err_len)
 {
-	const struct from_opts o = { .running = keep_crl, .keep_crl = keep_crl };
+	const struct from_opts o = { .running = keep_crl,
+				     .keep_crl = keep_crl,
+				     .own_from = keep_own ? keep_crl : NULL };
 
 	return from_config(out, cfg, starting, &o, out_fail, err, err_len);
 }
 
 int rv_tls_ctx_from_config_hold(struct rv_tls_ctx **out, const struct rv_config *cfg,
-				const struct rv_tls_ctx *hold, enum rv_tls_ctx_fail *out_fail,
-				char *err, size_t err_len)
+				const struct rv_tls_ctx *hold, bool keep_own,
+				enum rv_tls_ctx_fail *out_fail, char *err, size_t err_len)
 {
-	const struct from_opts o = { .running = hold, .hold = hold };
+	const struct from_opts o = { .running = hold,
+				     .hold = hold,
+				     .own_from = keep_own ? hold : NULL };
 
 	return from_config(out, cfg, false, &o, out_fail, err, err_len);
 }
@@ -870,9 +873,19 @@ static int from_config(struct rv_tls_ctx **out, const struct rv_config *cfg, boo
 	 * tools build contexts with unusable certificates on purpose, through
 	 * rv_tls_ctx_new). */
 	own = SSL_CTX_get0_certificate((*out)->ssl_ctx);
-	ret = own ? usable_as_own(own, p.role, p.cert_file, err, err_len) : 0;
+	/* A kept certificate was fit when it was taken; its expiry is said
+	 * on its own (reload.c), and must not hold back a new CRL: refused as
+	 * expired, every change after it was, and revoked clients stayed (a
+	 * hostile tester). */
+	ret = own && !o->own_from ? usable_as_own(own, p.role, p.cert_file, err, err_len) : 0;
 	if (ret == 0 && own != NULL) {
-		ret = own_against_store((*out)->ssl_ctx, own, p.role, p.cert_file,
+		char what[PATH_MAX + 64];
+
+		snprintf(what, sizeof(what),
+			 o->own_from ? "the running certificate (kept while %s cannot be used)"
+				     : "certificate file %s",
+			 p.cert_file);
+		ret = own_against_store((*out)->ssl_ctx, own, p.role, what,
 					p.crl_file != NULL && p.crl_file[0] ? p.crl_file : NULL,
 					starting, err, err_len);
 	}

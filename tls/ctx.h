@@ -100,18 +100,21 @@ bool rv_tls_ctx_key_kept(const struct rv_tls_ctx *ctx);
 
 /* rv_tls_ctx_from_config_crl is rv_tls_ctx_from_config with the CRLs in
  * force in |keep_crl| instead of |cfg|'s CRL file (NULL: the file): a new
- * CRL that cannot be used yet must not hold back a new certificate. */
+ * CRL that cannot be used yet must not hold back a new certificate. With
+ * |keep_own|, |keep_crl|'s certificate and key too (as
+ * rv_tls_ctx_from_config_own). */
 int rv_tls_ctx_from_config_crl(struct rv_tls_ctx **out, const struct rv_config *cfg, bool starting,
-			       const struct rv_tls_ctx *keep_crl, enum rv_tls_ctx_fail *out_fail,
-			       char *err, size_t err_len);
+			       const struct rv_tls_ctx *keep_crl, bool keep_own,
+			       enum rv_tls_ctx_fail *out_fail, char *err, size_t err_len);
 
 /* rv_tls_ctx_from_config_hold is rv_tls_ctx_from_config with a CRL of the
  * file that is not valid yet left out for |hold|'s CRLs of the same CA (a
  * CA whose new CRL is dated ahead keeps its running one; the others' new
- * CRLs are taken). rv_tls_ctx_crl_held says which were held. */
+ * CRLs are taken). rv_tls_ctx_crl_held says which were held. |keep_own| as
+ * in rv_tls_ctx_from_config_crl. */
 int rv_tls_ctx_from_config_hold(struct rv_tls_ctx **out, const struct rv_config *cfg,
-				const struct rv_tls_ctx *hold, enum rv_tls_ctx_fail *out_fail,
-				char *err, size_t err_len);
+				const struct rv_tls_ctx *hold, bool keep_own,
+				enum rv_tls_ctx_fail *out_fail, char *err, size_t err_len);
 
 /* rv_tls_ctx_crl_held: how many CAs' new CRLs a running one stood in for
  * (rv_tls_ctx_from_config_hold), the first one's subject in |who|. */

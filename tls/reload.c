@@ -53,15 +53,25 @@ static int new_tls(const struct rv_loop *l, const struct rv_config *cfg, struct 
 {
 	enum rv_tls_ctx_fail why;
 	char e2[512];
+	size_t len;
 	int ret = rv_tls_ctx_from_config(out, cfg, false, l->tls, &why, err, err_len);
 
 	own[0] = '\0';
-	if (ret != 0 && l->tls && (why == RV_TLS_FAIL_CERT || why == RV_TLS_FAIL_KEY) &&
-	    rv_tls_ctx_from_config_own(out, cfg, l->tls, &why, e2, sizeof(e2)) == 0) {
+	/* Only for the files the running ones came from: a configuration
+	 * that names others that do not load is refused (it was applied,
+	 * and the next start failed: a hostile tester). */
+	if (ret == 0 || !l->tls || (why != RV_TLS_FAIL_CERT && why != RV_TLS_FAIL_KEY) ||
+	    strcmp(cfg->cert, l->cfg->cert) != 0 || strcmp(cfg->key, l->cfg->key) != 0) {
+		return ret;
+	}
+	if (rv_tls_ctx_from_config_own(out, cfg, l->tls, &why, e2, sizeof(e2)) == 0) {
 		snprintf(own, own_len, "%s", err);
 		err[0] = '\0';
 		return 0;
 	}
+	len = strlen(err);
+	snprintf(err + len, err_len - len,
+		 "; and the running certificate and key cannot stand in: %s", e2);
 	return ret;
 }
 
@@ -179,8 +189,9 @@ static bool crl_unfit(struct rv_loop *l, const struct rv_tls_ctx *n, const char 
  * else with the CRLs in force now. A CA's CRL dated ahead (its host's
  * clock) held back every CA's new CRL, and with them their revocations,
  * for as long (round-four tester 29). */
-static int keep_crl_tls(struct rv_loop *l, const struct rv_config *cfg, struct rv_tls_ctx **out,
-			char *kept, size_t kept_len, char *err, size_t err_len)
+static int keep_crl_tls(struct rv_loop *l, const struct rv_config *cfg, bool keep_own,
+			struct rv_tls_ctx **out, char *kept, size_t kept_len, char *err,
+			size_t err_len)
 {
 	enum rv_tls_ctx_fail why;
 	struct rv_tls_ctx *n = NULL;
@@ -189,7 +200,7 @@ static int keep_crl_tls(struct rv_loop *l, const struct rv_config *cfg, struct r
 	int64_t from_n, from_cur;
 
 	snprintf(kept, kept_len, "the running CRL");
-	if (rv_tls_ctx_from_config_hold(&n, cfg, l->tls, &why, e2, sizeof(e2)) == 0) {
+	if (rv_tls_ctx_from_config_hold(&n, cfg, l->tls, keep_own, &why, e2, sizeof(e2)) == 0) {
 		struct rv_tls_expiry e, ce;
 		int64_t now = (int64_t)time(NULL);
 
@@ -215,7 +226,7 @@ static int keep_crl_tls(struct rv_loop *l, const struct rv_config *cfg, struct r
 		}
 		rv_tls_ctx_free(n);
 	}
-	return rv_tls_ctx_from_config_crl(out, cfg, false, l->tls, &why, err, err_len);
+	return rv_tls_ctx_from_config_crl(out, cfg, false, l->tls, keep_own, &why, err, err_len);
 }
 
 /* reverify checks the peers of the live connections against the current
@@ -514,7 +525,7 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	struct rv_config *next = NULL;
 	struct rv_tls_ctx *tls = NULL;
 	bool servers_changed, accept_changed, accept_dns_changed, crl_later = false;
-	char err[512], own[512];
+	char err[512], own[512] = "";
 	int ret;
 
 	rv_loop_notify(l, RV_LOOP_RELOADING, "reloading");
@@ -585,7 +596,8 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 		rv_tls_ctx_free(tls);
 		tls = NULL;
 		snprintf(why, sizeof(why), "%s", err);
-		ret = keep_crl_tls(l, next, &tls, kept, sizeof(kept), err, sizeof(err));
+		ret = keep_crl_tls(l, next, own[0] != '\0', &tls, kept, sizeof(kept), err,
+				   sizeof(err));
 		rv_strbuf_printf(log, "kept: %s: %s%s\n", kept, why,
 				 crl_later ? "; it is taken when it becomes valid" : "");
 	}
@@ -635,9 +647,12 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	}
 	say_key_kept(tls, l->cfg->key, log);
 	if (own[0]) {
+		/* A part that failed: the reply exits 1, as for a route the
+		 * host refused (it exited 0, and a renewal script never saw
+		 * that its certificate was not taken: a hostile tester). */
 		rv_strbuf_printf(log,
-				 "kept: the running certificate and key (the CA and CRL taken): "
-				 "%s\n",
+				 "failed: this end's certificate and key (the running ones kept, "
+				 "the CA and CRL taken): %s\n",
 				 own);
 	}
 	swap_tls(l, tls, log);
@@ -660,6 +675,11 @@ out:
 	if (ret) {
 		l->reload_failures++;
 		rv_warnx("reload refused, running configuration kept: %s", rv_strbuf_str(log));
+	} else if (own[0]) {
+		/* Applied, but this end's new certificate or key was not: the
+		 * operator's to fix (it was said at info level). */
+		rv_warnx("reload applied, this end's certificate and key kept: %s",
+			 rv_strbuf_str(log));
 	} else {
 		rv_info("reload applied: %s", rv_strbuf_str(log));
 	}
@@ -847,7 +867,7 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 	struct rv_tls_ctx *n = NULL;
 	struct rv_file_id ids[4];
 	bool later;
-	char err[512], own[512];
+	char err[512], own[512] = "";
 
 	(void)lt;
 	take_ids(l->cfg, ids);
@@ -882,7 +902,8 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 		rv_tls_ctx_free(n);
 		n = NULL;
 		snprintf(why, sizeof(why), "%s", err);
-		if (keep_crl_tls(l, l->cfg, &n, kept, sizeof(kept), err, sizeof(err)) != 0) {
+		if (keep_crl_tls(l, l->cfg, own[0] != '\0', &n, kept, sizeof(kept), err,
+				 sizeof(err)) != 0) {
 			rv_warnx("certificate files changed but cannot be loaded (keeping the "
 				 "running ones): %s",
 				 err);

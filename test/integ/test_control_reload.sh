@@ -146,6 +146,14 @@ grep -q "server.conf:[0-9]*: expected 'key = value'" <<<"$OUT" || rvt_fail "repl
 grep -q "reload refused, running configuration kept" "$SLOG" || rvt_fail "no log line for the refusal"
 [ "$(ctl_field server reloads)" = 2 ] && [ "$(ctl_field server reload_failures)" = 1 ] ||
 	rvt_fail "reload counters"
+# A file naming another key that does not load (a typo, a wrong file) is
+# refused too, its other changes with it (the running key stood in, and
+# the next start failed: round-eight tester 40).
+cp "$RVT_TMP/server.conf.good" "$CONF"
+ctl_conf_set "$CONF" key="$RVT_TMP/no-such.key" keepalive=3
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a configuration naming a missing key was applied: $OUT"
+grep -q "refused: .*no-such.key" <<<"$OUT" || rvt_fail "the refusal does not name the key: $OUT"
+[ "$(ctl_field server reload_failures)" = 2 ] || rvt_fail "reload counters after the missing key"
 rvt_nsx "$S" "$RV_BIN" rekey -s "$SRV_SOCK" >/dev/null || rvt_fail "rekey"
 sleep 1.5
 [ "$(grep -c "debug:" "$SLOG")" = "$N0" ] || rvt_fail "the refused reload changed the log level"

@@ -631,6 +631,14 @@ grep -q "ending the session" "$RVT_TMP/mayfly.log" && rvt_fail "the client ended
 # (No ping: s8 and the first server share the tunnel's addresses.)
 "$RV_BIN" status --kv -s "$S2_SOCK" | rvt_matches "^session name=mayfly .*state=running" ||
 	rvt_fail "mayfly's session did not go on after the expiry"
+# A revocation after the server's own certificate expired still ends its
+# client's session: the running certificate is kept for the new CRL (it
+# was refused as expired, and every CRL after it: round-eight tester 40).
+revoke_in "$PKI/ca" mayfly
+wait_log "$RVT_TMP/mayfly.log" "said goodbye (certificate revoked" 5 >/dev/null ||
+	rvt_fail "a revocation was not applied by a server whose certificate expired: $(grep 'certificate files' "$RVT_TMP/s8.log" | tail -2)"
+grep -q "the running certificate (kept while .*fleeting.crt cannot be used)\|this end's certificate or key cannot be used (keeping the running ones; the CA and CRL are taken): certificate file .*fleeting.crt: the certificate has expired" \
+	"$RVT_TMP/s8.log" || rvt_fail "the kept certificate not said: $(grep 'certificate files' "$RVT_TMP/s8.log" | tail -2)"
 rvt_stop_pid "$MAYFLY" 10
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "s8 exit"
 
