@@ -496,12 +496,15 @@ static void say_unreadable(const struct rv_cli_opts *opts, const struct rv_confi
 		return;
 	}
 	for (size_t i = 0; i < 5; i++) {
-		const char *then =
-			i == 0	 ? "a reload is refused (the running configuration kept)"
-			: i == 3 ? "a new CA or CRL is taken with the running key, a renewed "
-				   "certificate with a new key waits until it is readable"
-				 : "a reload, or a change the file watch sees, is refused (the "
-				   "running one kept)";
+		/* What a reload does then (tls/reload.c): this end's own
+		 * files are kept as they run, the others refuse the change. */
+		const char *then = i == 0 ? "a reload is refused (the running configuration kept)"
+				   : i == 2 || i == 3
+					   ? "a new CA or CRL is taken with the running "
+					     "certificate and key, a renewal waits until it "
+					     "is readable"
+					   : "a reload, or a change the file watch sees, is "
+					     "refused (the running one kept)";
 		char msg[1024];
 
 		if (!(mask & (1u << i))) {

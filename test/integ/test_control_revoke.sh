@@ -794,8 +794,16 @@ s5_running rotnew || rvt_fail "the new CA's client lost its session to a damaged
 # between the two: the new CA's clients lost their sessions (a round-two
 # tester); now that file is refused until it is whole.
 mv "$R/crl.pem" "$R/crl.bak"
-{ cat "$R/old/ca.crl"; sleep 1; cat "$R/new/ca.crl"; } >"$R/crl.pem"
-chmod 644 "$R/crl.pem"
+# One process opens the file and writes the first CRL at once (a shell's
+# `{ cat; sleep; cat; } >file` made the file, then forked cat: on a busy
+# machine the watch looked 200 ms later at an empty file).
+python3 -c '
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.write(fd, open(sys.argv[2], "rb").read())
+time.sleep(1)
+os.write(fd, open(sys.argv[3], "rb").read())
+os.close(fd)' "$R/crl.pem" "$R/old/ca.crl" "$R/new/ca.crl" || rvt_fail "writing the CRL file"
 wait_log "$RVT_TMP/s5.log" "it has no CRL of .*, which the running one has and whose CA stays" 5 >/dev/null ||
 	rvt_fail "the half-written file was not refused: $(tail -2 "$RVT_TMP/s5.log")"
 sleep 1
