@@ -86,7 +86,9 @@ int rv_tls_ctx_from_config(struct rv_tls_ctx **out, const struct rv_config *cfg,
  * CA and CRL: a renewal whose new key the service user cannot read (or a
  * certificate or key file broken otherwise) held back every new CRL with it,
  * and a revoked client kept its session (a hostile tester). The running
- * certificate is checked against the new CA and CRL as a new one is. */
+ * certificate is checked against the new CA and CRL as a new one is, but
+ * not for its dates: an expired one held back every CRL after its end (its
+ * expiry is said on its own, reload.c). */
 int rv_tls_ctx_from_config_own(struct rv_tls_ctx **out, const struct rv_config *cfg,
 			       const struct rv_tls_ctx *running, enum rv_tls_ctx_fail *out_fail,
 			       char *err, size_t err_len);
