@@ -818,7 +818,18 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 				 "clock is wrong",
 				 s->server_str, c->reason, until);
 		} else {
-			rv_warnx("server %s rejected the connection: %s", s->server_str, c->reason);
+			/* Each refusal says that this end runs its previous
+			 * certificate: a renewal waiting for its key was said
+			 * once, at the change, and the refusals after it (its
+			 * old certificate revoked) only "certificate revoked"
+			 * (a hostile tester). */
+			rv_warnx("server %s rejected the connection: %s%s", s->server_str,
+				 c->reason,
+				 rv_tls_ctx_own_kept(l->tls)
+					 ? " (this end presents its previous certificate: the one "
+					   "in "
+					   "its cert file cannot be used, said when it changed)"
+					 : "");
 		}
 	}
 	if (code == RV_CTL_CODE_REPLACED) {
