@@ -581,14 +581,7 @@ static enum rv_log_format log_format(int configured)
  * parsed. */
 static int argv_log_format(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int fmt;
-	} names[] = { { "auto", RV_LOG_FMT_AUTO },
-		      { "text", RV_LOG_FMT_TEXT },
-		      { "journal", RV_LOG_FMT_JOURNAL },
-		      { "json", RV_LOG_FMT_JSON } };
-	int fmt = RV_LOG_FMT_AUTO;
+	enum rv_log_format fmt = RV_LOG_FMT_AUTO, named;
 
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		const char *v = NULL;
@@ -598,13 +591,11 @@ static int argv_log_format(int argc, char **argv)
 		} else if (!strncmp(argv[i], "--log-format=", 13)) {
 			v = argv[i] + 13;
 		}
-		for (size_t k = 0; v && k < sizeof(names) / sizeof(names[0]); k++) {
-			if (!strcmp(v, names[k].name)) {
-				fmt = names[k].fmt;
-			}
+		if (v && rv_log_format_from_name(v, &named)) {
+			fmt = named;
 		}
 	}
-	return fmt;
+	return (int)fmt;
 }
 
 int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,

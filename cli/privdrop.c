@@ -325,7 +325,7 @@ static unsigned unreadable_here(const char *const *paths, size_t n)
 {
 	unsigned mask = 0;
 
-	for (size_t i = 0; i < n && i < 7; i++) {
+	for (size_t i = 0; i < n && (1u << i) < RV_PRIVDROP_UNCHECKED; i++) {
 		int fd;
 
 		if (!paths[i] || !paths[i][0]) {

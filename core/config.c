@@ -625,21 +625,11 @@ static int set_log_level(struct rv_config *c, const char *v, char *why, size_t w
 
 static int set_log_format(struct rv_config *c, const char *v, char *why, size_t wl)
 {
-	static const struct {
-		const char *name;
-		enum rv_log_format fmt;
-	} names[] = {
-		{ "auto", RV_LOG_FMT_AUTO },
-		{ "text", RV_LOG_FMT_TEXT },
-		{ "journal", RV_LOG_FMT_JOURNAL },
-		{ "json", RV_LOG_FMT_JSON },
-	};
+	enum rv_log_format fmt;
 
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		if (!strcmp(v, names[i].name)) {
-			c->log_format = (int)names[i].fmt;
-			return 0;
-		}
+	if (rv_log_format_from_name(v, &fmt)) {
+		c->log_format = (int)fmt;
+		return 0;
 	}
 	snprintf(why, wl, "'%s' is not a log format (write auto, text, journal or json)", v);
 	return -EINVAL;

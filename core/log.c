@@ -43,6 +43,27 @@ enum rv_log_format rv_log_get_format(void)
 	return (enum rv_log_format)atomic_load(&log_format);
 }
 
+bool rv_log_format_from_name(const char *name, enum rv_log_format *out)
+{
+	static const struct {
+		const char *name;
+		enum rv_log_format fmt;
+	} names[] = {
+		{ "auto", RV_LOG_FMT_AUTO },
+		{ "text", RV_LOG_FMT_TEXT },
+		{ "journal", RV_LOG_FMT_JOURNAL },
+		{ "json", RV_LOG_FMT_JSON },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!strcmp(name, names[i].name)) {
+			*out = names[i].fmt;
+			return true;
+		}
+	}
+	return false;
+}
+
 void rv_log_set_prefix(const char *prefix)
 {
 	atomic_store(&log_prefix, prefix);

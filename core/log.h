@@ -46,6 +46,10 @@ enum rv_log_format {
 void rv_log_set_format(enum rv_log_format fmt);
 enum rv_log_format rv_log_get_format(void);
 
+/* rv_log_format_from_name: the format named |name| ("auto", "text",
+ * "journal", "json"), in *out; false for another name. */
+bool rv_log_format_from_name(const char *name, enum rv_log_format *out);
+
 /* rv_log_set_level sets the most verbose level printed (default RV_LOG_INFO). */
 void rv_log_set_level(enum rv_log_level level);
 enum rv_log_level rv_log_get_level(void);
