@@ -57,6 +57,18 @@ struct rv_tls_ctx {
 	uint8_t own_id[SHA256_DIGEST_LENGTH]; /* SHA-256 of this end's certificate */
 	bool key_kept; /* the key file was unreadable: the running context's key */
 	bool own_kept; /* the running context's certificate and key (own_from) */
+	/* The file this end's certificate was read from, as it was then (a
+	 * kept certificate carries its source's): a reload that cannot open
+	 * the file tells an unchanged one from a renewal by it. */
+	struct cert_src {
+		uint64_t dev, ino, size;
+		int64_t mtime_ns; /* not ctime: a chmod leaves the contents */
+		bool set;
+	} cert_src;
+	bool own_unchanged; /* own_kept, and the file is still its source */
+	/* What own_against_store said of this end's certificate while running
+	 * (rv_tls_ctx_own_warning): a reload's reply carries it. */
+	char own_warning[2 * PATH_MAX + 512];
 };
 
 /* A value that cannot be encoded (out of memory) is chained as such, which
@@ -401,9 +413,11 @@ static int usable_as_own(X509 *x, enum rv_tls_role role, const char *path, char 
  * it; it passed `-n` and started). Any other failure is only said: a
  * deployment may trust another CA for its peers than the one that issued
  * its own certificate. */
-static int own_against_store(SSL_CTX *sc, X509 *x, enum rv_tls_role role, const char *what,
-			     const char *crl_path, bool starting, char *err, size_t err_len)
+static int own_against_store(struct rv_tls_ctx *c, X509 *x, const char *what, const char *crl_path,
+			     bool starting, char *err, size_t err_len)
 {
+	SSL_CTX *sc = c->ssl_ctx;
+	enum rv_tls_role role = c->role;
 	X509_STORE_CTX *vc = X509_STORE_CTX_new();
 	STACK_OF(X509) *chain = NULL;
 	int ret = 0, e;
@@ -437,7 +451,8 @@ static int own_against_store(SSL_CTX *sc, X509 *x, enum rv_tls_role role, const 
 		 * revocation after this one would wait for the new
 		 * certificate (a server key compromise: its certificate is
 		 * revoked first, then clients). */
-		rv_warnx("%s: the certificate is revoked by the CRL %s: every peer that checks it "
+		snprintf(c->own_warning, sizeof(c->own_warning),
+			 "%s: the certificate is revoked by the CRL %s: every peer that checks it "
 			 "refuses it; issue a new one (the CRL is applied)",
 			 what, crl_path);
 		goto out;
@@ -445,16 +460,48 @@ static int own_against_store(SSL_CTX *sc, X509 *x, enum rv_tls_role role, const 
 	if (e == X509_V_ERR_CRL_NOT_YET_VALID || e == X509_V_ERR_CRL_HAS_EXPIRED) {
 		goto out; /* the CRL's fault, not the certificate's: said of the CRL */
 	}
-	rv_warnx("%s: it does not verify against this side's ca (%s): a peer that trusts only "
+	snprintf(c->own_warning, sizeof(c->own_warning),
+		 "%s: it does not verify against this side's ca (%s): a peer that trusts only "
 		 "that CA refuses it",
 		 what, X509_verify_cert_error_string(e));
+	if (starting) {
+		rv_warnx("%s", c->own_warning); /* a reload says it in its reply */
+	}
 out:
 	X509_STORE_CTX_free(vc);
 	return ret;
 }
 
-static int load_cert(SSL_CTX *sc, const char *path, int64_t *not_after, char *err, size_t err_len)
+static void take_src(struct cert_src *src, const struct stat *st)
 {
+	*src = (struct cert_src){
+		.dev = st->st_dev,
+		.ino = st->st_ino,
+		.size = (uint64_t)st->st_size,
+		.mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
+		.set = true,
+	};
+}
+
+/* cert_src_is: is |path| (through links) the file |src| was taken of,
+ * unchanged? Only its directory need be searchable, not the file readable. */
+static bool cert_src_is(const struct cert_src *src, const char *path)
+{
+	struct stat st;
+	struct cert_src now;
+
+	if (!src->set || stat(path, &st) != 0) {
+		return false;
+	}
+	take_src(&now, &st);
+	return now.dev == src->dev && now.ino == src->ino && now.size == src->size &&
+	       now.mtime_ns == src->mtime_ns;
+}
+
+static int load_cert(SSL_CTX *sc, const char *path, int64_t *not_after, struct cert_src *src,
+		     char *err, size_t err_len)
+{
+	struct stat st;
 	char ebuf[256];
 	X509 *x;
 	FILE *f;
@@ -463,6 +510,9 @@ static int load_cert(SSL_CTX *sc, const char *path, int64_t *not_after, char *er
 	f = rv_tls_pem_open("certificate", path, err, err_len, &ret);
 	if (!f) {
 		return ret;
+	}
+	if (fstat(fileno(f), &st) == 0) {
+		take_src(src, &st);
 	}
 	x = PEM_read_X509(f, NULL, NULL, NULL);
 	if (!x) {
@@ -596,6 +646,7 @@ static int copy_own(struct rv_tls_ctx *c, const struct rv_tls_ctx *from, char *e
 		return -ENOMEM;
 	}
 	c->expiry.cert_not_after = from->expiry.cert_not_after;
+	c->cert_src = from->cert_src;
 	c->own_kept = true;
 	return 0;
 }
@@ -667,9 +718,11 @@ int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
 			*out_fail = RV_TLS_FAIL_CERT;
 			goto err_free;
 		}
+		c->own_unchanged = p->cert_file && cert_src_is(&c->cert_src, p->cert_file);
 		goto own_id;
 	}
-	ret = load_cert(c->ssl_ctx, p->cert_file, &c->expiry.cert_not_after, err, err_len);
+	ret = load_cert(c->ssl_ctx, p->cert_file, &c->expiry.cert_not_after, &c->cert_src, err,
+			err_len);
 	if (ret) {
 		*out_fail = RV_TLS_FAIL_CERT;
 		goto err_free;
@@ -829,6 +882,16 @@ bool rv_tls_ctx_own_kept(const struct rv_tls_ctx *ctx)
 	return ctx->own_kept;
 }
 
+bool rv_tls_ctx_own_unchanged(const struct rv_tls_ctx *ctx)
+{
+	return ctx->own_kept && ctx->own_unchanged;
+}
+
+const char *rv_tls_ctx_own_warning(const struct rv_tls_ctx *ctx)
+{
+	return ctx->own_warning;
+}
+
 unsigned rv_tls_ctx_crl_held(const struct rv_tls_ctx *ctx, char *who, size_t who_len)
 {
 	snprintf(who, who_len, "%s", ctx->crls.held_ca);
@@ -885,7 +948,7 @@ static int from_config(struct rv_tls_ctx **out, const struct rv_config *cfg, boo
 			 o->own_from ? "the running certificate (kept while %s cannot be used)"
 				     : "certificate file %s",
 			 p.cert_file);
-		ret = own_against_store((*out)->ssl_ctx, own, p.role, what,
+		ret = own_against_store(*out, own, what,
 					p.crl_file != NULL && p.crl_file[0] ? p.crl_file : NULL,
 					starting, err, err_len);
 	}

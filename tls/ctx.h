@@ -96,6 +96,16 @@ int rv_tls_ctx_from_config_own(struct rv_tls_ctx **out, const struct rv_config *
 /* rv_tls_ctx_own_kept: was |ctx| built by rv_tls_ctx_from_config_own? */
 bool rv_tls_ctx_own_kept(const struct rv_tls_ctx *ctx);
 
+/* rv_tls_ctx_own_unchanged: rv_tls_ctx_own_kept, and the certificate
+ * file is still the one the kept certificate was read from, unchanged
+ * (same file, size and modification time): no renewal waits in it. */
+bool rv_tls_ctx_own_unchanged(const struct rv_tls_ctx *ctx);
+
+/* rv_tls_ctx_own_warning: what the check of this end's certificate against
+ * its own CA and CRL found while running (revoked, or not verifying: kept
+ * and said, not refused), or "". At the start it is logged as well. */
+const char *rv_tls_ctx_own_warning(const struct rv_tls_ctx *ctx);
+
 /* rv_tls_ctx_key_kept: was |ctx| built with the running context's key, its
  * key file unreadable to this process (rv_tls_ctx_params.running)? */
 bool rv_tls_ctx_key_kept(const struct rv_tls_ctx *ctx);

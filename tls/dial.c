@@ -773,6 +773,9 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 	 * several times a second for ever; like a kick, wait the longest. */
 	bool kicked = code == RV_CTL_CODE_KICKED;
 	bool replaced = code == RV_CTL_CODE_REPLACED;
+	/* This end presents its previous certificate: a renewal waits in its
+	 * files (not a file it only cannot open, unchanged). */
+	bool previous = l->tls && rv_tls_ctx_own_kept(l->tls) && !rv_tls_ctx_own_unchanged(l->tls);
 	char until[32];
 
 	if (c->ctl) {
@@ -801,6 +804,16 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 		} else if (strstr(c->reason, "does not speak TLS")) {
 			rv_warnx("server %s is no ringvpn server (wrong port?): %s", s->server_str,
 				 c->reason);
+		} else if (own_expired_s(l) > 0 && previous) {
+			/* "Renew it" sent the operator to renew what was renewed
+			 * already: the renewal waits for its files (a hostile
+			 * tester). */
+			rv_warnx("server %s rejected the connection: our own certificate expired "
+				 "%lld s ago; it is the previous one, kept while the renewed "
+				 "certificate or key in its files cannot be used (said when they "
+				 "changed): make them usable by this process (they are watched: "
+				 "the next attempt takes them)",
+				 s->server_str, (long long)own_expired_s(l));
 		} else if (own_expired_s(l) > 0) {
 			/* Not the clocks: ours ran out while we were up (at the
 			 * start it is an exit 4). */
@@ -825,11 +838,10 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 			 * (a hostile tester). */
 			rv_warnx("server %s rejected the connection: %s%s", s->server_str,
 				 c->reason,
-				 rv_tls_ctx_own_kept(l->tls)
-					 ? " (this end presents its previous certificate: the one "
-					   "in "
-					   "its cert file cannot be used, said when it changed)"
-					 : "");
+				 previous ? " (this end presents its previous certificate: the one "
+					    "in "
+					    "its cert file cannot be used, said when it changed)"
+					  : "");
 		}
 	}
 	if (code == RV_CTL_CODE_REPLACED) {

@@ -47,16 +47,23 @@ enum {
  * end's new certificate or key cannot be used, with the running ones and
  * the files' CA and CRL (rv_tls_ctx_from_config_own), why in |own|: a
  * renewal whose new key the service user could not read held back every
- * CRL after it, and a revoked client kept its session (a hostile tester). */
+ * CRL after it, and a revoked client kept its session (a hostile tester).
+ * |*own_same|: only because this process cannot open a certificate file
+ * that has not changed since the running certificate was read from it (a
+ * root-only file read at the start): nothing waits in it, so it is said
+ * but is no failure (every reload exited 1: a hostile tester). */
 static int new_tls(const struct rv_loop *l, const struct rv_config *cfg, struct rv_tls_ctx **out,
-		   char *own, size_t own_len, char *err, size_t err_len)
+		   char *own, size_t own_len, bool *own_same, char *err, size_t err_len)
 {
 	enum rv_tls_ctx_fail why;
 	char e2[512];
 	size_t len;
 	int ret = rv_tls_ctx_from_config(out, cfg, false, l->tls, &why, err, err_len);
+	int first = ret;
+	enum rv_tls_ctx_fail first_why = why;
 
 	own[0] = '\0';
+	*own_same = false;
 	/* Only for the files the running ones came from: a configuration
 	 * that names others that do not load is refused (it was applied,
 	 * and the next start failed: a hostile tester). */
@@ -67,6 +74,8 @@ static int new_tls(const struct rv_loop *l, const struct rv_config *cfg, struct 
 	if (rv_tls_ctx_from_config_own(out, cfg, l->tls, &why, e2, sizeof(e2)) == 0) {
 		snprintf(own, own_len, "%s", err);
 		err[0] = '\0';
+		*own_same = first_why == RV_TLS_FAIL_CERT &&
+			    (first == -EACCES || first == -EPERM) && rv_tls_ctx_own_unchanged(*out);
 		return 0;
 	}
 	len = strlen(err);
@@ -94,6 +103,53 @@ static void say_key_kept(const struct rv_tls_ctx *n, const char *path, struct rv
 	} else {
 		rv_warnx(fmt, path, path, path);
 	}
+}
+
+/* say_own says, in |log| or the log, why |n| keeps the running
+ * certificate and key (|own|, from new_tls; nothing if "") and what the
+ * check of this end's certificate against the new CA and CRL found. Returns
+ * whether it said anything. */
+static bool say_own(const struct rv_tls_ctx *n, const char *cert, const char *own, bool same,
+		    struct rv_strbuf *log)
+{
+	static const char same_fmt[] =
+		"the certificate file %s cannot be opened by this process (its service user) "
+		"and has not changed since the running certificate was read from it: the "
+		"running certificate and key are kept; a renewal needs the file readable by "
+		"the service's user or group (chgrp GROUP %s; chmod 0644 %s)";
+	const char *warning = rv_tls_ctx_own_warning(n);
+
+	if (own[0] && same) {
+		if (log) {
+			rv_strbuf_printf(log, "warning: ");
+			rv_strbuf_printf(log, same_fmt, cert, cert, cert);
+			rv_strbuf_printf(log, "\n");
+		} else {
+			rv_warnx(same_fmt, cert, cert, cert);
+		}
+	} else if (own[0]) {
+		/* A part that failed: the reply exits 1, as for a route the
+		 * host refused (it exited 0, and a renewal script never saw
+		 * that its certificate was not taken: a hostile tester). */
+		if (log) {
+			rv_strbuf_printf(log,
+					 "failed: this end's certificate and key (the running ones "
+					 "kept, the CA and CRL taken): %s\n",
+					 own);
+		} else {
+			rv_warnx("certificate files changed: this end's certificate or key cannot "
+				 "be used (keeping the running ones; the CA and CRL are taken): %s",
+				 own);
+		}
+	}
+	/* It went to the log alone, and `ringvpn reload` said nothing of its
+	 * own certificate revoked by the CRL it applied (a hostile tester). */
+	if (warning[0] && log) {
+		rv_strbuf_printf(log, "warning: %s\n", warning);
+	} else if (warning[0]) {
+		rv_warnx("%s", warning);
+	}
+	return own[0] || warning[0];
 }
 
 /* older_crl: would |n| (its CRL read from |path|) leave a CA that stays
@@ -526,6 +582,7 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	struct rv_tls_ctx *tls = NULL;
 	bool servers_changed, accept_changed, accept_dns_changed, crl_later = false;
 	char err[512], own[512] = "";
+	bool own_same = false, warned = false;
 	int ret;
 
 	rv_loop_notify(l, RV_LOOP_RELOADING, "reloading");
@@ -581,7 +638,7 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	}
 	/* Certificates are re-read on every reload: the files may have
 	 * changed under the same names. */
-	ret = new_tls(l, next, &tls, own, sizeof(own), err, sizeof(err));
+	ret = new_tls(l, next, &tls, own, sizeof(own), &own_same, err, sizeof(err));
 	if (ret == 0 && older_crl(l, tls, next->crl, err, sizeof(err))) {
 		ret = -EINVAL;
 	}
@@ -646,15 +703,7 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 		memset(l->watch_ids, 0, sizeof(l->watch_ids)); /* "changed" at the retry */
 	}
 	say_key_kept(tls, l->cfg->key, log);
-	if (own[0]) {
-		/* A part that failed: the reply exits 1, as for a route the
-		 * host refused (it exited 0, and a renewal script never saw
-		 * that its certificate was not taken: a hostile tester). */
-		rv_strbuf_printf(log,
-				 "failed: this end's certificate and key (the running ones kept, "
-				 "the CA and CRL taken): %s\n",
-				 own);
-	}
+	warned = say_own(tls, l->cfg->cert, own, own_same, log);
 	swap_tls(l, tls, log);
 	tls = NULL;
 	if (accept_changed) {
@@ -675,11 +724,13 @@ out:
 	if (ret) {
 		l->reload_failures++;
 		rv_warnx("reload refused, running configuration kept: %s", rv_strbuf_str(log));
-	} else if (own[0]) {
+	} else if (own[0] && !own_same) {
 		/* Applied, but this end's new certificate or key was not: the
 		 * operator's to fix (it was said at info level). */
 		rv_warnx("reload applied, this end's certificate and key kept: %s",
 			 rv_strbuf_str(log));
+	} else if (warned) {
+		rv_warnx("reload applied: %s", rv_strbuf_str(log));
 	} else {
 		rv_info("reload applied: %s", rv_strbuf_str(log));
 	}
@@ -866,7 +917,7 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 	struct rv_strbuf log = { .max = 64 * 1024 };
 	struct rv_tls_ctx *n = NULL;
 	struct rv_file_id ids[4];
-	bool later;
+	bool later, own_same;
 	char err[512], own[512] = "";
 
 	(void)lt;
@@ -878,7 +929,7 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 	 * reported once, not at every event of its directory. */
 	memcpy(l->watch_ids, ids, sizeof(ids));
 	watch_dirs(l); /* a retargeted link may lead somewhere new */
-	if (new_tls(l, l->cfg, &n, own, sizeof(own), err, sizeof(err)) == 0 &&
+	if (new_tls(l, l->cfg, &n, own, sizeof(own), &own_same, err, sizeof(err)) == 0 &&
 	    older_crl(l, n, l->cfg->crl, err, sizeof(err))) {
 		rv_tls_ctx_free(n);
 		n = NULL;
@@ -914,11 +965,7 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 			 kept, later ? "; it is taken when it becomes valid" : "", why);
 	}
 	say_key_kept(n, l->cfg->key, NULL);
-	if (own[0]) {
-		rv_warnx("certificate files changed: this end's certificate or key cannot be used "
-			 "(keeping the running ones; the CA and CRL are taken): %s",
-			 own);
-	}
+	say_own(n, l->cfg->cert, own, own_same, NULL);
 	swap_tls(l, n, &log);
 	rv_info("certificate files changed: %s", rv_strbuf_str(&log));
 	rv_strbuf_free(&log);
@@ -990,9 +1037,10 @@ static int64_t next_peer_expiry(struct rv_loop *l)
 	return first;
 }
 
-/* check_one warns about one expiry; returns seconds until it (or
- * INT64_MAX when none). */
-static int64_t check_one(const char *what, int64_t at, int64_t now, const char *consequence)
+/* check_one warns about one expiry, what to do about it in |todo|;
+ * returns seconds until it (or INT64_MAX when none). */
+static int64_t check_one(const char *what, int64_t at, int64_t now, const char *todo,
+			 const char *consequence)
 {
 	int64_t left = at - now;
 
@@ -1002,8 +1050,9 @@ static int64_t check_one(const char *what, int64_t at, int64_t now, const char *
 	if (left <= 0) {
 		rv_warnx("%s EXPIRED %lld s ago: %s", what, (long long)-left, consequence);
 	} else if (left <= EXPIRY_WARN_S) {
-		rv_warnx("%s expires in %lld day(s) %lld h: renew it (%s once it does)", what,
-			 (long long)(left / 86400), (long long)(left % 86400 / 3600), consequence);
+		rv_warnx("%s expires in %lld day(s) %lld h: %s (%s once it does)", what,
+			 (long long)(left / 86400), (long long)(left % 86400 / 3600), todo,
+			 consequence);
 	}
 	return left;
 }
@@ -1012,17 +1061,27 @@ void rv_watch_expiry(struct rv_loop *l)
 {
 	struct rv_tls_expiry e;
 	int64_t now = (int64_t)time(NULL), next = INT64_MAX, left;
-	bool server = l->role == &rv_server_role;
+	bool server = l->role == &rv_server_role, previous;
 
 	if (!l->tls) {
 		return;
 	}
 	rv_tls_ctx_expiry(l->tls, &e);
-	left = check_one("own certificate", e.cert_not_after, now,
+	/* "Renew it" of a certificate whose renewal waits in its files (its
+	 * key unreadable, said at the change) sent the operator to renew
+	 * again (round-eight tester 40). */
+	previous = rv_tls_ctx_own_kept(l->tls) && !rv_tls_ctx_own_unchanged(l->tls);
+	left = check_one(previous ? "own certificate (the previous one, kept while the renewed "
+				    "certificate or key in its files cannot be used)"
+				  : "own certificate",
+			 e.cert_not_after, now,
+			 previous ? "make the renewed files usable by this process (they are "
+				    "watched)"
+				  : "renew it",
 			 server ? "clients will refuse this server"
 				: "the server will refuse this client");
 	next = left > 0 && left < next ? left : next;
-	left = check_one("CA certificate", e.ca_not_after, now,
+	left = check_one("CA certificate", e.ca_not_after, now, "renew it",
 			 "no certificate issued by it will verify");
 	next = left > 0 && left < next ? left : next;
 	if (e.have_crl && e.crl_next_update) {
@@ -1032,7 +1091,7 @@ void rv_watch_expiry(struct rv_loop *l)
 			 "this end refuses %s until a fresh CRL is published (`ringvpn pki "
 			 "revoke` or `pki crl`), and ends their sessions",
 			 rv_tls_crl_whom(&e, whom, sizeof(whom)));
-		left = check_one("CRL", e.crl_next_update, now, consequence);
+		left = check_one("CRL", e.crl_next_update, now, "renew it", consequence);
 		next = left > 0 && left < next ? left : next;
 	}
 	/* A peer's certificate expiring: a client's ends its session, the

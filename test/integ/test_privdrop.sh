@@ -250,6 +250,35 @@ rvt_wait_for 5 "the renewal taken" sh -c "\"$RV_BIN\" status -s '$SRV_SOCK' | gr
 	rvt_fail "the renewed certificate was not taken once its key was readable"
 rvt_wait_for 10 "client1's session" ctl_sessions_eq 1 || rvt_fail "client1 lost its session"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "no traffic after the renewal"
+
+rvt_step "a certificate file only root may read: unchanged, a reload keeps the running one and succeeds; a renewal behind it fails"
+# Unchanged since the start read it: nothing waits in it, so it is said
+# and is no failure (every reload exited 1 for it: a hostile tester).
+chmod 0600 "$PKI/server.crt"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "a reload with the unchanged certificate file unreadable failed: $OUT"
+rvt_matches "warning: the certificate file $PKI/server.crt cannot be opened by this process \(its service user\) and has not changed since the running certificate was read from it" <<<"$OUT" ||
+	rvt_fail "the reload does not say that it kept the certificate: $OUT"
+rvt_matches "^failed:" <<<"$OUT" && rvt_fail "an unchanged certificate file called a failure: $OUT"
+# A renewal put in place root-only: it is not taken, and the reload fails.
+mkdir "$RVT_TMP/renew"
+rvt_run "$RV_BIN" pki server --ca "$PKI/ca" --name vpn.test --out "$RVT_TMP/renew" --file server \
+	--days 20 >/dev/null || rvt_fail "pki server (the second renewal)"
+chmod 0600 "$RVT_TMP/renew/server.crt"
+chgrp "$RV_GROUP" "$RVT_TMP/renew/server.key" && chmod g+r "$RVT_TMP/renew/server.key"
+mv "$RVT_TMP/renew/server.key" "$PKI/server.key"
+mv "$RVT_TMP/renew/server.crt" "$PKI/server.crt"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a reload with a renewal it cannot open exited 0: $OUT"
+rvt_matches "^failed: this end's certificate and key \(the running ones kept, the CA and CRL taken\): .*server.crt: Permission denied" <<<"$OUT" ||
+	rvt_fail "the reload does not say that the renewal was not taken: $OUT"
+# The expiry warning of the running certificate (12 days) no longer says
+# "renew it" of what was renewed (round-eight tester 40).
+grep -q "own certificate (the previous one, kept while the renewed certificate or key in its files cannot be used) expires in 1[01] day(s) [0-9]* h: make the renewed files usable by this process" \
+	"$RVT_TMP/server.log" || rvt_fail "the expiry warning still says renew it: $(grep 'own certificate' "$RVT_TMP/server.log" | tail -2)"
+chmod 0644 "$PKI/server.crt"
+rvt_wait_for 5 "the second renewal taken" sh -c "\"$RV_BIN\" status -s '$SRV_SOCK' | grep -q 'certificate *expires in \(19\|20\)d'" ||
+	rvt_fail "the second renewal was not taken once its file was readable"
+rvt_wait_for 10 "client1's session" ctl_sessions_eq 1 || rvt_fail "client1 lost its session"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "no traffic after the second renewal"
 rvt_stop_pid "$P1" 10 || rvt_fail "client did not exit 0"
 
 rvt_step "started as root, the server takes control signals from root only"
