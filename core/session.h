@@ -251,6 +251,11 @@ void rv_session_count_rx(struct rv_session *s, uint64_t packets, uint64_t bytes)
  * returns the count before. Any worker. */
 uint64_t rv_session_count_drop(struct rv_session *s, enum rv_drop_reason why, uint64_t n);
 
+/* rv_session_uncount_tx takes back from |s|'s tx counters inner packets
+ * that were sealed (and counted) but never left: a send the kernel
+ * refused, no buffer or endpoint for it. */
+void rv_session_uncount_tx(struct rv_session *s, uint64_t packets, uint64_t bytes);
+
 /* rv_session_get_stats snapshots the counters. Any thread. */
 void rv_session_get_stats(const struct rv_session *s, struct rv_session_stats *out);
 

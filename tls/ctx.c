@@ -57,15 +57,15 @@ struct rv_tls_ctx {
 	uint8_t own_id[SHA256_DIGEST_LENGTH]; /* SHA-256 of this end's certificate */
 	bool key_kept; /* the key file was unreadable: the running context's key */
 	bool own_kept; /* the running context's certificate and key (own_from) */
-	/* The file this end's certificate was read from, as it was then (a
-	 * kept certificate carries its source's): a reload that cannot open
-	 * the file tells an unchanged one from a renewal by it. */
-	struct cert_src {
+	/* The files this end's certificate and key were read from, as they
+	 * were then (kept ones carry their sources'): a reload that cannot
+	 * open a file tells an unchanged one from a renewal by it. */
+	struct file_src {
 		uint64_t dev, ino, size;
 		int64_t mtime_ns; /* not ctime: a chmod leaves the contents */
 		bool set;
-	} cert_src;
-	bool own_unchanged; /* own_kept, and the file is still its source */
+	} cert_src, key_src;
+	bool own_unchanged; /* own_kept, and both files are still their sources */
 	/* What own_against_store said of this end's certificate while running
 	 * (rv_tls_ctx_own_warning): a reload's reply carries it. */
 	char own_warning[2 * PATH_MAX + 512];
@@ -364,11 +364,12 @@ static int usable_as_own(X509 *x, enum rv_tls_role role, const char *path, char 
 		if (rv_tls_unix_time(X509_get0_notBefore(x), &t)) {
 			rv_tls_fmt_utc(t, when, sizeof(when));
 		}
-		/* Nothing retries by itself: the running certificate stays
-		 * until the next start or reload. */
+		/* A running process looks again then (reload.c,
+		 * rv_tls_cert_not_before). */
 		snprintf(err, err_len,
-			 "certificate file %s: the certificate is not valid before %s: start or "
-			 "reload again from then on (or check this host's clock)",
+			 "certificate file %s: the certificate is not valid before %s: a start "
+			 "refuses it until then, a running process takes it then (or check this "
+			 "host's clock)",
 			 path, when);
 		return -EINVAL;
 	}
@@ -460,6 +461,10 @@ static int own_against_store(struct rv_tls_ctx *c, X509 *x, const char *what, co
 	if (e == X509_V_ERR_CRL_NOT_YET_VALID || e == X509_V_ERR_CRL_HAS_EXPIRED) {
 		goto out; /* the CRL's fault, not the certificate's: said of the CRL */
 	}
+	if (c->own_kept &&
+	    (e == X509_V_ERR_CERT_HAS_EXPIRED || e == X509_V_ERR_CERT_NOT_YET_VALID)) {
+		goto out; /* a kept certificate's dates are said on their own (reload.c) */
+	}
 	snprintf(c->own_warning, sizeof(c->own_warning),
 		 "%s: it does not verify against this side's ca (%s): a peer that trusts only "
 		 "that CA refuses it",
@@ -472,9 +477,9 @@ out:
 	return ret;
 }
 
-static void take_src(struct cert_src *src, const struct stat *st)
+static void take_src(struct file_src *src, const struct stat *st)
 {
-	*src = (struct cert_src){
+	*src = (struct file_src){
 		.dev = st->st_dev,
 		.ino = st->st_ino,
 		.size = (uint64_t)st->st_size,
@@ -483,12 +488,12 @@ static void take_src(struct cert_src *src, const struct stat *st)
 	};
 }
 
-/* cert_src_is: is |path| (through links) the file |src| was taken of,
+/* src_is: is |path| (through links) the file |src| was taken of,
  * unchanged? Only its directory need be searchable, not the file readable. */
-static bool cert_src_is(const struct cert_src *src, const char *path)
+static bool src_is(const struct file_src *src, const char *path)
 {
 	struct stat st;
-	struct cert_src now;
+	struct file_src now;
 
 	if (!src->set || stat(path, &st) != 0) {
 		return false;
@@ -498,7 +503,7 @@ static bool cert_src_is(const struct cert_src *src, const char *path)
 	       now.mtime_ns == src->mtime_ns;
 }
 
-static int load_cert(SSL_CTX *sc, const char *path, int64_t *not_after, struct cert_src *src,
+static int load_cert(SSL_CTX *sc, const char *path, int64_t *not_after, struct file_src *src,
 		     char *err, size_t err_len)
 {
 	struct stat st;
@@ -576,15 +581,22 @@ static int keep_key(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, cons
 	bool same = pk && pub && EVP_PKEY_cmp(pub, pk) == 1;
 
 	EVP_PKEY_free(pub);
-	if (!same || !SSL_CTX_use_PrivateKey(c->ssl_ctx, pk)) {
+	/* A file that changed holds another key, whatever the certificate
+	 * says: kept, the reload said "applied" and the next start failed
+	 * on the file (a tester). */
+	if (!same || !src_is(&running->key_src, path) || !SSL_CTX_use_PrivateKey(c->ssl_ctx, pk)) {
 		ERR_clear_error();
 		snprintf(err, err_len,
-			 "cannot open private key file %s: %s, and the running key is not the "
-			 "certificate's (a renewal with a new key): make the file readable by "
+			 "cannot open private key file %s: %s, and %s: make the file readable by "
 			 "the service's group (chgrp GROUP %s; chmod 0640 %s)",
-			 path, strerror(-why), path, path);
+			 path, strerror(-why),
+			 !same ? "the running key is not the certificate's (a renewal with a new "
+				 "key)"
+			       : "it has changed since the running key was read from it",
+			 path, path);
 		return why;
 	}
+	c->key_src = running->key_src;
 	c->key_kept = true;
 	return 0;
 }
@@ -595,6 +607,7 @@ static int load_key(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, cons
 	SSL_CTX *sc = c->ssl_ctx;
 	char ebuf[256];
 	char iobuf[4096]; /* stdio buffer: holds the key's PEM text, wiped below */
+	struct stat st;
 	EVP_PKEY *pk;
 	FILE *f;
 	int ret = 0;
@@ -605,6 +618,9 @@ static int load_key(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, cons
 	}
 	if (!f) {
 		return ret;
+	}
+	if (fstat(fileno(f), &st) == 0) {
+		take_src(&c->key_src, &st);
 	}
 	say_if_everyones(f, path);
 	/* With our own buffer the key text never sits in a heap block that
@@ -647,6 +663,7 @@ static int copy_own(struct rv_tls_ctx *c, const struct rv_tls_ctx *from, char *e
 	}
 	c->expiry.cert_not_after = from->expiry.cert_not_after;
 	c->cert_src = from->cert_src;
+	c->key_src = from->key_src;
 	c->own_kept = true;
 	return 0;
 }
@@ -718,7 +735,8 @@ int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
 			*out_fail = RV_TLS_FAIL_CERT;
 			goto err_free;
 		}
-		c->own_unchanged = p->cert_file && cert_src_is(&c->cert_src, p->cert_file);
+		c->own_unchanged = p->cert_file && src_is(&c->cert_src, p->cert_file) &&
+				   p->key_file && src_is(&c->key_src, p->key_file);
 		goto own_id;
 	}
 	ret = load_cert(c->ssl_ctx, p->cert_file, &c->expiry.cert_not_after, &c->cert_src, err,
@@ -880,6 +898,25 @@ bool rv_tls_ctx_key_kept(const struct rv_tls_ctx *ctx)
 bool rv_tls_ctx_own_kept(const struct rv_tls_ctx *ctx)
 {
 	return ctx->own_kept;
+}
+
+int64_t rv_tls_cert_not_before(const char *path)
+{
+	char err[64];
+	int64_t t = 0;
+	int ret = 0;
+	FILE *f = rv_tls_pem_open("certificate", path, err, sizeof(err), &ret);
+	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+
+	if (x && (!rv_tls_unix_time(X509_get0_notBefore(x), &t) || t <= (int64_t)time(NULL))) {
+		t = 0;
+	}
+	X509_free(x);
+	if (f) {
+		fclose(f);
+	}
+	ERR_clear_error();
+	return t;
 }
 
 bool rv_tls_ctx_own_unchanged(const struct rv_tls_ctx *ctx)

@@ -101,6 +101,11 @@ bool rv_tls_ctx_own_kept(const struct rv_tls_ctx *ctx);
  * (same file, size and modification time): no renewal waits in it. */
 bool rv_tls_ctx_own_unchanged(const struct rv_tls_ctx *ctx);
 
+/* rv_tls_cert_not_before: the start of the certificate in the file |path|
+ * if it lies ahead (seconds since the epoch), else 0 (also when the file
+ * cannot be read). */
+int64_t rv_tls_cert_not_before(const char *path);
+
 /* rv_tls_ctx_own_warning: what the check of this end's certificate against
  * its own CA and CRL found while running (revoked, or not verifying: kept
  * and said, not refused), or "". At the start it is logged as well. */

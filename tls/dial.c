@@ -809,10 +809,11 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 			 * already: the renewal waits for its files (a hostile
 			 * tester). */
 			rv_warnx("server %s rejected the connection: our own certificate expired "
-				 "%lld s ago; it is the previous one, kept while the renewed "
-				 "certificate or key in its files cannot be used (said when they "
-				 "changed): make them usable by this process (they are watched: "
-				 "the next attempt takes them)",
+				 "%lld s ago; it is the previous one, kept while the certificate "
+				 "or "
+				 "key in its files cannot be used (why was said when they changed; "
+				 "they are watched, and one staged ahead of its start is taken "
+				 "then: the next attempt after that presents it)",
 				 s->server_str, (long long)own_expired_s(l));
 		} else if (own_expired_s(l) > 0) {
 			/* Not the clocks: ours ran out while we were up (at the

@@ -56,6 +56,7 @@ static int new_tls(const struct rv_loop *l, const struct rv_config *cfg, struct 
 		   char *own, size_t own_len, bool *own_same, char *err, size_t err_len)
 {
 	enum rv_tls_ctx_fail why;
+	struct rv_tls_expiry e;
 	char e2[512];
 	size_t len;
 	int ret = rv_tls_ctx_from_config(out, cfg, false, l->tls, &why, err, err_len);
@@ -76,6 +77,16 @@ static int new_tls(const struct rv_loop *l, const struct rv_config *cfg, struct 
 		err[0] = '\0';
 		*own_same = first_why == RV_TLS_FAIL_CERT &&
 			    (first == -EACCES || first == -EPERM) && rv_tls_ctx_own_unchanged(*out);
+		rv_tls_ctx_expiry(*out, &e);
+		if (*own_same && e.cert_not_after && e.cert_not_after <= (int64_t)time(NULL)) {
+			/* As when the file can be read: an expired certificate is
+			 * a failure, whatever its file's mode (a tester). */
+			*own_same = false;
+			len = strlen(own);
+			snprintf(own + len, own_len - len,
+				 "; the running certificate expired %lld s ago: renew it",
+				 (long long)((int64_t)time(NULL) - e.cert_not_after));
+		}
 		return 0;
 	}
 	len = strlen(err);
@@ -98,6 +109,7 @@ static void say_key_kept(const struct rv_tls_ctx *n, const char *path, struct rv
 		return;
 	}
 	if (log) {
+		rv_strbuf_printf(log, "warning: ");
 		rv_strbuf_printf(log, fmt, path, path, path);
 		rv_strbuf_printf(log, "\n");
 	} else {
@@ -150,6 +162,28 @@ static bool say_own(const struct rv_tls_ctx *n, const char *cert, const char *ow
 		rv_warnx("%s", warning);
 	}
 	return own[0] || warning[0];
+}
+
+static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt);
+
+/* retry_own looks at the files again when the certificate that new_tls
+ * kept out for not being valid yet becomes valid: the watch saw no change
+ * then, and the renewal staged ahead waited for a reload by hand while
+ * the running certificate expired (a tester). Returns its start, or 0. */
+static int64_t retry_own(struct rv_loop *l, const struct rv_config *cfg)
+{
+	int64_t from = rv_tls_cert_not_before(cfg->cert), now = (int64_t)time(NULL);
+	uint64_t at;
+
+	if (from <= now) {
+		return 0;
+	}
+	at = l->now_ns + (uint64_t)(from - now + 1) * RV_NSEC_PER_SEC;
+	/* An earlier retry (a CRL's) looks again then, and arms this one. */
+	if (!l->watch_timer.t.armed || l->watch_timer.t.expires_ns > at) {
+		rv_loop_arm(l, &l->watch_timer, on_watch_reload, at);
+	}
+	return from;
 }
 
 /* older_crl: would |n| (its CRL read from |path|) leave a CA that stays
@@ -582,7 +616,7 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	struct rv_tls_ctx *tls = NULL;
 	bool servers_changed, accept_changed, accept_dns_changed, crl_later = false;
 	char err[512], own[512] = "";
-	bool own_same = false, warned = false;
+	bool own_same = false, warned = false, own_later = false;
 	int ret;
 
 	rv_loop_notify(l, RV_LOOP_RELOADING, "reloading");
@@ -699,11 +733,16 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 		watch_dirs(l);
 	}
 	take_ids(l->cfg, l->watch_ids);
-	if (crl_later) {
-		memset(l->watch_ids, 0, sizeof(l->watch_ids)); /* "changed" at the retry */
-	}
 	say_key_kept(tls, l->cfg->key, log);
 	warned = say_own(tls, l->cfg->cert, own, own_same, log);
+	if (own[0] && !own_same && retry_own(l, l->cfg)) {
+		own_later = true;
+		rv_strbuf_printf(log, "later: the certificate file is looked at again when its "
+				      "certificate becomes valid\n");
+	}
+	if (crl_later || own_later) {
+		memset(l->watch_ids, 0, sizeof(l->watch_ids)); /* "changed" at the retry */
+	}
 	swap_tls(l, tls, log);
 	tls = NULL;
 	if (accept_changed) {
@@ -966,6 +1005,12 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 	}
 	say_key_kept(n, l->cfg->key, NULL);
 	say_own(n, l->cfg->cert, own, own_same, NULL);
+	if (own[0] && !own_same && retry_own(l, l->cfg)) {
+		memset(l->watch_ids, 0, sizeof(l->watch_ids)); /* "changed" at the retry */
+		rv_info("the certificate file %s is looked at again when its certificate becomes "
+			"valid",
+			l->cfg->cert);
+	}
 	swap_tls(l, n, &log);
 	rv_info("certificate files changed: %s", rv_strbuf_str(&log));
 	rv_strbuf_free(&log);
@@ -1071,12 +1116,12 @@ void rv_watch_expiry(struct rv_loop *l)
 	 * key unreadable, said at the change) sent the operator to renew
 	 * again (round-eight tester 40). */
 	previous = rv_tls_ctx_own_kept(l->tls) && !rv_tls_ctx_own_unchanged(l->tls);
-	left = check_one(previous ? "own certificate (the previous one, kept while the renewed "
-				    "certificate or key in its files cannot be used)"
+	left = check_one(previous ? "own certificate (the previous one, kept while the certificate "
+				    "or key in its files cannot be used)"
 				  : "own certificate",
 			 e.cert_not_after, now,
-			 previous ? "make the renewed files usable by this process (they are "
-				    "watched)"
+			 previous ? "see why they cannot be used (said when they changed; they "
+				    "are watched)"
 				  : "renew it",
 			 server ? "clients will refuse this server"
 				: "the server will refuse this client");

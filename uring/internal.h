@@ -104,6 +104,10 @@ struct rv_send_slot {
 	struct iovec iov[RV_SEND_MAX_SEGS];
 	uint32_t handles[RV_SEND_MAX_SEGS];
 	uint32_t inner_bytes;
+	/* The session's index: its datagrams' drops are counted to it (a
+	 * completion comes in a later loop turn, when the session may be
+	 * gone: it is looked up again, never kept). */
+	uint32_t sess_index;
 	uint16_t num;
 	uint16_t pkts; /* of num, those with an inner packet (not a keepalive's answer) */
 	uint16_t seg;  /* bytes of each datagram but the last (the GSO size) */

@@ -1056,6 +1056,43 @@ static bool probe_addr(const struct rv_prefix *p, unsigned i, struct rv_ip_addr 
 	return true;
 }
 
+struct route_parts {
+	const char *ifname;
+	const struct rv_prefix *net;
+	unsigned said;
+};
+
+static int note_part(void *ctx, const struct rv_prefix *dst, unsigned oif)
+{
+	struct route_parts *r = ctx;
+	char dev[IF_NAMESIZE], n[64], d[64];
+
+	if (dst->addr.family != r->net->addr.family || dst->len <= r->net->len ||
+	    !rv_prefix_contains(r->net, &dst->addr) || r->said >= 4) {
+		return 0;
+	}
+	if (if_indextoname(oif, dev) == NULL) {
+		snprintf(dev, sizeof(dev), "?");
+	}
+	rv_ip_addr_str(&r->net->addr, n, sizeof(n));
+	rv_ip_addr_str(&dst->addr, d, sizeof(d));
+	rv_warnx("%s: route %s/%u: a part of it (%s/%u) the host routes through %s", r->ifname, n,
+		 r->net->len, d, dst->len, dev);
+	r->said++;
+	return 0;
+}
+
+/* note_parts says each longer route of the main table through another
+ * device inside |p| (at most 4): the lookup of one address of the network
+ * missed every part that did not hold it (a tester: a /24 inside a site's
+ * /16 went elsewhere, unsaid, on the server and on clients alike). */
+static void note_parts(const char *ifname, unsigned ifindex, const struct rv_prefix *p)
+{
+	struct route_parts r = { .ifname = ifname, .net = p };
+
+	(void)rv_rtnl_list_other_routes(ifindex, note_part, &r);
+}
+
 /* route_used: after route |p| via the device was added (or the kernel said
  * one exists: EEXIST), does the host send |p|'s addresses through it? Not
  * when it routes the same network elsewhere (a route of its own: IPv4
@@ -1063,10 +1100,10 @@ static bool probe_addr(const struct rv_prefix *p, unsigned i, struct rv_ip_addr 
  * rule sends it to another table (the match is then shorter than ours,
  * through another device), or when it refuses it (a prohibit, blackhole
  * or unreachable rule or route): each is said. A longer route elsewhere
- * inside |p| takes only its part, which is said too, and |p| counts as
- * used. Looks up the network's first address (`ip route get ... fibmatch`),
- * or another of its addresses when that is one of the host's own; a lookup
- * that fails otherwise counts as used. */
+ * inside |p| takes only its part, which is said too (note_parts), and |p|
+ * counts as used. Looks up the network's first address (`ip route get ...
+ * fibmatch`), or another of its addresses when that is one of the host's
+ * own; a lookup that fails otherwise counts as used. */
 static bool route_used(const char *ifname, unsigned ifindex, const struct rv_prefix *p)
 {
 	char buf[64], dev[IF_NAMESIZE];
@@ -1098,16 +1135,12 @@ static bool route_used(const char *ifname, unsigned ifindex, const struct rv_pre
 			 ifname, buf, p->len);
 		return false;
 	}
-	if (ret != 0 || oif == ifindex) {
+	if (ret != 0 || oif == ifindex || len > p->len) {
+		note_parts(ifname, ifindex, p);
 		return true;
 	}
 	if (if_indextoname(oif, dev) == NULL) {
 		snprintf(dev, sizeof(dev), "?");
-	}
-	if (len > p->len) {
-		rv_warnx("%s: route %s/%u: a part of it (a /%u) the host routes through %s", ifname,
-			 buf, p->len, len, dev);
-		return true;
 	}
 	rv_warnx("%s: route %s/%u not used: the host routes that network through %s (%s; remove "
 		 "it, or leave the network out)",

@@ -504,13 +504,42 @@ void rv_worker_tun_read(struct rv_worker *w, unsigned bid, uint32_t len)
 	tx_superframe(w, pkt, len, handle, &vh);
 }
 
+/* drop_range drops it[from, to), packets of one session: counted to the
+ * worker and to the session, and, once |sealed| (w->pkts holds their
+ * datagrams), taken back from the session's tx counters, which the seal
+ * counted: they said sent what never left (a tester). */
 static void drop_range(struct rv_worker *w, const struct rv_tx_item *it, unsigned from, unsigned to,
-		       enum rv_drop_reason why)
+		       enum rv_drop_reason why, bool sealed)
 {
+	uint64_t pkts = 0, bytes = 0;
+
 	for (unsigned k = from; k < to; k++) {
 		rv_worker_release(w, it[k].handle);
+		if (sealed) {
+			pkts += w->pkts[k].len != RV_DATA_OVERHEAD;
+			bytes += w->pkts[k].len - RV_DATA_OVERHEAD;
+		}
 	}
 	rv_drop_add(&w->ctr, why, to - from);
+	if (to > from && it[from].s != NULL) {
+		rv_session_count_drop(it[from].s, why, to - from);
+		rv_session_uncount_tx(it[from].s, pkts, bytes);
+	}
+}
+
+/* send_failed counts |n| datagrams of |sl| that the kernel refused, |pkts|
+ * and |bytes| of them inner: to the worker and, if it is still there, to
+ * the slot's session. */
+static void send_failed(struct rv_worker *w, const struct rv_send_slot *sl, unsigned n,
+			uint64_t pkts, uint64_t bytes)
+{
+	struct rv_session *s = rv_demux_by_index(w->dp->cfg.demux, sl->sess_index);
+
+	rv_drop_add(&w->ctr, RV_DROP_UDP_SEND, n);
+	if (s != NULL) {
+		rv_session_count_drop(s, RV_DROP_UDP_SEND, n);
+		rv_session_uncount_tx(s, pkts, bytes);
+	}
 }
 
 /* zc_region returns the registered pool that holds every iovec, or -1. */
@@ -565,12 +594,12 @@ static void send_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 	unsigned slot, niov;
 
 	if (unlikely(w->send_nfree == 0)) {
-		drop_range(w, it, from, from + m, RV_DROP_NO_BUF);
+		drop_range(w, it, from, from + m, RV_DROP_NO_BUF, true);
 		return;
 	}
 	sqe = rv_ring_get_sqe(&w->ring);
 	if (unlikely(sqe == NULL)) {
-		drop_range(w, it, from, from + m, RV_DROP_NO_BUF);
+		drop_range(w, it, from, from + m, RV_DROP_NO_BUF, true);
 		return;
 	}
 	slot = w->send_free[--w->send_nfree];
@@ -578,6 +607,7 @@ static void send_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 	sl->dst = *dst;
 	sl->src = *src;
 	sl->num = (uint16_t)m;
+	sl->sess_index = rv_session_local_index(it[from].s);
 	sl->pkts = 0;
 	sl->inner_bytes = 0;
 	/* Segments cut from one superframe lie back to back in their chunk:
@@ -678,7 +708,7 @@ static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 	}
 	r = rv_session_seal_batch_ext(s, &w->pkts[from], &w->exts[from], n, now);
 	if (unlikely(rv_session_drop_reason(r, &why))) {
-		drop_range(w, it, from, to, why);
+		drop_range(w, it, from, to, why, false);
 		return;
 	}
 	/* REKEY_SOON: the session's flag is set; wake the control thread,
@@ -689,7 +719,7 @@ static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 	rv_session_get_endpoint(s, &ep);
 	dst_len = rv_sock_dest(&dst, &ep, w->udp_v6);
 	if (unlikely(dst_len == 0)) {
-		drop_range(w, it, from, to, RV_DROP_NO_ENDPOINT);
+		drop_range(w, it, from, to, RV_DROP_NO_ENDPOINT, true);
 		return;
 	}
 	for (unsigned k = from; k < to;) {
@@ -801,7 +831,7 @@ static bool resend_plain(struct rv_worker *w, unsigned slot, struct rv_send_slot
  * only the sends already in flight arrive out of order. */
 static void send_each(struct rv_worker *w, struct rv_send_slot *sl)
 {
-	uint64_t sent = 0, pkts = 0, bytes = 0;
+	uint64_t sent = 0, pkts = 0, bytes = 0, lost_pkts = 0, lost_bytes = 0;
 	unsigned failed = 0;
 	int err = 0;
 
@@ -827,6 +857,8 @@ static void send_each(struct rv_worker *w, struct rv_send_slot *sl)
 				bytes += len - RV_DATA_OVERHEAD;
 			} else {
 				failed++;
+				lost_pkts += len != RV_DATA_OVERHEAD;
+				lost_bytes += len - RV_DATA_OVERHEAD;
 				err = errno;
 			}
 			p += len;
@@ -847,7 +879,7 @@ static void send_each(struct rv_worker *w, struct rv_send_slot *sl)
 			 w->id, sl->num, strerror(EMSGSIZE));
 	}
 	if (failed != 0) {
-		rv_drop_add(&w->ctr, RV_DROP_UDP_SEND, failed);
+		send_failed(w, sl, failed, lost_pkts, lost_bytes);
 		rv_warnx_rl("worker %u: UDP send of %u datagrams one by one: %s", w->id, failed,
 			    strerror(err));
 	}
@@ -910,7 +942,7 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 				    GSO_REFUSAL_NS);
 		send_each(w, sl);
 	} else {
-		rv_drop_add(&w->ctr, RV_DROP_UDP_SEND, sl->num);
+		send_failed(w, sl, sl->num, sl->pkts, sl->inner_bytes);
 		if (sl->gso && (res == -EIO || res == -EINVAL || res == -EOPNOTSUPP) && w->gso) {
 			/* The route's device refused UDP GSO: continue without. */
 			w->gso = false;
@@ -931,7 +963,7 @@ done:
 		if (resend_plain(w, slot, sl)) {
 			return;
 		}
-		rv_drop_add(&w->ctr, RV_DROP_UDP_SEND, sl->num);
+		send_failed(w, sl, sl->num, sl->pkts, sl->inner_bytes);
 	}
 	for (unsigned k = 0; k < sl->num; k++) {
 		rv_worker_release(w, sl->handles[k]);

@@ -273,6 +273,16 @@ data_silent_status "$SRV_SOCK" client1 no || rvt_fail "the server finds its way 
 data_silent_status "$RVT_TMP/c1.sock" vpn.test no || rvt_fail "the client was told its way is silent"
 [ "$(grep -c "no data-channel datagram" "$RVT_TMP/server.log")" -eq "$srv_warn0" ] ||
 	rvt_fail "the server blamed the client's way"
+# The refused sends (EPERM) are the session's drops, and not in its tx: it
+# counted them sent, and only the worker's total had them (round-nine
+# tester 43).
+tx0=$(ctl_field "session " tx_packets)
+rvt_nsx "$C1" ping -c 5 -i 0.1 -W 1 10.99.0.1 >/dev/null && rvt_fail "a ping came back through the block"
+sess_drops=$(ctl_field "session " drop_udp_send)
+[ "${sess_drops:-0}" -ge 5 ] && [ "$sess_drops" = "$(ctl_field "workers total" drop_udp_send)" ] ||
+	rvt_fail "the refused sends not counted to the session: $(ctl_status | grep -a 'drop_udp_send')"
+[ "$(ctl_field "session " tx_packets)" = "$tx0" ] ||
+	rvt_fail "the session's tx counted the refused replies: $tx0 -> $(ctl_field "session " tx_packets)"
 ip netns exec "$S" nft delete table inet rvtblock || rvt_fail "nft delete"
 rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "no traffic after the block"
 rvt_wait_for 5 "the client's note" grew "$RVT_TMP/client1.log" "$CLI_BACK" "$cli_back0" ||

@@ -127,7 +127,7 @@ rvt_step "own certificate not valid yet"
 rvt_run "$RV_BIN" pki client --ca "$PKI/ca" --name future --out "$RVT_TMP" --valid-from +1d --valid-to +30d >/dev/null ||
 	rvt_fail "pki client --valid-from +1d"
 client_check future "$RVT_TMP/future" 4 \
-	"the certificate is not valid before [0-9-]* [0-9:]* UTC: start or reload again from then on" \
+	"the certificate is not valid before [0-9-]* [0-9:]* UTC: a start refuses it until then, a running process takes it then" \
 	"a certificate not valid yet"
 
 rvt_step "own certificate revoked by its own CRL: refused at -n; another CA's: said"

@@ -259,26 +259,78 @@ OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "a reload with the uncha
 rvt_matches "warning: the certificate file $PKI/server.crt cannot be opened by this process \(its service user\) and has not changed since the running certificate was read from it" <<<"$OUT" ||
 	rvt_fail "the reload does not say that it kept the certificate: $OUT"
 rvt_matches "^failed:" <<<"$OUT" && rvt_fail "an unchanged certificate file called a failure: $OUT"
+# stage_server_cert ARGS...: `pki server` with ARGS written beside, its
+# key made the group's, its certificate given mode $CERT_MODE (0644), both
+# moved into place (the key first).
+stage_server_cert() {
+	rm -rf "$RVT_TMP/renew" && mkdir "$RVT_TMP/renew"
+	rvt_run "$RV_BIN" pki server --ca "$PKI/ca" --name vpn.test --out "$RVT_TMP/renew" --file server \
+		"$@" >/dev/null || rvt_fail "pki server $*"
+	chmod "${CERT_MODE:-0644}" "$RVT_TMP/renew/server.crt"
+	chgrp "$RV_GROUP" "$RVT_TMP/renew/server.key" && chmod g+r "$RVT_TMP/renew/server.key"
+	mv "$RVT_TMP/renew/server.key" "$PKI/server.key"
+	mv "$RVT_TMP/renew/server.crt" "$PKI/server.crt"
+}
 # A renewal put in place root-only: it is not taken, and the reload fails.
-mkdir "$RVT_TMP/renew"
-rvt_run "$RV_BIN" pki server --ca "$PKI/ca" --name vpn.test --out "$RVT_TMP/renew" --file server \
-	--days 20 >/dev/null || rvt_fail "pki server (the second renewal)"
-chmod 0600 "$RVT_TMP/renew/server.crt"
-chgrp "$RV_GROUP" "$RVT_TMP/renew/server.key" && chmod g+r "$RVT_TMP/renew/server.key"
-mv "$RVT_TMP/renew/server.key" "$PKI/server.key"
-mv "$RVT_TMP/renew/server.crt" "$PKI/server.crt"
+CERT_MODE=0600 stage_server_cert --days 20
 OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a reload with a renewal it cannot open exited 0: $OUT"
 rvt_matches "^failed: this end's certificate and key \(the running ones kept, the CA and CRL taken\): .*server.crt: Permission denied" <<<"$OUT" ||
 	rvt_fail "the reload does not say that the renewal was not taken: $OUT"
 # The expiry warning of the running certificate (12 days) no longer says
 # "renew it" of what was renewed (round-eight tester 40).
-grep -q "own certificate (the previous one, kept while the renewed certificate or key in its files cannot be used) expires in 1[01] day(s) [0-9]* h: make the renewed files usable by this process" \
+grep -q "own certificate (the previous one, kept while the certificate or key in its files cannot be used) expires in 1[01] day(s) [0-9]* h: see why they cannot be used" \
 	"$RVT_TMP/server.log" || rvt_fail "the expiry warning still says renew it: $(grep 'own certificate' "$RVT_TMP/server.log" | tail -2)"
 chmod 0644 "$PKI/server.crt"
 rvt_wait_for 5 "the second renewal taken" sh -c "\"$RV_BIN\" status -s '$SRV_SOCK' | grep -q 'certificate *expires in \(19\|20\)d'" ||
 	rvt_fail "the second renewal was not taken once its file was readable"
 rvt_wait_for 10 "client1's session" ctl_sessions_eq 1 || rvt_fail "client1 lost its session"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "no traffic after the second renewal"
+
+rvt_step "a key file changed behind a root-only mode, or gone, fails the reload (the next start would fail on it)"
+# Both were "applied" or a warning, exit 0, and the next start failed on
+# the key (round-nine tester 44).
+cp -p "$PKI/server.key" "$RVT_TMP/server.key.good"
+cat "$PKI/client1.key" >"$PKI/server.key" && chmod 0600 "$PKI/server.key"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a reload with another key, root-only, exited 0: $OUT"
+rvt_matches "^failed: .*server.key: Permission denied, and it has changed since the running key was read from it" <<<"$OUT" ||
+	rvt_fail "the changed key not said: $OUT"
+chmod 0600 "$PKI/server.crt"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) &&
+	rvt_fail "a reload with the certificate root-only and the key changed exited 0: $OUT"
+rvt_matches "^failed: " <<<"$OUT" || rvt_fail "no failed line: $OUT"
+rm "$PKI/server.key"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) &&
+	rvt_fail "a reload with the certificate root-only and the key gone exited 0: $OUT"
+rvt_matches "^failed: " <<<"$OUT" || rvt_fail "no failed line: $OUT"
+cp -p "$RVT_TMP/server.key.good" "$PKI/server.key"
+chmod 0644 "$PKI/server.crt"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "the reload with the files back failed: $OUT"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "no traffic with the files back"
+# put_server_cert ARGS...: stage_server_cert, taken by a reload.
+put_server_cert() {
+	stage_server_cert "$@"
+	OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "the reload taking pki server $*: $OUT"
+}
+# An expired certificate, unchanged, is a failure whether its file can be
+# read or not (root-only, it was a warning and exit 0, and blamed the CA).
+put_server_cert --valid-from -1m --valid-to +3s
+sleep 4
+chmod 0600 "$PKI/server.crt"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a reload with the certificate expired exited 0: $OUT"
+rvt_matches "^failed: .*the running certificate expired [0-9]+ s ago: renew it" <<<"$OUT" ||
+	rvt_fail "the expiry not said as a failure: $OUT"
+rvt_matches "does not verify against this side's ca" <<<"$OUT" && rvt_fail "the expiry blamed on the CA: $OUT"
+put_server_cert --days 30
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "no traffic after the last renewal"
+# A renewal staged ahead of its start: not taken by the reload, but by
+# itself then (it waited for a reload by hand: round-nine tester 44).
+stage_server_cert --valid-from +4s --valid-to +20d
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a reload with a renewal not valid yet exited 0: $OUT"
+rvt_matches "^later: the certificate file is looked at again when its certificate becomes valid" <<<"$OUT" ||
+	rvt_fail "the reload does not say the renewal is looked at again: $OUT"
+rvt_wait_for 10 "the staged renewal taken" sh -c "\"$RV_BIN\" status -s '$SRV_SOCK' | grep -q 'certificate *expires in \(19\|20\)d'" ||
+	rvt_fail "the staged renewal was not taken at its start: $("$RV_BIN" status -s "$SRV_SOCK" | grep certificate)"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "no traffic after the staged renewal"
 rvt_stop_pid "$P1" 10 || rvt_fail "client did not exit 0"
 
 rvt_step "started as root, the server takes control signals from root only"
