@@ -96,6 +96,13 @@ struct rv_session {
 	uint64_t reject_after_ns;
 	uint32_t max_epoch; /* highest ever installed; control thread */
 	struct rv_qsbr_node qsbr_node;
+	/* Written once by rv_session_new, before the session can be published
+	 * (rv_demux_add's release stores, the demux default, a worker's
+	 * inbox), and never again: a worker that reached the session through
+	 * any of those reads it without a lock, and the bytes it sees are
+	 * these. Only log lines read it, so it may share the read-mostly
+	 * lines above. */
+	char peer_name[RV_SESSION_PEER_NAME_MAX];
 
 	/* Sending epoch and key slots: read by every seal and open, written
 	 * on rekey only. tx_epoch 0 = none; slot E % 3 holds epoch E or NULL. */

@@ -280,6 +280,8 @@ struct rv_session *rv_session_new(const struct rv_session_params *params)
 	}
 	memset(s, 0, size);
 
+	snprintf(s->peer_name, sizeof(s->peer_name), "%s",
+		 params->peer_name && params->peer_name[0] ? params->peer_name : "peer");
 	s->local_index = params->local_index;
 	s->remote_index = params->remote_index;
 	s->vaddr4 = params->vaddr4;
@@ -815,6 +817,11 @@ size_t rv_session_open_batch_newest(struct rv_session *s, struct rv_pkt *pkts,
 uint32_t rv_session_local_index(const struct rv_session *s)
 {
 	return s->local_index;
+}
+
+const char *rv_session_peer_name(const struct rv_session *s)
+{
+	return s->peer_name;
 }
 
 uint32_t rv_session_remote_index(const struct rv_session *s)

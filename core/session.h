@@ -42,6 +42,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "core/certname.h"
 #include "core/counters.h"
 #include "core/ip.h"
 #include "core/qsbr.h"
@@ -72,7 +73,16 @@ const char *rv_endpoint_str(const struct rv_endpoint *ep, char *buf, size_t buf_
  * IPv6 address as its IPv4 address; family 0 for an unknown family). */
 void rv_endpoint_addr(const struct rv_endpoint *ep, struct rv_ip_addr *out);
 
+enum {
+	/* "client " + a certificate name + NUL: see rv_session_params.peer_name. */
+	RV_SESSION_PEER_NAME_MAX = 8 + RV_CERT_NAME_MAX,
+};
+
 struct rv_session_params {
+	const char *peer_name;	       /* how the log names the peer: "client NAME" (NAME the
+				* certificate's, as the control plane logs it) on a server,
+				* "server" on a client; copied, cut to
+				* RV_SESSION_PEER_NAME_MAX - 1 bytes. NULL or "": "peer" */
 	uint32_t local_index;	       /* peers put this in packets to us; != 0 */
 	uint32_t remote_index;	       /* we put this in packets to the peer; != 0 */
 	struct rv_ip_addr vaddr4;      /* family 0: none */
@@ -210,6 +220,12 @@ bool rv_session_update_endpoint(struct rv_session *s, const struct rv_endpoint *
 /* Accessors for immutable fields. */
 uint32_t rv_session_local_index(const struct rv_session *s);
 uint32_t rv_session_remote_index(const struct rv_session *s);
+
+/* rv_session_peer_name returns the peer's name as rv_session_new copied it
+ * (never NULL; lives as long as |s|), so that a worker's log line names the
+ * client as the control plane's do: the index alone changes at reconnect and
+ * is in no status output. Immutable; any thread. */
+const char *rv_session_peer_name(const struct rv_session *s);
 
 /* rv_session_csum_partial: the peer takes packets whose inner checksum is
  * left partial (RV_DATA_F_CSUM_PARTIAL, core/wire.h). Immutable. */

@@ -91,6 +91,8 @@ static enum rv_ctl_result do_config(struct rv_ctl_client *p, const struct rv_ctl
 					 "cannot apply configuration: %s", strerror(-ret));
 	}
 	memset(&sp, 0, sizeof(sp));
+	/* A client has one peer: the workers' log lines call it as dial.c's do. */
+	sp.peer_name = "server";
 	sp.local_index = c->client_index;
 	sp.remote_index = c->server_index;
 	if (c->flags & RV_CTL_F_HAS_V4) {

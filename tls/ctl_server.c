@@ -225,6 +225,7 @@ static int make_session(struct rv_ctl_server *p)
 {
 	const struct rv_config *cfg = p->c.env->cfg;
 	struct rv_session_params sp;
+	char name[RV_SESSION_PEER_NAME_MAX];
 	uint32_t idx;
 	int ret;
 
@@ -233,6 +234,9 @@ static int make_session(struct rv_ctl_server *p)
 		return ret;
 	}
 	memset(&sp, 0, sizeof(sp));
+	/* The workers' log lines name the client as ours do. */
+	snprintf(name, sizeof(name), "client %s", p->cn);
+	sp.peer_name = name;
 	sp.local_index = idx;
 	do {
 		/* The client has one session, so its index only has to be

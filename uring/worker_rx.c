@@ -455,12 +455,12 @@ static bool ecn_decap(struct rv_worker *w, struct rv_rx_item *it, uint8_t *plain
 		 * session is named at its first such drop, whatever another
 		 * session's flood used of the call site's rate. */
 		rv_warnx_rl_or(rv_session_count_drop(it->s, RV_DROP_ECN, 1) == 0,
-			       "worker %u: dropped a packet of session %08x: congestion "
+			       "worker %u: dropped a packet of %s (session %08x): congestion "
 			       "experienced "
 			       "(CE) on the outer header, but the inner packet is not ECN-capable "
 			       "(RFC 6040); if something on the path marks every datagram, set "
 			       "ecn = no",
-			       w->id, rv_session_local_index(it->s));
+			       w->id, rv_session_peer_name(it->s), rv_session_local_index(it->s));
 		return false;
 	}
 	if (!it->aqm_mark) {
@@ -482,8 +482,8 @@ static bool ecn_decap(struct rv_worker *w, struct rv_rx_item *it, uint8_t *plain
 static void bad_inner(struct rv_worker *w, struct rv_session *s, const char *what)
 {
 	rv_warnx_rl_or(rv_session_count_drop(s, RV_DROP_BAD_INNER, 1) == 0,
-		       "worker %u: dropped a packet of session %08x: %s", w->id,
-		       rv_session_local_index(s), what);
+		       "worker %u: dropped a packet of %s (session %08x): %s", w->id,
+		       rv_session_peer_name(s), rv_session_local_index(s), what);
 	rv_drop_add(&w->ctr, RV_DROP_BAD_INNER, 1);
 }
 
@@ -506,9 +506,10 @@ static void move_endpoint(struct rv_worker *w, struct rv_session *s, const struc
 
 		inet_ntop(AF_INET6, &to.local, la, sizeof(la));
 		inet_ntop(AF_INET6, &old.local, lb, sizeof(lb));
-		rv_info_rl("session %08x: the peer's datagrams now come from %s to our %s (were "
-			   "from %s to %s): ours follow",
-			   rv_session_local_index(s), rv_endpoint_str(&to, a, sizeof(a)), la,
+		rv_info_rl("%s (session %08x): the peer's datagrams now come from %s to our %s "
+			   "(were from %s to %s): ours follow",
+			   rv_session_peer_name(s), rv_session_local_index(s),
+			   rv_endpoint_str(&to, a, sizeof(a)), la,
 			   rv_endpoint_str(&old, b, sizeof(b)), lb);
 	}
 }
@@ -577,9 +578,9 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 			/* Each session named at its first, whatever another
 			 * session's flood used of the call site's rate. */
 			rv_warnx_rl_or(rv_session_count_drop(s, RV_DROP_SPOOF, 1) == 0,
-				       "worker %u: dropped packet from session %08x with spoofed "
-				       "inner source %s",
-				       w->id, rv_session_local_index(s),
+				       "worker %u: dropped packet from %s (session %08x) with "
+				       "spoofed inner source %s",
+				       w->id, rv_session_peer_name(s), rv_session_local_index(s),
 				       rv_ip_addr_str(&ip.src, a, sizeof(a)));
 			rv_drop_add(&w->ctr, RV_DROP_SPOOF, 1);
 			goto drop;

@@ -144,7 +144,8 @@ except socket.timeout:
 # Pool (the server, another client), the installed route; the LAN, the
 # Internet and the pushed route accept_routes left out.
 expect_sources "10.99.0.1 10.99.0.77 192.168.50.9" "192.168.77.10 198.51.100.9 192.168.60.9"
-grep -q "spoofed inner source 192.168.77.10" "$RVT_TMP/client1.log" || rvt_fail "the spoof drop is not logged"
+grep -q "dropped packet from server (session [0-9a-f]\{8\}) with spoofed inner source 192.168.77.10" \
+	"$RVT_TMP/client1.log" || rvt_fail "the spoof drop is not logged, naming the server"
 rvt_nsx "$C1" ping -c 1 -W 2 10.99.0.1 >/dev/null || rvt_fail "the pool's traffic no longer passes"
 
 rvt_step "accept_routes changed by a client reload: applied at once, both ways"

@@ -211,6 +211,14 @@ wait "$flood"
 rvt_forget_pid "$flood"
 grep -q "spoofed inner source 10.99.0.178$" "$RVT_TMP/server.log" ||
 	rvt_fail "client2's spoofed packet went unlogged behind client1's flood"
+# The line names the client by its certificate, as the control plane's lines
+# and status do, beside the index (alone, it named nothing an operator could
+# look up once the client had reconnected).
+for i in 1 2; do
+	idx=$(ctl_field "session name=client$i" index)
+	grep -q "dropped packet from client client$i (session $idx) with spoofed inner source 10.99.0.17[78]$" \
+		"$RVT_TMP/server.log" || rvt_fail "no spoof line names client$i (session $idx)"
+done
 [ "$(grep -c "spoofed inner source 10.99.0.177$" "$RVT_TMP/server.log")" -lt 20 ] ||
 	rvt_fail "the flood was logged without a limit"
 ip -n "$C2" addr del 10.99.0.178/32 dev rvc

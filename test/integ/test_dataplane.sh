@@ -326,7 +326,7 @@ if [ "$INJECT" = 1 ]; then
 	expect "session_drop_spoof" "$(delta session_drop_spoof)" "$N_SPOOF"
 	# Charged to the session that sent them, and said.
 	expect "session_drop_bad_inner" "$(delta session_drop_bad_inner)" "$N_BAD"
-	grep -q "dropped a packet of session .*: not a well-formed IPv4 or IPv6 packet" "$RVT_TMP/peer-b.log" ||
+	grep -q "dropped a packet of peer (session .*): not a well-formed IPv4 or IPv6 packet" "$RVT_TMP/peer-b.log" ||
 		rvt_fail "no line naming the session that sent malformed packets"
 	expect "keepalives_rx" "$(delta keepalives_rx)" "$N_KA"
 fi

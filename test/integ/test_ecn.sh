@@ -157,7 +157,7 @@ rvt_log "drop_ecn +$((d1 - d0)), ecn_ce +$((c1 - c0))"
 [ $((c1 - c0)) = $((d1 - d0)) ] || rvt_fail "ecn_ce +$((c1 - c0)): every mark counts, dropped or not"
 for i in 1 2; do
 	idx=$(ctl_field "session name=client$i" index)
-	grep -q "dropped a packet of session $idx: congestion experienced (CE) on the outer header, but the inner packet is not ECN-capable" \
+	grep -q "dropped a packet of client client$i (session $idx): congestion experienced (CE) on the outer header, but the inner packet is not ECN-capable" \
 		"$RVT_TMP/server.log" || rvt_fail "client$i's drops (session $idx) were not logged"
 done
 ip netns exec "$S" nft delete table inet rvtecn || rvt_fail "nft delete"

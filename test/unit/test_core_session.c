@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -147,6 +148,44 @@ Test(session, new_rejects_bad_params)
 	cr_assert_eq(rv_session_tx_epoch(s), 0u);
 	rv_session_free(s);
 	rv_session_free(NULL);
+}
+
+/* The peer's name is copied (the caller's buffer is gone by the time a
+ * worker logs), cut to fit, and "peer" when none was given. */
+Test(session, peer_name)
+{
+	struct rv_session_params p = { .local_index = 1, .remote_index = 2 };
+	char name[RV_SESSION_PEER_NAME_MAX + 10];
+	struct rv_session *s;
+
+	s = rv_session_new(&p);
+	cr_assert_not_null(s);
+	cr_assert_str_eq(rv_session_peer_name(s), "peer");
+	rv_session_free(s);
+
+	snprintf(name, sizeof(name), "client client1");
+	p.peer_name = name;
+	s = rv_session_new(&p);
+	cr_assert_not_null(s);
+	name[0] = 'X';
+	cr_assert_str_eq(rv_session_peer_name(s), "client client1");
+	rv_session_free(s);
+
+	/* "client " and the longest certificate name fit whole; past that,
+	 * the name is cut. */
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	memcpy(name, "client ", 7);
+	name[7 + RV_CERT_NAME_MAX] = '\0';
+	s = rv_session_new(&p);
+	cr_assert_not_null(s);
+	cr_assert_str_eq(rv_session_peer_name(s), name);
+	rv_session_free(s);
+	name[7 + RV_CERT_NAME_MAX] = 'n';
+	s = rv_session_new(&p);
+	cr_assert_not_null(s);
+	cr_assert_eq(strlen(rv_session_peer_name(s)), (size_t)RV_SESSION_PEER_NAME_MAX - 1);
+	rv_session_free(s);
 }
 
 Test(session, no_key_before_activation)
