@@ -482,7 +482,8 @@ static void say_unreadable(const struct rv_cli_opts *opts, const struct rv_confi
 {
 	static const char *const what[] = { "configuration", "CA", "certificate", "key", "CRL" };
 	const char *const paths[] = { opts->config_path, cfg->ca, cfg->cert, cfg->key, cfg->crl };
-	unsigned mask = rv_privdrop_unreadable(&opts->priv, paths, 5, dropped);
+	size_t dir_len[5];
+	unsigned mask = rv_privdrop_unreadable(&opts->priv, paths, 5, dropped, dir_len);
 
 	if (mask & RV_PRIVDROP_UNCHECKED) {
 		if (dropped) {
@@ -505,16 +506,31 @@ static void say_unreadable(const struct rv_cli_opts *opts, const struct rv_confi
 					     "is readable"
 					   : "a reload, or a change the file watch sees, is "
 					     "refused (the running one kept)";
-		char msg[1024];
+		const char *group = opts->priv.group;
+		char msg[2048];
 
 		if (!(mask & (1u << i))) {
 			continue;
 		}
-		snprintf(msg, sizeof(msg),
-			 "user %s cannot read the %s file %s, which reloads read as that user: %s; "
-			 "make it readable by group %s (chgrp %s %s; chmod g+r %s)",
-			 opts->priv.user, what[i], paths[i], then, opts->priv.group,
-			 opts->priv.group, paths[i], paths[i]);
+		if (dir_len[i]) {
+			/* A directory on the way, not the file: making the
+			 * file readable would change nothing. */
+			int d = (int)dir_len[i];
+
+			snprintf(msg, sizeof(msg),
+				 "user %s cannot search the directory %.*s on the way to the %s "
+				 "file %s, which reloads read as that user: %s; make the directory "
+				 "searchable (chmod o+x %.*s, or chgrp %s %.*s; chmod g+x %.*s)",
+				 opts->priv.user, d, paths[i], what[i], paths[i], then, d, paths[i],
+				 group, d, paths[i], d, paths[i]);
+		} else {
+			snprintf(msg, sizeof(msg),
+				 "user %s cannot read the %s file %s, which reloads read as that "
+				 "user: %s; make it readable by group %s (chgrp %s %s; chmod g+r "
+				 "%s)",
+				 opts->priv.user, what[i], paths[i], then, group, group, paths[i],
+				 paths[i]);
+		}
 		if (dropped) {
 			rv_warnx("%s", msg);
 		} else {

@@ -8,10 +8,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,13 +321,56 @@ int rv_privdrop_apply(const struct rv_privdrop *pd, bool tun_later, char *err, s
 	return 0;
 }
 
+/* Most paths rv_privdrop_unreadable takes: one bit each below
+ * RV_PRIVDROP_UNCHECKED in the child's exit status. */
+enum { MAX_PATHS = 7 };
+
+/* blocked_dir: the length of the prefix of |path| that names the first
+ * directory on its way this process cannot search, or 0 if there is none.
+ * A file the user may read behind such a directory cannot be opened all
+ * the same, and the advice to make the file readable changed nothing (a
+ * hostile tester: a 0644 certificate in a 0700 directory). Only a
+ * directory that can be reached (F_OK) but not searched (X_OK) counts, so
+ * that a symbolic link on the way that leads into an unsearchable directory
+ * elsewhere names nothing rather than the wrong directory. Real and
+ * effective ids are the user's here, so faccessat's real-id check is the
+ * user's, ACLs included. Async-signal-safe: it runs in a forked child. */
+static size_t blocked_dir(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(buf)) {
+		return 0;
+	}
+	memcpy(buf, path, len + 1);
+	for (size_t i = 0; i < len; i++) {
+		size_t end = i == 0 ? 1 : i; /* "/" itself, or the prefix before this slash */
+		char c;
+
+		/* Each directory once: "a//b" is "a/b". */
+		if (path[i] != '/' || (i > 0 && path[i - 1] == '/')) {
+			continue;
+		}
+		c = buf[end];
+		buf[end] = '\0';
+		if (faccessat(AT_FDCWD, buf, F_OK, 0) == 0 &&
+		    faccessat(AT_FDCWD, buf, X_OK, 0) != 0 && errno == EACCES) {
+			return end;
+		}
+		buf[end] = c;
+	}
+	return 0;
+}
+
 /* unreadable_here: the mask of rv_privdrop_unreadable, as this process's
- * user now. Only async-signal-safe calls: it runs in a forked child too. */
-static unsigned unreadable_here(const char *const *paths, size_t n)
+ * user now, with the blocking directory of each path in |dir_len|. Only
+ * async-signal-safe calls: it runs in a forked child too. */
+static unsigned unreadable_here(const char *const *paths, size_t n, uint16_t *dir_len)
 {
 	unsigned mask = 0;
 
-	for (size_t i = 0; i < n && (1u << i) < RV_PRIVDROP_UNCHECKED; i++) {
+	for (size_t i = 0; i < n && i < MAX_PATHS; i++) {
 		int fd;
 
 		if (!paths[i] || !paths[i][0]) {
@@ -336,20 +381,34 @@ static unsigned unreadable_here(const char *const *paths, size_t n)
 			close(fd);
 		} else if (errno == EACCES || errno == EPERM) {
 			mask |= 1u << i;
+			dir_len[i] = (uint16_t)blocked_dir(paths[i]);
 		}
 	}
 	return mask;
 }
 
 unsigned rv_privdrop_unreadable(const struct rv_privdrop *pd, const char *const *paths, size_t n,
-				bool dropped)
+				bool dropped, size_t *dir_len)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
-	int status = 0;
+	uint16_t lens[MAX_PATHS] = { 0 };
+	int status = 0, fds[2];
 	pid_t pid, got;
 
+	for (size_t i = 0; dir_len && i < n; i++) {
+		dir_len[i] = 0;
+	}
 	if (pd->keep_root || !pd->switch_ids) {
 		return 0;
+	}
+	/* The exit status carries the mask; the directories come through a
+	 * pipe, written whole before the child exits (MAX_PATHS * 2 bytes,
+	 * far below PIPE_BUF, so the write neither blocks nor splits) and
+	 * read after waitpid. Non-blocking: a child another thread forked
+	 * meanwhile may hold the write end too. A pipe that fails costs the
+	 * directories only: each file is then said as unreadable itself. */
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+		fds[0] = fds[1] = -1;
 	}
 	/* SIGCHLD ignored (inherited from a supervisor or a script) would
 	 * reap the child before waitpid, and its answer with it. */
@@ -360,6 +419,8 @@ unsigned rv_privdrop_unreadable(const struct rv_privdrop *pd, const char *const 
 	 * not have. */
 	pid = fork();
 	if (pid == 0) {
+		unsigned mask;
+
 		if (!dropped &&
 		    (setgroups(1, &pd->gid) != 0 || setresgid(pd->gid, pd->gid, pd->gid) != 0 ||
 		     setresuid(pd->uid, pd->uid, pd->uid) != 0)) {
@@ -368,12 +429,33 @@ unsigned rv_privdrop_unreadable(const struct rv_privdrop *pd, const char *const 
 		if (set_caps(0) != 0) {
 			_exit(RV_PRIVDROP_UNCHECKED);
 		}
-		_exit((int)unreadable_here(paths, n));
+		mask = unreadable_here(paths, n, lens);
+		if (fds[1] >= 0) {
+			/* A short write leaves the parent a short read: no
+			 * directories, the mask still right. */
+			ssize_t w = write(fds[1], lens, sizeof(lens));
+
+			(void)w;
+		}
+		_exit((int)mask);
+	}
+	if (fds[1] >= 0) {
+		close(fds[1]);
 	}
 	do {
 		got = pid > 0 ? waitpid(pid, &status, 0) : -1;
 	} while (got < 0 && errno == EINTR);
 	sigaction(SIGCHLD, &old, NULL);
+	if (fds[0] >= 0) {
+		if (got == pid && read(fds[0], lens, sizeof(lens)) == (ssize_t)sizeof(lens)) {
+			for (size_t i = 0; dir_len && i < n && i < MAX_PATHS; i++) {
+				/* Only a prefix of the path: the child read it. */
+				dir_len[i] =
+					lens[i] < strlen(paths[i] ? paths[i] : "") ? lens[i] : 0;
+			}
+		}
+		close(fds[0]);
+	}
 	return got == pid && WIFEXITED(status) ? (unsigned)WEXITSTATUS(status)
 					       : RV_PRIVDROP_UNCHECKED;
 }

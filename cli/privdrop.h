@@ -92,9 +92,13 @@ enum { RV_PRIVDROP_UNCHECKED = 1u << 7 };
  * finds them: before rv_privdrop_apply (`-n`, as root) the child switches to
  * the user and group first, after it (|dropped|) it is that user. A process
  * that switches no ids reads as it did at the start: 0. RV_PRIVDROP_UNCHECKED
- * when the child could not be made or could not switch. */
+ * when the child could not be made or could not switch. |dir_len| (NULL:
+ * not wanted) has |n| entries: for each path in the mask, the length of the
+ * prefix of paths[i] naming the first directory on its way the user cannot
+ * search (then making the file readable changes nothing), or 0 when no
+ * such directory was found (the file itself is the obstacle). */
 unsigned rv_privdrop_unreadable(const struct rv_privdrop *pd, const char *const *paths, size_t n,
-				bool dropped);
+				bool dropped, size_t *dir_len);
 
 /* rv_privdrop_threads clears every capability of every thread but the
  * caller (and io_uring's kernel threads), then verifies it. Returns 0, or

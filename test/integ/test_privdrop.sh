@@ -197,6 +197,27 @@ OUT=$(ip netns exec "$S" sh -c 'trap "" CHLD; exec "$0" server -n -c "$1"' "$RV_
 	"$RVT_TMP/server.conf" 2>&1) || rvt_fail "-n with SIGCHLD ignored: $OUT"
 rvt_matches "user nobody cannot read the key file $PKI/server.key" <<<"$OUT" ||
 	rvt_fail "-n with SIGCHLD ignored does not say that nobody cannot read the key: $OUT"
+# A certificate nobody may read (0644) in a directory only root may search
+# (0700, as /etc/ssl/private): -n named the file and advised a chgrp and
+# chmod g+r of it, which changed nothing (a hostile tester). It names the
+# directory now, and still the key file beside, unreadable itself.
+mkdir -m 700 "$RVT_TMP/private"
+cp "$PKI/server.crt" "$RVT_TMP/private/server.crt"
+chmod 644 "$RVT_TMP/private/server.crt"
+sed "s#^cert = .*#cert = $RVT_TMP/private/server.crt#" "$RVT_TMP/server.conf" >"$RVT_TMP/privdir.conf"
+chmod 644 "$RVT_TMP/privdir.conf"
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/privdir.conf" 2>&1) || rvt_fail "-n, privdir: $OUT"
+rvt_log "$OUT"
+rvt_matches "user nobody cannot search the directory $RVT_TMP/private on the way to the certificate file $RVT_TMP/private/server.crt, which reloads read as that user: .*chmod o\+x $RVT_TMP/private, or chgrp $RV_GROUP $RVT_TMP/private; chmod g\+x $RVT_TMP/private" <<<"$OUT" ||
+	rvt_fail "-n does not name the directory nobody cannot search: $OUT"
+rvt_matches "cannot read the certificate file" <<<"$OUT" &&
+	rvt_fail "-n blames the certificate file, not its directory: $OUT"
+rvt_matches "user nobody cannot read the key file $PKI/server.key" <<<"$OUT" ||
+	rvt_fail "-n, privdir: the unreadable key beside is no longer said: $OUT"
+# Its advice followed, the certificate is readable and nothing is said of it.
+chmod o+x "$RVT_TMP/private"
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/privdir.conf" 2>&1) || rvt_fail "-n, privdir o+x: $OUT"
+rvt_matches "certificate file" <<<"$OUT" && rvt_fail "-n after chmod o+x still blames the certificate: $OUT"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit before its restart"
 mv "$RVT_TMP/server.log" "$RVT_TMP/server-1.log"
 ctl_start_server
