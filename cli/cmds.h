@@ -15,4 +15,8 @@ int rv_cmd_reload(int argc, char **argv);    /* mgmt.c */
 int rv_cmd_log_level(int argc, char **argv); /* mgmt.c */
 int rv_cmd_pki(int argc, char **argv);	     /* pki.c */
 
+/* rv_cli_output_failed records why a write to stdout failed (errno), for
+ * the message at exit (main.c), where errno no longer says. */
+void rv_cli_output_failed(int err);
+
 #endif /* RV_CLI_CMDS_H */

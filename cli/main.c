@@ -69,6 +69,12 @@ static int cmd_help(int argc, char **argv)
  * it) or, with all three closed, into the data plane's rekey eventfd (a
  * hostile tester). */
 static bool stdout_closed;
+static int output_errno; /* rv_cli_output_failed */
+
+void rv_cli_output_failed(int err)
+{
+	output_errno = output_errno ? output_errno : err;
+}
 
 static void open_std_fds(void)
 {
@@ -107,7 +113,7 @@ static int output_written(int code)
 	if (fflush(stdout) == 0 && !ferror(stdout)) {
 		return code;
 	}
-	e = errno;
+	e = errno ? errno : output_errno;
 	why = stdout_closed ? "stdout is closed" : e ? strerror(e) : NULL;
 	fprintf(stderr, "ringvpn: cannot write the output%s%s\n", why ? ": " : "", why ? why : "");
 	return code == RV_EXIT_OK ? RV_EXIT_FAILURE : code;

@@ -234,7 +234,12 @@ static int run(const char *path, const struct rv_mgmt_req *req)
 	if (code == 0) {
 		code = reply_body(path, &r, &body);
 		if (code == 0) {
-			fputs(body, stdout);
+			/* A long reply fails inside fputs: its reason is kept
+			 * for main's message, by which errno has changed (a
+			 * tester). */
+			if (fputs(body, stdout) == EOF) {
+				rv_cli_output_failed(errno);
+			}
 			/* A reload applied with a part that failed (a route
 			 * the host refused) is not a success for a script. */
 			if (req->cmd == RV_MGMT_RELOAD &&
@@ -476,14 +481,21 @@ static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 			path = optarg;
 			break;
 		case 'j':
-			req.format = RV_MGMT_JSON;
-			break;
 		case 'p':
-			req.format = RV_MGMT_PROMETHEUS;
+		case 'k': {
+			int f = c == 'j'   ? RV_MGMT_JSON
+				: c == 'p' ? RV_MGMT_PROMETHEUS
+					   : RV_MGMT_KV;
+
+			/* The last one was taken silently (a tester). */
+			if (req.format != RV_MGMT_HUMAN && (int)req.format != f) {
+				fprintf(stderr, "ringvpn status: --json, --prometheus and --kv are "
+						"alternatives: give one\n");
+				return RV_EXIT_USAGE;
+			}
+			req.format = f;
 			break;
-		case 'k':
-			req.format = RV_MGMT_KV;
-			break;
+		}
 		case 'w': {
 			const char *v = optarg;
 

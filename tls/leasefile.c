@@ -401,6 +401,14 @@ static bool path_check(struct rv_leasefile *f)
 					 "start refuses it (remove the other name)",
 					 f->path, (uintmax_t)open_st.st_nlink);
 				say_once(f, err);
+			} else if (open_st.st_mode & S_IWOTH) {
+				/* Refused at the next start: said now, not first by
+				 * a restart that fails (round-nine tester 43). */
+				snprintf(err, sizeof(err),
+					 "lease file %s is writable by every user now (mode "
+					 "%04o): the next start refuses it (chmod o-w it)",
+					 f->path, (unsigned)(open_st.st_mode & 07777));
+				say_once(f, err);
 			} else {
 				f->said = 0;
 			}

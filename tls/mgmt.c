@@ -455,6 +455,14 @@ static void execute(struct rv_loop *l, struct mgmt_conn *c, const struct rv_mgmt
 		do_status(l, c, req->format);
 		break;
 	case RV_MGMT_KICK:
+		if (l->role != &rv_server_role) {
+			/* It said "no session named" of the session its status
+			 * lists (a tester). */
+			rv_strbuf_printf(&c->reply, "error: kick ends a client's session on a "
+						    "server; this is a client (stop it to end its "
+						    "session)\n");
+			break;
+		}
 		ch = rv_server_find(l, req->name);
 		/* Or its connection waiting for HELLO, which status lists (it
 		 * was "no session named": a hostile tester). */

@@ -285,6 +285,11 @@ sess_drops=$(ctl_field "session " drop_udp_send)
 	rvt_fail "the session's tx counted the refused replies: $tx0 -> $(ctl_field "session " tx_packets)"
 ip netns exec "$S" nft delete table inet rvtblock || rvt_fail "nft delete"
 rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "no traffic after the block"
+# kick on a client: said to be a server's (it said "no session named" of
+# the session its status lists: round-nine tester 43).
+OUT=$("$RV_BIN" kick vpn.test -s "$RVT_TMP/c1.sock" 2>&1) && rvt_fail "kick on a client succeeded: $OUT"
+rvt_matches "kick ends a client's session on a server; this is a client" <<<"$OUT" ||
+	rvt_fail "kick on a client: $OUT"
 rvt_wait_for 5 "the client's note" grew "$RVT_TMP/client1.log" "$CLI_BACK" "$cli_back0" ||
 	rvt_fail "the client did not note the end of the block"
 rvt_wait_for 3 "the server's note" grew "$RVT_TMP/server.log" "$SRV_BACK" "$srv_back0" ||

@@ -123,6 +123,13 @@ rvt_wait_for 5 "the second name said" grep -q "lease file $LF has 2 names now (a
 sleep 1.5
 [ "$(grep -c "has 2 names now" "$RVT_TMP/server.log")" = 1 ] || rvt_fail "the hard link said more than once"
 rm "$RVT_TMP/leases.second"
+# A mode every user may write, which the next start refuses too: said while
+# the server runs (the failed restart said it first: round-nine tester 43).
+MODE=$(stat -c %a "$LF")
+chmod o+w "$LF"
+rvt_wait_for 5 "the mode said" grep -q "lease file $LF is writable by every user now (mode [0-7]*): the next start refuses it" "$RVT_TMP/server.log" ||
+	rvt_fail "the mode not said: $(grep -a "lease file" "$RVT_TMP/server.log" | tail -2)"
+chmod "$MODE" "$LF"
 kill -KILL "$SRV_PID"
 wait "$SRV_PID" 2>/dev/null
 mv "$RVT_TMP/server.log" "$RVT_TMP/server-4.log"
