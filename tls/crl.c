@@ -610,7 +610,8 @@ static bool hold_back(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_ex
 }
 
 int rv_tls_crls_load(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_expiry *ex,
-		     const char *path, const struct rv_tls_crls *hold, char *err, size_t err_len)
+		     const char *path, const struct rv_tls_crls *hold, struct stat *opened,
+		     char *err, size_t err_len)
 {
 	bool used[RV_TLS_CRL_KEPT] = { false };
 	X509_CRL *crl;
@@ -620,9 +621,13 @@ int rv_tls_crls_load(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_exp
 	int ret = 0, n = 0;
 
 	c->kept_all = true;
+	memset(opened, 0, sizeof(*opened));
 	f = rv_tls_pem_open("CRL", path, err, err_len, &ret);
 	if (!f) {
 		return ret;
+	}
+	if (fstat(fileno(f), opened) != 0) {
+		memset(opened, 0, sizeof(*opened));
 	}
 	if (rv_tls_pem_trust_refused(f, "CRL", path, err, err_len)) {
 		ret = -EACCES;

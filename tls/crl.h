@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include <openssl/sha.h>
 #include <openssl/x509.h>
@@ -56,9 +57,11 @@ struct rv_tls_crls {
  * widens |ex|'s CRL times; sets X509_V_FLAG_CRL_CHECK on |store|. With
  * |hold|, a CRL not valid yet is left out for the CRLs of |hold| signed by
  * the same CA key, where it has any (c->held counts those CAs). 0, or
- * -errno with why in |err|: the whole file is refused for one bad CRL. */
+ * -errno with why in |err|: the whole file is refused for one bad CRL.
+ * |*opened|: the file as it was opened (st_ino 0: it was not). */
 int rv_tls_crls_load(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_expiry *ex,
-		     const char *path, const struct rv_tls_crls *hold, char *err, size_t err_len);
+		     const char *path, const struct rv_tls_crls *hold, struct stat *opened,
+		     char *err, size_t err_len);
 
 /* rv_tls_crls_copy gives |n| and its |store| (built without a CRL) the
  * CRLs of |cur| as they are in force there. 0, -E2BIG when |cur| did not

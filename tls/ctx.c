@@ -64,8 +64,11 @@ struct rv_tls_ctx {
 		uint64_t dev, ino, size;
 		int64_t mtime_ns; /* not ctime: a chmod leaves the contents */
 		bool set;
-	} cert_src, key_src;
+	} cert_src, key_src, ca_src, crl_src;
 	bool own_unchanged; /* own_kept, and both files are still their sources */
+	/* The CA file or CRL file could not be opened and had not changed:
+	 * the running context's CA certificates, or CRLs, stand in. */
+	bool ca_kept, crl_kept;
 	/* What own_against_store said of this end's certificate while running
 	 * (rv_tls_ctx_own_warning): a reload's reply carries it. */
 	char own_warning[2 * PATH_MAX + 512];
@@ -228,8 +231,52 @@ static bool outdone_copy(STACK_OF(X509) * all, size_t i)
 	return false;
 }
 
-static int load_ca(struct rv_tls_ctx *c, const char *path, char *err, size_t err_len)
+static bool src_is(const struct file_src *src, const char *path);
+static void take_src(struct file_src *src, const struct stat *st);
+static int copy_crls(struct rv_tls_ctx *n, const struct rv_tls_ctx *cur);
+
+/* keep_ca gives |c| the CA certificates of |running| in place of the file
+ * at |path|, which this process may no longer open (|why|: -EACCES or
+ * -EPERM), where the file has not changed since they were read from it: a
+ * root-only CA file read at the start refused every later reload, and a
+ * new CRL with it, so a revoked client kept its session (a tester). */
+static int keep_ca(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, const char *path,
+		   int why, char *err, size_t err_len)
 {
+	X509_STORE *to = SSL_CTX_get_cert_store(c->ssl_ctx);
+	STACK_OF(X509_OBJECT) *objs =
+		X509_STORE_get0_objects(SSL_CTX_get_cert_store(running->ssl_ctx));
+
+	if (!src_is(&running->ca_src, path)) {
+		snprintf(err, err_len,
+			 "cannot open CA file %s: %s, and it has changed since the running CA "
+			 "certificates were read from it: make it readable by the service's "
+			 "user (chmod 0644 %s)",
+			 path, strerror(-why), path);
+		return why;
+	}
+	for (size_t i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+		X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
+		X509 *x = X509_OBJECT_get_type(o) == X509_LU_X509 ? X509_OBJECT_get0_X509(o) : NULL;
+
+		if (x && !X509_STORE_add_cert(to, x)) {
+			ERR_clear_error();
+			snprintf(err, err_len, "the running CA certificates cannot be kept");
+			return -ENOMEM;
+		}
+	}
+	memcpy(c->trust_ca, running->trust_ca, sizeof(c->trust_ca));
+	memcpy(c->ca_ends, running->ca_ends, sizeof(c->ca_ends));
+	c->n_ca_ends = running->n_ca_ends;
+	c->ca_src = running->ca_src;
+	c->ca_kept = true;
+	return 0;
+}
+
+static int load_ca(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, const char *path,
+		   char *err, size_t err_len)
+{
+	struct stat st;
 	SSL_CTX *sc = c->ssl_ctx;
 	uint8_t *trust = c->trust_ca;
 	X509_STORE *store = SSL_CTX_get_cert_store(sc);
@@ -242,8 +289,14 @@ static int load_ca(struct rv_tls_ctx *c, const char *path, char *err, size_t err
 	int ret = 0, n = 0;
 
 	f = rv_tls_pem_open("CA certificate", path, err, err_len, &ret);
+	if (!f && running && (ret == -EACCES || ret == -EPERM)) {
+		return keep_ca(c, running, path, ret, err, err_len);
+	}
 	if (!f) {
 		return ret;
+	}
+	if (fstat(fileno(f), &st) == 0) {
+		take_src(&c->ca_src, &st);
 	}
 	if (rv_tls_pem_trust_refused(f, "CA", path, err, err_len)) {
 		ret = -EACCES;
@@ -706,18 +759,32 @@ int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
 	SSL_CTX_set_session_cache_mode(c->ssl_ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_options(c->ssl_ctx, SSL_OP_NO_TICKET);
 
-	ret = load_ca(c, p->ca_file, err, err_len);
+	ret = load_ca(c, p->running, p->ca_file, err, err_len);
 	if (ret) {
 		*out_fail = RV_TLS_FAIL_CA;
 		goto err_free;
 	}
 	if (p->crl_file && p->crl_file[0]) {
+		struct stat opened;
+
 		ret = rv_tls_crls_load(&c->crls, SSL_CTX_get_cert_store(c->ssl_ctx), &c->expiry,
 				       p->crl_file,
 				       p->hold_crl && p->hold_crl->expiry.have_crl
 					       ? &p->hold_crl->crls
 					       : NULL,
-				       err, err_len);
+				       &opened, err, err_len);
+		if (opened.st_ino != 0) {
+			take_src(&c->crl_src, &opened);
+		}
+		/* As for the CA file (keep_ca): the running CRLs stand in for
+		 * a file that cannot be opened and has not changed. */
+		if ((ret == -EACCES || ret == -EPERM) && opened.st_ino == 0 && p->running &&
+		    p->running->expiry.have_crl && src_is(&p->running->crl_src, p->crl_file) &&
+		    copy_crls(c, p->running) == 0) {
+			c->crl_src = p->running->crl_src;
+			c->crl_kept = true;
+			ret = 0;
+		}
 		c->expiry.have_crl = true;
 		if (ret) {
 			*out_fail = RV_TLS_FAIL_CRL;
@@ -798,6 +865,7 @@ static int copy_crls(struct rv_tls_ctx *n, const struct rv_tls_ctx *cur)
 				   cur->expiry.have_crl);
 
 	if (ret == 0) {
+		n->crl_src = cur->crl_src;
 		n->expiry.have_crl = cur->expiry.have_crl;
 		n->expiry.crl_next_update = cur->expiry.crl_next_update;
 		n->expiry.crl_last_update = cur->expiry.crl_last_update;
@@ -917,6 +985,16 @@ int64_t rv_tls_cert_not_before(const char *path)
 	}
 	ERR_clear_error();
 	return t;
+}
+
+bool rv_tls_ctx_ca_kept(const struct rv_tls_ctx *ctx)
+{
+	return ctx->ca_kept;
+}
+
+bool rv_tls_ctx_crl_kept(const struct rv_tls_ctx *ctx)
+{
+	return ctx->crl_kept;
 }
 
 bool rv_tls_ctx_own_unchanged(const struct rv_tls_ctx *ctx)

@@ -101,6 +101,13 @@ bool rv_tls_ctx_own_kept(const struct rv_tls_ctx *ctx);
  * (same file, size and modification time): no renewal waits in it. */
 bool rv_tls_ctx_own_unchanged(const struct rv_tls_ctx *ctx);
 
+/* rv_tls_ctx_ca_kept, rv_tls_ctx_crl_kept: was |ctx| built with the
+ * running context's CA certificates, or CRLs, the file unreadable to this
+ * process and unchanged since they were read from it
+ * (rv_tls_ctx_params.running)? */
+bool rv_tls_ctx_ca_kept(const struct rv_tls_ctx *ctx);
+bool rv_tls_ctx_crl_kept(const struct rv_tls_ctx *ctx);
+
 /* rv_tls_cert_not_before: the start of the certificate in the file |path|
  * if it lies ahead (seconds since the epoch), else 0 (also when the file
  * cannot be read). */

@@ -95,26 +95,49 @@ static int new_tls(const struct rv_loop *l, const struct rv_config *cfg, struct 
 	return ret;
 }
 
-/* say_key_kept warns, in |log| or the log, that |n| was built with the
- * running key (rv_tls_ctx_key_kept). */
-static void say_key_kept(const struct rv_tls_ctx *n, const char *path, struct rv_strbuf *log)
+/* say_one writes |msg| as a warning in |log|, or to the log. */
+static void say_one(const char *msg, struct rv_strbuf *log)
 {
-	static const char fmt[] =
-		"the key file %s cannot be opened by this process (its service user): the "
-		"running key, which is the certificate's, is kept; a renewal with a new key "
-		"needs the file readable by the service's group (chgrp GROUP %s; chmod 0640 "
-		"%s)";
-
-	if (!rv_tls_ctx_key_kept(n)) {
-		return;
-	}
 	if (log) {
-		rv_strbuf_printf(log, "warning: ");
-		rv_strbuf_printf(log, fmt, path, path, path);
-		rv_strbuf_printf(log, "\n");
+		rv_strbuf_printf(log, "warning: %s\n", msg);
 	} else {
-		rv_warnx(fmt, path, path, path);
+		rv_warnx("%s", msg);
 	}
+}
+
+/* say_kept warns, in |log| or the log, of each file of |cfg| that |n| was
+ * built without, this process unable to open it (its running material
+ * stands in: rv_tls_ctx_params.running). Returns whether it said any. */
+static bool say_kept(const struct rv_tls_ctx *n, const struct rv_config *cfg, struct rv_strbuf *log)
+{
+	char m[3 * PATH_MAX + 512];
+
+	if (rv_tls_ctx_key_kept(n)) {
+		snprintf(m, sizeof(m),
+			 "the key file %s cannot be opened by this process (its service user): "
+			 "the running key, which is the certificate's, is kept; a renewal with a "
+			 "new key needs the file readable by the service's group (chgrp GROUP "
+			 "%s; chmod 0640 %s)",
+			 cfg->key, cfg->key, cfg->key);
+		say_one(m, log);
+	}
+	/* The CA and CRL files, whose running contents stand in alike. */
+	for (int i = 0; i < 2; i++) {
+		const char *path = i == 0 ? cfg->ca : cfg->crl;
+
+		if (!(i == 0 ? rv_tls_ctx_ca_kept(n) : rv_tls_ctx_crl_kept(n))) {
+			continue;
+		}
+		snprintf(m, sizeof(m),
+			 "the %s file %s cannot be opened by this process (its service user) and "
+			 "has not changed since the running %s were read from it: they are "
+			 "kept; a new %s needs the file readable by the service's user (chmod "
+			 "0644 %s: it is public)",
+			 i == 0 ? "CA" : "CRL", path, i == 0 ? "CA certificates" : "CRLs",
+			 i == 0 ? "CA" : "CRL", path);
+		say_one(m, log);
+	}
+	return rv_tls_ctx_key_kept(n) || rv_tls_ctx_ca_kept(n) || rv_tls_ctx_crl_kept(n);
 }
 
 /* say_own says, in |log| or the log, why |n| keeps the running
@@ -733,8 +756,8 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 		watch_dirs(l);
 	}
 	take_ids(l->cfg, l->watch_ids);
-	say_key_kept(tls, l->cfg->key, log);
-	warned = say_own(tls, l->cfg->cert, own, own_same, log);
+	warned = say_kept(tls, l->cfg, log);
+	warned = say_own(tls, l->cfg->cert, own, own_same, log) || warned;
 	if (own[0] && !own_same && retry_own(l, l->cfg)) {
 		own_later = true;
 		rv_strbuf_printf(log, "later: the certificate file is looked at again when its "
@@ -1003,7 +1026,7 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 			 "%s",
 			 kept, later ? "; it is taken when it becomes valid" : "", why);
 	}
-	say_key_kept(n, l->cfg->key, NULL);
+	(void)say_kept(n, l->cfg, NULL);
 	say_own(n, l->cfg->cert, own, own_same, NULL);
 	if (own[0] && !own_same && retry_own(l, l->cfg)) {
 		memset(l->watch_ids, 0, sizeof(l->watch_ids)); /* "changed" at the retry */

@@ -251,14 +251,19 @@ revoke_ends client2 "$P2" "while the key is unreadable"
 # the running certificate and key kept, and a CRL still taken meanwhile
 # (the whole rebuild was refused, and every revocation after it with it:
 # round-eight tester 39); the renewal is taken once the key is readable.
-rvt_run "$RV_BIN" pki client --ca "$PKI/ca" --name client3 --out "$PKI" --days 5 >/dev/null ||
-	rvt_fail "pki client client3"
-chgrp "$RV_GROUP" "$PKI/client3.key" && chmod g+r "$PKI/client3.key"
-ctl_client_conf "$RVT_TMP/c3k.conf" "$PKI/client3" rvk "$RVT_TMP/c3k.sock" \
-	server=localhost:$SRV_PORT workers=1
-rvt_bg "$S" client3 "$RV_BIN" client -c "$RVT_TMP/c3k.conf"
+# new_client NAME: a certificate for NAME (its key the group's) and a
+# client with it beside client1 (tun rvk), its PID in RVT_LAST_PID.
+new_client() {
+	rvt_run "$RV_BIN" pki client --ca "$PKI/ca" --name "$1" --out "$PKI" --days 5 >/dev/null ||
+		rvt_fail "pki client $1"
+	chgrp "$RV_GROUP" "$PKI/$1.key" && chmod g+r "$PKI/$1.key"
+	ctl_client_conf "$RVT_TMP/$1k.conf" "$PKI/$1" rvk "$RVT_TMP/$1k.sock" \
+		server=localhost:$SRV_PORT workers=1
+	rvt_bg "$S" "$1" "$RV_BIN" client -c "$RVT_TMP/$1k.conf"
+	rvt_wait_for 10 "client1 and $1" ctl_sessions_eq 2 || rvt_fail "$1 did not come up: $(ctl_status)"
+}
+new_client client3
 P3=$RVT_LAST_PID
-rvt_wait_for 10 "client1 and client3" ctl_sessions_eq 2 || rvt_fail "client3 did not come up: $(ctl_status)"
 rvt_run "$RV_BIN" pki server --ca "$PKI/ca" --name vpn.test --out "$PKI" --file server --days 12 \
 	--force >/dev/null || rvt_fail "pki server --force"
 rvt_wait_for 5 "the renewal refused" grep -q "this end's certificate or key cannot be used (keeping the running ones; the CA and CRL are taken): .*server.key: Permission denied, and the running key is not the certificate's" \
@@ -352,6 +357,26 @@ rvt_matches "^later: the certificate file is looked at again when its certificat
 rvt_wait_for 10 "the staged renewal taken" sh -c "\"$RV_BIN\" status -s '$SRV_SOCK' | grep -q 'certificate *expires in \(19\|20\)d'" ||
 	rvt_fail "the staged renewal was not taken at its start: $("$RV_BIN" status -s "$SRV_SOCK" | grep certificate)"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "no traffic after the staged renewal"
+
+rvt_step "a CA file, then a CRL file, only root may read, unchanged: kept with a warning, and a revocation still ends its session"
+# A root-only CA file refused every reload and every new CRL with it: a
+# revoked client kept its session (round-nine tester 44).
+new_client client4
+P4=$RVT_LAST_PID
+CA_MODE=$(stat -c %a "$PKI/ca/ca.crt")
+chmod 0600 "$PKI/ca/ca.crt"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "a reload with the CA file root-only failed: $OUT"
+rvt_matches "^warning: the CA file $PKI/ca/ca.crt cannot be opened by this process \(its service user\) and has not changed since the running CA certificates were read from it" <<<"$OUT" ||
+	rvt_fail "the kept CA not said: $OUT"
+revoke_ends client4 "$P4" "while the CA file is root-only"
+chmod "$CA_MODE" "$PKI/ca/ca.crt"
+CRL_MODE=$(stat -c %a "$PKI/ca/ca.crl")
+chmod 0600 "$PKI/ca/ca.crl"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "a reload with the CRL file root-only failed: $OUT"
+rvt_matches "^warning: the CRL file $PKI/ca/ca.crl cannot be opened by this process \(its service user\) and has not changed since the running CRLs were read from it" <<<"$OUT" ||
+	rvt_fail "the kept CRL not said: $OUT"
+chmod "$CRL_MODE" "$PKI/ca/ca.crl"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "no traffic after the CA and CRL kept"
 rvt_stop_pid "$P1" 10 || rvt_fail "client did not exit 0"
 
 rvt_step "started as root, the server takes control signals from root only"
