@@ -507,7 +507,8 @@ static int own_against_store(struct rv_tls_ctx *c, X509 *x, const char *what, co
 		 * revoked first, then clients). */
 		snprintf(c->own_warning, sizeof(c->own_warning),
 			 "%s: the certificate is revoked by the CRL %s: every peer that checks it "
-			 "refuses it; issue a new one (the CRL is applied)",
+			 "refuses it, and a start refuses it (exit 4); issue a new one (the CRL "
+			 "is applied)",
 			 what, crl_path);
 		goto out;
 	}
