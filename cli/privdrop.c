@@ -324,6 +324,7 @@ int rv_privdrop_apply(const struct rv_privdrop *pd, bool tun_later, char *err, s
 /* Most paths rv_privdrop_unreadable takes: one bit each below
  * RV_PRIVDROP_UNCHECKED in the child's exit status. */
 enum { MAX_PATHS = 7 };
+_Static_assert(1u << MAX_PATHS == RV_PRIVDROP_UNCHECKED, "a path's bit would be the flag's");
 
 /* blocked_dir: the length of the prefix of |path| that names the first
  * directory on its way this process cannot search, or 0 if there is none.
