@@ -339,8 +339,8 @@ put_server_cert() {
 }
 # An expired certificate, unchanged, is a failure whether its file can be
 # read or not (root-only, it was a warning and exit 0, and blamed the CA).
-put_server_cert --valid-from -1m --valid-to +3s
-sleep 4
+put_server_cert --valid-from -1m --valid-to +5s
+sleep 6
 chmod 0600 "$PKI/server.crt"
 OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a reload with the certificate expired exited 0: $OUT"
 rvt_matches "^failed: .*the running certificate expired [0-9]+ s ago: renew it" <<<"$OUT" ||
