@@ -151,16 +151,16 @@ static bool say_own(const struct rv_tls_ctx *n, const char *cert, const char *ow
 		"the certificate file %s cannot be opened by this process (its service user) "
 		"and has not changed since the running certificate was read from it: the "
 		"running certificate and key are kept; a renewal needs the file readable by "
-		"the service's user or group (chgrp GROUP %s; chmod 0644 %s)";
+		"the service's user (chmod 0644 %s: it is public)";
 	const char *warning = rv_tls_ctx_own_warning(n);
 
 	if (own[0] && same) {
 		if (log) {
 			rv_strbuf_printf(log, "warning: ");
-			rv_strbuf_printf(log, same_fmt, cert, cert, cert);
+			rv_strbuf_printf(log, same_fmt, cert, cert);
 			rv_strbuf_printf(log, "\n");
 		} else {
-			rv_warnx(same_fmt, cert, cert, cert);
+			rv_warnx(same_fmt, cert, cert);
 		}
 	} else if (own[0]) {
 		/* A part that failed: the reply exits 1, as for a route the
