@@ -183,7 +183,13 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 	}
 	if (st->have_crl) {
 		expiry_line(o, "CRL", st->crl_next_update_s);
-		if (st->crl_next_update_s < 0 && st->crl_first_ca[0]) {
+		if (st->crl_next_update_s < 0 && st->crl_first_ca[0] && st->crl_lapsed > 1) {
+			rv_strbuf_printf(o,
+					 "  WARNING: the CRLs of CA %s and of %u other CA(s) have "
+					 "expired: the peers those CAs issued are refused until "
+					 "fresh ones are published\n",
+					 st->crl_first_ca, st->crl_lapsed - 1);
+		} else if (st->crl_next_update_s < 0 && st->crl_first_ca[0]) {
 			rv_strbuf_printf(o,
 					 "  WARNING: the CRL of CA %s has expired: the peers that "
 					 "CA "

@@ -135,8 +135,9 @@ struct rv_status {
 	int64_t server_cert_expires_s;
 	bool have_crl;
 	int64_t crl_next_update_s;
-	char crl_first_ca[128];			   /* of a file with several CAs' CRLs: the CA whose
+	char crl_first_ca[128]; /* of a file with several CAs' CRLs: the CA whose
 				 * CRL ends first; "" otherwise */
+	unsigned crl_lapsed;	/* with crl_first_ca: CAs whose CRL has lapsed (the text view) */
 	uint64_t hs_buckets[RV_STATUS_HS_BUCKETS]; /* cumulative counts, Prometheus style */
 	double hs_sum;
 	uint64_t hs_count;

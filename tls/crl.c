@@ -510,25 +510,47 @@ static void note_end(struct rv_tls_expiry *ex, X509_CRL *crl, X509 *signer)
 /* signer_ends sets |ex|'s CRL end from the newest CRL of each CA alone:
  * the one the handshake and the live check judge by (an older one kept
  * beside it lapsed, and was said as "refusing that CA's peers"). */
+/* newest_of_signer: is |c|'s kept CRL |i| the newest of its signer's? */
+static bool newest_of_signer(const struct rv_tls_crls *c, size_t i)
+{
+	int64_t ti = INT64_MIN, tj = INT64_MIN;
+	bool newer = false;
+
+	(void)rv_tls_unix_time(X509_CRL_get0_lastUpdate(c->kept[i]), &ti);
+	for (size_t j = 0; !newer && j < c->nkept; j++) {
+		newer = j != i && rv_tls_same_key(c->kept_signer[j], c->kept_signer[i]) &&
+			rv_tls_unix_time(X509_CRL_get0_lastUpdate(c->kept[j]), &tj) &&
+			(tj > ti || (tj == ti && j > i));
+	}
+	return !newer;
+}
+
 static void signer_ends(const struct rv_tls_crls *c, struct rv_tls_expiry *ex)
 {
 	ex->crl_next_update = 0;
 	ex->crl_next_ca[0] = '\0';
 	for (size_t i = 0; i < c->nkept; i++) {
-		int64_t ti = INT64_MIN, tj = INT64_MIN;
-		bool newer = false;
-
-		(void)rv_tls_unix_time(X509_CRL_get0_lastUpdate(c->kept[i]), &ti);
-		for (size_t j = 0; !newer && j < c->nkept; j++) {
-			newer = j != i && rv_tls_same_key(c->kept_signer[j], c->kept_signer[i]) &&
-				rv_tls_unix_time(X509_CRL_get0_lastUpdate(c->kept[j]), &tj) &&
-				(tj > ti || (tj == ti && j > i));
-		}
-		if (!newer) {
+		if (newest_of_signer(c, i)) {
 			note_end(ex, c->kept[i], c->kept_signer[i]);
 		}
 	}
 	ERR_clear_error();
+}
+
+unsigned rv_tls_crls_lapsed(const struct rv_tls_crls *c, int64_t now)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < c->nkept; i++) {
+		int64_t next;
+
+		if (rv_tls_unix_time(X509_CRL_get0_nextUpdate(c->kept[i]), &next) && next <= now &&
+		    newest_of_signer(c, i)) {
+			n++;
+		}
+	}
+	ERR_clear_error();
+	return n;
 }
 
 /* take puts |crl| (signed by |signer|; the caller's reference is taken

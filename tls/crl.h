@@ -59,6 +59,10 @@ struct rv_tls_crls {
  * the same CA key, where it has any (c->held counts those CAs). 0, or
  * -errno with why in |err|: the whole file is refused for one bad CRL.
  * |*opened|: the file as it was opened (st_ino 0: it was not). */
+/* rv_tls_crls_lapsed: how many CAs' CRLs in force in |c| (the newest of
+ * each) have passed their nextUpdate by |now|. */
+unsigned rv_tls_crls_lapsed(const struct rv_tls_crls *c, int64_t now);
+
 int rv_tls_crls_load(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_expiry *ex,
 		     const char *path, const struct rv_tls_crls *hold, struct stat *opened,
 		     char *err, size_t err_len);

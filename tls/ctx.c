@@ -1125,6 +1125,14 @@ const char *rv_tls_crl_whom(const struct rv_tls_expiry *e, char *buf, size_t len
 	if (e->crl_signers <= 1 || !e->crl_next_ca[0]) {
 		return "every peer";
 	}
+	if (e->crl_lapsed > 1) {
+		/* Only the first was named, of two lapsed (a tester). */
+		snprintf(buf, len,
+			 "the peers of CA %s and of %u other CA(s) whose CRLs have lapsed too (of "
+			 "the %u CAs' in the file)",
+			 e->crl_next_ca, e->crl_lapsed - 1, e->crl_signers);
+		return buf;
+	}
 	snprintf(buf, len, "the peers of CA %s (its CRL ends first of the %u CAs' in the file)",
 		 e->crl_next_ca, e->crl_signers);
 	return buf;
@@ -1153,6 +1161,7 @@ void rv_tls_ctx_expiry(const struct rv_tls_ctx *ctx, struct rv_tls_expiry *out)
 	}
 	out->ca_not_after = next ? next : last;
 	out->ca_lapsed_at = next ? lapsed : 0;
+	out->crl_lapsed = out->have_crl ? rv_tls_crls_lapsed(&ctx->crls, now) : 0;
 }
 
 enum rv_tls_role rv_tls_ctx_role(const struct rv_tls_ctx *ctx)

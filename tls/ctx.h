@@ -175,6 +175,7 @@ struct rv_tls_expiry {
 	int64_t crl_next_valid;	 /* the earliest thisUpdate ahead when read (0: none) */
 	unsigned crl_signers;	 /* the CAs (by key) the CRLs are of */
 	char crl_next_ca[128];	 /* the CA whose CRL ends first (its subject) */
+	unsigned crl_lapsed;	 /* CAs whose CRL has ended (rv_tls_ctx_expiry's time) */
 	char crl_last_ca[128];	 /* the CA of the CRL issued last (its subject) */
 };
 

@@ -1067,8 +1067,14 @@ static void end_expired(struct rv_loop *l)
 		what = "a CA certificate of the CA file expired (the others stand)";
 	} else if (e.have_crl && e.crl_next_update && e.crl_next_update <= now) {
 		if (e.crl_signers > 1) {
-			snprintf(whatbuf, sizeof(whatbuf), "the CRL of CA %s expired",
-				 e.crl_next_ca);
+			if (e.crl_lapsed > 1) {
+				snprintf(whatbuf, sizeof(whatbuf),
+					 "the CRLs of CA %s and of %u other CA(s) expired",
+					 e.crl_next_ca, e.crl_lapsed - 1);
+			} else {
+				snprintf(whatbuf, sizeof(whatbuf), "the CRL of CA %s expired",
+					 e.crl_next_ca);
+			}
 			what = whatbuf;
 		} else {
 			what = "the CRL expired";
@@ -1210,6 +1216,7 @@ void rv_watch_fill(struct rv_loop *l, struct rv_status *st)
 	st->crl_next_update_s = e.crl_next_update - now;
 	if (e.crl_signers > 1) {
 		snprintf(st->crl_first_ca, sizeof(st->crl_first_ca), "%s", e.crl_next_ca);
+		st->crl_lapsed = e.crl_lapsed;
 	}
 	if (l->role == &rv_client_role) {
 		struct rv_chan *c;

@@ -314,6 +314,17 @@ OUT=$(rvt_nsx "$(rvt_ns_name c2)" "$PROBE" hello 10.88.2.1 4533 "$PKI/ca/ca.crt"
 	"$PKI/client2.crt" "$PKI/client2.key")
 [ "$OUT" = authenticated ] || rvt_fail "this CA's client2 beside the other CA's lapsed CRL: $OUT"
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "s4 exit"
+# Both CAs' CRLs lapsed: both said (only the first was named: round-five
+# tester 35).
+cat "$PKI/stale.crl" "$PKI/other-stale.crl" >"$PKI/two-stale.pem"
+chgrp "$RV_GROUP" "$PKI/two-stale.pem" && chmod g+r "$PKI/two-stale.pem"
+start_s2 s4b ca="$PKI/two-cas.pem" crl="$PKI/two-stale.pem"
+shows "the log counts both lapsed CRLs" \
+	"CRL EXPIRED .*this end refuses the peers of CA .* and of 1 other CA(s) whose CRLs have lapsed too (of the 2 CAs' in the file)" \
+	"$(<"$RVT_TMP/s4b.log")"
+shows "status counts both" "WARNING: the CRLs of CA .* and of 1 other CA(s) have expired" \
+	"$("$RV_BIN" status -s "$S2_SOCK")"
+rvt_stop_pid "$S2_PID" 10 || rvt_fail "s4b exit"
 # An old, lapsed CRL of this CA kept beside its fresh one: nothing is
 # said to have expired (the fresh one decides), and client2 gets in (it
 # was "CRL EXPIRED ... refuses the peers of CA", and every new file was
