@@ -235,6 +235,21 @@ static bool src_is(const struct file_src *src, const char *path);
 static void take_src(struct file_src *src, const struct stat *st);
 static int copy_crls(struct rv_tls_ctx *n, const struct rv_tls_ctx *cur);
 
+/* src_unknown: can whether |path| is still the file |src| was taken of not
+ * be told, a directory on its way unsearchable to this process? Said so:
+ * "it has changed" and a chmod of the file sent the operator the wrong way
+ * (a tester). */
+static bool src_unknown(const struct file_src *src, const char *path)
+{
+	struct stat st;
+
+	return src->set && stat(path, &st) != 0 && errno == EACCES;
+}
+
+static const char unknown_why[] =
+	"whether it changed since it was read cannot be told: a directory on its way "
+	"cannot be searched by this process (make it searchable by the service's user)";
+
 /* keep_ca gives |c| the CA certificates of |running| in place of the file
  * at |path|, which this process may no longer open (|why|: -EACCES or
  * -EPERM), where the file has not changed since they were read from it: a
@@ -247,6 +262,11 @@ static int keep_ca(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, const
 	STACK_OF(X509_OBJECT) *objs =
 		X509_STORE_get0_objects(SSL_CTX_get_cert_store(running->ssl_ctx));
 
+	if (src_unknown(&running->ca_src, path)) {
+		snprintf(err, err_len, "cannot open CA file %s: %s, and %s", path, strerror(-why),
+			 unknown_why);
+		return why;
+	}
 	if (!src_is(&running->ca_src, path)) {
 		snprintf(err, err_len,
 			 "cannot open CA file %s: %s, and it has changed since the running CA "
@@ -635,6 +655,11 @@ static int keep_key(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, cons
 	bool same = pk && pub && EVP_PKEY_cmp(pub, pk) == 1;
 
 	EVP_PKEY_free(pub);
+	if (same && src_unknown(&running->key_src, path)) {
+		snprintf(err, err_len, "cannot open private key file %s: %s, and %s", path,
+			 strerror(-why), unknown_why);
+		return why;
+	}
 	/* A file that changed holds another key, whatever the certificate
 	 * says: kept, the reload said "applied" and the next start failed
 	 * on the file (a tester). */
@@ -986,6 +1011,11 @@ int64_t rv_tls_cert_not_before(const char *path)
 	}
 	ERR_clear_error();
 	return t;
+}
+
+const char *rv_tls_ctx_cert_unknown(const struct rv_tls_ctx *ctx, const char *path)
+{
+	return src_unknown(&ctx->cert_src, path) ? unknown_why : NULL;
 }
 
 bool rv_tls_ctx_ca_kept(const struct rv_tls_ctx *ctx)

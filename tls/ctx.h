@@ -106,6 +106,11 @@ bool rv_tls_ctx_own_unchanged(const struct rv_tls_ctx *ctx);
  * process and unchanged since they were read from it
  * (rv_tls_ctx_params.running)? */
 bool rv_tls_ctx_ca_kept(const struct rv_tls_ctx *ctx);
+
+/* rv_tls_ctx_cert_unknown: why whether the certificate file |path| is
+ * still the one |ctx|'s certificate was read from cannot be told (a
+ * directory on its way unsearchable to this process), or NULL. */
+const char *rv_tls_ctx_cert_unknown(const struct rv_tls_ctx *ctx, const char *path);
 bool rv_tls_ctx_crl_kept(const struct rv_tls_ctx *ctx);
 
 /* rv_tls_cert_not_before: the start of the certificate in the file |path|

@@ -77,6 +77,12 @@ static int new_tls(const struct rv_loop *l, const struct rv_config *cfg, struct 
 		err[0] = '\0';
 		*own_same = first_why == RV_TLS_FAIL_CERT &&
 			    (first == -EACCES || first == -EPERM) && rv_tls_ctx_own_unchanged(*out);
+		if (first_why == RV_TLS_FAIL_CERT && first == -EACCES &&
+		    rv_tls_ctx_cert_unknown(l->tls, cfg->cert)) {
+			len = strlen(own);
+			snprintf(own + len, own_len - len, "; %s",
+				 rv_tls_ctx_cert_unknown(l->tls, cfg->cert));
+		}
 		rv_tls_ctx_expiry(*out, &e);
 		if (*own_same && e.cert_not_after && e.cert_not_after <= (int64_t)time(NULL)) {
 			/* As when the file can be read: an expired certificate is
@@ -169,11 +175,11 @@ static bool say_own(const struct rv_tls_ctx *n, const char *cert, const char *ow
 		if (log) {
 			rv_strbuf_printf(log,
 					 "failed: this end's certificate and key (the running ones "
-					 "kept, the CA and CRL taken): %s\n",
+					 "kept): %s\n",
 					 own);
 		} else {
 			rv_warnx("certificate files changed: this end's certificate or key cannot "
-				 "be used (keeping the running ones; the CA and CRL are taken): %s",
+				 "be used (keeping the running ones): %s",
 				 own);
 		}
 	}

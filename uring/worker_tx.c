@@ -529,17 +529,19 @@ static void drop_range(struct rv_worker *w, const struct rv_tx_item *it, unsigne
 
 /* send_failed counts |n| datagrams of |sl| that the kernel refused, |pkts|
  * and |bytes| of them inner: to the worker and, if it is still there, to
- * the slot's session. */
-static void send_failed(struct rv_worker *w, const struct rv_send_slot *sl, unsigned n,
-			uint64_t pkts, uint64_t bytes)
+ * the slot's session. Returns how a log line names the peer. */
+static const char *send_failed(struct rv_worker *w, const struct rv_send_slot *sl, unsigned n,
+			       uint64_t pkts, uint64_t bytes)
 {
 	struct rv_session *s = rv_demux_by_index(w->dp->cfg.demux, sl->sess_index);
 
 	rv_drop_add(&w->ctr, RV_DROP_UDP_SEND, n);
-	if (s != NULL) {
-		rv_session_count_drop(s, RV_DROP_UDP_SEND, n);
-		rv_session_uncount_tx(s, pkts, bytes);
+	if (s == NULL) {
+		return "a session gone since";
 	}
+	rv_session_count_drop(s, RV_DROP_UDP_SEND, n);
+	rv_session_uncount_tx(s, pkts, bytes);
+	return rv_session_peer_name(s);
 }
 
 /* zc_region returns the registered pool that holds every iovec, or -1. */
@@ -879,9 +881,11 @@ static void send_each(struct rv_worker *w, struct rv_send_slot *sl)
 			 w->id, sl->num, strerror(EMSGSIZE));
 	}
 	if (failed != 0) {
-		send_failed(w, sl, failed, lost_pkts, lost_bytes);
-		rv_warnx_rl("worker %u: UDP send of %u datagrams one by one: %s", w->id, failed,
-			    strerror(err));
+		const char *who = send_failed(w, sl, failed, lost_pkts, lost_bytes);
+
+		rv_warnx_rl("worker %u: %u datagram(s) to %s (session %08x), sent one by one, "
+			    "refused: %s",
+			    w->id, failed, who, sl->sess_index, strerror(err));
 	}
 }
 
@@ -942,15 +946,18 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 				    GSO_REFUSAL_NS);
 		send_each(w, sl);
 	} else {
-		send_failed(w, sl, sl->num, sl->pkts, sl->inner_bytes);
+		const char *who = send_failed(w, sl, sl->num, sl->pkts, sl->inner_bytes);
+
 		if (sl->gso && (res == -EIO || res == -EINVAL || res == -EOPNOTSUPP) && w->gso) {
 			/* The route's device refused UDP GSO: continue without. */
 			w->gso = false;
 			rv_warn(res, "worker %u: UDP_SEGMENT send refused; disabling UDP GSO",
 				w->id);
 		} else {
-			rv_warnx_rl("worker %u: UDP send of %u datagrams: %s", w->id, sl->num,
-				    strerror(-res));
+			/* Named, as the session's own drop lines are (a tester). */
+			rv_warnx_rl("worker %u: UDP send of %u datagram(s) to %s (session "
+				    "%08x) refused: %s",
+				    w->id, sl->num, who, sl->sess_index, strerror(-res));
 		}
 	}
 	if (cqe_flags & IORING_CQE_F_MORE) {
@@ -963,7 +970,7 @@ done:
 		if (resend_plain(w, slot, sl)) {
 			return;
 		}
-		send_failed(w, sl, sl->num, sl->pkts, sl->inner_bytes);
+		(void)send_failed(w, sl, sl->num, sl->pkts, sl->inner_bytes);
 	}
 	for (unsigned k = 0; k < sl->num; k++) {
 		rv_worker_release(w, sl->handles[k]);

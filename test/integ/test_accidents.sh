@@ -283,6 +283,8 @@ sess_drops=$(ctl_field "session " drop_udp_send)
 	rvt_fail "the refused sends not counted to the session: $(ctl_status | grep -a 'drop_udp_send')"
 [ "$(ctl_field "session " tx_packets)" = "$tx0" ] ||
 	rvt_fail "the session's tx counted the refused replies: $tx0 -> $(ctl_field "session " tx_packets)"
+grep -q "datagram(s) to client client1 (session [0-9a-f]*) refused: Operation not permitted" "$RVT_TMP/server.log" ||
+	rvt_fail "the refused send's line does not name the client: $(grep -a 'refused\|UDP send' "$RVT_TMP/server.log" | tail -2)"
 ip netns exec "$S" nft delete table inet rvtblock || rvt_fail "nft delete"
 rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "no traffic after the block"
 # kick on a client: said to be a server's (it said "no session named" of
