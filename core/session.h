@@ -79,10 +79,11 @@ enum {
 };
 
 struct rv_session_params {
-	const char *peer_name;	       /* how the log names the peer: "client NAME" (NAME the
-				* certificate's, as the control plane logs it) on a server,
-				* "server" on a client; copied, cut to
-				* RV_SESSION_PEER_NAME_MAX - 1 bytes. NULL or "": "peer" */
+	/* How the log names the peer: "client NAME" (NAME the certificate's,
+	 * as the control plane logs it) on a server, "server" on a client;
+	 * copied, cut to RV_SESSION_PEER_NAME_MAX - 1 bytes. NULL or "":
+	 * "peer". */
+	const char *peer_name;
 	uint32_t local_index;	       /* peers put this in packets to us; != 0 */
 	uint32_t remote_index;	       /* we put this in packets to the peer; != 0 */
 	struct rv_ip_addr vaddr4;      /* family 0: none */
