@@ -57,6 +57,7 @@ static int new_tls(const struct rv_loop *l, const struct rv_config *cfg, struct 
 {
 	enum rv_tls_ctx_fail why;
 	struct rv_tls_expiry e;
+	const char *unknown;
 	char e2[512];
 	size_t len;
 	int ret = rv_tls_ctx_from_config(out, cfg, false, l->tls, &why, err, err_len);
@@ -77,11 +78,12 @@ static int new_tls(const struct rv_loop *l, const struct rv_config *cfg, struct 
 		err[0] = '\0';
 		*own_same = first_why == RV_TLS_FAIL_CERT &&
 			    (first == -EACCES || first == -EPERM) && rv_tls_ctx_own_unchanged(*out);
-		if (first_why == RV_TLS_FAIL_CERT && first == -EACCES &&
-		    rv_tls_ctx_cert_unknown(l->tls, cfg->cert)) {
+		unknown = first_why == RV_TLS_FAIL_CERT && first == -EACCES
+				  ? rv_tls_ctx_cert_unknown(l->tls, cfg->cert)
+				  : NULL;
+		if (unknown) {
 			len = strlen(own);
-			snprintf(own + len, own_len - len, "; %s",
-				 rv_tls_ctx_cert_unknown(l->tls, cfg->cert));
+			snprintf(own + len, own_len - len, "; %s", unknown);
 		}
 		rv_tls_ctx_expiry(*out, &e);
 		if (*own_same && e.cert_not_after && e.cert_not_after <= (int64_t)time(NULL)) {
@@ -153,42 +155,34 @@ static bool say_kept(const struct rv_tls_ctx *n, const struct rv_config *cfg, st
 static bool say_own(const struct rv_tls_ctx *n, const char *cert, const char *own, bool same,
 		    struct rv_strbuf *log)
 {
-	static const char same_fmt[] =
-		"the certificate file %s cannot be opened by this process (its service user) "
-		"and has not changed since the running certificate was read from it: the "
-		"running certificate and key are kept; a renewal needs the file readable by "
-		"the service's user (chmod 0644 %s: it is public)";
 	const char *warning = rv_tls_ctx_own_warning(n);
+	char m[2 * PATH_MAX + 512];
 
 	if (own[0] && same) {
-		if (log) {
-			rv_strbuf_printf(log, "warning: ");
-			rv_strbuf_printf(log, same_fmt, cert, cert);
-			rv_strbuf_printf(log, "\n");
-		} else {
-			rv_warnx(same_fmt, cert, cert);
-		}
-	} else if (own[0]) {
+		snprintf(m, sizeof(m),
+			 "the certificate file %s cannot be opened by this process (its service "
+			 "user) and has not changed since the running certificate was read from "
+			 "it: the running certificate and key are kept; a renewal needs the file "
+			 "readable by the service's user (chmod 0644 %s: it is public)",
+			 cert, cert);
+		say_one(m, log);
+	} else if (own[0] && log) {
 		/* A part that failed: the reply exits 1, as for a route the
 		 * host refused (it exited 0, and a renewal script never saw
 		 * that its certificate was not taken: a hostile tester). */
-		if (log) {
-			rv_strbuf_printf(log,
-					 "failed: this end's certificate and key (the running ones "
-					 "kept): %s\n",
-					 own);
-		} else {
-			rv_warnx("certificate files changed: this end's certificate or key cannot "
-				 "be used (keeping the running ones): %s",
+		rv_strbuf_printf(log,
+				 "failed: this end's certificate and key (the running ones kept): "
+				 "%s\n",
 				 own);
-		}
+	} else if (own[0]) {
+		rv_warnx("certificate files changed: this end's certificate or key cannot be used "
+			 "(keeping the running ones): %s",
+			 own);
 	}
 	/* It went to the log alone, and `ringvpn reload` said nothing of its
 	 * own certificate revoked by the CRL it applied (a hostile tester). */
-	if (warning[0] && log) {
-		rv_strbuf_printf(log, "warning: %s\n", warning);
-	} else if (warning[0]) {
-		rv_warnx("%s", warning);
+	if (warning[0]) {
+		say_one(warning, log);
 	}
 	return own[0] || warning[0];
 }
@@ -1117,9 +1111,9 @@ static int64_t next_peer_expiry(struct rv_loop *l)
 	return first;
 }
 
-/* check_one warns about one expiry, what to do about it in |todo|;
- * returns seconds until it (or INT64_MAX when none). */
-static int64_t check_one(const char *what, int64_t at, int64_t now, const char *todo,
+/* check_one warns about one expiry, with |advice| (what the operator
+ * does about it); returns seconds until it (or INT64_MAX when none). */
+static int64_t check_one(const char *what, int64_t at, int64_t now, const char *advice,
 			 const char *consequence)
 {
 	int64_t left = at - now;
@@ -1131,7 +1125,7 @@ static int64_t check_one(const char *what, int64_t at, int64_t now, const char *
 		rv_warnx("%s EXPIRED %lld s ago: %s", what, (long long)-left, consequence);
 	} else if (left <= EXPIRY_WARN_S) {
 		rv_warnx("%s expires in %lld day(s) %lld h: %s (%s once it does)", what,
-			 (long long)(left / 86400), (long long)(left % 86400 / 3600), todo,
+			 (long long)(left / 86400), (long long)(left % 86400 / 3600), advice,
 			 consequence);
 	}
 	return left;

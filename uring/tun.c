@@ -1056,29 +1056,45 @@ static bool probe_addr(const struct rv_prefix *p, unsigned i, struct rv_ip_addr 
 	return true;
 }
 
-struct route_parts {
+/* struct inside_walk gathers what rv_rtnl_list_other_routes finds inside
+ * |net|, through another device (note_inside): the parts of a route of
+ * ours (|addr| NULL), or of the network of a pool's address |addr|. At
+ * most 4 lines a walk. */
+struct inside_walk {
 	const char *ifname;
-	const struct rv_prefix *net;
+	const struct rv_prefix *addr, *net;
 	unsigned said;
 };
 
-static int note_part(void *ctx, const struct rv_prefix *dst, unsigned oif)
+static void say_pool_elsewhere(const struct inside_walk *o, const struct rv_prefix *dst,
+			       const char *dev);
+
+static int note_inside(void *ctx, const struct rv_prefix *dst, unsigned oif)
 {
-	struct route_parts *r = ctx;
+	struct inside_walk *o = ctx;
 	char dev[IF_NAMESIZE], n[64], d[64];
 
-	if (dst->addr.family != r->net->addr.family || dst->len <= r->net->len ||
-	    !rv_prefix_contains(r->net, &dst->addr) || r->said >= 4) {
+	/* Routes around the network (a default route, a 10.0.0.0/8 LAN
+	 * around a 10.99.0.0/24 pool) yield to the longer one through the
+	 * TUN: only what lies inside it takes a part away, and for a pool
+	 * the network itself. */
+	if (dst->addr.family != o->net->addr.family || dst->len < o->net->len ||
+	    (!o->addr && dst->len == o->net->len) || !rv_prefix_contains(o->net, &dst->addr) ||
+	    o->said >= 4) {
 		return 0;
 	}
 	if (if_indextoname(oif, dev) == NULL) {
 		snprintf(dev, sizeof(dev), "?");
 	}
-	rv_ip_addr_str(&r->net->addr, n, sizeof(n));
+	o->said++;
+	if (o->addr) {
+		say_pool_elsewhere(o, dst, dev);
+		return 0;
+	}
+	rv_ip_addr_str(&o->net->addr, n, sizeof(n));
 	rv_ip_addr_str(&dst->addr, d, sizeof(d));
-	rv_warnx("%s: route %s/%u: a part of it (%s/%u) the host routes through %s", r->ifname, n,
-		 r->net->len, d, dst->len, dev);
-	r->said++;
+	rv_warnx("%s: route %s/%u: a part of it (%s/%u) the host routes through %s", o->ifname, n,
+		 o->net->len, d, dst->len, dev);
 	return 0;
 }
 
@@ -1088,9 +1104,9 @@ static int note_part(void *ctx, const struct rv_prefix *dst, unsigned oif)
  * /16 went elsewhere, unsaid, on the server and on clients alike). */
 static void note_parts(const char *ifname, unsigned ifindex, const struct rv_prefix *p)
 {
-	struct route_parts r = { .ifname = ifname, .net = p };
+	struct inside_walk w = { .ifname = ifname, .net = p };
 
-	(void)rv_rtnl_list_other_routes(ifindex, note_part, &r);
+	(void)rv_rtnl_list_other_routes(ifindex, note_inside, &w);
 }
 
 /* route_used: after route |p| via the device was added (or the kernel said
@@ -1149,27 +1165,11 @@ static bool route_used(const char *ifname, unsigned ifindex, const struct rv_pre
 	return false;
 }
 
-struct pool_overlap {
-	const char *ifname;
-	const struct rv_prefix *addr, *net;
-	unsigned said;
-};
-
-static int note_overlap(void *ctx, const struct rv_prefix *dst, unsigned oif)
+static void say_pool_elsewhere(const struct inside_walk *o, const struct rv_prefix *dst,
+			       const char *dev)
 {
-	struct pool_overlap *o = ctx;
-	char dev[IF_NAMESIZE], a[64], n[64];
+	char a[64], n[64];
 
-	/* Routes around the network (a default route, a 10.0.0.0/8 LAN
-	 * around a 10.99.0.0/24 pool) yield to the longer one through the
-	 * TUN: only what lies inside it, or is it, takes a part away. */
-	if (dst->addr.family != o->net->addr.family || dst->len < o->net->len ||
-	    !rv_prefix_contains(o->net, &dst->addr) || o->said >= 4) {
-		return 0;
-	}
-	if (if_indextoname(oif, dev) == NULL) {
-		snprintf(dev, sizeof(dev), "?");
-	}
 	rv_ip_addr_str(&dst->addr, n, sizeof(n));
 	rv_ip_addr_str(&o->addr->addr, a, sizeof(a));
 	if (dst->len == o->net->len) {
@@ -1183,8 +1183,6 @@ static int note_overlap(void *ctx, const struct rv_prefix *dst, unsigned oif)
 			 "no link of the host uses)",
 			 o->ifname, n, dst->len, a, o->addr->len, dev);
 	}
-	o->said++;
-	return 0;
 }
 
 /* note_pools_elsewhere says each route through another device that lies
@@ -1197,13 +1195,13 @@ static void note_pools_elsewhere(const char *ifname, unsigned idx, const struct 
 {
 	for (size_t i = 0; i < num_addrs; i++) {
 		struct rv_prefix net = addrs[i];
-		struct pool_overlap o = { .ifname = ifname, .addr = &addrs[i], .net = &net };
+		struct inside_walk o = { .ifname = ifname, .addr = &addrs[i], .net = &net };
 
 		if (net.len >= (net.addr.family == AF_INET ? 32u : 128u)) {
 			continue; /* set alone: no network */
 		}
 		rv_prefix_clear_host(&net);
-		(void)rv_rtnl_list_other_routes(idx, note_overlap, &o);
+		(void)rv_rtnl_list_other_routes(idx, note_inside, &o);
 	}
 }
 
