@@ -482,8 +482,8 @@ static void say_unreadable(const struct rv_cli_opts *opts, const struct rv_confi
 {
 	static const char *const what[] = { "configuration", "CA", "certificate", "key", "CRL" };
 	const char *const paths[] = { opts->config_path, cfg->ca, cfg->cert, cfg->key, cfg->crl };
-	size_t dir_len[5];
-	unsigned mask = rv_privdrop_unreadable(&opts->priv, paths, 5, dropped, dir_len);
+	char dirs[5][RV_PRIVDROP_DIR_MAX];
+	unsigned mask = rv_privdrop_unreadable(&opts->priv, paths, 5, dropped, dirs);
 
 	if (mask & RV_PRIVDROP_UNCHECKED) {
 		if (dropped) {
@@ -507,22 +507,21 @@ static void say_unreadable(const struct rv_cli_opts *opts, const struct rv_confi
 					   : "a reload, or a change the file watch sees, is "
 					     "refused (the running one kept)";
 		const char *group = opts->priv.group;
-		char msg[2048];
+		char msg[2 * PATH_MAX + 5 * RV_PRIVDROP_DIR_MAX];
 
 		if (!(mask & (1u << i))) {
 			continue;
 		}
-		if (dir_len[i]) {
+		if (dirs[i][0]) {
 			/* A directory on the way, not the file: making the
 			 * file readable would change nothing. */
-			int d = (int)dir_len[i];
+			const char *d = dirs[i];
 
 			snprintf(msg, sizeof(msg),
-				 "user %s cannot search the directory %.*s on the way to the %s "
+				 "user %s cannot search the directory %s on the way to the %s "
 				 "file %s, which reloads read as that user: %s; make the directory "
-				 "searchable (chmod o+x %.*s, or chgrp %s %.*s; chmod g+x %.*s)",
-				 opts->priv.user, d, paths[i], what[i], paths[i], then, d, paths[i],
-				 group, d, paths[i], d, paths[i]);
+				 "searchable (chmod o+x %s, or chgrp %s %s; chmod g+x %s)",
+				 opts->priv.user, d, what[i], paths[i], then, d, group, d, d);
 		} else {
 			snprintf(msg, sizeof(msg),
 				 "user %s cannot read the %s file %s, which reloads read as that "

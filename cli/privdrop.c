@@ -326,48 +326,102 @@ int rv_privdrop_apply(const struct rv_privdrop *pd, bool tun_later, char *err, s
 enum { MAX_PATHS = 7 };
 _Static_assert(1u << MAX_PATHS == RV_PRIVDROP_UNCHECKED, "a path's bit would be the flag's");
 
-/* blocked_dir: the length of the prefix of |path| that names the first
- * directory on its way this process cannot search, or 0 if there is none.
- * A file the user may read behind such a directory cannot be opened all
- * the same, and the advice to make the file readable changed nothing (a
- * hostile tester: a 0644 certificate in a 0700 directory). Only a
- * directory that can be reached (F_OK) but not searched (X_OK) counts, so
- * that a symbolic link on the way that leads into an unsearchable directory
- * elsewhere names nothing rather than the wrong directory. Real and
+/* follow_link replaces the prefix buf[0..end) of the path in |buf|, a
+ * symbolic link, by its target (relative to the link's directory), the rest
+ * of the path kept. Returns false if it cannot (unreadable, too long). */
+static bool follow_link(char *buf, size_t end)
+{
+	char tgt[PATH_MAX], out[PATH_MAX];
+	size_t dir = 0, tl, rest = strlen(buf + end);
+	char c = buf[end];
+	ssize_t r;
+
+	buf[end] = '\0';
+	r = readlink(buf, tgt, sizeof(tgt));
+	buf[end] = c;
+	if (r <= 0 || (size_t)r >= sizeof(tgt)) {
+		return false;
+	}
+	tl = (size_t)r;
+	if (tgt[0] != '/') {
+		/* The link's directory, slash included: "a/b/link" -> "a/b/". */
+		for (size_t i = 0; i < end; i++) {
+			dir = buf[i] == '/' ? i + 1 : dir;
+		}
+	}
+	if (dir + tl + rest + 1 > sizeof(out)) {
+		return false;
+	}
+	memcpy(out, buf, dir);
+	memcpy(out + dir, tgt, tl);
+	memcpy(out + dir + tl, buf + end, rest + 1);
+	memcpy(buf, out, dir + tl + rest + 1);
+	return true;
+}
+
+/* blocked_dir finds the first directory on the way to |path| that this
+ * process cannot search and copies its name to |dir| (|dir_len| bytes), or
+ * leaves |dir| "" if there is none or the name does not fit. A file the
+ * user may read behind such a directory cannot be opened all the same, and
+ * the advice to make the file readable changed nothing (a hostile tester:
+ * a 0644 certificate in a 0700 directory). Symbolic links on the way, the
+ * file's own included, are followed (up to 8): the directory that blocks
+ * the file may be on its target's path alone (round-nine tester 45: the
+ * link's path was looked at, and the file's advice given). Real and
  * effective ids are the user's here, so faccessat's real-id check is the
  * user's, ACLs included. Async-signal-safe: it runs in a forked child. */
-static size_t blocked_dir(const char *path)
+static void blocked_dir(const char *path, char *dir, size_t dir_len)
 {
 	char buf[PATH_MAX];
 	size_t len = strlen(path);
+	int hops = 0;
 
+	dir[0] = '\0';
 	if (len >= sizeof(buf)) {
-		return 0;
+		return;
 	}
 	memcpy(buf, path, len + 1);
-	for (size_t i = 0; i < len; i++) {
-		size_t end = i == 0 ? 1 : i; /* "/" itself, or the prefix before this slash */
+restart:
+	len = strlen(buf);
+	for (size_t i = 0; i <= len; i++) {
+		/* "/" itself, each prefix before a slash, and the whole path */
+		size_t end = i == 0 && buf[0] == '/' ? 1 : i;
+		struct stat st;
 		char c;
 
 		/* Each directory once: "a//b" is "a/b". */
-		if (path[i] != '/' || (i > 0 && path[i - 1] == '/')) {
+		if ((i < len && buf[i] != '/') || (i > 0 && buf[i - 1] == '/') ||
+		    (i == 0 && buf[0] != '/')) {
 			continue;
 		}
 		c = buf[end];
 		buf[end] = '\0';
-		if (faccessat(AT_FDCWD, buf, F_OK, 0) == 0 &&
-		    faccessat(AT_FDCWD, buf, X_OK, 0) != 0 && errno == EACCES) {
-			return end;
+		if (lstat(buf, &st) != 0) {
+			return;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			buf[end] = c;
+			if (hops++ < 8 && follow_link(buf, end)) {
+				goto restart;
+			}
+			return;
+		}
+		if (i < len && S_ISDIR(st.st_mode) && faccessat(AT_FDCWD, buf, X_OK, 0) != 0 &&
+		    errno == EACCES) {
+			if (end < dir_len) {
+				memcpy(dir, buf, end + 1);
+			}
+			return;
 		}
 		buf[end] = c;
 	}
-	return 0;
 }
 
 /* unreadable_here: the mask of rv_privdrop_unreadable, as this process's
- * user now, with the blocking directory of each path in |dir_len|. Only
+ * user now, with the blocking directory of each path in |dirs|. Only
  * async-signal-safe calls: it runs in a forked child too. */
-static unsigned unreadable_here(const char *const *paths, size_t n, uint16_t *dir_len)
+static unsigned unreadable_here(const char *const *paths, size_t n,
+				char (*dirs)[RV_PRIVDROP_DIR_MAX])
 {
 	unsigned mask = 0;
 
@@ -382,22 +436,24 @@ static unsigned unreadable_here(const char *const *paths, size_t n, uint16_t *di
 			close(fd);
 		} else if (errno == EACCES || errno == EPERM) {
 			mask |= 1u << i;
-			dir_len[i] = (uint16_t)blocked_dir(paths[i]);
+			blocked_dir(paths[i], dirs[i], RV_PRIVDROP_DIR_MAX);
 		}
 	}
 	return mask;
 }
 
 unsigned rv_privdrop_unreadable(const struct rv_privdrop *pd, const char *const *paths, size_t n,
-				bool dropped, size_t *dir_len)
+				bool dropped, char (*dirs)[RV_PRIVDROP_DIR_MAX])
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
-	uint16_t lens[MAX_PATHS] = { 0 };
+	char found[MAX_PATHS][RV_PRIVDROP_DIR_MAX];
 	int status = 0, fds[2];
 	pid_t pid, got;
 
-	for (size_t i = 0; dir_len && i < n; i++) {
-		dir_len[i] = 0;
+	_Static_assert(sizeof(found) <= PIPE_BUF, "the child's answer is written in one piece");
+	memset(found, 0, sizeof(found));
+	for (size_t i = 0; dirs && i < n; i++) {
+		dirs[i][0] = '\0';
 	}
 	if (pd->keep_root || !pd->switch_ids) {
 		return 0;
@@ -430,11 +486,11 @@ unsigned rv_privdrop_unreadable(const struct rv_privdrop *pd, const char *const 
 		if (set_caps(0) != 0) {
 			_exit(RV_PRIVDROP_UNCHECKED);
 		}
-		mask = unreadable_here(paths, n, lens);
+		mask = unreadable_here(paths, n, found);
 		if (fds[1] >= 0) {
 			/* A short write leaves the parent a short read: no
 			 * directories, the mask still right. */
-			ssize_t w = write(fds[1], lens, sizeof(lens));
+			ssize_t w = write(fds[1], found, sizeof(found));
 
 			(void)w;
 		}
@@ -448,11 +504,19 @@ unsigned rv_privdrop_unreadable(const struct rv_privdrop *pd, const char *const 
 	} while (got < 0 && errno == EINTR);
 	sigaction(SIGCHLD, &old, NULL);
 	if (fds[0] >= 0) {
-		if (got == pid && read(fds[0], lens, sizeof(lens)) == (ssize_t)sizeof(lens)) {
-			for (size_t i = 0; dir_len && i < n && i < MAX_PATHS; i++) {
-				/* Only a prefix of the path: the child read it. */
-				dir_len[i] =
-					lens[i] < strlen(paths[i] ? paths[i] : "") ? lens[i] : 0;
+		if (got == pid && read(fds[0], found, sizeof(found)) == (ssize_t)sizeof(found)) {
+			for (size_t i = 0; dirs && i < n && i < MAX_PATHS; i++) {
+				char real[PATH_MAX];
+
+				/* Terminated whatever the child wrote; a relative
+				 * link's "a/../b" said as the directory it is (every
+				 * directory before it can be searched). */
+				found[i][RV_PRIVDROP_DIR_MAX - 1] = '\0';
+				memcpy(dirs[i], found[i], RV_PRIVDROP_DIR_MAX);
+				if (found[i][0] && realpath(found[i], real) &&
+				    strlen(real) < RV_PRIVDROP_DIR_MAX) {
+					memcpy(dirs[i], real, strlen(real) + 1);
+				}
 			}
 		}
 		close(fds[0]);

@@ -83,8 +83,9 @@ int rv_privdrop_apply(const struct rv_privdrop *pd, bool tun_later, char *err, s
 int rv_privdrop_tun_open(const struct rv_privdrop *pd, char *err, size_t err_len);
 
 /* The bit of rv_privdrop_unreadable's mask that says the check could not
- * be made. */
-enum { RV_PRIVDROP_UNCHECKED = 1u << 7 };
+ * be made; the room for a blocking directory's name (a longer one is not
+ * named). */
+enum { RV_PRIVDROP_UNCHECKED = 1u << 7, RV_PRIVDROP_DIR_MAX = 512 };
 
 /* rv_privdrop_unreadable: which of |paths| (at most 7; NULL or "" skipped)
  * the user of |pd| cannot open for reading (EACCES or EPERM), as a bit
@@ -92,13 +93,13 @@ enum { RV_PRIVDROP_UNCHECKED = 1u << 7 };
  * finds them: before rv_privdrop_apply (`-n`, as root) the child switches to
  * the user and group first, after it (|dropped|) it is that user. A process
  * that switches no ids reads as it did at the start: 0. RV_PRIVDROP_UNCHECKED
- * when the child could not be made or could not switch. |dir_len| (NULL:
- * not wanted) has |n| entries: for each path in the mask, the length of the
- * prefix of paths[i] naming the first directory on its way the user cannot
- * search (then making the file readable changes nothing), or 0 when no
- * such directory was found (the file itself is the obstacle). */
+ * when the child could not be made or could not switch. |dirs| (NULL: not
+ * wanted) has |n| entries: for each path in the mask, the first directory
+ * on its way the user cannot search, symbolic links followed (then making
+ * the file readable changes nothing), or "" when no such directory was
+ * found (the file itself is the obstacle). */
 unsigned rv_privdrop_unreadable(const struct rv_privdrop *pd, const char *const *paths, size_t n,
-				bool dropped, size_t *dir_len);
+				bool dropped, char (*dirs)[RV_PRIVDROP_DIR_MAX]);
 
 /* rv_privdrop_threads clears every capability of every thread but the
  * caller (and io_uring's kernel threads), then verifies it. Returns 0, or

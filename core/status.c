@@ -105,17 +105,21 @@ static uint64_t peer_drops(const struct rv_status_peer *p)
 
 /* ---- human ------------------------------------------------------------- */
 
-static void expiry_line(struct rv_strbuf *o, const char *what, int64_t s)
+/* expiry_line: |waits|, a renewal is in the files and cannot be used yet
+ * (said in the log): "renew soon" sent the operator to renew again. */
+static void expiry_line(struct rv_strbuf *o, const char *what, int64_t s, bool waits)
 {
+	const char *note = waits	    ? "  (a renewal waits in its files: see the log)"
+			   : s < 14 * 86400 ? "  (renew soon)"
+					    : "";
 	char age[32];
 
 	if (s < 0) {
-		rv_strbuf_printf(o, "  %-14s EXPIRED %s ago\n", what,
-				 rv_fmt_age((uint64_t)-s, age, sizeof(age)));
+		rv_strbuf_printf(o, "  %-14s EXPIRED %s ago%s\n", what,
+				 rv_fmt_age((uint64_t)-s, age, sizeof(age)), waits ? note : "");
 	} else {
 		rv_strbuf_printf(o, "  %-14s expires in %s%s\n", what,
-				 rv_fmt_age((uint64_t)s, age, sizeof(age)),
-				 s < 14 * 86400 ? "  (renew soon)" : "");
+				 rv_fmt_age((uint64_t)s, age, sizeof(age)), note);
 	}
 }
 
@@ -150,10 +154,11 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 				 ", expired %" PRIu64 ", rate-limited %" PRIu64
 				 ", ended by reloads %" PRIu64 ", timed out %" PRIu64
 				 ", protocol errors %" PRIu64 ", reloads applied %" PRIu64
-				 ", refused %" PRIu64 "\n",
+				 ", partly %" PRIu64 ", refused %" PRIu64 "\n",
 				 st->replaced, st->kicked, st->revoked, st->expired,
 				 st->rate_limited, st->reconfigured, st->timed_out,
-				 st->protocol_errors, st->reloads, st->reload_failures);
+				 st->protocol_errors, st->reloads, st->reload_partial,
+				 st->reload_failures);
 		rv_strbuf_printf(o,
 				 "  refusals (each attempt): server full %" PRIu64
 				 ", no address left in the pool %" PRIu64 "\n",
@@ -175,14 +180,14 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 				 st->tun, st->failed_attempts);
 	}
 	if (st->have_cert_expiry) {
-		expiry_line(o, "certificate", st->cert_expires_s);
-		expiry_line(o, "CA", st->ca_expires_s);
+		expiry_line(o, "certificate", st->cert_expires_s, st->cert_renewal_waits);
+		expiry_line(o, "CA", st->ca_expires_s, false);
 	}
 	if (st->have_server_cert_expiry) {
-		expiry_line(o, "server's cert.", st->server_cert_expires_s);
+		expiry_line(o, "server's cert.", st->server_cert_expires_s, false);
 	}
 	if (st->have_crl) {
-		expiry_line(o, "CRL", st->crl_next_update_s);
+		expiry_line(o, "CRL", st->crl_next_update_s, false);
 		if (st->crl_next_update_s < 0 && st->crl_first_ca[0] && st->crl_lapsed > 1) {
 			rv_strbuf_printf(o,
 					 "  WARNING: the CRLs of CA %s and of %u other CA(s) have "
@@ -373,13 +378,13 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 			 ",\"revoked\":%" PRIu64 ",\"rate_limited\":%" PRIu64
 			 ",\"reconfigured\":%" PRIu64 ",\"timed_out\":%" PRIu64
 			 ",\"protocol_errors\":%" PRIu64 ",\"slow_readers\":%" PRIu64
-			 ",\"reloads\":%" PRIu64 ",\"reload_failures\":%" PRIu64
-			 ",\"refused_full\":%" PRIu64 ",\"refused_no_address\":%" PRIu64
-			 ",\"expired\":%" PRIu64 "},",
+			 ",\"reloads\":%" PRIu64 ",\"reload_partial\":%" PRIu64
+			 ",\"reload_failures\":%" PRIu64 ",\"refused_full\":%" PRIu64
+			 ",\"refused_no_address\":%" PRIu64 ",\"expired\":%" PRIu64 "},",
 			 st->replaced, st->kicked, st->revoked, st->rate_limited, st->reconfigured,
 			 st->timed_out, st->protocol_errors, st->slow_readers, st->reloads,
-			 st->reload_failures, st->refused_full, st->refused_no_address,
-			 st->expired);
+			 st->reload_partial, st->reload_failures, st->refused_full,
+			 st->refused_no_address, st->expired);
 	rv_strbuf_printf(o,
 			 "\"pools\":{\"v4_in_use\":%zu,\"v4_size\":%zu,\"v6_in_use\":%zu,"
 			 "\"v6_size\":%zu},\"qsbr_pending\":%zu,\"demux_entries\":%zu,",
@@ -425,7 +430,8 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 	} else {
 		rv_strbuf_printf(o, "null");
 	}
-	rv_strbuf_printf(o, "}");
+	rv_strbuf_printf(o, ",\"crl_lapsed\":%u,\"renewal_waits\":%s}", st->crl_lapsed,
+			 st->cert_renewal_waits ? "true" : "false");
 	rv_strbuf_printf(o, ",\"handshake_latency_s\":{\"buckets\":[");
 	for (size_t i = 0; i < RV_STATUS_HS_BUCKETS; i++) {
 		rv_strbuf_printf(o, "%s[%g,%" PRIu64 "]", i ? "," : "", rv_status_hs_bounds[i],
@@ -864,11 +870,14 @@ void rv_status_render_prometheus(struct rv_strbuf *o, const struct rv_status *st
 		  "Control connections closed because the peer stopped reading.");
 	rv_strbuf_printf(o, "ringvpn_slow_reader_disconnects_total %" PRIu64 "\n",
 			 st->slow_readers);
-	prom_head(o, "ringvpn_reloads_total", "counter", "Configuration reloads, by result.");
+	prom_head(o, "ringvpn_reloads_total", "counter",
+		  "Configuration reloads, by result: applied whole, partial (applied with a "
+		  "part that failed), refused.");
 	rv_strbuf_printf(o,
 			 "ringvpn_reloads_total{result=\"applied\"} %" PRIu64 "\n"
+			 "ringvpn_reloads_total{result=\"partial\"} %" PRIu64 "\n"
 			 "ringvpn_reloads_total{result=\"refused\"} %" PRIu64 "\n",
-			 st->reloads, st->reload_failures);
+			 st->reloads, st->reload_partial, st->reload_failures);
 	if (st->have_cert_expiry) {
 		prom_head(o, "ringvpn_certificate_time_to_expiry_seconds", "gauge",
 			  "Seconds until a certificate expires (negative: expired): own is "
@@ -936,8 +945,9 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 " revoked=%" PRIu64 " expired=%" PRIu64 " rate_limited=%" PRIu64
 				 " reconfigured=%" PRIu64 " timed_out=%" PRIu64
 				 " protocol_errors=%" PRIu64 " slow_readers=%" PRIu64
-				 " reloads=%" PRIu64 " reload_failures=%" PRIu64
-				 " refused_full=%" PRIu64 " refused_no_address=%" PRIu64
+				 " reloads=%" PRIu64 " reload_partial=%" PRIu64
+				 " reload_failures=%" PRIu64 " refused_full=%" PRIu64
+				 " refused_no_address=%" PRIu64
 				 " pool4_in_use=%zu pool6_in_use=%zu demux=%zu qsbr_pending=%zu "
 				 "tun_lanes=%ld moves=%" PRIu64 " away=%u data_port=%u "
 				 "awaiting_hello=%zu",
@@ -946,10 +956,10 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 st->hs_evicted, st->replaced, st->kicked, st->revoked, st->expired,
 				 st->rate_limited, st->reconfigured, st->timed_out,
 				 st->protocol_errors, st->slow_readers, st->reloads,
-				 st->reload_failures, st->refused_full, st->refused_no_address,
-				 st->pool4_in_use, st->pool6_in_use, st->demux_entries,
-				 st->qsbr_pending, st->tun_lanes, st->moves, st->away,
-				 st->data_port, st->awaiting_hello);
+				 st->reload_partial, st->reload_failures, st->refused_full,
+				 st->refused_no_address, st->pool4_in_use, st->pool6_in_use,
+				 st->demux_entries, st->qsbr_pending, st->tun_lanes, st->moves,
+				 st->away, st->data_port, st->awaiting_hello);
 	} else {
 		rv_strbuf_printf(o, "client server=%s state=%s tun=%s failed_attempts=%u",
 				 st->server, st->state, st->tun, st->failed_attempts);

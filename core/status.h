@@ -17,7 +17,8 @@
  *     "handshakes": { "ok": N, "failed": N, "timeouts": N, "evicted": N },
  *     "events": { "replaced": N, "kicked": N, "revoked": N, "rate_limited": N,
  *                 "reconfigured": N, "timed_out": N, "protocol_errors": N,
- *                 "slow_readers": N, "reloads": N, "reload_failures": N,
+ *                 "slow_readers": N, "reloads": N, "reload_partial": N,
+ *                 "reload_failures": N,
  *                 "refused_full": N, "refused_no_address": N, "expired": N },
  *     "pools": { "v4_in_use": N, "v4_size": N, "v6_in_use": N, "v6_size": N },
  *     "qsbr_pending": N, "demux_entries": N,
@@ -28,7 +29,10 @@
  *     "certificates": { "cert_expires_s": N, "ca_expires_s": N,
  *                       "server_cert_expires_s": N|null,   (client)
  *                       "crl_next_update_s": N|null, "crl_expired": BOOL,
- *                       "crl_first_ca": STR|null },  (several CAs' CRLs: whose ends first)
+ *                       "crl_first_ca": STR|null,  (several CAs' CRLs: whose ends first)
+ *                       "crl_lapsed": N,  (CAs whose CRL has lapsed: their peers refused)
+ *                       "renewal_waits": BOOL },  (the running certificate is the
+ *                                        previous one: its files cannot be used yet)
  *     "handshake_latency_s": { "buckets": [[LE, COUNT]...], "sum": F, "count": N },
  *     "peers": [ { "name": STR, "state": STR, "v4": STR|null, "v6": STR|null,
  *                  "endpoint": STR|null, "connected_s": N, "epoch": N,
@@ -117,7 +121,8 @@ struct rv_status {
 	uint64_t replaced, kicked, revoked, rate_limited, reconfigured, timed_out, protocol_errors;
 	uint64_t expired; /* server: sessions ended because the client certificate expired */
 	uint64_t slow_readers;
-	uint64_t reloads, reload_failures;
+	/* reloads applied whole, applied with a part that failed, refused */
+	uint64_t reloads, reload_partial, reload_failures;
 	size_t pool4_in_use, pool4_size, pool6_in_use, pool6_size;
 	size_t qsbr_pending, demux_entries;
 	long tun_lanes; /* server: addresses and networks in the TUN lane tables; -1: none */
@@ -130,14 +135,18 @@ struct rv_status {
 	char server[RV_STATUS_TEXT_MAX]; /* client: the server it talks to */
 	unsigned failed_attempts;
 	bool have_cert_expiry;
+	/* The running certificate is kept while a renewal in its files cannot
+	 * be used (not valid yet, or its key unreadable): its expiry is not
+	 * the operator's to act on by renewing again. */
+	bool cert_renewal_waits;
 	int64_t cert_expires_s, ca_expires_s;
 	bool have_server_cert_expiry; /* client, connected: the server's certificate */
 	int64_t server_cert_expires_s;
 	bool have_crl;
 	int64_t crl_next_update_s;
-	char crl_first_ca[128]; /* of a file with several CAs' CRLs: the CA whose
+	char crl_first_ca[128];			   /* of a file with several CAs' CRLs: the CA whose
 				 * CRL ends first; "" otherwise */
-	unsigned crl_lapsed;	/* with crl_first_ca: CAs whose CRL has lapsed (the text view) */
+	unsigned crl_lapsed;			   /* CAs whose CRL has lapsed */
 	uint64_t hs_buckets[RV_STATUS_HS_BUCKETS]; /* cumulative counts, Prometheus style */
 	double hs_sum;
 	uint64_t hs_count;

@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <openssl/ec.h>
@@ -142,6 +144,19 @@ void rv_tls_fmt_utc(int64_t t, char *buf, size_t len)
 
 	if (gmtime_r(&(time_t){ t }, &tm)) {
 		strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	}
+}
+
+void rv_tls_self_group(char *buf, size_t len)
+{
+	char tmp[1024];
+	struct group gr, *g = NULL;
+	gid_t gid = getegid();
+
+	if (getgrgid_r(gid, &gr, tmp, sizeof(tmp), &g) == 0 && g) {
+		snprintf(buf, len, "%s", g->gr_name);
+	} else {
+		snprintf(buf, len, "%u", (unsigned)gid);
 	}
 }
 
@@ -664,15 +679,18 @@ static int keep_key(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, cons
 	 * says: kept, the reload said "applied" and the next start failed
 	 * on the file (a tester). */
 	if (!same || !src_is(&running->key_src, path) || !SSL_CTX_use_PrivateKey(c->ssl_ctx, pk)) {
+		char group[64];
+
 		ERR_clear_error();
+		rv_tls_self_group(group, sizeof(group));
 		snprintf(err, err_len,
 			 "cannot open private key file %s: %s, and %s: make the file readable by "
-			 "the service's group (chgrp GROUP %s; chmod 0640 %s)",
+			 "the service's group (chgrp %s %s; chmod 0640 %s)",
 			 path, strerror(-why),
 			 !same ? "the running key is not the certificate's (a renewal with a new "
 				 "key)"
 			       : "it has changed since the running key was read from it",
-			 path, path);
+			 group, path, path);
 		return why;
 	}
 	c->key_src = running->key_src;
@@ -810,6 +828,22 @@ int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
 			c->crl_src = p->running->crl_src;
 			c->crl_kept = true;
 			ret = 0;
+		} else if ((ret == -EACCES || ret == -EPERM) && opened.st_ino == 0 && p->running &&
+			   p->running->expiry.have_crl &&
+			   !src_is(&p->running->crl_src, p->crl_file)) {
+			/* Why the running CRLs cannot stand in, as for the CA
+			 * file (the generic "cannot open" hid it: round-nine
+			 * tester 45). */
+			if (src_unknown(&p->running->crl_src, p->crl_file)) {
+				snprintf(err, err_len, "cannot open CRL file %s: %s, and %s",
+					 p->crl_file, strerror(-ret), unknown_why);
+			} else {
+				snprintf(err, err_len,
+					 "cannot open CRL file %s: %s, and it has changed since "
+					 "the running CRLs were read from it: make it readable by "
+					 "the service's user (chmod 0644 %s: it is public)",
+					 p->crl_file, strerror(-ret), p->crl_file);
+			}
 		}
 		c->expiry.have_crl = true;
 		if (ret) {

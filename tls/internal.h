@@ -112,6 +112,11 @@ void rv_tls_keep_earliest(int64_t *cur, const ASN1_TIME *t);
  * (tls/ctx.c). */
 void rv_tls_fmt_utc(int64_t t, char *buf, size_t len);
 
+/* rv_tls_self_group writes the name of this process's effective group (its
+ * service's group once privileges are dropped), or its number, into |buf|,
+ * for advice that names it (tls/ctx.c). */
+void rv_tls_self_group(char *buf, size_t len);
+
 /* rv_tls_trust_add chains the DER of a CA certificate (|x|) or a CRL
  * (|crl|) into the SHA-256 |trust| (tls/ctx.c): equal chains, equal trust. */
 void rv_tls_trust_add(uint8_t *trust, X509 *x, X509_CRL *crl);
@@ -394,7 +399,9 @@ struct rv_loop {
 	bool started, stopping, done;
 	enum rv_loop_exit exit;
 	/* counters for status */
-	uint64_t reloads, reload_failures, handshake_timeouts, slow_readers;
+	/* reloads: applied whole; reload_partial: applied with a part that
+	 * failed (a "failed:" line, the reply exits 1) */
+	uint64_t reloads, reload_partial, reload_failures, handshake_timeouts, slow_readers;
 };
 
 /* loop.c */

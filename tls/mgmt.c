@@ -375,6 +375,7 @@ int rv_mgmt_fill_status(struct rv_loop *l, struct rv_status *st)
 	st->hs_timeouts = l->handshake_timeouts;
 	st->slow_readers = l->slow_readers;
 	st->reloads = l->reloads;
+	st->reload_partial = l->reload_partial;
 	st->reload_failures = l->reload_failures;
 	st->qsbr_pending = rv_qsbr_pending(l->env.qsbr);
 	st->demux_entries = rv_demux_count(l->env.demux);

@@ -121,12 +121,15 @@ static bool say_kept(const struct rv_tls_ctx *n, const struct rv_config *cfg, st
 	char m[3 * PATH_MAX + 512];
 
 	if (rv_tls_ctx_key_kept(n)) {
+		char group[64];
+
+		rv_tls_self_group(group, sizeof(group));
 		snprintf(m, sizeof(m),
 			 "the key file %s cannot be opened by this process (its service user): "
 			 "the running key, which is the certificate's, is kept; a renewal with a "
-			 "new key needs the file readable by the service's group (chgrp GROUP "
-			 "%s; chmod 0640 %s)",
-			 cfg->key, cfg->key, cfg->key);
+			 "new key needs the file readable by the service's group (chgrp %s %s; "
+			 "chmod 0640 %s)",
+			 cfg->key, group, cfg->key, cfg->key);
 		say_one(m, log);
 	}
 	/* The CA and CRL files, whose running contents stand in alike. */
@@ -777,7 +780,6 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	if (servers_changed) {
 		rv_client_servers_changed(l, log);
 	}
-	l->reloads++;
 	ret = 0;
 out:
 	rv_tls_ctx_free(tls);
@@ -785,6 +787,16 @@ out:
 	/* The report's lines become one log line (core/log.c). */
 	if (ret) {
 		l->reload_failures++;
+	} else if (!strncmp(rv_strbuf_str(log), "failed: ", 8) ||
+		   strstr(rv_strbuf_str(log), "\nfailed: ")) {
+		/* Applied, with a part that failed (its reply exits 1):
+		 * counted as applied, a dashboard showed no trouble (a
+		 * leftover of round nine). */
+		l->reload_partial++;
+	} else {
+		l->reloads++;
+	}
+	if (ret) {
 		rv_warnx("reload refused, running configuration kept: %s", rv_strbuf_str(log));
 	} else if (own[0] && !own_same) {
 		/* Applied, but this end's new certificate or key was not: the
@@ -1210,13 +1222,14 @@ void rv_watch_fill(struct rv_loop *l, struct rv_status *st)
 	}
 	rv_tls_ctx_expiry(l->tls, &e);
 	st->have_cert_expiry = e.cert_not_after != 0;
+	st->cert_renewal_waits = rv_tls_ctx_own_kept(l->tls) && !rv_tls_ctx_own_unchanged(l->tls);
 	st->cert_expires_s = e.cert_not_after - now;
 	st->ca_expires_s = e.ca_not_after - now;
 	st->have_crl = e.have_crl && e.crl_next_update != 0;
 	st->crl_next_update_s = e.crl_next_update - now;
+	st->crl_lapsed = e.crl_lapsed;
 	if (e.crl_signers > 1) {
 		snprintf(st->crl_first_ca, sizeof(st->crl_first_ca), "%s", e.crl_next_ca);
-		st->crl_lapsed = e.crl_lapsed;
 	}
 	if (l->role == &rv_client_role) {
 		struct rv_chan *c;

@@ -214,6 +214,28 @@ rvt_matches "cannot read the certificate file" <<<"$OUT" &&
 	rvt_fail "-n blames the certificate file, not its directory: $OUT"
 rvt_matches "user nobody cannot read the key file $PKI/server.key" <<<"$OUT" ||
 	rvt_fail "-n, privdir: the unreadable key beside is no longer said: $OUT"
+# The same certificate reached through symbolic links (the file's own, a
+# relative one, and a directory's): the directory on the target's way is
+# named (the link's path was looked at alone, and the file's advice given:
+# round-nine tester 45).
+mkdir -p "$RVT_TMP/etc/ssl"
+ln -s ../../private/server.crt "$RVT_TMP/etc/ssl/server.crt"
+ln -s "$RVT_TMP/private" "$RVT_TMP/etc/priv"
+for LINK in "$RVT_TMP/etc/ssl/server.crt" "$RVT_TMP/etc/priv/server.crt"; do
+	sed "s#^cert = .*#cert = $LINK#" "$RVT_TMP/server.conf" >"$RVT_TMP/privlink.conf"
+	chmod 644 "$RVT_TMP/privlink.conf"
+	OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/privlink.conf" 2>&1) || rvt_fail "-n, $LINK: $OUT"
+	rvt_matches "user nobody cannot search the directory $RVT_TMP/private on the way to the certificate file $LINK, which reloads read as that user: .*chmod o\+x $RVT_TMP/private, or chgrp $RV_GROUP $RVT_TMP/private; chmod g\+x $RVT_TMP/private" <<<"$OUT" ||
+		rvt_fail "-n does not name the directory on the way to $LINK's target: $OUT"
+	rvt_matches "cannot read the certificate file" <<<"$OUT" &&
+		rvt_fail "-n blames the certificate file $LINK, not the directory: $OUT"
+done
+# A loop of links names nothing and does not hang.
+ln -s loop2 "$RVT_TMP/etc/loop1" && ln -s loop1 "$RVT_TMP/etc/loop2"
+sed "s#^cert = .*#cert = $RVT_TMP/etc/loop1#" "$RVT_TMP/server.conf" >"$RVT_TMP/privlink.conf"
+OUT=$(ip netns exec "$S" timeout 20 "$RV_BIN" server -n -c "$RVT_TMP/privlink.conf" 2>&1)
+[ $? -ne 124 ] || rvt_fail "-n hangs on a loop of links"
+rvt_matches "cannot search the directory" <<<"$OUT" && rvt_fail "a loop of links named a directory: $OUT"
 # Its advice followed, the certificate is readable and nothing is said of it.
 chmod o+x "$RVT_TMP/private"
 OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/privdir.conf" 2>&1) || rvt_fail "-n, privdir o+x: $OUT"
@@ -236,6 +258,9 @@ rvt_wait_for 5 "a reload with the key unreadable" grep -q "reload applied" "$RVT
 	rvt_fail "reload refused: $(grep -A1 'reload refused' "$RVT_TMP/server.log" | tail -2)"
 grep -q "server.key cannot be opened by this process (its service user): the running key, which is the certificate's, is kept" \
 	"$RVT_TMP/server.log" || rvt_fail "the reload does not say that it kept the running key"
+# The advice names the service's group, not a placeholder.
+grep -q "readable by the service's group (chgrp $RV_GROUP $PKI/server.key; chmod 0640" \
+	"$RVT_TMP/server.log" || rvt_fail "the kept-key advice does not name group $RV_GROUP"
 # revoke_ends NAME PID WHEN: revoking NAME ends its session (client1's
 # stays), and its client (PID) is stopped; WHEN says in which case.
 revoke_ends() {
@@ -269,11 +294,21 @@ rvt_run "$RV_BIN" pki server --ca "$PKI/ca" --name vpn.test --out "$PKI" --file 
 rvt_wait_for 5 "the renewal refused" grep -q "this end's certificate or key cannot be used (keeping the running ones): .*server.key: Permission denied, and the running key is not the certificate's" \
 	"$RVT_TMP/server.log" || rvt_fail "a renewal with an unreadable new key was not refused so"
 revoke_ends client3 "$P3" "while a renewal waits for its key"
-"$RV_BIN" status -s "$SRV_SOCK" | rvt_matches 'certificate *expires in 1[12]d' &&
+OUT=$("$RV_BIN" status -s "$SRV_SOCK")
+rvt_matches 'certificate *expires in 1[12]d' <<<"$OUT" &&
 	rvt_fail "the renewal was taken with its key unreadable"
+# Not "(renew soon)" of what was renewed: the status says that a renewal
+# waits (a leftover of round nine), in the JSON view too.
+rvt_matches 'certificate *expires in .*\(a renewal waits in its files: see the log\)' <<<"$OUT" ||
+	rvt_fail "status does not say that a renewal waits: $OUT"
+"$RV_BIN" status --json -s "$SRV_SOCK" |
+	python3 -c 'import json, sys; sys.exit(json.load(sys.stdin)["certificates"]["renewal_waits"] is not True)' ||
+	rvt_fail "status --json: renewal_waits is not true"
 chgrp "$RV_GROUP" "$PKI/server.key" && chmod g+r "$PKI/server.key"
 rvt_wait_for 5 "the renewal taken" sh -c "\"$RV_BIN\" status -s '$SRV_SOCK' | grep -q 'certificate *expires in 1[12]d'" ||
 	rvt_fail "the renewed certificate was not taken once its key was readable"
+"$RV_BIN" status -s "$SRV_SOCK" | rvt_matches 'renewal waits' &&
+	rvt_fail "status still says that a renewal waits once it was taken"
 rvt_wait_for 10 "client1's session" ctl_sessions_eq 1 || rvt_fail "client1 lost its session"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "no traffic after the renewal"
 
@@ -299,9 +334,15 @@ stage_server_cert() {
 }
 # A renewal put in place root-only: it is not taken, and the reload fails.
 CERT_MODE=0600 stage_server_cert --days 20
+R0=$(ctl_field server reloads) P0=$(ctl_field server reload_partial)
 OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a reload with a renewal it cannot open exited 0: $OUT"
 rvt_matches "^failed: this end's certificate and key \(the running ones kept\): .*server.crt: Permission denied" <<<"$OUT" ||
 	rvt_fail "the reload does not say that the renewal was not taken: $OUT"
+# Counted as partly applied, not as applied (a leftover of round nine).
+[ "$(ctl_field server reloads)" = "$R0" ] && [ "$(ctl_field server reload_partial)" = $((P0 + 1)) ] ||
+	rvt_fail "the reload with a failed part was not counted as partial: $(ctl_status | head -1)"
+"$RV_BIN" status --prometheus -s "$SRV_SOCK" | rvt_matches "^ringvpn_reloads_total\{result=\"partial\"\} $((P0 + 1))\$" ||
+	rvt_fail "the metrics do not count the partial reload"
 # The expiry warning of the running certificate (12 days) no longer says
 # "renew it" of what was renewed (round-eight tester 40).
 grep -q "own certificate (the previous one, kept while the certificate or key in its files cannot be used) expires in 1[01] day(s) [0-9]* h: see why they cannot be used" \
@@ -318,8 +359,8 @@ rvt_step "a key file changed behind a root-only mode, or gone, fails the reload 
 cp -p "$PKI/server.key" "$RVT_TMP/server.key.good"
 cat "$PKI/client1.key" >"$PKI/server.key" && chmod 0600 "$PKI/server.key"
 OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a reload with another key, root-only, exited 0: $OUT"
-rvt_matches "^failed: .*server.key: Permission denied, and it has changed since the running key was read from it" <<<"$OUT" ||
-	rvt_fail "the changed key not said: $OUT"
+rvt_matches "^failed: .*server.key: Permission denied, and it has changed since the running key was read from it: .*chgrp $RV_GROUP $PKI/server.key" <<<"$OUT" ||
+	rvt_fail "the changed key not said, or its advice names no group: $OUT"
 chmod 0600 "$PKI/server.crt"
 OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) &&
 	rvt_fail "a reload with the certificate root-only and the key changed exited 0: $OUT"
@@ -375,6 +416,14 @@ chmod 0600 "$PKI/ca/ca.crl"
 OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "a reload with the CRL file root-only failed: $OUT"
 rvt_matches "^warning: the CRL file $PKI/ca/ca.crl cannot be opened by this process \(its service user\) and has not changed since the running CRLs were read from it" <<<"$OUT" ||
 	rvt_fail "the kept CRL not said: $OUT"
+# Changed while root-only: refused, saying so as for the CA file (it said
+# only "cannot open": round-nine tester 45).
+cp -p "$PKI/ca/ca.crl" "$RVT_TMP/ca.crl.good"
+echo >>"$PKI/ca/ca.crl"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a reload with a changed root-only CRL file exited 0: $OUT"
+rvt_matches "cannot open CRL file $PKI/ca/ca.crl: Permission denied, and it has changed since the running CRLs were read from it: make it readable by the service's user \(chmod 0644 $PKI/ca/ca.crl" <<<"$OUT" ||
+	rvt_fail "the changed CRL file's refusal does not say that it changed: $OUT"
+cp -p "$RVT_TMP/ca.crl.good" "$PKI/ca/ca.crl"
 chmod "$CRL_MODE" "$PKI/ca/ca.crl"
 # Behind a directory it cannot search, whether the file changed cannot be
 # told: refused, and said so (it said "it has changed" and advised a chmod
