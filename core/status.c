@@ -154,7 +154,7 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 				 ", expired %" PRIu64 ", rate-limited %" PRIu64
 				 ", ended by reloads %" PRIu64 ", timed out %" PRIu64
 				 ", protocol errors %" PRIu64 ", reloads applied %" PRIu64
-				 ", partly %" PRIu64 ", refused %" PRIu64 "\n",
+				 " (%" PRIu64 " partly), refused %" PRIu64 "\n",
 				 st->replaced, st->kicked, st->revoked, st->expired,
 				 st->rate_limited, st->reconfigured, st->timed_out,
 				 st->protocol_errors, st->reloads, st->reload_partial,
@@ -870,14 +870,14 @@ void rv_status_render_prometheus(struct rv_strbuf *o, const struct rv_status *st
 		  "Control connections closed because the peer stopped reading.");
 	rv_strbuf_printf(o, "ringvpn_slow_reader_disconnects_total %" PRIu64 "\n",
 			 st->slow_readers);
-	prom_head(o, "ringvpn_reloads_total", "counter",
-		  "Configuration reloads, by result: applied whole, partial (applied with a "
-		  "part that failed), refused.");
+	prom_head(o, "ringvpn_reloads_total", "counter", "Configuration reloads, by result.");
 	rv_strbuf_printf(o,
 			 "ringvpn_reloads_total{result=\"applied\"} %" PRIu64 "\n"
-			 "ringvpn_reloads_total{result=\"partial\"} %" PRIu64 "\n"
 			 "ringvpn_reloads_total{result=\"refused\"} %" PRIu64 "\n",
-			 st->reloads, st->reload_partial, st->reload_failures);
+			 st->reloads, st->reload_failures);
+	prom_head(o, "ringvpn_reloads_partial_total", "counter",
+		  "Applied reloads with a part that failed (the reply's exit 1).");
+	rv_strbuf_printf(o, "ringvpn_reloads_partial_total %" PRIu64 "\n", st->reload_partial);
 	if (st->have_cert_expiry) {
 		prom_head(o, "ringvpn_certificate_time_to_expiry_seconds", "gauge",
 			  "Seconds until a certificate expires (negative: expired): own is "

@@ -121,7 +121,7 @@ struct rv_status {
 	uint64_t replaced, kicked, revoked, rate_limited, reconfigured, timed_out, protocol_errors;
 	uint64_t expired; /* server: sessions ended because the client certificate expired */
 	uint64_t slow_readers;
-	/* reloads applied whole, applied with a part that failed, refused */
+	/* reloads applied, of those with a part that failed, refused */
 	uint64_t reloads, reload_partial, reload_failures;
 	size_t pool4_in_use, pool4_size, pool6_in_use, pool6_size;
 	size_t qsbr_pending, demux_entries;

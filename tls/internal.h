@@ -399,8 +399,8 @@ struct rv_loop {
 	bool started, stopping, done;
 	enum rv_loop_exit exit;
 	/* counters for status */
-	/* reloads: applied whole; reload_partial: applied with a part that
-	 * failed (a "failed:" line, the reply exits 1) */
+	/* reloads: applied; reload_partial: of those, applied with a part
+	 * that failed (a "failed:" line, the reply exits 1) */
 	uint64_t reloads, reload_partial, reload_failures, handshake_timeouts, slow_readers;
 };
 

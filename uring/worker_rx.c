@@ -487,11 +487,52 @@ static void bad_inner(struct rv_worker *w, struct rv_session *s, const char *wha
 	rv_drop_add(&w->ctr, RV_DROP_BAD_INNER, 1);
 }
 
+/* inside_tunnel: does the address of |ep| lie inside the tunnel, a
+ * server's pool or a network some session carries? Datagrams sent there
+ * are routed into the server's own TUN. A client sealed a datagram of its
+ * own session inside one of its packets to the server's data port: the
+ * server followed it there, and from then on sealed each packet again as
+ * it came round, a core spent until the session ended (round-ten tester
+ * 48). */
+static bool inside_tunnel(const struct rv_worker *w, const struct rv_endpoint *ep)
+{
+	struct rv_ip_addr a = { 0 };
+
+	if (!w->pktinfo) {
+		return false; /* a client: its routes decide, and it has no pool */
+	}
+	if (ep->sa.sa_family == AF_INET) {
+		a.family = AF_INET;
+		memcpy(a.a, &ep->in4.sin_addr, 4);
+	} else if (ep->sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&ep->in6.sin6_addr)) {
+		a.family = AF_INET;
+		memcpy(a.a, &ep->in6.sin6_addr.s6_addr[12], 4);
+	} else if (ep->sa.sa_family == AF_INET6) {
+		a.family = AF_INET6;
+		memcpy(a.a, &ep->in6.sin6_addr, 16);
+	} else {
+		return false;
+	}
+	return rv_dataplane_pool_place(w->dp, &a) != RV_POOL_OUTSIDE ||
+	       rv_worker_lookup_addr(w, &a) != NULL;
+}
+
 /* move_endpoint sends |s|'s datagrams to |ep| from here on if it differs
- * from where they went, counted and logged (rate-limited). */
+ * from where they went, counted and logged (rate-limited); never to an
+ * address inside the tunnel (inside_tunnel). */
 static void move_endpoint(struct rv_worker *w, struct rv_session *s, const struct rv_endpoint *ep)
 {
 	struct rv_endpoint old, to;
+
+	if (unlikely(inside_tunnel(w, ep))) {
+		char a[80];
+
+		rv_warnx_rl("%s (session %08x): datagrams came through the tunnel itself, from %s: "
+			    "not followed there (a routing loop)",
+			    rv_session_peer_name(s), rv_session_local_index(s),
+			    rv_endpoint_str(ep, a, sizeof(a)));
+		return;
+	}
 
 	/* A receive that named no usable local address (::) keeps the one
 	 * the peer's datagrams came to before (the session's rule). */
