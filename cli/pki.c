@@ -145,24 +145,6 @@ static bool parse_offset(int64_t *out, const char *s)
 	return true;
 }
 
-/* getopt_flag_error turns getopt's '?' and ':' into a usage error that names
- * the flag. Call it with the value getopt_long returned. */
-static int getopt_flag_error(const char *cmd, int c, char **argv)
-{
-	const char *arg = argv[optind - 1];
-
-	if (c == ':') {
-		return usage_error(cmd, "flag '%s' needs a value", arg);
-	}
-	if (optopt > 0 && optopt < 256) {
-		return usage_error(cmd, "unknown flag '-%c'", optopt);
-	}
-	if (optopt >= 256) {
-		return usage_error(cmd, "flag '%s' takes no value", arg);
-	}
-	return usage_error(cmd, "unknown flag '%s'", arg);
-}
-
 enum {
 	OPT_HELP = 'h',
 	OPT_OUT = 256,
@@ -179,7 +161,56 @@ enum {
 	OPT_NO_CRL,
 	OPT_PURPOSE,
 	OPT_UNREVOKE,
+	OPT_TWICE, /* pki_getopt: a flag with a value given again */
 };
+
+/* The flag pki_getopt found given twice. */
+static const char *twice_flag;
+
+/* pki_getopt is getopt_long, with a flag that takes a value refused when
+ * given again (OPT_TWICE): `pki revoke --cert a --cert b` revoked b alone
+ * and exited 0, and `pki client --name bob --name alice` issued alice's
+ * (round-ten tester 47). |seen| starts at 0. */
+static int pki_getopt(int argc, char **argv, const struct option *opts, uint32_t *seen)
+{
+	int c = getopt_long(argc, argv, ":h", opts, NULL);
+
+	if (c < OPT_OUT || c >= OPT_OUT + 32) {
+		return c;
+	}
+	for (const struct option *o = opts; o->name; o++) {
+		if (o->val != c || o->has_arg != required_argument) {
+			continue;
+		}
+		if (*seen & (1u << (c - OPT_OUT))) {
+			twice_flag = o->name;
+			return OPT_TWICE;
+		}
+		*seen |= 1u << (c - OPT_OUT);
+	}
+	return c;
+}
+
+/* getopt_flag_error turns getopt's '?' and ':' into a usage error that names
+ * the flag. Call it with the value getopt_long returned. */
+static int getopt_flag_error(const char *cmd, int c, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (c == OPT_TWICE) {
+		return usage_error(cmd, "flag '--%s' given twice", twice_flag);
+	}
+	if (c == ':') {
+		return usage_error(cmd, "flag '%s' needs a value", arg);
+	}
+	if (optopt > 0 && optopt < 256) {
+		return usage_error(cmd, "unknown flag '-%c'", optopt);
+	}
+	if (optopt >= 256) {
+		return usage_error(cmd, "flag '%s' takes no value", arg);
+	}
+	return usage_error(cmd, "unknown flag '%s'", arg);
+}
 
 /* ---- ca ---------------------------------------------------------------- */
 
@@ -210,8 +241,9 @@ static int cmd_ca(int argc, char **argv)
 	const char *out = NULL;
 	struct rv_pki_err err = { 0 };
 	int c, ret;
+	uint32_t seen = 0;
 
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+	while ((c = pki_getopt(argc, argv, opts, &seen)) != -1) {
 		switch (c) {
 		case OPT_OUT:
 			out = optarg;
@@ -275,9 +307,10 @@ static int cmd_issue(int argc, char **argv, enum rv_pki_cert_kind kind)
 	const char *ca_dir = NULL;
 	bool have_days = false, have_range = false;
 	int c, days, ret;
+	uint32_t seen = 0;
 
 	rv_pki_issue_opts_init(&o, kind, NULL);
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+	while ((c = pki_getopt(argc, argv, opts, &seen)) != -1) {
 		switch (c) {
 		case OPT_CA:
 			ca_dir = optarg;
@@ -397,8 +430,9 @@ static int cmd_revoke_or_crl(int argc, char **argv, bool revoke)
 	size_t num_lift = 0;
 	bool already = false;
 	int c, days = 0, ret;
+	uint32_t seen = 0;
 
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+	while ((c = pki_getopt(argc, argv, opts, &seen)) != -1) {
 		switch (c) {
 		case OPT_CA:
 			ca_dir = optarg;
@@ -491,8 +525,9 @@ static int cmd_show(int argc, char **argv)
 	};
 	struct rv_pki_err err = { 0 };
 	int c;
+	uint32_t seen = 0;
 
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+	while ((c = pki_getopt(argc, argv, opts, &seen)) != -1) {
 		if (c == OPT_HELP) {
 			print_help("show");
 			return RV_EXIT_OK;
@@ -533,8 +568,9 @@ static int cmd_verify(int argc, char **argv)
 	struct rv_pki_err err = { 0 };
 	bool no_crl = false;
 	int c, n, ret;
+	uint32_t seen = 0;
 
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+	while ((c = pki_getopt(argc, argv, opts, &seen)) != -1) {
 		switch (c) {
 		case OPT_CA:
 			ca_dir = optarg;

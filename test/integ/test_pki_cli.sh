@@ -160,6 +160,12 @@ cp "$p/other-ca/ca.key" "$tmp/nokey/ca.key"
 expect 13 "mismatched CA key" "$bin" pki client --ca "$tmp/nokey" --name z --out "$tmp"
 
 echo "== revoke by the CLI"
+# A flag with a value given twice is refused, nothing revoked (the last
+# one alone was revoked, exit 0: round-ten tester 47).
+expect 2 "revoke --cert twice" "$bin" pki revoke --ca "$p/ca" --cert "$p/client2.crt" --cert "$p/client1.crt"
+grep -q "flag '--cert' given twice" "$tmp/err" || fail "revoke --cert twice: not said: $(cat "$tmp/err")"
+expect 0 "client1 not revoked by the refused command" "${V[@]}" "$p/client1.crt"
+expect 2 "client --name twice" "$bin" pki client --ca "$p/ca" --name bob --name alice --out "$tmp"
 expect 0 "revoke client2" "$bin" pki revoke --ca "$p/ca" --cert "$p/client2.crt"
 expect 4 "client2 now rejected" "${V[@]}" "$p/client2.crt"
 expect 0 "client1 still valid" "${V[@]}" "$p/client1.crt"
