@@ -491,7 +491,11 @@ int rv_leases_load(struct rv_leases *l, const char *text, size_t len, uint64_t n
 
 		if (ll > 0 && p[0] != '#') {
 			memset(&a, 0, sizeof(a));
-			if (ll >= sizeof(line)) {
+			/* Every record is written with its newline: a last
+			 * line without one was cut short (a power loss, a
+			 * write stopped), and "G fd99::3 0 client1" may be
+			 * client12's lease cut (round-ten tester 46). */
+			if (ll >= sizeof(line) || eol == NULL) {
 				bad++;
 			} else {
 				memcpy(line, p, ll);

@@ -625,3 +625,24 @@ Test(lease, forgotten_at_load_leaves_the_name_index, .timeout = 5)
 	cr_assert_not(rv_leases_may_return(l, &old, "alice", 1004 * SEC));
 	rv_leases_free(l);
 }
+
+/* A last line without its newline was cut short: "G 10.8.0.3 0 client1"
+ * may be client12's lease cut, and it gave client12's address to client1
+ * (round-ten tester 46). It is counted bad and taken for no one; the whole
+ * line before it is kept. */
+Test(lease, last_line_cut_short_is_not_a_lease)
+{
+	static const char text[] = "G 10.8.0.2 0 client1\nG 10.8.0.3 0 client1";
+	struct rv_leases *l = rv_leases_new(16, LIFE);
+	struct rv_ip_addr whole = t_ip("10.8.0.2"), cut = t_ip("10.8.0.3");
+	size_t bad = 0;
+
+	cr_assert_not_null(l);
+	rv_leases_load(l, text, sizeof(text) - 1, 1000 * SEC, 1800000000, 1800000000, &bad);
+	cr_assert_eq(bad, 1u, "the cut line is counted bad");
+	cr_assert(rv_leases_may_return(l, &whole, "client1", 1000 * SEC),
+		  "the whole line's lease is kept");
+	cr_assert_not(rv_leases_may_return(l, &cut, "client1", 1000 * SEC),
+		      "the cut line's address is taken for client1's");
+	rv_leases_free(l);
+}
