@@ -216,6 +216,21 @@ grep -q "tunnel rvc: address $AM/24, mtu 1280" "$RVT_TMP/mid.log" ||
 	rvt_fail "the client's log gives another mtu: $(grep 'tunnel rvc: address' "$RVT_TMP/mid.log")"
 rvt_stop_pid "$PM" 10 || rvt_fail "the mtu 1280 client did not exit 0"
 
+rvt_step "a name in a reconnect loop taken over from another host: the takeover is logged"
+# After 6 connections in a row a name's routine lines go to the debug
+# level; a connection from another host replacing its session went with
+# them, the trace of a copied certificate (round-ten tester 46).
+PROBE="$RV_BUILD/test/rvt_ctl_probe"
+rvt_nsx "$(rvt_ns_name c2)" "$PROBE" cycles 10.88.2.1 4433 "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/client2.crt" "$PKI/client2.key" 8 >/dev/null || rvt_fail "the reconnect loop"
+# The real client2 (10.88.2.2) comes back: its session is what is taken over.
+rvt_wait_for 20 "client2's session back" sh -c "\"$RV_BIN\" status --kv -s '$SRV_SOCK' | grep -q '^session name=client2 '" ||
+	rvt_fail "client2 did not come back after the loop"
+rvt_nsx "$(rvt_ns_name c1)" "$PROBE" session 10.88.1.1 4433 "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/client2.crt" "$PKI/client2.key" then=wait hold=1 >/dev/null 2>&1
+grep -q "client client2: new connection from 10.88.1.2:[0-9]* replaces the one from 10.88.2.2:" \
+	"$RVT_TMP/server.log" || rvt_fail "the takeover from another host was not logged: $(tail -5 "$RVT_TMP/server.log")"
+
 rvt_stop_pid "$P2" 10 || rvt_fail "client2 did not exit 0"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"
 grep -q "stopped" "$RVT_TMP/server.log" || rvt_fail "server did not stop cleanly"
