@@ -218,22 +218,39 @@ void rv_session_get_endpoint(const struct rv_session *s, struct rv_endpoint *out
 	memcpy(out, w, sizeof(*out));
 }
 
+/* unchanged: would rv_session_update_endpoint leave |s| as it is? Fills
+ * |norm| with |ep| as it would be stored. Lock-free. */
+static bool unchanged(const struct rv_session *s, const struct rv_endpoint *ep,
+		      struct rv_endpoint *norm)
+{
+	struct rv_endpoint cur;
+
+	if (s->endpoint_fixed || !ep_normalise(norm, ep) || norm->len == 0) {
+		return true;
+	}
+	rv_session_get_endpoint(s, &cur);
+	if (IN6_IS_ADDR_UNSPECIFIED(&norm->local)) {
+		norm->local = cur.local;
+	}
+	return rv_endpoint_equal(&cur, norm);
+}
+
+bool rv_session_endpoint_unchanged(const struct rv_session *s, const struct rv_endpoint *ep)
+{
+	struct rv_endpoint norm;
+
+	return unchanged(s, ep, &norm);
+}
+
 bool rv_session_update_endpoint(struct rv_session *s, const struct rv_endpoint *ep,
 				struct rv_endpoint *was)
 {
 	struct rv_endpoint norm, cur;
 	bool changed = false;
 
-	if (s->endpoint_fixed || !ep_normalise(&norm, ep) || norm.len == 0) {
-		return false;
-	}
 	/* Lock-free pre-check: the common case is "unchanged", and workers call
 	 * this for every authenticated batch. */
-	rv_session_get_endpoint(s, &cur);
-	if (IN6_IS_ADDR_UNSPECIFIED(&norm.local)) {
-		norm.local = cur.local;
-	}
-	if (rv_endpoint_equal(&cur, &norm)) {
+	if (unchanged(s, ep, &norm)) {
 		return false;
 	}
 	spin_lock(&s->ep_lock);

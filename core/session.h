@@ -215,6 +215,9 @@ size_t rv_session_open_batch_newest(struct rv_session *s, struct rv_pkt *pkts,
  * a fixed endpoint. An |ep| whose local address is unknown (::) keeps the
  * local address the endpoint had. Any thread. */
 void rv_session_get_endpoint(const struct rv_session *s, struct rv_endpoint *out);
+/* rv_session_endpoint_unchanged: would rv_session_update_endpoint(|s|, |ep|)
+ * change nothing? Lock-free: a caller checks a new endpoint only then. */
+bool rv_session_endpoint_unchanged(const struct rv_session *s, const struct rv_endpoint *ep);
 bool rv_session_update_endpoint(struct rv_session *s, const struct rv_endpoint *ep,
 				struct rv_endpoint *was);
 

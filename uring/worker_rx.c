@@ -524,6 +524,10 @@ static void move_endpoint(struct rv_worker *w, struct rv_session *s, const struc
 {
 	struct rv_endpoint old, to;
 
+	/* The common case, once per batch: nothing to check or move. */
+	if (rv_session_endpoint_unchanged(s, ep)) {
+		return;
+	}
 	if (unlikely(inside_tunnel(w, ep))) {
 		char a[80];
 
