@@ -715,8 +715,16 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 		snprintf(why, sizeof(why), "%s", err);
 		ret = keep_crl_tls(l, next, own[0] != '\0', &tls, kept, sizeof(kept), err,
 				   sizeof(err));
-		rv_strbuf_printf(log, "kept: %s: %s%s\n", kept, why,
-				 crl_later ? "; it is taken when it becomes valid" : "");
+		/* One not valid yet is taken later, as said. An expired one
+		 * never is: the operator's revocations are not in force, a
+		 * part of the reload that failed (it exited 0 and counted as
+		 * applied: a round-ten tester). */
+		if (crl_later) {
+			rv_strbuf_printf(log, "kept: %s: %s; it is taken when it becomes valid\n",
+					 kept, why);
+		} else {
+			rv_strbuf_printf(log, "failed: the new CRL (kept: %s): %s\n", kept, why);
+		}
 	}
 	if (ret) {
 		rv_strbuf_printf(log, "refused: %s\n", err);
