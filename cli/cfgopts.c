@@ -11,11 +11,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -420,6 +422,50 @@ static bool on_read_only_fs(const char *path)
 	return statvfs(dir[0] ? dir : "/", &vfs) == 0 && (vfs.f_flag & ST_RDONLY);
 }
 
+/* listen_unusable tells whether the server's control listener could not
+ * be opened on its host, as the start would open it (tls/admit.c), and
+ * says why. Port 0 is bound: the check runs beside a server that holds the
+ * port (a check before a reload), and only the address is in question (an
+ * address of no interface here said OK, and the start exited 15: a
+ * round-ten tester). */
+static bool listen_unusable(const struct rv_config *cfg)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char where[RV_CONFIG_HOST_MAX + 16];
+	int fd, ret, zero = 0;
+	bool bad = false;
+
+	if (cfg->role != RV_CONFIG_SERVER || !cfg->listen_host[0]) {
+		return false;
+	}
+	rv_config_listen_str(cfg, where, sizeof(where));
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	ret = getaddrinfo(cfg->listen_host, "0", &hints, &res);
+	if (ret) {
+		fprintf(stderr, "ringvpn: cannot listen on %s: %s\n", where, gai_strerror(ret));
+		return true;
+	}
+	ai = res; /* the start takes the first of a named host's addresses */
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		if (ai->ai_family == AF_INET6) {
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+		}
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EACCES &&
+		    errno != EADDRINUSE) {
+			fprintf(stderr, "ringvpn: cannot listen on %s: %s\n", where,
+				strerror(errno));
+			bad = true;
+		}
+		close(fd);
+	}
+	freeaddrinfo(res);
+	return bad;
+}
+
 int rv_cli_check_paths(const struct rv_config *cfg)
 {
 	const char *sock = cfg->status_socket;
@@ -435,6 +481,9 @@ int rv_cli_check_paths(const struct rv_config *cfg)
 	}
 	if (sock[0] && !dir_exists(sock)) {
 		fprintf(stderr, "ringvpn: status socket %s: its directory does not exist\n", sock);
+		return RV_EXIT_NET;
+	}
+	if (listen_unusable(cfg)) {
 		return RV_EXIT_NET;
 	}
 	if (cfg->role == RV_CONFIG_SERVER && cfg->lease_file[0] && !dir_exists(cfg->lease_file)) {

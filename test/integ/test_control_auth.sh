@@ -243,6 +243,12 @@ grep -q "status socket .*: its directory does not exist" "$RVT_TMP/exit.log" || 
 check_exit 15 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --status-socket "$RVT_TMP/s2.conf" -n
 check_exit 0 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --lease-file "$RVT_TMP/no-dir/leases" -n
 grep -q "warning: lease_file .*: its directory does not exist" "$RVT_TMP/exit.log" || rvt_fail "-n: the lease file's directory not said"
+# A listen address of no interface here: the start exits 15, and -n said OK
+# (a round-ten tester). One the running server holds, in its namespace: OK.
+check_exit 15 rvt_nsx "$S" "$RV_BIN" server -c "$RVT_TMP/s2.conf" --listen "10.88.1.77:$SRV_PORT" -n
+grep -q "cannot listen on 10.88.1.77:$SRV_PORT: Cannot assign requested address" "$RVT_TMP/exit.log" ||
+	rvt_fail "-n: the listen address not said: $(cat "$RVT_TMP/exit.log")"
+check_exit 0 rvt_nsx "$S" "$RV_BIN" server -c "$RVT_TMP/s2.conf" --listen "10.88.1.1:$SRV_PORT" -n
 check_exit 0 "$RV_BIN" server --help
 check_exit 0 "$RV_BIN" --version
 # The control port is taken by the running server: network failure.
