@@ -532,7 +532,8 @@ static void say_unreadable(const struct rv_cli_opts *opts, const struct rv_confi
 	static const char *const what[] = { "configuration", "CA", "certificate", "key", "CRL" };
 	const char *const paths[] = { opts->config_path, cfg->ca, cfg->cert, cfg->key, cfg->crl };
 	char dirs[5][RV_PRIVDROP_DIR_MAX];
-	unsigned mask = rv_privdrop_unreadable(&opts->priv, paths, 5, dropped, dirs);
+	unsigned unnamed;
+	unsigned mask = rv_privdrop_unreadable(&opts->priv, paths, 5, dropped, dirs, &unnamed);
 
 	if (mask & RV_PRIVDROP_UNCHECKED) {
 		if (dropped) {
@@ -571,6 +572,16 @@ static void say_unreadable(const struct rv_cli_opts *opts, const struct rv_confi
 				 "file %s, which reloads read as that user: %s; make the directory "
 				 "searchable (chmod o+x %s, or chgrp %s %s; chmod g+x %s)",
 				 opts->priv.user, d, what[i], paths[i], then, d, group, d, d);
+		} else if (unnamed & (1u << i)) {
+			/* The obstacle could not be told (a directory's name
+			 * too long to carry, a link past the kernel's limit):
+			 * the file's advice alone may change nothing (round-ten
+			 * tester 47). */
+			snprintf(msg, sizeof(msg),
+				 "user %s cannot open the %s file %s, which reloads read as that "
+				 "user: %s; make it readable by group %s and every directory on "
+				 "its way searchable (namei -l %s shows them)",
+				 opts->priv.user, what[i], paths[i], then, group, paths[i]);
 		} else {
 			snprintf(msg, sizeof(msg),
 				 "user %s cannot read the %s file %s, which reloads read as that "

@@ -323,7 +323,7 @@ int rv_privdrop_apply(const struct rv_privdrop *pd, bool tun_later, char *err, s
 
 /* Most paths rv_privdrop_unreadable takes: one bit each below
  * RV_PRIVDROP_UNCHECKED in the child's exit status. */
-enum { MAX_PATHS = 7 };
+enum { MAX_PATHS = 7, MAX_LINKS = 40 /* the kernel's MAXSYMLINKS */ };
 _Static_assert(1u << MAX_PATHS == RV_PRIVDROP_UNCHECKED, "a path's bit would be the flag's");
 
 /* follow_link replaces the prefix buf[0..end) of the path in |buf|, a
@@ -365,12 +365,15 @@ static bool follow_link(char *buf, size_t end)
  * user may read behind such a directory cannot be opened all the same, and
  * the advice to make the file readable changed nothing (a hostile tester:
  * a 0644 certificate in a 0700 directory). Symbolic links on the way, the
- * file's own included, are followed (up to 8): the directory that blocks
- * the file may be on its target's path alone (round-nine tester 45: the
- * link's path was looked at, and the file's advice given). Real and
- * effective ids are the user's here, so faccessat's real-id check is the
- * user's, ACLs included. Async-signal-safe: it runs in a forked child. */
-static void blocked_dir(const char *path, char *dir, size_t dir_len)
+ * file's own included, are followed (as many as the kernel follows): the
+ * directory that blocks the file may be on its target's path alone
+ * (round-nine tester 45: the link's path was looked at, and the file's
+ * advice given). Returns false when it cannot tell (a name that does not
+ * fit, a link it cannot follow): the file's advice would be a guess there
+ * (round-ten tester 47). Real and effective ids are the user's here, so
+ * faccessat's real-id check is the user's, ACLs included.
+ * Async-signal-safe: it runs in a forked child. */
+static bool blocked_dir(const char *path, char *dir, size_t dir_len)
 {
 	char buf[PATH_MAX];
 	size_t len = strlen(path);
@@ -378,7 +381,7 @@ static void blocked_dir(const char *path, char *dir, size_t dir_len)
 
 	dir[0] = '\0';
 	if (len >= sizeof(buf)) {
-		return;
+		return false;
 	}
 	memcpy(buf, path, len + 1);
 restart:
@@ -397,31 +400,38 @@ restart:
 		c = buf[end];
 		buf[end] = '\0';
 		if (lstat(buf, &st) != 0) {
-			return;
+			return false;
 		}
 		if (S_ISLNK(st.st_mode)) {
 			buf[end] = c;
-			if (hops++ < 8 && follow_link(buf, end)) {
+			if (hops++ < MAX_LINKS && follow_link(buf, end)) {
 				goto restart;
 			}
-			return;
+			return false;
 		}
 		if (i < len && S_ISDIR(st.st_mode) && faccessat(AT_FDCWD, buf, X_OK, 0) != 0 &&
 		    errno == EACCES) {
-			if (end < dir_len) {
-				memcpy(dir, buf, end + 1);
+			if (end >= dir_len) {
+				return false;
 			}
-			return;
+			memcpy(dir, buf, end + 1);
+			return true;
 		}
 		buf[end] = c;
 	}
+	return true; /* none: the file itself */
 }
 
+/* What the checking child tells its parent through the pipe. */
+struct answer {
+	char dirs[MAX_PATHS][RV_PRIVDROP_DIR_MAX];
+	uint8_t unnamed; /* a bit per path whose obstacle blocked_dir could not tell */
+};
+
 /* unreadable_here: the mask of rv_privdrop_unreadable, as this process's
- * user now, with the blocking directory of each path in |dirs|. Only
+ * user now, with the blocking directory of each path in |a|. Only
  * async-signal-safe calls: it runs in a forked child too. */
-static unsigned unreadable_here(const char *const *paths, size_t n,
-				char (*dirs)[RV_PRIVDROP_DIR_MAX])
+static unsigned unreadable_here(const char *const *paths, size_t n, struct answer *a)
 {
 	unsigned mask = 0;
 
@@ -436,24 +446,29 @@ static unsigned unreadable_here(const char *const *paths, size_t n,
 			close(fd);
 		} else if (errno == EACCES || errno == EPERM) {
 			mask |= 1u << i;
-			blocked_dir(paths[i], dirs[i], RV_PRIVDROP_DIR_MAX);
+			if (!blocked_dir(paths[i], a->dirs[i], RV_PRIVDROP_DIR_MAX)) {
+				a->unnamed |= (uint8_t)(1u << i);
+			}
 		}
 	}
 	return mask;
 }
 
 unsigned rv_privdrop_unreadable(const struct rv_privdrop *pd, const char *const *paths, size_t n,
-				bool dropped, char (*dirs)[RV_PRIVDROP_DIR_MAX])
+				bool dropped, char (*dirs)[RV_PRIVDROP_DIR_MAX], unsigned *unnamed)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
-	char found[MAX_PATHS][RV_PRIVDROP_DIR_MAX];
+	struct answer found;
 	int status = 0, fds[2];
 	pid_t pid, got;
 
 	_Static_assert(sizeof(found) <= PIPE_BUF, "the child's answer is written in one piece");
-	memset(found, 0, sizeof(found));
+	memset(&found, 0, sizeof(found));
 	for (size_t i = 0; dirs && i < n; i++) {
 		dirs[i][0] = '\0';
+	}
+	if (unnamed) {
+		*unnamed = 0;
 	}
 	if (pd->keep_root || !pd->switch_ids) {
 		return 0;
@@ -486,11 +501,11 @@ unsigned rv_privdrop_unreadable(const struct rv_privdrop *pd, const char *const 
 		if (set_caps(0) != 0) {
 			_exit(RV_PRIVDROP_UNCHECKED);
 		}
-		mask = unreadable_here(paths, n, found);
+		mask = unreadable_here(paths, n, &found);
 		if (fds[1] >= 0) {
 			/* A short write leaves the parent a short read: no
 			 * directories, the mask still right. */
-			ssize_t w = write(fds[1], found, sizeof(found));
+			ssize_t w = write(fds[1], &found, sizeof(found));
 
 			(void)w;
 		}
@@ -504,19 +519,22 @@ unsigned rv_privdrop_unreadable(const struct rv_privdrop *pd, const char *const 
 	} while (got < 0 && errno == EINTR);
 	sigaction(SIGCHLD, &old, NULL);
 	if (fds[0] >= 0) {
-		if (got == pid && read(fds[0], found, sizeof(found)) == (ssize_t)sizeof(found)) {
+		if (got == pid && read(fds[0], &found, sizeof(found)) == (ssize_t)sizeof(found)) {
 			for (size_t i = 0; dirs && i < n && i < MAX_PATHS; i++) {
 				char real[PATH_MAX];
 
 				/* Terminated whatever the child wrote; a relative
 				 * link's "a/../b" said as the directory it is (every
 				 * directory before it can be searched). */
-				found[i][RV_PRIVDROP_DIR_MAX - 1] = '\0';
-				memcpy(dirs[i], found[i], RV_PRIVDROP_DIR_MAX);
-				if (found[i][0] && realpath(found[i], real) &&
+				found.dirs[i][RV_PRIVDROP_DIR_MAX - 1] = '\0';
+				memcpy(dirs[i], found.dirs[i], RV_PRIVDROP_DIR_MAX);
+				if (found.dirs[i][0] && realpath(found.dirs[i], real) &&
 				    strlen(real) < RV_PRIVDROP_DIR_MAX) {
 					memcpy(dirs[i], real, strlen(real) + 1);
 				}
+			}
+			if (unnamed) {
+				*unnamed = found.unnamed;
 			}
 		}
 		close(fds[0]);

@@ -97,9 +97,11 @@ enum { RV_PRIVDROP_UNCHECKED = 1u << 7, RV_PRIVDROP_DIR_MAX = 512 };
  * wanted) has |n| entries: for each path in the mask, the first directory
  * on its way the user cannot search, symbolic links followed (then making
  * the file readable changes nothing), or "" when no such directory was
- * found (the file itself is the obstacle). */
+ * found (the file itself is the obstacle) or when it could not be told: a
+ * bit in |*unnamed| (NULL: not wanted) says that (a name longer than
+ * RV_PRIVDROP_DIR_MAX, a link that cannot be followed). */
 unsigned rv_privdrop_unreadable(const struct rv_privdrop *pd, const char *const *paths, size_t n,
-				bool dropped, char (*dirs)[RV_PRIVDROP_DIR_MAX]);
+				bool dropped, char (*dirs)[RV_PRIVDROP_DIR_MAX], unsigned *unnamed);
 
 /* rv_privdrop_threads clears every capability of every thread but the
  * caller (and io_uring's kernel threads), then verifies it. Returns 0, or

@@ -236,6 +236,26 @@ sed "s#^cert = .*#cert = $RVT_TMP/etc/loop1#" "$RVT_TMP/server.conf" >"$RVT_TMP/
 OUT=$(ip netns exec "$S" timeout 20 "$RV_BIN" server -n -c "$RVT_TMP/privlink.conf" 2>&1)
 [ $? -ne 124 ] || rvt_fail "-n hangs on a loop of links"
 rvt_matches "cannot search the directory" <<<"$OUT" && rvt_fail "a loop of links named a directory: $OUT"
+# Twelve links before the file (the kernel follows 40; past 8 the file's
+# advice was given) name the directory; a 0700 directory whose name is too
+# long to carry is not named, and the advice covers the directories on the
+# way (the file's alone was given: round-ten tester 47).
+PREV="$RVT_TMP/private/server.crt"
+for i in $(seq 1 12); do ln -s "$PREV" "$RVT_TMP/etc/chain$i"; PREV="$RVT_TMP/etc/chain$i"; done
+sed "s#^cert = .*#cert = $PREV#" "$RVT_TMP/server.conf" >"$RVT_TMP/privlink.conf"
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/privlink.conf" 2>&1) || rvt_fail "-n, 12 links: $OUT"
+rvt_matches "user nobody cannot search the directory $RVT_TMP/private on the way to the certificate file $PREV," <<<"$OUT" ||
+	rvt_fail "-n does not name the directory behind 12 links: $OUT"
+LONGDIR="$RVT_TMP/$(printf 'a%.0s' $(seq 200))/$(printf 'b%.0s' $(seq 200))/$(printf 'c%.0s' $(seq 150))"
+mkdir -p "$LONGDIR" && chmod 700 "$LONGDIR"
+cp "$PKI/server.crt" "$LONGDIR/server.crt" && chmod 644 "$LONGDIR/server.crt"
+ln -s "$LONGDIR/server.crt" "$RVT_TMP/etc/long.crt" # a file's path is at most 255 bytes
+sed "s#^cert = .*#cert = $RVT_TMP/etc/long.crt#" "$RVT_TMP/server.conf" >"$RVT_TMP/privlink.conf"
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/privlink.conf" 2>&1) || rvt_fail "-n, long directory: $OUT"
+rvt_matches "user nobody cannot open the certificate file $RVT_TMP/etc/long.crt, .*every directory on its way searchable \(namei -l $RVT_TMP/etc/long.crt" <<<"$OUT" ||
+	rvt_fail "-n, a long directory: the directories not advised: $OUT"
+rvt_matches "cannot read the certificate file" <<<"$OUT" &&
+	rvt_fail "-n blames the certificate file behind a long directory: $OUT"
 # Its advice followed, the certificate is readable and nothing is said of it.
 chmod o+x "$RVT_TMP/private"
 OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/privdir.conf" 2>&1) || rvt_fail "-n, privdir o+x: $OUT"
