@@ -57,6 +57,11 @@ bool rv_codel_update(struct rv_codel *c, uint64_t sojourn_ns, uint64_t now_ns)
 	return standing;
 }
 
+bool rv_codel_starting(const struct rv_codel *c, uint64_t sojourn_ns)
+{
+	return sojourn_ns >= c->p.target_ns && c->first_above_ns == 0;
+}
+
 void rv_codel_empty(struct rv_codel *c)
 {
 	c->first_above_ns = 0;

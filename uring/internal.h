@@ -270,6 +270,7 @@ struct rv_worker {
 	/* AQM on the UDP receive queue (see worker_rx.c). */
 	bool aqm;
 	struct rv_codel codel;
+	unsigned cq_next;    /* the CQ position after the completion being handled */
 	uint64_t rt_now_ns;  /* CLOCK_REALTIME at the start of the turn */
 	uint64_t icmp_at_ns; /* ICMP answers: when tokens were last added */
 	unsigned icmp_tokens;

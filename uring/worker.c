@@ -780,6 +780,7 @@ static void worker_loop(struct rv_worker *w)
 		w->rt_now_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 		io_uring_for_each_cqe(ring, head, cqe)
 		{
+			w->cq_next = head + 1; /* what waits behind it (worker_rx.c) */
 			dispatch(w, cqe);
 			n++;
 		}

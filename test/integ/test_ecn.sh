@@ -22,6 +22,8 @@
 #      under the interval, where marks still work) marks the datagrams of an
 #      ECN-capable TCP transfer CE rather than dropping them (aqm_ce), and
 #      the sender hears of it (TcpExtTCPDeliveredCE).
+#   6. ... and drops nothing of datagrams that arrive one at a time, each
+#      late (above that target) with no queue behind it.
 #
 #   ns rvt-$$-c1 (client1) --veth (10.88.1.0/24)-- ns rvt-$$-s (server, TUN rvs0)
 #   ns rvt-$$-c2 (client2) --veth (fd88:2::/64)--/
@@ -193,4 +195,16 @@ rvt_log "CoDel at the server: aqm_ce +$((a1 - a0)), drop_aqm +$((q1 - q0)); the 
 # Only a retransmitted segment (sent without ECN) may be dropped.
 [ $((a1 - a0)) -gt $((q1 - q0)) ] || rvt_fail "CoDel dropped an ECN-capable transfer: aqm_ce +$((a1 - a0)), drop_aqm +$((q1 - q0))"
 [ "${dce:-0}" -ge 1 ] || rvt_fail "the sender heard of no CE mark"
+
+rvt_step "6. a lone datagram that waited is no standing queue"
+# Pings of 1028 bytes (bulk-sized for the AQM) 150 ms apart, each alone in
+# the server's socket: each waited more than the 1 us target, none stands in
+# a queue. The check for a queue behind one counted the ring's completions,
+# among them the datagram's own: it never found one alone, and dropped
+# about every other ping (round-ten tester 48).
+q0=$(ctl_sum "^workers total" "^drop_aqm$")
+OUT=$(rvt_nsx "$C1" ping -c 20 -i 0.15 -s 1000 -W 1 10.99.0.1) ||
+	rvt_fail "lone pings lost: $(tail -2 <<<"$OUT")"
+q1=$(ctl_sum "^workers total" "^drop_aqm$")
+[ "$q1" = "$q0" ] || rvt_fail "CoDel dropped $((q1 - q0)) lone datagrams: $(tail -2 <<<"$OUT")"
 rvt_log "ECN test passed"

@@ -118,6 +118,32 @@ Test(codel, an_empty_queue_is_no_standing_queue)
 	cr_assert_not(rv_codel_update(&c, 3 * MS, 22 * MS));
 }
 
+/* Only a late packet with no wait running starts one: the caller looks for
+ * a queue behind it then, and a lone one (rv_codel_empty) leaves no wait
+ * for the first of a later burst to find already over. */
+Test(codel, starting_says_when_the_wait_would_begin)
+{
+	struct rv_codel c;
+
+	rv_codel_init(&c, &P);
+	cr_assert_not(rv_codel_starting(&c, P.target_ns - 1));
+	cr_assert(rv_codel_starting(&c, 3 * MS));
+	cr_assert_not(rv_codel_update(&c, 3 * MS, 1 * MS));
+	cr_assert_not(rv_codel_starting(&c, 3 * MS), "the wait runs already");
+	/* Lone late packets, each found alone: no wait ever runs... */
+	rv_codel_init(&c, &P);
+	for (unsigned i = 0; i < 5; i++) {
+		cr_assert(rv_codel_starting(&c, 3 * MS));
+		rv_codel_empty(&c);
+	}
+	/* ... so a burst 50 ms on waits its interval before any drop. */
+	for (uint64_t t = 50 * MS; t < 60 * MS; t += MS) {
+		cr_assert_not(rv_codel_update(&c, 3 * MS, t), "advised at %llu ms",
+			      (unsigned long long)(t / MS));
+	}
+	cr_assert(rv_codel_update(&c, 3 * MS, 61 * MS));
+}
+
 /* A pick may be marked CE instead of dropped only while it waited less than
  * an interval: a queue standing that long carries flows marks do not slow. */
 Test(codel, marks_only_below_an_interval)
