@@ -7,13 +7,14 @@
  *       --send-key HEX64 --recv-key HEX64 --vaddr4 10.99.0.2 --vaddr6 fd99::2 \
  *       [--any-source] [--workers N] [--pin|--no-pin] [--offload tun,gso,gro|none] [--v6]
  *       [--mtu M] [--counters FILE] [--spoof FILE] [--zerocopy auto|on|off]
- *       [--no-csum-partial] [--no-udp-coalesce]
+ *       [--no-csum-partial] [--no-udp-coalesce] [--reply-from-local]
  *
  * --vaddr4/--vaddr6 are the PEER's tunnel addresses (egress demux and the
  * inner source check). Keys are installed as epoch 1 and activated.
  * The peer is taken to accept partial checksums (RV_DATA_F_CSUM_PARTIAL),
  * as a ringvpn peer announces, unless --no-csum-partial stands in for an
- * older peer that does not. With offloads, UDP runs are coalesced on the TUN
+ * older peer that does not. --reply-from-local gives the server's endpoint
+ * rules (reply_from_local: it never follows a peer into its tunnel). With offloads, UDP runs are coalesced on the TUN
  * write (offload_udp_coalesce = yes, which the product leaves off by default)
  * so that test_dataplane.sh covers it; --no-udp-coalesce turns that off.
  *
@@ -23,7 +24,14 @@
  *   SIGUSR2         read --spoof FILE: each line is an inner packet in hex,
  *                   sealed with the session (real counters, so it passes
  *                   authentication and replay checks) and sent to the peer;
- *                   an empty line sends a keepalive (rv_dataplane_send_keepalive).
+ *                   an empty line sends a keepalive (rv_dataplane_send_keepalive);
+ *                   "wrap SRC4:PORT DST4:PORT" sends, as the inner packet, a
+ *                   UDP datagram between those addresses that carries a sealed
+ *                   keepalive of the session, whose counter is above the
+ *                   packet's (as a hostile client that owns its keys seals
+ *                   it): the peer's kernel hands it to the peer's own data
+ *                   socket, from inside its tunnel, as the newest datagram
+ *                   (the routing loop a round-ten tester made).
  *                   This is how the test injects an authenticated packet with a
  *                   spoofed inner source.
  * Counters file: "name value" lines: worker sums (tx_packets, drop_auth, ...)
@@ -55,7 +63,7 @@ struct opts {
 	const char *vaddr4, *vaddr6, *offload, *zerocopy;
 	unsigned port, workers, mtu;
 	uint32_t local_index, remote_index;
-	bool any_source, v6, no_csum_partial, no_udp_coalesce;
+	bool any_source, v6, no_csum_partial, no_udp_coalesce, reply_from_local;
 	enum rv_config_pin pin; /* pin_workers: auto unless told */
 };
 
@@ -66,7 +74,8 @@ static int usage(void)
 		"       --remote-index N --send-key HEX64 --recv-key HEX64 [--vaddr4 A]\n"
 		"       [--vaddr6 A] [--any-source] [--workers N] [--pin|--no-pin] [--v6]\n"
 		"       [--offload tun,gso,gro|none] [--mtu M] [--counters FILE] [--spoof FILE]\n"
-		"       [--zerocopy auto|on|off] [--no-csum-partial] [--no-udp-coalesce]\n");
+		"       [--zerocopy auto|on|off] [--no-csum-partial] [--no-udp-coalesce]\n"
+		"       [--reply-from-local]\n");
 	return 2;
 }
 
@@ -203,11 +212,127 @@ static void write_counters(const char *path, struct rv_dataplane *dp, struct rv_
 	}
 }
 
+/* ip4_port parses "A.B.C.D:PORT" into network-order |addr| and |port|. */
+static bool ip4_port(const char *s, uint8_t addr[4], uint16_t *port)
+{
+	char host[32];
+	const char *colon = strrchr(s, ':');
+	long p;
+
+	if (colon == NULL || (size_t)(colon - s) >= sizeof(host)) {
+		return false;
+	}
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	p = strtol(colon + 1, NULL, 10);
+	if (inet_pton(AF_INET, host, addr) != 1 || p <= 0 || p > 65535) {
+		return false;
+	}
+	*port = htons((uint16_t)p);
+	return true;
+}
+
+/* What the spoofing needs of the session: the session, and for "wrap"
+ * what makes a second one with its keys. */
+struct spoofer {
+	struct rv_session *s;
+	struct rv_qsbr *q;
+	struct rv_session_params params;
+	uint8_t send_key[RV_AEAD_KEY_LEN], recv_key[RV_AEAD_KEY_LEN];
+};
+
+static bool seal_empty(struct rv_session *s, uint8_t *buf, uint64_t *counter)
+{
+	struct rv_pkt k = { .buf = buf, .len = 0 };
+	enum rv_session_result r = rv_session_seal_batch(s, &k, 1, rv_coarse_now_ns());
+	struct rv_data_hdr h;
+
+	if ((r != RV_SESSION_OK && r != RV_SESSION_REKEY_SOON) ||
+	    rv_wire_parse_data_hdr(&h, buf, k.len) != RV_WIRE_OK) {
+		return false;
+	}
+	*counter = h.counter;
+	return true;
+}
+
+/* keepalive_ahead seals into |ka| a keepalive whose counter is two above
+ * the session's next one (C): the session's C is burnt here, C + 1 seals
+ * the packet that carries it, and the caller burns C + 2 after that. A
+ * second session with the same keys counts up to C + 2 and seals it. */
+static bool keepalive_ahead(struct spoofer *sp, uint8_t ka[RV_DATA_OVERHEAD])
+{
+	struct rv_session *twin = rv_session_new(&sp->params);
+	uint64_t c, t = 0;
+	bool ok = false;
+
+	if (twin == NULL || !seal_empty(sp->s, ka, &c) ||
+	    rv_session_install_epoch(twin, sp->q, 1, sp->send_key, sp->recv_key,
+				     rv_coarse_now_ns()) < 0 ||
+	    rv_session_activate_epoch(twin, 1) < 0) {
+		goto out;
+	}
+	do {
+		if (!seal_empty(twin, ka, &t)) {
+			goto out;
+		}
+	} while (t < c + 2);
+	ok = t == c + 2;
+out:
+	if (twin != NULL) {
+		rv_session_free(twin);
+	}
+	return ok;
+}
+
+/* wrap_keepalive writes at |out| an IPv4 UDP datagram from |line|'s source
+ * to its destination ("SRC4:PORT DST4:PORT") carrying a keepalive of the
+ * session sealed ahead of the packet (keepalive_ahead), and returns its
+ * length, or -1. */
+static long wrap_keepalive(uint8_t *out, struct spoofer *sp, const char *line)
+{
+	char src[48], dst[48];
+	uint8_t ka[RV_DATA_OVERHEAD];
+	struct rv_pkt k = { .buf = ka, .len = RV_DATA_OVERHEAD };
+	uint16_t sport, dport, tot;
+	uint32_t sum = 0;
+
+	if (sscanf(line, "wrap %47s %47s", src, dst) != 2 || !ip4_port(src, out + 12, &sport) ||
+	    !ip4_port(dst, out + 16, &dport) || !keepalive_ahead(sp, ka)) {
+		return -1;
+	}
+	tot = (uint16_t)(28 + k.len);
+	out[0] = 0x45;
+	out[1] = 0;
+	out[2] = (uint8_t)(tot >> 8);
+	out[3] = (uint8_t)tot;
+	memset(out + 4, 0, 4);
+	out[6] = 0x40; /* DF */
+	out[8] = 64;
+	out[9] = 17;
+	out[10] = out[11] = 0;
+	for (unsigned i = 0; i < 20; i += 2) {
+		sum += (uint32_t)out[i] << 8 | out[i + 1];
+	}
+	while (sum >> 16) {
+		sum = (sum & 0xffff) + (sum >> 16);
+	}
+	out[10] = (uint8_t)(~sum >> 8);
+	out[11] = (uint8_t)~sum;
+	memcpy(out + 20, &sport, 2);
+	memcpy(out + 22, &dport, 2);
+	out[24] = (uint8_t)((tot - 20) >> 8);
+	out[25] = (uint8_t)(tot - 20);
+	out[26] = out[27] = 0; /* no UDP checksum (IPv4 allows it) */
+	memcpy(out + 28, ka, k.len);
+	return tot;
+}
+
 /* send_spoof seals each line of |path| as an inner packet and sends it to
  * the peer from worker 0's socket (through the keepalive path for empty
  * lines). Runs on the main thread, like the control plane would. */
-static void send_spoof(const char *path, struct rv_dataplane *dp, struct rv_session *s)
+static void send_spoof(const char *path, struct rv_dataplane *dp, struct spoofer *sp)
 {
+	struct rv_session *s = sp->s;
 	char line[4200];
 	FILE *f;
 	int sock = -1;
@@ -230,9 +355,12 @@ static void send_spoof(const char *path, struct rv_dataplane *dp, struct rv_sess
 			}
 			continue;
 		}
-		n = parse_hex(buf + RV_DATA_HDR_LEN, 2048, line);
+		bool wrap = strncmp(line, "wrap ", 5) == 0;
+
+		n = wrap ? wrap_keepalive(buf + RV_DATA_HDR_LEN, sp, line)
+			 : parse_hex(buf + RV_DATA_HDR_LEN, 2048, line);
 		if (n <= 0) {
-			rv_warnx("%s: bad hex line", path);
+			rv_warnx("%s: bad line", path);
 			continue;
 		}
 		pkt.len = (uint32_t)n;
@@ -240,6 +368,14 @@ static void send_spoof(const char *path, struct rv_dataplane *dp, struct rv_sess
 		if (r != RV_SESSION_OK && r != RV_SESSION_REKEY_SOON) {
 			rv_warnx("seal: %s", rv_session_result_str(r));
 			continue;
+		}
+		if (wrap) {
+			/* The carried keepalive's counter, burnt here: the
+			 * session's next packet would be a replay. */
+			uint8_t burn[RV_DATA_OVERHEAD];
+			uint64_t c;
+
+			(void)seal_empty(s, burn, &c);
 		}
 		rv_session_get_endpoint(s, &ep);
 		if (sock < 0) {
@@ -276,6 +412,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{ "mtu", required_argument, NULL, 'm' },
 		{ "counters", required_argument, NULL, 'c' },
 		{ "spoof", required_argument, NULL, 'S' },
+		{ "reply-from-local", no_argument, NULL, 'L' },
 		{ "zerocopy", required_argument, NULL, 'z' },
 		{ "no-csum-partial", no_argument, NULL, 'C' },
 		{ "no-udp-coalesce", no_argument, NULL, 'U' },
@@ -341,6 +478,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case 'S':
 			o->spoof = optarg;
 			break;
+		case 'L':
+			o->reply_from_local = true;
+			break;
 		case 'z':
 			o->zerocopy = optarg;
 			break;
@@ -371,6 +511,7 @@ int main(int argc, char **argv)
 	struct rv_demux *demux = NULL;
 	struct rv_qsbr *q = NULL;
 	uint8_t send_key[RV_AEAD_KEY_LEN], recv_key[RV_AEAD_KEY_LEN];
+	static struct spoofer sp; /* zeroed: its keys are kept for "wrap" */
 	struct opts o;
 	sigset_t set;
 	int ret, status = 1;
@@ -416,6 +557,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	ret = rv_session_install_epoch(s, q, 1, send_key, recv_key, rv_coarse_now_ns());
+	sp = (struct spoofer){ .s = s, .q = q, .params = params };
+	memcpy(sp.send_key, send_key, sizeof(send_key));
+	memcpy(sp.recv_key, recv_key, sizeof(recv_key));
 	rv_memzero(send_key, sizeof(send_key));
 	rv_memzero(recv_key, sizeof(recv_key));
 	if (ret < 0 || rv_session_activate_epoch(s, 1) < 0) {
@@ -435,6 +579,7 @@ int main(int argc, char **argv)
 	cfg.mtu = o.mtu;
 	cfg.udp_port = (uint16_t)o.port;
 	cfg.udp_v6 = o.v6;
+	cfg.reply_from_local = o.reply_from_local;
 	if (o.offload == NULL || strcmp(o.offload, "none") != 0) {
 		const char *off = o.offload ? o.offload : "tun,gso,gro";
 		cfg.offload_tun = strstr(off, "tun") != NULL;
@@ -466,7 +611,7 @@ int main(int argc, char **argv)
 		if (sig == SIGUSR1) {
 			write_counters(o.counters, dp, s);
 		} else if (sig == SIGUSR2) {
-			send_spoof(o.spoof, dp, s);
+			send_spoof(o.spoof, dp, &sp);
 		} else {
 			break;
 		}
@@ -475,6 +620,7 @@ int main(int argc, char **argv)
 	status = 0;
 
 out:
+	rv_memzero(&sp, sizeof(sp));
 	rv_dataplane_stop(dp);
 	if (s != NULL) {
 		rv_demux_remove(demux, s);

@@ -126,7 +126,7 @@ PID_A=$RVT_LAST_PID
 # from the first authenticated packet (NAT rebinding), so A pings first.
 rvt_bg "$B" peer-b "$PEER" --tun rvb --peer "$EPA_WRONG" --local-index $IDX_B --remote-index $IDX_A \
 	--send-key "$K_BA" --recv-key "$K_AB" --vaddr4 10.99.0.1 --vaddr6 fd99::1 \
-	--counters "$RVT_TMP/b.ctr" --offload "$OFFLOAD_B" "${common[@]}" \
+	--counters "$RVT_TMP/b.ctr" --offload "$OFFLOAD_B" "${common[@]}" --reply-from-local \
 	$([ "$UDP_WHOLE" = 1 ] && echo --no-udp-coalesce)
 PID_B=$RVT_LAST_PID
 rvt_wait_for 10 "peer a ready" grep -q '^ready' "$RVT_TMP/peer-a.log" || rvt_fail "peer a did not start"
@@ -383,6 +383,28 @@ if [ -n "$ZC" ]; then
 		[ "$zcr2" -gt "$zcr" ] || rvt_fail "no zero-copy send was refused and resent plain"
 		expect "A drop_udp_send" "$(rvt_counter "$RVT_TMP/a.ctr" drop_udp_send)" 0
 	fi
+fi
+
+if [ "$INJECT" = 1 ] && [ "$UNDERLAY6" != 1 ]; then
+	# A's keepalive sealed inside one of A's packets, a UDP datagram from
+	# A's tunnel address to B's data port: B's kernel hands it to B's own
+	# socket from inside the tunnel. B followed A there and from then on
+	# sealed each of its packets again as it came round through its TUN,
+	# a core spent until the session ended (round-ten tester 48).
+	rvt_step "B does not follow its peer into the tunnel (a routing loop)"
+	rvt_snapshot "$PID_B" "$RVT_TMP/b.ctr" || rvt_fail "counters b"
+	cp "$RVT_TMP/b.ctr" "$RVT_TMP/b.before"
+	printf 'wrap 10.99.0.1:40000 %s:%s\n' "$UB" "$PORT" >"$RVT_TMP/spoof"
+	rvt_run kill -USR2 "$PID_A" || rvt_fail "SIGUSR2"
+	rvt_wait_for 5 "B refuses the endpoint" grep -q "datagrams came through the tunnel itself, from 10.99.0.1:40000: not followed there (a routing loop)" "$RVT_TMP/peer-b.log" ||
+		rvt_fail "B did not refuse an endpoint inside its tunnel"
+	rvt_nsx "$A" ping -c 3 -i 0.05 -W 2 10.99.0.2 || rvt_fail "ping A -> B after the looped datagram"
+	rvt_nsx "$B" ping -c 3 -i 0.05 -W 2 10.99.0.1 || rvt_fail "ping B -> A after the looped datagram"
+	sleep 1
+	rvt_snapshot "$PID_B" "$RVT_TMP/b.ctr" || rvt_fail "counters b"
+	rvt_log "B sent $(delta tx_packets) packets in the second after it (keepalives_rx +$(delta keepalives_rx))"
+	[ "$(delta tx_packets)" -lt 100 ] || rvt_fail "B's packets go round: $(delta tx_packets) sent in a second"
+	[ "$(delta keepalives_rx)" -ge 1 ] || rvt_fail "the looped keepalive did not reach B's socket"
 fi
 
 rvt_step "shutdown: SIGTERM -> exit 0"
