@@ -315,6 +315,17 @@ cp -a "$tmp/own" "$tmp/ep/ca2"
 expect 10 "signing with a CA inside another user's directory" "$bin" pki client --ca "$tmp/ep/ca2" --name x --out "$tmp"
 grep -q "the directory $tmp/ep belongs to uid $(id -u nobody), who can swap the CA directory: refused" "$tmp/err" &&
 	pass "said" || fail "not said: $(cat "$tmp/err")"
+# A CA key that is root's own link to a file in a directory of nobody's:
+# nobody can swap the key it leads to (pki followed root's links
+# unchecked: tester 28, a limitation until now).
+mkdir "$tmp/own2" && cp -a "$tmp/own/ca.crt" "$tmp/own/ca.key" "$tmp/own2/"
+mkdir "$tmp/nbkeys" && chown nobody "$tmp/nbkeys"
+mv "$tmp/own2/ca.key" "$tmp/nbkeys/ca.key" && ln -s "$tmp/nbkeys/ca.key" "$tmp/own2/ca.key"
+expect 10 "a CA key linked into another user's directory" "$bin" pki client --ca "$tmp/own2" --name x --out "$tmp"
+grep -q "own2/ca.key: the directory $tmp/nbkeys belongs to uid $(id -u nobody), who can swap the CA key: refused" "$tmp/err" &&
+	pass "said" || fail "not said: $(cat "$tmp/err")"
+chown root "$tmp/nbkeys"
+expect 0 "the same link once the directory is root's" "$bin" pki client --ca "$tmp/own2" --name x2 --out "$tmp"
 # nobody in a directory of its own: every command works.
 mkdir "$tmp/nb" && chown nobody:nogroup "$tmp/nb"
 expect 0 "pki ca as nobody in its own directory" "${NBX[@]}" "$bin" pki ca --out "$tmp/nb/ca" --name nb
