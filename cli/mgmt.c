@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
@@ -134,11 +135,22 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 		return RV_EXIT_NET;
 	}
 	if (fd < 0) {
-		fprintf(stderr,
-			"ringvpn: cannot connect to %s: %s (is the server or client running? give "
-			"its status_socket with -s)\n",
-			path, strerror(errno));
-		return errno == EACCES || errno == EPERM ? RV_EXIT_PERM : RV_EXIT_NET;
+		/* The hint fits the cause: "is it running?" was said of a
+		 * socket the caller may not use, and of a path that is no
+		 * socket at all (round-eleven tester 51). */
+		int e = errno;
+		struct stat st;
+		const char *hint =
+			"is the server or client running? give its status_socket with -s";
+
+		if (e == EACCES || e == EPERM) {
+			hint = "only root and the members of its admin_group may use it";
+		} else if (stat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+			hint = "that is no socket: give the status_socket with -s";
+		}
+		fprintf(stderr, "ringvpn: cannot connect to %s: %s (%s)\n", path, strerror(e),
+			hint);
+		return e == EACCES || e == EPERM ? RV_EXIT_PERM : RV_EXIT_NET;
 	}
 	len = strlen(line);
 	while (off < len) {
@@ -350,6 +362,7 @@ static int watch(const char *path, unsigned secs)
 	struct watch_row *cur = calloc(MAX_ROWS, sizeof(*cur));
 	size_t nprev = 0;
 	bool tty = isatty(STDOUT_FILENO), first = true;
+	struct timespec at, prev_at = { 0, 0 };
 	int code = 0;
 
 	if (!prev || !cur) {
@@ -378,8 +391,23 @@ static int watch(const char *path, unsigned secs)
 		if (code) {
 			rv_strbuf_free(&h);
 			rv_strbuf_free(&k);
+			/* A server restarting (or not up yet again) is waited
+			 * for, its counters taken afresh: the watch ended. */
+			if (code == RV_EXIT_NET && !first) {
+				fprintf(stderr, "ringvpn: status --watch: trying again in %u s\n",
+					secs);
+				first = true;
+				sleep(secs);
+				continue;
+			}
 			break;
 		}
+		/* The rates are over the time that passed between two
+		 * snapshots, not the interval asked for: a server slow to
+		 * answer (2 s under 150 waiting callers) made each round
+		 * longer, and the rates several times too high (round-eleven
+		 * tester 51). */
+		clock_gettime(CLOCK_MONOTONIC, &at);
 		ncur = parse_rows(kb, cur, MAX_ROWS);
 		if (tty) {
 			fputs("\033[H\033[2J", stdout); /* home, clear */
@@ -389,13 +417,17 @@ static int watch(const char *path, unsigned secs)
 		for (size_t i = 0; i < ncur; i++) {
 			char r1[32], r2[32];
 			uint64_t rx = 0, tx = 0;
+			double dt = (double)(at.tv_sec - prev_at.tv_sec) +
+				    (double)(at.tv_nsec - prev_at.tv_nsec) / 1e9;
 
-			if (!first) {
+			if (!first && dt > 0) {
 				since(prev, nprev, &cur[i], &rx, &tx);
+			} else {
+				dt = 1;
 			}
 			printf("%-24s %16s %16s\n", cur[i].name,
-			       rate((double)rx / secs, r1, sizeof(r1)),
-			       rate((double)tx / secs, r2, sizeof(r2)));
+			       rate((double)rx / dt, r1, sizeof(r1)),
+			       rate((double)tx / dt, r2, sizeof(r2)));
 		}
 		if (output_failed()) {
 			rv_strbuf_free(&h);
@@ -407,6 +439,7 @@ static int watch(const char *path, unsigned secs)
 		nprev = ncur;
 		qsort(prev, nprev, sizeof(*prev), row_cmp);
 		first = false;
+		prev_at = at;
 		rv_strbuf_free(&h);
 		rv_strbuf_free(&k);
 		sleep(secs);
@@ -449,6 +482,30 @@ static void usage(FILE *f, enum rv_mgmt_cmd cmd)
 		default_sockets[0], default_sockets[1], default_sockets[2]);
 }
 
+/* valid_name: is |a|, a NAME given to kick or rekey, a certificate name
+ * as sent? Else says why. An empty or blank one meant every session to
+ * rekey (a script's unset variable: round-eleven tester 49), and spaces
+ * around one were dropped unsaid. */
+static bool valid_name(enum rv_mgmt_cmd which, const char *a)
+{
+	size_t n = strlen(a);
+
+	if (n > RV_MGMT_NAME_MAX) {
+		fprintf(stderr, "ringvpn %s: name longer than %d bytes\n", rv_mgmt_cmds[which].name,
+			RV_MGMT_NAME_MAX);
+		return false;
+	}
+	if (n == 0 || strcspn(a, " \t") != n) {
+		fprintf(stderr,
+			"ringvpn: '%s' is no client's name (a certificate name: 1-%d printable "
+			"ASCII characters, no spaces)%s\n",
+			a, RV_CERT_NAME_MAX,
+			which == RV_MGMT_REKEY && n == 0 ? "; without NAME, every session" : "");
+		return false;
+	}
+	return true;
+}
+
 static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -464,6 +521,7 @@ static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 	struct rv_mgmt_req req = { .cmd = which };
 	const char *path = NULL;
 	unsigned watch_secs = 0;
+	bool rekey_given = false;
 	int c, nargs = 0;
 
 	optind = 1;
@@ -476,8 +534,24 @@ static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 				rv_mgmt_cmds[which].name, argv[optind - 1]);
 			return RV_EXIT_USAGE;
 		}
+		/* A flag given twice: the last one was taken silently, and
+		 * `kick -s server.sock -s client.sock` went to the client
+		 * (round-eleven tester 51). */
+		if ((c == 's' && path) || (c == 'w' && watch_secs) || (c == 'r' && rekey_given)) {
+			fprintf(stderr, "ringvpn %s: flag '%s' given twice\n",
+				rv_mgmt_cmds[which].name,
+				c == 's'   ? "--socket"
+				: c == 'w' ? "--watch"
+					   : "--rekey");
+			return RV_EXIT_USAGE;
+		}
 		switch (c) {
 		case 's':
+			if (!optarg[0]) {
+				fprintf(stderr, "ringvpn %s: -s needs a socket's path\n",
+					rv_mgmt_cmds[which].name);
+				return RV_EXIT_USAGE;
+			}
 			path = optarg;
 			break;
 		case 'j':
@@ -520,6 +594,10 @@ static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 				name = argv[optind++];
 			}
 			req.cmd = RV_MGMT_REKEY;
+			rekey_given = true;
+			if (name && !valid_name(which, name)) {
+				return RV_EXIT_USAGE;
+			}
 			snprintf(req.name, sizeof(req.name), "%s", name ? name : "");
 			break;
 		}
@@ -540,9 +618,7 @@ static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 		const char *a = argv[optind];
 
 		if (nargs == 0 && (which == RV_MGMT_KICK || which == RV_MGMT_REKEY)) {
-			if (strlen(a) > RV_MGMT_NAME_MAX) {
-				fprintf(stderr, "ringvpn %s: name longer than %d bytes\n",
-					rv_mgmt_cmds[which].name, RV_MGMT_NAME_MAX);
+			if (!valid_name(which, a)) {
 				return RV_EXIT_USAGE;
 			}
 			snprintf(req.name, sizeof(req.name), "%s", a);

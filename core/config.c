@@ -1499,6 +1499,14 @@ int rv_config_load(struct rv_config *c, const char *path, char *err, size_t err_
 		snprintf(err, err_len, "config file %s is larger than 1 MiB", path);
 		goto out;
 	}
+	/* Read as it is, and said: a file cut short, or still being written,
+	 * was applied unsaid (round-eleven tester 51); one an editor saved
+	 * without its last newline cannot be told from it. */
+	if (n > 0 && buf[n - 1] != '\n') {
+		rv_warnx("config file %s: its last line has no newline (a file cut short, or "
+			 "still being written?): read as it is",
+			 path);
+	}
 	/* A UTF-8 byte-order mark (some editors write one) is no part of the
 	 * first key. */
 	if (n >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {

@@ -216,6 +216,15 @@ int rv_mgmt_format(char *buf, size_t len, const struct rv_mgmt_req *req)
 	if (n < 0 || (size_t)n >= len) {
 		return -ENOSPC;
 	}
-	/* What we send must parse: refuse names with spaces and the like. */
-	return rv_mgmt_parse(&check, buf, (size_t)n, err, sizeof(err));
+	/* What we send must parse: refuse names with spaces and the like,
+	 * and must parse as the name given (" a" was sent as "a", and " "
+	 * as no name: every session to rekey). */
+	if (rv_mgmt_parse(&check, buf, (size_t)n, err, sizeof(err))) {
+		return -EINVAL;
+	}
+	if ((req->cmd == RV_MGMT_KICK || req->cmd == RV_MGMT_REKEY) &&
+	    strcmp(check.name, req->name) != 0) {
+		return -EINVAL;
+	}
+	return 0;
 }

@@ -43,6 +43,8 @@
 enum {
 	MGMT_SLOTS = 32,
 	MGMT_TIMEOUT_NS = 5 * RV_NSEC_PER_SEC,
+	/* How often the socket's path is looked at (path_check). */
+	MGMT_CHECK_NS = 5 * RV_NSEC_PER_SEC,
 	MGMT_SEND_CHUNK = 256 * 1024,
 	MAX_GROUPS = 64,
 };
@@ -65,6 +67,8 @@ struct rv_mgmt {
 	ino_t ino;
 	bool have_group;
 	gid_t admin_gid;
+	bool said;		/* path_check's trouble said (until it ends) */
+	struct rv_ltimer check; /* path_check */
 	uint64_t requests, refused, malformed;
 	struct mgmt_conn conns[MGMT_SLOTS];
 };
@@ -178,14 +182,55 @@ static int clear_stale(const char *path, const struct sockaddr_un *sun, char *er
 	return 0;
 }
 
+/* listener binds a listening socket at |sun|'s path, mode 0660 and, with
+ * |chown|, of the admin group, and records the file it made. Returns the
+ * socket, or -errno. */
+static int listener(struct rv_mgmt *m, const struct sockaddr_un *sun, bool chown)
+{
+	const char *path = sun->sun_path;
+	struct stat st;
+	mode_t old;
+	int fd, ret;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		return -errno;
+	}
+	old = umask(0117); /* 0660 */
+	ret = bind(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	umask(old);
+	if (ret == 0 &&
+	    /* lchown: a link put in the socket's place (in a directory
+	     * the service user may write) is not followed to a file of
+	     * its choosing. */
+	    (listen(fd, 64) ||
+	     (chown && m->have_group && lchown(path, (uid_t)-1, m->admin_gid) != 0))) {
+		int e = errno;
+
+		unlink(path); /* ours: bind made it */
+		errno = e;
+		ret = -1;
+	}
+	if (ret) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	/* The file bind made (fstat of the socket would give the socket's
+	 * inode, not the file's). */
+	if (lstat(path, &st) == 0) {
+		m->dev = st.st_dev;
+		m->ino = st.st_ino;
+	}
+	return fd;
+}
+
 int rv_mgmt_open(struct rv_loop *l, char *err, size_t err_len)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	const char *path = l->cfg->status_socket;
 	char why[PATH_MAX + 64];
 	struct rv_mgmt *m;
-	struct stat st;
-	mode_t old;
 	int fd, ret;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -216,37 +261,10 @@ int rv_mgmt_open(struct rv_loop *l, char *err, size_t err_len)
 	if (ret) {
 		return ret;
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = listener(m, &sun, true);
 	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, err_len, "status socket: %s", strerror(errno));
-		return ret;
-	}
-	old = umask(0117); /* 0660 */
-	ret = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old);
-	if (ret == 0 &&
-	    /* lchown: a link put in the socket's place (in a directory
-	     * the service user may write) is not followed to a file of
-	     * its choosing. */
-	    (listen(fd, 64) || (m->have_group && lchown(path, (uid_t)-1, m->admin_gid) != 0))) {
-		int e = errno;
-
-		unlink(path); /* ours: bind made it */
-		errno = e;
-		ret = -1;
-	}
-	if (ret) {
-		ret = -errno;
-		snprintf(err, err_len, "cannot set up status socket %s: %s", path, strerror(errno));
-		close(fd);
-		return ret;
-	}
-	/* The file bind made (fstat of the socket would give the socket's
-	 * inode, not the file's). */
-	if (lstat(path, &st) == 0) {
-		m->dev = st.st_dev;
-		m->ino = st.st_ino;
+		snprintf(err, err_len, "cannot set up status socket %s: %s", path, strerror(-fd));
+		return fd;
 	}
 	/* A user who owns a directory on the way can rename the socket aside
 	 * and bind one of their own: root's `ringvpn kick` then got "kicked"
@@ -277,6 +295,7 @@ void rv_mgmt_free(struct rv_loop *l)
 			unlink(m->path);
 		}
 	}
+	rv_loop_disarm(l, &m->check);
 	rv_slots_free(&m->slots);
 	free(m);
 	l->mgmt = NULL;
@@ -651,9 +670,72 @@ void rv_mgmt_on_cqe(struct rv_loop *l, enum rv_op op, uint64_t ud, int res)
 	send_more(l, c);
 }
 
+/* say_once logs |line| at warn level, once until the trouble ends. */
+static void say_once(struct rv_mgmt *m, const char *line)
+{
+	if (!m->said) {
+		rv_warnx("%s", line);
+		m->said = true;
+	}
+}
+
+/* path_check looks whether the socket is still where `ringvpn status`
+ * looks for it. Deleted (a cleanup of /run, a careless rm), it is made
+ * anew where the process may; else said, once: status, kick and reload
+ * could no longer reach the process, and nothing said so (round-eleven
+ * tester 51). Another file in its place (a second instance's socket) is
+ * left alone, and said. */
+static void on_path_check(struct rv_loop *l, struct rv_ltimer *lt)
+{
+	struct rv_mgmt *m = l->mgmt;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char line[2 * sizeof(m->path) + 256];
+	struct stat st;
+	int fd;
+
+	rv_loop_arm(l, lt, on_path_check, l->now_ns + MGMT_CHECK_NS);
+	if (lstat(m->path, &st) == 0) {
+		if (st.st_dev == m->dev && st.st_ino == m->ino) {
+			m->said = false;
+			return;
+		}
+		snprintf(line, sizeof(line),
+			 "status socket %s was replaced by another file while this process ran "
+			 "(a second instance?): `ringvpn status`, `kick` and `reload` reach that, "
+			 "not this process (SIGHUP still reloads it)",
+			 m->path);
+		say_once(m, line);
+		return;
+	}
+	/* Its group cannot be set any more (no lchown after the drop):
+	 * a socket its group's members could not open is no remedy. */
+	fd = errno != ENOENT ? -errno : m->have_group ? -EPERM : 0;
+	if (fd == 0) {
+		strcpy(sun.sun_path, m->path);
+		fd = listener(m, &sun, false);
+	}
+	if (fd < 0) {
+		snprintf(line, sizeof(line),
+			 "status socket %s was deleted while this process ran, and cannot be made "
+			 "anew: %s; `ringvpn status`, `kick` and `reload` cannot reach this "
+			 "process "
+			 "until a restart (SIGHUP still reloads it)",
+			 m->path,
+			 fd == -EPERM && m->have_group ? "its admin_group cannot be set after the "
+							 "privilege drop"
+						       : strerror(-fd));
+		say_once(m, line);
+		return;
+	}
+	rv_slots_replace_listener(l, &m->slots, fd);
+	m->said = false;
+	rv_warnx("status socket %s was deleted while this process ran: made anew", m->path);
+}
+
 void rv_mgmt_start(struct rv_loop *l)
 {
 	if (l->mgmt) {
 		rv_slots_arm_accept(l, &l->mgmt->slots);
+		rv_loop_arm(l, &l->mgmt->check, on_path_check, l->now_ns + MGMT_CHECK_NS);
 	}
 }

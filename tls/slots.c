@@ -131,6 +131,24 @@ void rv_slots_arm_accept(struct rv_loop *l, struct rv_slots *t)
 	t->accept_armed = true;
 }
 
+void rv_slots_replace_listener(struct rv_loop *l, struct rv_slots *t, int fd)
+{
+	int old = t->listen_fd;
+
+	t->listen_fd = fd;
+	if (old >= 0) {
+		/* A listening socket shut down fails its waiting accepts
+		 * (EINVAL): the ring's one completes, and is re-armed on
+		 * |fd| then. */
+		if (t->accept_armed) {
+			t->replaced = true;
+			shutdown(old, SHUT_RDWR);
+		}
+		close(old);
+	}
+	rv_slots_arm_accept(l, t);
+}
+
 void rv_slots_refill_spare(struct rv_loop *l)
 {
 	if (l->spare_fd < 0) {
@@ -272,6 +290,13 @@ struct rv_slot *rv_slots_accepted(struct rv_loop *l, struct rv_slots *t, int res
 		}
 	} else if (res >= 0) {
 		t->out_of_fds = false;
+	}
+	if (t->replaced) {
+		t->replaced = false;
+		if (res < 0) {
+			rv_slots_arm_accept(l, t);
+			return NULL;
+		}
 	}
 	if (res < 0) {
 		if (res != -ECANCELED && !l->stopping && !t->out_of_fds) {

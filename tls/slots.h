@@ -92,6 +92,7 @@ struct rv_slots {
 	const struct rv_slots_ops *ops;
 	int listen_fd; /* the service opens it; -1 when none */
 	bool accept_armed;
+	bool replaced;	 /* the armed accept's listener was replaced: its error is expected */
 	bool out_of_fds; /* accepts fail with EMFILE/ENFILE (logged once) */
 	struct rv_ltimer accept_retry;
 	struct rv_ltimer crowd_timer; /* crowded(): a caller may be waiting */
@@ -117,6 +118,11 @@ void rv_slots_arm_accept(struct rv_loop *l, struct rv_slots *t);
  * reserve (l->spare_fd) if it was given up: a connection accepted while
  * the process was out of descriptors uses it (rv_slots_accepted). */
 void rv_slots_refill_spare(struct rv_loop *l);
+
+/* rv_slots_replace_listener makes |fd| the listener in place of the one
+ * there: an accept armed on the old one completes (its socket shut down)
+ * and is armed again on |fd|, unsaid. The old one is closed. */
+void rv_slots_replace_listener(struct rv_loop *l, struct rv_slots *t, int fd);
 
 /* rv_slots_accepted handles the accept completion |res|. Returns the slot
  * of the new connection: zeroed, then with its socket, in use and with a

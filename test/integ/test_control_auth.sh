@@ -215,6 +215,19 @@ check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --workers 2 --workers 3 -n
 grep -q "\-\-workers given twice" "$RVT_TMP/exit.log" || rvt_fail "a repeated flag not said"
 check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" -c "$RVT_TMP/s2.conf" -n
 check_exit 0 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --route 10.5.0.0/16 --route 10.6.0.0/16 -n
+# What the flags make wrong is said of them, exit 2 (the file was blamed,
+# exit 3), and --max-attempts is given once (round-eleven tester 51).
+check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --route 10.6.0.0/16 --route 10.6.0.0/16 -n
+grep -q "the command line's flags with $RVT_TMP/s2.conf: route 10.6.0.0/16 is given twice" "$RVT_TMP/exit.log" ||
+	rvt_fail "--route twice: $(cat "$RVT_TMP/exit.log")"
+check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --pool4 none --pool6 none -n
+check_exit 2 "$RV_BIN" client -c "$RVT_TMP/c1.conf" --max-attempts 1 --max-attempts 2 -n
+grep -q "\-\-max-attempts given twice" "$RVT_TMP/exit.log" || rvt_fail "--max-attempts twice: $(cat "$RVT_TMP/exit.log")"
+# A file whose last line has no newline (cut short?) is read, and said.
+head -c -1 "$RVT_TMP/s2.conf" >"$RVT_TMP/cut.conf"
+check_exit 0 "$RV_BIN" server -c "$RVT_TMP/cut.conf" -n
+grep -q "config file $RVT_TMP/cut.conf: its last line has no newline" "$RVT_TMP/exit.log" ||
+	rvt_fail "a last line without newline not said: $(cat "$RVT_TMP/exit.log")"
 # A fixed address the pool cannot give is said with the file's name, as the
 # file's other errors are (it was not).
 cp "$RVT_TMP/s2.conf" "$RVT_TMP/fx.conf" && echo "fixed = alice 10.99.0.1" >>"$RVT_TMP/fx.conf"

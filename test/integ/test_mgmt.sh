@@ -254,6 +254,13 @@ grep -q "management request 'kick' from uid 65534 refused: not permitted" "$SLOG
 	rvt_fail "no log line for the refused kick"
 [ "$(ctl_sessions)" = 2 ] || rvt_fail "the refused kick ended a session"
 
+# A caller the socket's mode keeps out is told so (it was asked whether
+# the server was running: round-eleven tester 51).
+OUT=$(as_nobody daemon "$RV_BIN" status -s "$SRV_SOCK" 2>&1)
+RC=$?
+[ "$RC" = 9 ] && grep -q "Permission denied (only root and the members of its admin_group may use it)" <<<"$OUT" ||
+	rvt_fail "status as a stranger: exit $RC: $OUT"
+
 rvt_step "2. the server checks the caller even when the socket mode lets anyone in"
 chmod 0666 "$SRV_SOCK"
 chmod o+x "$RVT_TMP"
@@ -386,6 +393,32 @@ for bad in 5x 0 3601 -1; do
 	rc=$?
 	[ "$rc" = 2 ] || rvt_fail "status --watch $bad: exit $rc, want 2 (5x was taken as 5)"
 done
+# A flag given twice, an empty socket path, and a blank NAME or one with
+# spaces around it: usage errors (`rekey ''` rekeyed every session, and the
+# last -s was taken: round-eleven testers 49 and 51); a path that is no
+# socket is said to be none.
+R0="$(ctl_field "session name=client1" epoch) $(ctl_field "session name=client2" epoch)"
+usage2() {
+	"$RV_BIN" "$@" >"$RVT_TMP/u.out" 2>&1
+	local rc=$?
+	[ "$rc" = 2 ] || rvt_fail "ringvpn $*: exit $rc, want 2: $(cat "$RVT_TMP/u.out")"
+}
+usage2 rekey -s "$SRV_SOCK" ''
+grep -q "'' is no client's name .*; without NAME, every session" "$RVT_TMP/u.out" || rvt_fail "rekey '': $(cat "$RVT_TMP/u.out")"
+usage2 rekey -s "$SRV_SOCK" ' '
+usage2 rekey -s "$SRV_SOCK" 'client1 '
+usage2 kick -s "$SRV_SOCK" ' client2'
+usage2 status --rekey= -s "$SRV_SOCK"
+usage2 kick -s "$SRV_SOCK" -s "$RVT_TMP/c1.sock" client2
+grep -q "flag '--socket' given twice" "$RVT_TMP/u.out" || rvt_fail "-s twice: $(cat "$RVT_TMP/u.out")"
+usage2 status --watch 1 --watch 2 -s "$SRV_SOCK"
+usage2 status -s ''
+sleep 1
+R1="$(ctl_field "session name=client1" epoch) $(ctl_field "session name=client2" epoch)"
+[ "$R1" = "$R0" ] || rvt_fail "a refused rekey rekeyed: epochs $R1 after $R0"
+[ "$(ctl_sessions)" = 2 ] || rvt_fail "a refused kick ended a session"
+"$RV_BIN" status -s "$RVT_TMP" >/dev/null 2>"$RVT_TMP/u.out" && rvt_fail "status on a directory exited 0"
+grep -q "that is no socket" "$RVT_TMP/u.out" || rvt_fail "status on a directory: $(cat "$RVT_TMP/u.out")"
 grep -A3 "^RATES" "$RVT_TMP/watch.txt" | tail -4
 [ "$(grep -c "^ringvpn server: running" "$RVT_TMP/watch.txt")" -ge 3 ] || rvt_fail "watch did not redraw"
 [ "$(grep -c "^RATES" "$RVT_TMP/watch.txt")" -ge 3 ] || rvt_fail "watch shows no rates"
@@ -401,7 +434,26 @@ rvt_stop_pid "$P2" 10 || rvt_fail "client2 exit"
 rvt_wait_for 10 "no session" ctl_sessions_eq 0 || rvt_fail "sessions left"
 OUT=$(mgmt rekey) || rvt_fail "rekey with no session: $OUT"
 grep -q "^no session to rekey$" <<<"$OUT" || rvt_fail "rekey with no session: $OUT"
+# The socket deleted while the server runs: said (status, kick and reload
+# could not reach it, unsaid: round-eleven tester 51); with an admin_group,
+# whose group the process cannot set after its drop, not made anew.
+rm "$SRV_SOCK"
+rvt_wait_for 8 "the deletion said" grep -q "status socket $SRV_SOCK was deleted while this process ran, and cannot be made anew: its admin_group cannot be set after the privilege drop" "$SLOG" ||
+	rvt_fail "the deleted socket not said: $(grep -a "status socket" "$SLOG" | tail -2)"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+
+rvt_step "6b. the status socket deleted while the server runs is made anew"
+mv "$SLOG" "$RVT_TMP/server-6.log"
+CTL_SERVER_KV=()
+ctl_start_server
+rm "$SRV_SOCK"
+rvt_wait_for 8 "made anew" grep -q "status socket $SRV_SOCK was deleted while this process ran: made anew" "$SLOG" ||
+	rvt_fail "the deleted socket not made anew: $(grep -a "status socket" "$SLOG" | tail -2)"
+OUT=$(mgmt status) || rvt_fail "status through the socket made anew: $OUT"
+grep -q "^ringvpn server: running" <<<"$OUT" || rvt_fail "status through the socket made anew: $OUT"
+grep -q "management: accept" "$SLOG" && rvt_fail "the replaced listener's accept said as an error"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+[ ! -e "$SRV_SOCK" ] || rvt_fail "the socket made anew was left at exit"
 
 rvt_step "7. status against another program's socket: a short error"
 # It printed all of what the program sent, up to 32 MiB on one line (a
