@@ -961,8 +961,20 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 st->demux_entries, st->qsbr_pending, st->tun_lanes, st->moves,
 				 st->away, st->data_port, st->awaiting_hello);
 	} else {
-		rv_strbuf_printf(o, "client server=%s state=%s tun=%s failed_attempts=%u",
-				 st->server, st->state, st->tun, st->failed_attempts);
+		/* "host (address:port)" as two fields: its space split the
+		 * line's key=value pairs (round-eleven tester 51). */
+		const char *sp = strstr(st->server, " (");
+		size_t n = strlen(st->server);
+
+		if (sp && n > 0 && st->server[n - 1] == ')') {
+			rv_strbuf_printf(o, "client server=%.*s server_addr=%.*s",
+					 (int)(sp - st->server), st->server,
+					 (int)(st->server + n - 1 - (sp + 2)), sp + 2);
+		} else {
+			rv_strbuf_printf(o, "client server=%s", st->server);
+		}
+		rv_strbuf_printf(o, " state=%s tun=%s failed_attempts=%u", st->state, st->tun,
+				 st->failed_attempts);
 	}
 	if (st->have_tun_drops) {
 		rv_strbuf_printf(o, " tun_drops=%" PRIu64, st->tun_drops);

@@ -607,6 +607,11 @@ rc=0
 rvt_nsx "$S" setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --groups="4,$(seq -s, 20000 20299)" \
 	"$RV_BIN" server -c "$RVT_TMP/adm.conf" -n >"$RVT_TMP/adm300.log" 2>&1 || rc=$?
 [ "$rc" = 0 ] || rvt_fail "a member of adm among 301 groups: exit $rc, $(tail -2 "$RVT_TMP/adm300.log")"
+# That -n, as a user without CAP_NET_ADMIN, says the start would exit 9
+# (it said only OK: round-eleven tester 51); as root it does not.
+grep -q "warning: this process has no CAP_NET_ADMIN: a start like this one would exit 9" "$RVT_TMP/adm300.log" ||
+	rvt_fail "-n without CAP_NET_ADMIN did not say it: $(cat "$RVT_TMP/adm300.log")"
+grep -q "no CAP_NET_ADMIN" <<<"$OUT" && rvt_fail "-n as root said it had no CAP_NET_ADMIN"
 # Started as root, the default user nobody is said to be shared.
 grep -aq "user nobody is shared with other services" "$RVT_TMP"/client*.log ||
 	rvt_fail "the shared user not said"

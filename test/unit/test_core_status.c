@@ -244,6 +244,26 @@ Test(core_status, prometheus_client)
 	free(text);
 }
 
+/* The client's line splits into key=value pairs at its spaces: the server
+ * as "host (address:port)" made a field of its own of "(address:port)". */
+Test(core_status, kv_client_server_is_two_fields)
+{
+	struct rv_status st;
+	char *text;
+
+	snapshot(&st, "client");
+	snprintf(st.server, sizeof(st.server), "vpn.example (192.0.2.1:4433)");
+	text = render_with(rv_status_render_kv, &st);
+	cr_assert_not_null(strstr(text,
+				  "client server=vpn.example server_addr=192.0.2.1:4433 state="),
+			   "%s", text);
+	free(text);
+	snprintf(st.server, sizeof(st.server), "vpn.example");
+	text = render_with(rv_status_render_kv, &st);
+	cr_assert_not_null(strstr(text, "client server=vpn.example state="), "%s", text);
+	free(text);
+}
+
 Test(core_status, prometheus_metrics_endpoint_and_empty)
 {
 	struct rv_status st;
