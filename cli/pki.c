@@ -537,18 +537,31 @@ static int cmd_show(int argc, char **argv)
 	if (optind >= argc) {
 		return usage_error("show", "name at least one certificate or CRL file");
 	}
+	/* Every file is shown; the first failure's code is the exit's (a key
+	 * file among them stopped the list: round-eleven tester 51). */
+	int code = RV_EXIT_OK;
+
 	for (int i = optind; i < argc; i++) {
 		if (i > optind) {
 			printf("\n");
 		}
-		fflush(stdout);
 		int ret = rv_pki_show(stdout, argv[i], &err);
 
+		/* Why a write failed (in the show's own flush) is kept for
+		 * main's message, by which errno has changed (it said no
+		 * reason: round-eleven tester 51). */
+		if (fflush(stdout) == EOF || ferror(stdout)) {
+			rv_cli_output_failed(errno);
+		}
+
 		if (ret != 0) {
-			return pki_failed("show", ret, &err);
+			int failed = pki_failed("show", ret, &err);
+
+			code = code == RV_EXIT_OK ? failed : code;
+			err = (struct rv_pki_err){ 0 };
 		}
 	}
-	return RV_EXIT_OK;
+	return code;
 }
 
 static int cmd_verify(int argc, char **argv)

@@ -14,13 +14,13 @@
  *     "tun": STR, "listen": STR, "data_port": N,
  *     "sessions": N, "handshaking": N, "connections": N,
  *     "awaiting_hello": N (server),
- *     "handshakes": { "ok": N, "failed": N, "timeouts": N, "evicted": N },
+ *     "handshakes": { "ok": N, "failed": N, "timeouts": N, "evicted": N },  (server)
  *     "events": { "replaced": N, "kicked": N, "revoked": N, "rate_limited": N,
  *                 "reconfigured": N, "timed_out": N, "protocol_errors": N,
  *                 "slow_readers": N, "reloads": N, "reload_partial": N,
  *                 "reload_failures": N,
  *                 "refused_full": N, "refused_no_address": N, "expired": N },
- *     "pools": { "v4_in_use": N, "v4_size": N, "v6_in_use": N, "v6_size": N },
+ *     "pools": { "v4_in_use": N, "v4_size": N, "v6_in_use": N, "v6_size": N },  (server)
  *     "qsbr_pending": N, "demux_entries": N,
  *     "tun_lanes": N|null,                                 (server)
  *     "balance": { "moves": N, "away": N },                (server)
@@ -34,6 +34,7 @@
  *                       "renewal_waits": BOOL },  (the running certificate is the
  *                                        previous one: its files cannot be used yet)
  *     "handshake_latency_s": { "buckets": [[LE, COUNT]...], "sum": F, "count": N },
+ *                                                          (server)
  *     "peers": [ { "name": STR, "state": STR, "v4": STR|null, "v6": STR|null,
  *                  "endpoint": STR|null, "connected_s": N, "epoch": N,
  *                  "rekeys": N, "last_handshake_s": N, "index": "xxxxxxxx",
@@ -50,7 +51,10 @@
  * timeout; a client has it from its server: DATA_STATUS); "return_silent_s"
  * the same for the way from the server to the client (found by the client,
  * whose keepalives the server answers; a server has it from the client).
- * COUNTER and REASON names are those of core/counters.h.
+ * COUNTER and REASON names are those of core/counters.h. Every key is in
+ * both roles' objects (one shape for a parser); one marked (server) or
+ * (client) is 0, null or "" in the other role's, where it means nothing
+ * (round-eleven tester 51 read a client's "handshakes" 0 as a fault).
  */
 #ifndef RV_CORE_STATUS_H
 #define RV_CORE_STATUS_H

@@ -150,6 +150,15 @@ expect_err "$tmp/none"
 expect 10 "refuse to overwrite a key" "$bin" pki client --ca "$p/ca" --name client1 --out "$p"
 expect_err "--force"
 expect 7 "show missing file" "$bin" pki show "$tmp/none.crt"
+# A key among the files: said, and the others shown all the same, exit
+# its code (it stopped the list); output that cannot be written says why
+# (round-eleven tester 51).
+expect 2 "show a key and a certificate" "$bin" pki show "$p/ca/ca.key" "$p/server.crt"
+grep -q "^type: certificate" "$tmp/out" && pass "the certificate after the key shown" ||
+	fail "the certificate after the key not shown: $(cat "$tmp/out")"
+expect 1 "show to a full disk" sh -c "'$bin' pki show '$p/server.crt' >/dev/full"
+grep -q "cannot write the output: No space left on device" "$tmp/err" && pass "said" ||
+	fail "the full disk not said: $(cat "$tmp/err")"
 printf 'not a certificate\n' >"$tmp/junk.crt"
 expect 4 "show a file that is no certificate" "$bin" pki show "$tmp/junk.crt"
 cp -a "$p/ca" "$tmp/nokey"
