@@ -539,11 +539,15 @@ void rv_ctl_peer_told_data_status(struct rv_ctl_peer *c, const struct rv_ctl_dat
 				    c->name, secs, a);
 		} else {
 			/* None came to answer: its way is blocked, maybe
-			 * ours too. */
-			rv_warnx_rl("client %s: data channel silent both ways (none of ours "
-				    "for %u s, it reports; its keepalives, which we answer, "
-				    "do not come either): UDP between us and %s may be "
-				    "blocked (the session stays up)",
+			 * ours too; ours may have carried nothing but those
+			 * answers, so its report proves nothing of ours ("both
+			 * ways" was said with only its way blocked: round-eleven
+			 * tester 49). */
+			rv_warnx_rl("client %s: data channel silent: its keepalives, which we "
+				    "answer, do not come (none for %u s), and it reports none of "
+				    "ours (we may have had nothing else to send): UDP from %s "
+				    "may be blocked on the way, ours maybe too (the session "
+				    "stays up)",
 				    c->name, secs, a);
 		}
 	}
