@@ -271,6 +271,7 @@ struct rv_worker {
 	bool aqm;
 	struct rv_codel codel;
 	unsigned cq_next;    /* the CQ position after the completion being handled */
+	unsigned turn_recvs; /* UDP receives handled in this turn so far */
 	uint64_t rt_now_ns;  /* CLOCK_REALTIME at the start of the turn */
 	uint64_t icmp_at_ns; /* ICMP answers: when tokens were last added */
 	unsigned icmp_tokens;

@@ -659,6 +659,7 @@ static void on_udp_recv(struct rv_worker *w, const struct io_uring_cqe *cqe, uns
 		rv_ctr_add(&w->ctr, RV_CTR_UDP_SMALL, 1);
 	}
 	w->udp_turn_bufs++;
+	w->turn_recvs++;
 	w->udp_turn_bytes += (uint32_t)cqe->res;
 	rv_worker_udp_recv(w, cqe->flags >> IORING_CQE_BUFFER_SHIFT, (uint32_t)cqe->res);
 }
@@ -778,6 +779,7 @@ static void worker_loop(struct rv_worker *w)
 		/* The receive timestamps are CLOCK_REALTIME (SO_TIMESTAMPNS). */
 		clock_gettime(CLOCK_REALTIME, &now);
 		w->rt_now_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+		w->turn_recvs = 0;
 		io_uring_for_each_cqe(ring, head, cqe)
 		{
 			w->cq_next = head + 1; /* what waits behind it (worker_rx.c) */
