@@ -74,6 +74,7 @@ struct hostcfg {
 	bool applied;	  /* and the routes it let in (tunwatch.c puts them back) */
 	struct rv_prefix routes[RV_CTL_MAX_ROUTES];
 	size_t num_routes;
+	uint64_t unused;	     /* bit i: routes[i] is not used by the host (not a source) */
 	struct rv_ip_addr server;    /* the address connected to (family 0: none yet) */
 	struct rv_ctl_config pushed; /* the last CONFIG's routes and MTU, for a reload */
 	struct rv_ctl_dns dns;	     /* the last DNS push, for a reload (empty: none) */
@@ -139,8 +140,16 @@ static size_t sources_of(const struct hostcfg *h, struct rv_prefix *out)
 	for (size_t i = 0; i < n; i++) {
 		rv_prefix_clear_host(&out[i]);
 	}
-	memcpy(out + n, h->routes, h->num_routes * sizeof(h->routes[0]));
-	return n + h->num_routes;
+	/* Not the routes the host does not send through the tunnel: it said
+	 * "not used" of its own LAN's network a server pushed, and took
+	 * packets from the tunnel posing as that LAN's hosts (round-eleven
+	 * tester 50). */
+	for (size_t i = 0; i < h->num_routes; i++) {
+		if (i >= 64 || !(h->unused & (1ull << i))) {
+			out[n++] = h->routes[i];
+		}
+	}
+	return n;
 }
 
 /* publish_sources makes the tunnel's networks what session |s| (NULL: the
@@ -244,6 +253,7 @@ void rv_hostcfg_server(struct rv_loop *l, const struct rv_endpoint *server)
 {
 	struct hostcfg *h = state(l);
 	struct rv_prefix addrs[2], kept[RV_CTL_MAX_ROUTES];
+	uint64_t unused = 0;
 	size_t n = 0;
 	int ret;
 
@@ -259,7 +269,7 @@ void rv_hostcfg_server(struct rv_loop *l, const struct rv_endpoint *server)
 		return;
 	}
 	ret = rv_tun_set_addrs_routes(rv_dataplane_tun_name(l->dp), addrs, addrs_of(h, addrs), kept,
-				      n);
+				      n, &unused);
 	if (ret) {
 		rv_warn(ret, "cannot take the routes covering the server off %s",
 			rv_dataplane_tun_name(l->dp));
@@ -267,6 +277,7 @@ void rv_hostcfg_server(struct rv_loop *l, const struct rv_endpoint *server)
 	}
 	memcpy(h->routes, kept, n * sizeof(kept[0]));
 	h->num_routes = n;
+	h->unused = unused;
 	(void)publish_sources(l, h, NULL); /* only removes: cannot fail */
 }
 
@@ -397,6 +408,7 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 	unsigned mtu = c->mtu > cap ? cap : c->mtu;
 	struct rv_prefix addrs[2], routes[RV_CTL_MAX_ROUTES];
 	size_t num_addrs, num_routes;
+	uint64_t unused;
 	char why[160];
 	int ret;
 
@@ -461,13 +473,15 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 				 why, v6);
 		}
 	}
-	ret = rv_tun_set_addrs_routes(ifname, addrs, num_addrs, routes, num_routes);
+	unused = 0;
+	ret = rv_tun_set_addrs_routes(ifname, addrs, num_addrs, routes, num_routes, &unused);
 	if (ret) {
 		rv_warn(ret, "cannot set the addresses and routes of %s", ifname);
 		return rv_client_local_failure(l, ret);
 	}
 	memcpy(h->routes, routes, num_routes * sizeof(routes[0]));
 	h->num_routes = num_routes;
+	h->unused = unused;
 	h->applied = true;
 	if (c != &h->pushed) {
 		h->pushed = *c;

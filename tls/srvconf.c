@@ -89,7 +89,7 @@ static void set_tun_addrs(struct rv_loop *l, const struct rv_config *next, struc
 		num_addrs = n4;
 		num_routes = r4;
 	}
-	ret = rv_tun_set_addrs_routes(ifname, addrs, num_addrs, routes, num_routes);
+	ret = rv_tun_set_addrs_routes(ifname, addrs, num_addrs, routes, num_routes, NULL);
 	if (ret) {
 		rv_strbuf_printf(log, "failed: the server's addresses on its TUN: %s\n",
 				 strerror(-ret));

@@ -333,13 +333,22 @@ bool rv_udp_gso_supported(int fd)
 	return getsockopt(fd, SOL_UDP, UDP_SEGMENT, &val, &len) == 0;
 }
 
+/* v4_answerable: can a datagram be sent back to |a|:|port| (network
+ * order)? */
+static bool v4_answerable(const struct in_addr *a, in_port_t port)
+{
+	uint32_t h = ntohl(a->s_addr);
+
+	return port != 0 && h != 0 && h != 0xffffffffu && !IN_MULTICAST(h);
+}
+
 bool rv_sock_canon_endpoint(struct rv_endpoint *out, const struct sockaddr *sa, socklen_t len)
 {
 	memset(out, 0, sizeof(*out));
 	if (len >= sizeof(struct sockaddr_in) && sa->sa_family == AF_INET) {
 		memcpy(&out->in4, sa, sizeof(out->in4));
 		out->len = sizeof(out->in4);
-		return true;
+		return v4_answerable(&out->in4.sin_addr, out->in4.sin_port);
 	}
 	if (len >= sizeof(struct sockaddr_in6) && sa->sa_family == AF_INET6) {
 		struct sockaddr_in6 a6;
@@ -349,12 +358,13 @@ bool rv_sock_canon_endpoint(struct rv_endpoint *out, const struct sockaddr *sa, 
 			out->in4.sin_port = a6.sin6_port;
 			memcpy(&out->in4.sin_addr, &a6.sin6_addr.s6_addr[12], 4);
 			out->len = sizeof(out->in4);
-			return true;
+			return v4_answerable(&out->in4.sin_addr, out->in4.sin_port);
 		}
 		a6.sin6_flowinfo = 0;
 		out->in6 = a6;
 		out->len = sizeof(out->in6);
-		return true;
+		return a6.sin6_port != 0 && !IN6_IS_ADDR_UNSPECIFIED(&a6.sin6_addr) &&
+		       !IN6_IS_ADDR_MULTICAST(&a6.sin6_addr);
 	}
 	return false;
 }

@@ -113,7 +113,10 @@ int rv_udp_enable_pktinfo(int fd, bool v6);
 
 /* rv_sock_canon_endpoint converts a received source address (|sa|, |len|)
  * into |out|, folding v4-mapped IPv6 into AF_INET. Returns false for an
- * unsupported family or a short address. */
+ * unsupported family, a short address, and a source no datagram can be
+ * sent back to: port 0, an unspecified, multicast or (IPv4) broadcast
+ * address (a session followed port 0, and its refused sends turned the
+ * worker's UDP GSO off for every session: round-eleven tester 50). */
 bool rv_sock_canon_endpoint(struct rv_endpoint *out, const struct sockaddr *sa, socklen_t len);
 
 /* rv_sock_dest converts |ep| into a destination for a socket of family

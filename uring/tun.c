@@ -1206,7 +1206,7 @@ static void note_pools_elsewhere(const char *ifname, unsigned idx, const struct 
 }
 
 int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
-			    const struct rv_prefix *routes, size_t num_routes)
+			    const struct rv_prefix *routes, size_t num_routes, uint64_t *unused)
 {
 	struct sync s = { .ifname = ifname };
 	char buf[64];
@@ -1255,7 +1255,9 @@ int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, s
 	for (size_t i = 0; i < num_routes; i++) {
 		ret = rv_rtnl_add_route(s.ifindex, &routes[i], RV_TUN_RTPROT);
 		if (ret == 0 || ret == -EEXIST) {
-			(void)route_used(ifname, s.ifindex, &routes[i]);
+			if (!route_used(ifname, s.ifindex, &routes[i]) && unused && i < 64) {
+				*unused |= 1ull << i;
+			}
 			continue;
 		}
 		if (ret) {

@@ -188,10 +188,13 @@ int rv_tun_unset_addrs_routes(const char *ifname, const struct rv_prefix *addrs,
  * configuration does not disturb traffic. Sets the device's IPv4
  * promote_secondaries (the new address takes over as primary). Kept: the
  * kernel's IPv6 link-local addresses, and routes of any other origin
- * (kernel prefix routes, an administrator's). Returns 0, -EINVAL for a bad
- * prefix, -ENODEV, or the first netlink error (logged with the entry). */
+ * (kernel prefix routes, an administrator's). |*unused| (NULL: not
+ * wanted) gets bit i set for each of the first 64 routes the host does not
+ * send through the device (said: a route of its own, a rule, a refusal).
+ * Returns 0, -EINVAL for a bad prefix, -ENODEV, or the first netlink error
+ * (logged with the entry). */
 int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
-			    const struct rv_prefix *routes, size_t num_routes);
+			    const struct rv_prefix *routes, size_t num_routes, uint64_t *unused);
 
 /* rv_tun_add_missing adds those of |addrs| and |routes| (tagged
  * RV_TUN_RTPROT) that |ifname| lacks, and nothing else: the repair of what

@@ -173,6 +173,9 @@ ctl_conf_set "$RVT_TMP/c1.conf" accept_routes=192.168.0.0/16
 rvt_run "$RV_BIN" reload -s "$RVT_TMP/c1.sock" >/dev/null || rvt_fail "client reload"
 rvt_wait_for 5 "the clash said" grep -q "rvc: route 192.168.60.0/24 not used: the host routes that network through veth0" \
 	"$RVT_TMP/client1.log" || rvt_fail "a pushed route that clashes was skipped silently"
+# ... and its network is no source the server may send from: a packet from
+# the tunnel posing as a host of that LAN was taken (round-eleven tester 50).
+expect_sources "192.168.50.9" "192.168.60.9"
 rvt_nsx "$C1" ip route del 192.168.60.0/24 dev veth0
 ctl_conf_set "$RVT_TMP/c1.conf" accept_routes=192.168.50.0/23
 rvt_run "$RV_BIN" reload -s "$RVT_TMP/c1.sock" >/dev/null || rvt_fail "client reload"

@@ -87,6 +87,25 @@ Test(sock, canon_and_dest)
 	cr_assert_eq(ep.sa.sa_family, AF_INET6);
 	cr_assert_eq(rv_sock_dest(&out, &ep, false), 0);
 	cr_assert_not(rv_sock_canon_endpoint(&ep, (struct sockaddr *)&m, 8), "short address");
+	/* No answer can go to port 0, nor to an unspecified, multicast or
+	 * broadcast source: refused (port 0 was followed: round-eleven
+	 * tester 50). */
+	m.sin6_port = 0;
+	cr_assert_not(rv_sock_canon_endpoint(&ep, (struct sockaddr *)&m, sizeof(m)), "port 0");
+	m.sin6_port = htons(4242);
+	inet_pton(AF_INET6, "ff02::1", &m.sin6_addr);
+	cr_assert_not(rv_sock_canon_endpoint(&ep, (struct sockaddr *)&m, sizeof(m)), "multicast");
+	inet_pton(AF_INET6, "::", &m.sin6_addr);
+	cr_assert_not(rv_sock_canon_endpoint(&ep, (struct sockaddr *)&m, sizeof(m)), "::");
+	for (unsigned i = 0; i < 4; i++) {
+		static const char *const bad[] = { "::ffff:0.0.0.0", "::ffff:255.255.255.255",
+						   "::ffff:224.0.0.1", "::ffff:10.77.0.2" };
+
+		inet_pton(AF_INET6, bad[i], &m.sin6_addr);
+		m.sin6_port = i == 3 ? 0 : htons(4242);
+		cr_assert_not(rv_sock_canon_endpoint(&ep, (struct sockaddr *)&m, sizeof(m)), "%s",
+			      bad[i]);
+	}
 	memset(&ep, 0, sizeof(ep));
 	cr_assert_eq(rv_sock_dest(&out, &ep, true), 0, "unknown endpoint");
 }
