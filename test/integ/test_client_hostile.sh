@@ -122,7 +122,7 @@ ctl_client_conf "$RVT_TMP/stall.conf" "$PKI/client1" rvc "$CSOCK" handshake_time
 echo "server = 10.88.1.1:4533" >>"$RVT_TMP/stall.conf"
 rvt_bg "$C1" stall2 "$RV_BIN" client -c "$RVT_TMP/stall.conf"
 CPID=$RVT_LAST_PID
-rvt_wait_for 10 "running on the second server" sh -c "\"$RV_BIN\" status --kv -s '$CSOCK' | grep -q 'server=10.88.1.1 (10.88.1.1:4533) state=running'" ||
+rvt_wait_for 10 "running on the second server" sh -c "\"$RV_BIN\" status --kv -s '$CSOCK' | grep -q 'server=10.88.1.1 server_addr=10.88.1.1:4533 state=running'" ||
 	rvt_fail "still on the first: $("$RV_BIN" status --kv -s "$CSOCK" | head -1)"
 grep -q "no CONFIG from the server within 2000 ms" "$RVT_TMP/stall2.log" ||
 	rvt_fail "not said: $(grep -a 'disconnected' "$RVT_TMP/stall2.log" | tail -2)"
