@@ -401,7 +401,8 @@ WAITER=$!
 sleep 2.5 # a stop of 2 s or more: what the server counts as one (a stray SIGCONT is not)
 kill -CONT "$SRV_PID"
 wait "$WAITER" || rvt_fail "the request that waited got no answer: $(cat "$RVT_TMP/waiting-status.out")"
-grep -q "client1" "$RVT_TMP/waiting-status.out" || rvt_fail "the waiting status has no client1"
+grep -q "client1" "$RVT_TMP/waiting-status.out" ||
+	rvt_fail "the waiting status has no client1: $(cat "$RVT_TMP/waiting-status.out"); server: $(tail -5 "$RVT_TMP/server.log"); client1: $(tail -5 "$RVT_TMP/client1.log")"
 rvt_wait_for 5 "the dropped kick said" grep -q "'kick' from uid 0 not carried out" "$RVT_TMP/server.log" ||
 	rvt_fail "the server did not say it dropped the abandoned kick"
 sleep 1
