@@ -93,8 +93,9 @@ static bool recv_behind(const struct rv_worker *w)
  * wait above target starts over). The last of a turn's many receives has
  * nothing behind it either, and yet ended a queue that stood: taken for
  * lone, it reset CoDel at every turn's end, and the ping p99 beside a
- * saturating stream doubled (perf/results/ab-codel-lone-first-20261204). A lone full-size datagram on a busy host was dropped
- * without any queue (a hostile tester: 3-12 of 200 pings of 1420 bytes).
+ * saturating stream doubled (perf/results/ab-codel-lone-first-20261204).
+ * A lone full-size datagram on a busy host was dropped without any queue
+ * (a hostile tester: 3-12 of 200 pings of 1420 bytes).
  * Asked only when CoDel would start its wait or wants a drop: a system
  * call then, none per packet. */
 static bool backlog_empty(struct rv_worker *w, uint32_t ndg)
