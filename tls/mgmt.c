@@ -707,9 +707,14 @@ static void on_path_check(struct rv_loop *l, struct rv_ltimer *lt)
 		say_once(m, line);
 		return;
 	}
+	/* A path this user cannot look at (a directory it may not search)
+	 * tells nothing: not said. */
+	if (errno != ENOENT) {
+		return;
+	}
 	/* Its group cannot be set any more (no lchown after the drop):
 	 * a socket its group's members could not open is no remedy. */
-	fd = errno != ENOENT ? -errno : m->have_group ? -EPERM : 0;
+	fd = m->have_group ? -EPERM : 0;
 	if (fd == 0) {
 		strcpy(sun.sun_path, m->path);
 		fd = listener(m, &sun, false);
