@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <linux/capability.h>
 #include <limits.h>
 #include <netdb.h>
 #include <signal.h>
@@ -22,7 +21,6 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -504,19 +502,6 @@ static bool listen_unusable(const struct rv_config *cfg)
 	return bad;
 }
 
-/* net_admin: does this process hold CAP_NET_ADMIN in its effective set
- * (or cannot tell)? */
-static bool net_admin(void)
-{
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct d[2];
-
-	if (syscall(SYS_capget, &h, d) != 0) {
-		return true;
-	}
-	return d[CAP_NET_ADMIN / 32].effective & (1u << (CAP_NET_ADMIN % 32));
-}
-
 int rv_cli_check_paths(const struct rv_config *cfg)
 {
 	const char *sock = cfg->status_socket;
@@ -525,7 +510,7 @@ int rv_cli_check_paths(const struct rv_config *cfg)
 	/* -n said OK to a user who could not start it (exit 9: round-eleven
 	 * tester 51): a warning, since a check is often run by another
 	 * user than the service's. */
-	if (!net_admin()) {
+	if (!rv_privdrop_has_net_admin()) {
 		fprintf(stderr, "ringvpn: warning: this process has no CAP_NET_ADMIN: a start "
 				"like this one would exit 9 (run it as root, or as the service "
 				"units do)\n");

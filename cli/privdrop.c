@@ -40,6 +40,17 @@ static int set_caps(uint32_t keep)
 	return syscall(SYS_capset, &hdr, data) == 0 ? 0 : -errno;
 }
 
+bool rv_privdrop_has_net_admin(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &hdr, data) != 0) {
+		return true;
+	}
+	return data[CAP_NET_ADMIN / 32].effective & (1u << (CAP_NET_ADMIN % 32));
+}
+
 bool rv_privdrop_signals_root_only(const struct rv_privdrop *pd)
 {
 	unsigned long inner = 1, outer = 1, count = 0;

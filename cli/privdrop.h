@@ -57,6 +57,10 @@ struct rv_privdrop {
  * a sender's uid means what it says). */
 bool rv_privdrop_signals_root_only(const struct rv_privdrop *pd);
 
+/* rv_privdrop_has_net_admin: does this thread hold CAP_NET_ADMIN in its
+ * effective set (true when it cannot tell)? */
+bool rv_privdrop_has_net_admin(void);
+
 /* rv_privdrop_early makes the process non-dumpable and sets RLIMIT_CORE to
  * 0. Returns 0 or -errno. */
 int rv_privdrop_early(void);

@@ -150,7 +150,7 @@ static int take_one(struct rv_ctl_server *p, int family, const struct rv_ip_addr
 {
 	const struct rv_ctl_env *env = p->c.env;
 	char a[64];
-	int ret, ret2;
+	int ret, refused = 0; /* why the address asked back was not given (0: none asked) */
 
 	if (fixed->family) {
 		ret = rv_ippool_alloc_reserved(env->pool, fixed);
@@ -168,22 +168,7 @@ static int take_one(struct rv_ctl_server *p, int family, const struct rv_ip_addr
 			*out = *prev;
 			return 0;
 		}
-		/* Said once the address is known: the pool's next free one
-		 * may be the very one asked for ("assigning another", then
-		 * the same: round-eleven tester 51). */
-		ret2 = alloc_unkept(p, family, prev, out, now_ns);
-		if (ret2 == 0 && rv_ip_addr_equal(out, prev)) {
-			rv_info("client %s: asked for %s back, which the server did not last lease "
-				"to it: assigned all the same, as the pool's next free address",
-				p->cn, rv_ip_addr_str(prev, a, sizeof(a)));
-		} else {
-			rv_info("client %s: asked for %s back, %s: assigning another", p->cn,
-				rv_ip_addr_str(prev, a, sizeof(a)),
-				ret == -EINVAL ? "which is no longer an address the pool hands out"
-					       : "which the server did not last lease to it (or "
-						 "which is taken)");
-		}
-		return ret2;
+		refused = ret;
 	} else if (env->leases) {
 		struct rv_ip_addr mine[RV_LEASES_OF_MAX];
 		size_t n = rv_leases_of(env->leases, p->cn, family, now_ns, mine, RV_LEASES_OF_MAX);
@@ -195,7 +180,23 @@ static int take_one(struct rv_ctl_server *p, int family, const struct rv_ip_addr
 			}
 		}
 	}
-	return alloc_unkept(p, family, prev, out, now_ns);
+	ret = alloc_unkept(p, family, prev, out, now_ns);
+	/* Said once the address is known: the pool's next free one may be
+	 * the very one asked for ("assigning another", then the same:
+	 * round-eleven tester 51). */
+	if (refused && ret == 0 && rv_ip_addr_equal(out, prev)) {
+		rv_info("client %s: asked for %s back, which the server did not last lease to it: "
+			"assigned all the same, as the pool's next free address",
+			p->cn, rv_ip_addr_str(prev, a, sizeof(a)));
+	} else if (refused) {
+		rv_info("client %s: asked for %s back, %s: assigning another", p->cn,
+			rv_ip_addr_str(prev, a, sizeof(a)),
+			refused == -EINVAL
+				? "which is no longer an address the pool hands out"
+				: "which the server did not last lease to it (or which is "
+				  "taken)");
+	}
+	return ret;
 }
 
 /* assign_addrs takes this client's addresses in each family of the pool. */
