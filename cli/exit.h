@@ -29,8 +29,8 @@
 	X(USAGE, 2, false, "bad command line: unknown flag, missing or bad argument")              \
 	X(CONFIG, 3, false, "bad config file: unreadable, syntax or value error")                  \
 	X(CERT, 4, false,                                                                          \
-	  "a certificate, CA or CRL file exists but is unreadable or invalid "                     \
-	  "(for `pki verify`: the certificate was rejected)")                                      \
+	  "a certificate, CA or CRL file exists but is unreadable or invalid, or the CRL is "      \
+	  "older than `crl_state` remembers (for `pki verify`: the certificate was rejected)")     \
 	X(TLS, 6, true, "TLS connection failure: handshake or peer authentication failed")         \
 	X(CERT_MISSING, 7, true, "certificate file cannot be found (own certificate, CA or CRL)")  \
 	X(KEY_MISSING, 8, true, "private key file cannot be found")                                \

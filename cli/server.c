@@ -19,6 +19,7 @@
 #include "core/ippool.h"
 #include "core/log.h"
 #include "core/qsbr.h"
+#include "tls/crlstate.h"
 #include "tls/leasefile.h"
 #include "tls/loop.h"
 #include "tls/subnets.h"
@@ -117,6 +118,38 @@ static void raise_fd_limit(unsigned max_clients)
 	}
 }
 
+/* check_crl_state: what the start would refuse of crl_state, said by -n
+ * too: a file it must not use (exit 3), an older CRL than the file
+ * remembers (exit 4). -1: the start may go on. */
+static int check_crl_state(const struct rv_config *cfg, struct rv_tls_ctx *tls, bool check_only)
+{
+	char err[768];
+	int ret;
+
+	if (!cfg->crl_state[0]) {
+		if (check_only && cfg->crl[0]) {
+			fprintf(stderr,
+				"ringvpn: warning: crl_state is not set: a restart would take an "
+				"older CRL than the running one without a word (a reload refuses "
+				"it)\n");
+		}
+		return -1;
+	}
+	ret = rv_crlstate_check(cfg->crl_state, tls, !check_only, err, sizeof(err));
+	if (ret == -EINVAL || ret == -EKEYREJECTED) {
+		fprintf(stderr, "ringvpn: %s\n", err);
+		return ret == -EINVAL ? RV_EXIT_CONFIG : RV_EXIT_CERT;
+	}
+	if (ret < 0 && check_only) {
+		fprintf(stderr,
+			"ringvpn: warning: %s: the newest CRL would be remembered until the "
+			"process "
+			"ends only\n",
+			err);
+	}
+	return -1;
+}
+
 int rv_cmd_server(int argc, char **argv)
 {
 	static struct rv_config cfg;	/* large (fixed-address table): not on the stack */
@@ -174,6 +207,10 @@ int rv_cmd_server(int argc, char **argv)
 				"only\n",
 				err);
 		}
+	}
+	code = check_crl_state(&cfg, tls, opts.check_only);
+	if (code >= 0) {
+		goto out;
 	}
 	if (opts.check_only) {
 		char why[160];
@@ -235,7 +272,8 @@ int rv_cmd_server(int argc, char **argv)
 		if (ret != -EINTR) {
 			rv_warnx("%s", err);
 		}
-		code = rv_cli_errno_exit(ret, RV_EXIT_NET);
+		/* -EKEYREJECTED: an older CRL than crl_state remembers. */
+		code = ret == -EKEYREJECTED ? RV_EXIT_CERT : rv_cli_errno_exit(ret, RV_EXIT_NET);
 		goto out;
 	}
 	tls = NULL;  /* owned by the loop */

@@ -458,6 +458,7 @@ STR_SETTER(user, user)
 STR_SETTER(group, group)
 STR_SETTER(admin_group, admin_group)
 STR_SETTER(lease_file, lease_file)
+STR_SETTER(crl_state, crl_state)
 
 /* server_name is matched against the server certificate's DNS or IP
  * names: one with a blank or a control character (a typo, a pasted line)

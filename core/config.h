@@ -187,6 +187,7 @@ struct rv_config {
 	unsigned max_handshaking;
 	unsigned max_handshaking_per_source;
 	char lease_file[RV_CONFIG_PATH_MAX]; /* "" = leases kept in memory only */
+	char crl_state[RV_CONFIG_PATH_MAX];  /* "" = CRL numbers kept in memory only */
 	uint32_t lease_time_ms;		     /* how long a returning client gets its address */
 	unsigned max_clients;
 	uint8_t cipher;		  /* enum rv_aead_alg */

@@ -1,7 +1,7 @@
 /*
  * file.h — opening a file that must be a regular one (the configuration,
- * certificates and keys), without blocking on one that is not, and who
- * besides root could swap it.
+ * certificates and keys, state files), without blocking on one that is
+ * not, and who besides root could swap it.
  */
 #ifndef RV_CORE_FILE_H
 #define RV_CORE_FILE_H
@@ -18,6 +18,23 @@
  * -EINVAL for anything else that is not a regular file (a FIFO, socket or
  * device). */
 int rv_open_regular(const char *path);
+
+/* rv_openat2_nofollow opens |path| with |flags| (O_CLOEXEC added; a new
+ * file is made 0600) and no symbolic link anywhere on the path (openat2's
+ * RESOLVE_NO_SYMLINKS: ELOOP): a directory on the way that the service
+ * user may replace by a link chose the directory root wrote in as well (a
+ * round-two tester); a kernel without openat2 refuses a link at the end
+ * only. The descriptor, or -1 with errno. */
+int rv_openat2_nofollow(const char *path, int flags);
+
+/* rv_open_nofollow opens a state file root keeps (the lease journal, the
+ * CRL state) as rv_openat2_nofollow does, and only if it is a regular file
+ * (or makes a new one): an O_PATH descriptor is looked at first and
+ * reopened through /proc, so that a device named by mistake is never
+ * opened (some act on an open: a watchdog starts) and the file looked at
+ * is the one opened. The descriptor, or -errno: -ELOOP for a symbolic
+ * link on the way, -EINVAL for a file of another type. */
+int rv_open_nofollow(const char *path, int flags);
 
 /* rv_path_walk calls |fn| with each prefix of |path| ("/" of an absolute
  * one, then a, a/b, ..., the path itself) that exists, and its lstat, until

@@ -789,9 +789,11 @@ static const struct rv_tls_crl_seen *seen_of(const struct rv_tls_crls *c, const 
 	return NULL;
 }
 
-bool rv_tls_crls_older(const struct rv_tls_crls *n, const struct rv_tls_crls *cur, char *why,
-		       size_t why_len)
+bool rv_tls_crls_older(const struct rv_tls_crls *n, const struct rv_tls_crls *cur, bool before,
+		       char *why, size_t why_len)
 {
+	const char *than = before ? "the newest taken before this start" : "the running CRL";
+
 	for (size_t i = 0; i < RV_TLS_CRL_SEEN && n->seen[i].have; i++) {
 		const struct rv_tls_crl_seen *a = &n->seen[i], *b = seen_of(cur, a->signer);
 		char at_a[32], at_b[32];
@@ -804,9 +806,8 @@ bool rv_tls_crls_older(const struct rv_tls_crls *n, const struct rv_tls_crls *cu
 				char *na = number_str(a->number, sizeof(a->number));
 				char *nb = number_str(b->number, sizeof(b->number));
 
-				snprintf(why, why_len,
-					 "its number %s is below the running CRL's %s",
-					 na ? na : "?", nb ? nb : "?");
+				snprintf(why, why_len, "its number %s is below %s%s %s",
+					 na ? na : "?", than, before ? "," : "'s", nb ? nb : "?");
 				OPENSSL_free(na);
 				OPENSSL_free(nb);
 				return true;
@@ -817,10 +818,9 @@ bool rv_tls_crls_older(const struct rv_tls_crls *n, const struct rv_tls_crls *cu
 			rv_tls_fmt_utc(a->this_update, at_a, sizeof(at_a));
 			rv_tls_fmt_utc(b->this_update, at_b, sizeof(at_b));
 			snprintf(why, why_len,
-				 "it was issued at %s, before the running CRL (%s), and a number "
-				 "(cRLNumber) is missing from %s to tell them "
-				 "apart",
-				 at_a, at_b, a->numbered ? "the running one" : "it");
+				 "it was issued at %s, before %s (%s), and a number (cRLNumber) "
+				 "is missing from %s to tell them apart",
+				 at_a, than, at_b, a->numbered ? "that one" : "it");
 			return true;
 		}
 	}

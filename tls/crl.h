@@ -85,9 +85,10 @@ bool rv_tls_crls_dropped(const struct rv_tls_crls *n, X509_STORE *store,
 			 const struct rv_tls_crls *cur, char *who, size_t who_len);
 
 /* rv_tls_crls_older: does |n| carry an older CRL of a signer than |cur|
- * remembers? Why in |why|. */
-bool rv_tls_crls_older(const struct rv_tls_crls *n, const struct rv_tls_crls *cur, char *why,
-		       size_t why_len);
+ * remembers? Why in |why|, where |cur| is the running set, or (|before|)
+ * what the process took before this start (tls/crlstate.h). */
+bool rv_tls_crls_older(const struct rv_tls_crls *n, const struct rv_tls_crls *cur, bool before,
+		       char *why, size_t why_len);
 
 /* rv_tls_crls_carry makes |n| remember what |cur| has seen of each signer. */
 void rv_tls_crls_carry(struct rv_tls_crls *n, const struct rv_tls_crls *cur);

@@ -957,7 +957,12 @@ bool rv_tls_ctx_crl_dropped(const struct rv_tls_ctx *n, const struct rv_tls_ctx 
 bool rv_tls_ctx_crl_older(const struct rv_tls_ctx *n, const struct rv_tls_ctx *cur, char *why,
 			  size_t why_len)
 {
-	return n && cur && rv_tls_crls_older(&n->crls, &cur->crls, why, why_len);
+	return n && cur && rv_tls_crls_older(&n->crls, &cur->crls, false, why, why_len);
+}
+
+struct rv_tls_crls *rv_tls_ctx_crls(struct rv_tls_ctx *ctx)
+{
+	return &ctx->crls;
 }
 
 void rv_tls_ctx_crl_carry(struct rv_tls_ctx *n, const struct rv_tls_ctx *cur)

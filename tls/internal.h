@@ -27,6 +27,7 @@
 #include "uring/udata.h"
 
 struct rv_config;
+struct rv_crlstate;
 struct rv_ctlring;
 struct rv_ctlring_cqe;
 struct rv_http;
@@ -36,9 +37,13 @@ struct rv_status;
 struct rv_status_peer;
 struct rv_strbuf;
 struct rv_tls_conn;
+struct rv_tls_crls;
 
 /* ctx.c */
 SSL_CTX *rv_tls_ctx_ssl(struct rv_tls_ctx *ctx);
+/* rv_tls_ctx_crls: the CRLs of |ctx| and what it remembers of each signer's
+ * newest (tls/crl.h). */
+struct rv_tls_crls *rv_tls_ctx_crls(struct rv_tls_ctx *ctx);
 
 /* rv_tls_conn_note_refused keeps, for the connection whose verification
  * |xs| is, the name and serial of the certificate it refused (the log line
@@ -346,7 +351,8 @@ struct rv_loop {
 	const struct rv_role *role;
 	void *role_state; /* struct rv_server_side / rv_client_side */
 	struct rv_tls_ctx *tls;
-	uint64_t tls_gen; /* bumped by each swap of |tls| (reload.c) */
+	uint64_t tls_gen;	       /* bumped by each swap of |tls| (reload.c) */
+	struct rv_crlstate *crl_state; /* server: NULL without crl_state (crlstate.h) */
 	struct rv_dataplane *dp;
 	struct rv_ctl_env env;
 	struct rv_ctlring *ring; /* NULL when driven through a custom io */

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,11 +13,11 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/file.h"
 #include "core/lease.h"
 #include "core/log.h"
 #include "core/strbuf.h"
@@ -252,72 +251,11 @@ static int check_fd(int fd, const char *path, bool quiet, char *err, size_t err_
 	return 0;
 }
 
-/* openat2_nofollow opens |path| with |flags| and no symbolic link anywhere
- * on the path (openat2's RESOLVE_NO_SYMLINKS: ELOOP): a directory on the
- * way that the service user may replace by a link chose the directory root
- * wrote in as well (a round-two tester); a kernel without openat2 refuses
- * a link at the end only. */
-static int openat2_nofollow(const char *path, int flags)
-{
-	/* openat2 takes no other flag beside O_PATH; and O_PATH with
-	 * O_NOFOLLOW would open a link at the end, not refuse it. */
-	int extra = (flags & O_PATH) ? 0 : O_NONBLOCK | O_NOCTTY | O_NOFOLLOW;
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC | extra),
-		.mode = (flags & O_CREAT) ? 0600 : 0,
-		.resolve = RESOLVE_NO_SYMLINKS,
-	};
-	int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
-
-	if (fd < 0 && errno == ENOSYS) {
-		fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC | extra, 0600);
-	}
-	return fd;
-}
-
-/* open_regular opens |path| with |flags| only if it is a regular file (or
- * makes a new one): an O_PATH descriptor is looked at first and reopened
- * through /proc, so that a device named by mistake is never opened (some
- * act on an open: a watchdog starts) and the file looked at is the one
- * opened. -EINVAL for a file of another type. */
-static int open_regular(const char *path, int flags)
-{
-	char proc[64];
-	struct stat st = { 0 };
-	int pfd, fd;
-
-	pfd = openat2_nofollow(path, O_PATH);
-	if (pfd < 0 && errno == ENOENT && (flags & O_CREAT)) {
-		fd = openat2_nofollow(path, flags | O_EXCL);
-		if (fd >= 0 || errno != EEXIST) {
-			return fd < 0 ? -errno : fd;
-		}
-		pfd = openat2_nofollow(path, O_PATH); /* made meanwhile */
-	}
-	if (pfd < 0) {
-		return -errno;
-	}
-	if (fstat(pfd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(pfd);
-		return S_ISLNK(st.st_mode) ? -ELOOP : -EINVAL;
-	}
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
-	fd = open(proc, (flags & ~(O_CREAT | O_EXCL)) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0 && (errno == ENOENT || errno == EACCES || errno == EPERM)) {
-		/* No /proc, or this process's own entries are root's (not
-		 * dumpable, started without root: the units): by the path, and
-		 * check_fd looks at what was opened. */
-		fd = openat2_nofollow(path, flags & ~O_CREAT);
-	}
-	close(pfd);
-	return fd < 0 ? -errno : fd;
-}
-
-/* open_nofollow is open_regular with the refusals said in |err|: -ELOOP
+/* open_nofollow is rv_open_nofollow with the refusals said in |err|: -ELOOP
  * for a link, -EINVAL for a file of another type. */
 static int open_nofollow(const char *path, int flags, char *err, size_t err_len)
 {
-	int fd = open_regular(path, flags);
+	int fd = rv_open_nofollow(path, flags);
 
 	if (fd == -EINVAL) {
 		snprintf(err, err_len, "lease file %s is not a regular file", path);
@@ -383,7 +321,7 @@ static bool path_check(struct rv_leasefile *f)
 	/* The path as a start opens it: no link anywhere on the way (one
 	 * put there while the server ran went unseen, and the next start
 	 * refused the file, exit 3: a hostile tester). */
-	fd = openat2_nofollow(f->path, O_PATH);
+	fd = rv_openat2_nofollow(f->path, O_PATH);
 	if (fd < 0 && errno != ENOENT && errno != ELOOP) {
 		/* Cannot look (a directory on the way the service user may
 		 * not search, opened before the drop): nothing to say. */

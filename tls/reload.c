@@ -32,6 +32,7 @@
 #include "core/mgmt.h"
 #include "core/status.h"
 #include "core/strbuf.h"
+#include "tls/crlstate.h"
 #include "tls/internal.h"
 
 enum {
@@ -431,6 +432,7 @@ static void swap_tls(struct rv_loop *l, struct rv_tls_ctx *n, struct rv_strbuf *
 	unsigned ended;
 
 	rv_tls_ctx_crl_carry(n, l->tls);
+	rv_crlstate_save(l->crl_state, n);
 	rv_tls_ctx_free(l->tls);
 	l->tls = n;
 	if (l->role == &rv_client_role) {
@@ -502,6 +504,7 @@ static const struct field restart_fields[] = {
 	RK("offload_udp_coalesce", offload_udp_coalesce),
 	RK("status_socket", status_socket),
 	RK("lease_file", lease_file),
+	RK("crl_state", crl_state),
 	RK("admin_group", admin_group),
 	RK("metrics_listen", metrics_addr),
 	RK("metrics_listen", metrics_port),

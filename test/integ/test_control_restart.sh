@@ -16,7 +16,9 @@ set -u
 ctl_init 2
 ctl_two_client_ns
 PROBE="$RV_BUILD/test/rvt_ctl_probe"
-CTL_SERVER_KV=()
+# crl_state as the example configuration has it: a kill -9 and a start at
+# once take the file back (the same CRL: no refusal).
+CTL_SERVER_KV=("crl_state=$RVT_TMP/server.crl-state")
 ctl_start_server
 ctl_start_two_clients
 IDX1=$(ip -n "$C1" -o link show rvc | cut -d: -f1)
@@ -77,7 +79,7 @@ rvt_step "kill -9 after the leases went unwritten longer than lease_time: the ad
 # swapped theirs). The server now touches the file at a quarter of
 # lease_time (at most a minute).
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
-CTL_SERVER_KV=(lease_time=8)
+CTL_SERVER_KV=(lease_time=8 "crl_state=$RVT_TMP/server.crl-state")
 mv "$RVT_TMP/server.log" "$RVT_TMP/server-2.log"
 ctl_start_server
 rvt_wait_for 15 "clients back" ctl_sessions_eq 2 || rvt_fail "clients did not reconnect"

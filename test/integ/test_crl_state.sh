@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# test_crl_state.sh — the newest CRL survives a restart (crl_state):
+#   A. The server writes crl_state at start (root's, 0600, one line for the
+#      CA) and again when it takes a revocation.
+#   B. kill -9, an older CRL put back (a backup restored), a start at once:
+#      `-n` and the start both refuse it (exit 4, naming crl_state and the
+#      numbers), no TUN left behind; with the newest CRL back it starts and
+#      the revoked client stays out while the other reconnects.
+#   C. A file the start must not use: a symbolic link, mode 0666, a second
+#      name, the server's key named by a slip: `-n` and the start exit 3,
+#      each file byte for byte as it was.
+#   D. A line damaged (a write cut by a crash): said, passed over, and
+#      written whole again at the start; an empty file and one cut inside
+#      its header are taken.
+#   E. Without crl_state, `-n` says a restart would take an older CRL.
+#   F. A server started without a CRL refuses, at a reload that adds one,
+#      a CRL older than crl_state remembers.
+# On the binary before crl_state (171db9f) B fails: the start took the
+# older CRL, and client2, revoked in the newer one, got back in.
+#
+#   ns rvt-$$-c1 .. c2 (client1, client2)  --veth--  ns rvt-$$-s (server)
+#
+# Usage: bash test_crl_state.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
+
+ctl_init 2
+ctl_client_ns c1 1
+ctl_client_ns c2 2
+STATE="$RVT_TMP/server.crl-state"
+CTL_SERVER_KV=("crl_state=$STATE")
+ctl_start_server
+SLOG="$RVT_TMP/server.log"
+ctl_client 1
+ctl_client 2
+rvt_wait_for 15 "two sessions" ctl_sessions_eq 2 || { ctl_status; rvt_fail "clients did not come up"; }
+
+# lines FILE: the signer lines of a CRL state file.
+lines() { grep -vc '^#' "$1" || true; }
+# number FILE: the cRLNumber the first signer line carries, in decimal.
+number() { printf '%d\n' "0x$(grep -v '^#' "$1" | head -1 | cut -d' ' -f2 | sed 's/^0*//;s/^$/0/')"; }
+# start_fails CODE WHAT PATTERN: the server's start exits CODE, saying PATTERN.
+start_fails() {
+	local out rc
+	out=$(ip netns exec "$S" timeout 20 "$RV_BIN" server -c "$RVT_TMP/server.conf" 2>&1)
+	rc=$?
+	[ "$rc" = "$1" ] || rvt_fail "$2: the start exited $rc, want $1: $(tail -3 <<<"$out")"
+	grep -q -- "$3" <<<"$out" || rvt_fail "$2: the start did not say /$3/: $(tail -3 <<<"$out")"
+	rvt_log "$2: the start exits $rc: $(grep -a -- "$3" <<<"$out" | head -1 | cut -c1-220)"
+}
+# check_fails CODE WHAT PATTERN: the same of -n.
+check_fails() {
+	local out rc
+	out=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/server.conf" 2>&1)
+	rc=$?
+	[ "$rc" = "$1" ] || rvt_fail "$2: -n exited $rc, want $1: $out"
+	grep -q -- "$3" <<<"$out" || rvt_fail "$2: -n did not say /$3/: $out"
+}
+kill9_server() {
+	kill -KILL "$SRV_PID"
+	wait "$SRV_PID" 2>/dev/null
+	rvt_forget_pid "$SRV_PID"
+}
+
+rvt_step "A. crl_state written at start, and again at a revocation"
+[ -f "$STATE" ] || rvt_fail "no $STATE after the start"
+[ "$(stat -c '%a %u' "$STATE")" = "600 0" ] || rvt_fail "crl_state is $(stat -c '%a %u' "$STATE"), want 600 0"
+[ "$(lines "$STATE")" = 1 ] || rvt_fail "crl_state holds $(lines "$STATE") lines: $(cat "$STATE")"
+N0=$(number "$STATE")
+rvt_log "crl_state remembers number $N0"
+cp "$PKI/ca/ca.crl" "$RVT_TMP/crl.old"
+rvt_run "$RV_BIN" pki revoke --ca "$PKI/ca" --cert "$PKI/client2.crt" >/dev/null || rvt_fail "pki revoke"
+rvt_wait_for 10 "client2's session ended" bash -c "! '$RV_BIN' status --kv -s '$SRV_SOCK' | grep -q '^session name=client2 '" ||
+	rvt_fail "client2 was not ended by its revocation"
+for _ in $(seq 50); do [ "$(number "$STATE")" -gt "$N0" ] && break; sleep 0.1; done
+N1=$(number "$STATE")
+[ "$N1" -gt "$N0" ] || rvt_fail "crl_state still remembers $N1 after the revocation (was $N0)"
+rvt_log "crl_state remembers number $N1 after the revocation"
+cp "$PKI/ca/ca.crl" "$RVT_TMP/crl.new"
+
+rvt_step "B. kill -9, the older CRL put back, a start at once: refused, exit 4"
+kill9_server
+cp "$RVT_TMP/crl.old" "$PKI/ca/ca.crl.tmp" && mv "$PKI/ca/ca.crl.tmp" "$PKI/ca/ca.crl"
+check_fails 4 "-n over the older CRL" "its number $N0 is below the newest taken before this start, $N1 (remembered in crl_state $STATE)"
+start_fails 4 "the older CRL" "its number $N0 is below the newest taken before this start, $N1"
+ip -n "$S" link show rvs0 >/dev/null 2>&1 && rvt_fail "the refused start left its TUN behind"
+[ "$(number "$STATE")" = "$N1" ] || rvt_fail "the refused start changed crl_state: $(cat "$STATE")"
+cp "$RVT_TMP/crl.new" "$PKI/ca/ca.crl.tmp" && mv "$PKI/ca/ca.crl.tmp" "$PKI/ca/ca.crl"
+mv "$SLOG" "$RVT_TMP/server-1.log"
+ctl_start_server
+rvt_wait_for 15 "client1 back" bash -c "'$RV_BIN' status --kv -s '$SRV_SOCK' | grep -q '^session name=client1 .*state=running'" ||
+	{ ctl_status; rvt_fail "client1 did not reconnect"; }
+sleep 2 # client2 retries meanwhile
+ctl_status | grep -q '^session name=client2 ' && rvt_fail "revoked client2 got back in"
+grep -a "crl_state" "$SLOG" && rvt_fail "the start over the newest CRL said something of crl_state"
+rvt_nsx "$(rvt_ns_name c1)" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "client1 cannot ping after the restart"
+
+rvt_step "C. a crl_state the start must not use: exit 3, left as it is"
+rvt_stop_pid "$SRV_PID" || rvt_fail "the server did not stop"
+rvt_forget_pid "$SRV_PID"
+cp -p "$STATE" "$RVT_TMP/state.good"
+refused() { # WHAT PATTERN FILE-TO-COMPARE
+	local sum
+	sum=$(md5sum <"$3")
+	check_fails 3 "$1" "$2"
+	start_fails 3 "$1" "$2"
+	[ "$(md5sum <"$3")" = "$sum" ] || rvt_fail "$1: the file changed"
+}
+ln -s "$RVT_TMP/state.good" "$RVT_TMP/state.link"
+ctl_conf_set "$RVT_TMP/server.conf" "crl_state=$RVT_TMP/state.link"
+refused "a symbolic link" "is a symbolic link or its path goes through one" "$RVT_TMP/state.good"
+cp -p "$RVT_TMP/state.good" "$RVT_TMP/state.open" && chmod 0666 "$RVT_TMP/state.open"
+ctl_conf_set "$RVT_TMP/server.conf" "crl_state=$RVT_TMP/state.open"
+refused "mode 0666" "is writable by every user (mode 0666)" "$RVT_TMP/state.open"
+ln "$RVT_TMP/state.good" "$RVT_TMP/state.second"
+ctl_conf_set "$RVT_TMP/server.conf" "crl_state=$RVT_TMP/state.second"
+refused "a second name" "has 2 names (hard links)" "$RVT_TMP/state.good"
+rm -f "$RVT_TMP/state.second"
+ctl_conf_set "$RVT_TMP/server.conf" "crl_state=$PKI/server.key"
+refused "the key by a slip" "holds something else (not a ringvpn CRL state)" "$PKI/server.key"
+
+rvt_step "D. a damaged line: said, passed over, written whole again"
+cp -p "$RVT_TMP/state.good" "$STATE"
+# One digit of the number changed: its check no longer matches.
+sed -i '2s/^\(.\{100\}\)./\1x/' "$STATE"
+ctl_conf_set "$RVT_TMP/server.conf" "crl_state=$STATE"
+check_fails 0 "-n over a damaged line" "1 damaged line(s), the first line 2"
+mv "$SLOG" "$RVT_TMP/server-2.log"
+rvt_bg "$S" server "$RV_BIN" server -c "$RVT_TMP/server.conf"
+SRV_PID=$RVT_LAST_PID
+rvt_wait_for 10 "server status socket" "$RV_BIN" status -s "$SRV_SOCK" || rvt_fail "the start over a damaged line failed: $(tail -3 "$SLOG")"
+[ "$(grep -ac "crl_state .*1 damaged line(s), the first line 2 (a write cut short?)" "$SLOG")" = 1 ] ||
+	rvt_fail "the damaged line was not said once: $(grep -a crl_state "$SLOG")"
+cmp -s "$STATE" "$RVT_TMP/state.good" || rvt_fail "crl_state not written whole again: $(cat "$STATE")"
+rvt_stop_pid "$SRV_PID" || rvt_fail "the server did not stop"
+rvt_forget_pid "$SRV_PID"
+for cut in 0 10; do
+	head -c "$cut" "$RVT_TMP/state.good" >"$STATE"
+	mv "$SLOG" "$RVT_TMP/server-cut$cut.log"
+	rvt_bg "$S" server "$RV_BIN" server -c "$RVT_TMP/server.conf"
+	SRV_PID=$RVT_LAST_PID
+	rvt_wait_for 10 "server status socket" "$RV_BIN" status -s "$SRV_SOCK" ||
+		rvt_fail "the start over a file of $cut bytes failed: $(tail -3 "$SLOG")"
+	cmp -s "$STATE" "$RVT_TMP/state.good" || rvt_fail "a file of $cut bytes not written whole: $(cat "$STATE")"
+	rvt_stop_pid "$SRV_PID" || rvt_fail "the server did not stop"
+	rvt_forget_pid "$SRV_PID"
+done
+
+rvt_step "E. without crl_state, -n says what a restart would do"
+sed -i '/^crl_state = /d' "$RVT_TMP/server.conf"
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/server.conf" 2>&1) || rvt_fail "-n failed: $OUT"
+grep -q "crl_state is not set: a restart would take an older CRL" <<<"$OUT" || rvt_fail "-n said nothing: $OUT"
+
+rvt_step "F. started without a CRL: a reload that adds the older one is refused"
+# What the file remembers is the running set's from the start: the CRL of
+# a CA the start did not have comes back no older.
+cp -p "$RVT_TMP/state.good" "$STATE"
+ctl_conf_set "$RVT_TMP/server.conf" "crl_state=$STATE"
+sed -i '/^crl = /d' "$RVT_TMP/server.conf"
+mv "$SLOG" "$RVT_TMP/server-3.log"
+rvt_bg "$S" server "$RV_BIN" server -c "$RVT_TMP/server.conf"
+SRV_PID=$RVT_LAST_PID
+rvt_wait_for 10 "server status socket" "$RV_BIN" status -s "$SRV_SOCK" || rvt_fail "the start without a CRL failed: $(tail -3 "$SLOG")"
+cp "$RVT_TMP/crl.old" "$RVT_TMP/crl.restored"
+ctl_conf_set "$RVT_TMP/server.conf" "crl=$RVT_TMP/crl.restored"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a reload took the older CRL: $OUT"
+grep -q "its number $N0 is below the running CRL's $N1" <<<"$OUT" || rvt_fail "reload: $OUT"
+ctl_conf_set "$RVT_TMP/server.conf" "crl=$RVT_TMP/crl.new"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "a reload refused the newest CRL: $OUT"
+rvt_stop_pid "$SRV_PID" || rvt_fail "the server did not stop"
+rvt_forget_pid "$SRV_PID"
+rvt_log "passed"

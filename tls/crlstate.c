@@ -1,0 +1,399 @@
+/*
+ * crlstate.c — the CRL state file (see crlstate.h).
+ */
+#include "tls/crlstate.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/file.h"
+#include "core/log.h"
+#include "tls/crl.h"
+#include "tls/internal.h"
+
+#define HEADER                                                                               \
+	"# ringvpn CRL state 1: the newest CRL taken of each CA key (SHA-256 of the key, "   \
+	"cRLNumber or -, thisUpdate, check). Remove the file to take an older CRL on "        \
+	"purpose.\n"
+
+enum {
+	NUM_HEX = 2 * sizeof(((struct rv_tls_crl_seen *)0)->number),
+	KEY_HEX = 2 * SHA256_DIGEST_LENGTH,
+	/* key, number, thisUpdate (%+020lld), check, separated, newline */
+	LINE_LEN = KEY_HEX + 1 + NUM_HEX + 1 + 20 + 1 + 8 + 1,
+	/* A file the server wrote is below this: one line per signer. */
+	MAX_FILE = 64 * 1024,
+};
+
+struct rv_crlstate {
+	int fd;
+	uint32_t written; /* the check of the last text written (0: none) */
+	bool failing;	  /* the last write failed (warned once) */
+	char path[];
+};
+
+/* fnv1a: the check of a line: a write cut short by a crash, not an
+ * adversary (the file is root's, and the service user holds only the
+ * descriptor). */
+static uint32_t fnv1a(const char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++) {
+		h = (h ^ (uint8_t)p[i]) * 16777619u;
+	}
+	return h;
+}
+
+static bool unhex(const char *s, size_t n, uint8_t *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		int v = c >= '0' && c <= '9'   ? c - '0'
+			: c >= 'a' && c <= 'f' ? c - 'a' + 10
+					       : -1;
+
+		if (v < 0) {
+			return false;
+		}
+		out[i / 2] = (uint8_t)(i % 2 ? (out[i / 2] | v) : v << 4);
+	}
+	return true;
+}
+
+static void hex(char *out, const uint8_t *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+}
+
+/* parse_line reads one line of LINE_LEN bytes (its newline included). */
+static bool parse_line(const char *l, struct rv_tls_crl_seen *e)
+{
+	const char *num = l + KEY_HEX + 1, *tu = num + NUM_HEX + 1, *chk = tu + 21;
+	uint8_t sum[4];
+	char digits[21], *end;
+	long long v;
+
+	if (l[KEY_HEX] != ' ' || num[NUM_HEX] != ' ' || tu[20] != ' ' || chk[8] != '\n' ||
+	    !unhex(chk, 8, sum) ||
+	    fnv1a(l, (size_t)(chk - 1 - l)) !=
+		    ((uint32_t)sum[0] << 24 | (uint32_t)sum[1] << 16 | (uint32_t)sum[2] << 8 | sum[3]) ||
+	    !unhex(l, KEY_HEX, e->signer)) {
+		return false;
+	}
+	memset(e->number, 0, sizeof(e->number));
+	e->numbered = num[0] != '-';
+	if (e->numbered && !unhex(num, NUM_HEX, e->number)) {
+		return false;
+	}
+	memcpy(digits, tu, 20);
+	digits[20] = '\0';
+	errno = 0;
+	v = strtoll(digits, &end, 10);
+	if (errno || *end || (digits[0] != '+' && digits[0] != '-')) {
+		return false;
+	}
+	e->this_update = v;
+	e->have = true;
+	return true;
+}
+
+/* read_all reads |fd| (at most MAX_FILE) into |seen|: 0, -EINVAL for a file
+ * that is not a CRL state (with why in |err|), -errno of the read. Damaged
+ * lines are said unless |quiet|. */
+static int read_all(int fd, const char *path, struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN],
+		    bool quiet, char *err, size_t err_len)
+{
+	static const char header[] = HEADER;
+	size_t len = 0, hl = sizeof(header) - 1, n = 0;
+	unsigned damaged = 0, first = 0;
+	char *buf = malloc(MAX_FILE + 1);
+	int ret = 0;
+
+	if (!buf) {
+		return -ENOMEM;
+	}
+	for (;;) {
+		ssize_t r = pread(fd, buf + len, MAX_FILE + 1 - len, (off_t)len);
+
+		if (r < 0 && errno == EINTR) {
+			continue;
+		}
+		if (r < 0) {
+			ret = -errno;
+			snprintf(err, err_len, "crl_state %s cannot be read: %s", path,
+				 strerror(errno));
+			goto out;
+		}
+		if (r == 0 || (len += (size_t)r) > MAX_FILE) {
+			break;
+		}
+	}
+	/* Empty, or a header cut by a crash as the file was first written:
+	 * nothing remembered yet. */
+	if (len < hl && memcmp(buf, header, len) == 0) {
+		goto out;
+	}
+	if (len > MAX_FILE || memcmp(buf, header, hl) != 0) {
+		snprintf(err, err_len,
+			 "crl_state %s holds something else (%s): refused, left as it is (does "
+			 "crl_state name another file?)",
+			 path, len > MAX_FILE ? "over 64 KiB" : "not a ringvpn CRL state");
+		ret = -EINVAL;
+		goto out;
+	}
+	for (size_t off = hl; off < len; off += LINE_LEN) {
+		struct rv_tls_crl_seen e = { 0 };
+
+		if (len - off < LINE_LEN || !parse_line(buf + off, &e)) {
+			first = first ? first : (unsigned)((off - hl) / LINE_LEN + 2);
+			damaged++;
+			continue;
+		}
+		if (n < RV_TLS_CRL_SEEN) {
+			seen[n++] = e;
+		}
+	}
+	if (damaged && !quiet) {
+		/* A write cut short by a crash (or an edit): the line's CA is
+		 * not guarded until its next CRL is taken, and the next write
+		 * replaces the line. */
+		rv_warnx("crl_state %s: %u damaged line(s), the first line %u (a write cut short?): "
+			 "passed over; their CAs' older CRLs are not refused until a newer one is "
+			 "taken",
+			 path, damaged, first);
+	}
+out:
+	free(buf);
+	return ret;
+}
+
+/* check_fd: may the open |fd| be used as the CRL state? As the lease
+ * file's check (tls/leasefile.c): its contents are checked by read_all. */
+static int check_fd(int fd, const char *path, char *err, size_t err_len)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, err_len, "crl_state %s is not a regular file", path);
+		return -EINVAL;
+	}
+	if (st.st_mode & S_IWOTH) {
+		/* Anyone could lower the numbers it remembers. */
+		snprintf(err, err_len,
+			 "crl_state %s is writable by every user (mode %04o): refused (chmod o-w it)",
+			 path, (unsigned)(st.st_mode & 07777));
+		return -EINVAL;
+	}
+	if (st.st_nlink > 1) {
+		snprintf(err, err_len,
+			 "crl_state %s has %ju names (hard links): refused, left as it is", path,
+			 (uintmax_t)st.st_nlink);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* open_file opens |path| with |flags| and reads what it remembers into
+ * |seen| (read_all): the descriptor; -ENOENT when it does not exist (and
+ * |flags| does not make it), -EINVAL for a file refused, -errno. */
+static int open_file(const char *path, int flags, struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN],
+		     bool quiet, char *err, size_t err_len)
+{
+	int fd = rv_open_nofollow(path, flags), ret;
+
+	if (fd == -ELOOP) {
+		snprintf(err, err_len,
+			 "crl_state %s is a symbolic link or its path goes through one: refused "
+			 "(name the file by its real path)",
+			 path);
+		return -EINVAL;
+	}
+	if (fd == -EINVAL) {
+		snprintf(err, err_len, "crl_state %s is not a regular file", path);
+		return -EINVAL;
+	}
+	if (fd < 0) {
+		snprintf(err, err_len, "crl_state %s cannot be opened: %s", path, strerror(-fd));
+		return fd;
+	}
+	ret = check_fd(fd, path, err, err_len);
+	if (!ret) {
+		ret = read_all(fd, path, seen, quiet, err, err_len);
+	}
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* The record read from the file, as a set of CRLs that holds none (what
+ * rv_tls_crls_older and rv_tls_crls_carry compare and take). The control
+ * thread's alone. */
+static struct rv_tls_crls before;
+
+/* older: is a CRL of |ctx| older than |before| remembers of its signer? */
+static bool older(struct rv_tls_ctx *ctx, const char *path, char *err, size_t err_len)
+{
+	char why[256];
+	bool ret;
+
+	ret = rv_tls_crls_older(rv_tls_ctx_crls(ctx), &before, true, why, sizeof(why));
+	if (ret) {
+		snprintf(err, err_len,
+			 "CRL: %s (remembered in crl_state %s): an older copy would undo the "
+			 "revocations made since; refused. Put the newest CRL back or publish one "
+			 "numbered above it (`ringvpn pki crl`); to take this one on purpose, "
+			 "remove %s",
+			 why, path, path);
+	}
+	return ret;
+}
+
+int rv_crlstate_check(const char *path, struct rv_tls_ctx *ctx, bool quiet, char *err,
+		      size_t err_len)
+{
+	int fd;
+
+	memset(before.seen, 0, sizeof(before.seen));
+	fd = open_file(path, O_RDONLY, before.seen, quiet, err, err_len);
+
+	if (fd == -ENOENT) {
+		return 0;
+	}
+	if (fd < 0) {
+		return fd;
+	}
+	close(fd);
+	return older(ctx, path, err, err_len) ? -EKEYREJECTED : 0;
+}
+
+int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_ctx *ctx,
+		     char *err, size_t err_len)
+{
+	struct rv_crlstate *s;
+	int fd;
+
+	*out = NULL;
+	memset(before.seen, 0, sizeof(before.seen));
+	fd = open_file(path, O_RDWR | O_CREAT, before.seen, false, err, err_len);
+	if (fd == -EINVAL) {
+		return -EINVAL;
+	}
+	if (fd < 0) {
+		rv_warnx("%s: the newest CRL of each CA is remembered until the process ends "
+			 "only (a restart takes an older one)",
+			 err);
+		return 0;
+	}
+	if (older(ctx, path, err, err_len)) {
+		close(fd);
+		return -EKEYREJECTED;
+	}
+	s = calloc(1, sizeof(*s) + strlen(path) + 1);
+	if (!s) {
+		close(fd);
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	s->fd = fd;
+	strcpy(s->path, path);
+	rv_tls_crls_carry(rv_tls_ctx_crls(ctx), &before);
+	rv_crlstate_save(s, ctx);
+	*out = s;
+	return 0;
+}
+
+/* format writes |seen| into |buf| (room for the header and a line per
+ * signer): its length. */
+static size_t format(char *buf, const struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN])
+{
+	size_t len = sizeof(HEADER) - 1;
+
+	memcpy(buf, HEADER, len);
+	for (size_t i = 0; i < RV_TLS_CRL_SEEN && seen[i].have; i++) {
+		const struct rv_tls_crl_seen *e = &seen[i];
+		char *l = buf + len;
+
+		hex(l, e->signer, sizeof(e->signer));
+		l[KEY_HEX] = ' ';
+		if (e->numbered) {
+			hex(l + KEY_HEX + 1, e->number, sizeof(e->number));
+		} else {
+			memset(l + KEY_HEX + 1, '-', NUM_HEX);
+		}
+		snprintf(l + KEY_HEX + 1 + NUM_HEX, 23, " %+020lld ", (long long)e->this_update);
+		snprintf(l + LINE_LEN - 9, 9, "%08" PRIx32, fnv1a(l, (size_t)(LINE_LEN - 10)));
+		l[LINE_LEN - 1] = '\n';
+		len += LINE_LEN;
+	}
+	return len;
+}
+
+void rv_crlstate_save(struct rv_crlstate *s, struct rv_tls_ctx *ctx)
+{
+	static char buf[sizeof(HEADER) + RV_TLS_CRL_SEEN * LINE_LEN]; /* the control thread's */
+	size_t len, off = 0;
+	uint32_t sum;
+
+	if (!s) {
+		return;
+	}
+	len = format(buf, rv_tls_ctx_crls(ctx)->seen);
+	sum = fnv1a(buf, len) | 1;
+	if (sum == s->written) {
+		return;
+	}
+	/* In place: the directory need not be the service user's. Numbers
+	 * only grow, so a cut write leaves old or new lines, or a damaged one
+	 * (read_all). */
+	while (off < len) {
+		ssize_t w = pwrite(s->fd, buf + off, len - off, (off_t)off);
+
+		if (w < 0 && errno == EINTR) {
+			continue;
+		}
+		if (w <= 0) {
+			goto fail;
+		}
+		off += (size_t)w;
+	}
+	if (ftruncate(s->fd, (off_t)len) != 0 || fdatasync(s->fd) != 0) {
+		goto fail;
+	}
+	if (s->failing) {
+		rv_info("crl_state %s: written again", s->path);
+	}
+	s->failing = false;
+	s->written = sum;
+	return;
+fail:
+	if (!s->failing) {
+		rv_warnx("crl_state %s cannot be written: %s: a restart would not know the newest "
+			 "CRL taken (tried again when the next one is)",
+			 s->path, strerror(errno ? errno : EIO));
+	}
+	s->failing = true;
+}
+
+void rv_crlstate_close(struct rv_crlstate *s)
+{
+	if (s) {
+		close(s->fd);
+		free(s);
+	}
+}

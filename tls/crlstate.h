@@ -1,0 +1,54 @@
+/*
+ * crlstate.h — the newest CRL the server took of each signing CA key,
+ * kept in a file (crl_state) across restarts: a restart (a crash, an
+ * upgrade, a reboot) that finds an older CRL in place refuses it, as a
+ * reload does, instead of undoing the revocations made since.
+ *
+ * One line per signer: the SHA-256 of its key, the highest cRLNumber and
+ * the latest thisUpdate taken, and a checksum of the line. The file is
+ * opened once at start, before the privilege drop, and rewritten in place
+ * (write, truncate, fdatasync) whenever a new CRL is taken; numbers only
+ * grow, so a write cut short by a crash leaves whole lines of the old or
+ * the new record, or a damaged line, which is said and passed over (that
+ * CA's rollback is not guarded until its next CRL).
+ *
+ * Called from the control thread only.
+ */
+#ifndef RV_TLS_CRLSTATE_H
+#define RV_TLS_CRLSTATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct rv_crlstate;
+struct rv_tls_ctx;
+
+/* rv_crlstate_check tells whether the start may take |path| as the CRL
+ * state and |ctx|'s CRLs with it, touching nothing: 0 when it may (or the
+ * file does not exist yet); -EINVAL with why in |err| for a file it must
+ * not use (a symbolic link on the way, not a regular file, a second name,
+ * writable by every user, holding something else); -EKEYREJECTED when a
+ * CRL of |ctx| is older than the file remembers of its signer; another
+ * -errno when it cannot be read (the start goes on without it). Damaged
+ * lines are warned of unless |quiet| (the start's own open says them). */
+int rv_crlstate_check(const char *path, struct rv_tls_ctx *ctx, bool quiet, char *err,
+		      size_t err_len);
+
+/* rv_crlstate_open opens (creating it, 0600) |path| into |*out|, refuses
+ * |ctx| as rv_crlstate_check does (-EINVAL, -EKEYREJECTED, with why in
+ * |err|), makes |ctx| remember what the file does (a reload then refuses
+ * an older CRL too) and writes the two together. 0 with |*out| NULL when
+ * the file cannot be opened or read: warned, and CRLs are remembered for
+ * the process's life only. */
+int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_ctx *ctx,
+		     char *err, size_t err_len);
+
+/* rv_crlstate_save writes what |ctx| (the context just put in force)
+ * remembers, when it changed. A failed write is warned once and tried
+ * again at the next save. NULL |s| is a no-op. */
+void rv_crlstate_save(struct rv_crlstate *s, struct rv_tls_ctx *ctx);
+
+/* rv_crlstate_close closes and frees |s|. NULL is a no-op. */
+void rv_crlstate_close(struct rv_crlstate *s);
+
+#endif /* RV_TLS_CRLSTATE_H */
