@@ -57,9 +57,9 @@ bool rv_codel_update(struct rv_codel *c, uint64_t sojourn_ns, uint64_t now_ns)
 	return standing;
 }
 
-bool rv_codel_starting(const struct rv_codel *c, uint64_t sojourn_ns)
+bool rv_codel_above(const struct rv_codel *c, uint64_t sojourn_ns)
 {
-	return sojourn_ns >= c->p.target_ns && c->first_above_ns == 0;
+	return sojourn_ns >= c->p.target_ns;
 }
 
 void rv_codel_empty(struct rv_codel *c)

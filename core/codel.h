@@ -43,15 +43,16 @@ void rv_codel_init(struct rv_codel *c, const struct rv_codel_params *p);
  * it calls nothing and the next update asks again. */
 bool rv_codel_update(struct rv_codel *c, uint64_t sojourn_ns, uint64_t now_ns);
 
-/* rv_codel_starting: would a packet |sojourn_ns| old start the wait above
- * target (none is running)? The caller may then look whether a queue
- * stands behind it at all (rv_codel_empty if not) before it counts. */
-bool rv_codel_starting(const struct rv_codel *c, uint64_t sojourn_ns);
+/* rv_codel_above: would a packet |sojourn_ns| old count toward the wait
+ * above target (start it, or go on with it)? The caller may then look
+ * whether a queue stands behind it at all (rv_codel_empty if not) before
+ * it counts. */
+bool rv_codel_above(const struct rv_codel *c, uint64_t sojourn_ns);
 
-/* rv_codel_empty tells |c| that the queue turned out to hold nothing but
- * the packet just dequeued when it advised a drop: no standing queue, so
- * no drop, and the wait above target starts over (RFC 8289 5.2: a queue of
- * at most one packet resets first_above_time). */
+/* rv_codel_empty tells |c| that the queue held nothing but the packet just
+ * dequeued (when it advised a drop, or since the last dequeue): no standing
+ * queue, so no drop, and the wait above target starts over (RFC 8289 5.2:
+ * a queue of at most one packet resets first_above_time). */
 void rv_codel_empty(struct rv_codel *c);
 
 /* rv_codel_may_mark: may the packet CoDel picked, |sojourn_ns| old, be

@@ -272,7 +272,10 @@ struct rv_worker {
 	struct rv_codel codel;
 	unsigned cq_next;    /* the CQ position after the completion being handled */
 	unsigned turn_recvs; /* UDP receives handled in this turn so far */
+	bool turn_bulk_seen; /* a receive of the bulk socket came in this turn */
+	bool rx_first_bulk;  /* the receive being handled is the turn's first of it */
 	uint64_t rt_now_ns;  /* CLOCK_REALTIME at the start of the turn */
+	uint64_t rt_end_ns;  /* ... and at the end of the last receiving turn's */
 	uint64_t icmp_at_ns; /* ICMP answers: when tokens were last added */
 	unsigned icmp_tokens;
 	/* ... and the shares of the last sources answered (icmp_token) */

@@ -660,6 +660,8 @@ static void on_udp_recv(struct rv_worker *w, const struct io_uring_cqe *cqe, uns
 	}
 	w->udp_turn_bufs++;
 	w->turn_recvs++;
+	w->rx_first_bulk = !which && !w->turn_bulk_seen;
+	w->turn_bulk_seen = w->turn_bulk_seen || !which;
 	w->udp_turn_bytes += (uint32_t)cqe->res;
 	rv_worker_udp_recv(w, cqe->flags >> IORING_CQE_BUFFER_SHIFT, (uint32_t)cqe->res);
 }
@@ -780,6 +782,7 @@ static void worker_loop(struct rv_worker *w)
 		clock_gettime(CLOCK_REALTIME, &now);
 		w->rt_now_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 		w->turn_recvs = 0;
+		w->turn_bulk_seen = false;
 		io_uring_for_each_cqe(ring, head, cqe)
 		{
 			w->cq_next = head + 1; /* what waits behind it (worker_rx.c) */
@@ -787,6 +790,14 @@ static void worker_loop(struct rv_worker *w)
 			n++;
 		}
 		io_uring_cq_advance(ring, n);
+		if (w->aqm && w->turn_bulk_seen) {
+			/* Every datagram that arrived by now has been handled
+			 * (or waits in the socket for buffers, and is older
+			 * than any that arrives later): worker_rx.c's empty
+			 * queue. Turns of the TUN alone say nothing of it. */
+			clock_gettime(CLOCK_REALTIME, &now);
+			w->rt_end_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+		}
 		/* Small packets of both directions first, handed to the kernel
 		 * before the bulk of the turn is sealed or opened. With no bulk
 		 * behind them the submit at the top of the loop comes as soon,

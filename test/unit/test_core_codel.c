@@ -118,22 +118,22 @@ Test(codel, an_empty_queue_is_no_standing_queue)
 	cr_assert_not(rv_codel_update(&c, 3 * MS, 22 * MS));
 }
 
-/* Only a late packet with no wait running starts one: the caller looks for
- * a queue behind it then, and a lone one (rv_codel_empty) leaves no wait
- * for the first of a later burst to find already over. */
-Test(codel, starting_says_when_the_wait_would_begin)
+/* A late packet counts toward the wait: the caller looks for a queue
+ * behind it then, and a lone one (rv_codel_empty) ends the wait, running
+ * or not, so the first of a later burst does not find one already over. */
+Test(codel, a_lone_late_packet_ends_the_wait)
 {
 	struct rv_codel c;
 
 	rv_codel_init(&c, &P);
-	cr_assert_not(rv_codel_starting(&c, P.target_ns - 1));
-	cr_assert(rv_codel_starting(&c, 3 * MS));
+	cr_assert_not(rv_codel_above(&c, P.target_ns - 1));
+	cr_assert(rv_codel_above(&c, 3 * MS));
+	/* A burst starts the wait... */
 	cr_assert_not(rv_codel_update(&c, 3 * MS, 1 * MS));
-	cr_assert_not(rv_codel_starting(&c, 3 * MS), "the wait runs already");
-	/* Lone late packets, each found alone: no wait ever runs... */
-	rv_codel_init(&c, &P);
+	cr_assert_not(rv_codel_update(&c, 3 * MS, 2 * MS));
+	/* ... lone late packets after it, each found alone, end it... */
 	for (unsigned i = 0; i < 5; i++) {
-		cr_assert(rv_codel_starting(&c, 3 * MS));
+		cr_assert(rv_codel_above(&c, 3 * MS));
 		rv_codel_empty(&c);
 	}
 	/* ... so a burst 50 ms on waits its interval before any drop. */
