@@ -458,6 +458,21 @@ static bool on_read_only_fs(const char *path)
 	return statvfs(dir[0] ? dir : "/", &vfs) == 0 && (vfs.f_flag & ST_RDONLY);
 }
 
+/* warn_state_file says that the server could not keep the state file
+ * |path| (the setting |key|; none when empty) and would remember |what|. */
+static void warn_state_file(const char *key, const char *path, const char *what)
+{
+	const char *why = !path[0]		  ? NULL
+			  : !dir_exists(path)	  ? "its directory does not exist"
+			  : on_read_only_fs(path) ? "on a read-only file system"
+						  : NULL;
+
+	if (why) {
+		fprintf(stderr, "ringvpn: warning: %s %s: %s: the server would remember %s\n", key,
+			path, why, what);
+	}
+}
+
 /* listen_unusable tells whether the server's control listener could not
  * be opened on its host, as the start would open it (tls/admit.c), and
  * says why. Port 0 is bound: the check runs beside a server that holds the
@@ -531,17 +546,10 @@ int rv_cli_check_paths(const struct rv_config *cfg)
 	if (listen_unusable(cfg)) {
 		return RV_EXIT_NET;
 	}
-	if (cfg->role == RV_CONFIG_SERVER && cfg->lease_file[0] && !dir_exists(cfg->lease_file)) {
-		fprintf(stderr,
-			"ringvpn: warning: lease_file %s: its directory does not exist: the server "
-			"would remember addresses in memory only\n",
-			cfg->lease_file);
-	} else if (cfg->role == RV_CONFIG_SERVER && cfg->lease_file[0] &&
-		   on_read_only_fs(cfg->lease_file)) {
-		fprintf(stderr,
-			"ringvpn: warning: lease_file %s: on a read-only file system: the server "
-			"would remember addresses in memory only\n",
-			cfg->lease_file);
+	if (cfg->role == RV_CONFIG_SERVER) {
+		warn_state_file("lease_file", cfg->lease_file, "addresses in memory only");
+		/* As the start would say (round-twelve tester 52). */
+		warn_state_file("crl_state", cfg->crl_state, "the newest CRL until it ends only");
 	}
 	return -1;
 }

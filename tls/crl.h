@@ -32,7 +32,9 @@ struct rv_tls_crl_seen {
 	uint8_t number[24];		      /* the highest cRLNumber, if |numbered|:
 					       * big-endian (RFC 5280: up to 20 octets) */
 	int64_t this_update;		      /* the latest thisUpdate */
+	uint8_t crl_md[SHA256_DIGEST_LENGTH]; /* SHA-256 of the CRL of |number| */
 	bool numbered;			      /* a CRL of it carried a number */
+	bool have_md;			      /* |crl_md| is set */
 	bool have;
 };
 

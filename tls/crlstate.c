@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/file.h"
@@ -19,30 +21,37 @@
 #include "tls/crl.h"
 #include "tls/internal.h"
 
-#define HEADER                                                                               \
-	"# ringvpn CRL state 1: the newest CRL taken of each CA key (SHA-256 of the key, "   \
-	"cRLNumber or -, thisUpdate, check). Remove the file to take an older CRL on "        \
-	"purpose.\n"
+#define HEADER                                                                             \
+	"# ringvpn CRL state 1: the newest CRL taken of each CA key (SHA-256 of the key, " \
+	"cRLNumber or -, thisUpdate, SHA-256 of that CRL or -, check). Remove the file "   \
+	"to take an older CRL on purpose.\n"
 
 enum {
 	NUM_HEX = 2 * sizeof(((struct rv_tls_crl_seen *)0)->number),
 	KEY_HEX = 2 * SHA256_DIGEST_LENGTH,
-	/* key, number, thisUpdate (%+020lld), check, separated, newline */
-	LINE_LEN = KEY_HEX + 1 + NUM_HEX + 1 + 20 + 1 + 8 + 1,
+	/* key, number, thisUpdate (%+020lld), the CRL's digest, check,
+	 * separated, newline */
+	LINE_LEN = KEY_HEX + 1 + NUM_HEX + 1 + 20 + 1 + KEY_HEX + 1 + 8 + 1,
 	/* A file the server wrote is below this: one line per signer. */
 	MAX_FILE = 64 * 1024,
+	/* How long a save waits for another server's save of the same file. */
+	LOCK_TRIES = 20,
 };
 
 struct rv_crlstate {
 	int fd;
-	uint32_t written; /* the check of the last text written (0: none) */
-	bool failing;	  /* the last write failed (warned once) */
+	bool failing; /* the last write failed (warned once) */
 	char path[];
 };
 
+/* The record read from the file, as a set of CRLs that holds none (what
+ * rv_tls_crls_older and rv_tls_crls_carry compare and take), and the text
+ * written: the control thread's alone. */
+static struct rv_tls_crls before;
+static char text[sizeof(HEADER) + RV_TLS_CRL_SEEN * LINE_LEN];
+
 /* fnv1a: the check of a line: a write cut short by a crash, not an
- * adversary (the file is root's, and the service user holds only the
- * descriptor). */
+ * adversary (what may write the file is said at the start: check_fd). */
 static uint32_t fnv1a(const char *p, size_t n)
 {
 	uint32_t h = 2166136261u;
@@ -57,9 +66,7 @@ static bool unhex(const char *s, size_t n, uint8_t *out)
 {
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		int v = c >= '0' && c <= '9'   ? c - '0'
-			: c >= 'a' && c <= 'f' ? c - 'a' + 10
-					       : -1;
+		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 
 		if (v < 0) {
 			return false;
@@ -82,21 +89,26 @@ static void hex(char *out, const uint8_t *p, size_t n)
 /* parse_line reads one line of LINE_LEN bytes (its newline included). */
 static bool parse_line(const char *l, struct rv_tls_crl_seen *e)
 {
-	const char *num = l + KEY_HEX + 1, *tu = num + NUM_HEX + 1, *chk = tu + 21;
+	const char *num = l + KEY_HEX + 1, *tu = num + NUM_HEX + 1, *md = tu + 21;
+	const char *chk = md + KEY_HEX + 1;
 	uint8_t sum[4];
 	char digits[21], *end;
 	long long v;
 
-	if (l[KEY_HEX] != ' ' || num[NUM_HEX] != ' ' || tu[20] != ' ' || chk[8] != '\n' ||
-	    !unhex(chk, 8, sum) ||
-	    fnv1a(l, (size_t)(chk - 1 - l)) !=
-		    ((uint32_t)sum[0] << 24 | (uint32_t)sum[1] << 16 | (uint32_t)sum[2] << 8 | sum[3]) ||
+	if (l[KEY_HEX] != ' ' || num[NUM_HEX] != ' ' || tu[20] != ' ' || md[KEY_HEX] != ' ' ||
+	    chk[8] != '\n' || !unhex(chk, 8, sum) ||
+	    fnv1a(l, (size_t)(chk - 1 - l)) != ((uint32_t)sum[0] << 24 | (uint32_t)sum[1] << 16 |
+						(uint32_t)sum[2] << 8 | sum[3]) ||
 	    !unhex(l, KEY_HEX, e->signer)) {
 		return false;
 	}
 	memset(e->number, 0, sizeof(e->number));
 	e->numbered = num[0] != '-';
 	if (e->numbered && !unhex(num, NUM_HEX, e->number)) {
+		return false;
+	}
+	e->have_md = md[0] != '-';
+	if (e->have_md && !unhex(md, KEY_HEX, e->crl_md)) {
 		return false;
 	}
 	memcpy(digits, tu, 20);
@@ -111,11 +123,12 @@ static bool parse_line(const char *l, struct rv_tls_crl_seen *e)
 	return true;
 }
 
-/* read_all reads |fd| (at most MAX_FILE) into |seen|: 0, -EINVAL for a file
- * that is not a CRL state (with why in |err|), -errno of the read. Damaged
- * lines are said unless |quiet|. */
+/* read_all reads |fd| (at most MAX_FILE) into |seen|, in the file's order,
+ * and the check of its whole text into |*sum|: 0, -EINVAL for a file that
+ * is not a CRL state (with why in |err|), -errno of the read. Damaged lines
+ * are said unless |quiet|. */
 static int read_all(int fd, const char *path, struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN],
-		    bool quiet, char *err, size_t err_len)
+		    uint32_t *sum, bool quiet, char *err, size_t err_len)
 {
 	static const char header[] = HEADER;
 	size_t len = 0, hl = sizeof(header) - 1, n = 0;
@@ -123,6 +136,7 @@ static int read_all(int fd, const char *path, struct rv_tls_crl_seen seen[RV_TLS
 	char *buf = malloc(MAX_FILE + 1);
 	int ret = 0;
 
+	memset(seen, 0, RV_TLS_CRL_SEEN * sizeof(seen[0]));
 	if (!buf) {
 		return -ENOMEM;
 	}
@@ -142,6 +156,7 @@ static int read_all(int fd, const char *path, struct rv_tls_crl_seen seen[RV_TLS
 			break;
 		}
 	}
+	*sum = fnv1a(buf, len);
 	/* Empty, or a header cut by a crash as the file was first written:
 	 * nothing remembered yet. */
 	if (len < hl && memcmp(buf, header, len) == 0) {
@@ -171,7 +186,8 @@ static int read_all(int fd, const char *path, struct rv_tls_crl_seen seen[RV_TLS
 		/* A write cut short by a crash (or an edit): the line's CA is
 		 * not guarded until its next CRL is taken, and the next write
 		 * replaces the line. */
-		rv_warnx("crl_state %s: %u damaged line(s), the first line %u (a write cut short?): "
+		rv_warnx("crl_state %s: %u damaged line(s), the first line %u (a write cut "
+			 "short?): "
 			 "passed over; their CAs' older CRLs are not refused until a newer one is "
 			 "taken",
 			 path, damaged, first);
@@ -182,19 +198,22 @@ out:
 }
 
 /* check_fd: may the open |fd| be used as the CRL state? As the lease
- * file's check (tls/leasefile.c): its contents are checked by read_all. */
-static int check_fd(int fd, const char *path, char *err, size_t err_len)
+ * file's check (tls/leasefile.c): its contents are checked by read_all.
+ * Who else could change it is said unless |quiet|: a user who can empty
+ * it makes the next start take an older CRL (round-twelve tester 52). */
+static int check_fd(int fd, const char *path, bool quiet, char *err, size_t err_len)
 {
 	struct stat st;
+	char why[256];
 
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		snprintf(err, err_len, "crl_state %s is not a regular file", path);
 		return -EINVAL;
 	}
 	if (st.st_mode & S_IWOTH) {
-		/* Anyone could lower the numbers it remembers. */
 		snprintf(err, err_len,
-			 "crl_state %s is writable by every user (mode %04o): refused (chmod o-w it)",
+			 "crl_state %s is writable by every user (mode %04o): refused (chmod o-w "
+			 "it)",
 			 path, (unsigned)(st.st_mode & 07777));
 		return -EINVAL;
 	}
@@ -204,16 +223,32 @@ static int check_fd(int fd, const char *path, char *err, size_t err_len)
 			 (uintmax_t)st.st_nlink);
 		return -EINVAL;
 	}
+	if (quiet) {
+		return 0;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		rv_warnx("crl_state %s belongs to uid %u: that user can empty it, and a restart "
+			 "then takes an older CRL (chown root it)",
+			 path, (unsigned)st.st_uid);
+	} else if ((st.st_mode & S_IWGRP) && st.st_gid != 0 && st.st_gid != getegid()) {
+		rv_warnx("crl_state %s is writable by group %u: its members can empty it, and a "
+			 "restart then takes an older CRL (chmod g-w it)",
+			 path, (unsigned)st.st_gid);
+	} else if (rv_path_stranger(path, geteuid(), why, sizeof(why))) {
+		rv_warnx("crl_state %s: %s: that user can swap it for an empty one, and a restart "
+			 "then takes an older CRL",
+			 path, why);
+	}
 	return 0;
 }
 
 /* open_file opens |path| with |flags| and reads what it remembers into
- * |seen| (read_all): the descriptor; -ENOENT when it does not exist (and
+ * |before| (read_all): the descriptor; -ENOENT when it does not exist (and
  * |flags| does not make it), -EINVAL for a file refused, -errno. */
-static int open_file(const char *path, int flags, struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN],
-		     bool quiet, char *err, size_t err_len)
+static int open_file(const char *path, int flags, bool quiet, char *err, size_t err_len)
 {
 	int fd = rv_open_nofollow(path, flags), ret;
+	uint32_t sum;
 
 	if (fd == -ELOOP) {
 		snprintf(err, err_len,
@@ -230,9 +265,9 @@ static int open_file(const char *path, int flags, struct rv_tls_crl_seen seen[RV
 		snprintf(err, err_len, "crl_state %s cannot be opened: %s", path, strerror(-fd));
 		return fd;
 	}
-	ret = check_fd(fd, path, err, err_len);
+	ret = check_fd(fd, path, quiet, err, err_len);
 	if (!ret) {
-		ret = read_all(fd, path, seen, quiet, err, err_len);
+		ret = read_all(fd, path, before.seen, &sum, quiet, err, err_len);
 	}
 	if (ret) {
 		close(fd);
@@ -241,36 +276,30 @@ static int open_file(const char *path, int flags, struct rv_tls_crl_seen seen[RV
 	return fd;
 }
 
-/* The record read from the file, as a set of CRLs that holds none (what
- * rv_tls_crls_older and rv_tls_crls_carry compare and take). The control
- * thread's alone. */
-static struct rv_tls_crls before;
-
 /* older: is a CRL of |ctx| older than |before| remembers of its signer? */
 static bool older(struct rv_tls_ctx *ctx, const char *path, char *err, size_t err_len)
 {
 	char why[256];
-	bool ret;
 
-	ret = rv_tls_crls_older(rv_tls_ctx_crls(ctx), &before, true, why, sizeof(why));
-	if (ret) {
-		snprintf(err, err_len,
-			 "CRL: %s (remembered in crl_state %s): an older copy would undo the "
-			 "revocations made since; refused. Put the newest CRL back or publish one "
-			 "numbered above it (`ringvpn pki crl`); to take this one on purpose, "
-			 "remove %s",
-			 why, path, path);
+	if (!rv_tls_crls_older(rv_tls_ctx_crls(ctx), &before, true, why, sizeof(why))) {
+		return false;
 	}
-	return ret;
+	/* `pki crl` over a CA directory restored from a backup numbers its
+	 * CRLs from the backup's index, without the revocations made since:
+	 * not the way out (round-twelve tester 52). */
+	snprintf(err, err_len,
+		 "CRL: %s (remembered in crl_state %s): an older copy would undo the revocations "
+		 "made since; refused. Put the newest CRL back (with the CA directory's index "
+		 "it was made from: a CRL made again from an older index lacks those "
+		 "revocations); to take this one on purpose, remove %s",
+		 why, path, path);
+	return true;
 }
 
 int rv_crlstate_check(const char *path, struct rv_tls_ctx *ctx, bool quiet, char *err,
 		      size_t err_len)
 {
-	int fd;
-
-	memset(before.seen, 0, sizeof(before.seen));
-	fd = open_file(path, O_RDONLY, before.seen, quiet, err, err_len);
+	int fd = open_file(path, O_RDONLY, quiet, err, err_len);
 
 	if (fd == -ENOENT) {
 		return 0;
@@ -282,87 +311,84 @@ int rv_crlstate_check(const char *path, struct rv_tls_ctx *ctx, bool quiet, char
 	return older(ctx, path, err, err_len) ? -EKEYREJECTED : 0;
 }
 
-int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_ctx *ctx,
-		     char *err, size_t err_len)
+/* lock takes |fd|'s lock, waiting a little for another server's save of
+ * the same file: true when it has it. Not for ever: a process of the
+ * service user holding it must not stop this control thread. */
+static bool lock(int fd)
 {
-	struct rv_crlstate *s;
-	int fd;
+	static const struct timespec wait = { 0, 5000000 };
 
-	*out = NULL;
-	memset(before.seen, 0, sizeof(before.seen));
-	fd = open_file(path, O_RDWR | O_CREAT, before.seen, false, err, err_len);
-	if (fd == -EINVAL) {
-		return -EINVAL;
+	for (unsigned i = 0; i < LOCK_TRIES; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			return true;
+		}
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			return false;
+		}
+		nanosleep(&wait, NULL);
 	}
-	if (fd < 0) {
-		rv_warnx("%s: the newest CRL of each CA is remembered until the process ends "
-			 "only (a restart takes an older one)",
-			 err);
-		return 0;
-	}
-	if (older(ctx, path, err, err_len)) {
-		close(fd);
-		return -EKEYREJECTED;
-	}
-	s = calloc(1, sizeof(*s) + strlen(path) + 1);
-	if (!s) {
-		close(fd);
-		snprintf(err, err_len, "out of memory");
-		return -ENOMEM;
-	}
-	s->fd = fd;
-	strcpy(s->path, path);
-	rv_tls_crls_carry(rv_tls_ctx_crls(ctx), &before);
-	rv_crlstate_save(s, ctx);
-	*out = s;
-	return 0;
+	return false;
 }
 
-/* format writes |seen| into |buf| (room for the header and a line per
- * signer): its length. */
-static size_t format(char *buf, const struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN])
+/* format writes |seen| into text: its length. */
+static size_t format(const struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN])
 {
 	size_t len = sizeof(HEADER) - 1;
 
-	memcpy(buf, HEADER, len);
+	memcpy(text, HEADER, len);
 	for (size_t i = 0; i < RV_TLS_CRL_SEEN && seen[i].have; i++) {
 		const struct rv_tls_crl_seen *e = &seen[i];
-		char *l = buf + len;
+		char *l = text + len, *p = l;
 
-		hex(l, e->signer, sizeof(e->signer));
-		l[KEY_HEX] = ' ';
+		hex(p, e->signer, sizeof(e->signer));
+		p += KEY_HEX;
+		*p++ = ' ';
 		if (e->numbered) {
-			hex(l + KEY_HEX + 1, e->number, sizeof(e->number));
+			hex(p, e->number, sizeof(e->number));
 		} else {
-			memset(l + KEY_HEX + 1, '-', NUM_HEX);
+			memset(p, '-', NUM_HEX);
 		}
-		snprintf(l + KEY_HEX + 1 + NUM_HEX, 23, " %+020lld ", (long long)e->this_update);
-		snprintf(l + LINE_LEN - 9, 9, "%08" PRIx32, fnv1a(l, (size_t)(LINE_LEN - 10)));
+		p += NUM_HEX;
+		p += sprintf(p, " %+020lld ", (long long)e->this_update);
+		if (e->have_md) {
+			hex(p, e->crl_md, sizeof(e->crl_md));
+		} else {
+			memset(p, '-', KEY_HEX);
+		}
+		p += KEY_HEX;
+		*p++ = ' ';
+		sprintf(p, "%08" PRIx32, fnv1a(l, (size_t)(p - 1 - l)));
 		l[LINE_LEN - 1] = '\n';
 		len += LINE_LEN;
 	}
 	return len;
 }
 
-void rv_crlstate_save(struct rv_crlstate *s, struct rv_tls_ctx *ctx)
+/* save writes what the file holds with what |ctx| remembers merged in: the
+ * lines of the signers of another server sharing the file are kept (each
+ * wrote what it had read at its start, and a rollback of the other's CRL
+ * was taken: round-twelve tester 52), in their place, so that a write cut
+ * short leaves whole lines of the old or the new text, or damaged ones. */
+static void save(struct rv_crlstate *s, struct rv_tls_ctx *ctx)
 {
-	static char buf[sizeof(HEADER) + RV_TLS_CRL_SEEN * LINE_LEN]; /* the control thread's */
+	char err[256];
+	bool locked = lock(s->fd);
+	uint32_t sum = 0;
 	size_t len, off = 0;
-	uint32_t sum;
 
-	if (!s) {
-		return;
+	if (read_all(s->fd, s->path, before.seen, &sum, true, err, sizeof(err)) != 0) {
+		/* Not a CRL state any more (written by hand?): ours replaces it. */
+		memset(before.seen, 0, sizeof(before.seen));
+		sum = 0;
 	}
-	len = format(buf, rv_tls_ctx_crls(ctx)->seen);
-	sum = fnv1a(buf, len) | 1;
-	if (sum == s->written) {
-		return;
+	rv_tls_crls_carry(&before, rv_tls_ctx_crls(ctx));
+	len = format(before.seen);
+	if (fnv1a(text, len) == sum) {
+		goto out;
 	}
-	/* In place: the directory need not be the service user's. Numbers
-	 * only grow, so a cut write leaves old or new lines, or a damaged one
-	 * (read_all). */
+	errno = 0;
 	while (off < len) {
-		ssize_t w = pwrite(s->fd, buf + off, len - off, (off_t)off);
+		ssize_t w = pwrite(s->fd, text + off, len - off, (off_t)off);
 
 		if (w < 0 && errno == EINTR) {
 			continue;
@@ -379,8 +405,7 @@ void rv_crlstate_save(struct rv_crlstate *s, struct rv_tls_ctx *ctx)
 		rv_info("crl_state %s: written again", s->path);
 	}
 	s->failing = false;
-	s->written = sum;
-	return;
+	goto out;
 fail:
 	if (!s->failing) {
 		rv_warnx("crl_state %s cannot be written: %s: a restart would not know the newest "
@@ -388,6 +413,61 @@ fail:
 			 s->path, strerror(errno ? errno : EIO));
 	}
 	s->failing = true;
+out:
+	if (locked) {
+		flock(s->fd, LOCK_UN);
+	}
+}
+
+int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_ctx *ctx, char *err,
+		     size_t err_len)
+{
+	struct rv_crlstate *s;
+	int fd;
+
+	*out = NULL;
+	fd = open_file(path, O_RDWR | O_CREAT, false, err, err_len);
+	if (fd == -EINVAL) {
+		return -EINVAL;
+	}
+	if (fd < 0) {
+		rv_warnx("%s: the newest CRL of each CA is remembered until the process ends "
+			 "only (a restart takes an older one)",
+			 err);
+		return 0;
+	}
+	if (older(ctx, path, err, err_len)) {
+		close(fd);
+		return -EKEYREJECTED;
+	}
+	if (!before.seen[0].have && rv_tls_ctx_crls(ctx)->seen[0].have) {
+		/* A new file, or one emptied: either way what is in place now
+		 * is taken for the newest, and that is worth a line. */
+		rv_info("crl_state %s remembers no CRL yet: the ones in place are taken as the "
+			"newest",
+			path);
+	}
+	s = calloc(1, sizeof(*s) + strlen(path) + 1);
+	if (!s) {
+		close(fd);
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	s->fd = fd;
+	strcpy(s->path, path);
+	/* A reload then refuses an older CRL of a CA the running set lacks
+	 * (one added back later, or a first CRL where none ran). */
+	rv_tls_crls_carry(rv_tls_ctx_crls(ctx), &before);
+	save(s, ctx);
+	*out = s;
+	return 0;
+}
+
+void rv_crlstate_save(struct rv_crlstate *s, struct rv_tls_ctx *ctx)
+{
+	if (s) {
+		save(s, ctx);
+	}
 }
 
 void rv_crlstate_close(struct rv_crlstate *s)

@@ -40,8 +40,8 @@ int rv_crlstate_check(const char *path, struct rv_tls_ctx *ctx, bool quiet, char
  * an older CRL too) and writes the two together. 0 with |*out| NULL when
  * the file cannot be opened or read: warned, and CRLs are remembered for
  * the process's life only. */
-int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_ctx *ctx,
-		     char *err, size_t err_len);
+int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_ctx *ctx, char *err,
+		     size_t err_len);
 
 /* rv_crlstate_save writes what |ctx| (the context just put in force)
  * remembers, when it changed. A failed write is warned once and tried
