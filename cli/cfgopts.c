@@ -32,6 +32,7 @@
 #include "core/log.h"
 #include "core/qsbr.h"
 #include "core/wire.h"
+#include "tls/loop.h"
 #include "uring/dataplane.h"
 
 enum { OPT_MAX_ATTEMPTS = 1000, OPT_KEY_BASE = 1100 };
@@ -481,40 +482,24 @@ static void warn_state_file(const char *key, const char *path, const char *what)
  * round-ten tester). */
 static bool listen_unusable(const struct rv_config *cfg)
 {
-	struct addrinfo hints, *res = NULL, *ai;
-	char where[RV_CONFIG_HOST_MAX + 16];
-	int fd, ret, zero = 0;
-	bool bad = false;
+	char err[RV_CONFIG_HOST_MAX + 128];
+	int fd;
 
 	if (cfg->role != RV_CONFIG_SERVER || !cfg->listen_host[0]) {
 		return false;
 	}
-	rv_config_listen_str(cfg, where, sizeof(where));
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE;
-	ret = getaddrinfo(cfg->listen_host, "0", &hints, &res);
-	if (ret) {
-		fprintf(stderr, "ringvpn: cannot listen on %s: %s\n", where, gai_strerror(ret));
-		return true;
-	}
-	ai = res; /* the start takes the first of a named host's addresses */
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = rv_server_listen_socket(cfg, 0, err, sizeof(err));
 	if (fd >= 0) {
-		if (ai->ai_family == AF_INET6) {
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-		}
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EACCES &&
-		    errno != EADDRINUSE) {
-			fprintf(stderr, "ringvpn: cannot listen on %s: %s\n", where,
-				strerror(errno));
-			bad = true;
-		}
 		close(fd);
+		return false;
 	}
-	freeaddrinfo(res);
-	return bad;
+	/* A port below 1024 for another user's -n, or one taken: the start
+	 * binds its own port, not 0, and says those itself. */
+	if (fd == -EACCES || fd == -EADDRINUSE) {
+		return false;
+	}
+	fprintf(stderr, "ringvpn: %s\n", err);
+	return true;
 }
 
 int rv_cli_check_paths(const struct rv_config *cfg)

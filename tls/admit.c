@@ -75,33 +75,27 @@ static struct rv_server_side *side(const struct rv_loop *l)
 
 /* ---- listening --------------------------------------------------------- */
 
-static int open_listener(struct rv_loop *l, char *err, size_t err_len)
+int rv_server_listen_socket(const struct rv_config *cfg, uint16_t port, char *err, size_t err_len)
 {
-	const struct rv_config *cfg = l->cfg;
 	struct addrinfo hints, *res = NULL, *ai;
-	char port[8];
-	int fd = -1, ret, one = 1;
+	char where[RV_CONFIG_HOST_MAX + 16], svc[8];
+	int fd, ret, one = 1, zero = 0;
 
+	rv_config_listen_str(cfg, where, sizeof(where));
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE;
-	snprintf(port, sizeof(port), "%u", cfg->listen_port);
-	ret = getaddrinfo(cfg->listen_host[0] ? cfg->listen_host : NULL, port, &hints, &res);
+	snprintf(svc, sizeof(svc), "%u", port);
+	ret = getaddrinfo(cfg->listen_host[0] ? cfg->listen_host : NULL, svc, &hints, &res);
 	if (ret) {
-		snprintf(err, err_len, "listen address '%s': %s", cfg->listen_host,
-			 gai_strerror(ret));
+		snprintf(err, err_len, "cannot listen on %s: %s", where, gai_strerror(ret));
 		return -EINVAL;
 	}
-	/* Prefer IPv6 (dual-stack) when listening on all addresses. */
-	for (ai = res; ai; ai = ai->ai_next) {
-		if (!cfg->listen_host[0] && ai->ai_family != AF_INET6 && ai->ai_next) {
-			continue;
-		}
-		break;
-	}
-	if (!ai) {
-		ai = res;
+	/* All addresses: IPv6 (dual-stack) where there is one. A named host:
+	 * its first address. */
+	for (ai = res; ai->ai_next && !cfg->listen_host[0] && ai->ai_family != AF_INET6;
+	     ai = ai->ai_next) {
 	}
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
@@ -111,27 +105,41 @@ static int open_listener(struct rv_loop *l, char *err, size_t err_len)
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ai->ai_family == AF_INET6) {
-		int zero = 0;
-
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	}
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+		ret = -errno;
+		snprintf(err, err_len, "cannot listen on %s: %s", where, strerror(errno));
+		close(fd);
+		goto out;
+	}
+	ret = fd;
+out:
+	freeaddrinfo(res);
+	return ret;
+}
+
+static int open_listener(struct rv_loop *l, char *err, size_t err_len)
+{
+	int fd = rv_server_listen_socket(l->cfg, l->cfg->listen_port, err, err_len);
+
+	if (fd < 0) {
+		return fd;
 	}
 	/* A deep backlog: during a connect storm (all clients of a restarted
 	 * server at once) the kernel queues them while the loop catches up;
 	 * SYN cookies take over beyond it. */
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 4096)) {
-		ret = -errno;
+	if (listen(fd, 4096) != 0) {
+		int ret = -errno;
 		char where[RV_CONFIG_HOST_MAX + 16];
 
 		snprintf(err, err_len, "cannot listen on %s: %s",
-			 rv_config_listen_str(cfg, where, sizeof(where)), strerror(errno));
+			 rv_config_listen_str(l->cfg, where, sizeof(where)), strerror(errno));
 		close(fd);
-		goto out;
+		return ret;
 	}
 	side(l)->listen_fd = fd;
-	ret = 0;
-out:
-	freeaddrinfo(res);
-	return ret;
+	return 0;
 }
 
 static void arm_accept(struct rv_loop *l);

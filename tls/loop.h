@@ -115,6 +115,12 @@ enum rv_loop_exit {
  * (e.g. -EADDRINUSE). Must be called on the thread that will run it. */
 int rv_loop_new(struct rv_loop **out, const struct rv_loop_params *p, char *err, size_t err_len);
 
+/* rv_server_listen_socket opens the server's control socket on its listen
+ * address at |port|, bound and not listening yet: the descriptor, or
+ * -errno with why in |err|. The start listens on it; `-n` binds port 0 to
+ * see that the address is one of this host's, beside a running server. */
+int rv_server_listen_socket(const struct rv_config *cfg, uint16_t port, char *err, size_t err_len);
+
 /* rv_loop_run runs until a signal or (client) a terminal failure. */
 enum rv_loop_exit rv_loop_run(struct rv_loop *l);
 
