@@ -45,6 +45,10 @@ int rv_cmd_client(int argc, char **argv)
 		rv_cli_start_failed(&opts, code);
 		return code;
 	}
+	code = rv_cli_check_crl_state(&cfg, tls, opts.check_only);
+	if (code >= 0) {
+		goto out;
+	}
 	if (opts.check_only) {
 		code = rv_cli_check_paths(&cfg);
 		if (code >= 0) {
@@ -98,7 +102,8 @@ int rv_cmd_client(int argc, char **argv)
 		if (ret != -EINTR) {
 			rv_warnx("%s", err);
 		}
-		code = rv_cli_errno_exit(ret, RV_EXIT_NET);
+		/* -EKEYREJECTED: an older CRL than crl_state remembers. */
+		code = ret == -EKEYREJECTED ? RV_EXIT_CERT : rv_cli_errno_exit(ret, RV_EXIT_NET);
 		goto out;
 	}
 	tls = NULL;

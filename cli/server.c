@@ -20,7 +20,6 @@
 #include "core/ippool.h"
 #include "core/log.h"
 #include "core/qsbr.h"
-#include "tls/crlstate.h"
 #include "tls/leasefile.h"
 #include "tls/loop.h"
 #include "tls/subnets.h"
@@ -119,51 +118,6 @@ static void raise_fd_limit(unsigned max_clients)
 	}
 }
 
-/* check_crl_state: what the start would refuse of crl_state, said by -n
- * too: a file it must not use (exit 3), an older CRL than the file
- * remembers (exit 4). -1: the start may go on. */
-static int check_crl_state(const struct rv_config *cfg, struct rv_tls_ctx *tls, bool check_only)
-{
-	struct stat a, b;
-	char err[768];
-	int ret;
-
-	if (!cfg->crl_state[0]) {
-		if (check_only && cfg->crl[0]) {
-			fprintf(stderr,
-				"ringvpn: warning: crl_state is not set: a restart would take an "
-				"older CRL than the running one without a word (a reload refuses "
-				"it)\n");
-		}
-		return -1;
-	}
-	/* Each would take the other for something else at the start, and
-	 * that refusal came out of the loop's start as exit 15 (round-twelve
-	 * tester 52). */
-	if (cfg->lease_file[0] &&
-	    (!strcmp(cfg->lease_file, cfg->crl_state) ||
-	     (stat(cfg->lease_file, &a) == 0 && stat(cfg->crl_state, &b) == 0 &&
-	      a.st_dev == b.st_dev && a.st_ino == b.st_ino))) {
-		fprintf(stderr, "ringvpn: crl_state and lease_file name the same file, %s\n",
-			cfg->crl_state);
-		return RV_EXIT_CONFIG;
-	}
-	ret = rv_crlstate_check(cfg->crl_state, tls, !check_only, err, sizeof(err));
-	if (ret == -EINVAL || ret == -EKEYREJECTED) {
-		fprintf(stderr, "ringvpn: %s\n", err);
-		return ret == -EINVAL ? RV_EXIT_CONFIG : RV_EXIT_CERT;
-	}
-	if (ret < 0 && check_only) {
-		/* Another user's -n cannot tell what root's start will. */
-		fprintf(stderr, "ringvpn: warning: %s: %s\n", err,
-			ret == -EACCES || ret == -EPERM
-				? "not checked for an older CRL (run -n as the user who starts the "
-				  "server)"
-				: "the newest CRL would be remembered until the process ends only");
-	}
-	return -1;
-}
-
 int rv_cmd_server(int argc, char **argv)
 {
 	static struct rv_config cfg;	/* large (fixed-address table): not on the stack */
@@ -222,7 +176,7 @@ int rv_cmd_server(int argc, char **argv)
 				err);
 		}
 	}
-	code = check_crl_state(&cfg, tls, opts.check_only);
+	code = rv_cli_check_crl_state(&cfg, tls, opts.check_only);
 	if (code >= 0) {
 		goto out;
 	}

@@ -45,7 +45,6 @@
 #include "crypto/kdf.h"
 #include "crypto/mem.h"
 #include "tls/conn.h"
-#include "tls/crlstate.h"
 #include "tls/ctl_server.h"
 #include "tls/internal.h"
 #include "tls/leasefile.h"
@@ -640,12 +639,6 @@ static int server_start(struct rv_loop *l, char *err, size_t err_len)
 			return ret;
 		}
 	}
-	if (l->cfg->crl_state[0]) {
-		ret = rv_crlstate_open(&l->crl_state, l->cfg->crl_state, l->tls, err, err_len);
-		if (ret) {
-			return ret;
-		}
-	}
 	rv_loop_arm(l, &s->lease_timer, on_lease_timer, l->now_ns + LEASE_FLUSH_NS);
 	l->env.data_port = l->dp ? rv_dataplane_port(l->dp) : l->cfg->data_port;
 	/* No data-channel keepalives from the server: the client sends one
@@ -698,8 +691,6 @@ static void server_free(struct rv_loop *l)
 	rv_demux_watch(l->env.demux, NULL, NULL);
 	rv_server_balance_free(l);
 	rv_leasefile_close(s->lease_file, l->now_ns);
-	rv_crlstate_close(l->crl_state);
-	l->crl_state = NULL;
 	if (s->listen_fd >= 0) {
 		close(s->listen_fd);
 	}

@@ -352,7 +352,7 @@ struct rv_loop {
 	void *role_state; /* struct rv_server_side / rv_client_side */
 	struct rv_tls_ctx *tls;
 	uint64_t tls_gen;	       /* bumped by each swap of |tls| (reload.c) */
-	struct rv_crlstate *crl_state; /* server: NULL without crl_state (crlstate.h) */
+	struct rv_crlstate *crl_state; /* NULL without crl_state (crlstate.h) */
 	struct rv_dataplane *dp;
 	struct rv_ctl_env env;
 	struct rv_ctlring *ring; /* NULL when driven through a custom io */

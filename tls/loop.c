@@ -26,6 +26,7 @@
 #include "core/qsbr.h"
 #include "core/session.h"
 #include "core/strbuf.h"
+#include "tls/crlstate.h"
 #include "tls/internal.h"
 #include "tls/slots.h"
 #include "uring/ctlring.h"
@@ -552,6 +553,12 @@ int rv_loop_new(struct rv_loop **out, const struct rv_loop_params *p, char *err,
 		.cancel_fd = io_cancel_fd,
 	};
 	l->tls = p->tls; /* ownership taken only on success (see err_free) */
+	if (l->cfg->crl_state[0]) {
+		ret = rv_crlstate_open(&l->crl_state, l->cfg->crl_state, l->tls, err, err_len);
+		if (ret) {
+			goto err_free;
+		}
+	}
 	ret = l->role->start(l, err, err_len);
 	if (ret) {
 		goto err_free;
@@ -576,6 +583,7 @@ err_free:
 	l->env.pool = NULL;
 	rv_mgmt_free(l);
 	l->role->free(l);
+	rv_crlstate_close(l->crl_state);
 	rv_chans_free(l);
 	rv_ctlring_free(l->ring);
 	rv_http_free(l);
@@ -707,6 +715,7 @@ void rv_loop_free(struct rv_loop *l)
 	rv_http_free(l);
 	rv_chans_free(l);
 	l->role->free(l);
+	rv_crlstate_close(l->crl_state);
 	if (l->watch_fd >= 0) {
 		close(l->watch_fd);
 	}

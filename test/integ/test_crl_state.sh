@@ -25,6 +25,8 @@
 #   J. A file of another user is said by -n; a new file is said at the
 #      start; -n says a directory that does not exist; crl_state naming
 #      the lease file is refused, exit 3.
+#   K. A client's crl_state: its own CRL (of the server's CA) put back
+#      older after kill -9 is refused by -n and the start, exit 4.
 # On the binary before crl_state (171db9f) B fails: the start took the
 # older CRL, and client2, revoked in the newer one, got back in.
 #
@@ -297,4 +299,36 @@ check_fails 0 "a directory that does not exist" "crl_state .*nodir/x.crl-state: 
 ctl_conf_set "$RVT_TMP/server.conf" "crl_state=$RVT_TMP/server.leases"
 check_fails 3 "crl_state = lease_file" "crl_state and lease_file name the same file"
 start_fails 3 "crl_state = lease_file" "crl_state and lease_file name the same file"
+
+rvt_step "K. a client's crl_state: its CRL of the server's CA rolled back is refused, exit 4"
+# The client checks the server's certificate against its own CRL: an older
+# copy put back would let a revoked server key in again. The server here
+# checks no CRL (every client of the test is revoked by now).
+ctl_conf_set "$RVT_TMP/server.conf" "crl_state=$RVT_TMP/k.crl-state"
+sed -i '/^crl = /d' "$RVT_TMP/server.conf"
+start_bg
+cp "$RVT_TMP/crl.new" "$RVT_TMP/client.crl"
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/k1.conf" "$PKI/client1" rvk "$RVT_TMP/k1.sock" \
+	"crl=$RVT_TMP/client.crl" "crl_state=$RVT_TMP/client.crl-state"
+C1=$(rvt_ns_name c1)
+rvt_bg "$C1" clientk "$RV_BIN" client -c "$RVT_TMP/k1.conf"
+CK=$RVT_LAST_PID
+rvt_wait_for 15 "client1 up" ctl_sessions_eq 1 || rvt_fail "client1 with crl_state did not connect: $(tail -3 "$RVT_TMP/clientk.log")"
+[ "$(number "$RVT_TMP/client.crl-state")" = "$N1" ] || rvt_fail "the client's crl_state: $(cat "$RVT_TMP/client.crl-state")"
+kill -KILL "$CK"
+wait "$CK" 2>/dev/null
+rvt_forget_pid "$CK"
+cp "$RVT_TMP/crl.old" "$RVT_TMP/client.crl"
+rc=0
+OUT=$(ip netns exec "$C1" "$RV_BIN" client -n -c "$RVT_TMP/k1.conf" 2>&1) || rc=$?
+[ "$rc" = 4 ] && grep -q "its number $N0 is below the newest taken before this start, $N1" <<<"$OUT" ||
+	rvt_fail "client -n over the older CRL: exit $rc: $OUT"
+rc=0
+OUT=$(ip netns exec "$C1" timeout 20 "$RV_BIN" client -c "$RVT_TMP/k1.conf" 2>&1) || rc=$?
+[ "$rc" = 4 ] && grep -q "its number $N0 is below the newest taken before this start, $N1" <<<"$OUT" ||
+	rvt_fail "the client's start over the older CRL: exit $rc: $(tail -3 <<<"$OUT")"
+rvt_log "the client refuses its older CRL: exit $rc"
+cp "$RVT_TMP/crl.new" "$RVT_TMP/client.crl"
+rvt_bg "$C1" clientk2 "$RV_BIN" client -c "$RVT_TMP/k1.conf"
+rvt_wait_for 15 "client1 back" ctl_sessions_eq 1 || rvt_fail "client1 did not come back with the newest CRL"
 rvt_log "passed"
