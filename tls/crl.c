@@ -226,6 +226,53 @@ bool rv_tls_crls_dropped(const struct rv_tls_crls *n, X509_STORE *store,
 	return false;
 }
 
+/* key_md: the SHA-256 of |x|'s key, as note_crl_number keeps a signer. */
+static bool key_md(const X509 *x, uint8_t md[SHA256_DIGEST_LENGTH])
+{
+	uint8_t buf[EVP_MAX_MD_SIZE];
+	unsigned len = 0;
+
+	if (!X509_pubkey_digest(x, EVP_sha256(), buf, &len) || len != SHA256_DIGEST_LENGTH) {
+		ERR_clear_error();
+		return false;
+	}
+	memcpy(md, buf, SHA256_DIGEST_LENGTH);
+	return true;
+}
+
+bool rv_tls_crls_left_out(const struct rv_tls_crls *n, X509_STORE *store,
+			  const struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN], char *who,
+			  size_t who_len)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
+
+	if (!n->kept_all) {
+		return false;
+	}
+	for (size_t i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+		X509 *ca = store_ca(objs, i);
+		uint8_t md[SHA256_DIGEST_LENGTH];
+		bool seen_it = false, kept = false;
+
+		if (!ca || !key_md(ca, md)) {
+			continue;
+		}
+		for (size_t j = 0; !seen_it && j < RV_TLS_CRL_SEEN && seen[j].have; j++) {
+			seen_it = memcmp(seen[j].signer, md, sizeof(md)) == 0;
+		}
+		for (size_t j = 0; seen_it && !kept && j < n->nkept; j++) {
+			kept = rv_tls_same_key(n->kept_signer[j], ca);
+		}
+		if (seen_it && !kept) {
+			X509_NAME_oneline(X509_get_subject_name(ca), who, (int)who_len);
+			ERR_clear_error();
+			return true;
+		}
+	}
+	ERR_clear_error();
+	return false;
+}
+
 /* ca_named: the |i|th object of |objs| if it is a CA certificate whose
  * subject is |name| (borrowed), else NULL. */
 static X509 *ca_named(STACK_OF(X509_OBJECT) * objs, size_t i, X509_NAME *name)

@@ -86,6 +86,13 @@ int rv_tls_crls_revokes(const struct rv_tls_crls *c, X509_STORE *store, X509 *x)
 bool rv_tls_crls_dropped(const struct rv_tls_crls *n, X509_STORE *store,
 			 const struct rv_tls_crls *cur, char *who, size_t who_len);
 
+/* rv_tls_crls_left_out: does |n| (with its |store|) leave without a CRL a
+ * CA of |store| that |seen| (what crl_state remembers) holds a CRL of?
+ * Writes its name into |who|. A start's rv_tls_crls_dropped. */
+bool rv_tls_crls_left_out(const struct rv_tls_crls *n, X509_STORE *store,
+			  const struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN], char *who,
+			  size_t who_len);
+
 /* rv_tls_crls_older: does |n| carry an older CRL of a signer than |cur|
  * remembers? Why in |why|, where |cur| is the running set, or (|before|)
  * what the process took before this start (tls/crlstate.h). */

@@ -41,6 +41,8 @@ enum {
 struct rv_crlstate {
 	int fd;
 	bool failing; /* the last write failed (warned once) */
+	bool lost;    /* the path names another file, which cannot be opened (said once) */
+	bool full;    /* a CA key found no line (said once) */
 	char path[];
 };
 
@@ -197,6 +199,34 @@ out:
 	return ret;
 }
 
+struct group_dir {
+	char *why;
+	size_t why_len;
+};
+
+static bool group_dir_at(const char *prefix, const struct stat *st, void *ctx)
+{
+	struct group_dir *g = ctx;
+
+	if (!S_ISDIR(st->st_mode) || !(st->st_mode & S_IWGRP) || st->st_gid == 0 ||
+	    st->st_gid == getegid()) {
+		return false;
+	}
+	snprintf(g->why, g->why_len, "directory %s is writable by group %u", prefix,
+		 (unsigned)st->st_gid);
+	return true;
+}
+
+/* group_dir: is a directory on the way to |path| writable by a group other
+ * than root's and this process's? Its members can swap the file (a
+ * round-twelve tester: rv_path_stranger looks at users and ACLs). */
+static bool group_dir(const char *path, char *why, size_t why_len)
+{
+	struct group_dir g = { why, why_len };
+
+	return rv_path_walk(path, group_dir_at, &g);
+}
+
 /* check_fd: may the open |fd| be used as the CRL state? As the lease
  * file's check (tls/leasefile.c): its contents are checked by read_all.
  * Who else could change it is said unless |quiet|: a user who can empty
@@ -234,8 +264,14 @@ static int check_fd(int fd, const char *path, bool quiet, char *err, size_t err_
 		rv_warnx("crl_state %s is writable by group %u: its members can empty it, and a "
 			 "restart then takes an older CRL (chmod g-w it)",
 			 path, (unsigned)st.st_gid);
-	} else if (rv_path_stranger(path, geteuid(), why, sizeof(why))) {
-		rv_warnx("crl_state %s: %s: that user can swap it for an empty one, and a restart "
+	} else if (rv_acl_writer(fd, path, geteuid(), getegid(), why, sizeof(why))) {
+		rv_warnx("crl_state %s: its ACL lets %s write it: they can empty it, and a "
+			 "restart then takes an older CRL",
+			 path, why);
+	} else if (rv_path_stranger(path, geteuid(), why, sizeof(why)) ||
+		   group_dir(path, why, sizeof(why))) {
+		rv_warnx("crl_state %s: %s: who may write there can swap it for an empty one, and "
+			 "a restart "
 			 "then takes an older CRL",
 			 path, why);
 	}
@@ -276,11 +312,22 @@ static int open_file(const char *path, int flags, bool quiet, char *err, size_t 
 	return fd;
 }
 
-/* older: is a CRL of |ctx| older than |before| remembers of its signer? */
+/* older: is a CRL of |ctx| older than |before| remembers of its signer, or
+ * gone while its CA stays (a root's CRL left out brought a revoked
+ * intermediate's clients back: round-twelve tester 53)? */
 static bool older(struct rv_tls_ctx *ctx, const char *path, char *err, size_t err_len)
 {
-	char why[256];
+	char why[256], who[160];
 
+	if (rv_tls_ctx_crl_left_out(ctx, &before, who, sizeof(who))) {
+		snprintf(err, err_len,
+			 "CRL: it has no CRL of %s, which crl_state %s remembers one of, and that "
+			 "CA stays in the CA file: its revocations would be undone; refused. Put "
+			 "its "
+			 "CRL back; to go on without it on purpose, remove %s",
+			 who, path, path);
+		return true;
+	}
 	if (!rv_tls_crls_older(rv_tls_ctx_crls(ctx), &before, true, why, sizeof(why))) {
 		return false;
 	}
@@ -369,19 +416,87 @@ static size_t format(const struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN])
  * wrote what it had read at its start, and a rollback of the other's CRL
  * was taken: round-twelve tester 52), in their place, so that a write cut
  * short leaves whole lines of the old or the new text, or damaged ones. */
+/* follow_path: does |s|'s descriptor still hold the file its path names?
+ * One removed, or replaced by a copy (an editor, a backup put back) while
+ * the process ran, took every later save into the old inode, and the next
+ * start found the file at the path stale or missing (round-twelve tester
+ * 53): the path is opened again, and its lines merged by the save. */
+static void follow_path(struct rv_crlstate *s)
+{
+	struct stat a, b;
+	char err[256];
+	int fd;
+
+	if (fstat(s->fd, &a) == 0 && a.st_nlink > 0 && stat(s->path, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+		s->lost = false;
+		return;
+	}
+	fd = rv_open_nofollow(s->path, O_RDWR | O_CREAT);
+	if (fd >= 0 && check_fd(fd, s->path, true, err, sizeof(err)) != 0) {
+		close(fd);
+		fd = -EINVAL;
+	}
+	if (fd < 0) {
+		if (!s->lost) {
+			rv_warnx("crl_state %s was removed or replaced while the process ran, and "
+				 "cannot be opened again (%s): the newest CRL is remembered until "
+				 "the process ends only",
+				 s->path, fd == -EINVAL ? err : strerror(-fd));
+		}
+		s->lost = true;
+		return;
+	}
+	rv_info("crl_state %s was removed or replaced while the process ran: written anew "
+		"(to take an older CRL on purpose, stop the process before removing it)",
+		s->path);
+	close(s->fd);
+	s->fd = fd;
+	s->lost = false;
+}
+
+/* note_full says once that a CA key of |ctx| found no line: the file holds
+ * RV_TLS_CRL_SEEN of them (keys of CAs long rotated out, or of other
+ * servers sharing it), and that CA's rollback is not guarded (round-twelve
+ * tester 53). */
+static void note_full(struct rv_crlstate *s, struct rv_tls_ctx *ctx)
+{
+	const struct rv_tls_crl_seen *mine = rv_tls_ctx_crls(ctx)->seen;
+
+	for (size_t i = 0; !s->full && i < RV_TLS_CRL_SEEN && mine[i].have; i++) {
+		bool found = false;
+
+		for (size_t j = 0; !found && j < RV_TLS_CRL_SEEN && before.seen[j].have; j++) {
+			found = memcmp(before.seen[j].signer, mine[i].signer,
+				       sizeof(mine[i].signer)) == 0;
+		}
+		if (!found) {
+			rv_warnx("crl_state %s holds %d CA keys, and this process's CA has no "
+				 "line: "
+				 "its older CRL is not refused at a restart (remove the lines of "
+				 "CAs no longer used, or the file while the process is stopped)",
+				 s->path, RV_TLS_CRL_SEEN);
+			s->full = true;
+		}
+	}
+}
+
 static void save(struct rv_crlstate *s, struct rv_tls_ctx *ctx)
 {
 	char err[256];
-	bool locked = lock(s->fd);
+	bool locked;
 	uint32_t sum = 0;
 	size_t len, off = 0;
 
+	follow_path(s);
+	locked = lock(s->fd);
 	if (read_all(s->fd, s->path, before.seen, &sum, true, err, sizeof(err)) != 0) {
 		/* Not a CRL state any more (written by hand?): ours replaces it. */
 		memset(before.seen, 0, sizeof(before.seen));
 		sum = 0;
 	}
 	rv_tls_crls_carry(&before, rv_tls_ctx_crls(ctx));
+	note_full(s, ctx);
 	len = format(before.seen);
 	if (fnv1a(text, len) == sum) {
 		goto out;

@@ -271,8 +271,7 @@ struct rv_worker {
 	bool aqm;
 	struct rv_codel codel;
 	unsigned cq_next;    /* the CQ position after the completion being handled */
-	unsigned turn_recvs; /* UDP receives handled in this turn so far */
-	bool turn_bulk_seen; /* a receive of the bulk socket came in this turn */
+	unsigned turn_recvs; /* receives of the bulk socket handled in this turn so far */
 	bool rx_first_bulk;  /* the receive being handled is the turn's first of it */
 	uint64_t rt_now_ns;  /* CLOCK_REALTIME at the start of the turn */
 	uint64_t rt_end_ns;  /* ... and at the end of the last receiving turn's */

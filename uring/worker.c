@@ -659,9 +659,8 @@ static void on_udp_recv(struct rv_worker *w, const struct io_uring_cqe *cqe, uns
 		rv_ctr_add(&w->ctr, RV_CTR_UDP_SMALL, 1);
 	}
 	w->udp_turn_bufs++;
-	w->turn_recvs++;
-	w->rx_first_bulk = !which && !w->turn_bulk_seen;
-	w->turn_bulk_seen = w->turn_bulk_seen || !which;
+	w->turn_recvs += !which;
+	w->rx_first_bulk = !which && w->turn_recvs == 1;
 	w->udp_turn_bytes += (uint32_t)cqe->res;
 	rv_worker_udp_recv(w, cqe->flags >> IORING_CQE_BUFFER_SHIFT, (uint32_t)cqe->res);
 }
@@ -782,7 +781,6 @@ static void worker_loop(struct rv_worker *w)
 		clock_gettime(CLOCK_REALTIME, &now);
 		w->rt_now_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 		w->turn_recvs = 0;
-		w->turn_bulk_seen = false;
 		io_uring_for_each_cqe(ring, head, cqe)
 		{
 			w->cq_next = head + 1; /* what waits behind it (worker_rx.c) */
@@ -790,7 +788,7 @@ static void worker_loop(struct rv_worker *w)
 			n++;
 		}
 		io_uring_cq_advance(ring, n);
-		if (w->aqm && w->turn_bulk_seen) {
+		if (w->aqm && w->turn_recvs != 0) {
 			/* Every datagram that arrived by now has been handled
 			 * (or waits in the socket for buffers, and is older
 			 * than any that arrives later): worker_rx.c's empty

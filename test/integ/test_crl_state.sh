@@ -27,6 +27,14 @@
 #      the lease file is refused, exit 3.
 #   K. A client's crl_state: its own CRL (of the server's CA) put back
 #      older after kill -9 is refused by -n and the start, exit 4.
+#   L. A CA's CRL left out of the CRL file while the CA stays in the CA
+#      file: refused at a start (exit 4) as at a reload (round-twelve
+#      tester 53: a root's CRL left out let a revoked intermediate's
+#      clients back in); with the CA gone too, taken.
+#   M. crl_state removed while the server runs: made anew at the next CRL
+#      taken (every save went into the deleted file).
+#   N. An ACL that lets another user write the file is said; a file full
+#      of 64 other CA keys is said at the start.
 # On the binary before crl_state (171db9f) B fails: the start took the
 # older CRL, and client2, revoked in the newer one, got back in.
 #
@@ -45,7 +53,9 @@ CTL_SERVER_KV=("crl_state=$STATE")
 ctl_start_server
 SLOG="$RVT_TMP/server.log"
 ctl_client 1
+CLIENT1_PID=$RVT_LAST_PID
 ctl_client 2
+CLIENT2_PID=$RVT_LAST_PID
 rvt_wait_for 15 "two sessions" ctl_sessions_eq 2 || { ctl_status; rvt_fail "clients did not come up"; }
 
 # lines FILE: the signer lines of a CRL state file.
@@ -304,6 +314,10 @@ rvt_step "K. a client's crl_state: its CRL of the server's CA rolled back is ref
 # The client checks the server's certificate against its own CRL: an older
 # copy put back would let a revoked server key in again. The server here
 # checks no CRL (every client of the test is revoked by now).
+for pid in "$CLIENT1_PID" "$CLIENT2_PID"; do
+	rvt_stop_pid "$pid" >/dev/null
+	rvt_forget_pid "$pid"
+done
 ctl_conf_set "$RVT_TMP/server.conf" "crl_state=$RVT_TMP/k.crl-state"
 sed -i '/^crl = /d' "$RVT_TMP/server.conf"
 start_bg
@@ -331,4 +345,71 @@ rvt_log "the client refuses its older CRL: exit $rc"
 cp "$RVT_TMP/crl.new" "$RVT_TMP/client.crl"
 rvt_bg "$C1" clientk2 "$RV_BIN" client -c "$RVT_TMP/k1.conf"
 rvt_wait_for 15 "client1 back" ctl_sessions_eq 1 || rvt_fail "client1 did not come back with the newest CRL"
+rvt_stop_pid "$RVT_LAST_PID" >/dev/null
+rvt_forget_pid "$RVT_LAST_PID"
+rvt_stop_pid "$SRV_PID" >/dev/null
+rvt_forget_pid "$SRV_PID"
+
+rvt_step "L. a CA's CRL left out while the CA stays: refused at a start, as at a reload"
+# Left out of the CRL file at a restart, a root's CRL that revoked an
+# intermediate CA let that CA's clients back in (round-twelve tester 53).
+OCA=$PKI/other-ca
+rvt_run "$RV_BIN" pki crl --ca "$OCA" --days 30 >/dev/null || rvt_fail "pki crl"
+cat "$PKI/ca/ca.crt" "$OCA/ca.crt" >"$RVT_TMP/cas.crt"
+cat "$RVT_TMP/crl.new" "$OCA/ca.crl" >"$RVT_TMP/both.crl"
+ctl_conf_set "$RVT_TMP/server.conf" "ca=$RVT_TMP/cas.crt" "crl=$RVT_TMP/both.crl" "crl_state=$RVT_TMP/l.crl-state"
+start_bg
+kill9_server
+[ "$(lines "$RVT_TMP/l.crl-state")" = 2 ] || rvt_fail "crl_state: $(cat "$RVT_TMP/l.crl-state")"
+ctl_conf_set "$RVT_TMP/server.conf" "crl=$RVT_TMP/crl.new"
+check_fails 4 "other-ca's CRL left out" "it has no CRL of /CN=other test CA, which crl_state .* remembers one of"
+start_fails 4 "other-ca's CRL left out" "it has no CRL of /CN=other test CA, which crl_state .* remembers one of"
+# Without that CA in the CA file, nothing of its is left to guard.
+ctl_conf_set "$RVT_TMP/server.conf" "ca=$PKI/ca/ca.crt"
+check_fails 0 "other-ca gone with its CRL" "configuration OK"
+
+rvt_step "M. crl_state removed while the server runs: written anew at the next CRL"
+# Every later save went into the deleted file, and the next start found
+# none (round-twelve tester 53).
+ctl_conf_set "$RVT_TMP/server.conf" "crl=$PKI/ca/ca.crl" "crl_state=$RVT_TMP/m.crl-state"
+start_bg
+rm -f "$RVT_TMP/m.crl-state"
+rvt_run "$RV_BIN" pki client --ca "$PKI/ca" --name throwaway --out "$RVT_TMP" --days 30 >/dev/null || rvt_fail "pki client"
+rvt_run "$RV_BIN" pki revoke --ca "$PKI/ca" --cert "$RVT_TMP/throwaway.crt" >/dev/null || rvt_fail "pki revoke"
+wait_log "$SLOG" "crl_state .*m.crl-state was removed or replaced while the process ran: written anew" 5 ||
+	rvt_fail "the removed crl_state was not made anew: $(grep -a crl_state "$SLOG")"
+NM=$(openssl crl -in "$PKI/ca/ca.crl" -noout -crlnumber | sed 's/.*=//')
+[ "$(number "$RVT_TMP/m.crl-state")" = "$((16#$NM))" ] || rvt_fail "crl_state made anew: $(cat "$RVT_TMP/m.crl-state"), the CRL's number 0x$NM"
+[ "$(stat -c %u "$RVT_TMP/m.crl-state")" = "$(id -u nobody)" ] || rvt_fail "made anew, not by the service user?"
+check_fails 0 "crl_state made anew by the service user" "crl_state .*m.crl-state belongs to uid $(id -u nobody)"
+rvt_stop_pid "$SRV_PID" >/dev/null
+rvt_forget_pid "$SRV_PID"
+
+rvt_step "N. an ACL that lets another user write it, a table of 64 other CA keys: said"
+# (m.crl-state, made anew after the drop, is nobody's: that is said too.)
+cp "$RVT_TMP/m.crl-state" "$RVT_TMP/n.crl-state" && chmod 600 "$RVT_TMP/n.crl-state"
+ctl_conf_set "$RVT_TMP/server.conf" "crl_state=$RVT_TMP/n.crl-state"
+if python3 "$RV_SRC/test/integ/set_acl.py" "$RVT_TMP/n.crl-state" 4242 6 6; then
+	check_fails 0 "an ACL for user 4242" "crl_state .*n.crl-state: its ACL lets user 4242 write it"
+else
+	rvt_log "this file system keeps no ACLs: not checked"
+fi
+python3 - "$RVT_TMP/o.crl-state" "$(head -1 "$RVT_TMP/m.crl-state")" <<'PY'
+import sys
+out = [sys.argv[2] + "\n"]
+for k in range(64):
+    body = "%064x" % (k + 1) + " " + "00" * 23 + "01 " + "+00000001700000000" + "00 " + "-" * 64 + " "
+    h = 2166136261
+    for c in body[:-1].encode():
+        h = ((h ^ c) * 16777619) & 0xffffffff
+    out.append(body + "%08x\n" % h)
+open(sys.argv[1], "w").write("".join(out))
+PY
+chmod 600 "$RVT_TMP/o.crl-state"
+ctl_conf_set "$RVT_TMP/server.conf" "crl_state=$RVT_TMP/o.crl-state"
+start_bg
+grep -q "crl_state .*o.crl-state holds 64 CA keys, and this process's CA has no line" "$SLOG" ||
+	rvt_fail "a full crl_state was not said: $(grep -a crl_state "$SLOG")"
+rvt_stop_pid "$SRV_PID" >/dev/null
+rvt_forget_pid "$SRV_PID"
 rvt_log "passed"

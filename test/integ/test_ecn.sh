@@ -26,6 +26,11 @@
 #      late (above that target) with no queue behind it.
 #   7. ... nor of short bursts after idle gaps: the queue emptied between
 #      them, so each burst starts the wait above target afresh.
+#   8. ... nor a lone bulk datagram that a small one (of the small socket)
+#      kept company in the turn (the server stopped 2 ms, 60 times).
+#   9. A TCP stream of 600-byte segments, under half the MTU: CoDel drops
+#      its datagrams (they were never picked), charges them to its session,
+#      and small pings beside it lose nothing.
 #
 #   ns rvt-$$-c1 (client1) --veth (10.88.1.0/24)-- ns rvt-$$-s (server, TUN rvs0)
 #   ns rvt-$$-c2 (client2) --veth (fd88:2::/64)--/
@@ -237,4 +242,47 @@ for _ in range(5):
 q1=$(ctl_sum "^workers total" "^drop_aqm$")
 rvt_log "5 bursts of 20 after idle gaps: drop_aqm +$((q1 - q0))"
 [ "$q1" = "$q0" ] || rvt_fail "CoDel dropped $((q1 - q0)) datagrams of bursts after an idle gap"
+
+rvt_step "8. a lone bulk datagram beside a small one of the small socket is no queue"
+# The server stopped for 2 ms (a worker off its CPU) while client1 sends a
+# 20-byte and a 1000-byte datagram through the tunnel: they wait in the
+# server's small and bulk sockets, one each. The small socket's receive
+# counted toward the turn's, and the lone bulk datagram was taken for a
+# queue: 146 of 200 dropped (round-twelve tester 54).
+q0=$(ctl_sum "^workers total" "^drop_aqm$")
+rvt_nsx "$C1" python3 -c '
+import os, signal, socket, sys, time
+pid = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(60):
+    os.kill(pid, signal.SIGSTOP)
+    s.sendto(bytes(20), ("10.99.0.1", 9)); s.sendto(bytes(1000), ("10.99.0.1", 9))
+    time.sleep(0.002)
+    os.kill(pid, signal.SIGCONT)
+    time.sleep(0.02)
+' "$SRV_PID" || { kill -CONT "$SRV_PID"; rvt_fail "the pair sender failed"; }
+q1=$(ctl_sum "^workers total" "^drop_aqm$")
+rvt_log "60 pairs, the server stopped 2 ms each: drop_aqm +$((q1 - q0))"
+[ "$q1" = "$q0" ] || rvt_fail "CoDel dropped $((q1 - q0)) lone bulk datagrams that had a small one beside them"
+
+rvt_step "9. a stream of 600-byte segments makes the queue: CoDel acts on it, charged to its session"
+# Segments under half the MTU were never picked, and every drop landed on
+# the other sessions' full-size datagrams (round-twelve tester 54). Not
+# ECN-capable here, so the picks are drops, which the session shows.
+ip netns exec "$C1" sysctl -qw net.ipv4.tcp_ecn=0 || rvt_fail "tcp_ecn"
+q0=$(ctl_sum "^workers total" "^drop_aqm$") a0=$(ctl_sum "^workers total" "^aqm_ce$")
+s0=$(ctl_field "session name=client1" drop_aqm)
+rvt_bg "$S" iperf-s2 iperf3 -s -1 -B 10.99.0.1 -p 5202
+rvt_wait_for 5 "iperf3 server" sh -c "ip netns exec $S ss -ltn | grep -q ':5202 '" || rvt_fail "no iperf3 server"
+rvt_bg "$C1" ping9 ping -c 20 -i 0.1 -W 2 10.99.0.1
+PING9=$RVT_LAST_PID
+rvt_nsx "$C1" iperf3 -c 10.99.0.1 -p 5202 -t 2 -M 600 >"$RVT_TMP/iperf9.log" 2>&1 || rvt_fail "iperf3: $(tail -3 "$RVT_TMP/iperf9.log")"
+wait "$PING9"
+rvt_forget_pid "$PING9"
+q1=$(ctl_sum "^workers total" "^drop_aqm$") a1=$(ctl_sum "^workers total" "^aqm_ce$")
+s1=$(ctl_field "session name=client1" drop_aqm)
+rvt_log "MSS 600: drop_aqm +$((q1 - q0)) (client1's session +$((s1 - s0))), aqm_ce +$((a1 - a0)); pings: $(grep -a 'packet loss' "$RVT_TMP/ping9.log")"
+[ $((q1 - q0)) -ge 1 ] || rvt_fail "CoDel dropped nothing of a stream of 600-byte segments"
+[ $((s1 - s0)) = $((q1 - q0)) ] || rvt_fail "the drops were not charged to client1's session: +$((s1 - s0)) of +$((q1 - q0))"
+grep -q " 0% packet loss" "$RVT_TMP/ping9.log" || rvt_fail "small pings beside it were lost: $(grep -a 'packet loss' "$RVT_TMP/ping9.log")"
 rvt_log "ECN test passed"
