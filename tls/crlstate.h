@@ -1,16 +1,20 @@
 /*
- * crlstate.h — the newest CRL the server took of each signing CA key,
- * kept in a file (crl_state) across restarts: a restart (a crash, an
- * upgrade, a reboot) that finds an older CRL in place refuses it, as a
- * reload does, instead of undoing the revocations made since.
+ * crlstate.h — the newest CRL a server or client took of each signing CA
+ * key, kept in a file (crl_state) across restarts: a restart (a crash, an
+ * upgrade, a reboot) that finds an older CRL in place, or none of a CA
+ * that stays, refuses it, as a reload does, instead of undoing the
+ * revocations made since.
  *
- * One line per signer: the SHA-256 of its key, the highest cRLNumber and
- * the latest thisUpdate taken, and a checksum of the line. The file is
- * opened once at start, before the privilege drop, and rewritten in place
- * (write, truncate, fdatasync) whenever a new CRL is taken; numbers only
- * grow, so a write cut short by a crash leaves whole lines of the old or
- * the new record, or a damaged line, which is said and passed over (that
- * CA's rollback is not guarded until its next CRL).
+ * One line per signer: the SHA-256 of its key, the highest cRLNumber, the
+ * latest thisUpdate taken, the SHA-256 of the CRL of that number, and a
+ * checksum of the line. The file is opened once at start, before the
+ * privilege drop (again where its path comes to name another file), and
+ * rewritten in place (write, truncate, fdatasync) under its lock whenever a
+ * new CRL is taken, with the lines of other processes sharing it merged in
+ * their place; numbers only grow, so a write cut short by a crash leaves
+ * whole lines of the old or the new record, or a damaged line, which is
+ * said and passed over (that CA's rollback is not guarded until its next
+ * CRL).
  *
  * Called from the control thread only.
  */
@@ -28,9 +32,11 @@ struct rv_tls_ctx;
  * file does not exist yet); -EINVAL with why in |err| for a file it must
  * not use (a symbolic link on the way, not a regular file, a second name,
  * writable by every user, holding something else); -EKEYREJECTED when a
- * CRL of |ctx| is older than the file remembers of its signer; another
+ * CRL of |ctx| is older than the file remembers of its signer, or |ctx|
+ * has none of a CA of its CA file that the file remembers one of; another
  * -errno when it cannot be read (the start goes on without it). Damaged
- * lines are warned of unless |quiet| (the start's own open says them). */
+ * lines, and who else could change the file, are warned of unless |quiet|
+ * (the start's own open says them). */
 int rv_crlstate_check(const char *path, struct rv_tls_ctx *ctx, bool quiet, char *err,
 		      size_t err_len);
 
@@ -44,8 +50,9 @@ int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_c
 		     size_t err_len);
 
 /* rv_crlstate_save writes what |ctx| (the context just put in force)
- * remembers, when it changed. A failed write is warned once and tried
- * again at the next save. NULL |s| is a no-op. */
+ * remembers, merged with the file's lines, when that changes the file. A
+ * failed write is warned once and tried again at the next save. NULL |s|
+ * is a no-op. */
 void rv_crlstate_save(struct rv_crlstate *s, struct rv_tls_ctx *ctx);
 
 /* rv_crlstate_close closes and frees |s|. NULL is a no-op. */
