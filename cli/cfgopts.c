@@ -540,9 +540,29 @@ int rv_cli_check_paths(const struct rv_config *cfg)
 	return -1;
 }
 
-int rv_cli_check_crl_state(const struct rv_config *cfg, struct rv_tls_ctx *tls, bool check_only)
+/* same_file: do paths |a| and |b| name one file, made or not yet? By
+ * the directory each names and the last component: two spellings of a
+ * path not made yet ("dir//f", "dir/./f") passed, and the start wrote one
+ * over the other (round-twelve tester 55). */
+static bool same_file(const char *a, const char *b)
 {
-	struct stat a, b;
+	struct stat sa, sb;
+	char da[PATH_MAX], db[PATH_MAX];
+	const char *ba = strrchr(a, '/'), *bb = strrchr(b, '/');
+
+	if (stat(a, &sa) == 0 && stat(b, &sb) == 0) {
+		return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	}
+	snprintf(da, sizeof(da), "%.*s", ba ? (int)(ba - a) + 1 : 1, ba ? a : ".");
+	snprintf(db, sizeof(db), "%.*s", bb ? (int)(bb - b) + 1 : 1, bb ? b : ".");
+	return strcmp(ba ? ba + 1 : a, bb ? bb + 1 : b) == 0 && stat(da, &sa) == 0 &&
+	       stat(db, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int rv_cli_check_crl_state(const struct rv_config *cfg, const struct rv_cli_opts *opts,
+			   struct rv_tls_ctx *tls)
+{
+	bool check_only = opts->check_only;
 	char err[768];
 	int ret;
 
@@ -558,15 +578,12 @@ int rv_cli_check_crl_state(const struct rv_config *cfg, struct rv_tls_ctx *tls, 
 	/* Each would take the other for something else at the start, and
 	 * that refusal came out of the loop's start as exit 15 (round-twelve
 	 * tester 52). */
-	if (cfg->lease_file[0] &&
-	    (!strcmp(cfg->lease_file, cfg->crl_state) ||
-	     (stat(cfg->lease_file, &a) == 0 && stat(cfg->crl_state, &b) == 0 &&
-	      a.st_dev == b.st_dev && a.st_ino == b.st_ino))) {
+	if (cfg->lease_file[0] && same_file(cfg->lease_file, cfg->crl_state)) {
 		fprintf(stderr, "ringvpn: crl_state and lease_file name the same file, %s\n",
 			cfg->crl_state);
 		return RV_EXIT_CONFIG;
 	}
-	ret = rv_crlstate_check(cfg->crl_state, tls, !check_only, err, sizeof(err));
+	ret = rv_crlstate_check(cfg->crl_state, tls, !check_only, opts->priv.uid, err, sizeof(err));
 	if (ret == -EINVAL || ret == -EKEYREJECTED) {
 		fprintf(stderr, "ringvpn: %s\n", err);
 		return ret == -EINVAL ? RV_EXIT_CONFIG : RV_EXIT_CERT;
@@ -575,8 +592,8 @@ int rv_cli_check_crl_state(const struct rv_config *cfg, struct rv_tls_ctx *tls, 
 		/* Another user's -n cannot tell what root's start will. */
 		fprintf(stderr, "ringvpn: warning: %s: %s\n", err,
 			ret == -EACCES || ret == -EPERM
-				? "not checked for an older CRL (run -n as the user who starts the "
-				  "server)"
+				? "not checked for an older CRL (run -n as the user who starts "
+				  "the process)"
 				: "the newest CRL would be remembered until the process ends only");
 	}
 	return -1;

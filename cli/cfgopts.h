@@ -106,10 +106,11 @@ int rv_cli_file_exit(const char *path, int missing, int invalid);
 int rv_cli_errno_exit(int err, int def);
 
 /* rv_cli_check_crl_state: what the start would refuse of crl_state with
- * the CRLs of |tls|, said by -n too (|check_only|, which also says an
+ * the CRLs of |tls|, said by -n too (opts->check_only, which also says an
  * unset crl_state beside a crl): a file it must not use, or named as the
  * lease file (RV_EXIT_CONFIG), an older CRL than the file remembers
  * (RV_EXIT_CERT). -1: the start may go on. */
-int rv_cli_check_crl_state(const struct rv_config *cfg, struct rv_tls_ctx *tls, bool check_only);
+int rv_cli_check_crl_state(const struct rv_config *cfg, const struct rv_cli_opts *opts,
+			   struct rv_tls_ctx *tls);
 
 #endif /* RV_CLI_CFGOPTS_H */

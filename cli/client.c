@@ -45,7 +45,7 @@ int rv_cmd_client(int argc, char **argv)
 		rv_cli_start_failed(&opts, code);
 		return code;
 	}
-	code = rv_cli_check_crl_state(&cfg, tls, opts.check_only);
+	code = rv_cli_check_crl_state(&cfg, &opts, tls);
 	if (code >= 0) {
 		goto out;
 	}
@@ -89,6 +89,7 @@ int rv_cmd_client(int argc, char **argv)
 	lp.dp = dp;
 	lp.sigfd = sigfd;
 	lp.signals_root_only = rv_privdrop_signals_root_only(&opts.priv);
+	lp.service_uid = opts.priv.uid;
 	lp.max_attempts = opts.max_attempts;
 	lp.load_config = opts.config_path ? rv_cli_load_config : NULL;
 	lp.ctx = &opts;

@@ -176,7 +176,7 @@ int rv_cmd_server(int argc, char **argv)
 				err);
 		}
 	}
-	code = rv_cli_check_crl_state(&cfg, tls, opts.check_only);
+	code = rv_cli_check_crl_state(&cfg, &opts, tls);
 	if (code >= 0) {
 		goto out;
 	}
@@ -230,6 +230,7 @@ int rv_cmd_server(int argc, char **argv)
 	lp.dp = dp;
 	lp.sigfd = sigfd;
 	lp.signals_root_only = rv_privdrop_signals_root_only(&opts.priv);
+	lp.service_uid = opts.priv.uid;
 	lp.load_config = opts.config_path ? rv_cli_load_config : NULL;
 	lp.ctx = &opts;
 	rv_notify_init(&nt);

@@ -92,3 +92,20 @@ void rv_codel_dropped(struct rv_codel *c, uint64_t now_ns)
 	c->last_count = c->count;
 	c->drop_next_ns = control_law(c, now_ns);
 }
+
+void rv_codel_pick_note(struct rv_codel_pick *p, uint32_t ndg)
+{
+	int32_t avg = p->avg16 ? (int32_t)p->avg16 : 16;
+
+	p->avg16 = (uint32_t)(avg + ((int32_t)(ndg * 16) - avg) / 8);
+}
+
+bool rv_codel_pick(struct rv_codel_pick *p, uint32_t ndg)
+{
+	p->credit16 += ndg * 16;
+	if (p->credit16 < p->avg16) {
+		return false;
+	}
+	p->credit16 = 0;
+	return true;
+}

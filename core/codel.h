@@ -66,4 +66,23 @@ bool rv_codel_may_mark(const struct rv_codel *c, uint64_t sojourn_ns);
  * schedules the next one (interval / sqrt(count) later). */
 void rv_codel_dropped(struct rv_codel *c, uint64_t now_ns);
 
+/* struct rv_codel_pick spreads CoDel's drops over datagrams rather than
+ * over receives, for a caller that asks CoDel once a receive of several
+ * datagrams (a GRO batch): a receive of one datagram (a ping, a paced
+ * flow) was as likely to take a drop as a stream's receive of thirty, so
+ * its datagrams were dropped 30-100 times as often as the stream's that
+ * made the queue (round-twelve tester 56). Zero-initialise; one per queue.
+ * rv_codel_pick_note is told every receive that could take a drop;
+ * rv_codel_pick, asked when CoDel wants one, says whether this receive
+ * takes it: the one that completes about an average receive's worth of
+ * datagrams since the drop came due (the caller asks again at the next
+ * receive while it says no). */
+struct rv_codel_pick {
+	uint32_t avg16;	   /* datagrams per receive, x16, over the last eight or so */
+	uint32_t credit16; /* datagrams x16 since the due drop was last taken */
+};
+
+void rv_codel_pick_note(struct rv_codel_pick *p, uint32_t ndg);
+bool rv_codel_pick(struct rv_codel_pick *p, uint32_t ndg);
+
 #endif /* RV_CORE_CODEL_H */

@@ -442,12 +442,16 @@ static int crl_kind_refused(X509_STORE *store, X509_CRL *crl, const char *path, 
 
 /* seen_merge takes |one| signer's record into |seen|: the higher number and
  * the later thisUpdate of the two, or a slot of its own (while one is
- * free). */
+ * free). |newer|: |one| was taken after what |seen| holds (else before),
+ * which tells whether a CRL without a number came after the highest
+ * number: by dates it cannot be told, `pki` dating its CRLs 5 minutes back
+ * and other signers not (round-twelve tester 55). */
 static void seen_merge(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN],
-		       const struct rv_tls_crl_seen *one)
+		       const struct rv_tls_crl_seen *one, bool newer)
 {
 	for (size_t i = 0; i < RV_TLS_CRL_SEEN; i++) {
 		struct rv_tls_crl_seen *e = &seen[i];
+		int cmp;
 
 		if (!e->have) {
 			*e = *one;
@@ -456,16 +460,31 @@ static void seen_merge(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN],
 		if (memcmp(e->signer, one->signer, sizeof(e->signer)) != 0) {
 			continue;
 		}
-		if (one->numbered &&
-		    (!e->numbered || memcmp(one->number, e->number, sizeof(e->number)) > 0)) {
+		cmp = one->numbered && e->numbered
+			      ? memcmp(one->number, e->number, sizeof(e->number))
+			      : 0;
+		if (one->numbered && (!e->numbered || cmp > 0)) {
 			memcpy(e->number, one->number, sizeof(e->number));
 			memcpy(e->crl_md, one->crl_md, sizeof(e->crl_md));
 			e->have_md = one->have_md;
 			e->numbered = true;
-		} else if (one->numbered && !e->have_md && one->have_md &&
-			   memcmp(one->number, e->number, sizeof(e->number)) == 0) {
-			memcpy(e->crl_md, one->crl_md, sizeof(e->crl_md));
-			e->have_md = true;
+			/* A newer number: what came without one before it is
+			 * past. An older record's number: what |seen| took
+			 * without one came after it. */
+			e->unnumbered_since = newer || one->unnumbered_since > e->unnumbered_since
+						      ? one->unnumbered_since
+						      : e->unnumbered_since;
+		} else if (one->numbered && cmp == 0) {
+			if (!e->have_md && one->have_md) {
+				memcpy(e->crl_md, one->crl_md, sizeof(e->crl_md));
+				e->have_md = true;
+			}
+			if (one->unnumbered_since > e->unnumbered_since) {
+				e->unnumbered_since = one->unnumbered_since;
+			}
+		} else if (!one->numbered && (newer || !e->numbered) &&
+			   one->unnumbered_since > e->unnumbered_since) {
+			e->unnumbered_since = one->unnumbered_since;
 		}
 		if (one->this_update > e->this_update) {
 			e->this_update = one->this_update;
@@ -512,7 +531,12 @@ static void note_crl_number(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN], X509_C
 	if (!rv_tls_unix_time(X509_CRL_get0_lastUpdate(crl), &tu)) {
 		tu = INT64_MIN;
 	}
-	one = (struct rv_tls_crl_seen){ .this_update = tu, .numbered = numbered, .have = true };
+	one = (struct rv_tls_crl_seen){
+		.this_update = tu,
+		.unnumbered_since = numbered ? INT64_MIN : tu,
+		.numbered = numbered,
+		.have = true,
+	};
 	memcpy(one.signer, md, sizeof(one.signer));
 	memcpy(one.number, v, sizeof(one.number));
 	/* What the number stands for: a CRL made again under it from an
@@ -521,7 +545,7 @@ static void note_crl_number(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN], X509_C
 	one.have_md = numbered && X509_CRL_digest(crl, EVP_sha256(), one.crl_md, &md_len) &&
 		      md_len == SHA256_DIGEST_LENGTH;
 	ERR_clear_error();
-	seen_merge(seen, &one);
+	seen_merge(seen, &one, true);
 }
 
 /* warn_ca_without_crl says which CAs of the CA file have no CRL in the CRL
@@ -874,12 +898,16 @@ bool rv_tls_crls_older(const struct rv_tls_crls *n, const struct rv_tls_crls *cu
 				OPENSSL_free(na);
 				return true;
 			}
-			if (cmp == 0 && a->this_update < b->this_update) {
+			if (cmp == 0 && a->this_update < b->unnumbered_since) {
 				/* A CRL without a number came after the
 				 * numbered one, and this is that one again
-				 * (round-twelve tester 52). */
+				 * (round-twelve tester 52). Not the latest
+				 * thisUpdate of all: a lower number dated later
+				 * (another signing host, a clock set back) made
+				 * the running CRL "older" than itself (tester
+				 * 55). */
 				rv_tls_fmt_utc(a->this_update, at_a, sizeof(at_a));
-				rv_tls_fmt_utc(b->this_update, at_b, sizeof(at_b));
+				rv_tls_fmt_utc(b->unnumbered_since, at_b, sizeof(at_b));
 				snprintf(why, why_len,
 					 "it was issued at %s, before a CRL without a number "
 					 "that was taken %s (%s)",
@@ -916,7 +944,14 @@ void rv_tls_crls_carry(struct rv_tls_crls *n, const struct rv_tls_crls *cur)
 	/* A signer the new file no longer has is remembered too: its CRL may
 	 * come back, older. */
 	for (size_t j = 0; j < RV_TLS_CRL_SEEN && cur->seen[j].have; j++) {
-		seen_merge(n->seen, &cur->seen[j]);
+		seen_merge(n->seen, &cur->seen[j], false);
+	}
+}
+
+void rv_tls_crls_add_newer(struct rv_tls_crls *old, const struct rv_tls_crls *n)
+{
+	for (size_t j = 0; j < RV_TLS_CRL_SEEN && n->seen[j].have; j++) {
+		seen_merge(old->seen, &n->seen[j], true);
 	}
 }
 

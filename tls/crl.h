@@ -32,6 +32,9 @@ struct rv_tls_crl_seen {
 	uint8_t number[24];		      /* the highest cRLNumber, if |numbered|:
 					       * big-endian (RFC 5280: up to 20 octets) */
 	int64_t this_update;		      /* the latest thisUpdate */
+	int64_t unnumbered_since;	      /* the latest thisUpdate of a CRL without a
+					       * number taken since the CRL of |number|
+					       * (INT64_MIN: none) */
 	uint8_t crl_md[SHA256_DIGEST_LENGTH]; /* SHA-256 of the CRL of |number| */
 	bool numbered;			      /* a CRL of it carried a number */
 	bool have_md;			      /* |crl_md| is set */
@@ -99,8 +102,11 @@ bool rv_tls_crls_left_out(const struct rv_tls_crls *n, X509_STORE *store,
 bool rv_tls_crls_older(const struct rv_tls_crls *n, const struct rv_tls_crls *cur, bool before,
 		       char *why, size_t why_len);
 
-/* rv_tls_crls_carry makes |n| remember what |cur| has seen of each signer. */
+/* rv_tls_crls_carry makes |n| remember what |cur|, taken before it, has
+ * seen of each signer; rv_tls_crls_add_newer makes |old| remember what
+ * |n|, taken after it, has (tls/crlstate.c's save, into the file's). */
 void rv_tls_crls_carry(struct rv_tls_crls *n, const struct rv_tls_crls *cur);
+void rv_tls_crls_add_newer(struct rv_tls_crls *old, const struct rv_tls_crls *n);
 
 void rv_tls_crls_free(struct rv_tls_crls *c);
 

@@ -23,15 +23,16 @@
 
 #define HEADER                                                                             \
 	"# ringvpn CRL state 1: the newest CRL taken of each CA key (SHA-256 of the key, " \
-	"cRLNumber or -, thisUpdate, SHA-256 of that CRL or -, check). Remove the file "   \
-	"to take an older CRL on purpose.\n"
+	"cRLNumber or -, thisUpdate, that of a CRL without a number taken since, "         \
+	"SHA-256 of the numbered CRL or -, check). Remove the file while the process is "  \
+	"stopped to take an older CRL on purpose.\n"
 
 enum {
 	NUM_HEX = 2 * sizeof(((struct rv_tls_crl_seen *)0)->number),
 	KEY_HEX = 2 * SHA256_DIGEST_LENGTH,
-	/* key, number, thisUpdate (%+020lld), the CRL's digest, check,
-	 * separated, newline */
-	LINE_LEN = KEY_HEX + 1 + NUM_HEX + 1 + 20 + 1 + KEY_HEX + 1 + 8 + 1,
+	/* key, number, thisUpdate and unnumbered_since (%+020lld), the
+	 * CRL's digest, check, separated, newline */
+	LINE_LEN = KEY_HEX + 1 + NUM_HEX + 1 + 20 + 1 + 20 + 1 + KEY_HEX + 1 + 8 + 1,
 	/* A file the server wrote is below this: one line per signer. */
 	MAX_FILE = 64 * 1024,
 	/* How long a save waits for another server's save of the same file. */
@@ -40,9 +41,10 @@ enum {
 
 struct rv_crlstate {
 	int fd;
-	bool failing; /* the last write failed (warned once) */
-	bool lost;    /* the path names another file, which cannot be opened (said once) */
-	bool full;    /* a CA key found no line (said once) */
+	uid_t service; /* the service user, whose file is no stranger's */
+	bool failing;  /* the last write failed (warned once) */
+	bool lost;     /* the path names another file, which cannot be opened (said once) */
+	bool full;     /* a CA key found no line (said once) */
 	char path[];
 };
 
@@ -88,17 +90,32 @@ static void hex(char *out, const uint8_t *p, size_t n)
 	}
 }
 
-/* parse_line reads one line of LINE_LEN bytes (its newline included). */
-static bool parse_line(const char *l, struct rv_tls_crl_seen *e)
+/* time_field reads a signed 20-character decimal field. */
+static bool time_field(const char *f, int64_t *out)
 {
-	const char *num = l + KEY_HEX + 1, *tu = num + NUM_HEX + 1, *md = tu + 21;
-	const char *chk = md + KEY_HEX + 1;
-	uint8_t sum[4];
 	char digits[21], *end;
 	long long v;
 
-	if (l[KEY_HEX] != ' ' || num[NUM_HEX] != ' ' || tu[20] != ' ' || md[KEY_HEX] != ' ' ||
-	    chk[8] != '\n' || !unhex(chk, 8, sum) ||
+	memcpy(digits, f, 20);
+	digits[20] = '\0';
+	errno = 0;
+	v = strtoll(digits, &end, 10);
+	if (errno || *end || (digits[0] != '+' && digits[0] != '-')) {
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* parse_line reads one line of LINE_LEN bytes (its newline included). */
+static bool parse_line(const char *l, struct rv_tls_crl_seen *e)
+{
+	const char *num = l + KEY_HEX + 1, *tu = num + NUM_HEX + 1, *un = tu + 21, *md = un + 21;
+	const char *chk = md + KEY_HEX + 1;
+	uint8_t sum[4];
+
+	if (l[KEY_HEX] != ' ' || num[NUM_HEX] != ' ' || tu[20] != ' ' || un[20] != ' ' ||
+	    md[KEY_HEX] != ' ' || chk[8] != '\n' || !unhex(chk, 8, sum) ||
 	    fnv1a(l, (size_t)(chk - 1 - l)) != ((uint32_t)sum[0] << 24 | (uint32_t)sum[1] << 16 |
 						(uint32_t)sum[2] << 8 | sum[3]) ||
 	    !unhex(l, KEY_HEX, e->signer)) {
@@ -113,14 +130,9 @@ static bool parse_line(const char *l, struct rv_tls_crl_seen *e)
 	if (e->have_md && !unhex(md, KEY_HEX, e->crl_md)) {
 		return false;
 	}
-	memcpy(digits, tu, 20);
-	digits[20] = '\0';
-	errno = 0;
-	v = strtoll(digits, &end, 10);
-	if (errno || *end || (digits[0] != '+' && digits[0] != '-')) {
+	if (!time_field(tu, &e->this_update) || !time_field(un, &e->unnumbered_since)) {
 		return false;
 	}
-	e->this_update = v;
 	e->have = true;
 	return true;
 }
@@ -231,7 +243,7 @@ static bool group_dir(const char *path, char *why, size_t why_len)
  * file's check (tls/leasefile.c): its contents are checked by read_all.
  * Who else could change it is said unless |quiet|: a user who can empty
  * it makes the next start take an older CRL (round-twelve tester 52). */
-static int check_fd(int fd, const char *path, bool quiet, char *err, size_t err_len)
+static int check_fd(int fd, const char *path, bool quiet, uid_t service, char *err, size_t err_len)
 {
 	struct stat st;
 	char why[256];
@@ -256,9 +268,13 @@ static int check_fd(int fd, const char *path, bool quiet, char *err, size_t err_
 	if (quiet) {
 		return 0;
 	}
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+	/* The service user's is the units' way (their StateDirectory), and
+	 * its process holds the file anyway: README What remains. `chown
+	 * root` was said of it, and the unit then could not open it (tester
+	 * 55). */
+	if (st.st_uid != 0 && st.st_uid != geteuid() && st.st_uid != service) {
 		rv_warnx("crl_state %s belongs to uid %u: that user can empty it, and a restart "
-			 "then takes an older CRL (chown root it)",
+			 "then takes an older CRL (chown it to root or to the service user)",
 			 path, (unsigned)st.st_uid);
 	} else if ((st.st_mode & S_IWGRP) && st.st_gid != 0 && st.st_gid != getegid()) {
 		rv_warnx("crl_state %s is writable by group %u: its members can empty it, and a "
@@ -281,7 +297,8 @@ static int check_fd(int fd, const char *path, bool quiet, char *err, size_t err_
 /* open_file opens |path| with |flags| and reads what it remembers into
  * |before| (read_all): the descriptor; -ENOENT when it does not exist (and
  * |flags| does not make it), -EINVAL for a file refused, -errno. */
-static int open_file(const char *path, int flags, bool quiet, char *err, size_t err_len)
+static int open_file(const char *path, int flags, bool quiet, uid_t service, char *err,
+		     size_t err_len)
 {
 	int fd = rv_open_nofollow(path, flags), ret;
 	uint32_t sum;
@@ -301,7 +318,7 @@ static int open_file(const char *path, int flags, bool quiet, char *err, size_t 
 		snprintf(err, err_len, "crl_state %s cannot be opened: %s", path, strerror(-fd));
 		return fd;
 	}
-	ret = check_fd(fd, path, quiet, err, err_len);
+	ret = check_fd(fd, path, quiet, service, err, err_len);
 	if (!ret) {
 		ret = read_all(fd, path, before.seen, &sum, quiet, err, err_len);
 	}
@@ -343,10 +360,10 @@ static bool older(struct rv_tls_ctx *ctx, const char *path, char *err, size_t er
 	return true;
 }
 
-int rv_crlstate_check(const char *path, struct rv_tls_ctx *ctx, bool quiet, char *err,
-		      size_t err_len)
+int rv_crlstate_check(const char *path, struct rv_tls_ctx *ctx, bool quiet, uid_t service,
+		      char *err, size_t err_len)
 {
-	int fd = open_file(path, O_RDONLY, quiet, err, err_len);
+	int fd = open_file(path, O_RDONLY, quiet, service, err, err_len);
 
 	if (fd == -ENOENT) {
 		return 0;
@@ -396,7 +413,8 @@ static size_t format(const struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN])
 			memset(p, '-', NUM_HEX);
 		}
 		p += NUM_HEX;
-		p += sprintf(p, " %+020lld ", (long long)e->this_update);
+		p += sprintf(p, " %+020lld %+020lld ", (long long)e->this_update,
+			     (long long)e->unnumbered_since);
 		if (e->have_md) {
 			hex(p, e->crl_md, sizeof(e->crl_md));
 		} else {
@@ -433,7 +451,7 @@ static void follow_path(struct rv_crlstate *s)
 		return;
 	}
 	fd = rv_open_nofollow(s->path, O_RDWR | O_CREAT);
-	if (fd >= 0 && check_fd(fd, s->path, true, err, sizeof(err)) != 0) {
+	if (fd >= 0 && check_fd(fd, s->path, true, s->service, err, sizeof(err)) != 0) {
 		close(fd);
 		fd = -EINVAL;
 	}
@@ -455,29 +473,35 @@ static void follow_path(struct rv_crlstate *s)
 	s->lost = false;
 }
 
-/* note_full says once that a CA key of |ctx| found no line: the file holds
- * RV_TLS_CRL_SEEN of them (keys of CAs long rotated out, or of other
- * servers sharing it), and that CA's rollback is not guarded (round-twelve
- * tester 53). */
-static void note_full(struct rv_crlstate *s, struct rv_tls_ctx *ctx)
+/* unknown_signers: how many signers of |mine| |before| holds no line of. */
+static unsigned unknown_signers(const struct rv_tls_crl_seen mine[RV_TLS_CRL_SEEN])
 {
-	const struct rv_tls_crl_seen *mine = rv_tls_ctx_crls(ctx)->seen;
+	unsigned n = 0;
 
-	for (size_t i = 0; !s->full && i < RV_TLS_CRL_SEEN && mine[i].have; i++) {
+	for (size_t i = 0; i < RV_TLS_CRL_SEEN && mine[i].have; i++) {
 		bool found = false;
 
 		for (size_t j = 0; !found && j < RV_TLS_CRL_SEEN && before.seen[j].have; j++) {
 			found = memcmp(before.seen[j].signer, mine[i].signer,
 				       sizeof(mine[i].signer)) == 0;
 		}
-		if (!found) {
-			rv_warnx("crl_state %s holds %d CA keys, and this process's CA has no "
-				 "line: "
-				 "its older CRL is not refused at a restart (remove the lines of "
-				 "CAs no longer used, or the file while the process is stopped)",
-				 s->path, RV_TLS_CRL_SEEN);
-			s->full = true;
-		}
+		n += !found;
+	}
+	return n;
+}
+
+/* note_full says once that a CA key of |ctx| found no line: the file holds
+ * RV_TLS_CRL_SEEN of them (keys of CAs long rotated out, or of other
+ * servers sharing it), and that CA's rollback is not guarded (round-twelve
+ * tester 53). */
+static void note_full(struct rv_crlstate *s, struct rv_tls_ctx *ctx)
+{
+	if (!s->full && unknown_signers(rv_tls_ctx_crls(ctx)->seen) != 0) {
+		rv_warnx("crl_state %s holds %d CA keys, and this process's CA has no line: its "
+			 "older CRL is not refused at a restart (remove the lines of CAs no longer "
+			 "used, or the file while the process is stopped)",
+			 s->path, RV_TLS_CRL_SEEN);
+		s->full = true;
 	}
 }
 
@@ -495,7 +519,7 @@ static void save(struct rv_crlstate *s, struct rv_tls_ctx *ctx)
 		memset(before.seen, 0, sizeof(before.seen));
 		sum = 0;
 	}
-	rv_tls_crls_carry(&before, rv_tls_ctx_crls(ctx));
+	rv_tls_crls_add_newer(&before, rv_tls_ctx_crls(ctx));
 	note_full(s, ctx);
 	len = format(before.seen);
 	if (fnv1a(text, len) == sum) {
@@ -534,14 +558,14 @@ out:
 	}
 }
 
-int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_ctx *ctx, char *err,
-		     size_t err_len)
+int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_ctx *ctx,
+		     uid_t service, char *err, size_t err_len)
 {
 	struct rv_crlstate *s;
 	int fd;
 
 	*out = NULL;
-	fd = open_file(path, O_RDWR | O_CREAT, false, err, err_len);
+	fd = open_file(path, O_RDWR | O_CREAT, false, service, err, err_len);
 	if (fd == -EINVAL) {
 		return -EINVAL;
 	}
@@ -555,12 +579,13 @@ int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_c
 		close(fd);
 		return -EKEYREJECTED;
 	}
-	if (!before.seen[0].have && rv_tls_ctx_crls(ctx)->seen[0].have) {
-		/* A new file, or one emptied: either way what is in place now
-		 * is taken for the newest, and that is worth a line. */
-		rv_info("crl_state %s remembers no CRL yet: the ones in place are taken as the "
-			"newest",
-			path);
+	if (unknown_signers(rv_tls_ctx_crls(ctx)->seen) != 0) {
+		/* A new file, one emptied, or one of other processes sharing it
+		 * (tester 55): what is in place now is taken for the newest,
+		 * and that is worth a line. */
+		rv_info("crl_state %s remembers no CRL of %u of the CA keys here yet: the ones in "
+			"place are taken as the newest",
+			path, unknown_signers(rv_tls_ctx_crls(ctx)->seen));
 	}
 	s = calloc(1, sizeof(*s) + strlen(path) + 1);
 	if (!s) {
@@ -569,6 +594,7 @@ int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_c
 		return -ENOMEM;
 	}
 	s->fd = fd;
+	s->service = service;
 	strcpy(s->path, path);
 	/* A reload then refuses an older CRL of a CA the running set lacks
 	 * (one added back later, or a first CRL where none ran). */

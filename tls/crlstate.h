@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct rv_crlstate;
 struct rv_tls_ctx;
@@ -35,10 +36,11 @@ struct rv_tls_ctx;
  * CRL of |ctx| is older than the file remembers of its signer, or |ctx|
  * has none of a CA of its CA file that the file remembers one of; another
  * -errno when it cannot be read (the start goes on without it). Damaged
- * lines, and who else could change the file, are warned of unless |quiet|
- * (the start's own open says them). */
-int rv_crlstate_check(const char *path, struct rv_tls_ctx *ctx, bool quiet, char *err,
-		      size_t err_len);
+ * lines, and who but root, this process and the |service| user could
+ * change the file, are warned of unless |quiet| (the start's own open says
+ * them). */
+int rv_crlstate_check(const char *path, struct rv_tls_ctx *ctx, bool quiet, uid_t service,
+		      char *err, size_t err_len);
 
 /* rv_crlstate_open opens (creating it, 0600) |path| into |*out|, refuses
  * |ctx| as rv_crlstate_check does (-EINVAL, -EKEYREJECTED, with why in
@@ -46,8 +48,8 @@ int rv_crlstate_check(const char *path, struct rv_tls_ctx *ctx, bool quiet, char
  * an older CRL too) and writes the two together. 0 with |*out| NULL when
  * the file cannot be opened or read: warned, and CRLs are remembered for
  * the process's life only. */
-int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_ctx *ctx, char *err,
-		     size_t err_len);
+int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_ctx *ctx,
+		     uid_t service, char *err, size_t err_len);
 
 /* rv_crlstate_save writes what |ctx| (the context just put in force)
  * remembers, merged with the file's lines, when that changes the file. A

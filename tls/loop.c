@@ -554,7 +554,8 @@ int rv_loop_new(struct rv_loop **out, const struct rv_loop_params *p, char *err,
 	};
 	l->tls = p->tls; /* ownership taken only on success (see err_free) */
 	if (l->cfg->crl_state[0]) {
-		ret = rv_crlstate_open(&l->crl_state, l->cfg->crl_state, l->tls, err, err_len);
+		ret = rv_crlstate_open(&l->crl_state, l->cfg->crl_state, l->tls, p->service_uid,
+				       err, err_len);
 		if (ret) {
 			goto err_free;
 		}

@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct rv_config;
 struct rv_ip_addr;
@@ -76,6 +77,9 @@ struct rv_loop_params {
 	 * by a process of another uid than root are ignored (said), so that
 	 * those others cannot stop, reload or rekey this one. */
 	bool signals_root_only;
+	/* service_uid: the user the process runs as once started (its
+	 * crl_state may be that user's: tls/crlstate.h). */
+	uid_t service_uid;
 	unsigned max_attempts; /* client: give up after N failed attempts (0: never) */
 	/* load_config (for reload) fills |out| the way the command did at
 	 * start (defaults, file, command-line overrides) and validates it.

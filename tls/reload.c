@@ -232,10 +232,13 @@ static bool older_crl(const struct rv_loop *l, const struct rv_tls_ctx *n, const
 	if (!rv_tls_ctx_crl_older(n, l->tls, why, sizeof(why))) {
 		return false;
 	}
+	/* Not `pki crl`: over a CA directory restored from a backup it makes
+	 * CRLs from the old index, and the second one was taken without the
+	 * revocations made since (round-twelve tester 55). */
 	snprintf(err, err_len,
 		 "CRL %s: %s (an older copy: the revocations made since would be undone); "
-		 "publish one numbered above it (`ringvpn pki crl` adds one, or takes the "
-		 "time without a ca.crl)",
+		 "put the newest CRL back (a CRL made again from an older revocation index, "
+		 "as in a CA directory restored from a backup, lacks those revocations)",
 		 path, why);
 	return true;
 }

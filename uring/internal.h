@@ -272,6 +272,7 @@ struct rv_worker {
 	struct rv_codel codel;
 	unsigned cq_next;    /* the CQ position after the completion being handled */
 	unsigned turn_recvs; /* receives of the bulk socket handled in this turn so far */
+	struct rv_codel_pick aqm_pick;
 	bool rx_first_bulk;  /* the receive being handled is the turn's first of it */
 	uint64_t rt_now_ns;  /* CLOCK_REALTIME at the start of the turn */
 	uint64_t rt_end_ns;  /* ... and at the end of the last receiving turn's */

@@ -207,6 +207,10 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 		    at - w->rt_end_ns >= w->codel.p.interval_ns) {
 			rv_codel_empty(&w->codel);
 		}
+		/* Drops by datagrams, not by receives (core/codel.h). */
+		if (w->aqm && aqm_victim(plen, seg) != UINT32_MAX) {
+			rv_codel_pick_note(&w->aqm_pick, ndg);
+		}
 		/* A late datagram alone is no standing queue: it neither
 		 * starts the wait nor goes on with one. Its wait used to
 		 * survive until the next drop was asked, and the first of a
@@ -216,6 +220,9 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 		if (w->aqm && !(rv_codel_above(&w->codel, sojourn) && backlog_empty(w, ndg)) &&
 		    rv_codel_update(&w->codel, sojourn, w->rt_now_ns)) {
 			victim = aqm_victim(plen, seg);
+			if (victim != UINT32_MAX && !rv_codel_pick(&w->aqm_pick, ndg)) {
+				victim = UINT32_MAX; /* the next receive is asked */
+			}
 			if (victim != UINT32_MAX) {
 				rv_codel_dropped(&w->codel, w->rt_now_ns);
 				/* An ECN-capable datagram (a GRO batch has one

@@ -33,6 +33,10 @@
 #      clients back in); with the CA gone too, taken.
 #   M. crl_state removed while the server runs: made anew at the next CRL
 #      taken (every save went into the deleted file).
+#   M2. A higher number dated earlier than the CRL before it (another
+#      signing host, a clock set back): taken, reloads and a restart go on
+#      (the running CRL was refused as older than itself: tester 55); the
+#      reload's refusal of an older copy does not advise `pki crl`.
 #   N. An ACL that lets another user write the file is said; a file full
 #      of 64 other CA keys is said at the start.
 # On the binary before crl_state (171db9f) B fails: the start took the
@@ -202,12 +206,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, ed448
 ca_crt, ca_key, revoked, out, number = sys.argv[1:6]
+back = int(sys.argv[6]) if len(sys.argv) > 6 else 1
 crt = x509.load_pem_x509_certificate(open(ca_crt, "rb").read())
 key = serialization.load_pem_private_key(open(ca_key, "rb").read(), None)
 rev = x509.load_pem_x509_certificate(open(revoked, "rb").read())
 now = datetime.datetime.utcnow()
 b = (x509.CertificateRevocationListBuilder().issuer_name(crt.subject)
-     .last_update(now - datetime.timedelta(minutes=1)).next_update(now + datetime.timedelta(days=30))
+     .last_update(now - datetime.timedelta(minutes=back)).next_update(now + datetime.timedelta(days=30))
      .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(crt.public_key()), critical=False)
      .add_revoked_certificate(x509.RevokedCertificateBuilder().serial_number(rev.serial_number)
                               .revocation_date(now - datetime.timedelta(minutes=1)).build()))
@@ -272,7 +277,7 @@ import sys
 path = sys.argv[1]
 lines = open(path).read().split("\n")
 head, ours = lines[0] + "\n", lines[1] + "\n"
-body = "ab" * 32 + " " + "00" * 23 + "07 " + "+00000001700000000" + "00 " + "-" * 64 + " "
+body = "ab" * 32 + " " + "00" * 23 + "07 " + "+00000001700000000" + "00 " + "-9223372036854775808 " + "-" * 64 + " "
 h = 2166136261
 for c in body[:-1].encode():
     h = ((h ^ c) * 16777619) & 0xffffffff
@@ -292,15 +297,20 @@ rvt_stop_pid "$SRV_PID" >/dev/null
 rvt_forget_pid "$SRV_PID"
 
 rvt_step "J. who else may change it is said; a new file is said; -n says what the start will"
-nobody_uid=$(id -u nobody)
+# Another user's: said. The service user's (nobody here) is the units' way:
+# "chown root it" was said of it, and the unit then could not open it
+# (tester 55).
+chown 4242 "$RVT_TMP/g.crl-state"
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/server.conf" 2>&1)
+grep -q "crl_state .* belongs to uid 4242: that user can empty it" <<<"$OUT" || rvt_fail "-n said nothing of uid 4242's file: $OUT"
 chown nobody "$RVT_TMP/g.crl-state"
 OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/server.conf" 2>&1)
-grep -q "crl_state .* belongs to uid $nobody_uid: that user can empty it" <<<"$OUT" || rvt_fail "-n said nothing of nobody's file: $OUT"
+grep -q "belongs to uid" <<<"$OUT" && rvt_fail "-n warned of the service user's own file: $OUT"
 chown root "$RVT_TMP/g.crl-state"
 rm -f "$RVT_TMP/new.crl-state"
 ctl_conf_set "$RVT_TMP/server.conf" "crl_state=$RVT_TMP/new.crl-state"
 start_bg
-grep -q "crl_state .*new.crl-state remembers no CRL yet: the ones in place are taken as the newest" "$SLOG" ||
+grep -q "crl_state .*new.crl-state remembers no CRL of 1 of the CA keys here yet: the ones in place are taken as the newest" "$SLOG" ||
 	rvt_fail "a new crl_state was not said: $(grep -a crl_state "$SLOG")"
 rvt_stop_pid "$SRV_PID" >/dev/null
 rvt_forget_pid "$SRV_PID"
@@ -309,6 +319,11 @@ check_fails 0 "a directory that does not exist" "crl_state .*nodir/x.crl-state: 
 ctl_conf_set "$RVT_TMP/server.conf" "crl_state=$RVT_TMP/server.leases"
 check_fails 3 "crl_state = lease_file" "crl_state and lease_file name the same file"
 start_fails 3 "crl_state = lease_file" "crl_state and lease_file name the same file"
+# Two spellings of a path not made yet (tester 55: exit 15, then 3).
+ctl_conf_set "$RVT_TMP/server.conf" "lease_file=$RVT_TMP/fresh.leases" "crl_state=$RVT_TMP//fresh.leases"
+check_fails 3 "crl_state = lease_file, spelt otherwise" "crl_state and lease_file name the same file"
+[ -e "$RVT_TMP/fresh.leases" ] && rvt_fail "-n made the file"
+ctl_conf_set "$RVT_TMP/server.conf" "lease_file=$RVT_TMP/server.leases"
 
 rvt_step "K. a client's crl_state: its CRL of the server's CA rolled back is refused, exit 4"
 # The client checks the server's certificate against its own CRL: an older
@@ -381,7 +396,30 @@ wait_log "$SLOG" "crl_state .*m.crl-state was removed or replaced while the proc
 NM=$(openssl crl -in "$PKI/ca/ca.crl" -noout -crlnumber | sed 's/.*=//')
 [ "$(number "$RVT_TMP/m.crl-state")" = "$((16#$NM))" ] || rvt_fail "crl_state made anew: $(cat "$RVT_TMP/m.crl-state"), the CRL's number 0x$NM"
 [ "$(stat -c %u "$RVT_TMP/m.crl-state")" = "$(id -u nobody)" ] || rvt_fail "made anew, not by the service user?"
-check_fails 0 "crl_state made anew by the service user" "crl_state .*m.crl-state belongs to uid $(id -u nobody)"
+rvt_stop_pid "$SRV_PID" >/dev/null
+rvt_forget_pid "$SRV_PID"
+
+rvt_step "M2. a higher number dated earlier (another signing host, a clock set back): no refusal"
+# The latest thisUpdate of all was kept beside the highest number, and
+# the running CRL was then "older" than itself: every reload refused, and
+# a restart exited 4 (round-twelve tester 55).
+mkcrl "$RVT_TMP/crl.100" 100 1
+mkcrl "$RVT_TMP/crl.101" 101 10
+ctl_conf_set "$RVT_TMP/server.conf" "crl=$RVT_TMP/run.crl" "crl_state=$RVT_TMP/m2.crl-state"
+cp "$RVT_TMP/crl.100" "$RVT_TMP/run.crl"
+start_bg
+cp "$RVT_TMP/crl.101" "$RVT_TMP/run.crl.tmp" && mv "$RVT_TMP/run.crl.tmp" "$RVT_TMP/run.crl"
+wait_log "$SLOG" "every live session re-verified" 5 || rvt_fail "CRL 101 was not taken: $(tail -3 "$SLOG")"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "a reload over CRL 101 refused: $OUT"
+kill9_server
+check_fails 0 "CRL 101 after CRL 100 dated later" "configuration OK"
+# The refusal of an older copy at a reload no longer sends the operator
+# to `pki crl` (over a restored index it lacks the revocations made since).
+start_bg
+cp "$RVT_TMP/crl.100" "$RVT_TMP/run.crl.tmp" && mv "$RVT_TMP/run.crl.tmp" "$RVT_TMP/run.crl"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a reload took CRL 100 back: $OUT"
+grep -q "its number 100 is below the running CRL's 101" <<<"$OUT" || rvt_fail "reload: $OUT"
+grep -q "pki crl" <<<"$OUT" && rvt_fail "the reload's refusal advises pki crl: $OUT"
 rvt_stop_pid "$SRV_PID" >/dev/null
 rvt_forget_pid "$SRV_PID"
 
@@ -398,7 +436,7 @@ python3 - "$RVT_TMP/o.crl-state" "$(head -1 "$RVT_TMP/m.crl-state")" <<'PY'
 import sys
 out = [sys.argv[2] + "\n"]
 for k in range(64):
-    body = "%064x" % (k + 1) + " " + "00" * 23 + "01 " + "+00000001700000000" + "00 " + "-" * 64 + " "
+    body = "%064x" % (k + 1) + " " + "00" * 23 + "01 " + "+00000001700000000" + "00 " + "-9223372036854775808 " + "-" * 64 + " "
     h = 2166136261
     for c in body[:-1].encode():
         h = ((h ^ c) * 16777619) & 0xffffffff

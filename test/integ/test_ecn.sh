@@ -285,4 +285,5 @@ rvt_log "MSS 600: drop_aqm +$((q1 - q0)) (client1's session +$((s1 - s0))), aqm_
 [ $((q1 - q0)) -ge 1 ] || rvt_fail "CoDel dropped nothing of a stream of 600-byte segments"
 [ $((s1 - s0)) = $((q1 - q0)) ] || rvt_fail "the drops were not charged to client1's session: +$((s1 - s0)) of +$((q1 - q0))"
 grep -q " 0% packet loss" "$RVT_TMP/ping9.log" || rvt_fail "small pings beside it were lost: $(grep -a 'packet loss' "$RVT_TMP/ping9.log")"
+
 rvt_log "ECN test passed"
