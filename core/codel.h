@@ -74,7 +74,7 @@ void rv_codel_dropped(struct rv_codel *c, uint64_t now_ns);
  * made the queue (round-twelve tester 56). Zero-initialise; one per queue.
  * rv_codel_pick_note is told every receive that could take a drop;
  * rv_codel_pick, asked when CoDel wants one, says whether this receive
- * takes it: the one that completes about an average receive's worth of
+ * takes it: the one that completes half an average receive's worth of
  * datagrams since the drop came due (the caller asks again at the next
  * receive while it says no). */
 struct rv_codel_pick {

@@ -440,14 +440,20 @@ static int crl_kind_refused(X509_STORE *store, X509_CRL *crl, const char *path, 
 	return 0;
 }
 
+/* How a record merged into another was taken: after it, before it, or in
+ * the same file (where only the dates can order a CRL without a number
+ * against the numbered one: the file's order must not decide, a hostile
+ * tester's file of the two in either order). */
+enum merge_order { MERGE_NEWER, MERGE_OLDER, MERGE_SAME_FILE };
+
 /* seen_merge takes |one| signer's record into |seen|: the higher number and
  * the later thisUpdate of the two, or a slot of its own (while one is
- * free). |newer|: |one| was taken after what |seen| holds (else before),
- * which tells whether a CRL without a number came after the highest
- * number: by dates it cannot be told, `pki` dating its CRLs 5 minutes back
- * and other signers not (round-twelve tester 55). */
+ * free). |order| tells whether a CRL without a number came after the
+ * highest number: between loads by the order they were taken in, as dates
+ * cannot tell (`pki` dates its CRLs 5 minutes back, other signers do not:
+ * round-twelve tester 55). */
 static void seen_merge(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN],
-		       const struct rv_tls_crl_seen *one, bool newer)
+		       const struct rv_tls_crl_seen *one, enum merge_order order)
 {
 	for (size_t i = 0; i < RV_TLS_CRL_SEEN; i++) {
 		struct rv_tls_crl_seen *e = &seen[i];
@@ -464,16 +470,22 @@ static void seen_merge(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN],
 			      ? memcmp(one->number, e->number, sizeof(e->number))
 			      : 0;
 		if (one->numbered && (!e->numbered || cmp > 0)) {
+			int64_t keep = order == MERGE_NEWER ? INT64_MIN
+				       : order == MERGE_OLDER
+					       ? e->unnumbered_since
+					       : (e->unnumbered_since > one->number_tu
+							  ? e->unnumbered_since
+							  : INT64_MIN);
+
 			memcpy(e->number, one->number, sizeof(e->number));
 			memcpy(e->crl_md, one->crl_md, sizeof(e->crl_md));
 			e->have_md = one->have_md;
 			e->numbered = true;
-			/* A newer number: what came without one before it is
-			 * past. An older record's number: what |seen| took
-			 * without one came after it. */
-			e->unnumbered_since = newer || one->unnumbered_since > e->unnumbered_since
-						      ? one->unnumbered_since
-						      : e->unnumbered_since;
+			e->number_tu = one->number_tu;
+			/* What |seen| took without a number came before a newer
+			 * number, after an older record's. */
+			e->unnumbered_since =
+				one->unnumbered_since > keep ? one->unnumbered_since : keep;
 		} else if (one->numbered && cmp == 0) {
 			if (!e->have_md && one->have_md) {
 				memcpy(e->crl_md, one->crl_md, sizeof(e->crl_md));
@@ -482,8 +494,9 @@ static void seen_merge(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN],
 			if (one->unnumbered_since > e->unnumbered_since) {
 				e->unnumbered_since = one->unnumbered_since;
 			}
-		} else if (!one->numbered && (newer || !e->numbered) &&
-			   one->unnumbered_since > e->unnumbered_since) {
+		} else if (!one->numbered && one->unnumbered_since > e->unnumbered_since &&
+			   (order == MERGE_NEWER || !e->numbered ||
+			    (order == MERGE_SAME_FILE && one->this_update > e->number_tu))) {
 			e->unnumbered_since = one->unnumbered_since;
 		}
 		if (one->this_update > e->this_update) {
@@ -534,6 +547,7 @@ static void note_crl_number(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN], X509_C
 	one = (struct rv_tls_crl_seen){
 		.this_update = tu,
 		.unnumbered_since = numbered ? INT64_MIN : tu,
+		.number_tu = numbered ? tu : INT64_MIN,
 		.numbered = numbered,
 		.have = true,
 	};
@@ -545,7 +559,7 @@ static void note_crl_number(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN], X509_C
 	one.have_md = numbered && X509_CRL_digest(crl, EVP_sha256(), one.crl_md, &md_len) &&
 		      md_len == SHA256_DIGEST_LENGTH;
 	ERR_clear_error();
-	seen_merge(seen, &one, true);
+	seen_merge(seen, &one, MERGE_SAME_FILE);
 }
 
 /* warn_ca_without_crl says which CAs of the CA file have no CRL in the CRL
@@ -872,6 +886,10 @@ static const struct rv_tls_crl_seen *seen_of(const struct rv_tls_crls *c, const 
 	return NULL;
 }
 
+/* How much older by its date alone a CRL may be than the one it follows,
+ * where a number is missing (rv_tls_crls_older). */
+#define DATE_SLACK_S (10 * 60)
+
 bool rv_tls_crls_older(const struct rv_tls_crls *n, const struct rv_tls_crls *cur, bool before,
 		       char *why, size_t why_len)
 {
@@ -898,14 +916,15 @@ bool rv_tls_crls_older(const struct rv_tls_crls *n, const struct rv_tls_crls *cu
 				OPENSSL_free(na);
 				return true;
 			}
-			if (cmp == 0 && a->this_update < b->unnumbered_since) {
-				/* A CRL without a number came after the
+			if (cmp == 0 && b->unnumbered_since > a->unnumbered_since) {
+				/* A CRL without a number was taken after the
 				 * numbered one, and this is that one again
-				 * (round-twelve tester 52). Not the latest
-				 * thisUpdate of all: a lower number dated later
-				 * (another signing host, a clock set back) made
-				 * the running CRL "older" than itself (tester
-				 * 55). */
+				 * without it (round-twelve tester 52), also in
+				 * the same second (tester 57). By the order they
+				 * were taken in, not by the latest thisUpdate of
+				 * all: a lower number dated later (another
+				 * signing host, a clock set back) made the
+				 * running CRL "older" than itself (tester 55). */
 				rv_tls_fmt_utc(a->this_update, at_a, sizeof(at_a));
 				rv_tls_fmt_utc(b->unnumbered_since, at_b, sizeof(at_b));
 				snprintf(why, why_len,
@@ -926,7 +945,12 @@ bool rv_tls_crls_older(const struct rv_tls_crls *n, const struct rv_tls_crls *cu
 			}
 			continue;
 		}
-		if (a->this_update < b->this_update) {
+		/* Dates alone, a number missing on one side: within
+		 * DATE_SLACK_S they cannot tell a copy from the next CRL
+		 * (`pki` dates its CRLs 5 minutes back: its first after one
+		 * without a number, dated now, was refused: tester 57). */
+		if (b->this_update > INT64_MIN + DATE_SLACK_S &&
+		    a->this_update < b->this_update - DATE_SLACK_S) {
 			rv_tls_fmt_utc(a->this_update, at_a, sizeof(at_a));
 			rv_tls_fmt_utc(b->this_update, at_b, sizeof(at_b));
 			snprintf(why, why_len,
@@ -944,14 +968,14 @@ void rv_tls_crls_carry(struct rv_tls_crls *n, const struct rv_tls_crls *cur)
 	/* A signer the new file no longer has is remembered too: its CRL may
 	 * come back, older. */
 	for (size_t j = 0; j < RV_TLS_CRL_SEEN && cur->seen[j].have; j++) {
-		seen_merge(n->seen, &cur->seen[j], false);
+		seen_merge(n->seen, &cur->seen[j], MERGE_OLDER);
 	}
 }
 
 void rv_tls_crls_add_newer(struct rv_tls_crls *old, const struct rv_tls_crls *n)
 {
 	for (size_t j = 0; j < RV_TLS_CRL_SEEN && n->seen[j].have; j++) {
-		seen_merge(old->seen, &n->seen[j], true);
+		seen_merge(old->seen, &n->seen[j], MERGE_NEWER);
 	}
 }
 

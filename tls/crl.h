@@ -35,6 +35,8 @@ struct rv_tls_crl_seen {
 	int64_t unnumbered_since;	      /* the latest thisUpdate of a CRL without a
 					       * number taken since the CRL of |number|
 					       * (INT64_MIN: none) */
+	int64_t number_tu;		      /* the thisUpdate of the CRL of |number|, within
+					       * one load (not kept in crl_state) */
 	uint8_t crl_md[SHA256_DIGEST_LENGTH]; /* SHA-256 of the CRL of |number| */
 	bool numbered;			      /* a CRL of it carried a number */
 	bool have_md;			      /* |crl_md| is set */

@@ -960,8 +960,8 @@ bool rv_tls_ctx_crl_older(const struct rv_tls_ctx *n, const struct rv_tls_ctx *c
 	return n && cur && rv_tls_crls_older(&n->crls, &cur->crls, false, why, why_len);
 }
 
-bool rv_tls_ctx_crl_left_out(struct rv_tls_ctx *ctx, const struct rv_tls_crls *before, char *who,
-			     size_t who_len)
+bool rv_tls_ctx_crl_left_out(const struct rv_tls_ctx *ctx, const struct rv_tls_crls *before,
+			     char *who, size_t who_len)
 {
 	/* No crl at all is the configuration's choice, as at a reload. */
 	return ctx->expiry.have_crl &&

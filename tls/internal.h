@@ -46,8 +46,8 @@ SSL_CTX *rv_tls_ctx_ssl(struct rv_tls_ctx *ctx);
 struct rv_tls_crls *rv_tls_ctx_crls(struct rv_tls_ctx *ctx);
 /* rv_tls_ctx_crl_left_out: does |ctx|, which checks CRLs, hold none of a
  * CA of its CA file whose CRL |before| remembers (tls/crl.h)? */
-bool rv_tls_ctx_crl_left_out(struct rv_tls_ctx *ctx, const struct rv_tls_crls *before, char *who,
-			     size_t who_len);
+bool rv_tls_ctx_crl_left_out(const struct rv_tls_ctx *ctx, const struct rv_tls_crls *before,
+			     char *who, size_t who_len);
 
 /* rv_tls_conn_note_refused keeps, for the connection whose verification
  * |xs| is, the name and serial of the certificate it refused (the log line

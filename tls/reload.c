@@ -229,6 +229,17 @@ static bool older_crl(const struct rv_loop *l, const struct rv_tls_ctx *n, const
 			 path, who);
 		return true;
 	}
+	/* A CA of the CA file whose CRL this process took, back without it
+	 * (taken out, then put back): the reload took it, and the next start
+	 * refused it (round-twelve tester 57). */
+	if (rv_tls_ctx_crl_left_out(n, rv_tls_ctx_crls(l->tls), who, sizeof(who))) {
+		snprintf(err, err_len,
+			 "CRL %s: it has no CRL of %s, whose CRL this process took before and "
+			 "which is in the CA file: its revocations would be undone; put its CRL "
+			 "back",
+			 path, who);
+		return true;
+	}
 	if (!rv_tls_ctx_crl_older(n, l->tls, why, sizeof(why))) {
 		return false;
 	}

@@ -274,6 +274,7 @@ struct rv_worker {
 	unsigned turn_recvs; /* receives of the bulk socket handled in this turn so far */
 	struct rv_codel_pick aqm_pick;
 	bool rx_first_bulk;  /* the receive being handled is the turn's first of it */
+	bool rx_small_sock;  /* ... is of the small socket, which CoDel does not watch */
 	uint64_t rt_now_ns;  /* CLOCK_REALTIME at the start of the turn */
 	uint64_t rt_end_ns;  /* ... and at the end of the last receiving turn's */
 	uint64_t icmp_at_ns; /* ICMP answers: when tokens were last added */

@@ -123,7 +123,12 @@ static bool backlog_empty(struct rv_worker *w, uint32_t ndg)
  * 54). */
 static uint32_t aqm_victim(uint32_t plen, uint32_t seg)
 {
-	if (seg <= RV_PRIO_MAX_LEN + RV_DATA_OVERHEAD || plen < seg) {
+	/* A train of the small class (a GRO batch the kernel steered to
+	 * this socket by its merged length) is a stream of small segments,
+	 * not what the small socket carries: a TCP stream of 200-byte
+	 * segments built the queue, and every drop fell on other sessions
+	 * (round-twelve tester 58). */
+	if ((seg <= RV_PRIO_MAX_LEN + RV_DATA_OVERHEAD && plen <= seg) || plen < seg) {
 		return UINT32_MAX;
 	}
 	return 0;
@@ -188,6 +193,10 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 	if (ts.tv_sec != 0) {
 		uint64_t at = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 		uint64_t sojourn = w->rt_now_ns > at ? w->rt_now_ns - at : 0;
+		/* CoDel watches the bulk socket's queue: the small socket's
+		 * datagrams, waiting less, ended its wait and its dropping
+		 * (round-twelve tester 58). */
+		bool aqm = w->aqm && !w->rx_small_sock;
 
 		rv_gauge_set(&w->gauges, RV_GAUGE_UDP_SOJOURN_US, sojourn / 1000);
 		rv_gauge_max(&w->gauges, RV_GAUGE_UDP_SOJOURN_MAX_US, sojourn / 1000);
@@ -203,12 +212,12 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 		 * kept CoDel from ever acting (test_ecn 5 marked nothing;
 		 * resets at turn ends doubled the ping p99 beside a stream:
 		 * perf/results/ab-codel-lone-first-20261204). */
-		if (w->aqm && w->rx_first_bulk && at > w->rt_end_ns &&
+		if (aqm && w->rx_first_bulk && at > w->rt_end_ns &&
 		    at - w->rt_end_ns >= w->codel.p.interval_ns) {
 			rv_codel_empty(&w->codel);
 		}
 		/* Drops by datagrams, not by receives (core/codel.h). */
-		if (w->aqm && aqm_victim(plen, seg) != UINT32_MAX) {
+		if (aqm && aqm_victim(plen, seg) != UINT32_MAX) {
 			rv_codel_pick_note(&w->aqm_pick, ndg);
 		}
 		/* A late datagram alone is no standing queue: it neither
@@ -217,7 +226,7 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 		 * later burst was dropped without waiting an interval
 		 * (round-ten tester 48); a keepalive alone in the gap after
 		 * a burst did not end that burst's wait (test_ecn 7). */
-		if (w->aqm && !(rv_codel_above(&w->codel, sojourn) && backlog_empty(w, ndg)) &&
+		if (aqm && !(rv_codel_above(&w->codel, sojourn) && backlog_empty(w, ndg)) &&
 		    rv_codel_update(&w->codel, sojourn, w->rt_now_ns)) {
 			victim = aqm_victim(plen, seg);
 			if (victim != UINT32_MAX && !rv_codel_pick(&w->aqm_pick, ndg)) {

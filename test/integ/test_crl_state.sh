@@ -37,6 +37,11 @@
 #      signing host, a clock set back): taken, reloads and a restart go on
 #      (the running CRL was refused as older than itself: tester 55); the
 #      reload's refusal of an older copy does not advise `pki crl`.
+#   O. pki's CRL (dated 5 minutes back) after one without a number dated
+#      now: taken (refused by dates alone); a file of a CRL without a
+#      number and a numbered one: the numbered one alone after it refused
+#      whatever the file's order; a CA taken out and put back without its
+#      CRL: refused at the reload, as at a start (round-twelve tester 57).
 #   N. An ACL that lets another user write the file is said; a file full
 #      of 64 other CA keys is said at the start.
 # On the binary before crl_state (171db9f) B fails: the start took the
@@ -422,6 +427,50 @@ grep -q "its number 100 is below the running CRL's 101" <<<"$OUT" || rvt_fail "r
 grep -q "pki crl" <<<"$OUT" && rvt_fail "the reload's refusal advises pki crl: $OUT"
 rvt_stop_pid "$SRV_PID" >/dev/null
 rvt_forget_pid "$SRV_PID"
+
+rvt_step "O. round-twelve tester 57: pki after a CRL without a number, a file's order, a CA back without its CRL"
+# pki dates its CRLs 5 minutes back: its first after one without a number
+# dated now was refused by dates alone, and the revocation not applied.
+ctl_conf_set "$RVT_TMP/server.conf" "ca=$PKI/ca/ca.crt" "crl=$PKI/ca/ca.crl" "crl_state=$RVT_TMP/o1.crl-state"
+mkcrl "$RVT_TMP/crl.now" - 0
+put_crl "$RVT_TMP/crl.now"
+start_bg
+rvt_run "$RV_BIN" pki client --ca "$PKI/ca" --name throwaway2 --out "$RVT_TMP" --days 30 >/dev/null || rvt_fail "pki client"
+rvt_run "$RV_BIN" pki revoke --ca "$PKI/ca" --cert "$RVT_TMP/throwaway2.crt" >/dev/null || rvt_fail "pki revoke"
+wait_log "$SLOG" "every live session re-verified" 5 ||
+	rvt_fail "pki's CRL after one without a number was not taken: $(grep -a 'cannot replace' "$SLOG" | tail -1)"
+rvt_stop_pid "$SRV_PID" >/dev/null
+rvt_forget_pid "$SRV_PID"
+# Two CRLs in one file, the one without a number the newer by its date:
+# taken after the numbered one whichever comes first in the file (in one
+# order, the numbered one alone was taken back after it).
+mkcrl "$RVT_TMP/crl.7000" 7000 3
+mkcrl "$RVT_TMP/crl.unum" - 0
+cat "$RVT_TMP/crl.unum" "$RVT_TMP/crl.7000" >"$RVT_TMP/crl.both"
+ctl_conf_set "$RVT_TMP/server.conf" "crl=$RVT_TMP/run.crl" "crl_state=$RVT_TMP/o2.crl-state"
+cp "$RVT_TMP/crl.7000" "$RVT_TMP/run.crl"
+start_bg
+cp "$RVT_TMP/crl.both" "$RVT_TMP/run.crl"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "the file of both refused: $OUT"
+cp "$RVT_TMP/crl.7000" "$RVT_TMP/run.crl"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "the numbered CRL alone taken back: $OUT"
+grep -q "before a CRL without a number that was taken since" <<<"$OUT" || rvt_fail "reload: $OUT"
+rvt_stop_pid "$SRV_PID" >/dev/null
+rvt_forget_pid "$SRV_PID"
+# A CA taken out and put back without its CRL: the reload took it, and the
+# next start refused it.
+ctl_conf_set "$RVT_TMP/server.conf" "ca=$RVT_TMP/cas.crt" "crl=$RVT_TMP/run.crl" "crl_state=$RVT_TMP/o3.crl-state"
+cp "$RVT_TMP/both.crl" "$RVT_TMP/run.crl"
+start_bg
+ctl_conf_set "$RVT_TMP/server.conf" "ca=$PKI/ca/ca.crt"
+cp "$RVT_TMP/crl.new" "$RVT_TMP/run.crl"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "the CA and its CRL taken out together refused: $OUT"
+ctl_conf_set "$RVT_TMP/server.conf" "ca=$RVT_TMP/cas.crt"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "other-ca back without its CRL taken: $OUT"
+grep -q "it has no CRL of /CN=other test CA, whose CRL this process took before" <<<"$OUT" || rvt_fail "reload: $OUT"
+rvt_stop_pid "$SRV_PID" >/dev/null
+rvt_forget_pid "$SRV_PID"
+ctl_conf_set "$RVT_TMP/server.conf" "ca=$PKI/ca/ca.crt" "crl=$PKI/ca/ca.crl"
 
 rvt_step "N. an ACL that lets another user write it, a table of 64 other CA keys: said"
 # (m.crl-state, made anew after the drop, is nobody's: that is said too.)

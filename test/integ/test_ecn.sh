@@ -30,7 +30,8 @@
 #      kept company in the turn (the server stopped 2 ms, 60 times).
 #   9. A TCP stream of 600-byte segments, under half the MTU: CoDel drops
 #      its datagrams (they were never picked), charges them to its session,
-#      and small pings beside it lose nothing.
+#      and small pings beside it lose nothing; so it does of a stream of
+#      segments of the small class (MSS 200), which arrive in GRO trains.
 #
 #   ns rvt-$$-c1 (client1) --veth (10.88.1.0/24)-- ns rvt-$$-s (server, TUN rvs0)
 #   ns rvt-$$-c2 (client2) --veth (fd88:2::/64)--/
@@ -285,5 +286,18 @@ rvt_log "MSS 600: drop_aqm +$((q1 - q0)) (client1's session +$((s1 - s0))), aqm_
 [ $((q1 - q0)) -ge 1 ] || rvt_fail "CoDel dropped nothing of a stream of 600-byte segments"
 [ $((s1 - s0)) = $((q1 - q0)) ] || rvt_fail "the drops were not charged to client1's session: +$((s1 - s0)) of +$((q1 - q0))"
 grep -q " 0% packet loss" "$RVT_TMP/ping9.log" || rvt_fail "small pings beside it were lost: $(grep -a 'packet loss' "$RVT_TMP/ping9.log")"
+# Segments of the small class itself (MSS 200: inner packets of 240
+# bytes), in GRO trains the kernel steers to the bulk socket by their
+# merged length: never picked either, and every drop fell on other
+# sessions (round-twelve tester 58).
+q0=$(ctl_sum "^workers total" "^drop_aqm$")
+s0=$(ctl_field "session name=client1" drop_aqm)
+rvt_bg "$S" iperf-s5 iperf3 -s -1 -B 10.99.0.1 -p 5205
+rvt_wait_for 5 "iperf3 server" sh -c "ip netns exec $S ss -ltn | grep -q ':5205 '" || rvt_fail "no iperf3 server"
+rvt_nsx "$C1" iperf3 -c 10.99.0.1 -p 5205 -t 2 -P 2 -M 200 >"$RVT_TMP/iperf9b.log" 2>&1 || rvt_fail "iperf3: $(tail -3 "$RVT_TMP/iperf9b.log")"
+q1=$(ctl_sum "^workers total" "^drop_aqm$")
+s1=$(ctl_field "session name=client1" drop_aqm)
+rvt_log "MSS 200: drop_aqm +$((q1 - q0)) (client1's session +$((s1 - s0)))"
+[ $((s1 - s0)) -ge 1 ] || rvt_fail "CoDel dropped nothing of a stream of 240-byte packets"
 
 rvt_log "ECN test passed"
