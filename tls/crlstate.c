@@ -340,8 +340,7 @@ static bool older(struct rv_tls_ctx *ctx, const char *path, char *err, size_t er
 		snprintf(err, err_len,
 			 "CRL: it has no CRL of %s, which crl_state %s remembers one of, and that "
 			 "CA stays in the CA file: its revocations would be undone; refused. Put "
-			 "its "
-			 "CRL back; to go on without it on purpose, remove %s",
+			 "its CRL back; to go on without it on purpose, remove %s",
 			 who, path, path);
 		return true;
 	}
