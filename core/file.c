@@ -86,6 +86,27 @@ int rv_open_nofollow(const char *path, int flags)
 	return fd < 0 ? -errno : fd;
 }
 
+int rv_state_file_check(int fd, const char *what, const char *path, struct stat *st, char *err,
+			size_t err_len)
+{
+	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+		snprintf(err, err_len, "%s %s is not a regular file", what, path);
+		return -EINVAL;
+	}
+	if (st->st_mode & S_IWOTH) {
+		snprintf(err, err_len,
+			 "%s %s is writable by every user (mode %04o): refused (chmod o-w it)",
+			 what, path, (unsigned)(st->st_mode & 07777));
+		return -EINVAL;
+	}
+	if (st->st_nlink > 1) {
+		snprintf(err, err_len, "%s %s has %ju names (hard links): refused, left as it is",
+			 what, path, (uintmax_t)st->st_nlink);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 bool rv_path_walk(const char *path,
 		  bool (*fn)(const char *prefix, const struct stat *st, void *ctx), void *ctx)
 {

@@ -36,6 +36,15 @@ int rv_openat2_nofollow(const char *path, int flags);
  * link on the way, -EINVAL for a file of another type. */
 int rv_open_nofollow(const char *path, int flags);
 
+/* rv_state_file_check: may the open |fd| hold a state file root keeps
+ * (the lease journal, the CRL state: |what| names it in |err|)? 0 with its
+ * stat in |*st|; -EINVAL with why in |err| for one that is not a regular
+ * file, that every user may write (anyone could write into it), or that
+ * has a second name (the name the process was given is not the only way
+ * to it). Its contents and its owner are the caller's to judge. */
+int rv_state_file_check(int fd, const char *what, const char *path, struct stat *st, char *err,
+			size_t err_len);
+
 /* rv_path_walk calls |fn| with each prefix of |path| ("/" of an absolute
  * one, then a, a/b, ..., the path itself) that exists, and its lstat, until
  * |fn| returns true; returns whether one did. */

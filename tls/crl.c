@@ -520,7 +520,7 @@ static void note_crl_number(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN], X509_C
 			    const X509 *signer)
 {
 	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
-	uint8_t md[EVP_MAX_MD_SIZE] = { 0 };
+	uint8_t md[SHA256_DIGEST_LENGTH] = { 0 };
 	unsigned md_len = 0;
 	int64_t tu = INT64_MIN;
 	uint8_t v[sizeof(seen[0].number)] = { 0 };
@@ -530,9 +530,7 @@ static void note_crl_number(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN], X509_C
 
 	/* The whole digest: a 32-bit hash of it let a second CA's operator
 	 * grind a key that shared the first one's counter (a hostile tester). */
-	if (!X509_pubkey_digest(signer, EVP_sha256(), md, &md_len) ||
-	    md_len != SHA256_DIGEST_LENGTH) {
-		ERR_clear_error();
+	if (!key_md(signer, md)) {
 		ASN1_INTEGER_free(num);
 		return;
 	}

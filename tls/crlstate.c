@@ -248,21 +248,7 @@ static int check_fd(int fd, const char *path, bool quiet, uid_t service, char *e
 	struct stat st;
 	char why[256];
 
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, err_len, "crl_state %s is not a regular file", path);
-		return -EINVAL;
-	}
-	if (st.st_mode & S_IWOTH) {
-		snprintf(err, err_len,
-			 "crl_state %s is writable by every user (mode %04o): refused (chmod o-w "
-			 "it)",
-			 path, (unsigned)(st.st_mode & 07777));
-		return -EINVAL;
-	}
-	if (st.st_nlink > 1) {
-		snprintf(err, err_len,
-			 "crl_state %s has %ju names (hard links): refused, left as it is", path,
-			 (uintmax_t)st.st_nlink);
+	if (rv_state_file_check(fd, "crl_state", path, &st, err, err_len) != 0) {
 		return -EINVAL;
 	}
 	if (quiet) {
@@ -561,6 +547,7 @@ int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_c
 		     uid_t service, char *err, size_t err_len)
 {
 	struct rv_crlstate *s;
+	unsigned unknown;
 	int fd;
 
 	*out = NULL;
@@ -578,13 +565,14 @@ int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_c
 		close(fd);
 		return -EKEYREJECTED;
 	}
-	if (unknown_signers(rv_tls_ctx_crls(ctx)->seen) != 0) {
+	unknown = unknown_signers(rv_tls_ctx_crls(ctx)->seen);
+	if (unknown != 0) {
 		/* A new file, one emptied, or one of other processes sharing it
 		 * (tester 55): what is in place now is taken for the newest,
 		 * and that is worth a line. */
 		rv_info("crl_state %s remembers no CRL of %u of the CA keys here yet: the ones in "
 			"place are taken as the newest",
-			path, unknown_signers(rv_tls_ctx_crls(ctx)->seen));
+			path, unknown);
 	}
 	s = calloc(1, sizeof(*s) + strlen(path) + 1);
 	if (!s) {

@@ -200,17 +200,9 @@ static int check_fd(int fd, const char *path, bool quiet, char *err, size_t err_
 	struct stat st;
 	ssize_t n;
 
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, err_len, "lease file %s is not a regular file", path);
-		return -EINVAL;
-	}
-	if (st.st_mode & S_IWOTH) {
-		/* Anyone could write leases into it, or lock it (a hostile
-		 * tester's 0666 file was taken). */
-		snprintf(err, err_len,
-			 "lease file %s is writable by every user (mode %04o): refused (chmod o-w "
-			 "it)",
-			 path, (unsigned)(st.st_mode & 07777));
+	/* Every user may not write it: anyone could write leases into it,
+	 * or lock it (a hostile tester's 0666 file was taken). */
+	if (rv_state_file_check(fd, "lease file", path, &st, err, err_len) != 0) {
 		return -EINVAL;
 	}
 	if (st.st_uid != 0 && st.st_uid != geteuid() && !quiet) {
@@ -221,12 +213,6 @@ static int check_fd(int fd, const char *path, bool quiet, char *err, size_t err_
 			 "leases and keep the server from starting (chown root it, in a directory "
 			 "of the service's own)",
 			 path, (unsigned)st.st_uid);
-	}
-	if (st.st_nlink > 1) {
-		snprintf(err, err_len,
-			 "lease file %s has %ju names (hard links): refused, left as it is", path,
-			 (uintmax_t)st.st_nlink);
-		return -EINVAL;
 	}
 	/* A journal begins with its header; a snapshot cut short by a crash
 	 * may hold a part of it, or nothing. */

@@ -273,8 +273,9 @@ struct rv_worker {
 	unsigned cq_next;    /* the CQ position after the completion being handled */
 	unsigned turn_recvs; /* receives of the bulk socket handled in this turn so far */
 	struct rv_codel_pick aqm_pick;
-	bool rx_first_bulk;  /* the receive being handled is the turn's first of it */
-	bool rx_small_sock;  /* ... is of the small socket, which CoDel does not watch */
+	bool rx_small_sock;  /* the receive being handled is of the small socket, which
+			      * CoDel does not watch (else it is the turn's
+			      * turn_recvs-th of the bulk one) */
 	uint64_t rt_now_ns;  /* CLOCK_REALTIME at the start of the turn */
 	uint64_t rt_end_ns;  /* ... and at the end of the last receiving turn's */
 	uint64_t icmp_at_ns; /* ICMP answers: when tokens were last added */

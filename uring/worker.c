@@ -660,7 +660,6 @@ static void on_udp_recv(struct rv_worker *w, const struct io_uring_cqe *cqe, uns
 	}
 	w->udp_turn_bufs++;
 	w->turn_recvs += !which;
-	w->rx_first_bulk = !which && w->turn_recvs == 1;
 	w->rx_small_sock = which;
 	w->udp_turn_bytes += (uint32_t)cqe->res;
 	rv_worker_udp_recv(w, cqe->flags >> IORING_CQE_BUFFER_SHIFT, (uint32_t)cqe->res);

@@ -197,6 +197,7 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 		 * datagrams, waiting less, ended its wait and its dropping
 		 * (round-twelve tester 58). */
 		bool aqm = w->aqm && !w->rx_small_sock;
+		uint32_t pick = aqm ? aqm_victim(plen, seg) : UINT32_MAX;
 
 		rv_gauge_set(&w->gauges, RV_GAUGE_UDP_SOJOURN_US, sojourn / 1000);
 		rv_gauge_max(&w->gauges, RV_GAUGE_UDP_SOJOURN_MAX_US, sojourn / 1000);
@@ -212,12 +213,12 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 		 * kept CoDel from ever acting (test_ecn 5 marked nothing;
 		 * resets at turn ends doubled the ping p99 beside a stream:
 		 * perf/results/ab-codel-lone-first-20261204). */
-		if (aqm && w->rx_first_bulk && at > w->rt_end_ns &&
+		if (aqm && w->turn_recvs == 1 && at > w->rt_end_ns &&
 		    at - w->rt_end_ns >= w->codel.p.interval_ns) {
 			rv_codel_empty(&w->codel);
 		}
 		/* Drops by datagrams, not by receives (core/codel.h). */
-		if (aqm && aqm_victim(plen, seg) != UINT32_MAX) {
+		if (pick != UINT32_MAX) {
 			rv_codel_pick_note(&w->aqm_pick, ndg);
 		}
 		/* A late datagram alone is no standing queue: it neither
@@ -228,10 +229,10 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 		 * a burst did not end that burst's wait (test_ecn 7). */
 		if (aqm && !(rv_codel_above(&w->codel, sojourn) && backlog_empty(w, ndg)) &&
 		    rv_codel_update(&w->codel, sojourn, w->rt_now_ns)) {
-			victim = aqm_victim(plen, seg);
-			if (victim != UINT32_MAX && !rv_codel_pick(&w->aqm_pick, ndg)) {
-				victim = UINT32_MAX; /* the next receive is asked */
-			}
+			/* Not picked: the next receive is asked. */
+			victim = pick != UINT32_MAX && rv_codel_pick(&w->aqm_pick, ndg)
+					 ? pick
+					 : UINT32_MAX;
 			if (victim != UINT32_MAX) {
 				rv_codel_dropped(&w->codel, w->rt_now_ns);
 				/* An ECN-capable datagram (a GRO batch has one

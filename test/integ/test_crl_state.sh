@@ -88,6 +88,20 @@ check_fails() {
 	[ "$rc" = "$1" ] || rvt_fail "$2: -n exited $rc, want $1: $out"
 	grep -q -- "$3" <<<"$out" || rvt_fail "$2: -n did not say /$3/: $out"
 }
+# stop_bg: the server stopped (SIGTERM) and forgotten; its exit status.
+stop_bg() {
+	local rc=0
+	rvt_stop_pid "$SRV_PID" >/dev/null || rc=$?
+	rvt_forget_pid "$SRV_PID"
+	return "$rc"
+}
+# reload_ok WHAT / reload_refused WHAT PATTERN: `ringvpn reload` of the
+# running server succeeds / is refused saying PATTERN; its output in OUT.
+reload_ok() { OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "$1: $OUT"; }
+reload_refused() {
+	OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "$1: $OUT"
+	grep -q -- "$2" <<<"$OUT" || rvt_fail "reload: $OUT"
+}
 kill9_server() {
 	kill -KILL "$SRV_PID"
 	wait "$SRV_PID" 2>/dev/null
@@ -128,8 +142,7 @@ grep -a "damaged\|is below\|remembers no CRL" "$SLOG" && rvt_fail "the start ove
 rvt_nsx "$(rvt_ns_name c1)" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "client1 cannot ping after the restart"
 
 rvt_step "C. a crl_state the start must not use: exit 3, left as it is"
-rvt_stop_pid "$SRV_PID" || rvt_fail "the server did not stop"
-rvt_forget_pid "$SRV_PID"
+stop_bg || rvt_fail "the server did not stop"
 cp -p "$STATE" "$RVT_TMP/state.good"
 refused() { # WHAT PATTERN FILE-TO-COMPARE
 	local sum
@@ -164,8 +177,7 @@ rvt_wait_for 10 "server status socket" "$RV_BIN" status -s "$SRV_SOCK" || rvt_fa
 [ "$(grep -ac "crl_state .*1 damaged line(s), the first line 2 (a write cut short?)" "$SLOG")" = 1 ] ||
 	rvt_fail "the damaged line was not said once: $(grep -a crl_state "$SLOG")"
 cmp -s "$STATE" "$RVT_TMP/state.good" || rvt_fail "crl_state not written whole again: $(cat "$STATE")"
-rvt_stop_pid "$SRV_PID" || rvt_fail "the server did not stop"
-rvt_forget_pid "$SRV_PID"
+stop_bg || rvt_fail "the server did not stop"
 for cut in 0 10; do
 	head -c "$cut" "$RVT_TMP/state.good" >"$STATE"
 	mv "$SLOG" "$RVT_TMP/server-cut$cut.log"
@@ -174,8 +186,7 @@ for cut in 0 10; do
 	rvt_wait_for 10 "server status socket" "$RV_BIN" status -s "$SRV_SOCK" ||
 		rvt_fail "the start over a file of $cut bytes failed: $(tail -3 "$SLOG")"
 	cmp -s "$STATE" "$RVT_TMP/state.good" || rvt_fail "a file of $cut bytes not written whole: $(cat "$STATE")"
-	rvt_stop_pid "$SRV_PID" || rvt_fail "the server did not stop"
-	rvt_forget_pid "$SRV_PID"
+	stop_bg || rvt_fail "the server did not stop"
 done
 
 rvt_step "E. without crl_state, -n says what a restart would do"
@@ -195,12 +206,10 @@ SRV_PID=$RVT_LAST_PID
 rvt_wait_for 10 "server status socket" "$RV_BIN" status -s "$SRV_SOCK" || rvt_fail "the start without a CRL failed: $(tail -3 "$SLOG")"
 cp "$RVT_TMP/crl.old" "$RVT_TMP/crl.restored"
 ctl_conf_set "$RVT_TMP/server.conf" "crl=$RVT_TMP/crl.restored"
-OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a reload took the older CRL: $OUT"
-grep -q "its number $N0 is below the running CRL's $N1" <<<"$OUT" || rvt_fail "reload: $OUT"
+reload_refused "a reload took the older CRL" "its number $N0 is below the running CRL's $N1"
 ctl_conf_set "$RVT_TMP/server.conf" "crl=$RVT_TMP/crl.new"
-OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "a reload refused the newest CRL: $OUT"
-rvt_stop_pid "$SRV_PID" || rvt_fail "the server did not stop"
-rvt_forget_pid "$SRV_PID"
+reload_ok "a reload refused the newest CRL"
+stop_bg || rvt_fail "the server did not stop"
 
 # mkcrl OUT NUMBER|-: a CRL of the CA listing client2, with that number or
 # none, dated a minute back (after pki's CRLs, which are dated 5 minutes
@@ -259,8 +268,7 @@ start_fails 4 "back to the numbered CRL" "before a CRL without a number that was
 rvt_step "H. another CRL under the number remembered: refused (made again from an older index)"
 put_crl "$RVT_TMP/crl.nonum"
 start_bg
-rvt_stop_pid "$SRV_PID" >/dev/null
-rvt_forget_pid "$SRV_PID"
+stop_bg
 rm -f "$RVT_TMP/g.crl-state"
 put_crl "$RVT_TMP/crl.new"
 start_bg
@@ -298,8 +306,7 @@ wait_log "$SLOG" "every live session re-verified" 5 || rvt_fail "the revocation 
 [ "$(grep -vc '^#' "$RVT_TMP/g.crl-state")" = 2 ] || rvt_fail "crl_state: $(cat "$RVT_TMP/g.crl-state")"
 N2=$(printf '%d\n' "0x$(sed -n 3p "$RVT_TMP/g.crl-state" | cut -d' ' -f2 | sed 's/^0*//;s/^$/0/')")
 [ "$N2" -gt "$N1" ] || rvt_fail "our line was not written after the revocation: $(cat "$RVT_TMP/g.crl-state")"
-rvt_stop_pid "$SRV_PID" >/dev/null
-rvt_forget_pid "$SRV_PID"
+stop_bg
 
 rvt_step "J. who else may change it is said; a new file is said; -n says what the start will"
 # Another user's: said. The service user's (nobody here) is the units' way:
@@ -317,8 +324,7 @@ ctl_conf_set "$RVT_TMP/server.conf" "crl_state=$RVT_TMP/new.crl-state"
 start_bg
 grep -q "crl_state .*new.crl-state remembers no CRL of 1 of the CA keys here yet: the ones in place are taken as the newest" "$SLOG" ||
 	rvt_fail "a new crl_state was not said: $(grep -a crl_state "$SLOG")"
-rvt_stop_pid "$SRV_PID" >/dev/null
-rvt_forget_pid "$SRV_PID"
+stop_bg
 ctl_conf_set "$RVT_TMP/server.conf" "crl_state=$RVT_TMP/nodir/x.crl-state"
 check_fails 0 "a directory that does not exist" "crl_state .*nodir/x.crl-state: its directory does not exist"
 ctl_conf_set "$RVT_TMP/server.conf" "crl_state=$RVT_TMP/server.leases"
@@ -367,8 +373,7 @@ rvt_bg "$C1" clientk2 "$RV_BIN" client -c "$RVT_TMP/k1.conf"
 rvt_wait_for 15 "client1 back" ctl_sessions_eq 1 || rvt_fail "client1 did not come back with the newest CRL"
 rvt_stop_pid "$RVT_LAST_PID" >/dev/null
 rvt_forget_pid "$RVT_LAST_PID"
-rvt_stop_pid "$SRV_PID" >/dev/null
-rvt_forget_pid "$SRV_PID"
+stop_bg
 
 rvt_step "L. a CA's CRL left out while the CA stays: refused at a start, as at a reload"
 # Left out of the CRL file at a restart, a root's CRL that revoked an
@@ -401,8 +406,7 @@ wait_log "$SLOG" "crl_state .*m.crl-state was removed or replaced while the proc
 NM=$(openssl crl -in "$PKI/ca/ca.crl" -noout -crlnumber | sed 's/.*=//')
 [ "$(number "$RVT_TMP/m.crl-state")" = "$((16#$NM))" ] || rvt_fail "crl_state made anew: $(cat "$RVT_TMP/m.crl-state"), the CRL's number 0x$NM"
 [ "$(stat -c %u "$RVT_TMP/m.crl-state")" = "$(id -u nobody)" ] || rvt_fail "made anew, not by the service user?"
-rvt_stop_pid "$SRV_PID" >/dev/null
-rvt_forget_pid "$SRV_PID"
+stop_bg
 
 rvt_step "M2. a higher number dated earlier (another signing host, a clock set back): no refusal"
 # The latest thisUpdate of all was kept beside the highest number, and
@@ -415,18 +419,16 @@ cp "$RVT_TMP/crl.100" "$RVT_TMP/run.crl"
 start_bg
 cp "$RVT_TMP/crl.101" "$RVT_TMP/run.crl.tmp" && mv "$RVT_TMP/run.crl.tmp" "$RVT_TMP/run.crl"
 wait_log "$SLOG" "every live session re-verified" 5 || rvt_fail "CRL 101 was not taken: $(tail -3 "$SLOG")"
-OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "a reload over CRL 101 refused: $OUT"
+reload_ok "a reload over CRL 101 refused"
 kill9_server
 check_fails 0 "CRL 101 after CRL 100 dated later" "configuration OK"
 # The refusal of an older copy at a reload no longer sends the operator
 # to `pki crl` (over a restored index it lacks the revocations made since).
 start_bg
 cp "$RVT_TMP/crl.100" "$RVT_TMP/run.crl.tmp" && mv "$RVT_TMP/run.crl.tmp" "$RVT_TMP/run.crl"
-OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a reload took CRL 100 back: $OUT"
-grep -q "its number 100 is below the running CRL's 101" <<<"$OUT" || rvt_fail "reload: $OUT"
+reload_refused "a reload took CRL 100 back" "its number 100 is below the running CRL's 101"
 grep -q "pki crl" <<<"$OUT" && rvt_fail "the reload's refusal advises pki crl: $OUT"
-rvt_stop_pid "$SRV_PID" >/dev/null
-rvt_forget_pid "$SRV_PID"
+stop_bg
 
 rvt_step "O. round-twelve tester 57: pki after a CRL without a number, a file's order, a CA back without its CRL"
 # pki dates its CRLs 5 minutes back: its first after one without a number
@@ -439,8 +441,7 @@ rvt_run "$RV_BIN" pki client --ca "$PKI/ca" --name throwaway2 --out "$RVT_TMP" -
 rvt_run "$RV_BIN" pki revoke --ca "$PKI/ca" --cert "$RVT_TMP/throwaway2.crt" >/dev/null || rvt_fail "pki revoke"
 wait_log "$SLOG" "every live session re-verified" 5 ||
 	rvt_fail "pki's CRL after one without a number was not taken: $(grep -a 'cannot replace' "$SLOG" | tail -1)"
-rvt_stop_pid "$SRV_PID" >/dev/null
-rvt_forget_pid "$SRV_PID"
+stop_bg
 # Two CRLs in one file, the one without a number the newer by its date:
 # taken after the numbered one whichever comes first in the file (in one
 # order, the numbered one alone was taken back after it).
@@ -451,12 +452,10 @@ ctl_conf_set "$RVT_TMP/server.conf" "crl=$RVT_TMP/run.crl" "crl_state=$RVT_TMP/o
 cp "$RVT_TMP/crl.7000" "$RVT_TMP/run.crl"
 start_bg
 cp "$RVT_TMP/crl.both" "$RVT_TMP/run.crl"
-OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "the file of both refused: $OUT"
+reload_ok "the file of both refused"
 cp "$RVT_TMP/crl.7000" "$RVT_TMP/run.crl"
-OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "the numbered CRL alone taken back: $OUT"
-grep -q "before a CRL without a number that was taken since" <<<"$OUT" || rvt_fail "reload: $OUT"
-rvt_stop_pid "$SRV_PID" >/dev/null
-rvt_forget_pid "$SRV_PID"
+reload_refused "the numbered CRL alone taken back" "before a CRL without a number that was taken since"
+stop_bg
 # A CA taken out and put back without its CRL: the reload took it, and the
 # next start refused it.
 ctl_conf_set "$RVT_TMP/server.conf" "ca=$RVT_TMP/cas.crt" "crl=$RVT_TMP/run.crl" "crl_state=$RVT_TMP/o3.crl-state"
@@ -464,12 +463,10 @@ cp "$RVT_TMP/both.crl" "$RVT_TMP/run.crl"
 start_bg
 ctl_conf_set "$RVT_TMP/server.conf" "ca=$PKI/ca/ca.crt"
 cp "$RVT_TMP/crl.new" "$RVT_TMP/run.crl"
-OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "the CA and its CRL taken out together refused: $OUT"
+reload_ok "the CA and its CRL taken out together refused"
 ctl_conf_set "$RVT_TMP/server.conf" "ca=$RVT_TMP/cas.crt"
-OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "other-ca back without its CRL taken: $OUT"
-grep -q "it has no CRL of /CN=other test CA, whose CRL this process took before" <<<"$OUT" || rvt_fail "reload: $OUT"
-rvt_stop_pid "$SRV_PID" >/dev/null
-rvt_forget_pid "$SRV_PID"
+reload_refused "other-ca back without its CRL taken" "it has no CRL of /CN=other test CA, whose CRL this process took before"
+stop_bg
 ctl_conf_set "$RVT_TMP/server.conf" "ca=$PKI/ca/ca.crt" "crl=$PKI/ca/ca.crl"
 
 rvt_step "N. an ACL that lets another user write it, a table of 64 other CA keys: said"
@@ -497,6 +494,5 @@ ctl_conf_set "$RVT_TMP/server.conf" "crl_state=$RVT_TMP/o.crl-state"
 start_bg
 grep -q "crl_state .*o.crl-state holds 64 CA keys, and this process's CA has no line" "$SLOG" ||
 	rvt_fail "a full crl_state was not said: $(grep -a crl_state "$SLOG")"
-rvt_stop_pid "$SRV_PID" >/dev/null
-rvt_forget_pid "$SRV_PID"
+stop_bg
 rvt_log "passed"
