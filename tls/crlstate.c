@@ -52,7 +52,9 @@ struct rv_crlstate {
  * rv_tls_crls_older and rv_tls_crls_carry compare and take), and the text
  * written: the control thread's alone. */
 static struct rv_tls_crls before;
-static char text[sizeof(HEADER) + RV_TLS_CRL_SEEN * LINE_LEN];
+static char text[RV_CRLSTATE_TEXT_MAX];
+_Static_assert(sizeof(HEADER) - 1 + RV_TLS_CRL_SEEN * LINE_LEN <= RV_CRLSTATE_TEXT_MAX,
+	       "a full CRL state fits its text");
 
 /* fnv1a: the check of a line: a write cut short by a crash, not an
  * adversary (what may write the file is said at the start: check_fd). */
@@ -137,15 +139,50 @@ static bool parse_line(const char *l, struct rv_tls_crl_seen *e)
 	return true;
 }
 
-/* read_all reads |fd| (at most MAX_FILE) into |seen|, in the file's order,
+int rv_crlstate_parse(const char *buf, size_t len, const char *path, struct rv_tls_crl_seen *seen,
+		      unsigned *damaged, unsigned *first, char *err, size_t err_len)
+{
+	static const char header[] = HEADER;
+	size_t hl = sizeof(header) - 1, n = 0;
+
+	memset(seen, 0, RV_TLS_CRL_SEEN * sizeof(seen[0]));
+	*damaged = 0;
+	*first = 0;
+	/* Empty, or a header cut by a crash as the file was first written:
+	 * nothing remembered yet. */
+	if (len < hl && memcmp(buf, header, len) == 0) {
+		return 0;
+	}
+	if (len > MAX_FILE || len < hl || memcmp(buf, header, hl) != 0) {
+		snprintf(err, err_len,
+			 "crl_state %s holds something else (%s): refused, left as it is (does "
+			 "crl_state name another file?)",
+			 path, len > MAX_FILE ? "over 64 KiB" : "not a ringvpn CRL state");
+		return -EINVAL;
+	}
+	for (size_t off = hl; off < len; off += LINE_LEN) {
+		struct rv_tls_crl_seen e = { 0 };
+
+		if (len - off < LINE_LEN || !parse_line(buf + off, &e)) {
+			*first = *first ? *first : (unsigned)((off - hl) / LINE_LEN + 2);
+			++*damaged;
+			continue;
+		}
+		if (n < RV_TLS_CRL_SEEN) {
+			seen[n++] = e;
+		}
+	}
+	return 0;
+}
+
+/* read_all reads |fd| (at most MAX_FILE) into |seen| (rv_crlstate_parse),
  * and the check of its whole text into |*sum|: 0, -EINVAL for a file that
  * is not a CRL state (with why in |err|), -errno of the read. Damaged lines
  * are said unless |quiet|. */
 static int read_all(int fd, const char *path, struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN],
 		    uint32_t *sum, bool quiet, char *err, size_t err_len)
 {
-	static const char header[] = HEADER;
-	size_t len = 0, hl = sizeof(header) - 1, n = 0;
+	size_t len = 0;
 	unsigned damaged = 0, first = 0;
 	char *buf = malloc(MAX_FILE + 1);
 	int ret = 0;
@@ -171,32 +208,8 @@ static int read_all(int fd, const char *path, struct rv_tls_crl_seen seen[RV_TLS
 		}
 	}
 	*sum = fnv1a(buf, len);
-	/* Empty, or a header cut by a crash as the file was first written:
-	 * nothing remembered yet. */
-	if (len < hl && memcmp(buf, header, len) == 0) {
-		goto out;
-	}
-	if (len > MAX_FILE || memcmp(buf, header, hl) != 0) {
-		snprintf(err, err_len,
-			 "crl_state %s holds something else (%s): refused, left as it is (does "
-			 "crl_state name another file?)",
-			 path, len > MAX_FILE ? "over 64 KiB" : "not a ringvpn CRL state");
-		ret = -EINVAL;
-		goto out;
-	}
-	for (size_t off = hl; off < len; off += LINE_LEN) {
-		struct rv_tls_crl_seen e = { 0 };
-
-		if (len - off < LINE_LEN || !parse_line(buf + off, &e)) {
-			first = first ? first : (unsigned)((off - hl) / LINE_LEN + 2);
-			damaged++;
-			continue;
-		}
-		if (n < RV_TLS_CRL_SEEN) {
-			seen[n++] = e;
-		}
-	}
-	if (damaged && !quiet) {
+	ret = rv_crlstate_parse(buf, len, path, seen, &damaged, &first, err, err_len);
+	if (ret == 0 && damaged && !quiet) {
 		/* A write cut short by a crash (or an edit): the line's CA is
 		 * not guarded until its next CRL is taken, and the next write
 		 * replaces the line. */
@@ -379,15 +392,14 @@ static bool lock(int fd)
 	return false;
 }
 
-/* format writes |seen| into text: its length. */
-static size_t format(const struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN])
+size_t rv_crlstate_format(const struct rv_tls_crl_seen *seen, char *out)
 {
 	size_t len = sizeof(HEADER) - 1;
 
-	memcpy(text, HEADER, len);
+	memcpy(out, HEADER, len);
 	for (size_t i = 0; i < RV_TLS_CRL_SEEN && seen[i].have; i++) {
 		const struct rv_tls_crl_seen *e = &seen[i];
-		char *l = text + len, *p = l;
+		char *l = out + len, *p = l;
 
 		hex(p, e->signer, sizeof(e->signer));
 		p += KEY_HEX;
@@ -506,7 +518,7 @@ static void save(struct rv_crlstate *s, struct rv_tls_ctx *ctx)
 	}
 	rv_tls_crls_add_newer(&before, rv_tls_ctx_crls(ctx));
 	note_full(s, ctx);
-	len = format(before.seen);
+	len = rv_crlstate_format(before.seen, text);
 	if (fnv1a(text, len) == sum) {
 		goto out;
 	}

@@ -27,6 +27,7 @@
 
 struct rv_crlstate;
 struct rv_tls_ctx;
+struct rv_tls_crl_seen;
 
 /* rv_crlstate_check tells whether the start may take |path| as the CRL
  * state and |ctx|'s CRLs with it, touching nothing: 0 when it may (or the
@@ -59,5 +60,21 @@ void rv_crlstate_save(struct rv_crlstate *s, struct rv_tls_ctx *ctx);
 
 /* rv_crlstate_close closes and frees |s|. NULL is a no-op. */
 void rv_crlstate_close(struct rv_crlstate *s);
+
+/* The text of the file, read and written (the file's reader and writer,
+ * and the fuzz harness). A whole file fits RV_CRLSTATE_TEXT_MAX bytes. */
+enum { RV_CRLSTATE_TEXT_MAX = 16 * 1024 };
+
+/* rv_crlstate_parse reads the text |buf| of |len| bytes of the file |path|
+ * into |seen| (RV_TLS_CRL_SEEN entries, emptied first), in the file's
+ * order: 0, with the number of damaged lines (cut short, or failing their
+ * check) in |*damaged| and the line number of the first in |*first|;
+ * -EINVAL, with why in |err|, for a text that is not a CRL state. */
+int rv_crlstate_parse(const char *buf, size_t len, const char *path, struct rv_tls_crl_seen *seen,
+		      unsigned *damaged, unsigned *first, char *err, size_t err_len);
+
+/* rv_crlstate_format writes |seen| (up to its first empty entry) as the
+ * file's text into |out| (RV_CRLSTATE_TEXT_MAX bytes): its length. */
+size_t rv_crlstate_format(const struct rv_tls_crl_seen *seen, char *out);
 
 #endif /* RV_TLS_CRLSTATE_H */

@@ -424,19 +424,27 @@ for _ in range(100):
 # Fails (with the reason on stderr) unless at least 720 arrived and every
 # one that arrived was whole and of its own size.
 rvt_udp_gso() {
-	local sink out n_recv n_intact
-	rvt_bg "$2" "udp-sink-$4" python3 -c "$RVT_PY_UDP_SINK" "$3" "$4"
-	sink=$RVT_LAST_PID
-	sleep 0.3
-	rvt_nsx "$1" python3 -c "$RVT_PY_UDP_GSO_SEND" "$3" "$4" || { echo "UDP GSO sender failed" >&2; return 1; }
-	wait "$sink" || { echo "UDP sink failed" >&2; return 1; }
-	out=$(grep -o 'received=[0-9]* intact=[0-9]*' "$RVT_TMP/udp-sink-$4.log") ||
-		{ echo "no UDP sink result" >&2; return 1; }
-	echo "$out"
-	n_intact=${out##*intact=}
-	n_recv=${out#received=}
-	n_recv=${n_recv%% *}
-	[ "$n_intact" -ge 720 ] || { echo "only $n_intact of 800 UDP datagrams arrived intact" >&2; return 1; }
-	[ "$n_recv" = "$n_intact" ] ||
-		{ echo "$((n_recv - n_intact)) UDP datagrams arrived with wrong bytes or size" >&2; return 1; }
+	local sink out n_recv n_intact try
+	# UDP may be lost on a busy machine (the suite beside another build
+	# lost 84 of 800): a second round then, while a wrong datagram fails
+	# at once. A segment lost each superframe would lose 100 every round.
+	for try in 1 2; do
+		rvt_bg "$2" "udp-sink-$4" python3 -c "$RVT_PY_UDP_SINK" "$3" "$4"
+		sink=$RVT_LAST_PID
+		sleep 0.3
+		rvt_nsx "$1" python3 -c "$RVT_PY_UDP_GSO_SEND" "$3" "$4" ||
+			{ echo "UDP GSO sender failed" >&2; return 1; }
+		wait "$sink" || { echo "UDP sink failed" >&2; return 1; }
+		out=$(grep -o 'received=[0-9]* intact=[0-9]*' "$RVT_TMP/udp-sink-$4.log") ||
+			{ echo "no UDP sink result" >&2; return 1; }
+		echo "$out"
+		n_intact=${out##*intact=}
+		n_recv=${out#received=}
+		n_recv=${n_recv%% *}
+		[ "$n_recv" = "$n_intact" ] ||
+			{ echo "$((n_recv - n_intact)) UDP datagrams arrived with wrong bytes or size" >&2; return 1; }
+		[ "$n_intact" -ge 720 ] && return 0
+		echo "only $n_intact of 800 UDP datagrams arrived intact (round $try of 2)" >&2
+	done
+	return 1
 }
