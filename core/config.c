@@ -1702,13 +1702,20 @@ static int validate_subnets(const struct rv_config *c, char *err, size_t err_len
 	for (size_t i = 0; i < c->num_subnets; i++) {
 		const struct rv_config_subnet *s = &c->subnets[i];
 		const struct rv_prefix *pools[] = { &c->pool4, &c->pool6 };
-		const char *special = special_range(&s->p);
+		/* Also one that takes such a block in (224.0.0.0/3, fe00::/7):
+		 * a network behind a client is an ordinary one, and the server
+		 * and every client routed the block into the tunnel (mDNS and
+		 * broadcasts sent without a device went there: round-thirteen
+		 * tester 59). A route may (a full tunnel's /1 halves). */
+		const char *special = special_range_of(&s->p, true);
 		bool inside_other = false;
 
 		if (s->p.len == 0 || special) {
 			snprintf(err, err_len, "subnet %s %s", subnet_str(s, x, sizeof(x)),
-				 special ? "lies in a block that is not routed" : "is everything");
-			if (special) {
+				 s->p.len == 0		? "is everything"
+				 : special_range(&s->p) ? "lies in a block that is not routed"
+							: "takes in a block that is not routed");
+			if (special && s->p.len != 0) {
 				snprintf(err + strlen(err), err_len - strlen(err), ": %s", special);
 			}
 			return -EINVAL;

@@ -538,8 +538,19 @@ void rv_hostcfg_reapply(struct rv_loop *l, struct rv_strbuf *log)
 		rv_strbuf_printf(log, "failed: accept_routes (see the log)\n");
 		return;
 	}
-	rv_strbuf_printf(log, "applied: accept_routes (%zu of %u pushed route(s) installed)\n",
-			 h->num_routes, (unsigned)h->pushed.num_routes);
+	unsigned unused = (unsigned)__builtin_popcountll(h->unused);
+
+	/* Not those the host routes elsewhere (said in the log): the reply
+	 * counted them as installed (round-thirteen tester 59). */
+	rv_strbuf_printf(log, "applied: accept_routes (%zu of %u pushed route(s) installed",
+			 h->num_routes - unused, (unsigned)h->pushed.num_routes);
+	if (unused) {
+		rv_strbuf_printf(log,
+				 "; %u more not used: the host routes them elsewhere, see the "
+				 "log",
+				 unused);
+	}
+	rv_strbuf_printf(log, ")\n");
 }
 
 unsigned rv_hostcfg_mtu(struct rv_loop *l)
@@ -570,8 +581,15 @@ bool rv_hostcfg_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_a
 		(void)apply(l, &h->pushed, true, true);
 	}
 	*num_addrs = addrs_of(h, addrs);
-	memcpy(routes, h->routes, h->num_routes * sizeof(routes[0]));
-	*num_routes = h->num_routes;
+	/* Not the routes the host sends elsewhere: put back when the host's
+	 * own way went (a link down), one would carry that network into the
+	 * tunnel while the source check refuses what comes back from it
+	 * (round-thirteen tester 59). The next CONFIG judges them again. */
+	for (size_t i = 0; i < h->num_routes; i++) {
+		if (i >= 64 || !(h->unused & (1ull << i))) {
+			routes[(*num_routes)++] = h->routes[i];
+		}
+	}
 	return true;
 }
 

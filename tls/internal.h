@@ -510,8 +510,8 @@ int rv_hostcfg_session(void *loop, struct rv_session *s);
  * refuses) end only the connection, which is tried again. Returns |err|. */
 int rv_client_local_failure(struct rv_loop *l, int err);
 /* rv_hostcfg_wanted fills what the last CONFIG put on the client's TUN: its
- * addresses and the routes accept_routes let in (at most
- * RV_CTL_MAX_ROUTES). False before the first CONFIG. */
+ * addresses and the routes accept_routes let in and the host sends
+ * through it (at most RV_CTL_MAX_ROUTES). False before the first CONFIG. */
 bool rv_hostcfg_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_addrs,
 		       struct rv_prefix *routes, size_t *num_routes);
 /* rv_hostcfg_mtu: the MTU the last CONFIG set on the client's TUN (0:

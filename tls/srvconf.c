@@ -65,9 +65,10 @@ static void set_tun_addrs(struct rv_loop *l, const struct rv_config *next, struc
 {
 	struct rv_prefix addrs[2], routes[RV_CONFIG_MAX_SUBNETS];
 	size_t num_addrs = rv_ippool_server_prefixes(l->env.pool, addrs);
-	size_t num_routes = rv_config_subnets_of(next, NULL, routes, RV_CONFIG_MAX_SUBNETS);
+	size_t num_routes = rv_subnets_routed(next, routes, RV_CONFIG_MAX_SUBNETS);
 	const char *ifname = rv_dataplane_tun_name(l->dp);
 	char a[2][64], why[160];
+	uint64_t unused = 0;
 	int ret;
 
 	rv_dataplane_set_pools(l->dp, addrs, num_addrs);
@@ -89,7 +90,8 @@ static void set_tun_addrs(struct rv_loop *l, const struct rv_config *next, struc
 		num_addrs = n4;
 		num_routes = r4;
 	}
-	ret = rv_tun_set_addrs_routes(ifname, addrs, num_addrs, routes, num_routes, NULL);
+	ret = rv_tun_set_addrs_routes(ifname, addrs, num_addrs, routes, num_routes, &unused);
+	rv_subnets_note_unused(routes, num_routes, unused);
 	if (ret) {
 		rv_strbuf_printf(log, "failed: the server's addresses on its TUN: %s\n",
 				 strerror(-ret));

@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/config.h"
 #include "core/demux.h"
@@ -29,6 +30,62 @@
 #include "tls/internal.h"
 #include "uring/dataplane.h"
 #include "uring/tun.h"
+
+/* The subnets whose route the host does not take (a route of its own
+ * elsewhere, a rule, a refusal: rv_tun_add_route said "not used" and left
+ * none of ours): kept out of the TUN's repair and of the server's address
+ * changes (rv_subnets_routed), which would put ours back where the host's
+ * own way went (a link flap flushed the host's route, and ours held the
+ * network from then on: round-thirteen tester 59), and tried again at the
+ * next reload. The control thread's alone. */
+static struct rv_prefix unused[RV_CONFIG_MAX_SUBNETS];
+static size_t num_unused;
+
+static bool is_unused(const struct rv_prefix *p)
+{
+	for (size_t i = 0; i < num_unused; i++) {
+		if (unused[i].len == p->len && rv_ip_addr_equal(&unused[i].addr, &p->addr)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void set_unused(const struct rv_prefix *p, bool on)
+{
+	for (size_t i = 0; i < num_unused; i++) {
+		if (unused[i].len == p->len && rv_ip_addr_equal(&unused[i].addr, &p->addr)) {
+			if (!on) {
+				unused[i] = unused[--num_unused];
+			}
+			return;
+		}
+	}
+	if (on && num_unused < RV_CONFIG_MAX_SUBNETS) {
+		unused[num_unused++] = *p;
+	}
+}
+
+size_t rv_subnets_routed(const struct rv_config *cfg, struct rv_prefix *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->num_subnets && n < max; i++) {
+		if (!is_unused(&cfg->subnets[i].p)) {
+			out[n++] = cfg->subnets[i].p;
+		}
+	}
+	return n;
+}
+
+void rv_subnets_note_unused(const struct rv_prefix *routes, size_t n, uint64_t bits)
+{
+	for (size_t i = 0; i < n && i < 64; i++) {
+		if (bits & (1ull << i)) {
+			set_unused(&routes[i], true);
+		}
+	}
+}
 
 /* has_subnet: does |c| route |p| to some client? */
 static bool has_subnet(const struct rv_config *c, const struct rv_prefix *p)
@@ -55,6 +112,7 @@ unsigned rv_subnets_set_routes(const char *ifname, const struct rv_config *prev,
 		if (has_subnet(next, p)) {
 			continue;
 		}
+		set_unused(p, false);
 		ret = rv_tun_del_route(ifname, p);
 		if (ret > 0) {
 			/* None of ours: its adding failed (said then), or the host
@@ -72,7 +130,7 @@ unsigned rv_subnets_set_routes(const char *ifname, const struct rv_config *prev,
 	for (size_t i = 0; i < next->num_subnets; i++) {
 		const struct rv_config_subnet *s = &next->subnets[i];
 
-		if (has_subnet(prev, &s->p)) {
+		if (has_subnet(prev, &s->p) && !is_unused(&s->p)) {
 			continue;
 		}
 		/* Not "Permission denied" or "No such device" (a hostile
@@ -85,6 +143,7 @@ unsigned rv_subnets_set_routes(const char *ifname, const struct rv_config *prev,
 			continue;
 		}
 		ret = rv_tun_add_route(ifname, &s->p);
+		set_unused(&s->p, ret > 0);
 		if (ret > 0) {
 			failed++; /* routed elsewhere: said */
 		} else if (ret) {
@@ -114,6 +173,45 @@ int rv_subnets_hold(struct rv_demux *d, const struct rv_config *cfg)
 	return rv_demux_set_reserved(d, nets, n);
 }
 
+/* say_away names the clients away whose networks are held (the first
+ * four), and a live session whose name is one of theirs but for case:
+ * names are compared exactly, and `subnet = Client1` for client1 was held
+ * while client1 was connected, the reply naming nobody (round-thirteen
+ * tester 59). */
+static void say_away(struct rv_loop *l, const struct rv_config *next, struct rv_strbuf *log)
+{
+	unsigned said = 0;
+	struct rv_chan *c;
+
+	for (size_t i = 0; i < next->num_subnets; i++) {
+		const char *name = next->subnets[i].name;
+		bool again = false;
+
+		c = rv_server_find(l, name);
+		for (size_t j = 0; j < i && !again; j++) {
+			again = strcmp(next->subnets[j].name, name) == 0;
+		}
+		if ((c && c->ctl) || again) {
+			continue;
+		}
+		if (said++ == 4) {
+			rv_strbuf_printf(log, ", ...");
+			break;
+		}
+		rv_strbuf_printf(log, "%s%s", said == 1 ? ": " : ", ", name);
+		rv_chans_foreach(l, k, c)
+		{
+			if (c->ctl && strcasecmp(c->name, name) == 0) {
+				rv_strbuf_printf(log,
+						 " (client %s is connected: names are compared "
+						 "exactly, case too)",
+						 c->name);
+				break;
+			}
+		}
+	}
+}
+
 void rv_subnets_apply(struct rv_loop *l, const struct rv_config *next, struct rv_strbuf *log)
 {
 	struct rv_chan *c;
@@ -121,6 +219,16 @@ void rv_subnets_apply(struct rv_loop *l, const struct rv_config *next, struct rv
 	int ret;
 
 	if (!rv_subnets_changed(l->cfg, next)) {
+		/* Those the host took elsewhere are asked again: the operator
+		 * may have removed the host's route and reloaded for it. */
+		if (num_unused && l->dp) {
+			unrouted =
+				rv_subnets_set_routes(rv_dataplane_tun_name(l->dp), l->cfg, next);
+			rv_strbuf_printf(log,
+					 "applied: subnet routes asked again: %u not used (the "
+					 "host routes them elsewhere: see the log)\n",
+					 unrouted);
+		}
 		return;
 	}
 	ret = rv_subnets_hold(l->env.demux, next);
@@ -155,8 +263,10 @@ void rv_subnets_apply(struct rv_loop *l, const struct rv_config *next, struct rv
 	}
 	rv_strbuf_printf(log,
 			 "applied: %zu subnet(s): %u published to %u live session(s), %zu held for "
-			 "clients away\n",
+			 "clients away",
 			 next->num_subnets, published, sessions, next->num_subnets - published);
+	say_away(l, next, log);
+	rv_strbuf_printf(log, "\n");
 	if (failed) {
 		rv_strbuf_printf(log,
 				 "failed: %u session(s) could not take their subnets (out of "

@@ -7,16 +7,31 @@
 #ifndef RV_TLS_SUBNETS_H
 #define RV_TLS_SUBNETS_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 struct rv_config;
 struct rv_demux;
 
 /* rv_subnets_set_routes makes the kernel route every subnet of |next| via
  * the server's TUN |ifname| (so the server and its LAN reach the networks
  * behind clients), and removes the routes of subnets |prev| had and |next|
- * has not (|prev| NULL at start-up). Each failure is logged; returns how
- * many routes could not be added. Control thread (needs CAP_NET_ADMIN). */
+ * has not (|prev| NULL at start-up), and asks again about those the host
+ * routed elsewhere. Each failure is logged; returns how many routes could
+ * not be added or are not used. Control thread (needs CAP_NET_ADMIN). */
 unsigned rv_subnets_set_routes(const char *ifname, const struct rv_config *prev,
 			       const struct rv_config *next);
+
+/* rv_subnets_routed fills |out| (at most |max|) with the subnets of |cfg|
+ * routed via the server's TUN: all but those the host routes elsewhere
+ * (said "not used" when rv_subnets_set_routes added them; asked again at
+ * the next). What the TUN's repair and a change of its addresses put back.
+ * Control thread. */
+struct rv_prefix;
+size_t rv_subnets_routed(const struct rv_config *cfg, struct rv_prefix *out, size_t max);
+/* rv_subnets_note_unused records those of |routes| (|n|) that bit i of
+ * |bits| marks as not used (rv_tun_set_addrs_routes' |unused|). */
+void rv_subnets_note_unused(const struct rv_prefix *routes, size_t n, uint64_t bits);
 
 /* rv_subnets_hold tells the demux to keep every subnet of |cfg| while no
  * session owns it (rv_demux_set_reserved): traffic to the network of a

@@ -37,6 +37,7 @@
 #include "core/ippool.h"
 #include "core/log.h"
 #include "tls/internal.h"
+#include "tls/subnets.h"
 #include "uring/dataplane.h"
 #include "uring/tun.h"
 
@@ -52,7 +53,7 @@ static void server_wanted(struct rv_loop *l, const char *ifname, struct rv_prefi
 			  size_t *num_addrs, struct rv_prefix *routes, size_t *num_routes,
 			  size_t max_routes)
 {
-	size_t n = rv_config_subnets_of(l->cfg, NULL, routes, max_routes), n4, r4, v6;
+	size_t n = rv_subnets_routed(l->cfg, routes, max_routes), n4, r4, v6;
 	char why[160];
 
 	*num_addrs = l->env.pool ? rv_ippool_server_prefixes(l->env.pool, addrs) : 0;

@@ -1109,10 +1109,30 @@ static void note_parts(const char *ifname, unsigned ifindex, const struct rv_pre
 	(void)rv_rtnl_list_other_routes(ifindex, note_inside, &w);
 }
 
+/* struct same_walk finds a route of the main table to exactly |p| through
+ * another device (same_elsewhere). */
+struct same_walk {
+	const struct rv_prefix *p;
+	unsigned oif;
+};
+
+static int same_elsewhere(void *ctx, const struct rv_prefix *dst, unsigned oif)
+{
+	struct same_walk *w = ctx;
+
+	if (dst->len == w->p->len && rv_ip_addr_equal(&dst->addr, &w->p->addr)) {
+		w->oif = oif;
+		return -1; /* found: stop */
+	}
+	return 0;
+}
+
 /* route_used: after route |p| via the device was added (or the kernel said
  * one exists: EEXIST), does the host send |p|'s addresses through it? Not
- * when it routes the same network elsewhere (a route of its own: IPv4
- * refuses ours then; a preferred IPv6 one of lower metric), when a routing
+ * when it routes the same network elsewhere (a route of its own, whatever
+ * its metric: IPv4 refuses ours at the same one, and ours, at metric 0,
+ * took the place of one at a higher metric without a word, round-thirteen
+ * tester 59; IPv6 took ours beside it at 1024), when a routing
  * rule sends it to another table (the match is then shorter than ours,
  * through another device), or when it refuses it (a prohibit, blackhole
  * or unreachable rule or route): each is said. A longer route elsewhere
@@ -1123,11 +1143,24 @@ static void note_parts(const char *ifname, unsigned ifindex, const struct rv_pre
 static bool route_used(const char *ifname, unsigned ifindex, const struct rv_prefix *p)
 {
 	char buf[64], dev[IF_NAMESIZE];
+	struct same_walk same = { .p = p };
 	struct rv_ip_addr a;
 	unsigned oif = 0, len = 0;
 	bool host = true;
 	int ret = 0;
 
+	(void)rv_rtnl_list_other_routes(ifindex, same_elsewhere, &same);
+	if (same.oif) {
+		rv_ip_addr_str(&p->addr, buf, sizeof(buf));
+		if (if_indextoname(same.oif, dev) == NULL) {
+			snprintf(dev, sizeof(dev), "?");
+		}
+		rv_warnx("%s: route %s/%u not used: the host routes that network through %s (a "
+			 "route of its own, whatever its metric; remove it, or leave the network "
+			 "out)",
+			 ifname, buf, p->len, dev);
+		return false;
+	}
 	/* An answer about one of the host's own addresses says nothing of the
 	 * network's route: IPv6's subnet-router anycast address, the network's
 	 * first, is one on a forwarding host with an address in the network
@@ -1163,6 +1196,33 @@ static bool route_used(const char *ifname, unsigned ifindex, const struct rv_pre
 		 ifname, buf, p->len, dev,
 		 len == p->len ? "a route of its own" : "a routing rule to another table");
 	return false;
+}
+
+/* claim_route adds route |p| via |ifindex| (tagged RV_TUN_RTPROT) and keeps
+ * it only where the host sends the network through it (route_used): one it
+ * does not would lie in wait, and take the network over when the host's own
+ * way goes (a link flap flushed the host's route, and ours, put back by the
+ * TUN's repair, held the network for good: round-thirteen tester 59).
+ * Returns 0, 1 when not used (said; none of ours left), or the netlink
+ * error of the add. */
+static int claim_route(const char *ifname, unsigned ifindex, const struct rv_prefix *p)
+{
+	int ret = rv_rtnl_add_route(ifindex, p, RV_TUN_RTPROT);
+
+	if (ret != 0 && ret != -EEXIST) {
+		return ret;
+	}
+	if (route_used(ifname, ifindex, p)) {
+		return 0;
+	}
+	ret = rv_rtnl_del_route(ifindex, p, RV_TUN_RTPROT);
+	if (ret != 0 && ret != -ESRCH && ret != -ENOENT) {
+		char buf[64];
+
+		rv_warn(ret, "%s: cannot take off its route %s/%u, which is not used", ifname,
+			rv_ip_addr_str(&p->addr, buf, sizeof(buf)), p->len);
+	}
+	return 1;
 }
 
 static void say_pool_elsewhere(const struct inside_walk *o, const struct rv_prefix *dst,
@@ -1253,9 +1313,9 @@ int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, s
 		return ret;
 	}
 	for (size_t i = 0; i < num_routes; i++) {
-		ret = rv_rtnl_add_route(s.ifindex, &routes[i], RV_TUN_RTPROT);
-		if (ret == 0 || ret == -EEXIST) {
-			if (!route_used(ifname, s.ifindex, &routes[i]) && unused && i < 64) {
+		ret = claim_route(ifname, s.ifindex, &routes[i]);
+		if (ret >= 0) {
+			if (ret > 0 && unused && i < 64) {
 				*unused |= 1ull << i;
 			}
 			continue;
@@ -1388,11 +1448,7 @@ int rv_tun_add_route(const char *ifname, const struct rv_prefix *p)
 	if (ret) {
 		return ret;
 	}
-	ret = rv_rtnl_add_route(idx, p, RV_TUN_RTPROT);
-	if (ret != 0 && ret != -EEXIST) {
-		return ret;
-	}
-	return route_used(ifname, idx, p) ? 0 : 1;
+	return claim_route(ifname, idx, p);
 }
 
 int rv_tun_del_route(const char *ifname, const struct rv_prefix *p)

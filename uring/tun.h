@@ -188,9 +188,11 @@ int rv_tun_unset_addrs_routes(const char *ifname, const struct rv_prefix *addrs,
  * configuration does not disturb traffic. Sets the device's IPv4
  * promote_secondaries (the new address takes over as primary). Kept: the
  * kernel's IPv6 link-local addresses, and routes of any other origin
- * (kernel prefix routes, an administrator's). |*unused| (NULL: not
- * wanted) gets bit i set for each of the first 64 routes the host does not
- * send through the device (said: a route of its own, a rule, a refusal).
+ * (kernel prefix routes, an administrator's). A route the host does not
+ * send through the device (said: a route of its own at any metric, a rule,
+ * a refusal) is not left on it; |*unused| (NULL: not wanted) gets bit i
+ * set for each of the first 64 such. Leave them out of the repair
+ * (rv_tun_add_missing), which takes no such judgement.
  * Returns 0, -EINVAL for a bad prefix, -ENODEV, or the first netlink error
  * (logged with the entry). */
 int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
@@ -211,7 +213,8 @@ int rv_tun_is_up(const char *ifname);
  * route at a time for the server's networks behind clients, which a reload
  * changes one by one; an existing identical route is not an error. Returns
  * 0, 1 when the host routes the network elsewhere all the same (a route of
- * its own: logged, ours not used), -ENODEV or a netlink error.
+ * its own at any metric: logged, and ours taken off), -ENODEV or a netlink
+ * error.
  * rv_tun_del_route removes it again: 0, 1 when there was none of ours
  * (its adding failed, or the host routes it itself: not touched), -ENODEV
  * or a netlink error. */

@@ -317,6 +317,46 @@ done
 grep -aq "route to 10.61.0.0/16, the network behind client4" "$RVT_TMP/server.log" ||
 	rvt_fail "10.61.0.0/16 not logged as routed"
 
+rvt_step "a host route at a higher metric keeps its network; its going brings none of ours"
+# The host's own route at metric 100: ours, added at 0, took its place and
+# was said routed, on the server and on clients; and where a route was
+# judged "not used", the TUN's repair put ours in when the host's went (a
+# link flap), for good (round-thirteen tester 59).
+rvt_nsx "$S" ip route add 10.64.0.0/24 dev c1 metric 100 || rvt_fail "host route 10.64.0.0/24"
+rvt_nsx "$C2" ip route add 10.66.0.0/24 via 10.30.0.2 metric 100 || rvt_fail "client2's route 10.66.0.0/24"
+ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}" "subnet=client4 10.64.0.0/24" \
+	"subnet=client1 10.66.0.0/24" "subnet=Client2 10.67.0.0/24"
+rc=0
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rc=$?
+[ "$rc" = 1 ] && grep -q "failed: 1 subnet route(s) on the server's TUN" <<<"$OUT" ||
+	rvt_fail "reload exit $rc, want 1 and one route failed: $OUT"
+grep -aq "rvs0: route 10.64.0.0/24 not used: the host routes that network through c1 (a route of its own, whatever its metric" "$RVT_TMP/server.log" ||
+	rvt_fail "the host's route at metric 100 not said: $(grep -a 10.64 "$RVT_TMP/server.log")"
+ip -n "$S" route show 10.64.0.0/24 | rvt_matches rvs0 && rvt_fail "the server routes 10.64.0.0/24 into its TUN"
+ip -n "$S" route get 10.64.0.5 | rvt_matches "dev c1" || rvt_fail "the host's route to 10.64.0.0/24 lost"
+# Names are compared exactly: Client2's network waits for a Client2, and
+# the reply says client2 is connected.
+grep -q "held for clients away: .*Client2 (client client2 is connected: names are compared exactly" <<<"$OUT" ||
+	rvt_fail "the reply does not name the client away whose name differs by case: $OUT"
+rvt_wait_for 10 "client2 judges 10.66.0.0/24" grep -aq "rvc: route 10.66.0.0/24 not used: the host routes that network through" "$RVT_TMP/client2.log" ||
+	rvt_fail "client2 did not say its own route to 10.66.0.0/24 keeps the network"
+route_via_tun "$C2" 10.66.0.0/24 && rvt_fail "client2 routes 10.66.0.0/24 into the tunnel"
+rvt_wait_for 5 "client1 routes 10.64.0.0/24" route_via_tun "$C1" 10.64.0.0/24 ||
+	rvt_fail "client1 did not get 10.64.0.0/24 (its host has no route of its own)"
+# The hosts' routes go: the TUN's repair (every 5 s) must not put ours in.
+PUT=$(grep -ac "put back" "$RVT_TMP/server.log" "$RVT_TMP/client2.log" | awk -F: '{ n += $2 } END { print n }')
+rvt_nsx "$S" ip route del 10.64.0.0/24 dev c1 metric 100 || rvt_fail "delete the host route"
+rvt_nsx "$C2" ip route del 10.66.0.0/24 via 10.30.0.2 metric 100 || rvt_fail "delete client2's route"
+sleep 6
+ip -n "$S" route show 10.64.0.0/24 | rvt_matches rvs0 && rvt_fail "the repair routed 10.64.0.0/24 into the server's TUN"
+route_via_tun "$C2" 10.66.0.0/24 && rvt_fail "the repair routed 10.66.0.0/24 into client2's TUN"
+[ "$(grep -ac "put back" "$RVT_TMP/server.log" "$RVT_TMP/client2.log" | awk -F: '{ n += $2 } END { print n }')" = "$PUT" ] ||
+	rvt_fail "something was put back: $(grep -a "put back" "$RVT_TMP/server.log" "$RVT_TMP/client2.log")"
+# The operator reloads once the host's route is gone: asked again, routed.
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || rvt_fail "reload after the host route went: $OUT"
+grep -q "applied: subnet routes asked again: 0 not used" <<<"$OUT" || rvt_fail "the reload did not ask again: $OUT"
+ip -n "$S" route show 10.64.0.0/24 | rvt_matches rvs0 || rvt_fail "10.64.0.0/24 not routed after the reload"
+
 rvt_step "a network that covers the address a client connects from: the reload is refused"
 # client2 reaches the server from 10.88.2.2 (the host's connected /24).
 # Routed into the server's TUN, 10.88.2.0/25 took client2's control and

@@ -498,6 +498,18 @@ Test(config, subnet_overlaps)
 		/* 38 */ { "pool6 = ::ffff:10.0.0.0/104\n", "IPv4-mapped" },
 		/* 39 */ { "pool6 = ff02::/64\n", "multicast" },
 		/* 40 */ { "pool4 = 100.64.0.0/10\npool6 = 2001:db8::/64\n", NULL },
+		/* A network behind a client that takes such a block in, in part
+		 * or whole: the server and every client routed it into the
+		 * tunnel (round-thirteen tester 59). A route may (27, 28). */
+		/* 41 */
+		{ "subnet = a 224.0.0.0/3\n",
+		  "subnet a 224.0.0.0/3 takes in a block that is not routed: multicast" },
+		/* 42 */ { "subnet = a 96.0.0.0/3\n", "takes in a block that is not routed: loopback" },
+		/* 43 */ { "subnet = a 160.0.0.0/3\n", "link-local (169.254.0.0/16)" },
+		/* 44 */ { "subnet = a 0.0.0.0/5\n", "'this network'" },
+		/* 45 */ { "subnet = a fe00::/7\n", "link-local (fe80::/10)" },
+		/* 46 */ { "subnet = a ::/8\n", "::/96" },
+		/* 47 */ { "subnet = a 172.16.0.0/12 2000::/3\n", NULL },
 	};
 	char text[1024];
 
