@@ -378,6 +378,26 @@ uint64_t rv_leases_released_at(const struct rv_leases *l, const struct rv_ip_add
 	return r && !r->live ? r->changed_ns : 0;
 }
 
+bool rv_leases_released_last(const struct rv_leases *l, const struct rv_ip_addr *addr,
+			     uint64_t now_ns, uint64_t window_ns)
+{
+	const struct lease *r = find(l, addr);
+	uint64_t t = tick(now_ns);
+
+	if (!r || r->live || r->name_len == TOO_LONG ||
+	    (t > r->changed_ns && t - r->changed_ns >= window_ns)) {
+		return false;
+	}
+	for (const struct lease *o = *name_bucket(l, r->name, r->name_len); o; o = o->nnext) {
+		if (o != r && o->addr.family == r->addr.family &&
+		    names_equal(o, r->name, r->name_len) &&
+		    (o->live || o->changed_ns > r->changed_ns)) {
+			return false;
+		}
+	}
+	return true;
+}
+
 /* ---- persistence ------------------------------------------------------- */
 
 size_t rv_leases_take_events(struct rv_leases *l, struct rv_lease_event *out, size_t max,

@@ -94,6 +94,16 @@ size_t rv_leases_of(const struct rv_leases *l, const char *name, int family, uin
  * released longest ago goes first. */
 uint64_t rv_leases_released_at(const struct rv_leases *l, const struct rv_ip_addr *addr);
 
+/* rv_leases_released_last: is |addr| the address its name was released
+ * from last, less than |window_ns| before |now_ns| (a |now_ns| before the
+ * release counts as "just released"), with no session of that name and
+ * family live since? Its client is then most likely on its way back for
+ * it. One per name and family: a client that walked the pool, reconnecting
+ * to leave one address after another, does not hold them all. False when
+ * |addr| has no record, is live, or its name was too long to keep. */
+bool rv_leases_released_last(const struct rv_leases *l, const struct rv_ip_addr *addr,
+			     uint64_t now_ns, uint64_t window_ns);
+
 /* rv_leases_count returns the number of records (live and released). */
 size_t rv_leases_count(const struct rv_leases *l);
 

@@ -24,6 +24,14 @@
  * it takes one anyway (alloc_unkept). */
 enum { ALLOC_TRIES = 64 };
 
+/* A pool with no free address but ones kept for others gives the one
+ * released longest ago, but not the last one a client left less than this
+ * ago (rv_leases_released_last): that client is most likely reconnecting (a
+ * connection reset, a dead peer found) and would come back to find it
+ * taken and the pool full (round-thirteen tester 60: 3 s after a reset, and
+ * shut out from then on). */
+#define KEPT_FIRMLY_NS (120 * RV_NSEC_PER_SEC)
+
 enum state {
 	ST_WAIT_HELLO,
 	ST_WAIT_KEY1,
@@ -97,8 +105,10 @@ static void destroy(struct rv_ctl_peer *c)
  * another name (rv_leases_kept_for_other): a client that reconnects in a
  * loop must not walk onto the address of one that left a moment ago and
  * will ask for it back. Only when the next ALLOC_TRIES free addresses are
- * all kept for others (a pool nearly full of recent leases) does the first
- * of them go. The ones passed over go back to the pool. */
+ * all kept for others (a pool nearly full of recent leases), or every free
+ * one is, does the one released longest ago go, a client's last one within
+ * KEPT_FIRMLY_NS after every other; of a full pool, never such a one
+ * (-EBUSY then). The ones passed over go back to the pool. */
 static int alloc_unkept(struct rv_ctl_server *p, int family, const struct rv_ip_addr *avoid,
 			struct rv_ip_addr *out, uint64_t now_ns)
 {
@@ -120,19 +130,33 @@ static int alloc_unkept(struct rv_ctl_server *p, int family, const struct rv_ip_
 	}
 	if (n != 0 && (ret || n == ALLOC_TRIES)) {
 		/* Every one tried is kept for someone: the one released
-		 * longest ago (the lease table's own eviction order). */
+		 * longest ago (the lease table's own eviction order), but not
+		 * one a client left last a moment ago while another is free. */
+		bool firm[ALLOC_TRIES];
+
+		for (size_t i = 0; i < n; i++) {
+			firm[i] = rv_leases_released_last(env->leases, &tried[i], now_ns,
+							  KEPT_FIRMLY_NS);
+		}
 		for (size_t i = 1; i < n; i++) {
 			if (rv_ip_addr_equal(&tried[keep], avoid) ||
 			    (!rv_ip_addr_equal(&tried[i], avoid) &&
-			     rv_leases_released_at(env->leases, &tried[i]) <
-				     rv_leases_released_at(env->leases, &tried[keep]))) {
+			     (firm[keep] > firm[i] ||
+			      (firm[keep] == firm[i] &&
+			       rv_leases_released_at(env->leases, &tried[i]) <
+				       rv_leases_released_at(env->leases, &tried[keep]))))) {
 				keep = i;
 			}
+		}
+		if (ret && firm[keep]) {
+			ret = -EBUSY; /* full, but for clients on their way back */
+			goto out;
 		}
 		*out = tried[keep];
 		tried[keep] = tried[--n];
 		ret = 0;
 	}
+out:
 	for (size_t i = 0; i < n; i++) {
 		rv_ippool_release(env->pool, &tried[i]);
 	}
@@ -408,7 +432,10 @@ static enum rv_ctl_result do_wait_hello(struct rv_ctl_server *p, const struct rv
 		 * to the wrong one). */
 		return rv_ctl_close_with(&p->c, RV_CTL_CODE_NO_ADDRESS, "no address for %s%s: %s",
 					 p->cn, family == AF_INET ? " in pool4" : " in pool6",
-					 ret == -ENOSPC	      ? "pool exhausted"
+					 ret == -ENOSPC	 ? "pool exhausted"
+					 : ret == -EBUSY ? "pool exhausted (its free addresses are "
+							   "kept for clients that left less than "
+							   "2 minutes ago)"
 					 : ret == -EADDRINUSE ? "fixed address in use"
 					 : ret == -ENOENT     ? "fixed address not reserved"
 							      : strerror(-ret));

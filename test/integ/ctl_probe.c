@@ -22,6 +22,12 @@
  *       a sustained flood: RATE plain TCP connects per second (nothing sent)
  *       for SECONDS, each held for 2 s then closed. Prints how many were
  *       established and the rate achieved.
+ *   rvt_ctl_probe flood-hold HOST PORT SRC NSRC PER SECONDS
+ *       a distributed flood of silent connections: from each of NSRC IPv4
+ *       sources SRC, SRC+1, ... (addresses of this host), PER connections
+ *       that send nothing, each opened again at once when the server
+ *       closes it, for SECONDS. Prints how many connects it made and how
+ *       many the server closed.
  *   rvt_ctl_probe session HOST PORT CA NAME CERT KEY [OPT=VALUE...]
  *       one session up to RUNNING, printing "assigned v4=A v6=B" when CONFIG
  *       arrives and "running" after epoch 1, then what |then| says:
@@ -54,6 +60,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -797,6 +804,87 @@ static int do_flood_rate(char **argv)
 	return ok > 0 ? 0 : 1;
 }
 
+/* hold_open opens one non-blocking connection from |src| to |dst| and
+ * watches it for its end: the fd, or -1. */
+static int hold_open(int ep, const struct sockaddr_in *src, const struct sockaddr_in *dst,
+		     uint32_t tag)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
+
+	if (fd < 0) {
+		return -1;
+	}
+	ev.data.u64 = (uint64_t)tag << 32 | (uint32_t)fd;
+	if (bind(fd, (const struct sockaddr *)src, sizeof(*src)) != 0 ||
+	    (connect(fd, (const struct sockaddr *)dst, sizeof(*dst)) != 0 &&
+	     errno != EINPROGRESS) ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* do_flood_hold keeps |per| silent connections open from each of |nsrc|
+ * sources, reopening each one the server closes (a distributed slowloris:
+ * every source within max_handshaking_per_source, together far over
+ * max_handshaking). */
+static int do_flood_hold(char **argv)
+{
+	struct sockaddr_in dst = { .sin_family = AF_INET }, src = { .sin_family = AF_INET };
+	int nsrc = atoi(argv[5]), per = atoi(argv[6]), secs = atoi(argv[7]), ep;
+	struct rlimit rl = { .rlim_cur = 65536, .rlim_max = 65536 };
+	struct epoll_event evs[256];
+	uint32_t first;
+	int *open_per;
+	long connects = 0, closed = 0;
+	double end = now_s() + secs;
+
+	if (inet_pton(AF_INET, argv[2], &dst.sin_addr) != 1 ||
+	    inet_pton(AF_INET, argv[4], &src.sin_addr) != 1 || nsrc <= 0 || per <= 0 || secs <= 0) {
+		return 2;
+	}
+	dst.sin_port = htons((uint16_t)atoi(argv[3]));
+	first = ntohl(src.sin_addr.s_addr);
+	setrlimit(RLIMIT_NOFILE, &rl);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	open_per = calloc((size_t)nsrc, sizeof(int));
+	if (ep < 0 || !open_per) {
+		return 2;
+	}
+	while (now_s() < end) {
+		int n;
+
+		for (int i = 0; i < nsrc; i++) {
+			src.sin_addr.s_addr = htonl(first + (uint32_t)i);
+			while (open_per[i] < per && hold_open(ep, &src, &dst, (uint32_t)i) >= 0) {
+				open_per[i]++;
+				connects++;
+			}
+		}
+		n = epoll_wait(ep, evs, 256, 10);
+		for (int k = 0; k < n; k++) {
+			int fd = (int)(uint32_t)evs[k].data.u64;
+			uint32_t i = (uint32_t)(evs[k].data.u64 >> 32);
+			char b[64];
+
+			if (!(evs[k].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) &&
+			    recv(fd, b, sizeof(b), MSG_DONTWAIT) != 0) {
+				continue; /* the server said something: still open */
+			}
+			close(fd);
+			open_per[i]--;
+			closed++;
+		}
+	}
+	printf("flood-hold: %ld connects in %d s (%.0f/s), %ld closed by the server\n", connects,
+	       secs, connects / (double)secs, closed);
+	free(open_per);
+	close(ep);
+	return connects > 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	/* Tests read the output while the probe runs. */
@@ -813,6 +901,9 @@ int main(int argc, char **argv)
 	if (argc == 6 && !strcmp(argv[1], "flood-rate")) {
 		return do_flood_rate(argv);
 	}
+	if (argc == 8 && !strcmp(argv[1], "flood-hold")) {
+		return do_flood_hold(argv);
+	}
 	if (argc >= 8 && !strcmp(argv[1], "session")) {
 		return do_session(argc, argv);
 	}
@@ -821,6 +912,7 @@ int main(int argc, char **argv)
 			"[prev4=A]\n"
 			"       rvt_ctl_probe flood HOST PORT COUNT SECONDS\n"
 			"       rvt_ctl_probe flood-rate HOST PORT RATE SECONDS\n"
+			"       rvt_ctl_probe flood-hold HOST PORT SRC NSRC PER SECONDS\n"
 			"       rvt_ctl_probe session HOST PORT CA NAME CERT KEY [prev4=A] "
 			"[hold=S] [gap=MS] [rcvbuf=N]\n"
 			"                     [then=goodbye|wait|rekey-flood|stall]\n");

@@ -712,6 +712,46 @@ Test(ctl, restarted_client_gets_its_newest_free_lease)
 	drop_pair(s, c);
 }
 
+/* A full pool does not give the address of a client that left a moment ago
+ * to another name: that client is most likely on its way back (a reset, a
+ * dead peer found). Past two minutes, it goes to whoever asks (round-
+ * thirteen tester 60: the address went 3 s after a reset, and its client
+ * was shut out from then on). */
+Test(ctl, a_full_pool_keeps_a_fresh_lease)
+{
+	struct rv_ip_addr net = { .family = AF_INET };
+	struct rv_endpoint ep = server_ep();
+	struct rv_ctl_peer *s, *c;
+	char alice[64];
+
+	inet_pton(AF_INET, "10.99.0.0", net.a);
+	rv_ippool_free(srv.pool);
+	/* One client address: .2 (.1 is the server's). */
+	srv.pool = rv_ippool_new(&net, 30, &srv.cfg.pool6.addr, srv.cfg.pool6.len, 16, NULL);
+	cr_assert_not_null(srv.pool);
+	srv.env.pool = srv.pool;
+	bring_up(&s, &c, "alice", NULL);
+	snprintf(alice, sizeof(alice), "%s", v4_of(s));
+	drop_pair(s, c);
+	now += 3 * RV_NSEC_PER_SEC;
+	s = rv_ctl_server_new(&srv.env, "bob", exporter, now);
+	c = rv_ctl_client_new(&cli.env, exporter, &ep, NULL, NULL, now);
+	cr_assert(s && c);
+	cr_assert_eq(deliver(rv_ctl_peer_out(s), NULL, c), RV_CTL_CONTINUE);
+	cr_assert_eq(deliver(rv_ctl_peer_out(c), s, NULL), RV_CTL_CLOSE,
+		     "bob took alice's address 3 s after she left");
+	cr_assert(strstr(rv_ctl_peer_reason(s), "kept for clients that left less than 2 minutes"),
+		  "%s", rv_ctl_peer_reason(s));
+	drop_pair(s, c);
+	bring_up(&s, &c, "alice", NULL);
+	cr_assert_str_eq(v4_of(s), alice);
+	drop_pair(s, c);
+	now += 121 * RV_NSEC_PER_SEC;
+	bring_up(&s, &c, "bob", NULL);
+	cr_assert_str_eq(v4_of(s), alice, "the pool's one address stays alice's for good");
+	drop_pair(s, c);
+}
+
 /* A client may start key exchanges, but not without limit: too soon after
  * the previous one, or beyond its per-minute budget, it is disconnected. */
 Test(ctl, client_rekeys_are_rate_limited)
