@@ -483,7 +483,9 @@ static void forget(struct rv_leases *l, const struct rv_ip_addr *a)
 static void load_end(struct rv_leases *l, const struct rv_ip_addr *a, uint64_t now_ns,
 		     int64_t now_wall, int64_t end_wall)
 {
-	uint64_t age = now_wall > end_wall ? (uint64_t)(now_wall - end_wall) : 0;
+	/* In unsigned arithmetic: an END of -2^63 overflowed the signed
+	 * difference (undefined; the fuzzer's seed of absurd lines found it). */
+	uint64_t age = now_wall > end_wall ? (uint64_t)now_wall - (uint64_t)end_wall : 0;
 
 	/* (age > lifetime in whole seconds: the same as age * 10^9 > lifetime,
 	 * without its overflow for an absurd END) */

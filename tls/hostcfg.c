@@ -397,6 +397,30 @@ static bool v6_off(const struct hostcfg *h, const char *ifname, char *why, size_
 
 /* apply puts CONFIG |c| on the host; |update| (no addresses in it), |again|
  * (the last one filtered anew after a reload: not the server's news). */
+/* new_network: an update (a reload that grew or shrank the pool) gives
+ * the address held, |cur|, a network of |len|: judged as at connect
+ * (check_addr), kept in |*cur_prefix|. The clients kept the old network,
+ * and the hosts of a grown pool's new half were unreachable from them
+ * (round-thirteen tester 61). An update never moves the address itself. */
+static int new_network(struct hostcfg *h, unsigned tun, const struct rv_ip_addr *cur,
+		       uint8_t *cur_prefix, const struct rv_ip_addr *a, uint8_t len)
+{
+	uint8_t use = len;
+	char s[64];
+	int ret;
+
+	if (!cur->family || !rv_ip_addr_equal(cur, a)) {
+		return 0;
+	}
+	ret = check_addr(h, tun, a, len, &use);
+	if (ret == 0 && use != *cur_prefix) {
+		rv_info("server changed the network of %s: /%u, was /%u",
+			rv_ip_addr_str(a, s, sizeof(s)), use, *cur_prefix);
+		*cur_prefix = use;
+	}
+	return ret;
+}
+
 static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, bool again)
 {
 	struct hostcfg *h = state(l);
@@ -412,6 +436,21 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 	char why[160];
 	int ret;
 
+	if (update && !again) {
+		struct rv_ip_addr v4 = { .family = AF_INET }, v6 = { .family = AF_INET6 };
+		unsigned tun = l->tunwatch_ifindex ? l->tunwatch_ifindex : if_nametoindex(ifname);
+
+		memcpy(v4.a, c->addr4, 4);
+		memcpy(v6.a, c->addr6, 16);
+		/* Only when the server's length changed: check_addr says
+		 * what it finds each time it is asked. */
+		if (((c->flags & RV_CTL_F_HAS_V4) && c->prefix4 != h->pushed.prefix4 &&
+		     (ret = new_network(h, tun, &h->v4, &h->prefix4, &v4, c->prefix4)) != 0) ||
+		    ((c->flags & RV_CTL_F_HAS_V6) && c->prefix6 != h->pushed.prefix6 &&
+		     (ret = new_network(h, tun, &h->v6, &h->prefix6, &v6, c->prefix6)) != 0)) {
+			return ret;
+		}
+	}
 	if (!update) {
 		struct rv_ip_addr v4 = { 0 }, v6 = { 0 };
 
@@ -591,6 +630,26 @@ bool rv_hostcfg_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_a
 		}
 	}
 	return true;
+}
+
+void rv_hostcfg_note_unused(struct rv_loop *l, const struct rv_prefix *routes, size_t n,
+			    uint64_t bits)
+{
+	struct hostcfg *h = state(l);
+
+	for (size_t i = 0; i < n && i < 64; i++) {
+		if (!(bits & (1ull << i))) {
+			continue;
+		}
+		for (size_t k = 0; k < h->num_routes && k < 64; k++) {
+			if (h->routes[k].len == routes[i].len &&
+			    rv_ip_addr_equal(&h->routes[k].addr, &routes[i].addr)) {
+				h->unused |= 1ull << k;
+			}
+		}
+	}
+	/* No longer a source either: only removes, cannot fail. */
+	(void)publish_sources(l, h, NULL);
 }
 
 void rv_hostcfg_withdraw(struct rv_loop *l)

@@ -514,6 +514,12 @@ int rv_client_local_failure(struct rv_loop *l, int err);
  * through it (at most RV_CTL_MAX_ROUTES). False before the first CONFIG. */
 bool rv_hostcfg_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_addrs,
 		       struct rv_prefix *routes, size_t *num_routes);
+/* rv_hostcfg_note_unused marks those of |routes| (|n|) that bit i of |bits|
+ * names as routed elsewhere by the host (the TUN's repair found so): left
+ * out of the next repair and of the tunnel's sources, until the next
+ * CONFIG judges them again. */
+void rv_hostcfg_note_unused(struct rv_loop *l, const struct rv_prefix *routes, size_t n,
+			    uint64_t bits);
 /* rv_hostcfg_mtu: the MTU the last CONFIG set on the client's TUN (0:
  * none yet). */
 unsigned rv_hostcfg_mtu(struct rv_loop *l);

@@ -92,6 +92,15 @@ static void set_tun_addrs(struct rv_loop *l, const struct rv_config *next, struc
 	}
 	ret = rv_tun_set_addrs_routes(ifname, addrs, num_addrs, routes, num_routes, &unused);
 	rv_subnets_note_unused(routes, num_routes, unused);
+	if (unused) {
+		/* Judged again with the addresses: said, as a reload that adds
+		 * them says it (round-thirteen tester 61). */
+		rv_strbuf_printf(log,
+				 "failed: %d subnet route(s) on the server's TUN not used (the "
+				 "host "
+				 "routes them elsewhere: see the log)\n",
+				 __builtin_popcountll(unused));
+	}
 	if (ret) {
 		rv_strbuf_printf(log, "failed: the server's addresses on its TUN: %s\n",
 				 strerror(-ret));
@@ -116,7 +125,11 @@ static bool routes_or_timers_changed(const struct rv_config *a, const struct rv_
 	       a->num_push_dns != b->num_push_dns ||
 	       memcmp(a->push_dns, b->push_dns, sizeof(a->push_dns)) != 0 ||
 	       strcmp(a->push_domain, b->push_domain) != 0 ||
-	       rv_subnets_changed(a, b); /* other clients' subnets are pushed as routes */
+	       rv_subnets_changed(a, b) || /* other clients' subnets are pushed as routes */
+	       /* the network of each client's address: a pool grown from a
+		* /24 to a /23 left the clients on the /24, and those of the
+		* new half unreachable from them (round-thirteen tester 61) */
+	       pools_changed(a, b);
 }
 
 /* route_taker: the network of |next| that would take over the host's route

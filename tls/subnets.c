@@ -224,10 +224,12 @@ void rv_subnets_apply(struct rv_loop *l, const struct rv_config *next, struct rv
 		if (num_unused && l->dp) {
 			unrouted =
 				rv_subnets_set_routes(rv_dataplane_tun_name(l->dp), l->cfg, next);
+			/* Still not used: a part that failed, as when they were
+			 * added (exit 1: round-thirteen tester 61). */
 			rv_strbuf_printf(log,
-					 "applied: subnet routes asked again: %u not used (the "
-					 "host routes them elsewhere: see the log)\n",
-					 unrouted);
+					 "%s: subnet routes asked again: %u not used (the host "
+					 "routes them elsewhere: see the log)\n",
+					 unrouted ? "failed" : "applied", unrouted);
 		}
 		return;
 	}

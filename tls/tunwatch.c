@@ -120,6 +120,7 @@ static void on_tunwatch(struct rv_loop *l, struct rv_ltimer *lt)
 	const char *ifname = rv_dataplane_tun_name(l->dp);
 	size_t num_addrs = 0, num_routes = 0;
 	unsigned added;
+	uint64_t unused = 0;
 	int up, ret;
 
 	rv_loop_arm(l, lt, on_tunwatch, l->now_ns + TUNWATCH_NS);
@@ -166,7 +167,13 @@ static void on_tunwatch(struct rv_loop *l, struct rv_ltimer *lt)
 	} else if (!rv_hostcfg_wanted(l, addrs, &num_addrs, routes, &num_routes)) {
 		return; /* no CONFIG applied yet */
 	}
-	ret = rv_tun_add_missing(ifname, addrs, num_addrs, routes, num_routes, &added);
+	ret = rv_tun_add_missing(ifname, addrs, num_addrs, routes, num_routes, &added, &unused);
+	/* Remembered, so that the next repair leaves them out too. */
+	if (unused && l->role == &rv_server_role) {
+		rv_subnets_note_unused(routes, num_routes, unused);
+	} else if (unused) {
+		rv_hostcfg_note_unused(l, routes, num_routes, unused);
+	}
 	if (ret) {
 		if (!l->tun_repair_failed) {
 			rv_warn(ret, "TUN %s: cannot put back its addresses and routes", ifname);

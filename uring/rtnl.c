@@ -483,6 +483,33 @@ struct route_walk {
 	void *ctx;
 };
 
+/* multipath_oif: the device of the first next hop of an RTA_MULTIPATH
+ * attribute (a route of several ways names no RTA_OIF: taken for none, a
+ * multipath route of the host's was no route at all, and ours took its
+ * network: round-thirteen tester 61), or 0. */
+static uint32_t multipath_oif(const struct rtattr *rta)
+{
+	const uint8_t *p = RTA_DATA(rta);
+	size_t left = RTA_PAYLOAD(rta);
+
+	while (left >= sizeof(struct rtnexthop)) {
+		struct rtnexthop nh;
+
+		memcpy(&nh, p, sizeof(nh));
+		if (nh.rtnh_len < sizeof(nh) || nh.rtnh_len > left) {
+			break;
+		}
+		if (nh.rtnh_ifindex > 0) {
+			return (uint32_t)nh.rtnh_ifindex;
+		}
+		size_t step = RTNH_ALIGN((size_t)nh.rtnh_len);
+
+		p += step;
+		left = left > step ? left - step : 0;
+	}
+	return 0;
+}
+
 static int on_route(void *ctx, const struct nlmsghdr *nh)
 {
 	const struct route_walk *w = ctx;
@@ -511,6 +538,14 @@ static int on_route(void *ctx, const struct nlmsghdr *nh)
 			break;
 		case RTA_OIF:
 			(void)attr_copy(&oif, rta, 4);
+			break;
+		case RTA_MULTIPATH:
+			oif = oif ? oif : multipath_oif(rta);
+			break;
+		case RTA_NH_ID:
+			/* Through a nexthop object: its device is not
+			 * named here (a group's are several). */
+			oif = oif ? oif : RV_RTNL_OIF_UNKNOWN;
 			break;
 		case RTA_DST:
 			(void)attr_copy(dst.addr.a, rta, family_len(rt.rtm_family));
@@ -584,6 +619,9 @@ static int on_route_get(void *ctx, const struct nlmsghdr *nh)
 	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
 		if (rta->rta_type == RTA_OIF && attr_copy(&v, rta, 4)) {
 			g->oif = v;
+		} else if (rta->rta_type == RTA_MULTIPATH && !g->oif) {
+			/* (one of several ways: it was taken for a refusal) */
+			g->oif = multipath_oif(rta);
 		}
 	}
 	return 0;

@@ -80,7 +80,10 @@ int rv_rtnl_list_routes(unsigned ifindex, uint8_t proto, rv_rtnl_route_fn fn, vo
 
 /* rv_rtnl_list_other_routes calls |fn| for every unicast route of the main
  * table, of any origin, that leaves through a device other than |ifindex|
- * (given as |oif|; multipath routes, which name no one device, are not). */
+ * (given as |oif|: of a multipath route, its first next hop's;
+ * RV_RTNL_OIF_UNKNOWN for one through a nexthop object, whose device the
+ * route does not name). */
+enum { RV_RTNL_OIF_UNKNOWN = 0x7fffffff };
 typedef int (*rv_rtnl_route_dev_fn)(void *ctx, const struct rv_prefix *dst, unsigned oif);
 int rv_rtnl_list_other_routes(unsigned ifindex, rv_rtnl_route_dev_fn fn, void *ctx);
 

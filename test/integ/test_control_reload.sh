@@ -208,6 +208,28 @@ A2=$(ctl_field "session name=client2" v4)
 rvt_log "client2 came back with $A2"
 [[ "$A2" =~ ^10\.99\.0\.([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" -lt 127 ] ||
 	rvt_fail "client2's new address $A2 is not in the /25"
+# client1 stays, and its address's network follows the pool: it kept the
+# /24 and routed the other half into the tunnel (round-thirteen tester 61).
+A1=$(ctl_field "session name=client1" v4)
+rvt_wait_for 5 "client1 on the /25" sh -c "ip -n $C1 -4 addr show dev rvc | grep -q 'inet $A1/25 '" ||
+	rvt_fail "client1 kept its old network: $(ip -n "$C1" -4 addr show dev rvc)"
+grep -q "applied: routes, timers and DNS pushed to 1 running client(s)" <<<"$OUT" ||
+	rvt_fail "the new pool was not pushed to client1: $OUT"
+
+rvt_step "3. a grown pool reaches the clients: the new half is theirs to reach"
+ctl_conf_set "$CONF" pool4=10.99.0.0/23
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || { echo "$OUT"; rvt_fail "reload"; }
+echo "$OUT"
+for i in 1 2; do
+	a=$(ctl_field "session name=client$i" v4)
+	rvt_wait_for 5 "client$i on the /23" sh -c "ip -n $(rvt_ns_name c$i) -4 addr show dev rvc | grep -q 'inet $a/23 '" ||
+		rvt_fail "client$i kept its old network: $(ip -n "$(rvt_ns_name c$i)" -4 addr show dev rvc)"
+	ip -n "$(rvt_ns_name c$i)" route get 10.99.1.10 | rvt_matches "dev rvc" ||
+		rvt_fail "client$i does not route the new half into the tunnel"
+done
+[ "$(ctl_field "session name=client1" index)" = "$IDX1" ] || rvt_fail "client1's session was dropped"
+grep -q "server changed the network of $A1: /23, was /25" "$RVT_TMP/client1.log" ||
+	rvt_fail "client1 did not say its network changed"
 
 rvt_step "4. a restart-only key is reported and left alone"
 ctl_conf_set "$CONF" data_port=4500
