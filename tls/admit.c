@@ -189,24 +189,41 @@ static void accept_failed(struct rv_loop *l, struct rv_server_side *s, int res)
 /* How many victims, each found talking, one accept passes over. */
 enum { TALKING_CHECKS = 8 };
 
+/* hello_waiting: does a whole TLS record holding a ClientHello wait in
+ * |fd|? What the loop, once it reads it, takes for a talking peer
+ * (chan.c pump); any byte was taken for one here, and a flood sending one
+ * byte a connection kept every client out (round-thirteen tester 62). */
+static bool hello_waiting(int fd)
+{
+	uint8_t h[6];
+	int queued = 0;
+
+	if (ioctl(fd, SIOCINQ, &queued) != 0 || queued < (int)sizeof(h) ||
+	    recv(fd, h, sizeof(h), MSG_PEEK | MSG_DONTWAIT) != (ssize_t)sizeof(h)) {
+		return false;
+	}
+	/* handshake record (22), TLS 1.x, its first message a ClientHello
+	 * (1), the whole record in */
+	return h[0] == 22 && h[1] == 3 && h[5] == 1 && queued >= 5 + (h[3] << 8 | h[4]);
+}
+
 /* silent_victim: |victim|, or, while it turns out to be talking, the next.
  * A connection whose ClientHello has arrived but was not read yet counts
  * as silent until the loop reads it, and a flood of silent connections
  * from many sources, each within its own limit, made the whole table turn
  * over faster than the loop read: the victim rule ("the source holding the
  * most") took honest connections as often as the flood's, and nobody got in
- * (round-thirteen tester 60: 124 sources, no session in 30 s). Bytes
- * waiting in the socket promote the victim (admit.h: HELLO), and the rule
- * picks again. A flood that sends ClientHellos is not stopped by this
- * (README, Limitations). */
+ * (round-thirteen tester 60: 124 sources, no session in 30 s). A whole
+ * ClientHello waiting in the socket promotes the victim (admit.h: HELLO),
+ * and the rule picks again. A flood that sends ClientHellos is not stopped
+ * by this (README, Limitations). */
 static struct rv_admit_entry *silent_victim(struct rv_server_side *s, struct rv_admit_entry *victim)
 {
 	for (unsigned k = 0; victim && k < TALKING_CHECKS; k++) {
 		struct rv_chan *v = container_of(victim, struct rv_chan, admit);
 		struct rv_admit_entry *next;
-		int queued = 0;
 
-		if (ioctl(v->fd, SIOCINQ, &queued) != 0 || queued <= 0) {
+		if (!hello_waiting(v->fd)) {
 			break;
 		}
 		rv_admit_promote(s->admit, victim);
@@ -301,6 +318,7 @@ void rv_server_end(struct rv_loop *l, struct rv_chan *c, enum rv_ctl_code code, 
 	rv_chan_goodbye(l, c, code, reason);
 	if (!c->closing && c->ctl) {
 		server_closing(l, c);
+		rv_ctl_peer_ended(c->ctl, l->now_ns);
 		rv_ctl_peer_free(c->ctl);
 		c->ctl = NULL;
 		c->released = true;

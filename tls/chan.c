@@ -163,6 +163,7 @@ void rv_chan_close(struct rv_loop *l, struct rv_chan *c)
 	/* The role logs and does its bookkeeping (admission, name table,
 	 * reconnect) while the peer still exists. */
 	l->role->closing(l, c);
+	rv_ctl_peer_ended(c->ctl, l->now_ns);
 	rv_ctl_peer_free(c->ctl);
 	c->ctl = NULL;
 	rv_tls_conn_free(c->tls);

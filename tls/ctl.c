@@ -88,6 +88,13 @@ void rv_ctl_peer_init(struct rv_ctl_peer *c, const struct rv_ctl_peer_ops *ops,
 	rv_ctl_emit(c, &m);
 }
 
+void rv_ctl_peer_ended(struct rv_ctl_peer *c, uint64_t now_ns)
+{
+	if (c) {
+		c->ended_ns = now_ns;
+	}
+}
+
 void rv_ctl_peer_free(struct rv_ctl_peer *c)
 {
 	if (!c) {

@@ -168,6 +168,14 @@ struct rv_ctl_out *rv_ctl_peer_out(struct rv_ctl_peer *p);
  * NULL ok. */
 void rv_ctl_peer_free(struct rv_ctl_peer *p);
 
+/* rv_ctl_peer_ended records when the loop ends |p|, before
+ * rv_ctl_peer_free: the server's leases of its addresses end then. Without
+ * it they end at the last word heard from the peer, which for a dead peer
+ * is up to twice dead_peer_timeout earlier, and the address a full pool
+ * keeps for a client on its way back (2 minutes) went at once
+ * (round-thirteen tester 62). NULL ok. */
+void rv_ctl_peer_ended(struct rv_ctl_peer *p, uint64_t now_ns);
+
 /* Accessors for logs and status; the same for both roles. */
 bool rv_ctl_peer_running(const struct rv_ctl_peer *p); /* epoch 1 is up */
 const char *rv_ctl_peer_state(const struct rv_ctl_peer *p);

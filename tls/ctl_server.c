@@ -94,10 +94,10 @@ static void destroy(struct rv_ctl_peer *c)
 {
 	struct rv_ctl_server *p = srv(c);
 
-	/* The lease end time is the last time we heard from the client: the
-	 * control thread's own clock is not at hand here, and the two differ
-	 * by at most a dead-peer timeout, far below a lease lifetime. */
-	release_addrs(p, p->c.last_rx_ns);
+	/* The lease ends when the loop ended the session; failing that
+	 * (rv_ctl_peer_ended not called), the last time we heard from the
+	 * client. */
+	release_addrs(p, p->c.ended_ns ? p->c.ended_ns : p->c.last_rx_ns);
 	rv_secmem_free(p, sizeof(*p));
 }
 

@@ -148,6 +148,7 @@ struct rv_ctl_peer {
 	uint32_t peer_caps;
 	uint64_t keepalive_ns, dead_peer_ns;
 	uint64_t last_rx_ns, last_tx_ns, last_data_ka_ns;
+	uint64_t ended_ns; /* when the loop ended it (rv_ctl_peer_ended); 0: not said */
 	/* The late wake whose grace the current silence had (ctl.c
 	 * rx_dead_line): given once, for the silence since grace_rx_ns. */
 	bool grace_used;

@@ -22,12 +22,13 @@
  *       a sustained flood: RATE plain TCP connects per second (nothing sent)
  *       for SECONDS, each held for 2 s then closed. Prints how many were
  *       established and the rate achieved.
- *   rvt_ctl_probe flood-hold HOST PORT SRC NSRC PER SECONDS
+ *   rvt_ctl_probe flood-hold HOST PORT SRC NSRC PER SECONDS [NBYTES]
  *       a distributed flood of silent connections: from each of NSRC IPv4
  *       sources SRC, SRC+1, ... (addresses of this host), PER connections
- *       that send nothing, each opened again at once when the server
- *       closes it, for SECONDS. Prints how many connects it made and how
- *       many the server closed.
+ *       that send nothing (or the first NBYTES, at most 5, of a TLS
+ *       handshake record's header), each opened again at once when the
+ *       server closes it, for SECONDS. Prints how many connects it made and
+ *       how many the server closed.
  *   rvt_ctl_probe session HOST PORT CA NAME CERT KEY [OPT=VALUE...]
  *       one session up to RUNNING, printing "assigned v4=A v6=B" when CONFIG
  *       arrives and "running" after epoch 1, then what |then| says:
@@ -807,10 +808,11 @@ static int do_flood_rate(char **argv)
 /* hold_open opens one non-blocking connection from |src| to |dst| and
  * watches it for its end: the fd, or -1. */
 static int hold_open(int ep, const struct sockaddr_in *src, const struct sockaddr_in *dst,
-		     uint32_t tag)
+		     uint32_t tag, bool say)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
+	/* EPOLLOUT once: connected, the bytes go (then EPOLLIN alone). */
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | (say ? EPOLLOUT : 0) };
 
 	if (fd < 0) {
 		return -1;
@@ -834,6 +836,8 @@ static int do_flood_hold(char **argv)
 {
 	struct sockaddr_in dst = { .sin_family = AF_INET }, src = { .sin_family = AF_INET };
 	int nsrc = atoi(argv[5]), per = atoi(argv[6]), secs = atoi(argv[7]), ep;
+	int nbytes = argv[8] ? atoi(argv[8]) : 0;
+	static const uint8_t header[5] = { 0x16, 0x03, 0x01, 0x02, 0x00 };
 	struct rlimit rl = { .rlim_cur = 65536, .rlim_max = 65536 };
 	struct epoll_event evs[256];
 	uint32_t first;
@@ -842,7 +846,8 @@ static int do_flood_hold(char **argv)
 	double end = now_s() + secs;
 
 	if (inet_pton(AF_INET, argv[2], &dst.sin_addr) != 1 ||
-	    inet_pton(AF_INET, argv[4], &src.sin_addr) != 1 || nsrc <= 0 || per <= 0 || secs <= 0) {
+	    inet_pton(AF_INET, argv[4], &src.sin_addr) != 1 || nsrc <= 0 || per <= 0 || secs <= 0 ||
+	    nbytes < 0 || nbytes > 5) {
 		return 2;
 	}
 	dst.sin_port = htons((uint16_t)atoi(argv[3]));
@@ -858,7 +863,8 @@ static int do_flood_hold(char **argv)
 
 		for (int i = 0; i < nsrc; i++) {
 			src.sin_addr.s_addr = htonl(first + (uint32_t)i);
-			while (open_per[i] < per && hold_open(ep, &src, &dst, (uint32_t)i) >= 0) {
+			while (open_per[i] < per &&
+			       hold_open(ep, &src, &dst, (uint32_t)i, nbytes > 0) >= 0) {
 				open_per[i]++;
 				connects++;
 			}
@@ -868,6 +874,16 @@ static int do_flood_hold(char **argv)
 			int fd = (int)(uint32_t)evs[k].data.u64;
 			uint32_t i = (uint32_t)(evs[k].data.u64 >> 32);
 			char b[64];
+
+			if ((evs[k].events & EPOLLOUT) &&
+			    !(evs[k].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+				struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP,
+							  .data = evs[k].data };
+
+				(void)send(fd, header, (size_t)nbytes, MSG_NOSIGNAL | MSG_DONTWAIT);
+				(void)epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
+				continue;
+			}
 
 			if (!(evs[k].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) &&
 			    recv(fd, b, sizeof(b), MSG_DONTWAIT) != 0) {
@@ -901,7 +917,7 @@ int main(int argc, char **argv)
 	if (argc == 6 && !strcmp(argv[1], "flood-rate")) {
 		return do_flood_rate(argv);
 	}
-	if (argc == 8 && !strcmp(argv[1], "flood-hold")) {
+	if ((argc == 8 || argc == 9) && !strcmp(argv[1], "flood-hold")) {
 		return do_flood_hold(argv);
 	}
 	if (argc >= 8 && !strcmp(argv[1], "session")) {
@@ -912,7 +928,7 @@ int main(int argc, char **argv)
 			"[prev4=A]\n"
 			"       rvt_ctl_probe flood HOST PORT COUNT SECONDS\n"
 			"       rvt_ctl_probe flood-rate HOST PORT RATE SECONDS\n"
-			"       rvt_ctl_probe flood-hold HOST PORT SRC NSRC PER SECONDS\n"
+			"       rvt_ctl_probe flood-hold HOST PORT SRC NSRC PER SECONDS [NBYTES]\n"
 			"       rvt_ctl_probe session HOST PORT CA NAME CERT KEY [prev4=A] "
 			"[hold=S] [gap=MS] [rcvbuf=N]\n"
 			"                     [then=goodbye|wait|rekey-flood|stall]\n");

@@ -712,6 +712,22 @@ Test(ctl, restarted_client_gets_its_newest_free_lease)
 	drop_pair(s, c);
 }
 
+/* refused_for_address: |cn| connects and is refused an address: asserts
+ * so, with the full pool's reason for clients on their way back. */
+static void refused_for_address(const char *cn, const char *why)
+{
+	struct rv_endpoint ep = server_ep();
+	struct rv_ctl_peer *s = rv_ctl_server_new(&srv.env, cn, exporter, now);
+	struct rv_ctl_peer *c = rv_ctl_client_new(&cli.env, exporter, &ep, NULL, NULL, now);
+
+	cr_assert(s && c);
+	cr_assert_eq(deliver(rv_ctl_peer_out(s), NULL, c), RV_CTL_CONTINUE);
+	cr_assert_eq(deliver(rv_ctl_peer_out(c), s, NULL), RV_CTL_CLOSE, "%s", why);
+	cr_assert(strstr(rv_ctl_peer_reason(s), "kept for clients that left less than 2 minutes"),
+		  "%s", rv_ctl_peer_reason(s));
+	drop_pair(s, c);
+}
+
 /* A full pool does not give the address of a client that left a moment ago
  * to another name: that client is most likely on its way back (a reset, a
  * dead peer found). Past two minutes, it goes to whoever asks (round-
@@ -720,7 +736,6 @@ Test(ctl, restarted_client_gets_its_newest_free_lease)
 Test(ctl, a_full_pool_keeps_a_fresh_lease)
 {
 	struct rv_ip_addr net = { .family = AF_INET };
-	struct rv_endpoint ep = server_ep();
 	struct rv_ctl_peer *s, *c;
 	char alice[64];
 
@@ -734,15 +749,7 @@ Test(ctl, a_full_pool_keeps_a_fresh_lease)
 	snprintf(alice, sizeof(alice), "%s", v4_of(s));
 	drop_pair(s, c);
 	now += 3 * RV_NSEC_PER_SEC;
-	s = rv_ctl_server_new(&srv.env, "bob", exporter, now);
-	c = rv_ctl_client_new(&cli.env, exporter, &ep, NULL, NULL, now);
-	cr_assert(s && c);
-	cr_assert_eq(deliver(rv_ctl_peer_out(s), NULL, c), RV_CTL_CONTINUE);
-	cr_assert_eq(deliver(rv_ctl_peer_out(c), s, NULL), RV_CTL_CLOSE,
-		     "bob took alice's address 3 s after she left");
-	cr_assert(strstr(rv_ctl_peer_reason(s), "kept for clients that left less than 2 minutes"),
-		  "%s", rv_ctl_peer_reason(s));
-	drop_pair(s, c);
+	refused_for_address("bob", "bob took alice's address 3 s after she left");
 	bring_up(&s, &c, "alice", NULL);
 	cr_assert_str_eq(v4_of(s), alice);
 	drop_pair(s, c);
@@ -750,6 +757,15 @@ Test(ctl, a_full_pool_keeps_a_fresh_lease)
 	bring_up(&s, &c, "bob", NULL);
 	cr_assert_str_eq(v4_of(s), alice, "the pool's one address stays alice's for good");
 	drop_pair(s, c);
+	/* Bob falls silent and is found dead 125 s later: his address is kept
+	 * from then, not from the last word heard (it went at once: round-
+	 * thirteen tester 62). */
+	bring_up(&s, &c, "bob", NULL);
+	now += 125 * RV_NSEC_PER_SEC;
+	rv_ctl_peer_ended(s, now);
+	drop_pair(s, c);
+	now += RV_NSEC_PER_SEC;
+	refused_for_address("carol", "carol took the address of bob, found dead a second ago");
 }
 
 /* A client may start key exchanges, but not without limit: too soon after
