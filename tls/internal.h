@@ -365,6 +365,7 @@ struct rv_loop {
 	struct rv_wheel *wheel;
 	uint64_t now_ns;  /* time of the current loop turn */
 	uint64_t idle_ns; /* how long the last wait slept */
+	uint64_t turn_ns; /* from the wake before the last to the last: its work and its wait */
 	/* The last time the loop woke long after its timers were due, or was
 	 * continued after a stop (loop.c). */
 	uint64_t stall_seen_ns;
@@ -544,6 +545,10 @@ void rv_tunwatch_start(struct rv_loop *l);
 /* rv_tunwatch_renamed: has the TUN been renamed, its name now another
  * link's or no one's? Then nothing is to be set by that name. */
 bool rv_tunwatch_renamed(const struct rv_loop *l);
+/* rv_server_tun_name_back sets the server's TUN as the configuration now
+ * says (its addresses, the routes to the subnets: what reloads changed
+ * while it was renamed), judging every route anew (srvconf.c). */
+void rv_server_tun_name_back(struct rv_loop *l);
 void rv_tunwatch_on_cqe(struct rv_loop *l, int res);
 void rv_tunwatch_free(struct rv_loop *l);
 void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns);

@@ -72,6 +72,17 @@ static void set_tun_addrs(struct rv_loop *l, const struct rv_config *next, struc
 	int ret;
 
 	rv_dataplane_set_pools(l->dp, addrs, num_addrs);
+	/* Set by name on a renamed TUN, they would go to whatever link took
+	 * the name (its own address was deleted as stale, and the tunnel
+	 * black-holed: round-thirteen tester 64): when the name is back
+	 * (rv_server_tun_name_back). */
+	if (rv_tunwatch_renamed(l)) {
+		rv_strbuf_printf(log,
+				 "deferred: the server's addresses and routes on %s: it is renamed "
+				 "(set when it has its name back)\n",
+				 ifname);
+		return;
+	}
 	/* A TUN that carries no IPv6 now (an MTU set below 1280, IPv6
 	 * disabled on it) gets the IPv4 part, and its check puts the rest
 	 * back when it can: as the TUN's repair does (the reload failed on
@@ -114,6 +125,29 @@ static void set_tun_addrs(struct rv_loop *l, const struct rv_config *next, struc
 	}
 	rv_strbuf_printf(log, "applied: server address(es) %s%s%s on %s\n", a[0],
 			 num_addrs > 1 ? " " : "", a[1], ifname);
+}
+
+void rv_server_tun_name_back(struct rv_loop *l)
+{
+	struct rv_strbuf log = { .max = 4096 };
+	const char *p, *e;
+
+	/* Everything judged anew: what reloads changed meanwhile was set on
+	 * no link. */
+	rv_subnets_forget_unused();
+	set_tun_addrs(l, l->cfg, &log);
+	for (p = rv_strbuf_str(&log); *p; p = e + (*e == '\n')) {
+		e = strchr(p, '\n');
+		e = e ? e : p + strlen(p);
+		if (strncmp(p, "failed:", 7) == 0) {
+			rv_warnx("TUN %s has its name back: %.*s", rv_dataplane_tun_name(l->dp),
+				 (int)(e - p), p);
+		} else {
+			rv_info("TUN %s has its name back: %.*s", rv_dataplane_tun_name(l->dp),
+				(int)(e - p), p);
+		}
+	}
+	rv_strbuf_free(&log);
 }
 
 static bool routes_or_timers_changed(const struct rv_config *a, const struct rv_config *b)

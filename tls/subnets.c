@@ -78,6 +78,11 @@ size_t rv_subnets_routed(const struct rv_config *cfg, struct rv_prefix *out, siz
 	return n;
 }
 
+void rv_subnets_forget_unused(void)
+{
+	num_unused = 0;
+}
+
 void rv_subnets_note_unused(const struct rv_prefix *routes, size_t n, uint64_t bits)
 {
 	for (size_t i = 0; i < n && i < 64; i++) {
@@ -221,7 +226,7 @@ void rv_subnets_apply(struct rv_loop *l, const struct rv_config *next, struct rv
 	if (!rv_subnets_changed(l->cfg, next)) {
 		/* Those the host took elsewhere are asked again: the operator
 		 * may have removed the host's route and reloaded for it. */
-		if (num_unused && l->dp) {
+		if (num_unused && l->dp && !rv_tunwatch_renamed(l)) {
 			unrouted =
 				rv_subnets_set_routes(rv_dataplane_tun_name(l->dp), l->cfg, next);
 			/* Still not used: a part that failed, as when they were
@@ -256,7 +261,15 @@ void rv_subnets_apply(struct rv_loop *l, const struct rv_config *next, struct rv
 			failed++;
 		}
 	}
-	if (l->dp) {
+	if (l->dp && rv_tunwatch_renamed(l)) {
+		/* By name on a renamed TUN: someone else's link (round-thirteen
+		 * tester 64); set when the name is back. */
+		rv_strbuf_printf(log,
+				 "deferred: the routes to the subnets on %s: it is renamed (set "
+				 "when "
+				 "it has its name back)\n",
+				 rv_dataplane_tun_name(l->dp));
+	} else if (l->dp) {
 		unrouted = rv_subnets_set_routes(rv_dataplane_tun_name(l->dp), l->cfg, next);
 	}
 	for (size_t i = 0; i < next->num_subnets; i++) {

@@ -29,6 +29,9 @@ unsigned rv_subnets_set_routes(const char *ifname, const struct rv_config *prev,
  * Control thread. */
 struct rv_prefix;
 size_t rv_subnets_routed(const struct rv_config *cfg, struct rv_prefix *out, size_t max);
+/* rv_subnets_forget_unused forgets which subnets were not used (all are
+ * judged anew: the TUN has its name back). */
+void rv_subnets_forget_unused(void);
 /* rv_subnets_note_unused records those of |routes| (|n|) that bit i of
  * |bits| marks as not used (rv_tun_set_addrs_routes' |unused|). */
 void rv_subnets_note_unused(const struct rv_prefix *routes, size_t n, uint64_t bits);

@@ -146,6 +146,8 @@ static void on_tunwatch(struct rv_loop *l, struct rv_ltimer *lt)
 		l->tun_renamed_said = false;
 		if (l->role != &rv_server_role) {
 			rv_hostcfg_name_back(l); /* what the server sent meanwhile */
+		} else {
+			rv_server_tun_name_back(l); /* what reloads changed meanwhile */
 		}
 	}
 	up = rv_tun_is_up(ifname);

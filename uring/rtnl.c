@@ -516,7 +516,8 @@ static int on_route(void *ctx, const struct nlmsghdr *nh)
 	const struct rtattr *rta;
 	struct rv_prefix dst;
 	struct rtmsg rt;
-	uint32_t table, oif = 0;
+	uint32_t table, oif = 0, mp_oif = 0;
+	bool nh_id = false;
 	int len;
 
 	if (nh->nlmsg_type != RTM_NEWROUTE || !nl_payload(nh, &rt, sizeof(rt), &rta, &len)) {
@@ -540,12 +541,13 @@ static int on_route(void *ctx, const struct nlmsghdr *nh)
 			(void)attr_copy(&oif, rta, 4);
 			break;
 		case RTA_MULTIPATH:
-			oif = oif ? oif : multipath_oif(rta);
+			mp_oif = multipath_oif(rta);
 			break;
 		case RTA_NH_ID:
-			/* Through a nexthop object: its device is not
-			 * named here (a group's are several). */
-			oif = oif ? oif : RV_RTNL_OIF_UNKNOWN;
+			/* Through a nexthop object: with the kernel's
+			 * compatibility mode off, its device is not named
+			 * here at all. */
+			nh_id = true;
 			break;
 		case RTA_DST:
 			(void)attr_copy(dst.addr.a, rta, family_len(rt.rtm_family));
@@ -557,6 +559,9 @@ static int on_route(void *ctx, const struct nlmsghdr *nh)
 	if (table != RT_TABLE_MAIN) {
 		return 0;
 	}
+	/* In any order of the attributes (RTA_NH_ID comes first: a group's
+	 * next hops were named "?", round-thirteen tester 64). */
+	oif = oif ? oif : mp_oif ? mp_oif : nh_id ? RV_RTNL_OIF_UNKNOWN : 0;
 	if (w->others) {
 		return oif != 0 && oif != w->ifindex ? w->dev_fn(w->ctx, &dst, oif) : 0;
 	}
@@ -599,8 +604,9 @@ int rv_rtnl_list_other_routes(unsigned ifindex, rv_rtnl_route_dev_fn fn, void *c
 }
 
 struct route_got {
-	unsigned oif, len;
+	unsigned oif, mp_oif, len;
 	uint8_t type;
+	bool nh_id;
 };
 
 static int on_route_get(void *ctx, const struct nlmsghdr *nh)
@@ -619,11 +625,14 @@ static int on_route_get(void *ctx, const struct nlmsghdr *nh)
 	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
 		if (rta->rta_type == RTA_OIF && attr_copy(&v, rta, 4)) {
 			g->oif = v;
-		} else if (rta->rta_type == RTA_MULTIPATH && !g->oif) {
+		} else if (rta->rta_type == RTA_MULTIPATH) {
 			/* (one of several ways: it was taken for a refusal) */
-			g->oif = multipath_oif(rta);
+			g->mp_oif = multipath_oif(rta);
+		} else if (rta->rta_type == RTA_NH_ID) {
+			g->nh_id = true; /* (a nexthop object: likewise) */
 		}
 	}
+	g->oif = g->oif ? g->oif : g->mp_oif ? g->mp_oif : g->nh_id ? RV_RTNL_OIF_UNKNOWN : 0;
 	return 0;
 }
 

@@ -88,8 +88,10 @@ typedef int (*rv_rtnl_route_dev_fn)(void *ctx, const struct rv_prefix *dst, unsi
 int rv_rtnl_list_other_routes(unsigned ifindex, rv_rtnl_route_dev_fn fn, void *ctx);
 
 /* rv_rtnl_route_oif asks the kernel, as `ip route get ... fibmatch` does,
- * which route it sends |a| by: the device's index in |*out_ifindex| (0 for
- * a route with no device: unreachable, blackhole), that route's prefix
+ * which route it sends |a| by: the device's index in |*out_ifindex| (of a
+ * multipath route its first next hop's; RV_RTNL_OIF_UNKNOWN through a
+ * nexthop object that names none; 0 for a route with no device:
+ * unreachable, blackhole), that route's prefix
  * length in |*out_len| and, when |out_host| is not NULL, whether it is one
  * of the host's own addresses (a local, anycast or broadcast route: what
  * is sent there stays on the host). Returns 0 or -errno (-ENETUNREACH: no

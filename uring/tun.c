@@ -1069,6 +1069,20 @@ struct inside_walk {
 static void say_pool_elsewhere(const struct inside_walk *o, const struct rv_prefix *dst,
 			       const char *dev);
 
+/* dev_name: the name of device |oif| into |dev| (IF_NAMESIZE bytes, or
+ * more), "a nexthop object" for one the kernel did not name, "?" for one
+ * gone. */
+static const char *dev_name(unsigned oif, char *dev, size_t len)
+{
+	char name[IF_NAMESIZE];
+
+	snprintf(dev, len, "%s",
+		 oif == RV_RTNL_OIF_UNKNOWN  ? "a nexthop object"
+		 : if_indextoname(oif, name) ? name
+					     : "?");
+	return dev;
+}
+
 /* link_local: a route of a link's own (fe80::/10, 169.254.0.0/16), which
  * no tunnel's route takes from it: saying each device's fe80::/64 as "a
  * part" of a pushed 8000::/1 used up the four lines before the real parts
@@ -1085,7 +1099,7 @@ static bool link_local(const struct rv_prefix *dst)
 static int note_inside(void *ctx, const struct rv_prefix *dst, unsigned oif)
 {
 	struct inside_walk *o = ctx;
-	char dev[IF_NAMESIZE], n[64], d[64];
+	char dev[32], n[64], d[64];
 
 	/* Routes around the network (a default route, a 10.0.0.0/8 LAN
 	 * around a 10.99.0.0/24 pool) yield to the longer one through the
@@ -1096,9 +1110,7 @@ static int note_inside(void *ctx, const struct rv_prefix *dst, unsigned oif)
 	    link_local(dst) || o->said >= 4) {
 		return 0;
 	}
-	if (if_indextoname(oif, dev) == NULL) {
-		snprintf(dev, sizeof(dev), "?");
-	}
+	dev_name(oif, dev, sizeof(dev));
 	o->said++;
 	if (o->addr) {
 		say_pool_elsewhere(o, dst, dev);
@@ -1155,7 +1167,7 @@ static int same_elsewhere(void *ctx, const struct rv_prefix *dst, unsigned oif)
  * own; a lookup that fails otherwise counts as used. */
 static bool route_used(const char *ifname, unsigned ifindex, const struct rv_prefix *p)
 {
-	char buf[64], dev[IF_NAMESIZE];
+	char buf[64], dev[32];
 	struct same_walk same = { .p = p };
 	struct rv_ip_addr a;
 	unsigned oif = 0, len = 0;
@@ -1165,9 +1177,7 @@ static bool route_used(const char *ifname, unsigned ifindex, const struct rv_pre
 	(void)rv_rtnl_list_other_routes(ifindex, same_elsewhere, &same);
 	if (same.oif) {
 		rv_ip_addr_str(&p->addr, buf, sizeof(buf));
-		if (if_indextoname(same.oif, dev) == NULL) {
-			snprintf(dev, sizeof(dev), "?");
-		}
+		dev_name(same.oif, dev, sizeof(dev));
 		rv_warnx("%s: route %s/%u not used: the host routes that network through %s (a "
 			 "route of its own, whatever its metric; remove it, or leave the network "
 			 "out)",
@@ -1201,9 +1211,7 @@ static bool route_used(const char *ifname, unsigned ifindex, const struct rv_pre
 		note_parts(ifname, ifindex, p);
 		return true;
 	}
-	if (if_indextoname(oif, dev) == NULL) {
-		snprintf(dev, sizeof(dev), "?");
-	}
+	dev_name(oif, dev, sizeof(dev));
 	/* No route of the main table to it elsewhere (same_elsewhere): a
 	 * rule took the lookup to another table (a route there of the same
 	 * length was said to be "a route of its own": round-thirteen tester

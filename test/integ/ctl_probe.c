@@ -25,8 +25,10 @@
  *   rvt_ctl_probe flood-hold HOST PORT SRC NSRC PER SECONDS [NBYTES]
  *       a distributed flood of silent connections: from each of NSRC IPv4
  *       sources SRC, SRC+1, ... (addresses of this host), PER connections
- *       that send nothing (or the first NBYTES, at most 5, of a TLS
- *       handshake record's header), each opened again at once when the
+ *       that send nothing (or the first NBYTES, at most 6, of a whole TLS
+ *       handshake record holding the first byte of a ClientHello, which
+ *       the server then waits to see the rest of), each opened again at
+ *       once when the
  *       server closes it, for SECONDS. Prints how many connects it made and
  *       how many the server closed.
  *   rvt_ctl_probe session HOST PORT CA NAME CERT KEY [OPT=VALUE...]
@@ -837,7 +839,8 @@ static int do_flood_hold(char **argv)
 	struct sockaddr_in dst = { .sin_family = AF_INET }, src = { .sin_family = AF_INET };
 	int nsrc = atoi(argv[5]), per = atoi(argv[6]), secs = atoi(argv[7]), ep;
 	int nbytes = argv[8] ? atoi(argv[8]) : 0;
-	static const uint8_t header[5] = { 0x16, 0x03, 0x01, 0x02, 0x00 };
+	/* a handshake record of 1 byte: a ClientHello's type */
+	static const uint8_t header[6] = { 0x16, 0x03, 0x01, 0x00, 0x01, 0x01 };
 	struct rlimit rl = { .rlim_cur = 65536, .rlim_max = 65536 };
 	struct epoll_event evs[256];
 	uint32_t first;
@@ -847,7 +850,7 @@ static int do_flood_hold(char **argv)
 
 	if (inet_pton(AF_INET, argv[2], &dst.sin_addr) != 1 ||
 	    inet_pton(AF_INET, argv[4], &src.sin_addr) != 1 || nsrc <= 0 || per <= 0 || secs <= 0 ||
-	    nbytes < 0 || nbytes > 5) {
+	    nbytes < 0 || nbytes > 6) {
 		return 2;
 	}
 	dst.sin_port = htons((uint16_t)atoi(argv[3]));

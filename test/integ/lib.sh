@@ -398,36 +398,44 @@ rvt_tcp_send_bg() {
 # a coalescing receiver fails the check).
 RVT_PY_UDP_SINK='
 import socket, sys
+seg = bytes((i * 7 + 1000) & 0xff for i in range(1000))
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], int(sys.argv[2]))); s.settimeout(2.0)
-n = ok = 0
+n = 0
+per = [0] * 8
 try:
     while True:
         d = s.recv(2048); n += 1
-        ok += d == bytes((i * 7 + len(d)) & 0xff for i in range(len(d)))
+        if len(d) == 1000 and d[0] < 8 and d[1:] == seg[1:]:
+            per[d[0]] += 1
 except socket.timeout:
     pass
-print("udp received=%d intact=%d" % (n, ok))
+print("udp received=%d intact=%d each=%s" % (n, sum(per), ",".join(map(str, per))))
 '
 RVT_PY_UDP_GSO_SEND='
 import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_UDP, 103, 1000)  # UDP_SEGMENT
 seg = bytes((i * 7 + 1000) & 0xff for i in range(1000))
+frame = b"".join(bytes([k]) + seg[1:] for k in range(8))
 for _ in range(100):
-    s.sendto(seg * 8, (sys.argv[1], int(sys.argv[2]))); time.sleep(0.002)
+    s.sendto(frame, (sys.argv[1], int(sys.argv[2]))); time.sleep(0.002)
 '
 
 # rvt_udp_gso NS_FROM NS_TO ADDR PORT: 800 datagrams of 1000 bytes from
 # NS_FROM to ADDR:PORT in NS_TO, sent as 100 UDP_SEGMENT superframes of 8
-# (the sender's TUN hands each over whole). Prints "received=N intact=M".
-# Fails (with the reason on stderr) unless at least 720 arrived and every
-# one that arrived was whole and of its own size.
+# (the sender's TUN hands each over whole), each segment carrying its place
+# in the superframe. Prints "received=N intact=M each=C0,...,C7". Fails
+# (with the reason on stderr) unless every datagram that arrived was whole
+# and of its own size, and at least a quarter of each place's 100 arrived
+# (a segment lost from every superframe, a place that never comes).
 rvt_udp_gso() {
-	local sink out n_recv n_intact try
-	# UDP may be lost on a busy machine (the suite beside another build
-	# lost 84 of 800): a second round then, while a wrong datagram fails
-	# at once. A segment lost each superframe would lose 100 every round.
+	local sink out n_recv n_intact each c try
+	# UDP may be lost on a busy machine (the suite beside two testers'
+	# floods lost 164 and 230 of 800, spread over every place): not a
+	# failure. The count of each place was a total before (720 of 800),
+	# and a lost place needs 100 to show: a second round is kept for a
+	# machine busier still.
 	for try in 1 2; do
 		rvt_bg "$2" "udp-sink-$4" python3 -c "$RVT_PY_UDP_SINK" "$3" "$4"
 		sink=$RVT_LAST_PID
@@ -435,16 +443,22 @@ rvt_udp_gso() {
 		rvt_nsx "$1" python3 -c "$RVT_PY_UDP_GSO_SEND" "$3" "$4" ||
 			{ echo "UDP GSO sender failed" >&2; return 1; }
 		wait "$sink" || { echo "UDP sink failed" >&2; return 1; }
-		out=$(grep -o 'received=[0-9]* intact=[0-9]*' "$RVT_TMP/udp-sink-$4.log") ||
+		out=$(grep -o 'received=[0-9]* intact=[0-9]* each=[0-9,]*' "$RVT_TMP/udp-sink-$4.log") ||
 			{ echo "no UDP sink result" >&2; return 1; }
 		echo "$out"
+		each=${out##*each=}
 		n_intact=${out##*intact=}
+		n_intact=${n_intact%% *}
 		n_recv=${out#received=}
 		n_recv=${n_recv%% *}
 		[ "$n_recv" = "$n_intact" ] ||
 			{ echo "$((n_recv - n_intact)) UDP datagrams arrived with wrong bytes or size" >&2; return 1; }
-		[ "$n_intact" -ge 720 ] && return 0
-		echo "only $n_intact of 800 UDP datagrams arrived intact (round $try of 2)" >&2
+		local low=0
+		for c in ${each//,/ }; do
+			[ "$c" -ge 25 ] || low=1
+		done
+		[ "$low" = 0 ] && return 0
+		echo "a place in the superframe came fewer than 25 times of 100: $each (round $try of 2)" >&2
 	done
 	return 1
 }

@@ -231,6 +231,38 @@ done
 grep -q "server changed the network of $A1: /23, was /25" "$RVT_TMP/client1.log" ||
 	rvt_fail "client1 did not say its network changed"
 
+# client1's ping ran through every reload of parts 1 to 3: nothing lost.
+stop_ping "$PING1" ping1
+
+rvt_step "3. a reload while the server's TUN is renamed sets nothing on the link that took its name"
+# The pool's address went by name to a veth called rvs0: its own address
+# was deleted as stale, and the tunnel black-holed (round-thirteen tester
+# 64). Set when the TUN has its name back.
+ip -n "$S" link set rvs0 down && ip -n "$S" link set rvs0 name rvsx && ip -n "$S" link set rvsx up ||
+	rvt_fail "rename the TUN"
+ip -n "$S" link add rvs0 type veth peer name rvsy && ip -n "$S" addr add 192.0.2.1/24 dev rvs0 &&
+	ip -n "$S" link set rvs0 up && ip -n "$S" link set rvsy up || rvt_fail "a veth named rvs0"
+rvt_wait_for 10 "the rename said" grep -q "TUN rvs0 was renamed (it is rvsx now)" "$SLOG" ||
+	rvt_fail "the server did not see its TUN renamed"
+ctl_conf_set "$CONF" pool4=10.99.0.0/24
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || { echo "$OUT"; rvt_fail "reload while renamed"; }
+echo "$OUT"
+grep -q "^deferred: the server's addresses and routes on rvs0: it is renamed" <<<"$OUT" ||
+	rvt_fail "the reply does not say the addresses wait for the name: $OUT"
+ip -n "$S" -4 addr show dev rvs0 | rvt_matches "inet 192.0.2.1/24 " ||
+	rvt_fail "the veth lost its address: $(ip -n "$S" -4 addr show dev rvs0)"
+ip -n "$S" addr show dev rvs0 | rvt_matches "10\.99\.|fd99:" && rvt_fail "the pool's address was set on the veth"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "the tunnel broke while renamed"
+ip -n "$S" link del rvs0 || rvt_fail "remove the veth"
+ip -n "$S" link set rvsx down && ip -n "$S" link set rvsx name rvs0 && ip -n "$S" link set rvs0 up ||
+	rvt_fail "give the TUN its name back"
+rvt_wait_for 10 "the new pool on the TUN" sh -c "ip -n $S -4 addr show dev rvs0 | grep -q 'inet 10.99.0.1/24 '" ||
+	rvt_fail "the TUN did not get the pool of the reload: $(ip -n "$S" -4 addr show dev rvs0)"
+ip -n "$S" -4 addr show dev rvs0 | rvt_matches "inet 10.99.0.1/23 " && rvt_fail "the old /23 stayed"
+grep -q "TUN rvs0 has its name back: applied: server address(es) 10.99.0.1" "$SLOG" ||
+	rvt_fail "the name's return is not said with what was set"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "the tunnel after the name came back"
+
 rvt_step "4. a restart-only key is reported and left alone"
 ctl_conf_set "$CONF" data_port=4500
 OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || { echo "$OUT"; rvt_fail "reload"; }
@@ -239,7 +271,6 @@ grep -q "^changed: data_port$" <<<"$OUT" || rvt_fail "the change of data_port is
 grep -q "^needs a restart (running value kept): data_port$" <<<"$OUT" || rvt_fail "data_port not reported"
 [ "$(ctl_field server data_port)" = 4434 ] || rvt_fail "the running data port changed"
 rvt_nsx "$C2" ping -c 3 -i 0.2 -W 2 10.99.0.1 || rvt_fail "client2 traffic after the reloads"
-stop_ping "$PING1" ping1
 [ "$(ctl_field "session name=client1" index)" = "$IDX1" ] || rvt_fail "client1's session was dropped"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
 
