@@ -859,8 +859,7 @@ static int set_subnet(struct rv_config *c, const char *v, char *why, size_t wl)
 		}
 		for (size_t i = 0; i < c->num_subnets; i++) {
 			if (!strcmp(c->subnets[i].name, sn.name) &&
-			    c->subnets[i].p.len == sn.p.len &&
-			    rv_ip_addr_equal(&c->subnets[i].p.addr, &sn.p.addr)) {
+			    rv_prefix_equal(&c->subnets[i].p, &sn.p)) {
 				snprintf(why, wl, "%s already has subnet %s", sn.name, tok);
 				goto fail;
 			}

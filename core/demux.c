@@ -443,15 +443,10 @@ static struct rv_session *session_of(const struct rv_demux *d, const struct rv_p
 	return s == nobody(d) ? NULL : s;
 }
 
-static bool prefix_eq(const struct rv_prefix *a, const struct rv_prefix *b)
-{
-	return a->len == b->len && rv_ip_addr_equal(&a->addr, &b->addr);
-}
-
 static bool is_reserved(const struct rv_demux *d, const struct rv_prefix *p)
 {
 	for (size_t i = 0; i < d->reserved.n; i++) {
-		if (prefix_eq(&d->reserved.p[i], p)) {
+		if (rv_prefix_equal(&d->reserved.p[i], p)) {
 			return true;
 		}
 	}
@@ -569,7 +564,7 @@ static size_t owned_find(const struct owned *o, const struct rv_prefix *p)
 	size_t i;
 
 	for (i = 0; i < o->n; i++) {
-		if (prefix_eq(&o->p[i], p)) {
+		if (rv_prefix_equal(&o->p[i], p)) {
 			break;
 		}
 	}
@@ -756,7 +751,7 @@ int rv_demux_set_prefixes(struct rv_demux *d, struct rv_session *s, const struct
 		bool keep = false;
 
 		for (size_t j = 0; j < n && !keep; j++) {
-			keep = prefix_eq(&p[j], &o->p[i]);
+			keep = rv_prefix_equal(&p[j], &o->p[i]);
 		}
 		if (keep) {
 			i++;
@@ -806,7 +801,7 @@ int rv_demux_set_reserved(struct rv_demux *d, const struct rv_prefix *p, size_t 
 		bool keep = false;
 
 		for (size_t j = 0; j < n && !keep; j++) {
-			keep = prefix_eq(&p[j], &r->p[i]);
+			keep = rv_prefix_equal(&p[j], &r->p[i]);
 		}
 		if (!keep && owner_of(d, &r->p[i]) == nobody(d)) {
 			rv_lpm_remove(lpm_of(d, r->p[i].addr.family), r->p[i].addr.a, r->p[i].len);

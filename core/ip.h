@@ -120,6 +120,12 @@ enum rv_ecn_decap rv_ip_ecn_decap(uint8_t *pkt, uint8_t outer);
 /* rv_ip_addr_equal compares family and the family's address bytes. */
 bool rv_ip_addr_equal(const struct rv_ip_addr *x, const struct rv_ip_addr *y);
 
+/* rv_prefix_equal: the same network (family, address bits, length)? */
+static inline bool rv_prefix_equal(const struct rv_prefix *a, const struct rv_prefix *b)
+{
+	return a->len == b->len && rv_ip_addr_equal(&a->addr, &b->addr);
+}
+
 const char *rv_ip_err_str(enum rv_ip_err err);
 
 /* rv_ip_addr_str formats |a| into |buf| (at least 46 bytes) and returns buf. */

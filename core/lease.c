@@ -42,6 +42,7 @@ struct lease {
 	struct rv_ip_addr addr;
 	uint64_t changed_ns; /* grant, or end of the lease (tick) */
 	bool live;
+	bool final; /* released by a session that cannot come back for it */
 	uint8_t name_len;
 	char name[RV_LEASE_NAME_MAX];
 };
@@ -306,6 +307,7 @@ static void release_at(struct rv_leases *l, const struct rv_ip_addr *addr, uint6
 	}
 	list_del(&l->live, r);
 	r->live = false;
+	r->final = false;
 	r->changed_ns = t;
 	list_append(&l->released, r);
 	note(l, r);
@@ -314,6 +316,17 @@ static void release_at(struct rv_leases *l, const struct rv_ip_addr *addr, uint6
 void rv_leases_release(struct rv_leases *l, const struct rv_ip_addr *addr, uint64_t now_ns)
 {
 	release_at(l, addr, tick(now_ns));
+}
+
+void rv_leases_release_final(struct rv_leases *l, const struct rv_ip_addr *addr, uint64_t now_ns)
+{
+	struct lease *r;
+
+	release_at(l, addr, tick(now_ns));
+	r = find(l, addr);
+	if (r && !r->live) {
+		r->final = true;
+	}
 }
 
 bool rv_leases_may_return(const struct rv_leases *l, const struct rv_ip_addr *addr,
@@ -384,7 +397,7 @@ bool rv_leases_released_last(const struct rv_leases *l, const struct rv_ip_addr 
 	const struct lease *r = find(l, addr);
 	uint64_t t = tick(now_ns);
 
-	if (!r || r->live || r->name_len == TOO_LONG ||
+	if (!r || r->live || r->final || r->name_len == TOO_LONG ||
 	    (t > r->changed_ns && t - r->changed_ns >= window_ns)) {
 		return false;
 	}

@@ -94,13 +94,20 @@ size_t rv_leases_of(const struct rv_leases *l, const char *name, int family, uin
  * released longest ago goes first. */
 uint64_t rv_leases_released_at(const struct rv_leases *l, const struct rv_ip_addr *addr);
 
+/* rv_leases_release_final is rv_leases_release for a session that cannot
+ * come back for the address (its certificate revoked or expired): kept for
+ * the name as any other, but never as its last (rv_leases_released_last).
+ * Not kept in the journal: a restart reads it as an ordinary end. */
+void rv_leases_release_final(struct rv_leases *l, const struct rv_ip_addr *addr, uint64_t now_ns);
+
 /* rv_leases_released_last: is |addr| the address its name was released
  * from last, less than |window_ns| before |now_ns| (a |now_ns| before the
  * release counts as "just released"), with no session of that name and
  * family live since? Its client is then most likely on its way back for
  * it. One per name and family: a client that walked the pool, reconnecting
  * to leave one address after another, does not hold them all. False when
- * |addr| has no record, is live, or its name was too long to keep. */
+ * |addr| has no record, is live, was released final, or its name was too
+ * long to keep. */
 bool rv_leases_released_last(const struct rv_leases *l, const struct rv_ip_addr *addr,
 			     uint64_t now_ns, uint64_t window_ns);
 

@@ -73,8 +73,9 @@ static uint64_t setup_deadline(const struct rv_ctl_env *env, uint64_t now_ns)
 }
 
 /* release_addrs returns the addresses to the pool and marks their leases
- * ended now (the client may have them back within the lease lifetime). */
-static void release_addrs(struct rv_ctl_server *p, uint64_t now_ns)
+ * ended now (the client may have them back within the lease lifetime);
+ * |final|: the client cannot come back for them (rv_leases_release_final). */
+static void release_addrs(struct rv_ctl_server *p, uint64_t now_ns, bool final)
 {
 	struct rv_ip_addr *held[] = { &p->v4, &p->v6 };
 
@@ -83,7 +84,9 @@ static void release_addrs(struct rv_ctl_server *p, uint64_t now_ns)
 			continue;
 		}
 		rv_ippool_release(p->c.env->pool, held[i]);
-		if (p->c.env->leases) {
+		if (p->c.env->leases && final) {
+			rv_leases_release_final(p->c.env->leases, held[i], now_ns);
+		} else if (p->c.env->leases) {
 			rv_leases_release(p->c.env->leases, held[i], now_ns);
 		}
 		memset(held[i], 0, sizeof(*held[i]));
@@ -97,17 +100,12 @@ static void destroy(struct rv_ctl_peer *c)
 	/* The lease ends when the loop ended the session; failing that
 	 * (rv_ctl_peer_ended not called), the last time we heard from the
 	 * client. */
-	uint64_t end = p->c.ended_ns ? p->c.ended_ns : p->c.last_rx_ns;
-
 	/* A certificate no longer valid (revoked, expired) does not come back
-	 * for its address: ended as long ago as the hold of a full pool
-	 * lasts, so that it goes to the next client at once (a newcomer was
+	 * for its address: no hold of a full pool for it (a newcomer was
 	 * refused for 2 minutes after a revocation: round-thirteen tester 63),
 	 * still kept for the name against a pool walk until lease_time. */
-	if (p->c.sent_code == RV_CTL_CODE_REVOKED) {
-		end = end > KEPT_FIRMLY_NS ? end - KEPT_FIRMLY_NS : 0;
-	}
-	release_addrs(p, end);
+	release_addrs(p, p->c.ended_ns ? p->c.ended_ns : p->c.last_rx_ns,
+		      p->c.sent_code == RV_CTL_CODE_REVOKED);
 	rv_secmem_free(p, sizeof(*p));
 }
 
@@ -252,7 +250,7 @@ static int assign_addrs(struct rv_ctl_server *p, uint64_t now_ns, int *failed_fa
 	if (rv_ippool_prefix_len(env->pool, AF_INET6) && (p->c.peer_caps & RV_CTL_CAP_IPV6)) {
 		ret = take_one(p, AF_INET6, f ? &f->v6 : &none, &p->prev6, &p->v6, now_ns);
 		if (ret) {
-			release_addrs(p, now_ns);
+			release_addrs(p, now_ns, false);
 			return ret;
 		}
 	}

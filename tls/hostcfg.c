@@ -130,6 +130,20 @@ static size_t addrs_of(const struct hostcfg *h, struct rv_prefix *addrs)
 	return n;
 }
 
+/* used_routes fills |out| with the routes installed that the host sends
+ * through the tunnel (not those said "not used"): how many. */
+static size_t used_routes(const struct hostcfg *h, struct rv_prefix *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < h->num_routes; i++) {
+		if (i >= 64 || !(h->unused & (1ull << i))) {
+			out[n++] = h->routes[i];
+		}
+	}
+	return n;
+}
+
 /* sources_of fills |out| (2 + RV_CTL_MAX_ROUTES) with the networks this
  * client routes into the tunnel: those of its addresses as on the TUN (the
  * kernel's connected routes) and the routes installed. Returns how many. */
@@ -144,12 +158,7 @@ static size_t sources_of(const struct hostcfg *h, struct rv_prefix *out)
 	 * "not used" of its own LAN's network a server pushed, and took
 	 * packets from the tunnel posing as that LAN's hosts (round-eleven
 	 * tester 50). */
-	for (size_t i = 0; i < h->num_routes; i++) {
-		if (i >= 64 || !(h->unused & (1ull << i))) {
-			out[n++] = h->routes[i];
-		}
-	}
-	return n;
+	return n + used_routes(h, out + n);
 }
 
 /* publish_sources makes the tunnel's networks what session |s| (NULL: the
@@ -421,6 +430,40 @@ static int new_network(struct hostcfg *h, unsigned tun, const struct rv_ip_addr 
 	return ret;
 }
 
+/* take_addrs takes the addresses |v4| and |v6| of a first CONFIG |c| (a
+ * family 0: none), each with its network as check_addr judges it. */
+static int take_addrs(struct hostcfg *h, unsigned tun, const struct rv_ctl_config *c,
+		      const struct rv_ip_addr *v4, const struct rv_ip_addr *v6)
+{
+	uint8_t len4 = c->prefix4, len6 = c->prefix6;
+	int ret;
+
+	if ((v4->family && (ret = check_addr(h, tun, v4, c->prefix4, &len4)) != 0) ||
+	    (v6->family && (ret = check_addr(h, tun, v6, c->prefix6, &len6)) != 0)) {
+		return ret;
+	}
+	take_addr(&h->v4, &h->prefix4, v4, len4);
+	take_addr(&h->v6, &h->prefix6, v6, len6);
+	return 0;
+}
+
+/* update_networks gives the addresses held the networks of an update |c|,
+ * only where the server's length changed: check_addr says what it finds
+ * each time it is asked. */
+static int update_networks(struct hostcfg *h, unsigned tun, const struct rv_ctl_config *c,
+			   const struct rv_ip_addr *v4, const struct rv_ip_addr *v6)
+{
+	int ret = 0;
+
+	if (v4->family && c->prefix4 != h->pushed.prefix4) {
+		ret = new_network(h, tun, &h->v4, &h->prefix4, v4, c->prefix4);
+	}
+	if (!ret && v6->family && c->prefix6 != h->pushed.prefix6) {
+		ret = new_network(h, tun, &h->v6, &h->prefix6, v6, c->prefix6);
+	}
+	return ret;
+}
+
 static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, bool again)
 {
 	struct hostcfg *h = state(l);
@@ -436,23 +479,9 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 	char why[160];
 	int ret;
 
-	if (update && !again) {
-		struct rv_ip_addr v4 = { .family = AF_INET }, v6 = { .family = AF_INET6 };
-		unsigned tun = l->tunwatch_ifindex ? l->tunwatch_ifindex : if_nametoindex(ifname);
-
-		memcpy(v4.a, c->addr4, 4);
-		memcpy(v6.a, c->addr6, 16);
-		/* Only when the server's length changed: check_addr says
-		 * what it finds each time it is asked. */
-		if (((c->flags & RV_CTL_F_HAS_V4) && c->prefix4 != h->pushed.prefix4 &&
-		     (ret = new_network(h, tun, &h->v4, &h->prefix4, &v4, c->prefix4)) != 0) ||
-		    ((c->flags & RV_CTL_F_HAS_V6) && c->prefix6 != h->pushed.prefix6 &&
-		     (ret = new_network(h, tun, &h->v6, &h->prefix6, &v6, c->prefix6)) != 0)) {
-			return ret;
-		}
-	}
-	if (!update) {
+	if (!update || !again) {
 		struct rv_ip_addr v4 = { 0 }, v6 = { 0 };
+		unsigned tun = l->tunwatch_ifindex ? l->tunwatch_ifindex : if_nametoindex(ifname);
 
 		if (c->flags & RV_CTL_F_HAS_V4) {
 			v4.family = AF_INET;
@@ -462,15 +491,11 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 			v6.family = AF_INET6;
 			memcpy(v6.a, c->addr6, 16);
 		}
-		uint8_t len4 = c->prefix4, len6 = c->prefix6;
-		unsigned tun = l->tunwatch_ifindex ? l->tunwatch_ifindex : if_nametoindex(ifname);
-
-		if ((v4.family && (ret = check_addr(h, tun, &v4, c->prefix4, &len4)) != 0) ||
-		    (v6.family && (ret = check_addr(h, tun, &v6, c->prefix6, &len6)) != 0)) {
+		ret = update ? update_networks(h, tun, c, &v4, &v6)
+			     : take_addrs(h, tun, c, &v4, &v6);
+		if (ret) {
 			return ret;
 		}
-		take_addr(&h->v4, &h->prefix4, &v4, len4);
-		take_addr(&h->v6, &h->prefix6, &v6, len6);
 	}
 	/* Set by name on a renamed TUN, it would go to whatever link took
 	 * the name: kept for when the TUN has it back (rv_hostcfg_name_back;
@@ -624,11 +649,7 @@ bool rv_hostcfg_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_a
 	 * own way went (a link down), one would carry that network into the
 	 * tunnel while the source check refuses what comes back from it
 	 * (round-thirteen tester 59). The next CONFIG judges them again. */
-	for (size_t i = 0; i < h->num_routes; i++) {
-		if (i >= 64 || !(h->unused & (1ull << i))) {
-			routes[(*num_routes)++] = h->routes[i];
-		}
-	}
+	*num_routes = used_routes(h, routes);
 	return true;
 }
 
@@ -642,8 +663,7 @@ void rv_hostcfg_note_unused(struct rv_loop *l, const struct rv_prefix *routes, s
 			continue;
 		}
 		for (size_t k = 0; k < h->num_routes && k < 64; k++) {
-			if (h->routes[k].len == routes[i].len &&
-			    rv_ip_addr_equal(&h->routes[k].addr, &routes[i].addr)) {
+			if (rv_prefix_equal(&h->routes[k], &routes[i])) {
 				h->unused |= 1ull << k;
 			}
 		}

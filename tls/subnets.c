@@ -41,27 +41,29 @@
 static struct rv_prefix unused[RV_CONFIG_MAX_SUBNETS];
 static size_t num_unused;
 
+/* find_unused: |p|'s place in |unused|, or num_unused. */
+static size_t find_unused(const struct rv_prefix *p)
+{
+	size_t i = 0;
+
+	while (i < num_unused && !rv_prefix_equal(&unused[i], p)) {
+		i++;
+	}
+	return i;
+}
+
 static bool is_unused(const struct rv_prefix *p)
 {
-	for (size_t i = 0; i < num_unused; i++) {
-		if (unused[i].len == p->len && rv_ip_addr_equal(&unused[i].addr, &p->addr)) {
-			return true;
-		}
-	}
-	return false;
+	return find_unused(p) < num_unused;
 }
 
 static void set_unused(const struct rv_prefix *p, bool on)
 {
-	for (size_t i = 0; i < num_unused; i++) {
-		if (unused[i].len == p->len && rv_ip_addr_equal(&unused[i].addr, &p->addr)) {
-			if (!on) {
-				unused[i] = unused[--num_unused];
-			}
-			return;
-		}
-	}
-	if (on && num_unused < RV_CONFIG_MAX_SUBNETS) {
+	size_t i = find_unused(p);
+
+	if (i < num_unused && !on) {
+		unused[i] = unused[--num_unused];
+	} else if (i == num_unused && on && num_unused < RV_CONFIG_MAX_SUBNETS) {
 		unused[num_unused++] = *p;
 	}
 }
@@ -96,8 +98,7 @@ void rv_subnets_note_unused(const struct rv_prefix *routes, size_t n, uint64_t b
 static bool has_subnet(const struct rv_config *c, const struct rv_prefix *p)
 {
 	for (size_t i = 0; c && i < c->num_subnets; i++) {
-		if (c->subnets[i].p.len == p->len &&
-		    rv_ip_addr_equal(&c->subnets[i].p.addr, &p->addr)) {
+		if (rv_prefix_equal(&c->subnets[i].p, p)) {
 			return true;
 		}
 	}

@@ -510,6 +510,16 @@ static uint32_t multipath_oif(const struct rtattr *rta)
 	return 0;
 }
 
+/* route_dev: a route's device from what it said: its RTA_OIF, else its
+ * first next hop's (|mp_oif|), else RV_RTNL_OIF_UNKNOWN through a nexthop
+ * object (|nh_id|), else 0 (none). In any order of the attributes:
+ * RTA_NH_ID comes first, and a group's next hops were named "?"
+ * (round-thirteen tester 64). */
+static uint32_t route_dev(uint32_t oif, uint32_t mp_oif, bool nh_id)
+{
+	return oif ? oif : mp_oif ? mp_oif : nh_id ? RV_RTNL_OIF_UNKNOWN : 0;
+}
+
 static int on_route(void *ctx, const struct nlmsghdr *nh)
 {
 	const struct route_walk *w = ctx;
@@ -559,9 +569,7 @@ static int on_route(void *ctx, const struct nlmsghdr *nh)
 	if (table != RT_TABLE_MAIN) {
 		return 0;
 	}
-	/* In any order of the attributes (RTA_NH_ID comes first: a group's
-	 * next hops were named "?", round-thirteen tester 64). */
-	oif = oif ? oif : mp_oif ? mp_oif : nh_id ? RV_RTNL_OIF_UNKNOWN : 0;
+	oif = route_dev(oif, mp_oif, nh_id);
 	if (w->others) {
 		return oif != 0 && oif != w->ifindex ? w->dev_fn(w->ctx, &dst, oif) : 0;
 	}
@@ -632,7 +640,7 @@ static int on_route_get(void *ctx, const struct nlmsghdr *nh)
 			g->nh_id = true; /* (a nexthop object: likewise) */
 		}
 	}
-	g->oif = g->oif ? g->oif : g->mp_oif ? g->mp_oif : g->nh_id ? RV_RTNL_OIF_UNKNOWN : 0;
+	g->oif = route_dev(g->oif, g->mp_oif, g->nh_id);
 	return 0;
 }
 

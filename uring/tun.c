@@ -881,15 +881,10 @@ struct sync {
 	bool given; /* addresses: delete those wanted, not all the others */
 };
 
-static bool prefix_eq(const struct rv_prefix *x, const struct rv_prefix *y)
-{
-	return x->len == y->len && rv_ip_addr_equal(&x->addr, &y->addr);
-}
-
 static bool wanted(const struct sync *s, const struct rv_prefix *p)
 {
 	for (size_t i = 0; i < s->num_want; i++) {
-		if (prefix_eq(&s->want[i], p)) {
+		if (rv_prefix_equal(&s->want[i], p)) {
 			return true;
 		}
 	}
@@ -1145,7 +1140,7 @@ static int same_elsewhere(void *ctx, const struct rv_prefix *dst, unsigned oif)
 {
 	struct same_walk *w = ctx;
 
-	if (dst->len == w->p->len && rv_ip_addr_equal(&dst->addr, &w->p->addr)) {
+	if (rv_prefix_equal(dst, w->p)) {
 		w->oif = oif;
 		return -1; /* found: stop */
 	}
