@@ -35,7 +35,7 @@ long rv_balance_pick(const struct rv_balance_item *it, size_t n, unsigned nlanes
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (it[i].lane == hi && it[i].movable && it[i].load >= p->busy_load &&
-		    (best < 0 || it[i].load > it[best].load)) {
+		    (best < 0 || it[i].load < it[best].load)) {
 			best = (long)i;
 		}
 	}

@@ -39,8 +39,12 @@ struct rv_balance_params {
  * |*to_lane|, or -1 when no move helps: a busy, movable session of the lane
  * with the most busy sessions goes to the lane with the fewest, when they
  * differ by two or more and the former carries at least min_load (an idle
- * server does not shuffle its sessions). Of the candidates the busiest
- * moves. Ties go to the lowest lane and the lowest position. */
+ * server does not shuffle its sessions). Of the candidates the least busy
+ * moves: any of them evens the count, and the least busy is never the flow
+ * the others were set up around (the busiest moved: a victim's bulk upload
+ * beside two sessions of 12 Mbit/s was moved onto the worker an attacker's
+ * upload filled, and stayed there, the counts even; round-fourteen tester
+ * 65). Ties go to the lowest lane and the lowest position. */
 long rv_balance_pick(const struct rv_balance_item *it, size_t n, unsigned nlanes,
 		     const struct rv_balance_params *p, unsigned *to_lane);
 

@@ -1,6 +1,7 @@
 /*
  * test_core_balance.c — choosing a session to move between workers: three
- * busy sessions on one worker and one on the other move one over, idle
+ * busy sessions on one worker and one on the other move one over (the least
+ * busy: light sessions cannot push a bulk flow onto a full worker), idle
  * sessions count for nothing, a split as even as it can be stays, a session
  * that just moved stays, a quiet server does not shuffle, and repeated
  * moves end in an even split.
@@ -18,15 +19,29 @@ static struct rv_balance_item item(uint64_t load, unsigned lane)
 	return (struct rv_balance_item){ .load = load, .lane = lane, .movable = true };
 }
 
-Test(balance, three_against_one_moves_the_busiest)
+Test(balance, three_against_one_moves_one_over)
 {
 	/* What the 4-client benchmark saw: c1, c3, c4 on worker 0, c2 and
-	 * an idle client on worker 1. */
-	struct rv_balance_item it[] = { item(200 * MB, 0), item(470 * MB, 1), item(1000, 1),
-					item(230 * MB, 0), item(210 * MB, 0) };
+	 * an idle client on worker 1. The least busy of the three moves. */
+	struct rv_balance_item it[] = { item(230 * MB, 0), item(470 * MB, 1), item(1000, 1),
+					item(200 * MB, 0), item(210 * MB, 0) };
 	unsigned to = 99;
 
 	cr_assert_eq(rv_balance_pick(it, 5, 2, &P, &to), 3);
+	cr_assert_eq(to, 1);
+}
+
+Test(balance, light_sessions_cannot_push_a_bulk_flow_over)
+{
+	/* Round-fourteen tester 65: a victim's upload on worker 0 beside two
+	 * sessions of 12 Mbit/s (busy, barely), an attacker's upload filling
+	 * worker 1. Three busy against one: one moves, but not the victim
+	 * onto the attacker's worker, where it stayed (two against two). */
+	struct rv_balance_item it[] = { item(500 * MB, 0), item(900 * MB, 1), item(3 * MB / 2, 0),
+					item(3 * MB / 2 + 1, 0) };
+	unsigned to = 99;
+
+	cr_assert_eq(rv_balance_pick(it, 4, 2, &P, &to), 2);
 	cr_assert_eq(to, 1);
 }
 
@@ -60,9 +75,9 @@ Test(balance, recently_moved_sessions_stay)
 	struct rv_balance_item it[] = { item(300 * MB, 0), item(400 * MB, 0), item(500 * MB, 0) };
 	unsigned to = 99;
 
-	it[2].movable = false;
+	it[0].movable = false;
 	cr_assert_eq(rv_balance_pick(it, 3, 2, &P, &to), 1);
-	it[0].movable = it[1].movable = false;
+	it[1].movable = it[2].movable = false;
 	cr_assert_eq(rv_balance_pick(it, 3, 2, &P, &to), -1);
 }
 
