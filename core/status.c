@@ -409,13 +409,13 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 		rv_strbuf_printf(o, "\"cert_expires_s\":%" PRId64 ",\"ca_expires_s\":%" PRId64 ",",
 				 st->cert_expires_s, st->ca_expires_s);
 	}
-	if (strcmp(st->role, "server") != 0) {
-		if (st->have_server_cert_expiry) {
-			rv_strbuf_printf(o, "\"server_cert_expires_s\":%" PRId64 ",",
-					 st->server_cert_expires_s);
-		} else {
-			rv_strbuf_printf(o, "\"server_cert_expires_s\":null,");
-		}
+	/* A server has no server's certificate: null, so that both roles'
+	 * objects have the same keys (round-fourteen tester 66). */
+	if (st->have_server_cert_expiry) {
+		rv_strbuf_printf(o, "\"server_cert_expires_s\":%" PRId64 ",",
+				 st->server_cert_expires_s);
+	} else {
+		rv_strbuf_printf(o, "\"server_cert_expires_s\":null,");
 	}
 	if (st->have_crl) {
 		rv_strbuf_printf(o, "\"crl_next_update_s\":%" PRId64 ",\"crl_expired\":%s",
@@ -579,7 +579,8 @@ static const struct {
 			       "socket for small datagrams (pings, ACKs: steered past the "
 			       "bulk queue), per worker." },
 	[RV_CTR_UDP_SENDS] = { "ringvpn_worker_udp_sends_total",
-			       "UDP sends (one may carry a GSO batch), per worker." },
+			       "UDP sends (one may carry a GSO batch), per worker; worker 0's "
+			       "include a client's data-channel keepalives." },
 	[RV_CTR_KEEPALIVES] = { "ringvpn_worker_rx_keepalives_total",
 				"Data-channel keepalives received from peers, per worker." },
 	[RV_CTR_KEEPALIVE_ECHOES] = { "ringvpn_worker_keepalive_echoes_total",
@@ -719,7 +720,8 @@ static void prom_sessions(struct rv_strbuf *o, const struct rv_status *st)
 			    "Inner packets sent to a peer.",
 			    offsetof(struct rv_session_stats, tx_packets));
 	prom_head(o, "ringvpn_session_rekeys_total", "counter",
-		  "Key exchanges completed in a session since it came up.");
+		  "Key exchanges completed in a session, the first (which brought it up) "
+		  "included: 1 before any rekey.");
 	for (size_t i = 0; i < st->num_peers; i++) {
 		prom_peer(o, "ringvpn_session_rekeys_total", st->peers[i].name, "",
 			  st->peers[i].rekeys);

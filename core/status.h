@@ -14,7 +14,8 @@
  *     "tun": STR, "listen": STR, "data_port": N,
  *     "sessions": N, "handshaking": N, "connections": N,
  *     "awaiting_hello": N (server),
- *     "handshakes": { "ok": N, "failed": N, "timeouts": N, "evicted": N },  (server)
+ *     "handshakes": { "ok": N, "failed": N, "aborted": N, "timeouts": N,
+ *                     "evicted": N },                     (server)
  *     "events": { "replaced": N, "kicked": N, "revoked": N, "rate_limited": N,
  *                 "reconfigured": N, "timed_out": N, "protocol_errors": N,
  *                 "slow_readers": N, "reloads": N, "reload_partial": N,
@@ -37,7 +38,8 @@
  *                                                          (server)
  *     "peers": [ { "name": STR, "state": STR, "v4": STR|null, "v6": STR|null,
  *                  "endpoint": STR|null, "connected_s": N, "epoch": N,
- *                  "rekeys": N, "last_handshake_s": N, "index": "xxxxxxxx",
+ *                  "rekeys": N,  (key exchanges, the first included: 1 before any rekey)
+ *                  "last_handshake_s": N, "index": "xxxxxxxx",
  *                  "worker": N|null, "data_silent_s": N|null,
  *                  "return_silent_s": N|null,
  *                  "tx_packets": N, "tx_bytes": N, "rx_packets": N,
@@ -87,6 +89,8 @@ struct rv_status_peer {
 	uint64_t last_handshake_s; /* age of the newest key epoch */
 	uint32_t epoch, index;
 	int worker; /* server: the worker that receives its bulk; -1: one worker */
+	/* key exchanges completed, the first (which brought the session up)
+	 * included: 1 before any rekey (JSON rekeys, kv key_exchanges) */
 	uint64_t rekeys;
 	/* its data channel from the client to the server silent while the
 	 * control connection lives (UDP blocked on the way), for data_silent_s

@@ -183,7 +183,7 @@ const char *rv_ctl_peer_reason(const struct rv_ctl_peer *p);
 unsigned rv_ctl_peer_error_code(const struct rv_ctl_peer *p); /* of GOODBYE/ERROR received */
 unsigned rv_ctl_peer_sent_code(const struct rv_ctl_peer *p);  /* of GOODBYE/ERROR we sent */
 struct rv_session *rv_ctl_peer_session(const struct rv_ctl_peer *p);
-uint64_t rv_ctl_peer_rekeys(const struct rv_ctl_peer *p);
+uint64_t rv_ctl_peer_rekeys(const struct rv_ctl_peer *p); /* exchanges done, the first included */
 uint64_t rv_ctl_peer_last_rekey_ns(const struct rv_ctl_peer *p); /* newest epoch installed */
 /* rv_ctl_peer_data_silent_ns: how long the session's data channel from the
  * client to the server has been silent while its control connection lives,

@@ -38,7 +38,7 @@ struct rv_ctlkey {
 	uint64_t last_change_ns; /* when the newest epoch was installed */
 	uint64_t last_began_ns;	 /* when its exchange began here: our KEY sent, or theirs in */
 	uint64_t busy_since_ns;	 /* when the exchange in flight began */
-	uint64_t num_rekeys;
+	uint64_t num_rekeys;	 /* exchanges completed, the first included */
 };
 
 /* rv_ctlkey_init sets up |k| with the 32-byte |exporter| (copied; the caller

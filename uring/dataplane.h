@@ -137,7 +137,8 @@ long rv_dataplane_lane_entries(const struct rv_dataplane *dp);
 
 /* rv_dataplane_counters snapshots worker |idx|'s counters into |out| (or the
  * sum of all workers when idx == UINT32_MAX). udp_sock_drops is read from the
- * kernel (one getsockopt per worker). Any thread. */
+ * kernel (one getsockopt per worker); worker 0's udp_sends include the
+ * keepalives rv_dataplane_send_keepalive sent on its socket. Any thread. */
 void rv_dataplane_counters(const struct rv_dataplane *dp, unsigned idx, struct rv_counters *out);
 
 /* rv_dataplane_tun_drops reads from the kernel how many packets the TUN
@@ -175,7 +176,8 @@ int rv_dataplane_ring_failed(const struct rv_dataplane *dp, unsigned *worker);
 /* rv_dataplane_send_keepalive sends an empty data message to |s|'s endpoint,
  * flagged RV_DATA_F_ECHO if |echo| (the peer answers with one):
  * sealed on the calling thread (sealing is thread-safe) and sent without
- * blocking on worker 0's socket. Control thread. Returns 0, -ENOKEY or
+ * blocking on worker 0's socket, where a sent one is counted in udp_sends
+ * (rv_dataplane_counters). Control thread. Returns 0, -ENOKEY or
  * -EKEYEXPIRED (no usable sending epoch), -EDESTADDRREQ (endpoint unknown)
  * or the sendto error. */
 int rv_dataplane_send_keepalive(struct rv_dataplane *dp, struct rv_session *s, bool echo);

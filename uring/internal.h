@@ -318,6 +318,11 @@ struct rv_dataplane {
 	_Atomic int tun_err;  /* -errno: the TUN device is gone (rv_dataplane_failed) */
 	_Atomic int ring_err; /* -errno: a worker's ring fails (rv_dataplane_ring_failed) */
 	_Atomic unsigned ring_worker; /* which worker's */
+	/* Keepalives the control thread sent on worker 0's socket
+	 * (rv_dataplane_send_keepalive): counted here, not in worker 0's
+	 * counters, whose one writer is worker 0; rv_dataplane_counters adds
+	 * them to its udp_sends. */
+	_Atomic uint64_t keepalive_sends;
 	/* The server's pools (rv_dataplane_set_pools), replaced whole by the
 	 * control thread and read by workers between quiescent points; NULL:
 	 * none (a client). */

@@ -27,6 +27,8 @@
 #      in for", the server's "no UDP out for"), the server's own watch
 #      stays quiet, and after the block both note it and clear (before:
 #      neither end noticed: the server sends nothing a client could miss).
+#      Before the block, the idle client's udp_sends grows with the
+#      keepalives the server receives (they were not counted).
 #   3. The TUN device set down and up again (the kernel drops its IPv6
 #      address and every route through it), then its addresses flushed, on
 #      the client and on the server: each says the device is down, and
@@ -239,6 +241,19 @@ rvt_step "2b. the server's datagrams to the client blocked, the client's not"
 return_silent_status "$RVT_TMP/c1.sock" vpn.test no || rvt_fail "silent before the block"
 echoes=$(ctl_sum "^workers total" "^keepalive_echoes$")
 [ "${echoes:-0}" -gt 0 ] || rvt_fail "the server answered no keepalive: $(ctl_status)"
+# An idle client's keepalives are UDP sends of its own: its udp_sends grows
+# with the keepalives the server receives (it stayed 0 for 17 minutes:
+# round-fourteen tester 66). Read in this order, a keepalive in flight at
+# the first reading may count at the server alone: hence the slack of 1.
+c1_sends() { ctl_sum "^workers total" "^udp_sends$" "$RVT_TMP/c1.sock"; }
+c1_tx() { ctl_sum "^workers total" "^tx_packets$" "$RVT_TMP/c1.sock"; }
+srv_ka() { ctl_sum "^workers total" "^keepalives_rx$"; }
+us0=$(c1_sends) tx0=$(c1_tx) ka0=$(srv_ka)
+sleep 3.5
+ka=$(($(srv_ka) - ka0)) us=$(($(c1_sends) - us0)) tx=$(($(c1_tx) - tx0))
+rvt_log "client1 idle 3.5 s: udp_sends +$us, tx_packets +$tx; the server received $ka keepalives"
+[ "$ka" -ge 2 ] && [ "$us" -ge $((ka - 1)) ] ||
+	rvt_fail "client1's udp_sends grew by $us while the server received $ka of its keepalives"
 # Step 2 blocked both ways as the client sees it (no answers came): what
 # either end says now is counted from here.
 # grew FILE PATTERN N: FILE has more than N lines matching PATTERN.

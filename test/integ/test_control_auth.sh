@@ -301,8 +301,9 @@ grep -q "the peer does not speak TLS" "$RVT_TMP/exit.log" ||
 	rvt_fail "an echo port not named: $(cat "$RVT_TMP/exit.log")"
 # A TUN device that cannot be set up: "lo" is not a TUN device.
 check_exit 14 ip netns exec "$S" "$RV_BIN" server -c "$RVT_TMP/s2.conf" --tun lo --listen 4501 --data-port 4502
-# What made it stop is said last at the error level (its cause was a warning).
-grep -q "fatal: stopped: exit 14, TUN device could not be created" "$RVT_TMP/exit.log" ||
+# What made it stop is said last at the error level (its cause was a warning),
+# named "error" as log_level names it (it said "fatal": round-fourteen tester 66).
+grep -q "error: stopped: exit 14, TUN device could not be created" "$RVT_TMP/exit.log" ||
 	rvt_fail "no error-level line saying why the server stopped: $(tail -2 "$RVT_TMP/exit.log")"
 # Without root nor CAP_NET_ADMIN: permission. (The unprivileged user needs to
 # read the configuration and certificates: a world-readable copy.)
@@ -340,7 +341,7 @@ fake_case() {
 	rvt_forget_pid "$fp"
 	grep -v 'info: \(data plane\|running as\|rvfk: this kernel\)' "$RVT_TMP/client-$name.log" | tail -4 >&2
 	[ "$rc" -eq "$want" ] || rvt_fail "$name: client exit $rc, want $want"
-	rvt_matches "fatal: stopped: exit $want, " <"$RVT_TMP/client-$name.log" || rvt_fail "$name: no final line"
+	rvt_matches "error: stopped: exit $want, " <"$RVT_TMP/client-$name.log" || rvt_fail "$name: no final line"
 }
 fake_case err-protocol 18 end_early FAKE_END=error FAKE_CODE=1
 fake_case err-version 18 end_early FAKE_END=error FAKE_CODE=2

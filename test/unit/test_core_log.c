@@ -1,7 +1,8 @@
 /*
  * test_core_log.c — the three line formats of core/log.h (text, journal,
  * json), checked by capturing stderr into a file: the level prefix or
- * syslog priority, JSON escaping, and one newline-terminated line per call.
+ * syslog priority (an error's LEVEL is "error"), JSON escaping, and one
+ * newline-terminated line per call.
  *
  *   build/<dir>/test/test_core_log
  */
@@ -49,6 +50,31 @@ Test(log, text)
 		 "directory\nserver[%d] warn: quote \" backslash \\ tab \t end\n",
 		 (int)getpid(), (int)getpid(), (int)getpid());
 	cr_assert_str_eq(out, want);
+}
+
+static void error_line(void)
+{
+	rv_log_set_prefix("client");
+	rv_log_set_level(RV_LOG_INFO);
+	rv_fatal("stopped: exit %d, TUN device could not be created", 14);
+}
+
+/* An error line's LEVEL is "error", the name log_level takes, in text and
+ * JSON: it said "fatal", and a shipper that kept level "error" missed the
+ * stop lines (round-fourteen tester 66). */
+Test(log, error_level_named_error)
+{
+	char want[256];
+
+	rv_log_set_format(RV_LOG_FMT_TEXT);
+	capture(error_line);
+	snprintf(want, sizeof(want),
+		 "client[%d] error: stopped: exit 14, TUN device could not be created\n",
+		 (int)getpid());
+	cr_assert_str_eq(out, want);
+	rv_log_set_format(RV_LOG_FMT_JSON);
+	capture(error_line);
+	cr_assert_not_null(strstr(out, "\"level\":\"error\",\"role\":\"client\","), "%s", out);
 }
 
 Test(log, journal_has_priorities_and_no_prefix)
