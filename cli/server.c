@@ -73,6 +73,22 @@ static void note_small_pool(const struct rv_config *cfg, const struct rv_ippool 
 		 n6, n4, n6);
 }
 
+/* note_no_crl: without `crl` no certificate is checked for revocation, and
+ * one revoked with `ringvpn pki revoke` still gets a session; the example
+ * file has the line commented out, and neither -n nor the start said so
+ * (round-fourteen tester 66). A warning, not an error: a deployment may
+ * revoke by other means (a short validity, a new CA). Said at start and by
+ * -n. */
+static void note_no_crl(const struct rv_config *cfg)
+{
+	if (cfg->crl[0]) {
+		return;
+	}
+	rv_warnx("no `crl` set: revoked client certificates are not refused (set crl to the "
+		 "CA's CRL, e.g. crl = /etc/ringvpn/ca/ca.crl, which `ringvpn pki revoke` "
+		 "updates)");
+}
+
 /* With client_to_client = kernel (the default), client-to-client traffic leaves
  * a worker through the server's TUN and comes back in through it, so the
  * kernel must forward between clients (internal and off need no forwarding,
@@ -158,6 +174,7 @@ int rv_cmd_server(int argc, char **argv)
 		goto out;
 	}
 	note_small_pool(&cfg, pool);
+	note_no_crl(&cfg);
 	/* A FIFO or a device would hang or spin the start; a link or
 	 * another file would be rewritten. The start checks again on the
 	 * file it opens. */

@@ -841,6 +841,11 @@ const char *rv_session_peer_name(const struct rv_session *s)
 	return s->peer_name;
 }
 
+enum rv_aead_alg rv_session_alg(const struct rv_session *s)
+{
+	return s->alg;
+}
+
 uint32_t rv_session_remote_index(const struct rv_session *s)
 {
 	return s->remote_index;

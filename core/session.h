@@ -231,6 +231,12 @@ uint32_t rv_session_remote_index(const struct rv_session *s);
  * is in no status output. Immutable; any thread. */
 const char *rv_session_peer_name(const struct rv_session *s);
 
+/* rv_session_alg returns the AEAD every key epoch of |s| uses, fixed by
+ * rv_session_new (RV_AEAD_NONE there reads as RV_AEAD_AES256GCM here): a
+ * reload that changes `cipher` leaves it, so status shows it per session.
+ * Immutable; any thread. */
+enum rv_aead_alg rv_session_alg(const struct rv_session *s);
+
 /* rv_session_csum_partial: the peer takes packets whose inner checksum is
  * left partial (RV_DATA_F_CSUM_PARTIAL, core/wire.h). Immutable. */
 bool rv_session_csum_partial(const struct rv_session *s);

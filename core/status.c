@@ -151,11 +151,12 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 				 st->hs_evicted);
 		rv_strbuf_printf(o,
 				 "  replaced %" PRIu64 ", kicked %" PRIu64 ", revoked %" PRIu64
-				 ", expired %" PRIu64 ", rate-limited %" PRIu64
-				 ", ended by reloads %" PRIu64 ", timed out %" PRIu64
-				 ", protocol errors %" PRIu64 ", reloads applied %" PRIu64
-				 " (%" PRIu64 " partly), refused %" PRIu64 "\n",
-				 st->replaced, st->kicked, st->revoked, st->expired,
+				 ", expired %" PRIu64 ", untrusted %" PRIu64
+				 ", rate-limited %" PRIu64 ", ended by reloads %" PRIu64
+				 ", timed out %" PRIu64 ", protocol errors %" PRIu64
+				 ", reloads applied %" PRIu64 " (%" PRIu64
+				 " partly), refused %" PRIu64 "\n",
+				 st->replaced, st->kicked, st->revoked, st->expired, st->untrusted,
 				 st->rate_limited, st->reconfigured, st->timed_out,
 				 st->protocol_errors, st->reloads, st->reload_partial,
 				 st->reload_failures);
@@ -380,11 +381,12 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 			 ",\"protocol_errors\":%" PRIu64 ",\"slow_readers\":%" PRIu64
 			 ",\"reloads\":%" PRIu64 ",\"reload_partial\":%" PRIu64
 			 ",\"reload_failures\":%" PRIu64 ",\"refused_full\":%" PRIu64
-			 ",\"refused_no_address\":%" PRIu64 ",\"expired\":%" PRIu64 "},",
+			 ",\"refused_no_address\":%" PRIu64 ",\"expired\":%" PRIu64
+			 ",\"untrusted\":%" PRIu64 "},",
 			 st->replaced, st->kicked, st->revoked, st->rate_limited, st->reconfigured,
 			 st->timed_out, st->protocol_errors, st->slow_readers, st->reloads,
 			 st->reload_partial, st->reload_failures, st->refused_full,
-			 st->refused_no_address, st->expired);
+			 st->refused_no_address, st->expired, st->untrusted);
 	rv_strbuf_printf(o,
 			 "\"pools\":{\"v4_in_use\":%zu,\"v4_size\":%zu,\"v6_in_use\":%zu,"
 			 "\"v6_size\":%zu},\"qsbr_pending\":%zu,\"demux_entries\":%zu,",
@@ -475,6 +477,12 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 			rv_strbuf_printf(o, ",\"return_silent_s\":%" PRIu64, p->return_silent_s);
 		} else {
 			rv_strbuf_printf(o, ",\"return_silent_s\":null");
+		}
+		rv_strbuf_printf(o, ",\"cipher\":");
+		if (p->cipher[0]) {
+			rv_strbuf_json_str(o, p->cipher);
+		} else {
+			rv_strbuf_printf(o, "null");
 		}
 		rv_strbuf_printf(o,
 				 ",\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
@@ -804,8 +812,9 @@ static void prom_server(struct rv_strbuf *o, const struct rv_status *st)
 			 st->hs_count, st->hs_sum, st->hs_count);
 	prom_head(o, "ringvpn_sessions_ended_total", "counter",
 		  "Sessions the server ended, by reason (a newer connection with the same "
-		  "name, the operator, certificate revocation, certificate expiry, rekeying "
-		  "too often, a reload "
+		  "name, the operator, certificate revocation, certificate expiry, a "
+		  "certificate the CA set no longer verifies (a reload to another CA), "
+		  "rekeying too often, a reload "
 		  "that took their address away, silence past the dead-peer timeout, a "
 		  "protocol or key error).");
 	rv_strbuf_printf(o,
@@ -813,12 +822,13 @@ static void prom_server(struct rv_strbuf *o, const struct rv_status *st)
 			 "ringvpn_sessions_ended_total{reason=\"kicked\"} %" PRIu64 "\n"
 			 "ringvpn_sessions_ended_total{reason=\"revoked\"} %" PRIu64 "\n"
 			 "ringvpn_sessions_ended_total{reason=\"expired\"} %" PRIu64 "\n"
+			 "ringvpn_sessions_ended_total{reason=\"untrusted\"} %" PRIu64 "\n"
 			 "ringvpn_sessions_ended_total{reason=\"rate_limited\"} %" PRIu64 "\n"
 			 "ringvpn_sessions_ended_total{reason=\"reconfigured\"} %" PRIu64 "\n"
 			 "ringvpn_sessions_ended_total{reason=\"timed_out\"} %" PRIu64 "\n"
 			 "ringvpn_sessions_ended_total{reason=\"protocol_error\"} %" PRIu64 "\n",
-			 st->replaced, st->kicked, st->revoked, st->expired, st->rate_limited,
-			 st->reconfigured, st->timed_out, st->protocol_errors);
+			 st->replaced, st->kicked, st->revoked, st->expired, st->untrusted,
+			 st->rate_limited, st->reconfigured, st->timed_out, st->protocol_errors);
 	prom_head(o, "ringvpn_clients_refused_total", "counter",
 		  "Refusals of authenticated clients for want of room, each attempt "
 		  "counted (a client retries): max_clients sessions (server_full), or no "
@@ -944,19 +954,19 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 "accepted=%" PRIu64 " handshake_failures=%" PRIu64
 				 " handshakes_aborted=%" PRIu64 " handshake_timeouts=%" PRIu64
 				 " evicted=%" PRIu64 " replaced=%" PRIu64 " kicked=%" PRIu64
-				 " revoked=%" PRIu64 " expired=%" PRIu64 " rate_limited=%" PRIu64
-				 " reconfigured=%" PRIu64 " timed_out=%" PRIu64
-				 " protocol_errors=%" PRIu64 " slow_readers=%" PRIu64
-				 " reloads=%" PRIu64 " reload_partial=%" PRIu64
-				 " reload_failures=%" PRIu64 " refused_full=%" PRIu64
-				 " refused_no_address=%" PRIu64
+				 " revoked=%" PRIu64 " expired=%" PRIu64 " untrusted=%" PRIu64
+				 " rate_limited=%" PRIu64 " reconfigured=%" PRIu64
+				 " timed_out=%" PRIu64 " protocol_errors=%" PRIu64
+				 " slow_readers=%" PRIu64 " reloads=%" PRIu64
+				 " reload_partial=%" PRIu64 " reload_failures=%" PRIu64
+				 " refused_full=%" PRIu64 " refused_no_address=%" PRIu64
 				 " pool4_in_use=%zu pool6_in_use=%zu demux=%zu qsbr_pending=%zu "
 				 "tun_lanes=%ld moves=%" PRIu64 " away=%u data_port=%u "
 				 "awaiting_hello=%zu",
 				 st->state, st->sessions, st->handshaking, st->connections,
 				 st->accepted, st->hs_failed, st->hs_aborted, st->hs_timeouts,
 				 st->hs_evicted, st->replaced, st->kicked, st->revoked, st->expired,
-				 st->rate_limited, st->reconfigured, st->timed_out,
+				 st->untrusted, st->rate_limited, st->reconfigured, st->timed_out,
 				 st->protocol_errors, st->slow_readers, st->reloads,
 				 st->reload_partial, st->reload_failures, st->refused_full,
 				 st->refused_no_address, st->pool4_in_use, st->pool6_in_use,
@@ -988,13 +998,13 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 
 		rv_strbuf_printf(o,
 				 "session name=%s state=%s v4=%s v6=%s endpoint=%s index=%08x "
-				 "epoch=%u key_exchanges=%" PRIu64 " tx_packets=%" PRIu64
+				 "epoch=%u cipher=%s key_exchanges=%" PRIu64 " tx_packets=%" PRIu64
 				 " tx_bytes=%" PRIu64 " rx_packets=%" PRIu64 " rx_bytes=%" PRIu64,
 				 p->name, p->state, addr_or(&p->v4, a4, sizeof(a4), "-"),
 				 addr_or(&p->v6, a6, sizeof(a6), "-"),
 				 ep_or(&p->endpoint, e, sizeof(e), "-"), p->index, p->epoch,
-				 p->rekeys, p->stats.tx_packets, p->stats.tx_bytes,
-				 p->stats.rx_packets, p->stats.rx_bytes);
+				 p->cipher[0] ? p->cipher : "-", p->rekeys, p->stats.tx_packets,
+				 p->stats.tx_bytes, p->stats.rx_packets, p->stats.rx_bytes);
 		if (p->worker >= 0) {
 			rv_strbuf_printf(o, " worker=%d", p->worker);
 		}

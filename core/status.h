@@ -20,7 +20,8 @@
  *                 "reconfigured": N, "timed_out": N, "protocol_errors": N,
  *                 "slow_readers": N, "reloads": N, "reload_partial": N,
  *                 "reload_failures": N,
- *                 "refused_full": N, "refused_no_address": N, "expired": N },
+ *                 "refused_full": N, "refused_no_address": N, "expired": N,
+ *                 "untrusted": N },
  *     "pools": { "v4_in_use": N, "v4_size": N, "v6_in_use": N, "v6_size": N },  (server)
  *     "qsbr_pending": N, "demux_entries": N,
  *     "tun_lanes": N|null,                                 (server)
@@ -42,6 +43,10 @@
  *                  "last_handshake_s": N, "index": "xxxxxxxx",
  *                  "worker": N|null, "data_silent_s": N|null,
  *                  "return_silent_s": N|null,
+ *                  "cipher": STR|null,  (the session's AEAD, "aes-256-gcm" or
+ *                                "chacha20-poly1305", kept for its life: a
+ *                                reload's `cipher` is for sessions started
+ *                                after it; null before the session exists)
  *                  "tx_packets": N, "tx_bytes": N, "rx_packets": N,
  *                  "rx_bytes": N, "drops": { REASON: N, ... } } ... ],
  *     "workers": [ { "id": N, COUNTER: N, ..., "drops": { REASON: N ... } } ... ],
@@ -88,6 +93,9 @@ struct rv_status_peer {
 	uint64_t connected_s;	   /* since the session came up */
 	uint64_t last_handshake_s; /* age of the newest key epoch */
 	uint32_t epoch, index;
+	/* its AEAD's name (crypto/aead.h), fixed when the session was made:
+	 * a reload's cipher is for sessions started after it; "": no session */
+	char cipher[24];
 	int worker; /* server: the worker that receives its bulk; -1: one worker */
 	/* key exchanges completed, the first (which brought the session up)
 	 * included: 1 before any rekey (JSON rekeys, kv key_exchanges) */
@@ -128,6 +136,10 @@ struct rv_status {
 	uint64_t refused_full, refused_no_address;
 	uint64_t replaced, kicked, revoked, rate_limited, reconfigured, timed_out, protocol_errors;
 	uint64_t expired; /* server: sessions ended because the client certificate expired */
+	/* server: sessions ended because the client certificate no longer
+	 * verifies against the CA set (a reload to another CA), neither revoked
+	 * nor expired */
+	uint64_t untrusted;
 	uint64_t slow_readers;
 	/* reloads applied, of those with a part that failed, refused */
 	uint64_t reloads, reload_partial, reload_failures;

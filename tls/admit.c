@@ -620,6 +620,8 @@ static void server_closing(struct rv_loop *l, struct rv_chan *c)
 	}
 	if (c->cert_expired) {
 		s->expired++; /* sent as REVOKED (reload.c, reverify) */
+	} else if (c->cert_untrusted) {
+		s->untrusted++; /* the same */
 	} else if (rv_ctl_peer_sent_code(c->ctl) < RV_CTL_CODE_MAX) {
 		s->ended[rv_ctl_peer_sent_code(c->ctl)]++;
 	}
@@ -804,6 +806,7 @@ static int server_report(struct rv_loop *l, struct rv_status *st)
 	st->kicked = s->ended[RV_CTL_CODE_KICKED];
 	st->revoked = s->ended[RV_CTL_CODE_REVOKED];
 	st->expired = s->expired;
+	st->untrusted = s->untrusted;
 	st->rate_limited = s->ended[RV_CTL_CODE_RATE];
 	st->reconfigured = s->ended[RV_CTL_CODE_RECONFIG];
 	st->timed_out = s->ended[RV_CTL_CODE_TIMEOUT];

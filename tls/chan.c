@@ -26,6 +26,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/status.h"
+#include "crypto/aead.h"
 #include "crypto/mem.h"
 #include "tls/conn.h"
 #include "tls/internal.h"
@@ -703,6 +704,8 @@ void rv_chan_fill_status(const struct rv_loop *l, const struct rv_chan *c, struc
 		rv_session_get_stats(sess, &p->stats);
 		p->epoch = p->stats.tx_epoch;
 		p->index = rv_session_local_index(sess);
+		snprintf(p->cipher, sizeof(p->cipher), "%s",
+			 rv_aead_alg_name(rv_session_alg(sess)));
 	}
 	p->worker = -1; /* the role says (server: admit.c) */
 }

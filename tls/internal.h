@@ -292,6 +292,7 @@ struct rv_chan {
 	bool released;		       /* its peer was released before the close (replaced) */
 	bool quiet;		       /* server: its name connects too often to log each */
 	bool cert_expired;	       /* ended because the peer's certificate expired */
+	bool cert_untrusted;	       /* ended because the CA set no longer verifies it */
 	bool peer_expiry_said;	       /* client: the server certificate's expiry was said */
 	int64_t peer_not_after;	       /* the peer certificate's expiry (0: none) */
 	uint64_t tls_gen;	       /* the loop's tls_gen when its handshake began */

@@ -360,6 +360,12 @@ static int keep_crl_tls(struct rv_loop *l, const struct rv_config *cfg, bool kee
 	return rv_tls_ctx_from_config_crl(out, cfg, false, l->tls, keep_own, &why, err, err_len);
 }
 
+/* What reverify ended, by cause: the reload's reply names each (a CA
+ * swapped away counted and said as revocations: round-fourteen tester 66). */
+struct ended {
+	unsigned revoked, expired, untrusted;
+};
+
 /* reverify checks the peers of the live connections against the current
  * CA and CRL, all or (with |due| > 0) those whose certificate expired by
  * then, and ends those that fail (a client only says an expiry of the
@@ -367,10 +373,12 @@ static int keep_crl_tls(struct rv_loop *l, const struct rv_config *cfg, bool kee
  * session released at once on a server; on a client, whose CRL came to
  * revoke the server's certificate (after a key compromise, an impostor's),
  * the session ended and the next connection refused at the handshake (it
- * kept its tunnel). Returns how many it ended. */
-static unsigned reverify(struct rv_loop *l, int64_t due, bool crl_only)
+ * kept its tunnel). Returns how many it ended; |out|, if not NULL, gets
+ * them by cause. */
+static unsigned reverify(struct rv_loop *l, int64_t due, bool crl_only, struct ended *out)
 {
 	bool server = l->role == &rv_server_role;
+	struct ended e = { 0 };
 	struct rv_chan *c;
 	unsigned n = 0;
 
@@ -420,6 +428,17 @@ static unsigned reverify(struct rv_loop *l, int64_t due, bool crl_only)
 		 * counted as an expiry: an alert on revocations must not fire
 		 * for every certificate that ran out. */
 		c->cert_expired = ret == -EKEYEXPIRED;
+		/* Neither revoked nor expired: the CA set no longer vouches
+		 * for it (another CA, a purpose or chain the new one does not
+		 * allow). Counted apart, as expiries are. */
+		c->cert_untrusted = ret != -EKEYEXPIRED && ret != -EKEYREVOKED;
+		if (c->cert_expired) {
+			e.expired++;
+		} else if (c->cert_untrusted) {
+			e.untrusted++;
+		} else {
+			e.revoked++;
+		}
 		if (server) {
 			snprintf(reason, sizeof(reason), "certificate no longer valid: %s", why);
 			rv_warnx("client %s (%s): %s: ending its session", c->name, c->peer_str,
@@ -433,6 +452,9 @@ static unsigned reverify(struct rv_loop *l, int64_t due, bool crl_only)
 		}
 		n++;
 	}
+	if (out) {
+		*out = e;
+	}
 	return n;
 }
 
@@ -443,7 +465,7 @@ static void swap_tls(struct rv_loop *l, struct rv_tls_ctx *n, struct rv_strbuf *
 {
 	bool same = rv_tls_ctx_same_trust(n, l->tls), crl_only = rv_tls_ctx_same_ca(n, l->tls);
 	bool kept = rv_tls_ctx_own_kept(n);
-	unsigned ended;
+	struct ended ended;
 
 	rv_tls_ctx_crl_carry(n, l->tls);
 	rv_crlstate_save(l->crl_state, n);
@@ -464,16 +486,24 @@ static void swap_tls(struct rv_loop *l, struct rv_tls_ctx *n, struct rv_strbuf *
 		return;
 	}
 	l->tls_gen++; /* handshakes in flight are checked again as they end (chan.c) */
-	ended = reverify(l, 0, crl_only);
+	(void)reverify(l, 0, crl_only, &ended);
 	rv_strbuf_printf(log, "applied: CA, CRL%s reloaded; every live session re-verified%s\n",
 			 kept ? " (certificate and key kept: the running ones)"
 			      : ", certificate and key",
 			 crl_only ? " against the new CRL" : "");
-	if (ended) {
+	if (ended.revoked) {
+		rv_strbuf_printf(log, "ended: %u session(s) whose certificate is revoked\n",
+				 ended.revoked);
+	}
+	if (ended.expired) {
+		rv_strbuf_printf(log, "ended: %u session(s) whose certificate has expired\n",
+				 ended.expired);
+	}
+	if (ended.untrusted) {
 		rv_strbuf_printf(log,
-				 "ended: %u session(s) whose certificate is revoked or no "
-				 "longer valid\n",
-				 ended);
+				 "ended: %u session(s) whose certificate the CA set no longer "
+				 "verifies (untrusted)\n",
+				 ended.untrusted);
 	}
 	rv_watch_expiry(l);
 }
@@ -1118,7 +1148,7 @@ static void end_expired(struct rv_loop *l)
 			what = "the CRL expired";
 		}
 	}
-	n = reverify(l, what ? 0 : now, false);
+	n = reverify(l, what ? 0 : now, false, NULL);
 	if (n && what) {
 		rv_warnx("%s: %u session(s) ended, as a reload would (publish a fresh one)", what,
 			 n);

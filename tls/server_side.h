@@ -45,6 +45,10 @@ struct rv_server_side {
 	/* Sessions the server ended, by the code it sent (status groups them). */
 	uint64_t ended[RV_CTL_CODE_MAX];
 	uint64_t expired; /* ended because the certificate expired (sent as REVOKED) */
+	/* ended because the CA set no longer verifies the certificate, neither
+	 * revoked nor expired: a reload to another CA (sent as REVOKED; it was
+	 * counted as revoked: round-fourteen tester 66) */
+	uint64_t untrusted;
 	uint64_t hs_buckets[RV_STATUS_HS_BUCKETS];
 	double hs_sum;
 	uint64_t hs_count;

@@ -21,6 +21,7 @@
 #include "core/lease.h"
 #include "core/log.h"
 #include "core/strbuf.h"
+#include "crypto/aead.h"
 #include "tls/ctl_server.h"
 #include "tls/internal.h"
 #include "tls/server_side.h"
@@ -246,6 +247,38 @@ static bool covers_a_client(struct rv_loop *l, const struct rv_config *next, str
 	return false;
 }
 
+/* say_cipher says what a change of `cipher` does: a session's AEAD is
+ * fixed when it is made (rv_session_new) and serves every later key epoch,
+ * so the new one is for sessions that start from now on. Switching running
+ * ones would take a protocol change (both ends at one epoch); the reply
+ * said "changed: cipher" and nothing more, and status showed no session's
+ * cipher (round-fourteen tester 66). */
+static void say_cipher(struct rv_loop *l, const struct rv_config *cur, const struct rv_config *next,
+		       struct rv_strbuf *log)
+{
+	enum rv_aead_alg want =
+		next->cipher == RV_AEAD_NONE ? RV_AEAD_AES256GCM : (enum rv_aead_alg)next->cipher;
+	unsigned other = 0;
+	struct rv_chan *c;
+
+	if (next->cipher == cur->cipher) {
+		return;
+	}
+	rv_chans_foreach(l, i, c)
+	{
+		struct rv_session *sess = c->ctl ? rv_ctl_peer_session(c->ctl) : NULL;
+
+		if (sess && !c->closing && rv_session_alg(sess) != want) {
+			other++;
+		}
+	}
+	rv_strbuf_printf(log,
+			 "applied: cipher %s for sessions that start from now on; %u running "
+			 "session(s) keep another until their client reconnects (`ringvpn kick "
+			 "NAME` moves one over)\n",
+			 rv_aead_alg_name(want), other);
+}
+
 int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_strbuf *log)
 {
 	struct rv_server_side *s = rv_server_side_of(l);
@@ -343,6 +376,7 @@ int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_
 			}
 		}
 	}
+	say_cipher(l, cur, next, log);
 	if (routes_or_timers_changed(cur, next)) {
 		/* Push the new routes and timers to every running client
 		 * that can take an update; others get them on reconnect. */

@@ -215,6 +215,14 @@ check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --workers 2 --workers 3 -n
 grep -q "\-\-workers given twice" "$RVT_TMP/exit.log" || rvt_fail "a repeated flag not said"
 check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" -c "$RVT_TMP/s2.conf" -n
 check_exit 0 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --route 10.5.0.0/16 --route 10.6.0.0/16 -n
+# No `crl`: nothing is checked for revocation, which -n and the start did
+# not say (round-fourteen tester 66); with one, nothing is said.
+grep -q "no \`crl\` set" "$RVT_TMP/exit.log" && rvt_fail "-n warned of a missing crl with crl set: $(cat "$RVT_TMP/exit.log")"
+grep -v '^crl = ' "$RVT_TMP/s2.conf" >"$RVT_TMP/nocrl.conf"
+check_exit 0 "$RV_BIN" server -c "$RVT_TMP/nocrl.conf" -n
+grep -q "warn: no \`crl\` set: revoked client certificates are not refused (set crl to the CA's CRL" "$RVT_TMP/exit.log" ||
+	rvt_fail "-n does not warn that no crl is set: $(cat "$RVT_TMP/exit.log")"
+grep -q "^configuration OK$" "$RVT_TMP/exit.log" || rvt_fail "-n without crl is not OK: $(cat "$RVT_TMP/exit.log")"
 # What the flags make wrong is said of them, exit 2 (the file was blamed,
 # exit 3), and --max-attempts is given once (round-eleven tester 51).
 check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --route 10.6.0.0/16 --route 10.6.0.0/16 -n

@@ -19,7 +19,14 @@
 #      certificates does not kill it (the default action did);
 #   6. a file valid only with its own values of restart-only keys (mtu 1420
 #      with an IPv6 pool, the server running at mtu 1200) is refused whole,
-#      exit 1 (it was half applied, and `reload` exited 0).
+#      exit 1 (it was half applied, and `reload` exited 0);
+#   7. a reload that changes cipher says that the new one is for sessions
+#      that start from then on and how many running ones keep another;
+#      status (kv, JSON) shows each session's cipher, and a kicked client
+#      comes back with the new one (round-fourteen tester 66);
+#   8. a reload to another CA ends the sessions it no longer verifies as
+#      `untrusted` in the reply, status and the metric (they were counted
+#      as revoked: round-fourteen tester 66).
 # On the old code (0d09d52) SIGHUP only reloaded certificates: routes and
 # timers were not pushed to running clients, and there was no
 # `ringvpn reload` (part 1 fails).
@@ -316,3 +323,71 @@ grep -q "refused: with the running values of the keys that need a restart: .*128
 ip -n "$S" -6 addr show dev rvs0 | rvt_matches "fd99::1" && rvt_fail "the IPv6 pool was applied"
 [ "$(ctl_field server reload_failures)" = 1 ] || rvt_fail "not counted as refused: $(ctl_status | head -1)"
 rvt_stop_pid "$P" 10 || rvt_fail "server exit"
+
+rvt_step "7. a reload that changes cipher: said; running sessions keep theirs, shown in status"
+# A session's AEAD is fixed when it is made and serves all its key epochs:
+# the reply said "changed: cipher" and nothing more, and nothing showed
+# which cipher a session used (round-fourteen tester 66). client1 and
+# client2 still run from the start, and reconnect to this server.
+ctl_server_conf "$RVT_TMP/cipher.conf" cipher=aes-256-gcm
+rvt_bg "$S" server-cipher "$RV_BIN" server -c "$RVT_TMP/cipher.conf"
+SRV_PID=$RVT_LAST_PID
+SLOG="$RVT_TMP/server-cipher.log"
+rvt_wait_for 15 "two sessions" ctl_sessions_eq 2 || rvt_fail "the clients did not come back"
+[ "$(ctl_field "session name=client1" cipher)" = aes-256-gcm ] ||
+	rvt_fail "status does not show the session's cipher: $(ctl_status | grep '^session')"
+ctl_conf_set "$RVT_TMP/cipher.conf" cipher=chacha20-poly1305
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || { echo "$OUT"; rvt_fail "reload"; }
+echo "$OUT"
+grep -q "^changed: cipher$" <<<"$OUT" || rvt_fail "the change of cipher is not listed"
+grep -qF 'applied: cipher chacha20-poly1305 for sessions that start from now on; 2 running session(s) keep another until their client reconnects (`ringvpn kick NAME` moves one over)' <<<"$OUT" ||
+	rvt_fail "the reply does not say what a change of cipher does: $OUT"
+for i in 1 2; do
+	[ "$(ctl_field "session name=client$i" cipher)" = aes-256-gcm ] ||
+		rvt_fail "client$i's running session does not show the cipher it keeps"
+done
+"$RV_BIN" status --json -s "$SRV_SOCK" | python3 -c '
+import json, sys
+st = json.load(sys.stdin)
+got = sorted((p["name"], p["cipher"]) for p in st["peers"])
+sys.exit(got != [("client1", "aes-256-gcm"), ("client2", "aes-256-gcm")])' ||
+	rvt_fail "the JSON peers do not show their cipher: $("$RV_BIN" status --json -s "$SRV_SOCK")"
+IDX1=$(ctl_field "session name=client1" index)
+rvt_run "$RV_BIN" kick client1 -s "$SRV_SOCK" >/dev/null || rvt_fail "kick client1"
+new_session1() {
+	local idx
+	idx=$(ctl_field "session name=client1" index)
+	[ -n "$idx" ] && [ "$idx" != "$IDX1" ] && [ "$(ctl_field "session name=client1" state)" = running ]
+}
+rvt_wait_for 15 "client1 back" new_session1 || rvt_fail "client1 did not reconnect after the kick"
+[ "$(ctl_field "session name=client1" cipher)" = chacha20-poly1305 ] ||
+	rvt_fail "the session started after the reload does not use the new cipher: $(ctl_status | grep '^session name=client1')"
+[ "$(ctl_field "session name=client2" cipher)" = aes-256-gcm ] || rvt_fail "client2's session changed cipher"
+rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "no traffic through the chacha20-poly1305 session"
+rvt_nsx "$C2" ping -c 3 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "no traffic through the kept aes-256-gcm session"
+
+rvt_step "8. a reload to another CA: the sessions it no longer verifies end as untrusted, not revoked"
+# They were counted and said as revoked though nothing was (round-fourteen
+# tester 66).
+rvt_run "$RV_BIN" pki server --ca "$PKI/other-ca" --name vpn.test --out "$RVT_TMP" --file other-server --days 30 >/dev/null ||
+	rvt_fail "pki server under other-ca"
+chgrp "$RV_GROUP" "$RVT_TMP"/other-server.* && chmod g+r "$RVT_TMP"/other-server.* || rvt_fail "chgrp"
+ctl_conf_set "$RVT_TMP/cipher.conf" ca="$PKI/other-ca/ca.crt" crl="$PKI/other-ca/ca.crl" \
+	cert="$RVT_TMP/other-server.crt" key="$RVT_TMP/other-server.key"
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || { echo "$OUT"; rvt_fail "reload to another CA"; }
+echo "$OUT"
+grep -q "^ended: 2 session(s) whose certificate the CA set no longer verifies (untrusted)$" <<<"$OUT" ||
+	rvt_fail "the reply does not say the sessions ended as untrusted: $OUT"
+grep -q "whose certificate is revoked" <<<"$OUT" && rvt_fail "the reply counts the CA change as revocations"
+rvt_wait_for 5 "sessions gone" ctl_sessions_eq 0 || rvt_fail "the sessions of the old CA stayed"
+[ "$(ctl_field server untrusted)" = 2 ] && [ "$(ctl_field server revoked)" = 0 ] ||
+	rvt_fail "counted wrong: $(ctl_status | head -1)"
+"$RV_BIN" status --prometheus -s "$SRV_SOCK" | rvt_matches '^ringvpn_sessions_ended_total\{reason="untrusted"\} 2$' ||
+	rvt_fail "the untrusted ends are not in ringvpn_sessions_ended_total"
+"$RV_BIN" status --prometheus -s "$SRV_SOCK" | rvt_matches '^ringvpn_sessions_ended_total\{reason="revoked"\} 0$' ||
+	rvt_fail "the CA change counted as revocations in ringvpn_sessions_ended_total"
+"$RV_BIN" status --json -s "$SRV_SOCK" | python3 -c '
+import json, sys
+ev = json.load(sys.stdin)["events"]
+sys.exit(not (ev["untrusted"] == 2 and ev["revoked"] == 0))' || rvt_fail "the JSON events do not count untrusted"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
