@@ -277,7 +277,8 @@ struct rv_worker {
 			      * CoDel does not watch (else it is the turn's
 			      * turn_recvs-th of the bulk one) */
 	uint64_t rt_now_ns;  /* CLOCK_REALTIME at the start of the turn */
-	uint64_t rt_end_ns;  /* ... and at the end of the last receiving turn's */
+	uint64_t rt_end_ns;  /* ... and at the end of the last receiving turn's
+			      * (UINT64_MAX: a turn was cut, the queue stands) */
 	uint64_t icmp_at_ns; /* ICMP answers: when tokens were last added */
 	unsigned icmp_tokens;
 	/* ... and the shares of the last sources answered (icmp_token) */

@@ -808,7 +808,15 @@ static void worker_loop(struct rv_worker *w)
 			}
 		}
 		io_uring_cq_advance(ring, n);
-		if (w->aqm && w->turn_recvs != 0 && !cut) {
+		if (w->aqm && cut) {
+			/* Completions wait for the next turn: the queue did not
+			 * empty, and will not have stood empty however long
+			 * the turns go on being cut (an overload's). Left at
+			 * the last uncut turn's end, it told worker_rx.c that
+			 * the queue had stood empty an interval, and CoDel
+			 * was reset at every turn of the overload. */
+			w->rt_end_ns = UINT64_MAX;
+		} else if (w->aqm && w->turn_recvs != 0) {
 			/* Every datagram that arrived by now has been handled
 			 * (or waits in the socket for buffers, and is older
 			 * than any that arrives later): worker_rx.c's empty

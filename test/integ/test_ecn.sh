@@ -195,10 +195,20 @@ rvt_nsx "$S" ping -c 3 -i 0.05 -W 1 "$A3" >/dev/null || rvt_fail "client3 (ecn =
 rvt_step "5. the server's CoDel marks an ECN-capable transfer instead of dropping it"
 ip netns exec "$C1" sysctl -qw net.ipv4.tcp_ecn=1 || rvt_fail "tcp_ecn"
 a0=$(ctl_sum "^workers total" "^aqm_ce$") q0=$(ctl_sum "^workers total" "^drop_aqm$")
-rvt_bg "$S" iperf-s iperf3 -s -1 -B 10.99.0.1 -p 5201
-rvt_wait_for 5 "iperf3 server" sh -c "ip netns exec $S ss -ltn | grep -q ':5201 '" || rvt_fail "no iperf3 server"
-rvt_nsx "$C1" iperf3 -c 10.99.0.1 -p 5201 -t 2 >"$RVT_TMP/iperf.log" 2>&1 || rvt_fail "iperf3: $(tail -3 "$RVT_TMP/iperf.log")"
-a1=$(ctl_sum "^workers total" "^aqm_ce$") q1=$(ctl_sum "^workers total" "^drop_aqm$")
+# Up to three transfers of 2 s until one is marked: whether the queue stands
+# for an interval depends on how the CPUs are shared (since turns stop at
+# their budget, round fourteen, the first transfer was marked 0-11 times in
+# 4 runs, 1-12 before).
+for try in 1 2 3; do
+	rvt_bg "$S" iperf-s iperf3 -s -1 -B 10.99.0.1 -p 5201
+	rvt_wait_for 5 "iperf3 server" sh -c "ip netns exec $S ss -ltn | grep -q ':5201 '" ||
+		rvt_fail "no iperf3 server"
+	rvt_nsx "$C1" iperf3 -c 10.99.0.1 -p 5201 -t 2 >"$RVT_TMP/iperf.log" 2>&1 ||
+		rvt_fail "iperf3: $(tail -3 "$RVT_TMP/iperf.log")"
+	a1=$(ctl_sum "^workers total" "^aqm_ce$") q1=$(ctl_sum "^workers total" "^drop_aqm$")
+	[ $((a1 - a0)) -ge 1 ] && break
+	rvt_log "transfer $try: no mark yet"
+done
 dce=$(ip netns exec "$C1" nstat -az TcpExtTCPDeliveredCE | awk '$1 == "TcpExtTCPDeliveredCE" { print $2 }')
 rvt_log "CoDel at the server: aqm_ce +$((a1 - a0)), drop_aqm +$((q1 - q0)); the sender's TCPDeliveredCE $dce"
 [ $((a1 - a0)) -ge 1 ] || rvt_fail "CoDel marked nothing (aqm_ce +$((a1 - a0)), drop_aqm +$((q1 - q0)))"
