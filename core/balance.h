@@ -38,8 +38,10 @@ struct rv_balance_params {
  * and returns the position of the session to move, with its new lane in
  * |*to_lane|, or -1 when no move helps: a busy, movable session of the lane
  * with the most busy sessions goes to the lane with the fewest, when they
- * differ by two or more and the former carries at least min_load (an idle
- * server does not shuffle its sessions). Of the candidates the least busy
+ * differ by two or more, the former carries at least min_load (an idle
+ * server does not shuffle its sessions) and the latter no more than 1.25
+ * times the former's bytes (light sessions cannot send one onto a worker a
+ * bulk flow fills). Of the candidates the least busy
  * moves: any of them evens the count, and the least busy is never the flow
  * the others were set up around (the busiest moved: a victim's bulk upload
  * beside two sessions of 12 Mbit/s was moved onto the worker an attacker's

@@ -440,6 +440,9 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 
 /* worker_rx.c */
 void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len);
+/* rv_worker_recv_behind: does a receive of the bulk socket wait in the
+ * ring's completions after w->cq_next? */
+bool rv_worker_recv_behind(const struct rv_worker *w);
 /* rv_worker_flush_rx opens and queues the TUN writes of class |cls|. */
 void rv_worker_flush_rx(struct rv_worker *w, unsigned cls);
 void rv_worker_write_done(struct rv_worker *w, unsigned slot, int res);

@@ -808,13 +808,14 @@ static void worker_loop(struct rv_worker *w)
 			}
 		}
 		io_uring_cq_advance(ring, n);
-		if (w->aqm && cut) {
-			/* Completions wait for the next turn: the queue did not
+		if (w->aqm && cut && rv_worker_recv_behind(w)) {
+			/* Receives wait for the next turn: the queue did not
 			 * empty, and will not have stood empty however long
 			 * the turns go on being cut (an overload's). Left at
 			 * the last uncut turn's end, it told worker_rx.c that
 			 * the queue had stood empty an interval, and CoDel
-			 * was reset at every turn of the overload. */
+			 * was reset at every turn of the overload. A turn cut
+			 * by the TUN side with no receive behind emptied it. */
 			w->rt_end_ns = UINT64_MAX;
 		} else if (w->aqm && w->turn_recvs != 0) {
 			/* Every datagram that arrived by now has been handled

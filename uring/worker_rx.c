@@ -63,12 +63,12 @@ static void release_bid_hold(struct rv_worker *w, unsigned bid)
 	rv_worker_release(w, rv_handle(POOL_UDPRX, bid));
 }
 
-/* recv_behind: does a receive of the bulk socket wait in the ring's
+/* rv_worker_recv_behind: does a receive of the bulk socket wait in the ring's
  * completions behind the one being handled? The completions of this turn
  * are advanced only after all of them are handled, so the ring's count of
  * ready ones always held this one (and every other kind): a lone datagram
  * never counted as lone (round-ten tester 48). */
-static bool recv_behind(const struct rv_worker *w)
+bool rv_worker_recv_behind(const struct rv_worker *w)
 {
 	const struct io_uring *ring = &w->ring.ring;
 	unsigned tail = io_uring_smp_load_acquire(ring->cq.ktail);
@@ -106,7 +106,7 @@ static bool backlog_empty(struct rv_worker *w, uint32_t ndg)
 {
 	int queued = 0;
 
-	if (ndg > 2 || w->turn_recvs > 1 || recv_behind(w) ||
+	if (ndg > 2 || w->turn_recvs > 1 || rv_worker_recv_behind(w) ||
 	    ioctl(w->udp_fd, SIOCINQ, &queued) != 0 || queued > 0) {
 		return false;
 	}

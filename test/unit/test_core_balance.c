@@ -37,11 +37,33 @@ Test(balance, light_sessions_cannot_push_a_bulk_flow_over)
 	 * sessions of 12 Mbit/s (busy, barely), an attacker's upload filling
 	 * worker 1. Three busy against one: one moves, but not the victim
 	 * onto the attacker's worker, where it stayed (two against two). */
-	struct rv_balance_item it[] = { item(500 * MB, 0), item(900 * MB, 1), item(3 * MB / 2, 0),
+	struct rv_balance_item it[] = { item(500 * MB, 0), item(550 * MB, 1), item(3 * MB / 2, 0),
 					item(3 * MB / 2 + 1, 0) };
 	unsigned to = 99;
 
 	cr_assert_eq(rv_balance_pick(it, 4, 2, &P, &to), 2);
+	cr_assert_eq(to, 1);
+	/* With worker 1 carrying far more than worker 0, nothing moves. */
+	it[1].load = 900 * MB;
+	cr_assert_eq(rv_balance_pick(it, 4, 2, &P, &to), -1);
+}
+
+Test(balance, no_move_onto_a_worker_carrying_more)
+{
+	/* Round-fourteen tester 67: the victim lighter than the attacker's two
+	 * (60 Mbit/s against 150), the attacker's upload filling worker 1.
+	 * Three busy against one, but worker 1 carries 15 times the bytes:
+	 * nothing moves. */
+	struct rv_balance_item it[] = { item(15 * MB / 2, 0), item(675 * MB, 1), item(19 * MB, 0),
+					item(19 * MB, 0) };
+	/* Saturated workers carry about the same: a quarter more is allowed. */
+	struct rv_balance_item sat[] = { item(220 * MB, 0), item(240 * MB, 0), item(230 * MB, 0),
+					 item(800 * MB, 1) };
+	unsigned to = 99;
+
+	cr_assert_eq(rv_balance_pick(it, 4, 2, &P, &to), -1);
+	cr_assert_eq(to, 99);
+	cr_assert_eq(rv_balance_pick(sat, 4, 2, &P, &to), 0);
 	cr_assert_eq(to, 1);
 }
 
