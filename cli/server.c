@@ -6,6 +6,7 @@
 #include "cli/cmds.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -56,11 +57,32 @@ static int set_tun_addrs(struct rv_dataplane *dp, const struct rv_ippool *pool)
 	return 0;
 }
 
+/* note says a warning of the configuration: at -n in the form of -n's
+ * other warnings (cli/cfgopts.c: "ringvpn: warning: ..." on stderr), at a
+ * start in the log. -n printed these through the log (`server[PID] warn:`,
+ * JSON or `<4>` as log_format says) beside plain ones (round-fourteen
+ * tester 68). */
+RV_PRINTF(2, 3) static void note(bool check_only, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (check_only) {
+		fprintf(stderr, "ringvpn: warning: %s\n", msg);
+	} else {
+		rv_warnx("%s", msg);
+	}
+}
+
 /* note_small_pool: a pool6 that runs out before pool4 (a /126 beside a
  * /24) turns clients away while pool4 has room, which only "pool
  * exhausted" said then: said at start and by -n. (A pool4 smaller than
  * pool6 is the rule, the default's /24 among them: not said.) */
-static void note_small_pool(const struct rv_config *cfg, const struct rv_ippool *pool)
+static void note_small_pool(const struct rv_config *cfg, const struct rv_ippool *pool,
+			    bool check_only)
 {
 	size_t n4 = rv_ippool_capacity(pool, AF_INET), n6 = rv_ippool_capacity(pool, AF_INET6);
 
@@ -68,9 +90,10 @@ static void note_small_pool(const struct rv_config *cfg, const struct rv_ippool 
 	    n6 >= cfg->max_clients) {
 		return;
 	}
-	rv_warnx("pool6 holds %zu client address(es), pool4 %zu: at most %zu clients at once "
-		 "(the next is refused, pool6 exhausted)",
-		 n6, n4, n6);
+	note(check_only,
+	     "pool6 holds %zu client address(es), pool4 %zu: at most %zu clients at once "
+	     "(the next is refused, pool6 exhausted)",
+	     n6, n4, n6);
 }
 
 /* note_no_crl: without `crl` no certificate is checked for revocation, and
@@ -79,14 +102,15 @@ static void note_small_pool(const struct rv_config *cfg, const struct rv_ippool 
  * (round-fourteen tester 66). A warning, not an error: a deployment may
  * revoke by other means (a short validity, a new CA). Said at start and by
  * -n. */
-static void note_no_crl(const struct rv_config *cfg)
+static void note_no_crl(const struct rv_config *cfg, bool check_only)
 {
 	if (cfg->crl[0]) {
 		return;
 	}
-	rv_warnx("no `crl` set: revoked client certificates are not refused (set crl to the "
-		 "CA's CRL, e.g. crl = /etc/ringvpn/ca/ca.crl, which `ringvpn pki revoke` "
-		 "updates)");
+	note(check_only,
+	     "no `crl` set: revoked client certificates are not refused (set crl to the "
+	     "CA's CRL, e.g. crl = /etc/ringvpn/ca/ca.crl, which `ringvpn pki revoke` "
+	     "updates)");
 }
 
 /* With client_to_client = kernel (the default), client-to-client traffic leaves
@@ -173,8 +197,8 @@ int rv_cmd_server(int argc, char **argv)
 		code = ret == -EINVAL ? RV_EXIT_CONFIG : RV_EXIT_FAILURE;
 		goto out;
 	}
-	note_small_pool(&cfg, pool);
-	note_no_crl(&cfg);
+	note_small_pool(&cfg, pool, opts.check_only);
+	note_no_crl(&cfg, opts.check_only);
 	/* A FIFO or a device would hang or spin the start; a link or
 	 * another file would be rewritten. The start checks again on the
 	 * file it opens. */

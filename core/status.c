@@ -703,16 +703,29 @@ static void prom_session_family(struct rv_strbuf *o, const struct rv_status *st,
 		const struct rv_status_peer *p = &st->peers[i];
 		uint64_t v;
 
+		if (!p->has_session) {
+			continue;
+		}
 		memcpy(&v, (const char *)&p->stats + field, sizeof(v));
 		prom_peer(o, name, p->name, "", v);
 	}
 }
 
+/* prom_sessions: the per-session families, of the peers with a session.
+ * A name's connection waiting for its HELLO has none, and beside the
+ * name's session it made every series twice (peer="NAME"), which
+ * Prometheus refuses whole; alone it was a session of rekeys 0, read as
+ * one that never keyed (round-fourteen tester 68). --kv, --json and the
+ * text list it, with its state. */
 static void prom_sessions(struct rv_strbuf *o, const struct rv_status *st)
 {
 	char more[64];
+	size_t n = 0;
 
-	if (st->num_peers == 0) {
+	for (size_t i = 0; i < st->num_peers; i++) {
+		n += st->peers[i].has_session;
+	}
+	if (n == 0) {
 		return;
 	}
 	prom_session_family(o, st, "ringvpn_session_rx_bytes_total",
@@ -731,13 +744,15 @@ static void prom_sessions(struct rv_strbuf *o, const struct rv_status *st)
 		  "Key exchanges completed in a session, the first (which brought it up) "
 		  "included: 1 before any rekey.");
 	for (size_t i = 0; i < st->num_peers; i++) {
-		prom_peer(o, "ringvpn_session_rekeys_total", st->peers[i].name, "",
-			  st->peers[i].rekeys);
+		if (st->peers[i].has_session) {
+			prom_peer(o, "ringvpn_session_rekeys_total", st->peers[i].name, "",
+				  st->peers[i].rekeys);
+		}
 	}
 	prom_head(o, "ringvpn_session_drops_total", "counter",
 		  "Packets of a peer dropped, by reason (only reasons seen at least once).");
 	for (size_t i = 0; i < st->num_peers; i++) {
-		for (int d = 0; d < RV_DROP_MAX; d++) {
+		for (int d = 0; d < RV_DROP_MAX && st->peers[i].has_session; d++) {
 			if (st->peers[i].stats.drop[d] == 0) {
 				continue;
 			}
@@ -753,6 +768,9 @@ static void prom_sessions(struct rv_strbuf *o, const struct rv_status *st)
 	for (size_t i = 0; i < st->num_peers; i++) {
 		const struct rv_status_peer *p = &st->peers[i];
 
+		if (!p->has_session) {
+			continue;
+		}
 		if (p->data_silent) {
 			prom_peer(o, "ringvpn_session_udp_silent_seconds", p->name,
 				  ",way=\"client_to_server\"", p->data_silent_s);
@@ -816,7 +834,8 @@ static void prom_server(struct rv_strbuf *o, const struct rv_status *st)
 		  "certificate the CA set no longer verifies (a reload to another CA), "
 		  "rekeying too often, a reload "
 		  "that took their address away, silence past the dead-peer timeout, a "
-		  "protocol or key error).");
+		  "protocol or key error); a connection ended before it had a session "
+		  "(waiting for its HELLO) is not counted.");
 	rv_strbuf_printf(o,
 			 "ringvpn_sessions_ended_total{reason=\"replaced\"} %" PRIu64 "\n"
 			 "ringvpn_sessions_ended_total{reason=\"kicked\"} %" PRIu64 "\n"

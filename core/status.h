@@ -22,6 +22,11 @@
  *                 "reload_failures": N,
  *                 "refused_full": N, "refused_no_address": N, "expired": N,
  *                 "untrusted": N },
+ *                 (replaced, kicked, revoked, rate_limited, reconfigured,
+ *                 timed_out, protocol_errors, expired and untrusted count
+ *                 sessions ended: a connection ended before it had one,
+ *                 waiting for its HELLO, is in none; refused_* count
+ *                 refusals, which have none)
  *     "pools": { "v4_in_use": N, "v4_size": N, "v6_in_use": N, "v6_size": N },  (server)
  *     "qsbr_pending": N, "demux_entries": N,
  *     "tun_lanes": N|null,                                 (server)
@@ -96,6 +101,11 @@ struct rv_status_peer {
 	/* its AEAD's name (crypto/aead.h), fixed when the session was made:
 	 * a reload's cipher is for sessions started after it; "": no session */
 	char cipher[24];
+	/* it has a session (a connection waiting for its HELLO has none): the
+	 * per-session Prometheus families export only these, so a name with a
+	 * session and a newer connection waiting is one series (round-fourteen
+	 * tester 68) */
+	bool has_session;
 	int worker; /* server: the worker that receives its bulk; -1: one worker */
 	/* key exchanges completed, the first (which brought the session up)
 	 * included: 1 before any rekey (JSON rekeys, kv key_exchanges) */
@@ -134,6 +144,8 @@ struct rv_status {
 	/* server: authenticated clients refused for want of room: max_clients
 	 * sessions (full), or no address left in the pool (no_address) */
 	uint64_t refused_full, refused_no_address;
+	/* server: sessions ended, by cause, with expired and untrusted: only
+	 * connections that had a session (round-fourteen tester 68) */
 	uint64_t replaced, kicked, revoked, rate_limited, reconfigured, timed_out, protocol_errors;
 	uint64_t expired; /* server: sessions ended because the client certificate expired */
 	/* server: sessions ended because the client certificate no longer

@@ -58,6 +58,7 @@ static void build(struct rv_status *st, size_t n, size_t workers)
 		p->stats.rx_packets = 1003 * (i + 1);
 		p->stats.tx_packets = 2003 * (i + 1);
 		p->rekeys = i % 17;
+		p->has_session = true;
 		if (i % 100 == 0) {
 			p->stats.drop[RV_DROP_REPLAY] = i + 1;
 			p->stats.drop[RV_DROP_AUTH] = 3;

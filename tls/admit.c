@@ -586,6 +586,30 @@ static void server_progressed(struct rv_loop *l, struct rv_chan *c)
 	(void)c;
 }
 
+/* count_end counts why the server ended |c|'s session. A connection
+ * without one (waiting for its HELLO, refused at it) ended no session:
+ * a CRL revoking a name that only waited, a timeout of the wait or a HELLO
+ * refused as a protocol error were counted as sessions ended
+ * (round-fourteen tester 68). Its TLS handshake is counted (ok), and the
+ * log says why it closed. Refusals (server full, no address) are counted
+ * as such, and have no session by nature. */
+static void count_end(struct rv_server_side *s, struct rv_chan *c)
+{
+	unsigned code = rv_ctl_peer_sent_code(c->ctl);
+
+	if (code == RV_CTL_CODE_FULL || code == RV_CTL_CODE_NO_ADDRESS) {
+		s->ended[code]++;
+	} else if (!rv_ctl_peer_session(c->ctl)) {
+		return;
+	} else if (c->cert_expired) {
+		s->expired++; /* sent as REVOKED (reload.c, reverify) */
+	} else if (c->cert_untrusted) {
+		s->untrusted++; /* the same */
+	} else if (code < RV_CTL_CODE_MAX) {
+		s->ended[code]++;
+	}
+}
+
 static void server_closing(struct rv_loop *l, struct rv_chan *c)
 {
 	struct rv_server_side *s = side(l);
@@ -618,13 +642,7 @@ static void server_closing(struct rv_loop *l, struct rv_chan *c)
 		}
 		return;
 	}
-	if (c->cert_expired) {
-		s->expired++; /* sent as REVOKED (reload.c, reverify) */
-	} else if (c->cert_untrusted) {
-		s->untrusted++; /* the same */
-	} else if (rv_ctl_peer_sent_code(c->ctl) < RV_CTL_CODE_MAX) {
-		s->ended[rv_ctl_peer_sent_code(c->ctl)]++;
-	}
+	count_end(s, c);
 	if (rv_ctl_peer_sent_code(c->ctl) == RV_CTL_CODE_NO_ADDRESS) {
 		/* Refused, as "server full" is: said whatever the name's
 		 * connections-and-leaves limit, and nothing was held. */

@@ -706,6 +706,7 @@ void rv_chan_fill_status(const struct rv_loop *l, const struct rv_chan *c, struc
 		p->index = rv_session_local_index(sess);
 		snprintf(p->cipher, sizeof(p->cipher), "%s",
 			 rv_aead_alg_name(rv_session_alg(sess)));
+		p->has_session = true;
 	}
 	p->worker = -1; /* the role says (server: admit.c) */
 }

@@ -490,6 +490,12 @@ size_t rv_server_sessions(const struct rv_loop *l);
  * role (pools, fixed addresses, admission limits, pushed routes and timers).
  * Appends what it did to |log|. Returns 0 or -errno (nothing changed). */
 int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_strbuf *log);
+/* rv_server_say_cipher appends to |log| what a change of `cipher` from
+ * |old_cipher| to l->cfg's does to the running sessions; nothing if it did
+ * not change. Called after the reload's other parts, so that sessions the
+ * reload ends (revoked by a new CRL) are not counted (round-fourteen tester
+ * 68). srvconf.c. */
+void rv_server_say_cipher(struct rv_loop *l, unsigned old_cipher, struct rv_strbuf *log);
 void rv_server_on_accept(struct rv_loop *l, int res);
 
 /* dial.c (client role) */

@@ -247,29 +247,37 @@ static bool covers_a_client(struct rv_loop *l, const struct rv_config *next, str
 	return false;
 }
 
-/* say_cipher says what a change of `cipher` does: a session's AEAD is
- * fixed when it is made (rv_session_new) and serves every later key epoch,
- * so the new one is for sessions that start from now on. Switching running
- * ones would take a protocol change (both ends at one epoch); the reply
- * said "changed: cipher" and nothing more, and status showed no session's
- * cipher (round-fourteen tester 66). */
-static void say_cipher(struct rv_loop *l, const struct rv_config *cur, const struct rv_config *next,
-		       struct rv_strbuf *log)
+/* rv_server_say_cipher says what a change of `cipher` does: a session's
+ * AEAD is fixed when it is made (rv_session_new) and serves every later key
+ * epoch, so the new one is for sessions that start from now on. Switching
+ * running ones would take a protocol change (both ends at one epoch); the
+ * reply said "changed: cipher" and nothing more, and status showed no
+ * session's cipher (round-fourteen tester 66). A client that cannot use
+ * the new one (no RV_CTL_CAP_CHACHA: an older ringvpn) keeps its session
+ * only until it reconnects, its HELLOs refused from then on: the reply's
+ * "kick moves one over" would have locked it out (round-fourteen tester
+ * 68). */
+void rv_server_say_cipher(struct rv_loop *l, unsigned old_cipher, struct rv_strbuf *log)
 {
+	const struct rv_config *cfg = l->cfg;
 	enum rv_aead_alg want =
-		next->cipher == RV_AEAD_NONE ? RV_AEAD_AES256GCM : (enum rv_aead_alg)next->cipher;
-	unsigned other = 0;
+		cfg->cipher == RV_AEAD_NONE ? RV_AEAD_AES256GCM : (enum rv_aead_alg)cfg->cipher;
+	unsigned other = 0, stuck = 0;
 	struct rv_chan *c;
 
-	if (next->cipher == cur->cipher) {
+	if (cfg->cipher == old_cipher) {
 		return;
 	}
 	rv_chans_foreach(l, i, c)
 	{
 		struct rv_session *sess = c->ctl ? rv_ctl_peer_session(c->ctl) : NULL;
 
-		if (sess && !c->closing && rv_session_alg(sess) != want) {
-			other++;
+		if (!sess || c->closing || rv_session_alg(sess) == want) {
+			continue;
+		}
+		other++;
+		if (want == RV_AEAD_CHACHA20POLY1305 && !(c->ctl->peer_caps & RV_CTL_CAP_CHACHA)) {
+			stuck++;
 		}
 	}
 	rv_strbuf_printf(log,
@@ -277,6 +285,13 @@ static void say_cipher(struct rv_loop *l, const struct rv_config *cur, const str
 			 "session(s) keep another until their client reconnects (`ringvpn kick "
 			 "NAME` moves one over)\n",
 			 rv_aead_alg_name(want), other);
+	if (stuck) {
+		rv_strbuf_printf(log,
+				 "warning: %u of them have a client that cannot use %s (an older "
+				 "ringvpn): a kick would lock it out, every reconnect refused "
+				 "until the client is upgraded or the cipher set back\n",
+				 stuck, rv_aead_alg_name(want));
+	}
 }
 
 int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_strbuf *log)
@@ -376,7 +391,6 @@ int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_
 			}
 		}
 	}
-	say_cipher(l, cur, next, log);
 	if (routes_or_timers_changed(cur, next)) {
 		/* Push the new routes and timers to every running client
 		 * that can take an update; others get them on reconnect. */

@@ -2,10 +2,13 @@
  * ctl_probe.c — a raw control-port client for the control-plane tests
  * (built as rvt_ctl_probe).
  *
- *   rvt_ctl_probe hello HOST PORT CA NAME [CERT KEY]
+ *   rvt_ctl_probe hello HOST PORT CA NAME [CERT KEY [HOLD]]
  *       TLS handshake (with the client certificate, or none), then wait for
  *       the server's first control message. Prints "authenticated" and exits
  *       0 if a HELLO arrives, else prints "refused: <reason>" and exits 1.
+ *       With HOLD, stays connected without sending its own HELLO for HOLD
+ *       seconds (the server holds it in wait-hello), printing "closed" if
+ *       the server closes it first.
  *   rvt_ctl_probe cycles HOST PORT CA NAME CERT KEY COUNT [print] [prev4=A]
  *       COUNT times: connect, authenticate, complete the control exchange up
  *       to a running session (HELLO, CONFIG, KEY(1) -> KEY_ACK, KEY_CONFIRM),
@@ -123,6 +126,23 @@ static int flush_out(struct rv_tls_conn *c, int fd)
 	return 0;
 }
 
+/* hold_unhelloed keeps |fd| open |secs| seconds, reading (and dropping) what
+ * comes; says "closed" if the server closes it first. */
+static void hold_unhelloed(int fd, int secs)
+{
+	double end = now_s() + secs;
+	uint8_t buf[4096];
+
+	while (now_s() < end) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 200) > 0 && recv(fd, buf, sizeof(buf), 0) <= 0) {
+			printf("closed\n");
+			return;
+		}
+	}
+}
+
 static int do_hello(int argc, char **argv)
 {
 	struct rv_tls_ctx_params p = {
@@ -170,6 +190,7 @@ static int do_hello(int argc, char **argv)
 				    m.type == RV_CTL_HELLO) {
 					printf("authenticated\n");
 					ret = 0;
+					hold_unhelloed(fd, argc > 8 ? atoi(argv[8]) : 0);
 					goto out;
 				}
 				continue;
@@ -926,7 +947,7 @@ int main(int argc, char **argv)
 	if (argc >= 8 && !strcmp(argv[1], "session")) {
 		return do_session(argc, argv);
 	}
-	fprintf(stderr, "usage: rvt_ctl_probe hello HOST PORT CA NAME [CERT KEY]\n"
+	fprintf(stderr, "usage: rvt_ctl_probe hello HOST PORT CA NAME [CERT KEY [HOLD]]\n"
 			"       rvt_ctl_probe cycles HOST PORT CA NAME CERT KEY COUNT [print] "
 			"[prev4=A]\n"
 			"       rvt_ctl_probe flood HOST PORT COUNT SECONDS\n"

@@ -44,6 +44,9 @@ static void snapshot(struct rv_status *st, const char *role)
 	peers[2].stats.drop[RV_DROP_SPOOF] = 1;
 	peers[0].worker = 1; /* alice was moved to worker 1; carol is on 0 */
 	peers[1].worker = -1;
+	for (size_t i = 0; i < ARRAY_SIZE(peers); i++) {
+		peers[i].has_session = true;
+	}
 	st->peers = peers;
 	st->num_peers = ARRAY_SIZE(peers);
 	workers[1].drop[RV_DROP_AUTH] = 2;
@@ -87,6 +90,23 @@ static bool ends_with(const char *s, size_t len, const char *suffix)
 	return len >= n && memcmp(s + len - n, suffix, n) == 0;
 }
 
+/* check_no_repeat: no series (name and labels) has two samples, which
+ * makes Prometheus refuse the whole scrape. */
+static void check_no_repeat(const char *text)
+{
+	for (const char *line = text; *line; line = strchr(line, '\n') + 1) {
+		size_t key = strcspn(line, " \n");
+
+		if (line[0] == '#') {
+			continue;
+		}
+		for (const char *o = strchr(line, '\n') + 1; *o; o = strchr(o, '\n') + 1) {
+			cr_assert(strcspn(o, " \n") != key || strncmp(o, line, key) != 0,
+				  "series %.*s twice", (int)key, line);
+		}
+	}
+}
+
 /* check_structure walks the exposition line by line. */
 static void check_structure(const char *text)
 {
@@ -94,6 +114,8 @@ static void check_structure(const char *text)
 	char seen[64][128];
 	size_t num_seen = 0;
 	const char *line = text;
+
+	check_no_repeat(text);
 
 	while (*line) {
 		const char *nl = strchr(line, '\n');
@@ -221,6 +243,45 @@ Test(core_status, prometheus_session_drops_nonzero_only)
 		strstr(text, "\nringvpn_session_drops_total{peer=\"carol\",reason=\"spoof\"} 1\n"));
 	/* Five series per session otherwise. */
 	cr_assert_eq(count(text, "{peer=\"alice\""), 5);
+	free(text);
+}
+
+/* A name with a session and a newer connection of it waiting for its
+ * HELLO (no session): the per-session series are the session's, once each;
+ * they were there twice, which Prometheus refuses, and a connection alone
+ * in wait-hello was exported as a session of rekeys 0 (round-fourteen
+ * tester 68). The other renderings list both, with their state. */
+Test(core_status, prometheus_session_series_only_of_sessions)
+{
+	struct rv_status st;
+	char *text;
+
+	snapshot(&st, "server");
+	peers[0].rekeys = 1;
+	snprintf(peers[0].state, sizeof(peers[0].state), "running");
+	snprintf(peers[1].name, sizeof(peers[1].name), "alice");
+	snprintf(peers[1].state, sizeof(peers[1].state), "wait-hello");
+	peers[1].has_session = false;
+	peers[1].data_silent = true;
+	peers[1].data_silent_s = 3;
+	peers[2].has_session = false; /* carol: only a connection waiting */
+	text = render(&st);
+	check_structure(text);
+	cr_assert_eq(count(text, "{peer=\"alice\""), 5, "%s", text);
+	cr_assert_not_null(strstr(text, "\nringvpn_session_rx_bytes_total{peer=\"alice\"} 1000\n"));
+	cr_assert_not_null(strstr(text, "\nringvpn_session_rekeys_total{peer=\"alice\"} 1\n"));
+	cr_assert_null(strstr(text, "peer=\"carol\""), "%s", text);
+	cr_assert_null(strstr(text, "\nringvpn_session_udp_silent_seconds{"), "%s", text);
+	free(text);
+	peers[0].has_session = false;
+	text = render(&st);
+	check_structure(text);
+	cr_assert_null(strstr(text, "ringvpn_session_"), "no session, no family: %s", text);
+	free(text);
+	text = render_with(rv_status_render_kv, &st);
+	cr_assert_eq(count(text, "session name=alice "), 2, "%s", text);
+	cr_assert_not_null(strstr(text, "session name=alice state=wait-hello "), "%s", text);
+	cr_assert_not_null(strstr(text, "session name=carol "), "%s", text);
 	free(text);
 }
 
