@@ -26,7 +26,11 @@ long rv_balance_pick(const struct rv_balance_item *it, size_t n, unsigned nlanes
 		if (busy[l] > busy[hi]) {
 			hi = l;
 		}
-		if (busy[l] < busy[lo]) {
+		/* Of the lanes with the fewest busy sessions, the one that
+		 * carries the fewest bytes: the lowest-numbered was taken, and
+		 * an attacker's bulk flow alone on it kept a near-idle lane
+		 * idle (three or more workers: round-fourteen tester 69). */
+		if (busy[l] < busy[lo] || (busy[l] == busy[lo] && load[l] < load[lo])) {
 			lo = l;
 		}
 	}

@@ -650,9 +650,12 @@ static void server_closing(struct rv_loop *l, struct rv_chan *c)
 			    c->reason[0] ? c->reason : rv_ctl_peer_reason(c->ctl));
 		return;
 	}
-	rv_conn_info(c->quiet,
-		     "client %s (%s): disconnected: %s; session, keys and address released",
-		     c->name, c->peer_str, c->reason[0] ? c->reason : rv_ctl_peer_reason(c->ctl));
+	/* One that never had a session says so: the log is the only record
+	 * of it (count_end; round-fourteen tester 69). */
+	rv_conn_info(c->quiet, "client %s (%s): disconnected: %s; %s", c->name, c->peer_str,
+		     c->reason[0] ? c->reason : rv_ctl_peer_reason(c->ctl),
+		     rv_ctl_peer_session(c->ctl) ? "session, keys and address released"
+						 : "it had no session yet");
 }
 
 /* ---- the lease file (tls/leasefile.h) ----------------------------------- */

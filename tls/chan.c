@@ -706,7 +706,11 @@ void rv_chan_fill_status(const struct rv_loop *l, const struct rv_chan *c, struc
 		p->index = rv_session_local_index(sess);
 		snprintf(p->cipher, sizeof(p->cipher), "%s",
 			 rv_aead_alg_name(rv_session_alg(sess)));
-		p->has_session = true;
+		/* Keyed once: between its HELLO and its first key exchange a
+		 * session carries nothing, and its series read as one of 0
+		 * key exchanges (a client reconnecting: round-fourteen tester
+		 * 69). */
+		p->has_session = p->rekeys > 0;
 	}
 	p->worker = -1; /* the role says (server: admit.c) */
 }

@@ -469,6 +469,7 @@ static void execute(struct rv_loop *l, struct mgmt_conn *c, const struct rv_mgmt
 {
 	struct rv_chan *ch;
 	unsigned n, busy;
+	bool had;
 
 	switch (req->cmd) {
 	case RV_MGMT_STATUS:
@@ -491,11 +492,15 @@ static void execute(struct rv_loop *l, struct mgmt_conn *c, const struct rv_mgmt
 			rv_strbuf_printf(&c->reply, "error: no session named %s\n", req->name);
 			break;
 		}
+		had = rv_ctl_peer_session(ch->ctl) != NULL;
 		rv_info("client %s (%s): kicked by uid %u", ch->name, ch->peer_str,
 			(unsigned)c->uid);
 		rv_server_end(l, ch, RV_CTL_CODE_KICKED, "kicked by the operator");
-		rv_strbuf_printf(&c->reply, "ok\nkicked %s: session, keys and addresses released\n",
-				 req->name);
+		/* A connection without a session is closed, not counted as a
+		 * session kicked (round-fourteen tester 69). */
+		rv_strbuf_printf(&c->reply, "ok\nkicked %s: %s\n", req->name,
+				 had ? "session, keys and addresses released"
+				     : "its connection closed before its HELLO (no session)");
 		break;
 	case RV_MGMT_REKEY:
 		n = rv_loop_rekey(l, req->name[0] ? req->name : NULL, &busy);

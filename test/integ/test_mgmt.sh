@@ -219,6 +219,23 @@ N0=$(grep -c "debug:" "$SLOG")
 mgmt rekey >/dev/null || rvt_fail "rekey (all)"
 sleep 1
 [ "$(grep -c "debug:" "$SLOG")" = "$N0" ] || rvt_fail "debug lines after the reload"
+# A kick of a name whose only connection waits for its HELLO closes it and
+# says no session ended; `kicked` counts sessions only (it said "session,
+# keys and addresses released" and counted nothing: round-fourteen tester
+# 69), and the log says it had none.
+rvt_run "$RV_BIN" pki client --ca "$PKI/ca" --name client9 --out "$RVT_TMP" --days 30 >/dev/null ||
+	rvt_fail "pki client client9"
+rvt_bg "$C1" wait9 "$PROBE" hello 10.88.1.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
+	"$RVT_TMP/client9.crt" "$RVT_TMP/client9.key" 30
+rvt_wait_for 10 "client9's connection" grep -q '^authenticated' "$RVT_TMP/wait9.log" ||
+	rvt_fail "client9 was not authenticated: $(cat "$RVT_TMP/wait9.log")"
+K0=$(ctl_field server kicked)
+OUT=$(mgmt kick client9) || rvt_fail "kick client9: $OUT"
+grep -q "^kicked client9: its connection closed before its HELLO (no session)$" <<<"$OUT" ||
+	rvt_fail "the kick of a connection without a session says: $OUT"
+[ "$(ctl_field server kicked)" = "$K0" ] || rvt_fail "a connection without a session counted as kicked"
+rvt_wait_for 5 "its log line" grep -q "client client9 .*disconnected: kicked by the operator; it had no session yet" "$SLOG" ||
+	rvt_fail "the log says a session of client9 was released: $(grep -a client9 "$SLOG" | tail -2)"
 
 rvt_step "2. access: nobody without admin_group is refused"
 OUT=$(as_nobody nogroup "$RV_BIN" status -s "$SRV_SOCK" 2>&1)

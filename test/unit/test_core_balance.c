@@ -92,6 +92,20 @@ Test(balance, even_split_stays)
 	cr_assert_eq(to, 99);
 }
 
+Test(balance, the_lightest_of_the_least_busy_lanes_receives)
+{
+	/* Round-fourteen tester 69, three workers: an attacker's bulk flow
+	 * alone on lane 0, a session of 16 Mbit/s alone on lane 1, three
+	 * busy sessions on lane 2. Lane 1 receives, not lane 0 (which the
+	 * byte guard then refused: nothing moved). */
+	struct rv_balance_item it[] = { item(200 * MB, 0), item(2 * MB, 1), item(40 * MB, 2),
+					item(40 * MB, 2), item(41 * MB, 2) };
+	unsigned to = 99;
+
+	cr_assert_eq(rv_balance_pick(it, 5, 3, &P, &to), 2);
+	cr_assert_eq(to, 1);
+}
+
 Test(balance, recently_moved_sessions_stay)
 {
 	struct rv_balance_item it[] = { item(300 * MB, 0), item(400 * MB, 0), item(500 * MB, 0) };
