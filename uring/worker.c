@@ -23,9 +23,10 @@
  * buffer) gets a few buffers per turn, small packets (one per buffer) get
  * all of them. When bulk follows small packets the kernel owns them all, so
  * a turn also stops reaping once it has read its budget from either side
- * (over_budget): the rest waits, in order, for the next turn. In the spirit of BQL: bytes in flight inside the worker are
- * bounded, and what has not been read waits in the kernel's queues, which
- * the AQM (worker_rx.c) and the TUN queue length keep short.
+ * (over_budget): the rest waits, in order, for the next turn. In the
+ * spirit of BQL: bytes in flight inside the worker are bounded, and what has
+ * not been read waits in the kernel's queues, which the AQM (worker_rx.c)
+ * and the TUN queue length keep short.
  * Stop: rv_dataplane_stop sets w->stop and writes the worker's eventfd, whose
  * read is always in flight; the loop then ends and the ring is torn down.
  */
