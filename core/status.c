@@ -720,12 +720,12 @@ static void prom_session_family(struct rv_strbuf *o, const struct rv_status *st,
 static void prom_sessions(struct rv_strbuf *o, const struct rv_status *st)
 {
 	char more[64];
-	size_t n = 0;
+	bool any = false;
 
-	for (size_t i = 0; i < st->num_peers; i++) {
-		n += st->peers[i].has_session;
+	for (size_t i = 0; i < st->num_peers && !any; i++) {
+		any = st->peers[i].has_session;
 	}
-	if (n == 0) {
+	if (!any) {
 		return;
 	}
 	prom_session_family(o, st, "ringvpn_session_rx_bytes_total",
@@ -752,14 +752,19 @@ static void prom_sessions(struct rv_strbuf *o, const struct rv_status *st)
 	prom_head(o, "ringvpn_session_drops_total", "counter",
 		  "Packets of a peer dropped, by reason (only reasons seen at least once).");
 	for (size_t i = 0; i < st->num_peers; i++) {
-		for (int d = 0; d < RV_DROP_MAX && st->peers[i].has_session; d++) {
-			if (st->peers[i].stats.drop[d] == 0) {
+		const struct rv_status_peer *p = &st->peers[i];
+
+		if (!p->has_session) {
+			continue;
+		}
+		for (int d = 0; d < RV_DROP_MAX; d++) {
+			if (p->stats.drop[d] == 0) {
 				continue;
 			}
 			snprintf(more, sizeof(more), ",reason=\"%s\"",
 				 rv_drop_name((enum rv_drop_reason)d));
-			prom_peer(o, "ringvpn_session_drops_total", st->peers[i].name, more,
-				  st->peers[i].stats.drop[d]);
+			prom_peer(o, "ringvpn_session_drops_total", p->name, more,
+				  p->stats.drop[d]);
 		}
 	}
 	prom_head(o, "ringvpn_session_udp_silent_seconds", "gauge",

@@ -780,7 +780,7 @@ static void worker_loop(struct rv_worker *w)
 		struct io_uring_cqe *cqe;
 		struct timespec now;
 		unsigned head, n = 0;
-		bool cut;
+		bool cut = false;
 		int ret;
 
 		rv_qsbr_offline(q, w->qsbr_id);
@@ -797,7 +797,6 @@ static void worker_loop(struct rv_worker *w)
 		clock_gettime(CLOCK_REALTIME, &now);
 		w->rt_now_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 		w->turn_recvs = 0;
-		cut = false;
 		io_uring_for_each_cqe(ring, head, cqe)
 		{
 			w->cq_next = head + 1; /* what waits behind it (worker_rx.c) */
