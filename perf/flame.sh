@@ -4,7 +4,9 @@
 #   perf/flame.sh [VPN] [TEST]
 #     VPN   rv-on (default), rv-off, wg, wgo, ovpn, nebula
 #     TEST  tcp1 (default), tcp1r, tcp4, tcp4r, udp64, udp512
-#           (the UDP tests flood unless PPS=N sets a fixed packet rate)
+#           (the UDP tests flood unless PPS=N sets a fixed packet rate;
+#           SRC=blast sends and receives them with perf/blast, as
+#           perf/run.sh's PPS_TOOL=blast, instead of iperf3)
 #
 # Starts the VPN between two fresh namespaces (perf/topo.sh), runs iperf3 for
 # DURATION seconds (default 10) and meanwhile records
@@ -51,6 +53,13 @@ tcp1) args=(-P 1) ;; tcp1r) args=(-P 1 -R) ;; tcp4) args=(-P 4) ;; tcp4r) args=(
 udp64) args=(-u -l 64 -b $((${PPS:-0} * 64 * 8))) ;; udp512) args=(-u -l 512 -b $((${PPS:-0} * 512 * 8))) ;;
 *) rvp_die "unknown TEST '$TEST'" ;;
 esac
+SRC=${SRC:-iperf3} BLAST=${BLAST:-$RV_BUILD/perf/blast}
+case $SRC:$TEST in
+iperf3:*) ;;
+blast:udp*) [ -x "$BLAST" ] || rvp_die "SRC=blast: $BLAST not built (cmake --build $RV_BUILD --target blast)" ;;
+blast:*) rvp_die "SRC=blast is for the UDP tests (udp64, udp512), not $TEST" ;;
+*) rvp_die "SRC is iperf3 or blast, not '$SRC'" ;;
+esac
 
 vstart() {
 	case $VPN in
@@ -71,12 +80,22 @@ rvp_topo_up
 mkdir -p "$OUT/work"
 vstart "$OUT/work" >"$OUT/start.log" 2>&1 || { cat "$OUT/start.log" >&2; rvp_die "$VPN did not start"; }
 [ "${#VPN_PIDS[@]}" -gt 0 ] || rvp_die "no VPN processes to record"
-rvp_spawn b "$OUT/iperf3-server.log" iperf3 -s -p 5201
-srv=$RVP_LAST_PID
-for i in $(seq 50); do
-	ip netns exec "$RVP_NS_B" ss -Hltn "sport = :5201" | grep -q . && break
-	sleep 0.1
-done
+if [ "$SRC" = blast ]; then
+	# The sink counts for DURATION seconds from its first datagram.
+	rvp_spawn b "$OUT/blast-recv.log" "$BLAST" recv "$VPN_DST" 5201 "$DURATION"
+	srv=$RVP_LAST_PID
+	for i in $(seq 50); do
+		grep -q '^ready' "$OUT/blast-recv.log" && break
+		sleep 0.1
+	done
+else
+	rvp_spawn b "$OUT/iperf3-server.log" iperf3 -s -p 5201
+	srv=$RVP_LAST_PID
+	for i in $(seq 50); do
+		ip netns exec "$RVP_NS_B" ss -Hltn "sport = :5201" | grep -q . && break
+		sleep 0.1
+	done
+fi
 
 pids=$(IFS=,; echo "${VPN_PIDS[*]}")
 rvp_log "recording $VPN (pids $pids) for ${DURATION}s at ${FREQ} Hz during iperf3 $TEST"
@@ -84,8 +103,15 @@ rvp_spawn host "$OUT/perf-record.log" perf record -F "$FREQ" -g -e cpu-clock -p 
 	-o "$OUT/perf.data" -- sleep "$DURATION"
 rec=$RVP_LAST_PID
 sleep 0.3
-timeout --kill-after=5 $((DURATION + 20)) ip netns exec "$RVP_NS_A" \
-	iperf3 -c "$VPN_DST" -p 5201 -t "$DURATION" -J "${args[@]}" >"$OUT/iperf3.json" 2>&1
+if [ "$SRC" = blast ]; then
+	timeout --kill-after=5 $((DURATION + 20)) ip netns exec "$RVP_NS_A" \
+		"$BLAST" send "$VPN_DST" 5201 "${TEST#udp}" "${PPS:-0}" "$DURATION" >"$OUT/blast-send.log" 2>&1
+	# The sink ends DURATION s after its first datagram or 2 s after its last.
+	for i in $(seq 50); do rvp_alive "$srv" || break; sleep 0.1; done
+else
+	timeout --kill-after=5 $((DURATION + 20)) ip netns exec "$RVP_NS_A" \
+		iperf3 -c "$VPN_DST" -p 5201 -t "$DURATION" -J "${args[@]}" >"$OUT/iperf3.json" 2>&1
+fi
 # perf record ends by itself after DURATION (its "sleep" workload); bounded wait.
 for i in $(seq $((DURATION * 10 + 100))); do rvp_alive "$rec" || break; sleep 0.1; done
 rvp_alive "$rec" && kill -INT "$rec"
@@ -98,14 +124,19 @@ rvp_topo_down
 perf script -i "$OUT/perf.data" -F comm,pid,tid,time,event,ip,sym,dso 2>"$OUT/perf-script.err" \
 	>"$OUT/perf-script.txt" || rvp_die "perf script failed: $(head -5 "$OUT/perf-script.err")"
 python3 "$HERE/stackcollapse.py" "$OUT/perf-script.txt" >"$OUT/stacks.folded" || rvp_die "stackcollapse failed"
-gbps=$(python3 -c '
+if [ "$SRC" = blast ]; then
+	gbps=$(awk -v d="$DURATION" '/^sent/ { s = $2 } END { printf "blast sent %.0f pps", s / d }' "$OUT/blast-send.log")
+	gbps="$gbps, $(awk -v d="$DURATION" '/^received/ { r = $2 } END { printf "received %.0f pps", r / d }' "$OUT/blast-recv.log")"
+else
+	gbps=$(python3 -c '
 import json,sys
 try:
     e=json.load(open(sys.argv[1]))["end"]; r=e.get("sum_received") or e["sum"]
     print("%.3f Gbit/s" % (r["bytes"]*8/r["seconds"]/1e9))
 except Exception: print("iperf3 result unavailable")' "$OUT/iperf3.json")
+fi
 samples=$(awk '{ s += $NF } END { print s + 0 }' "$OUT/stacks.folded")
-title="$VPN — iperf3 $TEST, $gbps"
+title="$VPN — $SRC $TEST, $gbps"
 sub="perf record -F $FREQ -g -e cpu-clock -p <VPN pids>, ${DURATION}s, $samples samples ($(nproc) cores, $(uname -r), $(date -u +%FT%TZ))"
 python3 "$HERE/flamegraph.py" "$OUT/stacks.folded" -o "$OUT/flame.html" --title "$title" --subtitle "$sub" ||
 	rvp_die "flamegraph.py failed"
