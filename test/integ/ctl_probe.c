@@ -54,6 +54,10 @@
  *                      200 ms (gap=MS: every MS) for |hold| seconds; prints
  *                      "stall: ..." with whether and when the server cut
  *                      the connection
+ *         then=unkeyed stop before RUNNING: take CONFIG and the server's
+ *                      first KEY, never answer it, and read for |hold|
+ *                      seconds (prints "unkeyed" instead of "running",
+ *                      then "held" or "closed: ...")
  *       Whenever the server ends the session it prints
  *       "closed: goodbye|error CODE (TEXT) ...". Exits 0 if the session
  *       reached RUNNING, 1 if not, 2 on usage or setup errors.
@@ -352,7 +356,7 @@ static void print_end(const struct rv_ctl_msg *m)
  * |prev4| if given), CONFIG (its addresses in |addrs|), KEY(1) -> KEY_ACK ->
  * KEY_CONFIRM(1). Returns 0, or -1 after printing why when |verbose|. */
 static int bring_up(struct probe *p, const struct rv_ip_addr *prev4, char *addrs, size_t len,
-		    bool verbose)
+		    bool verbose, bool ack_key)
 {
 	struct rv_ctl_msg m, out;
 	struct rv_x25519 kp = { 0 };
@@ -382,6 +386,10 @@ static int bring_up(struct probe *p, const struct rv_ip_addr *prev4, char *addrs
 	if (probe_msg(p, &m) || m.type != RV_CTL_KEY || rv_x25519_generate(&kp)) {
 		goto out;
 	}
+	if (!ack_key) {
+		ret = 0;
+		goto out;
+	}
 	out.type = RV_CTL_KEY_ACK;
 	out.key.epoch = m.key.epoch;
 	memcpy(out.key.pub, kp.pub, sizeof(kp.pub));
@@ -407,7 +415,7 @@ static int one_cycle(struct rv_tls_ctx *ctx, char **argv, int i, bool print,
 	if (p.fd < 0 || rv_tls_conn_new(&p.c, ctx)) {
 		goto out;
 	}
-	if (bring_up(&p, prev4, addrs, sizeof(addrs), false)) {
+	if (bring_up(&p, prev4, addrs, sizeof(addrs), false, true)) {
 		goto out;
 	}
 	if (print) {
@@ -682,9 +690,33 @@ static int parse_session_opts(struct session_opts *o, int argc, char **argv)
 		}
 	}
 	if (strcmp(o->then, "goodbye") && strcmp(o->then, "wait") && strcmp(o->then, "silent") &&
-	    strcmp(o->then, "rekey-flood") && strcmp(o->then, "stall")) {
+	    strcmp(o->then, "rekey-flood") && strcmp(o->then, "stall") &&
+	    strcmp(o->then, "unkeyed")) {
 		return -1;
 	}
+	return 0;
+}
+
+/* hold_unkeyed reads, answering nothing, for |secs| after the server's
+ * first KEY. Returns 0 if the connection was still open at the end. */
+static int hold_unkeyed(struct probe *p, double secs)
+{
+	double end = now_s() + secs;
+
+	while (now_s() < end) {
+		struct rv_ctl_msg m;
+		int r = probe_next(p, &m, 200);
+
+		if (r < 0) {
+			printf("closed: %s\n", p->why);
+			return 1;
+		}
+		if (r == 0 && (m.type == RV_CTL_GOODBYE || m.type == RV_CTL_ERROR)) {
+			print_end(&m);
+			return 1;
+		}
+	}
+	printf("held %.1f s\n", secs);
 	return 0;
 }
 
@@ -709,7 +741,12 @@ static int do_session(int argc, char **argv)
 		printf("not running: cannot connect: %s\n", strerror(errno));
 		goto out;
 	}
-	if (bring_up(&p, &o.prev4, addrs, sizeof(addrs), true)) {
+	if (bring_up(&p, &o.prev4, addrs, sizeof(addrs), true, strcmp(o.then, "unkeyed") != 0)) {
+		goto out;
+	}
+	if (!strcmp(o.then, "unkeyed")) {
+		printf("assigned %s\nunkeyed\n", addrs);
+		ret = hold_unkeyed(&p, o.hold);
 		goto out;
 	}
 	printf("assigned %s\nrunning\n", addrs);

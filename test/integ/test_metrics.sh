@@ -31,7 +31,7 @@ set -u
 for tool in promtool prometheus curl; do
 	command -v "$tool" >/dev/null || { echo "$tool not found (scripts/install-deps.sh)" >&2; exit 1; }
 done
-ctl_init 1
+ctl_init 2
 ctl_client_ns c1 1
 C1=$(rvt_ns_name c1)
 URL=http://127.0.0.1:9586/metrics
@@ -79,6 +79,32 @@ rvt_run "$RV_BIN" status --prometheus -s "$SRV_SOCK" >"$RVT_TMP/status.prom" || 
 rvt_run promtool check metrics <"$RVT_TMP/status.prom" || rvt_fail "promtool rejects status --prometheus"
 grep -q '^ringvpn_session_rx_bytes_total{peer="client1"} [1-9]' "$RVT_TMP/status.prom" ||
 	rvt_fail "status --prometheus lacks the session's byte counter"
+
+rvt_step "a connection between its CONFIG and its first key is no session to export"
+# A client (or any holder of its certificate) that has been given its
+# address and the server's first KEY but has not answered it has no keys:
+# its series read a session of 0 key exchanges (round-fourteen tester 69).
+rvt_bg "$C1" unkeyed "$PROBE" session 10.88.1.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/client2.crt" "$PKI/client2.key" then=unkeyed hold=15
+UNKEYED_PID=$RVT_LAST_PID
+rvt_wait_for 10 "client2 between CONFIG and KEY" grep -q '^unkeyed' "$RVT_TMP/unkeyed.log" ||
+	rvt_fail "the probe did not reach the first KEY: $(cat "$RVT_TMP/unkeyed.log")"
+ctl_status | grep -q '^session name=client2 ' || rvt_fail "status does not list client2: $(ctl_status | grep '^session')"
+scrape "$S" "$RVT_TMP/unkeyed.prom" || rvt_fail "GET $URL during client2's setup"
+rvt_run promtool check metrics <"$RVT_TMP/unkeyed.prom" || rvt_fail "promtool rejects the exposition"
+! grep -q 'peer="client2"' "$RVT_TMP/unkeyed.prom" ||
+	rvt_fail "client2 exported before its first key: $(grep 'peer="client2"' "$RVT_TMP/unkeyed.prom")"
+grep -q '^ringvpn_session_rx_bytes_total{peer="client1"} [1-9]' "$RVT_TMP/unkeyed.prom" ||
+	rvt_fail "client1's session is not exported beside it"
+# The handshake's deadline (handshake_timeout, 5 s) ends it.
+rvt_wait_for 15 "client2 closed for its missing KEY_ACK" grep -q '^closed' "$RVT_TMP/unkeyed.log" ||
+	rvt_fail "an unanswered first KEY was not closed: $(cat "$RVT_TMP/unkeyed.log")"
+grep -q 'KEY_ACK for the first key' "$RVT_TMP/unkeyed.log" ||
+	rvt_fail "the close does not say why: $(cat "$RVT_TMP/unkeyed.log")"
+wait "$UNKEYED_PID" 2>/dev/null
+rvt_forget_pid "$UNKEYED_PID"
+no_client2() { ! ctl_status | grep -q '^session name=client2 '; }
+rvt_wait_for 5 "client2 gone" no_client2 || rvt_fail "client2's connection is still listed: $(ctl_status | grep '^session')"
 
 rvt_step "the client's endpoint"
 scrape "$C1" "$RVT_TMP/cli.prom" || rvt_fail "GET $URL on the client"
