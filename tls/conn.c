@@ -399,12 +399,13 @@ int64_t rv_tls_conn_peer_not_after(const struct rv_tls_conn *c)
 int rv_tls_conn_reverify(struct rv_tls_conn *c, struct rv_tls_ctx *ctx, char *err, size_t err_len)
 {
 	SSL_CTX *sc = rv_tls_ctx_ssl(ctx);
-	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
 	X509 *leaf = SSL_get_peer_certificate(c->ssl);
 	X509_STORE_CTX *xs = X509_STORE_CTX_new();
 	int ret = -EKEYREJECTED, code;
 
-	if (!leaf || !xs || !X509_STORE_CTX_init(xs, SSL_CTX_get_cert_store(sc), leaf, chain) ||
+	/* The chain from the new CA file alone, as the handshake builds it
+	 * (tls/ctx.c verify_from_ca_file). */
+	if (!leaf || !xs || !X509_STORE_CTX_init(xs, SSL_CTX_get_cert_store(sc), leaf, NULL) ||
 	    !X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(xs), SSL_CTX_get0_param(sc)) ||
 	    !X509_STORE_CTX_set_default(xs, rv_tls_ctx_role(ctx) == RV_TLS_SERVER ? "ssl_client"
 										  : "ssl_server")) {

@@ -532,6 +532,18 @@ void rv_ctl_peer_told_data_status(struct rv_ctl_peer *c, const struct rv_ctl_dat
 				 "client for %u s: UDP to %s may be blocked on the way; "
 				 "the session stays up",
 				 secs, a);
+		} else if (rv_session_last_rx_ns(c->session) == 0) {
+			/* No datagram has come from it at all: nothing to
+			 * answer, no address of it to name ("its keepalives,
+			 * which we answer, do not come (none for 0 s) ... UDP
+			 * from (none)" of a session a second old: round-fifteen
+			 * tester 70). */
+			rv_warnx_rl("client %s: data channel silent: no data-channel datagram "
+				    "has come from it since its session began %u s ago, and it "
+				    "reports none of ours: UDP from it may be blocked on the "
+				    "way, ours maybe too (the session stays up)",
+				    c->name,
+				    (unsigned)((now_ns - c->running_since_ns) / RV_NSEC_PER_SEC));
 		} else if (rv_session_last_rx_ns(c->session) > since + RV_NSEC_PER_SEC) {
 			/* Its keepalives came meanwhile, and we answered
 			 * each: the loss is on our way to it. A second of

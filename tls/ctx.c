@@ -189,6 +189,20 @@ static int verify_name(int ok, X509_STORE_CTX *xs)
 	return 1;
 }
 
+/* verify_from_ca_file verifies a peer's certificate with a chain built
+ * from the CA file alone. The certificates a peer sends after its own are
+ * not taken as CAs: a client certificate carrying CA:TRUE (which other
+ * tools issue) signed a leaf of any name and logged in as it, while `pki
+ * verify` refused the same chain (round-fifteen tester 72). Every CA
+ * between a leaf and its root is named in the CA file, as for `pki
+ * verify` and the re-verification of live sessions (rv_tls_conn_reverify). */
+static int verify_from_ca_file(X509_STORE_CTX *xs, void *arg)
+{
+	(void)arg;
+	X509_STORE_CTX_set_chain(xs, NULL);
+	return X509_verify_cert(xs);
+}
+
 static bool is_ip_literal(const char *name)
 {
 	struct in6_addr a6;
@@ -508,15 +522,15 @@ static int own_against_store(struct rv_tls_ctx *c, X509 *x, const char *what, co
 	SSL_CTX *sc = c->ssl_ctx;
 	enum rv_tls_role role = c->role;
 	X509_STORE_CTX *vc = X509_STORE_CTX_new();
-	STACK_OF(X509) *chain = NULL;
 	int ret = 0, e;
 
 	if (vc == NULL) {
 		snprintf(err, err_len, "out of memory");
 		return -ENOMEM;
 	}
-	SSL_CTX_get0_chain_certs(sc, &chain);
-	if (!X509_STORE_CTX_init(vc, SSL_CTX_get_cert_store(sc), x, chain) ||
+	/* As a peer builds the chain: from its CA file alone, not from the
+	 * intermediates this side sends (verify_from_ca_file). */
+	if (!X509_STORE_CTX_init(vc, SSL_CTX_get_cert_store(sc), x, NULL) ||
 	    !X509_STORE_CTX_set_purpose(vc, role == RV_TLS_SERVER ? X509_PURPOSE_SSL_SERVER
 								  : X509_PURPOSE_SSL_CLIENT)) {
 		ERR_clear_error();
@@ -624,7 +638,9 @@ static int load_cert(SSL_CTX *sc, const char *path, int64_t *not_after, struct f
 		goto out;
 	}
 	X509_free(x);
-	/* Further certificates in the file are the chain (intermediates). */
+	/* Further certificates in the file are the chain (intermediates),
+	 * sent with it; a ringvpn peer takes its CAs from its own CA file
+	 * alone (verify_from_ca_file). */
 	while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
 		if (!SSL_CTX_add1_chain_cert(sc, x)) {
 			X509_free(x);
@@ -887,6 +903,7 @@ own_id : {
 }
 no_cert:
 
+	SSL_CTX_set_cert_verify_callback(c->ssl_ctx, verify_from_ca_file, NULL);
 	if (p->role == RV_TLS_SERVER) {
 		SSL_CTX_set_verify(c->ssl_ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
 				   verify_name);

@@ -138,10 +138,13 @@ rvt_log "server RSS: $RSS0 kB before, $PEAK kB at most during, $RSS1 kB after"
 rvt_step "4. a client that claims a silence longer than its session"
 # DATA_STATUS(silent, 4294967295 s) from a session a second old: said as
 # at most the session's age, as status shows it (it went into the log as
-# "none for 4294967295 s": round-five tester 31).
+# "none for 4294967295 s": round-five tester 31). The probe sends no
+# datagram: said as none since the session began, not as keepalives "which
+# we answer" missing for 0 s from "(none)" (round-fifteen tester 70).
 OUT=$(probe client2 then=silent hold=2) || { echo "$OUT"; rvt_fail "client2 probe"; }
-rvt_wait_for 5 "the silence said" grep -q "client client2: data channel silent: its keepalives, which we answer, do not come (none for [0-9] s)" "$SLOG" ||
+rvt_wait_for 5 "the silence said" grep -q "client client2: data channel silent: no data-channel datagram has come from it since its session began [0-9] s ago" "$SLOG" ||
 	rvt_fail "the claimed silence: $(grep -a "client client2: .*silent\|client client2: our data" "$SLOG" | tail -1)"
+! grep -a "client client2: .*silent" "$SLOG" | grep -q "(none)" || rvt_fail "the silence names the address (none)"
 
 rvt_step "client1 was never disturbed"
 kill -INT "$PING"

@@ -394,6 +394,22 @@ Test(config, bad_files_name_file_line_and_reason)
 	}
 }
 
+/* '#' starts a comment anywhere, so a value cannot hold one; the error a
+ * value cut there leads to says so (a certificate name "site#a" was blamed
+ * as "site": round-fifteen tester 72). A comment after a blank is said
+ * nothing of. */
+Test(config, a_hash_inside_a_value_is_said)
+{
+	cr_assert_eq(parse(RV_CONFIG_SERVER, "fixed = site#a 10.99.0.50\n"), -EINVAL);
+	cr_assert(strstr(err, "t.conf:1: fixed: 'site'"), "%s", err);
+	cr_assert(strstr(err, "(a '#' began a comment there: no value can hold '#')"), "%s", err);
+	cr_assert_eq(parse(RV_CONFIG_SERVER, "mtu = 1400# the veth's\n"), 0, "%s", err);
+	cr_assert_eq(parse(RV_CONFIG_SERVER, "mtu = 14#00\n"), -EINVAL);
+	cr_assert(strstr(err, "began a comment"), "%s", err);
+	cr_assert_eq(parse(RV_CONFIG_SERVER, "mtu = 99999 # too big\n"), -EINVAL);
+	cr_assert_null(strstr(err, "comment"), "%s", err);
+}
+
 Test(config, binary_and_long_lines)
 {
 	static const char nul[] = "mtu = 1400\nta\0x = 1\n";

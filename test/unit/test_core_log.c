@@ -1,7 +1,8 @@
 /*
  * test_core_log.c — the three line formats of core/log.h (text, journal,
  * json), checked by capturing stderr into a file: the level prefix or
- * syslog priority (an error's LEVEL is "error"), JSON escaping, and one
+ * syslog priority (an error's LEVEL is "error"), JSON escaping (a cut
+ * line still closed, bytes that are not UTF-8 as U+FFFD), and one
  * newline-terminated line per call.
  *
  *   build/<dir>/test/test_core_log
@@ -132,6 +133,54 @@ Test(log, long_message_is_one_terminated_line)
 		cr_assert_gt(strlen(out), 1000, "format %zu", i);
 		cr_assert_eq(strchr(out, '\n'), out + strlen(out) - 1, "format %zu", i);
 	}
+}
+
+static void quotes_line(void)
+{
+	static char q[1021];
+
+	memset(q, '"', sizeof(q) - 1);
+	rv_log_set_prefix("server");
+	rv_log_set_level(RV_LOG_INFO);
+	rv_warnx("%s", q);
+}
+
+static void bytes_line(void)
+{
+	rv_log_set_prefix("server");
+	rv_log_set_level(RV_LOG_INFO);
+	rv_warnx("a\xff\xfe b \xc3\xa9 c \xc0\xaf d \xed\xa0\x80 e \xf0\x9f\x94\x92 f \xe2\x82");
+}
+
+/* A JSON line stays one JSON object in UTF-8 (round-fifteen tester 72): a
+ * message whose escapes outgrow the line is cut between escapes, before
+ * the closing quote and brace (1,020 quotes ended the line inside a \"
+ * with neither), and a byte that is not well-formed UTF-8 (a config
+ * value, a peer's text) is written as U+FFFD (raw 0xff went out). */
+Test(log, json_line_stays_json)
+{
+	size_t len, bs = 0;
+	const char *msg;
+
+	rv_log_set_format(RV_LOG_FMT_JSON);
+	capture(quotes_line);
+	len = strlen(out);
+	cr_assert_eq(strchr(out, '\n'), out + len - 1, "one line: %s", out);
+	cr_assert_eq(strcmp(out + len - 3, "\"}\n"), 0, "unclosed: ...%s", out + len - 16);
+	msg = strstr(out, "\"msg\":\"");
+	cr_assert_not_null(msg);
+	msg += 7;
+	/* Only whole \" pairs between the opening and the closing quote. */
+	for (const char *c = msg; c < out + len - 3; c += 2, bs++) {
+		cr_assert(c[0] == '\\' && c[1] == '"', "cut escape at %zu: %s", bs, msg);
+	}
+	cr_assert_gt(bs, 500, "%zu quotes kept", bs);
+
+	capture(bytes_line);
+	cr_assert_not_null(strstr(out,
+				  "\"msg\":\"a\\ufffd\\ufffd b \xc3\xa9 c \\ufffd\\ufffd d "
+				  "\\ufffd\\ufffd\\ufffd e \xf0\x9f\x94\x92 f \\ufffd\\ufffd\"}\n"),
+			   "%s", out);
 }
 
 /* A burst of RV_RATELIMIT_BURST lines, then one a second: calls for 2.2 s

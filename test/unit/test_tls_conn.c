@@ -21,6 +21,8 @@
 #include "crypto/kdf.h"
 #include "pki/ca.h"
 #include "pki/crl.h"
+#include "pki/issue.h"
+#include "pki/pem.h"
 #include "test/lib/t_pki.h"
 #include "tls/conn.h"
 #include "tls/ctx.h"
@@ -405,4 +407,120 @@ Test(tls_conn, crl_older_by_number)
 	rv_tls_ctx_free(old_ctx);
 	rv_tls_ctx_free(new_ctx);
 	rv_tls_ctx_free(other_ctx);
+}
+
+/* cat_files writes the files |a| and |b| one after the other to |out|. */
+static void cat_files(const char *out, const char *a, const char *b)
+{
+	FILE *o = fopen(out, "w");
+	const char *in[] = { a, b };
+
+	cr_assert_not_null(o, "%s", out);
+	for (size_t i = 0; i < 2; i++) {
+		FILE *f = fopen(in[i], "r");
+		char buf[4096];
+		size_t n;
+
+		cr_assert_not_null(f, "%s", in[i]);
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+			cr_assert_eq(fwrite(buf, 1, n, o), n);
+		}
+		fclose(f);
+	}
+	cr_assert_eq(fclose(o), 0);
+}
+
+/* make_sub_ca makes a CA ("mallory") under |dir| and a copy of its
+ * certificate (CA:TRUE, keyCertSign) signed by the test CA instead of
+ * itself, written to |signed_crt|: what another tool issues as a client
+ * certificate carrying CA:TRUE. Returns the CA to issue with (the copy
+ * has its name and key). */
+static struct rv_pki_ca *make_sub_ca(const char *dir, const char *signed_crt)
+{
+	struct rv_pki_ca_opts o = { .name = "mallory", .days = 30 };
+	struct rv_pki_err perr = { 0 };
+	struct rv_pki_ca *sub = NULL;
+	char sub_self[T_PKI_PATH + 64];
+	X509 *x = NULL, *root = NULL;
+	EVP_PKEY *root_key = NULL;
+	int i;
+
+	cr_assert_eq(rv_pki_ca_create(dir, &o, &perr), 0, "%s", perr.msg);
+	cr_assert_eq(rv_pki_ca_open(&sub, dir, &perr), 0, "%s", perr.msg);
+	snprintf(sub_self, sizeof(sub_self), "%s/ca.crt", dir);
+	cr_assert_eq(rv_pem_read_cert(&x, sub_self, &perr), 0, "%s", perr.msg);
+	cr_assert_eq(rv_pem_read_cert(&root, pki.ca_crt, &perr), 0, "%s", perr.msg);
+	cr_assert_eq(rv_pem_read_key(&root_key, pki.ca_key, &perr), 0, "%s", perr.msg);
+	/* Its authority key identifier names its own key: gone, the root's
+	 * name as the issuer, the root's signature. */
+	while ((i = X509_get_ext_by_NID(x, NID_authority_key_identifier, -1)) >= 0) {
+		X509_EXTENSION_free(X509_delete_ext(x, i));
+	}
+	cr_assert(X509_set_issuer_name(x, X509_get_subject_name(root)));
+	cr_assert(X509_sign(x, root_key, EVP_sha256()) > 0);
+	cr_assert_eq(rv_pem_write_cert(signed_crt, x, true, &perr), 0, "%s", perr.msg);
+	X509_free(x);
+	X509_free(root);
+	EVP_PKEY_free(root_key);
+	return sub;
+}
+
+/* A peer's chain is built from the CA file alone: a certificate the peer
+ * sends after its own is no CA to this side. A client certificate carrying
+ * CA:TRUE signed a leaf named "victim", and the server, without a CRL,
+ * let it in as victim (round-fifteen tester 72); with the sub-CA in the
+ * CA file it is an intermediate of the deployment and its leaf gets in,
+ * and a CA file without it again ends that session. */
+Test(tls_conn, chain_only_from_ca_file)
+{
+	char dir[T_PKI_PATH + 16], sub_crt[T_PKI_PATH + 32], chain[T_PKI_PATH + 32],
+		both_cas[T_PKI_PATH + 32], err[256];
+	struct rv_pki_issue_opts o;
+	struct rv_pki_issued out;
+	struct rv_pki_err perr = { 0 };
+	struct rv_pki_ca *sub;
+	struct pair p = { 0 };
+
+	snprintf(dir, sizeof(dir), "%s/mallory", pki.dir);
+	snprintf(sub_crt, sizeof(sub_crt), "%s/mallory-signed.crt", pki.dir);
+	snprintf(chain, sizeof(chain), "%s/victim-chain.crt", pki.dir);
+	snprintf(both_cas, sizeof(both_cas), "%s/both-cas.crt", pki.dir);
+	sub = make_sub_ca(dir, sub_crt);
+	rv_pki_issue_opts_init(&o, RV_PKI_CERT_CLIENT, "victim");
+	o.out_dir = pki.dir;
+	cr_assert_eq(rv_pki_issue(sub, &o, &out, &perr), 0, "%s", perr.msg);
+	rv_pki_ca_free(sub);
+	cat_files(chain, out.crt, sub_crt);
+
+	/* The chain sent, the sub-CA not in the server's CA file: refused. */
+	p.sctx = mk_ctx(RV_TLS_SERVER, pki.ca_crt, pki.server_crt, pki.server_key, NULL, NULL);
+	p.cctx = mk_ctx(RV_TLS_CLIENT, pki.ca_crt, chain, out.key, NULL, T_PKI_SERVER_NAME);
+	run(&p);
+	cr_assert_eq(p.ss, RV_TLS_ERROR, "a leaf of a CA the peer sent got in as %s",
+		     rv_tls_conn_peer_cn(p.s) ? rv_tls_conn_peer_cn(p.s) : "?");
+	cr_assert(strstr(rv_tls_conn_error(p.s), "unable to get local issuer certificate"), "%s",
+		  rv_tls_conn_error(p.s));
+	cr_assert_null(rv_tls_conn_peer_cn(p.s));
+	free_pair(&p);
+
+	/* The sub-CA in the server's CA file: an intermediate, taken. */
+	cat_files(both_cas, pki.ca_crt, sub_crt);
+	memset(&p, 0, sizeof(p));
+	p.sctx = mk_ctx(RV_TLS_SERVER, both_cas, pki.server_crt, pki.server_key, NULL, NULL);
+	p.cctx = mk_ctx(RV_TLS_CLIENT, pki.ca_crt, chain, out.key, NULL, T_PKI_SERVER_NAME);
+	run(&p);
+	cr_assert_eq(p.ss, RV_TLS_OK, "%s", rv_tls_conn_error(p.s));
+	cr_assert_str_eq(rv_tls_conn_peer_cn(p.s), "victim");
+	/* A CA file without it again: the live session no longer verifies,
+	 * whatever chain it sent. */
+	{
+		struct rv_tls_ctx *root_only = mk_ctx(RV_TLS_SERVER, pki.ca_crt, pki.server_crt,
+						      pki.server_key, NULL, NULL);
+
+		cr_assert_eq(rv_tls_conn_reverify(p.s, p.sctx, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(rv_tls_conn_reverify(p.s, root_only, err, sizeof(err)), -EKEYREJECTED);
+		cr_assert(strstr(err, "unable to get local issuer certificate"), "%s", err);
+		rv_tls_ctx_free(root_only);
+	}
+	free_pair(&p);
 }
