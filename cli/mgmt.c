@@ -113,10 +113,20 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 
 	if (rv_mgmt_format(line, sizeof(line), req)) {
 		if (req->cmd == RV_MGMT_KICK || req->cmd == RV_MGMT_REKEY) {
+			char shown[sizeof(req->name)];
+
+			/* Its control characters as '?': a newline or a
+			 * terminal escape went out as given (round-fifteen
+			 * tester 72). */
+			snprintf(shown, sizeof(shown), "%s", req->name);
+			rv_log_sanitize(shown, strlen(shown));
+			for (char *c = shown; *c; c++) {
+				*c = *c == '\n' || *c == '\t' ? '?' : *c;
+			}
 			fprintf(stderr,
 				"ringvpn: '%s' is no client's name (a certificate name: 1-%d "
 				"printable ASCII characters, no spaces)\n",
-				req->name, RV_CERT_NAME_MAX);
+				shown, RV_CERT_NAME_MAX);
 		} else {
 			fprintf(stderr, "ringvpn: invalid request argument\n");
 		}
@@ -561,7 +571,14 @@ static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 				: c == 'p' ? RV_MGMT_PROMETHEUS
 					   : RV_MGMT_KV;
 
-			/* The last one was taken silently (a tester). */
+			/* The last one was taken silently (a tester); the
+			 * same one twice is refused as every flag is
+			 * (round-fifteen tester 72). */
+			if ((int)req.format == f) {
+				fprintf(stderr, "ringvpn status: flag '%s' given twice\n",
+					argv[optind - 1]);
+				return RV_EXIT_USAGE;
+			}
 			if (req.format != RV_MGMT_HUMAN && (int)req.format != f) {
 				fprintf(stderr, "ringvpn status: --json, --prometheus and --kv are "
 						"alternatives: give one\n");

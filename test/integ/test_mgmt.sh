@@ -430,6 +430,17 @@ usage2 kick -s "$SRV_SOCK" -s "$RVT_TMP/c1.sock" client2
 grep -q "flag '--socket' given twice" "$RVT_TMP/u.out" || rvt_fail "-s twice: $(cat "$RVT_TMP/u.out")"
 usage2 status --watch 1 --watch 2 -s "$SRV_SOCK"
 usage2 status -s ''
+# The same format twice, an argument to version or help, a NAME with a
+# newline shown as one line (round-fifteen tester 72: accepted, exit 0,
+# and the newline printed as given).
+usage2 status --prometheus --prometheus -s "$SRV_SOCK"
+grep -q "flag '--prometheus' given twice" "$RVT_TMP/u.out" || rvt_fail "--prometheus twice: $(cat "$RVT_TMP/u.out")"
+usage2 version extra
+usage2 help nope
+usage2 kick -s "$SRV_SOCK" $'client1\nclient2'
+[ "$(wc -l <"$RVT_TMP/u.out")" = 1 ] && grep -q "'client1?client2' is no client's name" "$RVT_TMP/u.out" ||
+	rvt_fail "a NAME with a newline: $(cat "$RVT_TMP/u.out")"
+"$RV_BIN" help pki | grep -q "^usage: ringvpn pki " || rvt_fail "help pki does not show pki's usage"
 sleep 1
 R1="$(ctl_field "session name=client1" epoch) $(ctl_field "session name=client2" epoch)"
 [ "$R1" = "$R0" ] || rvt_fail "a refused rekey rekeyed: epochs $R1 after $R0"
