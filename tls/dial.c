@@ -605,6 +605,7 @@ void rv_client_on_connect(struct rv_loop *l, struct rv_chan *c, int res)
 	if (res < 0) {
 		rv_warnx("cannot connect to server %s: %s", s->server_str, strerror(-res));
 		rv_chan_set_reason(c, "connect: %s", strerror(-res));
+		c->connect_failed = true;
 		rv_chan_close(l, c);
 		return;
 	}
@@ -786,7 +787,9 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 			s->last6 = *rv_session_vaddr6(sess);
 		}
 	}
-	if (c->reason[0] && !rejected) {
+	/* A connect that failed was said as such: no "disconnected" from a
+	 * connection there never was (round-fifteen tester 71). */
+	if (c->reason[0] && !rejected && !c->connect_failed) {
 		/* A malformed message or a version skew from the server: the
 		 * operator's to look at (at info it went unseen). */
 		if (fail == RV_LOOP_GAVE_UP_PROTOCOL) {

@@ -287,6 +287,7 @@ struct rv_chan {
 	bool hello;	       /* the handshake got past the ClientHello */
 	bool was_running;      /* the peer reached RUNNING */
 	bool tls_failed;       /* the handshake failed (client: for the exit code) */
+	bool connect_failed;   /* client: its TCP connect failed (said then) */
 	bool hs_counted;       /* server: its handshake counted as timed out or evicted */
 	bool send_armed;
 	bool released;		       /* its peer was released before the close (replaced) */

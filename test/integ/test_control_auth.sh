@@ -279,7 +279,13 @@ check_exit 15 ip netns exec "$S" "$RV_BIN" server -c "$RVT_TMP/s2.conf" --tun rv
 # A client that cannot reach its server gives up with the network code.
 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc1x "$RVT_TMP/c1x.sock"
 check_exit 15 ip netns exec "$C1" timeout 20 "$RV_BIN" client -c "$RVT_TMP/c1.conf" --server 10.88.1.1:1 \
-	--max-attempts 1
+	--max-attempts 2
+# Said once, as a connect that failed: not also as "disconnected" from a
+# connection there never was (round-fifteen tester 71).
+grep -q "cannot connect to server 10.88.1.1 (10.88.1.1:1): Connection refused" "$RVT_TMP/exit.log" ||
+	rvt_fail "the refused connect not said: $(cat "$RVT_TMP/exit.log")"
+! grep -q "disconnected from server" "$RVT_TMP/exit.log" ||
+	rvt_fail "a connect that failed said as a disconnection: $(grep disconnected "$RVT_TMP/exit.log")"
 # A port where something else answers (plain HTTP): a TLS failure, named as
 # such (it said "peer sent no certificate").
 rvt_bg "$S" http-port python3 -c '
