@@ -312,7 +312,9 @@ static bool write_line(enum rv_log_level level, const char *msg)
 
 	switch (atomic_load(&log_format)) {
 	case RV_LOG_FMT_JSON:
-		off = json_line(line, sizeof(line) - 1, level, msg);
+		/* Room for the newline: the cut below would take the
+		 * object's closing brace. */
+		off = json_line(line, sizeof(line) - 2, level, msg);
 		break;
 	case RV_LOG_FMT_JOURNAL:
 		n = snprintf(line, sizeof(line) - 1, "<%d>%s", prio[level], msg);

@@ -30,6 +30,7 @@ struct rv_tls_conn {
 	char err[256];
 	char alert[128];  /* last fatal alert received, for the error text */
 	char refused[96]; /* whose certificate our verification refused */
+	size_t sent_cas;  /* certificates the peer sent besides its own */
 };
 
 static int conn_ex_index = -1;
@@ -222,9 +223,21 @@ static enum rv_tls_status fail(struct rv_tls_conn *c, int ret)
 			 RV_TLS_CN_MAX);
 		ERR_clear_error();
 	} else if (vr != X509_V_OK && vr != X509_V_ERR_INVALID_CALL) {
-		snprintf(c->err, sizeof(c->err), "certificate verification failed: %s%s%s%s",
+		bool no_issuer = vr == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+				 vr == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT;
+		char sent[160] = "";
+
+		/* Where the peer's intermediate belongs: the chain is built
+		 * from this side's CA file alone. */
+		if (no_issuer && c->sent_cas > 0) {
+			snprintf(sent, sizeof(sent),
+				 "; it sent %zu more certificate(s), which are not taken as CAs: "
+				 "an intermediate CA belongs in this side's ca file",
+				 c->sent_cas);
+		}
+		snprintf(c->err, sizeof(c->err), "certificate verification failed: %s%s%s%s%s",
 			 X509_verify_cert_error_string(vr), c->refused[0] ? " (" : "", c->refused,
-			 c->refused[0] ? ")" : "");
+			 c->refused[0] ? ")" : "", sent);
 		ERR_clear_error();
 	} else if (c->alert[0]) {
 		snprintf(c->err, sizeof(c->err), "%s", c->alert);
@@ -460,6 +473,17 @@ void rv_tls_conn_note_refused(X509_STORE_CTX *xs)
 	OPENSSL_free(hex);
 	BN_free(bn);
 	ERR_clear_error();
+}
+
+void rv_tls_conn_note_sent_cas(X509_STORE_CTX *xs, size_t n)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct rv_tls_conn *c =
+		ssl && conn_ex_index >= 0 ? SSL_get_ex_data(ssl, conn_ex_index) : NULL;
+
+	if (c) {
+		c->sent_cas = n;
+	}
 }
 
 int rv_tls_conn_revoked(struct rv_tls_conn *c, const struct rv_tls_ctx *ctx)

@@ -198,7 +198,15 @@ static int verify_name(int ok, X509_STORE_CTX *xs)
  * verify` and the re-verification of live sessions (rv_tls_conn_reverify). */
 static int verify_from_ca_file(X509_STORE_CTX *xs, void *arg)
 {
+	STACK_OF(X509) *sent = X509_STORE_CTX_get0_untrusted(xs);
+	X509 *leaf = X509_STORE_CTX_get0_cert(xs);
+	size_t extra = 0;
+
 	(void)arg;
+	for (size_t i = 0; sent && i < sk_X509_num(sent); i++) {
+		extra += leaf == NULL || X509_cmp(sk_X509_value(sent, i), leaf) != 0;
+	}
+	rv_tls_conn_note_sent_cas(xs, extra);
 	X509_STORE_CTX_set_chain(xs, NULL);
 	return X509_verify_cert(xs);
 }

@@ -54,6 +54,12 @@ bool rv_tls_ctx_crl_left_out(const struct rv_tls_ctx *ctx, const struct rv_tls_c
  * of the failed handshake says whose it was). conn.c. */
 void rv_tls_conn_note_refused(X509_STORE_CTX *xs);
 
+/* rv_tls_conn_note_sent_cas records, from inside the handshake's
+ * verification, that the peer sent |n| certificates besides its own (not
+ * taken as CAs: tls/ctx.c verify_from_ca_file), so that a refusal for a
+ * missing issuer can say where the intermediate belongs. */
+void rv_tls_conn_note_sent_cas(X509_STORE_CTX *xs, size_t n);
+
 /* rv_tls_ctx_revokes: does the newest CRL of |ctx| from |x|'s issuer list
  * |x|, or a CRL a CA between |x| and its root (an intermediate of the CA
  * file)? 1 yes, 0 no (or |ctx| checks no CRL); -ENOENT when no CRL is from

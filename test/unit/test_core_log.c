@@ -135,12 +135,14 @@ Test(log, long_message_is_one_terminated_line)
 	}
 }
 
+static const char *quotes_prefix;
+
 static void quotes_line(void)
 {
 	static char q[1021];
 
 	memset(q, '"', sizeof(q) - 1);
-	rv_log_set_prefix("server");
+	rv_log_set_prefix(quotes_prefix);
 	rv_log_set_level(RV_LOG_INFO);
 	rv_warnx("%s", q);
 }
@@ -163,18 +165,24 @@ Test(log, json_line_stays_json)
 	const char *msg;
 
 	rv_log_set_format(RV_LOG_FMT_JSON);
-	capture(quotes_line);
-	len = strlen(out);
-	cr_assert_eq(strchr(out, '\n'), out + len - 1, "one line: %s", out);
-	cr_assert_eq(strcmp(out + len - 3, "\"}\n"), 0, "unclosed: ...%s", out + len - 16);
-	msg = strstr(out, "\"msg\":\"");
-	cr_assert_not_null(msg);
-	msg += 7;
-	/* Only whole \" pairs between the opening and the closing quote. */
-	for (const char *c = msg; c < out + len - 3; c += 2, bs++) {
-		cr_assert(c[0] == '\\' && c[1] == '"', "cut escape at %zu: %s", bs, msg);
+	/* Prefixes of both parities: the line's end falls on either byte of
+	 * an escape (the pid's digits moved it from run to run). */
+	for (int k = 0; k < 2; k++) {
+		quotes_prefix = k ? "server1" : "server";
+		capture(quotes_line);
+		len = strlen(out);
+		cr_assert_eq(strchr(out, '\n'), out + len - 1, "one line: %s", out);
+		cr_assert_eq(strcmp(out + len - 3, "\"}\n"), 0, "unclosed: ...%s", out + len - 16);
+		msg = strstr(out, "\"msg\":\"");
+		cr_assert_not_null(msg);
+		msg += 7;
+		/* Only whole \" pairs between the opening and the closing quote. */
+		bs = 0;
+		for (const char *c = msg; c < out + len - 3; c += 2, bs++) {
+			cr_assert(c[0] == '\\' && c[1] == '"', "cut escape at %zu: %s", bs, msg);
+		}
+		cr_assert_gt(bs, 500, "%zu quotes kept", bs);
 	}
-	cr_assert_gt(bs, 500, "%zu quotes kept", bs);
 
 	capture(bytes_line);
 	cr_assert_not_null(strstr(out,

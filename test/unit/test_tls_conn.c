@@ -241,6 +241,9 @@ static void check_refusal(const struct refusal *r)
 	cr_assert_eq(p.ss, RV_TLS_ERROR, "%s: server accepted", r->what);
 	cr_assert(strstr(rv_tls_conn_error(p.s), r->server_reason), "%s: server error '%s'",
 		  r->what, rv_tls_conn_error(p.s));
+	/* None of them sent more than its own certificate. */
+	cr_assert_null(strstr(rv_tls_conn_error(p.s), "not taken as CAs"), "%s",
+		       rv_tls_conn_error(p.s));
 	cr_assert_null(rv_tls_conn_peer_cn(p.s));
 	if (r->client_fails_handshake) {
 		cr_assert_eq(p.cs, RV_TLS_ERROR, "%s", r->what);
@@ -500,6 +503,11 @@ Test(tls_conn, chain_only_from_ca_file)
 		     rv_tls_conn_peer_cn(p.s) ? rv_tls_conn_peer_cn(p.s) : "?");
 	cr_assert(strstr(rv_tls_conn_error(p.s), "unable to get local issuer certificate"), "%s",
 		  rv_tls_conn_error(p.s));
+	/* Said where the intermediate belongs. */
+	cr_assert(strstr(rv_tls_conn_error(p.s),
+			 "it sent 1 more certificate(s), which are not taken as CAs: an "
+			 "intermediate CA belongs in this side's ca file"),
+		  "%s", rv_tls_conn_error(p.s));
 	cr_assert_null(rv_tls_conn_peer_cn(p.s));
 	free_pair(&p);
 
