@@ -49,8 +49,17 @@ static void show_usage(FILE *f)
 
 /* Every subcommand refuses an argument it does not take (exit 2); these
  * two took any (round-fifteen tester 72). */
+static bool is_help_flag(const char *a)
+{
+	return !strcmp(a, "--help") || !strcmp(a, "-h");
+}
+
 static int cmd_version(int argc, char **argv)
 {
+	if (argc == 2 && is_help_flag(argv[1])) {
+		printf("Usage: ringvpn version\n\nPrints the version.\n");
+		return RV_EXIT_OK;
+	}
 	if (argc > 1) {
 		fprintf(stderr, "ringvpn version: unexpected argument '%s'\n", argv[1]);
 		return RV_EXIT_USAGE;
@@ -66,7 +75,7 @@ static int cmd_help(int argc, char **argv)
 		fprintf(stderr, "ringvpn help: unexpected argument '%s'\n", argv[2]);
 		return RV_EXIT_USAGE;
 	}
-	if (argc == 2) {
+	if (argc == 2 && !is_help_flag(argv[1])) {
 		for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++) {
 			char help_flag[] = "--help";
 			char *sub[] = { argv[1], help_flag, NULL };

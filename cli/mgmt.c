@@ -115,13 +115,14 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 		if (req->cmd == RV_MGMT_KICK || req->cmd == RV_MGMT_REKEY) {
 			char shown[sizeof(req->name)];
 
-			/* Its control characters as '?': a newline or a
-			 * terminal escape went out as given (round-fifteen
-			 * tester 72). */
+			/* What no name holds (a control character, a byte
+			 * past ASCII: a newline, a terminal escape, a bidi
+			 * override) as '?' (round-fifteen testers 72, 73). */
 			snprintf(shown, sizeof(shown), "%s", req->name);
-			rv_log_sanitize(shown, strlen(shown));
 			for (char *c = shown; *c; c++) {
-				*c = *c == '\n' || *c == '\t' ? '?' : *c;
+				unsigned char u = (unsigned char)*c;
+
+				*c = u < 0x20 || u >= 0x7f ? '?' : *c;
 			}
 			fprintf(stderr,
 				"ringvpn: '%s' is no client's name (a certificate name: 1-%d "

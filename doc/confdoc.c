@@ -72,7 +72,8 @@ static void example_header(enum rv_config_role role)
 
 	printf("# ringvpn %s configuration — `ringvpn %s -c /etc/ringvpn/%s.conf`\n", r, r, r);
 	printf("#\n");
-	wrap_comment("Format: one `key = value` per line; `#` starts a comment. Durations take a "
+	wrap_comment("Format: one `key = value` per line; a `#` at the start of a line or after a "
+		     "blank starts a comment. Durations take a "
 		     "unit: 500ms, 10s (the default unit), 2m. Every key can also be given as a "
 		     "command-line flag that overrides this file, with '_' written '-'.");
 	printf("# `ringvpn %s -c FILE -n` checks the file and the certificates, then exits.\n", r);

@@ -441,6 +441,14 @@ usage2 kick -s "$SRV_SOCK" $'client1\nclient2'
 [ "$(wc -l <"$RVT_TMP/u.out")" = 1 ] && grep -q "'client1?client2' is no client's name" "$RVT_TMP/u.out" ||
 	rvt_fail "a NAME with a newline: $(cat "$RVT_TMP/u.out")"
 "$RV_BIN" help pki | grep -q "^usage: ringvpn pki " || rvt_fail "help pki does not show pki's usage"
+# Their --help still answered (round-fifteen tester 73: exit 2); a C1
+# control or a bidi override in a NAME shown as '?' too.
+for h in "version --help" "help version" "help --help" "-h version"; do
+	# shellcheck disable=SC2086
+	"$RV_BIN" $h >/dev/null 2>&1 || rvt_fail "ringvpn $h: exit $?"
+done
+usage2 kick -s "$SRV_SOCK" $'a\x9b31mb\xe2\x80\xaec'
+grep -q "'a?31mb???c' is no client's name" "$RVT_TMP/u.out" || rvt_fail "a NAME with C1 bytes: $(cat -v "$RVT_TMP/u.out")"
 sleep 1
 R1="$(ctl_field "session name=client1" epoch) $(ctl_field "session name=client2" epoch)"
 [ "$R1" = "$R0" ] || rvt_fail "a refused rekey rekeyed: epochs $R1 after $R0"
