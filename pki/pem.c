@@ -54,6 +54,48 @@ static void *parse_cert(BIO *b)
 	return PEM_read_bio_X509(b, NULL, NULL, NULL);
 }
 
+/* parse_certs: every certificate of |b|, in order; NULL if none. */
+static void *parse_certs(BIO *b)
+{
+	STACK_OF(X509) *sk = sk_X509_new_null();
+	X509 *x;
+
+	while (sk != NULL && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+		if (!sk_X509_push(sk, x)) {
+			X509_free(x);
+			sk_X509_pop_free(sk, X509_free);
+			return NULL;
+		}
+	}
+	if (sk == NULL || sk_X509_num(sk) == 0) {
+		sk_X509_free(sk);
+		return NULL;
+	}
+	ERR_clear_error(); /* the end of the file */
+	return sk;
+}
+
+/* parse_crls: every CRL of |b|, in order; NULL if none. */
+static void *parse_crls(BIO *b)
+{
+	STACK_OF(X509_CRL) *sk = sk_X509_CRL_new_null();
+	X509_CRL *x;
+
+	while (sk != NULL && (x = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL)) != NULL) {
+		if (!sk_X509_CRL_push(sk, x)) {
+			X509_CRL_free(x);
+			sk_X509_CRL_pop_free(sk, X509_CRL_free);
+			return NULL;
+		}
+	}
+	if (sk == NULL || sk_X509_CRL_num(sk) == 0) {
+		sk_X509_CRL_free(sk);
+		return NULL;
+	}
+	ERR_clear_error();
+	return sk;
+}
+
 static void *parse_key(BIO *b)
 {
 	return PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
@@ -69,6 +111,22 @@ int rv_pem_read_cert(X509 **out, const char *path, struct rv_pki_err *err)
 	int ret;
 
 	*out = read_pem(path, RV_PKI_ERR_CERT, "certificate", PKI_MAX_FILE, parse_cert, &ret, err);
+	return ret;
+}
+
+int rv_pem_read_certs(STACK_OF(X509) * *out, const char *path, struct rv_pki_err *err)
+{
+	int ret;
+
+	*out = read_pem(path, RV_PKI_ERR_CERT, "certificate", PKI_MAX_LIST, parse_certs, &ret, err);
+	return ret;
+}
+
+int rv_pem_read_crls(STACK_OF(X509_CRL) * *out, const char *path, struct rv_pki_err *err)
+{
+	int ret;
+
+	*out = read_pem(path, RV_PKI_ERR_CERT, "CRL", PKI_MAX_LIST, parse_crls, &ret, err);
 	return ret;
 }
 

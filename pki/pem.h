@@ -14,6 +14,7 @@
 #include <stdbool.h>
 
 #include <openssl/base.h>
+#include <openssl/x509.h>
 
 #include "pki/err.h"
 
@@ -30,6 +31,13 @@ int rv_pem_read_key(EVP_PKEY **out, const char *path, struct rv_pki_err *err);
 /* rv_pem_read_crl loads a PEM CRL into |*out| (caller frees with
  * X509_CRL_free). Returns 0 or -errno (class RV_PKI_ERR_CERT). */
 int rv_pem_read_crl(X509_CRL **out, const char *path, struct rv_pki_err *err);
+
+/* rv_pem_read_certs and rv_pem_read_crls load every certificate or CRL of
+ * the PEM file |path|, in order, into a new stack (caller frees with
+ * sk_X509_pop_free / sk_X509_CRL_pop_free); a file of none is an error.
+ * Returns 0 or -errno (class RV_PKI_ERR_CERT). */
+int rv_pem_read_certs(STACK_OF(X509) * *out, const char *path, struct rv_pki_err *err);
+int rv_pem_read_crls(STACK_OF(X509_CRL) * *out, const char *path, struct rv_pki_err *err);
 
 /* rv_pem_write_cert writes |cert| to |path| with mode 0644. Unless
  * |overwrite|, an existing |path| is left alone and -EEXIST returned. */

@@ -15,6 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include "core/certname.h"
+#include "crypto/x509path.h"
 #include "pki/internal.h"
 #include "pki/pem.h"
 
@@ -58,48 +59,105 @@ static int identity_ok(X509 *cert, const char *cert_path, struct rv_pki_err *err
 	return -EKEYREJECTED;
 }
 
-/* crl_signed_by: does |ca|'s key verify |crl|'s signature? */
-static bool crl_signed_by(X509_CRL *crl, X509 *ca)
+/* crl_signed_by: does the key of one of |cas| verify |crl|'s signature? */
+static bool crl_signed_by(X509_CRL *crl, STACK_OF(X509) * cas)
 {
-	EVP_PKEY *key = X509_get_pubkey(ca);
-	bool ok = key != NULL && X509_CRL_verify(crl, key) == 1;
+	bool ok = false;
 
-	EVP_PKEY_free(key);
+	for (size_t i = 0; !ok && i < sk_X509_num(cas); i++) {
+		EVP_PKEY *key = X509_get_pubkey(sk_X509_value(cas, i));
+
+		ok = key != NULL && X509_CRL_verify(crl, key) == 1;
+		EVP_PKEY_free(key);
+	}
 	ERR_clear_error();
 	return ok;
+}
+
+/* chain_ca_revoked: is a CA between the leaf and the root of |ctx|'s
+ * verified chain listed by a CRL of |crls| its issuer signed? The server
+ * refuses such a leaf (tls/ctx.c verify_name): X509_V_FLAG_CRL_CHECK looks
+ * at the leaf only. */
+static bool chain_ca_revoked(X509_STORE_CTX *ctx, STACK_OF(X509_CRL) * crls)
+{
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+	bool revoked = false;
+
+	for (size_t i = 1; !revoked && chain && i + 1 < sk_X509_num(chain); i++) {
+		X509 *ca = sk_X509_value(chain, i), *issuer = sk_X509_value(chain, i + 1);
+		EVP_PKEY *key = X509_get_pubkey(issuer);
+
+		for (size_t j = 0; key && !revoked && j < sk_X509_CRL_num(crls); j++) {
+			X509_CRL *crl = sk_X509_CRL_value(crls, j);
+			X509_REVOKED *entry;
+
+			revoked = X509_NAME_cmp(X509_CRL_get_issuer(crl),
+						X509_get_subject_name(issuer)) == 0 &&
+				  X509_CRL_verify(crl, key) == 1 &&
+				  X509_CRL_get0_by_cert(crl, &entry, ca) == 1;
+		}
+		EVP_PKEY_free(key);
+	}
+	ERR_clear_error();
+	return revoked;
 }
 
 int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_path,
 		  enum rv_pki_purpose purpose, const char *host, struct rv_pki_err *err)
 {
-	X509 *ca = NULL, *cert = NULL;
-	X509_CRL *crl = NULL;
+	STACK_OF(X509) *cas = NULL, *certs = NULL;
+	STACK_OF(X509_CRL) *crls = NULL;
+	X509 *cert;
 	X509_STORE *store = NULL;
 	X509_STORE_CTX *ctx = NULL;
 	X509_VERIFY_PARAM *param;
+	size_t more;
+	bool verified;
 	int ret, code;
 
-	if ((ret = rv_pem_read_cert(&ca, ca_crt, err)) != 0 ||
-	    (ret = rv_pem_read_cert(&cert, cert_path, err)) != 0) {
+	/* Every CA of the CA file, as a ringvpn peer takes them (an
+	 * intermediate there verified in the handshake and was refused here:
+	 * round-fifteen tester 73); of the certificate file the first, with
+	 * no CA taken from the rest (tls/ctx.c verify_from_ca_file). */
+	if ((ret = rv_pem_read_certs(&cas, ca_crt, err)) != 0 ||
+	    (ret = rv_pem_read_certs(&certs, cert_path, err)) != 0) {
 		goto out;
 	}
-	if (crl_path != NULL && (ret = rv_pem_read_crl(&crl, crl_path, err)) != 0) {
+	cert = sk_X509_value(certs, 0);
+	more = sk_X509_num(certs) - 1;
+	if (crl_path != NULL && (ret = rv_pem_read_crls(&crls, crl_path, err)) != 0) {
 		goto out;
 	}
-	if (crl != NULL && !crl_signed_by(crl, ca)) {
-		/* As the server says it (tls/ctx.c): verification would only
-		 * say "unable to get certificate CRL". */
-		pki_errf(err, RV_PKI_ERR_CERT,
-			 "CRL file %s is not signed by the CA %s: another CA's CRL, or damaged",
-			 crl_path, ca_crt);
-		ret = -EKEYREJECTED;
-		goto out;
+	for (size_t i = 0; crls != NULL && i < sk_X509_CRL_num(crls); i++) {
+		if (!crl_signed_by(sk_X509_CRL_value(crls, i), cas)) {
+			/* As the server says it (tls/ctx.c): verification
+			 * would only say "unable to get certificate CRL". */
+			pki_errf(err, RV_PKI_ERR_CERT,
+				 "CRL file %s is not signed by the CA %s: another CA's CRL, or "
+				 "damaged",
+				 crl_path, ca_crt);
+			ret = -EKEYREJECTED;
+			goto out;
+		}
 	}
 	store = X509_STORE_new();
 	ctx = X509_STORE_CTX_new();
-	if (store == NULL || ctx == NULL || !X509_STORE_add_cert(store, ca) ||
-	    (crl != NULL && !X509_STORE_add_crl(store, crl)) ||
-	    (crl != NULL && !X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK)) ||
+	if (store == NULL || ctx == NULL) {
+		pki_err_ssl(err, RV_PKI_ERR_OP, "cannot set up certificate verification");
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < sk_X509_num(cas); i++) {
+		if (!X509_STORE_add_cert(store, sk_X509_value(cas, i))) {
+			ERR_clear_error(); /* the same CA twice in the file */
+		}
+	}
+	for (size_t i = 0; crls != NULL && i < sk_X509_CRL_num(crls); i++) {
+		if (!X509_STORE_add_crl(store, sk_X509_CRL_value(crls, i))) {
+			ERR_clear_error();
+		}
+	}
+	if ((crls != NULL && !X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK)) ||
 	    !X509_STORE_CTX_init(ctx, store, cert, NULL)) {
 		pki_err_ssl(err, RV_PKI_ERR_OP, "cannot set up certificate verification");
 		ret = -ENOMEM;
@@ -128,7 +186,21 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 			goto out;
 		}
 	}
-	if (X509_verify_cert(ctx) == 1) {
+	verified = X509_verify_cert(ctx) == 1;
+	if (verified && !rv_x509_chain_pathlen_ok(X509_STORE_CTX_get0_chain(ctx))) {
+		pki_errf(err, RV_PKI_ERR_CERT, "%s: rejected: %s (X509 error %d)", cert_path,
+			 X509_verify_cert_error_string(X509_V_ERR_PATH_LENGTH_EXCEEDED),
+			 X509_V_ERR_PATH_LENGTH_EXCEEDED);
+		ret = -EKEYREJECTED;
+		goto out;
+	}
+	if (verified && crls != NULL && chain_ca_revoked(ctx, crls)) {
+		pki_errf(err, RV_PKI_ERR_CERT,
+			 "%s: rejected: certificate revoked (its issuing CA is)", cert_path);
+		ret = -EKEYREVOKED;
+		goto out;
+	}
+	if (verified) {
 		/* The chain's purpose check passes a certificate that is its own
 		 * trust anchor (the CA's): checked as the peer's end does
 		 * (tls/ctx.c), by its key usage. */
@@ -149,14 +221,19 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 	}
 	code = X509_STORE_CTX_get_error(ctx);
 	ERR_clear_error();
-	pki_errf(err, RV_PKI_ERR_CERT, "%s: rejected: %s (X509 error %d)", cert_path,
-		 X509_verify_cert_error_string(code), code);
+	pki_errf(err, RV_PKI_ERR_CERT, "%s: rejected: %s (X509 error %d)%s", cert_path,
+		 X509_verify_cert_error_string(code), code,
+		 more > 0 && (code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+			      code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT)
+			 ? "; the certificates after it in its file are not taken as CAs, as a "
+			   "ringvpn peer does not: its intermediate CA belongs in the CA file"
+			 : "");
 	ret = map_verify_error(code);
 out:
 	X509_STORE_CTX_free(ctx);
 	X509_STORE_free(store);
-	X509_CRL_free(crl);
-	X509_free(cert);
-	X509_free(ca);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	sk_X509_pop_free(certs, X509_free);
+	sk_X509_pop_free(cas, X509_free);
 	return ret;
 }

@@ -60,6 +60,11 @@ void rv_tls_conn_note_refused(X509_STORE_CTX *xs);
  * missing issuer can say where the intermediate belongs. */
 void rv_tls_conn_note_sent_cas(X509_STORE_CTX *xs, size_t n);
 
+/* rv_tls_conn_note_no_issuer keeps the issuer's name of the certificate
+ * whose issuer |xs| could not find in the CA file, for the refusal's
+ * message. */
+void rv_tls_conn_note_no_issuer(X509_STORE_CTX *xs);
+
 /* rv_tls_ctx_revokes: does the newest CRL of |ctx| from |x|'s issuer list
  * |x|, or a CRL a CA between |x| and its root (an intermediate of the CA
  * file)? 1 yes, 0 no (or |ctx| checks no CRL); -ENOENT when no CRL is from

@@ -337,6 +337,51 @@ OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/k.conf" 2>&1) || rc=$?
 [ "$rc" = 0 ] && grep -q "CA /CN=ringvpn test intermediate of the CA file has no CRL in" <<<"$OUT" ||
 	rvt_fail "a CA without a CRL was not said: exit $rc: $OUT"
 grep -q "CA /CN=ringvpn test CA of the CA file has no CRL" <<<"$OUT" && rvt_fail "the root with a CRL said to have none"
+# An intermediate of the CA file that has expired is said (it passed -n
+# and the start without a word, its clients told to compare clocks:
+# round-fifteen tester 73); a root valid now is not.
+mkca reca "$RVT_TMP/int" "$RVT_TMP/int-exp" -60
+cat "$PKI/ca/ca.crt" "$RVT_TMP/int-exp.crt" >"$RVT_TMP/exp-ca.src"
+publish "$RVT_TMP/exp-ca.src" "$RVT_TMP/exp-ca.crt"
+ctl_server_conf "$RVT_TMP/k.conf" ca="$RVT_TMP/exp-ca.crt" crl="$RVT_TMP/root10.crl"
+rc=0
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/k.conf" 2>&1) || rc=$?
+grep -q "CA /CN=ringvpn test intermediate expired on [0-9-]* [0-9:]* UTC: every peer certificate it issued is refused" <<<"$OUT" ||
+	rvt_fail "an expired intermediate of the CA file was not said: exit $rc: $OUT"
+grep -q "CA /CN=ringvpn test CA expired" <<<"$OUT" && rvt_fail "the root said to have expired"
+# A client whose certificate file carries its intermediate after it, its
+# ca file the root alone: peers build the chain from their own ca file,
+# not from what is sent, and -n says where the intermediate must go
+# (round-fifteen tester 73: a deployment that sent it stopped working and
+# nothing said how to mend it).
+cat "$RVT_TMP/ileaf.crt" "$RVT_TMP/int.crt" >"$RVT_TMP/ileaf-chain.crt"
+chgrp "$RV_GROUP" "$RVT_TMP/ileaf-chain.crt" && chmod g+r "$RVT_TMP/ileaf-chain.crt"
+CTL_IDX=2 ctl_client_conf "$RVT_TMP/ilc.conf" "$RVT_TMP/ileaf" rvi "$RVT_TMP/ilc.sock" cert="$RVT_TMP/ileaf-chain.crt"
+rc=0
+OUT=$("$RV_BIN" client -n -c "$RVT_TMP/ilc.conf" 2>&1) || rc=$?
+grep -q "ileaf-chain.crt: it does not verify against this side's ca (unable to get local issuer certificate): a peer that trusts only that CA refuses it; the certificates after it in its file are sent, but a ringvpn peer builds the chain from its own ca file alone: list the intermediate CA there" <<<"$OUT" ||
+	rvt_fail "-n does not say where the intermediate goes: exit $rc: $OUT"
+# pki verify gives the handshake's verdicts: a leaf under an intermediate
+# of the CA file passes (it read the file's first CA only, and refused it:
+# tester 73), one whose intermediate comes only with it is refused, saying
+# where it belongs, and with the CRLs of both CAs a leaf passes.
+mkdir -p "$RVT_TMP/vchain" "$RVT_TMP/vroot"
+cp "$RVT_TMP/chain-ca.src" "$RVT_TMP/vchain/ca.crt" && cp "$PKI/ca/ca.crt" "$RVT_TMP/vroot/ca.crt"
+"$RV_BIN" pki verify --ca "$RVT_TMP/vchain" --no-crl --purpose client "$RVT_TMP/ileaf.crt" >"$RVT_TMP/v.out" 2>&1 ||
+	rvt_fail "pki verify refuses a leaf of an intermediate of the CA file: $(cat "$RVT_TMP/v.out")"
+cat "$RVT_TMP/root10.crl" "$RVT_TMP/int1.crl" >"$RVT_TMP/v.crl"
+"$RV_BIN" pki verify --ca "$RVT_TMP/vchain" --crl "$RVT_TMP/v.crl" --purpose client "$RVT_TMP/ileaf.crt" \
+	>"$RVT_TMP/v.out" 2>&1 || rvt_fail "pki verify with both CAs' CRLs: $(cat "$RVT_TMP/v.out")"
+# The root's CRL revoking the intermediate: refused, as the handshake does.
+rc=0
+"$RV_BIN" pki verify --ca "$RVT_TMP/vchain" --crl "$RVT_TMP/c-big1.crl" --purpose client "$RVT_TMP/ileaf.crt" \
+	>"$RVT_TMP/v.out" 2>&1 || rc=$?
+[ "$rc" = 4 ] && grep -q "certificate revoked (its issuing CA is)" "$RVT_TMP/v.out" ||
+	rvt_fail "pki verify under a revoked intermediate: exit $rc: $(cat "$RVT_TMP/v.out")"
+rc=0
+"$RV_BIN" pki verify --ca "$RVT_TMP/vroot" --no-crl --purpose client "$RVT_TMP/ileaf-chain.crt" >"$RVT_TMP/v.out" 2>&1 || rc=$?
+[ "$rc" = 4 ] && grep -q "its intermediate CA belongs in the CA file" "$RVT_TMP/v.out" ||
+	rvt_fail "pki verify of a chain the peer sends: exit $rc: $(cat "$RVT_TMP/v.out")"
 
 rvt_step "6. a CA re-issued with the same key, the old copy first and ending in seconds"
 mkca reca "$PKI/ca/ca" "$RVT_TMP/ca-old" 8

@@ -17,6 +17,7 @@
 #include <openssl/mem.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "crypto/kdf.h"
 #include "pki/ca.h"
@@ -241,9 +242,14 @@ static void check_refusal(const struct refusal *r)
 	cr_assert_eq(p.ss, RV_TLS_ERROR, "%s: server accepted", r->what);
 	cr_assert(strstr(rv_tls_conn_error(p.s), r->server_reason), "%s: server error '%s'",
 		  r->what, rv_tls_conn_error(p.s));
-	/* None of them sent more than its own certificate. */
+	/* None of them sent more than its own certificate; the other CA's
+	 * client is told which CA this side lacks. */
 	cr_assert_null(strstr(rv_tls_conn_error(p.s), "not taken as CAs"), "%s",
 		       rv_tls_conn_error(p.s));
+	if (r->client == 2 && !r->client_other_ca) {
+		cr_assert(strstr(rv_tls_conn_error(p.s), "; its issuer /CN="), "%s",
+			  rv_tls_conn_error(p.s));
+	}
 	cr_assert_null(rv_tls_conn_peer_cn(p.s));
 	if (r->client_fails_handshake) {
 		cr_assert_eq(p.cs, RV_TLS_ERROR, "%s", r->what);
@@ -433,14 +439,16 @@ static void cat_files(const char *out, const char *a, const char *b)
 	cr_assert_eq(fclose(o), 0);
 }
 
-/* make_sub_ca makes a CA ("mallory") under |dir| and a copy of its
- * certificate (CA:TRUE, keyCertSign) signed by the test CA instead of
- * itself, written to |signed_crt|: what another tool issues as a client
- * certificate carrying CA:TRUE. Returns the CA to issue with (the copy
- * has its name and key). */
-static struct rv_pki_ca *make_sub_ca(const char *dir, const char *signed_crt)
+/* make_ca_under makes a CA |name| under |dir| and a copy of its
+ * certificate (CA:TRUE, keyCertSign; with |pathlen0|, no CA below it)
+ * signed by the CA of |issuer_crt| and |issuer_key| instead of itself,
+ * written to |signed_crt|. Returns the CA to issue with (the copy has its
+ * name and key). */
+static struct rv_pki_ca *make_ca_under(const char *dir, const char *name, const char *issuer_crt,
+				       const char *issuer_key, bool pathlen0,
+				       const char *signed_crt)
 {
-	struct rv_pki_ca_opts o = { .name = "mallory", .days = 30 };
+	struct rv_pki_ca_opts o = { .name = name, .days = 30 };
 	struct rv_pki_err perr = { 0 };
 	struct rv_pki_ca *sub = NULL;
 	char sub_self[T_PKI_PATH + 64];
@@ -452,12 +460,23 @@ static struct rv_pki_ca *make_sub_ca(const char *dir, const char *signed_crt)
 	cr_assert_eq(rv_pki_ca_open(&sub, dir, &perr), 0, "%s", perr.msg);
 	snprintf(sub_self, sizeof(sub_self), "%s/ca.crt", dir);
 	cr_assert_eq(rv_pem_read_cert(&x, sub_self, &perr), 0, "%s", perr.msg);
-	cr_assert_eq(rv_pem_read_cert(&root, pki.ca_crt, &perr), 0, "%s", perr.msg);
-	cr_assert_eq(rv_pem_read_key(&root_key, pki.ca_key, &perr), 0, "%s", perr.msg);
-	/* Its authority key identifier names its own key: gone, the root's
-	 * name as the issuer, the root's signature. */
+	cr_assert_eq(rv_pem_read_cert(&root, issuer_crt, &perr), 0, "%s", perr.msg);
+	cr_assert_eq(rv_pem_read_key(&root_key, issuer_key, &perr), 0, "%s", perr.msg);
+	/* Its authority key identifier names its own key: gone, the
+	 * issuer's name as the issuer, the issuer's signature. */
 	while ((i = X509_get_ext_by_NID(x, NID_authority_key_identifier, -1)) >= 0) {
 		X509_EXTENSION_free(X509_delete_ext(x, i));
+	}
+	if (pathlen0) {
+		BASIC_CONSTRAINTS *bc = BASIC_CONSTRAINTS_new();
+
+		cr_assert_not_null(bc);
+		bc->ca = 0xff;
+		bc->pathlen = ASN1_INTEGER_new();
+		cr_assert(bc->pathlen && ASN1_INTEGER_set(bc->pathlen, 0));
+		cr_assert_eq(X509_add1_ext_i2d(x, NID_basic_constraints, bc, 1, X509V3_ADD_REPLACE),
+			     1);
+		BASIC_CONSTRAINTS_free(bc);
 	}
 	cr_assert(X509_set_issuer_name(x, X509_get_subject_name(root)));
 	cr_assert(X509_sign(x, root_key, EVP_sha256()) > 0);
@@ -488,7 +507,7 @@ Test(tls_conn, chain_only_from_ca_file)
 	snprintf(sub_crt, sizeof(sub_crt), "%s/mallory-signed.crt", pki.dir);
 	snprintf(chain, sizeof(chain), "%s/victim-chain.crt", pki.dir);
 	snprintf(both_cas, sizeof(both_cas), "%s/both-cas.crt", pki.dir);
-	sub = make_sub_ca(dir, sub_crt);
+	sub = make_ca_under(dir, "mallory", pki.ca_crt, pki.ca_key, false, sub_crt);
 	rv_pki_issue_opts_init(&o, RV_PKI_CERT_CLIENT, "victim");
 	o.out_dir = pki.dir;
 	cr_assert_eq(rv_pki_issue(sub, &o, &out, &perr), 0, "%s", perr.msg);
@@ -505,8 +524,8 @@ Test(tls_conn, chain_only_from_ca_file)
 		  rv_tls_conn_error(p.s));
 	/* Said where the intermediate belongs. */
 	cr_assert(strstr(rv_tls_conn_error(p.s),
-			 "it sent 1 more certificate(s), which are not taken as CAs: an "
-			 "intermediate CA belongs in this side's ca file"),
+			 "; its issuer /CN=mallory is not in this side's ca "
+			 "file (1 more certificate(s) sent, not taken as CAs)"),
 		  "%s", rv_tls_conn_error(p.s));
 	cr_assert_null(rv_tls_conn_peer_cn(p.s));
 	free_pair(&p);
@@ -530,5 +549,46 @@ Test(tls_conn, chain_only_from_ca_file)
 		cr_assert(strstr(err, "unable to get local issuer certificate"), "%s", err);
 		rv_tls_ctx_free(root_only);
 	}
+	free_pair(&p);
+}
+
+/* Every CA of the CA file is a trust anchor, whose path length constraint
+ * the verifier does not look at: a CA under an intermediate of pathlen 0,
+ * both in the CA file, issued a leaf that got in (round-fifteen tester
+ * 73). Refused at the handshake. */
+Test(tls_conn, path_length_of_ca_file_intermediates)
+{
+	char dir1[T_PKI_PATH + 16], dir2[T_PKI_PATH + 16], int_crt[T_PKI_PATH + 32],
+		int_key[T_PKI_PATH + 64], sub_crt[T_PKI_PATH + 32], cas[T_PKI_PATH + 32],
+		tmp[T_PKI_PATH + 32];
+	struct rv_pki_issue_opts o;
+	struct rv_pki_issued out;
+	struct rv_pki_err perr = { 0 };
+	struct rv_pki_ca *ca;
+	struct pair p = { 0 };
+
+	snprintf(dir1, sizeof(dir1), "%s/int0", pki.dir);
+	snprintf(dir2, sizeof(dir2), "%s/subint", pki.dir);
+	snprintf(int_crt, sizeof(int_crt), "%s/int0-signed.crt", pki.dir);
+	snprintf(int_key, sizeof(int_key), "%s/ca.key", dir1);
+	snprintf(sub_crt, sizeof(sub_crt), "%s/subint-signed.crt", pki.dir);
+	snprintf(cas, sizeof(cas), "%s/three-cas.crt", pki.dir);
+	snprintf(tmp, sizeof(tmp), "%s/two-cas.crt", pki.dir);
+	rv_pki_ca_free(make_ca_under(dir1, "int0", pki.ca_crt, pki.ca_key, true, int_crt));
+	ca = make_ca_under(dir2, "subint", int_crt, int_key, false, sub_crt);
+	rv_pki_issue_opts_init(&o, RV_PKI_CERT_CLIENT, "deep");
+	o.out_dir = pki.dir;
+	cr_assert_eq(rv_pki_issue(ca, &o, &out, &perr), 0, "%s", perr.msg);
+	rv_pki_ca_free(ca);
+	cat_files(tmp, pki.ca_crt, int_crt);
+	cat_files(cas, tmp, sub_crt);
+
+	p.sctx = mk_ctx(RV_TLS_SERVER, cas, pki.server_crt, pki.server_key, NULL, NULL);
+	p.cctx = mk_ctx(RV_TLS_CLIENT, pki.ca_crt, out.crt, out.key, NULL, T_PKI_SERVER_NAME);
+	run(&p);
+	cr_assert_eq(p.ss, RV_TLS_ERROR, "a leaf past int0's path length got in as %s",
+		     rv_tls_conn_peer_cn(p.s) ? rv_tls_conn_peer_cn(p.s) : "?");
+	cr_assert(strstr(rv_tls_conn_error(p.s), "path length constraint exceeded"), "%s",
+		  rv_tls_conn_error(p.s));
 	free_pair(&p);
 }
