@@ -15,8 +15,9 @@
 # interactive HTML flame graph (perf/flamegraph.py). Output in
 # perf/results/flame-<VPN>-<timestamp>/ (or $OUT):
 #   flame.html, stacks.folded, perf-script.txt.gz, iperf3.json, summary.txt
-# and flame-<VPN>.html / flame-<VPN>.folded are also copied to
-# perf/results/flame/ (the newest of each).
+# and flame-<VPN>.html / flame-<VPN>.folded (of the default test, one TCP
+# stream from iperf3; other tests flame-<VPN>-<TEST>[-blast].*) are also
+# copied to perf/results/flame/ (the newest of each).
 #
 # perf's own `perf script report flamegraph` needs the d3-flame-graph template
 # (/usr/share/d3-flame-graph, package libjs-d3-flame-graph, not in Debian 12)
@@ -185,10 +186,14 @@ rm -f "$OUT/perf.data.old"
 # folded stacks and perf-script.txt.gz carry the same samples.
 [ "${KEEP_PERF_DATA:-0}" = 1 ] || rm -f "$OUT/perf.data"
 [ -n "$(ls "$OUT/work" 2>/dev/null)" ] && find "$OUT/work" -name '*.key' -delete
+# The README quotes flame-<VPN>.* as one TCP stream: another test's graph
+# goes under its own name (a udp64 one replaced it: round-fifteen tester 74).
+kept=flame-$VPN
+[ "$TEST" = tcp1 ] && [ "$SRC" = iperf3 ] || kept=flame-$VPN-$TEST$([ "$SRC" = blast ] && echo -blast)
 mkdir -p "$HERE/results/flame"
-cp "$OUT/flame.html" "$HERE/results/flame/flame-$VPN.html"
-cp "$OUT/stacks.folded" "$HERE/results/flame/flame-$VPN.folded"
-cp "$OUT/summary.txt" "$HERE/results/flame/flame-$VPN.summary.txt"
+cp "$OUT/flame.html" "$HERE/results/flame/$kept.html"
+cp "$OUT/stacks.folded" "$HERE/results/flame/$kept.folded"
+cp "$OUT/summary.txt" "$HERE/results/flame/$kept.summary.txt"
 echo "$title"
 head -30 "$OUT/summary.txt"
-rvp_log "flame graph: $OUT/flame.html (also perf/results/flame/flame-$VPN.html)"
+rvp_log "flame graph: $OUT/flame.html (also perf/results/flame/$kept.html)"

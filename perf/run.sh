@@ -199,17 +199,10 @@ start_iperf_server() {
 	return 1
 }
 
-# rtt_stats FILE: "avg p50 p99 max count" (ms) of the per-ping RTTs in ping
-# output FILE (NA when none).
+# rtt_stats FILE: "avg p50 p99 max count lost" (ms) of the pings in ping
+# output FILE (perf/rtt_stats.py: lost pings ranked above every reply).
 rtt_stats() {
-	python3 - "$1" <<'PY'
-import re, sys
-r = sorted(float(m.group(1)) for m in re.finditer(r"time=([\d.]+) ms", open(sys.argv[1]).read()))
-if not r:
-    print("NA NA NA NA 0"); sys.exit(0)
-q = lambda p: r[min(len(r) - 1, int(p * len(r)))]
-print(f"{sum(r)/len(r):.3f} {q(0.5):.3f} {q(0.99):.3f} {r[-1]:.3f} {len(r)}")
-PY
+	python3 "$HERE/rtt_stats.py" "$1" | awk '{ print $1, $2, $4, $5, $6, $7 }'
 }
 
 # iperf_run ID JSON ARGS...: one iperf3 client run from A (timeout-guarded).
@@ -325,7 +318,7 @@ run_test() {
 		[ "$rep" -le "$PPS_REPEATS" ] || return 0
 		local size=${t#pps} res
 		res=$(pps_search "$id" "$size" "$rep")
-		printf '%s\t%s\t%s\tNA\tNA\tNA\tNA\tNA\t%s\t%s\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\n' \
+		printf '%s\t%s\t%s\tNA\tNA\tNA\tNA\tNA\t%s\t%s\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\n' \
 			"$id" "$t" "$rep" "$(cut -d' ' -f2 <<<"$res")" "$(cut -d' ' -f1 <<<"$res")" >>"$RAW"
 		rvp_log "$(printf '%-7s %-7s rep %s: loss-free rate %s pps (loss %s%%, search upper bound %s)' \
 			"$id" "$t" "$rep" $res)"
@@ -348,7 +341,7 @@ run_test() {
 	local rc=$?
 	t1=$(date +%s.%N)
 	c1=$(rvp_cpu_ticks "${VPN_PIDS[@]}")
-	local rtt="NA NA NA NA 0"
+	local rtt="NA NA NA NA 0 0"
 	if [ -n "$ping_pid" ]; then
 		wait "$ping_pid" 2>/dev/null
 		rvp_kill "$ping_pid"
@@ -364,17 +357,18 @@ run_test() {
 	else
 		cpu_s=NA cpu_gb=NA
 	fi
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$t" "$rep" "$fields" \
-		"$(tr ' ' '\t' <<<"$rtt")" "$cpu_s" "$cpu_gb" \
-		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')" "$rc" >>"$RAW"
-	rvp_log "$(printf '%-7s %-7s rep %s: %s Gbit/s  cpu %s s (%s s/GB)  rtt under load avg/p99 %s/%s ms%s' \
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$t" "$rep" "$fields" \
+		"$(cut -d' ' -f1-5 <<<"$rtt" | tr ' ' '\t')" "$cpu_s" "$cpu_gb" \
+		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')" "$rc" \
+		"$([ -n "$ping_pid" ] && cut -d' ' -f6 <<<"$rtt" || echo NA)" >>"$RAW"
+	rvp_log "$(printf '%-7s %-7s rep %s: %s Gbit/s  cpu %s s (%s s/GB)  rtt under load avg/p99 %s/%s ms (%s lost)%s' \
 		"$id" "$t" "$rep" "$(cut -f3 <<<"$fields")" "$cpu_s" "$cpu_gb" \
-		"$(cut -d' ' -f1 <<<"$rtt")" "$(cut -d' ' -f3 <<<"$rtt")" \
+		"$(cut -d' ' -f1 <<<"$rtt")" "$(cut -d' ' -f3 <<<"$rtt")" "$(cut -d' ' -f6 <<<"$rtt")" \
 		"$([ $kind = udp ] && echo "  loss $(cut -f6 <<<"$fields") %")")"
 }
 
 # ---------------------------------------------------------------------------
-printf 'vpn\ttest\trep\tseconds\tbytes\tgbps\tpackets\tlost\tloss_pct\tpps\tretrans\trtt_avg_ms\trtt_p50_ms\trtt_p99_ms\trtt_max_ms\trtt_n\tcpu_s\tcpu_s_per_gb\twall_s\trc\n' >"$RAW"
+printf 'vpn\ttest\trep\tseconds\tbytes\tgbps\tpackets\tlost\tloss_pct\tpps\tretrans\trtt_avg_ms\trtt_p50_ms\trtt_p99_ms\trtt_max_ms\trtt_n\tcpu_s\tcpu_s_per_gb\twall_s\trc\trtt_lost\n' >"$RAW"
 mkdir -p "$OUT/rtt"
 EXTRA=$OUT/extra.tsv   # per-VPN values measured once per run: idle RTT, peak RSS
 printf 'vpn\trep\trtt_idle_ms\trss_kb\tstatus\tdesc\n' >"$EXTRA"

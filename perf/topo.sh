@@ -20,6 +20,7 @@
 # Traffic never leaves the namespaces: the host's own namespace only holds
 # the processes' parents.
 
+RVP_PERF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RVP_TAG=${RVP_TAG:-rvp-$$}
 RVP_NS_A=${RVP_TAG}-a
 RVP_NS_B=${RVP_TAG}-b
@@ -41,6 +42,7 @@ RVP_UNDERLAY_GRO=${RVP_UNDERLAY_GRO:-1}
 
 RVP_PIDS=()
 RVP_TOPO_UP=0
+RVP_MADE=()
 RVP_LAST_PID=
 
 rvp_log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -51,9 +53,15 @@ rvp_ns_b() { ip netns exec "$RVP_NS_B" "$@"; }
 
 rvp_topo_up() {
 	[ "$(id -u)" = 0 ] || rvp_die "needs root (network namespaces)"
+	# Only what this run made is removed (rvp_topo_down): a name taken
+	# by another run sharing RVP_TAG is its own (a failed add of B took
+	# the other run's B down with A: round-fifteen tester 74).
+	RVP_MADE=()
 	ip netns add "$RVP_NS_A" || rvp_die "ip netns add $RVP_NS_A"
+	RVP_MADE+=("$RVP_NS_A")
 	RVP_TOPO_UP=1
 	ip netns add "$RVP_NS_B" || rvp_die "ip netns add $RVP_NS_B"
+	RVP_MADE+=("$RVP_NS_B")
 	# Create the pair inside A directly so it never appears in the host netns.
 	ip -n "$RVP_NS_A" link add "$RVP_VETH_A" type veth peer name "$RVP_VETH_B" netns "$RVP_NS_B" \
 		|| rvp_die "veth"
@@ -127,8 +135,11 @@ rvp_kill() {
 
 rvp_topo_down() {
 	[ "$RVP_TOPO_UP" = 1 ] || return 0
-	ip netns del "$RVP_NS_A" 2>/dev/null
-	ip netns del "$RVP_NS_B" 2>/dev/null
+	local ns
+	for ns in "${RVP_MADE[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	RVP_MADE=()
 	RVP_TOPO_UP=0
 }
 
@@ -187,8 +198,10 @@ rvp_lat_probe() {
 	g=$(ip netns exec "$ns" iperf3 -c "$dst" -p "$port" -t "$secs" -J |
 		python3 -c 'import json,sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9,3))')
 	wait "$pp"
-	printf '%s\t%s\n' "${g:-NA}" "$(grep -o 'time=[0-9.]*' "$pingf" | cut -d= -f2 | sort -n |
-		awk '{a[NR]=$1} END {printf "%.3f\t%.3f\t%.3f\t%d", a[int(NR*0.5)], a[int(NR*0.9)], a[int(NR*0.99)], NR}')"
+	# p50 p90 p99 over every ping sent, lost ones ranked last, and the
+	# replies' count (perf/rtt_stats.py, as run.sh's lat test).
+	printf '%s\t%s\n' "${g:-NA}" "$(python3 "$RVP_PERF_DIR/rtt_stats.py" "$pingf" |
+		awk '{ printf "%s\t%s\t%s\t%s", $2, $3, $4, $6 }')"
 }
 
 # rvp_lat_medians ROUNDS VALUE...: from ROUNDS, lines "VALUE<TAB>round<TAB>"
