@@ -47,13 +47,13 @@ static void show_usage(FILE *f)
 	fprintf(f, "\n'ringvpn <command> --help' describes each command.\n");
 }
 
-/* Every subcommand refuses an argument it does not take (exit 2); these
- * two took any (round-fifteen tester 72). */
 static bool is_help_flag(const char *a)
 {
 	return !strcmp(a, "--help") || !strcmp(a, "-h");
 }
 
+/* Every subcommand refuses an argument it does not take (exit 2); version
+ * and help took any (round-fifteen tester 72), and still answer --help. */
 static int cmd_version(int argc, char **argv)
 {
 	if (argc == 2 && is_help_flag(argv[1])) {
