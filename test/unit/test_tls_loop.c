@@ -41,6 +41,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -608,9 +609,8 @@ static void assert_released(void)
 
 	cr_assert_eq(C.fd, -1, "close the client first");
 	/* Also until the operations in flight are back: the certificate
-	 * watch follows every directory on the way to the test's PKI, /dev/shm
-	 * too, where other tests make theirs; a completion of its read may
-	 * wait for the next turn. */
+	 * watch follows every directory on the way to the test's PKI; a
+	 * completion of its read may wait for the next turn. */
 	for (int i = 0;
 	     i < 20 && (kv(st, "server ", "qsbr_pending") != 0 || kv(st, "server ", "conns") != 0 ||
 			fake_ctlring_in_flight(S.t.ring, FAKE_NUM_OPS, -1) != S.base_ops);
@@ -640,6 +640,17 @@ static void setup(void)
 	S.sigfd = -1;
 	cli_paused = false;
 	C.fd = -1;
+	/* The PKI in a directory of the build tree, not /dev/shm: the
+	 * certificate watch follows every directory on the way, and other
+	 * tests making theirs in /dev/shm kept its read completing, so the
+	 * ring was never idle and virtual time never reached a deadline
+	 * (handshake_timeout failed under ctest -j2, and 10 times of 10 beside
+	 * a loop making directories there). */
+	if (mkdir(RV_BINARY_DIR "/tmp-tls-loop", 0700) != 0) {
+		cr_assert_eq(errno, EEXIST, "mkdir %s/tmp-tls-loop: %s", RV_BINARY_DIR,
+			     strerror(errno));
+	}
+	cr_assert_eq(setenv("TMPDIR", RV_BINARY_DIR "/tmp-tls-loop", 1), 0);
 	cr_assert_eq(t_pki_create(&pki), 0);
 	srv_config();
 }
