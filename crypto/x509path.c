@@ -1,7 +1,10 @@
 /*
- * x509path.c — path length constraints of a verified chain (x509path.h).
+ * x509path.c — what a verified chain of trust anchors leaves to check: path
+ * length constraints and the revocation of its CAs (x509path.h).
  */
 #include "crypto/x509path.h"
+
+#include <openssl/err.h>
 
 bool rv_x509_chain_pathlen_ok(STACK_OF(X509) * chain)
 {
@@ -15,4 +18,45 @@ bool rv_x509_chain_pathlen_ok(STACK_OF(X509) * chain)
 		}
 	}
 	return true;
+}
+
+bool rv_x509_crl_lists_ca(X509_CRL *crl, X509 *x, X509 *issuer)
+{
+	X509_REVOKED *rev;
+	EVP_PKEY *pub;
+	bool listed;
+
+	if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(x)) != 0 ||
+	    X509_CRL_get0_by_cert(crl, &rev, x) != 1) {
+		ERR_clear_error();
+		return false;
+	}
+	pub = X509_get_pubkey(issuer);
+	listed = pub && X509_CRL_verify(crl, pub) == 1;
+	EVP_PKEY_free(pub);
+	ERR_clear_error();
+	return listed;
+}
+
+X509 *rv_x509_chain_ca_revoked(X509_STORE_CTX *xs)
+{
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(xs);
+	size_t n = chain ? sk_X509_num(chain) : 0;
+
+	/* From the leaf's issuer up to the one below the root. */
+	for (size_t i = 1; i + 1 < n; i++) {
+		X509 *ca = sk_X509_value(chain, i), *up = sk_X509_value(chain, i + 1);
+		STACK_OF(X509_CRL) *crls = X509_STORE_get1_crls(xs, X509_get_issuer_name(ca));
+		bool listed = false;
+
+		for (size_t j = 0; !listed && crls && j < sk_X509_CRL_num(crls); j++) {
+			listed = rv_x509_crl_lists_ca(sk_X509_CRL_value(crls, j), ca, up);
+		}
+		sk_X509_CRL_pop_free(crls, X509_CRL_free);
+		ERR_clear_error();
+		if (listed) {
+			return ca;
+		}
+	}
+	return NULL;
 }

@@ -4,9 +4,10 @@
  *
  * ringvpn builds a peer's chain from its CA file alone (tls/ctx.c), so each
  * CA there, intermediates too, is a trust anchor, and BoringSSL's verifier
- * checks the path length constraints of the untrusted part of a chain only.
- * The handshake (tls/), the re-verification of live sessions and `pki
- * verify` (pki/) check them here, the same way.
+ * checks the path length constraints of the untrusted part of a chain only;
+ * X509_V_FLAG_CRL_CHECK looks at the leaf alone. The handshake (tls/), the
+ * re-verification of live sessions and `pki verify` (pki/) check both here,
+ * the same way.
  */
 #ifndef RV_CRYPTO_X509PATH_H
 #define RV_CRYPTO_X509PATH_H
@@ -15,9 +16,30 @@
 
 #include <openssl/x509.h>
 
+/* rv_x509_no_issuer: does the verification error |e| say that a
+ * certificate's issuer is not among the CAs (with the chain built from the
+ * CA file alone, the peer's intermediate may be what is missing)? */
+static inline bool rv_x509_no_issuer(long e)
+{
+	return e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+	       e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT;
+}
+
 /* rv_x509_chain_pathlen_ok: has no CA of |chain| (leaf first, as
  * X509_STORE_CTX_get0_chain gives it) more CAs below it than its
  * basicConstraints pathLenConstraint allows? NULL is true. */
 bool rv_x509_chain_pathlen_ok(STACK_OF(X509) * chain);
+
+/* rv_x509_crl_lists_ca: does |crl|, if |issuer| signed it, list the CA
+ * certificate |x| (issued by |issuer|) as revoked? The signature is checked
+ * only for a CRL that lists it: a CRL of another CA of the same name must
+ * not count. */
+bool rv_x509_crl_lists_ca(X509_CRL *crl, X509 *x, X509 *issuer);
+
+/* rv_x509_chain_ca_revoked: the first CA certificate of the chain |xs| has
+ * verified, between the leaf and the root, that a CRL of the store from its
+ * issuer lists; NULL if none. A root's own CRL listing the root revokes
+ * nothing a peer can rely on, and most roots publish none. */
+X509 *rv_x509_chain_ca_revoked(X509_STORE_CTX *xs);
 
 #endif /* RV_CRYPTO_X509PATH_H */

@@ -74,34 +74,6 @@ static bool crl_signed_by(X509_CRL *crl, STACK_OF(X509) * cas)
 	return ok;
 }
 
-/* chain_ca_revoked: is a CA between the leaf and the root of |ctx|'s
- * verified chain listed by a CRL of |crls| its issuer signed? The server
- * refuses such a leaf (tls/ctx.c verify_name): X509_V_FLAG_CRL_CHECK looks
- * at the leaf only. */
-static bool chain_ca_revoked(X509_STORE_CTX *ctx, STACK_OF(X509_CRL) * crls)
-{
-	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
-	bool revoked = false;
-
-	for (size_t i = 1; !revoked && chain && i + 1 < sk_X509_num(chain); i++) {
-		X509 *ca = sk_X509_value(chain, i), *issuer = sk_X509_value(chain, i + 1);
-		EVP_PKEY *key = X509_get_pubkey(issuer);
-
-		for (size_t j = 0; key && !revoked && j < sk_X509_CRL_num(crls); j++) {
-			X509_CRL *crl = sk_X509_CRL_value(crls, j);
-			X509_REVOKED *entry;
-
-			revoked = X509_NAME_cmp(X509_CRL_get_issuer(crl),
-						X509_get_subject_name(issuer)) == 0 &&
-				  X509_CRL_verify(crl, key) == 1 &&
-				  X509_CRL_get0_by_cert(crl, &entry, ca) == 1;
-		}
-		EVP_PKEY_free(key);
-	}
-	ERR_clear_error();
-	return revoked;
-}
-
 int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_path,
 		  enum rv_pki_purpose purpose, const char *host, struct rv_pki_err *err)
 {
@@ -194,7 +166,10 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 		ret = -EKEYREJECTED;
 		goto out;
 	}
-	if (verified && crls != NULL && chain_ca_revoked(ctx, crls)) {
+	/* A CA between the leaf and the root revoked by its issuer's CRL:
+	 * refused, as the handshake does (X509_V_FLAG_CRL_CHECK looks at the
+	 * leaf only). */
+	if (verified && crls != NULL && rv_x509_chain_ca_revoked(ctx) != NULL) {
 		pki_errf(err, RV_PKI_ERR_CERT,
 			 "%s: rejected: certificate revoked (its issuing CA is)", cert_path);
 		ret = -EKEYREVOKED;
@@ -223,8 +198,7 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 	ERR_clear_error();
 	pki_errf(err, RV_PKI_ERR_CERT, "%s: rejected: %s (X509 error %d)%s", cert_path,
 		 X509_verify_cert_error_string(code), code,
-		 more > 0 && (code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
-			      code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT)
+		 more > 0 && rv_x509_no_issuer(code)
 			 ? "; the certificates after it in its file are not taken as CAs, as a "
 			   "ringvpn peer does not: its intermediate CA belongs in the CA file"
 			 : "");

@@ -225,8 +225,7 @@ static enum rv_tls_status fail(struct rv_tls_conn *c, int ret)
 			 RV_TLS_CN_MAX);
 		ERR_clear_error();
 	} else if (vr != X509_V_OK && vr != X509_V_ERR_INVALID_CALL) {
-		bool no_issuer = vr == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
-				 vr == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT;
+		bool no_issuer = rv_x509_no_issuer(vr);
 		char sent[400] = "";
 
 		/* Which CA is missing, and where the peer's intermediate
@@ -435,7 +434,7 @@ int rv_tls_conn_reverify(struct rv_tls_conn *c, struct rv_tls_ctx *ctx, char *er
 	}
 	if (X509_verify_cert(xs) == 1) {
 		/* As the handshake's verify callback (verify_name). */
-		ret = rv_tls_chain_ca_revoked(xs) ? -EKEYREVOKED : 0;
+		ret = rv_x509_chain_ca_revoked(xs) ? -EKEYREVOKED : 0;
 		if (ret) {
 			snprintf(err, err_len, "certificate revoked (its issuing CA is)");
 		} else if (!rv_x509_chain_pathlen_ok(X509_STORE_CTX_get0_chain(xs))) {
@@ -459,11 +458,17 @@ out:
 	return ret;
 }
 
-void rv_tls_conn_note_refused(X509_STORE_CTX *xs)
+/* conn_of: the connection whose handshake |xs| verifies, or NULL. */
+static struct rv_tls_conn *conn_of(X509_STORE_CTX *xs)
 {
 	SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
-	struct rv_tls_conn *c =
-		ssl && conn_ex_index >= 0 ? SSL_get_ex_data(ssl, conn_ex_index) : NULL;
+
+	return ssl && conn_ex_index >= 0 ? SSL_get_ex_data(ssl, conn_ex_index) : NULL;
+}
+
+void rv_tls_conn_note_refused(X509_STORE_CTX *xs)
+{
+	struct rv_tls_conn *c = conn_of(xs);
 	X509 *x = X509_STORE_CTX_get_current_cert(xs);
 	char cn[RV_TLS_CN_MAX + 1];
 	BIGNUM *bn;
@@ -488,9 +493,7 @@ void rv_tls_conn_note_refused(X509_STORE_CTX *xs)
 
 void rv_tls_conn_note_no_issuer(X509_STORE_CTX *xs)
 {
-	SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
-	struct rv_tls_conn *c =
-		ssl && conn_ex_index >= 0 ? SSL_get_ex_data(ssl, conn_ex_index) : NULL;
+	struct rv_tls_conn *c = conn_of(xs);
 	X509 *x = X509_STORE_CTX_get_current_cert(xs);
 
 	if (c && x) {
@@ -503,9 +506,7 @@ void rv_tls_conn_note_no_issuer(X509_STORE_CTX *xs)
 
 void rv_tls_conn_note_sent_cas(X509_STORE_CTX *xs, size_t n)
 {
-	SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
-	struct rv_tls_conn *c =
-		ssl && conn_ex_index >= 0 ? SSL_get_ex_data(ssl, conn_ex_index) : NULL;
+	struct rv_tls_conn *c = conn_of(xs);
 
 	if (c) {
 		c->sent_cas = n;

@@ -1,6 +1,6 @@
 /*
  * crl.c — a context's CRLs (see crl.h). The handshake verifies with the
- * store (X509_V_FLAG_CRL_CHECK for the leaf, rv_tls_chain_ca_revoked for
+ * store (X509_V_FLAG_CRL_CHECK for the leaf, rv_x509_chain_ca_revoked for
  * the CAs above it); the live sessions' check (rv_tls_crls_revokes) must
  * come to the same verdict, so every CRL whose meaning the two could read
  * differently is refused at load, whole file with it.
@@ -22,6 +22,7 @@
 
 #include "core/log.h"
 #include "crypto/errq.h"
+#include "crypto/x509path.h"
 #include "tls/internal.h"
 #include "tls/pem.h"
 
@@ -56,51 +57,6 @@ static bool self_signed(X509 *x)
 	return ss;
 }
 
-/* crl_lists_ca: does |crl|, if |issuer| signed it, list CA certificate |x|
- * (issued by |issuer|) as revoked? The signature is checked only for a CRL
- * that lists it: a CRL of another CA of the same name must not count. */
-static bool crl_lists_ca(X509_CRL *crl, X509 *x, X509 *issuer)
-{
-	X509_REVOKED *rev;
-	EVP_PKEY *pub;
-	bool listed;
-
-	if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(x)) != 0 ||
-	    X509_CRL_get0_by_cert(crl, &rev, x) != 1) {
-		ERR_clear_error();
-		return false;
-	}
-	pub = X509_get_pubkey(issuer);
-	listed = pub && X509_CRL_verify(crl, pub) == 1;
-	EVP_PKEY_free(pub);
-	ERR_clear_error();
-	return listed;
-}
-
-X509 *rv_tls_chain_ca_revoked(X509_STORE_CTX *xs)
-{
-	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(xs);
-	size_t n = chain ? sk_X509_num(chain) : 0;
-
-	/* From the leaf's issuer up to the one below the root: a root's own
-	 * CRL listing the root revokes nothing a peer can rely on. */
-	for (size_t i = 1; i + 1 < n; i++) {
-		X509 *ca = sk_X509_value(chain, i), *up = sk_X509_value(chain, i + 1);
-		STACK_OF(X509_CRL) *crls = X509_STORE_get1_crls(xs, X509_get_issuer_name(ca));
-		bool listed = false;
-
-		for (size_t j = 0; !listed && crls && j < sk_X509_CRL_num(crls); j++) {
-			listed = crl_lists_ca(sk_X509_CRL_value(crls, j), ca, up);
-		}
-		sk_X509_CRL_pop_free(crls, X509_CRL_free);
-		ERR_clear_error();
-		if (listed) {
-			return ca;
-		}
-	}
-	return NULL;
-}
-
 /* store_ca: the |i|th object of a store's |objs| if it is a certificate
  * (borrowed), NULL if it is a CRL. */
 static X509 *store_ca(STACK_OF(X509_OBJECT) * objs, size_t i)
@@ -127,7 +83,7 @@ static X509 *store_issuer(X509_STORE *store, X509 *x)
 
 /* ca_above_revoked: is a CA certificate between |leaf| and its root
  * listed by a CRL of |c| from that CA's issuer? The live sessions' check,
- * as rv_tls_chain_ca_revoked is the handshake's: both count any CRL of the
+ * as rv_x509_chain_ca_revoked is the handshake's: both count any CRL of the
  * issuer that lists it, and neither asks a root for a CRL (most publish
  * none of their own). At most 8 levels. */
 static bool ca_above_revoked(const struct rv_tls_crls *c, X509_STORE *store, X509 *leaf)
@@ -138,7 +94,7 @@ static bool ca_above_revoked(const struct rv_tls_crls *c, X509_STORE *store, X50
 		X509 *up = store_issuer(store, ca);
 
 		for (size_t i = 0; up && i < c->nkept; i++) {
-			if (crl_lists_ca(c->kept[i], ca, up)) {
+			if (rv_x509_crl_lists_ca(c->kept[i], ca, up)) {
 				return true;
 			}
 		}
@@ -830,7 +786,7 @@ int rv_tls_crls_load(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_exp
 	}
 	/* The leaf's CRL is required; a CA between the leaf and its root is
 	 * checked against its issuer's CRL where one is loaded
-	 * (rv_tls_chain_ca_revoked). */
+	 * (rv_x509_chain_ca_revoked). */
 	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
 out:
 	fclose(f);

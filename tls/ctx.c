@@ -168,10 +168,8 @@ void rv_tls_self_group(char *buf, size_t len)
 static int verify_name(int ok, X509_STORE_CTX *xs)
 {
 	char cn[RV_TLS_CN_MAX + 1];
-	int e = X509_STORE_CTX_get_error(xs);
 
-	if (ok != 1 && (e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
-			e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT)) {
+	if (ok != 1 && rv_x509_no_issuer(X509_STORE_CTX_get_error(xs))) {
 		rv_tls_conn_note_no_issuer(xs);
 	}
 	if (X509_STORE_CTX_get_error_depth(xs) != 0) {
@@ -187,7 +185,7 @@ static int verify_name(int ok, X509_STORE_CTX *xs)
 	}
 	/* X509_V_FLAG_CRL_CHECK looks at the leaf only; CRL_CHECK_ALL would
 	 * also ask every root for a CRL of its own. */
-	if (rv_tls_chain_ca_revoked(xs)) {
+	if (rv_x509_chain_ca_revoked(xs)) {
 		X509_STORE_CTX_set_error(xs, X509_V_ERR_CERT_REVOKED);
 		rv_tls_conn_note_refused(xs);
 		return 0;
@@ -616,8 +614,7 @@ static int own_against_store(struct rv_tls_ctx *c, X509 *x, const char *what, co
 	{
 		STACK_OF(X509) *chain = NULL;
 		bool sends = SSL_CTX_get0_chain_certs(sc, &chain) && sk_X509_num(chain) > 0;
-		bool no_issuer = e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
-				 e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT;
+		bool no_issuer = rv_x509_no_issuer(e);
 
 		/* The certificates after it in its file are sent, but no
 		 * ringvpn peer takes them as CAs (verify_from_ca_file): said

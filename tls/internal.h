@@ -72,11 +72,6 @@ void rv_tls_conn_note_no_issuer(X509_STORE_CTX *xs);
  * then only X509_verify_cert gives the handshake's verdict. */
 int rv_tls_ctx_revokes(const struct rv_tls_ctx *ctx, X509 *x);
 
-/* rv_tls_chain_ca_revoked: the first CA certificate of the chain |xs| has
- * verified, between the leaf and the root, that a CRL of the store from its
- * issuer lists; NULL if none. X509_V_FLAG_CRL_CHECK checks the leaf alone.
- * (tls/crl.c) */
-X509 *rv_tls_chain_ca_revoked(X509_STORE_CTX *xs);
 const char *rv_tls_ctx_server_name(const struct rv_tls_ctx *ctx);
 
 /* ctl.c */

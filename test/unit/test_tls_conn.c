@@ -418,25 +418,38 @@ Test(tls_conn, crl_older_by_number)
 	rv_tls_ctx_free(other_ctx);
 }
 
-/* cat_files writes the files |a| and |b| one after the other to |out|. */
-static void cat_files(const char *out, const char *a, const char *b)
+/* cat_files writes the files |in| (NULL-terminated) one after the other
+ * to |out|. */
+static void cat_files(const char *out, const char *const *in)
 {
 	FILE *o = fopen(out, "w");
-	const char *in[] = { a, b };
 
 	cr_assert_not_null(o, "%s", out);
-	for (size_t i = 0; i < 2; i++) {
-		FILE *f = fopen(in[i], "r");
+	for (; *in; in++) {
+		FILE *f = fopen(*in, "r");
 		char buf[4096];
 		size_t n;
 
-		cr_assert_not_null(f, "%s", in[i]);
+		cr_assert_not_null(f, "%s", *in);
 		while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
 			cr_assert_eq(fwrite(buf, 1, n, o), n);
 		}
 		fclose(f);
 	}
 	cr_assert_eq(fclose(o), 0);
+}
+
+/* issue_client issues a client certificate |name| under |ca| into the
+ * test PKI's directory (paths in |out|), then frees |ca|. */
+static void issue_client(struct rv_pki_ca *ca, const char *name, struct rv_pki_issued *out)
+{
+	struct rv_pki_issue_opts o;
+	struct rv_pki_err perr = { 0 };
+
+	rv_pki_issue_opts_init(&o, RV_PKI_CERT_CLIENT, name);
+	o.out_dir = pki.dir;
+	cr_assert_eq(rv_pki_issue(ca, &o, out, &perr), 0, "%s", perr.msg);
+	rv_pki_ca_free(ca);
 }
 
 /* make_ca_under makes a CA |name| under |dir| and a copy of its
@@ -497,22 +510,16 @@ Test(tls_conn, chain_only_from_ca_file)
 {
 	char dir[T_PKI_PATH + 16], sub_crt[T_PKI_PATH + 32], chain[T_PKI_PATH + 32],
 		both_cas[T_PKI_PATH + 32], err[256];
-	struct rv_pki_issue_opts o;
 	struct rv_pki_issued out;
-	struct rv_pki_err perr = { 0 };
-	struct rv_pki_ca *sub;
 	struct pair p = { 0 };
 
 	snprintf(dir, sizeof(dir), "%s/mallory", pki.dir);
 	snprintf(sub_crt, sizeof(sub_crt), "%s/mallory-signed.crt", pki.dir);
 	snprintf(chain, sizeof(chain), "%s/victim-chain.crt", pki.dir);
 	snprintf(both_cas, sizeof(both_cas), "%s/both-cas.crt", pki.dir);
-	sub = make_ca_under(dir, "mallory", pki.ca_crt, pki.ca_key, false, sub_crt);
-	rv_pki_issue_opts_init(&o, RV_PKI_CERT_CLIENT, "victim");
-	o.out_dir = pki.dir;
-	cr_assert_eq(rv_pki_issue(sub, &o, &out, &perr), 0, "%s", perr.msg);
-	rv_pki_ca_free(sub);
-	cat_files(chain, out.crt, sub_crt);
+	issue_client(make_ca_under(dir, "mallory", pki.ca_crt, pki.ca_key, false, sub_crt),
+		     "victim", &out);
+	cat_files(chain, (const char *const[]){ out.crt, sub_crt, NULL });
 
 	/* The chain sent, the sub-CA not in the server's CA file: refused. */
 	p.sctx = mk_ctx(RV_TLS_SERVER, pki.ca_crt, pki.server_crt, pki.server_key, NULL, NULL);
@@ -531,7 +538,7 @@ Test(tls_conn, chain_only_from_ca_file)
 	free_pair(&p);
 
 	/* The sub-CA in the server's CA file: an intermediate, taken. */
-	cat_files(both_cas, pki.ca_crt, sub_crt);
+	cat_files(both_cas, (const char *const[]){ pki.ca_crt, sub_crt, NULL });
 	memset(&p, 0, sizeof(p));
 	p.sctx = mk_ctx(RV_TLS_SERVER, both_cas, pki.server_crt, pki.server_key, NULL, NULL);
 	p.cctx = mk_ctx(RV_TLS_CLIENT, pki.ca_crt, chain, out.key, NULL, T_PKI_SERVER_NAME);
@@ -559,12 +566,8 @@ Test(tls_conn, chain_only_from_ca_file)
 Test(tls_conn, path_length_of_ca_file_intermediates)
 {
 	char dir1[T_PKI_PATH + 16], dir2[T_PKI_PATH + 16], int_crt[T_PKI_PATH + 32],
-		int_key[T_PKI_PATH + 64], sub_crt[T_PKI_PATH + 32], cas[T_PKI_PATH + 32],
-		tmp[T_PKI_PATH + 32];
-	struct rv_pki_issue_opts o;
+		int_key[T_PKI_PATH + 64], sub_crt[T_PKI_PATH + 32], cas[T_PKI_PATH + 32];
 	struct rv_pki_issued out;
-	struct rv_pki_err perr = { 0 };
-	struct rv_pki_ca *ca;
 	struct pair p = { 0 };
 
 	snprintf(dir1, sizeof(dir1), "%s/int0", pki.dir);
@@ -573,15 +576,9 @@ Test(tls_conn, path_length_of_ca_file_intermediates)
 	snprintf(int_key, sizeof(int_key), "%s/ca.key", dir1);
 	snprintf(sub_crt, sizeof(sub_crt), "%s/subint-signed.crt", pki.dir);
 	snprintf(cas, sizeof(cas), "%s/three-cas.crt", pki.dir);
-	snprintf(tmp, sizeof(tmp), "%s/two-cas.crt", pki.dir);
 	rv_pki_ca_free(make_ca_under(dir1, "int0", pki.ca_crt, pki.ca_key, true, int_crt));
-	ca = make_ca_under(dir2, "subint", int_crt, int_key, false, sub_crt);
-	rv_pki_issue_opts_init(&o, RV_PKI_CERT_CLIENT, "deep");
-	o.out_dir = pki.dir;
-	cr_assert_eq(rv_pki_issue(ca, &o, &out, &perr), 0, "%s", perr.msg);
-	rv_pki_ca_free(ca);
-	cat_files(tmp, pki.ca_crt, int_crt);
-	cat_files(cas, tmp, sub_crt);
+	issue_client(make_ca_under(dir2, "subint", int_crt, int_key, false, sub_crt), "deep", &out);
+	cat_files(cas, (const char *const[]){ pki.ca_crt, int_crt, sub_crt, NULL });
 
 	p.sctx = mk_ctx(RV_TLS_SERVER, cas, pki.server_crt, pki.server_key, NULL, NULL);
 	p.cctx = mk_ctx(RV_TLS_CLIENT, pki.ca_crt, out.crt, out.key, NULL, T_PKI_SERVER_NAME);
