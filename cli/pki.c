@@ -280,6 +280,9 @@ static int cmd_ca(int argc, char **argv)
 	}
 	printf("created CA in %s: %s/ca.crt, %s/ca.key (mode 0600), %s/ca.crl\n", out, out, out,
 	       out);
+	if (err.msg[0] != '\0') {
+		fprintf(stderr, "ringvpn pki ca: %s\n", err.msg); /* the CRL's date cut */
+	}
 	return RV_EXIT_OK;
 }
 
@@ -670,12 +673,14 @@ static const struct pki_cmd pki_cmds[] = {
 	  "validity as for 'server'." },
 	{ "revoke", cmd_revoke, "--ca DIR (--cert FILE | --serial HEX) [--days N]",
 	  "Revoke a certificate issued by the CA in DIR: add it to DIR/revoked.txt and\n"
-	  "re-sign DIR/ca.crl (next update in N days, default 30; CRL number + 1)." },
+	  "re-sign DIR/ca.crl (next update in N days, default 30, at most at the CA's\n"
+	  "end; CRL number + 1)." },
 	{ "crl", cmd_crl, "--ca DIR [--days N] [--unrevoke SERIAL]...",
 	  "Re-sign DIR/ca.crl from DIR/revoked.txt (do this before its next update, every\n"
-	  "N days, default 30). An empty CRL is valid. A serial the current CRL revokes\n"
-	  "and revoked.txt no longer lists is refused (the index lost lines) unless named\n"
-	  "by --unrevoke: its revocation is lifted on purpose (remove its line first)." },
+	  "N days, default 30, or at the CA's end if it comes first). An empty CRL is\n"
+	  "valid. A serial the current CRL revokes and revoked.txt no longer lists is\n"
+	  "refused (the index lost lines) unless named by --unrevoke: its revocation is\n"
+	  "lifted on purpose (remove its line first)." },
 	{ "show", cmd_show, "FILE...",
 	  "Print subject, issuer, serial, validity, SANs and usages of a certificate, or\n"
 	  "the revoked serials of a CRL." },

@@ -392,6 +392,40 @@ static int add_revoked(X509_CRL *crl, const struct revoked *r)
 	return ok ? 0 : -ENOMEM;
 }
 
+/* crl_next_update returns when a CRL signed at |now| for |days| says the
+ * next one comes: no later than the CA's end, as a certificate's validity
+ * is cut (issue.c within_ca), with a note added to |err| (kind NONE) when it
+ * is. A CRL promising to be renewed after its CA is gone told the operator
+ * of a date on which nothing it covers can be valid any more. */
+static time_t crl_next_update(const struct rv_pki_ca *ca, time_t now, int days,
+			      struct rv_pki_err *err)
+{
+	time_t next = now + (time_t)days * 86400, end;
+	char when[32];
+	struct tm tm;
+	size_t len;
+	int d, s;
+
+	if (!ASN1_TIME_diff(&d, &s, NULL, X509_get0_notAfter(ca->cert))) {
+		ERR_clear_error();
+		return next;
+	}
+	end = now + (time_t)d * 86400 + s;
+	if (end <= now || next <= end) {
+		return next; /* an ended CA's CRL protects nothing: left as asked */
+	}
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&end, &tm));
+	if (err == NULL) {
+		return end;
+	}
+	len = strlen(err->msg);
+	snprintf(err->msg + len, sizeof(err->msg) - len,
+		 "%sthe CRL's next update is %s, when the CA ends, not in %d days: a CRL "
+		 "cannot outlive its CA",
+		 len != 0 ? "; " : "", when, days);
+	return end;
+}
+
 static int crl_build(const struct rv_pki_ca *ca, const struct index *idx, int days, bool first,
 		     struct rv_pki_err *err)
 {
@@ -425,7 +459,7 @@ static int crl_build(const struct rv_pki_ca *ca, const struct index *idx, int da
 	 * clock is a little behind the CA's would refuse every peer while the
 	 * CRL is "not yet valid". */
 	last = ASN1_TIME_set(NULL, now + RV_PKI_BACKDATE_S);
-	next = ASN1_TIME_adj(NULL, now, days, 0);
+	next = ASN1_TIME_set(NULL, crl_next_update(ca, now, days, err));
 	if (crl == NULL || last == NULL || next == NULL ||
 	    !X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||
 	    !X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca->cert)) ||

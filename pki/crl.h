@@ -5,7 +5,8 @@
  *   <serial in hex> <revocation time, unix seconds> <subject, informational>
  * Lines starting with '#' and blank lines are ignored. DIR/ca.crl is rebuilt
  * from it on every change: a v2 CRL signed by the CA with lastUpdate = now,
- * nextUpdate = now + days, an authorityKeyIdentifier and a cRLNumber one
+ * nextUpdate = now + days (no later than the CA's end, with a note in the
+ * rv_pki_err), an authorityKeyIdentifier and a cRLNumber one
  * higher than the previous ca.crl's. Both files are replaced atomically, so a
  * server re-reading ca.crl never sees a partial file. Two pki commands run on
  * one CA at the same moment may lose one revocation (last writer wins); the

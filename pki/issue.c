@@ -40,6 +40,25 @@ static bool is_ip(const char *name)
 	return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
 }
 
+/* numeric_top_label reports whether |name|'s last dot-separated label is
+ * all digits: no DNS name ends so (RFC 1123 2.1, RFC 3696 2), while
+ * inet_aton's short forms of an IPv4 address (127.1, 2130706433) do. */
+static bool numeric_top_label(const char *name)
+{
+	const char *top = strrchr(name, '.');
+
+	top = top != NULL ? top + 1 : name;
+	if (*top == '\0') {
+		return false;
+	}
+	for (; *top != '\0'; top++) {
+		if (*top < '0' || *top > '9') {
+			return false;
+		}
+	}
+	return true;
+}
+
 static int add_san(X509 *x, const char *name, struct rv_pki_err *err)
 {
 	GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
@@ -89,6 +108,17 @@ static int check_opts(const struct rv_pki_issue_opts *opts, struct rv_pki_err *e
 		return -EINVAL;
 	}
 	if (opts->kind == RV_PKI_CERT_SERVER) {
+		if (!is_ip(opts->name) && numeric_top_label(opts->name)) {
+			pki_errf(
+				err, RV_PKI_ERR_USAGE,
+				"'%s' is no DNS name (its last label is a number) and no IP "
+				"address "
+				"as written: a short or numeric form of an address (127.1, 10.258) "
+				"would be certified as a DNS name that no client connecting to the "
+				"address checks; write the address in full (127.0.0.1)",
+				opts->name);
+			return -EINVAL;
+		}
 		if (!is_ip(opts->name) && !pki_valid_dns(opts->name)) {
 			pki_errf(err, RV_PKI_ERR_USAGE,
 				 "'%s' is neither a DNS name (letters, digits, '-' in labels of "

@@ -460,3 +460,32 @@ Test(pki_crl, bad_days)
 	cr_assert_eq(err.kind, RV_PKI_ERR_USAGE);
 	cr_assert_eq(rv_pki_crl_update(ca, 40000, NULL, 0, &err), -EINVAL);
 }
+
+Test(pki_crl, next_update_cut_at_the_ca_end)
+{
+	struct rv_pki_err err = { 0 };
+	X509 *ca_cert;
+	X509_CRL *crl;
+	int d, s;
+
+	cr_assert_eq(rv_pem_read_cert(&ca_cert, pki.ca_crt, &err), 0, "%s", err.msg);
+
+	/* Within the CA's life: as asked, and nothing said. */
+	cr_assert_eq(rv_pki_crl_update(ca, 2, NULL, 0, &err), 0, "%s", err.msg);
+	cr_assert_str_empty(err.msg);
+	crl = load_crl();
+	cr_assert(ASN1_TIME_diff(&d, &s, NULL, X509_CRL_get0_nextUpdate(crl)));
+	cr_assert(d == 2 || (d == 1 && s > 86000), "%d days %d s", d, s);
+	X509_CRL_free(crl);
+
+	/* Past it (the fixture's CA lives far less than 36,500 days): the CRL
+	 * names the CA's end as its next update, and says so. */
+	cr_assert_eq(rv_pki_crl_update(ca, 36500, NULL, 0, &err), 0, "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, "a CRL cannot outlive its CA"), "%s", err.msg);
+	crl = load_crl();
+	cr_assert(
+		ASN1_TIME_diff(&d, &s, X509_CRL_get0_nextUpdate(crl), X509_get0_notAfter(ca_cert)));
+	cr_assert(d == 0 && s == 0, "next update %d days %d s from the CA's end", d, s);
+	X509_CRL_free(crl);
+	X509_free(ca_cert);
+}

@@ -325,10 +325,14 @@ static const struct bad_name bad_names[] = {
 	/* 13 */ { RV_PKI_CERT_SERVER, "fd00::1", "" }, /* ':' is no file name */
 	/* 14 */ { RV_PKI_CERT_CLIENT, "ok", "../x" },
 	/* 15 */ { RV_PKI_CERT_SERVER, "dns,DNS:evil.test", "" },
+	/* 16..18: short forms of IPv4 addresses were certified as DNS names */
+	/* 16 */ { RV_PKI_CERT_SERVER, "127.1", "" },
+	/* 17 */ { RV_PKI_CERT_SERVER, "10.0.258", "" },
+	/* 18 */ { RV_PKI_CERT_SERVER, "2130706433", "" },
 };
 
 /* One CA opened for all names, in one test: a test (a process) per name
- * cost 15 start-ups. Every message names the case. */
+ * cost 18 start-ups. Every message names the case. */
 Test(pki_issue, bad_names)
 {
 	struct rv_pki_ca *ca = open_ca();
