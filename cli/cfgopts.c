@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -503,6 +504,28 @@ static bool listen_unusable(const struct rv_config *cfg)
 	return true;
 }
 
+/* zone_unknown tells whether a client's server address names an interface
+ * this host does not have (fe80::1%eth9), and says which: the start would
+ * try it for ever, "cannot resolve" (round-sixteen tester 76). A number is
+ * taken as the interface's index, as the resolver takes it. */
+static bool zone_unknown(const struct rv_config *cfg)
+{
+	bool bad = false;
+
+	for (unsigned i = 0; cfg->role == RV_CONFIG_CLIENT && i < cfg->num_servers; i++) {
+		const char *zone = strchr(cfg->servers[i].host, '%');
+
+		if (zone == NULL || zone[1 + strspn(zone + 1, "0123456789")] == '\0' ||
+		    if_nametoindex(zone + 1) != 0) {
+			continue;
+		}
+		fprintf(stderr, "ringvpn: server %s: this host has no interface '%s'\n",
+			cfg->servers[i].host, zone + 1);
+		bad = true;
+	}
+	return bad;
+}
+
 int rv_cli_check_paths(const struct rv_config *cfg)
 {
 	const char *sock = cfg->status_socket;
@@ -529,7 +552,7 @@ int rv_cli_check_paths(const struct rv_config *cfg)
 		fprintf(stderr, "ringvpn: status socket %s: its directory does not exist\n", sock);
 		return RV_EXIT_NET;
 	}
-	if (listen_unusable(cfg)) {
+	if (listen_unusable(cfg) || zone_unknown(cfg)) {
 		return RV_EXIT_NET;
 	}
 	if (cfg->role == RV_CONFIG_SERVER) {
@@ -943,6 +966,10 @@ int rv_cli_dataplane(struct rv_dataplane **out, const struct rv_config *cfg, str
 	 * too. A client's packets meet no session only while it reconnects,
 	 * where a connect had better wait than fail. */
 	dc.icmp_unreach = cfg->role == RV_CONFIG_SERVER;
+	/* Through the TUN such a packet came straight back into one of its
+	 * queues, where a flood of them crowded out other clients' packets:
+	 * the kernel's way leads nowhere but to the answer given here. */
+	dc.offline_at_ingress = cfg->role == RV_CONFIG_SERVER;
 	dc.reply_from_local = cfg->role == RV_CONFIG_SERVER;
 	dc.max_peers = cfg->role == RV_CONFIG_SERVER ? cfg->max_clients : 0;
 	dc.mtu = mtu;

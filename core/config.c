@@ -343,6 +343,17 @@ static bool host_literal_bad(const char *host, const char *v, char *why, size_t 
 			 v, host);
 		return true;
 	}
+	/* The resolver refuses a zone on any other address ("Name or
+	 * service not known"), which passed -n and failed at every try
+	 * (round-sixteen tester 76). */
+	if (zoned && !addr_unspecified(&a) &&
+	    !(a.family == AF_INET6 && a.a[0] == 0xfe && (a.a[1] & 0xc0) == 0x80)) {
+		snprintf(why, why_len,
+			 "'%s': only a link-local address (fe80::/10) takes an interface "
+			 "(%s); leave it out",
+			 v, strchr(host, '%'));
+		return true;
+	}
 	return false;
 }
 

@@ -51,6 +51,7 @@
 	X(RV_CTR_RX_PACKETS, "rx_packets")                 \
 	X(RV_CTR_RX_BYTES, "rx_bytes")                     \
 	X(RV_CTR_TUN_READS, "tun_reads")                   \
+	X(RV_CTR_TUN_SMALL, "tun_small_reads")             \
 	X(RV_CTR_TUN_WRITES, "tun_writes")                 \
 	X(RV_CTR_TUN_GRO_TCP, "tun_gro_tcp")               \
 	X(RV_CTR_TUN_GRO_UDP, "tun_gro_udp")               \

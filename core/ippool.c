@@ -228,7 +228,11 @@ static enum addr_kind classify(const struct fam_pool *f, const struct rv_ip_addr
 	off_lo = lo - nlo;
 	off_hi = hi - nhi - (lo < nlo);
 	if (off_hi != 0) {
-		return ADDR_OUTSIDE;
+		/* Inside the prefix, host bits above the low 64 (a pool6
+		 * shorter than /64): past any cap (it was "not a client
+		 * address of the pool": round-sixteen tester 76). */
+		*out_idx = SIZE_MAX;
+		return ADDR_BEYOND;
 	}
 	if (off_lo == 1) {
 		return ADDR_SERVER;

@@ -580,6 +580,10 @@ static const struct {
 	[RV_CTR_TUN_GRO_UDP] = { "ringvpn_worker_tun_coalesced_udp_total",
 				 "UDP datagrams written to the TUN device inside coalesced "
 				 "(USO) superframes, per worker." },
+	[RV_CTR_TUN_SMALL] = { "ringvpn_worker_tun_small_reads_total",
+			       "Of the TUN reads, those from the worker's queue for small "
+			       "packets (a server's: steered past the bulk queues), per "
+			       "worker." },
 	[RV_CTR_UDP_RECVS] = { "ringvpn_worker_udp_receives_total",
 			       "UDP receive completions (one may carry a GRO batch), per worker." },
 	[RV_CTR_UDP_SMALL] = { "ringvpn_worker_udp_small_receives_total",

@@ -525,17 +525,8 @@ int rv_tls_conn_revoked(struct rv_tls_conn *c, const struct rv_tls_ctx *ctx)
 int rv_tls_conn_expect_name(struct rv_tls_conn *c, const char *name)
 {
 	X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
-	struct in6_addr a6;
-	struct in_addr a4;
-	int ok;
+	int ok = rv_tls_expect_name(vp, name);
 
-	/* A server named by an IP address carries an IP SAN, which a host name
-	 * check never matches. */
-	if (inet_pton(AF_INET, name, &a4) == 1 || inet_pton(AF_INET6, name, &a6) == 1) {
-		ok = X509_VERIFY_PARAM_set1_ip_asc(vp, name);
-	} else {
-		ok = X509_VERIFY_PARAM_set1_host(vp, name, strlen(name));
-	}
 	if (ok) {
 		ok = SSL_set_tlsext_host_name(c->ssl, name);
 	}

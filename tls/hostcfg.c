@@ -214,9 +214,16 @@ static bool route_accepted(const struct rv_config *cfg, const struct rv_ctl_rout
 	}
 }
 
-/* covers_server: would route |p| carry the packets to the server? */
+/* covers_server: would route |p| carry the packets to the server? Never
+ * for a link-local server address: its packets go out by the interface its
+ * scope names, whatever the routes (a full tunnel's 8000::/1 was left out
+ * for a server at fe80::X%eth0: round-sixteen tester 76). */
 static bool covers_server(const struct hostcfg *h, const struct rv_prefix *p)
 {
+	if (h->server.family == AF_INET6 && h->server.a[0] == 0xfe &&
+	    (h->server.a[1] & 0xc0) == 0x80) {
+		return false;
+	}
 	return h->server.family && p->addr.family == h->server.family &&
 	       rv_prefix_contains(p, &h->server);
 }
@@ -535,6 +542,14 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 			rv_warnx("%s: no IPv6 through the tunnel (its IPv6 address and %zu IPv6 "
 				 "route(s) not set)",
 				 why, v6);
+		}
+		/* The session stays, for IPv6 may come on (tunwatch puts the
+		 * address back then), but "tunnel up" alone told of a tunnel
+		 * that carried nothing (round-sixteen tester 76). */
+		if (h->v6.family && !h->v4.family) {
+			rv_warnx("nothing passes through the tunnel until IPv6 is on here: the "
+				 "server gives this client an IPv6 address alone (its pool4 is "
+				 "none)");
 		}
 	}
 	unused = 0;

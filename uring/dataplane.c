@@ -47,6 +47,9 @@ static void worker_free(struct rv_worker *w)
 	if (w->udp_fd >= 0) {
 		close(w->udp_fd);
 	}
+	if (w->tun_small_fd >= 0) {
+		close(w->tun_small_fd);
+	}
 	if (w->tun_fd >= 0) {
 		close(w->tun_fd);
 	}
@@ -265,6 +268,7 @@ static int open_worker_io(struct rv_dataplane *dp, struct rv_worker *w, bool vne
 		rv_warn(ret, "UDP receive buffer (continuing)");
 	}
 	w->c2c = cfg->client_to_client;
+	w->offline_at_ingress = cfg->offline_at_ingress;
 	w->ecn = !cfg->ecn_off;
 	w->aqm = !cfg->aqm_off && rv_udp_enable_rx_timestamps(w->udp_fd) == 0;
 	w->pktinfo = cfg->reply_from_local;
@@ -354,6 +358,36 @@ static void set_small_lane(struct rv_dataplane *dp)
 		small_max, n - 1, n > 2 ? "s" : "");
 }
 
+/* open_small_tun_queues gives a server's every worker a second TUN queue,
+ * for small packets alone, attached after all the workers' own, so that
+ * worker i's is queue num_workers + i. The kernel's TUN queue drops at its
+ * end rather than hold a sender back, and a TCP sender on the server (a
+ * download to one client) fills its queue to that end: the small packets
+ * sharing it, other clients' ping replies and ACKs, were dropped with it
+ * (11-25 % of another client's pings: round-sixteen tester 77). All or
+ * none: false (none left) when one cannot be opened. */
+static bool open_small_tun_queues(struct rv_dataplane *dp, bool vnet)
+{
+	for (unsigned i = 0; i < dp->num_workers; i++) {
+		struct rv_worker *w = dp->workers[i];
+		char name[IFNAMSIZ];
+		int ret = rv_tun_open(dp->tun_name, vnet, false, name, &w->tun_small_fd);
+
+		if (ret < 0) {
+			rv_warn(ret,
+				"%s: small-packet queue of worker %u (continuing without: a small "
+				"packet may be dropped with bulk at a TUN queue's end)",
+				dp->tun_name, i);
+			for (unsigned j = 0; j < i; j++) {
+				close(dp->workers[j]->tun_small_fd);
+				dp->workers[j]->tun_small_fd = -1;
+			}
+			return false;
+		}
+	}
+	return true;
+}
+
 /* close_small_sockets closes every worker's small socket. The workers' own
  * keep their numbers in the group: the kernel fills a closed socket's place
  * with the group's last, and the small ones were bound last. */
@@ -404,7 +438,7 @@ static bool open_small_sockets(struct rv_dataplane *dp)
 
 /* set_tun_lanes makes a server's TUN side pick the worker its receive side
  * does (rv_udp_steer_by_index): a session's bulk through its lane, its small
- * packets through the next. Left to itself, the kernel sends a flow out
+ * packets through the next (its small queue, with dp->tun_small). Left to itself, the kernel sends a flow out
  * through the queue of whichever worker last wrote one of its packets: a
  * download's flow then moves between two workers with the size of the ACKs
  * last received (small ones reach the next worker, trains of them the
@@ -420,7 +454,7 @@ static void set_tun_lanes(struct rv_dataplane *dp)
 	nets_fd = hosts_fd < 0 ? hosts_fd : rv_tun_nets_new(2 * RV_CONFIG_MAX_SUBNETS);
 	ret = steer_tun(dp, nets_fd < 0 ? nets_fd
 					: rv_tun_prog_by_lane(dp->num_workers, RV_PRIO_MAX_LEN,
-							      hosts_fd, nets_fd));
+							      hosts_fd, nets_fd, dp->tun_small));
 	if (ret < 0) {
 		rv_warn(ret,
 			"%s: steering sent packets to their session's worker (continuing "
@@ -617,7 +651,7 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 		w->dp = dp;
 		w->id = i;
 		w->cpu = pin ? cpus[i % ncpus] : -1;
-		w->tun_fd = w->udp_fd = w->udp_small_fd = w->wake_fd = -1;
+		w->tun_fd = w->tun_small_fd = w->udp_fd = w->udp_small_fd = w->wake_fd = -1;
 		dp->workers[i] = w;
 		ret = open_worker_io(dp, w, vnet);
 		if (ret < 0) {
@@ -633,6 +667,7 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 				 (TUN_F_USO4 | TUN_F_USO6);
 	}
 	dp->lanes = 1;
+	dp->tun_small = cfg->steer_by_index && open_small_tun_queues(dp, vnet);
 	/* A server's workers each read small datagrams through a socket of
 	 * their own (open_small_sockets). A client's do not: in the
 	 * many-client benchmark the second socket took nearly all of an
@@ -680,6 +715,15 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 	}
 	if (cfg->small_lane && dp->num_workers > 1) {
 		set_small_lane(dp);
+	} else if (dp->tun_small && dp->num_workers == 1) {
+		/* One worker: its small queue (1) takes the small packets. */
+		ret = steer_tun(dp, rv_tun_prog_by_size(2, RV_PRIO_MAX_LEN));
+		if (ret < 0) {
+			rv_warn(ret,
+				"%s: steering small packets to a queue of their own "
+				"(continuing without%s)",
+				dp->tun_name, bpf_hint(ret));
+		}
 	} else if (dp->lane_map_fd < 0) {
 		/* The kernel's choice, whatever an earlier holder of an adopted
 		 * device left there. */

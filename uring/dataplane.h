@@ -34,6 +34,8 @@ struct rv_dataplane_config {
 	bool steer_by_index;		/* server: worker = receiver index % workers */
 	bool small_lane;		/* client: small packets on the last worker */
 	bool icmp_unreach;		/* server: answer packets no session takes (core/icmp.h) */
+	bool offline_at_ingress;	/* server: a client's packet to an offline client's
+					 * address dropped (and answered) as it arrives */
 	bool reply_from_local;		/* server: send to each peer from the address it sent to */
 	unsigned max_peers;		/* server: sessions at most (the TUN lane table) */
 	unsigned mtu;			/* tunnel MTU; 0: RV_DEFAULT_MTU */

@@ -176,12 +176,14 @@ struct rv_worker {
 	pthread_t thread;
 	bool thread_started;
 	int tun_fd;
+	int tun_small_fd; /* a server's: TUN packets steered as small; -1: none */
 	int udp_fd;
 	int udp_small_fd; /* a server's: datagrams steered as small; -1: none */
 	/* What SQEs name: the registered-file indices with IOSQE_FIXED_FILE
 	 * in sqe_fd_flags (saves an fget/fput per operation), or the plain
 	 * fds when registration was refused. */
 	int sqe_tun;
+	int sqe_tun_small;
 	int sqe_udp;
 	int sqe_udp_small;
 	uint8_t sqe_fd_flags;
@@ -224,7 +226,7 @@ struct rv_worker {
 	unsigned num_write_slots, write_nfree;
 
 	uint64_t tun_dry, udp_dry; /* -ENOBUFS: buffer ring empty (logged at exit) */
-	unsigned tun_inflight;	   /* read SQEs that may still complete */
+	unsigned tun_inflight[2];  /* read SQEs that may still complete: tun_fd, tun_small_fd */
 	bool tun_mshot;
 	bool tun_gone;			     /* its TUN read failed for good: not re-armed */
 	bool gso_split_warned;		     /* said once that GSO sends are split (send_each) */
@@ -258,6 +260,7 @@ struct rv_worker {
 	unsigned sends_inflight, writes_inflight, udprx_held;
 
 	enum rv_config_c2c c2c;
+	bool offline_at_ingress; /* cfg.offline_at_ingress */
 
 	/* Zero-copy sends (see worker_tx.c "Zero copy"). */
 	enum rv_config_zc zc_mode;
@@ -298,6 +301,7 @@ struct rv_dataplane {
 	unsigned num_workers;
 	unsigned lanes;	     /* rv_dataplane_lanes */
 	unsigned small_base; /* the steering program's (rv_udp_steer_by_index) */
+	bool tun_small;	     /* every worker reads a small TUN queue too (queue n + id) */
 	struct rv_udp_pin pins[RV_UDP_MAX_PINS]; /* sessions moved off their lane */
 	unsigned npins;				 /* control thread */
 	int lane_map_fd;			 /* TUN side's lane table of addresses; -1: none */
@@ -425,14 +429,16 @@ struct rv_session *rv_worker_lookup_addr(const struct rv_worker *w, const struct
  * send. */
 void rv_worker_forward(struct rv_worker *w, unsigned cls, uint8_t *pkt, uint32_t len,
 		       uint32_t handle, struct rv_session *to, uint8_t flags);
-/* rv_worker_time_exceeded answers a packet forwarded from client to client
- * whose TTL or hop limit ran out (|pkt|, parsed into |ip|) with ICMP "time
- * exceeded" from the server's own address, sealed for the sender |from|:
- * the hop traceroute shows. Built in a send chunk (the packet's buffer is
- * the caller's to release), within the worker's ICMP rate. Returns whether
- * it was sent. */
-bool rv_worker_time_exceeded(struct rv_worker *w, const uint8_t *pkt, const struct rv_ip_info *ip,
-			     struct rv_session *from);
+/* rv_worker_icmp_error answers a packet from client |from| to another
+ * client (|pkt|, parsed into |ip|) with an ICMP error sealed for |from|:
+ * "time exceeded" from the server's own address (|unreach| false: its TTL or
+ * hop limit ran out where it was forwarded, the hop traceroute shows), or
+ * "destination unreachable" from the destination itself (an offline
+ * client's address, as a TUN packet for no session is answered). Built in
+ * a send chunk (the packet's buffer is the caller's to release), within the
+ * worker's ICMP rate. Returns whether it was sent. */
+bool rv_worker_icmp_error(struct rv_worker *w, const uint8_t *pkt, const struct rv_ip_info *ip,
+			  struct rv_session *from, bool unreach);
 /* rv_worker_flush_tx seals and queues the sends of class |cls| (Q_BULK also
  * releases the superframes held for this turn). */
 void rv_worker_flush_tx(struct rv_worker *w, unsigned cls);

@@ -562,7 +562,8 @@ int rv_tun_nets_new(unsigned max_nets)
 	return map_new(BPF_MAP_TYPE_LPM_TRIE, sizeof(struct net_key), max_nets);
 }
 
-int rv_tun_prog_by_lane(unsigned n, unsigned small_max, int hosts_fd, int nets_fd)
+int rv_tun_prog_by_lane(unsigned n, unsigned small_max, int hosts_fd, int nets_fd,
+			bool small_queues)
 {
 	if (n < 2 || small_max > INT32_MAX || hosts_fd < 0 || nets_fd < 0) {
 		return -EINVAL;
@@ -614,6 +615,9 @@ int rv_tun_prog_by_lane(unsigned n, unsigned small_max, int hosts_fd, int nets_f
 		INSN(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_0, BPF_REG_8, 0, 0),
 		INSN(BPF_ALU | BPF_ADD | BPF_X, BPF_REG_0, BPF_REG_7, 0, 0),
 		INSN(BPF_ALU | BPF_MOD | BPF_K, BPF_REG_0, 0, 0, (int32_t)n),
+		/* a small packet to the small queues, past the n bulk ones */
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_7, 0, 1, 0),
+		INSN(BPF_ALU | BPF_ADD | BPF_K, BPF_REG_0, 0, 0, small_queues ? (int32_t)n : 0),
 		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
 	};
 
@@ -1185,6 +1189,14 @@ static bool route_used(const char *ifname, unsigned ifindex, const struct rv_pre
 	 * (a /128 that made the host's own /64 look like a part of it). Then
 	 * another address of the network is asked. */
 	for (unsigned i = 0; host && probe_addr(p, i, &a); i++) {
+		static const uint8_t zero[16];
+
+		/* Nor is the unspecified address a destination: a lookup of
+		 * 0.0.0.0 fails (EHOSTUNREACH), which refused a full
+		 * tunnel's 0.0.0.0/1 (round-sixteen tester 76). */
+		if (memcmp(a.a, zero, a.family == AF_INET ? 4 : 16) == 0) {
+			continue;
+		}
 		ret = rv_rtnl_route_oif(&a, &oif, &len, &host);
 	}
 	rv_ip_addr_str(&p->addr, buf, sizeof(buf));

@@ -124,8 +124,12 @@ int rv_tun_prog_by_size(unsigned n, unsigned small_max);
  * is 1 for a packet of at most |small_max| bytes. So a session's bulk
  * leaves through the worker its datagrams reach, its pings and ACKs through
  * the next one, and each flow keeps one queue. A destination in neither
- * table takes the last 32 bits of its address as its lane. */
-int rv_tun_prog_by_lane(unsigned n, unsigned small_max, int hosts_fd, int nets_fd);
+ * table takes the last 32 bits of its address as its lane. With
+ * |small_queues| the device has 2n queues and a small packet goes to queue
+ * n + (lane + 1) % n instead: the next worker's queue for small packets
+ * alone, never one a bulk flow fills. */
+int rv_tun_prog_by_lane(unsigned n, unsigned small_max, int hosts_fd, int nets_fd,
+			bool small_queues);
 
 /* The two tables (eBPF maps; making them needs the same privilege): their fd
  * or -errno. rv_tun_lanes_new holds up to |max_peers| addresses (a hash),

@@ -20,7 +20,7 @@
 enum rv_op {
 	RV_OP_NONE = 0,
 	/* data-plane workers (uring/worker*.c); owner: worker id */
-	RV_OP_TUN_READ,	 /* idx: unused (buffer id comes from cqe flags) */
+	RV_OP_TUN_READ,	 /* idx: 0 the worker's TUN queue, 1 its small one */
 	RV_OP_UDP_RECV,	 /* multishot recvmsg; idx: 0 own socket, 1 small one */
 	RV_OP_UDP_SEND,	 /* idx: send slot */
 	RV_OP_TUN_WRITE, /* idx: write slot */

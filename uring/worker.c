@@ -455,17 +455,29 @@ static int worker_setup(struct rv_worker *w)
 		return ret;
 	}
 	{
-		int fds[3] = { w->tun_fd, w->udp_fd, w->udp_small_fd };
+		/* The small socket and queue, where there are, after the two
+		 * every worker has. */
+		int fds[4] = { w->tun_fd, w->udp_fd }, *sqe_fds[4] = { &w->sqe_tun, &w->sqe_udp };
+		unsigned n = 2;
 
 		w->sqe_tun = w->tun_fd;
+		w->sqe_tun_small = w->tun_small_fd;
 		w->sqe_udp = w->udp_fd;
 		w->sqe_udp_small = w->udp_small_fd;
 		w->sqe_fd_flags = 0;
-		ret = io_uring_register_files(&w->ring.ring, fds, w->udp_small_fd >= 0 ? 3 : 2);
+		if (w->udp_small_fd >= 0) {
+			sqe_fds[n] = &w->sqe_udp_small;
+			fds[n++] = w->udp_small_fd;
+		}
+		if (w->tun_small_fd >= 0) {
+			sqe_fds[n] = &w->sqe_tun_small;
+			fds[n++] = w->tun_small_fd;
+		}
+		ret = io_uring_register_files(&w->ring.ring, fds, n);
 		if (ret == 0) {
-			w->sqe_tun = 0;
-			w->sqe_udp = 1;
-			w->sqe_udp_small = 2;
+			for (unsigned i = 0; i < n; i++) {
+				*sqe_fds[i] = (int)i;
+			}
 			w->sqe_fd_flags = IOSQE_FIXED_FILE;
 		} else if (w->id == 0) {
 			rv_info("io_uring: file registration refused (%s); using plain fds",
@@ -543,23 +555,27 @@ static void arm_recv(struct rv_worker *w, unsigned which)
 	w->recv_armed[which] = true;
 }
 
-static void arm_tun_read(struct rv_worker *w)
+/* arm_tun_read starts a read of the worker's TUN queue (|which| 0) or its
+ * small one (1). Both take buffers from the one TUN pool and complete into
+ * the same turn. */
+static void arm_tun_read(struct rv_worker *w, unsigned which)
 {
 	struct io_uring_sqe *sqe = rv_ring_get_sqe(&w->ring);
+	int fd = which ? w->sqe_tun_small : w->sqe_tun;
 
 	if (sqe == NULL) {
 		return;
 	}
 	if (w->tun_mshot) {
-		rv_prep_read_multishot(sqe, w->sqe_tun, BGID_TUNRD);
+		rv_prep_read_multishot(sqe, fd, BGID_TUNRD);
 	} else {
-		io_uring_prep_read(sqe, w->sqe_tun, NULL, w->tunrd.data_len, 0);
+		io_uring_prep_read(sqe, fd, NULL, w->tunrd.data_len, 0);
 		sqe->flags |= IOSQE_BUFFER_SELECT;
 		sqe->buf_group = BGID_TUNRD;
 	}
 	sqe->flags |= w->sqe_fd_flags;
-	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_TUN_READ, (uint8_t)w->id, 0));
-	w->tun_inflight++;
+	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_TUN_READ, (uint8_t)w->id, which));
+	w->tun_inflight[which]++;
 }
 
 static void arm_wake(struct rv_worker *w)
@@ -582,15 +598,19 @@ static void rearm(struct rv_worker *w)
 	if (!w->recv_armed[0] && w->udprx.avail > 0) {
 		arm_recv(w, 0);
 	}
-	if (w->tun_gone) {
-		/* nothing to read from */
-	} else if (w->tun_mshot) {
-		if (w->tun_inflight == 0 && w->tunrd.avail > 0) {
-			arm_tun_read(w);
+	/* The small queue first: its reads take buffers before the bulk's. */
+	for (unsigned which = w->tun_small_fd >= 0 ? 2 : 1; which-- > 0 && !w->tun_gone;) {
+		unsigned *inflight = &w->tun_inflight[which];
+
+		if (w->tun_mshot) {
+			if (*inflight == 0 && w->tunrd.avail > 0) {
+				arm_tun_read(w, which);
+			}
+			continue;
 		}
-	} else {
-		while (w->tun_inflight < RV_TUN_READS_SINGLE && w->tun_inflight < w->tunrd.avail) {
-			arm_tun_read(w);
+		while (*inflight < RV_TUN_READS_SINGLE &&
+		       w->tun_inflight[0] + w->tun_inflight[1] < w->tunrd.avail) {
+			arm_tun_read(w, which);
 		}
 	}
 	if (!w->wake_armed && !atomic_load_explicit(&w->stop, memory_order_relaxed)) {
@@ -603,10 +623,10 @@ static bool transient(int res)
 	return res == -EAGAIN || res == -EINTR || res == -ECANCELED;
 }
 
-static void on_tun_read(struct rv_worker *w, const struct io_uring_cqe *cqe)
+static void on_tun_read(struct rv_worker *w, const struct io_uring_cqe *cqe, unsigned which)
 {
 	if (!(cqe->flags & IORING_CQE_F_MORE)) {
-		w->tun_inflight--;
+		w->tun_inflight[which]--;
 	}
 	if (cqe->res < 0) {
 		if (cqe->res == -ENOBUFS) {
@@ -634,6 +654,9 @@ static void on_tun_read(struct rv_worker *w, const struct io_uring_cqe *cqe)
 		return;
 	}
 	rv_bufring_consumed(&w->tunrd);
+	if (which) {
+		rv_ctr_add(&w->ctr, RV_CTR_TUN_SMALL, 1);
+	}
 	w->tun_turn_bufs++;
 	w->tun_turn_bytes += (uint32_t)cqe->res;
 	rv_worker_tun_read(w, cqe->flags >> IORING_CQE_BUFFER_SHIFT, (uint32_t)cqe->res);
@@ -674,7 +697,7 @@ static void dispatch(struct rv_worker *w, const struct io_uring_cqe *cqe)
 
 	switch (rv_udata_op(ud)) {
 	case RV_OP_TUN_READ:
-		on_tun_read(w, cqe);
+		on_tun_read(w, cqe, rv_udata_idx(ud) != 0);
 		break;
 	case RV_OP_UDP_RECV:
 		on_udp_recv(w, cqe, rv_udata_idx(ud) != 0);

@@ -457,8 +457,9 @@ static void finish_csum(struct rv_rx_item *it, uint8_t *plain, uint32_t len)
  * address (client_to_client = internal | off): sealed at once for the other
  * session from where it was opened (its data header and tag room are
  * there), or dropped. Returns C2C_NOT_OURS when the destination is no
- * session (the packet goes to the TUN as usual), unless with off it is a
- * client's all the same (offline_client). The sender's source was
+ * session (the packet goes to the TUN as usual), unless it is a client's
+ * all the same (offline_client): with off dropped, else to_offline. With
+ * kernel, only that last case is handled here. The sender's source was
  * checked already; the receiving session's key rules apply in the seal,
  * and the tunnel MTU as on the TUN's way (a sender may seal a larger
  * packet than its TUN would give it: the other client's TUN must not get
@@ -478,17 +479,75 @@ static bool offline_client(const struct rv_worker *w, const struct rv_ip_addr *d
 	return at == RV_POOL_CLIENT || at == RV_POOL_LINK || rv_demux_held(w->dp->cfg.demux, dst);
 }
 
+/* offline_place: could |dst| be an offline client's (to_offline), when no
+ * session has it? A client address of the pool, or a network behind a
+ * client the demux holds for it while it is away. */
+static bool offline_place(const struct rv_worker *w, const struct rv_ip_addr *dst)
+{
+	if (!w->offline_at_ingress) {
+		return false;
+	}
+	switch (rv_dataplane_pool_place(w->dp, dst)) {
+	case RV_POOL_CLIENT:
+		return true;
+	case RV_POOL_OUTSIDE:
+		return rv_demux_held(w->dp->cfg.demux, dst);
+	default:
+		return false;
+	}
+}
+
+/* to_offline drops a client's packet to an offline client's address (of the
+ * pool or a network behind a client; client_to_client = kernel | internal)
+ * as it arrives, counted against the sender, and answers it as the kernel's
+ * way would have: "time exceeded" at its last hop, else "destination
+ * unreachable". Written to the TUN, the server's kernel routed it straight
+ * back into one of the TUN's queues, and a flood of them there crowded out
+ * other clients' packets (round-sixteen tester 77), counted nowhere against
+ * the one who sent it. The pool's network and broadcast addresses are not
+ * a client's: those still go to the server's kernel. */
+static enum c2c_result to_offline(struct rv_worker *w, struct rv_rx_item *it, const uint8_t *plain,
+				  const struct rv_ip_info *ip)
+{
+	/* TTL at byte 8 of an IPv4 header, the hop limit at byte 7 of IPv6. */
+	bool last = (plain[0] >> 4 == 4 ? plain[8] : plain[7]) <= 1;
+	enum rv_drop_reason why = last ? RV_DROP_TTL : RV_DROP_NO_ROUTE;
+
+	if (rv_worker_icmp_error(w, plain, ip, it->s, !last)) {
+		rv_ctr_add(&w->ctr, last ? RV_CTR_ICMP_TIME_EXCEEDED : RV_CTR_ICMP_UNREACH, 1);
+	}
+	rv_drop_add(&w->ctr, why, 1);
+	rv_session_count_drop(it->s, why, 1);
+	rv_worker_release(w, it->handle);
+	return C2C_DROPPED;
+}
+
 static enum c2c_result forward_c2c(struct rv_worker *w, struct rv_rx_item *it, uint8_t *plain,
 				   uint32_t plen, const struct rv_ip_info *ip)
 {
-	struct rv_session *to = rv_worker_lookup_dst(w, ip);
+	struct rv_session *to;
 	uint8_t flags = it->csum_start != 0 ? RV_DATA_F_CSUM_PARTIAL : 0;
 	enum rv_drop_reason why;
 	uint32_t len;
 	unsigned cls;
 
-	if (to == NULL && (w->c2c != RV_CONFIG_C2C_OFF || !offline_client(w, &ip->dst))) {
+	if (w->c2c == RV_CONFIG_C2C_KERNEL) {
+		/* Only a client's address (not the pool's own nor its link's)
+		 * costs a lookup: everything else is the kernel's. */
+		if (offline_place(w, &ip->dst) && rv_worker_lookup_dst(w, ip) == NULL) {
+			return to_offline(w, it, plain, ip);
+		}
 		return C2C_NOT_OURS;
+	}
+	to = rv_worker_lookup_dst(w, ip);
+	if (to == NULL) {
+		if (w->c2c == RV_CONFIG_C2C_OFF ? !offline_client(w, &ip->dst)
+						: !offline_place(w, &ip->dst)) {
+			return C2C_NOT_OURS;
+		}
+		if (w->c2c != RV_CONFIG_C2C_OFF) {
+			return to_offline(w, it, plain, ip);
+		}
 	}
 	/* Forwarded as a router does: one hop less (the kernel way takes one
 	 * too), and not at all at the last, which is answered with ICMP time
@@ -497,7 +556,7 @@ static enum c2c_result forward_c2c(struct rv_worker *w, struct rv_rx_item *it, u
 		why = w->c2c == RV_CONFIG_C2C_OFF ? RV_DROP_C2C_OFF
 		      : ip->total_len > w->mtu	  ? RV_DROP_TOO_BIG
 						  : RV_DROP_TTL;
-		if (why == RV_DROP_TTL && rv_worker_time_exceeded(w, plain, ip, it->s)) {
+		if (why == RV_DROP_TTL && rv_worker_icmp_error(w, plain, ip, it->s, false)) {
 			rv_ctr_add(&w->ctr, RV_CTR_ICMP_TIME_EXCEEDED, 1);
 		}
 		rv_drop_add(&w->ctr, why, 1);
@@ -732,7 +791,7 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 				finish_csum(it, plain, ip.total_len);
 			}
 		}
-		if (w->c2c != RV_CONFIG_C2C_KERNEL) {
+		if (w->c2c != RV_CONFIG_C2C_KERNEL || w->offline_at_ingress) {
 			enum c2c_result fwd = forward_c2c(w, it, plain, plen, &ip);
 
 			if (unlikely(fwd != C2C_NOT_OURS)) {

@@ -333,8 +333,8 @@ static uint8_t *tx_chunk(const struct rv_worker *w, unsigned id)
 	return w->tx_base + (size_t)id * w->tx_buf_size;
 }
 
-bool rv_worker_time_exceeded(struct rv_worker *w, const uint8_t *pkt, const struct rv_ip_info *ip,
-			     struct rv_session *from)
+bool rv_worker_icmp_error(struct rv_worker *w, const uint8_t *pkt, const struct rv_ip_info *ip,
+			  struct rv_session *from, bool unreach)
 {
 	struct rv_ip_addr self;
 	size_t h, quote;
@@ -342,12 +342,15 @@ bool rv_worker_time_exceeded(struct rv_worker *w, const uint8_t *pkt, const stru
 	unsigned id;
 
 	/* Without TUN offloads the worker has no send chunks: no answer. */
-	if (w->tx_nfree == 0 || !rv_dataplane_pool_self(w->dp, ip->src.family, &self)) {
+	if (w->tx_nfree == 0 ||
+	    (!unreach && !rv_dataplane_pool_self(w->dp, ip->src.family, &self))) {
 		return false;
 	}
 	id = w->tx_free[w->tx_nfree - 1];
 	cur = tx_chunk(w, id) + RV_DATA_HDR_LEN;
-	h = rv_icmp_time_exceeded(cur, &self, pkt, ip->total_len, ip, &quote);
+	/* Unreachable from the address itself, as no_route answers. */
+	h = unreach ? rv_icmp_unreach(cur, &ip->dst, pkt, ip->total_len, ip, &quote)
+		    : rv_icmp_time_exceeded(cur, &self, pkt, ip->total_len, ip, &quote);
 	/* A packet that gets no answer (an ICMP error itself) spends no token. */
 	if (h == 0 || !icmp_token(w, &ip->src)) {
 		return false;

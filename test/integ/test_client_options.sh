@@ -421,6 +421,26 @@ C_PID=$RVT_LAST_PID
 rvt_wait_for 20 "the client back on server C" sh -c "'$RV_BIN' status --kv -s '$RVT_TMP/c-srv.sock' | grep -q '^session name=client6 state=running'" ||
 	rvt_fail "the client did not get back in after a restart of its server"
 rvt_stop_pid "$F_PID" 10 || rvt_fail "client exit"
+# The same with the server in the other half: 0.0.0.0/1 is installed. Its
+# check looked up 0.0.0.0, which no lookup finds, and refused it too, so a
+# client of a server in 128.0.0.0/1 had no full tunnel at all (round-sixteen
+# tester 76).
+ip -n "$S" addr add 172.31.88.1/32 dev c1
+ip -n "$C1" route add 172.31.88.1/32 dev veth0
+sed -i 's/^server = 10.88.1.1:4633$/server = 172.31.88.1:4633/' "$RVT_TMP/fulltun.conf"
+grep -q "^server = 172.31.88.1:4633$" "$RVT_TMP/fulltun.conf" || rvt_fail "the client's server not changed"
+rvt_bg "$C1" fulltun2 "$RV_BIN" client -c "$RVT_TMP/fulltun.conf"
+F_PID=$RVT_LAST_PID
+rvt_wait_for 10 "0.0.0.0/1, which leaves the server out" sh -c "ip -n $C1 route show 0.0.0.0/1 | grep -q 'dev rvz'" ||
+	rvt_fail "0.0.0.0/1 not installed: $(grep -i route "$RVT_TMP/fulltun2.log")"
+ip -n "$C1" route show 128.0.0.0/1 | rvt_matches 'dev rvz' && rvt_fail "128.0.0.0/1, which covers the server, was installed"
+grep -q "route 128.0.0.0/1 pushed by the server: not installed: it covers the server's own address 172.31.88.1" \
+	"$RVT_TMP/fulltun2.log" || rvt_fail "the client did not say why 128.0.0.0/1 was left out"
+grep -q "refuses that network" "$RVT_TMP/fulltun2.log" && rvt_fail "a route said refused: $(grep refuses "$RVT_TMP/fulltun2.log")"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.97.0.1 || rvt_fail "no traffic with the other half"
+rvt_stop_pid "$F_PID" 10 || rvt_fail "client exit"
+ip -n "$C1" route del 172.31.88.1/32 dev veth0
+ip -n "$S" addr del 172.31.88.1/32 dev c1
 rvt_stop_pid "$C_PID" 10 || rvt_fail "server C exit"
 
 rvt_step "local_port: the data channel sends from the configured port; a port in use stops the client"

@@ -147,19 +147,26 @@ for b in 10.99.0.255 10.99.0.0; do
 done
 # A flood to the address gets at most ICMP_RATE answers a second per worker
 # (100, a burst of 20), and is counted as no_route drops.
+# udp_flood NS ADDR COUNT [PAUSE]: COUNT 32-byte datagrams from NS to ADDR,
+# PAUSE seconds after each hundred.
+udp_flood() {
+	ip netns exec "$1" python3 -c "
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range($3):
+    try:
+        s.sendto(b'x' * 32, ('$2', 9))
+    except OSError:
+        pass  # an answer already arrived: ECONNREFUSED/EHOSTUNREACH
+    if i % 100 == 99:
+        time.sleep(${4:-0})
+" || rvt_fail "flood sender"
+}
 I0=$(ctl_sum "^workers total" "^icmp_unreach$")
 N0=$(ctl_sum "^workers total" "^drop_no_route$")
 Q0=$(ctl_field "server " tun_drops)
 T0=$(date +%s%N)
-ip netns exec "$S" python3 -c "
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-for i in range(5000):
-    try:
-        s.sendto(b'x' * 32, ('$A1', 9))
-    except OSError:
-        pass  # an answer already arrived: ECONNREFUSED/EHOSTUNREACH
-" || rvt_fail "flood sender"
+udp_flood "$S" "$A1" 5000
 sleep 0.3
 I1=$(ctl_sum "^workers total" "^icmp_unreach$")
 N1=$(ctl_sum "^workers total" "^drop_no_route$")
@@ -173,6 +180,29 @@ rvt_log "5000 datagrams, $MS ms: $((N1 - N0)) no_route drops, $((Q1 - Q0)) dropp
 [ $((I1 - I0)) -le $((2 * (20 + 100 * (MS / 1000 + 1)))) ] || rvt_fail "too many answers: $((I1 - I0)) in $MS ms"
 # Answers to the flood do not disturb the sessions still up.
 rvt_nsx "$C2" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "client2 lost its tunnel"
+
+rvt_step "a client's flood of an offline client's address: dropped as it arrives, against its session"
+# Written to the TUN, such a packet came straight back into one of its
+# queues, and a flood of them crowded out other clients' packets there,
+# counted nowhere against the client that sent it (round-sixteen tester
+# 77). Now it never reaches the TUN, is the sender's no_route drop, and is
+# still answered (rate-limited).
+R0=$(ctl_sum "^workers total" "^tun_reads$")
+D0=$(ctl_field "session name=client2" drop_no_route)
+I0=$(ctl_sum "^workers total" "^icmp_unreach$")
+udp_flood "$C2" "$A1" 3000 0.01 # paced: within the client's own queues
+sleep 0.5
+R1=$(ctl_sum "^workers total" "^tun_reads$")
+D1=$(ctl_field "session name=client2" drop_no_route)
+I1=$(ctl_sum "^workers total" "^icmp_unreach$")
+rvt_log "client2's 3000 datagrams to the offline $A1: its session's drop_no_route +$((D1 - D0)), the server's TUN reads +$((R1 - R0)), answered $((I1 - I0))"
+[ $((D1 - D0)) -ge 2000 ] || rvt_fail "not counted against client2's session: +$((D1 - D0))"
+[ $((R1 - R0)) -lt 500 ] || rvt_fail "the flood went through the server's TUN: $((R1 - R0)) reads"
+[ $((I1 - I0)) -ge 1 ] || rvt_fail "no answer at all"
+OUT=$(rvt_nsx "$C2" ping -c 1 -W 3 "$A1" 2>&1) && rvt_fail "ping of the offline client answered: $OUT"
+grep -q "From $A1 .*Destination Host Unreachable" <<<"$OUT" || rvt_fail "client2 ping after the flood: $OUT"
+OUT=$(rvt_nsx "$C2" ping -c 1 -t 1 -W 3 "$A1" 2>&1)
+grep -q "From 10.99.0.1 .*Time to live exceeded" <<<"$OUT" || rvt_fail "TTL 1 to the offline client: $OUT"
 
 rvt_step "a client with mtu 576 (below IPv6's 1280): IPv4 only, no address pile-up"
 # It used to fail to add its IPv6 address, reconnect, get the next IPv4

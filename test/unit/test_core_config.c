@@ -353,6 +353,12 @@ static const struct {
 	{ RV_CONFIG_CLIENT, "server = 255.255.255.255\n", "t.conf:1:", "a broadcast address" },
 	/* 67i8 */
 	{ RV_CONFIG_SERVER, "listen = [ff02::1%lo]:4433\n", "t.conf:1:", "a multicast address" },
+	/* 67i9, 67i10: an interface on an address that is not link-local,
+	 * which the resolver refuses at every try (round-sixteen tester 76) */
+	{ RV_CONFIG_CLIENT, "server = [fd88:7::1%veth0]:4433\n",
+	  "t.conf:1:", "only a link-local address (fe80::/10) takes an interface (%veth0)" },
+	{ RV_CONFIG_SERVER, "listen = [2001:db8::1%2]:4433\n",
+	  "t.conf:1:", "only a link-local address" },
 	/* 67j: a prefix no server pushes; and a DNS server twice */
 	{ RV_CONFIG_CLIENT, "accept_routes = ::ffff:10.0.0.0/104\n",
 	  "t.conf:1:", "write an IPv4 prefix as IPv4" },

@@ -416,4 +416,15 @@ Test(ippool, reserve_past_the_cap)
 	cr_assert(rv_ippool_reserved(p, &f4));
 	cr_assert_eq(rv_ippool_alloc(p, AF_INET, &a), -ENOSPC);
 	rv_ippool_free(p);
+
+	/* A pool6 shorter than /64: an address with host bits above the low
+	 * 64 is past the cap too, not "no client address of the pool"
+	 * (round-sixteen tester 76). */
+	p = rv_ippool_new(&n4, 16, &n6, 16, 100, NULL);
+	cr_assert_not_null(p);
+	far = t_ip("fd99:1::1");
+	cr_assert_eq(rv_ippool_reserve(p, &far), -ERANGE, "host bits above the low 64");
+	far = t_ip("fd98::1");
+	cr_assert_eq(rv_ippool_reserve(p, &far), -EINVAL, "another network");
+	rv_ippool_free(p);
 }

@@ -107,7 +107,7 @@ static int lanes(int *map, int *nets, struct rv_ip_addr *a4, struct rv_ip_addr *
 	memcpy(a6->a, v6_in, 16);
 	cr_assert_eq(rv_tun_lane_set(*map, a4, 1), 1, "a new entry");
 	cr_assert_eq(rv_tun_lane_set(*map, a6, 0), 1);
-	return loaded(rv_tun_prog_by_lane(3, SMALL_MAX, *map, *nets));
+	return loaded(rv_tun_prog_by_lane(3, SMALL_MAX, *map, *nets, false));
 }
 
 Test(tun_prog, server_packets_follow_their_sessions_lane)
@@ -144,6 +144,36 @@ Test(tun_prog, server_packets_follow_their_sessions_lane)
 	close(map);
 }
 
+/* With a small queue per worker (a server's: 2n queues), a small packet
+ * goes to the next lane's small queue, n + (lane + 1) % n, and never to a
+ * queue a bulk flow fills, where the TUN dropped it with the bulk
+ * (round-sixteen tester 77); bulk keeps its lane. */
+Test(tun_prog, small_packets_take_the_small_queues)
+{
+	struct rv_ip_addr a4 = { .family = AF_INET }, a6 = { .family = AF_INET6 };
+	int map = loaded(rv_tun_lanes_new(8)), nets = loaded(rv_tun_nets_new(8));
+	int fd = loaded(rv_tun_prog_by_lane(3, SMALL_MAX, map, nets, true));
+
+	memcpy(a4.a, v4_in, 4);
+	memcpy(a6.a, v6_in, 16);
+	cr_assert_eq(rv_tun_lane_set(map, &a4, 1), 1);
+	cr_assert_eq(rv_tun_lane_set(map, &a6, 2), 1);
+	cr_assert_eq(run(fd, v4_in, 4, 1400), 1, "bulk: its lane");
+	cr_assert_eq(run(fd, v4_in, 4, 60), 3 + 2, "small: lane 2's small queue");
+	cr_assert_eq(run(fd, v6_in, 16, 1400), 2);
+	cr_assert_eq(run(fd, v6_in, 16, 80), 3 + 0, "lane 0's, past the last");
+	/* Not in the table: the last 32 bits of 10.0.0.6 mod 3 = 1. */
+	cr_assert_eq(run(fd, v4_out, 4, 1400), 1);
+	cr_assert_eq(run(fd, v4_out, 4, 60), 3 + 2);
+	/* A fragment is never small. */
+	frag = true;
+	cr_assert_eq(run(fd, v4_in, 4, 60), 1);
+	frag = false;
+	close(fd);
+	close(nets);
+	close(map);
+}
+
 static struct rv_prefix net(int family, const void *addr, unsigned len)
 {
 	struct rv_prefix p = { .addr = { .family = family }, .len = (uint8_t)len };
@@ -163,7 +193,7 @@ Test(tun_prog, networks_behind_sessions_follow_their_lane)
 	struct rv_ip_addr host = { .family = AF_INET };
 	int map = loaded(rv_tun_lanes_new(8));
 	int nets = loaded(rv_tun_nets_new(8));
-	int fd = loaded(rv_tun_prog_by_lane(4, SMALL_MAX, map, nets));
+	int fd = loaded(rv_tun_prog_by_lane(4, SMALL_MAX, map, nets, false));
 
 	/* Fallbacks first (last word mod 4): 10.20.5.9 -> 1, 10.20.7.9 -> 1. */
 	cr_assert_eq(run(fd, h1, 4, 1400), 1);

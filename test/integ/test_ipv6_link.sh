@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# test_ipv6_link.sh — a client that reaches its server at a link-local IPv6
+# address, and a client that cannot use IPv6 (round-sixteen tester 76):
+#   1. `server = [fe80::X%veth0]:port` without server_name, the server's
+#      certificate issued for fe80::X (an IP SAN): the client checks the
+#      address without its %veth0 (it checked the scoped string as a host
+#      name and was refused for ever);
+#   2. a pushed full tunnel (::/1 + 8000::/1, 0.0.0.0/1 + 128.0.0.0/1):
+#      both IPv6 halves installed, since a route cannot capture a scoped
+#      link-local destination (8000::/1 was left out as "covering" it);
+#   3. `client -n` with a server address on an interface this host lacks
+#      (fe80::1%rvnosuch): exit 15, said (it said OK and the client tried
+#      for ever, "cannot resolve");
+#   4. a server with an IPv6 pool alone (pool4 = none) and a client whose
+#      host has IPv6 disabled: the client says that nothing passes until
+#      IPv6 is on (it said only "tunnel up", with no address on its TUN),
+#      and once IPv6 is on, its address comes and IPv6 passes.
+#
+#   ns rvt-$$-c1 (client, TUN rvc)  --veth--  ns rvt-$$-s (server, TUN rvs0)
+#
+# Usage: bash test_ipv6_link.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
+
+ctl_init 1
+ctl_client_ns c1 1
+C1=$(rvt_ns_name c1)
+
+rvt_step "1. a server reached at its link-local address, checked by that address"
+ll_of() { ip -n "$1" -6 addr show dev "$2" scope link | awk '/inet6/ && !/tentative/ { sub("/.*", "", $2); print $2; exit }'; }
+rvt_wait_for 10 "the server's link-local address" sh -c "[ -n \"\$(ip -n $S -6 addr show dev c1 scope link | awk '/inet6/ && !/tentative/')\" ]" ||
+	rvt_fail "no link-local address on the server's c1"
+rvt_wait_for 10 "the client's link-local address" sh -c "[ -n \"\$(ip -n $C1 -6 addr show dev veth0 scope link | awk '/inet6/ && !/tentative/')\" ]" ||
+	rvt_fail "no link-local address on the client's veth0"
+LL=$(ll_of "$S" c1)
+rvt_log "server's link-local address: $LL"
+"$RV_BIN" pki server --ca "$PKI/ca" --name "$LL" --file ll --out "$RVT_TMP" >/dev/null ||
+	rvt_fail "pki server --name $LL"
+chgrp "$RV_GROUP" "$RVT_TMP/ll.key" && chmod g+r "$RVT_TMP/ll.key"
+CTL_SERVER_KV=(cert="$RVT_TMP/ll.crt" key="$RVT_TMP/ll.key" route=::/1 route=8000::/1
+	route=0.0.0.0/1 route=128.0.0.0/1)
+ctl_start_server
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock" \
+	server="[$LL%veth0]:$SRV_PORT"
+sed -i '/^server_name = /d' "$RVT_TMP/c1.conf"
+rvt_nsx "$C1" "$RV_BIN" client -c "$RVT_TMP/c1.conf" -n || rvt_fail "client -n"
+rvt_bg "$C1" client1 "$RV_BIN" client -c "$RVT_TMP/c1.conf"
+P1=$RVT_LAST_PID
+rvt_wait_for 15 "client1's session" ctl_sessions_eq 1 ||
+	rvt_fail "no session: $(grep -iE 'verif|mismatch|refused' "$RVT_TMP/client1.log" | tail -3)"
+rvt_nsx "$C1" ping -6 -c 3 -i 0.2 -W 2 fd99::1 || rvt_fail "ping6 through the tunnel"
+
+rvt_step "2. both halves of a pushed IPv6 full tunnel installed beside a link-local server"
+for r in ::/1 8000::/1; do
+	rvt_wait_for 5 "route $r" sh -c "ip -n $C1 -6 route show $r | grep -q 'dev rvc'" ||
+		rvt_fail "$r not installed: $(grep -i "route" "$RVT_TMP/client1.log" | tail -4)"
+done
+grep -q "covers the server's own address" "$RVT_TMP/client1.log" &&
+	rvt_fail "a route said to cover the link-local server: $(grep covers "$RVT_TMP/client1.log")"
+# The control and data channels still go out by veth0.
+ip netns exec "$C1" ip -6 route get "$LL" oif veth0 | rvt_matches "dev veth0" ||
+	rvt_fail "the server's address no longer by veth0"
+sleep 2 # past a keepalive or two: a session whose packets looped would be dead
+rvt_nsx "$C1" ping -6 -c 2 -i 0.2 -W 2 fd99::1 || rvt_fail "the session died with the full tunnel"
+rvt_stop_pid "$P1" 10 || rvt_fail "client exit"
+
+rvt_step "3. -n: a server address on an interface this host lacks"
+cp "$RVT_TMP/c1.conf" "$RVT_TMP/nosuch.conf"
+sed -i "s/^server = .*/server = [fe80::1%rvnosuch]:$SRV_PORT/" "$RVT_TMP/nosuch.conf"
+rc=0
+ip netns exec "$C1" "$RV_BIN" client -c "$RVT_TMP/nosuch.conf" -n >"$RVT_TMP/nosuch.out" 2>&1 || rc=$?
+[ "$rc" = 15 ] || rvt_fail "-n exit $rc, want 15: $(cat "$RVT_TMP/nosuch.out")"
+grep -q "this host has no interface 'rvnosuch'" "$RVT_TMP/nosuch.out" ||
+	rvt_fail "not said: $(cat "$RVT_TMP/nosuch.out")"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+
+rvt_step "4. an IPv6 pool alone, a client without IPv6: said, and working once IPv6 is on"
+CTL_SERVER_KV=(pool4=none)
+ctl_start_server
+rvt_nsx "$C1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1v4.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock"
+rvt_bg "$C1" client1v4 "$RV_BIN" client -c "$RVT_TMP/c1v4.conf"
+P1=$RVT_LAST_PID
+rvt_wait_for 10 "the client's word" grep -q "nothing passes through the tunnel until IPv6 is on here: the server gives this client an IPv6 address alone" "$RVT_TMP/client1v4.log" ||
+	rvt_fail "not said: $(tail -3 "$RVT_TMP/client1v4.log")"
+rvt_nsx "$C1" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 net.ipv6.conf.rvc.disable_ipv6=0
+rvt_wait_for 10 "IPv6 through the tunnel once on" rvt_nsx "$C1" ping -6 -c 1 -W 1 fd99::1 ||
+	rvt_fail "no IPv6 once on: $(ip -n "$C1" -br addr show dev rvc)"
+rvt_stop_pid "$P1" 10 || rvt_fail "client exit"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+rvt_log "PASS"
