@@ -863,7 +863,10 @@ static void worker_loop(struct rv_worker *w)
 		}
 		rv_worker_flush_tx(w, Q_BULK);
 		rv_worker_flush_rx(w, Q_BULK);
-		if (w->c2c == RV_CONFIG_C2C_INTERNAL) {
+		/* What the receive side queued to send: packets forwarded
+		 * client to client, ICMP answers to a client's packets (an
+		 * offline client's address: every mode of a server). */
+		if (w->txq[Q_PRIO].n != 0 || w->txq[Q_BULK].n != 0) {
 			rv_worker_flush_tx(w, Q_PRIO);
 			rv_worker_flush_tx(w, Q_BULK);
 		}
