@@ -438,11 +438,11 @@ static bool open_small_sockets(struct rv_dataplane *dp)
 
 /* set_tun_lanes makes a server's TUN side pick the worker its receive side
  * does (rv_udp_steer_by_index): a session's bulk through its lane, its small
- * packets through the next (its small queue, with dp->tun_small). Left to itself, the kernel sends a flow out
- * through the queue of whichever worker last wrote one of its packets: a
- * download's flow then moves between two workers with the size of the ACKs
- * last received (small ones reach the next worker, trains of them the
- * session's own) and arrives reordered. */
+ * packets through the next (its small queue, with dp->tun_small). Left to
+ * itself, the kernel sends a flow out through the queue of whichever worker
+ * last wrote one of its packets: a download's flow then moves between two
+ * workers with the size of the ACKs last received (small ones reach the
+ * next worker, trains of them the session's own) and arrives reordered. */
 static void set_tun_lanes(struct rv_dataplane *dp)
 {
 	int hosts_fd, nets_fd, ret;

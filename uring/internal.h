@@ -429,6 +429,12 @@ struct rv_session *rv_worker_lookup_addr(const struct rv_worker *w, const struct
  * send. */
 void rv_worker_forward(struct rv_worker *w, unsigned cls, uint8_t *pkt, uint32_t len,
 		       uint32_t handle, struct rv_session *to, uint8_t flags);
+/* rv_worker_no_route drops packet |pkt| (|len| bytes, parsed into |ip|)
+ * that no session takes, counted as no_route, and on a server answers it
+ * with ICMP "destination unreachable" written to the TUN (within the ICMP
+ * rate); |handle| goes with the answer, or is released. */
+void rv_worker_no_route(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t handle,
+			const struct rv_ip_info *ip);
 /* rv_worker_icmp_error answers a packet from client |from| to another
  * client (|pkt|, parsed into |ip|) with an ICMP error sealed for |from|:
  * "time exceeded" from the server's own address (|unreach| false: its TTL or

@@ -506,18 +506,25 @@ static bool offline_place(const struct rv_worker *w, const struct rv_ip_addr *ds
  * other clients' packets (round-sixteen tester 77), counted nowhere against
  * the one who sent it. The pool's network and broadcast addresses are not
  * a client's: those still go to the server's kernel. */
-static enum c2c_result to_offline(struct rv_worker *w, struct rv_rx_item *it, const uint8_t *plain,
+static enum c2c_result to_offline(struct rv_worker *w, struct rv_rx_item *it, uint8_t *plain,
 				  const struct rv_ip_info *ip)
 {
 	/* TTL at byte 8 of an IPv4 header, the hop limit at byte 7 of IPv6. */
 	bool last = (plain[0] >> 4 == 4 ? plain[8] : plain[7]) <= 1;
 	enum rv_drop_reason why = last ? RV_DROP_TTL : RV_DROP_NO_ROUTE;
 
+	rv_session_count_drop(it->s, why, 1);
+	if (!last && w->tx_num == 0) {
+		/* No send chunks to build the answer in (TUN offloads off):
+		 * it is written to the TUN instead, as for a TUN packet to
+		 * the address, within the same ICMP rate. */
+		rv_worker_no_route(w, plain, ip->total_len, it->handle, ip);
+		return C2C_DROPPED;
+	}
 	if (rv_worker_icmp_error(w, plain, ip, it->s, !last)) {
 		rv_ctr_add(&w->ctr, last ? RV_CTR_ICMP_TIME_EXCEEDED : RV_CTR_ICMP_UNREACH, 1);
 	}
 	rv_drop_add(&w->ctr, why, 1);
-	rv_session_count_drop(it->s, why, 1);
 	rv_worker_release(w, it->handle);
 	return C2C_DROPPED;
 }

@@ -140,15 +140,15 @@ static bool may_answer(const struct rv_worker *w, const struct rv_ip_info *ip)
 	return true;
 }
 
-/* no_route drops a TUN packet that no session takes and, on a server,
+/* rv_worker_no_route drops a TUN packet that no session takes and, on a server,
  * answers it with ICMP "destination unreachable" when it may (not itself an
  * error, a token and a write slot free): the packet's buffer then goes with
  * the answer, released when it is written. The answer comes from the
  * unreachable address itself: from one of the server's own addresses, the
  * server's kernel would drop it as a martian (a local source arriving on the
  * TUN), the packets it forwards for clients included. */
-static void no_route(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t handle,
-		     const struct rv_ip_info *ip)
+void rv_worker_no_route(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t handle,
+			const struct rv_ip_info *ip)
 {
 	struct rv_write_slot *sl;
 	struct io_uring_sqe *sqe;
@@ -282,7 +282,7 @@ static void tx_add(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t han
 	}
 	s = rv_worker_lookup_dst(w, &ip);
 	if (unlikely(s == NULL)) {
-		no_route(w, pkt, len, handle, &ip);
+		rv_worker_no_route(w, pkt, len, handle, &ip);
 		return;
 	}
 	len = ip.total_len;
@@ -426,7 +426,7 @@ static void tx_superframe(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint3
 	if (unlikely(s == NULL)) {
 		/* One answer for the superframe, as for its first segment. */
 		rv_drop_add(&w->ctr, RV_DROP_NO_ROUTE, plan.nseg - 1);
-		no_route(w, pkt, len, handle, &ip);
+		rv_worker_no_route(w, pkt, len, handle, &ip);
 		return;
 	}
 	if (unlikely(w->tx_nfree == 0)) {

@@ -83,8 +83,15 @@ transfer "$A2"
 [ "$(total tun_writes)" -gt 100 ] || rvt_fail "kernel mode did not use the TUN"
 stop_all
 
-rvt_step "kernel, one worker: one client's flood of ICMP errors leaves the others theirs"
+# And again with the server's TUN offloads off: the answers to packets
+# dropped where they arrive are then written to the TUN (no send chunks to
+# build them in), within the same rates.
+for kv in "" "offload_tun=no"; do
+rvt_step "kernel, one worker${kv:+, $kv}: one client's flood of ICMP errors leaves the others theirs"
+SRV_KV=($kv)
 WORKERS=1 start_all kernel 1
+SRV_KV=()
+d0=$(ctl_field "session name=client1" drop_no_route)
 # One client's flood of pings to an offline address leaves the others their
 # answers: client2 pinging another offline address must still be told it is
 # unreachable (the worker's 100 answers a second all went to the flood, and
@@ -113,7 +120,11 @@ rvt_forget_pid "$flood"
 rvt_log "client2's pings of an offline address answered unreachable: $n0 of 10 alone, $n1 of 10 beside client1's flood ($(tail -2 "$RVT_TMP/unreach-flood.log" | head -1); icmp_unreach $(total icmp_unreach), drop_no_route $(total drop_no_route))"
 [ "$n0" -ge 9 ] || rvt_fail "only $n0 of 10 answered without a flood"
 [ "$n1" -ge 8 ] || rvt_fail "client1's flood took client2's ICMP answers: $n1 of 10"
+# Counted against the client that sent them (round-sixteen tester 77).
+d1=$(ctl_field "session name=client1" drop_no_route)
+[ $((d1 - d0)) -ge 1000 ] || rvt_fail "client1's flood not counted against its session: +$((d1 - d0))"
 stop_all
+done
 
 rvt_step "kernel, the server coalescing UDP (offload_udp_coalesce = yes): joined, routed back out whole, cut again"
 SRV_KV=("offload_udp_coalesce=yes")
