@@ -513,14 +513,20 @@ static enum c2c_result to_offline(struct rv_worker *w, struct rv_rx_item *it, ui
 	bool last = (plain[0] >> 4 == 4 ? plain[8] : plain[7]) <= 1;
 	enum rv_drop_reason why = last ? RV_DROP_TTL : RV_DROP_NO_ROUTE;
 
-	rv_session_count_drop(it->s, why, 1);
-	if (!last && w->tx_num == 0) {
-		/* No send chunks to build the answer in (TUN offloads off):
-		 * it is written to the TUN instead, as for a TUN packet to
+	if (w->tx_num == 0) {
+		/* No send chunks to build an answer in (TUN offloads off).
+		 * At its last hop the packet goes to the server's kernel,
+		 * which answers it and sends nothing back into the TUN; else
+		 * the answer is written to the TUN, as for a TUN packet to
 		 * the address, within the same ICMP rate. */
+		if (last) {
+			return C2C_NOT_OURS;
+		}
+		rv_session_count_drop(it->s, why, 1);
 		rv_worker_no_route(w, plain, ip->total_len, it->handle, ip);
 		return C2C_DROPPED;
 	}
+	rv_session_count_drop(it->s, why, 1);
 	if (rv_worker_icmp_error(w, plain, ip, it->s, !last)) {
 		rv_ctr_add(&w->ctr, last ? RV_CTR_ICMP_TIME_EXCEEDED : RV_CTR_ICMP_UNREACH, 1);
 	}

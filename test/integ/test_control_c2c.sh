@@ -123,6 +123,12 @@ rvt_log "client2's pings of an offline address answered unreachable: $n0 of 10 a
 # Counted against the client that sent them (round-sixteen tester 77).
 d1=$(ctl_field "session name=client1" drop_no_route)
 [ $((d1 - d0)) -ge 1000 ] || rvt_fail "client1's flood not counted against its session: +$((d1 - d0))"
+# At its last hop: "time exceeded" from the server's address, built in a
+# send chunk, or without them by the server's kernel. (After a second:
+# client2's pings above took its share of answers, 10 a second.)
+sleep 1
+OUT=$(rvt_nsx "$C2" ping -c 1 -t 1 -W 3 10.99.0.200 2>&1)
+grep -q "From 10.99.0.1 .*Time to live exceeded" <<<"$OUT" || rvt_fail "TTL 1 to an offline address: $OUT"
 stop_all
 done
 
