@@ -101,7 +101,9 @@ int rv_tls_conn_new(struct rv_tls_conn **out, struct rv_tls_ctx *ctx)
 		const char *name = rv_tls_ctx_server_name(ctx);
 
 		SSL_set_connect_state(c->ssl);
-		if (name && !SSL_set_tlsext_host_name(c->ssl, name)) {
+		/* No address as SNI (RFC 6066, 3). */
+		if (name && !rv_tls_ctx_server_name_ip(ctx) &&
+		    !SSL_set_tlsext_host_name(c->ssl, name)) {
 			ERR_clear_error(); /* SNI is a courtesy; verification is by the ctx param */
 		}
 	}
@@ -525,9 +527,11 @@ int rv_tls_conn_revoked(struct rv_tls_conn *c, const struct rv_tls_ctx *ctx)
 int rv_tls_conn_expect_name(struct rv_tls_conn *c, const char *name)
 {
 	X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
-	int ok = rv_tls_expect_name(vp, name);
+	bool is_ip = false;
+	int ok = rv_tls_expect_name(vp, name, &is_ip);
 
-	if (ok) {
+	/* No address as SNI (RFC 6066, 3), least of all with its scope. */
+	if (ok && !is_ip) {
 		ok = SSL_set_tlsext_host_name(c->ssl, name);
 	}
 	ERR_clear_error();

@@ -88,7 +88,8 @@ int rv_tls_conn_export(struct rv_tls_conn *c, uint8_t *out, size_t len);
 
 /* rv_tls_conn_expect_name makes a client connection verify the server's
  * certificate against |name| (a DNS name or an IP address) instead of the
- * context's server name, and sends it as SNI. Call before the handshake.
+ * context's server name, and sends it as SNI (a DNS name: no address).
+ * Call before the handshake.
  * Returns 0 or -EINVAL. */
 int rv_tls_conn_expect_name(struct rv_tls_conn *c, const char *name);
 

@@ -49,6 +49,7 @@ struct rv_tls_ctx {
 	SSL_CTX *ssl_ctx;
 	enum rv_tls_role role;
 	char *server_name;
+	bool server_name_ip; /* an IP address: checked so, never sent as SNI */
 	struct rv_tls_expiry expiry;
 	struct rv_tls_crls crls;  /* if expiry.have_crl */
 	int64_t ca_ends[CA_ENDS]; /* the CA certificates' ends (the first CA_ENDS) */
@@ -220,7 +221,7 @@ static int verify_from_ca_file(X509_STORE_CTX *xs, void *arg)
 	return X509_verify_cert(xs);
 }
 
-int rv_tls_expect_name(X509_VERIFY_PARAM *vp, const char *name)
+int rv_tls_expect_name(X509_VERIFY_PARAM *vp, const char *name, bool *is_ip)
 {
 	char bare[INET6_ADDRSTRLEN];
 	const char *pct = strchr(name, '%');
@@ -240,7 +241,8 @@ int rv_tls_expect_name(X509_VERIFY_PARAM *vp, const char *name)
 	}
 	/* A server named by an IP address carries an IP SAN, which a host
 	 * name check never matches. */
-	if (inet_pton(AF_INET, name, &a4) == 1 || inet_pton(AF_INET6, name, &a6) == 1) {
+	*is_ip = inet_pton(AF_INET, name, &a4) == 1 || inet_pton(AF_INET6, name, &a6) == 1;
+	if (*is_ip) {
 		return X509_VERIFY_PARAM_set1_ip_asc(vp, name);
 	}
 	return X509_VERIFY_PARAM_set1_host(vp, name, strlen(name));
@@ -983,15 +985,17 @@ no_cert:
 				   verify_name);
 	} else {
 		X509_VERIFY_PARAM *vp = SSL_CTX_get0_param(c->ssl_ctx);
+		bool is_ip;
 
 		SSL_CTX_set_verify(c->ssl_ctx, SSL_VERIFY_PEER, verify_name);
 		c->server_name = strdup(p->server_name);
-		if (!c->server_name || !rv_tls_expect_name(vp, p->server_name)) {
+		if (!c->server_name || !rv_tls_expect_name(vp, p->server_name, &is_ip)) {
 			snprintf(err, err_len, "cannot set expected server name '%s'",
 				 p->server_name);
 			ret = -EINVAL;
 			goto err_free;
 		}
+		c->server_name_ip = is_ip;
 	}
 	*out = c;
 	*out_fail = RV_TLS_FAIL_NONE;
@@ -1340,4 +1344,9 @@ SSL_CTX *rv_tls_ctx_ssl(struct rv_tls_ctx *ctx)
 const char *rv_tls_ctx_server_name(const struct rv_tls_ctx *ctx)
 {
 	return ctx->server_name;
+}
+
+bool rv_tls_ctx_server_name_ip(const struct rv_tls_ctx *ctx)
+{
+	return ctx->server_name_ip;
 }

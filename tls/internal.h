@@ -73,11 +73,14 @@ void rv_tls_conn_note_no_issuer(X509_STORE_CTX *xs);
 int rv_tls_ctx_revokes(const struct rv_tls_ctx *ctx, X509 *x);
 
 const char *rv_tls_ctx_server_name(const struct rv_tls_ctx *ctx);
+/* rv_tls_ctx_server_name_ip: is the server name an IP address? */
+bool rv_tls_ctx_server_name_ip(const struct rv_tls_ctx *ctx);
 
 /* rv_tls_expect_name makes |vp| check a server's certificate against
  * |name|: its IP addresses for an IP literal (an IPv6 one's %scope left
- * out), else its DNS names. Returns 1, or 0 (out of memory). */
-int rv_tls_expect_name(X509_VERIFY_PARAM *vp, const char *name);
+ * out; *|is_ip| set), else its DNS names. Returns 1, or 0 (out of
+ * memory). */
+int rv_tls_expect_name(X509_VERIFY_PARAM *vp, const char *name, bool *is_ip);
 
 /* ctl.c */
 

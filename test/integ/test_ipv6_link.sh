@@ -50,6 +50,37 @@ P1=$RVT_LAST_PID
 rvt_wait_for 15 "client1's session" ctl_sessions_eq 1 ||
 	rvt_fail "no session: $(grep -iE 'verif|mismatch|refused' "$RVT_TMP/client1.log" | tail -3)"
 rvt_nsx "$C1" ping -6 -c 3 -i 0.2 -W 2 fd99::1 || rvt_fail "ping6 through the tunnel"
+# No address goes out as SNI (RFC 6066), least of all with its scope: a
+# listener of our own reads the ClientHello a client sends to the same
+# scoped address.
+rvt_bg "$S" hello python3 -c "
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('$LL', 4999, 0, socket.if_nametoindex('c1')))
+s.listen(1)
+s.settimeout(10)
+c, _ = s.accept()
+c.settimeout(5)
+hello = b''
+while len(hello) < 5 or len(hello) < 5 + int.from_bytes(hello[3:5], 'big'):
+    d = c.recv(4096)
+    if not d:
+        break
+    hello += d
+print('hello', len(hello), 'with the address' if b'fe80' in hello else 'without the address')
+"
+H_PID=$RVT_LAST_PID
+sleep 0.5
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/sni.conf" "$PKI/client1" rvs "$RVT_TMP/sni.sock" \
+	server="[$LL%veth0]:4999"
+sed -i '/^server_name = /d' "$RVT_TMP/sni.conf"
+rvt_bg "$C1" sni "$RV_BIN" client -c "$RVT_TMP/sni.conf"
+S_PID=$RVT_LAST_PID
+rvt_exit_within 10 "$H_PID" || rvt_fail "no ClientHello came"
+rvt_stop_pid "$S_PID" 10 || rvt_fail "the SNI client's exit"
+grep -q "^hello [0-9]* without the address$" "$RVT_TMP/hello.log" ||
+	rvt_fail "the ClientHello: $(cat "$RVT_TMP/hello.log")"
 
 rvt_step "2. both halves of a pushed IPv6 full tunnel installed beside a link-local server"
 for r in ::/1 8000::/1; do
