@@ -507,16 +507,22 @@ static bool listen_unusable(const struct rv_config *cfg)
 /* zone_unknown tells whether a client's server address names an interface
  * this host does not have (fe80::1%eth9), and says which: the start would
  * try it for ever, "cannot resolve" (round-sixteen tester 76). A number is
- * taken as the interface's index, as the resolver takes it. */
+ * taken as the interface's index, as the resolver takes it (fe80::1%99,
+ * and %0, which is none: round-seventeen tester 79). */
 static bool zone_unknown(const struct rv_config *cfg)
 {
 	bool bad = false;
 
 	for (unsigned i = 0; cfg->role == RV_CONFIG_CLIENT && i < cfg->num_servers; i++) {
 		const char *zone = strchr(cfg->servers[i].host, '%');
+		char name[IF_NAMESIZE];
 
-		if (zone == NULL || zone[1 + strspn(zone + 1, "0123456789")] == '\0' ||
-		    if_nametoindex(zone + 1) != 0) {
+		if (zone == NULL) {
+			continue;
+		}
+		if (zone[1 + strspn(zone + 1, "0123456789")] == '\0'
+			    ? if_indextoname((unsigned)strtoul(zone + 1, NULL, 10), name) != NULL
+			    : if_nametoindex(zone + 1) != 0) {
 			continue;
 		}
 		fprintf(stderr, "ringvpn: server %s: this host has no interface '%s'\n",

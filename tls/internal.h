@@ -571,6 +571,11 @@ bool rv_tunwatch_renamed(const struct rv_loop *l);
  * says (its addresses, the routes to the subnets: what reloads changed
  * while it was renamed), judging every route anew (srvconf.c). */
 void rv_server_tun_name_back(struct rv_loop *l);
+/* rv_server_host_nets tells the data plane what of the pools and the
+ * networks behind clients the host holds or routes itself
+ * (rv_dataplane_set_host_nets), when that changed: at start, at a reload
+ * and at every check of the TUN (srvconf.c). */
+void rv_server_host_nets(struct rv_loop *l);
 void rv_tunwatch_on_cqe(struct rv_loop *l, int res);
 void rv_tunwatch_free(struct rv_loop *l);
 void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns);

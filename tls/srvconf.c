@@ -104,6 +104,7 @@ static void set_tun_addrs(struct rv_loop *l, const struct rv_config *next, struc
 	}
 	ret = rv_tun_set_addrs_routes(ifname, addrs, num_addrs, routes, num_routes, &unused);
 	rv_subnets_note_unused(routes, num_routes, unused);
+	rv_server_host_nets(l);
 	if (unused) {
 		/* Judged again with the addresses: said, as a reload that adds
 		 * them says it (round-thirteen tester 61). */
@@ -126,6 +127,79 @@ static void set_tun_addrs(struct rv_loop *l, const struct rv_config *next, struc
 	}
 	rv_strbuf_printf(log, "applied: server address(es) %s%s%s on %s\n", a[0],
 			 num_addrs > 1 ? " " : "", a[1], ifname);
+}
+
+/* struct host_walk gathers the host's addresses inside the pools or the
+ * networks behind clients (rv_server_host_nets). */
+struct host_walk {
+	const struct rv_config *cfg;
+	const struct rv_prefix *pools;
+	size_t num_pools;
+	struct rv_prefix *out;
+	size_t n;
+};
+
+static bool ours(const struct host_walk *w, const struct rv_ip_addr *a)
+{
+	for (size_t i = 0; i < w->num_pools; i++) {
+		if (rv_prefix_contains(&w->pools[i], a)) {
+			return true;
+		}
+	}
+	for (size_t i = 0; i < w->cfg->num_subnets; i++) {
+		if (rv_prefix_contains(&w->cfg->subnets[i].p, a)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int note_host_addr(void *ctx, const struct rv_rtnl_addr *a)
+{
+	struct host_walk *w = ctx;
+
+	if (w->n < RV_DP_HOST_NETS_MAX && ours(w, &a->local.addr)) {
+		w->out[w->n++] = (struct rv_prefix){
+			.addr = a->local.addr,
+			.len = (uint8_t)(a->local.addr.family == AF_INET ? 32 : 128),
+		};
+	}
+	return 0;
+}
+
+void rv_server_host_nets(struct rv_loop *l)
+{
+	static struct rv_prefix last[RV_DP_HOST_NETS_MAX];
+	static size_t num_last;
+	static const struct rv_dataplane *last_dp;
+	struct rv_prefix pools[2], nets[RV_DP_HOST_NETS_MAX];
+	struct host_walk w = { .cfg = l->cfg, .pools = pools, .out = nets };
+
+	if (l->dp == NULL || l->env.pool == NULL) {
+		return;
+	}
+	w.num_pools = rv_ippool_server_prefixes(l->env.pool, pools);
+	/* The subnet-router anycast address (RFC 4291, 2.6.1: the IPv6
+	 * pool's first), which a forwarding host holds on the TUN and lists
+	 * with no address. */
+	for (size_t i = 0; i < w.num_pools; i++) {
+		if (pools[i].addr.family == AF_INET6) {
+			nets[w.n] = pools[i];
+			rv_prefix_clear_host(&nets[w.n]);
+			nets[w.n++].len = 128;
+		}
+	}
+	/* A network behind a client that the host routes itself. */
+	w.n += rv_subnets_unused(nets + w.n, RV_DP_HOST_NETS_MAX - w.n);
+	/* Cannot tell: as before (an address of the host's missed). */
+	(void)rv_rtnl_list_addrs(0, note_host_addr, &w);
+	if (l->dp == last_dp && w.n == num_last && memcmp(nets, last, w.n * sizeof(nets[0])) == 0) {
+		return;
+	}
+	memcpy(last, nets, w.n * sizeof(nets[0]));
+	num_last = w.n;
+	last_dp = l->dp;
+	rv_dataplane_set_host_nets(l->dp, nets, w.n);
 }
 
 void rv_server_tun_name_back(struct rv_loop *l)

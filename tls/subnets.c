@@ -80,6 +80,14 @@ size_t rv_subnets_routed(const struct rv_config *cfg, struct rv_prefix *out, siz
 	return n;
 }
 
+size_t rv_subnets_unused(struct rv_prefix *out, size_t max)
+{
+	size_t n = num_unused < max ? num_unused : max;
+
+	memcpy(out, unused, n * sizeof(unused[0]));
+	return n;
+}
+
 void rv_subnets_forget_unused(void)
 {
 	num_unused = 0;

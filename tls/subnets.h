@@ -35,6 +35,9 @@ void rv_subnets_forget_unused(void);
 /* rv_subnets_note_unused records those of |routes| (|n|) that bit i of
  * |bits| marks as not used (rv_tun_set_addrs_routes' |unused|). */
 void rv_subnets_note_unused(const struct rv_prefix *routes, size_t n, uint64_t bits);
+/* rv_subnets_unused copies the subnets not used (the host routes them
+ * itself) to |out| (at most |max|); returns how many. */
+size_t rv_subnets_unused(struct rv_prefix *out, size_t max);
 
 /* rv_subnets_hold tells the demux to keep every subnet of |cfg| while no
  * session owns it (rv_demux_set_reserved): traffic to the network of a

@@ -176,6 +176,9 @@ static void on_tunwatch(struct rv_loop *l, struct rv_ltimer *lt)
 	} else if (unused) {
 		rv_hostcfg_note_unused(l, routes, num_routes, unused);
 	}
+	if (l->role == &rv_server_role) {
+		rv_server_host_nets(l); /* an address the host took meanwhile */
+	}
 	if (ret) {
 		if (!l->tun_repair_failed) {
 			rv_warn(ret, "TUN %s: cannot put back its addresses and routes", ifname);
@@ -321,6 +324,9 @@ void rv_tunwatch_start(struct rv_loop *l)
 		return;
 	}
 	rv_loop_arm(l, &l->tunwatch_timer, on_tunwatch, l->now_ns + TUNWATCH_NS);
+	if (l->role == &rv_server_role) {
+		rv_server_host_nets(l);
+	}
 	l->tunwatch_ifindex = if_nametoindex(rv_dataplane_tun_name(l->dp));
 	if (l->tunwatch_ifindex == 0) {
 		return; /* gone already: the data plane says so */

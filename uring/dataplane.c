@@ -102,6 +102,7 @@ static void dp_free(struct rv_dataplane *dp)
 	/* No worker runs: the current pools need no grace period (retired
 	 * ones are the QSBR domain's to free). */
 	free(atomic_load(&dp->pools));
+	free(atomic_load(&dp->host_nets));
 	pthread_cond_destroy(&dp->cond);
 	pthread_mutex_destroy(&dp->lock);
 	free(dp);
@@ -874,6 +875,48 @@ void rv_dataplane_set_pools(struct rv_dataplane *dp, const struct rv_prefix *add
 	if (old != NULL) {
 		rv_qsbr_retire(dp->cfg.qsbr, &old->node, pools_free);
 	}
+}
+
+/* struct rv_dp_host_nets is what rv_dataplane_set_host_nets publishes, as
+ * the pools are. */
+struct rv_dp_host_nets {
+	struct rv_qsbr_node node;
+	size_t n;
+	struct rv_prefix nets[RV_DP_HOST_NETS_MAX];
+};
+
+static void host_nets_free(struct rv_qsbr_node *node)
+{
+	free(container_of(node, struct rv_dp_host_nets, node));
+}
+
+void rv_dataplane_set_host_nets(struct rv_dataplane *dp, const struct rv_prefix *nets, size_t n)
+{
+	struct rv_dp_host_nets *nh = calloc(1, sizeof(*nh)), *old;
+
+	if (nh == NULL) {
+		rv_warnx("out of memory: the data plane keeps the host's networks it had");
+		return;
+	}
+	nh->n = n < RV_DP_HOST_NETS_MAX ? n : RV_DP_HOST_NETS_MAX;
+	memcpy(nh->nets, nets, nh->n * sizeof(nets[0]));
+	old = atomic_exchange_explicit(&dp->host_nets, nh, memory_order_acq_rel);
+	if (old != NULL) {
+		rv_qsbr_retire(dp->cfg.qsbr, &old->node, host_nets_free);
+	}
+}
+
+bool rv_dataplane_host_has(const struct rv_dataplane *dp, const struct rv_ip_addr *a)
+{
+	const struct rv_dp_host_nets *nh =
+		atomic_load_explicit(&dp->host_nets, memory_order_acquire);
+
+	for (size_t i = 0; nh != NULL && i < nh->n; i++) {
+		if (rv_prefix_contains(&nh->nets[i], a)) {
+			return true;
+		}
+	}
+	return false;
 }
 
 bool rv_dataplane_pool_self(const struct rv_dataplane *dp, int family, struct rv_ip_addr *out)

@@ -107,6 +107,18 @@ const char *rv_dataplane_tun_name(const struct rv_dataplane *dp);
  * has it. Control thread. */
 void rv_dataplane_set_pools(struct rv_dataplane *dp, const struct rv_prefix *addrs, size_t n);
 
+/* Most networks rv_dataplane_set_host_nets keeps. */
+enum { RV_DP_HOST_NETS_MAX = 64 };
+
+/* rv_dataplane_set_host_nets tells the workers what of the pools and the
+ * networks behind clients the server's host holds or routes itself (its
+ * own further addresses there, the IPv6 pool's subnet-router anycast, a
+ * network behind a client whose route the host's own one beat): a
+ * client's packet there goes to the server's kernel even when no session
+ * has the address, never dropped as an offline client's (worker_rx.c
+ * to_offline). |n| at most RV_DP_HOST_NETS_MAX. Control thread. */
+void rv_dataplane_set_host_nets(struct rv_dataplane *dp, const struct rv_prefix *nets, size_t n);
+
 /* rv_dataplane_lane_changed brings the TUN side's lane tables in step with
  * the demux for |key|, a session's own address (|own|) or a network behind
  * it: |owner|, the session that owns it now, gets its packets sent through

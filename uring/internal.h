@@ -332,6 +332,7 @@ struct rv_dataplane {
 	 * control thread and read by workers between quiescent points; NULL:
 	 * none (a client). */
 	struct rv_dp_pools *_Atomic pools;
+	struct rv_dp_host_nets *_Atomic host_nets; /* rv_dataplane_set_host_nets */
 };
 
 /* Where an address lies in the server's pools. */
@@ -341,6 +342,10 @@ enum rv_pool_place {
 	RV_POOL_LINK,	 /* the IPv4 pool's network or broadcast address */
 	RV_POOL_CLIENT,	 /* any other: a client's, online or not */
 };
+
+/* rv_dataplane_host_has: does the server's host hold or route |a| itself
+ * (rv_dataplane_set_host_nets)? Worker, between quiescent points. */
+bool rv_dataplane_host_has(const struct rv_dataplane *dp, const struct rv_ip_addr *a);
 
 /* rv_dataplane_pool_place tells where |a| lies (worker, between quiescent
  * points, or the control thread). */

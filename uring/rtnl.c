@@ -384,7 +384,7 @@ static int on_addr(void *ctx, const struct nlmsghdr *nh)
 	if (nh->nlmsg_type != RTM_NEWADDR || !nl_payload(nh, &ifa, sizeof(ifa), &rta, &len)) {
 		return 0;
 	}
-	if (ifa.ifa_index != w->ifindex ||
+	if ((w->ifindex != 0 && ifa.ifa_index != w->ifindex) ||
 	    (ifa.ifa_family != AF_INET && ifa.ifa_family != AF_INET6)) {
 		return 0;
 	}
@@ -408,6 +408,7 @@ static int on_addr(void *ctx, const struct nlmsghdr *nh)
 	a.local.addr.family = a.peer.family = ifa.ifa_family;
 	a.local.len = ifa.ifa_prefixlen;
 	a.scope = ifa.ifa_scope;
+	a.ifindex = ifa.ifa_index;
 	return w->fn(w->ctx, &a);
 }
 

@@ -55,7 +55,8 @@ int rv_rtnl_set_gso_max_segs(unsigned ifindex, uint32_t segs);
 struct rv_rtnl_addr {
 	struct rv_prefix local;
 	struct rv_ip_addr peer;
-	uint8_t scope; /* RT_SCOPE_* */
+	uint8_t scope;	  /* RT_SCOPE_* */
+	unsigned ifindex; /* the interface it is on */
 };
 
 /* rv_rtnl_addr_fn is called once per listed entry; a negative return stops
@@ -64,7 +65,7 @@ typedef int (*rv_rtnl_addr_fn)(void *ctx, const struct rv_rtnl_addr *a);
 typedef int (*rv_rtnl_route_fn)(void *ctx, const struct rv_prefix *dst);
 
 /* rv_rtnl_list_addrs calls |fn| for every IPv4 and IPv6 address of interface
- * |ifindex|. */
+ * |ifindex| (0: of every interface). */
 int rv_rtnl_list_addrs(unsigned ifindex, rv_rtnl_addr_fn fn, void *ctx);
 
 /* rv_rtnl_add_addr assigns |p| to |ifindex| (IPv6 without duplicate address

@@ -547,7 +547,8 @@ static enum c2c_result forward_c2c(struct rv_worker *w, struct rv_rx_item *it, u
 	if (w->c2c == RV_CONFIG_C2C_KERNEL) {
 		/* Only a client's address (not the pool's own nor its link's)
 		 * costs a lookup: everything else is the kernel's. */
-		if (offline_place(w, &ip->dst) && rv_worker_lookup_dst(w, ip) == NULL) {
+		if (offline_place(w, &ip->dst) && rv_worker_lookup_dst(w, ip) == NULL &&
+		    !rv_dataplane_host_has(w->dp, &ip->dst)) {
 			return to_offline(w, it, plain, ip);
 		}
 		return C2C_NOT_OURS;
@@ -555,7 +556,8 @@ static enum c2c_result forward_c2c(struct rv_worker *w, struct rv_rx_item *it, u
 	to = rv_worker_lookup_dst(w, ip);
 	if (to == NULL) {
 		if (w->c2c == RV_CONFIG_C2C_OFF ? !offline_client(w, &ip->dst)
-						: !offline_place(w, &ip->dst)) {
+						: !offline_place(w, &ip->dst) ||
+							  rv_dataplane_host_has(w->dp, &ip->dst)) {
 			return C2C_NOT_OURS;
 		}
 		if (w->c2c != RV_CONFIG_C2C_OFF) {

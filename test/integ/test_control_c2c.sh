@@ -132,6 +132,34 @@ grep -q "From 10.99.0.1 .*Time to live exceeded" <<<"$OUT" || rvt_fail "TTL 1 to
 stop_all
 done
 
+# The host's own addresses among the clients' stay its own: further
+# addresses of the server inside the pools (a resolver on 10.99.0.250), the
+# IPv6 pool's subnet-router anycast address (fd99::, held by a forwarding
+# host), and a network behind an offline client that the host routes
+# itself (a link of its own: "route ... not used"). Dropped as an offline
+# client's, they were answered "unreachable" (round-seventeen tester 79).
+ip -n "$S" addr add 10.99.0.250/32 dev lo
+ip -n "$S" addr add fd99::53/128 dev lo nodad
+ip -n "$S" link add rvtlan type veth peer name rvtlan2 # no dummy module here
+ip -n "$S" addr add 10.77.0.1/24 dev rvtlan
+ip -n "$S" addr add fd77::1/64 dev rvtlan nodad
+ip -n "$S" link set rvtlan up && ip -n "$S" link set rvtlan2 up || rvt_fail "the server's own LAN"
+for mode in kernel internal; do
+	rvt_step "$mode: the host's own addresses among the clients' reach the host"
+	SRV_KV=("subnet=client9 10.77.0.0/24 fd77::/64")
+	start_all "$mode" 1
+	SRV_KV=()
+	for a in 10.99.0.250 fd99::53 fd99:: 10.77.0.1 fd77::1; do
+		OUT=$(rvt_nsx "$C1" ping -c 1 -W 3 "$a" 2>&1) || rvt_fail "$mode: $a not answered: $OUT"
+	done
+	OUT=$(rvt_nsx "$C1" ping -c 1 -W 3 10.99.0.200 2>&1) && rvt_fail "$mode: an offline address answered: $OUT"
+	grep -q "Destination Host Unreachable" <<<"$OUT" || rvt_fail "$mode: the offline address: $OUT"
+	stop_all
+done
+ip -n "$S" link del rvtlan
+ip -n "$S" addr del 10.99.0.250/32 dev lo
+ip -n "$S" addr del fd99::53/128 dev lo
+
 rvt_step "kernel, the server coalescing UDP (offload_udp_coalesce = yes): joined, routed back out whole, cut again"
 SRV_KV=("offload_udp_coalesce=yes")
 start_all kernel 1

@@ -97,13 +97,20 @@ rvt_nsx "$C1" ping -6 -c 2 -i 0.2 -W 2 fd99::1 || rvt_fail "the session died wit
 rvt_stop_pid "$P1" 10 || rvt_fail "client exit"
 
 rvt_step "3. -n: a server address on an interface this host lacks"
-cp "$RVT_TMP/c1.conf" "$RVT_TMP/nosuch.conf"
-sed -i "s/^server = .*/server = [fe80::1%rvnosuch]:$SRV_PORT/" "$RVT_TMP/nosuch.conf"
-rc=0
-ip netns exec "$C1" "$RV_BIN" client -c "$RVT_TMP/nosuch.conf" -n >"$RVT_TMP/nosuch.out" 2>&1 || rc=$?
-[ "$rc" = 15 ] || rvt_fail "-n exit $rc, want 15: $(cat "$RVT_TMP/nosuch.out")"
-grep -q "this host has no interface 'rvnosuch'" "$RVT_TMP/nosuch.out" ||
-	rvt_fail "not said: $(cat "$RVT_TMP/nosuch.out")"
+# By name, and by an index no interface has (99; 0 is none: round-seventeen
+# tester 79).
+for zone in rvnosuch 99 0; do
+	cp "$RVT_TMP/c1.conf" "$RVT_TMP/nosuch.conf"
+	sed -i "s/^server = .*/server = [fe80::1%$zone]:$SRV_PORT/" "$RVT_TMP/nosuch.conf"
+	rc=0
+	ip netns exec "$C1" "$RV_BIN" client -c "$RVT_TMP/nosuch.conf" -n >"$RVT_TMP/nosuch.out" 2>&1 || rc=$?
+	[ "$rc" = 15 ] || rvt_fail "%$zone: -n exit $rc, want 15: $(cat "$RVT_TMP/nosuch.out")"
+	grep -q "this host has no interface '$zone'" "$RVT_TMP/nosuch.out" ||
+		rvt_fail "%$zone not said: $(cat "$RVT_TMP/nosuch.out")"
+done
+# The client's own interface by its index passes.
+sed -i "s/^server = .*/server = [fe80::1%$(ip netns exec "$C1" cat /sys/class/net/veth0/ifindex)]:$SRV_PORT/" "$RVT_TMP/nosuch.conf"
+rvt_nsx "$C1" "$RV_BIN" client -c "$RVT_TMP/nosuch.conf" -n || rvt_fail "-n refused veth0's index"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
 
 rvt_step "4. an IPv6 pool alone, a client without IPv6: said, and working once IPv6 is on"
