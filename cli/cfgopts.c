@@ -807,6 +807,11 @@ int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 	sigset_t early;
 	int code;
 
+	/* A log line to a terminal that runs us in the background with
+	 * `stty tostop` stopped the process (SIGTTOU), half started or
+	 * serving no one, its own "shutting down" line stopping it again
+	 * at SIGTERM (round-seventeen tester 80): the line is written. */
+	signal(SIGTTOU, SIG_IGN);
 	/* A reload (SIGHUP) or a statistics request (SIGUSR1) sent while the
 	 * process is still starting waits for the loop's signalfd instead of
 	 * killing it with the default action (it did, within ~5 ms of a

@@ -217,7 +217,14 @@ int rv_privdrop_resolve(struct rv_privdrop *pd, const struct rv_config *cfg, cha
 		}
 	} else {
 		gr = getgrgid(pd->gid);
-		snprintf(pd->group, sizeof(pd->group), "%s", gr ? gr->gr_name : "?");
+		/* A group without a name is named by its number, which the
+		 * advice's chgrp takes too ("chgrp ?" could not work:
+		 * round-seventeen tester 80). */
+		if (gr != NULL) {
+			snprintf(pd->group, sizeof(pd->group), "%s", gr->gr_name);
+		} else {
+			snprintf(pd->group, sizeof(pd->group), "%u", (unsigned)pd->gid);
+		}
 	}
 	if (geteuid() == 0) {
 		struct stat st;

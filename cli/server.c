@@ -172,6 +172,7 @@ int rv_cmd_server(int argc, char **argv)
 	struct rv_notify nt = { 0 };
 	char err[512], status[RV_CONFIG_HOST_MAX + 128];
 	int ret, code, sigfd = -1, tun_lock = -1;
+	bool tun_set = false;
 
 	code = rv_cli_start(&cfg, &opts, RV_CONFIG_SERVER, argc, argv, &tls);
 	if (code >= 0) {
@@ -261,6 +262,7 @@ int rv_cmd_server(int argc, char **argv)
 		code = rv_cli_errno_exit(ret, RV_EXIT_TUN);
 		goto out;
 	}
+	tun_set = true;
 	rv_subnets_set_routes(rv_dataplane_tun_name(dp), NULL, &cfg);
 	memset(&lp, 0, sizeof(lp));
 	lp.cfg = &cfg;
@@ -314,7 +316,10 @@ int rv_cmd_server(int argc, char **argv)
 		break;
 	}
 out:
-	rv_loop_free(loop);
+	rv_loop_free(loop); /* which takes the server's addresses off a persistent TUN */
+	if (loop == NULL && tun_set) {
+		rv_server_tun_withdraw(dp, pool); /* a start that failed before the loop */
+	}
 	rv_dataplane_stop(dp);
 	/* Every thread has stopped logging: say what the rate limits held. */
 	rv_log_flush_suppressed(UINT64_MAX);

@@ -101,7 +101,8 @@ int rv_server_listen_socket(const struct rv_config *cfg, uint16_t port, char *er
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		ret = -errno;
-		snprintf(err, err_len, "socket: %s", strerror(errno));
+		snprintf(err, err_len, "cannot listen on %s (the control channel's TCP socket): %s",
+			 where, strerror(errno));
 		goto out;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -786,6 +787,9 @@ static void server_free(struct rv_loop *l)
 	rv_nametab_free(s->names);
 	rv_nametab_free(s->waiting);
 	rv_leases_free(s->leases);
+	if (!rv_tunwatch_renamed(l)) { /* else the name is another link's */
+		rv_server_tun_withdraw(l->dp, l->env.pool);
+	}
 	rv_ippool_free(l->env.pool);
 	l->env.pool = NULL;
 	free(s->quiet);

@@ -691,32 +691,14 @@ void rv_hostcfg_withdraw(struct rv_loop *l)
 {
 	struct hostcfg *h = state(l);
 	struct rv_prefix addrs[2];
-	struct rv_rtnl_link lk;
-	const char *ifname;
-	bool kept4;
-	size_t n;
 
 	if (!h->applied || !l->dp || rv_tunwatch_renamed(l)) {
 		return; /* nothing set, or the name is another link's now */
 	}
-	ifname = rv_dataplane_tun_name(l->dp);
-	/* A device this process made goes with its last queue, and takes
-	 * its addresses and routes along. A persistent one stays: left as
-	 * it was, its routes (linkdown, still used by the kernel) would
-	 * swallow the traffic of every network the server pushed until the
-	 * next start. */
-	if (rv_rtnl_get_link(&lk, ifname) != 0 || !lk.tun_info || !lk.persist) {
-		return;
-	}
-	n = addrs_of(h, addrs);
-	if (rv_tun_unset_addrs_routes(ifname, addrs, n, &kept4) == 0) {
-		rv_info("TUN %s is persistent: the routes this client installed removed, and its "
-			"address(es)%s",
-			ifname,
-			kept4 ? " but IPv4 (the device carries IPv4 routes of its own, which the "
-				"kernel would take along with its last IPv4 address)"
-			      : "");
-	}
+	/* A persistent device stays: left as it was, its routes (linkdown,
+	 * still used by the kernel) would swallow the traffic of every
+	 * network the server pushed until the next start. */
+	rv_tun_withdraw(rv_dataplane_tun_name(l->dp), addrs, addrs_of(h, addrs), "client");
 	h->applied = false;
 }
 

@@ -142,4 +142,12 @@ bool rv_loop_step(struct rv_loop *l, enum rv_loop_exit *out_exit);
  * plane), removes the management socket and frees the loop. NULL ok. */
 void rv_loop_free(struct rv_loop *l);
 
+/* rv_server_tun_withdraw takes the server's addresses (those of |pool|)
+ * and the routes it installed off its TUN when the device is persistent
+ * and so outlives the process: left there (linkdown, still used by the
+ * kernel), they black-holed the networks behind clients until the next
+ * start (round-seventeen tester 80). One the process made goes with it
+ * (srvconf.c). */
+void rv_server_tun_withdraw(struct rv_dataplane *dp, const struct rv_ippool *pool);
+
 #endif /* RV_TLS_LOOP_H */

@@ -202,6 +202,17 @@ void rv_server_host_nets(struct rv_loop *l)
 	rv_dataplane_set_host_nets(l->dp, nets, w.n);
 }
 
+void rv_server_tun_withdraw(struct rv_dataplane *dp, const struct rv_ippool *pool)
+{
+	struct rv_prefix addrs[2];
+
+	if (dp == NULL || pool == NULL) {
+		return;
+	}
+	rv_tun_withdraw(rv_dataplane_tun_name(dp), addrs, rv_ippool_server_prefixes(pool, addrs),
+			"server");
+}
+
 void rv_server_tun_name_back(struct rv_loop *l)
 {
 	struct rv_strbuf log = { .max = 4096 };

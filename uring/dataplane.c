@@ -635,6 +635,12 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 	}
 	pin = ncpus > 0 && (cfg->pin_workers == RV_CONFIG_PIN_YES ||
 			    (cfg->pin_workers == RV_CONFIG_PIN_AUTO && dp->num_workers == ncpus));
+	if (ncpus > 0 && dp->num_workers > ncpus) {
+		/* Said: they take turns on the CPUs (round-seventeen tester 80). */
+		rv_warnx("%u workers share the %u CPU(s) this process may use%s: they take turns "
+			 "(workers = %u, or fewer, runs each on a CPU of its own)",
+			 dp->num_workers, ncpus, pin ? ", pinned" : "", ncpus);
+	}
 	dp->workers = calloc(dp->num_workers, sizeof(*dp->workers));
 	if (dp->workers == NULL) {
 		ret = -ENOMEM;

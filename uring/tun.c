@@ -1368,6 +1368,25 @@ static int note_v4_route(void *ctx, const struct rv_prefix *dst)
 	return 0;
 }
 
+void rv_tun_withdraw(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
+		     const char *who)
+{
+	struct rv_rtnl_link lk;
+	bool kept4;
+
+	if (rv_rtnl_get_link(&lk, ifname) != 0 || !lk.tun_info || !lk.persist) {
+		return;
+	}
+	if (rv_tun_unset_addrs_routes(ifname, addrs, num_addrs, &kept4) == 0) {
+		rv_info("TUN %s is persistent: the routes this %s installed removed, and its "
+			"address(es)%s",
+			ifname, who,
+			kept4 ? " but IPv4 (the device carries IPv4 routes of its own, which the "
+				"kernel would take along with its last IPv4 address)"
+			      : "");
+	}
+}
+
 int rv_tun_unset_addrs_routes(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
 			      bool *kept4)
 {

@@ -180,6 +180,13 @@ int rv_tun_set_fq_codel(const char *ifname, unsigned num_queues);
  * route alone; IPv4 addresses stay (*|kept4|) when the device carries IPv4
  * routes of an administrator's, which the kernel would take along with the
  * last one. Returns 0, -ENODEV, or the first netlink error (logged). */
+/* rv_tun_withdraw: on a persistent |ifname| (it outlives its owner:
+ * one the process made goes with its last queue, and takes its addresses
+ * and routes along) rv_tun_unset_addrs_routes, said in the log as what
+ * |who| ("client", "server") installed. */
+void rv_tun_withdraw(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
+		     const char *who);
+
 int rv_tun_unset_addrs_routes(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
 			      bool *kept4);
 

@@ -289,7 +289,7 @@ rvt_stop_in_startup() {
 	local i t0 t1
 	for ((i = 0; i < 100; i++)); do
 		# SigBlk bit 14 is SIGTERM (15).
-		[ "$(cat "/proc/$1/comm" 2>/dev/null)" = ringvpn ] &&
+		[ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$(basename "$RV_BIN" | cut -c1-15)" ] &&
 			(($(printf '%d' "0x$(awk '/^SigBlk:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0)") & 0x4000)) && break
 		kill -0 "$1" 2>/dev/null || rvt_fail "PID $1 exited before its wait: $(tail -3 "$2")"
 		sleep 0.05

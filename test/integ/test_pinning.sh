@@ -99,10 +99,15 @@ client 3 workers=$((NCPU + 1))
 want=()
 for ((i = 0; i <= NCPU; i++)); do want+=("rv-worker$i $ALL"); done
 expect_workers "$CPID" "client (auto, $((NCPU + 1)) workers)" "${want[@]}"
+# Said: they take turns (round-seventeen tester 80).
+grep -q "$((NCPU + 1)) workers share the $NCPU CPU(s) this process may use: they take turns" \
+	"$RVT_TMP/client3.log" || rvt_fail "more workers than CPUs not said: $(grep -a worker "$RVT_TMP/client3.log" | head -3)"
 stop_client
 client 4 workers=$((NCPU + 1)) pin_workers=yes
 want=()
 for ((i = 0; i <= NCPU; i++)); do want+=("rv-worker$i ${CPUS[$((i % NCPU))]}"); done
 expect_workers "$CPID" "client (yes, $((NCPU + 1)) workers)" "${want[@]}"
+grep -q "$((NCPU + 1)) workers share the $NCPU CPU(s) this process may use, pinned" "$RVT_TMP/client4.log" ||
+	rvt_fail "more workers than CPUs, pinned, not said"
 stop_client
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"

@@ -97,6 +97,55 @@ grep -q '^READY=1|STATUS=connecting to 10.88.1.1:4433' "$RVT_TMP/notify.txt" || 
 grep -q '^<6>listening on ' "$RVT_TMP/server.log" || rvt_fail "no '<6>' journal line"
 grep -q '^<6>running as user nobody' "$RVT_TMP/server.log" || rvt_fail "no journal line about the drop"
 if grep -q '^server\[' "$RVT_TMP/server.log"; then rvt_fail "text-format line under the journal"; fi
+# A NOTIFY_SOCKET nobody reads: its queue fills (about ten datagrams), and
+# sd_notify(3) blocked the control thread there for good, `status` and
+# SIGTERM unanswered (round-seventeen tester 80). What cannot go is dropped
+# and said.
+python3 -c '
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o777)  # as systemd makes it: the server drops to nobody
+time.sleep(60)
+' "$ND/deaf" &
+DEAF=$!
+RVT_PIDS+=("$DEAF")
+rvt_wait_for 5 "the deaf socket" test -S "$ND/deaf" || rvt_fail "deaf socket"
+rvt_bg "$S" deafsrv env NOTIFY_SOCKET="$ND/deaf" WATCHDOG_USEC=100000 \
+	"$RV_BIN" server -c "$RVT_TMP/server.conf"
+DS_PID=$RVT_LAST_PID
+sleep 3 # some 60 pings, the queue long full
+"$RV_BIN" status -s "$SRV_SOCK" >/dev/null || rvt_fail "status unanswered beside a deaf NOTIFY_SOCKET"
+kill -HUP "$DS_PID"
+rvt_wait_for 5 "reload" grep -q 'reload applied' "$RVT_TMP/deafsrv.log" || rvt_fail "no reload beside a deaf NOTIFY_SOCKET"
+grep -q "NOTIFY_SOCKET .*deaf is full (the service manager does not read it): 'WATCHDOG=1' dropped" \
+	"$RVT_TMP/deafsrv.log" || rvt_fail "the full socket not said: $(tail -3 "$RVT_TMP/deafsrv.log")"
+rvt_stop_pid "$DS_PID" 10 || rvt_fail "the server beside a deaf NOTIFY_SOCKET did not exit 0"
+kill "$DEAF" 2>/dev/null
+wait "$DEAF" 2>/dev/null
+rvt_forget_pid "$DEAF"
+
+# A server in a background process group of a terminal with `stty tostop`:
+# its first log line stopped it (SIGTTOU), half started, its TUN down and
+# its locks held, and SIGTERM could not end it (round-seventeen tester 80).
+rvt_bg "$S" tostop python3 "$RV_SRC/test/integ/tostop_run.py" "$RVT_TMP/tostop" 20 \
+	"$RV_BIN" server -c "$RVT_TMP/server.conf"
+TS_RUN=$RVT_LAST_PID
+rvt_wait_for 5 "its PID" test -s "$RVT_TMP/tostop.pid" || rvt_fail "tostop_run.py did not start it"
+TS_PID=$(cat "$RVT_TMP/tostop.pid")
+RVT_PIDS+=("$TS_PID") # stopped, only the cleanup's SIGKILL ends it
+rvt_wait_for 10 "the server under tostop" "$RV_BIN" status -s "$SRV_SOCK" ||
+	rvt_fail "the server under tostop did not start: $(cat "$RVT_TMP/tostop" 2>/dev/null)"
+kill -TERM "$TS_PID"
+rvt_wait_for 10 "its end" grep -q '^ended' "$RVT_TMP/tostop" ||
+	rvt_fail "the server under tostop did not end: $(cat "$RVT_TMP/tostop")"
+grep -q "stopped by signal" "$RVT_TMP/tostop" && rvt_fail "stopped by a terminal write: $(cat "$RVT_TMP/tostop")"
+grep -q '^ended 0$' "$RVT_TMP/tostop" || rvt_fail "the server under tostop: $(cat "$RVT_TMP/tostop")"
+wait "$TS_RUN" 2>/dev/null
+rvt_forget_pid "$TS_RUN"
+rvt_forget_pid "$TS_PID"
+grep -aq "listening on" "$RVT_TMP/tostop.tty" || rvt_fail "its log did not reach the terminal"
+
 # A start that fails (a certificate, a user, a flag) says why at the error
 # priority and ends with "stopped: exit N": `journalctl -p err` showed
 # nothing for them, the lines were bare, at the unit's default priority (a

@@ -226,6 +226,27 @@ rvt_matches 'rvp is persistent: the routes this client installed removed, and it
 	rvt_fail "the cleanup of rvp not said"
 ip netns exec "$C1" ip tuntap del dev rvp mode tun multi_queue
 
+rvt_step "4b. a server on a persistent device takes its addresses and routes along at a stop"
+# They stayed (linkdown, still used by the kernel): the networks behind
+# clients were black-holed until the next start (round-seventeen tester 80).
+rvt_nsx "$S" ip tuntap add dev rvps mode tun multi_queue vnet_hdr || rvt_fail "tuntap add"
+ctl_server_conf "$RVT_TMP/ps.conf" listen=4733 data_port=4734 tun=rvps pool4=10.96.0.0/24 \
+	pool6=fd96::/64 "subnet=client9 10.56.0.0/24" status_socket="$RVT_TMP/ps.sock" \
+	lease_file="$RVT_TMP/ps.leases"
+rvt_bg "$S" serverps "$RV_BIN" server -c "$RVT_TMP/ps.conf"
+PS_PID=$RVT_LAST_PID
+rvt_wait_for 10 "the server on rvps" "$RV_BIN" status -s "$RVT_TMP/ps.sock" || rvt_fail "the server on rvps did not start"
+rvt_wait_for 5 "its addresses" expect_addrs "$S" rvps 10.96.0.1/24 fd96::1/64 || rvt_fail "rvps addresses"
+ip -n "$S" route show dev rvps | rvt_matches '^10\.56\.0\.0/24 proto 82' || rvt_fail "no subnet route on rvps"
+rvt_stop_pid "$PS_PID" 10 || rvt_fail "the server on rvps did not exit 0"
+ip -n "$S" link show rvps >/dev/null || rvt_fail "the persistent rvps was deleted"
+expect_addrs "$S" rvps || rvt_fail "the server's addresses stayed on the persistent rvps: $(global_addrs "$S" rvps)"
+ip -n "$S" route show dev rvps | rvt_matches 'proto 82' && rvt_fail "the server's routes stayed on rvps: $(ip -n "$S" route show dev rvps)"
+ip -n "$S" route get 10.56.0.7 | rvt_matches ' dev rvps ' && rvt_fail "10.56.0.7 still routed into the dead rvps"
+rvt_matches 'rvps is persistent: the routes this server installed removed, and its address\(es\)' <"$RVT_TMP/serverps.log" ||
+	rvt_fail "the cleanup of rvps not said"
+ip netns exec "$S" ip tuntap del dev rvps mode tun multi_queue
+
 rvt_step "5. the server: kill -9 and immediate restart, 3 times"
 for i in 1 2 3; do
 	kill -KILL "$SRV_PID"
