@@ -516,14 +516,22 @@ static bool zone_unknown(const struct rv_config *cfg)
 	for (unsigned i = 0; cfg->role == RV_CONFIG_CLIENT && i < cfg->num_servers; i++) {
 		const char *zone = strchr(cfg->servers[i].host, '%');
 		char name[IF_NAMESIZE];
+		unsigned long idx;
 
 		if (zone == NULL) {
 			continue;
 		}
-		if (zone[1 + strspn(zone + 1, "0123456789")] == '\0'
-			    ? if_indextoname((unsigned)strtoul(zone + 1, NULL, 10), name) != NULL
-			    : if_nametoindex(zone + 1) != 0) {
-			continue;
+		if (zone[1 + strspn(zone + 1, "0123456789")] != '\0') {
+			if (if_nametoindex(zone + 1) != 0) {
+				continue;
+			}
+		} else {
+			/* One past 32 bits is no index (it wrapped to lo's). */
+			errno = 0;
+			idx = strtoul(zone + 1, NULL, 10);
+			if (errno == 0 && idx <= UINT_MAX && if_indextoname((unsigned)idx, name)) {
+				continue;
+			}
 		}
 		fprintf(stderr, "ringvpn: server %s: this host has no interface '%s'\n",
 			cfg->servers[i].host, zone + 1);

@@ -137,6 +137,7 @@ struct host_walk {
 	size_t num_pools;
 	struct rv_prefix *out;
 	size_t n;
+	bool over; /* more than RV_DP_HOST_NETS_MAX */
 };
 
 static bool ours(const struct host_walk *w, const struct rv_ip_addr *a)
@@ -158,7 +159,12 @@ static int note_host_addr(void *ctx, const struct rv_rtnl_addr *a)
 {
 	struct host_walk *w = ctx;
 
-	if (w->n < RV_DP_HOST_NETS_MAX && ours(w, &a->local.addr)) {
+	if (!ours(w, &a->local.addr)) {
+		return 0;
+	}
+	if (w->n == RV_DP_HOST_NETS_MAX) {
+		w->over = true;
+	} else {
 		w->out[w->n++] = (struct rv_prefix){
 			.addr = a->local.addr,
 			.len = (uint8_t)(a->local.addr.family == AF_INET ? 32 : 128),
@@ -171,6 +177,7 @@ void rv_server_host_nets(struct rv_loop *l)
 {
 	static struct rv_prefix last[RV_DP_HOST_NETS_MAX];
 	static size_t num_last;
+	static bool last_over;
 	static const struct rv_dataplane *last_dp;
 	struct rv_prefix pools[2], nets[RV_DP_HOST_NETS_MAX];
 	struct host_walk w = { .cfg = l->cfg, .pools = pools, .out = nets };
@@ -190,16 +197,41 @@ void rv_server_host_nets(struct rv_loop *l)
 		}
 	}
 	/* A network behind a client that the host routes itself. */
-	w.n += rv_subnets_unused(nets + w.n, RV_DP_HOST_NETS_MAX - w.n);
-	/* Cannot tell: as before (an address of the host's missed). */
+	{
+		struct rv_prefix unused[RV_CONFIG_MAX_SUBNETS];
+		size_t k = rv_subnets_unused(unused, RV_CONFIG_MAX_SUBNETS);
+
+		w.over = k > RV_DP_HOST_NETS_MAX - w.n;
+		k = w.over ? RV_DP_HOST_NETS_MAX - w.n : k;
+		memcpy(nets + w.n, unused, k * sizeof(unused[0]));
+		w.n += k;
+	}
+	/* A dump that fails: the addresses of the host's are missed (the
+	 * next check asks again). */
 	(void)rv_rtnl_list_addrs(0, note_host_addr, &w);
-	if (l->dp == last_dp && w.n == num_last && memcmp(nets, last, w.n * sizeof(nets[0])) == 0) {
+	if (l->dp == last_dp && w.n == num_last && w.over == last_over &&
+	    memcmp(nets, last, w.n * sizeof(nets[0])) == 0) {
 		return;
+	}
+	if (w.over != last_over || l->dp != last_dp) {
+		if (w.over) {
+			rv_warnx("more than %u of this host's addresses and routes lie in the "
+				 "pools "
+				 "and the networks behind clients: the data plane cannot tell them "
+				 "all, and passes every packet to an offline client's address to "
+				 "the kernel (not dropped where it arrives)",
+				 (unsigned)RV_DP_HOST_NETS_MAX);
+		} else if (last_over) {
+			rv_info("this host's addresses in the pools and the networks behind "
+				"clients "
+				"fit the data plane's table again");
+		}
 	}
 	memcpy(last, nets, w.n * sizeof(nets[0]));
 	num_last = w.n;
+	last_over = w.over;
 	last_dp = l->dp;
-	rv_dataplane_set_host_nets(l->dp, nets, w.n);
+	rv_dataplane_set_host_nets(l->dp, nets, w.n, w.over);
 }
 
 void rv_server_tun_withdraw(struct rv_dataplane *dp, const struct rv_ippool *pool)

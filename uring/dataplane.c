@@ -887,6 +887,7 @@ void rv_dataplane_set_pools(struct rv_dataplane *dp, const struct rv_prefix *add
  * the pools are. */
 struct rv_dp_host_nets {
 	struct rv_qsbr_node node;
+	bool all; /* more than the table holds: take every address for the host's */
 	size_t n;
 	struct rv_prefix nets[RV_DP_HOST_NETS_MAX];
 };
@@ -896,7 +897,8 @@ static void host_nets_free(struct rv_qsbr_node *node)
 	free(container_of(node, struct rv_dp_host_nets, node));
 }
 
-void rv_dataplane_set_host_nets(struct rv_dataplane *dp, const struct rv_prefix *nets, size_t n)
+void rv_dataplane_set_host_nets(struct rv_dataplane *dp, const struct rv_prefix *nets, size_t n,
+				bool all)
 {
 	struct rv_dp_host_nets *nh = calloc(1, sizeof(*nh)), *old;
 
@@ -904,6 +906,7 @@ void rv_dataplane_set_host_nets(struct rv_dataplane *dp, const struct rv_prefix 
 		rv_warnx("out of memory: the data plane keeps the host's networks it had");
 		return;
 	}
+	nh->all = all || n > RV_DP_HOST_NETS_MAX;
 	nh->n = n < RV_DP_HOST_NETS_MAX ? n : RV_DP_HOST_NETS_MAX;
 	memcpy(nh->nets, nets, nh->n * sizeof(nets[0]));
 	old = atomic_exchange_explicit(&dp->host_nets, nh, memory_order_acq_rel);
@@ -917,6 +920,9 @@ bool rv_dataplane_host_has(const struct rv_dataplane *dp, const struct rv_ip_add
 	const struct rv_dp_host_nets *nh =
 		atomic_load_explicit(&dp->host_nets, memory_order_acquire);
 
+	if (nh != NULL && nh->all) {
+		return true;
+	}
 	for (size_t i = 0; nh != NULL && i < nh->n; i++) {
 		if (rv_prefix_contains(&nh->nets[i], a)) {
 			return true;

@@ -116,8 +116,11 @@ enum { RV_DP_HOST_NETS_MAX = 64 };
  * network behind a client whose route the host's own one beat): a
  * client's packet there goes to the server's kernel even when no session
  * has the address, never dropped as an offline client's (worker_rx.c
- * to_offline). |n| at most RV_DP_HOST_NETS_MAX. Control thread. */
-void rv_dataplane_set_host_nets(struct rv_dataplane *dp, const struct rv_prefix *nets, size_t n);
+ * to_offline). |n| at most RV_DP_HOST_NETS_MAX; |all|: there are more,
+ * and the workers cannot tell: every such packet goes to the kernel, as
+ * without the drop. Control thread. */
+void rv_dataplane_set_host_nets(struct rv_dataplane *dp, const struct rv_prefix *nets, size_t n,
+				bool all);
 
 /* rv_dataplane_lane_changed brings the TUN side's lane tables in step with
  * the demux for |key|, a session's own address (|own|) or a network behind

@@ -478,7 +478,8 @@ int rv_rtnl_del_addr(unsigned ifindex, const struct rv_rtnl_addr *a)
 struct route_walk {
 	unsigned ifindex;
 	uint8_t proto;
-	bool others; /* every route not through |ifindex|, of any origin */
+	bool all_but; /* every origin but the kernel's and |proto| */
+	bool others;  /* every route not through |ifindex|, of any origin */
 	rv_rtnl_route_fn fn;
 	rv_rtnl_route_dev_fn dev_fn;
 	void *ctx;
@@ -535,7 +536,8 @@ static int on_route(void *ctx, const struct nlmsghdr *nh)
 		return 0;
 	}
 	if ((rt.rtm_family != AF_INET && rt.rtm_family != AF_INET6) || rt.rtm_type != RTN_UNICAST ||
-	    (!w->others && rt.rtm_protocol != w->proto) ||
+	    (!w->others && !w->all_but && rt.rtm_protocol != w->proto) ||
+	    (w->all_but && (rt.rtm_protocol == w->proto || rt.rtm_protocol == RTPROT_KERNEL)) ||
 	    rt.rtm_dst_len > family_len(rt.rtm_family) * 8) {
 		return 0;
 	}
@@ -601,6 +603,15 @@ static int walk_routes(struct route_walk *w)
 int rv_rtnl_list_routes(unsigned ifindex, uint8_t proto, rv_rtnl_route_fn fn, void *ctx)
 {
 	struct route_walk w = { .ifindex = ifindex, .proto = proto, .fn = fn, .ctx = ctx };
+
+	return walk_routes(&w);
+}
+
+int rv_rtnl_list_routes_but(unsigned ifindex, uint8_t proto, rv_rtnl_route_fn fn, void *ctx)
+{
+	struct route_walk w = {
+		.ifindex = ifindex, .proto = proto, .all_but = true, .fn = fn, .ctx = ctx
+	};
 
 	return walk_routes(&w);
 }

@@ -78,6 +78,10 @@ int rv_rtnl_del_addr(unsigned ifindex, const struct rv_rtnl_addr *a);
 /* rv_rtnl_list_routes calls |fn| for every unicast route of the main table
  * that leaves through |ifindex| and was installed with protocol |proto|. */
 int rv_rtnl_list_routes(unsigned ifindex, uint8_t proto, rv_rtnl_route_fn fn, void *ctx);
+/* rv_rtnl_list_routes_but: the same for the routes of every protocol but
+ * |proto| and the kernel's own (those an administrator or a routing daemon
+ * added: boot, static, bird, dhcp, ...). */
+int rv_rtnl_list_routes_but(unsigned ifindex, uint8_t proto, rv_rtnl_route_fn fn, void *ctx);
 
 /* rv_rtnl_list_other_routes calls |fn| for every unicast route of the main
  * table, of any origin, that leaves through a device other than |ifindex|

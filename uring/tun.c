@@ -1400,12 +1400,12 @@ int rv_tun_unset_addrs_routes(const char *ifname, const struct rv_prefix *addrs,
 		return ret;
 	}
 	/* The kernel flushes every IPv4 route through a device that loses
-	 * its last IPv4 address: with an administrator's own there (`ip
-	 * route add` makes them proto boot, or static), the IPv4 addresses
-	 * stay. */
+	 * its last IPv4 address: with another's there (an administrator's,
+	 * proto boot or static, or a routing daemon's, bird, dhcp: any but
+	 * ours and the kernel's own, round-seventeen tester 81), the IPv4
+	 * addresses stay. */
 	*kept4 = false;
-	(void)rv_rtnl_list_routes(s.ifindex, RTPROT_BOOT, note_v4_route, kept4);
-	(void)rv_rtnl_list_routes(s.ifindex, RTPROT_STATIC, note_v4_route, kept4);
+	(void)rv_rtnl_list_routes_but(s.ifindex, RV_TUN_RTPROT, note_v4_route, kept4);
 	for (size_t i = 0; i < num_addrs && n < ARRAY_SIZE(left); i++) {
 		if (!(*kept4 && addrs[i].addr.family == AF_INET)) {
 			left[n++] = addrs[i];

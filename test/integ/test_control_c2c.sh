@@ -154,6 +154,21 @@ for mode in kernel internal; do
 	done
 	OUT=$(rvt_nsx "$C1" ping -c 1 -W 3 10.99.0.200 2>&1) && rvt_fail "$mode: an offline address answered: $OUT"
 	grep -q "Destination Host Unreachable" <<<"$OUT" || rvt_fail "$mode: the offline address: $OUT"
+	if [ "$mode" = kernel ]; then
+		# More of them than the data plane's table (64) holds: said,
+		# and every such packet goes to the kernel (the 65th on were
+		# answered "unreachable": round-seventeen tester 81).
+		for i in $(seq 100 169); do echo "address add 10.99.0.$i/32 dev lo"; done |
+			ip -n "$S" -batch - || rvt_fail "70 addresses"
+		rvt_wait_for 8 "the table's overflow said" grep -q "the data plane cannot tell them all" "$RVT_TMP/server.log" ||
+			rvt_fail "70 host addresses in the pool not said"
+		for a in 10.99.0.100 10.99.0.169; do
+			OUT=$(rvt_nsx "$C1" ping -c 1 -W 3 "$a" 2>&1) || rvt_fail "$a among 70 not answered: $OUT"
+		done
+		for i in $(seq 100 169); do echo "address del 10.99.0.$i/32 dev lo"; done | ip -n "$S" -batch -
+		rvt_wait_for 8 "the table fits again" grep -q "fit the data plane's table again" "$RVT_TMP/server.log" ||
+			rvt_fail "the table's return not said"
+	fi
 	stop_all
 done
 ip -n "$S" link del rvtlan

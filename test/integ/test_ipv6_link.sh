@@ -98,8 +98,8 @@ rvt_stop_pid "$P1" 10 || rvt_fail "client exit"
 
 rvt_step "3. -n: a server address on an interface this host lacks"
 # By name, and by an index no interface has (99; 0 is none: round-seventeen
-# tester 79).
-for zone in rvnosuch 99 0; do
+# tester 79; 2^32 + 1 is no index, though it wrapped to lo's: tester 81).
+for zone in rvnosuch 99 0 4294967297; do
 	cp "$RVT_TMP/c1.conf" "$RVT_TMP/nosuch.conf"
 	sed -i "s/^server = .*/server = [fe80::1%$zone]:$SRV_PORT/" "$RVT_TMP/nosuch.conf"
 	rc=0
