@@ -109,14 +109,13 @@ static int check_opts(const struct rv_pki_issue_opts *opts, struct rv_pki_err *e
 	}
 	if (opts->kind == RV_PKI_CERT_SERVER) {
 		if (!is_ip(opts->name) && numeric_top_label(opts->name)) {
-			pki_errf(
-				err, RV_PKI_ERR_USAGE,
-				"'%s' is no DNS name (its last label is a number) and no IP "
-				"address "
-				"as written: a short or numeric form of an address (127.1, 10.258) "
-				"would be certified as a DNS name that no client connecting to the "
-				"address checks; write the address in full (127.0.0.1)",
-				opts->name);
+			pki_errf(err, RV_PKI_ERR_USAGE,
+				 "'%s' is no DNS name (its last label is a number) and no "
+				 "IP address as written: a short form of an address "
+				 "(127.1, 10.258) would be certified as a DNS name that no "
+				 "client connecting to the address checks; write the "
+				 "address in full (127.0.0.1)",
+				 opts->name);
 			return -EINVAL;
 		}
 		if (!is_ip(opts->name) && !pki_valid_dns(opts->name)) {

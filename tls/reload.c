@@ -844,6 +844,7 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	tls = NULL;
 	if (l->role == &rv_server_role) {
 		rv_server_say_cipher(l, old_cipher, log);
+		rv_server_host_nets(l); /* the networks behind clients may have changed */
 	}
 	if (accept_changed) {
 		rv_hostcfg_reapply(l, log);

@@ -173,6 +173,18 @@ static int note_host_addr(void *ctx, const struct rv_rtnl_addr *a)
 	return 0;
 }
 
+/* same_prefixes: are the |n| prefixes of |a| and |b| the same (their
+ * padding aside)? */
+static bool same_prefixes(const struct rv_prefix *a, const struct rv_prefix *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!rv_prefix_equal(&a[i], &b[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
 void rv_server_host_nets(struct rv_loop *l)
 {
 	static struct rv_prefix last[RV_DP_HOST_NETS_MAX];
@@ -210,21 +222,20 @@ void rv_server_host_nets(struct rv_loop *l)
 	 * next check asks again). */
 	(void)rv_rtnl_list_addrs(0, note_host_addr, &w);
 	if (l->dp == last_dp && w.n == num_last && w.over == last_over &&
-	    memcmp(nets, last, w.n * sizeof(nets[0])) == 0) {
+	    same_prefixes(nets, last, w.n)) {
 		return;
 	}
 	if (w.over != last_over || l->dp != last_dp) {
 		if (w.over) {
-			rv_warnx("more than %u of this host's addresses and routes lie in the "
-				 "pools "
-				 "and the networks behind clients: the data plane cannot tell them "
-				 "all, and passes every packet to an offline client's address to "
-				 "the kernel (not dropped where it arrives)",
+			rv_warnx("more than %u of this host's addresses and routes lie "
+				 "in the pools and the networks behind clients: the data "
+				 "plane cannot tell them all, and passes every packet to "
+				 "an offline client's address to the kernel (not dropped "
+				 "where it arrives)",
 				 (unsigned)RV_DP_HOST_NETS_MAX);
 		} else if (last_over) {
-			rv_info("this host's addresses in the pools and the networks behind "
-				"clients "
-				"fit the data plane's table again");
+			rv_info("this host's addresses in the pools and the networks "
+				"behind clients fit the data plane's table again");
 		}
 	}
 	memcpy(last, nets, w.n * sizeof(nets[0]));
