@@ -53,7 +53,7 @@ static void send_state(const char *state)
 	}
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
-		rv_warn(errno, "NOTIFY_SOCKET %s: systemd not told", path);
+		rv_warnx_rl("NOTIFY_SOCKET %s: %s: systemd not told", path, strerror(errno));
 		return;
 	}
 	sent = sendto(fd, state, strlen(state), MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&sa,

@@ -5,6 +5,8 @@
  * WATCHDOG=1 pings from the control loop's tick at half of WatchdogSec.
  *
  * Without NOTIFY_SOCKET (not started by systemd) every call does nothing.
+ * A message the socket cannot take at once is dropped and said, never
+ * waited for (its reader may never come).
  * libsystemd is linked into the ringvpn binary only; the control loop
  * reaches this through rv_loop_params.notify (rv_notify_loop_event).
  * All calls are made on the control thread.
