@@ -173,13 +173,6 @@ int rv_tun_set_gso_max_segs(const char *ifname, unsigned segs);
  * backpressure. */
 int rv_tun_set_fq_codel(const char *ifname, unsigned num_queues);
 
-/* rv_tun_unset_addrs_routes undoes rv_tun_set_addrs_routes on a device
- * that outlives its owner (persistent): deletes |addrs| (|num_addrs|, at
- * most 2; the kernel's connected routes go with them) and every route
- * through |ifname| tagged RV_TUN_RTPROT, leaving any other address or
- * route alone; IPv4 addresses stay (*|kept4|) when the device carries IPv4
- * routes of an administrator's, which the kernel would take along with the
- * last one. Returns 0, -ENODEV, or the first netlink error (logged). */
 /* rv_tun_withdraw: on a persistent |ifname| (it outlives its owner:
  * one the process made goes with its last queue, and takes its addresses
  * and routes along) rv_tun_unset_addrs_routes, said in the log as what
@@ -187,6 +180,14 @@ int rv_tun_set_fq_codel(const char *ifname, unsigned num_queues);
 void rv_tun_withdraw(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
 		     const char *who);
 
+/* rv_tun_unset_addrs_routes undoes rv_tun_set_addrs_routes on a device
+ * that outlives its owner (persistent): deletes |addrs| (|num_addrs|, at
+ * most 2; the kernel's connected routes go with them) and every route
+ * through |ifname| tagged RV_TUN_RTPROT, leaving any other address or
+ * route alone; IPv4 addresses stay (*|kept4|) when the device carries IPv4
+ * routes of another's (an administrator's or a routing daemon's: any
+ * protocol but ours and the kernel's), which the kernel would take along
+ * with the last one. Returns 0, -ENODEV, or the first netlink error (logged). */
 int rv_tun_unset_addrs_routes(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
 			      bool *kept4);
 
