@@ -113,6 +113,10 @@ struct rv_demux {
 	struct owned *owned;
 	/* Writer-only: the networks kept while nobody owns them. */
 	struct owned reserved;
+	/* Are there any (reserved.n != 0)? Read by rv_demux_held, which
+	 * every packet of a server's client to the outside asks
+	 * (worker_rx.c offline_place): none, no lookup. */
+	_Atomic bool any_reserved;
 	/* Its address is the placeholder value of a reserved network that no
 	 * session owns (even: the trie's values must be). */
 	uint64_t nobody;
@@ -299,8 +303,12 @@ struct rv_session *rv_demux_by_dst6(const struct rv_demux *d, const uint8_t *add
 
 bool rv_demux_held(const struct rv_demux *d, const struct rv_ip_addr *addr)
 {
-	const struct rv_lpm *t = lpm_of(d, addr->family);
+	const struct rv_lpm *t;
 
+	if (!atomic_load_explicit(&d->any_reserved, memory_order_relaxed)) {
+		return false;
+	}
+	t = lpm_of(d, addr->family);
 	return t != NULL && rv_lpm_lookup(t, addr->a) == nobody(d);
 }
 
@@ -812,7 +820,10 @@ int rv_demux_set_reserved(struct rv_demux *d, const struct rv_prefix *p, size_t 
 	}
 	r->n = n;
 	/* Then hold the ones nobody owns. A watcher is not told: for it the
-	 * owner stays NULL, whether or not a placeholder stands there. */
+	 * owner stays NULL, whether or not a placeholder stands there. A
+	 * reader that sees the flag late meanwhile takes a held network for
+	 * none, as before the list. */
+	atomic_store_explicit(&d->any_reserved, n != 0, memory_order_relaxed);
 	for (size_t i = 0; i < n; i++) {
 		if (owner_of(d, &p[i])) {
 			continue;

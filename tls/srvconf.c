@@ -104,7 +104,6 @@ static void set_tun_addrs(struct rv_loop *l, const struct rv_config *next, struc
 	}
 	ret = rv_tun_set_addrs_routes(ifname, addrs, num_addrs, routes, num_routes, &unused);
 	rv_subnets_note_unused(routes, num_routes, unused);
-	rv_server_host_nets(l);
 	if (unused) {
 		/* Judged again with the addresses: said, as a reload that adds
 		 * them says it (round-thirteen tester 61). */

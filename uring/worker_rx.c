@@ -481,7 +481,8 @@ static bool offline_client(const struct rv_worker *w, const struct rv_ip_addr *d
 
 /* offline_place: could |dst| be an offline client's (to_offline), when no
  * session has it? A client address of the pool, or a network behind a
- * client the demux holds for it while it is away. */
+ * client the demux holds for it while it is away, that the server's host
+ * neither holds nor routes itself (rv_dataplane_host_has). */
 static bool offline_place(const struct rv_worker *w, const struct rv_ip_addr *dst)
 {
 	if (!w->offline_at_ingress) {
@@ -489,12 +490,26 @@ static bool offline_place(const struct rv_worker *w, const struct rv_ip_addr *ds
 	}
 	switch (rv_dataplane_pool_place(w->dp, dst)) {
 	case RV_POOL_CLIENT:
-		return true;
+		break;
 	case RV_POOL_OUTSIDE:
-		return rv_demux_held(w->dp->cfg.demux, dst);
+		if (!rv_demux_held(w->dp->cfg.demux, dst)) {
+			return false;
+		}
+		break;
 	default:
 		return false;
 	}
+	return !rv_dataplane_host_has(w->dp, dst);
+}
+
+/* drop_c2c drops a client's packet that is not passed on, counted as |why|
+ * for the worker and against the sender's session. */
+static enum c2c_result drop_c2c(struct rv_worker *w, struct rv_rx_item *it, enum rv_drop_reason why)
+{
+	rv_drop_add(&w->ctr, why, 1);
+	rv_session_count_drop(it->s, why, 1);
+	rv_worker_release(w, it->handle);
+	return C2C_DROPPED;
 }
 
 /* to_offline drops a client's packet to an offline client's address (of the
@@ -526,13 +541,10 @@ static enum c2c_result to_offline(struct rv_worker *w, struct rv_rx_item *it, ui
 		rv_worker_no_route(w, plain, ip->total_len, it->handle, ip);
 		return C2C_DROPPED;
 	}
-	rv_session_count_drop(it->s, why, 1);
 	if (rv_worker_icmp_error(w, plain, ip, it->s, !last)) {
 		rv_ctr_add(&w->ctr, last ? RV_CTR_ICMP_TIME_EXCEEDED : RV_CTR_ICMP_UNREACH, 1);
 	}
-	rv_drop_add(&w->ctr, why, 1);
-	rv_worker_release(w, it->handle);
-	return C2C_DROPPED;
+	return drop_c2c(w, it, why);
 }
 
 static enum c2c_result forward_c2c(struct rv_worker *w, struct rv_rx_item *it, uint8_t *plain,
@@ -547,22 +559,16 @@ static enum c2c_result forward_c2c(struct rv_worker *w, struct rv_rx_item *it, u
 	if (w->c2c == RV_CONFIG_C2C_KERNEL) {
 		/* Only a client's address (not the pool's own nor its link's)
 		 * costs a lookup: everything else is the kernel's. */
-		if (offline_place(w, &ip->dst) && rv_worker_lookup_dst(w, ip) == NULL &&
-		    !rv_dataplane_host_has(w->dp, &ip->dst)) {
-			return to_offline(w, it, plain, ip);
-		}
-		return C2C_NOT_OURS;
+		return offline_place(w, &ip->dst) && rv_worker_lookup_dst(w, ip) == NULL
+			       ? to_offline(w, it, plain, ip)
+			       : C2C_NOT_OURS;
 	}
 	to = rv_worker_lookup_dst(w, ip);
-	if (to == NULL) {
-		if (w->c2c == RV_CONFIG_C2C_OFF ? !offline_client(w, &ip->dst)
-						: !offline_place(w, &ip->dst) ||
-							  rv_dataplane_host_has(w->dp, &ip->dst)) {
-			return C2C_NOT_OURS;
-		}
-		if (w->c2c != RV_CONFIG_C2C_OFF) {
-			return to_offline(w, it, plain, ip);
-		}
+	if (to == NULL && w->c2c != RV_CONFIG_C2C_OFF) {
+		return offline_place(w, &ip->dst) ? to_offline(w, it, plain, ip) : C2C_NOT_OURS;
+	}
+	if (to == NULL && !offline_client(w, &ip->dst)) {
+		return C2C_NOT_OURS;
 	}
 	/* Forwarded as a router does: one hop less (the kernel way takes one
 	 * too), and not at all at the last, which is answered with ICMP time
@@ -574,10 +580,7 @@ static enum c2c_result forward_c2c(struct rv_worker *w, struct rv_rx_item *it, u
 		if (why == RV_DROP_TTL && rv_worker_icmp_error(w, plain, ip, it->s, false)) {
 			rv_ctr_add(&w->ctr, RV_CTR_ICMP_TIME_EXCEEDED, 1);
 		}
-		rv_drop_add(&w->ctr, why, 1);
-		rv_session_count_drop(it->s, why, 1);
-		rv_worker_release(w, it->handle);
-		return C2C_DROPPED;
+		return drop_c2c(w, it, why);
 	}
 	if (flags != 0 && !rv_session_csum_partial(to)) {
 		/* The receiving peer wants whole checksums. */
