@@ -214,6 +214,23 @@ rvt_matches "cannot read the certificate file" <<<"$OUT" &&
 	rvt_fail "-n blames the certificate file, not its directory: $OUT"
 rvt_matches "user nobody cannot read the key file $PKI/server.key" <<<"$OUT" ||
 	rvt_fail "-n, privdir: the unreadable key beside is no longer said: $OUT"
+# A user whose primary group has no name (no line in /etc/group): the
+# advice names the group by its number, which chgrp takes ("chgrp ?" was
+# said: round-seventeen tester 80). The user exists in a private copy of
+# /etc/passwd, bound over the real one in a mount namespace of its own.
+cp /etc/passwd "$RVT_TMP/passwd"
+echo 'rvtnogrp:x:64991:64992::/nonexistent:/usr/sbin/nologin' >>"$RVT_TMP/passwd"
+! getent group 64992 >/dev/null || rvt_fail "gid 64992 has a name on this host"
+sed "s#^user = .*#user = rvtnogrp#; /^group = /d" "$RVT_TMP/privdir.conf" >"$RVT_TMP/nogrp.conf"
+grep -q '^user = rvtnogrp' "$RVT_TMP/nogrp.conf" || echo 'user = rvtnogrp' >>"$RVT_TMP/nogrp.conf"
+chmod 644 "$RVT_TMP/nogrp.conf"
+OUT=$(ip netns exec "$S" unshare -m sh -c 'mount --bind "$1" /etc/passwd && exec "$0" server -n -c "$2"' \
+	"$RV_BIN" "$RVT_TMP/passwd" "$RVT_TMP/nogrp.conf" 2>&1) || rvt_fail "-n, nameless group: $OUT"
+rvt_log "$OUT"
+# (The scratch directory, which nobody's group may search, is the one
+# named for this user.)
+rvt_matches "user rvtnogrp cannot search the directory $RVT_TMP on the way to the certificate file .*or chgrp 64992 $RVT_TMP; chmod g\+x" <<<"$OUT" ||
+	rvt_fail "-n does not name a nameless group by its number: $OUT"
 # The same certificate reached through symbolic links (the file's own, a
 # relative one, and a directory's): the directory on the target's way is
 # named (the link's path was looked at alone, and the file's advice given:
