@@ -313,7 +313,10 @@ static void *dns_thread(void *arg)
 		while (!d->stop && d->applied == d->wanted) {
 			pthread_cond_wait(&d->cv, &d->mu);
 		}
-		if (d->stop) {
+		/* A request made before the stop (the revert of a persistent
+		 * TUN's DNS at exit) is made, once: newer_within ends the
+		 * retries at the stop. */
+		if (d->applied == d->wanted) {
 			break;
 		}
 		w = d->want;
@@ -368,12 +371,14 @@ void rv_cli_dns_free(struct rv_cli_dns *d)
 	d->stop = true;
 	pthread_cond_broadcast(&d->cv);
 	/* A call in flight ends within its timeout; exiting is not held up
-	 * for it longer than a second. */
-	until = in_s(1);
-	while (d->started && d->busy &&
+	 * for it longer than a second, or for a request not yet made (a
+	 * revert at exit: a connection and a call, two seconds each) longer
+	 * than five. */
+	until = in_s(d->applied != d->wanted ? 5 : 1);
+	while (d->started && (d->busy || d->applied != d->wanted) &&
 	       pthread_cond_timedwait(&d->cv, &d->mu, &until) != ETIMEDOUT) {
 	}
-	busy = d->started && d->busy;
+	busy = d->started && (d->busy || d->applied != d->wanted);
 	pthread_mutex_unlock(&d->mu);
 	if (busy) {
 		/* Left to the process's exit, with the state it still uses. */

@@ -39,7 +39,9 @@ struct rv_cli_dns;
 int rv_cli_dns_new(struct rv_cli_dns **out);
 
 /* rv_cli_dns_free stops the thread, waiting at most a second for a call in
- * flight (then leaves it to the process's exit). NULL ok. */
+ * flight, or five for a request not yet made, which is made once (the
+ * revert of a persistent TUN's DNS at exit); then leaves it to the
+ * process's exit. NULL ok. */
 void rv_cli_dns_free(struct rv_cli_dns *d);
 
 /* rv_cli_apply_dns is the rv_loop_params.apply_dns callback; |ctx| is a

@@ -34,7 +34,9 @@
 	X(TLS, 6, true, "TLS connection failure: handshake or peer authentication failed")         \
 	X(CERT_MISSING, 7, true, "certificate file cannot be found (own certificate, CA or CRL)")  \
 	X(KEY_MISSING, 8, true, "private key file cannot be found")                                \
-	X(PERM, 9, false, "insufficient privilege (needs root or CAP_NET_ADMIN)")                  \
+	X(PERM, 9, false,                                                                          \
+	  "insufficient privilege (needs root or CAP_NET_ADMIN, and a /dev/net/tun it may "        \
+	  "open)")                                                                                 \
 	X(PKI, 10, false, "a pki operation failed (file exists, write or signing)")                \
 	X(KEY, 13, false, "private key exists but is unreadable, invalid or does not match")       \
 	X(TUN, 14, false,                                                                          \

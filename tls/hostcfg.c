@@ -71,6 +71,7 @@ struct hostcfg {
 	bool no_v6;	  /* no IPv6 on the TUN: mtu below 1280, or IPv6 disabled */
 	bool dns_set;	  /* DNS handed over for the link since the last withdrawal */
 	bool dns_touched; /* DNS ever handed over (accept_dns = no reverts it) */
+	bool dns_seen;	  /* a CONFIG's DNS came (the first may find a stale one) */
 	bool applied;	  /* and the routes it let in (tunwatch.c puts them back) */
 	struct rv_prefix routes[RV_CTL_MAX_ROUTES];
 	size_t num_routes;
@@ -687,10 +688,13 @@ void rv_hostcfg_note_unused(struct rv_loop *l, const struct rv_prefix *routes, s
 	(void)publish_sources(l, h, NULL);
 }
 
+static void set_dns_none(struct rv_loop *l);
+
 void rv_hostcfg_withdraw(struct rv_loop *l)
 {
 	struct hostcfg *h = state(l);
 	struct rv_prefix addrs[2];
+	bool stays;
 
 	if (!h->applied || !l->dp || rv_tunwatch_renamed(l)) {
 		return; /* nothing set, or the name is another link's now */
@@ -698,8 +702,15 @@ void rv_hostcfg_withdraw(struct rv_loop *l)
 	/* A persistent device stays: left as it was, its routes (linkdown,
 	 * still used by the kernel) would swallow the traffic of every
 	 * network the server pushed until the next start. */
-	rv_tun_withdraw(rv_dataplane_tun_name(l->dp), addrs, addrs_of(h, addrs), "client");
+	stays = rv_tun_withdraw(rv_dataplane_tun_name(l->dp), addrs, addrs_of(h, addrs), "client");
 	h->applied = false;
+	/* So would its DNS: resolved keeps a link's servers and domains
+	 * while the link exists (one the process made takes them along).
+	 * The DNS thread makes the revert before the process ends
+	 * (rv_cli_dns_free; a hostile tester of round eighteen). */
+	if (stays && h->dns_touched && l->p.apply_dns) {
+		set_dns_none(l);
+	}
 }
 
 /* The longest dns_text: the servers, ", search " and the domain. */
@@ -787,6 +798,19 @@ static int set_dns(struct rv_loop *l, const struct rv_ctl_dns *dns, const char *
 	return ret;
 }
 
+/* set_dns_none takes back whatever this client set on the link's DNS. */
+static void set_dns_none(struct rv_loop *l)
+{
+	static const struct rv_ctl_dns none;
+	char list[DNS_TEXT_MAX], err[256];
+
+	dns_text(&none, list, sizeof(list));
+	if (set_dns(l, &none, list, err, sizeof(err))) {
+		rv_warnx("DNS %s: not taken back from the persistent TUN %s: %s", list,
+			 rv_dataplane_tun_name(l->dp), err);
+	}
+}
+
 /* on_dns_retry hands over what is wanted now: the last push, or with
  * accept_dns = no the withdrawal of what may have been set. */
 static void on_dns_retry(struct rv_loop *l, struct rv_ltimer *lt)
@@ -814,10 +838,16 @@ void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns)
 	struct rv_loop *l = loop;
 	char list[DNS_TEXT_MAX], err[256];
 	struct hostcfg *h = state(l);
-	bool had = !dns_empty(&h->dns);
+	bool had = !dns_empty(&h->dns), first = !h->dns_seen;
 
 	h->dns = *dns;
-	if (dns_empty(dns) && !had && !h->dns_set) {
+	h->dns_seen = true;
+	/* A persistent TUN may carry DNS that a client killed with -9 set
+	 * (a clean stop takes it back: rv_hostcfg_withdraw): the first
+	 * CONFIG without DNS takes it back too. */
+	if (dns_empty(dns) && !had && !h->dns_set &&
+	    !(first && l->cfg->accept_dns && l->p.apply_dns && l->dp &&
+	      rv_tun_is_persistent(rv_dataplane_tun_name(l->dp)))) {
 		return; /* nothing was pushed before: nothing to take back */
 	}
 	dns_text(dns, list, sizeof(list));

@@ -334,6 +334,22 @@ static int tun_attach(const char *name, short flags, char *out_name, int *out_fd
 	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
+		if (ret == -EACCES) {
+			struct stat st;
+
+			/* CAP_NET_ADMIN does not open a device its mode keeps
+			 * from this user (a unit's start on a 0600 node blamed
+			 * CAP_NET_ADMIN alone: round-eighteen tester 84). */
+			if (stat("/dev/net/tun", &st) == 0) {
+				rv_warnx("/dev/net/tun: %s (mode %04o, owner %u:%u: not read-write "
+					 "for uid %u, which may not override it; udev makes it "
+					 "0666, or give it a group of this user's)",
+					 strerror(-ret), (unsigned)(st.st_mode & 07777),
+					 (unsigned)st.st_uid, (unsigned)st.st_gid,
+					 (unsigned)geteuid());
+				return ret;
+			}
+		}
 		rv_warnx("/dev/net/tun: %s (%s)", strerror(-ret),
 			 ret == -ENOENT ? "no TUN clone device here: modprobe tun, or give the "
 					  "container /dev/net/tun"
@@ -1368,14 +1384,20 @@ static int note_v4_route(void *ctx, const struct rv_prefix *dst)
 	return 0;
 }
 
-void rv_tun_withdraw(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
-		     const char *who)
+bool rv_tun_is_persistent(const char *ifname)
 {
 	struct rv_rtnl_link lk;
+
+	return rv_rtnl_get_link(&lk, ifname) == 0 && lk.tun_info && lk.persist;
+}
+
+bool rv_tun_withdraw(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
+		     const char *who)
+{
 	bool kept4;
 
-	if (rv_rtnl_get_link(&lk, ifname) != 0 || !lk.tun_info || !lk.persist) {
-		return;
+	if (!rv_tun_is_persistent(ifname)) {
+		return false;
 	}
 	if (rv_tun_unset_addrs_routes(ifname, addrs, num_addrs, &kept4) == 0) {
 		rv_info("TUN %s is persistent: the routes this %s installed removed, and its "
@@ -1385,6 +1407,7 @@ void rv_tun_withdraw(const char *ifname, const struct rv_prefix *addrs, size_t n
 				"kernel would take along with its last IPv4 address)"
 			      : "");
 	}
+	return true;
 }
 
 int rv_tun_unset_addrs_routes(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,

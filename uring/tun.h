@@ -176,9 +176,14 @@ int rv_tun_set_fq_codel(const char *ifname, unsigned num_queues);
 /* rv_tun_withdraw: on a persistent |ifname| (it outlives its owner:
  * one the process made goes with its last queue, and takes its addresses
  * and routes along) rv_tun_unset_addrs_routes, said in the log as what
- * |who| ("client", "server") installed. */
-void rv_tun_withdraw(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
+ * |who| ("client", "server") installed. Returns true when |ifname| is such
+ * a device (what else the owner set on the link, DNS, stays with it). */
+bool rv_tun_withdraw(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
 		     const char *who);
+
+/* rv_tun_is_persistent: |ifname| is a TUN device that outlives its
+ * owner. */
+bool rv_tun_is_persistent(const char *ifname);
 
 /* rv_tun_unset_addrs_routes undoes rv_tun_set_addrs_routes on a device
  * that outlives its owner (persistent): deletes |addrs| (|num_addrs|, at

@@ -28,7 +28,11 @@
 #     putting the TUN's addresses on the other link;
 #   - without the grant, each push is refused and said so; the bus
 #     restarted: the client connects again;
-#   - a client with accept_dns = no makes no call.
+#   - a client with accept_dns = no makes no call;
+#   - a client on a persistent TUN reverts its DNS at a clean stop, and
+#     after kill -9 the next client there reverts the stale DNS at its
+#     first CONFIG without DNS (it stayed with resolved: round-eighteen
+#     tester 84).
 #   - a DNS thread the task limit refuses (a process limit on the client's
 #     user) is tried again, 5 s and then doubling, and the push arrives
 #     once the limit is lifted, in the same session.
@@ -296,3 +300,44 @@ rvt_wait_for 15 "the push on rvd" sh -c "grep '^state link=rvd(' '$CALLS' | tail
 	rvt_fail "resolved saw: $(grep 'link=rvd(' "$CALLS"); client2: $(grep -i dns "$RVT_TMP/client2.log" | tail -3)"
 grep -q "the DNS thread started on a later try" "$RVT_TMP/client2.log" || rvt_fail "the later try not said"
 rvt_stop_pid "$P2" 10 || rvt_fail "client2 exit"
+
+rvt_step "a client on a persistent TUN takes its DNS back at a clean stop"
+# Addresses and routes were taken off such a device at the stop, its DNS
+# stayed with resolved for good (round-eighteen tester 84). A device the
+# client made takes its DNS along when it goes.
+ip -n "$C1" tuntap add dev rvp mode tun multi_queue || rvt_fail "persistent rvp"
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/c3.conf" "$PKI/client2" rvp "$RVT_TMP/c3.sock"
+rvt_bg "$C1" client3 env DBUS_SYSTEM_BUS_ADDRESS="$BUS" "$RV_BIN" client -c "$RVT_TMP/c3.conf"
+P3=$RVT_LAST_PID
+rvt_wait_for 10 "DNS on rvp" grep -q "DNS via rvp: 10.99.0.1 fd99::1, search corp.test" \
+	"$RVT_TMP/client3.log" || rvt_fail "not applied: $(grep -i dns "$RVT_TMP/client3.log")"
+IDX3=$(ip netns exec "$C1" cat /sys/class/net/rvp/ifindex)
+[ "$(last_state rvp)" = "state link=rvp($IDX3) dns=10.99.0.1,fd99::1 domains=corp.test" ] ||
+	rvt_fail "rvp has: $(last_state rvp)"
+N=$(calls_at)
+rvt_stop_pid "$P3" 10 || rvt_fail "client3 exit"
+ip -n "$C1" link show rvp >/dev/null 2>&1 || rvt_fail "the persistent rvp went"
+has_since "$N" "^RevertLink link=rvp\($IDX3\) uid=$NB$" ||
+	rvt_fail "no RevertLink at the stop: $(calls_since "$N"); $(grep -i dns "$RVT_TMP/client3.log")"
+[ "$(last_state rvp)" = "state link=rvp($IDX3) dns= domains=" ] || rvt_fail "rvp has: $(last_state rvp)"
+grep -q "DNS via rvp: (none: withdrawn)" "$RVT_TMP/client3.log" || rvt_fail "the revert not logged"
+# Killed with -9 it cannot: the next client on the device takes the stale
+# DNS back at its first CONFIG, also when its server pushes none.
+rvt_bg "$C1" client3b env DBUS_SYSTEM_BUS_ADDRESS="$BUS" "$RV_BIN" client -c "$RVT_TMP/c3.conf"
+P3=$RVT_LAST_PID
+rvt_wait_for 10 "DNS on rvp" grep -q "DNS via rvp: 10.99.0.1 fd99::1, search corp.test" \
+	"$RVT_TMP/client3b.log" || rvt_fail "not applied: $(grep -i dns "$RVT_TMP/client3b.log")"
+kill -9 "$P3"
+rvt_wait_for 5 "client3 gone" sh -c "! kill -0 $P3 2>/dev/null"
+[ "$(last_state rvp)" = "state link=rvp($IDX3) dns=10.99.0.1,fd99::1 domains=corp.test" ] ||
+	rvt_fail "rvp has: $(last_state rvp)"
+ctl_server_conf "$RVT_TMP/server.conf"
+rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "server reload"
+N=$(calls_at)
+rvt_bg "$C1" client3c env DBUS_SYSTEM_BUS_ADDRESS="$BUS" "$RV_BIN" client -c "$RVT_TMP/c3.conf"
+P3=$RVT_LAST_PID
+rvt_wait_for 10 "the stale DNS taken back" has_since "$N" "^RevertLink link=rvp\($IDX3\) uid=$NB$" ||
+	rvt_fail "resolved saw: $(calls_since "$N"); $(grep -i dns "$RVT_TMP/client3c.log")"
+[ "$(last_state rvp)" = "state link=rvp($IDX3) dns= domains=" ] || rvt_fail "rvp has: $(last_state rvp)"
+rvt_stop_pid "$P3" 10 || rvt_fail "client3 exit"
+

@@ -616,6 +616,24 @@ for mode in "-n" ""; do
 	[ "$rc" = 16 ] && grep -q "admin_group 'adm': this process's user (uid $NOBODY_UID) is not a member" "$RVT_TMP/adm.log" ||
 		rvt_fail "admin_group adm ${mode:-at start}: exit $rc, $(tail -2 "$RVT_TMP/adm.log")"
 done
+# A 0600 clone device (some containers' /dev/net/tun): the units' way
+# (CAP_NET_ADMIN, no CAP_DAC_OVERRIDE) cannot open it. -n says a start
+# would exit 9, and the start names the device's mode (it blamed
+# CAP_NET_ADMIN alone, and -n said OK: round-eighteen tester 84).
+sd600() {
+	echo "{ [ -c $RVT_TMP/tun600 ] || { mknod $RVT_TMP/tun600 c 10 200 && chmod 0600 $RVT_TMP/tun600; }; } &&
+		mount --bind $RVT_TMP/tun600 /dev/net/tun && exec setpriv --reuid=$NOBODY_UID \
+		--regid=$NOBODY_GID --init-groups --inh-caps=-all,+net_admin,+bpf \
+		--ambient-caps=-all,+net_admin,+bpf --bounding-set=-all,+net_admin,+bpf $RV_BIN $1"
+}
+OUT=$(rvt_nsx "$S" unshare -m sh -c "$(sd600 "server -c $RVT_TMP/server.conf -n")" 2>&1) ||
+	rvt_fail "-n on a 0600 /dev/net/tun: $OUT"
+grep -q "warning: /dev/net/tun (mode 0600, owner 0:0) is not read-write for this process (uid $NOBODY_UID): a start like this one would exit 9" <<<"$OUT" ||
+	rvt_fail "-n on a 0600 /dev/net/tun did not say it: $OUT"
+rc=0
+rvt_nsx "$S" unshare -m sh -c "$(sd600 "server -c $RVT_TMP/server.conf")" >"$RVT_TMP/tun600.log" 2>&1 || rc=$?
+[ "$rc" = 9 ] && grep -q "/dev/net/tun: Permission denied (mode 0600, owner 0:0: not read-write for uid $NOBODY_UID" "$RVT_TMP/tun600.log" ||
+	rvt_fail "a start on a 0600 /dev/net/tun: exit $rc, $(cat "$RVT_TMP/tun600.log")"
 # -n as root says it: the units start as the user, who is not a member (a
 # round-two tester: root's -n said OK).
 OUT=$(rvt_nsx "$S" "$RV_BIN" server -c "$RVT_TMP/adm.conf" -n 2>&1) || rvt_fail "-n as root: $OUT"

@@ -15,7 +15,12 @@
 #   5. `dpkg -i` of that package in an overlay copy of this system (private
 #      mount namespace, changes in a tmpfs) creates the user and group and
 #      /etc/ringvpn (root:ringvpn 0750), installs a binary that runs and the
-#      man pages; `dpkg --purge` removes them again.
+#      man pages; an upgrade keeps the administrator's owner and mode of
+#      /etc/ringvpn and try-restarts the services (a systemctl stub logs);
+#      `dpkg -r` stops them; `dpkg --purge` removes the binary, the state
+#      in /var/lib/ringvpn and our units' enable links, and keeps the user
+#      and group (their ids would pass to the next system account with the
+#      keys still theirs: round-eighteen tester 84) and /etc/ringvpn.
 #
 # Usage: bash test_systemd.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
 set -u
@@ -52,6 +57,17 @@ done
 for k in 'CapabilityBoundingSet=CAP_NET_ADMIN CAP_BPF' 'AmbientCapabilities=CAP_NET_ADMIN CAP_BPF' \
 	'NoNewPrivileges=yes'; do
 	grep -q "^$k\$" "$V/units/ringvpn-client@.service" || rvt_fail "client unit lacks $k"
+done
+# No restart every 2 s for ever after an error a restart cannot mend
+# (round-eighteen tester 84): the codes of cli/exit.h for usage, config,
+# certificates, keys, privilege and the drop.
+for c in USAGE CONFIG CERT CERT_MISSING KEY_MISSING PERM KEY PRIVDROP; do
+	n=$(sed -n "s/^[[:space:]]*X($c, \([0-9]*\),.*/\1/p" "$RV_SRC/cli/exit.h")
+	[ -n "$n" ] || rvt_fail "RV_EXIT_$c not in cli/exit.h"
+	for u in ringvpn-server.service ringvpn-client@.service; do
+		grep -Eq "^RestartPreventExitStatus=(.* )?$n( |\$)" "$V/units/$u" ||
+			rvt_fail "$u restarts after exit $n (RV_EXIT_$c)"
+	done
 done
 
 rvt_step "sd_notify to a NOTIFY_SOCKET listener, journal log format"
@@ -219,8 +235,13 @@ unshare -m --propagation private sh -c '
 	mkdir -p "$ov/root/tmp/deb"
 	mount -t tmpfs tmpfs "$ov/root/tmp/deb"
 	cp "$2" "$ov/root/tmp/deb/"
+	# A systemctl that logs what the maintainer scripts ask of it.
+	printf "%s\n" "#!/bin/sh" "echo \"systemctl \$*\" >>/tmp/deb/systemctl.log" \
+		>"$ov/root/usr/local/sbin/systemctl"
+	chmod 755 "$ov/root/usr/local/sbin/systemctl"
 	chroot "$ov/root" sh -ec "
 		! getent passwd ringvpn
+		mkdir -p /run/systemd/system /etc/systemd/system/multi-user.target.wants
 		dpkg -i /tmp/deb/ringvpn.deb
 		getent passwd ringvpn
 		getent group ringvpn
@@ -229,9 +250,35 @@ unshare -m --propagation private sh -c '
 		/usr/sbin/ringvpn version
 		ls /usr/lib/systemd/system/ringvpn-server.service /usr/lib/systemd/system/ringvpn-client@.service
 		man -w ringvpn.conf
+		! grep -q try-restart /tmp/deb/systemctl.log
+		echo 1-installed
+		chgrp root /etc/ringvpn
+		chmod 0710 /etc/ringvpn
+		mkdir -p /var/lib/ringvpn
+		touch /var/lib/ringvpn/server.leases
+		chown -R ringvpn:ringvpn /var/lib/ringvpn
+		ln -s /usr/lib/systemd/system/ringvpn-server.service /etc/systemd/system/multi-user.target.wants/
+		ln -s /usr/lib/systemd/system/ringvpn-client@.service \
+			/etc/systemd/system/multi-user.target.wants/ringvpn-client@office.service
+		ln -s /usr/lib/systemd/system/ssh.service /etc/systemd/system/multi-user.target.wants/rvt-other.service
+		dpkg -i /tmp/deb/ringvpn.deb
+		[ \"\$(stat -c %U:%G:%a /etc/ringvpn)\" = root:root:710 ]
+		grep -qx \"systemctl try-restart ringvpn-server.service ringvpn-client@\*.service\" /tmp/deb/systemctl.log
+		echo 2-upgraded
+		dpkg -r ringvpn
+		grep -qx \"systemctl stop ringvpn-server.service ringvpn-client@\*.service\" /tmp/deb/systemctl.log
+		test -L /etc/systemd/system/multi-user.target.wants/ringvpn-server.service
+		test -d /var/lib/ringvpn
 		dpkg --purge ringvpn
-		! getent passwd ringvpn
+		getent passwd ringvpn
+		getent group ringvpn
+		! test -e /var/lib/ringvpn
+		! test -L /etc/systemd/system/multi-user.target.wants/ringvpn-server.service
+		! test -L /etc/systemd/system/multi-user.target.wants/ringvpn-client@office.service
+		test -L /etc/systemd/system/multi-user.target.wants/rvt-other.service
+		test -d /etc/ringvpn
 		! test -e /usr/sbin/ringvpn
+		cat /tmp/deb/systemctl.log
 		echo installed-and-purged
 	"
 ' sh "$OV" "$RVT_TMP/ringvpn.deb" >"$RVT_TMP/dpkg.log" 2>&1
