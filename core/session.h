@@ -29,7 +29,9 @@
  *      authenticated packet received under E+1 (RV_SESSION_KEY_ROLLED), or when
  *      the control plane activates it, whichever comes first;
  *   4. epoch E stays installed for receiving until E+3 needs its slot, which
- *      the control plane must not do sooner than one grace period later.
+ *      the control plane must not do sooner than one grace period later,
+ *      or until the control plane drops it (rv_session_drop_epoch: once it
+ *      is two behind the active epoch, tls/ctlkey.c).
  * No packet is lost for key reasons as long as rekeys are at least one RTT
  * apart.
  */

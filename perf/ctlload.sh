@@ -368,6 +368,14 @@ run_n() {
 		bad=$(($(kv probe_bad) - pbad0))
 		drops=$((d1 - d0))
 		rvp_log "rekey: probe sent $(($(kv probe_tx) - ptx0)), lost $lost, failed opens $bad, server drops $drops"
+		# What a server spends per session once sessions have rekeyed
+		# (as every one does, every rekey interval): the steady phase's
+		# figure is from before any rekey, with one key epoch each.
+		local rss_k
+		rss_k=$(srv_rss_kb)
+		rvp_log "rekey: RSS $rss_k kB ($((rss_k / N)) kB/session)"
+		res rekey_rss_kb "$rss_k"
+		res rekey_rss_per_n "$(awk -v r="$rss_k" -v n="$N" 'BEGIN { printf "%.1f", r / n }')"
 		res rekey_times "$times"
 		res rekey_worst_s "$worst"
 		res rekey_ctl_cpu_s "$(awk -v c="$cpu_r" -v r="$REKEY_ROUNDS" 'BEGIN { printf "%.1f", c / r / 1e9 }')"
@@ -486,6 +494,7 @@ rows = [
     ("rekey-all: server CPU per session rekey (us)", "rekey_srv_us_per_session"),
     ("rekey-all: control thread on a CPU / waiting for one, per round (s)", "rekey_ctl_cpu_s rekey_ctl_wait_s"),
     ("rekey-all: probe packets / lost / failed opens / server drops", "probe_sent probe_lost probe_bad probe_srv_drops"),
+    ("after rekey-all: server RSS (kB) / RSS / N (kB)", "rekey_rss_kb rekey_rss_per_n"),
     ("churn %s %%/min x %s min: clients replaced" % (cpct, cmin), "churn_replaced"),
     ("churn: server RSS before / after (kB)", "churn_rss_before churn_rss_after"),
     ("churn: server fds before / after", "churn_fds_before churn_fds_after"),

@@ -683,6 +683,9 @@ enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 	if (running && watches_data(c)) {
 		data_watch(c, now_ns);
 	}
+	if (running) {
+		rv_ctlkey_retire(&c->key, c->session, c->env->qsbr, now_ns);
+	}
 	return c->ops->tick(c, now_ns);
 }
 

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/session.h"
 #include "crypto/aead.h"
 #include "crypto/mem.h"
@@ -161,6 +162,17 @@ int rv_ctlkey_complete(struct rv_ctlkey *k, struct rv_session *s, struct rv_qsbr
 	out->type = RV_CTL_KEY_CONFIRM;
 	out->confirm_epoch = ack->epoch;
 	return 0;
+}
+
+void rv_ctlkey_retire(struct rv_ctlkey *k, struct rv_session *s, struct rv_qsbr *q, uint64_t now_ns)
+{
+	if (rv_ctlkey_busy(k) || k->active < 3 || k->retired >= k->active - 2 ||
+	    now_ns < k->last_change_ns + (uint64_t)RV_CTLKEY_RETIRE_S * RV_NSEC_PER_SEC) {
+		return;
+	}
+	/* Three slots: active - 2 is the only older epoch one can hold. */
+	(void)rv_session_drop_epoch(s, q, k->active - 2);
+	k->retired = k->active - 2;
 }
 
 int rv_ctlkey_confirmed(struct rv_ctlkey *k, struct rv_session *s, uint32_t epoch)

@@ -39,6 +39,13 @@ struct rv_ctlkey {
 	uint64_t last_began_ns;	 /* when its exchange began here: our KEY sent, or theirs in */
 	uint64_t busy_since_ns;	 /* when the exchange in flight began */
 	uint64_t num_rekeys;	 /* exchanges completed, the first included */
+	uint32_t retired;	 /* epochs up to this one dropped (rv_ctlkey_retire) */
+};
+
+enum {
+	/* How long an epoch two behind the sending one is kept after the
+	 * newest epoch came (rv_ctlkey_retire): for datagrams on their way. */
+	RV_CTLKEY_RETIRE_S = 30,
 };
 
 /* rv_ctlkey_init sets up |k| with the 32-byte |exporter| (copied; the caller
@@ -69,6 +76,16 @@ int rv_ctlkey_respond(struct rv_ctlkey *k, struct rv_session *s, struct rv_qsbr 
  * -ENOMEM. */
 int rv_ctlkey_complete(struct rv_ctlkey *k, struct rv_session *s, struct rv_qsbr *q,
 		       const struct rv_ctl_key *ack, struct rv_ctl_msg *out, uint64_t now_ns);
+
+/* rv_ctlkey_retire drops from |s| the epochs two or more behind the active
+ * one once the newest epoch is RV_CTLKEY_RETIRE_S old, their keys wiped
+ * after a grace period of |q|. Nothing can come under them any more: the
+ * peer reached the active epoch's exchange only after the one before it
+ * was confirmed on both sides (in order, on one TCP stream). The slot would
+ * otherwise keep them (and their keys in memory) until the next rekey but
+ * one. Control thread; a no-op while an exchange is in flight. */
+void rv_ctlkey_retire(struct rv_ctlkey *k, struct rv_session *s, struct rv_qsbr *q,
+		      uint64_t now_ns);
 
 /* rv_ctlkey_confirmed handles KEY_CONFIRM: activates the epoch for sending.
  * Returns 0 or -EPROTO. */

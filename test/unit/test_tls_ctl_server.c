@@ -13,6 +13,7 @@
  */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #include "crypto/rand.h"
 #include "tls/ctl_client.h"
 #include "tls/ctl_server.h"
+#include "tls/ctlkey.h"
 #include "test/lib/t_capture.h"
 
 struct side {
@@ -370,6 +372,70 @@ Test(ctl, rekeys_from_either_side_and_both_at_once)
 	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
 	pump(s, c);
 	cr_assert_eq(rv_session_tx_epoch(rv_ctl_peer_session(s)), 5);
+	traffic_ok(s, c);
+	rv_ctl_peer_free(c);
+	rv_ctl_peer_free(s);
+}
+
+/* late_open opens |pkt| (sealed earlier, |len| bytes) on |to|. */
+static enum rv_session_result late_open(struct rv_session *to, uint8_t *buf, size_t len)
+{
+	struct rv_pkt pkt = { .buf = buf, .len = len };
+	struct rv_data_hdr hdr;
+	enum rv_session_result res;
+
+	cr_assert_eq(rv_wire_parse_data_hdr(&hdr, buf, len), RV_WIRE_OK);
+	rv_session_open_batch(to, &pkt, &hdr, &res, 1, now);
+	return res;
+}
+
+/* An epoch two behind the sending one is dropped, and its keys wiped,
+ * RV_CTLKEY_RETIRE_S after the newest epoch came (it stayed until the next
+ * rekey but one: 2 KiB of keys per session, and old keys kept minutes
+ * longer than any datagram lives: round-eighteen tester 83); the epoch
+ * just before the sending one stays. */
+Test(ctl, epochs_two_behind_are_dropped_after_a_while)
+{
+	uint8_t e1a[RV_DATA_HDR_LEN + 64 + RV_TAG_LEN], e1b[sizeof(e1a)], e2[sizeof(e1a)];
+	struct rv_pkt pa = { .buf = e1a, .len = 20 }, pb = { .buf = e1b, .len = 20 },
+		      p2 = { .buf = e2, .len = 20 };
+	struct rv_ctl_peer *s;
+	struct rv_ctl_peer *c;
+
+	bring_up(&s, &c, "client1", NULL);
+	memset(e1a, 0, sizeof(e1a));
+	memset(e1b, 0, sizeof(e1b));
+	memset(e2, 0, sizeof(e2));
+	rv_session_seal_batch(rv_ctl_peer_session(c), &pa, 1, now);
+	rv_session_seal_batch(rv_ctl_peer_session(c), &pb, 1, now);
+	for (uint32_t epoch = 2; epoch <= 3; epoch++) {
+		now += 2 * RV_NSEC_PER_SEC;
+		rv_ctl_peer_request_rekey(s);
+		cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
+		pump(s, c);
+		cr_assert_eq(rv_session_tx_epoch(rv_ctl_peer_session(c)), epoch);
+		if (epoch == 2) {
+			rv_session_seal_batch(rv_ctl_peer_session(c), &p2, 1, now);
+		}
+	}
+	/* Within the grace: epoch 1 still opens (both ends ticking and
+	 * talking meanwhile, as their keepalives make them). */
+	for (int i = 0; i < RV_CTLKEY_RETIRE_S - 1; i++) {
+		now += RV_NSEC_PER_SEC;
+		cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
+		cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE);
+		pump(s, c);
+	}
+	cr_assert_eq(late_open(rv_ctl_peer_session(s), e1a, pa.len), RV_SESSION_OK);
+	/* After it: gone on both ends; epoch 2, the one before, stays. */
+	now += 2 * RV_NSEC_PER_SEC;
+	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
+	cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE);
+	pump(s, c);
+	cr_assert_eq(late_open(rv_ctl_peer_session(s), e1b, pb.len), RV_SESSION_NO_KEY);
+	cr_assert_eq(rv_session_drop_epoch(rv_ctl_peer_session(c), cli.env.qsbr, 1), -ENOENT,
+		     "the client kept epoch 1");
+	cr_assert_eq(late_open(rv_ctl_peer_session(s), e2, p2.len), RV_SESSION_OK);
 	traffic_ok(s, c);
 	rv_ctl_peer_free(c);
 	rv_ctl_peer_free(s);
