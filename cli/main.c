@@ -13,6 +13,7 @@
 #include "cli/cmds.h"
 #include "cli/exit.h"
 #include "core/compiler.h"
+#include "rv_revision.h" /* RV_REVISION: cli/revision.cmake, at build time */
 
 #ifndef RV_VERSION
 #define RV_VERSION "unknown"
@@ -64,7 +65,11 @@ static int cmd_version(int argc, char **argv)
 		fprintf(stderr, "ringvpn version: unexpected argument '%s'\n", argv[1]);
 		return RV_EXIT_USAGE;
 	}
-	printf("ringvpn %s\n", RV_VERSION);
+	if (RV_REVISION[0]) {
+		printf("ringvpn %s (git %s)\n", RV_VERSION, RV_REVISION);
+	} else {
+		printf("ringvpn %s\n", RV_VERSION);
+	}
 	return RV_EXIT_OK;
 }
 

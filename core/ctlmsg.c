@@ -9,6 +9,7 @@
 #include "core/ctlmsg.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/rd.h"
@@ -557,6 +558,38 @@ const char *rv_ctl_type_str(unsigned type)
 		return "?";
 	}
 	return names[type];
+}
+
+const char *rv_ctl_caps_str(uint32_t caps, char *buf, size_t len)
+{
+	static const char *const names[] = {
+		"ipv6",		"chacha20",	"client-rekey", "config-update", "dns",
+		"csum-partial", "dns-withdraw", "data-status",	"data-echo",
+	};
+	size_t off = 0;
+
+	if (len == 0) {
+		return buf;
+	}
+	buf[0] = '\0';
+	for (unsigned i = 0; i < 32 && off < len; i++) {
+		char unknown[8];
+		int n;
+
+		if (!(caps & (1u << i))) {
+			continue;
+		}
+		if (i >= sizeof(names) / sizeof(names[0])) {
+			snprintf(unknown, sizeof(unknown), "bit%u", i);
+		}
+		n = snprintf(buf + off, len - off, "%s%s", off ? "," : "",
+			     i < sizeof(names) / sizeof(names[0]) ? names[i] : unknown);
+		off += n > 0 ? (size_t)n : 0;
+	}
+	if (!buf[0]) {
+		snprintf(buf, len, "-");
+	}
+	return buf;
 }
 
 const char *rv_ctl_code_str(unsigned code)

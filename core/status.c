@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "core/ctlmsg.h"
+
 const double rv_status_hs_bounds[RV_STATUS_HS_BUCKETS] = {
 	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 };
@@ -481,6 +483,14 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 		rv_strbuf_printf(o, ",\"cipher\":");
 		if (p->cipher[0]) {
 			rv_strbuf_json_str(o, p->cipher);
+		} else {
+			rv_strbuf_printf(o, "null");
+		}
+		rv_strbuf_printf(o, ",\"peer_caps\":");
+		if (p->peer_caps) {
+			char caps[192];
+
+			rv_strbuf_json_str(o, rv_ctl_caps_str(p->peer_caps, caps, sizeof(caps)));
 		} else {
 			rv_strbuf_printf(o, "null");
 		}
@@ -1033,6 +1043,12 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 ep_or(&p->endpoint, e, sizeof(e), "-"), p->index, p->epoch,
 				 p->cipher[0] ? p->cipher : "-", p->rekeys, p->stats.tx_packets,
 				 p->stats.tx_bytes, p->stats.rx_packets, p->stats.rx_bytes);
+		{
+			char caps[192];
+
+			rv_strbuf_printf(o, " peer_caps=%s",
+					 rv_ctl_caps_str(p->peer_caps, caps, sizeof(caps)));
+		}
 		if (p->worker >= 0) {
 			rv_strbuf_printf(o, " worker=%d", p->worker);
 		}

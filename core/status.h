@@ -52,6 +52,9 @@
  *                                "chacha20-poly1305", kept for its life: a
  *                                reload's `cipher` is for sessions started
  *                                after it; null before the session exists)
+ *                  "peer_caps": STR|null,  (what its HELLO announced,
+ *                                rv_ctl_caps_str: "ipv6,chacha20,..."; null
+ *                                before its HELLO)
  *                  "tx_packets": N, "tx_bytes": N, "rx_packets": N,
  *                  "rx_bytes": N, "drops": { REASON: N, ... } } ... ],
  *     "workers": [ { "id": N, COUNTER: N, ..., "drops": { REASON: N ... } } ... ],
@@ -106,6 +109,9 @@ struct rv_status_peer {
 	 * session and a newer connection waiting is one series (round-fourteen
 	 * tester 68) */
 	bool has_session;
+	/* the RV_CTL_CAP_* bits its HELLO announced (0: no HELLO yet): what an
+	 * older peer lacks shows (round-eighteen tester 86) */
+	uint32_t peer_caps;
 	int worker; /* server: the worker that receives its bulk; -1: one worker */
 	/* key exchanges completed, the first (which brought the session up)
 	 * included: 1 before any rekey (JSON rekeys, kv key_exchanges) */

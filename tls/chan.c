@@ -717,5 +717,6 @@ void rv_chan_fill_status(const struct rv_loop *l, const struct rv_chan *c, struc
 		 * 69). */
 		p->has_session = p->rekeys > 0;
 	}
+	p->peer_caps = c->ctl->peer_caps;
 	p->worker = -1; /* the role says (server: admit.c) */
 }

@@ -649,6 +649,11 @@ struct rv_ctl_peer *rv_ctl_server_new(const struct rv_ctl_env *env, const char *
 	return &p->c;
 }
 
+bool rv_ctl_server_keeps_dns(const struct rv_ctl_peer *c)
+{
+	return (c->peer_caps & RV_CTL_CAP_DNS) && !(c->peer_caps & RV_CTL_CAP_DNS_EMPTY);
+}
+
 bool rv_ctl_server_push_config(struct rv_ctl_peer *c, uint64_t now_ns)
 {
 	struct rv_ctl_server *p = srv(c);

@@ -52,6 +52,11 @@ struct rv_ctl_peer *rv_ctl_server_new(const struct rv_ctl_env *env, const char *
  * true if an update was queued. |p| must come from rv_ctl_server_new. */
 bool rv_ctl_server_push_config(struct rv_ctl_peer *p, uint64_t now_ns);
 
+/* rv_ctl_server_keeps_dns: the client took pushed DNS but cannot be told
+ * that it is withdrawn (an older ringvpn, without RV_CTL_CAP_DNS_EMPTY): it
+ * keeps the DNS it was pushed while it runs. */
+bool rv_ctl_server_keeps_dns(const struct rv_ctl_peer *p);
+
 /* rv_ctl_server_publish_subnets publishes, for the running session of |p|,
  * the networks its certificate name owns in |cfg| (subnet = NAME ...): with
  * |prune| it owns exactly those afterwards, without it it gains them (taking

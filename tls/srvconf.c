@@ -278,15 +278,20 @@ void rv_server_tun_name_back(struct rv_loop *l)
 	rv_strbuf_free(&log);
 }
 
+static bool dns_changed(const struct rv_config *a, const struct rv_config *b)
+{
+	return a->num_push_dns != b->num_push_dns ||
+	       memcmp(a->push_dns, b->push_dns, sizeof(a->push_dns)) != 0 ||
+	       strcmp(a->push_domain, b->push_domain) != 0;
+}
+
 static bool routes_or_timers_changed(const struct rv_config *a, const struct rv_config *b)
 {
 	return a->mtu != b->mtu || a->keepalive_ms != b->keepalive_ms ||
 	       a->dead_peer_ms != b->dead_peer_ms || a->rekey_ms != b->rekey_ms ||
 	       a->num_routes != b->num_routes ||
 	       memcmp(a->routes, b->routes, sizeof(a->routes[0]) * a->num_routes) != 0 ||
-	       a->num_push_dns != b->num_push_dns ||
-	       memcmp(a->push_dns, b->push_dns, sizeof(a->push_dns)) != 0 ||
-	       strcmp(a->push_domain, b->push_domain) != 0 ||
+	       dns_changed(a, b) ||
 	       rv_subnets_changed(a, b) || /* other clients' subnets are pushed as routes */
 	       /* the network of each client's address: a pool grown from a
 		* /24 to a /23 left the clients on the /24, and those of the
@@ -522,6 +527,11 @@ int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_
 		/* Push the new routes and timers to every running client
 		 * that can take an update; others get them on reconnect. */
 		const struct rv_config *saved = l->env.cfg;
+		/* Servers taken out: an older client cannot be told (its
+		 * CONFIG went, the DNS part not), so it is not counted as
+		 * told (round-eighteen tester 86). */
+		bool withdrawn = cur->num_push_dns > 0 && next->num_push_dns == 0;
+		unsigned kept = 0;
 
 		l->env.cfg = next;
 		rv_chans_foreach(l, i, c)
@@ -529,13 +539,30 @@ int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_
 			if (c->ctl && rv_ctl_server_push_config(c->ctl, l->now_ns)) {
 				rv_chan_kick(l, c);
 				pushed++;
+				if (withdrawn && rv_ctl_server_keeps_dns(c->ctl)) {
+					kept++;
+					rv_warnx("client %s: an older ringvpn, which cannot be "
+						 "told "
+						 "that the pushed DNS is withdrawn: it keeps the "
+						 "DNS "
+						 "pushed before while it runs",
+						 c->name);
+				}
 			}
 		}
 		l->env.cfg = saved;
 		rv_strbuf_printf(log,
 				 "applied: routes, timers and DNS pushed to %u running "
 				 "client(s)\n",
-				 pushed);
+				 pushed - kept);
+		if (kept) {
+			rv_strbuf_printf(log,
+					 "applied: routes and timers pushed to %u more running "
+					 "client(s), an older ringvpn each, which cannot be told "
+					 "that the DNS is withdrawn and keep the DNS pushed before "
+					 "while they run (named in the log)\n",
+					 kept);
+		}
 	}
 	rv_strbuf_printf(log, "applied: pools, fixed addresses and limits\n");
 	return 0;

@@ -434,6 +434,27 @@ struct rv_session *rv_worker_lookup_addr(const struct rv_worker *w, const struct
  * send. */
 void rv_worker_forward(struct rv_worker *w, unsigned cls, uint8_t *pkt, uint32_t len,
 		       uint32_t handle, struct rv_session *to, uint8_t flags);
+/* rv_worker_link_only: what is never carried whatever its destination. A
+ * redirect (ICMP type 5, ICMPv6 type 137), which the kernel sends when it
+ * routes a packet back out of the TUN it came in by (site to site through a
+ * server in kernel mode, an offline address in internal mode): it names a
+ * next hop on a link the peer is not on. And an IPv6 packet from a
+ * link-local source, which the peer can neither answer nor pass on (a
+ * site's gateway answered each such redirect with "beyond scope"). Kept
+ * from the tunnel where it is read from the TUN, and dropped where it
+ * comes out of it from a peer that carries it (an older ringvpn). */
+static inline bool rv_worker_link_only(const uint8_t *pkt, uint32_t len,
+				       const struct rv_ip_info *ip)
+{
+	if (ip->src.family == AF_INET6) {
+		if (ip->src.a[0] == 0xfe && (ip->src.a[1] & 0xc0) == 0x80) {
+			return true;
+		}
+		return ip->proto == IPPROTO_ICMPV6 && len > ip->hdr_len && pkt[ip->hdr_len] == 137;
+	}
+	return ip->proto == IPPROTO_ICMP && len > ip->hdr_len && !rv_ip_fragment(pkt, ip) &&
+	       pkt[ip->hdr_len] == 5;
+}
 /* rv_worker_no_route drops packet |pkt| (|len| bytes, parsed into |ip|)
  * that no session takes, counted as no_route, and on a server answers it
  * with ICMP "destination unreachable" written to the TUN (within the ICMP

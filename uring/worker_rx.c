@@ -778,6 +778,14 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 			bad_inner(w, s, "not a well-formed IPv4 or IPv6 packet");
 			goto drop;
 		}
+		if (unlikely(rv_worker_link_only(plain, plen, &ip))) {
+			/* An older ringvpn carries them (its server's kernel
+			 * redirects, from its link-local address): counted,
+			 * not said as spoofed (round-eighteen tester 86). */
+			rv_session_count_drop(s, RV_DROP_LINK_SCOPE, 1);
+			rv_drop_add(&w->ctr, RV_DROP_LINK_SCOPE, 1);
+			goto drop;
+		}
 		if (unlikely(!rv_demux_source_ok(w->dp->cfg.demux, s, &ip.src))) {
 			char a[64];
 			/* Each session named at its first, whatever another

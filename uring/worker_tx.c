@@ -202,25 +202,6 @@ static bool link_scope(const struct rv_ip_addr *dst)
 	return dst->a[0] == 0xff || (dst->a[0] == 0xfe && (dst->a[1] & 0xc0) == 0x80);
 }
 
-/* link_only: what is never carried whatever its destination. A redirect
- * (ICMP type 5, ICMPv6 type 137), which the kernel sends when it routes a
- * packet back out of the TUN it came in by (site to site through a server
- * in kernel mode, an offline address in internal mode): it names a next
- * hop on a link the peer is not on. And an IPv6 packet from a link-local
- * source, which the peer can neither answer nor pass on (a site's gateway
- * answered each such redirect with "beyond scope"). */
-static bool link_only(const uint8_t *pkt, uint32_t len, const struct rv_ip_info *ip)
-{
-	if (ip->src.family == AF_INET6) {
-		if (ip->src.a[0] == 0xfe && (ip->src.a[1] & 0xc0) == 0x80) {
-			return true;
-		}
-		return ip->proto == IPPROTO_ICMPV6 && len > ip->hdr_len && pkt[ip->hdr_len] == 137;
-	}
-	return ip->proto == IPPROTO_ICMP && len > ip->hdr_len && !rv_ip_fragment(pkt, ip) &&
-	       pkt[ip->hdr_len] == 5;
-}
-
 struct rv_session *rv_worker_lookup_addr(const struct rv_worker *w, const struct rv_ip_addr *a)
 {
 	const struct rv_demux *d = w->dp->cfg.demux;
@@ -276,7 +257,7 @@ static void tx_add(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t han
 		drop(w, handle, RV_DROP_TOO_BIG);
 		return;
 	}
-	if (unlikely(link_scope(&ip.dst) || link_only(pkt, len, &ip))) {
+	if (unlikely(link_scope(&ip.dst) || rv_worker_link_only(pkt, len, &ip))) {
 		drop(w, handle, RV_DROP_LINK_SCOPE);
 		return;
 	}
@@ -417,7 +398,7 @@ static void tx_superframe(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint3
 	/* As single packets are (tx_add): a USO send to a broadcast,
 	 * multicast or link-local address, or from a link-local one, stays
 	 * on the link. */
-	if (unlikely(link_scope(&ip.dst) || link_only(pkt, len, &ip))) {
+	if (unlikely(link_scope(&ip.dst) || rv_worker_link_only(pkt, len, &ip))) {
 		rv_drop_add(&w->ctr, RV_DROP_LINK_SCOPE, plan.nseg);
 		rv_worker_release(w, handle);
 		return;

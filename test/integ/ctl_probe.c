@@ -40,6 +40,9 @@
  *         prev4=ADDR   ask ADDR back in HELLO (the previous address)
  *         hold=SECS    how long the |then| phase lasts (default 0)
  *         rcvbuf=N     SO_RCVBUF before connecting (a small receive window)
+ *         old-dns      announce DNS pushes but not their withdrawal
+ *                      (RV_CTL_CAP_DNS without RV_CTL_CAP_DNS_EMPTY: an
+ *                      older client)
  *         then=goodbye stay |hold| seconds like a client (keepalives, answer
  *                      server rekeys, take CONFIG updates), then GOODBYE
  *         then=wait    the same, without the GOODBYE at the end
@@ -236,7 +239,8 @@ struct probe {
 	struct rv_tls_conn *c;
 	uint8_t pt[8192];
 	size_t plen;
-	char why[256]; /* why probe_next returned -1 */
+	char why[256];	     /* why probe_next returned -1 */
+	uint32_t extra_caps; /* announced in HELLO besides the usual ones */
 };
 
 /* probe_next waits up to |timeout_ms| for the next control message: 0 with
@@ -352,6 +356,17 @@ static void print_end(const struct rv_ctl_msg *m)
 	}
 }
 
+/* probe_msg_but_dns: probe_msg, passing over DNS pushes (sent to a probe
+ * that announced RV_CTL_CAP_DNS). */
+static int probe_msg_but_dns(struct probe *p, struct rv_ctl_msg *m)
+{
+	int r;
+
+	while ((r = probe_msg(p, m)) == 0 && m->type == RV_CTL_DNS) {
+	}
+	return r;
+}
+
 /* bring_up runs the control exchange up to a running session: HELLO (with
  * |prev4| if given), CONFIG (its addresses in |addrs|), KEY(1) -> KEY_ACK ->
  * KEY_CONFIRM(1). Returns 0, or -1 after printing why when |verbose|. */
@@ -365,7 +380,8 @@ static int bring_up(struct probe *p, const struct rv_ip_addr *prev4, char *addrs
 	memset(&out, 0, sizeof(out));
 	out.type = RV_CTL_HELLO;
 	out.hello.max_ver = out.hello.min_ver = 1;
-	out.hello.caps = RV_CTL_CAP_IPV6 | RV_CTL_CAP_CLIENT_REKEY | RV_CTL_CAP_CONFIG_UPDATE;
+	out.hello.caps = RV_CTL_CAP_IPV6 | RV_CTL_CAP_CLIENT_REKEY | RV_CTL_CAP_CONFIG_UPDATE |
+			 p->extra_caps;
 	if (prev4 && prev4->family == AF_INET) {
 		out.hello.flags |= RV_CTL_F_HAS_V4;
 		memcpy(out.hello.prev4, prev4->a, 4);
@@ -383,7 +399,7 @@ static int bring_up(struct probe *p, const struct rv_ip_addr *prev4, char *addrs
 		goto out;
 	}
 	config_addrs(&m.config, addrs, len);
-	if (probe_msg(p, &m) || m.type != RV_CTL_KEY || rv_x25519_generate(&kp)) {
+	if (probe_msg_but_dns(p, &m) || m.type != RV_CTL_KEY || rv_x25519_generate(&kp)) {
 		goto out;
 	}
 	if (!ack_key) {
@@ -393,7 +409,7 @@ static int bring_up(struct probe *p, const struct rv_ip_addr *prev4, char *addrs
 	out.type = RV_CTL_KEY_ACK;
 	out.key.epoch = m.key.epoch;
 	memcpy(out.key.pub, kp.pub, sizeof(kp.pub));
-	if (probe_send(p, &out) || probe_msg(p, &m) || m.type != RV_CTL_KEY_CONFIRM) {
+	if (probe_send(p, &out) || probe_msg_but_dns(p, &m) || m.type != RV_CTL_KEY_CONFIRM) {
 		goto out;
 	}
 	ret = 0;
@@ -500,6 +516,7 @@ struct session_opts {
 	struct rv_ip_addr prev4;
 	double hold, gap;
 	int rcvbuf;
+	bool old_dns; /* announce DNS pushes but not their withdrawal (an older client) */
 	const char *then;
 };
 
@@ -685,6 +702,8 @@ static int parse_session_opts(struct session_opts *o, int argc, char **argv)
 			o->rcvbuf = atoi(v);
 		} else if (kl == 4 && !strncmp(argv[i], "then", kl)) {
 			o->then = v;
+		} else if (kl == 7 && !strncmp(argv[i], "old-dns", kl)) {
+			o->old_dns = true;
 		} else {
 			return -1;
 		}
@@ -736,6 +755,7 @@ static int do_session(int argc, char **argv)
 	if (!ctx) {
 		return 2;
 	}
+	p.extra_caps = o.old_dns ? RV_CTL_CAP_DNS : 0;
 	p.fd = tcp_connect_buf(argv[2], argv[3], o.rcvbuf);
 	if (p.fd < 0 || rv_tls_conn_new(&p.c, ctx)) {
 		printf("not running: cannot connect: %s\n", strerror(errno));

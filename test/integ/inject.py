@@ -267,8 +267,23 @@ def cmd_raw_burst(args):
     print("sent %d" % len(out))
 
 
+def icmp_redirect(src, dst):
+    """An IPv4 ICMP redirect (type 5, code 1: host) from src to dst, quoting
+    a UDP datagram of dst's, naming 10.255.0.1 as the next hop."""
+    quoted = udp_packet(dst, "10.254.0.9", 40000, 9, b"")[:28]
+    icmp = struct.pack("!BBH4s", 5, 1, 0, socket.inet_aton("10.255.0.1")) + quoted
+    icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 0x1234, 0, 64, 1, 0,
+                     socket.inet_aton(src), socket.inet_aton(dst))
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    return ip + icmp
+
+
 def cmd_spoof_packet(args):
-    pkt = udp_packet(args.src, args.dst, 40000, args.dport, b"spoofed inner source")
+    if args.redirect:
+        pkt = icmp_redirect(args.src, args.dst)
+    else:
+        pkt = udp_packet(args.src, args.dst, 40000, args.dport, b"spoofed inner source")
     print(pkt.hex())
 
 
@@ -313,6 +328,7 @@ def main():
     s.add_argument("--src", required=True)
     s.add_argument("--dst", required=True)
     s.add_argument("--dport", type=int, default=9)
+    s.add_argument("--redirect", action="store_true", help="an ICMP redirect (IPv4) instead")
     h = sub.add_parser("hold")
     sniff_args(h)
     h.add_argument("--out", required=True)

@@ -168,9 +168,14 @@ if [ "$INJECT" = 1 ]; then
 	sleep 0.3
 	SPOOF4=$(python3 "$INJ" spoof-packet --src 10.99.0.77 --dst 10.99.0.2) || rvt_fail "spoof packet"
 	SPOOF6=$(python3 "$INJ" spoof-packet --src fd99::77 --dst fd99::2) || rvt_fail "spoof6"
+	# What a peer never carries, which an older ringvpn did (its
+	# server's kernel redirects, from a link-local address): counted as
+	# link_scope, not said as spoofed (round-eighteen tester 86).
+	LL6=$(python3 "$INJ" spoof-packet --src fe80::77 --dst fd99::2) || rvt_fail "link-local"
+	REDIR=$(python3 "$INJ" spoof-packet --redirect --src 10.99.0.1 --dst 10.99.0.2) || rvt_fail "redirect"
 	{
 		for _ in 1 2 3; do printf '%s\n' "$SPOOF4"; done
-		printf '%s\n' "$SPOOF6"
+		printf '%s\n' "$SPOOF6" "$LL6" "$REDIR"
 		printf '\n\n'
 		# Authenticated but no IP packet: IHL 4; an IPv6 payload
 		# length past the packet's end.
@@ -324,6 +329,11 @@ if [ "$INJECT" = 1 ]; then
 	expect "drop_unknown_index" "$(delta drop_unknown_index)" 8
 	expect "drop_spoof" "$(delta drop_spoof)" "$N_SPOOF"
 	expect "session_drop_spoof" "$(delta session_drop_spoof)" "$N_SPOOF"
+	# (The worker's count also takes what B's own kernel sends to
+	# multicast, kept on the link; the session's is these two alone.)
+	[ "$(delta drop_link_scope)" -ge 2 ] || rvt_fail "drop_link_scope: $(delta drop_link_scope), want >= 2"
+	expect "session_drop_link_scope" "$(delta session_drop_link_scope)" 2
+	grep -q "spoofed inner source fe80::77" "$RVT_TMP/peer-b.log" && rvt_fail "a link-local source said as spoofed"
 	# Charged to the session that sent them, and said.
 	expect "session_drop_bad_inner" "$(delta session_drop_bad_inner)" "$N_BAD"
 	grep -q "dropped a packet of peer (session .*): not a well-formed IPv4 or IPv6 packet" "$RVT_TMP/peer-b.log" ||

@@ -341,3 +341,37 @@ rvt_wait_for 10 "the stale DNS taken back" has_since "$N" "^RevertLink link=rvp\
 [ "$(last_state rvp)" = "state link=rvp($IDX3) dns= domains=" ] || rvt_fail "rvp has: $(last_state rvp)"
 rvt_stop_pid "$P3" 10 || rvt_fail "client3 exit"
 
+rvt_step "an older client that cannot be told of a DNS withdrawal is said, not counted as told"
+# rvt_ctl_probe with old-dns announces DNS pushes without their
+# withdrawal, as a client before it did: the reload said "DNS pushed" to
+# it, and it kept the servers (round-eighteen tester 86).
+ctl_server_conf "$RVT_TMP/server.conf" "push_dns=10.99.0.1"
+rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "server reload"
+rvt_bg "$C1" olddns "$PROBE" session 10.88.1.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/client2.crt" "$PKI/client2.key" old-dns hold=20 then=wait
+POLD=$RVT_LAST_PID
+rvt_wait_for 10 "the older client running" grep -q '^running' "$RVT_TMP/olddns.log" ||
+	rvt_fail "probe: $(cat "$RVT_TMP/olddns.log")"
+ctl_server_conf "$RVT_TMP/server.conf"
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "server reload: $OUT"
+rvt_log "$OUT"
+# client1 runs on: the one told.
+rvt_matches "^applied: routes, timers and DNS pushed to 1 running client\(s\)$" <<<"$OUT" ||
+	rvt_fail "the older client counted as told: $OUT"
+rvt_matches "^applied: routes and timers pushed to 1 more running client\(s\), an older ringvpn each, which cannot be told that the DNS is withdrawn" <<<"$OUT" ||
+	rvt_fail "the older client not said: $OUT"
+rvt_wait_for 5 "the log names it" grep -q "client client2: an older ringvpn, which cannot be told that the pushed DNS is withdrawn" \
+	"$RVT_TMP/server.log" || rvt_fail "not in the server's log"
+# status shows what each peer announced: the older one lacks the withdrawal.
+KV=$("$RV_BIN" status --kv -s "$SRV_SOCK")
+rvt_matches "^session name=client2 .* peer_caps=ipv6,client-rekey,config-update,dns( |$)" <<<"$KV" ||
+	rvt_fail "the older client's caps: $(grep "name=client2" <<<"$KV")"
+rvt_matches "^session name=client1 .* peer_caps=[a-z0-9,-]*dns-withdraw" <<<"$KV" ||
+	rvt_fail "client1's caps: $(grep "name=client1" <<<"$KV")"
+"$RV_BIN" status --json -s "$SRV_SOCK" | python3 -c '
+import json, sys
+p = {x["name"]: x for x in json.load(sys.stdin)["peers"]}
+sys.exit(p["client2"]["peer_caps"] != "ipv6,client-rekey,config-update,dns")' ||
+	rvt_fail "status --json: peer_caps"
+rvt_stop_pid "$POLD" 10 || true
+

@@ -428,3 +428,21 @@ Test(ctlmsg, names)
 	cr_assert_str_eq(rv_ctl_code_str(RV_CTL_CODE_REPLACED), "replaced by a newer connection");
 	cr_assert_str_eq(rv_ctl_code_str(1000), "?");
 }
+
+/* The capabilities a peer announced, as status shows them: an older peer's
+ * missing ones are seen (round-eighteen tester 86). */
+Test(ctlmsg, caps_named)
+{
+	char b[192], small[12];
+
+	cr_assert_str_eq(rv_ctl_caps_str(0, b, sizeof(b)), "-");
+	cr_assert_str_eq(rv_ctl_caps_str(RV_CTL_CAP_IPV6 | RV_CTL_CAP_DNS, b, sizeof(b)),
+			 "ipv6,dns");
+	cr_assert_str_eq(rv_ctl_caps_str(RV_CTL_CAP_DATA_ECHO | (1u << 31), b, sizeof(b)),
+			 "data-echo,bit31");
+	cr_assert_str_eq(rv_ctl_caps_str(0x1ff, b, sizeof(b)),
+			 "ipv6,chacha20,client-rekey,config-update,dns,csum-partial,dns-withdraw,"
+			 "data-status,data-echo");
+	/* Cut, never overrun. */
+	cr_assert_eq(strlen(rv_ctl_caps_str(0x1ff, small, sizeof(small))), sizeof(small) - 1);
+}
