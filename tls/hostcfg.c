@@ -839,20 +839,28 @@ void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns)
 	char list[DNS_TEXT_MAX], err[256];
 	struct hostcfg *h = state(l);
 	bool had = !dns_empty(&h->dns), first = !h->dns_seen;
+	/* A persistent TUN may carry DNS that a client killed with -9 set
+	 * (a clean stop takes it back: rv_hostcfg_withdraw): the first
+	 * CONFIG without DNS takes it back, and so does a client that
+	 * accepts none (it stayed for good: round-eighteen tester 85). */
+	bool stale = first && l->p.apply_dns && l->dp &&
+		     rv_tun_is_persistent(rv_dataplane_tun_name(l->dp));
 
 	h->dns = *dns;
 	h->dns_seen = true;
-	/* A persistent TUN may carry DNS that a client killed with -9 set
-	 * (a clean stop takes it back: rv_hostcfg_withdraw): the first
-	 * CONFIG without DNS takes it back too. */
-	if (dns_empty(dns) && !had && !h->dns_set &&
-	    !(first && l->cfg->accept_dns && l->p.apply_dns && l->dp &&
-	      rv_tun_is_persistent(rv_dataplane_tun_name(l->dp)))) {
+	if (dns_empty(dns) && !had && !h->dns_set && !stale) {
 		return; /* nothing was pushed before: nothing to take back */
 	}
 	dns_text(dns, list, sizeof(list));
 	if (!l->cfg->accept_dns) {
-		rv_info("server pushed DNS %s: not applied (accept_dns = no)", list);
+		if (!dns_empty(dns) || had) {
+			rv_info("server pushed DNS %s: not applied (accept_dns = no)", list);
+		}
+		if (stale) {
+			/* Ours, not the host's: an earlier client's. */
+			h->dns_touched = true;
+			set_dns_none(l);
+		}
 		return;
 	}
 	if (!l->p.apply_dns) {

@@ -32,7 +32,8 @@
 #   - a client on a persistent TUN reverts its DNS at a clean stop, and
 #     after kill -9 the next client there reverts the stale DNS at its
 #     first CONFIG without DNS (it stayed with resolved: round-eighteen
-#     tester 84).
+#     tester 84), also when that next client has accept_dns = no (tester
+#     85).
 #   - a DNS thread the task limit refuses (a process limit on the client's
 #     user) is tried again, 5 s and then doubling, and the push arrives
 #     once the limit is lifted, in the same session.
@@ -374,4 +375,27 @@ p = {x["name"]: x for x in json.load(sys.stdin)["peers"]}
 sys.exit(p["client2"]["peer_caps"] != "ipv6,client-rekey,config-update,dns")' ||
 	rvt_fail "status --json: peer_caps"
 rvt_stop_pid "$POLD" 10 || true
+
+rvt_step "after kill -9 on a persistent TUN, a next client with accept_dns = no takes the stale DNS back"
+# It made no call at all, and the DNS stayed for good (round-eighteen
+# tester 85).
+ctl_server_conf "$RVT_TMP/server.conf" "push_dns=10.99.0.7"
+rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "server reload"
+rvt_bg "$C1" client3d env DBUS_SYSTEM_BUS_ADDRESS="$BUS" "$RV_BIN" client -c "$RVT_TMP/c3.conf"
+P3=$RVT_LAST_PID
+rvt_wait_for 10 "DNS on rvp" grep -q "DNS via rvp: 10.99.0.7" "$RVT_TMP/client3d.log" ||
+	rvt_fail "not applied: $(grep -i dns "$RVT_TMP/client3d.log")"
+kill -9 "$P3"
+rvt_wait_for 5 "client3 gone" sh -c "! kill -0 $P3 2>/dev/null"
+[ "$(last_state rvp)" = "state link=rvp($IDX3) dns=10.99.0.7 domains=" ] || rvt_fail "rvp has: $(last_state rvp)"
+ctl_conf_set "$RVT_TMP/c3.conf" accept_dns=no
+N=$(calls_at)
+rvt_bg "$C1" client3e env DBUS_SYSTEM_BUS_ADDRESS="$BUS" "$RV_BIN" client -c "$RVT_TMP/c3.conf"
+P3=$RVT_LAST_PID
+rvt_wait_for 10 "the stale DNS taken back" has_since "$N" "^RevertLink link=rvp\($IDX3\) uid=$NB$" ||
+	rvt_fail "resolved saw: $(calls_since "$N"); $(grep -i dns "$RVT_TMP/client3e.log")"
+[ "$(last_state rvp)" = "state link=rvp($IDX3) dns= domains=" ] || rvt_fail "rvp has: $(last_state rvp)"
+grep -q "server pushed DNS 10.99.0.7: not applied (accept_dns = no)" "$RVT_TMP/client3e.log" ||
+	rvt_fail "the push not said: $(grep -i dns "$RVT_TMP/client3e.log")"
+rvt_stop_pid "$P3" 10 || rvt_fail "client3 exit"
 
