@@ -324,22 +324,31 @@ has_since "$N" "^RevertLink link=rvp\($IDX3\) uid=$NB$" ||
 grep -q "DNS via rvp: (none: withdrawn)" "$RVT_TMP/client3.log" || rvt_fail "the revert not logged"
 # Killed with -9 it cannot: the next client on the device takes the stale
 # DNS back at its first CONFIG, also when its server pushes none.
-rvt_bg "$C1" client3b env DBUS_SYSTEM_BUS_ADDRESS="$BUS" "$RV_BIN" client -c "$RVT_TMP/c3.conf"
-P3=$RVT_LAST_PID
-rvt_wait_for 10 "DNS on rvp" grep -q "DNS via rvp: 10.99.0.1 fd99::1, search corp.test" \
-	"$RVT_TMP/client3b.log" || rvt_fail "not applied: $(grep -i dns "$RVT_TMP/client3b.log")"
-kill -9 "$P3"
-rvt_wait_for 5 "client3 gone" sh -c "! kill -0 $P3 2>/dev/null"
-[ "$(last_state rvp)" = "state link=rvp($IDX3) dns=10.99.0.1,fd99::1 domains=corp.test" ] ||
-	rvt_fail "rvp has: $(last_state rvp)"
+# rvp_killed NAME SAID STATE: a client of c3.conf on rvp, once its log
+# says "DNS via rvp: SAID", killed with -9; rvp keeps STATE.
+rvp_killed() {
+	rvt_bg "$C1" "$1" env DBUS_SYSTEM_BUS_ADDRESS="$BUS" "$RV_BIN" client -c "$RVT_TMP/c3.conf"
+	P3=$RVT_LAST_PID
+	rvt_wait_for 10 "DNS on rvp" grep -q "DNS via rvp: $2" "$RVT_TMP/$1.log" ||
+		rvt_fail "not applied: $(grep -i dns "$RVT_TMP/$1.log")"
+	kill -9 "$P3"
+	rvt_wait_for 5 "$1 gone" sh -c "! kill -0 $P3 2>/dev/null"
+	[ "$(last_state rvp)" = "state link=rvp($IDX3) $3" ] || rvt_fail "rvp has: $(last_state rvp)"
+}
+# rvp_reverts NAME: the next client of c3.conf on rvp takes the stale DNS
+# back at its start; P3 is its PID.
+rvp_reverts() {
+	N=$(calls_at)
+	rvt_bg "$C1" "$1" env DBUS_SYSTEM_BUS_ADDRESS="$BUS" "$RV_BIN" client -c "$RVT_TMP/c3.conf"
+	P3=$RVT_LAST_PID
+	rvt_wait_for 10 "the stale DNS taken back" has_since "$N" "^RevertLink link=rvp\($IDX3\) uid=$NB$" ||
+		rvt_fail "resolved saw: $(calls_since "$N"); $(grep -i dns "$RVT_TMP/$1.log")"
+	[ "$(last_state rvp)" = "state link=rvp($IDX3) dns= domains=" ] || rvt_fail "rvp has: $(last_state rvp)"
+}
+rvp_killed client3b "10.99.0.1 fd99::1, search corp.test" "dns=10.99.0.1,fd99::1 domains=corp.test"
 ctl_server_conf "$RVT_TMP/server.conf"
 rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "server reload"
-N=$(calls_at)
-rvt_bg "$C1" client3c env DBUS_SYSTEM_BUS_ADDRESS="$BUS" "$RV_BIN" client -c "$RVT_TMP/c3.conf"
-P3=$RVT_LAST_PID
-rvt_wait_for 10 "the stale DNS taken back" has_since "$N" "^RevertLink link=rvp\($IDX3\) uid=$NB$" ||
-	rvt_fail "resolved saw: $(calls_since "$N"); $(grep -i dns "$RVT_TMP/client3c.log")"
-[ "$(last_state rvp)" = "state link=rvp($IDX3) dns= domains=" ] || rvt_fail "rvp has: $(last_state rvp)"
+rvp_reverts client3c
 rvt_stop_pid "$P3" 10 || rvt_fail "client3 exit"
 
 rvt_step "an older client that cannot be told of a DNS withdrawal is said, not counted as told"
@@ -381,20 +390,9 @@ rvt_step "after kill -9 on a persistent TUN, a next client with accept_dns = no 
 # tester 85).
 ctl_server_conf "$RVT_TMP/server.conf" "push_dns=10.99.0.7"
 rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "server reload"
-rvt_bg "$C1" client3d env DBUS_SYSTEM_BUS_ADDRESS="$BUS" "$RV_BIN" client -c "$RVT_TMP/c3.conf"
-P3=$RVT_LAST_PID
-rvt_wait_for 10 "DNS on rvp" grep -q "DNS via rvp: 10.99.0.7" "$RVT_TMP/client3d.log" ||
-	rvt_fail "not applied: $(grep -i dns "$RVT_TMP/client3d.log")"
-kill -9 "$P3"
-rvt_wait_for 5 "client3 gone" sh -c "! kill -0 $P3 2>/dev/null"
-[ "$(last_state rvp)" = "state link=rvp($IDX3) dns=10.99.0.7 domains=" ] || rvt_fail "rvp has: $(last_state rvp)"
+rvp_killed client3d "10.99.0.7" "dns=10.99.0.7 domains="
 ctl_conf_set "$RVT_TMP/c3.conf" accept_dns=no
-N=$(calls_at)
-rvt_bg "$C1" client3e env DBUS_SYSTEM_BUS_ADDRESS="$BUS" "$RV_BIN" client -c "$RVT_TMP/c3.conf"
-P3=$RVT_LAST_PID
-rvt_wait_for 10 "the stale DNS taken back" has_since "$N" "^RevertLink link=rvp\($IDX3\) uid=$NB$" ||
-	rvt_fail "resolved saw: $(calls_since "$N"); $(grep -i dns "$RVT_TMP/client3e.log")"
-[ "$(last_state rvp)" = "state link=rvp($IDX3) dns= domains=" ] || rvt_fail "rvp has: $(last_state rvp)"
+rvp_reverts client3e
 grep -q "server pushed DNS 10.99.0.7: not applied (accept_dns = no)" "$RVT_TMP/client3e.log" ||
 	rvt_fail "the push not said: $(grep -i dns "$RVT_TMP/client3e.log")"
 rvt_stop_pid "$P3" 10 || rvt_fail "client3 exit"
