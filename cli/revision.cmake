@@ -6,9 +6,12 @@
 set(rev "")
 find_package(Git QUIET)
 if(GIT_FOUND AND EXISTS "${SRC}/.git")
-	execute_process(COMMAND "${GIT_EXECUTABLE}" -C "${SRC}" describe --always --dirty --abbrev=12
+	# The commit alone (no tag name, which may hold any character and
+	# would land in a C string), also in a checkout another user owns.
+	execute_process(COMMAND "${GIT_EXECUTABLE}" -c safe.directory=* -C "${SRC}" describe --always
+		--dirty --abbrev=12 --exclude=*
 		OUTPUT_VARIABLE rev OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET RESULT_VARIABLE rc)
-	if(NOT rc EQUAL 0)
+	if(NOT rc EQUAL 0 OR NOT rev MATCHES "^[0-9a-f]+(-dirty)?$")
 		set(rev "")
 	endif()
 endif()

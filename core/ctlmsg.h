@@ -290,7 +290,7 @@ const char *rv_ctl_type_str(unsigned type);
 const char *rv_ctl_code_str(unsigned code);
 /* rv_ctl_caps_str writes the names of the RV_CTL_CAP_* bits in |caps| into
  * |buf|, comma-separated, an unknown bit as "bitN" ("-" for none), cut to
- * |len| (128 hold every known bit). Returns |buf|. */
+ * |len| (128 hold every known bit, 320 all 32). Returns |buf|. */
 const char *rv_ctl_caps_str(uint32_t caps, char *buf, size_t len);
 
 #endif /* RV_CORE_CTLMSG_H */

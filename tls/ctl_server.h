@@ -52,9 +52,10 @@ struct rv_ctl_peer *rv_ctl_server_new(const struct rv_ctl_env *env, const char *
  * true if an update was queued. |p| must come from rv_ctl_server_new. */
 bool rv_ctl_server_push_config(struct rv_ctl_peer *p, uint64_t now_ns);
 
-/* rv_ctl_server_keeps_dns: the client took pushed DNS but cannot be told
- * that it is withdrawn (an older ringvpn, without RV_CTL_CAP_DNS_EMPTY): it
- * keeps the DNS it was pushed while it runs. */
+/* rv_ctl_server_keeps_dns: the client takes pushed DNS but cannot be told
+ * DNS without servers (an older ringvpn, without RV_CTL_CAP_DNS_EMPTY): a
+ * withdrawal, or a domain alone, never reaches it, and it keeps the DNS it
+ * was pushed before while it runs. */
 bool rv_ctl_server_keeps_dns(const struct rv_ctl_peer *p);
 
 /* rv_ctl_server_publish_subnets publishes, for the running session of |p|,

@@ -71,7 +71,6 @@ struct hostcfg {
 	bool no_v6;	  /* no IPv6 on the TUN: mtu below 1280, or IPv6 disabled */
 	bool dns_set;	  /* DNS handed over for the link since the last withdrawal */
 	bool dns_touched; /* DNS ever handed over (accept_dns = no reverts it) */
-	bool dns_seen;	  /* a CONFIG's DNS came (the first may find a stale one) */
 	bool applied;	  /* and the routes it let in (tunwatch.c puts them back) */
 	struct rv_prefix routes[RV_CTL_MAX_ROUTES];
 	size_t num_routes;
@@ -838,29 +837,19 @@ void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns)
 	struct rv_loop *l = loop;
 	char list[DNS_TEXT_MAX], err[256];
 	struct hostcfg *h = state(l);
-	bool had = !dns_empty(&h->dns), first = !h->dns_seen;
-	/* A persistent TUN may carry DNS that a client killed with -9 set
-	 * (a clean stop takes it back: rv_hostcfg_withdraw): the first
-	 * CONFIG without DNS takes it back, and so does a client that
-	 * accepts none (it stayed for good: round-eighteen tester 85). */
-	bool stale = first && l->p.apply_dns && l->dp &&
-		     rv_tun_is_persistent(rv_dataplane_tun_name(l->dp));
+	bool had = !dns_empty(&h->dns);
 
+	/* What a client killed with -9 set on a persistent TUN stays: no
+	 * mark tells it from what the administrator set there, which a
+	 * revert at the next start took too (round-eighteen tester 87). A
+	 * clean stop takes its own back (rv_hostcfg_withdraw). */
 	h->dns = *dns;
-	h->dns_seen = true;
-	if (dns_empty(dns) && !had && !h->dns_set && !stale) {
+	if (dns_empty(dns) && !had && !h->dns_set) {
 		return; /* nothing was pushed before: nothing to take back */
 	}
 	dns_text(dns, list, sizeof(list));
 	if (!l->cfg->accept_dns) {
-		if (!dns_empty(dns) || had) {
-			rv_info("server pushed DNS %s: not applied (accept_dns = no)", list);
-		}
-		if (stale) {
-			/* Ours, not the host's: an earlier client's. */
-			h->dns_touched = true;
-			set_dns_none(l);
-		}
+		rv_info("server pushed DNS %s: not applied (accept_dns = no)", list);
 		return;
 	}
 	if (!l->p.apply_dns) {

@@ -527,10 +527,11 @@ int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_
 		/* Push the new routes and timers to every running client
 		 * that can take an update; others get them on reconnect. */
 		const struct rv_config *saved = l->env.cfg;
-		/* Servers taken out: an older client cannot be told (its
-		 * CONFIG went, the DNS part not), so it is not counted as
-		 * told (round-eighteen tester 86). */
-		bool withdrawn = cur->num_push_dns > 0 && next->num_push_dns == 0;
+		/* DNS without servers (taken out, or a domain alone): an
+		 * older client cannot be told (its CONFIG went, the DNS part
+		 * not), so it is not counted as told (round-eighteen testers
+		 * 86 and 87). */
+		bool untellable = dns_changed(cur, next) && next->num_push_dns == 0;
 		unsigned kept = 0;
 
 		l->env.cfg = next;
@@ -539,13 +540,11 @@ int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_
 			if (c->ctl && rv_ctl_server_push_config(c->ctl, l->now_ns)) {
 				rv_chan_kick(l, c);
 				pushed++;
-				if (withdrawn && rv_ctl_server_keeps_dns(c->ctl)) {
+				if (untellable && rv_ctl_server_keeps_dns(c->ctl)) {
 					kept++;
-					rv_warnx("client %s: an older ringvpn, which cannot be "
-						 "told "
-						 "that the pushed DNS is withdrawn: it keeps the "
-						 "DNS "
-						 "pushed before while it runs",
+					rv_warnx("client %s: an older ringvpn: DNS without "
+						 "servers cannot reach it, and it keeps the DNS "
+						 "pushed before (if any) while it runs",
 						 c->name);
 				}
 			}
@@ -558,9 +557,9 @@ int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_
 		if (kept) {
 			rv_strbuf_printf(log,
 					 "applied: routes and timers pushed to %u more running "
-					 "client(s), an older ringvpn each, which cannot be told "
-					 "that the DNS is withdrawn and keep the DNS pushed before "
-					 "while they run (named in the log)\n",
+					 "client(s), an older ringvpn each: DNS without servers "
+					 "cannot reach them, and they keep the DNS pushed before "
+					 "(if any) while they run (named in the log)\n",
 					 kept);
 		}
 	}

@@ -1384,7 +1384,8 @@ static int note_v4_route(void *ctx, const struct rv_prefix *dst)
 	return 0;
 }
 
-bool rv_tun_is_persistent(const char *ifname)
+/* is_persistent: |ifname| is a TUN device that outlives its owner. */
+static bool is_persistent(const char *ifname)
 {
 	struct rv_rtnl_link lk;
 
@@ -1396,7 +1397,7 @@ bool rv_tun_withdraw(const char *ifname, const struct rv_prefix *addrs, size_t n
 {
 	bool kept4;
 
-	if (!rv_tun_is_persistent(ifname)) {
+	if (!is_persistent(ifname)) {
 		return false;
 	}
 	if (rv_tun_unset_addrs_routes(ifname, addrs, num_addrs, &kept4) == 0) {

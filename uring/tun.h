@@ -181,10 +181,6 @@ int rv_tun_set_fq_codel(const char *ifname, unsigned num_queues);
 bool rv_tun_withdraw(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
 		     const char *who);
 
-/* rv_tun_is_persistent: |ifname| is a TUN device that outlives its
- * owner. */
-bool rv_tun_is_persistent(const char *ifname);
-
 /* rv_tun_unset_addrs_routes undoes rv_tun_set_addrs_routes on a device
  * that outlives its owner (persistent): deletes |addrs| (|num_addrs|, at
  * most 2; the kernel's connected routes go with them) and every route

@@ -748,6 +748,7 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 		enum rv_drop_reason why;
 		uint8_t *plain;
 		uint32_t plen;
+		bool ll_src;
 
 		if (unlikely(rv_session_drop_reason(r, &why))) {
 			rv_drop_add(&w->ctr, why, 1);
@@ -778,15 +779,13 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 			bad_inner(w, s, "not a well-formed IPv4 or IPv6 packet");
 			goto drop;
 		}
-		if (unlikely(rv_worker_link_only(plain, plen, &ip))) {
-			/* An older ringvpn carries them (its server's kernel
-			 * redirects, from its link-local address): counted,
-			 * not said as spoofed (round-eighteen tester 86). */
-			rv_session_count_drop(s, RV_DROP_LINK_SCOPE, 1);
-			rv_drop_add(&w->ctr, RV_DROP_LINK_SCOPE, 1);
-			goto drop;
-		}
-		if (unlikely(!rv_demux_source_ok(w->dp->cfg.demux, s, &ip.src))) {
+		/* A link-local source never routes back to a session: what
+		 * an older ringvpn carries (its server's kernel redirects from
+		 * its link-local address) is counted as link_scope below, not
+		 * said as spoofed (round-eighteen tester 86). */
+		ll_src = ip.src.family == AF_INET6 && ip.src.a[0] == 0xfe &&
+			 (ip.src.a[1] & 0xc0) == 0x80;
+		if (unlikely(!ll_src && !rv_demux_source_ok(w->dp->cfg.demux, s, &ip.src))) {
 			char a[64];
 			/* Each session named at its first, whatever another
 			 * session's flood used of the call site's rate. */
@@ -796,6 +795,14 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 				       w->id, rv_session_peer_name(s), rv_session_local_index(s),
 				       rv_ip_addr_str(&ip.src, a, sizeof(a)));
 			rv_drop_add(&w->ctr, RV_DROP_SPOOF, 1);
+			goto drop;
+		}
+		/* A redirect from the peer's own address: after the source
+		 * check, so that one from another source is a spoof, counted
+		 * and said (round-eighteen tester 87). */
+		if (unlikely(ll_src || rv_worker_link_only(plain, plen, &ip))) {
+			rv_session_count_drop(s, RV_DROP_LINK_SCOPE, 1);
+			rv_drop_add(&w->ctr, RV_DROP_LINK_SCOPE, 1);
 			goto drop;
 		}
 		/* After the source check: a spoofed packet is counted as

@@ -173,16 +173,20 @@ if [ "$INJECT" = 1 ]; then
 	# link_scope, not said as spoofed (round-eighteen tester 86).
 	LL6=$(python3 "$INJ" spoof-packet --src fe80::77 --dst fd99::2) || rvt_fail "link-local"
 	REDIR=$(python3 "$INJ" spoof-packet --redirect --src 10.99.0.1 --dst 10.99.0.2) || rvt_fail "redirect"
+	# A redirect from another source is a spoof, counted and said as one
+	# (round-eighteen tester 87: it hid among link_scope).
+	REDIR_SPOOF=$(python3 "$INJ" spoof-packet --redirect --src 10.99.0.78 --dst 10.99.0.2) ||
+		rvt_fail "redirect"
 	{
 		for _ in 1 2 3; do printf '%s\n' "$SPOOF4"; done
-		printf '%s\n' "$SPOOF6" "$LL6" "$REDIR"
+		printf '%s\n' "$SPOOF6" "$LL6" "$REDIR" "$REDIR_SPOOF"
 		printf '\n\n'
 		# Authenticated but no IP packet: IHL 4; an IPv6 payload
 		# length past the packet's end.
 		printf '4400001c%048d\n' 0
 		printf '6000000000641140%032x%s\n' 0 fd990000000000000000000000000002
 	} >"$RVT_TMP/spoof"
-	N_SPOOF=4
+	N_SPOOF=5
 	N_KA=2
 	N_BAD=2
 	rvt_run kill -USR2 "$PID_A" || rvt_fail "SIGUSR2"
@@ -334,6 +338,7 @@ if [ "$INJECT" = 1 ]; then
 	[ "$(delta drop_link_scope)" -ge 2 ] || rvt_fail "drop_link_scope: $(delta drop_link_scope), want >= 2"
 	expect "session_drop_link_scope" "$(delta session_drop_link_scope)" 2
 	grep -q "spoofed inner source fe80::77" "$RVT_TMP/peer-b.log" && rvt_fail "a link-local source said as spoofed"
+	grep -q "spoofed inner source 10.99.0.78" "$RVT_TMP/peer-b.log" || rvt_fail "the spoofed redirect not said"
 	# Charged to the session that sent them, and said.
 	expect "session_drop_bad_inner" "$(delta session_drop_bad_inner)" "$N_BAD"
 	grep -q "dropped a packet of peer (session .*): not a well-formed IPv4 or IPv6 packet" "$RVT_TMP/peer-b.log" ||

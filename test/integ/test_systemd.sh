@@ -211,7 +211,7 @@ done
 OUT=$("$D/usr/sbin/ringvpn" version) || rvt_fail "the installed binary does not run"
 # Builds of one version told apart by their git revision (round-eighteen
 # tester 86: three builds all said "ringvpn 0.1.0").
-if [ -d "$RV_SRC/.git" ]; then
+if [ -e "$RV_SRC/.git" ]; then
 	rvt_matches "^ringvpn [0-9.]+ \(git [0-9a-f]{12}(-dirty)?\)$" <<<"$OUT" || rvt_fail "version: $OUT"
 else
 	rvt_matches "^ringvpn [0-9.]+$" <<<"$OUT" || rvt_fail "version: $OUT"

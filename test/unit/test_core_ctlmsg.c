@@ -433,7 +433,7 @@ Test(ctlmsg, names)
  * missing ones are seen (round-eighteen tester 86). */
 Test(ctlmsg, caps_named)
 {
-	char b[192], small[12];
+	char b[320], small[12];
 
 	cr_assert_str_eq(rv_ctl_caps_str(0, b, sizeof(b)), "-");
 	cr_assert_str_eq(rv_ctl_caps_str(RV_CTL_CAP_IPV6 | RV_CTL_CAP_DNS, b, sizeof(b)),
@@ -443,6 +443,8 @@ Test(ctlmsg, caps_named)
 	cr_assert_str_eq(rv_ctl_caps_str(0x1ff, b, sizeof(b)),
 			 "ipv6,chacha20,client-rekey,config-update,dns,csum-partial,dns-withdraw,"
 			 "data-status,data-echo");
+	cr_assert_lt(strlen(rv_ctl_caps_str(0xffffffffu, b, sizeof(b))), sizeof(b) - 1,
+		     "every bit fits");
 	/* Cut, never overrun. */
 	cr_assert_eq(strlen(rv_ctl_caps_str(0x1ff, small, sizeof(small))), sizeof(small) - 1);
 }
