@@ -841,7 +841,7 @@ void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns)
 
 	/* What a client killed with -9 set on a persistent TUN stays: no
 	 * mark tells it from what the administrator set there, which a
-	 * revert at the next start took too (round-eighteen tester 87). A
+	 * revert at the next start took too (round-nineteen tester 87). A
 	 * clean stop takes its own back (rv_hostcfg_withdraw). */
 	h->dns = *dns;
 	if (dns_empty(dns) && !had && !h->dns_set) {

@@ -529,8 +529,8 @@ int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_
 		const struct rv_config *saved = l->env.cfg;
 		/* DNS without servers (taken out, or a domain alone): an
 		 * older client cannot be told (its CONFIG went, the DNS part
-		 * not), so it is not counted as told (round-eighteen testers
-		 * 86 and 87). */
+		 * not), so it is not counted as told (round-eighteen tester
+		 * 86, round-nineteen tester 87). */
 		bool untellable = dns_changed(cur, next) && next->num_push_dns == 0;
 		unsigned kept = 0;
 

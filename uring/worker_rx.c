@@ -799,7 +799,7 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 		}
 		/* A redirect from the peer's own address: after the source
 		 * check, so that one from another source is a spoof, counted
-		 * and said (round-eighteen tester 87). */
+		 * and said (round-nineteen tester 87). */
 		if (unlikely(ll_src || rv_worker_link_only(plain, plen, &ip))) {
 			rv_session_count_drop(s, RV_DROP_LINK_SCOPE, 1);
 			rv_drop_add(&w->ctr, RV_DROP_LINK_SCOPE, 1);

@@ -174,7 +174,7 @@ if [ "$INJECT" = 1 ]; then
 	LL6=$(python3 "$INJ" spoof-packet --src fe80::77 --dst fd99::2) || rvt_fail "link-local"
 	REDIR=$(python3 "$INJ" spoof-packet --redirect --src 10.99.0.1 --dst 10.99.0.2) || rvt_fail "redirect"
 	# A redirect from another source is a spoof, counted and said as one
-	# (round-eighteen tester 87: it hid among link_scope).
+	# (round-nineteen tester 87: it hid among link_scope).
 	REDIR_SPOOF=$(python3 "$INJ" spoof-packet --redirect --src 10.99.0.78 --dst 10.99.0.2) ||
 		rvt_fail "redirect"
 	{

@@ -32,7 +32,7 @@
 #   - a client on a persistent TUN reverts its DNS at a clean stop, and
 #     after kill -9 the next client there (pushed none, or with
 #     accept_dns = no) leaves that DNS alone: nothing tells it from DNS an
-#     administrator set there (round-eighteen testers 84, 85, 87).
+#     administrator set there (round-eighteen testers 84 and 85, round-nineteen tester 87).
 #   - a DNS thread the task limit refuses (a process limit on the client's
 #     user) is tried again, 5 s and then doubling, and the push arrives
 #     once the limit is lifted, in the same session.
@@ -323,7 +323,7 @@ has_since "$N" "^RevertLink link=rvp\($IDX3\) uid=$NB$" ||
 grep -q "DNS via rvp: (none: withdrawn)" "$RVT_TMP/client3.log" || rvt_fail "the revert not logged"
 # Killed with -9 it cannot, and the next client leaves that DNS alone:
 # nothing tells it from DNS an administrator set on the device, which a
-# revert at the next start took too (round-eighteen tester 87).
+# revert at the next start took too (round-nineteen tester 87).
 # rvp_killed NAME SAID STATE: a client of c3.conf on rvp, once its log
 # says "DNS via rvp: SAID", killed with -9; rvp keeps STATE.
 rvp_killed() {
@@ -384,7 +384,7 @@ import json, sys
 p = {x["name"]: x for x in json.load(sys.stdin)["peers"]}
 sys.exit(p["client2"]["peer_caps"] != "ipv6,client-rekey,config-update,dns")' ||
 	rvt_fail "status --json: peer_caps"
-# A domain alone (no servers) cannot reach it either (round-eighteen
+# A domain alone (no servers) cannot reach it either (round-nineteen
 # tester 87: counted as told).
 ctl_server_conf "$RVT_TMP/server.conf" push_domain=corp.test
 OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "server reload: $OUT"
@@ -393,7 +393,7 @@ rvt_matches "^applied: routes and timers pushed to 1 more running client\(s\), a
 rvt_stop_pid "$POLD" 10 || true
 
 rvt_step "a client with accept_dns = no on a persistent TUN leaves its DNS alone"
-# Whoever set it (round-eighteen tester 87: the start reverted DNS an
+# Whoever set it (round-nineteen tester 87: the start reverted DNS an
 # administrator set there).
 ctl_server_conf "$RVT_TMP/server.conf" "push_dns=10.99.0.7"
 rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "server reload"
