@@ -774,13 +774,20 @@ static int set_dns(struct rv_loop *l, const struct rv_ctl_dns *dns, const char *
 		ctl_addr(dns->servers[i].family, dns->servers[i].addr, &servers[i]);
 	}
 	/* Whether the calls work is known later, on the DNS thread (which
-	 * tries a failed one again): a set may do part of its work, and a
-	 * revert may fail for good, so accept_dns = no reverts once anything
-	 * was ever handed over (RevertLink on a link with nothing set does no
-	 * harm). A withdrawal is not handed over twice in a row. */
+	 * tries a failed one again): a set may do part of its work, so
+	 * accept_dns = no (and a stop on a persistent TUN) reverts once
+	 * anything was handed over since the last revert. A withdrawal is
+	 * not handed over twice in a row. */
 	h->dns_set = !dns_empty(dns);
 	h->dns_touched = h->dns_touched || h->dns_set;
 	ret = l->p.apply_dns(l->p.dns_ctx, &req, err, err_len);
+	/* A revert handed over takes back all that was ours (the DNS
+	 * thread says if it fails): what the link gets after it is someone
+	 * else's, which a later revert (a stop, accept_dns = no) took too on
+	 * a persistent TUN (round-nineteen tester 88). */
+	if (ret == 0 && !h->dns_set) {
+		h->dns_touched = false;
+	}
 	if (ret != -EAGAIN) {
 		h->dns_retry_s = 0;
 		rv_loop_disarm(l, &l->dns_retry_timer);

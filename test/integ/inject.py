@@ -279,7 +279,24 @@ def icmp_redirect(src, dst):
     return ip + icmp
 
 
+def ipv4_fragments(pkt, at):
+    """pkt (IPv4, no options) cut after |at| payload bytes (a multiple of
+    8): two fragments, the first with MF set."""
+    hdr, pl = pkt[:20], pkt[20:]
+    out = []
+    for off, part, mf in ((0, pl[:at], 0x2000), (at // 8, pl[at:], 0)):
+        h = hdr[:2] + struct.pack("!H", 20 + len(part)) + hdr[4:6] + struct.pack("!H", mf | off) + \
+            hdr[8:10] + b"\0\0" + hdr[12:]
+        h = h[:10] + struct.pack("!H", csum(h)) + h[12:]
+        out.append(h + part)
+    return out
+
+
 def cmd_spoof_packet(args):
+    if args.redirect and args.frag:
+        for f in ipv4_fragments(icmp_redirect(args.src, args.dst), 16):
+            print(f.hex())
+        return
     if args.redirect:
         pkt = icmp_redirect(args.src, args.dst)
     else:
@@ -329,6 +346,7 @@ def main():
     s.add_argument("--dst", required=True)
     s.add_argument("--dport", type=int, default=9)
     s.add_argument("--redirect", action="store_true", help="an ICMP redirect (IPv4) instead")
+    s.add_argument("--frag", action="store_true", help="with --redirect: cut in two fragments, one line each")
     h = sub.add_parser("hold")
     sniff_args(h)
     h.add_argument("--out", required=True)

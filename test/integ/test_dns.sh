@@ -402,3 +402,28 @@ rvp_leaves client3e "dns=10.99.0.1,fd99::1 domains=corp.test"
 grep -q "server pushed DNS 10.99.0.7: not applied (accept_dns = no)" "$RVT_TMP/client3e.log" ||
 	rvt_fail "the push not said: $(grep -i dns "$RVT_TMP/client3e.log")"
 
+rvt_step "DNS set on a persistent TUN after the client took its own back is left alone"
+# The client reverted what it was pushed (the server took push_dns out);
+# an administrator then set DNS there: the client's stop took that too
+# (round-nineteen tester 88).
+ctl_server_conf "$RVT_TMP/server.conf" "push_dns=10.99.0.1"
+rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "server reload"
+ctl_conf_set "$RVT_TMP/c3.conf" accept_dns=yes
+rvt_bg "$C1" client3f env DBUS_SYSTEM_BUS_ADDRESS="$BUS" "$RV_BIN" client -c "$RVT_TMP/c3.conf"
+P3=$RVT_LAST_PID
+rvt_wait_for 10 "DNS on rvp" grep -q "DNS via rvp: 10.99.0.1$" "$RVT_TMP/client3f.log" ||
+	rvt_fail "not applied: $(grep -i dns "$RVT_TMP/client3f.log")"
+N=$(calls_at)
+ctl_server_conf "$RVT_TMP/server.conf"
+rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "server reload"
+rvt_wait_for 5 "its own taken back" has_since "$N" "^RevertLink link=rvp\($IDX3\) uid=$NB$" ||
+	rvt_fail "resolved saw: $(calls_since "$N")"
+busctl --address="$BUS" call org.freedesktop.resolve1 /org/freedesktop/resolve1 \
+	org.freedesktop.resolve1.Manager SetLinkDNS 'ia(iay)' "$IDX3" 1 2 4 10 5 5 5 >/dev/null ||
+	rvt_fail "the administrator's SetLinkDNS"
+[ "$(last_state rvp)" = "state link=rvp($IDX3) dns=10.5.5.5 domains=" ] || rvt_fail "rvp has: $(last_state rvp)"
+N=$(calls_at)
+rvt_stop_pid "$P3" 10 || rvt_fail "client3 exit"
+calls_since "$N" | grep -q "link=rvp(" && rvt_fail "the stop called resolved on rvp: $(calls_since "$N")"
+[ "$(last_state rvp)" = "state link=rvp($IDX3) dns=10.5.5.5 domains=" ] || rvt_fail "rvp has: $(last_state rvp)"
+
