@@ -434,6 +434,21 @@ struct rv_session *rv_worker_lookup_addr(const struct rv_worker *w, const struct
  * send. */
 void rv_worker_forward(struct rv_worker *w, unsigned cls, uint8_t *pkt, uint32_t len,
 		       uint32_t handle, struct rv_session *to, uint8_t flags);
+/* rv_worker_link_scope: multicast, broadcast and link-local destinations (router
+ * solicitations, MLD reports, mDNS the kernel sends on any interface with an
+ * address) belong to the local link and are never carried: on the client the
+ * default session would otherwise ship them to the server, which can only
+ * reject their link-local sources as spoofed. Dropped on receipt too, from a
+ * peer that carries them (an older ringvpn). */
+static inline bool rv_worker_link_scope(const struct rv_ip_addr *dst)
+{
+	if (dst->family == AF_INET) {
+		static const uint8_t bcast[4] = { 0xff, 0xff, 0xff, 0xff };
+
+		return (dst->a[0] & 0xf0) == 0xe0 || memcmp(dst->a, bcast, 4) == 0;
+	}
+	return dst->a[0] == 0xff || (dst->a[0] == 0xfe && (dst->a[1] & 0xc0) == 0x80);
+}
 /* rv_worker_link_only: what is never carried whatever its destination. A
  * redirect (ICMP type 5, ICMPv6 type 137), which the kernel sends when it
  * routes a packet back out of the TUN it came in by (site to site through a

@@ -797,10 +797,13 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 			rv_drop_add(&w->ctr, RV_DROP_SPOOF, 1);
 			goto drop;
 		}
-		/* A redirect from the peer's own address: after the source
-		 * check, so that one from another source is a spoof, counted
-		 * and said (round-nineteen tester 87). */
-		if (unlikely(ll_src || rv_worker_link_only(plain, plen, &ip))) {
+		/* A redirect from the peer's own address, and a multicast,
+		 * broadcast or link-local destination (the send side keeps
+		 * them on the link; round-nineteen tester 88): after the
+		 * source check, so that one from another source is a spoof,
+		 * counted and said (round-nineteen tester 87). */
+		if (unlikely(ll_src || rv_worker_link_only(plain, plen, &ip) ||
+			     rv_worker_link_scope(&ip.dst))) {
 			rv_session_count_drop(s, RV_DROP_LINK_SCOPE, 1);
 			rv_drop_add(&w->ctr, RV_DROP_LINK_SCOPE, 1);
 			goto drop;

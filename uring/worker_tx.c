@@ -187,21 +187,6 @@ void rv_worker_no_route(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_
 	rv_ctr_add(&w->ctr, RV_CTR_ICMP_UNREACH, 1);
 }
 
-/* link_scope: multicast, broadcast and link-local destinations (router
- * solicitations, MLD reports, mDNS the kernel sends on any interface with an
- * address) belong to the local link and are never carried: on the client the
- * default session would otherwise ship them to the server, which can only
- * reject their link-local sources as spoofed. */
-static bool link_scope(const struct rv_ip_addr *dst)
-{
-	if (dst->family == AF_INET) {
-		static const uint8_t bcast[4] = { 0xff, 0xff, 0xff, 0xff };
-
-		return (dst->a[0] & 0xf0) == 0xe0 || memcmp(dst->a, bcast, 4) == 0;
-	}
-	return dst->a[0] == 0xff || (dst->a[0] == 0xfe && (dst->a[1] & 0xc0) == 0x80);
-}
-
 struct rv_session *rv_worker_lookup_addr(const struct rv_worker *w, const struct rv_ip_addr *a)
 {
 	const struct rv_demux *d = w->dp->cfg.demux;
@@ -257,7 +242,7 @@ static void tx_add(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t han
 		drop(w, handle, RV_DROP_TOO_BIG);
 		return;
 	}
-	if (unlikely(link_scope(&ip.dst) || rv_worker_link_only(pkt, len, &ip))) {
+	if (unlikely(rv_worker_link_scope(&ip.dst) || rv_worker_link_only(pkt, len, &ip))) {
 		drop(w, handle, RV_DROP_LINK_SCOPE);
 		return;
 	}
@@ -398,7 +383,7 @@ static void tx_superframe(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint3
 	/* As single packets are (tx_add): a USO send to a broadcast,
 	 * multicast or link-local address, or from a link-local one, stays
 	 * on the link. */
-	if (unlikely(link_scope(&ip.dst) || rv_worker_link_only(pkt, len, &ip))) {
+	if (unlikely(rv_worker_link_scope(&ip.dst) || rv_worker_link_only(pkt, len, &ip))) {
 		rv_drop_add(&w->ctr, RV_DROP_LINK_SCOPE, plan.nseg);
 		rv_worker_release(w, handle);
 		return;
