@@ -137,7 +137,7 @@ ctl_start_server() {
 	rvt_bg "$S" server "$RV_BIN" server -c "$RVT_TMP/server.conf" "$@"
 	SRV_PID=$RVT_LAST_PID
 	rvt_wait_for 10 "server status socket" "$RV_BIN" status -s "$SRV_SOCK" ||
-		rvt_fail "server did not start"
+		rvt_fail "server did not start: $(tail -n 8 "$RVT_TMP/server.log")"
 }
 
 ctl_status() { "$RV_BIN" status --kv -s "${1:-$SRV_SOCK}"; }
