@@ -434,6 +434,11 @@ struct rv_session *rv_worker_lookup_addr(const struct rv_worker *w, const struct
  * send. */
 void rv_worker_forward(struct rv_worker *w, unsigned cls, uint8_t *pkt, uint32_t len,
 		       uint32_t handle, struct rv_session *to, uint8_t flags);
+/* rv_worker_link_local6: |a| is an IPv6 link-local address (fe80::/10). */
+static inline bool rv_worker_link_local6(const struct rv_ip_addr *a)
+{
+	return a->family == AF_INET6 && a->a[0] == 0xfe && (a->a[1] & 0xc0) == 0x80;
+}
 /* rv_worker_link_scope: multicast, broadcast and link-local destinations (router
  * solicitations, MLD reports, mDNS the kernel sends on any interface with an
  * address) belong to the local link and are never carried: on the client the
@@ -447,7 +452,7 @@ static inline bool rv_worker_link_scope(const struct rv_ip_addr *dst)
 
 		return (dst->a[0] & 0xf0) == 0xe0 || memcmp(dst->a, bcast, 4) == 0;
 	}
-	return dst->a[0] == 0xff || (dst->a[0] == 0xfe && (dst->a[1] & 0xc0) == 0x80);
+	return dst->a[0] == 0xff || rv_worker_link_local6(dst);
 }
 /* rv_worker_link_only: what is never carried whatever its destination. A
  * redirect (ICMP type 5, ICMPv6 type 137), which the kernel sends when it
@@ -462,10 +467,9 @@ static inline bool rv_worker_link_only(const uint8_t *pkt, uint32_t len,
 				       const struct rv_ip_info *ip)
 {
 	if (ip->src.family == AF_INET6) {
-		if (ip->src.a[0] == 0xfe && (ip->src.a[1] & 0xc0) == 0x80) {
-			return true;
-		}
-		return ip->proto == IPPROTO_ICMPV6 && len > ip->hdr_len && pkt[ip->hdr_len] == 137;
+		return rv_worker_link_local6(&ip->src) ||
+		       (ip->proto == IPPROTO_ICMPV6 && len > ip->hdr_len &&
+			pkt[ip->hdr_len] == 137);
 	}
 	/* A first fragment carries the type too (a redirect cut in two went
 	 * through: round-nineteen tester 88); a later one cannot be told. */

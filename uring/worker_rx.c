@@ -783,8 +783,7 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 		 * an older ringvpn carries (its server's kernel redirects from
 		 * its link-local address) is counted as link_scope below, not
 		 * said as spoofed (round-eighteen tester 86). */
-		ll_src = ip.src.family == AF_INET6 && ip.src.a[0] == 0xfe &&
-			 (ip.src.a[1] & 0xc0) == 0x80;
+		ll_src = rv_worker_link_local6(&ip.src);
 		if (unlikely(!ll_src && !rv_demux_source_ok(w->dp->cfg.demux, s, &ip.src))) {
 			char a[64];
 			/* Each session named at its first, whatever another

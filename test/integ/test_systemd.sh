@@ -16,7 +16,7 @@
 #      mount namespace, changes in a tmpfs) creates the user and group and
 #      /etc/ringvpn (root:ringvpn 0750), installs a binary that runs and the
 #      man pages; an upgrade keeps the administrator's owner and mode of
-#      /etc/ringvpn and try-restarts the services (a systemctl stub logs);
+#      /etc/ringvpn and try-restarts the services (a logging systemctl stands in);
 #      `dpkg -r` stops them; `dpkg --purge` removes the binary, the state
 #      in /var/lib/ringvpn and our units' enable links, and keeps the user
 #      and group (their ids would pass to the next system account with the
