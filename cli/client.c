@@ -143,6 +143,10 @@ int rv_cmd_client(int argc, char **argv)
 		break;
 	}
 out:
+	/* A start at once by a script that did not wait for this exit waits
+	 * for the locks instead of failing (uring/tun.h). */
+	rv_ns_lock_stopping(tun_lock);
+	rv_dataplane_stopping(dp);
 	rv_loop_free(loop);
 	rv_cli_dns_free(dns);
 	rv_dataplane_stop(dp);

@@ -316,6 +316,10 @@ int rv_cmd_server(int argc, char **argv)
 		break;
 	}
 out:
+	/* A start at once by a script that did not wait for this exit waits
+	 * for the locks instead of failing (uring/tun.h). */
+	rv_ns_lock_stopping(tun_lock);
+	rv_dataplane_stopping(dp);
 	rv_loop_free(loop); /* which takes the server's addresses off a persistent TUN */
 	if (loop == NULL && tun_set) {
 		rv_server_tun_withdraw(dp, pool); /* a start that failed before the loop */

@@ -10,7 +10,7 @@ pkgs=(
 	valgrind linux-perf gnuplot-nox
 	wireguard-go wireguard-tools openvpn nebula python3 python3-cryptography openssl
 	scdoc libsystemd-dev libseccomp-dev systemd util-linux dbus-daemon
-	prometheus curl
+	prometheus curl strace
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -156,6 +156,13 @@ int rv_dataplane_rekey_fd(const struct rv_dataplane *dp)
 	return dp ? dp->rekey_fd : -1;
 }
 
+void rv_dataplane_stopping(struct rv_dataplane *dp)
+{
+	if (dp != NULL) {
+		rv_ns_lock_stopping(dp->port_lock_fd);
+	}
+}
+
 void rv_dataplane_stop(struct rv_dataplane *dp)
 {
 	if (dp == NULL) {

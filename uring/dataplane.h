@@ -81,6 +81,10 @@ enum {
  * resource failed). */
 int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_config *cfg);
 
+/* rv_dataplane_stopping says in the lock of a fixed UDP port that this
+ * process has begun to stop (rv_ns_lock_stopping). |dp| may be NULL. */
+void rv_dataplane_stopping(struct rv_dataplane *dp);
+
 /* rv_dataplane_stop stops and joins the workers and frees rings, buffers,
  * sockets and TUN queues. NULL ok. */
 void rv_dataplane_stop(struct rv_dataplane *dp);

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,6 +61,11 @@ enum {
 	 * it had opened before it got the flock; each round means another
 	 * process swept in that instant, so a few always suffice. */
 	LOCK_MAX_OPENS = 8,
+	/* rv_ns_lock gives up on a holder once it has seen it live (neither
+	 * exiting nor stopping) this long: a killed process shows it is
+	 * exiting within microseconds of taking its SIGKILL, and until then
+	 * the signal shows as pending. */
+	LIVE_CONFIRM_MS = 50,
 };
 
 /* --- ownership ------------------------------------------------------------ */
@@ -90,6 +97,154 @@ static long lock_owner(int fd)
 	}
 	buf[n] = '\0';
 	return strtol(buf, NULL, 10);
+}
+
+/* lock_holder: the process that holds the flock on |fd|, as /proc/locks
+ * names it in this PID namespace; 0: none seen (not visible from here, no
+ * /proc, already released). */
+static long lock_holder(int fd)
+{
+	char line[256], type[16];
+	unsigned maj, min;
+	unsigned long long ino;
+	struct stat st;
+	long pid, found = 0;
+	FILE *f;
+
+	if (fstat(fd, &st) < 0 || (f = fopen("/proc/locks", "re")) == NULL) {
+		return 0;
+	}
+	while (found == 0 && fgets(line, sizeof(line), f)) {
+		/* "1: FLOCK  ADVISORY  WRITE 1234 00:1a:5678 0 EOF"; a waiter's
+		 * line has "->" where the type is. */
+		if (sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%llu", type, &pid, &maj, &min,
+			   &ino) == 5 &&
+		    strcmp(type, "FLOCK") == 0 && maj == major(st.st_dev) &&
+		    min == minor(st.st_dev) && ino == (unsigned long long)st.st_ino) {
+			found = pid > 0 ? pid : 0;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* read_proc reads /proc/|pid|/|what| into |buf| (NUL-terminated): its
+ * length, 0 when it cannot, -ENOENT when the process is gone. */
+static ssize_t read_proc(long pid, const char *what, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/%s", pid, what);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return errno == ENOENT || errno == ESRCH ? -ENOENT : 0;
+	}
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0) {
+		return errno == ESRCH ? -ENOENT : 0;
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+/* pid_exiting: is process |pid| on its way out (gone, a zombie, exiting,
+ * a SIGKILL pending)? False where /proc cannot tell. */
+static bool pid_exiting(long pid)
+{
+	static const char *const pending[] = { "\nSigPnd:", "\nShdPnd:" };
+	char buf[4096], state;
+	unsigned long long mask;
+	unsigned flags;
+	const char *p;
+	ssize_t n;
+
+	n = read_proc(pid, "stat", buf, sizeof(buf));
+	if (n <= 0) {
+		return n == -ENOENT;
+	}
+	/* The name in parentheses may hold anything; the fields follow the
+	 * last ')': state, ppid, pgrp, session, tty, tpgid, flags. */
+	p = strrchr(buf, ')');
+	if (p == NULL || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %u", &state, &flags) != 2) {
+		return false;
+	}
+	if (state == 'Z' || state == 'X' || state == 'x' || (flags & 0x4 /* PF_EXITING */)) {
+		return true;
+	}
+	n = read_proc(pid, "status", buf, sizeof(buf));
+	if (n <= 0) {
+		return n == -ENOENT;
+	}
+	for (size_t i = 0; i < sizeof(pending) / sizeof(pending[0]); i++) {
+		p = strstr(buf, pending[i]);
+		if (p && sscanf(p + strlen(pending[i]), "%llx", &mask) == 1 &&
+		    (mask >> (SIGKILL - 1)) & 1) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* holder_live: is the flock on |fd| held by a process that is neither on
+ * its way out nor stopping (rv_ns_lock_stopping)? Where that cannot be
+ * told (a holder outside this PID namespace, no /proc) it counts as going
+ * away, and the caller waits as before. */
+static bool holder_live(int fd)
+{
+	char buf[64];
+	ssize_t n;
+	long pid = lock_holder(fd);
+
+	if (pid <= 0) {
+		return false;
+	}
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n > 0) {
+		buf[n] = '\0';
+		if (strstr(buf, "stopping")) {
+			return false;
+		}
+	}
+	return !pid_exiting(pid);
+}
+
+/* ns_lock_wait takes |fd|'s flock, waiting up to RV_TUN_CLAIM_WAIT_MS for a
+ * holder that is going away; one seen live for LIVE_CONFIRM_MS ends the
+ * wait at once (-EBUSY). */
+static int ns_lock_wait(int fd)
+{
+	unsigned live_ms = 0;
+
+	for (unsigned waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += CLAIM_POLL_MS) {
+		if (errno != EWOULDBLOCK) {
+			return -errno;
+		}
+		live_ms = holder_live(fd) ? live_ms + CLAIM_POLL_MS : 0;
+		if (waited >= RV_TUN_CLAIM_WAIT_MS || live_ms > LIVE_CONFIRM_MS) {
+			return -EBUSY;
+		}
+		if (rv_sleep_ms(CLAIM_POLL_MS)) {
+			return -EINTR;
+		}
+	}
+	return 0;
+}
+
+void rv_ns_lock_stopping(int fd)
+{
+	char buf[40];
+	int n;
+
+	if (fd < 0) {
+		return;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld stopping\n", (long)getpid());
+	if (pwrite(fd, buf, (size_t)n, 0) != n) {
+		rv_debug("cannot mark a lock as stopping: %s", strerror(errno));
+	}
 }
 
 int rv_flock_wait(int fd, unsigned max_ms)
@@ -181,7 +336,7 @@ int rv_ns_lock(const char *kind, const char *what, const char *name, int *out_fd
 			ret = -errno;
 			break;
 		}
-		ret = rv_flock_wait(fd, RV_TUN_CLAIM_WAIT_MS);
+		ret = ns_lock_wait(fd);
 		if (ret || still_named(dirfd, base, fd)) {
 			break;
 		}

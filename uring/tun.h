@@ -54,13 +54,20 @@ enum {
  * owner's PID inside), held while |*out_fd| stays open, for a resource of
  * this network namespace that one process at a time may have (a TUN
  * device: kind "tun"; a fixed UDP port: "udp"). It waits up to
- * RV_TUN_CLAIM_WAIT_MS for a holder that is going away (one killed with -9
- * keeps it until the kernel has closed its files). Returns 0, -EBUSY when
- * a live process holds it (logged as "WHAT NAME is in use by process
- * PID"), -EINTR when SIGINT or SIGTERM came meanwhile (rv_sleep_ms), or
- * another -errno when the lock directory cannot be used (the caller
- * decides). */
+ * RV_TUN_CLAIM_WAIT_MS for a holder that is going away: one killed with -9
+ * keeps it until the kernel has closed its files, and one that is stopping
+ * (rv_ns_lock_stopping) until it has released what the lock guards. A
+ * holder that is neither ends the wait at once: two processes started with
+ * one configuration by mistake. Returns 0, -EBUSY when a live process
+ * holds it (logged as "WHAT NAME is in use by process PID"), -EINTR when
+ * SIGINT or SIGTERM came meanwhile (rv_sleep_ms), or another -errno when
+ * the lock directory cannot be used (the caller decides). */
 int rv_ns_lock(const char *kind, const char *what, const char *name, int *out_fd);
+
+/* rv_ns_lock_stopping says in lock |fd| (-1: none) that its holder has
+ * begun to stop: a process claiming the same resource meanwhile (a restart
+ * by a script that did not wait) waits for it instead of failing. */
+void rv_ns_lock_stopping(int fd);
 
 /* rv_flock_wait takes |fd|'s exclusive flock, waiting up to |max_ms| for a
  * holder that is going away (a process killed with -9 holds its locks until
@@ -72,8 +79,9 @@ int rv_flock_wait(int fd, unsigned max_ms);
  * its network namespace, for as long as |*out_lock_fd| stays open (the
  * caller closes it at exit; the kernel drops the lock when the process dies,
  * before it tears down the process's device). Steps:
- *  1. flock RV_TUN_LOCK_DIR/tun-NAME.INODE.lock: a live owner holds it, and
- *     then the claim fails at once with -EBUSY, logging the owner's PID;
+ *  1. flock RV_TUN_LOCK_DIR/tun-NAME.INODE.lock (rv_ns_lock): a live owner
+ *     holds it, and then the claim fails at once with -EBUSY, logging the
+ *     owner's PID, unless the owner is exiting or stopping (then it waits);
  *  2. if a device |name| exists with queues attached, its holder is not a
  *     live ringvpn (that would hold the lock): a dead one whose device the
  *     kernel is still tearing down, or another program. Wait up to

@@ -11,8 +11,9 @@
 #     process has finished exiting (it still held the TUN's ownership lock,
 #     tried once: exit 14 about once in five).
 #  2. same name twice: a second client configured with the first one's tun
-#     name exits with code 14 (TUN) and names the owner's PID; the first keeps
-#     passing traffic.
+#     name exits with code 14 (TUN) at once and names the owner's PID; the
+#     first keeps passing traffic. 1d: SIGTERM and a start at once, 5 times:
+#     the stopping owner says so in its lock, and the new one waits for it.
 #  3. foreign holder: a device held by a program other than ringvpn is not
 #     joined; the client gives up after its bounded wait with code 14, and
 #     SIGTERM during the wait stops it within 1 s with exit 0.
@@ -111,14 +112,18 @@ rvt_bg "$C1" client1 "$RV_BIN" client -c "$RVT_TMP/c1.conf"
 PC=$RVT_LAST_PID
 rvt_wait_for 10 "client1 passes traffic" ping_once "$C1" 10.99.0.1 || rvt_fail "client1 did not come up"
 
-# crash_restart NAME [nowait]: kill -9 client1 ($PC), start it again at
-# once (log NAME.log; new PID in PC), with nowait before the old process
-# has even finished exiting, and check that it passes traffic and that rvc
+# crash_restart NAME [nowait|term]: kill -9 client1 ($PC), start it again
+# at once (log NAME.log; new PID in PC), with nowait before the old process
+# has even finished exiting, with term a SIGTERM instead and no wait, and check that it passes traffic and that rvc
 # carries exactly the addresses the server assigned this time.
 crash_restart() {
 	local old=$PC
-	kill -KILL "$PC"
-	[ "${2:-}" = nowait ] || wait "$PC" 2>/dev/null
+	if [ "${2:-}" = term ]; then
+		kill -TERM "$PC"
+	else
+		kill -KILL "$PC"
+	fi
+	[ "${2:-}" = nowait ] || [ "${2:-}" = term ] || wait "$PC" 2>/dev/null
 	rvt_bg "$C1" "$1" "$RV_BIN" client -c "$RVT_TMP/c1.conf"
 	PC=$RVT_LAST_PID
 	wait "$old" 2>/dev/null
@@ -155,6 +160,27 @@ for i in $(seq 1 $((RESTARTS / 2))); do
 	crash_restart "client1-nowait-$i" nowait
 done
 
+rvt_step "1d. SIGTERM and a start at once (a script that does not wait), 5 times"
+# A live holder of the lock ends the new process's wait at once (exit 14
+# within 50 ms, not after 3 s: round-twenty tester 90); one that has begun
+# to stop says so in the lock, and the new process waits for it.
+for i in $(seq 1 5); do
+	crash_restart "client1-term-$i" term
+done
+
+rvt_step "1e. SIGTERM to a client whose stop takes 1 s, and a start at once"
+# strace holds the stopping client for 1 s as it says in its lock that it
+# is stopping (its one pwrite64): the new one waits, and does not take the
+# holder for a second live ringvpn (exit 14).
+strace -f -p "$PC" -o /dev/null -e trace=pwrite64 -e inject=pwrite64:delay_exit=1000000:when=1 &
+STRACE=$!
+RVT_PIDS+=("$STRACE")
+sleep 0.5
+crash_restart "client1-slowterm" term
+grep -a "waited\|in use" "$RVT_TMP/client1-slowterm.log" >&2
+wait "$STRACE"
+rvt_forget_pid "$STRACE"
+
 rvt_step "1b. the same with a slow teardown: the dead client's device lingers 1 s"
 # On an idle machine the kernel releases a killed client's device within
 # ~30-130 ms, usually before the new process (TLS handshake first) creates
@@ -174,7 +200,12 @@ done
 
 rvt_step "2. a second client with the same tun name fails with code 14"
 CTL_IDX=1 ctl_client_conf "$RVT_TMP/c2.conf" "$PKI/client2" rvc "$RVT_TMP/c2.sock"
+T0=$(date +%s%N)
 expect_tun_refused "$RVT_TMP/c2.conf" dup.log "rvc.*in use by process $PC"
+T1=$(date +%s%N)
+rvt_log "refused in $(((T1 - T0) / 1000000)) ms"
+# At once: it waited 3 s for a live owner as for a dying one (tester 90).
+[ $(((T1 - T0) / 1000000)) -lt 1500 ] || rvt_fail "the refusal took $(((T1 - T0) / 1000000)) ms"
 ping_once "$C1" 10.99.0.1 || rvt_fail "the first client stopped passing traffic"
 # shellcheck disable=SC2046
 expect_addrs "$C1" rvc $(client1_addrs) || rvt_fail "the second client touched rvc's addresses"
