@@ -99,6 +99,19 @@ static long lock_owner(int fd)
 	return strtol(buf, NULL, 10);
 }
 
+/* lock_stopping: has the lock's holder said it is stopping? */
+static bool lock_stopping(int fd)
+{
+	char buf[64];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	if (n <= 0) {
+		return false;
+	}
+	buf[n] = '\0';
+	return strstr(buf, " stopping") != NULL;
+}
+
 /* lock_holder: the process that holds the flock on |fd|, as /proc/locks
  * names it in this PID namespace; 0: none seen (not visible from here, no
  * /proc, already released). */
@@ -194,21 +207,9 @@ static bool pid_exiting(long pid)
  * away, and the caller waits as before. */
 static bool holder_live(int fd)
 {
-	char buf[64];
-	ssize_t n;
 	long pid = lock_holder(fd);
 
-	if (pid <= 0) {
-		return false;
-	}
-	n = pread(fd, buf, sizeof(buf) - 1, 0);
-	if (n > 0) {
-		buf[n] = '\0';
-		if (strstr(buf, "stopping")) {
-			return false;
-		}
-	}
-	return !pid_exiting(pid);
+	return pid > 0 && !lock_stopping(fd) && !pid_exiting(pid);
 }
 
 /* ns_lock_wait takes |fd|'s flock, waiting up to RV_TUN_CLAIM_WAIT_MS for a
@@ -357,7 +358,11 @@ int rv_ns_lock(const char *kind, const char *what, const char *name, int *out_fd
 		if (ret == -EBUSY) {
 			long owner = lock_owner(fd);
 
-			if (owner > 0) {
+			if (owner > 0 && lock_stopping(fd)) {
+				rv_warnx("%s %s is in use by process %ld, still stopping after %u "
+					 "ms",
+					 what, name, owner, (unsigned)RV_TUN_CLAIM_WAIT_MS);
+			} else if (owner > 0) {
 				rv_warnx("%s %s is in use by process %ld (another ringvpn?)", what,
 					 name, owner);
 			} else {

@@ -473,6 +473,12 @@ LOCKF=/run/ringvpn/udp-40123.$(rvt_nsx "$C1" stat -L -c %i /proc/self/ns/net).lo
 printf '%s stopping\n' "$L_PID" >"$LOCKF"
 rvt_bg "$C1" localport2t "$RV_BIN" client -c "$RVT_TMP/lp2.conf"
 rvt_stop_in_startup "$RVT_LAST_PID" "$RVT_TMP/localport2t.log"
+# One that is still stopping after the 3 s wait is said as such.
+rvt_bg "$C1" localport2s "$RV_BIN" client -c "$RVT_TMP/lp2.conf"
+rvt_exit_within 8 "$RVT_LAST_PID" || rvt_fail "the wait for a stopping holder did not end"
+[ "$RVT_EXIT" = 15 ] || rvt_fail "exit $RVT_EXIT, not 15: $(tail -3 "$RVT_TMP/localport2s.log")"
+grep -q "UDP port 40123 is in use by process $L_PID, still stopping after 3000 ms" "$RVT_TMP/localport2s.log" ||
+	rvt_fail "not said: $(tail -3 "$RVT_TMP/localport2s.log")"
 # A bad value is a configuration error.
 CTL_IDX=1 ctl_client_conf "$RVT_TMP/lp3.conf" "$PKI/client3" rvl3 "$RVT_TMP/lp3.sock" local_port=65536
 rc=0
