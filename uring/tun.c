@@ -66,6 +66,19 @@ enum {
 	 * exiting within microseconds of taking its SIGKILL, and until then
 	 * the signal shows as pending. */
 	LIVE_CONFIRM_MS = 50,
+	/* ... and on one whose state it cannot see (hidden by hidepid, as the
+	 * units' ProtectProc=invisible hides a process that dropped its
+	 * privileges; another PID namespace) once it has held the lock this
+	 * long: a killed process lets go of it within milliseconds (at
+	 * exit_files, before its TUN device goes), a stopping one says so. */
+	UNSEEN_CONFIRM_MS = 500,
+};
+
+/* What rv_ns_lock sees of a lock's holder. */
+enum holder {
+	HOLDER_GOING,  /* exiting, stopping, or gone */
+	HOLDER_LIVE,   /* none of those */
+	HOLDER_UNSEEN, /* its state cannot be read here */
 };
 
 /* --- ownership ------------------------------------------------------------ */
@@ -163,9 +176,10 @@ static ssize_t read_proc(long pid, const char *what, char *buf, size_t len)
 	return n;
 }
 
-/* pid_exiting: is process |pid| on its way out (gone, a zombie, exiting,
- * a SIGKILL pending)? False where /proc cannot tell. */
-static bool pid_exiting(long pid)
+/* pid_state: is process |pid|, which /proc/locks names, on its way out
+ * (gone, a zombie, exiting, a SIGKILL pending), live, or hidden from this
+ * process (/proc mounted with hidepid, no /proc)? */
+static enum holder pid_state(long pid)
 {
 	static const char *const pending[] = { "\nSigPnd:", "\nShdPnd:" };
 	char buf[4096], state;
@@ -175,56 +189,65 @@ static bool pid_exiting(long pid)
 	ssize_t n;
 
 	n = read_proc(pid, "stat", buf, sizeof(buf));
-	if (n <= 0) {
-		return n == -ENOENT;
+	if (n == -ENOENT) {
+		/* Gone, or hidden: hidepid=invisible answers ENOENT too. */
+		return kill((pid_t)pid, 0) < 0 && errno == ESRCH ? HOLDER_GOING : HOLDER_UNSEEN;
 	}
 	/* The name in parentheses may hold anything; the fields follow the
 	 * last ')': state, ppid, pgrp, session, tty, tpgid, flags. */
-	p = strrchr(buf, ')');
+	p = n > 0 ? strrchr(buf, ')') : NULL;
 	if (p == NULL || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %u", &state, &flags) != 2) {
-		return false;
+		return HOLDER_UNSEEN;
 	}
 	if (state == 'Z' || state == 'X' || state == 'x' || (flags & 0x4 /* PF_EXITING */)) {
-		return true;
+		return HOLDER_GOING;
 	}
 	n = read_proc(pid, "status", buf, sizeof(buf));
 	if (n <= 0) {
-		return n == -ENOENT;
+		return n == -ENOENT ? HOLDER_GOING : HOLDER_UNSEEN;
 	}
 	for (size_t i = 0; i < sizeof(pending) / sizeof(pending[0]); i++) {
 		p = strstr(buf, pending[i]);
 		if (p && sscanf(p + strlen(pending[i]), "%llx", &mask) == 1 &&
 		    (mask >> (SIGKILL - 1)) & 1) {
-			return true;
+			return HOLDER_GOING;
 		}
 	}
-	return false;
+	return HOLDER_LIVE;
 }
 
-/* holder_live: is the flock on |fd| held by a process that is neither on
- * its way out nor stopping (rv_ns_lock_stopping)? Where that cannot be
- * told (a holder outside this PID namespace, no /proc) it counts as going
- * away, and the caller waits as before. */
-static bool holder_live(int fd)
+/* holder_state: what can be told of the process holding the flock on |fd|:
+ * going when it says in the lock that it is stopping (rv_ns_lock_stopping)
+ * or pid_state finds it on its way out; unseen when /proc/locks does not
+ * name it (another PID namespace, no /proc). */
+static enum holder holder_state(int fd)
 {
 	long pid = lock_holder(fd);
 
-	return pid > 0 && !lock_stopping(fd) && !pid_exiting(pid);
+	if (lock_stopping(fd)) {
+		return HOLDER_GOING;
+	}
+	return pid > 0 ? pid_state(pid) : HOLDER_UNSEEN;
 }
 
 /* ns_lock_wait takes |fd|'s flock, waiting up to RV_TUN_CLAIM_WAIT_MS for a
- * holder that is going away; one seen live for LIVE_CONFIRM_MS ends the
- * wait at once (-EBUSY). */
+ * holder that is going away; one seen live for LIVE_CONFIRM_MS, or unseen
+ * for UNSEEN_CONFIRM_MS, ends the wait (-EBUSY). */
 static int ns_lock_wait(int fd)
 {
-	unsigned live_ms = 0;
+	unsigned live_ms = 0, unseen_ms = 0;
 
 	for (unsigned waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += CLAIM_POLL_MS) {
+		enum holder h;
+
 		if (errno != EWOULDBLOCK) {
 			return -errno;
 		}
-		live_ms = holder_live(fd) ? live_ms + CLAIM_POLL_MS : 0;
-		if (waited >= RV_TUN_CLAIM_WAIT_MS || live_ms > LIVE_CONFIRM_MS) {
+		h = holder_state(fd);
+		live_ms = h == HOLDER_LIVE ? live_ms + CLAIM_POLL_MS : 0;
+		unseen_ms = h == HOLDER_UNSEEN ? unseen_ms + CLAIM_POLL_MS : 0;
+		if (waited >= RV_TUN_CLAIM_WAIT_MS || live_ms > LIVE_CONFIRM_MS ||
+		    unseen_ms > UNSEEN_CONFIRM_MS) {
 			return -EBUSY;
 		}
 		if (rv_sleep_ms(CLAIM_POLL_MS)) {
@@ -313,6 +336,7 @@ static void sweep_stale(void)
 
 int rv_ns_lock(const char *kind, const char *what, const char *name, int *out_fd)
 {
+	struct stat st;
 	char path[128], pid[24];
 	const char *base;
 	int fd = -1, dirfd, ret, n;
@@ -320,6 +344,11 @@ int rv_ns_lock(const char *kind, const char *what, const char *name, int *out_fd
 	*out_fd = -1;
 	ret = lock_path(path, sizeof(path), kind, name);
 	if (ret) {
+		/* Said here: the caller names the lock directory. */
+		rv_warn(ret,
+			"%s %s: cannot name its lock (this network namespace: "
+			"/proc/self/ns/net)",
+			what, name);
 		return ret;
 	}
 	if (mkdir(RV_TUN_LOCK_DIR, 0700) < 0 && errno != EEXIST) {
@@ -332,9 +361,18 @@ int rv_ns_lock(const char *kind, const char *what, const char *name, int *out_fd
 	}
 	base = path + strlen(RV_TUN_LOCK_DIR) + 1;
 	for (int opens = 0;; opens++) {
-		fd = openat(dirfd, base, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		fd = openat(dirfd, base, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+			    0600);
 		if (fd < 0) {
 			ret = -errno;
+			break;
+		}
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			/* A FIFO or device planted there: no lock of ours. */
+			rv_warnx("%s %s: its lock %s is not a regular file", what, name, path);
+			close(fd);
+			fd = -1;
+			ret = -EINVAL;
 			break;
 		}
 		ret = ns_lock_wait(fd);
@@ -356,17 +394,28 @@ int rv_ns_lock(const char *kind, const char *what, const char *name, int *out_fd
 	}
 	if (ret) {
 		if (ret == -EBUSY) {
-			long owner = lock_owner(fd);
+			/* The PID the kernel names, in this PID namespace; the one
+			 * written in the lock is the holder's own (1 in a
+			 * container of its own). */
+			long owner = lock_holder(fd), own = lock_owner(fd);
+			char who[96];
 
-			if (owner > 0 && lock_stopping(fd)) {
-				rv_warnx("%s %s is in use by process %ld, still stopping after %u "
-					 "ms",
-					 what, name, owner, (unsigned)RV_TUN_CLAIM_WAIT_MS);
-			} else if (owner > 0) {
-				rv_warnx("%s %s is in use by process %ld (another ringvpn?)", what,
-					 name, owner);
+			if (owner > 0) {
+				snprintf(who, sizeof(who), "process %ld", owner);
+			} else if (own > 0) {
+				snprintf(who, sizeof(who),
+					 "another process (its lock says PID %ld, perhaps of "
+					 "another PID namespace)",
+					 own);
 			} else {
-				rv_warnx("%s %s is in use by another ringvpn process", what, name);
+				snprintf(who, sizeof(who), "another ringvpn process");
+			}
+			if (lock_stopping(fd)) {
+				rv_warnx("%s %s is in use by %s, still stopping after %u ms", what,
+					 name, who, (unsigned)RV_TUN_CLAIM_WAIT_MS);
+			} else {
+				rv_warnx("%s %s is in use by %s%s", what, name, who,
+					 owner > 0 ? " (another ringvpn?)" : "");
 			}
 		}
 		close(fd);

@@ -206,6 +206,35 @@ T1=$(date +%s%N)
 rvt_log "refused in $(((T1 - T0) / 1000000)) ms"
 # At once: it waited 3 s for a live owner as for a dying one (tester 90).
 [ $(((T1 - T0) / 1000000)) -lt 1500 ] || rvt_fail "the refusal took $(((T1 - T0) / 1000000)) ms"
+# The same where the owner's /proc is hidden from the second (the units'
+# ProtectProc=invisible: /proc with hidepid=invisible, and a process that
+# dropped its privileges is hidden from one without CAP_SYS_PTRACE, and
+# not of group 0, which hidepid lets see everything): it
+# waited the whole 3 s, taking the hidden owner for a dead one (round-twenty
+# tester 91). Refused once the owner has held its lock 0.5 s.
+T0=$(date +%s%N)
+rvt_nsx "$C1" unshare -m sh -c "mount -t proc -o hidepid=invisible proc /proc &&
+	exec setpriv --regid=nogroup --clear-groups --inh-caps=-sys_ptrace --bounding-set=-sys_ptrace \
+	timeout 20 $RV_BIN client -c $RVT_TMP/c2.conf" \
+	>"$RVT_TMP/dup-hidden.log" 2>&1
+rc=$?
+T1=$(date +%s%N)
+cat "$RVT_TMP/dup-hidden.log" >&2
+[ "$rc" = 14 ] || rvt_fail "hidden owner: exit $rc, want 14"
+grep -q "rvc is in use by process $PC" "$RVT_TMP/dup-hidden.log" || rvt_fail "hidden owner: not named"
+rvt_log "refused in $(((T1 - T0) / 1000000)) ms with the owner hidden"
+[ $(((T1 - T0) / 1000000)) -lt 2000 ] || rvt_fail "the refusal took $(((T1 - T0) / 1000000)) ms"
+# And from a PID namespace of its own, where /proc/locks does not name the
+# owner: refused as fast, the owner named by what its lock says (tester 91).
+T0=$(date +%s%N)
+rvt_nsx "$C1" unshare -p -f --mount-proc timeout 20 "$RV_BIN" client -c "$RVT_TMP/c2.conf" >"$RVT_TMP/dup-pidns.log" 2>&1
+rc=$?
+T1=$(date +%s%N)
+cat "$RVT_TMP/dup-pidns.log" >&2
+[ "$rc" = 14 ] || rvt_fail "owner in another PID namespace: exit $rc, want 14"
+grep -q "rvc is in use by another process (its lock says PID $PC," "$RVT_TMP/dup-pidns.log" ||
+	rvt_fail "owner in another PID namespace: not named"
+[ $(((T1 - T0) / 1000000)) -lt 2000 ] || rvt_fail "the refusal took $(((T1 - T0) / 1000000)) ms"
 ping_once "$C1" 10.99.0.1 || rvt_fail "the first client stopped passing traffic"
 # shellcheck disable=SC2046
 expect_addrs "$C1" rvc $(client1_addrs) || rvt_fail "the second client touched rvc's addresses"
@@ -330,6 +359,26 @@ kill "$HOLDER" 2>/dev/null
 wait "$HOLDER" 2>/dev/null
 rvt_forget_pid "$HOLDER"
 rm -f "$HELD"
+
+# A FIFO where a lock belongs: said as such, and the start goes on without
+# the lock ("removed under this process 8 times", exit 14: tester 91).
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/c4.conf" "$PKI/client3" rvq "$RVT_TMP/c4.sock"
+FIFO=/run/ringvpn/tun-rvq.$(rvt_nsx "$C1" stat -L -c %i /proc/self/ns/net).lock
+rm -f "$FIFO" && mkfifo -m 600 "$FIFO"
+rvt_bg "$C1" fifo "$RV_BIN" client -c "$RVT_TMP/c4.conf"
+FIFO_PID=$RVT_LAST_PID
+rvt_wait_for 10 "the client beside a FIFO lock up" grep -q "tunnel up" "$RVT_TMP/fifo.log" ||
+	rvt_fail "no tunnel beside a FIFO lock: $(tail -3 "$RVT_TMP/fifo.log")"
+grep -q "TUN rvq: its lock $FIFO is not a regular file" "$RVT_TMP/fifo.log" ||
+	rvt_fail "the FIFO not said: $(grep -a lock "$RVT_TMP/fifo.log")"
+rvt_stop_pid "$FIFO_PID" 10 || rvt_fail "the client beside a FIFO lock: exit"
+rm -f "$FIFO"
+# Without /proc the lock cannot be named (the namespace's inode): said so,
+# not blamed on /run/ringvpn alone (tester 91).
+rvt_nsx "$C1" unshare -m sh -c "mount -t tmpfs none /proc && exec timeout 10 $RV_BIN client -c $RVT_TMP/c4.conf" \
+	>"$RVT_TMP/noproc.log" 2>&1
+grep -q "TUN rvq: cannot name its lock (this network namespace: /proc/self/ns/net): No such file" "$RVT_TMP/noproc.log" ||
+	rvt_fail "no /proc: the lock's cause not said: $(grep -a lock "$RVT_TMP/noproc.log")"
 
 rvt_stop_pid "$PC" 10 || rvt_fail "client1 exit"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
