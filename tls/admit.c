@@ -64,6 +64,10 @@ enum {
 	/* At most this much added to a control message's or a timer's
 	 * latency; see server_linger_ns. */
 	SERVER_LINGER_NS = 4 * RV_NSEC_PER_MSEC,
+	/* open_listener waits this long for a killed predecessor's listening
+	 * socket, as the start waits for its TUN and UDP port. */
+	LISTEN_WAIT_MS = 3000,
+	LISTEN_POLL_MS = 10,
 	SERVER_TIMER_SLACK_NS = 10 * RV_NSEC_PER_MSEC,
 };
 
@@ -123,10 +127,29 @@ out:
 
 static int open_listener(struct rv_loop *l, char *err, size_t err_len)
 {
-	int fd = rv_server_listen_socket(l->cfg, l->cfg->listen_port, err, err_len);
+	unsigned waited = 0;
+	int fd;
 
+	/* A predecessor killed with -9 keeps its listening socket until the
+	 * kernel has torn its control ring down, which may be well after its
+	 * TUN and UDP sockets went (the start waited for those): under load
+	 * a restart at once exited 15, "Address already in use". Wait for it
+	 * as for them; a live holder of the port is refused after the wait. */
+	while ((fd = rv_server_listen_socket(l->cfg, l->cfg->listen_port, err, err_len)) ==
+		       -EADDRINUSE &&
+	       waited < LISTEN_WAIT_MS) {
+		if (rv_sleep_ms(LISTEN_POLL_MS)) {
+			return -EINTR;
+		}
+		waited += LISTEN_POLL_MS;
+	}
 	if (fd < 0) {
 		return fd;
+	}
+	if (waited > 0) {
+		rv_info("TCP port %u: waited %u ms for the previous owner's listening socket to go "
+			"away",
+			(unsigned)l->cfg->listen_port, waited);
 	}
 	/* A deep backlog: during a connect storm (all clients of a restarted
 	 * server at once) the kernel queues them while the loop catches up;

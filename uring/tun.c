@@ -69,10 +69,14 @@ enum {
 };
 
 /* What rv_ns_lock sees of a lock's holder. One whose state cannot be told
- * (another PID namespace, no /proc, a kernel before 5.15 hiding it) is
- * waited for like one going away: a killed process keeps the lock while
+ * is waited for like one going away: a killed process keeps the lock while
  * the kernel frees its memory (exit_mm comes before exit_files), which
- * took 0.6 s for 8 GB on this machine (round-twenty tester 92). */
+ * took 0.6 s for 8 GB on this machine (round-twenty tester 92). That is a
+ * holder /proc hides (the units' ProtectProc=invisible hides a process
+ * that dropped its privileges; process_mrelease(2) would tell, but on a
+ * dying process it frees memory whose robust futexes its threads have
+ * yet to release: round-twenty tester 93), one in another PID namespace,
+ * and one that is not a ringvpn (its PID is not in the lock). */
 enum holder {
 	HOLDER_GOING,  /* exiting, stopping, or gone */
 	HOLDER_LIVE,   /* none of those */
@@ -174,37 +178,6 @@ static ssize_t read_proc(long pid, const char *what, char *buf, size_t len)
 	return n;
 }
 
-/* hidden_state: is process |pid|, which /proc hides from this one (the
- * units' ProtectProc=invisible hides a process that dropped its
- * privileges), on its way out? process_mrelease(2) tells without /proc:
- * it refuses (EINVAL) a process that is not dying, and frees the memory of
- * one that is, which only hastens its exit. */
-static enum holder hidden_state(long pid)
-{
-	long ret;
-	int pfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
-
-	if (pfd < 0) {
-		return errno == ESRCH ? HOLDER_GOING : HOLDER_UNSEEN;
-	}
-	ret = syscall(SYS_process_mrelease, pfd, 0);
-	if (ret < 0) {
-		ret = -errno;
-	}
-	close(pfd);
-	switch (ret) {
-	case 0:
-	case -EAGAIN: /* dying, its memory not all freed yet */
-	case -EINTR:
-	case -ESRCH:
-		return HOLDER_GOING;
-	case -EINVAL:
-		return HOLDER_LIVE;
-	default: /* ENOSYS before 5.15 */
-		return HOLDER_UNSEEN;
-	}
-}
-
 /* pid_state: is process |pid|, which /proc/locks names, on its way out
  * (gone, a zombie, exiting, a SIGKILL pending), live, or hidden from this
  * process (/proc mounted with hidepid, no /proc)? */
@@ -220,7 +193,7 @@ static enum holder pid_state(long pid)
 	n = read_proc(pid, "stat", buf, sizeof(buf));
 	if (n <= 0) {
 		/* Gone, or hidden: hidepid=invisible answers ENOENT too. */
-		return hidden_state(pid);
+		return HOLDER_UNSEEN;
 	}
 	/* The name in parentheses may hold anything; the fields follow the
 	 * last ')': state, ppid, pgrp, session, tty, tpgid, flags. */
@@ -233,7 +206,7 @@ static enum holder pid_state(long pid)
 	}
 	n = read_proc(pid, "status", buf, sizeof(buf));
 	if (n <= 0) {
-		return hidden_state(pid);
+		return HOLDER_UNSEEN;
 	}
 	for (size_t i = 0; i < sizeof(pending) / sizeof(pending[0]); i++) {
 		p = strstr(buf, pending[i]);
@@ -247,8 +220,10 @@ static enum holder pid_state(long pid)
 
 /* holder_state: what can be told of the process holding the flock on |fd|:
  * going when it says in the lock that it is stopping (rv_ns_lock_stopping)
- * or pid_state finds it on its way out; unseen when /proc/locks does not
- * name it (another PID namespace, no /proc). */
+ * or pid_state finds it on its way out; unseen unless /proc/locks names
+ * the PID the lock holds (another PID namespace, no /proc, a holder that
+ * is no ringvpn: a PID /proc/locks keeps for a process that left its lock
+ * to a child may be another process's by now). */
 static enum holder holder_state(int fd)
 {
 	long pid = lock_holder(fd);
@@ -256,7 +231,7 @@ static enum holder holder_state(int fd)
 	if (lock_stopping(fd)) {
 		return HOLDER_GOING;
 	}
-	return pid > 0 ? pid_state(pid) : HOLDER_UNSEEN;
+	return pid > 0 && pid == lock_owner(fd) ? pid_state(pid) : HOLDER_UNSEEN;
 }
 
 /* ns_lock_wait takes |fd|'s flock, waiting up to RV_TUN_CLAIM_WAIT_MS for a

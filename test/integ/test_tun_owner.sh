@@ -218,18 +218,14 @@ rvt_log "refused in $(((T1 - T0) / 1000000)) ms"
 # The same where the owner's /proc is hidden from the second (the units'
 # ProtectProc=invisible: /proc with hidepid=invisible, and a process that
 # dropped its privileges is hidden from one without CAP_SYS_PTRACE, and
-# not of group 0, which hidepid lets see everything): it waited the whole
-# 3 s, taking the hidden owner for a dead one (round-twenty tester 91).
-# process_mrelease tells a live process from a dying one without /proc.
-T0=$(date +%s%N)
+# not of group 0, which hidepid lets see everything): nothing tells a live
+# owner from a dying one there, so the whole wait, then refused and named
+# (round-twenty testers 91-93).
 hidden_client "$RVT_TMP/c2.conf" >"$RVT_TMP/dup-hidden.log" 2>&1
 rc=$?
-T1=$(date +%s%N)
 cat "$RVT_TMP/dup-hidden.log" >&2
 [ "$rc" = 14 ] || rvt_fail "hidden owner: exit $rc, want 14"
 grep -q "rvc is in use by process $PC" "$RVT_TMP/dup-hidden.log" || rvt_fail "hidden owner: not named"
-rvt_log "refused in $(((T1 - T0) / 1000000)) ms with the owner hidden"
-[ $(((T1 - T0) / 1000000)) -lt 1500 ] || rvt_fail "the refusal took $(((T1 - T0) / 1000000)) ms"
 # From a PID namespace of its own, where /proc/locks does not name the
 # owner, nothing tells a live owner from a dying one: the whole wait, then
 # the owner named by what its lock says (it was "process 1" from a
@@ -381,13 +377,16 @@ rm -f "$FIFO"
 # A hidden owner killed while it frees 2 GB (it holds its lock until the
 # kernel has freed its memory: 0.6 s for 8 GB) is waited for: taken for a
 # live one after 0.5 s, it refused the restart with exit 14 (round-twenty
-# tester 92). A stand-in holds rvq's lock as nobody (hidden: it changed
-# its user, so it is not dumpable).
+# tester 92). A stand-in holds rvq's lock as nobody, its PID in it as a
+# ringvpn's (hidden: it changed its user, so it is not dumpable).
 HOLDL=/run/ringvpn/tun-rvq.$(rvt_nsx "$C1" stat -L -c %i /proc/self/ns/net).lock
 python3 -c '
 import fcntl, os, sys, time
 f = open(sys.argv[1], "a+")
 fcntl.flock(f, fcntl.LOCK_EX)
+f.truncate(0)
+f.write("%d\n" % os.getpid())
+f.flush()
 os.setresgid(65534, 65534, 65534)
 os.setresuid(65534, 65534, 65534)
 big = b"\1" * (2 << 30)
