@@ -53,6 +53,7 @@
 #include "tls/server_side.h"
 #include "tls/subnets.h"
 #include "uring/dataplane.h"
+#include "uring/sock.h"
 
 /* While accepts keep failing, a line this often. */
 #define ACCEPT_LOG_NS (60 * RV_NSEC_PER_SEC)
@@ -64,10 +65,9 @@ enum {
 	/* At most this much added to a control message's or a timer's
 	 * latency; see server_linger_ns. */
 	SERVER_LINGER_NS = 4 * RV_NSEC_PER_MSEC,
-	/* open_listener waits this long for a killed predecessor's listening
-	 * socket, as the start waits for its TUN and UDP port. */
+	/* The start waits this long for a killed predecessor's listening
+	 * socket, as for its TUN and UDP port. */
 	LISTEN_WAIT_MS = 3000,
-	LISTEN_POLL_MS = 10,
 	SERVER_TIMER_SLACK_NS = 10 * RV_NSEC_PER_MSEC,
 };
 
@@ -85,6 +85,7 @@ int rv_server_listen_socket(const struct rv_config *cfg, uint16_t port, char *er
 	struct addrinfo hints, *res = NULL, *ai;
 	char where[RV_CONFIG_HOST_MAX + 16], svc[8];
 	int fd, ret, one = 1, zero = 0;
+	unsigned waited;
 
 	rv_config_listen_str(cfg, where, sizeof(where));
 	memset(&hints, 0, sizeof(hints));
@@ -113,11 +114,19 @@ int rv_server_listen_socket(const struct rv_config *cfg, uint16_t port, char *er
 	if (ai->ai_family == AF_INET6) {
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	}
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-		ret = -errno;
-		snprintf(err, err_len, "cannot listen on %s: %s", where, strerror(errno));
+	/* A predecessor killed with -9 keeps its listening socket until the
+	 * kernel has torn its control ring down, which may be well after its
+	 * TUN and UDP sockets went (the start waited for those): under load a
+	 * restart at once exited 15, "Address already in use". */
+	ret = rv_bind_wait(fd, ai->ai_addr, ai->ai_addrlen, port ? LISTEN_WAIT_MS : 0, &waited);
+	if (ret) {
+		snprintf(err, err_len, "cannot listen on %s: %s", where, strerror(-ret));
 		close(fd);
 		goto out;
+	}
+	if (waited > 0) {
+		rv_info("%s: waited %u ms for the previous owner's listening socket to go away",
+			where, waited);
 	}
 	ret = fd;
 out:
@@ -127,29 +136,10 @@ out:
 
 static int open_listener(struct rv_loop *l, char *err, size_t err_len)
 {
-	unsigned waited = 0;
-	int fd;
+	int fd = rv_server_listen_socket(l->cfg, l->cfg->listen_port, err, err_len);
 
-	/* A predecessor killed with -9 keeps its listening socket until the
-	 * kernel has torn its control ring down, which may be well after its
-	 * TUN and UDP sockets went (the start waited for those): under load
-	 * a restart at once exited 15, "Address already in use". Wait for it
-	 * as for them; a live holder of the port is refused after the wait. */
-	while ((fd = rv_server_listen_socket(l->cfg, l->cfg->listen_port, err, err_len)) ==
-		       -EADDRINUSE &&
-	       waited < LISTEN_WAIT_MS) {
-		if (rv_sleep_ms(LISTEN_POLL_MS)) {
-			return -EINTR;
-		}
-		waited += LISTEN_POLL_MS;
-	}
 	if (fd < 0) {
 		return fd;
-	}
-	if (waited > 0) {
-		rv_info("TCP port %u: waited %u ms for the previous owner's listening socket to go "
-			"away",
-			(unsigned)l->cfg->listen_port, waited);
 	}
 	/* A deep backlog: during a connect storm (all clients of a restarted
 	 * server at once) the kernel queues them while the loop catches up;

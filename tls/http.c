@@ -51,6 +51,7 @@ enum {
 	HTTP_LINGER_NS = 1 * RV_NSEC_PER_SEC,
 	HTTP_SEND_CHUNK = 256 * 1024,
 	HTTP_MAX_BODY = 64 * 1024 * 1024,
+	HTTP_BIND_WAIT_MS = 3000,
 };
 
 static const char content_type[] = "text/plain; version=0.0.4; charset=utf-8";
@@ -132,6 +133,7 @@ int rv_http_open(struct rv_loop *l, char *err, size_t err_len)
 	char addr[64], ip[48];
 	struct rv_http *h;
 	int fd, ret, one = 1;
+	unsigned waited;
 
 	if (cfg->metrics_addr.family == 0) {
 		return 0;
@@ -161,13 +163,22 @@ int rv_http_open(struct rv_loop *l, char *err, size_t err_len)
 		return ret;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, sa, sa_len) || listen(fd, 64)) {
+	/* A predecessor killed with -9 holds the port a while (rv_bind_wait). */
+	ret = rv_bind_wait(fd, sa, sa_len, HTTP_BIND_WAIT_MS, &waited);
+	if (ret == 0 && listen(fd, 64) != 0) {
 		ret = -errno;
+	}
+	if (ret) {
 		snprintf(err, err_len, "metrics_listen %s: cannot listen: %s", addr,
-			 strerror(errno));
+			 strerror(-ret));
 		close(fd);
 		free(h);
 		return ret;
+	}
+	if (waited > 0) {
+		rv_info("metrics_listen %s: waited %u ms for the previous owner's listening "
+			"socket to go away",
+			addr, waited);
 	}
 	rv_slots_init(&h->slots, &http_slots_ops, h->conns, HTTP_SLOTS, sizeof(h->conns[0]));
 	h->slots.listen_fd = fd;

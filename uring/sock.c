@@ -122,6 +122,22 @@ int rv_udp_open(uint16_t port, bool v6, int *out_fd)
 	return 0;
 }
 
+int rv_bind_wait(int fd, const struct sockaddr *sa, socklen_t sa_len, unsigned max_ms,
+		 unsigned *waited_ms)
+{
+	*waited_ms = 0;
+	while (bind(fd, sa, sa_len) != 0) {
+		if (errno != EADDRINUSE || *waited_ms >= max_ms) {
+			return -errno;
+		}
+		if (rv_sleep_ms(10)) {
+			return -EINTR;
+		}
+		*waited_ms += 10;
+	}
+	return 0;
+}
+
 int rv_udp_wait_free(uint16_t port, bool v6, unsigned max_ms, unsigned *waited_ms)
 {
 	uint64_t t0 = rv_now_ns();
