@@ -125,7 +125,8 @@ int rv_server_listen_socket(const struct rv_config *cfg, uint16_t port, char *er
 		goto out;
 	}
 	if (waited > 0) {
-		rv_info("%s: waited %u ms for the previous owner's listening socket to go away",
+		rv_info("TCP %s (control): waited %u ms for the previous owner's listening socket "
+			"to go away",
 			where, waited);
 	}
 	ret = fd;

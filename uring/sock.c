@@ -125,6 +125,8 @@ int rv_udp_open(uint16_t port, bool v6, int *out_fd)
 int rv_bind_wait(int fd, const struct sockaddr *sa, socklen_t sa_len, unsigned max_ms,
 		 unsigned *waited_ms)
 {
+	uint64_t t0 = rv_now_ns();
+
 	*waited_ms = 0;
 	while (bind(fd, sa, sa_len) != 0) {
 		if (errno != EADDRINUSE || *waited_ms >= max_ms) {
@@ -133,7 +135,7 @@ int rv_bind_wait(int fd, const struct sockaddr *sa, socklen_t sa_len, unsigned m
 		if (rv_sleep_ms(10)) {
 			return -EINTR;
 		}
-		*waited_ms += 10;
+		*waited_ms = (unsigned)((rv_now_ns() - t0) / RV_NSEC_PER_MSEC);
 	}
 	return 0;
 }

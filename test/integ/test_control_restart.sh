@@ -284,7 +284,7 @@ TCPHOLDER=$RVT_LAST_PID
 rvt_wait_for 5 "the stand-in listens" grep -q listening "$RVT_TMP/tcpholder.log" || rvt_fail "stand-in did not listen"
 mv "$RVT_TMP/server.log" "$RVT_TMP/server-3.log"
 ctl_start_server
-grep -a "\*:$SRV_PORT: waited [0-9]* ms for the previous owner's listening socket" "$RVT_TMP/server.log" >&2 ||
+grep -a "TCP \*:$SRV_PORT (control): waited [0-9]* ms for the previous owner's listening socket" "$RVT_TMP/server.log" >&2 ||
 	rvt_fail "the start did not wait for the control port: $(grep -a 'waited\|listen' "$RVT_TMP/server.log")"
 grep -a "metrics_listen 127.0.0.1:9188: waited [0-9]* ms for the previous owner's listening socket" "$RVT_TMP/server.log" >&2 ||
 	rvt_fail "the start did not wait for the metrics port: $(grep -a 'waited\|metrics' "$RVT_TMP/server.log")"
