@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/compiler.h"
 #include "core/rd.h"
 #include "core/wire.h"
 #include "crypto/aead.h"
@@ -573,17 +574,14 @@ const char *rv_ctl_caps_str(uint32_t caps, char *buf, size_t len)
 	}
 	buf[0] = '\0';
 	for (unsigned i = 0; i < 32 && off < len; i++) {
-		char unknown[8];
 		int n;
 
 		if (!(caps & (1u << i))) {
 			continue;
 		}
-		if (i >= sizeof(names) / sizeof(names[0])) {
-			snprintf(unknown, sizeof(unknown), "bit%u", i);
-		}
-		n = snprintf(buf + off, len - off, "%s%s", off ? "," : "",
-			     i < sizeof(names) / sizeof(names[0]) ? names[i] : unknown);
+		n = i < ARRAY_SIZE(names)
+			    ? snprintf(buf + off, len - off, "%s%s", off ? "," : "", names[i])
+			    : snprintf(buf + off, len - off, "%sbit%u", off ? "," : "", i);
 		off += n > 0 ? (size_t)n : 0;
 	}
 	if (!buf[0]) {

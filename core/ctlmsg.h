@@ -290,7 +290,8 @@ const char *rv_ctl_type_str(unsigned type);
 const char *rv_ctl_code_str(unsigned code);
 /* rv_ctl_caps_str writes the names of the RV_CTL_CAP_* bits in |caps| into
  * |buf|, comma-separated, an unknown bit as "bitN" ("-" for none), cut to
- * |len| (128 hold every known bit, 320 all 32). Returns |buf|. */
+ * |len| (RV_CTL_CAPS_STR_MAX holds all 32). Returns |buf|. */
+#define RV_CTL_CAPS_STR_MAX 320
 const char *rv_ctl_caps_str(uint32_t caps, char *buf, size_t len);
 
 #endif /* RV_CORE_CTLMSG_H */

@@ -54,9 +54,7 @@ static bool v6_unanswerable_src(const uint8_t *a)
  * not a fragment after the first. */
 static bool v4_may_answer(const uint8_t *pkt, size_t len, const struct rv_ip_info *ip)
 {
-	uint16_t frag = (uint16_t)(pkt[6] << 8 | pkt[7]);
-
-	if ((frag & 0x1fff) != 0) {
+	if (rv_ip_v4_later_fragment(pkt)) {
 		return false;
 	}
 	if (ip->proto == PROTO_ICMP) {

@@ -85,6 +85,14 @@ static inline bool rv_ip_fragment(const uint8_t *pkt, const struct rv_ip_info *i
 	return ip->proto == 44;
 }
 
+/* rv_ip_v4_later_fragment: is the IPv4 packet at |pkt| a fragment after the
+ * first (an offset)? Its transport header, and so an ICMP type, is in the
+ * first one only. */
+static inline bool rv_ip_v4_later_fragment(const uint8_t *pkt)
+{
+	return ((pkt[6] << 8 | pkt[7]) & 0x1fff) != 0;
+}
+
 /* rv_ip_hop decrements the TTL (IPv4, header checksum updated) or hop
  * limit (IPv6) of packet |pkt|, as a router forwarding it does. Returns
  * false, changing nothing, when it is 1 or 0: the packet must not be

@@ -488,7 +488,7 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 		}
 		rv_strbuf_printf(o, ",\"peer_caps\":");
 		if (p->peer_caps) {
-			char caps[320]; /* every bit, known or not */
+			char caps[RV_CTL_CAPS_STR_MAX];
 
 			rv_strbuf_json_str(o, rv_ctl_caps_str(p->peer_caps, caps, sizeof(caps)));
 		} else {
@@ -1044,7 +1044,7 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 p->cipher[0] ? p->cipher : "-", p->rekeys, p->stats.tx_packets,
 				 p->stats.tx_bytes, p->stats.rx_packets, p->stats.rx_bytes);
 		{
-			char caps[320]; /* every bit, known or not */
+			char caps[RV_CTL_CAPS_STR_MAX];
 
 			rv_strbuf_printf(o, " peer_caps=%s",
 					 rv_ctl_caps_str(p->peer_caps, caps, sizeof(caps)));

@@ -473,8 +473,8 @@ static inline bool rv_worker_link_only(const uint8_t *pkt, uint32_t len,
 	}
 	/* A first fragment carries the type too (a redirect cut in two went
 	 * through: round-nineteen tester 88); a later one cannot be told. */
-	return ip->proto == IPPROTO_ICMP && len > ip->hdr_len &&
-	       (((pkt[6] & 0x1f) << 8) | pkt[7]) == 0 && pkt[ip->hdr_len] == 5;
+	return ip->proto == IPPROTO_ICMP && len > ip->hdr_len && !rv_ip_v4_later_fragment(pkt) &&
+	       pkt[ip->hdr_len] == 5;
 }
 /* rv_worker_no_route drops packet |pkt| (|len| bytes, parsed into |ip|)
  * that no session takes, counted as no_route, and on a server answers it

@@ -101,30 +101,21 @@ static int lock_path(char *out, size_t out_len, const char *kind, const char *na
 	return 0;
 }
 
-/* lock_owner reads the PID the owner wrote into its lock (0: not yet). */
-static long lock_owner(int fd)
-{
-	char buf[24];
-	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-
-	if (n <= 0) {
-		return 0;
-	}
-	buf[n] = '\0';
-	return strtol(buf, NULL, 10);
-}
-
-/* lock_stopping: has the lock's holder said it is stopping? */
-static bool lock_stopping(int fd)
+/* lock_says reads what the holder wrote into its lock: its PID (0: none
+ * yet), and in |*stopping| whether it added that it is stopping
+ * (rv_ns_lock_stopping). */
+static long lock_says(int fd, bool *stopping)
 {
 	char buf[64];
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 
+	*stopping = false;
 	if (n <= 0) {
-		return false;
+		return 0;
 	}
 	buf[n] = '\0';
-	return strstr(buf, " stopping") != NULL;
+	*stopping = strstr(buf, " stopping") != NULL;
+	return strtol(buf, NULL, 10);
 }
 
 /* lock_holder: the process that holds the flock on |fd|, as /proc/locks
@@ -227,11 +218,13 @@ static enum holder pid_state(long pid)
 static enum holder holder_state(int fd)
 {
 	long pid = lock_holder(fd);
+	bool stopping;
+	long own = lock_says(fd, &stopping);
 
-	if (lock_stopping(fd)) {
+	if (stopping) {
 		return HOLDER_GOING;
 	}
-	return pid > 0 && pid == lock_owner(fd) ? pid_state(pid) : HOLDER_UNSEEN;
+	return pid > 0 && pid == own ? pid_state(pid) : HOLDER_UNSEEN;
 }
 
 /* ns_lock_wait takes |fd|'s flock, waiting up to RV_TUN_CLAIM_WAIT_MS for a
@@ -402,7 +395,8 @@ int rv_ns_lock(const char *kind, const char *what, const char *name, int *out_fd
 			/* The PID the kernel names, in this PID namespace; the one
 			 * written in the lock is the holder's own (1 in a
 			 * container of its own). */
-			long owner = lock_holder(fd), own = lock_owner(fd);
+			bool stopping;
+			long owner = lock_holder(fd), own = lock_says(fd, &stopping);
 			char who[96];
 
 			if (owner > 0) {
@@ -415,7 +409,7 @@ int rv_ns_lock(const char *kind, const char *what, const char *name, int *out_fd
 			} else {
 				snprintf(who, sizeof(who), "another ringvpn process");
 			}
-			if (lock_stopping(fd)) {
+			if (stopping) {
 				rv_warnx("%s %s is in use by %s, still stopping after %u ms", what,
 					 name, who, (unsigned)RV_TUN_CLAIM_WAIT_MS);
 			} else {
