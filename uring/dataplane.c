@@ -752,10 +752,8 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 	 * kernel (6.18) drops at its end rather than stopping the queue, so
 	 * its length bounds the wait in it. With offloads an entry can be a
 	 * 64 KiB superframe. */
-	ret = rv_tun_set_txqueuelen(dp->tun_name, cfg->tun_txqueuelen ? cfg->tun_txqueuelen
-						  : dp->tun_offload_flags
-							  ? RV_TUN_TXQUEUELEN_OFFLOAD
-							  : RV_TUN_TXQUEUELEN_PLAIN);
+	ret = rv_tun_set_txqueuelen(dp->tun_name, dp->tun_offload_flags ? RV_TUN_TXQUEUELEN_OFFLOAD
+									: RV_TUN_TXQUEUELEN_PLAIN);
 	if (ret < 0) {
 		rv_warn(ret, "%s: txqueuelen (continuing)", dp->tun_name);
 	}

@@ -49,7 +49,6 @@ struct rv_dataplane_config {
 	unsigned bufs_per_worker;	/* 0: default */
 	/* Queue bounds (0: the defaults below). */
 	unsigned udp_rcvbuf;		     /* bytes of socket receive queue per worker */
-	unsigned tun_txqueuelen;	     /* packets the kernel queues for our TUN reads */
 	bool aqm_off;			     /* no CoDel on the UDP receive queues */
 	bool ecn_off;			     /* outer ECN field 0, arriving ones ignored */
 	unsigned aqm_target_us;		     /* CoDel target sojourn */
