@@ -408,14 +408,26 @@ static bool control_outlived_data(const struct rv_ctl_peer *c, uint64_t last)
 	return c->last_rx_ns + c->keepalive_ns + c->keepalive_ns / 4 >= last + c->dead_peer_ns;
 }
 
+/* fails_over: does a client leave a server whose data channel went
+ * silent? Only for another server of its list: with one, the session stays
+ * up (traffic resumes at once when the path comes back), while a client
+ * with several stayed for ever on a server whose UDP a firewall dropped,
+ * the control connection and its rekeys alive, and never tried the next
+ * one (round-twenty-one tester 95). */
+static bool fails_over(const struct rv_ctl_peer *c)
+{
+	return !c->key.is_server && c->env->cfg != NULL && c->env->cfg->num_servers > 1;
+}
+
 /* data_watch: a session whose data channel stays silent towards this end
  * for the dead-peer timeout while its control connection lives has its UDP
  * path blocked (a firewall rule, a middlebox that lost the mapping). The
  * session stays up, since traffic resumes at once when the path comes back,
  * but the operator is told, once, and again when it works; so is the peer
  * (DATA_STATUS, on each of these two changes only), whose own status then
- * shows the direction it cannot see. */
-static void data_watch(struct rv_ctl_peer *c, uint64_t now_ns)
+ * shows the direction it cannot see. A client with other servers to try
+ * ends the session instead (fails_over). Returns true when it did. */
+static bool data_watch(struct rv_ctl_peer *c, uint64_t now_ns)
 {
 	uint64_t rx = rv_session_last_rx_ns(c->session), last, secs;
 	struct rv_endpoint ep;
@@ -432,11 +444,11 @@ static void data_watch(struct rv_ctl_peer *c, uint64_t now_ns)
 			c->data_silent_ns = 0;
 			tell_data_status(c, false, 0, now_ns);
 		}
-		return;
+		return false;
 	}
 	last = rx > c->running_since_ns ? rx : c->running_since_ns;
 	if (now_ns <= last || now_ns < dead_line(c, last) || !control_outlived_data(c, last)) {
-		return;
+		return false;
 	}
 	secs = (now_ns - last) / RV_NSEC_PER_SEC;
 	if (c->key.is_server) {
@@ -452,11 +464,20 @@ static void data_watch(struct rv_ctl_peer *c, uint64_t now_ns)
 		rv_session_get_endpoint(c->session, &ep);
 		rv_warnx("no data-channel (UDP) datagram from the server for %u s although every "
 			 "keepalive asks it for one: UDP from %s, or to it, may be blocked on the "
-			 "way; the session stays up",
-			 (unsigned)secs, rv_endpoint_str(&ep, a, sizeof(a)));
+			 "way; %s",
+			 (unsigned)secs, rv_endpoint_str(&ep, a, sizeof(a)),
+			 fails_over(c) ? "trying the next server" : "the session stays up");
+		if (fails_over(c)) {
+			c->data_failed = true;
+			rv_ctl_peer_goodbye(c, RV_CTL_CODE_TIMEOUT,
+					    "no data-channel datagram from the server: trying the "
+					    "next server");
+			return true;
+		}
 	}
 	c->data_silent_ns = now_ns;
 	tell_data_status(c, true, secs, now_ns);
+	return false;
 }
 
 /* data_watch_at: when data_watch has something to decide. A silence is
@@ -680,8 +701,8 @@ enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 	if (c->rekey_for_peer && !c->rekey_wanted && !rv_ctlkey_busy(&c->key)) {
 		peer_rekey_for_counter(c, now_ns);
 	}
-	if (running && watches_data(c)) {
-		data_watch(c, now_ns);
+	if (running && watches_data(c) && data_watch(c, now_ns)) {
+		return RV_CTL_CLOSE;
 	}
 	if (running) {
 		rv_ctlkey_retire(&c->key, c->session, c->env->qsbr, now_ns);
@@ -838,6 +859,11 @@ const char *rv_ctl_peer_state(const struct rv_ctl_peer *c)
 const char *rv_ctl_peer_reason(const struct rv_ctl_peer *c)
 {
 	return c->reason[0] ? c->reason : "connection closed";
+}
+
+bool rv_ctl_peer_data_failed(const struct rv_ctl_peer *c)
+{
+	return c->data_failed;
 }
 
 unsigned rv_ctl_peer_error_code(const struct rv_ctl_peer *c)

@@ -197,5 +197,9 @@ uint64_t rv_ctl_peer_data_silent_ns(const struct rv_ctl_peer *p, uint64_t now_ns
  * its keepalives (a server that announced RV_CTL_CAP_DATA_ECHO); a server
  * has it from the client's DATA_STATUS. */
 uint64_t rv_ctl_peer_return_silent_ns(const struct rv_ctl_peer *p, uint64_t now_ns);
+/* rv_ctl_peer_data_failed (client): the session ended because no datagram
+ * came from its server for the dead-peer timeout while the control
+ * connection lived, and the client has other servers to try. */
+bool rv_ctl_peer_data_failed(const struct rv_ctl_peer *p);
 
 #endif /* RV_TLS_CTL_H */

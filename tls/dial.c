@@ -858,13 +858,17 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 			 l->cfg->reconnect_max_ms / 1000.0);
 	}
 	if (c == s->chan) {
-		bool stable = s->stable;
+		/* A server whose datagrams never came, or stopped, while another
+		 * is listed (ctl.c data_watch): the next one, however long the
+		 * session ran. */
+		bool data_failed = c->ctl && rv_ctl_peer_data_failed(c->ctl);
+		bool stable = s->stable && !data_failed;
 
 		s->chan = NULL;
 		s->up = false;
 		s->stable = false;
 		rv_loop_disarm(l, &s->stable_timer);
-		if (reached_running && !stable && !kicked && !l->stopping) {
+		if (reached_running && !stable && !kicked && !data_failed && !l->stopping) {
 			rv_info("the session lasted %.1f s, under %u s: counted as a failed "
 				"attempt",
 				(double)(l->now_ns - c->up_ns) / RV_NSEC_PER_SEC, STABLE_MS / 1000);

@@ -172,6 +172,9 @@ struct rv_ctl_peer {
 	 * server watches every client, a client a server that answers its
 	 * keepalives); 0: it is not */
 	uint64_t data_silent_ns;
+	/* client: the session was ended for that silence, its server being
+	 * one of several (data_watch): a failed attempt, not a stable one */
+	bool data_failed;
 	/* since when (our clock) the peer has had no data-channel datagram
 	 * from us, as its DATA_STATUS says; 0: it has them */
 	uint64_t told_silent_ns;

@@ -2,7 +2,8 @@
 # test_client_options.sh — what a client can be told in its config and by its
 # server (issue 8 §6):
 #   - several servers: the client fails over to the next one when its
-#     server dies, and back when that one dies in turn;
+#     server dies, and back when that one dies in turn, and when no
+#     datagram comes from its server while the control connection lives;
 #   - accept_routes: of two routes the server pushes, only the one inside the
 #     client's list is installed;
 #   - the source check after decryption: a packet the server routes to the
@@ -211,6 +212,28 @@ A_PID=$RVT_LAST_PID
 rvt_wait_for 10 "server A" "$RV_BIN" status -s "$SRV_SOCK" || rvt_fail "server A did not restart"
 kill -KILL "$B_PID"
 rvt_wait_for 30 "client back on A" rvt_nsx "$C1" ping -c 1 -W 1 10.99.0.1 || rvt_fail "no failover back to A"
+
+rvt_step "UDP to A dropped while its TCP works: the client moves on to B"
+# The control connection and its rekeys lived, so nothing ended the
+# session: the client stayed on A with no datagram either way, for ever,
+# and never tried B (round-twenty-one tester 95). With one server the
+# session stays up (test_accidents.sh).
+start_b
+ip netns exec "$S" nft -f - <<EON || rvt_fail "nft"
+table inet rvtudp {
+	chain in {
+		type filter hook input priority 0;
+		udp dport $DATA_PORT drop
+	}
+}
+EON
+rvt_wait_for 30 "client on B" rvt_nsx "$C1" ping -c 1 -W 1 10.98.0.1 ||
+	rvt_fail "the client stayed on A with its UDP dropped: $(grep -i 'data-channel' "$RVT_TMP/client1.log" | tail -2)"
+grep -q "may be blocked on the way; trying the next server" "$RVT_TMP/client1.log" ||
+	rvt_fail "the move to B was not said"
+ip netns exec "$S" nft delete table inet rvtudp
+kill -KILL "$B_PID"
+rvt_wait_for 30 "client back on A" rvt_nsx "$C1" ping -c 1 -W 1 10.99.0.1 || rvt_fail "not back on A"
 
 rvt_step "jittered backoff: 5 clients choose spread-out delays after their server dies"
 JIT_PIDS=()
