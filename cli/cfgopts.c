@@ -1014,7 +1014,7 @@ int rv_cli_dataplane(struct rv_dataplane **out, const struct rv_config *cfg, str
 	dc.offload_tun = cfg->offload_tun;
 	dc.offload_gso = cfg->offload_gso;
 	dc.offload_gro = cfg->offload_gro;
-	dc.offload_udp_coalesce = cfg->offload_udp_coalesce;
+	dc.udp_coalesce = (enum rv_config_coalesce)cfg->offload_udp_coalesce;
 	dc.zerocopy = (enum rv_config_zc)cfg->zerocopy;
 	dc.ecn_off = !cfg->ecn;
 	dc.aqm_off = cfg->aqm_target_us == 0;

@@ -494,7 +494,6 @@ BOOL_SETTER(offload_tun, offload_tun)
 BOOL_SETTER(offload_gso, offload_gso)
 BOOL_SETTER(offload_csum, offload_csum)
 BOOL_SETTER(offload_gro, offload_gro)
-BOOL_SETTER(offload_udp_coalesce, offload_udp_coalesce)
 BOOL_SETTER(ecn, ecn)
 BOOL_SETTER(balance_workers, balance_workers)
 BOOL_SETTER(seccomp, seccomp)
@@ -966,21 +965,36 @@ static int set_client_to_client(struct rv_config *c, const char *v, char *why, s
 	return parse_word(&c->client_to_client, names, v, why, wl);
 }
 
-/* yes and no are any boolean, as when the key was one. */
-static int set_pin_workers(struct rv_config *c, const char *v, char *why, size_t wl)
+/* parse_auto_bool: auto, or yes and no as any boolean (both keys were
+ * booleans once); the enums of such keys are AUTO, YES, NO in that order. */
+_Static_assert(RV_CONFIG_PIN_AUTO == 0 && RV_CONFIG_PIN_YES == 1 && RV_CONFIG_PIN_NO == 2 &&
+		       RV_CONFIG_COALESCE_AUTO == 0 && RV_CONFIG_COALESCE_YES == 1 &&
+		       RV_CONFIG_COALESCE_NO == 2,
+	       "auto|yes|no enums");
+static int parse_auto_bool(uint8_t *out, const char *v, char *why, size_t wl)
 {
-	bool pin;
+	bool on;
 
 	if (!strcmp(v, "auto")) {
-		c->pin_workers = RV_CONFIG_PIN_AUTO;
+		*out = 0;
 		return 0;
 	}
-	if (parse_bool(v, &pin, why, wl)) {
+	if (parse_bool(v, &on, why, wl)) {
 		snprintf(why, wl, "'%s' is not one of auto|yes|no", v);
 		return -EINVAL;
 	}
-	c->pin_workers = pin ? RV_CONFIG_PIN_YES : RV_CONFIG_PIN_NO;
+	*out = on ? 1 : 2;
 	return 0;
+}
+
+static int set_pin_workers(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	return parse_auto_bool(&c->pin_workers, v, why, wl);
+}
+
+static int set_offload_udp_coalesce(struct rv_config *c, const char *v, char *why, size_t wl)
+{
+	return parse_auto_bool(&c->offload_udp_coalesce, v, why, wl);
 }
 
 static int set_zerocopy(struct rv_config *c, const char *v, char *why, size_t wl)

@@ -116,6 +116,14 @@ enum rv_config_pin {
 	RV_CONFIG_PIN_NO,
 };
 
+/* offload_udp_coalesce: which runs of UDP datagrams of one flow are written
+ * to the TUN as one USO superframe (README, "UDP coalescing"). */
+enum rv_config_coalesce {
+	RV_CONFIG_COALESCE_AUTO = 0, /* small datagrams only (RV_GRO_UDP_AUTO_MAX) */
+	RV_CONFIG_COALESCE_YES,
+	RV_CONFIG_COALESCE_NO,
+};
+
 /* zerocopy: how UDP sends are made (see README "Zero copy"). */
 enum rv_config_zc {
 	RV_CONFIG_ZC_AUTO = 0,
@@ -150,7 +158,8 @@ struct rv_config {
 	int worker_nice;	  /* setpriority value of the workers, -20..19 */
 	unsigned worker_rtprio;	  /* SCHED_FIFO priority of the workers, 0 = none */
 	unsigned worker_slice_us; /* EEVDF slice the workers request, 0 = default */
-	bool offload_tun, offload_gso, offload_gro, offload_csum, offload_udp_coalesce;
+	bool offload_tun, offload_gso, offload_gro, offload_csum;
+	uint8_t offload_udp_coalesce; /* enum rv_config_coalesce */
 	bool ecn;		  /* the inner ECN field on the outer header and back (RFC 6040) */
 	unsigned aqm_target_us;	  /* CoDel on the UDP receive queues; 0: off */
 	unsigned aqm_interval_us; /* CoDel's interval */

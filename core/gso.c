@@ -546,12 +546,12 @@ static bool parse_gro_seg(struct gro_seg *t, const uint8_t *p, size_t len, bool 
 	return true;
 }
 
-bool rv_gro_start(struct rv_gro *g, const uint8_t *pkt, size_t len, bool udp)
+bool rv_gro_start(struct rv_gro *g, const uint8_t *pkt, size_t len, size_t udp_max)
 {
 	struct gro_seg t;
 
 	memset(g, 0, sizeof(*g));
-	if (!parse_gro_seg(&t, pkt, len, udp) || len > RV_GRO_MAX_LEN) {
+	if (!parse_gro_seg(&t, pkt, len, len <= udp_max) || len > RV_GRO_MAX_LEN) {
 		return false;
 	}
 	g->head = pkt;

@@ -25,8 +25,9 @@
  *                 (replaced, kicked, revoked, rate_limited, reconfigured,
  *                 timed_out, protocol_errors, expired and untrusted count
  *                 sessions ended: a connection ended before it had one,
- *                 waiting for its HELLO, is in none; refused_* count
- *                 refusals, which have none)
+ *                 waiting for its HELLO, is in none, except protocol_errors,
+ *                 which counts those too; refused_* count refusals, which
+ *                 have none)
  *     "pools": { "v4_in_use": N, "v4_size": N, "v6_in_use": N, "v6_size": N },  (server)
  *     "qsbr_pending": N, "demux_entries": N,
  *     "tun_lanes": N|null,                                 (server)

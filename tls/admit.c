@@ -608,11 +608,26 @@ static void server_progressed(struct rv_loop *l, struct rv_chan *c)
  * (round-fourteen tester 68). Its TLS handshake is counted (ok), and the
  * log says why it closed. Refusals (server full, no address) are counted
  * as such, and have no session by nature. */
+/* refused_for_protocol: did the server end |c| for what the client sent
+ * (a malformed or unexpected message, a HELLO it cannot serve, a failed key
+ * exchange)? */
+static bool refused_for_protocol(const struct rv_chan *c)
+{
+	unsigned code = rv_ctl_peer_sent_code(c->ctl);
+
+	return code == RV_CTL_CODE_PROTOCOL || code == RV_CTL_CODE_VERSION ||
+	       code == RV_CTL_CODE_KEY;
+}
+
 static void count_end(struct rv_server_side *s, struct rv_chan *c)
 {
 	unsigned code = rv_ctl_peer_sent_code(c->ctl);
 
-	if (code == RV_CTL_CODE_FULL || code == RV_CTL_CODE_NO_ADDRESS) {
+	/* A protocol error before the session counts too: a client refused
+	 * at its HELLO (a cipher it cannot use) left no trace in any count
+	 * (round-twenty-one tester 94). */
+	if (code == RV_CTL_CODE_FULL || code == RV_CTL_CODE_NO_ADDRESS ||
+	    (refused_for_protocol(c) && !rv_ctl_peer_session(c->ctl))) {
 		s->ended[code]++;
 	} else if (!rv_ctl_peer_session(c->ctl)) {
 		return;
@@ -666,7 +681,17 @@ static void server_closing(struct rv_loop *l, struct rv_chan *c)
 		return;
 	}
 	/* One that never had a session says so: the log is the only record
-	 * of it (count_end; round-fourteen tester 69). */
+	 * of it (count_end; round-fourteen tester 69). The server's verdict
+	 * on what the client sent is a failure, said at warn whatever the
+	 * name's connects-and-leaves limit (a client refused at every HELLO
+	 * was said once in 30 s, at info: round-twenty-one tester 94). */
+	if (refused_for_protocol(c)) {
+		rv_warnx_rl("client %s (%s): disconnected: %s; %s", c->name, c->peer_str,
+			    c->reason[0] ? c->reason : rv_ctl_peer_reason(c->ctl),
+			    rv_ctl_peer_session(c->ctl) ? "session, keys and address released"
+							: "it had no session yet");
+		return;
+	}
 	rv_conn_info(c->quiet, "client %s (%s): disconnected: %s; %s", c->name, c->peer_str,
 		     c->reason[0] ? c->reason : rv_ctl_peer_reason(c->ctl),
 		     rv_ctl_peer_session(c->ctl) ? "session, keys and address released"

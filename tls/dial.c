@@ -772,7 +772,10 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 	 * this one lived, so another process or host holds it too. Coming
 	 * straight back would take it back, and the two would take turns
 	 * several times a second for ever; like a kick, wait the longest. */
-	bool kicked = code == RV_CTL_CODE_KICKED;
+	/* A kick ends a session: one before there was any counts as a failed
+	 * attempt (a server that kicked at every HELLO kept a client with
+	 * --max-attempts going for ever: round-twenty-one tester 94). */
+	bool kicked = code == RV_CTL_CODE_KICKED && reached_running;
 	bool replaced = code == RV_CTL_CODE_REPLACED;
 	/* This end presents its previous certificate: a renewal waits in its
 	 * files (not a file it only cannot open, unchanged). */

@@ -26,6 +26,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/demux.h"
+#include "core/gso.h"
 #include "core/log.h"
 #include "uring/compat.h"
 #include "uring/internal.h"
@@ -609,6 +610,7 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 	struct rv_dataplane *dp;
 	unsigned mtu = cfg->mtu ? cfg->mtu : RV_DEFAULT_MTU;
 	bool vnet = cfg->offload_tun, pin, small;
+	char coalesce[16];
 	int cpus[RV_MAX_WORKERS];
 	unsigned ncpus;
 	int ret;
@@ -676,9 +678,13 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 		}
 		/* A kernel that takes TUN_F_USO* (6.2) also takes GSO_UDP_L4
 		 * superframes written to the TUN; an older one refuses them. */
-		w->uso = vnet && cfg->offload_udp_coalesce &&
-			 (dp->tun_offload_flags & (TUN_F_USO4 | TUN_F_USO6)) ==
-				 (TUN_F_USO4 | TUN_F_USO6);
+		if (vnet && (dp->tun_offload_flags & (TUN_F_USO4 | TUN_F_USO6)) ==
+				    (TUN_F_USO4 | TUN_F_USO6)) {
+			w->uso_max = cfg->udp_coalesce == RV_CONFIG_COALESCE_YES ? RV_GRO_MAX_LEN
+				     : cfg->udp_coalesce == RV_CONFIG_COALESCE_AUTO
+					     ? RV_GRO_UDP_AUTO_MAX
+					     : 0;
+		}
 	}
 	dp->lanes = 1;
 	dp->tun_small = cfg->steer_by_index && open_small_tun_queues(dp, vnet);
@@ -807,6 +813,13 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 		stop_workers(dp);
 		goto err_free;
 	}
+	if (dp->workers[0]->uso_max == RV_GRO_MAX_LEN) {
+		snprintf(coalesce, sizeof(coalesce), "on");
+	} else if (dp->workers[0]->uso_max != 0) {
+		snprintf(coalesce, sizeof(coalesce), "auto(<=%u)", dp->workers[0]->uso_max);
+	} else {
+		snprintf(coalesce, sizeof(coalesce), "off");
+	}
 	rv_info("data plane: %u workers%s on %s, UDP port %u, MTU %u, offloads tun=%s(0x%x) "
 		"gso=%s gro=%s udp-coalesce=%s, zero-copy sends %s%s, client_to_client %s",
 		dp->num_workers,
@@ -814,8 +827,7 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 		: dp->num_workers == ncpus ? " (pinned, one per CPU)"
 					   : " (pinned)",
 		dp->tun_name, dp->port, mtu, vnet ? "on" : "off", dp->tun_offload_flags,
-		dp->started_gso ? "on" : "off", dp->started_gro ? "on" : "off",
-		dp->workers[0]->uso ? "on" : "off",
+		dp->started_gso ? "on" : "off", dp->started_gro ? "on" : "off", coalesce,
 		!dp->started_zc			     ? "off"
 		: cfg->zerocopy == RV_CONFIG_ZC_AUTO ? "auto"
 						     : "on",

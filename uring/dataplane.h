@@ -45,8 +45,8 @@ struct rv_dataplane_config {
 	bool offload_tun;		/* IFF_VNET_HDR + TUNSETOFFLOAD (TSO/csum) */
 	bool offload_gso;		/* UDP_SEGMENT on send */
 	bool offload_gro;		/* UDP_GRO on receive */
-	bool offload_udp_coalesce;	/* UDP runs written to the TUN as USO superframes */
-	unsigned bufs_per_worker;	/* 0: default */
+	enum rv_config_coalesce udp_coalesce; /* UDP runs written to the TUN as USO superframes */
+	unsigned bufs_per_worker;	      /* 0: default */
 	/* Queue bounds (0: the defaults below). */
 	unsigned udp_rcvbuf;		     /* bytes of socket receive queue per worker */
 	bool aqm_off;			     /* no CoDel on the UDP receive queues */

@@ -194,12 +194,13 @@ struct rv_worker {
 	atomic_bool stop;
 
 	/* Feature state (a kernel refusal turns one off, logged once). */
-	bool vnet;    /* TUN reads/writes carry a virtio_net_hdr */
-	bool uso;     /* the TUN takes USO superframes: UDP coalesces on write */
-	bool gso;     /* UDP_SEGMENT on send */
-	bool gro;     /* UDP_GRO on receive */
-	bool ecn;     /* ECN through the tunnel (RFC 6040) */
-	bool pktinfo; /* server: receives say their local address, sends leave from it */
+	bool vnet;	  /* TUN reads/writes carry a virtio_net_hdr */
+	uint16_t uso_max; /* the largest UDP datagram (IP length) coalesced on the
+			   * TUN write, as a USO superframe; 0: none */
+	bool gso;	  /* UDP_SEGMENT on send */
+	bool gro;	  /* UDP_GRO on receive */
+	bool ecn;	  /* ECN through the tunnel (RFC 6040) */
+	bool pktinfo;	  /* server: receives say their local address, sends leave from it */
 	bool udp_v6;
 	unsigned mtu;
 	unsigned rx_mtu; /* cfg.rx_mtu: sizes the UDP receive buffers without GRO */

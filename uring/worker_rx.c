@@ -404,7 +404,7 @@ static void write_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from,
 			continue;
 		}
 		if (!w->vnet || !rv_gro_csum_ok(rx[k].buf, rx[k].len, rx[k].csum_start != 0) ||
-		    !rv_gro_start(&g, rx[k].buf, rx[k].len, w->uso)) {
+		    !rv_gro_start(&g, rx[k].buf, rx[k].len, w->uso_max)) {
 			write_single(w, &rx[k]);
 			k++;
 			continue;

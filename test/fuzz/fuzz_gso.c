@@ -410,7 +410,7 @@ static void fuzz_gro(const struct pkts *k, bool udp)
 		struct rv_gro g;
 		size_t m;
 
-		if (!rv_gro_start(&g, k->p[i], k->len[i], udp)) {
+		if (!rv_gro_start(&g, k->p[i], k->len[i], udp ? RV_GRO_MAX_LEN : 0)) {
 			check(g.num == 0);
 			i++;
 			continue;

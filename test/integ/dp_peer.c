@@ -585,7 +585,8 @@ int main(int argc, char **argv)
 		cfg.offload_tun = strstr(off, "tun") != NULL;
 		cfg.offload_gso = strstr(off, "gso") != NULL;
 		cfg.offload_gro = strstr(off, "gro") != NULL;
-		cfg.offload_udp_coalesce = !o.no_udp_coalesce;
+		cfg.udp_coalesce =
+			o.no_udp_coalesce ? RV_CONFIG_COALESCE_NO : RV_CONFIG_COALESCE_YES;
 	}
 	if (o.zerocopy != NULL) {
 		cfg.zerocopy = !strcmp(o.zerocopy, "on")    ? RV_CONFIG_ZC_ON

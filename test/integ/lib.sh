@@ -402,7 +402,8 @@ rvt_tcp_send_bg() {
 # a coalescing receiver fails the check).
 RVT_PY_UDP_SINK='
 import socket, sys
-seg = bytes((i * 7 + 1000) & 0xff for i in range(1000))
+size = int(sys.argv[3]) if len(sys.argv) > 3 else 1000
+seg = bytes((i * 7 + 1000) & 0xff for i in range(size))
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], int(sys.argv[2]))); s.settimeout(2.0)
 n = 0
@@ -410,7 +411,7 @@ per = [0] * 8
 try:
     while True:
         d = s.recv(2048); n += 1
-        if len(d) == 1000 and d[0] < 8 and d[1:] == seg[1:]:
+        if len(d) == size and d[0] < 8 and d[1:] == seg[1:]:
             per[d[0]] += 1
 except socket.timeout:
     pass
@@ -418,15 +419,17 @@ print("udp received=%d intact=%d each=%s" % (n, sum(per), ",".join(map(str, per)
 '
 RVT_PY_UDP_GSO_SEND='
 import socket, sys, time
+size = int(sys.argv[3]) if len(sys.argv) > 3 else 1000
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_UDP, 103, 1000)  # UDP_SEGMENT
-seg = bytes((i * 7 + 1000) & 0xff for i in range(1000))
+s.setsockopt(socket.SOL_UDP, 103, size)  # UDP_SEGMENT
+seg = bytes((i * 7 + 1000) & 0xff for i in range(size))
 frame = b"".join(bytes([k]) + seg[1:] for k in range(8))
 for _ in range(100):
     s.sendto(frame, (sys.argv[1], int(sys.argv[2]))); time.sleep(0.002)
 '
 
-# rvt_udp_gso NS_FROM NS_TO ADDR PORT: 800 datagrams of 1000 bytes from
+# rvt_udp_gso NS_FROM NS_TO ADDR PORT: 800 datagrams of 1000 bytes (or
+# RVT_UDP_SEG) from
 # NS_FROM to ADDR:PORT in NS_TO, sent as 100 UDP_SEGMENT superframes of 8
 # (the sender's TUN hands each over whole), each segment carrying its place
 # in the superframe. Prints "received=N intact=M each=C0,...,C7". Fails
@@ -441,10 +444,10 @@ rvt_udp_gso() {
 	# and a lost place needs 100 to show: a second round is kept for a
 	# machine busier still.
 	for try in 1 2; do
-		rvt_bg "$2" "udp-sink-$4" python3 -c "$RVT_PY_UDP_SINK" "$3" "$4"
+		rvt_bg "$2" "udp-sink-$4" python3 -c "$RVT_PY_UDP_SINK" "$3" "$4" "${RVT_UDP_SEG:-1000}"
 		sink=$RVT_LAST_PID
 		sleep 0.3
-		rvt_nsx "$1" python3 -c "$RVT_PY_UDP_GSO_SEND" "$3" "$4" ||
+		rvt_nsx "$1" python3 -c "$RVT_PY_UDP_GSO_SEND" "$3" "$4" "${RVT_UDP_SEG:-1000}" ||
 			{ echo "UDP GSO sender failed" >&2; return 1; }
 		wait "$sink" || { echo "UDP sink failed" >&2; return 1; }
 		out=$(grep -o 'received=[0-9]* intact=[0-9]* each=[0-9,]*' "$RVT_TMP/udp-sink-$4.log") ||

@@ -369,6 +369,12 @@ fake_case bye-rate 18 end_early FAKE_END=goodbye FAKE_CODE=12
 fake_case bye-revoked 6 end_early FAKE_END=goodbye FAKE_CODE=11
 fake_case bye-full 17 end_early FAKE_END=goodbye FAKE_CODE=9
 fake_case bye-shutdown 15 end_early FAKE_END=goodbye FAKE_CODE=5
+# Kicked, or dropped at a reload, before there was a session: failed
+# attempts, exit 15 as a shutdown (a kick before the session was forgiven:
+# the client reconnected for ever under --max-attempts: round-twenty-one
+# tester 94).
+fake_case bye-kicked 15 end_early FAKE_END=goodbye FAKE_CODE=10
+fake_case err-reconfig 15 end_early FAKE_END=error FAKE_CODE=13
 # Replaced before the session ran, every time: failed attempts (it waited the
 # longest backoff for ever, --max-attempts never ended it: round-seven tester
 # 38), each after reconnect_max; so is a session replaced 0.1 s after it came up.

@@ -4,11 +4,13 @@
 #   kernel    (IP forwarding on in the server namespace) client1 reaches
 #             client2 through the server's TUN; nothing is forwarded inside
 #             the data plane. Then again with the server's
-#             offload_udp_coalesce = yes (the CLI's key, off by default):
+#             offload_udp_coalesce = yes (the CLI's key, auto by default):
 #             UDP_SEGMENT datagrams client1 -> client2 are joined into USO
 #             superframes on the server's TUN write, its kernel routes them
 #             back out of that TUN whole, and the server must cut them
-#             again: client2 gets each datagram of its size and bytes.
+#             again: client2 gets each datagram of its size and bytes. With
+#             the default (auto), datagrams of 500 bytes are joined so and
+#             datagrams of 1000 are not.
 #   internal  (IP forwarding OFF) client1 reaches client2 (ping v4/v6, an
 #             8 MiB TCP transfer compared byte for byte) without the packets
 #             touching the server's TUN: c2c_forwarded counts them and the
@@ -185,6 +187,21 @@ udp=$(rvt_udp_gso "$C1" "$C2" "$A2" 5003) || rvt_fail "UDP GSO datagrams: ${udp:
 g1=$(total tun_gro_udp)
 rvt_log "client1 -> client2: sent 800 datagrams, $udp; the server wrote $((g1 - g0)) inside USO superframes"
 [ $((g1 - g0)) -gt 0 ] || rvt_fail "the server coalesced no UDP datagram"
+stop_all
+
+rvt_step "kernel, offload_udp_coalesce = auto (the default): small datagrams joined, large ones not"
+start_all kernel 1
+grep -q 'udp-coalesce=auto(<=576)' "$RVT_TMP/server.log" ||
+	rvt_fail "the server's default is not auto: $(grep 'data plane:' "$RVT_TMP/server.log")"
+g0=$(total tun_gro_udp)
+udp=$(RVT_UDP_SEG=500 rvt_udp_gso "$C1" "$C2" "$A2" 5003) || rvt_fail "500-byte UDP GSO datagrams: ${udp:-no result}"
+g1=$(total tun_gro_udp)
+rvt_log "500 bytes: $udp; the server wrote $((g1 - g0)) inside USO superframes"
+[ $((g1 - g0)) -gt 0 ] || rvt_fail "the server coalesced no 500-byte datagram"
+udp=$(rvt_udp_gso "$C1" "$C2" "$A2" 5003) || rvt_fail "1000-byte UDP GSO datagrams: ${udp:-no result}"
+g2=$(total tun_gro_udp)
+rvt_log "1000 bytes: $udp; the server wrote $((g2 - g1)) inside USO superframes"
+[ $((g2 - g1)) = 0 ] || rvt_fail "the server coalesced $((g2 - g1)) datagrams of 1000 bytes (auto: up to 576)"
 stop_all
 
 rvt_step "internal: session to session inside the data plane (IP forwarding off)"

@@ -26,7 +26,9 @@
 #      comes back with the new one (round-fourteen tester 66); a session
 #      of a client that cannot use chacha20-poly1305 (client3, a probe whose
 #      HELLO lacks the capability, as an older client's) is said apart: a
-#      kick would lock it out; a reload that sets the cipher back and
+#      kick would lock it out, and a client that cannot is refused at each
+#      HELLO, every refusal said at warn and counted as a protocol error
+#      (round-twenty-one tester 94); a reload that sets the cipher back and
 #      revokes client1 does not count client1 among the sessions that keep
 #      another, and a second connection of client1 waiting for its HELLO
 #      is closed but not counted as a session ended, nor exported twice by
@@ -47,7 +49,7 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
 
-ctl_init 3
+ctl_init 4
 ctl_client_ns c1 1
 ctl_client_ns c2 2
 C1=$(rvt_ns_name c1)
@@ -363,6 +365,18 @@ for i in 1 2 3; do
 	[ "$(ctl_field "session name=client$i" cipher)" = aes-256-gcm ] ||
 		rvt_fail "client$i's running session does not show the cipher it keeps"
 done
+# A new client that cannot use it (client4, the probe) is refused at each
+# HELLO: six were said at info, then one in 30 s, and none was counted
+# anywhere (round-twenty-one tester 94).
+PE=$(ctl_field server protocol_errors)
+L0=$(wc -l <"$SLOG")
+rvt_nsx "$C1" "$PROBE" cycles 10.88.1.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test "$PKI/client4.crt" \
+	"$PKI/client4.key" 8 >/dev/null 2>&1
+pe_is() { [ "$(ctl_field server protocol_errors)" = "$1" ]; }
+rvt_wait_for 5 "8 protocol errors more" pe_is $((PE + 8)) ||
+	rvt_fail "the refusals are not counted: protocol_errors $(ctl_field server protocol_errors), was $PE"
+N=$(tail -n +$((L0 + 1)) "$SLOG" | grep -c "warn: client client4 .*: disconnected: server uses chacha20-poly1305, client cannot; it had no session yet")
+[ "$N" = 8 ] || rvt_fail "$N of 8 refusals said at warn: $(tail -n +$((L0 + 1)) "$SLOG" | grep client4 | head -12)"
 "$RV_BIN" status --json -s "$SRV_SOCK" | python3 -c '
 import json, sys
 st = json.load(sys.stdin)

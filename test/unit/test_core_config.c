@@ -77,7 +77,7 @@ Test(config, server_file)
 	cr_assert_not(cfg.offload_gso);
 	cr_assert(cfg.offload_gro);
 	cr_assert_not(cfg.offload_csum);
-	cr_assert(cfg.offload_udp_coalesce);
+	cr_assert_eq(cfg.offload_udp_coalesce, RV_CONFIG_COALESCE_YES);
 	cr_assert_eq(cfg.log_level, RV_LOG_DEBUG);
 	cr_assert_eq(cfg.mtu, 1380);
 }
@@ -692,12 +692,13 @@ Test(config_keys, table_is_consistent)
 	}
 }
 
-/* pin_workers was a boolean: every boolean spelling still means yes or no. */
-Test(config, pin_workers_auto_or_any_boolean)
+/* pin_workers and offload_udp_coalesce were booleans: every boolean
+ * spelling still means yes or no. */
+Test(config, auto_or_any_boolean)
 {
 	static const struct {
 		const char *v;
-		enum rv_config_pin want;
+		uint8_t want; /* enum rv_config_pin and rv_config_coalesce alike */
 	} ok[] = {
 		{ "auto", RV_CONFIG_PIN_AUTO }, { "yes", RV_CONFIG_PIN_YES },
 		{ "on", RV_CONFIG_PIN_YES },	{ "true", RV_CONFIG_PIN_YES },
@@ -706,11 +707,20 @@ Test(config, pin_workers_auto_or_any_boolean)
 	};
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		cr_assert_eq(parse(RV_CONFIG_SERVER, "pin_workers = no\n"), 0, "%s", err);
+		cr_assert_eq(parse(RV_CONFIG_SERVER,
+				   "pin_workers = no\noffload_udp_coalesce = no\n"),
+			     0, "%s", err);
 		cr_assert_eq(rv_config_set(&cfg, NULL, "pin_workers", ok[i].v, err, sizeof(err)), 0,
 			     "pin_workers = %s: %s", ok[i].v, err);
 		cr_assert_eq(cfg.pin_workers, ok[i].want, "pin_workers = %s", ok[i].v);
+		cr_assert_eq(rv_config_set(&cfg, NULL, "offload_udp_coalesce", ok[i].v, err,
+					   sizeof(err)),
+			     0, "offload_udp_coalesce = %s: %s", ok[i].v, err);
+		cr_assert_eq(cfg.offload_udp_coalesce, ok[i].want, "offload_udp_coalesce = %s",
+			     ok[i].v);
 	}
+	cr_assert_neq(parse(RV_CONFIG_SERVER, "offload_udp_coalesce = small\n"), 0);
+	cr_assert(strstr(err, "not one of auto|yes|no"), "%s", err);
 }
 
 Test(config_keys, defaults_come_from_the_table)
@@ -724,7 +734,8 @@ Test(config_keys, defaults_come_from_the_table)
 	cr_assert_str_eq(cfg.tun, "rv0");
 	cr_assert(cfg.offload_gro);
 	cr_assert(cfg.offload_csum, "partial checksums by default");
-	cr_assert_not(cfg.offload_udp_coalesce, "UDP written datagram by datagram by default");
+	cr_assert_eq(cfg.offload_udp_coalesce, RV_CONFIG_COALESCE_AUTO,
+		     "small UDP datagrams coalesced by default");
 	cr_assert_eq(cfg.cipher, RV_AEAD_AES256GCM);
 	cr_assert_not(rv_config_given(&cfg, rv_config_key_find("listen")));
 	rv_config_defaults(&cfg, RV_CONFIG_CLIENT);

@@ -343,9 +343,9 @@ static void roundtrip(bool v6, uint8_t proto, size_t payload, uint16_t mss)
 	}
 	cr_assert_eq(rv_gso_segment(out, lens, &n, RV_GSO_MAX_SEGS, 1500, sframe, len, &vh),
 		     RV_GSO_OK);
-	cr_assert_not(rv_gro_start(&g, out[0], lens[0], false) && udp,
+	cr_assert_not(rv_gro_start(&g, out[0], lens[0], 0) && udp,
 		      "UDP coalesces only where the TUN takes USO");
-	cr_assert(rv_gro_start(&g, out[0], lens[0], true));
+	cr_assert(rv_gro_start(&g, out[0], lens[0], RV_GRO_MAX_LEN));
 	cr_assert_eq(g.udp, udp);
 	mlen = 0;
 	memcpy(merged, out[0] + hl + l4h, lens[0] - hl - l4h);
@@ -440,7 +440,7 @@ static void assert_mutations_refused(const uint8_t *a, size_t la, const uint8_t 
 	for (size_t m = 0; m < n; m++) {
 		memcpy(c, b, lb);
 		c[muts[m].off] = muts[m].val;
-		cr_assert(rv_gro_start(&g, a, la, true));
+		cr_assert(rv_gro_start(&g, a, la, RV_GRO_MAX_LEN));
 		cr_assert_not(rv_gro_append(&g, c, lb, &p, &pl), "mutated %s", muts[m].what);
 	}
 }
@@ -456,17 +456,25 @@ Test(gro, refuses)
 	/* 1 SYN cannot start a run; 2 no payload; 3 UDP, unless the TUN
 	 * takes USO. */
 	la = build(a, false, 6, 100, 0x12);
-	cr_assert_not(rv_gro_start(&g, a, la, true));
+	cr_assert_not(rv_gro_start(&g, a, la, RV_GRO_MAX_LEN));
 	la = build(a, false, 6, 0, 0x10);
-	cr_assert_not(rv_gro_start(&g, a, la, true));
+	cr_assert_not(rv_gro_start(&g, a, la, RV_GRO_MAX_LEN));
 	la = build(a, false, 17, 100, 0);
-	cr_assert_not(rv_gro_start(&g, a, la, false));
-	cr_assert(rv_gro_start(&g, a, la, true));
+	cr_assert_not(rv_gro_start(&g, a, la, 0));
+	cr_assert(rv_gro_start(&g, a, la, RV_GRO_MAX_LEN));
+	/* offload_udp_coalesce = auto: small datagrams only, by IP length. */
+	cr_assert(rv_gro_start(&g, a, la, RV_GRO_UDP_AUTO_MAX));
+	cr_assert(rv_gro_start(&g, a, la, la), "a datagram of the limit's length");
+	cr_assert_not(rv_gro_start(&g, a, la, la - 1), "one byte over the limit");
+	la = build(a, false, 17, RV_GRO_UDP_AUTO_MAX, 0);
+	cr_assert_not(rv_gro_start(&g, a, la, RV_GRO_UDP_AUTO_MAX));
+	la = build(a, false, 6, RV_GRO_UDP_AUTO_MAX + 500, 0x10);
+	cr_assert(rv_gro_start(&g, a, la, 0), "TCP whatever the UDP limit");
 
 	/* 4 out of sequence */
 	la = build(a, false, 6, 1000, 0x10);
 	lb = build(b, false, 6, 1000, 0x10);
-	cr_assert(rv_gro_start(&g, a, la, true));
+	cr_assert(rv_gro_start(&g, a, la, RV_GRO_MAX_LEN));
 	cr_assert_not(rv_gro_append(&g, b, lb, &p, &pl), "same seq twice");
 	/* 5 in sequence -> ok */
 	uint32_t seq = 0xfefff000u + 1000;
@@ -498,11 +506,11 @@ Test(gro, refuses)
 	b[25] = (uint8_t)(seq >> 16);
 	b[26] = (uint8_t)(seq >> 8);
 	b[27] = (uint8_t)seq;
-	cr_assert(rv_gro_start(&g3, a, la, true));
+	cr_assert(rv_gro_start(&g3, a, la, RV_GRO_MAX_LEN));
 	cr_assert(rv_gro_append(&g3, b, ls, &p, &pl));
 	cr_assert(g3.closed);
 	la = build(a, false, 6, 1000, 0x18);
-	cr_assert(rv_gro_start(&g3, a, la, true));
+	cr_assert(rv_gro_start(&g3, a, la, RV_GRO_MAX_LEN));
 	cr_assert(g3.closed);
 	cr_assert_not(rv_gro_append(&g3, b, ls, &p, &pl));
 	/* 12 a segment longer than the first */
@@ -513,7 +521,7 @@ Test(gro, refuses)
 	b[25] = (uint8_t)(seq >> 16);
 	b[26] = (uint8_t)(seq >> 8);
 	b[27] = (uint8_t)seq;
-	cr_assert(rv_gro_start(&g3, a, la, true));
+	cr_assert(rv_gro_start(&g3, a, la, RV_GRO_MAX_LEN));
 	cr_assert_not(rv_gro_append(&g3, b, lb, &p, &pl));
 }
 
@@ -527,27 +535,27 @@ Test(gro, refuses_udp)
 	/* Cannot start: no payload; a fragment (MF, or an offset); a UDP
 	 * length that disagrees with the IP length (either way). */
 	la = build(a, false, 17, 0, 0);
-	cr_assert_not(rv_gro_start(&g, a, la, true));
+	cr_assert_not(rv_gro_start(&g, a, la, RV_GRO_MAX_LEN));
 	la = build(a, false, 17, 100, 0);
 	a[6] = 0x20;
-	cr_assert_not(rv_gro_start(&g, a, la, true), "MF");
+	cr_assert_not(rv_gro_start(&g, a, la, RV_GRO_MAX_LEN), "MF");
 	a[6] = 0x00;
 	a[7] = 0x10;
-	cr_assert_not(rv_gro_start(&g, a, la, true), "fragment offset");
+	cr_assert_not(rv_gro_start(&g, a, la, RV_GRO_MAX_LEN), "fragment offset");
 	la = build(a, false, 17, 100, 0);
 	a[20 + 5] -= 1;
-	cr_assert_not(rv_gro_start(&g, a, la, true), "UDP length short of the IP length");
+	cr_assert_not(rv_gro_start(&g, a, la, RV_GRO_MAX_LEN), "UDP length short of the IP length");
 	a[20 + 5] += 2;
-	cr_assert_not(rv_gro_start(&g, a, la, true), "UDP length beyond the IP length");
+	cr_assert_not(rv_gro_start(&g, a, la, RV_GRO_MAX_LEN), "UDP length beyond the IP length");
 	la = build(a, true, 17, 100, 0);
 	a[40 + 5] -= 1;
-	cr_assert_not(rv_gro_start(&g, a, la, true), "IPv6: UDP length");
+	cr_assert_not(rv_gro_start(&g, a, la, RV_GRO_MAX_LEN), "IPv6: UDP length");
 
 	/* Does not continue the flow: other ports, addresses, TTL, TOS, DF,
 	 * a TCP segment, a longer datagram, an IPv6 one. */
 	la = build(a, false, 17, 1000, 0);
 	lb = build(b, false, 17, 1000, 0);
-	cr_assert(rv_gro_start(&g, a, la, true));
+	cr_assert(rv_gro_start(&g, a, la, RV_GRO_MAX_LEN));
 	cr_assert(rv_gro_append(&g, b, lb, &p, &pl));
 	cr_assert_eq(pl, 1000);
 	cr_assert(p == b + 28);
@@ -562,7 +570,7 @@ Test(gro, refuses_udp)
 	};
 	assert_mutations_refused(a, la, b, lb, muts, sizeof(muts) / sizeof(muts[0]));
 	lb = build(b, false, 6, 1000, 0x10);
-	cr_assert(rv_gro_start(&g, a, la, true));
+	cr_assert(rv_gro_start(&g, a, la, RV_GRO_MAX_LEN));
 	cr_assert_not(rv_gro_append(&g, b, lb, &p, &pl), "TCP after UDP");
 	lb = build(b, false, 17, 1001, 0);
 	cr_assert_not(rv_gro_append(&g, b, lb, &p, &pl), "longer datagram");
@@ -570,24 +578,24 @@ Test(gro, refuses_udp)
 	cr_assert_not(rv_gro_append(&g, b, lb, &p, &pl), "IPv6 after IPv4");
 	/* TCP run: a UDP datagram does not join it. */
 	lb = build(b, false, 6, 1000, 0x10);
-	cr_assert(rv_gro_start(&g, b, lb, true));
+	cr_assert(rv_gro_start(&g, b, lb, RV_GRO_MAX_LEN));
 	cr_assert_not(rv_gro_append(&g, a, la, &p, &pl), "UDP after TCP");
 
 	/* A shorter datagram closes the run; so does the segment limit. */
 	lb = build(b, false, 17, 999, 0);
-	cr_assert(rv_gro_start(&g, a, la, true));
+	cr_assert(rv_gro_start(&g, a, la, RV_GRO_MAX_LEN));
 	cr_assert(rv_gro_append(&g, b, lb, &p, &pl));
 	cr_assert(g.closed);
 	cr_assert_not(rv_gro_append(&g, a, la, &p, &pl));
 	la = build(a, false, 17, 64, 0);
-	cr_assert(rv_gro_start(&g, a, la, true));
+	cr_assert(rv_gro_start(&g, a, la, RV_GRO_MAX_LEN));
 	for (unsigned i = 1; i < RV_GRO_MAX_SEGS; i++) {
 		cr_assert(rv_gro_append(&g, a, la, &p, &pl), "datagram %u", i);
 	}
 	cr_assert_not(rv_gro_append(&g, a, la, &p, &pl), "past RV_GRO_MAX_SEGS");
 	/* And the 64 KiB limit of one superframe. */
 	la = build(a, false, 17, 1472, 0);
-	cr_assert(rv_gro_start(&g, a, la, true));
+	cr_assert(rv_gro_start(&g, a, la, RV_GRO_MAX_LEN));
 	unsigned n = 1;
 	while (rv_gro_append(&g, a, la, &p, &pl)) {
 		n++;
