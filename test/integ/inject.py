@@ -40,11 +40,14 @@ Run inside the namespace of the peer whose traffic is captured:
     "delivered later, from elsewhere").
 
   inject.py raw-burst --proto tcp|udp --src 10.99.0.2 --dst 10.99.0.1 \
-      --port 7777 [--bad] [--count 8] [--size 1000]
+      --port 7777 [--bad | --zero] [--count 8] [--size 1000]
     Sends COUNT back-to-back segments of SIZE random bytes from a raw socket
     (TCP ACKs in sequence, or UDP datagrams; IPv4 or IPv6 by the address),
     with a wrong L4 checksum when --bad: a broken sender, whose packets the
-    receiving kernel must drop.
+    receiving kernel must drop. --zero (UDP, SIZE even): a checksum field of
+    0 with the payload's last two bytes made so that the sum is right with
+    it (0 and 0xffff fold alike); IPv6 forbids a zero and its kernel drops
+    such a datagram.
 
   inject.py icmp-frag-needed --to 10.77.0.2 --quote-src 10.77.0.2 \
       --quote-sport 51820 --quote-dst 10.77.0.1 [--quote-dport 1] [--mtu 552]
@@ -249,6 +252,11 @@ def cmd_raw_burst(args):
             pseudo = src + dst + struct.pack("!IxxxB", len(l4), p)
         else:
             pseudo = src + dst + struct.pack("!xBH", p, len(l4))
+        if args.zero:
+            l4 = l4[:-2] + b"\0\0"
+            l4 = l4[:-2] + struct.pack("!H", csum(pseudo + l4))
+            out.append(l4)
+            continue
         c = csum(pseudo + l4) or 0xFFFF
         if args.bad:
             c ^= 0x5A5A
@@ -361,6 +369,7 @@ def main():
     r.add_argument("--dst", required=True)
     r.add_argument("--port", type=int, required=True)
     r.add_argument("--bad", action="store_true")
+    r.add_argument("--zero", action="store_true")
     r.add_argument("--count", type=int, default=8)
     r.add_argument("--size", type=int, default=1000)
     i = sub.add_parser("icmp-frag-needed")
