@@ -686,10 +686,13 @@ static void server_closing(struct rv_loop *l, struct rv_chan *c)
 	 * name's connects-and-leaves limit (a client refused at every HELLO
 	 * was said once in 30 s, at info: round-twenty-one tester 94). */
 	if (refused_for_protocol(c)) {
-		rv_warnx_rl("client %s (%s): disconnected: %s; %s", c->name, c->peer_str,
-			    c->reason[0] ? c->reason : rv_ctl_peer_reason(c->ctl),
-			    rv_ctl_peer_session(c->ctl) ? "session, keys and address released"
-							: "it had no session yet");
+		/* The shared limit only for a name that connects and leaves
+		 * often: one client's flood of refusals hid another's
+		 * (round-twenty-two tester 97). */
+		rv_warnx_rl_or(!c->quiet, "client %s (%s): disconnected: %s; %s", c->name,
+			       c->peer_str, c->reason[0] ? c->reason : rv_ctl_peer_reason(c->ctl),
+			       rv_ctl_peer_session(c->ctl) ? "session, keys and address released"
+							   : "it had no session yet");
 		return;
 	}
 	rv_conn_info(c->quiet, "client %s (%s): disconnected: %s; %s", c->name, c->peer_str,

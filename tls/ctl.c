@@ -419,6 +419,18 @@ static bool fails_over(const struct rv_ctl_peer *c)
 	return !c->key.is_server && c->env->cfg != NULL && c->env->cfg->num_servers > 1;
 }
 
+/* fail_over ends a client's session whose data channel went silent, for
+ * the next server of its list: said to the server with the reason (a
+ * GOODBYE said only "peer timed out" while the control connection
+ * lived: round-twenty-two tester 97). */
+static bool fail_over(struct rv_ctl_peer *c)
+{
+	c->data_failed = true;
+	(void)rv_ctl_close_with(c, RV_CTL_CODE_TIMEOUT,
+				"no data-channel datagram from the server: trying the next server");
+	return true;
+}
+
 /* data_watch: a session whose data channel stays silent towards this end
  * for the dead-peer timeout while its control connection lives has its UDP
  * path blocked (a firewall rule, a middlebox that lost the mapping). The
@@ -443,6 +455,15 @@ static bool data_watch(struct rv_ctl_peer *c, uint64_t now_ns)
 			}
 			c->data_silent_ns = 0;
 			tell_data_status(c, false, 0, now_ns);
+		} else if (fails_over(c)) {
+			/* A reload listed another server since the silence was
+			 * declared, which it only said then (the client stayed:
+			 * round-twenty-two tester 97). */
+			rv_warnx("no data-channel (UDP) datagram from the server for %u s, and the "
+				 "server list has another now: trying the next server",
+				 (unsigned)((now_ns - max_u64(rx, c->running_since_ns)) /
+					    RV_NSEC_PER_SEC));
+			return fail_over(c);
 		}
 		return false;
 	}
@@ -468,11 +489,7 @@ static bool data_watch(struct rv_ctl_peer *c, uint64_t now_ns)
 			 (unsigned)secs, rv_endpoint_str(&ep, a, sizeof(a)),
 			 fails_over(c) ? "trying the next server" : "the session stays up");
 		if (fails_over(c)) {
-			c->data_failed = true;
-			rv_ctl_peer_goodbye(c, RV_CTL_CODE_TIMEOUT,
-					    "no data-channel datagram from the server: trying the "
-					    "next server");
-			return true;
+			return fail_over(c);
 		}
 	}
 	c->data_silent_ns = now_ns;

@@ -201,13 +201,27 @@ static int take_one(struct rv_ctl_server *p, int family, const struct rv_ip_addr
 			return 0;
 		}
 		refused = ret;
-	} else if (env->leases) {
+	}
+	/* The name's own lease, also when the address asked back is refused:
+	 * a client that moved over from another server asks for that one's
+	 * address, and got a new one here at every move (round-twenty-two
+	 * tester 97). */
+	if (env->leases) {
 		struct rv_ip_addr mine[RV_LEASES_OF_MAX];
 		size_t n = rv_leases_of(env->leases, p->cn, family, now_ns, mine, RV_LEASES_OF_MAX);
 
 		for (size_t i = 0; i < n; i++) {
 			if (rv_ippool_alloc_specific(env->pool, &mine[i]) == 0) {
 				*out = mine[i];
+				if (refused) {
+					char b[64];
+
+					rv_info("client %s: asked for %s back, which is not its "
+						"lease "
+						"here: its lease %s",
+						p->cn, rv_ip_addr_str(prev, a, sizeof(a)),
+						rv_ip_addr_str(out, b, sizeof(b)));
+				}
 				return 0;
 			}
 		}

@@ -772,10 +772,8 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 	 * this one lived, so another process or host holds it too. Coming
 	 * straight back would take it back, and the two would take turns
 	 * several times a second for ever; like a kick, wait the longest. */
-	/* A kick ends a session: one before there was any counts as a failed
-	 * attempt (a server that kicked at every HELLO kept a client with
-	 * --max-attempts going for ever: round-twenty-one tester 94). */
-	bool kicked = code == RV_CTL_CODE_KICKED && reached_running;
+	/* An operator's kick: forgiven only for a session that ran (below). */
+	bool kicked = code == RV_CTL_CODE_KICKED;
 	bool replaced = code == RV_CTL_CODE_REPLACED;
 	/* This end presents its previous certificate: a renewal waits in its
 	 * files (not a file it only cannot open, unchanged). */
@@ -866,12 +864,19 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 		 * session ran. */
 		bool data_failed = c->ctl && rv_ctl_peer_data_failed(c->ctl);
 		bool stable = s->stable && !data_failed;
+		/* A kick of a session that ran STABLE_MS is forgiven; a sooner
+		 * one, or one before the session, is a failed attempt that waits
+		 * the longest backoff, as a replacement is (a server that kicked
+		 * at every HELLO, or 0.1 s after every start, kept
+		 * --max-attempts going for ever: round-twenty-one tester 94,
+		 * round-twenty-two tester 97). */
+		bool early_kick = kicked && !stable;
 
 		s->chan = NULL;
 		s->up = false;
 		s->stable = false;
 		rv_loop_disarm(l, &s->stable_timer);
-		if (reached_running && !stable && !kicked && !data_failed && !l->stopping) {
+		if (reached_running && !stable && !data_failed && !l->stopping) {
 			rv_info("the session lasted %.1f s, under %u s: counted as a failed "
 				"attempt",
 				(double)(l->now_ns - c->up_ns) / RV_NSEC_PER_SEC, STABLE_MS / 1000);
@@ -885,7 +890,7 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 			rv_loop_arm(l, &s->retry, on_next_addr, l->now_ns);
 			return;
 		}
-		schedule_retry(l, stable, fail, kicked, replaced);
+		schedule_retry(l, stable, fail, kicked && !early_kick, replaced || early_kick);
 	}
 }
 

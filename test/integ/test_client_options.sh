@@ -198,6 +198,8 @@ rvt_step "server A dies: the client fails over to B"
 kill -KILL "$A_PID"
 rvt_wait_for 30 "client on B" rvt_nsx "$C1" ping -c 1 -W 1 10.98.0.1 || rvt_fail "no failover to B"
 grep -q "connected to 10.88.1.1 (10.88.1.1:4533)" "$RVT_TMP/client1.log" || rvt_fail "client log: B"
+addr4() { ip -n "$C1" -4 -o addr show dev rvc | awk '{ print $4 }'; }
+B_ADDR=$(addr4)
 # B pushes no routes: the client removed A's.
 rvt_wait_for 5 "A's route gone" sh -c "! ip -n $C1 route show dev rvc | grep -q '^192.168.50.0/24'" ||
 	rvt_fail "stale route of A kept: $(ip -n "$C1" route show dev rvc)"
@@ -214,23 +216,56 @@ kill -KILL "$B_PID"
 rvt_wait_for 30 "client back on A" rvt_nsx "$C1" ping -c 1 -W 1 10.99.0.1 || rvt_fail "no failover back to A"
 
 rvt_step "UDP to A dropped while its TCP works: the client moves on to B"
+# drop_udp PORT: the server namespace drops UDP to PORT (that alone).
+drop_udp() {
+	ip netns exec "$S" nft delete table inet rvtudp 2>/dev/null
+	ip netns exec "$S" nft add table inet rvtudp &&
+		ip netns exec "$S" nft add chain inet rvtudp in '{ type filter hook input priority 0; }' &&
+		ip netns exec "$S" nft add rule inet rvtudp in udp dport "$1" drop || rvt_fail "nft"
+}
 # The control connection and its rekeys lived, so nothing ended the
 # session: the client stayed on A with no datagram either way, for ever,
 # and never tried B (round-twenty-one tester 95). With one server the
 # session stays up (test_accidents.sh).
 start_b
-ip netns exec "$S" nft -f - <<EON || rvt_fail "nft"
-table inet rvtudp {
-	chain in {
-		type filter hook input priority 0;
-		udp dport $DATA_PORT drop
-	}
-}
-EON
+drop_udp "$DATA_PORT"
 rvt_wait_for 30 "client on B" rvt_nsx "$C1" ping -c 1 -W 1 10.98.0.1 ||
 	rvt_fail "the client stayed on A with its UDP dropped: $(grep -i 'data-channel' "$RVT_TMP/client1.log" | tail -2)"
 grep -q "may be blocked on the way; trying the next server" "$RVT_TMP/client1.log" ||
 	rvt_fail "the move to B was not said"
+# The server is told why (it said "client said goodbye (peer timed out)").
+grep -q "client client1 .*trying the next server" "$RVT_TMP/server.log" ||
+	rvt_fail "server A was not told why the client left: $(grep client1 "$RVT_TMP/server.log" | tail -2)"
+ip netns exec "$S" nft delete table inet rvtudp
+kill -KILL "$B_PID"
+rvt_wait_for 30 "client back on A" rvt_nsx "$C1" ping -c 1 -W 1 10.99.0.1 || rvt_fail "not back on A"
+
+rvt_step "a client reload that lists B during a silence on A: the client moves to B"
+# With A alone listed the silence keeps the session; once a reload lists
+# B, the silence moves the client there (it stayed on A, the silence said
+# once under the old list: round-twenty-two tester 97).
+start_b
+sed -i '/^server = 10.88.1.1:4533$/d' "$RVT_TMP/c1.conf"
+rvt_run "$RV_BIN" reload -s "$RVT_TMP/c1.sock" >/dev/null || rvt_fail "client reload (A alone)"
+n0=$(grep -c "the session stays up" "$RVT_TMP/client1.log")
+drop_udp "$DATA_PORT"
+rvt_wait_for 20 "the silence said" sh -c "[ \$(grep -c 'the session stays up' '$RVT_TMP/client1.log') -gt $n0 ]" ||
+	rvt_fail "no data silence said with A alone listed"
+printf 'server = 10.88.1.1:4533\n' >>"$RVT_TMP/c1.conf"
+rvt_run "$RV_BIN" reload -s "$RVT_TMP/c1.sock" >/dev/null || rvt_fail "client reload (A and B)"
+rvt_wait_for 15 "client on B" rvt_nsx "$C1" ping -c 1 -W 1 10.98.0.1 ||
+	rvt_fail "the client stayed on A after the reload listed B"
+grep -q "and the server list has another now: trying the next server" "$RVT_TMP/client1.log" ||
+	rvt_fail "the move was not said"
+# Over to A (B's UDP dropped) and back to B, B running throughout: B gives
+# the client its lease again (it asked for A's address, was refused, and
+# got the pool's next address at every move: round-twenty-two tester 97).
+B_ADDR=$(addr4)
+drop_udp 4534
+rvt_wait_for 20 "client on A" rvt_nsx "$C1" ping -c 1 -W 1 10.99.0.1 || rvt_fail "the client stayed on B"
+drop_udp "$DATA_PORT"
+rvt_wait_for 20 "client on B again" rvt_nsx "$C1" ping -c 1 -W 1 10.98.0.1 || rvt_fail "the client stayed on A"
+[ "$(addr4)" = "$B_ADDR" ] || rvt_fail "B gave $(addr4), not the client's lease $B_ADDR"
 ip netns exec "$S" nft delete table inet rvtudp
 kill -KILL "$B_PID"
 rvt_wait_for 30 "client back on A" rvt_nsx "$C1" ping -c 1 -W 1 10.99.0.1 || rvt_fail "not back on A"

@@ -375,6 +375,10 @@ fake_case bye-shutdown 15 end_early FAKE_END=goodbye FAKE_CODE=5
 # tester 94).
 fake_case bye-kicked 15 end_early FAKE_END=goodbye FAKE_CODE=10
 fake_case err-reconfig 15 end_early FAKE_END=error FAKE_CODE=13
+# Kicked 0.1 s after every start: failed attempts too, each after the
+# longest backoff (only a kick of a session that ran 10 s is forgiven; it
+# never gave up: round-twenty-two tester 97).
+fake_case flap-kicked 15 flap FAKE_CODE=10
 # Replaced before the session ran, every time: failed attempts (it waited the
 # longest backoff for ever, --max-attempts never ended it: round-seven tester
 # 38), each after reconnect_max; so is a session replaced 0.1 s after it came up.
