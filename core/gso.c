@@ -652,7 +652,7 @@ bool rv_gro_csum_ok(const uint8_t *pkt, size_t len, bool partial)
 		/* IPv4: sent without a checksum, may join. IPv6 must have one
 		 * (RFC 8200), and its kernel drops a zero; the sum alone cannot
 		 * tell, as 0 and 0xffff fold alike, and a payload made to sum
-		 * right came out of a superframe valid (round-twenty-one tester
+		 * right came out of a superframe valid (round-twenty-two tester
 		 * 98). */
 		return !t.v6;
 	}

@@ -164,8 +164,9 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 				 st->reload_failures);
 		rv_strbuf_printf(o,
 				 "  refusals (each attempt): server full %" PRIu64
-				 ", no address left in the pool %" PRIu64 "\n",
-				 st->refused_full, st->refused_no_address);
+				 ", no address left in the pool %" PRIu64 ", protocol %" PRIu64
+				 "\n",
+				 st->refused_full, st->refused_no_address, st->refused_protocol);
 		rv_strbuf_printf(o, "  pool v4 %zu/%zu, v6 %zu/%zu in use\n", st->pool4_in_use,
 				 st->pool4_size, st->pool6_in_use, st->pool6_size);
 		if (st->tun_lanes >= 0) {
@@ -383,12 +384,12 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 			 ",\"protocol_errors\":%" PRIu64 ",\"slow_readers\":%" PRIu64
 			 ",\"reloads\":%" PRIu64 ",\"reload_partial\":%" PRIu64
 			 ",\"reload_failures\":%" PRIu64 ",\"refused_full\":%" PRIu64
-			 ",\"refused_no_address\":%" PRIu64 ",\"expired\":%" PRIu64
-			 ",\"untrusted\":%" PRIu64 "},",
+			 ",\"refused_no_address\":%" PRIu64 ",\"refused_protocol\":%" PRIu64
+			 ",\"expired\":%" PRIu64 ",\"untrusted\":%" PRIu64 "},",
 			 st->replaced, st->kicked, st->revoked, st->rate_limited, st->reconfigured,
 			 st->timed_out, st->protocol_errors, st->slow_readers, st->reloads,
 			 st->reload_partial, st->reload_failures, st->refused_full,
-			 st->refused_no_address, st->expired, st->untrusted);
+			 st->refused_no_address, st->refused_protocol, st->expired, st->untrusted);
 	rv_strbuf_printf(o,
 			 "\"pools\":{\"v4_in_use\":%zu,\"v4_size\":%zu,\"v6_in_use\":%zu,"
 			 "\"v6_size\":%zu},\"qsbr_pending\":%zu,\"demux_entries\":%zu,",
@@ -869,12 +870,15 @@ static void prom_server(struct rv_strbuf *o, const struct rv_status *st)
 			 st->rate_limited, st->reconfigured, st->timed_out, st->protocol_errors);
 	prom_head(o, "ringvpn_clients_refused_total", "counter",
 		  "Refusals of authenticated clients for want of room, each attempt "
-		  "counted (a client retries): max_clients sessions (server_full), or no "
-		  "address left in the pool (no_address).");
+		  "counted (a client retries): max_clients sessions (server_full), no "
+		  "address left in the pool (no_address), or what the client sent before "
+		  "its session (protocol: a HELLO the server cannot serve, a malformed or "
+		  "unexpected message).");
 	rv_strbuf_printf(o,
 			 "ringvpn_clients_refused_total{reason=\"server_full\"} %" PRIu64 "\n"
-			 "ringvpn_clients_refused_total{reason=\"no_address\"} %" PRIu64 "\n",
-			 st->refused_full, st->refused_no_address);
+			 "ringvpn_clients_refused_total{reason=\"no_address\"} %" PRIu64 "\n"
+			 "ringvpn_clients_refused_total{reason=\"protocol\"} %" PRIu64 "\n",
+			 st->refused_full, st->refused_no_address, st->refused_protocol);
 	prom_head(o, "ringvpn_sessions_moved_total", "counter",
 		  "Sessions the server moved to another worker to even out the busy ones.");
 	rv_strbuf_printf(o, "ringvpn_sessions_moved_total %" PRIu64 "\n", st->moves);
@@ -998,6 +1002,7 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 " slow_readers=%" PRIu64 " reloads=%" PRIu64
 				 " reload_partial=%" PRIu64 " reload_failures=%" PRIu64
 				 " refused_full=%" PRIu64 " refused_no_address=%" PRIu64
+				 " refused_protocol=%" PRIu64
 				 " pool4_in_use=%zu pool6_in_use=%zu demux=%zu qsbr_pending=%zu "
 				 "tun_lanes=%ld moves=%" PRIu64 " away=%u data_port=%u "
 				 "awaiting_hello=%zu",
@@ -1007,9 +1012,10 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 st->untrusted, st->rate_limited, st->reconfigured, st->timed_out,
 				 st->protocol_errors, st->slow_readers, st->reloads,
 				 st->reload_partial, st->reload_failures, st->refused_full,
-				 st->refused_no_address, st->pool4_in_use, st->pool6_in_use,
-				 st->demux_entries, st->qsbr_pending, st->tun_lanes, st->moves,
-				 st->away, st->data_port, st->awaiting_hello);
+				 st->refused_no_address, st->refused_protocol, st->pool4_in_use,
+				 st->pool6_in_use, st->demux_entries, st->qsbr_pending,
+				 st->tun_lanes, st->moves, st->away, st->data_port,
+				 st->awaiting_hello);
 	} else {
 		/* "host (address:port)" as two fields: its space split the
 		 * line's key=value pairs (round-eleven tester 51). */

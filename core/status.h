@@ -20,14 +20,15 @@
  *                 "reconfigured": N, "timed_out": N, "protocol_errors": N,
  *                 "slow_readers": N, "reloads": N, "reload_partial": N,
  *                 "reload_failures": N,
- *                 "refused_full": N, "refused_no_address": N, "expired": N,
+ *                 "refused_full": N, "refused_no_address": N,
+ *                 "refused_protocol": N, "expired": N,
  *                 "untrusted": N },
  *                 (replaced, kicked, revoked, rate_limited, reconfigured,
  *                 timed_out, protocol_errors, expired and untrusted count
  *                 sessions ended: a connection ended before it had one,
- *                 waiting for its HELLO, is in none, except protocol_errors,
- *                 which counts those too; refused_* count refusals, which
- *                 have none)
+ *                 waiting for its HELLO, is in none; refused_* count
+ *                 refusals, which have none: refused_protocol those for what
+ *                 the client sent before its session)
  *     "pools": { "v4_in_use": N, "v4_size": N, "v6_in_use": N, "v6_size": N },  (server)
  *     "qsbr_pending": N, "demux_entries": N,
  *     "tun_lanes": N|null,                                 (server)
@@ -150,7 +151,7 @@ struct rv_status {
 	uint64_t hs_ok, hs_failed, hs_aborted, hs_timeouts, hs_evicted;
 	/* server: authenticated clients refused for want of room: max_clients
 	 * sessions (full), or no address left in the pool (no_address) */
-	uint64_t refused_full, refused_no_address;
+	uint64_t refused_full, refused_no_address, refused_protocol;
 	/* server: sessions ended, by cause, with expired and untrusted: only
 	 * connections that had a session (round-fourteen tester 68) */
 	uint64_t replaced, kicked, revoked, rate_limited, reconfigured, timed_out, protocol_errors;

@@ -601,13 +601,6 @@ static void server_progressed(struct rv_loop *l, struct rv_chan *c)
 	(void)c;
 }
 
-/* count_end counts why the server ended |c|'s session. A connection
- * without one (waiting for its HELLO, refused at it) ended no session:
- * a CRL revoking a name that only waited, a timeout of the wait or a HELLO
- * refused as a protocol error were counted as sessions ended
- * (round-fourteen tester 68). Its TLS handshake is counted (ok), and the
- * log says why it closed. Refusals (server full, no address) are counted
- * as such, and have no session by nature. */
 /* refused_for_protocol: did the server end |c| for what the client sent
  * (a malformed or unexpected message, a HELLO it cannot serve, a failed key
  * exchange)? */
@@ -619,17 +612,24 @@ static bool refused_for_protocol(const struct rv_chan *c)
 	       code == RV_CTL_CODE_KEY;
 }
 
+/* count_end counts why the server ended |c|'s session. A connection
+ * without one (waiting for its HELLO, refused at it) ended no session:
+ * a CRL revoking a name that only waited, a timeout of the wait or a HELLO
+ * refused as a protocol error were counted as sessions ended
+ * (round-fourteen tester 68). Its TLS handshake is counted (ok), and the
+ * log says why it closed. Refusals (server full, no address) are counted
+ * as such, and have no session by nature. */
 static void count_end(struct rv_server_side *s, struct rv_chan *c)
 {
 	unsigned code = rv_ctl_peer_sent_code(c->ctl);
 
-	/* A protocol error before the session counts too: a client refused
-	 * at its HELLO (a cipher it cannot use) left no trace in any count
-	 * (round-twenty-one tester 94). */
-	if (code == RV_CTL_CODE_FULL || code == RV_CTL_CODE_NO_ADDRESS ||
-	    (refused_for_protocol(c) && !rv_ctl_peer_session(c->ctl))) {
+	if (code == RV_CTL_CODE_FULL || code == RV_CTL_CODE_NO_ADDRESS) {
 		s->ended[code]++;
 	} else if (!rv_ctl_peer_session(c->ctl)) {
+		/* Refused for what it sent before its session (a cipher it
+		 * cannot use): no session ended, but a refusal, which left no
+		 * trace in any count (round-twenty-one tester 94). */
+		s->refused_protocol += refused_for_protocol(c);
 		return;
 	} else if (c->cert_expired) {
 		s->expired++; /* sent as REVOKED (reload.c, reverify) */
@@ -866,6 +866,7 @@ static int server_report(struct rv_loop *l, struct rv_status *st)
 	st->hs_aborted = s->hs_aborted;
 	st->refused_full = s->refused_full + s->ended[RV_CTL_CODE_FULL];
 	st->refused_no_address = s->ended[RV_CTL_CODE_NO_ADDRESS];
+	st->refused_protocol = s->refused_protocol;
 	st->hs_evicted = s->evicted;
 	st->replaced = s->replaced;
 	st->moves = s->moves;

@@ -216,9 +216,8 @@ static int take_one(struct rv_ctl_server *p, int family, const struct rv_ip_addr
 				if (refused) {
 					char b[64];
 
-					rv_info("client %s: asked for %s back, which is not its "
-						"lease "
-						"here: its lease %s",
+					rv_info("client %s: asked for %s back, not its lease "
+						"here: given its lease %s",
 						p->cn, rv_ip_addr_str(prev, a, sizeof(a)),
 						rv_ip_addr_str(out, b, sizeof(b)));
 				}

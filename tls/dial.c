@@ -768,12 +768,12 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 	bool rejected =
 		!reached_running &&
 		(c->tls_failed || (code != RV_CTL_CODE_NONE && code != RV_CTL_CODE_SHUTDOWN));
+	/* An operator's kick: forgiven only for a session that ran (below). */
+	bool kicked = code == RV_CTL_CODE_KICKED;
 	/* Replaced: a newer connection with this certificate took over while
 	 * this one lived, so another process or host holds it too. Coming
 	 * straight back would take it back, and the two would take turns
 	 * several times a second for ever; like a kick, wait the longest. */
-	/* An operator's kick: forgiven only for a session that ran (below). */
-	bool kicked = code == RV_CTL_CODE_KICKED;
 	bool replaced = code == RV_CTL_CODE_REPLACED;
 	/* This end presents its previous certificate: a renewal waits in its
 	 * files (not a file it only cannot open, unchanged). */
@@ -890,7 +890,7 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 			rv_loop_arm(l, &s->retry, on_next_addr, l->now_ns);
 			return;
 		}
-		schedule_retry(l, stable, fail, kicked && !early_kick, replaced || early_kick);
+		schedule_retry(l, stable, fail, kicked && stable, replaced || early_kick);
 	}
 }
 

@@ -42,6 +42,8 @@ struct rv_server_side {
 	/* counters for status */
 	uint64_t accepted, hs_ok, hs_failed, hs_aborted, evicted, replaced;
 	uint64_t refused_full; /* authenticated clients refused: max_clients sessions */
+	/* and for what they sent before their session (a HELLO it cannot serve) */
+	uint64_t refused_protocol;
 	/* Sessions the server ended, by the code it sent (status groups them). */
 	uint64_t ended[RV_CTL_CODE_MAX];
 	uint64_t expired; /* ended because the certificate expired (sent as REVOKED) */
