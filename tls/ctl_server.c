@@ -202,11 +202,12 @@ static int take_one(struct rv_ctl_server *p, int family, const struct rv_ip_addr
 		}
 		refused = ret;
 	}
-	/* The name's own lease, also when the address asked back is refused:
-	 * a client that moved over from another server asks for that one's
-	 * address, and got a new one here at every move (round-twenty-two
-	 * tester 97). */
-	if (env->leases) {
+	/* The name's own lease, also when the address asked back is not of
+	 * this pool: a client that moved over from another server asks for
+	 * that one's address, and got a new one here at every move
+	 * (round-twenty-two tester 97). One of the pool that is not its own
+	 * still gets the pool's next, as before. */
+	if (env->leases && (!refused || !rv_ippool_contains(env->pool, prev))) {
 		struct rv_ip_addr mine[RV_LEASES_OF_MAX];
 		size_t n = rv_leases_of(env->leases, p->cn, family, now_ns, mine, RV_LEASES_OF_MAX);
 
@@ -216,8 +217,8 @@ static int take_one(struct rv_ctl_server *p, int family, const struct rv_ip_addr
 				if (refused) {
 					char b[64];
 
-					rv_info("client %s: asked for %s back, not its lease "
-						"here: given its lease %s",
+					rv_info("client %s: asked for %s back, not of this "
+						"pool: given its lease %s",
 						p->cn, rv_ip_addr_str(prev, a, sizeof(a)),
 						rv_ip_addr_str(out, b, sizeof(b)));
 				}
