@@ -65,9 +65,6 @@ enum {
 	/* At most this much added to a control message's or a timer's
 	 * latency; see server_linger_ns. */
 	SERVER_LINGER_NS = 4 * RV_NSEC_PER_MSEC,
-	/* The start waits this long for a killed predecessor's listening
-	 * socket, as for its TUN and UDP port. */
-	LISTEN_WAIT_MS = 3000,
 	SERVER_TIMER_SLACK_NS = 10 * RV_NSEC_PER_MSEC,
 };
 
@@ -83,9 +80,8 @@ static struct rv_server_side *side(const struct rv_loop *l)
 int rv_server_listen_socket(const struct rv_config *cfg, uint16_t port, char *err, size_t err_len)
 {
 	struct addrinfo hints, *res = NULL, *ai;
-	char where[RV_CONFIG_HOST_MAX + 16], svc[8];
+	char where[RV_CONFIG_HOST_MAX + 16], what[RV_CONFIG_HOST_MAX + 32], svc[8];
 	int fd, ret, one = 1, zero = 0;
-	unsigned waited;
 
 	rv_config_listen_str(cfg, where, sizeof(where));
 	memset(&hints, 0, sizeof(hints));
@@ -118,16 +114,12 @@ int rv_server_listen_socket(const struct rv_config *cfg, uint16_t port, char *er
 	 * kernel has torn its control ring down, which may be well after its
 	 * TUN and UDP sockets went (the start waited for those): under load a
 	 * restart at once exited 15, "Address already in use". */
-	ret = rv_bind_wait(fd, ai->ai_addr, ai->ai_addrlen, port ? LISTEN_WAIT_MS : 0, &waited);
+	snprintf(what, sizeof(what), "TCP %s (control)", where);
+	ret = rv_bind_wait(fd, ai->ai_addr, ai->ai_addrlen, port ? RV_BIND_WAIT_MS : 0, what);
 	if (ret) {
 		snprintf(err, err_len, "cannot listen on %s: %s", where, strerror(-ret));
 		close(fd);
 		goto out;
-	}
-	if (waited > 0) {
-		rv_info("TCP %s (control): waited %u ms for the previous owner's listening socket "
-			"to go away",
-			where, waited);
 	}
 	ret = fd;
 out:
@@ -643,6 +635,7 @@ static void count_end(struct rv_server_side *s, struct rv_chan *c)
 static void server_closing(struct rv_loop *l, struct rv_chan *c)
 {
 	struct rv_server_side *s = side(l);
+	const char *why, *left;
 
 	rv_admit_remove(s->admit, &c->admit);
 	if (c->name_node.name) {
@@ -685,20 +678,19 @@ static void server_closing(struct rv_loop *l, struct rv_chan *c)
 	 * on what the client sent is a failure, said at warn whatever the
 	 * name's connects-and-leaves limit (a client refused at every HELLO
 	 * was said once in 30 s, at info: round-twenty-one tester 94). */
+	why = c->reason[0] ? c->reason : rv_ctl_peer_reason(c->ctl);
+	left = rv_ctl_peer_session(c->ctl) ? "session, keys and address released"
+					   : "it had no session yet";
 	if (refused_for_protocol(c)) {
 		/* The shared limit only for a name that connects and leaves
 		 * often: one client's flood of refusals hid another's
 		 * (round-twenty-two tester 97). */
 		rv_warnx_rl_or(!c->quiet, "client %s (%s): disconnected: %s; %s", c->name,
-			       c->peer_str, c->reason[0] ? c->reason : rv_ctl_peer_reason(c->ctl),
-			       rv_ctl_peer_session(c->ctl) ? "session, keys and address released"
-							   : "it had no session yet");
-		return;
+			       c->peer_str, why, left);
+	} else {
+		rv_conn_info(c->quiet, "client %s (%s): disconnected: %s; %s", c->name, c->peer_str,
+			     why, left);
 	}
-	rv_conn_info(c->quiet, "client %s (%s): disconnected: %s; %s", c->name, c->peer_str,
-		     c->reason[0] ? c->reason : rv_ctl_peer_reason(c->ctl),
-		     rv_ctl_peer_session(c->ctl) ? "session, keys and address released"
-						 : "it had no session yet");
 }
 
 /* ---- the lease file (tls/leasefile.h) ----------------------------------- */

@@ -51,7 +51,6 @@ enum {
 	HTTP_LINGER_NS = 1 * RV_NSEC_PER_SEC,
 	HTTP_SEND_CHUNK = 256 * 1024,
 	HTTP_MAX_BODY = 64 * 1024 * 1024,
-	HTTP_BIND_WAIT_MS = 3000,
 };
 
 static const char content_type[] = "text/plain; version=0.0.4; charset=utf-8";
@@ -130,10 +129,9 @@ int rv_http_open(struct rv_loop *l, char *err, size_t err_len)
 	struct sockaddr_in sa4 = { .sin_family = AF_INET };
 	struct sockaddr *sa = (struct sockaddr *)&sa4;
 	socklen_t sa_len = sizeof(sa4);
-	char addr[64], ip[48];
+	char addr[64], ip[48], what[96];
 	struct rv_http *h;
 	int fd, ret, one = 1;
-	unsigned waited;
 
 	if (cfg->metrics_addr.family == 0) {
 		return 0;
@@ -164,7 +162,8 @@ int rv_http_open(struct rv_loop *l, char *err, size_t err_len)
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	/* A predecessor killed with -9 holds the port a while (rv_bind_wait). */
-	ret = rv_bind_wait(fd, sa, sa_len, HTTP_BIND_WAIT_MS, &waited);
+	snprintf(what, sizeof(what), "metrics_listen %s", addr);
+	ret = rv_bind_wait(fd, sa, sa_len, RV_BIND_WAIT_MS, what);
 	if (ret == 0 && listen(fd, 64) != 0) {
 		ret = -errno;
 	}
@@ -174,11 +173,6 @@ int rv_http_open(struct rv_loop *l, char *err, size_t err_len)
 		close(fd);
 		free(h);
 		return ret;
-	}
-	if (waited > 0) {
-		rv_info("metrics_listen %s: waited %u ms for the previous owner's listening "
-			"socket to go away",
-			addr, waited);
 	}
 	rv_slots_init(&h->slots, &http_slots_ops, h->conns, HTTP_SLOTS, sizeof(h->conns[0]));
 	h->slots.listen_fd = fd;

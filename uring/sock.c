@@ -11,6 +11,7 @@
 #include <linux/filter.h>
 
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/wire.h"
 #include "uring/compat.h"
 
@@ -123,19 +124,23 @@ int rv_udp_open(uint16_t port, bool v6, int *out_fd)
 }
 
 int rv_bind_wait(int fd, const struct sockaddr *sa, socklen_t sa_len, unsigned max_ms,
-		 unsigned *waited_ms)
+		 const char *what)
 {
 	uint64_t t0 = rv_now_ns();
+	unsigned waited = 0;
 
-	*waited_ms = 0;
 	while (bind(fd, sa, sa_len) != 0) {
-		if (errno != EADDRINUSE || *waited_ms >= max_ms) {
+		if (errno != EADDRINUSE || waited >= max_ms) {
 			return -errno;
 		}
 		if (rv_sleep_ms(10)) {
 			return -EINTR;
 		}
-		*waited_ms = (unsigned)((rv_now_ns() - t0) / RV_NSEC_PER_MSEC);
+		waited = (unsigned)((rv_now_ns() - t0) / RV_NSEC_PER_MSEC);
+	}
+	if (waited > 0) {
+		rv_info("%s: waited %u ms for the previous owner's listening socket to go away",
+			what, waited);
 	}
 	return 0;
 }

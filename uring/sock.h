@@ -39,15 +39,19 @@ int rv_udp_open(uint16_t port, bool v6, int *out_fd);
  * group to join. */
 int rv_udp_wait_free(uint16_t port, bool v6, unsigned max_ms, unsigned *waited_ms);
 
+/* How long a start waits for a killed predecessor's listening port
+ * (rv_bind_wait), as for its TUN (RV_TUN_CLAIM_WAIT_MS) and UDP port. */
+#define RV_BIND_WAIT_MS 3000
+
 /* rv_bind_wait binds |fd| to |sa|, retrying every 10 ms for at most
  * |max_ms| while the address is in use: a process killed with -9 keeps its
  * listening sockets until the kernel has torn down the io_uring that holds
- * them, which may come after its TUN device and UDP sockets went. Returns
- * 0, -EADDRINUSE after the wait, -EINTR when SIGINT or SIGTERM came
- * meanwhile, or another -errno at once; *|waited_ms| says how long it
- * waited. */
+ * them, which may come after its TUN device and UDP sockets went. A wait
+ * is logged as "|what|: waited N ms ...". Returns 0, -EADDRINUSE after the
+ * wait, -EINTR when SIGINT or SIGTERM came meanwhile, or another -errno at
+ * once. */
 int rv_bind_wait(int fd, const struct sockaddr *sa, socklen_t sa_len, unsigned max_ms,
-		 unsigned *waited_ms);
+		 const char *what);
 
 /* rv_udp_port returns the bound port of |fd| (host order), 0 on error. */
 uint16_t rv_udp_port(int fd);
