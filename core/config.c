@@ -1946,6 +1946,17 @@ int rv_config_validate(const struct rv_config *c, char *err, size_t err_len)
 			 k->syntax, flag);
 		return -EINVAL;
 	}
+	/* CoDel judges a queue by whether its wait stays above the target for
+	 * a whole interval; a target not below the interval makes it drop
+	 * where it should not or never (a round-twenty-three tester's 1 s
+	 * target with a 1 ms interval was taken). */
+	if (c->aqm_target_us && c->aqm_target_us >= c->aqm_interval_us) {
+		snprintf(err, err_len,
+			 "aqm_target_us (%u) must be below aqm_interval_us (%u); CoDel wants "
+			 "about a twentieth of it",
+			 c->aqm_target_us, c->aqm_interval_us);
+		return -EINVAL;
+	}
 	if (c->role == RV_CONFIG_SERVER) {
 		return validate_server(c, err, err_len);
 	}

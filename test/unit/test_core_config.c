@@ -381,11 +381,36 @@ Test(config, ecn_and_aqm)
 	cr_assert_eq(cfg.aqm_target_us, 500);
 	cr_assert_eq(cfg.aqm_interval_us, 10000);
 	cr_assert_eq(parse(RV_CONFIG_CLIENT,
+			   "server = s\nca = a\ncert = b\nkey = c\n"
 			   "ecn = no\naqm_target_us = 0\naqm_interval_us = 1000\n"),
 		     0, "%s", err);
 	cr_assert_not(cfg.ecn);
 	cr_assert_eq(cfg.aqm_target_us, 0);
 	cr_assert_eq(cfg.aqm_interval_us, 1000);
+	cr_assert_eq(rv_config_validate(&cfg, err, sizeof(err)), 0, "%s", err);
+}
+
+/* A CoDel target at or above its interval is refused by the check that
+ * sees both keys, whichever was given (round-twenty-three tester 101). */
+#define CLIENT_BASE "server = s\nca = a\ncert = b\nkey = c\n"
+
+Test(config, aqm_target_below_interval)
+{
+	static const char *const bad[] = {
+		CLIENT_BASE "aqm_target_us = 1000000\naqm_interval_us = 1000\n",
+		CLIENT_BASE "aqm_target_us = 10000\n",
+		CLIENT_BASE "aqm_interval_us = 1000\naqm_target_us = 1000\n",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(parse(RV_CONFIG_CLIENT, bad[i]), 0, "%s", err);
+		cr_assert_eq(rv_config_validate(&cfg, err, sizeof(err)), -EINVAL, "case %zu", i);
+		cr_assert(strstr(err, "must be below aqm_interval_us"), "%s", err);
+	}
+	cr_assert_eq(parse(RV_CONFIG_CLIENT,
+			   CLIENT_BASE "aqm_target_us = 999\naqm_interval_us = 1000\n"),
+		     0, "%s", err);
+	cr_assert_eq(rv_config_validate(&cfg, err, sizeof(err)), 0, "%s", err);
 }
 
 Test(config, bad_files_name_file_line_and_reason)
