@@ -453,6 +453,36 @@ static void finish_csum(struct rv_rx_item *it, uint8_t *plain, uint32_t len)
 	it->csum_start = 0;
 }
 
+/* bad_inner drops an opened packet the TUN must not get: authenticated, so
+ * the session's own peer sent it, and the operator is told which (each
+ * session named at its first, as for spoofing). */
+static void bad_inner(struct rv_worker *w, struct rv_session *s, const char *what)
+{
+	rv_warnx_rl_or(rv_session_count_drop(s, RV_DROP_BAD_INNER, 1) == 0,
+		       "worker %u: dropped a packet of %s (session %08x): %s", w->id,
+		       rv_session_peer_name(s), rv_session_local_index(s), what);
+	rv_drop_add(&w->ctr, RV_DROP_BAD_INNER, 1);
+}
+
+/* v4_hdr_bad drops a packet to another client (or to an offline client's
+ * address) whose IPv4 header checksum is wrong, as a router drops it
+ * before it routes: forwarded inside, its TTL was taken down and the
+ * checksum patched to stay wrong, the other client's kernel dropped it
+ * after a seal and a send, and an offline address answered it
+ * (round-twenty-three tester 100). On the TUN's way the server's kernel
+ * drops it. */
+static bool v4_hdr_bad(struct rv_worker *w, struct rv_rx_item *it, const uint8_t *plain,
+		       const struct rv_ip_info *ip)
+{
+	if (ip->dst.family != AF_INET ||
+	    rv_inet_csum_fold(rv_inet_csum_add(0, plain, ip->hdr_len)) == 0xffff) {
+		return false;
+	}
+	bad_inner(w, it->s, "its IPv4 header checksum is wrong");
+	rv_worker_release(w, it->handle);
+	return true;
+}
+
 /* forward_c2c handles a packet from one client to another client's virtual
  * address (client_to_client = internal | off): sealed at once for the other
  * session from where it was opened (its data header and tag room are
@@ -528,6 +558,9 @@ static enum c2c_result to_offline(struct rv_worker *w, struct rv_rx_item *it, ui
 	bool last = (plain[0] >> 4 == 4 ? plain[8] : plain[7]) <= 1;
 	enum rv_drop_reason why = last ? RV_DROP_TTL : RV_DROP_NO_ROUTE;
 
+	if (v4_hdr_bad(w, it, plain, ip)) {
+		return C2C_DROPPED;
+	}
 	if (w->tx_num == 0) {
 		/* No send chunks to build an answer in (TUN offloads off).
 		 * At its last hop the packet goes to the server's kernel,
@@ -573,6 +606,9 @@ static enum c2c_result forward_c2c(struct rv_worker *w, struct rv_rx_item *it, u
 	/* Forwarded as a router does: one hop less (the kernel way takes one
 	 * too), and not at all at the last, which is answered with ICMP time
 	 * exceeded from the server's address (the hop traceroute shows). */
+	if (w->c2c == RV_CONFIG_C2C_INTERNAL && v4_hdr_bad(w, it, plain, ip)) {
+		return C2C_DROPPED;
+	}
 	if (w->c2c == RV_CONFIG_C2C_OFF || ip->total_len > w->mtu || !rv_ip_hop(plain)) {
 		why = w->c2c == RV_CONFIG_C2C_OFF ? RV_DROP_C2C_OFF
 		      : ip->total_len > w->mtu	  ? RV_DROP_TOO_BIG
@@ -634,17 +670,6 @@ static bool ecn_decap(struct rv_worker *w, struct rv_rx_item *it, uint8_t *plain
 	}
 	rv_ctr_add(&w->ctr, RV_CTR_AQM_CE, 1);
 	return true;
-}
-
-/* bad_inner drops an opened packet the TUN must not get: authenticated, so
- * the session's own peer sent it, and the operator is told which (each
- * session named at its first, as for spoofing). */
-static void bad_inner(struct rv_worker *w, struct rv_session *s, const char *what)
-{
-	rv_warnx_rl_or(rv_session_count_drop(s, RV_DROP_BAD_INNER, 1) == 0,
-		       "worker %u: dropped a packet of %s (session %08x): %s", w->id,
-		       rv_session_peer_name(s), rv_session_local_index(s), what);
-	rv_drop_add(&w->ctr, RV_DROP_BAD_INNER, 1);
 }
 
 /* inside_tunnel: does the address of |ep| lie inside the tunnel, a

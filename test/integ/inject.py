@@ -49,6 +49,13 @@ Run inside the namespace of the peer whose traffic is captured:
     it (0 and 0xffff fold alike); IPv6 forbids a zero and its kernel drops
     such a datagram.
 
+  inject.py tun-send --iface rvc --src 10.99.0.2 --dst 10.99.0.3 \
+      [--bad-ipcsum] [--count 5] [--port 9]
+    Sends COUNT IPv4 UDP packets out of the TUN device IFACE from a packet
+    socket, which leaves the IP header as it is (a raw socket's kernel
+    fills its checksum in): with --bad-ipcsum the header checksum is wrong,
+    a broken or hostile sender's packet that a router must drop.
+
   inject.py icmp-frag-needed --to 10.77.0.2 --quote-src 10.77.0.2 \
       --quote-sport 51820 --quote-dst 10.77.0.1 [--quote-dport 1] [--mtu 552]
     Sends TO one ICMP "fragmentation needed" (type 3, code 4) with next-hop
@@ -312,6 +319,16 @@ def cmd_spoof_packet(args):
     print(pkt.hex())
 
 
+def cmd_tun_send(args):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
+    for i in range(args.count):
+        pkt = udp_packet(args.src, args.dst, 40000 + i, args.port, b"ip header %d" % i)
+        if args.bad_ipcsum:
+            pkt = pkt[:10] + struct.pack("!H", struct.unpack("!H", pkt[10:12])[0] ^ 0x0101) + pkt[12:]
+        s.sendto(pkt, (args.iface, 0x0800))
+    print("sent %d" % args.count)
+
+
 def cmd_icmp_frag_needed(args):
     quoted = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 1480, 0x1234, 0x4000, 63, 17, 0,
                          socket.inet_aton(args.quote_src), socket.inet_aton(args.quote_dst))
@@ -379,6 +396,13 @@ def main():
     i.add_argument("--quote-dst", required=True)
     i.add_argument("--quote-dport", type=int, default=1)
     i.add_argument("--mtu", type=int, default=552)
+    t = sub.add_parser("tun-send")
+    t.add_argument("--iface", required=True)
+    t.add_argument("--src", required=True)
+    t.add_argument("--dst", required=True)
+    t.add_argument("--port", type=int, default=9)
+    t.add_argument("--count", type=int, default=5)
+    t.add_argument("--bad-ipcsum", action="store_true")
     args = ap.parse_args()
     if args.cmd == "icmp-frag-needed":
         cmd_icmp_frag_needed(args)
@@ -392,6 +416,8 @@ def main():
         cmd_send_hex(args)
     elif args.cmd == "raw-burst":
         cmd_raw_burst(args)
+    elif args.cmd == "tun-send":
+        cmd_tun_send(args)
     else:
         cmd_spoof_packet(args)
 

@@ -266,6 +266,51 @@ rvt_forget_pid "$fsink"
 got=$(tail -1 "$RVT_TMP/frag-sink.log")
 rvt_log "2560 fragmented 3000-byte datagrams client1 -> client2 in bursts of 64: $got arrived"
 [ "$got" -ge 2048 ] || rvt_fail "only $got of 2560 fragmented datagrams arrived"
+rvt_step "internal: an IPv4 header with a wrong checksum is dropped, not forwarded"
+# A router drops it before routing; forwarded, its TTL went down with the
+# checksum patched to stay wrong, and client2's kernel dropped it after a
+# seal and a send (round-twenty-three tester 100). The same packets with a
+# right checksum, sent the same way, are forwarded and arrive.
+INJ="$RV_SRC/test/integ/inject.py"
+b0=$(total drop_bad_inner)
+f0=$(total c2c_forwarded)
+rvt_nsx "$C1" python3 "$INJ" tun-send --iface rvc --src "$A1" --dst "$A2" --bad-ipcsum --count 5 >&2 ||
+	rvt_fail "could not send through client1's TUN"
+for _ in $(seq 50); do
+	[ "$(total drop_bad_inner)" -ge $((b0 + 5)) ] && break
+	sleep 0.1
+done
+b1=$(total drop_bad_inner)
+f1=$(total c2c_forwarded)
+rvt_log "wrong IPv4 header checksums: drop_bad_inner +$((b1 - b0)), c2c_forwarded +$((f1 - f0))"
+[ $((b1 - b0)) = 5 ] || rvt_fail "packets with a wrong IPv4 header checksum not dropped as bad_inner"
+[ $((f1 - f0)) = 0 ] || rvt_fail "packets with a wrong IPv4 header checksum were forwarded"
+grep -q "dropped a packet of client client1 (session [0-9a-f]*): its IPv4 header checksum is wrong" \
+	"$RVT_TMP/server.log" || rvt_fail "the drop of a wrong IPv4 header checksum was not logged"
+rvt_bg "$C2" csum-sink python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 9))
+s.settimeout(3)
+n = 0
+print("ready", flush=True)
+try:
+    while n < 5:
+        s.recv(2048)
+        n += 1
+except socket.timeout:
+    pass
+print(n)
+' "$A2"
+csink=$RVT_LAST_PID
+rvt_wait_for 5 "the sink" grep -q ready "$RVT_TMP/csum-sink.log"
+rvt_nsx "$C1" python3 "$INJ" tun-send --iface rvc --src "$A1" --dst "$A2" --count 5 >&2
+wait "$csink"
+rvt_forget_pid "$csink"
+f2=$(total c2c_forwarded)
+got=$(tail -1 "$RVT_TMP/csum-sink.log")
+rvt_log "right IPv4 header checksums: c2c_forwarded +$((f2 - f1)), $got of 5 arrived"
+[ "$got" = 5 ] || rvt_fail "only $got of 5 packets with a right checksum arrived"
 rvt_step "internal: a spoofed inner source is dropped, not forwarded"
 sp0=$(total drop_spoof)
 f0=$(total c2c_forwarded)
