@@ -530,7 +530,10 @@ int rv_leases_load(struct rv_leases *l, const char *text, size_t len, uint64_t n
 			 * line without one was cut short (a power loss, a
 			 * write stopped), and "G fd99::3 0 client1" may be
 			 * client12's lease cut (round-ten tester 46). */
-			if (ll >= sizeof(line) || eol == NULL) {
+			if (ll >= sizeof(line) || eol == NULL || memchr(p, '\0', ll) != NULL) {
+				/* A NUL ended the text where the line had more
+				 * (an edit's "client2\0junk" was client2's
+				 * lease: round-twenty-three tester 102). */
 				bad++;
 			} else {
 				memcpy(line, p, ll);

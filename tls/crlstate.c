@@ -143,7 +143,7 @@ int rv_crlstate_parse(const char *buf, size_t len, const char *path, struct rv_t
 		      unsigned *damaged, unsigned *first, char *err, size_t err_len)
 {
 	static const char header[] = HEADER;
-	size_t hl = sizeof(header) - 1, n = 0;
+	size_t hl = sizeof(header) - 1;
 
 	memset(seen, 0, RV_TLS_CRL_SEEN * sizeof(seen[0]));
 	*damaged = 0;
@@ -168,9 +168,12 @@ int rv_crlstate_parse(const char *buf, size_t len, const char *path, struct rv_t
 			++*damaged;
 			continue;
 		}
-		if (n < RV_TLS_CRL_SEEN) {
-			seen[n++] = e;
-		}
+		/* A second line of a signer (an edit; no writer makes one) is
+		 * taken with the first, the higher number of the two: the first
+		 * alone decided, and one with a lower number put before the
+		 * right one let the start take the older CRL and wrote both
+		 * lines again (round-twenty-three tester 102). */
+		rv_tls_crl_seen_add(seen, &e);
 	}
 	return 0;
 }

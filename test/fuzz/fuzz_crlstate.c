@@ -49,6 +49,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((damaged == 0) != (first == 0)) {
 		abort(); /* damaged lines are said with the first one's number */
 	}
+	for (size_t i = 0; i < RV_TLS_CRL_SEEN && a[i].have; i++) {
+		for (size_t j = 0; j < i; j++) {
+			if (!memcmp(a[i].signer, a[j].signer, sizeof(a[i].signer))) {
+				abort(); /* one record a signer: the first line alone
+					  * decided, and a lower number first let an
+					  * older CRL in */
+			}
+		}
+	}
 	len = rv_crlstate_format(a, text);
 	if (len > sizeof(text) ||
 	    rv_crlstate_parse(text, len, "f", b, &damaged2, &first2, err, sizeof(err)) != 0 ||

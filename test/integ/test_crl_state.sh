@@ -136,6 +136,24 @@ check_fails 4 "-n over the older CRL" "its number $N0 is below the newest taken 
 start_fails 4 "the older CRL" "its number $N0 is below the newest taken before this start, $N1"
 ip -n "$S" link show rvs0 >/dev/null 2>&1 && rvt_fail "the refused start left its TUN behind"
 [ "$(number "$STATE")" = "$N1" ] || rvt_fail "the refused start changed crl_state: $(cat "$STATE")"
+# A second line of the CA key with the older CRL's number, first in the
+# file (an edit): the higher of the two still decides (the first line alone
+# did, and the start took the older CRL: round-twenty-three tester 102).
+python3 - "$STATE" "$N0" <<'PY'
+import sys
+path, n = sys.argv[1], int(sys.argv[2])
+lines = open(path).read().split("\n")
+f = lines[1].split(" ")
+f[1], f[4] = "%048x" % n, "-" * 64
+body = " ".join(f[:5])
+h = 2166136261
+for c in body.encode():
+    h = ((h ^ c) * 16777619) & 0xffffffff
+open(path, "w").write(lines[0] + "\n" + body + " %08x\n" % h + lines[1] + "\n")
+PY
+[ "$(lines "$STATE")" = 2 ] && [ "$(number "$STATE")" = "$N0" ] || rvt_fail "the edit: $(cat "$STATE")"
+check_fails 4 "-n over the older CRL, its number on a line before the right one" \
+	"its number $N0 is below the newest taken before this start, $N1"
 cp "$RVT_TMP/crl.new" "$PKI/ca/ca.crl.tmp" && mv "$PKI/ca/ca.crl.tmp" "$PKI/ca/ca.crl"
 mv "$SLOG" "$RVT_TMP/server-1.log"
 ctl_start_server
@@ -144,6 +162,8 @@ rvt_wait_for 15 "client1 back" bash -c "'$RV_BIN' status --kv -s '$SRV_SOCK' | g
 sleep 2 # client2 retries meanwhile
 ctl_status | grep -q '^session name=client2 ' && rvt_fail "revoked client2 got back in"
 grep -a "damaged\|is below\|remembers no CRL" "$SLOG" && rvt_fail "the start over the newest CRL said that"
+[ "$(lines "$STATE")" = 1 ] && [ "$(number "$STATE")" = "$N1" ] ||
+	rvt_fail "the start did not write the CA key's two lines as one: $(cat "$STATE")"
 rvt_nsx "$(rvt_ns_name c1)" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "client1 cannot ping after the restart"
 
 rvt_step "C. a crl_state the start must not use: exit 3, left as it is"

@@ -646,3 +646,22 @@ Test(lease, last_line_cut_short_is_not_a_lease)
 		      "the cut line's address is taken for client1's");
 	rv_leases_free(l);
 }
+
+/* A NUL inside a line ends the text the parser reads, not the line: the
+ * line is bad, and its name before the NUL gets no lease (round-twenty-three
+ * tester 102: "client2\0junk" was client2's). */
+Test(lease, a_nul_inside_a_line_is_not_a_lease)
+{
+	static const char text[] = "G 10.8.0.2 0 client1\nR 10.8.0.3 5 client2\0junk\n";
+	struct rv_leases *l = rv_leases_new(16, LIFE);
+	struct rv_ip_addr whole = t_ip("10.8.0.2"), nul = t_ip("10.8.0.3");
+	size_t bad = 0;
+
+	cr_assert_not_null(l);
+	rv_leases_load(l, text, sizeof(text) - 1, 1000 * SEC, 1800000000, 1800000000, &bad);
+	cr_assert_eq(bad, 1u, "the line with a NUL is counted bad");
+	cr_assert(rv_leases_may_return(l, &whole, "client1", 1000 * SEC));
+	cr_assert_not(rv_leases_may_return(l, &nul, "client2", 1000 * SEC),
+		      "the line with a NUL gave client2 a lease");
+	rv_leases_free(l);
+}
