@@ -275,6 +275,7 @@ static void send_more(struct rv_loop *l, struct http_conn *c)
 		return;
 	}
 	c->slot.inflight++;
+	rv_slots_progress(l, &c->slot);
 }
 
 /* render_metrics puts the exposition into |body|. Returns 0 or -errno. */

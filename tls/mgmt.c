@@ -348,6 +348,7 @@ static void send_more(struct rv_loop *l, struct mgmt_conn *c)
 	}
 	c->slot.inflight++;
 	c->sending = true;
+	rv_slots_progress(l, &c->slot);
 }
 
 /* credentials records who is asking and what they may do. */

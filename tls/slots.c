@@ -22,6 +22,8 @@ enum {
 	 * it is closed for one that waits. */
 	CROWD_LOOK_NS = 250 * RV_NSEC_PER_MSEC,
 	CROWD_SILENT_NS = RV_NSEC_PER_SEC,
+	/* and how long one may take none of its answer (rv_slots_progress). */
+	CROWD_STALLED_NS = RV_NSEC_PER_SEC,
 	/* and how long one answered may linger then (its caller has had the
 	 * time to read what it asked for). */
 	CROWD_ANSWERED_NS = 100 * RV_NSEC_PER_MSEC,
@@ -70,8 +72,9 @@ static void arm_crowd_look(struct rv_loop *l, struct rv_slots *t);
 
 /* close_silent closes every slot whose caller has not sent a whole request
  * within CROWD_SILENT_NS (one that sends a byte at a time counts as
- * silent). All of them: a backlog full of silent callers would otherwise
- * let one waiting caller in every look. */
+ * silent), or has taken none of its answer for CROWD_STALLED_NS. All of
+ * them: a backlog full of such callers would otherwise let one waiting
+ * caller in every look. */
 static void close_silent(struct rv_loop *l, struct rv_slots *t)
 {
 	for (unsigned i = 0; i < t->num; i++) {
@@ -82,6 +85,18 @@ static void close_silent(struct rv_loop *l, struct rv_slots *t)
 		 * out (a round-two tester). */
 		if (s->used && !s->closing && s->answered &&
 		    l->now_ns - s->answered_ns >= CROWD_ANSWERED_NS) {
+			rv_slots_close(l, t, s);
+			continue;
+		}
+		/* One that asked for a large answer and reads none of it
+		 * held its place until the service's deadline (5 s for the
+		 * management socket's), a backlog of them the operator's
+		 * request 10-14 s (round-twenty-three tester 99). */
+		if (s->used && !s->closing && s->replying && !s->answered &&
+		    l->now_ns - s->progress_ns >= CROWD_STALLED_NS) {
+			rv_warnx_rl("%s: no place for a waiting caller: closing one that has read "
+				    "none of its answer in %.1f s",
+				    t->ops->name, (double)(l->now_ns - s->progress_ns) / 1e9);
 			rv_slots_close(l, t, s);
 			continue;
 		}

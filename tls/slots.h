@@ -12,7 +12,9 @@
  * waits in the backlog makes the table close those that have not sent a
  * whole request within a second (each would hold its place the service's
  * whole deadline: 32 silent callers and a full backlog of them held an
- * operator's request 15 s). Every ring
+ * operator's request 15 s), and those whose caller has taken none of its
+ * answer for a second (asked for a large one and stopped reading: 200 such
+ * held every operator's request 10-14 s). Every ring
  * operation of a connection carries the slot's generation, so a completion
  * that arrives after its slot was reused is ignored. A close shuts the
  * socket down, cancels what is in flight and frees the slot only when the
@@ -43,6 +45,8 @@ struct rv_slot {
 	bool asked;		/* the service has the caller's whole request */
 	bool answered;		/* its answer sent: lingering only to let the caller read */
 	uint64_t answered_ns;	/* since then */
+	bool replying;		/* its answer going out (rv_slots_progress) */
+	uint64_t progress_ns;	/* the caller last took a part of it then */
 	unsigned inflight;	/* ring operations not completed yet */
 	uint64_t since_ns;	/* accepted then */
 	struct rv_ltimer timer; /* the service's deadlines; disarmed at release */
@@ -140,6 +144,15 @@ uint64_t rv_slots_udata(const struct rv_slots *t, const struct rv_slot *s, enum 
  * a stale completion, or one for a closing slot (released with its last
  * operation). */
 struct rv_slot *rv_slots_completed(struct rv_loop *l, struct rv_slots *t, uint64_t ud);
+
+/* rv_slots_progress records, as the service sends a part of slot |s|'s
+ * answer, that its caller took the part before (or that the answer
+ * starts): the table judges a stalled reader by it. */
+static inline void rv_slots_progress(const struct rv_loop *l, struct rv_slot *s)
+{
+	s->replying = true;
+	s->progress_ns = l->now_ns;
+}
 
 /* rv_slots_close ends the connection of slot |s|: at once when nothing is
  * in flight, else once the cancelled operations have completed. Calling it

@@ -142,6 +142,43 @@ for round in 1 2; do
 		# control keepalives kept every client's dead-peer check quiet.
 		[ "$(ldl_kv closed_by_ctl)" = 0 ] && [ "$(ldl_kv closed_by_server)" = 0 ] ||
 			rvt_fail "sessions ended by a dead-peer check or the server: $LDL_REPLY"
+
+		rvt_step "40 callers ask for the whole status and read none of it: an operator's status still gets in"
+		# The answer ($N sessions) is larger than a Unix socket's send
+		# buffer, so each such caller's slot stalls; they held every place
+		# until the management deadline, 5 s a batch of 32, and 200 of
+		# them the operator 10-14 s (round-twenty-three tester 99).
+		python3 - "$SRV_SOCK" "$RV_BIN" <<'PY' || rvt_fail "stalled readers held the operator out"
+import socket, subprocess, sys, threading, time
+path, rv = sys.argv[1], sys.argv[2]
+stalled = []
+def stall():
+    s = socket.socket(socket.AF_UNIX)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+    s.connect(path)
+    s.sendall(b"status json\n")
+    stalled.append(s)
+ts = [threading.Thread(target=stall) for _ in range(40)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join(10)
+time.sleep(0.5)
+t0 = time.monotonic()
+r = subprocess.run([rv, "status", "-s", path], capture_output=True, text=True, timeout=20)
+dt = time.monotonic() - t0
+print("ringvpn status beside %d callers that read nothing: exit %d after %.2f s"
+      % (len(stalled), r.returncode, dt))
+for s in stalled:
+    s.close()
+if r.returncode != 0 or not r.stdout.startswith("ringvpn server: running"):
+    sys.exit("status failed: %r %r" % (r.stdout[:80], r.stderr))
+if dt > 3.5:
+    sys.exit("answered after %.1f s: callers that read nothing held the places" % dt)
+PY
+		grep -a "closing one that has read none of its answer" "$RVT_TMP/server.log" | tail -1
+		grep -qa "management: no place for a waiting caller: closing one that has read none of its answer" \
+			"$RVT_TMP/server.log" || rvt_fail "the stalled callers' closing was not said"
 	fi
 
 	rvt_step "round $round: every client says GOODBYE"
