@@ -933,12 +933,6 @@ void rv_tls_crls_add_newer(struct rv_tls_crls *old, const struct rv_tls_crls *n)
 	}
 }
 
-void rv_tls_crl_seen_add(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN],
-			 const struct rv_tls_crl_seen *one)
-{
-	seen_merge(seen, one, MERGE_SAME_FILE);
-}
-
 void rv_tls_crls_free(struct rv_tls_crls *c)
 {
 	for (size_t i = 0; i < c->nkept; i++) {

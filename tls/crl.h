@@ -110,13 +110,6 @@ bool rv_tls_crls_older(const struct rv_tls_crls *n, const struct rv_tls_crls *cu
 void rv_tls_crls_carry(struct rv_tls_crls *n, const struct rv_tls_crls *cur);
 void rv_tls_crls_add_newer(struct rv_tls_crls *old, const struct rv_tls_crls *n);
 
-/* rv_tls_crl_seen_add takes the record |one| into |seen| as one of the same
- * time as those there (a second line of a signer in crl_state): the higher
- * number and the later dates of the two, or a slot of its own while one is
- * free. */
-void rv_tls_crl_seen_add(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN],
-			 const struct rv_tls_crl_seen *one);
-
 void rv_tls_crls_free(struct rv_tls_crls *c);
 
 #endif /* RV_TLS_CRL_H */

@@ -139,11 +139,44 @@ static bool parse_line(const char *l, struct rv_tls_crl_seen *e)
 	return true;
 }
 
+/* line_merge takes a second line |one| of |e|'s signer (an edit; no writer
+ * makes one) into |e|, whatever their order: the higher number with its
+ * CRL's digest, and the later dates. The first line alone decided, and one
+ * with a lower number put before the right one let the start take the
+ * older CRL (round-twenty-three tester 102). Returns false for two CRLs
+ * under one number, neither of which can be told for the right one (the
+ * first line's locked the other out: tester 103): the caller checks that
+ * number's CRL by no digest. */
+static bool line_merge(struct rv_tls_crl_seen *e, const struct rv_tls_crl_seen *one)
+{
+	int cmp = !one->numbered ? -1
+		  : !e->numbered ? 1
+				 : memcmp(one->number, e->number, sizeof(e->number));
+	bool ok = true;
+
+	if (cmp > 0) {
+		memcpy(e->number, one->number, sizeof(e->number));
+		memcpy(e->crl_md, one->crl_md, sizeof(e->crl_md));
+		e->numbered = true;
+		e->have_md = one->have_md;
+	} else if (cmp == 0 && one->have_md) {
+		ok = !e->have_md || memcmp(e->crl_md, one->crl_md, sizeof(e->crl_md)) == 0;
+		memcpy(e->crl_md, one->crl_md, sizeof(e->crl_md));
+		e->have_md = true;
+	}
+	e->this_update = one->this_update > e->this_update ? one->this_update : e->this_update;
+	e->unnumbered_since = one->unnumbered_since > e->unnumbered_since ? one->unnumbered_since
+									  : e->unnumbered_since;
+	return ok;
+}
+
 int rv_crlstate_parse(const char *buf, size_t len, const char *path, struct rv_tls_crl_seen *seen,
 		      unsigned *damaged, unsigned *first, char *err, size_t err_len)
 {
 	static const char header[] = HEADER;
 	size_t hl = sizeof(header) - 1;
+	uint8_t clash[RV_TLS_CRL_SEEN][sizeof(seen[0].number)];
+	unsigned clash_line[RV_TLS_CRL_SEEN] = { 0 };
 
 	memset(seen, 0, RV_TLS_CRL_SEEN * sizeof(seen[0]));
 	*damaged = 0;
@@ -161,19 +194,38 @@ int rv_crlstate_parse(const char *buf, size_t len, const char *path, struct rv_t
 		return -EINVAL;
 	}
 	for (size_t off = hl; off < len; off += LINE_LEN) {
+		unsigned line = (unsigned)((off - hl) / LINE_LEN + 2);
 		struct rv_tls_crl_seen e = { 0 };
+		size_t j = 0;
 
 		if (len - off < LINE_LEN || !parse_line(buf + off, &e)) {
-			*first = *first ? *first : (unsigned)((off - hl) / LINE_LEN + 2);
+			*first = *first ? *first : line;
 			++*damaged;
 			continue;
 		}
-		/* A second line of a signer (an edit; no writer makes one) is
-		 * taken with the first, the higher number of the two: the first
-		 * alone decided, and one with a lower number put before the
-		 * right one let the start take the older CRL and wrote both
-		 * lines again (round-twenty-three tester 102). */
-		rv_tls_crl_seen_add(seen, &e);
+		while (j < RV_TLS_CRL_SEEN && seen[j].have &&
+		       memcmp(seen[j].signer, e.signer, sizeof(e.signer)) != 0) {
+			j++;
+		}
+		if (j == RV_TLS_CRL_SEEN) {
+			continue; /* the table is full: said when a CA finds no line */
+		}
+		if (!seen[j].have) {
+			seen[j] = e;
+		} else if (!line_merge(&seen[j], &e)) {
+			memcpy(clash[j], e.number, sizeof(e.number));
+			clash_line[j] = line;
+		}
+	}
+	/* Two CRLs under a lower number than the signer's highest do not
+	 * matter (and whether they met depends on the order). */
+	for (size_t j = 0; j < RV_TLS_CRL_SEEN; j++) {
+		if (clash_line[j] && !memcmp(seen[j].number, clash[j], sizeof(clash[j]))) {
+			seen[j].have_md = false;
+			memset(seen[j].crl_md, 0, sizeof(seen[j].crl_md));
+			*first = *first && *first < clash_line[j] ? *first : clash_line[j];
+			++*damaged;
+		}
 	}
 	return 0;
 }
@@ -217,7 +269,7 @@ static int read_all(int fd, const char *path, struct rv_tls_crl_seen seen[RV_TLS
 		 * not guarded until its next CRL is taken, and the next write
 		 * replaces the line. */
 		rv_warnx("crl_state %s: %u damaged line(s), the first line %u (a write cut "
-			 "short?): "
+			 "short? an edit?): "
 			 "passed over; their CAs' older CRLs are not refused until a newer one is "
 			 "taken",
 			 path, damaged, first);
@@ -361,6 +413,40 @@ static bool older(struct rv_tls_ctx *ctx, const char *path, char *err, size_t er
 	return true;
 }
 
+/* unknown_signers: how many signers of |mine| |before| holds no line of. */
+static unsigned unknown_signers(const struct rv_tls_crl_seen mine[RV_TLS_CRL_SEEN])
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < RV_TLS_CRL_SEEN && mine[i].have; i++) {
+		bool found = false;
+
+		for (size_t j = 0; !found && j < RV_TLS_CRL_SEEN && before.seen[j].have; j++) {
+			found = memcmp(before.seen[j].signer, mine[i].signer,
+				       sizeof(mine[i].signer)) == 0;
+		}
+		n += !found;
+	}
+	return n;
+}
+
+/* full: does the file hold RV_TLS_CRL_SEEN CA keys (of CAs long rotated
+ * out, or of other servers sharing it) and no line of one of |ctx|'s? That
+ * CA's rollback is not guarded (round-twelve tester 53); said by the start,
+ * and by -n (round-twenty-three tester 103: -n said OK). */
+static bool full(struct rv_tls_ctx *ctx, const char *path)
+{
+	if (!before.seen[RV_TLS_CRL_SEEN - 1].have ||
+	    unknown_signers(rv_tls_ctx_crls(ctx)->seen) == 0) {
+		return false;
+	}
+	rv_warnx("crl_state %s holds %d CA keys, and this process's CA has no line: its "
+		 "older CRL is not refused at a restart (remove the lines of CAs no longer "
+		 "used, or the file while the process is stopped)",
+		 path, RV_TLS_CRL_SEEN);
+	return true;
+}
+
 int rv_crlstate_check(const char *path, struct rv_tls_ctx *ctx, bool quiet, uid_t service,
 		      char *err, size_t err_len)
 {
@@ -373,7 +459,13 @@ int rv_crlstate_check(const char *path, struct rv_tls_ctx *ctx, bool quiet, uid_
 		return fd;
 	}
 	close(fd);
-	return older(ctx, path, err, err_len) ? -EKEYREJECTED : 0;
+	if (older(ctx, path, err, err_len)) {
+		return -EKEYREJECTED;
+	}
+	if (!quiet) {
+		(void)full(ctx, path);
+	}
+	return 0;
 }
 
 /* lock takes |fd|'s lock, waiting a little for another server's save of
@@ -473,38 +565,6 @@ static void follow_path(struct rv_crlstate *s)
 	s->lost = false;
 }
 
-/* unknown_signers: how many signers of |mine| |before| holds no line of. */
-static unsigned unknown_signers(const struct rv_tls_crl_seen mine[RV_TLS_CRL_SEEN])
-{
-	unsigned n = 0;
-
-	for (size_t i = 0; i < RV_TLS_CRL_SEEN && mine[i].have; i++) {
-		bool found = false;
-
-		for (size_t j = 0; !found && j < RV_TLS_CRL_SEEN && before.seen[j].have; j++) {
-			found = memcmp(before.seen[j].signer, mine[i].signer,
-				       sizeof(mine[i].signer)) == 0;
-		}
-		n += !found;
-	}
-	return n;
-}
-
-/* note_full says once that a CA key of |ctx| found no line: the file holds
- * RV_TLS_CRL_SEEN of them (keys of CAs long rotated out, or of other
- * servers sharing it), and that CA's rollback is not guarded (round-twelve
- * tester 53). */
-static void note_full(struct rv_crlstate *s, struct rv_tls_ctx *ctx)
-{
-	if (!s->full && unknown_signers(rv_tls_ctx_crls(ctx)->seen) != 0) {
-		rv_warnx("crl_state %s holds %d CA keys, and this process's CA has no line: its "
-			 "older CRL is not refused at a restart (remove the lines of CAs no longer "
-			 "used, or the file while the process is stopped)",
-			 s->path, RV_TLS_CRL_SEEN);
-		s->full = true;
-	}
-}
-
 static void save(struct rv_crlstate *s, struct rv_tls_ctx *ctx)
 {
 	char err[256];
@@ -520,7 +580,9 @@ static void save(struct rv_crlstate *s, struct rv_tls_ctx *ctx)
 		sum = 0;
 	}
 	rv_tls_crls_add_newer(&before, rv_tls_ctx_crls(ctx));
-	note_full(s, ctx);
+	if (!s->full) {
+		s->full = full(ctx, s->path);
+	}
 	len = rv_crlstate_format(before.seen, text);
 	if (fnv1a(text, len) == sum) {
 		goto out;

@@ -30,6 +30,45 @@ static int same(const struct rv_tls_crl_seen *x, const struct rv_tls_crl_seen *y
 	       (!x->have_md || !memcmp(x->crl_md, y->crl_md, sizeof(x->crl_md)));
 }
 
+/* reversed checks that the file's order does not decide: |data| (parsed
+ * into |a|, |damaged| lines) with its lines of |line| bytes after the
+ * header's |hl| put in the reverse order must read as the same records
+ * (the first of two lines of a signer decided, tester 103), unless the
+ * table is full (then the order picks who has a line, and that is said). */
+static void reversed(const uint8_t *data, size_t size, size_t hl, size_t line,
+		     const struct rv_tls_crl_seen *a, unsigned damaged)
+{
+	static struct rv_tls_crl_seen c[RV_TLS_CRL_SEEN];
+	static char rev[64 * 1024 + 1];
+	size_t n = (size - hl) / line, off = hl;
+	unsigned damaged2, first2;
+	char err[512];
+
+	if (size > sizeof(rev) || a[RV_TLS_CRL_SEEN - 1].have) {
+		return;
+	}
+	memcpy(rev, data, hl);
+	for (size_t i = n; i-- > 0; off += line) {
+		memcpy(rev + off, data + hl + i * line, line);
+	}
+	memcpy(rev + off, data + off, size - off); /* a cut last line stays last */
+	if (rv_crlstate_parse(rev, size, "f", c, &damaged2, &first2, err, sizeof(err)) != 0 ||
+	    damaged2 != damaged || c[RV_TLS_CRL_SEEN - 1].have) {
+		abort();
+	}
+	for (size_t i = 0; i < RV_TLS_CRL_SEEN && a[i].have; i++) {
+		size_t j = 0;
+
+		while (j < RV_TLS_CRL_SEEN && c[j].have &&
+		       memcmp(c[j].signer, a[i].signer, sizeof(a[i].signer)) != 0) {
+			j++;
+		}
+		if (j == RV_TLS_CRL_SEEN || !same(&a[i], &c[j])) {
+			abort();
+		}
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct rv_tls_crl_seen a[RV_TLS_CRL_SEEN], b[RV_TLS_CRL_SEEN];
@@ -67,6 +106,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < RV_TLS_CRL_SEEN; i++) {
 		if (!same(&a[i], &b[i])) {
 			abort();
+		}
+	}
+	if (a[0].have) {
+		const char *nl = memchr(text, '\n', len);
+		size_t hl = (size_t)(nl - text) + 1, n = 0;
+
+		while (n < RV_TLS_CRL_SEEN && a[n].have) {
+			n++;
+		}
+		if (size >= hl && !memcmp(data, text, hl)) {
+			reversed(data, size, hl, (len - hl) / n, a, damaged);
 		}
 	}
 	return 0;
