@@ -377,6 +377,18 @@ static void set_small_lane(struct rv_dataplane *dp)
  * none: false (none left) when one cannot be opened. */
 static bool open_small_tun_queues(struct rv_dataplane *dp, bool vnet)
 {
+	/* The kernel's limit (MAX_TAP_QUEUES): past it the attach fails with
+	 * E2BIG at one worker, and the line named that worker alone while
+	 * every worker went without (round-twenty-four tester 106). */
+	enum { TUN_MAX_QUEUES = 256 };
+
+	if (dp->num_workers > TUN_MAX_QUEUES / 2) {
+		rv_warnx("%s: %u workers, and a TUN device has at most %d queues: no worker has "
+			 "a small-packet queue (a small packet may be dropped with bulk at a TUN "
+			 "queue's end)",
+			 dp->tun_name, dp->num_workers, TUN_MAX_QUEUES);
+		return false;
+	}
 	for (unsigned i = 0; i < dp->num_workers; i++) {
 		struct rv_worker *w = dp->workers[i];
 		char name[IFNAMSIZ];
@@ -384,7 +396,7 @@ static bool open_small_tun_queues(struct rv_dataplane *dp, bool vnet)
 
 		if (ret < 0) {
 			rv_warn(ret,
-				"%s: small-packet queue of worker %u (continuing without: a small "
+				"%s: small-packet queue of worker %u: no worker has one (a small "
 				"packet may be dropped with bulk at a TUN queue's end)",
 				dp->tun_name, i);
 			for (unsigned j = 0; j < i; j++) {
