@@ -19,8 +19,10 @@
  * through it brings the next check forward to TUNWATCH_SOON_NS from then,
  * and no sooner than TUNWATCH_GAP_NS after the last (a flush removes many
  * things at once: one check follows, not one per message). Messages about
- * other devices are read and let go: on a host with a large routing table
- * that churns (a BGP router) each costs a few header compares. When the
+ * other devices are read and let go, but for a server's new route inside
+ * a network behind a client, which is said (new_part): on a host with a
+ * large routing table that churns (a BGP router) each costs a few header
+ * compares, and a new route of the main table a walk of the subnets. When the
  * socket overflows (ENOBUFS: messages were lost) a check follows too, and
  * without the socket (it cannot be had) the periodic check is all there is.
  */
@@ -256,6 +258,66 @@ static bool about_us(const struct nlmsghdr *h, unsigned ifindex)
 	}
 }
 
+/* new_part says a route the server's host gained through another device
+ * inside a network the server routes through its TUN (a client's subnet),
+ * as the install of ours says those there then (uring/tun.c note_parts):
+ * one added later (a LAN link up after ringvpn at boot) took that part
+ * away, and while the client is away its address were answered
+ * "unreachable", without a word (round-twenty-four tester 106). A link's
+ * own fe80::/64 or 169.254.0.0/16 is none: no tunnel's route takes it. */
+static void new_part(struct rv_loop *l, const struct nlmsghdr *h)
+{
+	const struct rtmsg *rt = NLMSG_DATA(h);
+	struct rv_prefix dst = { 0 }, routes[RV_CTL_MAX_ROUTES];
+	unsigned oif = 0, table;
+	size_t n;
+	int len;
+
+	if (h->nlmsg_type != RTM_NEWROUTE || h->nlmsg_len < NLMSG_LENGTH(sizeof(*rt)) ||
+	    rt->rtm_type != RTN_UNICAST || rt->rtm_dst_len == 0 || (rt->rtm_flags & RTM_F_CLONED) ||
+	    (rt->rtm_family != AF_INET && rt->rtm_family != AF_INET6)) {
+		return;
+	}
+	table = rt->rtm_table;
+	dst.addr.family = rt->rtm_family;
+	dst.len = rt->rtm_dst_len;
+	len = (int)RTM_PAYLOAD(h);
+	for (const struct rtattr *a = RTM_RTA(rt); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		size_t want = rt->rtm_family == AF_INET ? 4 : 16;
+
+		if (a->rta_type == RTA_DST && RTA_PAYLOAD(a) >= want) {
+			memcpy(dst.addr.a, RTA_DATA(a), want);
+		} else if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) >= sizeof(uint32_t)) {
+			memcpy(&oif, RTA_DATA(a), sizeof(oif));
+		} else if (a->rta_type == RTA_TABLE && RTA_PAYLOAD(a) >= sizeof(uint32_t)) {
+			memcpy(&table, RTA_DATA(a), sizeof(table));
+		}
+	}
+	if (table != RT_TABLE_MAIN || oif == 0 || oif == l->tunwatch_ifindex ||
+	    (dst.addr.family == AF_INET6 && dst.len >= 10 && dst.addr.a[0] == 0xfe &&
+	     (dst.addr.a[1] & 0xc0) == 0x80) ||
+	    (dst.addr.family == AF_INET && dst.len >= 16 && dst.addr.a[0] == 169 &&
+	     dst.addr.a[1] == 254)) {
+		return;
+	}
+	n = rv_subnets_routed(l->cfg, routes, sizeof(routes) / sizeof(routes[0]));
+	n = n < sizeof(routes) / sizeof(routes[0]) ? n : sizeof(routes) / sizeof(routes[0]);
+	for (size_t i = 0; i < n; i++) {
+		char net[64], part[64], dev[IF_NAMESIZE];
+
+		if (routes[i].addr.family != dst.addr.family || dst.len <= routes[i].len ||
+		    !rv_prefix_contains(&routes[i], &dst.addr)) {
+			continue;
+		}
+		rv_warnx_rl("%s: route %s/%u: a part of it (%s/%u) the host now routes through %s",
+			    rv_dataplane_tun_name(l->dp),
+			    rv_ip_addr_str(&routes[i].addr, net, sizeof(net)), routes[i].len,
+			    rv_ip_addr_str(&dst.addr, part, sizeof(part)), dst.len,
+			    if_indextoname(oif, dev) ? dev : "?");
+		return;
+	}
+}
+
 void rv_tunwatch_on_cqe(struct rv_loop *l, int res)
 {
 	bool hit = false;
@@ -275,6 +337,9 @@ void rv_tunwatch_on_cqe(struct rv_loop *l, int res)
 	for (const struct nlmsghdr *h = (const void *)l->tunwatch_buf; res > 0 && NLMSG_OK(h, res);
 	     h = NLMSG_NEXT(h, res)) {
 		hit = hit || about_us(h, l->tunwatch_ifindex);
+		if (l->role == &rv_server_role) {
+			new_part(l, h);
+		}
 	}
 	if (hit && !l->stopping) {
 		check_soon(l);

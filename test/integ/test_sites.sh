@@ -316,6 +316,17 @@ for part in 10.61.0.0/24 10.61.7.0/24; do
 done
 grep -aq "route to 10.61.0.0/16, the network behind client4" "$RVT_TMP/server.log" ||
 	rvt_fail "10.61.0.0/16 not logged as routed"
+# A part the host routes elsewhere from later on (a LAN link up after
+# ringvpn at boot) is said when it comes: only one there at the install of
+# ours was (round-twenty-four tester 106). One outside every network is not.
+rvt_nsx "$S" ip route add 10.61.9.0/24 dev c1 || rvt_fail "host route 10.61.9.0/24"
+rvt_nsx "$S" ip route add 10.159.0.0/24 dev c1 || rvt_fail "host route 10.159.0.0/24"
+rvt_wait_for 5 "the new part said" grep -aq \
+	"rvs0: route 10.61.0.0/16: a part of it (10.61.9.0/24) the host now routes through c1" \
+	"$RVT_TMP/server.log" || rvt_fail "a part routed elsewhere after the install not said"
+grep -aq "10.159.0.0" "$RVT_TMP/server.log" && rvt_fail "a route outside every network said as a part"
+rvt_nsx "$S" ip route del 10.61.9.0/24 dev c1
+rvt_nsx "$S" ip route del 10.159.0.0/24 dev c1
 
 rvt_step "a host route at a higher metric keeps its network; its going brings none of ours"
 # The host's own route at metric 100: ours, added at 0, took its place and
