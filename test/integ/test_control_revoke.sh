@@ -941,3 +941,56 @@ rvt_matches 'said goodbye \(ended by a configuration or certificate change\)' <"
 	rvt_fail "the server's account of the goodbye: $(grep -a goodbye "$RVT_TMP/s7.log")"
 rvt_stop_pid "$RVT_LAST_PID" 10 || true
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "s7 exit"
+
+rvt_step "S. a large CRL replaced by a small one: the memory it took is given back"
+# Some 290 bytes a revocation once loaded; a CRL replaced, or refused, left
+# its memory in malloc's free lists for the process's life (two of 1.5
+# million, then one of 10, left a server at 770 MB: round-twenty-four tester
+# 106). Made with openssl's ca, numbered above pki's (the time).
+mkdir -p "$RVT_TMP/mca"
+cat >"$RVT_TMP/mca/ca.cnf" <<EOC
+[ ca ]
+default_ca = tca
+[ tca ]
+database = $RVT_TMP/mca/index.txt
+crlnumber = $RVT_TMP/mca/crlnumber
+default_md = sha256
+default_crl_days = 20
+crl_extensions = ext
+[ ext ]
+authorityKeyIdentifier = keyid:always
+EOC
+mem_crl() { # ENTRIES NUMBER OUT
+	python3 -c '
+import sys
+w = sys.stdout.write
+for i in range(int(sys.argv[1])):
+    w("R\t301231235959Z\t261201000000Z\t%016X\tunknown\t/CN=x%d\n" % (0x1000000 + i, i))
+' "$1" >"$RVT_TMP/mca/index.txt"
+	echo "$2" >"$RVT_TMP/mca/crlnumber"
+	openssl ca -batch -config "$RVT_TMP/mca/ca.cnf" -gencrl -cert "$PKI/ca/ca.crt" \
+		-keyfile "$PKI/ca/ca.key" -out "$3" 2>"$RVT_TMP/openssl.log" ||
+		{ cat "$RVT_TMP/openssl.log"; rvt_fail "openssl ca ($1 entries)"; }
+	chgrp "$RV_GROUP" "$3" && chmod 644 "$3"
+}
+mem_crl 1 7F00000001 "$RVT_TMP/mem.crl"
+mem_crl 200000 7F00000002 "$RVT_TMP/mem-big.crl"
+mem_crl 1 7F00000003 "$RVT_TMP/mem-small.crl"
+start_s2 s8 crl="$RVT_TMP/mem.crl"
+rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$S2_PID/status"; }
+# put_mem FILE N: FILE in place of the CRL, and the N-th "CRL" change taken.
+put_mem() {
+	cp "$1" "$RVT_TMP/mem.crl.new" && mv "$RVT_TMP/mem.crl.new" "$RVT_TMP/mem.crl"
+	rvt_wait_for 30 "CRL change $2 taken" sh -c "[ \$(grep -ac 'certificate files changed' '$RVT_TMP/s8.log') -ge $2 ]" ||
+		true
+	sleep 1
+}
+base=$(rss)
+put_mem "$RVT_TMP/mem-big.crl" 1
+big=$(rss)
+put_mem "$RVT_TMP/mem-small.crl" 2
+small=$(rss)
+rvt_log "server RSS: $base kB with a 1-entry CRL, $big kB with 200,000 entries, $small kB with 1 again"
+[ $((big - base)) -gt 20000 ] || rvt_fail "the large CRL was not taken: $(grep -a CRL "$RVT_TMP/s8.log" | tail -3)"
+[ $((small - base)) -lt $(((big - base) / 3)) ] || rvt_fail "the large CRL's memory was kept ($small kB)"
+rvt_stop_pid "$S2_PID" 10 || rvt_fail "s8 exit"
