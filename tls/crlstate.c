@@ -145,8 +145,8 @@ static bool parse_line(const char *l, struct rv_tls_crl_seen *e)
  * with a lower number put before the right one let the start take the
  * older CRL (round-twenty-three tester 102). Returns false for two CRLs
  * under one number, neither of which can be told for the right one (the
- * first line's locked the other out: tester 103): the caller checks that
- * number's CRL by no digest. */
+ * first line's locked the other out: tester 103): the caller refuses the
+ * file if that number is the signer's highest. */
 static bool line_merge(struct rv_tls_crl_seen *e, const struct rv_tls_crl_seen *one)
 {
 	int cmp = !one->numbered ? -1
@@ -218,13 +218,23 @@ int rv_crlstate_parse(const char *buf, size_t len, const char *path, struct rv_t
 		}
 	}
 	/* Two CRLs under a lower number than the signer's highest do not
-	 * matter (and whether they met depends on the order). */
+	 * matter (and whether they met depends on the order). Under the
+	 * highest, which one is the newest cannot be told: taking either
+	 * (or any, by checking no digest) let one made again from an older
+	 * index in and then locked the right one out (round-twenty-four
+	 * tester 105), so the operator is asked. */
 	for (size_t j = 0; j < RV_TLS_CRL_SEEN; j++) {
 		if (clash_line[j] && !memcmp(seen[j].number, clash[j], sizeof(clash[j]))) {
-			seen[j].have_md = false;
-			memset(seen[j].crl_md, 0, sizeof(seen[j].crl_md));
-			*first = *first && *first < clash_line[j] ? *first : clash_line[j];
-			++*damaged;
+			snprintf(err, err_len,
+				 "crl_state %s gives two CRLs under the highest number of one CA "
+				 "key "
+				 "(line %u, and one before it: an edit?): which is the newest "
+				 "cannot be "
+				 "told; refused, left as it is (remove the wrong line; or the "
+				 "file, to "
+				 "take the CRL in place)",
+				 path, clash_line[j]);
+			return -EINVAL;
 		}
 	}
 	return 0;

@@ -68,8 +68,7 @@ enum { RV_CRLSTATE_TEXT_MAX = 16 * 1024 };
 /* rv_crlstate_parse reads the text |buf| of |len| bytes of the file |path|
  * into |seen| (RV_TLS_CRL_SEEN entries, emptied first), in the file's
  * order, the lines of one signer taken as one whatever their order (the
- * higher number; two CRLs under one number are a damaged line, and that
- * number's CRL is checked by no digest): 0, with the number of damaged lines (cut short, or failing their
+ * higher number; two CRLs under its highest number refuse the file): 0, with the number of damaged lines (cut short, or failing their
  * check) in |*damaged| and the line number of the first in |*first|;
  * -EINVAL, with why in |err|, for a text that is not a CRL state. */
 int rv_crlstate_parse(const char *buf, size_t len, const char *path, struct rv_tls_crl_seen *seen,
