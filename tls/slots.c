@@ -95,7 +95,7 @@ static void close_silent(struct rv_loop *l, struct rv_slots *t)
 		if (s->used && !s->closing && s->replying && !s->answered &&
 		    l->now_ns - s->progress_ns >= CROWD_STALLED_NS) {
 			rv_warnx_rl("%s: no place for a waiting caller: closing one that has read "
-				    "none of its answer in %.1f s",
+				    "nothing more of its answer for %.1f s",
 				    t->ops->name, (double)(l->now_ns - s->progress_ns) / 1e9);
 			rv_slots_close(l, t, s);
 			continue;

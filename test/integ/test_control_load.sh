@@ -176,8 +176,8 @@ if r.returncode != 0 or not r.stdout.startswith("ringvpn server: running"):
 if dt > 3.5:
     sys.exit("answered after %.1f s: callers that read nothing held the places" % dt)
 PY
-		grep -a "closing one that has read none of its answer" "$RVT_TMP/server.log" | tail -1
-		grep -qa "management: no place for a waiting caller: closing one that has read none of its answer" \
+		grep -a "closing one that has read nothing more of its answer" "$RVT_TMP/server.log" | tail -1
+		grep -qa "management: no place for a waiting caller: closing one that has read nothing more of its answer" \
 			"$RVT_TMP/server.log" || rvt_fail "the stalled callers' closing was not said"
 	fi
 
