@@ -86,6 +86,7 @@ static const struct rv_slots_ops mgmt_slots_ops = {
 	/* No busy reply: an operator's request waits for a free slot (silent
 	 * callers are closed for it: slots.c) rather than fail. */
 	.takes_reserve = true,
+	.local = true,
 };
 
 /* ---- the socket -------------------------------------------------------- */

@@ -14,7 +14,8 @@
  * whole deadline: 32 silent callers and a full backlog of them held an
  * operator's request 15 s), and those whose caller has taken none of its
  * answer for a second (asked for a large one and stopped reading: 200 such
- * held every operator's request 10-14 s). Every ring
+ * held every operator's request 10-14 s); a local service's (ops->local)
+ * sooner. Every ring
  * operation of a connection carries the slot's generation, so a completion
  * that arrives after its slot was reused is ignored. A close shuts the
  * socket down, cancels what is in flight and frees the slot only when the
@@ -46,6 +47,7 @@ struct rv_slot {
 	bool answered;		/* its answer sent: lingering only to let the caller read */
 	uint64_t answered_ns;	/* since then */
 	bool replying;		/* its answer going out (rv_slots_progress) */
+	uint64_t reply_ns;	/* since then */
 	uint64_t progress_ns;	/* the caller last took a part of it then */
 	unsigned inflight;	/* ring operations not completed yet */
 	uint64_t since_ns;	/* accepted then */
@@ -86,6 +88,15 @@ struct rv_slots_ops {
 	 * a byte at a time is not preferred over a newcomer for it (a
 	 * hostile tester kept 10-60 % of scrapes out so). */
 	bool (*whole)(const char *buf, size_t n);
+	/* local: callers on this host (a Unix socket), whose request comes
+	 * at once and who read as fast as the process writes. While one
+	 * waits, a local caller silent for a quarter of a second (not one)
+	 * and one whose answer has gone out for a second, read or not, are
+	 * closed for it: hundreds of half-sent callers, or of callers reading
+	 * a large status a chunk a second, held an operator's request 5-15 s
+	 * (round-twenty-four tester 105). A remote one (metrics) may be a
+	 * round trip slower and read over a slow link. */
+	bool local;
 };
 
 enum { RV_SLOTS_PEEK = 4096 };
@@ -150,6 +161,9 @@ struct rv_slot *rv_slots_completed(struct rv_loop *l, struct rv_slots *t, uint64
  * starts): the table judges a stalled reader by it. */
 static inline void rv_slots_progress(const struct rv_loop *l, struct rv_slot *s)
 {
+	if (!s->replying) {
+		s->reply_ns = l->now_ns;
+	}
 	s->replying = true;
 	s->progress_ns = l->now_ns;
 }

@@ -179,6 +179,70 @@ PY
 		grep -a "closing one that has read nothing more of its answer" "$RVT_TMP/server.log" | tail -1
 		grep -qa "management: no place for a waiting caller: closing one that has read nothing more of its answer" \
 			"$RVT_TMP/server.log" || rvt_fail "the stalled callers' closing was not said"
+
+		rvt_step "300 half-sent callers, then 150 that read the status a chunk a second, reconnecting: the operator still gets in"
+		# Places freed a second at a time and taken in turn: 300
+		# half-sent callers held an operator's status 8-10 s, 150 slow
+		# readers 5-6 s (round-twenty-four tester 105). Local callers
+		# silent a quarter of a second, or reading one answer for a
+		# second, are closed for one that waits.
+		cat >"$RVT_TMP/crowd.py" <<'PY'
+import socket, subprocess, sys, threading, time
+path, rv, kind, n, limit = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
+stop = time.monotonic() + 10
+def half():
+    while time.monotonic() < stop:
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(path)
+            s.sendall(b"stat")
+            while time.monotonic() < stop:
+                time.sleep(0.1)
+                try:
+                    if s.recv(100, socket.MSG_DONTWAIT) == b"":
+                        break
+                except BlockingIOError:
+                    pass
+            s.close()
+        except OSError:
+            time.sleep(0.01)
+def slow():
+    while time.monotonic() < stop:
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+            s.connect(path)
+            s.sendall(b"status json\n")
+            while time.monotonic() < stop:
+                time.sleep(0.9)
+                if not s.recv(200000):
+                    break
+            s.close()
+        except OSError:
+            time.sleep(0.01)
+ts = [threading.Thread(target=half if kind == "half" else slow) for _ in range(n)]
+for t in ts:
+    t.start()
+time.sleep(2)
+worst = 0
+for _ in range(3):
+    t0 = time.monotonic()
+    r = subprocess.run([rv, "status", "-s", path], capture_output=True, text=True, timeout=30)
+    dt = time.monotonic() - t0
+    worst = max(worst, dt)
+    print("ringvpn status beside %d %s callers: exit %d after %.2f s" % (n, kind, r.returncode, dt))
+    if r.returncode != 0:
+        sys.exit("status failed: %r" % r.stderr)
+    time.sleep(0.3)
+for t in ts:
+    t.join()
+if worst > limit:
+    sys.exit("the operator waited %.1f s" % worst)
+PY
+		python3 "$RVT_TMP/crowd.py" "$SRV_SOCK" "$RV_BIN" half 300 5.5 || rvt_fail "half-sent callers held the operator out"
+		python3 "$RVT_TMP/crowd.py" "$SRV_SOCK" "$RV_BIN" slow 150 4.5 || rvt_fail "slow readers held the operator out"
+		grep -qa "management: no place for a waiting caller: closing one that has read part of its answer for" \
+			"$RVT_TMP/server.log" || rvt_fail "the slow readers' closing was not said"
 	fi
 
 	rvt_step "round $round: every client says GOODBYE"
