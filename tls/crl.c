@@ -472,7 +472,7 @@ static void seen_merge(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN],
  * bits, and a rollback past that was taken: a hostile tester). A CRL
  * without a number is judged by its thisUpdate (it replaced a numbered
  * one, and an older copy of either was then taken). */
-static void note_crl_number(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN], X509_CRL *crl,
+static bool note_crl_number(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN], X509_CRL *crl,
 			    const X509 *signer)
 {
 	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
@@ -488,7 +488,7 @@ static void note_crl_number(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN], X509_C
 	 * grind a key that shared the first one's counter (a hostile tester). */
 	if (!key_md(signer, md)) {
 		ASN1_INTEGER_free(num);
-		return;
+		return true;
 	}
 	bn = num ? ASN1_INTEGER_to_BN(num, NULL) : NULL;
 	numbered = bn && !BN_is_negative(bn) && BN_bn2bin_padded(v, sizeof(v), bn);
@@ -513,7 +513,17 @@ static void note_crl_number(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN], X509_C
 	one.have_md = numbered && X509_CRL_digest(crl, EVP_sha256(), one.crl_md, &md_len) &&
 		      md_len == SHA256_DIGEST_LENGTH;
 	ERR_clear_error();
+	for (size_t i = 0; one.have_md && i < RV_TLS_CRL_SEEN && seen[i].have; i++) {
+		const struct rv_tls_crl_seen *e = &seen[i];
+
+		if (!memcmp(e->signer, one.signer, sizeof(e->signer)) && e->have_md &&
+		    !memcmp(e->number, one.number, sizeof(e->number)) &&
+		    memcmp(e->crl_md, one.crl_md, sizeof(e->crl_md)) != 0) {
+			return false;
+		}
+	}
 	seen_merge(seen, &one, MERGE_SAME_FILE);
+	return true;
 }
 
 /* warn_ca_without_crl says which CAs of the CA file have no CRL in the CRL
@@ -626,7 +636,18 @@ static int take(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_expiry *
 	/* Every CRL's end counts until the newest of each CA is known
 	 * (signer_ends); with more than RV_TLS_CRL_KEPT, for good. */
 	note_end(ex, crl, signer);
-	note_crl_number(c->seen, crl, signer);
+	if (!note_crl_number(c->seen, crl, signer)) {
+		/* The first one's digest was kept, the other then refused as
+		 * "made again from an older index" at every later load and
+		 * restart (round-twenty-four tester 107). */
+		X509_NAME_oneline(X509_get_subject_name(signer), ebuf, sizeof(ebuf));
+		X509_CRL_free(crl);
+		snprintf(err, err_len,
+			 "CRL file %s: two different CRLs of CA %s under one number: which is the "
+			 "newest cannot be told; refused (keep the newest alone)",
+			 path, ebuf);
+		return -EINVAL;
+	}
 	rv_tls_trust_add(c->trust, NULL, crl);
 	if (!X509_STORE_add_crl(store, crl)) {
 		X509_CRL_free(crl);

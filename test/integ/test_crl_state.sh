@@ -305,6 +305,15 @@ start_fails 4 "another CRL numbered $N1" "it is another CRL under the number $N1
 grep -q "pki crl" <<<"$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/server.conf" 2>&1)" &&
 	rvt_fail "the refusal still advises pki crl (from a restored index it lacks the revocations)"
 
+rvt_step "H1. a CRL file with two CRLs of the CA under one number: refused"
+# The first one's digest was kept, and the other then refused at every
+# later load and restart as made again from an older index (round-twenty-
+# four tester 107).
+cat "$RVT_TMP/crl.new" "$RVT_TMP/crl.same" >"$RVT_TMP/crl.both"
+put_crl "$RVT_TMP/crl.both"
+check_fails 4 "two CRLs under the number $N1 in one file" "two different CRLs of CA .* under one number"
+put_crl "$RVT_TMP/crl.new"
+
 rvt_step "H2. two lines of the CA key under the number, one for each of the two CRLs: the file refused, exit 3"
 # Which CRL is the right one cannot be told: the first line decided, and
 # the start then locked the other out for good (round-twenty-three tester
