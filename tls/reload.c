@@ -68,6 +68,12 @@ static int new_tls(const struct rv_loop *l, const struct rv_config *cfg, struct 
 
 	own[0] = '\0';
 	*own_same = false;
+	if (ret != 0) {
+		/* What a refused load took (a large CRL file with a damaged
+		 * block after it) stayed in malloc's free lists until the next
+		 * change that was taken (round-twenty-four tester 107). */
+		malloc_trim(0);
+	}
 	/* Only for the files the running ones came from: a configuration
 	 * that names others that do not load is refused (it was applied,
 	 * and the next start failed: a hostile tester). */

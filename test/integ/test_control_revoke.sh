@@ -993,4 +993,15 @@ small=$(rss)
 rvt_log "server RSS: $base kB with a 1-entry CRL, $big kB with 200,000 entries, $small kB with 1 again"
 [ $((big - base)) -gt 20000 ] || rvt_fail "the large CRL was not taken: $(grep -a CRL "$RVT_TMP/s8.log" | tail -3)"
 [ $((small - base)) -lt $(((big - base) / 3)) ] || rvt_fail "the large CRL's memory was kept ($small kB)"
+# The same large CRL with a damaged block after it: refused, and what its
+# load took given back too (it stayed until the next change taken:
+# round-twenty-four tester 107).
+{ cat "$RVT_TMP/mem-big.crl"; printf -- '-----BEGIN X509 CRL-----\nMIIBcut\n-----END X509 CRL-----\n'; } >"$RVT_TMP/mem-bad.crl"
+chgrp "$RV_GROUP" "$RVT_TMP/mem-bad.crl" && chmod 644 "$RVT_TMP/mem-bad.crl"
+put_mem "$RVT_TMP/mem-bad.crl" 3
+bad=$(rss)
+rvt_log "server RSS: $bad kB after the large CRL with a damaged block was refused"
+grep -aq "certificate files changed but cannot be loaded" "$RVT_TMP/s8.log" ||
+	rvt_fail "the damaged CRL file was not refused: $(grep -a CRL "$RVT_TMP/s8.log" | tail -2)"
+[ $((bad - base)) -lt $(((big - base) / 3)) ] || rvt_fail "the refused CRL's memory was kept ($bad kB)"
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "s8 exit"
