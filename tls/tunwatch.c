@@ -291,6 +291,20 @@ static void new_part(struct rv_loop *l, const struct nlmsghdr *h)
 			memcpy(&oif, RTA_DATA(a), sizeof(oif));
 		} else if (a->rta_type == RTA_TABLE && RTA_PAYLOAD(a) >= sizeof(uint32_t)) {
 			memcpy(&table, RTA_DATA(a), sizeof(table));
+		} else if (a->rta_type == RTA_MULTIPATH && oif == 0) {
+			/* Several ways and no RTA_OIF: the first way through
+			 * another device names it (such a route went unsaid:
+			 * round-twenty-four tester 107). */
+			const struct rtnexthop *nh = RTA_DATA(a);
+			int left = (int)RTA_PAYLOAD(a);
+
+			while (oif == 0 && RTNH_OK(nh, left)) {
+				if ((unsigned)nh->rtnh_ifindex != l->tunwatch_ifindex) {
+					oif = (unsigned)nh->rtnh_ifindex;
+				}
+				left -= NLMSG_ALIGN(nh->rtnh_len);
+				nh = RTNH_NEXT(nh);
+			}
 		}
 	}
 	if (table != RT_TABLE_MAIN || oif == 0 || oif == l->tunwatch_ifindex ||

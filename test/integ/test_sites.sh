@@ -325,6 +325,14 @@ rvt_wait_for 5 "the new part said" grep -aq \
 	"rvs0: route 10.61.0.0/16: a part of it (10.61.9.0/24) the host now routes through c1" \
 	"$RVT_TMP/server.log" || rvt_fail "a part routed elsewhere after the install not said"
 grep -aq "10.159.0.0" "$RVT_TMP/server.log" && rvt_fail "a route outside every network said as a part"
+# One of several ways (multipath) names no single device: it went unsaid
+# (round-twenty-four tester 107).
+rvt_nsx "$S" ip route add 10.61.11.0/24 nexthop via 10.88.1.2 dev c1 nexthop via 10.88.2.2 dev c2 ||
+	rvt_fail "multipath host route 10.61.11.0/24"
+rvt_wait_for 5 "the new multipath part said" grep -aq \
+	"rvs0: route 10.61.0.0/16: a part of it (10.61.11.0/24) the host now routes through c" \
+	"$RVT_TMP/server.log" || rvt_fail "a multipath part routed elsewhere after the install not said"
+rvt_nsx "$S" ip route del 10.61.11.0/24
 rvt_nsx "$S" ip route del 10.61.9.0/24 dev c1
 rvt_nsx "$S" ip route del 10.159.0.0/24 dev c1
 
