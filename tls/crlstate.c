@@ -226,13 +226,10 @@ int rv_crlstate_parse(const char *buf, size_t len, const char *path, struct rv_t
 	for (size_t j = 0; j < RV_TLS_CRL_SEEN; j++) {
 		if (clash_line[j] && !memcmp(seen[j].number, clash[j], sizeof(clash[j]))) {
 			snprintf(err, err_len,
-				 "crl_state %s gives two CRLs under the highest number of one CA "
-				 "key "
-				 "(line %u, and one before it: an edit?): which is the newest "
-				 "cannot be "
-				 "told; refused, left as it is (remove the wrong line; or the "
-				 "file, to "
-				 "take the CRL in place)",
+				 "crl_state %s gives two CRLs under the highest number of one "
+				 "CA key (line %u, and one before it: an edit?): which is the "
+				 "newest cannot be told; refused, left as it is (remove the "
+				 "wrong line; or the file, to take the CRL in place)",
 				 path, clash_line[j]);
 			return -EINVAL;
 		}

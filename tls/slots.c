@@ -76,9 +76,10 @@ static void arm_crowd_look(struct rv_loop *l, struct rv_slots *t);
 
 /* close_silent closes every slot whose caller has not sent a whole request
  * within CROWD_SILENT_NS (one that sends a byte at a time counts as
- * silent), or has taken none of its answer for CROWD_STALLED_NS. All of
- * them: a backlog full of such callers would otherwise let one waiting
- * caller in every look. */
+ * silent), or has taken none of its answer for CROWD_STALLED_NS; a local
+ * service's caller silent for CROWD_SILENT_LOCAL_NS, or reading one answer
+ * for CROWD_REPLY_LOCAL_NS, too. All of them: a backlog full of such
+ * callers would otherwise let one waiting caller in every look. */
 static void close_silent(struct rv_loop *l, struct rv_slots *t)
 {
 	for (unsigned i = 0; i < t->num; i++) {

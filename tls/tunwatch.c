@@ -262,7 +262,7 @@ static bool about_us(const struct nlmsghdr *h, unsigned ifindex)
  * inside a network the server routes through its TUN (a client's subnet),
  * as the install of ours says those there then (uring/tun.c note_parts):
  * one added later (a LAN link up after ringvpn at boot) took that part
- * away, and while the client is away its address were answered
+ * away, and while the client was away its addresses were answered
  * "unreachable", without a word (round-twenty-four tester 106). A link's
  * own fe80::/64 or 169.254.0.0/16 is none: no tunnel's route takes it. */
 static void new_part(struct rv_loop *l, const struct nlmsghdr *h)
