@@ -472,7 +472,7 @@ static void seen_merge(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN],
  * bits, and a rollback past that was taken: a hostile tester). A CRL
  * without a number is judged by its thisUpdate (it replaced a numbered
  * one, and an older copy of either was then taken). */
-static bool note_crl_number(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN], X509_CRL *crl,
+static void note_crl_number(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN], X509_CRL *crl,
 			    const X509 *signer)
 {
 	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
@@ -488,7 +488,7 @@ static bool note_crl_number(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN], X509_C
 	 * grind a key that shared the first one's counter (a hostile tester). */
 	if (!key_md(signer, md)) {
 		ASN1_INTEGER_free(num);
-		return true;
+		return;
 	}
 	bn = num ? ASN1_INTEGER_to_BN(num, NULL) : NULL;
 	numbered = bn && !BN_is_negative(bn) && BN_bn2bin_padded(v, sizeof(v), bn);
@@ -513,17 +513,7 @@ static bool note_crl_number(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN], X509_C
 	one.have_md = numbered && X509_CRL_digest(crl, EVP_sha256(), one.crl_md, &md_len) &&
 		      md_len == SHA256_DIGEST_LENGTH;
 	ERR_clear_error();
-	for (size_t i = 0; one.have_md && i < RV_TLS_CRL_SEEN && seen[i].have; i++) {
-		const struct rv_tls_crl_seen *e = &seen[i];
-
-		if (!memcmp(e->signer, one.signer, sizeof(e->signer)) && e->have_md &&
-		    !memcmp(e->number, one.number, sizeof(e->number)) &&
-		    memcmp(e->crl_md, one.crl_md, sizeof(e->crl_md)) != 0) {
-			return false;
-		}
-	}
 	seen_merge(seen, &one, MERGE_SAME_FILE);
-	return true;
 }
 
 /* warn_ca_without_crl says which CAs of the CA file have no CRL in the CRL
@@ -636,18 +626,7 @@ static int take(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_expiry *
 	/* Every CRL's end counts until the newest of each CA is known
 	 * (signer_ends); with more than RV_TLS_CRL_KEPT, for good. */
 	note_end(ex, crl, signer);
-	if (!note_crl_number(c->seen, crl, signer)) {
-		/* The first one's digest was kept, the other then refused as
-		 * "made again from an older index" at every later load and
-		 * restart (round-twenty-four tester 107). */
-		X509_NAME_oneline(X509_get_subject_name(signer), ebuf, sizeof(ebuf));
-		X509_CRL_free(crl);
-		snprintf(err, err_len,
-			 "CRL file %s: two different CRLs of CA %s under one number: which is the "
-			 "newest cannot be told; refused (keep the newest alone)",
-			 path, ebuf);
-		return -EINVAL;
-	}
+	note_crl_number(c->seen, crl, signer);
 	rv_tls_trust_add(c->trust, NULL, crl);
 	if (!X509_STORE_add_crl(store, crl)) {
 		X509_CRL_free(crl);
@@ -703,11 +682,74 @@ static bool hold_back(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_ex
 	return true;
 }
 
+/* crl_number reads |crl|'s cRLNumber into |v| (big-endian, zero-padded):
+ * false when it has none (or one that does not fit). */
+static bool crl_number(X509_CRL *crl, uint8_t v[24])
+{
+	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+	BIGNUM *bn = num ? ASN1_INTEGER_to_BN(num, NULL) : NULL;
+	bool ok = bn && !BN_is_negative(bn) && BN_bn2bin_padded(v, 24, bn);
+
+	BN_free(bn);
+	ASN1_INTEGER_free(num);
+	ERR_clear_error();
+	return ok;
+}
+
+/* same_issuer: were kept CRLs |i| and |j| issued by one CA, its name and
+ * its key? Two CAs of one key under two names (a CA renamed) keep their
+ * own CRLs, each numbered from 1. */
+static bool same_issuer(const struct rv_tls_crls *c, size_t i, size_t j)
+{
+	return rv_tls_same_key(c->kept_signer[i], c->kept_signer[j]) &&
+	       X509_NAME_cmp(X509_CRL_get_issuer(c->kept[i]), X509_CRL_get_issuer(c->kept[j])) == 0;
+}
+
+/* two_newest: does the file hold two different CRLs of one CA under that
+ * CA's highest number? Which is the newest cannot be told: the first one's
+ * digest was remembered, and the other then refused at every later load
+ * and restart as made again from an older index (round-twenty-four tester
+ * 107). Under a lower number they do not matter, whatever the file's order
+ * (tester 108). The CA's name into |who|. */
+static bool two_newest(const struct rv_tls_crls *c, char *who, size_t who_len)
+{
+	uint8_t a[24], b[24], top[24];
+	uint8_t ma[SHA256_DIGEST_LENGTH], mb[SHA256_DIGEST_LENGTH];
+	unsigned la = 0, lb = 0;
+
+	for (size_t i = 0; i < c->nkept; i++) {
+		for (size_t j = 0; j < i; j++) {
+			bool highest = true;
+
+			if (!same_issuer(c, i, j) || !crl_number(c->kept[i], a) ||
+			    !crl_number(c->kept[j], b) || memcmp(a, b, sizeof(a)) != 0 ||
+			    !X509_CRL_digest(c->kept[i], EVP_sha256(), ma, &la) ||
+			    !X509_CRL_digest(c->kept[j], EVP_sha256(), mb, &lb) || la != lb ||
+			    memcmp(ma, mb, la) == 0) {
+				continue;
+			}
+			for (size_t k = 0; highest && k < c->nkept; k++) {
+				highest = !same_issuer(c, i, k) || !crl_number(c->kept[k], top) ||
+					  memcmp(top, a, sizeof(a)) <= 0;
+			}
+			if (highest) {
+				X509_NAME_oneline(X509_CRL_get_issuer(c->kept[i]), who,
+						  (int)who_len);
+				ERR_clear_error();
+				return true;
+			}
+		}
+	}
+	ERR_clear_error();
+	return false;
+}
+
 int rv_tls_crls_load(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_expiry *ex,
 		     const char *path, const struct rv_tls_crls *hold, struct stat *opened,
 		     char *err, size_t err_len)
 {
 	bool used[RV_TLS_CRL_KEPT] = { false };
+	char who[160];
 	X509_CRL *crl;
 	FILE *f;
 	unsigned begins;
@@ -794,6 +836,15 @@ int rv_tls_crls_load(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_exp
 			 "-----BEGIN X509 CRL----- at the start of a line; create it with "
 			 "`ringvpn pki revoke`)",
 			 path);
+		ret = -EINVAL;
+		goto out;
+	}
+	if (two_newest(c, who, sizeof(who))) {
+		snprintf(err, err_len,
+			 "CRL file %s: two different CRLs of CA %s under its highest number: which "
+			 "is the newest cannot be told; refused (leave out the one made again from "
+			 "an older revocation index)",
+			 path, who);
 		ret = -EINVAL;
 		goto out;
 	}

@@ -311,7 +311,16 @@ rvt_step "H1. a CRL file with two CRLs of the CA under one number: refused"
 # four tester 107).
 cat "$RVT_TMP/crl.new" "$RVT_TMP/crl.same" >"$RVT_TMP/crl.both"
 put_crl "$RVT_TMP/crl.both"
-check_fails 4 "two CRLs under the number $N1 in one file" "two different CRLs of CA .* under one number"
+check_fails 4 "two CRLs under the number $N1 in one file" "two different CRLs of CA .* under its highest number"
+# Beside a newer one they do not matter, in any order (the refusal went by
+# the order: round-twenty-four tester 108).
+mkcrl "$RVT_TMP/crl.hi" "$((N1 + 1))"
+for order in "new same hi" "new hi same" "hi same new"; do
+	set -- $order
+	cat "$RVT_TMP/crl.$1" "$RVT_TMP/crl.$2" "$RVT_TMP/crl.$3" >"$RVT_TMP/crl.three"
+	put_crl "$RVT_TMP/crl.three"
+	check_fails 0 "two CRLs under $N1 beside $((N1 + 1)) ($order)" "configuration OK"
+done
 put_crl "$RVT_TMP/crl.new"
 
 rvt_step "H2. two lines of the CA key under the number, one for each of the two CRLs: the file refused, exit 3"
