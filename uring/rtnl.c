@@ -486,30 +486,37 @@ struct route_walk {
 };
 
 /* multipath_oif: the device of the first next hop of an RTA_MULTIPATH
- * attribute (a route of several ways names no RTA_OIF: taken for none, a
- * multipath route of the host's was no route at all, and ours took its
- * network: round-thirteen tester 61), or 0. */
-static uint32_t multipath_oif(const struct rtattr *rta)
+ * attribute not through |skip| (0: any), else of the first (a route of
+ * several ways names no RTA_OIF: taken for none, a multipath route of the
+ * host's was no route at all, and ours took its network: round-thirteen
+ * tester 61), or 0. A walk for the host's other routes skips the TUN: one
+ * way through it first hid a way through a LAN (round-twenty-four tester
+ * 108; the rtnetlink watch said it). */
+static uint32_t multipath_oif(const struct rtattr *rta, uint32_t skip)
 {
 	const uint8_t *p = RTA_DATA(rta);
 	size_t left = RTA_PAYLOAD(rta);
+	uint32_t first = 0;
 
 	while (left >= sizeof(struct rtnexthop)) {
 		struct rtnexthop nh;
+		size_t step;
 
 		memcpy(&nh, p, sizeof(nh));
 		if (nh.rtnh_len < sizeof(nh) || nh.rtnh_len > left) {
 			break;
 		}
-		if (nh.rtnh_ifindex > 0) {
+		if (nh.rtnh_ifindex > 0 && (uint32_t)nh.rtnh_ifindex != skip) {
 			return (uint32_t)nh.rtnh_ifindex;
 		}
-		size_t step = RTNH_ALIGN((size_t)nh.rtnh_len);
-
+		if (nh.rtnh_ifindex > 0 && first == 0) {
+			first = (uint32_t)nh.rtnh_ifindex;
+		}
+		step = RTNH_ALIGN((size_t)nh.rtnh_len);
 		p += step;
 		left = left > step ? left - step : 0;
 	}
-	return 0;
+	return first;
 }
 
 /* route_dev: a route's device from what it said: its RTA_OIF, else its
@@ -554,7 +561,7 @@ static int on_route(void *ctx, const struct nlmsghdr *nh)
 			(void)attr_copy(&oif, rta, 4);
 			break;
 		case RTA_MULTIPATH:
-			mp_oif = multipath_oif(rta);
+			mp_oif = multipath_oif(rta, w->others ? w->ifindex : 0);
 			break;
 		case RTA_NH_ID:
 			/* Through a nexthop object: with the kernel's
@@ -647,7 +654,7 @@ static int on_route_get(void *ctx, const struct nlmsghdr *nh)
 			g->oif = v;
 		} else if (rta->rta_type == RTA_MULTIPATH) {
 			/* (one of several ways: it was taken for a refusal) */
-			g->mp_oif = multipath_oif(rta);
+			g->mp_oif = multipath_oif(rta, 0);
 		} else if (rta->rta_type == RTA_NH_ID) {
 			g->nh_id = true; /* (a nexthop object: likewise) */
 		}

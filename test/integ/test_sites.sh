@@ -272,6 +272,11 @@ rvt_nsx "$S" ip route add 10.61.0.0/24 dev c1 || rvt_fail "host route 10.61.0.0/
 # A part that does not hold the network's first address: the one lookup of
 # that address missed it (round-nine tester 42).
 rvt_nsx "$S" ip route add 10.61.7.0/24 dev c1 || rvt_fail "host route 10.61.7.0/24"
+# One of several ways, the first through the TUN: the install took the
+# route for the TUN's and said nothing, the watch said it (round-twenty-four
+# tester 108).
+rvt_nsx "$S" ip route add 10.61.8.0/24 nexthop dev rvs0 nexthop via 10.88.1.2 dev c1 ||
+	rvt_fail "multipath host route 10.61.8.0/24"
 # A routing rule that sends a network to another table, and one that
 # refuses it: both were taken as routed, silently.
 rvt_nsx "$S" ip route add default dev c1 table 100 || rvt_fail "table 100"
@@ -310,7 +315,7 @@ for net in 10.60.0.0/24 fd60::/64 fd64::/64; do
 	grep -aq "route to $net, the network behind client4" "$RVT_TMP/server.log" &&
 		rvt_fail "$net logged as routed through the TUN"
 done
-for part in 10.61.0.0/24 10.61.7.0/24; do
+for part in 10.61.0.0/24 10.61.7.0/24 10.61.8.0/24; do
 	grep -aq "rvs0: route 10.61.0.0/16: a part of it ($part) the host routes through c1" "$RVT_TMP/server.log" ||
 		rvt_fail "the part $part routed elsewhere not said: $(grep -a 'a part of it' "$RVT_TMP/server.log")"
 done
