@@ -148,6 +148,11 @@ static void store_csum(uint8_t *p, uint16_t folded_inverted)
 	memcpy(p, &folded_inverted, 2);
 }
 
+bool rv_ipv4_csum_ok(const uint8_t *ip, size_t hlen)
+{
+	return rv_inet_csum_fold(rv_inet_csum_add(0, ip, hlen)) == 0xffff;
+}
+
 void rv_ipv4_fix_csum(uint8_t *ip, size_t hlen)
 {
 	ip[10] = ip[11] = 0;
@@ -641,7 +646,7 @@ bool rv_gro_csum_ok(const uint8_t *pkt, size_t len, bool partial)
 	if (!parse_ip_l4(&t, pkt, len, true)) {
 		return true;
 	}
-	if (!t.v6 && rv_inet_csum_fold(rv_inet_csum_add(0, pkt, t.ip_hlen)) != 0xffff) {
+	if (!t.v6 && !rv_ipv4_csum_ok(pkt, t.ip_hlen)) {
 		return false;
 	}
 	l4_len = len - t.ip_hlen;

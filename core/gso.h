@@ -218,6 +218,9 @@ uint64_t rv_inet_csum_add(uint64_t sum, const uint8_t *p, size_t len);
  * (|hlen| bytes). Also core/icmp.c's. */
 uint64_t rv_inet_pseudo_sum(const uint8_t *ip, bool v6, uint8_t proto, size_t l4_len);
 void rv_ipv4_fix_csum(uint8_t *ip, size_t hlen);
+/* rv_ipv4_csum_ok: is the checksum of the IPv4 header at |ip| (|hlen|
+ * bytes) right? */
+bool rv_ipv4_csum_ok(const uint8_t *ip, size_t hlen);
 
 const char *rv_gso_err_str(enum rv_gso_err err);
 

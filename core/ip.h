@@ -128,6 +128,16 @@ enum rv_ecn_decap rv_ip_ecn_decap(uint8_t *pkt, uint8_t outer);
 /* rv_ip_addr_equal compares family and the family's address bytes. */
 bool rv_ip_addr_equal(const struct rv_ip_addr *x, const struct rv_ip_addr *y);
 
+/* rv_prefix_link_local: is |p| inside a link's own block (fe80::/10,
+ * 169.254.0.0/16)? No tunnel's route takes such a network from a link. */
+static inline bool rv_prefix_link_local(const struct rv_prefix *p)
+{
+	const uint8_t *a = p->addr.a;
+
+	return p->addr.family == AF_INET6 ? p->len >= 10 && a[0] == 0xfe && (a[1] & 0xc0) == 0x80
+					  : p->len >= 16 && a[0] == 169 && a[1] == 254;
+}
+
 /* rv_prefix_equal: the same network (family, address bits, length)? */
 static inline bool rv_prefix_equal(const struct rv_prefix *a, const struct rv_prefix *b)
 {

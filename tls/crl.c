@@ -462,6 +462,21 @@ static void seen_merge(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN],
 	}
 }
 
+/* crl_number reads |crl|'s cRLNumber into |v| (big-endian, zero-padded):
+ * false when it has none (or one that does not fit). */
+static bool crl_number(X509_CRL *crl, uint8_t v[24])
+{
+	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+	BIGNUM *bn = num ? ASN1_INTEGER_to_BN(num, NULL) : NULL;
+	bool ok = bn && !BN_is_negative(bn) && BN_bn2bin_padded(v, 24, bn);
+
+	BN_free(bn);
+	ASN1_INTEGER_free(num);
+	ERR_clear_error();
+	return ok;
+}
+_Static_assert(sizeof(((struct rv_tls_crl_seen *)0)->number) == 24, "crl_number's size");
+
 /* note_crl_number records |crl|'s number and thisUpdate in |seen| (the
  * highest of each per signer). By the key of the CA that signed it, which
  * the load has found: a CA made again under the same name starts its
@@ -475,26 +490,19 @@ static void seen_merge(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN],
 static void note_crl_number(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN], X509_CRL *crl,
 			    const X509 *signer)
 {
-	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
 	uint8_t md[SHA256_DIGEST_LENGTH] = { 0 };
 	unsigned md_len = 0;
 	int64_t tu = INT64_MIN;
 	uint8_t v[sizeof(seen[0].number)] = { 0 };
 	struct rv_tls_crl_seen one;
-	bool numbered = false;
-	BIGNUM *bn;
+	bool numbered;
 
 	/* The whole digest: a 32-bit hash of it let a second CA's operator
 	 * grind a key that shared the first one's counter (a hostile tester). */
 	if (!key_md(signer, md)) {
-		ASN1_INTEGER_free(num);
 		return;
 	}
-	bn = num ? ASN1_INTEGER_to_BN(num, NULL) : NULL;
-	numbered = bn && !BN_is_negative(bn) && BN_bn2bin_padded(v, sizeof(v), bn);
-	BN_free(bn);
-	ASN1_INTEGER_free(num);
-	ERR_clear_error();
+	numbered = crl_number(crl, v);
 	if (!rv_tls_unix_time(X509_CRL_get0_lastUpdate(crl), &tu)) {
 		tu = INT64_MIN;
 	}
@@ -680,20 +688,6 @@ static bool hold_back(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_ex
 		X509_NAME_oneline(X509_get_subject_name(signer), c->held_ca, sizeof(c->held_ca));
 	}
 	return true;
-}
-
-/* crl_number reads |crl|'s cRLNumber into |v| (big-endian, zero-padded):
- * false when it has none (or one that does not fit). */
-static bool crl_number(X509_CRL *crl, uint8_t v[24])
-{
-	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
-	BIGNUM *bn = num ? ASN1_INTEGER_to_BN(num, NULL) : NULL;
-	bool ok = bn && !BN_is_negative(bn) && BN_bn2bin_padded(v, 24, bn);
-
-	BN_free(bn);
-	ASN1_INTEGER_free(num);
-	ERR_clear_error();
-	return ok;
 }
 
 /* same_issuer: were kept CRLs |i| and |j| issued by one CA, its name and

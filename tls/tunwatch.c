@@ -41,6 +41,7 @@
 #include "tls/internal.h"
 #include "tls/subnets.h"
 #include "uring/dataplane.h"
+#include "uring/rtnl.h"
 #include "uring/tun.h"
 
 #define TUNWATCH_NS (5 * RV_NSEC_PER_SEC)
@@ -264,66 +265,26 @@ static bool about_us(const struct nlmsghdr *h, unsigned ifindex)
  * one added later (a LAN link up after ringvpn at boot) took that part
  * away, and while the client was away its addresses were answered
  * "unreachable", without a word (round-twenty-four tester 106). A link's
- * own fe80::/64 or 169.254.0.0/16 is none: no tunnel's route takes it. */
+ * own fe80::/64 or 169.254.0.0/16 is none (rv_prefix_link_local). Of
+ * several ways, the first through another device names it (such a route
+ * went unsaid: tester 107). */
 static void new_part(struct rv_loop *l, const struct nlmsghdr *h)
 {
-	const struct rtmsg *rt = NLMSG_DATA(h);
-	struct rv_prefix dst = { 0 }, routes[RV_CTL_MAX_ROUTES];
-	unsigned oif = 0, table;
-	bool nh_obj = false;
-	size_t n;
-	int len;
+	struct rv_prefix dst, routes[RV_CTL_MAX_ROUTES];
+	size_t max = sizeof(routes) / sizeof(routes[0]), n;
+	unsigned oif;
 
-	if (h->nlmsg_type != RTM_NEWROUTE || h->nlmsg_len < NLMSG_LENGTH(sizeof(*rt)) ||
-	    rt->rtm_type != RTN_UNICAST || rt->rtm_dst_len == 0 || (rt->rtm_flags & RTM_F_CLONED) ||
-	    (rt->rtm_family != AF_INET && rt->rtm_family != AF_INET6)) {
+	/* A way through the TUN is skipped; a nexthop object's route names
+	 * no device (its compatibility messages off: such a route went
+	 * unsaid, round-twenty-four tester 108). */
+	if (!rv_rtnl_route_msg(h, l->tunwatch_ifindex, &dst, &oif) || dst.len == 0 || oif == 0 ||
+	    oif == l->tunwatch_ifindex || rv_prefix_link_local(&dst)) {
 		return;
 	}
-	table = rt->rtm_table;
-	dst.addr.family = rt->rtm_family;
-	dst.len = rt->rtm_dst_len;
-	len = (int)RTM_PAYLOAD(h);
-	for (const struct rtattr *a = RTM_RTA(rt); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-		size_t want = rt->rtm_family == AF_INET ? 4 : 16;
-
-		if (a->rta_type == RTA_DST && RTA_PAYLOAD(a) >= want) {
-			memcpy(dst.addr.a, RTA_DATA(a), want);
-		} else if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) >= sizeof(uint32_t)) {
-			memcpy(&oif, RTA_DATA(a), sizeof(oif));
-		} else if (a->rta_type == RTA_TABLE && RTA_PAYLOAD(a) >= sizeof(uint32_t)) {
-			memcpy(&table, RTA_DATA(a), sizeof(table));
-		} else if (a->rta_type == RTA_NH_ID) {
-			/* A nexthop object's route, as the kernel tells it with
-			 * nexthop_compat_mode off: no device in the message (it
-			 * went unsaid: round-twenty-four tester 108). */
-			nh_obj = true;
-		} else if (a->rta_type == RTA_MULTIPATH && oif == 0) {
-			/* Several ways and no RTA_OIF: the first way through
-			 * another device names it (such a route went unsaid:
-			 * round-twenty-four tester 107). */
-			const struct rtnexthop *nh = RTA_DATA(a);
-			int left = (int)RTA_PAYLOAD(a);
-
-			while (oif == 0 && RTNH_OK(nh, left)) {
-				if ((unsigned)nh->rtnh_ifindex != l->tunwatch_ifindex) {
-					oif = (unsigned)nh->rtnh_ifindex;
-				}
-				left -= NLMSG_ALIGN(nh->rtnh_len);
-				nh = RTNH_NEXT(nh);
-			}
-		}
-	}
-	if (table != RT_TABLE_MAIN || (oif == 0 && !nh_obj) || oif == l->tunwatch_ifindex ||
-	    (dst.addr.family == AF_INET6 && dst.len >= 10 && dst.addr.a[0] == 0xfe &&
-	     (dst.addr.a[1] & 0xc0) == 0x80) ||
-	    (dst.addr.family == AF_INET && dst.len >= 16 && dst.addr.a[0] == 169 &&
-	     dst.addr.a[1] == 254)) {
-		return;
-	}
-	n = rv_subnets_routed(l->cfg, routes, sizeof(routes) / sizeof(routes[0]));
-	n = n < sizeof(routes) / sizeof(routes[0]) ? n : sizeof(routes) / sizeof(routes[0]);
+	n = rv_subnets_routed(l->cfg, routes, max);
+	n = n < max ? n : max;
 	for (size_t i = 0; i < n; i++) {
-		char net[64], part[64], dev[IF_NAMESIZE];
+		char net[64], part[64], dev[32];
 
 		if (routes[i].addr.family != dst.addr.family || dst.len <= routes[i].len ||
 		    !rv_prefix_contains(&routes[i], &dst.addr)) {
@@ -333,9 +294,7 @@ static void new_part(struct rv_loop *l, const struct nlmsghdr *h)
 			    rv_dataplane_tun_name(l->dp),
 			    rv_ip_addr_str(&routes[i].addr, net, sizeof(net)), routes[i].len,
 			    rv_ip_addr_str(&dst.addr, part, sizeof(part)), dst.len,
-			    oif == 0		       ? "a nexthop object"
-			    : if_indextoname(oif, dev) ? dev
-						       : "?");
+			    rv_rtnl_dev_name(oif, dev, sizeof(dev)));
 		return;
 	}
 }

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <net/if.h>
 #include <string.h>
@@ -529,39 +530,37 @@ static uint32_t route_dev(uint32_t oif, uint32_t mp_oif, bool nh_id)
 	return oif ? oif : mp_oif ? mp_oif : nh_id ? RV_RTNL_OIF_UNKNOWN : 0;
 }
 
-static int on_route(void *ctx, const struct nlmsghdr *nh)
+/* route_parse reads route message |nh| into |rt|, |dst| and its device
+ * |*oif| (route_dev; of several ways the first not through |skip|): false
+ * for one that is not a unicast IPv4 or IPv6 route of the main table. */
+static bool route_parse(const struct nlmsghdr *nh, uint32_t skip, struct rtmsg *rt,
+			struct rv_prefix *dst, uint32_t *oif)
 {
-	const struct route_walk *w = ctx;
 	const struct rtattr *rta;
-	struct rv_prefix dst;
-	struct rtmsg rt;
-	uint32_t table, oif = 0, mp_oif = 0;
+	uint32_t table, mp_oif = 0;
 	bool nh_id = false;
 	int len;
 
-	if (nh->nlmsg_type != RTM_NEWROUTE || !nl_payload(nh, &rt, sizeof(rt), &rta, &len)) {
-		return 0;
+	*oif = 0;
+	if (nh->nlmsg_type != RTM_NEWROUTE || !nl_payload(nh, rt, sizeof(*rt), &rta, &len) ||
+	    (rt->rtm_family != AF_INET && rt->rtm_family != AF_INET6) ||
+	    rt->rtm_type != RTN_UNICAST || rt->rtm_dst_len > family_len(rt->rtm_family) * 8) {
+		return false;
 	}
-	if ((rt.rtm_family != AF_INET && rt.rtm_family != AF_INET6) || rt.rtm_type != RTN_UNICAST ||
-	    (!w->others && !w->all_but && rt.rtm_protocol != w->proto) ||
-	    (w->all_but && (rt.rtm_protocol == w->proto || rt.rtm_protocol == RTPROT_KERNEL)) ||
-	    rt.rtm_dst_len > family_len(rt.rtm_family) * 8) {
-		return 0;
-	}
-	memset(&dst, 0, sizeof(dst));
-	dst.addr.family = rt.rtm_family;
-	dst.len = rt.rtm_dst_len;
-	table = rt.rtm_table;
+	memset(dst, 0, sizeof(*dst));
+	dst->addr.family = rt->rtm_family;
+	dst->len = rt->rtm_dst_len;
+	table = rt->rtm_table;
 	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
 		switch (rta->rta_type) {
 		case RTA_TABLE:
 			(void)attr_copy(&table, rta, 4);
 			break;
 		case RTA_OIF:
-			(void)attr_copy(&oif, rta, 4);
+			(void)attr_copy(oif, rta, 4);
 			break;
 		case RTA_MULTIPATH:
-			mp_oif = multipath_oif(rta, w->others ? w->ifindex : 0);
+			mp_oif = multipath_oif(rta, skip);
 			break;
 		case RTA_NH_ID:
 			/* Through a nexthop object: with the kernel's
@@ -570,20 +569,56 @@ static int on_route(void *ctx, const struct nlmsghdr *nh)
 			nh_id = true;
 			break;
 		case RTA_DST:
-			(void)attr_copy(dst.addr.a, rta, family_len(rt.rtm_family));
+			(void)attr_copy(dst->addr.a, rta, family_len(rt->rtm_family));
 			break;
 		default:
 			break;
 		}
 	}
-	if (table != RT_TABLE_MAIN) {
+	*oif = route_dev(*oif, mp_oif, nh_id);
+	return table == RT_TABLE_MAIN;
+}
+
+static int on_route(void *ctx, const struct nlmsghdr *nh)
+{
+	const struct route_walk *w = ctx;
+	struct rv_prefix dst;
+	struct rtmsg rt;
+	uint32_t oif;
+
+	if (!route_parse(nh, w->others ? w->ifindex : 0, &rt, &dst, &oif) ||
+	    (!w->others && !w->all_but && rt.rtm_protocol != w->proto) ||
+	    (w->all_but && (rt.rtm_protocol == w->proto || rt.rtm_protocol == RTPROT_KERNEL))) {
 		return 0;
 	}
-	oif = route_dev(oif, mp_oif, nh_id);
 	if (w->others) {
 		return oif != 0 && oif != w->ifindex ? w->dev_fn(w->ctx, &dst, oif) : 0;
 	}
 	return oif == w->ifindex ? w->fn(w->ctx, &dst) : 0;
+}
+
+bool rv_rtnl_route_msg(const struct nlmsghdr *nh, unsigned skip, struct rv_prefix *dst,
+		       unsigned *oif)
+{
+	struct rtmsg rt;
+	uint32_t o;
+
+	if (!route_parse(nh, skip, &rt, dst, &o) || (rt.rtm_flags & RTM_F_CLONED)) {
+		return false;
+	}
+	*oif = o;
+	return true;
+}
+
+const char *rv_rtnl_dev_name(unsigned oif, char *dev, size_t len)
+{
+	char name[IF_NAMESIZE];
+
+	snprintf(dev, len, "%s",
+		 oif == RV_RTNL_OIF_UNKNOWN  ? "a nexthop object"
+		 : if_indextoname(oif, name) ? name
+					     : "?");
+	return dev;
 }
 
 static int walk_routes(struct route_walk *w)

@@ -92,6 +92,19 @@ enum { RV_RTNL_OIF_UNKNOWN = 0x7fffffff };
 typedef int (*rv_rtnl_route_dev_fn)(void *ctx, const struct rv_prefix *dst, unsigned oif);
 int rv_rtnl_list_other_routes(unsigned ifindex, rv_rtnl_route_dev_fn fn, void *ctx);
 
+/* rv_rtnl_dev_name: the name of device |oif| into |dev| (IF_NAMESIZE bytes,
+ * or more), "a nexthop object" for RV_RTNL_OIF_UNKNOWN, "?" for one gone. */
+const char *rv_rtnl_dev_name(unsigned oif, char *dev, size_t len);
+
+/* rv_rtnl_route_msg reads a route message |nh| (one of a walk, or one the
+ * kernel sends to a listener of its route groups) into |dst| and its device
+ * |*oif|, as rv_rtnl_list_other_routes gives it (of a multipath route, its
+ * first next hop not through |skip|). False for any other than a new
+ * unicast IPv4 or IPv6 route of the main table (a cloned one too). */
+struct nlmsghdr;
+bool rv_rtnl_route_msg(const struct nlmsghdr *nh, unsigned skip, struct rv_prefix *dst,
+		       unsigned *oif);
+
 /* rv_rtnl_route_oif asks the kernel, as `ip route get ... fibmatch` does,
  * which route it sends |a| by: the device's index in |*out_ifindex| (of a
  * multipath route its first next hop's; RV_RTNL_OIF_UNKNOWN through a

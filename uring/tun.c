@@ -1292,33 +1292,6 @@ struct inside_walk {
 static void say_pool_elsewhere(const struct inside_walk *o, const struct rv_prefix *dst,
 			       const char *dev);
 
-/* dev_name: the name of device |oif| into |dev| (IF_NAMESIZE bytes, or
- * more), "a nexthop object" for one the kernel did not name, "?" for one
- * gone. */
-static const char *dev_name(unsigned oif, char *dev, size_t len)
-{
-	char name[IF_NAMESIZE];
-
-	snprintf(dev, len, "%s",
-		 oif == RV_RTNL_OIF_UNKNOWN  ? "a nexthop object"
-		 : if_indextoname(oif, name) ? name
-					     : "?");
-	return dev;
-}
-
-/* link_local: a route of a link's own (fe80::/10, 169.254.0.0/16), which
- * no tunnel's route takes from it: saying each device's fe80::/64 as "a
- * part" of a pushed 8000::/1 used up the four lines before the real parts
- * (round-thirteen tester 61). */
-static bool link_local(const struct rv_prefix *dst)
-{
-	const uint8_t *a = dst->addr.a;
-
-	return dst->addr.family == AF_INET6
-		       ? dst->len >= 10 && a[0] == 0xfe && (a[1] & 0xc0) == 0x80
-		       : dst->len >= 16 && a[0] == 169 && a[1] == 254;
-}
-
 static int note_inside(void *ctx, const struct rv_prefix *dst, unsigned oif)
 {
 	struct inside_walk *o = ctx;
@@ -1330,10 +1303,13 @@ static int note_inside(void *ctx, const struct rv_prefix *dst, unsigned oif)
 	 * the network itself. */
 	if (dst->addr.family != o->net->addr.family || dst->len < o->net->len ||
 	    (!o->addr && dst->len == o->net->len) || !rv_prefix_contains(o->net, &dst->addr) ||
-	    link_local(dst) || o->said >= 4) {
+	    rv_prefix_link_local(dst) || o->said >= 4) {
+		/* (a link's own: each device's fe80::/64 said as "a part"
+		 * of a pushed 8000::/1 used up the four lines before the
+		 * real parts, round-thirteen tester 61) */
 		return 0;
 	}
-	dev_name(oif, dev, sizeof(dev));
+	rv_rtnl_dev_name(oif, dev, sizeof(dev));
 	o->said++;
 	if (o->addr) {
 		say_pool_elsewhere(o, dst, dev);
@@ -1400,7 +1376,7 @@ static bool route_used(const char *ifname, unsigned ifindex, const struct rv_pre
 	(void)rv_rtnl_list_other_routes(ifindex, same_elsewhere, &same);
 	if (same.oif) {
 		rv_ip_addr_str(&p->addr, buf, sizeof(buf));
-		dev_name(same.oif, dev, sizeof(dev));
+		rv_rtnl_dev_name(same.oif, dev, sizeof(dev));
 		rv_warnx("%s: route %s/%u not used: the host routes that network through %s (a "
 			 "route of its own, whatever its metric; remove it, or leave the network "
 			 "out)",
@@ -1442,7 +1418,7 @@ static bool route_used(const char *ifname, unsigned ifindex, const struct rv_pre
 		note_parts(ifname, ifindex, p);
 		return true;
 	}
-	dev_name(oif, dev, sizeof(dev));
+	rv_rtnl_dev_name(oif, dev, sizeof(dev));
 	/* No route of the main table to it elsewhere (same_elsewhere): a
 	 * rule took the lookup to another table (a route there of the same
 	 * length was said to be "a route of its own": round-thirteen tester

@@ -474,8 +474,7 @@ static void bad_inner(struct rv_worker *w, struct rv_session *s, const char *wha
 static bool v4_hdr_bad(struct rv_worker *w, struct rv_rx_item *it, const uint8_t *plain,
 		       const struct rv_ip_info *ip)
 {
-	if (ip->dst.family != AF_INET ||
-	    rv_inet_csum_fold(rv_inet_csum_add(0, plain, ip->hdr_len)) == 0xffff) {
+	if (ip->dst.family != AF_INET || rv_ipv4_csum_ok(plain, ip->hdr_len)) {
 		return false;
 	}
 	bad_inner(w, it->s, "its IPv4 header checksum is wrong");

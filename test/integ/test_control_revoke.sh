@@ -226,6 +226,23 @@ rvt_step "D. a server certificate that expires within 14 days"
 chgrp "$RV_GROUP" "$PKI/soon.key" && chmod g+r "$PKI/soon.key"
 S2_SOCK="$RVT_TMP/s2.sock"
 # start_s2 NAME KEY=VALUE...: a second server on ports 4533/4534, tun rvs1.
+# ca_conf DIR: an openssl `ca` configuration DIR/ca.cnf (index and number
+# in DIR) whose CRLs name their signer's key, as pki's do.
+ca_conf() {
+	mkdir -p "$1"
+	cat >"$1/ca.cnf" <<EOC
+[ ca ]
+default_ca = tca
+[ tca ]
+database = $1/index.txt
+crlnumber = $1/crlnumber
+default_md = sha256
+default_crl_days = 20
+crl_extensions = ext
+[ ext ]
+authorityKeyIdentifier = keyid:always
+EOC
+}
 start_s2() {
 	local name=$1; shift
 	ctl_server_conf "$RVT_TMP/$name.conf" listen=4533 data_port=4534 tun=rvs1 \
@@ -688,12 +705,10 @@ rvt_step "O. a CRL not valid yet (signed by a clock ahead) or expired: kept out,
 # through the watch and reloads alike, with the same result. Signed here
 # with openssl's `ca -gencrl`, whose dates can be set.
 SK="$RVT_TMP/skewca"
-mkdir -p "$SK" && : >"$SK/index.txt" && echo 1000 >"$SK/crlnumber"
-printf '[ca]\ndefault_ca = d\n[d]\ndatabase = %s/index.txt\ncrlnumber = %s/crlnumber\ndefault_md = sha256\ncrl_extensions = x\n[x]\nauthorityKeyIdentifier = keyid:always\n' \
-	"$SK" "$SK" >"$SK/openssl.cnf"
+ca_conf "$SK" && : >"$SK/index.txt" && echo 1000 >"$SK/crlnumber"
 # sign_crl OUT FROM TO: a CRL of the deployment's CA valid from FROM to TO (date -d).
 sign_crl() {
-	openssl ca -batch -config "$SK/openssl.cnf" -gencrl -cert "$PKI/ca/ca.crt" -keyfile "$PKI/ca/ca.key" \
+	openssl ca -batch -config "$SK/ca.cnf" -gencrl -cert "$PKI/ca/ca.crt" -keyfile "$PKI/ca/ca.key" \
 		-crl_lastupdate "$(date -u -d "$2" +%Y%m%d%H%M%SZ)" \
 		-crl_nextupdate "$(date -u -d "$3" +%Y%m%d%H%M%SZ)" -out "$1" 2>"$RVT_TMP/openssl.log" ||
 		rvt_fail "openssl ca -gencrl: $(cat "$RVT_TMP/openssl.log")"
@@ -947,19 +962,7 @@ rvt_step "S. a large CRL replaced by a small one: the memory it took is given ba
 # its memory in malloc's free lists for the process's life (two of 1.5
 # million, then one of 10, left a server at 770 MB: round-twenty-four tester
 # 106). Made with openssl's ca, numbered above pki's (the time).
-mkdir -p "$RVT_TMP/mca"
-cat >"$RVT_TMP/mca/ca.cnf" <<EOC
-[ ca ]
-default_ca = tca
-[ tca ]
-database = $RVT_TMP/mca/index.txt
-crlnumber = $RVT_TMP/mca/crlnumber
-default_md = sha256
-default_crl_days = 20
-crl_extensions = ext
-[ ext ]
-authorityKeyIdentifier = keyid:always
-EOC
+ca_conf "$RVT_TMP/mca"
 mem_crl() { # ENTRIES NUMBER OUT
 	python3 -c '
 import sys

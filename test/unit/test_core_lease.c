@@ -626,42 +626,39 @@ Test(lease, forgotten_at_load_leaves_the_name_index, .timeout = 5)
 	rv_leases_free(l);
 }
 
-/* A last line without its newline was cut short: "G 10.8.0.3 0 client1"
- * may be client12's lease cut, and it gave client12's address to client1
- * (round-ten tester 46). It is counted bad and taken for no one; the whole
- * line before it is kept. */
-Test(lease, last_line_cut_short_is_not_a_lease)
+/* Lines that are not whole leases, after a whole one: each is counted bad
+ * and taken for no one, and the whole line's lease is kept.
+ * - A last line without its newline was cut short: "G 10.8.0.3 0 client1"
+ *   may be client12's lease cut, and it gave client12's address to client1
+ *   (round-ten tester 46).
+ * - A NUL inside a line ends the text the parser reads, not the line
+ *   (round-twenty-three tester 102: "client2\0junk" was client2's). */
+Test(lease, a_line_not_whole_is_not_a_lease)
 {
-	static const char text[] = "G 10.8.0.2 0 client1\nG 10.8.0.3 0 client1";
-	struct rv_leases *l = rv_leases_new(16, LIFE);
-	struct rv_ip_addr whole = t_ip("10.8.0.2"), cut = t_ip("10.8.0.3");
-	size_t bad = 0;
+	static const struct {
+		const char *text;
+		size_t len;
+		const char *name;
+	} cases[] = {
+#define LINE_CASE(text, name) { text, sizeof(text) - 1, name }
+		LINE_CASE("G 10.8.0.2 0 client1\nG 10.8.0.3 0 client1", "client1"),
+		LINE_CASE("G 10.8.0.2 0 client1\nR 10.8.0.3 5 client2\0junk\n", "client2"),
+#undef LINE_CASE
+	};
+	struct rv_ip_addr whole = t_ip("10.8.0.2"), bad_addr = t_ip("10.8.0.3");
 
-	cr_assert_not_null(l);
-	rv_leases_load(l, text, sizeof(text) - 1, 1000 * SEC, 1800000000, 1800000000, &bad);
-	cr_assert_eq(bad, 1u, "the cut line is counted bad");
-	cr_assert(rv_leases_may_return(l, &whole, "client1", 1000 * SEC),
-		  "the whole line's lease is kept");
-	cr_assert_not(rv_leases_may_return(l, &cut, "client1", 1000 * SEC),
-		      "the cut line's address is taken for client1's");
-	rv_leases_free(l);
-}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct rv_leases *l = rv_leases_new(16, LIFE);
+		size_t bad = 0;
 
-/* A NUL inside a line ends the text the parser reads, not the line: the
- * line is bad, and its name before the NUL gets no lease (round-twenty-three
- * tester 102: "client2\0junk" was client2's). */
-Test(lease, a_nul_inside_a_line_is_not_a_lease)
-{
-	static const char text[] = "G 10.8.0.2 0 client1\nR 10.8.0.3 5 client2\0junk\n";
-	struct rv_leases *l = rv_leases_new(16, LIFE);
-	struct rv_ip_addr whole = t_ip("10.8.0.2"), nul = t_ip("10.8.0.3");
-	size_t bad = 0;
-
-	cr_assert_not_null(l);
-	rv_leases_load(l, text, sizeof(text) - 1, 1000 * SEC, 1800000000, 1800000000, &bad);
-	cr_assert_eq(bad, 1u, "the line with a NUL is counted bad");
-	cr_assert(rv_leases_may_return(l, &whole, "client1", 1000 * SEC));
-	cr_assert_not(rv_leases_may_return(l, &nul, "client2", 1000 * SEC),
-		      "the line with a NUL gave client2 a lease");
-	rv_leases_free(l);
+		cr_assert_not_null(l);
+		rv_leases_load(l, cases[i].text, cases[i].len, 1000 * SEC, 1800000000, 1800000000,
+			       &bad);
+		cr_assert_eq(bad, 1u, "case %zu: the line is counted bad", i);
+		cr_assert(rv_leases_may_return(l, &whole, "client1", 1000 * SEC),
+			  "case %zu: the whole line's lease is kept", i);
+		cr_assert_not(rv_leases_may_return(l, &bad_addr, cases[i].name, 1000 * SEC),
+			      "case %zu: the bad line gave %s a lease", i, cases[i].name);
+		rv_leases_free(l);
+	}
 }
