@@ -25,6 +25,11 @@ Run inside the namespace of the peer whose traffic is captured:
     prints "data=N partial=M": how many carried the header flag
     RV_DATA_F_CSUM_PARTIAL (byte 2, bit 0; core/wire.h).
 
+  inject.py route-forge --pid PID --dst 10.40.0.128/25 --dev c1
+    Sends a forged RTM_NEWROUTE (DST through DEV) from an ordinary netlink
+    socket to each of PID's netlink sockets that listen to route groups
+    (run in PID's namespace) and prints "listeners N sent S refused R".
+
   inject.py spoof-packet --src 10.99.0.77 --dst 10.99.0.2
     Prints, in hex, an IPv4 or IPv6 UDP packet with the given (spoofed) inner
     source; rvt_dp_peer --spoof seals it with the real session key.
@@ -63,6 +68,7 @@ Run inside the namespace of the peer whose traffic is captured:
     what an off-path attacker forges to shrink a data socket's path MTU.
 """
 import argparse
+import os
 import random
 import select
 import socket
@@ -329,6 +335,50 @@ def cmd_tun_send(args):
     print("sent %d" % args.count)
 
 
+def cmd_route_forge(args):
+    """A route message forged from an ordinary netlink socket to each of
+    PID's netlink sockets that listen to route groups: the kernel's own
+    come from port 0."""
+    inodes = set()
+    for fd in os.listdir("/proc/%d/fd" % args.pid):
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (args.pid, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    ports = []
+    with open("/proc/net/netlink") as f:
+        next(f)
+        for line in f:
+            col = line.split()
+            # sk Eth Pid Groups ... Inode: NETLINK_ROUTE (0), some group
+            if col[1] == "0" and int(col[3], 16) != 0 and col[-1] in inodes:
+                ports.append(int(col[2]))
+    net, plen = args.dst.split("/")
+    fam = socket.AF_INET6 if ":" in net else socket.AF_INET
+    addr = socket.inet_pton(fam, net)
+    oif = socket.if_nametoindex(args.dev)
+
+    def rta(kind, data):
+        return struct.pack("HH", 4 + len(data), kind) + data + b"\0" * ((4 - len(data) % 4) % 4)
+
+    # struct rtmsg: main table (254), proto boot (3), scope link (253), unicast (1)
+    body = struct.pack("BBBBBBBBI", fam, int(plen), 0, 0, 254, 3, 253, 1, 0)
+    body += rta(1, addr) + rta(4, struct.pack("I", oif))  # RTA_DST, RTA_OIF
+    msg = struct.pack("IHHII", 16 + len(body), 24, 0, 0, 0) + body  # RTM_NEWROUTE
+    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+    s.bind((0, 0))
+    sent = refused = 0
+    for port in ports:
+        try:
+            s.sendto(msg, (port, 0))
+            sent += 1
+        except OSError:
+            refused += 1
+    print("listeners %d sent %d refused %d" % (len(ports), sent, refused))
+
+
 def cmd_icmp_frag_needed(args):
     quoted = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 1480, 0x1234, 0x4000, 63, 17, 0,
                          socket.inet_aton(args.quote_src), socket.inet_aton(args.quote_dst))
@@ -403,7 +453,14 @@ def main():
     t.add_argument("--port", type=int, default=9)
     t.add_argument("--count", type=int, default=5)
     t.add_argument("--bad-ipcsum", action="store_true")
+    g = sub.add_parser("route-forge")
+    g.add_argument("--pid", type=int, required=True)
+    g.add_argument("--dst", required=True)
+    g.add_argument("--dev", required=True)
     args = ap.parse_args()
+    if args.cmd == "route-forge":
+        cmd_route_forge(args)
+        return
     if args.cmd == "icmp-frag-needed":
         cmd_icmp_frag_needed(args)
     elif args.cmd == "capture-inject":

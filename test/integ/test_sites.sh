@@ -414,6 +414,52 @@ OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rc=$?
 ip -n "$S" route show 10.64.0.0/24 | rvt_matches rvs0 || rvt_fail "10.64.0.0/24 not routed after the reload"
 ip -n "$S" route show 10.67.0.0/24 | rvt_matches rvs0 && rvt_fail "10.67.0.0/24 routed over the host's own"
 
+rvt_step "a host route that takes the place of ours: said, left to the host, asked again"
+# `ip route replace` of a route of ours through another device (the kernel
+# says nothing of ours going), and ours deleted with the host's added at its
+# place at once (the repair's add met EEXIST and took ours for there): the
+# network left the host outside the tunnel unsaid, and the next reload said
+# "changed: nothing" (round-twenty-five tester 112). On a client, a pushed
+# route replaced so the same.
+rvt_nsx "$S" ip route replace 10.64.0.0/24 dev c1 || rvt_fail "replace 10.64.0.0/24"
+rvt_nsx "$S" ip route del 10.66.0.0/24 dev rvs0 && rvt_nsx "$S" ip route add 10.66.0.0/24 dev c1 ||
+	rvt_fail "10.66.0.0/24 deleted and added through c1"
+rvt_nsx "$C1" ip route replace 10.64.0.0/24 dev lan0 || rvt_fail "client1: replace 10.64.0.0/24"
+for net in 10.64.0.0/24 10.66.0.0/24; do
+	rvt_wait_for 5 "$net taken over said" grep -aq \
+		"rvs0: route $net not used: the host now routes that network through c1 (its route took the place of ours); the next reload asks again" \
+		"$RVT_TMP/server.log" || rvt_fail "the host's route in place of ours to $net not said"
+done
+rvt_wait_for 5 "client1 says 10.64.0.0/24 taken over" grep -aq \
+	"rvc: route 10.64.0.0/24 not used: the host now routes that network through lan0 (its route took the place of ours); the next CONFIG from the server asks again" \
+	"$RVT_TMP/client1.log" || rvt_fail "client1: the host's route in place of ours not said"
+sleep 6 # a repair of the TUN's (every 5 s) leaves them with the hosts
+ip -n "$S" route show 10.66.0.0/24 | rvt_matches rvs0 && rvt_fail "10.66.0.0/24 put back into the TUN"
+ip -n "$C1" route show 10.64.0.0/24 | rvt_matches rvc && rvt_fail "client1's 10.64.0.0/24 put back into the TUN"
+rc=0
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rc=$?
+[ "$rc" = 1 ] && grep -q "failed: subnet routes asked again: 4 not used" <<<"$OUT" ||
+	rvt_fail "the reload did not count the routes taken over (exit $rc): $OUT"
+# A route of the host's to exactly such a network beside ours changes
+# nothing (ours, in front, keeps it), and one outside every network neither.
+N=$(grep -ac "took the place of ours" "$RVT_TMP/server.log")
+rvt_nsx "$S" ip route add 10.88.77.0/24 dev c1 || rvt_fail "host route 10.88.77.0/24"
+rvt_nsx "$S" ip route add 10.40.0.0/24 dev c1 metric 100 || rvt_fail "host route 10.40.0.0/24 metric 100"
+sleep 1
+[ "$(grep -ac "took the place of ours" "$RVT_TMP/server.log")" = "$N" ] ||
+	rvt_fail "a route beside ours or outside every network said as taking ours' place"
+ip -n "$S" route get 10.40.0.2 | rvt_matches "dev rvs0" || rvt_fail "10.40.0.0/24 no longer through the TUN"
+rvt_nsx "$S" ip route del 10.40.0.0/24 dev c1 metric 100
+rvt_nsx "$S" ip route del 10.88.77.0/24 dev c1
+# A route message forged by another process's netlink socket is not
+# believed: the watch takes the kernel's alone (it said such a part as the
+# host's route: round-twenty-five tester 112).
+OUT=$(rvt_nsx "$S" python3 "$RV_SRC/test/integ/inject.py" route-forge --pid "$SRV_PID" \
+	--dst 10.40.0.128/25 --dev c1) || rvt_fail "route-forge: $OUT"
+grep -q "^listeners [1-9]" <<<"$OUT" || rvt_fail "no route listener of the server found: $OUT"
+sleep 1
+grep -a "10.40.0.128/25" "$RVT_TMP/server.log" && rvt_fail "a forged route message was believed ($OUT)"
+
 rvt_step "a network that covers the address a client connects from: the reload is refused"
 # client2 reaches the server from 10.88.2.2 (the host's connected /24).
 # Routed into the server's TUN, 10.88.2.0/25 took client2's control and
