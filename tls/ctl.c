@@ -852,10 +852,15 @@ bool rv_ctl_peer_rekey_allowed(struct rv_ctl_peer *c, uint64_t now_ns)
 	return true;
 }
 
-bool rv_ctl_peer_request_rekey(struct rv_ctl_peer *c)
+enum rv_ctl_rekey_ask rv_ctl_peer_request_rekey(struct rv_ctl_peer *c, uint64_t now_ns)
 {
+	bool joined = c->rekey_wanted;
+
 	c->rekey_wanted = true;
-	return rv_ctlkey_busy(&c->key);
+	return joined			     ? RV_CTL_REKEY_JOINED
+	       : rv_ctlkey_busy(&c->key)     ? RV_CTL_REKEY_BUSY
+	       : rv_ctl_rekey_due(c, now_ns) ? RV_CTL_REKEY_NOW
+					     : RV_CTL_REKEY_LATER;
 }
 
 struct rv_ctl_out *rv_ctl_peer_out(struct rv_ctl_peer *c)

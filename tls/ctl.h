@@ -151,9 +151,19 @@ enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *p, uint64_t now_ns);
  * (absolute, at most RV_CTL_MAX_TICK_MS after |now_ns|). */
 uint64_t rv_ctl_peer_next_ns(const struct rv_ctl_peer *p, uint64_t now_ns);
 
-/* rv_ctl_peer_request_rekey asks for a new key epoch as soon as allowed:
- * after the exchange in flight, if any (it returns true then). */
-bool rv_ctl_peer_request_rekey(struct rv_ctl_peer *p);
+/* What a request for a new key epoch found (rv_ctl_peer_request_rekey). */
+enum rv_ctl_rekey_ask {
+	RV_CTL_REKEY_NOW,    /* starts at the peer's next tick */
+	RV_CTL_REKEY_BUSY,   /* after the exchange in flight */
+	RV_CTL_REKEY_LATER,  /* when the spacing (RV_CTL_MIN_REKEY_MS) or a
+			      * client's own budget allows */
+	RV_CTL_REKEY_JOINED, /* one asked before still waits: one exchange
+			      * answers both */
+};
+
+/* rv_ctl_peer_request_rekey asks for a new key epoch as soon as allowed
+ * and says when that is (at |now_ns|). */
+enum rv_ctl_rekey_ask rv_ctl_peer_request_rekey(struct rv_ctl_peer *p, uint64_t now_ns);
 
 /* rv_ctl_peer_goodbye queues GOODBYE(|code|) with |reason| for the log; the
  * caller then closes. */

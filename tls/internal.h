@@ -454,9 +454,9 @@ void rv_loop_disarm(struct rv_loop *l, struct rv_ltimer *lt);
 void rv_loop_begin_stop(struct rv_loop *l);
 void rv_loop_notify(struct rv_loop *l, enum rv_loop_event ev, const char *fmt, ...) RV_PRINTF(3, 4);
 /* rv_loop_rekey asks every session (or |name|'s) for a new epoch; returns
- * how many were asked, and in |*busy| how many of them finish a key
- * exchange first. */
-unsigned rv_loop_rekey(struct rv_loop *l, const char *name, unsigned *busy);
+ * how many were asked, and in |asked|[RV_CTL_REKEY_*] how many found what
+ * (rv_ctl_peer_request_rekey). */
+unsigned rv_loop_rekey(struct rv_loop *l, const char *name, unsigned asked[4]);
 
 /* chan.c */
 int rv_chans_init(struct rv_loop *l, uint32_t max_chans);

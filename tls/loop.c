@@ -194,25 +194,25 @@ static void on_watchdog(struct rv_loop *l, struct rv_ltimer *lt)
 
 /* ---- operator actions on every session --------------------------------- */
 
-unsigned rv_loop_rekey(struct rv_loop *l, const char *name, unsigned *busy)
+unsigned rv_loop_rekey(struct rv_loop *l, const char *name, unsigned asked[4])
 {
 	struct rv_chan *c;
 	unsigned n = 0;
 
-	*busy = 0;
+	memset(asked, 0, 4 * sizeof(asked[0]));
 	if (name) {
 		c = l->role == &rv_server_role ? rv_server_find(l, name) : NULL;
 		if (!c || !c->ctl) {
 			return 0;
 		}
-		*busy += rv_ctl_peer_request_rekey(c->ctl);
+		asked[rv_ctl_peer_request_rekey(c->ctl, l->now_ns)]++;
 		rv_chan_kick(l, c);
 		return 1;
 	}
 	rv_chans_foreach(l, i, c)
 	{
 		if (c->ctl) {
-			*busy += rv_ctl_peer_request_rekey(c->ctl);
+			asked[rv_ctl_peer_request_rekey(c->ctl, l->now_ns)]++;
 			rv_chan_kick(l, c);
 			n++;
 		}
@@ -315,7 +315,7 @@ static void on_signal(struct rv_loop *l, int res)
 			break;
 		case SIGUSR1: {
 			static struct rv_ratelimit rl; /* a signal storm: not a line each */
-			unsigned busy, n = rv_loop_rekey(l, NULL, &busy);
+			unsigned asked[4], n = rv_loop_rekey(l, NULL, asked);
 
 			if (rv_ratelimit_ok(&rl)) {
 				rv_info("SIGUSR1: rekeying %u session(s)", n);

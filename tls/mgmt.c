@@ -467,10 +467,41 @@ static void do_status(struct rv_loop *l, struct mgmt_conn *c, enum rv_mgmt_forma
 	}
 }
 
+/* rekey_reply says what the |n| sessions asked for a new epoch found: not
+ * every request starts an exchange now, and one made while another waits
+ * adds none (each was "started": six in 0.6 s made two exchanges, a script
+ * counting rekeys was misled: round-twenty-five tester 111). */
+static void rekey_reply(struct rv_strbuf *out, unsigned n, const unsigned asked[4])
+{
+	rv_strbuf_printf(out, "ok\nrekey asked of %u session(s)\n", n);
+	if (asked[RV_CTL_REKEY_NOW]) {
+		rv_strbuf_printf(out, "%u start(s) now\n", asked[RV_CTL_REKEY_NOW]);
+	}
+	if (asked[RV_CTL_REKEY_BUSY]) {
+		rv_strbuf_printf(out,
+				 "%u finish the key exchange in flight first (a peer that never "
+				 "does is disconnected after dead_peer_timeout)\n",
+				 asked[RV_CTL_REKEY_BUSY]);
+	}
+	if (asked[RV_CTL_REKEY_LATER]) {
+		rv_strbuf_printf(out,
+				 "%u start(s) when allowed: %u ms after the last exchange, and a "
+				 "client at most %u a minute\n",
+				 asked[RV_CTL_REKEY_LATER], (unsigned)RV_CTL_MIN_REKEY_MS,
+				 (unsigned)RV_CTL_OWN_REKEYS_PER_MIN);
+	}
+	if (asked[RV_CTL_REKEY_JOINED]) {
+		rv_strbuf_printf(out,
+				 "%u had one asked already that has not started: this request "
+				 "joins it (one exchange for both)\n",
+				 asked[RV_CTL_REKEY_JOINED]);
+	}
+}
+
 static void execute(struct rv_loop *l, struct mgmt_conn *c, const struct rv_mgmt_req *req)
 {
 	struct rv_chan *ch;
-	unsigned n, busy;
+	unsigned n, asked[4];
 	bool had;
 
 	switch (req->cmd) {
@@ -505,7 +536,7 @@ static void execute(struct rv_loop *l, struct mgmt_conn *c, const struct rv_mgmt
 				     : "its connection closed before its HELLO (no session)");
 		break;
 	case RV_MGMT_REKEY:
-		n = rv_loop_rekey(l, req->name[0] ? req->name : NULL, &busy);
+		n = rv_loop_rekey(l, req->name[0] ? req->name : NULL, asked);
 		if (n == 0 && req->name[0]) {
 			rv_strbuf_printf(&c->reply, "error: no matching session\n");
 		} else if (n == 0) {
@@ -513,15 +544,7 @@ static void execute(struct rv_loop *l, struct mgmt_conn *c, const struct rv_mgmt
 			 * server must not fail). */
 			rv_strbuf_printf(&c->reply, "ok\nno session to rekey\n");
 		} else {
-			rv_strbuf_printf(&c->reply, "ok\nrekey started for %u session(s)\n", n);
-			if (busy) {
-				rv_strbuf_printf(&c->reply,
-						 "%u of them finish the key exchange in flight "
-						 "first "
-						 "(a peer that never does is disconnected after "
-						 "dead_peer_timeout)\n",
-						 busy);
-			}
+			rekey_reply(&c->reply, n, asked);
 		}
 		break;
 	case RV_MGMT_RELOAD: {

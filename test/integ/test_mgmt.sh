@@ -160,7 +160,7 @@ E0=$(ctl_field "session name=client1" epoch)
 OUT=$(mgmt log-level debug) || rvt_fail "log-level debug"
 grep -q "^log level debug$" <<<"$OUT" || rvt_fail "log-level reply: $OUT"
 OUT=$(mgmt rekey client1) || rvt_fail "rekey client1"
-grep -q "rekey started for 1 session(s)" <<<"$OUT" || rvt_fail "rekey reply: $OUT"
+grep -q "rekey asked of 1 session(s)" <<<"$OUT" || rvt_fail "rekey reply: $OUT"
 rvt_wait_for 5 "client1's new epoch" sh -c "[ \"\$(\"$RV_BIN\" status --kv -s $SRV_SOCK | sed -n 's/^session name=client1 .* epoch=\([0-9]*\) .*/\1/p')\" -gt $E0 ]" ||
 	rvt_fail "rekey client1 did not change its epoch"
 rvt_wait_for 5 "a debug line" grep -q "debug: client client1: epoch .* active" "$SLOG" ||
@@ -168,7 +168,7 @@ rvt_wait_for 5 "a debug line" grep -q "debug: client client1: epoch .* active" "
 mgmt log-level info >/dev/null || rvt_fail "log-level info"
 N0=$(grep -c "debug:" "$SLOG")
 OUT=$(mgmt rekey) || rvt_fail "rekey (all)"
-grep -q "rekey started for 2 session(s)" <<<"$OUT" || rvt_fail "rekey reply: $OUT"
+grep -q "rekey asked of 2 session(s)" <<<"$OUT" || rvt_fail "rekey reply: $OUT"
 sleep 1
 [ "$(grep -c "debug:" "$SLOG")" = "$N0" ] || rvt_fail "debug lines after log-level info"
 OUT=$(mgmt rekey nosuch 2>&1) && rvt_fail "rekey of an unknown name succeeded"

@@ -333,7 +333,7 @@ Test(ctl, rekeys_from_either_side_and_both_at_once)
 	rv_session_seal_batch(rv_ctl_peer_session(c), &pkt, 1, now);
 
 	/* Too soon after epoch 1: the request waits for the minimum spacing. */
-	rv_ctl_peer_request_rekey(s);
+	rv_ctl_peer_request_rekey(s, now);
 	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
 	cr_assert_eq(rv_ctl_peer_out(s)->len, 0);
 	now += 2 * RV_NSEC_PER_SEC;
@@ -348,7 +348,7 @@ Test(ctl, rekeys_from_either_side_and_both_at_once)
 		     rv_session_result_str(res));
 
 	now += 2 * RV_NSEC_PER_SEC;
-	rv_ctl_peer_request_rekey(c);
+	rv_ctl_peer_request_rekey(c, now);
 	cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE);
 	pump(s, c);
 	cr_assert_eq(rv_session_tx_epoch(rv_ctl_peer_session(c)), 3);
@@ -357,8 +357,8 @@ Test(ctl, rekeys_from_either_side_and_both_at_once)
 
 	/* Both start epoch 4 at once: the server's KEY wins. */
 	now += 2 * RV_NSEC_PER_SEC;
-	rv_ctl_peer_request_rekey(c);
-	rv_ctl_peer_request_rekey(s);
+	rv_ctl_peer_request_rekey(c, now);
+	rv_ctl_peer_request_rekey(s, now);
 	cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE);
 	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
 	pump(s, c);
@@ -410,7 +410,7 @@ Test(ctl, epochs_two_behind_are_dropped_after_a_while)
 	rv_session_seal_batch(rv_ctl_peer_session(c), &pb, 1, now);
 	for (uint32_t epoch = 2; epoch <= 3; epoch++) {
 		now += 2 * RV_NSEC_PER_SEC;
-		rv_ctl_peer_request_rekey(s);
+		rv_ctl_peer_request_rekey(s, now);
 		cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
 		pump(s, c);
 		cr_assert_eq(rv_session_tx_epoch(rv_ctl_peer_session(c)), epoch);
@@ -870,7 +870,7 @@ Test(ctl, client_rekeys_are_rate_limited)
 	 * is 0: an older or a hostile client). */
 	for (;;) {
 		now += gap;
-		rv_ctl_peer_request_rekey(c);
+		rv_ctl_peer_request_rekey(c, now);
 		cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE);
 		if (deliver(rv_ctl_peer_out(c), s, NULL) == RV_CTL_CLOSE) {
 			break;
@@ -903,7 +903,7 @@ Test(ctl, client_keeps_its_own_rekeys_under_the_limit)
 	cli.env.own_rekeys_per_min = RV_CTL_OWN_REKEYS_PER_MIN; /* as tls/dial.c sets it */
 	bring_up(&s, &c, "client1", NULL);
 	for (uint64_t t = start + RV_NSEC_PER_SEC; t < end; t += RV_NSEC_PER_SEC) {
-		rv_ctl_peer_request_rekey(c);
+		rv_ctl_peer_request_rekey(c, now);
 		asked++;
 		/* Run the client's timers up to t, as its loop would. */
 		while ((next_tick = rv_ctl_peer_next_ns(c, now)) <= t) {
@@ -934,7 +934,7 @@ Test(ctl, late_key_ack_does_not_shorten_the_spacing)
 
 	bring_up(&s, &c, "client1", NULL);
 	now += 2 * RV_NSEC_PER_SEC;
-	rv_ctl_peer_request_rekey(s);
+	rv_ctl_peer_request_rekey(s, now);
 	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
 	now += 75 * RV_NSEC_PER_MSEC; /* the KEY's way */
 	cr_assert_eq(deliver(rv_ctl_peer_out(s), NULL, c), RV_CTL_CONTINUE);
@@ -944,7 +944,7 @@ Test(ctl, late_key_ack_does_not_shorten_the_spacing)
 	pump(s, c);
 	cr_assert_eq(rv_session_tx_epoch(rv_ctl_peer_session(s)), 2);
 	now = installed + gap;
-	rv_ctl_peer_request_rekey(c);
+	rv_ctl_peer_request_rekey(c, now);
 	cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE);
 	cr_assert_gt(rv_ctl_peer_out(c)->len, 0, "the client waited its spacing; it sends KEY");
 	now += 75 * RV_NSEC_PER_MSEC;
@@ -1292,13 +1292,14 @@ Test(ctl, unfinished_key_exchange_ends_the_session)
 
 	bring_up(&s, &c, "client1", NULL);
 	now += RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC;
-	rv_ctl_peer_request_rekey(c);
+	rv_ctl_peer_request_rekey(c, now);
 	cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE);
 	cr_assert_eq(deliver(rv_ctl_peer_out(c), s, NULL), RV_CTL_CONTINUE, "the client's KEY");
 	rv_ctl_peer_out(s)->len = 0; /* its KEY_ACK: the client never confirms */
 	t0 = now;
 	cr_assert_leq(rv_ctl_peer_next_ns(s, t0), t0 + dead + 1, "the deadline is not a timer");
-	cr_assert(rv_ctl_peer_request_rekey(s), "an operator's rekey waits for the exchange");
+	cr_assert_eq(rv_ctl_peer_request_rekey(s, now), RV_CTL_REKEY_BUSY,
+		     "an operator's rekey waits for the exchange");
 	keep_alive_past_dead(s, t0);
 	cr_assert(strstr(rv_ctl_peer_reason(s), "did not finish the key exchange of epoch 2"), "%s",
 		  rv_ctl_peer_reason(s));
@@ -1907,7 +1908,7 @@ Test(ctl, unanswered_own_key_says_ours_may_not_arrive)
 
 	bring_up(&s, &c, "client1", NULL);
 	now += RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC;
-	rv_ctl_peer_request_rekey(s);
+	rv_ctl_peer_request_rekey(s, now);
 	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
 	cr_assert_gt(rv_ctl_peer_out(s)->len, 0, "the server's KEY");
 	rv_ctl_peer_out(s)->len = 0; /* lost on the way */
@@ -1954,7 +1955,7 @@ Test(ctl, peer_counters_cannot_force_rekeys_without_end)
 	 * operator, is taken (it was refused, "more than 20 key exchanges in
 	 * a minute", and the client disconnected). */
 	now += 2 * RV_NSEC_PER_SEC;
-	rv_ctl_peer_request_rekey(c);
+	rv_ctl_peer_request_rekey(c, now);
 	cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE);
 	cr_assert_gt(rv_ctl_peer_out(c)->len, 0, "the client's KEY");
 	cr_assert_eq(deliver(rv_ctl_peer_out(c), s, NULL), RV_CTL_CONTINUE, "%s",
@@ -1972,7 +1973,7 @@ static void server_key_out(struct rv_ctl_peer **s, struct rv_ctl_peer **c)
 	now += RV_CTL_MIN_REKEY_MS * RV_NSEC_PER_MSEC;
 	cr_assert_eq(keep_alive(*c, now), RV_CTL_CONTINUE);
 	cr_assert_eq(keep_alive(*s, now), RV_CTL_CONTINUE);
-	rv_ctl_peer_request_rekey(*s);
+	rv_ctl_peer_request_rekey(*s, now);
 	cr_assert_eq(rv_ctl_peer_tick(*s, now), RV_CTL_CONTINUE);
 }
 

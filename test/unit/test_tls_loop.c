@@ -682,11 +682,29 @@ Test(loop, lifecycle)
 	 * replaced. */
 	fake_clock_advance((RV_CTL_MIN_REKEY_MS + 100) * RV_NSEC_PER_MSEC);
 	mgmt("rekey client1\n", reply, sizeof(reply));
-	cr_assert_str_eq(reply, "ok\nrekey started for 1 session(s)\n");
+	cr_assert_str_eq(reply, "ok\nrekey asked of 1 session(s)\n1 start(s) now\n");
 	RUN_UNTIL(rv_session_tx_epoch(rv_ctl_peer_session(C.ctl)) == 2);
 	RUN_UNTIL(kv(status(), "session ", "epoch") == 2);
 	st = status();
 	cr_assert_eq(kv(st, "session ", "key_exchanges"), 2, "%s", st);
+
+	/* Asked again at once, it waits for the spacing; asked once more
+	 * meanwhile, it joins that one: one exchange for both (each was
+	 * "started": round-twenty-five tester 111). */
+	mgmt("rekey client1\n", reply, sizeof(reply));
+	cr_assert_str_eq(reply, "ok\nrekey asked of 1 session(s)\n1 start(s) when allowed: 900 ms "
+				"after the last exchange, and a client at most 18 a minute\n");
+	mgmt("rekey\n", reply, sizeof(reply));
+	cr_assert_str_eq(reply, "ok\nrekey asked of 1 session(s)\n1 had one asked already that has "
+				"not started: this request joins it (one exchange for both)\n");
+	fake_clock_advance((RV_CTL_MIN_REKEY_MS + 100) * RV_NSEC_PER_MSEC);
+	RUN_UNTIL(kv(status(), "session ", "epoch") == 3);
+	fake_clock_advance((RV_CTL_MIN_REKEY_MS + 100) * RV_NSEC_PER_MSEC);
+	for (int i = 0; i < 50; i++) {
+		turn();
+	}
+	st = status();
+	cr_assert_eq(kv(st, "session ", "key_exchanges"), 3, "%s", st);
 	cr_assert_eq(kv(st, "server ", "sessions"), 1, "%s", st);
 
 	/* GOODBYE: the server sends its close_notify and closes. */
@@ -810,7 +828,7 @@ Test(loop, send_error_while_running)
 	fake_ctlring_inject(S.t.ring, FAKE_SEND, fd, -ECONNRESET);
 	fake_clock_advance((RV_CTL_MIN_REKEY_MS + 100) * RV_NSEC_PER_MSEC);
 	mgmt("rekey\n", reply, sizeof(reply));
-	cr_assert_str_eq(reply, "ok\nrekey started for 1 session(s)\n");
+	cr_assert_str_eq(reply, "ok\nrekey asked of 1 session(s)\n1 start(s) now\n");
 	RUN_UNTIL(fake_ctlring_injected(S.t.ring) == 1);
 	RUN_UNTIL(C.eof);
 	cr_assert_eq(rv_session_tx_epoch(rv_ctl_peer_session(C.ctl)), 1,
