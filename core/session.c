@@ -915,6 +915,12 @@ void rv_session_uncount_tx(struct rv_session *s, uint64_t packets, uint64_t byte
 	atomic_fetch_sub_explicit(&s->tx_bytes, bytes, memory_order_relaxed);
 }
 
+void rv_session_uncount_rx(struct rv_session *s, uint64_t packets, uint64_t bytes)
+{
+	atomic_fetch_sub_explicit(&s->rx_packets, packets, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&s->rx_bytes, bytes, memory_order_relaxed);
+}
+
 uint64_t rv_session_count_drop(struct rv_session *s, enum rv_drop_reason why, uint64_t n)
 {
 	if ((unsigned)why >= RV_DROP_MAX) {

@@ -284,6 +284,11 @@ uint64_t rv_session_count_drop(struct rv_session *s, enum rv_drop_reason why, ui
  * refused, no buffer or endpoint for it. */
 void rv_session_uncount_tx(struct rv_session *s, uint64_t packets, uint64_t bytes);
 
+/* rv_session_uncount_rx takes back from |s|'s rx counters inner packets
+ * counted as passed on that never were: a TUN write refused, no write slot
+ * for them. */
+void rv_session_uncount_rx(struct rv_session *s, uint64_t packets, uint64_t bytes);
+
 /* rv_session_get_stats snapshots the counters. Any thread. */
 void rv_session_get_stats(const struct rv_session *s, struct rv_session_stats *out);
 

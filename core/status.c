@@ -125,6 +125,26 @@ static void expiry_line(struct rv_strbuf *o, const char *what, int64_t s, bool w
 	}
 }
 
+/* tun_note: what the human view adds after the TUN's name when it is not
+ * up and running as configured ("" when it is). */
+static const char *tun_note(const struct rv_status *st, char *buf, size_t len)
+{
+	if (!strcmp(st->tun_state, "down")) {
+		return " (DOWN: no traffic passes until it is up)";
+	}
+	if (!strcmp(st->tun_state, "renamed")) {
+		snprintf(buf, len,
+			 " (RENAMED to %s: its addresses and routes are not looked after; give it "
+			 "its name back)",
+			 st->tun_now);
+		return buf;
+	}
+	if (!strcmp(st->tun_state, "gone")) {
+		return " (GONE)";
+	}
+	return "";
+}
+
 void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 {
 	static const char *const hdr[] = { "NAME",  "VIRTUAL ADDRESSES", "ENDPOINT", "SINCE",
@@ -132,14 +152,15 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 					   "DROPS" };
 	enum { NCOL = sizeof(hdr) / sizeof(hdr[0]) };
 	size_t w[NCOL];
-	char age[32], b1[32], b2[32];
+	char age[32], b1[32], b2[32], note[160];
 	bool server = !strcmp(st->role, "server");
 
 	rv_strbuf_printf(o, "ringvpn %s: %s, up %s\n", st->role, st->state,
 			 rv_fmt_age(st->uptime_s, age, sizeof(age)));
 	if (server) {
-		rv_strbuf_printf(o, "  listening %s (control), UDP %u (data), tun %s\n", st->listen,
-				 st->data_port, st->tun);
+		rv_strbuf_printf(o, "  listening %s (control), UDP %u (data), tun %s%s\n",
+				 st->listen, st->data_port, st->tun,
+				 tun_note(st, note, sizeof(note)));
 		rv_strbuf_printf(o, "  sessions %zu, handshaking %zu, connections %zu",
 				 st->sessions, st->handshaking, st->connections);
 		if (st->awaiting_hello) {
@@ -180,8 +201,8 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 					 "program: see the log)\n");
 		}
 	} else {
-		rv_strbuf_printf(o, "  server %s, tun %s, failed attempts %u\n", st->server,
-				 st->tun, st->failed_attempts);
+		rv_strbuf_printf(o, "  server %s, tun %s%s, failed attempts %u\n", st->server,
+				 st->tun, tun_note(st, note, sizeof(note)), st->failed_attempts);
 	}
 	if (st->have_cert_expiry) {
 		expiry_line(o, "certificate", st->cert_expires_s, st->cert_renewal_waits);
@@ -365,6 +386,14 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 	rv_strbuf_json_str(o, st->state);
 	rv_strbuf_printf(o, ",\"uptime_s\":%" PRIu64 ",\"tun\":", st->uptime_s);
 	rv_strbuf_json_str(o, st->tun);
+	if (st->tun_state[0]) {
+		rv_strbuf_printf(o, ",\"tun_state\":");
+		rv_strbuf_json_str(o, st->tun_state);
+		if (!strcmp(st->tun_state, "renamed")) {
+			rv_strbuf_printf(o, ",\"tun_now\":");
+			rv_strbuf_json_str(o, st->tun_now);
+		}
+	}
 	rv_strbuf_printf(o, ",\"listen\":");
 	rv_strbuf_json_str(o, st->listen);
 	rv_strbuf_printf(o,
@@ -899,6 +928,12 @@ void rv_status_render_prometheus(struct rv_strbuf *o, const struct rv_status *st
 	prom_head(o, "ringvpn_up", "gauge", "1 while the ringvpn process runs (0: stopping).");
 	rv_strbuf_printf(o, "ringvpn_up{role=\"%s\"} %d\n", st->role,
 			 strcmp(st->state, "stopping") != 0);
+	if (st->tun_state[0]) {
+		prom_head(o, "ringvpn_tun_up", "gauge",
+			  "1 while the TUN device is up under its name (0: down, renamed or "
+			  "gone).");
+		rv_strbuf_printf(o, "ringvpn_tun_up %d\n", !strcmp(st->tun_state, "up"));
+	}
 	prom_head(o, "ringvpn_uptime_seconds", "gauge", "Seconds since the process started.");
 	rv_strbuf_printf(o, "ringvpn_uptime_seconds %" PRIu64 "\n", st->uptime_s);
 	prom_head(o, "ringvpn_sessions", "gauge",
@@ -1034,6 +1069,9 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 	}
 	if (st->have_tun_drops) {
 		rv_strbuf_printf(o, " tun_drops=%" PRIu64, st->tun_drops);
+	}
+	if (st->tun_state[0]) {
+		rv_strbuf_printf(o, " tun_state=%s", st->tun_state);
 	}
 	rv_strbuf_printf(o, "\n");
 	for (size_t i = 0; i < st->num_peers; i++) {

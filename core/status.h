@@ -141,6 +141,12 @@ struct rv_status {
 	char state[32];
 	uint64_t uptime_s;
 	char tun[32];
+	/* The TUN device now: "up", "down" (set down by hand: nothing
+	 * passes), "renamed" (to tun_now: its addresses and routes are not
+	 * looked after), "gone"; "" without a data plane. Only the log said
+	 * it (round-twenty-five tester 110). */
+	char tun_state[16];
+	char tun_now[32];
 	char listen[RV_STATUS_TEXT_MAX];
 	uint16_t data_port;
 	size_t sessions, handshaking, connections;

@@ -409,21 +409,25 @@ static void on_rekey(struct rv_loop *l, int res)
 		}
 		return;
 	}
-	if ((err = rv_dataplane_ring_failed(l->dp, &worker)) != 0 && !l->done) {
+	/* Either ends the process as a stop does: the peers are told
+	 * GOODBYE(shutdown) (they were left to find the connection closed,
+	 * the server's log blaming each client for it: round-twenty-five
+	 * tester 110), with the exit code of the failure. */
+	if ((err = rv_dataplane_ring_failed(l->dp, &worker)) != 0 && !l->done && !l->stopping) {
 		rv_warnx("worker %u: io_uring_enter has failed on every call for 10 s (%s): "
 			 "exiting, the data plane carries nothing",
 			 worker, strerror(-err));
 		l->exit = RV_LOOP_FAILED;
-		l->done = true;
+		rv_loop_begin_stop(l);
 		return;
 	}
-	if (rv_dataplane_failed(l->dp) != 0 && !l->done) {
+	if (rv_dataplane_failed(l->dp) != 0 && !l->done && !l->stopping) {
 		/* Someone deleted the TUN device: nothing can be carried until
 		 * a restart makes it again (the units restart on failure). */
 		rv_warnx("TUN %s is gone (%s): exiting", rv_dataplane_tun_name(l->dp),
 			 strerror(-rv_dataplane_failed(l->dp)));
 		l->exit = RV_LOOP_TUN_FAILED;
-		l->done = true;
+		rv_loop_begin_stop(l);
 		return;
 	}
 	rv_chans_foreach(l, i, c)

@@ -125,6 +125,11 @@ struct rv_write_slot {
 	uint8_t hdr[RV_GRO_HDR_MAX];
 	uint16_t num; /* handles (= inner packets) */
 	uint16_t niov;
+	/* The session whose packets these are (one run is one session's;
+	 * 0, no session's index: the worker's own answer), and their inner
+	 * bytes: a write the TUN refuses is theirs to count. */
+	uint32_t sess_index;
+	uint32_t bytes;
 };
 
 struct rv_tx_item {

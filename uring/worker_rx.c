@@ -304,6 +304,21 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 	release_bid_hold(w, bid);
 }
 
+/* write_lost counts |n| packets of session |s|, |bytes| inner bytes, that
+ * were counted received and never reached the TUN: a drop of |why| to the
+ * worker and to the session, taken out of the session's rx (the worker's
+ * drop was counted alone, and the session's rx kept them: round-twenty-five
+ * tester 110). */
+static void write_lost(struct rv_worker *w, struct rv_session *s, enum rv_drop_reason why,
+		       unsigned n, uint64_t bytes)
+{
+	rv_drop_add(&w->ctr, why, n);
+	if (s != NULL) {
+		rv_session_count_drop(s, why, n);
+		rv_session_uncount_rx(s, n, bytes);
+	}
+}
+
 static struct rv_write_slot *write_slot_get(struct rv_worker *w, unsigned *out_slot,
 					    struct io_uring_sqe **out_sqe)
 {
@@ -328,7 +343,7 @@ static void write_single(struct rv_worker *w, struct rv_rx_item *it)
 
 	sl = write_slot_get(w, &slot, &sqe);
 	if (unlikely(sl == NULL)) {
-		rv_drop_add(&w->ctr, RV_DROP_NO_BUF, 1);
+		write_lost(w, it->s, RV_DROP_NO_BUF, 1, it->len);
 		rv_worker_release(w, it->handle);
 		return;
 	}
@@ -350,6 +365,8 @@ static void write_single(struct rv_worker *w, struct rv_rx_item *it)
 	sl->num = 1;
 	sl->niov = 0;
 	sl->handles[0] = it->handle;
+	sl->sess_index = rv_session_local_index(it->s);
+	sl->bytes = it->len;
 	io_uring_prep_write(sqe, w->sqe_tun, p, len, 0);
 	sqe->flags |= w->sqe_fd_flags;
 	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_TUN_WRITE, (uint8_t)w->id, slot));
@@ -365,9 +382,14 @@ static void write_gro(struct rv_worker *w, const struct rv_rx_item *rx, const st
 	struct io_uring_sqe *sqe;
 	unsigned slot;
 
+	uint32_t bytes = 0;
+
+	for (unsigned k = 0; k < g->num; k++) {
+		bytes += rx[idx[k]].len;
+	}
 	sl = write_slot_get(w, &slot, &sqe);
 	if (unlikely(sl == NULL)) {
-		rv_drop_add(&w->ctr, RV_DROP_NO_BUF, g->num);
+		write_lost(w, rx[idx[0]].s, RV_DROP_NO_BUF, g->num, bytes);
 		for (unsigned k = 0; k < g->num; k++) {
 			rv_worker_release(w, rx[idx[k]].handle);
 		}
@@ -380,6 +402,8 @@ static void write_gro(struct rv_worker *w, const struct rv_rx_item *rx, const st
 		sl->iov[k + 1].iov_len = pay_len[k];
 		sl->handles[k] = rx[idx[k]].handle;
 	}
+	sl->sess_index = rv_session_local_index(rx[idx[0]].s);
+	sl->bytes = bytes;
 	sl->num = g->num;
 	sl->niov = (uint16_t)(g->num + 1);
 	rv_ctr_add(&w->ctr, g->udp ? RV_CTR_TUN_GRO_UDP : RV_CTR_TUN_GRO_TCP, g->num);
@@ -914,7 +938,11 @@ void rv_worker_write_done(struct rv_worker *w, unsigned slot, int res)
 	if (likely(res >= 0)) {
 		rv_ctr_add(&w->ctr, RV_CTR_TUN_WRITES, 1);
 	} else {
-		rv_drop_add(&w->ctr, RV_DROP_TUN_WRITE, sl->num);
+		/* The session may have gone since (NULL): the worker's alone. */
+		write_lost(w,
+			   sl->sess_index ? rv_demux_by_index(w->dp->cfg.demux, sl->sess_index)
+					  : NULL,
+			   RV_DROP_TUN_WRITE, sl->num, sl->bytes);
 		rv_warnx_rl("worker %u: TUN write of %u packets: %s", w->id, sl->num,
 			    strerror(-res));
 	}

@@ -180,6 +180,8 @@ void rv_worker_no_route(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_
 	sl->niov = 2;
 	sl->num = 1;
 	sl->handles[0] = handle;
+	sl->sess_index = 0; /* the worker's answer, no session's packet */
+	sl->bytes = 0;
 	io_uring_prep_writev(sqe, w->sqe_tun, sl->iov, sl->niov, 0);
 	sqe->flags |= w->sqe_fd_flags;
 	io_uring_sqe_set_data64(sqe, rv_udata(RV_OP_TUN_WRITE, (uint8_t)w->id, slot));

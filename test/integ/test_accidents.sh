@@ -398,6 +398,31 @@ done
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "ping v4 after the repairs"
 rvt_nsx "$C1" ping -6 -c 2 -i 0.2 -W 2 fd99::1 >/dev/null || rvt_fail "ping v6 after the repairs"
 
+rvt_step "3a. packets the server's TUN refuses (set down) are the session's drops, not its received"
+# They were counted in client1's rx_packets, and as drop_tun_write of the
+# worker alone (round-twenty-five tester 110).
+RX0=$(ctl_field "session name=client1" rx_packets)
+TW0=$(ctl_field "session name=client1" drop_tun_write)
+ip -n "$S" link set rvs0 down
+rvt_wait_for 5 "the server says its TUN is down" grep -q "TUN rvs0 is down" "$RVT_TMP/server.log"
+rvt_nsx "$C1" ping -q -c 20 -i 0.05 -W 1 10.99.0.1 >/dev/null && rvt_fail "pings answered through a TUN that is down"
+RX1=$(ctl_field "session name=client1" rx_packets)
+TW1=$(ctl_field "session name=client1" drop_tun_write)
+rvt_log "client1: rx_packets $RX0 -> $RX1, drop_tun_write $TW0 -> $TW1"
+# status says so in every form (only the log did: round-twenty-five tester 110).
+"$RV_BIN" status -s "$SRV_SOCK" | rvt_matches "tun rvs0 \\(DOWN: no traffic passes" ||
+	rvt_fail "status does not say the TUN is down: $("$RV_BIN" status -s "$SRV_SOCK" | head -3)"
+"$RV_BIN" status --json -s "$SRV_SOCK" | rvt_matches '"tun_state":"down"' || rvt_fail "status --json: no tun_state down"
+ctl_status | head -1 | rvt_matches " tun_state=down" || rvt_fail "status --kv: no tun_state=down"
+"$RV_BIN" status --prometheus -s "$SRV_SOCK" | rvt_matches '^ringvpn_tun_up 0$' || rvt_fail "ringvpn_tun_up is not 0"
+[ $((TW1 - TW0)) -ge 20 ] || rvt_fail "client1's drop_tun_write went from $TW0 to $TW1 for 20 refused pings"
+[ $((RX1 - RX0)) -le 2 ] || rvt_fail "client1's rx_packets went from $RX0 to $RX1: refused packets counted received"
+ip -n "$S" link set rvs0 up
+rvt_wait_for 8 "the server's addresses back" has_all "$S" rvs0 || rvt_fail "server: not put back after down/up"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "ping after the TUN is up again"
+"$RV_BIN" status --prometheus -s "$SRV_SOCK" | rvt_matches '^ringvpn_tun_up 1$' || rvt_fail "ringvpn_tun_up is not 1"
+ctl_status | head -1 | rvt_matches " tun_state=up" || rvt_fail "status --kv: no tun_state=up"
+
 rvt_step "3b. a kick whose requester gave up is not carried out later"
 IDX1=$(ctl_field "session name=client1" index)
 [ -n "$IDX1" ] || rvt_fail "no session for client1"
@@ -475,7 +500,20 @@ rvt_step "4. the TUN device deleted under the client, then under the server"
 ip -n "$C1" link del rvc || rvt_fail "ip link del rvc"
 gone_within 3 "$P1" client
 grep -q "TUN rvc is gone" "$RVT_TMP/client1.log" || rvt_fail "the client did not say why"
+# Each says GOODBYE(shutdown) to its peers as a stop does: they were left to
+# find the connection closed, and the server's log said the client had
+# closed it (round-twenty-five tester 110).
+rvt_wait_for 5 "the server hears client1's goodbye" grep -aq \
+	"client client1 .*client said goodbye (shutting down)" "$RVT_TMP/server.log" ||
+	rvt_fail "client1 left without a goodbye: $(grep -a "client1.*disconnected" "$RVT_TMP/server.log")"
+rvt_bg "$C1" client1b "$RV_BIN" client -c "$RVT_TMP/c1.conf"
+P1=$RVT_LAST_PID
+rvt_wait_for 15 "client1 running again" ctl_sessions_eq 1 || rvt_fail "client1 did not connect again"
 ip -n "$S" link del rvs0 || rvt_fail "ip link del rvs0"
 gone_within 3 "$SRV_PID" server
 grep -q "TUN rvs0 is gone" "$RVT_TMP/server.log" || rvt_fail "the server did not say why"
+rvt_wait_for 5 "client1 hears the server's goodbye" grep -aq \
+	"server said goodbye (shutting down)" "$RVT_TMP/client1b.log" ||
+	rvt_fail "the server left without a goodbye: $(grep -a "closed\|goodbye" "$RVT_TMP/client1b.log")"
+rvt_stop_pid "$P1" 10 || rvt_fail "client1 did not exit 0"
 [ "$(grep -c "TUN read" "$RVT_TMP/server.log")" -le 2 ] || rvt_fail "the server's log floods"

@@ -270,6 +270,11 @@ ip -n "$S" -4 addr show dev rvs0 | rvt_matches "inet 192.0.2.1/24 " ||
 	rvt_fail "the veth lost its address: $(ip -n "$S" -4 addr show dev rvs0)"
 ip -n "$S" addr show dev rvs0 | rvt_matches "10\.99\.|fd99:" && rvt_fail "the pool's address was set on the veth"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "the tunnel broke while renamed"
+# status says it (only the log did: round-twenty-five tester 110).
+"$RV_BIN" status -s "$SRV_SOCK" | rvt_matches "tun rvs0 \\(RENAMED to rvsx: " ||
+	rvt_fail "status does not say the TUN is renamed: $("$RV_BIN" status -s "$SRV_SOCK" | head -3)"
+"$RV_BIN" status --json -s "$SRV_SOCK" | rvt_matches '"tun_state":"renamed","tun_now":"rvsx"' ||
+	rvt_fail "status --json: not renamed to rvsx"
 ip -n "$S" link del rvs0 || rvt_fail "remove the veth"
 ip -n "$S" link set rvsx down && ip -n "$S" link set rvsx name rvs0 && ip -n "$S" link set rvs0 up ||
 	rvt_fail "give the TUN its name back"
