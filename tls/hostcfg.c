@@ -639,6 +639,18 @@ unsigned rv_hostcfg_mtu(struct rv_loop *l)
 	return h && h->applied ? h->mtu : 0;
 }
 
+bool rv_hostcfg_server_addr(struct rv_loop *l, struct rv_ip_addr *out)
+{
+	const struct hostcfg *h = state(l);
+	struct rv_prefix host = { .addr = h->server };
+
+	if (!h->server.family || !covers_server(h, &host)) {
+		return false; /* none yet, or link-local: no route carries it */
+	}
+	*out = h->server;
+	return true;
+}
+
 bool rv_hostcfg_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_addrs,
 		       struct rv_prefix *routes, size_t *num_routes)
 {

@@ -547,6 +547,9 @@ int rv_client_local_failure(struct rv_loop *l, int err);
  * through it (at most RV_CTL_MAX_ROUTES). False before the first CONFIG. */
 bool rv_hostcfg_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_addrs,
 		       struct rv_prefix *routes, size_t *num_routes);
+/* rv_hostcfg_server_addr: the address of the server the client talks to
+ * (false: none yet, or a link-local one, which no route carries). */
+bool rv_hostcfg_server_addr(struct rv_loop *l, struct rv_ip_addr *out);
 /* rv_hostcfg_note_unused marks those of |routes| (|n|) that bit i of |bits|
  * names as routed elsewhere by the host (the TUN's repair found so): left
  * out of the next repair and of the tunnel's sources, until the next

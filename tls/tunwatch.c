@@ -371,6 +371,33 @@ static void taken_over(struct rv_loop *l, const struct nlmsghdr *h)
 	}
 }
 
+/* loop_to_server says a new route through the client's TUN that the host
+ * now sends its server's address by: the tunnel's own datagrams would go
+ * into the tunnel, and nothing passes until the route goes (the client
+ * blamed the path MTU, then a silent server: round-twenty-five tester
+ * 110). A pushed route never does (hostcfg.c leaves such routes out); an
+ * operator's can. Looked up, so that a longer route elsewhere that keeps
+ * the address out of it is no loop. */
+static void loop_to_server(struct rv_loop *l, const struct nlmsghdr *h)
+{
+	struct rv_prefix dst;
+	struct rv_ip_addr server;
+	unsigned oif, via = 0, len = 0;
+	char a[64], d[64];
+
+	if (!rv_rtnl_route_msg(h, 0, &dst, &oif) || oif != l->tunwatch_ifindex ||
+	    !rv_hostcfg_server_addr(l, &server) || server.family != dst.addr.family ||
+	    !rv_prefix_contains(&dst, &server) ||
+	    rv_rtnl_route_oif(&server, &via, &len, NULL) != 0 || via != l->tunwatch_ifindex) {
+		return;
+	}
+	rv_warnx_rl("%s: the host now routes the server's address %s into the tunnel itself (a "
+		    "route to %s/%u through %s): the tunnel's own packets cannot pass until that "
+		    "route goes",
+		    rv_dataplane_tun_name(l->dp), rv_ip_addr_str(&server, a, sizeof(a)),
+		    rv_ip_addr_str(&dst.addr, d, sizeof(d)), dst.len, rv_dataplane_tun_name(l->dp));
+}
+
 void rv_tunwatch_on_cqe(struct rv_loop *l, int res)
 {
 	bool hit = false;
@@ -395,6 +422,8 @@ void rv_tunwatch_on_cqe(struct rv_loop *l, int res)
 		}
 		if (l->role == &rv_server_role) {
 			new_part(l, h);
+		} else if (h->nlmsg_type == RTM_NEWROUTE) {
+			loop_to_server(l, h);
 		}
 	}
 	if (hit && !l->stopping) {

@@ -423,6 +423,29 @@ rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "ping after
 "$RV_BIN" status --prometheus -s "$SRV_SOCK" | rvt_matches '^ringvpn_tun_up 1$' || rvt_fail "ringvpn_tun_up is not 1"
 ctl_status | head -1 | rvt_matches " tun_state=up" || rvt_fail "status --kv: no tun_state=up"
 
+rvt_step "3a2. a route that sends the server's address into the client's own TUN: said"
+# The client blamed the path MTU ("lower mtu"), then a silent server, and
+# never the route (round-twenty-five tester 110).
+rvt_nsx "$C1" ip route add 10.77.4.2/32 dev rvc || rvt_fail "route to the server through rvc"
+rvt_wait_for 5 "the loop said" grep -aq \
+	"rvc: the host now routes the server's address 10.77.4.2 into the tunnel itself (a route to 10.77.4.2/32 through rvc)" \
+	"$RVT_TMP/client1.log" || rvt_fail "a route of the server's address into the TUN not said"
+rvt_nsx "$C1" ip route del 10.77.4.2/32 dev rvc || rvt_fail "delete the route"
+rvt_wait_for 30 "client1 through the tunnel again" rvt_nsx "$C1" ping -c 1 -W 1 10.99.0.1 ||
+	rvt_fail "client1 did not come back after the route went"
+# A longer route elsewhere keeps the address out of one through the TUN:
+# no loop, nothing said.
+N=$(grep -ac "into the tunnel itself" "$RVT_TMP/client1.log")
+rvt_nsx "$C1" ip route add 10.77.4.0/24 via 10.77.3.1 || rvt_fail "route 10.77.4.0/24 via the router"
+rvt_nsx "$C1" ip route add 10.77.0.0/16 dev rvc || rvt_fail "route 10.77.0.0/16 through rvc"
+sleep 0.5
+[ "$(grep -ac "into the tunnel itself" "$RVT_TMP/client1.log")" = "$N" ] ||
+	rvt_fail "a route the server's address does not take said as a loop"
+rvt_nsx "$C1" ip route del 10.77.0.0/16 dev rvc
+rvt_nsx "$C1" ip route del 10.77.4.0/24 via 10.77.3.1
+rvt_wait_for 30 "client1's session" ctl_sessions_eq 1 || rvt_fail "client1's session did not come back"
+rvt_nsx "$C1" ping -c 1 -W 2 10.99.0.1 >/dev/null || rvt_fail "ping after the routes went"
+
 rvt_step "3b. a kick whose requester gave up is not carried out later"
 IDX1=$(ctl_field "session name=client1" index)
 [ -n "$IDX1" ] || rvt_fail "no session for client1"
