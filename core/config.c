@@ -896,8 +896,22 @@ static int set_rekey_packets(struct rv_config *c, const char *v, char *why, size
 	return parse_u64(v, 1ull << 60, &c->rekey_packets, why, wl);
 }
 
+unsigned rv_config_max_handshaking(const struct rv_config *c)
+{
+	unsigned q = c->max_clients / 4;
+
+	if (c->max_handshaking != 0) {
+		return c->max_handshaking;
+	}
+	return q < 64 ? 64 : q > 1024 ? 1024 : q;
+}
+
 static int set_max_handshaking(struct rv_config *c, const char *v, char *why, size_t wl)
 {
+	if (!strcmp(v, "auto")) {
+		c->max_handshaking = 0;
+		return 0;
+	}
 	if (parse_uint(v, 100000, &c->max_handshaking, why, wl)) {
 		return -EINVAL;
 	}

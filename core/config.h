@@ -193,7 +193,7 @@ struct rv_config {
 	uint32_t rekey_ms;
 	uint64_t rekey_packets; /* 0 = data-plane default */
 	uint32_t handshake_timeout_ms;
-	unsigned max_handshaking;
+	unsigned max_handshaking; /* 0 = auto: rv_config_max_handshaking */
 	unsigned max_handshaking_per_source;
 	char lease_file[RV_CONFIG_PATH_MAX]; /* "" = leases kept in memory only */
 	char crl_state[RV_CONFIG_PATH_MAX];  /* "" = CRL numbers kept in memory only */
@@ -270,6 +270,10 @@ int rv_config_set(struct rv_config *c, const char *origin, const char *key, cons
  * the config ("*:4433", "10.0.0.1:4433", "[fd00::1]:4433") into |buf| and
  * returns |buf|. */
 const char *rv_config_listen_str(const struct rv_config *c, char *buf, size_t len);
+
+/* rv_config_max_handshaking: the max_handshaking in force (auto: a quarter
+ * of max_clients, within 64..1024). */
+unsigned rv_config_max_handshaking(const struct rv_config *c);
 
 /* rv_config_validate checks cross-field rules (required files, pools,
  * timers, fixed addresses inside pools and unique, subnets clear of the

@@ -37,8 +37,9 @@
 #   WINDOW        ctlload --window: most client connections not yet running
 #                 at once (default 256; 0: every client connects at once, see
 #                 perf/README.md for why the default is not 0)
-#   MAX_HANDSHAKING  server max_handshaking (default 1024; the shipped default
-#                 of 64 evicts most of a storm, see perf/README.md)
+#   MAX_HANDSHAKING  server max_handshaking (default 1024, which the shipped
+#                 default, auto, gives from 4096 clients up; 64, the default
+#                 before, evicted most of a storm: see perf/README.md)
 #   RV_BUILD      build dir with cli/ringvpn and perf/ctlload
 #                 (default build/perf-release, built unless RV_NO_BUILD=1)
 #   SERVER_BUILD  build dir of the server to measure (default RV_BUILD), e.g.
@@ -128,8 +129,9 @@ status_socket = $WORK/server.sock
 EOC
 }
 
-# start_server: in namespace A, with the fd limit raised (one socket per
-# client; the server does not raise its own limit).
+# start_server: in namespace A, with the soft fd limit raised to the hard
+# one (the server raises its own to what max_clients and max_handshaking
+# need, within the hard limit; this leaves it no such step).
 start_server() {
 	rvp_spawn a "$LOGS/server-$N.log" bash -c 'ulimit -n "$(ulimit -Hn)" && exec "$0" server -c "$1"' \
 		"$SRV_BIN" "$WORK/server.conf"

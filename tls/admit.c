@@ -127,6 +127,18 @@ out:
 	return ret;
 }
 
+bool rv_server_listen_addr(const struct rv_loop *l, struct rv_ip_addr *out)
+{
+	struct rv_endpoint ep = { .len = sizeof(ep.in6) };
+	static const uint8_t any[16];
+
+	if (side(l)->listen_fd < 0 || getsockname(side(l)->listen_fd, &ep.sa, &ep.len) != 0) {
+		return false;
+	}
+	rv_endpoint_addr(&ep, out);
+	return out->family != 0 && memcmp(out->a, any, out->family == AF_INET ? 4 : 16) != 0;
+}
+
 static int open_listener(struct rv_loop *l, char *err, size_t err_len)
 {
 	int fd = rv_server_listen_socket(l->cfg, l->cfg->listen_port, err, err_len);
@@ -703,7 +715,7 @@ static void on_lease_timer(struct rv_loop *l, struct rv_ltimer *lt)
 
 struct rv_admit_limits rv_server_admit_limits(const struct rv_config *cfg)
 {
-	struct rv_admit_limits lim = { .max_total = cfg->max_handshaking };
+	struct rv_admit_limits lim = { .max_total = rv_config_max_handshaking(cfg) };
 
 	lim.max_per_source = cfg->max_handshaking_per_source;
 	if (lim.max_per_source == 0 || lim.max_per_source > lim.max_total) {

@@ -417,6 +417,7 @@ struct rv_loop {
 	bool tun_v6_off_said;  /* the server's TUN can carry no IPv6 now: said */
 	bool tun_mtu_failed;   /* a raised MTU could not be put back: said */
 	bool tun_renamed_said; /* tunwatch.c: the TUN's name is another link's now */
+	bool listen_gone_said; /* tunwatch.c: the listen address left the host */
 	int tunwatch_fd;       /* rtnetlink, subscribed to link/address/route changes */
 	unsigned tunwatch_ifindex;
 	uint64_t tunwatch_last_ns; /* the last check */
@@ -510,6 +511,9 @@ struct rv_chan *rv_server_find(struct rv_loop *l, const char *name);
  * and has not said HELLO yet (no session), or NULL. admit.c. */
 struct rv_chan *rv_server_find_waiting(struct rv_loop *l, const char *name);
 size_t rv_server_sessions(const struct rv_loop *l);
+/* rv_server_listen_addr: the one address the server's control socket is
+ * bound to (false: all of them, or none). admit.c. */
+bool rv_server_listen_addr(const struct rv_loop *l, struct rv_ip_addr *out);
 /* rv_server_apply_config applies a reloaded configuration to the server
  * role (pools, fixed addresses, admission limits, pushed routes and timers).
  * Appends what it did to |log|. Returns 0 or -errno (nothing changed). */

@@ -529,7 +529,8 @@ int rv_loop_new(struct rv_loop **out, const struct rv_loop_params *p, char *err,
 		goto err_free;
 	}
 	ret = rv_chans_init(l, l->role == &rv_server_role
-				       ? l->cfg->max_clients + l->cfg->max_handshaking + EXTRA_CHANS
+				       ? l->cfg->max_clients + rv_config_max_handshaking(l->cfg) +
+						 EXTRA_CHANS
 				       : 4);
 	if (ret) {
 		snprintf(err, err_len, "out of memory");

@@ -398,6 +398,43 @@ static void loop_to_server(struct rv_loop *l, const struct nlmsghdr *h)
 		    rv_ip_addr_str(&dst.addr, d, sizeof(d)), dst.len, rv_dataplane_tun_name(l->dp));
 }
 
+/* listen_addr says the address the server listens on (`listen`) leaving
+ * the host and coming back: meanwhile no client can connect, and the
+ * sessions' ends blamed the clients ("silent"), while `status` went on
+ * showing it as listened on (round-twenty-five tester 110). */
+static void listen_addr(struct rv_loop *l, const struct nlmsghdr *h)
+{
+	struct rv_rtnl_addr a;
+	struct rv_ip_addr mine;
+	char s[64];
+	bool gone = h->nlmsg_type == RTM_DELADDR;
+
+	if (!rv_rtnl_addr_msg(h, &a) || gone == l->listen_gone_said ||
+	    !rv_server_listen_addr(l, &mine) || mine.family != a.local.addr.family ||
+	    memcmp(mine.a, a.local.addr.a, mine.family == AF_INET ? 4 : 16) != 0) {
+		return;
+	}
+	/* Another copy of it may stay (on another link): only its last
+	 * going counts. */
+	if (gone) {
+		unsigned oif = 0, len = 0;
+		bool host = false;
+
+		if (rv_rtnl_route_oif(&mine, &oif, &len, &host) == 0 && host) {
+			return;
+		}
+	}
+	l->listen_gone_said = gone;
+	rv_ip_addr_str(&mine, s, sizeof(s));
+	if (gone) {
+		rv_warnx("the address %s the server listens on (`listen`) is gone from this host: "
+			 "no client can connect until it is back",
+			 s);
+	} else {
+		rv_info("the address %s the server listens on is back on this host", s);
+	}
+}
+
 void rv_tunwatch_on_cqe(struct rv_loop *l, int res)
 {
 	bool hit = false;
@@ -422,6 +459,7 @@ void rv_tunwatch_on_cqe(struct rv_loop *l, int res)
 		}
 		if (l->role == &rv_server_role) {
 			new_part(l, h);
+			listen_addr(l, h);
 		} else if (h->nlmsg_type == RTM_NEWROUTE) {
 			loop_to_server(l, h);
 		}

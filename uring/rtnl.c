@@ -372,9 +372,8 @@ struct addr_walk {
 	void *ctx;
 };
 
-static int on_addr(void *ctx, const struct nlmsghdr *nh)
+bool rv_rtnl_addr_msg(const struct nlmsghdr *nh, struct rv_rtnl_addr *out)
 {
-	const struct addr_walk *w = ctx;
 	struct rv_rtnl_addr a;
 	const struct rtattr *rta;
 	struct ifaddrmsg ifa;
@@ -382,12 +381,10 @@ static int on_addr(void *ctx, const struct nlmsghdr *nh)
 	size_t alen;
 	int len;
 
-	if (nh->nlmsg_type != RTM_NEWADDR || !nl_payload(nh, &ifa, sizeof(ifa), &rta, &len)) {
-		return 0;
-	}
-	if ((w->ifindex != 0 && ifa.ifa_index != w->ifindex) ||
+	if ((nh->nlmsg_type != RTM_NEWADDR && nh->nlmsg_type != RTM_DELADDR) ||
+	    !nl_payload(nh, &ifa, sizeof(ifa), &rta, &len) ||
 	    (ifa.ifa_family != AF_INET && ifa.ifa_family != AF_INET6)) {
-		return 0;
+		return false;
 	}
 	memset(&a, 0, sizeof(a));
 	alen = family_len(ifa.ifa_family);
@@ -399,7 +396,7 @@ static int on_addr(void *ctx, const struct nlmsghdr *nh)
 		}
 	}
 	if (!has_local && !has_peer) {
-		return 0;
+		return false;
 	}
 	if (!has_local) {
 		memcpy(a.local.addr.a, a.peer.a, alen);
@@ -410,6 +407,19 @@ static int on_addr(void *ctx, const struct nlmsghdr *nh)
 	a.local.len = ifa.ifa_prefixlen;
 	a.scope = ifa.ifa_scope;
 	a.ifindex = ifa.ifa_index;
+	*out = a;
+	return true;
+}
+
+static int on_addr(void *ctx, const struct nlmsghdr *nh)
+{
+	const struct addr_walk *w = ctx;
+	struct rv_rtnl_addr a;
+
+	if (nh->nlmsg_type != RTM_NEWADDR || !rv_rtnl_addr_msg(nh, &a) ||
+	    (w->ifindex != 0 && a.ifindex != w->ifindex)) {
+		return 0;
+	}
 	return w->fn(w->ctx, &a);
 }
 

@@ -59,6 +59,11 @@ struct rv_rtnl_addr {
 	unsigned ifindex; /* the interface it is on */
 };
 
+/* rv_rtnl_addr_msg reads an address message |nh| (RTM_NEWADDR or
+ * RTM_DELADDR, IPv4 or IPv6) into |out|; false for any other. */
+struct nlmsghdr;
+bool rv_rtnl_addr_msg(const struct nlmsghdr *nh, struct rv_rtnl_addr *out);
+
 /* rv_rtnl_addr_fn is called once per listed entry; a negative return stops
  * the listing and is returned by it. */
 typedef int (*rv_rtnl_addr_fn)(void *ctx, const struct rv_rtnl_addr *a);
@@ -101,7 +106,6 @@ const char *rv_rtnl_dev_name(unsigned oif, char *dev, size_t len);
  * |*oif|, as rv_rtnl_list_other_routes gives it (of a multipath route, its
  * first next hop not through |skip|). False for any other than a new
  * unicast IPv4 or IPv6 route of the main table (a cloned one too). */
-struct nlmsghdr;
 bool rv_rtnl_route_msg(const struct nlmsghdr *nh, unsigned skip, struct rv_prefix *dst,
 		       unsigned *oif);
 

@@ -87,7 +87,7 @@ ip -n "$C1" route add default via 10.77.3.1
 ip -n "$S" route add 10.77.3.0/24 via 10.77.4.1
 
 rvt_step "1. a path MTU of 1300 under a tunnel MTU of 1420"
-CTL_SERVER_KV=(workers=2 route=10.55.0.0/16 route=fd55::/64)
+CTL_SERVER_KV=(workers=2 route=10.55.0.0/16 route=fd55::/64 listen=10.77.4.2:4433)
 ctl_start_server
 CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock" \
 	server=10.77.4.2:4433
@@ -445,6 +445,21 @@ rvt_nsx "$C1" ip route del 10.77.0.0/16 dev rvc
 rvt_nsx "$C1" ip route del 10.77.4.0/24 via 10.77.3.1
 rvt_wait_for 30 "client1's session" ctl_sessions_eq 1 || rvt_fail "client1's session did not come back"
 rvt_nsx "$C1" ping -c 1 -W 2 10.99.0.1 >/dev/null || rvt_fail "ping after the routes went"
+
+rvt_step "3a3. the address the server listens on leaves the host and comes back: said"
+# The server said nothing of it, blamed its clients ("silent"), and status
+# went on showing it as listened on (round-twenty-five tester 110).
+ip -n "$S" addr del 10.77.4.2/24 dev r0 || rvt_fail "delete the listen address"
+rvt_wait_for 5 "the listen address gone said" grep -aq \
+	"the address 10.77.4.2 the server listens on (\`listen\`) is gone from this host: no client can connect" \
+	"$RVT_TMP/server.log" || rvt_fail "the listen address leaving not said"
+ip -n "$S" addr add 10.77.4.2/24 dev r0 || rvt_fail "add the listen address back"
+ip -n "$S" route replace 10.77.3.0/24 via 10.77.4.1 || rvt_fail "the route to client1's link"
+rvt_wait_for 5 "the listen address back said" grep -aq \
+	"the address 10.77.4.2 the server listens on is back on this host" "$RVT_TMP/server.log" ||
+	rvt_fail "the listen address coming back not said"
+rvt_wait_for 30 "client1 through the tunnel again" rvt_nsx "$C1" ping -c 1 -W 1 10.99.0.1 ||
+	rvt_fail "client1 did not come back with the listen address"
 
 rvt_step "3b. a kick whose requester gave up is not carried out later"
 IDX1=$(ctl_field "session name=client1" index)

@@ -413,6 +413,32 @@ Test(config, aqm_target_below_interval)
 	cr_assert_eq(rv_config_validate(&cfg, err, sizeof(err)), 0, "%s", err);
 }
 
+/* max_handshaking = auto (the default) follows max_clients: a fleet of
+ * 10,000 that reconnects at once after a restart evicted its own handshakes
+ * at 64 and took 2 minutes to come back (round-twenty-five tester 109). */
+Test(config, max_handshaking_auto)
+{
+	static const struct {
+		const char *text;
+		unsigned want;
+	} cases[] = {
+		{ "", 1024 },
+		{ "max_handshaking = auto\nmax_clients = 100\n", 64 },
+		{ "max_clients = 1000\n", 250 },
+		{ "max_clients = 10064\n", 1024 },
+		{ "max_handshaking = 8\nmax_clients = 10000\n", 8 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[256];
+
+		snprintf(text, sizeof(text), "pool4 = 10.1.0.0/16\n%s", cases[i].text);
+		cr_assert_eq(parse(RV_CONFIG_SERVER, text), 0, "case %zu: %s", i, err);
+		cr_assert_eq(rv_config_max_handshaking(&cfg), cases[i].want, "case %zu: %u", i,
+			     rv_config_max_handshaking(&cfg));
+	}
+}
+
 Test(config, bad_files_name_file_line_and_reason)
 {
 	for (size_t i = 0; i < sizeof(bad_files) / sizeof(bad_files[0]); i++) {
