@@ -184,6 +184,10 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 				 st->protocol_errors, st->reloads, st->reload_partial,
 				 st->reload_failures);
 		rv_strbuf_printf(o,
+				 "  left by clients: goodbye %" PRIu64 ", error %" PRIu64
+				 ", connection closed %" PRIu64 "\n",
+				 st->left_goodbye, st->left_error, st->left_closed);
+		rv_strbuf_printf(o,
 				 "  refusals (each attempt): server full %" PRIu64
 				 ", no address left in the pool %" PRIu64 ", protocol %" PRIu64
 				 "\n",
@@ -213,7 +217,13 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 	}
 	if (st->have_crl) {
 		expiry_line(o, "CRL", st->crl_next_update_s, false);
-		if (st->crl_next_update_s < 0 && st->crl_first_ca[0] && st->crl_lapsed > 1) {
+		if (st->crl_next_update_s >= 0 && st->crl_first_ca[0]) {
+			/* Several CAs' CRLs: which ends first (only the JSON
+			 * said it before one lapsed: round-twenty-five tester
+			 * 113). */
+			rv_strbuf_printf(o, "  %-14s (the first to lapse: CA %s's)\n", "",
+					 st->crl_first_ca);
+		} else if (st->crl_next_update_s < 0 && st->crl_first_ca[0] && st->crl_lapsed > 1) {
 			rv_strbuf_printf(o,
 					 "  WARNING: the CRLs of CA %s and of %u other CA(s) have "
 					 "expired: the peers those CAs issued are refused until "
@@ -414,11 +424,22 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 			 ",\"reloads\":%" PRIu64 ",\"reload_partial\":%" PRIu64
 			 ",\"reload_failures\":%" PRIu64 ",\"refused_full\":%" PRIu64
 			 ",\"refused_no_address\":%" PRIu64 ",\"refused_protocol\":%" PRIu64
-			 ",\"expired\":%" PRIu64 ",\"untrusted\":%" PRIu64 "},",
+			 ",\"expired\":%" PRIu64 ",\"untrusted\":%" PRIu64
+			 ",\"left_goodbye\":%" PRIu64 ",\"left_error\":%" PRIu64
+			 ",\"left_closed\":%" PRIu64 "},\"accepted\":%" PRIu64 ",",
 			 st->replaced, st->kicked, st->revoked, st->rate_limited, st->reconfigured,
 			 st->timed_out, st->protocol_errors, st->slow_readers, st->reloads,
 			 st->reload_partial, st->reload_failures, st->refused_full,
-			 st->refused_no_address, st->refused_protocol, st->expired, st->untrusted);
+			 st->refused_no_address, st->refused_protocol, st->expired, st->untrusted,
+			 st->left_goodbye, st->left_error, st->left_closed, st->accepted);
+	if (st->have_metrics) {
+		rv_strbuf_printf(o, "\"metrics_requests\":{");
+		for (size_t i = 0; i < RV_HTTP_NUM_CODES; i++) {
+			rv_strbuf_printf(o, "%s\"%d\":%" PRIu64, i ? "," : "", rv_http_code_at(i),
+					 st->metrics_responses[i]);
+		}
+		rv_strbuf_printf(o, "},");
+	}
 	rv_strbuf_printf(o,
 			 "\"pools\":{\"v4_in_use\":%zu,\"v4_size\":%zu,\"v6_in_use\":%zu,"
 			 "\"v6_size\":%zu},\"qsbr_pending\":%zu,\"demux_entries\":%zu,",
@@ -897,6 +918,15 @@ static void prom_server(struct rv_strbuf *o, const struct rv_status *st)
 			 "ringvpn_sessions_ended_total{reason=\"protocol_error\"} %" PRIu64 "\n",
 			 st->replaced, st->kicked, st->revoked, st->expired, st->untrusted,
 			 st->rate_limited, st->reconfigured, st->timed_out, st->protocol_errors);
+	prom_head(o, "ringvpn_sessions_left_total", "counter",
+		  "Sessions the client ended, by how: its GOODBYE (a stop), its ERROR "
+		  "(it found the server silent, say), or its connection closed or broken "
+		  "without either.");
+	rv_strbuf_printf(o,
+			 "ringvpn_sessions_left_total{reason=\"goodbye\"} %" PRIu64 "\n"
+			 "ringvpn_sessions_left_total{reason=\"error\"} %" PRIu64 "\n"
+			 "ringvpn_sessions_left_total{reason=\"closed\"} %" PRIu64 "\n",
+			 st->left_goodbye, st->left_error, st->left_closed);
 	prom_head(o, "ringvpn_clients_refused_total", "counter",
 		  "Refusals of authenticated clients for want of room, each attempt "
 		  "counted (a client retries): max_clients sessions (server_full), no "
@@ -1051,6 +1081,10 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 st->pool6_in_use, st->demux_entries, st->qsbr_pending,
 				 st->tun_lanes, st->moves, st->away, st->data_port,
 				 st->awaiting_hello);
+		rv_strbuf_printf(o,
+				 " left_goodbye=%" PRIu64 " left_error=%" PRIu64
+				 " left_closed=%" PRIu64,
+				 st->left_goodbye, st->left_error, st->left_closed);
 	} else {
 		/* "host (address:port)" as two fields: its space split the
 		 * line's key=value pairs (round-eleven tester 51). */

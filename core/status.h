@@ -22,13 +22,19 @@
  *                 "reload_failures": N,
  *                 "refused_full": N, "refused_no_address": N,
  *                 "refused_protocol": N, "expired": N,
- *                 "untrusted": N },
+ *                 "untrusted": N, "left_goodbye": N, "left_error": N,
+ *                 "left_closed": N },
  *                 (replaced, kicked, revoked, rate_limited, reconfigured,
  *                 timed_out, protocol_errors, expired and untrusted count
- *                 sessions ended: a connection ended before it had one,
- *                 waiting for its HELLO, is in none; refused_* count
- *                 refusals, which have none: refused_protocol those for what
- *                 the client sent before its session)
+ *                 sessions the server ended, left_* those the client did (its
+ *                 GOODBYE, its ERROR, its connection closed without either):
+ *                 a connection ended before it had one, waiting for its
+ *                 HELLO, is in none; refused_* count refusals, which have
+ *                 none: refused_protocol those for what the client sent
+ *                 before its session)
+ *     "accepted": N,  (server: TCP connections accepted)
+ *     "metrics_requests": { CODE: N, ... },  (the metrics endpoint, when on:
+ *                 requests by response status code)
  *     "pools": { "v4_in_use": N, "v4_size": N, "v6_in_use": N, "v6_size": N },  (server)
  *     "qsbr_pending": N, "demux_entries": N,
  *     "tun_lanes": N|null,                                 (server)
@@ -166,6 +172,10 @@ struct rv_status {
 	 * verifies against the CA set (a reload to another CA), neither revoked
 	 * nor expired */
 	uint64_t untrusted;
+	/* server: sessions the client ended: its GOODBYE, its ERROR (it found
+	 * the server silent, say), its connection closed or broken without
+	 * either */
+	uint64_t left_goodbye, left_error, left_closed;
 	uint64_t slow_readers;
 	/* reloads applied, of those with a part that failed, refused */
 	uint64_t reloads, reload_partial, reload_failures;
@@ -196,7 +206,7 @@ struct rv_status {
 	uint64_t hs_buckets[RV_STATUS_HS_BUCKETS]; /* cumulative counts, Prometheus style */
 	double hs_sum;
 	uint64_t hs_count;
-	bool have_metrics; /* the metrics endpoint is on (Prometheus rendering only) */
+	bool have_metrics; /* the metrics endpoint is on (its requests: JSON, Prometheus) */
 	uint64_t metrics_responses[RV_HTTP_NUM_CODES]; /* by rv_http_code_at() */
 	size_t num_peers, cap_peers;
 	struct rv_status_peer *peers; /* owned */

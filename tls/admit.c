@@ -639,8 +639,14 @@ static void count_end(struct rv_server_side *s, struct rv_chan *c)
 		s->expired++; /* sent as REVOKED (reload.c, reverify) */
 	} else if (c->cert_untrusted) {
 		s->untrusted++; /* the same */
-	} else if (code < RV_CTL_CODE_MAX) {
+	} else if (code != RV_CTL_CODE_NONE && code < RV_CTL_CODE_MAX) {
 		s->ended[code]++;
+	} else if (rv_ctl_peer_got_goodbye(c->ctl)) {
+		s->left_goodbye++; /* the client ended it, and said so */
+	} else if (rv_ctl_peer_got_error(c->ctl)) {
+		s->left_error++;
+	} else {
+		s->left_closed++; /* the connection closed or broke, nothing said */
 	}
 }
 
@@ -865,6 +871,9 @@ static int server_report(struct rv_loop *l, struct rv_status *st)
 	st->handshaking = handshaking(s);
 	st->awaiting_hello = rv_nametab_count(s->waiting);
 	st->accepted = s->accepted;
+	st->left_goodbye = s->left_goodbye;
+	st->left_error = s->left_error;
+	st->left_closed = s->left_closed;
 	st->hs_ok = s->hs_ok;
 	st->hs_failed = s->hs_failed;
 	st->hs_aborted = s->hs_aborted;

@@ -202,6 +202,7 @@ static bool recv_common(struct rv_ctl_peer *c, struct rv_ctl_msg *m, const uint8
 		snprintf(c->reason, sizeof(c->reason), "%s said goodbye (%s)", c->ops->peer_role,
 			 rv_ctl_code_str(m->goodbye_code));
 		c->error_code = m->goodbye_code;
+		c->got_goodbye = true;
 		c->closed = true;
 		return false;
 	case RV_CTL_ERROR:
@@ -214,6 +215,7 @@ static bool recv_common(struct rv_ctl_peer *c, struct rv_ctl_msg *m, const uint8
 				 c->ops->peer_role, rv_ctl_code_str(m->error.code), m->error.text);
 		}
 		c->error_code = m->error.code;
+		c->got_error = true;
 		c->closed = true;
 		return false;
 	default:
@@ -886,6 +888,16 @@ const char *rv_ctl_peer_reason(const struct rv_ctl_peer *c)
 bool rv_ctl_peer_data_failed(const struct rv_ctl_peer *c)
 {
 	return c->data_failed;
+}
+
+bool rv_ctl_peer_got_goodbye(const struct rv_ctl_peer *c)
+{
+	return c->got_goodbye;
+}
+
+bool rv_ctl_peer_got_error(const struct rv_ctl_peer *c)
+{
+	return c->got_error;
 }
 
 unsigned rv_ctl_peer_error_code(const struct rv_ctl_peer *c)

@@ -191,6 +191,8 @@ bool rv_ctl_peer_running(const struct rv_ctl_peer *p); /* epoch 1 is up */
 const char *rv_ctl_peer_state(const struct rv_ctl_peer *p);
 const char *rv_ctl_peer_reason(const struct rv_ctl_peer *p);
 unsigned rv_ctl_peer_error_code(const struct rv_ctl_peer *p); /* of GOODBYE/ERROR received */
+bool rv_ctl_peer_got_goodbye(const struct rv_ctl_peer *p);    /* a GOODBYE was received */
+bool rv_ctl_peer_got_error(const struct rv_ctl_peer *p);      /* an ERROR was received */
 unsigned rv_ctl_peer_sent_code(const struct rv_ctl_peer *p);  /* of GOODBYE/ERROR we sent */
 struct rv_session *rv_ctl_peer_session(const struct rv_ctl_peer *p);
 uint64_t rv_ctl_peer_rekeys(const struct rv_ctl_peer *p); /* exchanges done, the first included */

@@ -198,9 +198,10 @@ struct rv_ctl_peer {
 	/* Lines about the peer's DATA_STATUS reports it may have logged
 	 * (RV_CTL_REPORT_LOG_BURST, one more every RV_CTL_REPORT_LOG_MS). */
 	struct rv_ctl_bucket report_log;
-	unsigned error_code; /* of a GOODBYE or ERROR received (0: none) */
-	unsigned sent_code;  /* of the GOODBYE or ERROR we sent (0: none) */
-	bool quiet;	     /* server: this connection's routine lines go to debug */
+	unsigned error_code;	     /* of a GOODBYE or ERROR received (0: none) */
+	bool got_goodbye, got_error; /* a GOODBYE, an ERROR received (its code may be 0) */
+	unsigned sent_code;	     /* of the GOODBYE or ERROR we sent (0: none) */
+	bool quiet;		     /* server: this connection's routine lines go to debug */
 	struct rv_ctl_out out;
 	char reason[256];
 };

@@ -46,6 +46,10 @@ struct rv_server_side {
 	uint64_t refused_protocol;
 	/* Sessions the server ended, by the code it sent (status groups them). */
 	uint64_t ended[RV_CTL_CODE_MAX];
+	/* Sessions the client ended: its GOODBYE, its ERROR, or its
+	 * connection closed or broken without either (counted nowhere:
+	 * round-twenty-five tester 113). */
+	uint64_t left_goodbye, left_error, left_closed;
 	uint64_t expired; /* ended because the certificate expired (sent as REVOKED) */
 	/* ended because the CA set no longer verifies the certificate, neither
 	 * revoked nor expired: a reload to another CA (sent as REVOKED; it was

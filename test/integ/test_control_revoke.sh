@@ -331,6 +331,18 @@ OUT=$(rvt_nsx "$(rvt_ns_name c2)" "$PROBE" hello 10.88.2.1 4533 "$PKI/ca/ca.crt"
 	"$PKI/client2.crt" "$PKI/client2.key")
 [ "$OUT" = authenticated ] || rvt_fail "this CA's client2 beside the other CA's lapsed CRL: $OUT"
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "s4 exit"
+# Both CRLs fresh: the text names the CA whose CRL lapses first (only the
+# JSON did, before one lapsed: round-twenty-five tester 113).
+rvt_run openssl ca -config "$RVT_TMP/oca/ca.cnf" -gencrl -cert "$PKI/other-ca/ca.crt" \
+	-keyfile "$PKI/other-ca/ca.key" -crldays 1 -out "$PKI/other-fresh.crl" 2>"$RVT_TMP/openssl.log" ||
+	{ cat "$RVT_TMP/openssl.log"; rvt_fail "openssl ca (other, fresh)"; }
+cat "$PKI/ca/ca.crl" "$PKI/other-fresh.crl" >"$PKI/two-fresh.pem"
+chgrp "$RV_GROUP" "$PKI/two-fresh.pem" && chmod g+r "$PKI/two-fresh.pem"
+start_s2 s4b ca="$PKI/two-cas.pem" crl="$PKI/two-fresh.pem"
+OUT=$("$RV_BIN" status -s "$S2_SOCK")
+shows "status names the CA whose CRL lapses first" "CRL  *expires in .*" "$OUT"
+shows "status names the CA whose CRL lapses first" "(the first to lapse: CA .*other test CA.*'s)" "$OUT"
+rvt_stop_pid "$S2_PID" 10 || rvt_fail "s4b exit"
 # Both CAs' CRLs lapsed: both said (only the first was named: round-five
 # tester 35).
 cat "$PKI/stale.crl" "$PKI/other-stale.crl" >"$PKI/two-stale.pem"

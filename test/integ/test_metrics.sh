@@ -471,6 +471,39 @@ sum=$(awk '/^ringvpn_worker_udp_socket_drops_total\{/ { s += $2 } END { print s 
 "$RV_BIN" status -s "$SRV_SOCK" | grep -a "dropped by the kernel" >&2 || rvt_fail "the human status lacks the kernel's drops"
 rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.99.0.1 || rvt_fail "ping through the tunnel after the flood"
 
+rvt_step "sessions the clients end are counted by how; the JSON has every counter"
+# Neither was counted anywhere, nor were `accepted` and the endpoint's
+# requests in the JSON (round-twenty-five tester 113).
+left() { "$RV_BIN" status --json -s "$SRV_SOCK" | python3 -c 'import json, sys; e = json.load(sys.stdin)["events"]; print(e["left_goodbye"], e["left_error"], e["left_closed"])'; }
+L0=$(left) || rvt_fail "status --json: no left_* counters"
+read -r G0 E0 X0 <<<"$L0"
+rvt_nsx "$C1" "$PROBE" session 10.88.1.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/client2.crt" "$PKI/client2.key" then=goodbye hold=0 >"$RVT_TMP/bye.log" 2>&1 ||
+	rvt_fail "a session ended with GOODBYE: $(cat "$RVT_TMP/bye.log")"
+rvt_bg "$C1" dropped "$PROBE" session 10.88.1.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/client2.crt" "$PKI/client2.key" then=wait hold=30
+DROPPED=$RVT_LAST_PID
+rvt_wait_for 10 "the second probe running" grep -q '^running' "$RVT_TMP/dropped.log" ||
+	rvt_fail "the probe did not run: $(cat "$RVT_TMP/dropped.log")"
+kill -KILL "$DROPPED"
+wait "$DROPPED" 2>/dev/null
+rvt_forget_pid "$DROPPED"
+rvt_wait_for 5 "client2's session gone" no_client2 || rvt_fail "client2's session is still listed"
+read -r G1 E1 X1 <<<"$(left)"
+rvt_log "left: goodbye $G0 -> $G1, error $E0 -> $E1, closed $X0 -> $X1"
+[ $((G1 - G0)) = 1 ] && [ $((X1 - X0)) = 1 ] && [ "$E1" = "$E0" ] ||
+	rvt_fail "left_goodbye $G0 -> $G1, left_closed $X0 -> $X1, left_error $E0 -> $E1: want +1, +1, +0"
+scrape "$S" "$RVT_TMP/left.prom" || rvt_fail "GET $URL"
+[ "$(metric "$RVT_TMP/left.prom" 'ringvpn_sessions_left_total{reason="goodbye"}')" = "$G1" ] ||
+	rvt_fail "ringvpn_sessions_left_total{reason=\"goodbye\"} is not $G1"
+"$RV_BIN" status --json -s "$SRV_SOCK" | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+sys.exit(not (j["accepted"] >= 3 and j["metrics_requests"]["200"] >= 1 and "404" in j["metrics_requests"]))' ||
+	rvt_fail "status --json: no accepted or metrics_requests"
+ctl_status | head -1 | rvt_matches " left_goodbye=$G1 left_error=$E1 left_closed=$X1" ||
+	rvt_fail "status --kv: left_* not as in the JSON"
+
 rvt_step "the server and the client stop cleanly (no seccomp kill)"
 rvt_stop_pid "$CLI_PID" 10 || rvt_fail "client exit status $?"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit status $?"

@@ -184,7 +184,7 @@ mgmt log-level info >/dev/null || rvt_fail "log-level info"
 OUT=$(mgmt log-level loud 2>&1)
 [ $? = 2 ] || rvt_fail "log-level loud: not a usage error"
 OUT=$(mgmt reload) || rvt_fail "reload"
-grep -q "^changed: nothing$" <<<"$OUT" || rvt_fail "reload reply: $OUT"
+grep -q "^changed: no configuration key$" <<<"$OUT" || rvt_fail "reload reply: $OUT"
 # A refused value that carries terminal escapes is quoted without them, in
 # the reply and in the log (they reached both as they were).
 cp "$RVT_TMP/server.conf" "$RVT_TMP/server.conf.good"
