@@ -381,7 +381,6 @@ static void write_gro(struct rv_worker *w, const struct rv_rx_item *rx, const st
 	struct rv_write_slot *sl;
 	struct io_uring_sqe *sqe;
 	unsigned slot;
-
 	uint32_t bytes = 0;
 
 	for (unsigned k = 0; k < g->num; k++) {
