@@ -913,6 +913,8 @@ static int set_max_handshaking(struct rv_config *c, const char *v, char *why, si
 		return 0;
 	}
 	if (parse_uint(v, 100000, &c->max_handshaking, why, wl)) {
+		/* (it named only a number: round-twenty-five tester 115) */
+		snprintf(why, wl, "'%.64s' is neither auto nor a count (1 to 100000)", v);
 		return -EINVAL;
 	}
 	if (c->max_handshaking == 0) {

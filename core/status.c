@@ -158,9 +158,11 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 	rv_strbuf_printf(o, "ringvpn %s: %s, up %s\n", st->role, st->state,
 			 rv_fmt_age(st->uptime_s, age, sizeof(age)));
 	if (server) {
-		rv_strbuf_printf(o, "  listening %s (control), UDP %u (data), tun %s%s\n",
-				 st->listen, st->data_port, st->tun,
-				 tun_note(st, note, sizeof(note)));
+		rv_strbuf_printf(o, "  listening %s (control)%s, UDP %u (data), tun %s%s\n",
+				 st->listen,
+				 st->listen_gone ? " (GONE from this host: no client can connect)"
+						 : "",
+				 st->data_port, st->tun, tun_note(st, note, sizeof(note)));
 		rv_strbuf_printf(o, "  sessions %zu, handshaking %zu, connections %zu",
 				 st->sessions, st->handshaking, st->connections);
 		if (st->awaiting_hello) {
@@ -207,6 +209,15 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 	} else {
 		rv_strbuf_printf(o, "  server %s, tun %s%s, failed attempts %u\n", st->server,
 				 st->tun, tun_note(st, note, sizeof(note)), st->failed_attempts);
+		rv_strbuf_printf(o,
+				 "  tunnels up %" PRIu64 ", attempts failed %" PRIu64
+				 " since the start\n",
+				 st->tunnels_up, st->attempts_failed);
+		if (st->last_end_age_s >= 0) {
+			rv_strbuf_printf(o, "  last connection ended %s ago: %s\n",
+					 rv_fmt_age((uint64_t)st->last_end_age_s, age, sizeof(age)),
+					 st->last_end);
+		}
 	}
 	if (st->have_cert_expiry) {
 		expiry_line(o, "certificate", st->cert_expires_s, st->cert_renewal_waits);
@@ -406,6 +417,9 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 	}
 	rv_strbuf_printf(o, ",\"listen\":");
 	rv_strbuf_json_str(o, st->listen);
+	if (!strcmp(st->role, "server")) {
+		rv_strbuf_printf(o, ",\"listen_gone\":%s", st->listen_gone ? "true" : "false");
+	}
 	rv_strbuf_printf(o,
 			 ",\"data_port\":%u,\"sessions\":%zu,\"handshaking\":%zu,"
 			 "\"connections\":%zu,\"awaiting_hello\":%zu,",
@@ -459,7 +473,20 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 	}
 	rv_strbuf_printf(o, "\"server\":");
 	rv_strbuf_json_str(o, st->server);
-	rv_strbuf_printf(o, ",\"failed_attempts\":%u,\"certificates\":{", st->failed_attempts);
+	rv_strbuf_printf(o, ",\"failed_attempts\":%u", st->failed_attempts);
+	if (!strcmp(st->role, "client")) {
+		rv_strbuf_printf(o,
+				 ",\"tunnels_up\":%" PRIu64 ",\"attempts_failed\":%" PRIu64
+				 ",\"last_end\":",
+				 st->tunnels_up, st->attempts_failed);
+		if (st->last_end_age_s >= 0) {
+			rv_strbuf_json_str(o, st->last_end);
+			rv_strbuf_printf(o, ",\"last_end_s\":%" PRId64, st->last_end_age_s);
+		} else {
+			rv_strbuf_printf(o, "null,\"last_end_s\":null");
+		}
+	}
+	rv_strbuf_printf(o, ",\"certificates\":{");
 	if (st->have_cert_expiry) {
 		rv_strbuf_printf(o, "\"cert_expires_s\":%" PRId64 ",\"ca_expires_s\":%" PRId64 ",",
 				 st->cert_expires_s, st->ca_expires_s);
@@ -978,6 +1005,15 @@ void rv_status_render_prometheus(struct rv_strbuf *o, const struct rv_status *st
 		prom_head(o, "ringvpn_client_failed_attempts", "gauge",
 			  "Connection attempts that failed since the last session came up.");
 		rv_strbuf_printf(o, "ringvpn_client_failed_attempts %u\n", st->failed_attempts);
+		prom_head(o, "ringvpn_client_tunnels_up_total", "counter",
+			  "Tunnels brought up since the start (each session that reached "
+			  "RUNNING).");
+		rv_strbuf_printf(o, "ringvpn_client_tunnels_up_total %" PRIu64 "\n",
+				 st->tunnels_up);
+		prom_head(o, "ringvpn_client_attempts_failed_total", "counter",
+			  "Connection attempts that failed since the start.");
+		rv_strbuf_printf(o, "ringvpn_client_attempts_failed_total %" PRIu64 "\n",
+				 st->attempts_failed);
 	}
 	if (st->have_tun_drops) {
 		prom_head(o, "ringvpn_tun_drops_total", "counter",
@@ -1083,8 +1119,9 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 st->awaiting_hello);
 		rv_strbuf_printf(o,
 				 " left_goodbye=%" PRIu64 " left_error=%" PRIu64
-				 " left_closed=%" PRIu64,
-				 st->left_goodbye, st->left_error, st->left_closed);
+				 " left_closed=%" PRIu64 " listen_gone=%d",
+				 st->left_goodbye, st->left_error, st->left_closed,
+				 st->listen_gone);
 	} else {
 		/* "host (address:port)" as two fields: its space split the
 		 * line's key=value pairs (round-eleven tester 51). */
@@ -1098,8 +1135,11 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 		} else {
 			rv_strbuf_printf(o, "client server=%s", st->server);
 		}
-		rv_strbuf_printf(o, " state=%s tun=%s failed_attempts=%u", st->state, st->tun,
-				 st->failed_attempts);
+		rv_strbuf_printf(o,
+				 " state=%s tun=%s failed_attempts=%u tunnels_up=%" PRIu64
+				 " attempts_failed=%" PRIu64,
+				 st->state, st->tun, st->failed_attempts, st->tunnels_up,
+				 st->attempts_failed);
 	}
 	if (st->have_tun_drops) {
 		rv_strbuf_printf(o, " tun_drops=%" PRIu64, st->tun_drops);

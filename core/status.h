@@ -12,6 +12,7 @@
  * change of meaning bumps the version):
  *   { "version": 1, "role": "server"|"client", "state": STR, "uptime_s": N,
  *     "tun": STR, "listen": STR, "data_port": N,
+ *     "listen_gone": BOOL,  (server: its one listen address left the host)
  *     "sessions": N, "handshaking": N, "connections": N,
  *     "awaiting_hello": N (server),
  *     "handshakes": { "ok": N, "failed": N, "aborted": N, "timeouts": N,
@@ -41,6 +42,9 @@
  *     "balance": { "moves": N, "away": N },                (server)
  *     "tun_drops": N|null,   (the TUN device's drops before a worker read them)
  *     "server": STR, "failed_attempts": N,               (client)
+ *     "tunnels_up": N, "attempts_failed": N,  (client: since the start)
+ *     "last_end": STR|null, "last_end_s": N|null,  (client: why the last
+ *                 connection ended, how long ago)
  *     "certificates": { "cert_expires_s": N, "ca_expires_s": N,
  *                       "server_cert_expires_s": N|null,   (client)
  *                       "crl_next_update_s": N|null, "crl_expired": BOOL,
@@ -154,6 +158,9 @@ struct rv_status {
 	char tun_state[16];
 	char tun_now[32];
 	char listen[RV_STATUS_TEXT_MAX];
+	/* server: the one address it listens on has left the host (no client
+	 * can connect; only the log said it: round-twenty-five tester 114) */
+	bool listen_gone;
 	uint16_t data_port;
 	size_t sessions, handshaking, connections;
 	/* server: authenticated connections whose HELLO is not taken yet (they
@@ -190,6 +197,14 @@ struct rv_status {
 	uint64_t tun_drops;
 	char server[RV_STATUS_TEXT_MAX]; /* client: the server it talks to */
 	unsigned failed_attempts;
+	/* client: tunnels brought up and attempts failed since the start
+	 * (failed_attempts goes back to 0 once a session holds: a client that
+	 * lost its session ten times showed none of it: round-twenty-five
+	 * tester 116), and why the last connection ended (age_s -1: none
+	 * yet) */
+	uint64_t tunnels_up, attempts_failed;
+	char last_end[RV_STATUS_TEXT_MAX];
+	int64_t last_end_age_s;
 	bool have_cert_expiry;
 	/* The running certificate is kept while a renewal in its files cannot
 	 * be used (not valid yet, or its key unreadable): its expiry is not

@@ -641,6 +641,8 @@ static void count_end(struct rv_server_side *s, struct rv_chan *c)
 		s->untrusted++; /* the same */
 	} else if (code != RV_CTL_CODE_NONE && code < RV_CTL_CODE_MAX) {
 		s->ended[code]++;
+	} else if (c->closed_here) {
+		return; /* this end's doing (a slow reader: counted as such), not the client's */
 	} else if (rv_ctl_peer_got_goodbye(c->ctl)) {
 		s->left_goodbye++; /* the client ended it, and said so */
 	} else if (rv_ctl_peer_got_error(c->ctl)) {
@@ -871,6 +873,7 @@ static int server_report(struct rv_loop *l, struct rv_status *st)
 	st->handshaking = handshaking(s);
 	st->awaiting_hello = rv_nametab_count(s->waiting);
 	st->accepted = s->accepted;
+	st->listen_gone = l->listen_gone_said;
 	st->left_goodbye = s->left_goodbye;
 	st->left_error = s->left_error;
 	st->left_closed = s->left_closed;

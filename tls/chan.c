@@ -216,6 +216,7 @@ static void arm_recv(struct rv_loop *l, struct rv_chan *c)
 {
 	if (l->io.recv(l->io.ctx, c->fd, c->rbuf, sizeof(c->rbuf), ud(c, RV_OP_CTL_RECV))) {
 		rv_chan_set_reason(c, "control ring full");
+		c->closed_here = true;
 		rv_chan_close(l, c);
 		return;
 	}
@@ -241,6 +242,7 @@ static void flush(struct rv_loop *l, struct rv_chan *c)
 	if (l->io.send(l->io.ctx, c->fd, c->sbuf + c->soff, c->slen - c->soff,
 		       ud(c, RV_OP_CTL_SEND))) {
 		rv_chan_set_reason(c, "control ring full");
+		c->closed_here = true;
 		rv_chan_close(l, c);
 		return;
 	}
@@ -262,6 +264,7 @@ static void drain_out(struct rv_loop *l, struct rv_chan *c)
 	if (out->len > 0) {
 		if (rv_tls_conn_write(c->tls, out->buf, out->len) != RV_TLS_OK) {
 			rv_chan_set_reason(c, "TLS write failed: %s", rv_tls_conn_error(c->tls));
+			c->closed_here = true;
 			linger(l, c);
 		}
 		out->len = 0;
@@ -274,6 +277,7 @@ static void drain_out(struct rv_loop *l, struct rv_chan *c)
 			    rv_tls_conn_pending_out(c->tls) + (c->slen - c->soff));
 		rv_chan_set_reason(c, "peer stopped reading (%u bytes of output pending)",
 				   (unsigned)RV_CHAN_MAX_OUT);
+		c->closed_here = true; /* counted as slow_readers */
 		rv_chan_close(l, c);
 	}
 }

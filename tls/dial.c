@@ -105,6 +105,9 @@ struct rv_client_side {
 	struct rv_ltimer retry;
 	struct rv_ltimer stable_timer; /* STABLE_MS after the tunnel came up */
 	unsigned failed_attempts, tried_in_round;
+	uint64_t tunnels_up, attempts_failed; /* since the start (status) */
+	char last_end[RV_STATUS_TEXT_MAX];    /* why the last connection ended */
+	uint64_t last_end_ns;		      /* when (0: none yet) */
 	uint32_t backoff_ms;
 	enum rv_loop_exit last_fail; /* how to give up after the last failure */
 	bool up;		     /* the current connection's tunnel came up */
@@ -232,6 +235,7 @@ static void schedule_retry(struct rv_loop *l, bool stable, enum rv_loop_exit fai
 		s->backoff_ms = kicked || replaced ? cfg->reconnect_max_ms : cfg->reconnect_min_ms;
 	} else {
 		s->failed_attempts++;
+		s->attempts_failed++;
 		s->tried_in_round++;
 		s->last_fail = fail;
 		/* Fail over: the next server of the list. */
@@ -672,6 +676,7 @@ static void client_progressed(struct rv_loop *l, struct rv_chan *c)
 		return;
 	}
 	s->up = true;
+	s->tunnels_up++;
 	rv_loop_arm(l, &s->stable_timer, on_stable, l->now_ns + STABLE_MS * RV_NSEC_PER_MSEC);
 	sess = rv_ctl_peer_session(c->ctl);
 	if (sess) {
@@ -787,6 +792,11 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 			s->last4 = *rv_session_vaddr4(sess);
 			s->last6 = *rv_session_vaddr6(sess);
 		}
+	}
+	if (c->reason[0]) {
+		snprintf(s->last_end, sizeof(s->last_end), "server %.120s: %.255s", s->server_str,
+			 c->reason);
+		s->last_end_ns = l->now_ns ? l->now_ns : 1;
 	}
 	/* A connect that failed was said as such: no "disconnected" from a
 	 * connection there never was (round-fifteen tester 71). */
@@ -1044,6 +1054,11 @@ static int client_report(struct rv_loop *l, struct rv_status *st)
 		 : !c->ctl ? "connecting"
 			   : rv_ctl_peer_state(c->ctl));
 	st->failed_attempts = s->failed_attempts;
+	st->tunnels_up = s->tunnels_up;
+	st->attempts_failed = s->attempts_failed;
+	snprintf(st->last_end, sizeof(st->last_end), "%s", s->last_end);
+	st->last_end_age_s =
+		s->last_end_ns ? (int64_t)((l->now_ns - s->last_end_ns) / RV_NSEC_PER_SEC) : -1;
 	st->sessions = c && c->ctl && rv_ctl_peer_running(c->ctl) ? 1 : 0;
 	if (c && c->ctl) {
 		struct rv_status_peer *p = rv_status_add_peer(st);

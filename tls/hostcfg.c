@@ -597,31 +597,35 @@ void rv_hostcfg_name_back(struct rv_loop *l)
 	}
 }
 
-void rv_hostcfg_reapply(struct rv_loop *l, struct rv_strbuf *log)
+void rv_hostcfg_reapply(struct rv_loop *l, bool accept_changed, struct rv_strbuf *log)
 {
 	struct hostcfg *h = state(l);
+	const char *what = accept_changed ? "accept_routes" : "pushed routes asked again";
 
+	if (!accept_changed && (h->unused == 0 || !h->applied || !l->dp)) {
+		return; /* nothing to ask again */
+	}
 	if (!h->applied || !l->dp) {
 		rv_strbuf_printf(log, "applied: accept_routes (from the next CONFIG)\n");
 		return;
 	}
 	if (rv_tunwatch_renamed(l)) {
 		rv_strbuf_printf(log,
-				 "applied: accept_routes (when TUN %s has its name back: it is "
-				 "renamed)\n",
-				 rv_dataplane_tun_name(l->dp));
+				 "applied: %s (when TUN %s has its name back: it is renamed)\n",
+				 what, rv_dataplane_tun_name(l->dp));
 		return;
 	}
 	/* As an update: the addresses stay, the routes are filtered anew. */
 	if (apply(l, &h->pushed, true, true) != 0) {
-		rv_strbuf_printf(log, "failed: accept_routes (see the log)\n");
+		rv_strbuf_printf(log, "failed: %s (see the log)\n", what);
 		return;
 	}
 	unsigned unused = (unsigned)__builtin_popcountll(h->unused);
 
 	/* Not those the host routes elsewhere (said in the log): the reply
 	 * counted them as installed (round-thirteen tester 59). */
-	rv_strbuf_printf(log, "applied: accept_routes (%zu of %u pushed route(s) installed",
+	rv_strbuf_printf(log, "%s: %s (%zu of %u pushed route(s) installed",
+			 unused && !accept_changed ? "failed" : "applied", what,
 			 h->num_routes - unused, (unsigned)h->pushed.num_routes);
 	if (unused) {
 		rv_strbuf_printf(log,

@@ -318,6 +318,7 @@ struct rv_chan {
 	bool quiet;		       /* server: its name connects too often to log each */
 	bool cert_expired;	       /* ended because the peer's certificate expired */
 	bool cert_untrusted;	       /* ended because the CA set no longer verifies it */
+	bool closed_here;	       /* closed by this end without a word to the peer */
 	bool peer_expiry_said;	       /* client: the server certificate's expiry was said */
 	int64_t peer_not_after;	       /* the peer certificate's expiry (0: none) */
 	uint64_t tls_gen;	       /* the loop's tls_gen when its handshake began */
@@ -419,6 +420,7 @@ struct rv_loop {
 	bool tun_mtu_failed;   /* a raised MTU could not be put back: said */
 	bool tun_renamed_said; /* tunwatch.c: the TUN's name is another link's now */
 	bool listen_gone_said; /* tunwatch.c: the listen address left the host */
+	bool loop_said;	       /* tunwatch.c: a client's server routed into its TUN */
 	int tunwatch_fd;       /* rtnetlink, subscribed to link/address/route changes */
 	unsigned tunwatch_ifindex;
 	uint64_t tunwatch_last_ns; /* the last check */
@@ -455,6 +457,10 @@ void rv_loop_arm(struct rv_loop *l, struct rv_ltimer *lt,
 void rv_loop_disarm(struct rv_loop *l, struct rv_ltimer *lt);
 void rv_loop_begin_stop(struct rv_loop *l);
 void rv_loop_notify(struct rv_loop *l, enum rv_loop_event ev, const char *fmt, ...) RV_PRINTF(3, 4);
+/* rv_loop_handshake_room: how many connections in their handshake the
+ * connection table, sized at the start, has room for beside max_clients
+ * sessions. */
+unsigned rv_loop_handshake_room(const struct rv_loop *l);
 /* rv_loop_rekey asks every session (or |name|'s) for a new epoch; returns
  * how many were asked, and in |asked|[RV_CTL_REKEY_*] how many found what
  * (rv_ctl_peer_request_rekey). */
@@ -601,9 +607,12 @@ void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns);
  * and those installed are taken off now (tls/hostcfg.c). */
 void rv_hostcfg_server(struct rv_loop *l, const struct rv_endpoint *server);
 /* rv_hostcfg_reapply filters the last CONFIG's routes again after a reload
- * changed accept_routes, installing and removing routes to match, and says
- * what it did in |log|. */
-void rv_hostcfg_reapply(struct rv_loop *l, struct rv_strbuf *log);
+ * changed accept_routes (|accept_changed|), or after one that did not
+ * while some are not used (the host routed them elsewhere: asked again, as
+ * a server's reload does; only a reconnect did: round-twenty-five tester
+ * 114), installing and removing routes to match, and says what it did in
+ * |log|. */
+void rv_hostcfg_reapply(struct rv_loop *l, bool accept_changed, struct rv_strbuf *log);
 /* rv_hostcfg_dns_reapply applies a reload that changed accept_dns (l->cfg
  * is the new one): to yes, the server's last DNS push is set on the link;
  * to no, what this client set there is taken back. What it did goes to

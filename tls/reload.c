@@ -875,8 +875,8 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 		rv_server_say_cipher(l, old_cipher, log);
 		rv_server_host_nets(l); /* the networks behind clients may have changed */
 	}
-	if (accept_changed) {
-		rv_hostcfg_reapply(l, log);
+	if (l->role != &rv_server_role) {
+		rv_hostcfg_reapply(l, accept_changed, log);
 	}
 	if (accept_dns_changed) {
 		rv_hostcfg_dns_reapply(l, log);

@@ -503,6 +503,20 @@ int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_
 		set_tun_addrs(l, next, log);
 	}
 	rv_leases_set_lifetime(s->leases, (uint64_t)next->lease_time_ms * RV_NSEC_PER_MSEC);
+	/* The connection table was sized at the start for that start's
+	 * max_handshaking: past its room a new connection found no slot and
+	 * was refused before any half-open one was evicted, so a flood kept
+	 * every client out (round-twenty-five tester 115). */
+	if (lim.max_total > rv_loop_handshake_room(l)) {
+		lim.max_total = rv_loop_handshake_room(l);
+		if (lim.max_per_source > lim.max_total) {
+			lim.max_per_source = lim.max_total;
+		}
+		rv_strbuf_printf(log,
+				 "needs a restart (running value kept): max_handshaking above %u, "
+				 "the room the connection table was given at the start\n",
+				 lim.max_total);
+	}
 	ret = rv_admit_set_limits(s->admit, &lim);
 	if (ret == 0) {
 		struct rv_admit_entry *v;

@@ -708,25 +708,41 @@ static int on_route_get(void *ctx, const struct nlmsghdr *nh)
 	return 0;
 }
 
-int rv_rtnl_route_oif(const struct rv_ip_addr *a, unsigned *out_ifindex, unsigned *out_len,
-		      bool *out_host)
+/* route_get asks the kernel how it sends |a|: with RTM_F_FIB_MATCH in
+ * |flags| the route that matched (its prefix), else the resolved way (its
+ * device named even through a nexthop object). */
+static int route_get(const struct rv_ip_addr *a, unsigned flags, struct route_got *g)
 {
-	struct route_got g = { 0 };
 	struct nl_req req;
 	int ret;
 
-	*out_ifindex = 0;
-	*out_len = 0;
 	if (a->family != AF_INET && a->family != AF_INET6) {
 		return -EINVAL;
 	}
 	nl_req_init(&req, RTM_GETROUTE, NLM_F_ACK, sizeof(struct rtmsg));
 	req.rt.rtm_family = a->family;
 	req.rt.rtm_dst_len = (uint8_t)(family_len(a->family) * 8);
-	/* The route that matched (its prefix), not the address's cache entry. */
-	req.rt.rtm_flags = RTM_F_FIB_MATCH;
+	req.rt.rtm_flags = flags;
 	ret = nl_put_attr(&req, RTA_DST, a->a, family_len(a->family));
-	ret = ret ? ret : nl_request(&req, on_route_get, &g);
+	return ret ? ret : nl_request(&req, on_route_get, g);
+}
+
+int rv_rtnl_route_out(const struct rv_ip_addr *a, unsigned *out_ifindex)
+{
+	struct route_got g = { 0 };
+	int ret = route_get(a, 0, &g);
+
+	*out_ifindex = g.oif;
+	return ret;
+}
+
+int rv_rtnl_route_oif(const struct rv_ip_addr *a, unsigned *out_ifindex, unsigned *out_len,
+		      bool *out_host)
+{
+	struct route_got g = { 0 };
+	/* The route that matched (its prefix), not the address's cache entry. */
+	int ret = route_get(a, RTM_F_FIB_MATCH, &g);
+
 	*out_ifindex = g.oif;
 	*out_len = g.len;
 	if (out_host != NULL) {

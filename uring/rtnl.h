@@ -121,6 +121,11 @@ bool rv_rtnl_route_msg(const struct nlmsghdr *nh, unsigned skip, struct rv_prefi
 int rv_rtnl_route_oif(const struct rv_ip_addr *a, unsigned *out_ifindex, unsigned *out_len,
 		      bool *out_host);
 
+/* rv_rtnl_route_out: the device the kernel sends |a| out of (`ip route
+ * get`, not fibmatch: a route through a nexthop object names its device
+ * here). Returns 0 or -errno. */
+int rv_rtnl_route_out(const struct rv_ip_addr *a, unsigned *out_ifindex);
+
 /* rv_rtnl_add_route adds |dst| via |ifindex| to the main table, scope link,
  * tagged with |proto|. -EEXIST when a route to |dst| is already there. */
 int rv_rtnl_add_route(unsigned ifindex, const struct rv_prefix *dst, uint8_t proto);

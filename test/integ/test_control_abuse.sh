@@ -128,6 +128,10 @@ grep -q "client client3 .*bytes of control output unread: disconnecting" "$SLOG"
 grep -q "client client3 .*disconnected: peer stopped reading" "$SLOG" ||
 	rvt_fail "client3 not disconnected as a slow reader"
 ! ctl_status | rvt_matches "^session name=client3 " || rvt_fail "client3's session is still listed"
+# The server ended it: a slow reader, not a session the client left (it
+# was counted as both: round-twenty-five tester 115).
+ctl_status | grep -a "^server " | rvt_matches " slow_readers=1 .* left_closed=0 " ||
+	rvt_fail "the slow reader counted as a session the client left: $(ctl_status | grep -a '^server ')"
 rvt_wait_for 10 "the probe sees the cut" grep -q "^stall: server cut the connection" "$RVT_TMP/stall.log" ||
 	{ cat "$RVT_TMP/stall.log"; rvt_fail "the stalled client was not cut off"; }
 cat "$RVT_TMP/stall.log"

@@ -501,7 +501,7 @@ import json, sys
 j = json.load(sys.stdin)
 sys.exit(not (j["accepted"] >= 3 and j["metrics_requests"]["200"] >= 1 and "404" in j["metrics_requests"]))' ||
 	rvt_fail "status --json: no accepted or metrics_requests"
-ctl_status | head -1 | rvt_matches " left_goodbye=$G1 left_error=$E1 left_closed=$X1" ||
+ctl_status | grep -a "^server " | rvt_matches " left_goodbye=$G1 left_error=$E1 left_closed=$X1" ||
 	rvt_fail "status --kv: left_* not as in the JSON"
 
 rvt_step "the server and the client stop cleanly (no seccomp kill)"

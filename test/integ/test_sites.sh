@@ -398,7 +398,9 @@ rvt_nsx "$S" ip route add 10.67.0.0/24 dev c1 metric 100 || rvt_fail "host route
 rvt_nsx "$S" ip route del 10.67.0.0/24 dev rvs0 || rvt_fail "take ours off"
 sleep 6
 ip -n "$S" route show 10.67.0.0/24 | rvt_matches rvs0 && rvt_fail "the repair put 10.67.0.0/24 back in front of the host's route"
-grep -aq "rvs0: route 10.67.0.0/24 not used: the host routes that network through c1 (a route of its own" "$RVT_TMP/server.log" ||
+# (Said by the check before the repair: the host's route is the one the
+# kernel now takes.)
+grep -aqE "rvs0: route 10.67.0.0/24 not used: the host (now )?routes that network through c1 \(a route of its own" "$RVT_TMP/server.log" ||
 	rvt_fail "the repair did not say 10.67.0.0/24 is not used"
 ip -n "$S" route show 10.64.0.0/24 | rvt_matches rvs0 && rvt_fail "the repair routed 10.64.0.0/24 into the server's TUN"
 route_via_tun "$C2" 10.66.0.0/24 && rvt_fail "the repair routed 10.66.0.0/24 into client2's TUN"
@@ -419,34 +421,53 @@ rvt_step "a host route that takes the place of ours: said, left to the host, ask
 # says nothing of ours going), and ours deleted with the host's added at its
 # place at once (the repair's add met EEXIST and took ours for there): the
 # network left the host outside the tunnel unsaid, and the next reload said
-# "changed: nothing" (round-twenty-five tester 112). On a client, a pushed
-# route replaced so the same.
+# "changed: nothing" (round-twenty-five tester 112). So did a route put in
+# front of ours that stays (`ip route prepend`; IPv6 at a lower metric than
+# ours: tester 114). On a client, a pushed route replaced so the same.
+TAKEN="(a route of its own, in front of ours or in its place)"
 rvt_nsx "$S" ip route replace 10.64.0.0/24 dev c1 || rvt_fail "replace 10.64.0.0/24"
-rvt_nsx "$S" ip route del 10.66.0.0/24 dev rvs0 && rvt_nsx "$S" ip route add 10.66.0.0/24 dev c1 ||
-	rvt_fail "10.66.0.0/24 deleted and added through c1"
+printf 'route del 10.66.0.0/24 dev rvs0\nroute add 10.66.0.0/24 dev c1\n' >"$RVT_TMP/delete-add.batch"
+ip -n "$S" -batch "$RVT_TMP/delete-add.batch" || rvt_fail "10.66.0.0/24 deleted and added through c1"
+rvt_nsx "$S" ip route prepend 10.30.0.0/24 dev c1 || rvt_fail "prepend 10.30.0.0/24"
+rvt_nsx "$S" ip -6 route add fd30::/64 dev c1 metric 100 || rvt_fail "fd30::/64 at metric 100"
 rvt_nsx "$C1" ip route replace 10.64.0.0/24 dev lan0 || rvt_fail "client1: replace 10.64.0.0/24"
-for net in 10.64.0.0/24 10.66.0.0/24; do
-	rvt_wait_for 5 "$net taken over said" grep -aq \
-		"rvs0: route $net not used: the host now routes that network through c1 (its route took the place of ours); the next reload asks again" \
-		"$RVT_TMP/server.log" || rvt_fail "the host's route in place of ours to $net not said"
+for net in 10.64.0.0/24 10.66.0.0/24 10.30.0.0/24 fd30::/64; do
+	rvt_wait_for 5 "$net taken over said" grep -aqF \
+		"rvs0: route $net not used: the host now routes that network through c1 $TAKEN; the next reload asks again" \
+		"$RVT_TMP/server.log" || rvt_fail "the host's route in front of ours or in its place to $net not said"
 done
-rvt_wait_for 5 "client1 says 10.64.0.0/24 taken over" grep -aq \
-	"rvc: route 10.64.0.0/24 not used: the host now routes that network through lan0 (its route took the place of ours); the next CONFIG from the server asks again" \
+rvt_wait_for 5 "client1 says 10.64.0.0/24 taken over" grep -aqF \
+	"rvc: route 10.64.0.0/24 not used: the host now routes that network through lan0 $TAKEN; the next reload or CONFIG asks again" \
 	"$RVT_TMP/client1.log" || rvt_fail "client1: the host's route in place of ours not said"
 sleep 6 # a repair of the TUN's (every 5 s) leaves them with the hosts
 ip -n "$S" route show 10.66.0.0/24 | rvt_matches rvs0 && rvt_fail "10.66.0.0/24 put back into the TUN"
+ip -n "$S" route show 10.30.0.0/24 | rvt_matches rvs0 && rvt_fail "10.30.0.0/24 left behind the host's route"
 ip -n "$C1" route show 10.64.0.0/24 | rvt_matches rvc && rvt_fail "client1's 10.64.0.0/24 put back into the TUN"
 rc=0
 OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rc=$?
-[ "$rc" = 1 ] && grep -q "failed: subnet routes asked again: 4 not used" <<<"$OUT" ||
+[ "$rc" = 1 ] && grep -q "failed: subnet routes asked again: 6 not used" <<<"$OUT" ||
 	rvt_fail "the reload did not count the routes taken over (exit $rc): $OUT"
+# The hosts' routes go: a reload asks again, on the server and on client1
+# (a client's came back only with a reconnect: tester 114).
+rvt_nsx "$C1" ip route del 10.64.0.0/24 dev lan0 || rvt_fail "client1: delete its route"
+OUT=$(rvt_run "$RV_BIN" reload -s "$RVT_TMP/c1.sock") || rvt_fail "client1's reload: $OUT"
+grep -q "applied: pushed routes asked again" <<<"$OUT" || rvt_fail "client1's reload did not ask again: $OUT"
+ip -n "$C1" route show 10.64.0.0/24 | rvt_matches rvc || rvt_fail "client1's 10.64.0.0/24 not routed again"
+rvt_nsx "$S" ip route del 10.30.0.0/24 dev c1 || rvt_fail "delete the prepended route"
+rvt_nsx "$S" ip -6 route del fd30::/64 dev c1 metric 100 || rvt_fail "delete fd30::/64 metric 100"
+rc=0
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rc=$?
+[ "$rc" = 1 ] && grep -q "failed: subnet routes asked again: 4 not used" <<<"$OUT" ||
+	rvt_fail "the reload did not route 10.30.0.0/24 and fd30::/64 again (exit $rc): $OUT"
+ip -n "$S" route get 10.30.0.5 | rvt_matches "dev rvs0" || rvt_fail "10.30.0.0/24 not through the TUN again"
+ip -n "$S" -6 route get fd30::5 | rvt_matches "dev rvs0" || rvt_fail "fd30::/64 not through the TUN again"
 # A route of the host's to exactly such a network beside ours changes
 # nothing (ours, in front, keeps it), and one outside every network neither.
-N=$(grep -ac "took the place of ours" "$RVT_TMP/server.log")
+N=$(grep -ac "in front of ours or in its place" "$RVT_TMP/server.log")
 rvt_nsx "$S" ip route add 10.88.77.0/24 dev c1 || rvt_fail "host route 10.88.77.0/24"
 rvt_nsx "$S" ip route add 10.40.0.0/24 dev c1 metric 100 || rvt_fail "host route 10.40.0.0/24 metric 100"
 sleep 1
-[ "$(grep -ac "took the place of ours" "$RVT_TMP/server.log")" = "$N" ] ||
+[ "$(grep -ac "in front of ours or in its place" "$RVT_TMP/server.log")" = "$N" ] ||
 	rvt_fail "a route beside ours or outside every network said as taking ours' place"
 ip -n "$S" route get 10.40.0.2 | rvt_matches "dev rvs0" || rvt_fail "10.40.0.0/24 no longer through the TUN"
 rvt_nsx "$S" ip route del 10.40.0.0/24 dev c1 metric 100
