@@ -264,9 +264,11 @@ static int keeps_revocations(const struct rv_pki_ca *ca, const struct index *idx
 	for (size_t i = 0; i < lift->num; i++) {
 		if (index_has(idx, lift->serials[i])) {
 			pki_errf(err, RV_PKI_ERR_USAGE,
-				 "serial %s is still listed in %s: remove its line to lift its "
-				 "revocation",
-				 lift->serials[i], idx->path);
+				 "serial %s is still listed in %s: remove its line, then run "
+				 "'ringvpn pki crl --ca %s --unrevoke %s' again to lift its "
+				 "revocation (both are needed: the line alone is refused as a lost "
+				 "one)",
+				 lift->serials[i], idx->path, ca->dir, lift->serials[i]);
 			return -EINVAL;
 		}
 	}
