@@ -793,7 +793,10 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 			s->last6 = *rv_session_vaddr6(sess);
 		}
 	}
-	if (c->reason[0]) {
+	/* A connection's end, not a connect that failed: the next attempt's
+	 * "connection refused" overwrote why the session ended within a
+	 * fraction of a second (round-twenty-five tester 117). */
+	if (c->reason[0] && !c->connect_failed) {
 		snprintf(s->last_end, sizeof(s->last_end), "server %.120s: %.255s", s->server_str,
 			 c->reason);
 		s->last_end_ns = l->now_ns ? l->now_ns : 1;

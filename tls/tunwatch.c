@@ -138,18 +138,10 @@ static uint64_t taken_over(struct rv_loop *l, const char *ifname, const struct r
 	uint64_t bits = 0;
 
 	for (size_t i = 0; i < n && i < 64; i++) {
-		unsigned oif = 0, len = 0, hostbits = routes[i].addr.family == AF_INET ? 32 : 128;
-		struct rv_ip_addr probe = routes[i].addr;
 		char net[64], dev[32];
-		bool host = false;
+		unsigned oif = 0;
 
-		/* Not the network's first address: IPv6's subnet-router
-		 * anycast, the host's own on a forwarding host. */
-		if (routes[i].len < hostbits) {
-			probe.a[hostbits / 8 - 1] |= 1;
-		}
-		if (rv_rtnl_route_oif(&probe, &oif, &len, &host) != 0 || host || oif == 0 ||
-		    oif == l->tunwatch_ifindex || len != routes[i].len) {
+		if (rv_tun_route_elsewhere(ifname, &routes[i], &oif) != 1) {
 			continue;
 		}
 		rv_warnx("%s: route %s/%u not used: the host now routes that network through %s (a "

@@ -121,6 +121,16 @@ bool rv_rtnl_route_msg(const struct nlmsghdr *nh, unsigned skip, struct rv_prefi
 int rv_rtnl_route_oif(const struct rv_ip_addr *a, unsigned *out_ifindex, unsigned *out_len,
 		      bool *out_host);
 
+/* struct rv_rtnl_match is what rv_rtnl_route_match found: the matched
+ * route's device (of several ways, the first not through the |skip| it
+ * was given), its prefix length, its table, and whether |a| is one of the
+ * host's own addresses. */
+struct rv_rtnl_match {
+	unsigned oif, len, table;
+	bool host;
+};
+int rv_rtnl_route_match(const struct rv_ip_addr *a, unsigned skip, struct rv_rtnl_match *out);
+
 /* rv_rtnl_route_out: the device the kernel sends |a| out of (`ip route
  * get`, not fibmatch: a route through a nexthop object names its device
  * here). Returns 0 or -errno. */

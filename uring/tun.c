@@ -1429,6 +1429,48 @@ static bool route_used(const char *ifname, unsigned ifindex, const struct rv_pre
 	return false;
 }
 
+int rv_tun_route_elsewhere(const char *ifname, const struct rv_prefix *p, unsigned *out_oif)
+{
+	static const uint8_t zero[16];
+	struct rv_rtnl_match m;
+	struct rv_ip_addr a;
+	unsigned idx;
+	int ret = ifindex(ifname, &idx);
+
+	*out_oif = 0;
+	if (ret) {
+		return ret;
+	}
+	/* The host's own addresses answer for themselves (::1 for ::/1, an
+	 * address of the host's inside the network): the next is asked (one
+	 * answer of the host's passed over the network: round-twenty-five
+	 * tester 117). */
+	for (unsigned i = 0; probe_addr(p, i, &a); i++) {
+		if (memcmp(a.a, zero, a.family == AF_INET ? 4 : 16) == 0) {
+			continue;
+		}
+		if (rv_rtnl_route_match(&a, idx, &m) != 0) {
+			return 0; /* cannot tell */
+		}
+		if (m.host) {
+			continue;
+		}
+		/* A route to exactly the network, of the main table (a rule to
+		 * another table may hold only for the host's own packets, `iif
+		 * lo`: taken for the host's, ours went, and the clients' traffic
+		 * forwarded through the TUN with it: tester 117), not through
+		 * the device, or of several ways one not through it (a
+		 * multipath route with the TUN first sent half the network out:
+		 * tester 117). */
+		if (m.oif == 0 || m.oif == idx || m.len != p->len || m.table != RT_TABLE_MAIN) {
+			return 0;
+		}
+		*out_oif = m.oif;
+		return 1;
+	}
+	return 0;
+}
+
 /* claim_route adds route |p| via |ifindex| (tagged RV_TUN_RTPROT) and keeps
  * it only where the host sends the network through it (route_used): one it
  * does not would lie in wait, and take the network over when the host's own

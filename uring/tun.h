@@ -234,6 +234,12 @@ int rv_tun_add_missing(const char *ifname, const struct rv_prefix *addrs, size_t
  * down, or -errno. */
 int rv_tun_is_up(const char *ifname);
 
+/* rv_tun_route_elsewhere: does the kernel send network |p| through another
+ * device than |ifname|, by a route of the main table to exactly it (of
+ * several ways, one not through |ifname|)? 1 (the device in |*out_oif|), 0
+ * (no, or it cannot tell: every address asked is the host's), or -errno. */
+int rv_tun_route_elsewhere(const char *ifname, const struct rv_prefix *p, unsigned *out_oif);
+
 /* rv_tun_add_route routes |p| via |ifname| (tagged RV_TUN_RTPROT), one
  * route at a time for the server's networks behind clients, which a reload
  * changes one by one; an existing identical route is not an error. Returns

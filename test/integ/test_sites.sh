@@ -461,6 +461,35 @@ OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rc=$?
 	rvt_fail "the reload did not route 10.30.0.0/24 and fd30::/64 again (exit $rc): $OUT"
 ip -n "$S" route get 10.30.0.5 | rvt_matches "dev rvs0" || rvt_fail "10.30.0.0/24 not through the TUN again"
 ip -n "$S" -6 route get fd30::5 | rvt_matches "dev rvs0" || rvt_fail "fd30::/64 not through the TUN again"
+# Of several ways, the first through the TUN (passed over: half the network
+# left outside the tunnel); a host address at the network's first address
+# plus one (the one address asked: passed over); a rule to another table for
+# the host's own packets alone (`iif lo`), which leaves ours for what is
+# forwarded (taken for the host's route: ours went, and the clients'
+# traffic with it): round-twenty-five tester 117.
+N=$(grep -ac "in front of ours or in its place" "$RVT_TMP/server.log")
+rvt_nsx "$S" ip route replace 10.30.0.0/24 nexthop dev rvs0 nexthop dev c1 || rvt_fail "multipath 10.30.0.0/24"
+rvt_nsx "$S" ip addr add fd30::1/128 dev c1 nodad || rvt_fail "host address fd30::1"
+rvt_nsx "$S" ip -6 route replace fd30::/64 dev c1 || rvt_fail "replace fd30::/64"
+rvt_nsx "$S" ip route add 10.40.0.0/24 dev c1 table 101 || rvt_fail "10.40.0.0/24 in table 101"
+rvt_nsx "$S" ip rule add pref 90 iif lo to 10.40.0.0/24 lookup 101 || rvt_fail "rule iif lo"
+for net in 10.30.0.0/24 fd30::/64; do
+	rvt_wait_for 7 "$net taken over said" grep -aqF \
+		"rvs0: route $net not used: the host now routes that network through c1 $TAKEN" \
+		"$RVT_TMP/server.log" || rvt_fail "$net taken over, not said"
+done
+sleep 6
+grep -aF "in front of ours or in its place" "$RVT_TMP/server.log" | tail -n +$((N + 1)) | rvt_matches "10\.40\." &&
+	rvt_fail "a rule for the host's own packets said as the host's route"
+ip -n "$S" route show 10.40.0.0/24 | rvt_matches "dev rvs0" || rvt_fail "ours to 10.40.0.0/24 taken off for an iif lo rule"
+rvt_nsx "$S" ip rule del pref 90
+rvt_nsx "$S" ip route del 10.40.0.0/24 dev c1 table 101
+rvt_nsx "$S" ip route del 10.30.0.0/24 || rvt_fail "delete the multipath route"
+rvt_nsx "$S" ip -6 route del fd30::/64 dev c1 || rvt_fail "delete fd30::/64 through c1"
+rvt_nsx "$S" ip addr del fd30::1/128 dev c1
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1)
+grep -q "failed: subnet routes asked again: 4 not used" <<<"$OUT" || rvt_fail "10.30.0.0/24 and fd30::/64 not asked again: $OUT"
+ip -n "$S" route get 10.30.0.5 | rvt_matches "dev rvs0" || rvt_fail "10.30.0.0/24 not through the TUN again"
 # A route of the host's to exactly such a network beside ours changes
 # nothing (ours, in front, keeps it), and one outside every network neither.
 N=$(grep -ac "in front of ours or in its place" "$RVT_TMP/server.log")
