@@ -187,8 +187,10 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 				 st->reload_failures);
 		rv_strbuf_printf(o,
 				 "  left by clients: goodbye %" PRIu64 ", error %" PRIu64
-				 ", connection closed %" PRIu64 "\n",
-				 st->left_goodbye, st->left_error, st->left_closed);
+				 ", connection closed %" PRIu64 "; slow readers cut off %" PRIu64
+				 "\n",
+				 st->left_goodbye, st->left_error, st->left_closed,
+				 st->slow_readers);
 		rv_strbuf_printf(o,
 				 "  refusals (each attempt): server full %" PRIu64
 				 ", no address left in the pool %" PRIu64 ", protocol %" PRIu64
@@ -1094,29 +1096,29 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 	if (!strcmp(st->role, "server")) {
 		rv_strbuf_printf(o,
 				 "server state=%s sessions=%zu handshaking=%zu conns=%zu "
-				 "accepted=%" PRIu64 " handshake_failures=%" PRIu64
-				 " handshakes_aborted=%" PRIu64 " handshake_timeouts=%" PRIu64
-				 " evicted=%" PRIu64 " replaced=%" PRIu64 " kicked=%" PRIu64
-				 " revoked=%" PRIu64 " expired=%" PRIu64 " untrusted=%" PRIu64
-				 " rate_limited=%" PRIu64 " reconfigured=%" PRIu64
-				 " timed_out=%" PRIu64 " protocol_errors=%" PRIu64
-				 " slow_readers=%" PRIu64 " reloads=%" PRIu64
-				 " reload_partial=%" PRIu64 " reload_failures=%" PRIu64
-				 " refused_full=%" PRIu64 " refused_no_address=%" PRIu64
-				 " refused_protocol=%" PRIu64
+				 "accepted=%" PRIu64 " handshakes_ok=%" PRIu64
+				 " handshake_failures=%" PRIu64 " handshakes_aborted=%" PRIu64
+				 " handshake_timeouts=%" PRIu64 " evicted=%" PRIu64
+				 " replaced=%" PRIu64 " kicked=%" PRIu64 " revoked=%" PRIu64
+				 " expired=%" PRIu64 " untrusted=%" PRIu64 " rate_limited=%" PRIu64
+				 " reconfigured=%" PRIu64 " timed_out=%" PRIu64
+				 " protocol_errors=%" PRIu64 " slow_readers=%" PRIu64
+				 " reloads=%" PRIu64 " reload_partial=%" PRIu64
+				 " reload_failures=%" PRIu64 " refused_full=%" PRIu64
+				 " refused_no_address=%" PRIu64 " refused_protocol=%" PRIu64
 				 " pool4_in_use=%zu pool6_in_use=%zu demux=%zu qsbr_pending=%zu "
 				 "tun_lanes=%ld moves=%" PRIu64 " away=%u data_port=%u "
 				 "awaiting_hello=%zu",
 				 st->state, st->sessions, st->handshaking, st->connections,
-				 st->accepted, st->hs_failed, st->hs_aborted, st->hs_timeouts,
-				 st->hs_evicted, st->replaced, st->kicked, st->revoked, st->expired,
-				 st->untrusted, st->rate_limited, st->reconfigured, st->timed_out,
-				 st->protocol_errors, st->slow_readers, st->reloads,
-				 st->reload_partial, st->reload_failures, st->refused_full,
-				 st->refused_no_address, st->refused_protocol, st->pool4_in_use,
-				 st->pool6_in_use, st->demux_entries, st->qsbr_pending,
-				 st->tun_lanes, st->moves, st->away, st->data_port,
-				 st->awaiting_hello);
+				 st->accepted, st->hs_ok, st->hs_failed, st->hs_aborted,
+				 st->hs_timeouts, st->hs_evicted, st->replaced, st->kicked,
+				 st->revoked, st->expired, st->untrusted, st->rate_limited,
+				 st->reconfigured, st->timed_out, st->protocol_errors,
+				 st->slow_readers, st->reloads, st->reload_partial,
+				 st->reload_failures, st->refused_full, st->refused_no_address,
+				 st->refused_protocol, st->pool4_in_use, st->pool6_in_use,
+				 st->demux_entries, st->qsbr_pending, st->tun_lanes, st->moves,
+				 st->away, st->data_port, st->awaiting_hello);
 		rv_strbuf_printf(o,
 				 " left_goodbye=%" PRIu64 " left_error=%" PRIu64
 				 " left_closed=%" PRIu64 " listen_gone=%d",
