@@ -21,10 +21,13 @@
  * things at once: one check follows, not one per message). Messages about
  * other devices are read and let go, but for a server's new route inside
  * a network behind a client, which is said (new_part), and a new route to
- * exactly a network of ours, which may have taken ours' place (taken_over):
- * on a host with a large routing table that churns (a BGP router) each
- * costs a few header compares, and a new route of the main table a walk of
- * the subnets. Only the kernel's messages are read. When the
+ * exactly a network of ours, which brings the check forward (each check
+ * asks the kernel which route it takes for each network: taken_over): on
+ * a host with a large routing table that churns (a BGP router) each costs
+ * a few header compares, and a new route of the main table a walk of the
+ * subnets. A client's check follows any route change (its way to its
+ * server: loop_to_server). The socket is connected to the kernel: no other
+ * process's socket can send it anything but to the groups. When the
  * socket overflows (ENOBUFS: messages were lost) a check follows too, and
  * without the socket (it cannot be had) the periodic check is all there is.
  */
@@ -237,6 +240,9 @@ static void on_tunwatch(struct rv_loop *l, struct rv_ltimer *lt)
 		l->tun_down_said = false;
 	}
 	mtu_back(l, ifname);
+	if (l->role != &rv_server_role) {
+		loop_to_server(l, ifname); /* before a CONFIG too: at a reconnect */
+	}
 	if (l->role == &rv_server_role) {
 		server_wanted(l, ifname, addrs, &num_addrs, routes, &num_routes,
 			      sizeof(routes) / sizeof(routes[0]));
@@ -255,9 +261,6 @@ static void on_tunwatch(struct rv_loop *l, struct rv_ltimer *lt)
 		} else {
 			num_routes--;
 		}
-	}
-	if (l->role != &rv_server_role) {
-		loop_to_server(l, ifname);
 	}
 	ret = rv_tun_add_missing(ifname, addrs, num_addrs, routes, num_routes, &added, &unused);
 	/* Remembered, so that the next repair leaves them out too. */
