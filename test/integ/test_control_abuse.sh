@@ -132,6 +132,8 @@ grep -q "client client3 .*disconnected: peer stopped reading" "$SLOG" ||
 # was counted as both: round-twenty-five tester 115).
 ctl_status | grep -a "^server " | rvt_matches " slow_readers=1 .* left_closed=0 " ||
 	rvt_fail "the slow reader counted as a session the client left: $(ctl_status | grep -a '^server ')"
+"$RV_BIN" status -s "$SRV_SOCK" | rvt_matches "slow readers cut off 1" ||
+	rvt_fail "the text status leaves the slow reader out (tester 118)"
 rvt_wait_for 10 "the probe sees the cut" grep -q "^stall: server cut the connection" "$RVT_TMP/stall.log" ||
 	{ cat "$RVT_TMP/stall.log"; rvt_fail "the stalled client was not cut off"; }
 cat "$RVT_TMP/stall.log"

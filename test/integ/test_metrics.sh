@@ -503,6 +503,8 @@ sys.exit(not (j["accepted"] >= 3 and j["metrics_requests"]["200"] >= 1 and "404"
 	rvt_fail "status --json: no accepted or metrics_requests"
 ctl_status | grep -a "^server " | rvt_matches " left_goodbye=$G1 left_error=$E1 left_closed=$X1" ||
 	rvt_fail "status --kv: left_* not as in the JSON"
+ctl_status | grep -a "^server " | rvt_matches " handshakes_ok=[1-9]" ||
+	rvt_fail "status --kv: no handshakes_ok (the text, the JSON and the metrics had it: tester 118)"
 
 rvt_step "the server and the client stop cleanly (no seccomp kill)"
 rvt_stop_pid "$CLI_PID" 10 || rvt_fail "client exit status $?"

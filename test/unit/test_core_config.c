@@ -437,6 +437,10 @@ Test(config, max_handshaking_auto)
 		cr_assert_eq(rv_config_max_handshaking(&cfg), cases[i].want, "case %zu: %u", i,
 			     rv_config_max_handshaking(&cfg));
 	}
+	/* A value that is neither names both (it named only a number:
+	 * round-twenty-five tester 115). */
+	cr_assert_neq(parse(RV_CONFIG_SERVER, "max_handshaking = Auto\n"), 0);
+	cr_assert(strstr(err, "neither auto nor a count"), "%s", err);
 }
 
 Test(config, bad_files_name_file_line_and_reason)
