@@ -128,6 +128,19 @@ enum rv_ecn_decap rv_ip_ecn_decap(uint8_t *pkt, uint8_t outer);
 /* rv_ip_addr_equal compares family and the family's address bytes. */
 bool rv_ip_addr_equal(const struct rv_ip_addr *x, const struct rv_ip_addr *y);
 
+/* rv_ip_addr_unspecified: is |a| 0.0.0.0 or ::? */
+static inline bool rv_ip_addr_unspecified(const struct rv_ip_addr *a)
+{
+	size_t n = a->family == AF_INET ? 4 : 16;
+
+	for (size_t i = 0; i < n; i++) {
+		if (a->a[i]) {
+			return false;
+		}
+	}
+	return true;
+}
+
 /* rv_prefix_link_local: is |p| inside a link's own block (fe80::/10,
  * 169.254.0.0/16)? No tunnel's route takes such a network from a link. */
 static inline bool rv_prefix_link_local(const struct rv_prefix *p)

@@ -129,20 +129,31 @@ static void expiry_line(struct rv_strbuf *o, const char *what, int64_t s, bool w
  * up and running as configured ("" when it is). */
 static const char *tun_note(const struct rv_status *st, char *buf, size_t len)
 {
-	if (!strcmp(st->tun_state, "down")) {
+	switch (st->tun_state) {
+	case RV_STATUS_TUN_DOWN:
 		return " (DOWN: no traffic passes until it is up)";
-	}
-	if (!strcmp(st->tun_state, "renamed")) {
+	case RV_STATUS_TUN_RENAMED:
 		snprintf(buf, len,
 			 " (RENAMED to %s: its addresses and routes are not looked after; give it "
 			 "its name back)",
 			 st->tun_now);
 		return buf;
-	}
-	if (!strcmp(st->tun_state, "gone")) {
+	case RV_STATUS_TUN_GONE:
 		return " (GONE)";
+	default:
+		return "";
 	}
-	return "";
+}
+
+const char *rv_status_tun_name(enum rv_status_tun t)
+{
+	static const char *const names[] = {
+		[RV_STATUS_TUN_NONE] = "",     [RV_STATUS_TUN_UP] = "up",
+		[RV_STATUS_TUN_DOWN] = "down", [RV_STATUS_TUN_RENAMED] = "renamed",
+		[RV_STATUS_TUN_GONE] = "gone",
+	};
+
+	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "";
 }
 
 void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
@@ -409,10 +420,10 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 	rv_strbuf_json_str(o, st->state);
 	rv_strbuf_printf(o, ",\"uptime_s\":%" PRIu64 ",\"tun\":", st->uptime_s);
 	rv_strbuf_json_str(o, st->tun);
-	if (st->tun_state[0]) {
+	if (st->tun_state != RV_STATUS_TUN_NONE) {
 		rv_strbuf_printf(o, ",\"tun_state\":");
-		rv_strbuf_json_str(o, st->tun_state);
-		if (!strcmp(st->tun_state, "renamed")) {
+		rv_strbuf_json_str(o, rv_status_tun_name(st->tun_state));
+		if (st->tun_state == RV_STATUS_TUN_RENAMED) {
 			rv_strbuf_printf(o, ",\"tun_now\":");
 			rv_strbuf_json_str(o, st->tun_now);
 		}
@@ -987,11 +998,11 @@ void rv_status_render_prometheus(struct rv_strbuf *o, const struct rv_status *st
 	prom_head(o, "ringvpn_up", "gauge", "1 while the ringvpn process runs (0: stopping).");
 	rv_strbuf_printf(o, "ringvpn_up{role=\"%s\"} %d\n", st->role,
 			 strcmp(st->state, "stopping") != 0);
-	if (st->tun_state[0]) {
+	if (st->tun_state != RV_STATUS_TUN_NONE) {
 		prom_head(o, "ringvpn_tun_up", "gauge",
 			  "1 while the TUN device is up under its name (0: down, renamed or "
 			  "gone).");
-		rv_strbuf_printf(o, "ringvpn_tun_up %d\n", !strcmp(st->tun_state, "up"));
+		rv_strbuf_printf(o, "ringvpn_tun_up %d\n", st->tun_state == RV_STATUS_TUN_UP);
 	}
 	prom_head(o, "ringvpn_uptime_seconds", "gauge", "Seconds since the process started.");
 	rv_strbuf_printf(o, "ringvpn_uptime_seconds %" PRIu64 "\n", st->uptime_s);
@@ -1146,8 +1157,8 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 	if (st->have_tun_drops) {
 		rv_strbuf_printf(o, " tun_drops=%" PRIu64, st->tun_drops);
 	}
-	if (st->tun_state[0]) {
-		rv_strbuf_printf(o, " tun_state=%s", st->tun_state);
+	if (st->tun_state != RV_STATUS_TUN_NONE) {
+		rv_strbuf_printf(o, " tun_state=%s", rv_status_tun_name(st->tun_state));
 	}
 	rv_strbuf_printf(o, "\n");
 	for (size_t i = 0; i < st->num_peers; i++) {

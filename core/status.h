@@ -146,16 +146,26 @@ struct rv_status_worker {
 	uint64_t gauge[RV_GAUGE_MAX]; /* queue depths (core/counters.h RV_GAUGES) */
 };
 
+/* The TUN device as the kernel has it: up, down (set down by hand: nothing
+ * passes), renamed (its addresses and routes not looked after), gone;
+ * NONE without a data plane. rv_status_tun_name gives "up", "down", ... */
+enum rv_status_tun {
+	RV_STATUS_TUN_NONE,
+	RV_STATUS_TUN_UP,
+	RV_STATUS_TUN_DOWN,
+	RV_STATUS_TUN_RENAMED,
+	RV_STATUS_TUN_GONE,
+};
+const char *rv_status_tun_name(enum rv_status_tun t);
+
 struct rv_status {
 	const char *role; /* "server" / "client" */
 	char state[32];
 	uint64_t uptime_s;
 	char tun[32];
-	/* The TUN device now: "up", "down" (set down by hand: nothing
-	 * passes), "renamed" (to tun_now: its addresses and routes are not
-	 * looked after), "gone"; "" without a data plane. Only the log said
-	 * it (round-twenty-five tester 110). */
-	char tun_state[16];
+	/* The TUN device now (only the log said it: round-twenty-five
+	 * tester 110); tun_now is its name when renamed. */
+	enum rv_status_tun tun_state;
 	char tun_now[32];
 	char listen[RV_STATUS_TEXT_MAX];
 	/* server: the one address it listens on has left the host (no client

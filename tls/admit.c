@@ -130,13 +130,12 @@ out:
 bool rv_server_listen_addr(const struct rv_loop *l, struct rv_ip_addr *out)
 {
 	struct rv_endpoint ep = { .len = sizeof(ep.in6) };
-	static const uint8_t any[16];
 
 	if (side(l)->listen_fd < 0 || getsockname(side(l)->listen_fd, &ep.sa, &ep.len) != 0) {
 		return false;
 	}
 	rv_endpoint_addr(&ep, out);
-	return out->family != 0 && memcmp(out->a, any, out->family == AF_INET ? 4 : 16) != 0;
+	return out->family != 0 && !rv_ip_addr_unspecified(out);
 }
 
 static int open_listener(struct rv_loop *l, char *err, size_t err_len)

@@ -159,6 +159,7 @@ enum rv_ctl_rekey_ask {
 			      * client's own budget allows */
 	RV_CTL_REKEY_JOINED, /* one asked before still waits: one exchange
 			      * answers both */
+	RV_CTL_REKEY_KINDS,
 };
 
 /* rv_ctl_peer_request_rekey asks for a new key epoch as soon as allowed

@@ -18,6 +18,7 @@
 #include "core/ip.h"
 #include "core/nametab.h"
 #include "core/session.h"
+#include "core/status.h"
 #include "core/timer.h"
 #include "tls/conn.h"
 #include "tls/ctl.h"
@@ -464,7 +465,7 @@ unsigned rv_loop_handshake_room(const struct rv_loop *l);
 /* rv_loop_rekey asks every session (or |name|'s) for a new epoch; returns
  * how many were asked, and in |asked|[RV_CTL_REKEY_*] how many found what
  * (rv_ctl_peer_request_rekey). */
-unsigned rv_loop_rekey(struct rv_loop *l, const char *name, unsigned asked[4]);
+unsigned rv_loop_rekey(struct rv_loop *l, const char *name, unsigned asked[RV_CTL_REKEY_KINDS]);
 
 /* chan.c */
 int rv_chans_init(struct rv_loop *l, uint32_t max_chans);
@@ -590,6 +591,10 @@ void rv_tunwatch_start(struct rv_loop *l);
 /* rv_tunwatch_renamed: has the TUN been renamed, its name now another
  * link's or no one's? Then nothing is to be set by that name. */
 bool rv_tunwatch_renamed(const struct rv_loop *l);
+/* rv_tunwatch_state: the TUN device as the kernel has it now (the watch's
+ * last look may be 5 s old, and a status is when an operator looks), its
+ * name now into |now| (|len| bytes) when renamed. */
+enum rv_status_tun rv_tunwatch_state(const struct rv_loop *l, char *now, size_t len);
 /* rv_server_tun_name_back sets the server's TUN as the configuration now
  * says (its addresses, the routes to the subnets: what reloads changed
  * while it was renamed), judging every route anew (srvconf.c). */

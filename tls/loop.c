@@ -202,12 +202,12 @@ unsigned rv_loop_handshake_room(const struct rv_loop *l)
 	return l->max_chans > used ? (unsigned)(l->max_chans - used) : 1;
 }
 
-unsigned rv_loop_rekey(struct rv_loop *l, const char *name, unsigned asked[4])
+unsigned rv_loop_rekey(struct rv_loop *l, const char *name, unsigned asked[RV_CTL_REKEY_KINDS])
 {
 	struct rv_chan *c;
 	unsigned n = 0;
 
-	memset(asked, 0, 4 * sizeof(asked[0]));
+	memset(asked, 0, RV_CTL_REKEY_KINDS * sizeof(asked[0]));
 	if (name) {
 		c = NULL;
 		if (l->role == &rv_server_role) {
@@ -342,7 +342,7 @@ static void on_signal(struct rv_loop *l, int res)
 			break;
 		case SIGUSR1: {
 			static struct rv_ratelimit rl; /* a signal storm: not a line each */
-			unsigned asked[4], n = rv_loop_rekey(l, NULL, asked);
+			unsigned asked[RV_CTL_REKEY_KINDS], n = rv_loop_rekey(l, NULL, asked);
 
 			if (rv_ratelimit_ok(&rl)) {
 				rv_info("SIGUSR1: rekeying %u session(s)", n);

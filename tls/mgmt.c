@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
-#include <net/if.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +39,6 @@
 #include "tls/internal.h"
 #include "tls/slots.h"
 #include "uring/dataplane.h"
-#include "uring/tun.h"
 
 enum {
 	MGMT_SLOTS = 32,
@@ -386,30 +384,6 @@ static void credentials(struct rv_loop *l, struct mgmt_conn *c)
 	c->may_write = member && l->cfg->admin_group_write;
 }
 
-/* tun_state: the TUN device as the kernel has it now (the watch's last
- * look may be 5 s old, and a status is when an operator looks). */
-static void tun_state(struct rv_loop *l, struct rv_status *st)
-{
-	char now[IF_NAMESIZE];
-	int up;
-
-	if (!l->dp) {
-		return;
-	}
-	if (rv_tunwatch_renamed(l)) {
-		bool gone = !if_indextoname(l->tunwatch_ifindex, now);
-
-		snprintf(st->tun_state, sizeof(st->tun_state), "%s", gone ? "gone" : "renamed");
-		snprintf(st->tun_now, sizeof(st->tun_now), "%s", gone ? "" : now);
-		return;
-	}
-	up = rv_tun_is_up(rv_dataplane_tun_name(l->dp));
-	snprintf(st->tun_state, sizeof(st->tun_state), "%s",
-		 up > 0	   ? "up"
-		 : up == 0 ? "down"
-			   : "gone");
-}
-
 int rv_mgmt_fill_status(struct rv_loop *l, struct rv_status *st)
 {
 	unsigned nw = l->dp ? rv_dataplane_num_workers(l->dp) : 0;
@@ -417,7 +391,7 @@ int rv_mgmt_fill_status(struct rv_loop *l, struct rv_status *st)
 	snprintf(st->state, sizeof(st->state), "%s", l->stopping ? "stopping" : "running");
 	st->uptime_s = (l->now_ns - l->started_ns) / RV_NSEC_PER_SEC;
 	snprintf(st->tun, sizeof(st->tun), "%s", l->dp ? rv_dataplane_tun_name(l->dp) : "-");
-	tun_state(l, st);
+	st->tun_state = rv_tunwatch_state(l, st->tun_now, sizeof(st->tun_now));
 	st->have_tun_drops = l->dp && rv_dataplane_tun_drops(l->dp, &st->tun_drops) == 0;
 	st->connections = l->num_chans;
 	st->hs_timeouts = l->handshake_timeouts;
@@ -498,7 +472,7 @@ static void do_status(struct rv_loop *l, struct mgmt_conn *c, enum rv_mgmt_forma
  * every request starts an exchange now, and one made while another waits
  * adds none (each was "started": six in 0.6 s made two exchanges, a script
  * counting rekeys was misled: round-twenty-five tester 111). */
-static void rekey_reply(struct rv_strbuf *out, unsigned n, const unsigned asked[4])
+static void rekey_reply(struct rv_strbuf *out, unsigned n, const unsigned asked[RV_CTL_REKEY_KINDS])
 {
 	rv_strbuf_printf(out, "ok\nrekey asked of %u session(s)\n", n);
 	if (asked[RV_CTL_REKEY_NOW]) {
@@ -528,7 +502,7 @@ static void rekey_reply(struct rv_strbuf *out, unsigned n, const unsigned asked[
 static void execute(struct rv_loop *l, struct mgmt_conn *c, const struct rv_mgmt_req *req)
 {
 	struct rv_chan *ch;
-	unsigned n, asked[4];
+	unsigned n, asked[RV_CTL_REKEY_KINDS];
 	bool had;
 
 	switch (req->cmd) {

@@ -35,6 +35,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -189,6 +190,17 @@ static void loop_to_server(struct rv_loop *l, const char *ifname)
 	}
 }
 
+/* note_unused remembers those of |routes| (|n|) that |bits| names as
+ * routed elsewhere by the host, with the role that asks for them again. */
+static void note_unused(struct rv_loop *l, const struct rv_prefix *routes, size_t n, uint64_t bits)
+{
+	if (l->role == &rv_server_role) {
+		rv_subnets_note_unused(routes, n, bits);
+	} else {
+		rv_hostcfg_note_unused(l, routes, n, bits);
+	}
+}
+
 static void on_tunwatch(struct rv_loop *l, struct rv_ltimer *lt)
 {
 	/* RV_CTL_MAX_ROUTES bounds both: a client's pushed routes and the
@@ -250,10 +262,8 @@ static void on_tunwatch(struct rv_loop *l, struct rv_ltimer *lt)
 		return; /* no CONFIG applied yet */
 	}
 	taken = taken_over(l, ifname, routes, num_routes);
-	if (taken && l->role == &rv_server_role) {
-		rv_subnets_note_unused(routes, num_routes, taken);
-	} else if (taken) {
-		rv_hostcfg_note_unused(l, routes, num_routes, taken);
+	if (taken) {
+		note_unused(l, routes, num_routes, taken);
 	}
 	for (size_t i = 0, k = 0, n = num_routes; i < n; i++) {
 		if (i >= 64 || !(taken & (1ull << i))) {
@@ -264,10 +274,8 @@ static void on_tunwatch(struct rv_loop *l, struct rv_ltimer *lt)
 	}
 	ret = rv_tun_add_missing(ifname, addrs, num_addrs, routes, num_routes, &added, &unused);
 	/* Remembered, so that the next repair leaves them out too. */
-	if (unused && l->role == &rv_server_role) {
-		rv_subnets_note_unused(routes, num_routes, unused);
-	} else if (unused) {
-		rv_hostcfg_note_unused(l, routes, num_routes, unused);
+	if (unused) {
+		note_unused(l, routes, num_routes, unused);
 	}
 	if (l->role == &rv_server_role) {
 		rv_server_host_nets(l); /* an address the host took meanwhile */
@@ -428,8 +436,7 @@ static void listen_addr(struct rv_loop *l, const struct nlmsghdr *h)
 	bool gone = h->nlmsg_type == RTM_DELADDR;
 
 	if (!rv_rtnl_addr_msg(h, &a) || gone == l->listen_gone_said ||
-	    !rv_server_listen_addr(l, &mine) || mine.family != a.local.addr.family ||
-	    memcmp(mine.a, a.local.addr.a, mine.family == AF_INET ? 4 : 16) != 0) {
+	    !rv_server_listen_addr(l, &mine) || !rv_ip_addr_equal(&mine, &a.local.addr)) {
 		return;
 	}
 	/* Another copy of it may stay (on another link): only its last
@@ -526,6 +533,25 @@ bool rv_tunwatch_renamed(const struct rv_loop *l)
 	/* 0 also when the lookup itself failed (it needs a socket: a process
 	 * out of descriptors): only "no such device" says the name is free. */
 	return now != 0 ? now != l->tunwatch_ifindex : errno == ENODEV;
+}
+
+enum rv_status_tun rv_tunwatch_state(const struct rv_loop *l, char *now, size_t len)
+{
+	char name[IF_NAMESIZE];
+	int up;
+
+	if (!l->dp) {
+		return RV_STATUS_TUN_NONE;
+	}
+	if (rv_tunwatch_renamed(l)) {
+		if (!if_indextoname(l->tunwatch_ifindex, name)) {
+			return RV_STATUS_TUN_GONE;
+		}
+		snprintf(now, len, "%s", name);
+		return RV_STATUS_TUN_RENAMED;
+	}
+	up = rv_tun_is_up(rv_dataplane_tun_name(l->dp));
+	return up > 0 ? RV_STATUS_TUN_UP : up == 0 ? RV_STATUS_TUN_DOWN : RV_STATUS_TUN_GONE;
 }
 
 void rv_tunwatch_start(struct rv_loop *l)

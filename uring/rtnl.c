@@ -742,7 +742,8 @@ int rv_rtnl_route_out(const struct rv_ip_addr *a, unsigned *out_ifindex)
 int rv_rtnl_route_match(const struct rv_ip_addr *a, unsigned skip, struct rv_rtnl_match *out)
 {
 	struct route_got g = { .skip = skip };
-	/* The table the match came from is said only when asked for: the
+	/* The route that matched (its prefix), not the address's cache
+	 * entry. The table the match came from is said only when asked for: the
 	 * reply named main for a rule's other table (round-twenty-five
 	 * tester 117's `iif lo` rule). */
 	int ret = route_get(a, RTM_F_FIB_MATCH | RTM_F_LOOKUP_TABLE, &g);
@@ -757,14 +758,13 @@ int rv_rtnl_route_match(const struct rv_ip_addr *a, unsigned skip, struct rv_rtn
 int rv_rtnl_route_oif(const struct rv_ip_addr *a, unsigned *out_ifindex, unsigned *out_len,
 		      bool *out_host)
 {
-	struct route_got g = { 0 };
-	/* The route that matched (its prefix), not the address's cache entry. */
-	int ret = route_get(a, RTM_F_FIB_MATCH, &g);
+	struct rv_rtnl_match m;
+	int ret = rv_rtnl_route_match(a, 0, &m);
 
-	*out_ifindex = g.oif;
-	*out_len = g.len;
+	*out_ifindex = m.oif;
+	*out_len = m.len;
 	if (out_host != NULL) {
-		*out_host = g.type == RTN_LOCAL || g.type == RTN_ANYCAST || g.type == RTN_BROADCAST;
+		*out_host = m.host;
 	}
 	return ret;
 }

@@ -1279,6 +1279,20 @@ static bool probe_addr(const struct rv_prefix *p, unsigned i, struct rv_ip_addr 
 	return true;
 }
 
+/* probe_next: from the |*i|th on, the first address probe_addr gives that
+ * is not the unspecified one (no destination: a lookup of 0.0.0.0 fails,
+ * EHOSTUNREACH, which refused a full tunnel's 0.0.0.0/1: round-sixteen
+ * tester 76), |*i| left at it. False when there is none. */
+static bool probe_next(const struct rv_prefix *p, unsigned *i, struct rv_ip_addr *out)
+{
+	for (; probe_addr(p, *i, out); (*i)++) {
+		if (!rv_ip_addr_unspecified(out)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* struct inside_walk gathers what rv_rtnl_list_other_routes finds inside
  * |net|, through another device (note_inside): the parts of a route of
  * ours (|addr| NULL), or of the network of a pool's address |addr|. At
@@ -1388,15 +1402,7 @@ static bool route_used(const char *ifname, unsigned ifindex, const struct rv_pre
 	 * first, is one on a forwarding host with an address in the network
 	 * (a /128 that made the host's own /64 look like a part of it). Then
 	 * another address of the network is asked. */
-	for (unsigned i = 0; host && probe_addr(p, i, &a); i++) {
-		static const uint8_t zero[16];
-
-		/* Nor is the unspecified address a destination: a lookup of
-		 * 0.0.0.0 fails (EHOSTUNREACH), which refused a full
-		 * tunnel's 0.0.0.0/1 (round-sixteen tester 76). */
-		if (memcmp(a.a, zero, a.family == AF_INET ? 4 : 16) == 0) {
-			continue;
-		}
+	for (unsigned i = 0; host && probe_next(p, &i, &a); i++) {
 		ret = rv_rtnl_route_oif(&a, &oif, &len, &host);
 	}
 	rv_ip_addr_str(&p->addr, buf, sizeof(buf));
@@ -1431,7 +1437,6 @@ static bool route_used(const char *ifname, unsigned ifindex, const struct rv_pre
 
 int rv_tun_route_elsewhere(const char *ifname, const struct rv_prefix *p, unsigned *out_oif)
 {
-	static const uint8_t zero[16];
 	struct rv_rtnl_match m;
 	struct rv_ip_addr a;
 	unsigned idx;
@@ -1445,10 +1450,7 @@ int rv_tun_route_elsewhere(const char *ifname, const struct rv_prefix *p, unsign
 	 * address of the host's inside the network): the next is asked (one
 	 * answer of the host's passed over the network: round-twenty-five
 	 * tester 117). */
-	for (unsigned i = 0; probe_addr(p, i, &a); i++) {
-		if (memcmp(a.a, zero, a.family == AF_INET ? 4 : 16) == 0) {
-			continue;
-		}
+	for (unsigned i = 0; probe_next(p, &i, &a); i++) {
 		if (rv_rtnl_route_match(&a, idx, &m) != 0) {
 			return 0; /* cannot tell */
 		}

@@ -383,15 +383,13 @@ static void write_gro(struct rv_worker *w, const struct rv_rx_item *rx, const st
 	unsigned slot;
 	uint32_t bytes = 0;
 
-	for (unsigned k = 0; k < g->num; k++) {
-		bytes += rx[idx[k]].len;
-	}
 	sl = write_slot_get(w, &slot, &sqe);
 	if (unlikely(sl == NULL)) {
-		write_lost(w, rx[idx[0]].s, RV_DROP_NO_BUF, g->num, bytes);
 		for (unsigned k = 0; k < g->num; k++) {
+			bytes += rx[idx[k]].len;
 			rv_worker_release(w, rx[idx[k]].handle);
 		}
+		write_lost(w, rx[idx[0]].s, RV_DROP_NO_BUF, g->num, bytes);
 		return;
 	}
 	sl->iov[0].iov_base = sl->hdr;
@@ -400,6 +398,7 @@ static void write_gro(struct rv_worker *w, const struct rv_rx_item *rx, const st
 		sl->iov[k + 1].iov_base = pay[k];
 		sl->iov[k + 1].iov_len = pay_len[k];
 		sl->handles[k] = rx[idx[k]].handle;
+		bytes += rx[idx[k]].len;
 	}
 	sl->sess_index = rv_session_local_index(rx[idx[0]].s);
 	sl->bytes = bytes;
