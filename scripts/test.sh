@@ -9,7 +9,7 @@
 #   2. format check (clang-format); strict gcc build; layering and source-list
 #      checks (ctest label lint); ldd check (no OpenSSL in ringvpn)
 #   3. ctest: unit (Criterion), fuzz-replay, stress (JOBS at a time), then
-#      integ (namespaces; three at a time, those that measure alone)
+#      integ (namespaces; four at a time, those that measure alone)
 #   4. ASan+UBSan build: unit, fuzz-replay, stress, and the I/O integration
 #      tests (ASAN_INTEG below) with the sanitized binaries
 #   5. TSan build (only what it runs): stress, the two-worker data-plane test
@@ -74,22 +74,18 @@ stage_ok+=("build+layering+ldd")
 # pass ten in a row beside a hog at normal priority on every core,
 # scripts/repeat-under-load.sh). Each stage still runs its own build, which
 # finds nothing left to do, or shows the error when this one failed.
-# Then, in the same background and at the same priority, the two parts of
-# later stages that use CPU but no namespace or shared build directory:
-# stage 7's fuzzers (bounded by time, so a starved one makes fewer runs, not
-# a longer stage; a slow input is a timeout only after 60 s instead of 10)
-# and stage 4's sanitized unit tests, corpus replays and stress tests. Each
-# leaves its log and exit status in build/bg-*; its stage prints the log,
-# runs a failed unit test again in the foreground (a test that only a
-# starved background fails is said, not hidden) and does the part itself
-# when the background did not get to it.
-prebuild() {
-	cmake -S . -B build/asan -DRV_WERROR=ON -DRV_SANITIZE=address,undefined -DRV_PERF=OFF >/dev/null &&
-		cmake --build build/asan -j"$jobs" &&
-		cmake -S . -B build/tsan -DRV_WERROR=ON -DRV_SANITIZE=thread -DRV_PERF=OFF >/dev/null &&
-		cmake --build build/tsan -j"$jobs" --target rv_stress rv_integ_deps &&
-		FUZZ_BUILD_ONLY=1 bash scripts/fuzz.sh
-}
+# In the same background and at the same priority, the two parts of later
+# stages that use CPU but no namespace or shared build directory: stage 4's
+# sanitized unit tests, corpus replays and stress tests (as soon as their
+# build is done: 250 CPU-seconds, the longest wait of stage 4 when they ran
+# after every build), and stage 7's fuzzers (bounded by time, so a starved
+# one makes fewer runs, not a longer stage; a slow input is a timeout only
+# after 60 s instead of 10). Each leaves its log and exit status in
+# build/bg-*; its stage prints the log, runs a failed unit test again in the
+# foreground (a test that only a starved background fails is said, not
+# hidden) and does the part itself when the background did not get to it.
+# Each build leaves build/bg-NAME.built: its stage waits for that, not for
+# the whole background (two builds in one directory at once would corrupt it).
 # background_part NAME CMD...: runs CMD with its output in build/bg-NAME.log
 # and its exit status in build/bg-NAME.rc, and the seconds it ended at.
 background_part() {
@@ -99,17 +95,24 @@ background_part() {
 	echo "$rc" >"build/bg-$name.rc"
 	echo "bg-$name: exit $rc at $SECONDS s"
 }
+# built NAME: the mark that NAME's build is done.
+built() { touch "build/bg-$1.built"; echo "bg-$1 built at $SECONDS s"; }
 background() {
-	prebuild || return 1
-	echo "builds done at $SECONDS s"
-	# Stage 4 waits for this part, stage 7 only at the end for the fuzzers
-	# (which then run beside stages 4 to 6 if stage 3 ends first).
+	cmake -S . -B build/asan -DRV_WERROR=ON -DRV_SANITIZE=address,undefined -DRV_PERF=OFF >/dev/null &&
+		cmake --build build/asan -j"$jobs" && built asan || return 1
+	# Stage 4 waits for this part (its integration tests run beside it),
+	# stage 7 only at the end for the fuzzers (which then run beside stages
+	# 4 to 6 if stage 3 ends first).
 	background_part asan env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		ctest --test-dir build/asan --output-on-failure -L 'unit|fuzz-replay|stress' -j"$jobs"
+	cmake -S . -B build/tsan -DRV_WERROR=ON -DRV_SANITIZE=thread -DRV_PERF=OFF >/dev/null &&
+		cmake --build build/tsan -j"$jobs" --target rv_stress rv_integ_deps && built tsan || return 1
+	FUZZ_BUILD_ONLY=1 bash scripts/fuzz.sh || return 1
+	echo "builds done at $SECONDS s"
 	background_part fuzz env FUZZ_PARALLEL="$jobs" FUZZ_TIMEOUT=60 bash scripts/fuzz.sh
 }
 mkdir -p build
-rm -f build/bg-*.log build/bg-*.rc
+rm -f build/bg-*.log build/bg-*.rc build/bg-*.built
 # In a process group of its own (job control), so that a failure of this
 # script before stage 4 stops the whole build with it.
 set -m
@@ -136,10 +139,10 @@ prebuild_wait() {
 # bg_rc NAME: the exit status of a background part, or "none" when it did
 # not run.
 bg_rc() { if [ -f "build/bg-$1.rc" ]; then cat "build/bg-$1.rc"; else echo none; fi; }
-# bg_wait NAME: until that part has ended, or the background has (a failed
-# build ends it before any part).
+# bg_wait NAME.rc: until that part has ended; NAME.built: until that build
+# is done. Or until the background has ended (a failed build ends it).
 bg_wait() {
-	while [ ! -f "build/bg-$1.rc" ] && [ -n "${prebuild_pid:-}" ] && kill -0 "$prebuild_pid" 2>/dev/null; do
+	while [ ! -f "build/bg-$1" ] && [ -n "${prebuild_pid:-}" ] && kill -0 "$prebuild_pid" 2>/dev/null; do
 		sleep 1
 	done
 	grep -E '^(builds done|bg-)' build/prebuild.log || true
@@ -147,12 +150,14 @@ bg_wait() {
 
 banner "3/7 ctest: unit, fuzz-replay, stress, integ"
 ctest --test-dir build/ci --output-on-failure -L 'unit|fuzz-replay|stress' -j"$jobs"
-# The integration tests three at a time on two CPUs: most wait on timers
-# and processes (-j3 took 381-410 s where -j2 took 504, beside a busy
-# machine too); those that measure throughput or latency or load the
-# machine themselves are RUN_SERIAL (test/CMakeLists.txt) and run alone.
+# The integration tests four at a time on two CPUs: most wait on timers
+# and processes (their CPUs are a third to a half idle at -j4; the 29 that
+# do not run alone took 388 s at -j4 beside four hostile testers' runs,
+# about 450 at -j3 in the suite); those that measure throughput or latency
+# or load the machine themselves are RUN_SERIAL (test/CMakeLists.txt) and
+# run alone.
 [ "${SKIP_INTEG:-0}" = 1 ] ||
-	ctest --test-dir build/ci --output-on-failure -L integ -j3
+	ctest --test-dir build/ci --output-on-failure -L integ -j4
 stage_ok+=("ctest")
 
 # The integration tests each sanitizer stage runs (ctest -R patterns).
@@ -163,11 +168,17 @@ TSAN_INTEG='^integ/(test_dataplane|test_control_basic)$'
 TIMENS_INTEG='^integ/(test_dataplane|test_control_basic|test_control_restart)$'
 
 banner "4/7 ASan+UBSan build: unit, fuzz-replay, stress, I/O integration tests"
-bg_wait asan
+bg_wait asan.built
 # No benchmarks (RV_PERF=OFF): this stage runs none.
 cmake -S . -B build/asan -DRV_WERROR=ON -DRV_SANITIZE=address,undefined -DRV_PERF=OFF >/dev/null
 cmake --build build/asan -j"$jobs"
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
+# The integration tests first, beside the background's unit tests when
+# those are still running: these wait on timers and processes, those use
+# the CPU (one after the other, stage 4 took 230 s, the unit tests 130).
+[ "${SKIP_INTEG:-0}" = 1 ] ||
+	RVT_QUICK=1 ctest --test-dir build/asan --output-on-failure -R "$ASAN_INTEG" -j2
+bg_wait asan.rc
 case $(bg_rc asan) in
 none) ctest --test-dir build/asan --output-on-failure -L 'unit|fuzz-replay|stress' -j"$jobs" ;;
 0)
@@ -184,14 +195,13 @@ none) ctest --test-dir build/asan --output-on-failure -L 'unit|fuzz-replay|stres
 	echo "(they passed in the foreground: failed only in the starved background run)"
 	;;
 esac
-[ "${SKIP_INTEG:-0}" = 1 ] ||
-	RVT_QUICK=1 ctest --test-dir build/asan --output-on-failure -R "$ASAN_INTEG" -j2
 unset ASAN_OPTIONS UBSAN_OPTIONS
 stage_ok+=("asan+ubsan")
 
 banner "5/7 TSan build: stress, two-worker data plane, control plane"
 # Only what this stage runs: the stress programs and the integration tests'
 # binaries (Criterion cannot start under TSan, so no unit test is built).
+bg_wait tsan.built
 cmake -S . -B build/tsan -DRV_WERROR=ON -DRV_SANITIZE=thread -DRV_PERF=OFF >/dev/null
 cmake --build build/tsan -j"$jobs" --target rv_stress rv_integ_deps
 # No suppressions: every ring has one thread (SINGLE_ISSUER), so the kernel's
@@ -214,22 +224,45 @@ trap '[ -z "${prebuild_pid:-}" ] || kill -- "-$prebuild_pid" 2>/dev/null || true
 echo "(its tests run beside stage 6: build/stage5.log, printed when they end)"
 
 banner "6/7 time namespaces: clocks at 30 s and at 10^7 s"
-for secs in 30 10000000; do
-	echo "--- monotonic and boot-time clocks start at $secs s"
-	rc=0
-	bash scripts/timens.sh "$secs" true || rc=$?
-	if [ "$rc" = 77 ]; then
-		echo "time namespaces not available here: stage skipped"
-		break
-	fi
+# timens_part SECS unit|integ: those tests with the monotonic and boot-time
+# clocks starting at SECS.
+timens_part() {
+	case $2 in
+	unit)
+		bash scripts/timens.sh "$1" ctest --test-dir build/ci --output-on-failure \
+			-L 'unit|fuzz-replay|stress' -j"$jobs"
+		;;
+	integ)
+		[ "${SKIP_INTEG:-0}" = 1 ] ||
+			bash scripts/timens.sh "$1" ctest --test-dir build/ci --output-on-failure \
+				-R "$TIMENS_INTEG" -j2
+		;;
+	esac
+}
+# timens_pair A B: the unit tests at clock A (they use the CPU) beside the
+# integration tests at clock B (they wait on timers and processes); one
+# after the other, the four parts took 200 s. B's output follows A's.
+timens_pair() {
+	local rc=0 pid
+	echo "--- clocks at $1 s: unit, fuzz-replay, stress (beside them, clocks at $2 s: integration)"
+	timens_part "$2" integ >"build/timens-$2.log" 2>&1 &
+	pid=$!
+	timens_part "$1" unit || rc=1
+	wait "$pid" || rc=1
+	echo "--- clocks at $2 s: integration"
+	cat "build/timens-$2.log"
+	return "$rc"
+}
+rc=0
+bash scripts/timens.sh 30 true || rc=$?
+if [ "$rc" = 77 ]; then
+	echo "time namespaces not available here: stage skipped"
+else
 	[ "$rc" = 0 ] || exit "$rc"
-	bash scripts/timens.sh "$secs" ctest --test-dir build/ci --output-on-failure \
-		-L 'unit|fuzz-replay|stress' -j"$jobs"
-	[ "${SKIP_INTEG:-0}" = 1 ] ||
-		bash scripts/timens.sh "$secs" ctest --test-dir build/ci --output-on-failure \
-			-R "$TIMENS_INTEG" -j2
-done
-[ "$rc" = 77 ] || stage_ok+=("timens")
+	timens_pair 30 10000000 || exit 1
+	timens_pair 10000000 30 || exit 1
+	stage_ok+=("timens")
+fi
 
 banner "5/7 (its tests, run beside stage 6: build/stage5.log)"
 rc=0

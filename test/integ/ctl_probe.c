@@ -31,9 +31,9 @@
  *       that send nothing (or the first NBYTES, at most 6, of a whole TLS
  *       handshake record holding the first byte of a ClientHello, which
  *       the server then waits to see the rest of), each opened again at
- *       once when the
- *       server closes it, for SECONDS. Prints how many connects it made and
- *       how many the server closed.
+ *       once when the server closes it, for SECONDS or until SIGTERM (a
+ *       test done with it early), then exits 0. Prints how many connects it
+ *       made and how many the server closed.
  *   rvt_ctl_probe session HOST PORT CA NAME CERT KEY [OPT=VALUE...]
  *       one session up to RUNNING, printing "assigned v4=A v6=B" when CONFIG
  *       arrives and "running" after epoch 1, then what |then| says:
@@ -69,6 +69,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -908,12 +909,22 @@ static int hold_open(int ep, const struct sockaddr_in *src, const struct sockadd
 	return fd;
 }
 
+static volatile sig_atomic_t hold_stop;
+
+static void on_hold_term(int sig)
+{
+	(void)sig;
+	hold_stop = 1;
+}
+
 /* do_flood_hold keeps |per| silent connections open from each of |nsrc|
  * sources, reopening each one the server closes (a distributed slowloris:
  * every source within max_handshaking_per_source, together far over
  * max_handshaking). */
 static int do_flood_hold(char **argv)
 {
+	/* No SA_RESTART: epoll_wait returns at once. */
+	struct sigaction sa = { .sa_handler = on_hold_term };
 	struct sockaddr_in dst = { .sin_family = AF_INET }, src = { .sin_family = AF_INET };
 	int nsrc = atoi(argv[5]), per = atoi(argv[6]), secs = atoi(argv[7]), ep;
 	int nbytes = argv[8] ? atoi(argv[8]) : 0;
@@ -924,7 +935,7 @@ static int do_flood_hold(char **argv)
 	uint32_t first;
 	int *open_per;
 	long connects = 0, closed = 0;
-	double end = now_s() + secs;
+	double t0 = now_s(), end = t0 + secs;
 
 	if (inet_pton(AF_INET, argv[2], &dst.sin_addr) != 1 ||
 	    inet_pton(AF_INET, argv[4], &src.sin_addr) != 1 || nsrc <= 0 || per <= 0 || secs <= 0 ||
@@ -936,10 +947,10 @@ static int do_flood_hold(char **argv)
 	setrlimit(RLIMIT_NOFILE, &rl);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	open_per = calloc((size_t)nsrc, sizeof(int));
-	if (ep < 0 || !open_per) {
+	if (ep < 0 || !open_per || sigaction(SIGTERM, &sa, NULL) != 0) {
 		return 2;
 	}
-	while (now_s() < end) {
+	while (now_s() < end && !hold_stop) {
 		int n;
 
 		for (int i = 0; i < nsrc; i++) {
@@ -975,8 +986,9 @@ static int do_flood_hold(char **argv)
 			closed++;
 		}
 	}
-	printf("flood-hold: %ld connects in %d s (%.0f/s), %ld closed by the server\n", connects,
-	       secs, connects / (double)secs, closed);
+	t0 = now_s() - t0; /* now the seconds it held */
+	printf("flood-hold: %ld connects in %.1f s (%.0f/s), %ld closed by the server%s\n",
+	       connects, t0, connects / t0, closed, hold_stop ? " (ended by SIGTERM)" : "");
 	free(open_per);
 	close(ep);
 	return connects > 0 ? 0 : 1;
