@@ -544,6 +544,7 @@ static bool zone_unknown(const struct rv_config *cfg)
 int rv_cli_check_paths(const struct rv_config *cfg)
 {
 	const char *sock = cfg->status_socket;
+	char why[PATH_MAX + 64];
 	struct stat st;
 
 	/* -n said OK to a user who could not start it (exit 9: round-eleven
@@ -578,6 +579,15 @@ int rv_cli_check_paths(const struct rv_config *cfg)
 	if (sock[0] && !dir_exists(sock)) {
 		fprintf(stderr, "ringvpn: status socket %s: its directory does not exist\n", sock);
 		return RV_EXIT_NET;
+	}
+	/* As the start says (round-twenty-six tester 121). */
+	if (sock[0] && rv_dir_everyones(sock, why, sizeof(why))) {
+		fprintf(stderr,
+			"ringvpn: warning: status socket %s: %s: any user can bind a socket of "
+			"their own there while the process is stopped, and answer `status`, "
+			"`kick` and `reload` in its name (use a directory of root's, such as "
+			"/run/ringvpn)\n",
+			sock, why);
 	}
 	if (listen_unusable(cfg) || zone_unknown(cfg)) {
 		return RV_EXIT_NET;

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@
 
 #include "cli/exit.h"
 #include "core/certname.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "core/mgmt.h"
 #include "core/status.h"
@@ -102,6 +104,28 @@ static int default_connect(const char **path)
 	return -1;
 }
 
+/* say_who_answers: a socket in a directory every user may write may be any
+ * user's: whatever answered was printed as the server's status, and a
+ * `reload` said applied (round-twenty-six tester 121). Said once (--watch
+ * asks again and again), with the process that answers. */
+static void say_who_answers(int fd, const char *path)
+{
+	static bool said;
+	char why[PATH_MAX + 64];
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (said || !rv_dir_everyones(path, why, sizeof(why)) ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
+		return;
+	}
+	said = true;
+	fprintf(stderr,
+		"ringvpn: warning: %s: %s: any user may have put a socket there; this one is "
+		"held by pid %d, uid %u\n",
+		path, why, (int)cr.pid, (unsigned)cr.uid);
+}
+
 /* request sends |req| and reads the whole reply into |out| (status line
  * included). Returns 0 or an exit code after printing why. */
 static int request(const char *path, const struct rv_mgmt_req *req, struct rv_strbuf *out)
@@ -163,6 +187,7 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 			hint);
 		return e == EACCES || e == EPERM ? RV_EXIT_PERM : RV_EXIT_NET;
 	}
+	say_who_answers(fd, path);
 	len = strlen(line);
 	while (off < len) {
 		n = send(fd, line + off, len - off, MSG_NOSIGNAL);

@@ -222,7 +222,7 @@ int rv_cmd_server(int argc, char **argv)
 	 * another file would be rewritten. The start checks again on the
 	 * file it opens. */
 	if (cfg.lease_file[0]) {
-		ret = rv_leasefile_check(cfg.lease_file, err, sizeof(err));
+		ret = rv_leasefile_check(cfg.lease_file, opts.priv.uid, err, sizeof(err));
 		if (ret == -EINVAL) {
 			fprintf(stderr, "ringvpn: %s\n", err);
 			code = RV_EXIT_CONFIG;

@@ -234,6 +234,30 @@ static bool stranger_at(const char *prefix, const struct stat *st, void *ctx)
 	return false;
 }
 
+bool rv_dir_everyones(const char *path, char *why, size_t why_len)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if (!slash) {
+		snprintf(dir, sizeof(dir), ".");
+	} else if (slash == path) {
+		snprintf(dir, sizeof(dir), "/");
+	} else if ((size_t)(slash - path) < sizeof(dir)) {
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = '\0';
+	} else {
+		return false;
+	}
+	if (stat(dir, &st) != 0 || !(st.st_mode & S_IWOTH)) {
+		return false;
+	}
+	snprintf(why, why_len, "the directory %s is writable by every user (mode %04o)", dir,
+		 (unsigned)(st.st_mode & 07777));
+	return true;
+}
+
 bool rv_path_stranger(const char *path, uid_t self, char *why, size_t why_len)
 {
 	struct stranger s = { .self = self, .why = why, .why_len = why_len };

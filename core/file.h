@@ -62,6 +62,14 @@ bool rv_path_walk(const char *path,
  * own mode. */
 bool rv_path_stranger(const char *path, uid_t self, char *why, size_t why_len);
 
+/* rv_dir_everyones: is the directory |path| is in writable by every user,
+ * with or without the sticky bit? True, with the directory and its mode in
+ * |why|. For a socket's path: any user may bind a socket of their own
+ * there whenever the name is free (a stopped process's), and answer in its
+ * name (round-twenty-six tester 121); rv_path_stranger passes a sticky
+ * directory, where a file that exists cannot be swapped. */
+bool rv_dir_everyones(const char *path, char *why, size_t why_len);
+
 /* rv_acl_writer: does the access ACL of the open file |fd| (or, |fd| < 0,
  * of what |path| leads to) let a user other than root and |self|,
  * or a group other than root's and |self_gid|, write it? The mode bits do

@@ -420,19 +420,24 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 	rv_strbuf_json_str(o, st->state);
 	rv_strbuf_printf(o, ",\"uptime_s\":%" PRIu64 ",\"tun\":", st->uptime_s);
 	rv_strbuf_json_str(o, st->tun);
+	/* Every key in both roles' objects, null or 0 where it means
+	 * nothing: some were left out of one role's (round-twenty-six tester
+	 * 122). */
+	rv_strbuf_printf(o, ",\"tun_state\":");
 	if (st->tun_state != RV_STATUS_TUN_NONE) {
-		rv_strbuf_printf(o, ",\"tun_state\":");
 		rv_strbuf_json_str(o, rv_status_tun_name(st->tun_state));
-		if (st->tun_state == RV_STATUS_TUN_RENAMED) {
-			rv_strbuf_printf(o, ",\"tun_now\":");
-			rv_strbuf_json_str(o, st->tun_now);
-		}
+	} else {
+		rv_strbuf_printf(o, "null");
+	}
+	rv_strbuf_printf(o, ",\"tun_now\":");
+	if (st->tun_state == RV_STATUS_TUN_RENAMED) {
+		rv_strbuf_json_str(o, st->tun_now);
+	} else {
+		rv_strbuf_printf(o, "null");
 	}
 	rv_strbuf_printf(o, ",\"listen\":");
 	rv_strbuf_json_str(o, st->listen);
-	if (!strcmp(st->role, "server")) {
-		rv_strbuf_printf(o, ",\"listen_gone\":%s", st->listen_gone ? "true" : "false");
-	}
+	rv_strbuf_printf(o, ",\"listen_gone\":%s", st->listen_gone ? "true" : "false");
 	rv_strbuf_printf(o,
 			 ",\"data_port\":%u,\"sessions\":%zu,\"handshaking\":%zu,"
 			 "\"connections\":%zu,\"awaiting_hello\":%zu,",
@@ -466,6 +471,8 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 					 st->metrics_responses[i]);
 		}
 		rv_strbuf_printf(o, "},");
+	} else {
+		rv_strbuf_printf(o, "\"metrics_requests\":null,");
 	}
 	rv_strbuf_printf(o,
 			 "\"pools\":{\"v4_in_use\":%zu,\"v4_size\":%zu,\"v6_in_use\":%zu,"
@@ -487,17 +494,15 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 	rv_strbuf_printf(o, "\"server\":");
 	rv_strbuf_json_str(o, st->server);
 	rv_strbuf_printf(o, ",\"failed_attempts\":%u", st->failed_attempts);
-	if (!strcmp(st->role, "client")) {
-		rv_strbuf_printf(o,
-				 ",\"tunnels_up\":%" PRIu64 ",\"attempts_failed\":%" PRIu64
-				 ",\"last_end\":",
-				 st->tunnels_up, st->attempts_failed);
-		if (st->last_end_age_s >= 0) {
-			rv_strbuf_json_str(o, st->last_end);
-			rv_strbuf_printf(o, ",\"last_end_s\":%" PRId64, st->last_end_age_s);
-		} else {
-			rv_strbuf_printf(o, "null,\"last_end_s\":null");
-		}
+	rv_strbuf_printf(o,
+			 ",\"tunnels_up\":%" PRIu64 ",\"attempts_failed\":%" PRIu64
+			 ",\"last_end\":",
+			 st->tunnels_up, st->attempts_failed);
+	if (st->last_end_age_s >= 0 && !strcmp(st->role, "client")) {
+		rv_strbuf_json_str(o, st->last_end);
+		rv_strbuf_printf(o, ",\"last_end_s\":%" PRId64, st->last_end_age_s);
+	} else {
+		rv_strbuf_printf(o, "null,\"last_end_s\":null");
 	}
 	rv_strbuf_printf(o, ",\"certificates\":{");
 	if (st->have_cert_expiry) {

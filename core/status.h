@@ -11,7 +11,9 @@
  * JSON schema, version 1 (`"version": 1`; fields are only ever added, a
  * change of meaning bumps the version):
  *   { "version": 1, "role": "server"|"client", "state": STR, "uptime_s": N,
- *     "tun": STR, "listen": STR, "data_port": N,
+ *     "tun": STR, "tun_state": "up"|"down"|"renamed"|"gone"|null,
+ *     "tun_now": STR|null,  (the TUN's name now, when it was renamed)
+ *     "listen": STR, "data_port": N,
  *     "listen_gone": BOOL,  (server: its one listen address left the host)
  *     "sessions": N, "handshaking": N, "connections": N,
  *     "awaiting_hello": N (server),
@@ -34,8 +36,8 @@
  *                 none: refused_protocol those for what the client sent
  *                 before its session)
  *     "accepted": N,  (server: TCP connections accepted)
- *     "metrics_requests": { CODE: N, ... },  (the metrics endpoint, when on:
- *                 requests by response status code)
+ *     "metrics_requests": { CODE: N, ... }|null,  (the metrics endpoint,
+ *                 when on: requests by response status code)
  *     "pools": { "v4_in_use": N, "v4_size": N, "v6_in_use": N, "v6_size": N },  (server)
  *     "qsbr_pending": N, "demux_entries": N,
  *     "tun_lanes": N|null,                                 (server)
@@ -69,8 +71,9 @@
  *                                before its HELLO)
  *                  "tx_packets": N, "tx_bytes": N, "rx_packets": N,
  *                  "rx_bytes": N, "drops": { REASON: N, ... } } ... ],
- *     "workers": [ { "id": N, COUNTER: N, ..., "drops": { REASON: N ... } } ... ],
- *     "workers_total": { COUNTER: N, ..., "drops": { ... } } }
+ *     "workers": [ { "id": N, COUNTER: N, ..., "drops": { REASON: N ... },
+ *                    "queues": { GAUGE: N, ... } } ... ],
+ *     "workers_total": { COUNTER: N, ..., "drops": { ... }, "queues": { ... } } }
  * Ages and expiries are seconds relative to the snapshot ("expires_s"
  * negative: already expired). "data_silent_s" is null while the data
  * channel from the client to the server works, else how long no datagram of

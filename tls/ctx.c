@@ -734,16 +734,27 @@ out:
 
 /* say_if_everyones: a key file every user may read or write is taken all
  * the same (the owner's choice), but said: anyone on the host could
- * impersonate this end. */
+ * impersonate this end, or replace the key (which then matches no
+ * certificate: the next start or reload fails, no more, unlike a CA or
+ * CRL file others may write, which is refused). The advice keeps the
+ * group's read, which the units' layout needs (root:ringvpn 0640): "chmod
+ * 600" was said, and the service user then could not read it (round-
+ * twenty-six tester 121). */
 static void say_if_everyones(FILE *f, const char *path)
 {
 	struct stat st;
 
-	if (fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH))) {
-		rv_warnx("key file %s is readable or writable by every user (mode %04o): chmod "
-			 "600 it",
-			 path, (unsigned)(st.st_mode & 07777));
+	if (fstat(fileno(f), &st) != 0 || !(st.st_mode & (S_IROTH | S_IWOTH))) {
+		return;
 	}
+	rv_warnx("key file %s is %s by every user (mode %04o): %s (chmod o-rwx it)", path,
+		 (st.st_mode & S_IROTH)
+			 ? ((st.st_mode & S_IWOTH) ? "readable and writable" : "readable")
+			 : "writable",
+		 (unsigned)(st.st_mode & 07777),
+		 (st.st_mode & S_IROTH)
+			 ? "anyone on this host can impersonate this end"
+			 : "anyone on this host can replace it, and the next start fails");
 }
 
 /* keep_key puts |running|'s private key in |c| in place of the file at

@@ -39,6 +39,7 @@ enum {
 
 struct rv_leasefile {
 	struct rv_leases *leases;
+	uid_t service; /* the service user, whose file is no stranger's */
 	int fd;
 	off_t size;	     /* its length after our last write */
 	uint64_t checked_ns; /* when its path was last looked at (path_check) */
@@ -192,8 +193,17 @@ void rv_leasefile_flush(struct rv_leasefile *f, uint64_t now_ns)
 	rv_strbuf_free(&text);
 }
 
+/* stranger: does a file of |uid| belong to a user who could tamper with
+ * it? The service user's is the units' way (their StateDirectory), and its
+ * process holds the file anyway; `chown root` was said of it, and the unit
+ * then could not open it (round-twenty-six tester 121). */
+static bool stranger(uid_t uid, uid_t service)
+{
+	return uid != 0 && uid != geteuid() && uid != service;
+}
+
 /* check_fd is rv_leasefile_check on the open file |fd|. */
-static int check_fd(int fd, const char *path, bool quiet, char *err, size_t err_len)
+static int check_fd(int fd, const char *path, bool quiet, uid_t service, char *err, size_t err_len)
 {
 	static const char header[] = RV_LEASES_HEADER;
 	char head[sizeof(header) - 1];
@@ -205,7 +215,7 @@ static int check_fd(int fd, const char *path, bool quiet, char *err, size_t err_
 	if (rv_state_file_check(fd, "lease file", path, &st, err, err_len) != 0) {
 		return -EINVAL;
 	}
-	if (st.st_uid != 0 && st.st_uid != geteuid() && !quiet) {
+	if (stranger(st.st_uid, service) && !quiet) {
 		/* Its owner can read every client's name, steer the grants and
 		 * lock it whenever it likes (a start then fails): a round-three
 		 * tester's file in a shared directory was taken unsaid. */
@@ -344,7 +354,7 @@ static bool path_check(struct rv_leasefile *f)
 		if (fd != -ELOOP && fd != -EINVAL) {
 			snprintf(err, sizeof(err), "%s", strerror(-fd));
 		}
-	} else if (check_fd(fd, f->path, true, err, sizeof(err)) != 0) {
+	} else if (check_fd(fd, f->path, true, f->service, err, sizeof(err)) != 0) {
 		close(fd);
 		fd = -1;
 	} else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -372,7 +382,7 @@ static bool path_check(struct rv_leasefile *f)
 		 f->path);
 	/* Taken once, its owner said once (check_fd kept quiet: it runs each
 	 * second while the file cannot be taken). */
-	if (fstat(fd, &path_st) == 0 && path_st.st_uid != 0 && path_st.st_uid != geteuid()) {
+	if (fstat(fd, &path_st) == 0 && stranger(path_st.st_uid, f->service)) {
 		rv_warnx("lease file %s belongs to uid %u: that user can read and change the "
 			 "leases "
 			 "and keep the server from starting",
@@ -381,7 +391,7 @@ static bool path_check(struct rv_leasefile *f)
 	return true;
 }
 
-int rv_leasefile_check(const char *path, char *err, size_t err_len)
+int rv_leasefile_check(const char *path, uid_t service, char *err, size_t err_len)
 {
 	int fd = open_nofollow(path, O_RDONLY, err, err_len), ret;
 
@@ -395,13 +405,13 @@ int rv_leasefile_check(const char *path, char *err, size_t err_len)
 		snprintf(err, err_len, "cannot open the lease file %s: %s", path, strerror(-fd));
 		return fd;
 	}
-	ret = check_fd(fd, path, false, err, err_len);
+	ret = check_fd(fd, path, false, service, err, err_len);
 	close(fd);
 	return ret;
 }
 
 int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const char *path,
-		      uint64_t now_ns, char *err, size_t err_len)
+		      uid_t service, uint64_t now_ns, char *err, size_t err_len)
 {
 	struct rv_strbuf text = { .max = MAX_FILE };
 	size_t len = strlen(path), bad = 0;
@@ -420,6 +430,7 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 	}
 	memcpy(f->path, path, len + 1);
 	f->leases = leases;
+	f->service = service;
 	/* O_NONBLOCK: a FIFO named by mistake must not hang the start. */
 	f->fd = open_nofollow(path, O_RDWR | O_CREAT | O_APPEND, err, err_len);
 	if (f->fd == -ELOOP || f->fd == -EINVAL) {
@@ -434,7 +445,7 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 		free(f);
 		return 0;
 	}
-	ret = check_fd(f->fd, path, false, err, err_len);
+	ret = check_fd(f->fd, path, false, service, err, err_len);
 	if (ret) {
 		goto fail;
 	}
@@ -442,7 +453,7 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 	if (ret) {
 		if (ret != -EBUSY) {
 			snprintf(err, err_len, "cannot lock the lease file %s", path);
-		} else if (fstat(f->fd, &st) == 0 && st.st_uid != 0 && st.st_uid != geteuid()) {
+		} else if (fstat(f->fd, &st) == 0 && stranger(st.st_uid, service)) {
 			snprintf(err, err_len,
 				 "lease file %s is in use by another process (a second server on "
 				 "the same lease_file, or a process of uid %u, its owner?)",

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct rv_leases;
 struct rv_leasefile;
@@ -29,8 +30,11 @@ struct rv_leasefile;
  * the file is opened as root: a link planted there made root truncate and
  * rewrite whatever it named), not a regular file, a file with other names
  * (hard links), or one that holds something else (a lease_file naming the
- * configuration or the key by a slip rewrote it as a journal). */
-int rv_leasefile_check(const char *path, char *err, size_t err_len);
+ * configuration or the key by a slip rewrote it as a journal). A file of
+ * another user than root, this process's and |service| (the user the
+ * process runs as once started, whose file it is under the units'
+ * StateDirectory) is said. */
+int rv_leasefile_check(const char *path, uid_t service, char *err, size_t err_len);
 
 /* rv_leasefile_open opens (creating it, 0600) |path|, takes its lock,
  * replays it into |leases| and rewrites it as a snapshot into |*out|.
@@ -42,7 +46,7 @@ int rv_leasefile_check(const char *path, char *err, size_t err_len);
  * that wait. |leases| must outlive |*out|. */
 enum { RV_LEASEFILE_LOCK_WAIT_MS = 3000 };
 int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const char *path,
-		      uint64_t now_ns, char *err, size_t err_len);
+		      uid_t service, uint64_t now_ns, char *err, size_t err_len);
 
 /* rv_leasefile_flush appends the lease events since the last flush, or
  * rewrites the file as a snapshot when the journal has grown too long or

@@ -165,11 +165,24 @@ static int clear_stale(const char *path, const struct sockaddr_un *sun, char *er
 	if (probe >= 0) {
 		if (connect(probe, (const struct sockaddr *)sun, sizeof(*sun)) == 0 &&
 		    peer_alive(probe)) {
+			struct ucred cr;
+			socklen_t len = sizeof(cr);
+
+			/* Who holds it: another user's process was called "a
+			 * running instance" (round-twenty-six tester 121). */
+			if (getsockopt(probe, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0) {
+				snprintf(err, err_len,
+					 "status socket %s is in use by a running process (pid "
+					 "%d, uid %u: another instance? set status_socket to "
+					 "another path)",
+					 path, (int)cr.pid, (unsigned)cr.uid);
+			} else {
+				snprintf(err, err_len,
+					 "status socket %s is in use by a running process "
+					 "(another instance? set status_socket to another path)",
+					 path);
+			}
 			close(probe);
-			snprintf(err, err_len,
-				 "status socket %s is in use by a running instance (set "
-				 "status_socket to another path)",
-				 path);
 			return -EADDRINUSE;
 		}
 		close(probe);
@@ -273,6 +286,11 @@ int rv_mgmt_open(struct rv_loop *l, char *err, size_t err_len)
 	if (rv_path_stranger(path, geteuid(), why, sizeof(why))) {
 		rv_warnx("status socket %s: %s, who can put a socket of their own in its place "
 			 "and answer `status`, `kick` and `reload` in this process's name",
+			 path, why);
+	} else if (rv_dir_everyones(path, why, sizeof(why))) {
+		rv_warnx("status socket %s: %s: any user can bind a socket of their own there "
+			 "while this process is stopped, and answer `status`, `kick` and `reload` "
+			 "in its name (use a directory of root's, such as /run/ringvpn)",
 			 path, why);
 	}
 	m->slots.listen_fd = fd;

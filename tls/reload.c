@@ -723,6 +723,39 @@ static void report_changes(const struct rv_config *cur, const struct rv_config *
 	rv_strbuf_printf(log, "%s\n", num_said ? "" : "changed: no configuration key");
 }
 
+/* say_client_timers: a client's timers a reload changed, which apply from
+ * the configuration swap on: they were named "changed" and nothing said
+ * they were applied (round-twenty-six tester 121). The server says its own
+ * with what it pushes (rv_server_apply_config). */
+static void say_client_timers(const struct rv_config *cur, const struct rv_config *next,
+			      struct rv_strbuf *log)
+{
+	static const struct field timers[] = {
+		RK("keepalive", keepalive_ms),
+		RK("dead_peer_timeout", dead_peer_ms),
+		RK("rekey_interval", rekey_ms),
+		RK("rekey_packets", rekey_packets),
+		RK("handshake_timeout", handshake_timeout_ms),
+		RK("reconnect_min", reconnect_min_ms),
+		RK("reconnect_max", reconnect_max_ms),
+	};
+	bool any = false;
+
+	for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++) {
+		const struct field *f = &timers[i];
+
+		if (memcmp((const char *)cur + f->off, (const char *)next + f->off, f->len) == 0) {
+			continue;
+		}
+		rv_strbuf_printf(log, "%s%s", any ? ", " : "applied: ", f->key);
+		any = true;
+	}
+	if (any) {
+		rv_strbuf_printf(log, " (from now on: the running session's timers, the next "
+				      "connection attempt and backoff)\n");
+	}
+}
+
 static void watch_dirs(struct rv_loop *l);
 static void take_ids(const struct rv_config *cfg, struct rv_file_id ids[4]);
 
@@ -838,6 +871,9 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 			   memcmp(next->servers, l->cfg->servers, sizeof(next->servers)) != 0 ||
 			   strcmp(next->server_host, l->cfg->server_host) != 0 ||
 			   next->server_port != l->cfg->server_port);
+	if (l->role != &rv_server_role) {
+		say_client_timers(l->cfg, next, log);
+	}
 	/* `ringvpn log-level` lasts until the next reload: the file's level
 	 * is applied even when the file did not change it. */
 	if (next->log_level != l->cfg->log_level ||

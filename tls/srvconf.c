@@ -230,8 +230,10 @@ void rv_server_host_nets(struct rv_loop *l)
 				 "in the pools and the networks behind clients: the data "
 				 "plane cannot tell them all, and passes every packet to "
 				 "an offline client's address to the kernel (not dropped "
-				 "where it arrives)",
-				 (unsigned)RV_DP_HOST_NETS_MAX);
+				 "where it arrives); inside an online client's network, "
+				 "those past the first %u are taken for the client's "
+				 "(with client_to_client = internal, forwarded to it)",
+				 (unsigned)RV_DP_HOST_NETS_MAX, (unsigned)RV_DP_HOST_NETS_MAX);
 		} else if (last_over) {
 			rv_info("this host's addresses in the pools and the networks "
 				"behind clients fit the data plane's table again");
@@ -412,11 +414,20 @@ void rv_server_say_cipher(struct rv_loop *l, unsigned old_cipher, struct rv_strb
 			stuck++;
 		}
 	}
-	rv_strbuf_printf(log,
-			 "applied: cipher %s for sessions that start from now on; %u running "
-			 "session(s) keep another until their client reconnects (`ringvpn kick "
-			 "NAME` moves one over)\n",
-			 rv_aead_alg_name(want), other);
+	/* The kick's advice only where a session has one to take (it was
+	 * given above 0 sessions: round-twenty-six tester 121). */
+	if (other == 0) {
+		rv_strbuf_printf(log,
+				 "applied: cipher %s for sessions that start from now on; every "
+				 "running session uses it already\n",
+				 rv_aead_alg_name(want));
+	} else {
+		rv_strbuf_printf(log,
+				 "applied: cipher %s for sessions that start from now on; %u "
+				 "running session(s) keep another until their client reconnects "
+				 "(`ringvpn kick NAME` moves one over)\n",
+				 rv_aead_alg_name(want), other);
+	}
 	if (stuck) {
 		rv_strbuf_printf(log,
 				 "warning: %u of them have a client that cannot use %s (an older "

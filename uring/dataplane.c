@@ -944,20 +944,20 @@ void rv_dataplane_set_host_nets(struct rv_dataplane *dp, const struct rv_prefix 
 	}
 }
 
-bool rv_dataplane_host_has(const struct rv_dataplane *dp, const struct rv_ip_addr *a)
+bool rv_dataplane_host_has(const struct rv_dataplane *dp, const struct rv_ip_addr *a, bool unknown)
 {
 	const struct rv_dp_host_nets *nh =
 		atomic_load_explicit(&dp->host_nets, memory_order_acquire);
 
-	if (nh != NULL && nh->all) {
-		return true;
+	if (nh == NULL) {
+		return false;
 	}
-	for (size_t i = 0; nh != NULL && i < nh->n; i++) {
+	for (size_t i = 0; i < nh->n; i++) {
 		if (rv_prefix_contains(&nh->nets[i], a)) {
 			return true;
 		}
 	}
-	return false;
+	return nh->all && unknown;
 }
 
 bool rv_dataplane_pool_self(const struct rv_dataplane *dp, int family, struct rv_ip_addr *out)
@@ -992,8 +992,11 @@ enum rv_pool_place rv_dataplane_pool_place(const struct rv_dataplane *dp,
 
 			memcpy(&h, a->a, 4);
 			h = ntohl(h) & ~mask;
-			if (h == 0 || h == ~mask) {
-				return RV_POOL_LINK;
+			if (h == 0) {
+				return RV_POOL_NET;
+			}
+			if (h == ~mask) {
+				return RV_POOL_BCAST;
 			}
 		}
 		return RV_POOL_CLIENT;

@@ -345,13 +345,18 @@ struct rv_dataplane {
 enum rv_pool_place {
 	RV_POOL_OUTSIDE, /* in no pool (or no pools: a client) */
 	RV_POOL_SELF,	 /* the server's own address in its pool */
-	RV_POOL_LINK,	 /* the IPv4 pool's network or broadcast address */
+	RV_POOL_NET,	 /* the IPv4 pool's network address */
+	RV_POOL_BCAST,	 /* the IPv4 pool's broadcast address */
 	RV_POOL_CLIENT,	 /* any other: a client's, online or not */
 };
 
 /* rv_dataplane_host_has: does the server's host hold or route |a| itself
- * (rv_dataplane_set_host_nets)? Worker, between quiescent points. */
-bool rv_dataplane_host_has(const struct rv_dataplane *dp, const struct rv_ip_addr *a);
+ * (rv_dataplane_set_host_nets)? When the table overflowed, |unknown| is the
+ * answer for an address it does not list: true where a wrong "no" costs
+ * (an offline client's drop), false where a wrong "yes" does (every
+ * client's source, every internal forward). Worker, between quiescent
+ * points. */
+bool rv_dataplane_host_has(const struct rv_dataplane *dp, const struct rv_ip_addr *a, bool unknown);
 
 /* rv_dataplane_pool_place tells where |a| lies (worker, between quiescent
  * points, or the control thread). */

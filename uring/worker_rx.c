@@ -527,13 +527,17 @@ static bool offline_client(const struct rv_worker *w, const struct rv_ip_addr *d
 {
 	enum rv_pool_place at = rv_dataplane_pool_place(w->dp, dst);
 
-	return at == RV_POOL_CLIENT || at == RV_POOL_LINK || rv_demux_held(w->dp->cfg.demux, dst);
+	return at == RV_POOL_CLIENT || at == RV_POOL_NET || at == RV_POOL_BCAST ||
+	       rv_demux_held(w->dp->cfg.demux, dst);
 }
 
 /* offline_place: could |dst| be an offline client's (to_offline), when no
  * session has it? A client address of the pool, or a network behind a
  * client the demux holds for it while it is away, that the server's host
- * neither holds nor routes itself (rv_dataplane_host_has). */
+ * neither holds nor routes itself (rv_dataplane_host_has); or the IPv4
+ * pool's network address, which this kernel takes for a unicast address
+ * and routes straight back out of the TUN (round-twenty-six tester 120:
+ * each packet crossed the TUN twice, counted against no one). */
 static bool offline_place(const struct rv_worker *w, const struct rv_ip_addr *dst)
 {
 	if (!w->offline_at_ingress) {
@@ -541,6 +545,7 @@ static bool offline_place(const struct rv_worker *w, const struct rv_ip_addr *ds
 	}
 	switch (rv_dataplane_pool_place(w->dp, dst)) {
 	case RV_POOL_CLIENT:
+	case RV_POOL_NET:
 		break;
 	case RV_POOL_OUTSIDE:
 		if (!rv_demux_held(w->dp->cfg.demux, dst)) {
@@ -550,7 +555,7 @@ static bool offline_place(const struct rv_worker *w, const struct rv_ip_addr *ds
 	default:
 		return false;
 	}
-	return !rv_dataplane_host_has(w->dp, dst);
+	return !rv_dataplane_host_has(w->dp, dst, true);
 }
 
 /* drop_c2c drops a client's packet that is not passed on, counted as |why|
@@ -570,8 +575,9 @@ static enum c2c_result drop_c2c(struct rv_worker *w, struct rv_rx_item *it, enum
  * unreachable". Written to the TUN, the server's kernel routed it straight
  * back into one of the TUN's queues, and a flood of them there crowded out
  * other clients' packets (round-sixteen tester 77), counted nowhere against
- * the one who sent it. The pool's network and broadcast addresses are not
- * a client's: those still go to the server's kernel. */
+ * the one who sent it. The pool's broadcast address is not a client's: it
+ * still goes to the server's kernel, which takes it as its own; its network
+ * address, which the kernel routes back out, is dropped unanswered. */
 static enum c2c_result to_offline(struct rv_worker *w, struct rv_rx_item *it, uint8_t *plain,
 				  const struct rv_ip_info *ip)
 {
@@ -581,6 +587,11 @@ static enum c2c_result to_offline(struct rv_worker *w, struct rv_rx_item *it, ui
 
 	if (v4_hdr_bad(w, it, plain, ip)) {
 		return C2C_DROPPED;
+	}
+	/* The network address is no host's: unanswered, as the broadcast
+	 * address is on the TUN's way (may_answer). */
+	if (rv_dataplane_pool_place(w->dp, &ip->dst) == RV_POOL_NET) {
+		return drop_c2c(w, it, RV_DROP_NO_ROUTE);
 	}
 	if (w->tx_num == 0) {
 		/* No send chunks to build an answer in (TUN offloads off).
@@ -618,6 +629,14 @@ static enum c2c_result forward_c2c(struct rv_worker *w, struct rv_rx_item *it, u
 			       : C2C_NOT_OURS;
 	}
 	to = rv_worker_lookup_dst(w, ip);
+	/* What the server's host holds or routes itself inside a network
+	 * behind a client (its own address there, a part or the whole it
+	 * routes elsewhere) is the host's, as on the kernel's way: it went
+	 * to the network's client, which could then answer as the server
+	 * (round-twenty-six tester 119). */
+	if (to != NULL && rv_dataplane_host_has(w->dp, &ip->dst, false)) {
+		return C2C_NOT_OURS;
+	}
 	if (to == NULL && w->c2c != RV_CONFIG_C2C_OFF) {
 		return offline_place(w, &ip->dst) ? to_offline(w, it, plain, ip) : C2C_NOT_OURS;
 	}
@@ -830,7 +849,13 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 		 * its link-local address) is counted as link_scope below, not
 		 * said as spoofed (round-eighteen tester 86). */
 		ll_src = rv_worker_link_local6(&ip.src);
-		if (unlikely(!ll_src && !rv_demux_source_ok(w->dp->cfg.demux, s, &ip.src))) {
+		/* Nor is an address the server's host holds or routes itself
+		 * a client's source, even inside its network: forwarded to
+		 * another client inside the data plane (client_to_client =
+		 * internal), a site posed as the server (round-twenty-six
+		 * tester 119); the kernel's way dropped it unsaid. */
+		if (unlikely(!ll_src && (!rv_demux_source_ok(w->dp->cfg.demux, s, &ip.src) ||
+					 rv_dataplane_host_has(w->dp, &ip.src, false)))) {
 			char a[64];
 			/* Each session named at its first, whatever another
 			 * session's flood used of the call site's rate. */

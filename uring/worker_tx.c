@@ -126,7 +126,9 @@ found:
  * dropped as c2c_off) would tell a client who is online. */
 static bool may_answer(const struct rv_worker *w, const struct rv_ip_info *ip)
 {
-	if (rv_dataplane_pool_place(w->dp, &ip->dst) == RV_POOL_LINK) {
+	enum rv_pool_place at = rv_dataplane_pool_place(w->dp, &ip->dst);
+
+	if (at == RV_POOL_NET || at == RV_POOL_BCAST) {
 		return false;
 	}
 	if (w->c2c == RV_CONFIG_C2C_OFF) {

@@ -180,6 +180,13 @@ expect_sources "192.168.50.9" "192.168.60.9"
 rvt_nsx "$C1" ip route del 192.168.60.0/24 dev veth0
 ctl_conf_set "$RVT_TMP/c1.conf" accept_routes=192.168.50.0/23
 rvt_run "$RV_BIN" reload -s "$RVT_TMP/c1.sock" >/dev/null || rvt_fail "client reload"
+# A client's timers changed by a reload: said applied (they were only
+# "changed": round-twenty-six tester 121).
+ctl_conf_set "$RVT_TMP/c1.conf" handshake_timeout=7s reconnect_max=9s
+OUT=$(rvt_run "$RV_BIN" reload -s "$RVT_TMP/c1.sock") || { echo "$OUT"; rvt_fail "client reload"; }
+grep -q "^applied: handshake_timeout, reconnect_max (from now on" <<<"$OUT" || rvt_fail "the timers not said applied: $OUT"
+ctl_conf_set "$RVT_TMP/c1.conf" handshake_timeout=5s reconnect_max=30s # the defaults, for what follows
+rvt_run "$RV_BIN" reload -s "$RVT_TMP/c1.sock" >/dev/null || rvt_fail "client reload"
 
 rvt_step "pushed DNS reaches the client"
 rvt_wait_for 5 "DNS push in the client log" grep -q "server pushed DNS 10.99.0.1 fd99::1, search corp.test" \

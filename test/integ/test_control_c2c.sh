@@ -145,17 +145,42 @@ ip -n "$S" addr add fd99::53/128 dev lo nodad
 ip -n "$S" link add rvtlan type veth peer name rvtlan2 # no dummy module here
 ip -n "$S" addr add 10.77.0.1/24 dev rvtlan
 ip -n "$S" addr add fd77::1/64 dev rvtlan nodad
+# Inside the network of a client that is online (client2): the host's own
+# 10.78.0.129/25 and fd78::1:1/112. With client_to_client = internal they
+# were sealed to client2, and client2 could send as 10.78.0.129 to client1
+# (round-twenty-six tester 119).
+ip -n "$S" addr add 10.78.0.129/25 dev rvtlan
+ip -n "$S" addr add fd78::1:1/112 dev rvtlan nodad
 ip -n "$S" link set rvtlan up && ip -n "$S" link set rvtlan2 up || rvt_fail "the server's own LAN"
+ip -n "$C2" addr add 10.78.0.129/32 dev lo
 for mode in kernel internal; do
 	rvt_step "$mode: the host's own addresses among the clients' reach the host"
-	SRV_KV=("subnet=client9 10.77.0.0/24 fd77::/64")
+	SRV_KV=("subnet=client9 10.77.0.0/24 fd77::/64" "subnet=client2 10.78.0.0/24 fd78::/64")
 	start_all "$mode" 1
 	SRV_KV=()
-	for a in 10.99.0.250 fd99::53 fd99:: 10.77.0.1 fd77::1; do
+	for a in 10.99.0.250 fd99::53 fd99:: 10.77.0.1 fd77::1 10.78.0.129 fd78::1:1; do
 		OUT=$(rvt_nsx "$C1" ping -c 1 -W 3 "$a" 2>&1) || rvt_fail "$mode: $a not answered: $OUT"
 	done
+	# client2 may not send as the host's own address inside its network.
+	sp0=$(ctl_field "session name=client2" drop_spoof)
+	fw0=$(total c2c_forwarded)
+	rvt_nsx "$C2" ping -c 2 -i 0.2 -W 1 -I 10.78.0.129 "$A1" && rvt_fail "$mode: client2 posed as the server's 10.78.0.129"
+	[ "$(ctl_field "session name=client2" drop_spoof)" -ge $((sp0 + 2)) ] ||
+		rvt_fail "$mode: client2's packets from the server's own address not dropped as spoof: $sp0 -> $(ctl_field "session name=client2" drop_spoof)"
+	[ "$(total c2c_forwarded)" = "$fw0" ] || rvt_fail "$mode: client2's packets from the server's address forwarded"
 	OUT=$(rvt_nsx "$C1" ping -c 1 -W 3 10.99.0.200 2>&1) && rvt_fail "$mode: an offline address answered: $OUT"
 	grep -q "Destination Host Unreachable" <<<"$OUT" || rvt_fail "$mode: the offline address: $OUT"
+	# The pool's network address, which the server's kernel routes back
+	# out of the TUN: dropped where it arrives, against the sender (it
+	# crossed the TUN twice, counted against no one: round-twenty-six
+	# tester 120).
+	nr0=$(ctl_field "session name=client1" drop_no_route)
+	tw0=$(tun_pkts tx)
+	rvt_nsx "$C1" ping -b -c 5 -i 0.2 -W 1 10.99.0.0 && rvt_fail "$mode: the pool's network address answered"
+	nr1=$(ctl_field "session name=client1" drop_no_route)
+	tw1=$(tun_pkts tx)
+	[ $((nr1 - nr0)) -ge 5 ] || rvt_fail "$mode: pings of 10.99.0.0 not dropped against client1: drop_no_route $nr0 -> $nr1"
+	[ $((tw1 - tw0)) -lt 5 ] || rvt_fail "$mode: pings of 10.99.0.0 went through the server's TUN: tx_packets $tw0 -> $tw1"
 	if [ "$mode" = kernel ]; then
 		# More of them than the data plane's table (64) holds: said,
 		# and every such packet goes to the kernel (the 65th on were
@@ -174,6 +199,7 @@ for mode in kernel internal; do
 	stop_all
 done
 ip -n "$S" link del rvtlan
+ip -n "$C2" addr del 10.78.0.129/32 dev lo
 ip -n "$S" addr del 10.99.0.250/32 dev lo
 ip -n "$S" addr del fd99::53/128 dev lo
 

@@ -601,3 +601,65 @@ Test(core_status, json_certificates_same_keys_in_both_roles)
 			   "%s", text);
 	free(text);
 }
+
+/* top_keys writes the top-level keys of the JSON object |j|, each followed
+ * by a space, into |out|. */
+static void top_keys(const char *j, char *out, size_t len)
+{
+	size_t n = 0;
+	int depth = 0;
+
+	out[0] = '\0';
+	for (const char *p = j; *p; p++) {
+		if (*p == '"') {
+			const char *end = p + 1;
+
+			while (*end && *end != '"') {
+				end += *end == '\\' && end[1] ? 2 : 1;
+			}
+			if (depth == 1 && end[0] == '"' && end[1] == ':' &&
+			    n + (end - p) + 1 < len) {
+				memcpy(out + n, p + 1, (size_t)(end - p - 1));
+				n += (size_t)(end - p - 1);
+				out[n++] = ' ';
+				out[n] = '\0';
+			}
+			p = *end ? end : end - 1;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+		} else if (*p == '}' || *p == ']') {
+			depth--;
+		}
+	}
+}
+
+/* The whole object has one shape in both roles, as core/status.h says:
+ * a server's lacked the client's tunnels_up, attempts_failed and last_end,
+ * a client's the server's listen_gone, and tun_state came and went with
+ * the TUN's state (round-twenty-six tester 122). */
+Test(core_status, json_same_keys_in_both_roles)
+{
+	char keys[2][4096];
+	struct rv_status st;
+	char *text;
+
+	snapshot(&st, "server");
+	text = render_with(rv_status_render_json, &st);
+	top_keys(text, keys[0], sizeof(keys[0]));
+	free(text);
+	snapshot(&st, "client");
+	text = render_with(rv_status_render_json, &st);
+	top_keys(text, keys[1], sizeof(keys[1]));
+	free(text);
+	cr_assert_str_eq(keys[0], keys[1]);
+	for (const char *k = "tun_state tun_now listen_gone tunnels_up attempts_failed last_end "
+			     "last_end_s metrics_requests ";
+	     *k;) {
+		const char *sp = strchr(k, ' ');
+		char want[40];
+
+		snprintf(want, sizeof(want), "%.*s ", (int)(sp - k), k);
+		cr_assert_not_null(strstr(keys[0], want), "%s missing: %s", want, keys[0]);
+		k = sp + 1;
+	}
+}
