@@ -401,6 +401,18 @@ grep -q "crl_state .* belongs to uid 4242: that user can empty it" <<<"$OUT" || 
 chown nobody "$RVT_TMP/g.crl-state"
 OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/server.conf" 2>&1)
 grep -q "belongs to uid" <<<"$OUT" && rvt_fail "-n warned of the service user's own file: $OUT"
+# ... nor of its directory, the units' StateDirectory (-n run as root said
+# "who may write there can swap it": round-twenty-six tester 121); another
+# user's directory is said.
+mkdir -p "$RVT_TMP/sd" && cp -p "$RVT_TMP/g.crl-state" "$RVT_TMP/sd/" && chown nobody "$RVT_TMP/sd" ||
+	rvt_fail "state directory"
+ctl_conf_set "$RVT_TMP/server.conf" "crl_state=$RVT_TMP/sd/g.crl-state"
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/server.conf" 2>&1)
+grep -q "belongs to uid" <<<"$OUT" && rvt_fail "-n warned of the service user's own state directory: $OUT"
+chown 4242 "$RVT_TMP/sd"
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/server.conf" 2>&1)
+grep -q "the directory $RVT_TMP/sd belongs to uid 4242" <<<"$OUT" || rvt_fail "-n said nothing of uid 4242's directory: $OUT"
+ctl_conf_set "$RVT_TMP/server.conf" "crl_state=$RVT_TMP/g.crl-state"
 chown root "$RVT_TMP/g.crl-state"
 rm -f "$RVT_TMP/new.crl-state"
 ctl_conf_set "$RVT_TMP/server.conf" "crl_state=$RVT_TMP/new.crl-state"

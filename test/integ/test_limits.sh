@@ -82,6 +82,41 @@ rvt_exit_within 10 "$RVT_LAST_PID" || rvt_fail "server ran with status_socket on
 [ "$RVT_EXIT" -eq 15 ] && grep -q "a directory is there" "$RVT_TMP/server-dir.log" ||
 	rvt_fail "directory: exit $RVT_EXIT, $(cat "$RVT_TMP/server-dir.log")"
 
+# A status socket in a directory every user may write (sticky, as /tmp):
+# any user can bind one there while the server is stopped, and root's CLI
+# took its answers for the server's; -n said "configuration OK" and the
+# start blamed "a running instance" (round-twenty-six tester 121).
+chmod o+x "$RVT_TMP" && mkdir -m 1777 "$RVT_TMP/ww"
+ctl_server_conf "$RVT_TMP/ww.conf" "status_socket=$RVT_TMP/ww/s.sock"
+check_n "$RVT_TMP/ww.conf"
+[ "$rc" = 0 ] && rvt_matches "warning: status socket $RVT_TMP/ww/s.sock: the directory $RVT_TMP/ww is writable by every user \(mode 1777\): any user can bind a socket of their own there" <<<"$OUT" ||
+	rvt_fail "-n said nothing of a status socket in a world-writable directory: exit $rc: $OUT"
+ip netns exec "$S" setpriv --reuid=65534 --regid=65534 --clear-groups python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(8)
+while True:
+    c, _ = s.accept()
+    try:
+        c.recv(100)
+        c.sendall(b"ok\nsquatted\n")
+    except OSError:
+        pass
+    c.close()' "$RVT_TMP/ww/s.sock" &
+SQUAT=$!
+RVT_PIDS+=("$SQUAT")
+rvt_wait_for 5 "the squatter's socket" test -S "$RVT_TMP/ww/s.sock" || rvt_fail "the squatter did not bind"
+rvt_bg "$S" server-ww "$RV_BIN" server -c "$RVT_TMP/ww.conf"
+rvt_exit_within 10 "$RVT_LAST_PID" || rvt_fail "server ran beside a squatted status socket"
+[ "$RVT_EXIT" -eq 15 ] && rvt_matches "status socket $RVT_TMP/ww/s.sock is in use by a running process \(pid [0-9]+, uid 65534: another instance\?" <"$RVT_TMP/server-ww.log" ||
+	rvt_fail "the squatter not named: exit $RVT_EXIT, $(cat "$RVT_TMP/server-ww.log")"
+OUT=$("$RV_BIN" status -s "$RVT_TMP/ww/s.sock" 2>&1)
+rvt_matches "warning: $RVT_TMP/ww/s.sock: the directory $RVT_TMP/ww is writable by every user \(mode 1777\): any user may have put a socket there; this one is held by pid [0-9]+, uid 65534" <<<"$OUT" ||
+	rvt_fail "the CLI did not say who answers: $OUT"
+kill "$SQUAT"
+wait "$SQUAT" 2>/dev/null
+
 # A socket still listening for a process that is gone: what a server killed
 # with -9 leaves while the kernel tears down its io_uring (the socket lives
 # on with the ring's reference). Here a child that inherited the socket
@@ -349,11 +384,18 @@ OUT=$(ip netns exec "$S" "$RV_BUILD/test/rvt_sc_fail" 5 17/2\&65535=26 -- "$RV_B
 	rvt_fail "an unreadable lease file: exit $rc: $OUT"
 # Another user's lease file: said (it can read the clients' names, change
 # the leases and lock the file to keep the server from starting).
+chown 4242 "$RVT_TMP/eio.leases"
+check_n "$RVT_TMP/eio.conf"
+[ "$rc" = 0 ] || rvt_fail "uid 4242's lease file: $OUT"
+grep -q "lease file $RVT_TMP/eio.leases belongs to uid 4242: that user can read and change the leases" <<<"$OUT" ||
+	rvt_fail "the lease file's owner not said: $OUT"
+# The service user's (nobody here) is the units' way (their
+# StateDirectory): "chown root it" was said, and the unit then could not
+# open it (round-twenty-six tester 121).
 chown nobody "$RVT_TMP/eio.leases"
 check_n "$RVT_TMP/eio.conf"
 [ "$rc" = 0 ] || rvt_fail "nobody's lease file: $OUT"
-grep -q "lease file $RVT_TMP/eio.leases belongs to uid $(id -u nobody): that user can read and change the leases" <<<"$OUT" ||
-	rvt_fail "the lease file's owner not said: $OUT"
+grep -q "belongs to uid" <<<"$OUT" && rvt_fail "-n warned of the service user's own lease file: $OUT"
 # A journal over the 64 MiB read: said as cut, its later events lost (it
 # was "malformed lines skipped"; a round-three tester).
 python3 - "$RVT_TMP/big.leases" <<'PY' || rvt_fail "write a big journal"
