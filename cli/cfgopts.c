@@ -885,7 +885,9 @@ void rv_cli_start_failed(const struct rv_cli_opts *opts, int code)
 	enum rv_log_format f = rv_log_get_format();
 
 	if (code > 0 && !opts->check_only && (f == RV_LOG_FMT_JOURNAL || f == RV_LOG_FMT_JSON)) {
-		rv_fatal("stopped: exit %d, %s", code, rv_exit_meaning(code));
+		char said[512];
+
+		rv_fatal("stopped: exit %d, %s", code, rv_exit_said(code, said, sizeof(said)));
 	}
 }
 

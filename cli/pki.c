@@ -669,8 +669,11 @@ static const struct pki_cmd pki_cmds[] = {
 	  "--ca DIR --name CN [--out DIR] [--file BASE]\n"
 	  "                          [--days N | --valid-from T --valid-to T] [--force]",
 	  "Issue a client certificate (ECDSA P-256, EKU clientAuth, subject CN) signed by\n"
-	  "the CA in DIR. CN: 1..64 of letters, digits, '.', '_', '-', '@'. Files and\n"
-	  "validity as for 'server'." },
+	  "the CA in DIR. CN: 1..64 of letters, digits, '.', '_', '-', '@'. Writes\n"
+	  "OUT/BASE.crt and OUT/BASE.key (0600); OUT defaults to '.', BASE to CN.\n"
+	  "Validity: N days from now (default 825; a negative N gives an already expired\n"
+	  "certificate), or from T to T where T is an offset from now such as -2d, +12h,\n"
+	  "30m, 90s. Existing files are never replaced without --force." },
 	{ "revoke", cmd_revoke, "--ca DIR (--cert FILE | --serial HEX) [--days N]",
 	  "Revoke a certificate issued by the CA in DIR: add it to DIR/revoked.txt and\n"
 	  "re-sign DIR/ca.crl (next update in N days, default 30, at most at the CA's\n"

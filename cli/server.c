@@ -360,7 +360,9 @@ out:
 	} else if (code != RV_EXIT_OK && !opts.check_only) {
 		/* At error level (journald priority 3), whatever level the
 		 * lines before it had: what made the process stop. */
-		rv_fatal("stopped: exit %d, %s", code, rv_exit_meaning(code));
+		char said[512];
+
+		rv_fatal("stopped: exit %d, %s", code, rv_exit_said(code, said, sizeof(said)));
 	}
 	return code;
 }

@@ -194,7 +194,8 @@ int rv_prefix_parse(struct rv_prefix *out, const char *s)
 		char *end;
 		unsigned long x;
 
-		if (slash[1] < '0' || slash[1] > '9') {
+		/* "/024" was taken for /24 (round-twenty-six tester 119). */
+		if (slash[1] < '0' || slash[1] > '9' || (slash[1] == '0' && slash[2] != '\0')) {
 			return -EINVAL;
 		}
 		errno = 0;
@@ -726,6 +727,19 @@ static int set_pool6(struct rv_config *c, const char *v, char *why, size_t wl)
 	return set_pool(&c->pool6, AF_INET6, v, why, wl);
 }
 
+/* no_length: is the network |text| (parsed into |p|) written without its
+ * length? A network's length is not to be guessed: a forgotten "/24" was
+ * taken as one address (round-twenty-six tester 119). */
+static bool no_length(const char *text, const struct rv_prefix *p, char *why, size_t wl)
+{
+	if (strchr(text, '/')) {
+		return false;
+	}
+	snprintf(why, wl, "'%s' has no prefix length (write %s/%u for this one address alone)",
+		 text, text, p->addr.family == AF_INET ? 32u : 128u);
+	return true;
+}
+
 static int set_route(struct rv_config *c, const char *v, char *why, size_t wl)
 {
 	struct rv_prefix p;
@@ -735,6 +749,9 @@ static int set_route(struct rv_config *c, const char *v, char *why, size_t wl)
 			 "'%s' is not a prefix (write e.g. 192.168.10.0/24 or "
 			 "fd00:10::/64)",
 			 v);
+		return -EINVAL;
+	}
+	if (no_length(v, &p, why, wl)) {
 		return -EINVAL;
 	}
 	if (!host_bits_zero(&p)) {
@@ -860,6 +877,9 @@ static int set_subnet(struct rv_config *c, const char *v, char *why, size_t wl)
 		}
 		if (rv_prefix_parse(&sn.p, tok)) {
 			snprintf(why, wl, "'%s' is not a prefix (%s)", tok, usage);
+			goto fail;
+		}
+		if (no_length(tok, &sn.p, why, wl)) {
 			goto fail;
 		}
 		if (!host_bits_zero(&sn.p)) {

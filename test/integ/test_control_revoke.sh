@@ -955,7 +955,7 @@ rvt_wait_for 10 "renewc up" grep -q "tunnel up" "$RVT_TMP/renewc.log" || rvt_fai
 rvt_run "$RV_BIN" pki client --ca "$PKI/ca" --name renewc --out "$RVT_TMP" --force >/dev/null || rvt_fail "renew"
 chgrp "$RV_GROUP" "$RVT_TMP"/renewc.* && chmod g+r "$RVT_TMP"/renewc.*
 OUT=$("$RV_BIN" reload -s "$RVT_TMP/renewc.sock" 2>&1) || rvt_fail "client reload: $OUT"
-rvt_matches "applied: own certificate renewed .*ends in [0-9]+ s; it reconnects with the new one a minute before that" <<<"$OUT" ||
+rvt_matches "applied: own certificate renewed .*ends in [0-9]+[dhms][0-9dhms]*; it reconnects with the new one a minute before that" <<<"$OUT" ||
 	rvt_fail "the reload did not say it: $OUT"
 rvt_wait_for 30 "the reconnection with the new certificate" grep -q "reconnecting with the renewed certificate" "$RVT_TMP/renewc.log" ||
 	rvt_fail "no reconnection: $(tail -3 "$RVT_TMP/renewc.log")"

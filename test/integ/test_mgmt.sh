@@ -70,6 +70,14 @@ EOF
 # as_nobody GID CMD...: run CMD as user nobody with group GID only.
 as_nobody() { setpriv --reuid=nobody --regid="$1" --clear-groups "${@:2}"; }
 
+rvt_step "0. status without -s and no process: every default socket named"
+# Only the first was named, and the server unit's is the second
+# (round-twenty-six tester 122). A /run of its own: none there.
+rc=0
+OUT=$(unshare -m sh -c 'mount -t tmpfs none /run && exec "$0" status' "$RV_BIN" 2>&1) || rc=$?
+[ "$rc" = 15 ] && grep -qF "cannot connect to /run/ringvpn-server.sock, /run/ringvpn/server.sock or /run/ringvpn-client.sock: No such file or directory" <<<"$OUT" ||
+	rvt_fail "status without a socket: exit $rc: $OUT"
+
 rvt_step "1. status: the human form"
 OUT=$(mgmt status) || rvt_fail "status"
 echo "$OUT"

@@ -371,6 +371,15 @@ static const struct {
 	{ RV_CONFIG_SERVER, "subnet = caf\xc3\xa9 10.20.0.0/24\n", "t.conf:1:", "is no client's" },
 	/* 70 */
 	{ RV_CONFIG_CLIENT, "server_name = a\x7f\n", "t.conf:1:", "is no host name or address" },
+	/* A network's length is not guessed: a forgotten "/24" was one address,
+	 * and "/024" was 24 (round-twenty-six tester 119). */
+	/* 71 */
+	{ RV_CONFIG_SERVER, "subnet = a 10.20.0.0\n", "t.conf:1:",
+	  "'10.20.0.0' has no prefix length (write 10.20.0.0/32 for this one address alone)" },
+	/* 72 */
+	{ RV_CONFIG_SERVER, "route = fd20::\n", "t.conf:1:", "'fd20::' has no prefix length" },
+	/* 73 */
+	{ RV_CONFIG_SERVER, "subnet = a 10.20.0.0/024\n", "t.conf:1:", "not a prefix" },
 };
 
 /* The data plane's ECN and CoDel keys: defaults, and values taken. */
