@@ -96,6 +96,11 @@ static bool parse_days(int *out, const char *s, int min)
 	char *end;
 	long v;
 
+	/* strtol passes leading blanks: " 5" was taken (round-twenty-six
+	 * tester 121). */
+	if (!(*s == '-' || (*s >= '0' && *s <= '9'))) {
+		return false;
+	}
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno != 0 || end == s || *end != '\0' || v < min || v > DAYS_MAX) {
@@ -112,6 +117,9 @@ static bool parse_offset(int64_t *out, const char *s)
 	char *end;
 	long long v, unit = 86400;
 
+	if (!(*s == '-' || *s == '+' || (*s >= '0' && *s <= '9'))) {
+		return false;
+	}
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (errno != 0 || end == s) {

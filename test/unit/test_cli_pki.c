@@ -208,6 +208,12 @@ Test(cli_pki, usage_errors_name_the_flag)
 		/* 17 */ { { "verify", "--ca", "d", NULL }, "exactly one certificate" },
 		/* 18 */
 		{ { "verify", "--ca", "d", "--purpose", "both", "f", NULL }, "--purpose 'both'" },
+		/* 19: strtol's leading blanks (round-twenty-six tester 121) */
+		{ { "ca", "--out", "d", "--days", " 5", NULL }, "--days ' 5'" },
+		/* 20 */
+		{ { "client", "--ca", "d", "--name", "c", "--valid-from", " 1d", "--valid-to", "2d",
+		    NULL },
+		  "--valid-from ' 1d'" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
