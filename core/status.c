@@ -185,17 +185,21 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 				 ", timed out %" PRIu64 ", evicted %" PRIu64 "\n",
 				 st->hs_ok, st->hs_failed, st->hs_aborted, st->hs_timeouts,
 				 st->hs_evicted);
+		/* Each line says whose counts it holds: "timed out" was on two
+		 * lines, and the reloads' "refused" sat above the clients'
+		 * refusals (round-twenty-six tester 122). */
 		rv_strbuf_printf(o,
-				 "  replaced %" PRIu64 ", kicked %" PRIu64 ", revoked %" PRIu64
-				 ", expired %" PRIu64 ", untrusted %" PRIu64
-				 ", rate-limited %" PRIu64 ", ended by reloads %" PRIu64
-				 ", timed out %" PRIu64 ", protocol errors %" PRIu64
-				 ", reloads applied %" PRIu64 " (%" PRIu64
-				 " partly), refused %" PRIu64 "\n",
+				 "  ended by the server: replaced %" PRIu64 ", kicked %" PRIu64
+				 ", revoked %" PRIu64 ", expired %" PRIu64 ", untrusted %" PRIu64
+				 ", rate-limited %" PRIu64 ", by reloads %" PRIu64
+				 ", peer silent %" PRIu64 ", protocol errors %" PRIu64 "\n",
 				 st->replaced, st->kicked, st->revoked, st->expired, st->untrusted,
 				 st->rate_limited, st->reconfigured, st->timed_out,
-				 st->protocol_errors, st->reloads, st->reload_partial,
-				 st->reload_failures);
+				 st->protocol_errors);
+		rv_strbuf_printf(o,
+				 "  reloads: applied %" PRIu64 " (%" PRIu64 " partly), refused %" PRIu64
+				 "\n",
+				 st->reloads, st->reload_partial, st->reload_failures);
 		rv_strbuf_printf(o,
 				 "  left by clients: goodbye %" PRIu64 ", error %" PRIu64
 				 ", connection closed %" PRIu64 "; slow readers cut off %" PRIu64
@@ -220,8 +224,9 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 					 "program: see the log)\n");
 		}
 	} else {
-		rv_strbuf_printf(o, "  server %s, tun %s%s, failed attempts %u\n", st->server,
-				 st->tun, tun_note(st, note, sizeof(note)), st->failed_attempts);
+		rv_strbuf_printf(o, "  server %s, tun %s%s, attempts failed in a row %u\n",
+				 st->server, st->tun, tun_note(st, note, sizeof(note)),
+				 st->failed_attempts);
 		rv_strbuf_printf(o,
 				 "  tunnels up %" PRIu64 ", attempts failed %" PRIu64
 				 " since the start\n",
