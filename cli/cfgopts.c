@@ -383,9 +383,30 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 		case ':':
 			say_errf("option %s needs a value (see --help)", argv[optind - 1]);
 			return RV_EXIT_USAGE;
-		case '?':
-			say_errf("unknown option %s (see --help)", argv[optind - 1]);
+		case '?': {
+			/* A key of the other role's: said so, as the file says
+			 * it (it was "unknown option": round-twenty-six tester
+			 * 122). */
+			const char *arg = argv[optind - 1];
+			char key[64];
+			const struct rv_config_key *k = NULL;
+
+			if (!strncmp(arg, "--", 2) && strlen(arg + 2) < sizeof(key)) {
+				snprintf(key, sizeof(key), "%s", arg + 2);
+				*strchrnul(key, '=') = '\0';
+				for (char *d = key; *d; d++) {
+					*d = *d == '-' ? '_' : *d;
+				}
+				k = rv_config_key_find(key);
+			}
+			if (k && !(k->roles & role)) {
+				say_errf("%s is not a %s setting (see --help)", arg,
+					 role == RV_CONFIG_SERVER ? "server" : "client");
+			} else {
+				say_errf("unknown option %s (see --help)", arg);
+			}
 			return RV_EXIT_USAGE;
+		}
 		default:
 			if (c >= OPT_KEY_BASE && c < OPT_KEY_BASE + (int)nkeys &&
 			    opts->num_overrides < RV_CLI_MAX_OVERRIDES) {

@@ -197,8 +197,8 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 				 st->rate_limited, st->reconfigured, st->timed_out,
 				 st->protocol_errors);
 		rv_strbuf_printf(o,
-				 "  reloads: applied %" PRIu64 " (%" PRIu64 " partly), refused %" PRIu64
-				 "\n",
+				 "  reloads: applied %" PRIu64 " (%" PRIu64
+				 " partly), refused %" PRIu64 "\n",
 				 st->reloads, st->reload_partial, st->reload_failures);
 		rv_strbuf_printf(o,
 				 "  left by clients: goodbye %" PRIu64 ", error %" PRIu64

@@ -236,6 +236,10 @@ grep -q "the command line's flags with $RVT_TMP/s2.conf: route 10.6.0.0/16 is gi
 check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --pool4 none --pool6 none -n
 check_exit 2 "$RV_BIN" client -c "$RVT_TMP/c1.conf" --max-attempts 1 --max-attempts 2 -n
 grep -q "\-\-max-attempts given twice" "$RVT_TMP/exit.log" || rvt_fail "--max-attempts twice: $(cat "$RVT_TMP/exit.log")"
+# A server's key as a client's flag: said so, as the file says it (it was
+# "unknown option": round-twenty-six tester 122).
+check_exit 2 "$RV_BIN" client -c "$RVT_TMP/c1.conf" --pool4 10.7.0.0/24 -n
+grep -q "^ringvpn: --pool4 is not a client setting" "$RVT_TMP/exit.log" || rvt_fail "--pool4 on a client: $(cat "$RVT_TMP/exit.log")"
 # A file whose last line has no newline (cut short?) is read, and said.
 head -c -1 "$RVT_TMP/s2.conf" >"$RVT_TMP/cut.conf"
 check_exit 0 "$RV_BIN" server -c "$RVT_TMP/cut.conf" -n
