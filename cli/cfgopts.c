@@ -562,7 +562,7 @@ static bool zone_unknown(const struct rv_config *cfg)
 	return bad;
 }
 
-int rv_cli_check_paths(const struct rv_config *cfg)
+int rv_cli_check_paths(const struct rv_config *cfg, uid_t service)
 {
 	const char *sock = cfg->status_socket;
 	char why[PATH_MAX + 64];
@@ -601,12 +601,14 @@ int rv_cli_check_paths(const struct rv_config *cfg)
 		fprintf(stderr, "ringvpn: status socket %s: its directory does not exist\n", sock);
 		return RV_EXIT_NET;
 	}
-	/* As the start says (round-twenty-six tester 121). */
-	if (sock[0] && rv_dir_everyones(sock, why, sizeof(why))) {
+	/* As the start says (round-twenty-six testers 121, 124). */
+	if (sock[0] && dir_exists(sock) &&
+	    (rv_path_stranger(sock, geteuid() == 0 ? service : geteuid(), why, sizeof(why)) ||
+	     rv_dir_everyones(sock, why, sizeof(why)))) {
 		fprintf(stderr,
-			"ringvpn: warning: status socket %s: %s: any user can bind a socket of "
-			"their own there while the process is stopped, and answer `status`, "
-			"`kick` and `reload` in its name (use a directory of root's, such as "
+			"ringvpn: warning: status socket %s: %s: who may write there can put a "
+			"socket of their own in its place, and answer `status`, `kick` and "
+			"`reload` in the process's name (use a directory of root's, such as "
 			"/run/ringvpn)\n",
 			sock, why);
 	}

@@ -50,7 +50,7 @@ int rv_cmd_client(int argc, char **argv)
 		goto out;
 	}
 	if (opts.check_only) {
-		code = rv_cli_check_paths(&cfg);
+		code = rv_cli_check_paths(&cfg, opts.priv.uid);
 		if (code >= 0) {
 			goto out;
 		}

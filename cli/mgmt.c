@@ -49,8 +49,8 @@ _Static_assert(NUM_DEFAULT_SOCKETS == 3, "request() names the three");
 
 /* A process that cannot accept (stopped, stuck, or out of file
  * descriptors, when its backlog fills) must not hang the caller: connect,
- * send and every read give up after this long. The server itself answers
- * in milliseconds, even with 10,000 sessions. */
+ * send, every read and the whole reply give up after this long. The server
+ * itself answers in milliseconds, even with 10,000 sessions. */
 #define REQUEST_TIMEOUT_S 15
 
 static int try_connect(const char *path)
@@ -122,8 +122,8 @@ static void say_who_answers(int fd, const char *path)
 	}
 	said = true;
 	fprintf(stderr,
-		"ringvpn: warning: %s: %s: any user may have put a socket there; this one is "
-		"held by pid %d, uid %u\n",
+		"ringvpn: warning: %s: %s: who may write there may have put a socket of "
+		"their own there; this one is held by pid %d, uid %u\n",
 		path, why, (int)cr.pid, (unsigned)cr.uid);
 }
 
@@ -133,6 +133,7 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 {
 	char line[RV_MGMT_MAX_REQ + 1], buf[65536];
 	size_t off = 0, len;
+	struct timespec t0;
 	ssize_t n;
 	int fd, send_err = 0;
 
@@ -212,8 +213,23 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 		off += (size_t)n;
 	}
 	shutdown(fd, SHUT_WR);
+	/* The whole reply within the time as well, not each read alone: a
+	 * peer that trickles a byte every 10 s held the caller for ever
+	 * (round-twenty-six tester 124). */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+		struct timespec t;
+
 		rv_strbuf_append(out, buf, (size_t)n);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > REQUEST_TIMEOUT_S) {
+			close(fd);
+			fprintf(stderr,
+				"ringvpn: no whole reply from %s within %d s (%zu bytes came): "
+				"given up\n",
+				path, REQUEST_TIMEOUT_S, out->len);
+			return RV_EXIT_NET;
+		}
 	}
 	close(fd);
 	if (send_err != 0 && out->len == 0) {

@@ -251,7 +251,7 @@ int rv_cmd_server(int argc, char **argv)
 				"fail with pool6 set (set pool6 = none, or enable IPv6)\n",
 				why);
 		}
-		code = rv_cli_check_paths(&cfg);
+		code = rv_cli_check_paths(&cfg, opts.priv.uid);
 		if (code >= 0) {
 			goto out;
 		}

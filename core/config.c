@@ -194,8 +194,7 @@ int rv_prefix_parse(struct rv_prefix *out, const char *s)
 		char *end;
 		unsigned long x;
 
-		/* "/024" was taken for /24 (round-twenty-six tester 119). */
-		if (slash[1] < '0' || slash[1] > '9' || (slash[1] == '0' && slash[2] != '\0')) {
+		if (slash[1] < '0' || slash[1] > '9') {
 			return -EINVAL;
 		}
 		errno = 0;
@@ -727,17 +726,19 @@ static int set_pool6(struct rv_config *c, const char *v, char *why, size_t wl)
 	return set_pool(&c->pool6, AF_INET6, v, why, wl);
 }
 
-/* no_length: is the network |text| (parsed into |p|) written without its
- * length? A network's length is not to be guessed: a forgotten "/24" was
- * taken as one address (round-twenty-six tester 119). */
-static bool no_length(const char *text, const struct rv_prefix *p, char *why, size_t wl)
+/* say_no_length: a network |text| of |key| (parsed into |p|) written
+ * without its length is one address, as it always was (an old file keeps
+ * its meaning: README Upgrade), but said at every load: a forgotten "/24"
+ * was taken as one address without a word (round-twenty-six testers 119,
+ * 124). */
+static void say_no_length(const char *key, const char *text, const struct rv_prefix *p)
 {
 	if (strchr(text, '/')) {
-		return false;
+		return;
 	}
-	snprintf(why, wl, "'%s' has no prefix length (write %s/%u for this one address alone)",
-		 text, text, p->addr.family == AF_INET ? 32u : 128u);
-	return true;
+	rv_warnx("%s %s has no prefix length: taken as %s/%u, this one address alone (write the "
+		 "length of the network meant, or /%u to keep it so and silence this)",
+		 key, text, text, p->len, p->len);
 }
 
 static int set_route(struct rv_config *c, const char *v, char *why, size_t wl)
@@ -751,9 +752,7 @@ static int set_route(struct rv_config *c, const char *v, char *why, size_t wl)
 			 v);
 		return -EINVAL;
 	}
-	if (no_length(v, &p, why, wl)) {
-		return -EINVAL;
-	}
+	say_no_length("route", v, &p);
 	if (!host_bits_zero(&p)) {
 		snprintf(why, wl, "route %s has host bits set; write the network address", v);
 		return -EINVAL;
@@ -879,9 +878,7 @@ static int set_subnet(struct rv_config *c, const char *v, char *why, size_t wl)
 			snprintf(why, wl, "'%s' is not a prefix (%s)", tok, usage);
 			goto fail;
 		}
-		if (no_length(tok, &sn.p, why, wl)) {
-			goto fail;
-		}
+		say_no_length("subnet", tok, &sn.p);
 		if (!host_bits_zero(&sn.p)) {
 			snprintf(why, wl, "subnet %s has host bits set; write the network address",
 				 tok);
@@ -1137,6 +1134,7 @@ static int set_accept_routes(struct rv_config *c, const char *v, char *why, size
 			snprintf(why, wl, "%s has host bits set; write the network address", w);
 			return -EINVAL;
 		}
+		say_no_length("accept_routes", w, &c->accept[c->num_accept]);
 		/* A server pushes no route in a special-purpose block: such a
 		 * prefix matched nothing (::ffff:10.0.0.0/104 took no route
 		 * where 10.0.0.0/8 was meant, silently). */

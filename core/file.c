@@ -250,12 +250,20 @@ bool rv_dir_everyones(const char *path, char *why, size_t why_len)
 	} else {
 		return false;
 	}
-	if (stat(dir, &st) != 0 || !(st.st_mode & S_IWOTH)) {
+	if (stat(dir, &st) != 0) {
 		return false;
 	}
-	snprintf(why, why_len, "the directory %s is writable by every user (mode %04o)", dir,
-		 (unsigned)(st.st_mode & 07777));
-	return true;
+	if (st.st_mode & S_IWOTH) {
+		snprintf(why, why_len, "the directory %s is writable by every user (mode %04o)",
+			 dir, (unsigned)(st.st_mode & 07777));
+		return true;
+	}
+	if ((st.st_mode & S_IWGRP) && st.st_gid != 0 && st.st_gid != getegid()) {
+		snprintf(why, why_len, "the directory %s is writable by group %u (mode %04o)", dir,
+			 (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
+		return true;
+	}
+	return false;
 }
 
 bool rv_path_stranger(const char *path, uid_t self, char *why, size_t why_len)

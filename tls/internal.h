@@ -604,6 +604,12 @@ void rv_server_tun_name_back(struct rv_loop *l);
  * (rv_dataplane_set_host_nets), when that changed: at start, at a reload
  * and at every check of the TUN (srvconf.c). */
 void rv_server_host_nets(struct rv_loop *l);
+/* rv_server_host_parts_changed: a route through another device came or
+ * went: the next rv_server_host_nets asks the kernel again for the host's
+ * routes inside the networks behind clients (a dump of its whole table,
+ * so not at every check: at start, at a reload, and after such a
+ * change). */
+void rv_server_host_parts_changed(void);
 void rv_tunwatch_on_cqe(struct rv_loop *l, int res);
 void rv_tunwatch_free(struct rv_loop *l);
 void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns);

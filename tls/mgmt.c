@@ -161,30 +161,54 @@ static int clear_stale(const char *path, const struct sockaddr_un *sun, char *er
 			 path, file_kind(st.st_mode));
 		return -EEXIST;
 	}
-	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe >= 0) {
-		if (connect(probe, (const struct sockaddr *)sun, sizeof(*sun)) == 0 &&
-		    peer_alive(probe)) {
-			struct ucred cr;
-			socklen_t len = sizeof(cr);
-
-			/* Who holds it: another user's process was called "a
-			 * running instance" (round-twenty-six tester 121). */
-			if (getsockopt(probe, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0) {
-				snprintf(err, err_len,
-					 "status socket %s is in use by a running process (pid "
-					 "%d, uid %u: another instance? set status_socket to "
-					 "another path)",
-					 path, (int)cr.pid, (unsigned)cr.uid);
-			} else {
-				snprintf(err, err_len,
-					 "status socket %s is in use by a running process "
-					 "(another instance? set status_socket to another path)",
-					 path);
-			}
-			close(probe);
-			return -EADDRINUSE;
+	/* Non-blocking: a listener whose backlog is full held the start in
+	 * connect() for ever, SIGTERM unheard (round-twenty-six tester 124).
+	 * A full backlog is a live listener, unless it is a process killed
+	 * with -9 under load whose socket the kernel is still tearing down:
+	 * a second at most for that. */
+	ret = 0;
+	for (int tries = 0;; tries++) {
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (probe < 0) {
+			break;
 		}
+		ret = connect(probe, (const struct sockaddr *)sun, sizeof(*sun)) == 0 ? 0 : -errno;
+		if (ret != -EAGAIN || tries == 20) {
+			break;
+		}
+		close(probe);
+		usleep(50 * 1000);
+	}
+	if (probe >= 0 && ret == -EAGAIN) {
+		close(probe);
+		snprintf(err, err_len,
+			 "status socket %s is in use by a running process that accepts no "
+			 "connection (its backlog is full: another instance, stuck? set "
+			 "status_socket to another path)",
+			 path);
+		return -EADDRINUSE;
+	}
+	if (probe >= 0 && ret == 0 && peer_alive(probe)) {
+		struct ucred cr;
+		socklen_t len = sizeof(cr);
+
+		/* Who holds it: another user's process was called "a running
+		 * instance" (round-twenty-six tester 121). */
+		if (getsockopt(probe, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0) {
+			snprintf(err, err_len,
+				 "status socket %s is in use by a running process (pid %d, uid "
+				 "%u: another instance? set status_socket to another path)",
+				 path, (int)cr.pid, (unsigned)cr.uid);
+		} else {
+			snprintf(err, err_len,
+				 "status socket %s is in use by a running process (another "
+				 "instance? set status_socket to another path)",
+				 path);
+		}
+		close(probe);
+		return -EADDRINUSE;
+	}
+	if (probe >= 0) {
 		close(probe);
 	}
 	if (unlink(path) != 0 && errno != ENOENT) {
@@ -283,14 +307,17 @@ int rv_mgmt_open(struct rv_loop *l, char *err, size_t err_len)
 	/* A user who owns a directory on the way can rename the socket aside
 	 * and bind one of their own: root's `ringvpn kick` then got "kicked"
 	 * from an impostor while the session went on (a round-four tester). */
-	if (rv_path_stranger(path, geteuid(), why, sizeof(why))) {
+	/* As root before the privilege drop, the service user's own
+	 * directory (the units' RuntimeDirectory) is no stranger's. */
+	if (rv_path_stranger(path, geteuid() == 0 ? l->p.service_uid : geteuid(), why,
+			     sizeof(why))) {
 		rv_warnx("status socket %s: %s, who can put a socket of their own in its place "
 			 "and answer `status`, `kick` and `reload` in this process's name",
 			 path, why);
 	} else if (rv_dir_everyones(path, why, sizeof(why))) {
-		rv_warnx("status socket %s: %s: any user can bind a socket of their own there "
-			 "while this process is stopped, and answer `status`, `kick` and `reload` "
-			 "in its name (use a directory of root's, such as /run/ringvpn)",
+		rv_warnx("status socket %s: %s: who may write there can put a socket of their "
+			 "own in its place, and answer `status`, `kick` and `reload` in this "
+			 "process's name (use a directory of root's, such as /run/ringvpn)",
 			 path, why);
 	}
 	m->slots.listen_fd = fd;

@@ -909,7 +909,9 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	tls = NULL;
 	if (l->role == &rv_server_role) {
 		rv_server_say_cipher(l, old_cipher, log);
-		rv_server_host_nets(l); /* the networks behind clients may have changed */
+		/* The networks behind clients may have changed. */
+		rv_server_host_parts_changed();
+		rv_server_host_nets(l);
 	}
 	if (l->role != &rv_server_role) {
 		rv_hostcfg_reapply(l, accept_changed, log);

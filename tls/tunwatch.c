@@ -393,6 +393,8 @@ static void new_part(struct rv_loop *l, const struct nlmsghdr *h)
 			    rv_ip_addr_str(&routes[i].addr, net, sizeof(net)), routes[i].len,
 			    rv_ip_addr_str(&dst.addr, part, sizeof(part)), dst.len,
 			    rv_rtnl_dev_name(oif, dev, sizeof(dev)));
+		rv_server_host_parts_changed(); /* the data plane leaves it to the host */
+		rv_server_host_nets(l);
 		return;
 	}
 }
@@ -484,6 +486,12 @@ void rv_tunwatch_on_cqe(struct rv_loop *l, int res)
 		      (l->role != &rv_server_role &&
 		       (h->nlmsg_type == RTM_NEWROUTE || h->nlmsg_type == RTM_DELROUTE));
 		if (l->role == &rv_server_role) {
+			/* A route of the host's came or went: its parts of the
+			 * networks behind clients are asked again at the next
+			 * check. */
+			if (h->nlmsg_type == RTM_NEWROUTE || h->nlmsg_type == RTM_DELROUTE) {
+				rv_server_host_parts_changed();
+			}
 			new_part(l, h);
 			listen_addr(l, h);
 		}

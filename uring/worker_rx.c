@@ -527,8 +527,12 @@ static bool offline_client(const struct rv_worker *w, const struct rv_ip_addr *d
 {
 	enum rv_pool_place at = rv_dataplane_pool_place(w->dp, dst);
 
-	return at == RV_POOL_CLIENT || at == RV_POOL_NET || at == RV_POOL_BCAST ||
-	       rv_demux_held(w->dp->cfg.demux, dst);
+	/* The host's own addresses among the clients' are the host's, with
+	 * off too (they were dropped as c2c_off: round-twenty-six tester
+	 * 123). */
+	return (at == RV_POOL_CLIENT || at == RV_POOL_NET || at == RV_POOL_BCAST ||
+		rv_demux_held(w->dp->cfg.demux, dst)) &&
+	       !rv_dataplane_host_has(w->dp, dst, true);
 }
 
 /* offline_place: could |dst| be an offline client's (to_offline), when no
@@ -850,12 +854,18 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 		 * said as spoofed (round-eighteen tester 86). */
 		ll_src = rv_worker_link_local6(&ip.src);
 		/* Nor is an address the server's host holds or routes itself
-		 * a client's source, even inside its network: forwarded to
-		 * another client inside the data plane (client_to_client =
-		 * internal), a site posed as the server (round-twenty-six
-		 * tester 119); the kernel's way dropped it unsaid. */
-		if (unlikely(!ll_src && (!rv_demux_source_ok(w->dp->cfg.demux, s, &ip.src) ||
-					 rv_dataplane_host_has(w->dp, &ip.src, false)))) {
+		 * inside a client's network a source of that client's:
+		 * forwarded to another client inside the data plane
+		 * (client_to_client = internal), a site posed as the server
+		 * (round-twenty-six tester 119); the kernel's way dropped it
+		 * unsaid. Not asked of the pools' addresses: a client's own
+		 * is its own, whatever else holds it (all a client's traffic
+		 * was dropped when the host held its leased address too:
+		 * tester 123). */
+		if (unlikely(!ll_src &&
+			     (!rv_demux_source_ok(w->dp->cfg.demux, s, &ip.src) ||
+			      (rv_dataplane_host_has(w->dp, &ip.src, false) &&
+			       rv_dataplane_pool_place(w->dp, &ip.src) == RV_POOL_OUTSIDE)))) {
 			char a[64];
 			/* Each session named at its first, whatever another
 			 * session's flood used of the call site's rate. */

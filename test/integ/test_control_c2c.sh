@@ -153,6 +153,7 @@ ip -n "$S" addr add 10.78.0.129/25 dev rvtlan
 ip -n "$S" addr add fd78::1:1/112 dev rvtlan nodad
 ip -n "$S" link set rvtlan up && ip -n "$S" link set rvtlan2 up || rvt_fail "the server's own LAN"
 ip -n "$C2" addr add 10.78.0.129/32 dev lo
+ip -n "$C2" addr add 10.78.0.130/32 dev lo
 for mode in kernel internal; do
 	rvt_step "$mode: the host's own addresses among the clients' reach the host"
 	SRV_KV=("subnet=client9 10.77.0.0/24 fd77::/64" "subnet=client2 10.78.0.0/24 fd78::/64")
@@ -168,6 +169,16 @@ for mode in kernel internal; do
 	[ "$(ctl_field "session name=client2" drop_spoof)" -ge $((sp0 + 2)) ] ||
 		rvt_fail "$mode: client2's packets from the server's own address not dropped as spoof: $sp0 -> $(ctl_field "session name=client2" drop_spoof)"
 	[ "$(total c2c_forwarded)" = "$fw0" ] || rvt_fail "$mode: client2's packets from the server's address forwarded"
+	# The rest of that /25, which the host routes through rvtlan (a part
+	# of client2's network): the host's too, both ways (only the host's
+	# own address was known: round-twenty-six tester 123). client2 holds
+	# 10.78.0.130, and answered for it with client_to_client = internal.
+	sp0=$(ctl_field "session name=client2" drop_spoof)
+	rvt_nsx "$C1" ping -c 2 -i 0.2 -W 1 10.78.0.130 && rvt_fail "$mode: 10.78.0.130 of the host's link went to client2"
+	rvt_nsx "$C2" ping -c 2 -i 0.2 -W 1 -I 10.78.0.130 "$A1" && rvt_fail "$mode: client2 posed as 10.78.0.130 of the host's link"
+	[ "$(ctl_field "session name=client2" drop_spoof)" -ge $((sp0 + 2)) ] ||
+		rvt_fail "$mode: client2's packets from the host's link not dropped as spoof: $sp0 -> $(ctl_field "session name=client2" drop_spoof)"
+	[ "$(total c2c_forwarded)" = "$fw0" ] || rvt_fail "$mode: packets of the host's link forwarded: $fw0 -> $(total c2c_forwarded)"
 	OUT=$(rvt_nsx "$C1" ping -c 1 -W 3 10.99.0.200 2>&1) && rvt_fail "$mode: an offline address answered: $OUT"
 	grep -q "Destination Host Unreachable" <<<"$OUT" || rvt_fail "$mode: the offline address: $OUT"
 	# The pool's network address, which the server's kernel routes back
@@ -198,8 +209,27 @@ for mode in kernel internal; do
 	fi
 	stop_all
 done
+# With off, the host's own addresses among the clients' are the host's
+# too (they were dropped as c2c_off: round-twenty-six tester 123); and an
+# address the host holds that the pool leased to a client (a slip, README
+# Limitations) leaves that client's own packets alone (every one was
+# dropped as spoof: tester 123).
+rvt_step "off: the host's own addresses among the clients' reach the host"
+start_all off 1
+for a in 10.99.0.250 fd99::53 fd99::; do
+	OUT=$(rvt_nsx "$C1" ping -c 1 -W 3 "$a" 2>&1) || rvt_fail "off: $a not answered: $OUT"
+done
+ip -n "$S" addr add "$A1/32" dev lo
+sleep 6 # the next check of the TUN learns it (every 5 s)
+sp0=$(ctl_field "session name=client1" drop_spoof)
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 1 10.99.0.1 >/dev/null
+[ "$(ctl_field "session name=client1" drop_spoof)" = "$sp0" ] ||
+	rvt_fail "client1's own address taken for the host's: drop_spoof $sp0 -> $(ctl_field "session name=client1" drop_spoof)"
+ip -n "$S" addr del "$A1/32" dev lo
+stop_all
 ip -n "$S" link del rvtlan
 ip -n "$C2" addr del 10.78.0.129/32 dev lo
+ip -n "$C2" addr del 10.78.0.130/32 dev lo
 ip -n "$S" addr del 10.99.0.250/32 dev lo
 ip -n "$S" addr del fd99::53/128 dev lo
 

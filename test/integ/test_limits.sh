@@ -89,7 +89,7 @@ rvt_exit_within 10 "$RVT_LAST_PID" || rvt_fail "server ran with status_socket on
 chmod o+x "$RVT_TMP" && mkdir -m 1777 "$RVT_TMP/ww"
 ctl_server_conf "$RVT_TMP/ww.conf" "status_socket=$RVT_TMP/ww/s.sock"
 check_n "$RVT_TMP/ww.conf"
-[ "$rc" = 0 ] && rvt_matches "warning: status socket $RVT_TMP/ww/s.sock: the directory $RVT_TMP/ww is writable by every user \(mode 1777\): any user can bind a socket of their own there" <<<"$OUT" ||
+[ "$rc" = 0 ] && rvt_matches "warning: status socket $RVT_TMP/ww/s.sock: the directory $RVT_TMP/ww is writable by every user \(mode 1777\): who may write there can put a socket of their own in its place" <<<"$OUT" ||
 	rvt_fail "-n said nothing of a status socket in a world-writable directory: exit $rc: $OUT"
 ip netns exec "$S" setpriv --reuid=65534 --regid=65534 --clear-groups python3 -c '
 import socket, sys, time
@@ -112,10 +112,72 @@ rvt_exit_within 10 "$RVT_LAST_PID" || rvt_fail "server ran beside a squatted sta
 [ "$RVT_EXIT" -eq 15 ] && rvt_matches "status socket $RVT_TMP/ww/s.sock is in use by a running process \(pid [0-9]+, uid 65534: another instance\?" <"$RVT_TMP/server-ww.log" ||
 	rvt_fail "the squatter not named: exit $RVT_EXIT, $(cat "$RVT_TMP/server-ww.log")"
 OUT=$("$RV_BIN" status -s "$RVT_TMP/ww/s.sock" 2>&1)
-rvt_matches "warning: $RVT_TMP/ww/s.sock: the directory $RVT_TMP/ww is writable by every user \(mode 1777\): any user may have put a socket there; this one is held by pid [0-9]+, uid 65534" <<<"$OUT" ||
+rvt_matches "warning: $RVT_TMP/ww/s.sock: the directory $RVT_TMP/ww is writable by every user \(mode 1777\): who may write there may have put a socket of their own there; this one is held by pid [0-9]+, uid 65534" <<<"$OUT" ||
 	rvt_fail "the CLI did not say who answers: $OUT"
 kill "$SQUAT"
 wait "$SQUAT" 2>/dev/null
+# A squatter that accepts nothing, its backlog full: the start hung in
+# connect() for ever, SIGTERM unheard (round-twenty-six tester 124).
+rm -f "$RVT_TMP/ww/s.sock"
+ip netns exec "$S" setpriv --reuid=65534 --regid=65534 --clear-groups python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(0)
+held = []
+for _ in range(4):
+    c = socket.socket(socket.AF_UNIX)
+    c.setblocking(False)
+    try:
+        c.connect(sys.argv[1])
+    except OSError:
+        pass
+    held.append(c)
+time.sleep(60)' "$RVT_TMP/ww/s.sock" &
+SQUAT=$!
+RVT_PIDS+=("$SQUAT")
+rvt_wait_for 5 "the full squatter's socket" test -S "$RVT_TMP/ww/s.sock" || rvt_fail "the squatter did not bind"
+sleep 0.5
+rvt_bg "$S" server-full "$RV_BIN" server -c "$RVT_TMP/ww.conf"
+rvt_exit_within 10 "$RVT_LAST_PID" || rvt_fail "the start hung on a squatter whose backlog is full"
+[ "$RVT_EXIT" -eq 15 ] && grep -q "is in use by a running process that accepts no connection (its backlog is full" "$RVT_TMP/server-full.log" ||
+	rvt_fail "the full squatter not said: exit $RVT_EXIT, $(cat "$RVT_TMP/server-full.log")"
+kill "$SQUAT"
+wait "$SQUAT" 2>/dev/null
+# One that trickles its reply, a byte every 4 s: the CLI gives up after
+# 15 s in all (it waited for ever: round-twenty-six tester 124).
+rm -f "$RVT_TMP/ww/s.sock"
+python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(8)
+c, _ = s.accept()
+c.sendall(b"ok\n")
+while True:
+    time.sleep(4)
+    c.sendall(b"x")' "$RVT_TMP/ww/s.sock" &
+SQUAT=$!
+RVT_PIDS+=("$SQUAT")
+rvt_wait_for 5 "the trickler's socket" test -S "$RVT_TMP/ww/s.sock" || rvt_fail "the trickler did not bind"
+T0=$SECONDS
+rc=0
+OUT=$(timeout 40 "$RV_BIN" status -s "$RVT_TMP/ww/s.sock" 2>&1) || rc=$?
+[ "$rc" = 15 ] && [ $((SECONDS - T0)) -le 25 ] && grep -q "no whole reply from $RVT_TMP/ww/s.sock within 15 s" <<<"$OUT" ||
+	rvt_fail "a trickled reply: exit $rc after $((SECONDS - T0)) s: $OUT"
+kill "$SQUAT"
+wait "$SQUAT" 2>/dev/null
+# A directory a group may write, or another user's: said by -n as the start
+# says it (neither was: round-twenty-six tester 124).
+rm -f "$RVT_TMP/ww/s.sock"
+chmod 2775 "$RVT_TMP/ww" && chgrp "$(id -g nobody)" "$RVT_TMP/ww"
+check_n "$RVT_TMP/ww.conf"
+[ "$rc" = 0 ] && rvt_matches "warning: status socket $RVT_TMP/ww/s.sock: the directory $RVT_TMP/ww is writable by group $(id -g nobody) \(mode 2775\)" <<<"$OUT" ||
+	rvt_fail "-n said nothing of a group-writable socket directory: exit $rc: $OUT"
+chmod 0755 "$RVT_TMP/ww" && chown 4242:0 "$RVT_TMP/ww"
+check_n "$RVT_TMP/ww.conf"
+[ "$rc" = 0 ] && rvt_matches "warning: status socket $RVT_TMP/ww/s.sock: the directory $RVT_TMP/ww belongs to uid 4242" <<<"$OUT" ||
+	rvt_fail "-n said nothing of another user's socket directory: exit $rc: $OUT"
 
 # A socket still listening for a process that is gone: what a server killed
 # with -9 leaves while the kernel tears down its io_uring (the socket lives
