@@ -562,7 +562,7 @@ static bool zone_unknown(const struct rv_config *cfg)
 	return bad;
 }
 
-int rv_cli_check_paths(const struct rv_config *cfg, uid_t service)
+int rv_cli_check_paths(const struct rv_config *cfg, uid_t service, gid_t service_gid)
 {
 	const char *sock = cfg->status_socket;
 	char why[PATH_MAX + 64];
@@ -604,7 +604,7 @@ int rv_cli_check_paths(const struct rv_config *cfg, uid_t service)
 	/* As the start says (round-twenty-six testers 121, 124). */
 	if (sock[0] && dir_exists(sock) &&
 	    (rv_path_stranger(sock, geteuid() == 0 ? service : geteuid(), why, sizeof(why)) ||
-	     rv_dir_everyones(sock, why, sizeof(why)))) {
+	     rv_dir_everyones(sock, true, service_gid, why, sizeof(why)))) {
 		fprintf(stderr,
 			"ringvpn: warning: status socket %s: %s: who may write there can put a "
 			"socket of their own in its place, and answer `status`, `kick` and "

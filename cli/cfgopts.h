@@ -60,8 +60,11 @@ int rv_cli_tls_ctx(struct rv_tls_ctx **out, const struct rv_config *cfg);
 /* rv_cli_check_paths checks for -n what the start does with |cfg|'s paths:
  * a status socket that cannot be made (a file that is no socket there, no
  * such directory: exit 15 as at the start) and, said only, a lease file in
- * no directory. Returns -1 or the exit code. */
-int rv_cli_check_paths(const struct rv_config *cfg, uid_t service);
+ * no directory and a status socket in a directory others may write (the
+ * service user |service| and its group |service_gid| are no others: 0 when
+ * other services share them).
+ * Returns -1 or the exit code. */
+int rv_cli_check_paths(const struct rv_config *cfg, uid_t service, gid_t service_gid);
 
 /* rv_cli_start is how both commands begin: rv_cli_parse, then the log level,
  * format and prefix of |role|, rv_privdrop_early (before any key is read)

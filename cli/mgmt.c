@@ -116,7 +116,8 @@ static void say_who_answers(int fd, const char *path)
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
 
-	if (said || !rv_dir_everyones(path, why, sizeof(why)) ||
+	/* Every user's only: the caller knows no service's group. */
+	if (said || !rv_dir_everyones(path, false, 0, why, sizeof(why)) ||
 	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
 		return;
 	}

@@ -251,7 +251,8 @@ int rv_cmd_server(int argc, char **argv)
 				"fail with pool6 set (set pool6 = none, or enable IPv6)\n",
 				why);
 		}
-		code = rv_cli_check_paths(&cfg, opts.priv.uid);
+		code = rv_cli_check_paths(&cfg, opts.priv.shared_user ? 0 : opts.priv.uid,
+					  opts.priv.shared_user ? 0 : opts.priv.gid);
 		if (code >= 0) {
 			goto out;
 		}
@@ -292,6 +293,8 @@ int rv_cmd_server(int argc, char **argv)
 	lp.sigfd = sigfd;
 	lp.signals_root_only = rv_privdrop_signals_root_only(&opts.priv);
 	lp.service_uid = opts.priv.uid;
+	lp.service_gid = opts.priv.gid;
+	lp.service_shared = opts.priv.shared_user;
 	lp.load_config = opts.config_path ? rv_cli_load_config : NULL;
 	lp.ctx = &opts;
 	rv_notify_init(&nt);

@@ -234,7 +234,7 @@ static bool stranger_at(const char *prefix, const struct stat *st, void *ctx)
 	return false;
 }
 
-bool rv_dir_everyones(const char *path, char *why, size_t why_len)
+bool rv_dir_everyones(const char *path, bool groups, gid_t group, char *why, size_t why_len)
 {
 	const char *slash = strrchr(path, '/');
 	char dir[PATH_MAX];
@@ -258,7 +258,8 @@ bool rv_dir_everyones(const char *path, char *why, size_t why_len)
 			 dir, (unsigned)(st.st_mode & 07777));
 		return true;
 	}
-	if ((st.st_mode & S_IWGRP) && st.st_gid != 0 && st.st_gid != getegid()) {
+	if (groups && (st.st_mode & S_IWGRP) && st.st_gid != 0 && st.st_gid != getegid() &&
+	    st.st_gid != group) {
 		snprintf(why, why_len, "the directory %s is writable by group %u (mode %04o)", dir,
 			 (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
 		return true;

@@ -63,14 +63,14 @@ bool rv_path_walk(const char *path,
 bool rv_path_stranger(const char *path, uid_t self, char *why, size_t why_len);
 
 /* rv_dir_everyones: is the directory |path| is in writable by every user,
- * with or without the sticky bit, or by a group other than root's and this
- * process's? True, with the directory and its mode in |why|. For a
- * socket's path: any such user may bind a socket of their own there
- * whenever the name is free (a stopped process's), or rename the socket
- * aside, and answer in its name (round-twenty-six testers 121, 124);
- * rv_path_stranger passes a sticky directory, where a file that exists
- * cannot be swapped, and looks at no group. */
-bool rv_dir_everyones(const char *path, char *why, size_t why_len);
+ * with or without the sticky bit, or, with |groups|, by a group other than
+ * root's, this process's and |group|? True, with the directory and its
+ * mode in |why|. For a socket's path: any such user may bind a socket of
+ * their own there whenever the name is free (a stopped process's), or
+ * rename the socket aside, and answer in its name (round-twenty-six
+ * testers 121, 124); rv_path_stranger passes a sticky directory, where a
+ * file that exists cannot be swapped, and looks at no group. */
+bool rv_dir_everyones(const char *path, bool groups, gid_t group, char *why, size_t why_len);
 
 /* rv_acl_writer: does the access ACL of the open file |fd| (or, |fd| < 0,
  * of what |path| leads to) let a user other than root and |self|,

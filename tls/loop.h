@@ -80,6 +80,10 @@ struct rv_loop_params {
 	/* service_uid: the user the process runs as once started (its
 	 * crl_state may be that user's: tls/crlstate.h). */
 	uid_t service_uid;
+	gid_t service_gid; /* its group: a directory it may write is no stranger's */
+	/* the user is shared with other services (nobody): its directories
+	 * are strangers' after all (their processes could swap a socket) */
+	bool service_shared;
 	unsigned max_attempts; /* client: give up after N failed attempts (0: never) */
 	/* load_config (for reload) fills |out| the way the command did at
 	 * start (defaults, file, command-line overrides) and validates it.

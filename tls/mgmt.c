@@ -308,13 +308,16 @@ int rv_mgmt_open(struct rv_loop *l, char *err, size_t err_len)
 	 * and bind one of their own: root's `ringvpn kick` then got "kicked"
 	 * from an impostor while the session went on (a round-four tester). */
 	/* As root before the privilege drop, the service user's own
-	 * directory (the units' RuntimeDirectory) is no stranger's. */
-	if (rv_path_stranger(path, geteuid() == 0 ? l->p.service_uid : geteuid(), why,
-			     sizeof(why))) {
+	 * directory (the units' RuntimeDirectory) is no stranger's, unless
+	 * other services share that user (nobody). */
+	if (rv_path_stranger(path,
+			     geteuid() == 0 && !l->p.service_shared ? l->p.service_uid : geteuid(),
+			     why, sizeof(why))) {
 		rv_warnx("status socket %s: %s, who can put a socket of their own in its place "
 			 "and answer `status`, `kick` and `reload` in this process's name",
 			 path, why);
-	} else if (rv_dir_everyones(path, why, sizeof(why))) {
+	} else if (rv_dir_everyones(path, true, l->p.service_shared ? 0 : l->p.service_gid, why,
+				    sizeof(why))) {
 		rv_warnx("status socket %s: %s: who may write there can put a socket of their "
 			 "own in its place, and answer `status`, `kick` and `reload` in this "
 			 "process's name (use a directory of root's, such as /run/ringvpn)",

@@ -170,10 +170,16 @@ wait "$SQUAT" 2>/dev/null
 # A directory a group may write, or another user's: said by -n as the start
 # says it (neither was: round-twenty-six tester 124).
 rm -f "$RVT_TMP/ww/s.sock"
-chmod 2775 "$RVT_TMP/ww" && chgrp "$(id -g nobody)" "$RVT_TMP/ww"
+chmod 2775 "$RVT_TMP/ww" && chgrp 4242 "$RVT_TMP/ww"
 check_n "$RVT_TMP/ww.conf"
-[ "$rc" = 0 ] && rvt_matches "warning: status socket $RVT_TMP/ww/s.sock: the directory $RVT_TMP/ww is writable by group $(id -g nobody) \(mode 2775\)" <<<"$OUT" ||
+[ "$rc" = 0 ] && rvt_matches "warning: status socket $RVT_TMP/ww/s.sock: the directory $RVT_TMP/ww is writable by group 4242 \(mode 2775\)" <<<"$OUT" ||
 	rvt_fail "-n said nothing of a group-writable socket directory: exit $rc: $OUT"
+# ... and so is nogroup's, the group of nobody, whom other services share
+# (a user of ringvpn's own would be no stranger).
+chgrp "$(id -g nobody)" "$RVT_TMP/ww"
+check_n "$RVT_TMP/ww.conf"
+[ "$rc" = 0 ] && rvt_matches "warning: status socket $RVT_TMP/ww/s.sock: the directory $RVT_TMP/ww is writable by group $(id -g nobody)" <<<"$OUT" ||
+	rvt_fail "-n said nothing of nogroup's socket directory: exit $rc: $OUT"
 chmod 0755 "$RVT_TMP/ww" && chown 4242:0 "$RVT_TMP/ww"
 check_n "$RVT_TMP/ww.conf"
 [ "$rc" = 0 ] && rvt_matches "warning: status socket $RVT_TMP/ww/s.sock: the directory $RVT_TMP/ww belongs to uid 4242" <<<"$OUT" ||
