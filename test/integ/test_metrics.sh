@@ -215,8 +215,13 @@ got = [status(drain(w)) for w in waiters]
 print("the 8 waiting requests -> %s after %.1f s (want 200 each)" % (got, time.time() - t))
 bad += sum(g != 200 for g in got)
 gone = [drain(s) for s in idle]
-print("idle connections closed for them: %d of %d" % (sum(g == b"" for g in gone), slots))
-bad += sum(g != b"" for g in gone)
+# Closed for a waiter, or, on a machine slow enough that its 5 s ran out
+# first, at its deadline with 408 (the suite beside four other test runs
+# saw 7 of 8 closed and one 408).
+closed = [g == b"" or status(g) == 408 for g in gone]
+print("idle connections closed for them: %d of %d (%d at their deadline)" %
+      (sum(closed), slots, sum(g != b"" for g in gone)))
+bad += slots - sum(closed)
 ok = status(ask(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"))
 print("a good request afterwards -> %s" % ok)
 bad += ok != 200
