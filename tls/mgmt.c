@@ -165,7 +165,7 @@ static int clear_stale(const char *path, const struct sockaddr_un *sun, char *er
 	 * connect() for ever, SIGTERM unheard (round-twenty-six tester 124).
 	 * A full backlog is a live listener, unless it is a process killed
 	 * with -9 under load whose socket the kernel is still tearing down:
-	 * a second at most for that. */
+	 * three seconds at most for that. */
 	ret = 0;
 	for (int tries = 0;; tries++) {
 		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -173,7 +173,7 @@ static int clear_stale(const char *path, const struct sockaddr_un *sun, char *er
 			break;
 		}
 		ret = connect(probe, (const struct sockaddr *)sun, sizeof(*sun)) == 0 ? 0 : -errno;
-		if (ret != -EAGAIN || tries == 20) {
+		if (ret != -EAGAIN || tries == 60) {
 			break;
 		}
 		close(probe);
