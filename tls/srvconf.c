@@ -191,8 +191,11 @@ static int note_part(void *ctx, const struct rv_prefix *dst, unsigned oif)
 {
 	struct part_walk *pw = ctx;
 
-	(void)oif;
-	if (rv_prefix_link_local(dst)) {
+	/* Through a nexthop object the route names no device, which may be
+	 * the TUN itself: such a route is no part of the host's (taken so, a
+	 * site's addresses behind one went unreachable, and their packets
+	 * dropped as spoof: round-twenty-six tester 125). */
+	if (rv_prefix_link_local(dst) || oif == RV_RTNL_OIF_UNKNOWN) {
 		return 0;
 	}
 	for (size_t i = 0; i < pw->num_routed; i++) {

@@ -179,6 +179,24 @@ for mode in kernel internal; do
 	[ "$(ctl_field "session name=client2" drop_spoof)" -ge $((sp0 + 2)) ] ||
 		rvt_fail "$mode: client2's packets from the host's link not dropped as spoof: $sp0 -> $(ctl_field "session name=client2" drop_spoof)"
 	[ "$(total c2c_forwarded)" = "$fw0" ] || rvt_fail "$mode: packets of the host's link forwarded: $fw0 -> $(total c2c_forwarded)"
+	if [ "$mode" = internal ]; then
+		# A route through a nexthop object on the TUN itself names no
+		# device: no part of the host's (taken so, client2's 10.78.0.20
+		# went unreachable and its packets were spoof: round-twenty-six
+		# tester 125).
+		ip netns exec "$S" sysctl -qw net.ipv4.nexthop_compat_mode=0
+		ip -n "$S" nexthop add id 11 dev rvs0 && ip -n "$S" route add 10.78.0.16/28 nhid 11 ||
+			rvt_fail "a nexthop route through the TUN"
+		ip -n "$C2" addr add 10.78.0.20/32 dev lo
+		sleep 6 # the next check of the TUN asks the routes again
+		sp0=$(ctl_field "session name=client2" drop_spoof)
+		OUT=$(rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.78.0.20 2>&1) ||
+			rvt_fail "client2's 10.78.0.20 behind a nexthop route through the TUN: $OUT"
+		[ "$(ctl_field "session name=client2" drop_spoof)" = "$sp0" ] || rvt_fail "client2's replies from 10.78.0.20 dropped as spoof"
+		ip -n "$S" route del 10.78.0.16/28 && ip -n "$S" nexthop del id 11
+		ip -n "$C2" addr del 10.78.0.20/32 dev lo
+		ip netns exec "$S" sysctl -qw net.ipv4.nexthop_compat_mode=1
+	fi
 	OUT=$(rvt_nsx "$C1" ping -c 1 -W 3 10.99.0.200 2>&1) && rvt_fail "$mode: an offline address answered: $OUT"
 	grep -q "Destination Host Unreachable" <<<"$OUT" || rvt_fail "$mode: the offline address: $OUT"
 	# The pool's network address, which the server's kernel routes back
