@@ -854,6 +854,19 @@ static int argv_log_format(int argc, char **argv)
 	return (int)fmt;
 }
 
+/* argv_check: is this a check (-n, --check), looked for before the command
+ * line is parsed, whose own warnings (a network without its length) come
+ * in -n's form? */
+static bool argv_check(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (!strcmp(argv[i], "-n") || !strcmp(argv[i], "--check")) {
+			return true;
+		}
+	}
+	return false;
+}
+
 int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,
 		 int argc, char **argv, struct rv_tls_ctx **out_tls)
 {
@@ -878,13 +891,17 @@ int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 	/* The command line's own errors in the log's form too (journald's,
 	 * or --log-format's): they were bare lines (a hostile tester). */
 	rv_log_set_prefix(role == RV_CONFIG_SERVER ? "server" : "client");
-	rv_log_set_format(log_format(argv_log_format(argc, argv)));
+	rv_log_set_format(argv_check(argc, argv) ? RV_LOG_FMT_CHECK
+						 : log_format(argv_log_format(argc, argv)));
 	code = rv_cli_parse(cfg, opts, role, argc, argv);
 	if (code >= 0) {
 		return code;
 	}
 	rv_log_set_level((enum rv_log_level)cfg->log_level);
-	rv_log_set_format(log_format(cfg->log_format));
+	/* -n says what the loading code warns of in its own form too (a key
+	 * others may read came as a log line beside `ringvpn: warning:`
+	 * lines: round-twenty-six testers 122, 124, 125). */
+	rv_log_set_format(opts->check_only ? RV_LOG_FMT_CHECK : log_format(cfg->log_format));
 	rv_log_open();
 	if (rv_privdrop_early()) {
 		fprintf(stderr, "ringvpn: cannot make the process non-dumpable: %s\n",

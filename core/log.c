@@ -320,6 +320,14 @@ static bool write_line(enum rv_log_level level, const char *msg)
 		n = snprintf(line, sizeof(line) - 1, "<%d>%s", prio[level], msg);
 		off = n < 0 ? 0 : (size_t)n;
 		break;
+	case RV_LOG_FMT_CHECK:
+		if (level <= RV_LOG_WARN) {
+			n = snprintf(line, sizeof(line) - 1, "ringvpn: %s%s",
+				     level == RV_LOG_WARN ? "warning: " : "", msg);
+			off = n < 0 ? 0 : (size_t)n;
+			break;
+		}
+		/* fall through */
 	default:
 		n = snprintf(line, sizeof(line) - 1, "%s[%d] %s: %s", atomic_load(&log_prefix),
 			     (int)getpid(), level_names[level], msg);

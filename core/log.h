@@ -39,6 +39,10 @@ enum rv_log_format {
 	RV_LOG_FMT_TEXT,
 	RV_LOG_FMT_JOURNAL,
 	RV_LOG_FMT_JSON,
+	/* `-n`'s own form, for a check run by hand (not a name the
+	 * configuration takes): warnings and errors as "ringvpn: warning: ..."
+	 * and "ringvpn: ...", like the check's own lines; the rest as TEXT. */
+	RV_LOG_FMT_CHECK,
 };
 
 /* rv_log_set_format selects the line format (default TEXT). Call it before

@@ -242,7 +242,7 @@ check_exit 2 "$RV_BIN" client -c "$RVT_TMP/c1.conf" --pool4 10.7.0.0/24 -n
 grep -q "^ringvpn: --pool4 is not a client setting" "$RVT_TMP/exit.log" || rvt_fail "--pool4 on a client: $(cat "$RVT_TMP/exit.log")"
 # A network without its length: one address, as it always was, and said.
 check_exit 0 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --route 10.6.0.1 -n
-grep -q "route 10.6.0.1 has no prefix length: taken as 10.6.0.1/32, this one address alone" "$RVT_TMP/exit.log" ||
+grep -q "^ringvpn: warning: route 10.6.0.1 has no prefix length: taken as 10.6.0.1/32, this one address alone" "$RVT_TMP/exit.log" ||
 	rvt_fail "a route without its length not said: $(cat "$RVT_TMP/exit.log")"
 # A file whose last line has no newline (cut short?) is read, and said.
 head -c -1 "$RVT_TMP/s2.conf" >"$RVT_TMP/cut.conf"
@@ -346,7 +346,7 @@ check_exit 9 ip netns exec "$S" setpriv --reuid=65534 --regid=65534 --clear-grou
 	"$RV_BIN" server -c "$NB/s.conf"
 # That world-readable key is taken, but said (it was silent).
 OUT=$(rvt_nsx "$S" "$RV_BIN" server -n -c "$NB/s.conf" 2>&1) || rvt_fail "-n: $OUT"
-grep -q "key file $NB/server.key is readable by every user (mode 0644): anyone on this host can impersonate this end (chmod o-rwx it)" <<<"$OUT" ||
+grep -q "^ringvpn: warning: key file $NB/server.key is readable by every user (mode 0644): anyone on this host can impersonate this end (chmod o-rwx it)" <<<"$OUT" ||
 	rvt_fail "a world-readable key was not called out: $OUT"
 # The advice keeps the group's read, which the service user needs ("chmod
 # 600" was said, and the unit then could not read it: round-twenty-six

@@ -790,7 +790,7 @@ grep -q "does not verify against this side's ca" <<<"$OUT" && rvt_fail "-n blame
 sign_crl "$RVT_TMP/later.crl" "+1 hour" "+40 days"
 ctl_server_conf "$RVT_TMP/o.conf" crl="$RVT_TMP/later.crl"
 OUT=$("$RV_BIN" server -c "$RVT_TMP/o.conf" -n 2>&1) || rvt_fail "-n with a CRL not valid yet: $OUT"
-grep -q "warn: CRL file .*: not valid until .* (in [0-9]* s)" <<<"$OUT" || rvt_fail "-n did not say the CRL is not valid yet: $OUT"
+grep -q "^ringvpn: warning: CRL file .*: not valid until .* (in [0-9]* s)" <<<"$OUT" || rvt_fail "-n did not say the CRL is not valid yet: $OUT"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
 
 rvt_step "P. two CAs of one name (pki's default, at a rotation): the old one's revocation ends its client's session"

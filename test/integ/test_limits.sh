@@ -586,14 +586,14 @@ done
 chown nobody "$RVT_TMP/trust/ca.crt"
 check_n "$RVT_TMP/trust.conf"
 [ "$rc" = 0 ] || rvt_fail "nobody's CA file: $OUT"
-grep -q "warn: CA file $RVT_TMP/trust/ca.crt belongs to uid $(id -u nobody): that user decides who this end trusts" <<<"$OUT" ||
+grep -q "ringvpn: warning: CA file $RVT_TMP/trust/ca.crt belongs to uid $(id -u nobody): that user decides who this end trusts" <<<"$OUT" ||
 	rvt_fail "the CA file's owner not said: $OUT"
 chown root "$RVT_TMP/trust/ca.crt"
 mkdir "$RVT_TMP/trust/nb" && cp "$PKI/ca/ca.crl" "$RVT_TMP/trust/nb/" && chown nobody "$RVT_TMP/trust/nb"
 ctl_server_conf "$RVT_TMP/trust.conf" "ca=$RVT_TMP/trust/ca.crt" "crl=$RVT_TMP/trust/nb/ca.crl"
 check_n "$RVT_TMP/trust.conf"
 [ "$rc" = 0 ] || rvt_fail "a CRL in nobody's directory: $OUT"
-grep -q "warn: CRL file $RVT_TMP/trust/nb/ca.crl: the directory $RVT_TMP/trust/nb belongs to uid $(id -u nobody), who can swap it" <<<"$OUT" ||
+grep -q "ringvpn: warning: CRL file $RVT_TMP/trust/nb/ca.crl: the directory $RVT_TMP/trust/nb belongs to uid $(id -u nobody), who can swap it" <<<"$OUT" ||
 	rvt_fail "nobody's directory on the way not said: $OUT"
 # The same through an ACL, which the mode bits do not show (root's 0644
 # file and 0755 directory; round-four tester 28): the CA file nobody may
@@ -604,14 +604,14 @@ python3 "$SET_ACL" "$RVT_TMP/trust/ca.crt" "$(id -u nobody)" 6 || rvt_fail "the 
 python3 "$SET_ACL" "$RVT_TMP/trust/nb" "$(id -u nobody)" 7 || rvt_fail "the directory's ACL"
 check_n "$RVT_TMP/trust.conf"
 [ "$rc" = 0 ] || rvt_fail "trust files under ACLs: $OUT"
-grep -q "warn: CA file $RVT_TMP/trust/ca.crt has an access ACL that lets user $(id -u nobody) write it" <<<"$OUT" ||
+grep -q "ringvpn: warning: CA file $RVT_TMP/trust/ca.crt has an access ACL that lets user $(id -u nobody) write it" <<<"$OUT" ||
 	rvt_fail "the CA file's ACL not said: $OUT"
-grep -q "warn: CRL file $RVT_TMP/trust/nb/ca.crl: the directory $RVT_TMP/trust/nb has an access ACL that lets user $(id -u nobody) write it" <<<"$OUT" ||
+grep -q "ringvpn: warning: CRL file $RVT_TMP/trust/nb/ca.crl: the directory $RVT_TMP/trust/nb has an access ACL that lets user $(id -u nobody) write it" <<<"$OUT" ||
 	rvt_fail "the directory's ACL not said: $OUT"
 python3 "$SET_ACL" "$RVT_TMP/trust/ca.crt" "$(id -u nobody)" 6 4 || rvt_fail "the masked ACL"
 python3 "$SET_ACL" "$RVT_TMP/trust/nb" || rvt_fail "remove the directory's ACL"
 check_n "$RVT_TMP/trust.conf"
-[ "$rc" = 0 ] && ! rvt_matches "warn: (CA|CRL) file" <<<"$OUT" || rvt_fail "a masked ACL said: $OUT"
+[ "$rc" = 0 ] && ! rvt_matches "warning: (CA|CRL) file" <<<"$OUT" || rvt_fail "a masked ACL said: $OUT"
 printf '# ringvpn lea' >"$RVT_TMP/cut.leases"
 ctl_server_conf "$RVT_TMP/slip.conf" "lease_file=$RVT_TMP/cut.leases"
 check_n "$RVT_TMP/slip.conf"
