@@ -234,6 +234,11 @@ static bool stranger_at(const char *prefix, const struct stat *st, void *ctx)
 	return false;
 }
 
+bool rv_uid_stranger(uid_t uid, uid_t service)
+{
+	return uid != 0 && uid != geteuid() && uid != service;
+}
+
 bool rv_dir_everyones(const char *path, bool groups, gid_t group, char *why, size_t why_len)
 {
 	const char *slash = strrchr(path, '/');

@@ -62,6 +62,12 @@ bool rv_path_walk(const char *path,
  * own mode. */
 bool rv_path_stranger(const char *path, uid_t self, char *why, size_t why_len);
 
+/* rv_uid_stranger: may a file of |uid| be tampered with by a user other
+ * than root, this process's and |service| (the user the process runs as
+ * once started, whose state files are its own under the units'
+ * StateDirectory)? */
+bool rv_uid_stranger(uid_t uid, uid_t service);
+
 /* rv_dir_everyones: is the directory |path| is in writable by every user,
  * with or without the sticky bit, or, with |groups|, by a group other than
  * root's, this process's and |group|? True, with the directory and its

@@ -334,7 +334,7 @@ static int check_fd(int fd, const char *path, bool quiet, uid_t service, char *e
 	 * root` was said of it, and the unit then could not open it (tester
 	 * 55); so of the directory, by -n run as root (round-twenty-six
 	 * tester 121). */
-	if (st.st_uid != 0 && st.st_uid != geteuid() && st.st_uid != service) {
+	if (rv_uid_stranger(st.st_uid, service)) {
 		rv_warnx("crl_state %s belongs to uid %u: that user can empty it, and a restart "
 			 "then takes an older CRL (chown it to root or to the service user)",
 			 path, (unsigned)st.st_uid);

@@ -193,15 +193,6 @@ void rv_leasefile_flush(struct rv_leasefile *f, uint64_t now_ns)
 	rv_strbuf_free(&text);
 }
 
-/* stranger: does a file of |uid| belong to a user who could tamper with
- * it? The service user's is the units' way (their StateDirectory), and its
- * process holds the file anyway; `chown root` was said of it, and the unit
- * then could not open it (round-twenty-six tester 121). */
-static bool stranger(uid_t uid, uid_t service)
-{
-	return uid != 0 && uid != geteuid() && uid != service;
-}
-
 /* check_fd is rv_leasefile_check on the open file |fd|. */
 static int check_fd(int fd, const char *path, bool quiet, uid_t service, char *err, size_t err_len)
 {
@@ -215,7 +206,10 @@ static int check_fd(int fd, const char *path, bool quiet, uid_t service, char *e
 	if (rv_state_file_check(fd, "lease file", path, &st, err, err_len) != 0) {
 		return -EINVAL;
 	}
-	if (stranger(st.st_uid, service) && !quiet) {
+	/* The service user's is the units' way (their StateDirectory), and
+	 * its process holds the file anyway: `chown root` was said of it, and
+	 * the unit then could not open it (round-twenty-six tester 121). */
+	if (rv_uid_stranger(st.st_uid, service) && !quiet) {
 		/* Its owner can read every client's name, steer the grants and
 		 * lock it whenever it likes (a start then fails): a round-three
 		 * tester's file in a shared directory was taken unsaid. */
@@ -382,7 +376,7 @@ static bool path_check(struct rv_leasefile *f)
 		 f->path);
 	/* Taken once, its owner said once (check_fd kept quiet: it runs each
 	 * second while the file cannot be taken). */
-	if (fstat(fd, &path_st) == 0 && stranger(path_st.st_uid, f->service)) {
+	if (fstat(fd, &path_st) == 0 && rv_uid_stranger(path_st.st_uid, f->service)) {
 		rv_warnx("lease file %s belongs to uid %u: that user can read and change the "
 			 "leases "
 			 "and keep the server from starting",
@@ -453,7 +447,7 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 	if (ret) {
 		if (ret != -EBUSY) {
 			snprintf(err, err_len, "cannot lock the lease file %s", path);
-		} else if (fstat(f->fd, &st) == 0 && stranger(st.st_uid, service)) {
+		} else if (fstat(f->fd, &st) == 0 && rv_uid_stranger(st.st_uid, service)) {
 			snprintf(err, err_len,
 				 "lease file %s is in use by another process (a second server on "
 				 "the same lease_file, or a process of uid %u, its owner?)",

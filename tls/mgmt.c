@@ -109,19 +109,20 @@ static const char *file_kind(mode_t mode)
  * to still running? A process killed with -9 keeps its listening socket
  * (and so answers connect()) until the kernel has torn down its io_uring,
  * after the process itself is a zombie: a restart at once must not take
- * that for a running instance. True when it cannot tell. */
-static bool peer_alive(int probe)
+ * that for a running instance. True when it cannot tell. The peer's
+ * credentials go to |*cr| (pid 0: unknown). */
+static bool peer_alive(int probe, struct ucred *cr)
 {
-	struct ucred cr;
-	socklen_t len = sizeof(cr);
+	socklen_t len = sizeof(*cr);
 	char path[64], buf[256], *p;
 	ssize_t n;
 	int fd;
 
-	if (getsockopt(probe, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0 || cr.pid <= 0) {
+	if (getsockopt(probe, SOL_SOCKET, SO_PEERCRED, cr, &len) != 0 || cr->pid <= 0) {
+		cr->pid = 0;
 		return true;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)cr.pid);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)cr->pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		return errno != ENOENT;
@@ -143,6 +144,7 @@ static bool peer_alive(int probe)
  * status_socket must not delete a config file, so it is refused. */
 static int clear_stale(const char *path, const struct sockaddr_un *sun, char *err, size_t err_len)
 {
+	struct ucred cr;
 	struct stat st;
 	int probe, ret;
 
@@ -188,13 +190,10 @@ static int clear_stale(const char *path, const struct sockaddr_un *sun, char *er
 			 path);
 		return -EADDRINUSE;
 	}
-	if (probe >= 0 && ret == 0 && peer_alive(probe)) {
-		struct ucred cr;
-		socklen_t len = sizeof(cr);
-
+	if (probe >= 0 && ret == 0 && peer_alive(probe, &cr)) {
 		/* Who holds it: another user's process was called "a running
 		 * instance" (round-twenty-six tester 121). */
-		if (getsockopt(probe, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0) {
+		if (cr.pid > 0) {
 			snprintf(err, err_len,
 				 "status socket %s is in use by a running process (pid %d, uid "
 				 "%u: another instance? set status_socket to another path)",

@@ -554,6 +554,13 @@ struct field {
 	size_t off, len;
 };
 
+/* field_changed: does |f| differ between |a| and |b|? */
+static bool field_changed(const struct rv_config *a, const struct rv_config *b,
+			  const struct field *f)
+{
+	return memcmp((const char *)a + f->off, (const char *)b + f->off, f->len) != 0;
+}
+
 #define RK(k, field)                                                                         \
 	{                                                                                    \
 		k, offsetof(struct rv_config, field), sizeof(((struct rv_config *)0)->field) \
@@ -616,7 +623,7 @@ static void keep_restart_keys(const struct rv_config *cur, struct rv_config *nex
 				continue;
 			}
 			known = true;
-			if (memcmp((const char *)cur + fd->off, (char *)next + fd->off, fd->len)) {
+			if (field_changed(cur, next, fd)) {
 				memcpy((char *)next + fd->off, (const char *)cur + fd->off,
 				       fd->len);
 				changed = true;
@@ -700,8 +707,7 @@ static void report_changes(const struct rv_config *cur, const struct rv_config *
 			const struct field *f = &tables[t].f[i];
 			bool dup = false;
 
-			if (memcmp((const char *)cur + f->off, (const char *)next + f->off,
-				   f->len) == 0) {
+			if (!field_changed(cur, next, f)) {
 				continue;
 			}
 			/* A key with several fields (route, listen) or in both
@@ -744,7 +750,7 @@ static void say_client_timers(const struct rv_config *cur, const struct rv_confi
 	for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++) {
 		const struct field *f = &timers[i];
 
-		if (memcmp((const char *)cur + f->off, (const char *)next + f->off, f->len) == 0) {
+		if (!field_changed(cur, next, f)) {
 			continue;
 		}
 		rv_strbuf_printf(log, "%s%s", any ? ", " : "applied: ", f->key);
