@@ -16,6 +16,7 @@
  */
 #include "cli/cmds.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -662,7 +663,10 @@ static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 		case 'w': {
 			const char *v = optarg;
 
-			if (!v && optind < argc && argv[optind][0] != '-') {
+			/* `--watch -1` is a wrong number, not an unknown
+			 * option -1 (round-twenty-six tester 121). */
+			if (!v && optind < argc &&
+			    (argv[optind][0] != '-' || isdigit((unsigned char)argv[optind][1]))) {
 				v = argv[optind++];
 			}
 			char *end = NULL;

@@ -731,14 +731,25 @@ static int set_pool6(struct rv_config *c, const char *v, char *why, size_t wl)
  * its meaning: README Upgrade), but said at every load: a forgotten "/24"
  * was taken as one address without a word (round-twenty-six testers 119,
  * 124). */
+/* The line or the flag a setter is applying, for a warning about it: set
+ * by apply() around the setter (a file is parsed by one thread at a time,
+ * but a reload's and a check's may meet, hence per thread). */
+static __thread const char *setting_origin;
+
 static void say_no_length(const char *key, const char *text, const struct rv_prefix *p)
 {
+	const char *o = setting_origin;
+	bool flag = o && o[0] == '-';
+
 	if (strchr(text, '/')) {
 		return;
 	}
-	rv_warnx("%s %s has no prefix length: taken as %s/%u, this one address alone (write the "
-		 "length of the network meant, or /%u to keep it so and silence this)",
-		 key, text, text, p->len, p->len);
+	/* Where: a file's line ("t.conf:3: route ..."), or the flag itself
+	 * ("--route ..."); it said neither (round-twenty-six tester 124). */
+	rv_warnx("%s%s%s %s has no prefix length: taken as %s/%u, this one address alone (write "
+		 "the length of the network meant, or /%u to keep it so and silence this)",
+		 o && !flag ? o : "", o && !flag ? ": " : "", flag ? o : key, text, text, p->len,
+		 p->len);
 }
 
 static int set_route(struct rv_config *c, const char *v, char *why, size_t wl)
@@ -1398,6 +1409,7 @@ static int apply(struct rv_config *c, const char *origin, const char *key, const
 	const char *role = rv_config_role_name(c->role);
 	char why[512];
 	size_t idx;
+	int ret;
 
 	if (!k) {
 		snprintf(err, err_len,
@@ -1420,7 +1432,10 @@ static int apply(struct rv_config *c, const char *origin, const char *key, const
 		seen[idx / 64] |= 1ull << (idx % 64);
 	}
 	why[0] = '\0';
-	if (setters[idx](c, value, why, sizeof(why))) {
+	setting_origin = origin;
+	ret = setters[idx](c, value, why, sizeof(why));
+	setting_origin = NULL;
+	if (ret) {
 		snprintf(err, err_len, "%s: %s: %s", origin, key, why);
 		return -EINVAL;
 	}

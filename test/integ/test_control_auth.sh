@@ -241,9 +241,15 @@ grep -q "\-\-max-attempts given twice" "$RVT_TMP/exit.log" || rvt_fail "--max-at
 check_exit 2 "$RV_BIN" client -c "$RVT_TMP/c1.conf" --pool4 10.7.0.0/24 -n
 grep -q "^ringvpn: --pool4 is not a client setting" "$RVT_TMP/exit.log" || rvt_fail "--pool4 on a client: $(cat "$RVT_TMP/exit.log")"
 # A network without its length: one address, as it always was, and said.
+# Named by its flag, or by the file's line (it said neither: round-twenty-six
+# tester 124).
 check_exit 0 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --route 10.6.0.1 -n
-grep -q "^ringvpn: warning: route 10.6.0.1 has no prefix length: taken as 10.6.0.1/32, this one address alone" "$RVT_TMP/exit.log" ||
+grep -q "^ringvpn: warning: --route 10.6.0.1 has no prefix length: taken as 10.6.0.1/32, this one address alone" "$RVT_TMP/exit.log" ||
 	rvt_fail "a route without its length not said: $(cat "$RVT_TMP/exit.log")"
+cp "$RVT_TMP/s2.conf" "$RVT_TMP/nolen.conf" && echo "route = 10.6.0.2" >>"$RVT_TMP/nolen.conf"
+check_exit 0 "$RV_BIN" server -c "$RVT_TMP/nolen.conf" -n
+grep -q "^ringvpn: warning: $RVT_TMP/nolen.conf:$(wc -l <"$RVT_TMP/nolen.conf"): route 10.6.0.2 has no prefix length: taken as 10.6.0.2/32" "$RVT_TMP/exit.log" ||
+	rvt_fail "a route without its length in the file not said with its line: $(cat "$RVT_TMP/exit.log")"
 # A file whose last line has no newline (cut short?) is read, and said.
 head -c -1 "$RVT_TMP/s2.conf" >"$RVT_TMP/cut.conf"
 check_exit 0 "$RV_BIN" server -c "$RVT_TMP/cut.conf" -n

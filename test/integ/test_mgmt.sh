@@ -413,10 +413,13 @@ wait "$WATCH"
 grep -A3 "^RATES" "$RVT_TMP/watch2.txt" | grep "^client1"
 grep -q "client1.*Gbit/s" "$RVT_TMP/watch2.txt" && rvt_fail "a client's new session showed as Gbit/s"
 rvt_wait_for 10 "client1's new session" ctl_sessions_eq 2 || rvt_fail "client1 did not come back"
+# -1 was said to be an unknown option (round-twenty-six tester 121).
 for bad in 5x 0 3601 -1; do
-	"$RV_BIN" status --watch "$bad" -s "$SRV_SOCK" >/dev/null 2>&1
+	"$RV_BIN" status --watch "$bad" -s "$SRV_SOCK" >"$RVT_TMP/w.out" 2>&1
 	rc=$?
 	[ "$rc" = 2 ] || rvt_fail "status --watch $bad: exit $rc, want 2 (5x was taken as 5)"
+	grep -q "^ringvpn status: --watch takes 1..3600 seconds$" "$RVT_TMP/w.out" ||
+		rvt_fail "status --watch $bad: $(cat "$RVT_TMP/w.out")"
 done
 # A flag given twice, an empty socket path, and a blank NAME or one with
 # spaces around it: usage errors (`rekey ''` rekeyed every session, and the
