@@ -8,6 +8,7 @@
  */
 #include "cli/cfgopts.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -526,6 +527,68 @@ static bool listen_unusable(const struct rv_config *cfg)
 	return true;
 }
 
+/* metrics_unusable tells whether the metrics endpoint could not be opened,
+ * as the start would open it (tls/http.c), and says why: an address of no
+ * interface here, or the control channel's own TCP port on an address it
+ * listens on. -n said OK of both, and the start exited 15 blaming "a port
+ * ... another process holds" (round-twenty-seven tester 129). Port 0 is
+ * bound, as listen_unusable does. */
+static bool metrics_unusable(const struct rv_config *cfg)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct rv_ip_addr lh = { 0 };
+	const struct rv_ip_addr *m = &cfg->metrics_addr;
+	bool six = m->family == AF_INET6;
+	char a[64];
+	int fd, err = 0;
+
+	if (m->family == 0) {
+		return false;
+	}
+	rv_ip_addr_str(m, a, sizeof(a));
+	if (cfg->role == RV_CONFIG_SERVER && cfg->metrics_port == cfg->listen_port) {
+		lh.family = strchr(cfg->listen_host, ':') ? AF_INET6 : AF_INET;
+		if (!cfg->listen_host[0] || rv_ip_addr_unspecified(m) ||
+		    (inet_pton(lh.family, cfg->listen_host, lh.a) == 1 &&
+		     rv_ip_addr_equal(&lh, m))) {
+			fprintf(stderr,
+				"ringvpn: metrics_listen %s%s%s:%u: that is the control channel's "
+				"port on an address it listens on (listen = %s): give "
+				"metrics_listen another port\n",
+				six ? "[" : "", a, six ? "]" : "", cfg->metrics_port,
+				cfg->listen_host[0] ? cfg->listen_host : "every address");
+			return true;
+		}
+	}
+	if (six) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, m->a, 16);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, m->a, 4);
+	}
+	fd = socket(m->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		return false; /* the start says it */
+	}
+	if (bind(fd, (struct sockaddr *)&ss,
+		 six ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) != 0) {
+		err = errno;
+	}
+	close(fd);
+	if (err == 0 || err == EACCES || err == EADDRINUSE) {
+		return false;
+	}
+	fprintf(stderr, "ringvpn: metrics_listen %s%s%s:%u: cannot listen: %s%s\n", six ? "[" : "",
+		a, six ? "]" : "", cfg->metrics_port, strerror(err),
+		err == EADDRNOTAVAIL ? " (no interface of this host has that address)" : "");
+	return true;
+}
+
 /* zone_unknown tells whether a client's server address names an interface
  * this host does not have (fe80::1%eth9), and says which: the start would
  * try it for ever, "cannot resolve" (round-sixteen tester 76). A number is
@@ -612,7 +675,7 @@ int rv_cli_check_paths(const struct rv_config *cfg, uid_t service, gid_t service
 			"/run/ringvpn)\n",
 			sock, why);
 	}
-	if (listen_unusable(cfg) || zone_unknown(cfg)) {
+	if (listen_unusable(cfg) || metrics_unusable(cfg) || zone_unknown(cfg)) {
 		return RV_EXIT_NET;
 	}
 	if (cfg->role == RV_CONFIG_SERVER) {

@@ -199,7 +199,7 @@ int rv_cmd_server(int argc, char **argv)
 	}
 	pool = rv_ippool_new(cfg.pool4.addr.family ? &cfg.pool4.addr : NULL, cfg.pool4.len,
 			     cfg.pool6.addr.family ? &cfg.pool6.addr : NULL, cfg.pool6.len,
-			     cfg.max_clients, &ret);
+			     rv_config_pool_hosts(&cfg), &ret);
 	if (!pool) {
 		fprintf(stderr, "ringvpn: address pools %s: %s\n",
 			ret == -EINVAL ? "invalid" : "cannot be created", strerror(-ret));

@@ -924,6 +924,11 @@ static int set_rekey_packets(struct rv_config *c, const char *v, char *why, size
 	return parse_u64(v, 1ull << 60, &c->rekey_packets, why, wl);
 }
 
+size_t rv_config_pool_hosts(const struct rv_config *c)
+{
+	return 2 * (size_t)c->max_clients;
+}
+
 unsigned rv_config_max_handshaking(const struct rv_config *c)
 {
 	unsigned q = c->max_clients / 4;

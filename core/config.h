@@ -271,6 +271,13 @@ int rv_config_set(struct rv_config *c, const char *origin, const char *key, cons
  * returns |buf|. */
 const char *rv_config_listen_str(const struct rv_config *c, char *buf, size_t len);
 
+/* rv_config_pool_hosts: how many addresses of each pool are handed out to
+ * any client (the pool's network may hold fewer): twice max_clients. A
+ * pool of max_clients alone was full with half the clients connected while
+ * the other half's addresses were kept for names that left in the last 2
+ * minutes (rv_leases_kept_for_other): churn by many names refused newcomers
+ * with the sessions far below max_clients (round-twenty-seven tester 126). */
+size_t rv_config_pool_hosts(const struct rv_config *c);
 /* rv_config_max_handshaking: the max_handshaking in force (auto: a quarter
  * of max_clients, within 64..1024). */
 unsigned rv_config_max_handshaking(const struct rv_config *c);

@@ -640,6 +640,8 @@ static void count_end(struct rv_server_side *s, struct rv_chan *c)
 		s->untrusted++; /* the same */
 	} else if (code != RV_CTL_CODE_NONE && code < RV_CTL_CODE_MAX) {
 		s->ended[code]++;
+	} else if (c->tls_broken) {
+		s->tls_broken++; /* a record forged or broken on the way: not the client leaving */
 	} else if (c->closed_here) {
 		return; /* this end's doing (a slow reader: counted as such), not the client's */
 	} else if (rv_ctl_peer_got_goodbye(c->ctl)) {
@@ -700,7 +702,7 @@ static void server_closing(struct rv_loop *l, struct rv_chan *c)
 	why = c->reason[0] ? c->reason : rv_ctl_peer_reason(c->ctl);
 	left = rv_ctl_peer_session(c->ctl) ? "session, keys and address released"
 					   : "it had no session yet";
-	if (refused_for_protocol(c)) {
+	if (refused_for_protocol(c) || c->tls_broken) {
 		/* The shared limit only for a name that connects and leaves
 		 * often: one client's flood of refusals hid another's
 		 * (round-twenty-two tester 97). */
@@ -894,7 +896,7 @@ static int server_report(struct rv_loop *l, struct rv_status *st)
 	st->reconfigured = s->ended[RV_CTL_CODE_RECONFIG];
 	st->timed_out = s->ended[RV_CTL_CODE_TIMEOUT];
 	st->protocol_errors = s->ended[RV_CTL_CODE_PROTOCOL] + s->ended[RV_CTL_CODE_VERSION] +
-			      s->ended[RV_CTL_CODE_KEY];
+			      s->ended[RV_CTL_CODE_KEY] + s->tls_broken;
 	st->pool4_in_use = rv_ippool_in_use(l->env.pool, AF_INET);
 	st->pool4_size = rv_ippool_capacity(l->env.pool, AF_INET);
 	st->pool6_in_use = rv_ippool_in_use(l->env.pool, AF_INET6);

@@ -502,6 +502,10 @@ static void pump(struct rv_loop *l, struct rv_chan *c)
 				rv_chan_set_reason(c, "%s", rv_tls_conn_error(c->tls));
 			}
 			rv_chan_set_reason(c, "TLS error: %s", rv_tls_conn_error(c->tls));
+			/* After the handshake: a record that failed its check
+			 * (forged, or corrupted on the way), not the peer
+			 * leaving (round-twenty-seven tester 127). */
+			c->tls_broken = c->authed && !rv_tls_conn_peer_alerted(c->tls);
 		}
 		rv_chan_close(l, c);
 		return;

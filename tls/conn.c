@@ -323,6 +323,11 @@ bool rv_tls_conn_handshake_done(const struct rv_tls_conn *c)
 	return c->done;
 }
 
+bool rv_tls_conn_peer_alerted(const struct rv_tls_conn *c)
+{
+	return c->alert[0] != '\0';
+}
+
 enum rv_tls_status rv_tls_conn_read(struct rv_tls_conn *c, uint8_t *buf, size_t len,
 				    size_t *out_len)
 {

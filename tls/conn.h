@@ -54,6 +54,9 @@ int rv_tls_conn_feed(struct rv_tls_conn *c, const uint8_t *data, size_t len);
  * an alert for the peer may be pending out). */
 enum rv_tls_status rv_tls_conn_handshake(struct rv_tls_conn *c);
 bool rv_tls_conn_handshake_done(const struct rv_tls_conn *c);
+/* rv_tls_conn_peer_alerted: the peer sent a fatal alert (the last error is
+ * its word, not a record of its that failed here). */
+bool rv_tls_conn_peer_alerted(const struct rv_tls_conn *c);
 
 /* rv_tls_conn_read returns up to |len| plaintext bytes in |buf| and their
  * number in *out_len (OK), or WANT_READ / CLOSED / ERROR. */

@@ -185,6 +185,16 @@ static bool recv_common(struct rv_ctl_peer *c, struct rv_ctl_msg *m, const uint8
 		return false;
 	}
 	err = rv_ctl_decode(m, frame, len);
+	/* A frame of another version is no common version, as ctlmsg.h
+	 * says (it went as a malformed message: round-twenty-seven tester
+	 * 127); the peer's exit and the server's counting take both alike. */
+	if (err == RV_CTL_E_VERSION) {
+		*out_res = rv_ctl_close_with(c, RV_CTL_CODE_VERSION,
+					     "%s sent a control frame of version %u, this end "
+					     "speaks %u",
+					     c->ops->peer_role, len ? frame[0] : 0, RV_CTL_VERSION);
+		return false;
+	}
 	if (err != RV_CTL_OK) {
 		*out_res = rv_ctl_close_with(c, RV_CTL_CODE_PROTOCOL,
 					     "malformed control message: %s", rv_ctl_err_str(err));

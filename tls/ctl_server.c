@@ -116,22 +116,27 @@ static void destroy(struct rv_ctl_peer *c)
  * all kept for others (a pool nearly full of recent leases), or every free
  * one is, does the one released longest ago go, a client's last one within
  * KEPT_FIRMLY_NS after every other; of a full pool, never such a one
- * (-EBUSY then). The ones passed over go back to the pool. */
+ * (-EBUSY then). The ones passed over go back to the pool. |*out| is
+ * written only on success: the client's record is what its end gives back
+ * (release_addrs), and the last address passed over, left there on -EBUSY,
+ * went back to the pool a second time when the refused client's
+ * connection closed, while another session held it again (round-twenty-
+ * seven tester 126). */
 static int alloc_unkept(struct rv_ctl_server *p, int family, const struct rv_ip_addr *avoid,
 			struct rv_ip_addr *out, uint64_t now_ns)
 {
 	const struct rv_ctl_env *env = p->c.env;
-	struct rv_ip_addr tried[ALLOC_TRIES];
+	struct rv_ip_addr tried[ALLOC_TRIES], got;
 	size_t n = 0, keep = 0;
 	int ret;
 
 	for (;;) {
-		ret = rv_ippool_alloc(env->pool, family, out);
+		ret = rv_ippool_alloc(env->pool, family, &got);
 		if (ret || !env->leases ||
-		    !rv_leases_kept_for_other(env->leases, out, p->cn, now_ns)) {
+		    !rv_leases_kept_for_other(env->leases, &got, p->cn, now_ns)) {
 			break;
 		}
-		tried[n++] = *out;
+		tried[n++] = got;
 		if (n == ALLOC_TRIES) {
 			break;
 		}
@@ -160,9 +165,12 @@ static int alloc_unkept(struct rv_ctl_server *p, int family, const struct rv_ip_
 			ret = -EBUSY; /* full, but for clients on their way back */
 			goto out;
 		}
-		*out = tried[keep];
+		got = tried[keep];
 		tried[keep] = tried[--n];
 		ret = 0;
+	}
+	if (ret == 0) {
+		*out = got;
 	}
 out:
 	for (size_t i = 0; i < n; i++) {

@@ -117,6 +117,11 @@ bool rv_tls_ctx_same_trust(const struct rv_tls_ctx *a, const struct rv_tls_ctx *
 	       memcmp(a->crls.trust, b->crls.trust, sizeof(a->crls.trust)) == 0;
 }
 
+bool rv_tls_ctx_same_own(const struct rv_tls_ctx *a, const struct rv_tls_ctx *b)
+{
+	return memcmp(a->own_id, b->own_id, sizeof(a->own_id)) == 0;
+}
+
 bool rv_tls_unix_time(const ASN1_TIME *t, int64_t *out)
 {
 	ASN1_TIME *epoch = ASN1_TIME_set(NULL, 0);

@@ -224,6 +224,10 @@ bool rv_tls_ctx_crl_dropped(const struct rv_tls_ctx *n, const struct rv_tls_ctx 
  * touched file that changed neither need not check every live peer again. */
 bool rv_tls_ctx_same_trust(const struct rv_tls_ctx *a, const struct rv_tls_ctx *b);
 
+/* rv_tls_ctx_same_own: the same certificate of this end (by content; the key
+ * must match it)? */
+bool rv_tls_ctx_same_own(const struct rv_tls_ctx *a, const struct rv_tls_ctx *b);
+
 /* rv_tls_ctx_same_ca: the same CA certificates (by content, in order)? */
 bool rv_tls_ctx_same_ca(const struct rv_tls_ctx *a, const struct rv_tls_ctx *b);
 

@@ -1077,6 +1077,11 @@ static int client_report(struct rv_loop *l, struct rv_status *st)
 			return -ENOMEM;
 		}
 		rv_chan_fill_status(l, c, p);
+		/* The addresses set on the TUN: an IPv6 one it cannot take
+		 * was listed as if set (round-twenty-seven tester 129). */
+		if (rv_hostcfg_no_ipv6(l)) {
+			p->v6.family = 0;
+		}
 	}
 	return 0;
 }

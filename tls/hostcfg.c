@@ -532,6 +532,9 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 		h->mtu = mtu;
 	}
 	h->no_v6 = v6_off(h, ifname, why, sizeof(why));
+	if (l->dp) {
+		rv_dataplane_set_no_ipv6(l->dp, h->no_v6);
+	}
 	num_addrs = addrs_of(h, addrs);
 	num_routes = accepted_routes(routes, h, l->cfg, c);
 	if (h->no_v6) {
@@ -641,6 +644,13 @@ unsigned rv_hostcfg_mtu(struct rv_loop *l)
 	struct hostcfg *h = state(l);
 
 	return h && h->applied ? h->mtu : 0;
+}
+
+bool rv_hostcfg_no_ipv6(struct rv_loop *l)
+{
+	const struct hostcfg *h = state(l);
+
+	return h->applied && h->no_v6;
 }
 
 bool rv_hostcfg_server_addr(struct rv_loop *l, struct rv_ip_addr *out)

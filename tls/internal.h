@@ -320,6 +320,7 @@ struct rv_chan {
 	bool cert_expired;	       /* ended because the peer's certificate expired */
 	bool cert_untrusted;	       /* ended because the CA set no longer verifies it */
 	bool closed_here;	       /* closed by this end without a word to the peer */
+	bool tls_broken;	       /* a TLS record failed after the handshake (forged?) */
 	bool peer_expiry_said;	       /* client: the server certificate's expiry was said */
 	int64_t peer_not_after;	       /* the peer certificate's expiry (0: none) */
 	uint64_t tls_gen;	       /* the loop's tls_gen when its handshake began */
@@ -559,6 +560,9 @@ int rv_client_local_failure(struct rv_loop *l, int err);
  * through it (at most RV_CTL_MAX_ROUTES). False before the first CONFIG. */
 bool rv_hostcfg_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_addrs,
 		       struct rv_prefix *routes, size_t *num_routes);
+/* rv_hostcfg_no_ipv6: the TUN carries no IPv6 (its MTU is below 1280, or
+ * IPv6 is disabled on it), so the IPv6 address the server gave is not set. */
+bool rv_hostcfg_no_ipv6(struct rv_loop *l);
 /* rv_hostcfg_server_addr: the address of the server the client talks to
  * (false: none yet, or a link-local one, which no route carries). */
 bool rv_hostcfg_server_addr(struct rv_loop *l, struct rv_ip_addr *out);

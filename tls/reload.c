@@ -502,9 +502,13 @@ static void swap_tls(struct rv_loop *l, struct rv_tls_ctx *n, struct rv_strbuf *
 	/* The key file unreadable, the running key standing in (say_kept
 	 * said why): "certificate and key reloaded" after that warning
 	 * read as a contradiction (round-nineteen tester 88). */
+	/* The same certificate (whose key it must match) read again: a
+	 * chmod of the CRL was said as "certificate and key reloaded"
+	 * (round-twenty-seven tester 127). */
 	const char *own = kept			   ? "certificate and key kept (the running ones)"
 			  : rv_tls_ctx_key_kept(n) ? "certificate reloaded, the running key kept"
-						   : "certificate and key reloaded";
+			  : rv_tls_ctx_same_own(n, l->tls) ? "certificate and key unchanged"
+							   : "certificate and key reloaded";
 	struct ended ended;
 
 	rv_tls_ctx_crl_carry(n, l->tls);

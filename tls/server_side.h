@@ -50,7 +50,8 @@ struct rv_server_side {
 	 * connection closed or broken without either (counted nowhere:
 	 * round-twenty-five tester 113). */
 	uint64_t left_goodbye, left_error, left_closed;
-	uint64_t expired; /* ended because the certificate expired (sent as REVOKED) */
+	uint64_t tls_broken; /* sessions ended by a TLS record that failed: in protocol_errors */
+	uint64_t expired;    /* ended because the certificate expired (sent as REVOKED) */
 	/* ended because the CA set no longer verifies the certificate, neither
 	 * revoked nor expired: a reload to another CA (sent as REVOKED; it was
 	 * counted as revoked: round-fourteen tester 66) */

@@ -534,7 +534,7 @@ int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_
 	}
 	pool = rv_ippool_new(next->pool4.addr.family ? &next->pool4.addr : NULL, next->pool4.len,
 			     next->pool6.addr.family ? &next->pool6.addr : NULL, next->pool6.len,
-			     next->max_clients, &ret);
+			     rv_config_pool_hosts(next), &ret);
 	if (!pool) {
 		rv_strbuf_printf(log, "refused: address pools: %s\n", strerror(-ret));
 		return ret;

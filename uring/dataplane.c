@@ -912,6 +912,11 @@ void rv_dataplane_set_pools(struct rv_dataplane *dp, const struct rv_prefix *add
 	}
 }
 
+void rv_dataplane_set_no_ipv6(struct rv_dataplane *dp, bool off)
+{
+	atomic_store_explicit(&dp->no_ipv6, off, memory_order_relaxed);
+}
+
 /* struct rv_dp_host_nets is what rv_dataplane_set_host_nets publishes, as
  * the pools are. */
 struct rv_dp_host_nets {

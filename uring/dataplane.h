@@ -110,6 +110,14 @@ const char *rv_dataplane_tun_name(const struct rv_dataplane *dp);
  * has it. Control thread. */
 void rv_dataplane_set_pools(struct rv_dataplane *dp, const struct rv_prefix *addrs, size_t n);
 
+/* rv_dataplane_set_no_ipv6 tells a client's workers that its TUN carries no
+ * IPv6 (its MTU is below 1280, or IPv6 is disabled on it): an IPv6 packet
+ * from the server is then dropped as no_ipv6 and answered with ICMPv6
+ * "address unreachable" from the client's address, not taken for a spoof
+ * (its source lies in no network the client routes into the tunnel) nor
+ * written where the kernel drops it unsaid. Control thread. */
+void rv_dataplane_set_no_ipv6(struct rv_dataplane *dp, bool off);
+
 /* Most networks rv_dataplane_set_host_nets keeps. */
 enum { RV_DP_HOST_NETS_MAX = 64 };
 

@@ -339,6 +339,7 @@ struct rv_dataplane {
 	 * none (a client). */
 	struct rv_dp_pools *_Atomic pools;
 	struct rv_dp_host_nets *_Atomic host_nets; /* rv_dataplane_set_host_nets */
+	_Atomic bool no_ipv6; /* a client's TUN carries no IPv6 (rv_dataplane_set_no_ipv6) */
 };
 
 /* Where an address lies in the server's pools. */

@@ -562,6 +562,22 @@ static bool offline_place(const struct rv_worker *w, const struct rv_ip_addr *ds
 	return !rv_dataplane_host_has(w->dp, dst, true);
 }
 
+/* no_ipv6 counts an IPv6 packet that came for a client whose TUN carries
+ * none and answers it, when it was for the client's own address, with
+ * "address unreachable" from that address (rv_worker_icmp_error; what the
+ * kernel's way would say of an address no one holds): the server's source
+ * check takes it as the client's own. The caller releases the packet. */
+static void no_ipv6(struct rv_worker *w, struct rv_session *s, const uint8_t *plain,
+		    const struct rv_ip_info *ip)
+{
+	rv_drop_add(&w->ctr, RV_DROP_NO_IPV6, 1);
+	rv_session_count_drop(s, RV_DROP_NO_IPV6, 1);
+	if (rv_ip_addr_equal(&ip->dst, rv_session_vaddr6(s)) &&
+	    rv_worker_icmp_error(w, plain, ip, s, true)) {
+		rv_ctr_add(&w->ctr, RV_CTR_ICMP_UNREACH, 1);
+	}
+}
+
 /* drop_c2c drops a client's packet that is not passed on, counted as |why|
  * for the worker and against the sender's session. */
 static enum c2c_result drop_c2c(struct rv_worker *w, struct rv_rx_item *it, enum rv_drop_reason why)
@@ -846,6 +862,16 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 		}
 		if (unlikely(rv_ip_parse(&ip, plain, plen) != RV_IP_OK)) {
 			bad_inner(w, s, "not a well-formed IPv4 or IPv6 packet");
+			goto drop;
+		}
+		/* IPv6 to a client whose TUN has none (its MTU under 1280,
+		 * or IPv6 disabled): its sources lie in no network the client
+		 * routes into the tunnel, and every packet was said as the
+		 * server's spoof; the sender hears "unreachable" instead
+		 * (round-twenty-seven tester 129). */
+		if (unlikely(ip.src.family == AF_INET6 &&
+			     atomic_load_explicit(&w->dp->no_ipv6, memory_order_relaxed))) {
+			no_ipv6(w, s, plain, &ip);
 			goto drop;
 		}
 		/* A link-local source never routes back to a session: what

@@ -53,6 +53,11 @@
  *         gap=MS       rekey-flood: wait MS between exchanges (0: none)
  *         then=silent  send DATA_STATUS(silent, 4294967295 s: a claim
  *                      no session can back), then as then=wait
+ *         then=badver  send a KEEPALIVE frame of control version 2, then as
+ *                      then=wait
+ *         then=forge   write a TLS application-data record of 64 bytes of
+ *                      garbage on the socket, past TLS (what an attacker
+ *                      on the path could inject), then as then=wait
  *         then=stall   never read the socket again; send a KEEPALIVE every
  *                      200 ms (gap=MS: every MS) for |hold| seconds; prints
  *                      "stall: ..." with whether and when the server cut
@@ -711,7 +716,7 @@ static int parse_session_opts(struct session_opts *o, int argc, char **argv)
 	}
 	if (strcmp(o->then, "goodbye") && strcmp(o->then, "wait") && strcmp(o->then, "silent") &&
 	    strcmp(o->then, "rekey-flood") && strcmp(o->then, "stall") &&
-	    strcmp(o->then, "unkeyed")) {
+	    strcmp(o->then, "unkeyed") && strcmp(o->then, "badver") && strcmp(o->then, "forge")) {
 		return -1;
 	}
 	return 0;
@@ -783,6 +788,21 @@ static int do_session(int argc, char **argv)
 			m.data_status.silent = 1;
 			m.data_status.seconds = UINT32_MAX;
 			probe_send(&p, &m);
+		}
+		if (!strcmp(o.then, "forge")) {
+			uint8_t rec[5 + 64] = { 0x17, 0x03, 0x03, 0x00, 64 };
+
+			for (size_t i = 5; i < sizeof(rec); i++) {
+				rec[i] = (uint8_t)(i * 37 + 11);
+			}
+			(void)send(p.fd, rec, sizeof(rec), MSG_NOSIGNAL);
+		}
+		if (!strcmp(o.then, "badver")) {
+			static const uint8_t frame[RV_CTL_HDR_LEN] = { 2, RV_CTL_KEEPALIVE, 0, 0 };
+
+			if (rv_tls_conn_write(p.c, frame, sizeof(frame)) == 0) {
+				flush_out(p.c, p.fd);
+			}
 		}
 		if (hold_session(&p, o.hold) != 0) {
 			goto out;

@@ -571,6 +571,20 @@ sleep 3
 [ "$(grep -c "session up\|tunnel up" "$RVT_TMP/client6.log")" = 1 ] ||
 	rvt_fail "client6 reconnects: $(grep -c "disconnected" "$RVT_TMP/client6.log") disconnects"
 ip -n "$C6" addr show dev rvc6 | rvt_matches inet6 && rvt_fail "an IPv6 address on rvc6"
+# IPv6 sent to it meanwhile: each packet was said as the server's spoof
+# ("spoofed inner source fd99::1") and vanished, and status listed the
+# IPv6 address as set (round-twenty-seven tester 129). Now counted as
+# no_ipv6, the sender told "address unreachable", status without it.
+V6=$(ctl_field "session name=client6" v6)
+[ -n "$V6" ] && [ "$V6" != - ] || rvt_fail "the server gave client6 no IPv6 address: $(ctl_status | grep client6)"
+OUT=$(ip netns exec "$S" ping -6 -n -c 3 -i 0.3 -W 1 "$V6" 2>&1)
+rvt_matches "From $V6 .*Address unreachable" <<<"$OUT" || rvt_fail "the sender was not told: $OUT"
+[ "$(ctl_field "session " v6 "$RVT_TMP/c6.sock")" = - ] ||
+	rvt_fail "client6's status lists an IPv6 address: $(ctl_status "$RVT_TMP/c6.sock" | grep '^session')"
+N6=$(ctl_field "workers total" drop_no_ipv6 "$RVT_TMP/c6.sock")
+[ "$N6" -ge 3 ] || rvt_fail "drop_no_ipv6=$N6, want >= 3"
+[ "$(ctl_field "workers total" drop_spoof "$RVT_TMP/c6.sock")" = 0 ] || rvt_fail "counted as spoof"
+grep -a "spoofed" "$RVT_TMP/client6.log" && rvt_fail "said as a spoof"
 # IPv6 switched on while connected: the address and IPv6 routes follow
 # (the cached "no IPv6" kept them out until the next reconnect).
 rvt_nsx "$C6" sysctl -qw net.ipv6.conf.rvc6.disable_ipv6=0 || rvt_fail "enable IPv6 on rvc6"

@@ -152,6 +152,30 @@ rvt_wait_for 5 "the silence said" grep -q "client client2: data channel silent: 
 	rvt_fail "the claimed silence: $(grep -a "client client2: .*silent\|client client2: our data" "$SLOG" | tail -1)"
 ! grep -a "client client2: .*silent" "$SLOG" | grep -q "(none)" || rvt_fail "the silence names the address (none)"
 
+rvt_step "5. a frame of another control version"
+# No common version (ERROR 2), as core/ctlmsg.h says, counted among the
+# protocol errors; it went as a malformed message (ERROR 1: round-twenty-
+# seven tester 127).
+P0=$(ctl_field server protocol_errors)
+OUT=$(probe client2 then=badver hold=2) || { echo "$OUT"; rvt_fail "client2 probe"; }
+rvt_matches "^closed: error 2 .*client sent a control frame of version 2, this end speaks 1" <<<"$OUT" ||
+	rvt_fail "a frame of version 2: $OUT"
+proto_more() { [ "$(ctl_field server protocol_errors)" -gt "$P0" ]; }
+rvt_wait_for 5 "protocol_errors counted" proto_more ||
+	rvt_fail "not counted: protocol_errors $(ctl_field server protocol_errors), was $P0"
+
+rvt_step "6. a forged TLS record in a running session"
+# Said at warn and counted among the protocol errors: it went as the client
+# leaving, at info, in left_closed (round-twenty-seven tester 127).
+P0=$(ctl_field server protocol_errors)
+L0=$(ctl_field server left_closed)
+OUT=$(probe client2 then=forge hold=2) || { echo "$OUT"; rvt_fail "client2 probe"; }
+rvt_wait_for 5 "protocol_errors counted" proto_more ||
+	rvt_fail "not counted: protocol_errors $(ctl_field server protocol_errors), was $P0"
+[ "$(ctl_field server left_closed)" = "$L0" ] || rvt_fail "counted as the client leaving"
+grep -a "client client2 .*disconnected: TLS error: .*BAD_DECRYPT\|client client2 .*disconnected: TLS error: .*BAD_RECORD_MAC" "$SLOG" | rvt_matches "warn" ||
+	rvt_fail "not said at warn: $(grep -a "client client2 .*disconnected: TLS" "$SLOG" | tail -1)"
+
 rvt_step "client1 was never disturbed"
 kill -INT "$PING"
 wait "$PING"

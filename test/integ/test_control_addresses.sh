@@ -203,6 +203,12 @@ ctl_start_server
 rvt_bg "$M" hold-full "$PROBE" session 10.88.2.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
 	"$PKI/client1.crt" "$PKI/client1.key" then=wait hold=30
 rvt_wait_for 15 "one held session" ctl_sessions_eq 1 || { ctl_status; rvt_fail "holder"; }
+# A pool hands out twice max_clients: room for those who left a moment ago
+# beside a full house (it handed out max_clients, and churn by many names
+# refused newcomers with half the places free: round-twenty-seven tester
+# 126).
+"$RV_BIN" status -s "$SRV_SOCK" | rvt_matches "pool v4 1/2, v6 1/2 in use" ||
+	rvt_fail "the pools' size: $("$RV_BIN" status -s "$SRV_SOCK" | grep pool)"
 for _ in 1 2; do
 	OUT=$(probe client2) && rvt_fail "client2 was let in past max_clients: $OUT"
 done

@@ -250,6 +250,16 @@ cp "$RVT_TMP/s2.conf" "$RVT_TMP/nolen.conf" && echo "route = 10.6.0.2" >>"$RVT_T
 check_exit 0 "$RV_BIN" server -c "$RVT_TMP/nolen.conf" -n
 grep -q "^ringvpn: warning: $RVT_TMP/nolen.conf:$(wc -l <"$RVT_TMP/nolen.conf"): route 10.6.0.2 has no prefix length: taken as 10.6.0.2/32" "$RVT_TMP/exit.log" ||
 	rvt_fail "a route without its length in the file not said with its line: $(cat "$RVT_TMP/exit.log")"
+# A metrics endpoint the start cannot open: on an address of no interface
+# here, or on the control channel's own port. -n said OK, and the start
+# exited 15 blaming another process (round-twenty-seven tester 129).
+check_exit 15 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --metrics-listen 192.0.2.77:9586 -n
+grep -q "^ringvpn: metrics_listen 192.0.2.77:9586: cannot listen: Cannot assign requested address (no interface of this host has that address)" "$RVT_TMP/exit.log" ||
+	rvt_fail "metrics_listen on no interface: $(cat "$RVT_TMP/exit.log")"
+check_exit 15 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --metrics-listen "[::1]:$SRV_PORT" -n
+grep -q "^ringvpn: metrics_listen \[::1\]:$SRV_PORT: that is the control channel's port on an address it listens on (listen = every address)" "$RVT_TMP/exit.log" ||
+	rvt_fail "metrics_listen on the control port: $(cat "$RVT_TMP/exit.log")"
+check_exit 0 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --metrics-listen 127.0.0.1:9599 -n
 # A file whose last line has no newline (cut short?) is read, and said.
 head -c -1 "$RVT_TMP/s2.conf" >"$RVT_TMP/cut.conf"
 check_exit 0 "$RV_BIN" server -c "$RVT_TMP/cut.conf" -n

@@ -778,20 +778,82 @@ Test(ctl, restarted_client_gets_its_newest_free_lease)
 	drop_pair(s, c);
 }
 
-/* refused_for_address: |cn| connects and is refused an address: asserts
- * so, with the full pool's reason for clients on their way back. */
-static void refused_for_address(const char *cn, const char *why)
+/* refuse_address: |cn| connects and is refused an address: asserts so,
+ * with the full pool's reason for clients on their way back; the pair is
+ * left in |*s|, |*c| (not yet gone). */
+static void refuse_address(const char *cn, const char *why, struct rv_ctl_peer **s,
+			   struct rv_ctl_peer **c)
 {
 	struct rv_endpoint ep = server_ep();
-	struct rv_ctl_peer *s = rv_ctl_server_new(&srv.env, cn, exporter, now);
-	struct rv_ctl_peer *c = rv_ctl_client_new(&cli.env, exporter, &ep, NULL, NULL, now);
 
-	cr_assert(s && c);
-	cr_assert_eq(deliver(rv_ctl_peer_out(s), NULL, c), RV_CTL_CONTINUE);
-	cr_assert_eq(deliver(rv_ctl_peer_out(c), s, NULL), RV_CTL_CLOSE, "%s", why);
-	cr_assert(strstr(rv_ctl_peer_reason(s), "kept for clients that left less than 2 minutes"),
-		  "%s", rv_ctl_peer_reason(s));
+	*s = rv_ctl_server_new(&srv.env, cn, exporter, now);
+	*c = rv_ctl_client_new(&cli.env, exporter, &ep, NULL, NULL, now);
+	cr_assert(*s && *c);
+	cr_assert_eq(deliver(rv_ctl_peer_out(*s), NULL, *c), RV_CTL_CONTINUE);
+	cr_assert_eq(deliver(rv_ctl_peer_out(*c), *s, NULL), RV_CTL_CLOSE, "%s", why);
+	cr_assert(strstr(rv_ctl_peer_reason(*s), "kept for clients that left less than 2 minutes"),
+		  "%s", rv_ctl_peer_reason(*s));
+}
+
+/* refused_for_address: refuse_address, and the pair goes. */
+static void refused_for_address(const char *cn, const char *why)
+{
+	struct rv_ctl_peer *s, *c;
+
+	refuse_address(cn, why, &s, &c);
 	drop_pair(s, c);
+}
+
+/* pool_of_one makes the server's IPv4 pool 10.99.0.0/30: one client address
+ * (.2; .1 is the server's). */
+static void pool_of_one(void)
+{
+	struct rv_ip_addr net = { .family = AF_INET };
+
+	inet_pton(AF_INET, "10.99.0.0", net.a);
+	rv_ippool_free(srv.pool);
+	srv.pool = rv_ippool_new(&net, 30, &srv.cfg.pool6.addr, srv.cfg.pool6.len, 16, NULL);
+	cr_assert_not_null(srv.pool);
+	srv.env.pool = srv.pool;
+}
+
+/* A client refused an address gives nothing back when its connection goes:
+ * the address kept for another (passed over, and returned to the pool at
+ * once) stayed in its record and went back a second time at its end,
+ * while the one it was kept for held it again; the pool then counted it
+ * free and could hand it to a second client (round-twenty-seven tester
+ * 126). */
+Test(ctl, a_refused_client_gives_back_nothing)
+{
+	struct rv_ctl_peer *s, *c, *bs, *bc;
+	char alice[64];
+
+	pool_of_one();
+	bring_up(&s, &c, "alice", NULL);
+	snprintf(alice, sizeof(alice), "%s", v4_of(s));
+	drop_pair(s, c);
+	now += 3 * RV_NSEC_PER_SEC;
+	refuse_address("bob", "bob took alice's address 3 s after she left", &bs, &bc);
+	bring_up(&s, &c, "alice", NULL);
+	cr_assert_str_eq(v4_of(s), alice);
+	drop_pair(bs, bc);
+	cr_assert_eq(rv_ippool_in_use(srv.pool, AF_INET), 1,
+		     "bob's end gave back the address alice holds");
+	/* So no one else gets it. */
+	{
+		struct rv_endpoint ep = server_ep();
+		struct rv_ctl_peer *cs = rv_ctl_server_new(&srv.env, "carol", exporter, now);
+		struct rv_ctl_peer *cc =
+			rv_ctl_client_new(&cli.env, exporter, &ep, NULL, NULL, now);
+
+		cr_assert(cs && cc);
+		cr_assert_eq(deliver(rv_ctl_peer_out(cs), NULL, cc), RV_CTL_CONTINUE);
+		cr_assert_eq(deliver(rv_ctl_peer_out(cc), cs, NULL), RV_CTL_CLOSE,
+			     "carol got the address alice holds");
+		drop_pair(cs, cc);
+	}
+	drop_pair(s, c);
+	cr_assert_eq(rv_ippool_in_use(srv.pool, AF_INET), 0);
 }
 
 /* session_ended: |cn| comes up, is heard from no more for |silent_s|, and
@@ -818,16 +880,10 @@ static void session_ended(const char *cn, unsigned silent_s, enum rv_ctl_code co
  * was shut out from then on). */
 Test(ctl, a_full_pool_keeps_a_fresh_lease)
 {
-	struct rv_ip_addr net = { .family = AF_INET };
 	struct rv_ctl_peer *s, *c;
 	char alice[64];
 
-	inet_pton(AF_INET, "10.99.0.0", net.a);
-	rv_ippool_free(srv.pool);
-	/* One client address: .2 (.1 is the server's). */
-	srv.pool = rv_ippool_new(&net, 30, &srv.cfg.pool6.addr, srv.cfg.pool6.len, 16, NULL);
-	cr_assert_not_null(srv.pool);
-	srv.env.pool = srv.pool;
+	pool_of_one();
 	bring_up(&s, &c, "alice", NULL);
 	snprintf(alice, sizeof(alice), "%s", v4_of(s));
 	drop_pair(s, c);
