@@ -527,59 +527,98 @@ static bool listen_unusable(const struct rv_config *cfg)
 	return true;
 }
 
-/* metrics_unusable tells whether the metrics endpoint could not be opened,
- * as the start would open it (tls/http.c), and says why: an address of no
- * interface here, or the control channel's own TCP port on an address it
- * listens on. -n said OK of both, and the start exited 15 blaming "a port
- * ... another process holds" (round-twenty-seven tester 129). Port 0 is
- * bound, as listen_unusable does. */
-static bool metrics_unusable(const struct rv_config *cfg)
+/* metrics_bind binds a TCP socket to the metrics address at |port|, with
+ * SO_REUSEADDR as the start does (tls/http.c): 0 or the errno. */
+static int metrics_bind(const struct rv_ip_addr *m, uint16_t port)
 {
 	struct sockaddr_storage ss = { 0 };
-	struct rv_ip_addr lh = { 0 };
-	const struct rv_ip_addr *m = &cfg->metrics_addr;
-	bool six = m->family == AF_INET6;
-	char a[64];
-	int fd, err = 0;
+	int fd, one = 1, err = 0;
 
-	if (m->family == 0) {
-		return false;
-	}
-	rv_ip_addr_str(m, a, sizeof(a));
-	if (cfg->role == RV_CONFIG_SERVER && cfg->metrics_port == cfg->listen_port) {
-		lh.family = strchr(cfg->listen_host, ':') ? AF_INET6 : AF_INET;
-		if (!cfg->listen_host[0] || rv_ip_addr_unspecified(m) ||
-		    (inet_pton(lh.family, cfg->listen_host, lh.a) == 1 &&
-		     rv_ip_addr_equal(&lh, m))) {
-			fprintf(stderr,
-				"ringvpn: metrics_listen %s%s%s:%u: that is the control channel's "
-				"port on an address it listens on (listen = %s): give "
-				"metrics_listen another port\n",
-				six ? "[" : "", a, six ? "]" : "", cfg->metrics_port,
-				cfg->listen_host[0] ? cfg->listen_host : "every address");
-			return true;
-		}
-	}
-	if (six) {
+	if (m->family == AF_INET6) {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 
 		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
 		memcpy(&s6->sin6_addr, m->a, 16);
 	} else {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 
 		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
 		memcpy(&s4->sin_addr, m->a, 4);
 	}
 	fd = socket(m->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		return false; /* the start says it */
+		return 0; /* the start says it */
 	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss,
-		 six ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) != 0) {
+		 m->family == AF_INET6 ? sizeof(struct sockaddr_in6)
+				       : sizeof(struct sockaddr_in)) != 0) {
 		err = errno;
 	}
 	close(fd);
+	return err;
+}
+
+/* metrics_clash: would the metrics endpoint and the control listener take
+ * the same TCP port on addresses that overlap? Asked of the kernel, as the
+ * start meets it: the listener opened as the start opens it (dual-stack,
+ * a name resolved) on a port of the kernel's choice, the metrics address
+ * bound to that port. */
+static bool metrics_clash(const struct rv_config *cfg)
+{
+	struct sockaddr_storage ls;
+	socklen_t ll = sizeof(ls);
+	char err[RV_CONFIG_HOST_MAX + 128];
+	bool clash = false;
+	int fd;
+
+	if (cfg->role != RV_CONFIG_SERVER || cfg->metrics_port != cfg->listen_port) {
+		return false;
+	}
+	fd = rv_server_listen_socket(cfg, 0, err, sizeof(err));
+	if (fd < 0) {
+		return false; /* listen_unusable says it */
+	}
+	if (listen(fd, 1) == 0 && getsockname(fd, (struct sockaddr *)&ls, &ll) == 0) {
+		uint16_t port =
+			ntohs(ls.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ls)->sin6_port
+						       : ((struct sockaddr_in *)&ls)->sin_port);
+
+		clash = metrics_bind(&cfg->metrics_addr, port) == EADDRINUSE;
+	}
+	close(fd);
+	return clash;
+}
+
+/* metrics_unusable tells whether the metrics endpoint could not be opened,
+ * as the start would open it (tls/http.c), and says why: an address of no
+ * interface here, or the control channel's own TCP port on an address it
+ * listens on. -n said OK of both, and the start exited 15 blaming "a port
+ * ... another process holds" (round-twenty-seven testers 129, 131). */
+static bool metrics_unusable(const struct rv_config *cfg)
+{
+	const struct rv_ip_addr *m = &cfg->metrics_addr;
+	bool six = m->family == AF_INET6;
+	char a[64];
+	int err;
+
+	if (m->family == 0) {
+		return false;
+	}
+	rv_ip_addr_str(m, a, sizeof(a));
+	if (metrics_clash(cfg)) {
+		fprintf(stderr,
+			"ringvpn: metrics_listen %s%s%s:%u: that is the control channel's port on "
+			"an address it listens on (listen = %s): give metrics_listen another "
+			"port\n",
+			six ? "[" : "", a, six ? "]" : "", cfg->metrics_port,
+			cfg->listen_host[0] ? cfg->listen_host : "every address");
+		return true;
+	}
+	/* Port 0, as listen_unusable binds: a running server may hold the port. */
+	err = metrics_bind(m, 0);
 	if (err == 0 || err == EACCES || err == EADDRINUSE) {
 		return false;
 	}

@@ -632,7 +632,7 @@ static void count_end(struct rv_server_side *s, struct rv_chan *c)
 		/* Refused for what it sent before its session (a cipher it
 		 * cannot use): no session ended, but a refusal, which left no
 		 * trace in any count (round-twenty-one tester 94). */
-		s->refused_protocol += refused_for_protocol(c);
+		s->refused_protocol += refused_for_protocol(c) || c->tls_broken;
 		return;
 	} else if (c->cert_expired) {
 		s->expired++; /* sent as REVOKED (reload.c, reverify) */

@@ -495,17 +495,18 @@ static void pump(struct rv_loop *l, struct rv_chan *c)
 		if (st == RV_TLS_CLOSED) {
 			rv_chan_set_reason(c, "peer closed the TLS session");
 		} else {
+			/* After the handshake: a record that failed its check
+			 * (forged, or corrupted on the way), not the peer
+			 * leaving (round-twenty-seven tester 127), nor the
+			 * handshake failing (tester 131). */
+			c->tls_broken = c->authed && !rv_tls_conn_peer_alerted(c->tls);
 			/* TLS 1.3: a client learns that the server rejected its
-			 * certificate only here, on its first read. */
-			if (!c->was_running) {
+			 * certificate only here, on its first read (an alert). */
+			if (!c->was_running && !c->tls_broken) {
 				c->tls_failed = true;
 				rv_chan_set_reason(c, "%s", rv_tls_conn_error(c->tls));
 			}
 			rv_chan_set_reason(c, "TLS error: %s", rv_tls_conn_error(c->tls));
-			/* After the handshake: a record that failed its check
-			 * (forged, or corrupted on the way), not the peer
-			 * leaving (round-twenty-seven tester 127). */
-			c->tls_broken = c->authed && !rv_tls_conn_peer_alerted(c->tls);
 		}
 		rv_chan_close(l, c);
 		return;

@@ -59,6 +59,10 @@ struct rv_tls_ctx {
 	 * crls.trust. */
 	uint8_t trust_ca[SHA256_DIGEST_LENGTH];
 	uint8_t own_id[SHA256_DIGEST_LENGTH]; /* SHA-256 of this end's certificate */
+	/* SHA-256 of the chain sent with it (the digests of its certificates
+	 * in order): a reload that appended the CA to the certificate file
+	 * said "certificate and key unchanged" (round-twenty-seven tester 131) */
+	uint8_t chain_id[SHA256_DIGEST_LENGTH];
 	bool key_kept; /* the key file was unreadable: the running context's key */
 	bool own_kept; /* the running context's certificate and key (own_from) */
 	/* The files this end's certificate and key were read from, as they
@@ -119,7 +123,8 @@ bool rv_tls_ctx_same_trust(const struct rv_tls_ctx *a, const struct rv_tls_ctx *
 
 bool rv_tls_ctx_same_own(const struct rv_tls_ctx *a, const struct rv_tls_ctx *b)
 {
-	return memcmp(a->own_id, b->own_id, sizeof(a->own_id)) == 0;
+	return memcmp(a->own_id, b->own_id, sizeof(a->own_id)) == 0 &&
+	       memcmp(a->chain_id, b->chain_id, sizeof(a->chain_id)) == 0;
 }
 
 bool rv_tls_unix_time(const ASN1_TIME *t, int64_t *out)
@@ -987,11 +992,25 @@ int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
 	}
 own_id : {
 	X509 *own = SSL_CTX_get0_certificate(c->ssl_ctx);
+	STACK_OF(X509) *chain = NULL;
 	unsigned len = 0;
+	SHA256_CTX sha;
 
 	if (!own || !X509_digest(own, EVP_sha256(), c->own_id, &len)) {
 		ERR_clear_error();
 	}
+	SHA256_Init(&sha);
+	if (SSL_CTX_get0_chain_certs(c->ssl_ctx, &chain) && chain) {
+		for (size_t i = 0; i < sk_X509_num(chain); i++) {
+			uint8_t d[SHA256_DIGEST_LENGTH];
+
+			if (X509_digest(sk_X509_value(chain, i), EVP_sha256(), d, &len)) {
+				SHA256_Update(&sha, d, sizeof(d));
+			}
+		}
+	}
+	ERR_clear_error();
+	SHA256_Final(c->chain_id, &sha);
 }
 no_cert:
 

@@ -754,6 +754,13 @@ static enum rv_loop_exit fail_kind(const struct rv_client_side *s, const struct 
 	if (c->tls_failed) {
 		return RV_LOOP_GAVE_UP_TLS;
 	}
+	/* A record of the server's that failed its check after the
+	 * handshake (forged on the way, or a broken server): no matter of
+	 * certificates (it exited 6 before the session ran, 15 after:
+	 * round-twenty-seven tester 131). */
+	if (c->tls_broken) {
+		return RV_LOOP_GAVE_UP_PROTOCOL;
+	}
 	switch (sent) {
 	case RV_CTL_CODE_PROTOCOL:
 	case RV_CTL_CODE_VERSION:

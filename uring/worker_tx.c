@@ -307,6 +307,10 @@ bool rv_worker_icmp_error(struct rv_worker *w, const uint8_t *pkt, const struct 
 			  struct rv_session *from, bool unreach)
 {
 	struct rv_ip_addr self;
+	/* Within the tunnel's MTU: a client's may be below IPv6's 1280,
+	 * which the quote would fill (round-twenty-seven tester 131). */
+	size_t room = w->mtu > RV_ICMP_HDR_MAX ? w->mtu - RV_ICMP_HDR_MAX : 0;
+	size_t len = ip->total_len < room ? ip->total_len : room;
 	size_t h, quote;
 	uint8_t *cur;
 	unsigned id;
@@ -319,8 +323,8 @@ bool rv_worker_icmp_error(struct rv_worker *w, const uint8_t *pkt, const struct 
 	id = w->tx_free[w->tx_nfree - 1];
 	cur = tx_chunk(w, id) + RV_DATA_HDR_LEN;
 	/* Unreachable from the address itself, as no_route answers. */
-	h = unreach ? rv_icmp_unreach(cur, &ip->dst, pkt, ip->total_len, ip, &quote)
-		    : rv_icmp_time_exceeded(cur, &self, pkt, ip->total_len, ip, &quote);
+	h = unreach ? rv_icmp_unreach(cur, &ip->dst, pkt, len, ip, &quote)
+		    : rv_icmp_time_exceeded(cur, &self, pkt, len, ip, &quote);
 	/* A packet that gets no answer (an ICMP error itself) spends no token. */
 	if (h == 0 || !icmp_token(w, &ip->src)) {
 		return false;

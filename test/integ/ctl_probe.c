@@ -2,13 +2,14 @@
  * ctl_probe.c — a raw control-port client for the control-plane tests
  * (built as rvt_ctl_probe).
  *
- *   rvt_ctl_probe hello HOST PORT CA NAME [CERT KEY [HOLD]]
+ *   rvt_ctl_probe hello HOST PORT CA NAME [CERT KEY [HOLD [forge]]]
  *       TLS handshake (with the client certificate, or none), then wait for
  *       the server's first control message. Prints "authenticated" and exits
  *       0 if a HELLO arrives, else prints "refused: <reason>" and exits 1.
  *       With HOLD, stays connected without sending its own HELLO for HOLD
  *       seconds (the server holds it in wait-hello), printing "closed" if
- *       the server closes it first.
+ *       the server closes it first; with "forge", writes a TLS record of 64
+ *       bytes of garbage on the socket first.
  *   rvt_ctl_probe cycles HOST PORT CA NAME CERT KEY COUNT [print] [prev4=A]
  *       COUNT times: connect, authenticate, complete the control exchange up
  *       to a running session (HELLO, CONFIG, KEY(1) -> KEY_ACK, KEY_CONFIRM),
@@ -156,6 +157,18 @@ static void hold_unhelloed(int fd, int secs)
 	}
 }
 
+/* send_forged writes a TLS application-data record of 64 bytes of garbage
+ * on |fd|, beneath TLS (what an attacker on the path could inject). */
+static void send_forged(int fd)
+{
+	uint8_t rec[5 + 64] = { 0x17, 0x03, 0x03, 0x00, 64 };
+
+	for (size_t i = 5; i < sizeof(rec); i++) {
+		rec[i] = (uint8_t)(i * 37 + 11);
+	}
+	(void)send(fd, rec, sizeof(rec), MSG_NOSIGNAL);
+}
+
 static int do_hello(int argc, char **argv)
 {
 	struct rv_tls_ctx_params p = {
@@ -203,6 +216,9 @@ static int do_hello(int argc, char **argv)
 				    m.type == RV_CTL_HELLO) {
 					printf("authenticated\n");
 					ret = 0;
+					if (argc > 9 && !strcmp(argv[9], "forge")) {
+						send_forged(fd);
+					}
 					hold_unhelloed(fd, argc > 8 ? atoi(argv[8]) : 0);
 					goto out;
 				}
@@ -790,12 +806,7 @@ static int do_session(int argc, char **argv)
 			probe_send(&p, &m);
 		}
 		if (!strcmp(o.then, "forge")) {
-			uint8_t rec[5 + 64] = { 0x17, 0x03, 0x03, 0x00, 64 };
-
-			for (size_t i = 5; i < sizeof(rec); i++) {
-				rec[i] = (uint8_t)(i * 37 + 11);
-			}
-			(void)send(p.fd, rec, sizeof(rec), MSG_NOSIGNAL);
+			send_forged(p.fd);
 		}
 		if (!strcmp(o.then, "badver")) {
 			static const uint8_t frame[RV_CTL_HDR_LEN] = { 2, RV_CTL_KEEPALIVE, 0, 0 };

@@ -14,6 +14,9 @@ usage: fake_ctl_server.py PKI_DIR ADDR PORT SCENARIO
               FAKE_END=config: a CONFIG and no KEY
   flap        up, then GOODBYE(FAKE_CODE, default shutdown) FAKE_UP_FOR
               seconds later (default 0.1), on every connection
+  forge       after HELLO (FAKE_UP=1: once the session is up), a TLS
+              application-data record of 64 bytes of garbage written on the
+              socket beneath TLS (what an attacker on the path could inject)
 Prints "listening" when ready and "TLS up" and what follows for each
 connection to stdout.
 """
@@ -125,6 +128,14 @@ def serve(ctx, raw):
                 p.s.sendall(frame(GOODBYE, struct.pack(">H", code)))
             else:
                 p.s.sendall(config())
+            p.drain(2)
+            return
+        if SCENARIO == "forge":
+            if os.environ.get("FAKE_UP") == "1":
+                up(p)
+                p.drain(1)
+            rec = bytes([0x17, 3, 3, 0, 64]) + bytes((i * 37 + 11) & 255 for i in range(64))
+            os.write(p.s.fileno(), rec)
             p.drain(2)
             return
         if SCENARIO == "flap":

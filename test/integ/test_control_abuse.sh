@@ -175,6 +175,13 @@ rvt_wait_for 5 "protocol_errors counted" proto_more ||
 [ "$(ctl_field server left_closed)" = "$L0" ] || rvt_fail "counted as the client leaving"
 grep -a "client client2 .*disconnected: TLS error: .*BAD_DECRYPT\|client client2 .*disconnected: TLS error: .*BAD_RECORD_MAC" "$SLOG" | rvt_matches "warn" ||
 	rvt_fail "not said at warn: $(grep -a "client client2 .*disconnected: TLS" "$SLOG" | tail -1)"
+# Before its HELLO: a refusal for what it sent (counted nowhere: tester 131).
+R0=$(ctl_field server refused_protocol)
+rvt_nsx "$A" "$PROBE" hello 10.88.2.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/client3.crt" "$PKI/client3.key" 2 forge >/dev/null
+refused_more() { [ "$(ctl_field server refused_protocol)" -gt "$R0" ]; }
+rvt_wait_for 5 "refused_protocol counted" refused_more ||
+	rvt_fail "a forged record before HELLO counted nowhere: refused_protocol $(ctl_field server refused_protocol)"
 
 rvt_step "client1 was never disturbed"
 kill -INT "$PING"

@@ -260,6 +260,14 @@ check_exit 15 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --metrics-listen "[::1]:$SR
 grep -q "^ringvpn: metrics_listen \[::1\]:$SRV_PORT: that is the control channel's port on an address it listens on (listen = every address)" "$RVT_TMP/exit.log" ||
 	rvt_fail "metrics_listen on the control port: $(cat "$RVT_TMP/exit.log")"
 check_exit 0 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --metrics-listen 127.0.0.1:9599 -n
+# Whatever the listen address's spelling: a wildcard, a name, a mapped
+# address; and two that do not overlap are fine (it judged by the text:
+# round-twenty-seven tester 131).
+for l in "0.0.0.0:$SRV_PORT" "[::]:$SRV_PORT" "localhost:$SRV_PORT" "[::ffff:127.0.0.1]:$SRV_PORT"; do
+	check_exit 15 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --listen "$l" --metrics-listen "127.0.0.1:$SRV_PORT" -n
+	grep -q "that is the control channel's port" "$RVT_TMP/exit.log" || rvt_fail "listen $l: $(cat "$RVT_TMP/exit.log")"
+done
+check_exit 0 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --listen "[::1]:$SRV_PORT" --metrics-listen "0.0.0.0:$SRV_PORT" -n
 # A file whose last line has no newline (cut short?) is read, and said.
 head -c -1 "$RVT_TMP/s2.conf" >"$RVT_TMP/cut.conf"
 check_exit 0 "$RV_BIN" server -c "$RVT_TMP/cut.conf" -n
@@ -401,6 +409,17 @@ fake_case bye-rate 18 end_early FAKE_END=goodbye FAKE_CODE=12
 fake_case bye-revoked 6 end_early FAKE_END=goodbye FAKE_CODE=11
 fake_case bye-full 17 end_early FAKE_END=goodbye FAKE_CODE=9
 fake_case bye-shutdown 15 end_early FAKE_END=goodbye FAKE_CODE=5
+# A record of the server's that fails its check after the handshake (forged
+# on the way): a protocol failure, said at warn, before the session and in
+# it (it exited 6, "the server rejected the connection", and 15 at info:
+# round-twenty-seven tester 131).
+fake_case forge-hello 18 forge
+rvt_matches "warn: disconnected from server .*TLS error: .*(BAD_DECRYPT|BAD_RECORD_MAC)" <"$RVT_TMP/client-forge-hello.log" ||
+	rvt_fail "forge-hello: not said at warn"
+grep -q "rejected the connection" "$RVT_TMP/client-forge-hello.log" && rvt_fail "forge-hello: said as a rejection"
+fake_case forge-up 18 forge FAKE_UP=1
+rvt_matches "warn: disconnected from server .*TLS error: " <"$RVT_TMP/client-forge-up.log" ||
+	rvt_fail "forge-up: not said at warn"
 # Kicked, or dropped at a reload, before there was a session: failed
 # attempts, exit 15 as a shutdown (a kick before the session was forgiven:
 # the client reconnected for ever under --max-attempts: round-twenty-one

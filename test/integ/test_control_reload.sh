@@ -150,6 +150,13 @@ n0=$(grep -c "certificate files changed: applied: certificate and key unchanged;
 chmod g+r "$PKI/ca/ca.crl" || rvt_fail "chmod"
 rvt_wait_for 5 "the watch's line" sh -c "[ \$(grep -c 'certificate files changed: applied: certificate and key unchanged; CA and CRL unchanged' '$SLOG') -gt $n0 ]" ||
 	rvt_fail "a chmod of the CRL: $(grep -a 'certificate files changed' "$SLOG" | tail -2)"
+# The same certificate with the CA appended as its chain: what peers are
+# sent changed, and is said so (tester 131).
+n0=$(grep -c "certificate files changed: applied: certificate and key reloaded" "$SLOG")
+cp "$PKI/server.crt" "$RVT_TMP/server.crt.orig" && cat "$PKI/ca/ca.crt" >>"$PKI/server.crt" || rvt_fail "append"
+rvt_wait_for 5 "the chain said" sh -c "[ \$(grep -c 'certificate files changed: applied: certificate and key reloaded' '$SLOG') -gt $n0 ]" ||
+	rvt_fail "a chain appended: $(grep -a 'certificate files changed' "$SLOG" | tail -2)"
+cp "$RVT_TMP/server.crt.orig" "$PKI/server.crt" || rvt_fail "restore"
 for i in 1 2; do
 	ns=$(rvt_ns_name c$i)
 	rvt_wait_for 5 "client$i routes back" sh -c "ip -n $ns route show 10.50.0.0/24 | grep -q 'dev rvc' && ! ip -n $ns route show 10.60.0.0/24 | grep -q ." ||

@@ -263,8 +263,10 @@ rvt_step "the control port held 1 s after a stop: the start waits for it"
 # has torn its control ring down, which may be after its TUN and UDP
 # sockets went: under the suite's load a restart at once exited 15 with
 # "cannot listen on *:4433: Address already in use" (this test failed so,
-# now and then). A listener on the port that lets go after 1 s stands in.
-# The metrics endpoint's port likewise.
+# now and then). A listener on the port that lets go after 2 s stands in
+# (after 1 s, a start slowed by a busy machine came after it had gone, and
+# waited for nothing: the suite beside two testers); the metrics endpoint's
+# port likewise, half a second later. Both within the start's 3 s wait.
 CTL_SERVER_KV+=(metrics_listen=127.0.0.1:9188)
 rvt_bg "$S" tcpholder python3 -c '
 import socket, sys, time
@@ -277,7 +279,7 @@ m = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 m.bind(("127.0.0.1", 9188))
 m.listen(1)
 print("listening", flush=True)
-time.sleep(1)
+time.sleep(2)
 s.close()
 time.sleep(0.5)' "$SRV_PORT"
 TCPHOLDER=$RVT_LAST_PID
