@@ -817,6 +817,28 @@ static void pool_of_one(void)
 	srv.env.pool = srv.pool;
 }
 
+/* A client that said GOODBYE left on purpose: its address is not kept from
+ * a newcomer when the pool is full (every name that logged off held one
+ * for 2 minutes, and newcomers were refused with the server empty:
+ * round-twenty-seven tester 130). */
+Test(ctl, a_goodbye_keeps_no_address_firmly)
+{
+	struct rv_ctl_peer *s, *c;
+	char alice[64];
+
+	pool_of_one();
+	bring_up(&s, &c, "alice", NULL);
+	snprintf(alice, sizeof(alice), "%s", v4_of(s));
+	rv_ctl_peer_goodbye(c, RV_CTL_CODE_SHUTDOWN, "bye");
+	cr_assert_eq(deliver(rv_ctl_peer_out(c), s, NULL), RV_CTL_CLOSE);
+	rv_ctl_peer_ended(s, now);
+	drop_pair(s, c);
+	now += 3 * RV_NSEC_PER_SEC;
+	bring_up(&s, &c, "bob", NULL);
+	cr_assert_str_eq(v4_of(s), alice, "bob was refused the address alice left with GOODBYE");
+	drop_pair(s, c);
+}
+
 /* A client refused an address gives nothing back when its connection goes:
  * the address kept for another (passed over, and returned to the pool at
  * once) stayed in its record and went back a second time at its end,
