@@ -29,7 +29,7 @@ static bool owner_bad(const struct stat *st)
 	return st->st_uid != 0 && st->st_uid != geteuid();
 }
 
-/* not_ours refuses |path| when it, or a symbolic link it is, belongs to
+/* pki_not_ours refuses |path| when it, or a symbolic link it is, belongs to
  * someone other than root or the caller, or users other than its owner may
  * write to it (everyone, or a group other than root's and the caller's),
  * or, |secret|, every user may read it, or, a directory, another user's
@@ -39,7 +39,7 @@ static bool owner_bad(const struct stat *st)
  * certificate issued from it, and a key the caller signs with must be the
  * caller's (as ssh refuses a key file that others may change). A path
  * that does not exist passes (nothing there to trust). */
-static int not_ours(const char *path, const char *what, bool secret, struct rv_pki_err *err)
+int pki_not_ours(const char *path, const char *what, bool secret, struct rv_pki_err *err)
 {
 	struct stat st;
 	char why[PATH_MAX + 64], who[48];
@@ -112,7 +112,7 @@ static int not_ours(const char *path, const char *what, bool secret, struct rv_p
  * 077 the service, which reads ca.crt and ca.crl there after dropping
  * root and watches the directory for a new CRL, could do neither); ca.key
  * is kept private by its own mode (0600). An existing directory must be
- * the caller's (not_ours). */
+ * the caller's (pki_not_ours). */
 static int make_dir(const char *dir, struct rv_pki_err *err)
 {
 	struct stat st;
@@ -135,7 +135,7 @@ static int make_dir(const char *dir, struct rv_pki_err *err)
 		return 0;
 	}
 	if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
-		return not_ours(dir, "CA directory", false, err);
+		return pki_not_ours(dir, "CA directory", false, err);
 	}
 	ret = -errno;
 	pki_errf(err, RV_PKI_ERR_OP, "%s: cannot create the CA directory: %s%s", dir,
@@ -347,15 +347,15 @@ int rv_pki_ca_open(struct rv_pki_ca **out, const char *dir, struct rv_pki_err *e
 			 dir, dir);
 		return -ENOENT;
 	}
-	if ((ret = not_ours(dir, "CA directory", false, err)) != 0) {
+	if ((ret = pki_not_ours(dir, "CA directory", false, err)) != 0) {
 		return ret;
 	}
 	if ((ret = pki_path(crt_path, sizeof(crt_path), dir, RV_PKI_CA_CRT, "", err)) != 0 ||
 	    (ret = pki_path(key_path, sizeof(key_path), dir, RV_PKI_CA_KEY, "", err)) != 0) {
 		return ret;
 	}
-	if ((ret = not_ours(key_path, "CA key", true, err)) != 0 ||
-	    (ret = not_ours(crt_path, "CA certificate", false, err)) != 0) {
+	if ((ret = pki_not_ours(key_path, "CA key", true, err)) != 0 ||
+	    (ret = pki_not_ours(crt_path, "CA certificate", false, err)) != 0) {
 		return ret;
 	}
 	ca = calloc(1, sizeof(*ca));

@@ -101,6 +101,12 @@ static int index_load(struct index *idx, const struct rv_pki_ca *ca, struct rv_p
 	if (ret != 0) {
 		return ret;
 	}
+	/* Checked as the CA key is: whoever may write the index revokes
+	 * anyone at the next `pki crl` (round-twenty-seven tester 133). */
+	ret = pki_not_ours(idx->path, "revocation index", false, err);
+	if (ret != 0) {
+		return ret;
+	}
 	/* A missing or empty index means nothing is revoked (pki_read_file
 	 * rejects empty files, so skip it for those); a CRL that revoked
 	 * something is not rebuilt from it without --unrevoke
@@ -723,7 +729,7 @@ out:
 int rv_pki_revoke_serial(const struct rv_pki_ca *ca, const char *serial_hex, int crl_days,
 			 bool *out_already, struct rv_pki_err *err)
 {
-	char serial[SERIAL_HEX_MAX + 1];
+	char serial[SERIAL_HEX_MAX + 1], own[SERIAL_HEX_MAX + 1];
 
 	*out_already = false;
 	if (canon_serial(serial, serial_hex, strlen(serial_hex)) != 0) {
@@ -731,6 +737,17 @@ int rv_pki_revoke_serial(const struct rv_pki_ca *ca, const char *serial_hex, int
 			 "'%s' is not a serial number (1..40 hex digits, not zero, as 'ringvpn "
 			 "pki show' prints it)",
 			 serial_hex);
+		return -EINVAL;
+	}
+	/* The CA's own, refused as --cert refuses it (it was listed, and
+	 * `pki verify` then called the CA revoked: round-twenty-seven tester
+	 * 133). */
+	if (pki_serial_hex(own, sizeof(own), X509_get0_serialNumber(ca->cert), err) == 0 &&
+	    strcmp(own, serial) == 0) {
+		pki_errf(err, RV_PKI_ERR_USAGE,
+			 "%s is the serial of the CA's own certificate: a CA is not revoked in its "
+			 "own CRL; to retire it, make a new CA and issue new certificates",
+			 serial);
 		return -EINVAL;
 	}
 	return revoke_canon(ca, serial, "(revoked by serial)", crl_days, out_already, err);

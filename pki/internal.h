@@ -134,6 +134,12 @@ int pki_cert_sign(X509 *x, EVP_PKEY *key, const char *what, struct rv_pki_err *e
 /* pki_serial_hex writes |serial| as upper-case hex into |out|. */
 int pki_serial_hex(char *out, size_t out_len, const ASN1_INTEGER *serial, struct rv_pki_err *err);
 
+/* pki_not_ours refuses |path| (a CA's file, a CA directory) that another
+ * user owns or may write, through a link or a directory on the way, or,
+ * |secret|, that every user may read: -EPERM with |err| set (pki/ca.c). A
+ * path that does not exist passes. */
+int pki_not_ours(const char *path, const char *what, bool secret, struct rv_pki_err *err);
+
 /* pki_name_oneline writes |name| as "CN=..., O=..." into |out|. */
 void pki_name_oneline(char *out, size_t out_len, const X509_NAME *name);
 

@@ -42,10 +42,18 @@ static bool is_ip(const char *name)
 
 /* numeric_top_label reports whether |name|'s last dot-separated label is
  * all digits: no DNS name ends so (RFC 1123 2.1, RFC 3696 2), while
- * inet_aton's short forms of an IPv4 address (127.1, 2130706433) do. */
+ * inet_aton's short forms of an IPv4 address (127.1, 2130706433) do; or
+ * whether inet_aton takes it at all (its hexadecimal forms, 0x7f.0x1,
+ * which the resolver also takes for 127.0.0.1: round-twenty-seven tester
+ * 133). */
 static bool numeric_top_label(const char *name)
 {
 	const char *top = strrchr(name, '.');
+	struct in_addr a;
+
+	if (inet_aton(name, &a) != 0) {
+		return true;
+	}
 
 	top = top != NULL ? top + 1 : name;
 	if (*top == '\0') {
@@ -224,6 +232,8 @@ int rv_pki_issue(const struct rv_pki_ca *ca, const struct rv_pki_issue_opts *opt
 	struct rv_pki_issue_opts o;
 	struct rv_pki_issued paths = { .cut_to = 0 };
 	struct pki_staged key_st, crt_st;
+	char bak[PATH_MAX + 32];
+	bool have_bak = false;
 	EVP_PKEY *key = NULL;
 	X509 *cert = NULL;
 	int ret;
@@ -278,18 +288,46 @@ int rv_pki_issue(const struct rv_pki_ca *ca, const struct rv_pki_issue_opts *opt
 		pki_unstage_file(&key_st);
 		goto out;
 	}
+	/* The old key kept aside (a hard link) until the certificate is in
+	 * place: a certificate that could not replace the old one (a file
+	 * mounted over it, a directory there) left the old certificate
+	 * without any key, the old one deleted (round-twenty-seven tester
+	 * 133). */
+	if (opts->force) {
+		snprintf(bak, sizeof(bak), "%s.old.%ld", paths.key, (long)getpid());
+		(void)unlink(bak);
+		if (link(paths.key, bak) == 0) {
+			have_bak = true;
+		} else if (errno != ENOENT) {
+			ret = -errno;
+			pki_errf(err, RV_PKI_ERR_OP, "%s: cannot keep the old key aside: %s",
+				 paths.key, strerror(-ret));
+			pki_unstage_file(&key_st);
+			pki_unstage_file(&crt_st);
+			goto out;
+		}
+	}
 	ret = pki_publish_file(&key_st, opts->force, err);
 	if (ret != 0) {
 		pki_unstage_file(&crt_st);
-		goto out;
+		goto out_bak;
 	}
 	ret = pki_publish_file(&crt_st, opts->force, err);
 	if (ret != 0) {
-		unlink(paths.key);
-		goto out;
+		/* The old key back with the old certificate, or none. */
+		if (have_bak && rename(bak, paths.key) == 0) {
+			have_bak = false;
+		} else {
+			unlink(paths.key);
+		}
+		goto out_bak;
 	}
 	if (out != NULL) {
 		*out = paths;
+	}
+out_bak:
+	if (have_bak) {
+		unlink(bak);
 	}
 out:
 	X509_free(cert);

@@ -199,9 +199,11 @@ static enum rv_tls_status fail(struct rv_tls_conn *c, int ret)
 		break;
 	}
 	vr = SSL_get_verify_result(c->ssl);
-	if (not_tls(ERR_peek_error())) {
+	if (!c->done && not_tls(ERR_peek_error())) {
 		/* Before any certificate: the bytes were not TLS at all (it
-		 * said "peer sent no certificate"). */
+		 * said "peer sent no certificate"); after the handshake, bytes
+		 * that are no TLS record are a forgery's, said as the error
+		 * they are (round-twenty-seven tester 132). */
 		snprintf(c->err, sizeof(c->err), "the peer does not speak TLS (%s)",
 			 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
 	} else if (vr == X509_V_ERR_INVALID_CALL && !c->alert[0] && !SSL_is_server(c->ssl)) {

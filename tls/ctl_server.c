@@ -104,13 +104,26 @@ static void destroy(struct rv_ctl_peer *c)
 	 * for its address: no hold of a full pool for it (a newcomer was
 	 * refused for 2 minutes after a revocation: round-thirteen tester 63),
 	 * still kept for the name against a pool walk until lease_time. */
-	/* Nor does one that said GOODBYE: it left on purpose, and a pool
-	 * held for every name that logged off refused each newcomer for 2
-	 * minutes with the server empty (round-twenty-seven tester 130); a
-	 * restart that comes back at once still gets its address when free. */
 	release_addrs(p, p->c.ended_ns ? p->c.ended_ns : p->c.last_rx_ns,
-		      p->c.sent_code == RV_CTL_CODE_REVOKED || p->c.got_goodbye);
+		      p->c.sent_code == RV_CTL_CODE_REVOKED);
 	rv_secmem_free(p, sizeof(*p));
+}
+
+/* firm_room: how many free addresses of |family|'s pool may be held firmly
+ * for clients on their way back (KEPT_FIRMLY_NS): the pool's addresses
+ * beyond max_clients, or half of them in a smaller pool. Held without
+ * bound, they refused every newcomer while places were free: 2 x
+ * max_clients names that left (with a GOODBYE or not) with the server
+ * empty, fewer beside live sessions (round-twenty-seven testers 130, 132).
+ * Past it, the one released longest ago goes to the newcomer; the newest
+ * ones, likeliest back soonest (a renewal reconnects within a second),
+ * stay. */
+static size_t firm_room(const struct rv_ctl_env *env, int family)
+{
+	size_t cap = rv_ippool_capacity(env->pool, family), max = env->cfg->max_clients;
+	size_t beyond = cap > max ? cap - max : 0, half = (cap + 1) / 2;
+
+	return beyond > half ? beyond : half;
 }
 
 /* alloc_unkept takes the pool's next free address that is not kept for
@@ -165,7 +178,7 @@ static int alloc_unkept(struct rv_ctl_server *p, int family, const struct rv_ip_
 				keep = i;
 			}
 		}
-		if (ret && firm[keep]) {
+		if (ret && firm[keep] && n <= firm_room(env, family)) {
 			ret = -EBUSY; /* full, but for clients on their way back */
 			goto out;
 		}
@@ -474,16 +487,17 @@ static enum rv_ctl_result do_wait_hello(struct rv_ctl_server *p, const struct rv
 		/* Which pool: the other may be nearly empty (a pool6 of a /126
 		 * beside a pool4 of a /24: "pool exhausted" sent the operator
 		 * to the wrong one). */
-		return rv_ctl_close_with(
-			&p->c, RV_CTL_CODE_NO_ADDRESS, "no address for %s%s: %s%s%s", p->cn,
-			family == AF_INET ? " in pool4" : " in pool6",
-			ret == -ENOSPC	     ? "pool exhausted"
-			: ret == -EBUSY	     ? "pool exhausted (its free addresses are kept for "
-					       "clients that left less than "
-			: ret == -EADDRINUSE ? "fixed address in use"
-			: ret == -ENOENT     ? "fixed address not reserved"
-					     : strerror(-ret),
-			ret == -EBUSY ? kept : "", ret == -EBUSY ? " ago without a GOODBYE)" : "");
+		return rv_ctl_close_with(&p->c, RV_CTL_CODE_NO_ADDRESS,
+					 "no address for %s%s: %s%s%s", p->cn,
+					 family == AF_INET ? " in pool4" : " in pool6",
+					 ret == -ENOSPC	 ? "pool exhausted"
+					 : ret == -EBUSY ? "pool exhausted (its free addresses are "
+							   "kept for "
+							   "clients that left less than "
+					 : ret == -EADDRINUSE ? "fixed address in use"
+					 : ret == -ENOENT     ? "fixed address not reserved"
+							      : strerror(-ret),
+					 ret == -EBUSY ? kept : "", ret == -EBUSY ? " ago)" : "");
 	}
 	ret = make_session(p);
 	if (ret) {

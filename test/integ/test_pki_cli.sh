@@ -149,6 +149,19 @@ expect 7 "missing CA dir" "$bin" pki client --ca "$tmp/none" --name z --out "$tm
 expect_err "$tmp/none"
 expect 10 "refuse to overwrite a key" "$bin" pki client --ca "$p/ca" --name client1 --out "$p"
 expect_err "--force"
+# A --force whose certificate cannot replace the old one (a directory in
+# its place; a file mounted over it likewise) leaves the old key: it was
+# deleted, the old certificate left without one (round-twenty-seven tester
+# 133).
+mkdir -p "$tmp/fk" && expect 0 "a client to re-issue" "$bin" pki client --ca "$p/ca" --name fk --out "$tmp/fk"
+k0=$(sha256sum <"$tmp/fk/fk.key")
+rm "$tmp/fk/fk.crt" && mkdir "$tmp/fk/fk.crt" && touch "$tmp/fk/fk.crt/x"
+expect 10 "re-issue over a directory" "$bin" pki client --ca "$p/ca" --name fk --out "$tmp/fk" --force
+expect_err "cannot replace"
+[ -f "$tmp/fk/fk.key" ] && [ "$(sha256sum <"$tmp/fk/fk.key")" = "$k0" ] && pass "the old key kept" ||
+	fail "the old key lost: $(ls -la "$tmp/fk")"
+[ "$(find "$tmp/fk" -maxdepth 1 -name 'fk.key.*' | wc -l)" = 0 ] && pass "nothing left aside" ||
+	fail "left: $(ls "$tmp/fk")"
 expect 7 "show missing file" "$bin" pki show "$tmp/none.crt"
 # A key among the files: said, and the others shown all the same, exit
 # its code (it stopped the list); output that cannot be written says why
@@ -184,6 +197,11 @@ expect 4 "client2 still rejected" "${V[@]}" "$p/client2.crt"
 echo "== the CA's own certificate is not revoked; a leaf does not outlive its CA"
 expect 2 "revoke the CA itself" "$bin" pki revoke --ca "$p/ca" --cert "$p/ca/ca.crt"
 expect_err "the CA's own certificate"
+# By its serial too (it was listed, and `pki verify` then said the CA
+# revoked: round-twenty-seven tester 133).
+expect 2 "revoke the CA itself by serial" "$bin" pki revoke --ca "$p/ca" --serial \
+	"$("$bin" pki show "$p/ca/ca.crt" | sed -n 's/^serial: //p' | tr 'A-F' 'a-f')"
+expect_err "is the serial of the CA's own certificate"
 expect 0 "a client for longer than the CA" "$bin" pki client --ca "$p/ca" --name longer --out "$tmp" --days 36500
 expect_err "when the CA ends: a certificate cannot outlive its CA"
 "$bin" pki show "$tmp/longer.crt" >"$tmp/longer.txt"
@@ -313,6 +331,13 @@ expect 10 "a CA key every user may read" "$bin" pki client --ca "$tmp/own" --nam
 grep -q "ca.key: the CA key is readable by every user (mode 0644)" "$tmp/err" && pass "said" ||
 	fail "not said: $(cat "$tmp/err")"
 chmod 600 "$tmp/own/ca.key"
+# The revocation index likewise: whoever may write it revokes anyone at the
+# next `pki crl` (it was taken: round-twenty-seven tester 133).
+touch "$tmp/own/revoked.txt" && chmod 666 "$tmp/own/revoked.txt"
+expect 10 "a revocation index every user may write" "$bin" pki crl --ca "$tmp/own"
+grep -q "revoked.txt: the revocation index is writable by every user (mode 0666): refused" "$tmp/err" && pass "said" ||
+	fail "not said: $(cat "$tmp/err")"
+chmod 644 "$tmp/own/revoked.txt"
 # A CA directory of root's inside a directory of nobody's: nobody can
 # swap it (renameat2 exchange) between the checks and the reads; refused,
 # and so is making one there.

@@ -329,6 +329,10 @@ static const struct bad_name bad_names[] = {
 	/* 16 */ { RV_PKI_CERT_SERVER, "127.1", "" },
 	/* 17 */ { RV_PKI_CERT_SERVER, "10.0.258", "" },
 	/* 18 */ { RV_PKI_CERT_SERVER, "2130706433", "" },
+	/* 19..21: and inet_aton's hexadecimal forms (round-twenty-seven tester 133) */
+	/* 19 */ { RV_PKI_CERT_SERVER, "0x7f.0x1", "" },
+	/* 20 */ { RV_PKI_CERT_SERVER, "127.0.0.0x1", "" },
+	/* 21 */ { RV_PKI_CERT_SERVER, "0x7f000001", "" },
 };
 
 /* One CA opened for all names, in one test: a test (a process) per name

@@ -817,25 +817,46 @@ static void pool_of_one(void)
 	srv.env.pool = srv.pool;
 }
 
-/* A client that said GOODBYE left on purpose: its address is not kept from
- * a newcomer when the pool is full (every name that logged off held one
- * for 2 minutes, and newcomers were refused with the server empty:
- * round-twenty-seven tester 130). */
-Test(ctl, a_goodbye_keeps_no_address_firmly)
+/* Addresses held for clients on their way back are at most the pool's
+ * beyond max_clients (or half of a smaller pool): held without bound, the
+ * names that left in the last 2 minutes refused every newcomer while
+ * places were free (round-twenty-seven testers 130, 132). Past that the
+ * one left longest ago goes; the newest stay. */
+Test(ctl, addresses_held_for_returns_are_bounded)
 {
-	struct rv_ctl_peer *s, *c;
-	char alice[64];
+	struct rv_ip_addr net = { .family = AF_INET };
+	static const char *const gone[] = { "a1", "a2", "a3", "a4", "a5" };
+	char addr[5][64];
+	struct rv_ctl_peer *s, *c, *s1, *c1;
 
-	pool_of_one();
-	bring_up(&s, &c, "alice", NULL);
-	snprintf(alice, sizeof(alice), "%s", v4_of(s));
+	/* 10.99.0.0/29: five client addresses (.2-.6); max_clients 2, so
+	 * three may be held (5 - 2, and half of 5 rounded up). */
+	inet_pton(AF_INET, "10.99.0.0", net.a);
+	rv_ippool_free(srv.pool);
+	srv.pool = rv_ippool_new(&net, 29, &srv.cfg.pool6.addr, srv.cfg.pool6.len, 16, NULL);
+	cr_assert_not_null(srv.pool);
+	srv.env.pool = srv.pool;
+	srv.cfg.max_clients = 2;
+	for (size_t i = 0; i < 5; i++) {
+		bring_up(&s, &c, gone[i], NULL);
+		snprintf(addr[i], sizeof(addr[i]), "%s", v4_of(s));
+		drop_pair(s, c); /* a reset: on its way back, most likely */
+		now += RV_NSEC_PER_SEC;
+	}
+	bring_up(&s1, &c1, "new1", NULL);
+	cr_assert_str_eq(v4_of(s1), addr[0], "new1 got %s, not a1's, left longest ago", v4_of(s1));
+	now += RV_NSEC_PER_SEC;
+	bring_up(&s, &c, "new2", NULL);
+	cr_assert_str_eq(v4_of(s), addr[1], "new2 got %s, not a2's", v4_of(s));
+	/* Three left free, all held: the next newcomer waits. */
+	refused_for_address("new3", "new3 took one of the three held addresses");
 	rv_ctl_peer_goodbye(c, RV_CTL_CODE_SHUTDOWN, "bye");
 	cr_assert_eq(deliver(rv_ctl_peer_out(c), s, NULL), RV_CTL_CLOSE);
-	rv_ctl_peer_ended(s, now);
 	drop_pair(s, c);
-	now += 3 * RV_NSEC_PER_SEC;
-	bring_up(&s, &c, "bob", NULL);
-	cr_assert_str_eq(v4_of(s), alice, "bob was refused the address alice left with GOODBYE");
+	drop_pair(s1, c1);
+	/* a5, back, has its own. */
+	bring_up(&s, &c, "a5", NULL);
+	cr_assert_str_eq(v4_of(s), addr[4]);
 	drop_pair(s, c);
 }
 
