@@ -560,6 +560,23 @@ size_t rv_ippool_in_use(const struct rv_ippool *pool, int family)
 	return f ? f->used : 0;
 }
 
+size_t rv_ippool_open_capacity(const struct rv_ippool *pool, int family)
+{
+	const struct fam_pool *f = cfam(pool, family);
+	size_t n;
+
+	if (!f) {
+		return 0;
+	}
+	n = f->dyn;
+	for (size_t c = 0; c * 64 < f->dyn; c++) {
+		uint64_t in = (c + 1) * 64 <= f->dyn ? ~0ull : ~(~0ull << (f->dyn % 64));
+
+		n -= (size_t)__builtin_popcountll(f->reserved[c] & in);
+	}
+	return n;
+}
+
 size_t rv_ippool_capacity(const struct rv_ippool *pool, int family)
 {
 	const struct fam_pool *f = cfam(pool, family);

@@ -133,5 +133,8 @@ bool rv_ippool_contains(const struct rv_ippool *pool, const struct rv_ip_addr *a
  * only while they are allocated. */
 size_t rv_ippool_in_use(const struct rv_ippool *pool, int family);
 size_t rv_ippool_capacity(const struct rv_ippool *pool, int family);
+/* rv_ippool_open_capacity: the client addresses of |family| that anyone may
+ * be given (the dynamic ones, less those reserved for a fixed name). */
+size_t rv_ippool_open_capacity(const struct rv_ippool *pool, int family);
 
 #endif /* RV_CORE_IPPOOL_H */

@@ -60,8 +60,11 @@ int pki_not_ours(const char *path, const char *what, bool secret, struct rv_pki_
 	if (owner_bad(&st)) {
 		pki_errf(err, RV_PKI_ERR_OP,
 			 "%s: the %s belongs to uid %u, not to root or this user: refused "
-			 "(whoever owns it can replace the CA)",
-			 path, what, (unsigned)st.st_uid);
+			 "(whoever owns it %s)",
+			 path, what, (unsigned)st.st_uid,
+			 strcmp(what, "revocation index") == 0
+				 ? "can revoke any certificate at the next `pki crl`"
+				 : "can replace the CA");
 		return -EPERM;
 	}
 	/* The files too: one that others may rewrite in place (its owner

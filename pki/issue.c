@@ -119,10 +119,10 @@ static int check_opts(const struct rv_pki_issue_opts *opts, struct rv_pki_err *e
 		if (!is_ip(opts->name) && numeric_top_label(opts->name)) {
 			pki_errf(err, RV_PKI_ERR_USAGE,
 				 "'%s' is no DNS name (its last label is a number) and no "
-				 "IP address as written: a short form of an address "
-				 "(127.1, 10.258) would be certified as a DNS name that no "
-				 "client connecting to the address checks; write the "
-				 "address in full (127.0.0.1)",
+				 "IP address as written: a short or hexadecimal form of an "
+				 "address (127.1, 10.258, 0x7f.0x1) would be certified as a "
+				 "DNS name that no client connecting to the address checks; "
+				 "write the address in full (127.0.0.1)",
 				 opts->name);
 			return -EINVAL;
 		}
@@ -294,7 +294,9 @@ int rv_pki_issue(const struct rv_pki_ca *ca, const struct rv_pki_issue_opts *opt
 	 * without any key, the old one deleted (round-twenty-seven tester
 	 * 133). */
 	if (opts->force) {
-		snprintf(bak, sizeof(bak), "%s.old.%ld", paths.key, (long)getpid());
+		/* One name, not one a process: a run killed meanwhile
+		 * leaves it, and the next --force removes it (tester 134). */
+		snprintf(bak, sizeof(bak), "%s.old", paths.key);
 		(void)unlink(bak);
 		if (link(paths.key, bak) == 0) {
 			have_bak = true;

@@ -111,7 +111,9 @@ static void destroy(struct rv_ctl_peer *c)
 
 /* firm_room: how many free addresses of |family|'s pool may be held firmly
  * for clients on their way back (KEPT_FIRMLY_NS): the pool's addresses
- * beyond max_clients, or half of them in a smaller pool. Held without
+ * open to anyone (not fixed ones: with as many fixed names as max_clients,
+ * an empty server refused newcomers: round-twenty-seven tester 134) beyond
+ * max_clients, or half of them, rounded up, in a smaller pool. Held without
  * bound, they refused every newcomer while places were free: 2 x
  * max_clients names that left (with a GOODBYE or not) with the server
  * empty, fewer beside live sessions (round-twenty-seven testers 130, 132).
@@ -120,7 +122,7 @@ static void destroy(struct rv_ctl_peer *c)
  * stay. */
 static size_t firm_room(const struct rv_ctl_env *env, int family)
 {
-	size_t cap = rv_ippool_capacity(env->pool, family), max = env->cfg->max_clients;
+	size_t cap = rv_ippool_open_capacity(env->pool, family), max = env->cfg->max_clients;
 	size_t beyond = cap > max ? cap - max : 0, half = (cap + 1) / 2;
 
 	return beyond > half ? beyond : half;

@@ -860,6 +860,36 @@ Test(ctl, addresses_held_for_returns_are_bounded)
 	drop_pair(s, c);
 }
 
+/* Fixed addresses are no room for anyone: with two of the five reserved,
+ * three are open and two of them may be held (half, rounded up). They
+ * counted as open, and all three were held from a newcomer with the server
+ * empty (round-twenty-seven tester 134). */
+Test(ctl, addresses_held_for_returns_leave_fixed_ones_out)
+{
+	static const char *const fixed[] = { "10.99.0.2", "10.99.0.3" };
+	static const char *const gone[] = { "b1", "b2", "b3" };
+	struct rv_ip_addr net = { .family = AF_INET }, f = { .family = AF_INET };
+	struct rv_ctl_peer *s, *c;
+
+	inet_pton(AF_INET, "10.99.0.0", net.a);
+	rv_ippool_free(srv.pool);
+	srv.pool = rv_ippool_new(&net, 29, &srv.cfg.pool6.addr, srv.cfg.pool6.len, 16, NULL);
+	cr_assert_not_null(srv.pool);
+	srv.env.pool = srv.pool;
+	srv.cfg.max_clients = 2;
+	for (size_t i = 0; i < 2; i++) {
+		inet_pton(AF_INET, fixed[i], f.a);
+		cr_assert_eq(rv_ippool_reserve(srv.pool, &f), 0);
+	}
+	for (size_t i = 0; i < 3; i++) {
+		bring_up(&s, &c, gone[i], NULL);
+		drop_pair(s, c);
+		now += RV_NSEC_PER_SEC;
+	}
+	bring_up(&s, &c, "new1", NULL); /* the server is empty */
+	drop_pair(s, c);
+}
+
 /* A client refused an address gives nothing back when its connection goes:
  * the address kept for another (passed over, and returned to the pool at
  * once) stayed in its record and went back a second time at its end,
