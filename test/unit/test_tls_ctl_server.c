@@ -804,15 +804,15 @@ static void refused_for_address(const char *cn, const char *why)
 	drop_pair(s, c);
 }
 
-/* pool_of_one makes the server's IPv4 pool 10.99.0.0/30: one client address
- * (.2; .1 is the server's). */
-static void pool_of_one(void)
+/* pool_of makes the server's IPv4 pool 10.99.0.0/|len| (/30: one client
+ * address, .2; .1 is the server's). */
+static void pool_of(unsigned len)
 {
 	struct rv_ip_addr net = { .family = AF_INET };
 
 	inet_pton(AF_INET, "10.99.0.0", net.a);
 	rv_ippool_free(srv.pool);
-	srv.pool = rv_ippool_new(&net, 30, &srv.cfg.pool6.addr, srv.cfg.pool6.len, 16, NULL);
+	srv.pool = rv_ippool_new(&net, len, &srv.cfg.pool6.addr, srv.cfg.pool6.len, 16, NULL);
 	cr_assert_not_null(srv.pool);
 	srv.env.pool = srv.pool;
 }
@@ -824,18 +824,13 @@ static void pool_of_one(void)
  * one left longest ago goes; the newest stay. */
 Test(ctl, addresses_held_for_returns_are_bounded)
 {
-	struct rv_ip_addr net = { .family = AF_INET };
 	static const char *const gone[] = { "a1", "a2", "a3", "a4", "a5" };
 	char addr[5][64];
 	struct rv_ctl_peer *s, *c, *s1, *c1;
 
 	/* 10.99.0.0/29: five client addresses (.2-.6); max_clients 2, so
 	 * three may be held (5 - 2, and half of 5 rounded up). */
-	inet_pton(AF_INET, "10.99.0.0", net.a);
-	rv_ippool_free(srv.pool);
-	srv.pool = rv_ippool_new(&net, 29, &srv.cfg.pool6.addr, srv.cfg.pool6.len, 16, NULL);
-	cr_assert_not_null(srv.pool);
-	srv.env.pool = srv.pool;
+	pool_of(29);
 	srv.cfg.max_clients = 2;
 	for (size_t i = 0; i < 5; i++) {
 		bring_up(&s, &c, gone[i], NULL);
@@ -868,14 +863,10 @@ Test(ctl, addresses_held_for_returns_leave_fixed_ones_out)
 {
 	static const char *const fixed[] = { "10.99.0.2", "10.99.0.3" };
 	static const char *const gone[] = { "b1", "b2", "b3" };
-	struct rv_ip_addr net = { .family = AF_INET }, f = { .family = AF_INET };
+	struct rv_ip_addr f = { .family = AF_INET };
 	struct rv_ctl_peer *s, *c;
 
-	inet_pton(AF_INET, "10.99.0.0", net.a);
-	rv_ippool_free(srv.pool);
-	srv.pool = rv_ippool_new(&net, 29, &srv.cfg.pool6.addr, srv.cfg.pool6.len, 16, NULL);
-	cr_assert_not_null(srv.pool);
-	srv.env.pool = srv.pool;
+	pool_of(29);
 	srv.cfg.max_clients = 2;
 	for (size_t i = 0; i < 2; i++) {
 		inet_pton(AF_INET, fixed[i], f.a);
@@ -901,7 +892,7 @@ Test(ctl, a_refused_client_gives_back_nothing)
 	struct rv_ctl_peer *s, *c, *bs, *bc;
 	char alice[64];
 
-	pool_of_one();
+	pool_of(30);
 	bring_up(&s, &c, "alice", NULL);
 	snprintf(alice, sizeof(alice), "%s", v4_of(s));
 	drop_pair(s, c);
@@ -956,7 +947,7 @@ Test(ctl, a_full_pool_keeps_a_fresh_lease)
 	struct rv_ctl_peer *s, *c;
 	char alice[64];
 
-	pool_of_one();
+	pool_of(30);
 	bring_up(&s, &c, "alice", NULL);
 	snprintf(alice, sizeof(alice), "%s", v4_of(s));
 	drop_pair(s, c);
