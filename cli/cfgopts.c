@@ -531,30 +531,16 @@ static bool listen_unusable(const struct rv_config *cfg)
  * SO_REUSEADDR as the start does (tls/http.c): 0 or the errno. */
 static int metrics_bind(const struct rv_ip_addr *m, uint16_t port)
 {
-	struct sockaddr_storage ss = { 0 };
+	struct rv_endpoint ep;
 	int fd, one = 1, err = 0;
 
-	if (m->family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		memcpy(&s6->sin6_addr, m->a, 16);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		memcpy(&s4->sin_addr, m->a, 4);
-	}
-	fd = socket(m->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	rv_endpoint_set(&ep, m, port);
+	fd = socket(ep.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		return 0; /* the start says it */
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss,
-		 m->family == AF_INET6 ? sizeof(struct sockaddr_in6)
-				       : sizeof(struct sockaddr_in)) != 0) {
+	if (bind(fd, &ep.sa, ep.len) != 0) {
 		err = errno;
 	}
 	close(fd);
@@ -600,21 +586,20 @@ static bool metrics_clash(const struct rv_config *cfg)
 static bool metrics_unusable(const struct rv_config *cfg)
 {
 	const struct rv_ip_addr *m = &cfg->metrics_addr;
-	bool six = m->family == AF_INET6;
-	char a[64];
+	char a[64], where[80];
 	int err;
 
 	if (m->family == 0) {
 		return false;
 	}
 	rv_ip_addr_str(m, a, sizeof(a));
+	snprintf(where, sizeof(where), m->family == AF_INET6 ? "[%s]:%u" : "%s:%u", a,
+		 cfg->metrics_port);
 	if (metrics_clash(cfg)) {
 		fprintf(stderr,
-			"ringvpn: metrics_listen %s%s%s:%u: that is the control channel's port on "
-			"an address it listens on (listen = %s): give metrics_listen another "
-			"port\n",
-			six ? "[" : "", a, six ? "]" : "", cfg->metrics_port,
-			cfg->listen_host[0] ? cfg->listen_host : "every address");
+			"ringvpn: metrics_listen %s: that is the control channel's port on an "
+			"address it listens on (listen = %s): give metrics_listen another port\n",
+			where, cfg->listen_host[0] ? cfg->listen_host : "every address");
 		return true;
 	}
 	/* Port 0, as listen_unusable binds: a running server may hold the port. */
@@ -622,8 +607,7 @@ static bool metrics_unusable(const struct rv_config *cfg)
 	if (err == 0 || err == EACCES || err == EADDRINUSE) {
 		return false;
 	}
-	fprintf(stderr, "ringvpn: metrics_listen %s%s%s:%u: cannot listen: %s%s\n", six ? "[" : "",
-		a, six ? "]" : "", cfg->metrics_port, strerror(err),
+	fprintf(stderr, "ringvpn: metrics_listen %s: cannot listen: %s%s\n", where, strerror(err),
 		err == EADDRNOTAVAIL ? " (no interface of this host has that address)" : "");
 	return true;
 }

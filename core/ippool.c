@@ -560,37 +560,37 @@ size_t rv_ippool_in_use(const struct rv_ippool *pool, int family)
 	return f ? f->used : 0;
 }
 
+/* reserved_between counts the reserved addresses of |f| at indices
+ * [from, to). */
+static size_t reserved_between(const struct fam_pool *f, size_t from, size_t to)
+{
+	size_t n = 0;
+
+	for (size_t c = from / 64; c < f->num_words && c * 64 < to; c++) {
+		uint64_t in = ~0ull;
+
+		if (c == from / 64) {
+			in &= ~0ull << (from % 64);
+		}
+		if ((c + 1) * 64 > to) {
+			in &= ~(~0ull << (to % 64));
+		}
+		n += (size_t)__builtin_popcountll(f->reserved[c] & in);
+	}
+	return n;
+}
+
 size_t rv_ippool_open_capacity(const struct rv_ippool *pool, int family)
 {
 	const struct fam_pool *f = cfam(pool, family);
-	size_t n;
 
-	if (!f) {
-		return 0;
-	}
-	n = f->dyn;
-	for (size_t c = 0; c * 64 < f->dyn; c++) {
-		uint64_t in = (c + 1) * 64 <= f->dyn ? ~0ull : ~(~0ull << (f->dyn % 64));
-
-		n -= (size_t)__builtin_popcountll(f->reserved[c] & in);
-	}
-	return n;
+	return f ? f->dyn - reserved_between(f, 0, f->dyn) : 0;
 }
 
 size_t rv_ippool_capacity(const struct rv_ippool *pool, int family)
 {
 	const struct fam_pool *f = cfam(pool, family);
-	size_t n;
 
-	if (!f) {
-		return 0;
-	}
 	/* The dynamic addresses and the fixed ones past them. */
-	n = f->dyn;
-	for (size_t c = f->dyn / 64; c < f->num_words; c++) {
-		uint64_t past = c * 64 < f->dyn ? ~0ull << (f->dyn % 64) : ~0ull;
-
-		n += (size_t)__builtin_popcountll(f->reserved[c] & past);
-	}
-	return n;
+	return f ? f->dyn + reserved_between(f, f->dyn, f->num_words * 64) : 0;
 }

@@ -125,6 +125,22 @@ const char *rv_endpoint_str(const struct rv_endpoint *ep, char *buf, size_t buf_
 	return buf;
 }
 
+void rv_endpoint_set(struct rv_endpoint *ep, const struct rv_ip_addr *a, uint16_t port)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (a->family == AF_INET6) {
+		ep->in6.sin6_family = AF_INET6;
+		ep->in6.sin6_port = htons(port);
+		memcpy(&ep->in6.sin6_addr, a->a, 16);
+		ep->len = sizeof(ep->in6);
+	} else {
+		ep->in4.sin_family = AF_INET;
+		ep->in4.sin_port = htons(port);
+		memcpy(&ep->in4.sin_addr, a->a, 4);
+		ep->len = sizeof(ep->in4);
+	}
+}
+
 void rv_endpoint_addr(const struct rv_endpoint *ep, struct rv_ip_addr *out)
 {
 	memset(out, 0, sizeof(*out));

@@ -74,6 +74,9 @@ const char *rv_endpoint_str(const struct rv_endpoint *ep, char *buf, size_t buf_
 /* rv_endpoint_addr fills |out| with the endpoint's address (an IPv4-mapped
  * IPv6 address as its IPv4 address; family 0 for an unknown family). */
 void rv_endpoint_addr(const struct rv_endpoint *ep, struct rv_ip_addr *out);
+/* rv_endpoint_set makes |ep| the socket address of |a| (IPv4 or IPv6) and
+ * |port|: rv_endpoint_addr's inverse, for a bind or a connect. */
+void rv_endpoint_set(struct rv_endpoint *ep, const struct rv_ip_addr *a, uint16_t port);
 
 enum {
 	/* "client " + a certificate name + NUL: see rv_session_params.peer_name. */

@@ -125,10 +125,7 @@ static const struct rv_slots_ops http_slots_ops = {
 int rv_http_open(struct rv_loop *l, char *err, size_t err_len)
 {
 	const struct rv_config *cfg = l->cfg;
-	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6 };
-	struct sockaddr_in sa4 = { .sin_family = AF_INET };
-	struct sockaddr *sa = (struct sockaddr *)&sa4;
-	socklen_t sa_len = sizeof(sa4);
+	struct rv_endpoint ep;
 	char addr[64], ip[48], what[96];
 	struct rv_http *h;
 	int fd, ret, one = 1;
@@ -139,21 +136,13 @@ int rv_http_open(struct rv_loop *l, char *err, size_t err_len)
 	rv_ip_addr_str(&cfg->metrics_addr, ip, sizeof(ip));
 	snprintf(addr, sizeof(addr), cfg->metrics_addr.family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
 		 cfg->metrics_port);
-	if (cfg->metrics_addr.family == AF_INET6) {
-		memcpy(&sa6.sin6_addr, cfg->metrics_addr.a, 16);
-		sa6.sin6_port = htons(cfg->metrics_port);
-		sa = (struct sockaddr *)&sa6;
-		sa_len = sizeof(sa6);
-	} else {
-		memcpy(&sa4.sin_addr, cfg->metrics_addr.a, 4);
-		sa4.sin_port = htons(cfg->metrics_port);
-	}
+	rv_endpoint_set(&ep, &cfg->metrics_addr, cfg->metrics_port);
 	h = calloc(1, sizeof(*h));
 	if (!h) {
 		snprintf(err, err_len, "out of memory");
 		return -ENOMEM;
 	}
-	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = socket(ep.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		ret = -errno;
 		snprintf(err, err_len, "metrics_listen %s: socket: %s", addr, strerror(errno));
@@ -163,7 +152,7 @@ int rv_http_open(struct rv_loop *l, char *err, size_t err_len)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	/* A predecessor killed with -9 holds the port a while (rv_bind_wait). */
 	snprintf(what, sizeof(what), "metrics_listen %s", addr);
-	ret = rv_bind_wait(fd, sa, sa_len, RV_BIND_WAIT_MS, what);
+	ret = rv_bind_wait(fd, &ep.sa, ep.len, RV_BIND_WAIT_MS, what);
 	if (ret == 0 && listen(fd, 64) != 0) {
 		ret = -errno;
 	}

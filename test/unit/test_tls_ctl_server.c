@@ -778,32 +778,6 @@ Test(ctl, restarted_client_gets_its_newest_free_lease)
 	drop_pair(s, c);
 }
 
-/* refuse_address: |cn| connects and is refused an address: asserts so,
- * with the full pool's reason for clients on their way back; the pair is
- * left in |*s|, |*c| (not yet gone). */
-static void refuse_address(const char *cn, const char *why, struct rv_ctl_peer **s,
-			   struct rv_ctl_peer **c)
-{
-	struct rv_endpoint ep = server_ep();
-
-	*s = rv_ctl_server_new(&srv.env, cn, exporter, now);
-	*c = rv_ctl_client_new(&cli.env, exporter, &ep, NULL, NULL, now);
-	cr_assert(*s && *c);
-	cr_assert_eq(deliver(rv_ctl_peer_out(*s), NULL, *c), RV_CTL_CONTINUE);
-	cr_assert_eq(deliver(rv_ctl_peer_out(*c), *s, NULL), RV_CTL_CLOSE, "%s", why);
-	cr_assert(strstr(rv_ctl_peer_reason(*s), "kept for clients that left less than 2 minutes"),
-		  "%s", rv_ctl_peer_reason(*s));
-}
-
-/* refused_for_address: refuse_address, and the pair goes. */
-static void refused_for_address(const char *cn, const char *why)
-{
-	struct rv_ctl_peer *s, *c;
-
-	refuse_address(cn, why, &s, &c);
-	drop_pair(s, c);
-}
-
 /* pool_of makes the server's IPv4 pool 10.99.0.0/|len| (/30: one client
  * address, .2; .1 is the server's). */
 static void pool_of(unsigned len)
@@ -815,6 +789,48 @@ static void pool_of(unsigned len)
 	srv.pool = rv_ippool_new(&net, len, &srv.cfg.pool6.addr, srv.cfg.pool6.len, 16, NULL);
 	cr_assert_not_null(srv.pool);
 	srv.env.pool = srv.pool;
+}
+
+/* refuse_address: |cn| connects and is refused: asserts so (|why| says
+ * what a pass would mean), with |reason| in the server's reason unless
+ * NULL; the pair is left in |*s|, |*c| (not yet gone). */
+static void refuse_address(const char *cn, const char *why, const char *reason,
+			   struct rv_ctl_peer **s, struct rv_ctl_peer **c)
+{
+	struct rv_endpoint ep = server_ep();
+
+	*s = rv_ctl_server_new(&srv.env, cn, exporter, now);
+	*c = rv_ctl_client_new(&cli.env, exporter, &ep, NULL, NULL, now);
+	cr_assert(*s && *c);
+	cr_assert_eq(deliver(rv_ctl_peer_out(*s), NULL, *c), RV_CTL_CONTINUE);
+	cr_assert_eq(deliver(rv_ctl_peer_out(*c), *s, NULL), RV_CTL_CLOSE, "%s", why);
+	cr_assert(!reason || strstr(rv_ctl_peer_reason(*s), reason), "%s", rv_ctl_peer_reason(*s));
+}
+
+/* The full pool's reason for clients on their way back. */
+#define KEPT_REASON "kept for clients that left less than 2 minutes"
+
+/* refused_for_address: refuse_address for that reason, and the pair goes. */
+static void refused_for_address(const char *cn, const char *why)
+{
+	struct rv_ctl_peer *s, *c;
+
+	refuse_address(cn, why, KEPT_REASON, &s, &c);
+	drop_pair(s, c);
+}
+
+/* alice_left_a_moment_ago: the pool becomes 10.99.0.0/30 (one client
+ * address), alice takes it and drops (a reset), and 3 s pass; her address
+ * is written to |alice|. */
+static void alice_left_a_moment_ago(char alice[64])
+{
+	struct rv_ctl_peer *s, *c;
+
+	pool_of(30);
+	bring_up(&s, &c, "alice", NULL);
+	snprintf(alice, 64, "%s", v4_of(s));
+	drop_pair(s, c);
+	now += 3 * RV_NSEC_PER_SEC;
 }
 
 /* Addresses held for clients on their way back are at most the pool's
@@ -889,33 +905,19 @@ Test(ctl, addresses_held_for_returns_leave_fixed_ones_out)
  * 126). */
 Test(ctl, a_refused_client_gives_back_nothing)
 {
-	struct rv_ctl_peer *s, *c, *bs, *bc;
+	struct rv_ctl_peer *s, *c, *bs, *bc, *cs, *cc;
 	char alice[64];
 
-	pool_of(30);
-	bring_up(&s, &c, "alice", NULL);
-	snprintf(alice, sizeof(alice), "%s", v4_of(s));
-	drop_pair(s, c);
-	now += 3 * RV_NSEC_PER_SEC;
-	refuse_address("bob", "bob took alice's address 3 s after she left", &bs, &bc);
+	alice_left_a_moment_ago(alice);
+	refuse_address("bob", "bob took alice's address 3 s after she left", KEPT_REASON, &bs, &bc);
 	bring_up(&s, &c, "alice", NULL);
 	cr_assert_str_eq(v4_of(s), alice);
 	drop_pair(bs, bc);
 	cr_assert_eq(rv_ippool_in_use(srv.pool, AF_INET), 1,
 		     "bob's end gave back the address alice holds");
 	/* So no one else gets it. */
-	{
-		struct rv_endpoint ep = server_ep();
-		struct rv_ctl_peer *cs = rv_ctl_server_new(&srv.env, "carol", exporter, now);
-		struct rv_ctl_peer *cc =
-			rv_ctl_client_new(&cli.env, exporter, &ep, NULL, NULL, now);
-
-		cr_assert(cs && cc);
-		cr_assert_eq(deliver(rv_ctl_peer_out(cs), NULL, cc), RV_CTL_CONTINUE);
-		cr_assert_eq(deliver(rv_ctl_peer_out(cc), cs, NULL), RV_CTL_CLOSE,
-			     "carol got the address alice holds");
-		drop_pair(cs, cc);
-	}
+	refuse_address("carol", "carol got the address alice holds", NULL, &cs, &cc);
+	drop_pair(cs, cc);
 	drop_pair(s, c);
 	cr_assert_eq(rv_ippool_in_use(srv.pool, AF_INET), 0);
 }
@@ -947,11 +949,7 @@ Test(ctl, a_full_pool_keeps_a_fresh_lease)
 	struct rv_ctl_peer *s, *c;
 	char alice[64];
 
-	pool_of(30);
-	bring_up(&s, &c, "alice", NULL);
-	snprintf(alice, sizeof(alice), "%s", v4_of(s));
-	drop_pair(s, c);
-	now += 3 * RV_NSEC_PER_SEC;
+	alice_left_a_moment_ago(alice);
 	refused_for_address("bob", "bob took alice's address 3 s after she left");
 	bring_up(&s, &c, "alice", NULL);
 	cr_assert_str_eq(v4_of(s), alice);
