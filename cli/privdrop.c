@@ -579,6 +579,14 @@ int rv_privdrop_tun_open(const struct rv_privdrop *pd, char *err, size_t err_len
 
 /* --- other threads ----------------------------------------------------- */
 
+/* The threads whose handler dropped (by id) and the count of those that
+ * could not: each signalled thread is waited for until it is in the first
+ * or gone. A thread that ended between its signal and its handler (the
+ * client's resolver, whose lookup of "localhost" had just finished) ran
+ * none, and the drop waited its full 5 s for it: the client came up 5 s
+ * late, and a test's 10 s wait ran out on a busy machine. */
+#define DROP_MAX_THREADS 1024
+static _Atomic pid_t threads_done[DROP_MAX_THREADS];
 static _Atomic unsigned threads_dropped, threads_failed;
 
 /* Runs in the signalled thread: empty its capability sets. Only for this
@@ -596,7 +604,11 @@ static void drop_caps_handler(int sig, siginfo_t *si, void *uc)
 	}
 	if (set_caps(0) == 0 && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == 0 &&
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0) {
-		atomic_fetch_add(&threads_dropped, 1);
+		unsigned i = atomic_fetch_add(&threads_dropped, 1);
+
+		if (i < DROP_MAX_THREADS) {
+			atomic_store(&threads_done[i], (pid_t)syscall(SYS_gettid));
+		}
 	} else {
 		atomic_fetch_add(&threads_failed, 1);
 	}
@@ -645,17 +657,35 @@ static bool thread_has_caps(pid_t tid)
 	return false;
 }
 
+/* thread_settled: has |tid| run drop_caps_handler, or ended? */
+static bool thread_settled(pid_t tid, bool look)
+{
+	unsigned n = atomic_load(&threads_dropped);
+	char comm[32];
+
+	for (unsigned i = 0; i < n && i < DROP_MAX_THREADS; i++) {
+		if (atomic_load(&threads_done[i]) == tid) {
+			return true;
+		}
+	}
+	return look && read_task_file(tid, "comm", comm, sizeof(comm)) == -ENOENT;
+}
+
 /* ask_threads signals every other thread to run drop_caps_handler, waits
- * for them and checks. */
+ * for each to run it or end, and checks. */
 static int ask_threads(char *err, size_t err_len)
 {
-	pid_t self = (pid_t)syscall(SYS_gettid), pid = getpid(), tids[1024];
-	unsigned sent = 0;
+	pid_t self = (pid_t)syscall(SYS_gettid), pid = getpid(), tids[DROP_MAX_THREADS];
+	bool settled[DROP_MAX_THREADS] = { false };
+	unsigned sent = 0, left;
 	struct dirent *de;
 	DIR *d;
 
 	atomic_store(&threads_dropped, 0);
 	atomic_store(&threads_failed, 0);
+	for (unsigned i = 0; i < DROP_MAX_THREADS; i++) {
+		atomic_store(&threads_done[i], 0);
+	}
 	d = opendir("/proc/self/task");
 	if (!d) {
 		int e = errno;
@@ -707,12 +737,21 @@ static int ask_threads(char *err, size_t err_len)
 	}
 	closedir(d);
 	/* Each handler runs as soon as its thread is scheduled (a worker in
-	 * io_uring_enter returns -EINTR and carries on). */
-	for (int i = 0;
-	     i < 5000 && atomic_load(&threads_dropped) + atomic_load(&threads_failed) < sent; i++) {
+	 * io_uring_enter returns -EINTR and carries on); whether a thread
+	 * has ended is looked at every 10 ms. */
+	left = sent;
+	for (int i = 0; i < 5000 && left > 0 && !atomic_load(&threads_failed); i++) {
 		struct timespec ms = { 0, 1000000 };
 
-		nanosleep(&ms, NULL);
+		for (unsigned k = 0; k < sent; k++) {
+			if (!settled[k] && thread_settled(tids[k], i % 10 == 9)) {
+				settled[k] = true;
+				left--;
+			}
+		}
+		if (left > 0) {
+			nanosleep(&ms, NULL);
+		}
 	}
 	for (unsigned i = 0; i < sent; i++) {
 		if (thread_has_caps(tids[i])) {

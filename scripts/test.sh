@@ -39,6 +39,45 @@ export FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 banner() { printf '\n===== %s ===== (%d s)\n' "$*" "$SECONDS"; }
 declare -a stage_ok=()
 
+# rv_ctest ARGS...: ctest --output-on-failure ARGS, and when a test fails,
+# the lines that say why (FAIL:, a sanitizer's report; else the last lines
+# of its output) again at the very end, under the test's name. CI shows the
+# head and the tail of a long output: a failed test's reason, in the middle,
+# was cut (stop 54: test_privdrop failed, and the log did not say where).
+rv_ctest() {
+	local log rc=0
+	log=$(mktemp)
+	# RV_CTEST_PRE: a command to run ctest under (scripts/timens.sh SECS).
+	# shellcheck disable=SC2086
+	${RV_CTEST_PRE:-} ctest --output-on-failure "$@" 2>&1 | tee "$log" || rc=$?
+	if [ "$rc" != 0 ]; then
+		echo "--- why (ctest $*, exit $rc)"
+		awk '
+		/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: / {
+			name = ($0 ~ /\*\*\*/) ? $4 : ""
+			if (name != "") { order[++n] = name; said[name] = $0 }
+			next
+		}
+		/^ +Start +[0-9]+: |^[0-9]+% tests passed/ { name = ""; next }
+		name != "" && NF > 0 {
+			last[name, ++lines[name]] = $0
+			if ($0 ~ /FAIL|ERROR: [A-Za-z]*Sanitizer|runtime error:|WARNING: ThreadSanitizer/)
+				why[name] = why[name] "    " $0 "\n"
+		}
+		END {
+			for (i = 1; i <= n; i++) {
+				t = order[i]
+				print said[t]
+				if (why[t] != "") { printf "%s", why[t]; continue }
+				for (j = (lines[t] > 8 ? lines[t] - 7 : 1); j <= lines[t]; j++)
+					print "    " last[t, j]
+			}
+		}' "$log"
+	fi
+	rm -f "$log"
+	return "$rc"
+}
+
 banner "1/7 dependencies"
 bash scripts/install-deps.sh
 
@@ -149,7 +188,7 @@ bg_wait() {
 }
 
 banner "3/7 ctest: unit, fuzz-replay, stress, integ"
-ctest --test-dir build/ci --output-on-failure -L 'unit|fuzz-replay|stress' -j"$jobs"
+rv_ctest --test-dir build/ci -L 'unit|fuzz-replay|stress' -j"$jobs"
 # The integration tests four at a time on two CPUs: most wait on timers
 # and processes (their CPUs are a third to a half idle at -j4; the 29 that
 # do not run alone took 388 s at -j4 beside four hostile testers' runs,
@@ -157,7 +196,7 @@ ctest --test-dir build/ci --output-on-failure -L 'unit|fuzz-replay|stress' -j"$j
 # or load the machine themselves are RUN_SERIAL (test/CMakeLists.txt) and
 # run alone.
 [ "${SKIP_INTEG:-0}" = 1 ] ||
-	ctest --test-dir build/ci --output-on-failure -L integ -j4
+	rv_ctest --test-dir build/ci -L integ -j4
 stage_ok+=("ctest")
 
 # The integration tests each sanitizer stage runs (ctest -R patterns).
@@ -177,10 +216,10 @@ export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
 # those are still running: these wait on timers and processes, those use
 # the CPU (one after the other, stage 4 took 230 s, the unit tests 130).
 [ "${SKIP_INTEG:-0}" = 1 ] ||
-	RVT_QUICK=1 ctest --test-dir build/asan --output-on-failure -R "$ASAN_INTEG" -j2
+	RVT_QUICK=1 rv_ctest --test-dir build/asan -R "$ASAN_INTEG" -j2
 bg_wait asan.rc
 case $(bg_rc asan) in
-none) ctest --test-dir build/asan --output-on-failure -L 'unit|fuzz-replay|stress' -j"$jobs" ;;
+none) rv_ctest --test-dir build/asan -L 'unit|fuzz-replay|stress' -j"$jobs" ;;
 0)
 	echo "--- unit, fuzz-replay, stress: run during stage 3 (build/bg-asan.log)"
 	cat build/bg-asan.log
@@ -191,7 +230,7 @@ none) ctest --test-dir build/asan --output-on-failure -L 'unit|fuzz-replay|stres
 	# Every test again when ctest itself failed before listing any.
 	rerun=(--rerun-failed)
 	[ -s build/asan/Testing/Temporary/LastTestsFailed.log ] || rerun=(-L 'unit|fuzz-replay|stress')
-	ctest --test-dir build/asan --output-on-failure "${rerun[@]}" -j"$jobs"
+	rv_ctest --test-dir build/asan "${rerun[@]}" -j"$jobs"
 	echo "(they passed in the foreground: failed only in the starved background run)"
 	;;
 esac
@@ -211,9 +250,9 @@ cmake --build build/tsan -j"$jobs" --target rv_stress rv_integ_deps
 # mostly wait on timers and processes), their output printed after it.
 stage5() {
 	export TSAN_OPTIONS=halt_on_error=1
-	ctest --test-dir build/tsan --output-on-failure -L 'stress' -j1 || return 1
+	rv_ctest --test-dir build/tsan -L 'stress' -j1 || return 1
 	[ "${SKIP_INTEG:-0}" = 1 ] ||
-		RVT_QUICK=1 ctest --test-dir build/tsan --output-on-failure -R "$TSAN_INTEG" -j2
+		RVT_QUICK=1 rv_ctest --test-dir build/tsan -R "$TSAN_INTEG" -j2
 }
 set -m
 stage5 >build/stage5.log 2>&1 &
@@ -229,12 +268,12 @@ banner "6/7 time namespaces: clocks at 30 s and at 10^7 s"
 timens_part() {
 	case $2 in
 	unit)
-		bash scripts/timens.sh "$1" ctest --test-dir build/ci --output-on-failure \
+		RV_CTEST_PRE="bash scripts/timens.sh $1" rv_ctest --test-dir build/ci \
 			-L 'unit|fuzz-replay|stress' -j"$jobs"
 		;;
 	integ)
 		[ "${SKIP_INTEG:-0}" = 1 ] ||
-			bash scripts/timens.sh "$1" ctest --test-dir build/ci --output-on-failure \
+			RV_CTEST_PRE="bash scripts/timens.sh $1" rv_ctest --test-dir build/ci \
 				-R "$TIMENS_INTEG" -j2
 		;;
 	esac

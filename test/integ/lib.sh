@@ -231,9 +231,14 @@ rvt_matches() {
 # succeeds; returns 1 after SECONDS.
 rvt_wait_for() {
 	local secs=$1 what=$2; shift 2
-	local tries=$((secs * 10))
+	local tries=$((secs * 10)) t0=${EPOCHREALTIME/./} ms
 	while [ "$tries" -gt 0 ]; do
 		if "$@" >/dev/null 2>&1; then
+			# A wait that took more than half its time is said: the
+			# margin a busier machine (CI) may lack shows in the log
+			# of a run that passed.
+			ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
+			[ "$ms" -le $((secs * 500)) ] || rvt_log "slow: ${ms} ms of ${secs}s waiting for: $what"
 			return 0
 		fi
 		sleep 0.1
