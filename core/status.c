@@ -181,10 +181,12 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 		}
 		rv_strbuf_printf(o, "\n");
 		rv_strbuf_printf(o,
-				 "  handshakes ok %" PRIu64 ", failed %" PRIu64 ", aborted %" PRIu64
-				 ", timed out %" PRIu64 ", evicted %" PRIu64 "\n",
-				 st->hs_ok, st->hs_failed, st->hs_aborted, st->hs_timeouts,
-				 st->hs_evicted);
+				 "  handshakes ok %" PRIu64 ", failed %" PRIu64
+				 " (certificate revoked %" PRIu64 ", expired %" PRIu64
+				 ", untrusted %" PRIu64 "), aborted %" PRIu64 ", timed out %" PRIu64
+				 ", evicted %" PRIu64 "\n",
+				 st->hs_ok, st->hs_failed, st->hs_revoked, st->hs_expired,
+				 st->hs_untrusted, st->hs_aborted, st->hs_timeouts, st->hs_evicted);
 		/* Each line says whose counts it holds: "timed out" was on two
 		 * lines, and the reloads' "refused" sat above the clients'
 		 * refusals (round-twenty-six tester 122). */
@@ -451,8 +453,10 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 	rv_strbuf_printf(o,
 			 "\"handshakes\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64
 			 ",\"aborted\":%" PRIu64 ",\"timeouts\":%" PRIu64 ",\"evicted\":%" PRIu64
-			 "},",
-			 st->hs_ok, st->hs_failed, st->hs_aborted, st->hs_timeouts, st->hs_evicted);
+			 ",\"refused\":{\"revoked\":%" PRIu64 ",\"expired\":%" PRIu64
+			 ",\"untrusted\":%" PRIu64 "}},",
+			 st->hs_ok, st->hs_failed, st->hs_aborted, st->hs_timeouts, st->hs_evicted,
+			 st->hs_revoked, st->hs_expired, st->hs_untrusted);
 	rv_strbuf_printf(o,
 			 "\"events\":{\"replaced\":%" PRIu64 ",\"kicked\":%" PRIu64
 			 ",\"revoked\":%" PRIu64 ",\"rate_limited\":%" PRIu64
@@ -935,6 +939,14 @@ static void prom_server(struct rv_strbuf *o, const struct rv_status *st)
 			 "ringvpn_handshakes_total{result=\"timeout\"} %" PRIu64 "\n"
 			 "ringvpn_handshakes_total{result=\"evicted\"} %" PRIu64 "\n",
 			 st->hs_ok, st->hs_failed, st->hs_aborted, st->hs_timeouts, st->hs_evicted);
+	prom_head(o, "ringvpn_handshake_refusals_total", "counter",
+		  "Failed TLS handshakes whose certificate this end refused, by why (a part "
+		  "of result=\"failed\" above).");
+	rv_strbuf_printf(o,
+			 "ringvpn_handshake_refusals_total{reason=\"revoked\"} %" PRIu64 "\n"
+			 "ringvpn_handshake_refusals_total{reason=\"expired\"} %" PRIu64 "\n"
+			 "ringvpn_handshake_refusals_total{reason=\"untrusted\"} %" PRIu64 "\n",
+			 st->hs_revoked, st->hs_expired, st->hs_untrusted);
 	prom_head(o, "ringvpn_handshake_duration_seconds", "histogram",
 		  "Time from TCP accept to a verified TLS handshake.");
 	for (size_t i = 0; i < RV_STATUS_HS_BUCKETS; i++) {
@@ -1118,28 +1130,33 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 		rv_strbuf_printf(o,
 				 "server state=%s sessions=%zu handshaking=%zu conns=%zu "
 				 "accepted=%" PRIu64 " handshakes_ok=%" PRIu64
-				 " handshake_failures=%" PRIu64 " handshakes_aborted=%" PRIu64
-				 " handshake_timeouts=%" PRIu64 " evicted=%" PRIu64
-				 " replaced=%" PRIu64 " kicked=%" PRIu64 " revoked=%" PRIu64
-				 " expired=%" PRIu64 " untrusted=%" PRIu64 " rate_limited=%" PRIu64
-				 " reconfigured=%" PRIu64 " timed_out=%" PRIu64
-				 " protocol_errors=%" PRIu64 " slow_readers=%" PRIu64
-				 " reloads=%" PRIu64 " reload_partial=%" PRIu64
-				 " reload_failures=%" PRIu64 " refused_full=%" PRIu64
-				 " refused_no_address=%" PRIu64 " refused_protocol=%" PRIu64
+				 " handshake_failures=%" PRIu64
+				 " handshake_refused_revoked=%" PRIu64
+				 " handshake_refused_expired=%" PRIu64
+				 " handshake_refused_untrusted=%" PRIu64
+				 " handshakes_aborted=%" PRIu64 " handshake_timeouts=%" PRIu64
+				 " evicted=%" PRIu64 " replaced=%" PRIu64 " kicked=%" PRIu64
+				 " revoked=%" PRIu64 " expired=%" PRIu64 " untrusted=%" PRIu64
+				 " rate_limited=%" PRIu64 " reconfigured=%" PRIu64
+				 " timed_out=%" PRIu64 " protocol_errors=%" PRIu64
+				 " slow_readers=%" PRIu64 " reloads=%" PRIu64
+				 " reload_partial=%" PRIu64 " reload_failures=%" PRIu64
+				 " refused_full=%" PRIu64 " refused_no_address=%" PRIu64
+				 " refused_protocol=%" PRIu64
 				 " pool4_in_use=%zu pool6_in_use=%zu demux=%zu qsbr_pending=%zu "
 				 "tun_lanes=%ld moves=%" PRIu64 " away=%u data_port=%u "
 				 "awaiting_hello=%zu",
 				 st->state, st->sessions, st->handshaking, st->connections,
-				 st->accepted, st->hs_ok, st->hs_failed, st->hs_aborted,
-				 st->hs_timeouts, st->hs_evicted, st->replaced, st->kicked,
-				 st->revoked, st->expired, st->untrusted, st->rate_limited,
-				 st->reconfigured, st->timed_out, st->protocol_errors,
-				 st->slow_readers, st->reloads, st->reload_partial,
-				 st->reload_failures, st->refused_full, st->refused_no_address,
-				 st->refused_protocol, st->pool4_in_use, st->pool6_in_use,
-				 st->demux_entries, st->qsbr_pending, st->tun_lanes, st->moves,
-				 st->away, st->data_port, st->awaiting_hello);
+				 st->accepted, st->hs_ok, st->hs_failed, st->hs_revoked,
+				 st->hs_expired, st->hs_untrusted, st->hs_aborted, st->hs_timeouts,
+				 st->hs_evicted, st->replaced, st->kicked, st->revoked, st->expired,
+				 st->untrusted, st->rate_limited, st->reconfigured, st->timed_out,
+				 st->protocol_errors, st->slow_readers, st->reloads,
+				 st->reload_partial, st->reload_failures, st->refused_full,
+				 st->refused_no_address, st->refused_protocol, st->pool4_in_use,
+				 st->pool6_in_use, st->demux_entries, st->qsbr_pending,
+				 st->tun_lanes, st->moves, st->away, st->data_port,
+				 st->awaiting_hello);
 		rv_strbuf_printf(o,
 				 " left_goodbye=%" PRIu64 " left_error=%" PRIu64
 				 " left_closed=%" PRIu64 " listen_gone=%d",

@@ -181,6 +181,9 @@ struct rv_status {
 	size_t awaiting_hello;
 	uint64_t accepted; /* server: connections accepted */
 	uint64_t hs_ok, hs_failed, hs_aborted, hs_timeouts, hs_evicted;
+	/* Of hs_failed: the peer's certificate refused as revoked, as expired
+	 * (or not valid yet), for any other reason (no issuer here, ...). */
+	uint64_t hs_revoked, hs_expired, hs_untrusted;
 	/* server: authenticated clients refused for want of room: max_clients
 	 * sessions (full), or no address left in the pool (no_address) */
 	uint64_t refused_full, refused_no_address, refused_protocol;

@@ -669,6 +669,7 @@ static void server_closing(struct rv_loop *l, struct rv_chan *c)
 	}
 	if (c->tls_failed && !c->authed) {
 		s->hs_failed++;
+		s->hs_refused[c->refusal & 3]++;
 	} else if (!c->authed && !c->hs_counted && !l->stopping) {
 		/* Closed or reset by the caller before it finished: not a
 		 * TLS failure, but it was in no count at all. */
@@ -880,6 +881,9 @@ static int server_report(struct rv_loop *l, struct rv_status *st)
 	st->left_closed = s->left_closed;
 	st->hs_ok = s->hs_ok;
 	st->hs_failed = s->hs_failed;
+	st->hs_revoked = s->hs_refused[RV_TLS_REFUSED_REVOKED];
+	st->hs_expired = s->hs_refused[RV_TLS_REFUSED_EXPIRED];
+	st->hs_untrusted = s->hs_refused[RV_TLS_REFUSED_UNTRUSTED];
 	st->hs_aborted = s->hs_aborted;
 	st->refused_full = s->refused_full + s->ended[RV_CTL_CODE_FULL];
 	st->refused_no_address = s->ended[RV_CTL_CODE_NO_ADDRESS];

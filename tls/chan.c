@@ -380,13 +380,29 @@ static bool dispatch_frames(struct rv_loop *l, struct rv_chan *c)
 static void handshake_failed(struct rv_loop *l, struct rv_chan *c)
 {
 	c->tls_failed = true;
+	c->refusal = (uint8_t)rv_tls_conn_refusal(c->tls);
 	/* A client says it when the connection closes, with whose check
 	 * refused whom (dial.c, client_closing): said here too, each
 	 * refused attempt of a client was two warnings (round-eighteen
-	 * tester 82). */
+	 * tester 82). Each kind within a limit of its own: 1,500 junk
+	 * connections (anyone can open them) used up a shared one, and a
+	 * revoked certificate's refusal, with its serial, was never said
+	 * (round-twenty-eight tester 137). Counted by kind too (admit.c). */
 	if (l->role == &rv_server_role) {
-		rv_warnx_rl("TLS handshake with %s failed: %s", c->peer_str,
-			    rv_tls_conn_error(c->tls));
+		const char *why = rv_tls_conn_error(c->tls);
+
+		switch (c->refusal) {
+		case RV_TLS_REFUSED_REVOKED:
+		case RV_TLS_REFUSED_EXPIRED:
+			rv_warnx_rl("TLS handshake with %s failed: %s", c->peer_str, why);
+			break;
+		case RV_TLS_REFUSED_UNTRUSTED:
+			rv_warnx_rl("TLS handshake with %s failed: %s", c->peer_str, why);
+			break;
+		default:
+			rv_warnx_rl("TLS handshake with %s failed: %s", c->peer_str, why);
+			break;
+		}
 	}
 	rv_chan_set_reason(c, "TLS handshake failed: %s", rv_tls_conn_error(c->tls));
 	linger(l, c); /* the alert is pending out */
@@ -410,6 +426,10 @@ static bool still_valid(struct rv_loop *l, struct rv_chan *c)
 		return true;
 	}
 	c->tls_failed = true;
+	c->refusal = ret == -EKEYREVOKED   ? RV_TLS_REFUSED_REVOKED
+		     : ret == -EKEYEXPIRED ? RV_TLS_REFUSED_EXPIRED
+		     : ret == -ENOMEM	   ? RV_TLS_REFUSED_NONE
+					   : RV_TLS_REFUSED_UNTRUSTED;
 	if (ret == -ENOMEM) {
 		snprintf(why, sizeof(why), "cannot check the certificate again (out of memory)");
 	}

@@ -33,6 +33,7 @@ struct rv_tls_conn {
 	char refused[96];    /* whose certificate our verification refused */
 	size_t sent_cas;     /* certificates the peer sent besides its own */
 	char no_issuer[128]; /* the issuer our CA file lacks, as a name */
+	enum rv_tls_refusal refusal;
 };
 
 static int conn_ex_index = -1;
@@ -223,6 +224,7 @@ static enum rv_tls_status fail(struct rv_tls_conn *c, int ret)
 			 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
 	} else if (vr == X509_V_ERR_APPLICATION_VERIFICATION) {
 		/* Our own check (ctx.c, verify_name): the one reason it has. */
+		c->refusal = RV_TLS_REFUSED_UNTRUSTED;
 		snprintf(c->err, sizeof(c->err),
 			 "certificate verification failed: its common name cannot be an "
 			 "identity (one, of 1-%d printable ASCII characters, no spaces)",
@@ -231,6 +233,8 @@ static enum rv_tls_status fail(struct rv_tls_conn *c, int ret)
 	} else if (vr != X509_V_OK && vr != X509_V_ERR_INVALID_CALL) {
 		bool no_issuer = rv_x509_no_issuer(vr);
 		char sent[400] = "";
+
+		c->refusal = rv_tls_refusal_of(vr);
 
 		/* Which CA is missing, and where the peer's intermediate
 		 * belongs: the chain is built from this side's CA file alone
@@ -389,6 +393,26 @@ size_t rv_tls_conn_take_out(struct rv_tls_conn *c, uint8_t *buf, size_t len)
 	}
 	n = BIO_read(c->wbio, buf, (int)len);
 	return n > 0 ? (size_t)n : 0;
+}
+
+enum rv_tls_refusal rv_tls_refusal_of(long verify_error)
+{
+	switch (verify_error) {
+	case X509_V_ERR_CERT_REVOKED:
+		return RV_TLS_REFUSED_REVOKED;
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+	case X509_V_ERR_CRL_HAS_EXPIRED:
+	case X509_V_ERR_CRL_NOT_YET_VALID:
+		return RV_TLS_REFUSED_EXPIRED;
+	default:
+		return RV_TLS_REFUSED_UNTRUSTED;
+	}
+}
+
+enum rv_tls_refusal rv_tls_conn_refusal(const struct rv_tls_conn *c)
+{
+	return c->refusal;
 }
 
 const char *rv_tls_conn_error(const struct rv_tls_conn *c)

@@ -80,6 +80,22 @@ size_t rv_tls_conn_take_out(struct rv_tls_conn *c, uint8_t *buf, size_t len);
  * result, alert received from the peer, or BoringSSL's reason), "" if none. */
 const char *rv_tls_conn_error(const struct rv_tls_conn *c);
 
+/* enum rv_tls_refusal: why this end's verification refused the peer's
+ * certificate, if it did: counted apart, and logged each within a limit of
+ * its own, so that a flood of junk or of another CA's certificates does not
+ * hide a revoked certificate's refusal (round-twenty-eight tester 137). */
+enum rv_tls_refusal {
+	RV_TLS_REFUSED_NONE,	  /* no certificate refused (not TLS, an alert, ...) */
+	RV_TLS_REFUSED_REVOKED,	  /* in a CRL */
+	RV_TLS_REFUSED_EXPIRED,	  /* expired or not valid yet (itself or its CRL) */
+	RV_TLS_REFUSED_UNTRUSTED, /* any other reason: no issuer here, signature, name */
+};
+
+/* rv_tls_refusal_of maps an X509_V_ERR_* code; rv_tls_conn_refusal is the
+ * refusal of the last ERROR of |c|. */
+enum rv_tls_refusal rv_tls_refusal_of(long verify_error);
+enum rv_tls_refusal rv_tls_conn_refusal(const struct rv_tls_conn *c);
+
 /* rv_tls_conn_peer_cn returns the peer certificate's common name (printable
  * ASCII, at most RV_TLS_CN_MAX bytes) once the handshake is done, or NULL. */
 const char *rv_tls_conn_peer_cn(const struct rv_tls_conn *c);

@@ -321,6 +321,7 @@ struct rv_chan {
 	bool cert_untrusted;	       /* ended because the CA set no longer verifies it */
 	bool closed_here;	       /* closed by this end without a word to the peer */
 	bool tls_broken;	       /* a TLS record failed after the handshake (forged?) */
+	uint8_t refusal;	       /* enum rv_tls_refusal of a failed handshake */
 	bool peer_expiry_said;	       /* client: the server certificate's expiry was said */
 	int64_t peer_not_after;	       /* the peer certificate's expiry (0: none) */
 	uint64_t tls_gen;	       /* the loop's tls_gen when its handshake began */

@@ -41,7 +41,9 @@ struct rv_server_side {
 	struct rv_ltimer lease_timer;
 	/* counters for status */
 	uint64_t accepted, hs_ok, hs_failed, hs_aborted, evicted, replaced;
-	uint64_t refused_full; /* authenticated clients refused: max_clients sessions */
+	/* Of hs_failed, those whose certificate this end refused, by why. */
+	uint64_t hs_refused[4]; /* by enum rv_tls_refusal (0 unused) */
+	uint64_t refused_full;	/* authenticated clients refused: max_clients sessions */
 	/* and for what they sent before their session (a HELLO it cannot serve) */
 	uint64_t refused_protocol;
 	/* Sessions the server ended, by the code it sent (status groups them). */

@@ -254,3 +254,53 @@ kill -TERM "$HOLD"
 wait "$HOLD" || rvt_fail "slowloris"
 cat "$RVT_TMP/hold1.log"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+
+rvt_step "5. a revoked certificate's refusal is said under a flood of junk that fails TLS"
+# The log's limit on failed handshakes was one for every kind: 1,500
+# connections writing an HTTP request (anyone can) used it up, and the line
+# naming a revoked certificate and its serial was never written (7 of 7:
+# round-twenty-eight tester 137). Each kind has its own limit now, and the
+# refusals are counted by why.
+"$RV_BIN" pki client --ca "$PKI/ca" --name thief --out "$PKI" >/dev/null || rvt_fail "pki client thief"
+chgrp "$RV_GROUP" "$PKI/thief.key" && chmod g+r "$PKI/thief.key"
+"$RV_BIN" pki revoke --ca "$PKI/ca" --cert "$PKI/thief.crt" >/dev/null 2>&1 || rvt_fail "pki revoke thief"
+ctl_start_server
+CTL_IDX=2 ctl_client_conf "$RVT_TMP/thief.conf" "$PKI/thief" rvx "$RVT_TMP/thief.sock"
+cat >"$RVT_TMP/junk.py" <<'PY'
+import socket, sys, time
+end = time.time() + float(sys.argv[3])
+n = 0
+while time.time() < end:
+    try:
+        s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
+        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        s.recv(100)
+        s.close()
+        n += 1
+    except OSError:
+        pass
+print("junk connections: %d" % n)
+PY
+rvt_bg "$F" junk python3 "$RVT_TMP/junk.py" 10.88.3.1 "$SRV_PORT" 6
+JUNK=$RVT_LAST_PID
+rvt_wait_for 10 "the junk fails handshakes" sh -c "[ \"\$(\"$RV_BIN\" status --kv -s $SRV_SOCK | sed -n 's/.* handshake_failures=\([0-9]*\) .*/\1/p')\" -gt 50 ]" ||
+	rvt_fail "the junk does not reach the server"
+rc=0
+rvt_nsx "$C2" "$RV_BIN" client -c "$RVT_TMP/thief.conf" --max-attempts 1 >"$RVT_TMP/thief.log" 2>&1 || rc=$?
+kill -0 "$JUNK" 2>/dev/null || rvt_fail "the junk ended before the thief's attempt"
+wait "$JUNK"
+rvt_forget_pid "$JUNK"
+cat "$RVT_TMP/junk.log"
+[ "$rc" != 0 ] || rvt_fail "the revoked client exited 0"
+grep -q "TLS handshake with 10\.88\.2\.[0-9]*:[0-9]* failed: certificate verification failed: certificate revoked (.*serial [0-9a-f]" "$RVT_TMP/server.log" ||
+	rvt_fail "the revoked certificate's refusal was not said under the flood: $(grep -c 'does not speak TLS' "$RVT_TMP/server.log") junk lines, $(grep -a 'suppressed' "$RVT_TMP/server.log" | tail -2)"
+grep -q "does not speak TLS" "$RVT_TMP/server.log" || rvt_fail "the junk's failures not said at all"
+KV=$(ctl_status | head -1)
+rvt_matches " handshake_refused_revoked=1 handshake_refused_expired=0 handshake_refused_untrusted=0 " <<<"$KV" ||
+	rvt_fail "the refusal not counted by why: $KV"
+"$RV_BIN" status --prometheus -s "$SRV_SOCK" | rvt_matches '^ringvpn_handshake_refusals_total\{reason="revoked"\} 1$' ||
+	rvt_fail "the metrics do not count the revoked certificate"
+"$RV_BIN" status -s "$SRV_SOCK" | rvt_matches "handshakes ok [0-9]+, failed [0-9]+ \(certificate revoked 1, expired 0, untrusted 0\)" ||
+	rvt_fail "status does not count the revoked certificate"
+rvt_log "the thief's refusal said among $(grep -c 'does not speak TLS' "$RVT_TMP/server.log") junk lines"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"

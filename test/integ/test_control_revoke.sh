@@ -589,12 +589,15 @@ rvt_wait_for 10 "the watcher refused on reconnecting" \
 rvt_stop_pid "$W_PID" 10
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "s6 exit"
 
-# The handshakes of K and L go through a relay in c5 (500 ms each way), and
+# The handshakes of K and L go through a relay in c5 (2 s each way), and
 # the relay is stopped (SIGSTOP) from its connection until the new CRL is in
 # force: the handshake began under the old CRL and ends under the new one.
+# (At 500 ms, on a machine busy enough that the wait saw the connection a
+# second late, L's handshake and session were done before the stop: the
+# client then reconnected and was refused by the new CRL alone.)
 C5=$(rvt_ns_name c5)
 start_s2 s7 handshake_timeout=30
-rvt_bg "$C5" relay python3 "$RV_SRC/test/integ/delay_relay.py" 127.0.0.1 5555 10.88.5.1 4533 500
+rvt_bg "$C5" relay python3 "$RV_SRC/test/integ/delay_relay.py" 127.0.0.1 5555 10.88.5.1 4533 2000
 RELAY=$RVT_LAST_PID
 rvt_wait_for 5 "the relay" grep -q "listening" "$RVT_TMP/relay.log" || rvt_fail "the relay did not start"
 # hold_handshake N CADIR NAME LOG: once the relay's Nth connection is up,

@@ -111,7 +111,7 @@ static void check_no_repeat(const char *text)
 static void check_structure(const char *text)
 {
 	char family[128] = "", type[16] = "";
-	char seen[64][128];
+	char seen[96][128];
 	size_t num_seen = 0;
 	const char *line = text;
 
