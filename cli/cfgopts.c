@@ -38,6 +38,7 @@
 #include "tls/crlstate.h"
 #include "tls/loop.h"
 #include "uring/dataplane.h"
+#include "uring/rtnl.h"
 
 enum { OPT_MAX_ATTEMPTS = 1000, OPT_KEY_BASE = 1100 };
 
@@ -114,7 +115,7 @@ static void usage(FILE *f, enum rv_config_role role)
 			"  --max-attempts N    give up after N failed connection attempts in a "
 			"row\n                      (a session that ends within 10 s counts as "
 			"one;\n                      the last failure's exit code: %d TLS, %d "
-			"network,\n                      %d protocol...); default: never\n",
+			"network,\n                      %d protocol...); default, or 0: never\n",
 			RV_EXIT_TLS, RV_EXIT_NET, RV_EXIT_PROTOCOL);
 	}
 	fprintf(f, "  -h, --help          this help\n\n");
@@ -367,8 +368,16 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);
 
-			if (*end || !optarg[0] || v > 1000000) {
+			if (*end || !optarg[0] || optarg[0] == '-' || optarg[0] == '+') {
 				say_errf("--max-attempts: '%s' is not a count", optarg);
+				return RV_EXIT_USAGE;
+			}
+			/* Said as the bound it is (it was "not a count":
+			 * round-twenty-eight tester 137). */
+			if (v > 1000000) {
+				say_errf("--max-attempts: %s is more than 1000000 (0: never give "
+					 "up)",
+					 optarg);
 				return RV_EXIT_USAGE;
 			}
 			/* The last one was taken silently (round-eleven
@@ -673,6 +682,19 @@ int rv_cli_check_paths(const struct rv_config *cfg, uid_t service, gid_t service
 			"exit 9 (udev makes it 0666; or give it a group of this user's)\n",
 			(unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)st.st_gid,
 			(unsigned)geteuid());
+	}
+
+	/* As the start would: exit 14 for a device of another kind under the
+	 * tun name (-n said OK of `tun = lo`: round-twenty-eight tester 137). */
+	if (cfg->tun[0]) {
+		struct rv_rtnl_link lk;
+
+		if (rv_rtnl_get_link(&lk, cfg->tun) == 0 && (!lk.is_tun || lk.is_tap)) {
+			fprintf(stderr, "ringvpn: tun %s: %s; choose another tun name\n", cfg->tun,
+				lk.is_tap ? "a TAP device is there, and ringvpn needs a TUN device"
+					  : "it exists and is not a TUN device");
+			return RV_EXIT_TUN;
+		}
 	}
 
 	/* As the start would: exit 15 for a status socket that cannot be. */

@@ -356,10 +356,11 @@ static int cmd_issue(int argc, char **argv, enum rv_pki_cert_kind kind)
 					  optarg)) {
 				return usage_error(cmd,
 						   "%s '%s' must be a signed offset from now like "
-						   "-2d, +12h, 30m, 90s (no unit: days)",
+						   "-2d, +12h, 30m, 90s (no unit: days), at most "
+						   "%d days either way",
 						   c == OPT_VALID_FROM ? "--valid-from"
 								       : "--valid-to",
-						   optarg);
+						   optarg, DAYS_MAX);
 			}
 			have_range = true;
 			break;

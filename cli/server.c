@@ -148,7 +148,7 @@ static void note_forwarding(void)
  * and said a limit of 20,000 was short for 10,064 clients, which ran on
  * 10,031 descriptors: round-twenty-five tester 109; the workers left out,
  * 180 of them ran out at 106 connections: tester 115.) */
-static void raise_fd_limit(const struct rv_config *cfg)
+static void raise_fd_limit(const struct rv_config *cfg, bool check_only)
 {
 	unsigned hs = rv_config_max_handshaking(cfg), workers = cfg->workers;
 	struct rlimit rl;
@@ -167,12 +167,18 @@ static void raise_fd_limit(const struct rv_config *cfg)
 		return;
 	}
 	rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
-		rv_warnx("open-file limit %llu is below what %u clients, %u handshakes in "
-			 "flight and %u workers need (%llu: one a client or handshake, 8 a "
-			 "worker, and 256): raise the hard limit (LimitNOFILE= in the unit)",
-			 (unsigned long long)rl.rlim_cur, cfg->max_clients, hs, workers,
-			 (unsigned long long)want);
+	/* -n says it as well, from the limit the start would reach (it did
+	 * not: round-twenty-eight tester 137). */
+	if (!check_only && setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		return;
+	}
+	if (rl.rlim_cur < want) {
+		note(check_only,
+		     "open-file limit %llu is below what %u clients, %u handshakes in flight and "
+		     "%u workers need (%llu: one a client or handshake, 8 a worker, and 256): "
+		     "raise the hard limit (LimitNOFILE= in the unit)",
+		     (unsigned long long)rl.rlim_cur, cfg->max_clients, hs, workers,
+		     (unsigned long long)want);
 	}
 }
 
@@ -256,11 +262,12 @@ int rv_cmd_server(int argc, char **argv)
 		if (code >= 0) {
 			goto out;
 		}
+		raise_fd_limit(&cfg, true);
 		printf("configuration OK\n");
 		code = RV_EXIT_OK;
 		goto out;
 	}
-	raise_fd_limit(&cfg);
+	raise_fd_limit(&cfg, false);
 	code = rv_cli_tables(&sigfd, &demux, &qsbr, cfg.max_clients);
 	if (code >= 0) {
 		goto out;

@@ -780,10 +780,25 @@ static int set_route(struct rv_config *c, const char *v, char *why, size_t wl)
 /* client_name copies |tok|, a client's name (its certificate's), into
  * |dst| (RV_CONFIG_NAME_MAX + 1 bytes), or says why no certificate can
  * carry it: an entry for it would never match. */
-static int client_name(char *dst, const char *tok, char *why, size_t wl)
+static int client_name(char *dst, const char *tok, const char *usage, char *why, size_t wl)
 {
 	size_t n = strlen(tok);
+	struct rv_prefix p;
 
+	/* A line without its name took its first prefix for one: accepted,
+	 * its other networks pushed to every client and routed nowhere
+	 * (round-twenty-eight tester 135). No certificate of `ringvpn pki`
+	 * can carry such a name, and quotes are no syntax here. */
+	if (rv_prefix_parse(&p, tok) == 0) {
+		snprintf(why, wl, "the client's name is missing: '%s' is an address (%s)", tok,
+			 usage);
+		return -EINVAL;
+	}
+	if (n >= 2 && (tok[0] == '"' || tok[0] == '\'') && tok[n - 1] == tok[0]) {
+		snprintf(why, wl, "name %s: write it without quotes, which would be part of it",
+			 tok);
+		return -EINVAL;
+	}
 	if (n > RV_CONFIG_NAME_MAX) {
 		snprintf(why, wl, "name '%s' longer than %d characters", tok, RV_CONFIG_NAME_MAX);
 		return -EINVAL;
@@ -816,7 +831,7 @@ static int set_fixed(struct rv_config *c, const char *v, char *why, size_t wl)
 		struct rv_ip_addr a;
 
 		if (n == 0) {
-			if (client_name(f.name, tok, why, wl)) {
+			if (client_name(f.name, tok, "write NAME IPV4 [IPV6]", why, wl)) {
 				return -EINVAL;
 			}
 			continue;
@@ -876,7 +891,7 @@ static int set_subnet(struct rv_config *c, const char *v, char *why, size_t wl)
 	strcpy(buf, v);
 	for (tok = strtok_r(buf, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save), n++) {
 		if (n == 0) {
-			if (client_name(sn.name, tok, why, wl)) {
+			if (client_name(sn.name, tok, usage, why, wl)) {
 				goto fail;
 			}
 			continue;

@@ -356,6 +356,13 @@ check_exit 14 ip netns exec "$S" "$RV_BIN" server -c "$RVT_TMP/s2.conf" --tun lo
 # named "error" as log_level names it (it said "fatal": round-fourteen tester 66).
 grep -q "error: stopped: exit 14, TUN device could not be created" "$RVT_TMP/exit.log" ||
 	rvt_fail "no error-level line saying why the server stopped: $(tail -2 "$RVT_TMP/exit.log")"
+# -n says so too, with the start's code (it said OK: round-twenty-eight
+# tester 137); the client as well, of a veth.
+check_exit 14 ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/s2.conf" --tun lo --listen 4501 --data-port 4502
+grep -q "tun lo: it exists and is not a TUN device; choose another tun name" "$RVT_TMP/exit.log" ||
+	rvt_fail "-n did not name the device: $(cat "$RVT_TMP/exit.log")"
+VETH=$(ip -n "$C1" -o link show type veth | awk -F': ' '{ sub(/@.*/, "", $2); print $2; exit }')
+check_exit 14 ip netns exec "$C1" "$RV_BIN" client -n -c "$RVT_TMP/c1.conf" --tun "$VETH"
 # Without root nor CAP_NET_ADMIN: permission. (The unprivileged user needs to
 # read the configuration and certificates: a world-readable copy.)
 NB=$RVT_TMP/nobody

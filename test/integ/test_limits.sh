@@ -552,6 +552,13 @@ check_n "$RVT_TMP/mode.conf"
 [ "$rc" = 0 ] || rvt_fail "another's config: $OUT"
 rvt_matches "warning: config file .*mode.conf belongs to uid $(id -u nobody)" <<<"$OUT" ||
 	rvt_fail "the owner not said: $OUT"
+# A hard open-file limit below what max_clients needs: said by -n as by the
+# start (only the start said it: round-twenty-eight tester 137).
+chown root:root "$RVT_TMP/mode.conf" && chmod 644 "$RVT_TMP/mode.conf"
+OUT=$(ip netns exec "$S" prlimit --nofile=2000:2000 "$RV_BIN" server -n -c "$RVT_TMP/mode.conf" \
+	--max-clients 4000 2>&1) || rvt_fail "-n under a low open-file limit: $OUT"
+rvt_matches "^ringvpn: warning: open-file limit 2000 is below what 4000 clients" <<<"$OUT" ||
+	rvt_fail "-n did not say the open-file limit: $OUT"
 # An ACL that lets nobody write it (what setfacl -m u:nobody:rw writes):
 # said (the mode bits do not show it; a round-two tester).
 chown root:root "$RVT_TMP/mode.conf" && chmod 644 "$RVT_TMP/mode.conf"

@@ -371,6 +371,21 @@ static const struct {
 	{ RV_CONFIG_SERVER, "subnet = caf\xc3\xa9 10.20.0.0/24\n", "t.conf:1:", "is no client's" },
 	/* 70 */
 	{ RV_CONFIG_CLIENT, "server_name = a\x7f\n", "t.conf:1:", "is no host name or address" },
+	/* 71: a line without its name, the first prefix taken for one (its
+	 * other networks pushed and routed nowhere: round-twenty-eight tester
+	 * 135); a name in quotes, the quotes part of it */
+	{ RV_CONFIG_SERVER, "subnet = 10.60.0.0/24 10.61.0.0/24\n",
+	  "t.conf:1:", "the client's name is missing: '10.60.0.0/24' is an address" },
+	{ RV_CONFIG_SERVER, "subnet = fd60::/64 10.61.0.0/24\n",
+	  "t.conf:1:", "the client's name is missing" },
+	{ RV_CONFIG_SERVER, "subnet = 10.60.0.0/24\n",
+	  "t.conf:1:", "the client's name is missing" },
+	{ RV_CONFIG_SERVER, "fixed = 10.99.0.10 fd99::10\n", "t.conf:1:",
+	  "the client's name is missing: '10.99.0.10' is an address (write NAME IPV4" },
+	{ RV_CONFIG_SERVER, "subnet = \"client1\" 10.60.0.0/24\n",
+	  "t.conf:1:", "write it without quotes" },
+	{ RV_CONFIG_SERVER, "fixed = 'alice' 10.99.0.10\n",
+	  "t.conf:1:", "write it without quotes" },
 };
 
 /* The data plane's ECN and CoDel keys: defaults, and values taken. */
