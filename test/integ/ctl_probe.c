@@ -40,6 +40,8 @@
  *       arrives and "running" after epoch 1, then what |then| says:
  *         prev4=ADDR   ask ADDR back in HELLO (the previous address)
  *         hold=SECS    how long the |then| phase lasts (default 0)
+ *         wait=SECS    how long the handshake and each setup message may
+ *                      take (default 3; a relay held stopped takes longer)
  *         rcvbuf=N     SO_RCVBUF before connecting (a small receive window)
  *         old-dns      announce DNS pushes but not their withdrawal
  *                      (RV_CTL_CAP_DNS without RV_CTL_CAP_DNS_EMPTY: an
@@ -263,6 +265,7 @@ struct probe {
 	size_t plen;
 	char why[256];	     /* why probe_next returned -1 */
 	uint32_t extra_caps; /* announced in HELLO besides the usual ones */
+	int msg_wait_ms;     /* probe_msg's wait (0: 3000) */
 };
 
 /* probe_next waits up to |timeout_ms| for the next control message: 0 with
@@ -338,7 +341,7 @@ static int probe_next(struct probe *p, struct rv_ctl_msg *m, int timeout_ms)
 /* probe_msg waits up to 3 s for the next control message. */
 static int probe_msg(struct probe *p, struct rv_ctl_msg *m)
 {
-	return probe_next(p, m, 3000) == 0 ? 0 : -1;
+	return probe_next(p, m, p->msg_wait_ms ? p->msg_wait_ms : 3000) == 0 ? 0 : -1;
 }
 
 static int probe_send(struct probe *p, const struct rv_ctl_msg *m)
@@ -539,6 +542,7 @@ struct session_opts {
 	double hold, gap;
 	int rcvbuf;
 	bool old_dns; /* announce DNS pushes but not their withdrawal (an older client) */
+	int wait_ms;  /* how long each message of the setup may take (0: 3 s) */
 	const char *then;
 };
 
@@ -726,6 +730,8 @@ static int parse_session_opts(struct session_opts *o, int argc, char **argv)
 			o->then = v;
 		} else if (kl == 7 && !strncmp(argv[i], "old-dns", kl)) {
 			o->old_dns = true;
+		} else if (kl == 4 && !strncmp(argv[i], "wait", kl)) {
+			o->wait_ms = (int)(atof(v) * 1000);
 		} else {
 			return -1;
 		}
@@ -778,6 +784,7 @@ static int do_session(int argc, char **argv)
 		return 2;
 	}
 	p.extra_caps = o.old_dns ? RV_CTL_CAP_DNS : 0;
+	p.msg_wait_ms = o.wait_ms;
 	p.fd = tcp_connect_buf(argv[2], argv[3], o.rcvbuf);
 	if (p.fd < 0 || rv_tls_conn_new(&p.c, ctx)) {
 		printf("not running: cannot connect: %s\n", strerror(errno));
@@ -1054,7 +1061,7 @@ int main(int argc, char **argv)
 			"       rvt_ctl_probe flood-rate HOST PORT RATE SECONDS\n"
 			"       rvt_ctl_probe flood-hold HOST PORT SRC NSRC PER SECONDS [NBYTES]\n"
 			"       rvt_ctl_probe session HOST PORT CA NAME CERT KEY [prev4=A] "
-			"[hold=S] [gap=MS] [rcvbuf=N]\n"
+			"[hold=S] [gap=MS] [rcvbuf=N] [wait=S]\n"
 			"                     [then=goodbye|wait|rekey-flood|stall]\n");
 	return 2;
 }

@@ -622,7 +622,7 @@ rvt_step "K. a client revoked while its handshake is in flight is refused when i
 "$RV_BIN" pki client --ca "$PKI/ca" --name racer --out "$PKI" >/dev/null || rvt_fail "pki client racer"
 chgrp "$RV_GROUP" "$PKI/racer.key" && chmod g+r "$PKI/racer.key"
 rvt_bg "$C5" racer "$PROBE" session 127.0.0.1 5555 "$PKI/ca/ca.crt" vpn.test \
-	"$PKI/racer.crt" "$PKI/racer.key" hold=5 then=wait
+	"$PKI/racer.crt" "$PKI/racer.key" hold=5 then=wait wait=20
 RACER=$RVT_LAST_PID
 hold_handshake 1 "$PKI/ca" racer "$RVT_TMP/s7.log"
 wait_log "$RVT_TMP/s7.log" "client racer \(authenticated\|(.*) refused\)" 15 >/dev/null ||
