@@ -59,14 +59,15 @@ rvt_wait_for 10 "$N running sessions" ctl_sessions_eq $N || rvt_fail "sessions d
 
 rx() { ctl_field "worker id=$1 " rx_packets; }
 bits() { local v=$1 n=0; while [ "$v" -gt 0 ]; do n=$((n + (v & 1))); v=$((v >> 1)); done; echo $n; }
-# ping_all SIZE: client i pings 4 << i times with SIZE-byte payloads; sets
-# d0 and d1, the packets each worker received meanwhile.
+# ping_all SIZE [SHIFT]: client i pings (1 << SHIFT) << i times (SHIFT 2 unless
+# given) with SIZE-byte payloads; sets d0 and d1, the packets each worker
+# received meanwhile.
 ping_all() {
 	local b0 b1 bs i
 	b0=$(rx 0) b1=$(rx 1) bs=$(small_rx)
 	[ -n "$b0" ] && [ -n "$b1" ] && [ -n "$bs" ] || rvt_fail "no per-worker rx_packets or udp_small_recvs in status"
 	for i in $(seq $N); do
-		rvt_nsx "$(rvt_ns_name "c$i")" ping -q -s "$1" -c $((4 << i)) -i 0.01 -W 2 10.99.0.1 \
+		rvt_nsx "$(rvt_ns_name "c$i")" ping -q -s "$1" -c $((1 << (i + ${2:-2}))) -i 0.01 -W 2 10.99.0.1 \
 			>/dev/null || rvt_fail "client$i: ping"
 	done
 	d0=$(($(rx 0) - b0)) d1=$(($(rx 1) - b1)) ds=$(($(small_rx) - bs))
@@ -80,7 +81,7 @@ small_rx() { ctl_field "workers total" udp_small_recvs; }
 # The small pings come out the other way round. Sets u0 (worker 0's
 # clients as bits).
 check_split() {
-	local u1 s0
+	local u1 miss
 	ping_all 400
 	rvt_log "400-byte pings: worker 0 received $d0 packets, worker 1 $d1 (clients sent 8, 16, 32, 64)"
 	u0=$(((d0 + 4) / 8)) u1=$(((d1 + 4) / 8))
@@ -88,11 +89,16 @@ check_split() {
 	[ "$(bits $u0)" = 2 ] && [ "$(bits $u1)" = 2 ] ||
 		rvt_fail "clients not split two and two: worker 0 got $d0, worker 1 $d1"
 	[ "$ds" -le 16 ] || rvt_fail "$ds datagrams came through a small socket during the 400-byte pings"
-	ping_all 56
+	# Twice as many small pings (16, 32, 64, 128): requests bunched on a
+	# busy machine reach the server as one UDP_GRO train, which is
+	# steered as bulk (uring/sock.h), as the client's check below allows
+	# too; 7 of 96 stayed with their bulk worker in the suite of 9c491c8.
+	# Fewer than a client's 16 may, then, but not a whole client's.
+	ping_all 56 3
 	rvt_log "56-byte pings: worker 0 received $d0 packets, worker 1 $d1, $ds through the small sockets"
-	[ "$ds" -ge 120 ] || rvt_fail "only $ds of the 120 small pings came through a small socket"
-	s0=$(((d0 + 4) / 8))
-	[ "$s0" = "$u1" ] || rvt_fail "small datagrams not on the session's other worker: worker 0 got $d0 (its sessions' bulk share was $((u0 * 8)))"
+	[ "$ds" -ge 240 ] || rvt_fail "only $ds of the 240 small pings came through a small socket"
+	miss=$((u1 * 16 - d0))
+	[ "$miss" -ge -4 ] && [ "$miss" -le 12 ] || rvt_fail "small datagrams not on the session's other worker: worker 0 got $d0, want $((u1 * 16)) (the small pings of the sessions whose bulk worker 1 takes)"
 }
 
 rvt_step "each worker carries two of the clients"
