@@ -39,6 +39,7 @@
 #include "tls/loop.h"
 #include "uring/dataplane.h"
 #include "uring/rtnl.h"
+#include "uring/tun.h"
 
 enum { OPT_MAX_ATTEMPTS = 1000, OPT_KEY_BASE = 1100 };
 
@@ -368,7 +369,9 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);
 
-			if (*end || !optarg[0] || optarg[0] == '-' || optarg[0] == '+') {
+			/* strtoul takes blanks and a sign first: " -1" was "more
+			 * than 1000000" (tester 138). */
+			if (*end || optarg[0] < '0' || optarg[0] > '9') {
 				say_errf("--max-attempts: '%s' is not a count", optarg);
 				return RV_EXIT_USAGE;
 			}
@@ -689,10 +692,9 @@ int rv_cli_check_paths(const struct rv_config *cfg, uid_t service, gid_t service
 	if (cfg->tun[0]) {
 		struct rv_rtnl_link lk;
 
-		if (rv_rtnl_get_link(&lk, cfg->tun) == 0 && (!lk.is_tun || lk.is_tap)) {
-			fprintf(stderr, "ringvpn: tun %s: %s; choose another tun name\n", cfg->tun,
-				lk.is_tap ? "a TAP device is there, and ringvpn needs a TUN device"
-					  : "it exists and is not a TUN device");
+		if (rv_rtnl_get_link(&lk, cfg->tun) == 0 &&
+		    rv_tun_unfit(cfg->tun, &lk, why, sizeof(why))) {
+			fprintf(stderr, "ringvpn: %s\n", why);
 			return RV_EXIT_TUN;
 		}
 	}

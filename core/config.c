@@ -330,6 +330,24 @@ static bool host_literal_bad(const char *host, const char *v, char *why, size_t 
 	if (!endpoint_addr(host, &a, &zoned)) {
 		return false;
 	}
+	/* inet_aton's other forms (127.1, 0x7f000001, a leading zero read as
+	 * octal: 10.88.1.010 is 10.88.1.8) and what follows a blank: the
+	 * address connected to was not the one written, and -n said OK
+	 * (round-twenty-eight tester 139). */
+	if (a.family == AF_INET && !zoned && !strchr(host, ':') && !addr_unspecified(&a)) {
+		uint8_t canon[4];
+
+		if (inet_pton(AF_INET, host, canon) != 1) {
+			char as[INET_ADDRSTRLEN];
+
+			inet_ntop(AF_INET, a.a, as, sizeof(as));
+			snprintf(why, why_len,
+				 "'%s': '%s' would be read as %s: write an IPv4 address as four "
+				 "numbers 0-255 with dots, without leading zeros",
+				 v, host, as);
+			return true;
+		}
+	}
 	if (addr_multicast(&a) ||
 	    (a.family == AF_INET && memcmp(a.a, "\xff\xff\xff\xff", 4) == 0)) {
 		snprintf(why, why_len, "'%s' is a %s address", v,
@@ -780,24 +798,51 @@ static int set_route(struct rv_config *c, const char *v, char *why, size_t wl)
 /* client_name copies |tok|, a client's name (its certificate's), into
  * |dst| (RV_CONFIG_NAME_MAX + 1 bytes), or says why no certificate can
  * carry it: an entry for it would never match. */
-static int client_name(char *dst, const char *tok, const char *usage, char *why, size_t wl)
+/* like_prefix: does |tok| read as a network, an address and a length
+ * ("10.66.0.0/24", "10.66/16", "fd66::/64", "10.66.0.0/33"), valid or not?
+ * No certificate of `ringvpn pki` carries a '/'. */
+static bool like_prefix(const char *tok)
+{
+	const char *slash = strchr(tok, '/');
+
+	if (!slash || slash == tok || !slash[1] ||
+	    strspn(slash + 1, "0123456789") != strlen(slash + 1)) {
+		return false;
+	}
+	return strspn(tok, "0123456789abcdefABCDEF.:") == (size_t)(slash - tok);
+}
+
+static int client_name(char *dst, const char *key, const char *tok, const char *usage, char *why,
+		       size_t wl)
 {
 	size_t n = strlen(tok);
-	struct rv_prefix p;
+	struct rv_ip_addr a;
 
 	/* A line without its name took its first prefix for one: accepted,
 	 * its other networks pushed to every client and routed nowhere
-	 * (round-twenty-eight tester 135). No certificate of `ringvpn pki`
-	 * can carry such a name, and quotes are no syntax here. */
-	if (rv_prefix_parse(&p, tok) == 0) {
-		snprintf(why, wl, "the client's name is missing: '%s' is an address (%s)", tok,
+	 * (round-twenty-eight tester 135; "10.66/16" too, tester 138). A
+	 * bare address is a name `ringvpn pki client` issues (10.1.2.3):
+	 * taken, and said, since the name may be what is missing (refused,
+	 * it failed configurations that worked: tester 138). Quotes are no
+	 * syntax here: they would be part of the name. */
+	if (like_prefix(tok)) {
+		snprintf(why, wl, "the client's name is missing: '%s' is a network (%s)", tok,
 			 usage);
 		return -EINVAL;
 	}
-	if (n >= 2 && (tok[0] == '"' || tok[0] == '\'') && tok[n - 1] == tok[0]) {
+	if (n > 0 && (strchr("\"'", tok[0]) || strchr("\"'", tok[n - 1]))) {
 		snprintf(why, wl, "name %s: write it without quotes, which would be part of it",
 			 tok);
 		return -EINVAL;
+	}
+	if (parse_addr(&a, tok) == 0) {
+		const char *o = setting_origin;
+		bool flag = o && o[0] == '-';
+
+		rv_warnx("%s%s%s: the name %s is an address: taken as a client's name (one "
+			 "`ringvpn pki client --name %s` issues); if the name is missing, write it "
+			 "first",
+			 o && !flag ? o : "", o && !flag ? ": " : "", flag ? o : key, tok, tok);
 	}
 	if (n > RV_CONFIG_NAME_MAX) {
 		snprintf(why, wl, "name '%s' longer than %d characters", tok, RV_CONFIG_NAME_MAX);
@@ -831,7 +876,7 @@ static int set_fixed(struct rv_config *c, const char *v, char *why, size_t wl)
 		struct rv_ip_addr a;
 
 		if (n == 0) {
-			if (client_name(f.name, tok, "write NAME IPV4 [IPV6]", why, wl)) {
+			if (client_name(f.name, "fixed", tok, "write NAME IPV4 [IPV6]", why, wl)) {
 				return -EINVAL;
 			}
 			continue;
@@ -891,7 +936,7 @@ static int set_subnet(struct rv_config *c, const char *v, char *why, size_t wl)
 	strcpy(buf, v);
 	for (tok = strtok_r(buf, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save), n++) {
 		if (n == 0) {
-			if (client_name(sn.name, tok, usage, why, wl)) {
+			if (client_name(sn.name, "subnet", tok, usage, why, wl)) {
 				goto fail;
 			}
 			continue;

@@ -129,11 +129,17 @@ bool rv_log_suppressing(void);
  * for one peer, while another peer floods the call site). rv_info_rl is
  * rv_warnx_rl at level info. */
 #define rv_warnx_rl(...) rv_warnx_rl_or(false, __VA_ARGS__)
-#define rv_warnx_rl_or(force, ...) rv_log_rl_or(RV_LOG_WARN, rv_warnx, force, __VA_ARGS__)
-#define rv_info_rl(...) rv_log_rl_or(RV_LOG_INFO, rv_info, false, __VA_ARGS__)
-#define rv_log_rl_or(lvl, log_fn, force, fmt, ...)                                            \
+#define rv_warnx_rl_or(force, fmt, ...) \
+	rv_log_rl_or(RV_LOG_WARN, rv_warnx, force, fmt, fmt, ##__VA_ARGS__)
+#define rv_info_rl(fmt, ...) rv_log_rl_or(RV_LOG_INFO, rv_info, false, fmt, fmt, ##__VA_ARGS__)
+/* rv_warnx_rl_as: rv_warnx_rl whose lines, when some are refused, are
+ * named |what| (a constant string), not by their format: call sites that
+ * share a format but not a limit are told apart in the count's line. */
+#define rv_warnx_rl_as(what, fmt, ...) \
+	rv_log_rl_or(RV_LOG_WARN, rv_warnx, false, what, fmt, ##__VA_ARGS__)
+#define rv_log_rl_or(lvl, log_fn, force, what_, fmt, ...)                                     \
 	do {                                                                                  \
-		static struct rv_ratelimit rl__ = { .level = (lvl), .what = (fmt) };          \
+		static struct rv_ratelimit rl__ = { .level = (lvl), .what = (what_) };        \
 		if ((force) || rv_ratelimit_ok(&rl__)) {                                      \
 			uint32_t n__ = rv_ratelimit_take_suppressed(&rl__);                   \
 			if (n__ != 0) {                                                       \

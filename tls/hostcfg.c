@@ -241,6 +241,46 @@ static void say_covers_server(const struct hostcfg *h, const struct rv_prefix *p
 
 /* accepted_routes collects the pushed routes accept_routes lets in, but
  * never one that covers the server's address. */
+/* special_route: why a route to |p| leads nowhere a tunnel can: a network
+ * inside loopback, 0.0.0.0/8, link-local, multicast or reserved space,
+ * IPv4-mapped space, or the unspecified or loopback IPv6 address. A
+ * network that holds one (0.0.0.0/0, 0.0.0.0/1) is an ordinary route.
+ * Installed, 169.254.169.254 (a cloud's metadata) and mDNS went into the
+ * tunnel, and their sources became the server's to send as (round-
+ * twenty-eight tester 139). */
+static const char *special_route(const struct rv_prefix *p)
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+	static const uint8_t zero[15];
+	const uint8_t *b = p->addr.a;
+
+	if (p->addr.family == AF_INET) {
+		if (p->len >= 8 && (b[0] == 0 || b[0] == 127)) {
+			return b[0] ? "loopback" : "inside 0.0.0.0/8";
+		}
+		if (p->len >= 16 && b[0] == 169 && b[1] == 254) {
+			return "link-local";
+		}
+		if (p->len >= 4 && b[0] >= 224) {
+			return b[0] < 240 ? "multicast" : "reserved or broadcast";
+		}
+		return NULL;
+	}
+	if (p->len >= 8 && b[0] == 0xff) {
+		return "multicast";
+	}
+	if (p->len >= 10 && b[0] == 0xfe && (b[1] & 0xc0) == 0x80) {
+		return "link-local";
+	}
+	if (p->len >= 96 && memcmp(b, mapped, sizeof(mapped)) == 0) {
+		return "IPv4-mapped";
+	}
+	if (p->len == 128 && memcmp(b, zero, sizeof(zero)) == 0 && b[15] <= 1) {
+		return b[15] ? "the loopback address" : "the unspecified address";
+	}
+	return NULL;
+}
+
 static size_t accepted_routes(struct rv_prefix *out, const struct hostcfg *h,
 			      const struct rv_config *cfg, const struct rv_ctl_config *c)
 {
@@ -258,6 +298,13 @@ static size_t accepted_routes(struct rv_prefix *out, const struct hostcfg *h,
 		}
 		if (covers_server(h, &p)) {
 			say_covers_server(h, &p, "not installed");
+			continue;
+		}
+		if (special_route(&p)) {
+			rv_warnx_rl("route %s/%u pushed by the server: not installed (%s: no "
+				    "tunnel leads there)",
+				    rv_ip_addr_str(&p.addr, s, sizeof(s)), p.len,
+				    special_route(&p));
 			continue;
 		}
 		out[n++] = p;

@@ -429,23 +429,35 @@ int rv_ns_lock(const char *kind, const char *what, const char *name, int *out_fd
 	return 0;
 }
 
+bool rv_tun_unfit(const char *name, const struct rv_rtnl_link *lk, char *why, size_t len)
+{
+	if (!lk->is_tun) {
+		snprintf(why, len, "%s exists and is not a TUN device; choose another tun name",
+			 name);
+	} else if (lk->tun_info && lk->is_tap) {
+		snprintf(why, len,
+			 "%s is a TAP device; ringvpn needs a TUN device (choose another name)",
+			 name);
+	} else if (lk->tun_info && !lk->multi_queue) {
+		snprintf(why, len,
+			 "%s is a TUN device without multi_queue; delete it or recreate it with "
+			 "`ip "
+			 "tuntap add dev %s mode tun multi_queue`",
+			 name, name);
+	} else {
+		return false;
+	}
+	return true;
+}
+
 /* check_kind: can a device that exists under our name become ours once no
  * queue is attached? Logs and returns -EEXIST when it never can. */
 static int check_kind(const char *name, const struct rv_rtnl_link *lk)
 {
-	if (!lk->is_tun) {
-		rv_warnx("%s exists and is not a TUN device; choose another tun name", name);
-		return -EEXIST;
-	}
-	if (lk->tun_info && lk->is_tap) {
-		rv_warnx("%s is a TAP device; ringvpn needs a TUN device (choose another name)",
-			 name);
-		return -EEXIST;
-	}
-	if (lk->tun_info && !lk->multi_queue) {
-		rv_warnx("%s is a TUN device without multi_queue; delete it or recreate it "
-			 "with `ip tuntap add dev %s mode tun multi_queue`",
-			 name, name);
+	char why[256];
+
+	if (rv_tun_unfit(name, lk, why, sizeof(why))) {
+		rv_warnx("%s", why);
 		return -EEXIST;
 	}
 	return 0;

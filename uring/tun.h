@@ -96,6 +96,13 @@ int rv_flock_wait(int fd, unsigned max_ms);
  * comes. */
 int rv_tun_claim(const char *name, int *out_lock_fd);
 
+struct rv_rtnl_link;
+
+/* rv_tun_unfit: can a device that exists as |lk| under |name| never be
+ * ringvpn's TUN (not a TUN, a TAP, no multi_queue)? Says why in |why|. The
+ * start (rv_tun_claim) and -n (cli/cfgopts.c) judge alike. */
+bool rv_tun_unfit(const char *name, const struct rv_rtnl_link *lk, char *why, size_t len);
+
 /* rv_tun_open opens a queue of multi-queue TUN device |name| ("" or NULL:
  * the kernel picks a name) and writes the interface name into |out_name|
  * (IFNAMSIZ bytes) and the fd into |*out_fd| (O_CLOEXEC; blocking, io_uring

@@ -359,10 +359,17 @@ grep -q "error: stopped: exit 14, TUN device could not be created" "$RVT_TMP/exi
 # -n says so too, with the start's code (it said OK: round-twenty-eight
 # tester 137); the client as well, of a veth.
 check_exit 14 ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/s2.conf" --tun lo --listen 4501 --data-port 4502
-grep -q "tun lo: it exists and is not a TUN device; choose another tun name" "$RVT_TMP/exit.log" ||
+grep -q "^ringvpn: lo exists and is not a TUN device; choose another tun name" "$RVT_TMP/exit.log" ||
 	rvt_fail "-n did not name the device: $(cat "$RVT_TMP/exit.log")"
 VETH=$(ip -n "$C1" -o link show type veth | awk -F': ' '{ sub(/@.*/, "", $2); print $2; exit }')
 check_exit 14 ip netns exec "$C1" "$RV_BIN" client -n -c "$RVT_TMP/c1.conf" --tun "$VETH"
+# A TUN device without multi_queue, which the start cannot take either
+# (tester 138).
+ip -n "$C1" tuntap add dev rvsq mode tun || rvt_fail "ip tuntap add"
+check_exit 14 ip netns exec "$C1" "$RV_BIN" client -n -c "$RVT_TMP/c1.conf" --tun rvsq
+grep -q "rvsq is a TUN device without multi_queue" "$RVT_TMP/exit.log" ||
+	rvt_fail "-n did not say the TUN device lacks multi_queue: $(cat "$RVT_TMP/exit.log")"
+ip -n "$C1" link del rvsq
 # Without root nor CAP_NET_ADMIN: permission. (The unprivileged user needs to
 # read the configuration and certificates: a world-readable copy.)
 NB=$RVT_TMP/nobody
