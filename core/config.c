@@ -330,6 +330,12 @@ static bool host_literal_bad(const char *host, const char *v, char *why, size_t 
 	if (!endpoint_addr(host, &a, &zoned)) {
 		return false;
 	}
+	/* A blank inside: inet_aton stops at it and took "0 junk" for 0
+	 * (round-twenty-eight tester 140); said as what it is. */
+	if (strpbrk(host, " \t")) {
+		snprintf(why, why_len, "'%s': a blank inside the address '%s'", v, host);
+		return true;
+	}
 	/* inet_aton's other forms (127.1, 0x7f000001, a leading zero read as
 	 * octal: 10.88.1.010 is 10.88.1.8) and what follows a blank: the
 	 * address connected to was not the one written, and -n said OK
@@ -798,18 +804,24 @@ static int set_route(struct rv_config *c, const char *v, char *why, size_t wl)
 /* client_name copies |tok|, a client's name (its certificate's), into
  * |dst| (RV_CONFIG_NAME_MAX + 1 bytes), or says why no certificate can
  * carry it: an entry for it would never match. */
-/* like_prefix: does |tok| read as a network, an address and a length
- * ("10.66.0.0/24", "10.66/16", "fd66::/64", "10.66.0.0/33"), valid or not?
- * No certificate of `ringvpn pki` carries a '/'. */
+/* like_prefix: does |tok| read as a network, or a slip of one: an IPv4
+ * address's digits and dots (or an IPv6 address's hex digits with a colon)
+ * before a '/', whatever follows ("10.66.0.0/24", "10.66/16", "fd66::/64",
+ * "10.66.0.0/33", "10.66.0.0/24x", "/24")? No certificate of `ringvpn pki`
+ * carries a '/'; a name such as "dc/1" is not taken for one (tester 140). */
 static bool like_prefix(const char *tok)
 {
 	const char *slash = strchr(tok, '/');
+	size_t n;
 
-	if (!slash || slash == tok || !slash[1] ||
-	    strspn(slash + 1, "0123456789") != strlen(slash + 1)) {
+	if (!slash) {
 		return false;
 	}
-	return strspn(tok, "0123456789abcdefABCDEF.:") == (size_t)(slash - tok);
+	n = (size_t)(slash - tok);
+	if (strspn(tok, "0123456789.") >= n) {
+		return true;
+	}
+	return memchr(tok, ':', n) && strspn(tok, "0123456789abcdefABCDEF.:") >= n;
 }
 
 static int client_name(char *dst, const char *key, const char *tok, const char *usage, char *why,
@@ -826,23 +838,15 @@ static int client_name(char *dst, const char *key, const char *tok, const char *
 	 * it failed configurations that worked: tester 138). Quotes are no
 	 * syntax here: they would be part of the name. */
 	if (like_prefix(tok)) {
-		snprintf(why, wl, "the client's name is missing: '%s' is a network (%s)", tok,
-			 usage);
+		snprintf(why, wl,
+			 "the client's name is missing: '%s' is a network, or a slip of one (%s)",
+			 tok, usage);
 		return -EINVAL;
 	}
 	if (n > 0 && (strchr("\"'", tok[0]) || strchr("\"'", tok[n - 1]))) {
 		snprintf(why, wl, "name %s: write it without quotes, which would be part of it",
 			 tok);
 		return -EINVAL;
-	}
-	if (parse_addr(&a, tok) == 0) {
-		const char *o = setting_origin;
-		bool flag = o && o[0] == '-';
-
-		rv_warnx("%s%s%s: the name %s is an address: taken as a client's name (one "
-			 "`ringvpn pki client --name %s` issues); if the name is missing, write it "
-			 "first",
-			 o && !flag ? o : "", o && !flag ? ": " : "", flag ? o : key, tok, tok);
 	}
 	if (n > RV_CONFIG_NAME_MAX) {
 		snprintf(why, wl, "name '%s' longer than %d characters", tok, RV_CONFIG_NAME_MAX);
@@ -854,6 +858,18 @@ static int client_name(char *dst, const char *key, const char *tok, const char *
 			 "without spaces",
 			 tok);
 		return -EINVAL;
+	}
+	if (parse_addr(&a, tok) == 0) {
+		const char *o = setting_origin;
+		bool flag = o && o[0] == '-';
+
+		/* `ringvpn pki client` issues an IPv4 address as a name, not
+		 * an IPv6 one (tester 140). */
+		rv_warnx("%s%s%s: the name %s is an address: taken as a client's name%s%s%s; if "
+			 "the name is missing, write it first",
+			 o && !flag ? o : "", o && !flag ? ": " : "", flag ? o : key, tok,
+			 a.family == AF_INET ? " (one `ringvpn pki client --name " : "",
+			 a.family == AF_INET ? tok : "", a.family == AF_INET ? "` issues)" : "");
 	}
 	memcpy(dst, tok, n + 1);
 	return 0;
@@ -1712,7 +1728,7 @@ static const char *prefix_str(const struct rv_prefix *p, char *buf, size_t len)
  * reserved, IPv4-mapped), or NULL for an ordinary unicast network. A
  * shorter prefix that merely covers such a block (0.0.0.0/1) is ordinary:
  * the host's own routes for the block win over it. */
-static const char *special_range_of(const struct rv_prefix *p, bool or_inside)
+const char *rv_config_special_range(const struct rv_prefix *p, bool or_inside)
 {
 	static const struct {
 		int family;
@@ -1749,7 +1765,7 @@ static const char *special_range_of(const struct rv_prefix *p, bool or_inside)
 
 static const char *special_range(const struct rv_prefix *p)
 {
-	return special_range_of(p, false);
+	return rv_config_special_range(p, false);
 }
 
 /* validate_pools: a pool hands its addresses out to clients, so no part
@@ -1762,7 +1778,7 @@ static int validate_pools(const struct rv_config *c, char *err, size_t err_len)
 
 	for (size_t k = 0; k < 2; k++) {
 		const char *special =
-			pools[k]->addr.family ? special_range_of(pools[k], true) : NULL;
+			pools[k]->addr.family ? rv_config_special_range(pools[k], true) : NULL;
 
 		if (special) {
 			snprintf(err, err_len, "%s %s takes in the %s block, which is not routed",
@@ -1853,7 +1869,7 @@ static int validate_subnets(const struct rv_config *c, char *err, size_t err_len
 		 * and every client routed the block into the tunnel (mDNS and
 		 * broadcasts sent without a device went there: round-thirteen
 		 * tester 59). A route may (a full tunnel's /1 halves). */
-		const char *special = special_range_of(&s->p, true);
+		const char *special = rv_config_special_range(&s->p, true);
 		bool inside_other = false;
 
 		if (s->p.len == 0 || special) {

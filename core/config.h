@@ -301,6 +301,12 @@ size_t rv_config_subnets_of(const struct rv_config *c, const char *name, struct 
  * Returns 0 or -EINVAL. */
 int rv_prefix_parse(struct rv_prefix *out, const char *s);
 
+/* rv_config_special_range names the special-purpose block (loopback,
+ * 0.0.0.0/8, link-local, multicast, reserved, IPv4-compatible or -mapped)
+ * that |p| lies in, or, with |or_inside|, also one that lies in |p|; NULL
+ * when none. */
+const char *rv_config_special_range(const struct rv_prefix *p, bool or_inside);
+
 /* rv_prefix_contains: is |a| inside |p|? */
 bool rv_prefix_contains(const struct rv_prefix *p, const struct rv_ip_addr *a);
 

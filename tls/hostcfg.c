@@ -242,43 +242,16 @@ static void say_covers_server(const struct hostcfg *h, const struct rv_prefix *p
 /* accepted_routes collects the pushed routes accept_routes lets in, but
  * never one that covers the server's address. */
 /* special_route: why a route to |p| leads nowhere a tunnel can: a network
- * inside loopback, 0.0.0.0/8, link-local, multicast or reserved space,
- * IPv4-mapped space, or the unspecified or loopback IPv6 address. A
- * network that holds one (0.0.0.0/0, 0.0.0.0/1) is an ordinary route.
- * Installed, 169.254.169.254 (a cloud's metadata) and mDNS went into the
- * tunnel, and their sources became the server's to send as (round-
- * twenty-eight tester 139). */
+ * inside a special-purpose block (core/config.c's table, which a server's
+ * `route` and a client's `accept_routes` are checked against too), or one
+ * narrower than /8 that holds such a block (169.254.0.0/15). Installed,
+ * 169.254.169.254 (a cloud's metadata) and mDNS went into the tunnel, and
+ * their sources became the server's to send as (round-twenty-eight
+ * testers 139, 140). A /8 or wider is taken: a full tunnel's halves
+ * (0.0.0.0/1, 128.0.0.0/1) hold such blocks by nature. */
 static const char *special_route(const struct rv_prefix *p)
 {
-	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
-	static const uint8_t zero[15];
-	const uint8_t *b = p->addr.a;
-
-	if (p->addr.family == AF_INET) {
-		if (p->len >= 8 && (b[0] == 0 || b[0] == 127)) {
-			return b[0] ? "loopback" : "inside 0.0.0.0/8";
-		}
-		if (p->len >= 16 && b[0] == 169 && b[1] == 254) {
-			return "link-local";
-		}
-		if (p->len >= 4 && b[0] >= 224) {
-			return b[0] < 240 ? "multicast" : "reserved or broadcast";
-		}
-		return NULL;
-	}
-	if (p->len >= 8 && b[0] == 0xff) {
-		return "multicast";
-	}
-	if (p->len >= 10 && b[0] == 0xfe && (b[1] & 0xc0) == 0x80) {
-		return "link-local";
-	}
-	if (p->len >= 96 && memcmp(b, mapped, sizeof(mapped)) == 0) {
-		return "IPv4-mapped";
-	}
-	if (p->len == 128 && memcmp(b, zero, sizeof(zero)) == 0 && b[15] <= 1) {
-		return b[15] ? "the loopback address" : "the unspecified address";
-	}
-	return NULL;
+	return rv_config_special_range(p, p->len > 8);
 }
 
 static size_t accepted_routes(struct rv_prefix *out, const struct hostcfg *h,
@@ -301,8 +274,8 @@ static size_t accepted_routes(struct rv_prefix *out, const struct hostcfg *h,
 			continue;
 		}
 		if (special_route(&p)) {
-			rv_warnx_rl("route %s/%u pushed by the server: not installed (%s: no "
-				    "tunnel leads there)",
+			rv_warnx_rl("route %s/%u pushed by the server: not installed (it is or "
+				    "holds %s space: no tunnel leads there)",
 				    rv_ip_addr_str(&p.addr, s, sizeof(s)), p.len,
 				    special_route(&p));
 			continue;
@@ -626,9 +599,11 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 			rv_ip_addr_str(&addrs[i].addr, s, sizeof(s)), addrs[i].len, h->mtu);
 	}
 	if (update && !again) {
-		rv_info("server updated the configuration: mtu %u, %u route(s), keepalive %u s, "
-			"dead-peer timeout %u s",
-			h->mtu, c->num_routes, c->keepalive_s, c->dead_peer_s);
+		/* Installed of pushed: "4 route(s)" was said of one installed
+		 * (round-twenty-eight tester 140). */
+		rv_info("server updated the configuration: mtu %u, %zu of %u pushed route(s) "
+			"installed, keepalive %u s, dead-peer timeout %u s",
+			h->mtu, h->num_routes, c->num_routes, c->keepalive_s, c->dead_peer_s);
 	}
 	return 0;
 }

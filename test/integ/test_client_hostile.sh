@@ -135,20 +135,22 @@ rvt_step "6. routes into spaces no tunnel leads to are not installed; ordinary o
 # 139). A wide network that holds such a space (192.0.0.0/2) and a LAN
 # stay routes.
 fake 4433 up "$RVT_TMP/fake-4433.log" FAKE_ADDR4=10.99.0.2 FAKE_P4=24 FAKE_ADDR6=fd99::2 \
-	FAKE_ROUTES=127.0.0.0/8,0.0.0.0/8,169.254.0.0/16,224.0.0.0/4,240.0.0.0/4,fe80::/10,::ffff:0.0.0.0/96,ff02::/16,10.70.0.0/24,192.0.0.0/2
+	FAKE_ROUTES=127.0.0.0/8,0.0.0.0/8,169.254.0.0/16,224.0.0.0/4,240.0.0.0/4,fe80::/10,::ffff:0.0.0.0/96,ff02::/16,::/96,169.254.0.0/15,10.70.0.0/24,192.0.0.0/2
 FAKE_PID=$RVT_LAST_PID
 client routes
 rvt_wait_for 10 "running" running || rvt_fail "not running: $(tail -3 "$RVT_TMP/routes.log")"
 rvt_wait_for 5 "the ordinary routes" sh -c "ip -n '$C1' route show dev rvc | grep -q '^10\.70\.0\.0/24'" ||
 	rvt_fail "the ordinary route not installed: $(ip -n "$C1" route show dev rvc)"
 ip -n "$C1" route show dev rvc | rvt_matches "^192\.0\.0\.0/2 " || rvt_fail "192.0.0.0/2 (which holds 224.0.0.0/4) not installed: $(grep -a "pushed by" "$RVT_TMP/routes.log")"
-for r in 127.0.0.0/8 0.0.0.0/8 169.254.0.0/16 224.0.0.0/4 240.0.0.0/4; do
+# (169.254.0.0/15, narrower than /8 and holding link-local space, too:
+# tester 140.)
+for r in 127.0.0.0/8 0.0.0.0/8 169.254.0.0/16 224.0.0.0/4 240.0.0.0/4 169.254.0.0/15; do
 	ip -n "$C1" route show table all dev rvc | rvt_matches "^(local |broadcast )?${r//./\\.}" &&
 		rvt_fail "route $r installed"
 	grep -q "route $r pushed by the server: not installed (" "$RVT_TMP/routes.log" ||
 		rvt_fail "route $r not said: $(grep -a 'pushed by' "$RVT_TMP/routes.log" | tail -3)"
 done
-ip -n "$C1" -6 route show dev rvc | rvt_matches '^(fe80::/10|::ffff:0\.0\.0\.0/96|ff02::/16)' &&
+ip -n "$C1" -6 route show dev rvc | rvt_matches '^(fe80::/10|::ffff:0\.0\.0\.0/96|ff02::/16|::/96)' &&
 	rvt_fail "an IPv6 special route installed: $(ip -n "$C1" -6 route show dev rvc)"
 ip -n "$C1" route get 169.254.169.254 | rvt_matches 'dev rvc' && rvt_fail "the metadata address goes into the tunnel"
 stop_all

@@ -116,7 +116,7 @@ for i in 1 2; do
 		rvt_fail "client$i did not install the new routes"
 	ip -n "$ns" route show 10.50.0.0/24 | rvt_matches . && rvt_fail "client$i kept the removed route"
 	grep "server updated the configuration" "$RVT_TMP/client$i.log" | tail -1
-	grep -q "server updated the configuration: mtu 1420, 2 route(s), keepalive 2 s, dead-peer timeout 8 s" \
+	grep -q "server updated the configuration: mtu 1420, 2 of 2 pushed route(s) installed, keepalive 2 s, dead-peer timeout 8 s" \
 		"$RVT_TMP/client$i.log" || rvt_fail "client$i did not take the new timers"
 done
 rvt_nsx "$S" "$RV_BIN" rekey client1 -s "$SRV_SOCK" >/dev/null || rvt_fail "rekey"

@@ -385,7 +385,8 @@ static const struct {
 	{ RV_CONFIG_SERVER, "subnet = 10.66.0.0/33 10.67.0.0/24\n",
 	  "t.conf:1:", "'10.66.0.0/33' is a network" },
 	{ RV_CONFIG_SERVER, "fixed = 10.99.0.0/24 10.99.0.10\n", "t.conf:1:",
-	  "the client's name is missing: '10.99.0.0/24' is a network (write NAME IPV4" },
+	  "the client's name is missing: '10.99.0.0/24' is a network, or a slip of one (write NAME "
+	  "IPV4" },
 	{ RV_CONFIG_SERVER, "subnet = \"client1\" 10.60.0.0/24\n",
 	  "t.conf:1:", "write it without quotes" },
 	{ RV_CONFIG_SERVER, "subnet = \"client1 10.60.0.0/24\n",
@@ -400,7 +401,13 @@ static const struct {
 	{ RV_CONFIG_CLIENT, "server = 0x0a585801:4433\n",
 	  "t.conf:1:", "would be read as 10.88.88.1" },
 	{ RV_CONFIG_CLIENT, "server = 10.88.1.1 junk:4433\n",
-	  "t.conf:1:", "would be read as 10.88.1.1" },
+	  "t.conf:1:", "a blank inside the address '10.88.1.1 junk'" },
+	{ RV_CONFIG_SERVER, "listen = 0 junk\n", "t.conf:1:", "a blank inside the address" },
+	/* 73: a slip of a network as a name (tester 140) */
+	{ RV_CONFIG_SERVER, "subnet = 10.66.0.0/24x 10.67.0.0/24\n",
+	  "t.conf:1:", "is a network, or a slip of one" },
+	{ RV_CONFIG_SERVER, "subnet = /24 10.67.0.0/24\n",
+	  "t.conf:1:", "is a network, or a slip of one" },
 	{ RV_CONFIG_SERVER, "listen = 127.1:4433\n", "t.conf:1:", "would be read as 127.0.0.1" },
 };
 
@@ -537,6 +544,10 @@ Test(config, an_address_is_a_name_it_may_be)
 	cr_assert_str_eq(cfg.fixed[0].name, "10.1.2.3");
 	cr_assert_eq(cfg.num_subnets, 1);
 	cr_assert_str_eq(cfg.subnets[0].name, "10.1.2.3");
+	/* A name with a '/' that is no network's (a certificate of another
+	 * CA may carry one): taken (tester 140). */
+	cr_assert_eq(parse(RV_CONFIG_SERVER, "subnet = dc/1 10.70.0.0/24\n"), 0, "%s", err);
+	cr_assert_str_eq(cfg.subnets[0].name, "dc/1");
 }
 
 /* subnet = NAME [override] PREFIXES: one entry per prefix, in order. */
