@@ -337,9 +337,8 @@ static bool host_literal_bad(const char *host, const char *v, char *why, size_t 
 		return true;
 	}
 	/* inet_aton's other forms (127.1, 0x7f000001, a leading zero read as
-	 * octal: 10.88.1.010 is 10.88.1.8) and what follows a blank: the
-	 * address connected to was not the one written, and -n said OK
-	 * (round-twenty-eight tester 139). */
+	 * octal: 10.88.1.010 is 10.88.1.8): the address connected to was not
+	 * the one written, and -n said OK (round-twenty-eight tester 139). */
 	if (a.family == AF_INET && !zoned && !strchr(host, ':') && !addr_unspecified(&a)) {
 		uint8_t canon[4];
 
@@ -801,9 +800,6 @@ static int set_route(struct rv_config *c, const char *v, char *why, size_t wl)
 }
 
 /* fixed = NAME ADDR [ADDR] */
-/* client_name copies |tok|, a client's name (its certificate's), into
- * |dst| (RV_CONFIG_NAME_MAX + 1 bytes), or says why no certificate can
- * carry it: an entry for it would never match. */
 /* like_prefix: does |tok| read as a network, or a slip of one: an IPv4
  * address's digits and dots (or an IPv6 address's hex digits with a colon)
  * before a '/', whatever follows ("10.66.0.0/24", "10.66/16", "fd66::/64",
@@ -824,6 +820,10 @@ static bool like_prefix(const char *tok)
 	return memchr(tok, ':', n) && strspn(tok, "0123456789abcdefABCDEF.:") >= n;
 }
 
+/* client_name copies |tok|, a client's name (its certificate's) on a line
+ * of |key|, into |dst| (RV_CONFIG_NAME_MAX + 1 bytes), or says why no
+ * certificate can carry it (an entry for it would never match) or why it
+ * must be a slip (|usage| says the line's form). */
 static int client_name(char *dst, const char *key, const char *tok, const char *usage, char *why,
 		       size_t wl)
 {
@@ -1723,11 +1723,12 @@ static const char *prefix_str(const struct rv_prefix *p, char *buf, size_t len)
 	return buf;
 }
 
-/* special_range: the name of the special-purpose block |p| lies in (it
- * cannot be routed through a tunnel: loopback, link-local, multicast,
- * reserved, IPv4-mapped), or NULL for an ordinary unicast network. A
- * shorter prefix that merely covers such a block (0.0.0.0/1) is ordinary:
- * the host's own routes for the block win over it. */
+/* rv_config_special_range (core/config.h): the name of the special-purpose
+ * block |p| lies in (it cannot be routed through a tunnel: loopback,
+ * link-local, multicast, reserved, IPv4-mapped), or NULL for an ordinary
+ * unicast network. A shorter prefix that merely covers such a block
+ * (0.0.0.0/1) is ordinary unless |or_inside|: the host's own routes for
+ * the block win over it. special_range is it without |or_inside|. */
 const char *rv_config_special_range(const struct rv_prefix *p, bool or_inside)
 {
 	static const struct {

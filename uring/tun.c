@@ -440,9 +440,8 @@ bool rv_tun_unfit(const char *name, const struct rv_rtnl_link *lk, char *why, si
 			 name);
 	} else if (lk->tun_info && !lk->multi_queue) {
 		snprintf(why, len,
-			 "%s is a TUN device without multi_queue; delete it or recreate it with "
-			 "`ip "
-			 "tuntap add dev %s mode tun multi_queue`",
+			 "%s is a TUN device without multi_queue; delete it or recreate it "
+			 "with `ip tuntap add dev %s mode tun multi_queue`",
 			 name, name);
 	} else {
 		return false;
