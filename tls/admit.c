@@ -669,7 +669,7 @@ static void server_closing(struct rv_loop *l, struct rv_chan *c)
 	}
 	if (c->tls_failed && !c->authed) {
 		s->hs_failed++;
-		s->hs_refused[c->refusal & 3]++;
+		s->hs_refused[c->refusal]++;
 	} else if (!c->authed && !c->hs_counted && !l->stopping) {
 		/* Closed or reset by the caller before it finished: not a
 		 * TLS failure, but it was in no count at all. */

@@ -89,6 +89,7 @@ enum rv_tls_refusal {
 	RV_TLS_REFUSED_REVOKED,	  /* in a CRL */
 	RV_TLS_REFUSED_EXPIRED,	  /* expired or not valid yet (itself or its CRL) */
 	RV_TLS_REFUSED_UNTRUSTED, /* any other reason: no issuer here, signature, name */
+	RV_TLS_REFUSED_KINDS
 };
 
 /* rv_tls_refusal_of maps an X509_V_ERR_* code; rv_tls_conn_refusal is the

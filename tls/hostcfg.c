@@ -262,6 +262,7 @@ static size_t accepted_routes(struct rv_prefix *out, const struct hostcfg *h,
 
 	for (size_t i = 0; i < c->num_routes; i++) {
 		struct rv_prefix p = { .len = c->routes[i].prefix };
+		const char *special;
 
 		ctl_addr(c->routes[i].family, c->routes[i].addr, &p.addr);
 		if (!route_accepted(cfg, &c->routes[i])) {
@@ -273,11 +274,11 @@ static size_t accepted_routes(struct rv_prefix *out, const struct hostcfg *h,
 			say_covers_server(h, &p, "not installed");
 			continue;
 		}
-		if (special_route(&p)) {
+		special = special_route(&p);
+		if (special) {
 			rv_warnx_rl("route %s/%u pushed by the server: not installed (it is or "
 				    "holds %s space: no tunnel leads there)",
-				    rv_ip_addr_str(&p.addr, s, sizeof(s)), p.len,
-				    special_route(&p));
+				    rv_ip_addr_str(&p.addr, s, sizeof(s)), p.len, special);
 			continue;
 		}
 		out[n++] = p;

@@ -42,8 +42,8 @@ struct rv_server_side {
 	/* counters for status */
 	uint64_t accepted, hs_ok, hs_failed, hs_aborted, evicted, replaced;
 	/* Of hs_failed, those whose certificate this end refused, by why. */
-	uint64_t hs_refused[4]; /* by enum rv_tls_refusal (0 unused) */
-	uint64_t refused_full;	/* authenticated clients refused: max_clients sessions */
+	uint64_t hs_refused[RV_TLS_REFUSED_KINDS]; /* by enum rv_tls_refusal (NONE unused) */
+	uint64_t refused_full; /* authenticated clients refused: max_clients sessions */
 	/* and for what they sent before their session (a HELLO it cannot serve) */
 	uint64_t refused_protocol;
 	/* Sessions the server ended, by the code it sent (status groups them). */

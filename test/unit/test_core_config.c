@@ -402,13 +402,13 @@ static const struct {
 	  "t.conf:1:", "would be read as 10.88.88.1" },
 	{ RV_CONFIG_CLIENT, "server = 10.88.1.1 junk:4433\n",
 	  "t.conf:1:", "a blank inside the address '10.88.1.1 junk'" },
+	{ RV_CONFIG_SERVER, "listen = 127.1:4433\n", "t.conf:1:", "would be read as 127.0.0.1" },
 	{ RV_CONFIG_SERVER, "listen = 0 junk\n", "t.conf:1:", "a blank inside the address" },
 	/* 73: a slip of a network as a name (tester 140) */
 	{ RV_CONFIG_SERVER, "subnet = 10.66.0.0/24x 10.67.0.0/24\n",
 	  "t.conf:1:", "is a network, or a slip of one" },
 	{ RV_CONFIG_SERVER, "subnet = /24 10.67.0.0/24\n",
 	  "t.conf:1:", "is a network, or a slip of one" },
-	{ RV_CONFIG_SERVER, "listen = 127.1:4433\n", "t.conf:1:", "would be read as 127.0.0.1" },
 };
 
 /* The data plane's ECN and CoDel keys: defaults, and values taken. */
