@@ -758,6 +758,19 @@ static int set_pool6(struct rv_config *c, const char *v, char *why, size_t wl)
  * by apply() around the setter (a file is parsed by one thread at a time,
  * but a reload's and a check's may meet, hence per thread). */
 static __thread const char *setting_origin;
+static __thread uint32_t setting_line; /* its line in a file; 0: a flag */
+
+/* at_line: "line N: " for an entry of a file's line |line|, for the
+ * errors of rv_config_validate (the caller names the file); "" for a
+ * flag's. They said no line (tester 140). */
+static const char *at_line(uint32_t line, char *buf, size_t len)
+{
+	if (!line) {
+		return "";
+	}
+	snprintf(buf, len, "line %u: ", line);
+	return buf;
+}
 
 static void say_no_length(const char *key, const char *text, const struct rv_prefix *p)
 {
@@ -795,6 +808,7 @@ static int set_route(struct rv_config *c, const char *v, char *why, size_t wl)
 		snprintf(why, wl, "more than %d routes", RV_CONFIG_MAX_ROUTES);
 		return -EINVAL;
 	}
+	c->route_line[c->num_routes] = setting_line;
 	c->routes[c->num_routes++] = p;
 	return 0;
 }
@@ -929,6 +943,7 @@ static int set_fixed(struct rv_config *c, const char *v, char *why, size_t wl)
 		snprintf(why, wl, "more than %d fixed entries", RV_CONFIG_MAX_FIXED);
 		return -EINVAL;
 	}
+	c->fixed_line[c->num_fixed] = setting_line;
 	c->fixed[c->num_fixed++] = f;
 	return 0;
 }
@@ -983,6 +998,7 @@ static int set_subnet(struct rv_config *c, const char *v, char *why, size_t wl)
 				 RV_CONFIG_MAX_SUBNETS);
 			goto fail;
 		}
+		c->subnet_line[c->num_subnets] = setting_line;
 		c->subnets[c->num_subnets++] = sn;
 	}
 	if (c->num_subnets == first) {
@@ -1551,6 +1567,7 @@ int rv_config_parse_buf(struct rv_config *c, const char *name, const char *buf, 
 		const char *nl = memchr(buf + pos, '\n', len - pos);
 		size_t llen = nl ? (size_t)(nl - (buf + pos)) : len - pos;
 		char *l, *eq, *key, *value, *hash;
+		int ret;
 
 		lineno++;
 		snprintf(origin, sizeof(origin), "%s:%u", name, lineno);
@@ -1599,7 +1616,10 @@ int rv_config_parse_buf(struct rv_config *c, const char *name, const char *buf, 
 			snprintf(err, err_len, "%s: key '%s' has no value", origin, key);
 			return -EINVAL;
 		}
-		if (apply(c, origin, key, value, err, err_len, seen)) {
+		setting_line = lineno;
+		ret = apply(c, origin, key, value, err, err_len, seen);
+		setting_line = 0;
+		if (ret) {
 			return -EINVAL;
 		}
 	}
@@ -1797,27 +1817,29 @@ static int validate_pools(const struct rv_config *c, char *err, size_t err_len)
  * is 0.0.0.0/1 and 128.0.0.0/1, or ::/1 and 8000::/1). */
 static int validate_routes(const struct rv_config *c, char *err, size_t err_len)
 {
-	char x[160], y[160];
+	char x[160], y[160], l[32];
 
 	for (size_t i = 0; i < c->num_routes; i++) {
 		const struct rv_prefix *r = &c->routes[i];
 		const struct rv_prefix *pools[] = { &c->pool4, &c->pool6 };
 		const char *special = special_range(r);
+		const char *at = at_line(c->route_line[i], l, sizeof(l));
 
 		prefix_str(r, x, sizeof(x));
 		if (r->len == 0) {
 			snprintf(err, err_len,
-				 "route %s would clash with each client's default route: for "
+				 "%sroute %s would clash with each client's default route: for "
 				 "a full tunnel write %s",
-				 x,
+				 at, x,
 				 r->addr.family == AF_INET
 					 ? "route = 0.0.0.0/1 and route = 128.0.0.0/1"
 					 : "route = ::/1 and route = 8000::/1");
 			return -EINVAL;
 		}
 		if (special) {
-			snprintf(err, err_len, "route %s lies in the %s block, which is not routed",
-				 x, special);
+			snprintf(err, err_len,
+				 "%sroute %s lies in the %s block, which is not routed", at, x,
+				 special);
 			return -EINVAL;
 		}
 		for (size_t k = 0; k < 2; k++) {
@@ -1826,9 +1848,9 @@ static int validate_routes(const struct rv_config *c, char *err, size_t err_len)
 			if (pools[k]->addr.family && r->addr.family == pools[k]->addr.family &&
 			    r->len >= pools[k]->len && rv_prefix_contains(pools[k], &r->addr)) {
 				snprintf(err, err_len,
-					 "route %s lies inside %s %s, which clients reach "
+					 "%sroute %s lies inside %s %s, which clients reach "
 					 "through the tunnel already: remove it",
-					 x, k ? "pool6" : "pool4",
+					 at, x, k ? "pool6" : "pool4",
 					 prefix_str(pools[k], y, sizeof(y)));
 				return -EINVAL;
 			}
@@ -1836,7 +1858,11 @@ static int validate_routes(const struct rv_config *c, char *err, size_t err_len)
 		for (size_t j = 0; j < i; j++) {
 			if (c->routes[j].len == r->len &&
 			    rv_ip_addr_equal(&c->routes[j].addr, &r->addr)) {
-				snprintf(err, err_len, "route %s is given twice", x);
+				snprintf(err, err_len, "%sroute %s is given twice", at, x);
+				if (c->route_line[j]) {
+					snprintf(err + strlen(err), err_len - strlen(err),
+						 " (line %u too)", c->route_line[j]);
+				}
 				return -EINVAL;
 			}
 		}
@@ -1853,7 +1879,7 @@ static int validate_routes(const struct rv_config *c, char *err, size_t err_len)
  */
 static int validate_subnets(const struct rv_config *c, char *err, size_t err_len)
 {
-	char x[160], y[160], z[160];
+	char x[160], y[160], z[160], l[32];
 
 	if (c->num_routes + c->num_subnets > RV_CONFIG_MAX_ROUTES) {
 		snprintf(err, err_len,
@@ -1871,10 +1897,11 @@ static int validate_subnets(const struct rv_config *c, char *err, size_t err_len
 		 * broadcasts sent without a device went there: round-thirteen
 		 * tester 59). A route may (a full tunnel's /1 halves). */
 		const char *special = rv_config_special_range(&s->p, true);
+		const char *at = at_line(c->subnet_line[i], l, sizeof(l));
 		bool inside_other = false;
 
 		if (s->p.len == 0 || special) {
-			snprintf(err, err_len, "subnet %s %s", subnet_str(s, x, sizeof(x)),
+			snprintf(err, err_len, "%ssubnet %s %s", at, subnet_str(s, x, sizeof(x)),
 				 s->p.len == 0		? "is everything"
 				 : special_range(&s->p) ? "lies in a block that is not routed"
 							: "takes in a block that is not routed");
@@ -1887,9 +1914,9 @@ static int validate_subnets(const struct rv_config *c, char *err, size_t err_len
 		for (size_t k = 0; k < 2; k++) {
 			if (pools[k]->addr.family && rv_prefix_overlap(pools[k], &s->p)) {
 				snprintf(err, err_len,
-					 "subnet %s overlaps %s %s, where clients' own addresses "
+					 "%ssubnet %s overlaps %s %s, where clients' own addresses "
 					 "come from: choose a network outside the pools",
-					 subnet_str(s, x, sizeof(x)), k ? "pool6" : "pool4",
+					 at, subnet_str(s, x, sizeof(x)), k ? "pool6" : "pool4",
 					 prefix_str(pools[k], y, sizeof(y)));
 				return -EINVAL;
 			}
@@ -1897,10 +1924,10 @@ static int validate_subnets(const struct rv_config *c, char *err, size_t err_len
 		for (size_t k = 0; k < c->num_routes; k++) {
 			if (rv_prefix_overlap(&c->routes[k], &s->p)) {
 				snprintf(err, err_len,
-					 "subnet %s overlaps route %s: a route is a network "
+					 "%ssubnet %s overlaps route %s: a route is a network "
 					 "behind the server, a subnet one behind a client; keep "
 					 "one",
-					 subnet_str(s, x, sizeof(x)),
+					 at, subnet_str(s, x, sizeof(x)),
 					 prefix_str(&c->routes[k], y, sizeof(y)));
 				return -EINVAL;
 			}
@@ -1914,13 +1941,13 @@ static int validate_subnets(const struct rv_config *c, char *err, size_t err_len
 			}
 			if (same) {
 				snprintf(err, err_len,
-					 "subnet %s overlaps %s's own %s: remove the longer one",
-					 subnet_str(s, x, sizeof(x)), o->name,
+					 "%ssubnet %s overlaps %s's own %s: remove the longer one",
+					 at, subnet_str(s, x, sizeof(x)), o->name,
 					 prefix_str(&o->p, y, sizeof(y)));
 				return -EINVAL;
 			}
 			if (o->p.len == s->p.len) {
-				snprintf(err, err_len, "subnet %s is given to both %s and %s",
+				snprintf(err, err_len, "%ssubnet %s is given to both %s and %s", at,
 					 prefix_str(&s->p, x, sizeof(x)), j < i ? o->name : s->name,
 					 j < i ? s->name : o->name);
 				return -EINVAL;
@@ -1929,10 +1956,10 @@ static int validate_subnets(const struct rv_config *c, char *err, size_t err_len
 				inside_other = true;
 				if (!s->override) {
 					snprintf(err, err_len,
-						 "subnet %s lies inside %s's %s: write 'subnet = "
+						 "%ssubnet %s lies inside %s's %s: write 'subnet = "
 						 "%s override %s' to carve it out for %s (the "
 						 "longest match wins), or choose another network",
-						 subnet_str(s, x, sizeof(x)), o->name,
+						 at, subnet_str(s, x, sizeof(x)), o->name,
 						 prefix_str(&o->p, y, sizeof(y)), s->name,
 						 prefix_str(&s->p, z, sizeof(z)), s->name);
 					return -EINVAL;
@@ -1941,9 +1968,9 @@ static int validate_subnets(const struct rv_config *c, char *err, size_t err_len
 		}
 		if (s->override && !inside_other) {
 			snprintf(err, err_len,
-				 "subnet %s is marked override but lies inside no other name's "
+				 "%ssubnet %s is marked override but lies inside no other name's "
 				 "subnet: remove 'override'",
-				 subnet_str(s, x, sizeof(x)));
+				 at, subnet_str(s, x, sizeof(x)));
 			return -EINVAL;
 		}
 	}
@@ -1987,9 +2014,14 @@ static int validate_server(const struct rv_config *c, char *err, size_t err_len)
 			i < c->num_routes ? &c->routes[i] : &c->subnets[i - c->num_routes].p;
 
 		if (p->addr.family == AF_INET6) {
+			char l[32];
+
 			snprintf(err, err_len,
-				 "mtu %u is below %u, the least IPv6 runs on, and %s %s is IPv6: "
+				 "%smtu %u is below %u, the least IPv6 runs on, and %s %s is IPv6: "
 				 "raise mtu or leave it out",
+				 at_line(i < c->num_routes ? c->route_line[i]
+							   : c->subnet_line[i - c->num_routes],
+					 l, sizeof(l)),
 				 c->mtu, RV_IPV6_MIN_MTU, i < c->num_routes ? "route" : "subnet",
 				 rv_ip_addr_str(&p->addr, a, sizeof(a)));
 			return -EINVAL;
@@ -2021,14 +2053,16 @@ static int validate_server(const struct rv_config *c, char *err, size_t err_len)
 	}
 	for (size_t i = 0; i < c->num_fixed; i++) {
 		const struct rv_config_fixed *f = &c->fixed[i];
+		char l[32];
+		const char *at = at_line(c->fixed_line[i], l, sizeof(l));
 
 		if (f->v4.family && !rv_prefix_contains(&c->pool4, &f->v4)) {
-			snprintf(err, err_len, "fixed %s: %s is outside pool4", f->name,
+			snprintf(err, err_len, "%sfixed %s: %s is outside pool4", at, f->name,
 				 rv_ip_addr_str(&f->v4, a, sizeof(a)));
 			return -EINVAL;
 		}
 		if (f->v6.family && !rv_prefix_contains(&c->pool6, &f->v6)) {
-			snprintf(err, err_len, "fixed %s: %s is outside pool6", f->name,
+			snprintf(err, err_len, "%sfixed %s: %s is outside pool6", at, f->name,
 				 rv_ip_addr_str(&f->v6, a, sizeof(a)));
 			return -EINVAL;
 		}
@@ -2037,8 +2071,8 @@ static int validate_server(const struct rv_config *c, char *err, size_t err_len)
 
 			if ((f->v4.family && rv_ip_addr_equal(&f->v4, &g->v4)) ||
 			    (f->v6.family && rv_ip_addr_equal(&f->v6, &g->v6))) {
-				snprintf(err, err_len, "fixed %s and %s share an address", g->name,
-					 f->name);
+				snprintf(err, err_len, "%sfixed %s and %s share an address", at,
+					 g->name, f->name);
 				return -EINVAL;
 			}
 		}

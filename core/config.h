@@ -188,6 +188,12 @@ struct rv_config {
 	size_t num_fixed;
 	struct rv_config_subnet subnets[RV_CONFIG_MAX_SUBNETS];
 	size_t num_subnets;
+	/* The file's line of each route, fixed and subnet entry (0: a flag),
+	 * for the errors of rv_config_validate, which judge them against
+	 * keys that may come later in the file. */
+	uint32_t route_line[RV_CONFIG_MAX_ROUTES];
+	uint32_t fixed_line[RV_CONFIG_MAX_FIXED];
+	uint32_t subnet_line[RV_CONFIG_MAX_SUBNETS];
 	uint32_t keepalive_ms;
 	uint32_t dead_peer_ms;
 	uint32_t rekey_ms;

@@ -228,15 +228,24 @@ static bool covers_server(const struct hostcfg *h, const struct rv_prefix *p)
 	       rv_prefix_contains(p, &h->server);
 }
 
-static void say_covers_server(const struct hostcfg *h, const struct rv_prefix *p, const char *what)
+/* A server's updates are said within a limit (the first CONFIG's lines
+ * always): a server that sent them back to back, alternating, wrote three
+ * lines each, without end (round-twenty-eight tester 139). */
+#define say_upd_info(update, fmt, ...) \
+	rv_log_rl_or(RV_LOG_INFO, rv_info, !(update), fmt, fmt, ##__VA_ARGS__)
+#define say_upd_warn(update, ...) rv_warnx_rl_or(!(update), __VA_ARGS__)
+
+static void say_covers_server(const struct hostcfg *h, const struct rv_prefix *p, const char *what,
+			      bool update)
 {
 	char s[64], a[64];
 
-	rv_warnx("route %s/%u pushed by the server: %s: it covers the server's own address %s, "
-		 "so the tunnel's packets would go into the tunnel (push narrower routes that "
-		 "leave the server's address out)",
-		 rv_ip_addr_str(&p->addr, s, sizeof(s)), p->len, what,
-		 rv_ip_addr_str(&h->server, a, sizeof(a)));
+	say_upd_warn(update,
+		     "route %s/%u pushed by the server: %s: it covers the server's own address "
+		     "%s, so the tunnel's packets would go into the tunnel (push narrower routes "
+		     "that leave the server's address out)",
+		     rv_ip_addr_str(&p->addr, s, sizeof(s)), p->len, what,
+		     rv_ip_addr_str(&h->server, a, sizeof(a)));
 }
 
 /* accepted_routes collects the pushed routes accept_routes lets in, but
@@ -255,7 +264,8 @@ static const char *special_route(const struct rv_prefix *p)
 }
 
 static size_t accepted_routes(struct rv_prefix *out, const struct hostcfg *h,
-			      const struct rv_config *cfg, const struct rv_ctl_config *c)
+			      const struct rv_config *cfg, const struct rv_ctl_config *c,
+			      bool update)
 {
 	size_t n = 0;
 	char s[64];
@@ -266,19 +276,22 @@ static size_t accepted_routes(struct rv_prefix *out, const struct hostcfg *h,
 
 		ctl_addr(c->routes[i].family, c->routes[i].addr, &p.addr);
 		if (!route_accepted(cfg, &c->routes[i])) {
-			rv_info("route %s/%u pushed by the server: not installed (accept_routes)",
-				rv_ip_addr_str(&p.addr, s, sizeof(s)), p.len);
+			say_upd_info(update,
+				     "route %s/%u pushed by the server: not installed "
+				     "(accept_routes)",
+				     rv_ip_addr_str(&p.addr, s, sizeof(s)), p.len);
 			continue;
 		}
 		if (covers_server(h, &p)) {
-			say_covers_server(h, &p, "not installed");
+			say_covers_server(h, &p, "not installed", update);
 			continue;
 		}
 		special = special_route(&p);
 		if (special) {
-			rv_warnx_rl("route %s/%u pushed by the server: not installed (it is or "
-				    "holds %s space: no tunnel leads there)",
-				    rv_ip_addr_str(&p.addr, s, sizeof(s)), p.len, special);
+			say_upd_warn(update,
+				     "route %s/%u pushed by the server: not installed (it is or "
+				     "holds %s space: no tunnel leads there)",
+				     rv_ip_addr_str(&p.addr, s, sizeof(s)), p.len, special);
 			continue;
 		}
 		out[n++] = p;
@@ -297,7 +310,7 @@ void rv_hostcfg_server(struct rv_loop *l, const struct rv_endpoint *server)
 	rv_endpoint_addr(server, &h->server);
 	for (size_t i = 0; i < h->num_routes; i++) {
 		if (covers_server(h, &h->routes[i])) {
-			say_covers_server(h, &h->routes[i], "left out from now on");
+			say_covers_server(h, &h->routes[i], "left out from now on", false);
 		} else {
 			kept[n++] = h->routes[i];
 		}
@@ -451,8 +464,8 @@ static int new_network(struct hostcfg *h, unsigned tun, const struct rv_ip_addr 
 	}
 	ret = check_addr(h, tun, a, len, &use);
 	if (ret == 0 && use != *cur_prefix) {
-		rv_info("server changed the network of %s: /%u, was /%u",
-			rv_ip_addr_str(a, s, sizeof(s)), use, *cur_prefix);
+		rv_info_rl("server changed the network of %s: /%u, was /%u",
+			   rv_ip_addr_str(a, s, sizeof(s)), use, *cur_prefix);
 		*cur_prefix = use;
 	}
 	return ret;
@@ -542,8 +555,9 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 	}
 	if (mtu != h->mtu) {
 		if (mtu < c->mtu) {
-			rv_warnx("server MTU %u is above this client's mtu %u: using %u", c->mtu,
-				 cap, mtu);
+			say_upd_warn(update,
+				     "server MTU %u is above this client's mtu %u: using %u",
+				     c->mtu, cap, mtu);
 		}
 		ret = rv_tun_set_mtu(ifname, mtu);
 		if (ret) {
@@ -557,23 +571,26 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 		rv_dataplane_set_no_ipv6(l->dp, h->no_v6);
 	}
 	num_addrs = addrs_of(h, addrs);
-	num_routes = accepted_routes(routes, h, l->cfg, c);
+	num_routes = accepted_routes(routes, h, l->cfg, c, update);
 	if (h->no_v6) {
 		size_t n = rv_prefixes_keep_v4(routes, num_routes), v6 = num_routes - n;
 
 		num_routes = n;
 		if (h->v6.family || v6) {
-			rv_warnx("%s: no IPv6 through the tunnel (its IPv6 address and %zu IPv6 "
-				 "route(s) not set)",
-				 why, v6);
+			say_upd_warn(update,
+				     "%s: no IPv6 through the tunnel (its IPv6 address and %zu "
+				     "IPv6 "
+				     "route(s) not set)",
+				     why, v6);
 		}
 		/* The session stays, for IPv6 may come on (tunwatch puts the
 		 * address back then), but "tunnel up" alone told of a tunnel
 		 * that carried nothing (round-sixteen tester 76). */
 		if (h->v6.family && !h->v4.family) {
-			rv_warnx("nothing passes through the tunnel until IPv6 is on here: the "
-				 "server gives this client an IPv6 address alone (its pool4 is "
-				 "none)");
+			say_upd_warn(update,
+				     "nothing passes through the tunnel until IPv6 is on here: the "
+				     "server gives this client an IPv6 address alone (its pool4 is "
+				     "none)");
 		}
 	}
 	unused = 0;
@@ -602,9 +619,9 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 	if (update && !again) {
 		/* Installed of pushed: "4 route(s)" was said of one installed
 		 * (round-twenty-eight tester 140). */
-		rv_info("server updated the configuration: mtu %u, %zu of %u pushed route(s) "
-			"installed, keepalive %u s, dead-peer timeout %u s",
-			h->mtu, h->num_routes, c->num_routes, c->keepalive_s, c->dead_peer_s);
+		rv_info_rl("server updated the configuration: mtu %u, %zu of %u pushed route(s) "
+			   "installed, keepalive %u s, dead-peer timeout %u s",
+			   h->mtu, h->num_routes, c->num_routes, c->keepalive_s, c->dead_peer_s);
 	}
 	return 0;
 }

@@ -1156,8 +1156,8 @@ static int drop_addr(void *ctx, const struct rv_rtnl_addr *a)
 		return ret;
 	}
 	if (!s->quiet) {
-		rv_info("%s: removed stale address %s/%u", s->ifname,
-			rv_ip_addr_str(&a->local.addr, buf, sizeof(buf)), a->local.len);
+		rv_info_rl("%s: removed stale address %s/%u", s->ifname,
+			   rv_ip_addr_str(&a->local.addr, buf, sizeof(buf)), a->local.len);
 	}
 	s->deleted++;
 	return 0;
@@ -1182,8 +1182,8 @@ static int drop_stale_route(void *ctx, const struct rv_prefix *dst)
 		return ret;
 	}
 	if (!s->quiet) {
-		rv_info("%s: removed stale route %s/%u", s->ifname,
-			rv_ip_addr_str(&dst->addr, buf, sizeof(buf)), dst->len);
+		rv_info_rl("%s: removed stale route %s/%u", s->ifname,
+			   rv_ip_addr_str(&dst->addr, buf, sizeof(buf)), dst->len);
 	}
 	s->deleted++;
 	return 0;

@@ -14,6 +14,10 @@ usage: fake_ctl_server.py PKI_DIR ADDR PORT SCENARIO
               FAKE_END=config: a CONFIG and no KEY
   flap        up, then GOODBYE(FAKE_CODE, default shutdown) FAKE_UP_FOR
               seconds later (default 0.1), on every connection
+  reconfig    up, then FAKE_RECONFIGS (200) CONFIG updates 10 ms apart, each
+              alternating mtu (1400, 1300) and routes (10.71.0.0/24, or
+              10.72.0.0/24 and 127.0.0.0/8), then a last one with mtu 1350
+              and 10.73.0.0/24, then keepalives (a flapping server)
   forge       after HELLO (FAKE_UP=1: once the session is up), a TLS
               application-data record of 64 bytes of garbage written on the
               socket beneath TLS (what an attacker on the path could inject)
@@ -143,6 +147,17 @@ def serve(ctx, raw):
             p.drain(float(os.environ.get("FAKE_UP_FOR", "0.1")))
             p.s.sendall(frame(GOODBYE, struct.pack(">H", code)))
             return
+        if SCENARIO == "reconfig":
+            up(p)
+            for i in range(int(os.environ.get("FAKE_RECONFIGS", "200"))):
+                odd = i % 2 == 1
+                os.environ["FAKE_MTU"] = "1300" if odd else "1400"
+                os.environ["FAKE_ROUTES"] = "10.72.0.0/24,127.0.0.0/8" if odd else "10.71.0.0/24"
+                p.s.sendall(config())
+                time.sleep(0.01)
+            os.environ["FAKE_MTU"], os.environ["FAKE_ROUTES"] = "1350", "10.73.0.0/24"
+            p.s.sendall(config())
+            print("connection: reconfigured", flush=True)
         if SCENARIO == "up":
             up(p)
         p.keepalives()

@@ -154,3 +154,28 @@ ip -n "$C1" -6 route show dev rvc | rvt_matches '^(fe80::/10|::ffff:0\.0\.0\.0/9
 	rvt_fail "an IPv6 special route installed: $(ip -n "$C1" -6 route show dev rvc)"
 ip -n "$C1" route get 169.254.169.254 | rvt_matches 'dev rvc' && rvt_fail "the metadata address goes into the tunnel"
 stop_all
+
+rvt_step "7. a server that sends CONFIG updates back to back is said within a limit"
+# 200 updates 10 ms apart, alternating: each wrote its lines (about three)
+# without a limit (round-twenty-eight tester 139): 201 lines of the update,
+# 100 of routes not installed, 100 of stale routes removed. The last one
+# is applied.
+fake 4433 reconfig "$RVT_TMP/fake-4433.log" FAKE_ADDR4=10.99.0.2 FAKE_P4=24 FAKE_ADDR6=
+FAKE_PID=$RVT_LAST_PID
+client reconfig
+rvt_wait_for 20 "the updates sent" grep -q "connection: reconfigured" "$RVT_TMP/fake-4433.log" ||
+	rvt_fail "the fake server did not finish: $(tail -3 "$RVT_TMP/fake-4433.log")"
+rvt_wait_for 5 "the last update applied" sh -c \
+	"ip -n '$C1' link show rvc | grep -q 'mtu 1350' && ip -n '$C1' route show dev rvc | grep -q '^10\.73\.0\.0/24'" ||
+	rvt_fail "the last CONFIG not applied: $(ip -n "$C1" link show rvc) $(ip -n "$C1" route show dev rvc)"
+ip -n "$C1" route show dev rvc | rvt_matches '^10\.7[12]\.0\.0/24' &&
+	rvt_fail "an earlier update's route stayed: $(ip -n "$C1" route show dev rvc)"
+running || rvt_fail "the client is not running"
+n=$(grep -ac "server updated the configuration" "$RVT_TMP/reconfig.log")
+[ "$n" -le 30 ] || rvt_fail "$n lines for 201 updates"
+grep -aq "more lines like the next were suppressed\|lines like .* were suppressed" "$RVT_TMP/reconfig.log" ||
+	rvt_fail "the updates held back not counted: $(tail -3 "$RVT_TMP/reconfig.log")"
+lines=$(wc -l <"$RVT_TMP/reconfig.log")
+[ "$lines" -le 120 ] || rvt_fail "$lines log lines for 201 updates: $(sort "$RVT_TMP/reconfig.log" | cut -c1-60 | uniq -c | sort -rn | head -5)"
+rvt_log "$n update lines, $lines log lines in all, for 201 updates"
+stop_all

@@ -192,8 +192,9 @@ Test(config, validation_of_required_and_cross_fields)
 		{ "keepalive = 1500ms\n", "whole seconds" },
 		{ "rekey_interval = 10m\n", "rekey_interval must be at most" },
 		{ "pool4 = none\npool6 = none\n", "both none" },
-		{ "fixed = a 10.0.0.5\n", "outside pool4" },
-		{ "fixed = a 10.99.0.5\nfixed = b 10.99.0.5\n", "share an address" },
+		{ "fixed = a 10.0.0.5\n", "line 4: fixed a: 10.0.0.5 is outside pool4" },
+		{ "fixed = a 10.99.0.5\nfixed = b 10.99.0.5\n",
+		  "line 5: fixed a and b share an address" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char text[512];
@@ -599,7 +600,8 @@ Test(config, subnet_overlaps)
 		/* 9 */ { "subnet = a override 10.20.0.0/16\n", "remove 'override'" },
 		/* 10 */ { "subnet = a 10.20.0.0/16\nsubnet = a override 10.20.5.0/24\n", "a's own" },
 		/* 11 */
-		{ "subnet = a 10.20.0.0/16\nsubnet = b override 10.20.0.0/16\n", "given to both" },
+		{ "subnet = a 10.20.0.0/16\nsubnet = b override 10.20.0.0/16\n",
+		  "line 4: subnet 10.20.0.0/16 is given to both" },
 		/* 12 */ { "subnet = a 10.20.0.0/16\nsubnet = b override 10.20.5.0/24\n", NULL },
 		/* 13 */
 		{ "subnet = a 10.20.0.0/16\nsubnet = b override 10.20.5.0/24\n"
@@ -609,19 +611,21 @@ Test(config, subnet_overlaps)
 		{ "subnet = a 10.20.0.0/24 fd20::/64\nsubnet = b 10.30.0.0/24 fd30::/64\n", NULL },
 		/* 15 */ { "pool6 = none\nsubnet = a fd99::/48\n", NULL },
 		/* 16 */ { "route = 192.168.0.0/16\nsubnet = a 10.20.0.0/24\n", NULL },
-		/* 17 */ { "subnet = a 127.0.0.0/8\n", "loopback" },
+		/* 17 */ { "subnet = a 127.0.0.0/8\n", "line 4: subnet a 127.0.0.0/8 lies in a block" },
 		/* 18 */ { "subnet = a fe80::/64\n", "link-local" },
 		/* 19 */ { "subnet = a 224.1.0.0/16\n", "multicast" },
 		/* 20 */ { "subnet = a ::ffff:10.1.0.0/112\n", "IPv4-mapped" },
 		/* 21 */ { "route = 0.0.0.0/0\n", "route = 0.0.0.0/1 and route = 128.0.0.0/1" },
 		/* 22 */ { "route = ::/0\n", "route = ::/1 and route = 8000::/1" },
 		/* 23 */ { "route = 127.0.0.0/8\n", "loopback" },
-		/* 24 */ { "route = 10.50.0.0/24\nroute = 10.50.0.0/24\n", "given twice" },
-		/* 25 */ { "route = 10.99.0.0/24\n", "inside pool4" },
+		/* 24 */
+		{ "route = 10.50.0.0/24\nroute = 10.50.0.0/24\n",
+		  "line 5: route 10.50.0.0/24 is given twice (line 4 too)" },
+		/* 25 */ { "route = 10.99.0.0/24\n", "line 4: route 10.99.0.0/24 lies inside pool4" },
 		/* 26 */ { "route = 10.99.0.128/25\n", "inside pool4" },
 		/* 27 */ { "route = 0.0.0.0/1\nroute = 128.0.0.0/1\n", NULL },
 		/* 28 */ { "route = ::/1\nroute = 8000::/1\npool6 = none\n", NULL },
-		/* 29 */ { "pool6 = none\nmtu = 1200\nsubnet = a fd20::/64\n", "IPv6" },
+		/* 29 */ { "pool6 = none\nmtu = 1200\nsubnet = a fd20::/64\n", "line 6: mtu 1200" },
 		/* 30 */ { "pool6 = none\nmtu = 1200\nroute = fd50::/64\n", "IPv6" },
 		/* 31 */ { "pool6 = none\nmtu = 1200\nroute = 10.50.0.0/24\n", NULL },
 		/* Pools hand their addresses out: none in a special block, in
@@ -666,6 +670,13 @@ Test(config, subnet_overlaps)
 		cr_assert(strstr(err, cases[i].reason), "case %zu: '%s' lacks '%s'", i, err,
 			  cases[i].reason);
 	}
+	/* A flag's route has no line; the file's it repeats is named. */
+	cr_assert_eq(parse(RV_CONFIG_SERVER, "ca = a\ncert = b\nkey = c\nroute = 10.50.0.0/24\n"),
+		     0);
+	cr_assert_eq(rv_config_set(&cfg, "--route", "route", "10.50.0.0/24", err, sizeof(err)), 0);
+	cr_assert_eq(rv_config_validate(&cfg, err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "route 10.50.0.0/24 is given twice (line 4 too)");
+
 	/* Every route and subnet is pushed to clients: at most 32 together. */
 	size_t len = (size_t)snprintf(text, sizeof(text), "ca = a\ncert = b\nkey = c\n");
 	for (int i = 0; i < 20; i++) {
