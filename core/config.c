@@ -1278,6 +1278,8 @@ static int set_push_dns(struct rv_config *c, const char *v, char *why, size_t wl
 	}
 	while (next_word(&v, w, sizeof(w), &cut)) {
 		const struct rv_ip_addr *a = &c->push_dns[c->num_push_dns];
+		struct rv_prefix host;
+		const char *special;
 
 		if (c->num_push_dns >= RV_CONFIG_MAX_DNS) {
 			snprintf(why, wl, "more than %d DNS servers", RV_CONFIG_MAX_DNS);
@@ -1306,6 +1308,20 @@ static int set_push_dns(struct rv_config *c, const char *v, char *why, size_t wl
 				 addr_multicast(a)     ? "a multicast"
 				 : addr_unspecified(a) ? "the unspecified"
 						       : "the broadcast");
+			return -EINVAL;
+		}
+		/* Loopback, link-local and the like: each client would ask
+		 * itself or its own link, not the server's network (127.0.0.53
+		 * was pushed, and clients sent their queries to their own
+		 * stub). */
+		host.addr = *a;
+		host.len = a->family == AF_INET ? 32 : 128;
+		special = rv_config_special_range(&host, false);
+		if (special) {
+			snprintf(why, wl,
+				 "%s lies in the %s block: each client would send its queries "
+				 "there on its own host or link, not through the tunnel",
+				 w, special);
 			return -EINVAL;
 		}
 		c->num_push_dns++;

@@ -308,6 +308,14 @@ static const struct {
 	  "t.conf:1:", "write an IPv4 address as IPv4" },
 	/* 65b */
 	{ RV_CONFIG_SERVER, "push_dns = 255.255.255.255\n", "t.conf:1:", "the broadcast" },
+	/* 65c: each client would ask its own host or link */
+	{ RV_CONFIG_SERVER, "push_dns = 10.0.0.1 127.0.0.53\n",
+	  "t.conf:1:", "127.0.0.53 lies in the loopback (127.0.0.0/8) block" },
+	{ RV_CONFIG_SERVER, "push_dns = ::1\n", "t.conf:1:", "::1 lies in the IPv4-compatible" },
+	{ RV_CONFIG_SERVER, "push_dns = fe80::1\n", "t.conf:1:", "link-local (fe80::/10) block" },
+	{ RV_CONFIG_SERVER, "push_dns = 169.254.169.253\n",
+	  "t.conf:1:", "on its own host or link" },
+	{ RV_CONFIG_SERVER, "push_dns = 0.1.2.3\n", "t.conf:1:", "'this network'" },
 	/* 66 */
 	{ RV_CONFIG_CLIENT, "server = vpn.example.org:443:1\n",
 	  "t.conf:1:", "is not host, host:port" },
