@@ -905,12 +905,46 @@ static void on_dns_retry(struct rv_loop *l, struct rv_ltimer *lt)
 	}
 }
 
-void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns)
+/* usable_dns copies |in| to |out| without the servers a client would reach
+ * on its own host or link (core/config.c's special blocks, which a
+ * server's push_dns is checked against): a hostile server's 127.0.0.53
+ * sent the link's queries to the host's own stub. With no server left the
+ * domain goes too: nothing would answer for it. */
+static void usable_dns(struct rv_ctl_dns *out, const struct rv_ctl_dns *in)
+{
+	*out = *in;
+	out->num_servers = 0;
+	for (unsigned i = 0; i < in->num_servers && i < RV_CTL_MAX_DNS; i++) {
+		struct rv_prefix host;
+		const char *special;
+		char s[64];
+
+		ctl_addr(in->servers[i].family, in->servers[i].addr, &host.addr);
+		host.len = host.addr.family == AF_INET ? 32 : 128;
+		special = rv_config_special_range(&host, false);
+		if (special) {
+			rv_warnx_rl("server pushed DNS server %s: not used (it lies in the %s "
+				    "block: queries would stay on this host or link)",
+				    rv_ip_addr_str(&host.addr, s, sizeof(s)), special);
+			continue;
+		}
+		out->servers[out->num_servers++] = in->servers[i];
+	}
+	if (in->num_servers && !out->num_servers) {
+		out->domain_len = 0;
+		out->domain[0] = '\0';
+	}
+}
+
+void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *pushed)
 {
 	struct rv_loop *l = loop;
 	char list[DNS_TEXT_MAX], err[256];
 	struct hostcfg *h = state(l);
 	bool had = !dns_empty(&h->dns);
+	struct rv_ctl_dns usable, *dns = &usable;
+
+	usable_dns(&usable, pushed);
 
 	/* What a client killed with -9 set on a persistent TUN stays: no
 	 * mark tells it from what the administrator set there, which a

@@ -8,7 +8,8 @@ has no data plane.
 usage: fake_ctl_server.py PKI_DIR ADDR PORT SCENARIO
   up          HELLO, CONFIG (env FAKE_ADDR4/FAKE_P4, FAKE_ADDR6/FAKE_P6,
               FAKE_ROUTES=a/n,b/n, FAKE_MTU), KEY(1), KEY_CONFIRM(1), then
-              keepalives
+              keepalives; with FAKE_DNS=a,b (and FAKE_DOMAIN) a DNS message
+              after KEY_CONFIRM
   hello_only  HELLO, then keepalives only (the client waits for CONFIG)
   end_early   after HELLO: FAKE_END=error|goodbye with FAKE_CODE, or
               FAKE_END=config: a CONFIG and no KEY
@@ -34,7 +35,7 @@ import time
 
 PKI, ADDR, PORT, SCENARIO = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 
-HELLO, CONFIG, KEY, KEY_ACK, KEY_CONFIRM, KEEPALIVE, GOODBYE, ERROR = range(1, 9)
+HELLO, CONFIG, KEY, KEY_ACK, KEY_CONFIRM, KEEPALIVE, GOODBYE, ERROR, DNS = range(1, 10)
 CAPS = 0x1FF
 # The X25519 base point: a valid public key (this server never keys UDP).
 PUBLIC = bytes([9]) + bytes(31)
@@ -113,6 +114,13 @@ def up(p):
     p.s.sendall(config() + frame(KEY, struct.pack(">I", 1) + PUBLIC))
     p.wait_for(KEY_ACK)
     p.s.sendall(frame(KEY_CONFIRM, struct.pack(">I", 1)))
+    servers = [a for a in os.environ.get("FAKE_DNS", "").split(",") if a]
+    if servers:
+        body = struct.pack(">B", len(servers))
+        for a in servers:
+            body += struct.pack(">B", 6 if ":" in a else 4) + addr(a)
+        dom = os.environ.get("FAKE_DOMAIN", "").encode()
+        p.s.sendall(frame(DNS, body + struct.pack(">B", len(dom)) + dom))
     print("connection: up", flush=True)
 
 

@@ -179,3 +179,20 @@ lines=$(wc -l <"$RVT_TMP/reconfig.log")
 [ "$lines" -le 120 ] || rvt_fail "$lines log lines for 201 updates: $(sort "$RVT_TMP/reconfig.log" | cut -c1-60 | uniq -c | sort -rn | head -5)"
 rvt_log "$n update lines, $lines log lines in all, for 201 updates"
 stop_all
+
+rvt_step "8. pushed DNS servers on this host or link are not used"
+# 127.0.0.53 (the host's own stub), fe80::1 and 169.254.169.253 would
+# keep the link's queries on this host or its LAN; 10.99.0.1 stays.
+fake 4433 up "$RVT_TMP/fake-4433.log" FAKE_ADDR4=10.99.0.2 FAKE_P4=24 FAKE_ADDR6= \
+	FAKE_DNS=127.0.0.53,fe80::1,10.99.0.1,169.254.169.253 FAKE_DOMAIN=corp.test
+FAKE_PID=$RVT_LAST_PID
+client dns accept_dns=no
+rvt_wait_for 10 "the push said" grep -q "server pushed DNS .*: not applied (accept_dns = no)" "$RVT_TMP/dns.log" ||
+	rvt_fail "no DNS line: $(grep -ai dns "$RVT_TMP/dns.log" | tail -3)"
+grep -aq "server pushed DNS 10\.99\.0\.1, search corp\.test: not applied (accept_dns = no)" "$RVT_TMP/dns.log" ||
+	rvt_fail "the DNS taken: $(grep -a 'not applied' "$RVT_TMP/dns.log")"
+for a in 127.0.0.53 fe80::1 169.254.169.253; do
+	grep -aq "server pushed DNS server $a: not used (it lies in the " "$RVT_TMP/dns.log" ||
+		rvt_fail "$a not said: $(grep -ai 'dns' "$RVT_TMP/dns.log" | tail -4)"
+done
+stop_all
