@@ -8,6 +8,7 @@
 #include "cli/cmds.h"
 
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,6 +25,36 @@
 #include "uring/tun.h"
 
 enum { CLIENT_SESSIONS = 4 };
+
+/* check_names: -n looks each server name up as the client would, and says
+ * one it cannot find now (a slip in the name, or no DNS here yet). Only a
+ * warning: the client keeps trying at its start. It said OK without
+ * looking. */
+static void check_names(const struct rv_config *cfg)
+{
+	for (size_t i = 0; i < cfg->num_servers; i++) {
+		const char *host = cfg->servers[i].host;
+		struct addrinfo hints = { .ai_family = AF_UNSPEC,
+					  .ai_socktype = SOCK_STREAM,
+					  .ai_flags = AI_NUMERICHOST };
+		struct addrinfo *res = NULL;
+		int err;
+
+		if (getaddrinfo(host, NULL, &hints, &res) == 0) {
+			freeaddrinfo(res);
+			continue; /* an address */
+		}
+		hints.ai_flags = 0;
+		err = getaddrinfo(host, NULL, &hints, &res);
+		if (err) {
+			rv_warnx("server %s cannot be looked up now (%s): the client keeps trying "
+				 "at its start",
+				 host, err == EAI_SYSTEM ? strerror(errno) : gai_strerror(err));
+			continue;
+		}
+		freeaddrinfo(res);
+	}
+}
 
 int rv_cmd_client(int argc, char **argv)
 {
@@ -50,6 +81,7 @@ int rv_cmd_client(int argc, char **argv)
 		goto out;
 	}
 	if (opts.check_only) {
+		check_names(&cfg);
 		code = rv_cli_check_paths(&cfg, opts.priv.shared_user ? 0 : opts.priv.uid,
 					  opts.priv.shared_user ? 0 : opts.priv.gid);
 		if (code >= 0) {

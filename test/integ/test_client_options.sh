@@ -378,7 +378,16 @@ rvt_bg "$C1" oncename "$RV_BIN" client -c "$RVT_TMP/o.conf"
 O_PID=$RVT_LAST_PID
 rvt_wait_for 15 "the client by name" grep -q "connected to once.test (10.88.1.1:4433)" \
 	"$RVT_TMP/oncename.log" || rvt_fail "not in by name: $(tail -3 "$RVT_TMP/oncename.log")"
+# -n looks the name up too: found, it says nothing; gone, it warns, and
+# the check still passes (the client keeps trying). It said OK unlooked.
+ip netns exec "$C1" "$RV_BIN" client -c "$RVT_TMP/o.conf" -n >"$RVT_TMP/n1.out" 2>&1 ||
+	rvt_fail "-n: $(cat "$RVT_TMP/n1.out")"
+grep -q "looked up" "$RVT_TMP/n1.out" && rvt_fail "-n warned of a name that resolves: $(cat "$RVT_TMP/n1.out")"
 : >"/etc/netns/$C1/hosts"
+ip netns exec "$C1" "$RV_BIN" client -c "$RVT_TMP/o.conf" -n >"$RVT_TMP/n2.out" 2>&1 ||
+	rvt_fail "-n failed for a name gone: $(cat "$RVT_TMP/n2.out")"
+grep -q "server once.test cannot be looked up now (.*): the client keeps trying" "$RVT_TMP/n2.out" &&
+	grep -q "configuration OK" "$RVT_TMP/n2.out" || rvt_fail "-n: $(cat "$RVT_TMP/n2.out")"
 rvt_run "$RV_BIN" kick client4 -s "$SRV_SOCK" >/dev/null || rvt_fail "kick client4"
 rvt_wait_for 15 "back by its known address" sh -c "[ \$(grep -c 'connected to once.test (10.88.1.1:4433)' '$RVT_TMP/oncename.log') -ge 2 ]" ||
 	rvt_fail "not back: $(tail -4 "$RVT_TMP/oncename.log")"
