@@ -444,7 +444,7 @@ static int watch(const char *path, unsigned secs)
 	struct watch_row *prev = calloc(MAX_ROWS, sizeof(*prev));
 	struct watch_row *cur = calloc(MAX_ROWS, sizeof(*cur));
 	size_t nprev = 0;
-	bool tty = isatty(STDOUT_FILENO), first = true;
+	bool tty = isatty(STDOUT_FILENO), first = true, drawn = false, waiting = false;
 	struct timespec at, prev_at = { 0, 0 };
 	int code = 0;
 
@@ -475,10 +475,18 @@ static int watch(const char *path, unsigned secs)
 			rv_strbuf_free(&h);
 			rv_strbuf_free(&k);
 			/* A server restarting (or not up yet again) is waited
-			 * for, its counters taken afresh: the watch ended. */
-			if (code == RV_EXIT_NET && !first) {
-				fprintf(stderr, "ringvpn: status --watch: trying again in %u s\n",
-					secs);
+			 * for, its counters taken afresh: the watch ended. As
+			 * long as it takes, said once: a second failed try
+			 * ended it, within any restart longer than the
+			 * interval (round-twenty-nine tester 141). */
+			if (code == RV_EXIT_NET && drawn) {
+				if (!waiting) {
+					fprintf(stderr,
+						"ringvpn: status --watch: waiting for the server, "
+						"trying every %u s (Ctrl-C to stop)\n",
+						secs);
+				}
+				waiting = true;
 				first = true;
 				sleep(secs);
 				continue;
@@ -522,6 +530,8 @@ static int watch(const char *path, unsigned secs)
 		nprev = ncur;
 		qsort(prev, nprev, sizeof(*prev), row_cmp);
 		first = false;
+		drawn = true;
+		waiting = false;
 		prev_at = at;
 		rv_strbuf_free(&h);
 		rv_strbuf_free(&k);

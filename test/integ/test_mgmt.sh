@@ -502,6 +502,29 @@ grep -q "management: accept" "$SLOG" && rvt_fail "the replaced listener's accept
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
 [ ! -e "$SRV_SOCK" ] || rvt_fail "the socket made anew was left at exit"
 
+rvt_step "6c. status --watch 1 waits out a restart of the server longer than its interval"
+# A second failed try ended it (exit 15) within any restart longer than
+# one interval (round-twenty-nine tester 141).
+mv "$SLOG" "$RVT_TMP/server-6b.log"
+ctl_start_server
+timeout 12 "$RV_BIN" status --watch 1 -s "$SRV_SOCK" >"$RVT_TMP/watch3.txt" 2>"$RVT_TMP/watch3.err" &
+WATCH=$!
+sleep 1.5
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+N0=$(grep -c "^ringvpn server: running" "$RVT_TMP/watch3.txt")
+sleep 3.5
+mv "$SLOG" "$RVT_TMP/server-6c.log"
+ctl_start_server
+rvt_wait_for 5 "a frame of the restarted server" sh -c \
+	"[ \$(grep -c '^ringvpn server: running' '$RVT_TMP/watch3.txt') -gt $N0 ]" ||
+	rvt_fail "no frame after the restart ($N0 before): $(cat "$RVT_TMP/watch3.err")"
+wait "$WATCH"
+rc=$?
+[ "$rc" = 124 ] || rvt_fail "status --watch ended by itself (exit $rc): $(cat "$RVT_TMP/watch3.err")"
+[ "$(grep -c "waiting for the server" "$RVT_TMP/watch3.err")" = 1 ] ||
+	rvt_fail "the wait not said once: $(cat "$RVT_TMP/watch3.err")"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+
 rvt_step "7. status against another program's socket: a short error"
 # It printed all of what the program sent, up to 32 MiB on one line (a
 # hostile tester).
