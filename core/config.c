@@ -749,16 +749,11 @@ static int set_pool6(struct rv_config *c, const char *v, char *why, size_t wl)
 	return set_pool(&c->pool6, AF_INET6, v, why, wl);
 }
 
-/* say_no_length: a network |text| of |key| (parsed into |p|) written
- * without its length is one address, as it always was (an old file keeps
- * its meaning: README Upgrade), but said at every load: a forgotten "/24"
- * was taken as one address without a word (round-twenty-six testers 119,
- * 124). */
 /* The line or the flag a setter is applying, for a warning about it: set
  * by apply() around the setter (a file is parsed by one thread at a time,
  * but a reload's and a check's may meet, hence per thread). */
 static __thread const char *setting_origin;
-static __thread uint32_t setting_line; /* its line in a file; 0: a flag */
+static __thread uint32_t setting_line; /* its file's line (set by the parser); 0: a flag */
 
 /* at_line: "line N: " for an entry of a file's line |line|, for the
  * errors of rv_config_validate (the caller names the file); "" for a
@@ -772,6 +767,11 @@ static const char *at_line(uint32_t line, char *buf, size_t len)
 	return buf;
 }
 
+/* say_no_length: a network |text| of |key| (parsed into |p|) written
+ * without its length is one address, as it always was (an old file keeps
+ * its meaning: README Upgrade), but said at every load: a forgotten "/24"
+ * was taken as one address without a word (round-twenty-six testers 119,
+ * 124). */
 static void say_no_length(const char *key, const char *text, const struct rv_prefix *p)
 {
 	const char *o = setting_origin;
