@@ -472,6 +472,61 @@ static bool name_may_log(struct rv_server_side *s, const char *name, uint64_t no
 			   missed, note);
 }
 
+/* The places max_clients counts: one per name that holds a session or
+ * waits for its HELLO, once if it does both. */
+static size_t places_taken(const struct rv_server_side *s)
+{
+	return rv_nametab_count(s->names) + rv_nametab_count(s->waiting) - s->waiting_named;
+}
+
+/* wait_add puts |c| among those waiting for their HELLO (the table has no
+ * other of its name: its caller ended that one). */
+static int wait_add(struct rv_server_side *s, struct rv_chan *c)
+{
+	int ret;
+
+	c->wait_node.name = c->name;
+	ret = rv_nametab_insert(s->waiting, &c->wait_node);
+	if (ret) {
+		c->wait_node.name = NULL;
+		return ret;
+	}
+	c->wait_named = rv_nametab_find(s->names, c->name) != NULL;
+	s->waiting_named += c->wait_named;
+	return 0;
+}
+
+static void wait_del(struct rv_server_side *s, struct rv_chan *c)
+{
+	if (!c->wait_node.name) {
+		return;
+	}
+	rv_nametab_remove(s->waiting, &c->wait_node);
+	c->wait_node.name = NULL;
+	s->waiting_named -= c->wait_named;
+	c->wait_named = false;
+}
+
+/* name_del takes |c|'s session out of the name table: one of its name that
+ * waits takes a place of its own from now on. */
+static void name_del(struct rv_server_side *s, struct rv_chan *c)
+{
+	struct rv_name_node *w;
+
+	if (!c->name_node.name) {
+		return;
+	}
+	rv_nametab_remove(s->names, &c->name_node);
+	c->name_node.name = NULL;
+	w = rv_nametab_find(s->waiting, c->name);
+	if (w) {
+		struct rv_chan *o = container_of(w, struct rv_chan, wait_node);
+
+		s->waiting_named -= o->wait_named;
+		o->wait_named = false;
+	}
+}
+
 /* say_full: |c| is refused, max_clients places taken; by what (it said
  * "50 sessions" while 50 connections that never said HELLO held them and
  * status showed no session: a hostile tester). */
@@ -482,7 +537,7 @@ static void say_full(struct rv_loop *l, const struct rv_chan *c)
 	rv_warnx_rl("client %s (%s) refused: server full (max_clients %u: %zu sessions, %zu "
 		    "authenticated connections awaiting their HELLO)",
 		    c->name, c->peer_str, l->cfg->max_clients, rv_nametab_count(s->names),
-		    rv_nametab_count(s->waiting));
+		    rv_nametab_count(s->waiting) - s->waiting_named);
 }
 
 static void server_authenticated(struct rv_loop *l, struct rv_chan *c)
@@ -513,8 +568,8 @@ static void server_authenticated(struct rv_loop *l, struct rv_chan *c)
 	}
 	/* One connection of a name waits for its HELLO at a time: a newer one
 	 * takes the older one's place at once. Those waiting count against
-	 * the limit with the sessions; one that would take another's place
-	 * does not (it replaces that one at its HELLO: server_on_hello). */
+	 * the limit with the sessions; one whose name holds a session does
+	 * not (it replaces that one at its HELLO: server_on_hello). */
 	wait = rv_nametab_find(s->waiting, c->name);
 	if (wait) {
 		struct rv_chan *o = container_of(wait, struct rv_chan, wait_node);
@@ -522,8 +577,8 @@ static void server_authenticated(struct rv_loop *l, struct rv_chan *c)
 		rv_server_end(l, o, RV_CTL_CODE_REPLACED,
 			      "replaced by a newer connection with the same name before its HELLO");
 	}
-	if (rv_nametab_count(s->names) + rv_nametab_count(s->waiting) >= l->cfg->max_clients &&
-	    !rv_nametab_find(s->names, c->name) && !wait) {
+	if (places_taken(s) >= l->cfg->max_clients && !rv_nametab_find(s->names, c->name) &&
+	    !wait) {
 		say_full(l, c);
 		rv_chan_send_error(l, c, RV_CTL_CODE_FULL, "server full");
 		c->reason[0] = '\0'; /* said above; not again at the close */
@@ -542,10 +597,8 @@ static void server_authenticated(struct rv_loop *l, struct rv_chan *c)
 	}
 	c->ctl->quiet = c->quiet;
 	c->ctl->owner = c;
-	c->wait_node.name = c->name;
-	if (rv_nametab_insert(s->waiting, &c->wait_node) != 0) {
+	if (wait_add(s, c) != 0) {
 		/* -EEXIST cannot happen (the older one left above). */
-		c->wait_node.name = NULL;
 		rv_chan_send_error(l, c, RV_CTL_CODE_INTERNAL, "out of memory");
 		return;
 	}
@@ -577,17 +630,17 @@ static int server_on_hello(void *ctx, struct rv_ctl_peer *p)
 	struct rv_server_side *s = side(l);
 	int ret;
 
-	if (c->wait_node.name) {
-		rv_nametab_remove(s->waiting, &c->wait_node);
-		c->wait_node.name = NULL;
-	}
-	replace_old(l, c);
-	if (rv_nametab_count(s->names) + rv_nametab_count(s->waiting) >= l->cfg->max_clients) {
-		/* Others took the places while this one said HELLO (counted
-		 * by the close's code, as ended with FULL). */
+	wait_del(s, c);
+	/* Judged before the session it replaces ends: a connection refused
+	 * here ended a working session too (round-twenty-nine tester 142).
+	 * One whose name holds a session takes its place. Others took the
+	 * places while this one said HELLO (counted by the close's code, as
+	 * ended with FULL). */
+	if (!rv_nametab_find(s->names, c->name) && places_taken(s) >= l->cfg->max_clients) {
 		say_full(l, c);
 		return -ENOSPC;
 	}
+	replace_old(l, c);
 	c->name_node.name = c->name;
 	ret = rv_nametab_insert(s->names, &c->name_node);
 	if (ret) {
@@ -659,14 +712,8 @@ static void server_closing(struct rv_loop *l, struct rv_chan *c)
 	const char *why, *left;
 
 	rv_admit_remove(s->admit, &c->admit);
-	if (c->name_node.name) {
-		rv_nametab_remove(s->names, &c->name_node);
-		c->name_node.name = NULL;
-	}
-	if (c->wait_node.name) {
-		rv_nametab_remove(s->waiting, &c->wait_node);
-		c->wait_node.name = NULL;
-	}
+	name_del(s, c);
+	wait_del(s, c);
 	if (c->tls_failed && !c->authed) {
 		s->hs_failed++;
 		s->hs_refused[c->refusal]++;

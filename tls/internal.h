@@ -330,6 +330,7 @@ struct rv_chan {
 	struct rv_admit_entry admit;   /* server: while half-open */
 	struct rv_name_node name_node; /* server: in the name table once its HELLO is taken */
 	struct rv_name_node wait_node; /* server: authenticated, its HELLO not yet taken */
+	bool wait_named;	       /* server: waiting while its name holds a session */
 	char name[RV_TLS_CN_MAX + 1];  /* the peer's certificate name */
 	uint64_t start_ns, up_ns;
 	struct rv_endpoint peer;

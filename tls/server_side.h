@@ -36,6 +36,11 @@ struct rv_server_side {
 	 * one certificate filled every connection slot with them (a hostile
 	 * tester). */
 	struct rv_nametab *waiting;
+	/* Of those waiting, the ones whose name holds a session too: such a
+	 * one takes that session's place at its HELLO, not another (counted
+	 * twice, a name kept other clients off a full server: round-twenty-
+	 * nine tester 142). Kept by admit.c's wait_add/wait_del/name_del. */
+	size_t waiting_named;
 	struct rv_leases *leases;
 	struct rv_leasefile *lease_file; /* NULL: leases kept in memory only */
 	struct rv_ltimer lease_timer;

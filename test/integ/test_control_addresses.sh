@@ -222,6 +222,35 @@ if grep -q "client client2 .*connection closed: server full" "$SLOG"; then
 fi
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
 
+rvt_step "5b. a full server: a name's connection awaiting its HELLO takes no second place"
+# client2 holds a session and a connection awaiting its HELLO: that one was
+# counted as a place of its own, and client1's reconnection to its own
+# session was refused "server full", after its session had been ended for
+# it: both lost (round-twenty-nine tester 142).
+CTL_SERVER_KV=(pool4=10.99.0.0/29 max_clients=2)
+rm -f "$RVT_TMP/server.leases"
+mv "$SLOG" "$RVT_TMP/server-5.log"
+ctl_start_server
+for n in 1 2; do
+	rvt_bg "$M" "hold$n" "$PROBE" session 10.88.2.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
+		"$PKI/client$n.crt" "$PKI/client$n.key" then=wait hold=40
+	rvt_wait_for 15 "client$n's session" ctl_sessions_eq "$n" || { ctl_status; rvt_fail "holder $n"; }
+done
+rvt_bg "$M" wait2 "$PROBE" hello 10.88.2.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/client2.crt" "$PKI/client2.key" 20
+W2=$RVT_LAST_PID
+awaiting() { [ "$(ctl_field server awaiting_hello)" = 1 ]; }
+rvt_wait_for 10 "client2's second connection awaiting its HELLO" awaiting ||
+	{ ctl_status; rvt_fail "no connection awaiting its HELLO"; }
+# A third name is refused: the places are client1's and client2's.
+OUT=$(probe client3) && rvt_fail "client3 let in past max_clients 2: $OUT"
+grep -q "warn: client client3 (.*) refused: server full (max_clients 2: 2 sessions, 0 authenticated connections awaiting their HELLO)" "$SLOG" ||
+	rvt_fail "client3's refusal: $(grep -a 'server full' "$SLOG" | tail -2)"
+OUT=$(probe client1) || rvt_fail "client1 reconnecting to its own session at a full server was refused: $OUT $(grep -a 'server full' "$SLOG" | tail -2)"
+grep "server full" "$SLOG" | grep -v client3 && rvt_fail "a refusal of another than client3"
+rvt_stop_pid "$W2" 5
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+
 rvt_step "6. the host in the way of the pools: no IPv6, a pool on a link of its own, an MTU below 1280"
 # (a hostile tester) A server on a host without IPv6 and the default pool6
 # exited 9, "insufficient privilege", as root: 14, naming the cause.
