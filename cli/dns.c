@@ -266,7 +266,7 @@ static bool apply(const struct want *w, unsigned attempt)
 	}
 	sd_bus_close_unref(bus);
 	if (r >= 0) {
-		rv_info("DNS via %s: %s", ifname, w->desc);
+		rv_info_rl("DNS via %s: %s", ifname, w->desc); /* a server may push at will */
 		return true;
 	}
 	if (attempt == 0) {

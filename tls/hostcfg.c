@@ -579,8 +579,7 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 		if (h->v6.family || v6) {
 			say_upd_warn(update,
 				     "%s: no IPv6 through the tunnel (its IPv6 address and %zu "
-				     "IPv6 "
-				     "route(s) not set)",
+				     "IPv6 route(s) not set)",
 				     why, v6);
 		}
 		/* The session stays, for IPv6 may come on (tunwatch puts the
@@ -956,17 +955,18 @@ void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *pushed)
 	}
 	dns_text(dns, list, sizeof(list));
 	if (!l->cfg->accept_dns) {
-		rv_info("server pushed DNS %s: not applied (accept_dns = no)", list);
+		rv_info_rl("server pushed DNS %s: not applied (accept_dns = no)", list);
 		return;
 	}
 	if (!l->p.apply_dns) {
-		rv_info("server pushed DNS %s: this client cannot apply DNS settings", list);
+		rv_info_rl("server pushed DNS %s: this client cannot apply DNS settings", list);
 		return;
 	}
 	/* On success the outcome is logged when the calls are made. */
 	if (set_dns(l, dns, list, err, sizeof(err))) {
-		rv_warnx("server pushed DNS %s: not applied: %s (/etc/resolv.conf is left alone)",
-			 list, err);
+		rv_warnx_rl("server pushed DNS %s: not applied: %s (/etc/resolv.conf is left "
+			    "alone)",
+			    list, err);
 	}
 }
 

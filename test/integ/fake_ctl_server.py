@@ -121,6 +121,12 @@ def up(p):
             body += struct.pack(">B", 6 if ":" in a else 4) + addr(a)
         dom = os.environ.get("FAKE_DOMAIN", "").encode()
         p.s.sendall(frame(DNS, body + struct.pack(">B", len(dom)) + dom))
+        # FAKE_DNS_REPEAT=N: N more, 10 ms apart, alternating with one
+        # that names the first server alone (a flapping server).
+        alt = struct.pack(">BB", 1, 6 if ":" in servers[0] else 4) + addr(servers[0]) + bytes(1)
+        for i in range(int(os.environ.get("FAKE_DNS_REPEAT", "0"))):
+            p.s.sendall(frame(DNS, alt if i % 2 == 0 else body + struct.pack(">B", len(dom)) + dom))
+            time.sleep(0.01)
     print("connection: up", flush=True)
 
 

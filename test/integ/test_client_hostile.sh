@@ -184,7 +184,7 @@ rvt_step "8. pushed DNS servers on this host or link are not used"
 # 127.0.0.53 (the host's own stub), fe80::1 and 169.254.169.253 would
 # keep the link's queries on this host or its LAN; 10.99.0.1 stays.
 fake 4433 up "$RVT_TMP/fake-4433.log" FAKE_ADDR4=10.99.0.2 FAKE_P4=24 FAKE_ADDR6= \
-	FAKE_DNS=127.0.0.53,fe80::1,10.99.0.1,169.254.169.253 FAKE_DOMAIN=corp.test
+	FAKE_DNS=127.0.0.53,fe80::1,10.99.0.1,169.254.169.253 FAKE_DOMAIN=corp.test FAKE_DNS_REPEAT=200
 FAKE_PID=$RVT_LAST_PID
 client dns accept_dns=no
 rvt_wait_for 10 "the push said" grep -q "server pushed DNS .*: not applied (accept_dns = no)" "$RVT_TMP/dns.log" ||
@@ -195,4 +195,11 @@ for a in 127.0.0.53 fe80::1 169.254.169.253; do
 	grep -aq "server pushed DNS server $a: not used (it lies in the " "$RVT_TMP/dns.log" ||
 		rvt_fail "$a not said: $(grep -ai 'dns' "$RVT_TMP/dns.log" | tail -4)"
 done
+# 200 more pushes, alternating: said within the log limits (each was a line
+# or two: round-twenty-nine).
+rvt_wait_for 10 "the pushes sent" grep -q "connection: up" "$RVT_TMP/fake-4433.log" || rvt_fail "the fake's pushes"
+sleep 1
+lines=$(grep -ac "DNS" "$RVT_TMP/dns.log")
+[ "$lines" -le 60 ] || rvt_fail "$lines DNS lines for 201 pushes: $(grep -a DNS "$RVT_TMP/dns.log" | cut -c1-70 | sort | uniq -c | sort -rn | head -4)"
+running || rvt_fail "the client is not running"
 stop_all
