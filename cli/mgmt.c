@@ -131,6 +131,11 @@ static void say_who_answers(int fd, const char *path)
 
 /* request sends |req| and reads the whole reply into |out| (status line
  * included). Returns 0 or an exit code after printing why. */
+/* Set by status --watch while it waits for a server gone: the first failed
+ * connect was said, the others are not (one a second, for as long as the
+ * wait lasts: round-twenty-nine tester 144). */
+static bool connect_quiet;
+
 static int request(const char *path, const struct rv_mgmt_req *req, struct rv_strbuf *out)
 {
 	char line[RV_MGMT_MAX_REQ + 1], buf[65536];
@@ -167,6 +172,9 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 		fd = try_connect(path);
 	} else {
 		fd = default_connect(&path);
+	}
+	if (fd < 0 && connect_quiet) {
+		return errno == EACCES || errno == EPERM ? RV_EXIT_PERM : RV_EXIT_NET;
 	}
 	if (fd < 0 && errno == EAGAIN) {
 		fprintf(stderr,
@@ -487,6 +495,7 @@ static int watch(const char *path, unsigned secs)
 						secs);
 				}
 				waiting = true;
+				connect_quiet = true;
 				first = true;
 				sleep(secs);
 				continue;
@@ -532,6 +541,7 @@ static int watch(const char *path, unsigned secs)
 		first = false;
 		drawn = true;
 		waiting = false;
+		connect_quiet = false;
 		prev_at = at;
 		rv_strbuf_free(&h);
 		rv_strbuf_free(&k);

@@ -214,7 +214,7 @@ int rv_cmd_server(int argc, char **argv)
 	}
 	/* A fixed address the pool could never hand out, refused before
 	 * clients see it (also by -n). */
-	ret = rv_ippool_reserve_fixed(pool, cfg.fixed, cfg.num_fixed, err, sizeof(err));
+	ret = rv_ippool_reserve_fixed(pool, &cfg, err, sizeof(err));
 	if (ret) {
 		/* As the file's other errors are said: its name first. */
 		fprintf(stderr, "ringvpn: %s%s%s\n", opts.config_path ? opts.config_path : "",

@@ -110,9 +110,9 @@ int rv_ippool_reserve(struct rv_ippool *pool, const struct rv_ip_addr *addr);
  * Returns 0, or -EINVAL (or -ENOMEM) with the reason in |err|: an address
  * the pool could never hand out (the server's own, the network's or
  * broadcast address, another network, or past RV_IPPOOL_MAX_HOSTS). */
-struct rv_config_fixed;
-int rv_ippool_reserve_fixed(struct rv_ippool *pool, const struct rv_config_fixed *fixed, size_t num,
-			    char *err, size_t err_len);
+struct rv_config;
+int rv_ippool_reserve_fixed(struct rv_ippool *pool, const struct rv_config *cfg, char *err,
+			    size_t err_len);
 
 /* rv_ippool_unreserve ends the reservation of |addr| (config reload dropped
  * it); in use or free, it stays so, as an ordinary address. No-op if |addr|

@@ -819,7 +819,7 @@ static int server_start(struct rv_loop *l, char *err, size_t err_len)
 		snprintf(err, err_len, "out of memory");
 		return -ENOMEM;
 	}
-	ret = rv_ippool_reserve_fixed(l->env.pool, l->cfg->fixed, l->cfg->num_fixed, err, err_len);
+	ret = rv_ippool_reserve_fixed(l->env.pool, l->cfg, err, err_len);
 	if (ret) {
 		return ret;
 	}

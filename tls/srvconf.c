@@ -539,7 +539,7 @@ int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_
 		rv_strbuf_printf(log, "refused: address pools: %s\n", strerror(-ret));
 		return ret;
 	}
-	ret = rv_ippool_reserve_fixed(pool, next->fixed, next->num_fixed, err, sizeof(err));
+	ret = rv_ippool_reserve_fixed(pool, next, err, sizeof(err));
 	if (ret) {
 		rv_ippool_free(pool);
 		rv_strbuf_printf(log, "refused: %s\n", err);

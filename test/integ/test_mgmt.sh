@@ -523,6 +523,9 @@ rc=$?
 [ "$rc" = 124 ] || rvt_fail "status --watch ended by itself (exit $rc): $(cat "$RVT_TMP/watch3.err")"
 [ "$(grep -c "waiting for the server" "$RVT_TMP/watch3.err")" = 1 ] ||
 	rvt_fail "the wait not said once: $(cat "$RVT_TMP/watch3.err")"
+# Nor each failed try (one a second: round-twenty-nine tester 144).
+[ "$(grep -c "cannot connect" "$RVT_TMP/watch3.err")" -le 1 ] ||
+	rvt_fail "each try said: $(cat "$RVT_TMP/watch3.err")"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
 
 rvt_step "7. status against another program's socket: a short error"

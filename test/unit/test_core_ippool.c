@@ -16,6 +16,7 @@
 
 #include <criterion/criterion.h>
 
+#include "core/config.h"
 #include "core/ippool.h"
 #include "test/lib/t_ip.h"
 
@@ -440,4 +441,39 @@ Test(ippool, reserve_past_the_cap)
 	far = t_ip("fd98::1");
 	cr_assert_eq(rv_ippool_reserve(p, &far), -EINVAL, "another network");
 	rv_ippool_free(p);
+}
+
+/* A fixed address the pool cannot hand out is refused naming its line and
+ * the address, and why (it said neither: round-twenty-nine tester 144). */
+Test(ippool, reserve_fixed_says_which)
+{
+	static const struct {
+		const char *text;
+		const char *want;
+	} cases[] = {
+		{ "fixed = a 10.99.0.5\nfixed = b 10.99.0.1\n",
+		  "line 2: fixed b: 10.99.0.1 is the server's own address" },
+		{ "\nfixed = a 10.99.0.7 fd99::\n",
+		  "line 2: fixed a: fd99:: is the pool's network or broadcast address" },
+		{ "fixed = a 10.99.0.255\n", "line 1: fixed a: 10.99.0.255 is the pool's network" },
+	};
+	static struct rv_config cfg;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct rv_ippool *p;
+
+		rv_config_defaults(&cfg, RV_CONFIG_SERVER);
+		cr_assert_eq(rv_config_parse_buf(&cfg, "t.conf", cases[i].text,
+						 strlen(cases[i].text), err, sizeof(err)),
+			     0, "case %zu: %s", i, err);
+		p = rv_ippool_new(&cfg.pool4.addr, cfg.pool4.len, &cfg.pool6.addr, cfg.pool6.len,
+				  100, NULL);
+		cr_assert_not_null(p);
+		err[0] = '\0';
+		cr_assert_eq(rv_ippool_reserve_fixed(p, &cfg, err, sizeof(err)), -EINVAL,
+			     "case %zu", i);
+		cr_assert(strstr(err, cases[i].want), "case %zu: '%s'", i, err);
+		rv_ippool_free(p);
+	}
 }
