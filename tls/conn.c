@@ -28,11 +28,13 @@ struct rv_tls_conn {
 	BIO *rbio, *wbio; /* owned by ssl */
 	bool done;
 	char cn[RV_TLS_CN_MAX + 1];
-	char err[256];
+	/* Room for a 64-character name with a 40-digit serial and a CA's
+	 * name: the serial was cut short (round-twenty-nine tester 145). */
+	char err[768];
 	char alert[128];     /* last fatal alert received, for the error text */
-	char refused[96];    /* whose certificate our verification refused */
+	char refused[320];   /* whose certificate our verification refused */
 	size_t sent_cas;     /* certificates the peer sent besides its own */
-	char no_issuer[128]; /* the issuer our CA file lacks, as a name */
+	char no_issuer[256]; /* the issuer our CA file lacks, as a name */
 	enum rv_tls_refusal refusal;
 };
 
@@ -223,12 +225,14 @@ static enum rv_tls_status fail(struct rv_tls_conn *c, int ret)
 			 why ? why : "the TLS handshake broke off before the peer's certificate",
 			 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
 	} else if (vr == X509_V_ERR_APPLICATION_VERIFICATION) {
-		/* Our own check (ctx.c, verify_name): the one reason it has. */
+		/* Our own check (ctx.c, verify_name): the one reason it has,
+		 * and the certificate's serial (it named none: tester 145). */
 		c->refusal = RV_TLS_REFUSED_UNTRUSTED;
 		snprintf(c->err, sizeof(c->err),
 			 "certificate verification failed: its common name cannot be an "
-			 "identity (one, of 1-%d printable ASCII characters, no spaces)",
-			 RV_TLS_CN_MAX);
+			 "identity (one, of 1-%d printable ASCII characters, no spaces)%s%s%s",
+			 RV_TLS_CN_MAX, c->refused[0] ? " (" : "", c->refused,
+			 c->refused[0] ? ")" : "");
 		ERR_clear_error();
 	} else if (vr != X509_V_OK && vr != X509_V_ERR_INVALID_CALL) {
 		bool no_issuer = rv_x509_no_issuer(vr);
@@ -499,11 +503,12 @@ static struct rv_tls_conn *conn_of(X509_STORE_CTX *xs)
 	return ssl && conn_ex_index >= 0 ? SSL_get_ex_data(ssl, conn_ex_index) : NULL;
 }
 
-void rv_tls_conn_note_refused(X509_STORE_CTX *xs)
+void rv_tls_conn_note_refused(X509_STORE_CTX *xs, X509 *ca)
 {
 	struct rv_tls_conn *c = conn_of(xs);
-	X509 *x = X509_STORE_CTX_get_current_cert(xs);
-	char cn[RV_TLS_CN_MAX + 1];
+	X509 *x = ca ? ca : X509_STORE_CTX_get_current_cert(xs);
+	X509 *leaf = X509_STORE_CTX_get0_cert(xs);
+	char cn[RV_TLS_CN_MAX + 1], who[RV_TLS_CN_MAX + 8] = "", subj[160];
 	BIGNUM *bn;
 	char *hex;
 
@@ -514,7 +519,17 @@ void rv_tls_conn_note_refused(X509_STORE_CTX *xs)
 	hex = bn ? BN_bn2hex(bn) : NULL;
 	/* The peer chose the name: only one that can be an identity is
 	 * repeated (printable ASCII, no spaces). */
-	if (rv_tls_x509_cn(x, cn) == 0) {
+	if (x != leaf || ca) {
+		/* A CA of the chain, from this side's CA file: the leaf's
+		 * serial was named, which no CRL holds, or nothing (a CA
+		 * revoked or expired: round-twenty-nine tester 145). */
+		if (leaf && rv_tls_x509_cn(leaf, cn) == 0) {
+			snprintf(who, sizeof(who), "%s: ", cn);
+		}
+		X509_NAME_oneline(X509_get_subject_name(x), subj, sizeof(subj));
+		snprintf(c->refused, sizeof(c->refused), "%sits CA %s, serial %s", who, subj,
+			 hex ? hex : "?");
+	} else if (rv_tls_x509_cn(x, cn) == 0) {
 		snprintf(c->refused, sizeof(c->refused), "%s, serial %s", cn, hex ? hex : "?");
 	} else {
 		snprintf(c->refused, sizeof(c->refused), "serial %s", hex ? hex : "?");
@@ -533,6 +548,11 @@ void rv_tls_conn_note_no_issuer(X509_STORE_CTX *xs)
 		/* The peer chose the name: escaped by the one-line form,
 		 * control characters left to the log's sanitizer. */
 		X509_NAME_oneline(X509_get_issuer_name(x), c->no_issuer, sizeof(c->no_issuer));
+		/* Cut where it had to be, said so: the hint after it was lost
+		 * with a name that filled the line (tester 145). */
+		if (strlen(c->no_issuer) == sizeof(c->no_issuer) - 1) {
+			memcpy(c->no_issuer + sizeof(c->no_issuer) - 4, "...", 4);
+		}
 	}
 	ERR_clear_error();
 }

@@ -179,31 +179,39 @@ void rv_tls_self_group(char *buf, size_t len)
 static int verify_name(int ok, X509_STORE_CTX *xs)
 {
 	char cn[RV_TLS_CN_MAX + 1];
+	X509 *revoked_ca;
 
 	if (ok != 1 && rv_x509_no_issuer(X509_STORE_CTX_get_error(xs))) {
 		rv_tls_conn_note_no_issuer(xs);
 	}
 	if (X509_STORE_CTX_get_error_depth(xs) != 0) {
+		/* A CA of the chain (expired, not yet valid): named, as the
+		 * leaf's CA (nothing was said of it: tester 145). */
+		if (ok != 1 && !rv_x509_no_issuer(X509_STORE_CTX_get_error(xs))) {
+			rv_tls_conn_note_refused(xs, X509_STORE_CTX_get_current_cert(xs));
+		}
 		return ok;
 	}
 	if (ok != 1) {
-		rv_tls_conn_note_refused(xs);
+		rv_tls_conn_note_refused(xs, NULL);
 		return ok;
 	}
 	if (rv_tls_x509_cn(X509_STORE_CTX_get_current_cert(xs), cn) != 0) {
+		rv_tls_conn_note_refused(xs, NULL);
 		X509_STORE_CTX_set_error(xs, X509_V_ERR_APPLICATION_VERIFICATION);
 		return 0;
 	}
 	/* X509_V_FLAG_CRL_CHECK looks at the leaf only; CRL_CHECK_ALL would
 	 * also ask every root for a CRL of its own. */
-	if (rv_x509_chain_ca_revoked(xs)) {
+	revoked_ca = rv_x509_chain_ca_revoked(xs);
+	if (revoked_ca) {
 		X509_STORE_CTX_set_error(xs, X509_V_ERR_CERT_REVOKED);
-		rv_tls_conn_note_refused(xs);
+		rv_tls_conn_note_refused(xs, revoked_ca);
 		return 0;
 	}
 	if (!rv_x509_chain_pathlen_ok(X509_STORE_CTX_get0_chain(xs))) {
 		X509_STORE_CTX_set_error(xs, X509_V_ERR_PATH_LENGTH_EXCEEDED);
-		rv_tls_conn_note_refused(xs);
+		rv_tls_conn_note_refused(xs, NULL);
 		return 0;
 	}
 	return 1;

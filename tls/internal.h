@@ -52,8 +52,10 @@ bool rv_tls_ctx_crl_left_out(const struct rv_tls_ctx *ctx, const struct rv_tls_c
 
 /* rv_tls_conn_note_refused keeps, for the connection whose verification
  * |xs| is, the name and serial of the certificate it refused (the log line
- * of the failed handshake says whose it was). conn.c. */
-void rv_tls_conn_note_refused(X509_STORE_CTX *xs);
+ * of the failed handshake says whose it was): |ca|, a CA of the chain
+ * (revoked, expired), named as the leaf's CA, or NULL: the one |xs| is
+ * at. conn.c. */
+void rv_tls_conn_note_refused(X509_STORE_CTX *xs, X509 *ca);
 
 /* rv_tls_conn_note_sent_cas records, from inside the handshake's
  * verification, that the peer sent |n| certificates besides its own (not

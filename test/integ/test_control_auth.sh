@@ -108,6 +108,9 @@ OUT=$(rvt_nsx "$C1" "$PROBE" hello 10.88.1.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.te
 echo "$OUT"
 [[ "$OUT" == refused:*alert* ]] || rvt_fail "the unusable name was not refused with an alert: $OUT"
 expect_server_log "failed: certificate verification failed: its common name cannot be an identity"
+# Which certificate: its serial (it named none: round-twenty-nine tester 145).
+BADCN_SER=$(openssl x509 -in "$PKI/badcn.crt" -noout -serial | sed 's/^serial=0*//' | tr A-F a-f)
+expect_server_log "its common name cannot be an identity (one, of 1-64 printable ASCII characters, no spaces) (serial 0*$BADCN_SER)"
 
 rvt_step "a certificate whose key no handshake can sign with (P-521, made with openssl): exit 4 at -n"
 # -n said OK, and every attempt failed "rejected by the server" (round-five
@@ -168,6 +171,18 @@ refused_client revoked "$PKI/revoked" "rejected the connection: peer sent alert:
 # told the operator nothing (a hostile tester).
 SERIAL=$(openssl x509 -in "$PKI/revoked.crt" -noout -serial | sed 's/^serial=0*//' | tr A-F a-f)
 expect_server_log "failed: certificate verification failed: certificate revoked (revoked, serial 0*$SERIAL)"
+# A name of 64 characters, the most: its serial whole (it was cut to 22 of
+# its 32 digits: round-twenty-nine tester 145). Revoked by the CA's serial
+# list and a CRL the server reloads.
+LONG=$(printf 'l%.0s' $(seq 64))
+"$RV_BIN" pki client --ca "$PKI/ca" --name "$LONG" --out "$RVT_TMP" --file long --days 30 >/dev/null &&
+	"$RV_BIN" pki revoke --ca "$PKI/ca" --cert "$RVT_TMP/long.crt" >/dev/null || rvt_fail "the long name's certificate"
+chgrp "$RV_GROUP" "$RVT_TMP"/long.* && chmod g+r "$RVT_TMP"/long.* || rvt_fail "chgrp long"
+rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "reload for the new CRL"
+LSER=$(openssl x509 -in "$RVT_TMP/long.crt" -noout -serial | sed 's/^serial=0*//' | tr A-F a-f)
+rvt_nsx "$(rvt_ns_name c1)" "$PROBE" hello 10.88.1.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
+	"$RVT_TMP/long.crt" "$RVT_TMP/long.key" >/dev/null 2>&1
+expect_server_log "certificate revoked ($LONG, serial 0*$LSER)"
 
 rvt_step "server with the wrong name"
 refused_client wrongname "$PKI/client1" "its certificate refused: TLS handshake failed: certificate verification failed: .*mismatch" \
@@ -277,7 +292,9 @@ grep -q "config file $RVT_TMP/cut.conf: its last line has no newline" "$RVT_TMP/
 # file's other errors are (it was not).
 cp "$RVT_TMP/s2.conf" "$RVT_TMP/fx.conf" && echo "fixed = alice 10.99.0.1" >>"$RVT_TMP/fx.conf"
 check_exit 3 "$RV_BIN" server -c "$RVT_TMP/fx.conf" -n
-grep -q "^ringvpn: $RVT_TMP/fx.conf: fixed alice: " "$RVT_TMP/exit.log" || rvt_fail "the fixed entry's error does not name the file"
+# With its line, its address and why (round-twenty-nine tester 144).
+grep -q "^ringvpn: $RVT_TMP/fx.conf: line [0-9]*: fixed alice: 10\.99\.0\.1 is the server's own address" "$RVT_TMP/exit.log" ||
+	rvt_fail "the fixed entry's error does not name the file, line and address: $(cat "$RVT_TMP/exit.log")"
 check_exit 3 "$RV_BIN" server -c "$RVT_TMP/does-not-exist.conf"
 printf 'listen = 4433\nnot a line\n' >"$RVT_TMP/bad.conf"
 check_exit 3 "$RV_BIN" server -c "$RVT_TMP/bad.conf"
