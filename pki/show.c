@@ -190,18 +190,21 @@ static void show_crl(BIO *b, X509_CRL *crl)
 
 int rv_pki_show(FILE *out, const char *path, struct rv_pki_err *err)
 {
+	STACK_OF(X509_CRL) *crls = NULL;
+	STACK_OF(X509) *certs = NULL;
+	size_t n = 0, i = 0, len;
+	bool has_crl, has_cert;
 	uint8_t *buf;
-	size_t len;
 	BIO *b;
 	int ret;
-	bool is_crl;
 
 	ret = pki_read_file(&buf, &len, path, RV_PKI_ERR_CERT, "PEM certificate or CRL",
 			    PKI_MAX_LIST, err);
 	if (ret != 0) {
 		return ret;
 	}
-	is_crl = memmem(buf, len, "-----BEGIN X509 CRL-----", 24) != NULL;
+	has_crl = memmem(buf, len, "-----BEGIN X509 CRL-----", 24) != NULL;
+	has_cert = memmem(buf, len, "CERTIFICATE-----", 16) != NULL;
 	if (memmem(buf, len, "PRIVATE KEY-----", 16) != NULL) {
 		OPENSSL_cleanse(buf, len);
 		free(buf);
@@ -212,29 +215,49 @@ int rv_pki_show(FILE *out, const char *path, struct rv_pki_err *err)
 	OPENSSL_cleanse(buf, len);
 	free(buf);
 
-	X509_CRL *crl = NULL;
-	X509 *x = NULL;
-
-	ret = is_crl ? rv_pem_read_crl(&crl, path, err) : rv_pem_read_cert(&x, path, err);
-	if (ret != 0) {
-		return ret;
+	/* Every certificate, then every CRL: a CA file holds intermediates
+	 * and rotated CAs, a CRL file one CRL per CA, and only the first was
+	 * shown, with no word of the others (round-twenty-nine tester 145). */
+	if (has_cert || !has_crl) {
+		ret = rv_pem_read_certs(&certs, path, err);
+		if (ret != 0) {
+			return ret;
+		}
+		n += sk_X509_num(certs);
+	}
+	if (has_crl) {
+		ret = rv_pem_read_crls(&crls, path, err);
+		if (ret != 0) {
+			sk_X509_pop_free(certs, X509_free);
+			return ret;
+		}
+		n += sk_X509_CRL_num(crls);
 	}
 	b = BIO_new_fp(out, BIO_NOCLOSE);
 	if (b == NULL) {
 		pki_err_ssl(err, RV_PKI_ERR_OP, "out of memory");
-		X509_CRL_free(crl);
-		X509_free(x);
-		return -ENOMEM;
+		ret = -ENOMEM;
+		goto out;
 	}
 	BIO_printf(b, "file: %s\n", path);
-	if (crl != NULL) {
-		show_crl(b, crl);
-	} else {
-		show_cert(b, x);
+	for (size_t k = 0; certs != NULL && k < sk_X509_num(certs); k++) {
+		if (n > 1) {
+			BIO_printf(b, "%sobject: %zu of %zu\n", i ? "\n" : "", i + 1, n);
+		}
+		i++;
+		show_cert(b, sk_X509_value(certs, k));
 	}
-	X509_CRL_free(crl);
-	X509_free(x);
+	for (size_t k = 0; crls != NULL && k < sk_X509_CRL_num(crls); k++) {
+		if (n > 1) {
+			BIO_printf(b, "%sobject: %zu of %zu\n", i ? "\n" : "", i + 1, n);
+		}
+		i++;
+		show_crl(b, sk_X509_CRL_value(crls, k));
+	}
 	BIO_flush(b);
 	BIO_free(b);
+out:
+	sk_X509_pop_free(certs, X509_free);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	return ret;
 }

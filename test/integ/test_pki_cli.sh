@@ -90,6 +90,42 @@ serial=$("$bin" pki show "$p/revoked.crt" | sed -n 's/^serial: //p')
 grep -qi "^revoked_serial: $serial\$" "$tmp/out" && pass "CRL lists revoked.crt" ||
 	fail "CRL lacks $serial"
 
+# Every object of a file: only the first was shown, with no word of the
+# others (round-twenty-nine tester 145).
+cat "$p/ca/ca.crt" "$p/server.crt" "$p/ca/ca.crl" >"$tmp/mix.pem"
+expect 0 "show a CA, a certificate and a CRL in one file" "$bin" pki show "$tmp/mix.pem"
+[ "$(grep -c '^object: [123] of 3$' "$tmp/out")" = 3 ] && [ "$(grep -c '^type: certificate$' "$tmp/out")" = 2 ] &&
+	[ "$(grep -c '^type: crl$' "$tmp/out")" = 1 ] && grep -q '^san: DNS:vpn.test$' "$tmp/out" &&
+	pass "all three shown" || fail "the mixed file: $(cat "$tmp/out")"
+expect 0 "show one certificate: no object line" "$bin" pki show "$p/server.crt"
+grep -q '^object:' "$tmp/out" && fail "an object line for a file of one" || pass "one: as before"
+# A name with what drives a terminal (CSI as U+009B, a bidi override, a
+# line separator; made by another tool): shown as '?', é as it is.
+if python3 - "$tmp/ctl.crt" <<'EOPY'; then
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+k = ec.generate_private_key(ec.SECP256R1())
+n = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "c\u00e9\u009b2J\u202ez\u2028y")])
+now = datetime.datetime.now(datetime.timezone.utc)
+c = (x509.CertificateBuilder().subject_name(n).issuer_name(n).public_key(k.public_key())
+     .serial_number(7).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+     .sign(k, hashes.SHA256()))
+open(sys.argv[1], "wb").write(c.public_bytes(serialization.Encoding.PEM))
+EOPY
+	expect 0 "show a name with terminal controls" "$bin" pki show "$tmp/ctl.crt"
+	if LC_ALL=C grep -q $'\xc2\x9b\|\xe2\x80\xae\|\xe2\x80\xa8' "$tmp/out"; then
+		fail "a control went out raw: $(od -c "$tmp/out" | head -5)"
+	else
+		pass "controls shown as '?'"
+	fi
+	grep -q "^subject: CN = cé??2J???z???y$" "$tmp/out" && pass "é kept" || fail "the name: $(grep subject "$tmp/out")"
+else
+	fail "python3 cryptography (scripts/install-deps.sh)"
+fi
+
 echo "== verify verdicts (ringvpn)"
 V=("$bin" pki verify --ca "$p/ca")
 expect 0 "server valid for vpn.test" "${V[@]}" --purpose server --name vpn.test "$p/server.crt"
