@@ -725,7 +725,16 @@ static int load_cert(SSL_CTX *sc, const char *path, int64_t *not_after, struct f
 	}
 	rv_tls_keep_earliest(not_after, X509_get0_notAfter(x));
 	if (!SSL_CTX_use_certificate(sc, x)) {
-		snprintf(err, err_len, "certificate file %s: unusable certificate: %s", path,
+		uint32_t e = ERR_peek_error();
+
+		/* Said as what to mend, not as BoringSSL's codes alone (tester
+		 * 145). */
+		snprintf(err, err_len, "certificate file %s: unusable certificate%s: %s", path,
+			 ERR_GET_LIB(e) == ERR_LIB_SSL &&
+					 ERR_GET_REASON(e) == SSL_R_KEY_USAGE_BIT_INCORRECT
+				 ? " (its key usage lacks digitalSignature, which a TLS 1.3 "
+				   "handshake signs with: issue one with `ringvpn pki`)"
+				 : "",
 			 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
 		ret = -EINVAL;
 		X509_free(x);

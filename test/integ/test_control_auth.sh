@@ -122,6 +122,17 @@ openssl ecparam -name secp521r1 -genkey -noout -out "$PKI/p521.key" 2>/dev/null 
 		-out "$PKI/p521.crt" 2>/dev/null || rvt_fail "openssl: the P-521 certificate"
 chgrp "$RV_GROUP" "$PKI/p521.key" && chmod g+r "$PKI/p521.key"
 client_check p521 "$PKI/p521" 4 "its key cannot sign a ringvpn handshake" "a P-521 key"
+# Key usage keyEncipherment alone: said in BoringSSL's codes alone
+# (round-twenty-nine tester 145).
+printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,keyEncipherment\nextendedKeyUsage=clientAuth\n' >"$RVT_TMP/ku.ext"
+openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/kuenc.key" 2>/dev/null &&
+	openssl req -new -key "$PKI/kuenc.key" -subj "/CN=kuenc" -out "$RVT_TMP/kuenc.csr" &&
+	openssl x509 -req -in "$RVT_TMP/kuenc.csr" -CA "$PKI/ca/ca.crt" -CAkey "$PKI/ca/ca.key" \
+		-CAcreateserial -CAserial "$RVT_TMP/kuenc.srl" -days 5 -extfile "$RVT_TMP/ku.ext" \
+		-out "$PKI/kuenc.crt" 2>/dev/null || rvt_fail "openssl: the keyEncipherment certificate"
+chgrp "$RV_GROUP" "$PKI/kuenc.key" && chmod g+r "$PKI/kuenc.key"
+client_check kuenc "$PKI/kuenc" 4 "its key usage lacks digitalSignature, which a TLS 1.3 handshake signs with" \
+	"key usage keyEncipherment alone"
 
 rvt_step "own certificate not valid yet"
 # Issued ahead of its start (staged for a rotation): a client or server
