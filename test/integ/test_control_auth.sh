@@ -95,13 +95,18 @@ rvt_step "a certificate whose common name cannot be an identity (\"Alice Smith\"
 # alert: the client took it for a network failure (exit 15). Now the client
 # refuses it itself (exit 4), and the server refuses it inside the handshake,
 # with an alert the peer can read.
-openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/badcn.key" 2>/dev/null &&
-	openssl req -new -key "$PKI/badcn.key" -subj "/CN=Alice Smith" -out "$RVT_TMP/badcn.csr" &&
-	printf 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n' >"$RVT_TMP/badcn.ext" &&
-	openssl x509 -req -in "$RVT_TMP/badcn.csr" -CA "$PKI/ca/ca.crt" -CAkey "$PKI/ca/ca.key" \
-		-CAcreateserial -CAserial "$RVT_TMP/badcn.srl" -days 5 -extfile "$RVT_TMP/badcn.ext" \
-		-out "$PKI/badcn.crt" 2>/dev/null || rvt_fail "openssl: the badcn certificate"
-chgrp "$RV_GROUP" "$PKI/badcn.key" && chmod g+r "$PKI/badcn.key"
+# openssl_client BASE CURVE CN EXTFILE: a client certificate of the test CA
+# made with openssl, as another tool's, at $PKI/BASE.{crt,key}.
+openssl_client() {
+	openssl ecparam -name "$2" -genkey -noout -out "$PKI/$1.key" 2>/dev/null &&
+		openssl req -new -key "$PKI/$1.key" -subj "/CN=$3" -out "$RVT_TMP/$1.csr" &&
+		openssl x509 -req -in "$RVT_TMP/$1.csr" -CA "$PKI/ca/ca.crt" -CAkey "$PKI/ca/ca.key" \
+			-CAcreateserial -CAserial "$RVT_TMP/$1.srl" -days 5 -extfile "$4" \
+			-out "$PKI/$1.crt" 2>/dev/null || rvt_fail "openssl: the $1 certificate"
+	chgrp "$RV_GROUP" "$PKI/$1.key" && chmod g+r "$PKI/$1.key"
+}
+printf 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n' >"$RVT_TMP/badcn.ext"
+openssl_client badcn prime256v1 "Alice Smith" "$RVT_TMP/badcn.ext"
 client_check badcn "$PKI/badcn" 4 "its common name cannot be an identity" "a name with a space"
 OUT=$(rvt_nsx "$C1" "$PROBE" hello 10.88.1.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
 	"$PKI/badcn.crt" "$PKI/badcn.key")
@@ -115,22 +120,12 @@ expect_server_log "its common name cannot be an identity (one, of 1-64 printable
 rvt_step "a certificate whose key no handshake can sign with (P-521, made with openssl): exit 4 at -n"
 # -n said OK, and every attempt failed "rejected by the server" (round-five
 # tester 35).
-openssl ecparam -name secp521r1 -genkey -noout -out "$PKI/p521.key" 2>/dev/null &&
-	openssl req -new -key "$PKI/p521.key" -subj "/CN=p521client" -out "$RVT_TMP/p521.csr" &&
-	openssl x509 -req -in "$RVT_TMP/p521.csr" -CA "$PKI/ca/ca.crt" -CAkey "$PKI/ca/ca.key" \
-		-CAcreateserial -CAserial "$RVT_TMP/p521.srl" -days 5 -extfile "$RVT_TMP/badcn.ext" \
-		-out "$PKI/p521.crt" 2>/dev/null || rvt_fail "openssl: the P-521 certificate"
-chgrp "$RV_GROUP" "$PKI/p521.key" && chmod g+r "$PKI/p521.key"
+openssl_client p521 secp521r1 p521client "$RVT_TMP/badcn.ext"
 client_check p521 "$PKI/p521" 4 "its key cannot sign a ringvpn handshake" "a P-521 key"
 # Key usage keyEncipherment alone: said in BoringSSL's codes alone
 # (round-twenty-nine tester 145).
 printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,keyEncipherment\nextendedKeyUsage=clientAuth\n' >"$RVT_TMP/ku.ext"
-openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/kuenc.key" 2>/dev/null &&
-	openssl req -new -key "$PKI/kuenc.key" -subj "/CN=kuenc" -out "$RVT_TMP/kuenc.csr" &&
-	openssl x509 -req -in "$RVT_TMP/kuenc.csr" -CA "$PKI/ca/ca.crt" -CAkey "$PKI/ca/ca.key" \
-		-CAcreateserial -CAserial "$RVT_TMP/kuenc.srl" -days 5 -extfile "$RVT_TMP/ku.ext" \
-		-out "$PKI/kuenc.crt" 2>/dev/null || rvt_fail "openssl: the keyEncipherment certificate"
-chgrp "$RV_GROUP" "$PKI/kuenc.key" && chmod g+r "$PKI/kuenc.key"
+openssl_client kuenc prime256v1 kuenc "$RVT_TMP/ku.ext"
 client_check kuenc "$PKI/kuenc" 4 "its key usage lacks digitalSignature, which a TLS 1.3 handshake signs with" \
 	"key usage keyEncipherment alone"
 
