@@ -224,9 +224,9 @@ def cert(cn, key, issuer, ikey, ca, secs, eku=None, serial=None):
         b = b.add_extension(x509.ExtendedKeyUsage([eku]), critical=False)
     return b.sign(ikey, hashes.SHA256())
 cmd, args = sys.argv[1], sys.argv[2:]
-if cmd == "inter":  # ROOT OUT CN: an intermediate CA under ROOT (.crt/.key bases)
+if cmd == "inter":  # ROOT OUT CN [SECS]: an intermediate CA under ROOT (.crt/.key bases)
     rc, rk = load(args[0]); k = ec.generate_private_key(ec.SECP256R1())
-    save(args[1], cert(args[2], k, rc, rk, True, 30 * 86400), k)
+    save(args[1], cert(args[2], k, rc, rk, True, int(args[3]) if len(args) > 3 else 30 * 86400), k)
 elif cmd == "leaf":  # CA OUT CN: a client certificate under CA, the CA's certificate after it
     cc, ck = load(args[0]); k = ec.generate_private_key(ec.SECP256R1())
     save(args[1], cert(args[2], k, cc, ck, False, 30 * 86400, ExtendedKeyUsageOID.CLIENT_AUTH), k)
@@ -320,6 +320,23 @@ cat "$RVT_TMP/nonum.crl" "$RVT_TMP/int1.crl" >"$RVT_TMP/c-nonum.crl"
 newer "$RVT_TMP/c-nonum.crl"
 cat "$RVT_TMP/root11.crl" "$RVT_TMP/int1.crl" >"$RVT_TMP/c-old.crl"
 newer "$RVT_TMP/c-old.crl" "its number 11 is below the running CRL's 18446744073709551716"
+# An intermediate that ended a minute ago, in the CA file with its CRL: a
+# leaf under it is refused naming that CA ("certificate has expired" was
+# said of nobody: round-twenty-nine tester 145).
+mkca inter "$PKI/ca/ca" "$RVT_TMP/oldint" "ringvpn old intermediate" -60
+mkca leaf "$RVT_TMP/oldint" "$RVT_TMP/oleaf" oleaf
+mkca crl "$RVT_TMP/oldint" "$RVT_TMP/oldint1.crl" 1 60
+OLD_SER=$(openssl x509 -in "$RVT_TMP/oldint.crt" -noout -serial | sed 's/^serial=0*//' | tr A-F a-f)
+cat "$RVT_TMP/nonum.crl" "$RVT_TMP/int1.crl" "$RVT_TMP/oldint1.crl" >"$RVT_TMP/old.src"
+publish "$RVT_TMP/old.src" "$RVT_TMP/chain.crl"
+cat "$RVT_TMP/chain-ca.src" "$RVT_TMP/oldint.crt" >"$RVT_TMP/old.src"
+publish "$RVT_TMP/old.src" "$RVT_TMP/chain-ca.crt"
+rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "reload for the old intermediate"
+rvt_nsx "$(rvt_ns_name c2)" "$PROBE" hello 10.88.2.1 "$SRV_PORT" "$RVT_TMP/chain-ca.crt" vpn.test \
+	"$RVT_TMP/oleaf.crt" "$RVT_TMP/oleaf.key" >/dev/null 2>&1
+rvt_wait_for 5 "oleaf refused naming its CA" grep -q "certificate has expired (oleaf: its CA /CN=ringvpn old intermediate, serial 0*$OLD_SER)" "$SLOG" ||
+	rvt_fail "oleaf's refusal: $(grep -a 'oleaf\|expired' "$SLOG" | tail -3)"
+publish "$RVT_TMP/chain-ca.src" "$RVT_TMP/chain-ca.crt" # as the steps below expect it
 [ "$(state client1)" = running ] || rvt_fail "client1's session ended"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
 # At -n: a CRL file over 64 MiB (its size alone refuses it), and a CA of
