@@ -265,6 +265,20 @@ static bool file_alone_valid(const struct rv_cli_opts *opts)
 	return ok;
 }
 
+void rv_cli_file_error(char *out, size_t len, const char *path, const char *why)
+{
+	unsigned line;
+	int n = 0;
+
+	if (!path) {
+		snprintf(out, len, "%s", why);
+	} else if (sscanf(why, "line %u: %n", &line, &n) == 1 && n > 0) {
+		snprintf(out, len, "%s:%u: %s", path, line, why + n);
+	} else {
+		snprintf(out, len, "%s: %s", path, why);
+	}
+}
+
 static int load(struct rv_config *cfg, const struct rv_cli_opts *opts, char *err, size_t err_len)
 {
 	char why[900];
@@ -297,8 +311,7 @@ static int load(struct rv_config *cfg, const struct rv_cli_opts *opts, char *err
 				 opts->config_path ? opts->config_path : "", why);
 			return -E2BIG;
 		}
-		snprintf(err, err_len, "%s%s%s", opts->config_path ? opts->config_path : "",
-			 opts->config_path ? ": " : "", why);
+		rv_cli_file_error(err, err_len, opts->config_path, why);
 		return -EINVAL;
 	}
 	return 0;

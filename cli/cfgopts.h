@@ -116,4 +116,10 @@ int rv_cli_errno_exit(int err, int def);
 int rv_cli_check_crl_state(const struct rv_config *cfg, const struct rv_cli_opts *opts,
 			   struct rv_tls_ctx *tls);
 
+/* rv_cli_file_error writes an error |why| of the configuration file |path|
+ * (NULL: none) to |out|: "path:N: ..." when |why| starts with a line
+ * ("line N: ...", rv_config_validate's), as the parser's own errors are
+ * written (tester 144 saw both forms), else "path: why". */
+void rv_cli_file_error(char *out, size_t len, const char *path, const char *why);
+
 #endif /* RV_CLI_CFGOPTS_H */

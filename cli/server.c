@@ -216,9 +216,11 @@ int rv_cmd_server(int argc, char **argv)
 	 * clients see it (also by -n). */
 	ret = rv_ippool_reserve_fixed(pool, &cfg, err, sizeof(err));
 	if (ret) {
+		char said[600];
+
 		/* As the file's other errors are said: its name first. */
-		fprintf(stderr, "ringvpn: %s%s%s\n", opts.config_path ? opts.config_path : "",
-			opts.config_path ? ": " : "", err);
+		rv_cli_file_error(said, sizeof(said), opts.config_path, err);
+		fprintf(stderr, "ringvpn: %s\n", said);
 		code = ret == -EINVAL ? RV_EXIT_CONFIG : RV_EXIT_FAILURE;
 		goto out;
 	}

@@ -299,8 +299,14 @@ grep -q "config file $RVT_TMP/cut.conf: its last line has no newline" "$RVT_TMP/
 cp "$RVT_TMP/s2.conf" "$RVT_TMP/fx.conf" && echo "fixed = alice 10.99.0.1" >>"$RVT_TMP/fx.conf"
 check_exit 3 "$RV_BIN" server -c "$RVT_TMP/fx.conf" -n
 # With its line, its address and why (round-twenty-nine tester 144).
-grep -q "^ringvpn: $RVT_TMP/fx.conf: line [0-9]*: fixed alice: 10\.99\.0\.1 is the server's own address" "$RVT_TMP/exit.log" ||
+grep -q "^ringvpn: $RVT_TMP/fx.conf:[0-9]*: fixed alice: 10\.99\.0\.1 is the server's own address" "$RVT_TMP/exit.log" ||
 	rvt_fail "the fixed entry's error does not name the file, line and address: $(cat "$RVT_TMP/exit.log")"
+# A route judged against the others: its line, as the parser's errors say
+# theirs (it said none: round-twenty-eight tester 140).
+cp "$RVT_TMP/s2.conf" "$RVT_TMP/rt.conf" && echo "route = 127.0.0.0/8" >>"$RVT_TMP/rt.conf"
+check_exit 3 "$RV_BIN" server -c "$RVT_TMP/rt.conf" -n
+grep -q "^ringvpn: $RVT_TMP/rt.conf:$(wc -l <"$RVT_TMP/rt.conf"): route 127.0.0.0/8 lies in the loopback" "$RVT_TMP/exit.log" ||
+	rvt_fail "the route's error does not name its line: $(cat "$RVT_TMP/exit.log")"
 check_exit 3 "$RV_BIN" server -c "$RVT_TMP/does-not-exist.conf"
 printf 'listen = 4433\nnot a line\n' >"$RVT_TMP/bad.conf"
 check_exit 3 "$RV_BIN" server -c "$RVT_TMP/bad.conf"
