@@ -767,6 +767,18 @@ static const char *at_line(uint32_t line, char *buf, size_t len)
 	return buf;
 }
 
+/* also_line appends to the error |err| the line of the other entry it
+ * names (0: a flag's, none): "given to both" named one line alone
+ * (round-twenty-nine tester 144). */
+static void also_line(char *err, size_t err_len, uint32_t line)
+{
+	size_t n = strlen(err);
+
+	if (line && n < err_len) {
+		snprintf(err + n, err_len - n, " (line %u too)", line);
+	}
+}
+
 /* say_no_length: a network |text| of |key| (parsed into |p|) written
  * without its length is one address, as it always was (an old file keeps
  * its meaning: README Upgrade), but said at every load: a forgotten "/24"
@@ -1875,10 +1887,7 @@ static int validate_routes(const struct rv_config *c, char *err, size_t err_len)
 			if (c->routes[j].len == r->len &&
 			    rv_ip_addr_equal(&c->routes[j].addr, &r->addr)) {
 				snprintf(err, err_len, "%sroute %s is given twice", at, x);
-				if (c->route_line[j]) {
-					snprintf(err + strlen(err), err_len - strlen(err),
-						 " (line %u too)", c->route_line[j]);
-				}
+				also_line(err, err_len, c->route_line[j]);
 				return -EINVAL;
 			}
 		}
@@ -1945,6 +1954,7 @@ static int validate_subnets(const struct rv_config *c, char *err, size_t err_len
 					 "one",
 					 at, subnet_str(s, x, sizeof(x)),
 					 prefix_str(&c->routes[k], y, sizeof(y)));
+				also_line(err, err_len, c->route_line[k]);
 				return -EINVAL;
 			}
 		}
@@ -1960,12 +1970,14 @@ static int validate_subnets(const struct rv_config *c, char *err, size_t err_len
 					 "%ssubnet %s overlaps %s's own %s: remove the longer one",
 					 at, subnet_str(s, x, sizeof(x)), o->name,
 					 prefix_str(&o->p, y, sizeof(y)));
+				also_line(err, err_len, c->subnet_line[j]);
 				return -EINVAL;
 			}
 			if (o->p.len == s->p.len) {
 				snprintf(err, err_len, "%ssubnet %s is given to both %s and %s", at,
 					 prefix_str(&s->p, x, sizeof(x)), j < i ? o->name : s->name,
 					 j < i ? s->name : o->name);
+				also_line(err, err_len, c->subnet_line[j]);
 				return -EINVAL;
 			}
 			if (o->p.len < s->p.len) {
@@ -1978,6 +1990,7 @@ static int validate_subnets(const struct rv_config *c, char *err, size_t err_len
 						 at, subnet_str(s, x, sizeof(x)), o->name,
 						 prefix_str(&o->p, y, sizeof(y)), s->name,
 						 prefix_str(&s->p, z, sizeof(z)), s->name);
+					also_line(err, err_len, c->subnet_line[j]);
 					return -EINVAL;
 				}
 			}

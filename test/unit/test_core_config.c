@@ -609,7 +609,7 @@ Test(config, subnet_overlaps)
 		/* 10 */ { "subnet = a 10.20.0.0/16\nsubnet = a override 10.20.5.0/24\n", "a's own" },
 		/* 11 */
 		{ "subnet = a 10.20.0.0/16\nsubnet = b override 10.20.0.0/16\n",
-		  "line 4: subnet 10.20.0.0/16 is given to both" },
+		  "line 4: subnet 10.20.0.0/16 is given to both a and b (line 5 too)" },
 		/* 12 */ { "subnet = a 10.20.0.0/16\nsubnet = b override 10.20.5.0/24\n", NULL },
 		/* 13 */
 		{ "subnet = a 10.20.0.0/16\nsubnet = b override 10.20.5.0/24\n"
@@ -619,6 +619,10 @@ Test(config, subnet_overlaps)
 		{ "subnet = a 10.20.0.0/24 fd20::/64\nsubnet = b 10.30.0.0/24 fd30::/64\n", NULL },
 		/* 15 */ { "pool6 = none\nsubnet = a fd99::/48\n", NULL },
 		/* 16 */ { "route = 192.168.0.0/16\nsubnet = a 10.20.0.0/24\n", NULL },
+		/* 16a: the other entry's line too (tester 144) */
+		{ "route = 10.20.0.0/16\nsubnet = a 10.20.5.0/24\n",
+		  "line 5: subnet a 10.20.5.0/24 overlaps route 10.20.0.0/16: a route is a network "
+		  "behind the server, a subnet one behind a client; keep one (line 4 too)" },
 		/* 17 */ { "subnet = a 127.0.0.0/8\n", "line 4: subnet a 127.0.0.0/8 lies in a block" },
 		/* 18 */ { "subnet = a fe80::/64\n", "link-local" },
 		/* 19 */ { "subnet = a 224.1.0.0/16\n", "multicast" },
