@@ -97,6 +97,14 @@ expect 0 "show a CA, a certificate and a CRL in one file" "$bin" pki show "$tmp/
 [ "$(grep -c '^object: [123] of 3$' "$tmp/out")" = 3 ] && [ "$(grep -c '^type: certificate$' "$tmp/out")" = 2 ] &&
 	[ "$(grep -c '^type: crl$' "$tmp/out")" = 1 ] && grep -q '^san: DNS:vpn.test$' "$tmp/out" &&
 	pass "all three shown" || fail "the mixed file: $(cat "$tmp/out")"
+# A damaged block in the middle: the file is refused whole, as the
+# server's loader refuses it (the blocks before it were shown, exit 0,
+# those after it dropped without a word: round-twenty-nine tester 146).
+awk '/BEGIN CERTIFICATE/ { n++ } n == 2 && /^[A-Za-z0-9+\/]+$/ && !done { $0 = "!!!!" substr($0, 5); done = 1 } { print }' \
+	"$tmp/mix.pem" >"$tmp/broken.pem"
+expect 4 "show a file with a damaged block in the middle" "$bin" pki show "$tmp/broken.pem"
+grep -q "broken.pem: 1 of its 2 certificate blocks could not be read (a damaged or cut block): refused whole" "$tmp/err" &&
+	pass "the damaged block said" || fail "the damaged file: $(cat "$tmp/err")"
 expect 0 "show one certificate: no object line" "$bin" pki show "$p/server.crt"
 grep -q '^object:' "$tmp/out" && fail "an object line for a file of one" || pass "one: as before"
 # A name with what drives a terminal (CSI as U+009B, a bidi override, a
