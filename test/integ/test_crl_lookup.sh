@@ -288,6 +288,14 @@ rvt_wait_for 10 "ileaf's handshake refused" grep -q "certificate revoked (ileaf:
 grep -q "client ileaf authenticated" <(sed -n '/certificate files changed/,$p' "$SLOG") &&
 	rvt_fail "ileaf got in again under a revoked intermediate"
 rvt_stop_pid "$IPID" 10 || true
+# ileaf's own check, with the same CA file and CRL, says its CA is revoked
+# and refuses to start (-n said OK: round-twenty-nine tester 146).
+CTL_IDX=2 ctl_client_conf "$RVT_TMP/ilr.conf" "$RVT_TMP/ileaf" rvr "$RVT_TMP/ilr.sock" \
+	ca="$RVT_TMP/chain-ca.crt" crl="$RVT_TMP/chain.crl"
+rc=0
+OUT=$("$RV_BIN" client -n -c "$RVT_TMP/ilr.conf" 2>&1) || rc=$?
+[ "$rc" = 4 ] && grep -q "its CA /CN=ringvpn test intermediate is revoked by the CRL $RVT_TMP/chain.crl" <<<"$OUT" ||
+	rvt_fail "ileaf's own check under its revoked CA: exit $rc: $OUT"
 # newer: publish CRL file $1 (the watch applied it, or refused it saying $2)
 newer() {
 	publish "$1" "$RVT_TMP/chain.crl"
