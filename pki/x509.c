@@ -192,8 +192,8 @@ int pki_serial_hex(char *out, size_t out_len, const ASN1_INTEGER *serial, struct
 /* unshowable: the length of a UTF-8 sequence at |p| (|n| bytes left) a
  * terminal would act on rather than show: a C1 control (U+0080..U+009F,
  * U+009B being CSI), a line or paragraph separator or a bidi control
- * (U+2028..U+202E, U+2066..U+2069), or an invisible one (U+200B..U+200F,
- * U+2060..U+2064); 0 for anything else. The ones `pki ca` refuses in a
+ * (U+2028..U+202E, U+2066..U+2069, U+061C), or an invisible one
+ * (U+200B..U+200F, U+2060..U+2064, U+FEFF); 0 for anything else. The ones `pki ca` refuses in a
  * name, which another tool's certificate may carry all the same. */
 static size_t unshowable(const uint8_t *p, size_t n)
 {
@@ -206,6 +206,13 @@ static size_t unshowable(const uint8_t *p, size_t n)
 	}
 	if (n >= 3 && p[0] == 0xe2 && p[1] == 0x81 &&
 	    ((p[2] >= 0xa0 && p[2] <= 0xa4) || (p[2] >= 0xa6 && p[2] <= 0xa9))) {
+		return 3;
+	}
+	/* U+061C (the Arabic letter mark, a bidi control) and U+FEFF. */
+	if (n >= 2 && p[0] == 0xd8 && p[1] == 0x9c) {
+		return 2;
+	}
+	if (n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf) {
 		return 3;
 	}
 	return 0;
@@ -223,11 +230,23 @@ void pki_name_oneline(char *out, size_t out_len, const X509_NAME *name)
 	}
 	if (X509_NAME_print_ex(b, name, 0, XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
 	    BIO_mem_contents(b, &p, &len)) {
-		if (len >= out_len) {
-			len = out_len - 1;
+		bool cut = len >= out_len;
+
+		/* Cut where it must be, said with "...", and never inside a
+		 * character: a lone byte of an é, or of a U+202E too short to
+		 * be told as one, ended the line (round-twenty-nine tester
+		 * 146). */
+		if (cut) {
+			len = out_len > 4 ? out_len - 4 : 0;
+			while (len > 0 && (p[len] & 0xc0) == 0x80) {
+				len--;
+			}
 		}
 		memcpy(out, p, len);
 		out[len] = '\0';
+		if (cut && out_len > 4) {
+			memcpy(out + len, "...", 4);
+		}
 		/* Each byte of such a character as '?': names show as they are
 		 * (é stays é), but not what drives a terminal (U+009B and
 		 * U+202E went out raw: round-twenty-nine tester 145). */

@@ -266,6 +266,30 @@ static enum rv_tls_status fail(struct rv_tls_conn *c, int ret)
 	return RV_TLS_ERROR;
 }
 
+char *rv_tls_name_oneline(const X509_NAME *n, char *buf, size_t len)
+{
+	char *full = X509_NAME_oneline(n, NULL, 0);
+	size_t l = full ? strlen(full) : 0;
+
+	if (len == 0) {
+		OPENSSL_free(full);
+		return buf;
+	}
+	if (!full) {
+		snprintf(buf, len, "?");
+	} else if (l < len) {
+		memcpy(buf, full, l + 1);
+	} else if (len > 4) {
+		memcpy(buf, full, len - 4); /* ASCII: non-ASCII bytes are escaped */
+		memcpy(buf + len - 4, "...", 4);
+	} else {
+		buf[0] = '\0';
+	}
+	OPENSSL_free(full);
+	ERR_clear_error();
+	return buf;
+}
+
 int rv_tls_x509_cn(const X509 *x, char out[RV_TLS_CN_MAX + 1])
 {
 	const X509_NAME *name = X509_get_subject_name(x);
@@ -508,7 +532,7 @@ void rv_tls_conn_note_refused(X509_STORE_CTX *xs, X509 *ca)
 	struct rv_tls_conn *c = conn_of(xs);
 	X509 *x = ca ? ca : X509_STORE_CTX_get_current_cert(xs);
 	X509 *leaf = X509_STORE_CTX_get0_cert(xs);
-	char cn[RV_TLS_CN_MAX + 1], who[RV_TLS_CN_MAX + 8] = "", subj[160];
+	char cn[RV_TLS_CN_MAX + 1], who[RV_TLS_CN_MAX + 8] = "", subj[190];
 	BIGNUM *bn;
 	char *hex;
 
@@ -526,7 +550,7 @@ void rv_tls_conn_note_refused(X509_STORE_CTX *xs, X509 *ca)
 		if (leaf && rv_tls_x509_cn(leaf, cn) == 0) {
 			snprintf(who, sizeof(who), "%s: ", cn);
 		}
-		X509_NAME_oneline(X509_get_subject_name(x), subj, sizeof(subj));
+		rv_tls_name_oneline(X509_get_subject_name(x), subj, sizeof(subj));
 		snprintf(c->refused, sizeof(c->refused), "%sits CA %s, serial %s", who, subj,
 			 hex ? hex : "?");
 	} else if (rv_tls_x509_cn(x, cn) == 0) {
@@ -547,12 +571,7 @@ void rv_tls_conn_note_no_issuer(X509_STORE_CTX *xs)
 	if (c && x) {
 		/* The peer chose the name: escaped by the one-line form,
 		 * control characters left to the log's sanitizer. */
-		X509_NAME_oneline(X509_get_issuer_name(x), c->no_issuer, sizeof(c->no_issuer));
-		/* Cut where it had to be, said so: the hint after it was lost
-		 * with a name that filled the line (tester 145). */
-		if (strlen(c->no_issuer) == sizeof(c->no_issuer) - 1) {
-			memcpy(c->no_issuer + sizeof(c->no_issuer) - 4, "...", 4);
-		}
+		rv_tls_name_oneline(X509_get_issuer_name(x), c->no_issuer, sizeof(c->no_issuer));
 	}
 	ERR_clear_error();
 }

@@ -173,7 +173,7 @@ bool rv_tls_crls_dropped(const struct rv_tls_crls *n, X509_STORE *store,
 			kept = rv_tls_same_key(n->kept_signer[j], ca);
 		}
 		if (!kept && has_ca_key(store, ca)) {
-			X509_NAME_oneline(X509_get_subject_name(ca), who, (int)who_len);
+			rv_tls_name_oneline(X509_get_subject_name(ca), who, who_len);
 			ERR_clear_error();
 			return true;
 		}
@@ -220,7 +220,7 @@ bool rv_tls_crls_left_out(const struct rv_tls_crls *n, X509_STORE *store,
 			kept = rv_tls_same_key(n->kept_signer[j], ca);
 		}
 		if (seen_it && !kept) {
-			X509_NAME_oneline(X509_get_subject_name(ca), who, (int)who_len);
+			rv_tls_name_oneline(X509_get_subject_name(ca), who, who_len);
 			ERR_clear_error();
 			return true;
 		}
@@ -384,7 +384,7 @@ static int crl_kind_refused(X509_STORE *store, X509_CRL *crl, const char *path, 
 	if (same > 1) {
 		char issuer[160];
 
-		X509_NAME_oneline(X509_CRL_get_issuer(crl), issuer, sizeof(issuer));
+		rv_tls_name_oneline(X509_CRL_get_issuer(crl), issuer, sizeof(issuer));
 		snprintf(err, err_len,
 			 "CRL file %s: CRL %d has no authority key identifier, and %d CAs of the "
 			 "CA file are named %s: a peer's check could not tell whose CRL it is; "
@@ -544,7 +544,7 @@ static void warn_ca_without_crl(const struct rv_tls_crls *c, X509_STORE *store, 
 		if (!ca || has) {
 			continue;
 		}
-		X509_NAME_oneline(X509_get_subject_name(ca), name, sizeof(name));
+		rv_tls_name_oneline(X509_get_subject_name(ca), name, sizeof(name));
 		rv_warnx("CA %s of the CA file has no CRL in %s: every peer certificate it signs "
 			 "is refused (\"unable to get certificate CRL\") until its CRL is added "
 			 "(a root that signs only intermediate CAs needs none)",
@@ -561,8 +561,8 @@ static void note_end(struct rv_tls_expiry *ex, X509_CRL *crl, X509 *signer)
 	if (rv_tls_unix_time(X509_CRL_get0_nextUpdate(crl), &next) &&
 	    (ex->crl_next_update == 0 || next < ex->crl_next_update)) {
 		ex->crl_next_update = next;
-		X509_NAME_oneline(X509_get_subject_name(signer), ex->crl_next_ca,
-				  sizeof(ex->crl_next_ca));
+		rv_tls_name_oneline(X509_get_subject_name(signer), ex->crl_next_ca,
+				    sizeof(ex->crl_next_ca));
 	}
 }
 
@@ -623,8 +623,8 @@ static int take(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_expiry *
 	if (rv_tls_unix_time(X509_CRL_get0_lastUpdate(crl), &from)) {
 		if (from > ex->crl_last_update) {
 			ex->crl_last_update = from;
-			X509_NAME_oneline(X509_get_subject_name(signer), ex->crl_last_ca,
-					  sizeof(ex->crl_last_ca));
+			rv_tls_name_oneline(X509_get_subject_name(signer), ex->crl_last_ca,
+					    sizeof(ex->crl_last_ca));
 		}
 		if (from > (int64_t)time(NULL) &&
 		    (ex->crl_next_valid == 0 || from < ex->crl_next_valid)) {
@@ -685,7 +685,7 @@ static bool hold_back(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_ex
 	}
 	/* A CA counted once, whatever the number of its CRLs dated ahead. */
 	if (fresh && c->held++ == 0) {
-		X509_NAME_oneline(X509_get_subject_name(signer), c->held_ca, sizeof(c->held_ca));
+		rv_tls_name_oneline(X509_get_subject_name(signer), c->held_ca, sizeof(c->held_ca));
 	}
 	return true;
 }
@@ -727,8 +727,7 @@ static bool two_newest(const struct rv_tls_crls *c, char *who, size_t who_len)
 					  memcmp(top, a, sizeof(a)) <= 0;
 			}
 			if (highest) {
-				X509_NAME_oneline(X509_CRL_get_issuer(c->kept[i]), who,
-						  (int)who_len);
+				rv_tls_name_oneline(X509_CRL_get_issuer(c->kept[i]), who, who_len);
 				ERR_clear_error();
 				return true;
 			}
@@ -776,7 +775,7 @@ int rv_tls_crls_load(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_exp
 		if (!signer) {
 			char issuer[160];
 
-			X509_NAME_oneline(X509_CRL_get_issuer(crl), issuer, sizeof(issuer));
+			rv_tls_name_oneline(X509_CRL_get_issuer(crl), issuer, sizeof(issuer));
 			X509_CRL_free(crl);
 			snprintf(err, err_len,
 				 "CRL file %s: CRL %d (issuer %s) is not signed by the CA (ca): "

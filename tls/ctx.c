@@ -327,7 +327,7 @@ static void say_ca_out_of_dates(X509 *x, const char *path)
 	char name[160], when[32] = "?";
 	struct tm tm;
 
-	X509_NAME_oneline(X509_get_subject_name(x), name, sizeof(name));
+	rv_tls_name_oneline(X509_get_subject_name(x), name, sizeof(name));
 	if (rv_tls_unix_time(expired ? X509_get0_notAfter(x) : X509_get0_notBefore(x), &t) &&
 	    gmtime_r(&(time_t){ (time_t)t }, &tm)) {
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
@@ -448,7 +448,7 @@ static int load_ca(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, const
 		if (X509_check_ca(x) == 0) {
 			char subject[160];
 
-			X509_NAME_oneline(X509_get_subject_name(x), subject, sizeof(subject));
+			rv_tls_name_oneline(X509_get_subject_name(x), subject, sizeof(subject));
 			X509_free(x);
 			snprintf(err, err_len,
 				 "CA file %s: certificate %d (%s) is not a CA certificate (use the "
@@ -628,7 +628,8 @@ static int own_against_store(struct rv_tls_ctx *c, X509 *x, const char *what, co
 			goto out;
 		}
 		memcpy(whose, "its CA ", 7);
-		X509_NAME_oneline(X509_get_subject_name(revoked_ca), whose + 7, sizeof(whose) - 10);
+		rv_tls_name_oneline(X509_get_subject_name(revoked_ca), whose + 7,
+				    sizeof(whose) - 10);
 		strcat(whose, " is");
 		e = X509_V_ERR_CERT_REVOKED;
 	} else {

@@ -109,7 +109,7 @@ expect 0 "show one certificate: no object line" "$bin" pki show "$p/server.crt"
 grep -q '^object:' "$tmp/out" && fail "an object line for a file of one" || pass "one: as before"
 # A name with what drives a terminal (CSI as U+009B, a bidi override, a
 # line separator; made by another tool): shown as '?', é as it is.
-if python3 - "$tmp/ctl.crt" <<'EOPY'; then
+if python3 - "$tmp/ctl.crt" "$tmp/long.crt" <<'EOPY'; then
 import datetime, sys
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -122,6 +122,14 @@ c = (x509.CertificateBuilder().subject_name(n).issuer_name(n).public_key(k.publi
      .serial_number(7).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
      .sign(k, hashes.SHA256()))
 open(sys.argv[1], "wb").write(c.public_bytes(serialization.Encoding.PEM))
+# A subject longer than a line may show: 10 OUs of 62 characters, the last
+# characters before the cut é's, then the CN.
+n = x509.Name([x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "%02d" % i + "\u00e9" * 60)
+               for i in range(10)] + [x509.NameAttribute(NameOID.COMMON_NAME, "END")])
+c = (x509.CertificateBuilder().subject_name(n).issuer_name(n).public_key(k.public_key())
+     .serial_number(8).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+     .sign(k, hashes.SHA256()))
+open(sys.argv[2], "wb").write(c.public_bytes(serialization.Encoding.PEM))
 EOPY
 	expect 0 "show a name with terminal controls" "$bin" pki show "$tmp/ctl.crt"
 	if LC_ALL=C grep -q $'\xc2\x9b\|\xe2\x80\xae\|\xe2\x80\xa8' "$tmp/out"; then
@@ -130,6 +138,11 @@ EOPY
 		pass "controls shown as '?'"
 	fi
 	grep -q "^subject: CN = cé??2J???z???y$" "$tmp/out" && pass "é kept" || fail "the name: $(grep subject "$tmp/out")"
+	# Cut with "...", never inside a character (it ended in a lone byte
+	# of an é, without a mark: round-twenty-nine tester 146).
+	expect 0 "show a name longer than a line" "$bin" pki show "$tmp/long.crt"
+	grep '^subject: ' "$tmp/out" | grep -q '\.\.\.$' && grep '^subject: ' "$tmp/out" | iconv -f UTF-8 -t UTF-8 >/dev/null &&
+		pass "cut with a mark, whole characters" || fail "the long name: $(grep subject "$tmp/out" | tail -c 40 | od -c | head -3)"
 else
 	fail "python3 cryptography (scripts/install-deps.sh)"
 fi

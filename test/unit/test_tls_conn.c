@@ -589,3 +589,29 @@ Test(tls_conn, path_length_of_ca_file_intermediates)
 		  rv_tls_conn_error(p.s));
 	free_pair(&p);
 }
+
+/* A name too long for its buffer ends in "..." (X509_NAME_oneline dropped
+ * the parts that did not fit without a mark: round-twenty-nine tester
+ * 146); one that fits is written whole. */
+Test(tls_conn, name_oneline_marks_a_cut)
+{
+	X509_NAME *n = X509_NAME_new();
+	char small[40], big[400];
+
+	cr_assert_not_null(n);
+	for (int i = 0; i < 6; i++) {
+		cr_assert(X509_NAME_add_entry_by_txt(n, "OU", MBSTRING_ASC,
+						     (const unsigned char *)"UUUUUUUUUUUUUUUUUUUUUU"
+									    "UUUUUUUUUUUUUUUUUU",
+						     -1, -1, 0));
+	}
+	cr_assert(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"END",
+					     -1, -1, 0));
+	rv_tls_name_oneline(n, big, sizeof(big));
+	cr_assert(strstr(big, "/CN=END") != NULL, "%s", big);
+	rv_tls_name_oneline(n, small, sizeof(small));
+	cr_assert_eq(strlen(small), sizeof(small) - 1, "%s", small);
+	cr_assert_str_eq(small + sizeof(small) - 4, "...");
+	cr_assert(strncmp(small, big, sizeof(small) - 4) == 0, "%s", small);
+	X509_NAME_free(n);
+}
