@@ -632,8 +632,14 @@ void rv_chan_on_timer(struct rv_loop *l, struct rv_chan *c)
 			rv_chan_set_reason(c, "no completed TLS handshake within %u ms",
 					   l->cfg->handshake_timeout_ms);
 		} else {
+			/* A connect that did not finish: no session ended, and
+			 * the last one's reason must stay in status (it was
+			 * said as "disconnected" and took that place:
+			 * round-twenty-nine tester 147). */
 			rv_chan_set_reason(c, "no TCP connection within %u ms",
 					   l->cfg->handshake_timeout_ms);
+			c->connect_failed = true;
+			c->connect_timed_out = true;
 		}
 		rv_chan_close(l, c);
 		return;

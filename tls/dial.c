@@ -805,6 +805,9 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 			s->last6 = *rv_session_vaddr6(sess);
 		}
 	}
+	if (c->connect_timed_out) {
+		rv_warnx("cannot connect to server %s: %s", s->server_str, c->reason);
+	}
 	/* A connection's end, not a connect that failed: the next attempt's
 	 * "connection refused" overwrote why the session ended within a
 	 * fraction of a second (round-twenty-five tester 117). */

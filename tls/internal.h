@@ -308,14 +308,15 @@ struct rv_chan {
 	uint32_t id, gen;
 	int fd;
 	unsigned inflight;
-	bool closing;	       /* released; waiting for in-flight ops */
-	bool close_after_send; /* close once the send queue is empty */
-	bool authed;	       /* TLS handshake completed and verified */
-	bool hello;	       /* the handshake got past the ClientHello */
-	bool was_running;      /* the peer reached RUNNING */
-	bool tls_failed;       /* the handshake failed (client: for the exit code) */
-	bool connect_failed;   /* client: its TCP connect failed (said then) */
-	bool hs_counted;       /* server: its handshake counted as timed out or evicted */
+	bool closing;		/* released; waiting for in-flight ops */
+	bool close_after_send;	/* close once the send queue is empty */
+	bool authed;		/* TLS handshake completed and verified */
+	bool hello;		/* the handshake got past the ClientHello */
+	bool was_running;	/* the peer reached RUNNING */
+	bool tls_failed;	/* the handshake failed (client: for the exit code) */
+	bool connect_failed;	/* client: its TCP connect failed (said then) */
+	bool connect_timed_out; /* client: its TCP connect did not finish in time */
+	bool hs_counted;	/* server: its handshake counted as timed out or evicted */
 	bool send_armed;
 	bool released;		       /* its peer was released before the close (replaced) */
 	bool quiet;		       /* server: its name connects too often to log each */

@@ -332,8 +332,15 @@ rvt_bg "$C1" silentfirst "$RV_BIN" client -c "$RVT_TMP/f.conf"
 rvt_wait_for 12 "the client on B" grep -q "connected to 10.88.1.1 (10.88.1.1:4533)" \
 	"$RVT_TMP/silentfirst.log" || rvt_fail "still waiting on the silent server: $(tail -3 "$RVT_TMP/silentfirst.log")"
 rvt_log "on B after $((($(date +%s%N) - T0) / 1000000)) ms"
-grep -q "no TCP connection within 5000 ms" "$RVT_TMP/silentfirst.log" ||
-	rvt_fail "the timeout not given as the reason"
+grep -q "cannot connect to server 10.88.1.1 (10.88.1.1:4433): no TCP connection within 5000 ms" "$RVT_TMP/silentfirst.log" ||
+	rvt_fail "the timeout not given as the reason: $(grep -a 4433 "$RVT_TMP/silentfirst.log" | tail -3)"
+# A connect, not a session's end: no "disconnected", and no session ended
+# as status tells (it took the place of the last session's end: round-
+# twenty-nine tester 147).
+grep -q "disconnected from server 10.88.1.1 (10.88.1.1:4433)" "$RVT_TMP/silentfirst.log" &&
+	rvt_fail "the connect's timeout said as a disconnection"
+"$RV_BIN" status --json -s "$RVT_TMP/f.sock" | rvt_matches '"last_end":null' ||
+	rvt_fail "the connect's timeout taken as a session's end: $("$RV_BIN" status -s "$RVT_TMP/f.sock" | grep -i 'ended')"
 ip netns exec "$S" nft delete table inet rvtsyn
 
 rvt_step "a client's reload that drops its server from the list: it moves to the new one"
