@@ -238,6 +238,12 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 					 rv_fmt_age((uint64_t)st->last_end_age_s, age, sizeof(age)),
 					 st->last_end);
 		}
+		if (st->last_failure_age_s >= 0) {
+			rv_strbuf_printf(o, "  last attempt failed %s ago: %s\n",
+					 rv_fmt_age((uint64_t)st->last_failure_age_s, age,
+						    sizeof(age)),
+					 st->last_failure);
+		}
 	}
 	if (st->have_cert_expiry) {
 		expiry_line(o, "certificate", st->cert_expires_s, st->cert_renewal_waits);
@@ -512,6 +518,13 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 		rv_strbuf_printf(o, ",\"last_end_s\":%" PRId64, st->last_end_age_s);
 	} else {
 		rv_strbuf_printf(o, "null,\"last_end_s\":null");
+	}
+	rv_strbuf_printf(o, ",\"last_failure\":");
+	if (st->last_failure_age_s >= 0 && !strcmp(st->role, "client")) {
+		rv_strbuf_json_str(o, st->last_failure);
+		rv_strbuf_printf(o, ",\"last_failure_s\":%" PRId64, st->last_failure_age_s);
+	} else {
+		rv_strbuf_printf(o, "null,\"last_failure_s\":null");
 	}
 	rv_strbuf_printf(o, ",\"certificates\":{");
 	if (st->have_cert_expiry) {

@@ -47,6 +47,8 @@
  *     "tunnels_up": N, "attempts_failed": N,  (client: since the start)
  *     "last_end": STR|null, "last_end_s": N|null,  (client: why the last
  *                 connection ended, how long ago)
+ *     "last_failure": STR|null, "last_failure_s": N|null,  (client: why the
+ *                 last attempt failed, while attempts fail in a row)
  *     "certificates": { "cert_expires_s": N, "ca_expires_s": N,
  *                       "server_cert_expires_s": N|null,   (client)
  *                       "crl_next_update_s": N|null, "crl_expired": BOOL,
@@ -221,6 +223,10 @@ struct rv_status {
 	uint64_t tunnels_up, attempts_failed;
 	char last_end[RV_STATUS_TEXT_MAX];
 	int64_t last_end_age_s;
+	/* client: why the last attempt failed, while attempts fail in a row
+	 * (age_s -1: they do not) */
+	char last_failure[RV_STATUS_TEXT_MAX];
+	int64_t last_failure_age_s;
 	bool have_cert_expiry;
 	/* The running certificate is kept while a renewal in its files cannot
 	 * be used (not valid yet, or its key unreadable): its expiry is not

@@ -25,6 +25,7 @@
 #include <arpa/inet.h>
 #include <linux/capability.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -108,6 +109,10 @@ struct rv_client_side {
 	uint64_t tunnels_up, attempts_failed; /* since the start (status) */
 	char last_end[RV_STATUS_TEXT_MAX];    /* why the last connection ended */
 	uint64_t last_end_ns;		      /* when (0: none yet) */
+	/* Why the last attempt failed, and when: status said only how many
+	 * had, while the client never got in (round-twenty-nine tester 147). */
+	char last_failure[RV_STATUS_TEXT_MAX];
+	uint64_t last_failure_ns;
 	uint32_t backoff_ms;
 	enum rv_loop_exit last_fail; /* how to give up after the last failure */
 	bool up;		     /* the current connection's tunnel came up */
@@ -142,6 +147,18 @@ struct rv_client_side {
 static struct rv_client_side *side(const struct rv_loop *l)
 {
 	return l->role_state;
+}
+
+/* note_failure records why an attempt failed, for status. */
+RV_PRINTF(2, 3) static void note_failure(struct rv_loop *l, const char *fmt, ...)
+{
+	struct rv_client_side *s = side(l);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->last_failure, sizeof(s->last_failure), fmt, ap);
+	va_end(ap);
+	s->last_failure_ns = l->now_ns ? l->now_ns : 1;
 }
 
 /* The configured servers, in order. */
@@ -519,6 +536,8 @@ void rv_client_on_resolved(struct rv_loop *l, int res)
 		if (k == NULL) {
 			rv_warnx("cannot resolve server %s: %s", s->job.host,
 				 gai_strerror(s->job.err));
+			note_failure(l, "cannot resolve server %.120s: %s", s->job.host,
+				     gai_strerror(s->job.err));
 			schedule_retry(l, false, RV_LOOP_GAVE_UP_NET, false, false);
 			return;
 		}
@@ -808,6 +827,11 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 	if (c->connect_timed_out) {
 		rv_warnx("cannot connect to server %s: %s", s->server_str, c->reason);
 	}
+	/* Shown while the attempts fail in a row (a session that held
+	 * starts the count again, and hides it). */
+	if (c->reason[0]) {
+		note_failure(l, "server %.120s: %.255s", s->server_str, c->reason);
+	}
 	/* A connection's end, not a connect that failed: the next attempt's
 	 * "connection refused" overwrote why the session ended within a
 	 * fraction of a second (round-twenty-five tester 117). */
@@ -1079,6 +1103,12 @@ static int client_report(struct rv_loop *l, struct rv_status *st)
 	snprintf(st->last_end, sizeof(st->last_end), "%s", s->last_end);
 	st->last_end_age_s =
 		s->last_end_ns ? (int64_t)((l->now_ns - s->last_end_ns) / RV_NSEC_PER_SEC) : -1;
+	/* While attempts fail in a row: why the last one did. */
+	snprintf(st->last_failure, sizeof(st->last_failure), "%s", s->last_failure);
+	st->last_failure_age_s =
+		s->last_failure_ns && s->failed_attempts > 0
+			? (int64_t)((l->now_ns - s->last_failure_ns) / RV_NSEC_PER_SEC)
+			: -1;
 	st->sessions = c && c->ctl && rv_ctl_peer_running(c->ctl) ? 1 : 0;
 	if (c && c->ctl) {
 		struct rv_status_peer *p = rv_status_add_peer(st);

@@ -395,6 +395,18 @@ ip netns exec "$C1" "$RV_BIN" client -c "$RVT_TMP/o.conf" -n >"$RVT_TMP/n2.out" 
 	rvt_fail "-n failed for a name gone: $(cat "$RVT_TMP/n2.out")"
 grep -q "server once.test cannot be looked up now (.*): the client keeps trying" "$RVT_TMP/n2.out" &&
 	grep -q "configuration OK" "$RVT_TMP/n2.out" || rvt_fail "-n: $(cat "$RVT_TMP/n2.out")"
+# A client that cannot get in: status says why its last attempt failed (it
+# said only how many had: round-twenty-nine tester 147).
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/nr.conf" "$PKI/client3" rvn "$RVT_TMP/nr.sock" \
+	server=once.test:4433 server_name=vpn.test reconnect_min=1s reconnect_max=2s
+rvt_bg "$C1" noname "$RV_BIN" client -c "$RVT_TMP/nr.conf"
+NR_PID=$RVT_LAST_PID
+rvt_wait_for 15 "the failure in status" sh -c \
+	"'$RV_BIN' status -s '$RVT_TMP/nr.sock' | grep -q 'last attempt failed [0-9]*s ago: cannot resolve server once.test: '" ||
+	rvt_fail "status: $("$RV_BIN" status -s "$RVT_TMP/nr.sock")"
+"$RV_BIN" status --json -s "$RVT_TMP/nr.sock" | rvt_matches '"last_failure":"cannot resolve server once\.test: [^"]*","last_failure_s":[0-9]' ||
+	rvt_fail "JSON: $("$RV_BIN" status --json -s "$RVT_TMP/nr.sock")"
+rvt_stop_pid "$NR_PID" 10 || rvt_fail "exit"
 rvt_run "$RV_BIN" kick client4 -s "$SRV_SOCK" >/dev/null || rvt_fail "kick client4"
 rvt_wait_for 15 "back by its known address" sh -c "[ \$(grep -c 'connected to once.test (10.88.1.1:4433)' '$RVT_TMP/oncename.log') -ge 2 ]" ||
 	rvt_fail "not back: $(tail -4 "$RVT_TMP/oncename.log")"

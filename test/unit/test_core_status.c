@@ -653,7 +653,7 @@ Test(core_status, json_same_keys_in_both_roles)
 	free(text);
 	cr_assert_str_eq(keys[0], keys[1]);
 	for (const char *k = "tun_state tun_now listen_gone tunnels_up attempts_failed last_end "
-			     "last_end_s metrics_requests ";
+			     "last_end_s last_failure last_failure_s metrics_requests ";
 	     *k;) {
 		const char *sp = strchr(k, ' ');
 		char want[40];
