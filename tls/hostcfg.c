@@ -760,8 +760,17 @@ void rv_hostcfg_withdraw(struct rv_loop *l)
 	struct rv_prefix addrs[2];
 	bool stays;
 
-	if (!h->applied || !l->dp || rv_tunwatch_renamed(l)) {
-		return; /* nothing set, or the name is another link's now */
+	if (!l->dp || rv_tunwatch_renamed(l)) {
+		return; /* the name is another link's now */
+	}
+	if (!h->applied) {
+		/* No CONFIG applied: the routes of a ringvpn process that
+		 * was killed on this persistent device (proto 82, only
+		 * ringvpn's) go all the same; they sent the networks the
+		 * server pushed into a dead device (round-twenty-nine tester
+		 * 147). Addresses bear no such mark: they stay. */
+		(void)rv_tun_withdraw(rv_dataplane_tun_name(l->dp), NULL, 0, "client");
+		return;
 	}
 	/* A persistent device stays: left as it was, its routes (linkdown,
 	 * still used by the kernel) would swallow the traffic of every

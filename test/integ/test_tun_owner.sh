@@ -285,6 +285,22 @@ fi
 ip -n "$C1" route get 10.55.1.1 | rvt_matches ' dev rvp ' && rvt_fail "10.55.1.1 still routed into the dead rvp"
 rvt_matches 'rvp is persistent: the routes this client installed removed, and its address\(es\) but IPv4' <"$RVT_TMP/client3.log" ||
 	rvt_fail "the cleanup of rvp not said"
+
+rvt_step "4a. a client that never got in still takes a killed one's routes off the persistent device"
+# A killed client's pushed route (proto 82) stayed, routing its network
+# into the dead device, when the next client stopped before any CONFIG
+# (round-twenty-nine tester 147). The administrator's route stays.
+rvt_nsx "$C1" ip route add 10.125.0.0/16 dev rvp proto 82 || rvt_fail "a killed client's route"
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/c3n.conf" "$PKI/client3" rvp "$RVT_TMP/c3n.sock" server=10.88.1.1:4999
+rvt_bg "$C1" client3n "$RV_BIN" client -c "$RVT_TMP/c3n.conf"
+P3N=$RVT_LAST_PID
+rvt_wait_for 10 "a refused connect" grep -q "cannot connect to server" "$RVT_TMP/client3n.log" ||
+	rvt_fail "client3n: $(tail -3 "$RVT_TMP/client3n.log")"
+rvt_stop_pid "$P3N" 10 || rvt_fail "client3n exit"
+ip -n "$C1" route show dev rvp | rvt_matches '^10\.125\.' && rvt_fail "the killed client's route stayed on rvp"
+ip -n "$C1" route show dev rvp | rvt_matches '^10\.124\.' || rvt_fail "the administrator's route on rvp was removed"
+rvt_matches "rvp is persistent: ringvpn's routes on it removed \(none of this client's" <"$RVT_TMP/client3n.log" ||
+	rvt_fail "not said: $(tail -3 "$RVT_TMP/client3n.log")"
 ip netns exec "$C1" ip tuntap del dev rvp mode tun multi_queue
 
 rvt_step "4b. a server on a persistent device takes its addresses and routes along at a stop"
