@@ -410,6 +410,36 @@ static bool host_name_bad(const char *host, const char *v, char *why, size_t why
 	return false;
 }
 
+/* The line or the flag a setter is applying, for a warning about it: set
+ * by apply() around the setter (a file is parsed by one thread at a time,
+ * but a reload's and a check's may meet, hence per thread). */
+static __thread const char *setting_origin;
+static __thread uint32_t setting_line; /* its file's line (set by the parser); 0: a flag */
+
+/* say_maybe_port: a bare IPv6 address whose last group could be a port
+ * (fd00::1:5555, itself an address) is taken whole, on port |def|, but
+ * said, with the bracketed form for a port: it passed -n without a word
+ * (round-twenty-nine tester 147). */
+static void say_maybe_port(const char *host, uint16_t def)
+{
+	const char *o = setting_origin, *last = strrchr(host, ':');
+	char head[RV_CONFIG_HOST_MAX];
+	size_t n = (size_t)(last - host), digits = strspn(last + 1, "0123456789");
+
+	if (digits == 0 || digits > 5 || last[1 + digits] != '\0' || n == 0 || host[n - 1] == ':' ||
+	    n >= sizeof(head) || strtoul(last + 1, NULL, 10) > 65535) {
+		return;
+	}
+	memcpy(head, host, n);
+	head[n] = '\0';
+	if (!host_is_ipv6(head)) {
+		return;
+	}
+	rv_warnx("%s%s%s is taken as the IPv6 address %s on port %u; for port %s of %s write "
+		 "[%s]:%s",
+		 o ? o : "", o ? ": " : "", host, host, def, last + 1, head, head, last + 1);
+}
+
 /* parse_host_port: "host", "host:port", "[v6]", "[v6]:port", or a bare v6
  * literal. |def| is the port when none is given. */
 static int parse_host_port(char *host, size_t host_cap, uint16_t *port, uint16_t def, const char *v,
@@ -465,6 +495,9 @@ static int parse_host_port(char *host, size_t host_cap, uint16_t *port, uint16_t
 		return -EINVAL;
 	}
 	*port = def;
+	if (v[0] != '[' && strchr(host, ':')) {
+		say_maybe_port(host, def);
+	}
 	if (p) {
 		if (parse_u64(p, 65535, &x, why, why_len) || x == 0) {
 			snprintf(why, why_len, "'%s': port must be 1..65535", v);
@@ -748,12 +781,6 @@ static int set_pool6(struct rv_config *c, const char *v, char *why, size_t wl)
 {
 	return set_pool(&c->pool6, AF_INET6, v, why, wl);
 }
-
-/* The line or the flag a setter is applying, for a warning about it: set
- * by apply() around the setter (a file is parsed by one thread at a time,
- * but a reload's and a check's may meet, hence per thread). */
-static __thread const char *setting_origin;
-static __thread uint32_t setting_line; /* its file's line (set by the parser); 0: a flag */
 
 /* at_line: "line N: " for an entry of a file's line |line|, for the
  * errors of rv_config_validate (the caller names the file); "" for a

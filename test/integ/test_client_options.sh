@@ -395,6 +395,13 @@ ip netns exec "$C1" "$RV_BIN" client -c "$RVT_TMP/o.conf" -n >"$RVT_TMP/n2.out" 
 	rvt_fail "-n failed for a name gone: $(cat "$RVT_TMP/n2.out")"
 grep -q "server once.test cannot be looked up now (.*): the client keeps trying" "$RVT_TMP/n2.out" &&
 	grep -q "configuration OK" "$RVT_TMP/n2.out" || rvt_fail "-n: $(cat "$RVT_TMP/n2.out")"
+# An unbracketed IPv6 address whose last group could be a port: taken
+# whole, and said with the form for a port (tester 147).
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/v6p.conf" "$PKI/client3" rvn "$RVT_TMP/v6p.sock" \
+	server=fd88:1::1:4433 server_name=vpn.test
+OUT=$("$RV_BIN" client -c "$RVT_TMP/v6p.conf" -n 2>&1) || rvt_fail "-n: $OUT"
+grep -q "fd88:1::1:4433 is taken as the IPv6 address fd88:1::1:4433 on port 4433; for port 4433 of fd88:1::1 write \[fd88:1::1\]:4433" <<<"$OUT" ||
+	rvt_fail "the ambiguous address not said: $OUT"
 # A client that cannot get in: status says why its last attempt failed (it
 # said only how many had: round-twenty-nine tester 147).
 CTL_IDX=1 ctl_client_conf "$RVT_TMP/nr.conf" "$PKI/client3" rvn "$RVT_TMP/nr.sock" \
