@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/mem.h>
 #include <openssl/x509.h>
@@ -74,6 +75,21 @@ static bool crl_signed_by(X509_CRL *crl, STACK_OF(X509) * cas)
 	return ok;
 }
 
+/* ca_words names a CA of the chain, |x|, for a verdict: "CN = ..., serial
+ * HEX". Returns |out|. */
+static const char *ca_words(X509 *x, char *out, size_t len)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+	char name[256];
+
+	pki_name_oneline(name, sizeof(name), X509_get_subject_name(x));
+	snprintf(out, len, "%s, serial %s", name, hex ? hex : "?");
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return out;
+}
+
 int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_path,
 		  enum rv_pki_purpose purpose, const char *host, struct rv_pki_err *err)
 {
@@ -83,6 +99,8 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 	X509_STORE *store = NULL;
 	X509_STORE_CTX *ctx = NULL;
 	X509_VERIFY_PARAM *param;
+	X509 *revoked_ca;
+	char who[320], of_ca[340] = "";
 	size_t more;
 	bool verified;
 	int ret, code;
@@ -168,10 +186,12 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 	}
 	/* A CA between the leaf and the root revoked by its issuer's CRL:
 	 * refused, as the handshake does (X509_V_FLAG_CRL_CHECK looks at the
-	 * leaf only). */
-	if (verified && crls != NULL && rv_x509_chain_ca_revoked(ctx) != NULL) {
-		pki_errf(err, RV_PKI_ERR_CERT,
-			 "%s: rejected: certificate revoked (its issuing CA is)", cert_path);
+	 * leaf only), and named as the handshake names it ("its issuing CA"
+	 * was said of a CA two levels up: round-twenty-nine tester 146). */
+	revoked_ca = verified && crls != NULL ? rv_x509_chain_ca_revoked(ctx) : NULL;
+	if (revoked_ca != NULL) {
+		pki_errf(err, RV_PKI_ERR_CERT, "%s: rejected: certificate revoked (its CA %s is)",
+			 cert_path, ca_words(revoked_ca, who, sizeof(who)));
 		ret = -EKEYREVOKED;
 		goto out;
 	}
@@ -196,8 +216,15 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 	}
 	code = X509_STORE_CTX_get_error(ctx);
 	ERR_clear_error();
-	pki_errf(err, RV_PKI_ERR_CERT, "%s: rejected: %s (X509 error %d)%s", cert_path,
-		 X509_verify_cert_error_string(code), code,
+	/* A CA of the chain at fault (expired, not yet valid): named, as
+	 * the handshake names it; the leaf was blamed (tester 146). */
+	if (X509_STORE_CTX_get_error_depth(ctx) > 0 && !rv_x509_no_issuer(code) &&
+	    X509_STORE_CTX_get_current_cert(ctx) != NULL) {
+		snprintf(of_ca, sizeof(of_ca), ", of its CA %s",
+			 ca_words(X509_STORE_CTX_get_current_cert(ctx), who, sizeof(who)));
+	}
+	pki_errf(err, RV_PKI_ERR_CERT, "%s: rejected: %s (X509 error %d%s)%s", cert_path,
+		 X509_verify_cert_error_string(code), code, of_ca,
 		 more > 0 && rv_x509_no_issuer(code)
 			 ? "; the certificates after it in its file are not taken as CAs, as a "
 			   "ringvpn peer does not: its intermediate CA belongs in the CA file"
