@@ -129,13 +129,13 @@ static void say_who_answers(int fd, const char *path)
 		path, why, (int)cr.pid, (unsigned)cr.uid);
 }
 
-/* request sends |req| and reads the whole reply into |out| (status line
- * included). Returns 0 or an exit code after printing why. */
 /* Set by status --watch while it waits for a server gone: the first failed
  * connect was said, the others are not (one a second, for as long as the
  * wait lasts: round-twenty-nine tester 144). */
 static bool connect_quiet;
 
+/* request sends |req| and reads the whole reply into |out| (status line
+ * included). Returns 0 or an exit code after printing why. */
 static int request(const char *path, const struct rv_mgmt_req *req, struct rv_strbuf *out)
 {
 	char line[RV_MGMT_MAX_REQ + 1], buf[65536];

@@ -603,7 +603,7 @@ static int own_against_store(struct rv_tls_ctx *c, X509 *x, const char *what, co
 	SSL_CTX *sc = c->ssl_ctx;
 	enum rv_tls_role role = c->role;
 	X509_STORE_CTX *vc = X509_STORE_CTX_new();
-	char whose[200] = "the certificate is";
+	char whose[200] = "the certificate is", ca[184];
 	X509 *revoked_ca;
 	int ret = 0, e;
 
@@ -627,10 +627,8 @@ static int own_against_store(struct rv_tls_ctx *c, X509 *x, const char *what, co
 		if (revoked_ca == NULL) {
 			goto out;
 		}
-		memcpy(whose, "its CA ", 7);
-		rv_tls_name_oneline(X509_get_subject_name(revoked_ca), whose + 7,
-				    sizeof(whose) - 10);
-		strcat(whose, " is");
+		rv_tls_name_oneline(X509_get_subject_name(revoked_ca), ca, sizeof(ca));
+		snprintf(whose, sizeof(whose), "its CA %s is", ca);
 		e = X509_V_ERR_CERT_REVOKED;
 	} else {
 		ERR_clear_error();
@@ -638,9 +636,8 @@ static int own_against_store(struct rv_tls_ctx *c, X509 *x, const char *what, co
 	}
 	if (e == X509_V_ERR_CERT_REVOKED && starting) {
 		snprintf(err, err_len,
-			 "%s: %s revoked by the CRL %s: every peer that checks it refuses it; "
-			 "issue "
-			 "a new one",
+			 "%s: %s revoked by the CRL %s: every peer that checks it "
+			 "refuses it; issue a new one",
 			 what, whose, crl_path);
 		ret = -EINVAL;
 		goto out;
