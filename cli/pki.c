@@ -695,7 +695,8 @@ static const struct pki_cmd pki_cmds[] = {
 	  "lifted on purpose (remove its line first)." },
 	{ "show", cmd_show, "FILE...",
 	  "Print subject, issuer, serial, validity, SANs and usages of a certificate, or\n"
-	  "the revoked serials of a CRL." },
+	  "the revoked serials of a CRL; of every one a file holds (\"object: i of n\"),\n"
+	  "certificates first. A file with a damaged block is refused whole." },
 	{ "verify", cmd_verify,
 	  "--ca DIR [--crl FILE | --no-crl] [--purpose server|client|any] [--name HOST] FILE",
 	  "Check FILE as a peer would: signed by the CA in DIR, within its validity, not\n"
