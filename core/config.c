@@ -2057,6 +2057,24 @@ static int validate_server(const struct rv_config *c, char *err, size_t err_len)
 		snprintf(err, err_len, "pool4 and pool6 are both none: set at least one");
 		return -EINVAL;
 	}
+	/* pool4's network or broadcast address is no host's: a DNS server
+	 * there answers no one (round-twenty-nine tester 146). */
+	for (size_t i = 0; c->pool4.addr.family && c->pool4.len < 31 && i < c->num_push_dns; i++) {
+		const struct rv_ip_addr *d = &c->push_dns[i];
+		uint32_t host_mask = 0xffffffffu >> c->pool4.len, v;
+
+		if (d->family != AF_INET || !rv_prefix_contains(&c->pool4, d)) {
+			continue;
+		}
+		v = ((uint32_t)d->a[0] << 24 | (uint32_t)d->a[1] << 16 | (uint32_t)d->a[2] << 8 |
+		     d->a[3]) &
+		    host_mask;
+		if (v == 0 || v == host_mask) {
+			snprintf(err, err_len, "push_dns %s is pool4's %s address, no host's",
+				 rv_ip_addr_str(d, a, sizeof(a)), v ? "broadcast" : "network");
+			return -EINVAL;
+		}
+	}
 	if (c->pool6.addr.family && c->mtu && c->mtu < RV_IPV6_MIN_MTU) {
 		snprintf(err, err_len,
 			 "mtu %u is below %u, the least IPv6 runs on, and pool6 is set: raise mtu "

@@ -195,6 +195,9 @@ Test(config, validation_of_required_and_cross_fields)
 		{ "fixed = a 10.0.0.5\n", "line 4: fixed a: 10.0.0.5 is outside pool4" },
 		{ "fixed = a 10.99.0.5\nfixed = b 10.99.0.5\n",
 		  "line 5: fixed a and b share an address" },
+		{ "push_dns = 10.99.0.255\n", "push_dns 10.99.0.255 is pool4's broadcast address" },
+		{ "push_dns = 10.1.1.1 10.99.0.0\n",
+		  "push_dns 10.99.0.0 is pool4's network address" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char text[512];
