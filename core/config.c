@@ -210,16 +210,23 @@ int rv_prefix_parse(struct rv_prefix *out, const char *s)
 	return 0;
 }
 
-static bool host_bits_zero(const struct rv_prefix *p)
+/* host_bits_all: are |p|'s host bits all |one| (a network's broadcast
+ * address) or all zero (its network address)? */
+static bool host_bits_all(const struct rv_prefix *p, bool one)
 {
 	unsigned max = p->addr.family == AF_INET ? 32 : 128;
 
 	for (unsigned bit = p->len; bit < max; bit++) {
-		if (p->addr.a[bit / 8] & (0x80 >> (bit % 8))) {
+		if (!(p->addr.a[bit / 8] & (0x80 >> (bit % 8))) == one) {
 			return false;
 		}
 	}
 	return true;
+}
+
+static bool host_bits_zero(const struct rv_prefix *p)
+{
+	return host_bits_all(p, false);
 }
 
 bool rv_prefix_contains(const struct rv_prefix *p, const struct rv_ip_addr *a)
@@ -1317,7 +1324,6 @@ static int set_push_dns(struct rv_config *c, const char *v, char *why, size_t wl
 	}
 	while (next_word(&v, w, sizeof(w), &cut)) {
 		const struct rv_ip_addr *a = &c->push_dns[c->num_push_dns];
-		struct rv_prefix host;
 		const char *special;
 
 		if (c->num_push_dns >= RV_CONFIG_MAX_DNS) {
@@ -1350,12 +1356,9 @@ static int set_push_dns(struct rv_config *c, const char *v, char *why, size_t wl
 			return -EINVAL;
 		}
 		/* Loopback, link-local and the like: each client would ask
-		 * itself or its own link, not the server's network (127.0.0.53
-		 * was pushed, and clients sent their queries to their own
-		 * stub). */
-		host.addr = *a;
-		host.len = a->family == AF_INET ? 32 : 128;
-		special = rv_config_special_range(&host, false);
+		 * itself or its own link, not the server's network (127.0.0.53,
+		 * each client host's own resolver, was pushed). */
+		special = rv_config_special_addr(a);
 		if (special) {
 			snprintf(why, wl,
 				 "%s lies in the %s block: each client would send its queries "
@@ -1844,6 +1847,13 @@ static const char *special_range(const struct rv_prefix *p)
 	return rv_config_special_range(p, false);
 }
 
+const char *rv_config_special_addr(const struct rv_ip_addr *a)
+{
+	struct rv_prefix host = { .addr = *a, .len = a->family == AF_INET ? 32 : 128 };
+
+	return rv_config_special_range(&host, false);
+}
+
 /* validate_pools: a pool hands its addresses out to clients, so no part
  * of it may be a special-purpose block (clients got fe80:1::2 and could
  * not reach each other: their packets stayed on the link). */
@@ -2060,20 +2070,15 @@ static int validate_server(const struct rv_config *c, char *err, size_t err_len)
 	/* pool4's network or broadcast address is no host's: a DNS server
 	 * there answers no one (round-twenty-nine tester 146). */
 	for (size_t i = 0; c->pool4.addr.family && c->pool4.len < 31 && i < c->num_push_dns; i++) {
-		const struct rv_ip_addr *d = &c->push_dns[i];
-		uint32_t host_mask = 0xffffffffu >> c->pool4.len, v;
+		struct rv_prefix d = { .addr = c->push_dns[i], .len = c->pool4.len };
+		bool net = host_bits_zero(&d);
 
-		if (d->family != AF_INET || !rv_prefix_contains(&c->pool4, d)) {
+		if (!rv_prefix_contains(&c->pool4, &d.addr) || (!net && !host_bits_all(&d, true))) {
 			continue;
 		}
-		v = ((uint32_t)d->a[0] << 24 | (uint32_t)d->a[1] << 16 | (uint32_t)d->a[2] << 8 |
-		     d->a[3]) &
-		    host_mask;
-		if (v == 0 || v == host_mask) {
-			snprintf(err, err_len, "push_dns %s is pool4's %s address, no host's",
-				 rv_ip_addr_str(d, a, sizeof(a)), v ? "broadcast" : "network");
-			return -EINVAL;
-		}
+		snprintf(err, err_len, "push_dns %s is pool4's %s address, no host's",
+			 rv_ip_addr_str(&d.addr, a, sizeof(a)), net ? "network" : "broadcast");
+		return -EINVAL;
 	}
 	if (c->pool6.addr.family && c->mtu && c->mtu < RV_IPV6_MIN_MTU) {
 		snprintf(err, err_len,

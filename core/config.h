@@ -313,6 +313,10 @@ int rv_prefix_parse(struct rv_prefix *out, const char *s);
  * when none. */
 const char *rv_config_special_range(const struct rv_prefix *p, bool or_inside);
 
+/* rv_config_special_addr is rv_config_special_range of the one address |a|
+ * (a DNS server, which a client would reach on its own host or link). */
+const char *rv_config_special_addr(const struct rv_ip_addr *a);
+
 /* rv_prefix_contains: is |a| inside |p|? */
 bool rv_prefix_contains(const struct rv_prefix *p, const struct rv_ip_addr *a);
 

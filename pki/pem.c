@@ -49,7 +49,7 @@ static void *read_pem(const char *path, enum rv_pki_err_kind kind, const char *w
 {
 	char noun[32];
 	uint8_t *buf;
-	size_t len;
+	size_t len, blocks;
 	BIO *bio;
 	void *obj = NULL;
 	int ret;
@@ -64,15 +64,15 @@ static void *read_pem(const char *path, enum rv_pki_err_kind kind, const char *w
 	if (bio != NULL) {
 		obj = parse(bio);
 	}
+	blocks = obj != NULL && list != NULL ? count_begins(buf, len, list->begin) : 0;
 	if (obj == NULL) {
 		pki_err_ssl(err, kind, "%s: not a valid PEM %s", path, what);
 		*out_ret = -EINVAL;
-	} else if (list != NULL && list->count(obj) < count_begins(buf, len, list->begin)) {
+	} else if (list != NULL && list->count(obj) < blocks) {
 		pki_errf(err, kind,
 			 "%s: %zu of its %zu %s blocks could not be read (a damaged or cut block): "
 			 "refused whole",
-			 path, count_begins(buf, len, list->begin) - list->count(obj),
-			 count_begins(buf, len, list->begin), what);
+			 path, blocks - list->count(obj), blocks, what);
 		list->drop(obj);
 		obj = NULL;
 		*out_ret = -EINVAL;

@@ -916,24 +916,23 @@ static void on_dns_retry(struct rv_loop *l, struct rv_ltimer *lt)
 /* usable_dns copies |in| to |out| without the servers a client would reach
  * on its own host or link (core/config.c's special blocks, which a
  * server's push_dns is checked against): a hostile server's 127.0.0.53
- * sent the link's queries to the host's own stub. With no server left the
- * domain goes too: nothing would answer for it. */
+ * sent the link's queries to the host's own resolver. With no server left
+ * the domain goes too: nothing would answer for it. */
 static void usable_dns(struct rv_ctl_dns *out, const struct rv_ctl_dns *in)
 {
 	*out = *in;
 	out->num_servers = 0;
 	for (unsigned i = 0; i < in->num_servers && i < RV_CTL_MAX_DNS; i++) {
-		struct rv_prefix host;
+		struct rv_ip_addr a;
 		const char *special;
 		char s[64];
 
-		ctl_addr(in->servers[i].family, in->servers[i].addr, &host.addr);
-		host.len = host.addr.family == AF_INET ? 32 : 128;
-		special = rv_config_special_range(&host, false);
+		ctl_addr(in->servers[i].family, in->servers[i].addr, &a);
+		special = rv_config_special_addr(&a);
 		if (special) {
 			rv_warnx_rl("server pushed DNS server %s: not used (it lies in the %s "
 				    "block: queries would stay on this host or link)",
-				    rv_ip_addr_str(&host.addr, s, sizeof(s)), special);
+				    rv_ip_addr_str(&a, s, sizeof(s)), special);
 			continue;
 		}
 		out->servers[out->num_servers++] = in->servers[i];

@@ -1639,16 +1639,15 @@ bool rv_tun_withdraw(const char *ifname, const struct rv_prefix *addrs, size_t n
 	if (!is_persistent(ifname)) {
 		return false;
 	}
-	if (num_addrs == 0) {
-		/* Nothing of this process's: a killed one's routes. */
-		if (rv_tun_unset_addrs_routes(ifname, NULL, 0, &kept4) == 0) {
-			rv_info("TUN %s is persistent: ringvpn's routes on it removed (none of "
-				"this %s's: it applied no configuration)",
-				ifname, who);
-		}
+	if (rv_tun_unset_addrs_routes(ifname, addrs, num_addrs, &kept4) != 0) {
 		return true;
 	}
-	if (rv_tun_unset_addrs_routes(ifname, addrs, num_addrs, &kept4) == 0) {
+	if (num_addrs == 0) {
+		/* Nothing of this process's: a killed one's routes. */
+		rv_info("TUN %s is persistent: ringvpn's routes on it removed (none of this %s's: "
+			"it applied no configuration)",
+			ifname, who);
+	} else {
 		rv_info("TUN %s is persistent: the routes this %s installed removed, and its "
 			"address(es)%s",
 			ifname, who,

@@ -181,7 +181,7 @@ rvt_log "$n update lines, $lines log lines in all, for 201 updates"
 stop_all
 
 rvt_step "8. pushed DNS servers on this host or link are not used"
-# 127.0.0.53 (the host's own stub), fe80::1 and 169.254.169.253 would
+# 127.0.0.53 (the host's own resolver), fe80::1 and 169.254.169.253 would
 # keep the link's queries on this host or its LAN; 10.99.0.1 stays.
 fake 4433 up "$RVT_TMP/fake-4433.log" FAKE_ADDR4=10.99.0.2 FAKE_P4=24 FAKE_ADDR6= \
 	FAKE_DNS=127.0.0.53,fe80::1,10.99.0.1,169.254.169.253 FAKE_DOMAIN=corp.test FAKE_DNS_REPEAT=200

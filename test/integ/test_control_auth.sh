@@ -231,6 +231,12 @@ check_exit() {
 	[ "$rc" -eq "$want" ] || rvt_fail "exit $rc (want $want): $*"
 }
 ctl_server_conf "$RVT_TMP/s2.conf" status_socket="$RVT_TMP/s2.sock"
+# check_line WANT BASE LINE: s2.conf with LINE added at its end, as
+# $RVT_TMP/BASE.conf, checked by the server's -n for exit WANT.
+check_line() {
+	cp "$RVT_TMP/s2.conf" "$RVT_TMP/$2.conf" && echo "$3" >>"$RVT_TMP/$2.conf" || rvt_fail "$2.conf"
+	check_exit "$1" "$RV_BIN" server -c "$RVT_TMP/$2.conf" -n
+}
 check_exit 2 "$RV_BIN" server --bogus
 check_exit 2 "$RV_BIN" client -c "$RVT_TMP/c1.conf" extra-arg
 # A flag given twice is refused as a key twice in the file is (the last one
@@ -267,8 +273,7 @@ grep -q "^ringvpn: --pool4 is not a client setting" "$RVT_TMP/exit.log" || rvt_f
 check_exit 0 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --route 10.6.0.1 -n
 grep -q "^ringvpn: warning: --route 10.6.0.1 has no prefix length: taken as 10.6.0.1/32, this one address alone" "$RVT_TMP/exit.log" ||
 	rvt_fail "a route without its length not said: $(cat "$RVT_TMP/exit.log")"
-cp "$RVT_TMP/s2.conf" "$RVT_TMP/nolen.conf" && echo "route = 10.6.0.2" >>"$RVT_TMP/nolen.conf"
-check_exit 0 "$RV_BIN" server -c "$RVT_TMP/nolen.conf" -n
+check_line 0 nolen "route = 10.6.0.2"
 grep -q "^ringvpn: warning: $RVT_TMP/nolen.conf:$(wc -l <"$RVT_TMP/nolen.conf"): route 10.6.0.2 has no prefix length: taken as 10.6.0.2/32" "$RVT_TMP/exit.log" ||
 	rvt_fail "a route without its length in the file not said with its line: $(cat "$RVT_TMP/exit.log")"
 # A metrics endpoint the start cannot open: on an address of no interface
@@ -296,15 +301,13 @@ grep -q "config file $RVT_TMP/cut.conf: its last line has no newline" "$RVT_TMP/
 	rvt_fail "a last line without newline not said: $(cat "$RVT_TMP/exit.log")"
 # A fixed address the pool cannot give is said with the file's name, as the
 # file's other errors are (it was not).
-cp "$RVT_TMP/s2.conf" "$RVT_TMP/fx.conf" && echo "fixed = alice 10.99.0.1" >>"$RVT_TMP/fx.conf"
-check_exit 3 "$RV_BIN" server -c "$RVT_TMP/fx.conf" -n
+check_line 3 fx "fixed = alice 10.99.0.1"
 # With its line, its address and why (round-twenty-nine tester 144).
 grep -q "^ringvpn: $RVT_TMP/fx.conf:[0-9]*: fixed alice: 10\.99\.0\.1 is the server's own address" "$RVT_TMP/exit.log" ||
 	rvt_fail "the fixed entry's error does not name the file, line and address: $(cat "$RVT_TMP/exit.log")"
 # A route judged against the others: its line, as the parser's errors say
 # theirs (it said none: round-twenty-eight tester 140).
-cp "$RVT_TMP/s2.conf" "$RVT_TMP/rt.conf" && echo "route = 127.0.0.0/8" >>"$RVT_TMP/rt.conf"
-check_exit 3 "$RV_BIN" server -c "$RVT_TMP/rt.conf" -n
+check_line 3 rt "route = 127.0.0.0/8"
 grep -q "^ringvpn: $RVT_TMP/rt.conf:$(wc -l <"$RVT_TMP/rt.conf"): route 127.0.0.0/8 lies in the loopback" "$RVT_TMP/exit.log" ||
 	rvt_fail "the route's error does not name its line: $(cat "$RVT_TMP/exit.log")"
 check_exit 3 "$RV_BIN" server -c "$RVT_TMP/does-not-exist.conf"
