@@ -3,8 +3,9 @@
  * and client commands (see cfgopts.h).
  *
  * Every config key is also a flag: --KEY VALUE, with '_' spelled '-'
- * (e.g. --dead-peer-timeout 30). Flags override the file. `route` and
- * `fixed` given as flags add to the file's entries.
+ * (e.g. --dead-peer-timeout 30). Flags override the file. Repeatable keys
+ * given as flags add to the file's entries, but for `server`, whose first
+ * flag replaces the file's list (core/config.c, rv_config_set).
  */
 #include "cli/cfgopts.h"
 
@@ -121,7 +122,8 @@ static void usage(FILE *f, enum rv_config_role role)
 	}
 	fprintf(f, "  -h, --help          this help\n\n");
 	fprintf(f, "Every config key can be given as a flag overriding the file, with '_' "
-		   "written '-'\n(repeatable keys add to the file's entries):\n");
+		   "written '-'\n(repeatable keys add to the file's entries, but the first "
+		   "--server replaces\nthe file's servers):\n");
 	for (size_t i = 0; i < rv_config_num_keys(); i++) {
 		const struct rv_config_key *k = rv_config_key_at(i);
 		char flag[64], def[256];

@@ -11,6 +11,7 @@
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cfgopts.h"
@@ -26,33 +27,89 @@
 
 enum { CLIENT_SESSIONS = 4 };
 
+/* How long -n waits for the resolver, all names at once: one that does not
+ * answer took its whole timeout (10 s and more) for each name in turn. */
+#define CHECK_LOOKUP_MS 5000
+
 /* check_names: -n looks each server name up as the client would, and says
  * one it cannot find now (a slip in the name, or no DNS here yet). Only a
  * warning: the client keeps trying at its start. It said OK without
- * looking. */
+ * looking. The lookups run together (getaddrinfo_a) for CHECK_LOOKUP_MS
+ * at most; the requests are static, as one still running past that keeps
+ * writing its result until the process exits. */
 static void check_names(const struct rv_config *cfg)
 {
-	for (size_t i = 0; i < cfg->num_servers; i++) {
-		const char *host = cfg->servers[i].host;
-		struct addrinfo hints = { .ai_family = AF_UNSPEC,
-					  .ai_socktype = SOCK_STREAM,
-					  .ai_flags = AI_NUMERICHOST };
-		struct addrinfo *res = NULL;
-		int err;
+	static char names[RV_CONFIG_MAX_SERVERS][RV_CONFIG_HOST_MAX];
+	static struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	static struct gaicb cbs[RV_CONFIG_MAX_SERVERS];
+	struct gaicb *list[RV_CONFIG_MAX_SERVERS], *pending[RV_CONFIG_MAX_SERVERS];
+	struct timespec now, left;
+	int64_t end_ns;
+	size_t n = 0;
+	int err;
 
-		if (getaddrinfo(host, NULL, &hints, &res) == 0) {
+	for (size_t i = 0; i < cfg->num_servers && n < RV_CONFIG_MAX_SERVERS; i++) {
+		const char *host = cfg->servers[i].host;
+		struct addrinfo num = { .ai_family = AF_UNSPEC,
+					.ai_socktype = SOCK_STREAM,
+					.ai_flags = AI_NUMERICHOST };
+		struct addrinfo *res = NULL;
+
+		if (getaddrinfo(host, NULL, &num, &res) == 0) {
 			freeaddrinfo(res);
 			continue; /* an address */
 		}
-		hints.ai_flags = 0;
-		err = getaddrinfo(host, NULL, &hints, &res);
-		if (err) {
+		snprintf(names[n], sizeof(names[n]), "%s", host);
+		cbs[n] = (struct gaicb){ .ar_name = names[n], .ar_request = &hints };
+		list[n] = &cbs[n];
+		n++;
+	}
+	if (n == 0) {
+		return;
+	}
+	err = getaddrinfo_a(GAI_NOWAIT, list, (int)n, NULL);
+	if (err) {
+		rv_warnx("the server names cannot be looked up now (%s): the client keeps trying "
+			 "at its start",
+			 err == EAI_SYSTEM ? strerror(errno) : gai_strerror(err));
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	end_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec + CHECK_LOOKUP_MS * 1000000LL;
+	for (;;) {
+		size_t waiting = 0;
+		int64_t left_ns;
+
+		/* gai_suspend returns at once while any request in its list is
+		 * done: only those still running go in it. */
+		for (size_t i = 0; i < n; i++) {
+			pending[i] = gai_error(&cbs[i]) == EAI_INPROGRESS ? &cbs[i] : NULL;
+			waiting += pending[i] != NULL;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left_ns = end_ns - ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
+		if (waiting == 0 || left_ns <= 0) {
+			break;
+		}
+		left.tv_sec = left_ns / 1000000000;
+		left.tv_nsec = left_ns % 1000000000;
+		(void)gai_suspend((const struct gaicb *const *)pending, (int)n, &left);
+	}
+	for (size_t i = 0; i < n; i++) {
+		err = gai_error(&cbs[i]);
+		if (err == EAI_INPROGRESS) {
+			rv_warnx("server %s: the resolver gave no answer within %d s: the client "
+				 "keeps "
+				 "trying at its start",
+				 names[i], CHECK_LOOKUP_MS / 1000);
+			(void)gai_cancel(&cbs[i]);
+		} else if (err) {
 			rv_warnx("server %s cannot be looked up now (%s): the client keeps trying "
 				 "at its start",
-				 host, err == EAI_SYSTEM ? strerror(errno) : gai_strerror(err));
-			continue;
+				 names[i], gai_strerror(err));
+		} else {
+			freeaddrinfo(cbs[i].ar_result);
 		}
-		freeaddrinfo(res);
 	}
 }
 

@@ -324,6 +324,35 @@ static bool endpoint_addr(const char *host, struct rv_ip_addr *a, bool *zoned)
 	return true;
 }
 
+/* v4_other_form: is the address of |tok| (before any '/') an IPv4 address
+ * that only inet_aton's other forms take (a leading zero, read as octal by
+ * some tools: 010.20.0.0 as 8.20.0.0; 127.1; hex)? Then |why| says so,
+ * as host_literal_bad does of an endpoint: pool4, route, subnet, fixed,
+ * accept_routes and push_dns refused such a value as no prefix or
+ * address, without saying why (round-thirty tester 150). */
+static bool v4_other_form(const char *tok, char *why, size_t why_len)
+{
+	char a[INET6_ADDRSTRLEN], as[INET_ADDRSTRLEN];
+	size_t n = strcspn(tok, "/");
+	struct in_addr v4;
+	uint8_t canon[4];
+
+	if (n >= sizeof(a)) {
+		return false;
+	}
+	memcpy(a, tok, n);
+	a[n] = '\0';
+	if (strpbrk(a, " \t") || !inet_aton(a, &v4) || inet_pton(AF_INET, a, canon) == 1) {
+		return false;
+	}
+	inet_ntop(AF_INET, &v4, as, sizeof(as));
+	snprintf(why, why_len,
+		 "'%s': '%s' would be read as %s: write an IPv4 address as four numbers 0-255 "
+		 "with dots, without leading zeros",
+		 tok, a, as);
+	return true;
+}
+
 /* host_literal_bad: is |host| (from |v|) an address no endpoint can be? A
  * multicast or broadcast one, or an IPv6 link-local one without its zone:
  * the kernel cannot tell which link, and the socket failed only at run time
@@ -759,6 +788,9 @@ static int set_pool(struct rv_prefix *dst, int family, const char *v, char *why,
 		return 0;
 	}
 	if (rv_prefix_parse(&p, v) || p.addr.family != family) {
+		if (family == AF_INET && v4_other_form(v, why, wl)) {
+			return -EINVAL;
+		}
 		snprintf(why, wl, "'%s' is not an %s prefix (write e.g. %s, or none)", v,
 			 family == AF_INET ? "IPv4" : "IPv6",
 			 family == AF_INET ? "10.99.0.0/24" : "fd99::/64");
@@ -839,6 +871,9 @@ static int set_route(struct rv_config *c, const char *v, char *why, size_t wl)
 	struct rv_prefix p;
 
 	if (rv_prefix_parse(&p, v)) {
+		if (v4_other_form(v, why, wl)) {
+			return -EINVAL;
+		}
 		snprintf(why, wl,
 			 "'%s' is not a prefix (write e.g. 192.168.10.0/24 or "
 			 "fd00:10::/64)",
@@ -957,6 +992,9 @@ static int set_fixed(struct rv_config *c, const char *v, char *why, size_t wl)
 			}
 			continue;
 		}
+		if (n <= 2 && parse_addr(&a, tok) && v4_other_form(tok, why, wl)) {
+			return -EINVAL;
+		}
 		if (n > 2 || parse_addr(&a, tok)) {
 			snprintf(why, wl,
 				 "'%s': write NAME IPV4 [IPV6], e.g. "
@@ -1023,7 +1061,9 @@ static int set_subnet(struct rv_config *c, const char *v, char *why, size_t wl)
 			continue;
 		}
 		if (rv_prefix_parse(&sn.p, tok)) {
-			snprintf(why, wl, "'%s' is not a prefix (%s)", tok, usage);
+			if (!v4_other_form(tok, why, wl)) {
+				snprintf(why, wl, "'%s' is not a prefix (%s)", tok, usage);
+			}
 			goto fail;
 		}
 		say_no_length("subnet", tok, &sn.p);
@@ -1277,6 +1317,9 @@ static int set_accept_routes(struct rv_config *c, const char *v, char *why, size
 			return -EINVAL;
 		}
 		if (cut || rv_prefix_parse(&c->accept[c->num_accept], w)) {
+			if (!cut && v4_other_form(w, why, wl)) {
+				return -EINVAL;
+			}
 			snprintf(why, wl,
 				 "'%s' is not yes, no or a list of prefixes (e.g. 10.20.0.0/16, "
 				 "fd00:20::/48)",
@@ -1317,6 +1360,7 @@ static int set_push_dns(struct rv_config *c, const char *v, char *why, size_t wl
 	bool cut;
 
 	c->num_push_dns = 0;
+	c->push_dns_line = setting_line;
 	if (v[strspn(v, " \t,")] == '\0' && v[0] != '\0') {
 		/* Separators only: a list whose addresses went missing. */
 		snprintf(why, wl, "'%s' names no address (leave the key out for none)", given);
@@ -1331,7 +1375,9 @@ static int set_push_dns(struct rv_config *c, const char *v, char *why, size_t wl
 			return -EINVAL;
 		}
 		if (cut || parse_addr(&c->push_dns[c->num_push_dns], w)) {
-			snprintf(why, wl, "'%s' is not an IPv4 or IPv6 address", w);
+			if (cut || !v4_other_form(w, why, wl)) {
+				snprintf(why, wl, "'%s' is not an IPv4 or IPv6 address", w);
+			}
 			return -EINVAL;
 		}
 		/* No client can send a query there: it was pushed all the same.
@@ -2061,7 +2107,7 @@ size_t rv_config_subnets_of(const struct rv_config *c, const char *name, struct 
 
 static int validate_server(const struct rv_config *c, char *err, size_t err_len)
 {
-	char a[64];
+	char a[64], dl[32];
 
 	if (!c->pool4.addr.family && !c->pool6.addr.family) {
 		snprintf(err, err_len, "pool4 and pool6 are both none: set at least one");
@@ -2076,7 +2122,10 @@ static int validate_server(const struct rv_config *c, char *err, size_t err_len)
 		if (!rv_prefix_contains(&c->pool4, &d.addr) || (!net && !host_bits_all(&d, true))) {
 			continue;
 		}
-		snprintf(err, err_len, "push_dns %s is pool4's %s address, no host's",
+		/* With its line, as the refusals of its parse (round-thirty
+		 * tester 150). */
+		snprintf(err, err_len, "%spush_dns %s is pool4's %s address, no host's",
+			 at_line(c->push_dns_line, dl, sizeof(dl)),
 			 rv_ip_addr_str(&d.addr, a, sizeof(a)), net ? "network" : "broadcast");
 		return -EINVAL;
 	}

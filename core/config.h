@@ -210,6 +210,7 @@ struct rv_config {
 	uint8_t zerocopy;	  /* enum rv_config_zc */
 	struct rv_ip_addr push_dns[RV_CONFIG_MAX_DNS];
 	size_t num_push_dns;
+	uint32_t push_dns_line; /* its file's line (0: a flag's, or none) */
 	char push_domain[RV_CONFIG_DOMAIN_MAX + 1];
 
 	/* client */

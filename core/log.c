@@ -128,7 +128,8 @@ static size_t utf8_len(const unsigned char *s)
  * lost the line's closing quote and brace: the same tester). */
 static void put_json_str(char *line, size_t cap, size_t *off, const char *s, size_t keep)
 {
-	size_t room = cap > keep ? cap - keep : 0;
+	/* Room for the "..." that marks a cut, too. */
+	size_t room = cap > keep + 3 ? cap - keep - 3 : 0;
 
 	while (*s) {
 		const unsigned char *c = (const unsigned char *)s;
@@ -153,6 +154,7 @@ static void put_json_str(char *line, size_t cap, size_t *off, const char *s, siz
 			n = 6;
 		}
 		if (*off + n > room) {
+			put(line, cap, off, "...", 3);
 			return;
 		}
 		put(line, cap, off, out, n);
@@ -186,13 +188,6 @@ static size_t json_line(char *line, size_t cap, enum rv_log_level level, const c
 	return off;
 }
 
-/* one_line makes a message of several lines (a reload's report) one log
- * line: a line after the first would reach journald as an entry of its
- * own, without the priority, and a text log without the prefix. Trailing
- * newlines go, inner ones become "; ". Other control characters (from a
- * configuration value or a peer's text quoted in the message) become '?':
- * a terminal escape must not reach whoever reads the log. Returns the new
- * length. */
 void rv_log_sanitize(char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
@@ -209,24 +204,61 @@ void rv_log_sanitize(char *s, size_t len)
 	}
 }
 
-static size_t one_line(char *msg, size_t len, size_t cap)
+/* The longest message a line carries, its "; " separators in. A reload's
+ * report of two dozen keys passed the 1,024 bytes it had, and was cut in
+ * the middle of a word with no sign of it (round-thirty tester 151). */
+#define LOG_MSG_MAX 4096
+
+/* one_line copies the message |in| of |len| bytes (|cut|: it did not fit
+ * where it was made) to |out| as one log line: a line after the first
+ * would reach journald as an entry of its own, without the priority, and
+ * a text log without the prefix. Trailing newlines go, inner ones become
+ * "; ". Other control characters (from a configuration value or a peer's
+ * text quoted in the message) become '?' (rv_log_sanitize): a terminal
+ * escape must not reach whoever reads the log. A message that does not
+ * fit ends in "..." after its last whole character. */
+static void one_line(char *in, size_t len, bool cut, char *out, size_t cap)
 {
-	while (len > 0 && msg[len - 1] == '\n') {
-		msg[--len] = '\0';
+	size_t o = 0, room = cap - 4; /* "..." and the NUL */
+
+	while (!cut && len > 0 && in[len - 1] == '\n') {
+		len--;
 	}
-	rv_log_sanitize(msg, len);
+	rv_log_sanitize(in, len);
 	for (size_t i = 0; i < len; i++) {
-		if (msg[i] != '\n') {
-			continue;
+		size_t need = in[i] == '\n' ? 2 : 1;
+
+		if (o + need > room) {
+			cut = true;
+			break;
 		}
-		msg[i] = ';';
-		if (len + 1 < cap) {
-			memmove(msg + i + 2, msg + i + 1, len - i); /* with the NUL */
-			msg[i + 1] = ' ';
-			len++;
+		if (in[i] == '\n') {
+			out[o++] = ';';
+			out[o++] = ' ';
+		} else {
+			out[o++] = in[i];
 		}
 	}
-	return len;
+	if (cut) {
+		/* Back to the start of the last character, dropped if the cut
+		 * took part of it. */
+		size_t k = o;
+
+		while (k > 0 && ((unsigned char)out[k - 1] & 0xc0) == 0x80) {
+			k--;
+		}
+		if (k > 0 && (unsigned char)out[k - 1] >= 0xc0) {
+			unsigned char lead = (unsigned char)out[k - 1];
+			size_t want = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+
+			if (o - (k - 1) < want) {
+				o = k - 1;
+			}
+		}
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
 }
 
 /* How stderr is written without waiting for its reader: RWF_NOWAIT for a
@@ -306,7 +338,9 @@ static bool write_line(enum rv_log_level level, const char *msg)
 {
 	/* syslog(3) priorities: err, warning, info, debug. */
 	static const int prio[] = { 3, 4, 6, 7 };
-	char line[2048];
+	/* A message and what goes around it; in JSON its escapes may need
+	 * more, and are cut, marked (put_json_str). */
+	char line[LOG_MSG_MAX + 1024];
 	size_t off = 0;
 	int n;
 
@@ -343,24 +377,26 @@ static bool write_line(enum rv_log_level level, const char *msg)
 
 static void RV_PRINTF(3, 0) vlog(enum rv_log_level level, int err, const char *fmt, va_list ap)
 {
-	char msg[1024];
+	char raw[LOG_MSG_MAX], msg[LOG_MSG_MAX];
 	size_t mlen;
 	uint64_t lost;
+	bool cut;
 	int n;
 
 	if ((int)level > atomic_load(&log_level)) {
 		return;
 	}
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
-	mlen = n < 0 ? 0 : (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1;
-	if (err != 0 && mlen < sizeof(msg) - 1) {
-		n = snprintf(msg + mlen, sizeof(msg) - mlen, ": %s",
+	n = vsnprintf(raw, sizeof(raw), fmt, ap);
+	mlen = n < 0 ? 0 : (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1;
+	cut = n >= (int)sizeof(raw);
+	if (err != 0 && !cut) {
+		n = snprintf(raw + mlen, sizeof(raw) - mlen, ": %s",
 			     strerror(err < 0 ? -err : err));
+		cut = n >= (int)(sizeof(raw) - mlen);
 		mlen += n < 0 ? 0 : (size_t)n;
-		mlen = mlen < sizeof(msg) ? mlen : sizeof(msg) - 1;
+		mlen = mlen < sizeof(raw) ? mlen : sizeof(raw) - 1;
 	}
-	msg[mlen] = '\0';
-	one_line(msg, mlen, sizeof(msg));
+	one_line(raw, mlen, cut, msg, sizeof(msg));
 	/* Lines lost to a reader that did not keep up are said first, once
 	 * it takes lines again; no line goes before that (a gap is never
 	 * silent). */

@@ -1200,6 +1200,13 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 	if (st->tun_state != RV_STATUS_TUN_NONE) {
 		rv_strbuf_printf(o, " tun_state=%s", rv_status_tun_name(st->tun_state));
 	}
+	/* The metrics endpoint's requests by status code, as in the JSON and
+	 * the exposition (the README said --kv had them: round-thirty
+	 * tester 150). */
+	for (size_t i = 0; st->have_metrics && i < RV_HTTP_NUM_CODES; i++) {
+		rv_strbuf_printf(o, " metrics_requests_%d=%" PRIu64, rv_http_code_at(i),
+				 st->metrics_responses[i]);
+	}
 	rv_strbuf_printf(o, "\n");
 	for (size_t i = 0; i < st->num_peers; i++) {
 		const struct rv_status_peer *p = &st->peers[i];

@@ -42,15 +42,14 @@ enum rv_wire_err rv_wire_parse_data_hdr(struct rv_data_hdr *out, const uint8_t *
 	if (unlikely(index == 0)) {
 		return RV_WIRE_ZERO_INDEX;
 	}
-	if (unlikely(counter >= RV_REJECT_AFTER_MESSAGES)) {
-		return RV_WIRE_COUNTER_LIMIT;
-	}
-
 	out->type = type;
 	out->key_id = key_id;
 	out->flags = flags;
 	out->receiver_index = index;
 	out->counter = counter;
+	if (unlikely(counter >= RV_REJECT_AFTER_MESSAGES)) {
+		return RV_WIRE_COUNTER_LIMIT; /* |out| says whose it claims to be */
+	}
 	return RV_WIRE_OK;
 }
 

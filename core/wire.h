@@ -100,7 +100,9 @@ _Static_assert(RV_DEFAULT_MTU + RV_DATA_OVERHEAD + 40 + 8 == 1500, "default MTU 
 
 /* rv_wire_parse_data_hdr validates |len| bytes at |pkt| as a data message and
  * decodes its header into |out|. It returns RV_WIRE_OK or the reason for
- * rejection; |out| is only meaningful on RV_WIRE_OK. Pure; thread-safe. */
+ * rejection; |out| is only meaningful on RV_WIRE_OK and on
+ * RV_WIRE_COUNTER_LIMIT (the session it names is charged the drop). Pure;
+ * thread-safe. */
 enum rv_wire_err rv_wire_parse_data_hdr(struct rv_data_hdr *out, const uint8_t *pkt, size_t len);
 
 /* rv_wire_write_data_hdr encodes |hdr| into the first RV_DATA_HDR_LEN bytes of

@@ -188,13 +188,54 @@ static void show_crl(BIO *b, X509_CRL *crl)
 	ASN1_INTEGER_free(num);
 }
 
+/* crl_bits: which of the file's objects are CRLs, in the file's order (a
+ * bit per object, |*num| objects; NULL when out of memory). The objects
+ * are read by kind, and a file that began with its CRL was shown
+ * certificates first. */
+static uint8_t *crl_bits(const uint8_t *buf, size_t len, size_t *num)
+{
+	static const char begin[] = "-----BEGIN ";
+	const uint8_t *p = buf, *end = buf + len, *q;
+	uint8_t *bits = NULL;
+	size_t n = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		n = 0;
+		p = buf;
+		while ((q = memmem(p, (size_t)(end - p), begin, sizeof(begin) - 1)) != NULL) {
+			const uint8_t *label = q + sizeof(begin) - 1;
+			size_t left = (size_t)(end - label);
+			bool crl = left >= 13 && !memcmp(label, "X509 CRL-----", 13);
+			const uint8_t *dash = memmem(label, left, "-----", 5);
+			bool cert =
+				dash && dash - label >= 11 && !memcmp(dash - 11, "CERTIFICATE", 11);
+
+			if (crl || cert) {
+				if (bits && crl) {
+					bits[n / 8] |= (uint8_t)(1u << (n % 8));
+				}
+				n++;
+			}
+			p = label;
+		}
+		if (pass == 0) {
+			bits = calloc(n / 8 + 1, 1);
+			if (bits == NULL) {
+				return NULL;
+			}
+		}
+	}
+	*num = n;
+	return bits;
+}
+
 int rv_pki_show(FILE *out, const char *path, struct rv_pki_err *err)
 {
 	STACK_OF(X509_CRL) *crls = NULL;
 	STACK_OF(X509) *certs = NULL;
-	size_t n = 0, i = 0, len;
+	size_t n = 0, i = 0, len, num_bits = 0, ci = 0, ri = 0;
 	bool has_crl, has_cert;
-	uint8_t *buf;
+	uint8_t *buf, *is_crl;
 	BIO *b;
 	int ret;
 
@@ -212,24 +253,25 @@ int rv_pki_show(FILE *out, const char *path, struct rv_pki_err *err)
 			 "%s holds a private key; 'show' prints certificates and CRLs only", path);
 		return -EINVAL;
 	}
+	is_crl = crl_bits(buf, len, &num_bits);
 	OPENSSL_cleanse(buf, len);
 	free(buf);
 
-	/* Every certificate, then every CRL: a CA file holds intermediates
-	 * and rotated CAs, a CRL file one CRL per CA, and only the first was
-	 * shown, with no word of the others (round-twenty-nine tester 145). */
+	/* Every certificate and CRL, in the file's order: a CA file holds
+	 * intermediates and rotated CAs, a CRL file one CRL per CA, and only
+	 * the first was shown, with no word of the others (round-twenty-nine
+	 * tester 145). */
 	if (has_cert || !has_crl) {
 		ret = rv_pem_read_certs(&certs, path, err);
 		if (ret != 0) {
-			return ret;
+			goto out;
 		}
 		n += sk_X509_num(certs);
 	}
 	if (has_crl) {
 		ret = rv_pem_read_crls(&crls, path, err);
 		if (ret != 0) {
-			sk_X509_pop_free(certs, X509_free);
-			return ret;
+			goto out;
 		}
 		n += sk_X509_CRL_num(crls);
 	}
@@ -240,23 +282,27 @@ int rv_pki_show(FILE *out, const char *path, struct rv_pki_err *err)
 		goto out;
 	}
 	BIO_printf(b, "file: %s\n", path);
-	for (size_t k = 0; certs != NULL && k < sk_X509_num(certs); k++) {
+	for (size_t nc = certs ? sk_X509_num(certs) : 0, nr = crls ? sk_X509_CRL_num(crls) : 0;
+	     ci < nc || ri < nr; i++) {
+		/* The file's order where its markers and the objects read agree
+		 * (a damaged block is refused before this); else certificates
+		 * first. */
+		bool crl = ci == nc ||
+			   (ri < nr && is_crl && num_bits == n && (is_crl[i / 8] >> (i % 8) & 1));
+
 		if (n > 1) {
 			BIO_printf(b, "%sobject: %zu of %zu\n", i ? "\n" : "", i + 1, n);
 		}
-		i++;
-		show_cert(b, sk_X509_value(certs, k));
-	}
-	for (size_t k = 0; crls != NULL && k < sk_X509_CRL_num(crls); k++) {
-		if (n > 1) {
-			BIO_printf(b, "%sobject: %zu of %zu\n", i ? "\n" : "", i + 1, n);
+		if (crl) {
+			show_crl(b, sk_X509_CRL_value(crls, ri++));
+		} else {
+			show_cert(b, sk_X509_value(certs, ci++));
 		}
-		i++;
-		show_crl(b, sk_X509_CRL_value(crls, k));
 	}
 	BIO_flush(b);
 	BIO_free(b);
 out:
+	free(is_crl);
 	sk_X509_pop_free(certs, X509_free);
 	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	return ret;

@@ -372,7 +372,7 @@ static void on_timeout(struct rv_loop *l, struct rv_ltimer *lt)
 
 static void arm_recv(struct rv_loop *l, struct mgmt_conn *c)
 {
-	if (l->io.recv(l->io.ctx, c->slot.fd, c->req + c->req_len, RV_MGMT_MAX_REQ - c->req_len,
+	if (l->io.recv(l->io.ctx, c->slot.fd, c->req + c->req_len, sizeof(c->req) - c->req_len,
 		       cud(l, c, RV_OP_MGMT_RECV))) {
 		conn_close(l, c);
 		return;
@@ -648,9 +648,11 @@ static void process(struct rv_loop *l, struct mgmt_conn *c)
 		len = (size_t)(nl - c->req) + 1;
 	}
 	m->requests++;
-	if (!nl && c->req_len >= RV_MGMT_MAX_REQ) {
+	if (len > RV_MGMT_MAX_REQ) {
 		/* The line runs on past the limit: refuse it, rather than act on
-		 * its first RV_MGMT_MAX_REQ bytes as if that were the request. */
+		 * its first RV_MGMT_MAX_REQ bytes as if that were the request.
+		 * One byte more is read to tell: a request of exactly the limit
+		 * closed without a newline was refused (round-thirty tester 151). */
 		m->malformed++;
 		rv_warnx_rl("management request from uid %u refused: longer than %d bytes",
 			    (unsigned)c->uid, RV_MGMT_MAX_REQ);
@@ -730,7 +732,7 @@ void rv_mgmt_on_cqe(struct rv_loop *l, enum rv_op op, uint64_t ud, int res)
 			return;
 		}
 		c->req_len += (size_t)res;
-		if (res == 0 || memchr(c->req, '\n', c->req_len) || c->req_len >= RV_MGMT_MAX_REQ) {
+		if (res == 0 || memchr(c->req, '\n', c->req_len) || c->req_len > RV_MGMT_MAX_REQ) {
 			c->slot.asked = true;
 			process(l, c);
 		} else {

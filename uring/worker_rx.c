@@ -281,6 +281,14 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 		err = rv_wire_parse_data_hdr(&hdr, dg, dlen);
 		if (unlikely(err != RV_WIRE_OK)) {
 			rv_drop_add(&w->ctr, wire_drop_reason(err), 1);
+			/* A counter past the limit names a session, charged as
+			 * every drop before authentication is (README,
+			 * Limitations): the worker's total alone rose
+			 * (round-thirty tester 149). */
+			if (err == RV_WIRE_COUNTER_LIMIT &&
+			    (s = rv_demux_by_index(d, hdr.receiver_index)) != NULL) {
+				(void)rv_session_count_drop(s, RV_DROP_KEY_EXPIRED, 1);
+			}
 			continue;
 		}
 		s = rv_demux_by_index(d, hdr.receiver_index);

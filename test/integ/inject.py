@@ -15,6 +15,9 @@ Run inside the namespace of the peer whose traffic is captured:
                     (passes the replay pre-check, fails authentication)
       truncate      the first 1..31 bytes (shorter than header + tag)
       unknown-index the datagram with a receiver index no session has
+      limit         the datagram with a counter at or past the reject-after
+                    limit (no sender makes one: key_expired, charged to the
+                    session whose index it carries)
     and prints what it sent.
 
   inject.py flags-census --iface veth0 --dst 10.77.0.2 --port 51820 \
@@ -168,7 +171,7 @@ def cmd_capture_inject(args):
     out = socket.socket(fam, socket.SOCK_DGRAM)
     dst = (args.dst, args.port)
     avoid = {int(x, 0) for x in args.avoid_index} | {index, 0}
-    sent = {"replay": 0, "tamper": 0, "truncate": 0, "empty": 0, "unknown_index": 0}
+    sent = {"replay": 0, "tamper": 0, "truncate": 0, "empty": 0, "unknown_index": 0, "limit": 0}
     for _ in range(args.replay):
         out.sendto(dg, dst)
         sent["replay"] += 1
@@ -192,6 +195,12 @@ def cmd_capture_inject(args):
         t[4:8] = struct.pack("!I", idx)
         out.sendto(bytes(t), dst)
         sent["unknown_index"] += 1
+    reject_after = (1 << 64) - 1 - (1 << 13)  # RV_REJECT_AFTER_MESSAGES
+    for i in range(args.limit):
+        t = bytearray(dg)
+        t[8:16] = struct.pack("!Q", reject_after + (i * 4001) % (1 << 13))
+        out.sendto(bytes(t), dst)
+        sent["limit"] += 1
     print(" ".join("%s=%d" % kv for kv in sent.items()))
 
 
@@ -406,6 +415,7 @@ def main():
     c.add_argument("--trigger", required=True)
     c.add_argument("--replay", type=int, default=0)
     c.add_argument("--tamper", type=int, default=0)
+    c.add_argument("--limit", type=int, default=0)
     c.add_argument("--truncate", type=int, default=0)
     c.add_argument("--empty", type=int, default=0)
     c.add_argument("--unknown-index", type=int, default=0)

@@ -177,6 +177,14 @@ rvt_wait_for 5 "the clash said" grep -q "rvc: route 192.168.60.0/24 not used: th
 # ... and its network is no source the server may send from: a packet from
 # the tunnel posing as a host of that LAN was taken (round-eleven tester 50).
 expect_sources "192.168.50.9" "192.168.60.9"
+# A CONFIG update meanwhile counts it apart, not as installed (it said "2
+# of 2": round-thirty tester 148).
+ctl_conf_set "$RVT_TMP/server.conf" dead_peer_timeout=5
+rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "server reload"
+rvt_wait_for 5 "the update said" grep -q "server updated the configuration: mtu 1420, 1 of 2 pushed route(s) installed (1 more not used: the host routes them elsewhere, see the log), keepalive 1 s, dead-peer timeout 5 s" \
+	"$RVT_TMP/client1.log" || rvt_fail "the update: $(grep "server updated" "$RVT_TMP/client1.log" | tail -2)"
+ctl_conf_set "$RVT_TMP/server.conf" dead_peer_timeout=4
+rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "server reload"
 rvt_nsx "$C1" ip route del 192.168.60.0/24 dev veth0
 ctl_conf_set "$RVT_TMP/c1.conf" accept_routes=192.168.50.0/23
 rvt_run "$RV_BIN" reload -s "$RVT_TMP/c1.sock" >/dev/null || rvt_fail "client reload"
@@ -439,6 +447,21 @@ table inet rvtdns {
 	}
 }
 EON
+# -n under that nameserver: the lookups of two names run together and end
+# after 5 s, each said (they took the resolver's timeouts, 10 s and more,
+# one name after the other).
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/nslow.conf" "$PKI/client3" rvd "$RVT_TMP/nslow.sock" \
+	server=slow.test:4433
+printf 'server = slow2.test:4433\n' >>"$RVT_TMP/nslow.conf"
+T0=$(date +%s%N)
+ip netns exec "$C1" "$RV_BIN" client -c "$RVT_TMP/nslow.conf" -n >"$RVT_TMP/nslow.out" 2>&1 ||
+	rvt_fail "-n under a silent nameserver: $(cat "$RVT_TMP/nslow.out")"
+MS=$((($(date +%s%N) - T0) / 1000000))
+rvt_log "-n took $MS ms under a nameserver that drops queries"
+[ "$MS" -le 8000 ] || rvt_fail "-n waited out the resolver: $MS ms"
+[ "$(grep -c "server slow2\{0,1\}\.test: the resolver gave no answer within 5 s: the client keeps trying" \
+	"$RVT_TMP/nslow.out")" = 2 ] && grep -q "configuration OK" "$RVT_TMP/nslow.out" ||
+	rvt_fail "-n: $(cat "$RVT_TMP/nslow.out")"
 # slow_client NAME PORT: a client (config $RVT_TMP/NAME.conf, status socket
 # $RVT_TMP/NAME.sock, log slowNAME) whose server slow.test:PORT is being
 # looked up through that nameserver; its PID in D_PID.

@@ -201,7 +201,7 @@ if [ "$INJECT" = 1 ]; then
 	N_BAD=2
 	rvt_run kill -USR2 "$PID_A" || rvt_fail "SIGUSR2"
 	rvt_nsx "$A" python3 "$INJ" capture-inject --iface veth0 --dst "$UB" --port "$PORT" \
-		--trigger 10.99.0.2:9 --replay 5 --tamper 6 --truncate 7 --empty 2 --unknown-index 8 \
+		--trigger 10.99.0.2:9 --replay 5 --tamper 6 --truncate 7 --empty 2 --unknown-index 8 --limit 3 \
 		--avoid-index $IDX_A --avoid-index $IDX_B || rvt_fail "inject.py"
 	if [ "$UNDERLAY6" != 1 ]; then
 		# A forged "fragmentation needed" quoting B's data port and A's
@@ -341,6 +341,11 @@ if [ "$INJECT" = 1 ]; then
 	expect "drop_bad_recv" "$(delta drop_bad_recv)" 0
 	expect "drop_bad_src" "$(delta drop_bad_src)" 0
 	expect "drop_unknown_index" "$(delta drop_unknown_index)" 8
+	# A counter past the reject-after limit: the worker's count and the
+	# session's whose index it carries (the worker's alone rose:
+	# round-thirty tester 149).
+	expect "drop_key_expired" "$(delta drop_key_expired)" 3
+	expect "session_drop_key_expired" "$(delta session_drop_key_expired)" 3
 	expect "drop_spoof" "$(delta drop_spoof)" "$N_SPOOF"
 	expect "session_drop_spoof" "$(delta session_drop_spoof)" "$N_SPOOF"
 	# (The worker's count also takes what B's own kernel sends to

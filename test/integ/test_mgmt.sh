@@ -313,6 +313,18 @@ for req in 'b""' 'b"hello world\n"' 'b"status" + b" " * 300 + b"\n"' 'b"kick " +
 	[[ "$OUT" == "error: "* ]] || rvt_fail "request $req: reply '$OUT'"
 	[ "$(ctl_field server state)" = running ] || rvt_fail "server stopped serving after $req"
 done
+# The limit's edge: 256 bytes are a request, with or without the newline
+# (256 without one, closed, was refused "longer than 256 bytes":
+# round-thirty tester 151); 257 are not.
+for req in 'b"status" + b" " * 249 + b"\n"' 'b"status" + b" " * 250'; do
+	OUT=$(raw "$req") || rvt_fail "raw $req"
+	[[ "$OUT" == "ok"* ]] || rvt_fail "a request of 256 bytes ($req): '$(head -1 <<<"$OUT")'"
+done
+for req in 'b"status" + b" " * 250 + b"\n"' 'b"status" + b" " * 251'; do
+	OUT=$(raw "$req") || rvt_fail "raw $req"
+	[ "$(head -1 <<<"$OUT")" = "error: request longer than 256 bytes" ] ||
+		rvt_fail "a request of 257 bytes ($req): '$(head -1 <<<"$OUT")'"
+done
 grep "management request from uid 0 refused" "$SLOG" | tail -3
 [ "$(grep -c "management request from uid 0 refused" "$SLOG")" -ge 3 ] ||
 	rvt_fail "malformed requests are not logged"

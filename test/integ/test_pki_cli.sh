@@ -97,6 +97,13 @@ expect 0 "show a CA, a certificate and a CRL in one file" "$bin" pki show "$tmp/
 [ "$(grep -c '^object: [123] of 3$' "$tmp/out")" = 3 ] && [ "$(grep -c '^type: certificate$' "$tmp/out")" = 2 ] &&
 	[ "$(grep -c '^type: crl$' "$tmp/out")" = 1 ] && grep -q '^san: DNS:vpn.test$' "$tmp/out" &&
 	pass "all three shown" || fail "the mixed file: $(cat "$tmp/out")"
+# In the file's order: a CRL first is object 1 (certificates were shown
+# first whatever the order).
+cat "$p/ca/ca.crl" "$p/server.crt" "$p/ca/ca.crt" >"$tmp/crlfirst.pem"
+expect 0 "show a CRL, then two certificates" "$bin" pki show "$tmp/crlfirst.pem"
+[ "$(sed -n '/^object: /{n;p}' "$tmp/out" | tr '\n' ' ')" = "type: crl type: certificate type: certificate " ] &&
+	grep -A3 '^object: 2 of 3$' "$tmp/out" | grep -q 'CN = server\|vpn.test' &&
+	pass "in the file's order" || fail "the order: $(grep -A2 '^object:' "$tmp/out")"
 # A damaged block in the middle: the file is refused whole, as the
 # server's loader refuses it (the blocks before it were shown, exit 0,
 # those after it dropped without a word: round-twenty-nine tester 146).
@@ -206,6 +213,10 @@ expect 7 "missing CA dir" "$bin" pki client --ca "$tmp/none" --name z --out "$tm
 expect_err "$tmp/none"
 expect 10 "refuse to overwrite a key" "$bin" pki client --ca "$p/ca" --name client1 --out "$p"
 expect_err "--force"
+# In the CLI's form, as the other commands' errors (it was the service's
+# log form, "ringvpn[PID] error: pki client: ...": round-thirty tester 150).
+grep -q "^ringvpn pki client: " "$tmp/err" && ! grep -q "error: pki" "$tmp/err" &&
+	pass "said as the CLI's" || fail "the error's form: $(cat "$tmp/err")"
 # A --force whose certificate cannot replace the old one (a directory in
 # its place; a file mounted over it likewise) leaves the old key: it was
 # deleted, the old certificate left without one (round-twenty-seven tester

@@ -195,9 +195,11 @@ Test(config, validation_of_required_and_cross_fields)
 		{ "fixed = a 10.0.0.5\n", "line 4: fixed a: 10.0.0.5 is outside pool4" },
 		{ "fixed = a 10.99.0.5\nfixed = b 10.99.0.5\n",
 		  "line 5: fixed a and b share an address" },
-		{ "push_dns = 10.99.0.255\n", "push_dns 10.99.0.255 is pool4's broadcast address" },
+		/* With its line (round-thirty tester 150). */
+		{ "push_dns = 10.99.0.255\n",
+		  "line 4: push_dns 10.99.0.255 is pool4's broadcast address" },
 		{ "push_dns = 10.1.1.1 10.99.0.0\n",
-		  "push_dns 10.99.0.0 is pool4's network address" },
+		  "line 4: push_dns 10.99.0.0 is pool4's network address" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char text[512];
@@ -421,6 +423,21 @@ static const struct {
 	  "t.conf:1:", "is a network, or a slip of one" },
 	{ RV_CONFIG_SERVER, "subnet = /24 10.67.0.0/24\n",
 	  "t.conf:1:", "is a network, or a slip of one" },
+	/* 74: those forms in prefixes and addresses, said as they are (each
+	 * was "not a prefix" or "write NAME IPV4": round-thirty tester 150) */
+	{ RV_CONFIG_SERVER, "pool4 = 010.99.0.0/24\n",
+	  "t.conf:1:", "'010.99.0.0/24': '010.99.0.0' would be read as 8.99.0.0: write" },
+	{ RV_CONFIG_SERVER, "route = 010.20.0.0/24\n",
+	  "t.conf:1:", "'010.20.0.0' would be read as 8.20.0.0" },
+	{ RV_CONFIG_SERVER, "subnet = bob 10.20.0.0/24 10.021.0.0/24\n",
+	  "t.conf:1:", "'10.021.0.0' would be read as 10.17.0.0" },
+	{ RV_CONFIG_SERVER, "fixed = alice 10.99.0.010\n",
+	  "t.conf:1:", "'10.99.0.010' would be read as 10.99.0.8" },
+	{ RV_CONFIG_SERVER, "push_dns = 10.1.1.1 10.99.1\n",
+	  "t.conf:1:", "'10.99.1' would be read as 10.99.0.1" },
+	{ RV_CONFIG_CLIENT, "accept_routes = 192.168.010.0/24\n",
+	  "t.conf:1:", "'192.168.010.0' would be read as 192.168.8.0" },
+	{ RV_CONFIG_SERVER, "route = 10.20.0.0/33\n", "t.conf:1:", "is not a prefix (write" },
 };
 
 /* The data plane's ECN and CoDel keys: defaults, and values taken. */

@@ -22,7 +22,7 @@
 #include "core/log.h"
 #include "test/lib/t_capture.h"
 
-static char out[4096];
+static char out[16384];
 
 /* capture runs |fn| and leaves what it wrote to stderr in |out|. */
 static void capture(void (*fn)(void))
@@ -139,7 +139,7 @@ static const char *quotes_prefix;
 
 static void quotes_line(void)
 {
-	static char q[1021];
+	static char q[4001];
 
 	memset(q, '"', sizeof(q) - 1);
 	rv_log_set_prefix(quotes_prefix);
@@ -155,9 +155,9 @@ static void bytes_line(void)
 }
 
 /* A JSON line stays one JSON object in UTF-8 (round-fifteen tester 72): a
- * message whose escapes outgrow the line is cut between escapes, before
- * the closing quote and brace (1,020 quotes ended the line inside a \"
- * with neither), and a byte that is not well-formed UTF-8 (a config
+ * message whose escapes outgrow the line is cut between escapes, marked
+ * "...", before the closing quote and brace (1,020 quotes ended the line
+ * inside a \" with neither, when lines had 2,048 bytes), and a byte that is not well-formed UTF-8 (a config
  * value, a peer's text) is written as U+FFFD (raw 0xff went out). */
 Test(log, json_line_stays_json)
 {
@@ -176,12 +176,15 @@ Test(log, json_line_stays_json)
 		msg = strstr(out, "\"msg\":\"");
 		cr_assert_not_null(msg);
 		msg += 7;
-		/* Only whole \" pairs between the opening and the closing quote. */
+		/* Only whole \" pairs between the opening quote and the
+		 * "..." of the cut. */
+		cr_assert_eq(strncmp(out + len - 6, "...", 3), 0, "cut unmarked: ...%s",
+			     out + len - 16);
 		bs = 0;
-		for (const char *c = msg; c < out + len - 3; c += 2, bs++) {
+		for (const char *c = msg; c < out + len - 6; c += 2, bs++) {
 			cr_assert(c[0] == '\\' && c[1] == '"', "cut escape at %zu: %s", bs, msg);
 		}
-		cr_assert_gt(bs, 500, "%zu quotes kept", bs);
+		cr_assert_gt(bs, 2000, "%zu quotes kept", bs);
 	}
 
 	capture(bytes_line);
@@ -328,6 +331,61 @@ Test(log, several_lines_become_one)
 	capture(several_lines);
 	cr_assert_str_eq(out,
 			 "<4>reload refused: changed: nothing; refused: key file k: mismatch\n");
+}
+
+static void report_of_many_lines(void)
+{
+	static char rep[6000];
+	size_t o = 0;
+
+	/* A reload's report of many keys, over the line's room once its
+	 * newlines are "; ", ending in a part that must not go unseen. */
+	for (int i = 0; o < 3900; i++) {
+		o += (size_t)snprintf(rep + o, sizeof(rep) - o,
+				      "needs a restart (running value kept): key%d\n", i);
+	}
+	snprintf(rep + o, sizeof(rep) - o, "applied: CRL caf\xc3\xa9\n");
+	rv_log_set_prefix("server");
+	rv_log_set_level(RV_LOG_INFO);
+	rv_info("reload applied: %s", rep);
+}
+
+static void long_in_one(void)
+{
+	static char big[5000];
+
+	/* Cut inside a character of two bytes: dropped whole. */
+	memset(big, 'a', sizeof(big) - 1);
+	big[4094] = '\xc3';
+	big[4095] = '\xa9';
+	rv_log_set_prefix("server");
+	rv_log_set_level(RV_LOG_INFO);
+	rv_warnx("%s", big);
+}
+
+/* A message longer than the line's room is cut after a whole character
+ * and marked "..." (a reload's report of two dozen keys stopped at 1,024
+ * bytes in the middle of a word, with its "applied:" part gone and no
+ * sign of the cut, and its last separators lost their space: round-thirty
+ * tester 151). A report of about 4,000 bytes is written whole. */
+Test(log, long_message_cut_marked)
+{
+	static char big[16384];
+	const char *p;
+	size_t len;
+
+	rv_log_set_format(RV_LOG_FMT_TEXT);
+	t_capture_stderr(report_of_many_lines, big, sizeof(big));
+	len = strlen(big);
+	cr_assert_eq(strchr(big, '\n'), big + len - 1, "one line");
+	cr_assert_not_null(strstr(big, "; applied: CRL caf\xc3\xa9\n"), "%s", big + len - 64);
+	for (p = big; (p = strchr(p, ';')) != NULL; p++) {
+		cr_assert_eq(p[1], ' ', "a separator without its space at %zu", (size_t)(p - big));
+	}
+	t_capture_stderr(long_in_one, big, sizeof(big));
+	len = strlen(big);
+	cr_assert_eq(strcmp(big + len - 5, "a...\n"), 0, "...%s", big + len - 16);
+	cr_assert_gt(len, 4000);
 }
 
 static void escapes(void)

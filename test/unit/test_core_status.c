@@ -347,6 +347,16 @@ Test(core_status, prometheus_metrics_endpoint_and_empty)
 	cr_assert_null(strstr(text, "ringvpn_worker_"), "no workers, no worker families");
 	cr_assert_null(strstr(text, "ringvpn_session_"), "no sessions, no session families");
 	free(text);
+	/* In --kv too (the README said so, and it had none: round-thirty
+	 * tester 150). */
+	text = render_with(rv_status_render_kv, &st);
+	cr_assert_not_null(strstr(text, " metrics_requests_200=12 "), "%s", text);
+	cr_assert_not_null(strstr(text, " metrics_requests_400=3 "), "%s", text);
+	free(text);
+	st.have_metrics = false;
+	text = render_with(rv_status_render_kv, &st);
+	cr_assert_null(strstr(text, "metrics_requests"), "endpoint off: %s", text);
+	free(text);
 }
 
 /* lanes_shown renders a server with |lanes| (and 3 sessions moved between

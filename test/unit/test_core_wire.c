@@ -108,6 +108,11 @@ static void check_parse(const struct hdr_case *c)
 	enum rv_wire_err err = rv_wire_parse_data_hdr(&h, pkt, c->len);
 	cr_assert_eq(err, c->want, "%s: got %d (%s), want %d (%s)", c->name, err,
 		     rv_wire_err_str(err), c->want, rv_wire_err_str(c->want));
+	if (err == RV_WIRE_COUNTER_LIMIT) {
+		/* Whose it claims to be, for the drop's charge. */
+		cr_assert_eq(h.receiver_index, c->index, "%s", c->name);
+		cr_assert_eq(h.counter, c->counter, "%s", c->name);
+	}
 	if (err == RV_WIRE_OK) {
 		cr_assert_eq(h.type, RV_MSG_DATA, "%s", c->name);
 		cr_assert_eq(h.key_id, c->key_id, "%s", c->name);
