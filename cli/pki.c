@@ -51,8 +51,8 @@ static void say(const char *fmt, ...) RV_PRINTF(1, 2);
 
 /* say writes an error as the other commands do, "ringvpn pki CMD: ...":
  * pki's came in the service's log form, "ringvpn[PID] error: pki CMD:
- * ..." (round-thirty tester 150). Names from certificates are in them:
- * what would act on a terminal is shown as '?'. */
+ * ..." (round-thirty tester 150). Names from certificates and paths are
+ * in them: what would act on a terminal, and a newline, is shown as '?'. */
 static void say(const char *fmt, ...)
 {
 	char msg[1024];
@@ -66,6 +66,11 @@ static void say(const char *fmt, ...)
 		return;
 	}
 	rv_log_sanitize(msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+	/* And a newline from a name or a path: one error could pose as
+	 * several lines (round-thirty tester 152). */
+	for (char *c = msg; (c = strchr(c, '\n')) != NULL; c++) {
+		*c = '?';
+	}
 	fprintf(stderr, "ringvpn %s\n", msg);
 }
 

@@ -114,19 +114,78 @@ static void note_no_crl(const struct rv_config *cfg, bool check_only)
 	     "updates)");
 }
 
+/* family_used: does the configuration carry |family| through the tunnel:
+ * a pool of it, or a route or subnet of it? */
+static bool family_used(const struct rv_config *cfg, int family)
+{
+	if ((family == AF_INET ? cfg->pool4 : cfg->pool6).addr.family) {
+		return true;
+	}
+	for (size_t i = 0; i < cfg->num_routes; i++) {
+		if (cfg->routes[i].addr.family == family) {
+			return true;
+		}
+	}
+	for (size_t i = 0; i < cfg->num_subnets; i++) {
+		if (cfg->subnets[i].p.addr.family == family) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* note_no_pool: routes, subnets or DNS servers of a family whose pool is
+ * none: a client has no tunnel address of it, so its own packets there
+ * leave from another address, which the server drops as spoofed; only
+ * hosts of networks behind clients (subnet) can use them. They were taken
+ * without a word (round-thirty tester 153). Said at start and by -n. */
+static void note_no_pool(const struct rv_config *cfg, bool check_only)
+{
+	for (int f = 0; f < 2; f++) {
+		int family = f ? AF_INET6 : AF_INET;
+		size_t routes = 0, subnets = 0, dns = 0;
+
+		if ((family == AF_INET ? cfg->pool4 : cfg->pool6).addr.family) {
+			continue;
+		}
+		for (size_t i = 0; i < cfg->num_routes; i++) {
+			routes += cfg->routes[i].addr.family == family;
+		}
+		for (size_t i = 0; i < cfg->num_subnets; i++) {
+			subnets += cfg->subnets[i].p.addr.family == family;
+		}
+		for (size_t i = 0; i < cfg->num_push_dns; i++) {
+			dns += cfg->push_dns[i].family == family;
+		}
+		if (routes + subnets + dns == 0) {
+			continue;
+		}
+		note(check_only,
+		     "%s is none, yet %zu %s route(s), %zu subnet(s) and %zu DNS server(s) are "
+		     "set: clients have no %s address in the tunnel, so only hosts of networks "
+		     "behind clients reach them (a client's own packets come from another "
+		     "address, dropped as spoofed)",
+		     family == AF_INET ? "pool4" : "pool6", routes,
+		     family == AF_INET ? "IPv4" : "IPv6", subnets, dns,
+		     family == AF_INET ? "IPv4" : "IPv6");
+	}
+}
+
 /* With client_to_client = kernel (the default), client-to-client traffic leaves
  * a worker through the server's TUN and comes back in through it, so the
  * kernel must forward between clients (internal and off need no forwarding,
  * but networks behind the server still do). ringvpn
  * does not flip a host-wide sysctl behind the administrator's back; it says
  * so once at start-up instead. */
-static void note_forwarding(void)
+static void note_forwarding(const struct rv_config *cfg)
 {
 	static const char *const knobs[] = { "/proc/sys/net/ipv4/ip_forward",
 					     "/proc/sys/net/ipv6/conf/all/forwarding" };
 
 	for (size_t i = 0; i < 2; i++) {
-		FILE *f = fopen(knobs[i], "r");
+		/* Only a family the tunnel carries: an IPv6-only server was
+		 * told of ip_forward (round-thirty tester 153). */
+		FILE *f = family_used(cfg, i ? AF_INET6 : AF_INET) ? fopen(knobs[i], "r") : NULL;
 		int c = f ? fgetc(f) : EOF;
 
 		if (f) {
@@ -226,6 +285,7 @@ int rv_cmd_server(int argc, char **argv)
 	}
 	note_small_pool(&cfg, pool, opts.check_only);
 	note_no_crl(&cfg, opts.check_only);
+	note_no_pool(&cfg, opts.check_only);
 	/* A FIFO or a device would hang or spin the start; a link or
 	 * another file would be rewritten. The start checks again on the
 	 * file it opens. */
@@ -331,7 +391,7 @@ int rv_cmd_server(int argc, char **argv)
 		 rv_dataplane_lanes(dp) > 1 ? ", sessions spread over them evenly" : "");
 	rv_info("%s", status);
 	if (cfg.client_to_client == RV_CONFIG_C2C_KERNEL) {
-		note_forwarding();
+		note_forwarding(&cfg);
 	}
 	rv_notify_ready(status);
 	switch (rv_loop_run(loop)) {

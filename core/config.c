@@ -1467,6 +1467,29 @@ static int set_metrics_listen(struct rv_config *c, const char *v, char *why, siz
 		c->metrics_port = 0;
 		return 0;
 	}
+	/* A link-local address takes an interface, which the endpoint does
+	 * not bind to: refused for what it is (the parser's advice to add
+	 * the interface led to "not an IP address": round-thirty tester 153). */
+	{
+		const char *h = v[0] == '[' ? v + 1 : v;
+		size_t n = strcspn(h, v[0] == '[' ? "]%" : "%");
+		struct in6_addr a6;
+		char b[INET6_ADDRSTRLEN];
+
+		if (n < sizeof(b)) {
+			memcpy(b, h, n);
+			b[n] = '\0';
+			if (inet_pton(AF_INET6, b, &a6) == 1 && a6.s6_addr[0] == 0xfe &&
+			    (a6.s6_addr[1] & 0xc0) == 0x80) {
+				snprintf(why, wl,
+					 "'%s': a link-local address cannot be metrics_listen (the "
+					 "endpoint binds to no interface): use a global or "
+					 "unique-local address, [::] or 0.0.0.0",
+					 v);
+				return -EINVAL;
+			}
+		}
+	}
 	if (parse_host_port(host, sizeof(host), &port, RV_CONFIG_METRICS_PORT, v, why, wl)) {
 		return -EINVAL;
 	}

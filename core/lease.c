@@ -55,6 +55,7 @@ struct rv_leases {
 	struct rv_siphash_key key;
 	uint64_t lifetime_ns;
 	size_t max_entries, count;
+	uint64_t forgotten; /* honoured records evicted for want of room */
 	struct lease *recs;
 	struct lease *free;
 	struct lease **buckets, **nbuckets;
@@ -120,6 +121,11 @@ void rv_leases_free(struct rv_leases *l)
 void rv_leases_set_lifetime(struct rv_leases *l, uint64_t lifetime_ns)
 {
 	l->lifetime_ns = lifetime_ns;
+}
+
+uint64_t rv_leases_forgotten(const struct rv_leases *l)
+{
+	return l->forgotten;
 }
 
 uint64_t rv_leases_lifetime(const struct rv_leases *l)
@@ -222,11 +228,12 @@ static void list_append(struct lease_list *list, struct lease *r)
 
 /* evict frees the record released longest ago, or failing that the live
  * one granted longest ago, and returns it off every list. */
-static struct lease *evict(struct rv_leases *l)
+static struct lease *evict(struct rv_leases *l, uint64_t now_ns)
 {
 	struct lease_list *list = l->released.head ? &l->released : &l->live;
 	struct lease *r = list->head, **pp = bucket(l, &r->addr);
 
+	l->forgotten += honoured(l, r, now_ns);
 	list_del(list, r);
 	while (*pp != r) {
 		pp = &(*pp)->hnext;
@@ -270,7 +277,7 @@ void rv_leases_grant(struct rv_leases *l, const struct rv_ip_addr *addr, const c
 			r = l->free;
 			l->free = r->hnext;
 		} else {
-			r = evict(l);
+			r = evict(l, now_ns);
 		}
 		memset(r, 0, sizeof(*r));
 		r->addr.family = addr->family;

@@ -111,6 +111,11 @@ void rv_leases_release_final(struct rv_leases *l, const struct rv_ip_addr *addr,
 bool rv_leases_released_last(const struct rv_leases *l, const struct rv_ip_addr *addr,
 			     uint64_t now_ns, uint64_t window_ns);
 
+/* rv_leases_forgotten returns how many records still honoured (live, or
+ * released within the lifetime) were evicted for want of room: a client
+ * lost the address it would have got back. */
+uint64_t rv_leases_forgotten(const struct rv_leases *l);
+
 /* rv_leases_count returns the number of records (live and released). */
 size_t rv_leases_count(const struct rv_leases *l);
 

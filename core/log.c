@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -204,10 +205,35 @@ void rv_log_sanitize(char *s, size_t len)
 	}
 }
 
-/* The longest message a line carries, its "; " separators in. A reload's
- * report of two dozen keys passed the 1,024 bytes it had, and was cut in
- * the middle of a word with no sign of it (round-thirty tester 151). */
-#define LOG_MSG_MAX 4096
+/* The longest line, its newline in: what a pipe takes whole in one write
+ * (emit: a longer one could go in part, the rest lost unsaid and the next
+ * line glued to it, round-thirty tester 152). A reload's report of two
+ * dozen keys passed the 1,024 bytes lines had, and was cut in the middle
+ * of a word with no sign of it (round-thirty tester 151). */
+#define LOG_LINE_MAX PIPE_BUF
+#define LOG_MSG_MAX LOG_LINE_MAX
+
+/* mark_cut ends the text of |o| bytes at |buf| that was cut: back to the
+ * start of its last character, dropped if the cut took part of it, then
+ * "..." (room for it is the caller's). Returns the new length. */
+static size_t mark_cut(char *buf, size_t o)
+{
+	size_t k = o;
+
+	while (k > 0 && ((unsigned char)buf[k - 1] & 0xc0) == 0x80) {
+		k--;
+	}
+	if (k > 0 && (unsigned char)buf[k - 1] >= 0xc0) {
+		unsigned char lead = (unsigned char)buf[k - 1];
+		size_t want = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+
+		if (o - (k - 1) < want) {
+			o = k - 1;
+		}
+	}
+	memcpy(buf + o, "...", 3);
+	return o + 3;
+}
 
 /* one_line copies the message |in| of |len| bytes (|cut|: it did not fit
  * where it was made) to |out| as one log line: a line after the first
@@ -240,23 +266,7 @@ static void one_line(char *in, size_t len, bool cut, char *out, size_t cap)
 		}
 	}
 	if (cut) {
-		/* Back to the start of the last character, dropped if the cut
-		 * took part of it. */
-		size_t k = o;
-
-		while (k > 0 && ((unsigned char)out[k - 1] & 0xc0) == 0x80) {
-			k--;
-		}
-		if (k > 0 && (unsigned char)out[k - 1] >= 0xc0) {
-			unsigned char lead = (unsigned char)out[k - 1];
-			size_t want = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
-
-			if (o - (k - 1) < want) {
-				o = k - 1;
-			}
-		}
-		memcpy(out + o, "...", 3);
-		o += 3;
+		o = mark_cut(out, o);
 	}
 	out[o] = '\0';
 }
@@ -304,8 +314,9 @@ void rv_log_open(void)
 /* emit writes one line to stderr (one write, so that lines of several
  * threads never interleave) without waiting for whoever reads it: a log
  * pipe nobody empties stopped the control thread, and with it the VPN. A
- * line that cannot go now is dropped (false). A line fits in PIPE_BUF, so
- * a pipe with room takes it whole; a terminal may take part of one. */
+ * line that cannot go now is dropped (false). A line fits in PIPE_BUF
+ * (LOG_LINE_MAX), so a pipe with room takes it whole; a terminal may take
+ * part of one. */
 static bool emit(char *line, size_t len)
 {
 	struct iovec iov = { .iov_base = line, .iov_len = len };
@@ -332,44 +343,60 @@ static bool emit(char *line, size_t len)
 	return w >= 0 || errno != EAGAIN;
 }
 
+/* put_text appends |msg| to the line of |off| bytes at |line|, within
+ * |cap| bytes, cut and marked (mark_cut) where it does not fit. Returns
+ * the new length. */
+static size_t put_text(char *line, size_t cap, size_t off, const char *msg)
+{
+	size_t n = strlen(msg);
+
+	if (off >= cap) {
+		off = cap - 1; /* a head snprintf cut (a prefix of hundreds of bytes) */
+	}
+	if (off + n <= cap) {
+		memcpy(line + off, msg, n);
+		return off + n;
+	}
+	n = cap - off > 3 ? cap - off - 3 : 0;
+	memcpy(line + off, msg, n);
+	return mark_cut(line, off + n);
+}
+
 /* write_line writes the one-line message |msg| at |level| in the log's format;
- * false when it could not go (emit). */
+ * false when it could not go (emit). A message longer than the line is cut,
+ * marked. */
 static bool write_line(enum rv_log_level level, const char *msg)
 {
 	/* syslog(3) priorities: err, warning, info, debug. */
 	static const int prio[] = { 3, 4, 6, 7 };
-	/* A message and what goes around it; in JSON its escapes may need
-	 * more, and are cut, marked (put_json_str). */
-	char line[LOG_MSG_MAX + 1024];
-	size_t off = 0;
+	char line[LOG_LINE_MAX];
+	size_t off, cap = sizeof(line) - 1; /* the newline's room */
 	int n;
 
 	switch (atomic_load(&log_format)) {
 	case RV_LOG_FMT_JSON:
-		/* Room for the newline: the cut below would take the
-		 * object's closing brace. */
-		off = json_line(line, sizeof(line) - 2, level, msg);
+		off = json_line(line, cap, level, msg);
 		break;
 	case RV_LOG_FMT_JOURNAL:
-		n = snprintf(line, sizeof(line) - 1, "<%d>%s", prio[level], msg);
-		off = n < 0 ? 0 : (size_t)n;
+		n = snprintf(line, cap, "<%d>", prio[level]);
+		off = put_text(line, cap, n < 0 ? 0 : (size_t)n, msg);
 		break;
 	case RV_LOG_FMT_CHECK:
 		if (level <= RV_LOG_WARN) {
-			n = snprintf(line, sizeof(line) - 1, "ringvpn: %s%s",
-				     level == RV_LOG_WARN ? "warning: " : "", msg);
-			off = n < 0 ? 0 : (size_t)n;
+			n = snprintf(line, cap, "ringvpn: %s",
+				     level == RV_LOG_WARN ? "warning: " : "");
+			off = put_text(line, cap, n < 0 ? 0 : (size_t)n, msg);
 			break;
 		}
 		/* fall through */
 	default:
-		n = snprintf(line, sizeof(line) - 1, "%s[%d] %s: %s", atomic_load(&log_prefix),
-			     (int)getpid(), level_names[level], msg);
-		off = n < 0 ? 0 : (size_t)n;
+		n = snprintf(line, cap, "%s[%d] %s: ", atomic_load(&log_prefix), (int)getpid(),
+			     level_names[level]);
+		off = put_text(line, cap, n < 0 ? 0 : (size_t)n, msg);
 		break;
 	}
-	if (off > sizeof(line) - 2) {
-		off = sizeof(line) - 2;
+	if (off > cap) {
+		off = cap;
 	}
 	line[off++] = '\n';
 	return emit(line, off);

@@ -34,6 +34,7 @@
 #include "core/session.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -112,8 +113,16 @@ const char *rv_endpoint_str(const struct rv_endpoint *ep, char *buf, size_t buf_
 		snprintf(buf, buf_len, "%s:%u", addr, ntohs(ep->in6.sin6_port));
 	} else if (ep->sa.sa_family == AF_INET6 &&
 		   inet_ntop(AF_INET6, &ep->in6.sin6_addr, addr, sizeof(addr))) {
-		/* A link-local peer is nothing without its interface (index). */
-		if (ep->in6.sin6_scope_id != 0) {
+		/* A link-local peer is nothing without its interface: by its
+		 * name, as the listen address is said (its index alone left
+		 * the operator to look it up: round-thirty tester 153), or its
+		 * index where it has none here. */
+		char ifname[IF_NAMESIZE];
+
+		if (ep->in6.sin6_scope_id != 0 && if_indextoname(ep->in6.sin6_scope_id, ifname)) {
+			snprintf(buf, buf_len, "[%s%%%s]:%u", addr, ifname,
+				 ntohs(ep->in6.sin6_port));
+		} else if (ep->in6.sin6_scope_id != 0) {
 			snprintf(buf, buf_len, "[%s%%%u]:%u", addr, ep->in6.sin6_scope_id,
 				 ntohs(ep->in6.sin6_port));
 		} else {

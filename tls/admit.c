@@ -813,7 +813,11 @@ static int server_start(struct rv_loop *l, char *err, size_t err_len)
 	s->admit = rv_admit_new(&lim);
 	s->names = rv_nametab_new(l->cfg->max_clients);
 	s->waiting = rv_nametab_new(l->cfg->max_clients);
-	s->leases = rv_leases_new(2 * (size_t)l->cfg->max_clients + 64,
+	/* A record per address: each pool hands out up to twice max_clients
+	 * (rv_ippool), both pools together four times; twice in all lost
+	 * the leases of clients away past max_clients + 32 names
+	 * (round-thirty tester 155). */
+	s->leases = rv_leases_new(4 * (size_t)l->cfg->max_clients + 64,
 				  (uint64_t)l->cfg->lease_time_ms * RV_NSEC_PER_MSEC);
 	if (!s->quiet || !s->admit || !s->names || !s->waiting || !s->leases) {
 		snprintf(err, err_len, "out of memory");

@@ -44,6 +44,8 @@ struct rv_crlstate {
 	uid_t service; /* the service user, whose file is no stranger's */
 	bool failing;  /* the last write failed (warned once) */
 	bool lost;     /* the path names another file, which cannot be opened (said once) */
+	bool ro;       /* fd is read-only or -1: it could not be opened for writing at the
+			* start; each save tries again (follow_path) */
 	bool full;     /* a CA key found no line (said once) */
 	char path[];
 };
@@ -545,6 +547,28 @@ static void follow_path(struct rv_crlstate *s)
 	char err[256];
 	int fd;
 
+	if (s->ro) {
+		/* Not writable at the start (a read-only or late-mounted
+		 * state directory): tried again, and it was never
+		 * (round-thirty tester 154). */
+		fd = rv_open_nofollow(s->path, O_RDWR | O_CREAT);
+		if (fd >= 0 && check_fd(fd, s->path, true, s->service, err, sizeof(err)) != 0) {
+			close(fd);
+			fd = -1;
+		}
+		if (fd < 0) {
+			return;
+		}
+		if (s->fd >= 0) {
+			close(s->fd);
+		}
+		s->fd = fd;
+		s->ro = false;
+		rv_info("crl_state %s can be written now: the newest CRL of each CA is kept there "
+			"from now on",
+			s->path);
+		return;
+	}
 	if (fstat(s->fd, &a) == 0 && a.st_nlink > 0 && stat(s->path, &b) == 0 &&
 	    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
 		s->lost = false;
@@ -581,6 +605,15 @@ static void save(struct rv_crlstate *s, struct rv_tls_ctx *ctx)
 	size_t len, off = 0;
 
 	follow_path(s);
+	if (s->ro) {
+		if (!s->failing) {
+			rv_warnx("crl_state %s cannot be written yet: a restart would not know the "
+				 "newest CRL taken (tried again at each CRL taken and each reload)",
+				 s->path);
+		}
+		s->failing = true;
+		return;
+	}
 	locked = lock(s->fd);
 	if (read_all(s->fd, s->path, before.seen, &sum, true, err, sizeof(err)) != 0) {
 		/* Not a CRL state any more (written by hand?): ours replaces it. */
@@ -635,19 +668,34 @@ int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_c
 	unsigned unknown;
 	int fd;
 
+	bool ro = false;
+
 	*out = NULL;
 	fd = open_file(path, O_RDWR | O_CREAT, false, service, err, err_len);
 	if (fd == -EINVAL) {
 		return -EINVAL;
 	}
 	if (fd < 0) {
-		rv_warnx("%s: the newest CRL of each CA is remembered until the process ends "
-			 "only (a restart takes an older one)",
+		/* Read where it cannot be written (a read-only state
+		 * directory): the older CRL is still refused; written once it
+		 * can be. */
+		char rerr[256];
+
+		rv_warnx("%s: the newest CRL of each CA is remembered in memory until it can be "
+			 "written (tried again at each CRL taken and each reload)",
 			 err);
-		return 0;
+		ro = true;
+		fd = open_file(path, O_RDONLY, true, service, rerr, sizeof(rerr));
+		if (fd == -EINVAL) {
+			snprintf(err, err_len, "%s", rerr);
+			return -EINVAL;
+		}
+		fd = fd < 0 ? -1 : fd;
 	}
 	if (older(ctx, path, err, err_len)) {
-		close(fd);
+		if (fd >= 0) {
+			close(fd);
+		}
 		return -EKEYREJECTED;
 	}
 	unknown = unknown_signers(rv_tls_ctx_crls(ctx)->seen);
@@ -661,11 +709,15 @@ int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_c
 	}
 	s = calloc(1, sizeof(*s) + strlen(path) + 1);
 	if (!s) {
-		close(fd);
+		if (fd >= 0) {
+			close(fd);
+		}
 		snprintf(err, err_len, "out of memory");
 		return -ENOMEM;
 	}
 	s->fd = fd;
+	s->ro = ro;
+	s->failing = ro; /* said above */
 	s->service = service;
 	strcpy(s->path, path);
 	/* A reload then refuses an older CRL of a CA the running set lacks
@@ -683,10 +735,19 @@ void rv_crlstate_save(struct rv_crlstate *s, struct rv_tls_ctx *ctx)
 	}
 }
 
+void rv_crlstate_retry(struct rv_crlstate *s, struct rv_tls_ctx *ctx)
+{
+	if (s && (s->ro || s->failing)) {
+		save(s, ctx);
+	}
+}
+
 void rv_crlstate_close(struct rv_crlstate *s)
 {
 	if (s) {
-		close(s->fd);
+		if (s->fd >= 0) {
+			close(s->fd);
+		}
 		free(s);
 	}
 }

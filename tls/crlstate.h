@@ -46,9 +46,10 @@ int rv_crlstate_check(const char *path, struct rv_tls_ctx *ctx, bool quiet, uid_
 /* rv_crlstate_open opens (creating it, 0600) |path| into |*out|, refuses
  * |ctx| as rv_crlstate_check does (-EINVAL, -EKEYREJECTED, with why in
  * |err|), makes |ctx| remember what the file does (a reload then refuses
- * an older CRL too) and writes the two together. 0 with |*out| NULL when
- * the file cannot be opened or read: warned, and CRLs are remembered for
- * the process's life only. */
+ * an older CRL too) and writes the two together. 0 with |*out| set when
+ * the file cannot be opened for writing: warned, read if it can be (its
+ * CRLs are still refused), and written once it can be (each save and
+ * rv_crlstate_retry try again). */
 int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_ctx *ctx,
 		     uid_t service, char *err, size_t err_len);
 
@@ -57,6 +58,11 @@ int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_c
  * failed write is warned once and tried again at the next save. NULL |s|
  * is a no-op. */
 void rv_crlstate_save(struct rv_crlstate *s, struct rv_tls_ctx *ctx);
+
+/* rv_crlstate_retry saves again what |ctx| remembers if the file could not
+ * be opened for writing or the last save failed: a reload tries, whatever
+ * it changed. */
+void rv_crlstate_retry(struct rv_crlstate *s, struct rv_tls_ctx *ctx);
 
 /* rv_crlstate_close closes and frees |s|. NULL is a no-op. */
 void rv_crlstate_close(struct rv_crlstate *s);

@@ -296,11 +296,23 @@ static int assign_addrs(struct rv_ctl_server *p, uint64_t now_ns, int *failed_fa
 		}
 	}
 	if (env->leases) {
+		uint64_t forgotten = rv_leases_forgotten(env->leases);
+
 		if (p->v4.family) {
 			rv_leases_grant(env->leases, &p->v4, p->cn, now_ns);
 		}
 		if (p->v6.family) {
 			rv_leases_grant(env->leases, &p->v6, p->cn, now_ns);
+		}
+		/* The table is sized for both pools (tls/admit.c); a pool
+		 * moved by reloads can still outgrow it. Said, as a client
+		 * then gets another address than its own (round-thirty
+		 * tester 155: nothing said it). */
+		if (rv_leases_forgotten(env->leases) != forgotten) {
+			rv_warnx_rl("address leases: the table is full, and the oldest one a "
+				    "client may still come back for is forgotten (%llu so far): "
+				    "that client gets another address",
+				    (unsigned long long)rv_leases_forgotten(env->leases));
 		}
 	}
 	return 0;

@@ -235,17 +235,34 @@ static bool covers_server(const struct hostcfg *h, const struct rv_prefix *p)
 	rv_log_rl_or(RV_LOG_INFO, rv_info, !(update), fmt, fmt, ##__VA_ARGS__)
 #define say_upd_warn(update, ...) rv_warnx_rl_or(!(update), __VA_ARGS__)
 
+/* captures_server: would route |p| on the TUN |tun| take the packets to
+ * the server from the way the host sends them now? Not when a longer
+ * route of the host's keeps the server's address out of it, as one does
+ * for a pool's network (check_addr): a full tunnel's halves hold every
+ * global address, and an IPv6 full tunnel (::/1, 8000::/1) was never
+ * installed whole even with the server on the client's own link or
+ * pinned by a host route (round-thirty tester 153). */
+static bool captures_server(const struct hostcfg *h, unsigned tun, const struct rv_prefix *p)
+{
+	unsigned oif = 0, rlen = 0;
+
+	return covers_server(h, p) && (rv_rtnl_route_oif(&h->server, &oif, &rlen, NULL) != 0 ||
+				       oif == tun || rlen <= p->len);
+}
+
 static void say_covers_server(const struct hostcfg *h, const struct rv_prefix *p, const char *what,
 			      bool update)
 {
-	char s[64], a[64];
+	char s[64], a[64], full[8];
 
+	snprintf(full, sizeof(full), "/%u", h->server.family == AF_INET ? 32 : 128);
 	say_upd_warn(update,
 		     "route %s/%u pushed by the server: %s: it covers the server's own address "
-		     "%s, so the tunnel's packets would go into the tunnel (push narrower routes "
-		     "that leave the server's address out)",
+		     "%s, which the host routes no narrower, so the tunnel's packets would go "
+		     "into the tunnel (route the server's address on this host, e.g. a %s route "
+		     "by its present way, or push narrower routes that leave it out)",
 		     rv_ip_addr_str(&p->addr, s, sizeof(s)), p->len, what,
-		     rv_ip_addr_str(&h->server, a, sizeof(a)));
+		     rv_ip_addr_str(&h->server, a, sizeof(a)), full);
 }
 
 /* accepted_routes collects the pushed routes accept_routes lets in, but
@@ -263,7 +280,7 @@ static const char *special_route(const struct rv_prefix *p)
 	return rv_config_special_range(p, p->len > 8);
 }
 
-static size_t accepted_routes(struct rv_prefix *out, const struct hostcfg *h,
+static size_t accepted_routes(struct rv_prefix *out, const struct hostcfg *h, unsigned tun,
 			      const struct rv_config *cfg, const struct rv_ctl_config *c,
 			      bool update)
 {
@@ -282,7 +299,7 @@ static size_t accepted_routes(struct rv_prefix *out, const struct hostcfg *h,
 				     rv_ip_addr_str(&p.addr, s, sizeof(s)), p.len);
 			continue;
 		}
-		if (covers_server(h, &p)) {
+		if (captures_server(h, tun, &p)) {
 			say_covers_server(h, &p, "not installed", update);
 			continue;
 		}
@@ -309,7 +326,11 @@ void rv_hostcfg_server(struct rv_loop *l, const struct rv_endpoint *server)
 
 	rv_endpoint_addr(server, &h->server);
 	for (size_t i = 0; i < h->num_routes; i++) {
-		if (covers_server(h, &h->routes[i])) {
+		if (l->dp && captures_server(h,
+					     l->tunwatch_ifindex
+						     ? l->tunwatch_ifindex
+						     : if_nametoindex(rv_dataplane_tun_name(l->dp)),
+					     &h->routes[i])) {
 			say_covers_server(h, &h->routes[i], "left out from now on", false);
 		} else {
 			kept[n++] = h->routes[i];
@@ -571,7 +592,10 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 		rv_dataplane_set_no_ipv6(l->dp, h->no_v6);
 	}
 	num_addrs = addrs_of(h, addrs);
-	num_routes = accepted_routes(routes, h, l->cfg, c, update);
+	num_routes =
+		accepted_routes(routes, h,
+				l->tunwatch_ifindex ? l->tunwatch_ifindex : if_nametoindex(ifname),
+				l->cfg, c, update);
 	if (h->no_v6) {
 		size_t n = rv_prefixes_keep_v4(routes, num_routes), v6 = num_routes - n;
 
@@ -585,7 +609,18 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 		/* The session stays, for IPv6 may come on (tunwatch puts the
 		 * address back then), but "tunnel up" alone told of a tunnel
 		 * that carried nothing (round-sixteen tester 76). */
-		if (h->v6.family && !h->v4.family) {
+		if (h->v6.family && !h->v4.family && h->mtu < RV_IPV6_MIN_MTU) {
+			/* Not "until IPv6 is on": it is, and the MTU is what
+			 * keeps it off, which a restart with a larger one mends
+			 * (round-thirty tester 153). */
+			say_upd_warn(
+				update,
+				"nothing passes through the tunnel: the server gives this client "
+				"an IPv6 address alone (its pool4 is none), and the tunnel's mtu "
+				"%u is below %u (raise this client's mtu, or the server's, and "
+				"restart it)",
+				h->mtu, (unsigned)RV_IPV6_MIN_MTU);
+		} else if (h->v6.family && !h->v4.family) {
 			say_upd_warn(update,
 				     "nothing passes through the tunnel until IPv6 is on here: the "
 				     "server gives this client an IPv6 address alone (its pool4 is "

@@ -39,8 +39,8 @@ enum {
 
 struct rv_leasefile {
 	struct rv_leases *leases;
-	uid_t service; /* the service user, whose file is no stranger's */
-	int fd;
+	uid_t service;	     /* the service user, whose file is no stranger's */
+	int fd;		     /* -1: it could not be opened at the start (try_open) */
 	off_t size;	     /* its length after our last write */
 	uint64_t checked_ns; /* when its path was last looked at (path_check) */
 	uint32_t said;	     /* a hash of path_check's last warning (0: none) */
@@ -145,6 +145,40 @@ static uint64_t touch_ns(const struct rv_leasefile *f)
 }
 
 static bool path_check(struct rv_leasefile *f);
+static int check_fd(int fd, const char *path, bool quiet, uid_t service, char *err, size_t err_len);
+static int open_nofollow(const char *path, int flags, char *err, size_t err_len);
+
+/* try_open: a file that could not be opened at the start (a read-only or
+ * late-mounted state directory) is tried again every RETRY_NS, and once
+ * it opens it gets the whole table: it was never tried again, and the
+ * leases went unsaved for the process's life (round-thirty tester 154). */
+static void try_open(struct rv_leasefile *f, uint64_t now_ns)
+{
+	struct rv_lease_event ev[EVENT_BATCH];
+	bool overflow;
+	char err[256];
+	int fd;
+
+	/* What the snapshot will hold anyway: not kept meanwhile. */
+	while (rv_leases_take_events(f->leases, ev, EVENT_BATCH, &overflow) == EVENT_BATCH) {
+	}
+	if (now_ns < f->retry_ns) {
+		return;
+	}
+	f->retry_ns = now_ns + RETRY_NS;
+	fd = open_nofollow(f->path, O_RDWR | O_CREAT | O_APPEND, err, sizeof(err));
+	if (fd < 0) {
+		return;
+	}
+	if (check_fd(fd, f->path, true, f->service, err, sizeof(err)) != 0 ||
+	    flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		close(fd);
+		return;
+	}
+	f->fd = fd;
+	rv_info("lease file %s can be opened now: the leases are saved there from now on", f->path);
+	snapshot(f, now_ns);
+}
 
 void rv_leasefile_flush(struct rv_leasefile *f, uint64_t now_ns)
 {
@@ -156,6 +190,12 @@ void rv_leasefile_flush(struct rv_leasefile *f, uint64_t now_ns)
 
 	if (!f) {
 		return;
+	}
+	if (f->fd < 0) {
+		try_open(f, now_ns);
+		if (f->fd < 0) {
+			return;
+		}
 	}
 	while (more) {
 		n = rv_leases_take_events(f->leases, ev, EVENT_BATCH, &overflow);
@@ -413,6 +453,7 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 	struct stat st;
 	char buf[65536];
 	ssize_t n;
+	bool ro = false;
 	int loaded, ret;
 
 	*out = NULL;
@@ -432,12 +473,22 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 		return -EINVAL;
 	}
 	if (f->fd < 0) {
+		/* Read where it cannot be written (a read-only state
+		 * directory): the addresses come back all the same. */
+		int rfd = open_nofollow(path, O_RDONLY, err, err_len);
+
 		rv_warn(-f->fd,
-			"cannot open the lease file %s (addresses are remembered in memory "
-			"only)",
+			"cannot open the lease file %s for writing (changes are remembered in "
+			"memory only until it can be: tried again every 5 s)",
 			path);
-		free(f);
-		return 0;
+		f->retry_ns = now_ns + RETRY_NS;
+		f->fd = rfd;
+		ro = rfd >= 0;
+		if (!ro) {
+			f->fd = -1;
+			*out = f;
+			return 0;
+		}
 	}
 	ret = check_fd(f->fd, path, false, service, err, err_len);
 	if (ret) {
@@ -480,8 +531,22 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 		rv_info("lease file %s: %d address lease(s) remembered%s", path, loaded,
 			bad ? " (malformed lines skipped)" : "");
 	}
+	if (rv_leases_forgotten(leases) != 0) {
+		/* A file of more leases than the table holds: dropped
+		 * without a word, and the snapshot below rewrote the file
+		 * without them (round-thirty tester 155). */
+		rv_warnx("lease file %s: %llu lease(s) a client may still come back for did not "
+			 "fit the table (4 x max_clients + 64 addresses: a lowered max_clients?) "
+			 "and are forgotten",
+			 path, (unsigned long long)rv_leases_forgotten(leases));
+	}
 	rv_strbuf_free(&text);
-	snapshot(f, now_ns);
+	if (ro) {
+		close(f->fd); /* its lock with it: try_open takes it again */
+		f->fd = -1;
+	} else {
+		snapshot(f, now_ns);
+	}
 	*out = f;
 	return 0;
 fail:
@@ -497,6 +562,8 @@ void rv_leasefile_close(struct rv_leasefile *f, uint64_t now_ns)
 	}
 	f->retry_ns = 0; /* a last try at exit */
 	rv_leasefile_flush(f, now_ns);
-	close(f->fd);
+	if (f->fd >= 0) {
+		close(f->fd);
+	}
 	free(f);
 }

@@ -961,6 +961,7 @@ out:
 	} else {
 		rv_info("reload applied: %s", rv_strbuf_str(log));
 	}
+	rv_crlstate_retry(l->crl_state, l->tls);
 	rv_loop_notify(l, RV_LOOP_RELOADED, ret ? "reload refused" : "reloaded");
 	return ret;
 }

@@ -833,7 +833,7 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 		snprintf(coalesce, sizeof(coalesce), "off");
 	}
 	rv_info("data plane: %u workers%s on %s, UDP port %u, MTU %u, offloads tun=%s(0x%x) "
-		"gso=%s gro=%s udp-coalesce=%s, zero-copy sends %s%s, client_to_client %s",
+		"gso=%s gro=%s udp-coalesce=%s, zero-copy sends %s%s%s%s",
 		dp->num_workers,
 		!pin			   ? ""
 		: dp->num_workers == ncpus ? " (pinned, one per CPU)"
@@ -844,9 +844,13 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 		: cfg->zerocopy == RV_CONFIG_ZC_AUTO ? "auto"
 						     : "on",
 		dp->started_zc_fixed ? " (registered buffers)" : "",
-		cfg->client_to_client == RV_CONFIG_C2C_INTERNAL ? "internal"
-		: cfg->client_to_client == RV_CONFIG_C2C_OFF	? "off"
-								: "kernel");
+		/* A server's setting: a client said the default's "kernel"
+		 * whatever its server did (round-thirty tester 153). */
+		cfg->steer_by_index ? ", client_to_client " : "",
+		!cfg->steer_by_index				  ? ""
+		: cfg->client_to_client == RV_CONFIG_C2C_INTERNAL ? "internal"
+		: cfg->client_to_client == RV_CONFIG_C2C_OFF	  ? "off"
+								  : "kernel");
 	*out = dp;
 	return 0;
 

@@ -293,3 +293,74 @@ grep -a "metrics_listen 127.0.0.1:9188: waited [0-9]* ms for the previous owner'
 wait "$TCPHOLDER" 2>/dev/null
 rvt_forget_pid "$TCPHOLDER"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+
+rvt_step "a lease file of 75 names away within lease_time: all kept at max_clients = 40, the excess said at 20"
+# Each pool hands out twice max_clients addresses, both pools four times;
+# the table held twice, so past max_clients + 32 names away within
+# lease_time a client lost its address, and a start rewrote the file
+# without them, unsaid (round-thirty tester 155).
+now=$(date +%s)
+{
+	echo "# ringvpn lease journal v1"
+	printf 'R 10.99.0.30 %d client1\nR fd99::1e %d client1\n' $((now - 600)) $((now - 600))
+	for i in $(seq 1 74); do
+		a=$((i + 1))
+		[ $a -ge 30 ] && a=$((a + 1))
+		printf 'R 10.99.0.%d %d name%d\nR fd99::%x %d name%d\n' $a $((now - 60)) $i $a $((now - 60)) $i
+	done
+} >"$RVT_TMP/leases.75"
+for mc in 40 20; do
+	cp "$RVT_TMP/leases.75" "$RVT_TMP/server.leases"
+	mv "$RVT_TMP/server.log" "$RVT_TMP/server-mc.log"
+	CTL_SERVER_KV=(lease_time=60m max_clients=$mc)
+	ctl_start_server
+	rvt_wait_for 5 "the leases read" grep -aq "address lease(s) remembered" "$RVT_TMP/server.log" ||
+		rvt_fail "no lease line: $(grep -a lease "$RVT_TMP/server.log")"
+	if [ $mc = 40 ]; then
+		grep -aq "lease file $RVT_TMP/server.leases: 150 address lease(s) remembered" "$RVT_TMP/server.log" ||
+			rvt_fail "not all 150 kept: $(grep -a 'lease' "$RVT_TMP/server.log")"
+		grep -aq "forgotten" "$RVT_TMP/server.log" && rvt_fail "forgotten at 40: $(grep -a forgotten "$RVT_TMP/server.log")"
+	else
+		grep -aq "lease file $RVT_TMP/server.leases: 6 lease(s) a client may still come back for did not fit the table" \
+			"$RVT_TMP/server.log" || rvt_fail "the excess not said: $(grep -a 'lease' "$RVT_TMP/server.log")"
+	fi
+	rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+done
+
+rvt_step "a read-only state directory at the start: the lease file and crl_state are written once it can be"
+# A state directory mounted late or read-only at boot: the server went on
+# in memory, and never wrote either file for the rest of its life, not
+# when the directory came back, not at a new CRL, not at a reload
+# (round-thirty tester 154). Here a tmpfs in the server's own mount
+# namespace, the service user's (nobody here) as a StateDirectory is,
+# remounted read-only before the start and writable after.
+cp "$RVT_TMP/leases.75" "$RVT_TMP/ro.leases"
+mkdir -p "$RVT_TMP/rostate"
+CTL_SERVER_KV=(lease_time=60m max_clients=40 "lease_file=$RVT_TMP/rostate/server.leases"
+	"crl_state=$RVT_TMP/rostate/server.crl-state")
+ctl_server_conf "$RVT_TMP/server.conf" "${CTL_SERVER_KV[@]}"
+mv "$RVT_TMP/server.log" "$RVT_TMP/server-mc2.log"
+rvt_bg "$S" server unshare -m --propagation private sh -c '
+	mount -t tmpfs -o size=1m,mode=0700,uid=65534,gid=65534 rvtro "$1" && cp "$2" "$1/server.leases" &&
+	chown 65534:65534 "$1/server.leases" && mount -o remount,ro "$1" &&
+	exec "$3" server -c "$4"' sh "$RVT_TMP/rostate" "$RVT_TMP/ro.leases" "$RV_BIN" "$RVT_TMP/server.conf"
+SRV_PID=$RVT_LAST_PID
+rvt_wait_for 10 "server up" "$RV_BIN" status -s "$SRV_SOCK" || rvt_fail "server did not start: $(tail -5 "$RVT_TMP/server.log")"
+grep -aq "cannot open the lease file $RVT_TMP/rostate/server.leases for writing (.*tried again every 5 s): Read-only file system" \
+	"$RVT_TMP/server.log" || rvt_fail "the lease file not said: $(grep -a lease "$RVT_TMP/server.log")"
+# Read all the same: the addresses come back.
+grep -aq "lease file $RVT_TMP/rostate/server.leases: 150 address lease(s) remembered" "$RVT_TMP/server.log" ||
+	rvt_fail "the read-only lease file not read: $(grep -a lease "$RVT_TMP/server.log")"
+grep -aq "crl_state $RVT_TMP/rostate/server.crl-state cannot be opened: Read-only file system: the newest CRL of each CA is remembered in memory until it can be written" \
+	"$RVT_TMP/server.log" || rvt_fail "crl_state not said: $(grep -a crl_state "$RVT_TMP/server.log")"
+nsenter -t "$SRV_PID" -m mount -o remount,rw "$RVT_TMP/rostate" || rvt_fail "remount rw"
+rvt_wait_for 8 "the lease file opened" grep -aq "lease file $RVT_TMP/rostate/server.leases can be opened now" "$RVT_TMP/server.log" ||
+	rvt_fail "the lease file not tried again: $(grep -a lease "$RVT_TMP/server.log" | tail -3)"
+[ "$(nsenter -t "$SRV_PID" -m grep -c '^R ' "$RVT_TMP/rostate/server.leases")" = 150 ] ||
+	rvt_fail "the lease file not written whole: $(nsenter -t "$SRV_PID" -m head -3 "$RVT_TMP/rostate/server.leases")"
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || rvt_fail "reload: $OUT"
+rvt_wait_for 5 "crl_state written" grep -aq "crl_state $RVT_TMP/rostate/server.crl-state can be written now" "$RVT_TMP/server.log" ||
+	rvt_fail "crl_state not tried again at the reload: $(grep -a crl_state "$RVT_TMP/server.log" | tail -3)"
+nsenter -t "$SRV_PID" -m grep -q "^# ringvpn CRL state" "$RVT_TMP/rostate/server.crl-state" ||
+	rvt_fail "crl_state not written: $(nsenter -t "$SRV_PID" -m cat "$RVT_TMP/rostate/server.crl-state" | head -3)"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"

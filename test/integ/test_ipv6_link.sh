@@ -125,6 +125,29 @@ rvt_wait_for 10 "the client's word" grep -q "nothing passes through the tunnel u
 rvt_nsx "$C1" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 net.ipv6.conf.rvc.disable_ipv6=0
 rvt_wait_for 10 "IPv6 through the tunnel once on" rvt_nsx "$C1" ping -6 -c 1 -W 1 fd99::1 ||
 	rvt_fail "no IPv6 once on: $(ip -n "$C1" -br addr show dev rvc)"
+# An IPv6-only server says nothing of ip_forward, and its client nothing
+# of client_to_client, the server's setting (round-thirty tester 153).
+grep -aq "net/ipv4/ip_forward is 0" "$RVT_TMP/server.log" &&
+	rvt_fail "ip_forward said: $(grep -a ip_forward "$RVT_TMP/server.log")"
+grep -aq "client_to_client" "$RVT_TMP/client1v4.log" &&
+	rvt_fail "the client said client_to_client: $(grep -a client_to_client "$RVT_TMP/client1v4.log")"
+# IPv4 routes with pool4 = none: said, as no client has an IPv4 address in
+# the tunnel to send from (taken without a word: tester 153).
+OUT=$(ip netns exec "$S" "$RV_BIN" server -c "$RVT_TMP/server.conf" -n --route 192.168.10.0/24 2>&1) ||
+	rvt_fail "-n: $OUT"
+grep -q "warning: pool4 is none, yet 1 IPv4 route(s), 0 subnet(s) and 0 DNS server(s) are set" <<<"$OUT" ||
+	rvt_fail "IPv4 routes without pool4 not said: $OUT"
+# A client whose mtu is below IPv6's least: said as the mtu, which a
+# restart with a larger one mends, not "until IPv6 is on here" (tester 153).
+"$RV_BIN" pki client --ca "$PKI/ca" --name client2 --out "$PKI" >/dev/null || rvt_fail "pki client2"
+chgrp "$RV_GROUP" "$PKI/client2.key" && chmod g+r "$PKI/client2.key"
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/c2m.conf" "$PKI/client2" rvm "$RVT_TMP/c2m.sock" mtu=1200
+rvt_bg "$C1" client2m "$RV_BIN" client -c "$RVT_TMP/c2m.conf"
+P2=$RVT_LAST_PID
+rvt_wait_for 10 "the mtu said" grep -q "nothing passes through the tunnel: .* the tunnel's mtu 1200 is below 1280 (raise this client's mtu" \
+	"$RVT_TMP/client2m.log" || rvt_fail "the mtu not said: $(grep -i 'mtu\|nothing' "$RVT_TMP/client2m.log")"
+grep -q "until IPv6 is on here" "$RVT_TMP/client2m.log" && rvt_fail "said as IPv6 off"
+rvt_stop_pid "$P2" 10 || rvt_fail "client2 exit"
 rvt_stop_pid "$P1" 10 || rvt_fail "client exit"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
 rvt_log "PASS"

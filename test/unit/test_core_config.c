@@ -438,6 +438,13 @@ static const struct {
 	{ RV_CONFIG_CLIENT, "accept_routes = 192.168.010.0/24\n",
 	  "t.conf:1:", "'192.168.010.0' would be read as 192.168.8.0" },
 	{ RV_CONFIG_SERVER, "route = 10.20.0.0/33\n", "t.conf:1:", "is not a prefix (write" },
+	/* 75: a link-local metrics_listen, with its interface or without,
+	 * said as what it is (the advice to add the interface led to "not an
+	 * IP address": round-thirty tester 153) */
+	{ RV_CONFIG_SERVER, "metrics_listen = [fe80::1%eth0]:9586\n",
+	  "t.conf:1:", "a link-local address cannot be metrics_listen" },
+	{ RV_CONFIG_SERVER, "metrics_listen = [fe80::1]:9586\n",
+	  "t.conf:1:", "a link-local address cannot be metrics_listen" },
 };
 
 /* The data plane's ECN and CoDel keys: defaults, and values taken. */
