@@ -350,14 +350,14 @@ static size_t put_text(char *line, size_t cap, size_t off, const char *msg)
 {
 	size_t n = strlen(msg);
 
-	if (off >= cap) {
-		off = cap - 1; /* a head snprintf cut (a prefix of hundreds of bytes) */
+	if (off > cap - 3) {
+		off = cap - 3; /* a head snprintf cut (a prefix of thousands of bytes) */
 	}
 	if (off + n <= cap) {
 		memcpy(line + off, msg, n);
 		return off + n;
 	}
-	n = cap - off > 3 ? cap - off - 3 : 0;
+	n = cap - 3 - off; /* and the mark */
 	memcpy(line + off, msg, n);
 	return mark_cut(line, off + n);
 }

@@ -321,16 +321,16 @@ void rv_hostcfg_server(struct rv_loop *l, const struct rv_endpoint *server)
 	struct hostcfg *h = state(l);
 	struct rv_prefix addrs[2], kept[RV_CTL_MAX_ROUTES];
 	uint64_t unused = 0;
+	unsigned tun;
 	size_t n = 0;
 	int ret;
 
 	rv_endpoint_addr(server, &h->server);
+	tun = !l->dp		    ? 0
+	      : l->tunwatch_ifindex ? l->tunwatch_ifindex
+				    : if_nametoindex(rv_dataplane_tun_name(l->dp));
 	for (size_t i = 0; i < h->num_routes; i++) {
-		if (l->dp && captures_server(h,
-					     l->tunwatch_ifindex
-						     ? l->tunwatch_ifindex
-						     : if_nametoindex(rv_dataplane_tun_name(l->dp)),
-					     &h->routes[i])) {
+		if (l->dp && captures_server(h, tun, &h->routes[i])) {
 			say_covers_server(h, &h->routes[i], "left out from now on", false);
 		} else {
 			kept[n++] = h->routes[i];

@@ -476,6 +476,36 @@ Test(log, unread_pipe_does_not_block)
 	unread_log(p[0], p[1]);
 }
 
+static char huge_prefix[6000];
+
+static void huge_prefix_line(void)
+{
+	memset(huge_prefix, 'p', sizeof(huge_prefix) - 1);
+	rv_log_set_prefix(huge_prefix);
+	rv_log_set_level(RV_LOG_INFO);
+	rv_info("a message");
+	rv_log_set_prefix("server");
+}
+
+/* A head longer than the line (a prefix of thousands of bytes) still gives
+ * one line of at most PIPE_BUF, its cut marked, and writes nothing past
+ * the line's buffer (ASan's build checks). */
+Test(log, huge_prefix_cut_within_the_line)
+{
+	static const enum rv_log_format fmts[] = { RV_LOG_FMT_TEXT, RV_LOG_FMT_JOURNAL,
+						   RV_LOG_FMT_JSON };
+
+	for (size_t i = 0; i < 3; i++) {
+		size_t len;
+
+		rv_log_set_format(fmts[i]);
+		capture(huge_prefix_line);
+		len = strlen(out);
+		cr_assert_leq(len, (size_t)PIPE_BUF, "format %zu", i);
+		cr_assert_eq(strchr(out, '\n'), out + len - 1, "format %zu: one line", i);
+	}
+}
+
 /* A line longer than the pipe has room for is not written in part: a line
  * is at most PIPE_BUF bytes, which a pipe takes whole or not at all, and
  * one that did not go is said (round-thirty tester 152: lines of 5,120
