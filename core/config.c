@@ -1513,6 +1513,27 @@ static const struct rv_config_key keys[] = {
 #undef RV_CONFIG_KEY
 };
 
+/* path_shown: |path| as an error may quote it whole: one longer than 300
+ * bytes shortened in the middle, "...", on whole characters (a -c path of
+ * 2,100 characters cut the message, its cause and advice with it, in the
+ * middle of a character: round-thirty tester 156). */
+static const char *path_shown(const char *path, char *buf, size_t len)
+{
+	size_t n = strlen(path), head = 150, tail = 140;
+
+	if (n <= 300 || len < head + tail + 4) {
+		return path;
+	}
+	while (head > 0 && ((unsigned char)path[head] & 0xc0) == 0x80) {
+		head--; /* path[head] starts a character: cut before it */
+	}
+	while (tail > 0 && ((unsigned char)path[n - tail] & 0xc0) == 0x80) {
+		tail--;
+	}
+	snprintf(buf, len, "%.*s...%s", (int)head, path, path + n - tail);
+	return buf;
+}
+
 /* The setters, in the order of keys[]. */
 static const setter_fn setters[] = {
 #define RV_CONFIG_KEY(name, ...) set_##name,
@@ -1763,13 +1784,17 @@ int rv_config_load(struct rv_config *c, const char *path, char *err, size_t err_
 	int ret;
 	int fd = rv_open_regular(path);
 
+	char shown[320];
+
 	if (fd == -EISDIR || fd == -EINVAL) {
-		snprintf(err, err_len, "config file %s is not a regular file (%s)", path,
+		snprintf(err, err_len, "config file %s is not a regular file (%s)",
+			 path_shown(path, shown, sizeof(shown)),
 			 fd == -EISDIR ? "a directory" : "a FIFO, socket or device");
 		return -EINVAL;
 	}
 	if (fd < 0) {
-		snprintf(err, err_len, "cannot open config file %s: %s%s", path, strerror(-fd),
+		snprintf(err, err_len, "cannot open config file %s: %s%s",
+			 path_shown(path, shown, sizeof(shown)), strerror(-fd),
 			 fd == -ENOENT || fd == -ENOTDIR ? " (check the path given with -c)" : "");
 		return fd;
 	}
@@ -1782,14 +1807,15 @@ int rv_config_load(struct rv_config *c, const char *path, char *err, size_t err_
 		snprintf(err, err_len,
 			 "config file %s is writable by every user (mode %04o): refused (chmod o-w "
 			 "it)",
-			 path, (unsigned)(st.st_mode & 07777));
+			 path_shown(path, shown, sizeof(shown)), (unsigned)(st.st_mode & 07777));
 		return -EINVAL;
 	}
 	f = fdopen(fd, "r");
 	if (!f) {
 		ret = -errno;
 		close(fd);
-		snprintf(err, err_len, "cannot open config file %s: %s", path, strerror(-ret));
+		snprintf(err, err_len, "cannot open config file %s: %s",
+			 path_shown(path, shown, sizeof(shown)), strerror(-ret));
 		return ret;
 	}
 	buf = malloc(MAX_FILE + 1);

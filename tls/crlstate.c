@@ -46,6 +46,7 @@ struct rv_crlstate {
 	bool lost;     /* the path names another file, which cannot be opened (said once) */
 	bool ro;       /* fd is read-only or -1: it could not be opened for writing at the
 			* start; each save tries again (follow_path) */
+	int retry_err; /* the errno of the last failure of that said */
 	bool full;     /* a CA key found no line (said once) */
 	char path[];
 };
@@ -551,12 +552,27 @@ static void follow_path(struct rv_crlstate *s)
 		/* Not writable at the start (a read-only or late-mounted
 		 * state directory): tried again, and it was never
 		 * (round-thirty tester 154). */
+		int e;
+
 		fd = rv_open_nofollow(s->path, O_RDWR | O_CREAT);
-		if (fd >= 0 && check_fd(fd, s->path, true, s->service, err, sizeof(err)) != 0) {
-			close(fd);
-			fd = -1;
-		}
-		if (fd < 0) {
+		e = fd < 0							     ? -fd
+		    : check_fd(fd, s->path, true, s->service, err, sizeof(err)) != 0 ? EINVAL
+										     : 0;
+		if (e != 0) {
+			if (fd >= 0) {
+				close(fd);
+			}
+			/* Each new cause said once: a file root made that the
+			 * service user cannot open was tried without a word
+			 * (round-thirty tester 156). */
+			if (e != s->retry_err) {
+				rv_warnx("crl_state %s still cannot be opened for writing by uid "
+					 "%u: "
+					 "%s (tried again at each CRL taken and each reload)",
+					 s->path, (unsigned)geteuid(),
+					 e == EINVAL ? err : strerror(e));
+				s->retry_err = e;
+			}
 			return;
 		}
 		if (s->fd >= 0) {
@@ -669,6 +685,7 @@ int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_c
 	int fd;
 
 	bool ro = false;
+	int first_err = 0;
 
 	*out = NULL;
 	fd = open_file(path, O_RDWR | O_CREAT, false, service, err, err_len);
@@ -681,6 +698,7 @@ int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_c
 		 * can be. */
 		char rerr[256];
 
+		first_err = -fd;
 		rv_warnx("%s: the newest CRL of each CA is remembered in memory until it can be "
 			 "written (tried again at each CRL taken and each reload)",
 			 err);
@@ -717,6 +735,7 @@ int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_c
 	}
 	s->fd = fd;
 	s->ro = ro;
+	s->retry_err = first_err;
 	s->failing = ro; /* said above */
 	s->service = service;
 	strcpy(s->path, path);

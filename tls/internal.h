@@ -642,6 +642,13 @@ void rv_hostcfg_dns_reapply(struct rv_loop *l, struct rv_strbuf *log);
  * its TUN when the device is persistent (it outlives the process); called
  * once the loop no longer runs (its TUN watch would put them back). */
 void rv_hostcfg_withdraw(struct rv_loop *l);
+/* rv_hostcfg_recheck judges again, after a change of the host's routes
+ * (the tunnel watch) or at a reload, the pushed routes that cover the
+ * server's address: one that would now take the tunnel's own packets into
+ * the tunnel is taken off, one left out that a narrower route of the
+ * host's now keeps the server out of is installed; each said. */
+void rv_hostcfg_recheck(struct rv_loop *l);
+
 /* rv_hostcfg_name_back applies the last CONFIG once a renamed TUN has its
  * name back (none was set on a link of that name meanwhile). */
 void rv_hostcfg_name_back(struct rv_loop *l);

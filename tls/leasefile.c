@@ -41,6 +41,8 @@ struct rv_leasefile {
 	struct rv_leases *leases;
 	uid_t service;	     /* the service user, whose file is no stranger's */
 	int fd;		     /* -1: it could not be opened at the start (try_open) */
+	int ro_fd;	     /* meanwhile, read-only with its lock (-1: none) */
+	int retry_err;	     /* the errno of try_open's last failure that was said */
 	off_t size;	     /* its length after our last write */
 	uint64_t checked_ns; /* when its path was last looked at (path_check) */
 	uint32_t said;	     /* a hash of path_check's last warning (0: none) */
@@ -157,7 +159,7 @@ static void try_open(struct rv_leasefile *f, uint64_t now_ns)
 	struct rv_lease_event ev[EVENT_BATCH];
 	bool overflow;
 	char err[256];
-	int fd;
+	int fd, e;
 
 	/* What the snapshot will hold anyway: not kept meanwhile. */
 	while (rv_leases_take_events(f->leases, ev, EVENT_BATCH, &overflow) == EVENT_BATCH) {
@@ -167,12 +169,33 @@ static void try_open(struct rv_leasefile *f, uint64_t now_ns)
 	}
 	f->retry_ns = now_ns + RETRY_NS;
 	fd = open_nofollow(f->path, O_RDWR | O_CREAT | O_APPEND, err, sizeof(err));
-	if (fd < 0) {
-		return;
+	e = fd < 0							     ? -fd
+	    : check_fd(fd, f->path, true, f->service, err, sizeof(err)) != 0 ? EINVAL
+									     : 0;
+	if (e == 0) {
+		/* Our own read-only lock first, or ours would refuse it. */
+		if (f->ro_fd >= 0) {
+			close(f->ro_fd);
+			f->ro_fd = -1;
+		}
+		e = flock(fd, LOCK_EX | LOCK_NB) != 0 ? EBUSY : 0;
 	}
-	if (check_fd(fd, f->path, true, f->service, err, sizeof(err)) != 0 ||
-	    flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		close(fd);
+	if (e != 0) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		/* Each new cause said once (the start said the first): a
+		 * file root made and the service user cannot open kept it
+		 * unsaved without a word (round-thirty tester 156). */
+		if (e != f->retry_err) {
+			rv_warnx("lease file %s still cannot be opened for writing by uid %u: %s "
+				 "(tried again every 5 s)",
+				 f->path, (unsigned)geteuid(),
+				 e == EBUSY    ? "another process holds it (a second server?)"
+				 : e == EINVAL ? err
+					       : strerror(e));
+			f->retry_err = e;
+		}
 		return;
 	}
 	f->fd = fd;
@@ -464,6 +487,7 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 		return 0;
 	}
 	memcpy(f->path, path, len + 1);
+	f->ro_fd = -1;
 	f->leases = leases;
 	f->service = service;
 	/* O_NONBLOCK: a FIFO named by mistake must not hang the start. */
@@ -482,6 +506,7 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 			"memory only until it can be: tried again every 5 s)",
 			path);
 		f->retry_ns = now_ns + RETRY_NS;
+		f->retry_err = -f->fd; /* said */
 		f->fd = rfd;
 		ro = rfd >= 0;
 		if (!ro) {
@@ -542,7 +567,10 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 	}
 	rv_strbuf_free(&text);
 	if (ro) {
-		close(f->fd); /* its lock with it: try_open takes it again */
+		/* Kept, with its lock, so that a second server on the file is
+		 * still refused (it was let in, and its leases overwritten
+		 * later: round-thirty tester 156). */
+		f->ro_fd = f->fd;
 		f->fd = -1;
 	} else {
 		snapshot(f, now_ns);
@@ -564,6 +592,9 @@ void rv_leasefile_close(struct rv_leasefile *f, uint64_t now_ns)
 	rv_leasefile_flush(f, now_ns);
 	if (f->fd >= 0) {
 		close(f->fd);
+	}
+	if (f->ro_fd >= 0) {
+		close(f->ro_fd);
 	}
 	free(f);
 }

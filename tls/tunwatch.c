@@ -164,9 +164,10 @@ static uint64_t taken_over(struct rv_loop *l, const char *ifname, const struct r
  * its server's address into the client's own TUN: the tunnel's datagrams
  * would go into the tunnel, and nothing passes until that route goes (the
  * client blamed the path MTU, then a silent server: round-twenty-five
- * tester 110). A pushed route never does (hostcfg.c leaves such routes
- * out); an operator's can, added, or uncovered by the deletion of a longer
- * one (tester 114). The kernel is asked the way out (not fibmatch: a route
+ * tester 110). A pushed route does not for long: hostcfg.c leaves such
+ * routes out, and takes one off that does once a narrower route of the
+ * host's is gone (rv_hostcfg_recheck, just before); an operator's can,
+ * added, or uncovered by the deletion of a longer one (tester 114). The kernel is asked the way out (not fibmatch: a route
  * through a nexthop object names its device so). Said once, and its end. */
 static void loop_to_server(struct rv_loop *l, const char *ifname)
 {
@@ -253,6 +254,7 @@ static void on_tunwatch(struct rv_loop *l, struct rv_ltimer *lt)
 	}
 	mtu_back(l, ifname);
 	if (l->role != &rv_server_role) {
+		rv_hostcfg_recheck(l);	   /* a pushed route that takes the server now */
 		loop_to_server(l, ifname); /* before a CONFIG too: at a reconnect */
 	}
 	if (l->role == &rv_server_role) {

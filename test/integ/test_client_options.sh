@@ -569,12 +569,43 @@ grep -q "route 128.0.0.0/1 pushed by the server: not installed: it covers the se
 grep -q "refuses that network" "$RVT_TMP/fulltun2.log" && rvt_fail "a route said refused: $(grep refuses "$RVT_TMP/fulltun2.log")"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.97.0.1 || rvt_fail "no traffic with the other half"
 # A host route to the server by its present way, as the message advises:
-# at the next connection the other half is installed too.
+# the other half is installed too, in the same session (it waited for the
+# next connection: round-thirty tester 157).
+CONNS=$(grep -c "tunnel up" "$RVT_TMP/fulltun2.log")
 ip -n "$C1" route add 172.31.88.1/32 via 10.88.1.1 dev veth0
-rvt_run "$RV_BIN" kick client6 -s "$RVT_TMP/c-srv.sock" >/dev/null || rvt_fail "kick client6"
-rvt_wait_for 20 "128.0.0.0/1 with the server pinned" sh -c "ip -n $C1 route show 128.0.0.0/1 | grep -q 'dev rvz'" ||
+rvt_wait_for 7 "128.0.0.0/1 with the server pinned" sh -c "ip -n $C1 route show 128.0.0.0/1 | grep -q 'dev rvz'" ||
 	rvt_fail "128.0.0.0/1 not installed with a host route to the server: $(grep -i "128.0.0.0" "$RVT_TMP/fulltun2.log" | tail -2)"
+grep -q "route 128.0.0.0/1 pushed by the server: installed now: a narrower route of the host's keeps the server's address 172.31.88.1 out of it" \
+	"$RVT_TMP/fulltun2.log" || rvt_fail "not said: $(grep -a 128.0.0.0 "$RVT_TMP/fulltun2.log" | tail -2)"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 3 10.97.0.1 || rvt_fail "no traffic with the whole full tunnel"
+# The pin deleted while connected (a link flap flushes static routes): the
+# half it kept the server out of is taken off at once, said, and the
+# session lives (it carried the tunnel's packets into the tunnel until the
+# dead-peer timeout ended the session: tester 157); the pin back, or a rule
+# that sends the server's address to a table of its own: installed again,
+# said (a rule's table was judged by its default route's length: tester
+# 157).
+ip -n "$C1" route del 172.31.88.1/32 via 10.88.1.1 dev veth0
+rvt_wait_for 3 "128.0.0.0/1 taken off" sh -c "! ip -n $C1 route show 128.0.0.0/1 | grep -q 'dev rvz'" ||
+	rvt_fail "128.0.0.0/1 kept while it takes the server: $(ip -n "$C1" route)"
+grep -q "route 128.0.0.0/1 pushed by the server: taken off: the host no longer routes the server's address 172.31.88.1 narrower" \
+	"$RVT_TMP/fulltun2.log" || rvt_fail "not said: $(grep -a 128.0.0.0 "$RVT_TMP/fulltun2.log" | tail -2)"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.97.0.1 || rvt_fail "the session died with the pin"
+ip -n "$C1" route add 172.31.88.1/32 via 10.88.1.1 dev veth0
+rvt_wait_for 7 "128.0.0.0/1 back with the pin" sh -c "ip -n $C1 route show 128.0.0.0/1 | grep -q 'dev rvz'" ||
+	rvt_fail "128.0.0.0/1 not back: $(grep -a 128.0.0.0 "$RVT_TMP/fulltun2.log" | tail -2)"
+ip -n "$C1" route del 172.31.88.1/32 via 10.88.1.1 dev veth0
+rvt_wait_for 3 "128.0.0.0/1 taken off again" sh -c "! ip -n $C1 route show 128.0.0.0/1 | grep -q 'dev rvz'" ||
+	rvt_fail "128.0.0.0/1 kept"
+ip -n "$C1" route add default via 10.88.1.1 dev veth0 table 100
+ip -n "$C1" rule add to 172.31.88.1 lookup 100 pref 100
+rvt_wait_for 7 "128.0.0.0/1 with the server in a table of its own" sh -c "ip -n $C1 route show 128.0.0.0/1 | grep -q 'dev rvz'" ||
+	rvt_fail "128.0.0.0/1 not installed beside the rule: $(grep -a 128.0.0.0 "$RVT_TMP/fulltun2.log" | tail -2)"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 3 10.97.0.1 || rvt_fail "no traffic beside the rule"
+[ "$(grep -c "tunnel up" "$RVT_TMP/fulltun2.log")" = "$CONNS" ] || rvt_fail "the client reconnected meanwhile"
+ip -n "$C1" rule del to 172.31.88.1 lookup 100 pref 100
+ip -n "$C1" route del default via 10.88.1.1 dev veth0 table 100
+ip -n "$C1" route add 172.31.88.1/32 via 10.88.1.1 dev veth0
 rvt_stop_pid "$F_PID" 10 || rvt_fail "client exit"
 ip -n "$C1" route del 172.31.88.1/32 via 10.88.1.1 dev veth0
 ip -n "$C1" route del default via 10.88.1.1 dev veth0

@@ -353,6 +353,15 @@ grep -aq "lease file $RVT_TMP/rostate/server.leases: 150 address lease(s) rememb
 	rvt_fail "the read-only lease file not read: $(grep -a lease "$RVT_TMP/server.log")"
 grep -aq "crl_state $RVT_TMP/rostate/server.crl-state cannot be opened: Read-only file system: the newest CRL of each CA is remembered in memory until it can be written" \
 	"$RVT_TMP/server.log" || rvt_fail "crl_state not said: $(grep -a crl_state "$RVT_TMP/server.log")"
+# The read-only file keeps its lock: a second server on it (in the same
+# mount namespace) is refused meanwhile (it was let in, and its leases were
+# overwritten later: round-thirty tester 156).
+sed -e "s/^listen = .*/listen = 4999/" -e "s/^data_port = .*/data_port = 4998/" -e "s/^tun = .*/tun = rvs9/" \
+	-e "s|^status_socket = .*|status_socket = $RVT_TMP/second.sock|" "$RVT_TMP/server.conf" >"$RVT_TMP/second.conf"
+rc=0
+timeout 30 nsenter -t "$SRV_PID" -m -n "$RV_BIN" server -c "$RVT_TMP/second.conf" >"$RVT_TMP/second.out" 2>&1 || rc=$?
+[ "$rc" = 15 ] && grep -q "lease file $RVT_TMP/rostate/server.leases is in use by another process" "$RVT_TMP/second.out" ||
+	rvt_fail "a second server on the read-only lease file: exit $rc: $(tail -3 "$RVT_TMP/second.out")"
 nsenter -t "$SRV_PID" -m mount -o remount,rw "$RVT_TMP/rostate" || rvt_fail "remount rw"
 rvt_wait_for 8 "the lease file opened" grep -aq "lease file $RVT_TMP/rostate/server.leases can be opened now" "$RVT_TMP/server.log" ||
 	rvt_fail "the lease file not tried again: $(grep -a lease "$RVT_TMP/server.log" | tail -3)"

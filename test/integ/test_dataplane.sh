@@ -390,7 +390,7 @@ if [ -n "$ZC" ]; then
 	if [ "$NO_MEMLOCK" = 1 ]; then
 		grep -q "registering .* send buffers refused" "$RVT_TMP/peer-a.log" ||
 			rvt_fail "registering the send buffers was not refused without memlock"
-		grep -q "zero-copy sends on, client" "$RVT_TMP/peer-a.log" ||
+		grep -qE "zero-copy sends on($|, client)" "$RVT_TMP/peer-a.log" ||
 			rvt_fail "zero-copy did not go on without registered buffers"
 		# Whether the sends in flight at speed passed 512 KiB depends on
 		# how fast B drained them: on a busy machine they may not have.

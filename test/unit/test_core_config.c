@@ -155,6 +155,36 @@ Test(config, worker_priority_ranges)
 	}
 }
 
+/* A long path is quoted shortened in the middle, and the cause and the
+ * advice stay (a -c path of 2,100 characters cut them off, in the middle
+ * of a character: round-thirty tester 156). */
+Test(config, long_path_shortened_in_errors)
+{
+	char path[700];
+	int n = snprintf(path, sizeof(path), "/nonexistent-rvt/");
+
+	for (int i = 0; i < 200; i++) {
+		n += snprintf(path + n, sizeof(path) - (size_t)n, "\xc3\xa9");
+	}
+	snprintf(path + n, sizeof(path) - (size_t)n, "/x.conf");
+	cr_assert_neq(rv_config_load(&cfg, path, err, sizeof(err)), 0);
+	cr_assert(strstr(err, "..."), "%s", err);
+	cr_assert(strstr(err, "\xc3\xa9/x.conf: No such file or directory (check the path given "
+			      "with -c)"),
+		  "%s", err);
+	cr_assert_lt(strlen(err), 420u, "%s", err);
+	for (const char *c = err; *c; c++) {
+		/* Whole characters: every byte of é is in a pair. */
+		if ((unsigned char)*c == 0xc3) {
+			cr_assert_eq((unsigned char)c[1], 0xa9, "a cut character at %zu",
+				     (size_t)(c - err));
+		} else if ((unsigned char)*c == 0xa9) {
+			cr_assert_eq((unsigned char)c[-1], 0xc3, "a cut character at %zu",
+				     (size_t)(c - err));
+		}
+	}
+}
+
 /* push_domain takes a domain name: labels of 1..63 characters, no label
  * starting or ending with '-' ("a..b" was pushed to clients' resolvers). */
 Test(config, push_domain_labels)
