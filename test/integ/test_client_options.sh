@@ -559,8 +559,14 @@ ip -n "$S" addr add 172.31.88.1/32 dev c1
 ip -n "$C1" route add default via 10.88.1.1 dev veth0
 sed -i 's/^server = 10.88.1.1:4633$/server = 172.31.88.1:4633/' "$RVT_TMP/fulltun.conf"
 grep -q "^server = 172.31.88.1:4633$" "$RVT_TMP/fulltun.conf" || rvt_fail "the client's server not changed"
+# The first client's device and its routes (both halves now) gone first:
+# its 0.0.0.0/1 passed the check below before this client was in.
+rvt_wait_for 5 "the first client's rvz gone" sh -c "! ip -n $C1 link show rvz >/dev/null 2>&1" ||
+	rvt_fail "rvz still there after its client stopped"
 rvt_bg "$C1" fulltun2 "$RV_BIN" client -c "$RVT_TMP/fulltun.conf"
 F_PID=$RVT_LAST_PID
+rvt_wait_for 10 "the client in" grep -q "tunnel up" "$RVT_TMP/fulltun2.log" ||
+	rvt_fail "not in: $(tail -3 "$RVT_TMP/fulltun2.log")"
 rvt_wait_for 10 "0.0.0.0/1, which leaves the server out" sh -c "ip -n $C1 route show 0.0.0.0/1 | grep -q 'dev rvz'" ||
 	rvt_fail "0.0.0.0/1 not installed: $(grep -i route "$RVT_TMP/fulltun2.log")"
 ip -n "$C1" route show 128.0.0.0/1 | rvt_matches 'dev rvz' && rvt_fail "128.0.0.0/1, which covers the server, was installed"
