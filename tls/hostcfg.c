@@ -77,6 +77,7 @@ struct hostcfg {
 	size_t num_routes;
 	uint64_t unused;	     /* bit i: routes[i] is not used by the host (not a source) */
 	struct rv_ip_addr server;    /* the address connected to (family 0: none yet) */
+	uint64_t taken_off_ns;	     /* when rv_hostcfg_recheck last took a route off */
 	struct rv_ctl_config pushed; /* the last CONFIG's routes and MTU, for a reload */
 	struct rv_ctl_dns dns;	     /* the last DNS push, for a reload (empty: none) */
 	unsigned dns_retry_s;	     /* the DNS thread refused: seconds to the next try */
@@ -243,6 +244,16 @@ static bool covers_server(const struct hostcfg *h, const struct rv_prefix *p)
  * global address, and an IPv6 full tunnel (::/1, 8000::/1) was never
  * installed whole even with the server on the client's own link or
  * pinned by a host route (round-thirty tester 153). */
+/* main_covers: is |ctx|'s address in a route of the main table's (listed
+ * by rv_rtnl_list_other_routes, ours left out)? Stops the walk at one. */
+static int main_covers(void *ctx, const struct rv_prefix *dst, unsigned oif)
+{
+	const struct rv_ip_addr *a = ctx;
+
+	(void)oif;
+	return a->family == dst->addr.family && rv_prefix_contains(dst, a) ? -EEXIST : 0;
+}
+
 static bool captures_server(const struct hostcfg *h, unsigned tun, const struct rv_prefix *p)
 {
 	struct rv_rtnl_match m;
@@ -254,14 +265,18 @@ static bool captures_server(const struct hostcfg *h, unsigned tun, const struct 
 		return true;
 	}
 	/* A rule that sends the server's address to a table of its own
-	 * keeps it out of the main table, where the pushed routes go,
-	 * whatever that table's route (a default route there was judged by
-	 * its length, 0, and the half left out: round-thirty tester 157). A
-	 * rule after main's could reach it only if main had no route, which
-	 * the pushed one would be: the watch takes such a route off
-	 * (rv_hostcfg_recheck). */
+	 * keeps it out of the main table, where the pushed routes go (a
+	 * default route there was judged by its length, 0, and the half left
+	 * out: round-thirty tester 157), if it comes before main's: as it
+	 * must where main has a route to the server too, which it passed
+	 * over. Where main has none, the rule may come after main's, which
+	 * the pushed route would then take the server from: installed, it
+	 * was taken off at the next check and installed again at the one
+	 * after, without end (round-thirty tester 158). */
 	if (m.table != 0 && m.table != RT_TABLE_MAIN && m.table != RT_TABLE_DEFAULT) {
-		return false;
+		struct rv_ip_addr a = h->server;
+
+		return rv_rtnl_list_other_routes(tun, main_covers, &a) != -EEXIST;
 	}
 	return m.len <= p->len;
 }
@@ -701,6 +716,9 @@ void rv_hostcfg_name_back(struct rv_loop *l)
 	}
 }
 
+/* How long a route taken off waits before the check may put it back. */
+#define RECHECK_HOLD_NS (10 * RV_NSEC_PER_SEC)
+
 /* cover_changed: has the host's way to the server changed the verdict on
  * a pushed route that covers its address: one installed that would now
  * take the tunnel's packets into the tunnel (the narrower route that kept
@@ -728,10 +746,17 @@ static bool cover_changed(struct rv_loop *l, struct hostcfg *h, unsigned tun)
 		if (in != takes) {
 			continue;
 		}
+		/* Not put back within RECHECK_HOLD_NS of taking one off: a
+		 * verdict that turns with our own route is not followed round
+		 * and round (tester 158). The periodic check comes back. */
+		if (!in && h->taken_off_ns && l->now_ns - h->taken_off_ns < RECHECK_HOLD_NS) {
+			continue;
+		}
 		changed = true;
 		rv_ip_addr_str(&p.addr, s, sizeof(s));
 		rv_ip_addr_str(&h->server, a, sizeof(a));
 		if (in) {
+			h->taken_off_ns = l->now_ns;
 			rv_warnx("route %s/%u pushed by the server: taken off: the host no longer "
 				 "routes the server's address %s narrower, and the tunnel's "
 				 "packets "

@@ -486,9 +486,14 @@ void rv_tunwatch_on_cqe(struct rv_loop *l, int res)
 	     h = NLMSG_NEXT(h, res)) {
 		hit = hit || about_us(h, l->tunwatch_ifindex) ||
 		      (h->nlmsg_type == RTM_NEWROUTE && wanted_exact(l, h)) ||
-		      /* a client's way to its server may have changed */
+		      /* a client's way to its server may have changed: a
+		       * route, or a rule (one that sent the server's address
+		       * to a table of its own went unseen until the periodic
+		       * check, the pushed route looping meanwhile:
+		       * round-thirty tester 158) */
 		      (l->role != &rv_server_role &&
-		       (h->nlmsg_type == RTM_NEWROUTE || h->nlmsg_type == RTM_DELROUTE));
+		       (h->nlmsg_type == RTM_NEWROUTE || h->nlmsg_type == RTM_DELROUTE ||
+			h->nlmsg_type == RTM_NEWRULE || h->nlmsg_type == RTM_DELRULE));
 		if (l->role == &rv_server_role) {
 			/* A route of the host's came or went: its parts of the
 			 * networks behind clients are asked again at the next
@@ -506,14 +511,15 @@ void rv_tunwatch_on_cqe(struct rv_loop *l, int res)
 	arm_netlink(l);
 }
 
-/* open_netlink subscribes to the kernel's link, address and route
+/* open_netlink subscribes to the kernel's link, address, route and rule
  * messages. Returns the socket or -1 (the reason logged). */
 static int open_netlink(void)
 {
 	struct sockaddr_nl sa = {
 		.nl_family = AF_NETLINK,
 		.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR |
-			     RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE,
+			     RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_IPV4_RULE |
+			     (1u << (RTNLGRP_IPV6_RULE - 1)),
 	};
 	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
