@@ -237,13 +237,6 @@ static bool covers_server(const struct hostcfg *h, const struct rv_prefix *p)
 	rv_log_rl_or(RV_LOG_INFO, rv_info, !(update), fmt, fmt, ##__VA_ARGS__)
 #define say_upd_warn(update, ...) rv_warnx_rl_or(!(update), __VA_ARGS__)
 
-/* captures_server: would route |p| on the TUN |tun| take the packets to
- * the server from the way the host sends them now? Not when a longer
- * route of the host's keeps the server's address out of it, as one does
- * for a pool's network (check_addr): a full tunnel's halves hold every
- * global address, and an IPv6 full tunnel (::/1, 8000::/1) was never
- * installed whole even with the server on the client's own link or
- * pinned by a host route (round-thirty tester 153). */
 /* main_covers: is |ctx|'s address in a route of the main table's (listed
  * by rv_rtnl_list_other_routes, ours left out)? Stops the walk at one. */
 static int main_covers(void *ctx, const struct rv_prefix *dst, unsigned oif)
@@ -254,6 +247,13 @@ static int main_covers(void *ctx, const struct rv_prefix *dst, unsigned oif)
 	return a->family == dst->addr.family && rv_prefix_contains(dst, a) ? -EEXIST : 0;
 }
 
+/* captures_server: would route |p| on the TUN |tun| take the packets to
+ * the server from the way the host sends them now? Not when a longer
+ * route of the host's keeps the server's address out of it, as one does
+ * for a pool's network (check_addr): a full tunnel's halves hold every
+ * global address, and an IPv6 full tunnel (::/1, 8000::/1) was never
+ * installed whole even with the server on the client's own link or
+ * pinned by a host route (round-thirty tester 153). */
 static bool captures_server(const struct hostcfg *h, unsigned tun, const struct rv_prefix *p)
 {
 	struct rv_rtnl_match m;
@@ -757,14 +757,15 @@ static bool cover_changed(struct rv_loop *l, struct hostcfg *h, unsigned tun)
 		rv_ip_addr_str(&h->server, a, sizeof(a));
 		if (in) {
 			h->taken_off_ns = l->now_ns;
-			rv_warnx("route %s/%u pushed by the server: taken off: the host no longer "
-				 "routes the server's address %s narrower, and the tunnel's "
-				 "packets "
-				 "would go into the tunnel",
+			rv_warnx("route %s/%u pushed by the server: taken off: the host "
+				 "no longer keeps the server's address %s out of it, and "
+				 "the tunnel's packets would go into the tunnel",
 				 s, p.len, a);
 		} else {
-			rv_info("route %s/%u pushed by the server: installed now: a narrower route "
-				"of the host's keeps the server's address %s out of it",
+			rv_info("route %s/%u pushed by the server: installed now: the host keeps "
+				"the "
+				"server's address %s out of it (a narrower route, or a rule's own "
+				"table)",
 				s, p.len, a);
 		}
 	}

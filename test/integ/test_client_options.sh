@@ -581,7 +581,7 @@ CONNS=$(grep -c "tunnel up" "$RVT_TMP/fulltun2.log")
 ip -n "$C1" route add 172.31.88.1/32 via 10.88.1.1 dev veth0
 rvt_wait_for 7 "128.0.0.0/1 with the server pinned" sh -c "ip -n $C1 route show 128.0.0.0/1 | grep -q 'dev rvz'" ||
 	rvt_fail "128.0.0.0/1 not installed with a host route to the server: $(grep -i "128.0.0.0" "$RVT_TMP/fulltun2.log" | tail -2)"
-grep -q "route 128.0.0.0/1 pushed by the server: installed now: a narrower route of the host's keeps the server's address 172.31.88.1 out of it" \
+grep -q "route 128.0.0.0/1 pushed by the server: installed now: the host keeps the server's address 172.31.88.1 out of it (a narrower route, or a rule's own table)" \
 	"$RVT_TMP/fulltun2.log" || rvt_fail "not said: $(grep -a 128.0.0.0 "$RVT_TMP/fulltun2.log" | tail -2)"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 3 10.97.0.1 || rvt_fail "no traffic with the whole full tunnel"
 # The pin deleted while connected (a link flap flushes static routes): the
@@ -594,7 +594,7 @@ rvt_nsx "$C1" ping -c 2 -i 0.2 -W 3 10.97.0.1 || rvt_fail "no traffic with the w
 ip -n "$C1" route del 172.31.88.1/32 via 10.88.1.1 dev veth0
 rvt_wait_for 3 "128.0.0.0/1 taken off" sh -c "! ip -n $C1 route show 128.0.0.0/1 | grep -q 'dev rvz'" ||
 	rvt_fail "128.0.0.0/1 kept while it takes the server: $(ip -n "$C1" route)"
-grep -q "route 128.0.0.0/1 pushed by the server: taken off: the host no longer routes the server's address 172.31.88.1 narrower" \
+grep -q "route 128.0.0.0/1 pushed by the server: taken off: the host no longer keeps the server's address 172.31.88.1 out of it" \
 	"$RVT_TMP/fulltun2.log" || rvt_fail "not said: $(grep -a 128.0.0.0 "$RVT_TMP/fulltun2.log" | tail -2)"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.97.0.1 || rvt_fail "the session died with the pin"
 ip -n "$C1" route add 172.31.88.1/32 via 10.88.1.1 dev veth0
