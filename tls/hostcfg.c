@@ -254,14 +254,13 @@ static int main_covers(void *ctx, const struct rv_prefix *dst, unsigned oif)
  * global address, and an IPv6 full tunnel (::/1, 8000::/1) was never
  * installed whole even with the server on the client's own link or
  * pinned by a host route (round-thirty tester 153). */
-static bool captures_server(const struct hostcfg *h, unsigned tun, const struct rv_prefix *p)
+/* captures_as: captures_server for the packets of user |uid|. */
+static bool captures_as(const struct hostcfg *h, unsigned tun, const struct rv_prefix *p,
+			uint32_t uid)
 {
 	struct rv_rtnl_match m;
 
-	if (!covers_server(h, p)) {
-		return false;
-	}
-	if (rv_rtnl_route_match(&h->server, 0, &m) != 0 || m.oif == tun) {
+	if (rv_rtnl_route_match_as(&h->server, 0, uid, &m) != 0 || m.oif == tun) {
 		return true;
 	}
 	/* A rule that sends the server's address to a table of its own
@@ -272,13 +271,26 @@ static bool captures_server(const struct hostcfg *h, unsigned tun, const struct 
 	 * over. Where main has none, the rule may come after main's, which
 	 * the pushed route would then take the server from: installed, it
 	 * was taken off at the next check and installed again at the one
-	 * after, without end (round-thirty tester 158). */
-	if (m.table != 0 && m.table != RT_TABLE_MAIN && m.table != RT_TABLE_DEFAULT) {
+	 * after, without end (round-thirty tester 158); so is the table
+	 * `default`, looked up after main's (tester 159). */
+	if (m.table != 0 && m.table != RT_TABLE_MAIN) {
 		struct rv_ip_addr a = h->server;
 
 		return rv_rtnl_list_other_routes(tun, main_covers, &a) != -EEXIST;
 	}
 	return m.len <= p->len;
+}
+
+static bool captures_server(const struct hostcfg *h, unsigned tun, const struct rv_prefix *p)
+{
+	uint32_t me = (uint32_t)geteuid();
+
+	/* For the data plane's packets (its sockets are root's, made before
+	 * the drop) and for the control connection's (this thread's user,
+	 * after it): a `uidrange` rule can send one and not the other the
+	 * other way (round-thirty-one tester 159). */
+	return covers_server(h, p) &&
+	       (captures_as(h, tun, p, 0) || (me != 0 && captures_as(h, tun, p, me)));
 }
 
 static void say_covers_server(const struct hostcfg *h, const struct rv_prefix *p, const char *what,

@@ -493,7 +493,12 @@ void rv_tunwatch_on_cqe(struct rv_loop *l, int res)
 		       * round-thirty tester 158) */
 		      (l->role != &rv_server_role &&
 		       (h->nlmsg_type == RTM_NEWROUTE || h->nlmsg_type == RTM_DELROUTE ||
-			h->nlmsg_type == RTM_NEWRULE || h->nlmsg_type == RTM_DELRULE));
+			h->nlmsg_type == RTM_NEWRULE || h->nlmsg_type == RTM_DELRULE ||
+			/* any link, and nexthop objects: a link set down
+			 * takes its IPv4 routes without a route message, and
+			 * a nexthop object its routes (tester 159) */
+			h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK ||
+			h->nlmsg_type == RTM_NEWNEXTHOP || h->nlmsg_type == RTM_DELNEXTHOP));
 		if (l->role == &rv_server_role) {
 			/* A route of the host's came or went: its parts of the
 			 * networks behind clients are asked again at the next
@@ -523,6 +528,7 @@ static int open_netlink(void)
 	};
 	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+	int nexthop = RTNLGRP_NEXTHOP;
 
 	/* Connected to the kernel (port 0): another process's socket can
 	 * send this one nothing then (a forged route message was said as the
@@ -536,6 +542,10 @@ static int open_netlink(void)
 		}
 		return -1;
 	}
+	/* Nexthop objects too: a route to the server through one that is
+	 * deleted goes with it, unsaid as a route (round-thirty-one tester
+	 * 159). A kernel without them has no such routes either. */
+	(void)setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &nexthop, sizeof(nexthop));
 	return fd;
 }
 

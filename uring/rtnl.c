@@ -711,10 +711,14 @@ static int on_route_get(void *ctx, const struct nlmsghdr *nh)
 	return 0;
 }
 
-/* route_get asks the kernel how it sends |a|: with RTM_F_FIB_MATCH in
- * |flags| the route that matched (its prefix), else the resolved way (its
- * device named even through a nexthop object). */
-static int route_get(const struct rv_ip_addr *a, unsigned flags, struct route_got *g)
+/* route_get asks the kernel how it sends |a| for user |uid|: with
+ * RTM_F_FIB_MATCH in |flags| the route that matched (its prefix), else the
+ * resolved way (its device named even through a nexthop object). Asked
+ * without a user, the kernel answers for the caller's, which after the
+ * privilege drop is not the data plane's: its sockets, made before the
+ * drop, are root's, and a `uidrange` rule sent the one and not the other
+ * by another way (round-thirty-one tester 159). */
+static int route_get(const struct rv_ip_addr *a, unsigned flags, uint32_t uid, struct route_got *g)
 {
 	struct nl_req req;
 	int ret;
@@ -727,32 +731,41 @@ static int route_get(const struct rv_ip_addr *a, unsigned flags, struct route_go
 	req.rt.rtm_dst_len = (uint8_t)(family_len(a->family) * 8);
 	req.rt.rtm_flags = flags;
 	ret = nl_put_attr(&req, RTA_DST, a->a, family_len(a->family));
+	if (!ret) {
+		ret = nl_put_attr(&req, RTA_UID, &uid, sizeof(uid));
+	}
 	return ret ? ret : nl_request(&req, on_route_get, g);
 }
 
 int rv_rtnl_route_out(const struct rv_ip_addr *a, unsigned *out_ifindex)
 {
 	struct route_got g = { 0 };
-	int ret = route_get(a, 0, &g);
+	int ret = route_get(a, 0, 0, &g);
 
 	*out_ifindex = g.oif;
 	return ret;
 }
 
-int rv_rtnl_route_match(const struct rv_ip_addr *a, unsigned skip, struct rv_rtnl_match *out)
+int rv_rtnl_route_match_as(const struct rv_ip_addr *a, unsigned skip, uint32_t uid,
+			   struct rv_rtnl_match *out)
 {
 	struct route_got g = { .skip = skip };
 	/* The route that matched (its prefix), not the address's cache
 	 * entry. The table the match came from is said only when asked for: the
 	 * reply named main for a rule's other table (round-twenty-five
 	 * tester 117's `iif lo` rule). */
-	int ret = route_get(a, RTM_F_FIB_MATCH | RTM_F_LOOKUP_TABLE, &g);
+	int ret = route_get(a, RTM_F_FIB_MATCH | RTM_F_LOOKUP_TABLE, uid, &g);
 
 	out->oif = g.oif;
 	out->len = g.len;
 	out->table = g.table;
 	out->host = g.type == RTN_LOCAL || g.type == RTN_ANYCAST || g.type == RTN_BROADCAST;
 	return ret;
+}
+
+int rv_rtnl_route_match(const struct rv_ip_addr *a, unsigned skip, struct rv_rtnl_match *out)
+{
+	return rv_rtnl_route_match_as(a, skip, 0, out);
 }
 
 int rv_rtnl_route_oif(const struct rv_ip_addr *a, unsigned *out_ifindex, unsigned *out_len,

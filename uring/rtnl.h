@@ -124,12 +124,16 @@ int rv_rtnl_route_oif(const struct rv_ip_addr *a, unsigned *out_ifindex, unsigne
 /* struct rv_rtnl_match is what rv_rtnl_route_match found: the matched
  * route's device (of several ways, the first not through the |skip| it
  * was given), its prefix length, its table, and whether |a| is one of the
- * host's own addresses. */
+ * host's own addresses. Every lookup here is for root, the owner of the
+ * data plane's sockets (and of forwarded packets' lookups);
+ * rv_rtnl_route_match_as asks for user |uid|. */
 struct rv_rtnl_match {
 	unsigned oif, len, table;
 	bool host;
 };
 int rv_rtnl_route_match(const struct rv_ip_addr *a, unsigned skip, struct rv_rtnl_match *out);
+int rv_rtnl_route_match_as(const struct rv_ip_addr *a, unsigned skip, uint32_t uid,
+			   struct rv_rtnl_match *out);
 
 /* rv_rtnl_route_out: the device the kernel sends |a| out of (`ip route
  * get`, not fibmatch: a route through a nexthop object names its device

@@ -627,8 +627,45 @@ ip -n "$C1" route show 128.0.0.0/1 | rvt_matches 'dev rvz' && rvt_fail "128.0.0.
 	rvt_fail "it flapped: $(grep -a '128.0.0.0' "$RVT_TMP/fulltun2.log" | tail -4)"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 3 10.97.0.1 || rvt_fail "no traffic beside the rule after main's"
 [ "$(grep -c "tunnel up" "$RVT_TMP/fulltun2.log")" = "$CONNS" ] || rvt_fail "the client reconnected meanwhile"
-ip -n "$C1" route add default via 10.88.1.1 dev veth0
+# stays_out SECONDS WHAT: 128.0.0.0/1 not installed over SECONDS, and no
+# "installed now" said meanwhile.
+stays_out() {
+	local n
+	n=$(grep -c "installed now" "$RVT_TMP/fulltun2.log")
+	sleep "$1"
+	ip -n "$C1" route show 128.0.0.0/1 | rvt_matches 'dev rvz' && rvt_fail "128.0.0.0/1 installed: $2"
+	[ "$(grep -c "installed now" "$RVT_TMP/fulltun2.log")" = "$n" ] ||
+		rvt_fail "it flapped ($2): $(grep -a '128.0.0.0' "$RVT_TMP/fulltun2.log" | tail -4)"
+}
+# The table `default`, looked up after main's, with main's default gone:
+# the same (it was judged as main and installed, then taken off, every
+# 10 s: round-thirty-one tester 159). Past the 10 s hold of the last take-off.
 ip -n "$C1" rule del lookup 100 pref 40000
+ip -n "$C1" route add 172.31.88.1/32 via 10.88.1.1 dev veth0 table default
+stays_out 6 "the server in the table default"
+ip -n "$C1" route del 172.31.88.1/32 via 10.88.1.1 dev veth0 table default
+ip -n "$C1" route add default via 10.88.1.1 dev veth0
+# A rule by user: the control thread's (nobody) to table 100, root's (the
+# data plane's sockets) by main's default, which the pushed route would
+# take: left out (the lookup was the control thread's, and the data
+# plane's datagrams looped: tester 159).
+ip -n "$C1" route add 172.31.88.1/32 via 10.88.1.1 dev veth0 table 100
+ip -n "$C1" rule add uidrange 65534-65534 lookup 100 pref 100
+stays_out 4 "a rule for the control thread's user alone"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 3 10.97.0.1 || rvt_fail "no traffic beside the uid rule"
+ip -n "$C1" rule del uidrange 65534-65534 lookup 100 pref 100
+# A pin through a nexthop object: installed; the object deleted (its route
+# goes without a route message): taken off within 2 s (the periodic check,
+# up to 5 s, found it: tester 159).
+ip -n "$C1" nexthop add id 15 via 10.88.1.1 dev veth0
+ip -n "$C1" route add 172.31.88.1/32 nhid 15
+rvt_wait_for 15 "128.0.0.0/1 with a nexthop pin" sh -c "ip -n $C1 route show 128.0.0.0/1 | grep -q 'dev rvz'" ||
+	rvt_fail "not installed with a nexthop pin: $(grep -a '128.0.0.0' "$RVT_TMP/fulltun2.log" | tail -2)"
+ip -n "$C1" nexthop del id 15
+rvt_wait_for 2 "128.0.0.0/1 off with its nexthop gone" sh -c "! ip -n $C1 route show 128.0.0.0/1 | grep -q 'dev rvz'" ||
+	rvt_fail "128.0.0.0/1 kept after its nexthop pin went"
+[ "$(grep -c "tunnel up" "$RVT_TMP/fulltun2.log")" = "$CONNS" ] || rvt_fail "the client reconnected meanwhile"
+ip -n "$C1" route del 172.31.88.1/32 via 10.88.1.1 dev veth0 table 100
 ip -n "$C1" route del default via 10.88.1.1 dev veth0 table 100
 rvt_stop_pid "$F_PID" 10 || rvt_fail "client exit"
 ip -n "$C1" route del default via 10.88.1.1 dev veth0
