@@ -75,9 +75,17 @@ struct hostcfg {
 	bool applied;	  /* and the routes it let in (tunwatch.c puts them back) */
 	struct rv_prefix routes[RV_CTL_MAX_ROUTES];
 	size_t num_routes;
-	uint64_t unused;	     /* bit i: routes[i] is not used by the host (not a source) */
-	struct rv_ip_addr server;    /* the address connected to (family 0: none yet) */
-	uint64_t taken_off_ns;	     /* when rv_hostcfg_recheck last took a route off */
+	uint64_t unused;	  /* bit i: routes[i] is not used by the host (not a source) */
+	struct rv_ip_addr server; /* the address connected to (family 0: none yet) */
+	uint64_t taken_off_ns;	  /* when rv_hostcfg_recheck last took a route off */
+	/* Pushed routes that covered the server, judged to keep out of its
+	 * way, which the host then sent the server's address into once
+	 * installed (its rules decide past what a lookup can foresee: a
+	 * `suppress_prefixlength` rule ahead of another table's). Left out
+	 * until the next CONFIG, a reload or REFUSED_NS (verify_cover). */
+	struct rv_prefix refused[RV_CTL_MAX_ROUTES];
+	size_t num_refused;
+	uint64_t refused_ns;
 	struct rv_ctl_config pushed; /* the last CONFIG's routes and MTU, for a reload */
 	struct rv_ctl_dns dns;	     /* the last DNS push, for a reload (empty: none) */
 	unsigned dns_retry_s;	     /* the DNS thread refused: seconds to the next try */
@@ -263,6 +271,9 @@ static bool captures_as(const struct hostcfg *h, unsigned tun, const struct rv_p
 	if (rv_rtnl_route_match_as(&h->server, 0, uid, &m) != 0 || m.oif == tun) {
 		return true;
 	}
+	if (m.host || m.table == RT_TABLE_LOCAL) {
+		return false; /* this host's own address: the table local comes first */
+	}
 	/* A rule that sends the server's address to a table of its own
 	 * keeps it out of the main table, where the pushed routes go (a
 	 * default route there was judged by its length, 0, and the half left
@@ -308,6 +319,19 @@ static void say_covers_server(const struct hostcfg *h, const struct rv_prefix *p
 		     rv_ip_addr_str(&h->server, a, sizeof(a)), full);
 }
 
+/* How long a route the host sent the server into stays left out. */
+#define REFUSED_NS (300 * RV_NSEC_PER_SEC)
+
+static bool is_refused(const struct hostcfg *h, const struct rv_prefix *p)
+{
+	for (size_t i = 0; i < h->num_refused; i++) {
+		if (rv_prefix_equal(&h->refused[i], p)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* accepted_routes collects the pushed routes accept_routes lets in, but
  * never one that covers the server's address. */
 /* special_route: why a route to |p| leads nowhere a tunnel can: a network
@@ -345,6 +369,9 @@ static size_t accepted_routes(struct rv_prefix *out, const struct hostcfg *h, un
 		if (captures_server(h, tun, &p)) {
 			say_covers_server(h, &p, "not installed", update);
 			continue;
+		}
+		if (is_refused(h, &p)) {
+			continue; /* said when it was (verify_cover) */
 		}
 		special = special_route(&p);
 		if (special) {
@@ -552,6 +579,51 @@ static int take_addrs(struct hostcfg *h, unsigned tun, const struct rv_ctl_confi
 	return 0;
 }
 
+/* verify_cover asks again, once |routes| are installed on |ifname|, where
+ * the server's address goes: a covering route judged to keep out of its
+ * way may take it all the same, as the host's rules decide past what a
+ * lookup without the route can foresee (wg-quick's `suppress_prefixlength
+ * 0` rule ahead of its own table's: the route was installed, taken off at
+ * the next check and installed again 10 s later, the tunnel looping its
+ * own packets each time: round-thirty-one tester 160). Such a route is
+ * taken off at once, within the same check, and left out (refused) for
+ * REFUSED_NS or until the next CONFIG or reload. Returns the routes kept. */
+static size_t verify_cover(struct rv_loop *l, struct hostcfg *h, const char *ifname,
+			   const struct rv_prefix *addrs, size_t num_addrs,
+			   struct rv_prefix *routes, size_t num_routes, uint64_t *unused)
+{
+	unsigned tun = l->tunwatch_ifindex ? l->tunwatch_ifindex : if_nametoindex(ifname);
+	size_t n = 0, before = num_routes;
+	char s[64], a[64];
+	int ret;
+
+	for (size_t i = 0; i < num_routes; i++) {
+		if (covers_server(h, &routes[i]) && captures_server(h, tun, &routes[i]) &&
+		    h->num_refused < RV_CTL_MAX_ROUTES) {
+			h->refused[h->num_refused++] = routes[i];
+			h->refused_ns = l->now_ns;
+			rv_warnx("route %s/%u pushed by the server: taken off as soon as "
+				 "installed: "
+				 "the host's rules sent the server's address %s into it after all; "
+				 "left out for %u s, or until the next CONFIG or reload",
+				 rv_ip_addr_str(&routes[i].addr, s, sizeof(s)), routes[i].len,
+				 rv_ip_addr_str(&h->server, a, sizeof(a)),
+				 (unsigned)(REFUSED_NS / RV_NSEC_PER_SEC));
+			continue;
+		}
+		routes[n++] = routes[i];
+	}
+	if (n == before) {
+		return n;
+	}
+	*unused = 0;
+	ret = rv_tun_set_addrs_routes(ifname, addrs, num_addrs, routes, n, unused);
+	if (ret) {
+		rv_warn(ret, "cannot take the routes that took the server off %s", ifname);
+	}
+	return n;
+}
+
 /* update_networks gives the addresses held the networks of an update |c|,
  * only where the server's length changed: check_addr says what it finds
  * each time it is asked. */
@@ -676,6 +748,7 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 		rv_warn(ret, "cannot set the addresses and routes of %s", ifname);
 		return rv_client_local_failure(l, ret);
 	}
+	num_routes = verify_cover(l, h, ifname, addrs, num_addrs, routes, num_routes, &unused);
 	memcpy(h->routes, routes, num_routes * sizeof(routes[0]));
 	h->num_routes = num_routes;
 	h->unused = unused;
@@ -716,6 +789,9 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 
 int rv_hostcfg_apply(void *loop, const struct rv_ctl_config *c, bool update)
 {
+	struct hostcfg *h = state(loop);
+
+	h->num_refused = 0; /* the server's word: judged anew */
 	return apply(loop, c, update, false);
 }
 
@@ -753,6 +829,9 @@ static bool cover_changed(struct rv_loop *l, struct hostcfg *h, unsigned tun)
 		}
 		for (size_t k = 0; k < h->num_routes; k++) {
 			in = in || rv_prefix_equal(&h->routes[k], &p);
+		}
+		if (!in && is_refused(h, &p)) {
+			continue; /* the host sent the server into it once installed */
 		}
 		takes = captures_server(h, tun, &p);
 		if (in != takes) {
@@ -792,6 +871,9 @@ void rv_hostcfg_recheck(struct rv_loop *l)
 	if (!h->applied || !l->dp || !h->server.family || rv_tunwatch_renamed(l)) {
 		return;
 	}
+	if (h->num_refused && l->now_ns - h->refused_ns >= REFUSED_NS) {
+		h->num_refused = 0; /* asked again, and verified again */
+	}
 	tun = l->tunwatch_ifindex ? l->tunwatch_ifindex
 				  : if_nametoindex(rv_dataplane_tun_name(l->dp));
 	if (cover_changed(l, h, tun)) {
@@ -804,6 +886,7 @@ void rv_hostcfg_reapply(struct rv_loop *l, bool accept_changed, struct rv_strbuf
 	struct hostcfg *h = state(l);
 	const char *what = accept_changed ? "accept_routes" : "pushed routes asked again";
 
+	h->num_refused = 0; /* a reload asks them again */
 	if (!accept_changed && (h->unused == 0 || !h->applied || !l->dp)) {
 		/* Nothing routed elsewhere to ask again; a route left out
 		 * as taking the server, or one that would take it now, is

@@ -664,6 +664,22 @@ rvt_wait_for 15 "128.0.0.0/1 with a nexthop pin" sh -c "ip -n $C1 route show 128
 ip -n "$C1" nexthop del id 15
 rvt_wait_for 2 "128.0.0.0/1 off with its nexthop gone" sh -c "! ip -n $C1 route show 128.0.0.0/1 | grep -q 'dev rvz'" ||
 	rvt_fail "128.0.0.0/1 kept after its nexthop pin went"
+# wg-quick's rules: main's with suppress_prefixlength 0 ahead of a table
+# of their own for unmarked packets. A lookup without the pushed route ends
+# in that table, but main's rule lets the /1 through once it is there:
+# taken off as soon as installed, said, and left out (it was installed and
+# taken off every 10 s, the tunnel looping its own packets each time:
+# round-thirty-one tester 160).
+ip -n "$C1" route add default via 10.88.1.1 dev veth0 table 51820
+ip -n "$C1" rule add not fwmark 0xca6c table 51820
+ip -n "$C1" rule add table main suppress_prefixlength 0
+rvt_wait_for 20 "the refusal said" grep -q "route 128.0.0.0/1 pushed by the server: taken off as soon as installed: the host's rules sent the server's address 172.31.88.1 into it after all" \
+	"$RVT_TMP/fulltun2.log" || rvt_fail "not said: $(grep -a '128.0.0.0' "$RVT_TMP/fulltun2.log" | tail -3)"
+stays_out 12 "beside wg-quick's rules"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 3 10.97.0.1 || rvt_fail "no traffic beside wg-quick's rules"
+ip -n "$C1" rule del table main suppress_prefixlength 0
+ip -n "$C1" rule del not fwmark 0xca6c table 51820
+ip -n "$C1" route del default via 10.88.1.1 dev veth0 table 51820
 [ "$(grep -c "tunnel up" "$RVT_TMP/fulltun2.log")" = "$CONNS" ] || rvt_fail "the client reconnected meanwhile"
 ip -n "$C1" route del 172.31.88.1/32 via 10.88.1.1 dev veth0 table 100
 ip -n "$C1" route del default via 10.88.1.1 dev veth0 table 100
