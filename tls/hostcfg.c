@@ -82,7 +82,7 @@ struct hostcfg {
 	 * way, which the host then sent the server's address into once
 	 * installed (its rules decide past what a lookup can foresee: a
 	 * `suppress_prefixlength` rule ahead of another table's). Left out
-	 * until the next CONFIG, a reload or REFUSED_NS (verify_cover). */
+	 * until the next session's CONFIG, a reload or REFUSED_NS (verify_cover). */
 	struct rv_prefix refused[RV_CTL_MAX_ROUTES];
 	size_t num_refused;
 	uint64_t refused_ns;
@@ -587,7 +587,8 @@ static int take_addrs(struct hostcfg *h, unsigned tun, const struct rv_ctl_confi
  * the next check and installed again 10 s later, the tunnel looping its
  * own packets each time: round-thirty-one tester 160). Such a route is
  * taken off at once, within the same check, and left out (refused) for
- * REFUSED_NS or until the next CONFIG or reload. Returns the routes kept. */
+ * REFUSED_NS or until the next session's CONFIG or a reload. Returns the
+ * routes kept. */
 static size_t verify_cover(struct rv_loop *l, struct hostcfg *h, const char *ifname,
 			   const struct rv_prefix *addrs, size_t num_addrs,
 			   struct rv_prefix *routes, size_t num_routes, uint64_t *unused)
@@ -605,7 +606,7 @@ static size_t verify_cover(struct rv_loop *l, struct hostcfg *h, const char *ifn
 			rv_warnx("route %s/%u pushed by the server: taken off as soon as "
 				 "installed: "
 				 "the host's rules sent the server's address %s into it after all; "
-				 "left out for %u s, or until the next CONFIG or reload",
+				 "left out for %u s, or until the next connection or reload",
 				 rv_ip_addr_str(&routes[i].addr, s, sizeof(s)), routes[i].len,
 				 rv_ip_addr_str(&h->server, a, sizeof(a)),
 				 (unsigned)(REFUSED_NS / RV_NSEC_PER_SEC));
@@ -791,7 +792,12 @@ int rv_hostcfg_apply(void *loop, const struct rv_ctl_config *c, bool update)
 {
 	struct hostcfg *h = state(loop);
 
-	h->num_refused = 0; /* the server's word: judged anew */
+	/* A new session's CONFIG judges them anew; an update (a server
+	 * reloading every few seconds) does not, or each would loop the
+	 * tunnel for a moment again. */
+	if (!update) {
+		h->num_refused = 0;
+	}
 	return apply(loop, c, update, false);
 }
 
