@@ -637,6 +637,7 @@ void rv_client_on_connect(struct rv_loop *l, struct rv_chan *c, int res)
 		rv_chan_close(l, c);
 		return;
 	}
+	rv_hostcfg_ctl_source(l, c->fd);
 	/* Each server of a list is checked against its own name, unless
 	 * server_name says which name every one must carry. */
 	rv_chan_start(l, c, l->cfg->server_name[0] ? NULL : s->job.host);

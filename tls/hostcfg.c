@@ -44,6 +44,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/rtnetlink.h>
+#include <netinet/in.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,11 +79,17 @@ struct hostcfg {
 	uint64_t unused;	  /* bit i: routes[i] is not used by the host (not a source) */
 	struct rv_ip_addr server; /* the address connected to (family 0: none yet) */
 	uint64_t taken_off_ns;	  /* when rv_hostcfg_recheck last took a route off */
+	/* The control connection's server port and source, and the data
+	 * channel's server port, for the lookups of the server's way
+	 * (captures_server): a rule may choose by them. */
+	uint16_t ctl_port, data_port;
+	struct rv_ip_addr ctl_src;
 	/* Pushed routes that covered the server, judged to keep out of its
 	 * way, which the host then sent the server's address into once
 	 * installed (its rules decide past what a lookup can foresee: a
 	 * `suppress_prefixlength` rule ahead of another table's). Left out
-	 * until the next session's CONFIG, a reload or REFUSED_NS (verify_cover). */
+	 * until the next session's CONFIG, a reload that changes accept_routes
+	 * or REFUSED_NS (verify_cover). */
 	struct rv_prefix refused[RV_CTL_MAX_ROUTES];
 	size_t num_refused;
 	uint64_t refused_ns;
@@ -262,13 +269,13 @@ static int main_covers(void *ctx, const struct rv_prefix *dst, unsigned oif)
  * global address, and an IPv6 full tunnel (::/1, 8000::/1) was never
  * installed whole even with the server on the client's own link or
  * pinned by a host route (round-thirty tester 153). */
-/* captures_as: captures_server for the packets of user |uid|. */
+/* captures_as: captures_server for the packets of flow |f|. */
 static bool captures_as(const struct hostcfg *h, unsigned tun, const struct rv_prefix *p,
-			uint32_t uid)
+			const struct rv_rtnl_flow *f)
 {
 	struct rv_rtnl_match m;
 
-	if (rv_rtnl_route_match_as(&h->server, 0, uid, &m) != 0 || m.oif == tun) {
+	if (rv_rtnl_route_match_for(&h->server, 0, f, &m) != 0 || m.oif == tun) {
 		return true;
 	}
 	if (m.host || m.table == RT_TABLE_LOCAL) {
@@ -294,14 +301,20 @@ static bool captures_as(const struct hostcfg *h, unsigned tun, const struct rv_p
 
 static bool captures_server(const struct hostcfg *h, unsigned tun, const struct rv_prefix *p)
 {
-	uint32_t me = (uint32_t)geteuid();
+	/* For the data plane's datagrams (UDP, root's: its sockets were made
+	 * before the drop, unbound) and for the control connection's segments
+	 * (TCP, this thread's user, from the source it was given): a rule may
+	 * send one and not the other the other way, by user (`uidrange`), by
+	 * protocol (`ipproto udp`) or by source (`from`), and the lookup was
+	 * of neither (round-thirty-one testers 159, 161). */
+	struct rv_rtnl_flow data = { .uid = 0, .proto = IPPROTO_UDP, .dport = h->data_port };
+	struct rv_rtnl_flow ctl = { .uid = (uint32_t)geteuid(),
+				    .proto = IPPROTO_TCP,
+				    .dport = h->ctl_port,
+				    .src = h->ctl_src };
 
-	/* For the data plane's packets (its sockets are root's, made before
-	 * the drop) and for the control connection's (this thread's user,
-	 * after it): a `uidrange` rule can send one and not the other the
-	 * other way (round-thirty-one tester 159). */
 	return covers_server(h, p) &&
-	       (captures_as(h, tun, p, 0) || (me != 0 && captures_as(h, tun, p, me)));
+	       (captures_as(h, tun, p, &data) || captures_as(h, tun, p, &ctl));
 }
 
 static void say_covers_server(const struct hostcfg *h, const struct rv_prefix *p, const char *what,
@@ -396,6 +409,9 @@ void rv_hostcfg_server(struct rv_loop *l, const struct rv_endpoint *server)
 	int ret;
 
 	rv_endpoint_addr(server, &h->server);
+	h->ctl_port = server->sa.sa_family == AF_INET6 ? ntohs(server->in6.sin6_port)
+						       : ntohs(server->in4.sin_port);
+	memset(&h->ctl_src, 0, sizeof(h->ctl_src)); /* known once connected */
 	tun = !l->dp		    ? 0
 	      : l->tunwatch_ifindex ? l->tunwatch_ifindex
 				    : if_nametoindex(rv_dataplane_tun_name(l->dp));
@@ -587,8 +603,8 @@ static int take_addrs(struct hostcfg *h, unsigned tun, const struct rv_ctl_confi
  * the next check and installed again 10 s later, the tunnel looping its
  * own packets each time: round-thirty-one tester 160). Such a route is
  * taken off at once, within the same check, and left out (refused) for
- * REFUSED_NS or until the next session's CONFIG or a reload. Returns the
- * routes kept. */
+ * REFUSED_NS or until the next session's CONFIG or a change of
+ * accept_routes. Returns the routes kept. */
 static size_t verify_cover(struct rv_loop *l, struct hostcfg *h, const char *ifname,
 			   const struct rv_prefix *addrs, size_t num_addrs,
 			   struct rv_prefix *routes, size_t num_routes, uint64_t *unused)
@@ -606,7 +622,7 @@ static size_t verify_cover(struct rv_loop *l, struct hostcfg *h, const char *ifn
 			rv_warnx("route %s/%u pushed by the server: taken off as soon as "
 				 "installed: "
 				 "the host's rules sent the server's address %s into it after all; "
-				 "left out for %u s, or until the next connection or reload",
+				 "left out for %u s, or until the next connection",
 				 rv_ip_addr_str(&routes[i].addr, s, sizeof(s)), routes[i].len,
 				 rv_ip_addr_str(&h->server, a, sizeof(a)),
 				 (unsigned)(REFUSED_NS / RV_NSEC_PER_SEC));
@@ -706,6 +722,9 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 	h->no_v6 = v6_off(h, ifname, why, sizeof(why));
 	if (l->dp) {
 		rv_dataplane_set_no_ipv6(l->dp, h->no_v6);
+	}
+	if (c->data_port) {
+		h->data_port = c->data_port;
 	}
 	num_addrs = addrs_of(h, addrs);
 	num_routes =
@@ -869,6 +888,22 @@ static bool cover_changed(struct rv_loop *l, struct hostcfg *h, unsigned tun)
 	return changed;
 }
 
+void rv_hostcfg_ctl_source(struct rv_loop *l, int fd)
+{
+	struct hostcfg *h = state(l);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct rv_endpoint ep;
+
+	memset(&ep, 0, sizeof(ep));
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 || len > sizeof(ep.sa)) {
+		return;
+	}
+	memcpy(&ep.sa, &ss, len);
+	ep.len = len;
+	rv_endpoint_addr(&ep, &h->ctl_src);
+}
+
 void rv_hostcfg_recheck(struct rv_loop *l)
 {
 	struct hostcfg *h = state(l);
@@ -892,7 +927,12 @@ void rv_hostcfg_reapply(struct rv_loop *l, bool accept_changed, struct rv_strbuf
 	struct hostcfg *h = state(l);
 	const char *what = accept_changed ? "accept_routes" : "pushed routes asked again";
 
-	h->num_refused = 0; /* a reload asks them again */
+	if (accept_changed) {
+		/* A new choice of routes asks them again; a reload that
+		 * changes nothing here does not (a reload storm looped the
+		 * tunnel a moment at each: round-thirty-one tester 161). */
+		h->num_refused = 0;
+	}
 	if (!accept_changed && (h->unused == 0 || !h->applied || !l->dp)) {
 		/* Nothing routed elsewhere to ask again; a route left out
 		 * as taking the server, or one that would take it now, is

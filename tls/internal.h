@@ -649,6 +649,11 @@ void rv_hostcfg_withdraw(struct rv_loop *l);
  * host's now keeps the server out of is installed; each said. */
 void rv_hostcfg_recheck(struct rv_loop *l);
 
+/* rv_hostcfg_ctl_source notes the source address of the control
+ * connection |fd| once it is connected: the server's way is judged for
+ * its segments too (a `from` rule may choose by it). */
+void rv_hostcfg_ctl_source(struct rv_loop *l, int fd);
+
 /* rv_hostcfg_name_back applies the last CONFIG once a renamed TUN has its
  * name back (none was set on a link of that name meanwhile). */
 void rv_hostcfg_name_back(struct rv_loop *l);

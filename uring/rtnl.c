@@ -9,6 +9,7 @@
  */
 #include "uring/rtnl.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -718,9 +719,11 @@ static int on_route_get(void *ctx, const struct nlmsghdr *nh)
  * privilege drop is not the data plane's: its sockets, made before the
  * drop, are root's, and a `uidrange` rule sent the one and not the other
  * by another way (round-thirty-one tester 159). */
-static int route_get(const struct rv_ip_addr *a, unsigned flags, uint32_t uid, struct route_got *g)
+static int route_get(const struct rv_ip_addr *a, unsigned flags, const struct rv_rtnl_flow *f,
+		     struct route_got *g)
 {
 	struct nl_req req;
+	uint32_t uid = f ? f->uid : 0;
 	int ret;
 
 	if (a->family != AF_INET && a->family != AF_INET6) {
@@ -734,27 +737,42 @@ static int route_get(const struct rv_ip_addr *a, unsigned flags, uint32_t uid, s
 	if (!ret) {
 		ret = nl_put_attr(&req, RTA_UID, &uid, sizeof(uid));
 	}
+	/* The packets' protocol, ports and source where known: a rule may
+	 * choose by them (`ipproto udp`, `from ADDR`), and the kernel asks
+	 * for UDP where none is given (round-thirty-one tester 161). */
+	if (!ret && f && f->proto) {
+		ret = nl_put_attr(&req, RTA_IP_PROTO, &f->proto, sizeof(f->proto));
+	}
+	if (!ret && f && f->dport) {
+		uint16_t be = htons(f->dport);
+
+		ret = nl_put_attr(&req, RTA_DPORT, &be, sizeof(be));
+	}
+	if (!ret && f && f->src.family == a->family) {
+		ret = nl_put_attr(&req, RTA_SRC, f->src.a, family_len(a->family));
+		req.rt.rtm_src_len = (uint8_t)(family_len(a->family) * 8);
+	}
 	return ret ? ret : nl_request(&req, on_route_get, g);
 }
 
 int rv_rtnl_route_out(const struct rv_ip_addr *a, unsigned *out_ifindex)
 {
 	struct route_got g = { 0 };
-	int ret = route_get(a, 0, 0, &g);
+	int ret = route_get(a, 0, NULL, &g);
 
 	*out_ifindex = g.oif;
 	return ret;
 }
 
-int rv_rtnl_route_match_as(const struct rv_ip_addr *a, unsigned skip, uint32_t uid,
-			   struct rv_rtnl_match *out)
+int rv_rtnl_route_match_for(const struct rv_ip_addr *a, unsigned skip, const struct rv_rtnl_flow *f,
+			    struct rv_rtnl_match *out)
 {
 	struct route_got g = { .skip = skip };
 	/* The route that matched (its prefix), not the address's cache
 	 * entry. The table the match came from is said only when asked for: the
 	 * reply named main for a rule's other table (round-twenty-five
 	 * tester 117's `iif lo` rule). */
-	int ret = route_get(a, RTM_F_FIB_MATCH | RTM_F_LOOKUP_TABLE, uid, &g);
+	int ret = route_get(a, RTM_F_FIB_MATCH | RTM_F_LOOKUP_TABLE, f, &g);
 
 	out->oif = g.oif;
 	out->len = g.len;
@@ -765,7 +783,7 @@ int rv_rtnl_route_match_as(const struct rv_ip_addr *a, unsigned skip, uint32_t u
 
 int rv_rtnl_route_match(const struct rv_ip_addr *a, unsigned skip, struct rv_rtnl_match *out)
 {
-	return rv_rtnl_route_match_as(a, skip, 0, out);
+	return rv_rtnl_route_match_for(a, skip, NULL, out);
 }
 
 int rv_rtnl_route_oif(const struct rv_ip_addr *a, unsigned *out_ifindex, unsigned *out_len,

@@ -126,14 +126,23 @@ int rv_rtnl_route_oif(const struct rv_ip_addr *a, unsigned *out_ifindex, unsigne
  * was given), its prefix length, its table, and whether |a| is one of the
  * host's own addresses. Every lookup here is for root, the owner of the
  * data plane's sockets (and of forwarded packets' lookups);
- * rv_rtnl_route_match_as asks for user |uid|. */
+ * rv_rtnl_route_match_for asks for the flow |f| (struct rv_rtnl_flow). */
 struct rv_rtnl_match {
 	unsigned oif, len, table;
 	bool host;
 };
 int rv_rtnl_route_match(const struct rv_ip_addr *a, unsigned skip, struct rv_rtnl_match *out);
-int rv_rtnl_route_match_as(const struct rv_ip_addr *a, unsigned skip, uint32_t uid,
-			   struct rv_rtnl_match *out);
+/* struct rv_rtnl_flow: the packets a lookup is for, as a rule may choose
+ * by them: their user, protocol (0: not said), destination port (0: not
+ * said) and source (family 0: not said). */
+struct rv_rtnl_flow {
+	uint32_t uid;
+	uint8_t proto;
+	uint16_t dport;
+	struct rv_ip_addr src;
+};
+int rv_rtnl_route_match_for(const struct rv_ip_addr *a, unsigned skip, const struct rv_rtnl_flow *f,
+			    struct rv_rtnl_match *out);
 
 /* rv_rtnl_route_out: the device the kernel sends |a| out of (`ip route
  * get`, not fibmatch: a route through a nexthop object names its device

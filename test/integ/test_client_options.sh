@@ -654,6 +654,20 @@ ip -n "$C1" rule add uidrange 65534-65534 lookup 100 pref 100
 stays_out 4 "a rule for the control thread's user alone"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 3 10.97.0.1 || rvt_fail "no traffic beside the uid rule"
 ip -n "$C1" rule del uidrange 65534-65534 lookup 100 pref 100
+# Rules by protocol (the data plane's UDP to table 100, the control
+# connection's TCP by main's default) and by source (the control
+# connection's, bound to 10.88.1.2, by main): left out (installed, the
+# control connection went into the tunnel and the client could not get
+# back in: round-thirty-one tester 161).
+ip -n "$C1" rule add to 172.31.88.1 ipproto udp lookup 100 pref 100
+stays_out 4 "a rule for UDP alone"
+ip -n "$C1" rule del to 172.31.88.1 ipproto udp lookup 100 pref 100
+ip -n "$C1" rule add from 10.88.1.2 lookup main pref 90
+ip -n "$C1" rule add to 172.31.88.1 lookup 100 pref 100
+stays_out 4 "a rule by the control connection's source"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 3 10.97.0.1 || rvt_fail "no traffic beside the source rule"
+ip -n "$C1" rule del to 172.31.88.1 lookup 100 pref 100
+ip -n "$C1" rule del from 10.88.1.2 lookup main pref 90
 # A pin through a nexthop object: installed; the object deleted (its route
 # goes without a route message): taken off within 2 s (the periodic check,
 # up to 5 s, found it: tester 159).
