@@ -620,9 +620,9 @@ static size_t verify_cover(struct rv_loop *l, struct hostcfg *h, const char *ifn
 			h->refused[h->num_refused++] = routes[i];
 			h->refused_ns = l->now_ns;
 			rv_warnx("route %s/%u pushed by the server: taken off as soon as "
-				 "installed: "
-				 "the host's rules sent the server's address %s into it after all; "
-				 "left out for %u s, or until the next connection",
+				 "installed: the host's rules sent the server's address %s "
+				 "into it after all; left out for %u s, or until the next "
+				 "connection",
 				 rv_ip_addr_str(&routes[i].addr, s, sizeof(s)), routes[i].len,
 				 rv_ip_addr_str(&h->server, a, sizeof(a)),
 				 (unsigned)(REFUSED_NS / RV_NSEC_PER_SEC));
