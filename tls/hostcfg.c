@@ -82,7 +82,7 @@ struct hostcfg {
 	/* The control connection's server port and source, and the data
 	 * channel's server port, for the lookups of the server's way
 	 * (captures_server): a rule may choose by them. */
-	uint16_t ctl_port, data_port;
+	uint16_t ctl_port, data_port, ctl_sport, data_sport;
 	struct rv_ip_addr ctl_src;
 	/* Pushed routes that covered the server, judged to keep out of its
 	 * way, which the host then sent the server's address into once
@@ -305,11 +305,15 @@ static bool captures_server(const struct hostcfg *h, unsigned tun, const struct 
 	 * before the drop, unbound) and for the control connection's segments
 	 * (TCP, this thread's user, from the source it was given): a rule may
 	 * send one and not the other the other way, by user (`uidrange`), by
-	 * protocol (`ipproto udp`) or by source (`from`), and the lookup was
-	 * of neither (round-thirty-one testers 159, 161). */
-	struct rv_rtnl_flow data = { .uid = 0, .proto = IPPROTO_UDP, .dport = h->data_port };
+	 * protocol (`ipproto udp`), by source (`from`) or by port (`sport`),
+	 * and the lookup was of neither (round-thirty-one testers 159, 161,
+	 * 162). */
+	struct rv_rtnl_flow data = {
+		.uid = 0, .proto = IPPROTO_UDP, .sport = h->data_sport, .dport = h->data_port
+	};
 	struct rv_rtnl_flow ctl = { .uid = (uint32_t)geteuid(),
 				    .proto = IPPROTO_TCP,
+				    .sport = h->ctl_sport,
 				    .dport = h->ctl_port,
 				    .src = h->ctl_src };
 
@@ -412,6 +416,7 @@ void rv_hostcfg_server(struct rv_loop *l, const struct rv_endpoint *server)
 	h->ctl_port = server->sa.sa_family == AF_INET6 ? ntohs(server->in6.sin6_port)
 						       : ntohs(server->in4.sin_port);
 	memset(&h->ctl_src, 0, sizeof(h->ctl_src)); /* known once connected */
+	h->ctl_sport = 0;
 	tun = !l->dp		    ? 0
 	      : l->tunwatch_ifindex ? l->tunwatch_ifindex
 				    : if_nametoindex(rv_dataplane_tun_name(l->dp));
@@ -726,6 +731,7 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 	if (c->data_port) {
 		h->data_port = c->data_port;
 	}
+	h->data_sport = l->dp ? (uint16_t)rv_dataplane_port(l->dp) : 0;
 	num_addrs = addrs_of(h, addrs);
 	num_routes =
 		accepted_routes(routes, h,
@@ -902,6 +908,8 @@ void rv_hostcfg_ctl_source(struct rv_loop *l, int fd)
 	memcpy(&ep.sa, &ss, len);
 	ep.len = len;
 	rv_endpoint_addr(&ep, &h->ctl_src);
+	h->ctl_sport = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+						: ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
 void rv_hostcfg_recheck(struct rv_loop *l)

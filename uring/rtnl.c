@@ -738,10 +738,16 @@ static int route_get(const struct rv_ip_addr *a, unsigned flags, const struct rv
 		ret = nl_put_attr(&req, RTA_UID, &uid, sizeof(uid));
 	}
 	/* The packets' protocol, ports and source where known: a rule may
-	 * choose by them (`ipproto udp`, `from ADDR`), and the kernel asks
-	 * for UDP where none is given (round-thirty-one tester 161). */
+	 * choose by them (`ipproto udp`, `from ADDR`, `sport PORT`), and the
+	 * kernel asks for UDP where none is given (round-thirty-one testers
+	 * 161, 162). */
 	if (!ret && f && f->proto) {
 		ret = nl_put_attr(&req, RTA_IP_PROTO, &f->proto, sizeof(f->proto));
+	}
+	if (!ret && f && f->sport) {
+		uint16_t be = htons(f->sport);
+
+		ret = nl_put_attr(&req, RTA_SPORT, &be, sizeof(be));
 	}
 	if (!ret && f && f->dport) {
 		uint16_t be = htons(f->dport);

@@ -133,12 +133,12 @@ struct rv_rtnl_match {
 };
 int rv_rtnl_route_match(const struct rv_ip_addr *a, unsigned skip, struct rv_rtnl_match *out);
 /* struct rv_rtnl_flow: the packets a lookup is for, as a rule may choose
- * by them: their user, protocol (0: not said), destination port (0: not
- * said) and source (family 0: not said). */
+ * by them: their user, protocol (0: not said), ports (0: not said) and
+ * source (family 0: not said). */
 struct rv_rtnl_flow {
 	uint32_t uid;
 	uint8_t proto;
-	uint16_t dport;
+	uint16_t sport, dport; /* 0: not said */
 	struct rv_ip_addr src;
 };
 int rv_rtnl_route_match_for(const struct rv_ip_addr *a, unsigned skip, const struct rv_rtnl_flow *f,

@@ -666,8 +666,19 @@ ip -n "$C1" rule add from 10.88.1.2 lookup main pref 90
 ip -n "$C1" rule add to 172.31.88.1 lookup 100 pref 100
 stays_out 4 "a rule by the control connection's source"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 3 10.97.0.1 || rvt_fail "no traffic beside the source rule"
-ip -n "$C1" rule del to 172.31.88.1 lookup 100 pref 100
 ip -n "$C1" rule del from 10.88.1.2 lookup main pref 90
+# With that rule (the pin in table 100) the route is installed; a rule by
+# the data plane's source port to main then takes it off (the datagrams
+# looped without end, unseen: round-thirty-one tester 162).
+rvt_wait_for 20 "128.0.0.0/1 beside the table-100 pin" sh -c "ip -n $C1 route show 128.0.0.0/1 | grep -q 'dev rvz'" ||
+	rvt_fail "not installed beside the pin's rule: $(grep -a '128.0.0.0' "$RVT_TMP/fulltun2.log" | tail -2)"
+DPORT=$(sed -n 's/.*data plane: .* UDP port \([0-9]*\),.*/\1/p' "$RVT_TMP/fulltun2.log" | tail -1)
+[ -n "$DPORT" ] || rvt_fail "no data port in the log"
+ip -n "$C1" rule add to 172.31.88.1 sport "$DPORT" lookup main pref 90
+rvt_wait_for 3 "128.0.0.0/1 off with a sport rule" sh -c "! ip -n $C1 route show 128.0.0.0/1 | grep -q 'dev rvz'" ||
+	rvt_fail "128.0.0.0/1 kept beside a rule by the data plane's port"
+ip -n "$C1" rule del to 172.31.88.1 sport "$DPORT" lookup main pref 90
+ip -n "$C1" rule del to 172.31.88.1 lookup 100 pref 100
 # A pin through a nexthop object: installed; the object deleted (its route
 # goes without a route message): taken off within 2 s (the periodic check,
 # up to 5 s, found it: tester 159).
