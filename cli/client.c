@@ -98,9 +98,8 @@ static void check_names(const struct rv_config *cfg)
 	for (size_t i = 0; i < n; i++) {
 		err = gai_error(&cbs[i]);
 		if (err == EAI_INPROGRESS) {
-			rv_warnx("server %s: the resolver gave no answer within %d s: the client "
-				 "keeps "
-				 "trying at its start",
+			rv_warnx("server %s: the resolver gave no answer within %d s: the "
+				 "client keeps trying at its start",
 				 names[i], CHECK_LOOKUP_MS / 1000);
 			(void)gai_cancel(&cbs[i]);
 		} else if (err) {

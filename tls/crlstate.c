@@ -566,9 +566,9 @@ static void follow_path(struct rv_crlstate *s)
 			 * service user cannot open was tried without a word
 			 * (round-thirty tester 156). */
 			if (e != s->retry_err) {
-				rv_warnx("crl_state %s still cannot be opened for writing by uid "
-					 "%u: "
-					 "%s (tried again at each CRL taken and each reload)",
+				rv_warnx("crl_state %s still cannot be opened for writing "
+					 "by uid %u: %s (tried again at each CRL taken and "
+					 "each reload)",
 					 s->path, (unsigned)geteuid(),
 					 e == EINVAL ? err : strerror(e));
 				s->retry_err = e;
@@ -682,10 +682,8 @@ int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_c
 {
 	struct rv_crlstate *s;
 	unsigned unknown;
-	int fd;
-
 	bool ro = false;
-	int first_err = 0;
+	int fd, first_err = 0;
 
 	*out = NULL;
 	fd = open_file(path, O_RDWR | O_CREAT, false, service, err, err_len);

@@ -884,10 +884,9 @@ static bool cover_changed(struct rv_loop *l, struct hostcfg *h, unsigned tun)
 				 "the tunnel's packets would go into the tunnel",
 				 s, p.len, a);
 		} else {
-			rv_info("route %s/%u pushed by the server: installed now: the host keeps "
-				"the "
-				"server's address %s out of it (a narrower route, or a rule's own "
-				"table)",
+			rv_info("route %s/%u pushed by the server: installed now: the "
+				"host keeps the server's address %s out of it (a narrower "
+				"route, or a rule's own table)",
 				s, p.len, a);
 		}
 	}
