@@ -114,24 +114,36 @@ static void note_no_crl(const struct rv_config *cfg, bool check_only)
 	     "updates)");
 }
 
+/* struct family_use counts what the configuration sends through the
+ * tunnel of one address family. */
+struct family_use {
+	bool pool;
+	size_t routes, subnets, dns;
+};
+
+static struct family_use family_use(const struct rv_config *cfg, int family)
+{
+	struct family_use u = { .pool = (family == AF_INET ? cfg->pool4 : cfg->pool6).addr.family };
+
+	for (size_t i = 0; i < cfg->num_routes; i++) {
+		u.routes += cfg->routes[i].addr.family == family;
+	}
+	for (size_t i = 0; i < cfg->num_subnets; i++) {
+		u.subnets += cfg->subnets[i].p.addr.family == family;
+	}
+	for (size_t i = 0; i < cfg->num_push_dns; i++) {
+		u.dns += cfg->push_dns[i].family == family;
+	}
+	return u;
+}
+
 /* family_used: does the configuration carry |family| through the tunnel:
  * a pool of it, or a route or subnet of it? */
 static bool family_used(const struct rv_config *cfg, int family)
 {
-	if ((family == AF_INET ? cfg->pool4 : cfg->pool6).addr.family) {
-		return true;
-	}
-	for (size_t i = 0; i < cfg->num_routes; i++) {
-		if (cfg->routes[i].addr.family == family) {
-			return true;
-		}
-	}
-	for (size_t i = 0; i < cfg->num_subnets; i++) {
-		if (cfg->subnets[i].p.addr.family == family) {
-			return true;
-		}
-	}
-	return false;
+	struct family_use u = family_use(cfg, family);
+
+	return u.pool || u.routes || u.subnets;
 }
 
 /* note_no_pool: routes, subnets or DNS servers of a family whose pool is
@@ -143,21 +155,10 @@ static void note_no_pool(const struct rv_config *cfg, bool check_only)
 {
 	for (int f = 0; f < 2; f++) {
 		int family = f ? AF_INET6 : AF_INET;
-		size_t routes = 0, subnets = 0, dns = 0;
+		const char *name = f ? "IPv6" : "IPv4";
+		struct family_use u = family_use(cfg, family);
 
-		if ((family == AF_INET ? cfg->pool4 : cfg->pool6).addr.family) {
-			continue;
-		}
-		for (size_t i = 0; i < cfg->num_routes; i++) {
-			routes += cfg->routes[i].addr.family == family;
-		}
-		for (size_t i = 0; i < cfg->num_subnets; i++) {
-			subnets += cfg->subnets[i].p.addr.family == family;
-		}
-		for (size_t i = 0; i < cfg->num_push_dns; i++) {
-			dns += cfg->push_dns[i].family == family;
-		}
-		if (routes + subnets + dns == 0) {
+		if (u.pool || u.routes + u.subnets + u.dns == 0) {
 			continue;
 		}
 		note(check_only,
@@ -165,9 +166,7 @@ static void note_no_pool(const struct rv_config *cfg, bool check_only)
 		     "set: clients have no %s address in the tunnel, so only hosts of networks "
 		     "behind clients reach them (a client's own packets come from another "
 		     "address, dropped as spoofed)",
-		     family == AF_INET ? "pool4" : "pool6", routes,
-		     family == AF_INET ? "IPv4" : "IPv6", subnets, dns,
-		     family == AF_INET ? "IPv4" : "IPv6");
+		     f ? "pool6" : "pool4", u.routes, name, u.subnets, u.dns, name);
 	}
 }
 

@@ -324,13 +324,14 @@ static bool endpoint_addr(const char *host, struct rv_ip_addr *a, bool *zoned)
 	return true;
 }
 
-/* v4_other_form: is the address of |tok| (before any '/') an IPv4 address
+/* v4_other_form_of: is the address of |tok| (before any '/') an IPv4 address
  * that only inet_aton's other forms take (a leading zero, read as octal by
  * some tools: 010.20.0.0 as 8.20.0.0; 127.1; hex)? Then |why| says so,
- * as host_literal_bad does of an endpoint: pool4, route, subnet, fixed,
- * accept_routes and push_dns refused such a value as no prefix or
- * address, without saying why (round-thirty tester 150). */
-static bool v4_other_form(const char *tok, char *why, size_t why_len)
+ * quoting the value |v| it is of: of an endpoint (host_literal_bad), and
+ * of pool4, route, subnet, fixed, accept_routes and push_dns, which
+ * refused such a value as no prefix or address, without saying why
+ * (round-thirty tester 150). */
+static bool v4_other_form_of(const char *v, const char *tok, char *why, size_t why_len)
 {
 	char a[INET6_ADDRSTRLEN], as[INET_ADDRSTRLEN];
 	size_t n = strcspn(tok, "/");
@@ -349,8 +350,13 @@ static bool v4_other_form(const char *tok, char *why, size_t why_len)
 	snprintf(why, why_len,
 		 "'%s': '%s' would be read as %s: write an IPv4 address as four numbers 0-255 "
 		 "with dots, without leading zeros",
-		 tok, a, as);
+		 v, a, as);
 	return true;
+}
+
+static bool v4_other_form(const char *tok, char *why, size_t why_len)
+{
+	return v4_other_form_of(tok, tok, why, why_len);
 }
 
 /* host_literal_bad: is |host| (from |v|) an address no endpoint can be? A
@@ -375,19 +381,9 @@ static bool host_literal_bad(const char *host, const char *v, char *why, size_t 
 	/* inet_aton's other forms (127.1, 0x7f000001, a leading zero read as
 	 * octal: 10.88.1.010 is 10.88.1.8): the address connected to was not
 	 * the one written, and -n said OK (round-twenty-eight tester 139). */
-	if (a.family == AF_INET && !zoned && !strchr(host, ':') && !addr_unspecified(&a)) {
-		uint8_t canon[4];
-
-		if (inet_pton(AF_INET, host, canon) != 1) {
-			char as[INET_ADDRSTRLEN];
-
-			inet_ntop(AF_INET, a.a, as, sizeof(as));
-			snprintf(why, why_len,
-				 "'%s': '%s' would be read as %s: write an IPv4 address as four "
-				 "numbers 0-255 with dots, without leading zeros",
-				 v, host, as);
-			return true;
-		}
+	if (a.family == AF_INET && !zoned && !strchr(host, ':') && !addr_unspecified(&a) &&
+	    v4_other_form_of(v, host, why, why_len)) {
+		return true;
 	}
 	if (addr_multicast(&a) ||
 	    (a.family == AF_INET && memcmp(a.a, "\xff\xff\xff\xff", 4) == 0)) {

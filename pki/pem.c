@@ -25,22 +25,37 @@ struct pem_list {
 	void (*drop)(void *obj);
 };
 
+const uint8_t *rv_pem_next_label(const uint8_t **p, const uint8_t *end)
+{
+	static const char begin[] = "-----BEGIN ";
+	const uint8_t *q = memmem(*p, (size_t)(end - *p), begin, sizeof(begin) - 1);
+
+	if (q == NULL) {
+		return NULL;
+	}
+	*p = q + sizeof(begin) - 1;
+	return *p;
+}
+
+bool rv_pem_label_is(const uint8_t *label, const uint8_t *end, const char *type)
+{
+	const uint8_t *dash = memmem(label, (size_t)(end - label), "-----", 5);
+	size_t tl = strlen(type);
+
+	return dash && (size_t)(dash - label) >= tl && !memcmp(dash - tl, type, tl);
+}
+
 /* count_begins: how many BEGIN lines of |buf| have a label that ends in
  * |type|, as the server's loader counts them (tls/pem.c): a block of
  * another form (TRUSTED CERTIFICATE), which the reader passes over, was
  * dropped without a word (round-thirty tester 152). */
 static size_t count_begins(const uint8_t *buf, size_t len, const char *type)
 {
-	static const char begin[] = "-----BEGIN ";
-	size_t n = 0, tl = strlen(type);
-	const uint8_t *p = buf, *end = buf + len;
+	const uint8_t *p = buf, *end = buf + len, *label;
+	size_t n = 0;
 
-	while ((p = memmem(p, (size_t)(end - p), begin, sizeof(begin) - 1)) != NULL) {
-		const uint8_t *label = p + sizeof(begin) - 1;
-		const uint8_t *dash = memmem(label, (size_t)(end - label), "-----", 5);
-
-		n += dash && (size_t)(dash - label) >= tl && !memcmp(dash - tl, type, tl);
-		p = label;
+	while ((label = rv_pem_next_label(&p, end)) != NULL) {
+		n += rv_pem_label_is(label, end, type);
 	}
 	return n;
 }

@@ -12,11 +12,20 @@
 #define RV_PKI_PEM_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <openssl/base.h>
 #include <openssl/x509.h>
 
 #include "pki/err.h"
+
+/* rv_pem_label_is: does the BEGIN line's label at |label| (what follows
+ * "-----BEGIN ", up to the end |end| of the text) end in |type| before
+ * its "-----"? ("CERTIFICATE" takes X509 and TRUSTED CERTIFICATE too, as
+ * the server's loader counts them.) rv_pem_next_label finds the next
+ * label from |*p| and moves |*p| past its BEGIN; NULL when none is left. */
+bool rv_pem_label_is(const uint8_t *label, const uint8_t *end, const char *type);
+const uint8_t *rv_pem_next_label(const uint8_t **p, const uint8_t *end);
 
 /* rv_pem_read_cert loads the first certificate in the PEM file |path| into
  * |*out| (caller frees with X509_free). Returns 0 or -errno with |err| set

@@ -194,29 +194,24 @@ static void show_crl(BIO *b, X509_CRL *crl)
  * certificates first. */
 static uint8_t *crl_bits(const uint8_t *buf, size_t len, size_t *num)
 {
-	static const char begin[] = "-----BEGIN ";
-	const uint8_t *p = buf, *end = buf + len, *q;
+	const uint8_t *end = buf + len;
 	uint8_t *bits = NULL;
 	size_t n = 0;
 
 	for (int pass = 0; pass < 2; pass++) {
-		n = 0;
-		p = buf;
-		while ((q = memmem(p, (size_t)(end - p), begin, sizeof(begin) - 1)) != NULL) {
-			const uint8_t *label = q + sizeof(begin) - 1;
-			size_t left = (size_t)(end - label);
-			bool crl = left >= 13 && !memcmp(label, "X509 CRL-----", 13);
-			const uint8_t *dash = memmem(label, left, "-----", 5);
-			bool cert =
-				dash && dash - label >= 11 && !memcmp(dash - 11, "CERTIFICATE", 11);
+		const uint8_t *p = buf, *label;
 
-			if (crl || cert) {
-				if (bits && crl) {
-					bits[n / 8] |= (uint8_t)(1u << (n % 8));
-				}
-				n++;
+		n = 0;
+		while ((label = rv_pem_next_label(&p, end)) != NULL) {
+			bool crl = rv_pem_label_is(label, end, "X509 CRL");
+
+			if (!crl && !rv_pem_label_is(label, end, "CERTIFICATE")) {
+				continue;
 			}
-			p = label;
+			if (bits && crl) {
+				bits[n / 8] |= (uint8_t)(1u << (n % 8));
+			}
+			n++;
 		}
 		if (pass == 0) {
 			bits = calloc(n / 8 + 1, 1);

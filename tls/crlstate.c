@@ -548,44 +548,10 @@ static void follow_path(struct rv_crlstate *s)
 	char err[256];
 	int fd;
 
-	if (s->ro) {
-		/* Not writable at the start (a read-only or late-mounted
-		 * state directory): tried again, and it was never
-		 * (round-thirty tester 154). */
-		int e;
-
-		fd = rv_open_nofollow(s->path, O_RDWR | O_CREAT);
-		e = fd < 0							     ? -fd
-		    : check_fd(fd, s->path, true, s->service, err, sizeof(err)) != 0 ? EINVAL
-										     : 0;
-		if (e != 0) {
-			if (fd >= 0) {
-				close(fd);
-			}
-			/* Each new cause said once: a file root made that the
-			 * service user cannot open was tried without a word
-			 * (round-thirty tester 156). */
-			if (e != s->retry_err) {
-				rv_warnx("crl_state %s still cannot be opened for writing "
-					 "by uid %u: %s (tried again at each CRL taken and "
-					 "each reload)",
-					 s->path, (unsigned)geteuid(),
-					 e == EINVAL ? err : strerror(e));
-				s->retry_err = e;
-			}
-			return;
-		}
-		if (s->fd >= 0) {
-			close(s->fd);
-		}
-		s->fd = fd;
-		s->ro = false;
-		rv_info("crl_state %s can be written now: the newest CRL of each CA is kept there "
-			"from now on",
-			s->path);
-		return;
-	}
-	if (fstat(s->fd, &a) == 0 && a.st_nlink > 0 && stat(s->path, &b) == 0 &&
+	/* Not writable at the start (a read-only or late-mounted state
+	 * directory: it was never tried again, round-thirty tester 154), or
+	 * another file at the path now: opened anew. */
+	if (!s->ro && fstat(s->fd, &a) == 0 && a.st_nlink > 0 && stat(s->path, &b) == 0 &&
 	    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
 		s->lost = false;
 		return;
@@ -594,6 +560,18 @@ static void follow_path(struct rv_crlstate *s)
 	if (fd >= 0 && check_fd(fd, s->path, true, s->service, err, sizeof(err)) != 0) {
 		close(fd);
 		fd = -EINVAL;
+	}
+	if (fd < 0 && s->ro) {
+		/* Each new cause said once: a file root made that the service
+		 * user cannot open was tried without a word (round-thirty
+		 * tester 156). */
+		if (-fd != s->retry_err) {
+			rv_warnx("crl_state %s still cannot be opened for writing by uid %u: %s "
+				 "(tried again at each CRL taken and each reload)",
+				 s->path, (unsigned)geteuid(), fd == -EINVAL ? err : strerror(-fd));
+			s->retry_err = -fd;
+		}
+		return;
 	}
 	if (fd < 0) {
 		if (!s->lost) {
@@ -605,11 +583,21 @@ static void follow_path(struct rv_crlstate *s)
 		s->lost = true;
 		return;
 	}
-	rv_info("crl_state %s was removed or replaced while the process ran: written anew "
-		"(to take an older CRL on purpose, stop the process before removing it)",
-		s->path);
-	close(s->fd);
+	if (s->ro) {
+		rv_info("crl_state %s can be written now: the newest CRL of each CA is kept there "
+			"from now on",
+			s->path);
+	} else {
+		rv_info("crl_state %s was removed or replaced while the process ran: written "
+			"anew (to take an older CRL on purpose, stop the process before removing "
+			"it)",
+			s->path);
+	}
+	if (s->fd >= 0) {
+		close(s->fd);
+	}
 	s->fd = fd;
+	s->ro = false;
 	s->lost = false;
 }
 

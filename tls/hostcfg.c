@@ -245,6 +245,12 @@ static bool covers_server(const struct hostcfg *h, const struct rv_prefix *p)
 	       rv_prefix_contains(p, &h->server);
 }
 
+/* tun_index: the TUN's interface index, as the tunnel watch follows it. */
+static unsigned tun_index(const struct rv_loop *l, const char *ifname)
+{
+	return l->tunwatch_ifindex ? l->tunwatch_ifindex : if_nametoindex(ifname);
+}
+
 /* A server's updates are said within a limit (the first CONFIG's lines
  * always): a server that sent them back to back, alternating, wrote three
  * lines each, without end (round-twenty-eight tester 139). */
@@ -417,9 +423,7 @@ void rv_hostcfg_server(struct rv_loop *l, const struct rv_endpoint *server)
 						       : ntohs(server->in4.sin_port);
 	memset(&h->ctl_src, 0, sizeof(h->ctl_src)); /* known once connected */
 	h->ctl_sport = 0;
-	tun = !l->dp		    ? 0
-	      : l->tunwatch_ifindex ? l->tunwatch_ifindex
-				    : if_nametoindex(rv_dataplane_tun_name(l->dp));
+	tun = l->dp ? tun_index(l, rv_dataplane_tun_name(l->dp)) : 0;
 	for (size_t i = 0; i < h->num_routes; i++) {
 		if (l->dp && captures_server(h, tun, &h->routes[i])) {
 			say_covers_server(h, &h->routes[i], "left out from now on", false);
@@ -512,7 +516,6 @@ static int check_addr(const struct hostcfg *h, unsigned tun, const struct rv_ip_
 	struct rv_prefix want = { .addr = *a, .len = (uint8_t)len };
 	const char *why = unusable(a, len);
 	char s[64], o[64], why_alone[96] = "";
-	unsigned oif = 0, rlen = 0;
 
 	rv_ip_addr_str(a, s, sizeof(s));
 	if (!why && h->server.family && rv_ip_addr_equal(a, &h->server)) {
@@ -526,10 +529,9 @@ static int check_addr(const struct hostcfg *h, unsigned tun, const struct rv_ip_
 	if (len < (a->family == AF_INET ? ADDR_NET_MIN4 : ADDR_NET_MIN6)) {
 		snprintf(why_alone, sizeof(why_alone), "a network wider than /%u is no pool",
 			 a->family == AF_INET ? ADDR_NET_MIN4 : ADDR_NET_MIN6);
-	} else if (covers_server(h, &want) &&
-		   (rv_rtnl_route_oif(&h->server, &oif, &rlen, NULL) != 0 || oif == tun ||
-		    rlen <= len)) {
-		/* Unless a longer route keeps the server out of it. */
+	} else if (captures_server(h, tun, &want)) {
+		/* Unless the host keeps the server out of it, as of a pushed
+		 * route. */
 		snprintf(why_alone, sizeof(why_alone),
 			 "its network covers the server's own address %s",
 			 rv_ip_addr_str(&h->server, o, sizeof(o)));
@@ -614,14 +616,13 @@ static size_t verify_cover(struct rv_loop *l, struct hostcfg *h, const char *ifn
 			   const struct rv_prefix *addrs, size_t num_addrs,
 			   struct rv_prefix *routes, size_t num_routes, uint64_t *unused)
 {
-	unsigned tun = l->tunwatch_ifindex ? l->tunwatch_ifindex : if_nametoindex(ifname);
+	unsigned tun = tun_index(l, ifname);
 	size_t n = 0, before = num_routes;
 	char s[64], a[64];
 	int ret;
 
 	for (size_t i = 0; i < num_routes; i++) {
-		if (covers_server(h, &routes[i]) && captures_server(h, tun, &routes[i]) &&
-		    h->num_refused < RV_CTL_MAX_ROUTES) {
+		if (captures_server(h, tun, &routes[i]) && h->num_refused < RV_CTL_MAX_ROUTES) {
 			h->refused[h->num_refused++] = routes[i];
 			h->refused_ns = l->now_ns;
 			rv_warnx("route %s/%u pushed by the server: taken off as soon as "
@@ -680,7 +681,7 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 
 	if (!update || !again) {
 		struct rv_ip_addr v4 = { 0 }, v6 = { 0 };
-		unsigned tun = l->tunwatch_ifindex ? l->tunwatch_ifindex : if_nametoindex(ifname);
+		unsigned tun = tun_index(l, ifname);
 
 		if (c->flags & RV_CTL_F_HAS_V4) {
 			v4.family = AF_INET;
@@ -733,10 +734,7 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 	}
 	h->data_sport = l->dp ? (uint16_t)rv_dataplane_port(l->dp) : 0;
 	num_addrs = addrs_of(h, addrs);
-	num_routes =
-		accepted_routes(routes, h,
-				l->tunwatch_ifindex ? l->tunwatch_ifindex : if_nametoindex(ifname),
-				l->cfg, c, update);
+	num_routes = accepted_routes(routes, h, tun_index(l, ifname), l->cfg, c, update);
 	if (h->no_v6) {
 		size_t n = rv_prefixes_keep_v4(routes, num_routes), v6 = num_routes - n;
 
@@ -922,8 +920,7 @@ void rv_hostcfg_recheck(struct rv_loop *l)
 	if (h->num_refused && l->now_ns - h->refused_ns >= REFUSED_NS) {
 		h->num_refused = 0; /* asked again, and verified again */
 	}
-	tun = l->tunwatch_ifindex ? l->tunwatch_ifindex
-				  : if_nametoindex(rv_dataplane_tun_name(l->dp));
+	tun = tun_index(l, rv_dataplane_tun_name(l->dp));
 	if (cover_changed(l, h, tun)) {
 		(void)apply(l, &h->pushed, true, true);
 	}
@@ -1136,12 +1133,8 @@ static int set_dns(struct rv_loop *l, const struct rv_ctl_dns *dns, const char *
 	struct rv_dns_want req = {
 		/* The TUN's index, taken at start: a link given its name
 		 * after a rename is not ours. */
-		.ifindex = l->tunwatch_ifindex ? l->tunwatch_ifindex : if_nametoindex(ifname),
-		.ifname = ifname,
-		.servers = servers,
-		.num = dns->num_servers,
-		.domain = dns->domain,
-		.desc = desc,
+		.ifindex = tun_index(l, ifname), .ifname = ifname,	.servers = servers,
+		.num = dns->num_servers,	 .domain = dns->domain, .desc = desc,
 	};
 	int ret;
 

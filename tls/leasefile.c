@@ -150,6 +150,41 @@ static bool path_check(struct rv_leasefile *f);
 static int check_fd(int fd, const char *path, bool quiet, uid_t service, char *err, size_t err_len);
 static int open_nofollow(const char *path, int flags, char *err, size_t err_len);
 
+/* take_again opens the file at the path anew, as the start took it
+ * (checked quietly, locked): the descriptor, or -1 with the reason in
+ * |err| and its cause in |*cause| (an errno; EINVAL: the check refused it,
+ * EBUSY: another process holds its lock). A read-only descriptor kept
+ * meanwhile lets its lock go first, or ours would refuse the new one. */
+static int take_again(struct rv_leasefile *f, char *err, size_t err_len, int *cause)
+{
+	int fd = open_nofollow(f->path, O_RDWR | O_CREAT | O_APPEND, err, err_len);
+
+	if (fd < 0) {
+		*cause = -fd;
+		if (fd != -ELOOP && fd != -EINVAL) {
+			snprintf(err, err_len, "%s", strerror(-fd));
+		}
+		return -1;
+	}
+	if (check_fd(fd, f->path, true, f->service, err, err_len) != 0) {
+		*cause = EINVAL;
+		close(fd);
+		return -1;
+	}
+	if (f->ro_fd >= 0) {
+		close(f->ro_fd);
+		f->ro_fd = -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		*cause = EBUSY;
+		snprintf(err, err_len,
+			 "another process holds the file there now (a second server?)");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* try_open: a file that could not be opened at the start (a read-only or
  * late-mounted state directory) is tried again every RETRY_NS, and once
  * it opens it gets the whole table: it was never tried again, and the
@@ -168,32 +203,15 @@ static void try_open(struct rv_leasefile *f, uint64_t now_ns)
 		return;
 	}
 	f->retry_ns = now_ns + RETRY_NS;
-	fd = open_nofollow(f->path, O_RDWR | O_CREAT | O_APPEND, err, sizeof(err));
-	e = fd < 0							     ? -fd
-	    : check_fd(fd, f->path, true, f->service, err, sizeof(err)) != 0 ? EINVAL
-									     : 0;
-	if (e == 0) {
-		/* Our own read-only lock first, or ours would refuse it. */
-		if (f->ro_fd >= 0) {
-			close(f->ro_fd);
-			f->ro_fd = -1;
-		}
-		e = flock(fd, LOCK_EX | LOCK_NB) != 0 ? EBUSY : 0;
-	}
-	if (e != 0) {
-		if (fd >= 0) {
-			close(fd);
-		}
+	fd = take_again(f, err, sizeof(err), &e);
+	if (fd < 0) {
 		/* Each new cause said once (the start said the first): a
 		 * file root made and the service user cannot open kept it
 		 * unsaved without a word (round-thirty tester 156). */
 		if (e != f->retry_err) {
 			rv_warnx("lease file %s still cannot be opened for writing by uid %u: %s "
 				 "(tried again every 5 s)",
-				 f->path, (unsigned)geteuid(),
-				 e == EBUSY    ? "another process holds it (a second server?)"
-				 : e == EINVAL ? err
-					       : strerror(e));
+				 f->path, (unsigned)geteuid(), err);
 			f->retry_err = e;
 		}
 		return;
@@ -366,7 +384,7 @@ static bool path_check(struct rv_leasefile *f)
 {
 	char err[PATH_MAX + 256];
 	struct stat open_st, path_st;
-	int fd;
+	int fd, cause;
 
 	if (fstat(f->fd, &open_st) != 0) {
 		return false;
@@ -406,20 +424,7 @@ static bool path_check(struct rv_leasefile *f)
 			return cut(f, &open_st);
 		}
 	}
-	fd = open_nofollow(f->path, O_RDWR | O_CREAT | O_APPEND, err, sizeof(err));
-	if (fd < 0) {
-		if (fd != -ELOOP && fd != -EINVAL) {
-			snprintf(err, sizeof(err), "%s", strerror(-fd));
-		}
-	} else if (check_fd(fd, f->path, true, f->service, err, sizeof(err)) != 0) {
-		close(fd);
-		fd = -1;
-	} else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		snprintf(err, sizeof(err),
-			 "another process holds the file there now (a second server?)");
-		close(fd);
-		fd = -1;
-	}
+	fd = take_again(f, err, sizeof(err), &cause);
 	if (fd < 0) {
 		char line[sizeof(err) + PATH_MAX + 200];
 
