@@ -44,7 +44,8 @@
 	X(RV_DROP_C2C_OFF, "c2c_off")		  /* client-to-client, which is off */        \
 	X(RV_DROP_TTL, "ttl_expired")		  /* forwarded with a TTL / hop limit of 1 */ \
 	X(RV_DROP_ECN, "ecn")			  /* CE outside, Not-ECT inside (RFC 6040) */ \
-	X(RV_DROP_NO_IPV6, "no_ipv6")		  /* IPv6 to a client whose TUN has none */
+	X(RV_DROP_NO_IPV6, "no_ipv6")		  /* IPv6 to a client whose TUN has none */   \
+	X(RV_DROP_LOOP, "loop")			  /* our own datagram back from the TUN */
 
 #define RV_COUNTERS(X)                                     \
 	X(RV_CTR_TX_PACKETS, "tx_packets")                 \

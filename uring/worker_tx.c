@@ -669,17 +669,21 @@ static bool zc_span_add(struct zc_span *z, const struct rv_pkt *p)
 	return true;
 }
 
-static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned from, unsigned to,
-		     uint64_t now)
+/* seal_send seals it[from, to), packets of one session, and sends them to
+ * |ep|, the session's endpoint. */
+static void seal_send(struct rv_worker *w, const struct rv_tx_item *it, unsigned from, unsigned to,
+		      uint64_t now, const struct rv_endpoint *ep)
 {
 	struct rv_session *s = it[from].s;
 	unsigned n = to - from;
 	enum rv_session_result r;
 	enum rv_drop_reason why;
-	struct rv_endpoint ep;
 	struct sockaddr_in6 dst;
 	socklen_t dst_len;
 
+	if (n == 0) {
+		return;
+	}
 	for (unsigned k = from; k < to; k++) {
 		w->pkts[k] =
 			(struct rv_pkt){ .buf = it[k].buf, .len = it[k].len, .flags = it[k].flags };
@@ -695,8 +699,7 @@ static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 	if (unlikely(r == RV_SESSION_REKEY_SOON)) {
 		rv_dataplane_note_rekey(w->dp);
 	}
-	rv_session_get_endpoint(s, &ep);
-	dst_len = rv_sock_dest(&dst, &ep, w->udp_v6);
+	dst_len = rv_sock_dest(&dst, ep, w->udp_v6);
 	if (unlikely(dst_len == 0)) {
 		drop_range(w, it, from, to, RV_DROP_NO_ENDPOINT, true);
 		return;
@@ -723,9 +726,83 @@ static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 				}
 			}
 		}
-		send_run(w, it, k, m, &dst, dst_len, &ep.local);
+		send_run(w, it, k, m, &dst, dst_len, &ep->local);
 		k += m;
 	}
+}
+
+static uint16_t load_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* own_datagram: is the inner packet of |it| a UDP datagram to |to| port
+ * |port|, the session's own endpoint? Such a packet is one of ours to
+ * this very peer that the host routed back into the TUN (a route over the
+ * peer's address through the tunnel). Sealed again, it would go round
+ * once more, a little longer each time, until too big for the MTU: one
+ * packet made some twenty, and a stream kept a core busy. A non-first
+ * fragment carries no port and goes once: its first was dropped here. */
+static bool own_datagram(const struct rv_tx_item *it, const struct rv_ip_addr *to, uint16_t port)
+{
+	const uint8_t *p = it->buf + RV_DATA_HDR_LEN;
+	uint32_t len = it->len;
+	unsigned l4;
+
+	if (len < 28) {
+		return false;
+	}
+	if (p[0] >> 4 == 4) {
+		if (to->family != AF_INET || p[9] != IPPROTO_UDP || memcmp(p + 16, to->a, 4) != 0 ||
+		    (load_be16(p + 6) & 0x1fff) != 0) {
+			return false;
+		}
+		l4 = (p[0] & 15) * 4u;
+	} else {
+		if (len < 48 || to->family != AF_INET6 || memcmp(p + 24, to->a, 16) != 0) {
+			return false;
+		}
+		l4 = 40;
+		if (p[6] == IPPROTO_FRAGMENT) {
+			if (len < 56 || p[40] != IPPROTO_UDP || (load_be16(p + 42) & 0xfff8) != 0) {
+				return false;
+			}
+			l4 = 48;
+		} else if (p[6] != IPPROTO_UDP) {
+			return false;
+		}
+	}
+	return len >= l4 + 4 && load_be16(p + l4 + 2) == port;
+}
+
+/* seal_run seals and sends it[from, to), packets of one session, but for
+ * those own_datagram finds: dropped as `loop`, and said. */
+static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned from, unsigned to,
+		     uint64_t now)
+{
+	struct rv_session *s = it[from].s;
+	struct rv_endpoint ep;
+	struct rv_ip_addr to_addr;
+	uint16_t port;
+	unsigned start = from;
+	char ep_str[64];
+
+	rv_session_get_endpoint(s, &ep);
+	rv_endpoint_addr(&ep, &to_addr);
+	port = ntohs(ep.sa.sa_family == AF_INET ? ep.in4.sin_port : ep.in6.sin6_port);
+	for (unsigned k = from; to_addr.family != 0 && k < to; k++) {
+		if (likely(!own_datagram(&it[k], &to_addr, port))) {
+			continue;
+		}
+		seal_send(w, it, start, k, now, &ep);
+		drop_range(w, it, k, k + 1, RV_DROP_LOOP, false);
+		start = k + 1;
+		rv_warnx_rl("worker %u: a datagram of ours to %s came back through the TUN: "
+			    "dropped as a routing loop (the host routes %s into the tunnel)",
+			    w->id, rv_session_peer_name(s),
+			    rv_endpoint_str(&ep, ep_str, sizeof(ep_str)));
+	}
+	seal_send(w, it, start, to, now, &ep);
 }
 
 void rv_worker_flush_tx(struct rv_worker *w, unsigned cls)

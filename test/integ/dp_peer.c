@@ -7,16 +7,19 @@
  *       --send-key HEX64 --recv-key HEX64 --vaddr4 10.99.0.2 --vaddr6 fd99::2 \
  *       [--any-source] [--workers N] [--pin|--no-pin] [--offload tun,gso,gro|none] [--v6]
  *       [--mtu M] [--counters FILE] [--spoof FILE] [--zerocopy auto|on|off]
- *       [--no-csum-partial] [--no-udp-coalesce] [--reply-from-local]
+ *       [--no-csum-partial] [--no-udp-coalesce] [--reply-from-local] [--default]
  *
  * --vaddr4/--vaddr6 are the PEER's tunnel addresses (egress demux and the
  * inner source check). Keys are installed as epoch 1 and activated.
  * The peer is taken to accept partial checksums (RV_DATA_F_CSUM_PARTIAL),
  * as a ringvpn peer announces, unless --no-csum-partial stands in for an
  * older peer that does not. --reply-from-local gives the server's endpoint
- * rules (reply_from_local: it never follows a peer into its tunnel). With offloads, UDP runs are coalesced on the TUN
- * write (offload_udp_coalesce = yes, which the product leaves off by default)
- * so that test_dataplane.sh covers it; --no-udp-coalesce turns that off.
+ * rules (reply_from_local: it never follows a peer into its tunnel).
+ * --default makes the session the egress for every destination, as a
+ * client's session to its server is. With offloads, UDP runs are coalesced
+ * on the TUN write (offload_udp_coalesce = yes, which the product leaves off
+ * by default) so that test_dataplane.sh covers it; --no-udp-coalesce turns
+ * that off.
  *
  * Signals (handled synchronously with sigwait on the main thread):
  *   SIGINT/SIGTERM  write counters, rv_dataplane_stop, free, exit 0
@@ -63,7 +66,7 @@ struct opts {
 	const char *vaddr4, *vaddr6, *offload, *zerocopy;
 	unsigned port, workers, mtu;
 	uint32_t local_index, remote_index;
-	bool any_source, v6, no_csum_partial, no_udp_coalesce, reply_from_local;
+	bool any_source, v6, no_csum_partial, no_udp_coalesce, reply_from_local, is_default;
 	enum rv_config_pin pin; /* pin_workers: auto unless told */
 };
 
@@ -75,7 +78,7 @@ static int usage(void)
 		"       [--vaddr6 A] [--any-source] [--workers N] [--pin|--no-pin] [--v6]\n"
 		"       [--offload tun,gso,gro|none] [--mtu M] [--counters FILE] [--spoof FILE]\n"
 		"       [--zerocopy auto|on|off] [--no-csum-partial] [--no-udp-coalesce]\n"
-		"       [--reply-from-local]\n");
+		"       [--reply-from-local] [--default]\n");
 	return 2;
 }
 
@@ -416,6 +419,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{ "zerocopy", required_argument, NULL, 'z' },
 		{ "no-csum-partial", no_argument, NULL, 'C' },
 		{ "no-udp-coalesce", no_argument, NULL, 'U' },
+		{ "default", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -489,6 +493,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			break;
 		case 'U':
 			o->no_udp_coalesce = true;
+			break;
+		case 'D':
+			o->is_default = true;
 			break;
 		default:
 			return -1;
@@ -570,6 +577,9 @@ int main(int argc, char **argv)
 	if (ret < 0) {
 		fprintf(stderr, "rvt_dp_peer: demux add: %s\n", strerror(-ret));
 		goto out;
+	}
+	if (o.is_default) {
+		rv_demux_set_default(demux, s);
 	}
 
 	memset(&cfg, 0, sizeof(cfg));

@@ -119,7 +119,7 @@ if [ "$NO_MEMLOCK" = 1 ]; then
 fi
 rvt_bg "$A" peer-a "${wrap_a[@]}" "$PEER" --tun rva --peer "$EPB" --local-index $IDX_A --remote-index $IDX_B \
 	--send-key "$K_AB" --recv-key "$K_BA" --vaddr4 10.99.0.2 --vaddr6 fd99::2 \
-	--counters "$RVT_TMP/a.ctr" --spoof "$RVT_TMP/spoof" --offload "$OFFLOAD" "${common[@]}" \
+	--counters "$RVT_TMP/a.ctr" --spoof "$RVT_TMP/spoof" --offload "$OFFLOAD" "${common[@]}" --default \
 	$([ "$CSUM_WHOLE" = 1 ] && echo --no-csum-partial)
 PID_A=$RVT_LAST_PID
 # B starts with a WRONG endpoint for A (port +1): it must learn A's real one
@@ -435,6 +435,40 @@ if [ "$INJECT" = 1 ] && [ "$UNDERLAY6" != 1 ]; then
 	rvt_log "B sent $(delta tx_packets) packets in the second after it (keepalives_rx +$(delta keepalives_rx))"
 	[ "$(delta tx_packets)" -lt 100 ] || rvt_fail "B's packets go round: $(delta tx_packets) sent in a second"
 	[ "$(delta keepalives_rx)" -ge 1 ] || rvt_fail "the looped keepalive did not reach B's socket"
+fi
+
+if [ "$INJECT" = 1 ]; then
+	# A host route over B's endpoint through A's own TUN: A's datagrams
+	# to B come back to A through rva. Each was sealed again, a little
+	# longer at each round, until too big for the MTU: some twenty sends
+	# for one ping (a hostile tester's full tunnel: thousands a second).
+	# A must drop each the first time it comes back, counted as `loop`.
+	rvt_step "A drops its own datagrams routed back into its TUN (a routing loop)"
+	rvt_snapshot "$PID_A" "$RVT_TMP/a.ctr" || rvt_fail "counters a"
+	cp "$RVT_TMP/a.ctr" "$RVT_TMP/a.before"
+	if [ "$UNDERLAY6" = 1 ]; then
+		rvt_nsx "$A" ip -6 route add "$UB/128" dev rva || rvt_fail "route over B's endpoint"
+	else
+		rvt_nsx "$A" ip route add "$UB/32" dev rva || rvt_fail "route over B's endpoint"
+	fi
+	rvt_nsx "$A" ping -c 20 -i 0.05 -W 1 10.99.0.2 >/dev/null 2>&1
+	sleep 0.5
+	rvt_snapshot "$PID_A" "$RVT_TMP/a.ctr" || rvt_fail "counters a"
+	if [ "$UNDERLAY6" = 1 ]; then
+		rvt_nsx "$A" ip -6 route del "$UB/128" dev rva || rvt_fail "route del"
+	else
+		rvt_nsx "$A" ip route del "$UB/32" dev rva || rvt_fail "route del"
+	fi
+	delta_a() { echo $(($(rvt_counter "$RVT_TMP/a.ctr" "$1") - $(rvt_counter "$RVT_TMP/a.before" "$1"))); }
+	rvt_log "A with the loop: tun_reads +$(delta_a tun_reads), udp_sends +$(delta_a udp_sends), drop_link_scope +$(delta_a drop_link_scope), tx_packets +$(delta_a tx_packets), drop_loop +$(delta_a drop_loop), drop_too_big +$(delta_a drop_too_big)"
+	[ "$(delta_a drop_loop)" -ge 20 ] || rvt_fail "drop_loop +$(delta_a drop_loop), want >= 20 (one for each ping)"
+	[ "$(delta_a session_drop_loop)" -ge 20 ] || rvt_fail "session_drop_loop +$(delta_a session_drop_loop), want >= 20"
+	# The 20 pings and a keepalive or two: sealed once each.
+	[ "$(delta_a tx_packets)" -le 30 ] || rvt_fail "A sealed $(delta_a tx_packets) packets for 20 pings: they went round"
+	[ "$(delta_a drop_too_big)" = 0 ] || rvt_fail "A dropped $(delta_a drop_too_big) as too big: they went round"
+	grep -q "a datagram of ours to .* came back through the TUN: dropped as a routing loop" "$RVT_TMP/peer-a.log" ||
+		rvt_fail "A did not say the loop"
+	rvt_nsx "$A" ping -c 3 -i 0.05 -W 2 10.99.0.2 || rvt_fail "ping A -> B after the loop"
 fi
 
 rvt_step "shutdown: SIGTERM -> exit 0"
