@@ -317,38 +317,65 @@ static uint64_t dyn_free(const struct fam_pool *f, size_t c)
 	return ~(f->bitmap[c] | f->reserved[c] | past);
 }
 
-int rv_ippool_alloc(struct rv_ippool *pool, int family, struct rv_ip_addr *out)
+/* alloc_from takes the first free dynamic address of |f| at index |from|
+ * or after it, wrapping once, and returns its index (-ENOSPC: none). */
+static long alloc_from(struct fam_pool *f, size_t from, struct rv_ip_addr *out)
 {
-	struct fam_pool *f = fam(pool, family);
 	size_t c, words;
 	uint64_t w;
 
-	if (!f) {
-		return -EAFNOSUPPORT;
-	}
 	if (f->used + f->reserved_free >= f->num) {
 		return -ENOSPC;
 	}
-	/* Scan the dynamic addresses from the cursor, wrapping once; the first
-	 * word is visited twice (high bits first, then all of it) so bits
-	 * below the cursor are found after the wrap. */
+	/* The first word is visited twice (high bits first, then all of it)
+	 * so bits below |from| are found after the wrap. */
 	words = (f->dyn + 63) / 64;
-	c = f->next / 64;
-	w = dyn_free(f, c) & (~0ull << (f->next % 64));
+	c = from / 64;
+	w = dyn_free(f, c) & (~0ull << (from % 64));
 	for (size_t k = 0; k <= words; k++) {
 		if (w) {
 			size_t i = c * 64 + (size_t)__builtin_ctzll(w);
 
 			bit_flip(f->bitmap, i);
 			f->used++;
-			f->next = i + 1 >= f->dyn ? 0 : i + 1;
 			host_addr(f, (uint64_t)i + 2, out);
-			return 0;
+			return (long)i;
 		}
 		c = c + 1 == words ? 0 : c + 1;
 		w = dyn_free(f, c);
 	}
 	return -ENOSPC; /* the dynamic ones taken; only fixed ones are left */
+}
+
+int rv_ippool_alloc(struct rv_ippool *pool, int family, struct rv_ip_addr *out)
+{
+	struct fam_pool *f = fam(pool, family);
+	long i;
+
+	if (!f) {
+		return -EAFNOSUPPORT;
+	}
+	i = alloc_from(f, f->next, out);
+	if (i < 0) {
+		return (int)i;
+	}
+	f->next = (size_t)i + 1 >= f->dyn ? 0 : (size_t)i + 1;
+	return 0;
+}
+
+int rv_ippool_alloc_near(struct rv_ippool *pool, int family, uint32_t at, struct rv_ip_addr *out)
+{
+	struct fam_pool *f = fam(pool, family);
+	long i;
+
+	if (!f) {
+		return -EAFNOSUPPORT;
+	}
+	if (f->dyn == 0) {
+		return -ENOSPC;
+	}
+	i = alloc_from(f, at % f->dyn, out);
+	return i < 0 ? (int)i : 0;
 }
 
 int rv_ippool_alloc_specific(struct rv_ippool *pool, const struct rv_ip_addr *addr)

@@ -76,6 +76,11 @@ unsigned rv_ippool_prefix_len(const struct rv_ippool *pool, int family);
  * use or reserved). */
 int rv_ippool_alloc(struct rv_ippool *pool, int family, struct rv_ip_addr *out);
 
+/* rv_ippool_alloc_near is rv_ippool_alloc from the pool's dynamic address
+ * |at| (modulo their number) on instead of from where the last one ended,
+ * which it leaves as it was: the allocator's probe of places at random. */
+int rv_ippool_alloc_near(struct rv_ippool *pool, int family, uint32_t at, struct rv_ip_addr *out);
+
 /* rv_ippool_alloc_specific takes exactly |addr| (e.g. the address a
  * reconnecting client held before). Returns 0, -EACCES (reserved for a
  * certificate: see rv_ippool_alloc_reserved), -EADDRINUSE (already taken, or

@@ -88,6 +88,40 @@ Test(ippool, small_ipv4_bounds)
 	rv_ippool_free(NULL);
 }
 
+/* alloc_near takes the first free address from a place, wrapping, and
+ * leaves the cursor of alloc where it was; reserved ones never. */
+Test(ippool, alloc_near_leaves_the_cursor)
+{
+	struct rv_ip_addr n = t_ip("10.8.0.0"), a, r = t_ip("10.8.0.10");
+	struct rv_ippool *p = rv_ippool_new(&n, 28, NULL, 0, 0, NULL); /* .2-.14: 13 */
+
+	cr_assert_not_null(p);
+	cr_assert_eq(rv_ippool_reserve(p, &r), 0);
+	cr_assert_eq(rv_ippool_alloc(p, AF_INET, &a), 0);
+	cr_assert_str_eq(str(&a), "10.8.0.2");
+	cr_assert_eq(rv_ippool_alloc_near(p, AF_INET, 5, &a), 0); /* index 5: .7 */
+	cr_assert_str_eq(str(&a), "10.8.0.7");
+	cr_assert_eq(rv_ippool_alloc_near(p, AF_INET, 5 + 13, &a), 0); /* modulo: .8 */
+	cr_assert_str_eq(str(&a), "10.8.0.8");
+	cr_assert_eq(rv_ippool_alloc_near(p, AF_INET, 7, &a), 0); /* .9 in use, .10 reserved */
+	cr_assert_str_eq(str(&a), "10.8.0.9");
+	cr_assert_eq(rv_ippool_alloc_near(p, AF_INET, 7, &a), 0);
+	cr_assert_str_eq(str(&a), "10.8.0.11");
+	cr_assert_eq(rv_ippool_alloc(p, AF_INET, &a), 0); /* the cursor's next */
+	cr_assert_str_eq(str(&a), "10.8.0.3");
+	for (int i = 0; i < 3; i++) { /* .12-.14 */
+		cr_assert_eq(rv_ippool_alloc_near(p, AF_INET, 10, &a), 0);
+	}
+	cr_assert_eq(rv_ippool_alloc_near(p, AF_INET, 12, &a), 0); /* wraps to .4 */
+	cr_assert_str_eq(str(&a), "10.8.0.4");
+	cr_assert_eq(rv_ippool_alloc_near(p, AF_INET6, 0, &a), -EAFNOSUPPORT);
+	while (rv_ippool_alloc(p, AF_INET, &a) == 0) {
+	}
+	cr_assert_eq(rv_ippool_alloc_near(p, AF_INET, 3, &a), -ENOSPC);
+	cr_assert_eq(rv_ippool_in_use(p, AF_INET), 12u);
+	rv_ippool_free(p);
+}
+
 /* A /16: all 65,533 client addresses (65,534 hosts with the server), each
  * once; the cursor moves on, so a released address is reused last. */
 Test(ippool, full_ipv4_16)
