@@ -12,12 +12,6 @@
 enum {
 	PROTO_ICMP = 1,
 	PROTO_ICMPV6 = 58,
-	V6_HOPOPTS = 0,
-	V6_ROUTING = 43,
-	V6_FRAGMENT = 44,
-	V6_AH = 51,
-	V6_DSTOPTS = 60,
-	V6_MAX_EXT = 8, /* extension headers looked through */
 };
 
 static void put16(uint8_t *p, uint16_t v)
@@ -71,54 +65,16 @@ static bool v4_may_answer(const uint8_t *pkt, size_t len, const struct rv_ip_inf
 
 /* v6_may_answer looks through the extension headers for the upper layer:
  * not an ICMPv6 error (types below 128) or redirect (137), not a fragment
- * after the first. */
+ * after the first, nor a chain too long to look through. */
 static bool v6_may_answer(const uint8_t *pkt, size_t len)
 {
-	uint8_t next = pkt[6];
-	size_t off = 40;
+	size_t off;
+	int proto = rv_ip6_upper(pkt, len, &off);
 
-	for (int i = 0; i < V6_MAX_EXT; i++) {
-		size_t hl;
-
-		switch (next) {
-		case V6_HOPOPTS:
-		case V6_ROUTING:
-		case V6_DSTOPTS:
-			if (len < off + 2) {
-				return false;
-			}
-			hl = ((size_t)pkt[off + 1] + 1) * 8;
-			break;
-		case V6_AH:
-			if (len < off + 2) {
-				return false;
-			}
-			hl = ((size_t)pkt[off + 1] + 2) * 4;
-			break;
-		case V6_FRAGMENT:
-			if (len < off + 8) {
-				return false;
-			}
-			if (((pkt[off + 2] << 8 | pkt[off + 3]) & 0xfff8) != 0) {
-				return false;
-			}
-			hl = 8;
-			break;
-		case PROTO_ICMPV6:
-			if (len < off + 1) {
-				return false;
-			}
-			return pkt[off] >= 128 && pkt[off] != 137;
-		default:
-			return true; /* TCP, UDP, ESP, no next header, ... */
-		}
-		if (off + hl > len) {
-			return false; /* runs past the packet: stay quiet */
-		}
-		next = pkt[off];
-		off += hl;
+	if (proto == PROTO_ICMPV6) {
+		return len >= off + 1 && pkt[off] >= 128 && pkt[off] != 137;
 	}
-	return false; /* a chain this long is not worth an answer */
+	return proto >= 0;
 }
 
 static size_t error4(uint8_t *out, uint8_t type, uint8_t code, const struct rv_ip_addr *src,

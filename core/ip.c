@@ -96,6 +96,48 @@ static enum rv_ip_err parse_v6(struct rv_ip_info *out, const uint8_t *pkt, size_
 	return RV_IP_OK;
 }
 
+int rv_ip6_upper(const uint8_t *pkt, size_t len, size_t *off)
+{
+	uint8_t next = pkt[6];
+	size_t at = 40;
+
+	for (int i = 0; i <= RV_IP6_MAX_EXT; i++) {
+		size_t hl;
+
+		switch (next) {
+		case IPPROTO_HOPOPTS:
+		case IPPROTO_ROUTING:
+		case IPPROTO_DSTOPTS:
+			if (len < at + 2) {
+				return -1;
+			}
+			hl = ((size_t)pkt[at + 1] + 1) * 8;
+			break;
+		case IPPROTO_AH:
+			if (len < at + 2) {
+				return -1;
+			}
+			hl = ((size_t)pkt[at + 1] + 2) * 4;
+			break;
+		case IPPROTO_FRAGMENT:
+			if (len < at + 8 || ((pkt[at + 2] << 8 | pkt[at + 3]) & 0xfff8) != 0) {
+				return -1;
+			}
+			hl = 8;
+			break;
+		default:
+			*off = at;
+			return next; /* TCP, UDP, ICMPv6, ESP, no next header, ... */
+		}
+		if (i == RV_IP6_MAX_EXT || at + hl > len) {
+			return -1;
+		}
+		next = pkt[at];
+		at += hl;
+	}
+	return -1;
+}
+
 enum rv_ip_err rv_ip_parse(struct rv_ip_info *out, const uint8_t *pkt, size_t len)
 {
 	if (unlikely(len == 0)) {

@@ -93,6 +93,15 @@ static inline bool rv_ip_v4_later_fragment(const uint8_t *pkt)
 	return ((pkt[6] << 8 | pkt[7]) & 0x1fff) != 0;
 }
 
+/* rv_ip6_upper finds the upper-layer header of the IPv6 packet |pkt| (|len|
+ * bytes, its fixed header whole) behind its extension headers (hop-by-hop,
+ * routing, destination options, AH, and a first fragment's header; at most
+ * RV_IP6_MAX_EXT of them): returns its protocol and puts its offset in
+ * |*off|, or returns -1 when it cannot be told (a later fragment, a chain
+ * cut short or longer than that). */
+enum { RV_IP6_MAX_EXT = 8 };
+int rv_ip6_upper(const uint8_t *pkt, size_t len, size_t *off);
+
 /* rv_ip_hop decrements the TTL (IPv4, header checksum updated) or hop
  * limit (IPv6) of packet |pkt|, as a router forwarding it does. Returns
  * false, changing nothing, when it is 1 or 0: the packet must not be

@@ -479,9 +479,14 @@ static inline bool rv_worker_link_only(const uint8_t *pkt, uint32_t len,
 				       const struct rv_ip_info *ip)
 {
 	if (ip->src.family == AF_INET6) {
+		size_t off;
+
+		/* Behind extension headers too (a destination options or
+		 * fragment header carried one: round-thirty-two tester 163). */
 		return rv_worker_link_local6(&ip->src) ||
-		       (ip->proto == IPPROTO_ICMPV6 && len > ip->hdr_len &&
-			pkt[ip->hdr_len] == 137);
+		       (ip->proto != IPPROTO_TCP && ip->proto != IPPROTO_UDP &&
+			rv_ip6_upper(pkt, len, &off) == IPPROTO_ICMPV6 && len > off &&
+			pkt[off] == 137);
 	}
 	/* A first fragment carries the type too (a redirect cut in two went
 	 * through: round-nineteen tester 88); a later one cannot be told. */

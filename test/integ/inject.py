@@ -309,6 +309,18 @@ def icmp_redirect(src, dst):
     return ip + icmp
 
 
+def icmp6_redirect_dstopts(src, dst):
+    """An ICMPv6 redirect (type 137) from src to dst, hop limit 255, behind
+    a destination options header (PadN), naming fe80::1 as the target."""
+    s6, d6 = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)
+    icmp = struct.pack("!BBHI", 137, 0, 0, 0) + socket.inet_pton(socket.AF_INET6, "fe80::1") + \
+        socket.inet_pton(socket.AF_INET6, "fd99::99")
+    pseudo = s6 + d6 + struct.pack("!IxxxB", len(icmp), 58)
+    icmp = icmp[:2] + struct.pack("!H", csum(pseudo + icmp)) + icmp[4:]
+    ext = bytes([58, 0, 1, 4, 0, 0, 0, 0])
+    return struct.pack("!IHBB", 6 << 28, len(ext) + len(icmp), 60, 255) + s6 + d6 + ext + icmp
+
+
 def ipv4_fragments(pkt, at):
     """pkt (IPv4, no options) cut after |at| payload bytes (a multiple of
     8): two fragments, the first with MF set."""
@@ -327,7 +339,9 @@ def cmd_spoof_packet(args):
         for f in ipv4_fragments(icmp_redirect(args.src, args.dst), 16):
             print(f.hex())
         return
-    if args.redirect:
+    if args.redirect and ":" in args.src:
+        pkt = icmp6_redirect_dstopts(args.src, args.dst)
+    elif args.redirect:
         pkt = icmp_redirect(args.src, args.dst)
     else:
         pkt = udp_packet(args.src, args.dst, 40000, args.dport, b"spoofed inner source")
@@ -430,7 +444,8 @@ def main():
     s.add_argument("--src", required=True)
     s.add_argument("--dst", required=True)
     s.add_argument("--dport", type=int, default=9)
-    s.add_argument("--redirect", action="store_true", help="an ICMP redirect (IPv4) instead")
+    s.add_argument("--redirect", action="store_true",
+                   help="an ICMP redirect instead (IPv6: behind a destination options header)")
     s.add_argument("--frag", action="store_true", help="with --redirect: cut in two fragments, one line each")
     h = sub.add_parser("hold")
     sniff_args(h)
