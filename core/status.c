@@ -109,6 +109,19 @@ static uint64_t peer_drops(const struct rv_status_peer *p)
 
 /* expiry_line: |waits|, a renewal is in the files and cannot be used yet
  * (said in the log): "renew soon" sent the operator to renew again. */
+/* file_line: a state file that lacks what the process holds (a restart
+ * would lose it) is a warning of its own: the log said it once, at its
+ * start (round-thirty tester 154). */
+static void file_line(struct rv_strbuf *o, const char *what, const struct rv_status_file *f)
+{
+	char age[32];
+
+	if (f->configured && f->unsaved) {
+		rv_strbuf_printf(o, "  WARNING: %s not saved for %s: %s\n", what,
+				 rv_fmt_age(f->unsaved_s, age, sizeof(age)), f->why);
+	}
+}
+
 static void expiry_line(struct rv_strbuf *o, const char *what, int64_t s, bool waits)
 {
 	const char *note = waits	    ? "  (a renewal waits in its files: see the log)"
@@ -280,6 +293,8 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 					 server ? "client" : "server");
 		}
 	}
+	file_line(o, "lease file", &st->lease_file);
+	file_line(o, "crl_state", &st->crl_state);
 	rv_strbuf_printf(o, "\n");
 	if (st->num_peers == 0) {
 		rv_strbuf_printf(o, "no %s\n", server ? "sessions" : "session");
@@ -423,6 +438,20 @@ static void json_counters(struct rv_strbuf *o, const struct rv_status_worker *w)
 	rv_strbuf_printf(o, "}");
 }
 
+static void json_file(struct rv_strbuf *o, const struct rv_status_file *f)
+{
+	if (!f->configured) {
+		rv_strbuf_printf(o, "null");
+	} else if (!f->unsaved) {
+		rv_strbuf_printf(o, "{\"saved\":true,\"unsaved_s\":null,\"why\":null}");
+	} else {
+		rv_strbuf_printf(o, "{\"saved\":false,\"unsaved_s\":%" PRIu64 ",\"why\":",
+				 f->unsaved_s);
+		rv_strbuf_json_str(o, f->why);
+		rv_strbuf_printf(o, "}");
+	}
+}
+
 void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 {
 	char buf[96];
@@ -554,6 +583,11 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 	}
 	rv_strbuf_printf(o, ",\"crl_lapsed\":%u,\"renewal_waits\":%s}", st->crl_lapsed,
 			 st->cert_renewal_waits ? "true" : "false");
+	rv_strbuf_printf(o, ",\"state_files\":{\"lease_file\":");
+	json_file(o, &st->lease_file);
+	rv_strbuf_printf(o, ",\"crl_state\":");
+	json_file(o, &st->crl_state);
+	rv_strbuf_printf(o, "}");
 	rv_strbuf_printf(o, ",\"handshake_latency_s\":{\"buckets\":[");
 	for (size_t i = 0; i < RV_STATUS_HS_BUCKETS; i++) {
 		rv_strbuf_printf(o, "%s[%g,%" PRIu64 "]", i ? "," : "", rv_status_hs_bounds[i],
@@ -1099,6 +1133,20 @@ void rv_status_render_prometheus(struct rv_strbuf *o, const struct rv_status *st
 					 st->server_cert_expires_s);
 		}
 	}
+	if (st->lease_file.configured || st->crl_state.configured) {
+		prom_head(o, "ringvpn_state_file_saved", "gauge",
+			  "1 while a state file holds what the process does, 0 while it lacks "
+			  "it (it could not be opened for writing, or its last write failed: "
+			  "a restart would lose it; the log and status say why).");
+	}
+	if (st->lease_file.configured) {
+		rv_strbuf_printf(o, "ringvpn_state_file_saved{file=\"lease_file\"} %d\n",
+				 !st->lease_file.unsaved);
+	}
+	if (st->crl_state.configured) {
+		rv_strbuf_printf(o, "ringvpn_state_file_saved{file=\"crl_state\"} %d\n",
+				 !st->crl_state.unsaved);
+	}
 	if (st->have_crl) {
 		prom_head(o, "ringvpn_crl_time_to_next_update_seconds", "gauge",
 			  "Seconds until the first nextUpdate of the CRLs (negative: expired, the "
@@ -1135,6 +1183,16 @@ static void kv_counters(struct rv_strbuf *o, const struct rv_status_worker *w)
 		rv_strbuf_printf(o, " %s=%" PRIu64, rv_gauge_name((enum rv_gauge)q), w->gauge[q]);
 	}
 	rv_strbuf_printf(o, "\n");
+}
+
+static void kv_file(struct rv_strbuf *o, const char *key, const struct rv_status_file *f)
+{
+	if (f->configured) {
+		rv_strbuf_printf(o, " %s_saved=%d", key, !f->unsaved);
+	}
+	if (f->configured && f->unsaved) {
+		rv_strbuf_printf(o, " %s_unsaved_s=%" PRIu64, key, f->unsaved_s);
+	}
 }
 
 void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
@@ -1207,6 +1265,8 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 		rv_strbuf_printf(o, " metrics_requests_%d=%" PRIu64, rv_http_code_at(i),
 				 st->metrics_responses[i]);
 	}
+	kv_file(o, "lease_file", &st->lease_file);
+	kv_file(o, "crl_state", &st->crl_state);
 	rv_strbuf_printf(o, "\n");
 	for (size_t i = 0; i < st->num_peers; i++) {
 		const struct rv_status_peer *p = &st->peers[i];

@@ -56,6 +56,12 @@
  *                       "crl_lapsed": N,  (CAs whose CRL has lapsed: their peers refused)
  *                       "renewal_waits": BOOL },  (the running certificate is the
  *                                        previous one: its files cannot be used yet)
+ *     "state_files": { "lease_file": FILE|null,  (server; null: none configured)
+ *                      "crl_state": FILE|null },
+ *                 FILE = { "saved": BOOL, "unsaved_s": N|null, "why": STR|null }:
+ *                 whether the file holds what the process does now; if not,
+ *                 for how long and why (it could not be opened for writing,
+ *                 or its last write failed: retried, and said in the log)
  *     "handshake_latency_s": { "buckets": [[LE, COUNT]...], "sum": F, "count": N },
  *                                                          (server)
  *     "peers": [ { "name": STR, "state": STR, "v4": STR|null, "v6": STR|null,
@@ -109,6 +115,15 @@ enum {
 
 /* Upper bounds (seconds) of the handshake latency buckets. */
 extern const double rv_status_hs_bounds[RV_STATUS_HS_BUCKETS];
+
+/* A state file (lease_file, crl_state) of the process. */
+struct rv_status_file {
+	bool configured;
+	bool unsaved;	    /* it lacks what the process holds now (it could not be
+			    * opened for writing, or the last write failed) */
+	uint64_t unsaved_s; /* for how long */
+	char why[RV_STATUS_TEXT_MAX];
+};
 
 struct rv_status_peer {
 	char name[65];
@@ -237,9 +252,11 @@ struct rv_status {
 	int64_t server_cert_expires_s;
 	bool have_crl;
 	int64_t crl_next_update_s;
-	char crl_first_ca[128];			   /* of a file with several CAs' CRLs: the CA whose
+	char crl_first_ca[128];		  /* of a file with several CAs' CRLs: the CA whose
 				 * CRL ends first; "" otherwise */
-	unsigned crl_lapsed;			   /* CAs whose CRL has lapsed */
+	unsigned crl_lapsed;		  /* CAs whose CRL has lapsed */
+	struct rv_status_file lease_file; /* server */
+	struct rv_status_file crl_state;
 	uint64_t hs_buckets[RV_STATUS_HS_BUCKETS]; /* cumulative counts, Prometheus style */
 	double hs_sum;
 	uint64_t hs_count;

@@ -957,6 +957,17 @@ static int server_report(struct rv_loop *l, struct rv_status *st)
 	st->pool6_in_use = rv_ippool_in_use(l->env.pool, AF_INET6);
 	st->pool6_size = rv_ippool_capacity(l->env.pool, AF_INET6);
 	st->tun_lanes = rv_dataplane_lane_entries(l->dp);
+	if (s->lease_file) {
+		uint64_t since;
+
+		st->lease_file.configured = true;
+		st->lease_file.unsaved = rv_leasefile_unsaved(s->lease_file, st->lease_file.why,
+							      sizeof(st->lease_file.why), &since);
+		if (st->lease_file.unsaved) {
+			st->lease_file.unsaved_s =
+				(l->now_ns > since ? l->now_ns - since : 0) / RV_NSEC_PER_SEC;
+		}
+	}
 	memcpy(st->hs_buckets, s->hs_buckets, sizeof(st->hs_buckets));
 	st->hs_sum = s->hs_sum;
 	st->hs_count = s->hs_count;

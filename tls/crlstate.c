@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/file.h"
 #include "core/log.h"
 #include "tls/crl.h"
@@ -41,13 +43,15 @@ enum {
 
 struct rv_crlstate {
 	int fd;
-	uid_t service; /* the service user, whose file is no stranger's */
-	bool failing;  /* the last write failed (warned once) */
-	bool lost;     /* the path names another file, which cannot be opened (said once) */
-	bool ro;       /* fd is read-only or -1: it could not be opened for writing at the
+	uid_t service;	     /* the service user, whose file is no stranger's */
+	bool failing;	     /* the last write failed (warned once) */
+	bool lost;	     /* the path names another file, which cannot be opened (said once) */
+	bool ro;	     /* fd is read-only or -1: it could not be opened for writing at the
 			* start; each save tries again (follow_path) */
-	int retry_err; /* the errno of the last failure of that said */
-	bool full;     /* a CA key found no line (said once) */
+	int retry_err;	     /* the errno of the last failure of that said */
+	bool full;	     /* a CA key found no line (said once) */
+	uint64_t unsaved_ns; /* since when the file lacks what is remembered (0: it does not) */
+	char why[160];	     /* why (rv_crlstate_unsaved) */
 	char path[];
 };
 
@@ -542,6 +546,21 @@ size_t rv_crlstate_format(const struct rv_tls_crl_seen *seen, char *out)
  * the process ran, took every later save into the old inode, and the next
  * start found the file at the path stale or missing (round-twelve tester
  * 53): the path is opened again, and its lines merged by the save. */
+/* unsaved notes why the file lacks what the process remembers, for
+ * status: since the first such moment, with the newest cause. */
+static void __attribute__((format(printf, 2, 3)))
+unsaved(struct rv_crlstate *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->unsaved_ns == 0) {
+		s->unsaved_ns = rv_coarse_now_ns() | 1; /* 0 means saved */
+	}
+	va_start(ap, fmt);
+	vsnprintf(s->why, sizeof(s->why), fmt, ap);
+	va_end(ap);
+}
+
 static void follow_path(struct rv_crlstate *s)
 {
 	struct stat a, b;
@@ -571,6 +590,10 @@ static void follow_path(struct rv_crlstate *s)
 				 s->path, (unsigned)geteuid(), fd == -EINVAL ? err : strerror(-fd));
 			s->retry_err = -fd;
 		}
+		unsaved(s,
+			"cannot be opened for writing by uid %u: %s (tried again at each CRL "
+			"taken and each reload)",
+			(unsigned)geteuid(), fd == -EINVAL ? err : strerror(-fd));
 		return;
 	}
 	if (fd < 0) {
@@ -581,6 +604,10 @@ static void follow_path(struct rv_crlstate *s)
 				 s->path, fd == -EINVAL ? err : strerror(-fd));
 		}
 		s->lost = true;
+		unsaved(s,
+			"removed or replaced while the process ran, and cannot be opened again: "
+			"%s",
+			fd == -EINVAL ? err : strerror(-fd));
 		return;
 	}
 	if (s->ro) {
@@ -651,6 +678,9 @@ static void save(struct rv_crlstate *s, struct rv_tls_ctx *ctx)
 		rv_info("crl_state %s: written again", s->path);
 	}
 	s->failing = false;
+	if (!s->lost) {
+		s->unsaved_ns = 0;
+	}
 	goto out;
 fail:
 	if (!s->failing) {
@@ -658,6 +688,8 @@ fail:
 			 "CRL taken (tried again when the next one is)",
 			 s->path, strerror(errno ? errno : EIO));
 	}
+	unsaved(s, "cannot be written: %s (tried again when the next CRL is taken)",
+		strerror(errno ? errno : EIO));
 	s->failing = true;
 out:
 	if (locked) {
@@ -722,6 +754,12 @@ int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_c
 	s->fd = fd;
 	s->ro = ro;
 	s->retry_err = first_err;
+	if (ro) {
+		unsaved(s,
+			"cannot be opened for writing by uid %u: %s (tried again at each CRL "
+			"taken and each reload)",
+			(unsigned)geteuid(), strerror(first_err));
+	}
 	s->failing = ro; /* said above */
 	s->service = service;
 	strcpy(s->path, path);
@@ -745,6 +783,16 @@ void rv_crlstate_retry(struct rv_crlstate *s, struct rv_tls_ctx *ctx)
 	if (s && (s->ro || s->failing)) {
 		save(s, ctx);
 	}
+}
+
+bool rv_crlstate_unsaved(const struct rv_crlstate *s, char *why, size_t why_len, uint64_t *since_ns)
+{
+	if (!s || s->unsaved_ns == 0) {
+		return false;
+	}
+	snprintf(why, why_len, "%s", s->why);
+	*since_ns = s->unsaved_ns;
+	return true;
 }
 
 void rv_crlstate_close(struct rv_crlstate *s)

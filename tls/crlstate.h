@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct rv_crlstate;
@@ -63,6 +64,13 @@ void rv_crlstate_save(struct rv_crlstate *s, struct rv_tls_ctx *ctx);
  * be opened for writing or the last save failed: a reload tries, whatever
  * it changed. */
 void rv_crlstate_retry(struct rv_crlstate *s, struct rv_tls_ctx *ctx);
+
+/* rv_crlstate_unsaved: does the file lack what the process remembers now
+ * (it could not be opened for writing, the last write failed, or the path
+ * names a file that cannot be opened)? If so, why in |why| and since when
+ * (rv_coarse_now_ns) in |*since_ns|. False for NULL |s|. */
+bool rv_crlstate_unsaved(const struct rv_crlstate *s, char *why, size_t why_len,
+			 uint64_t *since_ns);
 
 /* rv_crlstate_close closes and frees |s|. NULL is a no-op. */
 void rv_crlstate_close(struct rv_crlstate *s);

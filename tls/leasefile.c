@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,6 +52,8 @@ struct rv_leasefile {
 	uint64_t retry_ns;   /* not before */
 	bool failing;	     /* writes fail (warned once) */
 	uint64_t written_ns; /* the last write or touch: the file's mtime */
+	uint64_t unsaved_ns; /* since when changes are not in the file (0: they are) */
+	char why[160];	     /* why not (rv_leasefile_unsaved) */
 	char path[];
 };
 
@@ -60,6 +63,21 @@ struct rv_leasefile {
  * next append to join; the events it lost are the file's, which is
  * rewritten whole (f->stale) by a flush RETRY_NS later. One warning when
  * writes start failing and a note when they work again. */
+/* unsaved notes why the file lacks changes now, for status: since the
+ * first such moment, with the newest cause. */
+static void __attribute__((format(printf, 3, 4)))
+unsaved(struct rv_leasefile *f, uint64_t now_ns, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (f->unsaved_ns == 0) {
+		f->unsaved_ns = now_ns | 1; /* 0 means saved, even on a young clock */
+	}
+	va_start(ap, fmt);
+	vsnprintf(f->why, sizeof(f->why), fmt, ap);
+	va_end(ap);
+}
+
 static bool write_text(struct rv_leasefile *f, const struct rv_strbuf *text, bool snapshot,
 		       uint64_t now_ns)
 {
@@ -94,6 +112,7 @@ static bool write_text(struct rv_leasefile *f, const struct rv_strbuf *text, boo
 	f->size = before + (off_t)off;
 	f->stale = false;
 	f->written_ns = now_ns;
+	f->unsaved_ns = 0;
 	if (f->failing) {
 		f->failing = false;
 		rv_info("lease file %s written again", f->path);
@@ -114,6 +133,7 @@ err:
 	}
 	f->stale = true;
 	f->retry_ns = now_ns + RETRY_NS;
+	unsaved(f, now_ns, "cannot be written: %s", strerror(err));
 	if (!f->failing) {
 		f->failing = true;
 		rv_warnx("cannot write the lease file %s: %s (tried again every 5 s; clients "
@@ -205,6 +225,9 @@ static void try_open(struct rv_leasefile *f, uint64_t now_ns)
 	f->retry_ns = now_ns + RETRY_NS;
 	fd = take_again(f, err, sizeof(err), &e);
 	if (fd < 0) {
+		unsaved(f, now_ns,
+			"cannot be opened for writing by uid %u: %s (tried again every 5 s)",
+			(unsigned)geteuid(), err);
 		/* Each new cause said once (the start said the first): a
 		 * file root made and the service user cannot open kept it
 		 * unsaved without a word (round-thirty tester 156). */
@@ -512,6 +535,9 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 			path);
 		f->retry_ns = now_ns + RETRY_NS;
 		f->retry_err = -f->fd; /* said */
+		unsaved(f, now_ns,
+			"cannot be opened for writing by uid %u: %s (tried again every 5 s)",
+			(unsigned)geteuid(), strerror(-f->fd));
 		f->fd = rfd;
 		ro = rfd >= 0;
 		if (!ro) {
@@ -586,6 +612,17 @@ fail:
 	close(f->fd);
 	free(f);
 	return ret;
+}
+
+bool rv_leasefile_unsaved(const struct rv_leasefile *f, char *why, size_t why_len,
+			  uint64_t *since_ns)
+{
+	if (!f || f->unsaved_ns == 0) {
+		return false;
+	}
+	snprintf(why, why_len, "%s", f->why);
+	*since_ns = f->unsaved_ns;
+	return true;
 }
 
 void rv_leasefile_close(struct rv_leasefile *f, uint64_t now_ns)

@@ -17,6 +17,7 @@
 #ifndef RV_TLS_LEASEFILE_H
 #define RV_TLS_LEASEFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -52,6 +53,12 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
  * rewrites the file as a snapshot when the journal has grown too long or
  * events were lost. NULL is a no-op. */
 void rv_leasefile_flush(struct rv_leasefile *f, uint64_t now_ns);
+
+/* rv_leasefile_unsaved: are changes missing from the file now (it could not
+ * be opened for writing, or a write failed)? If so, why in |why| and since
+ * when (the loop's clock) in |*since_ns|. False for NULL |f|. */
+bool rv_leasefile_unsaved(const struct rv_leasefile *f, char *why, size_t why_len,
+			  uint64_t *since_ns);
 
 /* rv_leasefile_close flushes, closes and frees |f|. NULL is a no-op. */
 void rv_leasefile_close(struct rv_leasefile *f, uint64_t now_ns);

@@ -1411,6 +1411,16 @@ void rv_watch_fill(struct rv_loop *l, struct rv_status *st)
 	if (e.crl_signers > 1) {
 		snprintf(st->crl_first_ca, sizeof(st->crl_first_ca), "%s", e.crl_next_ca);
 	}
+	if (l->crl_state) {
+		uint64_t since, t = rv_coarse_now_ns();
+
+		st->crl_state.configured = true;
+		st->crl_state.unsaved = rv_crlstate_unsaved(l->crl_state, st->crl_state.why,
+							    sizeof(st->crl_state.why), &since);
+		if (st->crl_state.unsaved) {
+			st->crl_state.unsaved_s = (t > since ? t - since : 0) / RV_NSEC_PER_SEC;
+		}
+	}
 	if (l->role == &rv_client_role) {
 		struct rv_chan *c;
 

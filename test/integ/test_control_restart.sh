@@ -353,6 +353,19 @@ grep -aq "lease file $RVT_TMP/rostate/server.leases: 150 address lease(s) rememb
 	rvt_fail "the read-only lease file not read: $(grep -a lease "$RVT_TMP/server.log")"
 grep -aq "crl_state $RVT_TMP/rostate/server.crl-state cannot be opened: Read-only file system: the newest CRL of each CA is remembered in memory until it can be written" \
 	"$RVT_TMP/server.log" || rvt_fail "crl_state not said: $(grep -a crl_state "$RVT_TMP/server.log")"
+# Status says both are unsaved, and why, for as long as they are (only the
+# start's log line did: round-thirty tester 154's Limitations entry).
+"$RV_BIN" status -s "$SRV_SOCK" --kv | rvt_matches '^server .* lease_file_saved=0 lease_file_unsaved_s=[0-9]+ crl_state_saved=0 crl_state_unsaved_s=[0-9]+' ||
+	rvt_fail "status --kv: $("$RV_BIN" status -s "$SRV_SOCK" --kv | head -1)"
+"$RV_BIN" status -s "$SRV_SOCK" | rvt_matches "WARNING: lease file not saved for [0-9]+s: cannot be opened for writing by uid [0-9]+: Read-only file system \(tried again every 5 s\)" ||
+	rvt_fail "status: $("$RV_BIN" status -s "$SRV_SOCK" | head -12)"
+"$RV_BIN" status -s "$SRV_SOCK" | rvt_matches "WARNING: crl_state not saved for [0-9]+s: cannot be opened for writing by uid [0-9]+: Read-only file system" ||
+	rvt_fail "status: $("$RV_BIN" status -s "$SRV_SOCK" | head -12)"
+"$RV_BIN" status -s "$SRV_SOCK" --json | python3 -c '
+import json, sys
+f = json.load(sys.stdin)["state_files"]
+assert f["lease_file"]["saved"] is False and "Read-only" in f["lease_file"]["why"], f
+assert f["crl_state"]["saved"] is False and f["crl_state"]["unsaved_s"] >= 0, f' || rvt_fail "status --json state_files"
 # The read-only file keeps its lock: a second server on it (in the same
 # mount namespace) is refused meanwhile (it was let in, and its leases were
 # overwritten later: round-thirty tester 156).
@@ -367,9 +380,15 @@ rvt_wait_for 8 "the lease file opened" grep -aq "lease file $RVT_TMP/rostate/ser
 	rvt_fail "the lease file not tried again: $(grep -a lease "$RVT_TMP/server.log" | tail -3)"
 [ "$(nsenter -t "$SRV_PID" -m grep -c '^R ' "$RVT_TMP/rostate/server.leases")" = 150 ] ||
 	rvt_fail "the lease file not written whole: $(nsenter -t "$SRV_PID" -m head -3 "$RVT_TMP/rostate/server.leases")"
+"$RV_BIN" status -s "$SRV_SOCK" --kv | rvt_matches '^server .* lease_file_saved=1 crl_state_saved=0 ' ||
+	rvt_fail "status --kv once the lease file is written: $("$RV_BIN" status -s "$SRV_SOCK" --kv | head -1)"
+"$RV_BIN" status -s "$SRV_SOCK" | rvt_matches "WARNING: lease file" &&
+	rvt_fail "status still says the lease file unsaved"
 OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || rvt_fail "reload: $OUT"
 rvt_wait_for 5 "crl_state written" grep -aq "crl_state $RVT_TMP/rostate/server.crl-state can be written now" "$RVT_TMP/server.log" ||
 	rvt_fail "crl_state not tried again at the reload: $(grep -a crl_state "$RVT_TMP/server.log" | tail -3)"
 nsenter -t "$SRV_PID" -m grep -q "^# ringvpn CRL state" "$RVT_TMP/rostate/server.crl-state" ||
 	rvt_fail "crl_state not written: $(nsenter -t "$SRV_PID" -m cat "$RVT_TMP/rostate/server.crl-state" | head -3)"
+"$RV_BIN" status -s "$SRV_SOCK" --kv | rvt_matches '^server .* lease_file_saved=1 crl_state_saved=1( |$)' ||
+	rvt_fail "status --kv once both are written: $("$RV_BIN" status -s "$SRV_SOCK" --kv | head -1)"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"

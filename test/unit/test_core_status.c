@@ -673,3 +673,59 @@ Test(core_status, json_same_keys_in_both_roles)
 		k = sp + 1;
 	}
 }
+
+/* A state file that lacks what the process holds is said in every view,
+ * with for how long and why; a saved one only where a script looks, and
+ * one not configured nowhere but as null in the JSON (status did not say
+ * it at all: a Limitations entry after round-thirty tester 154). */
+Test(core_status, state_files_in_every_view)
+{
+	struct rv_status st;
+	char *text;
+
+	snapshot(&st, "server");
+	st.lease_file =
+		(struct rv_status_file){ .configured = true,
+					 .unsaved = true,
+					 .unsaved_s = 125,
+					 .why = "cannot be written: No space left on device" };
+	st.crl_state = (struct rv_status_file){ .configured = true };
+	text = render_with(rv_status_render_human, &st);
+	cr_assert_not_null(strstr(text, "\n  WARNING: lease file not saved for 2m05s: cannot be "
+					"written: No space left on device\n"),
+			   "%s", text);
+	cr_assert_null(strstr(text, "crl_state"), "%s", text);
+	free(text);
+	text = render_with(rv_status_render_kv, &st);
+	cr_assert_not_null(strstr(text, " lease_file_saved=0 lease_file_unsaved_s=125 "
+					"crl_state_saved=1\n"),
+			   "%s", text);
+	free(text);
+	text = render_with(rv_status_render_json, &st);
+	cr_assert_not_null(strstr(text,
+				  "\"state_files\":{\"lease_file\":{\"saved\":false,"
+				  "\"unsaved_s\":125,\"why\":\"cannot be written: No space "
+				  "left on device\"},\"crl_state\":{\"saved\":true,\"unsaved_s\":"
+				  "null,\"why\":null}}"),
+			   "%s", text);
+	free(text);
+	text = render(&st);
+	check_structure(text);
+	cr_assert_not_null(strstr(text, "\nringvpn_state_file_saved{file=\"lease_file\"} 0\n"
+					"ringvpn_state_file_saved{file=\"crl_state\"} 1\n"),
+			   "%s", text);
+	free(text);
+
+	st.lease_file.configured = false;
+	st.crl_state.configured = false;
+	text = render_with(rv_status_render_kv, &st);
+	cr_assert_null(strstr(text, "_saved="), "%s", text);
+	free(text);
+	text = render_with(rv_status_render_json, &st);
+	cr_assert_not_null(strstr(text, "\"state_files\":{\"lease_file\":null,\"crl_state\":null}"),
+			   "%s", text);
+	free(text);
+	text = render(&st);
+	cr_assert_null(strstr(text, "ringvpn_state_file_saved"), "%s", text);
+	free(text);
+}
