@@ -624,12 +624,18 @@ static int own_against_store(struct rv_tls_ctx *c, X509 *x, const char *what, co
 		 * (verify_name): -n said OK, and every peer refused it
 		 * (round-twenty-nine tester 146). */
 		revoked_ca = rv_x509_chain_ca_revoked(vc);
-		if (revoked_ca == NULL) {
+		if (revoked_ca != NULL) {
+			rv_tls_name_oneline(X509_get_subject_name(revoked_ca), ca, sizeof(ca));
+			snprintf(whose, sizeof(whose), "its CA %s is", ca);
+			e = X509_V_ERR_CERT_REVOKED;
+		} else if (!rv_x509_chain_pathlen_ok(X509_STORE_CTX_get0_chain(vc))) {
+			/* A CA's path length limit, as the handshake checks
+			 * it: -n said OK, and every peer refused it (round-
+			 * thirty-two tester 164). */
+			e = X509_V_ERR_PATH_LENGTH_EXCEEDED;
+		} else {
 			goto out;
 		}
-		rv_tls_name_oneline(X509_get_subject_name(revoked_ca), ca, sizeof(ca));
-		snprintf(whose, sizeof(whose), "its CA %s is", ca);
-		e = X509_V_ERR_CERT_REVOKED;
 	} else {
 		ERR_clear_error();
 		e = X509_STORE_CTX_get_error(vc);

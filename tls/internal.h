@@ -440,6 +440,10 @@ struct rv_loop {
 		uint64_t dev, ino, size;
 		int64_t mtime_ns, ctime_ns; /* ctime: its owner or mode changed */
 	} watch_ids[4];
+	/* When a file dated ahead (a staged certificate, a CRL) is looked at
+	 * again, unchanged as it is (0: none due): other events meanwhile
+	 * reload nothing. */
+	uint64_t watch_due_ns;
 	/* signals */
 	int sigfd;
 	struct signalfd_siginfo siginfo;

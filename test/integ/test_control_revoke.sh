@@ -298,6 +298,20 @@ echo "$OUT"
 [[ "$OUT" == refused:* ]] || rvt_fail "a client got in past an expired CRL"
 rvt_wait_for 5 "refusal logged" grep -q "TLS handshake with .* failed: .*CRL has expired" "$RVT_TMP/s3.log" ||
 	rvt_fail "the server does not say the CRL expired when refusing a client"
+# A client with that CRL says what it does: it refuses every server, but
+# keeps a session already running (it said "and ends their sessions", as a
+# server's line does: round-thirty-two tester 164).
+CTL_IDX=2 ctl_client_conf "$RVT_TMP/lapsed.conf" "$PKI/client2" rvl "$RVT_TMP/lapsed.sock" \
+	server=10.88.2.1:4533 crl="$PKI/stale.crl"
+rvt_bg "$(rvt_ns_name c2)" lapsed "$RV_BIN" client -c "$RVT_TMP/lapsed.conf"
+L_PID=$RVT_LAST_PID
+rvt_wait_for 5 "the client's CRL line" grep -q "CRL EXPIRED" "$RVT_TMP/lapsed.log" ||
+	rvt_fail "the client does not say its CRL expired: $(tail -3 "$RVT_TMP/lapsed.log")"
+shows "the client's line, saying what it does" \
+	"CRL EXPIRED .*this end refuses every peer until a fresh CRL is published .*, and a session already running goes on" \
+	"$(<"$RVT_TMP/lapsed.log")"
+grep -q "CRL EXPIRED .*ends their sessions" "$RVT_TMP/lapsed.log" && rvt_fail "the client says it ends its session"
+rvt_stop_pid "$L_PID" 10
 grep "TLS handshake with" "$RVT_TMP/s3.log" | tail -1
 # A real client with a valid certificate, refused so, is told that the
 # server's CRL or CA may be the cause (a hostile tester: it was sent to the

@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "core/config.h"
 #include "crypto/kdf.h"
 #include "pki/ca.h"
 #include "pki/crl.h"
@@ -559,6 +560,12 @@ Test(tls_conn, chain_only_from_ca_file)
 	free_pair(&p);
 }
 
+static void set_path(char *dst, size_t size, const char *src)
+{
+	cr_assert_lt(strlen(src), size, "%s", src);
+	memcpy(dst, src, strlen(src) + 1);
+}
+
 /* Every CA of the CA file is a trust anchor, whose path length constraint
  * the verifier does not look at: a CA under an intermediate of pathlen 0,
  * both in the CA file, issued a leaf that got in (round-fifteen tester
@@ -588,6 +595,28 @@ Test(tls_conn, path_length_of_ca_file_intermediates)
 	cr_assert(strstr(rv_tls_conn_error(p.s), "path length constraint exceeded"), "%s",
 		  rv_tls_conn_error(p.s));
 	free_pair(&p);
+	/* This side's own such certificate is said at the start and -n (they
+	 * said OK, and every peer refused it: round-thirty-two tester 164). */
+	{
+		struct rv_config cfg;
+		struct rv_tls_ctx *own = NULL;
+		enum rv_tls_ctx_fail why;
+		char err[512];
+		const char *w;
+
+		rv_config_defaults(&cfg, RV_CONFIG_CLIENT);
+		set_path(cfg.ca, sizeof(cfg.ca), cas);
+		set_path(cfg.cert, sizeof(cfg.cert), out.crt);
+		set_path(cfg.key, sizeof(cfg.key), out.key);
+		snprintf(cfg.server_host, sizeof(cfg.server_host), "%s", T_PKI_SERVER_NAME);
+		cr_assert_eq(rv_tls_ctx_from_config(&own, &cfg, true, NULL, &why, err, sizeof(err)),
+			     0, "%s", err);
+		w = rv_tls_ctx_own_warning(own);
+		cr_assert(strstr(w, "does not verify against this side's ca (path length "
+				    "constraint exceeded)"),
+			  "%s", w);
+		rv_tls_ctx_free(own);
+	}
 }
 
 /* A name too long for its buffer ends in "..." (X509_NAME_oneline dropped
