@@ -109,19 +109,22 @@ int rv_ip6_upper(const uint8_t *pkt, size_t len, size_t *off)
 		case IPPROTO_ROUTING:
 		case IPPROTO_DSTOPTS:
 			if (len < at + 2) {
-				return -1;
+				return RV_IP6_UNTOLD;
 			}
 			hl = ((size_t)pkt[at + 1] + 1) * 8;
 			break;
 		case IPPROTO_AH:
 			if (len < at + 2) {
-				return -1;
+				return RV_IP6_UNTOLD;
 			}
 			hl = ((size_t)pkt[at + 1] + 2) * 4;
 			break;
 		case IPPROTO_FRAGMENT:
-			if (len < at + 8 || ((pkt[at + 2] << 8 | pkt[at + 3]) & 0xfff8) != 0) {
-				return -1;
+			if (len < at + 8) {
+				return RV_IP6_UNTOLD;
+			}
+			if (((pkt[at + 2] << 8 | pkt[at + 3]) & 0xfff8) != 0) {
+				return RV_IP6_LATER_FRAGMENT;
 			}
 			hl = 8;
 			break;
@@ -130,12 +133,12 @@ int rv_ip6_upper(const uint8_t *pkt, size_t len, size_t *off)
 			return next; /* TCP, UDP, ICMPv6, ESP, no next header, ... */
 		}
 		if (i == RV_IP6_MAX_EXT || at + hl > len) {
-			return -1;
+			return RV_IP6_UNTOLD;
 		}
 		next = pkt[at];
 		at += hl;
 	}
-	return -1;
+	return RV_IP6_UNTOLD;
 }
 
 enum rv_ip_err rv_ip_parse(struct rv_ip_info *out, const uint8_t *pkt, size_t len)

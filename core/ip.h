@@ -97,9 +97,14 @@ static inline bool rv_ip_v4_later_fragment(const uint8_t *pkt)
  * bytes, its fixed header whole) behind its extension headers (hop-by-hop,
  * routing, destination options, AH, and a first fragment's header; at most
  * RV_IP6_MAX_EXT of them): returns its protocol and puts its offset in
- * |*off|, or returns -1 when it cannot be told (a later fragment, a chain
- * cut short or longer than that). */
-enum { RV_IP6_MAX_EXT = 8 };
+ * |*off|; or RV_IP6_LATER_FRAGMENT for a fragment after the first, whose
+ * upper layer is in the first; or RV_IP6_UNTOLD for a chain cut short by
+ * the packet's end or longer than that. */
+enum {
+	RV_IP6_MAX_EXT = 32,
+	RV_IP6_LATER_FRAGMENT = -1,
+	RV_IP6_UNTOLD = -2,
+};
 int rv_ip6_upper(const uint8_t *pkt, size_t len, size_t *off);
 
 /* rv_ip_hop decrements the TTL (IPv4, header checksum updated) or hop

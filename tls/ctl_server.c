@@ -139,14 +139,13 @@ static size_t firm_room(const struct rv_ctl_env *env, int family)
  * the first of them, its owner one of the next 64, and so on (46 of 3,000
  * clients lost their addresses with thousands free: round-thirty-two
  * tester 165). Only when those are all kept too (a pool nearly full of
- * recent leases: with half the free ones kept, that is a chance of 2^-64),
+ * recent leases: with half the free ones kept, about one chance in 2^64),
  * or every free one is, does the one released longest ago go, a client's
- * last one within
- * KEPT_FIRMLY_NS after every other; of a full pool, never such a one
- * (-EBUSY then). The ones passed over go back to the pool. |*out| is
- * written only on success: the client's record is what its end gives back
- * (release_addrs), and the last address passed over, left there on -EBUSY,
- * went back to the pool a second time when the refused client's
+ * last one within KEPT_FIRMLY_NS after every other; of a full pool, never
+ * such a one (-EBUSY then). The ones passed over go back to the pool.
+ * |*out| is written only on success: the client's record is what its end
+ * gives back (release_addrs), and the last address passed over, left there
+ * on -EBUSY, went back to the pool a second time when the refused client's
  * connection closed, while another session held it again (round-twenty-
  * seven tester 126). */
 static int alloc_unkept(struct rv_ctl_server *p, int family, const struct rv_ip_addr *avoid,

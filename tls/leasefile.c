@@ -51,18 +51,13 @@ struct rv_leasefile {
 	bool stale;	     /* a write failed: the file lacks events; rewrite it whole */
 	uint64_t retry_ns;   /* not before */
 	bool failing;	     /* writes fail (warned once) */
+	bool lost;	     /* the path names another file, which cannot be taken */
 	uint64_t written_ns; /* the last write or touch: the file's mtime */
 	uint64_t unsaved_ns; /* since when changes are not in the file (0: they are) */
-	char why[160];	     /* why not (rv_leasefile_unsaved) */
+	char why[256];	     /* why not (rv_leasefile_unsaved) */
 	char path[];
 };
 
-/* write_text appends |text| to the journal, or replaces the file with it
- * (|snapshot|). A write that fails part-way (disk full, a file size limit)
- * is cut back to its last whole line, so that no half line is left for the
- * next append to join; the events it lost are the file's, which is
- * rewritten whole (f->stale) by a flush RETRY_NS later. One warning when
- * writes start failing and a note when they work again. */
 /* unsaved notes why the file lacks changes now, for status: since the
  * first such moment, with the newest cause. */
 static void __attribute__((format(printf, 3, 4)))
@@ -78,6 +73,12 @@ unsaved(struct rv_leasefile *f, uint64_t now_ns, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* write_text appends |text| to the journal, or replaces the file with it
+ * (|snapshot|). A write that fails part-way (disk full, a file size limit)
+ * is cut back to its last whole line, so that no half line is left for the
+ * next append to join; the events it lost are the file's, which is
+ * rewritten whole (f->stale) by a flush RETRY_NS later. One warning when
+ * writes start failing and a note when they work again. */
 static bool write_text(struct rv_leasefile *f, const struct rv_strbuf *text, bool snapshot,
 		       uint64_t now_ns)
 {
@@ -112,7 +113,9 @@ static bool write_text(struct rv_leasefile *f, const struct rv_strbuf *text, boo
 	f->size = before + (off_t)off;
 	f->stale = false;
 	f->written_ns = now_ns;
-	f->unsaved_ns = 0;
+	if (!f->lost) {
+		f->unsaved_ns = 0; /* written where a restart reads it */
+	}
 	if (f->failing) {
 		f->failing = false;
 		rv_info("lease file %s written again", f->path);
@@ -166,7 +169,7 @@ static uint64_t touch_ns(const struct rv_leasefile *f)
 	return t < RV_NSEC_PER_SEC ? RV_NSEC_PER_SEC : t > TOUCH_MAX_NS ? TOUCH_MAX_NS : t;
 }
 
-static bool path_check(struct rv_leasefile *f);
+static bool path_check(struct rv_leasefile *f, uint64_t now_ns);
 static int check_fd(int fd, const char *path, bool quiet, uid_t service, char *err, size_t err_len);
 static int open_nofollow(const char *path, int flags, char *err, size_t err_len);
 
@@ -273,7 +276,7 @@ void rv_leasefile_flush(struct rv_leasefile *f, uint64_t now_ns)
 	 * whole? */
 	if (text.len || now_ns - f->checked_ns >= RV_NSEC_PER_SEC) {
 		f->checked_ns = now_ns;
-		whole = path_check(f);
+		whole = path_check(f, now_ns);
 	}
 	if (f->stale && now_ns < f->retry_ns && !whole) {
 		/* The snapshot that comes will hold these events. */
@@ -403,7 +406,7 @@ static bool cut(const struct rv_leasefile *f, const struct stat *st)
  * what was written (emptied by `: >` or logrotate's copytruncate: the
  * events went on without the journal's header, and every later start
  * refused the file, exit 3: a hostile tester), it is rewritten. */
-static bool path_check(struct rv_leasefile *f)
+static bool path_check(struct rv_leasefile *f, uint64_t now_ns)
 {
 	char err[PATH_MAX + 256];
 	struct stat open_st, path_st;
@@ -458,11 +461,19 @@ static bool path_check(struct rv_leasefile *f)
 			 "not read (tried again each second)",
 			 f->path, err);
 		say_once(f, line);
+		/* Written on into the old file: no save for status (it said
+		 * saved: round-thirty-two tester 168). */
+		f->lost = true;
+		unsaved(f, now_ns,
+			"deleted or replaced while the server ran, and cannot be made anew (%s): "
+			"the leases go into the old file, which a restart does not read",
+			err);
 		return false;
 	}
 	close(f->fd);
 	f->fd = fd;
 	f->said = 0;
+	f->lost = false;
 	rv_warnx("lease file %s was deleted or replaced while the server ran: made anew there",
 		 f->path);
 	/* Taken once, its owner said once (check_fd kept quiet: it runs each

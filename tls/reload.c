@@ -1165,11 +1165,12 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 		}
 		return;
 	}
-	/* A look that comes due again is asked for below (retry_own,
-	 * crl_unfit). */
-	if (l->watch_due_ns != 0 && l->now_ns >= l->watch_due_ns) {
-		l->watch_due_ns = 0;
-	}
+	/* The files are loaded now: a look due later for what they held is
+	 * asked for again below if it is still ahead (retry_own, crl_unfit).
+	 * Kept, it looked again at a staged file's time after that file had
+	 * been replaced, and said everything again (round-thirty-two tester
+	 * 169). */
+	l->watch_due_ns = 0;
 	/* Taken now, whatever the load says: a file that does not load is
 	 * reported once, not at every event of its directory. */
 	memcpy(l->watch_ids, ids, sizeof(ids));

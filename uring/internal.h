@@ -249,6 +249,7 @@ struct rv_worker {
 	struct rv_pkt_extra *exts; /* scratch for seal */
 	struct rv_rxq rxq[RV_NUM_CLASSES];
 	struct rv_endpoint *rx_srcs;
+	unsigned *rx_src_ifs; /* the interface each came in by (0: not known) */
 	unsigned nsrcs;
 	struct rv_pkt *pkts; /* scratch for seal */
 	/* ... and for open, apart: forwarding an opened packet (client to
@@ -481,12 +482,22 @@ static inline bool rv_worker_link_only(const uint8_t *pkt, uint32_t len,
 	if (ip->src.family == AF_INET6) {
 		size_t off;
 
+		int up;
+
+		if (rv_worker_link_local6(&ip->src)) {
+			return true;
+		}
+		if (ip->proto == IPPROTO_TCP || ip->proto == IPPROTO_UDP) {
+			return false;
+		}
 		/* Behind extension headers too (a destination options or
-		 * fragment header carried one: round-thirty-two tester 163). */
-		return rv_worker_link_local6(&ip->src) ||
-		       (ip->proto != IPPROTO_TCP && ip->proto != IPPROTO_UDP &&
-			rv_ip6_upper(pkt, len, &off) == IPPROTO_ICMPV6 && len > off &&
-			pkt[off] == 137);
+		 * fragment header carried one: round-thirty-two tester 163),
+		 * and a chain that cannot be looked through (longer than
+		 * RV_IP6_MAX_EXT, or cut short: 9 headers carried one, tester
+		 * 167) is kept as one may be. */
+		up = rv_ip6_upper(pkt, len, &off);
+		return up == RV_IP6_UNTOLD ||
+		       (up == IPPROTO_ICMPV6 && len > off && pkt[off] == 137);
 	}
 	/* A first fragment carries the type too (a redirect cut in two went
 	 * through: round-nineteen tester 88); a later one cannot be told. */

@@ -212,6 +212,25 @@ int rv_udp_enable_pktinfo(int fd, bool v6)
 	return setsockopt(fd, SOL_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ? -errno : 0;
 }
 
+unsigned rv_cmsg_ifindex(const struct cmsghdr *cm)
+{
+	if (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_PKTINFO &&
+	    cm->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+		struct in6_pktinfo pi;
+
+		memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+		return pi.ipi6_ifindex;
+	}
+	if (cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_PKTINFO &&
+	    cm->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+		struct in_pktinfo pi;
+
+		memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+		return (unsigned)pi.ipi_ifindex;
+	}
+	return 0;
+}
+
 bool rv_cmsg_local(const struct cmsghdr *cm, struct in6_addr *out)
 {
 	if (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_PKTINFO &&

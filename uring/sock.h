@@ -165,6 +165,9 @@ void rv_cmsg_put_send(struct msghdr *msg, void *buf, uint16_t gso_size, uint8_t 
  * when |cm| is neither, or names no address a reply could leave from
  * (multicast, broadcast, 0.0.0.0). */
 bool rv_cmsg_local(const struct cmsghdr *cm, struct in6_addr *out);
+/* rv_cmsg_ifindex: the interface a datagram came in by, from the same
+ * IP_PKTINFO/IPV6_PKTINFO cmsg |cm| (0: |cm| is none). */
+unsigned rv_cmsg_ifindex(const struct cmsghdr *cm);
 
 /* rv_cmsg_ecn returns the ECN field a received datagram's IP header had,
  * from its IP_TOS or IPV6_TCLASS cmsg |cm| (every data socket asks for

@@ -219,13 +219,15 @@ static int setup_pools(struct rv_worker *w)
 	w->tx_holds = calloc(RV_TX_BATCH + 1, sizeof(*w->tx_holds));
 	w->exts = calloc(RV_TX_BATCH, sizeof(*w->exts));
 	w->rx_srcs = calloc(RV_RX_SRCS, sizeof(*w->rx_srcs));
+	w->rx_src_ifs = calloc(RV_RX_SRCS, sizeof(*w->rx_src_ifs));
 	w->pkts = calloc(RV_TX_BATCH > RV_RX_BATCH ? RV_TX_BATCH : RV_RX_BATCH, sizeof(*w->pkts));
 	w->rx_pkts = calloc(RV_RX_BATCH, sizeof(*w->rx_pkts));
 	w->hdrs = calloc(RV_RX_BATCH, sizeof(*w->hdrs));
 	w->results = calloc(RV_RX_BATCH, sizeof(*w->results));
 	if (w->send_slots == NULL || w->send_free == NULL || w->write_slots == NULL ||
-	    w->write_free == NULL || w->rx_srcs == NULL || w->pkts == NULL || w->rx_pkts == NULL ||
-	    w->hdrs == NULL || w->results == NULL || w->tx_holds == NULL || w->exts == NULL) {
+	    w->write_free == NULL || w->rx_srcs == NULL || w->rx_src_ifs == NULL ||
+	    w->pkts == NULL || w->rx_pkts == NULL || w->hdrs == NULL || w->results == NULL ||
+	    w->tx_holds == NULL || w->exts == NULL) {
 		return -ENOMEM;
 	}
 	for (unsigned i = 0; i < w->num_send_slots; i++) {
@@ -263,6 +265,7 @@ static void free_pools(struct rv_worker *w)
 		w->rxq[c].it = NULL;
 	}
 	free(w->rx_srcs);
+	free(w->rx_src_ifs);
 	free(w->pkts);
 	free(w->rx_pkts);
 	free(w->hdrs);
@@ -277,6 +280,7 @@ static void free_pools(struct rv_worker *w)
 	w->write_slots = NULL;
 	w->write_free = NULL;
 	w->rx_srcs = NULL;
+	w->rx_src_ifs = NULL;
 	w->pkts = NULL;
 	w->rx_pkts = NULL;
 	w->hdrs = NULL;

@@ -146,6 +146,7 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 	int gro = 0, ecn = -1;
 	struct timespec ts = { 0, 0 };
 	struct in6_addr local = IN6ADDR_ANY_INIT;
+	unsigned ifindex = 0;
 
 	rv_ctr_add(&w->ctr, RV_CTR_UDP_RECVS, 1);
 	w->udprx_refs[bid] = 1; /* our hold while splitting */
@@ -170,6 +171,7 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 		} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
 			memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
 		} else if (w->pktinfo && rv_cmsg_local(cm, &local)) {
+			ifindex = rv_cmsg_ifindex(cm);
 			continue;
 		} else if (ecn < 0 && w->ecn) {
 			ecn = rv_cmsg_ecn(cm);
@@ -255,6 +257,7 @@ void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len)
 		return;
 	}
 	w->rx_srcs[src].local = local;
+	w->rx_src_ifs[src] = ifindex;
 	w->nsrcs++;
 	for (uint32_t off = 0; off < plen; off += seg) {
 		uint8_t *dg = payload + off;
@@ -740,19 +743,24 @@ static bool ecn_decap(struct rv_worker *w, struct rv_rx_item *it, uint8_t *plain
 	return true;
 }
 
-/* inside_tunnel: does the address of |ep| lie inside the tunnel, a
- * server's pool or a network some session carries? Datagrams sent there
- * are routed into the server's own TUN. A client sealed a datagram of its
+/* inside_tunnel: did the datagrams from |ep| come through the tunnel, in
+ * by the server's own TUN (|ifindex|)? A client sealed a datagram of its
  * own session inside one of its packets to the server's data port: the
  * server followed it there, and from then on sealed each packet again as
  * it came round, a core spent until the session ended (round-ten tester
- * 48). */
-static bool inside_tunnel(const struct rv_worker *w, const struct rv_endpoint *ep)
+ * 48). Where the interface is not known, an address of the pool or of a
+ * network some session carries is taken to be inside: it refused a client
+ * whose address lies in a site's network that the host routes elsewhere,
+ * which reached the server by its link (round-thirty-two tester 167). */
+static bool inside_tunnel(const struct rv_worker *w, const struct rv_endpoint *ep, unsigned ifindex)
 {
 	struct rv_ip_addr a = { 0 };
 
 	if (!w->pktinfo) {
 		return false; /* a client: its routes decide, and it has no pool */
+	}
+	if (ifindex != 0 && w->dp->tun_ifindex != 0) {
+		return ifindex == w->dp->tun_ifindex;
 	}
 	if (ep->sa.sa_family == AF_INET) {
 		a.family = AF_INET;
@@ -770,10 +778,11 @@ static bool inside_tunnel(const struct rv_worker *w, const struct rv_endpoint *e
 	       rv_worker_lookup_addr(w, &a) != NULL;
 }
 
-/* move_endpoint sends |s|'s datagrams to |ep| from here on if it differs
- * from where they went, counted and logged (rate-limited); never to an
- * address inside the tunnel (inside_tunnel). */
-static void move_endpoint(struct rv_worker *w, struct rv_session *s, const struct rv_endpoint *ep)
+/* move_endpoint sends |s|'s datagrams to |ep| (in by interface |ifindex|)
+ * from here on if it differs from where they went, counted and logged
+ * (rate-limited); never into the tunnel (inside_tunnel). */
+static void move_endpoint(struct rv_worker *w, struct rv_session *s, const struct rv_endpoint *ep,
+			  unsigned ifindex)
 {
 	struct rv_endpoint old, to;
 
@@ -781,7 +790,7 @@ static void move_endpoint(struct rv_worker *w, struct rv_session *s, const struc
 	if (rv_session_endpoint_unchanged(s, ep)) {
 		return;
 	}
-	if (unlikely(inside_tunnel(w, ep))) {
+	if (unlikely(inside_tunnel(w, ep, ifindex))) {
 		char a[80];
 
 		rv_warnx_rl("%s (session %08x): datagrams came through the tunnel itself, from %s: "
@@ -832,7 +841,8 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 	 * point it at a victim). Before the loop: an ECHO is answered to the
 	 * endpoint as moved. */
 	if (newest < to - from) {
-		move_endpoint(w, s, &w->rx_srcs[rx[from + newest].src]);
+		move_endpoint(w, s, &w->rx_srcs[rx[from + newest].src],
+			      w->rx_src_ifs[rx[from + newest].src]);
 	}
 	for (unsigned k = from; k < to; k++) {
 		struct rv_rx_item *it = &rx[k];

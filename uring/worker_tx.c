@@ -736,14 +736,18 @@ static uint16_t load_be16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-/* own_datagram: is the inner packet of |it| a UDP datagram to |to| port
- * |port|, the session's own endpoint? Such a packet is one of ours to
- * this very peer that the host routed back into the TUN (a route over the
- * peer's address through the tunnel). Sealed again, it would go round
- * once more, a little longer each time, until too big for the MTU: one
- * packet made some twenty, and a stream kept a core busy. A non-first
- * fragment carries no port and goes once: its first was dropped here. */
-static bool own_datagram(const struct rv_tx_item *it, const struct rv_ip_addr *to, uint16_t port)
+/* own_datagram: is the inner packet of |it| a UDP datagram from our data
+ * port |sport| to |to| port |port|, the session's own endpoint? Such a
+ * packet is one of ours to this very peer that the host routed back into
+ * the TUN (a route over the peer's address through the tunnel). Sealed
+ * again, it would go round once more, a little longer each time, until
+ * too big for the MTU: one packet made some twenty, and a stream kept a
+ * core busy. Another socket's datagram to that address and port (a VPN
+ * inside the tunnel to the same server) is no loop, and goes (it was
+ * dropped: round-thirty-two tester 167). A non-first fragment carries no
+ * port and goes once: its first was dropped here. */
+static bool own_datagram(const struct rv_tx_item *it, uint16_t sport, const struct rv_ip_addr *to,
+			 uint16_t port)
 {
 	const uint8_t *p = it->buf + RV_DATA_HDR_LEN;
 	uint32_t len = it->len;
@@ -772,7 +776,7 @@ static bool own_datagram(const struct rv_tx_item *it, const struct rv_ip_addr *t
 			return false;
 		}
 	}
-	return len >= l4 + 4 && load_be16(p + l4 + 2) == port;
+	return len >= l4 + 4 && load_be16(p + l4 + 2) == port && load_be16(p + l4) == sport;
 }
 
 /* seal_run seals and sends it[from, to), packets of one session, but for
@@ -791,7 +795,7 @@ static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 	rv_endpoint_addr(&ep, &to_addr);
 	port = ntohs(ep.sa.sa_family == AF_INET ? ep.in4.sin_port : ep.in6.sin6_port);
 	for (unsigned k = from; to_addr.family != 0 && k < to; k++) {
-		if (likely(!own_datagram(&it[k], &to_addr, port))) {
+		if (likely(!own_datagram(&it[k], w->dp->port, &to_addr, port))) {
 			continue;
 		}
 		seal_send(w, it, start, k, now, &ep);

@@ -309,15 +309,16 @@ def icmp_redirect(src, dst):
     return ip + icmp
 
 
-def icmp6_redirect_dstopts(src, dst):
+def icmp6_redirect_dstopts(src, dst, chain=1):
     """An ICMPv6 redirect (type 137) from src to dst, hop limit 255, behind
-    a destination options header (PadN), naming fe80::1 as the target."""
+    |chain| destination options headers (PadN), naming fe80::1 as the
+    target."""
     s6, d6 = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)
     icmp = struct.pack("!BBHI", 137, 0, 0, 0) + socket.inet_pton(socket.AF_INET6, "fe80::1") + \
         socket.inet_pton(socket.AF_INET6, "fd99::99")
     pseudo = s6 + d6 + struct.pack("!IxxxB", len(icmp), 58)
     icmp = icmp[:2] + struct.pack("!H", csum(pseudo + icmp)) + icmp[4:]
-    ext = bytes([58, 0, 1, 4, 0, 0, 0, 0])
+    ext = b"".join(bytes([60 if i + 1 < chain else 58, 0, 1, 4, 0, 0, 0, 0]) for i in range(chain))
     return struct.pack("!IHBB", 6 << 28, len(ext) + len(icmp), 60, 255) + s6 + d6 + ext + icmp
 
 
@@ -340,7 +341,7 @@ def cmd_spoof_packet(args):
             print(f.hex())
         return
     if args.redirect and ":" in args.src:
-        pkt = icmp6_redirect_dstopts(args.src, args.dst)
+        pkt = icmp6_redirect_dstopts(args.src, args.dst, args.chain)
     elif args.redirect:
         pkt = icmp_redirect(args.src, args.dst)
     else:
@@ -445,7 +446,9 @@ def main():
     s.add_argument("--dst", required=True)
     s.add_argument("--dport", type=int, default=9)
     s.add_argument("--redirect", action="store_true",
-                   help="an ICMP redirect instead (IPv6: behind a destination options header)")
+                   help="an ICMP redirect instead (IPv6: behind destination options headers)")
+    s.add_argument("--chain", type=int, default=1,
+                   help="with --redirect, IPv6: how many destination options headers")
     s.add_argument("--frag", action="store_true", help="with --redirect: cut in two fragments, one line each")
     h = sub.add_parser("hold")
     sniff_args(h)

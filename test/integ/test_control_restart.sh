@@ -113,9 +113,22 @@ chmod g-w "$RVT_TMP"
 mv "$LF" "$LF.old"
 rvt_wait_for 5 "the move said" grep -q "lease file $LF was deleted or replaced while the server ran, and cannot be made anew: Permission denied" "$RVT_TMP/server.log" ||
 	rvt_fail "the move not said: $(grep -a "lease file" "$RVT_TMP/server.log" | tail -2)"
+# Meanwhile status says the leases go unsaved, also once lease events are
+# written on into the old file (it said saved: round-thirty-two tester
+# 168): client1 kicked comes back.
+rvt_run "$RV_BIN" kick client1 -s "$SRV_SOCK" >/dev/null || rvt_fail "kick client1"
+rvt_wait_for 10 "client1 back" sh -c "'$RV_BIN' status -s '$SRV_SOCK' --kv | grep -q '^session name=client1 state=running'" ||
+	rvt_fail "client1 did not come back"
+sleep 1.2
+"$RV_BIN" status -s "$SRV_SOCK" --kv | rvt_matches '^server .* lease_file_saved=0 ' ||
+	rvt_fail "status --kv with the lease file moved away: $("$RV_BIN" status -s "$SRV_SOCK" --kv | head -1)"
+"$RV_BIN" status -s "$SRV_SOCK" | rvt_matches "WARNING: lease file not saved for [0-9]+s: deleted or replaced while the server ran, and cannot be made anew \(Permission denied\)" ||
+	rvt_fail "status with the lease file moved away: $("$RV_BIN" status -s "$SRV_SOCK" | grep -a WARNING)"
 chmod g+w "$RVT_TMP"
 rvt_wait_for 5 "made anew" grep -q "lease file $LF was deleted or replaced while the server ran: made anew there" "$RVT_TMP/server.log" ||
 	rvt_fail "not made anew: $(grep -a "lease file" "$RVT_TMP/server.log" | tail -2)"
+rvt_wait_for 3 "saved again" sh -c "'$RV_BIN' status -s '$SRV_SOCK' --kv | grep -q '^server .* lease_file_saved=1 '" ||
+	rvt_fail "status --kv once made anew: $("$RV_BIN" status -s "$SRV_SOCK" --kv | head -1)"
 grep -q ' client1$' "$LF" && grep -q ' client2$' "$LF" || rvt_fail "the new lease file: $(cat "$LF")"
 # A second name given to it, which the next start refuses: said, once
 # (it went unseen: round-six tester 34).
@@ -336,14 +349,27 @@ rvt_step "a read-only state directory at the start: the lease file and crl_state
 # remounted read-only before the start and writable after.
 cp "$RVT_TMP/leases.75" "$RVT_TMP/ro.leases"
 mkdir -p "$RVT_TMP/rostate"
+# A crl_state as a run with this CRL leaves it (a restart): once writable,
+# it holds what the server would write, and is as good as saved (it
+# stayed unsaved for the process's life: round-thirty-two tester 168).
+CTL_SERVER_KV=(lease_time=60m max_clients=40 "crl_state=$RVT_TMP/ro.crl-state")
+ctl_server_conf "$RVT_TMP/server.conf" "${CTL_SERVER_KV[@]}"
+mv "$RVT_TMP/server.log" "$RVT_TMP/server-mc1.log"
+rvt_bg "$S" server "$RV_BIN" server -c "$RVT_TMP/server.conf"
+SRV_PID=$RVT_LAST_PID
+rvt_wait_for 10 "server up" "$RV_BIN" status -s "$SRV_SOCK" || rvt_fail "server did not start: $(tail -5 "$RVT_TMP/server.log")"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+grep -q "^# ringvpn CRL state" "$RVT_TMP/ro.crl-state" || rvt_fail "no crl_state written: $(head -3 "$RVT_TMP/ro.crl-state")"
 CTL_SERVER_KV=(lease_time=60m max_clients=40 "lease_file=$RVT_TMP/rostate/server.leases"
 	"crl_state=$RVT_TMP/rostate/server.crl-state")
 ctl_server_conf "$RVT_TMP/server.conf" "${CTL_SERVER_KV[@]}"
 mv "$RVT_TMP/server.log" "$RVT_TMP/server-mc2.log"
 rvt_bg "$S" server unshare -m --propagation private sh -c '
 	mount -t tmpfs -o size=1m,mode=0700,uid=65534,gid=65534 rvtro "$1" && cp "$2" "$1/server.leases" &&
-	chown 65534:65534 "$1/server.leases" && mount -o remount,ro "$1" &&
-	exec "$3" server -c "$4"' sh "$RVT_TMP/rostate" "$RVT_TMP/ro.leases" "$RV_BIN" "$RVT_TMP/server.conf"
+	cp "$5" "$1/server.crl-state" && chown 65534:65534 "$1/server.leases" "$1/server.crl-state" &&
+	mount -o remount,ro "$1" &&
+	exec "$3" server -c "$4"' sh "$RVT_TMP/rostate" "$RVT_TMP/ro.leases" "$RV_BIN" "$RVT_TMP/server.conf" \
+	"$RVT_TMP/ro.crl-state"
 SRV_PID=$RVT_LAST_PID
 rvt_wait_for 10 "server up" "$RV_BIN" status -s "$SRV_SOCK" || rvt_fail "server did not start: $(tail -5 "$RVT_TMP/server.log")"
 grep -aq "cannot open the lease file $RVT_TMP/rostate/server.leases for writing (.*tried again every 5 s): Read-only file system" \

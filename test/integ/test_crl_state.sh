@@ -501,6 +501,20 @@ wait_log "$SLOG" "crl_state .*m.crl-state was removed or replaced while the proc
 NM=$(openssl crl -in "$PKI/ca/ca.crl" -noout -crlnumber | sed 's/.*=//;s/^0x//')
 [ "$(number "$RVT_TMP/m.crl-state")" = "$((16#$NM))" ] || rvt_fail "crl_state made anew: $(cat "$RVT_TMP/m.crl-state"), the CRL's number 0x$NM"
 [ "$(stat -c %u "$RVT_TMP/m.crl-state")" = "$(id -u nobody)" ] || rvt_fail "made anew, not by the service user?"
+# A directory in its place: said as such, in the log and in status (the
+# cause was stack bytes: round-thirty-two tester 168), and saved again once
+# the file can be made.
+mv "$RVT_TMP/m.crl-state" "$RVT_TMP/m.crl-state.old"
+mkdir "$RVT_TMP/m.crl-state"
+reload_ok "a reload with a directory at crl_state's path"
+wait_log "$SLOG" "crl_state .*m.crl-state was removed or replaced while the process ran, and cannot be opened again (not a regular file)" 5 ||
+	rvt_fail "the directory not said: $(grep -a crl_state "$SLOG" | tail -2 | cat -v)"
+"$RV_BIN" status -s "$SRV_SOCK" | rvt_matches "WARNING: crl_state not saved for [0-9]+s: removed or replaced while the process ran, and cannot be opened again: not a regular file$" ||
+	rvt_fail "status: $("$RV_BIN" status -s "$SRV_SOCK" | grep -a WARNING | cat -v)"
+rmdir "$RVT_TMP/m.crl-state"
+reload_ok "a reload with crl_state's path free again"
+"$RV_BIN" status -s "$SRV_SOCK" --kv | rvt_matches '^server .* crl_state_saved=1' ||
+	rvt_fail "status --kv once crl_state is made again: $("$RV_BIN" status -s "$SRV_SOCK" --kv | head -1)"
 stop_bg
 
 rvt_step "M2. a higher number dated earlier (another signing host, a clock set back): no refusal"

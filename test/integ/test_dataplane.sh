@@ -190,9 +190,13 @@ if [ "$INJECT" = 1 ]; then
 	# peer's own address: looked for behind extension headers (it was
 	# delivered: round-thirty-two tester 163).
 	REDIR6=$(python3 "$INJ" spoof-packet --redirect --src fd99::1 --dst fd99::2) || rvt_fail "redirect6"
+	# Behind more headers than are looked through (32): kept as one may be
+	# (9 carried one: round-thirty-two tester 167).
+	REDIR6L=$(python3 "$INJ" spoof-packet --redirect --chain 33 --src fd99::1 --dst fd99::2) ||
+		rvt_fail "redirect6 chain"
 	{
 		for _ in 1 2 3; do printf '%s\n' "$SPOOF4"; done
-		printf '%s\n' "$MCAST6" "$REDIR6"
+		printf '%s\n' "$MCAST6" "$REDIR6" "$REDIR6L"
 		printf '%s\n' "$SPOOF6" "$LL6" "$REDIR" "$REDIR_SPOOF" "$(head -n 1 <<<"$REDIR_FRAGS")"
 		printf '\n\n'
 		# Authenticated but no IP packet: IHL 4; an IPv6 payload
@@ -354,8 +358,8 @@ if [ "$INJECT" = 1 ]; then
 	expect "session_drop_spoof" "$(delta session_drop_spoof)" "$N_SPOOF"
 	# (The worker's count also takes what B's own kernel sends to
 	# multicast, kept on the link; the session's is these two alone.)
-	[ "$(delta drop_link_scope)" -ge 5 ] || rvt_fail "drop_link_scope: $(delta drop_link_scope), want >= 5"
-	expect "session_drop_link_scope" "$(delta session_drop_link_scope)" 5
+	[ "$(delta drop_link_scope)" -ge 6 ] || rvt_fail "drop_link_scope: $(delta drop_link_scope), want >= 6"
+	expect "session_drop_link_scope" "$(delta session_drop_link_scope)" 6
 	grep -q "spoofed inner source fe80::77" "$RVT_TMP/peer-b.log" && rvt_fail "a link-local source said as spoofed"
 	grep -q "spoofed inner source 10.99.0.78" "$RVT_TMP/peer-b.log" || rvt_fail "the spoofed redirect not said"
 	# Charged to the session that sent them, and said.
@@ -473,6 +477,55 @@ if [ "$INJECT" = 1 ]; then
 	grep -q "a datagram of ours to .* came back through the TUN: dropped as a routing loop" "$RVT_TMP/peer-a.log" ||
 		rvt_fail "A did not say the loop"
 	rvt_nsx "$A" ping -c 3 -i 0.05 -W 2 10.99.0.2 || rvt_fail "ping A -> B after the loop"
+fi
+
+if [ "$INJECT" = 1 ] && [ "$UNDERLAY6" != 1 ]; then
+	# Another socket's datagrams to B's endpoint through the tunnel (a
+	# rule sends those from A's tunnel address there; A's own go by the
+	# link): no loop, carried (each was dropped as one of ours: round-
+	# thirty-two tester 167).
+	rvt_step "A carries another socket's datagrams to B's endpoint through the tunnel"
+	rvt_snapshot "$PID_A" "$RVT_TMP/a.ctr" || rvt_fail "counters a"
+	cp "$RVT_TMP/a.ctr" "$RVT_TMP/a.before"
+	rvt_nsx "$A" ip rule add from 10.99.0.1 to "$UB" lookup 167 pref 100 || rvt_fail "rule"
+	rvt_nsx "$A" ip route add "$UB/32" dev rva table 167 || rvt_fail "route in table 167"
+	rvt_nsx "$A" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.99.0.1", 0))
+for i in range(5):
+    s.sendto(b"not a datagram of the data plane", (sys.argv[1], int(sys.argv[2])))
+' "$UB" "$PORT" || rvt_fail "send to B's endpoint through the tunnel"
+	sleep 0.5
+	rvt_snapshot "$PID_A" "$RVT_TMP/a.ctr" || rvt_fail "counters a"
+	rvt_nsx "$A" ip rule del pref 100
+	rvt_nsx "$A" ip route flush table 167
+	rvt_log "A: tx_packets +$(delta_a tx_packets), drop_loop +$(delta_a drop_loop)"
+	[ "$(delta_a drop_loop)" = 0 ] || rvt_fail "another socket's datagrams dropped as a loop: $(delta_a drop_loop)"
+	[ "$(delta_a tx_packets)" -ge 5 ] || rvt_fail "another socket's datagrams not carried: tx_packets +$(delta_a tx_packets)"
+
+	# A's datagrams from an address inside the tunnel's networks (its own
+	# tunnel address, on its link too), which B's host routes back by the
+	# link: B follows them there, as they came in by its link, not by its
+	# TUN (it refused any endpoint inside a session's networks, and a
+	# client whose address lies in a site's network the host routes
+	# elsewhere had no data plane: round-thirty-two tester 167).
+	rvt_step "B follows A to an address of the tunnel's networks that reaches it by the link"
+	rvt_snapshot "$PID_B" "$RVT_TMP/b.ctr" || rvt_fail "counters b"
+	cp "$RVT_TMP/b.ctr" "$RVT_TMP/b.before"
+	rvt_nsx "$A" ip addr add 10.99.0.1/32 dev veth0 || rvt_fail "addr on A's link"
+	rvt_nsx "$A" ip route replace "$UB/32" dev veth0 src 10.99.0.1 || rvt_fail "A's route by its link"
+	rvt_nsx "$B" ip route add 10.99.0.1/32 dev veth0 || rvt_fail "B's route by its link"
+	rvt_nsx "$A" ping -c 3 -i 0.1 -W 1 10.99.0.2 >/dev/null 2>&1
+	sleep 0.3
+	rvt_snapshot "$PID_B" "$RVT_TMP/b.ctr" || rvt_fail "counters b"
+	grep -q "datagrams came through the tunnel itself, from 10.99.0.1:$PORT" "$RVT_TMP/peer-b.log" &&
+		rvt_fail "B refused an endpoint that came in by its link"
+	[ "$(delta endpoint_moves)" -ge 1 ] || rvt_fail "B did not follow A to 10.99.0.1: endpoint_moves +$(delta endpoint_moves)"
+	rvt_nsx "$B" ip route del 10.99.0.1/32 dev veth0
+	rvt_nsx "$A" ip route del "$UB/32" dev veth0
+	rvt_nsx "$A" ip addr del 10.99.0.1/32 dev veth0
+	rvt_nsx "$A" ping -c 3 -i 0.1 -W 2 10.99.0.2 || rvt_fail "ping A -> B back by A's link address"
 fi
 
 rvt_step "shutdown: SIGTERM -> exit 0"

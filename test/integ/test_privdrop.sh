@@ -464,6 +464,24 @@ N1=$(grep -ac "certificate files changed" "$RVT_TMP/server.log")
 rvt_wait_for 12 "the staged renewal taken" sh -c "\"$RV_BIN\" status -s '$SRV_SOCK' | grep -q 'certificate *expires in \(19\|20\)d'" ||
 	rvt_fail "the staged renewal was not taken at its start: $("$RV_BIN" status -s "$SRV_SOCK" | grep certificate)"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "no traffic after the staged renewal"
+# A staged renewal replaced by one valid now before its time: the valid one
+# is taken by the watch, and nothing is looked at or said at the staged
+# one's time (everything was said again then: round-thirty-two tester 169).
+stage_server_cert --valid-from +5s --valid-to +20d
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a reload with a renewal not valid yet exited 0: $OUT"
+stage_server_cert --days 25
+rvt_wait_for 5 "the valid renewal taken" sh -c "\"$RV_BIN\" status -s '$SRV_SOCK' | grep -q 'certificate *expires in \(24\|25\)d'" ||
+	rvt_fail "the valid renewal was not taken: $("$RV_BIN" status -s "$SRV_SOCK" | grep certificate)"
+sleep 0.5
+N0=$(grep -ac "certificate files changed" "$RVT_TMP/server.log")
+sleep 5.5
+# (and at the next event of the directory after it)
+touch "$PKI/unrelated-x"
+sleep 0.6
+rm -f "$PKI/unrelated-x"
+sleep 0.4
+N1=$(grep -ac "certificate files changed" "$RVT_TMP/server.log")
+[ "$N1" = "$N0" ] || rvt_fail "looked at again at the replaced renewal's time: $(grep -a "certificate files changed" "$RVT_TMP/server.log" | tail -1)"
 
 rvt_step "a CA file, then a CRL file, only root may read, unchanged: kept with a warning, and a revocation still ends its session"
 # A root-only CA file refused every reload and every new CRL with it: a

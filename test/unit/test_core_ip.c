@@ -463,7 +463,7 @@ Test(core_ip, ip6_upper)
 	static const uint8_t hop_then_ah[] = { IPPROTO_AH,  0, 1, 4, 0, 0, 0, 0, /* hop-by-hop */
 					       IPPROTO_TCP, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
 	static const uint8_t cut[] = { IPPROTO_ICMPV6, 2, 0, 0, 0, 0, 0, 0 }; /* 24 bytes said */
-	uint8_t buf[40 + 8 * 10 + 4];
+	uint8_t buf[40 + 8 * (RV_IP6_MAX_EXT + 1) + 4];
 	size_t off = 0, n;
 
 	n = v6_with(buf, IPPROTO_ICMPV6, icmp, sizeof(icmp));
@@ -477,24 +477,25 @@ Test(core_ip, ip6_upper)
 	cr_assert_eq(rv_ip6_upper(buf, n, &off), IPPROTO_ICMPV6);
 	cr_assert_eq(off, 48u);
 	n = v6_with(buf, IPPROTO_FRAGMENT, frag_later, sizeof(frag_later));
-	cr_assert_eq(rv_ip6_upper(buf, n, &off), -1, "a later fragment cannot be told");
+	cr_assert_eq(rv_ip6_upper(buf, n, &off), RV_IP6_LATER_FRAGMENT);
 	n = v6_with(buf, IPPROTO_HOPOPTS, hop_then_ah, sizeof(hop_then_ah));
 	cr_assert_eq(rv_ip6_upper(buf, n, &off), IPPROTO_TCP);
 	cr_assert_eq(off, 40u + 8 + 12, "AH's length is in 4-byte units, plus 2");
 	n = v6_with(buf, IPPROTO_DSTOPTS, cut, sizeof(cut));
-	cr_assert_eq(rv_ip6_upper(buf, n, &off), -1, "a header past the packet's end");
+	cr_assert_eq(rv_ip6_upper(buf, n, &off), RV_IP6_UNTOLD, "a header past the packet's end");
 	n = v6_with(buf, IPPROTO_DSTOPTS, dstopts, 1);
-	cr_assert_eq(rv_ip6_upper(buf, n, &off), -1, "a header cut before its length");
+	cr_assert_eq(rv_ip6_upper(buf, n, &off), RV_IP6_UNTOLD, "a header cut before its length");
 	/* RV_IP6_MAX_EXT headers are looked through, one more is not. */
 	for (int k = RV_IP6_MAX_EXT; k <= RV_IP6_MAX_EXT + 1; k++) {
-		uint8_t chain[8 * 10 + 4] = { 0 };
+		uint8_t chain[8 * (RV_IP6_MAX_EXT + 1) + 4] = { 0 };
 
 		for (int i = 0; i < k; i++) {
 			chain[8 * i] = i + 1 < k ? IPPROTO_DSTOPTS : IPPROTO_ICMPV6;
 		}
 		chain[8 * k] = 137;
 		n = v6_with(buf, IPPROTO_DSTOPTS, chain, 8 * (size_t)k + 4);
-		cr_assert_eq(rv_ip6_upper(buf, n, &off), k == RV_IP6_MAX_EXT ? IPPROTO_ICMPV6 : -1,
+		cr_assert_eq(rv_ip6_upper(buf, n, &off),
+			     k == RV_IP6_MAX_EXT ? IPPROTO_ICMPV6 : RV_IP6_UNTOLD,
 			     "%d extension headers", k);
 	}
 }
