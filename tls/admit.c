@@ -48,6 +48,7 @@
 #include "crypto/mem.h"
 #include "tls/conn.h"
 #include "tls/ctl_server.h"
+#include "tls/firsts.h"
 #include "tls/internal.h"
 #include "tls/leasefile.h"
 #include "tls/server_side.h"
@@ -377,12 +378,25 @@ static void replace_old(struct rv_loop *l, struct rv_chan *c)
 		return;
 	}
 	o = container_of(n, struct rv_chan, name_node);
-	/* From another host: logged whatever the name's rate, the trace of a
-	 * copied certificate (a name that had reconnected often took over
-	 * from elsewhere at debug level: round-ten tester 46). */
-	rv_conn_info(c->quiet && same_host(c->peer_str, o->peer_str),
-		     "client %s: new connection from %s replaces the one from %s", c->name,
-		     c->peer_str, o->peer_str);
+	if (same_host(c->peer_str, o->peer_str)) {
+		rv_conn_info(c->quiet, "client %s: new connection from %s replaces the one from %s",
+			     c->name, c->peer_str, o->peer_str);
+	} else {
+		/* From another host: logged whatever the name's rate, the
+		 * trace of a copied certificate (a name that had reconnected
+		 * often took over from elsewhere at debug level: round-ten
+		 * tester 46), each name's first in a minute at least, and
+		 * the rest within the log's limit, counted (two hosts
+		 * fighting over one certificate wrote a line for each
+		 * connection, 44 a second: round-thirty-two tester 170). */
+		static struct rv_firsts names;
+
+		rv_log_rl_or(RV_LOG_INFO, rv_info, rv_firsts_new_key(&names, c->name, l->now_ns),
+			     "client ...: new connection from ... replaces the one from ... "
+			     "(another host)",
+			     "client %s: new connection from %s replaces the one from %s", c->name,
+			     c->peer_str, o->peer_str);
+	}
 	s->replaced++;
 	rv_server_end(l, o, RV_CTL_CODE_REPLACED,
 		      "replaced by a newer connection with the same name");

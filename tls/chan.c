@@ -29,6 +29,7 @@
 #include "crypto/aead.h"
 #include "crypto/mem.h"
 #include "tls/conn.h"
+#include "tls/firsts.h"
 #include "tls/internal.h"
 
 /* ---- slots ------------------------------------------------------------- */
@@ -396,11 +397,20 @@ static void handshake_failed(struct rv_loop *l, struct rv_chan *c)
 		 * name for all three hid which kind a flood was: tester 138). */
 		switch (c->refusal) {
 		case RV_TLS_REFUSED_REVOKED:
-		case RV_TLS_REFUSED_EXPIRED:
-			rv_warnx_rl_as("TLS handshake with ... failed: a certificate revoked or "
-				       "expired",
-				       "TLS handshake with %s failed: %s", c->peer_str, why);
+		case RV_TLS_REFUSED_EXPIRED: {
+			/* Each certificate's first refusal in a minute is said,
+			 * its serial with it: an expired certificate's flood
+			 * used up the limit, and another host's revoked one
+			 * went unsaid (round-thirty-two tester 170). */
+			static struct rv_firsts certs;
+
+			rv_log_rl_or(RV_LOG_WARN, rv_warnx,
+				     rv_firsts_new_key(&certs, why, l->now_ns),
+				     "TLS handshake with ... failed: a certificate revoked or "
+				     "expired",
+				     "TLS handshake with %s failed: %s", c->peer_str, why);
 			break;
+		}
 		case RV_TLS_REFUSED_UNTRUSTED:
 			rv_warnx_rl_as("TLS handshake with ... failed: a certificate refused "
 				       "otherwise",
