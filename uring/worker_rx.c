@@ -497,20 +497,53 @@ static void bad_inner(struct rv_worker *w, struct rv_session *s, const char *wha
 	rv_drop_add(&w->ctr, RV_DROP_BAD_INNER, 1);
 }
 
+/* v4_source_routed: does the IPv4 header of |hlen| bytes at |p| carry a
+ * loose or strict source route option? */
+static bool v4_source_routed(const uint8_t *p, unsigned hlen)
+{
+	for (unsigned at = 20; at < hlen;) {
+		uint8_t type = p[at];
+
+		if (type == 0) {
+			break; /* end of options */
+		}
+		if (type == 1) {
+			at++; /* no-op */
+			continue;
+		}
+		if (type == 0x83 || type == 0x89) {
+			return true;
+		}
+		if (at + 1 >= hlen || p[at + 1] < 2) {
+			break; /* cut short: the receiver's kernel drops it */
+		}
+		at += p[at + 1];
+	}
+	return false;
+}
+
 /* v4_hdr_bad drops a packet to another client (or to an offline client's
  * address) whose IPv4 header checksum is wrong, as a router drops it
  * before it routes: forwarded inside, its TTL was taken down and the
  * checksum patched to stay wrong, the other client's kernel dropped it
  * after a seal and a send, and an offline address answered it
  * (round-twenty-three tester 100). On the TUN's way the server's kernel
- * drops it. */
+ * drops it. So is one with a source route option, which the kernel's way
+ * drops (accept_source_route is off by default) and the data plane
+ * forwarded (round-thirty-two tester 163). */
 static bool v4_hdr_bad(struct rv_worker *w, struct rv_rx_item *it, const uint8_t *plain,
 		       const struct rv_ip_info *ip)
 {
-	if (ip->dst.family != AF_INET || rv_ipv4_csum_ok(plain, ip->hdr_len)) {
+	if (ip->dst.family != AF_INET) {
 		return false;
 	}
-	bad_inner(w, it->s, "its IPv4 header checksum is wrong");
+	if (!rv_ipv4_csum_ok(plain, ip->hdr_len)) {
+		bad_inner(w, it->s, "its IPv4 header checksum is wrong");
+	} else if (v4_source_routed(plain, ip->hdr_len)) {
+		bad_inner(w, it->s, "it carries a source route (an IPv4 option routers drop)");
+	} else {
+		return false;
+	}
 	rv_worker_release(w, it->handle);
 	return true;
 }

@@ -361,6 +361,19 @@ rvt_log "wrong IPv4 header checksums: drop_bad_inner +$((b1 - b0)), c2c_forwarde
 [ $((f1 - f0)) = 0 ] || rvt_fail "packets with a wrong IPv4 header checksum were forwarded"
 grep -q "dropped a packet of client client1 (session [0-9a-f]*): its IPv4 header checksum is wrong" \
 	"$RVT_TMP/server.log" || rvt_fail "the drop of a wrong IPv4 header checksum was not logged"
+# A loose source route option: dropped as the kernel's way drops it
+# (accept_source_route is off), not forwarded (it was: round-thirty-two
+# tester 163).
+rvt_nsx "$C1" python3 "$INJ" tun-send --iface rvc --src "$A1" --dst "$A2" --lsrr --count 3 >&2 ||
+	rvt_fail "could not send through client1's TUN"
+for _ in $(seq 50); do
+	[ "$(total drop_bad_inner)" -ge $((b1 + 3)) ] && break
+	sleep 0.1
+done
+[ $(($(total drop_bad_inner) - b1)) = 3 ] || rvt_fail "source-routed packets not dropped as bad_inner: +$(($(total drop_bad_inner) - b1))"
+[ "$(total c2c_forwarded)" = "$f1" ] || rvt_fail "source-routed packets were forwarded"
+grep -q "dropped a packet of client client1 (session [0-9a-f]*): it carries a source route" \
+	"$RVT_TMP/server.log" || rvt_fail "the drop of a source-routed packet was not logged"
 rvt_bg "$C2" csum-sink python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -27,9 +27,11 @@ Test(firsts, a_key_once_a_window)
 	/* Another key's first, in the middle of that flood. */
 	cr_assert(rv_firsts_new_key(&f, "revoked (thief, serial 0b)", T0 + 30 * RV_NSEC_PER_SEC));
 	cr_assert(rv_firsts_new_key(&f, "expired (mallory, serial 0a)",
-				    T0 + (uint64_t)RV_FIRSTS_WINDOW_S * RV_NSEC_PER_SEC + RV_NSEC_PER_MSEC));
+				    T0 + (uint64_t)RV_FIRSTS_WINDOW_S * RV_NSEC_PER_SEC +
+					    RV_NSEC_PER_MSEC));
 	cr_assert_not(rv_firsts_new_key(&f, "revoked (thief, serial 0b)",
-					T0 + (uint64_t)RV_FIRSTS_WINDOW_S * RV_NSEC_PER_SEC + RV_NSEC_PER_MSEC));
+					T0 + (uint64_t)RV_FIRSTS_WINDOW_S * RV_NSEC_PER_SEC +
+						RV_NSEC_PER_MSEC));
 }
 
 /* Many keys: RV_FIRSTS_PER_S first lines a second, and the rest wait for
@@ -51,6 +53,7 @@ Test(firsts, a_budget_each_second)
 		snprintf(key, sizeof(key), "other %d", i);
 		cr_assert(rv_firsts_new_key(&f, key, T0 + (uint64_t)(2 + i) * RV_NSEC_PER_SEC));
 	}
-	cr_assert(rv_firsts_new_key(&f, "other 0", T0 + (uint64_t)(3 + RV_FIRSTS_KEYS) * RV_NSEC_PER_SEC),
+	cr_assert(rv_firsts_new_key(&f, "other 0",
+				    T0 + (uint64_t)(3 + RV_FIRSTS_KEYS) * RV_NSEC_PER_SEC),
 		  "the oldest key is forgotten");
 }
