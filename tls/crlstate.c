@@ -51,6 +51,7 @@ struct rv_crlstate {
 			      * at the start; each save tries again (follow_path) */
 	int retry_err;	     /* the errno of the last failure of that said */
 	bool full;	     /* a CA key found no line (said once) */
+	bool gone;	     /* status found its path naming another file, or none */
 	uint64_t unsaved_ns; /* since when the file lacks what is remembered (0: it
 			      * does not) */
 	char why[256];	     /* why (rv_crlstate_unsaved) */
@@ -558,17 +559,24 @@ unsaved(struct rv_crlstate *s, const char *fmt, ...)
  * the process ran, took every later save into the old inode, and the next
  * start found the file at the path stale or missing (round-twelve tester
  * 53): the path is opened again, and its lines merged by the save. */
-static void follow_path(struct rv_crlstate *s)
+/* holds_path: is |s|'s descriptor the file its path names? */
+static bool holds_path(const struct rv_crlstate *s)
 {
 	struct stat a, b;
+
+	return !s->ro && s->fd >= 0 && fstat(s->fd, &a) == 0 && a.st_nlink > 0 &&
+	       stat(s->path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+static void follow_path(struct rv_crlstate *s)
+{
 	char err[256];
 	int fd;
 
 	/* Not writable at the start (a read-only or late-mounted state
 	 * directory: it was never tried again, round-thirty tester 154), or
 	 * another file at the path now: opened anew. */
-	if (!s->ro && fstat(s->fd, &a) == 0 && a.st_nlink > 0 && stat(s->path, &b) == 0 &&
-	    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+	if (holds_path(s)) {
 		s->lost = false;
 		return;
 	}
@@ -595,9 +603,9 @@ static void follow_path(struct rv_crlstate *s)
 			s->retry_err = -fd;
 		}
 		unsaved(s,
-			"cannot be opened for writing by uid %u: %s (tried again at each CRL "
+			"cannot be opened for writing: %s (tried again as uid %u at each CRL "
 			"taken and each reload)",
-			(unsigned)geteuid(), fd == -EINVAL ? err : strerror(-fd));
+			fd == -EINVAL ? err : strerror(-fd), (unsigned)s->service);
 		return;
 	}
 	if (fd < 0) {
@@ -691,6 +699,7 @@ static void save(struct rv_crlstate *s, struct rv_tls_ctx *ctx)
 	}
 saved:
 	s->failing = false;
+	s->gone = false;
 	if (!s->lost) {
 		s->unsaved_ns = 0;
 	}
@@ -768,10 +777,12 @@ int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_c
 	s->ro = ro;
 	s->retry_err = first_err;
 	if (ro) {
+		/* Tried again as the service user, whose uid is said (the
+		 * start's own was root's: round-thirty-two tester 172). */
 		unsaved(s,
-			"cannot be opened for writing by uid %u: %s (tried again at each CRL "
+			"cannot be opened for writing: %s (tried again as uid %u at each CRL "
 			"taken and each reload)",
-			(unsigned)geteuid(), strerror(first_err));
+			strerror(first_err), (unsigned)service);
 	}
 	s->failing = ro; /* said above */
 	s->service = service;
@@ -798,9 +809,25 @@ void rv_crlstate_retry(struct rv_crlstate *s, struct rv_tls_ctx *ctx)
 	}
 }
 
-bool rv_crlstate_unsaved(const struct rv_crlstate *s, char *why, size_t why_len, uint64_t *since_ns)
+bool rv_crlstate_unsaved(struct rv_crlstate *s, char *why, size_t why_len, uint64_t *since_ns)
 {
-	if (!s || s->unsaved_ns == 0) {
+	if (!s) {
+		return false;
+	}
+	/* The path is looked at now: the file is saved again only at the
+	 * next CRL taken or reload (follow_path), and status said saved
+	 * with none at its path (round-thirty-two tester 172). */
+	if (s->unsaved_ns == 0 && !s->ro && !holds_path(s)) {
+		s->gone = true;
+		unsaved(s, "removed or replaced while the process ran: written anew at the next "
+			   "CRL taken or reload");
+	} else if (s->gone && holds_path(s)) {
+		s->gone = false;
+		if (!s->failing && !s->lost) {
+			s->unsaved_ns = 0;
+		}
+	}
+	if (s->unsaved_ns == 0) {
 		return false;
 	}
 	snprintf(why, why_len, "%s", s->why);

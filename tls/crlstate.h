@@ -69,8 +69,7 @@ void rv_crlstate_retry(struct rv_crlstate *s, struct rv_tls_ctx *ctx);
  * (it could not be opened for writing, the last write failed, or the path
  * names a file that cannot be opened)? If so, why in |why| and since when
  * (rv_coarse_now_ns) in |*since_ns|. False for NULL |s|. */
-bool rv_crlstate_unsaved(const struct rv_crlstate *s, char *why, size_t why_len,
-			 uint64_t *since_ns);
+bool rv_crlstate_unsaved(struct rv_crlstate *s, char *why, size_t why_len, uint64_t *since_ns);
 
 /* rv_crlstate_close closes and frees |s|. NULL is a no-op. */
 void rv_crlstate_close(struct rv_crlstate *s);

@@ -16,8 +16,11 @@ bool rv_firsts_new_key(struct rv_firsts *f, const char *key, uint64_t now_ns)
 		f->keyed = true;
 	}
 	h = rv_siphash(&f->key, key, strlen(key));
+	/* Times are stored one on, so that 0 is an empty slot: now_ns | 1
+	 * lay ahead of an even now_ns, and a key said in the same turn of the
+	 * loop was new again (round-thirty-two tester 173). */
 	for (unsigned i = 0; i < RV_FIRSTS_KEYS; i++) {
-		if (f->at_ns[i] != 0 && f->hash[i] == h && now_ns - f->at_ns[i] < window) {
+		if (f->at_ns[i] != 0 && f->hash[i] == h && now_ns + 1 - f->at_ns[i] < window) {
 			return false;
 		}
 	}
@@ -30,7 +33,7 @@ bool rv_firsts_new_key(struct rv_firsts *f, const char *key, uint64_t now_ns)
 	}
 	f->in_second++;
 	f->hash[f->next] = h;
-	f->at_ns[f->next] = now_ns | 1; /* 0: an empty slot */
+	f->at_ns[f->next] = now_ns + 1;
 	f->next = (f->next + 1) % RV_FIRSTS_KEYS;
 	return true;
 }

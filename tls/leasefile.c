@@ -229,8 +229,8 @@ static void try_open(struct rv_leasefile *f, uint64_t now_ns)
 	fd = take_again(f, err, sizeof(err), &e);
 	if (fd < 0) {
 		unsaved(f, now_ns,
-			"cannot be opened for writing by uid %u: %s (tried again every 5 s)",
-			(unsigned)geteuid(), err);
+			"cannot be opened for writing: %s (tried again as uid %u every 5 s)", err,
+			(unsigned)f->service);
 		/* Each new cause said once (the start said the first): a
 		 * file root made and the service user cannot open kept it
 		 * unsaved without a word (round-thirty tester 156). */
@@ -447,6 +447,15 @@ static bool path_check(struct rv_leasefile *f, uint64_t now_ns)
 			} else {
 				f->said = 0;
 			}
+			if (f->lost) {
+				/* The file written on is at its path again (moved
+				 * back): saved (it stayed unsaved for the process's
+				 * life: round-thirty-two tester 172). */
+				f->lost = false;
+				if (!f->stale) {
+					f->unsaved_ns = 0;
+				}
+			}
 			return cut(f, &open_st);
 		}
 	}
@@ -546,9 +555,11 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 			path);
 		f->retry_ns = now_ns + RETRY_NS;
 		f->retry_err = -f->fd; /* said */
+		/* Tried again as the service user, whose uid is said (the
+		 * start's own was root's: round-thirty-two tester 172). */
 		unsaved(f, now_ns,
-			"cannot be opened for writing by uid %u: %s (tried again every 5 s)",
-			(unsigned)geteuid(), strerror(-f->fd));
+			"cannot be opened for writing: %s (tried again as uid %u every 5 s)",
+			strerror(-f->fd), (unsigned)service);
 		f->fd = rfd;
 		ro = rfd >= 0;
 		if (!ro) {

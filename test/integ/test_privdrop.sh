@@ -565,10 +565,11 @@ grep -q "signal 15 from uid $NOBODY_UID (pid [0-9]*) ignored: started as root" "
 	rvt_fail "not said: $(tail -3 "$RVT_TMP/server.log")"
 [ "$(grep -c "reload applied\|reload refused" "$RVT_TMP/server.log")" = "$RELOADS" ] ||
 	rvt_fail "a SIGHUP from nobody reloaded"
-# A storm of them: held back past the limit, and counted (they went
-# uncounted: round-thirty-two tester 170).
+# A storm of them (apart: signals sent back to back merge into one): held
+# back past the limit, and counted (they went uncounted: round-thirty-two
+# tester 170).
 setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups sh -c \
-	'i=0; while [ $i -lt 40 ]; do kill -HUP "$1"; i=$((i + 1)); done' sh "$SRV_PID" ||
+	'i=0; while [ $i -lt 40 ]; do kill -HUP "$1"; sleep 0.02; i=$((i + 1)); done' sh "$SRV_PID" ||
 	rvt_fail "the storm of SIGHUPs as nobody"
 rvt_wait_for 5 "the held-back refusals counted" grep -q 'more lines like "signal ... ignored" were suppressed; none since' "$RVT_TMP/server.log" ||
 	rvt_fail "the signals held back not counted: $(grep -a 'suppressed' "$RVT_TMP/server.log" | tail -2)"

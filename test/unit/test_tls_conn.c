@@ -279,6 +279,43 @@ Test(tls_conn, refused_revoked)
 {
 	check_refusal(&refusals[3]);
 }
+/* A certificate forged with the CA's name and a revoked serial, signed by
+ * the forger's own key: refused as not signed by the CA, not as revoked,
+ * and not under the name it chose (the CRL was looked at before the
+ * signature: round-thirty-two tester 173). */
+Test(tls_conn, forged_revoked_serial_is_untrusted)
+{
+	char crt[T_PKI_PATH + 32], key[T_PKI_PATH + 32];
+	struct rv_pki_err perr = { 0 };
+	EC_KEY *ec = EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
+	EVP_PKEY *k = EVP_PKEY_new();
+	struct pair p = { 0 };
+	X509 *x = NULL;
+
+	snprintf(crt, sizeof(crt), "%s/forged.crt", pki.dir);
+	snprintf(key, sizeof(key), "%s/forged.key", pki.dir);
+	cr_assert(ec && k && EC_KEY_generate_key(ec) && EVP_PKEY_assign_EC_KEY(k, ec));
+	cr_assert_eq(rv_pem_read_cert(&x, pki.revoked_crt, &perr), 0, "%s", perr.msg);
+	cr_assert(X509_set_pubkey(x, k) && X509_sign(x, k, EVP_sha256()) > 0);
+	cr_assert_eq(rv_pem_write_cert(crt, x, true, &perr), 0, "%s", perr.msg);
+	cr_assert_eq(rv_pem_write_key(key, k, true, &perr), 0, "%s", perr.msg);
+	X509_free(x);
+	EVP_PKEY_free(k);
+
+	p.sctx = server_ctx();
+	p.cctx = mk_ctx(RV_TLS_CLIENT, pki.ca_crt, crt, key, NULL, T_PKI_SERVER_NAME);
+	run(&p);
+	cr_assert_eq(p.ss, RV_TLS_ERROR, "the forgery got in");
+	cr_assert(strstr(rv_tls_conn_error(p.s), "signature failure"), "%s",
+		  rv_tls_conn_error(p.s));
+	cr_assert_null(strstr(rv_tls_conn_error(p.s), "certificate revoked"), "%s",
+		       rv_tls_conn_error(p.s));
+	cr_assert_eq(rv_tls_conn_refusal(p.s), RV_TLS_REFUSED_UNTRUSTED);
+	free_pair(&p);
+	/* The real revoked certificate is still refused as revoked. */
+	check_refusal(&refusals[3]);
+}
+
 Test(tls_conn, refused_wrong_server_name)
 {
 	check_refusal(&refusals[4]);

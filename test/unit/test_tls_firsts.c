@@ -57,3 +57,29 @@ Test(firsts, a_budget_each_second)
 				    T0 + (uint64_t)(3 + RV_FIRSTS_KEYS) * RV_NSEC_PER_SEC),
 		  "the oldest key is forgotten");
 }
+
+/* A window's worth of first lines, RV_FIRSTS_PER_S a second for a minute,
+ * are all remembered: with 64 slots a key was forgotten after 13 s and its
+ * line said again; and a key twice in one turn of the loop (one now_ns,
+ * even) is new once (round-thirty-two tester 173). */
+Test(firsts, a_window_of_keys_and_one_turn)
+{
+	static struct rv_firsts f;
+	char key[32];
+
+	for (int s = 0; s < RV_FIRSTS_WINDOW_S; s++) {
+		for (int i = 0; i < RV_FIRSTS_PER_S; i++) {
+			snprintf(key, sizeof(key), "cert %d", s * RV_FIRSTS_PER_S + i);
+			cr_assert(rv_firsts_new_key(&f, key, T0 + (uint64_t)s * RV_NSEC_PER_SEC));
+		}
+	}
+	for (int i = 0; i < RV_FIRSTS_PER_S; i++) {
+		snprintf(key, sizeof(key), "cert %d", i + 5 * RV_FIRSTS_PER_S);
+		cr_assert_not(rv_firsts_new_key(&f, key,
+						T0 + (uint64_t)RV_FIRSTS_WINDOW_S *
+								RV_NSEC_PER_SEC),
+			      "%s said again within its minute", key);
+	}
+	cr_assert(rv_firsts_new_key(&f, "same turn", 2000000000ull));
+	cr_assert_not(rv_firsts_new_key(&f, "same turn", 2000000000ull));
+}
