@@ -60,3 +60,16 @@ X509 *rv_x509_chain_ca_revoked(X509_STORE_CTX *xs)
 	}
 	return NULL;
 }
+
+bool rv_x509_leaf_signed(X509_STORE_CTX *xs)
+{
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(xs);
+	X509 *leaf = chain != NULL && sk_X509_num(chain) > 0 ? sk_X509_value(chain, 0) : NULL;
+	X509 *issuer = chain != NULL && sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : NULL;
+	EVP_PKEY *key = issuer != NULL ? X509_get_pubkey(issuer) : NULL;
+	bool signed_ok = leaf != NULL && key != NULL && X509_verify(leaf, key) == 1;
+
+	EVP_PKEY_free(key);
+	ERR_clear_error();
+	return signed_ok;
+}

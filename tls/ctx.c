@@ -176,21 +176,6 @@ void rv_tls_self_group(char *buf, size_t len)
  * common name cannot be an identity: the peer gets an alert and can say why
  * (checked after the handshake, the server only closed the connection and
  * the client took it for a network failure). */
-/* leaf_signed: is the leaf's signature its issuer's (the chain's next
- * certificate)? */
-static bool leaf_signed(X509_STORE_CTX *xs)
-{
-	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(xs);
-	X509 *leaf = X509_STORE_CTX_get_current_cert(xs);
-	X509 *issuer = chain != NULL && sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : NULL;
-	EVP_PKEY *key = issuer != NULL ? X509_get_pubkey(issuer) : NULL;
-	bool signed_ok = leaf != NULL && key != NULL && X509_verify(leaf, key) == 1;
-
-	EVP_PKEY_free(key);
-	ERR_clear_error();
-	return signed_ok;
-}
-
 static int verify_name(int ok, X509_STORE_CTX *xs)
 {
 	char cn[RV_TLS_CN_MAX + 1];
@@ -212,7 +197,8 @@ static int verify_name(int ok, X509_STORE_CTX *xs)
 		 * forged with the CA's name and a revoked serial, signed by
 		 * any key, was refused as revoked, counted so and said under
 		 * the name it chose (round-thirty-two tester 173). */
-		if (X509_STORE_CTX_get_error(xs) == X509_V_ERR_CERT_REVOKED && !leaf_signed(xs)) {
+		if (X509_STORE_CTX_get_error(xs) == X509_V_ERR_CERT_REVOKED &&
+		    !rv_x509_leaf_signed(xs)) {
 			X509_STORE_CTX_set_error(xs, X509_V_ERR_CERT_SIGNATURE_FAILURE);
 		}
 		rv_tls_conn_note_refused(xs, NULL);

@@ -180,6 +180,30 @@ expect 4 "rogue (other CA) rejected" "${V[@]}" --purpose client "$p/rogue.crt"
 expect 4 "revoked rejected" "${V[@]}" --purpose client "$p/revoked.crt"
 expect_err "revoked"
 expect 0 "revoked passes without the CRL" "${V[@]}" --no-crl "$p/revoked.crt"
+# The revoked certificate copied with the forger's own key and signature:
+# not signed by the CA, not "revoked" (the CRL was looked at first:
+# round-thirty-three tester 173).
+if python3 - "$p/revoked.crt" "$tmp/forged.crt" <<'PY'; then
+import sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+c = x509.load_pem_x509_certificate(open(sys.argv[1], "rb").read())
+k = ec.generate_private_key(ec.SECP256R1())
+b = (x509.CertificateBuilder().subject_name(c.subject).issuer_name(c.issuer)
+     .public_key(k.public_key()).serial_number(c.serial_number)
+     .not_valid_before(c.not_valid_before).not_valid_after(c.not_valid_after))
+for e in c.extensions:
+    if e.oid != x509.oid.ExtensionOID.AUTHORITY_KEY_IDENTIFIER:
+        b = b.add_extension(e.value, e.critical)
+open(sys.argv[2], "wb").write(b.sign(k, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+PY
+	expect 4 "a forgery with a revoked serial rejected" "${V[@]}" --purpose client "$tmp/forged.crt"
+	expect_err "certificate signature failure"
+	grep -q "revoked" "$tmp/err" && fail "the forgery said revoked: $(cat "$tmp/err")" || pass "the forgery not said revoked"
+else
+	fail "could not make the forgery"
+fi
 expect 0 "rogue valid under other-ca" "$bin" pki verify --ca "$p/other-ca" "$p/rogue.crt"
 # Another CA's CRL is named as such (it said "unable to get certificate CRL"),
 # and an empty name is refused without "(unknown error)".
