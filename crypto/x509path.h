@@ -43,9 +43,10 @@ bool rv_x509_crl_lists_ca(X509_CRL *crl, X509 *x, X509 *issuer);
 X509 *rv_x509_chain_ca_revoked(X509_STORE_CTX *xs);
 
 /* rv_x509_leaf_signed: is the leaf of the chain |xs| has built signed by
- * its issuer there? The verifier looks at the CRL before the signatures: a
- * certificate forged with the CA's name and a revoked serial, signed by any
- * key, is refused as revoked unless its caller asks this first. */
+ * its issuer there (true when the chain holds no issuer to ask)? The
+ * verifier looks at the CRL and the CAs' dates before the signatures: a
+ * certificate forged with the CA's name, signed by any key, is refused as
+ * revoked or expired unless its caller asks this first. */
 bool rv_x509_leaf_signed(X509_STORE_CTX *xs);
 
 #endif /* RV_CRYPTO_X509PATH_H */

@@ -102,7 +102,7 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 	X509 *revoked_ca;
 	char who[320], of_ca[340] = "";
 	size_t more;
-	bool verified;
+	bool verified, forged = false;
 	int ret, code;
 
 	/* Every CA of the CA file, as a ringvpn peer takes them (an
@@ -216,16 +216,17 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 	}
 	code = X509_STORE_CTX_get_error(ctx);
 	ERR_clear_error();
-	/* Its signature before its serial, as the handshake judges it (a
-	 * forgery with a revoked serial was said revoked: round-thirty-three
-	 * tester 173). */
-	if (code == X509_V_ERR_CERT_REVOKED && X509_STORE_CTX_get_error_depth(ctx) == 0 &&
+	/* Its signature before its serial, the CRL's dates or its CAs' dates,
+	 * as the handshake judges it (a forgery was said revoked or expired:
+	 * round-thirty-three testers 173, 174). */
+	if (!rv_x509_no_issuer(code) && code != X509_V_ERR_CERT_SIGNATURE_FAILURE &&
 	    !rv_x509_leaf_signed(ctx)) {
 		code = X509_V_ERR_CERT_SIGNATURE_FAILURE;
+		forged = true;
 	}
 	/* A CA of the chain at fault (expired, not yet valid): named, as
 	 * the handshake names it; the leaf was blamed (tester 146). */
-	if (X509_STORE_CTX_get_error_depth(ctx) > 0 && !rv_x509_no_issuer(code) &&
+	if (!forged && X509_STORE_CTX_get_error_depth(ctx) > 0 && !rv_x509_no_issuer(code) &&
 	    X509_STORE_CTX_get_current_cert(ctx) != NULL) {
 		snprintf(of_ca, sizeof(of_ca), ", of its CA %s",
 			 ca_words(X509_STORE_CTX_get_current_cert(ctx), who, sizeof(who)));

@@ -543,7 +543,7 @@ void rv_tls_conn_note_refused(X509_STORE_CTX *xs, X509 *ca)
 	hex = bn ? BN_bn2hex(bn) : NULL;
 	/* The peer chose the name: only one that can be an identity is
 	 * repeated (printable ASCII, no spaces). */
-	if (x != leaf || ca) {
+	if (x != leaf) {
 		/* A CA of the chain, from this side's CA file: the leaf's
 		 * serial was named, which no CRL holds, or nothing (a CA
 		 * revoked or expired: round-twenty-nine tester 145). */

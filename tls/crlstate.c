@@ -640,6 +640,22 @@ static void follow_path(struct rv_crlstate *s)
 	s->lost = false;
 }
 
+/* not_yet: the file, not writable, lacks what the process holds. */
+static void not_yet(struct rv_crlstate *s)
+{
+	if (!s->failing) {
+		rv_warnx("crl_state %s cannot be written yet: a restart would not know the newest "
+			 "CRL taken (tried again at each CRL taken and each reload)",
+			 s->path);
+	}
+	s->failing = true;
+	if (s->unsaved_ns == 0) {
+		unsaved(s, "cannot be opened for writing (tried again as uid %u at each CRL taken "
+			   "and each reload)",
+			(unsigned)s->service);
+	}
+}
+
 /* save writes what the file holds with what |ctx| remembers merged in: the
  * lines of the signers of another server sharing the file are kept (each
  * wrote what it had read at its start, and a rollback of the other's CRL
@@ -653,15 +669,13 @@ static void save(struct rv_crlstate *s, struct rv_tls_ctx *ctx)
 	size_t len, off = 0;
 
 	follow_path(s);
-	if (s->ro) {
-		if (!s->failing) {
-			rv_warnx("crl_state %s cannot be written yet: a restart would not know the "
-				 "newest CRL taken (tried again at each CRL taken and each reload)",
-				 s->path);
-		}
-		s->failing = true;
+	if (s->ro && s->fd < 0) {
+		not_yet(s);
 		return;
 	}
+	/* Read-only, it may hold the record already (a restart with the same
+	 * CRL in a read-only state directory): saved then, though it cannot
+	 * be written (it said unsaved: round-thirty-three tester 175). */
 	locked = lock(s->fd);
 	if (read_all(s->fd, s->path, before.seen, &sum, true, err, sizeof(err)) != 0) {
 		/* Not a CRL state any more (written by hand?): ours replaces it. */
@@ -673,6 +687,10 @@ static void save(struct rv_crlstate *s, struct rv_tls_ctx *ctx)
 		s->full = full(ctx, s->path);
 	}
 	len = rv_crlstate_format(before.seen, text);
+	if (s->ro && fnv1a(text, len) != sum) {
+		not_yet(s);
+		goto out;
+	}
 	if (fnv1a(text, len) == sum) {
 		/* The file holds it already (a restart with the same CRL): as
 		 * good as written (it stayed unsaved once writable: round-
@@ -821,9 +839,13 @@ bool rv_crlstate_unsaved(struct rv_crlstate *s, char *why, size_t why_len, uint6
 		s->gone = true;
 		unsaved(s, "removed or replaced while the process ran: written anew at the next "
 			   "CRL taken or reload");
-	} else if (s->gone && holds_path(s)) {
+	} else if ((s->gone || s->lost) && holds_path(s)) {
+		/* The file written on is at its path again (moved back): it
+		 * stayed unsaved until the next CRL (round-thirty-three tester
+		 * 175). */
 		s->gone = false;
-		if (!s->failing && !s->lost) {
+		s->lost = false;
+		if (!s->failing) {
 			s->unsaved_ns = 0;
 		}
 	}

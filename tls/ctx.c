@@ -184,6 +184,19 @@ static int verify_name(int ok, X509_STORE_CTX *xs)
 	if (ok != 1 && rv_x509_no_issuer(X509_STORE_CTX_get_error(xs))) {
 		rv_tls_conn_note_no_issuer(xs);
 	}
+	/* The verifier judges the CRL (revoked, lapsed, not valid yet) and
+	 * the CAs' dates before the leaf's signature: a certificate forged
+	 * with the CA's name, signed by any key, was refused as revoked or
+	 * expired, counted so and said under the name it chose, which spent
+	 * the first-line budget of genuine refusals (round-thirty-three
+	 * testers 173, 174, 176). Its signature first. */
+	if (ok != 1 && !rv_x509_no_issuer(X509_STORE_CTX_get_error(xs)) &&
+	    X509_STORE_CTX_get_error(xs) != X509_V_ERR_CERT_SIGNATURE_FAILURE &&
+	    !rv_x509_leaf_signed(xs)) {
+		X509_STORE_CTX_set_error(xs, X509_V_ERR_CERT_SIGNATURE_FAILURE);
+		rv_tls_conn_note_refused(xs, X509_STORE_CTX_get0_cert(xs)); /* the leaf's */
+		return 0;
+	}
 	if (X509_STORE_CTX_get_error_depth(xs) != 0) {
 		/* A CA of the chain (expired, not yet valid): named, as the
 		 * leaf's CA (nothing was said of it: tester 145). */
@@ -193,14 +206,6 @@ static int verify_name(int ok, X509_STORE_CTX *xs)
 		return ok;
 	}
 	if (ok != 1) {
-		/* The CRL is looked at before the signature: a certificate
-		 * forged with the CA's name and a revoked serial, signed by
-		 * any key, was refused as revoked, counted so and said under
-		 * the name it chose (round-thirty-two tester 173). */
-		if (X509_STORE_CTX_get_error(xs) == X509_V_ERR_CERT_REVOKED &&
-		    !rv_x509_leaf_signed(xs)) {
-			X509_STORE_CTX_set_error(xs, X509_V_ERR_CERT_SIGNATURE_FAILURE);
-		}
 		rv_tls_conn_note_refused(xs, NULL);
 		return ok;
 	}

@@ -393,17 +393,20 @@ grep -aq "crl_state $RVT_TMP/rostate/server.crl-state cannot be opened: Read-onl
 NOBODY=$(id -u nobody)
 # Status says both are unsaved, and why, for as long as they are (only the
 # start's log line did: round-thirty tester 154's Limitations entry).
-"$RV_BIN" status -s "$SRV_SOCK" --kv | rvt_matches '^server .* lease_file_saved=0 lease_file_unsaved_s=[0-9]+ crl_state_saved=0 crl_state_unsaved_s=[0-9]+' ||
+# crl_state, read-only but holding what the server does (left by a run
+# with this CRL), is saved (it was said unsaved: round-thirty-three tester
+# 175).
+"$RV_BIN" status -s "$SRV_SOCK" --kv | rvt_matches '^server .* lease_file_saved=0 lease_file_unsaved_s=[0-9]+ crl_state_saved=1( |$)' ||
 	rvt_fail "status --kv: $("$RV_BIN" status -s "$SRV_SOCK" --kv | head -1)"
 "$RV_BIN" status -s "$SRV_SOCK" | rvt_matches "WARNING: lease file not saved for [0-9]+s: cannot be opened for writing: Read-only file system \(tried again as uid $NOBODY every 5 s\)" ||
 	rvt_fail "status: $("$RV_BIN" status -s "$SRV_SOCK" | grep -a WARNING)"
-"$RV_BIN" status -s "$SRV_SOCK" | rvt_matches "WARNING: crl_state not saved for [0-9]+s: cannot be opened for writing: Read-only file system \(tried again as uid $NOBODY at each CRL taken and each reload\)" ||
+"$RV_BIN" status -s "$SRV_SOCK" | rvt_matches "WARNING: crl_state" &&
 	rvt_fail "status: $("$RV_BIN" status -s "$SRV_SOCK" | grep -a WARNING)"
 "$RV_BIN" status -s "$SRV_SOCK" --json | python3 -c '
 import json, sys
 f = json.load(sys.stdin)["state_files"]
 assert f["lease_file"]["saved"] is False and "Read-only" in f["lease_file"]["why"], f
-assert f["crl_state"]["saved"] is False and f["crl_state"]["unsaved_s"] >= 0, f' || rvt_fail "status --json state_files"
+assert f["crl_state"]["saved"] is True and f["crl_state"]["why"] is None, f' || rvt_fail "status --json state_files"
 # The read-only file keeps its lock: a second server on it (in the same
 # mount namespace) is refused meanwhile (it was let in, and its leases were
 # overwritten later: round-thirty tester 156).
@@ -418,7 +421,7 @@ rvt_wait_for 8 "the lease file opened" grep -aq "lease file $RVT_TMP/rostate/ser
 	rvt_fail "the lease file not tried again: $(grep -a lease "$RVT_TMP/server.log" | tail -3)"
 [ "$(nsenter -t "$SRV_PID" -m grep -c '^R ' "$RVT_TMP/rostate/server.leases")" = 150 ] ||
 	rvt_fail "the lease file not written whole: $(nsenter -t "$SRV_PID" -m head -3 "$RVT_TMP/rostate/server.leases")"
-"$RV_BIN" status -s "$SRV_SOCK" --kv | rvt_matches '^server .* lease_file_saved=1 crl_state_saved=0 ' ||
+"$RV_BIN" status -s "$SRV_SOCK" --kv | rvt_matches '^server .* lease_file_saved=1 crl_state_saved=1' ||
 	rvt_fail "status --kv once the lease file is written: $("$RV_BIN" status -s "$SRV_SOCK" --kv | head -1)"
 "$RV_BIN" status -s "$SRV_SOCK" | rvt_matches "WARNING: lease file" &&
 	rvt_fail "status still says the lease file unsaved"

@@ -515,10 +515,12 @@ wait_log "$SLOG" "crl_state .*m.crl-state was removed or replaced while the proc
 	rvt_fail "the directory not said: $(grep -a crl_state "$SLOG" | tail -2 | cat -v)"
 "$RV_BIN" status -s "$SRV_SOCK" | rvt_matches "WARNING: crl_state not saved for [0-9]+s: removed or replaced while the process ran, and cannot be opened again: not a regular file$" ||
 	rvt_fail "status: $("$RV_BIN" status -s "$SRV_SOCK" | grep -a WARNING | cat -v)"
+# The file written on moved back: saved, without waiting for the next CRL
+# (it stayed unsaved: round-thirty-three tester 175).
 rmdir "$RVT_TMP/m.crl-state"
-reload_ok "a reload with crl_state's path free again"
+mv "$RVT_TMP/m.crl-state.old" "$RVT_TMP/m.crl-state"
 "$RV_BIN" status -s "$SRV_SOCK" --kv | rvt_matches '^server .* crl_state_saved=1' ||
-	rvt_fail "status --kv once crl_state is made again: $("$RV_BIN" status -s "$SRV_SOCK" --kv | head -1)"
+	rvt_fail "status --kv with crl_state moved back: $("$RV_BIN" status -s "$SRV_SOCK" --kv | head -1)"
 stop_bg
 
 rvt_step "M2. a higher number dated earlier (another signing host, a clock set back): no refusal"

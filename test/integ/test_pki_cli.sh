@@ -201,6 +201,26 @@ PY
 	expect 4 "a forgery with a revoked serial rejected" "${V[@]}" --purpose client "$tmp/forged.crt"
 	expect_err "certificate signature failure"
 	grep -q "revoked" "$tmp/err" && fail "the forgery said revoked: $(cat "$tmp/err")" || pass "the forgery not said revoked"
+	# Under a lapsed CRL too: the forgery is not signed by the CA, and the
+	# genuine certificate is refused for the CRL (the forgery was said as
+	# the CRL's: round-thirty-three testers 174, 176).
+	python3 - "$p/ca/ca.crt" "$p/ca/ca.key" "$tmp/lapsed.crl" <<'PY' || fail "could not make a lapsed CRL"
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+ca = x509.load_pem_x509_certificate(open(sys.argv[1], "rb").read())
+key = serialization.load_pem_private_key(open(sys.argv[2], "rb").read(), None)
+now = datetime.datetime.now(datetime.timezone.utc)
+b = (x509.CertificateRevocationListBuilder().issuer_name(ca.subject)
+     .last_update(now - datetime.timedelta(days=2)).next_update(now - datetime.timedelta(days=1))
+     .add_extension(x509.CRLNumber(4242), False)
+     .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), False))
+open(sys.argv[3], "wb").write(b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+PY
+	expect 4 "a forgery under a lapsed CRL rejected" "${V[@]}" --crl "$tmp/lapsed.crl" --purpose client "$tmp/forged.crt"
+	expect_err "certificate signature failure"
+	expect 4 "a genuine certificate under a lapsed CRL rejected" "${V[@]}" --crl "$tmp/lapsed.crl" --purpose client "$p/client1.crt"
+	expect_err "CRL has expired"
 else
 	fail "could not make the forgery"
 fi

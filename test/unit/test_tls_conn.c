@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/mem.h>
@@ -314,6 +315,56 @@ Test(tls_conn, forged_revoked_serial_is_untrusted)
 	free_pair(&p);
 	/* The real revoked certificate is still refused as revoked. */
 	check_refusal(&refusals[3]);
+
+	/* Under a lapsed CRL the forgery is refused as unsigned too, and a
+	 * genuine certificate for the CRL (the forgery was said as the CRL's,
+	 * and spent the first lines of genuine refusals: round-thirty-three
+	 * testers 174, 176). */
+	{
+		char lapsed[T_PKI_PATH + 32];
+		X509_CRL *crl = X509_CRL_new();
+		X509 *ca = NULL;
+		EVP_PKEY *ca_key = NULL;
+		ASN1_TIME *last = ASN1_TIME_adj(NULL, time(NULL), -2, 0);
+		ASN1_TIME *next = ASN1_TIME_adj(NULL, time(NULL), -1, 0);
+
+		snprintf(lapsed, sizeof(lapsed), "%s/lapsed.crl", pki.dir);
+		cr_assert_eq(rv_pem_read_cert(&ca, pki.ca_crt, &perr), 0, "%s", perr.msg);
+		cr_assert_eq(rv_pem_read_key(&ca_key, pki.ca_key, &perr), 0, "%s", perr.msg);
+		cr_assert(crl && last && next && X509_CRL_set_version(crl, X509_CRL_VERSION_2) &&
+			  X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)) &&
+			  X509_CRL_set1_lastUpdate(crl, last) &&
+			  X509_CRL_set1_nextUpdate(crl, next) &&
+			  X509_CRL_sign(crl, ca_key, EVP_sha256()) > 0);
+		cr_assert_eq(rv_pem_write_crl(lapsed, crl, &perr), 0, "%s", perr.msg);
+		X509_CRL_free(crl);
+		X509_free(ca);
+		EVP_PKEY_free(ca_key);
+		ASN1_TIME_free(last);
+		ASN1_TIME_free(next);
+
+		memset(&p, 0, sizeof(p));
+		p.sctx = mk_ctx(RV_TLS_SERVER, pki.ca_crt, pki.server_crt, pki.server_key, lapsed,
+				NULL);
+		p.cctx = mk_ctx(RV_TLS_CLIENT, pki.ca_crt, crt, key, NULL, T_PKI_SERVER_NAME);
+		run(&p);
+		cr_assert_eq(p.ss, RV_TLS_ERROR, "the forgery got in");
+		cr_assert(strstr(rv_tls_conn_error(p.s), "signature failure"), "%s",
+			  rv_tls_conn_error(p.s));
+		cr_assert_eq(rv_tls_conn_refusal(p.s), RV_TLS_REFUSED_UNTRUSTED);
+		free_pair(&p);
+		memset(&p, 0, sizeof(p));
+		p.sctx = mk_ctx(RV_TLS_SERVER, pki.ca_crt, pki.server_crt, pki.server_key, lapsed,
+				NULL);
+		p.cctx = mk_ctx(RV_TLS_CLIENT, pki.ca_crt, pki.client_crt[0], pki.client_key[0],
+				NULL, T_PKI_SERVER_NAME);
+		run(&p);
+		cr_assert_eq(p.ss, RV_TLS_ERROR, "a client got in past a lapsed CRL");
+		cr_assert(strstr(rv_tls_conn_error(p.s), "CRL has expired"), "%s",
+			  rv_tls_conn_error(p.s));
+		cr_assert_eq(rv_tls_conn_refusal(p.s), RV_TLS_REFUSED_EXPIRED);
+		free_pair(&p);
+	}
 }
 
 Test(tls_conn, refused_wrong_server_name)
