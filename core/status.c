@@ -107,8 +107,6 @@ static uint64_t peer_drops(const struct rv_status_peer *p)
 
 /* ---- human ------------------------------------------------------------- */
 
-/* expiry_line: |waits|, a renewal is in the files and cannot be used yet
- * (said in the log): "renew soon" sent the operator to renew again. */
 /* file_line: a state file that lacks what the process holds (a restart
  * would lose it) is a warning of its own: the log said it once, at its
  * start (round-thirty tester 154). */
@@ -122,6 +120,8 @@ static void file_line(struct rv_strbuf *o, const char *what, const struct rv_sta
 	}
 }
 
+/* expiry_line: |waits|, a renewal is in the files and cannot be used yet
+ * (said in the log): "renew soon" sent the operator to renew again. */
 static void expiry_line(struct rv_strbuf *o, const char *what, int64_t s, bool waits)
 {
 	const char *note = waits	    ? "  (a renewal waits in its files: see the log)"

@@ -554,11 +554,6 @@ unsaved(struct rv_crlstate *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* follow_path: does |s|'s descriptor still hold the file its path names?
- * One removed, or replaced by a copy (an editor, a backup put back) while
- * the process ran, took every later save into the old inode, and the next
- * start found the file at the path stale or missing (round-twelve tester
- * 53): the path is opened again, and its lines merged by the save. */
 /* holds_path: is |s|'s descriptor the file its path names? */
 static bool holds_path(const struct rv_crlstate *s)
 {
@@ -568,6 +563,11 @@ static bool holds_path(const struct rv_crlstate *s)
 	       stat(s->path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+/* follow_path: does |s|'s descriptor still hold the file its path names?
+ * One removed, or replaced by a copy (an editor, a backup put back) while
+ * the process ran, took every later save into the old inode, and the next
+ * start found the file at the path stale or missing (round-twelve tester
+ * 53): the path is opened again, and its lines merged by the save. */
 static void follow_path(struct rv_crlstate *s)
 {
 	char err[256];
@@ -650,8 +650,9 @@ static void not_yet(struct rv_crlstate *s)
 	}
 	s->failing = true;
 	if (s->unsaved_ns == 0) {
-		unsaved(s, "cannot be opened for writing (tried again as uid %u at each CRL taken "
-			   "and each reload)",
+		unsaved(s,
+			"cannot be opened for writing (tried again as uid %u at each CRL taken "
+			"and each reload)",
 			(unsigned)s->service);
 	}
 }

@@ -200,10 +200,6 @@ static bool say_own(const struct rv_tls_ctx *n, const char *cert, const char *ow
 
 static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt);
 
-/* retry_own looks at the files again when the certificate that new_tls
- * kept out for not being valid yet becomes valid: the watch saw no change
- * then, and the renewal staged ahead waited for a reload by hand while
- * the running certificate expired (a tester). Returns its start, or 0. */
 /* watch_due has the files looked at again at |at|, unchanged as they
  * may be, unless a look is due sooner: that one arms this one again. The
  * files' ids stay: zeroed ("changed at the retry"), every event of their
@@ -219,6 +215,10 @@ static void watch_due(struct rv_loop *l, uint64_t at)
 	}
 }
 
+/* retry_own looks at the files again when the certificate that new_tls
+ * kept out for not being valid yet becomes valid: the watch saw no change
+ * then, and the renewal staged ahead waited for a reload by hand while
+ * the running certificate expired (a tester). Returns its start, or 0. */
 static int64_t retry_own(struct rv_loop *l, const struct rv_config *cfg)
 {
 	int64_t from = rv_tls_cert_not_before(cfg->cert), now = (int64_t)time(NULL);
