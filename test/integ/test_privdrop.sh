@@ -571,7 +571,13 @@ grep -q "signal 15 from uid $NOBODY_UID (pid [0-9]*) ignored: started as root" "
 setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups sh -c \
 	'i=0; while [ $i -lt 40 ]; do kill -HUP "$1"; sleep 0.02; i=$((i + 1)); done' sh "$SRV_PID" ||
 	rvt_fail "the storm of SIGHUPs as nobody"
-rvt_wait_for 5 "the held-back refusals counted" grep -q 'more lines like "signal ... ignored" were suppressed; none since' "$RVT_TMP/server.log" ||
+# Counted by name once the storm is over, or on the next such line that is
+# let through (a busy machine spaces the storm out past the limit's second).
+signals_counted() {
+	grep -q 'more lines like "signal ... ignored" were suppressed; none since' "$RVT_TMP/server.log" ||
+		grep -aA1 'more lines like the next were suppressed)' "$RVT_TMP/server.log" | grep -q 'ignored: started as root'
+}
+rvt_wait_for 5 "the held-back refusals counted" signals_counted ||
 	rvt_fail "the signals held back not counted: $(grep -a 'suppressed' "$RVT_TMP/server.log" | tail -2)"
 # SIGRTMIN asked each thread to drop its capabilities, and its handler
 # stayed: one from nobody emptied the control thread's for good, silently,
