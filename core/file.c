@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -295,4 +296,26 @@ bool rv_path_stranger(const char *path, uid_t self, char *why, size_t why_len)
 		return true;
 	}
 	return strcmp(real, path) != 0 && rv_path_walk(real, stranger_at, &s);
+}
+
+void rv_unsaved_note(struct rv_unsaved *u, uint64_t now_ns, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (u->since_ns == 0) {
+		u->since_ns = now_ns | 1; /* 0 means saved, even on a young clock */
+	}
+	va_start(ap, fmt);
+	vsnprintf(u->why, sizeof(u->why), fmt, ap);
+	va_end(ap);
+}
+
+bool rv_unsaved_get(const struct rv_unsaved *u, char *why, size_t why_len, uint64_t *since_ns)
+{
+	if (u->since_ns == 0) {
+		return false;
+	}
+	snprintf(why, why_len, "%s", u->why);
+	*since_ns = u->since_ns;
+	return true;
 }

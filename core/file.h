@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -85,5 +86,22 @@ bool rv_dir_everyones(const char *path, bool groups, gid_t group, char *why, siz
  * N" in |who|, or "an ACL it cannot read" when it has one it cannot read
  * whole. False when it has none (or the file system keeps none). */
 bool rv_acl_writer(int fd, const char *path, uid_t self, gid_t self_gid, char *who, size_t who_len);
+
+/* struct rv_unsaved: since when a state file (the lease file, crl_state)
+ * lacks what the process holds, and why, for status. since_ns 0: it does
+ * not (set it to 0 when the file is written). */
+struct rv_unsaved {
+	uint64_t since_ns;
+	char why[256];
+};
+
+/* rv_unsaved_note says the file lacks it from |now_ns| on (a time kept
+ * from the first such moment) for the reason |fmt| (the newest kept). */
+void rv_unsaved_note(struct rv_unsaved *u, uint64_t now_ns, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* rv_unsaved_get: does the file lack it? If so, why in |why| and since
+ * when in |*since_ns|. */
+bool rv_unsaved_get(const struct rv_unsaved *u, char *why, size_t why_len, uint64_t *since_ns);
 
 #endif /* RV_CORE_FILE_H */

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,18 +42,16 @@ enum {
 
 struct rv_crlstate {
 	int fd;
-	uid_t service;	     /* the service user, whose file is no stranger's */
-	bool failing;	     /* the last write failed (warned once) */
-	bool lost;	     /* the path names another file, which cannot be opened
+	uid_t service;		   /* the service user, whose file is no stranger's */
+	bool failing;		   /* the last write failed (warned once) */
+	bool lost;		   /* the path names another file, which cannot be opened
 			      * (said once) */
-	bool ro;	     /* fd is read-only or -1: it could not be opened for writing
+	bool ro;		   /* fd is read-only or -1: it could not be opened for writing
 			      * at the start; each save tries again (follow_path) */
-	int retry_err;	     /* the errno of the last failure of that said */
-	bool full;	     /* a CA key found no line (said once) */
-	bool gone;	     /* status found its path naming another file, or none */
-	uint64_t unsaved_ns; /* since when the file lacks what is remembered (0: it
-			      * does not) */
-	char why[256];	     /* why (rv_crlstate_unsaved) */
+	int retry_err;		   /* the errno of the last failure of that said */
+	bool full;		   /* a CA key found no line (said once) */
+	bool gone;		   /* status found its path naming another file, or none */
+	struct rv_unsaved unsaved; /* the file lacks what is remembered (rv_crlstate_unsaved) */
 	char path[];
 };
 
@@ -539,21 +536,6 @@ size_t rv_crlstate_format(const struct rv_tls_crl_seen *seen, char *out)
 	return len;
 }
 
-/* unsaved notes why the file lacks what the process remembers, for
- * status: since the first such moment, with the newest cause. */
-static void __attribute__((format(printf, 2, 3)))
-unsaved(struct rv_crlstate *s, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (s->unsaved_ns == 0) {
-		s->unsaved_ns = rv_coarse_now_ns() | 1; /* 0 means saved */
-	}
-	va_start(ap, fmt);
-	vsnprintf(s->why, sizeof(s->why), fmt, ap);
-	va_end(ap);
-}
-
 /* holds_path: is |s|'s descriptor the file its path names? */
 static bool holds_path(const struct rv_crlstate *s)
 {
@@ -602,10 +584,10 @@ static void follow_path(struct rv_crlstate *s)
 				 s->path, (unsigned)geteuid(), fd == -EINVAL ? err : strerror(-fd));
 			s->retry_err = -fd;
 		}
-		unsaved(s,
-			"cannot be opened for writing: %s (tried again as uid %u at each CRL "
-			"taken and each reload)",
-			fd == -EINVAL ? err : strerror(-fd), (unsigned)s->service);
+		rv_unsaved_note(&s->unsaved, rv_coarse_now_ns(),
+				"cannot be opened for writing: %s (tried again as uid %u at "
+				"each CRL taken and each reload)",
+				fd == -EINVAL ? err : strerror(-fd), (unsigned)s->service);
 		return;
 	}
 	if (fd < 0) {
@@ -616,10 +598,10 @@ static void follow_path(struct rv_crlstate *s)
 				 s->path, fd == -EINVAL ? err : strerror(-fd));
 		}
 		s->lost = true;
-		unsaved(s,
-			"removed or replaced while the process ran, and cannot be opened again: "
-			"%s",
-			fd == -EINVAL ? err : strerror(-fd));
+		rv_unsaved_note(&s->unsaved, rv_coarse_now_ns(),
+				"removed or replaced while the process ran, and cannot be "
+				"opened again: %s",
+				fd == -EINVAL ? err : strerror(-fd));
 		return;
 	}
 	if (s->ro) {
@@ -649,11 +631,11 @@ static void not_yet(struct rv_crlstate *s)
 			 s->path);
 	}
 	s->failing = true;
-	if (s->unsaved_ns == 0) {
-		unsaved(s,
-			"cannot be opened for writing (tried again as uid %u at each CRL taken "
-			"and each reload)",
-			(unsigned)s->service);
+	if (s->unsaved.since_ns == 0) {
+		rv_unsaved_note(&s->unsaved, rv_coarse_now_ns(),
+				"cannot be opened for writing (tried again as uid %u at each "
+				"CRL taken and each reload)",
+				(unsigned)s->service);
 	}
 }
 
@@ -720,7 +702,7 @@ saved:
 	s->failing = false;
 	s->gone = false;
 	if (!s->lost) {
-		s->unsaved_ns = 0;
+		s->unsaved.since_ns = 0;
 	}
 	goto out;
 fail:
@@ -729,8 +711,9 @@ fail:
 			 "CRL taken (tried again when the next one is)",
 			 s->path, strerror(errno ? errno : EIO));
 	}
-	unsaved(s, "cannot be written: %s (tried again when the next CRL is taken)",
-		strerror(errno ? errno : EIO));
+	rv_unsaved_note(&s->unsaved, rv_coarse_now_ns(),
+			"cannot be written: %s (tried again when the next CRL is taken)",
+			strerror(errno ? errno : EIO));
 	s->failing = true;
 out:
 	if (locked) {
@@ -798,10 +781,10 @@ int rv_crlstate_open(struct rv_crlstate **out, const char *path, struct rv_tls_c
 	if (ro) {
 		/* Tried again as the service user, whose uid is said (the
 		 * start's own was root's: round-thirty-two tester 172). */
-		unsaved(s,
-			"cannot be opened for writing: %s (tried again as uid %u at each CRL "
-			"taken and each reload)",
-			strerror(first_err), (unsigned)service);
+		rv_unsaved_note(&s->unsaved, rv_coarse_now_ns(),
+				"cannot be opened for writing: %s (tried again as uid %u at "
+				"each CRL taken and each reload)",
+				strerror(first_err), (unsigned)service);
 	}
 	s->failing = ro; /* said above */
 	s->service = service;
@@ -836,10 +819,11 @@ bool rv_crlstate_unsaved(struct rv_crlstate *s, char *why, size_t why_len, uint6
 	/* The path is looked at now: the file is saved again only at the
 	 * next CRL taken or reload (follow_path), and status said saved
 	 * with none at its path (round-thirty-two tester 172). */
-	if (s->unsaved_ns == 0 && !s->ro && !holds_path(s)) {
+	if (s->unsaved.since_ns == 0 && !s->ro && !holds_path(s)) {
 		s->gone = true;
-		unsaved(s, "removed or replaced while the process ran: written anew at the next "
-			   "CRL taken or reload");
+		rv_unsaved_note(&s->unsaved, rv_coarse_now_ns(),
+				"removed or replaced while the process ran: written anew at the "
+				"next CRL taken or reload");
 	} else if ((s->gone || s->lost) && holds_path(s)) {
 		/* The file written on is at its path again (moved back): it
 		 * stayed unsaved until the next CRL (round-thirty-three tester
@@ -847,15 +831,10 @@ bool rv_crlstate_unsaved(struct rv_crlstate *s, char *why, size_t why_len, uint6
 		s->gone = false;
 		s->lost = false;
 		if (!s->failing) {
-			s->unsaved_ns = 0;
+			s->unsaved.since_ns = 0;
 		}
 	}
-	if (s->unsaved_ns == 0) {
-		return false;
-	}
-	snprintf(why, why_len, "%s", s->why);
-	*since_ns = s->unsaved_ns;
-	return true;
+	return rv_unsaved_get(&s->unsaved, why, why_len, since_ns);
 }
 
 void rv_crlstate_close(struct rv_crlstate *s)

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,38 +39,22 @@ enum {
 
 struct rv_leasefile {
 	struct rv_leases *leases;
-	uid_t service;	     /* the service user, whose file is no stranger's */
-	int fd;		     /* -1: it could not be opened at the start (try_open) */
-	int ro_fd;	     /* meanwhile, read-only with its lock (-1: none) */
-	int retry_err;	     /* the errno of try_open's last failure that was said */
-	off_t size;	     /* its length after our last write */
-	uint64_t checked_ns; /* when its path was last looked at (path_check) */
-	uint32_t said;	     /* a hash of path_check's last warning (0: none) */
-	size_t lines;	     /* lines in the file */
-	bool stale;	     /* a write failed: the file lacks events; rewrite it whole */
-	uint64_t retry_ns;   /* not before */
-	bool failing;	     /* writes fail (warned once) */
-	bool lost;	     /* the path names another file, which cannot be taken */
-	uint64_t written_ns; /* the last write or touch: the file's mtime */
-	uint64_t unsaved_ns; /* since when changes are not in the file (0: they are) */
-	char why[256];	     /* why not (rv_leasefile_unsaved) */
+	uid_t service;		   /* the service user, whose file is no stranger's */
+	int fd;			   /* -1: it could not be opened at the start (try_open) */
+	int ro_fd;		   /* meanwhile, read-only with its lock (-1: none) */
+	int retry_err;		   /* the errno of try_open's last failure that was said */
+	off_t size;		   /* its length after our last write */
+	uint64_t checked_ns;	   /* when its path was last looked at (path_check) */
+	uint32_t said;		   /* a hash of path_check's last warning (0: none) */
+	size_t lines;		   /* lines in the file */
+	bool stale;		   /* a write failed: the file lacks events; rewrite it whole */
+	uint64_t retry_ns;	   /* not before */
+	bool failing;		   /* writes fail (warned once) */
+	bool lost;		   /* the path names another file, which cannot be taken */
+	uint64_t written_ns;	   /* the last write or touch: the file's mtime */
+	struct rv_unsaved unsaved; /* changes not in the file (rv_leasefile_unsaved) */
 	char path[];
 };
-
-/* unsaved notes why the file lacks changes now, for status: since the
- * first such moment, with the newest cause. */
-static void __attribute__((format(printf, 3, 4)))
-unsaved(struct rv_leasefile *f, uint64_t now_ns, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (f->unsaved_ns == 0) {
-		f->unsaved_ns = now_ns | 1; /* 0 means saved, even on a young clock */
-	}
-	va_start(ap, fmt);
-	vsnprintf(f->why, sizeof(f->why), fmt, ap);
-	va_end(ap);
-}
 
 /* write_text appends |text| to the journal, or replaces the file with it
  * (|snapshot|). A write that fails part-way (disk full, a file size limit)
@@ -114,7 +97,7 @@ static bool write_text(struct rv_leasefile *f, const struct rv_strbuf *text, boo
 	f->stale = false;
 	f->written_ns = now_ns;
 	if (!f->lost) {
-		f->unsaved_ns = 0; /* written where a restart reads it */
+		f->unsaved.since_ns = 0; /* written where a restart reads it */
 	}
 	if (f->failing) {
 		f->failing = false;
@@ -136,7 +119,7 @@ err:
 	}
 	f->stale = true;
 	f->retry_ns = now_ns + RETRY_NS;
-	unsaved(f, now_ns, "cannot be written: %s", strerror(err));
+	rv_unsaved_note(&f->unsaved, now_ns, "cannot be written: %s", strerror(err));
 	if (!f->failing) {
 		f->failing = true;
 		rv_warnx("cannot write the lease file %s: %s (tried again every 5 s; clients "
@@ -228,9 +211,10 @@ static void try_open(struct rv_leasefile *f, uint64_t now_ns)
 	f->retry_ns = now_ns + RETRY_NS;
 	fd = take_again(f, err, sizeof(err), &e);
 	if (fd < 0) {
-		unsaved(f, now_ns,
-			"cannot be opened for writing: %s (tried again as uid %u every 5 s)", err,
-			(unsigned)f->service);
+		rv_unsaved_note(&f->unsaved, now_ns,
+				"cannot be opened for writing: %s (tried again as uid %u "
+				"every 5 s)",
+				err, (unsigned)f->service);
 		/* Each new cause said once (the start said the first): a
 		 * file root made and the service user cannot open kept it
 		 * unsaved without a word (round-thirty tester 156). */
@@ -453,7 +437,7 @@ static bool path_check(struct rv_leasefile *f, uint64_t now_ns)
 				 * life: round-thirty-two tester 172). */
 				f->lost = false;
 				if (!f->stale) {
-					f->unsaved_ns = 0;
+					f->unsaved.since_ns = 0;
 				}
 			}
 			return cut(f, &open_st);
@@ -473,10 +457,11 @@ static bool path_check(struct rv_leasefile *f, uint64_t now_ns)
 		/* Written on into the old file: no save for status (it said
 		 * saved: round-thirty-two tester 168). */
 		f->lost = true;
-		unsaved(f, now_ns,
-			"deleted or replaced while the server ran, and cannot be made anew (%s): "
-			"the leases go into the old file, which a restart does not read",
-			err);
+		rv_unsaved_note(&f->unsaved, now_ns,
+				"deleted or replaced while the server ran, and cannot be made "
+				"anew (%s): the leases go into the old file, which a restart "
+				"does not read",
+				err);
 		return false;
 	}
 	close(f->fd);
@@ -557,9 +542,10 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 		f->retry_err = -f->fd; /* said */
 		/* Tried again as the service user, whose uid is said (the
 		 * start's own was root's: round-thirty-two tester 172). */
-		unsaved(f, now_ns,
-			"cannot be opened for writing: %s (tried again as uid %u every 5 s)",
-			strerror(-f->fd), (unsigned)service);
+		rv_unsaved_note(&f->unsaved, now_ns,
+				"cannot be opened for writing: %s (tried again as uid %u "
+				"every 5 s)",
+				strerror(-f->fd), (unsigned)service);
 		f->fd = rfd;
 		ro = rfd >= 0;
 		if (!ro) {
@@ -639,12 +625,7 @@ fail:
 bool rv_leasefile_unsaved(const struct rv_leasefile *f, char *why, size_t why_len,
 			  uint64_t *since_ns)
 {
-	if (!f || f->unsaved_ns == 0) {
-		return false;
-	}
-	snprintf(why, why_len, "%s", f->why);
-	*since_ns = f->unsaved_ns;
-	return true;
+	return f && rv_unsaved_get(&f->unsaved, why, why_len, since_ns);
 }
 
 void rv_leasefile_close(struct rv_leasefile *f, uint64_t now_ns)

@@ -751,30 +751,20 @@ static bool own_datagram(const struct rv_tx_item *it, uint16_t sport, const stru
 {
 	const uint8_t *p = it->buf + RV_DATA_HDR_LEN;
 	uint32_t len = it->len;
-	unsigned l4;
+	size_t l4;
 
 	if (len < 28) {
 		return false;
 	}
 	if (p[0] >> 4 == 4) {
 		if (to->family != AF_INET || p[9] != IPPROTO_UDP || memcmp(p + 16, to->a, 4) != 0 ||
-		    (load_be16(p + 6) & 0x1fff) != 0) {
+		    rv_ip_v4_later_fragment(p)) {
 			return false;
 		}
 		l4 = (p[0] & 15) * 4u;
-	} else {
-		if (len < 48 || to->family != AF_INET6 || memcmp(p + 24, to->a, 16) != 0) {
-			return false;
-		}
-		l4 = 40;
-		if (p[6] == IPPROTO_FRAGMENT) {
-			if (len < 56 || p[40] != IPPROTO_UDP || (load_be16(p + 42) & 0xfff8) != 0) {
-				return false;
-			}
-			l4 = 48;
-		} else if (p[6] != IPPROTO_UDP) {
-			return false;
-		}
+	} else if (len < 48 || to->family != AF_INET6 || memcmp(p + 24, to->a, 16) != 0 ||
+		   rv_ip6_upper(p, len, &l4) != IPPROTO_UDP) {
+		return false;
 	}
 	return len >= l4 + 4 && load_be16(p + l4 + 2) == port && load_be16(p + l4) == sport;
 }

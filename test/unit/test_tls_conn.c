@@ -280,6 +280,22 @@ Test(tls_conn, refused_revoked)
 {
 	check_refusal(&refusals[3]);
 }
+/* refused_as: a client of |crt| and |key| is refused by a server checking
+ * the CRL |crl|, with |why| in its reason and as refusal |kind|. */
+static void refused_as(const char *crl, const char *crt, const char *key, const char *why,
+		       enum rv_tls_refusal kind)
+{
+	struct pair p = { 0 };
+
+	p.sctx = mk_ctx(RV_TLS_SERVER, pki.ca_crt, pki.server_crt, pki.server_key, crl, NULL);
+	p.cctx = mk_ctx(RV_TLS_CLIENT, pki.ca_crt, crt, key, NULL, T_PKI_SERVER_NAME);
+	run(&p);
+	cr_assert_eq(p.ss, RV_TLS_ERROR, "%s got in", crt);
+	cr_assert(strstr(rv_tls_conn_error(p.s), why), "%s", rv_tls_conn_error(p.s));
+	cr_assert_eq(rv_tls_conn_refusal(p.s), kind);
+	free_pair(&p);
+}
+
 /* A certificate forged with the CA's name and a revoked serial, signed by
  * the forger's own key: refused as not signed by the CA, not as revoked,
  * and not under the name it chose (the CRL was looked at before the
@@ -343,27 +359,9 @@ Test(tls_conn, forged_revoked_serial_is_untrusted)
 		ASN1_TIME_free(last);
 		ASN1_TIME_free(next);
 
-		memset(&p, 0, sizeof(p));
-		p.sctx = mk_ctx(RV_TLS_SERVER, pki.ca_crt, pki.server_crt, pki.server_key, lapsed,
-				NULL);
-		p.cctx = mk_ctx(RV_TLS_CLIENT, pki.ca_crt, crt, key, NULL, T_PKI_SERVER_NAME);
-		run(&p);
-		cr_assert_eq(p.ss, RV_TLS_ERROR, "the forgery got in");
-		cr_assert(strstr(rv_tls_conn_error(p.s), "signature failure"), "%s",
-			  rv_tls_conn_error(p.s));
-		cr_assert_eq(rv_tls_conn_refusal(p.s), RV_TLS_REFUSED_UNTRUSTED);
-		free_pair(&p);
-		memset(&p, 0, sizeof(p));
-		p.sctx = mk_ctx(RV_TLS_SERVER, pki.ca_crt, pki.server_crt, pki.server_key, lapsed,
-				NULL);
-		p.cctx = mk_ctx(RV_TLS_CLIENT, pki.ca_crt, pki.client_crt[0], pki.client_key[0],
-				NULL, T_PKI_SERVER_NAME);
-		run(&p);
-		cr_assert_eq(p.ss, RV_TLS_ERROR, "a client got in past a lapsed CRL");
-		cr_assert(strstr(rv_tls_conn_error(p.s), "CRL has expired"), "%s",
-			  rv_tls_conn_error(p.s));
-		cr_assert_eq(rv_tls_conn_refusal(p.s), RV_TLS_REFUSED_EXPIRED);
-		free_pair(&p);
+		refused_as(lapsed, crt, key, "signature failure", RV_TLS_REFUSED_UNTRUSTED);
+		refused_as(lapsed, pki.client_crt[0], pki.client_key[0], "CRL has expired",
+			   RV_TLS_REFUSED_EXPIRED);
 	}
 }
 
