@@ -101,6 +101,7 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 	X509_VERIFY_PARAM *param;
 	X509 *revoked_ca;
 	char who[320], of_ca[340] = "";
+	const char *named_note = "";
 	size_t more;
 	bool verified, forged = false;
 	int ret, code;
@@ -231,8 +232,21 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 		snprintf(of_ca, sizeof(of_ca), ", of its CA %s",
 			 ca_words(X509_STORE_CTX_get_current_cert(ctx), who, sizeof(who)));
 	}
-	pki_errf(err, RV_PKI_ERR_CERT, "%s: rejected: %s (X509 error %d%s)%s", cert_path,
-		 X509_verify_cert_error_string(code), code, of_ca,
+	/* An issuer whose name the CA file holds under another key: said,
+	 * as the handshake says it (round-thirty-five tester 174). */
+	if (rv_x509_no_issuer(code) && X509_STORE_CTX_get_current_cert(ctx) != NULL) {
+		X509_NAME *in = X509_get_issuer_name(X509_STORE_CTX_get_current_cert(ctx));
+		STACK_OF(X509) *named = X509_STORE_get1_certs(ctx, in);
+
+		if (named != NULL && sk_X509_num(named) > 0) {
+			named_note = "; a CA of its issuer's name is in the CA file, but not the "
+				     "key that signed it";
+		}
+		sk_X509_pop_free(named, X509_free);
+		ERR_clear_error();
+	}
+	pki_errf(err, RV_PKI_ERR_CERT, "%s: rejected: %s (X509 error %d%s)%s%s", cert_path,
+		 X509_verify_cert_error_string(code), code, of_ca, named_note,
 		 more > 0 && rv_x509_no_issuer(code)
 			 ? "; the certificates after it in its file are not taken as CAs, as a "
 			   "ringvpn peer does not: its intermediate CA belongs in the CA file"

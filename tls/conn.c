@@ -35,6 +35,7 @@ struct rv_tls_conn {
 	char refused[320];   /* whose certificate our verification refused */
 	size_t sent_cas;     /* certificates the peer sent besides its own */
 	char no_issuer[256]; /* the issuer our CA file lacks, as a name */
+	bool issuer_named;   /* a CA of that name is in the file, another key */
 	enum rv_tls_refusal refusal;
 };
 
@@ -243,7 +244,15 @@ static enum rv_tls_status fail(struct rv_tls_conn *c, int ret)
 		/* Which CA is missing, and where the peer's intermediate
 		 * belongs: the chain is built from this side's CA file alone
 		 * (round-fifteen tester 73: nothing said how to mend it). */
-		if (no_issuer && c->no_issuer[0]) {
+		if (no_issuer && c->no_issuer[0] && c->issuer_named) {
+			/* Another key behind the name: "not in the ca file"
+			 * sent the operator to a file that holds that name
+			 * (round-thirty-five tester 174). */
+			snprintf(sent, sizeof(sent),
+				 "; a CA named %s is in this side's ca file, but not the key "
+				 "that signed it (a CA made anew under that name, or a forgery)",
+				 c->no_issuer);
+		} else if (no_issuer && c->no_issuer[0]) {
 			snprintf(sent, sizeof(sent),
 				 "; its issuer %s is not in this side's ca file", c->no_issuer);
 		}
@@ -571,7 +580,11 @@ void rv_tls_conn_note_no_issuer(X509_STORE_CTX *xs)
 	if (c && x) {
 		/* The peer chose the name: escaped by the one-line form,
 		 * control characters left to the log's sanitizer. */
+		STACK_OF(X509) *named = X509_STORE_get1_certs(xs, X509_get_issuer_name(x));
+
 		rv_tls_name_oneline(X509_get_issuer_name(x), c->no_issuer, sizeof(c->no_issuer));
+		c->issuer_named = named != NULL && sk_X509_num(named) > 0;
+		sk_X509_pop_free(named, X509_free);
 	}
 	ERR_clear_error();
 }

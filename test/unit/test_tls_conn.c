@@ -26,6 +26,7 @@
 #include "pki/crl.h"
 #include "pki/issue.h"
 #include "pki/pem.h"
+#include "pki/verify.h"
 #include "test/lib/t_pki.h"
 #include "tls/conn.h"
 #include "tls/ctx.h"
@@ -644,6 +645,48 @@ Test(tls_conn, chain_only_from_ca_file)
 		rv_tls_ctx_free(root_only);
 	}
 	free_pair(&p);
+}
+
+/* A leaf of a CA made anew under the deployment CA's name: refused, and
+ * said as a CA of that name in the CA file with another key, by the
+ * handshake and by `pki verify` (both said the issuer was not in the CA
+ * file, which holds that name: round-thirty-five tester 174). */
+Test(tls_conn, issuer_named_with_other_key)
+{
+	char dir[T_PKI_PATH + 16];
+	struct rv_pki_ca_opts o = { .name = "ringvpn test CA", .days = 30 };
+	struct rv_pki_err perr = { 0 };
+	struct rv_pki_ca *twin = NULL;
+	struct rv_pki_issued out;
+	struct pair p = { 0 };
+
+	snprintf(dir, sizeof(dir), "%s/twin-ca", pki.dir);
+	cr_assert_eq(rv_pki_ca_create(dir, &o, &perr), 0, "%s", perr.msg);
+	cr_assert_eq(rv_pki_ca_open(&twin, dir, &perr), 0, "%s", perr.msg);
+	issue_client(twin, "twin-victim", &out);
+
+	p.sctx = server_ctx();
+	p.cctx = mk_ctx(RV_TLS_CLIENT, pki.ca_crt, out.crt, out.key, NULL, T_PKI_SERVER_NAME);
+	run(&p);
+	cr_assert_eq(p.ss, RV_TLS_ERROR, "a leaf of the twin CA got in");
+	cr_assert(strstr(rv_tls_conn_error(p.s),
+			 "; a CA named /CN=ringvpn test CA is in this side's ca file, but not the "
+			 "key that signed it"),
+		  "%s", rv_tls_conn_error(p.s));
+	cr_assert_null(strstr(rv_tls_conn_error(p.s), "is not in this side's ca file"), "%s",
+		       rv_tls_conn_error(p.s));
+	free_pair(&p);
+
+	cr_assert_eq(rv_pki_verify(pki.ca_crt, NULL, out.crt, RV_PKI_PURPOSE_CLIENT, NULL, &perr),
+		     -EKEYREJECTED, "%s", perr.msg);
+	cr_assert(strstr(perr.msg, "; a CA of its issuer's name is in the CA file, but not the "
+				   "key that signed it"),
+		  "%s", perr.msg);
+	/* Another CA's leaf is still said as not in the file. */
+	cr_assert_eq(rv_pki_verify(pki.ca_crt, NULL, pki.rogue_crt, RV_PKI_PURPOSE_CLIENT, NULL,
+				   &perr),
+		     -EKEYREJECTED);
+	cr_assert_null(strstr(perr.msg, "issuer's name"), "%s", perr.msg);
 }
 
 static void set_path(char *dst, size_t size, const char *src)
