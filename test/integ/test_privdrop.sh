@@ -444,7 +444,7 @@ put_server_cert --days 30
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "no traffic after the last renewal"
 # A renewal staged ahead of its start: not taken by the reload, but by
 # itself then (it waited for a reload by hand: round-nine tester 44).
-stage_server_cert --valid-from +6s --valid-to +20d
+stage_server_cert --valid-from +8s --valid-to +20d
 OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a reload with a renewal not valid yet exited 0: $OUT"
 rvt_matches "^later: the certificate file is looked at again when its certificate becomes valid" <<<"$OUT" ||
 	rvt_fail "the reload does not say the renewal is looked at again: $OUT"
@@ -461,7 +461,16 @@ rm -f "$PKI"/unrelated-*
 sleep 0.4
 N1=$(grep -ac "certificate files changed" "$RVT_TMP/server.log")
 [ "$N1" = "$N0" ] || rvt_fail "other files of the directory reloaded the certificate files $((N1 - N0)) time(s): $(grep -a "certificate files changed" "$RVT_TMP/server.log" | tail -2)"
-rvt_wait_for 12 "the staged renewal taken" sh -c "\"$RV_BIN\" status -s '$SRV_SOCK' | grep -q 'certificate *expires in \(19\|20\)d'" ||
+# A reload refused meanwhile (its configuration names a key that does not
+# load) keeps the look due: the renewal is still taken at its start. The
+# file is rewritten in place, keeping its mode and owner.
+grep -q '^key = ' "$RVT_TMP/server.conf" || rvt_fail "no key line in server.conf"
+cp -p "$RVT_TMP/server.conf" "$RVT_TMP/server.conf.keep"
+sed "s#^key = .*#key = $RVT_TMP/no-such.key#" "$RVT_TMP/server.conf.keep" >"$RVT_TMP/server.conf"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a reload naming a key that does not exist exited 0: $OUT"
+rvt_matches "^refused: " <<<"$OUT" || rvt_fail "the reload naming a missing key not refused: $OUT"
+cat "$RVT_TMP/server.conf.keep" >"$RVT_TMP/server.conf"
+rvt_wait_for 14 "the staged renewal taken" sh -c "\"$RV_BIN\" status -s '$SRV_SOCK' | grep -q 'certificate *expires in \(19\|20\)d'" ||
 	rvt_fail "the staged renewal was not taken at its start: $("$RV_BIN" status -s "$SRV_SOCK" | grep certificate)"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "no traffic after the staged renewal"
 # A staged renewal replaced by one valid now before its time: the valid one
