@@ -543,7 +543,10 @@ static uint32_t route_dev(uint32_t oif, uint32_t mp_oif, bool nh_id)
 
 /* route_parse reads route message |nh| into |rt|, |dst| and its device
  * |*oif| (route_dev; of several ways the first not through |skip|): false
- * for one that is not a unicast IPv4 or IPv6 route of the main table. */
+ * for one that is not a unicast IPv4 or IPv6 route of the main table, and
+ * for the kernel's cached exceptions (a path MTU learnt for one address is
+ * no route of the host's: it kept a pushed /32 out, and warned of "a part"
+ * of a pushed network routed elsewhere: round-thirty-six tester 179). */
 static bool route_parse(const struct nlmsghdr *nh, uint32_t skip, struct rtmsg *rt,
 			struct rv_prefix *dst, uint32_t *oif)
 {
@@ -555,7 +558,8 @@ static bool route_parse(const struct nlmsghdr *nh, uint32_t skip, struct rtmsg *
 	*oif = 0;
 	if (nh->nlmsg_type != RTM_NEWROUTE || !nl_payload(nh, rt, sizeof(*rt), &rta, &len) ||
 	    (rt->rtm_family != AF_INET && rt->rtm_family != AF_INET6) ||
-	    rt->rtm_type != RTN_UNICAST || rt->rtm_dst_len > family_len(rt->rtm_family) * 8) {
+	    rt->rtm_type != RTN_UNICAST || (rt->rtm_flags & RTM_F_CLONED) ||
+	    rt->rtm_dst_len > family_len(rt->rtm_family) * 8) {
 		return false;
 	}
 	memset(dst, 0, sizeof(*dst));
@@ -614,7 +618,7 @@ bool rv_rtnl_route_msg(const struct nlmsghdr *nh, unsigned skip, struct rv_prefi
 	struct rtmsg rt;
 	uint32_t o;
 
-	if (!route_parse(nh, skip, &rt, dst, &o) || (rt.rtm_flags & RTM_F_CLONED)) {
+	if (!route_parse(nh, skip, &rt, dst, &o)) {
 		return false;
 	}
 	*oif = o;

@@ -191,6 +191,53 @@ rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "server reload"
 rvt_nsx "$C1" ip route del 192.168.60.0/24 dev veth0
 ctl_conf_set "$RVT_TMP/c1.conf" accept_routes=192.168.50.0/23
 rvt_run "$RV_BIN" reload -s "$RVT_TMP/c1.sock" >/dev/null || rvt_fail "client reload"
+# A path MTU the kernel learnt for one address (a cached exception, as
+# `ip route show cache` lists) is no route of the host's: a pushed /32 of
+# that address is installed, and its /24 is not said to have "a part" routed
+# elsewhere (both were: round-thirty-six tester 179). The host routes
+# 192.168.61.0/24 through veth0 itself, which the longer pushed route
+# overrides; a "fragmentation needed" for 192.168.61.7 from the server's
+# side makes the exception (an echo reply inside, whose error the kernel
+# takes as a path MTU of the host's).
+rvt_nsx "$C1" ip route add 192.168.61.0/24 via 10.88.1.1 dev veth0 || rvt_fail "host route"
+ip netns exec "$S" python3 - <<'EOPY' || rvt_fail "the fragmentation-needed message not sent"
+import socket, struct
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xFFFF)
+    s += s >> 16
+    return ~s & 0xFFFF
+
+
+src, dst = socket.inet_aton("10.88.1.2"), socket.inet_aton("192.168.61.7")
+inner = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 1400, 1, 0x4000, 64, 1, 0, src, dst)
+inner = inner[:10] + struct.pack("!H", csum(inner)) + inner[12:]
+echo = struct.pack("!BBHHH", 0, 0, 0, 7, 1)
+msg = struct.pack("!BBHHH", 3, 4, 0, 0, 1300) + inner + echo
+msg = msg[:2] + struct.pack("!H", csum(msg)) + msg[4:]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.sendto(msg, ("10.88.1.2", 0))
+EOPY
+rvt_wait_for 3 "the exception for 192.168.61.7" sh -c "ip -n $C1 route get 192.168.61.7 | grep -q 'mtu 1300'" ||
+	rvt_fail "no path MTU learnt for 192.168.61.7 (the test's own setup): $(ip -n "$C1" route get 192.168.61.7)"
+ctl_conf_set "$RVT_TMP/server.conf" route=192.168.61.7/32
+rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "server reload"
+ctl_conf_set "$RVT_TMP/c1.conf" accept_routes=192.168.0.0/16
+rvt_run "$RV_BIN" reload -s "$RVT_TMP/c1.sock" >/dev/null || rvt_fail "client reload"
+rvt_wait_for 5 "the pushed /32 installed" sh -c "ip -n $C1 route show dev rvc | grep -q '^192.168.61.7 '" ||
+	rvt_fail "the pushed 192.168.61.7/32 was not installed beside a cached path MTU: $(grep -a '192.168.61' "$RVT_TMP/client1.log" | tail -2)"
+grep -aq "192.168.61.7/32 not used\|a part of it (192.168.61.7/32)" "$RVT_TMP/client1.log" &&
+	rvt_fail "a cached path MTU said as a route of the host's: $(grep -a '192.168.61' "$RVT_TMP/client1.log" | tail -2)"
+sed -i '/^route = 192.168.61.7\/32$/d' "$RVT_TMP/server.conf"
+rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "server reload"
+rvt_nsx "$C1" ip route del 192.168.61.0/24 via 10.88.1.1 dev veth0
+rvt_nsx "$C1" ip route flush cache
+ctl_conf_set "$RVT_TMP/c1.conf" accept_routes=192.168.50.0/23
+rvt_run "$RV_BIN" reload -s "$RVT_TMP/c1.sock" >/dev/null || rvt_fail "client reload"
 # A client's timers changed by a reload: said applied (they were only
 # "changed": round-twenty-six tester 121).
 ctl_conf_set "$RVT_TMP/c1.conf" handshake_timeout=7s reconnect_max=9s
