@@ -767,6 +767,28 @@ static bool same_file(const char *a, const char *b)
 	       stat(db, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+int rv_cli_check_state_paths(const struct rv_config *cfg)
+{
+	const char *sock = cfg->status_socket;
+	const char *other = NULL;
+
+	/* The state file was written there first, and the socket then
+	 * refused the regular file it found: exit 15, the file left to
+	 * block every later start, while -n said OK (round-thirty-six
+	 * tester 182). */
+	if (sock[0] && cfg->lease_file[0] && same_file(sock, cfg->lease_file)) {
+		other = "lease_file";
+	} else if (sock[0] && cfg->crl_state[0] && same_file(sock, cfg->crl_state)) {
+		other = "crl_state";
+	}
+	if (other) {
+		fprintf(stderr, "ringvpn: status_socket and %s name the same file, %s\n", other,
+			sock);
+		return RV_EXIT_CONFIG;
+	}
+	return -1;
+}
+
 int rv_cli_check_crl_state(const struct rv_config *cfg, const struct rv_cli_opts *opts,
 			   struct rv_tls_ctx *tls)
 {

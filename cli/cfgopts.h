@@ -108,6 +108,12 @@ int rv_cli_file_exit(const char *path, int missing, int invalid);
  * ended by SIGINT or SIGTERM) is a stop: 0, logged. */
 int rv_cli_errno_exit(int err, int def);
 
+/* rv_cli_check_state_paths: status_socket named as the lease file or
+ * crl_state, which the start would refuse only after writing the state
+ * file there (RV_EXIT_CONFIG, said); -1: none. Before either is opened,
+ * and by -n. */
+int rv_cli_check_state_paths(const struct rv_config *cfg);
+
 /* rv_cli_check_crl_state: what the start would refuse of crl_state with
  * the CRLs of |tls|, said by -n too (opts->check_only, which also says an
  * unset crl_state beside a crl): a file it must not use, or named as the

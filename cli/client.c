@@ -132,7 +132,10 @@ int rv_cmd_client(int argc, char **argv)
 		rv_cli_start_failed(&opts, code);
 		return code;
 	}
-	code = rv_cli_check_crl_state(&cfg, &opts, tls);
+	code = rv_cli_check_state_paths(&cfg);
+	if (code < 0) {
+		code = rv_cli_check_crl_state(&cfg, &opts, tls);
+	}
 	if (code >= 0) {
 		goto out;
 	}

@@ -276,7 +276,17 @@ int rv_cmd_server(int argc, char **argv)
 	if (ret) {
 		char said[600];
 
-		/* As the file's other errors are said: its name first. */
+		/* As the file's other errors are said: its name first. An
+		 * entry of --fixed (no line of the file) is the flags' doing,
+		 * said as their other errors are, with the usage code (the
+		 * file was blamed, exit 3: round-thirty-six tester 182). */
+		if (ret == -EINVAL && strncmp(err, "line ", 5) != 0) {
+			fprintf(stderr, "ringvpn: the command line's flags%s%s: %s\n",
+				opts.config_path ? " with " : "",
+				opts.config_path ? opts.config_path : "", err);
+			code = RV_EXIT_USAGE;
+			goto out;
+		}
 		rv_cli_file_error(said, sizeof(said), opts.config_path, err);
 		fprintf(stderr, "ringvpn: %s\n", said);
 		code = ret == -EINVAL ? RV_EXIT_CONFIG : RV_EXIT_FAILURE;
@@ -285,6 +295,10 @@ int rv_cmd_server(int argc, char **argv)
 	note_small_pool(&cfg, pool, opts.check_only);
 	note_no_crl(&cfg, opts.check_only);
 	note_no_pool(&cfg, opts.check_only);
+	code = rv_cli_check_state_paths(&cfg);
+	if (code >= 0) {
+		goto out;
+	}
 	/* A FIFO or a device would hang or spin the start; a link or
 	 * another file would be rewritten. The start checks again on the
 	 * file it opens. */

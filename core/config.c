@@ -622,6 +622,16 @@ static int set_tun(struct rv_config *c, const char *v, char *why, size_t wl)
 			 v);
 		return -EINVAL;
 	}
+	/* The kernel refuses them (EINVAL): they would clash with the
+	 * sysctl directories net.ipv4.conf.all and .default. `-n` said OK
+	 * and the start exited 14 (round-thirty-six tester 182). */
+	if (!strcmp(v, "all") || !strcmp(v, "default")) {
+		snprintf(why, wl,
+			 "'%s' is a name the kernel keeps for its settings of all interfaces "
+			 "(net.ipv4.conf.%s): choose another",
+			 v, v);
+		return -EINVAL;
+	}
 	return parse_str(c->tun, sizeof(c->tun), v, why, wl);
 }
 

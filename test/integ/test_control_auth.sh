@@ -261,6 +261,17 @@ check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --route 10.6.0.0/16 --route 
 grep -q "the command line's flags with $RVT_TMP/s2.conf: route 10.6.0.0/16 is given twice" "$RVT_TMP/exit.log" ||
 	rvt_fail "--route twice: $(cat "$RVT_TMP/exit.log")"
 check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --pool4 none --pool6 none -n
+# So is a --fixed the pool cannot hand out, and a tun name the kernel keeps
+# (the file was blamed, exit 3; `tun = all` passed -n and the start exited
+# 14: round-thirty-six tester 182).
+check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --fixed "client9 10.99.0.1" -n
+grep -q "^ringvpn: the command line's flags with $RVT_TMP/s2.conf: fixed client9: 10.99.0.1 is the server's own address" "$RVT_TMP/exit.log" ||
+	rvt_fail "--fixed of the server's address: $(cat "$RVT_TMP/exit.log")"
+check_line 3 fixedfile "fixed = client9 10.99.0.1"
+grep -q "fixedfile.conf:[0-9]*: fixed client9: 10.99.0.1 is the server's own address" "$RVT_TMP/exit.log" ||
+	rvt_fail "fixed of the server's address in the file: $(cat "$RVT_TMP/exit.log")"
+check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --tun all -n
+grep -q "net.ipv4.conf.all" "$RVT_TMP/exit.log" || rvt_fail "--tun all: $(cat "$RVT_TMP/exit.log")"
 check_exit 2 "$RV_BIN" client -c "$RVT_TMP/c1.conf" --max-attempts 1 --max-attempts 2 -n
 grep -q "\-\-max-attempts given twice" "$RVT_TMP/exit.log" || rvt_fail "--max-attempts twice: $(cat "$RVT_TMP/exit.log")"
 # A server's key as a client's flag: said so, as the file says it (it was

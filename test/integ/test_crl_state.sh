@@ -430,6 +430,21 @@ ctl_conf_set "$RVT_TMP/server.conf" "lease_file=$RVT_TMP/fresh.leases" "crl_stat
 check_fails 3 "crl_state = lease_file, spelt otherwise" "crl_state and lease_file name the same file"
 [ -e "$RVT_TMP/fresh.leases" ] && rvt_fail "-n made the file"
 ctl_conf_set "$RVT_TMP/server.conf" "lease_file=$RVT_TMP/server.leases"
+# The status socket named as either: refused before the state file is
+# written there (the start wrote it, then refused the regular file it found
+# as the socket, exit 15, and the file blocked every later start; -n said
+# OK: round-thirty-six tester 182).
+SOCK_KEEP=$(sed -n 's/^status_socket = //p' "$RVT_TMP/server.conf")
+CRL_KEEP=$(sed -n 's/^crl_state = //p' "$RVT_TMP/server.conf")
+[ -n "$SOCK_KEEP" ] && [ -n "$CRL_KEEP" ] || rvt_fail "no status_socket or crl_state line"
+ctl_conf_set "$RVT_TMP/server.conf" "status_socket=$RVT_TMP/same.state" "lease_file=$RVT_TMP/same.state"
+check_fails 3 "status_socket = lease_file" "status_socket and lease_file name the same file"
+start_fails 3 "status_socket = lease_file" "status_socket and lease_file name the same file"
+[ -e "$RVT_TMP/same.state" ] && rvt_fail "the start wrote the lease file at the status socket's path"
+ctl_conf_set "$RVT_TMP/server.conf" "lease_file=$RVT_TMP/server.leases" "crl_state=$RVT_TMP/same.state"
+start_fails 3 "status_socket = crl_state" "status_socket and crl_state name the same file"
+[ -e "$RVT_TMP/same.state" ] && rvt_fail "the start wrote crl_state at the status socket's path"
+ctl_conf_set "$RVT_TMP/server.conf" "status_socket=$SOCK_KEEP" "crl_state=$CRL_KEEP"
 
 rvt_step "K. a client's crl_state: its CRL of the server's CA rolled back is refused, exit 4"
 # The client checks the server's certificate against its own CRL: an older

@@ -284,6 +284,9 @@ static const struct {
 	/* 29 */ { RV_CONFIG_SERVER, "tun = .\n", "t.conf:1:", "not a valid interface name" },
 	/* 30 */ { RV_CONFIG_SERVER, "tun = rv:0\n", "t.conf:1:", "not a valid interface name" },
 	/* 31 */ { RV_CONFIG_SERVER, "tun = a-name-that-is-too-long\n", "t.conf:1:", "at most 15" },
+	/* 31a: the kernel's (round-thirty-six tester 182) */
+	{ RV_CONFIG_SERVER, "tun = all\n", "t.conf:1:", "net.ipv4.conf.all" },
+	{ RV_CONFIG_CLIENT, "tun = default\n", "t.conf:1:", "net.ipv4.conf.default" },
 	/* 32 */ { RV_CONFIG_SERVER, "log_level = loud\n", "t.conf:1:", "not a log level" },
 	/* 33 */ { RV_CONFIG_SERVER, "max_handshaking = 0\n", "t.conf:1:", "at least 1" },
 	/* 34 */ { RV_CONFIG_SERVER, "workers = 1000\n", "t.conf:1:", "too large" },

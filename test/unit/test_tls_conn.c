@@ -375,6 +375,8 @@ Test(tls_conn, refused_server_other_ca)
 	check_refusal(&refusals[5]);
 }
 
+static void cat_files(const char *out, const char *const *in);
+
 Test(tls_conn, ctx_input_errors)
 {
 	struct rv_tls_ctx_params p = {
@@ -401,6 +403,25 @@ Test(tls_conn, ctx_input_errors)
 	p.key_file = pki.server_crt; /* a certificate is not a key */
 	cr_assert_eq(rv_tls_ctx_new(&ctx, &p, &why, err, sizeof(err)), -EINVAL);
 	cr_assert_eq(why, RV_TLS_FAIL_KEY);
+
+	/* Two keys in one file, the right one first: refused, not the first
+	 * taken (round-thirty-six tester 182); a certificate after the key
+	 * is passed over. */
+	{
+		char two[T_PKI_PATH + 16], key_crt[T_PKI_PATH + 16];
+
+		snprintf(two, sizeof(two), "%s/two.key", pki.dir);
+		snprintf(key_crt, sizeof(key_crt), "%s/key-crt.key", pki.dir);
+		cat_files(two, (const char *const[]){ pki.server_key, pki.client_key[0], NULL });
+		cat_files(key_crt, (const char *const[]){ pki.server_key, pki.server_crt, NULL });
+		p.key_file = two;
+		cr_assert_eq(rv_tls_ctx_new(&ctx, &p, &why, err, sizeof(err)), -EINVAL);
+		cr_assert_eq(why, RV_TLS_FAIL_KEY);
+		cr_assert(strstr(err, "holds more than one private key"), "%s", err);
+		p.key_file = key_crt;
+		cr_assert_eq(rv_tls_ctx_new(&ctx, &p, &why, err, sizeof(err)), 0, "%s", err);
+		rv_tls_ctx_free(ctx);
+	}
 
 	p.key_file = pki.server_key;
 	p.ca_file = pki.server_key; /* not a certificate */
