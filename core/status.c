@@ -224,8 +224,9 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 		rv_strbuf_printf(o,
 				 "  refusals (each attempt): server full %" PRIu64
 				 ", no address left in the pool %" PRIu64 ", protocol %" PRIu64
-				 "\n",
-				 st->refused_full, st->refused_no_address, st->refused_protocol);
+				 ", no HELLO in time %" PRIu64 "\n",
+				 st->refused_full, st->refused_no_address, st->refused_protocol,
+				 st->refused_no_hello);
 		rv_strbuf_printf(o, "  pool v4 %zu/%zu, v6 %zu/%zu in use\n", st->pool4_in_use,
 				 st->pool4_size, st->pool6_in_use, st->pool6_size);
 		if (st->tun_lanes >= 0) {
@@ -500,14 +501,16 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 			 ",\"reloads\":%" PRIu64 ",\"reload_partial\":%" PRIu64
 			 ",\"reload_failures\":%" PRIu64 ",\"refused_full\":%" PRIu64
 			 ",\"refused_no_address\":%" PRIu64 ",\"refused_protocol\":%" PRIu64
-			 ",\"expired\":%" PRIu64 ",\"untrusted\":%" PRIu64
-			 ",\"left_goodbye\":%" PRIu64 ",\"left_error\":%" PRIu64
-			 ",\"left_closed\":%" PRIu64 "},\"accepted\":%" PRIu64 ",",
+			 ",\"refused_no_hello\":%" PRIu64 ",\"expired\":%" PRIu64
+			 ",\"untrusted\":%" PRIu64 ",\"left_goodbye\":%" PRIu64
+			 ",\"left_error\":%" PRIu64 ",\"left_closed\":%" PRIu64
+			 "},\"accepted\":%" PRIu64 ",",
 			 st->replaced, st->kicked, st->revoked, st->rate_limited, st->reconfigured,
 			 st->timed_out, st->protocol_errors, st->slow_readers, st->reloads,
 			 st->reload_partial, st->reload_failures, st->refused_full,
-			 st->refused_no_address, st->refused_protocol, st->expired, st->untrusted,
-			 st->left_goodbye, st->left_error, st->left_closed, st->accepted);
+			 st->refused_no_address, st->refused_protocol, st->refused_no_hello,
+			 st->expired, st->untrusted, st->left_goodbye, st->left_error,
+			 st->left_closed, st->accepted);
 	if (st->have_metrics) {
 		rv_strbuf_printf(o, "\"metrics_requests\":{");
 		for (size_t i = 0; i < RV_HTTP_NUM_CODES; i++) {
@@ -1041,12 +1044,14 @@ static void prom_server(struct rv_strbuf *o, const struct rv_status *st)
 		  "counted (a client retries): max_clients sessions (server_full), no "
 		  "address left in the pool (no_address), or what the client sent before "
 		  "its session (protocol: a HELLO the server cannot serve, a malformed or "
-		  "unexpected message).");
+		  "unexpected message), or no HELLO within handshake_timeout (no_hello).");
 	rv_strbuf_printf(o,
 			 "ringvpn_clients_refused_total{reason=\"server_full\"} %" PRIu64 "\n"
 			 "ringvpn_clients_refused_total{reason=\"no_address\"} %" PRIu64 "\n"
-			 "ringvpn_clients_refused_total{reason=\"protocol\"} %" PRIu64 "\n",
-			 st->refused_full, st->refused_no_address, st->refused_protocol);
+			 "ringvpn_clients_refused_total{reason=\"protocol\"} %" PRIu64 "\n"
+			 "ringvpn_clients_refused_total{reason=\"no_hello\"} %" PRIu64 "\n",
+			 st->refused_full, st->refused_no_address, st->refused_protocol,
+			 st->refused_no_hello);
 	prom_head(o, "ringvpn_sessions_moved_total", "counter",
 		  "Sessions the server moved to another worker to even out the busy ones.");
 	rv_strbuf_printf(o, "ringvpn_sessions_moved_total %" PRIu64 "\n", st->moves);
@@ -1213,7 +1218,7 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 " slow_readers=%" PRIu64 " reloads=%" PRIu64
 				 " reload_partial=%" PRIu64 " reload_failures=%" PRIu64
 				 " refused_full=%" PRIu64 " refused_no_address=%" PRIu64
-				 " refused_protocol=%" PRIu64
+				 " refused_protocol=%" PRIu64 " refused_no_hello=%" PRIu64
 				 " pool4_in_use=%zu pool6_in_use=%zu demux=%zu qsbr_pending=%zu "
 				 "tun_lanes=%ld moves=%" PRIu64 " away=%u data_port=%u "
 				 "awaiting_hello=%zu",
@@ -1224,10 +1229,10 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 st->untrusted, st->rate_limited, st->reconfigured, st->timed_out,
 				 st->protocol_errors, st->slow_readers, st->reloads,
 				 st->reload_partial, st->reload_failures, st->refused_full,
-				 st->refused_no_address, st->refused_protocol, st->pool4_in_use,
-				 st->pool6_in_use, st->demux_entries, st->qsbr_pending,
-				 st->tun_lanes, st->moves, st->away, st->data_port,
-				 st->awaiting_hello);
+				 st->refused_no_address, st->refused_protocol, st->refused_no_hello,
+				 st->pool4_in_use, st->pool6_in_use, st->demux_entries,
+				 st->qsbr_pending, st->tun_lanes, st->moves, st->away,
+				 st->data_port, st->awaiting_hello);
 		rv_strbuf_printf(o,
 				 " left_goodbye=%" PRIu64 " left_error=%" PRIu64
 				 " left_closed=%" PRIu64 " listen_gone=%d",

@@ -24,7 +24,7 @@
  *                 "slow_readers": N, "reloads": N, "reload_partial": N,
  *                 "reload_failures": N,
  *                 "refused_full": N, "refused_no_address": N,
- *                 "refused_protocol": N, "expired": N,
+ *                 "refused_protocol": N, "refused_no_hello": N, "expired": N,
  *                 "untrusted": N, "left_goodbye": N, "left_error": N,
  *                 "left_closed": N },
  *                 (replaced, kicked, revoked, rate_limited, reconfigured,
@@ -34,7 +34,8 @@
  *                 a connection ended before it had one, waiting for its
  *                 HELLO, is in none; refused_* count refusals, which have
  *                 none: refused_protocol those for what the client sent
- *                 before its session)
+ *                 before its session, refused_no_hello the connections
+ *                 closed for no HELLO within handshake_timeout)
  *     "accepted": N,  (server: TCP connections accepted)
  *     "metrics_requests": { CODE: N, ... }|null,  (the metrics endpoint,
  *                 when on: requests by response status code)
@@ -203,7 +204,7 @@ struct rv_status {
 	uint64_t hs_revoked, hs_expired, hs_untrusted;
 	/* server: authenticated clients refused for want of room: max_clients
 	 * sessions (full), or no address left in the pool (no_address) */
-	uint64_t refused_full, refused_no_address, refused_protocol;
+	uint64_t refused_full, refused_no_address, refused_protocol, refused_no_hello;
 	/* server: sessions ended, by cause, with expired and untrusted: only
 	 * connections that had a session (round-fourteen tester 68) */
 	uint64_t replaced, kicked, revoked, rate_limited, reconfigured, timed_out, protocol_errors;

@@ -700,6 +700,7 @@ static void count_end(struct rv_server_side *s, struct rv_chan *c)
 		 * cannot use): no session ended, but a refusal, which left no
 		 * trace in any count (round-twenty-one tester 94). */
 		s->refused_protocol += refused_for_protocol(c) || c->tls_broken;
+		s->refused_no_hello += code == RV_CTL_CODE_TIMEOUT;
 		return;
 	} else if (c->cert_expired) {
 		s->expired++; /* sent as REVOKED (reload.c, reverify) */
@@ -764,10 +765,14 @@ static void server_closing(struct rv_loop *l, struct rv_chan *c)
 	why = c->reason[0] ? c->reason : rv_ctl_peer_reason(c->ctl);
 	left = rv_ctl_peer_session(c->ctl) ? "session, keys and address released"
 					   : "it had no session yet";
-	if (refused_for_protocol(c) || c->tls_broken) {
+	if (refused_for_protocol(c) || c->tls_broken ||
+	    rv_ctl_peer_sent_code(c->ctl) == RV_CTL_CODE_RATE) {
 		/* The shared limit only for a name that connects and leaves
 		 * often: one client's flood of refusals hid another's
-		 * (round-twenty-two tester 97). */
+		 * (round-twenty-two tester 97). A session ended for asking
+		 * too much is a verdict on the client too (it went to debug
+		 * once the name connected and left often: round-thirty-six
+		 * tester 177). */
 		rv_warnx_rl_or(!c->quiet, "client %s (%s): disconnected: %s; %s", c->name,
 			       c->peer_str, why, left);
 	} else {
@@ -953,6 +958,7 @@ static int server_report(struct rv_loop *l, struct rv_status *st)
 	st->refused_full = s->refused_full + s->ended[RV_CTL_CODE_FULL];
 	st->refused_no_address = s->ended[RV_CTL_CODE_NO_ADDRESS];
 	st->refused_protocol = s->refused_protocol;
+	st->refused_no_hello = s->refused_no_hello;
 	st->hs_evicted = s->evicted;
 	st->replaced = s->replaced;
 	st->moves = s->moves;

@@ -51,6 +51,10 @@ struct rv_server_side {
 	uint64_t refused_full; /* authenticated clients refused: max_clients sessions */
 	/* and for what they sent before their session (a HELLO it cannot serve) */
 	uint64_t refused_protocol;
+	/* authenticated connections closed for no HELLO within
+	 * handshake_timeout (no session, and in no count before: round-
+	 * thirty-six tester 177) */
+	uint64_t refused_no_hello;
 	/* Sessions the server ended, by the code it sent (status groups them). */
 	uint64_t ended[RV_CTL_CODE_MAX];
 	/* Sessions the client ended: its GOODBYE, its ERROR, or its

@@ -183,6 +183,30 @@ refused_more() { [ "$(ctl_field server refused_protocol)" -gt "$R0" ]; }
 rvt_wait_for 5 "refused_protocol counted" refused_more ||
 	rvt_fail "a forged record before HELLO counted nowhere: refused_protocol $(ctl_field server refused_protocol)"
 
+rvt_step "7. a name that connects and leaves often: its rate-limited session said at warn, its connection without HELLO counted"
+# A rate limit's end went to debug once the name connected and left often,
+# and a connection closed for no HELLO was counted nowhere (round-thirty-six
+# tester 177).
+rvt_nsx "$A" "$PROBE" cycles 10.88.2.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/client3.crt" "$PKI/client3.key" 8 >/dev/null || rvt_fail "client3's cycles"
+rvt_wait_for 5 "client3 connects and leaves often" grep -q "client client3 connects and leaves often" "$SLOG" ||
+	rvt_fail "client3 was not taken for a name that connects and leaves often (the test's own setup)"
+OUT=$(probe client3 then=rekey-flood hold=15) || { echo "$OUT"; rvt_fail "client3 probe"; }
+grep -q "^closed: error 12 (too many requests)" <<<"$OUT" || rvt_fail "client3's flood was not cut off: $OUT"
+rvt_wait_for 3 "the rate limit said" sh -c "grep -a 'client client3 .*disconnected: client started a key exchange' '$SLOG' | grep -q warn" ||
+	rvt_fail "client3's rate-limited session not said at warn: $(grep -a 'client client3 .*disconnected' "$SLOG" | tail -2)"
+NH0=$(ctl_field server refused_no_hello)
+OUT=$(rvt_nsx "$A" "$PROBE" hello 10.88.2.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/client3.crt" "$PKI/client3.key" 5)
+grep -q "closed" <<<"$OUT" || rvt_fail "the server did not close a connection without HELLO: $OUT"
+nh_more() { [ "$(ctl_field server refused_no_hello)" = "$((NH0 + 1))" ]; }
+rvt_wait_for 3 "refused_no_hello counted" nh_more ||
+	rvt_fail "a connection without HELLO counted as $(ctl_field server refused_no_hello), was $NH0"
+"$RV_BIN" status -s "$SRV_SOCK" | grep -q "no HELLO in time $((NH0 + 1))" ||
+	rvt_fail "not in the text status: $("$RV_BIN" status -s "$SRV_SOCK" | grep refusals)"
+"$RV_BIN" status -s "$SRV_SOCK" --prometheus | grep -q "^ringvpn_clients_refused_total{reason=\"no_hello\"} $((NH0 + 1))$" ||
+	rvt_fail "not in the metrics: $("$RV_BIN" status -s "$SRV_SOCK" --prometheus | grep refused_total)"
+
 rvt_step "client1 was never disturbed"
 kill -INT "$PING"
 wait "$PING"

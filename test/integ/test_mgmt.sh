@@ -114,7 +114,7 @@ assert st["version"] == 1 and st["role"] == "server" and st["state"] == "running
 assert st["sessions"] == 2 and st["connections"] == 2, st
 for k in ("ok", "failed", "aborted", "timeouts", "evicted"):
     assert k in st["handshakes"], k
-for k in ("replaced", "kicked", "revoked", "expired", "rate_limited", "reconfigured", "timed_out", "protocol_errors", "slow_readers", "reloads", "reload_failures", "refused_full", "refused_no_address", "refused_protocol", "untrusted"):
+for k in ("replaced", "kicked", "revoked", "expired", "rate_limited", "reconfigured", "timed_out", "protocol_errors", "slow_readers", "reloads", "reload_failures", "refused_full", "refused_no_address", "refused_protocol", "refused_no_hello", "untrusted"):
     assert k in st["events"], k
 assert st["pools"]["v4_in_use"] == 2
 assert st["certificates"]["cert_expires_s"] > 0 and st["certificates"]["crl_expired"] is False
