@@ -567,7 +567,7 @@ static enum rv_ctl_result on_key_msg(struct rv_ctl_server *p, const struct rv_ct
 		if (ret) {
 			return rv_ctl_close_with(&p->c, RV_CTL_CODE_KEY,
 						 "KEY_ACK for epoch %u rejected: %s", m->key.epoch,
-						 strerror(-ret));
+						 rv_ctlkey_why(&p->c.key, ret));
 		}
 		rv_ctl_emit(&p->c, &out);
 		if (p->st == ST_WAIT_KEY1) {
@@ -605,7 +605,7 @@ static enum rv_ctl_result on_key_msg(struct rv_ctl_server *p, const struct rv_ct
 		if (ret) {
 			return rv_ctl_close_with(&p->c, RV_CTL_CODE_KEY,
 						 "KEY for epoch %u rejected: %s", m->key.epoch,
-						 strerror(-ret));
+						 rv_ctlkey_why(&p->c.key, ret));
 		}
 		rv_ctl_emit(&p->c, &out);
 		return RV_CTL_CONTINUE;

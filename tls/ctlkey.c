@@ -7,6 +7,8 @@
 #include "tls/ctlkey.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/clock.h"
@@ -37,6 +39,23 @@ uint32_t rv_ctlkey_pending(const struct rv_ctlkey *k)
 	return k->initiated ? k->initiated : k->responded;
 }
 
+/* reject says why a KEY or KEY_ACK is refused (the log said "Protocol
+ * error" for each: round-thirty-six tester 181) and returns -EPROTO. */
+static int __attribute__((format(printf, 2, 3))) reject(struct rv_ctlkey *k, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(k->why, sizeof(k->why), fmt, ap);
+	va_end(ap);
+	return -EPROTO;
+}
+
+const char *rv_ctlkey_why(const struct rv_ctlkey *k, int err)
+{
+	return err == -EPROTO && k->why[0] ? k->why : strerror(-err);
+}
+
 /* derive_install computes epoch |epoch|'s keys from our pair |kp| and
  * |peer_pub| and installs them in |s| with our direction as sender. */
 static int derive_install(struct rv_ctlkey *k, struct rv_session *s, struct rv_qsbr *q,
@@ -49,7 +68,8 @@ static int derive_install(struct rv_ctlkey *k, struct rv_session *s, struct rv_q
 
 	ret = rv_x25519_shared(shared, kp, peer_pub);
 	if (ret) {
-		ret = -EPROTO; /* low-order point: a broken or hostile peer */
+		/* a broken or hostile peer */
+		ret = reject(k, "its public key is a low-order point (no shared secret)");
 		goto out;
 	}
 	ret = rv_kdf_epoch_keys(c2s, s2c, k->exporter, shared, epoch);
@@ -62,7 +82,7 @@ static int derive_install(struct rv_ctlkey *k, struct rv_session *s, struct rv_q
 		ret = rv_session_install_epoch(s, q, epoch, c2s, s2c, now_ns);
 	}
 	if (ret == -EINVAL) {
-		ret = -EPROTO;
+		ret = reject(k, "epoch %u cannot be installed in the session", epoch);
 	}
 out:
 	rv_memzero(shared, sizeof(shared));
@@ -98,17 +118,22 @@ int rv_ctlkey_respond(struct rv_ctlkey *k, struct rv_session *s, struct rv_qsbr 
 		/* Both sides started the same epoch at once: the server's KEY
 		 * wins, so the server ignores the client's and the client drops
 		 * its own and answers the server's. */
-		if (k->is_server) {
-			return in->epoch == k->initiated ? -EALREADY : -EPROTO;
-		}
 		if (in->epoch != k->initiated) {
-			return -EPROTO;
+			return reject(k, "epoch %u while this end's exchange for epoch %u is in flight",
+				      in->epoch, k->initiated);
+		}
+		if (k->is_server) {
+			return -EALREADY;
 		}
 		rv_x25519_cleanup(&k->kp);
 		k->initiated = 0;
 	}
-	if (k->responded || in->epoch != k->installed + 1) {
-		return -EPROTO;
+	if (k->responded) {
+		return reject(k, "an exchange for epoch %u waits for its KEY_CONFIRM",
+			      k->responded);
+	}
+	if (in->epoch != k->installed + 1) {
+		return reject(k, "expected epoch %u", k->installed + 1);
 	}
 	memset(&kp, 0, sizeof(kp));
 	if (rv_x25519_generate(&kp)) {
@@ -139,8 +164,11 @@ int rv_ctlkey_complete(struct rv_ctlkey *k, struct rv_session *s, struct rv_qsbr
 {
 	int ret;
 
-	if (!k->initiated || ack->epoch != k->initiated) {
-		return -EPROTO;
+	if (!k->initiated) {
+		return reject(k, "this end started no exchange");
+	}
+	if (ack->epoch != k->initiated) {
+		return reject(k, "this end's exchange is for epoch %u", k->initiated);
 	}
 	ret = derive_install(k, s, q, &k->kp, ack->pub, ack->epoch, now_ns);
 	rv_x25519_cleanup(&k->kp);
@@ -151,7 +179,7 @@ int rv_ctlkey_complete(struct rv_ctlkey *k, struct rv_session *s, struct rv_qsbr
 	/* The peer installed the epoch for receiving before it sent KEY_ACK,
 	 * so we may send under it at once. */
 	if (rv_session_activate_epoch(s, ack->epoch)) {
-		return -EPROTO;
+		return reject(k, "epoch %u cannot be activated in the session", ack->epoch);
 	}
 	k->installed = ack->epoch;
 	k->active = ack->epoch;

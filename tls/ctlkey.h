@@ -40,6 +40,7 @@ struct rv_ctlkey {
 	uint64_t busy_since_ns;	 /* when the exchange in flight began */
 	uint64_t num_rekeys;	 /* exchanges completed, the first included */
 	uint32_t retired;	 /* epochs up to this one dropped (rv_ctlkey_retire) */
+	char why[96];		 /* why the last KEY or KEY_ACK was rejected */
 };
 
 enum {
@@ -59,6 +60,10 @@ void rv_ctlkey_cleanup(struct rv_ctlkey *k);
  * (0: none). */
 bool rv_ctlkey_busy(const struct rv_ctlkey *k);
 uint32_t rv_ctlkey_pending(const struct rv_ctlkey *k);
+
+/* rv_ctlkey_why: why rv_ctlkey_respond or rv_ctlkey_complete last
+ * returned -EPROTO, or strerror's words for |err| otherwise. */
+const char *rv_ctlkey_why(const struct rv_ctlkey *k, int err);
 
 /* rv_ctlkey_initiate starts epoch installed+1: fills |out| with KEY. Returns
  * 0, -EBUSY (exchange in flight) or -EIO. */

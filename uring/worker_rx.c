@@ -776,25 +776,34 @@ static bool ecn_decap(struct rv_worker *w, struct rv_rx_item *it, uint8_t *plain
 	return true;
 }
 
-/* inside_tunnel: did the datagrams from |ep| come through the tunnel, in
- * by the server's own TUN (|ifindex|)? A client sealed a datagram of its
- * own session inside one of its packets to the server's data port: the
- * server followed it there, and from then on sealed each packet again as
- * it came round, a core spent until the session ended (round-ten tester
- * 48). Where the interface is not known, an address of the pool or of a
- * network some session carries is taken to be inside: it refused a client
- * whose address lies in a site's network that the host routes elsewhere,
- * which reached the server by its link (round-thirty-two tester 167). */
-static bool inside_tunnel(const struct rv_worker *w, const struct rv_endpoint *ep, unsigned ifindex)
+/* inside_tunnel: would following |s|'s peer to |ep| loop through the
+ * tunnel? A client sealed a datagram of its own session inside one of its
+ * packets to the server's data port: the server followed it there, and
+ * from then on sealed each packet again as it came round, a core spent
+ * until the session ended (round-ten tester 48). Datagrams in by the
+ * server's own TUN (|ifindex|) loop only when their source is |s|'s own
+ * (its address or a network it carries), or no session's (a dead end): a
+ * host of another client's site that is a client itself, its datagrams
+ * carried by that site's session, was refused a data plane (round-thirty-
+ * six tester 179). Where the interface is not known, an address of the
+ * pool or of a network some session carries is taken to be inside: it
+ * refused a client whose address lies in a site's network that the host
+ * routes elsewhere, which reached the server by its link (round-thirty-two
+ * tester 167). */
+static bool inside_tunnel(const struct rv_worker *w, const struct rv_session *s,
+			  const struct rv_endpoint *ep, unsigned ifindex)
 {
 	struct rv_ip_addr a = { 0 };
+	const struct rv_session *by;
+	bool by_tun;
 
 	if (!w->pktinfo) {
 		return false; /* a client: its routes decide, and it has no pool */
 	}
-	if (ifindex != 0 && w->dp->tun_ifindex != 0) {
-		return ifindex == w->dp->tun_ifindex;
+	if (ifindex != 0 && w->dp->tun_ifindex != 0 && ifindex != w->dp->tun_ifindex) {
+		return false;
 	}
+	by_tun = ifindex != 0 && w->dp->tun_ifindex != 0;
 	if (ep->sa.sa_family == AF_INET) {
 		a.family = AF_INET;
 		memcpy(a.a, &ep->in4.sin_addr, 4);
@@ -805,10 +814,13 @@ static bool inside_tunnel(const struct rv_worker *w, const struct rv_endpoint *e
 		a.family = AF_INET6;
 		memcpy(a.a, &ep->in6.sin6_addr, 16);
 	} else {
-		return false;
+		return by_tun;
 	}
-	return rv_dataplane_pool_place(w->dp, &a) != RV_POOL_OUTSIDE ||
-	       rv_worker_lookup_addr(w, &a) != NULL;
+	by = rv_worker_lookup_addr(w, &a);
+	if (by_tun) {
+		return by == NULL || by == s;
+	}
+	return by != NULL || rv_dataplane_pool_place(w->dp, &a) != RV_POOL_OUTSIDE;
 }
 
 /* move_endpoint sends |s|'s datagrams to |ep| (in by interface |ifindex|)
@@ -823,7 +835,7 @@ static void move_endpoint(struct rv_worker *w, struct rv_session *s, const struc
 	if (rv_session_endpoint_unchanged(s, ep)) {
 		return;
 	}
-	if (unlikely(inside_tunnel(w, ep, ifindex))) {
+	if (unlikely(inside_tunnel(w, s, ep, ifindex))) {
 		char a[80];
 
 		rv_warnx_rl("%s (session %08x): datagrams came through the tunnel itself, from %s: "

@@ -536,6 +536,27 @@ ip -n "$S" route show 10.88.2.0/25 | rvt_matches rvs0 && rvt_fail "the route was
 rvt_nsx "$C2" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "client2 lost the server"
 ctl_sessions_eq 2 || rvt_fail "a session ended"
 
+rvt_step "a host of lan-a that is a client itself, through client1's tunnel: its data plane is served"
+# Its datagrams come in by the server's TUN, carried by client1's session:
+# no loop (that needs the session's own addresses), and they were refused
+# ("came through the tunnel itself"): a session without a data plane
+# (round-thirty-six tester 179).
+rvt_run "$RV_BIN" pki client --ca "$PKI/ca" --name client5 --out "$PKI" --days 30 >/dev/null ||
+	rvt_fail "pki client5"
+chgrp "$RV_GROUP" "$PKI/client5.key" && chmod g+r "$PKI/client5.key" || rvt_fail "client5.key"
+ctl_client_conf "$RVT_TMP/c5.conf" "$PKI/client5" rvc5 "$RVT_TMP/c5.sock" "server=10.99.0.1:$SRV_PORT"
+rvt_bg "$LA" client5 "$RV_BIN" client -c "$RVT_TMP/c5.conf"
+P5=$RVT_LAST_PID
+rvt_wait_for 15 "client5's session" ctl_sessions_eq 3 || { ctl_status; rvt_fail "client5 did not come up"; }
+rvt_wait_for 5 "lan-b's route through client5's tunnel" sh -c "ip -n $LA route show dev rvc5 | grep -q '^10.30.0.0/24'" ||
+	rvt_fail "no route to lan-b through rvc5: $(ip -n "$LA" route show dev rvc5)"
+rvt_nsx "$LA" ping -c 3 -i 0.2 -W 2 10.30.0.2 ||
+	rvt_fail "no traffic through client5's tunnel: $(grep -a 'through the tunnel itself' "$RVT_TMP/server.log" | tail -1)"
+grep -aq "client5 .*came through the tunnel itself" "$RVT_TMP/server.log" &&
+	rvt_fail "client5's datagrams were taken for a loop: $(grep -a 'through the tunnel itself' "$RVT_TMP/server.log" | tail -1)"
+rvt_stop_pid "$P5" 10 || rvt_fail "client5 did not exit 0"
+rvt_wait_for 10 "client5 gone" ctl_sessions_eq 2 || rvt_fail "client5's session did not end"
+
 rvt_step "stop: clients and server exit 0"
 rvt_stop_pid "$P1" 10 || rvt_fail "client1 did not exit 0"
 rvt_stop_pid "$P2" 10 || rvt_fail "client2 did not exit 0"

@@ -668,6 +668,29 @@ Test(ctl, protocol_violations_close_with_error)
 	cr_assert_eq(rv_ctl_peer_on_frame(s, buf, n, now), RV_CTL_CLOSE);
 	cr_assert(strstr(rv_ctl_peer_reason(s), "KEY_ACK for epoch 9"), "%s",
 		  rv_ctl_peer_reason(s));
+	/* Each key refusal says why (each was "Protocol error": round-
+	 * thirty-six tester 181). */
+	cr_assert(strstr(rv_ctl_peer_reason(s), "this end started no exchange"), "%s",
+		  rv_ctl_peer_reason(s));
+	/* A server's KEY with a low-order point, and one for an epoch out of
+	 * turn, refused by the client. */
+	m.type = RV_CTL_KEY;
+	m.key.epoch = 2;
+	memset(m.key.pub, 0, sizeof(m.key.pub));
+	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), 0);
+	cr_assert_eq(rv_ctl_peer_on_frame(c, buf, n, now), RV_CTL_CLOSE);
+	cr_assert(strstr(rv_ctl_peer_reason(c),
+			 "KEY for epoch 2 rejected: its public key is a low-order point"),
+		  "%s", rv_ctl_peer_reason(c));
+	rv_ctl_peer_free(s);
+	rv_ctl_peer_free(c);
+	bring_up(&s, &c, "client3", NULL);
+	m.key.epoch = 7;
+	memset(m.key.pub, 9, sizeof(m.key.pub));
+	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), 0);
+	cr_assert_eq(rv_ctl_peer_on_frame(c, buf, n, now), RV_CTL_CLOSE);
+	cr_assert(strstr(rv_ctl_peer_reason(c), "KEY for epoch 7 rejected: expected epoch 2"), "%s",
+		  rv_ctl_peer_reason(c));
 	rv_ctl_peer_free(s);
 	rv_ctl_peer_free(c);
 }
