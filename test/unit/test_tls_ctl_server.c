@@ -627,6 +627,24 @@ Test(ctl, a_dead_peer_is_no_blocked_udp)
 	rv_ctl_peer_free(s);
 }
 
+/* key_refused hands |p| a KEY or KEY_ACK (|type|) for |epoch| whose public
+ * key is |fill| repeated, and checks it closes saying |why|. */
+static void key_refused(struct rv_ctl_peer *p, enum rv_ctl_type type, uint32_t epoch, uint8_t fill,
+			const char *why)
+{
+	struct rv_ctl_msg m;
+	uint8_t buf[RV_CTL_MAX_FRAME];
+	size_t n;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	m.key.epoch = epoch;
+	memset(m.key.pub, fill, sizeof(m.key.pub));
+	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), 0);
+	cr_assert_eq(rv_ctl_peer_on_frame(p, buf, n, now), RV_CTL_CLOSE);
+	cr_assert(strstr(rv_ctl_peer_reason(p), why), "%s", rv_ctl_peer_reason(p));
+}
+
 Test(ctl, protocol_violations_close_with_error)
 {
 	struct rv_endpoint ep = server_ep();
@@ -659,38 +677,19 @@ Test(ctl, protocol_violations_close_with_error)
 	cr_assert(strstr(rv_ctl_peer_reason(c), "malformed"), "%s", rv_ctl_peer_reason(c));
 	rv_ctl_peer_free(c);
 
-	/* KEY_ACK for an epoch never offered. */
+	/* KEY_ACK for an epoch never offered. Each key refusal says why
+	 * (each was "Protocol error": round-thirty-six tester 181). */
 	bring_up(&s, &c, "client2", NULL);
-	m.type = RV_CTL_KEY_ACK;
-	m.key.epoch = 9;
-	memset(m.key.pub, 9, sizeof(m.key.pub));
-	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), 0);
-	cr_assert_eq(rv_ctl_peer_on_frame(s, buf, n, now), RV_CTL_CLOSE);
-	cr_assert(strstr(rv_ctl_peer_reason(s), "KEY_ACK for epoch 9"), "%s",
-		  rv_ctl_peer_reason(s));
-	/* Each key refusal says why (each was "Protocol error": round-
-	 * thirty-six tester 181). */
-	cr_assert(strstr(rv_ctl_peer_reason(s), "this end started no exchange"), "%s",
-		  rv_ctl_peer_reason(s));
+	key_refused(s, RV_CTL_KEY_ACK, 9, 9,
+		    "KEY_ACK for epoch 9 rejected: this end started no exchange");
 	/* A server's KEY with a low-order point, and one for an epoch out of
 	 * turn, refused by the client. */
-	m.type = RV_CTL_KEY;
-	m.key.epoch = 2;
-	memset(m.key.pub, 0, sizeof(m.key.pub));
-	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), 0);
-	cr_assert_eq(rv_ctl_peer_on_frame(c, buf, n, now), RV_CTL_CLOSE);
-	cr_assert(strstr(rv_ctl_peer_reason(c),
-			 "KEY for epoch 2 rejected: its public key is a low-order point"),
-		  "%s", rv_ctl_peer_reason(c));
+	key_refused(c, RV_CTL_KEY, 2, 0,
+		    "KEY for epoch 2 rejected: its public key is a low-order point");
 	rv_ctl_peer_free(s);
 	rv_ctl_peer_free(c);
 	bring_up(&s, &c, "client3", NULL);
-	m.key.epoch = 7;
-	memset(m.key.pub, 9, sizeof(m.key.pub));
-	cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &n, &m), 0);
-	cr_assert_eq(rv_ctl_peer_on_frame(c, buf, n, now), RV_CTL_CLOSE);
-	cr_assert(strstr(rv_ctl_peer_reason(c), "KEY for epoch 7 rejected: expected epoch 2"), "%s",
-		  rv_ctl_peer_reason(c));
+	key_refused(c, RV_CTL_KEY, 7, 9, "KEY for epoch 7 rejected: expected epoch 2");
 	rv_ctl_peer_free(s);
 	rv_ctl_peer_free(c);
 }
