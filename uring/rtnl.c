@@ -492,6 +492,7 @@ struct route_walk {
 	uint8_t proto;
 	bool all_but; /* every origin but the kernel's and |proto| */
 	bool others;  /* every route not through |ifindex|, of any origin */
+	bool links;   /* of those, only a link's own network (scope link) */
 	rv_rtnl_route_fn fn;
 	rv_rtnl_route_dev_fn dev_fn;
 	void *ctx;
@@ -594,6 +595,15 @@ static bool route_parse(const struct nlmsghdr *nh, uint32_t skip, struct rtmsg *
 	return table == RT_TABLE_MAIN;
 }
 
+/* link_net: is |rt| a link's own network? IPv4 says so by its scope; an
+ * IPv6 route has none, and the kernel's own of a link are its addresses'
+ * prefixes. */
+static bool link_net(const struct rtmsg *rt)
+{
+	return rt->rtm_family == AF_INET ? rt->rtm_scope == RT_SCOPE_LINK
+					 : rt->rtm_protocol == RTPROT_KERNEL;
+}
+
 static int on_route(void *ctx, const struct nlmsghdr *nh)
 {
 	const struct route_walk *w = ctx;
@@ -603,7 +613,8 @@ static int on_route(void *ctx, const struct nlmsghdr *nh)
 
 	if (!route_parse(nh, w->others ? w->ifindex : 0, &rt, &dst, &oif) ||
 	    (!w->others && !w->all_but && rt.rtm_protocol != w->proto) ||
-	    (w->all_but && (rt.rtm_protocol == w->proto || rt.rtm_protocol == RTPROT_KERNEL))) {
+	    (w->all_but && (rt.rtm_protocol == w->proto || rt.rtm_protocol == RTPROT_KERNEL)) ||
+	    (w->links && !link_net(&rt))) {
 		return 0;
 	}
 	if (w->others) {
@@ -676,6 +687,15 @@ int rv_rtnl_list_routes_but(unsigned ifindex, uint8_t proto, rv_rtnl_route_fn fn
 int rv_rtnl_list_other_routes(unsigned ifindex, rv_rtnl_route_dev_fn fn, void *ctx)
 {
 	struct route_walk w = { .ifindex = ifindex, .others = true, .dev_fn = fn, .ctx = ctx };
+
+	return walk_routes(&w);
+}
+
+int rv_rtnl_list_other_links(unsigned ifindex, rv_rtnl_route_dev_fn fn, void *ctx)
+{
+	struct route_walk w = {
+		.ifindex = ifindex, .others = true, .links = true, .dev_fn = fn, .ctx = ctx
+	};
 
 	return walk_routes(&w);
 }

@@ -96,6 +96,10 @@ int rv_rtnl_list_routes_but(unsigned ifindex, uint8_t proto, rv_rtnl_route_fn fn
 enum { RV_RTNL_OIF_UNKNOWN = 0x7fffffff };
 typedef int (*rv_rtnl_route_dev_fn)(void *ctx, const struct rv_prefix *dst, unsigned oif);
 int rv_rtnl_list_other_routes(unsigned ifindex, rv_rtnl_route_dev_fn fn, void *ctx);
+/* rv_rtnl_list_other_links: the same for the networks the host's links are
+ * on (IPv4 routes of scope link, IPv6 ones the kernel made for an
+ * address's prefix). */
+int rv_rtnl_list_other_links(unsigned ifindex, rv_rtnl_route_dev_fn fn, void *ctx);
 
 /* rv_rtnl_dev_name: the name of device |oif| into |dev| (IF_NAMESIZE bytes,
  * or more), "a nexthop object" for RV_RTNL_OIF_UNKNOWN, "?" for one gone. */

@@ -1347,6 +1347,30 @@ static int note_inside(void *ctx, const struct rv_prefix *dst, unsigned oif)
 	return 0;
 }
 
+/* link_around says a network of a link of the host's that holds all of a
+ * route of ours: the link's hosts with addresses in the route are reached
+ * through the tunnel from then on, and their packets to this host are
+ * answered into it. A site network carved out of the server's link to a
+ * client cut that client off, unsaid (round-thirty-six tester 179). */
+static int link_around(void *ctx, const struct rv_prefix *dst, unsigned oif)
+{
+	const struct inside_walk *o = ctx;
+	char dev[32], n[64], d[64];
+
+	if (dst->addr.family != o->net->addr.family || dst->len >= o->net->len ||
+	    !rv_prefix_contains(dst, &o->net->addr) || rv_prefix_link_local(dst)) {
+		return 0;
+	}
+	rv_rtnl_dev_name(oif, dev, sizeof(dev));
+	rv_ip_addr_str(&o->net->addr, n, sizeof(n));
+	rv_ip_addr_str(&dst->addr, d, sizeof(d));
+	rv_warnx("%s: route %s/%u lies inside %s/%u, the network of the host's link %s: its hosts "
+		 "there are reached through the tunnel from now on, and cannot reach this host "
+		 "(choose a network outside the link's)",
+		 o->ifname, n, o->net->len, d, dst->len, dev);
+	return -1; /* one line: the innermost link would do as well */
+}
+
 /* note_parts says each longer route of the main table through another
  * device inside |p| (at most 4): the lookup of one address of the network
  * missed every part that did not hold it (a tester: a /24 inside a site's
@@ -1356,6 +1380,7 @@ static void note_parts(const char *ifname, unsigned ifindex, const struct rv_pre
 	struct inside_walk w = { .ifname = ifname, .net = p };
 
 	(void)rv_rtnl_list_other_routes(ifindex, note_inside, &w);
+	(void)rv_rtnl_list_other_links(ifindex, link_around, &w);
 }
 
 /* struct same_walk finds a route of the main table to exactly |p| through

@@ -782,10 +782,12 @@ static bool ecn_decap(struct rv_worker *w, struct rv_rx_item *it, uint8_t *plain
  * from then on sealed each packet again as it came round, a core spent
  * until the session ended (round-ten tester 48). Datagrams in by the
  * server's own TUN (|ifindex|) loop only when their source is |s|'s own
- * (its address or a network it carries), or no session's (a dead end): a
- * host of another client's site that is a client itself, its datagrams
- * carried by that site's session, was refused a data plane (round-thirty-
- * six tester 179). Where the interface is not known, an address of the
+ * (its address or a network it carries), no session's (a dead end), or
+ * another session's whose own endpoint lies inside the tunnel too (two
+ * site clients each inside the other's network: round-thirty-six tester
+ * 183): a host of another client's site that is a client itself, its
+ * datagrams carried by that site's session, was refused a data plane
+ * (tester 179). Where the interface is not known, an address of the
  * pool or of a network some session carries is taken to be inside: it
  * refused a client whose address lies in a site's network that the host
  * routes elsewhere, which reached the server by its link (round-thirty-two
@@ -793,7 +795,7 @@ static bool ecn_decap(struct rv_worker *w, struct rv_rx_item *it, uint8_t *plain
 static bool inside_tunnel(const struct rv_worker *w, const struct rv_session *s,
 			  const struct rv_endpoint *ep, unsigned ifindex)
 {
-	struct rv_ip_addr a = { 0 };
+	struct rv_ip_addr a;
 	const struct rv_session *by;
 	bool by_tun;
 
@@ -804,21 +806,23 @@ static bool inside_tunnel(const struct rv_worker *w, const struct rv_session *s,
 		return false;
 	}
 	by_tun = ifindex != 0 && w->dp->tun_ifindex != 0;
-	if (ep->sa.sa_family == AF_INET) {
-		a.family = AF_INET;
-		memcpy(a.a, &ep->in4.sin_addr, 4);
-	} else if (ep->sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&ep->in6.sin6_addr)) {
-		a.family = AF_INET;
-		memcpy(a.a, &ep->in6.sin6_addr.s6_addr[12], 4);
-	} else if (ep->sa.sa_family == AF_INET6) {
-		a.family = AF_INET6;
-		memcpy(a.a, &ep->in6.sin6_addr, 16);
-	} else {
+	rv_endpoint_addr(ep, &a);
+	if (a.family == 0) {
 		return by_tun;
 	}
 	by = rv_worker_lookup_addr(w, &a);
+	if (by_tun && by != NULL && by != s) {
+		/* Its carrier's own endpoint inside the tunnel too: a
+		 * datagram to it would come round again (seal_run drops it,
+		 * should the carrier move there later: tester 183). */
+		struct rv_endpoint carrier;
+
+		rv_session_get_endpoint(by, &carrier);
+		rv_endpoint_addr(&carrier, &a);
+		return a.family != 0 && rv_worker_lookup_addr(w, &a) != NULL;
+	}
 	if (by_tun) {
-		return by == NULL || by == s;
+		return true; /* its own, or no session's */
 	}
 	return by != NULL || rv_dataplane_pool_place(w->dp, &a) != RV_POOL_OUTSIDE;
 }

@@ -737,15 +737,14 @@ static uint16_t load_be16(const uint8_t *p)
 }
 
 /* own_datagram: is the inner packet of |it| a UDP datagram from our data
- * port |sport| to |to| port |port|, the session's own endpoint? Such a
- * packet is one of ours to this very peer that the host routed back into
- * the TUN (a route over the peer's address through the tunnel). Sealed
- * again, it would go round once more, a little longer each time, until
- * too big for the MTU: one packet made some twenty, and a stream kept a
- * core busy. Another socket's datagram to that address and port (a VPN
- * inside the tunnel to the same server) is no loop, and goes (it was
- * dropped: round-thirty-two tester 167). A non-first fragment carries no
- * port and goes once: its first was dropped here. */
+ * port |sport| to |to| port |port|, the session's own endpoint (|to| NULL:
+ * to anywhere)? Such a packet is one of ours that the host routed back
+ * into the TUN. Sealed again, it would go round once more, a little longer
+ * each time, until too big for the MTU: one packet made some twenty, and a
+ * stream kept a core busy. Another socket's datagram to that address and
+ * port (a VPN inside the tunnel to the same server) is no loop, and goes
+ * (it was dropped: round-thirty-two tester 167). A non-first fragment
+ * carries no port and goes once: its first was dropped here. */
 static bool own_datagram(const struct rv_tx_item *it, uint16_t sport, const struct rv_ip_addr *to,
 			 uint16_t port)
 {
@@ -757,20 +756,29 @@ static bool own_datagram(const struct rv_tx_item *it, uint16_t sport, const stru
 		return false;
 	}
 	if (p[0] >> 4 == 4) {
-		if (to->family != AF_INET || p[9] != IPPROTO_UDP || memcmp(p + 16, to->a, 4) != 0 ||
-		    rv_ip_v4_later_fragment(p)) {
+		if ((to && (to->family != AF_INET || memcmp(p + 16, to->a, 4) != 0)) ||
+		    p[9] != IPPROTO_UDP || rv_ip_v4_later_fragment(p)) {
 			return false;
 		}
 		l4 = (p[0] & 15) * 4u;
-	} else if (len < 48 || to->family != AF_INET6 || memcmp(p + 24, to->a, 16) != 0 ||
+	} else if (len < 48 || (to && (to->family != AF_INET6 || memcmp(p + 24, to->a, 16) != 0)) ||
 		   rv_ip6_upper(p, len, &l4) != IPPROTO_UDP) {
 		return false;
 	}
-	return len >= l4 + 4 && load_be16(p + l4 + 2) == port && load_be16(p + l4) == sport;
+	return len >= l4 + 4 && load_be16(p + l4) == sport &&
+	       (!to || load_be16(p + l4 + 2) == port);
 }
 
 /* seal_run seals and sends it[from, to), packets of one session, but for
- * those own_datagram finds: dropped as `loop`, and said. */
+ * those that would loop: dropped as `loop`, and said. One of ours to the
+ * session's own endpoint loops (own_datagram); so does one of ours to
+ * anywhere when that endpoint itself lies inside the tunnel (a session
+ * carries its address): it comes back sealed, to be sealed again. A host
+ * of a site that is a client itself is served through its site's session
+ * (round-thirty-six tester 179), but only where that session's own
+ * endpoint is outside: two site clients whose endpoints lay in each
+ * other's networks sent every datagram round between them for ever, a
+ * core spent (tester 183). One lookup a run, for the common case. */
 static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned from, unsigned to,
 		     uint64_t now)
 {
@@ -779,22 +787,37 @@ static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 	struct rv_ip_addr to_addr;
 	uint16_t port;
 	unsigned start = from;
+	bool inside;
 	char ep_str[64];
 
 	rv_session_get_endpoint(s, &ep);
 	rv_endpoint_addr(&ep, &to_addr);
 	port = ntohs(ep.sa.sa_family == AF_INET ? ep.in4.sin_port : ep.in6.sin6_port);
+	inside = to_addr.family != 0 && rv_worker_lookup_addr(w, &to_addr) != NULL;
 	for (unsigned k = from; to_addr.family != 0 && k < to; k++) {
-		if (likely(!own_datagram(&it[k], w->dp->port, &to_addr, port))) {
+		bool to_own;
+
+		if (likely(!own_datagram(&it[k], w->dp->port, inside ? NULL : &to_addr, port))) {
 			continue;
 		}
+		to_own = !inside || own_datagram(&it[k], w->dp->port, &to_addr, port);
 		seal_send(w, it, start, k, now, &ep);
 		drop_range(w, it, k, k + 1, RV_DROP_LOOP, false);
 		start = k + 1;
-		rv_warnx_rl("worker %u: a datagram of ours to %s came back through the TUN: "
-			    "dropped as a routing loop (the host routes %s into the tunnel)",
-			    w->id, rv_session_peer_name(s),
-			    rv_endpoint_str(&ep, ep_str, sizeof(ep_str)));
+		if (!to_own) {
+			rv_warnx_rl("worker %u: a datagram of ours came back through the TUN to go "
+				    "into %s's session, whose own endpoint %s lies inside the "
+				    "tunnel: "
+				    "dropped as a routing loop",
+				    w->id, rv_session_peer_name(s),
+				    rv_endpoint_str(&ep, ep_str, sizeof(ep_str)));
+		} else {
+			rv_warnx_rl(
+				"worker %u: a datagram of ours to %s came back through the TUN: "
+				"dropped as a routing loop (the host routes %s into the tunnel)",
+				w->id, rv_session_peer_name(s),
+				rv_endpoint_str(&ep, ep_str, sizeof(ep_str)));
+		}
 	}
 	seal_send(w, it, start, to, now, &ep);
 }

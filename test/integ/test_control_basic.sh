@@ -272,5 +272,9 @@ grep -q "client client2: new connection from 10.88.1.2:[0-9]* replaces the one f
 	"$RVT_TMP/server.log" || rvt_fail "the takeover from another host was not logged: $(tail -5 "$RVT_TMP/server.log")"
 
 rvt_stop_pid "$P2" 10 || rvt_fail "client2 did not exit 0"
+# Its log ends as the server's does (it ended at "shutting down": round-
+# thirty-six tester 178).
+tail -1 "$RVT_TMP/client2.log" | rvt_matches "info: stopped$" ||
+	rvt_fail "client2's log does not end with its stop: $(tail -2 "$RVT_TMP/client2.log")"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"
 grep -q "stopped" "$RVT_TMP/server.log" || rvt_fail "server did not stop cleanly"

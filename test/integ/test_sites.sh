@@ -535,6 +535,21 @@ OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rc=$?
 ip -n "$S" route show 10.88.2.0/25 | rvt_matches rvs0 && rvt_fail "the route was installed"
 rvt_nsx "$C2" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "client2 lost the server"
 ctl_sessions_eq 2 || rvt_fail "a session ended"
+# A network inside a link of the server's own that covers no connected
+# client's address is taken, and said: the link's hosts there are cut off
+# from the server (a client of theirs could not come back; it was taken
+# without a word: round-thirty-six tester 179).
+ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}" "subnet=client3 10.88.1.128/25 fd88:1:0:0:8000::/65"
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || rvt_fail "the reload of a network inside a link: $OUT"
+for r in "10.88.1.128/25 lies inside 10.88.1.0/24" "fd88:1:0:0:8000::/65 lies inside fd88:1::/64"; do
+	rvt_wait_for 3 "said: $r" grep -aq "rvs0: route $r, the network of the host's link c1: its hosts there are reached through the tunnel" "$RVT_TMP/server.log" ||
+		rvt_fail "a network inside the server's link not said ($r): $(grep -a "lies inside\|$r" "$RVT_TMP/server.log" | tail -2)"
+done
+grep -a "lies inside" "$RVT_TMP/server.log" | grep -v "10.88.1.128/25\|fd88:1:0:0:8000::/65" &&
+	rvt_fail "a network outside the links said to lie inside one"
+ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}"
+rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "the reload back"
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "client1 lost the server"
 
 rvt_step "a host of lan-a that is a client itself, through client1's tunnel: its data plane is served"
 # Its datagrams come in by the server's TUN, carried by client1's session:
@@ -556,6 +571,58 @@ grep -aq "client5 .*came through the tunnel itself" "$RVT_TMP/server.log" &&
 	rvt_fail "client5's datagrams were taken for a loop: $(grep -a 'through the tunnel itself' "$RVT_TMP/server.log" | tail -1)"
 rvt_stop_pid "$P5" 10 || rvt_fail "client5 did not exit 0"
 rvt_wait_for 10 "client5 gone" ctl_sessions_eq 2 || rvt_fail "client5's session did not end"
+
+rvt_step "two site clients whose endpoints lie each in the other's network: no loop"
+# client1's datagrams reach the server from 10.30.0.7 (lan-b's, client2's
+# network), client2's from 10.20.0.9 (lan-a's, client1's), both by the
+# underlay (SNAT): a datagram of the server's to either goes into the
+# other's session, and came round between the two for ever, a core spent
+# (round-thirty-six tester 183). Now each is dropped as `loop` once, and
+# said. New client processes, for new flows the SNAT applies to.
+rvt_stop_pid "$P1" 10 || rvt_fail "client1 did not exit 0"
+rvt_stop_pid "$P2" 10 || rvt_fail "client2 did not exit 0"
+rvt_wait_for 10 "sessions gone" ctl_sessions_eq 0 || rvt_fail "sessions did not end"
+for pair in "$C1 10.30.0.7" "$C2 10.20.0.9"; do
+	set -- $pair
+	ip netns exec "$1" nft -f - <<EON || rvt_fail "nft in $1"
+table ip rvtloop {
+	chain post {
+		type nat hook postrouting priority srcnat;
+		oifname "veth0" udp dport $DATA_PORT snat to $2
+	}
+}
+EON
+done
+L0=$(ctl_sum "^workers total" "^drop_loop$")
+rvt_bg "$C1" client1-snat "$RV_BIN" client -c "$RVT_TMP/c1.conf"
+P1=$RVT_LAST_PID
+rvt_bg "$C2" client2-snat "$RV_BIN" client -c "$RVT_TMP/c2.conf"
+P2=$RVT_LAST_PID
+rvt_wait_for 10 "two running sessions" ctl_sessions_eq 2 || rvt_fail "sessions did not come up"
+rvt_wait_for 5 "both endpoints inside" sh -c "\"$RV_BIN\" status --kv -s '$SRV_SOCK' | grep -c 'endpoint=\(10.30.0.7\|10.20.0.9\):' | grep -q 2" ||
+	rvt_fail "the endpoints did not move: $(ctl_status | grep '^session')"
+TXL0=$(ctl_sum "^session " "^tx_packets$")
+CPU0=$(rvt_cpu_ticks "$SRV_PID")
+sleep 3
+TXL1=$(ctl_sum "^session " "^tx_packets$")
+CPU1=$(rvt_cpu_ticks "$SRV_PID")
+L1=$(ctl_sum "^workers total" "^drop_loop$")
+rvt_log "with the endpoints crossed: sessions' tx_packets $TXL0 -> $TXL1, drop_loop $L0 -> $L1, server CPU $((CPU1 - CPU0)) tick(s) in 3 s"
+[ $((TXL1 - TXL0)) -lt 200 ] || rvt_fail "the sessions sent $((TXL1 - TXL0)) datagrams in 3 s: they went round"
+[ "$L1" -gt "$L0" ] || rvt_fail "no datagram dropped as loop"
+grep -aq "lies inside the tunnel: dropped as a routing loop" "$RVT_TMP/server.log" ||
+	rvt_fail "the loop not said: $(grep -a 'routing loop' "$RVT_TMP/server.log" | tail -2)"
+rvt_stop_pid "$P1" 10 || rvt_fail "client1 did not exit 0"
+rvt_stop_pid "$P2" 10 || rvt_fail "client2 did not exit 0"
+ip netns exec "$C1" nft delete table ip rvtloop
+ip netns exec "$C2" nft delete table ip rvtloop
+rvt_wait_for 10 "sessions gone" ctl_sessions_eq 0 || rvt_fail "sessions did not end"
+rvt_bg "$C1" client1-again "$RV_BIN" client -c "$RVT_TMP/c1.conf"
+P1=$RVT_LAST_PID
+rvt_bg "$C2" client2-again "$RV_BIN" client -c "$RVT_TMP/c2.conf"
+P2=$RVT_LAST_PID
+rvt_wait_for 10 "two running sessions" ctl_sessions_eq 2 || rvt_fail "sessions did not come back"
+rvt_nsx "$LA" ping -c 2 -i 0.2 -W 2 10.30.0.2 || rvt_fail "lan-a does not reach lan-b after the crossed endpoints"
 
 rvt_step "stop: clients and server exit 0"
 rvt_stop_pid "$P1" 10 || rvt_fail "client1 did not exit 0"
