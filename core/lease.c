@@ -344,6 +344,13 @@ bool rv_leases_may_return(const struct rv_leases *l, const struct rv_ip_addr *ad
 	return r && names_equal(r, name, strnlen(name, TOO_LONG)) && honoured(l, r, now_ns);
 }
 
+bool rv_leases_last_of(const struct rv_leases *l, const struct rv_ip_addr *addr, const char *name)
+{
+	const struct lease *r = find(l, addr);
+
+	return r && names_equal(r, name, strnlen(name, TOO_LONG));
+}
+
 bool rv_leases_kept_for_other(const struct rv_leases *l, const struct rv_ip_addr *addr,
 			      const char *name, uint64_t now_ns)
 {

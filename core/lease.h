@@ -71,6 +71,11 @@ void rv_leases_release(struct rv_leases *l, const struct rv_ip_addr *addr, uint6
 bool rv_leases_may_return(const struct rv_leases *l, const struct rv_ip_addr *addr,
 			  const char *name, uint64_t now_ns);
 
+/* rv_leases_last_of: does the record of |addr| name |name|, however long
+ * ago its lease ended? Nobody else was given it since: a client asking for
+ * it back after its lease_time may have it, if it is free. */
+bool rv_leases_last_of(const struct rv_leases *l, const struct rv_ip_addr *addr, const char *name);
+
 /* rv_leases_kept_for_other: is |addr| still kept for a name other than
  * |name|? True iff its record is live or was released at most lifetime_ns
  * before |now_ns|, and names someone else (a record whose name was too long

@@ -74,3 +74,23 @@ bool rv_x509_leaf_signed(X509_STORE_CTX *xs)
 	ERR_clear_error();
 	return signed_ok;
 }
+
+enum rv_x509_issuer_kind rv_x509_issuer_in_store(X509_STORE_CTX *xs, X509 *x)
+{
+	STACK_OF(X509) *named = X509_STORE_get1_certs(xs, X509_get_issuer_name(x));
+	enum rv_x509_issuer_kind kind = RV_X509_ISSUER_ABSENT;
+
+	for (size_t i = 0; named && i < sk_X509_num(named); i++) {
+		EVP_PKEY *k = X509_get_pubkey(sk_X509_value(named, i));
+		bool signer = k && X509_verify(x, k) == 1;
+
+		EVP_PKEY_free(k);
+		kind = signer ? RV_X509_ISSUER_CANNOT_SIGN : RV_X509_ISSUER_OTHER_KEY;
+		if (signer) {
+			break;
+		}
+	}
+	sk_X509_pop_free(named, X509_free);
+	ERR_clear_error();
+	return kind;
+}

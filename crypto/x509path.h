@@ -49,4 +49,16 @@ X509 *rv_x509_chain_ca_revoked(X509_STORE_CTX *xs);
  * revoked or expired unless its caller asks this first. */
 bool rv_x509_leaf_signed(X509_STORE_CTX *xs);
 
+/* rv_x509_issuer_in_store: of a certificate |x| whose issuer |xs| found
+ * none for (rv_x509_no_issuer), what the store holds under its issuer's
+ * name: no CA of that name, CAs of that name but none with the key that
+ * signed |x| (a CA made anew under the old name, or a forgery), or one
+ * with that key that may not issue (its key usage or basic constraints). */
+enum rv_x509_issuer_kind {
+	RV_X509_ISSUER_ABSENT,
+	RV_X509_ISSUER_OTHER_KEY,
+	RV_X509_ISSUER_CANNOT_SIGN,
+};
+enum rv_x509_issuer_kind rv_x509_issuer_in_store(X509_STORE_CTX *xs, X509 *x);
+
 #endif /* RV_CRYPTO_X509PATH_H */

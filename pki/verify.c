@@ -101,7 +101,7 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 	X509_VERIFY_PARAM *param;
 	X509 *revoked_ca;
 	char who[320], of_ca[340] = "";
-	const char *named_note = "";
+	char named_note[900] = "";
 	size_t more;
 	bool verified, forged = false;
 	int ret, code;
@@ -232,18 +232,34 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 		snprintf(of_ca, sizeof(of_ca), ", of its CA %s",
 			 ca_words(X509_STORE_CTX_get_current_cert(ctx), who, sizeof(who)));
 	}
-	/* An issuer whose name the CA file holds under another key: said,
-	 * as the handshake says it (round-thirty-five tester 174). */
+	/* An issuer whose name the CA file holds under another key, or with
+	 * the key but unable to issue: said, as the handshake says it, of
+	 * the CA of the chain whose issuer it is (round-thirty-five tester
+	 * 174; tester 184: said of the leaf, and of a CA with the right key). */
 	if (rv_x509_no_issuer(code) && X509_STORE_CTX_get_current_cert(ctx) != NULL) {
-		X509_NAME *in = X509_get_issuer_name(X509_STORE_CTX_get_current_cert(ctx));
-		STACK_OF(X509) *named = X509_STORE_get1_certs(ctx, in);
+		X509 *x = X509_STORE_CTX_get_current_cert(ctx);
+		enum rv_x509_issuer_kind kind = rv_x509_issuer_in_store(ctx, x);
+		char issuer[256], pre[300] = "";
 
-		if (named != NULL && sk_X509_num(named) > 0) {
-			named_note = "; a CA of its issuer's name is in the CA file, but not the "
-				     "key that signed it";
+		pki_name_oneline(issuer, sizeof(issuer), X509_get_issuer_name(x));
+		if (x != cert) {
+			snprintf(pre, sizeof(pre), " its CA %s:", ca_words(x, who, sizeof(who)));
 		}
-		sk_X509_pop_free(named, X509_free);
-		ERR_clear_error();
+		if (kind == RV_X509_ISSUER_OTHER_KEY) {
+			snprintf(named_note, sizeof(named_note),
+				 ";%s a CA named %s is in the CA file, but not the key that signed "
+				 "it",
+				 pre, issuer);
+		} else if (kind == RV_X509_ISSUER_CANNOT_SIGN) {
+			snprintf(named_note, sizeof(named_note),
+				 ";%s its issuer %s is in the CA file but may not sign "
+				 "certificates "
+				 "(its key usage or basic constraints)",
+				 pre, issuer);
+		} else if (x != cert) {
+			snprintf(named_note, sizeof(named_note),
+				 ";%s its issuer %s is not in the CA file", pre, issuer);
+		}
 	}
 	pki_errf(err, RV_PKI_ERR_CERT, "%s: rejected: %s (X509 error %d%s)%s%s", cert_path,
 		 X509_verify_cert_error_string(code), code, of_ca, named_note,

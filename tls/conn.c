@@ -31,11 +31,12 @@ struct rv_tls_conn {
 	/* Room for a 64-character name with a 40-digit serial and a CA's
 	 * name: the serial was cut short (round-twenty-nine tester 145). */
 	char err[768];
-	char alert[128];     /* last fatal alert received, for the error text */
-	char refused[320];   /* whose certificate our verification refused */
-	size_t sent_cas;     /* certificates the peer sent besides its own */
-	char no_issuer[256]; /* the issuer our CA file lacks, as a name */
-	bool issuer_named;   /* a CA of that name is in the file, another key */
+	char alert[128];		      /* last fatal alert received, for the error text */
+	char refused[320];		      /* whose certificate our verification refused */
+	size_t sent_cas;		      /* certificates the peer sent besides its own */
+	char no_issuer[256];		      /* the issuer our CA file lacks, as a name */
+	char no_issuer_of[256];		      /* whose issuer it is, when a CA of the chain's */
+	enum rv_x509_issuer_kind issuer_kind; /* what the CA file holds of that name */
 	enum rv_tls_refusal refusal;
 };
 
@@ -237,24 +238,40 @@ static enum rv_tls_status fail(struct rv_tls_conn *c, int ret)
 		ERR_clear_error();
 	} else if (vr != X509_V_OK && vr != X509_V_ERR_INVALID_CALL) {
 		bool no_issuer = rv_x509_no_issuer(vr);
-		char sent[400] = "";
+		char sent[900] = "";
 
 		c->refusal = rv_tls_refusal_of(vr);
 
 		/* Which CA is missing, and where the peer's intermediate
 		 * belongs: the chain is built from this side's CA file alone
 		 * (round-fifteen tester 73: nothing said how to mend it). */
-		if (no_issuer && c->no_issuer[0] && c->issuer_named) {
+		if (no_issuer && c->no_issuer[0]) {
 			/* Another key behind the name: "not in the ca file"
 			 * sent the operator to a file that holds that name
-			 * (round-thirty-five tester 174). */
-			snprintf(sent, sizeof(sent),
-				 "; a CA named %s is in this side's ca file, but not the key "
-				 "that signed it (a CA made anew under that name, or a forgery)",
-				 c->no_issuer);
-		} else if (no_issuer && c->no_issuer[0]) {
-			snprintf(sent, sizeof(sent),
-				 "; its issuer %s is not in this side's ca file", c->no_issuer);
+			 * (round-thirty-five tester 174); said of the CA of
+			 * the chain whose issuer it is, and only when no CA
+			 * of the name has the key (tester 184). */
+			char of[300] = "it", pre[300] = "";
+
+			if (c->no_issuer_of[0]) {
+				snprintf(of, sizeof(of), "its CA %s", c->no_issuer_of);
+				snprintf(pre, sizeof(pre), " its CA %s:", c->no_issuer_of);
+			}
+			if (c->issuer_kind == RV_X509_ISSUER_OTHER_KEY) {
+				snprintf(sent, sizeof(sent),
+					 "; a CA named %s is in this side's ca file, but not the "
+					 "key that signed %s (a CA made anew under that name, or "
+					 "a forgery)",
+					 c->no_issuer, of);
+			} else {
+				snprintf(sent, sizeof(sent), ";%s its issuer %s is %s", pre,
+					 c->no_issuer,
+					 c->issuer_kind == RV_X509_ISSUER_CANNOT_SIGN
+						 ? "in this side's ca file but may not sign "
+						   "certificates (its key usage or basic "
+						   "constraints)"
+						 : "not in this side's ca file");
+			}
 		}
 		if (no_issuer && c->sent_cas > 0) {
 			size_t l = strlen(sent);
@@ -580,11 +597,13 @@ void rv_tls_conn_note_no_issuer(X509_STORE_CTX *xs)
 	if (c && x) {
 		/* The peer chose the name: escaped by the one-line form,
 		 * control characters left to the log's sanitizer. */
-		STACK_OF(X509) *named = X509_STORE_get1_certs(xs, X509_get_issuer_name(x));
-
 		rv_tls_name_oneline(X509_get_issuer_name(x), c->no_issuer, sizeof(c->no_issuer));
-		c->issuer_named = named != NULL && sk_X509_num(named) > 0;
-		sk_X509_pop_free(named, X509_free);
+		c->issuer_kind = rv_x509_issuer_in_store(xs, x);
+		c->no_issuer_of[0] = '\0';
+		if (X509_STORE_CTX_get_error_depth(xs) > 0) {
+			rv_tls_name_oneline(X509_get_subject_name(x), c->no_issuer_of,
+					    sizeof(c->no_issuer_of));
+		}
 	}
 	ERR_clear_error();
 }

@@ -230,7 +230,11 @@ static int take_one(struct rv_ctl_server *p, int family, const struct rv_ip_addr
 	}
 	if (prev->family == family) {
 		ret = -ENOENT;
-		if (env->leases && rv_leases_may_return(env->leases, prev, p->cn, now_ns)) {
+		/* Its own, also after lease_time: nobody was given it since
+		 * (it was given the pool's next, and said as "not last
+		 * leased to it", at every return of a client away longer than
+		 * lease_time: round-thirty-six tester 185). */
+		if (env->leases && rv_leases_last_of(env->leases, prev, p->cn)) {
 			ret = rv_ippool_alloc_specific(env->pool, prev);
 		}
 		if (ret == 0) {
@@ -268,16 +272,17 @@ static int take_one(struct rv_ctl_server *p, int family, const struct rv_ip_addr
 	 * the very one asked for ("assigning another", then the same:
 	 * round-eleven tester 51). */
 	if (refused && ret == 0 && rv_ip_addr_equal(out, prev)) {
-		rv_info("client %s: asked for %s back, which the server did not last lease to it: "
-			"assigned all the same, as the pool's next free address",
-			p->cn, rv_ip_addr_str(prev, a, sizeof(a)));
+		rv_conn_info(p->c.quiet,
+			     "client %s: asked for %s back, which the server did not last lease to "
+			     "it: assigned all the same, as the pool's next free address",
+			     p->cn, rv_ip_addr_str(prev, a, sizeof(a)));
 	} else if (refused) {
-		rv_info("client %s: asked for %s back, %s: assigning another", p->cn,
-			rv_ip_addr_str(prev, a, sizeof(a)),
-			refused == -EINVAL
-				? "which is no longer an address the pool hands out"
-				: "which the server did not last lease to it (or which is "
-				  "taken)");
+		rv_conn_info(p->c.quiet, "client %s: asked for %s back, %s: assigning another",
+			     p->cn, rv_ip_addr_str(prev, a, sizeof(a)),
+			     refused == -EINVAL
+				     ? "which is no longer an address the pool hands out"
+				     : "which the server did not last lease to it (or which is "
+				       "taken)");
 	}
 	return ret;
 }

@@ -202,6 +202,11 @@ static int verify_name(int ok, X509_STORE_CTX *xs)
 		 * leaf's CA (nothing was said of it: tester 145). */
 		if (ok != 1 && !rv_x509_no_issuer(X509_STORE_CTX_get_error(xs))) {
 			rv_tls_conn_note_refused(xs, X509_STORE_CTX_get_current_cert(xs));
+		} else if (ok != 1) {
+			/* The CA without an issuer is named by the note of
+			 * it (conn.c); the leaf was not, nor whose it was
+			 * (round-thirty-six tester 184). */
+			rv_tls_conn_note_refused(xs, X509_STORE_CTX_get0_cert(xs));
 		}
 		return ok;
 	}
@@ -858,6 +863,43 @@ static int keep_key(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, cons
 	return 0;
 }
 
+/* after_key looks at what follows the key in |f|: a second private key
+ * block of any form (`cat a.key b.key`: which one is meant cannot be told,
+ * and the second was left out without a word: round-thirty-six tester
+ * 182; an encrypted or damaged one too: tester 184) gives "another private
+ * key", a block the PEM reader cannot read "a damaged PEM block"; NULL for
+ * none. Other blocks (EC PARAMETERS, a certificate) are passed over. Each
+ * block's bytes are wiped. */
+static const char *after_key(FILE *f)
+{
+	for (;;) {
+		char *name = NULL, *header = NULL;
+		unsigned char *data = NULL;
+		long len = 0;
+		bool key;
+
+		if (!PEM_read(f, &name, &header, &data, &len)) {
+			uint32_t e = ERR_peek_last_error();
+
+			ERR_clear_error();
+			return ERR_GET_LIB(e) == ERR_LIB_PEM &&
+					       ERR_GET_REASON(e) == PEM_R_NO_START_LINE
+				       ? NULL
+				       : "a damaged PEM block";
+		}
+		key = strstr(name, "PRIVATE KEY") != NULL;
+		if (data) {
+			OPENSSL_cleanse(data, (size_t)len);
+		}
+		OPENSSL_free(name);
+		OPENSSL_free(header);
+		OPENSSL_free(data);
+		if (key) {
+			return "another private key";
+		}
+	}
+}
+
 static int load_key(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, const char *path,
 		    char *err, size_t err_len)
 {
@@ -865,7 +907,8 @@ static int load_key(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, cons
 	char ebuf[256];
 	char iobuf[4096]; /* stdio buffer: holds the key's PEM text, wiped below */
 	struct stat st;
-	EVP_PKEY *pk, *second;
+	EVP_PKEY *pk;
+	const char *more;
 	FILE *f;
 	int ret = 0;
 
@@ -884,26 +927,22 @@ static int load_key(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, cons
 	 * fclose frees without wiping. BoringSSL cleanses its own copies. */
 	setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
 	pk = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	/* A second key after it (`cat a.key b.key`): which one is meant
-	 * cannot be told, and the second was left out without a word
-	 * (round-thirty-six tester 182). Other blocks (EC PARAMETERS) are
-	 * passed over by the reader. */
-	second = pk ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
-	fclose(f);
-	rv_memzero(iobuf, sizeof(iobuf));
 	if (!pk) {
+		fclose(f);
+		rv_memzero(iobuf, sizeof(iobuf));
 		snprintf(err, err_len, "key file %s holds no usable PEM private key: %s", path,
 			 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
 		return -EINVAL;
 	}
-	ERR_clear_error(); /* the second read's end of file */
-	if (second) {
-		EVP_PKEY_free(second);
+	more = after_key(f);
+	fclose(f);
+	rv_memzero(iobuf, sizeof(iobuf));
+	if (more) {
 		EVP_PKEY_free(pk);
 		snprintf(err, err_len,
-			 "key file %s holds more than one private key: keep only the one issued "
-			 "with the certificate",
-			 path);
+			 "key file %s holds %s after its key: keep only the key issued with the "
+			 "certificate",
+			 path, more);
 		return -EINVAL;
 	}
 	if (!SSL_CTX_use_PrivateKey(sc, pk)) {

@@ -404,6 +404,7 @@ struct rv_loop {
 	 * continued after a stop (loop.c). */
 	uint64_t stall_seen_ns;
 	int64_t ca_lapse_seen; /* reload.c: the CA lapse whose sessions were checked */
+	int64_t lapse_ended;   /* reload.c: the CA or CRL end whose sessions were ended */
 	uint64_t woke_late_ns; /* the last wake LATE_NS or more late (loop.c) */
 	uint64_t started_ns;
 	/* connection slots (chan.c) */

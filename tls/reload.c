@@ -1253,12 +1253,14 @@ static void end_expired(struct rv_loop *l)
 	rv_tls_ctx_expiry(l->tls, &e);
 	if (e.ca_not_after && e.ca_not_after <= now) {
 		what = "the CA certificate expired";
+		l->lapse_ended = e.ca_not_after;
 	} else if (e.ca_lapsed_at && e.ca_lapsed_at != l->ca_lapse_seen) {
 		/* One CA of several ended (the old one at a rotation): its
 		 * clients' sessions end, once; the others stand. */
 		l->ca_lapse_seen = e.ca_lapsed_at;
 		what = "a CA certificate of the CA file expired (the others stand)";
 	} else if (e.have_crl && e.crl_next_update && e.crl_next_update <= now) {
+		l->lapse_ended = e.crl_next_update;
 		if (e.crl_signers > 1) {
 			if (e.crl_lapsed > 1) {
 				snprintf(whatbuf, sizeof(whatbuf),
@@ -1316,12 +1318,33 @@ static int64_t check_one(const char *what, int64_t at, int64_t now, const char *
 	}
 	if (left <= 0) {
 		rv_warnx("%s EXPIRED %lld s ago: %s", what, (long long)-left, consequence);
+	} else if (left < 86400) {
+		/* Within the day, to the minute ("0 day(s) 0 h" with 6
+		 * minutes left: round-thirty-six tester 185). */
+		char age[32];
+
+		rv_warnx("%s expires in %s: %s (%s once it does)", what,
+			 rv_fmt_age((uint64_t)left, age, sizeof(age)), advice, consequence);
 	} else if (left <= EXPIRY_WARN_S) {
 		rv_warnx("%s expires in %lld day(s) %lld h: %s (%s once it does)", what,
 			 (long long)(left / 86400), (long long)(left % 86400 / 3600), advice,
 			 consequence);
 	}
 	return left;
+}
+
+/* lapse_due: has a CA or CRL ended (end_expired's order) whose sessions
+ * are not ended yet? */
+static bool lapse_due(const struct rv_loop *l, const struct rv_tls_expiry *e, int64_t now)
+{
+	if (e->ca_not_after && e->ca_not_after <= now) {
+		return e->ca_not_after != l->lapse_ended;
+	}
+	if (e->ca_lapsed_at && e->ca_lapsed_at != l->ca_lapse_seen) {
+		return true;
+	}
+	return e->have_crl && e->crl_next_update && e->crl_next_update <= now &&
+	       e->crl_next_update != l->lapse_ended;
 }
 
 void rv_watch_expiry(struct rv_loop *l)
@@ -1373,6 +1396,15 @@ void rv_watch_expiry(struct rv_loop *l)
 	next = left > 0 && left < next ? left : next;
 	if (left <= 0) {
 		next = 60; /* still due (its check failed for want of memory): again soon */
+	}
+	/* A CA or CRL that ended since the last check, whose sessions
+	 * end_expired has not ended yet: due now. A reload or an unchanged
+	 * file seen in the second after a CRL's end armed the check for
+	 * hours ahead, and the sessions ran on under the lapsed CRL
+	 * (round-thirty-six tester 185). */
+	if (lapse_due(l, &e, now)) {
+		rv_loop_arm(l, &l->expiry_timer, on_expiry_check, l->now_ns);
+		return;
 	}
 	/* Check again every few hours, and at the moment the next one expires
 	 * so that it is logged when it happens. */

@@ -389,6 +389,38 @@ OUT=$(rvt_nsx "$(rvt_ns_name c2)" "$PROBE" hello 10.88.2.1 4533 "$PKI/ca/ca.crt"
 [ "$OUT" = authenticated ] || rvt_fail "client2 beside a lapsed old CRL: $OUT"
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "s4s exit"
 
+rvt_step "E2. a CRL that lapses under a running session, a reload in the second after: the session ends"
+# The reload, its files unchanged, armed the expiry check hours ahead, and
+# the session ran on under the lapsed CRL while status said every client
+# was refused (round-thirty-six tester 185; the build before fails it).
+ca_conf "$RVT_TMP/lca"
+: >"$RVT_TMP/lca/index.txt"
+echo 7E00000001 >"$RVT_TMP/lca/crlnumber"
+rvt_run openssl ca -batch -config "$RVT_TMP/lca/ca.cnf" -gencrl -cert "$PKI/ca/ca.crt" \
+	-keyfile "$PKI/ca/ca.key" -crlsec 12 -out "$PKI/brief.crl" 2>"$RVT_TMP/openssl.log" ||
+	{ cat "$RVT_TMP/openssl.log"; rvt_fail "openssl ca (a CRL of 12 s)"; }
+chgrp "$RV_GROUP" "$PKI/brief.crl" && chmod g+r "$PKI/brief.crl"
+NEXT=$(date -d "$(openssl crl -in "$PKI/brief.crl" -noout -nextupdate | cut -d= -f2)" +%s) ||
+	rvt_fail "the CRL's next update"
+start_s2 s9 crl="$PKI/brief.crl"
+rvt_bg "$(rvt_ns_name c2)" brief-crl "$PROBE" session 10.88.2.1 4533 "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/client2.crt" "$PKI/client2.key" hold=30 then=wait
+BC_PID=$RVT_LAST_PID
+rvt_wait_for 8 "client2's session on s9" sh -c "\"$RV_BIN\" status --kv -s '$S2_SOCK' | grep -q '^session name=client2 .*state=running'" ||
+	rvt_fail "client2 did not get in before the CRL's end"
+now=$(date +%s)
+[ "$now" -lt "$NEXT" ] || rvt_fail "the CRL ended before the session was up (the test's own timing)"
+sleep $((NEXT - now))
+sleep 0.3
+OUT=$("$RV_BIN" reload -s "$S2_SOCK" 2>&1)
+rvt_log "reload at the CRL's end + 0.3 s: $(tr '\n' ' ' <<<"$OUT")"
+rvt_wait_for 4 "client2's session ended" sh -c "! \"$RV_BIN\" status --kv -s '$S2_SOCK' | grep -q '^session name=client2 '" ||
+	rvt_fail "the session ran on under the lapsed CRL: $("$RV_BIN" status -s "$S2_SOCK" | grep -i 'crl\|client2')"
+grep -aq "CRL has expired: ending its session" "$RVT_TMP/s9.log" ||
+	rvt_fail "the end not said: $(grep -a 'CRL' "$RVT_TMP/s9.log" | tail -3)"
+rvt_stop_pid "$BC_PID" 5 || true
+rvt_stop_pid "$S2_PID" 10 || rvt_fail "s9 exit"
+
 rvt_step "F. a client certificate that expires while its session runs: the session ends then"
 # It used to run on until some unrelated reload re-verified it.
 "$RV_BIN" pki client --ca "$PKI/ca" --name client5 --out "$PKI" --file brief \

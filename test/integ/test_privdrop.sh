@@ -434,6 +434,10 @@ put_server_cert() {
 # An expired certificate, unchanged, is a failure whether its file can be
 # read or not (root-only, it was a warning and exit 0, and blamed the CA).
 put_server_cert --valid-from -1m --valid-to +5s
+# Within the day, to the second or minute (it said "0 day(s) 0 h": round-
+# thirty-six tester 185).
+rvt_wait_for 3 "the expiry said to the second" grep -aq "own certificate expires in [1-5]s: renew it" "$RVT_TMP/server.log" ||
+	rvt_fail "the near expiry: $(grep -a 'own certificate expires' "$RVT_TMP/server.log" | tail -1)"
 sleep 6
 chmod 0600 "$PKI/server.crt"
 OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a reload with the certificate expired exited 0: $OUT"

@@ -417,10 +417,35 @@ Test(tls_conn, ctx_input_errors)
 		p.key_file = two;
 		cr_assert_eq(rv_tls_ctx_new(&ctx, &p, &why, err, sizeof(err)), -EINVAL);
 		cr_assert_eq(why, RV_TLS_FAIL_KEY);
-		cr_assert(strstr(err, "holds more than one private key"), "%s", err);
+		cr_assert(strstr(err, "holds another private key after its key"), "%s", err);
 		p.key_file = key_crt;
 		cr_assert_eq(rv_tls_ctx_new(&ctx, &p, &why, err, sizeof(err)), 0, "%s", err);
 		rv_tls_ctx_free(ctx);
+
+		/* An encrypted second key, and a damaged block after the key:
+		 * refused too (both passed: round-thirty-six tester 184). */
+		struct rv_pki_err perr = { 0 };
+		unsigned char pass[] = "secret";
+		EVP_PKEY *k = NULL;
+		FILE *f;
+
+		cr_assert_eq(rv_pem_read_key(&k, pki.client_key[0], &perr), 0, "%s", perr.msg);
+		cat_files(two, (const char *const[]){ pki.server_key, NULL });
+		f = fopen(two, "a");
+		cr_assert(f && PEM_write_PrivateKey(f, k, EVP_aes_256_cbc(), pass, 6, NULL, NULL));
+		fclose(f);
+		EVP_PKEY_free(k);
+		p.key_file = two;
+		cr_assert_eq(rv_tls_ctx_new(&ctx, &p, &why, err, sizeof(err)), -EINVAL);
+		cr_assert(strstr(err, "holds another private key after its key"), "%s", err);
+		cat_files(two, (const char *const[]){ pki.server_key, NULL });
+		f = fopen(two, "a");
+		cr_assert(f && fputs("-----BEGIN CERTIFICATE-----\nMIIB!!cut\n"
+				     "-----END CERTIFICATE-----\n",
+				     f) >= 0);
+		fclose(f);
+		cr_assert_eq(rv_tls_ctx_new(&ctx, &p, &why, err, sizeof(err)), -EINVAL);
+		cr_assert(strstr(err, "holds a damaged PEM block after its key"), "%s", err);
 	}
 
 	p.key_file = pki.server_key;
@@ -672,8 +697,25 @@ Test(tls_conn, chain_only_from_ca_file)
  * said as a CA of that name in the CA file with another key, by the
  * handshake and by `pki verify` (both said the issuer was not in the CA
  * file, which holds that name: round-thirty-five tester 174). */
+/* refused_by runs a handshake of a client with |crt| and |key| against a
+ * server trusting |server_ca|, checks the server refused it, and copies
+ * the server's error into |out|. */
+static void refused_by(const char *server_ca, const char *crt, const char *key, char *out,
+		       size_t len)
+{
+	struct pair p = { 0 };
+
+	p.sctx = mk_ctx(RV_TLS_SERVER, server_ca, pki.server_crt, pki.server_key, NULL, NULL);
+	p.cctx = mk_ctx(RV_TLS_CLIENT, pki.ca_crt, crt, key, NULL, T_PKI_SERVER_NAME);
+	run(&p);
+	cr_assert_eq(p.ss, RV_TLS_ERROR, "%s got in", crt);
+	snprintf(out, len, "%s", rv_tls_conn_error(p.s));
+	free_pair(&p);
+}
+
 Test(tls_conn, issuer_named_with_other_key)
 {
+	char hs_err[1024];
 	char dir[T_PKI_PATH + 16];
 	struct rv_pki_ca_opts o = { .name = "ringvpn test CA", .days = 30 };
 	struct rv_pki_err perr = { 0 };
@@ -686,28 +728,111 @@ Test(tls_conn, issuer_named_with_other_key)
 	cr_assert_eq(rv_pki_ca_open(&twin, dir, &perr), 0, "%s", perr.msg);
 	issue_client(twin, "twin-victim", &out);
 
-	p.sctx = server_ctx();
-	p.cctx = mk_ctx(RV_TLS_CLIENT, pki.ca_crt, out.crt, out.key, NULL, T_PKI_SERVER_NAME);
-	run(&p);
-	cr_assert_eq(p.ss, RV_TLS_ERROR, "a leaf of the twin CA got in");
-	cr_assert(strstr(rv_tls_conn_error(p.s),
-			 "; a CA named /CN=ringvpn test CA is in this side's ca file, but not the "
-			 "key that signed it"),
-		  "%s", rv_tls_conn_error(p.s));
-	cr_assert_null(strstr(rv_tls_conn_error(p.s), "is not in this side's ca file"), "%s",
-		       rv_tls_conn_error(p.s));
-	free_pair(&p);
+	refused_by(pki.ca_crt, out.crt, out.key, hs_err, sizeof(hs_err));
+	cr_assert(strstr(hs_err, "; a CA named /CN=ringvpn test CA is in this side's ca file, but "
+				 "not the key that signed it"),
+		  "%s", hs_err);
+	cr_assert_null(strstr(hs_err, "is not in this side's ca file"), "%s", hs_err);
 
 	cr_assert_eq(rv_pki_verify(pki.ca_crt, NULL, out.crt, RV_PKI_PURPOSE_CLIENT, NULL, &perr),
 		     -EKEYREJECTED, "%s", perr.msg);
-	cr_assert(strstr(perr.msg, "; a CA of its issuer's name is in the CA file, but not the "
-				   "key that signed it"),
+	cr_assert(strstr(perr.msg, "; a CA named CN = ringvpn test CA is in the CA file, but not "
+				   "the key that signed it"),
 		  "%s", perr.msg);
 	/* Another CA's leaf is still said as not in the file. */
 	cr_assert_eq(rv_pki_verify(pki.ca_crt, NULL, pki.rogue_crt, RV_PKI_PURPOSE_CLIENT, NULL,
 				   &perr),
 		     -EKEYREJECTED);
-	cr_assert_null(strstr(perr.msg, "issuer's name"), "%s", perr.msg);
+	cr_assert_null(strstr(perr.msg, "is in the CA file"), "%s", perr.msg);
+
+	/* The break one level up: an intermediate of the CA file signed by
+	 * the twin. Said of that intermediate, with the leaf named (it was
+	 * said of the leaf, whose issuer is in the file with its key, and
+	 * the leaf went unnamed: round-thirty-six tester 184). */
+	{
+		char jdir[T_PKI_PATH + 16], j_crt[T_PKI_PATH + 32], cas[T_PKI_PATH + 32];
+		char twin_crt[T_PKI_PATH + 32], twin_key[T_PKI_PATH + 32];
+		struct rv_pki_issued deep;
+
+		snprintf(jdir, sizeof(jdir), "%s/int-j", pki.dir);
+		snprintf(j_crt, sizeof(j_crt), "%s/int-j-signed.crt", pki.dir);
+		snprintf(cas, sizeof(cas), "%s/root-and-j.crt", pki.dir);
+		snprintf(twin_crt, sizeof(twin_crt), "%s/ca.crt", dir);
+		snprintf(twin_key, sizeof(twin_key), "%s/ca.key", dir);
+		issue_client(make_ca_under(jdir, "int-j", twin_crt, twin_key, false, j_crt),
+			     "deep-twin", &deep);
+		/* Its authority key identifier names the twin's key, as a
+		 * real issuer's does: no CA of the file is taken for it. */
+		{
+			X509 *j = NULL, *tw = NULL;
+			EVP_PKEY *twk = NULL;
+			AUTHORITY_KEYID *akid = AUTHORITY_KEYID_new();
+
+			cr_assert_eq(rv_pem_read_cert(&j, j_crt, &perr), 0, "%s", perr.msg);
+			cr_assert_eq(rv_pem_read_cert(&tw, twin_crt, &perr), 0, "%s", perr.msg);
+			cr_assert_eq(rv_pem_read_key(&twk, twin_key, &perr), 0, "%s", perr.msg);
+			cr_assert(akid && X509_get0_subject_key_id(tw));
+			akid->keyid = ASN1_OCTET_STRING_dup(X509_get0_subject_key_id(tw));
+			cr_assert(akid->keyid &&
+				  X509_add1_ext_i2d(j, NID_authority_key_identifier, akid, 0,
+						    X509V3_ADD_DEFAULT) == 1);
+			cr_assert(X509_sign(j, twk, EVP_sha256()) > 0);
+			cr_assert_eq(rv_pem_write_cert(j_crt, j, true, &perr), 0, "%s", perr.msg);
+			AUTHORITY_KEYID_free(akid);
+			X509_free(j);
+			X509_free(tw);
+			EVP_PKEY_free(twk);
+		}
+		cat_files(cas, (const char *const[]){ pki.ca_crt, j_crt, NULL });
+		refused_by(cas, deep.crt, deep.key, hs_err, sizeof(hs_err));
+		cr_assert(strstr(hs_err, "; a CA named /CN=ringvpn test CA is in this side's ca "
+					 "file, but not the key that signed its CA /CN=int-j"),
+			  "%s", hs_err);
+		cr_assert(strstr(hs_err, "(deep-twin, serial "), "%s", hs_err);
+		cr_assert_eq(rv_pki_verify(cas, NULL, deep.crt, RV_PKI_PURPOSE_CLIENT, NULL, &perr),
+			     -EKEYREJECTED, "%s", perr.msg);
+		cr_assert(strstr(perr.msg, "; its CA CN = int-j, serial "), "%s", perr.msg);
+		cr_assert(strstr(perr.msg, "a CA named CN = ringvpn test CA is in the CA file, but "
+					   "not the key that signed it"),
+			  "%s", perr.msg);
+	}
+	/* A CA of the right key that may not sign certificates (no
+	 * keyCertSign): not said to be another key (tester 184). */
+	{
+		char kdir[T_PKI_PATH + 16], k_crt[T_PKI_PATH + 32], self[T_PKI_PATH + 32];
+		struct rv_pki_ca_opts ko = { .name = "noks", .days = 30 };
+		struct rv_pki_ca *k = NULL;
+		struct rv_pki_issued leaf;
+		ASN1_BIT_STRING *ku = ASN1_BIT_STRING_new();
+		X509 *x = NULL;
+		EVP_PKEY *key = NULL;
+
+		snprintf(kdir, sizeof(kdir), "%s/noks", pki.dir);
+		snprintf(k_crt, sizeof(k_crt), "%s/noks-ca.crt", pki.dir);
+		snprintf(self, sizeof(self), "%s/ca.crt", kdir);
+		cr_assert_eq(rv_pki_ca_create(kdir, &ko, &perr), 0, "%s", perr.msg);
+		cr_assert_eq(rv_pki_ca_open(&k, kdir, &perr), 0, "%s", perr.msg);
+		issue_client(k, "noks-leaf", &leaf);
+		cr_assert_eq(rv_pem_read_cert(&x, self, &perr), 0, "%s", perr.msg);
+		snprintf(self, sizeof(self), "%s/ca.key", kdir);
+		cr_assert_eq(rv_pem_read_key(&key, self, &perr), 0, "%s", perr.msg);
+		cr_assert(ku && ASN1_BIT_STRING_set_bit(ku, 0, 1) &&
+			  ASN1_BIT_STRING_set_bit(ku, 6, 1));
+		cr_assert_eq(X509_add1_ext_i2d(x, NID_key_usage, ku, 1, X509V3_ADD_REPLACE), 1);
+		cr_assert(X509_sign(x, key, EVP_sha256()) > 0);
+		cr_assert_eq(rv_pem_write_cert(k_crt, x, true, &perr), 0, "%s", perr.msg);
+		ASN1_BIT_STRING_free(ku);
+		X509_free(x);
+		EVP_PKEY_free(key);
+		cr_assert_neq(rv_pki_verify(k_crt, NULL, leaf.crt, RV_PKI_PURPOSE_CLIENT, NULL,
+					    &perr),
+			      0);
+		cr_assert_null(strstr(perr.msg, "not the key"), "%s", perr.msg);
+		cr_assert(strstr(perr.msg,
+				 "its issuer CN = noks is in the CA file but may not sign "
+				 "certificates"),
+			  "%s", perr.msg);
+	}
 }
 
 static void set_path(char *dst, size_t size, const char *src)

@@ -800,6 +800,33 @@ Test(ctl, restarted_client_gets_its_newest_free_lease)
 	drop_pair(s, c);
 }
 
+/* A client back after its lease_time, asking for its address, gets it
+ * when it is free: nobody was given it since. It got the pool's first free
+ * one, and the log said the server had not last leased it to it (round-
+ * thirty-six tester 185). Another name asking for it still does not. */
+Test(ctl, address_asked_back_after_lease_time)
+{
+	struct rv_ctl_peer *s1, *c1, *s, *c;
+	struct rv_ip_addr prev = { .family = AF_INET };
+	char first[64], mine[64];
+
+	bring_up(&s1, &c1, "ivan", NULL);
+	snprintf(first, sizeof(first), "%s", v4_of(s1));
+	bring_up(&s, &c, "judy", NULL);
+	snprintf(mine, sizeof(mine), "%s", v4_of(s));
+	inet_pton(AF_INET, mine, prev.a);
+	drop_pair(s1, c1);
+	drop_pair(s, c);
+	now += 2 * 3600 * RV_NSEC_PER_SEC; /* past both leases' time */
+	bring_up(&s, &c, "mallory", &prev);
+	cr_assert_str_neq(v4_of(s), mine);
+	drop_pair(s, c);
+	bring_up(&s, &c, "judy", &prev);
+	cr_assert_str_eq(v4_of(s), mine, "got %s (ivan's former %s was the pool's first free)",
+			 v4_of(s), first);
+	drop_pair(s, c);
+}
+
 /* pool_of makes the server's IPv4 pool 10.99.0.0/|len| (/30: one client
  * address, .2; .1 is the server's). */
 static void pool_of_hosts(unsigned len, unsigned hosts)
