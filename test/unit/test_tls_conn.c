@@ -721,7 +721,6 @@ Test(tls_conn, issuer_named_with_other_key)
 	struct rv_pki_err perr = { 0 };
 	struct rv_pki_ca *twin = NULL;
 	struct rv_pki_issued out;
-	struct pair p = { 0 };
 
 	snprintf(dir, sizeof(dir), "%s/twin-ca", pki.dir);
 	cr_assert_eq(rv_pki_ca_create(dir, &o, &perr), 0, "%s", perr.msg);
