@@ -323,7 +323,7 @@ static int load(struct rv_config *cfg, const struct rv_cli_opts *opts, char *err
 static bool flag_given(const struct rv_cli_opts *opts, const char *key)
 {
 	for (size_t j = 0; j < opts->num_overrides; j++) {
-		if (opts->overrides[j].key == key) {
+		if (strcmp(opts->overrides[j].key, key) == 0) {
 			return true;
 		}
 	}
@@ -767,7 +767,7 @@ static bool same_file(const char *a, const char *b)
 	       stat(db, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-int rv_cli_check_state_paths(const struct rv_config *cfg)
+int rv_cli_check_state_paths(const struct rv_config *cfg, const struct rv_cli_opts *opts)
 {
 	const char *sock = cfg->status_socket;
 	const char *other = NULL;
@@ -780,6 +780,16 @@ int rv_cli_check_state_paths(const struct rv_config *cfg)
 		other = "lease_file";
 	} else if (sock[0] && cfg->crl_state[0] && same_file(sock, cfg->crl_state)) {
 		other = "crl_state";
+	}
+	if (other && (flag_given(opts, "status_socket") || flag_given(opts, other))) {
+		/* The flags' doing, said as their other errors are (round-
+		 * thirty-six tester 184). */
+		fprintf(stderr,
+			"ringvpn: the command line's flags%s%s: status_socket and %s name the "
+			"same file, %s\n",
+			opts->config_path ? " with " : "",
+			opts->config_path ? opts->config_path : "", other, sock);
+		return RV_EXIT_USAGE;
 	}
 	if (other) {
 		fprintf(stderr, "ringvpn: status_socket and %s name the same file, %s\n", other,
@@ -809,9 +819,15 @@ int rv_cli_check_crl_state(const struct rv_config *cfg, const struct rv_cli_opts
 	 * that refusal came out of the loop's start as exit 15 (round-twelve
 	 * tester 52). */
 	if (cfg->lease_file[0] && same_file(cfg->lease_file, cfg->crl_state)) {
-		fprintf(stderr, "ringvpn: crl_state and lease_file name the same file, %s\n",
+		bool flags = flag_given(opts, "crl_state") || flag_given(opts, "lease_file");
+
+		fprintf(stderr,
+			"ringvpn: %s%s%s%scrl_state and lease_file name the same file, %s\n",
+			flags ? "the command line's flags" : "",
+			flags && opts->config_path ? " with " : "",
+			flags && opts->config_path ? opts->config_path : "", flags ? ": " : "",
 			cfg->crl_state);
-		return RV_EXIT_CONFIG;
+		return flags ? RV_EXIT_USAGE : RV_EXIT_CONFIG;
 	}
 	ret = rv_crlstate_check(cfg->crl_state, tls, !check_only, opts->priv.uid, err, sizeof(err));
 	if (ret == -EINVAL || ret == -EKEYREJECTED) {

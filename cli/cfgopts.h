@@ -110,9 +110,9 @@ int rv_cli_errno_exit(int err, int def);
 
 /* rv_cli_check_state_paths: status_socket named as the lease file or
  * crl_state, which the start would refuse only after writing the state
- * file there (RV_EXIT_CONFIG, said); -1: none. Before either is opened,
- * and by -n. */
-int rv_cli_check_state_paths(const struct rv_config *cfg);
+ * file there (RV_EXIT_CONFIG, said; RV_EXIT_USAGE when a flag named one of
+ * the two); -1: none. Before either is opened, and by -n. */
+int rv_cli_check_state_paths(const struct rv_config *cfg, const struct rv_cli_opts *opts);
 
 /* rv_cli_check_crl_state: what the start would refuse of crl_state with
  * the CRLs of |tls|, said by -n too (opts->check_only, which also says an

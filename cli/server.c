@@ -295,7 +295,7 @@ int rv_cmd_server(int argc, char **argv)
 	note_small_pool(&cfg, pool, opts.check_only);
 	note_no_crl(&cfg, opts.check_only);
 	note_no_pool(&cfg, opts.check_only);
-	code = rv_cli_check_state_paths(&cfg);
+	code = rv_cli_check_state_paths(&cfg, &opts);
 	if (code >= 0) {
 		goto out;
 	}

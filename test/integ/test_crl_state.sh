@@ -445,6 +445,19 @@ ctl_conf_set "$RVT_TMP/server.conf" "lease_file=$RVT_TMP/server.leases" "crl_sta
 start_fails 3 "status_socket = crl_state" "status_socket and crl_state name the same file"
 [ -e "$RVT_TMP/same.state" ] && rvt_fail "the start wrote crl_state at the status socket's path"
 ctl_conf_set "$RVT_TMP/server.conf" "status_socket=$SOCK_KEEP" "crl_state=$CRL_KEEP"
+# The same made by flags alone: said of the flags, exit 2, the file being
+# fine (it was blamed, exit 3: round-thirty-six tester 184).
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/server.conf" --status-socket "$RVT_TMP/flag.state" \
+	--lease-file "$RVT_TMP/flag.state" 2>&1)
+rc=$?
+[ "$rc" = 2 ] && grep -q "the command line's flags with $RVT_TMP/server.conf: status_socket and lease_file name the same file" <<<"$OUT" ||
+	rvt_fail "status_socket = lease_file by flags: exit $rc: $OUT"
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/server.conf" --crl-state "$RVT_TMP/flag.state" \
+	--lease-file "$RVT_TMP/flag.state" 2>&1)
+rc=$?
+[ "$rc" = 2 ] && grep -q "the command line's flags with $RVT_TMP/server.conf: crl_state and lease_file name the same file" <<<"$OUT" ||
+	rvt_fail "crl_state = lease_file by flags: exit $rc: $OUT"
+[ -e "$RVT_TMP/flag.state" ] && rvt_fail "-n wrote the state file"
 
 rvt_step "K. a client's crl_state: its CRL of the server's CA rolled back is refused, exit 4"
 # The client checks the server's certificate against its own CRL: an older
