@@ -6,6 +6,7 @@
 #include "cli/cmds.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "tls/loop.h"
 #include "tls/subnets.h"
 #include "uring/dataplane.h"
+#include "uring/rtnl.h"
 #include "uring/tun.h"
 
 /* set_tun_addrs gives the server's TUN device exactly its pool addresses
@@ -170,6 +172,49 @@ static void note_no_pool(const struct rv_config *cfg, bool check_only)
 	}
 }
 
+/* struct pool_link is the walk of note_pool_links over one pool. */
+struct pool_link {
+	const char *key;
+	const struct rv_prefix *pool;
+	bool said;
+};
+
+static int pool_link(void *ctx, const struct rv_prefix *dst, unsigned oif)
+{
+	struct pool_link *w = ctx;
+	char dev[32], n[64], d[64];
+
+	if (w->said || dst->addr.family != w->pool->addr.family || rv_prefix_link_local(dst) ||
+	    !(rv_prefix_contains(dst, &w->pool->addr) || rv_prefix_contains(w->pool, &dst->addr))) {
+		return 0;
+	}
+	w->said = true;
+	rv_rtnl_dev_name(oif, dev, sizeof(dev));
+	note(true,
+	     "%s %s/%u: the host's link %s is on %s/%u: what is sent to those addresses does "
+	     "not enter the tunnel (choose a pool no link of the host uses)",
+	     w->key, rv_ip_addr_str(&w->pool->addr, n, sizeof(n)), w->pool->len, dev,
+	     rv_ip_addr_str(&dst->addr, d, sizeof(d)), dst->len);
+	return -1;
+}
+
+/* note_pool_links says at -n a pool on a network of a link of the host's
+ * (the TUN's own route left out): the start said it, -n did not (round-
+ * thirty-six tester 182). */
+static void note_pool_links(const struct rv_config *cfg)
+{
+	const struct rv_prefix *pools[] = { &cfg->pool4, &cfg->pool6 };
+	unsigned tun = cfg->tun[0] ? if_nametoindex(cfg->tun) : 0;
+
+	for (int f = 0; f < 2; f++) {
+		struct pool_link w = { .key = f ? "pool6" : "pool4", .pool = pools[f] };
+
+		if (pools[f]->addr.family) {
+			(void)rv_rtnl_list_other_links(tun, pool_link, &w);
+		}
+	}
+}
+
 /* With client_to_client = kernel (the default), client-to-client traffic leaves
  * a worker through the server's TUN and comes back in through it, so the
  * kernel must forward between clients (internal and off need no forwarding,
@@ -295,6 +340,9 @@ int rv_cmd_server(int argc, char **argv)
 	note_small_pool(&cfg, pool, opts.check_only);
 	note_no_crl(&cfg, opts.check_only);
 	note_no_pool(&cfg, opts.check_only);
+	if (opts.check_only) {
+		note_pool_links(&cfg);
+	}
 	code = rv_cli_check_state_paths(&cfg, &opts);
 	if (code >= 0) {
 		goto out;

@@ -275,6 +275,21 @@ rvt_matches 'pool6 holds 2 client address\(es\), pool4 253: at most 2 clients at
 # A pool whose network is a link of the server's (mallory's, 10.88.2.0/24):
 # its clients and that link's hosts were taken for one another, silently.
 CTL_SERVER_KV=(pool4=10.88.2.0/24 pool6=fd88:2::/64)
+# -n says it too (it said nothing: round-thirty-six tester 182), and of a
+# link inside a wider pool, and not of a pool no link is on.
+ctl_server_conf "$RVT_TMP/onlink.conf" "${CTL_SERVER_KV[@]}"
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/onlink.conf" 2>&1) || rvt_fail "-n: $OUT"
+for w in "pool4 10.88.2.0/24: the host's link c2 is on 10.88.2.0/24" "pool6 fd88:2::/64: the host's link c2 is on fd88:2::/64"; do
+	grep -q "^ringvpn: warning: $w: what is sent to those addresses does not enter the tunnel" <<<"$OUT" ||
+		rvt_fail "-n did not say: $w: $OUT"
+done
+ctl_server_conf "$RVT_TMP/onlink.conf" pool4=10.88.0.0/16
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/onlink.conf" 2>&1) || rvt_fail "-n: $OUT"
+grep -q "^ringvpn: warning: pool4 10.88.0.0/16: the host's link c[0-9] is on 10.88.[0-9].0/24" <<<"$OUT" ||
+	rvt_fail "-n did not say a link inside the pool: $OUT"
+ctl_server_conf "$RVT_TMP/onlink.conf"
+OUT=$(ip netns exec "$S" "$RV_BIN" server -n -c "$RVT_TMP/onlink.conf" 2>&1) || rvt_fail "-n: $OUT"
+grep -q "the host's link" <<<"$OUT" && rvt_fail "-n said a link of a pool no link is on: $OUT"
 ctl_start_server
 for a in 10.88.2.1/24 fd88:2::1/64; do
 	rvt_wait_for 5 "said of $a" grep -q "rvs0: the network of its address $a is this host's through c2: what is sent to it does not enter the tunnel" "$SLOG" ||
