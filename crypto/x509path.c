@@ -5,6 +5,7 @@
 #include "crypto/x509path.h"
 
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 bool rv_x509_chain_pathlen_ok(STACK_OF(X509) * chain)
 {
@@ -81,12 +82,23 @@ enum rv_x509_issuer_kind rv_x509_issuer_in_store(X509_STORE_CTX *xs, X509 *x)
 	enum rv_x509_issuer_kind kind = RV_X509_ISSUER_ABSENT;
 
 	for (size_t i = 0; named && i < sk_X509_num(named); i++) {
-		EVP_PKEY *k = X509_get_pubkey(sk_X509_value(named, i));
+		X509 *ca = sk_X509_value(named, i);
+		EVP_PKEY *k = X509_get_pubkey(ca);
 		bool signer = k && X509_verify(x, k) == 1;
+		int why = signer ? X509_check_issued(ca, x) : X509_V_OK;
 
 		EVP_PKEY_free(k);
-		kind = signer ? RV_X509_ISSUER_CANNOT_SIGN : RV_X509_ISSUER_OTHER_KEY;
+		kind = RV_X509_ISSUER_OTHER_KEY;
 		if (signer) {
+			/* The right key, refused for another reason: its
+			 * identifier names another certificate of it (a CA
+			 * re-issued, the leaf naming the old one's serial:
+			 * round-thirty-seven tester 187), or it may not
+			 * issue. */
+			kind = why == X509_V_ERR_AKID_SKID_MISMATCH ||
+					       why == X509_V_ERR_AKID_ISSUER_SERIAL_MISMATCH
+				       ? RV_X509_ISSUER_OTHER_CERT
+				       : RV_X509_ISSUER_CANNOT_SIGN;
 			break;
 		}
 	}

@@ -52,11 +52,14 @@ bool rv_x509_leaf_signed(X509_STORE_CTX *xs);
 /* rv_x509_issuer_in_store: of a certificate |x| whose issuer |xs| found
  * none for (rv_x509_no_issuer), what the store holds under its issuer's
  * name: no CA of that name, CAs of that name but none with the key that
- * signed |x| (a CA made anew under the old name, or a forgery), or one
- * with that key that may not issue (its key usage or basic constraints). */
+ * signed |x| (a CA made anew under the old name, or a forgery), one with
+ * that key whose certificate |x|'s authority key identifier does not name
+ * (a CA re-issued under the same key), or one with that key that may not
+ * issue (its key usage or basic constraints). */
 enum rv_x509_issuer_kind {
 	RV_X509_ISSUER_ABSENT,
 	RV_X509_ISSUER_OTHER_KEY,
+	RV_X509_ISSUER_OTHER_CERT,
 	RV_X509_ISSUER_CANNOT_SIGN,
 };
 enum rv_x509_issuer_kind rv_x509_issuer_in_store(X509_STORE_CTX *xs, X509 *x);

@@ -270,6 +270,12 @@ static enum rv_tls_status fail(struct rv_tls_conn *c, int ret)
 						 ? "in this side's ca file but may not sign "
 						   "certificates (its key usage or basic "
 						   "constraints)"
+					 : c->issuer_kind == RV_X509_ISSUER_OTHER_CERT
+						 ? "in this side's ca file with the key that "
+						   "signed it, but its authority key identifier "
+						   "names another certificate of that CA (one "
+						   "re-issued: the old one belongs in the file "
+						   "too)"
 						 : "not in this side's ca file");
 			}
 		}

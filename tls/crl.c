@@ -596,16 +596,25 @@ static void signer_ends(const struct rv_tls_crls *c, struct rv_tls_expiry *ex)
 	ERR_clear_error();
 }
 
-unsigned rv_tls_crls_lapsed(const struct rv_tls_crls *c, int64_t now)
+unsigned rv_tls_crls_lapsed(const struct rv_tls_crls *c, int64_t now, int64_t *last_lapse,
+			    int64_t *next_end)
 {
 	unsigned n = 0;
 
+	*last_lapse = 0;
+	*next_end = 0;
 	for (size_t i = 0; i < c->nkept; i++) {
 		int64_t next;
 
-		if (rv_tls_unix_time(X509_CRL_get0_nextUpdate(c->kept[i]), &next) && next <= now &&
-		    newest_of_signer(c, i)) {
+		if (!rv_tls_unix_time(X509_CRL_get0_nextUpdate(c->kept[i]), &next) ||
+		    !newest_of_signer(c, i)) {
+			continue;
+		}
+		if (next <= now) {
 			n++;
+			*last_lapse = next > *last_lapse ? next : *last_lapse;
+		} else if (*next_end == 0 || next < *next_end) {
+			*next_end = next;
 		}
 	}
 	ERR_clear_error();

@@ -67,8 +67,10 @@ struct rv_tls_crls {
  * -errno with why in |err|: the whole file is refused for one bad CRL.
  * |*opened|: the file as it was opened (st_ino 0: it was not). */
 /* rv_tls_crls_lapsed: how many CAs' CRLs in force in |c| (the newest of
- * each) have passed their nextUpdate by |now|. */
-unsigned rv_tls_crls_lapsed(const struct rv_tls_crls *c, int64_t now);
+ * each) have passed their nextUpdate by |now|; the latest of those ends in
+ * |*last_lapse| and the earliest end still ahead in |*next_end| (0: none). */
+unsigned rv_tls_crls_lapsed(const struct rv_tls_crls *c, int64_t now, int64_t *last_lapse,
+			    int64_t *next_end);
 
 int rv_tls_crls_load(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_expiry *ex,
 		     const char *path, const struct rv_tls_crls *hold, struct stat *opened,

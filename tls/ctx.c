@@ -1464,7 +1464,13 @@ void rv_tls_ctx_expiry(const struct rv_tls_ctx *ctx, struct rv_tls_expiry *out)
 	}
 	out->ca_not_after = next ? next : last;
 	out->ca_lapsed_at = next ? lapsed : 0;
-	out->crl_lapsed = out->have_crl ? rv_tls_crls_lapsed(&ctx->crls, now) : 0;
+	out->crl_lapsed = 0;
+	out->crl_last_lapse = 0;
+	out->crl_next_ahead = 0;
+	if (out->have_crl) {
+		out->crl_lapsed = rv_tls_crls_lapsed(&ctx->crls, now, &out->crl_last_lapse,
+						     &out->crl_next_ahead);
+	}
 }
 
 enum rv_tls_role rv_tls_ctx_role(const struct rv_tls_ctx *ctx)

@@ -181,7 +181,11 @@ struct rv_tls_expiry {
 	unsigned crl_signers;	 /* the CAs (by key) the CRLs are of */
 	char crl_next_ca[128];	 /* the CA whose CRL ends first (its subject) */
 	unsigned crl_lapsed;	 /* CAs whose CRL has ended (rv_tls_ctx_expiry's time) */
-	char crl_last_ca[128];	 /* the CA of the CRL issued last (its subject) */
+	/* Of those, the latest end, and the earliest end still ahead (0:
+	 * none): a second CA's CRL ending after a first had lapsed ended no
+	 * session (round-thirty-seven tester 186). */
+	int64_t crl_last_lapse, crl_next_ahead;
+	char crl_last_ca[128]; /* the CA of the CRL issued last (its subject) */
 };
 
 /* rv_tls_crl_whom: whom this end refuses once the CRL of |e| that ends

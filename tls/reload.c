@@ -1259,8 +1259,8 @@ static void end_expired(struct rv_loop *l)
 		 * clients' sessions end, once; the others stand. */
 		l->ca_lapse_seen = e.ca_lapsed_at;
 		what = "a CA certificate of the CA file expired (the others stand)";
-	} else if (e.have_crl && e.crl_next_update && e.crl_next_update <= now) {
-		l->lapse_ended = e.crl_next_update;
+	} else if (e.have_crl && e.crl_last_lapse && e.crl_last_lapse != l->lapse_ended) {
+		l->lapse_ended = e.crl_last_lapse;
 		if (e.crl_signers > 1) {
 			if (e.crl_lapsed > 1) {
 				snprintf(whatbuf, sizeof(whatbuf),
@@ -1343,8 +1343,7 @@ static bool lapse_due(const struct rv_loop *l, const struct rv_tls_expiry *e, in
 	if (e->ca_lapsed_at && e->ca_lapsed_at != l->ca_lapse_seen) {
 		return true;
 	}
-	return e->have_crl && e->crl_next_update && e->crl_next_update <= now &&
-	       e->crl_next_update != l->lapse_ended;
+	return e->have_crl && e->crl_last_lapse && e->crl_last_lapse != l->lapse_ended;
 }
 
 void rv_watch_expiry(struct rv_loop *l)
@@ -1387,6 +1386,9 @@ void rv_watch_expiry(struct rv_loop *l)
 			 server ? "and ends their sessions"
 				: "and a session already running goes on");
 		left = check_one("CRL", e.crl_next_update, now, "renew it", consequence);
+		next = left > 0 && left < next ? left : next;
+		/* Another CA's CRL ending after the first has lapsed. */
+		left = e.crl_next_ahead ? e.crl_next_ahead - now : INT64_MAX;
 		next = left > 0 && left < next ? left : next;
 	}
 	/* A peer's certificate expiring: a client's ends its session, the

@@ -595,13 +595,14 @@ static bool route_parse(const struct nlmsghdr *nh, uint32_t skip, struct rtmsg *
 	return table == RT_TABLE_MAIN;
 }
 
-/* link_net: is |rt| a link's own network? IPv4 says so by its scope; an
- * IPv6 route has none, and the kernel's own of a link are its addresses'
- * prefixes. */
+/* link_net: is |rt| a link's own network, the prefix route the kernel made
+ * for an address of it? (A default route through a device is of scope
+ * link too, and every route was said to lie inside it: round-thirty-seven
+ * tester 187.) IPv4 marks it by its scope as well. */
 static bool link_net(const struct rtmsg *rt)
 {
-	return rt->rtm_family == AF_INET ? rt->rtm_scope == RT_SCOPE_LINK
-					 : rt->rtm_protocol == RTPROT_KERNEL;
+	return rt->rtm_protocol == RTPROT_KERNEL &&
+	       (rt->rtm_family != AF_INET || rt->rtm_scope == RT_SCOPE_LINK);
 }
 
 static int on_route(void *ctx, const struct nlmsghdr *nh)

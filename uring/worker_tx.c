@@ -769,6 +769,23 @@ static bool own_datagram(const struct rv_tx_item *it, uint16_t sport, const stru
 	       (!to || load_be16(p + l4 + 2) == port);
 }
 
+/* source_carried: does a session carry the inner packet's source address
+ * (a host inside the tunnel, not this one)? */
+static bool source_carried(const struct rv_worker *w, const struct rv_tx_item *it)
+{
+	const uint8_t *p = it->buf + RV_DATA_HDR_LEN;
+	struct rv_ip_addr src = { 0 };
+
+	if (p[0] >> 4 == 4) {
+		src.family = AF_INET;
+		memcpy(src.a, p + 12, 4);
+	} else {
+		src.family = AF_INET6;
+		memcpy(src.a, p + 8, 16);
+	}
+	return rv_worker_lookup_addr(w, &src) != NULL;
+}
+
 /* seal_run seals and sends it[from, to), packets of one session, but for
  * those that would loop: dropped as `loop`, and said. One of ours to the
  * session's own endpoint loops (own_datagram); so does one of ours to
@@ -802,6 +819,14 @@ static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 			continue;
 		}
 		to_own = own_datagram(&it[k], w->dp->port, &to_addr, port);
+		/* A client sends to its server alone, and a datagram from a
+		 * host inside the tunnel (a session carries its source) is
+		 * another host's whatever its port: forwarded UDP of a LAN
+		 * from the data port's number was dropped (round-thirty-seven
+		 * tester 187). */
+		if (!to_own && (!w->pktinfo || source_carried(w, &it[k]))) {
+			continue;
+		}
 		if (!to_own && inside < 0) {
 			inside = rv_worker_lookup_addr(w, &to_addr) != NULL;
 		}

@@ -393,21 +393,31 @@ rvt_step "E2. a CRL that lapses under a running session, a reload in the second 
 # The reload, its files unchanged, armed the expiry check hours ahead, and
 # the session ran on under the lapsed CRL while status said every client
 # was refused (round-thirty-six tester 185; the build before fails it).
-ca_conf "$RVT_TMP/lca"
-: >"$RVT_TMP/lca/index.txt"
-echo 7E00000001 >"$RVT_TMP/lca/crlnumber"
-rvt_run openssl ca -batch -config "$RVT_TMP/lca/ca.cnf" -gencrl -cert "$PKI/ca/ca.crt" \
-	-keyfile "$PKI/ca/ca.key" -crlsec 12 -out "$PKI/brief.crl" 2>"$RVT_TMP/openssl.log" ||
-	{ cat "$RVT_TMP/openssl.log"; rvt_fail "openssl ca (a CRL of 12 s)"; }
-chgrp "$RV_GROUP" "$PKI/brief.crl" && chmod g+r "$PKI/brief.crl"
+# short_crl DIR CA SECS OUT: a CRL of CA (a directory of $PKI) valid SECS
+# seconds from now, numbered above pki's, made with openssl's ca in DIR.
+short_crl() {
+	ca_conf "$1"
+	: >"$1/index.txt"
+	echo 7E00000010 >"$1/crlnumber"
+	rvt_run openssl ca -batch -config "$1/ca.cnf" -gencrl -cert "$PKI/$2/ca.crt" \
+		-keyfile "$PKI/$2/ca.key" -crlsec "$3" -out "$4" 2>"$RVT_TMP/openssl.log" ||
+		{ cat "$RVT_TMP/openssl.log"; rvt_fail "openssl ca (a CRL of $3 s)"; }
+	chgrp "$RV_GROUP" "$4" && chmod g+r "$4"
+}
+# client2_on_s2 NAME HOLD: a session of client2's on the second server
+# (the probe's PID in BC_PID), running.
+client2_on_s2() {
+	rvt_bg "$(rvt_ns_name c2)" "$1" "$PROBE" session 10.88.2.1 4533 "$PKI/ca/ca.crt" vpn.test \
+		"$PKI/client2.crt" "$PKI/client2.key" hold="$2" then=wait
+	BC_PID=$RVT_LAST_PID
+	rvt_wait_for 8 "client2's session on the second server" sh -c "\"$RV_BIN\" status --kv -s '$S2_SOCK' | grep -q '^session name=client2 .*state=running'" ||
+		rvt_fail "client2 did not get in before the CRL's end"
+}
+short_crl "$RVT_TMP/lca" ca 12 "$PKI/brief.crl"
 NEXT=$(date -d "$(openssl crl -in "$PKI/brief.crl" -noout -nextupdate | cut -d= -f2)" +%s) ||
 	rvt_fail "the CRL's next update"
 start_s2 s9 crl="$PKI/brief.crl"
-rvt_bg "$(rvt_ns_name c2)" brief-crl "$PROBE" session 10.88.2.1 4533 "$PKI/ca/ca.crt" vpn.test \
-	"$PKI/client2.crt" "$PKI/client2.key" hold=30 then=wait
-BC_PID=$RVT_LAST_PID
-rvt_wait_for 8 "client2's session on s9" sh -c "\"$RV_BIN\" status --kv -s '$S2_SOCK' | grep -q '^session name=client2 .*state=running'" ||
-	rvt_fail "client2 did not get in before the CRL's end"
+client2_on_s2 brief-crl 30
 now=$(date +%s)
 [ "$now" -lt "$NEXT" ] || rvt_fail "the CRL ended before the session was up (the test's own timing)"
 sleep $((NEXT - now))
@@ -420,6 +430,27 @@ grep -aq "CRL has expired: ending its session" "$RVT_TMP/s9.log" ||
 	rvt_fail "the end not said: $(grep -a 'CRL' "$RVT_TMP/s9.log" | tail -3)"
 rvt_stop_pid "$BC_PID" 5 || true
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "s9 exit"
+
+rvt_step "E3. two CAs' CRLs, the other's lapsing first: this CA's lapsing later still ends its client's session"
+# The first lapse was remembered as the CRL's end, and the second CA's
+# end never armed the check nor made it due: client2 ran on under its
+# lapsed CRL (round-thirty-seven tester 186; the build before fails it).
+short_crl "$RVT_TMP/lcx" other-ca 8 "$RVT_TMP/crl-a.pem"
+short_crl "$RVT_TMP/lcy" ca 16 "$RVT_TMP/crl-b.pem"
+cat "$RVT_TMP/crl-a.pem" "$RVT_TMP/crl-b.pem" >"$PKI/two.crl"
+cat "$PKI/ca/ca.crt" "$PKI/other-ca/ca.crt" >"$PKI/two-cas.crt"
+chgrp "$RV_GROUP" "$PKI/two.crl" "$PKI/two-cas.crt" && chmod g+r "$PKI/two.crl" "$PKI/two-cas.crt"
+NEXT=$(date -d "$(openssl crl -in "$RVT_TMP/crl-b.pem" -noout -nextupdate | cut -d= -f2)" +%s) ||
+	rvt_fail "the CRL's next update"
+start_s2 s10 ca="$PKI/two-cas.crt" crl="$PKI/two.crl"
+client2_on_s2 two-crl 40
+now=$(date +%s)
+[ "$now" -lt "$NEXT" ] || rvt_fail "this CA's CRL ended before the session was up (the test's own timing)"
+rvt_wait_for $((NEXT - now + 4)) "client2's session ended at its CA's CRL's end" sh -c "! \"$RV_BIN\" status --kv -s '$S2_SOCK' | grep -q '^session name=client2 '" ||
+	rvt_fail "the session ran on under its CA's lapsed CRL: $("$RV_BIN" status -s "$S2_SOCK" | grep -i 'crl\|client2')"
+[ "$(date +%s)" -ge "$NEXT" ] || rvt_fail "client2's session ended before its CA's CRL did"
+rvt_stop_pid "$BC_PID" 5 || true
+rvt_stop_pid "$S2_PID" 10 || rvt_fail "s10 exit"
 
 rvt_step "F. a client certificate that expires while its session runs: the session ends then"
 # It used to run on until some unrelated reload re-verified it.

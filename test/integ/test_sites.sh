@@ -547,6 +547,15 @@ for r in "10.88.1.128/25 lies inside 10.88.1.0/24" "fd88:1:0:0:8000::/65 lies in
 done
 grep -a "lies inside" "$RVT_TMP/server.log" | grep -v "10.88.1.128/25\|fd88:1:0:0:8000::/65" &&
 	rvt_fail "a network outside the links said to lie inside one"
+# A default route through a device (scope link, as PPP or LTE make) is no
+# link's network (every route was said to lie inside it: round-thirty-
+# seven tester 187).
+ip -n "$S" route add default dev c2 || rvt_fail "default route"
+ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}" "subnet=client3 10.50.0.0/24"
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || rvt_fail "the reload of 10.50.0.0/24: $OUT"
+sleep 0.5
+grep -a "lies inside 0.0.0.0/0" "$RVT_TMP/server.log" && rvt_fail "a route said to lie inside a default route"
+ip -n "$S" route del default dev c2
 ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}"
 rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "the reload back"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "client1 lost the server"
@@ -569,6 +578,55 @@ rvt_nsx "$LA" ping -c 3 -i 0.2 -W 2 10.30.0.2 ||
 	rvt_fail "no traffic through client5's tunnel: $(grep -a 'through the tunnel itself' "$RVT_TMP/server.log" | tail -1)"
 grep -aq "client5 .*came through the tunnel itself" "$RVT_TMP/server.log" &&
 	rvt_fail "client5's datagrams were taken for a loop: $(grep -a 'through the tunnel itself' "$RVT_TMP/server.log" | tail -1)"
+# Another host's UDP from the data ports' numbers is no datagram of
+# ours: a lan-b host's from the server's data port to client5 (inside
+# client1's network), and a lan-a host's from client1's data port to lan-b,
+# arrive and are no `loop` (both were dropped, said as a routing loop:
+# round-thirty-seven tester 187).
+udp_from() { # NS SRC_PORT DST [COUNT]: COUNT datagrams from SRC_PORT to DST:9999
+	ip netns exec "$1" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+for i in range(int(sys.argv[3])):
+    s.sendto(b"x" * 32, (sys.argv[2], 9999))
+' "$2" "$3" "${4:-20}"
+}
+udp_count() { # NS SECONDS: datagrams received on :9999, a line a datagram
+	ip netns exec "$1" timeout "$2" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 9999))
+n = 0
+while True:
+    s.recv(2048)
+    n += 1
+    print(n, flush=True)
+'
+}
+V5=$(ctl_field "session name=client5" v4)
+L0=$(ctl_sum "^workers total" "^drop_loop$")
+udp_count "$LA" 4 >"$RVT_TMP/udp5.log" &
+UC=$!
+sleep 0.5
+udp_from "$LB" "$DATA_PORT" "$V5"
+wait "$UC"
+N=$(tail -1 "$RVT_TMP/udp5.log")
+[ "${N:-0}" -ge 18 ] || rvt_fail "a lan-b host's UDP from port $DATA_PORT to client5 ($V5): ${N:-0} of 20 arrived"
+[ "$(ctl_sum "^workers total" "^drop_loop$")" = "$L0" ] || rvt_fail "another host's UDP counted as loop on the server"
+C1PORT=$(ip netns exec "$C1" ss -Hunap | awk '/ringvpn/ { n = split($4, a, ":"); print a[n]; exit }')
+[ -n "$C1PORT" ] || rvt_fail "client1's data port not found"
+CL0=$(ctl_sum "^workers total" "^drop_loop$" "$RVT_TMP/c1.sock")
+udp_count "$LB" 4 >"$RVT_TMP/udp1.log" &
+UC=$!
+sleep 0.5
+udp_from "$LA" "$C1PORT" 10.30.0.2
+wait "$UC"
+N=$(tail -1 "$RVT_TMP/udp1.log")
+[ "${N:-0}" -ge 18 ] || rvt_fail "a lan-a host's UDP from client1's data port $C1PORT to lan-b: ${N:-0} of 20 arrived"
+[ "$(ctl_sum "^workers total" "^drop_loop$" "$RVT_TMP/c1.sock")" = "$CL0" ] ||
+	rvt_fail "a lan-a host's UDP counted as loop on client1"
 rvt_stop_pid "$P5" 10 || rvt_fail "client5 did not exit 0"
 rvt_wait_for 10 "client5 gone" ctl_sessions_eq 2 || rvt_fail "client5's session did not end"
 
