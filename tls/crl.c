@@ -597,12 +597,13 @@ static void signer_ends(const struct rv_tls_crls *c, struct rv_tls_expiry *ex)
 }
 
 unsigned rv_tls_crls_lapsed(const struct rv_tls_crls *c, int64_t now, int64_t *last_lapse,
-			    int64_t *next_end)
+			    int64_t *next_end, char *lapse_ca, size_t lapse_ca_len)
 {
 	unsigned n = 0;
 
 	*last_lapse = 0;
 	*next_end = 0;
+	lapse_ca[0] = '\0';
 	for (size_t i = 0; i < c->nkept; i++) {
 		int64_t next;
 
@@ -612,7 +613,11 @@ unsigned rv_tls_crls_lapsed(const struct rv_tls_crls *c, int64_t now, int64_t *l
 		}
 		if (next <= now) {
 			n++;
-			*last_lapse = next > *last_lapse ? next : *last_lapse;
+			if (next > *last_lapse) {
+				*last_lapse = next;
+				rv_tls_name_oneline(X509_get_subject_name(c->kept_signer[i]),
+						    lapse_ca, lapse_ca_len);
+			}
 		} else if (*next_end == 0 || next < *next_end) {
 			*next_end = next;
 		}

@@ -68,9 +68,10 @@ struct rv_tls_crls {
  * |*opened|: the file as it was opened (st_ino 0: it was not). */
 /* rv_tls_crls_lapsed: how many CAs' CRLs in force in |c| (the newest of
  * each) have passed their nextUpdate by |now|; the latest of those ends in
- * |*last_lapse| and the earliest end still ahead in |*next_end| (0: none). */
+ * |*last_lapse| (its CA's subject in |lapse_ca|) and the earliest end still
+ * ahead in |*next_end| (0: none). */
 unsigned rv_tls_crls_lapsed(const struct rv_tls_crls *c, int64_t now, int64_t *last_lapse,
-			    int64_t *next_end);
+			    int64_t *next_end, char *lapse_ca, size_t lapse_ca_len);
 
 int rv_tls_crls_load(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_expiry *ex,
 		     const char *path, const struct rv_tls_crls *hold, struct stat *opened,

@@ -1467,9 +1467,11 @@ void rv_tls_ctx_expiry(const struct rv_tls_ctx *ctx, struct rv_tls_expiry *out)
 	out->crl_lapsed = 0;
 	out->crl_last_lapse = 0;
 	out->crl_next_ahead = 0;
+	out->crl_lapse_ca[0] = '\0';
 	if (out->have_crl) {
 		out->crl_lapsed = rv_tls_crls_lapsed(&ctx->crls, now, &out->crl_last_lapse,
-						     &out->crl_next_ahead);
+						     &out->crl_next_ahead, out->crl_lapse_ca,
+						     sizeof(out->crl_lapse_ca));
 	}
 }
 

@@ -185,7 +185,8 @@ struct rv_tls_expiry {
 	 * none): a second CA's CRL ending after a first had lapsed ended no
 	 * session (round-thirty-seven tester 186). */
 	int64_t crl_last_lapse, crl_next_ahead;
-	char crl_last_ca[128]; /* the CA of the CRL issued last (its subject) */
+	char crl_lapse_ca[128]; /* the CA of the CRL that lapsed last (its subject) */
+	char crl_last_ca[128];	/* the CA of the CRL issued last (its subject) */
 };
 
 /* rv_tls_crl_whom: whom this end refuses once the CRL of |e| that ends

@@ -1244,7 +1244,7 @@ static void end_expired(struct rv_loop *l)
 	struct rv_tls_expiry e;
 	int64_t now = (int64_t)time(NULL);
 	const char *what = NULL;
-	char whatbuf[192];
+	char whatbuf[256];
 	unsigned n;
 
 	if (!l->tls) {
@@ -1262,13 +1262,16 @@ static void end_expired(struct rv_loop *l)
 	} else if (e.have_crl && e.crl_last_lapse && e.crl_last_lapse != l->lapse_ended) {
 		l->lapse_ended = e.crl_last_lapse;
 		if (e.crl_signers > 1) {
+			/* The CA whose CRL lapsed now, not the first to have
+			 * (round-thirty-seven tester 189). */
 			if (e.crl_lapsed > 1) {
 				snprintf(whatbuf, sizeof(whatbuf),
-					 "the CRLs of CA %s and of %u other CA(s) expired",
-					 e.crl_next_ca, e.crl_lapsed - 1);
+					 "the CRL of CA %s expired (and those of %u other CA(s) "
+					 "before it)",
+					 e.crl_lapse_ca, e.crl_lapsed - 1);
 			} else {
 				snprintf(whatbuf, sizeof(whatbuf), "the CRL of CA %s expired",
-					 e.crl_next_ca);
+					 e.crl_lapse_ca);
 			}
 			what = whatbuf;
 		} else {

@@ -595,14 +595,32 @@ static bool route_parse(const struct nlmsghdr *nh, uint32_t skip, struct rtmsg *
 	return table == RT_TABLE_MAIN;
 }
 
-/* link_net: is |rt| a link's own network, the prefix route the kernel made
- * for an address of it? (A default route through a device is of scope
- * link too, and every route was said to lie inside it: round-thirty-seven
- * tester 187.) IPv4 marks it by its scope as well. */
-static bool link_net(const struct rtmsg *rt)
+/* link_net: is route message |nh| (|rt|) a link's own network, the prefix
+ * route made for an address of it? The kernel's (proto kernel), or an
+ * address manager's: a DHCP client's IPv4 route of scope link with the
+ * address as its source, an IPv6 on-link prefix from a router
+ * advertisement (tester 188: only the kernel's were said). A default
+ * route through a device, of scope link too, is none: every route was
+ * said to lie inside it (round-thirty-seven tester 187). */
+static bool link_net(const struct nlmsghdr *nh, const struct rtmsg *rt)
 {
-	return rt->rtm_protocol == RTPROT_KERNEL &&
-	       (rt->rtm_family != AF_INET || rt->rtm_scope == RT_SCOPE_LINK);
+	const struct rtattr *rta;
+	struct rtmsg m;
+	bool gateway = false, prefsrc = false;
+	int len;
+
+	if (rt->rtm_dst_len == 0 || !nl_payload(nh, &m, sizeof(m), &rta, &len)) {
+		return false;
+	}
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+		gateway = gateway || rta->rta_type == RTA_GATEWAY || rta->rta_type == RTA_VIA;
+		prefsrc = prefsrc || rta->rta_type == RTA_PREFSRC;
+	}
+	if (rt->rtm_family == AF_INET) {
+		return rt->rtm_scope == RT_SCOPE_LINK &&
+		       (rt->rtm_protocol == RTPROT_KERNEL || prefsrc);
+	}
+	return !gateway && (rt->rtm_protocol == RTPROT_KERNEL || rt->rtm_protocol == RTPROT_RA);
 }
 
 static int on_route(void *ctx, const struct nlmsghdr *nh)
@@ -615,7 +633,7 @@ static int on_route(void *ctx, const struct nlmsghdr *nh)
 	if (!route_parse(nh, w->others ? w->ifindex : 0, &rt, &dst, &oif) ||
 	    (!w->others && !w->all_but && rt.rtm_protocol != w->proto) ||
 	    (w->all_but && (rt.rtm_protocol == w->proto || rt.rtm_protocol == RTPROT_KERNEL)) ||
-	    (w->links && !link_net(&rt))) {
+	    (w->links && !link_net(nh, &rt))) {
 		return 0;
 	}
 	if (w->others) {

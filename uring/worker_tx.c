@@ -769,8 +769,10 @@ static bool own_datagram(const struct rv_tx_item *it, uint16_t sport, const stru
 	       (!to || load_be16(p + l4 + 2) == port);
 }
 
-/* source_carried: does a session carry the inner packet's source address
- * (a host inside the tunnel, not this one)? */
+/* source_carried: does a session carry the inner packet's source address,
+ * and the host not hold it (a host inside the tunnel, not this one)? The
+ * server's own address inside a network behind a client is its own: its
+ * datagrams from there went round (round-thirty-seven tester 188). */
 static bool source_carried(const struct rv_worker *w, const struct rv_tx_item *it)
 {
 	const uint8_t *p = it->buf + RV_DATA_HDR_LEN;
@@ -783,7 +785,7 @@ static bool source_carried(const struct rv_worker *w, const struct rv_tx_item *i
 		src.family = AF_INET6;
 		memcpy(src.a, p + 8, 16);
 	}
-	return rv_worker_lookup_addr(w, &src) != NULL;
+	return rv_worker_lookup_addr(w, &src) != NULL && !rv_dataplane_host_has(w->dp, &src, false);
 }
 
 /* seal_run seals and sends it[from, to), packets of one session, but for

@@ -449,6 +449,10 @@ now=$(date +%s)
 rvt_wait_for $((NEXT - now + 4)) "client2's session ended at its CA's CRL's end" sh -c "! \"$RV_BIN\" status --kv -s '$S2_SOCK' | grep -q '^session name=client2 '" ||
 	rvt_fail "the session ran on under its CA's lapsed CRL: $("$RV_BIN" status -s "$S2_SOCK" | grep -i 'crl\|client2')"
 [ "$(date +%s)" -ge "$NEXT" ] || rvt_fail "client2's session ended before its CA's CRL did"
+# Said of the CA whose CRL lapsed then (the first to have lapsed was named,
+# with its age: round-thirty-seven tester 189).
+rvt_wait_for 3 "the lapse said of this CA" grep -aq "the CRL of CA /CN=ringvpn test CA expired (and those of 1 other CA(s) before it): 1 session(s) ended" "$RVT_TMP/s10.log" ||
+	rvt_fail "the second lapse not said of its CA: $(grep -a 'session(s) ended' "$RVT_TMP/s10.log" | tail -2)"
 rvt_stop_pid "$BC_PID" 5 || true
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "s10 exit"
 

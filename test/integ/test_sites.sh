@@ -550,6 +550,19 @@ grep -a "lies inside" "$RVT_TMP/server.log" | grep -v "10.88.1.128/25\|fd88:1:0:
 # A default route through a device (scope link, as PPP or LTE make) is no
 # link's network (every route was said to lie inside it: round-thirty-
 # seven tester 187).
+# A link's network whose prefix route a DHCP client made (proto dhcp, the
+# address as its source) is said as the kernel's is (only the kernel's
+# were: tester 188).
+ip -n "$S" link add rvd$$ type veth peer name rve$$ && ip -n "$S" link set rvd$$ up &&
+	ip -n "$S" link set rve$$ up &&
+	ip -n "$S" addr add 10.55.0.1/24 dev rvd$$ noprefixroute &&
+	ip -n "$S" route add 10.55.0.0/24 dev rvd$$ proto dhcp scope link src 10.55.0.1 metric 202 ||
+	rvt_fail "a DHCP-made link network"
+ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}" "subnet=client3 10.55.0.128/25"
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || rvt_fail "the reload of 10.55.0.128/25: $OUT"
+rvt_wait_for 3 "said of the DHCP-made link" grep -aq "route 10.55.0.128/25 lies inside 10.55.0.0/24, the network of the host's link rvd$$" "$RVT_TMP/server.log" ||
+	rvt_fail "a network inside a DHCP-made link network not said: $(grep -a '10.55.0' "$RVT_TMP/server.log" | tail -2)"
+ip -n "$S" link del rvd$$
 ip -n "$S" route add default dev c2 || rvt_fail "default route"
 ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}" "subnet=client3 10.50.0.0/24"
 OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || rvt_fail "the reload of 10.50.0.0/24: $OUT"
@@ -670,6 +683,21 @@ rvt_log "with the endpoints crossed: sessions' tx_packets $TXL0 -> $TXL1, drop_l
 [ "$L1" -gt "$L0" ] || rvt_fail "no datagram dropped as loop"
 grep -aq "lies inside the tunnel: dropped as a routing loop" "$RVT_TMP/server.log" ||
 	rvt_fail "the loop not said: $(grep -a 'routing loop' "$RVT_TMP/server.log" | tail -2)"
+# The same with the server's own link addresses inside client1's network
+# (10.88.0.0/16, the host reaching its links by longer routes): its
+# datagrams from there are still its own (taken for another host's, they
+# went round: round-thirty-seven tester 188; the build before fails it).
+ctl_server_conf "$RVT_TMP/server.conf" workers=2 "subnet=client1 10.20.0.0/24 fd20::/64 10.88.0.0/16" \
+	"subnet=client2 10.30.0.0/24 fd30::/64 10.40.0.0/24" "$CARVE"
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || rvt_fail "the reload adding 10.88.0.0/16: $OUT"
+sleep 1
+TXL0=$(ctl_sum "^session " "^tx_packets$")
+sleep 3
+TXL1=$(ctl_sum "^session " "^tx_packets$")
+rvt_log "crossed, the server's links inside client1's network: sessions' tx_packets $TXL0 -> $TXL1"
+[ $((TXL1 - TXL0)) -lt 200 ] || rvt_fail "the sessions sent $((TXL1 - TXL0)) datagrams in 3 s with the server's links inside a site: they went round"
+ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}"
+rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "the reload back"
 rvt_stop_pid "$P1" 10 || rvt_fail "client1 did not exit 0"
 rvt_stop_pid "$P2" 10 || rvt_fail "client2 did not exit 0"
 ip netns exec "$C1" nft delete table ip rvtloop
