@@ -191,6 +191,13 @@ void rv_worker_no_route(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_
 	rv_ctr_add(&w->ctr, RV_CTR_ICMP_UNREACH, 1);
 }
 
+bool rv_worker_addr_inside(const struct rv_worker *w, const struct rv_ip_addr *a)
+{
+	/* (an overflowed table's unknown taken for not the host's: a drop
+	 * rather than a loop) */
+	return rv_worker_lookup_addr(w, a) != NULL && !rv_dataplane_host_has(w->dp, a, false);
+}
+
 struct rv_session *rv_worker_lookup_addr(const struct rv_worker *w, const struct rv_ip_addr *a)
 {
 	const struct rv_demux *d = w->dp->cfg.demux;
@@ -785,7 +792,9 @@ static bool source_carried(const struct rv_worker *w, const struct rv_tx_item *i
 		src.family = AF_INET6;
 		memcpy(src.a, p + 8, 16);
 	}
-	return rv_worker_lookup_addr(w, &src) != NULL && !rv_dataplane_host_has(w->dp, &src, false);
+	/* (an overflowed table's unknown taken for the host's: a drop
+	 * rather than a loop) */
+	return rv_worker_lookup_addr(w, &src) != NULL && !rv_dataplane_host_has(w->dp, &src, true);
 }
 
 /* seal_run seals and sends it[from, to), packets of one session, but for
@@ -830,7 +839,7 @@ static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 			continue;
 		}
 		if (!to_own && inside < 0) {
-			inside = rv_worker_lookup_addr(w, &to_addr) != NULL;
+			inside = rv_worker_addr_inside(w, &to_addr);
 		}
 		if (!to_own && inside <= 0) {
 			continue; /* to a host of a site, its session's endpoint outside */

@@ -640,6 +640,20 @@ N=$(tail -1 "$RVT_TMP/udp1.log")
 [ "${N:-0}" -ge 18 ] || rvt_fail "a lan-a host's UDP from client1's data port $C1PORT to lan-b: ${N:-0} of 20 arrived"
 [ "$(ctl_sum "^workers total" "^drop_loop$" "$RVT_TMP/c1.sock")" = "$CL0" ] ||
 	rvt_fail "a lan-a host's UDP counted as loop on client1"
+# client1's network grown around the server's links (10.88.0.0/16, the
+# host reaching them by its longer routes): client1's endpoint is still
+# outside the tunnel, and client5 inside lan-a still served (the data plane
+# asked only the session table, took client1's endpoint for one inside,
+# and dropped client5's datagrams as a loop).
+ctl_server_conf "$RVT_TMP/server.conf" workers=2 "subnet=client1 10.20.0.0/24 fd20::/64 10.88.0.0/16" \
+	"subnet=client2 10.30.0.0/24 fd30::/64 10.40.0.0/24" "$CARVE"
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || rvt_fail "the reload adding 10.88.0.0/16: $OUT"
+L0=$(ctl_sum "^workers total" "^drop_loop$")
+rvt_nsx "$LA" ping -c 3 -i 0.2 -W 2 10.30.0.2 ||
+	rvt_fail "client5 not served with client1's network around the server's links: $(grep -a 'routing loop' "$RVT_TMP/server.log" | tail -1)"
+[ "$(ctl_sum "^workers total" "^drop_loop$")" = "$L0" ] || rvt_fail "client5's traffic counted as loop"
+ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}"
+rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "the reload back"
 rvt_stop_pid "$P5" 10 || rvt_fail "client5 did not exit 0"
 rvt_wait_for 10 "client5 gone" ctl_sessions_eq 2 || rvt_fail "client5's session did not end"
 
