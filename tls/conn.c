@@ -538,7 +538,10 @@ int rv_tls_conn_reverify(struct rv_tls_conn *c, struct rv_tls_ctx *ctx, char *er
 		goto out;
 	}
 	code = X509_STORE_CTX_get_error(xs);
-	snprintf(err, err_len, "%s", X509_verify_cert_error_string(code));
+	/* Of a CA of the chain, said so: a CA's lapse was said of each
+	 * client as its own certificate's (round-thirty-eight tester 189). */
+	snprintf(err, err_len, "%s%s", X509_STORE_CTX_get_error_depth(xs) > 0 ? "its CA: " : "",
+		 X509_verify_cert_error_string(code));
 	/* An expired CRL ends every session as an expiry, not a revocation. */
 	ret = code == X509_V_ERR_CERT_REVOKED ? -EKEYREVOKED
 	      : code == X509_V_ERR_CERT_HAS_EXPIRED || code == X509_V_ERR_CRL_HAS_EXPIRED

@@ -1021,6 +1021,10 @@ start_s2 s6 ca="$R/bundle2.crt" cert="$R/server-new.crt" key="$R/server-new.key"
 rot_clients q "$R/bundle2.crt" rotold2 || rvt_fail "the clients did not come up on s6"
 rvt_wait_for 20 "rotold2's session ended at its CA's end" sh -c "! \"$RV_BIN\" status --kv -s '$S2_SOCK' | grep -q '^session name=rotold2 .*state=running'" ||
 	rvt_fail "the old CA's client kept its session past the CA's end"
+# Said as its CA's end, not its own certificate's (round-thirty-eight
+# tester 189).
+rvt_wait_for 3 "the CA's end said" grep -aq "client rotold2 .*: its CA: certificate has expired: ending its session" "$RVT_TMP/s6.log" ||
+	rvt_fail "the per-client line: $(grep -a 'rotold2' "$RVT_TMP/s6.log" | grep -a 'ending\|expired' | tail -2)"
 s5_running rotnew || rvt_fail "the new CA's client lost its session when the old CA lapsed"
 "$RV_BIN" status -s "$S2_SOCK" | rvt_matches '^  CA +expires in [0-9]' ||
 	rvt_fail "status: $("$RV_BIN" status -s "$S2_SOCK" | grep ' CA ')"
