@@ -834,6 +834,73 @@ Test(tls_conn, issuer_named_with_other_key)
 	}
 }
 
+/* A CA re-issued under its key with a new serial, and a leaf whose
+ * authority key identifier names the old certificate by its issuer and
+ * serial (openssl's `keyid,issuer:always`): refused, and said as naming
+ * another certificate of that CA, not as a CA that may not issue (round-
+ * thirty-seven tester 187). */
+Test(tls_conn, issuer_reissued_named_by_serial)
+{
+	char dir[T_PKI_PATH + 16], path[T_PKI_PATH + 32], ca2[T_PKI_PATH + 32];
+	struct rv_pki_ca_opts o = { .name = "reiss", .days = 30 };
+	struct rv_pki_err perr = { 0 };
+	struct rv_pki_ca *ca = NULL;
+	struct rv_pki_issued leaf;
+	X509 *cax = NULL, *lx = NULL;
+	EVP_PKEY *key = NULL;
+	AUTHORITY_KEYID *akid = AUTHORITY_KEYID_new();
+	GENERAL_NAME *gn = GENERAL_NAME_new();
+	int i;
+
+	snprintf(dir, sizeof(dir), "%s/reiss", pki.dir);
+	snprintf(ca2, sizeof(ca2), "%s/reiss-2.crt", pki.dir);
+	cr_assert_eq(rv_pki_ca_create(dir, &o, &perr), 0, "%s", perr.msg);
+	cr_assert_eq(rv_pki_ca_open(&ca, dir, &perr), 0, "%s", perr.msg);
+	issue_client(ca, "reiss-leaf", &leaf);
+	snprintf(path, sizeof(path), "%s/ca.crt", dir);
+	cr_assert_eq(rv_pem_read_cert(&cax, path, &perr), 0, "%s", perr.msg);
+	snprintf(path, sizeof(path), "%s/ca.key", dir);
+	cr_assert_eq(rv_pem_read_key(&key, path, &perr), 0, "%s", perr.msg);
+	cr_assert_eq(rv_pem_read_cert(&lx, leaf.crt, &perr), 0, "%s", perr.msg);
+
+	/* The leaf names the CA's certificate by issuer and serial. */
+	cr_assert(akid && gn && X509_get0_subject_key_id(cax));
+	akid->keyid = ASN1_OCTET_STRING_dup(X509_get0_subject_key_id(cax));
+	akid->serial = ASN1_INTEGER_dup(X509_get0_serialNumber(cax));
+	akid->issuer = GENERAL_NAMES_new();
+	GENERAL_NAME_set0_value(gn, GEN_DIRNAME, X509_NAME_dup(X509_get_issuer_name(cax)));
+	cr_assert(akid->keyid && akid->serial && akid->issuer &&
+		  sk_GENERAL_NAME_push(akid->issuer, gn));
+	while ((i = X509_get_ext_by_NID(lx, NID_authority_key_identifier, -1)) >= 0) {
+		X509_EXTENSION_free(X509_delete_ext(lx, i));
+	}
+	cr_assert_eq(X509_add1_ext_i2d(lx, NID_authority_key_identifier, akid, 0,
+				       X509V3_ADD_DEFAULT),
+		     1);
+	cr_assert(X509_sign(lx, key, EVP_sha256()) > 0);
+	cr_assert_eq(rv_pem_write_cert(leaf.crt, lx, true, &perr), 0, "%s", perr.msg);
+	/* The CA re-issued: the same name and key, another serial. */
+	{
+		ASN1_INTEGER *serial = ASN1_INTEGER_new();
+
+		cr_assert(serial && ASN1_INTEGER_set(serial, 4242) &&
+			  X509_set_serialNumber(cax, serial));
+		ASN1_INTEGER_free(serial);
+	}
+	cr_assert(X509_sign(cax, key, EVP_sha256()) > 0);
+	cr_assert_eq(rv_pem_write_cert(ca2, cax, true, &perr), 0, "%s", perr.msg);
+	AUTHORITY_KEYID_free(akid);
+	X509_free(cax);
+	X509_free(lx);
+	EVP_PKEY_free(key);
+
+	cr_assert_neq(rv_pki_verify(ca2, NULL, leaf.crt, RV_PKI_PURPOSE_CLIENT, NULL, &perr), 0);
+	cr_assert(strstr(perr.msg, "its authority key identifier names another certificate of "
+				   "that CA"),
+		  "%s", perr.msg);
+	cr_assert_null(strstr(perr.msg, "may not sign"), "%s", perr.msg);
+}
+
 static void set_path(char *dst, size_t size, const char *src)
 {
 	cr_assert_lt(strlen(src), size, "%s", src);
