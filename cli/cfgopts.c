@@ -767,6 +767,21 @@ static bool same_file(const char *a, const char *b)
 	       stat(db, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* same_file_exit says that keys |a| and |b| name the same file |path|, of
+ * the command line's flags when a flag gave either (as their other errors
+ * are, exit 2: round-thirty-six tester 184), else of the configuration
+ * (exit 3). Returns the exit code. */
+static int same_file_exit(const struct rv_cli_opts *opts, const char *a, const char *b,
+			  const char *path)
+{
+	bool flags = flag_given(opts, a) || flag_given(opts, b);
+
+	fprintf(stderr, "ringvpn: %s%s%s%s%s and %s name the same file, %s\n",
+		flags ? "the command line's flags" : "", flags && opts->config_path ? " with " : "",
+		flags && opts->config_path ? opts->config_path : "", flags ? ": " : "", a, b, path);
+	return flags ? RV_EXIT_USAGE : RV_EXIT_CONFIG;
+}
+
 int rv_cli_check_state_paths(const struct rv_config *cfg, const struct rv_cli_opts *opts)
 {
 	const char *sock = cfg->status_socket;
@@ -781,22 +796,7 @@ int rv_cli_check_state_paths(const struct rv_config *cfg, const struct rv_cli_op
 	} else if (sock[0] && cfg->crl_state[0] && same_file(sock, cfg->crl_state)) {
 		other = "crl_state";
 	}
-	if (other && (flag_given(opts, "status_socket") || flag_given(opts, other))) {
-		/* The flags' doing, said as their other errors are (round-
-		 * thirty-six tester 184). */
-		fprintf(stderr,
-			"ringvpn: the command line's flags%s%s: status_socket and %s name the "
-			"same file, %s\n",
-			opts->config_path ? " with " : "",
-			opts->config_path ? opts->config_path : "", other, sock);
-		return RV_EXIT_USAGE;
-	}
-	if (other) {
-		fprintf(stderr, "ringvpn: status_socket and %s name the same file, %s\n", other,
-			sock);
-		return RV_EXIT_CONFIG;
-	}
-	return -1;
+	return other ? same_file_exit(opts, "status_socket", other, sock) : -1;
 }
 
 int rv_cli_check_crl_state(const struct rv_config *cfg, const struct rv_cli_opts *opts,
@@ -819,15 +819,7 @@ int rv_cli_check_crl_state(const struct rv_config *cfg, const struct rv_cli_opts
 	 * that refusal came out of the loop's start as exit 15 (round-twelve
 	 * tester 52). */
 	if (cfg->lease_file[0] && same_file(cfg->lease_file, cfg->crl_state)) {
-		bool flags = flag_given(opts, "crl_state") || flag_given(opts, "lease_file");
-
-		fprintf(stderr,
-			"ringvpn: %s%s%s%scrl_state and lease_file name the same file, %s\n",
-			flags ? "the command line's flags" : "",
-			flags && opts->config_path ? " with " : "",
-			flags && opts->config_path ? opts->config_path : "", flags ? ": " : "",
-			cfg->crl_state);
-		return flags ? RV_EXIT_USAGE : RV_EXIT_CONFIG;
+		return same_file_exit(opts, "crl_state", "lease_file", cfg->crl_state);
 	}
 	ret = rv_crlstate_check(cfg->crl_state, tls, !check_only, opts->priv.uid, err, sizeof(err));
 	if (ret == -EINVAL || ret == -EKEYREJECTED) {

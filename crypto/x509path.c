@@ -106,3 +106,17 @@ enum rv_x509_issuer_kind rv_x509_issuer_in_store(X509_STORE_CTX *xs, X509 *x)
 	ERR_clear_error();
 	return kind;
 }
+
+const char *rv_x509_issuer_why(enum rv_x509_issuer_kind kind)
+{
+	switch (kind) {
+	case RV_X509_ISSUER_OTHER_CERT:
+		return " with the key that signed it, but its authority key identifier names "
+		       "another certificate of that CA (one re-issued: the old one belongs in the "
+		       "file too)";
+	case RV_X509_ISSUER_CANNOT_SIGN:
+		return " but may not sign certificates (its key usage or basic constraints)";
+	default:
+		return NULL;
+	}
+}

@@ -64,4 +64,10 @@ enum rv_x509_issuer_kind {
 };
 enum rv_x509_issuer_kind rv_x509_issuer_in_store(X509_STORE_CTX *xs, X509 *x);
 
+/* rv_x509_issuer_why: the words that follow "its issuer NAME is in the CA
+ * file" for a CA of the right key that was refused (OTHER_CERT,
+ * CANNOT_SIGN); NULL for the other kinds. The handshake and `pki verify`
+ * say them alike. */
+const char *rv_x509_issuer_why(enum rv_x509_issuer_kind kind);
+
 #endif /* RV_CRYPTO_X509PATH_H */

@@ -250,18 +250,10 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 				 ";%s a CA named %s is in the CA file, but not the key that signed "
 				 "it",
 				 pre, issuer);
-		} else if (kind == RV_X509_ISSUER_OTHER_CERT) {
+		} else if (rv_x509_issuer_why(kind)) {
 			snprintf(named_note, sizeof(named_note),
-				 ";%s its issuer %s is in the CA file with the key that signed it, "
-				 "but its authority key identifier names another certificate of "
-				 "that CA (one re-issued: the old one belongs in the CA file too)",
-				 pre, issuer);
-		} else if (kind == RV_X509_ISSUER_CANNOT_SIGN) {
-			snprintf(named_note, sizeof(named_note),
-				 ";%s its issuer %s is in the CA file but may not sign "
-				 "certificates "
-				 "(its key usage or basic constraints)",
-				 pre, issuer);
+				 ";%s its issuer %s is in the CA file%s", pre, issuer,
+				 rv_x509_issuer_why(kind));
 		} else if (x != cert) {
 			snprintf(named_note, sizeof(named_note),
 				 ";%s its issuer %s is not in the CA file", pre, issuer);

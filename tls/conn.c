@@ -263,20 +263,14 @@ static enum rv_tls_status fail(struct rv_tls_conn *c, int ret)
 					 "key that signed %s (a CA made anew under that name, or "
 					 "a forgery)",
 					 c->no_issuer, of);
+			} else if (rv_x509_issuer_why(c->issuer_kind)) {
+				snprintf(sent, sizeof(sent),
+					 ";%s its issuer %s is in this side's ca file%s", pre,
+					 c->no_issuer, rv_x509_issuer_why(c->issuer_kind));
 			} else {
-				snprintf(sent, sizeof(sent), ";%s its issuer %s is %s", pre,
-					 c->no_issuer,
-					 c->issuer_kind == RV_X509_ISSUER_CANNOT_SIGN
-						 ? "in this side's ca file but may not sign "
-						   "certificates (its key usage or basic "
-						   "constraints)"
-					 : c->issuer_kind == RV_X509_ISSUER_OTHER_CERT
-						 ? "in this side's ca file with the key that "
-						   "signed it, but its authority key identifier "
-						   "names another certificate of that CA (one "
-						   "re-issued: the old one belongs in the file "
-						   "too)"
-						 : "not in this side's ca file");
+				snprintf(sent, sizeof(sent),
+					 ";%s its issuer %s is not in this side's ca file", pre,
+					 c->no_issuer);
 			}
 		}
 		if (no_issuer && c->sent_cas > 0) {
