@@ -150,7 +150,7 @@ rvt_step "4. a client that claims a silence longer than its session"
 OUT=$(probe client2 then=silent hold=2) || { echo "$OUT"; rvt_fail "client2 probe"; }
 rvt_wait_for 5 "the silence said" grep -q "client client2: data channel silent: no data-channel datagram has come from it since its session began [0-9] s ago" "$SLOG" ||
 	rvt_fail "the claimed silence: $(grep -a "client client2: .*silent\|client client2: our data" "$SLOG" | tail -1)"
-! grep -a "client client2: .*silent" "$SLOG" | grep -q "(none)" || rvt_fail "the silence names the address (none)"
+! grep -a "client client2: .*silent" "$SLOG" | rvt_matches "\(none\)" || rvt_fail "the silence names the address (none)"
 
 rvt_step "5. a frame of another control version"
 # No common version (ERROR 2), as core/ctlmsg.h says, counted among the
@@ -202,9 +202,9 @@ grep -q "closed" <<<"$OUT" || rvt_fail "the server did not close a connection wi
 nh_more() { [ "$(ctl_field server refused_no_hello)" = "$((NH0 + 1))" ]; }
 rvt_wait_for 3 "refused_no_hello counted" nh_more ||
 	rvt_fail "a connection without HELLO counted as $(ctl_field server refused_no_hello), was $NH0"
-"$RV_BIN" status -s "$SRV_SOCK" | grep -q "no HELLO in time $((NH0 + 1))" ||
+"$RV_BIN" status -s "$SRV_SOCK" | rvt_matches "no HELLO in time $((NH0 + 1))" ||
 	rvt_fail "not in the text status: $("$RV_BIN" status -s "$SRV_SOCK" | grep refusals)"
-"$RV_BIN" status -s "$SRV_SOCK" --prometheus | grep -q "^ringvpn_clients_refused_total{reason=\"no_hello\"} $((NH0 + 1))$" ||
+"$RV_BIN" status -s "$SRV_SOCK" --prometheus | rvt_matches "^ringvpn_clients_refused_total\{reason=\"no_hello\"\} $((NH0 + 1))$" ||
 	rvt_fail "not in the metrics: $("$RV_BIN" status -s "$SRV_SOCK" --prometheus | grep refused_total)"
 
 rvt_step "client1 was never disturbed"

@@ -207,7 +207,7 @@ rvt_wait_for 10 "the slowloris evicts" sh -c "[ \"\$(\"$RV_BIN\" status --kv -s 
 # and sends nothing for 150 ms: as silent as the flood, it may stay out
 # (README Limitations); clients that speak as they connect get in.
 running_names() { ctl_status 2>/dev/null | awk '/^session .*state=running/ { for (i = 1; i <= NF; i++) if ($i ~ /^name=/) print substr($i, 6) }' | sort | tr '\n' ' '; }
-two_in() { running_names | grep -q 'client1 client2'; }
+two_in() { running_names | rvt_matches 'client1 client2'; }
 T0=$EPOCHREALTIME
 rvt_wait_for 15 "client1 and client2 back during the slowloris" two_in ||
 	{ ctl_status | head -1; rvt_fail "the slowloris kept clients out: running: $(running_names)"; }

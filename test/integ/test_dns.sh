@@ -344,7 +344,7 @@ rvp_leaves() {
 	rvt_wait_for 10 "$1 up" grep -q "tunnel up" "$RVT_TMP/$1.log" || rvt_fail "$1: $(tail -3 "$RVT_TMP/$1.log")"
 	sleep 0.5
 	rvt_stop_pid "$P3" 10 || rvt_fail "$1 exit"
-	calls_since "$N" | grep -q "link=rvp(" && rvt_fail "$1 called resolved on rvp: $(calls_since "$N")"
+	calls_since "$N" | rvt_matches "link=rvp\(" && rvt_fail "$1 called resolved on rvp: $(calls_since "$N")"
 	[ "$(last_state rvp)" = "state link=rvp($IDX3) $2" ] || rvt_fail "rvp has: $(last_state rvp)"
 }
 rvp_killed client3b "10.99.0.1 fd99::1, search corp.test" "dns=10.99.0.1,fd99::1 domains=corp.test"
@@ -424,6 +424,6 @@ busctl --address="$BUS" call org.freedesktop.resolve1 /org/freedesktop/resolve1 
 [ "$(last_state rvp)" = "state link=rvp($IDX3) dns=10.5.5.5 domains=" ] || rvt_fail "rvp has: $(last_state rvp)"
 N=$(calls_at)
 rvt_stop_pid "$P3" 10 || rvt_fail "client3 exit"
-calls_since "$N" | grep -q "link=rvp(" && rvt_fail "the stop called resolved on rvp: $(calls_since "$N")"
+calls_since "$N" | rvt_matches "link=rvp\(" && rvt_fail "the stop called resolved on rvp: $(calls_since "$N")"
 [ "$(last_state rvp)" = "state link=rvp($IDX3) dns=10.5.5.5 domains=" ] || rvt_fail "rvp has: $(last_state rvp)"
 

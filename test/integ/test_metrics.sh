@@ -57,7 +57,7 @@ grep -q 'metrics: serving http://127.0.0.1:9586/metrics' "$RVT_TMP/server.log" |
 
 rvt_step "GET /metrics: 200, text exposition, accepted by promtool"
 scrape "$S" "$RVT_TMP/srv.prom" || rvt_fail "GET $URL on the server"
-head -n 1 "$RVT_TMP/srv.prom.hdr" | grep -q '^HTTP/1.1 200 OK' || rvt_fail "status: $(head -n 1 "$RVT_TMP/srv.prom.hdr")"
+head -n 1 "$RVT_TMP/srv.prom.hdr" | rvt_matches '^HTTP/1.1 200 OK' || rvt_fail "status: $(head -n 1 "$RVT_TMP/srv.prom.hdr")"
 grep -qi '^Content-Type: text/plain; version=0.0.4' "$RVT_TMP/srv.prom.hdr" || rvt_fail "content type"
 grep -qi '^Connection: close' "$RVT_TMP/srv.prom.hdr" || rvt_fail "Connection: close"
 rvt_run promtool check metrics <"$RVT_TMP/srv.prom" || rvt_fail "promtool rejects the server's exposition"

@@ -463,7 +463,7 @@ usage2 help nope
 usage2 kick -s "$SRV_SOCK" $'client1\nclient2'
 [ "$(wc -l <"$RVT_TMP/u.out")" = 1 ] && grep -q "'client1?client2' is no client's name" "$RVT_TMP/u.out" ||
 	rvt_fail "a NAME with a newline: $(cat "$RVT_TMP/u.out")"
-"$RV_BIN" help pki | grep -q "^usage: ringvpn pki " || rvt_fail "help pki does not show pki's usage"
+"$RV_BIN" help pki | rvt_matches "^usage: ringvpn pki " || rvt_fail "help pki does not show pki's usage"
 # Their --help still answered (round-fifteen tester 73: exit 2); a C1
 # control or a bidi override in a NAME shown as '?' too.
 for h in "version --help" "help version" "help --help" "-h version"; do

@@ -300,7 +300,7 @@ grep -q "readable by the service's group (chgrp $RV_GROUP $PKI/server.key; chmod
 	"$RVT_TMP/server.log" || rvt_fail "the kept-key advice does not name group $RV_GROUP"
 # And the reload's reply does not then say the key was reloaded (round-
 # nineteen tester 88: "applied: certificate and key reloaded" followed).
-grep "reload applied" "$RVT_TMP/server.log" | tail -1 | grep -q "certificate reloaded, the running key kept\|certificate (the running key kept)" ||
+grep "reload applied" "$RVT_TMP/server.log" | tail -1 | rvt_matches "certificate reloaded, the running key kept|certificate \(the running key kept\)" ||
 	rvt_fail "the reload's reply: $(grep "reload applied" "$RVT_TMP/server.log" | tail -1)"
 # revoke_ends NAME PID WHEN: revoking NAME ends its session (client1's
 # stays), and its client (PID) is stopped; WHEN says in which case.
@@ -588,7 +588,7 @@ setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups sh -c \
 # let through (a busy machine spaces the storm out past the limit's second).
 signals_counted() {
 	grep -q 'more lines like "signal ... ignored" were suppressed; none since' "$RVT_TMP/server.log" ||
-		grep -aA1 'more lines like the next were suppressed)' "$RVT_TMP/server.log" | grep -q 'ignored: started as root'
+		grep -aA1 'more lines like the next were suppressed)' "$RVT_TMP/server.log" | rvt_matches 'ignored: started as root'
 }
 rvt_wait_for 5 "the held-back refusals counted" signals_counted ||
 	rvt_fail "the signals held back not counted: $(grep -a 'suppressed' "$RVT_TMP/server.log" | tail -2)"
