@@ -136,7 +136,9 @@ static void usage(FILE *f, enum rv_config_role role)
 			fprintf(f, "\n %s:\n", rv_config_section_title(k->section));
 		}
 		flag_name(flag, sizeof(flag), k->name);
-		fprintf(f, "  --%s %s", flag, k->syntax);
+		/* A value of several words is one argument: shown quoted
+		 * (`--fixed NAME IPV4` was typed as three: tester 194). */
+		fprintf(f, strchr(k->syntax, ' ') ? "  --%s \"%s\"" : "  --%s %s", flag, k->syntax);
 		if (k->def) {
 			rv_config_expand(def, sizeof(def), k->def, role);
 			fprintf(f, " (default %s)", def);
@@ -338,6 +340,7 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 	static char names[RV_CONFIG_MAX_KEYS][32];
 	size_t nkeys = rv_config_num_keys(), nl = 0;
 	bool max_attempts_given = false;
+	const char *split_flag = NULL, *split_value = NULL, *split_rest = NULL;
 	char err[1024];
 	int c;
 
@@ -447,6 +450,16 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 					say_errf("--%s given twice", names[k]);
 					return RV_EXIT_USAGE;
 				}
+				/* A value of several words typed unquoted leaves
+				 * its rest as stray arguments: remembered to say
+				 * so below. */
+				if (!split_flag && strchr(rv_config_key_at(k)->syntax, ' ') &&
+				    !strchr(optarg, ' ') && optind < argc &&
+				    argv[optind][0] != '-') {
+					split_flag = names[k];
+					split_value = optarg;
+					split_rest = argv[optind];
+				}
 				opts->overrides[opts->num_overrides].key =
 					rv_config_key_at(k)->name;
 				opts->overrides[opts->num_overrides].flag = names[k];
@@ -459,7 +472,19 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 		}
 	}
 	if (optind < argc) {
-		say_errf("unexpected argument '%s' (see --help)", argv[optind]);
+		if (argv[optind] == split_rest) {
+			char want[512];
+			size_t n = (size_t)snprintf(want, sizeof(want), "%s", split_value);
+
+			for (int i = optind; i < argc && n < sizeof(want); i++) {
+				n += (size_t)snprintf(want + n, sizeof(want) - n, " %s", argv[i]);
+			}
+			say_errf("unexpected argument '%s': --%s takes its value as one "
+				 "argument (--%s \"%s\")",
+				 argv[optind], split_flag, split_flag, want);
+		} else {
+			say_errf("unexpected argument '%s' (see --help)", argv[optind]);
+		}
 		return RV_EXIT_USAGE;
 	}
 	switch (load(cfg, opts, err, sizeof(err))) {

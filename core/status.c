@@ -227,8 +227,19 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 				 ", no HELLO in time %" PRIu64 "\n",
 				 st->refused_full, st->refused_no_address, st->refused_protocol,
 				 st->refused_no_hello);
-		rv_strbuf_printf(o, "  pool v4 %zu/%zu, v6 %zu/%zu in use\n", st->pool4_in_use,
-				 st->pool4_size, st->pool6_in_use, st->pool6_size);
+		/* A family without a pool says so ("v4 0/0" read as a pool
+		 * of nothing: tester 192). */
+		if (st->pool4_size && st->pool6_size) {
+			rv_strbuf_printf(o, "  pool v4 %zu/%zu, v6 %zu/%zu in use\n",
+					 st->pool4_in_use, st->pool4_size, st->pool6_in_use,
+					 st->pool6_size);
+		} else if (st->pool4_size) {
+			rv_strbuf_printf(o, "  pool v4 %zu/%zu in use, v6 none\n", st->pool4_in_use,
+					 st->pool4_size);
+		} else {
+			rv_strbuf_printf(o, "  pool v4 none, v6 %zu/%zu in use\n", st->pool6_in_use,
+					 st->pool6_size);
+		}
 		if (st->tun_lanes >= 0) {
 			rv_strbuf_printf(o,
 					 "  TUN lanes: %ld addresses and networks; sessions moved "

@@ -35,7 +35,10 @@ for role in server client; do
 		n=$((n + 1))
 		is_key[$key]=1
 		flag=--${key//_/-}
-		[[ $help == *"  $flag $syntax"* ]] || bad "$role --help lacks '$flag $syntax'"
+		# A value of several words is shown quoted: one argument.
+		want="$flag $syntax"
+		[[ $syntax == *" "* ]] && want="$flag \"$syntax\""
+		[[ $help == *"  $want"* ]] || bad "$role --help lacks '$want'"
 		# roff: \fBkey\fR = \fISYNTAX\fR (scdoc escapes nothing in these).
 		[[ $mantext == *"\\fB$key\\fR = \\fI$syntax\\fR"* ]] || bad "ringvpn.conf(5) lacks '$key = $syntax'"
 	done <<<"$table"

@@ -571,14 +571,25 @@ enum rv_status_tun rv_tunwatch_state(const struct rv_loop *l, char *now, size_t 
 	if (!l->dp) {
 		return RV_STATUS_TUN_NONE;
 	}
+	/* Each lookup needs a socket: out of descriptors, only "no such
+	 * device" says gone, and otherwise the watch's last view stands (a
+	 * server out of descriptors said its TUN was GONE, ringvpn_tun_up 0,
+	 * while it carried traffic: round-thirty-nine tester 193). */
 	if (rv_tunwatch_renamed(l)) {
-		if (!if_indextoname(l->tunwatch_ifindex, name)) {
+		errno = 0;
+		if (if_indextoname(l->tunwatch_ifindex, name)) {
+			snprintf(now, len, "%s", name);
+		} else if (errno == ENXIO || errno == ENODEV) {
 			return RV_STATUS_TUN_GONE;
+		} else {
+			snprintf(now, len, "? (%s)", strerror(errno));
 		}
-		snprintf(now, len, "%s", name);
 		return RV_STATUS_TUN_RENAMED;
 	}
 	up = rv_tun_is_up(rv_dataplane_tun_name(l->dp));
+	if (up < 0 && up != -ENODEV) {
+		up = !l->tun_down_said;
+	}
 	return up > 0 ? RV_STATUS_TUN_UP : up == 0 ? RV_STATUS_TUN_DOWN : RV_STATUS_TUN_GONE;
 }
 

@@ -1366,7 +1366,8 @@ static int link_around(void *ctx, const struct rv_prefix *dst, unsigned oif)
 	rv_ip_addr_str(&dst->addr, d, sizeof(d));
 	rv_warnx("%s: route %s/%u lies inside %s/%u, the network of the host's link %s: its hosts "
 		 "there are reached through the tunnel from now on, and cannot reach this host "
-		 "(choose a network outside the link's)",
+		 "(the server's operator chooses a network outside the link's; a client refuses "
+		 "pushed routes with accept_routes)",
 		 o->ifname, n, o->net->len, d, dst->len, dev);
 	return -1; /* one line: the innermost link would do as well */
 }

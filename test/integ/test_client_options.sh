@@ -79,8 +79,17 @@ CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.soc
 sed -i '/^server = /d; /^server_name = /d' "$RVT_TMP/c1.conf"
 printf 'server = 10.88.1.1:4433\nserver = 10.88.1.1:4533\nserver_name = vpn.test\n' \
 	>>"$RVT_TMP/c1.conf"
+# A link of the client's host whose network holds a pushed route: said,
+# with advice a client can take (it was told to "choose a network", the
+# server's part: round-thirty-nine tester 192).
+ip -n "$C1" link add rvcd type veth peer name rvce && ip -n "$C1" link set rvce up &&
+	ip -n "$C1" link set rvcd up && ip -n "$C1" addr add 192.168.48.1/22 dev rvcd ||
+	rvt_fail "the link rvcd"
 rvt_bg "$C1" client1 "$RV_BIN" client -c "$RVT_TMP/c1.conf"
 rvt_wait_for 15 "client on A" rvt_nsx "$C1" ping -c 1 -W 1 10.99.0.1 || rvt_fail "no tunnel to A"
+rvt_wait_for 5 "the link around a pushed route said" grep -aq "route 192.168.50.0/24 lies inside 192.168.48.0/22, the network of the host's link rvcd: .*(the server's operator chooses a network outside the link's; a client refuses pushed routes with accept_routes)" "$RVT_TMP/client1.log" ||
+	rvt_fail "the link around 192.168.50.0/24: $(grep -a "lies inside" "$RVT_TMP/client1.log")"
+ip -n "$C1" link del rvcd
 
 rvt_step "accept_routes: only the pushed route inside 192.168.50.0/23 is installed"
 rvt_wait_for 5 "route 192.168.50.0/24" sh -c "ip -n $C1 route show dev rvc | grep -q '^192.168.50.0/24'" ||

@@ -267,6 +267,15 @@ check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --pool4 none --pool6 none -n
 check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --fixed "client9 10.99.0.1" -n
 grep -q "^ringvpn: the command line's flags with $RVT_TMP/s2.conf: fixed client9: 10.99.0.1 is the server's own address" "$RVT_TMP/exit.log" ||
 	rvt_fail "--fixed of the server's address: $(cat "$RVT_TMP/exit.log")"
+# A value of several words typed as several arguments: said of the flag,
+# and --help shows such values quoted (it said only "unexpected argument
+# '10.99.0.9'" while --help showed --fixed NAME IPV4 [IPV6]: round-thirty-
+# nine tester 194).
+check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --fixed client9 10.99.0.9 -n
+grep -q "^ringvpn: unexpected argument '10.99.0.9': --fixed takes its value as one argument (--fixed \"client9 10.99.0.9\")" "$RVT_TMP/exit.log" ||
+	rvt_fail "--fixed as two arguments: $(cat "$RVT_TMP/exit.log")"
+"$RV_BIN" server --help | rvt_matches '^  --fixed "NAME IPV4 \[IPV6\]" \(repeatable\)$' ||
+	rvt_fail "--help: $("$RV_BIN" server --help | grep -- --fixed)"
 check_line 3 fixedfile "fixed = client9 10.99.0.1"
 grep -q "fixedfile.conf:[0-9]*: fixed client9: 10.99.0.1 is the server's own address" "$RVT_TMP/exit.log" ||
 	rvt_fail "fixed of the server's address in the file: $(cat "$RVT_TMP/exit.log")"

@@ -125,6 +125,10 @@ rvt_wait_for 10 "the client's word" grep -q "nothing passes through the tunnel u
 rvt_nsx "$C1" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 net.ipv6.conf.rvc.disable_ipv6=0
 rvt_wait_for 10 "IPv6 through the tunnel once on" rvt_nsx "$C1" ping -6 -c 1 -W 1 fd99::1 ||
 	rvt_fail "no IPv6 once on: $(ip -n "$C1" -br addr show dev rvc)"
+# The text status says there is no IPv4 pool ("v4 0/0" read as a pool of
+# nothing: round-thirty-nine tester 192).
+"$RV_BIN" status -s "$SRV_SOCK" | rvt_matches "^  pool v4 none, v6 1/[0-9]+ in use$" ||
+	rvt_fail "the pool line: $("$RV_BIN" status -s "$SRV_SOCK" | grep pool)"
 # An IPv6-only server says nothing of ip_forward, and its client nothing
 # of client_to_client, the server's setting (round-thirty tester 153).
 grep -aq "net/ipv4/ip_forward is 0" "$RVT_TMP/server.log" &&
