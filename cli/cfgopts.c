@@ -332,6 +332,59 @@ static bool flag_given(const struct rv_cli_opts *opts, const char *key)
 	return false;
 }
 
+/* struct split remembers a flag whose value of several words was typed as
+ * several arguments: the words after it, to suggest the quoted form. */
+struct split {
+	const struct rv_config_key *key;
+	const char *flag, *first;
+	const char *next[4]; /* the words after it, up to the next option */
+	int num_next;
+};
+
+/* split_suggest writes into |out| the value |s|'s flag was likely meant to
+ * have: its argument and the most words after it (no more than its syntax
+ * has) that the key's own parser takes. Empty when none does, or a word
+ * could not be shown inside double quotes as it is: no suggestion is better
+ * than a wrong one (the words of every later flag were joined in, and a
+ * stray word: round-forty tester 195). */
+static void split_suggest(char *out, size_t len, const struct split *s, enum rv_config_role role)
+{
+	struct rv_config *scratch = malloc(sizeof(*scratch));
+	enum rv_log_level level = rv_log_get_level();
+	size_t words = 1;
+	char err[256];
+
+	out[0] = '\0';
+	if (!scratch) {
+		return;
+	}
+	/* The parser's warnings are about a value nobody gave. */
+	rv_log_set_level(RV_LOG_FATAL);
+	for (const char *c = s->key->syntax; *c; c++) {
+		words += *c == ' ';
+	}
+	for (int w = s->num_next < (int)words - 1 ? s->num_next : (int)words - 1; w > 0; w--) {
+		size_t n = (size_t)snprintf(out, len, "%s", s->first);
+		bool shown = true;
+
+		for (int i = 0; i < w && n < len; i++) {
+			n += (size_t)snprintf(out + n, len - n, " %s", s->next[i]);
+		}
+		for (const char *c = out; n < len && *c; c++) {
+			shown = shown && *c >= 0x20 && *c != 0x7f && !strchr("\"$`\\", *c);
+		}
+		rv_config_defaults(scratch, role);
+		if (n < len && shown &&
+		    rv_config_set(scratch, s->flag, s->key->name, out, err, sizeof(err)) == 0) {
+			goto out;
+		}
+	}
+	out[0] = '\0';
+out:
+	rv_log_set_level(level);
+	free(scratch);
+}
+
 int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,
 		 int argc, char **argv)
 {
@@ -340,7 +393,7 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 	static char names[RV_CONFIG_MAX_KEYS][32];
 	size_t nkeys = rv_config_num_keys(), nl = 0;
 	bool max_attempts_given = false;
-	const char *split_flag = NULL, *split_value = NULL, *split_rest = NULL;
+	struct split split = { 0 };
 	char err[1024];
 	int c;
 
@@ -452,13 +505,19 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 				}
 				/* A value of several words typed unquoted leaves
 				 * its rest as stray arguments: remembered to say
-				 * so below. */
-				if (!split_flag && strchr(rv_config_key_at(k)->syntax, ' ') &&
+				 * so below (getopt has not moved the words after
+				 * it yet). */
+				if (!split.key && strchr(rv_config_key_at(k)->syntax, ' ') &&
 				    !strchr(optarg, ' ') && optind < argc &&
 				    argv[optind][0] != '-') {
-					split_flag = names[k];
-					split_value = optarg;
-					split_rest = argv[optind];
+					split.key = rv_config_key_at(k);
+					split.flag = names[k];
+					split.first = optarg;
+					for (int i = optind;
+					     i < argc && argv[i][0] != '-' && split.num_next < 4;
+					     i++) {
+						split.next[split.num_next++] = argv[i];
+					}
 				}
 				opts->overrides[opts->num_overrides].key =
 					rv_config_key_at(k)->name;
@@ -472,16 +531,19 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 		}
 	}
 	if (optind < argc) {
-		if (argv[optind] == split_rest) {
-			char want[512];
-			size_t n = (size_t)snprintf(want, sizeof(want), "%s", split_value);
+		char want[256] = "";
 
-			for (int i = optind; i < argc && n < sizeof(want); i++) {
-				n += (size_t)snprintf(want + n, sizeof(want) - n, " %s", argv[i]);
-			}
+		if (split.key && argv[optind] == split.next[0]) {
+			split_suggest(want, sizeof(want), &split, role);
+		}
+		if (want[0]) {
 			say_errf("unexpected argument '%s': --%s takes its value as one "
 				 "argument (--%s \"%s\")",
-				 argv[optind], split_flag, split_flag, want);
+				 argv[optind], split.flag, split.flag, want);
+		} else if (split.key && argv[optind] == split.next[0]) {
+			say_errf("unexpected argument '%s': --%s takes its value as one "
+				 "argument, quoted (see --help)",
+				 argv[optind], split.flag);
 		} else {
 			say_errf("unexpected argument '%s' (see --help)", argv[optind]);
 		}

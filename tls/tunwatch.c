@@ -559,8 +559,10 @@ bool rv_tunwatch_renamed(const struct rv_loop *l)
 	errno = 0;
 	now = if_nametoindex(rv_dataplane_tun_name(l->dp));
 	/* 0 also when the lookup itself failed (it needs a socket: a process
-	 * out of descriptors): only "no such device" says the name is free. */
-	return now != 0 ? now != l->tunwatch_ifindex : errno == ENODEV;
+	 * out of descriptors): only "no such device" says the name is free,
+	 * and otherwise the last view stands (a TUN renamed, said so, was
+	 * taken for one with its name back: round-forty tester 195). */
+	return now != 0 ? now != l->tunwatch_ifindex : errno == ENODEV || l->tun_renamed_said;
 }
 
 enum rv_status_tun rv_tunwatch_state(const struct rv_loop *l, char *now, size_t len)

@@ -274,6 +274,18 @@ grep -q "^ringvpn: the command line's flags with $RVT_TMP/s2.conf: fixed client9
 check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --fixed client9 10.99.0.9 -n
 grep -q "^ringvpn: unexpected argument '10.99.0.9': --fixed takes its value as one argument (--fixed \"client9 10.99.0.9\")" "$RVT_TMP/exit.log" ||
 	rvt_fail "--fixed as two arguments: $(cat "$RVT_TMP/exit.log")"
+# The suggestion holds only words of its own flag that its parser takes
+# (the words of a second --fixed, and a stray word, were joined in: round-
+# forty tester 195), and none when no such value exists.
+for args in "client9 10.99.0.9 --fixed client8 10.99.0.8" "client9 10.99.0.9 stray"; do
+	# shellcheck disable=SC2086 # the words are meant to be split
+	check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --fixed $args -n
+	grep -q "^ringvpn: unexpected argument '10.99.0.9': --fixed takes its value as one argument (--fixed \"client9 10.99.0.9\")$" "$RVT_TMP/exit.log" ||
+		rvt_fail "--fixed $args: $(cat "$RVT_TMP/exit.log")"
+done
+check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --fixed client9 nonsense -n
+grep -q "^ringvpn: unexpected argument 'nonsense': --fixed takes its value as one argument, quoted (see --help)$" "$RVT_TMP/exit.log" ||
+	rvt_fail "--fixed client9 nonsense: $(cat "$RVT_TMP/exit.log")"
 "$RV_BIN" server --help | rvt_matches '^  --fixed "NAME IPV4 \[IPV6\]" \(repeatable\)$' ||
 	rvt_fail "--help: $("$RV_BIN" server --help | grep -- --fixed)"
 check_line 3 fixedfile "fixed = client9 10.99.0.1"

@@ -333,6 +333,33 @@ rvt_wait_for 20 "client2 running" ctl_sessions_eq 2 || rvt_fail "client2 kept ou
 grep -q "accepting connections again" "$RVT_TMP/server.log" || rvt_fail "no note of the recovery"
 rvt_nsx "$C2" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "ping client2"
 rvt_stop_pid "$P2" 10 || rvt_fail "client2 exit"
+# A TUN renamed, and said so, is still said renamed once the process is
+# out of descriptors: it was taken for one with its name back (status "up",
+# the log "has its name back", the name-back repair tried: round-forty
+# tester 195). The limit is lowered as the server's user: root here may
+# not change another user's limits.
+ip -n "$S" link set rvs0 down && ip -n "$S" link set rvs0 name rvsx && ip -n "$S" link set rvsx up ||
+	rvt_fail "rename rvs0"
+rvt_wait_for 8 "the rename said" grep -q "TUN rvs0 was renamed (it is rvsx now)" "$RVT_TMP/server.log" ||
+	rvt_fail "the rename not said: $(grep -a 'TUN rvs0' "$RVT_TMP/server.log")"
+OPEN=$(ctl_fd_count "$SRV_PID")
+setpriv --reuid=nobody --regid=nogroup --clear-groups prlimit -p "$SRV_PID" --nofile=$((OPEN - 2)):$NOFILE ||
+	rvt_fail "prlimit as nobody"
+sleep 6 # past a look of the TUN's (every 5 s)
+timeout 20 "$RV_BIN" status --kv -s "$SRV_SOCK" >"$RVT_TMP/status-kv.txt" 2>&1 ||
+	rvt_fail "status --kv out of descriptors: $(cat "$RVT_TMP/status-kv.txt")"
+grep -q " tun_state=renamed" "$RVT_TMP/status-kv.txt" ||
+	rvt_fail "a renamed TUN out of descriptors: $(grep -o 'tun_state=[a-z]*' "$RVT_TMP/status-kv.txt")"
+! grep -q "TUN rvs0 has its name back" "$RVT_TMP/server.log" ||
+	rvt_fail "said to have its name back: $(grep -a 'TUN rvs0' "$RVT_TMP/server.log")"
+setpriv --reuid=nobody --regid=nogroup --clear-groups prlimit -p "$SRV_PID" --nofile=$NOFILE:$NOFILE ||
+	rvt_fail "prlimit back"
+ip -n "$S" link set rvsx down && ip -n "$S" link set rvsx name rvs0 && ip -n "$S" link set rvs0 up ||
+	rvt_fail "rename back"
+rvt_wait_for 8 "the name back said" grep -q "TUN rvs0 has its name back" "$RVT_TMP/server.log" ||
+	rvt_fail "the name back not said: $(grep -a 'TUN rvs0' "$RVT_TMP/server.log")"
+rvt_wait_for 5 "a ping through the TUN" rvt_nsx "$C1" ping -c 1 -W 1 10.99.0.1 >/dev/null ||
+	rvt_fail "no ping after the name came back"
 
 rvt_step "3. a client under every open-file limit from 8 to 24"
 GAVE_UP=0
