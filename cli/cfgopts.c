@@ -337,21 +337,21 @@ static bool flag_given(const struct rv_cli_opts *opts, const char *key)
 struct split {
 	const struct rv_config_key *key;
 	const char *flag, *first;
-	const char *next[4]; /* the words after it, up to the next option */
+	const char *next[16]; /* the words after it, up to the next option */
 	int num_next;
 };
 
 /* split_suggest writes into |out| the value |s|'s flag was likely meant to
- * have: its argument and the most words after it (no more than its syntax
- * has) that the key's own parser takes. Empty when none does, or a word
- * could not be shown inside double quotes as it is: no suggestion is better
- * than a wrong one (the words of every later flag were joined in, and a
- * stray word: round-forty tester 195). */
+ * have: its argument and the most words after it that the key's own parser
+ * takes (a subnet's networks are as many as given: round-forty tester 199).
+ * Empty when none does, or a word could not be pasted inside double quotes
+ * as it is (`!` is bash's history): no suggestion is better than a wrong
+ * one (the words of every later flag were joined in, and a stray word:
+ * round-forty tester 195). */
 static void split_suggest(char *out, size_t len, const struct split *s, enum rv_config_role role)
 {
 	struct rv_config *scratch = malloc(sizeof(*scratch));
 	enum rv_log_level level = rv_log_get_level();
-	size_t words = 1;
 	char err[256];
 
 	out[0] = '\0';
@@ -360,10 +360,7 @@ static void split_suggest(char *out, size_t len, const struct split *s, enum rv_
 	}
 	/* The parser's warnings are about a value nobody gave. */
 	rv_log_set_level(RV_LOG_FATAL);
-	for (const char *c = s->key->syntax; *c; c++) {
-		words += *c == ' ';
-	}
-	for (int w = s->num_next < (int)words - 1 ? s->num_next : (int)words - 1; w > 0; w--) {
+	for (int w = s->num_next; w > 0; w--) {
 		size_t n = (size_t)snprintf(out, len, "%s", s->first);
 		bool shown = true;
 
@@ -371,7 +368,7 @@ static void split_suggest(char *out, size_t len, const struct split *s, enum rv_
 			n += (size_t)snprintf(out + n, len - n, " %s", s->next[i]);
 		}
 		for (const char *c = out; n < len && *c; c++) {
-			shown = shown && *c >= 0x20 && *c != 0x7f && !strchr("\"$`\\", *c);
+			shown = shown && *c >= 0x20 && *c != 0x7f && !strchr("\"$`\\!", *c);
 		}
 		rv_config_defaults(scratch, role);
 		if (n < len && shown &&
@@ -514,7 +511,7 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 					split.flag = names[k];
 					split.first = optarg;
 					for (int i = optind;
-					     i < argc && argv[i][0] != '-' && split.num_next < 4;
+					     i < argc && argv[i][0] != '-' && split.num_next < 16;
 					     i++) {
 						split.next[split.num_next++] = argv[i];
 					}

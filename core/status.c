@@ -1273,6 +1273,10 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 	}
 	if (st->tun_state != RV_STATUS_TUN_NONE) {
 		rv_strbuf_printf(o, " tun_state=%s", rv_status_tun_name(st->tun_state));
+		/* As the JSON has it (round-forty tester 199). */
+		if (st->tun_state == RV_STATUS_TUN_RENAMED) {
+			rv_strbuf_printf(o, " tun_now=%s", st->tun_now);
+		}
 	}
 	/* The metrics endpoint's requests by status code, as in the JSON and
 	 * the exposition (the README said --kv had them: round-thirty

@@ -12,7 +12,7 @@
 # is counted, and  Ir/packet = (Ir(N2) - Ir(N1)) / (N2 - N1)  removes the fixed
 # part (first-call set-up). The fixed part is printed too.
 #
-# Environment: RV_BUILD (default /work/main/build/perf-release; bench_path is
+# Environment: RV_BUILD (default build/perf-release of this checkout; bench_path is
 # built there if missing or older than its source, unless NO_BUILD=1), SIZES,
 # BATCH, N1, N2, OUT (default perf/results/callgrind). Appends one row per
 # measurement to $OUT/history.tsv (with the git commit, if any) and writes
@@ -26,7 +26,7 @@ set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=$(cd "$HERE/.." && pwd)
-RV_BUILD=${RV_BUILD:-/work/main/build/perf-release}
+RV_BUILD=${RV_BUILD:-$SRC/build/perf-release}
 SIZES=${SIZES:-"1420 64"}
 BATCH=${BATCH:-32}
 N1=${N1:-1000}

@@ -35,7 +35,7 @@
 #                107 kpps here, while the veth is taken unpaced (README)
 #   MAX_SECONDS  hard budget for the whole run; remaining tests are skipped
 #                (and marked NA) once it is spent (default: 3x the estimate)
-#   RV_BUILD     ringvpn build dir (default /work/main/build/perf-release)
+#   RV_BUILD     ringvpn build dir (default build/perf-release of this checkout)
 #   RV_BASE_BIN  a second ringvpn binary (an older commit) measured as the VPN
 #                id "rv-base" (offloads on), for before/after in one run
 #   RV_BASE_CONF extra config lines for both ends of rv-base only (e.g.
@@ -78,10 +78,19 @@ estimate=$((n_vpns * (REPEATS * n_tests * (DURATION + 3) + 2 * (PPS_STEPS + 1) *
 MAX_SECONDS=${MAX_SECONDS:-$((estimate * 3))}
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT=${OUT:-$HERE/results/$STAMP}
+# Every test drives iperf3: without it a run measured nothing and exited 0
+# (round-forty tester 201).
+command -v iperf3 >/dev/null ||
+	{ echo "perf/run.sh: iperf3 is not installed (scripts/install-deps.sh installs it)" >&2; exit 1; }
 mkdir -p "$OUT/logs" || exit 1
 RAW=$OUT/raw.tsv
 IPERF_PORT=5201
 
+# An interrupted run stops the VPN it was measuring as a finished one
+# does: its throwaway keys and status sockets were left behind (round-forty
+# tester 201).
+CUR_VPN=
+rvp_cleanup_hook() { [ -z "$CUR_VPN" ] || vpn_stop "$CUR_VPN" >/dev/null 2>&1; }
 rvp_install_trap
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -205,11 +214,13 @@ rtt_stats() {
 	python3 "$HERE/rtt_stats.py" "$1" | awk '{ print $1, $2, $4, $5, $6, $7 }'
 }
 
-# iperf_run ID JSON ARGS...: one iperf3 client run from A (timeout-guarded).
+# iperf_run ID JSON ARGS...: one iperf3 client run from A (timeout-guarded;
+# --foreground keeps it in the script's process group, so a Ctrl-C reaches it
+# at once: it waited out its timeout, round-forty tester 201).
 iperf_run() {
 	local json=$2
 	shift 2
-	timeout --kill-after=5 $((DURATION + 20)) ip netns exec "$RVP_NS_A" \
+	timeout --foreground --kill-after=5 $((DURATION + 20)) ip netns exec "$RVP_NS_A" \
 		iperf3 -c "$VPN_DST" -p $IPERF_PORT -J --connect-timeout 3000 "$@" \
 		>"$json" 2>"$json.err"
 }
@@ -222,7 +233,7 @@ pps_probe() {
 	local json=$OUT/logs/$id-pps$size-$rep-$step.json
 	[ "$PPS_TOOL" = blast ] && { blast_probe "$@"; return; }
 	bps=$((rate * size * 8))
-	timeout --kill-after=5 $((PPS_SECONDS + 20)) ip netns exec "$RVP_NS_A" \
+	timeout --foreground --kill-after=5 $((PPS_SECONDS + 20)) ip netns exec "$RVP_NS_A" \
 		iperf3 -c "$VPN_DST" -p $IPERF_PORT -J --connect-timeout 3000 -u -l "$size" \
 		-b "$bps" -w 2M -t "$PPS_SECONDS" >"$json" 2>"$json.err"
 	parse_iperf "$json" udp "$size" | awk -F'\t' '{
@@ -241,7 +252,7 @@ blast_probe() {
 		grep -q '^ready' "$rlog" && break
 		sleep 0.1
 	done
-	sent=$(timeout --kill-after=5 $((PPS_SECONDS + 20)) ip netns exec "$RVP_NS_A" \
+	sent=$(timeout --foreground --kill-after=5 $((PPS_SECONDS + 20)) ip netns exec "$RVP_NS_A" \
 		"$BLAST" send "$VPN_DST" $BLAST_PORT "$size" "$rate" "$PPS_SECONDS" 2>>"$rlog" |
 		awk '/^sent/ { print $2 }')
 	wait "$rp"
@@ -408,6 +419,7 @@ for rep in $(seq "$REPEATS"); do
 			continue
 		fi
 		rvp_log "=== $(vpn_label "$id") (rep $rep/$REPEATS)"
+		CUR_VPN=$id
 		# A fresh topology per VPN and repetition: no state carries over.
 		rvp_topo_up
 		wd=$OUT/logs/$id-$rep
@@ -439,6 +451,7 @@ for rep in $(seq "$REPEATS"); do
 		printf '%s\t%s\t%s\t%s\tok\t%s\n' "$id" "$rep" "$rtt_idle" "$rss" "$VPN_DESC" >>"$EXTRA"
 		rvp_kill "$IPERF_SRV"
 		vpn_stop "$id"
+		CUR_VPN=
 		rvp_topo_down
 	done
 done
@@ -462,7 +475,14 @@ if command -v gnuplot >/dev/null && [ "$(wc -l <"$OUT/chart.dat")" -gt 1 ]; then
 	has_cpu=$(awk -F'\t' '!/^#/ && $6 != "NA" { f = 1 } END { print f + 0 }' "$OUT/chart.dat")
 	subtitle="$(head -1 "$OUT/machine.txt" | sed "s/'//g"), $(nproc) cores, DURATION=${DURATION}s, n=$REPEATS"
 	gnuplot -e "has_cpu=$has_cpu; nrows=$(($(wc -l <"$OUT/chart.dat") - 1)); datafile='$OUT/chart.dat'; outfile='$OUT/chart.png'; subtitle='$subtitle'" \
-		"$HERE/chart.gp" 2>"$OUT/logs/gnuplot.err" || rvp_log "gnuplot failed: $(cat "$OUT/logs/gnuplot.err")"
+		"$HERE/chart.gp" 2>"$OUT/logs/gnuplot.err" ||
+		# A subset without a packet-rate test leaves a panel empty,
+		# which gnuplot complains of after writing the chart.
+		if [ -s "$OUT/chart.png" ]; then
+			rvp_log "chart.png written; a panel without data (logs/gnuplot.err)"
+		else
+			rvp_log "gnuplot failed: $(cat "$OUT/logs/gnuplot.err")"
+		fi
 	if [ -s "$OUT/latency.dat" ]; then
 		gnuplot -e "datafile='$OUT/latency.dat'; outfile='$OUT/latency.png'; nsys=$(grep -c '^"' "$OUT/latency.dat"); subtitle='$subtitle, ping every ${PING_MS} ms'" \
 			"$HERE/latency.gp" 2>"$OUT/logs/gnuplot-latency.err" ||
@@ -470,7 +490,15 @@ if command -v gnuplot >/dev/null && [ "$(wc -l <"$OUT/chart.dat")" -gt 1 ]; then
 	fi
 fi
 
-# perf/results/latest mirrors the newest run (only when OUT is under results/).
+# perf/results/latest mirrors the newest run (only when OUT is under results/),
+# and only a run that measured something: a failed one replaced the
+# README table's source and exited 0 (round-forty tester 201).
+measured=$(awk -F'\t' 'NR > 1 && (($6 != "NA" && $6 > 0) || ($10 != "NA" && $10 > 0)) { n++ } END { print n + 0 }' "$RAW" 2>/dev/null)
+if [ "${measured:-0}" = 0 ]; then
+	cat "$OUT/results.md" 2>/dev/null
+	rvp_log "nothing was measured (see $OUT/extra.tsv and logs/); perf/results/latest left as it was"
+	exit 1
+fi
 case $OUT in
 "$HERE"/results/*)
 	rm -rf "$HERE/results/latest.tmp"

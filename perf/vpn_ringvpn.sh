@@ -13,13 +13,13 @@
 #   dp_peer  test/integ/dp_peer.c (rvt_dp_peer): the data plane alone with a
 #            static session pair, for when the control plane is not there.
 #
-# Binaries: RV_BUILD (default /work/main/build/perf-release, CMAKE_BUILD_TYPE=Release).
+# Binaries: RV_BUILD (default build/perf-release of this checkout, CMAKE_BUILD_TYPE=Release).
 # RV_SECCOMP=no runs the cli mode without the seccomp filter (default: the
 # binary's, on), to measure what the filter costs side by side.
 # RV_EXTRA_CONF: config lines appended to both ends' files.
 
 RV_SRC=${RV_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-RV_BUILD=${RV_BUILD:-/work/main/build/perf-release}
+RV_BUILD=${RV_BUILD:-$RV_SRC/build/perf-release}
 RV_BIN=${RV_BIN:-$RV_BUILD/cli/ringvpn}
 RV_DP_PEER=${RV_DP_PEER:-$RV_BUILD/test/rvt_dp_peer}
 RV_PORT=${RV_PORT:-51900}

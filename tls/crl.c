@@ -529,7 +529,7 @@ static void note_crl_number(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN], X509_C
  * certificate CRL", the peer told "unknown CA"), and a rotation that adds
  * the new CA before its CRL passed -n and started without a word (a
  * hostile tester). A root that signs only intermediates needs none. */
-static void warn_ca_without_crl(const struct rv_tls_crls *c, X509_STORE *store, const char *path)
+static void warn_ca_without_crl(struct rv_tls_crls *c, X509_STORE *store, const char *path)
 {
 	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
 
@@ -545,6 +545,9 @@ static void warn_ca_without_crl(const struct rv_tls_crls *c, X509_STORE *store, 
 			continue;
 		}
 		rv_tls_name_oneline(X509_get_subject_name(ca), name, sizeof(name));
+		if (c->no_crl++ == 0) {
+			snprintf(c->no_crl_ca, sizeof(c->no_crl_ca), "%s", name);
+		}
 		rv_warnx("CA %s of the CA file has no CRL in %s: every peer certificate it signs "
 			 "is refused (\"unable to get certificate CRL\") until its CRL is added "
 			 "(a root that signs only intermediate CAs needs none)",

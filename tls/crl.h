@@ -57,6 +57,10 @@ struct rv_tls_crls {
 	 * (rv_tls_crls_load's |hold|), and the first one's subject. */
 	unsigned held;
 	char held_ca[128];
+	/* The CAs of the CA file without a CRL in the file, and the first
+	 * one's subject (said in a reload's reply too: warn_ca_without_crl). */
+	unsigned no_crl;
+	char no_crl_ca[160];
 };
 
 /* rv_tls_crls_load reads the CRL file |path| into |c| and |store| (whose CA

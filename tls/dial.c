@@ -1014,9 +1014,14 @@ static void on_renew(struct rv_loop *l, struct rv_ltimer *lt)
 
 	(void)lt;
 	if (s->chan && !s->chan->closing) {
+		int64_t left = s->chan_cert_end - (int64_t)time(NULL);
+		char in[32];
+
+		/* As status and the reply say a duration (it was "2591871 s":
+		 * round-forty tester 200). */
 		rv_info("reconnecting with the renewed certificate (the one this session was made "
-			"with ends in %lld s)",
-			(long long)(s->chan_cert_end - (int64_t)time(NULL)));
+			"with ends in %s)",
+			rv_fmt_age(left > 0 ? (uint64_t)left : 0, in, sizeof(in)));
 		rv_chan_goodbye(l, s->chan, RV_CTL_CODE_RECONFIG,
 				"reconnecting with the renewed certificate");
 	}

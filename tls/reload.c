@@ -33,6 +33,7 @@
 #include "core/mgmt.h"
 #include "core/status.h"
 #include "core/strbuf.h"
+#include "tls/crl.h"
 #include "tls/crlstate.h"
 #include "tls/internal.h"
 
@@ -157,6 +158,26 @@ static bool say_kept(const struct rv_tls_ctx *n, const struct rv_config *cfg, st
 		say_one(m, log);
 	}
 	return rv_tls_ctx_key_kept(n) || rv_tls_ctx_ca_kept(n) || rv_tls_ctx_crl_kept(n);
+}
+
+/* say_no_crl says in a reload's reply |log| the CAs of |n|'s CA file
+ * without a CRL in |crl| (the loader said each in the log): a rotation
+ * script's reload exited 0 without a word while every client of the new CA
+ * was refused (round-forty tester 200). Returns whether it said anything. */
+static bool say_no_crl(struct rv_tls_ctx *n, const char *crl, struct rv_strbuf *log)
+{
+	const struct rv_tls_crls *c = rv_tls_ctx_crls(n);
+
+	if (!c->no_crl) {
+		return false;
+	}
+	rv_strbuf_printf(log,
+			 "warning: CA %s%s of the CA file has no CRL in %s: every peer "
+			 "certificate it signs is refused (\"unable to get certificate CRL\") "
+			 "until "
+			 "its CRL is added (a root that signs only intermediate CAs needs none)\n",
+			 c->no_crl_ca, c->no_crl > 1 ? " (and other CAs: see the log)" : "", crl);
+	return true;
 }
 
 /* say_own says, in |log| or the log, why |n| keeps the running
@@ -539,10 +560,10 @@ static void swap_tls(struct rv_loop *l, struct rv_tls_ctx *n, struct rv_strbuf *
 	}
 	l->tls_gen++; /* handshakes in flight are checked again as they end (chan.c) */
 	(void)reverify(l, 0, crl_only, &ended);
-	rv_strbuf_printf(log, "applied: CA, CRL%s reloaded; every live session re-verified%s\n",
-			 kept			  ? " (certificate and key kept: the running ones)"
-			 : rv_tls_ctx_key_kept(n) ? ", certificate (the running key kept)"
-						  : ", certificate and key",
+	/* What changed alone: a new CRL was said as "CA, CRL, certificate
+	 * and key reloaded" (round-forty tester 200). */
+	rv_strbuf_printf(log, "applied: %s; %s; every live session re-verified%s\n",
+			 crl_only ? "CRL reloaded, CA unchanged" : "CA and CRL reloaded", own,
 			 crl_only ? " against the new CRL" : "");
 	if (ended.revoked) {
 		rv_strbuf_printf(log, "ended: %u session(s) whose certificate is revoked\n",
@@ -924,6 +945,7 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	take_ids(l->cfg, l->watch_ids);
 	warned = say_kept(tls, l->cfg, log);
 	warned = say_own(tls, l->cfg->cert, own, own_same, log) || warned;
+	warned = say_no_crl(tls, l->cfg->crl, log) || warned;
 	if (own[0] && !own_same && retry_own(l, l->cfg)) {
 		rv_strbuf_printf(log, "later: the certificate file is looked at again when its "
 				      "certificate becomes valid\n");

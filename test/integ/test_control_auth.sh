@@ -283,6 +283,11 @@ for args in "client9 10.99.0.9 --fixed client8 10.99.0.8" "client9 10.99.0.9 str
 	grep -q "^ringvpn: unexpected argument '10.99.0.9': --fixed takes its value as one argument (--fixed \"client9 10.99.0.9\")$" "$RVT_TMP/exit.log" ||
 		rvt_fail "--fixed $args: $(cat "$RVT_TMP/exit.log")"
 done
+# A subnet's networks, as many as given (two of three were kept: round-
+# forty tester 199).
+check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --subnet site9 10.1.0.0/24 10.2.0.0/24 10.3.0.0/24 -n
+grep -q "(--subnet \"site9 10.1.0.0/24 10.2.0.0/24 10.3.0.0/24\")$" "$RVT_TMP/exit.log" ||
+	rvt_fail "--subnet of three networks: $(cat "$RVT_TMP/exit.log")"
 check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --fixed client9 nonsense -n
 grep -q "^ringvpn: unexpected argument 'nonsense': --fixed takes its value as one argument, quoted (see --help)$" "$RVT_TMP/exit.log" ||
 	rvt_fail "--fixed client9 nonsense: $(cat "$RVT_TMP/exit.log")"

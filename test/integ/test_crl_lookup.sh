@@ -344,6 +344,16 @@ rvt_nsx "$(rvt_ns_name c2)" "$PROBE" hello 10.88.2.1 "$SRV_PORT" "$RVT_TMP/chain
 	"$RVT_TMP/oleaf.crt" "$RVT_TMP/oleaf.key" >/dev/null 2>&1
 rvt_wait_for 5 "oleaf refused naming its CA" grep -q "certificate has expired (oleaf: its CA /CN=ringvpn old intermediate, serial 0*$OLD_SER)" "$SLOG" ||
 	rvt_fail "oleaf's refusal: $(grep -a 'oleaf\|expired' "$SLOG" | tail -3)"
+# A CA added without its CRL: the reload's reply says so (the log alone
+# did, and a rotation script's reload said nothing, exit 0: round-forty
+# tester 200).
+mkca inter "$PKI/ca/ca" "$RVT_TMP/nocrl" "ringvpn no-CRL intermediate"
+publish "$RVT_TMP/c-nonum.crl" "$RVT_TMP/chain.crl"
+cat "$RVT_TMP/chain-ca.src" "$RVT_TMP/nocrl.crt" >"$RVT_TMP/nocrl.src"
+publish "$RVT_TMP/nocrl.src" "$RVT_TMP/chain-ca.crt"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "reload with a CA without its CRL: $OUT"
+grep -q "^warning: CA /CN=ringvpn no-CRL intermediate of the CA file has no CRL in $RVT_TMP/chain.crl: every peer certificate it signs is refused" <<<"$OUT" ||
+	rvt_fail "the reply does not say the CA without a CRL: $OUT"
 publish "$RVT_TMP/chain-ca.src" "$RVT_TMP/chain-ca.crt" # as the steps below expect it
 [ "$(state client1)" = running ] || rvt_fail "client1's session ended"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
