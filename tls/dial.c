@@ -52,6 +52,7 @@
 #include "tls/ctl_client.h"
 #include "tls/internal.h"
 #include "uring/dataplane.h"
+#include "uring/rtnl.h"
 
 /* A name's addresses tried in turn: one that does not accept the TCP
  * connection within handshake_timeout gives way to the next, before the
@@ -624,6 +625,46 @@ static void attempt(struct rv_loop *l)
 	}
 	pthread_detach(thread);
 	s->resolving = true;
+}
+
+/* A control connection made from an address the host no longer has (a
+ * DHCP lease renewed to another, a laptop's link changed) is dead: the
+ * kernel sends nothing from it, while the data plane follows the new
+ * address at once. It was noticed only at twice dead_peer_timeout, blamed
+ * on the TCP path, and no key exchange could run meanwhile (round-forty
+ * tester 198). */
+void rv_client_addr_gone(struct rv_loop *l, const struct rv_ip_addr *gone)
+{
+	struct rv_client_side *s = side(l);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct rv_endpoint ep;
+	struct rv_ip_addr mine;
+	unsigned oif = 0, plen = 0;
+	bool host = false;
+	char a[64];
+
+	if (!s->chan || s->chan->closing || s->chan->fd < 0 ||
+	    getsockname(s->chan->fd, (struct sockaddr *)&ss, &len) != 0 || len > sizeof(ep.sa)) {
+		return;
+	}
+	memset(&ep, 0, sizeof(ep));
+	memcpy(&ep.sa, &ss, len);
+	ep.len = len;
+	rv_endpoint_addr(&ep, &mine);
+	if (!rv_ip_addr_equal(&mine, gone)) {
+		return;
+	}
+	/* Another copy of it may stay (on another link). */
+	if (rv_rtnl_route_oif(&mine, &oif, &plen, &host) == 0 && host) {
+		return;
+	}
+	rv_ip_addr_str(&mine, a, sizeof(a));
+	rv_info("this host's address %s, which the control connection to server %s was made "
+		"from, is gone: connecting again from another",
+		a, s->server_str);
+	rv_chan_set_reason(s->chan, "this host's address %s, the control connection's, is gone", a);
+	rv_chan_close(l, s->chan);
 }
 
 void rv_client_on_connect(struct rv_loop *l, struct rv_chan *c, int res)

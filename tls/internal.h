@@ -548,6 +548,10 @@ void rv_server_on_accept(struct rv_loop *l, int res);
 
 /* dial.c (client role) */
 void rv_client_on_connect(struct rv_loop *l, struct rv_chan *c, int res);
+/* rv_client_addr_gone: the host's address |gone| left it (an address
+ * message): a control connection made from it is ended at once, and made
+ * again from an address the host still has. */
+void rv_client_addr_gone(struct rv_loop *l, const struct rv_ip_addr *gone);
 void rv_client_on_resolved(struct rv_loop *l, int res);
 
 /* rv_client_session returns the client's published session (that of the

@@ -512,6 +512,12 @@ void rv_tunwatch_on_cqe(struct rv_loop *l, int res)
 			}
 			new_part(l, h);
 			listen_addr(l, h);
+		} else if (h->nlmsg_type == RTM_DELADDR) {
+			struct rv_rtnl_addr a;
+
+			if (rv_rtnl_addr_msg(h, &a)) {
+				rv_client_addr_gone(l, &a.local.addr);
+			}
 		}
 	}
 	if (hit && !l->stopping) {

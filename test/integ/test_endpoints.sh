@@ -27,6 +27,8 @@
 #      GSO and zero copy for everyone (a refusal of the source was taken for
 #      the kernel's of both, which went off for every client until a restart);
 #      the client's tunnel is back with the address.
+#   6. A client's own address replaced by another (a DHCP renewal): its
+#      control connection, made from the address gone, is made again at once.
 #   `endpoint_moves` counts the server learning each client, nothing else.
 #
 # Usage: bash test_endpoints.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
@@ -178,4 +180,22 @@ rvt_nsx "$S" ping -q -c 3 -i 0.2 -W 2 "$A1" >/dev/null || rvt_fail "client1 lost
 # arrive as GRO receives, with a UDP_GRO control message as well.
 rvt_nsx "$C1" ping -q -f -l 20 -s 1000 -c 100 -W 1 10.99.0.1 >/dev/null
 if grep -a "control data truncated" "$SLOG"; then rvt_fail "receives lost control data"; fi
+
+rvt_step "6. client1's own address changes (a DHCP lease renewed to another)"
+# Its control connection, made from the address gone, is made again at
+# once from the new one: it stayed dead until twice dead_peer_timeout, said
+# as a blocked TCP path, no key exchange possible meanwhile (round-forty
+# tester 198).
+T0=$EPOCHREALTIME
+ip -n "$C1" addr del 10.88.1.2/24 dev veth0 && ip -n "$C1" addr add 10.88.1.20/24 dev veth0 ||
+	rvt_fail "the new address"
+rvt_wait_for 3 "the address gone said" grep -q "this host's address 10.88.1.2, which the control connection to server .* was made from, is gone: connecting again from another" "$RVT_TMP/client1.log" ||
+	rvt_fail "the gone address not said: $(tail -3 "$RVT_TMP/client1.log")"
+moved() { ctl_field "session name=client1" endpoint | rvt_matches '^10\.88\.1\.20:'; }
+rvt_wait_for 5 "client1's session from 10.88.1.20" moved ||
+	rvt_fail "client1 not back from its new address: $(ctl_status | grep client1)"
+rvt_wait_for 5 "client1's tunnel" rvt_nsx "$C1" ping -c 1 -W 1 10.99.0.1 >/dev/null ||
+	rvt_fail "client1's tunnel not back"
+rvt_log "client1 back from its new address in $(((${EPOCHREALTIME/./} - ${T0/./}) / 1000)) ms"
+grep -q "TCP path may be blocked" "$RVT_TMP/client1.log" && rvt_fail "blamed on the TCP path"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"
