@@ -796,6 +796,10 @@ int rv_cli_check_paths(const struct rv_config *cfg, uid_t service, gid_t service
 			fprintf(stderr, "ringvpn: %s\n", why);
 			return RV_EXIT_TUN;
 		}
+		if (rv_rtnl_get_link(&lk, cfg->tun) == 0 && lk.num_queues == 0 &&
+		    rv_tun_foreign_owner(cfg->tun, &lk, why, sizeof(why))) {
+			fprintf(stderr, "ringvpn: warning: %s\n", why);
+		}
 	}
 
 	/* As the start would: exit 15 for a status socket that cannot be. */

@@ -115,10 +115,15 @@ bool rv_tls_same_key(X509 *a, X509 *b)
 	return same;
 }
 
+bool rv_tls_ctx_same_crl(const struct rv_tls_ctx *a, const struct rv_tls_ctx *b)
+{
+	return a->expiry.have_crl == b->expiry.have_crl &&
+	       memcmp(a->crls.trust, b->crls.trust, sizeof(a->crls.trust)) == 0;
+}
+
 bool rv_tls_ctx_same_trust(const struct rv_tls_ctx *a, const struct rv_tls_ctx *b)
 {
-	return rv_tls_ctx_same_ca(a, b) && a->expiry.have_crl == b->expiry.have_crl &&
-	       memcmp(a->crls.trust, b->crls.trust, sizeof(a->crls.trust)) == 0;
+	return rv_tls_ctx_same_ca(a, b) && rv_tls_ctx_same_crl(a, b);
 }
 
 bool rv_tls_ctx_same_own(const struct rv_tls_ctx *a, const struct rv_tls_ctx *b)

@@ -228,6 +228,9 @@ bool rv_tls_ctx_crl_dropped(const struct rv_tls_ctx *n, const struct rv_tls_ctx 
  * certificates and CRLs (by content, in the same order)? A reload or a
  * touched file that changed neither need not check every live peer again. */
 bool rv_tls_ctx_same_trust(const struct rv_tls_ctx *a, const struct rv_tls_ctx *b);
+/* rv_tls_ctx_same_crl: the same CRLs (by content, in the same order), or
+ * none in both. */
+bool rv_tls_ctx_same_crl(const struct rv_tls_ctx *a, const struct rv_tls_ctx *b);
 
 /* rv_tls_ctx_same_own: the same certificate of this end (by content; the key
  * must match it)? */

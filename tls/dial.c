@@ -645,7 +645,7 @@ void rv_client_addr_gone(struct rv_loop *l, const struct rv_ip_addr *gone)
 	char a[64];
 
 	if (!s->chan || s->chan->closing || s->chan->fd < 0 ||
-	    getsockname(s->chan->fd, (struct sockaddr *)&ss, &len) != 0 || len > sizeof(ep.sa)) {
+	    getsockname(s->chan->fd, (struct sockaddr *)&ss, &len) != 0 || len > sizeof(ep.in6)) {
 		return;
 	}
 	memset(&ep, 0, sizeof(ep));
@@ -661,7 +661,7 @@ void rv_client_addr_gone(struct rv_loop *l, const struct rv_ip_addr *gone)
 	}
 	rv_ip_addr_str(&mine, a, sizeof(a));
 	rv_info("this host's address %s, which the control connection to server %s was made "
-		"from, is gone: connecting again from another",
+		"from, is gone: connecting again",
 		a, s->server_str);
 	rv_chan_set_reason(s->chan, "this host's address %s, the control connection's, is gone", a);
 	rv_chan_close(l, s->chan);

@@ -899,7 +899,7 @@ void rv_hostcfg_ctl_source(struct rv_loop *l, int fd)
 	struct rv_endpoint ep;
 
 	memset(&ep, 0, sizeof(ep));
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 || len > sizeof(ep.sa)) {
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 || len > sizeof(ep.in6)) {
 		return;
 	}
 	memcpy(&ep.sa, &ss, len);

@@ -529,6 +529,7 @@ static unsigned reverify(struct rv_loop *l, int64_t due, bool crl_only, struct e
 static void swap_tls(struct rv_loop *l, struct rv_tls_ctx *n, struct rv_strbuf *log)
 {
 	bool same = rv_tls_ctx_same_trust(n, l->tls), crl_only = rv_tls_ctx_same_ca(n, l->tls);
+	bool ca_only = !crl_only && rv_tls_ctx_same_crl(n, l->tls);
 	bool kept = rv_tls_ctx_own_kept(n);
 	/* The key file unreadable, the running key standing in (say_kept
 	 * said why): "certificate and key reloaded" after that warning
@@ -563,8 +564,10 @@ static void swap_tls(struct rv_loop *l, struct rv_tls_ctx *n, struct rv_strbuf *
 	/* What changed alone: a new CRL was said as "CA, CRL, certificate
 	 * and key reloaded" (round-forty tester 200). */
 	rv_strbuf_printf(log, "applied: %s; %s; every live session re-verified%s\n",
-			 crl_only ? "CRL reloaded, CA unchanged" : "CA and CRL reloaded", own,
-			 crl_only ? " against the new CRL" : "");
+			 crl_only  ? "CRL reloaded, CA unchanged"
+			 : ca_only ? "CA reloaded, CRL unchanged"
+				   : "CA and CRL reloaded",
+			 own, crl_only ? " against the new CRL" : "");
 	if (ended.revoked) {
 		rv_strbuf_printf(log, "ended: %u session(s) whose certificate is revoked\n",
 				 ended.revoked);

@@ -221,8 +221,12 @@ static void parse_tun_info(struct rv_rtnl_link *out, const struct rtattr *rta, i
 			(void)attr_copy(&disabled, rta, 4);
 			break;
 		case IFLA_TUN_OWNER: /* only when set */
+			out->restricted = true;
+			out->have_owner = attr_copy(&out->owner, rta, 4);
+			break;
 		case IFLA_TUN_GROUP:
 			out->restricted = true;
+			out->have_group = attr_copy(&out->group, rta, 4);
 			break;
 		default:
 			break;

@@ -19,16 +19,18 @@
 /* struct rv_rtnl_link is what rv_rtnl_get_link reports about a device. */
 struct rv_rtnl_link {
 	unsigned ifindex;
-	bool is_tun;	     /* link kind "tun" (a TUN or a TAP device) */
-	bool tun_info;	     /* the kernel reported the fields below (Linux >= 4.15) */
-	bool is_tap;	     /* is_tun and IFF_TAP */
-	bool persist;	     /* IFF_PERSIST: outlives its last queue */
-	bool multi_queue;    /* IFF_MULTI_QUEUE */
-	bool restricted;     /* an owner or a group set: only they (or CAP_NET_ADMIN)
+	bool is_tun;	  /* link kind "tun" (a TUN or a TAP device) */
+	bool tun_info;	  /* the kernel reported the fields below (Linux >= 4.15) */
+	bool is_tap;	  /* is_tun and IFF_TAP */
+	bool persist;	  /* IFF_PERSIST: outlives its last queue */
+	bool multi_queue; /* IFF_MULTI_QUEUE */
+	bool restricted;  /* an owner or a group set: only they (or CAP_NET_ADMIN)
 				may attach a queue */
-	uint32_t num_queues; /* queues attached by open files, enabled or not */
-	bool have_stats;     /* the kernel reported IFLA_STATS64 */
-	uint64_t tx_dropped; /* packets dropped on their way out of this device (for
+	bool have_owner, have_group;
+	uint32_t owner, group; /* the owner's uid and the group's gid, where set */
+	uint32_t num_queues;   /* queues attached by open files, enabled or not */
+	bool have_stats;       /* the kernel reported IFLA_STATS64 */
+	uint64_t tx_dropped;   /* packets dropped on their way out of this device (for
 				a TUN: towards its readers, e.g. a queue full) */
 };
 

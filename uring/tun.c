@@ -429,6 +429,31 @@ int rv_ns_lock(const char *kind, const char *what, const char *name, int *out_fd
 	return 0;
 }
 
+bool rv_tun_foreign_owner(const char *name, const struct rv_rtnl_link *lk, char *why, size_t len)
+{
+	char who[64] = "";
+
+	if (lk->have_owner && lk->owner != 0) {
+		snprintf(who, sizeof(who), "the owner (uid %u)", (unsigned)lk->owner);
+	}
+	if (lk->have_group) {
+		size_t n = strlen(who);
+
+		snprintf(who + n, sizeof(who) - n, "%sthe group (gid %u)", n ? " and " : "",
+			 (unsigned)lk->group);
+	}
+	if (!who[0]) {
+		return false;
+	}
+	snprintf(why, len,
+		 "TUN %s: %s of the persistent device may attach a queue of its own while "
+		 "ringvpn runs, and read and write the tunnel's packets in the clear (give it "
+		 "no owner or group: `ip tuntap del dev %s mode tun` and `ip tuntap add dev %s "
+		 "mode tun multi_queue`, or let ringvpn make it)",
+		 name, who, name, name);
+	return true;
+}
+
 bool rv_tun_unfit(const char *name, const struct rv_rtnl_link *lk, char *why, size_t len)
 {
 	if (!lk->is_tun) {
@@ -612,9 +637,17 @@ int rv_tun_open(const char *name, bool vnet_hdr, bool create, char *out_name, in
 
 		ret = rv_rtnl_get_link(&lk, name);
 		if (ret == 0 && check_kind(name, &lk) == 0 && lk.tun_info && lk.num_queues == 0) {
+			char why[512];
+
 			ret = tun_attach(name, flags, out_name, &fd);
 			adopted = true;
 			restricted = lk.restricted;
+			/* The administrator's choice, kept; but said (a user of
+			 * the device's read the tunnel's packets, unsaid: round-
+			 * forty tester 203). */
+			if (ret == 0 && rv_tun_foreign_owner(name, &lk, why, sizeof(why))) {
+				rv_warnx("%s", why);
+			}
 		} else if (ret == 0) {
 			rv_warnx("TUN %s is held by another process (%u queue(s) attached); not "
 				 "joining it",

@@ -103,6 +103,12 @@ struct rv_rtnl_link;
  * start (rv_tun_claim) and -n (cli/cfgopts.c) judge alike. */
 bool rv_tun_unfit(const char *name, const struct rv_rtnl_link *lk, char *why, size_t len);
 
+/* rv_tun_foreign_owner: may someone other than root attach a queue to the
+ * persistent device |lk| (an owner or group an administrator gave it)?
+ * Says who in |why|. Such a queue reads a share of the tunnel's packets in
+ * the clear and writes packets the host takes as the tunnel's. */
+bool rv_tun_foreign_owner(const char *name, const struct rv_rtnl_link *lk, char *why, size_t len);
+
 /* rv_tun_open opens a queue of multi-queue TUN device |name| ("" or NULL:
  * the kernel picks a name) and writes the interface name into |out_name|
  * (IFNAMSIZ bytes) and the fd into |*out_fd| (O_CLOEXEC; blocking, io_uring

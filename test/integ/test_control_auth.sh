@@ -296,6 +296,16 @@ grep -q "^ringvpn: unexpected argument 'nonsense': --fixed takes its value as on
 check_line 3 fixedfile "fixed = client9 10.99.0.1"
 grep -q "fixedfile.conf:[0-9]*: fixed client9: 10.99.0.1 is the server's own address" "$RVT_TMP/exit.log" ||
 	rvt_fail "fixed of the server's address in the file: $(cat "$RVT_TMP/exit.log")"
+# A '#' inside a word is part of the value since 2026-12-04 (it began a
+# comment before): said of a value that holds one, and with an error it
+# leads to (an old file's "FILE#note" named another file without a word:
+# round-forty tester 204).
+check_line 0 hashpath "crl_state = $RVT_TMP/crl.state#kept across restarts"
+grep -q "hashpath.conf:[0-9]*: crl_state = $RVT_TMP/crl.state#kept across restarts: the '#' is part of the value" "$RVT_TMP/exit.log" ||
+	rvt_fail "a '#' inside a path not said: $(cat "$RVT_TMP/exit.log")"
+check_line 3 hashdomain "push_domain = corp.example#internal"
+grep -q "is not a domain name .*(a '#' inside a word is part of the value; a comment begins at the line's start or after a blank)" "$RVT_TMP/exit.log" ||
+	rvt_fail "a '#' inside a domain not said: $(cat "$RVT_TMP/exit.log")"
 check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --tun all -n
 grep -q "net.ipv4.conf.all" "$RVT_TMP/exit.log" || rvt_fail "--tun all: $(cat "$RVT_TMP/exit.log")"
 check_exit 2 "$RV_BIN" client -c "$RVT_TMP/c1.conf" --max-attempts 1 --max-attempts 2 -n
