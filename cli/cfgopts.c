@@ -208,6 +208,36 @@ static void say_errf(const char *fmt, ...)
 	say_err(buf);
 }
 
+void rv_cli_say_errf(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	say_err(buf);
+}
+
+void rv_cli_say_warnf(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	/* As say_err: the log's form where it has one, and no terminal
+	 * control sequence from a path or a link name (a key file's name
+	 * set the terminal's title: round-forty-two tester 206). */
+	if (rv_log_get_format() == RV_LOG_FMT_JOURNAL || rv_log_get_format() == RV_LOG_FMT_JSON) {
+		rv_warnx("%s", buf);
+		return;
+	}
+	rv_log_sanitize(buf, strlen(buf));
+	fprintf(stderr, "ringvpn: warning: %s\n", buf);
+}
+
 /* say_if_others_config warns when root runs a config file that another
  * user owns or that a group other than root's may write: that user or
  * group decides what root runs (one writable by everyone is refused by
@@ -256,15 +286,20 @@ static void say_if_others_config(const char *path)
 static bool file_alone_valid(const struct rv_cli_opts *opts)
 {
 	struct rv_config *t = malloc(sizeof(*t));
+	enum rv_log_level level = rv_log_get_level();
 	char e[900];
 	bool ok;
 
 	if (!t) {
 		return false;
 	}
+	/* The file's warnings were said at its first load (twice before:
+	 * round-forty-two tester 205). */
+	rv_log_set_level(RV_LOG_FATAL);
 	rv_config_defaults(t, opts->role);
 	ok = (!opts->config_path || rv_config_load(t, opts->config_path, e, sizeof(e)) == 0) &&
 	     rv_config_validate(t, e, sizeof(e)) == 0;
+	rv_log_set_level(level);
 	free(t);
 	return ok;
 }
@@ -605,8 +640,7 @@ static void warn_state_file(const char *key, const char *path, const char *what)
 						  : NULL;
 
 	if (why) {
-		fprintf(stderr, "ringvpn: warning: %s %s: %s: it would remember %s\n", key, path,
-			why, what);
+		rv_cli_say_warnf("%s %s: %s: it would remember %s", key, path, why, what);
 	}
 }
 
@@ -634,7 +668,7 @@ static bool listen_unusable(const struct rv_config *cfg)
 	if (fd == -EACCES || fd == -EADDRINUSE) {
 		return false;
 	}
-	fprintf(stderr, "ringvpn: %s\n", err);
+	rv_cli_say_errf("%s", err);
 	return true;
 }
 
@@ -718,8 +752,9 @@ static bool metrics_unusable(const struct rv_config *cfg)
 	if (err == 0 || err == EACCES || err == EADDRINUSE) {
 		return false;
 	}
-	fprintf(stderr, "ringvpn: metrics_listen %s: cannot listen: %s%s\n", where, strerror(err),
-		err == EADDRNOTAVAIL ? " (no interface of this host has that address)" : "");
+	rv_cli_say_errf("metrics_listen %s: cannot listen: %s%s", where, strerror(err),
+			err == EADDRNOTAVAIL ? " (no interface of this host has that address)"
+					     : "");
 	return true;
 }
 
@@ -752,8 +787,8 @@ static bool zone_unknown(const struct rv_config *cfg)
 				continue;
 			}
 		}
-		fprintf(stderr, "ringvpn: server %s: this host has no interface '%s'\n",
-			cfg->servers[i].host, zone + 1);
+		rv_cli_say_errf("server %s: this host has no interface '%s'", cfg->servers[i].host,
+				zone + 1);
 		bad = true;
 	}
 	return bad;
@@ -769,9 +804,9 @@ int rv_cli_check_paths(const struct rv_config *cfg, uid_t service, gid_t service
 	 * tester 51): a warning, since a check is often run by another
 	 * user than the service's. */
 	if (!rv_privdrop_has_net_admin()) {
-		fprintf(stderr, "ringvpn: warning: this process has no CAP_NET_ADMIN: a start "
-				"like this one would exit 9 (run it as root, or as the service "
-				"units do)\n");
+		rv_cli_say_warnf("this process has no CAP_NET_ADMIN: a start "
+				 "like this one would exit 9 (run it as root, or as the service "
+				 "units do)");
 	} else if (faccessat(AT_FDCWD, "/dev/net/tun", R_OK | W_OK, AT_EACCESS) != 0 &&
 		   errno == EACCES && stat("/dev/net/tun", &st) == 0) {
 		/* The units' way (CAP_NET_ADMIN, no CAP_DAC_OVERRIDE) on a
@@ -793,12 +828,12 @@ int rv_cli_check_paths(const struct rv_config *cfg, uid_t service, gid_t service
 
 		if (rv_rtnl_get_link(&lk, cfg->tun) == 0 &&
 		    rv_tun_unfit(cfg->tun, &lk, why, sizeof(why))) {
-			fprintf(stderr, "ringvpn: %s\n", why);
+			rv_cli_say_errf("%s", why);
 			return RV_EXIT_TUN;
 		}
 		if (rv_rtnl_get_link(&lk, cfg->tun) == 0 && lk.num_queues == 0 &&
 		    rv_tun_foreign_owner(cfg->tun, &lk, why, sizeof(why))) {
-			fprintf(stderr, "ringvpn: warning: %s\n", why);
+			rv_cli_say_warnf("%s", why);
 		}
 	}
 
@@ -811,7 +846,7 @@ int rv_cli_check_paths(const struct rv_config *cfg, uid_t service, gid_t service
 		return RV_EXIT_NET;
 	}
 	if (sock[0] && !dir_exists(sock)) {
-		fprintf(stderr, "ringvpn: status socket %s: its directory does not exist\n", sock);
+		rv_cli_say_errf("status socket %s: its directory does not exist", sock);
 		return RV_EXIT_NET;
 	}
 	/* As the start says (round-twenty-six testers 121, 124). */
@@ -864,9 +899,11 @@ static int same_file_exit(const struct rv_cli_opts *opts, const char *a, const c
 {
 	bool flags = flag_given(opts, a) || flag_given(opts, b);
 
-	fprintf(stderr, "ringvpn: %s%s%s%s%s and %s name the same file, %s\n",
-		flags ? "the command line's flags" : "", flags && opts->config_path ? " with " : "",
-		flags && opts->config_path ? opts->config_path : "", flags ? ": " : "", a, b, path);
+	rv_cli_say_errf("%s%s%s%s%s and %s name the same file, %s",
+			flags ? "the command line's flags" : "",
+			flags && opts->config_path ? " with " : "",
+			flags && opts->config_path ? opts->config_path : "", flags ? ": " : "", a,
+			b, path);
 	return flags ? RV_EXIT_USAGE : RV_EXIT_CONFIG;
 }
 
@@ -911,12 +948,13 @@ int rv_cli_check_crl_state(const struct rv_config *cfg, const struct rv_cli_opts
 	}
 	ret = rv_crlstate_check(cfg->crl_state, tls, !check_only, opts->priv.uid, err, sizeof(err));
 	if (ret == -EINVAL || ret == -EKEYREJECTED) {
-		fprintf(stderr, "ringvpn: %s\n", err);
+		rv_cli_say_errf("%s", err);
 		return ret == -EINVAL ? RV_EXIT_CONFIG : RV_EXIT_CERT;
 	}
 	if (ret < 0 && check_only) {
 		/* Another user's -n cannot tell what root's start will. */
-		fprintf(stderr, "ringvpn: warning: %s: %s\n", err,
+		rv_cli_say_warnf(
+			"%s: %s", err,
 			ret == -EACCES || ret == -EPERM
 				? "not checked for an older CRL (run -n as the user who starts "
 				  "the process)"
@@ -1017,7 +1055,7 @@ static void say_unreadable(const struct rv_cli_opts *opts, const struct rv_confi
 		if (dropped) {
 			rv_warnx("%s", msg);
 		} else {
-			fprintf(stderr, "ringvpn: warning: %s\n", msg);
+			rv_cli_say_warnf("%s", msg);
 		}
 	}
 }

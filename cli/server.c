@@ -74,7 +74,7 @@ RV_PRINTF(2, 3) static void note(bool check_only, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (check_only) {
-		fprintf(stderr, "ringvpn: warning: %s\n", msg);
+		rv_cli_say_warnf("%s", msg);
 	} else {
 		rv_warnx("%s", msg);
 	}
@@ -310,8 +310,8 @@ int rv_cmd_server(int argc, char **argv)
 			     cfg.pool6.addr.family ? &cfg.pool6.addr : NULL, cfg.pool6.len,
 			     rv_config_pool_hosts(&cfg), &ret);
 	if (!pool) {
-		fprintf(stderr, "ringvpn: address pools %s: %s\n",
-			ret == -EINVAL ? "invalid" : "cannot be created", strerror(-ret));
+		rv_cli_say_errf("address pools %s: %s",
+				ret == -EINVAL ? "invalid" : "cannot be created", strerror(-ret));
 		code = ret == -EINVAL ? RV_EXIT_CONFIG : RV_EXIT_FAILURE;
 		goto out;
 	}
@@ -326,14 +326,14 @@ int rv_cmd_server(int argc, char **argv)
 		 * said as their other errors are, with the usage code (the
 		 * file was blamed, exit 3: round-thirty-six tester 182). */
 		if (ret == -EINVAL && strncmp(err, "line ", 5) != 0) {
-			fprintf(stderr, "ringvpn: the command line's flags%s%s: %s\n",
-				opts.config_path ? " with " : "",
-				opts.config_path ? opts.config_path : "", err);
+			rv_cli_say_errf("the command line's flags%s%s: %s",
+					opts.config_path ? " with " : "",
+					opts.config_path ? opts.config_path : "", err);
 			code = RV_EXIT_USAGE;
 			goto out;
 		}
 		rv_cli_file_error(said, sizeof(said), opts.config_path, err);
-		fprintf(stderr, "ringvpn: %s\n", said);
+		rv_cli_say_errf("%s", said);
 		code = ret == -EINVAL ? RV_EXIT_CONFIG : RV_EXIT_FAILURE;
 		goto out;
 	}
@@ -353,7 +353,7 @@ int rv_cmd_server(int argc, char **argv)
 	if (cfg.lease_file[0]) {
 		ret = rv_leasefile_check(cfg.lease_file, opts.priv.uid, err, sizeof(err));
 		if (ret == -EINVAL) {
-			fprintf(stderr, "ringvpn: %s\n", err);
+			rv_cli_say_errf("%s", err);
 			code = RV_EXIT_CONFIG;
 			goto out;
 		}

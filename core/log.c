@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/strbuf.h"
 
 static _Atomic int log_level = RV_LOG_INFO;
 /* Lines not written since the last note of it (emit). */
@@ -87,38 +88,6 @@ static void put(char *line, size_t cap, size_t *off, const char *s, size_t n)
 	*off += n;
 }
 
-/* utf8_len: the length of the well-formed UTF-8 sequence at |s| (RFC 3629:
- * no overlong forms, no surrogates, nothing past U+10FFFF), or 0. */
-static size_t utf8_len(const unsigned char *s)
-{
-	unsigned char c = s[0];
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		lo = c == 0xe0 ? 0xa0 : 0x80;
-		hi = c == 0xed ? 0x9f : 0xbf;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		lo = c == 0xf0 ? 0x90 : 0x80;
-		hi = c == 0xf4 ? 0x8f : 0xbf;
-	} else {
-		return 0;
-	}
-	if (s[1] < lo || s[1] > hi) {
-		return 0;
-	}
-	for (size_t i = 2; i < n; i++) {
-		if (s[i] < 0x80 || s[i] > 0xbf) {
-			return 0; /* the NUL that ends |s| stops here too */
-		}
-	}
-	return n;
-}
-
 /* put_json_str appends |s| as the body of a JSON string, leaving |keep|
  * bytes of |cap| free for what closes the line: quotes, backslashes and
  * control characters escaped, a byte that is not part of well-formed
@@ -147,7 +116,7 @@ static void put_json_str(char *line, size_t cap, size_t *off, const char *s, siz
 			n = 6;
 		} else if (*c < 0x80) {
 			out = s;
-		} else if ((n = utf8_len(c)) != 0) {
+		} else if ((n = rv_utf8_len(c)) != 0) {
 			out = s;
 			used = n;
 		} else {

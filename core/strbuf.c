@@ -68,6 +68,38 @@ void rv_strbuf_printf(struct rv_strbuf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+/* rv_utf8_len: the length of the well-formed UTF-8 sequence at |s| (RFC 3629:
+ * no overlong forms, no surrogates, nothing past U+10FFFF), or 0. */
+size_t rv_utf8_len(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		lo = c == 0xe0 ? 0xa0 : 0x80;
+		hi = c == 0xed ? 0x9f : 0xbf;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		lo = c == 0xf0 ? 0x90 : 0x80;
+		hi = c == 0xf4 ? 0x8f : 0xbf;
+	} else {
+		return 0;
+	}
+	if (s[1] < lo || s[1] > hi) {
+		return 0;
+	}
+	for (size_t i = 2; i < n; i++) {
+		if (s[i] < 0x80 || s[i] > 0xbf) {
+			return 0; /* the NUL that ends |s| stops here too */
+		}
+	}
+	return n;
+}
+
 void rv_strbuf_json_str(struct rv_strbuf *b, const char *s)
 {
 	rv_strbuf_append(b, "\"", 1);
@@ -80,8 +112,21 @@ void rv_strbuf_json_str(struct rv_strbuf *b, const char *s)
 			rv_strbuf_append(b, esc, 2);
 		} else if (c < 0x20 || c == 0x7f) {
 			rv_strbuf_printf(b, "\\u%04x", c);
-		} else {
+		} else if (c < 0x80) {
 			rv_strbuf_append(b, s, 1);
+		} else {
+			/* Well-formed UTF-8 as it is, any other byte as U+FFFD,
+			 * as the JSON log writes it: a path or a link name of
+			 * Latin-1 bytes made the whole status no JSON (round-
+			 * forty-two tester 206). */
+			size_t n = rv_utf8_len((const unsigned char *)s);
+
+			if (n) {
+				rv_strbuf_append(b, s, n);
+				s += n - 1;
+			} else {
+				rv_strbuf_append(b, "\\ufffd", 6);
+			}
 		}
 	}
 	rv_strbuf_append(b, "\"", 1);

@@ -34,6 +34,10 @@ void rv_strbuf_append(struct rv_strbuf *b, const char *s, size_t len);
  * escaped). */
 void rv_strbuf_json_str(struct rv_strbuf *b, const char *s);
 
+/* rv_utf8_len: the length of the well-formed UTF-8 sequence at |s| (RFC
+ * 3629: no overlong forms, no surrogates, nothing past U+10FFFF), or 0. */
+size_t rv_utf8_len(const unsigned char *s);
+
 /* rv_strbuf_str returns the text ("" when empty). */
 const char *rv_strbuf_str(const struct rv_strbuf *b);
 

@@ -633,7 +633,7 @@ static void attempt(struct rv_loop *l)
  * address at once. It was noticed only at twice dead_peer_timeout, blamed
  * on the TCP path, and no key exchange could run meanwhile (round-forty
  * tester 198). */
-void rv_client_addr_gone(struct rv_loop *l, const struct rv_ip_addr *gone)
+void rv_client_addr_gone(struct rv_loop *l, const struct rv_ip_addr *gone, unsigned ifindex)
 {
 	struct rv_client_side *s = side(l);
 	struct sockaddr_storage ss;
@@ -655,9 +655,15 @@ void rv_client_addr_gone(struct rv_loop *l, const struct rv_ip_addr *gone)
 	if (!rv_ip_addr_equal(&mine, gone)) {
 		return;
 	}
-	/* Another copy of it may stay (on another link). */
-	if (rv_rtnl_route_oif(&mine, &oif, &plen, &host) == 0 && host) {
-		return;
+	/* A link-local address is its link's: the same one on another link
+	 * does not carry the connection (taken for a copy that stays, the
+	 * connection waited out its timeout: round-forty-two tester 205). */
+	if (ss.ss_family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&ep.in6.sin6_addr)) {
+		if (ep.in6.sin6_scope_id != ifindex) {
+			return; /* that copy was on another link */
+		}
+	} else if (rv_rtnl_route_oif(&mine, &oif, &plen, &host) == 0 && host) {
+		return; /* another copy of it stays, on another link */
 	}
 	rv_ip_addr_str(&mine, a, sizeof(a));
 	rv_info("this host's address %s, which the control connection to server %s was made "

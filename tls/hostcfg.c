@@ -305,24 +305,31 @@ static bool captures_as(const struct hostcfg *h, unsigned tun, const struct rv_p
 	return m.len <= p->len;
 }
 
-static bool captures_server(const struct hostcfg *h, unsigned tun, const struct rv_prefix *p)
+/* server_flows fills the tunnel's own two flows to the server: the data
+ * plane's datagrams (UDP, root's: its sockets were made before the drop,
+ * unbound) and the control connection's segments (TCP, this thread's user,
+ * from the source it was given). A rule may send one and not the other the
+ * other way, by user (`uidrange`), by protocol (`ipproto udp`), by source
+ * (`from`) or by port (`sport`), and a lookup of neither was wrong (round-
+ * thirty-one testers 159, 161, 162). */
+static void server_flows(const struct hostcfg *h, struct rv_rtnl_flow *data,
+			 struct rv_rtnl_flow *ctl)
 {
-	/* For the data plane's datagrams (UDP, root's: its sockets were made
-	 * before the drop, unbound) and for the control connection's segments
-	 * (TCP, this thread's user, from the source it was given): a rule may
-	 * send one and not the other the other way, by user (`uidrange`), by
-	 * protocol (`ipproto udp`), by source (`from`) or by port (`sport`),
-	 * and the lookup was of neither (round-thirty-one testers 159, 161,
-	 * 162). */
-	struct rv_rtnl_flow data = {
+	*data = (struct rv_rtnl_flow){
 		.uid = 0, .proto = IPPROTO_UDP, .sport = h->data_sport, .dport = h->data_port
 	};
-	struct rv_rtnl_flow ctl = { .uid = (uint32_t)geteuid(),
-				    .proto = IPPROTO_TCP,
-				    .sport = h->ctl_sport,
-				    .dport = h->ctl_port,
-				    .src = h->ctl_src };
+	*ctl = (struct rv_rtnl_flow){ .uid = (uint32_t)geteuid(),
+				      .proto = IPPROTO_TCP,
+				      .sport = h->ctl_sport,
+				      .dport = h->ctl_port,
+				      .src = h->ctl_src };
+}
 
+static bool captures_server(const struct hostcfg *h, unsigned tun, const struct rv_prefix *p)
+{
+	struct rv_rtnl_flow data, ctl;
+
+	server_flows(h, &data, &ctl);
 	return covers_server(h, p) &&
 	       (captures_as(h, tun, p, &data) || captures_as(h, tun, p, &ctl));
 }
@@ -988,6 +995,22 @@ bool rv_hostcfg_no_ipv6(struct rv_loop *l)
 	const struct hostcfg *h = state(l);
 
 	return h->applied && h->no_v6;
+}
+
+bool rv_hostcfg_server_in_tun(struct rv_loop *l, unsigned tun)
+{
+	const struct hostcfg *h = state(l);
+	struct rv_rtnl_flow flows[2];
+	struct rv_rtnl_match m;
+
+	server_flows(h, &flows[0], &flows[1]);
+	for (size_t i = 0; i < 2; i++) {
+		if (rv_rtnl_route_match_for(&h->server, 0, &flows[i], &m) == 0 && !m.host &&
+		    m.oif == tun) {
+			return true;
+		}
+	}
+	return false;
 }
 
 bool rv_hostcfg_server_addr(struct rv_loop *l, struct rv_ip_addr *out)

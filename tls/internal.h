@@ -551,7 +551,7 @@ void rv_client_on_connect(struct rv_loop *l, struct rv_chan *c, int res);
 /* rv_client_addr_gone: the host's address |gone| left it (an address
  * message): a control connection made from it is ended at once, and made
  * again from an address the host still has. */
-void rv_client_addr_gone(struct rv_loop *l, const struct rv_ip_addr *gone);
+void rv_client_addr_gone(struct rv_loop *l, const struct rv_ip_addr *gone, unsigned ifindex);
 void rv_client_on_resolved(struct rv_loop *l, int res);
 
 /* rv_client_session returns the client's published session (that of the
@@ -581,6 +581,10 @@ bool rv_hostcfg_no_ipv6(struct rv_loop *l);
 /* rv_hostcfg_server_addr: the address of the server the client talks to
  * (false: none yet, or a link-local one, which no route carries). */
 bool rv_hostcfg_server_addr(struct rv_loop *l, struct rv_ip_addr *out);
+/* rv_hostcfg_server_in_tun: does the host route either of the tunnel's own
+ * flows to the server (its datagrams, its control connection, as a rule
+ * may tell them apart) into TUN |tun|? */
+bool rv_hostcfg_server_in_tun(struct rv_loop *l, unsigned tun);
 /* rv_hostcfg_note_unused marks those of |routes| (|n|) that bit i of |bits|
  * names as routed elsewhere by the host (the TUN's repair found so): left
  * out of the next repair and of the tunnel's sources, until the next

@@ -172,19 +172,23 @@ static uint64_t taken_over(struct rv_loop *l, const char *ifname, const struct r
 static void loop_to_server(struct rv_loop *l, const char *ifname)
 {
 	struct rv_ip_addr server;
-	unsigned out = 0;
+	bool in;
 	char a[64];
 
-	if (!rv_hostcfg_server_addr(l, &server) || rv_rtnl_route_out(&server, &out) != 0) {
+	if (!rv_hostcfg_server_addr(l, &server)) {
 		return;
 	}
+	/* The tunnel's own flows, as a rule may pin them by protocol, port
+	 * or source: a plain lookup took a full tunnel so pinned for a loop
+	 * (round-forty-two tester 205). */
+	in = rv_hostcfg_server_in_tun(l, l->tunwatch_ifindex);
 	rv_ip_addr_str(&server, a, sizeof(a));
-	if (out == l->tunwatch_ifindex && !l->loop_said) {
+	if (in && !l->loop_said) {
 		rv_warnx("%s: the host now routes the server's address %s into the tunnel itself: "
 			 "the tunnel's own packets cannot pass until that route goes",
 			 ifname, a);
 		l->loop_said = true;
-	} else if (out != l->tunwatch_ifindex && l->loop_said) {
+	} else if (!in && l->loop_said) {
 		rv_info("%s: the server's address %s is routed outside the tunnel again", ifname,
 			a);
 		l->loop_said = false;
@@ -516,7 +520,7 @@ void rv_tunwatch_on_cqe(struct rv_loop *l, int res)
 			struct rv_rtnl_addr a;
 
 			if (rv_rtnl_addr_msg(h, &a)) {
-				rv_client_addr_gone(l, &a.local.addr);
+				rv_client_addr_gone(l, &a.local.addr, a.ifindex);
 			}
 		}
 	}
@@ -575,6 +579,24 @@ bool rv_tunwatch_renamed(const struct rv_loop *l)
 	return now != 0 ? now != l->tunwatch_ifindex : errno == ENODEV || l->tun_renamed_said;
 }
 
+/* shown_name copies link name |name| for status, each byte outside
+ * printable ASCII as '?': the kernel takes any byte but '/', ':' and
+ * blanks, and a right-to-left override reached the operator's terminal
+ * (round-forty-two tester 206). */
+static void shown_name(char *out, size_t len, const char *name)
+{
+	size_t i = 0;
+
+	for (; len && name[i] && i + 1 < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		out[i] = c < 0x21 || c > 0x7e ? '?' : (char)c;
+	}
+	if (len) {
+		out[i] = '\0';
+	}
+}
+
 enum rv_status_tun rv_tunwatch_state(const struct rv_loop *l, char *now, size_t len)
 {
 	char name[IF_NAMESIZE];
@@ -590,13 +612,13 @@ enum rv_status_tun rv_tunwatch_state(const struct rv_loop *l, char *now, size_t 
 	if (rv_tunwatch_renamed(l)) {
 		errno = 0;
 		if (if_indextoname(l->tunwatch_ifindex, name)) {
-			snprintf(now, len, "%s", name);
+			shown_name(now, len, name);
 		} else if (errno == ENXIO || errno == ENODEV) {
 			return RV_STATUS_TUN_GONE;
 		} else {
 			/* The name it was said to have ("? (No such file or
 			 * directory)" read as gone: round-forty tester 199). */
-			snprintf(now, len, "%s", l->tun_renamed_to[0] ? l->tun_renamed_to : "?");
+			shown_name(now, len, l->tun_renamed_to[0] ? l->tun_renamed_to : "?");
 		}
 		return RV_STATUS_TUN_RENAMED;
 	}

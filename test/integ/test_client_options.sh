@@ -735,6 +735,24 @@ rvt_wait_for 3 "128.0.0.0/1 off with a sport rule" sh -c "! ip -n $C1 route show
 	rvt_fail "128.0.0.0/1 kept beside a rule by the data plane's port"
 ip -n "$C1" rule del to 172.31.88.1 sport "$DPORT" lookup main pref 90
 ip -n "$C1" rule del to 172.31.88.1 lookup 100 pref 100
+# The pin by the tunnel's own flows alone (TCP to the control port, UDP to
+# the data port, to table 100): installed, and no loop said (a plain
+# lookup of the server's address, by main's default into the tunnel, was
+# said as "routes the server's address into the tunnel itself" while the
+# tunnel worked: round-forty-two tester 205).
+L0=$(wc -l <"$RVT_TMP/fulltun2.log")
+ip -n "$C1" rule add to 172.31.88.1 ipproto tcp dport 4633 lookup 100 pref 100
+ip -n "$C1" rule add to 172.31.88.1 ipproto udp dport 4634 lookup 100 pref 101
+rvt_wait_for 20 "128.0.0.0/1 beside the flow pins" sh -c "ip -n $C1 route show 128.0.0.0/1 | grep -q 'dev rvz'" ||
+	rvt_fail "not installed beside the flow pins: $(grep -a '128.0.0.0' "$RVT_TMP/fulltun2.log" | tail -2)"
+sleep 6 # a look of the TUN's (every 5 s)
+rvt_nsx "$C1" ping -c 2 -i 0.2 -W 3 10.97.0.1 || rvt_fail "no traffic beside the flow pins"
+! tail -n +$((L0 + 1)) "$RVT_TMP/fulltun2.log" | rvt_matches "into the tunnel itself" ||
+	rvt_fail "a loop said beside the flow pins: $(grep -a 'into the tunnel itself' "$RVT_TMP/fulltun2.log" | tail -1)"
+ip -n "$C1" rule del to 172.31.88.1 ipproto tcp dport 4633 lookup 100 pref 100
+ip -n "$C1" rule del to 172.31.88.1 ipproto udp dport 4634 lookup 100 pref 101
+rvt_wait_for 3 "128.0.0.0/1 off without the flow pins" sh -c "! ip -n $C1 route show 128.0.0.0/1 | grep -q 'dev rvz'" ||
+	rvt_fail "128.0.0.0/1 kept without the flow pins"
 # A pin through a nexthop object: installed; the object deleted (its route
 # goes without a route message): taken off within 2 s (the periodic check,
 # up to 5 s, found it: tester 159).

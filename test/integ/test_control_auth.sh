@@ -303,6 +303,30 @@ grep -q "fixedfile.conf:[0-9]*: fixed client9: 10.99.0.1 is the server's own add
 check_line 0 hashpath "crl_state = $RVT_TMP/crl.state#kept across restarts"
 grep -q "hashpath.conf:[0-9]*: crl_state = $RVT_TMP/crl.state#kept across restarts: the '#' is part of the value" "$RVT_TMP/exit.log" ||
 	rvt_fail "a '#' inside a path not said: $(cat "$RVT_TMP/exit.log")"
+# -n's warnings show a path's control characters as '?' (a key file's name
+# set the terminal's title), and a start that fails says why in the log's
+# form under log_format = json (a bare line a shipper drops: round-forty-
+# two tester 206).
+ESCKEY=$RVT_TMP/k$'\e]0;PWNED\a\e[2J'.key
+cp "$PKI/server.key" "$ESCKEY" && chmod 600 "$ESCKEY"
+OUT=$(ip netns exec "$S" "$RV_BIN" server -c "$RVT_TMP/s2.conf" --key "$ESCKEY" -n 2>&1)
+grep -q "cannot read the key file $RVT_TMP/k?]0;PWNED??\[2J.key" <<<"$OUT" ||
+	rvt_fail "the key file's warning: $(od -c <<<"$OUT" | head -5)"
+! grep -q $'\e' <<<"$OUT" || rvt_fail "a control character reached the terminal: $(od -c <<<"$OUT" | head -5)"
+rm -f "$ESCKEY"
+: >"$RVT_TMP/ww.leases" && chmod 666 "$RVT_TMP/ww.leases"
+cp "$RVT_TMP/s2.conf" "$RVT_TMP/json.conf" &&
+	printf 'log_format = json\nlease_file = %s\n' "$RVT_TMP/ww.leases" >>"$RVT_TMP/json.conf"
+sed -i "0,/^lease_file = /{/^lease_file = /d}" "$RVT_TMP/json.conf"
+OUT=$(ip netns exec "$S" "$RV_BIN" server -c "$RVT_TMP/json.conf" 2>&1)
+python3 -c '
+import json, sys
+lines = sys.stdin.read().splitlines()
+assert lines, "no output"
+for l in lines:
+    json.loads(l)
+assert any("writable by every user" in json.loads(l)["msg"] and json.loads(l)["level"] == "error" for l in lines), lines
+' <<<"$OUT" || rvt_fail "a failed start under log_format = json: $OUT"
 check_line 3 hashdomain "push_domain = corp.example#internal"
 grep -q "is not a domain name .*(a '#' inside a word is part of the value; a comment begins at the line's start or after a blank)" "$RVT_TMP/exit.log" ||
 	rvt_fail "a '#' inside a domain not said: $(cat "$RVT_TMP/exit.log")"

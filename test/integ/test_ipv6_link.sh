@@ -94,6 +94,21 @@ ip netns exec "$C1" ip -6 route get "$LL" oif veth0 | rvt_matches "dev veth0" ||
 	rvt_fail "the server's address no longer by veth0"
 sleep 2 # past a keepalive or two: a session whose packets looped would be dead
 rvt_nsx "$C1" ping -6 -c 2 -i 0.2 -W 2 fd99::1 || rvt_fail "the session died with the full tunnel"
+# The client's link-local address on veth0 replaced while the same
+# address sits on another link: that copy does not carry the connection,
+# which is made again at once (it was taken for one that stays, and the
+# connection waited out its timeout: round-forty-two tester 205).
+CLL=$(ll_of "$C1" veth0)
+ip -n "$C1" link add rvll0 type veth peer name rvll1 && ip -n "$C1" link set rvll0 up &&
+	ip -n "$C1" link set rvll1 up && ip -n "$C1" addr add "$CLL/64" dev rvll0 nodad ||
+	rvt_fail "a second link with $CLL"
+ip -n "$C1" addr add fe80::abcd/64 dev veth0 nodad && ip -n "$C1" addr del "$CLL/64" dev veth0 ||
+	rvt_fail "the new link-local address"
+rvt_wait_for 3 "the link-local address gone said" grep -q "this host's address $CLL, which the control connection to server .* was made from, is gone" "$RVT_TMP/client1.log" ||
+	rvt_fail "the gone link-local address not said: $(tail -3 "$RVT_TMP/client1.log")"
+rvt_wait_for 10 "the tunnel back" rvt_nsx "$C1" ping -6 -c 1 -W 1 fd99::1 ||
+	rvt_fail "the tunnel not back after the link-local address changed"
+ip -n "$C1" link del rvll0
 rvt_stop_pid "$P1" 10 || rvt_fail "client exit"
 
 rvt_step "3. -n: a server address on an interface this host lacks"

@@ -20,6 +20,7 @@
 
 #include "core/compiler.h"
 #include "core/status.h"
+#include "core/strbuf.h"
 
 static struct rv_status_worker workers[3];
 static struct rv_status_peer peers[3];
@@ -728,4 +729,19 @@ Test(core_status, state_files_in_every_view)
 	text = render(&st);
 	cr_assert_null(strstr(text, "ringvpn_state_file_saved"), "%s", text);
 	free(text);
+}
+
+/* A string of the status JSON is well-formed UTF-8 whatever its bytes: a
+ * Latin-1 path or a link name with 0xff made the whole document no JSON a
+ * strict parser reads (round-forty-two tester 206); well-formed sequences
+ * stay as they are. */
+Test(core_status, json_str_is_utf8)
+{
+	struct rv_strbuf b = { 0 };
+
+	rv_strbuf_json_str(&b, "d\xe9\"\x1b[1mX \xc3\xa9 \xff \xed\xa0\x80 \xf0\x9f\x98\x80");
+	cr_assert_str_eq(rv_strbuf_str(&b),
+			 "\"d\\ufffd\\\"\\u001b[1mX \xc3\xa9 \\ufffd \\ufffd\\ufffd\\ufffd "
+			 "\xf0\x9f\x98\x80\"");
+	rv_strbuf_free(&b);
 }
