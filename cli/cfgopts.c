@@ -196,18 +196,6 @@ static void say_err(const char *msg)
 }
 
 /* say_errf is say_err with a format. */
-static void say_errf(const char *fmt, ...) RV_PRINTF(1, 2);
-static void say_errf(const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	say_err(buf);
-}
-
 void rv_cli_say_errf(const char *fmt, ...)
 {
 	char buf[1024];
@@ -457,7 +445,7 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 			if (opts->config_path) {
 				/* The last one was taken: one file was read, and
 				 * which was not said. */
-				say_errf("-c given twice (one config file)");
+				rv_cli_say_errf("-c given twice (one config file)");
 				return RV_EXIT_USAGE;
 			}
 			opts->config_path = optarg;
@@ -475,21 +463,22 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 			/* strtoul takes blanks and a sign first: " -1" was "more
 			 * than 1000000" (tester 138). */
 			if (*end || optarg[0] < '0' || optarg[0] > '9') {
-				say_errf("--max-attempts: '%s' is not a count", optarg);
+				rv_cli_say_errf("--max-attempts: '%s' is not a count", optarg);
 				return RV_EXIT_USAGE;
 			}
 			/* Said as the bound it is (it was "not a count":
 			 * round-twenty-eight tester 137). */
 			if (v > 1000000) {
-				say_errf("--max-attempts: %s is more than 1000000 (0: never give "
-					 "up)",
-					 optarg);
+				rv_cli_say_errf("--max-attempts: %s is more than 1000000 (0: never "
+						"give "
+						"up)",
+						optarg);
 				return RV_EXIT_USAGE;
 			}
 			/* The last one was taken silently (round-eleven
 			 * tester 51), as the file's keys' flags were. */
 			if (max_attempts_given) {
-				say_errf("--max-attempts given twice");
+				rv_cli_say_errf("--max-attempts given twice");
 				return RV_EXIT_USAGE;
 			}
 			max_attempts_given = true;
@@ -497,7 +486,7 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 			break;
 		}
 		case ':':
-			say_errf("option %s needs a value (see --help)", argv[optind - 1]);
+			rv_cli_say_errf("option %s needs a value (see --help)", argv[optind - 1]);
 			return RV_EXIT_USAGE;
 		case '?': {
 			/* A key of the other role's: said so, as the file says
@@ -516,10 +505,10 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 				k = rv_config_key_find(key);
 			}
 			if (k && !(k->roles & role)) {
-				say_errf("%s is not a %s setting (see --help)", arg,
-					 role == RV_CONFIG_SERVER ? "server" : "client");
+				rv_cli_say_errf("%s is not a %s setting (see --help)", arg,
+						role == RV_CONFIG_SERVER ? "server" : "client");
 			} else {
-				say_errf("unknown option %s (see --help)", arg);
+				rv_cli_say_errf("unknown option %s (see --help)", arg);
 			}
 			return RV_EXIT_USAGE;
 		}
@@ -532,7 +521,7 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 				 * given once (the last one was taken, silently). */
 				if (!(rv_config_key_at(k)->flags & RV_CONFIG_KEY_REPEAT) &&
 				    flag_given(opts, rv_config_key_at(k)->name)) {
-					say_errf("--%s given twice", names[k]);
+					rv_cli_say_errf("--%s given twice", names[k]);
 					return RV_EXIT_USAGE;
 				}
 				/* A value of several words typed unquoted leaves
@@ -558,7 +547,7 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 				opts->num_overrides++;
 				break;
 			}
-			say_errf("too many options");
+			rv_cli_say_errf("too many options");
 			return RV_EXIT_USAGE;
 		}
 	}
@@ -569,15 +558,15 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 			split_suggest(want, sizeof(want), &split, role);
 		}
 		if (want[0]) {
-			say_errf("unexpected argument '%s': --%s takes its value as one "
-				 "argument (--%s \"%s\")",
-				 argv[optind], split.flag, split.flag, want);
+			rv_cli_say_errf("unexpected argument '%s': --%s takes its value as one "
+					"argument (--%s \"%s\")",
+					argv[optind], split.flag, split.flag, want);
 		} else if (split.key && argv[optind] == split.next[0]) {
-			say_errf("unexpected argument '%s': --%s takes its value as one "
-				 "argument, quoted (see --help)",
-				 argv[optind], split.flag);
+			rv_cli_say_errf("unexpected argument '%s': --%s takes its value as one "
+					"argument, quoted (see --help)",
+					argv[optind], split.flag);
 		} else {
-			say_errf("unexpected argument '%s' (see --help)", argv[optind]);
+			rv_cli_say_errf("unexpected argument '%s' (see --help)", argv[optind]);
 		}
 		return RV_EXIT_USAGE;
 	}
