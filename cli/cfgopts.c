@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "cli/exit.h"
+#include "cli/say.h"
 #include "cli/sandbox.h"
 #include "core/demux.h"
 #include "core/file.h"
@@ -175,57 +176,6 @@ static void usage(FILE *f, enum rv_config_role role)
 /* load applies the -c file and the flag overrides to |cfg| (defaults
  * already in it) and validates. Returns 0, -E2BIG for a bad flag value, or
  * another -errno for the file or validation, with why in |err|. */
-/* say_err prints a message for the terminal: what it quotes from a file or a
- * flag (a key, a value) may hold control characters, which become '?' as
- * they do in the log (a terminal escape echoed from a config file). */
-static void say_err(const char *msg)
-{
-	char buf[1024];
-	size_t n = strlen(msg) < sizeof(buf) ? strlen(msg) : sizeof(buf) - 1;
-
-	memcpy(buf, msg, n);
-	buf[n] = '\0';
-	/* For journald or a log shipper, at the error priority in the log's
-	 * form (it was a bare line, at the unit's default priority). */
-	if (rv_log_get_format() == RV_LOG_FMT_JOURNAL || rv_log_get_format() == RV_LOG_FMT_JSON) {
-		rv_fatal("%s", buf);
-		return;
-	}
-	rv_log_sanitize(buf, n);
-	fprintf(stderr, "ringvpn: %s\n", buf);
-}
-
-/* say_errf is say_err with a format. */
-void rv_cli_say_errf(const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	say_err(buf);
-}
-
-void rv_cli_say_warnf(const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	/* As say_err: the log's form where it has one, and no terminal
-	 * control sequence from a path or a link name (a key file's name
-	 * set the terminal's title: round-forty-two tester 206). */
-	if (rv_log_get_format() == RV_LOG_FMT_JOURNAL || rv_log_get_format() == RV_LOG_FMT_JSON) {
-		rv_warnx("%s", buf);
-		return;
-	}
-	rv_log_sanitize(buf, strlen(buf));
-	fprintf(stderr, "ringvpn: warning: %s\n", buf);
-}
-
 /* say_if_others_config warns when root runs a config file that another
  * user owns or that a group other than root's may write: that user or
  * group decides what root runs (one writable by everyone is refused by
@@ -242,30 +192,28 @@ static void say_if_others_config(const char *path)
 	 * another file at the next reload, whatever this one's mode (a
 	 * round-three tester). */
 	if (rv_path_stranger(path, 0, why, sizeof(why))) {
-		fprintf(stderr,
-			"ringvpn: warning: config file %s: %s, who can swap it for a file of "
-			"their own and so decide what this process, run as root, does\n",
-			path, why);
+		rv_cli_say_warnf("config file %s: %s, who can swap it for a file of "
+				 "their own and so decide what this process, run as root, does",
+				 path, why);
 	}
 	if (st.st_uid != 0) {
-		fprintf(stderr,
-			"ringvpn: warning: config file %s belongs to uid %u: that user decides "
-			"what this process, run as root, does (chown root it)\n",
-			path, (unsigned)st.st_uid);
+		rv_cli_say_warnf("config file %s belongs to uid %u: that user decides "
+				 "what this process, run as root, does (chown root it)",
+				 path, (unsigned)st.st_uid);
 	} else if ((st.st_mode & S_IWGRP) && st.st_gid != 0) {
-		fprintf(stderr,
-			"ringvpn: warning: config file %s is writable by group %u (mode %04o): "
-			"its members decide what this process, run as root, does (chmod g-w "
-			"it)\n",
-			path, (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
+		rv_cli_say_warnf("config file %s is writable by group %u (mode %04o): "
+				 "its members decide what this process, run as root, does (chmod "
+				 "g-w "
+				 "it)",
+				 path, (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
 	} else if (getxattr(path, "system.posix_acl_access", NULL, 0) > 0) {
 		/* The mode bits do not tell who an ACL lets write (a
 		 * round-two tester gave nobody write so, unsaid). */
-		fprintf(stderr,
-			"ringvpn: warning: config file %s has an access ACL ('+' in ls -l): "
-			"whoever it lets write decides what this process, run as root, does "
-			"(getfacl it; setfacl -b to remove it)\n",
-			path);
+		rv_cli_say_warnf("config file %s has an access ACL ('+' in ls -l): "
+				 "whoever it lets write decides what this process, run as root, "
+				 "does "
+				 "(getfacl it; setfacl -b to remove it)",
+				 path);
 	}
 }
 
@@ -574,10 +522,10 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 	case 0:
 		return -1;
 	case -E2BIG: /* a flag's value */
-		say_err(err);
+		rv_cli_say_err(err);
 		return RV_EXIT_USAGE;
 	default:
-		say_err(err);
+		rv_cli_say_err(err);
 		return RV_EXIT_CONFIG;
 	}
 }
@@ -730,10 +678,10 @@ static bool metrics_unusable(const struct rv_config *cfg)
 	snprintf(where, sizeof(where), m->family == AF_INET6 ? "[%s]:%u" : "%s:%u", a,
 		 cfg->metrics_port);
 	if (metrics_clash(cfg)) {
-		fprintf(stderr,
-			"ringvpn: metrics_listen %s: that is the control channel's port on an "
-			"address it listens on (listen = %s): give metrics_listen another port\n",
-			where, cfg->listen_host[0] ? cfg->listen_host : "every address");
+		rv_cli_say_errf("metrics_listen %s: that is the control channel's port on an "
+				"address it listens on (listen = %s): give metrics_listen another "
+				"port",
+				where, cfg->listen_host[0] ? cfg->listen_host : "every address");
 		return true;
 	}
 	/* Port 0, as listen_unusable binds: a running server may hold the port. */
@@ -802,12 +750,12 @@ int rv_cli_check_paths(const struct rv_config *cfg, uid_t service, gid_t service
 		 * host whose clone device is 0600 (some containers): the
 		 * start exited 9 blaming CAP_NET_ADMIN and -n said OK
 		 * (round-eighteen tester 84). */
-		fprintf(stderr,
-			"ringvpn: warning: /dev/net/tun (mode %04o, owner %u:%u) is not "
-			"read-write for this process (uid %u): a start like this one would "
-			"exit 9 (udev makes it 0666; or give it a group of this user's)\n",
-			(unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)st.st_gid,
-			(unsigned)geteuid());
+		rv_cli_say_warnf("/dev/net/tun (mode %04o, owner %u:%u) is not "
+				 "read-write for this process (uid %u): a start like this one "
+				 "would "
+				 "exit 9 (udev makes it 0666; or give it a group of this user's)",
+				 (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+				 (unsigned)st.st_gid, (unsigned)geteuid());
 	}
 
 	/* As the start would: exit 14 for a device of another kind under the
@@ -828,10 +776,9 @@ int rv_cli_check_paths(const struct rv_config *cfg, uid_t service, gid_t service
 
 	/* As the start would: exit 15 for a status socket that cannot be. */
 	if (sock[0] && lstat(sock, &st) == 0 && !S_ISSOCK(st.st_mode)) {
-		fprintf(stderr,
-			"ringvpn: status socket %s: something that is no socket is there, which "
-			"ringvpn will not replace (set status_socket to another path)\n",
-			sock);
+		rv_cli_say_errf("status socket %s: something that is no socket is there, which "
+				"ringvpn will not replace (set status_socket to another path)",
+				sock);
 		return RV_EXIT_NET;
 	}
 	if (sock[0] && !dir_exists(sock)) {
@@ -842,11 +789,11 @@ int rv_cli_check_paths(const struct rv_config *cfg, uid_t service, gid_t service
 	if (sock[0] && dir_exists(sock) &&
 	    (rv_path_stranger(sock, geteuid() == 0 ? service : geteuid(), why, sizeof(why)) ||
 	     rv_dir_everyones(sock, true, service_gid, why, sizeof(why)))) {
-		fprintf(stderr,
-			"ringvpn: warning: status socket %s: %s: who may write there can put a "
+		rv_cli_say_warnf(
+			"status socket %s: %s: who may write there can put a "
 			"socket of their own in its place, and answer `status`, `kick` and "
 			"`reload` in the process's name (use a directory of root's, such as "
-			"/run/ringvpn)\n",
+			"/run/ringvpn)",
 			sock, why);
 	}
 	if (listen_unusable(cfg) || metrics_unusable(cfg) || zone_unknown(cfg)) {
@@ -922,10 +869,10 @@ int rv_cli_check_crl_state(const struct rv_config *cfg, const struct rv_cli_opts
 
 	if (!cfg->crl_state[0]) {
 		if (check_only && cfg->crl[0]) {
-			fprintf(stderr,
-				"ringvpn: warning: crl_state is not set: a restart would take an "
+			rv_cli_say_warnf(
+				"crl_state is not set: a restart would take an "
 				"older CRL than the running one without a word (a reload refuses "
-				"it)\n");
+				"it)");
 		}
 		return -1;
 	}
@@ -963,12 +910,11 @@ static void warn_crl_expired(const struct rv_tls_ctx *tls, const struct rv_confi
 	if (e.have_crl && e.crl_next_update && e.crl_next_update <= now) {
 		char whom[256];
 
-		fprintf(stderr,
-			"ringvpn: warning: CRL file %s expired %lld s ago (its nextUpdate): this "
-			"end "
-			"refuses %s until a fresh one is published (`ringvpn pki crl`)\n",
-			cfg->crl, (long long)(now - e.crl_next_update),
-			rv_tls_crl_whom(&e, whom, sizeof(whom)));
+		rv_cli_say_warnf("CRL file %s expired %lld s ago (its nextUpdate): this "
+				 "end "
+				 "refuses %s until a fresh one is published (`ringvpn pki crl`)",
+				 cfg->crl, (long long)(now - e.crl_next_update),
+				 rv_tls_crl_whom(&e, whom, sizeof(whom)));
 	}
 }
 
@@ -990,10 +936,9 @@ static void say_unreadable(const struct rv_cli_opts *opts, const struct rv_confi
 		if (dropped) {
 			rv_warnx("could not check which files user %s can read", opts->priv.user);
 		} else {
-			fprintf(stderr,
-				"ringvpn: warning: could not check which files user %s can "
-				"read\n",
-				opts->priv.user);
+			rv_cli_say_warnf("could not check which files user %s can "
+					 "read",
+					 opts->priv.user);
 		}
 		return;
 	}
@@ -1057,7 +1002,7 @@ int rv_cli_tls_ctx(struct rv_tls_ctx **out, const struct rv_config *cfg)
 	if (rv_tls_ctx_from_config(out, cfg, true, NULL, &why, err, sizeof(err)) == 0) {
 		return -1;
 	}
-	say_err(err);
+	rv_cli_say_err(err);
 	switch (why) {
 	case RV_TLS_FAIL_CA:
 		return rv_cli_file_exit(cfg->ca, RV_EXIT_CERT_MISSING, RV_EXIT_CERT);
@@ -1124,6 +1069,41 @@ static int argv_log_format(int argc, char **argv)
 	return (int)fmt;
 }
 
+/* argv_file_log_format: the log_format of the file -c names (auto when
+ * none, or it does not load), read quietly before the command line is
+ * parsed: what the file's own load says (a '#' inside a value, a file of
+ * another user's) came as bare lines under its log_format = json (round-
+ * forty-three tester 207). */
+static int argv_file_log_format(int argc, char **argv, enum rv_config_role role)
+{
+	const char *path = NULL;
+	struct rv_config *t;
+	enum rv_log_level level = rv_log_get_level();
+	char e[256];
+	int fmt = RV_LOG_FMT_AUTO;
+
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
+			path = argv[++i];
+		} else if (!strncmp(argv[i], "--config=", 9)) {
+			path = argv[i] + 9;
+		} else if (!strncmp(argv[i], "-c", 2) && argv[i][2]) {
+			path = argv[i] + 2;
+		}
+	}
+	if (!path || !(t = malloc(sizeof(*t)))) {
+		return fmt;
+	}
+	rv_log_set_level(RV_LOG_FATAL);
+	rv_config_defaults(t, role);
+	if (rv_config_load(t, path, e, sizeof(e)) == 0) {
+		fmt = (int)t->log_format;
+	}
+	rv_log_set_level(level);
+	free(t);
+	return fmt;
+}
+
 /* argv_check: is this a check (-n, --check), looked for before the command
  * line is parsed, whose own warnings (a network without its length) come
  * in -n's form? */
@@ -1161,8 +1141,14 @@ int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 	/* The command line's own errors in the log's form too (journald's,
 	 * or --log-format's): they were bare lines (a hostile tester). */
 	rv_log_set_prefix(role == RV_CONFIG_SERVER ? "server" : "client");
-	rv_log_set_format(argv_check(argc, argv) ? RV_LOG_FMT_CHECK
-						 : log_format(argv_log_format(argc, argv)));
+	if (argv_check(argc, argv)) {
+		rv_log_set_format(RV_LOG_FMT_CHECK);
+	} else {
+		int fmt = argv_log_format(argc, argv);
+
+		rv_log_set_format(log_format(
+			fmt != RV_LOG_FMT_AUTO ? fmt : argv_file_log_format(argc, argv, role)));
+	}
 	code = rv_cli_parse(cfg, opts, role, argc, argv);
 	if (code >= 0) {
 		return code;
@@ -1179,7 +1165,7 @@ int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 		return RV_EXIT_PRIVDROP;
 	}
 	if (rv_privdrop_resolve(&opts->priv, cfg, err, sizeof(err))) {
-		say_err(err);
+		rv_cli_say_err(err);
 		return RV_EXIT_PRIVDROP;
 	}
 	code = rv_cli_tls_ctx(out_tls, cfg);

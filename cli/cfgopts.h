@@ -11,7 +11,6 @@
 #include <stdint.h>
 
 #include "cli/privdrop.h"
-#include "core/compiler.h"
 #include "core/config.h"
 #include "tls/ctx.h"
 
@@ -128,12 +127,5 @@ int rv_cli_check_crl_state(const struct rv_config *cfg, const struct rv_cli_opts
  * ("line N: ...", rv_config_validate's), as the parser's own errors are
  * written (tester 144 saw both forms), else "path: why". */
 void rv_cli_file_error(char *out, size_t len, const char *path, const char *why);
-
-/* rv_cli_say_errf / rv_cli_say_warnf say an error or a warning of the
- * command line, -n or a start: in the log's form under log_format json or
- * journal (at its priority), otherwise "ringvpn: [warning: ]..." with
- * control characters shown as '?'. */
-void rv_cli_say_errf(const char *fmt, ...) RV_PRINTF(1, 2);
-void rv_cli_say_warnf(const char *fmt, ...) RV_PRINTF(1, 2);
 
 #endif /* RV_CLI_CFGOPTS_H */

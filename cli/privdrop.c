@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/say.h"
 #include "core/log.h"
 
 /* capset(2) on the calling thread: permitted = effective = |keep| (a mask of
@@ -189,11 +190,11 @@ int rv_privdrop_resolve(struct rv_privdrop *pd, const struct rv_config *cfg, cha
 	 * start as the user, who can give it only to a group of its own:
 	 * said at -n as root, the operator's check (a round-two tester). */
 	if (admin && geteuid() == 0 && !user_in_group(user, pw->pw_gid, admin_gid)) {
-		fprintf(stderr,
-			"ringvpn: warning: admin_group '%s': user %s is not a member; started as "
-			"that user (the units) the start is refused (exit 16): usermod -aG %s "
-			"%s, or SupplementaryGroups=%s in the unit\n",
-			cfg->admin_group, user, cfg->admin_group, user, cfg->admin_group);
+		rv_cli_say_warnf("admin_group '%s': user %s is not a member; started as "
+				 "that user (the units) the start is refused (exit 16): usermod "
+				 "-aG %s "
+				 "%s, or SupplementaryGroups=%s in the unit",
+				 cfg->admin_group, user, cfg->admin_group, user, cfg->admin_group);
 	}
 	if (cfg->group[0]) {
 		errno = 0;
@@ -207,12 +208,12 @@ int rv_privdrop_resolve(struct rv_privdrop *pd, const struct rv_config *cfg, cha
 		/* Group 0 owns much of a system (/etc/shadow's group on some,
 		 * root's files generally): said (a round-four tester). */
 		if (pd->gid == 0) {
-			fprintf(stderr,
-				"ringvpn: warning: group = %s: the process keeps group id 0 after "
+			rv_cli_say_warnf(
+				"group = %s: the process keeps group id 0 after "
 				"the drop, and with it whatever that group may read or write; "
 				"leave "
 				"`group` unset (the user's own group) or name an unprivileged "
-				"one\n",
+				"one",
 				cfg->group);
 		}
 	} else {

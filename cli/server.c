@@ -3,6 +3,7 @@
  * -> session tables -> data plane (TUN + UDP workers) -> TUN address -> the
  * control loop on this thread -> clean shutdown on SIGINT/SIGTERM.
  */
+#include "cli/say.h"
 #include "cli/cmds.h"
 
 #include <errno.h>
@@ -359,10 +360,9 @@ int rv_cmd_server(int argc, char **argv)
 		}
 		/* The start goes on without it, as -n says (it said nothing). */
 		if (ret < 0 && opts.check_only) {
-			fprintf(stderr,
-				"ringvpn: warning: %s: addresses would be remembered in memory "
-				"only\n",
-				err);
+			rv_cli_say_warnf("%s: addresses would be remembered in memory "
+					 "only",
+					 err);
 		}
 	}
 	code = rv_cli_check_crl_state(&cfg, &opts, tls);
@@ -375,10 +375,9 @@ int rv_cmd_server(int argc, char **argv)
 		/* What the start would refuse, when the host shows it (a TUN
 		 * made before with IPv6 on would still do). */
 		if (cfg.pool6.addr.family && rv_host_ipv6_off(why, sizeof(why))) {
-			fprintf(stderr,
-				"ringvpn: warning: %s: a new TUN gets no IPv6 and the start would "
-				"fail with pool6 set (set pool6 = none, or enable IPv6)\n",
-				why);
+			rv_cli_say_warnf("%s: a new TUN gets no IPv6 and the start would "
+					 "fail with pool6 set (set pool6 = none, or enable IPv6)",
+					 why);
 		}
 		code = rv_cli_check_paths(&cfg, opts.priv.shared_user ? 0 : opts.priv.uid,
 					  opts.priv.shared_user ? 0 : opts.priv.gid);

@@ -1385,6 +1385,15 @@ static int note_inside(void *ctx, const struct rv_prefix *dst, unsigned oif)
  * through the tunnel from then on, and their packets to this host are
  * answered into it. A site network carved out of the server's link to a
  * client cut that client off, unsaid (round-thirty-six tester 179). */
+/* How many link_around said (rv_tun_links_around_said), on the control
+ * thread, which alone installs routes. */
+static unsigned links_around_said;
+
+unsigned rv_tun_links_around_said(void)
+{
+	return links_around_said;
+}
+
 static int link_around(void *ctx, const struct rv_prefix *dst, unsigned oif)
 {
 	const struct inside_walk *o = ctx;
@@ -1402,6 +1411,7 @@ static int link_around(void *ctx, const struct rv_prefix *dst, unsigned oif)
 		 "(the server's operator chooses a network outside the link's; a client refuses "
 		 "pushed routes with accept_routes)",
 		 o->ifname, n, o->net->len, d, dst->len, dev);
+	links_around_said++;
 	return -1; /* one line: the innermost link would do as well */
 }
 

@@ -103,6 +103,10 @@ struct rv_rtnl_link;
  * start (rv_tun_claim) and -n (cli/cfgopts.c) judge alike. */
 bool rv_tun_unfit(const char *name, const struct rv_rtnl_link *lk, char *why, size_t len);
 
+/* rv_tun_links_around_said: how many routes so far were said to lie inside
+ * the network of one of the host's links (a reload's reply says its own). */
+unsigned rv_tun_links_around_said(void);
+
 /* rv_tun_foreign_owner: may someone other than root attach a queue to the
  * persistent device |lk| (an owner or group an administrator gave it)?
  * Says who in |why|. Such a queue reads a share of the tunnel's packets in

@@ -318,6 +318,10 @@ rm -f "$ESCKEY"
 cp "$RVT_TMP/s2.conf" "$RVT_TMP/json.conf" &&
 	printf 'log_format = json\nlease_file = %s\n' "$RVT_TMP/ww.leases" >>"$RVT_TMP/json.conf"
 sed -i "0,/^lease_file = /{/^lease_file = /d}" "$RVT_TMP/json.conf"
+# A file of another user's: its warning, said as the file is read, comes
+# in the file's own log form too (a bare line: round-forty-three tester
+# 207).
+chown nobody "$RVT_TMP/json.conf"
 OUT=$(ip netns exec "$S" "$RV_BIN" server -c "$RVT_TMP/json.conf" 2>&1)
 python3 -c '
 import json, sys
@@ -326,6 +330,7 @@ assert lines, "no output"
 for l in lines:
     json.loads(l)
 assert any("writable by every user" in json.loads(l)["msg"] and json.loads(l)["level"] == "error" for l in lines), lines
+assert any("belongs to uid 65534" in json.loads(l)["msg"] and json.loads(l)["level"] == "warn" for l in lines), lines
 ' <<<"$OUT" || rvt_fail "a failed start under log_format = json: $OUT"
 check_line 3 hashdomain "push_domain = corp.example#internal"
 grep -q "is not a domain name .*(a '#' inside a word is part of the value; a comment begins at the line's start or after a blank)" "$RVT_TMP/exit.log" ||

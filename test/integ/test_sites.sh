@@ -547,6 +547,10 @@ for r in "10.88.1.128/25 lies inside 10.88.1.0/24" "fd88:1:0:0:8000::/65 lies in
 done
 grep -a "lies inside" "$RVT_TMP/server.log" | grep -v "10.88.1.128/25\|fd88:1:0:0:8000::/65" &&
 	rvt_fail "a network outside the links said to lie inside one"
+# The reload's reply says so too (only the log did: round-forty-three
+# tester 208).
+grep -q "^warning: 2 subnet route(s) lie inside the network of one of this host's links" <<<"$OUT" ||
+	rvt_fail "the reply does not say the networks inside a link: $OUT"
 # A default route through a device (scope link, as PPP or LTE make) is no
 # link's network (every route was said to lie inside it: round-thirty-
 # seven tester 187).

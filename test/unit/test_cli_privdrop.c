@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../../cli/privdrop.c"
+#include "../../cli/say.c"
 
 static double now_s(void)
 {

@@ -1,0 +1,17 @@
+/*
+ * say.h — what the command line, -n and a start say before the service's
+ * log takes over: in the log's form under log_format json or journal (at
+ * its priority), otherwise "ringvpn: [warning: ]..." on stderr, with what
+ * it quotes from a file, a flag or a link name shown with control
+ * characters as '?' (a terminal escape in a path reached the terminal).
+ */
+#ifndef RV_CLI_SAY_H
+#define RV_CLI_SAY_H
+
+#include "core/compiler.h"
+
+void rv_cli_say_err(const char *msg);
+void rv_cli_say_errf(const char *fmt, ...) RV_PRINTF(1, 2);
+void rv_cli_say_warnf(const char *fmt, ...) RV_PRINTF(1, 2);
+
+#endif /* RV_CLI_SAY_H */
