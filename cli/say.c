@@ -4,6 +4,7 @@
 #include "cli/say.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,7 +18,8 @@ static bool in_log_form(void)
 	return rv_log_get_format() == RV_LOG_FMT_JOURNAL || rv_log_get_format() == RV_LOG_FMT_JSON;
 }
 
-void rv_cli_say_err(const char *msg)
+/* say prints |msg| as an error or a warning (say.h). */
+static void say(bool warn, const char *msg)
 {
 	char buf[1024];
 	size_t n = strlen(msg) < sizeof(buf) ? strlen(msg) : sizeof(buf) - 1;
@@ -25,11 +27,20 @@ void rv_cli_say_err(const char *msg)
 	memcpy(buf, msg, n);
 	buf[n] = '\0';
 	if (in_log_form()) {
-		rv_fatal("%s", buf);
+		if (warn) {
+			rv_warnx("%s", buf);
+		} else {
+			rv_fatal("%s", buf);
+		}
 		return;
 	}
 	rv_log_sanitize(buf, n);
-	fprintf(stderr, "ringvpn: %s\n", buf);
+	fprintf(stderr, "ringvpn: %s%s\n", warn ? "warning: " : "", buf);
+}
+
+void rv_cli_say_err(const char *msg)
+{
+	say(false, msg);
 }
 
 void rv_cli_say_errf(const char *fmt, ...)
@@ -40,7 +51,7 @@ void rv_cli_say_errf(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	rv_cli_say_err(buf);
+	say(false, buf);
 }
 
 void rv_cli_say_warnf(const char *fmt, ...)
@@ -51,10 +62,5 @@ void rv_cli_say_warnf(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (in_log_form()) {
-		rv_warnx("%s", buf);
-		return;
-	}
-	rv_log_sanitize(buf, strlen(buf));
-	fprintf(stderr, "ringvpn: warning: %s\n", buf);
+	say(true, buf);
 }
