@@ -353,6 +353,45 @@ out:
 	free(scratch);
 }
 
+/* abbreviated says a long option written as a prefix of its name
+ * (getopt_long takes "--conf" for --config): the scans made before the
+ * command line is parsed (the log's form, -n, the file's log_format) know
+ * whole names only, and a prefix that names one option today may name two
+ * tomorrow (round-forty-four tester 209). */
+static bool abbreviated(int argc, char **argv, const struct option *lopts)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		const char *a = argv[i], *whole = NULL;
+		size_t n;
+		bool exact = false;
+
+		if (a[0] == '-' && a[1] != '-' && strchr(a, 'c')) {
+			/* -c FILE, -nc FILE: the file's name is no option */
+			i += a[strlen(a) - 1] == 'c' && strchr(a, 'c') == a + strlen(a) - 1;
+			continue;
+		}
+		if (strncmp(a, "--", 2) != 0 || !a[2]) {
+			continue;
+		}
+		n = strcspn(a + 2, "=");
+		for (const struct option *o = lopts; o->name && !exact; o++) {
+			if (!strncmp(o->name, a + 2, n)) {
+				exact = strlen(o->name) == n;
+				whole = exact || whole ? whole : o->name;
+				if (exact && o->has_arg == required_argument && !a[2 + n]) {
+					i++; /* its value, whatever it looks like */
+				}
+			}
+		}
+		if (!exact && whole) {
+			rv_cli_say_errf("%.*s: write the option's whole name (--%s, or see --help)",
+					(int)(n + 2), a, whole);
+			return true;
+		}
+	}
+	return false;
+}
+
 int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,
 		 int argc, char **argv)
 {
@@ -384,6 +423,9 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 			(struct option){ names[i], required_argument, NULL, OPT_KEY_BASE + (int)i };
 	}
 	lopts[nl] = (struct option){ NULL, 0, NULL, 0 };
+	if (abbreviated(argc, argv, lopts)) {
+		return RV_EXIT_USAGE;
+	}
 
 	optind = 1;
 	opterr = 0;
@@ -1083,12 +1125,17 @@ static int argv_file_log_format(int argc, char **argv, enum rv_config_role role)
 	int fmt = RV_LOG_FMT_AUTO;
 
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
+		const char *c =
+			argv[i][0] == '-' && argv[i][1] != '-' ? strchr(argv[i], 'c') : NULL;
+
+		if (!strcmp(argv[i], "--config") && i + 1 < argc) {
 			path = argv[++i];
 		} else if (!strncmp(argv[i], "--config=", 9)) {
 			path = argv[i] + 9;
-		} else if (!strncmp(argv[i], "-c", 2) && argv[i][2]) {
-			path = argv[i] + 2;
+		} else if (c && c[1]) {
+			path = c + 1; /* -cFILE, -ncFILE */
+		} else if (c && i + 1 < argc) {
+			path = argv[++i]; /* -c FILE, -nc FILE */
 		}
 	}
 	if (!path || !(t = malloc(sizeof(*t)))) {
@@ -1110,8 +1157,21 @@ static int argv_file_log_format(int argc, char **argv, enum rv_config_role role)
 static bool argv_check(int argc, char **argv)
 {
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		if (!strcmp(argv[i], "-n") || !strcmp(argv[i], "--check")) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--check")) {
 			return true;
+		}
+		/* A cluster of short options (-nc FILE): up to a 'c', whose
+		 * file's name follows (round-forty-four tester 209). */
+		for (size_t k = 1; a[0] == '-' && a[1] != '-' && a[k]; k++) {
+			if (a[k] == 'n') {
+				return true;
+			}
+			if (a[k] == 'c') {
+				i += !a[k + 1];
+				break;
+			}
 		}
 	}
 	return false;

@@ -12,6 +12,7 @@
 
 #include "cli/cmds.h"
 #include "cli/exit.h"
+#include "cli/say.h"
 #include "core/compiler.h"
 #include "rv_revision.h" /* RV_REVISION: cli/revision.cmake, at build time */
 
@@ -161,6 +162,11 @@ int main(int argc, char **argv)
 	const char *cmd;
 
 	open_std_fds();
+	/* The service's own messages go through its log or cli/say.c; the
+	 * other commands echo what they were given. */
+	if (argc < 2 || (strcmp(argv[1], "server") != 0 && strcmp(argv[1], "client") != 0)) {
+		rv_cli_stderr_shown();
+	}
 	if (argc < 2) {
 		show_usage(stderr);
 		return RV_EXIT_USAGE;

@@ -3,10 +3,12 @@
  */
 #include "cli/say.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/log.h"
 
@@ -35,7 +37,66 @@ static void say(bool warn, const char *msg)
 		return;
 	}
 	rv_log_sanitize(buf, n);
+	/* One message, one line: the log joins lines, this printed them
+	 * (an option named "--x\nconfiguration OK": round-forty-four tester
+	 * 209). */
+	for (char *c = buf; *c; c++) {
+		*c = *c == '\n' || *c == '\t' ? '?' : *c;
+	}
 	fprintf(stderr, "ringvpn: %s%s\n", warn ? "warning: " : "", buf);
+}
+
+/* shown_write is stderr's write for the commands that echo what they were
+ * given (a socket path, an option, a command's name): C0 controls but the
+ * line's end and a tab, DEL and the C1 controls of UTF-8 as '?', so that
+ * no escape sequence reaches the terminal (an unknown command set its
+ * title: round-forty-four tester 209). */
+static ssize_t shown_write(void *cookie, const char *p, size_t n)
+{
+	char buf[512];
+	size_t done = 0;
+
+	(void)cookie;
+	while (done < n) {
+		size_t k = n - done < sizeof(buf) ? n - done : sizeof(buf);
+
+		memcpy(buf, p + done, k);
+		for (size_t i = 0; i < k; i++) {
+			unsigned char c = (unsigned char)buf[i];
+
+			if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
+				buf[i] = '?';
+			} else if (c == 0xc2 && i + 1 < k && (unsigned char)buf[i + 1] >= 0x80 &&
+				   (unsigned char)buf[i + 1] <= 0x9f) {
+				buf[i] = buf[i + 1] = '?';
+				i++;
+			}
+		}
+		for (size_t off = 0; off < k;) {
+			ssize_t w = write(STDERR_FILENO, buf + off, k - off);
+
+			if (w < 0 && errno == EINTR) {
+				continue;
+			}
+			if (w <= 0) {
+				return done ? (ssize_t)done : -1;
+			}
+			off += (size_t)w;
+		}
+		done += k;
+	}
+	return (ssize_t)n;
+}
+
+void rv_cli_stderr_shown(void)
+{
+	static const cookie_io_functions_t io = { .write = shown_write };
+	FILE *f = fopencookie(NULL, "w", io);
+
+	if (f) {
+		setvbuf(f, NULL, _IOLBF, 0);
+		stderr = f;
+	}
 }
 
 void rv_cli_say_err(const char *msg)

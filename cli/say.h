@@ -14,4 +14,9 @@ void rv_cli_say_err(const char *msg);
 void rv_cli_say_errf(const char *fmt, ...) RV_PRINTF(1, 2);
 void rv_cli_say_warnf(const char *fmt, ...) RV_PRINTF(1, 2);
 
+/* rv_cli_stderr_shown makes stderr show control characters as '?' (not
+ * the line's end or a tab), for the commands that echo their arguments
+ * and are not the service (whose log has its own forms). */
+void rv_cli_stderr_shown(void);
+
 #endif /* RV_CLI_SAY_H */

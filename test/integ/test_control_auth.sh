@@ -332,6 +332,22 @@ for l in lines:
 assert any("writable by every user" in json.loads(l)["msg"] and json.loads(l)["level"] == "error" for l in lines), lines
 assert any("belongs to uid 65534" in json.loads(l)["msg"] and json.loads(l)["level"] == "warn" for l in lines), lines
 ' <<<"$OUT" || rvt_fail "a failed start under log_format = json: $OUT"
+# A long option cut short is refused (getopt took --conf for --config,
+# which the scans before parsing did not know), -nc FILE is a check, and
+# one message is one line, whatever it quotes; a command the CLI does not
+# know is echoed with its escapes as '?' (round-forty-four tester 209).
+check_exit 2 "$RV_BIN" server --conf "$RVT_TMP/s2.conf" -n
+grep -q "^ringvpn: --conf: write the option's whole name (--config, or see --help)$" "$RVT_TMP/exit.log" ||
+	rvt_fail "--conf: $(cat "$RVT_TMP/exit.log")"
+cp "$RVT_TMP/s2.conf" "$RVT_TMP/nonl.conf" && printf 'log_format = json' >>"$RVT_TMP/nonl.conf"
+check_exit 0 ip netns exec "$S" "$RV_BIN" server -nc "$RVT_TMP/nonl.conf"
+grep -q "^ringvpn: warning: config file $RVT_TMP/nonl.conf: its last line has no newline" "$RVT_TMP/exit.log" ||
+	rvt_fail "-nc: $(cat "$RVT_TMP/exit.log")"
+check_exit 2 "$RV_BIN" server $'--bogus\nconfiguration OK'
+[ "$(wc -l <"$RVT_TMP/exit.log")" = 1 ] || rvt_fail "one message in two lines: $(cat "$RVT_TMP/exit.log")"
+check_exit 2 "$RV_BIN" $'bogus\e]0;TITLE\a'
+grep -q "^ringvpn: unknown command 'bogus?]0;TITLE?'$" "$RVT_TMP/exit.log" ||
+	rvt_fail "an unknown command echoed raw: $(od -c "$RVT_TMP/exit.log" | head -3)"
 check_line 3 hashdomain "push_domain = corp.example#internal"
 grep -q "is not a domain name .*(a '#' inside a word is part of the value; a comment begins at the line's start or after a blank)" "$RVT_TMP/exit.log" ||
 	rvt_fail "a '#' inside a domain not said: $(cat "$RVT_TMP/exit.log")"
