@@ -363,6 +363,7 @@ static bool abbreviated(int argc, char **argv, const struct option *lopts)
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		const char *a = argv[i], *whole = NULL;
 		size_t n;
+		unsigned matches = 0;
 		bool exact = false;
 
 		if (a[0] == '-' && a[1] != '-' && strchr(a, 'c')) {
@@ -374,18 +375,28 @@ static bool abbreviated(int argc, char **argv, const struct option *lopts)
 			continue;
 		}
 		n = strcspn(a + 2, "=");
+		if (n == 0) {
+			continue; /* "--=x": no name; getopt says it */
+		}
 		for (const struct option *o = lopts; o->name && !exact; o++) {
 			if (!strncmp(o->name, a + 2, n)) {
 				exact = strlen(o->name) == n;
+				matches++;
 				whole = exact || whole ? whole : o->name;
 				if (exact && o->has_arg == required_argument && !a[2 + n]) {
 					i++; /* its value, whatever it looks like */
 				}
 			}
 		}
-		if (!exact && whole) {
+		if (!exact && matches == 1) {
 			rv_cli_say_errf("%.*s: write the option's whole name (--%s, or see --help)",
 					(int)(n + 2), a, whole);
+			return true;
+		}
+		if (!exact && matches > 1) {
+			rv_cli_say_errf("%.*s: write the option's whole name (%u options begin so: "
+					"see --help)",
+					(int)(n + 2), a, matches);
 			return true;
 		}
 	}
@@ -486,6 +497,13 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 			char key[64];
 			const struct rv_config_key *k = NULL;
 
+			/* A letter of a cluster (-xn): getopt has not moved
+			 * past it, and the argument before was named (round-
+			 * forty-five tester 210). */
+			if (optopt > 0 && optopt < 0x80) {
+				rv_cli_say_errf("unknown option -%c (see --help)", optopt);
+				return RV_EXIT_USAGE;
+			}
 			if (!strncmp(arg, "--", 2) && strlen(arg + 2) < sizeof(key)) {
 				snprintf(key, sizeof(key), "%s", arg + 2);
 				*strchrnul(key, '=') = '\0';

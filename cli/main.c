@@ -63,7 +63,10 @@ static int cmd_version(int argc, char **argv)
 		return RV_EXIT_OK;
 	}
 	if (argc > 1) {
-		fprintf(stderr, "ringvpn version: unexpected argument '%s'\n", argv[1]);
+		char b[256];
+
+		fprintf(stderr, "ringvpn version: unexpected argument '%s'\n",
+			rv_cli_shown(argv[1], b, sizeof(b)));
 		return RV_EXIT_USAGE;
 	}
 	if (RV_REVISION[0]) {
@@ -78,7 +81,10 @@ static int cmd_version(int argc, char **argv)
 static int cmd_help(int argc, char **argv)
 {
 	if (argc > 2) {
-		fprintf(stderr, "ringvpn help: unexpected argument '%s'\n", argv[2]);
+		char b[256];
+
+		fprintf(stderr, "ringvpn help: unexpected argument '%s'\n",
+			rv_cli_shown(argv[2], b, sizeof(b)));
 		return RV_EXIT_USAGE;
 	}
 	if (argc == 2 && !is_help_flag(argv[1])) {
@@ -92,7 +98,10 @@ static int cmd_help(int argc, char **argv)
 			}
 		}
 		if (strcmp(argv[1], "help") != 0) {
-			fprintf(stderr, "ringvpn help: unknown command '%s'\n\n", argv[1]);
+			char b[256];
+
+			fprintf(stderr, "ringvpn help: unknown command '%s'\n\n",
+				rv_cli_shown(argv[1], b, sizeof(b)));
 			show_usage(stderr);
 			return RV_EXIT_USAGE;
 		}
@@ -183,7 +192,9 @@ int main(int argc, char **argv)
 			return output_written(subcommands[i].fn(argc - 1, argv + 1));
 		}
 	}
-	fprintf(stderr, "ringvpn: unknown command '%s'\n\n", cmd);
+	char b[256];
+
+	fprintf(stderr, "ringvpn: unknown command '%s'\n\n", rv_cli_shown(cmd, b, sizeof(b)));
 	show_usage(stderr);
 	return RV_EXIT_USAGE;
 }

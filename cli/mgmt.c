@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "cli/exit.h"
+#include "cli/say.h"
 #include "core/certname.h"
 #include "core/file.h"
 #include "core/log.h"
@@ -112,6 +113,7 @@ static int default_connect(const char **path)
  * asks again and again), with the process that answers. */
 static void say_who_answers(int fd, const char *path)
 {
+	char sb[PATH_MAX];
 	static bool said;
 	char why[PATH_MAX + 64];
 	struct ucred cr;
@@ -126,7 +128,7 @@ static void say_who_answers(int fd, const char *path)
 	fprintf(stderr,
 		"ringvpn: warning: %s: %s: who may write there may have put a socket of "
 		"their own there; this one is held by pid %d, uid %u\n",
-		path, why, (int)cr.pid, (unsigned)cr.uid);
+		rv_cli_shown(path, sb, sizeof(sb)), why, (int)cr.pid, (unsigned)cr.uid);
 }
 
 /* Set by status --watch while it waits for a server gone: the first failed
@@ -138,6 +140,7 @@ static bool connect_quiet;
  * included). Returns 0 or an exit code after printing why. */
 static int request(const char *path, const struct rv_mgmt_req *req, struct rv_strbuf *out)
 {
+	char sb[PATH_MAX];
 	char line[RV_MGMT_MAX_REQ + 1], buf[65536];
 	size_t off = 0, len;
 	struct timespec t0;
@@ -180,7 +183,7 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 		fprintf(stderr,
 			"ringvpn: cannot connect to %s: not accepted within %d s (the process is "
 			"stuck or stopped, or out of file descriptors: see its log)\n",
-			path, REQUEST_TIMEOUT_S);
+			rv_cli_shown(path, sb, sizeof(sb)), REQUEST_TIMEOUT_S);
 		return RV_EXIT_NET;
 	}
 	if (fd < 0) {
@@ -206,8 +209,8 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 				strerror(e), hint);
 			return RV_EXIT_NET;
 		}
-		fprintf(stderr, "ringvpn: cannot connect to %s: %s (%s)\n", path, strerror(e),
-			hint);
+		fprintf(stderr, "ringvpn: cannot connect to %s: %s (%s)\n",
+			rv_cli_shown(path, sb, sizeof(sb)), strerror(e), hint);
 		return e == EACCES || e == EPERM ? RV_EXIT_PERM : RV_EXIT_NET;
 	}
 	say_who_answers(fd, path);
@@ -256,7 +259,7 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 	if (n < 0 && (rerr == EAGAIN || rerr == EWOULDBLOCK) && out->len > 0) {
 		fprintf(stderr,
 			"ringvpn: no whole reply from %s within %d s (%zu bytes came): given up\n",
-			path, REQUEST_TIMEOUT_S, out->len);
+			rv_cli_shown(path, sb, sizeof(sb)), REQUEST_TIMEOUT_S, out->len);
 		return RV_EXIT_NET;
 	}
 	if (send_err != 0 && out->len == 0) {
@@ -278,7 +281,7 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 		return RV_EXIT_NET;
 	}
 	if (n < 0 || out->len == 0) {
-		fprintf(stderr, "ringvpn: no reply from %s\n", path);
+		fprintf(stderr, "ringvpn: no reply from %s\n", rv_cli_shown(path, sb, sizeof(sb)));
 		return RV_EXIT_NET;
 	}
 	return 0;
@@ -288,6 +291,7 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
  * code, or returns 0 and points |*body| after the "ok" line. */
 static int reply_body(const char *path, const struct rv_strbuf *r, const char **body)
 {
+	char sb[PATH_MAX];
 	const char *s = rv_strbuf_str(r);
 
 	if (!strncmp(s, "ok\n", 3)) {
@@ -303,8 +307,8 @@ static int reply_body(const char *path, const struct rv_strbuf *r, const char **
 		fprintf(stderr,
 			"ringvpn: bad reply from %s (not a ringvpn status socket?): %.*s%s (%zu "
 			"bytes)\n",
-			path, n < 120 ? n : 120, s, n > 120 || (size_t)n + 1 < r->len ? " ..." : "",
-			r->len);
+			rv_cli_shown(path, sb, sizeof(sb)), n < 120 ? n : 120, s,
+			n > 120 || (size_t)n + 1 < r->len ? " ..." : "", r->len);
 		return RV_EXIT_FAILURE;
 	}
 	fprintf(stderr, "ringvpn: ");
@@ -623,6 +627,7 @@ static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 	};
 	struct rv_mgmt_req req = { .cmd = which };
 	const char *path = NULL;
+	char sb[PATH_MAX]; /* what is echoed, shown (rv_cli_shown) */
 	unsigned watch_secs = 0;
 	bool rekey_given = false;
 	int c, nargs = 0;
@@ -634,7 +639,8 @@ static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 
 		if (status_only && which != RV_MGMT_STATUS) {
 			fprintf(stderr, "ringvpn %s: unknown option %s (see --help)\n",
-				rv_mgmt_cmds[which].name, argv[optind - 1]);
+				rv_mgmt_cmds[which].name,
+				rv_cli_shown(argv[optind - 1], sb, sizeof(sb)));
 			return RV_EXIT_USAGE;
 		}
 		/* A flag given twice: the last one was taken silently, and
@@ -669,7 +675,7 @@ static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 			 * (round-fifteen tester 72). */
 			if ((int)req.format == f) {
 				fprintf(stderr, "ringvpn status: flag '%s' given twice\n",
-					argv[optind - 1]);
+					rv_cli_shown(argv[optind - 1], sb, sizeof(sb)));
 				return RV_EXIT_USAGE;
 			}
 			if (req.format != RV_MGMT_HUMAN && (int)req.format != f) {
@@ -719,11 +725,13 @@ static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 			return RV_EXIT_OK;
 		case ':':
 			fprintf(stderr, "ringvpn %s: option %s needs a value\n",
-				rv_mgmt_cmds[which].name, argv[optind - 1]);
+				rv_mgmt_cmds[which].name,
+				rv_cli_shown(argv[optind - 1], sb, sizeof(sb)));
 			return RV_EXIT_USAGE;
 		default:
 			fprintf(stderr, "ringvpn %s: unknown option %s (see --help)\n",
-				rv_mgmt_cmds[which].name, argv[optind - 1]);
+				rv_mgmt_cmds[which].name,
+				rv_cli_shown(argv[optind - 1], sb, sizeof(sb)));
 			return RV_EXIT_USAGE;
 		}
 	}
@@ -747,12 +755,12 @@ static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 				fprintf(stderr,
 					"ringvpn log-level: '%s' is not one of error, warn, "
 					"info, debug\n",
-					a);
+					rv_cli_shown(a, sb, sizeof(sb)));
 				return RV_EXIT_USAGE;
 			}
 		} else {
 			fprintf(stderr, "ringvpn %s: unexpected argument '%s' (see --help)\n",
-				rv_mgmt_cmds[which].name, a);
+				rv_mgmt_cmds[which].name, rv_cli_shown(a, sb, sizeof(sb)));
 			return RV_EXIT_USAGE;
 		}
 	}

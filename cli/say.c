@@ -46,6 +46,30 @@ static void say(bool warn, const char *msg)
 	fprintf(stderr, "ringvpn: %s%s\n", warn ? "warning: " : "", buf);
 }
 
+/* write_all writes |n| bytes of |p| to stderr's descriptor; false when it
+ * cannot. */
+static bool write_all(const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(STDERR_FILENO, p, n);
+
+		if (w < 0 && errno == EINTR) {
+			continue;
+		}
+		if (w <= 0) {
+			return false;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+/* A 0xc2 that ended the last write, held back: with the byte that comes
+ * next it may be a C1 control (a chunk's or a write's boundary let one
+ * through: round-forty-five tester 210). */
+static bool c2_held;
+
 /* shown_write is stderr's write for the commands that echo what they were
  * given (a socket path, an option, a command's name): C0 controls but the
  * line's end and a tab, DEL and the C1 controls of UTF-8 as '?', so that
@@ -54,38 +78,59 @@ static void say(bool warn, const char *msg)
 static ssize_t shown_write(void *cookie, const char *p, size_t n)
 {
 	char buf[512];
-	size_t done = 0;
+	size_t k = 0;
 
 	(void)cookie;
-	while (done < n) {
-		size_t k = n - done < sizeof(buf) ? n - done : sizeof(buf);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		bool pair = false;
 
-		memcpy(buf, p + done, k);
-		for (size_t i = 0; i < k; i++) {
-			unsigned char c = (unsigned char)buf[i];
-
-			if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
-				buf[i] = '?';
-			} else if (c == 0xc2 && i + 1 < k && (unsigned char)buf[i + 1] >= 0x80 &&
-				   (unsigned char)buf[i + 1] <= 0x9f) {
-				buf[i] = buf[i + 1] = '?';
-				i++;
+		if (k + 2 > sizeof(buf)) {
+			if (!write_all(buf, k)) {
+				return -1;
 			}
+			k = 0;
 		}
-		for (size_t off = 0; off < k;) {
-			ssize_t w = write(STDERR_FILENO, buf + off, k - off);
-
-			if (w < 0 && errno == EINTR) {
+		if (c2_held) {
+			c2_held = false;
+			if (c >= 0x80 && c <= 0x9f) {
+				buf[k++] = '?';
+				buf[k++] = '?';
 				continue;
 			}
-			if (w <= 0) {
-				return done ? (ssize_t)done : -1;
-			}
-			off += (size_t)w;
+			buf[k++] = (char)0xc2;
 		}
-		done += k;
+		if (c == 0xc2 && i + 1 == n) {
+			c2_held = true;
+			continue;
+		}
+		pair = c == 0xc2 && (unsigned char)p[i + 1] >= 0x80 &&
+		       (unsigned char)p[i + 1] <= 0x9f;
+		if (pair) {
+			buf[k++] = '?';
+			buf[k++] = '?';
+			i++;
+		} else {
+			buf[k++] =
+				(c < 0x20 && c != '\n' && c != '\t') || c == 0x7f ? '?' : (char)c;
+		}
 	}
-	return (ssize_t)n;
+	return write_all(buf, k) ? (ssize_t)n : -1;
+}
+
+const char *rv_cli_shown(const char *s, char *buf, size_t len)
+{
+	size_t i = 0;
+
+	for (; len && s[i] && i + 1 < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		buf[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	if (len) {
+		buf[i] = '\0';
+	}
+	return buf;
 }
 
 void rv_cli_stderr_shown(void)

@@ -14,6 +14,11 @@ void rv_cli_say_err(const char *msg);
 void rv_cli_say_errf(const char *fmt, ...) RV_PRINTF(1, 2);
 void rv_cli_say_warnf(const char *fmt, ...) RV_PRINTF(1, 2);
 
+/* rv_cli_shown copies |s| into |buf| with every control character (the
+ * line's end and a tab too) as '?', for a message that echoes it: one
+ * message, one line. Returns |buf|. */
+const char *rv_cli_shown(const char *s, char *buf, size_t len);
+
 /* rv_cli_stderr_shown makes stderr show control characters as '?' (not
  * the line's end or a tab), for the commands that echo their arguments
  * and are not the service (whose log has its own forms). */

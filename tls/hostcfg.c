@@ -963,11 +963,15 @@ void rv_hostcfg_reapply(struct rv_loop *l, bool accept_changed, struct rv_strbuf
 		return;
 	}
 	/* As an update: the addresses stay, the routes are filtered anew. */
+	unsigned around = rv_tun_links_around_said();
+
 	if (apply(l, &h->pushed, true, true) != 0) {
 		rv_strbuf_printf(log, "failed: %s (see the log)\n", what);
 		return;
 	}
 	unsigned unused = (unsigned)__builtin_popcountll(h->unused);
+
+	around = rv_tun_links_around_said() - around;
 
 	/* Not those the host routes elsewhere (said in the log): the reply
 	 * counted them as installed (round-thirteen tester 59). */
@@ -981,6 +985,16 @@ void rv_hostcfg_reapply(struct rv_loop *l, bool accept_changed, struct rv_strbuf
 				 unused);
 	}
 	rv_strbuf_printf(log, ")\n");
+	/* As the server's reply says its subnets (only the log said it:
+	 * round-forty-five tester 210). */
+	if (around) {
+		rv_strbuf_printf(
+			log,
+			"warning: %u pushed route(s) lie inside the network of one of this "
+			"host's links: the link's hosts with addresses in them are reached "
+			"through the tunnel and cannot reach this host (see the log)\n",
+			around);
+	}
 }
 
 unsigned rv_hostcfg_mtu(struct rv_loop *l)

@@ -89,6 +89,14 @@ rvt_bg "$C1" client1 "$RV_BIN" client -c "$RVT_TMP/c1.conf"
 rvt_wait_for 15 "client on A" rvt_nsx "$C1" ping -c 1 -W 1 10.99.0.1 || rvt_fail "no tunnel to A"
 rvt_wait_for 5 "the link around a pushed route said" grep -aq "route 192.168.50.0/24 lies inside 192.168.48.0/22, the network of the host's link rvcd: .*(the server's operator chooses a network outside the link's; a client refuses pushed routes with accept_routes)" "$RVT_TMP/client1.log" ||
 	rvt_fail "the link around 192.168.50.0/24: $(grep -a "lies inside" "$RVT_TMP/client1.log")"
+# A reload that takes the pushed routes anew says it in its reply (only the
+# log did: round-forty-five tester 210).
+ctl_conf_set "$RVT_TMP/c1.conf" accept_routes=192.168.50.0/24
+OUT=$("$RV_BIN" reload -s "$RVT_TMP/c1.sock" 2>&1) || rvt_fail "client reload: $OUT"
+grep -q "^warning: 1 pushed route(s) lie inside the network of one of this host's links" <<<"$OUT" ||
+	rvt_fail "the client's reply does not say the route inside a link: $OUT"
+ctl_conf_set "$RVT_TMP/c1.conf" accept_routes=192.168.50.0/23
+OUT=$("$RV_BIN" reload -s "$RVT_TMP/c1.sock" 2>&1) || rvt_fail "client reload back: $OUT"
 ip -n "$C1" link del rvcd
 
 rvt_step "accept_routes: only the pushed route inside 192.168.50.0/23 is installed"

@@ -345,9 +345,18 @@ grep -q "^ringvpn: warning: config file $RVT_TMP/nonl.conf: its last line has no
 	rvt_fail "-nc: $(cat "$RVT_TMP/exit.log")"
 check_exit 2 "$RV_BIN" server $'--bogus\nconfiguration OK'
 [ "$(wc -l <"$RVT_TMP/exit.log")" = 1 ] || rvt_fail "one message in two lines: $(cat "$RVT_TMP/exit.log")"
-check_exit 2 "$RV_BIN" $'bogus\e]0;TITLE\a'
-grep -q "^ringvpn: unknown command 'bogus?]0;TITLE?'$" "$RVT_TMP/exit.log" ||
+check_exit 2 "$RV_BIN" $'bogus\e]0;TITLE\a\nringvpn: status OK'
+grep -q "^ringvpn: unknown command 'bogus?]0;TITLE??ringvpn: status OK'$" "$RVT_TMP/exit.log" ||
 	rvt_fail "an unknown command echoed raw: $(od -c "$RVT_TMP/exit.log" | head -3)"
+# A management command's socket path and options, the same (a newline
+# forged a line of its own: round-forty-five tester 210); an unknown letter
+# of a cluster is named (-xn named the argument before it).
+check_exit 15 "$RV_BIN" status -s $'/tmp/rvt-no\nringvpn: reload applied'
+[ "$(wc -l <"$RVT_TMP/exit.log")" = 1 ] && grep -q "/tmp/rvt-no?ringvpn: reload applied" "$RVT_TMP/exit.log" ||
+	rvt_fail "status -s echoed in two lines: $(cat "$RVT_TMP/exit.log")"
+check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" -xn
+grep -q "^ringvpn: unknown option -x (see --help)$" "$RVT_TMP/exit.log" ||
+	rvt_fail "-xn: $(cat "$RVT_TMP/exit.log")"
 check_line 3 hashdomain "push_domain = corp.example#internal"
 grep -q "is not a domain name .*(a '#' inside a word is part of the value; a comment begins at the line's start or after a blank)" "$RVT_TMP/exit.log" ||
 	rvt_fail "a '#' inside a domain not said: $(cat "$RVT_TMP/exit.log")"
