@@ -201,17 +201,15 @@ static void say_if_others_config(const char *path)
 				 "what this process, run as root, does (chown root it)",
 				 path, (unsigned)st.st_uid);
 	} else if ((st.st_mode & S_IWGRP) && st.st_gid != 0) {
-		rv_cli_say_warnf("config file %s is writable by group %u (mode %04o): "
-				 "its members decide what this process, run as root, does (chmod "
-				 "g-w "
+		rv_cli_say_warnf("config file %s is writable by group %u (mode %04o): its "
+				 "members decide what this process, run as root, does (chmod g-w "
 				 "it)",
 				 path, (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
 	} else if (getxattr(path, "system.posix_acl_access", NULL, 0) > 0) {
 		/* The mode bits do not tell who an ACL lets write (a
 		 * round-two tester gave nobody write so, unsaid). */
-		rv_cli_say_warnf("config file %s has an access ACL ('+' in ls -l): "
-				 "whoever it lets write decides what this process, run as root, "
-				 "does "
+		rv_cli_say_warnf("config file %s has an access ACL ('+' in ls -l): whoever "
+				 "it lets write decides what this process, run as root, does "
 				 "(getfacl it; setfacl -b to remove it)",
 				 path);
 	}
@@ -499,9 +497,11 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 
 			/* A letter of a cluster (-xn): getopt has not moved
 			 * past it, and the argument before was named (round-
-			 * forty-five tester 210). */
-			if (optopt > 0 && optopt < 0x80) {
-				rv_cli_say_errf("unknown option -%c (see --help)", optopt);
+			 * forty-five tester 210). Not a letter of ours: that is
+			 * --check=yes, a value where none is taken (tester
+			 * 211). */
+			if (optopt != 0 && !strchr("cnh", optopt)) {
+				rv_cli_unknown_letter(NULL, optopt);
 				return RV_EXIT_USAGE;
 			}
 			if (!strncmp(arg, "--", 2) && strlen(arg + 2) < sizeof(key)) {

@@ -63,7 +63,7 @@ static int cmd_version(int argc, char **argv)
 		return RV_EXIT_OK;
 	}
 	if (argc > 1) {
-		char b[256];
+		char b[4096];
 
 		fprintf(stderr, "ringvpn version: unexpected argument '%s'\n",
 			rv_cli_shown(argv[1], b, sizeof(b)));
@@ -81,7 +81,7 @@ static int cmd_version(int argc, char **argv)
 static int cmd_help(int argc, char **argv)
 {
 	if (argc > 2) {
-		char b[256];
+		char b[4096];
 
 		fprintf(stderr, "ringvpn help: unexpected argument '%s'\n",
 			rv_cli_shown(argv[2], b, sizeof(b)));
@@ -98,7 +98,7 @@ static int cmd_help(int argc, char **argv)
 			}
 		}
 		if (strcmp(argv[1], "help") != 0) {
-			char b[256];
+			char b[4096];
 
 			fprintf(stderr, "ringvpn help: unknown command '%s'\n\n",
 				rv_cli_shown(argv[1], b, sizeof(b)));
@@ -192,7 +192,7 @@ int main(int argc, char **argv)
 			return output_written(subcommands[i].fn(argc - 1, argv + 1));
 		}
 	}
-	char b[256];
+	char b[4096];
 
 	fprintf(stderr, "ringvpn: unknown command '%s'\n\n", rv_cli_shown(cmd, b, sizeof(b)));
 	show_usage(stderr);

@@ -113,7 +113,7 @@ static int default_connect(const char **path)
  * asks again and again), with the process that answers. */
 static void say_who_answers(int fd, const char *path)
 {
-	char sb[PATH_MAX];
+	char sb[PATH_MAX], wb[PATH_MAX + 64];
 	static bool said;
 	char why[PATH_MAX + 64];
 	struct ucred cr;
@@ -128,7 +128,8 @@ static void say_who_answers(int fd, const char *path)
 	fprintf(stderr,
 		"ringvpn: warning: %s: %s: who may write there may have put a socket of "
 		"their own there; this one is held by pid %d, uid %u\n",
-		rv_cli_shown(path, sb, sizeof(sb)), why, (int)cr.pid, (unsigned)cr.uid);
+		rv_cli_shown(path, sb, sizeof(sb)), rv_cli_shown(why, wb, sizeof(wb)), (int)cr.pid,
+		(unsigned)cr.uid);
 }
 
 /* Set by status --watch while it waits for a server gone: the first failed
@@ -277,7 +278,7 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 			"ringvpn: no reply from %s within %d s (the process is stuck or stopped, "
 			"or out of file descriptors: see its log); if it has not read the "
 			"request yet, it drops it unread\n",
-			path, REQUEST_TIMEOUT_S);
+			rv_cli_shown(path, sb, sizeof(sb)), REQUEST_TIMEOUT_S);
 		return RV_EXIT_NET;
 	}
 	if (n < 0 || out->len == 0) {
@@ -729,6 +730,13 @@ static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 				rv_cli_shown(argv[optind - 1], sb, sizeof(sb)));
 			return RV_EXIT_USAGE;
 		default:
+			/* A letter of a cluster (-xh): getopt has not moved past
+			 * it, and the argument before was named (round-forty-six
+			 * tester 211). */
+			if (optopt != 0 && !strchr("sh", optopt)) {
+				rv_cli_unknown_letter(rv_mgmt_cmds[which].name, optopt);
+				return RV_EXIT_USAGE;
+			}
 			fprintf(stderr, "ringvpn %s: unknown option %s (see --help)\n",
 				rv_mgmt_cmds[which].name,
 				rv_cli_shown(argv[optind - 1], sb, sizeof(sb)));

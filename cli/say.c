@@ -133,6 +133,26 @@ const char *rv_cli_shown(const char *s, char *buf, size_t len)
 	return buf;
 }
 
+void rv_cli_unknown_letter(const char *cmd, int letter)
+{
+	unsigned char c = (unsigned char)letter;
+	char what[80];
+
+	/* A byte of a multibyte character (an en dash pasted for '-') cannot
+	 * be shown alone. */
+	if (c > 0x20 && c < 0x7f) {
+		snprintf(what, sizeof(what), "unknown option -%c (see --help)", c);
+	} else {
+		snprintf(what, sizeof(what),
+			 "unknown option: a short option that is not an ASCII letter (see --help)");
+	}
+	if (cmd) {
+		fprintf(stderr, "ringvpn %s: %s\n", cmd, what);
+	} else {
+		rv_cli_say_err(what);
+	}
+}
+
 void rv_cli_stderr_shown(void)
 {
 	static const cookie_io_functions_t io = { .write = shown_write };

@@ -19,6 +19,10 @@ void rv_cli_say_warnf(const char *fmt, ...) RV_PRINTF(1, 2);
  * message, one line. Returns |buf|. */
 const char *rv_cli_shown(const char *s, char *buf, size_t len);
 
+/* rv_cli_unknown_letter says that short option |letter| (getopt's optopt)
+ * is unknown, of command |cmd| (NULL: the service's command line). */
+void rv_cli_unknown_letter(const char *cmd, int letter);
+
 /* rv_cli_stderr_shown makes stderr show control characters as '?' (not
  * the line's end or a tab), for the commands that echo their arguments
  * and are not the service (whose log has its own forms). */

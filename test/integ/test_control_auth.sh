@@ -357,6 +357,15 @@ check_exit 15 "$RV_BIN" status -s $'/tmp/rvt-no\nringvpn: reload applied'
 check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" -xn
 grep -q "^ringvpn: unknown option -x (see --help)$" "$RVT_TMP/exit.log" ||
 	rvt_fail "-xn: $(cat "$RVT_TMP/exit.log")"
+# ... but a value given to an option that takes none is named whole (it
+# was "unknown option -n"), and so is a management command's letter (it
+# named the socket's path: round-forty-six tester 211).
+check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --check=yes
+grep -q "^ringvpn: unknown option --check=yes (see --help)$" "$RVT_TMP/exit.log" ||
+	rvt_fail "--check=yes: $(cat "$RVT_TMP/exit.log")"
+check_exit 2 "$RV_BIN" status -s "$RVT_TMP/no.sock" -xh
+grep -q "^ringvpn status: unknown option -x (see --help)$" "$RVT_TMP/exit.log" ||
+	rvt_fail "status -xh: $(cat "$RVT_TMP/exit.log")"
 check_line 3 hashdomain "push_domain = corp.example#internal"
 grep -q "is not a domain name .*(a '#' inside a word is part of the value; a comment begins at the line's start or after a blank)" "$RVT_TMP/exit.log" ||
 	rvt_fail "a '#' inside a domain not said: $(cat "$RVT_TMP/exit.log")"
