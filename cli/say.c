@@ -85,7 +85,7 @@ static ssize_t shown_write(void *cookie, const char *p, size_t n)
 		unsigned char c = (unsigned char)p[i];
 		bool pair = false;
 
-		if (k + 2 > sizeof(buf)) {
+		if (k + 3 > sizeof(buf)) { /* a held 0xc2 and a pair at most */
 			if (!write_all(buf, k)) {
 				return -1;
 			}
