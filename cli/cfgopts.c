@@ -217,7 +217,12 @@ static void say_if_others_config(const char *path)
 
 /* file_alone_valid: is the configuration file (or the defaults) valid
  * without the command line's flags? */
-static bool file_alone_valid(const struct rv_cli_opts *opts)
+/* scratch_load loads |path| (NULL: none) over the defaults of |role| into a
+ * configuration of its own, validated too with |validate|, its warnings
+ * held back: they were said at the real load, or are about a file read
+ * only to learn something of it (said twice: round-forty-two tester 205).
+ * NULL when it does not load or validate; the caller frees it. */
+static struct rv_config *scratch_load(enum rv_config_role role, const char *path, bool validate)
 {
 	struct rv_config *t = malloc(sizeof(*t));
 	enum rv_log_level level = rv_log_get_level();
@@ -225,17 +230,26 @@ static bool file_alone_valid(const struct rv_cli_opts *opts)
 	bool ok;
 
 	if (!t) {
-		return false;
+		return NULL;
 	}
-	/* The file's warnings were said at its first load (twice before:
-	 * round-forty-two tester 205). */
 	rv_log_set_level(RV_LOG_FATAL);
-	rv_config_defaults(t, opts->role);
-	ok = (!opts->config_path || rv_config_load(t, opts->config_path, e, sizeof(e)) == 0) &&
-	     rv_config_validate(t, e, sizeof(e)) == 0;
+	rv_config_defaults(t, role);
+	ok = (!path || rv_config_load(t, path, e, sizeof(e)) == 0) &&
+	     (!validate || rv_config_validate(t, e, sizeof(e)) == 0);
 	rv_log_set_level(level);
+	if (!ok) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+static bool file_alone_valid(const struct rv_cli_opts *opts)
+{
+	struct rv_config *t = scratch_load(opts->role, opts->config_path, true);
+
 	free(t);
-	return ok;
+	return t != NULL;
 }
 
 void rv_cli_file_error(char *out, size_t len, const char *path, const char *why)
@@ -351,6 +365,24 @@ out:
 	free(scratch);
 }
 
+/* cluster walks the short options run together in argv[*i] (-nc FILE,
+ * -ncFILE, -hn): sets *check at an 'n' before any 'c', and returns -c's
+ * value (the rest of the argument, or the next one, *i moved past it), or
+ * NULL (round-forty-four tester 209). */
+static const char *cluster(int argc, char **argv, int *i, bool *check)
+{
+	const char *a = argv[*i];
+
+	for (size_t k = 1; a[0] == '-' && a[1] != '-' && a[k]; k++) {
+		if (a[k] == 'n') {
+			*check = true;
+		} else if (a[k] == 'c') {
+			return a[k + 1] ? a + k + 1 : *i + 1 < argc ? argv[++*i] : NULL;
+		}
+	}
+	return NULL;
+}
+
 /* abbreviated says a long option written as a prefix of its name
  * (getopt_long takes "--conf" for --config): the scans made before the
  * command line is parsed (the log's form, -n, the file's log_format) know
@@ -362,11 +394,10 @@ static bool abbreviated(int argc, char **argv, const struct option *lopts)
 		const char *a = argv[i], *whole = NULL;
 		size_t n;
 		unsigned matches = 0;
-		bool exact = false;
+		bool exact = false, check = false;
 
-		if (a[0] == '-' && a[1] != '-' && strchr(a, 'c')) {
-			/* -c FILE, -nc FILE: the file's name is no option */
-			i += a[strlen(a) - 1] == 'c' && strchr(a, 'c') == a + strlen(a) - 1;
+		if (a[0] == '-' && a[1] != '-') {
+			(void)cluster(argc, argv, &i, &check); /* -c's file is no option */
 			continue;
 		}
 		if (strncmp(a, "--", 2) != 0 || !a[2]) {
@@ -469,8 +500,7 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 			 * round-twenty-eight tester 137). */
 			if (v > 1000000) {
 				rv_cli_say_errf("--max-attempts: %s is more than 1000000 (0: never "
-						"give "
-						"up)",
+						"give up)",
 						optarg);
 				return RV_EXIT_USAGE;
 			}
@@ -560,16 +590,17 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 		}
 	}
 	if (optind < argc) {
+		bool split_here = split.key && argv[optind] == split.next[0];
 		char want[256] = "";
 
-		if (split.key && argv[optind] == split.next[0]) {
+		if (split_here) {
 			split_suggest(want, sizeof(want), &split, role);
 		}
 		if (want[0]) {
 			rv_cli_say_errf("unexpected argument '%s': --%s takes its value as one "
 					"argument (--%s \"%s\")",
 					argv[optind], split.flag, split.flag, want);
-		} else if (split.key && argv[optind] == split.next[0]) {
+		} else if (split_here) {
 			rv_cli_say_errf("unexpected argument '%s': --%s takes its value as one "
 					"argument, quoted (see --help)",
 					argv[optind], split.flag);
@@ -1107,97 +1138,58 @@ static enum rv_log_format log_format(int configured)
 	return stderr_is_journal() ? RV_LOG_FMT_JOURNAL : RV_LOG_FMT_TEXT;
 }
 
-/* argv_log_format: the log_format that --log-format asks for (auto when
- * none, or one that is no format), looked for before the command line is
- * parsed. */
-static int argv_log_format(int argc, char **argv)
+/* struct prescan is what the command line says before it is parsed: its
+ * own errors and the file's warnings come in the form these choose. */
+struct prescan {
+	bool check;	    /* -n, --check: -n's own form */
+	int log_format;	    /* --log-format (auto when not given) */
+	const char *config; /* -c, --config */
+};
+
+static void prescan(int argc, char **argv, struct prescan *p)
 {
-	enum rv_log_format fmt = RV_LOG_FMT_AUTO, named;
-
+	*p = (struct prescan){ .log_format = RV_LOG_FMT_AUTO };
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		const char *v = NULL;
-
-		if (!strcmp(argv[i], "--log-format") && i + 1 < argc) {
-			v = argv[++i];
-		} else if (!strncmp(argv[i], "--log-format=", 13)) {
-			v = argv[i] + 13;
-		}
-		if (v && rv_log_format_from_name(v, &named)) {
-			fmt = named;
-		}
-	}
-	return (int)fmt;
-}
-
-/* argv_file_log_format: the log_format of the file -c names (auto when
- * none, or it does not load), read quietly before the command line is
- * parsed: what the file's own load says (a '#' inside a value, a file of
- * another user's) came as bare lines under its log_format = json (round-
- * forty-three tester 207). */
-static int argv_file_log_format(int argc, char **argv, enum rv_config_role role)
-{
-	const char *path = NULL;
-	struct rv_config *t;
-	enum rv_log_level level = rv_log_get_level();
-	char e[256];
-	int fmt = RV_LOG_FMT_AUTO;
-
-	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		const char *c =
-			argv[i][0] == '-' && argv[i][1] != '-' ? strchr(argv[i], 'c') : NULL;
-
-		if (!strcmp(argv[i], "--config") && i + 1 < argc) {
-			path = argv[++i];
-		} else if (!strncmp(argv[i], "--config=", 9)) {
-			path = argv[i] + 9;
-		} else if (c && c[1]) {
-			path = c + 1; /* -cFILE, -ncFILE */
-		} else if (c && i + 1 < argc) {
-			path = argv[++i]; /* -c FILE, -nc FILE */
-		}
-	}
-	if (!path || !(t = malloc(sizeof(*t)))) {
-		return fmt;
-	}
-	rv_log_set_level(RV_LOG_FATAL);
-	rv_config_defaults(t, role);
-	if (rv_config_load(t, path, e, sizeof(e)) == 0) {
-		fmt = (int)t->log_format;
-	}
-	rv_log_set_level(level);
-	free(t);
-	return fmt;
-}
-
-/* argv_check: is this a check (-n, --check), looked for before the command
- * line is parsed, whose own warnings (a network without its length) come
- * in -n's form? */
-static bool argv_check(int argc, char **argv)
-{
-	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		const char *a = argv[i];
+		const char *a = argv[i], *v = NULL, *c;
+		enum rv_log_format named;
 
 		if (!strcmp(a, "--check")) {
-			return true;
+			p->check = true;
+		} else if (!strcmp(a, "--config") && i + 1 < argc) {
+			p->config = argv[++i];
+		} else if (!strncmp(a, "--config=", 9)) {
+			p->config = a + 9;
+		} else if (!strcmp(a, "--log-format") && i + 1 < argc) {
+			v = argv[++i];
+		} else if (!strncmp(a, "--log-format=", 13)) {
+			v = a + 13;
+		} else if ((c = cluster(argc, argv, &i, &p->check)) != NULL) {
+			p->config = c;
 		}
-		/* A cluster of short options (-nc FILE): up to a 'c', whose
-		 * file's name follows (round-forty-four tester 209). */
-		for (size_t k = 1; a[0] == '-' && a[1] != '-' && a[k]; k++) {
-			if (a[k] == 'n') {
-				return true;
-			}
-			if (a[k] == 'c') {
-				i += !a[k + 1];
-				break;
-			}
+		if (v && rv_log_format_from_name(v, &named)) {
+			p->log_format = named;
 		}
 	}
-	return false;
+}
+
+/* file_log_format: the log_format of the file -c names (auto when none, or
+ * it does not load), read quietly before the command line is parsed: what
+ * the file's own load says (a '#' inside a value, a file of another
+ * user's) came as bare lines under its log_format = json (round-forty-three
+ * tester 207). */
+static int file_log_format(enum rv_config_role role, const char *path)
+{
+	struct rv_config *t = path ? scratch_load(role, path, false) : NULL;
+	int fmt = t ? (int)t->log_format : RV_LOG_FMT_AUTO;
+
+	free(t);
+	return fmt;
 }
 
 int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config_role role,
 		 int argc, char **argv, struct rv_tls_ctx **out_tls)
 {
+	struct prescan pre;
 	char err[512];
 	sigset_t early;
 	int code;
@@ -1219,13 +1211,13 @@ int rv_cli_start(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 	/* The command line's own errors in the log's form too (journald's,
 	 * or --log-format's): they were bare lines (a hostile tester). */
 	rv_log_set_prefix(role == RV_CONFIG_SERVER ? "server" : "client");
-	if (argv_check(argc, argv)) {
+	prescan(argc, argv, &pre);
+	if (pre.check) {
 		rv_log_set_format(RV_LOG_FMT_CHECK);
 	} else {
-		int fmt = argv_log_format(argc, argv);
-
-		rv_log_set_format(log_format(
-			fmt != RV_LOG_FMT_AUTO ? fmt : argv_file_log_format(argc, argv, role)));
+		rv_log_set_format(log_format(pre.log_format != RV_LOG_FMT_AUTO
+						     ? pre.log_format
+						     : file_log_format(role, pre.config)));
 	}
 	code = rv_cli_parse(cfg, opts, role, argc, argv);
 	if (code >= 0) {

@@ -155,16 +155,10 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 			/* What no name holds (a control character, a byte
 			 * past ASCII: a newline, a terminal escape, a bidi
 			 * override) as '?' (round-fifteen testers 72, 73). */
-			snprintf(shown, sizeof(shown), "%s", req->name);
-			for (char *c = shown; *c; c++) {
-				unsigned char u = (unsigned char)*c;
-
-				*c = u < 0x20 || u >= 0x7f ? '?' : *c;
-			}
 			fprintf(stderr,
 				"ringvpn: '%s' is no client's name (a certificate name: 1-%d "
 				"printable ASCII characters, no spaces)\n",
-				shown, RV_CERT_NAME_MAX);
+				rv_shown_ascii(shown, sizeof(shown), req->name), RV_CERT_NAME_MAX);
 		} else {
 			fprintf(stderr, "ringvpn: invalid request argument\n");
 		}

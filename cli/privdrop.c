@@ -192,8 +192,7 @@ int rv_privdrop_resolve(struct rv_privdrop *pd, const struct rv_config *cfg, cha
 	if (admin && geteuid() == 0 && !user_in_group(user, pw->pw_gid, admin_gid)) {
 		rv_cli_say_warnf("admin_group '%s': user %s is not a member; started as "
 				 "that user (the units) the start is refused (exit 16): usermod "
-				 "-aG %s "
-				 "%s, or SupplementaryGroups=%s in the unit",
+				 "-aG %s %s, or SupplementaryGroups=%s in the unit",
 				 cfg->admin_group, user, cfg->admin_group, user, cfg->admin_group);
 	}
 	if (cfg->group[0]) {

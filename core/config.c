@@ -1777,21 +1777,22 @@ int rv_config_parse_buf(struct rv_config *c, const char *name, const char *buf, 
 		 * old file's "FILE#note" now names another file, its leases
 		 * and CRL numbers left behind without a word (round-forty
 		 * tester 204). Said at every load, as the error's cause. */
-		if (ret && strchr(value, '#')) {
+		if (ret) {
 			size_t el = strnlen(err, err_len);
 
-			snprintf(err + el, err_len - el,
-				 " (a '#' inside a word is part of the value; a comment begins "
-				 "at the line's start or after a blank)");
-		} else if (!ret && strchr(value, '#')) {
+			if (strchr(value, '#') && el < err_len) {
+				snprintf(err + el, err_len - el,
+					 " (a '#' inside a word is part of the value; a comment "
+					 "begins at the line's start or after a blank)");
+			}
+			return -EINVAL;
+		}
+		if (strchr(value, '#')) {
 			rv_warnx("%s: %s = %s: the '#' is part of the value (a comment begins only "
 				 "at the line's start or after a blank; versions before 2026-12-04 "
 				 "began one at any '#'): write a blank before it if a comment was "
 				 "meant",
 				 origin, key, value);
-		}
-		if (ret) {
-			return -EINVAL;
 		}
 	}
 	return 0;

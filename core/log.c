@@ -174,6 +174,19 @@ void rv_log_sanitize(char *s, size_t len)
 	}
 }
 
+const char *rv_shown_ascii(char *out, size_t len, const char *s)
+{
+	size_t i = 0;
+
+	for (; s[i] && i + 1 < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		out[i] = c < 0x20 || c > 0x7e ? '?' : (char)c;
+	}
+	out[i] = '\0';
+	return out;
+}
+
 /* The longest line, its newline in: what a pipe takes whole in one write
  * (emit: a longer one could go in part, the rest lost unsaid and the next
  * line glued to it, round-thirty tester 152). A reload's report of two

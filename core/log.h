@@ -82,6 +82,11 @@ void rv_fatal(const char *fmt, ...) RV_PRINTF(1, 2);
  * prints (a configuration value or a name may be quoted in them). */
 void rv_log_sanitize(char *s, size_t len);
 
+/* rv_shown_ascii copies |s| into |out| (|len| bytes, cut to fit), each byte
+ * outside printable ASCII as '?': for names that may hold nothing else (a
+ * certificate name, a link name as status shows it). Returns |out|. */
+const char *rv_shown_ascii(char *out, size_t len, const char *s);
+
 /* struct rv_ratelimit limits a call site's lines: a zero-initialised one
  * allows RV_RATELIMIT_BURST lines at once, then one per
  * RV_RATELIMIT_INTERVAL_NS, and a burst again after as long a quiet spell

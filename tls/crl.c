@@ -8,6 +8,7 @@
 #include "tls/crl.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -524,6 +525,26 @@ static void note_crl_number(struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN], X509_C
 	seen_merge(seen, &one, MERGE_SAME_FILE);
 }
 
+/* no_crl_text writes into |buf| what a CA |ca| of the CA file without a CRL
+ * in |path| means, |also| after its name. */
+static const char *no_crl_text(char *buf, size_t len, const char *ca, const char *also,
+			       const char *path)
+{
+	snprintf(buf, len,
+		 "CA %s%s of the CA file has no CRL in %s: every peer certificate it signs is "
+		 "refused (\"unable to get certificate CRL\") until its CRL is added (a root that "
+		 "signs only intermediate CAs needs none)",
+		 ca, also, path);
+	return buf;
+}
+
+const char *rv_tls_crls_no_crl(const struct rv_tls_crls *c, const char *path, char *buf, size_t len)
+{
+	return c->no_crl ? no_crl_text(buf, len, c->no_crl_ca,
+				       c->no_crl > 1 ? " (and other CAs: see the log)" : "", path)
+			 : NULL;
+}
+
 /* warn_ca_without_crl says which CAs of the CA file have no CRL in the CRL
  * file: every peer certificate such a CA signs is refused ("unable to get
  * certificate CRL", the peer told "unknown CA"), and a rotation that adds
@@ -536,7 +557,7 @@ static void warn_ca_without_crl(struct rv_tls_crls *c, X509_STORE *store, const 
 	for (size_t i = 0; i < sk_X509_OBJECT_num(objs); i++) {
 		X509 *ca = store_ca(objs, i);
 		bool has = false;
-		char name[160];
+		char name[160], m[PATH_MAX + 512];
 
 		for (size_t j = 0; ca && !has && j < c->nkept; j++) {
 			has = rv_tls_same_key(c->kept_signer[j], ca);
@@ -548,10 +569,7 @@ static void warn_ca_without_crl(struct rv_tls_crls *c, X509_STORE *store, const 
 		if (c->no_crl++ == 0) {
 			snprintf(c->no_crl_ca, sizeof(c->no_crl_ca), "%s", name);
 		}
-		rv_warnx("CA %s of the CA file has no CRL in %s: every peer certificate it signs "
-			 "is refused (\"unable to get certificate CRL\") until its CRL is added "
-			 "(a root that signs only intermediate CAs needs none)",
-			 name, path);
+		rv_warnx("%s", no_crl_text(m, sizeof(m), name, "", path));
 	}
 	ERR_clear_error();
 }

@@ -63,13 +63,12 @@ struct rv_tls_crls {
 	char no_crl_ca[160];
 };
 
-/* rv_tls_crls_load reads the CRL file |path| into |c| and |store| (whose CA
- * certificates must be in already: each CRL must be signed by one) and
- * widens |ex|'s CRL times; sets X509_V_FLAG_CRL_CHECK on |store|. With
- * |hold|, a CRL not valid yet is left out for the CRLs of |hold| signed by
- * the same CA key, where it has any (c->held counts those CAs). 0, or
- * -errno with why in |err|: the whole file is refused for one bad CRL.
- * |*opened|: the file as it was opened (st_ino 0: it was not). */
+/* rv_tls_crls_no_crl writes into |buf| what the CAs of the CA file without
+ * a CRL in |path| (c->no_crl) mean, as the load said them in the log; NULL
+ * when every CA has one. */
+const char *rv_tls_crls_no_crl(const struct rv_tls_crls *c, const char *path, char *buf,
+			       size_t len);
+
 /* rv_tls_crls_lapsed: how many CAs' CRLs in force in |c| (the newest of
  * each) have passed their nextUpdate by |now|; the latest of those ends in
  * |*last_lapse| (its CA's subject in |lapse_ca|) and the earliest end still
@@ -77,6 +76,13 @@ struct rv_tls_crls {
 unsigned rv_tls_crls_lapsed(const struct rv_tls_crls *c, int64_t now, int64_t *last_lapse,
 			    int64_t *next_end, char *lapse_ca, size_t lapse_ca_len);
 
+/* rv_tls_crls_load reads the CRL file |path| into |c| and |store| (whose CA
+ * certificates must be in already: each CRL must be signed by one) and
+ * widens |ex|'s CRL times; sets X509_V_FLAG_CRL_CHECK on |store|. With
+ * |hold|, a CRL not valid yet is left out for the CRLs of |hold| signed by
+ * the same CA key, where it has any (c->held counts those CAs). 0, or
+ * -errno with why in |err|: the whole file is refused for one bad CRL.
+ * |*opened|: the file as it was opened (st_ino 0: it was not). */
 int rv_tls_crls_load(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_expiry *ex,
 		     const char *path, const struct rv_tls_crls *hold, struct stat *opened,
 		     char *err, size_t err_len);

@@ -971,8 +971,6 @@ void rv_hostcfg_reapply(struct rv_loop *l, bool accept_changed, struct rv_strbuf
 	}
 	unsigned unused = (unsigned)__builtin_popcountll(h->unused);
 
-	around = rv_tun_links_around_said() - around;
-
 	/* Not those the host routes elsewhere (said in the log): the reply
 	 * counted them as installed (round-thirteen tester 59). */
 	rv_strbuf_printf(log, "%s: %s (%zu of %u pushed route(s) installed",
@@ -987,14 +985,7 @@ void rv_hostcfg_reapply(struct rv_loop *l, bool accept_changed, struct rv_strbuf
 	rv_strbuf_printf(log, ")\n");
 	/* As the server's reply says its subnets (only the log said it:
 	 * round-forty-five tester 210). */
-	if (around) {
-		rv_strbuf_printf(
-			log,
-			"warning: %u pushed route(s) lie inside the network of one of this "
-			"host's links: the link's hosts with addresses in them are reached "
-			"through the tunnel and cannot reach this host (see the log)\n",
-			around);
-	}
+	rv_tunwatch_say_around(log, "pushed", around);
 }
 
 unsigned rv_hostcfg_mtu(struct rv_loop *l)

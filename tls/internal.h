@@ -605,6 +605,11 @@ void rv_client_servers_changed(struct rv_loop *l, struct rv_strbuf *log);
  * reconnects with the new one a minute before the old one ends (at once
  * when less is left), said in |log|. */
 void rv_client_cert_changed(struct rv_loop *l, struct rv_strbuf *log);
+/* rv_tunwatch_say_around says in a reload's reply |log| the |what| routes
+ * ("subnet", "pushed") said to lie inside the network of one of the
+ * host's links since |since| (rv_tun_links_around_said): only the log said
+ * them (round-forty-three tester 208). */
+void rv_tunwatch_say_around(struct rv_strbuf *log, const char *what, unsigned since);
 /* rv_tunwatch_start arms the loop's watch of its TUN device (tunwatch.c):
  * what someone removed from it is put back as soon as the kernel says so
  * (rtnetlink), and every few seconds whatever it says. rv_tunwatch_on_cqe

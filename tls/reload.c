@@ -166,18 +166,13 @@ static bool say_kept(const struct rv_tls_ctx *n, const struct rv_config *cfg, st
  * was refused (round-forty tester 200). Returns whether it said anything. */
 static bool say_no_crl(struct rv_tls_ctx *n, const char *crl, struct rv_strbuf *log)
 {
-	const struct rv_tls_crls *c = rv_tls_ctx_crls(n);
+	char m[PATH_MAX + 512];
+	const char *w = rv_tls_crls_no_crl(rv_tls_ctx_crls(n), crl, m, sizeof(m));
 
-	if (!c->no_crl) {
-		return false;
+	if (w) {
+		say_one(w, log);
 	}
-	rv_strbuf_printf(log,
-			 "warning: CA %s%s of the CA file has no CRL in %s: every peer "
-			 "certificate it signs is refused (\"unable to get certificate CRL\") "
-			 "until "
-			 "its CRL is added (a root that signs only intermediate CAs needs none)\n",
-			 c->no_crl_ca, c->no_crl > 1 ? " (and other CAs: see the log)" : "", crl);
-	return true;
+	return w != NULL;
 }
 
 /* say_own says, in |log| or the log, why |n| keeps the running

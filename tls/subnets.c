@@ -226,33 +226,17 @@ static void say_away(struct rv_loop *l, const struct rv_config *next, struct rv_
 	}
 }
 
-/* say_around says in a reload's reply the |n| subnet routes just added
- * that lie inside the network of one of the host's links (only the log
- * said it: round-forty-three tester 208; nor when a route the host had
- * taken was asked again: tester 209). */
-static void say_around(struct rv_strbuf *log, unsigned n)
-{
-	if (n) {
-		rv_strbuf_printf(
-			log,
-			"warning: %u subnet route(s) lie inside the network of one of this "
-			"host's links: the link's hosts with addresses in them are reached "
-			"through the tunnel and cannot reach this host (see the log)\n",
-			n);
-	}
-}
-
 void rv_subnets_apply(struct rv_loop *l, const struct rv_config *next, struct rv_strbuf *log)
 {
 	struct rv_chan *c;
-	unsigned sessions = 0, failed = 0, unrouted = 0, published = 0, around = 0;
+	unsigned sessions = 0, failed = 0, unrouted = 0, published = 0;
+	unsigned around = rv_tun_links_around_said();
 	int ret;
 
 	if (!rv_subnets_changed(l->cfg, next)) {
 		/* Those the host took elsewhere are asked again: the operator
 		 * may have removed the host's route and reloaded for it. */
 		if (num_unused && l->dp && !rv_tunwatch_renamed(l)) {
-			around = rv_tun_links_around_said();
 			unrouted =
 				rv_subnets_set_routes(rv_dataplane_tun_name(l->dp), l->cfg, next);
 			/* Still not used: a part that failed, as when they were
@@ -261,7 +245,7 @@ void rv_subnets_apply(struct rv_loop *l, const struct rv_config *next, struct rv
 					 "%s: subnet routes asked again: %u not used (the host "
 					 "routes them elsewhere: see the log)\n",
 					 unrouted ? "failed" : "applied", unrouted);
-			say_around(log, rv_tun_links_around_said() - around);
+			rv_tunwatch_say_around(log, "subnet", around);
 		}
 		return;
 	}
@@ -297,9 +281,7 @@ void rv_subnets_apply(struct rv_loop *l, const struct rv_config *next, struct rv
 				 "it has its name back)\n",
 				 rv_dataplane_tun_name(l->dp));
 	} else if (l->dp) {
-		around = rv_tun_links_around_said();
 		unrouted = rv_subnets_set_routes(rv_dataplane_tun_name(l->dp), l->cfg, next);
-		around = rv_tun_links_around_said() - around;
 	}
 	for (size_t i = 0; i < next->num_subnets; i++) {
 		c = rv_server_find(l, next->subnets[i].name);
@@ -322,5 +304,5 @@ void rv_subnets_apply(struct rv_loop *l, const struct rv_config *next, struct rv
 				 "failed: %u subnet route(s) on the server's TUN (see the log)\n",
 				 unrouted);
 	}
-	say_around(log, around);
+	rv_tunwatch_say_around(log, "subnet", around);
 }

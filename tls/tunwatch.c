@@ -579,21 +579,17 @@ bool rv_tunwatch_renamed(const struct rv_loop *l)
 	return now != 0 ? now != l->tunwatch_ifindex : errno == ENODEV || l->tun_renamed_said;
 }
 
-/* shown_name copies link name |name| for status, each byte outside
- * printable ASCII as '?': the kernel takes any byte but '/', ':' and
- * blanks, and a right-to-left override reached the operator's terminal
- * (round-forty-two tester 206). */
-static void shown_name(char *out, size_t len, const char *name)
+void rv_tunwatch_say_around(struct rv_strbuf *log, const char *what, unsigned since)
 {
-	size_t i = 0;
+	unsigned n = rv_tun_links_around_said() - since;
 
-	for (; len && name[i] && i + 1 < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		out[i] = c < 0x21 || c > 0x7e ? '?' : (char)c;
-	}
-	if (len) {
-		out[i] = '\0';
+	if (n) {
+		rv_strbuf_printf(log,
+				 "warning: %u %s route(s) lie inside the network of one of this "
+				 "host's links: the link's hosts with addresses in them are "
+				 "reached "
+				 "through the tunnel and cannot reach this host (see the log)\n",
+				 n, what);
 	}
 }
 
@@ -612,13 +608,16 @@ enum rv_status_tun rv_tunwatch_state(const struct rv_loop *l, char *now, size_t 
 	if (rv_tunwatch_renamed(l)) {
 		errno = 0;
 		if (if_indextoname(l->tunwatch_ifindex, name)) {
-			shown_name(now, len, name);
+			/* printable ASCII: the kernel takes any byte but '/', ':' and
+			 * blanks, and a right-to-left override reached the
+			 * operator's terminal (round-forty-two tester 206) */
+			rv_shown_ascii(now, len, name);
 		} else if (errno == ENXIO || errno == ENODEV) {
 			return RV_STATUS_TUN_GONE;
 		} else {
 			/* The name it was said to have ("? (No such file or
 			 * directory)" read as gone: round-forty tester 199). */
-			shown_name(now, len, l->tun_renamed_to[0] ? l->tun_renamed_to : "?");
+			rv_shown_ascii(now, len, l->tun_renamed_to[0] ? l->tun_renamed_to : "?");
 		}
 		return RV_STATUS_TUN_RENAMED;
 	}

@@ -440,11 +440,12 @@ unsigned rv_worker_tx_class(struct rv_worker *w, uint8_t *pkt, uint32_t *len, ui
 			    const struct rv_ip_info *ip);
 /* rv_worker_lookup_addr: the same for address |a|. */
 struct rv_session *rv_worker_lookup_addr(const struct rv_worker *w, const struct rv_ip_addr *a);
-/* rv_worker_addr_inside: does the host send to |a| into the tunnel (a
- * session carries it, and the host neither holds nor routes it itself: a
- * server whose links lie inside a site's network reaches them by its
- * longer routes)? */
-bool rv_worker_addr_inside(const struct rv_worker *w, const struct rv_ip_addr *a);
+/* rv_worker_addr_inside: is |a| a host inside the tunnel (a session
+ * carries it, and the host neither holds nor routes it itself: a server
+ * whose links lie inside a site's network reaches them by its longer
+ * routes)? |unknown|: the host's answer for an address its overflowed table
+ * does not list (rv_dataplane_host_has). */
+bool rv_worker_addr_inside(const struct rv_worker *w, const struct rv_ip_addr *a, bool unknown);
 /* rv_worker_forward queues an authenticated inner packet of |len| bytes at
  * |pkt| (RV_DATA_HDR_LEN of room in front, RV_TAG_LEN behind) to be sealed
  * for session |to| and sent: client-to-client forwarding inside the data

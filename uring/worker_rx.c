@@ -819,7 +819,7 @@ static bool inside_tunnel(const struct rv_worker *w, const struct rv_session *s,
 
 		rv_session_get_endpoint(by, &carrier);
 		rv_endpoint_addr(&carrier, &a);
-		return a.family != 0 && rv_worker_addr_inside(w, &a);
+		return a.family != 0 && rv_worker_addr_inside(w, &a, false);
 	}
 	if (by_tun) {
 		return true; /* its own, or no session's */

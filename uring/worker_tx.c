@@ -191,11 +191,9 @@ void rv_worker_no_route(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_
 	rv_ctr_add(&w->ctr, RV_CTR_ICMP_UNREACH, 1);
 }
 
-bool rv_worker_addr_inside(const struct rv_worker *w, const struct rv_ip_addr *a)
+bool rv_worker_addr_inside(const struct rv_worker *w, const struct rv_ip_addr *a, bool unknown)
 {
-	/* (an overflowed table's unknown taken for not the host's: a drop
-	 * rather than a loop) */
-	return rv_worker_lookup_addr(w, a) != NULL && !rv_dataplane_host_has(w->dp, a, false);
+	return rv_worker_lookup_addr(w, a) != NULL && !rv_dataplane_host_has(w->dp, a, unknown);
 }
 
 struct rv_session *rv_worker_lookup_addr(const struct rv_worker *w, const struct rv_ip_addr *a)
@@ -794,7 +792,7 @@ static bool source_carried(const struct rv_worker *w, const struct rv_tx_item *i
 	}
 	/* (an overflowed table's unknown taken for the host's: a drop
 	 * rather than a loop) */
-	return rv_worker_lookup_addr(w, &src) != NULL && !rv_dataplane_host_has(w->dp, &src, true);
+	return rv_worker_addr_inside(w, &src, true);
 }
 
 /* seal_run seals and sends it[from, to), packets of one session, but for
@@ -839,7 +837,9 @@ static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 			continue;
 		}
 		if (!to_own && inside < 0) {
-			inside = rv_worker_addr_inside(w, &to_addr);
+			/* (an overflowed table's unknown taken for not the
+			 * host's: a drop rather than a loop) */
+			inside = rv_worker_addr_inside(w, &to_addr, false);
 		}
 		if (!to_own && inside <= 0) {
 			continue; /* to a host of a site, its session's endpoint outside */
