@@ -480,6 +480,44 @@ void rv_leases_save(const struct rv_leases *l, struct rv_strbuf *out, uint64_t n
 			rv_leases_journal_line(out, &e, now_ns, now_wall);
 		}
 	}
+	rv_strbuf_printf(out, RV_LEASES_END "\n");
+}
+
+/* is_line: is the line |p| of |ll| bytes |s| (|prefix|: begins with it)? */
+static bool is_line(const char *p, size_t ll, const char *s, bool prefix)
+{
+	size_t n = strlen(s);
+
+	return (prefix ? ll >= n : ll == n) && memcmp(p, s, n) == 0;
+}
+
+/* last_snapshot: the offset of the journal's last header whose snapshot
+ * reached its end line, or 0 (a journal of an older version has no end
+ * line, and one header, at 0). Before it lie an older table and, where a
+ * process died while copying the snapshot over the file's beginning, the
+ * old journal's remains, cut anywhere. A snapshot without its end (a
+ * process killed while appending it) is read as events: each of its lines
+ * is a lease as it was then. */
+static size_t last_snapshot(const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+	size_t begun = 0, whole = 0;
+	bool open = false;
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t ll = eol ? (size_t)(eol - p) : (size_t)(end - p);
+
+		if (eol && is_line(p, ll, RV_LEASES_HEADER, true)) {
+			begun = (size_t)(p - text);
+			open = true;
+		} else if (eol && open && is_line(p, ll, RV_LEASES_END, false)) {
+			whole = begun;
+			open = false;
+		}
+		p += ll + 1;
+	}
+	return whole;
 }
 
 /* forget drops the record of |a| (loading: a lease that turned out too old). */
@@ -526,7 +564,7 @@ static void load_end(struct rv_leases *l, const struct rv_ip_addr *a, uint64_t n
 int rv_leases_load(struct rv_leases *l, const char *text, size_t len, uint64_t now_ns,
 		   int64_t now_wall, int64_t end_wall, size_t *out_bad)
 {
-	const char *p = text, *end = text + len;
+	const char *p = text + last_snapshot(text, len), *end = text + len;
 	size_t bad = 0;
 	int n = 0;
 

@@ -158,13 +158,21 @@ void rv_leases_journal_line(struct rv_strbuf *out, const struct rv_lease_event *
  * not is not a lease journal. */
 #define RV_LEASES_HEADER "# ringvpn lease journal v1"
 
-/* rv_leases_save writes a snapshot of every record to |out| (journal
- * lines). */
+/* A snapshot's last line (rv_leases_save). A journal may hold several
+ * snapshots: a new one is written after the journal before it is copied
+ * over the file's beginning (tls/leasefile.c), so that no moment leaves the
+ * file with less than one whole table. The loader starts at the last
+ * header whose snapshot reaches this line. */
+#define RV_LEASES_END "# end of snapshot"
+
+/* rv_leases_save writes a snapshot of every record to |out|: the header,
+ * the journal lines, RV_LEASES_END. */
 void rv_leases_save(const struct rv_leases *l, struct rv_strbuf *out, uint64_t now_ns,
 		    int64_t now_wall);
 
-/* rv_leases_load replays a journal of |len| bytes (lines starting with '#'
- * ignored; malformed ones skipped and counted in |*out_bad|, may be NULL)
+/* rv_leases_load replays a journal of |len| bytes from its last whole
+ * snapshot (lines starting with '#' ignored; malformed ones skipped and
+ * counted in |*out_bad|, may be NULL)
  * written up to |end_wall|, at |now_ns| / |now_wall|. Records already past
  * the lifetime are dropped. Returns how many records the table holds. */
 int rv_leases_load(struct rv_leases *l, const char *text, size_t len, uint64_t now_ns,

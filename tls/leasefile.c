@@ -56,44 +56,9 @@ struct rv_leasefile {
 	char path[];
 };
 
-/* write_text appends |text| to the journal, or replaces the file with it
- * (|snapshot|). A write that fails part-way (disk full, a file size limit)
- * is cut back to its last whole line, so that no half line is left for the
- * next append to join; the events it lost are the file's, which is
- * rewritten whole (f->stale) by a flush RETRY_NS later. One warning when
- * writes start failing and a note when they work again. */
-static bool write_text(struct rv_leasefile *f, const struct rv_strbuf *text, bool snapshot,
-		       uint64_t now_ns)
+/* written notes a write that reached the file. */
+static void written(struct rv_leasefile *f, uint64_t now_ns)
 {
-	struct stat st;
-	off_t before = 0;
-	size_t off = 0;
-	int err;
-
-	if (snapshot ? ftruncate(f->fd, 0) != 0 : fstat(f->fd, &st) != 0) {
-		goto err;
-	}
-	if (!snapshot) {
-		before = st.st_size;
-	}
-	while (off < text->len) {
-		ssize_t w = write(f->fd, text->p + off, text->len - off);
-
-		if (w < 0 && errno == EINTR) {
-			continue;
-		}
-		if (w <= 0) {
-			if (w == 0) {
-				errno = EIO;
-			}
-			goto err;
-		}
-		off += (size_t)w;
-	}
-	if (snapshot) {
-		(void)fdatasync(f->fd);
-	}
-	f->size = before + (off_t)off;
 	f->stale = false;
 	f->written_ns = now_ns;
 	if (!f->lost) {
@@ -103,20 +68,13 @@ static bool write_text(struct rv_leasefile *f, const struct rv_strbuf *text, boo
 		f->failing = false;
 		rv_info("lease file %s written again", f->path);
 	}
-	return true;
-err:
-	err = errno;
-	if (off != 0) {
-		size_t keep = off;
+}
 
-		while (keep > 0 && text->p[keep - 1] != '\n') {
-			keep--;
-		}
-		(void)ftruncate(f->fd, before + (off_t)keep);
-		f->size = before + (off_t)keep;
-	} else {
-		f->size = before;
-	}
+/* failed notes a write that did not: the file lacks events and is
+ * rewritten whole (f->stale) by a flush RETRY_NS later. One warning when
+ * writes start failing and a note when they work again (written). */
+static void failed(struct rv_leasefile *f, int err, uint64_t now_ns)
+{
 	f->stale = true;
 	f->retry_ns = now_ns + RETRY_NS;
 	rv_unsaved_note(&f->unsaved, now_ns, "cannot be written: %s", strerror(err));
@@ -126,7 +84,202 @@ err:
 			 "may get other addresses after a restart)",
 			 f->path, strerror(err));
 	}
-	return false;
+}
+
+/* write_all writes |len| bytes of |p| at |at| (-1: appended; the file is
+ * opened O_APPEND): how many were written, all of them or fewer with the
+ * cause in errno. */
+static size_t write_all(int fd, const char *p, size_t len, off_t at)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t w = at < 0 ? write(fd, p + off, len - off)
+				   : pwrite(fd, p + off, len - off, at + (off_t)off);
+
+		if (w < 0 && errno == EINTR) {
+			continue;
+		}
+		if (w <= 0) {
+			if (w == 0) {
+				errno = EIO;
+			}
+			break;
+		}
+		off += (size_t)w;
+	}
+	return off;
+}
+
+/* whole_lines: the length of |text|'s first |n| bytes cut back to their
+ * last whole line. */
+static size_t whole_lines(const struct rv_strbuf *text, size_t n)
+{
+	while (n > 0 && text->p[n - 1] != '\n') {
+		n--;
+	}
+	return n;
+}
+
+/* append appends |text| to the journal. A write that fails part-way (disk
+ * full, a file size limit) is cut back to its last whole line, so that no
+ * half line is left for the next append to join; the events it lost are
+ * written by the next snapshot. */
+static bool append(struct rv_leasefile *f, const struct rv_strbuf *text, uint64_t now_ns)
+{
+	struct stat st;
+	size_t off;
+	int err;
+
+	if (fstat(f->fd, &st) != 0) {
+		failed(f, errno, now_ns);
+		return false;
+	}
+	off = write_all(f->fd, text->p, text->len, -1);
+	if (off < text->len) {
+		err = errno;
+		off = whole_lines(text, off);
+		(void)ftruncate(f->fd, st.st_size + (off_t)off);
+		f->size = st.st_size + (off_t)off;
+		failed(f, err, now_ns);
+		return false;
+	}
+	f->size = st.st_size + (off_t)off;
+	written(f, now_ns);
+	return true;
+}
+
+/* pad writes a comment line of |len| bytes at |at| (-1: appended; a
+ * single newline where |len| is 1: an empty line, which the loader skips
+ * too). */
+static bool pad(int fd, off_t at, size_t len)
+{
+	char buf[4096];
+
+	memset(buf, ' ', sizeof(buf));
+	buf[0] = '#';
+	while (len > 0) {
+		size_t n = len < sizeof(buf) ? len : sizeof(buf);
+
+		if (n == len) {
+			buf[n - 1] = '\n';
+		}
+		if (write_all(fd, buf, n, at) != n) {
+			return false;
+		}
+		buf[0] = ' ';
+		if (at >= 0) {
+			at += (off_t)n;
+		}
+		len -= n;
+	}
+	return true;
+}
+
+/* overwrite writes |text| over the file's beginning, a comment line over
+ * the rest of its first |pad_to| bytes (0: none), and cuts the file to the
+ * text. The descriptor appends (O_APPEND, which pwrite obeys on Linux): the
+ * flag is taken off meanwhile. |*out_done|: the bytes of |text| written. */
+static bool overwrite(struct rv_leasefile *f, const struct rv_strbuf *text, off_t pad_to,
+		      size_t *out_done)
+{
+	int flags = fcntl(f->fd, F_GETFL);
+	size_t off = 0;
+	bool ok = false;
+	int err;
+
+	if (flags < 0 || fcntl(f->fd, F_SETFL, flags & ~O_APPEND) != 0) {
+		*out_done = 0;
+		return false;
+	}
+	off = write_all(f->fd, text->p, text->len, 0);
+	ok = off == text->len;
+	if (ok && pad_to > (off_t)text->len) {
+		/* On the disk before the cut: the old journal's rest is gone
+		 * from the file's beginning only once the cut is. */
+		ok = pad(f->fd, (off_t)text->len, (size_t)(pad_to - (off_t)text->len)) &&
+		     fdatasync(f->fd) == 0;
+	}
+	ok = ok && ftruncate(f->fd, (off_t)text->len) == 0;
+	err = errno;
+	(void)fcntl(f->fd, F_SETFL, flags);
+	*out_done = off;
+	errno = err;
+	return ok;
+}
+
+/* replace makes the snapshot |text| the whole journal without a moment in
+ * which the file holds less than one whole table. Truncated first and then
+ * written, a disk too full for the snapshot kept only its first part: the
+ * leases of the clients away lost, and a kill -9 in between lost them all.
+ * The snapshot is appended instead, with its end line (rv_leases_load
+ * starts at the last whole one), and only once it is on the disk copied
+ * over the file's beginning, which is then cut to it: a crash in between
+ * leaves the appended copy whole at the end (it begins no sooner than the
+ * copy ends, a comment line between them where the old journal is the
+ * shorter: a copy cut short by a kill wrote over nothing of it). A crash
+ * while the in-place write below runs loses what it had not written yet:
+ * only on a disk out of room, at that moment. Where the disk has no room
+ * for the append, a snapshot no longer than the file is written over it
+ * in place (its blocks are the file's already), the old journal's rest
+ * made a comment before the cut; a longer one leaves the file as it is,
+ * lacking the newest events, until a try RETRY_NS later. */
+static void replace(struct rv_leasefile *f, const struct rv_strbuf *text, uint64_t now_ns)
+{
+	struct stat st;
+	size_t done;
+	int err;
+
+	if (fstat(f->fd, &st) != 0) {
+		failed(f, errno, now_ns);
+		return;
+	}
+	if (st.st_size > MAX_FILE) {
+		/* More than a start reads: the appended copy would not be
+		 * seen, nor the old journal's end anyway. */
+		st.st_size = 0;
+	} else if (st.st_size > 0) {
+		done = 0;
+		if ((off_t)text->len <= st.st_size ||
+		    pad(f->fd, -1, (size_t)((off_t)text->len - st.st_size))) {
+			done = write_all(f->fd, text->p, text->len, -1);
+		}
+		err = errno;
+		if (done == text->len && fdatasync(f->fd) == 0) {
+			/* Whole on the disk: the copy may fail now without a
+			 * loss (a copy-on-write file system out of room): the
+			 * file then holds both. */
+			f->size = (st.st_size > (off_t)text->len ? st.st_size : (off_t)text->len) +
+				  (off_t)text->len;
+			if (overwrite(f, text, 0, &done)) {
+				f->size = (off_t)text->len;
+			}
+			written(f, now_ns);
+			return;
+		}
+		if (done == text->len) {
+			err = errno; /* fdatasync's */
+		}
+		(void)ftruncate(f->fd, st.st_size);
+		f->size = st.st_size;
+		if ((off_t)text->len > st.st_size) {
+			failed(f, err, now_ns);
+			return;
+		}
+	}
+	if (!overwrite(f, text, st.st_size, &done)) {
+		/* Cut to whole lines: a part of the table, as the truncation
+		 * before the write left it. */
+		err = errno;
+		done = whole_lines(text, done);
+		(void)ftruncate(f->fd, (off_t)done);
+		f->size = (off_t)done;
+		failed(f, err, now_ns);
+		return;
+	}
+	(void)fdatasync(f->fd);
+	f->size = (off_t)text->len;
+	written(f, now_ns);
 }
 
 static void snapshot(struct rv_leasefile *f, uint64_t now_ns)
@@ -134,7 +287,7 @@ static void snapshot(struct rv_leasefile *f, uint64_t now_ns)
 	struct rv_strbuf text = { 0 };
 
 	rv_leases_save(f->leases, &text, now_ns, (int64_t)time(NULL));
-	write_text(f, &text, true, now_ns);
+	replace(f, &text, now_ns);
 	f->lines = rv_leases_count(f->leases);
 	rv_strbuf_free(&text);
 }
@@ -268,7 +421,7 @@ void rv_leasefile_flush(struct rv_leasefile *f, uint64_t now_ns)
 		   f->lines > 2 * rv_leases_count(f->leases) + SNAPSHOT_SLACK) {
 		snapshot(f, now_ns);
 	} else if (text.len) {
-		write_text(f, &text, false, now_ns);
+		append(f, &text, now_ns);
 	} else if (!f->stale && now_ns - f->written_ns >= touch_ns(f)) {
 		/* A comment line, which the loader skips: the process may no
 		 * longer own the file to set its time, but it can write. */
@@ -276,7 +429,7 @@ void rv_leasefile_flush(struct rv_leasefile *f, uint64_t now_ns)
 		struct rv_strbuf line = { 0 };
 
 		rv_strbuf_append(&line, live, sizeof(live) - 1);
-		if (write_text(f, &line, false, now_ns)) {
+		if (append(f, &line, now_ns)) {
 			f->lines++;
 		}
 		rv_strbuf_free(&line);

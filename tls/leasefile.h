@@ -6,10 +6,10 @@
  * the last one (so a kill -9 loses at most one flush interval), and when
  * the file has grown to twice the table it is rewritten as a snapshot. It
  * is opened once at start, before the privilege drop, and rewritten in
- * place (truncate, write, fdatasync): the directory need not be writable
- * for the service user, at the price of a short window in which a crash
- * leaves a partial snapshot (the addresses of that moment are then given
- * out afresh).
+ * place, so the directory need not be writable for the service user: the
+ * snapshot is appended, synced, then copied over the file's beginning and
+ * the file cut to it (the loader starts at the last whole snapshot), so no
+ * crash and no full disk leaves less than one whole table in it.
  *
  * Called from the control thread only. Write errors are logged
  * (rate-limited) and otherwise ignored: leases still live in memory.

@@ -662,3 +662,122 @@ Test(lease, a_line_not_whole_is_not_a_lease)
 		rv_leases_free(l);
 	}
 }
+
+/* holds_exactly: loads |len| bytes of |text| into a new table and says
+ * whether it holds exactly names n0..n(|count| - 1) at 10.9.x.y. */
+static bool holds_exactly(const char *text, size_t len, int count, int64_t wall)
+{
+	struct rv_leases *l = rv_leases_new(1024, 3600 * SEC);
+	bool ok;
+
+	cr_assert_not_null(l);
+	ok = rv_leases_load(l, text, len, 1000 * SEC, wall, wall, NULL) == count;
+	for (int i = 0; ok && i < count; i++) {
+		char name[16], addr[32];
+		struct rv_ip_addr a;
+
+		snprintf(name, sizeof(name), "n%d", i);
+		snprintf(addr, sizeof(addr), "10.9.%d.%d", i / 200, 1 + i % 200);
+		a = t_ip(addr);
+		ok = rv_leases_may_return(l, &a, name, 1000 * SEC);
+	}
+	rv_leases_free(l);
+	return ok;
+}
+
+/* A snapshot is appended to the journal and then copied over its
+ * beginning (tls/leasefile.c): at every byte where a kill can stop that
+ * copy, and after it, the file loads to the new table and nothing else.
+ * The old journal holds names the new table does not (n300..), and events
+ * after its own snapshot; the new table is larger than the old journal in
+ * one case (the append then begins after a comment line, so that the copy
+ * never writes over it) and smaller in the other. Truncated first and
+ * written after, a kill left a part of the table. */
+Test(lease, every_moment_of_a_snapshot_copy_loads_the_new_table)
+{
+	const int64_t wall = 1800000000;
+
+	for (int k = 0; k < 2; k++) {
+		int new_count = k == 0 ? 40 : 4; /* more or fewer bytes than the old */
+		struct rv_leases *l = rv_leases_new(1024, 3600 * SEC);
+		struct rv_strbuf old = { 0 }, snap = { 0 }, file = { 0 };
+		size_t pad_len, at;
+
+		cr_assert_not_null(l);
+		rv_strbuf_printf(&old, RV_LEASES_HEADER ": old\n");
+		for (int i = 300; i < 310; i++) {
+			rv_strbuf_printf(&old, "R 10.9.9.%d %lld n%d\n", i - 290,
+					 (long long)(wall - 5), i);
+		}
+		rv_strbuf_printf(&old, RV_LEASES_END "\nG 10.9.9.99 0 n399\n");
+		for (int i = 0; i < new_count; i++) {
+			char name[16], addr[32];
+			struct rv_ip_addr a;
+
+			snprintf(name, sizeof(name), "n%d", i);
+			snprintf(addr, sizeof(addr), "10.9.%d.%d", i / 200, 1 + i % 200);
+			a = t_ip(addr);
+			rv_leases_grant(l, &a, name, 900 * SEC);
+			if (i % 2) {
+				rv_leases_release(l, &a, 950 * SEC);
+			}
+		}
+		rv_leases_save(l, &snap, 1000 * SEC, wall);
+		cr_assert((k == 0) == (snap.len > old.len), "case %d: %zu and %zu bytes", k,
+			  snap.len, old.len);
+		cr_assert(holds_exactly(rv_strbuf_str(&snap), snap.len, new_count, wall));
+		/* The file once the snapshot is appended: the old journal, a
+		 * comment line where it is the shorter, the snapshot. */
+		pad_len = snap.len > old.len ? snap.len - old.len : 0;
+		rv_strbuf_append(&file, old.p, old.len);
+		if (pad_len) {
+			rv_strbuf_append(&file, "#", 1);
+			for (size_t i = 2; i < pad_len; i++) {
+				rv_strbuf_append(&file, " ", 1);
+			}
+			rv_strbuf_append(&file, "\n", 1);
+		}
+		at = file.len;
+		cr_assert_geq(at, snap.len, "the copy never reaches the appended one");
+		rv_strbuf_append(&file, snap.p, snap.len);
+		cr_assert(holds_exactly(rv_strbuf_str(&file), file.len, new_count, wall),
+			  "case %d: appended", k);
+		/* The copy over the beginning, stopped at every byte. */
+		for (size_t n = 0; n <= snap.len; n++) {
+			memcpy(file.p + n - (n ? 1 : 0), snap.p + n - (n ? 1 : 0), n ? 1 : 0);
+			cr_assert(holds_exactly(rv_strbuf_str(&file), file.len, new_count, wall),
+				  "case %d: the copy stopped after %zu bytes", k, n);
+		}
+		/* And cut to it. */
+		cr_assert(holds_exactly(rv_strbuf_str(&file), snap.len, new_count, wall));
+		rv_strbuf_free(&old);
+		rv_strbuf_free(&snap);
+		rv_strbuf_free(&file);
+		rv_leases_free(l);
+	}
+}
+
+/* A snapshot without its end line (one whose append a kill stopped) is
+ * replayed as events after the last whole one: its lines are leases as
+ * they were, the older ones kept. A header not at a line's start is no
+ * header. (A journal of an older version has no end line at all: it is
+ * replayed whole, as journal_survives_a_restart's.) */
+Test(lease, a_snapshot_without_its_end_is_read_as_events)
+{
+	const int64_t wall = 1800000000;
+	static const char text[] = RV_LEASES_HEADER ": old\n"
+						    "R 10.9.0.1 1799999990 n0\n"
+						    "G 10.9.0.2 0 n1\n"
+						    "x" RV_LEASES_HEADER "\n" RV_LEASES_END
+						    "\n" RV_LEASES_HEADER ": new, cut short\n"
+						    "G 10.9.0.3 0 n2\n"
+						    "R 10.9.0.2 17999";
+	size_t bad = 0;
+	struct rv_leases *l = rv_leases_new(16, 3600 * SEC);
+
+	cr_assert_not_null(l);
+	cr_assert_eq(rv_leases_load(l, text, sizeof(text) - 1, 1000 * SEC, wall, wall, &bad), 3);
+	cr_assert_eq(bad, 2u, "the x line and the last, cut");
+	rv_leases_free(l);
+	cr_assert(holds_exactly(text, sizeof(text) - 1, 3, wall));
+}
