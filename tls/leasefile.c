@@ -50,6 +50,7 @@ struct rv_leasefile {
 	bool stale;		   /* a write failed: the file lacks events; rewrite it whole */
 	uint64_t retry_ns;	   /* not before */
 	bool failing;		   /* writes fail (warned once) */
+	bool copy_failing;	   /* a snapshot's copy over the beginning failed (warned once) */
 	bool lost;		   /* the path names another file, which cannot be taken */
 	uint64_t written_ns;	   /* the last write or touch: the file's mtime */
 	struct rv_unsaved unsaved; /* changes not in the file (rv_leasefile_unsaved) */
@@ -176,10 +177,15 @@ static bool pad(int fd, off_t at, size_t len)
 	return true;
 }
 
-/* overwrite writes |text| over the file's beginning, a comment line over
- * the rest of its first |pad_to| bytes (0: none), and cuts the file to the
- * text. The descriptor appends (O_APPEND, which pwrite obeys on Linux): the
- * flag is taken off meanwhile. |*out_done|: the bytes of |text| written. */
+/* overwrite writes |text| over the file's beginning and a comment line
+ * over the rest of its first |pad_to| bytes (0: none), syncs, and cuts the
+ * file to the text. The comment is for a kill between the write and the
+ * cut, which would leave the old journal's rest to be read as events after
+ * the snapshot: where it cannot be written the cut goes on all the same
+ * (the window of a plain write and cut). Synced before the cut: a power
+ * loss must not find the file cut and the text not on the disk. The
+ * descriptor appends (O_APPEND, which pwrite obeys on Linux): the flag is
+ * taken off meanwhile. |*out_done|: the bytes of |text| written. */
 static bool overwrite(struct rv_leasefile *f, const struct rv_strbuf *text, off_t pad_to,
 		      size_t *out_done)
 {
@@ -193,19 +199,36 @@ static bool overwrite(struct rv_leasefile *f, const struct rv_strbuf *text, off_
 		return false;
 	}
 	off = write_all(f->fd, text->p, text->len, 0);
-	ok = off == text->len;
-	if (ok && pad_to > (off_t)text->len) {
-		/* On the disk before the cut: the old journal's rest is gone
-		 * from the file's beginning only once the cut is. */
-		ok = pad(f->fd, (off_t)text->len, (size_t)(pad_to - (off_t)text->len)) &&
-		     fdatasync(f->fd) == 0;
-	}
-	ok = ok && ftruncate(f->fd, (off_t)text->len) == 0;
 	err = errno;
+	if (off == text->len) {
+		if (pad_to > (off_t)text->len) {
+			(void)pad(f->fd, (off_t)text->len, (size_t)(pad_to - (off_t)text->len));
+		}
+		ok = fdatasync(f->fd) == 0 && ftruncate(f->fd, (off_t)text->len) == 0;
+		err = errno;
+	}
 	(void)fcntl(f->fd, F_SETFL, flags);
 	*out_done = off;
 	errno = err;
 	return ok;
+}
+
+/* copied notes whether a snapshot appended whole was copied over the
+ * file's beginning: where it was not, the file holds the old journal and
+ * the snapshot, both read well, and grows by a table at each snapshot
+ * until replace stops appending (said once, and when it works again). */
+static void copied(struct rv_leasefile *f, bool ok, int err)
+{
+	if (ok && f->copy_failing) {
+		f->copy_failing = false;
+		rv_info("lease file %s: its snapshot copied over its beginning again", f->path);
+	} else if (!ok && !f->copy_failing) {
+		f->copy_failing = true;
+		rv_warnx("lease file %s: its snapshot could not be copied over its beginning (%s): "
+			 "kept after the old journal, which the file holds until a copy works "
+			 "(tried at each snapshot)",
+			 f->path, strerror(err));
+	}
 }
 
 /* replace makes the snapshot |text| the whole journal without a moment in
@@ -217,47 +240,56 @@ static bool overwrite(struct rv_leasefile *f, const struct rv_strbuf *text, off_
  * over the file's beginning, which is then cut to it: a crash in between
  * leaves the appended copy whole at the end (it begins no sooner than the
  * copy ends, a comment line between them where the old journal is the
- * shorter: a copy cut short by a kill wrote over nothing of it). A crash
- * while the in-place write below runs loses what it had not written yet:
- * only on a disk out of room, at that moment. Where the disk has no room
- * for the append, a snapshot no longer than the file is written over it
- * in place (its blocks are the file's already), the old journal's rest
- * made a comment before the cut; a longer one leaves the file as it is,
- * lacking the newest events, until a try RETRY_NS later. */
+ * shorter: a copy cut short by a kill wrote over nothing of it; and on a
+ * line of its own, after a last line a kill cut short). Where the disk has
+ * no room for the append, a snapshot no longer than the file is written
+ * over it in place (its blocks are the file's already), the old journal's
+ * rest made a comment before the cut; a longer one, or a write in place
+ * that writes nothing, leaves the file as it is, lacking the newest
+ * events, until a try RETRY_NS later. A crash while the write in place
+ * runs loses what it had not written yet: only on a disk out of room, at
+ * that moment. A file already holding several tables (copies that failed)
+ * gets no more: the snapshot goes in place. */
 static void replace(struct rv_leasefile *f, const struct rv_strbuf *text, uint64_t now_ns)
 {
+	/* What a journal holds before its snapshot: twice the table and
+	 * SNAPSHOT_SLACK lines (of at most ~300 bytes). */
+	const off_t grown = 4 * (off_t)text->len + (1 << 20);
 	struct stat st;
-	size_t done;
+	size_t done = 0;
+	off_t at;
+	char last = '\n';
+	bool ok = true;
 	int err;
 
 	if (fstat(f->fd, &st) != 0) {
 		failed(f, errno, now_ns);
 		return;
 	}
-	if (st.st_size > MAX_FILE) {
-		/* More than a start reads: the appended copy would not be
-		 * seen, nor the old journal's end anyway. */
-		st.st_size = 0;
-	} else if (st.st_size > 0) {
-		done = 0;
-		if ((off_t)text->len <= st.st_size ||
-		    pad(f->fd, -1, (size_t)((off_t)text->len - st.st_size))) {
+	if (st.st_size > 0 && st.st_size <= grown && st.st_size <= MAX_FILE) {
+		at = st.st_size;
+		if (pread(f->fd, &last, 1, st.st_size - 1) == 1 && last != '\n') {
+			ok = write_all(f->fd, "\n", 1, -1) == 1;
+			at++;
+		}
+		if (ok && at < (off_t)text->len) {
+			ok = pad(f->fd, -1, (size_t)((off_t)text->len - at));
+		}
+		if (ok) {
 			done = write_all(f->fd, text->p, text->len, -1);
 		}
 		err = errno;
-		if (done == text->len && fdatasync(f->fd) == 0) {
-			/* Whole on the disk: the copy may fail now without a
-			 * loss (a copy-on-write file system out of room): the
-			 * file then holds both. */
-			f->size = (st.st_size > (off_t)text->len ? st.st_size : (off_t)text->len) +
-				  (off_t)text->len;
-			if (overwrite(f, text, 0, &done)) {
-				f->size = (off_t)text->len;
-			}
+		if (ok && done == text->len && fdatasync(f->fd) == 0) {
+			struct stat now;
+
+			ok = overwrite(f, text, 0, &done);
+			err = errno;
+			f->size = !ok && fstat(f->fd, &now) == 0 ? now.st_size : (off_t)text->len;
+			copied(f, ok, err);
 			written(f, now_ns);
 			return;
 		}
-		if (done == text->len) {
+		if (ok && done == text->len) {
 			err = errno; /* fdatasync's */
 		}
 		(void)ftruncate(f->fd, st.st_size);
@@ -267,18 +299,22 @@ static void replace(struct rv_leasefile *f, const struct rv_strbuf *text, uint64
 			return;
 		}
 	}
-	if (!overwrite(f, text, st.st_size, &done)) {
-		/* Cut to whole lines: a part of the table, as the truncation
-		 * before the write left it. */
+	if (!overwrite(f, text, st.st_size <= MAX_FILE ? st.st_size : 0, &done)) {
 		err = errno;
-		done = whole_lines(text, done);
-		(void)ftruncate(f->fd, (off_t)done);
-		f->size = (off_t)done;
+		if (done > 0) {
+			/* Written over in part (a file system that cannot
+			 * rewrite its own blocks): the old journal's first part
+			 * is gone; whole lines of the new one are kept. */
+			done = whole_lines(text, done);
+			(void)ftruncate(f->fd, (off_t)done);
+			f->size = (off_t)done;
+		}
 		failed(f, err, now_ns);
 		return;
 	}
 	(void)fdatasync(f->fd);
 	f->size = (off_t)text->len;
+	copied(f, true, 0);
 	written(f, now_ns);
 }
 

@@ -4,7 +4,10 @@
  * was truncated first, and the leases past the room were lost), one that
  * fits only in place is written there, and once there is room the file is
  * one snapshot again. A file size limit stands for the full disk: the
- * same refusal (EFBIG for ENOSPC) at a byte the test chooses.
+ * same refusal (EFBIG for ENOSPC) at a byte the test chooses. A copy over
+ * the file's beginning that fails (pwrite refused by a seccomp filter, as a
+ * copy-on-write file system out of room refuses it) leaves both tables, and
+ * the file stops growing.
  *
  *   ./build/<dir>/test/test_tls_leasefile --verbose
  */
@@ -18,6 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
 #include <criterion/criterion.h>
 
 #include "core/lease.h"
@@ -26,7 +35,7 @@
 #include "tls/leasefile.h"
 
 #define SEC UINT64_C(1000000000)
-#define LIFE (3600 * SEC)
+#define LIFE (86400 * SEC)
 
 static char dir[] = "/tmp/rvt-leasefile-XXXXXX";
 static char path[sizeof(dir) + 16];
@@ -91,8 +100,7 @@ static bool file_holds(char kind, int count, int *out_headers)
 	for (const char *p = rv_strbuf_str(&text); (p = strstr(p, RV_LEASES_HEADER)); p++) {
 		(*out_headers)++;
 	}
-	rv_leases_load(l, rv_strbuf_str(&text), text.len, 1000 * SEC, time(NULL), time(NULL),
-		       NULL);
+	rv_leases_load(l, rv_strbuf_str(&text), text.len, 1000 * SEC, time(NULL), time(NULL), NULL);
 	for (int i = 0; ok && i < count; i++) {
 		char name[16];
 		struct rv_ip_addr a = addr_of(kind, i);
@@ -117,14 +125,10 @@ static void grant(struct rv_leases *l, char kind, int i, uint64_t now_ns)
 	rv_leases_grant(l, &a, name, now_ns);
 }
 
-Test(leasefile, a_snapshot_that_does_not_fit_leaves_the_journal_whole, .init = setup,
-     .fini = teardown)
+/* write_seed writes the journal of names n0..n39, released a minute ago,
+ * then |comments| comment lines and |tail| (a last line cut short). */
+static void write_seed(int comments, const char *tail)
 {
-	struct rv_leases *l = rv_leases_new(1024, LIFE);
-	struct rv_leasefile *f = NULL;
-	uint64_t now = 1000 * SEC;
-	char err[512];
-	int headers;
 	FILE *fp = fopen(path, "w");
 
 	cr_assert_not_null(fp);
@@ -133,10 +137,25 @@ Test(leasefile, a_snapshot_that_does_not_fit_leaves_the_journal_whole, .init = s
 		fprintf(fp, "R 10.9.%d.%d %lld n%d\n", i / 200, 1 + i % 200,
 			(long long)time(NULL) - 60, i);
 	}
+	for (int i = 0; i < comments; i++) {
+		fprintf(fp, "# live\n");
+	}
+	fprintf(fp, "%s", tail);
 	fclose(fp);
 	chmod(path, 0600);
-	cr_assert_eq(rv_leasefile_open(&f, l, path, getuid(), now, err, sizeof(err)), 0, "%s",
-		     err);
+}
+
+Test(leasefile, a_snapshot_that_does_not_fit_leaves_the_journal_whole, .init = setup,
+     .fini = teardown)
+{
+	struct rv_leases *l = rv_leases_new(1024, LIFE);
+	struct rv_leasefile *f = NULL;
+	uint64_t now = 1000 * SEC;
+	char err[512];
+	int headers;
+
+	write_seed(0, "");
+	cr_assert_eq(rv_leasefile_open(&f, l, path, getuid(), now, err, sizeof(err)), 0, "%s", err);
 	cr_assert_not_null(f);
 	cr_assert(file_holds('n', 40, &headers));
 	cr_assert_eq(headers, 1, "the start's snapshot is the whole file");
@@ -177,8 +196,7 @@ Test(leasefile, a_snapshot_with_room_only_in_place_is_written_there, .init = set
 	int headers;
 	off_t before;
 
-	cr_assert_eq(rv_leasefile_open(&f, l, path, getuid(), now, err, sizeof(err)), 0, "%s",
-		     err);
+	cr_assert_eq(rv_leasefile_open(&f, l, path, getuid(), now, err, sizeof(err)), 0, "%s", err);
 	cr_assert_not_null(f);
 	/* A journal of many events for few leases. */
 	for (int k = 0; k < 60; k++) {
@@ -204,5 +222,96 @@ Test(leasefile, a_snapshot_with_room_only_in_place_is_written_there, .init = set
 	cr_assert_eq(headers, 1);
 	set_fsize(RLIM_INFINITY);
 	rv_leasefile_close(f, now + 7 * SEC);
+	rv_leases_free(l);
+}
+
+/* refuse_pwrite makes every pwrite64 of this process (the test's own, by
+ * Criterion) fail with ENOSPC: the copy over the file's beginning, while
+ * appends (write) go on. */
+static void refuse_pwrite(void)
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_pwrite64, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSPC),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
+
+	cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+	cr_assert_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0, "%s", strerror(errno));
+}
+
+/* line_headers: header lines in the file that begin a line after its first. */
+static int line_headers(void)
+{
+	char buf[1 << 16];
+	size_t n;
+	int count = 0;
+	FILE *fp = fopen(path, "r");
+
+	cr_assert_not_null(fp);
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	for (const char *p = buf; (p = strstr(p, "\n" RV_LEASES_HEADER)); p++) {
+		count++;
+	}
+	return count;
+}
+
+Test(leasefile, a_copy_that_fails_keeps_both_and_the_file_stops_growing, .init = setup,
+     .fini = teardown)
+{
+	struct rv_leases *l = rv_leases_new(1024, LIFE);
+	struct rv_leasefile *f = NULL;
+	uint64_t now = 1000 * SEC;
+	char err[512];
+	int headers;
+	off_t size = 0, most = 0, last = 0;
+
+	/* A last line a kill cut short: the appended snapshot's header must
+	 * begin a line of its own, or the loader does not see it. Comment
+	 * lines make the journal longer than the snapshot: no comment line
+	 * comes before it. */
+	write_seed(40, "G 10.9.0.200 0 n19");
+	refuse_pwrite();
+	cr_assert_eq(rv_leasefile_open(&f, l, path, getuid(), now, err, sizeof(err)), 0, "%s", err);
+	cr_assert_not_null(f);
+	cr_assert_eq(line_headers(), 1, "the start's snapshot after the cut line, on its own");
+	cr_assert(file_holds('n', 40, &headers));
+	cr_assert_not(rv_leasefile_unsaved(f, err, sizeof(err), &(uint64_t){ 0 }),
+		      "both tables are in the file: saved");
+	/* Snapshots (here: more events than a flush takes), each appended and
+	 * never copied: the file grows by a table each, until it holds a MiB
+	 * more than four tables; then they go in place, which fails too, and
+	 * it grows no more. */
+	for (int round = 0; round < 1000; round++) {
+		for (int k = 0; k < 600; k++) {
+			struct rv_ip_addr a = addr_of('m', 0);
+
+			grant(l, 'm', 0, now);
+			rv_leases_release(l, &a, now + 1);
+			now += 2;
+		}
+		now += 6 * SEC;
+		rv_leasefile_flush(f, now);
+		rv_leasefile_flush(f, now + 6 * SEC);
+		size = file_size();
+		most = size > most ? size : most;
+		if (round % 100 == 99) {
+			cr_assert(file_holds('n', 40, &headers), "round %d", round);
+			cr_assert(file_holds('m', 1, &headers), "round %d", round);
+		}
+		if (round == 899) {
+			last = size;
+		}
+	}
+	cr_assert_eq(size, last, "the file grew in the last 100 snapshots");
+	cr_log_info("largest file %lld bytes, last %lld", (long long)most, (long long)size);
+	cr_assert_leq(most, 4 * 4096 + (1 << 20) + 64 * 1024, "the file kept growing");
+	cr_assert(rv_leasefile_unsaved(f, err, sizeof(err), &(uint64_t){ 0 }),
+		  "the newest events are not in the file");
+	rv_leasefile_close(f, now + 14 * SEC);
 	rv_leases_free(l);
 }
