@@ -45,7 +45,8 @@
 	X(RV_DROP_TTL, "ttl_expired")		  /* forwarded with a TTL / hop limit of 1 */ \
 	X(RV_DROP_ECN, "ecn")			  /* CE outside, Not-ECT inside (RFC 6040) */ \
 	X(RV_DROP_NO_IPV6, "no_ipv6")		  /* IPv6 to a client whose TUN has none */   \
-	X(RV_DROP_LOOP, "loop")			  /* our own datagram back from the TUN */
+	X(RV_DROP_LOOP, "loop")			  /* our own datagram back from the TUN */    \
+	X(RV_DROP_TX_NO_KEY, "tx_no_key")	  /* to send before the session's key */
 
 #define RV_COUNTERS(X)                                     \
 	X(RV_CTR_TX_PACKETS, "tx_packets")                 \

@@ -696,7 +696,11 @@ static void seal_send(struct rv_worker *w, const struct rv_tx_item *it, unsigned
 	}
 	r = rv_session_seal_batch_ext(s, &w->pkts[from], &w->exts[from], n, now);
 	if (unlikely(rv_session_drop_reason(r, &why))) {
-		drop_range(w, it, from, to, why, false);
+		/* Not a datagram that failed to open, which no_key counts:
+		 * ours, before the session's first key is in (a round trip
+		 * of the control channel after the session is; round-forty-
+		 * seven tester 214). */
+		drop_range(w, it, from, to, why == RV_DROP_NO_KEY ? RV_DROP_TX_NO_KEY : why, false);
 		return;
 	}
 	/* REKEY_SOON: the session's flag is set; wake the control thread,

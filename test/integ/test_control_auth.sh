@@ -357,6 +357,12 @@ check_exit 15 "$RV_BIN" status -s $'/tmp/rvt-no\nringvpn: reload applied'
 check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" -xn
 grep -q "^ringvpn: unknown option -x (see --help)$" "$RVT_TMP/exit.log" ||
 	rvt_fail "-xn: $(cat "$RVT_TMP/exit.log")"
+# A long option's value that looks like -n is no check: `--tun -n` names
+# a TUN, as getopt reads it, and the error after it comes in the form asked
+# for (it came in -n's own: round-forty-seven tester 212).
+check_exit 2 "$RV_BIN" server --log-format json --tun -n --bogus x
+rvt_matches '^\{.*"msg":"unknown option --bogus \(see --help\)"\}$' <"$RVT_TMP/exit.log" ||
+	rvt_fail "--tun -n: $(cat "$RVT_TMP/exit.log")"
 # ... but a value given to an option that takes none is named whole (it
 # was "unknown option -n"), and so is a management command's letter (it
 # named the socket's path: round-forty-six tester 211).

@@ -56,6 +56,7 @@ rvt_step "server, client and an iperf3 server in the server's namespace"
 CTL_SERVER_KV=(rekey_interval=60)
 ctl_start_server
 rvt_bg "$C1" client1 "$RV_BIN" client -c "$RVT_TMP/c1.conf"
+C1_PID=$RVT_LAST_PID
 rvt_wait_for 15 "session" ctl_sessions_eq 1 || rvt_fail "client did not connect"
 rvt_wait_for 5 "tunnel" ip netns exec "$C1" ping -c 1 -W 1 10.99.0.1 || rvt_fail "no tunnel"
 rvt_bg "$S" iperf-srv iperf3 -s -B 10.99.0.1 -p 5201
@@ -147,4 +148,27 @@ R2=$(ctl_field "session name=client1" rx_packets)
 rvt_log "upload of $((R2 - R1)) packets at rekey_packets 1000, keepalive 10 s: epoch $E1 -> $E2"
 [ $((R2 - R1)) -ge 4000 ] || rvt_fail "only $((R2 - R1)) packets up"
 [ $((E2 - E1)) -ge 2 ] || rvt_fail "$((E2 - E1)) key exchanges for $((R2 - R1)) packets up in 2 s"
+
+rvt_step "what the server sends before a session's first key is tx_no_key, not no_key"
+# The control connection through a relay that delays it 150 ms each way:
+# the server's first key is in a round trip after the session is made, and
+# its pings to the client meanwhile were counted as no_key, the count of
+# received datagrams that name no key (round-forty-seven tester 214).
+rvt_stop_pid "$C1_PID" 10 || rvt_fail "client exit"
+rvt_wait_for 10 "no session" ctl_sessions_eq 0 || rvt_fail "the session stayed"
+rvt_bg "$S" relay python3 "$RV_SRC/test/integ/delay_relay.py" 10.88.1.1 4443 10.88.1.1 "$SRV_PORT" 150
+rvt_wait_for 10 "relay listening" grep -q "relay: listening" "$RVT_TMP/relay.log" || rvt_fail "relay"
+ctl_conf_set "$RVT_TMP/c1.conf" "server=10.88.1.1:4443"
+K0=$(ctl_field "workers total" drop_no_key)
+T0=$(ctl_field "workers total" drop_tx_no_key)
+rvt_bg "$S" ping-c1 ping -q -i 0.01 -c 600 -W 1 10.99.0.2
+rvt_bg "$C1" client1b "$RV_BIN" client -c "$RVT_TMP/c1.conf"
+rvt_wait_for 15 "session" ctl_sessions_eq 1 || rvt_fail "client did not connect through the relay"
+rvt_wait_for 5 "tunnel" ip netns exec "$C1" ping -c 1 -W 1 10.99.0.1 || rvt_fail "no tunnel"
+K1=$(ctl_field "workers total" drop_no_key)
+T1=$(ctl_field "workers total" drop_tx_no_key)
+SK=$(ctl_field "session name=client1" drop_tx_no_key)
+rvt_log "server: tx_no_key $((T1 - T0)) (the session's $SK), no_key $((K1 - K0))"
+[ $((T1 - T0)) -ge 3 ] && [ "$SK" -ge 3 ] || rvt_fail "the pings before the first key not counted as tx_no_key"
+[ "$K1" -eq "$K0" ] || rvt_fail "the server's own sends counted as no_key"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
