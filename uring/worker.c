@@ -775,6 +775,9 @@ static void publish_gauges(struct rv_worker *w)
  * supervisor restarts, rather than leave a data plane that carries nothing
  * behind a status that answers. */
 #define ENTER_GIVE_UP_NS (10 * RV_NSEC_PER_SEC)
+/* EINTR, EAGAIN, EBUSY in a row with nothing reaped before they count as a
+ * failing ring (one alone is a signal, a full queue). */
+#define ENTER_IDLE_FAILS 16
 
 /* enter_failed waits a millisecond after a failed io_uring_enter (one that
  * fails every time, ENOMEM under pressure or a filter, spun a core), and
@@ -801,6 +804,7 @@ static void worker_loop(struct rv_worker *w)
 	struct io_uring *ring = &w->ring.ring;
 	struct rv_qsbr *q = w->dp->cfg.qsbr;
 	uint64_t failing_since_ns = 0;
+	unsigned idle_fails = 0; /* "transient" failures in a row with nothing reaped */
 
 	rearm(w);
 	while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
@@ -813,13 +817,6 @@ static void worker_loop(struct rv_worker *w)
 		rv_qsbr_offline(q, w->qsbr_id);
 		ret = io_uring_submit_and_wait(ring, 1);
 		rv_qsbr_online(q, w->qsbr_id);
-		if (ret < 0 && !transient(ret) && ret != -EBUSY && ret != -ETIME) {
-			enter_failed(w, ret, &failing_since_ns);
-		} else if (ret >= 0 && failing_since_ns != 0) {
-			rv_info("worker %u: io_uring_enter works again after %.1f s", w->id,
-				(double)(rv_now_ns() - failing_since_ns) / 1e9);
-			failing_since_ns = 0;
-		}
 		/* The receive timestamps are CLOCK_REALTIME (SO_TIMESTAMPNS). */
 		clock_gettime(CLOCK_REALTIME, &now);
 		w->rt_now_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
@@ -835,6 +832,23 @@ static void worker_loop(struct rv_worker *w)
 			}
 		}
 		io_uring_cq_advance(ring, n);
+		/* An interruption or a full completion queue passes, and a
+		 * turn that reaped something made progress; but the same
+		 * "transient" error turn after turn with nothing reaped is a
+		 * ring that fails (EAGAIN where the kernel cannot allocate a
+		 * request, or a filter's answer): it spun a core, unsaid and
+		 * for ever (round-forty-eight tester 218). */
+		if (ret < 0 && ((!transient(ret) && ret != -EBUSY && ret != -ETIME) ||
+				(n == 0 && ++idle_fails >= ENTER_IDLE_FAILS))) {
+			enter_failed(w, ret, &failing_since_ns);
+		} else if (ret >= 0 || n != 0) {
+			idle_fails = 0;
+			if (failing_since_ns != 0) {
+				rv_info("worker %u: io_uring_enter works again after %.1f s", w->id,
+					(double)(rv_now_ns() - failing_since_ns) / 1e9);
+				failing_since_ns = 0;
+			}
+		}
 		if (w->aqm && cut && rv_worker_recv_behind(w)) {
 			/* Receives wait for the next turn: the queue did not
 			 * empty, and will not have stood empty however long

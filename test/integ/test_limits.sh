@@ -789,6 +789,24 @@ rvt_exit_within 20 "$EPID" || rvt_fail "enter-fail: the server ran on: $(tail -3
 	"$RVT_TMP/enter-fail.log" || rvt_fail "enter-fail: exit $RVT_EXIT, $(tail -3 "$RVT_TMP/enter-fail.log")"
 [ "$(grep -c "io_uring_enter: Operation not permitted (tried again" "$RVT_TMP/enter-fail.log")" = 1 ] ||
 	rvt_fail "enter-fail: said $(grep -c "io_uring_enter: " "$RVT_TMP/enter-fail.log") times"
+# The same failure as EAGAIN, which the loop took for one that passes (as
+# an interruption does): the worker spun a core, unsaid and for ever
+# (round-forty-eight tester 218). Said once, a millisecond between tries,
+# and status answers.
+rvt_bg "$S" enter-again "$SCF" 11 '426/3&9=1' -- "$RV_BIN" server -c "$RVT_TMP/h.conf"
+APID=$RVT_LAST_PID
+rvt_wait_for 10 "status during the EAGAIN failures" "$RV_BIN" status -s "$RVT_TMP/h.sock" ||
+	rvt_fail "enter-again: no status: $(tail -3 "$RVT_TMP/enter-again.log")"
+rvt_wait_for 5 "the EAGAIN failures said" grep -q "worker 0: io_uring_enter: Resource temporarily unavailable (tried again" \
+	"$RVT_TMP/enter-again.log" || rvt_fail "enter-again: not said: $(tail -3 "$RVT_TMP/enter-again.log")"
+T0=$(rvt_cpu_ticks "$APID")
+sleep 2
+T1=$(rvt_cpu_ticks "$APID")
+rvt_log "server CPU over 2 s while io_uring_enter fails with EAGAIN: $((T1 - T0)) ticks"
+[ $((T1 - T0)) -le 60 ] || rvt_fail "enter-again: the worker spins ($((T1 - T0)) ticks in 2 s)"
+[ "$(grep -c "io_uring_enter: " "$RVT_TMP/enter-again.log")" = 1 ] ||
+	rvt_fail "enter-again: said $(grep -c "io_uring_enter: " "$RVT_TMP/enter-again.log") times"
+rvt_stop_pid "$APID" 10 || rvt_fail "enter-again: exit"
 # /dev/net/tun missing (a container without it): named, not the device.
 rvt_bg "$S" devtun unshare -m sh -c "mount -t tmpfs none /dev/net && exec '$RV_BIN' server -c '$RVT_TMP/h.conf'"
 rvt_exit_within 15 "$RVT_LAST_PID" || rvt_fail "ran without /dev/net/tun"
