@@ -470,6 +470,21 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":c:nh", lopts, NULL)) != -1) {
+		/* getopt takes the next word as a value whatever it is:
+		 * `--tun --bogus` started a server on a TUN named "--bogus"
+		 * (round-forty-eight tester 217). A value that looks like a
+		 * long option is a missing one; the =-form still gives it. */
+		if (optarg && c != ':' && c != '?' && optind >= 2 && optarg == argv[optind - 1] &&
+		    !strncmp(optarg, "--", 2)) {
+			const char *flag = c == 'c' && strncmp(argv[optind - 2], "--", 2) != 0
+						   ? "-c" /* of a cluster, -nc */
+						   : argv[optind - 2];
+
+			rv_cli_say_errf("%s: its value '%s' looks like an option (a value "
+					"missing?); write %s=%s if it is the value",
+					flag, optarg, c == 'c' ? "--config" : flag, optarg);
+			return RV_EXIT_USAGE;
+		}
 		switch (c) {
 		case 'c':
 			if (opts->config_path) {

@@ -656,6 +656,20 @@ static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 					rv_mgmt_cmds[which].name);
 				return RV_EXIT_USAGE;
 			}
+			/* `status -s --json` asked a socket named "--json" (as
+			 * `server --tun --bogus` named its TUN: round-forty-
+			 * eight tester 217). */
+			if (optind >= 2 && optarg == argv[optind - 1] &&
+			    !strncmp(optarg, "--", 2)) {
+				const char *v = rv_cli_shown(optarg, sb, sizeof(sb));
+
+				fprintf(stderr,
+					"ringvpn %s: -s: its value '%s' looks like an option (a "
+					"value "
+					"missing?); write --socket=%s if it is the path\n",
+					rv_mgmt_cmds[which].name, v, v);
+				return RV_EXIT_USAGE;
+			}
 			path = optarg;
 			break;
 		case 'j':

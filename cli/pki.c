@@ -197,6 +197,7 @@ enum {
 	OPT_PURPOSE,
 	OPT_UNREVOKE,
 	OPT_TWICE, /* pki_getopt: a flag with a value given again */
+	OPT_LOOKS, /* pki_getopt: a value that looks like a long option */
 };
 
 /* The flag pki_getopt found given twice. */
@@ -212,6 +213,12 @@ static int pki_getopt(int argc, char **argv, const struct option *opts, uint32_t
 
 	if (c < OPT_OUT || c >= OPT_OUT + 32) {
 		return c;
+	}
+	/* getopt takes the next word whatever it is: `pki ca --out --force`
+	 * made a CA in a directory named "--force" (as `server --tun
+	 * --bogus` named its TUN: round-forty-eight tester 217). */
+	if (optarg && optind >= 2 && optarg == argv[optind - 1] && !strncmp(optarg, "--", 2)) {
+		return OPT_LOOKS;
 	}
 	for (const struct option *o = opts; o->name; o++) {
 		if (o->val != c || o->has_arg != required_argument) {
@@ -234,6 +241,13 @@ static int getopt_flag_error(const char *cmd, int c, char **argv)
 
 	if (c == OPT_TWICE) {
 		return usage_error(cmd, "flag '--%s' given twice", twice_flag);
+	}
+	if (c == OPT_LOOKS) {
+		return usage_error(cmd,
+				   "flag '%s': its value '%s' looks like a flag (a value "
+				   "missing?); "
+				   "write %s=%s if it is the value",
+				   argv[optind - 2], arg, argv[optind - 2], arg);
 	}
 	if (c == ':') {
 		return usage_error(cmd, "flag '%s' needs a value", arg);

@@ -363,6 +363,21 @@ grep -q "^ringvpn: unknown option -x (see --help)$" "$RVT_TMP/exit.log" ||
 check_exit 2 "$RV_BIN" server --log-format json --tun -n --bogus x
 rvt_matches '^\{.*"msg":"unknown option --bogus \(see --help\)"\}$' <"$RVT_TMP/exit.log" ||
 	rvt_fail "--tun -n: $(cat "$RVT_TMP/exit.log")"
+# A value that looks like a long option is a missing one: `--tun --bogus`
+# started a server on a TUN named "--bogus" (round-forty-eight tester
+# 217); refused, with the =-form for a value that is meant so.
+check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --tun --bogus
+grep -q "^ringvpn: --tun: its value '--bogus' looks like an option (a value missing?); write --tun=--bogus if it is the value$" \
+	"$RVT_TMP/exit.log" || rvt_fail "--tun --bogus: $(cat "$RVT_TMP/exit.log")"
+check_exit 2 "$RV_BIN" server -nc --check
+grep -q "^ringvpn: -c: its value '--check' looks like an option" "$RVT_TMP/exit.log" ||
+	rvt_fail "-nc --check: $(cat "$RVT_TMP/exit.log")"
+check_exit 2 "$RV_BIN" status -s --json
+grep -q "^ringvpn status: -s: its value '--json' looks like an option" "$RVT_TMP/exit.log" ||
+	rvt_fail "status -s --json: $(cat "$RVT_TMP/exit.log")"
+check_exit 2 "$RV_BIN" pki ca --out --force
+grep -q "flag '--out': its value '--force' looks like a flag" "$RVT_TMP/exit.log" && [ ! -e ./--force ] ||
+	rvt_fail "pki ca --out --force: $(cat "$RVT_TMP/exit.log")"
 # ... but a value given to an option that takes none is named whole (it
 # was "unknown option -n"), and so is a management command's letter (it
 # named the socket's path: round-forty-six tester 211).
