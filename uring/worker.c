@@ -775,9 +775,11 @@ static void publish_gauges(struct rv_worker *w)
  * supervisor restarts, rather than leave a data plane that carries nothing
  * behind a status that answers. */
 #define ENTER_GIVE_UP_NS (10 * RV_NSEC_PER_SEC)
-/* EINTR, EAGAIN, EBUSY in a row with nothing reaped before they count as a
- * failing ring (one alone is a signal, a full queue). */
+/* EAGAIN or EBUSY this many times in a row, each within IDLE_FAIL_GAP_NS of
+ * the one before, with nothing reaped, before they count as a failing ring
+ * (one alone is a full queue). */
 #define ENTER_IDLE_FAILS 16
+#define IDLE_FAIL_GAP_NS (10 * RV_NSEC_PER_MSEC)
 
 /* enter_failed waits a millisecond after a failed io_uring_enter (one that
  * fails every time, ENOMEM under pressure or a filter, spun a core), and
@@ -804,7 +806,8 @@ static void worker_loop(struct rv_worker *w)
 	struct io_uring *ring = &w->ring.ring;
 	struct rv_qsbr *q = w->dp->cfg.qsbr;
 	uint64_t failing_since_ns = 0;
-	unsigned idle_fails = 0; /* "transient" failures in a row with nothing reaped */
+	uint64_t idle_fail_ns = 0; /* the last EAGAIN or EBUSY with nothing reaped */
+	unsigned idle_fails = 0;   /* those in a row, IDLE_FAIL_GAP_NS apart at most */
 
 	rearm(w);
 	while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
@@ -833,21 +836,35 @@ static void worker_loop(struct rv_worker *w)
 		}
 		io_uring_cq_advance(ring, n);
 		/* An interruption or a full completion queue passes, and a
-		 * turn that reaped something made progress; but the same
-		 * "transient" error turn after turn with nothing reaped is a
-		 * ring that fails (EAGAIN where the kernel cannot allocate a
+		 * turn that reaped something made progress; but EAGAIN or
+		 * EBUSY turn after turn, at once, with nothing reaped is a ring
+		 * that fails (EAGAIN where the kernel cannot allocate a
 		 * request, or a filter's answer): it spun a core, unsaid and
-		 * for ever (round-forty-eight tester 218). */
+		 * for ever (round-forty-eight tester 218). Never EINTR: a
+		 * stop and continue, a debugger's attach, a cgroup's freeze
+		 * each end an idle worker's wait so, and 16 of them over
+		 * minutes made a server exit 1 (tester 219). */
+		if (ret < 0 && ret != -EINTR && n == 0 && (transient(ret) || ret == -EBUSY)) {
+			uint64_t t = rv_now_ns();
+
+			idle_fails = t - idle_fail_ns <= IDLE_FAIL_GAP_NS ? idle_fails + 1 : 1;
+			idle_fail_ns = t;
+		}
 		if (ret < 0 && ((!transient(ret) && ret != -EBUSY && ret != -ETIME) ||
-				(n == 0 && ++idle_fails >= ENTER_IDLE_FAILS))) {
+				(n == 0 && idle_fails >= ENTER_IDLE_FAILS))) {
 			enter_failed(w, ret, &failing_since_ns);
 		} else if (ret >= 0 || n != 0) {
 			idle_fails = 0;
-			if (failing_since_ns != 0) {
+			unsigned gave_up;
+
+			/* Not once the exit is decided: "works again" after
+			 * "exiting" contradicted it (tester 219). */
+			if (failing_since_ns != 0 &&
+			    rv_dataplane_ring_failed(w->dp, &gave_up) == 0) {
 				rv_info("worker %u: io_uring_enter works again after %.1f s", w->id,
 					(double)(rv_now_ns() - failing_since_ns) / 1e9);
-				failing_since_ns = 0;
 			}
+			failing_since_ns = 0;
 		}
 		if (w->aqm && cut && rv_worker_recv_behind(w)) {
 			/* Receives wait for the next turn: the queue did not

@@ -807,6 +807,21 @@ rvt_log "server CPU over 2 s while io_uring_enter fails with EAGAIN: $((T1 - T0)
 [ "$(grep -c "io_uring_enter: " "$RVT_TMP/enter-again.log")" = 1 ] ||
 	rvt_fail "enter-again: said $(grep -c "io_uring_enter: " "$RVT_TMP/enter-again.log") times"
 rvt_stop_pid "$APID" 10 || rvt_fail "enter-again: exit"
+# Stops and continues (a debugger's attach, a cgroup's freeze) end an idle
+# worker's wait with EINTR: never a failing ring (the first form of the
+# EAGAIN fix counted 16 of them, over any time, and a server exited 1:
+# round-forty-eight tester 219).
+rvt_bg "$S" stopcont "$RV_BIN" server -c "$RVT_TMP/h.conf"
+SPID=$RVT_LAST_PID
+rvt_wait_for 10 "status before the stops" "$RV_BIN" status -s "$RVT_TMP/h.sock" ||
+	rvt_fail "stopcont: no status: $(tail -3 "$RVT_TMP/stopcont.log")"
+for k in $(seq 1 24); do
+	kill -STOP "$SPID" && sleep 0.05 && kill -CONT "$SPID" && sleep 0.05
+done
+sleep 0.5
+kill -0 "$SPID" 2>/dev/null || rvt_fail "stopcont: the server exited: $(tail -3 "$RVT_TMP/stopcont.log")"
+! grep -a "io_uring_enter" "$RVT_TMP/stopcont.log" || rvt_fail "stopcont: a stop taken for a failing ring"
+rvt_stop_pid "$SPID" 10 || rvt_fail "stopcont: exit"
 # /dev/net/tun missing (a container without it): named, not the device.
 rvt_bg "$S" devtun unshare -m sh -c "mount -t tmpfs none /dev/net && exec '$RV_BIN' server -c '$RVT_TMP/h.conf'"
 rvt_exit_within 15 "$RVT_LAST_PID" || rvt_fail "ran without /dev/net/tun"
