@@ -165,6 +165,12 @@ void rv_leases_journal_line(struct rv_strbuf *out, const struct rv_lease_event *
  * header whose snapshot reaches this line. */
 #define RV_LEASES_END "# end of snapshot"
 
+/* What ends a last line a crash cut short before anything is appended
+ * after it: a newline alone made "G 10.99.0.5 0 client1" of client12's
+ * line, a lease (round-forty-eight tester 220). Words after a blank are no
+ * name, nor a number, nor an address: the line stays unreadable. */
+#define RV_LEASES_UNENDED " (a line cut short)\n"
+
 /* rv_leases_save writes a snapshot of every record to |out|: the header,
  * the journal lines, RV_LEASES_END. */
 void rv_leases_save(const struct rv_leases *l, struct rv_strbuf *out, uint64_t now_ns,

@@ -781,3 +781,34 @@ Test(lease, a_snapshot_without_its_end_is_read_as_events)
 	rv_leases_free(l);
 	cr_assert(holds_exactly(text, sizeof(text) - 1, 3, wall));
 }
+
+/* A last line a crash cut short, ended by RV_LEASES_UNENDED (what
+ * tls/leasefile.c appends before a snapshot), is no lease at whatever byte
+ * it was cut: ended by a newline alone, client12's release cut to
+ * "R 10.99.0.5 T client1" was client1's (round-forty-eight tester 220). */
+Test(lease, a_line_cut_anywhere_and_ended_is_no_lease)
+{
+	static const char *const lines[] = {
+		"R 10.99.0.5 1799999990 client12\n",
+		"G fd99::1:5 0 site#a.example\n",
+		"R 10.99.0.17 1800000000 x\n",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(lines); i++) {
+		for (size_t k = 1; k < strlen(lines[i]); k++) {
+			struct rv_leases *l = rv_leases_new(16, 3600 * SEC);
+			char text[256];
+			size_t bad = 0;
+			int n;
+
+			cr_assert_not_null(l);
+			n = snprintf(text, sizeof(text), "%.*s" RV_LEASES_UNENDED, (int)k,
+				     lines[i]);
+			cr_assert_eq(rv_leases_load(l, text, (size_t)n, 1000 * SEC, 1800000000,
+						    1800000000, &bad),
+				     0, "\"%.*s\" cut at %zu is a lease", (int)k, lines[i], k);
+			cr_assert_leq(bad, 1u);
+			rv_leases_free(l);
+		}
+	}
+}
