@@ -27,6 +27,7 @@
 
 #include "cli/cmds.h"
 #include "cli/exit.h"
+#include "cli/say.h"
 #include "core/compiler.h"
 #include "core/log.h"
 #include "pki/ca.h"
@@ -47,13 +48,13 @@ struct pki_cmd {
 
 static const struct pki_cmd *find_cmd(const char *name);
 
-static void say(const char *fmt, ...) RV_PRINTF(1, 2);
+static void pki_say(const char *fmt, ...) RV_PRINTF(1, 2);
 
-/* say writes an error as the other commands do, "ringvpn pki CMD: ...":
+/* pki_say writes an error as the other commands do, "ringvpn pki CMD: ...":
  * pki's came in the service's log form, "ringvpn[PID] error: pki CMD:
  * ..." (round-thirty tester 150). Names from certificates and paths are
  * in them: what would act on a terminal, and a newline, is shown as '?'. */
-static void say(const char *fmt, ...)
+static void pki_say(const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -84,7 +85,7 @@ static int usage_error(const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	say("pki %s: %s (see 'ringvpn pki %s --help')", cmd, msg, cmd);
+	pki_say("pki %s: %s (see 'ringvpn pki %s --help')", cmd, msg, cmd);
 	return RV_EXIT_USAGE;
 }
 
@@ -93,7 +94,7 @@ static int usage_error(const char *cmd, const char *fmt, ...)
  * gets the codes kept from the original design (7, 8). */
 static int pki_failed(const char *cmd, int ret, const struct rv_pki_err *err)
 {
-	say("pki %s: %s", cmd, err->msg);
+	pki_say("pki %s: %s", cmd, err->msg);
 	switch (err->kind) {
 	case RV_PKI_ERR_USAGE:
 		return RV_EXIT_USAGE;
@@ -198,10 +199,13 @@ enum {
 	OPT_UNREVOKE,
 	OPT_TWICE, /* pki_getopt: a flag with a value given again */
 	OPT_LOOKS, /* pki_getopt: a value that looks like a long option */
+	OPT_CUT,   /* pki_getopt: a long option written cut short */
 };
 
-/* The flag pki_getopt found given twice. */
-static const char *twice_flag;
+/* The flag pki_getopt found given twice, or cut short (what was written
+ * of it: cut_flag, cut_len). */
+static const char *twice_flag, *cut_flag;
+static int cut_len;
 
 /* pki_getopt is getopt_long, with a flag that takes a value refused when
  * given again (OPT_TWICE): `pki revoke --cert a --cert b` revoked b alone
@@ -209,8 +213,15 @@ static const char *twice_flag;
  * (round-ten tester 47). |seen| starts at 0. */
 static int pki_getopt(int argc, char **argv, const struct option *opts, uint32_t *seen)
 {
-	int c = getopt_long(argc, argv, ":h", opts, NULL);
+	int li = -1, c = getopt_long(argc, argv, ":h", opts, &li);
 
+	/* `pki client --na bob` was taken for --name (the service's own
+	 * command line asks for whole names: round-forty-four tester 209). */
+	if (li >= 0 && c != '?' && c != ':' &&
+	    (cut_flag = rv_cli_cut_short(argv, optind, optarg, opts[li].name, &cut_len)) != NULL) {
+		twice_flag = opts[li].name;
+		return OPT_CUT;
+	}
 	if (c < OPT_OUT || c >= OPT_OUT + 32) {
 		return c;
 	}
@@ -241,6 +252,12 @@ static int getopt_flag_error(const char *cmd, int c, char **argv)
 
 	if (c == OPT_TWICE) {
 		return usage_error(cmd, "flag '--%s' given twice", twice_flag);
+	}
+	if (c == OPT_CUT) {
+		char sb[256];
+
+		return usage_error(cmd, "flag '--%.*s': write the flag's whole name (--%s)",
+				   cut_len, rv_cli_shown(cut_flag, sb, sizeof(sb)), twice_flag);
 	}
 	if (c == OPT_LOOKS) {
 		return usage_error(cmd,
@@ -778,7 +795,7 @@ int rv_cmd_pki(int argc, char **argv)
 	}
 	c = find_cmd(argv[1]);
 	if (c == NULL) {
-		say("pki: unknown command '%s' (see 'ringvpn pki --help')", argv[1]);
+		pki_say("pki: unknown command '%s' (see 'ringvpn pki --help')", argv[1]);
 		return RV_EXIT_USAGE;
 	}
 	/* optind = 0 makes glibc getopt start over, so rv_cmd_pki can run more

@@ -104,6 +104,27 @@ void rv_cli_unknown_letter(const char *cmd, int letter)
 	}
 }
 
+const char *rv_cli_cut_short(char *const *argv, int optind, const char *optarg, const char *name,
+			     int *out_len)
+{
+	/* The option's word: the last one read, or the one before it when
+	 * its value came as a word of its own (which may begin with "--"
+	 * too: `--socket --json`). */
+	const char *a = optarg && optind >= 2 && optarg == argv[optind - 1] ? argv[optind - 2]
+									    : argv[optind - 1];
+	size_t n;
+
+	if (strncmp(a, "--", 2) != 0) {
+		return NULL;
+	}
+	n = strcspn(a + 2, "=");
+	if (n >= strlen(name)) {
+		return NULL;
+	}
+	*out_len = (int)n;
+	return a + 2;
+}
+
 /* write_all writes |n| bytes of |p| to stderr's descriptor; false when it
  * cannot. */
 static bool write_all(const char *p, size_t n)

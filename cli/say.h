@@ -8,6 +8,8 @@
 #ifndef RV_CLI_SAY_H
 #define RV_CLI_SAY_H
 
+#include <stddef.h>
+
 #include "core/compiler.h"
 
 void rv_cli_say_err(const char *msg);
@@ -22,6 +24,15 @@ const char *rv_cli_shown(const char *s, char *buf, size_t len);
 /* rv_cli_unknown_letter says that short option |letter| (getopt's optopt)
  * is unknown, of command |cmd| (NULL: the service's command line). */
 void rv_cli_unknown_letter(const char *cmd, int letter);
+
+/* rv_cli_cut_short: was the long option getopt_long has just returned
+ * (|name|, of its table; |optind| and |optarg| getopt's) written as a prefix of its
+ * name, "--wat" for --watch? Then what was written after "--", its length
+ * in |*out_len|; else NULL. A prefix that names one option today may name
+ * two tomorrow, and a script that used it would break (or change meaning)
+ * on an upgrade: every command asks for whole names. */
+const char *rv_cli_cut_short(char *const *argv, int optind, const char *optarg, const char *name,
+			     int *out_len);
 
 /* rv_cli_stderr_shown makes stderr show control characters as '?' (not
  * the line's end or a tab), for the commands that echo their arguments

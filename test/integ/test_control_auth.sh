@@ -375,6 +375,15 @@ grep -q "^ringvpn: -c: its value '--check' looks like an option" "$RVT_TMP/exit.
 check_exit 2 "$RV_BIN" status -s --json
 grep -q "^ringvpn status: -s: its value '--json' looks like an option" "$RVT_TMP/exit.log" ||
 	rvt_fail "status -s --json: $(cat "$RVT_TMP/exit.log")"
+# ... and a long option cut short is refused by every command, as by the
+# service's (`status --wat` was taken for --watch, `pki client --na` for
+# --name: the Limitations' last word on it).
+check_exit 2 "$RV_BIN" status --wat
+grep -q "^ringvpn status: --wat: write the option's whole name (--watch, or see --help)$" "$RVT_TMP/exit.log" ||
+	rvt_fail "status --wat: $(cat "$RVT_TMP/exit.log")"
+check_exit 2 "$RV_BIN" pki client --na bob --ca "$RVT_TMP/no-ca"
+grep -q "flag '--na': write the flag's whole name (--name)" "$RVT_TMP/exit.log" ||
+	rvt_fail "pki client --na: $(cat "$RVT_TMP/exit.log")"
 check_exit 2 "$RV_BIN" pki ca --out --force
 grep -q "flag '--out': its value '--force' looks like a flag" "$RVT_TMP/exit.log" && [ ! -e ./--force ] ||
 	rvt_fail "pki ca --out --force: $(cat "$RVT_TMP/exit.log")"

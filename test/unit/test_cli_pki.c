@@ -17,6 +17,7 @@
 #include <criterion/criterion.h>
 
 #include "../../cli/pki.c"
+#include "../../cli/say.c"
 
 /* cli/main.c's, which this test does not link. */
 void rv_cli_output_failed(int err)
