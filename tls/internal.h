@@ -406,6 +406,10 @@ struct rv_loop {
 	int64_t ca_lapse_seen; /* reload.c: the CA lapse whose sessions were checked */
 	int64_t lapse_ended;   /* reload.c: the CA or CRL end whose sessions were ended */
 	uint64_t woke_late_ns; /* the last wake LATE_NS or more late (loop.c) */
+	/* The ring's wait refused for now (EAGAIN, EBUSY: loop.c ring_busy):
+	 * the last one, those in a row, and since when they are said. */
+	uint64_t ring_busy_ns, ring_failing_ns;
+	unsigned ring_busy_run;
 	uint64_t started_ns;
 	/* connection slots (chan.c) */
 	struct rv_chan **chans;

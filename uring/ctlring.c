@@ -229,7 +229,7 @@ int rv_ctlring_wait(struct rv_ctlring *r, struct rv_ctlring_cqe *out, unsigned m
 
 		ret = io_uring_submit_and_wait_timeout(&r->ring.ring, &cqe, 1, &ts, NULL);
 	}
-	if (ret < 0 && ret != -EINTR && ret != -ETIME) {
+	if (ret < 0 && ret != -EINTR && ret != -ETIME && ret != -EAGAIN && ret != -EBUSY) {
 		return ret;
 	}
 	io_uring_for_each_cqe(&r->ring.ring, head, cqe)
@@ -243,8 +243,8 @@ int rv_ctlring_wait(struct rv_ctlring *r, struct rv_ctlring_cqe *out, unsigned m
 		n++;
 	}
 	io_uring_cq_advance(&r->ring.ring, n);
-	if (n == 0 && ret == -EINTR) {
-		return -EINTR;
+	if (n == 0 && (ret == -EINTR || ret == -EAGAIN || ret == -EBUSY)) {
+		return ret;
 	}
 	return (int)n;
 }

@@ -50,7 +50,9 @@ int rv_ctlring_cancel_fd(struct rv_ctlring *r, int fd, uint64_t ud);
 /* rv_ctlring_wait submits what is queued, waits for at least one completion
  * or until |timeout_ns| has passed (UINT64_MAX: no limit), and copies up to
  * |max| completions into |out|. Returns their number (0 on timeout) or
- * -errno (-EINTR: interrupted, try again).
+ * -errno (-EINTR: interrupted; -EAGAIN, -EBUSY: the kernel could take no
+ * request now, or its completion queue overflowed, and nothing was reaped:
+ * try again).
  *
  * |linger_ns| > 0 gathers completions for that long from the call before
  * returning (sooner when |max| are in; at the first one when none came in

@@ -807,6 +807,18 @@ rvt_log "server CPU over 2 s while io_uring_enter fails with EAGAIN: $((T1 - T0)
 [ "$(grep -c "io_uring_enter: " "$RVT_TMP/enter-again.log")" = 1 ] ||
 	rvt_fail "enter-again: said $(grep -c "io_uring_enter: " "$RVT_TMP/enter-again.log") times"
 rvt_stop_pid "$APID" 10 || rvt_fail "enter-again: exit"
+# The control thread's waits (those with a timeout: EXT_ARG) refused with
+# EAGAIN: tried again, said once, and after 10 s the process exits 1 naming
+# it (the first one ended the server at once: round-fifty tester 222).
+rvt_bg "$S" ctl-again "$SCF" 11 '426/3&9=9' -- "$RV_BIN" server -c "$RVT_TMP/h.conf"
+CPID=$RVT_LAST_PID
+sleep 3
+kill -0 "$CPID" 2>/dev/null || rvt_fail "ctl-again: ended at once: $(tail -3 "$RVT_TMP/ctl-again.log")"
+rvt_exit_within 20 "$CPID" || rvt_fail "ctl-again: the server ran on: $(tail -3 "$RVT_TMP/ctl-again.log")"
+[ "$RVT_EXIT" -eq 1 ] && grep -q "control ring wait has failed for 10 s (Resource temporarily unavailable): exiting" \
+	"$RVT_TMP/ctl-again.log" || rvt_fail "ctl-again: exit $RVT_EXIT, $(tail -3 "$RVT_TMP/ctl-again.log")"
+[ "$(grep -c "control ring wait: Resource temporarily unavailable (tried again" "$RVT_TMP/ctl-again.log")" = 1 ] ||
+	rvt_fail "ctl-again: said $(grep -c "control ring wait" "$RVT_TMP/ctl-again.log") times"
 # Stops and continues (a debugger's attach, a cgroup's freeze) end an idle
 # worker's wait with EINTR: never a failing ring (the first form of the
 # EAGAIN fix counted 16 of them, over any time, and a server exited 1:
