@@ -634,9 +634,16 @@ static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 		const char *cut;
 		int cut_len;
 
+		if (status_only && which != RV_MGMT_STATUS) {
+			fprintf(stderr, "ringvpn %s: unknown option %s (see --help)\n",
+				rv_mgmt_cmds[which].name,
+				rv_cli_shown(argv[optind - 1], sb, sizeof(sb)));
+			return RV_EXIT_USAGE;
+		}
 		/* `status --wat` was taken for --watch, where the service's own
 		 * command line asks for whole names (round-forty-four tester
-		 * 209): the same here. */
+		 * 209): the same here, after the options of status alone (tester
+		 * 222). */
 		if (li >= 0 && c != '?' && c != ':' &&
 		    (cut = rv_cli_cut_short(argv, optind, optarg, lopts[li].name, &cut_len)) !=
 			    NULL) {
@@ -648,13 +655,6 @@ static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 			return RV_EXIT_USAGE;
 		}
 		li = -1;
-
-		if (status_only && which != RV_MGMT_STATUS) {
-			fprintf(stderr, "ringvpn %s: unknown option %s (see --help)\n",
-				rv_mgmt_cmds[which].name,
-				rv_cli_shown(argv[optind - 1], sb, sizeof(sb)));
-			return RV_EXIT_USAGE;
-		}
 		/* A flag given twice: the last one was taken silently, and
 		 * `kick -s server.sock -s client.sock` went to the client
 		 * (round-eleven tester 51). */
