@@ -564,15 +564,23 @@ static void say_once(struct rv_leasefile *f, const char *line)
 	}
 }
 
-/* cut: is the open file (|st|) shorter than what was written? Said. */
+/* cut: is the open file (|st|) shorter than what was written, or longer
+ * (another writer: a line appended by hand, without its newline, took the
+ * next event into it, and both were lost: round-fifty tester 222)? Said. */
 static bool cut(const struct rv_leasefile *f, const struct stat *st)
 {
-	if (st->st_size >= f->size) {
+	if (st->st_size == f->size) {
 		return false;
 	}
-	rv_warnx("lease file %s was cut (%lld bytes of %lld) while the server ran: written "
-		 "whole again",
-		 f->path, (long long)st->st_size, (long long)f->size);
+	if (st->st_size > f->size) {
+		rv_warnx("lease file %s grew to %lld bytes from the %lld written while the server "
+			 "ran (another writer?): written whole again",
+			 f->path, (long long)st->st_size, (long long)f->size);
+	} else {
+		rv_warnx("lease file %s was cut (%lld bytes of %lld) while the server ran: "
+			 "written whole again",
+			 f->path, (long long)st->st_size, (long long)f->size);
+	}
 	return true;
 }
 

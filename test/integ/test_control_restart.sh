@@ -109,6 +109,14 @@ rvt_wait_for 5 "the journal written whole again" sh -c "head -n 1 '$LF' | grep -
 	rvt_fail "the emptied lease file: $(head -c 300 "$LF")"
 grep -q "lease file $LF was cut (0 bytes of [0-9]*) while the server ran: written whole again" "$RVT_TMP/server.log" ||
 	rvt_fail "the cut not said"
+# A line appended by another writer, without its newline: the next event
+# was glued to it and both lost (round-fifty tester 222). Written whole
+# again, said, and the line is gone.
+printf 'G 10.99.0.77 0 intruder' >>"$LF"
+rvt_wait_for 5 "the grown file said" grep -q "lease file $LF grew to [0-9]* bytes from the [0-9]* written while the server ran (another writer?): written whole again" "$RVT_TMP/server.log" ||
+	rvt_fail "the grown file not said: $(grep -a "lease file" "$RVT_TMP/server.log" | tail -2)"
+rvt_wait_for 3 "the file whole again" sh -c "! grep -q intruder '$LF' && grep -q ' client2\$' '$LF'" ||
+	rvt_fail "the grown lease file: $(tail -c 300 "$LF")"
 chmod g-w "$RVT_TMP"
 mv "$LF" "$LF.old"
 rvt_wait_for 5 "the move said" grep -q "lease file $LF was deleted or replaced while the server ran, and cannot be made anew: Permission denied" "$RVT_TMP/server.log" ||
