@@ -406,6 +406,11 @@ static bool ring_busy(struct rv_loop *l, int err)
 	if (l->ring_busy_run < 16) {
 		return false;
 	}
+	/* Nothing is read meanwhile: a silence the peers seem to keep is
+	 * this process's, as a stop's is (they were ended as silent, their
+	 * TCP path blamed: round-fifty tester 223). */
+	l->woke_late_ns = l->now_ns;
+	l->stall_seen_ns = l->now_ns;
 	if (l->ring_failing_ns == 0) {
 		l->ring_failing_ns = l->now_ns;
 		rv_warnx("control ring wait: %s (tried again each millisecond; the process ends "

@@ -315,3 +315,41 @@ Test(leasefile, a_copy_that_fails_keeps_both_and_the_file_stops_growing, .init =
 	rv_leasefile_close(f, now + 14 * SEC);
 	rv_leases_free(l);
 }
+
+/* A line another writer appends while the server runs is said and written
+ * out, also when the next write is a touch ("# live") between the checks
+ * of the path, made once a second: the touch took the grown length for
+ * its own and kept the line, glued to it, read as a lease at the next
+ * start (round-fifty tester 223). */
+Test(leasefile, a_line_appended_by_another_writer_is_written_out, .init = setup, .fini = teardown)
+{
+	/* A lifetime of 8 s: a touch 2 s after the last write. */
+	struct rv_leases *l = rv_leases_new(1024, 8 * SEC);
+	struct rv_leasefile *f = NULL;
+	uint64_t now = 1000 * SEC;
+	char err[512], buf[4096];
+	size_t n;
+	FILE *fp;
+
+	cr_assert_eq(rv_leasefile_open(&f, l, path, getuid(), now, err, sizeof(err)), 0, "%s", err);
+	cr_assert_not_null(f);
+	grant(l, 'n', 0, now);
+	rv_leasefile_flush(f, now + SEC / 10);	    /* written, the path looked at */
+	rv_leasefile_flush(f, now + SEC + SEC / 5); /* looked at again */
+	fp = fopen(path, "a");
+	cr_assert_not_null(fp);
+	fprintf(fp, "G 10.9.9.9 0 intruder");
+	fclose(fp);
+	/* Under a second since the path was looked at, 2 s since the last
+	 * write: a touch, and no look. */
+	rv_leasefile_flush(f, now + 2 * SEC + 3 * SEC / 20);
+	fp = fopen(path, "r");
+	cr_assert_not_null(fp);
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	cr_assert_null(strstr(buf, "intruder"), "the appended line was kept: %s", buf);
+	cr_assert_not_null(strstr(buf, " n0\n"), "%s", buf);
+	rv_leasefile_close(f, now + 2 * SEC);
+	rv_leases_free(l);
+}
