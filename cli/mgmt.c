@@ -608,6 +608,38 @@ static bool valid_name(enum rv_mgmt_cmd which, const char *a)
 	return true;
 }
 
+/* long_word: did getopt's '?' come of the long option argv[optind - 1]
+ * (getopt has moved past it), not of a letter |letter| of the short-option
+ * cluster argv[optind] it is still reading (-xh)? */
+static bool long_word(int argc, char **argv, int optind, int letter)
+{
+	const char *next = optind < argc ? argv[optind] : NULL;
+
+	if (strncmp(argv[optind - 1], "--", 2) != 0) {
+		return false;
+	}
+	return !(next && next[0] == '-' && next[1] && next[1] != '-' && letter > 0 &&
+		 strchr(next + 1, letter));
+}
+
+/* given_value: is |arg| "--NAME=..." of the option in |lopts| whose value
+ * is |val| (a whole name: one cut short is refused before)? */
+static bool given_value(const struct option *lopts, const char *arg, int val)
+{
+	size_t n;
+
+	if (strncmp(arg, "--", 2) != 0 || !strchr(arg, '=')) {
+		return false;
+	}
+	n = strcspn(arg + 2, "=");
+	for (const struct option *o = lopts; o->name; o++) {
+		if (o->val == val && strlen(o->name) == n && !strncmp(o->name, arg + 2, n)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -759,6 +791,18 @@ static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 				rv_cli_shown(argv[optind - 1], sb, sizeof(sb)));
 			return RV_EXIT_USAGE;
 		default:
+			/* A long option that takes no value given one
+			 * (`--json=1`): getopt's optopt is its letter, which
+			 * was said as an unknown -j (round-fifty tester 223). */
+			if (long_word(argc, argv, optind, optopt)) {
+				fprintf(stderr, "ringvpn %s: %s %s (see --help)\n",
+					rv_mgmt_cmds[which].name,
+					given_value(lopts, argv[optind - 1], optopt)
+						? "a value given to an option that takes none:"
+						: "unknown option",
+					rv_cli_shown(argv[optind - 1], sb, sizeof(sb)));
+				return RV_EXIT_USAGE;
+			}
 			/* A letter of a cluster (-xh): getopt has not moved past
 			 * it, and the argument before was named (round-forty-six
 			 * tester 211). */

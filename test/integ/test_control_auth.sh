@@ -381,6 +381,9 @@ grep -q "^ringvpn status: -s: its value '--json' looks like an option" "$RVT_TMP
 check_exit 2 "$RV_BIN" status --wat
 grep -q "^ringvpn status: --wat: write the option's whole name (--watch, or see --help)$" "$RVT_TMP/exit.log" ||
 	rvt_fail "status --wat: $(cat "$RVT_TMP/exit.log")"
+check_exit 2 "$RV_BIN" status --json=1
+grep -q "^ringvpn status: a value given to an option that takes none: --json=1 (see --help)$" "$RVT_TMP/exit.log" ||
+	rvt_fail "status --json=1 (it was 'unknown option -j': tester 223): $(cat "$RVT_TMP/exit.log")"
 check_exit 2 "$RV_BIN" kick --js client1
 grep -q "^ringvpn kick: unknown option --js (see --help)$" "$RVT_TMP/exit.log" ||
 	rvt_fail "kick --js (status's option, cut short): $(cat "$RVT_TMP/exit.log")"
