@@ -608,36 +608,35 @@ static bool valid_name(enum rv_mgmt_cmd which, const char *a)
 	return true;
 }
 
-/* long_word: did getopt's '?' come of the long option argv[optind - 1]
- * (getopt has moved past it), not of a letter |letter| of the short-option
- * cluster argv[optind] it is still reading (-xh)? */
-static bool long_word(int argc, char **argv, int optind, int letter)
-{
-	const char *next = optind < argc ? argv[optind] : NULL;
-
-	if (strncmp(argv[optind - 1], "--", 2) != 0) {
-		return false;
-	}
-	return !(next && next[0] == '-' && next[1] && next[1] != '-' && letter > 0 &&
-		 strchr(next + 1, letter));
-}
-
-/* given_value: is |arg| "--NAME=..." of the option in |lopts| whose value
- * is |val| (a whole name: one cut short is refused before)? */
-static bool given_value(const struct option *lopts, const char *arg, int val)
+/* long_error: what getopt's '?' for the word |arg| (argv[optind - 1]) was,
+ * |letter| its optopt: 0 when not that long option's (a letter of a
+ * short-option cluster, -xh); 1 a value given to the option named whole
+ * that takes none (`--json=1`); 2 an unknown long option (optopt 0), one
+ * cut short given a value (`--js=1`), or an option of status's alone on
+ * another command (`kick --json=1`). Judged by the word getopt stopped at,
+ * not by the next one: a letter found in it (`-s/run/ringvpn/...` holds a
+ * 'p') was taken for a cluster (round-fifty-one tester 224). */
+static int long_error(const struct option *lopts, const char *arg, int letter, bool status)
 {
 	size_t n;
 
-	if (strncmp(arg, "--", 2) != 0 || !strchr(arg, '=')) {
-		return false;
+	if (strncmp(arg, "--", 2) != 0) {
+		return 0;
+	}
+	if (letter == 0) {
+		return 2;
 	}
 	n = strcspn(arg + 2, "=");
 	for (const struct option *o = lopts; o->name; o++) {
-		if (o->val == val && strlen(o->name) == n && !strncmp(o->name, arg + 2, n)) {
-			return true;
+		if (o->val != letter || strncmp(o->name, arg + 2, n) != 0) {
+			continue;
 		}
+		if (!status && strchr("jpkwr", letter)) {
+			return 2;
+		}
+		return arg[2 + n] == '=' && strlen(o->name) == n ? 1 : 2;
 	}
-	return false;
+	return 0;
 }
 
 static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
@@ -657,7 +656,7 @@ static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 	char sb[PATH_MAX]; /* what is echoed, shown (rv_cli_shown) */
 	unsigned watch_secs = 0;
 	bool rekey_given = false;
-	int c, nargs = 0, li = -1;
+	int c, nargs = 0, li = -1, e;
 
 	optind = 1;
 	opterr = 0;
@@ -794,12 +793,12 @@ static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 			/* A long option that takes no value given one
 			 * (`--json=1`): getopt's optopt is its letter, which
 			 * was said as an unknown -j (round-fifty tester 223). */
-			if (long_word(argc, argv, optind, optopt)) {
+			if ((e = long_error(lopts, argv[optind - 1], optopt,
+					    which == RV_MGMT_STATUS)) != 0) {
 				fprintf(stderr, "ringvpn %s: %s %s (see --help)\n",
 					rv_mgmt_cmds[which].name,
-					given_value(lopts, argv[optind - 1], optopt)
-						? "a value given to an option that takes none:"
-						: "unknown option",
+					e == 1 ? "a value given to an option that takes none:"
+					       : "unknown option",
 					rv_cli_shown(argv[optind - 1], sb, sizeof(sb)));
 				return RV_EXIT_USAGE;
 			}

@@ -384,6 +384,15 @@ grep -q "^ringvpn status: --wat: write the option's whole name (--watch, or see 
 check_exit 2 "$RV_BIN" status --json=1
 grep -q "^ringvpn status: a value given to an option that takes none: --json=1 (see --help)$" "$RVT_TMP/exit.log" ||
 	rvt_fail "status --json=1 (it was 'unknown option -j': tester 223): $(cat "$RVT_TMP/exit.log")"
+# ... also when the socket's path glued to -s holds its letter (a 'p' in
+# /run/ringvpn: it was "unknown option -p" again), and on a command without
+# that option it is unknown (round-fifty-one tester 224).
+check_exit 2 "$RV_BIN" status --prometheus=1 -s/run/ringvpn/none.sock
+grep -q "^ringvpn status: a value given to an option that takes none: --prometheus=1 (see --help)$" "$RVT_TMP/exit.log" ||
+	rvt_fail "status --prometheus=1 -s/run/ringvpn/...: $(cat "$RVT_TMP/exit.log")"
+check_exit 2 "$RV_BIN" kick --json=1 client1
+grep -q "^ringvpn kick: unknown option --json=1 (see --help)$" "$RVT_TMP/exit.log" ||
+	rvt_fail "kick --json=1: $(cat "$RVT_TMP/exit.log")"
 check_exit 2 "$RV_BIN" kick --js client1
 grep -q "^ringvpn kick: unknown option --js (see --help)$" "$RVT_TMP/exit.log" ||
 	rvt_fail "kick --js (status's option, cut short): $(cat "$RVT_TMP/exit.log")"
