@@ -627,6 +627,9 @@ static int long_error(const struct option *lopts, const char *arg, int letter, b
 		return 2;
 	}
 	n = strcspn(arg + 2, "=");
+	if (arg[2 + n] != '=') {
+		return 0; /* taken whole: the '?' is a later cluster's (`--json -jh`) */
+	}
 	for (const struct option *o = lopts; o->name; o++) {
 		if (o->val != letter || strncmp(o->name, arg + 2, n) != 0) {
 			continue;
@@ -634,7 +637,7 @@ static int long_error(const struct option *lopts, const char *arg, int letter, b
 		if (!status && strchr("jpkwr", letter)) {
 			return 2;
 		}
-		return arg[2 + n] == '=' && strlen(o->name) == n ? 1 : 2;
+		return strlen(o->name) == n ? 1 : 2;
 	}
 	return 0;
 }

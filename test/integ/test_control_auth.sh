@@ -390,6 +390,9 @@ grep -q "^ringvpn status: a value given to an option that takes none: --json=1 (
 check_exit 2 "$RV_BIN" status --prometheus=1 -s/run/ringvpn/none.sock
 grep -q "^ringvpn status: a value given to an option that takes none: --prometheus=1 (see --help)$" "$RVT_TMP/exit.log" ||
 	rvt_fail "status --prometheus=1 -s/run/ringvpn/...: $(cat "$RVT_TMP/exit.log")"
+check_exit 2 "$RV_BIN" status --json -jh
+grep -q "^ringvpn status: unknown option -j (see --help)$" "$RVT_TMP/exit.log" ||
+	rvt_fail "status --json -jh: $(cat "$RVT_TMP/exit.log")"
 check_exit 2 "$RV_BIN" kick --json=1 client1
 grep -q "^ringvpn kick: unknown option --json=1 (see --help)$" "$RVT_TMP/exit.log" ||
 	rvt_fail "kick --json=1: $(cat "$RVT_TMP/exit.log")"
