@@ -474,8 +474,7 @@ int rv_cli_parse(struct rv_config *cfg, struct rv_cli_opts *opts, enum rv_config
 		 * `--tun --bogus` started a server on a TUN named "--bogus"
 		 * (round-forty-eight tester 217). A value that looks like a
 		 * long option is a missing one; the =-form still gives it. */
-		if (optarg && c != ':' && c != '?' && optind >= 2 && optarg == argv[optind - 1] &&
-		    !strncmp(optarg, "--", 2)) {
+		if (c != ':' && c != '?' && rv_cli_value_looks_like_option(argv, optind, optarg)) {
 			const char *flag = c == 'c' && strncmp(argv[optind - 2], "--", 2) != 0
 						   ? "-c" /* of a cluster, -nc */
 						   : argv[optind - 2];

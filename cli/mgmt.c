@@ -710,8 +710,7 @@ static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)
 			/* `status -s --json` asked a socket named "--json" (as
 			 * `server --tun --bogus` named its TUN: round-forty-
 			 * eight tester 217). */
-			if (optind >= 2 && optarg == argv[optind - 1] &&
-			    !strncmp(optarg, "--", 2)) {
+			if (rv_cli_value_looks_like_option(argv, optind, optarg)) {
 				const char *v = rv_cli_shown(optarg, sb, sizeof(sb));
 
 				/* The flag as typed (tester 219's nit). */

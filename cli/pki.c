@@ -229,7 +229,7 @@ static int pki_getopt(int argc, char **argv, const struct option *opts, uint32_t
 	/* getopt takes the next word whatever it is: `pki ca --out --force`
 	 * made a CA in a directory named "--force" (as `server --tun
 	 * --bogus` named its TUN: round-forty-eight tester 217). */
-	if (optarg && optind >= 2 && optarg == argv[optind - 1] && !strncmp(optarg, "--", 2)) {
+	if (rv_cli_value_looks_like_option(argv, optind, optarg)) {
 		return OPT_LOOKS;
 	}
 	for (const struct option *o = opts; o->name; o++) {

@@ -104,6 +104,11 @@ void rv_cli_unknown_letter(const char *cmd, int letter)
 	}
 }
 
+bool rv_cli_value_looks_like_option(char *const *argv, int optind, const char *optarg)
+{
+	return optarg && optind >= 2 && optarg == argv[optind - 1] && !strncmp(optarg, "--", 2);
+}
+
 const char *rv_cli_cut_short(char *const *argv, int optind, const char *optarg, const char *name,
 			     int *out_len)
 {

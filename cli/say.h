@@ -8,6 +8,7 @@
 #ifndef RV_CLI_SAY_H
 #define RV_CLI_SAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/compiler.h"
@@ -33,6 +34,11 @@ void rv_cli_unknown_letter(const char *cmd, int letter);
  * on an upgrade: every command asks for whole names. */
 const char *rv_cli_cut_short(char *const *argv, int optind, const char *optarg, const char *name,
 			     int *out_len);
+
+/* rv_cli_value_looks_like_option: did getopt just take a word of its own
+ * that begins with "--" as an option's value (`--tun --bogus`)? Such a
+ * value is a missing one; the =-form still gives it. */
+bool rv_cli_value_looks_like_option(char *const *argv, int optind, const char *optarg);
 
 /* rv_cli_stderr_shown makes stderr show control characters as '?' (not
  * the line's end or a tab), for the commands that echo their arguments

@@ -125,6 +125,19 @@ static void grant(struct rv_leases *l, char kind, int i, uint64_t now_ns)
 	rv_leases_grant(l, &a, name, now_ns);
 }
 
+/* open_file opens the lease file at |path| into |l|, as a start does. */
+static struct rv_leasefile *open_file(struct rv_leases *l, uint64_t now_ns)
+{
+	struct rv_leasefile *f = NULL;
+	char err[512];
+
+	cr_assert_not_null(l);
+	cr_assert_eq(rv_leasefile_open(&f, l, path, getuid(), now_ns, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_not_null(f);
+	return f;
+}
+
 /* write_seed writes the journal of names n0..n39, released a minute ago,
  * then |comments| comment lines and |tail| (a last line cut short). */
 static void write_seed(int comments, const char *tail)
@@ -155,8 +168,7 @@ Test(leasefile, a_snapshot_that_does_not_fit_leaves_the_journal_whole, .init = s
 	int headers;
 
 	write_seed(0, "");
-	cr_assert_eq(rv_leasefile_open(&f, l, path, getuid(), now, err, sizeof(err)), 0, "%s", err);
-	cr_assert_not_null(f);
+	f = open_file(l, now);
 	cr_assert(file_holds('n', 40, &headers));
 	cr_assert_eq(headers, 1, "the start's snapshot is the whole file");
 
@@ -196,8 +208,7 @@ Test(leasefile, a_snapshot_with_room_only_in_place_is_written_there, .init = set
 	int headers;
 	off_t before;
 
-	cr_assert_eq(rv_leasefile_open(&f, l, path, getuid(), now, err, sizeof(err)), 0, "%s", err);
-	cr_assert_not_null(f);
+	f = open_file(l, now);
 	/* A journal of many events for few leases. */
 	for (int k = 0; k < 60; k++) {
 		struct rv_ip_addr a = addr_of('n', 0);
@@ -276,8 +287,7 @@ Test(leasefile, a_copy_that_fails_keeps_both_and_the_file_stops_growing, .init =
 	 * comes before it. */
 	write_seed(40, "G 10.9.0.200 0 n19");
 	refuse_pwrite();
-	cr_assert_eq(rv_leasefile_open(&f, l, path, getuid(), now, err, sizeof(err)), 0, "%s", err);
-	cr_assert_not_null(f);
+	f = open_file(l, now);
 	cr_assert_eq(line_headers(), 1, "the start's snapshot after the cut line, on its own");
 	cr_assert(file_holds('n', 40, &headers));
 	cr_assert_not(rv_leasefile_unsaved(f, err, sizeof(err), &(uint64_t){ 0 }),
@@ -327,12 +337,11 @@ Test(leasefile, a_line_appended_by_another_writer_is_written_out, .init = setup,
 	struct rv_leases *l = rv_leases_new(1024, 8 * SEC);
 	struct rv_leasefile *f = NULL;
 	uint64_t now = 1000 * SEC;
-	char err[512], buf[4096];
+	char buf[4096];
 	size_t n;
 	FILE *fp;
 
-	cr_assert_eq(rv_leasefile_open(&f, l, path, getuid(), now, err, sizeof(err)), 0, "%s", err);
-	cr_assert_not_null(f);
+	f = open_file(l, now);
 	grant(l, 'n', 0, now);
 	rv_leasefile_flush(f, now + SEC / 10);	    /* written, the path looked at */
 	rv_leasefile_flush(f, now + SEC + SEC / 5); /* looked at again */
