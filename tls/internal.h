@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "core/admit.h"
+#include "core/busyrun.h"
 #include "core/compiler.h"
 #include "core/ip.h"
 #include "core/nametab.h"
@@ -407,9 +408,9 @@ struct rv_loop {
 	int64_t lapse_ended;   /* reload.c: the CA or CRL end whose sessions were ended */
 	uint64_t woke_late_ns; /* the last wake LATE_NS or more late (loop.c) */
 	/* The ring's wait refused for now (EAGAIN, EBUSY: loop.c ring_busy):
-	 * the last one, those in a row, and since when they are said. */
-	uint64_t ring_busy_ns, ring_failing_ns;
-	unsigned ring_busy_run;
+	 * the run of them, and since when they are said as a failing ring. */
+	struct rv_busy_run ring_busy;
+	uint64_t ring_failing_ns;
 	uint64_t started_ns;
 	/* connection slots (chan.c) */
 	struct rv_chan **chans;

@@ -392,18 +392,15 @@ static void on_signal(struct rv_loop *l, int res)
 
 /* ring_busy takes a wait the kernel refused for now (EAGAIN: it could not
  * allocate a request; EBUSY: its completion queue overflowed) as the
- * workers do: one passes, but 16 in a row each within 10 ms of the one
- * before are a ring that fails, said once and tried again each millisecond,
- * and after 10 s of that the process ends (exit 1). The first one ended
- * it at once (round-fifty tester 222). True when the loop is to end. */
+ * workers do (core/busyrun.h): one passes, but a run of them is a ring that
+ * fails, said once and tried again each millisecond, and after
+ * RV_RING_GIVE_UP_NS of that the process ends (exit 1). The first one
+ * ended it at once (round-fifty tester 222). True when the loop is to end. */
 static bool ring_busy(struct rv_loop *l, int err)
 {
 	static const struct timespec ms = { 0, 1000000 };
 
-	l->ring_busy_run =
-		l->now_ns - l->ring_busy_ns <= 10 * RV_NSEC_PER_MSEC ? l->ring_busy_run + 1 : 1;
-	l->ring_busy_ns = l->now_ns;
-	if (l->ring_busy_run < 16) {
+	if (!rv_busy_run_note(&l->ring_busy, l->now_ns)) {
 		return false;
 	}
 	/* Nothing is read meanwhile: a silence the peers seem to keep is
@@ -416,7 +413,7 @@ static bool ring_busy(struct rv_loop *l, int err)
 		rv_warnx("control ring wait: %s (tried again each millisecond; the process ends "
 			 "if it fails for 10 s)",
 			 strerror(-err));
-	} else if (l->now_ns - l->ring_failing_ns >= 10 * RV_NSEC_PER_SEC) {
+	} else if (l->now_ns - l->ring_failing_ns >= RV_RING_GIVE_UP_NS) {
 		rv_warnx("control ring wait has failed for 10 s (%s): exiting", strerror(-err));
 		l->exit = RV_LOOP_FAILED;
 		l->done = true;
@@ -751,7 +748,7 @@ bool rv_loop_step(struct rv_loop *l, enum rv_loop_exit *out_exit)
 		}
 		n = 0;
 	} else if (n >= 0) {
-		l->ring_busy_run = 0;
+		rv_busy_run_end(&l->ring_busy);
 		if (l->ring_failing_ns != 0) {
 			rv_info("control ring wait works again after %.1f s",
 				(double)(l->now_ns - l->ring_failing_ns) / 1e9);

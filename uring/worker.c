@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/busyrun.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/qsbr.h"
@@ -770,21 +771,11 @@ static void publish_gauges(struct rv_worker *w)
 	w->rx_turn_bytes = 0;
 }
 
-/* A worker whose io_uring_enter has failed on every call for this long
- * gives up: the control thread ends the process (exit 1), which a
- * supervisor restarts, rather than leave a data plane that carries nothing
- * behind a status that answers. */
-#define ENTER_GIVE_UP_NS (10 * RV_NSEC_PER_SEC)
-/* EAGAIN or EBUSY this many times in a row, each within IDLE_FAIL_GAP_NS of
- * the one before, with nothing reaped, before they count as a failing ring
- * (one alone is a full queue). */
-#define ENTER_IDLE_FAILS 16
-#define IDLE_FAIL_GAP_NS (10 * RV_NSEC_PER_MSEC)
-
 /* enter_failed waits a millisecond after a failed io_uring_enter (one that
  * fails every time, ENOMEM under pressure or a filter, spun a core), and
- * reports the ring as failed once the failures have lasted
- * ENTER_GIVE_UP_NS from |*since_ns| (0: the first failure). */
+ * reports the ring as failed (the control thread ends the process, exit 1)
+ * once the failures have lasted RV_RING_GIVE_UP_NS from |*since_ns| (0:
+ * the first failure). */
 static void enter_failed(struct rv_worker *w, int err, uint64_t *since_ns)
 {
 	static const struct timespec ms = { 0, 1000000 };
@@ -795,7 +786,7 @@ static void enter_failed(struct rv_worker *w, int err, uint64_t *since_ns)
 		rv_warnx("worker %u: io_uring_enter: %s (tried again each millisecond; the "
 			 "process ends if it fails for 10 s)",
 			 w->id, strerror(-err));
-	} else if (t - *since_ns >= ENTER_GIVE_UP_NS) {
+	} else if (t - *since_ns >= RV_RING_GIVE_UP_NS) {
 		rv_dataplane_note_ring_failed(w->dp, w->id, err);
 	}
 	nanosleep(&ms, NULL);
@@ -806,8 +797,7 @@ static void worker_loop(struct rv_worker *w)
 	struct io_uring *ring = &w->ring.ring;
 	struct rv_qsbr *q = w->dp->cfg.qsbr;
 	uint64_t failing_since_ns = 0;
-	uint64_t idle_fail_ns = 0; /* the last EAGAIN or EBUSY with nothing reaped */
-	unsigned idle_fails = 0;   /* those in a row, IDLE_FAIL_GAP_NS apart at most */
+	struct rv_busy_run busy = { 0 }; /* EAGAIN or EBUSY with nothing reaped */
 
 	rearm(w);
 	while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
@@ -836,25 +826,19 @@ static void worker_loop(struct rv_worker *w)
 		}
 		io_uring_cq_advance(ring, n);
 		/* An interruption or a full completion queue passes, and a
-		 * turn that reaped something made progress; but EAGAIN or
-		 * EBUSY turn after turn, at once, with nothing reaped is a ring
-		 * that fails (EAGAIN where the kernel cannot allocate a
-		 * request, or a filter's answer): it spun a core, unsaid and
-		 * for ever (round-forty-eight tester 218). Never EINTR: a
-		 * stop and continue, a debugger's attach, a cgroup's freeze
-		 * each end an idle worker's wait so, and 16 of them over
-		 * minutes made a server exit 1 (tester 219). */
+		 * turn that reaped something made progress; but a run of
+		 * EAGAIN or EBUSY with nothing reaped is a ring that fails
+		 * (core/busyrun.h). Never EINTR: a stop and continue, a
+		 * debugger's attach, a cgroup's freeze each end an idle
+		 * worker's wait so (tester 219). */
 		if (ret < 0 && ret != -EINTR && n == 0 && (transient(ret) || ret == -EBUSY)) {
-			uint64_t t = rv_now_ns();
-
-			idle_fails = t - idle_fail_ns <= IDLE_FAIL_GAP_NS ? idle_fails + 1 : 1;
-			idle_fail_ns = t;
+			(void)rv_busy_run_note(&busy, rv_now_ns());
 		}
 		if (ret < 0 && ((!transient(ret) && ret != -EBUSY && ret != -ETIME) ||
-				(n == 0 && idle_fails >= ENTER_IDLE_FAILS))) {
+				(n == 0 && rv_busy_run_failing(&busy)))) {
 			enter_failed(w, ret, &failing_since_ns);
 		} else if (ret >= 0 || n != 0) {
-			idle_fails = 0;
+			rv_busy_run_end(&busy);
 			unsigned gave_up;
 
 			/* Not once the exit is decided: "works again" after

@@ -1,0 +1,60 @@
+/*
+ * busyrun.h — telling an io_uring that fails from one busy for a moment.
+ *
+ * A wait the kernel refuses for now (EAGAIN: it could not allocate a
+ * request; EBUSY: the completion queue overflowed) passes once. The same
+ * refusal turn after turn, each within RV_BUSY_RUN_GAP_NS of the one before
+ * and with nothing reaped, is a ring that fails: left alone it spins a
+ * core, unsaid and for ever (round-forty-eight tester 218). Sporadic ones
+ * over minutes are no run (a stop and continue ends a wait so; 16 of them
+ * made an idle server exit: tester 219).
+ *
+ * One rule for the data-plane workers (uring/worker.c) and the control
+ * loop (tls/loop.c): each says a failing ring once, tries again each
+ * millisecond, and ends the process after RV_RING_GIVE_UP_NS of it.
+ *
+ * Threads: one struct rv_busy_run per ring, used by its thread alone.
+ */
+#ifndef RV_CORE_BUSYRUN_H
+#define RV_CORE_BUSYRUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/clock.h"
+
+#define RV_BUSY_RUN_LEN 16
+#define RV_BUSY_RUN_GAP_NS (10 * RV_NSEC_PER_MSEC)
+/* How long a ring may fail before the process gives up (exit 1), rather
+ * than leave a data plane or a control loop that does nothing behind a
+ * process that seems to run; a supervisor restarts it. */
+#define RV_RING_GIVE_UP_NS (10 * RV_NSEC_PER_SEC)
+
+/* struct rv_busy_run counts refusals in a row. Zero state: none. */
+struct rv_busy_run {
+	uint64_t last_ns; /* the last refusal */
+	unsigned n;	  /* those in a row, RV_BUSY_RUN_GAP_NS apart at most */
+};
+
+/* rv_busy_run_note counts a refusal at |now_ns| (monotonic) and returns
+ * true when the run is long enough to be a ring that fails. */
+static inline bool rv_busy_run_note(struct rv_busy_run *r, uint64_t now_ns)
+{
+	r->n = now_ns - r->last_ns <= RV_BUSY_RUN_GAP_NS ? r->n + 1 : 1;
+	r->last_ns = now_ns;
+	return r->n >= RV_BUSY_RUN_LEN;
+}
+
+/* rv_busy_run_failing says whether the run noted so far is one. */
+static inline bool rv_busy_run_failing(const struct rv_busy_run *r)
+{
+	return r->n >= RV_BUSY_RUN_LEN;
+}
+
+/* rv_busy_run_end ends the run: the ring made progress. */
+static inline void rv_busy_run_end(struct rv_busy_run *r)
+{
+	r->n = 0;
+}
+
+#endif /* RV_CORE_BUSYRUN_H */
