@@ -201,12 +201,15 @@ enum {
 	OPT_TWICE, /* pki_getopt: a flag with a value given again */
 	OPT_LOOKS, /* pki_getopt: a value that looks like a long option */
 	OPT_CUT,   /* pki_getopt: a long option written cut short */
+	OPT_EMPTY, /* pki_getopt: a flag given an empty value */
 };
 
 /* The flag pki_getopt found given twice, or cut short (what was written
  * of it: cut_flag, cut_len). */
 static const char *twice_flag, *cut_flag;
 static int cut_len;
+/* The flags of the last pki_getopt call, for getopt_flag_error. */
+static const struct option *last_opts;
 
 /* pki_getopt is getopt_long, with a flag that takes a value refused when
  * given again (OPT_TWICE): `pki revoke --cert a --cert b` revoked b alone
@@ -215,6 +218,8 @@ static int cut_len;
 static int pki_getopt(int argc, char **argv, const struct option *opts, uint32_t *seen)
 {
 	int li = -1, c = getopt_long(argc, argv, ":h", opts, &li);
+
+	last_opts = opts;
 
 	/* `pki client --na bob` was taken for --name (the service's own
 	 * command line asks for whole names: round-forty-four tester 209). */
@@ -231,6 +236,13 @@ static int pki_getopt(int argc, char **argv, const struct option *opts, uint32_t
 	 * --bogus` named its TUN: round-forty-eight tester 217). */
 	if (rv_cli_value_looks_like_option(argv, optind, optarg)) {
 		return OPT_LOOKS;
+	}
+	/* `pki server --out ""` wrote its key and certificate into / (the
+	 * empty directory joined to the file's name: round-fifty-three
+	 * tester 225); no flag of pki's has a use for an empty value. */
+	if (optarg != NULL && *optarg == '\0' && li >= 0) {
+		twice_flag = opts[li].name;
+		return OPT_EMPTY;
 	}
 	for (const struct option *o = opts; o->name; o++) {
 		/* --unrevoke adds up (its usage says "..."; it was refused
@@ -271,6 +283,27 @@ static int getopt_flag_error(const char *cmd, int c, char **argv)
 	}
 	if (c == ':') {
 		return usage_error(cmd, "flag '%s' needs a value", arg);
+	}
+	if (c == OPT_EMPTY) {
+		return usage_error(cmd, "flag '--%s' needs a value: an empty one is none",
+				   twice_flag);
+	}
+	/* getopt gives the value of a long flag given a value it takes
+	 * none of: `--help=1` is 'h', and was said as "unknown flag '-h'",
+	 * `--=` too, taken for the prefix of a flag (round-fifty-three
+	 * tester 225). A word taken whole is no '?' of its own: the letter
+	 * is a later cluster's. */
+	if (optopt != 0 && last_opts != NULL && strncmp(arg, "--", 2) == 0 &&
+	    arg[2 + strcspn(arg + 2, "=")] == '=') {
+		size_t n = strcspn(arg + 2, "=");
+
+		for (const struct option *o = last_opts; o->name; o++) {
+			if (o->val == optopt && strncmp(o->name, arg + 2, n) == 0) {
+				return strlen(o->name) == n && n != 0
+					       ? usage_error(cmd, "flag '%s' takes no value", arg)
+					       : usage_error(cmd, "unknown flag '%s'", arg);
+			}
+		}
 	}
 	if (optopt > 0 && optopt < 256) {
 		return usage_error(cmd, "unknown flag '-%c'", optopt);

@@ -10,8 +10,9 @@
  * made an idle server exit: tester 219).
  *
  * One rule for the data-plane workers (uring/worker.c) and the control
- * loop (tls/loop.c): each says a failing ring once, tries again each
- * millisecond, and ends the process after RV_RING_GIVE_UP_NS of it.
+ * loop (tls/loop.c): each says a failing ring once (rv_ring_spells), tries
+ * again each millisecond, and ends the process after RV_RING_GIVE_UP_NS of
+ * it.
  *
  * Threads: one struct rv_busy_run per ring, used by its thread alone.
  */
@@ -55,6 +56,61 @@ static inline bool rv_busy_run_failing(const struct rv_busy_run *r)
 static inline void rv_busy_run_end(struct rv_busy_run *r)
 {
 	r->n = 0;
+}
+
+/* A spell of failures is said when it begins and when it ends; but a ring
+ * that fails and recovers over and over (EAGAIN under memory pressure that
+ * comes and goes) said both 32 times a second (round-fifty-three tester
+ * 225). A spell that begins within RV_RING_RESAY_NS of the last one said
+ * goes unsaid, and is counted in the next one said. */
+#define RV_RING_RESAY_NS (60 * RV_NSEC_PER_SEC)
+
+/* struct rv_ring_spells follows a ring's spells of failures. Zero state:
+ * none yet. */
+struct rv_ring_spells {
+	uint64_t since_ns; /* the spell's first failure (0: the ring works) */
+	uint64_t said_ns;  /* when the last spell said began (0: none) */
+	unsigned unsaid;   /* spells since it, unsaid */
+	bool said;	   /* this spell was said */
+};
+
+enum rv_ring_spell {
+	RV_SPELL_GOES_ON, /* nothing to say */
+	RV_SPELL_SAY,	  /* a spell begins: say it (|*unsaid| spells were not) */
+	RV_SPELL_GIVE_UP, /* it has lasted RV_RING_GIVE_UP_NS */
+};
+
+/* rv_ring_spell_fail notes a failure at |now_ns| (monotonic). */
+static inline enum rv_ring_spell rv_ring_spell_fail(struct rv_ring_spells *s, uint64_t now_ns,
+						    unsigned *unsaid)
+{
+	if (s->since_ns != 0) {
+		return now_ns - s->since_ns >= RV_RING_GIVE_UP_NS ? RV_SPELL_GIVE_UP
+								  : RV_SPELL_GOES_ON;
+	}
+	s->since_ns = now_ns;
+	s->said = s->said_ns == 0 || now_ns - s->said_ns >= RV_RING_RESAY_NS;
+	if (!s->said) {
+		s->unsaid++;
+		return RV_SPELL_GOES_ON;
+	}
+	*unsaid = s->unsaid;
+	s->unsaid = 0;
+	s->said_ns = now_ns;
+	return RV_SPELL_SAY;
+}
+
+/* rv_ring_spell_ok notes that the ring works at |now_ns|. True when a spell
+ * it ends is to be said as over, |*lasted_ns| long. */
+static inline bool rv_ring_spell_ok(struct rv_ring_spells *s, uint64_t now_ns, uint64_t *lasted_ns)
+{
+	bool say = s->since_ns != 0 && s->said;
+
+	if (say) {
+		*lasted_ns = now_ns - s->since_ns;
+	}
+	s->since_ns = 0;
+	return say;
 }
 
 #endif /* RV_CORE_BUSYRUN_H */

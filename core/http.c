@@ -237,7 +237,11 @@ enum rv_http_result rv_http_parse(struct rv_http_req *r, const uint8_t *buf, siz
 	if (buf[i] != ' ') {
 		return fail(r, 400, "request line without an HTTP version");
 	}
-	why = parse_target(r, buf + start, i - start);
+	/* The target's form is judged for the methods served: OPTIONS's
+	 * asterisk-form and CONNECT's authority-form are well-formed, and
+	 * their answer is 405, not a bad target (round-fifty-three tester
+	 * 226). */
+	why = r->method == RV_HTTP_METHOD_OTHER ? NULL : parse_target(r, buf + start, i - start);
 	if (why) {
 		return fail(r, 400, why);
 	}

@@ -9,7 +9,9 @@
  *     method          GET or HEAD (any other token: 405)
  *     request-target  origin-form ("/metrics?x=y") or absolute-form
  *                     ("http://host:port/metrics"), RFC 3986 characters
- *                     only, at most RV_HTTP_MAX_TARGET bytes (else 414)
+ *                     only, at most RV_HTTP_MAX_TARGET bytes (else 414);
+ *                     of another method, any form ("*" of OPTIONS, a
+ *                     CONNECT's authority): its answer is the 405
  *     HTTP-version    HTTP/1.0 or HTTP/1.1 (HTTP/1.x, x > 1, is taken as
  *                     1.1; another major version: 505)
  *   header fields   token ":" OWS value OWS, values of visible ASCII,

@@ -408,9 +408,9 @@ struct rv_loop {
 	int64_t lapse_ended;   /* reload.c: the CA or CRL end whose sessions were ended */
 	uint64_t woke_late_ns; /* the last wake LATE_NS or more late (loop.c) */
 	/* The ring's wait refused for now (EAGAIN, EBUSY: loop.c ring_busy):
-	 * the run of them, and since when they are said as a failing ring. */
+	 * the run of them, and the spells of a failing ring. */
 	struct rv_busy_run ring_busy;
-	uint64_t ring_failing_ns;
+	struct rv_ring_spells ring_spells;
 	uint64_t started_ns;
 	/* connection slots (chan.c) */
 	struct rv_chan **chans;

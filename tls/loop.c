@@ -393,12 +393,14 @@ static void on_signal(struct rv_loop *l, int res)
 /* ring_busy takes a wait the kernel refused for now (EAGAIN: it could not
  * allocate a request; EBUSY: its completion queue overflowed) as the
  * workers do (core/busyrun.h): one passes, but a run of them is a ring that
- * fails, said once and tried again each millisecond, and after
+ * fails, said once (and a spell that comes soon after another only in
+ * the next one said) and tried again each millisecond, and after
  * RV_RING_GIVE_UP_NS of that the process ends (exit 1). The first one
  * ended it at once (round-fifty tester 222). True when the loop is to end. */
 static bool ring_busy(struct rv_loop *l, int err)
 {
 	static const struct timespec ms = { 0, 1000000 };
+	unsigned unsaid = 0;
 
 	if (!rv_busy_run_note(&l->ring_busy, l->now_ns)) {
 		return false;
@@ -408,16 +410,21 @@ static bool ring_busy(struct rv_loop *l, int err)
 	 * TCP path blamed: round-fifty tester 223). */
 	l->woke_late_ns = l->now_ns;
 	l->stall_seen_ns = l->now_ns;
-	if (l->ring_failing_ns == 0) {
-		l->ring_failing_ns = l->now_ns;
+	switch (rv_ring_spell_fail(&l->ring_spells, l->now_ns, &unsaid)) {
+	case RV_SPELL_SAY:
 		rv_warnx("control ring wait: %s (tried again each millisecond; the process ends "
-			 "if it fails for 10 s)",
-			 strerror(-err));
-	} else if (l->now_ns - l->ring_failing_ns >= RV_RING_GIVE_UP_NS) {
+			 "if it fails for 10 s)%s%u%s",
+			 strerror(-err), unsaid ? "; " : "", unsaid,
+			 unsaid ? " shorter spell(s) of failures since the last said went unsaid"
+				: "");
+		break;
+	case RV_SPELL_GIVE_UP:
 		rv_warnx("control ring wait has failed for 10 s (%s): exiting", strerror(-err));
 		l->exit = RV_LOOP_FAILED;
 		l->done = true;
 		return true;
+	case RV_SPELL_GOES_ON:
+		break;
 	}
 	nanosleep(&ms, NULL);
 	return false;
@@ -748,11 +755,12 @@ bool rv_loop_step(struct rv_loop *l, enum rv_loop_exit *out_exit)
 		}
 		n = 0;
 	} else if (n >= 0) {
+		uint64_t lasted_ns;
+
 		rv_busy_run_end(&l->ring_busy);
-		if (l->ring_failing_ns != 0) {
+		if (rv_ring_spell_ok(&l->ring_spells, l->now_ns, &lasted_ns)) {
 			rv_info("control ring wait works again after %.1f s",
-				(double)(l->now_ns - l->ring_failing_ns) / 1e9);
-			l->ring_failing_ns = 0;
+				(double)lasted_ns / 1e9);
 		}
 	}
 	if (n < 0 && n != -EINTR) {

@@ -772,22 +772,28 @@ static void publish_gauges(struct rv_worker *w)
 }
 
 /* enter_failed waits a millisecond after a failed io_uring_enter (one that
- * fails every time, ENOMEM under pressure or a filter, spun a core), and
- * reports the ring as failed (the control thread ends the process, exit 1)
- * once the failures have lasted RV_RING_GIVE_UP_NS from |*since_ns| (0:
- * the first failure). */
-static void enter_failed(struct rv_worker *w, int err, uint64_t *since_ns)
+ * fails every time, ENOMEM under pressure or a filter, spun a core), says
+ * a spell of them (core/busyrun.h), and reports the ring as failed (the
+ * control thread ends the process, exit 1) once the spell has lasted
+ * RV_RING_GIVE_UP_NS. */
+static void enter_failed(struct rv_worker *w, int err, struct rv_ring_spells *spells)
 {
 	static const struct timespec ms = { 0, 1000000 };
-	uint64_t t = rv_now_ns();
+	unsigned unsaid = 0;
 
-	if (*since_ns == 0) {
-		*since_ns = t;
+	switch (rv_ring_spell_fail(spells, rv_now_ns(), &unsaid)) {
+	case RV_SPELL_SAY:
 		rv_warnx("worker %u: io_uring_enter: %s (tried again each millisecond; the "
-			 "process ends if it fails for 10 s)",
-			 w->id, strerror(-err));
-	} else if (t - *since_ns >= RV_RING_GIVE_UP_NS) {
+			 "process ends if it fails for 10 s)%s%u%s",
+			 w->id, strerror(-err), unsaid ? "; " : "", unsaid,
+			 unsaid ? " shorter spell(s) of failures since the last said went unsaid"
+				: "");
+		break;
+	case RV_SPELL_GIVE_UP:
 		rv_dataplane_note_ring_failed(w->dp, w->id, err);
+		break;
+	case RV_SPELL_GOES_ON:
+		break;
 	}
 	nanosleep(&ms, NULL);
 }
@@ -796,7 +802,7 @@ static void worker_loop(struct rv_worker *w)
 {
 	struct io_uring *ring = &w->ring.ring;
 	struct rv_qsbr *q = w->dp->cfg.qsbr;
-	uint64_t failing_since_ns = 0;
+	struct rv_ring_spells spells = { 0 };
 	struct rv_busy_run busy = { 0 }; /* EAGAIN or EBUSY with nothing reaped */
 
 	rearm(w);
@@ -836,19 +842,19 @@ static void worker_loop(struct rv_worker *w)
 		}
 		if (ret < 0 && ((!transient(ret) && ret != -EBUSY && ret != -ETIME) ||
 				(n == 0 && rv_busy_run_failing(&busy)))) {
-			enter_failed(w, ret, &failing_since_ns);
+			enter_failed(w, ret, &spells);
 		} else if (ret >= 0 || n != 0) {
-			rv_busy_run_end(&busy);
+			uint64_t lasted_ns;
 			unsigned gave_up;
 
+			rv_busy_run_end(&busy);
 			/* Not once the exit is decided: "works again" after
 			 * "exiting" contradicted it (tester 219). */
-			if (failing_since_ns != 0 &&
+			if (rv_ring_spell_ok(&spells, rv_now_ns(), &lasted_ns) &&
 			    rv_dataplane_ring_failed(w->dp, &gave_up) == 0) {
 				rv_info("worker %u: io_uring_enter works again after %.1f s", w->id,
-					(double)(rv_now_ns() - failing_since_ns) / 1e9);
+					(double)lasted_ns / 1e9);
 			}
-			failing_since_ns = 0;
 		}
 		if (w->aqm && cut && rv_worker_recv_behind(w)) {
 			/* Receives wait for the next turn: the queue did not

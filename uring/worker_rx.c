@@ -497,12 +497,23 @@ static void bad_inner(struct rv_worker *w, struct rv_session *s, const char *wha
 	rv_drop_add(&w->ctr, RV_DROP_BAD_INNER, 1);
 }
 
-/* v4_source_routed: does the IPv4 header of |hlen| bytes at |p| carry a
- * loose or strict source route option? */
-static bool v4_source_routed(const uint8_t *p, unsigned hlen)
+/* v4_options_bad says why a router drops the IPv4 header of |hlen| bytes
+ * at |p| for its options, or NULL: a source route (the kernel's way drops
+ * it, accept_source_route being off by default; round-thirty-two tester
+ * 163), or options the kernel's parse refuses with a parameter problem: an
+ * option whose length is under 2 or runs past the header, a record route
+ * or timestamp given twice or whose pointer leaves no room for what it
+ * points at, a timestamp whose overflow count is full, a router alert
+ * under 4 bytes
+ * (a record route of length 0 was forwarded: round-fifty-three tester
+ * 227). */
+static const char *v4_options_bad(const uint8_t *p, unsigned hlen)
 {
+	static const char malformed[] = "its IPv4 options are malformed (routers drop it)";
+	bool rr = false, ts = false;
+
 	for (unsigned at = 20; at < hlen;) {
-		uint8_t type = p[at];
+		unsigned type = p[at], len, ptr;
 
 		if (type == 0) {
 			break; /* end of options */
@@ -512,14 +523,45 @@ static bool v4_source_routed(const uint8_t *p, unsigned hlen)
 			continue;
 		}
 		if (type == 0x83 || type == 0x89) {
-			return true;
+			return "it carries a source route (an IPv4 option routers drop)";
 		}
-		if (at + 1 >= hlen || p[at + 1] < 2) {
-			break; /* cut short: the receiver's kernel drops it */
+		if (at + 1 >= hlen || (len = p[at + 1]) < 2 || len > hlen - at) {
+			return malformed;
 		}
-		at += p[at + 1];
+		ptr = len > 2 ? p[at + 2] : 0;
+		switch (type) {
+		case 0x07: /* record route: 4-byte slots from pointer 4 */
+			if (rr || len < 3 || ptr < 4 || (ptr <= len && ptr + 3 > len)) {
+				return malformed;
+			}
+			rr = true;
+			break;
+		case 0x44: /* timestamp: 4- or 8-byte slots from pointer 5 */
+			if (ts || len < 4 || ptr < 5) {
+				return malformed;
+			}
+			ts = true;
+			if (ptr <= len) {
+				unsigned flag = p[at + 3] & 0xf;
+
+				if (ptr + (flag == 0 ? 3u : 7u) > len && flag <= 3 && flag != 2) {
+					return malformed;
+				}
+			} else if ((p[at + 3] >> 4) == 15) {
+				return malformed; /* no slot left, and the overflow count full */
+			}
+			break;
+		case 0x94: /* router alert */
+			if (len < 4) {
+				return malformed;
+			}
+			break;
+		default:
+			break;
+		}
+		at += len;
 	}
-	return false;
+	return NULL;
 }
 
 /* v4_hdr_bad drops a packet to another client (or to an offline client's
@@ -530,17 +572,20 @@ static bool v4_source_routed(const uint8_t *p, unsigned hlen)
  * (round-twenty-three tester 100). On the TUN's way the server's kernel
  * drops it. So is one with a source route option, which the kernel's way
  * drops (accept_source_route is off by default) and the data plane
- * forwarded (round-thirty-two tester 163). */
+ * forwarded (round-thirty-two tester 163), and one with options the
+ * kernel refuses (v4_options_bad). */
 static bool v4_hdr_bad(struct rv_worker *w, struct rv_rx_item *it, const uint8_t *plain,
 		       const struct rv_ip_info *ip)
 {
 	if (ip->dst.family != AF_INET) {
 		return false;
 	}
+	const char *why;
+
 	if (!rv_ipv4_csum_ok(plain, ip->hdr_len)) {
 		bad_inner(w, it->s, "its IPv4 header checksum is wrong");
-	} else if (v4_source_routed(plain, ip->hdr_len)) {
-		bad_inner(w, it->s, "it carries a source route (an IPv4 option routers drop)");
+	} else if (ip->hdr_len > 20 && (why = v4_options_bad(plain, ip->hdr_len)) != NULL) {
+		bad_inner(w, it->s, why);
 	} else {
 		return false;
 	}

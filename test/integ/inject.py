@@ -353,13 +353,18 @@ def cmd_tun_send(args):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
     for i in range(args.count):
         pkt = udp_packet(args.src, args.dst, 40000 + i, args.port, b"ip header %d" % i)
+        opt = b""
         if args.lsrr:
             # A loose source route through the destination itself, and an
             # end of options: IHL 7.
             opt = bytes([0x83, 7, 4]) + socket.inet_aton(args.dst) + b"\0"
+        elif args.ipopt:
+            opt = bytes.fromhex(args.ipopt)
+            opt += b"\0" * (-len(opt) % 4)
+        if opt:
             body = pkt[20:]
-            hdr = bytes([0x47]) + pkt[1:2] + struct.pack("!H", 28 + len(body)) + pkt[4:10] + b"\0\0" + \
-                pkt[12:20] + opt
+            hdr = bytes([0x45 + len(opt) // 4]) + pkt[1:2] + struct.pack("!H", 20 + len(opt) + len(body)) + \
+                pkt[4:10] + b"\0\0" + pkt[12:20] + opt
             pkt = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:] + body
         if args.bad_ipcsum:
             pkt = pkt[:10] + struct.pack("!H", struct.unpack("!H", pkt[10:12])[0] ^ 0x0101) + pkt[12:]
@@ -490,6 +495,7 @@ def main():
     t.add_argument("--count", type=int, default=5)
     t.add_argument("--bad-ipcsum", action="store_true")
     t.add_argument("--lsrr", action="store_true", help="with a loose source route option")
+    t.add_argument("--ipopt", help="IPv4 options, in hex (padded with end-of-options bytes)")
     g = sub.add_parser("route-forge")
     g.add_argument("--pid", type=int, required=True)
     g.add_argument("--dst", required=True)

@@ -100,7 +100,11 @@ static const struct req_case cases[] = {
 	/* 62 */ { "GET /metrics" H11 "X: y", 0, NULL },
 	/* 63 */ { "\x16\x03\x01\x02\x00", 400, NULL }, /* a TLS ClientHello */
 	/* 64 */ { "\x00", 400, NULL },
-	/* 65 */ { "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400, NULL }, /* the h2 preface */
+	/* 65 */ { "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505, NULL }, /* the h2 preface */
+	/* 66 */ { "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", 405, NULL },
+	/* 67 */ { "CONNECT 127.0.0.1:9586" H11 "\r\n", 405, NULL },
+	/* 68 */ { "OPTIONS * HTTP/1.1\r\n\r\n", 405, NULL },
+	/* 69 */ { "GET 127.0.0.1:9586" H11 "\r\n", 400, NULL },
 };
 
 static enum rv_http_result parse_str(struct rv_http_req *r, const char *s, size_t len, bool eof)
