@@ -20,7 +20,9 @@
 #define RV_CORE_BUSYRUN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/clock.h"
 
@@ -111,6 +113,18 @@ static inline bool rv_ring_spell_ok(struct rv_ring_spells *s, uint64_t now_ns, u
 	}
 	s->since_ns = 0;
 	return say;
+}
+
+/* rv_ring_spells_unsaid writes into |buf| (|len| bytes) what a spell said
+ * adds of |unsaid| spells before it: nothing, or their count. */
+static inline const char *rv_ring_spells_unsaid(char *buf, size_t len, unsigned unsaid)
+{
+	if (unsaid == 0) {
+		return "";
+	}
+	snprintf(buf, len, "; %u shorter spell(s) of failures since the last said went unsaid",
+		 unsaid);
+	return buf;
 }
 
 #endif /* RV_CORE_BUSYRUN_H */

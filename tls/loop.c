@@ -401,6 +401,7 @@ static bool ring_busy(struct rv_loop *l, int err)
 {
 	static const struct timespec ms = { 0, 1000000 };
 	unsigned unsaid = 0;
+	char more[96];
 
 	if (!rv_busy_run_note(&l->ring_busy, l->now_ns)) {
 		return false;
@@ -413,10 +414,8 @@ static bool ring_busy(struct rv_loop *l, int err)
 	switch (rv_ring_spell_fail(&l->ring_spells, l->now_ns, &unsaid)) {
 	case RV_SPELL_SAY:
 		rv_warnx("control ring wait: %s (tried again each millisecond; the process ends "
-			 "if it fails for 10 s)%s%u%s",
-			 strerror(-err), unsaid ? "; " : "", unsaid,
-			 unsaid ? " shorter spell(s) of failures since the last said went unsaid"
-				: "");
+			 "if it fails for 10 s)%s",
+			 strerror(-err), rv_ring_spells_unsaid(more, sizeof(more), unsaid));
 		break;
 	case RV_SPELL_GIVE_UP:
 		rv_warnx("control ring wait has failed for 10 s (%s): exiting", strerror(-err));

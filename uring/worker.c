@@ -781,13 +781,13 @@ static void enter_failed(struct rv_worker *w, int err, struct rv_ring_spells *sp
 	static const struct timespec ms = { 0, 1000000 };
 	unsigned unsaid = 0;
 
+	char more[96];
+
 	switch (rv_ring_spell_fail(spells, rv_now_ns(), &unsaid)) {
 	case RV_SPELL_SAY:
 		rv_warnx("worker %u: io_uring_enter: %s (tried again each millisecond; the "
-			 "process ends if it fails for 10 s)%s%u%s",
-			 w->id, strerror(-err), unsaid ? "; " : "", unsaid,
-			 unsaid ? " shorter spell(s) of failures since the last said went unsaid"
-				: "");
+			 "process ends if it fails for 10 s)%s",
+			 w->id, strerror(-err), rv_ring_spells_unsaid(more, sizeof(more), unsaid));
 		break;
 	case RV_SPELL_GIVE_UP:
 		rv_dataplane_note_ring_failed(w->dp, w->id, err);
@@ -850,7 +850,8 @@ static void worker_loop(struct rv_worker *w)
 			rv_busy_run_end(&busy);
 			/* Not once the exit is decided: "works again" after
 			 * "exiting" contradicted it (tester 219). */
-			if (rv_ring_spell_ok(&spells, rv_now_ns(), &lasted_ns) &&
+			if (spells.since_ns != 0 && /* no clock read per turn */
+			    rv_ring_spell_ok(&spells, rv_now_ns(), &lasted_ns) &&
 			    rv_dataplane_ring_failed(w->dp, &gave_up) == 0) {
 				rv_info("worker %u: io_uring_enter works again after %.1f s", w->id,
 					(double)lasted_ns / 1e9);

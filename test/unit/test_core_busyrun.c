@@ -107,3 +107,12 @@ Test(busyrun, spells_that_come_and_go_are_said_once_a_minute)
 	cr_assert_eq(said, 3, "%u spells said in 150 s", said);
 	cr_assert_eq(ends, 3);
 }
+
+Test(busyrun, the_unsaid_count_is_said_only_when_there_is_one)
+{
+	char buf[96];
+
+	cr_assert_str_eq(rv_ring_spells_unsaid(buf, sizeof(buf), 0), "");
+	cr_assert_str_eq(rv_ring_spells_unsaid(buf, sizeof(buf), 1919),
+			 "; 1919 shorter spell(s) of failures since the last said went unsaid");
+}
