@@ -13,9 +13,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
 #include <net/if.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -686,31 +688,37 @@ static void warn_state_file(const char *key, const char *path, const char *what)
 	}
 }
 
-/* listen_unusable tells whether the server's control listener could not
- * be opened on its host, as the start would open it (tls/admit.c), and
- * says why. Port 0 is bound: the check runs beside a server that holds the
+/* listen_why tells whether the server's control listener could not be
+ * opened on its host, as the start would open it (tls/admit.c), and writes
+ * why; listen_unusable says it. Port 0 is bound: the check runs beside a server that holds the
  * port (a check before a reload), and only the address is in question (an
  * address of no interface here said OK, and the start exited 15: a
  * round-ten tester). */
-static bool listen_unusable(const struct rv_config *cfg)
+static bool listen_why(const struct rv_config *cfg, char *why, size_t why_len)
 {
-	char err[RV_CONFIG_HOST_MAX + 128];
 	int fd;
 
 	if (cfg->role != RV_CONFIG_SERVER || !cfg->listen_host[0]) {
 		return false;
 	}
-	fd = rv_server_listen_socket(cfg, 0, err, sizeof(err));
+	fd = rv_server_listen_socket(cfg, 0, why, why_len);
 	if (fd >= 0) {
 		close(fd);
 		return false;
 	}
 	/* A port below 1024 for another user's -n, or one taken: the start
 	 * binds its own port, not 0, and says those itself. */
-	if (fd == -EACCES || fd == -EADDRINUSE) {
+	return fd != -EACCES && fd != -EADDRINUSE;
+}
+
+static bool listen_unusable(const struct rv_config *cfg)
+{
+	char why[RV_CONFIG_HOST_MAX + 128];
+
+	if (!listen_why(cfg, why, sizeof(why))) {
 		return false;
 	}
-	rv_cli_say_errf("%s", err);
+	rv_cli_say_errf("%s", why);
 	return true;
 }
 
@@ -765,12 +773,13 @@ static bool metrics_clash(const struct rv_config *cfg)
 	return clash;
 }
 
-/* metrics_unusable tells whether the metrics endpoint could not be opened,
- * as the start would open it (tls/http.c), and says why: an address of no
+/* metrics_why tells whether the metrics endpoint could not be opened, as
+ * the start would open it (tls/http.c), and writes why (metrics_unusable
+ * says it): an address of no
  * interface here, or the control channel's own TCP port on an address it
  * listens on. -n said OK of both, and the start exited 15 blaming "a port
  * ... another process holds" (round-twenty-seven testers 129, 131). */
-static bool metrics_unusable(const struct rv_config *cfg)
+static bool metrics_why(const struct rv_config *cfg, char *why, size_t why_len)
 {
 	const struct rv_ip_addr *m = &cfg->metrics_addr;
 	char a[64], where[80];
@@ -783,10 +792,10 @@ static bool metrics_unusable(const struct rv_config *cfg)
 	snprintf(where, sizeof(where), m->family == AF_INET6 ? "[%s]:%u" : "%s:%u", a,
 		 cfg->metrics_port);
 	if (metrics_clash(cfg)) {
-		rv_cli_say_errf("metrics_listen %s: that is the control channel's port on an "
-				"address it listens on (listen = %s): give metrics_listen another "
-				"port",
-				where, cfg->listen_host[0] ? cfg->listen_host : "every address");
+		snprintf(why, why_len,
+			 "metrics_listen %s: that is the control channel's port on an address it "
+			 "listens on (listen = %s): give metrics_listen another port",
+			 where, cfg->listen_host[0] ? cfg->listen_host : "every address");
 		return true;
 	}
 	/* Port 0, as listen_unusable binds: a running server may hold the port. */
@@ -794,9 +803,19 @@ static bool metrics_unusable(const struct rv_config *cfg)
 	if (err == 0 || err == EACCES || err == EADDRINUSE) {
 		return false;
 	}
-	rv_cli_say_errf("metrics_listen %s: cannot listen: %s%s", where, strerror(err),
-			err == EADDRNOTAVAIL ? " (no interface of this host has that address)"
-					     : "");
+	snprintf(why, why_len, "metrics_listen %s: cannot listen: %s%s", where, strerror(err),
+		 err == EADDRNOTAVAIL ? " (no interface of this host has that address)" : "");
+	return true;
+}
+
+static bool metrics_unusable(const struct rv_config *cfg)
+{
+	char why[RV_CONFIG_HOST_MAX + 256];
+
+	if (!metrics_why(cfg, why, sizeof(why))) {
+		return false;
+	}
+	rv_cli_say_errf("%s", why);
 	return true;
 }
 
@@ -910,6 +929,56 @@ int rv_cli_check_paths(const struct rv_config *cfg, uid_t service, gid_t service
 	/* As the start would say (round-twelve tester 52). */
 	warn_state_file("crl_state", cfg->crl_state, "the newest CRL until it ends only");
 	return -1;
+}
+
+int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv_config *next,
+			 char *why, size_t why_len)
+{
+	const char *sock = next->status_socket;
+	struct stat st;
+
+	(void)ctx;
+	/* Only what the file changes: the running values passed at the start. */
+	if (strcmp(cur->admin_group, next->admin_group) != 0 && next->admin_group[0] &&
+	    getgrnam(next->admin_group) == NULL) {
+		snprintf(why, why_len, "admin_group '%s' does not exist", next->admin_group);
+		return RV_EXIT_PRIVDROP;
+	}
+	if (strcmp(cur->user, next->user) != 0 && next->user[0] && strcmp(next->user, "root") &&
+	    getpwnam(next->user) == NULL) {
+		snprintf(why, why_len, "user '%s' does not exist", next->user);
+		return RV_EXIT_PRIVDROP;
+	}
+	if (strcmp(cur->group, next->group) != 0 && next->group[0] &&
+	    getgrnam(next->group) == NULL) {
+		snprintf(why, why_len, "group '%s' does not exist", next->group);
+		return RV_EXIT_PRIVDROP;
+	}
+	if ((strcmp(cur->listen_host, next->listen_host) != 0 ||
+	     cur->listen_port != next->listen_port) &&
+	    listen_why(next, why, why_len)) {
+		return RV_EXIT_NET;
+	}
+	if ((memcmp(&cur->metrics_addr, &next->metrics_addr, sizeof(next->metrics_addr)) != 0 ||
+	     cur->metrics_port != next->metrics_port) &&
+	    metrics_why(next, why, why_len)) {
+		return RV_EXIT_NET;
+	}
+	if (strcmp(cur->status_socket, next->status_socket) != 0 && sock[0]) {
+		if (lstat(sock, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+			snprintf(why, why_len,
+				 "status socket %s: something that is no socket is there, which "
+				 "ringvpn will not replace",
+				 sock);
+			return RV_EXIT_NET;
+		}
+		if (!dir_exists(sock)) {
+			snprintf(why, why_len, "status socket %s: its directory does not exist",
+				 sock);
+			return RV_EXIT_NET;
+		}
+	}
+	return 0;
 }
 
 /* same_file: do paths |a| and |b| name one file, made or not yet? By

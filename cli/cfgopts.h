@@ -57,6 +57,14 @@ int rv_cli_dataplane(struct rv_dataplane **out, const struct rv_config *cfg, str
  * code (CERT_MISSING, CERT, KEY_MISSING, KEY, TLS) after printing why. */
 int rv_cli_tls_ctx(struct rv_tls_ctx **out, const struct rv_config *cfg);
 
+/* rv_cli_check_restart (the loop's check_restart for reloads) says what
+ * a start with |next| would refuse, as -n and the start do, of the
+ * restart-only settings it changes from |cur| (user, group, admin_group,
+ * listen, metrics_listen, status_socket): 0, or the start's exit code
+ * with why in |why|. */
+int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv_config *next,
+			 char *why, size_t why_len);
+
 /* rv_cli_check_paths checks for -n what the start does with |cfg|'s paths:
  * a status socket that cannot be made (a file that is no socket there, no
  * such directory: exit 15 as at the start) and, said only, a lease file in

@@ -186,6 +186,7 @@ int rv_cmd_client(int argc, char **argv)
 	lp.service_shared = opts.priv.shared_user;
 	lp.max_attempts = opts.max_attempts;
 	lp.load_config = opts.config_path ? rv_cli_load_config : NULL;
+	lp.check_restart = rv_cli_check_restart;
 	lp.ctx = &opts;
 	lp.apply_dns = rv_cli_apply_dns;
 	lp.dns_ctx = dns;

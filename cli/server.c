@@ -425,6 +425,7 @@ int rv_cmd_server(int argc, char **argv)
 	lp.service_gid = opts.priv.gid;
 	lp.service_shared = opts.priv.shared_user;
 	lp.load_config = opts.config_path ? rv_cli_load_config : NULL;
+	lp.check_restart = rv_cli_check_restart;
 	lp.ctx = &opts;
 	rv_notify_init(&nt);
 	lp.notify = rv_notify_loop_event;

@@ -803,6 +803,7 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	struct rv_config *next = NULL;
 	struct rv_tls_ctx *tls = NULL;
 	bool servers_changed, accept_changed, accept_dns_changed, crl_later = false;
+	bool name_changed, order_changed;
 	unsigned old_cipher;
 	char err[512], own[512] = "";
 	bool own_same = false, warned = false;
@@ -834,6 +835,20 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 		goto out;
 	}
 	report_changes(l->cfg, next, log);
+	/* Kept at their running values, the restart-only keys still decide
+	 * the next start: one -n refuses (an admin_group that does not
+	 * exist, a listen address of no interface) was "needs a restart",
+	 * exit 0, and the service failed at its next restart (round-fifty-
+	 * three tester 229). */
+	if (l->p.check_restart &&
+	    (ret = l->p.check_restart(l->p.ctx, l->cfg, next, err, sizeof(err))) != 0) {
+		rv_strbuf_printf(log,
+				 "failed: a start with this file would exit %d: %s (the running "
+				 "value is kept; fix the file before a restart)\n",
+				 ret, err);
+		warned = true;
+		ret = 0;
+	}
 	keep_restart_keys(l->cfg, next, log);
 	/* With the restart-only keys back at their running values the whole
 	 * may break a rule that the file alone kept (the running mtu of 1200
@@ -917,6 +932,9 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 			   memcmp(next->servers, l->cfg->servers, sizeof(next->servers)) != 0 ||
 			   strcmp(next->server_host, l->cfg->server_host) != 0 ||
 			   next->server_port != l->cfg->server_port);
+	name_changed = l->role != &rv_server_role && strcmp(next->server_name, l->cfg->server_name);
+	order_changed = l->role != &rv_server_role &&
+			next->server_order_random != l->cfg->server_order_random;
 	if (l->role != &rv_server_role) {
 		say_client_timers(l->cfg, next, log);
 	}
@@ -964,6 +982,15 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	}
 	if (servers_changed) {
 		rv_client_servers_changed(l, log);
+	}
+	/* Named "changed" and then nothing (round-fifty-three tester 229):
+	 * each is read as a connection begins. */
+	if (name_changed) {
+		rv_strbuf_printf(log, "applied: server_name (the name the server's certificate "
+				      "must hold, from the next connection)\n");
+	}
+	if (order_changed) {
+		rv_strbuf_printf(log, "applied: server_order (from the next connection)\n");
 	}
 	ret = 0;
 out:

@@ -503,8 +503,9 @@ static void bad_inner(struct rv_worker *w, struct rv_session *s, const char *wha
  * 163), or options the kernel's parse refuses with a parameter problem: an
  * option whose length is under 2 or runs past the header, a record route
  * or timestamp given twice or whose pointer leaves no room for what it
- * points at, a timestamp whose overflow count is full, a router alert
- * under 4 bytes
+ * points at, a full timestamp (not a prespecified one) whose overflow
+ * count is full, a router alert under 4 bytes, and a CIPSO label (Linux
+ * refuses one when no DOI is set up, its default; tester 228)
  * (a record route of length 0 was forwarded: round-fifty-three tester
  * 227). */
 static const char *v4_options_bad(const uint8_t *p, unsigned hlen)
@@ -544,13 +545,19 @@ static const char *v4_options_bad(const uint8_t *p, unsigned hlen)
 			if (ptr <= len) {
 				unsigned flag = p[at + 3] & 0xf;
 
-				if (ptr + (flag == 0 ? 3u : 7u) > len && flag <= 3 && flag != 2) {
+				/* Room for a time stamp, whatever the flag;
+				 * and for an address before it (flags 1, 3). */
+				if (ptr + 3 > len || ((flag == 1 || flag == 3) && ptr + 7 > len)) {
 					return malformed;
 				}
-			} else if ((p[at + 3] >> 4) == 15) {
-				return malformed; /* no slot left, and the overflow count full */
+			} else if ((p[at + 3] & 0xf) != 3 && (p[at + 3] >> 4) == 15) {
+				/* No slot left and the overflow count full; a
+				 * full prespecified one has none to count. */
+				return malformed;
 			}
 			break;
+		case 0x86: /* CIPSO: refused unless a DOI is set up (netlabel) */
+			return "it carries a CIPSO security label (an IPv4 option routers drop)";
 		case 0x94: /* router alert */
 			if (len < 4) {
 				return malformed;

@@ -97,6 +97,17 @@ grep -q "^warning: 1 pushed route(s) lie inside the network of one of this host'
 	rvt_fail "the client's reply does not say the route inside a link: $OUT"
 ctl_conf_set "$RVT_TMP/c1.conf" accept_routes=192.168.50.0/23
 OUT=$("$RV_BIN" reload -s "$RVT_TMP/c1.sock" 2>&1) || rvt_fail "client reload back: $OUT"
+# server_name and server_order were named "changed" and then nothing
+# (round-fifty-three tester 229): each is said applied from the next
+# connection. Put back at once.
+ctl_conf_set "$RVT_TMP/c1.conf" server_name=other.test server_order=random
+OUT=$("$RV_BIN" reload -s "$RVT_TMP/c1.sock" 2>&1) || rvt_fail "client reload of server_name: $OUT"
+grep -q "^applied: server_name (the name the server's certificate must hold, from the next connection)$" <<<"$OUT" &&
+	grep -q "^applied: server_order (from the next connection)$" <<<"$OUT" ||
+	rvt_fail "server_name and server_order not said applied: $OUT"
+ctl_conf_set "$RVT_TMP/c1.conf" server_name=vpn.test server_order=ordered
+OUT=$("$RV_BIN" reload -s "$RVT_TMP/c1.sock" 2>&1) || rvt_fail "client reload of server_name back: $OUT"
+grep -q "^applied: server_name" <<<"$OUT" || rvt_fail "server_name back not said applied: $OUT"
 ip -n "$C1" link del rvcd
 
 rvt_step "accept_routes: only the pushed route inside 192.168.50.0/23 is installed"

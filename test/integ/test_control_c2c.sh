@@ -376,28 +376,34 @@ grep -q "dropped a packet of client client1 (session [0-9a-f]*): it carries a so
 	"$RVT_TMP/server.log" || rvt_fail "the drop of a source-routed packet was not logged"
 # Options the kernel's parse refuses (a parameter problem on the TUN's
 # way): a record route of length 0, one whose pointer leaves no room, an
-# option running past the header, a timestamp whose overflow count is
-# full, a router alert of 3 bytes: dropped, not forwarded (the first was
-# forwarded: round-fifty-three tester 227). Well-formed ones (a record
-# route with room, a full one, a timestamp, a router alert, no-ops) are
-# forwarded (client2's answers to them may be too: at least 5; that
-# none of the good ones was dropped shows in drop_bad_inner's exact +5).
+# option running past the header, a full timestamp whose overflow count is
+# full, a router alert of 3 bytes, timestamps of flags 2 and 5 with no
+# room for a stamp and one of flag 1 with no room for an address and a
+# stamp, a CIPSO label: dropped, not forwarded (the first was forwarded:
+# round-fifty-three tester 227; the next three kinds tester 228).
+# Well-formed ones (a record route with room, a full one, a timestamp, a
+# router alert, no-ops, full prespecified timestamps whose overflow count
+# is 15, a flag-1 timestamp with room) are forwarded (client2's answers to
+# them may be too: at least 8; that none of the good ones was dropped
+# shows in drop_bad_inner's exact +9).
 b2=$(total drop_bad_inner)
-for opt in 07000000 07070600000000 01010744 440c0df0000000000000000000 940300; do
+for opt in 07000000 07070600000000 01010744 440c0df0000000000000000000 940300 \
+	440605020000 4408070500000000 440c0901000000000000000000 8608000000010000; do
 	rvt_nsx "$C1" python3 "$INJ" tun-send --iface rvc --src "$A1" --dst "$A2" --ipopt "$opt" --count 1 >/dev/null ||
 		rvt_fail "could not send through client1's TUN"
 done
-for opt in 07070400000000 07070800000000 4408050000000000 94040000 01010100; do
+for opt in 07070400000000 07070800000000 4408050000000000 94040000 01010100 \
+	440c0df3000000000000000000 440405f3 440c0501000000000000000000; do
 	rvt_nsx "$C1" python3 "$INJ" tun-send --iface rvc --src "$A1" --dst "$A2" --ipopt "$opt" --count 1 >/dev/null ||
 		rvt_fail "could not send through client1's TUN"
 done
 for _ in $(seq 50); do
-	[ "$(total drop_bad_inner)" -ge $((b2 + 5)) ] && [ "$(total c2c_forwarded)" -ge $((f1 + 5)) ] && break
+	[ "$(total drop_bad_inner)" -ge $((b2 + 9)) ] && [ "$(total c2c_forwarded)" -ge $((f1 + 8)) ] && break
 	sleep 0.1
 done
 rvt_log "malformed IPv4 options: drop_bad_inner +$(($(total drop_bad_inner) - b2)), well-formed forwarded +$(($(total c2c_forwarded) - f1))"
-[ $(($(total drop_bad_inner) - b2)) = 5 ] || rvt_fail "malformed IPv4 options not dropped as bad_inner: +$(($(total drop_bad_inner) - b2))"
-[ $(($(total c2c_forwarded) - f1)) -ge 5 ] || rvt_fail "well-formed IPv4 options: $(($(total c2c_forwarded) - f1)) of 5 forwarded"
+[ $(($(total drop_bad_inner) - b2)) = 9 ] || rvt_fail "malformed IPv4 options not dropped as bad_inner: +$(($(total drop_bad_inner) - b2)) of 9"
+[ $(($(total c2c_forwarded) - f1)) -ge 8 ] || rvt_fail "well-formed IPv4 options: $(($(total c2c_forwarded) - f1)) of 8 forwarded"
 grep -q "dropped a packet of client client1 (session [0-9a-f]*): its IPv4 options are malformed" \
 	"$RVT_TMP/server.log" || rvt_fail "the drop of malformed IPv4 options was not logged"
 f1=$(total c2c_forwarded)

@@ -306,6 +306,34 @@ echo "$OUT"
 grep -q "^changed: data_port$" <<<"$OUT" || rvt_fail "the change of data_port is not listed"
 grep -q "^needs a restart (running value kept): data_port$" <<<"$OUT" || rvt_fail "data_port not reported"
 [ "$(ctl_field server data_port)" = 4434 ] || rvt_fail "the running data port changed"
+# A restart-only key the next start would refuse, as -n does: a failed
+# part, exit 1, the running value kept (it was "needs a restart", exit 0,
+# and the service failed at its next restart: round-fifty-three tester
+# 229). Each alone, the file put back after it.
+cp "$CONF" "$RVT_TMP/server.conf.kept"
+restart_refused() { # KEY=VALUE EXIT TEXT
+	cp "$RVT_TMP/server.conf.kept" "$CONF"
+	ctl_conf_set "$CONF" "$1"
+	if OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK"); then
+		rvt_fail "reload of $1 exited 0: $OUT"
+	fi
+	grep -q "^needs a restart (running value kept): ${1%%=*}$" <<<"$OUT" ||
+		rvt_fail "${1%%=*} not said to need a restart: $OUT"
+	grep -qF "failed: a start with this file would exit $2: $3" <<<"$OUT" ||
+		rvt_fail "reload of $1: $OUT"
+	rvt_nsx "$S" "$RV_BIN" server -n -c "$CONF" >/dev/null 2>&1
+	[ $? = "$2" ] || rvt_fail "-n on the file of $1 does not exit $2"
+}
+restart_refused "admin_group=rvtnosuch$$" 16 "admin_group 'rvtnosuch$$' does not exist"
+restart_refused "user=rvtnosuch$$" 16 "user 'rvtnosuch$$' does not exist"
+restart_refused "listen=10.123.123.123:$SRV_PORT" 15 "cannot listen on 10.123.123.123:$SRV_PORT"
+restart_refused "metrics_listen=10.123.123.123:9586" 15 "metrics_listen 10.123.123.123:9586: cannot listen"
+restart_refused "status_socket=$RVT_TMP/nosuchdir/s.sock" 15 "status socket $RVT_TMP/nosuchdir/s.sock: its directory does not exist"
+cp "$RVT_TMP/server.conf.kept" "$CONF"
+ctl_conf_set "$CONF" "metrics_listen=127.0.0.1:9586"
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || rvt_fail "a restart-only key a start takes: $OUT"
+grep -q "^failed" <<<"$OUT" && rvt_fail "a restart-only key a start takes: $OUT"
+cp "$RVT_TMP/server.conf.kept" "$CONF"
 # max_handshaking past the room the connection table was given at the
 # start: said and capped (it was taken, and a flood filled the table with
 # half-open connections that no new one could evict: round-twenty-five
