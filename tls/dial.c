@@ -119,6 +119,10 @@ struct rv_client_side {
 	bool up;		     /* the current connection's tunnel came up */
 	bool stable;		     /* and stayed up for STABLE_MS */
 	bool config_failed;	     /* the current connection's CONFIG could not be applied */
+	/* The retry waiting follows a failure of the network's, and may be
+	 * brought forward once when the host's network changes (not after a
+	 * kick or a replacement, which wait on purpose). */
+	bool may_hasten;
 	size_t server_idx;
 	/* resolution */
 	int efd;
@@ -279,7 +283,30 @@ static void schedule_retry(struct rv_loop *l, bool stable, enum rv_loop_exit fai
 									  : s->backoff_ms * 2;
 	}
 	rv_info("reconnecting in %u ms", delay);
+	s->may_hasten = !stable && !kicked && !replaced && fail == RV_LOOP_GAVE_UP_NET;
 	rv_loop_arm(l, &s->retry, on_retry, l->now_ns + (uint64_t)delay * RV_NSEC_PER_MSEC);
+}
+
+/* How long after the host's network changed a retry waiting out its
+ * backoff comes: the rest of a change (an address, then its routes; a
+ * DHCP lease's) has arrived by then. */
+#define NET_CHANGED_MS 500
+
+void rv_client_net_changed(struct rv_loop *l)
+{
+	struct rv_client_side *s = side(l);
+	uint64_t soon = l->now_ns + NET_CHANGED_MS * RV_NSEC_PER_MSEC;
+
+	/* Once per wait: a host whose routes churn (a routing daemon) must
+	 * not turn the backoff into a retry every half second. */
+	if (l->stopping || l->done || s->chan || s->resolving || !s->may_hasten ||
+	    !s->retry.t.armed || s->retry.t.expires_ns <= soon) {
+		return;
+	}
+	s->may_hasten = false;
+	rv_info("this host's network changed: reconnecting in %u ms, not %.1f s", NET_CHANGED_MS,
+		(double)(s->retry.t.expires_ns - l->now_ns) / 1e9);
+	rv_loop_arm(l, &s->retry, on_retry, soon);
 }
 
 /* ---- reload ------------------------------------------------------------ */

@@ -553,6 +553,13 @@ void rv_server_on_accept(struct rv_loop *l, int res);
 
 /* dial.c (client role) */
 void rv_client_on_connect(struct rv_loop *l, struct rv_chan *c, int res);
+/* rv_client_net_changed: the host gained a route, an address or a link
+ * with its carrier. A client waiting out its backoff after failures of the
+ * network tries again in half a second, once per wait: it waited up to 1.5
+ * reconnect_max after the network came back (45 s at the defaults:
+ * round-fifty-four tester 230). */
+void rv_client_net_changed(struct rv_loop *l);
+
 /* rv_client_addr_gone: the host's address |gone| left it (an address
  * message): a control connection made from it is ended at once, and made
  * again from an address the host still has. */

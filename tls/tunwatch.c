@@ -474,6 +474,34 @@ static void listen_addr(struct rv_loop *l, const struct nlmsghdr *h)
 	}
 }
 
+#ifndef IFF_LOWER_UP
+#define IFF_LOWER_UP 0x10000 /* <linux/if.h>, which clashes with <net/if.h> */
+#endif
+
+/* net_gained: does |h| say the host gained a way somewhere (a route, an
+ * address, a link up with its carrier) on a device other than our TUN
+ * (|ifindex|), whose own are ours to make? */
+static bool net_gained(const struct nlmsghdr *h, unsigned ifindex)
+{
+	switch (h->nlmsg_type) {
+	case RTM_NEWROUTE:
+		return h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct rtmsg)) &&
+		       route_oif(h) != ifindex;
+	case RTM_NEWADDR:
+		return h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct ifaddrmsg)) &&
+		       ((const struct ifaddrmsg *)NLMSG_DATA(h))->ifa_index != ifindex;
+	case RTM_NEWLINK: {
+		const struct ifinfomsg *ifi = NLMSG_DATA(h);
+
+		return h->nlmsg_len >= NLMSG_LENGTH(sizeof(*ifi)) &&
+		       (unsigned)ifi->ifi_index != ifindex &&
+		       (ifi->ifi_flags & (IFF_UP | IFF_LOWER_UP)) == (IFF_UP | IFF_LOWER_UP);
+	}
+	default:
+		return false;
+	}
+}
+
 void rv_tunwatch_on_cqe(struct rv_loop *l, int res)
 {
 	bool hit = false;
@@ -522,6 +550,8 @@ void rv_tunwatch_on_cqe(struct rv_loop *l, int res)
 			if (rv_rtnl_addr_msg(h, &a)) {
 				rv_client_addr_gone(l, &a.local.addr, a.ifindex);
 			}
+		} else if (net_gained(h, l->tunwatch_ifindex)) {
+			rv_client_net_changed(l); /* the way to the server may be back */
 		}
 	}
 	if (hit && !l->stopping) {

@@ -237,7 +237,13 @@ struct rv_worker {
 	bool tun_gone;			     /* its TUN read failed for good: not re-armed */
 	bool gso_split_warned;		     /* said once that GSO sends are split (send_each) */
 	struct rv_gso_refusals gso_refusals; /* paths that refused GSO sends */
-	bool recv_armed[2];		     /* multishot recvmsg on udp_fd, udp_small_fd */
+	/* A spell of refused UDP sends to one session for one reason (no
+	 * route to it: worker_tx.c refused_send), said at its start and its
+	 * end: the datagrams refused meanwhile, and since when. */
+	int refused_err;
+	uint32_t refused_sess;
+	uint64_t refused_n, refused_since_ns;
+	bool recv_armed[2]; /* multishot recvmsg on udp_fd, udp_small_fd */
 	bool wake_armed;
 	struct msghdr recv_msg; /* template for multishot recvmsg */
 

@@ -33,6 +33,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <sys/socket.h>
 #include <string.h>
 
@@ -526,6 +527,43 @@ static const char *send_failed(struct rv_worker *w, const struct rv_send_slot *s
 	return rv_session_peer_name(s);
 }
 
+/* refused_send says a refused UDP send of |n| datagram(s) to |who|: the
+ * first of a spell (one session, one reason) at once, those after it only
+ * in the line that ends the spell (sends_pass). A client whose route to
+ * its server went said one line per tunnelled packet, ten and then one a
+ * second until its session ended (round-fifty-four tester 230). */
+static void refused_send(struct rv_worker *w, const struct rv_send_slot *sl, unsigned n,
+			 const char *who, int err, const char *how)
+{
+	if (w->refused_err == err && w->refused_sess == sl->sess_index) {
+		w->refused_n += n;
+		return;
+	}
+	w->refused_err = err;
+	w->refused_sess = sl->sess_index;
+	w->refused_n = 0;
+	w->refused_since_ns = rv_coarse_now_ns();
+	rv_warnx_rl("worker %u: %u datagram(s) to %s (session %08x)%s refused: %s (those after "
+		    "them, until a send passes, are counted and said at its end)",
+		    w->id, n, who, sl->sess_index, how, strerror(err));
+}
+
+/* sends_pass ends a spell of refused sends to |sl|'s session: one passed. */
+static void sends_pass(struct rv_worker *w, const struct rv_send_slot *sl)
+{
+	if (w->refused_sess != sl->sess_index) {
+		return;
+	}
+	if (w->refused_n != 0) {
+		rv_info_rl("worker %u: UDP sends to session %08x pass again; %" PRIu64
+			   " more datagram(s) were refused (%s) over %.1f s",
+			   w->id, sl->sess_index, w->refused_n, strerror(w->refused_err),
+			   (double)(rv_coarse_now_ns() - w->refused_since_ns) / 1e9);
+	}
+	w->refused_err = 0;
+	w->refused_n = 0;
+}
+
 /* zc_region returns the registered pool that holds every iovec, or -1. */
 static int zc_region(const struct rv_worker *w, const struct iovec *iov, unsigned niov)
 {
@@ -1001,9 +1039,7 @@ static void send_each(struct rv_worker *w, struct rv_send_slot *sl)
 	if (failed != 0) {
 		const char *who = send_failed(w, sl, failed, lost_pkts, lost_bytes);
 
-		rv_warnx_rl("worker %u: %u datagram(s) to %s (session %08x), sent one by one, "
-			    "refused: %s",
-			    w->id, failed, who, sl->sess_index, strerror(err));
+		refused_send(w, sl, failed, who, err, ", sent one by one,");
 	}
 }
 
@@ -1022,6 +1058,9 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 		goto done;
 	}
 	if (likely(res >= 0)) {
+		if (unlikely(w->refused_err != 0)) {
+			sends_pass(w, sl);
+		}
 		rv_ctr_add(&w->ctr, RV_CTR_TX_PACKETS, sl->pkts);
 		rv_ctr_add(&w->ctr, RV_CTR_TX_BYTES, sl->inner_bytes);
 		rv_ctr_add(&w->ctr, RV_CTR_UDP_SENDS, 1);
@@ -1080,9 +1119,7 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 				w->id);
 		} else {
 			/* Named, as the session's own drop lines are (a tester). */
-			rv_warnx_rl("worker %u: UDP send of %u datagram(s) to %s (session "
-				    "%08x) refused: %s",
-				    w->id, sl->num, who, sl->sess_index, strerror(-res));
+			refused_send(w, sl, sl->num, who, -res, "");
 		}
 	}
 	if (cqe_flags & IORING_CQE_F_MORE) {

@@ -29,6 +29,10 @@
 #      the client's tunnel is back with the address.
 #   6. A client's own address replaced by another (a DHCP renewal): its
 #      control connection, made from the address gone, is made again at once.
+#   7. A client's network gone until its backoff is long, then back: it
+#      tries again within a second, not at the backoff's end.
+#   8. A client's sends refused for 2 s (an unreachable route): said in one
+#      line at the start and one at the end, with the count.
 #   `endpoint_moves` counts the server learning each client, nothing else.
 #
 # Usage: bash test_endpoints.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
@@ -206,4 +210,39 @@ renewed() {
 }
 renewed 1 10.88.1.2 10.88.1.20/24 '^10\.88\.1\.20:'
 renewed 2 fd88:2::2 fd88:2::20/64 '^\[fd88:2::20\]:'
+
+rvt_step "7. client1's network gone long enough for a long backoff, then back"
+# It waited its backoff out, up to 1.5 reconnect_max after the network came
+# back (45 s at the defaults: round-fifty-four tester 230); a route, an
+# address or a link with its carrier gained on the host brings the retry
+# forward to half a second, once per wait.
+ctl_conf_set "$RVT_TMP/c1.conf" reconnect_max=30s
+rvt_run "$RV_BIN" reload -s "$RVT_TMP/c1.sock" >/dev/null || rvt_fail "client1 reload"
+ip -n "$C1" addr del 10.88.1.20/24 dev veth0 || rvt_fail "client1's address away"
+long_wait() { grep -aEq "reconnecting in ([5-9][0-9]{3}|[0-9]{5,}) ms" "$RVT_TMP/client1.log"; }
+rvt_wait_for 40 "a backoff of 5 s or more" long_wait || rvt_fail "no long backoff: $(tail -3 "$RVT_TMP/client1.log")"
+t0=$EPOCHREALTIME
+ip -n "$C1" addr add 10.88.1.20/24 dev veth0 || rvt_fail "client1's address back"
+rvt_wait_for 3 "the network change said" grep -aq "this host's network changed: reconnecting in 500 ms, not " "$RVT_TMP/client1.log" ||
+	rvt_fail "the network's return not taken: $(tail -3 "$RVT_TMP/client1.log")"
+rvt_wait_for 4 "client1's tunnel" rvt_nsx "$C1" ping -c 1 -W 1 10.99.0.1 >/dev/null ||
+	rvt_fail "client1's tunnel not back within 4 s of its network"
+rvt_log "client1 back $(((${EPOCHREALTIME/./} - ${t0/./}) / 1000)) ms after its network"
+
+rvt_step "8. client1's route to its server refused for 2 s while it sends through the tunnel"
+# Each refused send was said, ten and then one a second, until the session
+# ended (round-fifty-four tester 230): one line at the start, one at the
+# end with the count.
+ip -n "$C1" route add unreachable "$V4/32" || rvt_fail "the unreachable route"
+rvt_bg "$C1" ping8 ping -q -i 0.01 -w 2 10.99.0.1
+PING8=$RVT_LAST_PID
+rvt_exit_within 5 "$PING8" >/dev/null
+ip -n "$C1" route del unreachable "$V4/32" || rvt_fail "the unreachable route away"
+rvt_wait_for 5 "client1's tunnel after the refusals" rvt_nsx "$C1" ping -c 1 -W 1 10.99.0.1 >/dev/null ||
+	rvt_fail "client1's tunnel not back"
+n=$(grep -ac "datagram(s) to server (session [0-9a-f]*) refused: No route to host" "$RVT_TMP/client1.log")
+rvt_log "refused sends said in $n line(s): $(grep -a "pass again" "$RVT_TMP/client1.log" | tail -1)"
+[ "$n" = 1 ] || rvt_fail "the refused sends said in $n lines"
+grep -aEq "UDP sends to session [0-9a-f]+ pass again; [0-9]{2,} more datagram\(s\) were refused \(No route to host\) over [0-9.]+ s" "$RVT_TMP/client1.log" ||
+	rvt_fail "the end of the refusals not said: $(grep -a "refused" "$RVT_TMP/client1.log" | tail -3)"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"
