@@ -539,6 +539,14 @@ static void refused_send(struct rv_worker *w, const struct rv_send_slot *sl, uns
 		w->refused_n += n;
 		return;
 	}
+	/* Another session's, or another reason: the spell before ends here,
+	 * its count said, not lost. */
+	if (w->refused_n != 0) {
+		rv_info_rl("worker %u: %" PRIu64 " more datagram(s) to session %08x were refused "
+			   "(%s) over %.1f s",
+			   w->id, w->refused_n, w->refused_sess, strerror(w->refused_err),
+			   (double)(rv_coarse_now_ns() - w->refused_since_ns) / 1e9);
+	}
 	w->refused_err = err;
 	w->refused_sess = sl->sess_index;
 	w->refused_n = 0;

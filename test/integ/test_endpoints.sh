@@ -31,8 +31,9 @@
 #      control connection, made from the address gone, is made again at once.
 #   7. A client's network gone until its backoff is long, then back: it
 #      tries again within a second, not at the backoff's end.
-#   8. A client's sends refused for 2 s (an unreachable route): said in one
-#      line at the start and one at the end, with the count.
+#   8. A client's sends refused for 2 s (an unreachable route, then a
+#      prohibit one): each spell said in one line at its start and one at
+#      its end, with the count.
 #   `endpoint_moves` counts the server learning each client, nothing else.
 #
 # Usage: bash test_endpoints.sh     Env: RV_BIN, RV_BUILD, RV_SRC.
@@ -233,16 +234,24 @@ rvt_step "8. client1's route to its server refused for 2 s while it sends throug
 # Each refused send was said, ten and then one a second, until the session
 # ended (round-fifty-four tester 230): one line at the start, one at the
 # end with the count.
+# Half-way the reason changes (a prohibit route: EACCES): the first
+# spell's count is said as it ends, not lost.
 ip -n "$C1" route add unreachable "$V4/32" || rvt_fail "the unreachable route"
 rvt_bg "$C1" ping8 ping -q -i 0.01 -w 2 10.99.0.1
 PING8=$RVT_LAST_PID
+sleep 1
+ip -n "$C1" route replace prohibit "$V4/32" || rvt_fail "the prohibit route"
 rvt_exit_within 5 "$PING8" >/dev/null
-ip -n "$C1" route del unreachable "$V4/32" || rvt_fail "the unreachable route away"
+ip -n "$C1" route del prohibit "$V4/32" || rvt_fail "the prohibit route away"
 rvt_wait_for 5 "client1's tunnel after the refusals" rvt_nsx "$C1" ping -c 1 -W 1 10.99.0.1 >/dev/null ||
 	rvt_fail "client1's tunnel not back"
+grep -a "refused" "$RVT_TMP/client1.log" | tail -4 >&2
 n=$(grep -ac "datagram(s) to server (session [0-9a-f]*) refused: No route to host" "$RVT_TMP/client1.log")
-rvt_log "refused sends said in $n line(s): $(grep -a "pass again" "$RVT_TMP/client1.log" | tail -1)"
-[ "$n" = 1 ] || rvt_fail "the refused sends said in $n lines"
-grep -aEq "UDP sends to session [0-9a-f]+ pass again; [0-9]{2,} more datagram\(s\) were refused \(No route to host\) over [0-9.]+ s" "$RVT_TMP/client1.log" ||
-	rvt_fail "the end of the refusals not said: $(grep -a "refused" "$RVT_TMP/client1.log" | tail -3)"
+p=$(grep -ac "datagram(s) to server (session [0-9a-f]*) refused: Permission denied" "$RVT_TMP/client1.log")
+rvt_log "refused sends said in $n and $p line(s): $(grep -a "pass again" "$RVT_TMP/client1.log" | tail -1)"
+[ "$n" = 1 ] && [ "$p" = 1 ] || rvt_fail "the refused sends said in $n and $p lines"
+grep -aEq "[0-9]{2,} more datagram\(s\) to session [0-9a-f]+ were refused \(No route to host\) over [0-9.]+ s" "$RVT_TMP/client1.log" ||
+	rvt_fail "the first spell's end not said"
+grep -aEq "UDP sends to session [0-9a-f]+ pass again; [0-9]{2,} more datagram\(s\) were refused \(Permission denied\) over [0-9.]+ s" "$RVT_TMP/client1.log" ||
+	rvt_fail "the end of the refusals not said"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"
