@@ -931,6 +931,25 @@ int rv_cli_check_paths(const struct rv_config *cfg, uid_t service, gid_t service
 	return -1;
 }
 
+/* dir_missing: is the directory part of |path| known not to be one? The
+ * reload's check runs as the service user, whom a directory root may
+ * search alone keeps out: that is no missing directory (EACCES). */
+static bool dir_missing(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	if (slash == NULL) {
+		return false;
+	}
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (stat(dir[0] ? dir : "/", &st) == 0) {
+		return !S_ISDIR(st.st_mode);
+	}
+	return errno == ENOENT || errno == ENOTDIR;
+}
+
 int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv_config *next,
 			 char *why, size_t why_len)
 {
@@ -972,7 +991,7 @@ int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv
 				 sock);
 			return RV_EXIT_NET;
 		}
-		if (!dir_exists(sock)) {
+		if (dir_missing(sock)) {
 			snprintf(why, why_len, "status socket %s: its directory does not exist",
 				 sock);
 			return RV_EXIT_NET;
