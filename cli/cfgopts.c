@@ -950,31 +950,78 @@ static bool dir_missing(const char *path)
 	return errno == ENOENT || errno == ENOTDIR;
 }
 
+/* same_file: do paths |a| and |b| name one file, made or not yet? By
+ * the directory each names and the last component: two spellings of a
+ * path not made yet ("dir//f", "dir/./f") passed, and the start wrote one
+ * over the other (round-twelve tester 55). */
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	char da[PATH_MAX], db[PATH_MAX];
+	const char *ba = strrchr(a, '/'), *bb = strrchr(b, '/');
+
+	if (stat(a, &sa) == 0 && stat(b, &sb) == 0) {
+		return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	}
+	snprintf(da, sizeof(da), "%.*s", ba ? (int)(ba - a) + 1 : 1, ba ? a : ".");
+	snprintf(db, sizeof(db), "%.*s", bb ? (int)(bb - b) + 1 : 1, bb ? b : ".");
+	return strcmp(ba ? ba + 1 : a, bb ? bb + 1 : b) == 0 && stat(da, &sa) == 0 &&
+	       stat(db, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv_config *next,
 			 char *why, size_t why_len)
 {
+	const struct rv_cli_opts *opts = ctx;
+	/* Started as root, the start switches to the user; started as the
+	 * user (the units), it cannot, nor give the socket to a group it is
+	 * not in (round-fifty-five tester 232). */
+	bool as_root = opts == NULL || opts->priv.switch_ids || opts->priv.keep_root;
 	const char *sock = next->status_socket;
+	struct in6_addr a6;
+	struct in_addr a4;
+	struct passwd *pw;
+	struct group *gr;
 	struct stat st;
 
-	(void)ctx;
 	/* Only what the file changes: the running values passed at the start. */
-	if (strcmp(cur->admin_group, next->admin_group) != 0 && next->admin_group[0] &&
-	    getgrnam(next->admin_group) == NULL) {
-		snprintf(why, why_len, "admin_group '%s' does not exist", next->admin_group);
-		return RV_EXIT_PRIVDROP;
+	if (strcmp(cur->admin_group, next->admin_group) != 0 && next->admin_group[0]) {
+		if ((gr = getgrnam(next->admin_group)) == NULL) {
+			snprintf(why, why_len, "admin_group '%s' does not exist",
+				 next->admin_group);
+			return RV_EXIT_PRIVDROP;
+		}
+		if (!as_root && !rv_privdrop_in_my_groups(gr->gr_gid)) {
+			snprintf(why, why_len,
+				 "admin_group '%s': this process's user (uid %u) is not a member, "
+				 "so the status socket cannot be given to it",
+				 next->admin_group, (unsigned)geteuid());
+			return RV_EXIT_PRIVDROP;
+		}
 	}
-	if (strcmp(cur->user, next->user) != 0 && next->user[0] && strcmp(next->user, "root") &&
-	    getpwnam(next->user) == NULL) {
-		snprintf(why, why_len, "user '%s' does not exist", next->user);
-		return RV_EXIT_PRIVDROP;
+	if (strcmp(cur->user, next->user) != 0 && next->user[0] && strcmp(next->user, "root")) {
+		if ((pw = getpwnam(next->user)) == NULL) {
+			snprintf(why, why_len, "user '%s' does not exist", next->user);
+			return RV_EXIT_PRIVDROP;
+		}
+		if (!as_root && pw->pw_uid != geteuid()) {
+			snprintf(why, why_len, "cannot switch to user %s: not started as root",
+				 next->user);
+			return RV_EXIT_PRIVDROP;
+		}
 	}
 	if (strcmp(cur->group, next->group) != 0 && next->group[0] &&
 	    getgrnam(next->group) == NULL) {
 		snprintf(why, why_len, "group '%s' does not exist", next->group);
 		return RV_EXIT_PRIVDROP;
 	}
+	/* An address only: a name would be looked up here, on the control
+	 * thread, and a nameserver that does not answer stalled the server
+	 * for 10 s (its clients ended their sessions: tester 232). */
 	if ((strcmp(cur->listen_host, next->listen_host) != 0 ||
 	     cur->listen_port != next->listen_port) &&
+	    (inet_pton(AF_INET, next->listen_host, &a4) == 1 ||
+	     inet_pton(AF_INET6, next->listen_host, &a6) == 1) &&
 	    listen_why(next, why, why_len)) {
 		return RV_EXIT_NET;
 	}
@@ -997,26 +1044,33 @@ int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv
 			return RV_EXIT_NET;
 		}
 	}
-	return 0;
-}
+	if (strcmp(cur->tun, next->tun) != 0 && next->tun[0]) {
+		struct rv_rtnl_link lk;
 
-/* same_file: do paths |a| and |b| name one file, made or not yet? By
- * the directory each names and the last component: two spellings of a
- * path not made yet ("dir//f", "dir/./f") passed, and the start wrote one
- * over the other (round-twelve tester 55). */
-static bool same_file(const char *a, const char *b)
-{
-	struct stat sa, sb;
-	char da[PATH_MAX], db[PATH_MAX];
-	const char *ba = strrchr(a, '/'), *bb = strrchr(b, '/');
-
-	if (stat(a, &sa) == 0 && stat(b, &sb) == 0) {
-		return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+		if (rv_rtnl_get_link(&lk, next->tun) == 0 &&
+		    rv_tun_unfit(next->tun, &lk, why, why_len)) {
+			return RV_EXIT_TUN;
+		}
 	}
-	snprintf(da, sizeof(da), "%.*s", ba ? (int)(ba - a) + 1 : 1, ba ? a : ".");
-	snprintf(db, sizeof(db), "%.*s", bb ? (int)(bb - b) + 1 : 1, bb ? b : ".");
-	return strcmp(ba ? ba + 1 : a, bb ? bb + 1 : b) == 0 && stat(da, &sa) == 0 &&
-	       stat(db, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	if ((strcmp(cur->lease_file, next->lease_file) != 0 && next->lease_file[0] &&
+	     stat(next->lease_file, &st) == 0 && !S_ISREG(st.st_mode))) {
+		snprintf(why, why_len, "lease_file %s is not a regular file", next->lease_file);
+		return RV_EXIT_CONFIG;
+	}
+	if ((strcmp(cur->crl_state, next->crl_state) != 0 && next->crl_state[0] &&
+	     stat(next->crl_state, &st) == 0 && !S_ISREG(st.st_mode))) {
+		snprintf(why, why_len, "crl_state %s is not a regular file", next->crl_state);
+		return RV_EXIT_CONFIG;
+	}
+	if ((strcmp(cur->lease_file, next->lease_file) != 0 ||
+	     strcmp(cur->crl_state, next->crl_state) != 0) &&
+	    next->lease_file[0] && next->crl_state[0] &&
+	    same_file(next->lease_file, next->crl_state)) {
+		snprintf(why, why_len, "lease_file and crl_state name the same file, %s",
+			 next->lease_file);
+		return RV_EXIT_CONFIG;
+	}
+	return 0;
 }
 
 /* same_file_exit says that keys |a| and |b| name the same file |path|, of

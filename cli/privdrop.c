@@ -91,7 +91,7 @@ int rv_privdrop_early(void)
 
 /* in_my_groups: |gid| is this process's effective or a supplementary
  * group. */
-static bool in_my_groups(gid_t gid)
+bool rv_privdrop_in_my_groups(gid_t gid)
 {
 	int n = getgroups(0, NULL);
 	gid_t *groups;
@@ -157,7 +157,7 @@ int rv_privdrop_resolve(struct rv_privdrop *pd, const struct rv_config *cfg, cha
 		 * socket only to a group it is in (no CAP_CHOWN): the start
 		 * failed with exit 9 blaming CAP_NET_ADMIN, and -n said OK (a
 		 * hostile tester). */
-		if (geteuid() != 0 && !in_my_groups(gr->gr_gid)) {
+		if (geteuid() != 0 && !rv_privdrop_in_my_groups(gr->gr_gid)) {
 			snprintf(err, err_len,
 				 "admin_group '%s': this process's user (uid %u) is not a member, "
 				 "so the status socket cannot be given to it (usermod -aG %s "

@@ -57,6 +57,10 @@ struct rv_privdrop {
  * a sender's uid means what it says). */
 bool rv_privdrop_signals_root_only(const struct rv_privdrop *pd);
 
+/* rv_privdrop_in_my_groups: is |gid| this process's group or one of its
+ * supplementary groups? */
+bool rv_privdrop_in_my_groups(gid_t gid);
+
 /* rv_privdrop_has_net_admin: does this thread hold CAP_NET_ADMIN in its
  * effective set (true when it cannot tell)? */
 bool rv_privdrop_has_net_admin(void);

@@ -28,7 +28,7 @@ void rv_pki_issue_opts_init(struct rv_pki_issue_opts *opts, enum rv_pki_cert_kin
 	opts->kind = kind;
 	opts->name = name;
 	opts->out_dir = ".";
-	opts->not_before_s = RV_PKI_BACKDATE_S;
+	opts->not_before_s = RV_PKI_CERT_BACKDATE_S;
 	opts->not_after_s = (int64_t)RV_PKI_LEAF_DAYS_DEFAULT * 86400;
 }
 

@@ -20,9 +20,14 @@
 #include "pki/err.h"
 
 #define RV_PKI_LEAF_DAYS_DEFAULT 825
-/* Default start of validity, relative to now: tolerates peers whose clocks
- * are a few minutes behind. */
+/* Default start of a CRL's validity, relative to now: tolerates peers
+ * whose clocks are a few minutes behind (kept short: where a CRL number is
+ * missing, dates order CRLs, with 10 minutes' slack: tls/crl.c). */
 #define RV_PKI_BACKDATE_S (-300)
+/* Default start of a certificate's validity: an hour back, as the CA's. A
+ * freshly issued one was refused by a peer, or by its own client, whose
+ * clock was over 5 minutes behind (round-fifty-five tester 233). */
+#define RV_PKI_CERT_BACKDATE_S (-3600)
 
 struct rv_pki_ca;
 
@@ -52,7 +57,7 @@ struct rv_pki_issued {
 };
 
 /* rv_pki_issue_opts_init fills |opts| with the defaults for |kind| and
- * |name|: output in ".", validity from RV_PKI_BACKDATE_S to
+ * |name|: output in ".", validity from RV_PKI_CERT_BACKDATE_S to
  * RV_PKI_LEAF_DAYS_DEFAULT days from now, no overwrite. |name| is borrowed. */
 void rv_pki_issue_opts_init(struct rv_pki_issue_opts *opts, enum rv_pki_cert_kind kind,
 			    const char *name);

@@ -632,8 +632,12 @@ int rv_tls_conn_revoked(struct rv_tls_conn *c, const struct rv_tls_ctx *ctx)
 int rv_tls_conn_expect_name(struct rv_tls_conn *c, const char *name)
 {
 	X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
+	char undotted[RV_TLS_NAME_MAX];
 	bool is_ip = false;
-	int ok = rv_tls_expect_name(vp, name, &is_ip);
+	int ok;
+
+	name = rv_tls_name_undotted(name, undotted, sizeof(undotted)); /* SNI has no final dot */
+	ok = rv_tls_expect_name(vp, name, &is_ip);
 
 	/* No address as SNI (RFC 6066, 3), least of all with its scope. */
 	if (ok && !is_ip) {

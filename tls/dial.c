@@ -119,10 +119,15 @@ struct rv_client_side {
 	bool up;		     /* the current connection's tunnel came up */
 	bool stable;		     /* and stayed up for STABLE_MS */
 	bool config_failed;	     /* the current connection's CONFIG could not be applied */
-	/* The retry waiting follows a failure of the network's, and may be
-	 * brought forward once when the host's network changes (not after a
-	 * kick or a replacement, which wait on purpose). */
-	bool may_hasten;
+	/* The retry waiting follows an attempt that found no way to the
+	 * server (unreachable), and may be brought forward once when the
+	 * host's network changes: not after a kick or a replacement, which
+	 * wait on purpose, nor after a refusal (the way was there), and not
+	 * twice within reconnect_max (hastened_ns): a host whose routes churn
+	 * made a retry every 0.6 s against a server that kept refusing
+	 * (round-fifty-five tester 231). */
+	bool unreachable, may_hasten;
+	uint64_t hastened_ns;
 	size_t server_idx;
 	/* resolution */
 	int efd;
@@ -283,7 +288,10 @@ static void schedule_retry(struct rv_loop *l, bool stable, enum rv_loop_exit fai
 									  : s->backoff_ms * 2;
 	}
 	rv_info("reconnecting in %u ms", delay);
-	s->may_hasten = !stable && !kicked && !replaced && fail == RV_LOOP_GAVE_UP_NET;
+	s->may_hasten =
+		!stable && !kicked && !replaced && fail == RV_LOOP_GAVE_UP_NET && s->unreachable &&
+		(s->hastened_ns == 0 ||
+		 l->now_ns - s->hastened_ns >= (uint64_t)cfg->reconnect_max_ms * RV_NSEC_PER_MSEC);
 	rv_loop_arm(l, &s->retry, on_retry, l->now_ns + (uint64_t)delay * RV_NSEC_PER_MSEC);
 }
 
@@ -304,6 +312,7 @@ void rv_client_net_changed(struct rv_loop *l)
 		return;
 	}
 	s->may_hasten = false;
+	s->hastened_ns = l->now_ns;
 	rv_info("this host's network changed: reconnecting in %u ms, not %.1f s", NET_CHANGED_MS,
 		(double)(s->retry.t.expires_ns - l->now_ns) / 1e9);
 	rv_loop_arm(l, &s->retry, on_retry, soon);
@@ -328,6 +337,23 @@ static bool job_listed(const struct rv_loop *l, const struct rv_client_side *s)
 	return false;
 }
 
+/* first_server: the index of the server a client starts its list at: the
+ * first, or with server_order = random one at random (a reload that listed
+ * servers anew took the first whatever the order: round-fifty-five tester
+ * 232). */
+static size_t first_server(const struct rv_loop *l)
+{
+	return l->cfg->server_order_random ? rv_rand_u32() % num_servers(l->cfg) : 0;
+}
+
+void rv_client_order_changed(struct rv_loop *l)
+{
+	struct rv_client_side *s = side(l);
+
+	s->server_idx = first_server(l);
+	s->tried_in_round = 0;
+}
+
 void rv_client_servers_changed(struct rv_loop *l, struct rv_strbuf *log)
 {
 	struct rv_client_side *s = side(l);
@@ -338,8 +364,9 @@ void rv_client_servers_changed(struct rv_loop *l, struct rv_strbuf *log)
 	 * as gone from the list (round-twenty-six tester 122). */
 	snprintf(was, sizeof(was), strchr(s->job.host, ':') ? "[%s]:%s" : "%s:%s", s->job.host,
 		 s->job.port);
-	/* The list starts over: its first server is the preferred one. */
-	s->server_idx = 0;
+	/* The list starts over: at its first server, the preferred one, or
+	 * at one at random. */
+	s->server_idx = first_server(l);
 	s->tried_in_round = 0;
 	if (s->resolving && !listed) {
 		unsigned live = atomic_load_explicit(&resolve_threads, memory_order_relaxed);
@@ -566,6 +593,7 @@ void rv_client_on_resolved(struct rv_loop *l, int res)
 				 gai_strerror(s->job.err));
 			note_failure(l, "cannot resolve server %.120s: %s", s->job.host,
 				     gai_strerror(s->job.err));
+			s->unreachable = true; /* no nameserver reached, maybe */
 			schedule_retry(l, false, RV_LOOP_GAVE_UP_NET, false, false);
 			return;
 		}
@@ -613,6 +641,7 @@ static void attempt(struct rv_loop *l)
 	if (l->stopping || s->chan || s->resolving) {
 		return;
 	}
+	s->unreachable = false;
 	server_at(l->cfg, s->server_idx, &host, &port);
 	snprintf(s->job.host, sizeof(s->job.host), "%s", host);
 	snprintf(s->job.port, sizeof(s->job.port), "%u", port);
@@ -705,6 +734,9 @@ void rv_client_on_connect(struct rv_loop *l, struct rv_chan *c, int res)
 	struct rv_client_side *s = side(l);
 
 	if (res < 0) {
+		/* A refusal (ECONNREFUSED) came from a server that was there. */
+		s->unreachable = res == -ENETUNREACH || res == -EHOSTUNREACH || res == -ENETDOWN ||
+				 res == -EADDRNOTAVAIL || res == -ETIMEDOUT;
 		rv_warnx("cannot connect to server %s: %s", s->server_str, strerror(-res));
 		rv_chan_set_reason(c, "connect: %s", strerror(-res));
 		c->connect_failed = true;
@@ -1017,6 +1049,9 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 			rv_loop_arm(l, &s->retry, on_next_addr, l->now_ns);
 			return;
 		}
+		if (c->connect_timed_out) {
+			s->unreachable = true; /* no answer to the SYNs */
+		}
 		schedule_retry(l, stable, fail, kicked && stable, replaced || early_kick);
 	}
 }
@@ -1044,9 +1079,7 @@ static int client_start(struct rv_loop *l, char *err, size_t err_len)
 	}
 	l->role_state = s;
 	s->backoff_ms = l->cfg->reconnect_min_ms;
-	if (l->cfg->server_order_random) {
-		s->server_idx = rv_rand_u32() % num_servers(l->cfg);
-	}
+	s->server_idx = first_server(l);
 	s->efd = eventfd(0, EFD_CLOEXEC);
 	if (s->efd < 0) {
 		snprintf(err, err_len, "eventfd: %s", strerror(errno));

@@ -80,10 +80,17 @@ const char *rv_tls_ctx_server_name(const struct rv_tls_ctx *ctx);
 /* rv_tls_ctx_server_name_ip: is the server name an IP address? */
 bool rv_tls_ctx_server_name_ip(const struct rv_tls_ctx *ctx);
 
+/* The longest server name looked for in a certificate, with its NUL. */
+#define RV_TLS_NAME_MAX 256
+
+/* rv_tls_name_undotted returns |name| without the final dot of a fully
+ * qualified name (written into |buf| of |len| bytes), or |name| as it is. */
+const char *rv_tls_name_undotted(const char *name, char *buf, size_t len);
+
 /* rv_tls_expect_name makes |vp| check a server's certificate against
- * |name|: its IP addresses for an IP literal (an IPv6 one's %scope left
- * out; *|is_ip| set), else its DNS names. Returns 1, or 0 (out of
- * memory). */
+ * |name| (its final dot left out): its IP addresses for an IP literal (an
+ * IPv6 one's %scope left out; *|is_ip| set), else its DNS names. Returns
+ * 1, or 0 (out of memory). */
 int rv_tls_expect_name(X509_VERIFY_PARAM *vp, const char *name, bool *is_ip);
 
 /* ctl.c */
@@ -553,11 +560,15 @@ void rv_server_on_accept(struct rv_loop *l, int res);
 
 /* dial.c (client role) */
 void rv_client_on_connect(struct rv_loop *l, struct rv_chan *c, int res);
+/* rv_client_order_changed: a reload changed server_order: the next
+ * connection starts the list as a start with it would. */
+void rv_client_order_changed(struct rv_loop *l);
+
 /* rv_client_net_changed: the host gained a route, an address or a link
- * with its carrier. A client waiting out its backoff after failures of the
- * network tries again in half a second, once per wait: it waited up to 1.5
- * reconnect_max after the network came back (45 s at the defaults:
- * round-fifty-four tester 230). */
+ * with its carrier. A client waiting out its backoff after an attempt that
+ * found no way to its server tries again in half a second, at most once
+ * per reconnect_max: it waited up to 1.5 reconnect_max after the network
+ * came back (45 s at the defaults: round-fifty-four tester 230). */
 void rv_client_net_changed(struct rv_loop *l);
 
 /* rv_client_addr_gone: the host's address |gone| left it (an address

@@ -990,6 +990,9 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 				      "must hold, from the next connection)\n");
 	}
 	if (order_changed) {
+		if (!servers_changed) {
+			rv_client_order_changed(l); /* else the list's start took it */
+		}
 		rv_strbuf_printf(log, "applied: server_order (from the next connection)\n");
 	}
 	ret = 0;

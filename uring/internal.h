@@ -42,6 +42,13 @@
 #ifndef RV_URING_INTERNAL_H
 #define RV_URING_INTERNAL_H
 
+/* Spells of refused sends a worker follows at once (worker_tx.c): past
+ * them the oldest is ended, its count said. */
+#define RV_WORKER_SPELLS 8
+/* A spell of refused sends with no refusal for this long is ended, its
+ * count said. */
+#define RV_SPELL_QUIET_NS (5 * 1000000000ull)
+
 #include <net/if.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -237,12 +244,17 @@ struct rv_worker {
 	bool tun_gone;			     /* its TUN read failed for good: not re-armed */
 	bool gso_split_warned;		     /* said once that GSO sends are split (send_each) */
 	struct rv_gso_refusals gso_refusals; /* paths that refused GSO sends */
-	/* A spell of refused UDP sends to one session for one reason (no
-	 * route to it: worker_tx.c refused_send), said at its start and its
-	 * end: the datagrams refused meanwhile, and since when. */
-	int refused_err;
-	uint32_t refused_sess;
-	uint64_t refused_n, refused_since_ns;
+	/* Spells of refused UDP sends, each to one session for one reason
+	 * (no route to it: worker_tx.c refused_send), said at their start
+	 * and their end: the datagrams refused meanwhile, since when, and
+	 * the last refusal (a spell quiet for a while is ended too: its
+	 * session may be gone). */
+	struct rv_refusal_spell {
+		uint32_t sess;
+		int err; /* 0: a free entry */
+		uint64_t n, since_ns, last_ns;
+	} spells[RV_WORKER_SPELLS];
+	unsigned num_spells;
 	bool recv_armed[2]; /* multishot recvmsg on udp_fd, udp_small_fd */
 	bool wake_armed;
 	struct msghdr recv_msg; /* template for multishot recvmsg */
@@ -536,6 +548,10 @@ bool rv_worker_icmp_error(struct rv_worker *w, const uint8_t *pkt, const struct 
  * releases the superframes held for this turn). */
 void rv_worker_flush_tx(struct rv_worker *w, unsigned cls);
 void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned cqe_flags);
+/* rv_worker_sweep_spells ends the spells of refused sends that saw no
+ * refusal for RV_SPELL_QUIET_NS (|all|: every one, as the worker stops),
+ * saying their counts. */
+void rv_worker_sweep_spells(struct rv_worker *w, bool all);
 
 /* worker_rx.c */
 void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len);

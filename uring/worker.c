@@ -904,7 +904,13 @@ static void worker_loop(struct rv_worker *w)
 		rv_bufring_commit(&w->udprx);
 		rearm(w);
 		publish_gauges(w);
+		if (unlikely(w->num_spells != 0)) {
+			rv_worker_sweep_spells(w, false);
+		}
 		rv_qsbr_quiescent(q, w->qsbr_id);
+	}
+	if (w->num_spells != 0) {
+		rv_worker_sweep_spells(w, true);
 	}
 }
 

@@ -527,49 +527,95 @@ static const char *send_failed(struct rv_worker *w, const struct rv_send_slot *s
 	return rv_session_peer_name(s);
 }
 
+/* spell_end ends spell |sp|, saying its count when it has one: |how|
+ * says why it ends. */
+static void spell_end(struct rv_worker *w, struct rv_refusal_spell *sp, const char *how)
+{
+	if (sp->n != 0) {
+		rv_info_rl("worker %u: UDP sends to session %08x %s; %" PRIu64
+			   " more datagram(s) were refused (%s) over %.1f s",
+			   w->id, sp->sess, how, sp->n, strerror(sp->err),
+			   (double)(sp->last_ns - sp->since_ns) / 1e9);
+	}
+	sp->err = 0;
+	w->num_spells--;
+}
+
 /* refused_send says a refused UDP send of |n| datagram(s) to |who|: the
  * first of a spell (one session, one reason) at once, those after it only
- * in the line that ends the spell (sends_pass). A client whose route to
- * its server went said one line per tunnelled packet, ten and then one a
- * second until its session ended (round-fifty-four tester 230). */
+ * in the line that ends the spell (sends_pass, another reason, a quiet
+ * spell: rv_worker_sweep_spells). A client whose route to its server went
+ * said one line per tunnelled packet, ten and then one a second until its
+ * session ended (round-fifty-four tester 230); one spell per worker lost
+ * its count, and said its start again, at each refusal of another
+ * session's (round-fifty-five tester 231). */
 static void refused_send(struct rv_worker *w, const struct rv_send_slot *sl, unsigned n,
 			 const char *who, int err, const char *how)
 {
-	if (w->refused_err == err && w->refused_sess == sl->sess_index) {
-		w->refused_n += n;
+	uint64_t now = rv_coarse_now_ns();
+	struct rv_refusal_spell *sp = NULL, *free_sp = NULL, *oldest = NULL;
+
+	for (unsigned i = 0; i < RV_WORKER_SPELLS; i++) {
+		struct rv_refusal_spell *e = &w->spells[i];
+
+		if (e->err == 0) {
+			free_sp = free_sp ? free_sp : e;
+		} else if (e->sess == sl->sess_index) {
+			sp = e;
+		} else if (oldest == NULL || e->last_ns < oldest->last_ns) {
+			oldest = e;
+		}
+	}
+	if (sp != NULL && sp->err == err) {
+		sp->n += n;
+		sp->last_ns = now;
 		return;
 	}
-	/* Another session's, or another reason: the spell before ends here,
-	 * its count said, not lost. */
-	if (w->refused_n != 0) {
-		rv_info_rl("worker %u: %" PRIu64 " more datagram(s) to session %08x were refused "
-			   "(%s) over %.1f s",
-			   w->id, w->refused_n, w->refused_sess, strerror(w->refused_err),
-			   (double)(rv_coarse_now_ns() - w->refused_since_ns) / 1e9);
+	if (sp != NULL) {
+		spell_end(w, sp, "are refused for another reason now");
+	} else if (free_sp != NULL) {
+		sp = free_sp;
+	} else {
+		sp = oldest; /* every entry taken: the longest quiet one ends */
+		spell_end(w, sp, "are no longer followed (more sessions' sends are refused)");
 	}
-	w->refused_err = err;
-	w->refused_sess = sl->sess_index;
-	w->refused_n = 0;
-	w->refused_since_ns = rv_coarse_now_ns();
+	*sp = (struct rv_refusal_spell){
+		.sess = sl->sess_index, .err = err, .since_ns = now, .last_ns = now
+	};
+	w->num_spells++;
 	rv_warnx_rl("worker %u: %u datagram(s) to %s (session %08x)%s refused: %s (those after "
 		    "them, until a send passes, are counted and said at its end)",
 		    w->id, n, who, sl->sess_index, how, strerror(err));
 }
 
-/* sends_pass ends a spell of refused sends to |sl|'s session: one passed. */
+/* sends_pass ends the spell of refused sends to |sl|'s session, if any:
+ * one passed. */
 static void sends_pass(struct rv_worker *w, const struct rv_send_slot *sl)
 {
-	if (w->refused_sess != sl->sess_index) {
-		return;
+	for (unsigned i = 0; i < RV_WORKER_SPELLS; i++) {
+		struct rv_refusal_spell *e = &w->spells[i];
+
+		if (e->err != 0 && e->sess == sl->sess_index) {
+			e->last_ns = rv_coarse_now_ns();
+			spell_end(w, e, "pass again");
+			return;
+		}
 	}
-	if (w->refused_n != 0) {
-		rv_info_rl("worker %u: UDP sends to session %08x pass again; %" PRIu64
-			   " more datagram(s) were refused (%s) over %.1f s",
-			   w->id, sl->sess_index, w->refused_n, strerror(w->refused_err),
-			   (double)(rv_coarse_now_ns() - w->refused_since_ns) / 1e9);
+}
+
+void rv_worker_sweep_spells(struct rv_worker *w, bool all)
+{
+	uint64_t now = rv_coarse_now_ns();
+
+	for (unsigned i = 0; i < RV_WORKER_SPELLS; i++) {
+		struct rv_refusal_spell *e = &w->spells[i];
+
+		if (e->err != 0 && (all || now - e->last_ns >= RV_SPELL_QUIET_NS)) {
+			spell_end(w, e,
+				  all ? "are no longer tried (the worker stops)"
+				      : "saw no refusal for 5 s (its session may be gone)");
+		}
 	}
-	w->refused_err = 0;
-	w->refused_n = 0;
 }
 
 /* zc_region returns the registered pool that holds every iovec, or -1. */
@@ -1066,7 +1112,7 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 		goto done;
 	}
 	if (likely(res >= 0)) {
-		if (unlikely(w->refused_err != 0)) {
+		if (unlikely(w->num_spells != 0)) {
 			sends_pass(w, sl);
 		}
 		rv_ctr_add(&w->ctr, RV_CTR_TX_PACKETS, sl->pkts);

@@ -214,6 +214,11 @@ if grep -q "authenticated from" "$SLOG"; then rvt_fail "a bad client was authent
 rvt_step "a valid client still gets in"
 OUT=$(rvt_nsx "$C1" "$PROBE" hello 10.88.1.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test "$PKI/client1.crt" "$PKI/client1.key")
 [ "$OUT" = authenticated ] || rvt_fail "valid client refused: $OUT"
+# The name of a server written fully qualified, with its final dot: the
+# certificate holds it without (it passed -n and never matched:
+# round-fifty-five tester 233).
+OUT=$(rvt_nsx "$C1" "$PROBE" hello 10.88.1.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test. "$PKI/client1.crt" "$PKI/client1.key")
+[ "$OUT" = authenticated ] || rvt_fail "server_name vpn.test. refused: $OUT"
 
 rvt_step "revoking a certificate takes effect for new connections after SIGHUP"
 rvt_run "$RV_BIN" pki revoke --ca "$PKI/ca" --cert "$PKI/client1.crt" >/dev/null || rvt_fail "pki revoke"

@@ -329,6 +329,12 @@ restart_refused "user=rvtnosuch$$" 16 "user 'rvtnosuch$$' does not exist"
 restart_refused "listen=10.123.123.123:$SRV_PORT" 15 "cannot listen on 10.123.123.123:$SRV_PORT"
 restart_refused "metrics_listen=10.123.123.123:9586" 15 "metrics_listen 10.123.123.123:9586: cannot listen"
 restart_refused "status_socket=$RVT_TMP/nosuchdir/s.sock" 15 "status socket $RVT_TMP/nosuchdir/s.sock: its directory does not exist"
+# And a TUN name a device of another kind holds, a lease file that is a
+# directory, crl_state on the lease file (each reloaded with exit 0: tester
+# 232).
+restart_refused "tun=lo" 14 "lo exists and is not a TUN device"
+restart_refused "lease_file=$RVT_TMP" 3 "lease_file $RVT_TMP is not a regular file"
+restart_refused "crl_state=$RVT_TMP/server.leases" 3 "lease_file and crl_state name the same file"
 # Values a start takes: no failed part. A directory only root may search
 # is no missing one, though the check runs as the service user.
 mkdir -p "$RVT_TMP/rootonly/sub" && chmod 700 "$RVT_TMP/rootonly"

@@ -250,7 +250,7 @@ n=$(grep -ac "datagram(s) to server (session [0-9a-f]*) refused: No route to hos
 p=$(grep -ac "datagram(s) to server (session [0-9a-f]*) refused: Permission denied" "$RVT_TMP/client1.log")
 rvt_log "refused sends said in $n and $p line(s): $(grep -a "pass again" "$RVT_TMP/client1.log" | tail -1)"
 [ "$n" = 1 ] && [ "$p" = 1 ] || rvt_fail "the refused sends said in $n and $p lines"
-grep -aEq "[0-9]{2,} more datagram\(s\) to session [0-9a-f]+ were refused \(No route to host\) over [0-9.]+ s" "$RVT_TMP/client1.log" ||
+grep -aEq "UDP sends to session [0-9a-f]+ are refused for another reason now; [0-9]{2,} more datagram\(s\) were refused \(No route to host\) over [0-9.]+ s" "$RVT_TMP/client1.log" ||
 	rvt_fail "the first spell's end not said"
 grep -aEq "UDP sends to session [0-9a-f]+ pass again; [0-9]{2,} more datagram\(s\) were refused \(Permission denied\) over [0-9.]+ s" "$RVT_TMP/client1.log" ||
 	rvt_fail "the end of the refusals not said"

@@ -753,6 +753,21 @@ grep -q "worker_rtprio = 4 refused" "$RVT_TMP/server-sd.log" ||
 	rvt_fail "no warning about the refused worker_rtprio"
 grep -q "worker_nice = -5 refused" "$RVT_TMP/server-sd.log" ||
 	rvt_fail "no warning about the refused worker_nice"
+# A reload to what such a start refuses (an admin_group the user is not
+# in, another user) is a failed part, exit 1, as -n says (it was "needs a
+# restart", exit 0: round-fifty-five tester 232).
+cp "$RVT_TMP/server.conf" "$RVT_TMP/server.conf.kept"
+for kv in "admin_group=adm:admin_group 'adm': this process's user (uid $NOBODY_UID) is not a member" \
+	"user=daemon:cannot switch to user daemon: not started as root"; do
+	cp "$RVT_TMP/server.conf.kept" "$RVT_TMP/server.conf"
+	ctl_conf_set "$RVT_TMP/server.conf" "${kv%%:*}"
+	if OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1); then
+		rvt_fail "a reload to ${kv%%:*} as the units start: exit 0: $OUT"
+	fi
+	grep -qF "failed: a start with this file would exit 16: ${kv#*:}" <<<"$OUT" ||
+		rvt_fail "a reload to ${kv%%:*} as the units start: $OUT"
+done
+cp "$RVT_TMP/server.conf.kept" "$RVT_TMP/server.conf"
 
 rvt_step "a client started as its unit does: User=nobody, CAP_NET_ADMIN and CAP_BPF"
 # The client's unit adds CAP_BPF, which loading its TUN queue program

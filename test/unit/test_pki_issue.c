@@ -250,6 +250,21 @@ Test(pki_issue, client_cert_fields)
 	X509_free(x);
 }
 
+/* A certificate is valid from an hour back, as its CA: one dated 5 minutes
+ * back was refused by a peer (or its own client) whose clock was over 5
+ * minutes behind (round-fifty-five tester 233). */
+Test(pki_issue, valid_from_an_hour_back)
+{
+	X509 *x = load_cert(pki.client_crt[1]);
+	time_t t = time(NULL) - 3600 + 120;
+
+	cr_assert_lt(X509_cmp_time(X509_get0_notBefore(x), &t), 0,
+		     "not valid from over 58 minutes back");
+	t = time(NULL) - 3600 - 600;
+	cr_assert_gt(X509_cmp_time(X509_get0_notBefore(x), &t), 0, "dated too far back");
+	X509_free(x);
+}
+
 Test(pki_issue, expired_cert_window)
 {
 	X509 *x = load_cert(pki.expired_crt);
