@@ -436,13 +436,14 @@ struct rv_loop {
 	struct rv_ltimer tunwatch_timer;  /* tunwatch.c */
 	struct rv_ltimer dns_retry_timer; /* hostcfg.c: the DNS thread refused */
 	bool tun_down_said, tun_repair_failed;
-	bool tun_v6_off_said;	 /* the server's TUN can carry no IPv6 now: said */
-	bool tun_mtu_failed;	 /* a raised MTU could not be put back: said */
-	bool tun_renamed_said;	 /* tunwatch.c: the TUN's name is another link's now */
-	char tun_renamed_to[16]; /* tunwatch.c: the TUN's name then ("" unknown) */
-	bool listen_gone_said;	 /* tunwatch.c: the listen address left the host */
-	bool loop_said;		 /* tunwatch.c: a client's server routed into its TUN */
-	int tunwatch_fd;	 /* rtnetlink, subscribed to link/address/route changes */
+	bool tun_v6_off_said;	   /* the server's TUN can carry no IPv6 now: said */
+	bool tun_mtu_failed;	   /* a raised MTU could not be put back: said */
+	bool tun_renamed_said;	   /* tunwatch.c: the TUN's name is another link's now */
+	unsigned tun_foreign_said; /* tunwatch.c: queues counted when others' were said */
+	char tun_renamed_to[16];   /* tunwatch.c: the TUN's name then ("" unknown) */
+	bool listen_gone_said;	   /* tunwatch.c: the listen address left the host */
+	bool loop_said;		   /* tunwatch.c: a client's server routed into its TUN */
+	int tunwatch_fd;	   /* rtnetlink, subscribed to link/address/route changes */
 	unsigned tunwatch_ifindex;
 	uint64_t tunwatch_last_ns; /* the last check */
 	uint8_t tunwatch_buf[8192];

@@ -206,6 +206,36 @@ static void note_unused(struct rv_loop *l, const struct rv_prefix *routes, size_
 	}
 }
 
+/* foreign_queues says a queue another process attached to the TUN device:
+ * it reads a share of the tunnel's packets in the clear, and what it writes
+ * the host takes as the tunnel's. Attaching takes root or the device's
+ * owner or group (-n says those of an adopted device), and it went unsaid
+ * (a Left item since round forty). Said once per count, and its end. */
+static void foreign_queues(struct rv_loop *l, const char *ifname)
+{
+	struct rv_rtnl_link lk;
+	unsigned mine;
+
+	if (l->dp == NULL) {
+		return;
+	}
+	mine = rv_dataplane_tun_queues(l->dp);
+	if (rv_rtnl_get_link(&lk, ifname) != 0 || !lk.tun_info) {
+		return;
+	}
+	if (lk.num_queues > mine && lk.num_queues != l->tun_foreign_said) {
+		rv_warnx("TUN %s has %u queues, %u of them this process's: another process "
+			 "attached %u, which reads a share of the tunnel's packets in the clear "
+			 "and may write packets the host takes as the tunnel's (root or the "
+			 "device's owner or group can: find it with `fuser -v /dev/net/tun`)",
+			 ifname, lk.num_queues, mine, lk.num_queues - mine);
+		l->tun_foreign_said = lk.num_queues;
+	} else if (lk.num_queues <= mine && l->tun_foreign_said != 0) {
+		rv_info("TUN %s: the queue(s) another process attached are gone", ifname);
+		l->tun_foreign_said = 0;
+	}
+}
+
 static void on_tunwatch(struct rv_loop *l, struct rv_ltimer *lt)
 {
 	/* RV_CTL_MAX_ROUTES bounds both: a client's pushed routes and the
@@ -260,6 +290,7 @@ static void on_tunwatch(struct rv_loop *l, struct rv_ltimer *lt)
 		rv_info("TUN %s is up again", ifname);
 		l->tun_down_said = false;
 	}
+	foreign_queues(l, ifname);
 	mtu_back(l, ifname);
 	if (l->role != &rv_server_role) {
 		rv_hostcfg_recheck(l);	   /* a pushed route that takes the server now */

@@ -884,6 +884,11 @@ const char *rv_dataplane_tun_name(const struct rv_dataplane *dp)
 	return dp->tun_name;
 }
 
+unsigned rv_dataplane_tun_queues(const struct rv_dataplane *dp)
+{
+	return dp->num_workers * (dp->tun_small ? 2u : 1u);
+}
+
 /* struct rv_dp_pools is what rv_dataplane_set_pools publishes: immutable,
  * replaced whole, the old one retired through QSBR. */
 struct rv_dp_pools {

@@ -100,6 +100,9 @@ unsigned rv_dataplane_lanes(const struct rv_dataplane *dp);
 /* rv_dataplane_mtu: the tunnel MTU the workers carry (cfg.mtu). */
 unsigned rv_dataplane_mtu(const struct rv_dataplane *dp);
 const char *rv_dataplane_tun_name(const struct rv_dataplane *dp);
+/* rv_dataplane_tun_queues: how many queues of the TUN device this data
+ * plane holds (each worker's, and its small-packet one). */
+unsigned rv_dataplane_tun_queues(const struct rv_dataplane *dp);
 
 /* rv_dataplane_set_pools tells the workers the server's pools (|n|
  * prefixes, as rv_ippool_server_prefixes gives them; again after a reload

@@ -745,6 +745,15 @@ PY
 OUT=$(ip netns exec "$S" unshare -m sh -c "$(sd_cmd -all "" | sed "s|exec setpriv.*|exec setpriv --reuid=$NOBODY_UID --regid=$NOBODY_GID --clear-groups --inh-caps=-all --bounding-set=-all python3 - rvs0 <$RVT_TMP/attach.py|")" 2>&1) ||
 	rvt_fail "a user without privilege attached a queue to the server's TUN: $OUT"
 rvt_matches '^refused: errno 1$' <<<"$OUT" || rvt_fail "attaching a queue: $OUT"
+# Root may: a queue attached so is said within a check's 5 s, and its end
+# (it went unsaid: a Left item since round forty).
+sed 's/^print("attached a queue")$/print("attached a queue", flush=True); import time; time.sleep(7)/' \
+	"$RVT_TMP/attach.py" >"$RVT_TMP/attach-hold.py"
+rvt_bg "$S" attach-root python3 "$RVT_TMP/attach-hold.py" rvs0
+rvt_wait_for 8 "the foreign queue said" grep -q "TUN rvs0 has [0-9]* queues, [0-9]* of them this process's: another process attached 1, which reads a share" \
+	"$RVT_TMP/server-sd.log" || rvt_fail "a queue root attached not said: $(cat "$RVT_TMP/attach-root.log")"
+rvt_wait_for 14 "the foreign queue's end said" grep -q "TUN rvs0: the queue(s) another process attached are gone" \
+	"$RVT_TMP/server-sd.log" || rvt_fail "the foreign queue's end not said"
 [ "$(stat -c %G "$SRV_SOCK")" = "$(id -gn nobody)" ] || rvt_fail "the socket's group: $(stat -c %G "$SRV_SOCK")"
 check_nice "$SRV_PID" "server (started as nobody)" 0
 # A slice needs no privilege: the one setting that still applies.
