@@ -978,6 +978,7 @@ int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv
 	 * not in (round-fifty-five tester 232). */
 	bool as_root = opts == NULL || opts->priv.switch_ids || opts->priv.keep_root;
 	const char *sock = next->status_socket;
+	char bare[RV_CONFIG_HOST_MAX];
 	struct in6_addr a6;
 	struct in_addr a4;
 	struct passwd *pw;
@@ -1018,10 +1019,12 @@ int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv
 	/* An address only: a name would be looked up here, on the control
 	 * thread, and a nameserver that does not answer stalled the server
 	 * for 10 s (its clients ended their sessions: tester 232). */
+	/* A scoped address (fe80::1%eth0) is one too (tester 234). */
+	snprintf(bare, sizeof(bare), "%.*s", (int)strcspn(next->listen_host, "%"),
+		 next->listen_host);
 	if ((strcmp(cur->listen_host, next->listen_host) != 0 ||
 	     cur->listen_port != next->listen_port) &&
-	    (inet_pton(AF_INET, next->listen_host, &a4) == 1 ||
-	     inet_pton(AF_INET6, next->listen_host, &a6) == 1) &&
+	    (inet_pton(AF_INET, bare, &a4) == 1 || inet_pton(AF_INET6, bare, &a6) == 1) &&
 	    listen_why(next, why, why_len)) {
 		return RV_EXIT_NET;
 	}

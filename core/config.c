@@ -570,6 +570,13 @@ static int set_server_name(struct rv_config *c, const char *v, char *why, size_t
 			 v);
 		return -EINVAL;
 	}
+	/* One final dot is a fully qualified name's (left out when it is
+	 * looked for); an empty label anywhere else never matches a
+	 * certificate (`vpn.test..` passed -n: round-fifty-six tester 234). */
+	if (v[0] == '.' || strstr(v, "..") != NULL) {
+		snprintf(why, wl, "'%s' is no host name (an empty label in it)", v);
+		return -EINVAL;
+	}
 	return parse_str(c->server_name, sizeof(c->server_name), v, why, wl);
 }
 

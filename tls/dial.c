@@ -128,6 +128,10 @@ struct rv_client_side {
 	 * (round-fifty-five tester 231). */
 	bool unreachable, may_hasten;
 	uint64_t hastened_ns;
+	/* A reload restarted the list (server_order, the servers): the next
+	 * connection takes server_idx as it is, even after a session that
+	 * counted as a failed attempt (it took the next one: tester 234). */
+	bool list_restarted;
 	size_t server_idx;
 	/* resolution */
 	int efd;
@@ -266,11 +270,14 @@ static void schedule_retry(struct rv_loop *l, bool stable, enum rv_loop_exit fai
 		s->tried_in_round++;
 		s->last_fail = fail;
 		/* Fail over: the next server of the list. */
-		s->server_idx = (s->server_idx + 1) % num_servers(cfg);
+		if (!s->list_restarted) {
+			s->server_idx = (s->server_idx + 1) % num_servers(cfg);
+		}
 		if (replaced) {
 			s->backoff_ms = cfg->reconnect_max_ms;
 		}
 	}
+	s->list_restarted = false;
 	if (l->p.max_attempts && s->failed_attempts >= l->p.max_attempts) {
 		rv_warnx("giving up after %u failed attempts", s->failed_attempts);
 		l->exit = s->last_fail;
@@ -310,6 +317,23 @@ void rv_client_net_changed(struct rv_loop *l)
 	if (l->stopping || l->done || s->chan || s->resolving || !s->may_hasten ||
 	    !s->retry.t.armed || s->retry.t.expires_ns <= soon) {
 		return;
+	}
+	/* Not until the host has a way to the server: a link's carrier came
+	 * before its address, and the attempt it brought forward failed and
+	 * used the credit that the address's return then lacked (round-
+	 * fifty-six tester 234). A server known by name alone is tried. */
+	if (s->sa_len != 0) {
+		struct rv_endpoint ep;
+		struct rv_ip_addr a;
+		unsigned oif, plen;
+
+		memset(&ep, 0, sizeof(ep));
+		memcpy(&ep.sa, &s->sa, s->sa_len);
+		ep.len = s->sa_len;
+		rv_endpoint_addr(&ep, &a);
+		if (rv_rtnl_route_oif(&a, &oif, &plen, NULL) != 0 || oif == 0) {
+			return; /* no route, or an unreachable or blackhole one */
+		}
 	}
 	s->may_hasten = false;
 	s->hastened_ns = l->now_ns;
@@ -352,6 +376,7 @@ void rv_client_order_changed(struct rv_loop *l)
 
 	s->server_idx = first_server(l);
 	s->tried_in_round = 0;
+	s->list_restarted = s->chan != NULL; /* the connection's end must not move it */
 }
 
 void rv_client_servers_changed(struct rv_loop *l, struct rv_strbuf *log)
@@ -368,6 +393,7 @@ void rv_client_servers_changed(struct rv_loop *l, struct rv_strbuf *log)
 	 * at one at random. */
 	s->server_idx = first_server(l);
 	s->tried_in_round = 0;
+	s->list_restarted = s->chan != NULL;
 	if (s->resolving && !listed) {
 		unsigned live = atomic_load_explicit(&resolve_threads, memory_order_relaxed);
 

@@ -42,8 +42,8 @@
 #ifndef RV_URING_INTERNAL_H
 #define RV_URING_INTERNAL_H
 
-/* Spells of refused sends a worker follows at once (worker_tx.c): past
- * them the oldest is ended, its count said. */
+/* Spells of refused sends a worker follows at once (worker_tx.c): those
+ * of more sessions are counted together. */
 #define RV_WORKER_SPELLS 8
 /* A spell of refused sends with no refusal for this long is ended, its
  * count said. */
@@ -254,8 +254,14 @@ struct rv_worker {
 		int err; /* 0: a free entry */
 		uint64_t n, since_ns, last_ns;
 	} spells[RV_WORKER_SPELLS];
-	unsigned num_spells;
-	bool recv_armed[2]; /* multishot recvmsg on udp_fd, udp_small_fd */
+	/* The refusals of sessions past those followed, counted together: a
+	 * table that evicted its oldest thrashed when more sessions than it
+	 * holds were refused in turn, and each eviction's line was lost to
+	 * the rate limit (round-fifty-six tester 234). Its err is 0 when none
+	 * are counted. */
+	struct rv_refusal_spell spill;
+	unsigned num_spells; /* entries in use, the spill counted as one */
+	bool recv_armed[2];  /* multishot recvmsg on udp_fd, udp_small_fd */
 	bool wake_armed;
 	struct msghdr recv_msg; /* template for multishot recvmsg */
 

@@ -814,7 +814,17 @@ static void worker_loop(struct rv_worker *w)
 		int ret;
 
 		rv_qsbr_offline(q, w->qsbr_id);
-		ret = io_uring_submit_and_wait(ring, 1);
+		if (likely(w->num_spells == 0)) {
+			ret = io_uring_submit_and_wait(ring, 1);
+		} else {
+			/* A spell of refused sends must be ended, its count
+			 * said, 5 s after its last refusal, also on a worker
+			 * with nothing else to do (it waited for the next
+			 * datagram: round-fifty-six tester 234). */
+			struct __kernel_timespec ts = { .tv_sec = 1 };
+
+			ret = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, NULL);
+		}
 		rv_qsbr_online(q, w->qsbr_id);
 		/* The receive timestamps are CLOCK_REALTIME (SO_TIMESTAMPNS). */
 		clock_gettime(CLOCK_REALTIME, &now);

@@ -548,12 +548,13 @@ static void spell_end(struct rv_worker *w, struct rv_refusal_spell *sp, const ch
  * said one line per tunnelled packet, ten and then one a second until its
  * session ended (round-fifty-four tester 230); one spell per worker lost
  * its count, and said its start again, at each refusal of another
- * session's (round-fifty-five tester 231). */
+ * session's (round-fifty-five tester 231). Past RV_WORKER_SPELLS sessions
+ * at once, the others' refusals are counted together (w->spill). */
 static void refused_send(struct rv_worker *w, const struct rv_send_slot *sl, unsigned n,
 			 const char *who, int err, const char *how)
 {
 	uint64_t now = rv_coarse_now_ns();
-	struct rv_refusal_spell *sp = NULL, *free_sp = NULL, *oldest = NULL;
+	struct rv_refusal_spell *sp = NULL, *free_sp = NULL;
 
 	for (unsigned i = 0; i < RV_WORKER_SPELLS; i++) {
 		struct rv_refusal_spell *e = &w->spells[i];
@@ -562,8 +563,6 @@ static void refused_send(struct rv_worker *w, const struct rv_send_slot *sl, uns
 			free_sp = free_sp ? free_sp : e;
 		} else if (e->sess == sl->sess_index) {
 			sp = e;
-		} else if (oldest == NULL || e->last_ns < oldest->last_ns) {
-			oldest = e;
 		}
 	}
 	if (sp != NULL && sp->err == err) {
@@ -576,8 +575,17 @@ static void refused_send(struct rv_worker *w, const struct rv_send_slot *sl, uns
 	} else if (free_sp != NULL) {
 		sp = free_sp;
 	} else {
-		sp = oldest; /* every entry taken: the longest quiet one ends */
-		spell_end(w, sp, "are no longer followed (more sessions' sends are refused)");
+		if (w->spill.err == 0) {
+			w->spill = (struct rv_refusal_spell){ .err = err, .since_ns = now };
+			w->num_spells++;
+			rv_warnx_rl("worker %u: UDP sends to more than %d sessions are refused at "
+				    "once (%s, to %s first): those past %d are counted together "
+				    "and said when none has been refused for 5 s",
+				    w->id, RV_WORKER_SPELLS, strerror(err), who, RV_WORKER_SPELLS);
+		}
+		w->spill.n += n;
+		w->spill.last_ns = now;
+		return;
 	}
 	*sp = (struct rv_refusal_spell){
 		.sess = sl->sess_index, .err = err, .since_ns = now, .last_ns = now
@@ -606,6 +614,16 @@ static void sends_pass(struct rv_worker *w, const struct rv_send_slot *sl)
 void rv_worker_sweep_spells(struct rv_worker *w, bool all)
 {
 	uint64_t now = rv_coarse_now_ns();
+
+	if (w->spill.err != 0 && (all || now - w->spill.last_ns >= RV_SPELL_QUIET_NS)) {
+		rv_info_rl("worker %u: %" PRIu64 " datagram(s) to sessions past the %d followed "
+			   "were refused over %.1f s%s",
+			   w->id, w->spill.n, RV_WORKER_SPELLS,
+			   (double)(w->spill.last_ns - w->spill.since_ns) / 1e9,
+			   all ? " (the worker stops)" : "; none for 5 s");
+		w->spill.err = 0;
+		w->num_spells--;
+	}
 
 	for (unsigned i = 0; i < RV_WORKER_SPELLS; i++) {
 		struct rv_refusal_spell *e = &w->spells[i];

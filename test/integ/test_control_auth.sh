@@ -508,6 +508,10 @@ check_exit 0 "$RV_BIN" --version
 check_exit 15 ip netns exec "$S" "$RV_BIN" server -c "$RVT_TMP/s2.conf" --tun rvs9 --data-port 4500
 # A client that cannot reach its server gives up with the network code.
 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc1x "$RVT_TMP/c1x.sock"
+# An empty label in server_name never matches (`vpn.test..` passed -n:
+# round-fifty-six tester 234); one final dot is a fully qualified name's.
+check_exit 2 "$RV_BIN" client -c "$RVT_TMP/c1.conf" --server-name vpn.test.. -n
+grep -q "an empty label" "$RVT_TMP/exit.log" || rvt_fail "vpn.test.. not said: $(cat "$RVT_TMP/exit.log")"
 check_exit 15 ip netns exec "$C1" timeout 20 "$RV_BIN" client -c "$RVT_TMP/c1.conf" --server 10.88.1.1:1 \
 	--max-attempts 2
 # Said once, as a connect that failed: not also as "disconnected" from a

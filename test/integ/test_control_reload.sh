@@ -327,6 +327,8 @@ restart_refused() { # KEY=VALUE EXIT TEXT
 restart_refused "admin_group=rvtnosuch$$" 16 "admin_group 'rvtnosuch$$' does not exist"
 restart_refused "user=rvtnosuch$$" 16 "user 'rvtnosuch$$' does not exist"
 restart_refused "listen=10.123.123.123:$SRV_PORT" 15 "cannot listen on 10.123.123.123:$SRV_PORT"
+# A scoped address is an address, no name (it was passed over: tester 234).
+restart_refused "listen=[fe80::99%c1]:$SRV_PORT" 15 "cannot listen on"
 restart_refused "metrics_listen=10.123.123.123:9586" 15 "metrics_listen 10.123.123.123:9586: cannot listen"
 restart_refused "status_socket=$RVT_TMP/nosuchdir/s.sock" 15 "status socket $RVT_TMP/nosuchdir/s.sock: its directory does not exist"
 # And a TUN name a device of another kind holds, a lease file that is a
