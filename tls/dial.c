@@ -967,15 +967,22 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 	}
 	/* A connection's end, not a connect that failed: the next attempt's
 	 * "connection refused" overwrote why the session ended within a
-	 * fraction of a second (round-twenty-five tester 117). */
-	if (c->reason[0] && !c->connect_failed) {
+	 * fraction of a second (round-twenty-five tester 117). Nor one the
+	 * far end closed before TLS was done (a relay or balancer that
+	 * accepts and closes while the server is away: said as a
+	 * disconnection, and taking the session's end's place, at each
+	 * attempt: round-fifty-six tester 235). */
+	if (c->reason[0] && !c->connect_failed && !c->ctl && !rejected) {
+		rv_warnx("cannot connect to server %s: %s (before TLS was done)", s->server_str,
+			 c->reason);
+	} else if (c->reason[0] && !c->connect_failed) {
 		snprintf(s->last_end, sizeof(s->last_end), "server %.120s: %.255s", s->server_str,
 			 c->reason);
 		s->last_end_ns = l->now_ns ? l->now_ns : 1;
 	}
 	/* A connect that failed was said as such: no "disconnected" from a
 	 * connection there never was (round-fifteen tester 71). */
-	if (c->reason[0] && !rejected && !c->connect_failed) {
+	if (c->reason[0] && !rejected && !c->connect_failed && c->ctl) {
 		/* A malformed message or a version skew from the server: the
 		 * operator's to look at (at info it went unseen). */
 		if (fail == RV_LOOP_GAVE_UP_PROTOCOL) {

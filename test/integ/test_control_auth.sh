@@ -549,6 +549,23 @@ check_exit 6 ip netns exec "$C1" timeout 20 "$RV_BIN" client -c "$RVT_TMP/c1.con
 	--max-attempts 1
 grep -q "the peer does not speak TLS" "$RVT_TMP/exit.log" ||
 	rvt_fail "an echo port not named: $(cat "$RVT_TMP/exit.log")"
+# A port that accepts and closes at once (a relay or balancer whose server
+# is away): a connect that failed, not a disconnection, and no session's
+# end in status (each attempt said "disconnected" and took the last
+# session's end's place: round-fifty-six tester 235).
+rvt_bg "$S" close-port python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.88.1.1", 4589)); s.listen(4)
+while True:
+    c, _ = s.accept(); c.close()'
+rvt_wait_for 5 "the closing port" sh -c "ip netns exec $S ss -Hltn 'sport = :4589' | grep -q LISTEN"
+check_exit 15 ip netns exec "$C1" timeout 20 "$RV_BIN" client -c "$RVT_TMP/c1.conf" --server 10.88.1.1:4589 \
+	--max-attempts 2
+[ "$(grep -c "cannot connect to server 10.88.1.1 (10.88.1.1:4589): .* (before TLS was done)" "$RVT_TMP/exit.log")" = 2 ] ||
+	rvt_fail "a connection closed before TLS not said as a failed connect: $(cat "$RVT_TMP/exit.log")"
+! grep -q "disconnected from server" "$RVT_TMP/exit.log" ||
+	rvt_fail "a connection closed before TLS said as a disconnection: $(grep disconnected "$RVT_TMP/exit.log")"
 # A TUN device that cannot be set up: "lo" is not a TUN device.
 check_exit 14 ip netns exec "$S" "$RV_BIN" server -c "$RVT_TMP/s2.conf" --tun lo --listen 4501 --data-port 4502
 # What made it stop is said last at the error level (its cause was a warning),
