@@ -307,6 +307,37 @@ static void schedule_retry(struct rv_loop *l, bool stable, enum rv_loop_exit fai
  * DHCP lease's) has arrived by then. */
 #define NET_CHANGED_MS 500
 
+/* way_to_server: would a datagram to the server's address leave now, from
+ * an address of the host's own? A UDP socket connected to it (nothing is
+ * sent) is given the route's source: none where no route leads (or an
+ * unreachable, prohibit or blackhole one), and the tunnel's own address
+ * where the host's new one is still tentative (IPv6 duplicate address
+ * detection): the attempt then waited out its TCP timeout and used the
+ * credit up (round-fifty-six tester 236). */
+static bool way_to_server(const struct rv_client_side *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct rv_endpoint ep;
+	struct rv_ip_addr src;
+	bool ok = false;
+	int fd = socket(s->sa.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		return true; /* cannot tell: the attempt will */
+	}
+	if (connect(fd, (const struct sockaddr *)&s->sa, s->sa_len) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0 && len <= sizeof(ep.in6)) {
+		memset(&ep, 0, sizeof(ep));
+		memcpy(&ep.sa, &ss, len);
+		ep.len = len;
+		rv_endpoint_addr(&ep, &src);
+		ok = !rv_ip_addr_equal(&src, &s->last4) && !rv_ip_addr_equal(&src, &s->last6);
+	}
+	close(fd);
+	return ok;
+}
+
 void rv_client_net_changed(struct rv_loop *l)
 {
 	struct rv_client_side *s = side(l);
@@ -322,18 +353,8 @@ void rv_client_net_changed(struct rv_loop *l)
 	 * before its address, and the attempt it brought forward failed and
 	 * used the credit that the address's return then lacked (round-
 	 * fifty-six tester 234). A server known by name alone is tried. */
-	if (s->sa_len != 0) {
-		struct rv_endpoint ep;
-		struct rv_ip_addr a;
-		unsigned oif, plen;
-
-		memset(&ep, 0, sizeof(ep));
-		memcpy(&ep.sa, &s->sa, s->sa_len);
-		ep.len = s->sa_len;
-		rv_endpoint_addr(&ep, &a);
-		if (rv_rtnl_route_oif(&a, &oif, &plen, NULL) != 0 || oif == 0) {
-			return; /* no route, or an unreachable or blackhole one */
-		}
+	if (s->sa_len != 0 && !way_to_server(s)) {
+		return;
 	}
 	s->may_hasten = false;
 	s->hastened_ns = l->now_ns;

@@ -251,9 +251,17 @@ struct rv_worker {
 	 * session may be gone). */
 	struct rv_refusal_spell {
 		uint32_t sess;
-		int err; /* 0: a free entry */
+		int err;	/* 0: a free entry */
+		bool unsaid;	/* its start line was held back (the rate) */
+		uint64_t first; /* the datagrams of its start line */
 		uint64_t n, since_ns, last_ns;
 	} spells[RV_WORKER_SPELLS];
+	/* The lines of spells are limited per worker (spell_rl); the count of
+	 * those held back is said apart (short spells one after another lost
+	 * their counts to a call site's limit: round-fifty-six tester 236). */
+	struct rv_ratelimit spell_rl;
+	uint64_t held_n;      /* datagrams of spells whose lines were held back */
+	unsigned held_spells; /* those spells */
 	/* The refusals of sessions past those followed, counted together: a
 	 * table that evicted its oldest thrashed when more sessions than it
 	 * holds were refused in turn, and each eviction's line was lost to

@@ -814,7 +814,7 @@ static void worker_loop(struct rv_worker *w)
 		int ret;
 
 		rv_qsbr_offline(q, w->qsbr_id);
-		if (likely(w->num_spells == 0)) {
+		if (likely(w->num_spells == 0 && w->held_spells == 0)) {
 			ret = io_uring_submit_and_wait(ring, 1);
 		} else {
 			/* A spell of refused sends must be ended, its count
@@ -914,12 +914,12 @@ static void worker_loop(struct rv_worker *w)
 		rv_bufring_commit(&w->udprx);
 		rearm(w);
 		publish_gauges(w);
-		if (unlikely(w->num_spells != 0)) {
+		if (unlikely(w->num_spells != 0 || w->held_spells != 0)) {
 			rv_worker_sweep_spells(w, false);
 		}
 		rv_qsbr_quiescent(q, w->qsbr_id);
 	}
-	if (w->num_spells != 0) {
+	if (w->num_spells != 0 || w->held_spells != 0) {
 		rv_worker_sweep_spells(w, true);
 	}
 }

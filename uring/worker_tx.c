@@ -531,11 +531,16 @@ static const char *send_failed(struct rv_worker *w, const struct rv_send_slot *s
  * says why it ends. */
 static void spell_end(struct rv_worker *w, struct rv_refusal_spell *sp, const char *how)
 {
-	if (sp->n != 0) {
-		rv_info_rl("worker %u: UDP sends to session %08x %s; %" PRIu64
-			   " more datagram(s) were refused (%s) over %.1f s",
-			   w->id, sp->sess, how, sp->n, strerror(sp->err),
-			   (double)(sp->last_ns - sp->since_ns) / 1e9);
+	uint64_t untold = sp->n + (sp->unsaid ? sp->first : 0);
+
+	if (untold != 0 && !rv_ratelimit_ok(&w->spell_rl)) {
+		w->held_n += untold; /* said by rv_worker_sweep_spells */
+		w->held_spells++;
+	} else if (untold != 0) {
+		rv_info("worker %u: UDP sends to session %08x %s; %" PRIu64 " %sdatagram(s) were "
+			"refused (%s) over %.1f s",
+			w->id, sp->sess, how, untold, sp->unsaid ? "" : "more ", strerror(sp->err),
+			(double)(sp->last_ns - sp->since_ns) / 1e9);
 	}
 	sp->err = 0;
 	w->num_spells--;
@@ -578,22 +583,26 @@ static void refused_send(struct rv_worker *w, const struct rv_send_slot *sl, uns
 		if (w->spill.err == 0) {
 			w->spill = (struct rv_refusal_spell){ .err = err, .since_ns = now };
 			w->num_spells++;
-			rv_warnx_rl("worker %u: UDP sends to more than %d sessions are refused at "
-				    "once (%s, to %s first): those past %d are counted together "
-				    "and said when none has been refused for 5 s",
-				    w->id, RV_WORKER_SPELLS, strerror(err), who, RV_WORKER_SPELLS);
+			rv_warnx("worker %u: UDP sends to more than %d sessions are refused at "
+				 "once (%s, to %s first): those past %d are counted together "
+				 "and said when none has been refused for 5 s",
+				 w->id, RV_WORKER_SPELLS, strerror(err), who, RV_WORKER_SPELLS);
 		}
 		w->spill.n += n;
 		w->spill.last_ns = now;
 		return;
 	}
 	*sp = (struct rv_refusal_spell){
-		.sess = sl->sess_index, .err = err, .since_ns = now, .last_ns = now
+		.sess = sl->sess_index, .err = err, .first = n, .since_ns = now, .last_ns = now
 	};
 	w->num_spells++;
-	rv_warnx_rl("worker %u: %u datagram(s) to %s (session %08x)%s refused: %s (those after "
-		    "them, until a send passes, are counted and said at its end)",
-		    w->id, n, who, sl->sess_index, how, strerror(err));
+	if (!rv_ratelimit_ok(&w->spell_rl)) {
+		sp->unsaid = true; /* its end says these too */
+		return;
+	}
+	rv_warnx("worker %u: %u datagram(s) to %s (session %08x)%s refused: %s (those after "
+		 "them, until a send passes, are counted and said at its end)",
+		 w->id, n, who, sl->sess_index, how, strerror(err));
 }
 
 /* sends_pass ends the spell of refused sends to |sl|'s session, if any:
@@ -616,11 +625,11 @@ void rv_worker_sweep_spells(struct rv_worker *w, bool all)
 	uint64_t now = rv_coarse_now_ns();
 
 	if (w->spill.err != 0 && (all || now - w->spill.last_ns >= RV_SPELL_QUIET_NS)) {
-		rv_info_rl("worker %u: %" PRIu64 " datagram(s) to sessions past the %d followed "
-			   "were refused over %.1f s%s",
-			   w->id, w->spill.n, RV_WORKER_SPELLS,
-			   (double)(w->spill.last_ns - w->spill.since_ns) / 1e9,
-			   all ? " (the worker stops)" : "; none for 5 s");
+		rv_info("worker %u: %" PRIu64 " datagram(s) to sessions past the %d followed "
+			"were refused over %.1f s%s",
+			w->id, w->spill.n, RV_WORKER_SPELLS,
+			(double)(w->spill.last_ns - w->spill.since_ns) / 1e9,
+			all ? " (the worker stops)" : "; none for 5 s");
 		w->spill.err = 0;
 		w->num_spells--;
 	}
@@ -633,6 +642,14 @@ void rv_worker_sweep_spells(struct rv_worker *w, bool all)
 				  all ? "are no longer tried (the worker stops)"
 				      : "saw no refusal for 5 s (its session may be gone)");
 		}
+	}
+	/* Last: the ends above may have been held back too. */
+	if (w->held_spells != 0 && (all || rv_ratelimit_ok(&w->spell_rl))) {
+		rv_info("worker %u: %" PRIu64 " datagram(s) were refused in %u spell(s) whose "
+			"lines were held back (at most %d lines at once, then one a second)",
+			w->id, w->held_n, w->held_spells, RV_RATELIMIT_BURST);
+		w->held_n = 0;
+		w->held_spells = 0;
 	}
 }
 
