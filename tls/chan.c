@@ -713,6 +713,7 @@ void rv_chan_goodbye(struct rv_loop *l, struct rv_chan *c, enum rv_ctl_code code
 	}
 	if (!c->ctl || !c->tls) {
 		rv_chan_set_reason(c, "%s", reason);
+		c->ended_here = true;
 		rv_chan_close(l, c);
 		return;
 	}

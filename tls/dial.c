@@ -773,6 +773,7 @@ void rv_client_addr_gone(struct rv_loop *l, const struct rv_ip_addr *gone, unsig
 		"from, is gone: connecting again",
 		a, s->server_str);
 	rv_chan_set_reason(s->chan, "this host's address %s, the control connection's, is gone", a);
+	s->chan->ended_here = true;
 	rv_chan_close(l, s->chan);
 }
 
@@ -993,7 +994,12 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 	 * accepts and closes while the server is away: said as a
 	 * disconnection, and taking the session's end's place, at each
 	 * attempt: round-fifty-six tester 235). */
-	if (c->reason[0] && !c->connect_failed && !c->ctl && !rejected) {
+	if (c->reason[0] && !c->connect_failed && !c->ctl && !rejected &&
+	    (c->ended_here || l->stopping)) {
+		/* This end's own doing (a stop, a reload, an address gone):
+		 * no failure of the server's to warn of (tester 237). */
+		rv_info("connection attempt to server %s given up: %s", s->server_str, c->reason);
+	} else if (c->reason[0] && !c->connect_failed && !c->ctl && !rejected) {
 		rv_warnx("cannot connect to server %s: %s (before TLS was done)", s->server_str,
 			 c->reason);
 	} else if (c->reason[0] && !c->connect_failed) {

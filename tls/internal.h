@@ -324,6 +324,8 @@ struct rv_chan {
 	bool tls_failed;	/* the handshake failed (client: for the exit code) */
 	bool connect_failed;	/* client: its TCP connect failed (said then) */
 	bool connect_timed_out; /* client: its TCP connect did not finish in time */
+	bool ended_here;	/* closed by this end before its control peer (a stop, a
+				 * reload, an address gone), not by the far end */
 	bool hs_counted;	/* server: its handshake counted as timed out or evicted */
 	bool send_armed;
 	bool released;		       /* its peer was released before the close (replaced) */

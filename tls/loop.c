@@ -272,6 +272,7 @@ void rv_loop_begin_stop(struct rv_loop *l)
 		if (c->ctl) {
 			rv_chan_goodbye(l, c, RV_CTL_CODE_SHUTDOWN, "shutting down");
 		} else {
+			c->ended_here = true;
 			rv_chan_close(l, c);
 		}
 	}

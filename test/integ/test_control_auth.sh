@@ -566,6 +566,23 @@ check_exit 15 ip netns exec "$C1" timeout 20 "$RV_BIN" client -c "$RVT_TMP/c1.co
 	rvt_fail "a connection closed before TLS not said as a failed connect: $(cat "$RVT_TMP/exit.log")"
 ! grep -q "disconnected from server" "$RVT_TMP/exit.log" ||
 	rvt_fail "a connection closed before TLS said as a disconnection: $(grep disconnected "$RVT_TMP/exit.log")"
+# A stop while the handshake waits (a listener that never answers): this
+# end's own doing, said at info, no failed connect (it was a warning that
+# blamed the server: round-fifty-six tester 237).
+rvt_bg "$S" silent-port python3 -c '
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.88.1.1", 4588)); s.listen(4)
+time.sleep(60)'
+rvt_wait_for 5 "the silent port" sh -c "ip netns exec $S ss -Hltn 'sport = :4588' | grep -q LISTEN"
+rvt_bg "$C1" stop-mid-tls "$RV_BIN" client -c "$RVT_TMP/c1.conf" --server 10.88.1.1:4588
+STOPPID=$RVT_LAST_PID
+sleep 1
+rvt_stop_pid "$STOPPID" 10 || rvt_fail "a client stopped mid-handshake did not exit 0"
+grep -q "connection attempt to server 10.88.1.1 (10.88.1.1:4588) given up: shutting down" "$RVT_TMP/stop-mid-tls.log" ||
+	rvt_fail "the stop mid-handshake not said: $(cat "$RVT_TMP/stop-mid-tls.log")"
+! grep -q "cannot connect to server\|disconnected from server" "$RVT_TMP/stop-mid-tls.log" ||
+	rvt_fail "the stop mid-handshake blamed the server: $(grep -E 'cannot connect|disconnected' "$RVT_TMP/stop-mid-tls.log")"
 # A TUN device that cannot be set up: "lo" is not a TUN device.
 check_exit 14 ip netns exec "$S" "$RV_BIN" server -c "$RVT_TMP/s2.conf" --tun lo --listen 4501 --data-port 4502
 # What made it stop is said last at the error level (its cause was a warning),
