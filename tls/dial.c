@@ -969,6 +969,11 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 	/* This end presents its previous certificate: a renewal waits in its
 	 * files (not a file it only cannot open, unchanged). */
 	bool previous = l->tls && rv_tls_ctx_own_kept(l->tls) && !rv_tls_ctx_own_unchanged(l->tls);
+	/* This end's own doing before a control peer (a stop, a reload of the
+	 * server list, an address gone) is no failed attempt: counted, a reload
+	 * mid-handshake ended a client under --max-attempts 1 (round-fifty-six
+	 * tester 238). */
+	bool given_up = c->ended_here && !c->ctl && !reached_running;
 	char until[32];
 
 	if (c->ctl) {
@@ -984,7 +989,7 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 	}
 	/* Shown while the attempts fail in a row (a session that held
 	 * starts the count again, and hides it). */
-	if (c->reason[0]) {
+	if (c->reason[0] && !given_up) {
 		note_failure(l, "server %.120s: %.255s", s->server_str, c->reason);
 	}
 	/* A connection's end, not a connect that failed: the next attempt's
@@ -1099,6 +1104,17 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 			rv_info("the session lasted %.1f s, under %u s: counted as a failed "
 				"attempt",
 				(double)(l->now_ns - c->up_ns) / RV_NSEC_PER_SEC, STABLE_MS / 1000);
+		}
+		if (given_up) {
+			/* Tried again at once (with what the reload changed),
+			 * the backoff and the counts as they were. */
+			s->list_restarted = false;
+			if (!l->stopping && !l->done) {
+				rv_loop_arm(l, &s->retry, on_retry,
+					    l->now_ns + (uint64_t)l->cfg->reconnect_min_ms *
+								RV_NSEC_PER_MSEC);
+			}
+			return;
 		}
 		/* No TCP connection to this address: the name's next one
 		 * first, then the next server. */

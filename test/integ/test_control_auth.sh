@@ -571,10 +571,12 @@ check_exit 15 ip netns exec "$C1" timeout 20 "$RV_BIN" client -c "$RVT_TMP/c1.co
 # blamed the server: round-fifty-six tester 237).
 rvt_bg "$S" silent-port python3 -c '
 import socket, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("10.88.1.1", 4588)); s.listen(4)
-time.sleep(60)'
-rvt_wait_for 5 "the silent port" sh -c "ip netns exec $S ss -Hltn 'sport = :4588' | grep -q LISTEN"
+ls = []
+for port in (4588, 4587):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("10.88.1.1", port)); s.listen(4); ls.append(s)
+time.sleep(90)'
+rvt_wait_for 5 "the silent ports" sh -c "ip netns exec $S ss -Hltn 'sport = :4587' | grep -q LISTEN"
 rvt_bg "$C1" stop-mid-tls "$RV_BIN" client -c "$RVT_TMP/c1.conf" --server 10.88.1.1:4588
 STOPPID=$RVT_LAST_PID
 sleep 1
@@ -583,6 +585,26 @@ grep -q "connection attempt to server 10.88.1.1 (10.88.1.1:4588) given up: shutt
 	rvt_fail "the stop mid-handshake not said: $(cat "$RVT_TMP/stop-mid-tls.log")"
 ! grep -q "cannot connect to server\|disconnected from server" "$RVT_TMP/stop-mid-tls.log" ||
 	rvt_fail "the stop mid-handshake blamed the server: $(grep -E 'cannot connect|disconnected' "$RVT_TMP/stop-mid-tls.log")"
+# A reload of the server list while the handshake waits is no failed
+# attempt: under --max-attempts 1 the client ended, exit 15, and the reload
+# got no reply (round-fifty-six tester 238).
+cp "$RVT_TMP/c1.conf" "$RVT_TMP/c1mid.conf"
+ctl_conf_set "$RVT_TMP/c1mid.conf" server=10.88.1.1:4588 handshake_timeout=30
+rvt_bg "$C1" reload-mid-tls "$RV_BIN" client -c "$RVT_TMP/c1mid.conf" --max-attempts 1
+MIDPID=$RVT_LAST_PID
+rvt_wait_for 5 "the client's status" "$RV_BIN" status -s "$RVT_TMP/c1x.sock" || rvt_fail "no client status"
+sleep 1
+ctl_conf_set "$RVT_TMP/c1mid.conf" server=10.88.1.1:4587
+OUT=$("$RV_BIN" reload -s "$RVT_TMP/c1x.sock" 2>&1) || rvt_fail "the reload mid-handshake: $OUT"
+sleep 1
+kill -0 "$MIDPID" 2>/dev/null || rvt_fail "a reload mid-handshake ended the client: $(tail -3 "$RVT_TMP/reload-mid-tls.log")"
+grep -q "given up: the server list changed" "$RVT_TMP/reload-mid-tls.log" ||
+	rvt_fail "the attempt the reload ended not said: $(cat "$RVT_TMP/reload-mid-tls.log")"
+"$RV_BIN" status -s "$RVT_TMP/c1x.sock" --kv | grep -Eq "(^| )attempts_failed=0( |$)" ||
+	rvt_fail "the attempt the reload ended counted as failed: $("$RV_BIN" status -s "$RVT_TMP/c1x.sock" --kv | grep attempts)"
+rvt_stop_pid "$MIDPID" 10 || rvt_fail "the client did not stop"
+grep -q "connection attempt to server 10.88.1.1 (10.88.1.1:4587) given up: shutting down" "$RVT_TMP/reload-mid-tls.log" ||
+	rvt_fail "no attempt at the reload's server: $(tail -3 "$RVT_TMP/reload-mid-tls.log")"
 # A TUN device that cannot be set up: "lo" is not a TUN device.
 check_exit 14 ip netns exec "$S" "$RV_BIN" server -c "$RVT_TMP/s2.conf" --tun lo --listen 4501 --data-port 4502
 # What made it stop is said last at the error level (its cause was a warning),
