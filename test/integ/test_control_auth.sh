@@ -600,7 +600,7 @@ sleep 1
 kill -0 "$MIDPID" 2>/dev/null || rvt_fail "a reload mid-handshake ended the client: $(tail -3 "$RVT_TMP/reload-mid-tls.log")"
 grep -q "given up: the server list changed" "$RVT_TMP/reload-mid-tls.log" ||
 	rvt_fail "the attempt the reload ended not said: $(cat "$RVT_TMP/reload-mid-tls.log")"
-"$RV_BIN" status -s "$RVT_TMP/c1x.sock" --kv | grep -Eq "(^| )attempts_failed=0( |$)" ||
+"$RV_BIN" status -s "$RVT_TMP/c1x.sock" --kv | rvt_matches "(^| )attempts_failed=0( |$)" ||
 	rvt_fail "the attempt the reload ended counted as failed: $("$RV_BIN" status -s "$RVT_TMP/c1x.sock" --kv | grep attempts)"
 rvt_stop_pid "$MIDPID" 10 || rvt_fail "the client did not stop"
 grep -q "connection attempt to server 10.88.1.1 (10.88.1.1:4587) given up: shutting down" "$RVT_TMP/reload-mid-tls.log" ||
