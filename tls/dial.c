@@ -1106,8 +1106,9 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 				(double)(l->now_ns - c->up_ns) / RV_NSEC_PER_SEC, STABLE_MS / 1000);
 		}
 		if (given_up) {
-			/* Tried again at once (with what the reload changed),
-			 * the backoff and the counts as they were. */
+			/* Tried again after reconnect_min (with what the
+			 * reload changed), the backoff and the counts as they
+			 * were. */
 			s->list_restarted = false;
 			if (!l->stopping && !l->done) {
 				rv_loop_arm(l, &s->retry, on_retry,
