@@ -780,7 +780,6 @@ static void enter_failed(struct rv_worker *w, int err, struct rv_ring_spells *sp
 {
 	static const struct timespec ms = { 0, 1000000 };
 	unsigned unsaid = 0;
-
 	char more[96];
 
 	switch (rv_ring_spell_fail(spells, rv_now_ns(), &unsaid)) {
