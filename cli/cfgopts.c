@@ -645,18 +645,28 @@ int rv_cli_load_config(void *ctx, struct rv_config *out, char *err, size_t err_l
 	return load(out, opts, err, err_len);
 }
 
-/* dir_exists: is the directory part of |path| (".": none) a directory? */
-static bool dir_exists(const char *path)
+/* dir_errno: 0 when the directory part of |path| (".": none) is a
+ * directory, ENOTDIR when it is something else, else stat's errno. */
+static int dir_errno(const char *path)
 {
 	char dir[4096];
 	const char *slash = strrchr(path, '/');
 	struct stat st;
 
 	if (slash == NULL) {
-		return true;
+		return 0;
 	}
 	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	return stat(dir[0] ? dir : "/", &st) == 0 && S_ISDIR(st.st_mode);
+	if (stat(dir[0] ? dir : "/", &st) != 0) {
+		return errno;
+	}
+	return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+}
+
+/* dir_exists: is the directory part of |path| a directory? */
+static bool dir_exists(const char *path)
+{
+	return dir_errno(path) == 0;
 }
 
 /* on_read_only_fs: is |path| (when it exists: a read-only bind mount of
@@ -936,18 +946,9 @@ int rv_cli_check_paths(const struct rv_config *cfg, uid_t service, gid_t service
  * search alone keeps out: that is no missing directory (EACCES). */
 static bool dir_missing(const char *path)
 {
-	char dir[4096];
-	const char *slash = strrchr(path, '/');
-	struct stat st;
+	int err = dir_errno(path);
 
-	if (slash == NULL) {
-		return false;
-	}
-	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	if (stat(dir[0] ? dir : "/", &st) == 0) {
-		return !S_ISDIR(st.st_mode);
-	}
-	return errno == ENOENT || errno == ENOTDIR;
+	return err == ENOENT || err == ENOTDIR;
 }
 
 /* same_file: do paths |a| and |b| name one file, made or not yet? By

@@ -618,7 +618,7 @@ static bool valid_name(enum rv_mgmt_cmd which, const char *a)
  * 'p') was taken for a cluster (round-fifty-one tester 224). */
 static int long_error(const struct option *lopts, const char *arg, int letter, bool status)
 {
-	size_t n;
+	int e;
 
 	if (strncmp(arg, "--", 2) != 0) {
 		return 0;
@@ -626,20 +626,8 @@ static int long_error(const struct option *lopts, const char *arg, int letter, b
 	if (letter == 0) {
 		return 2;
 	}
-	n = strcspn(arg + 2, "=");
-	if (arg[2 + n] != '=') {
-		return 0; /* taken whole: the '?' is a later cluster's (`--json -jh`) */
-	}
-	for (const struct option *o = lopts; o->name; o++) {
-		if (o->val != letter || strncmp(o->name, arg + 2, n) != 0) {
-			continue;
-		}
-		if (!status && strchr("jpkwr", letter)) {
-			return 2;
-		}
-		return strlen(o->name) == n ? 1 : 2;
-	}
-	return 0;
+	e = rv_cli_long_given_value(lopts, arg, letter);
+	return e == 1 && !status && strchr("jpkwr", letter) ? 2 : e;
 }
 
 static int cmd(enum rv_mgmt_cmd which, int argc, char **argv)

@@ -293,17 +293,13 @@ static int getopt_flag_error(const char *cmd, int c, char **argv)
 	 * `--=` too, taken for the prefix of a flag (round-fifty-three
 	 * tester 225). A word taken whole is no '?' of its own: the letter
 	 * is a later cluster's. */
-	if (optopt != 0 && last_opts != NULL && strncmp(arg, "--", 2) == 0 &&
-	    arg[2 + strcspn(arg + 2, "=")] == '=') {
-		size_t n = strcspn(arg + 2, "=");
-
-		for (const struct option *o = last_opts; o->name; o++) {
-			if (o->val == optopt && strncmp(o->name, arg + 2, n) == 0) {
-				return strlen(o->name) == n && n != 0
-					       ? usage_error(cmd, "flag '%s' takes no value", arg)
-					       : usage_error(cmd, "unknown flag '%s'", arg);
-			}
-		}
+	switch (last_opts ? rv_cli_long_given_value(last_opts, arg, optopt) : 0) {
+	case 1:
+		return usage_error(cmd, "flag '%s' takes no value", arg);
+	case 2:
+		return usage_error(cmd, "unknown flag '%s'", arg);
+	default:
+		break;
 	}
 	if (optopt > 0 && optopt < 256) {
 		return usage_error(cmd, "unknown flag '-%c'", optopt);

@@ -109,6 +109,25 @@ bool rv_cli_value_looks_like_option(char *const *argv, int optind, const char *o
 	return optarg && optind >= 2 && optarg == argv[optind - 1] && !strncmp(optarg, "--", 2);
 }
 
+int rv_cli_long_given_value(const struct option *opts, const char *arg, int letter)
+{
+	size_t n;
+
+	if (letter == 0 || strncmp(arg, "--", 2) != 0) {
+		return 0;
+	}
+	n = strcspn(arg + 2, "=");
+	if (arg[2 + n] != '=') {
+		return 0;
+	}
+	for (const struct option *o = opts; o->name; o++) {
+		if (o->val == letter && strncmp(o->name, arg + 2, n) == 0) {
+			return strlen(o->name) == n && n != 0 ? 1 : 2;
+		}
+	}
+	return 0;
+}
+
 const char *rv_cli_cut_short(char *const *argv, int optind, const char *optarg, const char *name,
 			     int *out_len)
 {

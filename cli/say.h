@@ -8,6 +8,7 @@
 #ifndef RV_CLI_SAY_H
 #define RV_CLI_SAY_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -39,6 +40,14 @@ const char *rv_cli_cut_short(char *const *argv, int optind, const char *optarg, 
  * that begins with "--" as an option's value (`--tun --bogus`)? Such a
  * value is a missing one; the =-form still gives it. */
 bool rv_cli_value_looks_like_option(char *const *argv, int optind, const char *optarg);
+
+/* rv_cli_long_given_value judges getopt's '?' (optopt |letter|) for the
+ * word |arg| it stopped at: 1 when it is an option of |opts| that takes no
+ * value, named whole and given one (`--help=1`, whose optopt is its letter
+ * and was said as "-h"); 2 when such a word names it cut short or not at
+ * all (`--js=1`, `--=`); 0 when the word is no long option given a value
+ * under |letter| (the '?' is a later cluster's letter: `--json -jh`). */
+int rv_cli_long_given_value(const struct option *opts, const char *arg, int letter);
 
 /* rv_cli_stderr_shown makes stderr show control characters as '?' (not
  * the line's end or a tab), for the commands that echo their arguments

@@ -150,6 +150,17 @@ void rv_endpoint_set(struct rv_endpoint *ep, const struct rv_ip_addr *a, uint16_
 	}
 }
 
+bool rv_endpoint_from_sa(struct rv_endpoint *ep, const void *sa, socklen_t len)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (len > sizeof(ep->in6)) {
+		return false;
+	}
+	memcpy(&ep->sa, sa, len);
+	ep->len = len;
+	return true;
+}
+
 void rv_endpoint_addr(const struct rv_endpoint *ep, struct rv_ip_addr *out)
 {
 	memset(out, 0, sizeof(*out));

@@ -77,6 +77,10 @@ void rv_endpoint_addr(const struct rv_endpoint *ep, struct rv_ip_addr *out);
 /* rv_endpoint_set makes |ep| the socket address of |a| (IPv4 or IPv6) and
  * |port|: rv_endpoint_addr's inverse, for a bind or a connect. */
 void rv_endpoint_set(struct rv_endpoint *ep, const struct rv_ip_addr *a, uint16_t port);
+/* rv_endpoint_from_sa makes |ep| the socket address |sa| of |len| bytes (a
+ * getsockname's or getpeername's), local address unknown. False, |ep|
+ * zeroed (unknown), when it is longer than an IPv6 one. */
+bool rv_endpoint_from_sa(struct rv_endpoint *ep, const void *sa, socklen_t len);
 
 enum {
 	/* "client " + a certificate name + NUL: see rv_session_params.peer_name. */

@@ -298,9 +298,8 @@ void rv_server_on_accept(struct rv_loop *l, int res)
 	}
 	arm_accept(l);
 	memset(&ep, 0, sizeof(ep));
-	if (getpeername(res, (struct sockaddr *)&ss, &sl) == 0 && sl <= sizeof(ep.in6)) {
-		memcpy(&ep.sa, &ss, sl);
-		ep.len = sl;
+	if (getpeername(res, (struct sockaddr *)&ss, &sl) == 0) {
+		(void)rv_endpoint_from_sa(&ep, &ss, sl);
 	}
 	c = rv_chan_new(l, res, &ep);
 	if (!c) {

@@ -636,7 +636,7 @@ int rv_tls_conn_expect_name(struct rv_tls_conn *c, const char *name)
 	bool is_ip = false;
 	int ok;
 
-	name = rv_tls_name_undotted(name, undotted, sizeof(undotted)); /* SNI has no final dot */
+	name = rv_tls_name_undotted(name, undotted, sizeof(undotted)); /* nor has SNI */
 	ok = rv_tls_expect_name(vp, name, &is_ip);
 
 	/* No address as SNI (RFC 6066, 3), least of all with its scope. */

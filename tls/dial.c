@@ -327,10 +327,8 @@ static bool way_to_server(const struct rv_client_side *s)
 		return true; /* cannot tell: the attempt will */
 	}
 	if (connect(fd, (const struct sockaddr *)&s->sa, s->sa_len) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0 && len <= sizeof(ep.in6)) {
-		memset(&ep, 0, sizeof(ep));
-		memcpy(&ep.sa, &ss, len);
-		ep.len = len;
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    rv_endpoint_from_sa(&ep, &ss, len)) {
 		rv_endpoint_addr(&ep, &src);
 		ok = !rv_ip_addr_equal(&src, &s->last4) && !rv_ip_addr_equal(&src, &s->last6);
 	}
@@ -412,9 +410,7 @@ void rv_client_servers_changed(struct rv_loop *l, struct rv_strbuf *log)
 		 s->job.port);
 	/* The list starts over: at its first server, the preferred one, or
 	 * at one at random. */
-	s->server_idx = first_server(l);
-	s->tried_in_round = 0;
-	s->list_restarted = s->chan != NULL;
+	rv_client_order_changed(l);
 	if (s->resolving && !listed) {
 		unsigned live = atomic_load_explicit(&resolve_threads, memory_order_relaxed);
 
@@ -524,9 +520,7 @@ static void connect_to(struct rv_loop *l)
 	struct rv_chan *c;
 	int fd, one = 1;
 
-	memset(&ep, 0, sizeof(ep));
-	memcpy(&ep.sa, &s->sa, s->sa_len);
-	ep.len = s->sa_len;
+	(void)rv_endpoint_from_sa(&ep, &s->sa, s->sa_len);
 	fd = socket(s->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		int err = errno;
@@ -748,12 +742,10 @@ void rv_client_addr_gone(struct rv_loop *l, const struct rv_ip_addr *gone, unsig
 	char a[64];
 
 	if (!s->chan || s->chan->closing || s->chan->fd < 0 ||
-	    getsockname(s->chan->fd, (struct sockaddr *)&ss, &len) != 0 || len > sizeof(ep.in6)) {
+	    getsockname(s->chan->fd, (struct sockaddr *)&ss, &len) != 0 ||
+	    !rv_endpoint_from_sa(&ep, &ss, len)) {
 		return;
 	}
-	memset(&ep, 0, sizeof(ep));
-	memcpy(&ep.sa, &ss, len);
-	ep.len = len;
 	rv_endpoint_addr(&ep, &mine);
 	if (!rv_ip_addr_equal(&mine, gone)) {
 		return;
@@ -816,9 +808,7 @@ static void client_authenticated(struct rv_loop *l, struct rv_chan *c)
 		rv_chan_close(l, c);
 		return;
 	}
-	memset(&ep, 0, sizeof(ep));
-	memcpy(&ep.sa, &s->sa, s->sa_len);
-	ep.len = s->sa_len;
+	(void)rv_endpoint_from_sa(&ep, &s->sa, s->sa_len);
 	s->config_failed = false;
 	c->ctl = rv_ctl_client_new(&l->env, exp, &ep, &s->last4, &s->last6, l->now_ns);
 	rv_memzero(exp, sizeof(exp));

@@ -905,12 +905,10 @@ void rv_hostcfg_ctl_source(struct rv_loop *l, int fd)
 	socklen_t len = sizeof(ss);
 	struct rv_endpoint ep;
 
-	memset(&ep, 0, sizeof(ep));
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 || len > sizeof(ep.in6)) {
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 ||
+	    !rv_endpoint_from_sa(&ep, &ss, len)) {
 		return;
 	}
-	memcpy(&ep.sa, &ss, len);
-	ep.len = len;
 	rv_endpoint_addr(&ep, &h->ctl_src);
 	h->ctl_sport = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
 						: ntohs(((struct sockaddr_in *)&ss)->sin_port);

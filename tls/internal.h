@@ -88,9 +88,9 @@ bool rv_tls_ctx_server_name_ip(const struct rv_tls_ctx *ctx);
 const char *rv_tls_name_undotted(const char *name, char *buf, size_t len);
 
 /* rv_tls_expect_name makes |vp| check a server's certificate against
- * |name| (its final dot left out): its IP addresses for an IP literal (an
- * IPv6 one's %scope left out; *|is_ip| set), else its DNS names. Returns
- * 1, or 0 (out of memory). */
+ * |name| (without a final dot: rv_tls_name_undotted): its IP addresses for
+ * an IP literal (an IPv6 one's %scope left out; *|is_ip| set), else its
+ * DNS names. Returns 1, or 0 (out of memory). */
 int rv_tls_expect_name(X509_VERIFY_PARAM *vp, const char *name, bool *is_ip);
 
 /* ctl.c */
@@ -563,8 +563,8 @@ void rv_server_on_accept(struct rv_loop *l, int res);
 
 /* dial.c (client role) */
 void rv_client_on_connect(struct rv_loop *l, struct rv_chan *c, int res);
-/* rv_client_order_changed: a reload changed server_order: the next
- * connection starts the list as a start with it would. */
+/* rv_client_order_changed: a reload changed server_order or the server
+ * list: the next connection starts the list as a start with it would. */
 void rv_client_order_changed(struct rv_loop *l);
 
 /* rv_client_net_changed: the host gained a route, an address or a link

@@ -47,7 +47,7 @@
 #define RV_WORKER_SPELLS 8
 /* A spell of refused sends with no refusal for this long is ended, its
  * count said. */
-#define RV_SPELL_QUIET_NS (5 * 1000000000ull)
+#define RV_SPELL_QUIET_NS (5 * RV_NSEC_PER_SEC)
 
 #include <net/if.h>
 #include <pthread.h>
@@ -58,6 +58,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "core/clock.h"
 #include "core/codel.h"
 #include "core/counters.h"
 #include "core/gso.h"

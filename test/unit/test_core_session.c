@@ -688,6 +688,30 @@ Test(session, reject_after_time_is_expired)
 	pair_free(&p);
 }
 
+/* rv_endpoint_from_sa: what getsockname gives, as an endpoint; a socket
+ * address longer than an IPv6 one is none. */
+Test(session, endpoint_from_sa)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	struct rv_endpoint ep, want = ep4("192.0.2.7", 4433);
+	struct rv_ip_addr a;
+	char buf[64];
+
+	cr_assert(rv_endpoint_from_sa(&ep, &want.in4, sizeof(want.in4)));
+	cr_assert(rv_endpoint_equal(&ep, &want));
+	in6->sin6_family = AF_INET6;
+	in6->sin6_port = htons(4433);
+	inet_pton(AF_INET6, "2001:db8::7", &in6->sin6_addr);
+	cr_assert(rv_endpoint_from_sa(&ep, &ss, sizeof(*in6)));
+	cr_assert_str_eq(rv_endpoint_str(&ep, buf, sizeof(buf)), "[2001:db8::7]:4433");
+	rv_endpoint_addr(&ep, &a);
+	cr_assert_eq(a.family, AF_INET6);
+	cr_assert_not(rv_endpoint_from_sa(&ep, &ss, sizeof(ss)));
+	cr_assert_eq(ep.len, 0u);
+	cr_assert_str_eq(rv_endpoint_str(&ep, buf, sizeof(buf)), "(none)");
+}
+
 Test(session, endpoint)
 {
 	struct rv_session_params prm = { .local_index = 5, .remote_index = 6 };
