@@ -490,8 +490,12 @@ static void note_refusal(struct rv_ratelimit *rl)
 
 bool rv_ratelimit_ok(struct rv_ratelimit *rl)
 {
+	return rv_ratelimit_ok_at(rl, rv_coarse_now_ns());
+}
+
+bool rv_ratelimit_ok_at(struct rv_ratelimit *rl, uint64_t now)
+{
 	const uint64_t slack = (RV_RATELIMIT_BURST - 1) * RV_RATELIMIT_INTERVAL_NS;
-	uint64_t now = rv_coarse_now_ns();
 	uint64_t due = atomic_load_explicit(&rl->due_ns, memory_order_relaxed);
 
 	for (;;) {

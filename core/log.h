@@ -110,6 +110,11 @@ struct rv_ratelimit {
  * as suppressed. Safe from any thread; never blocks. */
 bool rv_ratelimit_ok(struct rv_ratelimit *rl);
 
+/* rv_ratelimit_ok_at is rv_ratelimit_ok at |now_ns| (CLOCK_MONOTONIC, as
+ * rv_coarse_now_ns), for a caller that has the time already or keeps its
+ * own (a test). */
+bool rv_ratelimit_ok_at(struct rv_ratelimit *rl, uint64_t now_ns);
+
 /* rv_ratelimit_take_suppressed returns how many lines were refused since
  * the last call, and starts that count again. */
 uint32_t rv_ratelimit_take_suppressed(struct rv_ratelimit *rl);

@@ -680,6 +680,7 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 		w->id = i;
 		w->cpu = pin ? cpus[i % ncpus] : -1;
 		w->tun_fd = w->tun_small_fd = w->udp_fd = w->udp_small_fd = w->wake_fd = -1;
+		rv_refusals_init(&w->refusals, rv_worker_say_refusal, w);
 		dp->workers[i] = w;
 		ret = open_worker_io(dp, w, vnet);
 		if (ret < 0) {

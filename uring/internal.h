@@ -42,13 +42,6 @@
 #ifndef RV_URING_INTERNAL_H
 #define RV_URING_INTERNAL_H
 
-/* Spells of refused sends a worker follows at once (worker_tx.c): those
- * of more sessions are counted together. */
-#define RV_WORKER_SPELLS 8
-/* A spell of refused sends with no refusal for this long is ended, its
- * count said. */
-#define RV_SPELL_QUIET_NS (5 * RV_NSEC_PER_SEC)
-
 #include <net/if.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -63,6 +56,7 @@
 #include "core/counters.h"
 #include "core/gso.h"
 #include "core/ip.h"
+#include "core/refusals.h"
 #include "core/session.h"
 #include "core/wire.h"
 #include "uring/bufring.h"
@@ -245,32 +239,10 @@ struct rv_worker {
 	bool tun_gone;			     /* its TUN read failed for good: not re-armed */
 	bool gso_split_warned;		     /* said once that GSO sends are split (send_each) */
 	struct rv_gso_refusals gso_refusals; /* paths that refused GSO sends */
-	/* Spells of refused UDP sends, each to one session for one reason
-	 * (no route to it: worker_tx.c refused_send), said at their start
-	 * and their end: the datagrams refused meanwhile, since when, and
-	 * the last refusal (a spell quiet for a while is ended too: its
-	 * session may be gone). */
-	struct rv_refusal_spell {
-		uint32_t sess;
-		int err;	/* 0: a free entry */
-		bool unsaid;	/* its start line was held back (the rate) */
-		uint64_t first; /* the datagrams of its start line */
-		uint64_t n, since_ns, last_ns;
-	} spells[RV_WORKER_SPELLS];
-	/* The lines of spells are limited per worker (spell_rl); the count of
-	 * those held back is said apart (short spells one after another lost
-	 * their counts to a call site's limit: round-fifty-six tester 236). */
-	struct rv_ratelimit spell_rl;
-	uint64_t held_n;      /* datagrams of spells whose lines were held back */
-	unsigned held_spells; /* those spells */
-	/* The refusals of sessions past those followed, counted together: a
-	 * table that evicted its oldest thrashed when more sessions than it
-	 * holds were refused in turn, and each eviction's line was lost to
-	 * the rate limit (round-fifty-six tester 234). Its err is 0 when none
-	 * are counted. */
-	struct rv_refusal_spell spill;
-	unsigned num_spells; /* entries in use, the spill counted as one */
-	bool recv_armed[2];  /* multishot recvmsg on udp_fd, udp_small_fd */
+	/* Spells of refused UDP sends (no route to a session's peer), said
+	 * at their start and end (core/refusals.h, rv_worker_say_refusal). */
+	struct rv_refusals refusals;
+	bool recv_armed[2]; /* multishot recvmsg on udp_fd, udp_small_fd */
 	bool wake_armed;
 	struct msghdr recv_msg; /* template for multishot recvmsg */
 
@@ -563,10 +535,9 @@ bool rv_worker_icmp_error(struct rv_worker *w, const uint8_t *pkt, const struct 
  * releases the superframes held for this turn). */
 void rv_worker_flush_tx(struct rv_worker *w, unsigned cls);
 void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned cqe_flags);
-/* rv_worker_sweep_spells ends the spells of refused sends that saw no
- * refusal for RV_SPELL_QUIET_NS (|all|: every one, as the worker stops),
- * saying their counts. */
-void rv_worker_sweep_spells(struct rv_worker *w, bool all);
+/* rv_worker_say_refusal says a line of the worker's refused sends; |arg|
+ * is the worker (rv_refusals_init). */
+void rv_worker_say_refusal(void *arg, const struct rv_refusal_line *line);
 
 /* worker_rx.c */
 void rv_worker_udp_recv(struct rv_worker *w, unsigned bid, uint32_t len);

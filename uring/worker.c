@@ -813,7 +813,7 @@ static void worker_loop(struct rv_worker *w)
 		int ret;
 
 		rv_qsbr_offline(q, w->qsbr_id);
-		if (likely(w->num_spells == 0 && w->held_spells == 0)) {
+		if (likely(!rv_refusals_busy(&w->refusals))) {
 			ret = io_uring_submit_and_wait(ring, 1);
 		} else {
 			/* A spell of refused sends must be ended, its count
@@ -913,14 +913,12 @@ static void worker_loop(struct rv_worker *w)
 		rv_bufring_commit(&w->udprx);
 		rearm(w);
 		publish_gauges(w);
-		if (unlikely(w->num_spells != 0 || w->held_spells != 0)) {
-			rv_worker_sweep_spells(w, false);
+		if (unlikely(rv_refusals_busy(&w->refusals))) {
+			rv_refusals_sweep(&w->refusals, rv_coarse_now_ns(), false);
 		}
 		rv_qsbr_quiescent(q, w->qsbr_id);
 	}
-	if (w->num_spells != 0 || w->held_spells != 0) {
-		rv_worker_sweep_spells(w, true);
-	}
+	rv_refusals_sweep(&w->refusals, rv_coarse_now_ns(), true);
 }
 
 static void report_ready(struct rv_worker *w, int err)

@@ -527,129 +527,47 @@ static const char *send_failed(struct rv_worker *w, const struct rv_send_slot *s
 	return rv_session_peer_name(s);
 }
 
-/* spell_end ends spell |sp|, saying its count when it has one: |how|
- * says why it ends. */
-static void spell_end(struct rv_worker *w, struct rv_refusal_spell *sp, const char *how)
+/* rv_worker_say_refusal says a line of the worker's refused sends
+ * (core/refusals.h), in the worker's words. */
+void rv_worker_say_refusal(void *arg, const struct rv_refusal_line *l)
 {
-	uint64_t untold = sp->n + (sp->unsaid ? sp->first : 0);
+	static const char *const ends[] = {
+		[RV_REFUSAL_OTHER_REASON] = "are refused for another reason now",
+		[RV_REFUSAL_PASSED] = "pass again",
+		[RV_REFUSAL_QUIET] = "saw no refusal for 5 s (its session may be gone)",
+		[RV_REFUSAL_STOPPING] = "are no longer tried (the worker stops)",
+	};
+	const struct rv_worker *w = arg;
 
-	if (untold != 0 && !rv_ratelimit_ok(&w->spell_rl)) {
-		w->held_n += untold; /* said by rv_worker_sweep_spells */
-		w->held_spells++;
-	} else if (untold != 0) {
+	switch (l->kind) {
+	case RV_REFUSAL_BEGINS:
+		rv_warnx("worker %u: %" PRIu64 " datagram(s) to %s (session %08x)%s refused: %s "
+			 "(those after them, until a send passes, are counted and said at its end)",
+			 w->id, l->n, l->who, l->sess, l->how, strerror(l->err));
+		break;
+	case RV_REFUSAL_ENDS:
 		rv_info("worker %u: UDP sends to session %08x %s; %" PRIu64 " %sdatagram(s) were "
 			"refused (%s) over %.1f s",
-			w->id, sp->sess, how, untold, sp->unsaid ? "" : "more ", strerror(sp->err),
-			(double)(sp->last_ns - sp->since_ns) / 1e9);
-	}
-	sp->err = 0;
-	w->num_spells--;
-}
-
-/* refused_send says a refused UDP send of |n| datagram(s) to |who|: the
- * first of a spell (one session, one reason) at once, those after it only
- * in the line that ends the spell (sends_pass, another reason, a quiet
- * spell: rv_worker_sweep_spells). A client whose route to its server went
- * said one line per tunnelled packet, ten and then one a second until its
- * session ended (round-fifty-four tester 230); one spell per worker lost
- * its count, and said its start again, at each refusal of another
- * session's (round-fifty-five tester 231). Past RV_WORKER_SPELLS sessions
- * at once, the others' refusals are counted together (w->spill). */
-static void refused_send(struct rv_worker *w, const struct rv_send_slot *sl, unsigned n,
-			 const char *who, int err, const char *how)
-{
-	uint64_t now = rv_coarse_now_ns();
-	struct rv_refusal_spell *sp = NULL, *free_sp = NULL;
-
-	for (unsigned i = 0; i < RV_WORKER_SPELLS; i++) {
-		struct rv_refusal_spell *e = &w->spells[i];
-
-		if (e->err == 0) {
-			free_sp = free_sp ? free_sp : e;
-		} else if (e->sess == sl->sess_index) {
-			sp = e;
-		}
-	}
-	if (sp != NULL && sp->err == err) {
-		sp->n += n;
-		sp->last_ns = now;
-		return;
-	}
-	if (sp != NULL) {
-		spell_end(w, sp, "are refused for another reason now");
-	} else if (free_sp != NULL) {
-		sp = free_sp;
-	} else {
-		if (w->spill.err == 0) {
-			w->spill = (struct rv_refusal_spell){ .err = err, .since_ns = now };
-			w->num_spells++;
-			rv_warnx("worker %u: UDP sends to more than %d sessions are refused at "
-				 "once (%s, to %s first): those past %d are counted together "
-				 "and said when none has been refused for 5 s",
-				 w->id, RV_WORKER_SPELLS, strerror(err), who, RV_WORKER_SPELLS);
-		}
-		w->spill.n += n;
-		w->spill.last_ns = now;
-		return;
-	}
-	*sp = (struct rv_refusal_spell){
-		.sess = sl->sess_index, .err = err, .first = n, .since_ns = now, .last_ns = now
-	};
-	w->num_spells++;
-	if (!rv_ratelimit_ok(&w->spell_rl)) {
-		sp->unsaid = true; /* its end says these too */
-		return;
-	}
-	rv_warnx("worker %u: %u datagram(s) to %s (session %08x)%s refused: %s (those after "
-		 "them, until a send passes, are counted and said at its end)",
-		 w->id, n, who, sl->sess_index, how, strerror(err));
-}
-
-/* sends_pass ends the spell of refused sends to |sl|'s session, if any:
- * one passed. */
-static void sends_pass(struct rv_worker *w, const struct rv_send_slot *sl)
-{
-	for (unsigned i = 0; i < RV_WORKER_SPELLS; i++) {
-		struct rv_refusal_spell *e = &w->spells[i];
-
-		if (e->err != 0 && e->sess == sl->sess_index) {
-			e->last_ns = rv_coarse_now_ns();
-			spell_end(w, e, "pass again");
-			return;
-		}
-	}
-}
-
-void rv_worker_sweep_spells(struct rv_worker *w, bool all)
-{
-	uint64_t now = rv_coarse_now_ns();
-
-	if (w->spill.err != 0 && (all || now - w->spill.last_ns >= RV_SPELL_QUIET_NS)) {
+			w->id, l->sess, ends[l->why], l->n, l->unsaid ? "" : "more ",
+			strerror(l->err), (double)l->lasted_ns / 1e9);
+		break;
+	case RV_REFUSAL_SPILL_BEGINS:
+		rv_warnx("worker %u: UDP sends to more than %d sessions are refused at once (%s, "
+			 "to %s first): those past %d are counted together and said when none "
+			 "has been refused for 5 s",
+			 w->id, RV_REFUSAL_SPELLS, strerror(l->err), l->who, RV_REFUSAL_SPELLS);
+		break;
+	case RV_REFUSAL_SPILL_ENDS:
 		rv_info("worker %u: %" PRIu64 " datagram(s) to sessions past the %d followed "
 			"were refused over %.1f s%s",
-			w->id, w->spill.n, RV_WORKER_SPELLS,
-			(double)(w->spill.last_ns - w->spill.since_ns) / 1e9,
-			all ? " (the worker stops)" : "; none for 5 s");
-		w->spill.err = 0;
-		w->num_spells--;
-	}
-
-	for (unsigned i = 0; i < RV_WORKER_SPELLS; i++) {
-		struct rv_refusal_spell *e = &w->spells[i];
-
-		if (e->err != 0 && (all || now - e->last_ns >= RV_SPELL_QUIET_NS)) {
-			spell_end(w, e,
-				  all ? "are no longer tried (the worker stops)"
-				      : "saw no refusal for 5 s (its session may be gone)");
-		}
-	}
-	/* Last: the ends above may have been held back too. */
-	if (w->held_spells != 0 && (all || rv_ratelimit_ok(&w->spell_rl))) {
+			w->id, l->n, RV_REFUSAL_SPELLS, (double)l->lasted_ns / 1e9,
+			l->why == RV_REFUSAL_STOPPING ? " (the worker stops)" : "; none for 5 s");
+		break;
+	case RV_REFUSAL_HELD:
 		rv_info("worker %u: %" PRIu64 " datagram(s) were refused in %u spell(s) whose "
 			"lines were held back (at most %d lines at once, then one a second)",
-			w->id, w->held_n, w->held_spells, RV_RATELIMIT_BURST);
-		w->held_n = 0;
-		w->held_spells = 0;
+			w->id, l->n, l->spells, RV_RATELIMIT_BURST);
+		break;
 	}
 }
 
@@ -1128,7 +1046,8 @@ static void send_each(struct rv_worker *w, struct rv_send_slot *sl)
 	if (failed != 0) {
 		const char *who = send_failed(w, sl, failed, lost_pkts, lost_bytes);
 
-		refused_send(w, sl, failed, who, err, ", sent one by one,");
+		rv_refusals_note(&w->refusals, sl->sess_index, err, failed, rv_coarse_now_ns(), who,
+				 ", sent one by one,");
 	}
 }
 
@@ -1147,8 +1066,8 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 		goto done;
 	}
 	if (likely(res >= 0)) {
-		if (unlikely(w->num_spells != 0)) {
-			sends_pass(w, sl);
+		if (unlikely(rv_refusals_any(&w->refusals))) {
+			rv_refusals_pass(&w->refusals, sl->sess_index, rv_coarse_now_ns());
 		}
 		rv_ctr_add(&w->ctr, RV_CTR_TX_PACKETS, sl->pkts);
 		rv_ctr_add(&w->ctr, RV_CTR_TX_BYTES, sl->inner_bytes);
@@ -1208,7 +1127,8 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 				w->id);
 		} else {
 			/* Named, as the session's own drop lines are (a tester). */
-			refused_send(w, sl, sl->num, who, -res, "");
+			rv_refusals_note(&w->refusals, sl->sess_index, -res, sl->num,
+					 rv_coarse_now_ns(), who, "");
 		}
 	}
 	if (cqe_flags & IORING_CQE_F_MORE) {
