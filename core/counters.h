@@ -71,6 +71,7 @@
 	X(RV_CTR_GSO_SPLIT, "gso_split")                   \
 	X(RV_CTR_ICMP_UNREACH, "icmp_unreach")             \
 	X(RV_CTR_ICMP_TIME_EXCEEDED, "icmp_time_exceeded") \
+	X(RV_CTR_ICMP_PARAM_PROBLEM, "icmp_param_problem") \
 	X(RV_CTR_ECN_CE, "ecn_ce")                         \
 	X(RV_CTR_AQM_CE, "aqm_ce")                         \
 	X(RV_CTR_UDP_SOCK_DROPS, "udp_sock_drops") /* kept by the kernel: read at a snapshot */

@@ -77,8 +77,12 @@ static bool v6_may_answer(const uint8_t *pkt, size_t len)
 	return proto >= 0;
 }
 
-static size_t error4(uint8_t *out, uint8_t type, uint8_t code, const struct rv_ip_addr *src,
-		     const uint8_t *pkt, size_t len, size_t *quote_len)
+/* error4 builds an ICMPv4 error of |type| and |code| whose word after the
+ * checksum holds |ptr| in its first byte (a parameter problem's pointer;
+ * 0 for the others, whose word is unused). */
+static size_t error4(uint8_t *out, uint8_t type, uint8_t code, uint8_t ptr,
+		     const struct rv_ip_addr *src, const uint8_t *pkt, size_t len,
+		     size_t *quote_len)
 {
 	size_t q = len < RV_ICMP4_MAX - 28 ? len : RV_ICMP4_MAX - 28;
 	uint8_t *icmp = out + 20;
@@ -94,6 +98,7 @@ static size_t error4(uint8_t *out, uint8_t type, uint8_t code, const struct rv_i
 	rv_ipv4_fix_csum(out, 20);
 	icmp[0] = type;
 	icmp[1] = code;
+	icmp[4] = ptr;
 	put_csum(icmp + 2, rv_inet_csum_add(rv_inet_csum_add(0, icmp, 8), pkt, q));
 	*quote_len = q;
 	return 28;
@@ -124,10 +129,11 @@ static size_t error6(uint8_t *out, uint8_t type, uint8_t code, const struct rv_i
 	return 48;
 }
 
-/* icmp_error builds the error of |kind| (see rv_icmp_unreach). */
-static size_t icmp_error(uint8_t out[RV_ICMP_HDR_MAX], bool exceeded, const struct rv_ip_addr *src,
-			 const uint8_t *pkt, size_t len, const struct rv_ip_info *ip,
-			 size_t *quote_len)
+/* icmp_error builds the error of |kind| (see rv_icmp_unreach); |ptr| is a
+ * parameter problem's pointer. */
+static size_t icmp_error(uint8_t out[RV_ICMP_HDR_MAX], enum rv_icmp_kind kind, uint8_t ptr,
+			 const struct rv_ip_addr *src, const uint8_t *pkt, size_t len,
+			 const struct rv_ip_info *ip, size_t *quote_len)
 {
 	if (src->family != ip->src.family) {
 		return 0;
@@ -139,28 +145,54 @@ static size_t icmp_error(uint8_t out[RV_ICMP_HDR_MAX], bool exceeded, const stru
 		if (len < 20 || v4_unanswerable_src(ip->src.a) || !v4_may_answer(pkt, len, ip)) {
 			return 0;
 		}
-		/* Time exceeded in transit (11/0), or host unreachable (3/1). */
-		return exceeded ? error4(out, 11, 0, src, pkt, len, quote_len)
-				: error4(out, 3, 1, src, pkt, len, quote_len);
+		switch (kind) {
+		case RV_ICMP_UNREACH: /* host unreachable */
+			return error4(out, 3, 1, 0, src, pkt, len, quote_len);
+		case RV_ICMP_TIME_EXCEEDED: /* in transit */
+			return error4(out, 11, 0, 0, src, pkt, len, quote_len);
+		case RV_ICMP_PARAM_PROBLEM: /* the pointer says where */
+			return error4(out, 12, 0, ptr, src, pkt, len, quote_len);
+		}
+		return 0;
 	}
 	if (len < 40 || v6_unanswerable_src(ip->src.a) || !v6_may_answer(pkt, len)) {
 		return 0;
 	}
-	/* Hop limit exceeded in transit (3/0), or address unreachable (1/3). */
-	return exceeded ? error6(out, 3, 0, src, pkt, len, quote_len)
-			: error6(out, 1, 3, src, pkt, len, quote_len);
+	switch (kind) {
+	case RV_ICMP_UNREACH: /* address unreachable */
+		return error6(out, 1, 3, src, pkt, len, quote_len);
+	case RV_ICMP_TIME_EXCEEDED: /* hop limit exceeded in transit */
+		return error6(out, 3, 0, src, pkt, len, quote_len);
+	case RV_ICMP_PARAM_PROBLEM: /* IPv4's options alone: none */
+		return 0;
+	}
+	return 0;
 }
 
 size_t rv_icmp_unreach(uint8_t out[RV_ICMP_HDR_MAX], const struct rv_ip_addr *src,
 		       const uint8_t *pkt, size_t len, const struct rv_ip_info *ip,
 		       size_t *quote_len)
 {
-	return icmp_error(out, false, src, pkt, len, ip, quote_len);
+	return icmp_error(out, RV_ICMP_UNREACH, 0, src, pkt, len, ip, quote_len);
 }
 
 size_t rv_icmp_time_exceeded(uint8_t out[RV_ICMP_HDR_MAX], const struct rv_ip_addr *src,
 			     const uint8_t *pkt, size_t len, const struct rv_ip_info *ip,
 			     size_t *quote_len)
 {
-	return icmp_error(out, true, src, pkt, len, ip, quote_len);
+	return icmp_error(out, RV_ICMP_TIME_EXCEEDED, 0, src, pkt, len, ip, quote_len);
+}
+
+size_t rv_icmp_param_problem(uint8_t out[RV_ICMP_HDR_MAX], const struct rv_ip_addr *src,
+			     const uint8_t *pkt, size_t len, const struct rv_ip_info *ip,
+			     uint8_t ptr, size_t *quote_len)
+{
+	return icmp_error(out, RV_ICMP_PARAM_PROBLEM, ptr, src, pkt, len, ip, quote_len);
+}
+
+size_t rv_icmp_error(uint8_t out[RV_ICMP_HDR_MAX], enum rv_icmp_kind kind, uint8_t ptr,
+		     const struct rv_ip_addr *src, const uint8_t *pkt, size_t len,
+		     const struct rv_ip_info *ip, size_t *quote_len)
+{
+	return icmp_error(out, kind, ptr, src, pkt, len, ip, quote_len);
 }

@@ -1,6 +1,7 @@
 /*
  * icmp.h — "destination unreachable" for a TUN packet that no session takes,
- * and "time exceeded" for one forwarded from client to client at its last hop.
+ * and "time exceeded" or "parameter problem" for one forwarded from client
+ * to client at its last hop or with options a router refuses.
  *
  * The server routes a whole pool into its TUN device, so a packet to the
  * address of a client that is offline (or to a network behind one) reaches
@@ -49,5 +50,26 @@ size_t rv_icmp_unreach(uint8_t out[RV_ICMP_HDR_MAX], const struct rv_ip_addr *sr
 size_t rv_icmp_time_exceeded(uint8_t out[RV_ICMP_HDR_MAX], const struct rv_ip_addr *src,
 			     const uint8_t *pkt, size_t len, const struct rv_ip_info *ip,
 			     size_t *quote_len);
+
+/* rv_icmp_param_problem is rv_icmp_unreach for an IPv4 packet dropped for
+ * its options where it was forwarded (client_to_client = internal), as a
+ * Linux router answers one whose options its parse refuses: ICMPv4 type 12
+ * code 0 from |src|, |ptr| the offset of the byte at fault from the start
+ * of the header (RFC 792). None for IPv6 (0). */
+size_t rv_icmp_param_problem(uint8_t out[RV_ICMP_HDR_MAX], const struct rv_ip_addr *src,
+			     const uint8_t *pkt, size_t len, const struct rv_ip_info *ip,
+			     uint8_t ptr, size_t *quote_len);
+
+enum rv_icmp_kind {
+	RV_ICMP_UNREACH,
+	RV_ICMP_TIME_EXCEEDED,
+	RV_ICMP_PARAM_PROBLEM,
+};
+
+/* rv_icmp_error is the three above by |kind|; |ptr| is a parameter
+ * problem's pointer, 0 for the others. */
+size_t rv_icmp_error(uint8_t out[RV_ICMP_HDR_MAX], enum rv_icmp_kind kind, uint8_t ptr,
+		     const struct rv_ip_addr *src, const uint8_t *pkt, size_t len,
+		     const struct rv_ip_info *ip, size_t *quote_len);
 
 #endif /* RV_CORE_ICMP_H */

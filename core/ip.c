@@ -270,3 +270,78 @@ const char *rv_ip_addr_str(const struct rv_ip_addr *a, char *buf, size_t buf_len
 	}
 	return buf;
 }
+
+const char *rv_ip_v4_options_bad(const uint8_t *p, unsigned hlen, unsigned *ptr_at)
+{
+	static const char malformed[] = "its IPv4 options are malformed (routers drop it)";
+	bool rr = false, ts = false, srr = false;
+
+	for (unsigned at = 20; at < hlen;) {
+		unsigned type = p[at], len, ptr;
+
+		if (type == 0) {
+			break; /* end of options */
+		}
+		if (type == 1) {
+			at++; /* no-op */
+			continue;
+		}
+		*ptr_at = at;
+		if (at + 1 >= hlen || (len = p[at + 1]) < 2 || len > hlen - at) {
+			return malformed;
+		}
+		ptr = len > 2 ? p[at + 2] : 0;
+		switch (type) {
+		case 0x83: /* loose and strict source routes */
+		case 0x89:
+			*ptr_at = len < 3 ? at + 1 : ptr < 4 ? at + 2 : at;
+			if (len < 3 || ptr < 4 || srr) {
+				return malformed;
+			}
+			srr = true;
+			break;
+		case 0x07: /* record route: 4-byte slots from pointer 4 */
+			*ptr_at = rr ? at : len < 3 ? at + 1 : at + 2;
+			if (rr || len < 3 || ptr < 4 || (ptr <= len && ptr + 3 > len)) {
+				return malformed;
+			}
+			rr = true;
+			break;
+		case 0x44: /* timestamp: 4- or 8-byte slots from pointer 5 */
+			*ptr_at = ts ? at : len < 4 ? at + 1 : at + 2;
+			if (ts || len < 4 || ptr < 5) {
+				return malformed;
+			}
+			ts = true;
+			if (ptr <= len) {
+				unsigned flag = p[at + 3] & 0xf;
+
+				/* Room for a time stamp, whatever the flag;
+				 * and for an address before it (flags 1, 3). */
+				if (ptr + 3 > len || ((flag == 1 || flag == 3) && ptr + 7 > len)) {
+					return malformed;
+				}
+			} else if ((p[at + 3] & 0xf) != 3 && (p[at + 3] >> 4) == 15) {
+				/* No slot left and the overflow count full; a
+				 * full prespecified one has none to count. */
+				*ptr_at = at + 3;
+				return malformed;
+			}
+			break;
+		case 0x86: /* CIPSO: refused unless a DOI is set up (netlabel) */
+			*ptr_at = 0;
+			return "it carries a CIPSO security label (an IPv4 option routers drop)";
+		case 0x94: /* router alert */
+			*ptr_at = at + 1;
+			if (len < 4) {
+				return malformed;
+			}
+			break;
+		default:
+			break;
+		}
+		at += len;
+	}
+	*ptr_at = 0;
+	return srr ? "it carries a source route (an IPv4 option routers drop)" : NULL;
+}

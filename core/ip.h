@@ -107,6 +107,24 @@ enum {
 };
 int rv_ip6_upper(const uint8_t *pkt, size_t len, size_t *off);
 
+/* rv_ip_v4_options_bad says why a router drops the IPv4 header of |hlen| bytes
+ * at |p| for its options, or NULL, and sets |*ptr_at| to the offset of the
+ * byte at fault that a Linux router's "parameter problem" names, or to 0
+ * where it drops the packet unanswered. Answered: options the kernel's
+ * parse refuses, an option whose length is under 2 or runs past the header
+ * (the option), a record route or timestamp given twice (the second), or
+ * one too short (its length) or whose pointer is under its first slot or
+ * leaves no room for what it points at (its pointer), a full timestamp
+ * (not a prespecified one) whose overflow count is full (its flags), a
+ * router alert under 4 bytes (its length); a source route of those forms
+ * too. Unanswered: a well-formed source route (accept_source_route is off
+ * by default; round-thirty-two tester 163), and a CIPSO label (Linux
+ * refuses one when no DOI is set up, its default; tester 228). Each
+ * pointer as a Linux 6.18 router answered in a namespace of ours
+ * (test_core_ip). A record route of length 0 was forwarded (round-fifty-three
+ * tester 227), and the refused ones went unanswered. */
+const char *rv_ip_v4_options_bad(const uint8_t *p, unsigned hlen, unsigned *ptr_at);
+
 /* rv_ip_hop decrements the TTL (IPv4, header checksum updated) or hop
  * limit (IPv6) of packet |pkt|, as a router forwarding it does. Returns
  * false, changing nothing, when it is 1 or 0: the packet must not be

@@ -803,6 +803,11 @@ static const struct {
 					"packet to another client ran out of hops where it was "
 					"forwarded (client_to_client = internal; ttl_expired "
 					"drops), per worker." },
+	[RV_CTR_ICMP_PARAM_PROBLEM] = { "ringvpn_worker_icmp_parameter_problem_total",
+					"ICMP \"parameter problem\" errors sent back to clients "
+					"whose IPv4 packet to another client carried options a "
+					"router refuses (client_to_client = internal; bad_inner "
+					"drops), per worker." },
 	[RV_CTR_ECN_CE] = { "ringvpn_worker_ecn_ce_total",
 			    "Datagrams marked congestion experienced (CE) on the way: CE "
 			    "on the outer header over an inner packet without it (a queue "

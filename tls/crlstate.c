@@ -363,14 +363,11 @@ static int check_fd(int fd, const char *path, bool quiet, uid_t service, char *e
 	return 0;
 }
 
-/* open_file opens |path| with |flags| and reads what it remembers into
- * |before| (read_all): the descriptor; -ENOENT when it does not exist (and
- * |flags| does not make it), -EINVAL for a file refused, -errno. */
-static int open_file(const char *path, int flags, bool quiet, uid_t service, char *err,
-		     size_t err_len)
+/* open_refusing is rv_open_nofollow with its refusals said in |err| and
+ * returned as -EINVAL: a symbolic link on the way, a file of another type. */
+static int open_refusing(const char *path, int flags, char *err, size_t err_len)
 {
-	int fd = rv_open_nofollow(path, flags), ret;
-	uint32_t sum;
+	int fd = rv_open_nofollow(path, flags);
 
 	if (fd == -ELOOP) {
 		snprintf(err, err_len,
@@ -381,6 +378,30 @@ static int open_file(const char *path, int flags, bool quiet, uid_t service, cha
 	}
 	if (fd == -EINVAL) {
 		snprintf(err, err_len, "crl_state %s is not a regular file", path);
+	}
+	return fd;
+}
+
+int rv_crlstate_path_refused(const char *path, char *err, size_t err_len)
+{
+	int fd = open_refusing(path, O_RDONLY, err, err_len);
+
+	if (fd >= 0) {
+		close(fd);
+	}
+	return fd == -EINVAL ? -EINVAL : 0;
+}
+
+/* open_file opens |path| with |flags| and reads what it remembers into
+ * |before| (read_all): the descriptor; -ENOENT when it does not exist (and
+ * |flags| does not make it), -EINVAL for a file refused, -errno. */
+static int open_file(const char *path, int flags, bool quiet, uid_t service, char *err,
+		     size_t err_len)
+{
+	int fd = open_refusing(path, flags, err, err_len), ret;
+	uint32_t sum;
+
+	if (fd == -EINVAL) {
 		return -EINVAL;
 	}
 	if (fd < 0) {

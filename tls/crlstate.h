@@ -44,6 +44,13 @@ struct rv_tls_crl_seen;
 int rv_crlstate_check(const char *path, struct rv_tls_ctx *ctx, bool quiet, uid_t service,
 		      char *err, size_t err_len);
 
+/* rv_crlstate_path_refused tells whether the start would refuse |path|
+ * as the CRL state for where it is, touching nothing and with no CRL to
+ * judge (a reload that names another file: it applies at the next start):
+ * -EINVAL with why in |err| for a symbolic link on the way or a file of
+ * another type, else 0. */
+int rv_crlstate_path_refused(const char *path, char *err, size_t err_len);
+
 /* rv_crlstate_open opens (creating it, 0600) |path| into |*out|, refuses
  * |ctx| as rv_crlstate_check does (-EINVAL, -EKEYREJECTED, with why in
  * |err|), makes |ctx| remember what the file does (a reload then refuses

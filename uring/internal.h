@@ -55,6 +55,7 @@
 #include "core/codel.h"
 #include "core/counters.h"
 #include "core/gso.h"
+#include "core/icmp.h"
 #include "core/ip.h"
 #include "core/refusals.h"
 #include "core/session.h"
@@ -522,15 +523,17 @@ static inline bool rv_worker_link_only(const uint8_t *pkt, uint32_t len,
 void rv_worker_no_route(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t handle,
 			const struct rv_ip_info *ip);
 /* rv_worker_icmp_error answers a packet from client |from| to another
- * client (|pkt|, parsed into |ip|) with an ICMP error sealed for |from|:
- * "time exceeded" from the server's own address (|unreach| false: its TTL or
- * hop limit ran out where it was forwarded, the hop traceroute shows), or
- * "destination unreachable" from the destination itself (an offline
- * client's address, as a TUN packet for no session is answered). Built in
- * a send chunk (the packet's buffer is the caller's to release), within the
- * worker's ICMP rate. Returns whether it was sent. */
+ * client (|pkt|, parsed into |ip|) with an ICMP error of |kind| sealed for
+ * |from|: "time exceeded" from the server's own address (its TTL or hop
+ * limit ran out where it was forwarded, the hop traceroute shows),
+ * "parameter problem" from it too (IPv4 options a router refuses; |ptr|
+ * names the byte), or "destination unreachable" from the destination
+ * itself (an offline client's address, as a TUN packet for no session is
+ * answered). Built in a send chunk (the packet's buffer is the caller's to
+ * release), within the worker's ICMP rate, and counted by kind. Returns
+ * whether it was sent. */
 bool rv_worker_icmp_error(struct rv_worker *w, const uint8_t *pkt, const struct rv_ip_info *ip,
-			  struct rv_session *from, bool unreach);
+			  struct rv_session *from, enum rv_icmp_kind kind, uint8_t ptr);
 /* rv_worker_flush_tx seals and queues the sends of class |cls| (Q_BULK also
  * releases the superframes held for this turn). */
 void rv_worker_flush_tx(struct rv_worker *w, unsigned cls);

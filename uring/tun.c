@@ -151,7 +151,7 @@ static long lock_holder(int fd)
  * length, or -1 when it cannot (gone, hidden, no /proc). */
 static ssize_t read_proc(long pid, const char *what, char *buf, size_t len)
 {
-	char path[64];
+	char path[320];
 	ssize_t n;
 	int fd;
 
@@ -487,13 +487,102 @@ static int check_kind(const char *name, const struct rv_rtnl_link *lk)
 	return 0;
 }
 
+/* holds_tun: is descriptor |fd| of process |pid| a TUN queue of device
+ * |name| (its link /dev/net/tun, its fdinfo's "iff:" the name)? */
+static bool holds_tun(long pid, const char *fd, const char *name)
+{
+	char path[320], link[32], buf[512], *p;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/fd/%s", pid, fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n != (ssize_t)strlen("/dev/net/tun") || memcmp(link, "/dev/net/tun", (size_t)n) != 0) {
+		return false;
+	}
+	snprintf(path, sizeof(path), "fdinfo/%s", fd);
+	if (read_proc(pid, path, buf, sizeof(buf)) <= 0 || (p = strstr(buf, "\niff:\t")) == NULL) {
+		return false;
+	}
+	p += strlen("\niff:\t");
+	return strncmp(p, name, strlen(name)) == 0 && p[strlen(name)] == '\n';
+}
+
+/* queue_holder looks through /proc for a process of this network namespace
+ * that has a queue of TUN device |name| open: HOLDER_LIVE with its PID in
+ * |*pid| when one is found that is not on its way out; HOLDER_GOING when
+ * none is (a killed process's queues outlive it while the kernel tears
+ * down its io_uring, which holds them: up to 2.8 s seen on a busy 2-core
+ * host, and a restart that waited 3 s blamed "another process": round-
+ * fifty-seven tester 241); HOLDER_UNSEEN when some processes' descriptors
+ * are closed to this one (the units' settings, hidepid) or there is no
+ * /proc. A queue another process's ring or a socket's message in flight
+ * holds is seen as none. */
+static enum holder queue_holder(const char *name, long *pid)
+{
+	enum holder found = HOLDER_GOING;
+	struct stat own, st;
+	struct dirent *de;
+	DIR *proc;
+
+	if (stat("/proc/self/ns/net", &own) < 0 || (proc = opendir("/proc")) == NULL) {
+		return HOLDER_UNSEEN;
+	}
+	while (found != HOLDER_LIVE && (de = readdir(proc)) != NULL) {
+		char path[64];
+		long p = strtol(de->d_name, NULL, 10);
+		struct dirent *fe;
+		bool ns_seen;
+		DIR *fds;
+
+		if (p <= 0 || p == (long)getpid()) {
+			continue;
+		}
+		/* Its namespace may be closed to this one while its
+		 * descriptors are not (a container's init, even to root). */
+		snprintf(path, sizeof(path), "/proc/%ld/ns/net", p);
+		if (stat(path, &st) == 0) {
+			ns_seen = true;
+			if (st.st_dev != own.st_dev || st.st_ino != own.st_ino) {
+				continue; /* another namespace's device of that name */
+			}
+		} else if (errno == ENOENT) {
+			continue;
+		} else {
+			ns_seen = false;
+		}
+		snprintf(path, sizeof(path), "/proc/%ld/fd", p);
+		if ((fds = opendir(path)) == NULL) {
+			if (errno != ENOENT) {
+				found = HOLDER_UNSEEN;
+			}
+			continue;
+		}
+		while ((fe = readdir(fds)) != NULL) {
+			if (fe->d_name[0] != '.' && holds_tun(p, fe->d_name, name) &&
+			    pid_state(p) != HOLDER_GOING) {
+				found = ns_seen ? HOLDER_LIVE : HOLDER_UNSEEN;
+				*pid = p;
+				break;
+			}
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return found;
+}
+
 /* wait_unheld waits until no device |name| exists or it is an idle
- * persistent TUN device, for at most RV_TUN_CLAIM_WAIT_MS. */
+ * persistent TUN device: for at most RV_TUN_CLAIM_WAIT_MS while a live
+ * process may hold it, and up to RV_TUN_DYING_WAIT_MS while no process
+ * this one can see does (a killed owner's queues, the kernel still
+ * releasing them). */
 static int wait_unheld(const char *name)
 {
-	uint64_t t0 = rv_now_ns(), waited_ms;
+	uint64_t t0 = rv_now_ns(), waited_ms, look_ms = RV_TUN_CLAIM_WAIT_MS;
 	struct rv_rtnl_link lk;
+	enum holder who = HOLDER_LIVE;
 	bool slept = false;
+	long pid = 0;
 	int ret;
 
 	for (;;) {
@@ -515,11 +604,41 @@ static int wait_unheld(const char *name)
 			break;
 		}
 		waited_ms = (rv_now_ns() - t0) / RV_NSEC_PER_MSEC;
-		if (waited_ms >= RV_TUN_CLAIM_WAIT_MS) {
-			rv_warnx("TUN %s is held by another process: %u queue(s) still attached "
-				 "after %llu ms, and no ringvpn owns it",
-				 name, lk.num_queues, (unsigned long long)waited_ms);
-			return -EBUSY;
+		if (waited_ms >= look_ms) {
+			enum holder was = who;
+
+			/* Looked at again each second: a live holder may
+			 * come while the dead one's queues go. */
+			who = queue_holder(name, &pid);
+			look_ms = waited_ms + 1000;
+			if (who == HOLDER_LIVE) {
+				char comm[64] = "?", shown[64];
+
+				if (read_proc(pid, "comm", comm, sizeof(comm)) > 0) {
+					comm[strcspn(comm, "\n")] = '\0';
+				}
+				rv_warnx("TUN %s is held by another process, %ld (%s): %u "
+					 "queue(s) attached after %llu ms, and it holds no "
+					 "ringvpn's ownership lock",
+					 name, pid, rv_shown_ascii(shown, sizeof(shown), comm),
+					 lk.num_queues, (unsigned long long)waited_ms);
+				return -EBUSY;
+			}
+			if (waited_ms >= RV_TUN_DYING_WAIT_MS) {
+				rv_warnx("TUN %s is held: %u queue(s) still attached after %llu ms "
+					 "by no process this one %s (another PID namespace's?)",
+					 name, lk.num_queues, (unsigned long long)waited_ms,
+					 who == HOLDER_UNSEEN ? "may look at" : "can see");
+				return -EBUSY;
+			}
+			if (was == HOLDER_LIVE) {
+				rv_info("TUN %s: its %u queue(s) are still attached after %llu ms, "
+					"by no process this one %s: a killed owner's, which the "
+					"kernel is still releasing? Waiting up to %u s for them",
+					name, lk.num_queues, (unsigned long long)waited_ms,
+					who == HOLDER_UNSEEN ? "may look at" : "can see",
+					(unsigned)(RV_TUN_DYING_WAIT_MS / 1000));
+			}
 		}
 		if (rv_sleep_ms(CLAIM_POLL_MS)) {
 			return -EINTR;

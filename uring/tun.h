@@ -37,6 +37,10 @@ enum {
 	 * for a heavily loaded host while still failing soon when the holder
 	 * is alive after all. */
 	RV_TUN_CLAIM_WAIT_MS = 3000,
+	/* How long it waits for queues no process holds (a killed owner's
+	 * that the kernel has not released: 2.8 s was seen on a busy 2-core
+	 * host, round-fifty-seven tester 241), or none this one may look at. */
+	RV_TUN_DYING_WAIT_MS = 20000,
 	/* Routing protocol number that marks the routes ringvpn installs
 	 * (`ip route` shows "proto 82"). Unassigned in <linux/rtnetlink.h> and
 	 * iproute2's rt_protos; it lets rv_tun_set_addrs_routes remove the
@@ -86,7 +90,9 @@ int rv_flock_wait(int fd, unsigned max_ms);
  *     live ringvpn (that would hold the lock): a dead one whose device the
  *     kernel is still tearing down, or another program. Wait up to
  *     RV_TUN_CLAIM_WAIT_MS for the device to go away (or, if persistent,
- *     for its last queue to detach); -EBUSY if it does not.
+ *     for its last queue to detach); then -EBUSY if a live process of this
+ *     namespace has a queue open (named), else wait on, up to
+ *     RV_TUN_DYING_WAIT_MS, looking again each second.
  *  3. a device |name| that is not a multi-queue TUN device: -EEXIST.
  * Names with '%' (the kernel picks a fresh name) and "" need no claim:
  * returns 0 with *out_lock_fd = -1. If the lock directory cannot be used

@@ -497,80 +497,6 @@ static void bad_inner(struct rv_worker *w, struct rv_session *s, const char *wha
 	rv_drop_add(&w->ctr, RV_DROP_BAD_INNER, 1);
 }
 
-/* v4_options_bad says why a router drops the IPv4 header of |hlen| bytes
- * at |p| for its options, or NULL: a source route (the kernel's way drops
- * it, accept_source_route being off by default; round-thirty-two tester
- * 163), or options the kernel's parse refuses with a parameter problem: an
- * option whose length is under 2 or runs past the header, a record route
- * or timestamp given twice or whose pointer leaves no room for what it
- * points at, a full timestamp (not a prespecified one) whose overflow
- * count is full, a router alert under 4 bytes, and a CIPSO label (Linux
- * refuses one when no DOI is set up, its default; tester 228)
- * (a record route of length 0 was forwarded: round-fifty-three tester
- * 227). */
-static const char *v4_options_bad(const uint8_t *p, unsigned hlen)
-{
-	static const char malformed[] = "its IPv4 options are malformed (routers drop it)";
-	bool rr = false, ts = false;
-
-	for (unsigned at = 20; at < hlen;) {
-		unsigned type = p[at], len, ptr;
-
-		if (type == 0) {
-			break; /* end of options */
-		}
-		if (type == 1) {
-			at++; /* no-op */
-			continue;
-		}
-		if (type == 0x83 || type == 0x89) {
-			return "it carries a source route (an IPv4 option routers drop)";
-		}
-		if (at + 1 >= hlen || (len = p[at + 1]) < 2 || len > hlen - at) {
-			return malformed;
-		}
-		ptr = len > 2 ? p[at + 2] : 0;
-		switch (type) {
-		case 0x07: /* record route: 4-byte slots from pointer 4 */
-			if (rr || len < 3 || ptr < 4 || (ptr <= len && ptr + 3 > len)) {
-				return malformed;
-			}
-			rr = true;
-			break;
-		case 0x44: /* timestamp: 4- or 8-byte slots from pointer 5 */
-			if (ts || len < 4 || ptr < 5) {
-				return malformed;
-			}
-			ts = true;
-			if (ptr <= len) {
-				unsigned flag = p[at + 3] & 0xf;
-
-				/* Room for a time stamp, whatever the flag;
-				 * and for an address before it (flags 1, 3). */
-				if (ptr + 3 > len || ((flag == 1 || flag == 3) && ptr + 7 > len)) {
-					return malformed;
-				}
-			} else if ((p[at + 3] & 0xf) != 3 && (p[at + 3] >> 4) == 15) {
-				/* No slot left and the overflow count full; a
-				 * full prespecified one has none to count. */
-				return malformed;
-			}
-			break;
-		case 0x86: /* CIPSO: refused unless a DOI is set up (netlabel) */
-			return "it carries a CIPSO security label (an IPv4 option routers drop)";
-		case 0x94: /* router alert */
-			if (len < 4) {
-				return malformed;
-			}
-			break;
-		default:
-			break;
-		}
-		at += len;
-	}
-	return NULL;
-}
-
 /* v4_hdr_bad drops a packet to another client (or to an offline client's
  * address) whose IPv4 header checksum is wrong, as a router drops it
  * before it routes: forwarded inside, its TTL was taken down and the
@@ -580,7 +506,7 @@ static const char *v4_options_bad(const uint8_t *p, unsigned hlen)
  * drops it. So is one with a source route option, which the kernel's way
  * drops (accept_source_route is off by default) and the data plane
  * forwarded (round-thirty-two tester 163), and one with options the
- * kernel refuses (v4_options_bad). */
+ * kernel refuses (rv_ip_v4_options_bad), answered as the kernel answers them. */
 static bool v4_hdr_bad(struct rv_worker *w, struct rv_rx_item *it, const uint8_t *plain,
 		       const struct rv_ip_info *ip)
 {
@@ -588,11 +514,17 @@ static bool v4_hdr_bad(struct rv_worker *w, struct rv_rx_item *it, const uint8_t
 		return false;
 	}
 	const char *why;
+	unsigned ptr;
 
 	if (!rv_ipv4_csum_ok(plain, ip->hdr_len)) {
 		bad_inner(w, it->s, "its IPv4 header checksum is wrong");
-	} else if (ip->hdr_len > 20 && (why = v4_options_bad(plain, ip->hdr_len)) != NULL) {
+	} else if (ip->hdr_len > 20 &&
+		   (why = rv_ip_v4_options_bad(plain, ip->hdr_len, &ptr)) != NULL) {
 		bad_inner(w, it->s, why);
+		if (ptr != 0) {
+			rv_worker_icmp_error(w, plain, ip, it->s, RV_ICMP_PARAM_PROBLEM,
+					     (uint8_t)ptr);
+		}
 	} else {
 		return false;
 	}
@@ -668,9 +600,8 @@ static void no_ipv6(struct rv_worker *w, struct rv_session *s, const uint8_t *pl
 {
 	rv_drop_add(&w->ctr, RV_DROP_NO_IPV6, 1);
 	rv_session_count_drop(s, RV_DROP_NO_IPV6, 1);
-	if (rv_ip_addr_equal(&ip->dst, rv_session_vaddr6(s)) &&
-	    rv_worker_icmp_error(w, plain, ip, s, true)) {
-		rv_ctr_add(&w->ctr, RV_CTR_ICMP_UNREACH, 1);
+	if (rv_ip_addr_equal(&ip->dst, rv_session_vaddr6(s))) {
+		rv_worker_icmp_error(w, plain, ip, s, RV_ICMP_UNREACH, 0);
 	}
 }
 
@@ -722,9 +653,8 @@ static enum c2c_result to_offline(struct rv_worker *w, struct rv_rx_item *it, ui
 		rv_worker_no_route(w, plain, ip->total_len, it->handle, ip);
 		return C2C_DROPPED;
 	}
-	if (rv_worker_icmp_error(w, plain, ip, it->s, !last)) {
-		rv_ctr_add(&w->ctr, last ? RV_CTR_ICMP_TIME_EXCEEDED : RV_CTR_ICMP_UNREACH, 1);
-	}
+	rv_worker_icmp_error(w, plain, ip, it->s, last ? RV_ICMP_TIME_EXCEEDED : RV_ICMP_UNREACH,
+			     0);
 	return drop_c2c(w, it, why);
 }
 
@@ -769,8 +699,8 @@ static enum c2c_result forward_c2c(struct rv_worker *w, struct rv_rx_item *it, u
 		why = w->c2c == RV_CONFIG_C2C_OFF ? RV_DROP_C2C_OFF
 		      : ip->total_len > w->mtu	  ? RV_DROP_TOO_BIG
 						  : RV_DROP_TTL;
-		if (why == RV_DROP_TTL && rv_worker_icmp_error(w, plain, ip, it->s, false)) {
-			rv_ctr_add(&w->ctr, RV_CTR_ICMP_TIME_EXCEEDED, 1);
+		if (why == RV_DROP_TTL) {
+			rv_worker_icmp_error(w, plain, ip, it->s, RV_ICMP_TIME_EXCEEDED, 0);
 		}
 		return drop_c2c(w, it, why);
 	}

@@ -310,8 +310,14 @@ static uint8_t *tx_chunk(const struct rv_worker *w, unsigned id)
 }
 
 bool rv_worker_icmp_error(struct rv_worker *w, const uint8_t *pkt, const struct rv_ip_info *ip,
-			  struct rv_session *from, bool unreach)
+			  struct rv_session *from, enum rv_icmp_kind kind, uint8_t ptr)
 {
+	static const enum rv_counter ctr[] = {
+		[RV_ICMP_UNREACH] = RV_CTR_ICMP_UNREACH,
+		[RV_ICMP_TIME_EXCEEDED] = RV_CTR_ICMP_TIME_EXCEEDED,
+		[RV_ICMP_PARAM_PROBLEM] = RV_CTR_ICMP_PARAM_PROBLEM,
+	};
+	bool unreach = kind == RV_ICMP_UNREACH;
 	struct rv_ip_addr self;
 	/* Within the tunnel's MTU: a client's may be below IPv6's 1280,
 	 * which the quote would fill (round-twenty-seven tester 131). */
@@ -329,8 +335,7 @@ bool rv_worker_icmp_error(struct rv_worker *w, const uint8_t *pkt, const struct 
 	id = w->tx_free[w->tx_nfree - 1];
 	cur = tx_chunk(w, id) + RV_DATA_HDR_LEN;
 	/* Unreachable from the address itself, as no_route answers. */
-	h = unreach ? rv_icmp_unreach(cur, &ip->dst, pkt, len, ip, &quote)
-		    : rv_icmp_time_exceeded(cur, &self, pkt, len, ip, &quote);
+	h = rv_icmp_error(cur, kind, ptr, unreach ? &ip->dst : &self, pkt, len, ip, &quote);
 	/* A packet that gets no answer (an ICMP error itself) spends no token. */
 	if (h == 0 || !icmp_token(w, &ip->src)) {
 		return false;
@@ -339,6 +344,7 @@ bool rv_worker_icmp_error(struct rv_worker *w, const uint8_t *pkt, const struct 
 	w->tx_refs[id] = 1;
 	memcpy(cur + h, pkt, quote);
 	tx_push(w, Q_PRIO, cur, (uint32_t)(h + quote), rv_handle(POOL_TX, id), from, NULL, 0, 0);
+	rv_ctr_add(&w->ctr, ctr[kind], 1);
 	return true;
 }
 

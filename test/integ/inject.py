@@ -351,6 +351,8 @@ def cmd_spoof_packet(args):
 
 def cmd_tun_send(args):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
+    # Opened before the sends, so that no answer comes before it.
+    icmp = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) if args.icmp_wait else None
     for i in range(args.count):
         pkt = udp_packet(args.src, args.dst, 40000 + i, args.port, b"ip header %d" % i)
         opt = b""
@@ -370,6 +372,26 @@ def cmd_tun_send(args):
             pkt = pkt[:10] + struct.pack("!H", struct.unpack("!H", pkt[10:12])[0] ^ 0x0101) + pkt[12:]
         s.sendto(pkt, (args.iface, 0x0800))
     print("sent %d" % args.count)
+    if icmp is None:
+        return
+    # ICMP errors about these packets (their quote: our source, destination
+    # and UDP destination port), one line each: "icmp TYPE CODE POINTER FROM".
+    end = time.monotonic() + args.icmp_wait
+    while True:
+        left = end - time.monotonic()
+        if left <= 0 or not select.select([icmp], [], [], left)[0]:
+            break
+        d = icmp.recv(4096)
+        ihl = (d[0] & 15) * 4
+        e = d[ihl:]
+        if len(e) < 8 + 20 or e[0] not in (3, 11, 12):
+            continue
+        q = e[8:]
+        qh = (q[0] & 15) * 4
+        if q[12:16] != socket.inet_aton(args.src) or q[16:20] != socket.inet_aton(args.dst) or \
+                len(q) < qh + 4 or struct.unpack("!H", q[qh + 2:qh + 4])[0] != args.port:
+            continue
+        print("icmp %d %d %d %s" % (e[0], e[1], e[4], socket.inet_ntoa(d[12:16])))
 
 
 def cmd_route_forge(args):
@@ -496,6 +518,8 @@ def main():
     t.add_argument("--bad-ipcsum", action="store_true")
     t.add_argument("--lsrr", action="store_true", help="with a loose source route option")
     t.add_argument("--ipopt", help="IPv4 options, in hex (padded with end-of-options bytes)")
+    t.add_argument("--icmp-wait", type=float, default=0,
+                   help="then print the ICMP errors about them that come within so many seconds")
     g = sub.add_parser("route-forge")
     g.add_argument("--pid", type=int, required=True)
     g.add_argument("--dst", required=True)

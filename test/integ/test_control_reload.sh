@@ -335,7 +335,14 @@ restart_refused "status_socket=$RVT_TMP/nosuchdir/s.sock" 15 "status socket $RVT
 # directory, crl_state on the lease file (each reloaded with exit 0: tester
 # 232).
 restart_refused "tun=lo" 14 "lo exists and is not a TUN device"
-restart_refused "lease_file=$RVT_TMP" 3 "lease_file $RVT_TMP is not a regular file"
+restart_refused "lease_file=$RVT_TMP" 3 "lease file $RVT_TMP is not a regular file"
+# A path through a symbolic link, and a dangling one: refused by the
+# start's own checks (they were "needs a restart", exit 0: round-fifty-seven
+# tester 239).
+mkdir -p "$RVT_TMP/realdir" && ln -sfn realdir "$RVT_TMP/linkdir" && ln -sfn nowhere "$RVT_TMP/dangling"
+restart_refused "lease_file=$RVT_TMP/linkdir/x.leases" 3 \
+	"lease file $RVT_TMP/linkdir/x.leases is a symbolic link or its path goes through one"
+restart_refused "crl_state=$RVT_TMP/dangling" 3 "crl_state $RVT_TMP/dangling is a symbolic link or its path goes through one"
 restart_refused "crl_state=$RVT_TMP/server.leases" 3 "lease_file and crl_state name the same file"
 # Values a start takes: no failed part. A directory only root may search
 # is no missing one, though the check runs as the service user.

@@ -377,6 +377,11 @@ static const struct {
 	  "t.conf:1:", "'-1' is not a host name or an IP address" },
 	{ RV_CONFIG_CLIENT, "server = vpn example.org\n", "t.conf:1:", "is not a host name" },
 	{ RV_CONFIG_CLIENT, "server = 10.1.2.3.4:4433\n", "t.conf:1:", "is not an IPv4 address" },
+	/* 67e3: an empty label (`vpn.test..` from a hosts file connected
+	 * and never matched the certificate: round-fifty-seven tester 239);
+	 * one final dot is a fully qualified name's */
+	{ RV_CONFIG_CLIENT, "server = vpn.test..:4433\n", "t.conf:1:", "an empty label" },
+	{ RV_CONFIG_SERVER, "listen = a..b:4433\n", "t.conf:1:", "an empty label" },
 	/* 67f */
 	{ RV_CONFIG_CLIENT, "server = [ff02::1]:4433\n", "t.conf:1:", "a multicast address" },
 	/* 67g */
@@ -617,6 +622,14 @@ Test(config, an_address_is_a_name_it_may_be)
 	 * CA may carry one): taken (tester 140). */
 	cr_assert_eq(parse(RV_CONFIG_SERVER, "subnet = dc/1 10.70.0.0/24\n"), 0, "%s", err);
 	cr_assert_str_eq(cfg.subnets[0].name, "dc/1");
+}
+
+/* A fully qualified name's final dot is taken; an empty label is not
+ * (round-fifty-seven tester 239: the table above). */
+Test(config, a_final_dot_is_a_name)
+{
+	cr_assert_eq(parse(RV_CONFIG_CLIENT, "server = vpn.test.:4433\n"), 0, "%s", err);
+	cr_assert_eq(parse(RV_CONFIG_SERVER, "listen = localhost.:4433\n"), 0, "%s", err);
 }
 
 /* subnet = NAME [override] PREFIXES: one entry per prefix, in order. */

@@ -279,3 +279,37 @@ Test(icmp, time_exceeded)
 	cr_assert_eq(rv_icmp_time_exceeded(hdr, &s4, pkt, len, &ip, &q), 0,
 		     "source of another family");
 }
+
+/* Parameter problem (internal client-to-client forwarding of IPv4 options
+ * a router refuses): ICMPv4 12/0, the pointer in the first byte after the
+ * checksum, checksums right; none for IPv6, nor about an ICMP error. */
+Test(icmp, param_problem)
+{
+	uint8_t pkt[1500], hdr[RV_ICMP_HDR_MAX];
+	struct rv_ip_info ip;
+	struct rv_ip_addr s4 = t_ip("10.99.0.1"), s6 = t_ip("fd99::1");
+	size_t len, q;
+
+	len = v4(pkt, 64, "10.99.0.2", "10.99.0.3", 17, 0);
+	cr_assert_eq(rv_ip_parse(&ip, pkt, len), RV_IP_OK);
+	cr_assert_eq(rv_icmp_param_problem(hdr, &s4, pkt, len, &ip, 22, &q), 28);
+	cr_assert_eq(q, 64);
+	cr_assert_eq(hdr[20], 12);
+	cr_assert_eq(hdr[21], 0);
+	cr_assert_eq(hdr[24], 22, "the pointer");
+	cr_assert_eq(hdr[25] | hdr[26] | hdr[27], 0);
+	cr_assert_eq(memcmp(hdr + 12, s4.a, 4), 0, "from the server");
+	cr_assert_eq(memcmp(hdr + 16, pkt + 12, 4), 0, "to the sender");
+	cr_assert_eq(sum16(0, hdr, 20), 0xffff, "IP header checksum");
+	cr_assert_eq(sum16(sum16(0, hdr + 20, 8), pkt, q), 0xffff, "ICMP checksum");
+	cr_assert_eq(rv_icmp_time_exceeded(hdr, &s4, pkt, len, &ip, &q), 28);
+	cr_assert_eq(hdr[24], 0, "the others' word stays unused");
+	pkt[9] = 1; /* an ICMP parameter problem itself: no answer */
+	pkt[20] = 12;
+	cr_assert_eq(rv_ip_parse(&ip, pkt, len), RV_IP_OK);
+	cr_assert_eq(rv_icmp_param_problem(hdr, &s4, pkt, len, &ip, 22, &q), 0);
+
+	len = v6(pkt, 80, "fd99::2", "fd99::3", 17);
+	cr_assert_eq(rv_ip_parse(&ip, pkt, len), RV_IP_OK);
+	cr_assert_eq(rv_icmp_param_problem(hdr, &s6, pkt, len, &ip, 22, &q), 0, "IPv4 alone");
+}

@@ -9,6 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -497,5 +498,69 @@ Test(core_ip, ip6_upper)
 		cr_assert_eq(rv_ip6_upper(buf, n, &off),
 			     k == RV_IP6_MAX_EXT ? IPPROTO_ICMPV6 : RV_IP6_UNTOLD,
 			     "%d extension headers", k);
+	}
+}
+
+/* IPv4 options a router refuses, and the pointer of its "parameter
+ * problem" (0: dropped unanswered). Each row's answer is what a Linux 6.18
+ * router in a namespace answered to the same options on an ICMP echo
+ * (2026-12-07: a sender, a router with ip_forward, a receiver); the options
+ * start at offset 20 and are padded with end-of-options bytes. */
+static const struct {
+	const char *hex;
+	bool bad;
+	unsigned ptr;
+} v4opt_cases[] = {
+	{ "07000000", true, 20 },		      /* record route, length 0 */
+	{ "07020400", true, 21 },		      /* length 2: no pointer */
+	{ "07070300000001", true, 22 },		      /* pointer 3, under the first slot */
+	{ "07070500000001", true, 22 },		      /* pointer 5: no room */
+	{ "07070600000000", true, 22 },		      /* pointer 6: no room */
+	{ "01010744", true, 22 },		      /* length past the header */
+	{ "01071400", true, 21 },		      /* the same after one no-op */
+	{ "44010000", true, 20 },		      /* length 1 */
+	{ "440c0df0000000000000000000", true, 23 },   /* full, overflow count 15 */
+	{ "440809f100000000", true, 23 },	      /* the same, flag 1 */
+	{ "940300", true, 21 },			      /* router alert of 3 bytes */
+	{ "440605020000", true, 22 },		      /* flag 2, no room for a stamp */
+	{ "4408070500000000", true, 22 },	      /* flag 5, no room */
+	{ "4408050100000000", true, 22 },	      /* flag 1, no room for address and stamp */
+	{ "440c0901000000000000000000", true, 22 },   /* the same further on */
+	{ "0707040000000007070400000000", true, 27 }, /* record route twice: the second */
+	{ "8303", true, 22 },			      /* source route, pointer 0 */
+	{ "830704", true, 20 },			      /* source route past the header */
+	{ "83070400000000830704000000", true, 27 },   /* source route twice */
+	{ "83070400000000", true, 0 },		      /* a source route: unanswered */
+	{ "89070400000000", true, 0 },		      /* a strict one too */
+	{ "8608000000010000", true, 0 },	      /* CIPSO: unanswered */
+	{ "07070400000000", false, 0 },		      /* record route with room */
+	{ "07070800000000", false, 0 },		      /* a full one */
+	{ "4408050000000000", false, 0 },	      /* timestamp with room */
+	{ "94040000", false, 0 },		      /* router alert */
+	{ "01010100", false, 0 },		      /* no-ops */
+	{ "440c0df3000000000000000000", false, 0 },   /* full prespecified, overflow 15 */
+	{ "440405f3", false, 0 },		      /* the same, no slots */
+	{ "440c0501000000000000000000", false, 0 },   /* flag 1 with room */
+	{ "00ff0000", false, 0 },		      /* end of options first */
+};
+
+Test(core_ip, v4_options_bad)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(v4opt_cases); i++) {
+		uint8_t hdr[60] = { 0 };
+		const char *hex = v4opt_cases[i].hex;
+		size_t n = strlen(hex) / 2, hlen = 20 + (n + 3) / 4 * 4;
+		unsigned ptr = 99;
+		const char *why;
+
+		cr_assert_leq(hlen, sizeof(hdr));
+		for (size_t k = 0; k < n; k++) {
+			sscanf(hex + 2 * k, "%2hhx", &hdr[20 + k]);
+		}
+		hdr[0] = (uint8_t)(0x40 | hlen / 4);
+		why = rv_ip_v4_options_bad(hdr, (unsigned)hlen, &ptr);
+		cr_expect_eq(why != NULL, v4opt_cases[i].bad, "%s: %s", hex, why ? why : "passed");
+		cr_expect_eq(ptr, v4opt_cases[i].ptr, "%s: pointer %u, the kernel's %u", hex, ptr,
+			     v4opt_cases[i].ptr);
 	}
 }
