@@ -108,6 +108,26 @@ int rv_state_file_check(int fd, const char *what, const char *path, struct stat 
 	return 0;
 }
 
+int rv_state_path_check(const char *what, const char *path, char *err, size_t err_len)
+{
+	struct stat st;
+	int fd = rv_openat2_nofollow(path, O_PATH), ret;
+
+	if (fd < 0 && errno == ELOOP) {
+		snprintf(err, err_len,
+			 "%s %s is a symbolic link or its path goes through one: refused (name the "
+			 "file by its real path)",
+			 what, path);
+		return -EINVAL;
+	}
+	if (fd < 0) {
+		return -errno;
+	}
+	ret = rv_state_file_check(fd, what, path, &st, err, err_len);
+	close(fd);
+	return ret;
+}
+
 bool rv_path_walk(const char *path,
 		  bool (*fn)(const char *prefix, const struct stat *st, void *ctx), void *ctx)
 {

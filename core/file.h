@@ -37,6 +37,15 @@ int rv_openat2_nofollow(const char *path, int flags);
  * link on the way, -EINVAL for a file of another type. */
 int rv_open_nofollow(const char *path, int flags);
 
+/* rv_state_path_check judges the state file at |path| as rv_open_nofollow
+ * and rv_state_file_check do, without opening it for reading: for a
+ * process that may not read it (root's 0600 file, at the reload of a
+ * process that dropped its privileges: a reload told OK what the next
+ * start refused, round-fifty-eight tester 243). 0, -EINVAL with why in
+ * |err| (|what| names the file: "lease file"), or -errno (-ENOENT: none
+ * there). */
+int rv_state_path_check(const char *what, const char *path, char *err, size_t err_len);
+
 /* rv_state_file_check: may the open |fd| hold a state file root keeps
  * (the lease journal, the CRL state: |what| names it in |err|)? 0 with its
  * stat in |*st|; -EINVAL with why in |err| for one that is not a regular

@@ -89,6 +89,9 @@ static size_t error4(uint8_t *out, uint8_t type, uint8_t code, uint8_t ptr,
 
 	memset(out, 0, 28);
 	out[0] = 0x45;
+	/* The packet's TOS bits under internetwork control's precedence, as
+	 * Linux marks its ICMP errors (RFC 1812 §4.3.2.5). */
+	out[1] = (uint8_t)((pkt[1] & 0x1e) | 0xc0);
 	put16(out + 2, (uint16_t)(28 + q));
 	out[6] = 0x40; /* DF: the error is small, the id then means nothing */
 	out[8] = 64;

@@ -384,12 +384,23 @@ static int open_refusing(const char *path, int flags, char *err, size_t err_len)
 
 int rv_crlstate_path_refused(const char *path, char *err, size_t err_len)
 {
-	int fd = open_refusing(path, O_RDONLY, err, err_len);
+	struct rv_tls_crl_seen seen[RV_TLS_CRL_SEEN];
+	uint32_t sum;
+	int fd, ret;
 
-	if (fd >= 0) {
-		close(fd);
+	/* Its kind, mode and names first: a file this process may not read
+	 * (root's, after the privilege drop) is judged by them alone. */
+	if (rv_state_path_check("crl_state", path, err, err_len) == -EINVAL) {
+		return -EINVAL;
 	}
-	return fd == -EINVAL ? -EINVAL : 0;
+	fd = open_refusing(path, O_RDONLY, err, err_len);
+	if (fd < 0) {
+		return fd == -EINVAL ? -EINVAL : 0;
+	}
+	/* What it holds, into a table of its own: the running one's stays. */
+	ret = read_all(fd, path, seen, &sum, true, err, err_len);
+	close(fd);
+	return ret == -EINVAL ? -EINVAL : 0;
 }
 
 /* open_file opens |path| with |flags| and reads what it remembers into

@@ -45,10 +45,11 @@ int rv_crlstate_check(const char *path, struct rv_tls_ctx *ctx, bool quiet, uid_
 		      char *err, size_t err_len);
 
 /* rv_crlstate_path_refused tells whether the start would refuse |path|
- * as the CRL state for where it is, touching nothing and with no CRL to
- * judge (a reload that names another file: it applies at the next start):
- * -EINVAL with why in |err| for a symbolic link on the way or a file of
- * another type, else 0. */
+ * as the CRL state, touching nothing and with no CRL to judge (a reload
+ * that names another file: it applies at the next start): -EINVAL with why
+ * in |err| for a symbolic link on the way, a file of another type, one
+ * every user may write or with a second name, or (when this process may
+ * read it) one that holds something else; else 0. */
 int rv_crlstate_path_refused(const char *path, char *err, size_t err_len);
 
 /* rv_crlstate_open opens (creating it, 0600) |path| into |*out|, refuses

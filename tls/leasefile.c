@@ -705,6 +705,12 @@ int rv_leasefile_check(const char *path, uid_t service, char *err, size_t err_le
 		return -EINVAL;
 	}
 	if (fd < 0) {
+		/* One this process may not read (root's, at a reload after
+		 * the privilege drop) is judged by its kind, mode and names. */
+		if ((fd == -EACCES || fd == -EPERM) &&
+		    rv_state_path_check("lease file", path, err, err_len) == -EINVAL) {
+			return -EINVAL;
+		}
 		snprintf(err, err_len, "cannot open the lease file %s: %s", path, strerror(-fd));
 		return fd;
 	}

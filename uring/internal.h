@@ -120,6 +120,13 @@ struct rv_send_slot {
 	bool zc_fixed;	 /* ... from a registered buffer */
 	bool wait_notif; /* result seen, notification still to come */
 	bool resend;	 /* refused zero-copy: send plain once the kernel lets go */
+	/* What the result of a plain resend of this slot judges (0: none):
+	 * a zero-copy refusal (zero copy is at fault only if the plain send
+	 * passes), a refused source address (said only if the route's
+	 * source passes: where the way is refused from any source, the
+	 * refusal's spell says it). */
+	int16_t zc_err, src_err;
+	struct in6_addr src_refused;
 };
 
 struct rv_write_slot {

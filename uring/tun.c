@@ -147,16 +147,13 @@ static long lock_holder(int fd)
 	return found;
 }
 
-/* read_proc reads /proc/|pid|/|what| into |buf| (NUL-terminated): its
+/* read_path reads the start of |path| into |buf| (NUL-terminated): its
  * length, or -1 when it cannot (gone, hidden, no /proc). */
-static ssize_t read_proc(long pid, const char *what, char *buf, size_t len)
+static ssize_t read_path(const char *path, char *buf, size_t len)
 {
-	char path[320];
 	ssize_t n;
-	int fd;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	snprintf(path, sizeof(path), "/proc/%ld/%s", pid, what);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		return -1;
 	}
@@ -167,6 +164,15 @@ static ssize_t read_proc(long pid, const char *what, char *buf, size_t len)
 	}
 	buf[n] = '\0';
 	return n;
+}
+
+/* read_proc reads /proc/|pid|/|what| (read_path). */
+static ssize_t read_proc(long pid, const char *what, char *buf, size_t len)
+{
+	char path[320];
+
+	snprintf(path, sizeof(path), "/proc/%ld/%s", pid, what);
+	return read_path(path, buf, len);
 }
 
 /* pid_state: is process |pid|, which /proc/locks names, on its way out
@@ -487,24 +493,104 @@ static int check_kind(const char *name, const struct rv_rtnl_link *lk)
 	return 0;
 }
 
-/* holds_tun: is descriptor |fd| of process |pid| a TUN queue of device
- * |name| (its link /dev/net/tun, its fdinfo's "iff:" the name)? */
-static bool holds_tun(long pid, const char *fd, const char *name)
+/* holds_tun: is descriptor |fd| in /proc's |dir| (a process's or a
+ * thread's "fd") a TUN queue of device |name|: the clone device (10:200)
+ * under whatever path it was opened (a chroot's own node was passed over:
+ * round-fifty-eight tester 242), its fdinfo's "iff:" the name? */
+static bool holds_tun(const char *dir, const char *fd, const char *name)
 {
-	char path[320], link[32], buf[512], *p;
-	ssize_t n;
+	char path[320], buf[512], *p;
+	struct stat st;
 
-	snprintf(path, sizeof(path), "/proc/%ld/fd/%s", pid, fd);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n != (ssize_t)strlen("/dev/net/tun") || memcmp(link, "/dev/net/tun", (size_t)n) != 0) {
+	snprintf(path, sizeof(path), "%s/%s", dir, fd);
+	if (stat(path, &st) != 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 10 ||
+	    minor(st.st_rdev) != 200) {
 		return false;
 	}
-	snprintf(path, sizeof(path), "fdinfo/%s", fd);
-	if (read_proc(pid, path, buf, sizeof(buf)) <= 0 || (p = strstr(buf, "\niff:\t")) == NULL) {
+	snprintf(path, sizeof(path), "%sinfo/%s", dir, fd); /* .../fdinfo/N */
+	if (read_path(path, buf, sizeof(buf)) <= 0 || (p = strstr(buf, "\niff:\t")) == NULL) {
 		return false;
 	}
 	p += strlen("\niff:\t");
 	return strncmp(p, name, strlen(name)) == 0 && p[strlen(name)] == '\n';
+}
+
+/* fds_hold: does a descriptor in /proc's |dir| hold a queue of |name|?
+ * |*unseen| is set when the directory is closed to this process. */
+static bool fds_hold(const char *dir, const char *name, bool *unseen)
+{
+	struct dirent *fe;
+	bool found = false;
+	DIR *fds = opendir(dir);
+
+	if (fds == NULL) {
+		*unseen |= errno != ENOENT;
+		return false;
+	}
+	while (!found && (fe = readdir(fds)) != NULL) {
+		found = fe->d_name[0] != '.' && holds_tun(dir, fe->d_name, name);
+	}
+	closedir(fds);
+	return found;
+}
+
+/* task_holds: does a live thread of process |p| other than its leader hold
+ * a queue of |name| (a leader that has exited is a zombie with no
+ * descriptors while its threads run on: tester 242)? */
+static bool task_holds(long p, const char *name, bool *unseen)
+{
+	char path[320];
+	struct dirent *te;
+	bool found = false;
+	DIR *tasks;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task", p);
+	if ((tasks = opendir(path)) == NULL) {
+		return false;
+	}
+	while (!found && (te = readdir(tasks)) != NULL) {
+		long t = strtol(te->d_name, NULL, 10);
+
+		if (t <= 0 || t == p || pid_state(t) == HOLDER_GOING) {
+			continue;
+		}
+		snprintf(path, sizeof(path), "/proc/%ld/task/%ld/fd", p, t);
+		found = fds_hold(path, name, unseen);
+	}
+	closedir(tasks);
+	return found;
+}
+
+/* ns_of stats process |p|'s network namespace into |st|: its leader's, or
+ * when the leader has exited (a zombie keeps no namespaces) a thread's.
+ * 0, or -errno of the leader's (-ENOENT: gone). */
+static int ns_of(long p, struct stat *st)
+{
+	char path[320];
+	struct dirent *te;
+	int ret;
+	DIR *tasks;
+
+	snprintf(path, sizeof(path), "/proc/%ld/ns/net", p);
+	if (stat(path, st) == 0) {
+		return 0;
+	}
+	ret = -errno;
+	snprintf(path, sizeof(path), "/proc/%ld/task", p);
+	if (ret != -ENOENT || (tasks = opendir(path)) == NULL) {
+		return ret;
+	}
+	while ((te = readdir(tasks)) != NULL) {
+		long t = strtol(te->d_name, NULL, 10);
+
+		snprintf(path, sizeof(path), "/proc/%ld/task/%ld/ns/net", p, t);
+		if (t > 0 && t != p && stat(path, st) == 0) {
+			ret = 0;
+			break;
+		}
+	}
+	closedir(tasks);
+	return ret;
 }
 
 /* queue_holder looks through /proc for a process of this network namespace
@@ -513,10 +599,12 @@ static bool holds_tun(long pid, const char *fd, const char *name)
  * none is (a killed process's queues outlive it while the kernel tears
  * down its io_uring, which holds them: up to 2.8 s seen on a busy 2-core
  * host, and a restart that waited 3 s blamed "another process": round-
- * fifty-seven tester 241); HOLDER_UNSEEN when some processes' descriptors
- * are closed to this one (the units' settings, hidepid) or there is no
- * /proc. A queue another process's ring or a socket's message in flight
- * holds is seen as none. */
+ * fifty-seven tester 241); HOLDER_UNSEEN when some processes are hidden
+ * from this one (hidepid: /proc/1 is not listed) or their descriptors are
+ * closed to it, or there is no /proc. A queue another process's ring or a
+ * socket's message in flight holds is seen as none; so is one whose device
+ * moved to this namespace from another (the holder's namespace is the one
+ * compared: README Limitations). */
 static enum holder queue_holder(const char *name, long *pid)
 {
 	enum holder found = HOLDER_GOING;
@@ -527,45 +615,43 @@ static enum holder queue_holder(const char *name, long *pid)
 	if (stat("/proc/self/ns/net", &own) < 0 || (proc = opendir("/proc")) == NULL) {
 		return HOLDER_UNSEEN;
 	}
+	if (stat("/proc/1", &st) != 0) {
+		found = HOLDER_UNSEEN; /* hidepid: others' processes are not listed */
+	}
 	while (found != HOLDER_LIVE && (de = readdir(proc)) != NULL) {
 		char path[64];
 		long p = strtol(de->d_name, NULL, 10);
-		struct dirent *fe;
-		bool ns_seen;
-		DIR *fds;
+		bool ns_seen = true, unseen = false, held;
+		enum holder state;
+		int ret;
 
 		if (p <= 0 || p == (long)getpid()) {
 			continue;
 		}
 		/* Its namespace may be closed to this one while its
 		 * descriptors are not (a container's init, even to root). */
-		snprintf(path, sizeof(path), "/proc/%ld/ns/net", p);
-		if (stat(path, &st) == 0) {
-			ns_seen = true;
+		ret = ns_of(p, &st);
+		if (ret == 0) {
 			if (st.st_dev != own.st_dev || st.st_ino != own.st_ino) {
 				continue; /* another namespace's device of that name */
 			}
-		} else if (errno == ENOENT) {
+		} else if (ret == -ENOENT) {
 			continue;
 		} else {
 			ns_seen = false;
 		}
 		snprintf(path, sizeof(path), "/proc/%ld/fd", p);
-		if ((fds = opendir(path)) == NULL) {
-			if (errno != ENOENT) {
-				found = HOLDER_UNSEEN;
-			}
-			continue;
+		state = pid_state(p);
+		held = fds_hold(path, name, &unseen) && state != HOLDER_GOING;
+		if (!held && state == HOLDER_GOING) {
+			held = task_holds(p, name, &unseen);
 		}
-		while ((fe = readdir(fds)) != NULL) {
-			if (fe->d_name[0] != '.' && holds_tun(p, fe->d_name, name) &&
-			    pid_state(p) != HOLDER_GOING) {
-				found = ns_seen ? HOLDER_LIVE : HOLDER_UNSEEN;
-				*pid = p;
-				break;
-			}
+		if (held) {
+			found = ns_seen ? HOLDER_LIVE : HOLDER_UNSEEN;
+			*pid = p;
+		} else if (unseen) {
+			found = HOLDER_UNSEEN;
 		}
-		closedir(fds);
 	}
 	closedir(proc);
 	return found;
@@ -626,9 +712,16 @@ static int wait_unheld(const char *name)
 			}
 			if (waited_ms >= RV_TUN_DYING_WAIT_MS) {
 				rv_warnx("TUN %s is held: %u queue(s) still attached after %llu ms "
-					 "by no process this one %s (another PID namespace's?)",
+					 "by no process this one %s",
 					 name, lk.num_queues, (unsigned long long)waited_ms,
-					 who == HOLDER_UNSEEN ? "may look at" : "can see");
+					 who == HOLDER_UNSEEN
+						 ? "may look at (some are hidden from it: another "
+						   "user's, with /proc's hidepid or without "
+						   "CAP_SYS_PTRACE, or another PID namespace's)"
+						 : "can see (one of another PID namespace, a "
+						   "ring's "
+						   "registered file, or a device moved here from "
+						   "another network namespace?)");
 				return -EBUSY;
 			}
 			if (was == HOLDER_LIVE) {

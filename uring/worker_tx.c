@@ -674,6 +674,7 @@ static void send_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 	sl->zc = w->zc;
 	sl->wait_notif = false;
 	sl->resend = false;
+	sl->zc_err = sl->src_err = 0;
 	prep_send(w, sqe, slot, sl);
 	w->sends_inflight++;
 	w->tx_turn_bytes += sl->inner_bytes;
@@ -990,17 +991,21 @@ static bool resend_plain(struct rv_worker *w, unsigned slot, struct rv_send_slot
 	return true;
 }
 
-/* send_each sends a GSO send's datagrams one by one, now: the kernel
- * answered EMSGSIZE because a segment does not fit the route's MTU (a path
- * MTU below the tunnel's, learnt from an ICMP "fragmentation needed", or a
- * smaller link). Alone, a datagram too large for the path is fragmented by
- * the kernel instead of refused. An exception, not the packet path: one
- * non-blocking sendmsg per datagram, and a warning to lower the mtu.
- * Datagrams lie whole inside the slot's iovecs (only whole ones are
- * merged), |sl->seg| bytes each but the run's last. Later runs of that size
- * to that destination go out without GSO for GSO_REFUSAL_NS (rv_gso_refused):
- * only the sends already in flight arrive out of order. */
-static void send_each(struct rv_worker *w, struct rv_send_slot *sl)
+/* send_each sends a GSO send's datagrams one by one, now, after the kernel
+ * refused them as one with |cause|. EMSGSIZE: a segment does not fit the
+ * route's MTU (a path MTU below the tunnel's, learnt from an ICMP
+ * "fragmentation needed", or a smaller link); alone, a datagram too large
+ * for the path is fragmented by the kernel instead of refused, and a
+ * warning says to lower the mtu. Later runs of that size to that
+ * destination go out without GSO for GSO_REFUSAL_NS (rv_gso_refused): only
+ * the sends already in flight arrive out of order. Another cause: the
+ * datagrams alone tell whether the device refused GSO or the way to the
+ * peer refuses any send. An exception, not the packet path: one
+ * non-blocking sendmsg per datagram. Datagrams lie whole inside the slot's
+ * iovecs (only whole ones are merged), |sl->seg| bytes each but the run's
+ * last. Returns how many went out; those refused are counted and said as
+ * the slot's session's refusals. */
+static uint64_t send_each(struct rv_worker *w, struct rv_send_slot *sl, int cause)
 {
 	uint64_t sent = 0, pkts = 0, bytes = 0, lost_pkts = 0, lost_bytes = 0;
 	unsigned failed = 0;
@@ -1039,8 +1044,10 @@ static void send_each(struct rv_worker *w, struct rv_send_slot *sl)
 	rv_ctr_add(&w->ctr, RV_CTR_TX_PACKETS, pkts);
 	rv_ctr_add(&w->ctr, RV_CTR_TX_BYTES, bytes);
 	rv_ctr_add(&w->ctr, RV_CTR_UDP_SENDS, sent);
-	rv_ctr_add(&w->ctr, RV_CTR_GSO_SPLIT, 1);
-	if (!w->gso_split_warned) {
+	if (cause == EMSGSIZE) {
+		rv_ctr_add(&w->ctr, RV_CTR_GSO_SPLIT, 1);
+	}
+	if (cause == EMSGSIZE && !w->gso_split_warned) {
 		w->gso_split_warned = true;
 		rv_warnx("worker %u: UDP send of %u datagrams as one: %s (a path MTU below the "
 			 "tunnel's: the outgoing interface's, or over IPv6 one that an ICMPv6 "
@@ -1055,11 +1062,30 @@ static void send_each(struct rv_worker *w, struct rv_send_slot *sl)
 		rv_refusals_note(&w->refusals, sl->sess_index, err, failed, rv_coarse_now_ns(), who,
 				 ", sent one by one,");
 	}
+	return sent;
+}
+
+/* src_passed says that a send refused from its source address passed from
+ * the route's: the address may be ours no longer. */
+static void src_passed(struct rv_worker *w, const struct rv_send_slot *sl, int err)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	/* An IPv4 address as one (round-forty-eight tester 218). */
+	if (IN6_IS_ADDR_V4MAPPED(&sl->src_refused)) {
+		inet_ntop(AF_INET, &sl->src_refused.s6_addr[12], a, sizeof(a));
+	} else {
+		inet_ntop(AF_INET6, &sl->src_refused, a, sizeof(a));
+	}
+	rv_warnx_rl("worker %u: a UDP send from %s refused (%s): it went out from the route's "
+		    "source (is the address still ours, and routed?)",
+		    w->id, a, strerror(err));
 }
 
 void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned cqe_flags)
 {
 	struct rv_send_slot *sl;
+	int zc_err, src_err;
 
 	if (unlikely(slot >= w->num_send_slots)) {
 		rv_warnx_rl("worker %u: send completion for bad slot %u", w->id, slot);
@@ -1071,9 +1097,19 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 		zc_notified(w, res);
 		goto done;
 	}
+	/* This result judges what a resend was made to tell (none: 0). */
+	zc_err = sl->zc_err;
+	src_err = sl->src_err;
+	sl->zc_err = sl->src_err = 0;
 	if (likely(res >= 0)) {
 		if (unlikely(rv_refusals_any(&w->refusals))) {
 			rv_refusals_pass(&w->refusals, sl->sess_index, rv_coarse_now_ns());
+		}
+		if (unlikely(zc_err != 0)) {
+			zc_refused(w, sl, -zc_err); /* plain passed: zero copy failed */
+		}
+		if (unlikely(src_err != 0)) {
+			src_passed(w, sl, src_err);
 		}
 		rv_ctr_add(&w->ctr, RV_CTR_TX_PACKETS, sl->pkts);
 		rv_ctr_add(&w->ctr, RV_CTR_TX_BYTES, sl->inner_bytes);
@@ -1087,20 +1123,12 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 		 * moved away, a temporary address expired, a rewritten
 		 * destination): once more from the route's source, this send
 		 * only. Not a refusal of zero copy or GSO, which would change
-		 * how the worker sends for every session. */
-		char a[INET6_ADDRSTRLEN];
-
-		/* Tried, not "sent": where no route leads there either
-		 * (ENETUNREACH), the next line says the second refusal
-		 * (round-forty-eight tester 218). An IPv4 address as one. */
-		if (IN6_IS_ADDR_V4MAPPED(&sl->src)) {
-			inet_ntop(AF_INET, &sl->src.s6_addr[12], a, sizeof(a));
-		} else {
-			inet_ntop(AF_INET6, &sl->src, a, sizeof(a));
-		}
-		rv_warnx_rl("worker %u: a UDP send from %s refused (%s): tried once more from the "
-			    "route's source (is the address still ours, and routed?)",
-			    w->id, a, strerror(-res));
+		 * how the worker sends for every session. Said if it passes
+		 * so (src_passed); a way refused from any source (no route, a
+		 * blackhole) said a line per datagram here, beside its spell
+		 * (round-fifty-eight tester 244). */
+		sl->src_refused = sl->src;
+		sl->src_err = (int16_t)-res;
 		memset(&sl->src, 0, sizeof(sl->src));
 		rv_cmsg_put_send(&sl->msg, sl->cmsg.buf, sl->gso ? sl->seg : 0, sl->ecn, &sl->dst,
 				 &sl->src);
@@ -1114,28 +1142,36 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 		 * Either way these datagrams go out plain, not lost: at once,
 		 * or when the notification that a failed SENDMSG_ZC still
 		 * posts (F_MORE) has come. */
+		/* Whether zero copy is at fault, the plain send tells: a
+		 * blackhole route answers any send EINVAL, and one client's
+		 * would turn zero copy off for every session (round-fifty-eight
+		 * tester 244). */
 		if (res != -ENOMEM && res != -ENOBUFS) {
-			zc_refused(w, sl, res);
+			sl->zc_err = (int16_t)-res;
 		}
 		rv_ctr_add(&w->ctr, RV_CTR_ZC_RESENT, 1);
 		sl->resend = true;
 	} else if (sl->gso && res == -EMSGSIZE) {
 		rv_gso_note_refused(&w->gso_refusals, &sl->dst, sl->seg, rv_coarse_now_ns(),
 				    GSO_REFUSAL_NS);
-		send_each(w, sl);
-	} else {
-		const char *who = send_failed(w, sl, sl->num, sl->pkts, sl->inner_bytes);
-
-		if (sl->gso && (res == -EIO || res == -EINVAL || res == -EOPNOTSUPP) && w->gso) {
-			/* The route's device refused UDP GSO: continue without. */
+		send_each(w, sl, EMSGSIZE);
+	} else if (sl->gso && w->gso && (res == -EIO || res == -EINVAL || res == -EOPNOTSUPP)) {
+		/* The route's device may refuse UDP GSO (then off for the
+		 * worker), or the way to this peer any send: a blackhole route
+		 * answers EINVAL, and one client's turned GSO off for every
+		 * session until a restart, its datagrams said in no line
+		 * (round-fifty-eight tester 244). Sent alone, they tell. */
+		if (send_each(w, sl, -res) != 0) {
 			w->gso = false;
-			rv_warn(res, "worker %u: UDP_SEGMENT send refused; disabling UDP GSO",
+			rv_warn(res,
+				"worker %u: UDP_SEGMENT send refused while its datagrams pass "
+				"alone; disabling UDP GSO",
 				w->id);
-		} else {
-			/* Named, as the session's own drop lines are (a tester). */
-			rv_refusals_note(&w->refusals, sl->sess_index, -res, sl->num,
-					 rv_coarse_now_ns(), who, "");
 		}
+	} else {
+		/* Named, as the session's own drop lines are (a tester). */
+		rv_refusals_note(&w->refusals, sl->sess_index, -res, sl->num, rv_coarse_now_ns(),
+				 send_failed(w, sl, sl->num, sl->pkts, sl->inner_bytes), "");
 	}
 	if (cqe_flags & IORING_CQE_F_MORE) {
 		sl->wait_notif = true; /* buffers still referenced by the kernel */

@@ -343,6 +343,18 @@ mkdir -p "$RVT_TMP/realdir" && ln -sfn realdir "$RVT_TMP/linkdir" && ln -sfn now
 restart_refused "lease_file=$RVT_TMP/linkdir/x.leases" 3 \
 	"lease file $RVT_TMP/linkdir/x.leases is a symbolic link or its path goes through one"
 restart_refused "crl_state=$RVT_TMP/dangling" 3 "crl_state $RVT_TMP/dangling is a symbolic link or its path goes through one"
+# And the rest of the start's checks: every user may write it, a second
+# name, something else in it; root's 0600 files, which the service user
+# the reload runs as cannot read, by their mode and names (each was "needs
+# a restart", exit 0: round-fifty-eight tester 243).
+: >"$RVT_TMP/ww.state" && chmod 666 "$RVT_TMP/ww.state"
+restart_refused "crl_state=$RVT_TMP/ww.state" 3 "crl_state $RVT_TMP/ww.state is writable by every user"
+echo hello >"$RVT_TMP/other.state" && chmod 644 "$RVT_TMP/other.state"
+restart_refused "crl_state=$RVT_TMP/other.state" 3 "crl_state $RVT_TMP/other.state holds something else"
+echo secret >"$RVT_TMP/two.state" && chmod 600 "$RVT_TMP/two.state" && ln -f "$RVT_TMP/two.state" "$RVT_TMP/two2.state"
+restart_refused "crl_state=$RVT_TMP/two.state" 3 "crl_state $RVT_TMP/two.state has 2 names"
+echo secret >"$RVT_TMP/two.leases" && chmod 600 "$RVT_TMP/two.leases" && ln -f "$RVT_TMP/two.leases" "$RVT_TMP/two2.leases"
+restart_refused "lease_file=$RVT_TMP/two.leases" 3 "lease file $RVT_TMP/two.leases has 2 names"
 restart_refused "crl_state=$RVT_TMP/server.leases" 3 "lease_file and crl_state name the same file"
 # Values a start takes: no failed part. A directory only root may search
 # is no missing one, though the check runs as the service user.

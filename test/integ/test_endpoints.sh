@@ -280,4 +280,43 @@ grep -aEq "UDP sends to session [0-9a-f]+ are refused for another reason now; [0
 	rvt_fail "the first spell's end not said"
 grep -aEq "UDP sends to session [0-9a-f]+ pass again; [0-9]{2,} more datagram\(s\) were refused \(Permission denied\) over [0-9.]+ s" "$RVT_TMP/client1.log" ||
 	rvt_fail "the end of the refusals not said"
+rvt_step "9. a blackhole route on the server to client2 while it sends bursts (GSO) and single packets"
+# A blackhole answers any send EINVAL: taken for a device that refuses GSO,
+# it turned GSO off for every session until a restart, the burst's
+# datagrams said in no line, and each datagram's retry from the route's
+# source said a line of its own (round-fifty-eight tester 244).
+EP2=$(ctl_field "session name=client2" endpoint)
+H2=${EP2%:*}
+H2=${H2#[}
+H2=${H2%]}
+case $H2 in *:*) BH="$H2/128" ;; *) BH="$H2/32" ;; esac
+d0=$(ctl_field "workers total" drop_udp_send)
+f0=$(grep -ac "a UDP send from" "$SLOG")
+l0=$(wc -l <"$SLOG")
+# Under 2 s in all: client2 hears nothing from the server meanwhile, and
+# its dead-peer timeout here is 4 s.
+ip -n "$S" route add blackhole "$BH" || rvt_fail "the blackhole route"
+rvt_nsx "$S" timeout 1.2 ping -q -f -l 20 -s 1000 -c 60 "$A2" >/dev/null
+rvt_nsx "$S" timeout 0.5 ping -q -c 5 -i 0.05 "$A2" >/dev/null
+ip -n "$S" route del blackhole "$BH" || rvt_fail "the blackhole route away"
+rvt_wait_for 10 "client2's tunnel after the blackhole" rvt_nsx "$S" ping -c 1 -W 1 "$A2" >/dev/null ||
+	rvt_fail "client2's tunnel not back"
+rvt_wait_for 10 "the end of the refusals said" grep -aq "pass again; .*(Invalid argument)" "$SLOG" ||
+	rvt_fail "the end of the blackhole's refusals not said: $(grep -a 'worker' "$SLOG" | tail -3)"
+d1=$(ctl_field "workers total" drop_udp_send)
+said=$(grep -a "Invalid argument" "$SLOG" | awk '
+	/datagram\(s\) to client client2 .*refused: Invalid argument/ { for (i = 1; i <= NF; i++) if ($i == "datagram(s)") s += $(i - 1) }
+	/pass again; / { for (i = 1; i <= NF; i++) if ($i == "more") s += $(i - 1) }
+	END { print s + 0 }')
+rvt_log "blackhole: drop_udp_send +$((d1 - d0)), said $said; lines: $(grep -ac 'Invalid argument' "$SLOG")"
+[ $((d1 - d0)) -ge 40 ] || rvt_fail "the blackhole refused $((d1 - d0)) datagrams (ping sent up to 65)"
+grep -aq "client client2 .*disconnected" <(sed -n "$((l0 + 1)),\$p" "$SLOG") &&
+	rvt_fail "client2's session ended across the blackhole"
+[ "$said" = $((d1 - d0)) ] || rvt_fail "refused $((d1 - d0)) datagrams, said $said"
+[ "$(grep -ac "a UDP send from" "$SLOG")" = "$f0" ] ||
+	rvt_fail "the retries from the route's source said per datagram: $(grep -a "a UDP send from" "$SLOG" | tail -2)"
+if grep -a -E "disabling UDP GSO|SENDMSG_ZC.*refused" "$SLOG"; then
+	rvt_fail "one client's blackhole turned the worker's GSO or zero copy off"
+fi
+rvt_nsx "$S" ping -q -c 3 -i 0.2 -W 2 "$A1" >/dev/null || rvt_fail "client1 lost"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"

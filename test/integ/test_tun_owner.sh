@@ -284,6 +284,39 @@ rvt_bg "$C1" foreign-term "$RV_BIN" client -c "$RVT_TMP/c3.conf"
 rvt_stop_in_startup "$RVT_LAST_PID" "$RVT_TMP/foreign-term.log"
 rvt_stop_pid "$HOLDER" 5
 rvt_wait_for 5 "rvf gone" sh -c "! ip -n $C1 link show rvf"
+# Live holders the look through /proc passed over, taken for a dead
+# owner's queues and waited for 20 s (round-fifty-eight tester 242): one
+# that opened the clone device through a node of its own (a chroot's), and
+# one whose main thread has exited (a zombie leader, no descriptors) while
+# the thread holding the queue runs on. Each refused within 3 s, named.
+mknod "$RVT_TMP/tunnode" c 10 200 || rvt_fail "mknod"
+HOLD_ANY_PY='
+import ctypes, fcntl, os, struct, sys, threading, time
+IFF_TUN, IFF_NO_PI, IFF_MULTI_QUEUE, TUNSETIFF = 0x1, 0x1000, 0x100, 0x400454ca
+def hold():
+    fd = os.open(sys.argv[2], os.O_RDWR)
+    fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", sys.argv[1].encode(), IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE))
+    open(sys.argv[3], "w").close()
+    time.sleep(600)
+if sys.argv[4] == "thread":
+    threading.Thread(target=hold).start()
+    time.sleep(0.2)
+    ctypes.CDLL(None).pthread_exit(None)
+hold()'
+for how in node thread; do
+	rm -f "$RVT_TMP/$how.ready"
+	rvt_bg "$C1" "hold-$how" python3 -c "$HOLD_ANY_PY" rvg "$RVT_TMP/tunnode" "$RVT_TMP/$how.ready" "$how"
+	HOLDER=$RVT_LAST_PID
+	rvt_wait_for 5 "the $how holder" test -e "$RVT_TMP/$how.ready" || rvt_fail "$how: $(cat "$RVT_TMP/hold-$how.log")"
+	CTL_IDX=1 ctl_client_conf "$RVT_TMP/c3.conf" "$PKI/client3" rvg "$RVT_TMP/c3.sock"
+	T0=$(date +%s%N)
+	expect_tun_refused "$RVT_TMP/c3.conf" "foreign-$how.log" "rvg is held by another process, $HOLDER"
+	T1=$(date +%s%N)
+	rvt_log "a holder through the $how: refused in $(((T1 - T0) / 1000000)) ms"
+	[ $(((T1 - T0) / 1000000)) -lt 10000 ] || rvt_fail "a holder through the $how taken for a dead owner's queues"
+	rvt_stop_pid "$HOLDER" 5
+	rvt_wait_for 5 "rvg gone" sh -c "! ip -n $C1 link show rvg"
+done
 
 rvt_step "4. an idle persistent device is adopted and cleaned"
 rvt_nsx "$C1" ip tuntap add dev rvp mode tun multi_queue vnet_hdr || rvt_fail "tuntap add"

@@ -11,6 +11,7 @@
 
 #include <criterion/criterion.h>
 
+#include "core/gso.h"
 #include "core/icmp.h"
 #include "core/ip.h"
 #include "test/lib/t_ip.h"
@@ -291,8 +292,11 @@ Test(icmp, param_problem)
 	size_t len, q;
 
 	len = v4(pkt, 64, "10.99.0.2", "10.99.0.3", 17, 0);
+	pkt[1] = 0xbb; /* a TOS: its bits kept under precedence 6, as Linux's */
+	rv_ipv4_fix_csum(pkt, 20);
 	cr_assert_eq(rv_ip_parse(&ip, pkt, len), RV_IP_OK);
 	cr_assert_eq(rv_icmp_param_problem(hdr, &s4, pkt, len, &ip, 22, &q), 28);
+	cr_assert_eq(hdr[1], 0xda, "TOS %#x", hdr[1]);
 	cr_assert_eq(q, 64);
 	cr_assert_eq(hdr[20], 12);
 	cr_assert_eq(hdr[21], 0);
