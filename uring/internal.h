@@ -126,6 +126,7 @@ struct rv_send_slot {
 	 * source passes: where the way is refused from any source, the
 	 * refusal's spell says it). */
 	int16_t zc_err, src_err;
+	bool zc_err_fixed; /* the refused zero-copy send was from registered buffers */
 	struct in6_addr src_refused;
 };
 

@@ -963,10 +963,11 @@ static void zc_notified(struct rv_worker *w, int res)
 	}
 }
 
-/* zc_refused handles a zero-copy send the kernel would not take. */
-static void zc_refused(struct rv_worker *w, const struct rv_send_slot *sl, int res)
+/* zc_refused handles a zero-copy send the kernel would not take, |fixed|
+ * whether it was from registered buffers (a step back: without them). */
+static void zc_refused(struct rv_worker *w, bool fixed, int res)
 {
-	if (sl->zc_fixed && w->zc_fixed) {
+	if (fixed && w->zc_fixed) {
 		w->zc_fixed = false;
 		rv_warn(res, "worker %u: SENDMSG_ZC from registered buffers refused; without them",
 			w->id);
@@ -1093,8 +1094,13 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 	}
 	sl = &w->send_slots[slot];
 	if (cqe_flags & IORING_CQE_F_NOTIF) {
-		/* The kernel is done with the buffers of a zero-copy send. */
-		zc_notified(w, res);
+		/* The kernel is done with the buffers of a zero-copy send. A
+		 * refused one's says "copied", zero copy never having been
+		 * used: not counted, nor taken for a path that copies (it made
+		 * zc_copied exceed zc_sends: tester 245). */
+		if (!sl->resend) {
+			zc_notified(w, res);
+		}
 		goto done;
 	}
 	/* This result judges what a resend was made to tell (none: 0). */
@@ -1106,7 +1112,10 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 			rv_refusals_pass(&w->refusals, sl->sess_index, rv_coarse_now_ns());
 		}
 		if (unlikely(zc_err != 0)) {
-			zc_refused(w, sl, -zc_err); /* plain passed: zero copy failed */
+			/* Plain passed: zero copy failed. Whether from registered
+			 * buffers, the refused send was: the resend's prep_send
+			 * cleared it (round-fifty-nine tester 245). */
+			zc_refused(w, sl->zc_err_fixed, -zc_err);
 		}
 		if (unlikely(src_err != 0)) {
 			src_passed(w, sl, src_err);
@@ -1117,6 +1126,28 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 		if (sl->zc) {
 			rv_ctr_add(&w->ctr, RV_CTR_ZC_SENDS, 1);
 		}
+	} else if (sl->zc && (res == -EINVAL || res == -EOPNOTSUPP || res == -EFAULT ||
+			      res == -ENOMEM || res == -ENOBUFS)) {
+		/* The kernel would not pin the pages: for good (falls back a
+		 * step), or for now (ENOMEM: the locked-memory limit, which
+		 * the pages of sends in flight fill until their
+		 * notifications come; ENOBUFS: the socket's option memory).
+		 * Either way these datagrams go out plain, not lost: at once,
+		 * or when the notification that a failed SENDMSG_ZC still
+		 * posts (F_MORE) has come. */
+		/* Whether zero copy is at fault, the plain send tells: a
+		 * blackhole route answers any send EINVAL, and one client's
+		 * would turn zero copy off for every session (round-fifty-eight
+		 * tester 244). First, from the same source: a refusal of
+		 * zero copy was taken for one of the source, resent from the
+		 * route's and said so, and zero copy never fell back (tester
+		 * 245); a source refused still is the next result's. */
+		if (res != -ENOMEM && res != -ENOBUFS) {
+			sl->zc_err = (int16_t)-res;
+			sl->zc_err_fixed = sl->zc_fixed;
+		}
+		rv_ctr_add(&w->ctr, RV_CTR_ZC_RESENT, 1);
+		sl->resend = true;
 	} else if (!IN6_IS_ADDR_UNSPECIFIED(&sl->src) &&
 		   (res == -EINVAL || res == -EADDRNOTAVAIL || res == -ENETUNREACH)) {
 		/* The address the peer sent to may be ours no longer (a VIP
@@ -1132,24 +1163,6 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 		memset(&sl->src, 0, sizeof(sl->src));
 		rv_cmsg_put_send(&sl->msg, sl->cmsg.buf, sl->gso ? sl->seg : 0, sl->ecn, &sl->dst,
 				 &sl->src);
-		sl->resend = true;
-	} else if (sl->zc && (res == -EINVAL || res == -EOPNOTSUPP || res == -EFAULT ||
-			      res == -ENOMEM || res == -ENOBUFS)) {
-		/* The kernel would not pin the pages: for good (falls back a
-		 * step), or for now (ENOMEM: the locked-memory limit, which
-		 * the pages of sends in flight fill until their
-		 * notifications come; ENOBUFS: the socket's option memory).
-		 * Either way these datagrams go out plain, not lost: at once,
-		 * or when the notification that a failed SENDMSG_ZC still
-		 * posts (F_MORE) has come. */
-		/* Whether zero copy is at fault, the plain send tells: a
-		 * blackhole route answers any send EINVAL, and one client's
-		 * would turn zero copy off for every session (round-fifty-eight
-		 * tester 244). */
-		if (res != -ENOMEM && res != -ENOBUFS) {
-			sl->zc_err = (int16_t)-res;
-		}
-		rv_ctr_add(&w->ctr, RV_CTR_ZC_RESENT, 1);
 		sl->resend = true;
 	} else if (sl->gso && res == -EMSGSIZE) {
 		rv_gso_note_refused(&w->gso_refusals, &sl->dst, sl->seg, rv_coarse_now_ns(),

@@ -71,6 +71,9 @@ table inet rvtfw {
 }
 EON
 done
+# Zero copy on (the veth copies, auto would turn it off): its refusals and
+# their notifications are judged through every step.
+CTL_SERVER_KV=(zerocopy=on)
 ctl_start_server
 ctl_client 1 "server=$V4:$SRV_PORT"
 ctl_client 2 "server=[$V6]:$SRV_PORT"
@@ -318,5 +321,11 @@ grep -aq "client client2 .*disconnected" <(sed -n "$((l0 + 1)),\$p" "$SLOG") &&
 if grep -a -E "disabling UDP GSO|SENDMSG_ZC.*refused" "$SLOG"; then
 	rvt_fail "one client's blackhole turned the worker's GSO or zero copy off"
 fi
+# A refused zero-copy send's notification says "copied": it was counted, so
+# zc_copied exceeded zc_sends (round-fifty-nine tester 245).
+zs=$(ctl_field "workers total" zc_sends) zcp=$(ctl_field "workers total" zc_copied)
+rvt_log "zero copy: zc_sends $zs, zc_copied $zcp, zc_resent $(ctl_field "workers total" zc_resent)"
+[ "$zs" -gt 0 ] || rvt_fail "no zero-copy send with zerocopy = on"
+[ "$zcp" -le "$zs" ] || rvt_fail "zc_copied $zcp above zc_sends $zs"
 rvt_nsx "$S" ping -q -c 3 -i 0.2 -W 2 "$A1" >/dev/null || rvt_fail "client1 lost"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"
