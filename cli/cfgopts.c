@@ -971,6 +971,19 @@ static bool same_file(const char *a, const char *b)
 	       stat(db, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* unjudged adds to |buf| that |key|'s file |path| could not be looked at
+ * (|err|), so the next start's checks of it are made only then. */
+static void unjudged(char *buf, size_t len, const char *key, const char *path, int err)
+{
+	size_t used = strlen(buf);
+
+	snprintf(buf + used, len - used,
+		 "%s%s %s: this process (the service user) may not look at it or read it (%s), "
+		 "so the next start's checks of it are not made here (`ringvpn server -n` as "
+		 "root makes them)",
+		 used ? "; " : "", key, path, strerror(-err));
+}
+
 int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv_config *next,
 			 char *why, size_t why_len)
 {
@@ -986,6 +999,8 @@ int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv
 	struct passwd *pw;
 	struct group *gr;
 	struct stat st;
+	char unseen[2 * PATH_MAX + 512] = "";
+	int ret;
 
 	/* Only what the file changes: the running values passed at the start. */
 	if (strcmp(cur->admin_group, next->admin_group) != 0 && next->admin_group[0]) {
@@ -1058,15 +1073,27 @@ int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv
 		}
 	}
 	/* The start's own checks of the files (a symbolic link on the way
-	 * was told OK: round-fifty-seven tester 239). */
-	if (strcmp(cur->lease_file, next->lease_file) != 0 && next->lease_file[0] &&
-	    rv_leasefile_check(next->lease_file, opts ? opts->priv.uid : geteuid(), why, why_len) ==
-		    -EINVAL) {
-		return RV_EXIT_CONFIG;
+	 * was told OK: round-fifty-seven tester 239). Where this process,
+	 * the service user, may not look (root's directory or file), what
+	 * it could not judge is said, not told OK (tester 246). */
+	if (strcmp(cur->lease_file, next->lease_file) != 0 && next->lease_file[0]) {
+		ret = rv_leasefile_check(next->lease_file, opts ? opts->priv.uid : geteuid(), why,
+					 why_len);
+		if (ret == -EINVAL) {
+			return RV_EXIT_CONFIG;
+		}
+		if (ret == -EACCES || ret == -EPERM) {
+			unjudged(unseen, sizeof(unseen), "lease_file", next->lease_file, ret);
+		}
 	}
-	if (strcmp(cur->crl_state, next->crl_state) != 0 && next->crl_state[0] &&
-	    rv_crlstate_path_refused(next->crl_state, why, why_len) != 0) {
-		return RV_EXIT_CONFIG;
+	if (strcmp(cur->crl_state, next->crl_state) != 0 && next->crl_state[0]) {
+		ret = rv_crlstate_path_refused(next->crl_state, why, why_len);
+		if (ret == -EINVAL) {
+			return RV_EXIT_CONFIG;
+		}
+		if (ret == -EACCES || ret == -EPERM) {
+			unjudged(unseen, sizeof(unseen), "crl_state", next->crl_state, ret);
+		}
 	}
 	if ((strcmp(cur->lease_file, next->lease_file) != 0 ||
 	     strcmp(cur->crl_state, next->crl_state) != 0) &&
@@ -1075,6 +1102,10 @@ int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv
 		snprintf(why, why_len, "lease_file and crl_state name the same file, %s",
 			 next->lease_file);
 		return RV_EXIT_CONFIG;
+	}
+	if (unseen[0]) {
+		snprintf(why, why_len, "%s", unseen);
+		return -1;
 	}
 	return 0;
 }

@@ -60,8 +60,9 @@ int rv_cli_tls_ctx(struct rv_tls_ctx **out, const struct rv_config *cfg);
 /* rv_cli_check_restart (the loop's check_restart for reloads) says what
  * a start with |next| would refuse, as -n and the start do, of the
  * restart-only settings it changes from |cur| (user, group, admin_group,
- * listen, metrics_listen, status_socket): 0, or the start's exit code
- * with why in |why|. */
+ * listen, metrics_listen, status_socket, tun, lease_file, crl_state): 0,
+ * the start's exit code with why in |why|, or -1 with a warning in |why|
+ * (a state file this process may not look at). */
 int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv_config *next,
 			 char *why, size_t why_len);
 

@@ -390,10 +390,14 @@ int rv_crlstate_path_refused(const char *path, char *err, size_t err_len)
 
 	/* Its kind, mode and names first: a file this process may not read
 	 * (root's, after the privilege drop) is judged by them alone. */
-	if (rv_state_path_check("crl_state", path, err, err_len) == -EINVAL) {
-		return -EINVAL;
+	ret = rv_state_path_check("crl_state", path, err, err_len);
+	if (ret == -EINVAL || ret == -EACCES || ret == -EPERM) {
+		return ret;
 	}
 	fd = open_refusing(path, O_RDONLY, err, err_len);
+	if (fd == -EACCES || fd == -EPERM) {
+		return fd;
+	}
 	if (fd < 0) {
 		return fd == -EINVAL ? -EINVAL : 0;
 	}

@@ -49,7 +49,9 @@ int rv_crlstate_check(const char *path, struct rv_tls_ctx *ctx, bool quiet, uid_
  * that names another file: it applies at the next start): -EINVAL with why
  * in |err| for a symbolic link on the way, a file of another type, one
  * every user may write or with a second name, or (when this process may
- * read it) one that holds something else; else 0. */
+ * read it) one that holds something else; -EACCES or -EPERM when this
+ * process may not look at it, or not read it (then judged by kind, mode
+ * and names alone); else 0. */
 int rv_crlstate_path_refused(const char *path, char *err, size_t err_len);
 
 /* rv_crlstate_open opens (creating it, 0600) |path| into |*out|, refuses

@@ -90,8 +90,9 @@ struct rv_loop_params {
 	 * Returns 0 or -errno with a reason in |err|. NULL: reload refused. */
 	int (*load_config)(void *ctx, struct rv_config *out, char *err, size_t err_len);
 	/* check_restart (for reload) says what a start with |next| would
-	 * refuse of the restart-only settings it changes from |cur|: 0, or
-	 * the start's exit code with why in |why|. NULL: not checked. */
+	 * refuse of the restart-only settings it changes from |cur|: 0, the
+	 * start's exit code with why in |why|, or -1 with a warning in |why|
+	 * (what it could not judge). NULL: not checked. */
 	int (*check_restart)(void *ctx, const struct rv_config *cur, const struct rv_config *next,
 			     char *why, size_t why_len);
 	/* apply_dns (client) hands |req| to be set on the tunnel link: its

@@ -840,15 +840,17 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	 * exist, a listen address of no interface) was "needs a restart",
 	 * exit 0, and the service failed at its next restart (round-fifty-
 	 * three tester 229). */
-	if (l->p.check_restart &&
-	    (ret = l->p.check_restart(l->p.ctx, l->cfg, next, err, sizeof(err))) != 0) {
+	ret = l->p.check_restart ? l->p.check_restart(l->p.ctx, l->cfg, next, err, sizeof(err)) : 0;
+	if (ret > 0) {
 		rv_strbuf_printf(log,
 				 "failed: a start with this file would exit %d: %s (the running "
 				 "value is kept; fix the file before a restart)\n",
 				 ret, err);
 		warned = true;
-		ret = 0;
+	} else if (ret < 0) {
+		say_one(err, log); /* what it could not judge */
 	}
+	ret = 0;
 	keep_restart_keys(l->cfg, next, log);
 	/* With the restart-only keys back at their running values the whole
 	 * may break a rule that the file alone kept (the running mtu of 1200

@@ -365,6 +365,19 @@ for kv in "metrics_listen=127.0.0.1:9586" "status_socket=$RVT_TMP/rootonly/sub/s
 	OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || rvt_fail "a restart-only key a start takes ($kv): $OUT"
 	grep -q "^failed" <<<"$OUT" && rvt_fail "a restart-only key a start takes ($kv): $OUT"
 done
+# What the service user the reload runs as may not look at, it says it
+# could not judge, with a `warning:` line, exit 0: a bad file in a
+# directory only root may search, root's 0600 file it may not read (both
+# were told OK, and the next start exited 3: round-fifty-nine tester 246).
+: >"$RVT_TMP/rootonly/ww.state" && chmod 666 "$RVT_TMP/rootonly/ww.state"
+echo hello >"$RVT_TMP/root.leases" && chmod 600 "$RVT_TMP/root.leases"
+for kv in "crl_state=$RVT_TMP/rootonly/ww.state" "lease_file=$RVT_TMP/root.leases"; do
+	cp "$RVT_TMP/server.conf.kept" "$CONF"
+	ctl_conf_set "$CONF" "$kv"
+	OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || rvt_fail "$kv: $OUT"
+	grep -qF "warning: ${kv%%=*} ${kv#*=}: this process (the service user) may not look at it or read it (Permission denied)" <<<"$OUT" ||
+		rvt_fail "$kv: what the reload could not judge is not said: $OUT"
+done
 cp "$RVT_TMP/server.conf.kept" "$CONF"
 # max_handshaking past the room the connection table was given at the
 # start: said and capped (it was taken, and a flood filled the table with
