@@ -127,6 +127,7 @@ struct rv_send_slot {
 	 * refusal's spell says it). */
 	int16_t zc_err, src_err;
 	bool zc_err_fixed; /* the refused zero-copy send was from registered buffers */
+	bool zc_failed;	   /* this zero-copy send failed: its notification is no copy */
 	struct in6_addr src_refused;
 };
 

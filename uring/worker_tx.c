@@ -675,6 +675,7 @@ static void send_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 	sl->wait_notif = false;
 	sl->resend = false;
 	sl->zc_err = sl->src_err = 0;
+	sl->zc_failed = false;
 	prep_send(w, sqe, slot, sl);
 	w->sends_inflight++;
 	w->tx_turn_bytes += sl->inner_bytes;
@@ -1097,16 +1098,20 @@ void rv_worker_send_done(struct rv_worker *w, unsigned slot, int res, unsigned c
 		/* The kernel is done with the buffers of a zero-copy send. A
 		 * refused one's says "copied", zero copy never having been
 		 * used: not counted, nor taken for a path that copies (it made
-		 * zc_copied exceed zc_sends: tester 245). */
-		if (!sl->resend) {
+		 * zc_copied exceed zc_sends: tester 245; and one client's
+		 * unreachable route turned auto's zero copy off for the
+		 * worker: round-sixty tester 247). */
+		if (!sl->zc_failed) {
 			zc_notified(w, res);
 		}
+		sl->zc_failed = false;
 		goto done;
 	}
 	/* This result judges what a resend was made to tell (none: 0). */
 	zc_err = sl->zc_err;
 	src_err = sl->src_err;
 	sl->zc_err = sl->src_err = 0;
+	sl->zc_failed = res < 0 && sl->zc; /* its notification says nothing */
 	if (likely(res >= 0)) {
 		if (unlikely(rv_refusals_any(&w->refusals))) {
 			rv_refusals_pass(&w->refusals, sl->sess_index, rv_coarse_now_ns());

@@ -321,8 +321,16 @@ grep -aq "client client2 .*disconnected" <(sed -n "$((l0 + 1)),\$p" "$SLOG") &&
 if grep -a -E "disabling UDP GSO|SENDMSG_ZC.*refused" "$SLOG"; then
 	rvt_fail "one client's blackhole turned the worker's GSO or zero copy off"
 fi
+# And an unreachable route, whose refusals go no resend's way, for under a
+# second.
+ip -n "$S" route add unreachable "$BH" || rvt_fail "the unreachable route"
+rvt_nsx "$S" timeout 0.6 ping -q -f -l 20 -s 1000 -c 60 "$A2" >/dev/null
+ip -n "$S" route del unreachable "$BH" || rvt_fail "the unreachable route away"
+rvt_wait_for 10 "client2's tunnel after the unreachable route" rvt_nsx "$S" ping -c 1 -W 1 "$A2" >/dev/null ||
+	rvt_fail "client2's tunnel not back"
 # A refused zero-copy send's notification says "copied": it was counted, so
-# zc_copied exceeded zc_sends (round-fifty-nine tester 245).
+# zc_copied exceeded zc_sends (round-fifty-nine tester 245; for the
+# refusals no resend follows, round-sixty tester 247).
 zs=$(ctl_field "workers total" zc_sends) zcp=$(ctl_field "workers total" zc_copied)
 rvt_log "zero copy: zc_sends $zs, zc_copied $zcp, zc_resent $(ctl_field "workers total" zc_resent)"
 [ "$zs" -gt 0 ] || rvt_fail "no zero-copy send with zerocopy = on"
