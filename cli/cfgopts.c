@@ -972,16 +972,45 @@ static bool same_file(const char *a, const char *b)
 }
 
 /* unjudged adds to |buf| that |key|'s file |path| could not be looked at
- * (|err|), so the next start's checks of it are made only then. */
-static void unjudged(char *buf, size_t len, const char *key, const char *path, int err)
+ * (|err|): a start as root checks it then; one as this user (the units')
+ * cannot open it either, and keeps |what| in memory only (the advice to
+ * run -n as root gave the root start's refusal: round-sixty tester 248). */
+static void unjudged(char *buf, size_t len, const char *key, const char *path, int err,
+		     bool as_root, const char *what)
 {
 	size_t used = strlen(buf);
 
-	snprintf(buf + used, len - used,
-		 "%s%s %s: this process (the service user) may not look at it or read it (%s), "
-		 "so the next start's checks of it are not made here (`ringvpn server -n` as "
-		 "root makes them)",
-		 used ? "; " : "", key, path, strerror(-err));
+	if (as_root) {
+		snprintf(buf + used, len - used,
+			 "%s%s %s: this process (the service user) may not look at it or read it "
+			 "(%s), so the next start's checks of it are not made here (`ringvpn "
+			 "server -n` as root makes them)",
+			 used ? "; " : "", key, path, strerror(-err));
+	} else {
+		snprintf(buf + used, len - used,
+			 "%s%s %s: this process's user may not open it (%s): a start as this user "
+			 "would keep %s in memory only",
+			 used ? "; " : "", key, path, strerror(-err), what);
+	}
+}
+
+/* struct restart_fails gathers what a start would refuse, each said, the
+ * exit code the start's first refusal (its checks' order) would give: one
+ * fixed after the other, the next restart still failed (round-sixty
+ * tester 248). */
+struct restart_fails {
+	char text[1024];
+	int code;
+};
+
+static void restart_fail(struct restart_fails *f, int code, const char *why)
+{
+	size_t used = strlen(f->text);
+
+	if (f->code == 0) {
+		f->code = code;
+	}
+	snprintf(f->text + used, sizeof(f->text) - used, "%s%s", used ? "; and " : "", why);
 }
 
 int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv_config *next,
@@ -993,7 +1022,8 @@ int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv
 	 * not in (round-fifty-five tester 232). */
 	bool as_root = opts == NULL || opts->priv.switch_ids || opts->priv.keep_root;
 	const char *sock = next->status_socket;
-	char bare[RV_CONFIG_HOST_MAX];
+	struct restart_fails f = { .code = 0 };
+	char bare[RV_CONFIG_HOST_MAX], one[512];
 	struct in6_addr a6;
 	struct in_addr a4;
 	struct passwd *pw;
@@ -1002,36 +1032,88 @@ int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv
 	char unseen[2 * PATH_MAX + 512] = "";
 	int ret;
 
-	/* Only what the file changes: the running values passed at the start. */
+	/* Only what the file changes: the running values passed at the
+	 * start. In the start's order: the privilege drop, the state paths,
+	 * the TUN, the listening sockets. */
 	if (strcmp(cur->admin_group, next->admin_group) != 0 && next->admin_group[0]) {
 		if ((gr = getgrnam(next->admin_group)) == NULL) {
-			snprintf(why, why_len, "admin_group '%s' does not exist",
+			snprintf(one, sizeof(one), "admin_group '%s' does not exist",
 				 next->admin_group);
-			return RV_EXIT_PRIVDROP;
-		}
-		if (!as_root && !rv_privdrop_in_my_groups(gr->gr_gid)) {
-			snprintf(why, why_len,
+			restart_fail(&f, RV_EXIT_PRIVDROP, one);
+		} else if (!as_root && !rv_privdrop_in_my_groups(gr->gr_gid)) {
+			snprintf(one, sizeof(one),
 				 "admin_group '%s': this process's user (uid %u) is not a member, "
 				 "so the status socket cannot be given to it",
 				 next->admin_group, (unsigned)geteuid());
-			return RV_EXIT_PRIVDROP;
+			restart_fail(&f, RV_EXIT_PRIVDROP, one);
 		}
 	}
 	if (strcmp(cur->user, next->user) != 0 && next->user[0] && strcmp(next->user, "root")) {
 		if ((pw = getpwnam(next->user)) == NULL) {
-			snprintf(why, why_len, "user '%s' does not exist", next->user);
-			return RV_EXIT_PRIVDROP;
-		}
-		if (!as_root && pw->pw_uid != geteuid()) {
-			snprintf(why, why_len, "cannot switch to user %s: not started as root",
+			snprintf(one, sizeof(one), "user '%s' does not exist", next->user);
+			restart_fail(&f, RV_EXIT_PRIVDROP, one);
+		} else if (!as_root && pw->pw_uid != geteuid()) {
+			snprintf(one, sizeof(one), "cannot switch to user %s: not started as root",
 				 next->user);
-			return RV_EXIT_PRIVDROP;
+			restart_fail(&f, RV_EXIT_PRIVDROP, one);
 		}
 	}
 	if (strcmp(cur->group, next->group) != 0 && next->group[0] &&
 	    getgrnam(next->group) == NULL) {
-		snprintf(why, why_len, "group '%s' does not exist", next->group);
-		return RV_EXIT_PRIVDROP;
+		snprintf(one, sizeof(one), "group '%s' does not exist", next->group);
+		restart_fail(&f, RV_EXIT_PRIVDROP, one);
+	}
+	if (strcmp(cur->status_socket, next->status_socket) != 0 && sock[0]) {
+		if (lstat(sock, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+			snprintf(one, sizeof(one),
+				 "status socket %s: something that is no socket is there, which "
+				 "ringvpn will not replace",
+				 sock);
+			restart_fail(&f, RV_EXIT_NET, one);
+		} else if (dir_missing(sock)) {
+			snprintf(one, sizeof(one), "status socket %s: its directory does not exist",
+				 sock);
+			restart_fail(&f, RV_EXIT_NET, one);
+		}
+	}
+	if ((strcmp(cur->lease_file, next->lease_file) != 0 ||
+	     strcmp(cur->crl_state, next->crl_state) != 0) &&
+	    next->lease_file[0] && next->crl_state[0] &&
+	    same_file(next->lease_file, next->crl_state)) {
+		snprintf(one, sizeof(one), "lease_file and crl_state name the same file, %s",
+			 next->lease_file);
+		restart_fail(&f, RV_EXIT_CONFIG, one);
+	}
+	/* The start's own checks of the files (a symbolic link on the way
+	 * was told OK: round-fifty-seven tester 239). Where this process,
+	 * the service user, may not look (root's directory or file), what
+	 * it could not judge is said, not told OK (tester 246). */
+	if (strcmp(cur->lease_file, next->lease_file) != 0 && next->lease_file[0]) {
+		ret = rv_leasefile_check(next->lease_file, opts ? opts->priv.uid : geteuid(), one,
+					 sizeof(one));
+		if (ret == -EINVAL) {
+			restart_fail(&f, RV_EXIT_CONFIG, one);
+		} else if (ret == -EACCES || ret == -EPERM) {
+			unjudged(unseen, sizeof(unseen), "lease_file", next->lease_file, ret,
+				 as_root, "the leases");
+		}
+	}
+	if (strcmp(cur->crl_state, next->crl_state) != 0 && next->crl_state[0]) {
+		ret = rv_crlstate_path_refused(next->crl_state, one, sizeof(one));
+		if (ret == -EINVAL) {
+			restart_fail(&f, RV_EXIT_CONFIG, one);
+		} else if (ret == -EACCES || ret == -EPERM) {
+			unjudged(unseen, sizeof(unseen), "crl_state", next->crl_state, ret, as_root,
+				 "the newest CRL numbers");
+		}
+	}
+	if (strcmp(cur->tun, next->tun) != 0 && next->tun[0]) {
+		struct rv_rtnl_link lk;
+
+		if (rv_rtnl_get_link(&lk, next->tun) == 0 &&
+		    rv_tun_unfit(next->tun, &lk, one, sizeof(one))) {
+			restart_fail(&f, RV_EXIT_TUN, one);
+		}
 	}
 	/* An address only: a name would be looked up here, on the control
 	 * thread, and a nameserver that does not answer stalled the server
@@ -1042,66 +1124,17 @@ int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv
 	if ((strcmp(cur->listen_host, next->listen_host) != 0 ||
 	     cur->listen_port != next->listen_port) &&
 	    (inet_pton(AF_INET, bare, &a4) == 1 || inet_pton(AF_INET6, bare, &a6) == 1) &&
-	    listen_why(next, why, why_len)) {
-		return RV_EXIT_NET;
+	    listen_why(next, one, sizeof(one))) {
+		restart_fail(&f, RV_EXIT_NET, one);
 	}
 	if ((memcmp(&cur->metrics_addr, &next->metrics_addr, sizeof(next->metrics_addr)) != 0 ||
 	     cur->metrics_port != next->metrics_port) &&
-	    metrics_why(next, why, why_len)) {
-		return RV_EXIT_NET;
+	    metrics_why(next, one, sizeof(one))) {
+		restart_fail(&f, RV_EXIT_NET, one);
 	}
-	if (strcmp(cur->status_socket, next->status_socket) != 0 && sock[0]) {
-		if (lstat(sock, &st) == 0 && !S_ISSOCK(st.st_mode)) {
-			snprintf(why, why_len,
-				 "status socket %s: something that is no socket is there, which "
-				 "ringvpn will not replace",
-				 sock);
-			return RV_EXIT_NET;
-		}
-		if (dir_missing(sock)) {
-			snprintf(why, why_len, "status socket %s: its directory does not exist",
-				 sock);
-			return RV_EXIT_NET;
-		}
-	}
-	if (strcmp(cur->tun, next->tun) != 0 && next->tun[0]) {
-		struct rv_rtnl_link lk;
-
-		if (rv_rtnl_get_link(&lk, next->tun) == 0 &&
-		    rv_tun_unfit(next->tun, &lk, why, why_len)) {
-			return RV_EXIT_TUN;
-		}
-	}
-	/* The start's own checks of the files (a symbolic link on the way
-	 * was told OK: round-fifty-seven tester 239). Where this process,
-	 * the service user, may not look (root's directory or file), what
-	 * it could not judge is said, not told OK (tester 246). */
-	if (strcmp(cur->lease_file, next->lease_file) != 0 && next->lease_file[0]) {
-		ret = rv_leasefile_check(next->lease_file, opts ? opts->priv.uid : geteuid(), why,
-					 why_len);
-		if (ret == -EINVAL) {
-			return RV_EXIT_CONFIG;
-		}
-		if (ret == -EACCES || ret == -EPERM) {
-			unjudged(unseen, sizeof(unseen), "lease_file", next->lease_file, ret);
-		}
-	}
-	if (strcmp(cur->crl_state, next->crl_state) != 0 && next->crl_state[0]) {
-		ret = rv_crlstate_path_refused(next->crl_state, why, why_len);
-		if (ret == -EINVAL) {
-			return RV_EXIT_CONFIG;
-		}
-		if (ret == -EACCES || ret == -EPERM) {
-			unjudged(unseen, sizeof(unseen), "crl_state", next->crl_state, ret);
-		}
-	}
-	if ((strcmp(cur->lease_file, next->lease_file) != 0 ||
-	     strcmp(cur->crl_state, next->crl_state) != 0) &&
-	    next->lease_file[0] && next->crl_state[0] &&
-	    same_file(next->lease_file, next->crl_state)) {
-		snprintf(why, why_len, "lease_file and crl_state name the same file, %s",
-			 next->lease_file);
-		return RV_EXIT_CONFIG;
+	if (f.code != 0) {
+		snprintf(why, why_len, "%s%s%s", f.text, unseen[0] ? "; and " : "", unseen);
+		return f.code;
 	}
 	if (unseen[0]) {
 		snprintf(why, why_len, "%s", unseen);

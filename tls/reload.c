@@ -805,7 +805,7 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	bool servers_changed, accept_changed, accept_dns_changed, crl_later = false;
 	bool name_changed, order_changed;
 	unsigned old_cipher;
-	char err[512], own[512] = "";
+	char err[512], own[512] = "", restart_why[2048];
 	bool own_same = false, warned = false;
 	uint64_t due_before = 0;
 	int ret;
@@ -840,15 +840,18 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	 * exist, a listen address of no interface) was "needs a restart",
 	 * exit 0, and the service failed at its next restart (round-fifty-
 	 * three tester 229). */
-	ret = l->p.check_restart ? l->p.check_restart(l->p.ctx, l->cfg, next, err, sizeof(err)) : 0;
+	ret = l->p.check_restart
+		      ? l->p.check_restart(l->p.ctx, l->cfg, next, restart_why, sizeof(restart_why))
+		      : 0;
 	if (ret > 0) {
 		rv_strbuf_printf(log,
 				 "failed: a start with this file would exit %d: %s (the running "
 				 "value is kept; fix the file before a restart)\n",
-				 ret, err);
+				 ret, restart_why);
 		warned = true;
 	} else if (ret < 0) {
-		say_one(err, log); /* what it could not judge */
+		say_one(restart_why, log); /* what it could not judge */
+		warned = true;
 	}
 	ret = 0;
 	keep_restart_keys(l->cfg, next, log);
@@ -961,7 +964,10 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 		watch_dirs(l);
 	}
 	take_ids(l->cfg, l->watch_ids);
-	warned = say_kept(tls, l->cfg, log);
+	/* Kept from the restart check above: a SIGHUP's failure was said at
+	 * info, and not at all under log_level = warn (round-sixty tester
+	 * 248). */
+	warned = say_kept(tls, l->cfg, log) || warned;
 	warned = say_own(tls, l->cfg->cert, own, own_same, log) || warned;
 	warned = say_no_crl(tls, l->cfg->crl, log) || warned;
 	if (own[0] && !own_same && retry_own(l, l->cfg)) {

@@ -298,12 +298,25 @@ def hold():
     fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", sys.argv[1].encode(), IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE))
     open(sys.argv[3], "w").close()
     time.sleep(600)
+def hold_own_table():
+    ctypes.CDLL(None).unshare(0x400)  # CLONE_FILES: a table of its own
+    hold()
 if sys.argv[4] == "thread":
     threading.Thread(target=hold).start()
     time.sleep(0.2)
     ctypes.CDLL(None).pthread_exit(None)
+if sys.argv[4] in ("own-table", "own-table-zombie"):
+    threading.Thread(target=time.sleep, args=(600,)).start()
+    threading.Thread(target=hold_own_table).start()
+    time.sleep(0.2)
+    if sys.argv[4] == "own-table-zombie":
+        ctypes.CDLL(None).pthread_exit(None)
+    time.sleep(600)
 hold()'
-for how in node thread; do
+# And a thread with a descriptor table of its own (no CLONE_FILES, or
+# unshared), the main thread alive or exited: the first thread's table
+# alone was read (round-sixty tester 248).
+for how in node thread own-table own-table-zombie; do
 	rm -f "$RVT_TMP/$how.ready"
 	rvt_bg "$C1" "hold-$how" python3 -c "$HOLD_ANY_PY" rvg "$RVT_TMP/tunnode" "$RVT_TMP/$how.ready" "$how"
 	HOLDER=$RVT_LAST_PID
