@@ -805,7 +805,7 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	bool servers_changed, accept_changed, accept_dns_changed, crl_later = false;
 	bool name_changed, order_changed;
 	unsigned old_cipher;
-	char err[512], own[512] = "", restart_why[2048];
+	char err[512], own[512] = "", restart_why[9 * 512 + 2 * PATH_MAX + 512];
 	bool own_same = false, warned = false;
 	uint64_t due_before = 0;
 	int ret;

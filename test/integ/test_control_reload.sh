@@ -380,6 +380,27 @@ grep -qF "failed: a start with this file would exit 3: lease file $RVT_TMP/vis.l
 grep -qF "; and cannot listen on 10.123.123.123:$SRV_PORT" <<<"$OUT" || rvt_fail "two failing keys: the second not said: $OUT"
 rvt_nsx "$S" "$RV_BIN" server -n -c "$CONF" >/dev/null 2>&1
 [ $? = 3 ] || rvt_fail "-n on two failing keys does not exit 3"
+# The status socket is made after the TUN: with both bad, the start's 14
+# (it said 15: round-sixty-one tester 249).
+cp "$RVT_TMP/server.conf.kept" "$CONF"
+ctl_conf_set "$CONF" "status_socket=$RVT_TMP/nosuchdir/s.sock" "tun=lo"
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK")
+grep -qF "failed: a start with this file would exit 14: lo exists and is not a TUN device" <<<"$OUT" ||
+	rvt_fail "a bad tun and status socket: not the start's 14: $OUT"
+# Every key said, however long the values: the text was cut at 1 kB, the
+# last keys lost (tester 249).
+LONGDIR=$RVT_TMP/$(printf 'd%.0s' $(seq 180))
+mkdir -p "$LONGDIR"
+cp "$RVT_TMP/server.conf.kept" "$CONF"
+ctl_conf_set "$CONF" "admin_group=rvtnosuch$$" "user=rvtnosuch$$" "group=rvtnosuch$$" \
+	"lease_file=$LONGDIR" "crl_state=$LONGDIR" "tun=lo" \
+	"status_socket=$RVT_TMP/nosuchdir/s.sock" "listen=10.123.123.123:$SRV_PORT" \
+	"metrics_listen=10.123.123.124:9586"
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK" 2>&1)
+grep -qF "failed: a start with this file would exit 16: admin_group 'rvtnosuch$$' does not exist" <<<"$OUT" ||
+	rvt_fail "nine bad keys: not the start's 16 first: $OUT"
+grep -qF "; and metrics_listen 10.123.123.124:9586: cannot listen" <<<"$OUT" ||
+	rvt_fail "nine bad keys: the last one cut off: $OUT"
 # What the service user the reload runs as may not look at, it says it
 # could not judge, with a `warning:` line, exit 0: a bad file in a
 # directory only root may search, root's 0600 file it may not read (both
