@@ -108,16 +108,30 @@ int rv_state_file_check(int fd, const char *what, const char *path, struct stat 
 	return 0;
 }
 
+bool rv_state_open_refused(int fd, const char *what, const char *path, const char *advice,
+			   char *err, size_t err_len)
+{
+	if (fd == -ELOOP) {
+		snprintf(err, err_len,
+			 "%s %s is a symbolic link or its path goes through one: refused (name the "
+			 "file by its real path%s)",
+			 what, path, advice);
+		return true;
+	}
+	if (fd == -EINVAL) {
+		snprintf(err, err_len, "%s %s is not a regular file", what, path);
+		return true;
+	}
+	return false;
+}
+
 int rv_state_path_check(const char *what, const char *path, char *err, size_t err_len)
 {
 	struct stat st;
 	int fd = rv_openat2_nofollow(path, O_PATH), ret;
 
 	if (fd < 0 && errno == ELOOP) {
-		snprintf(err, err_len,
-			 "%s %s is a symbolic link or its path goes through one: refused (name the "
-			 "file by its real path)",
-			 what, path);
+		rv_state_open_refused(-ELOOP, what, path, "", err, err_len);
 		return -EINVAL;
 	}
 	if (fd < 0) {

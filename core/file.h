@@ -37,6 +37,14 @@ int rv_openat2_nofollow(const char *path, int flags);
  * link on the way, -EINVAL for a file of another type. */
 int rv_open_nofollow(const char *path, int flags);
 
+/* rv_state_open_refused says in |err| why rv_open_nofollow refused state
+ * file |what| at |path| when |fd| is its -ELOOP (a symbolic link on the
+ * way; |advice| follows "name the file by its real path", "" for none) or
+ * -EINVAL (not a regular file): true then, else false. One wording for the
+ * lease journal, the CRL state and the reload's look at either. */
+bool rv_state_open_refused(int fd, const char *what, const char *path, const char *advice,
+			   char *err, size_t err_len);
+
 /* rv_state_path_check judges the state file at |path| as rv_open_nofollow
  * and rv_state_file_check do, without opening it for reading: for a
  * process that may not read it (root's 0600 file, at the reload of a

@@ -132,11 +132,9 @@ static size_t error6(uint8_t *out, uint8_t type, uint8_t code, const struct rv_i
 	return 48;
 }
 
-/* icmp_error builds the error of |kind| (see rv_icmp_unreach); |ptr| is a
- * parameter problem's pointer. */
-static size_t icmp_error(uint8_t out[RV_ICMP_HDR_MAX], enum rv_icmp_kind kind, uint8_t ptr,
-			 const struct rv_ip_addr *src, const uint8_t *pkt, size_t len,
-			 const struct rv_ip_info *ip, size_t *quote_len)
+size_t rv_icmp_error(uint8_t out[RV_ICMP_HDR_MAX], enum rv_icmp_kind kind, uint8_t ptr,
+		     const struct rv_ip_addr *src, const uint8_t *pkt, size_t len,
+		     const struct rv_ip_info *ip, size_t *quote_len)
 {
 	if (src->family != ip->src.family) {
 		return 0;
@@ -176,26 +174,5 @@ size_t rv_icmp_unreach(uint8_t out[RV_ICMP_HDR_MAX], const struct rv_ip_addr *sr
 		       const uint8_t *pkt, size_t len, const struct rv_ip_info *ip,
 		       size_t *quote_len)
 {
-	return icmp_error(out, RV_ICMP_UNREACH, 0, src, pkt, len, ip, quote_len);
-}
-
-size_t rv_icmp_time_exceeded(uint8_t out[RV_ICMP_HDR_MAX], const struct rv_ip_addr *src,
-			     const uint8_t *pkt, size_t len, const struct rv_ip_info *ip,
-			     size_t *quote_len)
-{
-	return icmp_error(out, RV_ICMP_TIME_EXCEEDED, 0, src, pkt, len, ip, quote_len);
-}
-
-size_t rv_icmp_param_problem(uint8_t out[RV_ICMP_HDR_MAX], const struct rv_ip_addr *src,
-			     const uint8_t *pkt, size_t len, const struct rv_ip_info *ip,
-			     uint8_t ptr, size_t *quote_len)
-{
-	return icmp_error(out, RV_ICMP_PARAM_PROBLEM, ptr, src, pkt, len, ip, quote_len);
-}
-
-size_t rv_icmp_error(uint8_t out[RV_ICMP_HDR_MAX], enum rv_icmp_kind kind, uint8_t ptr,
-		     const struct rv_ip_addr *src, const uint8_t *pkt, size_t len,
-		     const struct rv_ip_info *ip, size_t *quote_len)
-{
-	return icmp_error(out, kind, ptr, src, pkt, len, ip, quote_len);
+	return rv_icmp_error(out, RV_ICMP_UNREACH, 0, src, pkt, len, ip, quote_len);
 }

@@ -43,31 +43,21 @@ size_t rv_icmp_unreach(uint8_t out[RV_ICMP_HDR_MAX], const struct rv_ip_addr *sr
 		       const uint8_t *pkt, size_t len, const struct rv_ip_info *ip,
 		       size_t *quote_len);
 
-/* rv_icmp_time_exceeded is rv_icmp_unreach for a packet whose TTL or hop
- * limit ran out where it was forwarded (client_to_client = internal):
- * ICMPv4 type 11 code 0, ICMPv6 type 3 code 0, from |src| (the server's own
- * address: the hop traceroute shows), under the same rules. */
-size_t rv_icmp_time_exceeded(uint8_t out[RV_ICMP_HDR_MAX], const struct rv_ip_addr *src,
-			     const uint8_t *pkt, size_t len, const struct rv_ip_info *ip,
-			     size_t *quote_len);
-
-/* rv_icmp_param_problem is rv_icmp_unreach for an IPv4 packet dropped for
- * its options where it was forwarded (client_to_client = internal), as a
- * Linux router answers one whose options its parse refuses: ICMPv4 type 12
- * code 0 from |src|, |ptr| the offset of the byte at fault from the start
- * of the header (RFC 792). None for IPv6 (0). */
-size_t rv_icmp_param_problem(uint8_t out[RV_ICMP_HDR_MAX], const struct rv_ip_addr *src,
-			     const uint8_t *pkt, size_t len, const struct rv_ip_info *ip,
-			     uint8_t ptr, size_t *quote_len);
-
 enum rv_icmp_kind {
 	RV_ICMP_UNREACH,
 	RV_ICMP_TIME_EXCEEDED,
 	RV_ICMP_PARAM_PROBLEM,
 };
 
-/* rv_icmp_error is the three above by |kind|; |ptr| is a parameter
- * problem's pointer, 0 for the others. */
+/* rv_icmp_error is rv_icmp_unreach for an error of |kind|:
+ * RV_ICMP_TIME_EXCEEDED for a packet whose TTL or hop limit ran out where
+ * it was forwarded (client_to_client = internal): ICMPv4 type 11 code 0,
+ * ICMPv6 type 3 code 0, from |src| (the server's own address: the hop
+ * traceroute shows); RV_ICMP_PARAM_PROBLEM for an IPv4 packet dropped for
+ * its options there, as a Linux router answers one whose options its parse
+ * refuses: ICMPv4 type 12 code 0 from |src|, |ptr| the offset of the byte
+ * at fault from the start of the header (RFC 792), none for IPv6 (0). |ptr|
+ * is 0 for the other kinds. */
 size_t rv_icmp_error(uint8_t out[RV_ICMP_HDR_MAX], enum rv_icmp_kind kind, uint8_t ptr,
 		     const struct rv_ip_addr *src, const uint8_t *pkt, size_t len,
 		     const struct rv_ip_info *ip, size_t *quote_len);

@@ -369,17 +369,7 @@ static int open_refusing(const char *path, int flags, char *err, size_t err_len)
 {
 	int fd = rv_open_nofollow(path, flags);
 
-	if (fd == -ELOOP) {
-		snprintf(err, err_len,
-			 "crl_state %s is a symbolic link or its path goes through one: refused "
-			 "(name the file by its real path)",
-			 path);
-		return -EINVAL;
-	}
-	if (fd == -EINVAL) {
-		snprintf(err, err_len, "crl_state %s is not a regular file", path);
-	}
-	return fd;
+	return rv_state_open_refused(fd, "crl_state", path, "", err, err_len) ? -EINVAL : fd;
 }
 
 int rv_crlstate_path_refused(const char *path, char *err, size_t err_len)

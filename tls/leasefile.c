@@ -543,18 +543,10 @@ static int open_nofollow(const char *path, int flags, char *err, size_t err_len)
 {
 	int fd = rv_open_nofollow(path, flags);
 
-	if (fd == -EINVAL) {
-		snprintf(err, err_len, "lease file %s is not a regular file", path);
-		return -EINVAL;
-	}
-	if (fd == -ELOOP) {
-		snprintf(err, err_len,
-			 "lease file %s is a symbolic link or its path goes through one: refused "
-			 "(name the file by its real path; a link in a directory the service "
-			 "user may write would let it choose what root rewrites)",
-			 path);
-		return -ELOOP;
-	}
+	rv_state_open_refused(fd, "lease file", path,
+			      "; a link in a directory the service user may write would let it "
+			      "choose what root rewrites",
+			      err, err_len);
 	return fd;
 }
 

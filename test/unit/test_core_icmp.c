@@ -259,7 +259,7 @@ Test(icmp, time_exceeded)
 	len = v4(pkt, 60, "10.99.0.2", "10.99.0.3", 17, 0);
 	pkt[8] = 1;
 	cr_assert_eq(rv_ip_parse(&ip, pkt, len), RV_IP_OK);
-	cr_assert_eq(rv_icmp_time_exceeded(hdr, &s4, pkt, len, &ip, &q), 28);
+	cr_assert_eq(rv_icmp_error(hdr, RV_ICMP_TIME_EXCEEDED, 0, &s4, pkt, len, &ip, &q), 28);
 	cr_assert_eq(q, 60);
 	cr_assert_eq(hdr[20], 11);
 	cr_assert_eq(hdr[21], 0);
@@ -268,16 +268,16 @@ Test(icmp, time_exceeded)
 	pkt[9] = 1; /* an ICMP time exceeded itself: no answer */
 	pkt[20] = 11;
 	cr_assert_eq(rv_ip_parse(&ip, pkt, len), RV_IP_OK);
-	cr_assert_eq(rv_icmp_time_exceeded(hdr, &s4, pkt, len, &ip, &q), 0);
+	cr_assert_eq(rv_icmp_error(hdr, RV_ICMP_TIME_EXCEEDED, 0, &s4, pkt, len, &ip, &q), 0);
 
 	len = v6(pkt, 80, "fd99::2", "fd99::3", 17);
 	pkt[7] = 1;
 	cr_assert_eq(rv_ip_parse(&ip, pkt, len), RV_IP_OK);
-	cr_assert_eq(rv_icmp_time_exceeded(hdr, &s6, pkt, len, &ip, &q), 48);
+	cr_assert_eq(rv_icmp_error(hdr, RV_ICMP_TIME_EXCEEDED, 0, &s6, pkt, len, &ip, &q), 48);
 	cr_assert_eq(hdr[40], 3);
 	cr_assert_eq(hdr[41], 0);
 	cr_assert(icmp6_sum_ok(hdr, pkt, q), "ICMPv6 checksum");
-	cr_assert_eq(rv_icmp_time_exceeded(hdr, &s4, pkt, len, &ip, &q), 0,
+	cr_assert_eq(rv_icmp_error(hdr, RV_ICMP_TIME_EXCEEDED, 0, &s4, pkt, len, &ip, &q), 0,
 		     "source of another family");
 }
 
@@ -295,7 +295,7 @@ Test(icmp, param_problem)
 	pkt[1] = 0xbb; /* a TOS: its bits kept under precedence 6, as Linux's */
 	rv_ipv4_fix_csum(pkt, 20);
 	cr_assert_eq(rv_ip_parse(&ip, pkt, len), RV_IP_OK);
-	cr_assert_eq(rv_icmp_param_problem(hdr, &s4, pkt, len, &ip, 22, &q), 28);
+	cr_assert_eq(rv_icmp_error(hdr, RV_ICMP_PARAM_PROBLEM, 22, &s4, pkt, len, &ip, &q), 28);
 	cr_assert_eq(hdr[1], 0xda, "TOS %#x", hdr[1]);
 	cr_assert_eq(q, 64);
 	cr_assert_eq(hdr[20], 12);
@@ -306,14 +306,15 @@ Test(icmp, param_problem)
 	cr_assert_eq(memcmp(hdr + 16, pkt + 12, 4), 0, "to the sender");
 	cr_assert_eq(sum16(0, hdr, 20), 0xffff, "IP header checksum");
 	cr_assert_eq(sum16(sum16(0, hdr + 20, 8), pkt, q), 0xffff, "ICMP checksum");
-	cr_assert_eq(rv_icmp_time_exceeded(hdr, &s4, pkt, len, &ip, &q), 28);
+	cr_assert_eq(rv_icmp_error(hdr, RV_ICMP_TIME_EXCEEDED, 0, &s4, pkt, len, &ip, &q), 28);
 	cr_assert_eq(hdr[24], 0, "the others' word stays unused");
 	pkt[9] = 1; /* an ICMP parameter problem itself: no answer */
 	pkt[20] = 12;
 	cr_assert_eq(rv_ip_parse(&ip, pkt, len), RV_IP_OK);
-	cr_assert_eq(rv_icmp_param_problem(hdr, &s4, pkt, len, &ip, 22, &q), 0);
+	cr_assert_eq(rv_icmp_error(hdr, RV_ICMP_PARAM_PROBLEM, 22, &s4, pkt, len, &ip, &q), 0);
 
 	len = v6(pkt, 80, "fd99::2", "fd99::3", 17);
 	cr_assert_eq(rv_ip_parse(&ip, pkt, len), RV_IP_OK);
-	cr_assert_eq(rv_icmp_param_problem(hdr, &s6, pkt, len, &ip, 22, &q), 0, "IPv4 alone");
+	cr_assert_eq(rv_icmp_error(hdr, RV_ICMP_PARAM_PROBLEM, 22, &s6, pkt, len, &ip, &q), 0,
+		     "IPv4 alone");
 }
