@@ -1076,8 +1076,8 @@ int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv
 	 * the service user, may not look (root's directory or file), what
 	 * it could not judge is said, not told OK (tester 246). */
 	if (strcmp(cur->lease_file, next->lease_file) != 0 && next->lease_file[0]) {
-		ret = rv_leasefile_check(next->lease_file, opts ? opts->priv.uid : geteuid(), one,
-					 sizeof(one));
+		ret = rv_leasefile_check(next->lease_file, opts ? opts->priv.uid : geteuid(), false,
+					 one, sizeof(one));
 		if (ret == -EINVAL) {
 			restart_fail(&f, RV_EXIT_CONFIG, one);
 		} else if (ret == -EACCES || ret == -EPERM) {

@@ -350,9 +350,11 @@ int rv_cmd_server(int argc, char **argv)
 	}
 	/* A FIFO or a device would hang or spin the start; a link or
 	 * another file would be rewritten. The start checks again on the
-	 * file it opens. */
+	 * file it opens, and says the file's owner there (it was said
+	 * twice). */
 	if (cfg.lease_file[0]) {
-		ret = rv_leasefile_check(cfg.lease_file, opts.priv.uid, err, sizeof(err));
+		ret = rv_leasefile_check(cfg.lease_file, opts.priv.uid, !opts.check_only, err,
+					 sizeof(err));
 		if (ret == -EINVAL) {
 			rv_cli_say_errf("%s", err);
 			code = RV_EXIT_CONFIG;

@@ -686,7 +686,7 @@ static bool path_check(struct rv_leasefile *f, uint64_t now_ns)
 	return true;
 }
 
-int rv_leasefile_check(const char *path, uid_t service, char *err, size_t err_len)
+int rv_leasefile_check(const char *path, uid_t service, bool quiet, char *err, size_t err_len)
 {
 	int fd = open_nofollow(path, O_RDONLY, err, err_len), ret;
 
@@ -706,7 +706,7 @@ int rv_leasefile_check(const char *path, uid_t service, char *err, size_t err_le
 		snprintf(err, err_len, "cannot open the lease file %s: %s", path, strerror(-fd));
 		return fd;
 	}
-	ret = check_fd(fd, path, false, service, err, err_len);
+	ret = check_fd(fd, path, quiet, service, err, err_len);
 	close(fd);
 	return ret;
 }

@@ -34,8 +34,9 @@ struct rv_leasefile;
  * configuration or the key by a slip rewrote it as a journal). A file of
  * another user than root, this process's and |service| (the user the
  * process runs as once started, whose file it is under the units'
- * StateDirectory) is said. */
-int rv_leasefile_check(const char *path, uid_t service, char *err, size_t err_len);
+ * StateDirectory) is said unless |quiet| (the start: rv_leasefile_open,
+ * right after, says it once). */
+int rv_leasefile_check(const char *path, uid_t service, bool quiet, char *err, size_t err_len);
 
 /* rv_leasefile_open opens (creating it, 0600) |path|, takes its lock,
  * replays it into |leases| and rewrites it as a snapshot into |*out|.

@@ -496,6 +496,16 @@ check_n "$RVT_TMP/eio.conf"
 [ "$rc" = 0 ] || rvt_fail "uid 4242's lease file: $OUT"
 grep -q "lease file $RVT_TMP/eio.leases belongs to uid 4242: that user can read and change the leases" <<<"$OUT" ||
 	rvt_fail "the lease file's owner not said: $OUT"
+# The start says it once (the check before the open said it too: the
+# last session's nit).
+rvt_bg "$S" eiosrv "$RV_BIN" server -c "$RVT_TMP/eio.conf"
+EIO_PID=$RVT_LAST_PID
+rvt_wait_for 10 "server status socket" "$RV_BIN" status -s "$SRV_SOCK" ||
+	rvt_fail "the server with uid 4242's lease file did not start: $(tail -n 8 "$RVT_TMP/eiosrv.log")"
+rvt_stop_pid "$EIO_PID"
+rvt_forget_pid "$EIO_PID"
+n=$(grep -c "lease file $RVT_TMP/eio.leases belongs to uid 4242" "$RVT_TMP/eiosrv.log" || true)
+[ "$n" = 1 ] || rvt_fail "the start said the lease file's owner $n times: $(cat "$RVT_TMP/eiosrv.log")"
 # The service user's (nobody here) is the units' way (their
 # StateDirectory): "chown root it" was said, and the unit then could not
 # open it (round-twenty-six tester 121).
