@@ -1013,6 +1013,28 @@ static void restart_fail(struct restart_fails *f, int code, const char *why)
 	snprintf(f->text + used, sizeof(f->text) - used, "%s%s", used ? "; and " : "", why);
 }
 
+/* crl_state_newer: does the file's `crl_state` remember a newer CRL than
+ * its `crl` (or one of a CA it has none of)? The start refuses that, exit
+ * 4; the reload judged the file's kind alone and said nothing. A CA,
+ * certificate or key the file's context cannot be built from is the
+ * reload's own refusal, said after this. */
+static void crl_state_newer(struct restart_fails *f, const struct rv_config *next,
+			    const struct rv_cli_opts *opts)
+{
+	struct rv_tls_ctx *tls = NULL;
+	enum rv_tls_ctx_fail why;
+	char err[512];
+
+	if (rv_tls_ctx_from_config(&tls, next, true, NULL, &why, err, sizeof(err)) != 0) {
+		return;
+	}
+	if (rv_crlstate_check(next->crl_state, tls, true, opts ? opts->priv.uid : geteuid(), err,
+			      sizeof(err)) == -EKEYREJECTED) {
+		restart_fail(f, RV_EXIT_CERT, err);
+	}
+	rv_tls_ctx_free(tls);
+}
+
 int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv_config *next,
 			 char *why, size_t why_len)
 {
@@ -1092,6 +1114,8 @@ int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv
 		} else if (ret == -EACCES || ret == -EPERM) {
 			unjudged(unseen, sizeof(unseen), "crl_state", next->crl_state, ret, as_root,
 				 "the newest CRL numbers");
+		} else if (ret == 0) {
+			crl_state_newer(&f, next, opts);
 		}
 	}
 	if (strcmp(cur->tun, next->tun) != 0 && next->tun[0]) {

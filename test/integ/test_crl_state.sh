@@ -71,6 +71,24 @@ rvt_wait_for 15 "two sessions" ctl_sessions_eq 2 || { ctl_status; rvt_fail "clie
 lines() { grep -vc '^#' "$1" || true; }
 # number FILE: the cRLNumber the first signer line carries, in decimal.
 number() { printf '%d\n' "0x$(grep -v '^#' "$1" | head -1 | cut -d' ' -f2 | sed 's/^0*//;s/^$/0/')"; }
+# number_line SRC DST N [keep]: DST is SRC with its first signer line's
+# number set to N (no digest, its check made again), the line before SRC's
+# first with `keep`.
+number_line() {
+	python3 - "$@" <<'PY'
+import sys
+src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+keep = len(sys.argv) > 4
+lines = open(src).read().split("\n")
+f = lines[1].split(" ")
+f[1], f[4] = "%048x" % n, "-" * 64
+body = " ".join(f[:5])
+h = 2166136261
+for c in body.encode():
+    h = ((h ^ c) * 16777619) & 0xffffffff
+open(dst, "w").write(lines[0] + "\n" + body + " %08x\n" % h + (lines[1] + "\n" if keep else ""))
+PY
+}
 # start_fails CODE WHAT PATTERN: the server's start exits CODE, saying PATTERN.
 start_fails() {
 	local out rc
@@ -139,18 +157,7 @@ ip -n "$S" link show rvs0 >/dev/null 2>&1 && rvt_fail "the refused start left it
 # A second line of the CA key with the older CRL's number, first in the
 # file (an edit): the higher of the two still decides (the first line alone
 # did, and the start took the older CRL: round-twenty-three tester 102).
-python3 - "$STATE" "$N0" <<'PY'
-import sys
-path, n = sys.argv[1], int(sys.argv[2])
-lines = open(path).read().split("\n")
-f = lines[1].split(" ")
-f[1], f[4] = "%048x" % n, "-" * 64
-body = " ".join(f[:5])
-h = 2166136261
-for c in body.encode():
-    h = ((h ^ c) * 16777619) & 0xffffffff
-open(path, "w").write(lines[0] + "\n" + body + " %08x\n" % h + lines[1] + "\n")
-PY
+number_line "$STATE" "$STATE" "$N0" keep
 [ "$(lines "$STATE")" = 2 ] && [ "$(number "$STATE")" = "$N0" ] || rvt_fail "the edit: $(cat "$STATE")"
 check_fails 4 "-n over the older CRL, its number on a line before the right one" \
 	"its number $N0 is below the newest taken before this start, $N1"
@@ -165,6 +172,23 @@ grep -a "damaged\|is below\|remembers no CRL" "$SLOG" && rvt_fail "the start ove
 [ "$(lines "$STATE")" = 1 ] && [ "$(number "$STATE")" = "$N1" ] ||
 	rvt_fail "the start did not write the CA key's two lines as one: $(cat "$STATE")"
 rvt_nsx "$(rvt_ns_name c1)" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "client1 cannot ping after the restart"
+# A reload to another crl_state that remembers a newer CRL than the file's
+# `crl`: the start would refuse it, exit 4, and the reload says so (it
+# judged the file's kind alone: "needs a restart", exit 0; a limit the
+# last session left).
+number_line "$STATE" "$RVT_TMP/newer.state" "$((N1 + 5))"
+# The service user's (the reload runs as it: root's 0600 file it may not
+# read, and says so).
+chmod 600 "$RVT_TMP/newer.state" && chown nobody "$RVT_TMP/newer.state"
+cp "$RVT_TMP/server.conf" "$RVT_TMP/server.conf.kept"
+ctl_conf_set "$RVT_TMP/server.conf" "crl_state=$RVT_TMP/newer.state"
+reload_refused "a reload to a crl_state newer than the CRL" \
+	"failed: a start with this file would exit 4: .*its number $N1 is below the newest taken before this start, $((N1 + 5))"
+grep -q "^needs a restart (running value kept): crl_state$" <<<"$OUT" || rvt_fail "crl_state not said to need a restart: $OUT"
+check_fails 4 "-n over a crl_state newer than the CRL" "its number $N1 is below the newest taken before this start, $((N1 + 5))"
+cp "$RVT_TMP/server.conf.kept" "$RVT_TMP/server.conf"
+reload_ok "a reload back to the running crl_state"
+grep -q "would exit" <<<"$OUT" && rvt_fail "the reload back said a start would fail: $OUT"
 
 rvt_step "C. a crl_state the start must not use: exit 3, left as it is"
 stop_bg || rvt_fail "the server did not stop"
