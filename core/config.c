@@ -2067,6 +2067,57 @@ static int validate_routes(const struct rv_config *c, char *err, size_t err_len)
 	return 0;
 }
 
+/* subnet_alone_bad: may the |i|th subnet not be a network behind a client
+ * whatever the others are (everything, a block that is not routed, a pool's
+ * or a route's network)? Said in |err|. */
+static bool subnet_alone_bad(const struct rv_config *c, size_t i, char *err, size_t err_len)
+{
+	char x[160], y[160], l[32];
+	const struct rv_config_subnet *s = &c->subnets[i];
+	const struct rv_prefix *pools[] = { &c->pool4, &c->pool6 };
+	/* Also one that takes such a block in (224.0.0.0/3, fe00::/7):
+	 * a network behind a client is an ordinary one, and the server
+	 * and every client routed the block into the tunnel (mDNS and
+	 * broadcasts sent without a device went there: round-thirteen
+	 * tester 59). A route may (a full tunnel's /1 halves). */
+	const char *special = rv_config_special_range(&s->p, true);
+	const char *at = at_line(c->subnet_line[i], l, sizeof(l));
+
+	if (s->p.len == 0 || special) {
+		snprintf(err, err_len, "%ssubnet %s %s", at, subnet_str(s, x, sizeof(x)),
+			 s->p.len == 0		? "is everything"
+			 : special_range(&s->p) ? "lies in a block that is not routed"
+						: "takes in a block that is not routed");
+		if (special && s->p.len != 0) {
+			snprintf(err + strlen(err), err_len - strlen(err), ": %s", special);
+		}
+		return true;
+	}
+	for (size_t k = 0; k < 2; k++) {
+		if (pools[k]->addr.family && rv_prefix_overlap(pools[k], &s->p)) {
+			snprintf(err, err_len,
+				 "%ssubnet %s overlaps %s %s, where clients' own addresses "
+				 "come from: choose a network outside the pools",
+				 at, subnet_str(s, x, sizeof(x)), k ? "pool6" : "pool4",
+				 prefix_str(pools[k], y, sizeof(y)));
+			return true;
+		}
+	}
+	for (size_t k = 0; k < c->num_routes; k++) {
+		if (rv_prefix_overlap(&c->routes[k], &s->p)) {
+			snprintf(err, err_len,
+				 "%ssubnet %s overlaps route %s: a route is a network "
+				 "behind the server, a subnet one behind a client; keep "
+				 "one",
+				 at, subnet_str(s, x, sizeof(x)),
+				 prefix_str(&c->routes[k], y, sizeof(y)));
+			also_line(err, err_len, c->route_line[k]);
+			return true;
+		}
+	}
+	return false;
+}
+
 /*
  * validate_subnets: a network behind a client is nobody else's. It may not
  * overlap the pools (clients' own addresses) or a route (the server's
@@ -2085,51 +2136,19 @@ static int validate_subnets(const struct rv_config *c, char *err, size_t err_len
 			 c->num_routes, c->num_subnets, RV_CONFIG_MAX_ROUTES);
 		return -EINVAL;
 	}
+	/* Each network alone first: advice to carve a network out of another
+	 * name's 0.0.0.0/0 led to the refusal of 0.0.0.0/0 itself (round-
+	 * sixty-two tester 253). */
+	for (size_t i = 0; i < c->num_subnets; i++) {
+		if (subnet_alone_bad(c, i, err, err_len)) {
+			return -EINVAL;
+		}
+	}
 	for (size_t i = 0; i < c->num_subnets; i++) {
 		const struct rv_config_subnet *s = &c->subnets[i];
-		const struct rv_prefix *pools[] = { &c->pool4, &c->pool6 };
-		/* Also one that takes such a block in (224.0.0.0/3, fe00::/7):
-		 * a network behind a client is an ordinary one, and the server
-		 * and every client routed the block into the tunnel (mDNS and
-		 * broadcasts sent without a device went there: round-thirteen
-		 * tester 59). A route may (a full tunnel's /1 halves). */
-		const char *special = rv_config_special_range(&s->p, true);
 		const char *at = at_line(c->subnet_line[i], l, sizeof(l));
 		bool inside_other = false;
 
-		if (s->p.len == 0 || special) {
-			snprintf(err, err_len, "%ssubnet %s %s", at, subnet_str(s, x, sizeof(x)),
-				 s->p.len == 0		? "is everything"
-				 : special_range(&s->p) ? "lies in a block that is not routed"
-							: "takes in a block that is not routed");
-			if (special && s->p.len != 0) {
-				snprintf(err + strlen(err), err_len - strlen(err), ": %s", special);
-			}
-			return -EINVAL;
-		}
-
-		for (size_t k = 0; k < 2; k++) {
-			if (pools[k]->addr.family && rv_prefix_overlap(pools[k], &s->p)) {
-				snprintf(err, err_len,
-					 "%ssubnet %s overlaps %s %s, where clients' own addresses "
-					 "come from: choose a network outside the pools",
-					 at, subnet_str(s, x, sizeof(x)), k ? "pool6" : "pool4",
-					 prefix_str(pools[k], y, sizeof(y)));
-				return -EINVAL;
-			}
-		}
-		for (size_t k = 0; k < c->num_routes; k++) {
-			if (rv_prefix_overlap(&c->routes[k], &s->p)) {
-				snprintf(err, err_len,
-					 "%ssubnet %s overlaps route %s: a route is a network "
-					 "behind the server, a subnet one behind a client; keep "
-					 "one",
-					 at, subnet_str(s, x, sizeof(x)),
-					 prefix_str(&c->routes[k], y, sizeof(y)));
-				also_line(err, err_len, c->route_line[k]);
-				return -EINVAL;
-			}
-		}
 		for (size_t j = 0; j < c->num_subnets; j++) {
 			const struct rv_config_subnet *o = &c->subnets[j];
 			bool same = !strcmp(o->name, s->name);
@@ -2142,7 +2161,10 @@ static int validate_subnets(const struct rv_config *c, char *err, size_t err_len
 					 "%ssubnet %s overlaps %s's own %s: remove the longer one",
 					 at, subnet_str(s, x, sizeof(x)), o->name,
 					 prefix_str(&o->p, y, sizeof(y)));
-				also_line(err, err_len, c->subnet_line[j]);
+				/* Not its own line again (tester 253). */
+				if (c->subnet_line[j] != c->subnet_line[i]) {
+					also_line(err, err_len, c->subnet_line[j]);
+				}
 				return -EINVAL;
 			}
 			if (o->p.len == s->p.len) {

@@ -157,9 +157,15 @@ unsigned rv_subnets_set_routes(const char *ifname, const struct rv_config *prev,
 			continue;
 		}
 		ret = rv_tun_add_route(ifname, &s->p);
-		set_unused(&s->p, ret > 0);
-		if (ret > 0) {
+		set_unused(&s->p, ret == 1);
+		if (ret == 1) {
 			failed++; /* routed elsewhere: said */
+		} else if (ret == 2) {
+			rv_info("tunnel %s: %s/%u, the network behind %s, is routed through it "
+				"by a route not ringvpn's, left as it is (also when the network "
+				"is no longer a subnet)",
+				ifname, rv_ip_addr_str(&s->p.addr, a, sizeof(a)), s->p.len,
+				s->name);
 		} else if (ret) {
 			rv_warn(ret, "cannot route %s/%u (behind %s) via %s",
 				rv_ip_addr_str(&s->p.addr, a, sizeof(a)), s->p.len, s->name,

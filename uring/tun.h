@@ -267,8 +267,9 @@ int rv_tun_route_elsewhere(const char *ifname, const struct rv_prefix *p, unsign
  * route at a time for the server's networks behind clients, which a reload
  * changes one by one; an existing identical route is not an error. Returns
  * 0, 1 when the host routes the network elsewhere all the same (a route of
- * its own at any metric: logged, and ours taken off), -ENODEV or a netlink
- * error.
+ * its own at any metric: logged, and ours taken off), 2 when a route not
+ * ours (an administrator's) sends it through |ifname| already (left as it
+ * is: the network is reached), -ENODEV or a netlink error.
  * rv_tun_del_route removes it again: 0, 1 when there was none of ours
  * (its adding failed, or the host routes it itself: not touched), -ENODEV
  * or a netlink error. */

@@ -737,6 +737,22 @@ Test(config, subnet_overlaps)
 		/* 45 */ { "subnet = a fe00::/7\n", "link-local (fe80::/10)" },
 		/* 46 */ { "subnet = a ::/8\n", "::/96" },
 		/* 47 */ { "subnet = a 172.16.0.0/12 2000::/3\n", NULL },
+		/* A network refused alone is said before another is told to
+		 * carve itself out of it (round-sixty-two tester 253). */
+		/* 48 */
+		{ "subnet = a 10.20.0.0/24\nsubnet = c 0.0.0.0/0\n",
+		  "line 5: subnet c 0.0.0.0/0 is everything" },
+		/* 49 */
+		{ "subnet = a 10.20.0.0/24\nsubnet = c ::/0 0.0.0.0/2\n",
+		  "line 5: subnet c ::/0 is everything" },
+		/* 50 */
+		{ "subnet = a 10.20.0.0/24\nsubnet = c 0.0.0.0/2\n", "'this network' (0.0.0.0/8)" },
+		/* 51: its own line is not named again (checked whole below) */
+		{ "subnet = a 10.20.0.0/24 10.20.0.0/25\n", "remove the longer one" },
+		/* 52 */
+		{ "subnet = a 10.20.0.0/24\nsubnet = a 10.20.0.0/25\n",
+		  "line 4: subnet a 10.20.0.0/24 overlaps a's own 10.20.0.0/25: remove the longer "
+		  "one (line 5 too)" },
 	};
 	char text[1024];
 
@@ -755,6 +771,15 @@ Test(config, subnet_overlaps)
 		cr_assert(strstr(err, cases[i].reason), "case %zu: '%s' lacks '%s'", i, err,
 			  cases[i].reason);
 	}
+	cr_assert_str_eq(err, "line 4: subnet a 10.20.0.0/24 overlaps a's own 10.20.0.0/25: "
+			      "remove the longer one (line 5 too)");
+	/* Two of one line: that line is not named again (tester 253). */
+	cr_assert_eq(parse(RV_CONFIG_SERVER,
+			   "ca = a\ncert = b\nkey = c\nsubnet = a 10.20.0.0/24 10.20.0.0/25\n"),
+		     0);
+	cr_assert_eq(rv_config_validate(&cfg, err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "line 4: subnet a 10.20.0.0/24 overlaps a's own 10.20.0.0/25: "
+			      "remove the longer one");
 	/* A flag's route has no line; the file's it repeats is named. */
 	cr_assert_eq(parse(RV_CONFIG_SERVER, "ca = a\ncert = b\nkey = c\nroute = 10.50.0.0/24\n"),
 		     0);
