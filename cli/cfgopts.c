@@ -1015,17 +1015,26 @@ static void restart_fail(struct restart_fails *f, int code, const char *why)
 
 /* crl_state_newer: does the file's `crl_state` remember a newer CRL than
  * its `crl` (or one of a CA it has none of)? The start refuses that, exit
- * 4; the reload judged the file's kind alone and said nothing. A CA,
- * certificate or key the file's context cannot be built from is the
+ * 4; the reload judged the file's kind alone and said nothing. The context
+ * is built as the reload's own is (not as a start's: its warnings are the
+ * reply's, said there once), with |running|'s key, or certificate and key,
+ * where the service user may not read the files (a root-only key passed
+ * unjudged: tester 255). A CA or CRL it cannot be built from is the
  * reload's own refusal, said after this. */
-static void crl_state_newer(struct restart_fails *f, const struct rv_config *next,
-			    const struct rv_cli_opts *opts)
+static void crl_state_newer(struct restart_fails *f, const struct rv_config *cur,
+			    const struct rv_config *next, const struct rv_cli_opts *opts,
+			    const struct rv_tls_ctx *running)
 {
 	struct rv_tls_ctx *tls = NULL;
 	enum rv_tls_ctx_fail why;
 	char err[512];
+	int ret = rv_tls_ctx_from_config(&tls, next, false, running, &why, err, sizeof(err));
 
-	if (rv_tls_ctx_from_config(&tls, next, true, NULL, &why, err, sizeof(err)) != 0) {
+	if (ret != 0 && running && (why == RV_TLS_FAIL_CERT || why == RV_TLS_FAIL_KEY) &&
+	    strcmp(cur->cert, next->cert) == 0 && strcmp(cur->key, next->key) == 0) {
+		ret = rv_tls_ctx_from_config_own(&tls, next, running, &why, err, sizeof(err));
+	}
+	if (ret != 0) {
 		return;
 	}
 	if (rv_crlstate_check(next->crl_state, tls, true, opts ? opts->priv.uid : geteuid(), err,
@@ -1036,7 +1045,7 @@ static void crl_state_newer(struct restart_fails *f, const struct rv_config *nex
 }
 
 int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv_config *next,
-			 char *why, size_t why_len)
+			 const struct rv_tls_ctx *running, char *why, size_t why_len)
 {
 	const struct rv_cli_opts *opts = ctx;
 	/* Started as root, the start switches to the user; started as the
@@ -1115,7 +1124,7 @@ int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv
 			unjudged(unseen, sizeof(unseen), "crl_state", next->crl_state, ret, as_root,
 				 "the newest CRL numbers");
 		} else if (ret == 0) {
-			crl_state_newer(&f, next, opts);
+			crl_state_newer(&f, cur, next, opts, running);
 		}
 	}
 	if (strcmp(cur->tun, next->tun) != 0 && next->tun[0]) {

@@ -2118,17 +2118,82 @@ static bool subnet_alone_bad(const struct rv_config *c, size_t i, char *err, siz
 	return false;
 }
 
+/* subnet_conflict: does the |i|th subnet clash with another name's, or
+ * its own name's, among the file's alone (|file_only|: the entries with a
+ * line) or all? Said in |err|. The mark override is judged with all. */
+static bool subnet_conflict(const struct rv_config *c, size_t i, bool file_only, char *err,
+			    size_t err_len)
+{
+	const struct rv_config_subnet *s = &c->subnets[i];
+	char x[160], y[160], z[160], l[32];
+	const char *at = at_line(c->subnet_line[i], l, sizeof(l));
+	bool inside_other = false;
+
+	for (size_t j = 0; j < c->num_subnets; j++) {
+		const struct rv_config_subnet *o = &c->subnets[j];
+
+		if (j == i || (file_only && !c->subnet_line[j]) ||
+		    !rv_prefix_overlap(&o->p, &s->p)) {
+			continue;
+		}
+		if (!strcmp(o->name, s->name)) {
+			snprintf(err, err_len,
+				 "%ssubnet %s overlaps %s's own %s: remove the longer one", at,
+				 subnet_str(s, x, sizeof(x)), o->name,
+				 prefix_str(&o->p, y, sizeof(y)));
+			/* Not its own line again (tester 253). */
+			if (c->subnet_line[j] != c->subnet_line[i]) {
+				also_line(err, err_len, c->subnet_line[j]);
+			}
+			return true;
+		}
+		if (o->p.len == s->p.len) {
+			snprintf(err, err_len, "%ssubnet %s is given to both %s and %s", at,
+				 prefix_str(&s->p, x, sizeof(x)), j < i ? o->name : s->name,
+				 j < i ? s->name : o->name);
+			also_line(err, err_len, c->subnet_line[j]);
+			return true;
+		}
+		if (o->p.len < s->p.len) {
+			inside_other = true;
+			if (!s->override) {
+				snprintf(err, err_len,
+					 "%ssubnet %s lies inside %s's %s: write 'subnet = %s "
+					 "override "
+					 "%s' to carve it out for %s (the longest match wins), or "
+					 "choose another network",
+					 at, subnet_str(s, x, sizeof(x)), o->name,
+					 prefix_str(&o->p, y, sizeof(y)), s->name,
+					 prefix_str(&s->p, z, sizeof(z)), s->name);
+				also_line(err, err_len, c->subnet_line[j]);
+				return true;
+			}
+		}
+	}
+	if (!file_only && s->override && !inside_other) {
+		snprintf(err, err_len,
+			 "%ssubnet %s is marked override but lies inside no other name's subnet: "
+			 "remove 'override'",
+			 at, subnet_str(s, x, sizeof(x)));
+		return true;
+	}
+	return false;
+}
+
 /*
  * validate_subnets: a network behind a client is nobody else's. It may not
  * overlap the pools (clients' own addresses) or a route (the server's
  * networks), nor another name's subnet, except that one lying inside
  * another name's subnet may be carved out with override: the longest match
  * then sends it to its own name. Nesting within one name is redundant.
+ * Each network alone is judged before the clashes between them (advice to
+ * carve a network out of another name's 0.0.0.0/0 led to the refusal of
+ * 0.0.0.0/0 itself: round-sixty-two tester 253), and the file's entries
+ * before the command line's (a flag's bad network was said first, and
+ * blamed on the file, whose own error went unsaid: tester 255).
  */
 static int validate_subnets(const struct rv_config *c, char *err, size_t err_len)
 {
-	char x[160], y[160], z[160], l[32];
-
 	if (c->num_routes + c->num_subnets > RV_CONFIG_MAX_ROUTES) {
 		snprintf(err, err_len,
 			 "%zu routes and %zu subnets: at most %d can be pushed to clients (merge "
@@ -2136,65 +2201,20 @@ static int validate_subnets(const struct rv_config *c, char *err, size_t err_len
 			 c->num_routes, c->num_subnets, RV_CONFIG_MAX_ROUTES);
 		return -EINVAL;
 	}
-	/* Each network alone first: advice to carve a network out of another
-	 * name's 0.0.0.0/0 led to the refusal of 0.0.0.0/0 itself (round-
-	 * sixty-two tester 253). */
-	for (size_t i = 0; i < c->num_subnets; i++) {
-		if (subnet_alone_bad(c, i, err, err_len)) {
-			return -EINVAL;
-		}
-	}
-	for (size_t i = 0; i < c->num_subnets; i++) {
-		const struct rv_config_subnet *s = &c->subnets[i];
-		const char *at = at_line(c->subnet_line[i], l, sizeof(l));
-		bool inside_other = false;
+	for (int pass = 0; pass < 2; pass++) {
+		bool file_only = pass == 0;
 
-		for (size_t j = 0; j < c->num_subnets; j++) {
-			const struct rv_config_subnet *o = &c->subnets[j];
-			bool same = !strcmp(o->name, s->name);
-
-			if (j == i || !rv_prefix_overlap(&o->p, &s->p)) {
-				continue;
-			}
-			if (same) {
-				snprintf(err, err_len,
-					 "%ssubnet %s overlaps %s's own %s: remove the longer one",
-					 at, subnet_str(s, x, sizeof(x)), o->name,
-					 prefix_str(&o->p, y, sizeof(y)));
-				/* Not its own line again (tester 253). */
-				if (c->subnet_line[j] != c->subnet_line[i]) {
-					also_line(err, err_len, c->subnet_line[j]);
-				}
+		for (size_t i = 0; i < c->num_subnets; i++) {
+			if (file_only == (c->subnet_line[i] != 0) &&
+			    subnet_alone_bad(c, i, err, err_len)) {
 				return -EINVAL;
 			}
-			if (o->p.len == s->p.len) {
-				snprintf(err, err_len, "%ssubnet %s is given to both %s and %s", at,
-					 prefix_str(&s->p, x, sizeof(x)), j < i ? o->name : s->name,
-					 j < i ? s->name : o->name);
-				also_line(err, err_len, c->subnet_line[j]);
+		}
+		for (size_t i = 0; i < c->num_subnets; i++) {
+			if ((!file_only || c->subnet_line[i]) &&
+			    subnet_conflict(c, i, file_only, err, err_len)) {
 				return -EINVAL;
 			}
-			if (o->p.len < s->p.len) {
-				inside_other = true;
-				if (!s->override) {
-					snprintf(err, err_len,
-						 "%ssubnet %s lies inside %s's %s: write 'subnet = "
-						 "%s override %s' to carve it out for %s (the "
-						 "longest match wins), or choose another network",
-						 at, subnet_str(s, x, sizeof(x)), o->name,
-						 prefix_str(&o->p, y, sizeof(y)), s->name,
-						 prefix_str(&s->p, z, sizeof(z)), s->name);
-					also_line(err, err_len, c->subnet_line[j]);
-					return -EINVAL;
-				}
-			}
-		}
-		if (s->override && !inside_other) {
-			snprintf(err, err_len,
-				 "%ssubnet %s is marked override but lies inside no other name's "
-				 "subnet: remove 'override'",
-				 at, subnet_str(s, x, sizeof(x)));
-			return -EINVAL;
 		}
 	}
 	return 0;

@@ -375,6 +375,9 @@ static bool dispatch_frames(struct rv_loop *l, struct rv_chan *c)
 		memmove(c->pbuf, c->pbuf + off, c->plen - off);
 		c->plen -= off;
 	}
+	if (ok && c->ctl) {
+		rv_ctl_peer_partial(c->ctl, c->plen, l->now_ns);
+	}
 	return ok && !c->closing && !l->done;
 }
 

@@ -221,7 +221,9 @@ static bool recv_common(struct rv_ctl_peer *c, struct rv_ctl_msg *m, const uint8
 			snprintf(c->reason, sizeof(c->reason), "%s reported error %s",
 				 c->ops->peer_role, m->error.text);
 		} else {
-			snprintf(c->reason, sizeof(c->reason), "%s reported error %s: %.150s",
+			/* Quoted: the peer's words, which could pass for a line
+			 * of the log's own (round-sixty-two tester 254). */
+			snprintf(c->reason, sizeof(c->reason), "%s reported error %s: \"%.150s\"",
 				 c->ops->peer_role, rv_ctl_code_str(m->error.code), m->error.text);
 		}
 		c->error_code = m->error.code;
@@ -649,6 +651,14 @@ static void peer_rekey_for_counter(struct rv_ctl_peer *c, uint64_t now_ns)
 	}
 }
 
+void rv_ctl_peer_partial(struct rv_ctl_peer *c, size_t bytes, uint64_t now_ns)
+{
+	if (bytes > c->partial_bytes) {
+		c->partial_last_ns = now_ns;
+	}
+	c->partial_bytes = bytes;
+}
+
 enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 {
 	bool running, by_peer = false;
@@ -679,6 +689,17 @@ enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 				 " (its datagrams came until %u ms ago: the control "
 				 "connection's TCP path may be blocked)",
 				 (unsigned)((now_ns - min_u64(data, now_ns)) / RV_NSEC_PER_MSEC));
+		}
+		if (c->partial_bytes && c->partial_last_ns > c->last_rx_ns) {
+			return rv_ctl_close_with(
+				c, RV_CTL_CODE_TIMEOUT,
+				"%s%s%s sent no whole control message for %u ms (%zu bytes of "
+				"one came in pieces, the last %u ms ago)",
+				c->ops->peer_role, c->name[0] ? " " : "", c->name,
+				(unsigned)((now_ns - c->last_rx_ns) / RV_NSEC_PER_MSEC),
+				c->partial_bytes,
+				(unsigned)((now_ns - min_u64(c->partial_last_ns, now_ns)) /
+					   RV_NSEC_PER_MSEC));
 		}
 		return rv_ctl_close_with(c, RV_CTL_CODE_TIMEOUT, "%s%s%s silent for %u ms%s%s",
 					 c->ops->peer_role, c->name[0] ? " " : "", c->name,

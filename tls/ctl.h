@@ -143,6 +143,11 @@ enum rv_ctl_result {
 enum rv_ctl_result rv_ctl_peer_on_frame(struct rv_ctl_peer *p, const uint8_t *frame, size_t len,
 					uint64_t now_ns);
 
+/* rv_ctl_peer_partial tells the peer that |bytes| of a frame not whole yet
+ * are held after the frames handed over (0: none), for the dead-peer
+ * check's words: bytes came, no whole message. */
+void rv_ctl_peer_partial(struct rv_ctl_peer *p, size_t bytes, uint64_t now_ns);
+
 /* rv_ctl_peer_tick runs the timers that are due at |now_ns| (keepalives,
  * dead-peer detection, rekeys). Calling it early is harmless. */
 enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *p, uint64_t now_ns);

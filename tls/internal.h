@@ -173,6 +173,11 @@ struct rv_ctl_peer {
 	uint32_t peer_caps;
 	uint64_t keepalive_ns, dead_peer_ns;
 	uint64_t last_rx_ns, last_tx_ns, last_data_ka_ns;
+	/* The bytes of a frame not whole yet (rv_ctl_peer_partial), and when
+	 * the last of them came: a peer sending one a byte a second was said
+	 * to be silent (round-sixty-two tester 254). */
+	size_t partial_bytes;
+	uint64_t partial_last_ns;
 	uint64_t ended_ns; /* when the loop ended it (rv_ctl_peer_ended); 0: not said */
 	/* The late wake whose grace the current silence had (ctl.c
 	 * rx_dead_line): given once, for the silence since grace_rx_ns. */

@@ -489,6 +489,18 @@ void rv_leasefile_flush(struct rv_leasefile *f, uint64_t now_ns)
 	rv_strbuf_free(&text);
 }
 
+/* say_owner warns that the lease file |path| belongs to |uid|: its owner
+ * can read every client's name, steer the grants and lock it whenever it
+ * likes (a start then fails): a round-three tester's file in a shared
+ * directory was taken unsaid. */
+static void say_owner(const char *path, uid_t uid)
+{
+	rv_warnx("lease file %s belongs to uid %u: that user can read and change the leases and "
+		 "keep the server from starting (chown root it, in a directory of the service's "
+		 "own)",
+		 path, (unsigned)uid);
+}
+
 /* check_fd is rv_leasefile_check on the open file |fd|. */
 static int check_fd(int fd, const char *path, bool quiet, uid_t service, char *err, size_t err_len)
 {
@@ -506,13 +518,7 @@ static int check_fd(int fd, const char *path, bool quiet, uid_t service, char *e
 	 * its process holds the file anyway: `chown root` was said of it, and
 	 * the unit then could not open it (round-twenty-six tester 121). */
 	if (rv_uid_stranger(st.st_uid, service) && !quiet) {
-		/* Its owner can read every client's name, steer the grants and
-		 * lock it whenever it likes (a start then fails): a round-three
-		 * tester's file in a shared directory was taken unsaid. */
-		rv_warnx("lease file %s belongs to uid %u: that user can read and change the "
-			 "leases and keep the server from starting (chown root it, in a directory "
-			 "of the service's own)",
-			 path, (unsigned)st.st_uid);
+		say_owner(path, st.st_uid);
 	}
 	/* A journal begins with its header; a snapshot cut short by a crash
 	 * may hold a part of it, or nothing. */
@@ -689,6 +695,7 @@ static bool path_check(struct rv_leasefile *f, uint64_t now_ns)
 int rv_leasefile_check(const char *path, uid_t service, bool quiet, char *err, size_t err_len)
 {
 	int fd = open_nofollow(path, O_RDONLY, err, err_len), ret;
+	struct stat st;
 
 	if (fd == -ENOENT) {
 		return 0;
@@ -707,6 +714,12 @@ int rv_leasefile_check(const char *path, uid_t service, bool quiet, char *err, s
 		return fd;
 	}
 	ret = check_fd(fd, path, quiet, service, err, err_len);
+	/* Quiet (the start), the open says the owner; a file refused here
+	 * never reaches it, and its owner may be why it holds something
+	 * else (tester 255). */
+	if (ret == -EINVAL && quiet && fstat(fd, &st) == 0 && rv_uid_stranger(st.st_uid, service)) {
+		say_owner(path, st.st_uid);
+	}
 	close(fd);
 	return ret;
 }

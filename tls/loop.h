@@ -92,9 +92,11 @@ struct rv_loop_params {
 	/* check_restart (for reload) says what a start with |next| would
 	 * refuse of the restart-only settings it changes from |cur|: 0, the
 	 * start's exit code with why in |why|, or -1 with a warning in |why|
-	 * (what it could not judge). NULL: not checked. */
+	 * (what it could not judge). |running| is the running TLS context
+	 * (its key and certificate stand in for files this process may no
+	 * longer read, as for the reload's own). NULL: not checked. */
 	int (*check_restart)(void *ctx, const struct rv_config *cur, const struct rv_config *next,
-			     char *why, size_t why_len);
+			     const struct rv_tls_ctx *running, char *why, size_t why_len);
 	/* apply_dns (client) hands |req| to be set on the tunnel link: its
 	 * servers and search domain, or, none of either, what was set there
 	 * taken back. It must not block: the outcome is its to log. Returns

@@ -1815,11 +1815,16 @@ int rv_tun_route_elsewhere(const char *ifname, const struct rv_prefix *p, unsign
  * way goes (a link flap flushed the host's route, and ours, put back by the
  * TUN's repair, held the network for good: round-thirteen tester 59).
  * Returns 0, 1 when not used (said; none of ours left), or the netlink
- * error of the add. */
-static int claim_route(const char *ifname, unsigned ifindex, const struct rv_prefix *p)
+ * error of the add; |*existed| (may be NULL): the kernel had the route
+ * already (EEXIST), ours or another's. */
+static int claim_route(const char *ifname, unsigned ifindex, const struct rv_prefix *p,
+		       bool *existed)
 {
 	int ret = rv_rtnl_add_route(ifindex, p, RV_TUN_RTPROT);
 
+	if (existed) {
+		*existed = ret == -EEXIST;
+	}
 	if (ret != 0 && ret != -EEXIST) {
 		return ret;
 	}
@@ -1924,7 +1929,7 @@ int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, s
 		return ret;
 	}
 	for (size_t i = 0; i < num_routes; i++) {
-		ret = claim_route(ifname, s.ifindex, &routes[i]);
+		ret = claim_route(ifname, s.ifindex, &routes[i], NULL);
 		if (ret >= 0) {
 			if (ret > 0 && unused && i < 64) {
 				*unused |= 1ull << i;
@@ -2122,6 +2127,7 @@ static int is_exact(void *ctx, const struct rv_prefix *dst)
 int rv_tun_add_route(const char *ifname, const struct rv_prefix *p)
 {
 	struct exact_walk other = { .p = p };
+	bool existed = false;
 	unsigned idx;
 	int ret = ifindex(ifname, &idx);
 
@@ -2130,9 +2136,13 @@ int rv_tun_add_route(const char *ifname, const struct rv_prefix *p)
 	}
 	/* One of an administrator's through the device already: the add
 	 * finds it (EEXIST) and it serves, but it is not ours, and was said
-	 * as ours (round-sixty-two tester 253). */
-	(void)rv_rtnl_list_routes_but(idx, RV_TUN_RTPROT, is_exact, &other);
-	ret = claim_route(ifname, idx, p);
+	 * as ours (round-sixty-two tester 253). Looked for only then: ours
+	 * added beside one at another metric is ours (tester 255), and the
+	 * look dumps the main tables. */
+	ret = claim_route(ifname, idx, p, &existed);
+	if (ret == 0 && existed) {
+		(void)rv_rtnl_list_routes_but(idx, RV_TUN_RTPROT, is_exact, &other);
+	}
 	return ret == 0 && other.found ? 2 : ret;
 }
 

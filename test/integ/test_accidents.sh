@@ -511,7 +511,7 @@ rvt_wait_for 15 "client1 back" c1_running || rvt_fail "client1 did not come back
 # Woken, the server reads what waited before it judges anyone: client1's
 # report that the server went silent (it timed the old connection out
 # itself, blaming client1, before reading it).
-rvt_wait_for 5 "the old connection's end" grep -q "client client1 .*disconnected: client reported error peer timed out: server silent for" "$RVT_TMP/server.log" ||
+rvt_wait_for 5 "the old connection's end" grep -q "client client1 .*disconnected: client reported error peer timed out: \"server silent for" "$RVT_TMP/server.log" ||
 	rvt_fail "the old connection's end, as client1 reported it, not logged: $(grep "client1" "$RVT_TMP/server.log" | tail -2)"
 grep -q "client client1 .*: client1 silent for" "$RVT_TMP/server.log" &&
 	rvt_fail "the stopped server timed client1 out: $(grep "silent for" "$RVT_TMP/server.log" | tail -1)"
@@ -529,7 +529,7 @@ grep "disconnected from server" "$RVT_TMP/client1.log" | tail -n +$((n0 + 1)) >"
 cat "$RVT_TMP/c1-stop.txt"
 [ -s "$RVT_TMP/c1-stop.txt" ] || rvt_fail "client1 did not say why its connection ended"
 rvt_matches "server silent" <"$RVT_TMP/c1-stop.txt" && rvt_fail "the stopped client blamed the server"
-rvt_matches "server reported error peer timed out: client client1 silent for [0-9]* ms$" <"$RVT_TMP/c1-stop.txt" ||
+rvt_matches 'server reported error peer timed out: "client client1 silent for [0-9]* ms"$' <"$RVT_TMP/c1-stop.txt" ||
 	rvt_fail "client1 did not give the server's reason"
 # Counted among the sessions the server ended (it was in none of them).
 [ "$(ctl_field server timed_out)" -ge 1 ] || rvt_fail "the timeout is not counted: $(ctl_status | head -1)"

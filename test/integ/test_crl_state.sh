@@ -186,6 +186,14 @@ reload_refused "a reload to a crl_state newer than the CRL" \
 	"failed: a start with this file would exit 4: .*its number $N1 is below the newest taken before this start, $((N1 + 5))"
 grep -q "^needs a restart (running value kept): crl_state$" <<<"$OUT" || rvt_fail "crl_state not said to need a restart: $OUT"
 check_fails 4 "-n over a crl_state newer than the CRL" "its number $N1 is below the newest taken before this start, $((N1 + 5))"
+# The same with a key the service user may not read (root's 0600, which
+# the reload's own context replaces with the running key): it passed
+# unjudged, exit 0 (round-sixty-two tester 255).
+KEYMODE=$(stat -c '%u:%g %a' "$PKI/server.key")
+chown root:root "$PKI/server.key" && chmod 600 "$PKI/server.key"
+reload_refused "a reload to a crl_state newer than the CRL, the key root's" \
+	"failed: a start with this file would exit 4: .*its number $N1 is below the newest taken before this start, $((N1 + 5))"
+chown "${KEYMODE% *}" "$PKI/server.key" && chmod "${KEYMODE#* }" "$PKI/server.key"
 cp "$RVT_TMP/server.conf.kept" "$RVT_TMP/server.conf"
 reload_ok "a reload back to the running crl_state"
 grep -q "would exit" <<<"$OUT" && rvt_fail "the reload back said a start would fail: $OUT"

@@ -506,6 +506,16 @@ rvt_stop_pid "$EIO_PID"
 rvt_forget_pid "$EIO_PID"
 n=$(grep -c "lease file $RVT_TMP/eio.leases belongs to uid 4242" "$RVT_TMP/eiosrv.log" || true)
 [ "$n" = 1 ] || rvt_fail "the start said the lease file's owner $n times: $(cat "$RVT_TMP/eiosrv.log")"
+# Refused for what it holds, its owner is said too (the start's quiet check
+# refused it before the open could say it: tester 255).
+cp "$RVT_TMP/eio.leases" "$RVT_TMP/eio.leases.kept"
+echo "not a journal" >"$RVT_TMP/eio.leases" && chown 4242 "$RVT_TMP/eio.leases"
+rc=0
+OUT=$(ip netns exec "$S" timeout 20 "$RV_BIN" server -c "$RVT_TMP/eio.conf" 2>&1) || rc=$?
+[ "$rc" = 3 ] && grep -q "lease file $RVT_TMP/eio.leases holds something else" <<<"$OUT" &&
+	grep -q "lease file $RVT_TMP/eio.leases belongs to uid 4242" <<<"$OUT" ||
+	rvt_fail "uid 4242's lease file holding something else: exit $rc: $OUT"
+cp "$RVT_TMP/eio.leases.kept" "$RVT_TMP/eio.leases" && chown 4242 "$RVT_TMP/eio.leases"
 # The service user's (nobody here) is the units' way (their
 # StateDirectory): "chown root it" was said, and the unit then could not
 # open it (round-twenty-six tester 121).

@@ -357,20 +357,32 @@ rvt_nsx "$S" ip route del 10.159.0.0/24 dev c1
 # ("route to ..., the network behind ..."); taken out of the file, it stays
 # (round-sixty-two tester 253).
 rvt_nsx "$S" ip route add 10.65.0.0/24 dev rvs0 proto boot || rvt_fail "administrator's route 10.65.0.0/24"
+# One at another metric: ours goes beside it (metric 0), and is ours
+# (it was said to be the administrator's: tester 255).
+rvt_nsx "$S" ip route add 10.66.0.0/24 dev rvs0 proto boot metric 100 || rvt_fail "administrator's route 10.66.0.0/24"
 ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}" "subnet=client4 10.60.0.0/24 fd60::/64 10.61.0.0/16 10.62.0.0/24 10.63.0.0/24 fd64::/64" \
-	"subnet=client5 10.65.0.0/24"
+	"subnet=client5 10.65.0.0/24 10.66.0.0/24"
 "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null 2>&1
 rvt_wait_for 5 "the administrator's route said" grep -aq \
 	"tunnel rvs0: 10.65.0.0/24, the network behind client5, is routed through it by a route not ringvpn's, left as it is" \
 	"$RVT_TMP/server.log" || rvt_fail "the administrator's route not said: $(grep -a "10.65.0.0" "$RVT_TMP/server.log")"
 grep -aq "route to 10.65.0.0/24, the network behind client5" "$RVT_TMP/server.log" &&
 	rvt_fail "the administrator's route logged as ringvpn's"
+grep -aq "tunnel rvs0: route to 10.66.0.0/24, the network behind client5" "$RVT_TMP/server.log" ||
+	rvt_fail "ours beside the administrator's at metric 100 not said: $(grep -a "10.66.0.0" "$RVT_TMP/server.log")"
+ip -n "$S" route show 10.66.0.0/24 proto 82 | rvt_matches "^10\.66\.0\.0/24 dev rvs0" ||
+	rvt_fail "no route of ours to 10.66.0.0/24: $(ip -n "$S" route show 10.66.0.0/24)"
 ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}" "subnet=client4 10.60.0.0/24 fd60::/64 10.61.0.0/16 10.62.0.0/24 10.63.0.0/24 fd64::/64"
 "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null 2>&1
 ip -n "$S" route show 10.65.0.0/24 proto boot | rvt_matches "^10\.65\.0\.0/24 dev rvs0" ||
 	rvt_fail "the administrator's route went with the subnet: $(ip -n "$S" route show 10.65.0.0/24)"
 grep -aq "route to 10.65.0.0/24 via rvs0 removed" "$RVT_TMP/server.log" && rvt_fail "the administrator's route said removed"
+rvt_wait_for 5 "ours to 10.66.0.0/24 removed" grep -aq "route to 10.66.0.0/24 via rvs0 removed (no longer a subnet)" "$RVT_TMP/server.log" ||
+	rvt_fail "ours to 10.66.0.0/24 not said removed"
+ip -n "$S" route show 10.66.0.0/24 proto boot | rvt_matches "^10\.66\.0\.0/24 dev rvs0" ||
+	rvt_fail "the administrator's route to 10.66.0.0/24 went: $(ip -n "$S" route show 10.66.0.0/24)"
 rvt_nsx "$S" ip route del 10.65.0.0/24 dev rvs0
+rvt_nsx "$S" ip route del 10.66.0.0/24 dev rvs0 metric 100
 
 rvt_step "a host route at a higher metric keeps its network; its going brings none of ours"
 # The host's own route at metric 100: ours, added at 0, took its place and

@@ -786,6 +786,32 @@ Test(config, subnet_overlaps)
 	cr_assert_eq(rv_config_set(&cfg, "--route", "route", "10.50.0.0/24", err, sizeof(err)), 0);
 	cr_assert_eq(rv_config_validate(&cfg, err, sizeof(err)), -EINVAL);
 	cr_assert_str_eq(err, "route 10.50.0.0/24 is given twice (line 4 too)");
+	/* The file's own clash is said before a flag's bad network (the
+	 * flag's was said, and the CLI blamed the file for it: tester 255);
+	 * a flag's network clashing with the file's is still said. */
+	cr_assert_eq(parse(RV_CONFIG_SERVER,
+			   "ca = a\ncert = b\nkey = c\nsubnet = b 10.20.0.0/23 10.20.0.5/32\n"),
+		     0);
+	cr_assert_eq(rv_config_set(&cfg, "--subnet", "subnet", "a 169.254.0.0/16", err,
+				   sizeof(err)),
+		     0);
+	cr_assert_eq(rv_config_validate(&cfg, err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "line 4: subnet b 10.20.0.0/23 overlaps b's own 10.20.0.5/32: "
+			      "remove the longer one");
+	cr_assert_eq(parse(RV_CONFIG_SERVER,
+			   "ca = a\ncert = b\nkey = c\nsubnet = b 10.20.0.0/23\n"),
+		     0);
+	cr_assert_eq(rv_config_set(&cfg, "--subnet", "subnet", "a 10.20.1.0/24", err, sizeof(err)),
+		     0);
+	cr_assert_eq(rv_config_validate(&cfg, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "subnet a 10.20.1.0/24 lies inside b's 10.20.0.0/23"), "%s", err);
+	/* A file's override of a flag's network is judged with the flag's. */
+	cr_assert_eq(parse(RV_CONFIG_SERVER,
+			   "ca = a\ncert = b\nkey = c\nsubnet = b override 10.20.1.0/24\n"),
+		     0);
+	cr_assert_eq(rv_config_set(&cfg, "--subnet", "subnet", "a 10.20.0.0/23", err, sizeof(err)),
+		     0);
+	cr_assert_eq(rv_config_validate(&cfg, err, sizeof(err)), 0, "%s", err);
 
 	/* Every route and subnet is pushed to clients: at most 32 together. */
 	size_t len = (size_t)snprintf(text, sizeof(text), "ca = a\ncert = b\nkey = c\n");

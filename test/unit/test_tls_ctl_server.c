@@ -466,7 +466,7 @@ Test(ctl, error_reason_not_doubled)
 					 "server reported error server full");
 		} else {
 			cr_assert_str_eq(rv_ctl_peer_reason(c),
-					 "server reported error server full: no room tonight");
+					 "server reported error server full: \"no room tonight\"");
 		}
 		rv_ctl_peer_free(s);
 		rv_ctl_peer_free(c);
@@ -513,6 +513,48 @@ Test(ctl, keepalives_and_dead_peer)
 	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CLOSE);
 	cr_assert(strstr(rv_ctl_peer_reason(s), "silent"), "%s", rv_ctl_peer_reason(s));
 	cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CLOSE);
+	rv_ctl_peer_free(c);
+	rv_ctl_peer_free(s);
+}
+
+/* A peer that sends a frame a byte at a time is no silent one: said as
+ * bytes that came with no whole message (it was "silent for N ms": round-
+ * sixty-two tester 254); one whose part stopped coming before the last
+ * whole frame is silent as before. */
+Test(ctl, a_frame_in_pieces_is_no_silence)
+{
+	const uint64_t dead = (uint64_t)srv.cfg.dead_peer_ms * RV_NSEC_PER_MSEC;
+	struct rv_ctl_peer *s;
+	struct rv_ctl_peer *c;
+
+	bring_up(&s, &c, "client1", NULL);
+	for (size_t b = 1; b <= 7; b++) {
+		now += dead / 8;
+		rv_ctl_peer_partial(s, b, now);
+		cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CONTINUE);
+	}
+	now += dead / 8 + 1;
+	rv_ctl_peer_partial(s, 8, now);
+	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CLOSE);
+	cr_assert(strstr(rv_ctl_peer_reason(s),
+			 "client client1 sent no whole control message for "),
+		  "%s", rv_ctl_peer_reason(s));
+	cr_assert(strstr(rv_ctl_peer_reason(s),
+			 "(8 bytes of one came in pieces, the last 0 ms ago)"),
+		  "%s", rv_ctl_peer_reason(s));
+	rv_ctl_peer_free(c);
+	rv_ctl_peer_free(s);
+
+	/* The part came before the last whole frame: silent. */
+	bring_up(&s, &c, "client1", NULL);
+	rv_ctl_peer_partial(s, 3, now - 1);
+	now += (uint64_t)srv.cfg.keepalive_ms * RV_NSEC_PER_MSEC;
+	cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE);
+	pump(c, s);
+	now += dead + 1;
+	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CLOSE);
+	cr_assert(strstr(rv_ctl_peer_reason(s), "client client1 silent for "), "%s",
+		  rv_ctl_peer_reason(s));
 	rv_ctl_peer_free(c);
 	rv_ctl_peer_free(s);
 }
