@@ -518,6 +518,14 @@ static void pump(struct rv_loop *l, struct rv_chan *c)
 			return;
 		}
 		st = rv_tls_conn_read(c->tls, c->pbuf + c->plen, sizeof(c->pbuf) - c->plen, &n);
+		/* TLS answers the KeyUpdates it reads by itself: their count is
+		 * the control peer's to judge (a flood of them was free). */
+		if (c->ctl && rv_ctl_peer_key_updates(c->ctl, rv_tls_conn_key_updates(c->tls),
+						      l->now_ns) == RV_CTL_CLOSE) {
+			progressed(l, c);
+			close_soon(l, c);
+			return;
+		}
 		if (st == RV_TLS_OK) {
 			c->plen += n;
 			if (!dispatch_frames(l, c)) {

@@ -63,6 +63,7 @@ void rv_ctl_peer_init(struct rv_ctl_peer *c, const struct rv_ctl_peer_ops *ops,
 	c->peer_rekeys = (struct rv_ctl_bucket){ RV_CTL_PEER_REKEYS_PER_MIN, now_ns };
 	c->counter_rekeys = (struct rv_ctl_bucket){ RV_CTL_PEER_REKEYS_PER_MIN, now_ns };
 	c->own_rekeys = (struct rv_ctl_bucket){ env->own_rekeys_per_min, now_ns };
+	c->tls_key_updates = (struct rv_ctl_bucket){ RV_CTL_PEER_REKEYS_PER_MIN, now_ns };
 	c->report_log = (struct rv_ctl_bucket){ RV_CTL_REPORT_LOG_BURST, now_ns };
 	/* The server's own settings; a client has none (0) and uses the
 	 * defaults until CONFIG brings the server's. */
@@ -649,6 +650,25 @@ static void peer_rekey_for_counter(struct rv_ctl_peer *c, uint64_t now_ns)
 			    c->ops->peer_role, c->name[0] ? " " : "", c->name,
 			    (unsigned)RV_CTL_PEER_REKEYS_PER_MIN);
 	}
+}
+
+enum rv_ctl_result rv_ctl_peer_key_updates(struct rv_ctl_peer *c, uint64_t total, uint64_t now_ns)
+{
+	/* Closed already: its end is being said (a second close said it
+	 * twice). */
+	if (c->closed || total <= c->key_updates_seen) {
+		return RV_CTL_CONTINUE;
+	}
+	bucket_refill(&c->tls_key_updates, RV_CTL_PEER_REKEYS_PER_MIN, PEER_REKEY_TOKEN_NS, now_ns);
+	if (total - c->key_updates_seen > c->tls_key_updates.tokens) {
+		c->key_updates_seen = total;
+		return rv_ctl_close_with(c, RV_CTL_CODE_RATE,
+					 "%s sent more than %u TLS KeyUpdates in a minute",
+					 c->ops->peer_role, (unsigned)RV_CTL_PEER_REKEYS_PER_MIN);
+	}
+	c->tls_key_updates.tokens -= (uint32_t)(total - c->key_updates_seen);
+	c->key_updates_seen = total;
+	return RV_CTL_CONTINUE;
 }
 
 void rv_ctl_peer_partial(struct rv_ctl_peer *c, size_t bytes, uint64_t now_ns)

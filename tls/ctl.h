@@ -143,6 +143,12 @@ enum rv_ctl_result {
 enum rv_ctl_result rv_ctl_peer_on_frame(struct rv_ctl_peer *p, const uint8_t *frame, size_t len,
 					uint64_t now_ns);
 
+/* rv_ctl_peer_key_updates tells the peer that its TLS connection has
+ * received |total| KeyUpdates so far: each takes a token of a budget as
+ * large as the key exchanges' (RV_CTL_PEER_REKEYS_PER_MIN a minute), past
+ * which the peer is ended (ERROR rate). */
+enum rv_ctl_result rv_ctl_peer_key_updates(struct rv_ctl_peer *p, uint64_t total, uint64_t now_ns);
+
 /* rv_ctl_peer_partial tells the peer that |bytes| of a frame not whole yet
  * are held after the frames handed over (0: none), for the dead-peer
  * check's words: bytes came, no whole message. */

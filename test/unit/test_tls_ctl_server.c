@@ -517,6 +517,31 @@ Test(ctl, keepalives_and_dead_peer)
 	rv_ctl_peer_free(s);
 }
 
+/* TLS KeyUpdates take tokens of a budget of their own, as large as the key
+ * exchanges' (round-sixty-two tester 254): 20 at once pass, the 21st ends
+ * the peer with a rate reason; a minute's tokens come back evenly. */
+Test(ctl, tls_key_updates_have_a_budget)
+{
+	struct rv_ctl_peer *s;
+	struct rv_ctl_peer *c;
+
+	bring_up(&s, &c, "client1", NULL);
+	cr_assert_eq(rv_ctl_peer_key_updates(s, 0, now), RV_CTL_CONTINUE);
+	cr_assert_eq(rv_ctl_peer_key_updates(s, RV_CTL_PEER_REKEYS_PER_MIN, now), RV_CTL_CONTINUE);
+	now += 60 * RV_NSEC_PER_SEC / RV_CTL_PEER_REKEYS_PER_MIN; /* one token back */
+	cr_assert_eq(rv_ctl_peer_key_updates(s, RV_CTL_PEER_REKEYS_PER_MIN + 1, now),
+		     RV_CTL_CONTINUE);
+	cr_assert_eq(rv_ctl_peer_key_updates(s, RV_CTL_PEER_REKEYS_PER_MIN + 2, now), RV_CTL_CLOSE);
+	cr_assert_str_eq(rv_ctl_peer_reason(s),
+			 "client sent more than 20 TLS KeyUpdates in a minute");
+	cr_assert_eq(rv_ctl_peer_sent_code(s), RV_CTL_CODE_RATE);
+	/* Closed: no second close (its end said once). */
+	cr_assert_eq(rv_ctl_peer_key_updates(s, RV_CTL_PEER_REKEYS_PER_MIN + 9, now),
+		     RV_CTL_CONTINUE);
+	rv_ctl_peer_free(c);
+	rv_ctl_peer_free(s);
+}
+
 /* A peer that sends a frame a byte at a time is no silent one: said as
  * bytes that came with no whole message (it was "silent for N ms": round-
  * sixty-two tester 254); one whose part stopped coming before the last
