@@ -107,6 +107,9 @@ struct rv_session {
 	/* Sending epoch and key slots: read by every seal and open, written
 	 * on rekey only. tx_epoch 0 = none; slot E % 3 holds epoch E or NULL. */
 	_Alignas(RV_CACHELINE) _Atomic uint32_t tx_epoch;
+	/* The newest epoch the peer has sent an accepted datagram under: one
+	 * of an older epoch is late, and moves no endpoint. */
+	_Atomic uint32_t rx_epoch;
 	_Atomic uint32_t
 		rekey_request; /* the epoch it is for (0: none); rv_session_take_rekey_request */
 	_Atomic bool rekey_by_peer; /* ... asked by a counter the peer chose */

@@ -832,9 +832,21 @@ size_t rv_session_open_batch_newest(struct rv_session *s, struct rv_pkt *pkts,
 			if (unlikely(soon)) {
 				r = RV_SESSION_REKEY_SOON;
 			}
-			/* An older epoch's packet is late by definition. */
-			if (top && slot->epoch >= atomic_load_explicit(&s->tx_epoch,
-								       memory_order_relaxed)) {
+			/* A packet of an epoch older than the newest the peer
+			 * has sent under is late by definition. (Judged by the
+			 * epoch we send under, the peer's datagrams after our
+			 * switch, still under the one before for a round trip,
+			 * moved nothing, and a NAT rebinding then went
+			 * unfollowed that long: round-sixty-two tester 252.) */
+			uint32_t rx = atomic_load_explicit(&s->rx_epoch, memory_order_relaxed);
+
+			while (unlikely(slot->epoch > rx) &&
+			       !atomic_compare_exchange_weak_explicit(&s->rx_epoch, &rx,
+								      slot->epoch,
+								      memory_order_relaxed,
+								      memory_order_relaxed)) {
+			}
+			if (top && slot->epoch >= rx) {
 				*newest = i;
 			}
 		}

@@ -209,10 +209,10 @@ size_t rv_session_open_batch(struct rv_session *s, struct rv_pkt *pkts,
 
 /* rv_session_open_batch_newest is rv_session_open_batch that also sets
  * *newest to the index of the last accepted packet that may move the peer's
- * endpoint, or to |num| if none may: a packet under the epoch we send under
- * or a newer one, whose counter is the highest its epoch has seen. A
- * datagram held back on the way and delivered later (from anywhere) is
- * opened but moves nothing. */
+ * endpoint, or to |num| if none may: a packet under the newest epoch the
+ * peer has sent under (or a newer one), whose counter is the highest its
+ * epoch has seen. A datagram held back on the way and delivered later
+ * (from anywhere) is opened but moves nothing. */
 size_t rv_session_open_batch_newest(struct rv_session *s, struct rv_pkt *pkts,
 				    const struct rv_data_hdr *hdrs, enum rv_session_result *results,
 				    size_t num, uint64_t now_ns, size_t *newest);

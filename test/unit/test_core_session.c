@@ -388,11 +388,12 @@ static size_t open_newest(struct rv_session *s, const struct pkt_buf *bufs, cons
  * who holds one back and delivers it later from elsewhere (a victim's
  * address) must not steer the session's traffic there. A datagram is
  * "newest" when its counter is the highest its epoch has seen and its epoch
- * is not older than the one we send under; a late one is still opened. */
+ * is not older than the newest the peer has sent under; a late one is
+ * still opened. */
 Test(session, only_the_newest_datagram_moves_the_endpoint)
 {
-	static struct pkt_buf b[8];
-	uint32_t dlen[8];
+	static struct pkt_buf b[11];
+	uint32_t dlen[11];
 	struct pair p;
 	uint64_t now = T_NOW;
 
@@ -419,6 +420,21 @@ Test(session, only_the_newest_datagram_moves_the_endpoint)
 	cr_assert_eq(seal_one(p.a, &b[7], 40, 7, now, &dlen[7]), RV_SESSION_OK);
 	cr_assert_eq(open_newest(p.b, b, dlen, (unsigned[]){ 7 }, 1, now), 0u);
 	cr_assert_eq(open_newest(p.b, b, dlen, (unsigned[]){ 6 }, 1, now), 1u);
+
+	/* b sends under epoch 3 already, a still under 2 (b's switch
+	 * reaches it a round trip later): a's newest datagram of 2 moves
+	 * the endpoint (it did not, and a NAT rebinding then went unfollowed
+	 * for that round trip: round-sixty-two tester 252). Once a has sent
+	 * under 3, a datagram of 2 is late. */
+	install_both(&p, 3);
+	rv_session_activate_epoch(p.b, 3);
+	cr_assert_eq(seal_one(p.a, &b[8], 40, 8, now, &dlen[8]), RV_SESSION_OK);
+	cr_assert_eq(seal_one(p.a, &b[9], 40, 9, now, &dlen[9]), RV_SESSION_OK);
+	cr_assert_eq(open_newest(p.b, b, dlen, (unsigned[]){ 8 }, 1, now), 0u);
+	rv_session_activate_epoch(p.a, 3);
+	cr_assert_eq(seal_one(p.a, &b[10], 40, 10, now, &dlen[10]), RV_SESSION_OK);
+	cr_assert_eq(open_newest(p.b, b, dlen, (unsigned[]){ 10 }, 1, now), 0u);
+	cr_assert_eq(open_newest(p.b, b, dlen, (unsigned[]){ 9 }, 1, now), 1u);
 	pair_free(&p);
 }
 
