@@ -2120,7 +2120,8 @@ static bool subnet_alone_bad(const struct rv_config *c, size_t i, char *err, siz
 
 /* subnet_conflict: does the |i|th subnet clash with another name's, or
  * its own name's, among the file's alone (|file_only|: the entries with a
- * line) or all? Said in |err|. The mark override is judged with all. */
+ * line) or all? Said in |err|. An override enclosed by nothing is judged
+ * with all (a flag's network may enclose a file's override). */
 static bool subnet_conflict(const struct rv_config *c, size_t i, bool file_only, char *err,
 			    size_t err_len)
 {
@@ -2132,8 +2133,15 @@ static bool subnet_conflict(const struct rv_config *c, size_t i, bool file_only,
 	for (size_t j = 0; j < c->num_subnets; j++) {
 		const struct rv_config_subnet *o = &c->subnets[j];
 
-		if (j == i || (file_only && !c->subnet_line[j]) ||
-		    !rv_prefix_overlap(&o->p, &s->p)) {
+		if (j == i || !rv_prefix_overlap(&o->p, &s->p)) {
+			continue;
+		}
+		/* Any name's encloses an override, a flag's too; a clash with
+		 * a flag's network waits for the second pass. */
+		if (o->p.len < s->p.len && strcmp(o->name, s->name) != 0) {
+			inside_other = true;
+		}
+		if (file_only && !c->subnet_line[j]) {
 			continue;
 		}
 		if (!strcmp(o->name, s->name)) {
@@ -2155,7 +2163,6 @@ static bool subnet_conflict(const struct rv_config *c, size_t i, bool file_only,
 			return true;
 		}
 		if (o->p.len < s->p.len) {
-			inside_other = true;
 			if (!s->override) {
 				snprintf(err, err_len,
 					 "%ssubnet %s lies inside %s's %s: write 'subnet = %s "
@@ -2170,7 +2177,7 @@ static bool subnet_conflict(const struct rv_config *c, size_t i, bool file_only,
 			}
 		}
 	}
-	if (!file_only && s->override && !inside_other) {
+	if (s->override && !inside_other) {
 		snprintf(err, err_len,
 			 "%ssubnet %s is marked override but lies inside no other name's subnet: "
 			 "remove 'override'",

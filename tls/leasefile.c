@@ -514,12 +514,6 @@ static int check_fd(int fd, const char *path, bool quiet, uid_t service, char *e
 	if (rv_state_file_check(fd, "lease file", path, &st, err, err_len) != 0) {
 		return -EINVAL;
 	}
-	/* The service user's is the units' way (their StateDirectory), and
-	 * its process holds the file anyway: `chown root` was said of it, and
-	 * the unit then could not open it (round-twenty-six tester 121). */
-	if (rv_uid_stranger(st.st_uid, service) && !quiet) {
-		say_owner(path, st.st_uid);
-	}
 	/* A journal begins with its header; a snapshot cut short by a crash
 	 * may hold a part of it, or nothing. */
 	n = pread(fd, head, sizeof(head), 0);
@@ -539,6 +533,13 @@ static int check_fd(int fd, const char *path, bool quiet, uid_t service, char *e
 			 "refused, left as it is (does lease_file name another file?)",
 			 path);
 		return -EINVAL;
+	}
+	/* The service user's is the units' way (their StateDirectory), and
+	 * its process holds the file anyway: `chown root` was said of it, and
+	 * the unit then could not open it (round-twenty-six tester 121). A
+	 * file refused above has its owner said by rv_leasefile_check. */
+	if (rv_uid_stranger(st.st_uid, service) && !quiet) {
+		say_owner(path, st.st_uid);
 	}
 	return 0;
 }
@@ -714,10 +715,11 @@ int rv_leasefile_check(const char *path, uid_t service, bool quiet, char *err, s
 		return fd;
 	}
 	ret = check_fd(fd, path, quiet, service, err, err_len);
-	/* Quiet (the start), the open says the owner; a file refused here
-	 * never reaches it, and its owner may be why it holds something
-	 * else (tester 255). */
-	if (ret == -EINVAL && quiet && fstat(fd, &st) == 0 && rv_uid_stranger(st.st_uid, service)) {
+	/* A file refused: its owner may be why (it holds something else,
+	 * every user may write it), said by -n and the start alike (quiet,
+	 * the start left it to the open, which a refused file never reaches:
+	 * testers 255, 257). */
+	if (ret == -EINVAL && fstat(fd, &st) == 0 && rv_uid_stranger(st.st_uid, service)) {
 		say_owner(path, st.st_uid);
 	}
 	close(fd);

@@ -35,7 +35,7 @@ struct rv_leasefile;
  * another user than root, this process's and |service| (the user the
  * process runs as once started, whose file it is under the units'
  * StateDirectory) is said unless |quiet| (the start: rv_leasefile_open,
- * right after, says it once). */
+ * right after, says it once), and for a file refused whatever |quiet|. */
 int rv_leasefile_check(const char *path, uid_t service, bool quiet, char *err, size_t err_len);
 
 /* rv_leasefile_open opens (creating it, 0600) |path|, takes its lock,

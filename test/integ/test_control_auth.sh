@@ -266,6 +266,22 @@ check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --route 10.6.0.0/16 --route 
 grep -q "the command line's flags with $RVT_TMP/s2.conf: route 10.6.0.0/16 is given twice" "$RVT_TMP/exit.log" ||
 	rvt_fail "--route twice: $(cat "$RVT_TMP/exit.log")"
 check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --pool4 none --pool6 none -n
+# Also when the file alone breaks a rule the flags mend (an override a
+# flag's network encloses) or its own error comes first: the flags' route
+# or network was blamed on the file, exit 3, and the file's own clash beside
+# a flag's went unsaid (round-sixty-two tester 257).
+cp "$RVT_TMP/s2.conf" "$RVT_TMP/s2o.conf" && echo "subnet = b override 10.20.0.0/28" >>"$RVT_TMP/s2o.conf"
+check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2o.conf" --subnet "a 10.20.0.0/24" --subnet "c override 10.50.0.0/24" -n
+grep -q "the command line's flags with $RVT_TMP/s2o.conf: subnet c 10.50.0.0/24 is marked override" "$RVT_TMP/exit.log" ||
+	rvt_fail "a flag's override enclosed by nothing: $(cat "$RVT_TMP/exit.log")"
+check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2o.conf" --route 127.0.0.0/8 -n
+grep -q "the command line's flags with $RVT_TMP/s2o.conf: route 127.0.0.0/8 lies in the loopback" "$RVT_TMP/exit.log" ||
+	rvt_fail "a flag's loopback route: $(cat "$RVT_TMP/exit.log")"
+cp "$RVT_TMP/s2.conf" "$RVT_TMP/s2o.conf" &&
+	printf 'subnet = a 10.30.0.0/24\nsubnet = c override 10.20.0.0/28\n' >>"$RVT_TMP/s2o.conf"
+check_exit 3 "$RV_BIN" server -c "$RVT_TMP/s2o.conf" --subnet "b 10.30.0.0/24" -n
+grep -q "s2o.conf:[0-9]*: subnet c 10.20.0.0/28 is marked override but lies inside no other name's subnet" "$RVT_TMP/exit.log" ||
+	rvt_fail "the file's own override said after a flag's clash: $(cat "$RVT_TMP/exit.log")"
 # So is a --fixed the pool cannot hand out, and a tun name the kernel keeps
 # (the file was blamed, exit 3; `tun = all` passed -n and the start exited
 # 14: round-thirty-six tester 182).

@@ -515,7 +515,14 @@ OUT=$(ip netns exec "$S" timeout 20 "$RV_BIN" server -c "$RVT_TMP/eio.conf" 2>&1
 [ "$rc" = 3 ] && grep -q "lease file $RVT_TMP/eio.leases holds something else" <<<"$OUT" &&
 	grep -q "lease file $RVT_TMP/eio.leases belongs to uid 4242" <<<"$OUT" ||
 	rvt_fail "uid 4242's lease file holding something else: exit $rc: $OUT"
-cp "$RVT_TMP/eio.leases.kept" "$RVT_TMP/eio.leases" && chown 4242 "$RVT_TMP/eio.leases"
+# -n says it too, for a file every user may write (only the start did:
+# tester 257).
+chmod 666 "$RVT_TMP/eio.leases"
+check_n "$RVT_TMP/eio.conf"
+[ "$rc" = 3 ] && grep -q "lease file $RVT_TMP/eio.leases belongs to uid 4242" <<<"$OUT" ||
+	rvt_fail "-n of uid 4242's lease file every user may write: exit $rc: $OUT"
+cp "$RVT_TMP/eio.leases.kept" "$RVT_TMP/eio.leases" && chown 4242 "$RVT_TMP/eio.leases" &&
+	chmod 644 "$RVT_TMP/eio.leases"
 # The service user's (nobody here) is the units' way (their
 # StateDirectory): "chown root it" was said, and the unit then could not
 # open it (round-twenty-six tester 121).

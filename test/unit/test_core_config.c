@@ -805,6 +805,16 @@ Test(config, subnet_overlaps)
 		     0);
 	cr_assert_eq(rv_config_validate(&cfg, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "subnet a 10.20.1.0/24 lies inside b's 10.20.0.0/23"), "%s", err);
+	/* The file's override enclosed by no one's network is its own error,
+	 * said before a flag's clash with another of its lines (tester 257). */
+	cr_assert_eq(parse(RV_CONFIG_SERVER, "ca = a\ncert = b\nkey = c\nsubnet = a 10.30.0.0/24\n"
+					     "subnet = c override 10.20.0.0/28\n"),
+		     0);
+	cr_assert_eq(rv_config_set(&cfg, "--subnet", "subnet", "b 10.30.0.0/24", err, sizeof(err)),
+		     0);
+	cr_assert_eq(rv_config_validate(&cfg, err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "line 5: subnet c 10.20.0.0/28 is marked override but lies "
+			      "inside no other name's subnet: remove 'override'");
 	/* A file's override of a flag's network is judged with the flag's. */
 	cr_assert_eq(parse(RV_CONFIG_SERVER,
 			   "ca = a\ncert = b\nkey = c\nsubnet = b override 10.20.1.0/24\n"),
