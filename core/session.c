@@ -468,6 +468,27 @@ static bool tx_roll_forward(struct rv_session *s, uint32_t epoch)
 	return false;
 }
 
+/* tx_epoch_fits: may a datagram of |epoch| move the endpoint as far as
+ * our own sending goes? One of the epoch we send under or a newer one;
+ * one of the epoch before while the one we send under is younger than
+ * RV_SESSION_SWITCH_GRACE_NS (the peer switches a round trip after us).
+ * Past that an idle peer's held-back datagram moved it until the peer's
+ * next keepalive, 10 s (round-sixty-two tester 256). */
+static bool tx_epoch_fits(struct rv_session *s, uint32_t epoch, uint64_t now_ns)
+{
+	uint32_t tx = atomic_load_explicit(&s->tx_epoch, memory_order_relaxed);
+	struct rv_keys *k;
+
+	if (likely(epoch >= tx)) {
+		return true;
+	}
+	if (epoch + 1 != tx) {
+		return false;
+	}
+	k = atomic_load_explicit(&s->slots[tx % RV_KEY_SLOTS], memory_order_acquire);
+	return k && k->epoch == tx && now_ns < k->created_ns + RV_SESSION_SWITCH_GRACE_NS;
+}
+
 /* tx_clear_if stops sending under |epoch| if it is the sending epoch. */
 static void tx_clear_if(struct rv_session *s, uint32_t epoch)
 {
@@ -846,7 +867,7 @@ size_t rv_session_open_batch_newest(struct rv_session *s, struct rv_pkt *pkts,
 								      memory_order_relaxed,
 								      memory_order_relaxed)) {
 			}
-			if (top && slot->epoch >= rx) {
+			if (top && slot->epoch >= rx && tx_epoch_fits(s, slot->epoch, now_ns)) {
 				*newest = i;
 			}
 		}

@@ -87,6 +87,11 @@ enum {
 	RV_SESSION_PEER_NAME_MAX = 8 + RV_CERT_NAME_MAX,
 };
 
+/* How long after the epoch we send under was installed the peer's newest
+ * datagram of the epoch before may still move its endpoint: the peer
+ * switches a round trip after us (rv_session_open_batch_newest). */
+#define RV_SESSION_SWITCH_GRACE_NS (2ull * 1000000000ull)
+
 struct rv_session_params {
 	/* How the log names the peer: "client NAME" (NAME the certificate's,
 	 * as the control plane logs it) on a server, "server" on a client;
@@ -210,9 +215,11 @@ size_t rv_session_open_batch(struct rv_session *s, struct rv_pkt *pkts,
 /* rv_session_open_batch_newest is rv_session_open_batch that also sets
  * *newest to the index of the last accepted packet that may move the peer's
  * endpoint, or to |num| if none may: a packet under the newest epoch the
- * peer has sent under (or a newer one), whose counter is the highest its
- * epoch has seen. A datagram held back on the way and delivered later
- * (from anywhere) is opened but moves nothing. */
+ * peer has sent under (or a newer one), not older than the epoch we send
+ * under (the one before it while that one is younger than
+ * RV_SESSION_SWITCH_GRACE_NS), whose counter is the highest its epoch has
+ * seen. A datagram held back on the way and delivered later (from
+ * anywhere) moves nothing once a newer one has arrived, and is opened. */
 size_t rv_session_open_batch_newest(struct rv_session *s, struct rv_pkt *pkts,
 				    const struct rv_data_hdr *hdrs, enum rv_session_result *results,
 				    size_t num, uint64_t now_ns, size_t *newest);

@@ -677,8 +677,10 @@ static bool refused_for_protocol(const struct rv_chan *c)
 {
 	unsigned code = rv_ctl_peer_sent_code(c->ctl);
 
+	/* RATE before a session: a flood of TLS KeyUpdates (counted nowhere:
+	 * round-sixty-two tester 256). */
 	return code == RV_CTL_CODE_PROTOCOL || code == RV_CTL_CODE_VERSION ||
-	       code == RV_CTL_CODE_KEY;
+	       code == RV_CTL_CODE_KEY || code == RV_CTL_CODE_RATE;
 }
 
 /* count_end counts why the server ended |c|'s session. A connection

@@ -223,9 +223,20 @@ static bool recv_common(struct rv_ctl_peer *c, struct rv_ctl_msg *m, const uint8
 				 c->ops->peer_role, m->error.text);
 		} else {
 			/* Quoted: the peer's words, which could pass for a line
-			 * of the log's own (round-sixty-two tester 254). */
+			 * of the log's own (round-sixty-two tester 254), its
+			 * quotes escaped (it closed the quote itself: 256). */
+			char text[151];
+			size_t n = 0;
+
+			for (const char *p = m->error.text; *p && n + 2 < sizeof(text); p++) {
+				if (*p == '"' || *p == '\\') {
+					text[n++] = '\\';
+				}
+				text[n++] = *p;
+			}
+			text[n] = '\0';
 			snprintf(c->reason, sizeof(c->reason), "%s reported error %s: \"%.150s\"",
-				 c->ops->peer_role, rv_ctl_code_str(m->error.code), m->error.text);
+				 c->ops->peer_role, rv_ctl_code_str(m->error.code), text);
 		}
 		c->error_code = m->error.code;
 		c->got_error = true;
@@ -673,7 +684,9 @@ enum rv_ctl_result rv_ctl_peer_key_updates(struct rv_ctl_peer *c, uint64_t total
 
 void rv_ctl_peer_partial(struct rv_ctl_peer *c, size_t bytes, uint64_t now_ns)
 {
-	if (bytes > c->partial_bytes) {
+	/* Called after a read that brought bytes: those held came now (a
+	 * smaller count is a new frame's, after one completed). */
+	if (bytes) {
 		c->partial_last_ns = now_ns;
 	}
 	c->partial_bytes = bytes;
@@ -710,20 +723,25 @@ enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 				 "connection's TCP path may be blocked)",
 				 (unsigned)((now_ns - min_u64(data, now_ns)) / RV_NSEC_PER_MSEC));
 		}
-		if (c->partial_bytes && c->partial_last_ns > c->last_rx_ns) {
-			return rv_ctl_close_with(
-				c, RV_CTL_CODE_TIMEOUT,
-				"%s%s%s sent no whole control message for %u ms (%zu bytes of "
-				"one came in pieces, the last %u ms ago)",
-				c->ops->peer_role, c->name[0] ? " " : "", c->name,
-				(unsigned)((now_ns - c->last_rx_ns) / RV_NSEC_PER_MSEC),
-				c->partial_bytes,
-				(unsigned)((now_ns - min_u64(c->partial_last_ns, now_ns)) /
-					   RV_NSEC_PER_MSEC));
+		char what[128];
+
+		/* Bytes of a frame since the last whole one (in the same read
+		 * too): no silence (tester 254; 256: a whole frame and the
+		 * start of the next in one read were said as silent). */
+		if (c->partial_bytes && c->partial_last_ns >= c->last_rx_ns) {
+			snprintf(what, sizeof(what),
+				 "sent no whole control message for %u ms (%zu bytes of one came "
+				 "in pieces, the last %u ms ago)",
+				 (unsigned)((now_ns - c->last_rx_ns) / RV_NSEC_PER_MSEC),
+				 c->partial_bytes,
+				 (unsigned)((now_ns - min_u64(c->partial_last_ns, now_ns)) /
+					    RV_NSEC_PER_MSEC));
+		} else {
+			snprintf(what, sizeof(what), "silent for %u ms",
+				 (unsigned)((now_ns - c->last_rx_ns) / RV_NSEC_PER_MSEC));
 		}
-		return rv_ctl_close_with(c, RV_CTL_CODE_TIMEOUT, "%s%s%s silent for %u ms%s%s",
-					 c->ops->peer_role, c->name[0] ? " " : "", c->name,
-					 (unsigned)((now_ns - c->last_rx_ns) / RV_NSEC_PER_MSEC),
+		return rv_ctl_close_with(c, RV_CTL_CODE_TIMEOUT, "%s%s%s %s%s%s", c->ops->peer_role,
+					 c->name[0] ? " " : "", c->name, what,
 					 own ? " (this process was itself stopped or without CPU "
 					       "meanwhile: the silence may be its own)"
 					     : "",

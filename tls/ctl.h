@@ -149,9 +149,10 @@ enum rv_ctl_result rv_ctl_peer_on_frame(struct rv_ctl_peer *p, const uint8_t *fr
  * which the peer is ended (ERROR rate). */
 enum rv_ctl_result rv_ctl_peer_key_updates(struct rv_ctl_peer *p, uint64_t total, uint64_t now_ns);
 
-/* rv_ctl_peer_partial tells the peer that |bytes| of a frame not whole yet
- * are held after the frames handed over (0: none), for the dead-peer
- * check's words: bytes came, no whole message. */
+/* rv_ctl_peer_partial tells the peer, after a read that brought bytes,
+ * that |bytes| of a frame not whole yet are held after the frames handed
+ * over (0: none), for the dead-peer check's words: bytes came, no whole
+ * message. */
 void rv_ctl_peer_partial(struct rv_ctl_peer *p, size_t bytes, uint64_t now_ns);
 
 /* rv_ctl_peer_tick runs the timers that are due at |now_ns| (keepalives,

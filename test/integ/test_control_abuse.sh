@@ -214,6 +214,7 @@ rvt_step "8. TLS KeyUpdates in a flood: ended past the budget of 20 a minute"
 # as long as a client liked (round-sixty-two tester 254). openssl's
 # s_client sends one for each line "K" it reads (one read each: the
 # pauses), before HELLO, which the server waits for 2 s.
+RP0=$(ctl_field server refused_protocol)
 rvt_nsx "$A" timeout 10 bash -c "(for i in \$(seq 40); do echo K; sleep 0.03; done; sleep 2) |
 	openssl s_client -connect 10.88.2.1:$SRV_PORT -tls1_3 -cert '$PKI/client3.crt' \
 		-key '$PKI/client3.key' -CAfile '$PKI/ca/ca.crt' >'$RVT_TMP/ku.out' 2>&1"
@@ -221,6 +222,10 @@ rvt_wait_for 5 "the KeyUpdate flood said" grep -aq "client client3 .*disconnecte
 	rvt_fail "a flood of TLS KeyUpdates not ended: $(grep -a 'client3' "$SLOG" | tail -3; tail -5 "$RVT_TMP/ku.out")"
 n=$(grep -ac "TLS KeyUpdates in a minute" "$SLOG")
 [ "$n" = 1 ] || rvt_fail "the KeyUpdate flood's end said $n times"
+# Counted as a refusal, as its TLS error was (counted nowhere: tester 256).
+rp_more() { [ "$(ctl_field server refused_protocol)" = "$((RP0 + 1))" ]; }
+rvt_wait_for 3 "refused_protocol counted" rp_more ||
+	rvt_fail "the KeyUpdate flood counted as $(ctl_field server refused_protocol) refusals, was $RP0"
 
 rvt_step "client1 was never disturbed"
 kill -INT "$PING"

@@ -431,10 +431,15 @@ Test(session, only_the_newest_datagram_moves_the_endpoint)
 	cr_assert_eq(seal_one(p.a, &b[8], 40, 8, now, &dlen[8]), RV_SESSION_OK);
 	cr_assert_eq(seal_one(p.a, &b[9], 40, 9, now, &dlen[9]), RV_SESSION_OK);
 	cr_assert_eq(open_newest(p.b, b, dlen, (unsigned[]){ 8 }, 1, now), 0u);
+	/* Not for ever: an idle peer's held-back datagram of 2 moved it until
+	 * the peer's next keepalive (tester 256); past the grace after our
+	 * epoch 3 came, a round trip's worth, it is late. */
+	cr_assert_eq(open_newest(p.b, b, dlen, (unsigned[]){ 9 }, 1,
+				 now + RV_SESSION_SWITCH_GRACE_NS + 1),
+		     1u);
 	rv_session_activate_epoch(p.a, 3);
 	cr_assert_eq(seal_one(p.a, &b[10], 40, 10, now, &dlen[10]), RV_SESSION_OK);
 	cr_assert_eq(open_newest(p.b, b, dlen, (unsigned[]){ 10 }, 1, now), 0u);
-	cr_assert_eq(open_newest(p.b, b, dlen, (unsigned[]){ 9 }, 1, now), 1u);
 	pair_free(&p);
 }
 

@@ -451,8 +451,17 @@ Test(ctl, error_reason_not_doubled)
 	uint8_t buf[256];
 	size_t len, flen;
 
-	for (int round = 0; round < 2; round++) {
-		const char *text = round == 0 ? "server full" : "no room tonight";
+	static const char *const texts[] = { "server full", "no room tonight",
+					     "bye\" (server said) \"now\\" };
+	static const char *const said[] = {
+		"server reported error server full",
+		"server reported error server full: \"no room tonight\"",
+		/* Its quotes escaped: it closed the quote itself (tester 256). */
+		"server reported error server full: \"bye\\\" (server said) \\\"now\\\\\"",
+	};
+
+	for (int round = 0; round < 3; round++) {
+		const char *text = texts[round];
 
 		bring_up(&s, &c, "client1", NULL);
 		m.error.code = RV_CTL_CODE_FULL;
@@ -461,13 +470,7 @@ Test(ctl, error_reason_not_doubled)
 		cr_assert_eq(rv_ctl_encode(buf, sizeof(buf), &len, &m), RV_CTL_OK);
 		cr_assert_eq(rv_ctl_frame_len(buf, len, &flen), RV_CTL_OK);
 		cr_assert_eq(rv_ctl_peer_on_frame(c, buf, flen, now), RV_CTL_CLOSE);
-		if (round == 0) {
-			cr_assert_str_eq(rv_ctl_peer_reason(c),
-					 "server reported error server full");
-		} else {
-			cr_assert_str_eq(rv_ctl_peer_reason(c),
-					 "server reported error server full: \"no room tonight\"");
-		}
+		cr_assert_str_eq(rv_ctl_peer_reason(c), said[round]);
 		rv_ctl_peer_free(s);
 		rv_ctl_peer_free(c);
 	}
@@ -542,6 +545,27 @@ Test(ctl, tls_key_updates_have_a_budget)
 	rv_ctl_peer_free(s);
 }
 
+/* ends_after_keepalive brings a session up, has the client's keepalive
+ * reach the server, tells the server 3 bytes of a frame came |when| ns
+ * relative to it, and checks the server's dead-peer close says |said|. */
+static void ends_after_keepalive(int64_t when, const char *said)
+{
+	const uint64_t dead = (uint64_t)srv.cfg.dead_peer_ms * RV_NSEC_PER_MSEC;
+	struct rv_ctl_peer *s;
+	struct rv_ctl_peer *c;
+
+	bring_up(&s, &c, "client1", NULL);
+	now += (uint64_t)srv.cfg.keepalive_ms * RV_NSEC_PER_MSEC;
+	cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE);
+	pump(c, s);
+	rv_ctl_peer_partial(s, 3, (uint64_t)((int64_t)now + when));
+	now += dead + 1;
+	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CLOSE);
+	cr_assert(strstr(rv_ctl_peer_reason(s), said), "%s", rv_ctl_peer_reason(s));
+	rv_ctl_peer_free(c);
+	rv_ctl_peer_free(s);
+}
+
 /* A peer that sends a frame a byte at a time is no silent one: said as
  * bytes that came with no whole message (it was "silent for N ms": round-
  * sixty-two tester 254); one whose part stopped coming before the last
@@ -570,18 +594,11 @@ Test(ctl, a_frame_in_pieces_is_no_silence)
 	rv_ctl_peer_free(c);
 	rv_ctl_peer_free(s);
 
-	/* The part came before the last whole frame: silent. */
-	bring_up(&s, &c, "client1", NULL);
-	rv_ctl_peer_partial(s, 3, now - 1);
-	now += (uint64_t)srv.cfg.keepalive_ms * RV_NSEC_PER_MSEC;
-	cr_assert_eq(rv_ctl_peer_tick(c, now), RV_CTL_CONTINUE);
-	pump(c, s);
-	now += dead + 1;
-	cr_assert_eq(rv_ctl_peer_tick(s, now), RV_CTL_CLOSE);
-	cr_assert(strstr(rv_ctl_peer_reason(s), "client client1 silent for "), "%s",
-		  rv_ctl_peer_reason(s));
-	rv_ctl_peer_free(c);
-	rv_ctl_peer_free(s);
+	/* The part came before the last whole frame: silent. A whole frame
+	 * and the start of the next in one read: no silence either (said as
+	 * silent: tester 256). */
+	ends_after_keepalive(-1, "client client1 silent for ");
+	ends_after_keepalive(0, "client client1 sent no whole control message for ");
 }
 
 /* The client's process is stopped a little less than the dead-peer timeout
