@@ -204,15 +204,19 @@ grep -q "From $A1 .*Destination Host Unreachable" <<<"$OUT" || rvt_fail "client2
 OUT=$(rvt_nsx "$C2" ping -c 1 -t 1 -W 3 "$A1" 2>&1)
 grep -q "From 10.99.0.1 .*Time to live exceeded" <<<"$OUT" || rvt_fail "TTL 1 to the offline client: $OUT"
 # A bulk-size packet's answer leaves in the turn it came in (queued after
-# that turn's sends, it waited for the next turn: a keepalive, up to 1 s).
-for try in 1 2 3; do
+# that turn's sends, it waited for the next turn: a keepalive, up to 1 s,
+# most tries). One slow try of five is let pass: the time includes starting
+# ping, and a loaded machine's young-clock stage once took 430 ms.
+SLOW=""
+for try in 1 2 3 4 5; do
 	T0=$(date +%s%N)
 	OUT=$(rvt_nsx "$C2" ping -c 1 -s 1200 -W 3 "$A1" 2>&1)
 	MS=$((($(date +%s%N) - T0) / 1000000))
 	grep -q "From $A1 .*Destination Host Unreachable" <<<"$OUT" || rvt_fail "a 1200-byte ping: $OUT"
-	[ "$MS" -lt 300 ] || rvt_fail "a 1200-byte ping's answer took $MS ms"
+	[ "$MS" -lt 300 ] || SLOW="$SLOW $MS"
 	sleep 0.3
 done
+[ "$(wc -w <<<"$SLOW")" -le 1 ] || rvt_fail "1200-byte pings' answers took$SLOW ms"
 
 rvt_step "a client with mtu 576 (below IPv6's 1280): IPv4 only, no address pile-up"
 # It used to fail to add its IPv6 address, reconnect, get the next IPv4
