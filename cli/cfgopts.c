@@ -222,8 +222,8 @@ static void say_if_others_config(const char *path)
  * configuration of its own, validated too with |validate|, its warnings
  * held back: they were said at the real load, or are about a file read
  * only to learn something of it (said twice: round-forty-two tester 205).
- * NULL when it does not load or validate, why in |e| (may be NULL); the
- * caller frees it. */
+ * NULL when it does not load or validate, the reason in |why| (may be
+ * NULL); the caller frees it. */
 static struct rv_config *scratch_load(enum rv_config_role role, const char *path, bool validate,
 				      char *why, size_t why_len)
 {

@@ -225,18 +225,19 @@ static bool recv_common(struct rv_ctl_peer *c, struct rv_ctl_msg *m, const uint8
 			/* Quoted: the peer's words, which could pass for a line
 			 * of the log's own (round-sixty-two tester 254), its
 			 * quotes escaped (it closed the quote itself: 256). */
-			char text[151];
+			char text[2 * 150 + 1];
 			size_t n = 0;
 
-			for (const char *p = m->error.text; *p && n + 2 < sizeof(text); p++) {
+			for (const char *p = m->error.text; *p && p - m->error.text < 150; p++) {
 				if (*p == '"' || *p == '\\') {
 					text[n++] = '\\';
 				}
 				text[n++] = *p;
 			}
 			text[n] = '\0';
-			snprintf(c->reason, sizeof(c->reason), "%s reported error %s: \"%.150s\"",
-				 c->ops->peer_role, rv_ctl_code_str(m->error.code), text);
+			snprintf(c->reason, sizeof(c->reason), "%s reported error %s: \"%.300s\"%s",
+				 c->ops->peer_role, rv_ctl_code_str(m->error.code), text,
+				 strlen(m->error.text) > 150 ? " (cut at 150 characters)" : "");
 		}
 		c->error_code = m->error.code;
 		c->got_error = true;

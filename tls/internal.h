@@ -220,7 +220,10 @@ struct rv_ctl_peer {
 	unsigned sent_code;	     /* of the GOODBYE or ERROR we sent (0: none) */
 	bool quiet;		     /* server: this connection's routine lines go to debug */
 	struct rv_ctl_out out;
-	char reason[256];
+	/* Room for the longest dead-peer close: a 64-character name, the
+	 * pieces of a frame and both hints (cut at 256: round-sixty-three
+	 * tester 258). */
+	char reason[384];
 };
 
 /* rv_ctl_peer_init sets up |c| (zeroed by the caller) for a connection whose
@@ -354,7 +357,7 @@ struct rv_chan {
 	uint64_t start_ns, up_ns;
 	struct rv_endpoint peer;
 	char peer_str[64];
-	char reason[256];
+	char reason[384]; /* as rv_ctl_peer's */
 	struct rv_tls_conn *tls;
 	struct rv_ctl_peer *ctl;
 	/* server, balance.c: the session's bytes at the last look */

@@ -451,16 +451,25 @@ Test(ctl, error_reason_not_doubled)
 	uint8_t buf[256];
 	size_t len, flen;
 
-	static const char *const texts[] = { "server full", "no room tonight",
-					     "bye\" (server said) \"now\\" };
-	static const char *const said[] = {
+	char long_text[160], long_said[256];
+	const char *const texts[] = { "server full", "no room tonight",
+				      "bye\" (server said) \"now\\", long_text };
+	const char *const said[] = {
 		"server reported error server full",
 		"server reported error server full: \"no room tonight\"",
 		/* Its quotes escaped: it closed the quote itself (tester 256). */
 		"server reported error server full: \"bye\\\" (server said) \\\"now\\\\\"",
+		/* 150 characters kept, the cut said (the 150th was lost and
+		 * nothing said of a cut: tester 258). */
+		long_said,
 	};
 
-	for (int round = 0; round < 3; round++) {
+	memset(long_text, 'A', 149);
+	snprintf(long_text + 149, sizeof(long_text) - 149, "Z and more");
+	snprintf(long_said, sizeof(long_said),
+		 "server reported error server full: \"%.150s\" (cut at 150 characters)",
+		 long_text);
+	for (int round = 0; round < 4; round++) {
 		const char *text = texts[round];
 
 		bring_up(&s, &c, "client1", NULL);
