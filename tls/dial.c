@@ -1006,8 +1006,11 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 	 * connection there never was (round-fifteen tester 71). */
 	if (c->reason[0] && !rejected && !c->connect_failed && c->ctl) {
 		/* A malformed message or a version skew from the server: the
-		 * operator's to look at (at info it went unseen). */
-		if (fail == RV_LOOP_GAVE_UP_PROTOCOL) {
+		 * operator's to look at (at info it went unseen); so is a
+		 * server this end cut off for what it asked (a flood of TLS
+		 * KeyUpdates: tester 256). */
+		if (fail == RV_LOOP_GAVE_UP_PROTOCOL ||
+		    rv_ctl_peer_sent_code(c->ctl) == RV_CTL_CODE_RATE) {
 			rv_warnx("disconnected from server %s: %s", s->server_str, c->reason);
 		} else {
 			rv_info("disconnected from server %s: %s", s->server_str, c->reason);

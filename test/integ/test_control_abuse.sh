@@ -227,6 +227,26 @@ rp_more() { [ "$(ctl_field server refused_protocol)" = "$((RP0 + 1))" ]; }
 rvt_wait_for 3 "refused_protocol counted" rp_more ||
 	rvt_fail "the KeyUpdate flood counted as $(ctl_field server refused_protocol) refusals, was $RP0"
 
+# A server's flood, at the client: ended as well, said at warn (at info
+# it went unseen: tester 256). openssl s_server plays the server with the
+# server's certificate; the client in namespace a connects to it.
+rvt_nsx "$S" bash -c "(sleep 1.5; for i in \$(seq 40); do echo K; sleep 0.03; done; sleep 3) |
+	timeout 10 openssl s_server -accept 10.88.2.1:4555 -tls1_3 -cert '$PKI/server.crt' \
+		-key '$PKI/server.key' -CAfile '$PKI/ca/ca.crt' -Verify 1 -naccept 1 \
+		>'$RVT_TMP/kus.out' 2>&1" &
+KUS=$!
+CTL_IDX=2 ctl_client_conf "$RVT_TMP/kuc.conf" "$PKI/client3" rvk "$RVT_TMP/kuc.sock" \
+	"server=10.88.2.1:4555"
+rvt_bg "$A" kuclient "$RV_BIN" client -c "$RVT_TMP/kuc.conf" --max-attempts 1
+KUC=$RVT_LAST_PID
+rvt_wait_for 12 "the client's end of the server's flood" grep -aq \
+	"warn: disconnected from server .*: server sent more than 20 TLS KeyUpdates in a minute" \
+	"$RVT_TMP/kuclient.log" ||
+	rvt_fail "the server's KeyUpdate flood at the client: $(tail -3 "$RVT_TMP/kuclient.log"; tail -3 "$RVT_TMP/kus.out")"
+rvt_stop_pid "$KUC" >/dev/null || true
+rvt_forget_pid "$KUC"
+wait "$KUS" 2>/dev/null
+
 rvt_step "client1 was never disturbed"
 kill -INT "$PING"
 wait "$PING"
