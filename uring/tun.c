@@ -2107,26 +2107,16 @@ int rv_tun_add_missing(const char *ifname, const struct rv_prefix *addrs, size_t
 	return ret;
 }
 
-/* struct exact_walk finds a route to exactly |p| (is_exact). */
-struct exact_walk {
-	const struct rv_prefix *p;
-	bool found;
-};
-
-static int is_exact(void *ctx, const struct rv_prefix *dst)
+/* same_through: same_elsewhere for a walk of one device's routes (no oif:
+ * the device's own, noted as 1). */
+static int same_through(void *ctx, const struct rv_prefix *dst)
 {
-	struct exact_walk *w = ctx;
-
-	if (rv_prefix_equal(dst, w->p)) {
-		w->found = true;
-		return -1; /* found: stop */
-	}
-	return 0;
+	return same_elsewhere(ctx, dst, 1);
 }
 
 int rv_tun_add_route(const char *ifname, const struct rv_prefix *p)
 {
-	struct exact_walk other = { .p = p };
+	struct same_walk other = { .p = p };
 	bool existed = false;
 	unsigned idx;
 	int ret = ifindex(ifname, &idx);
@@ -2141,9 +2131,9 @@ int rv_tun_add_route(const char *ifname, const struct rv_prefix *p)
 	 * look dumps the main tables. */
 	ret = claim_route(ifname, idx, p, &existed);
 	if (ret == 0 && existed) {
-		(void)rv_rtnl_list_routes_but(idx, RV_TUN_RTPROT, is_exact, &other);
+		(void)rv_rtnl_list_routes_but(idx, RV_TUN_RTPROT, same_through, &other);
 	}
-	return ret == 0 && other.found ? 2 : ret;
+	return ret == 0 && other.oif ? 2 : ret;
 }
 
 int rv_tun_del_route(const char *ifname, const struct rv_prefix *p)
