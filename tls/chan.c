@@ -517,11 +517,15 @@ static void pump(struct rv_loop *l, struct rv_chan *c)
 			rv_chan_close(l, c);
 			return;
 		}
+		uint64_t tickets, key_updates;
+
 		st = rv_tls_conn_read(c->tls, c->pbuf + c->plen, sizeof(c->pbuf) - c->plen, &n);
-		/* TLS answers the KeyUpdates it reads by itself: their count is
-		 * the control peer's to judge (a flood of them was free). */
-		if (c->ctl && rv_ctl_peer_key_updates(c->ctl, rv_tls_conn_key_updates(c->tls),
-						      l->now_ns) == RV_CTL_CLOSE) {
+		/* TLS answers the KeyUpdates it reads by itself, and a client
+		 * parses every session ticket: their count is the control
+		 * peer's to judge (a flood of them was free). */
+		key_updates = rv_tls_conn_key_updates(c->tls, &tickets);
+		if (c->ctl && rv_ctl_peer_key_updates(c->ctl, key_updates, tickets, l->now_ns) ==
+				      RV_CTL_CLOSE) {
 			progressed(l, c);
 			close_soon(l, c);
 			return;

@@ -100,8 +100,8 @@ enum rv_tls_refusal rv_tls_refusal_of(long verify_error);
 enum rv_tls_refusal rv_tls_conn_refusal(const struct rv_tls_conn *c);
 
 /* rv_tls_conn_key_updates: how many TLS 1.3 KeyUpdate messages the peer
- * has sent on |c|. */
-uint64_t rv_tls_conn_key_updates(const struct rv_tls_conn *c);
+ * has sent on |c|; |*tickets| gets how many NewSessionTickets. */
+uint64_t rv_tls_conn_key_updates(const struct rv_tls_conn *c, uint64_t *tickets);
 
 /* rv_tls_conn_peer_cn returns the peer certificate's common name (printable
  * ASCII, at most RV_TLS_CN_MAX bytes) once the handshake is done, or NULL. */

@@ -664,8 +664,11 @@ static void peer_rekey_for_counter(struct rv_ctl_peer *c, uint64_t now_ns)
 	}
 }
 
-enum rv_ctl_result rv_ctl_peer_key_updates(struct rv_ctl_peer *c, uint64_t total, uint64_t now_ns)
+enum rv_ctl_result rv_ctl_peer_key_updates(struct rv_ctl_peer *c, uint64_t key_updates,
+					   uint64_t tickets, uint64_t now_ns)
 {
+	uint64_t total = key_updates + tickets;
+
 	/* Closed already: its end is being said (a second close said it
 	 * twice). */
 	if (c->closed || total <= c->key_updates_seen) {
@@ -675,8 +678,11 @@ enum rv_ctl_result rv_ctl_peer_key_updates(struct rv_ctl_peer *c, uint64_t total
 	if (total - c->key_updates_seen > c->tls_key_updates.tokens) {
 		c->key_updates_seen = total;
 		return rv_ctl_close_with(c, RV_CTL_CODE_RATE,
-					 "%s sent more than %u TLS KeyUpdates in a minute",
-					 c->ops->peer_role, (unsigned)RV_CTL_PEER_REKEYS_PER_MIN);
+					 "%s sent more than %u TLS %s in a minute",
+					 c->ops->peer_role, (unsigned)RV_CTL_PEER_REKEYS_PER_MIN,
+					 !tickets	? "KeyUpdates"
+					 : !key_updates ? "session tickets"
+							: "KeyUpdates and session tickets");
 	}
 	c->tls_key_updates.tokens -= (uint32_t)(total - c->key_updates_seen);
 	c->key_updates_seen = total;

@@ -144,10 +144,12 @@ enum rv_ctl_result rv_ctl_peer_on_frame(struct rv_ctl_peer *p, const uint8_t *fr
 					uint64_t now_ns);
 
 /* rv_ctl_peer_key_updates tells the peer that its TLS connection has
- * received |total| KeyUpdates so far: each takes a token of a budget as
- * large as the key exchanges' (RV_CTL_PEER_REKEYS_PER_MIN a minute), past
- * which the peer is ended (ERROR rate). */
-enum rv_ctl_result rv_ctl_peer_key_updates(struct rv_ctl_peer *p, uint64_t total, uint64_t now_ns);
+ * received |key_updates| KeyUpdates and |tickets| NewSessionTickets so
+ * far (ringvpn's ends send neither unasked): each takes a token of a
+ * budget as large as the key exchanges' (RV_CTL_PEER_REKEYS_PER_MIN a
+ * minute), past which the peer is ended (ERROR rate). */
+enum rv_ctl_result rv_ctl_peer_key_updates(struct rv_ctl_peer *p, uint64_t key_updates,
+					   uint64_t tickets, uint64_t now_ns);
 
 /* rv_ctl_peer_partial tells the peer, after a read that brought bytes,
  * that |bytes| of a frame not whole yet are held after the frames handed

@@ -227,25 +227,37 @@ rp_more() { [ "$(ctl_field server refused_protocol)" = "$((RP0 + 1))" ]; }
 rvt_wait_for 3 "refused_protocol counted" rp_more ||
 	rvt_fail "the KeyUpdate flood counted as $(ctl_field server refused_protocol) refusals, was $RP0"
 
-# A server's flood, at the client: ended as well, said at warn (at info
-# it went unseen: tester 256). openssl s_server plays the server with the
-# server's certificate; the client in namespace a connects to it.
-rvt_nsx "$S" bash -c "(sleep 1.5; for i in \$(seq 40); do echo K; sleep 0.03; done; sleep 3) |
-	timeout 10 openssl s_server -accept 10.88.2.1:4555 -tls1_3 -cert '$PKI/server.crt' \
-		-key '$PKI/server.key' -CAfile '$PKI/ca/ca.crt' -Verify 1 -naccept 1 \
-		>'$RVT_TMP/kus.out' 2>&1" &
-KUS=$!
+# hostile_server NAME INPUT TICKETS WHAT: openssl s_server plays the server
+# with the server's certificate, reading INPUT's lines (K: a KeyUpdate) and
+# sending TICKETS session tickets; a client in namespace a connects to it
+# and must end it as "server sent more than 20 TLS WHAT in a minute", said
+# at warn.
 CTL_IDX=2 ctl_client_conf "$RVT_TMP/kuc.conf" "$PKI/client3" rvk "$RVT_TMP/kuc.sock" \
 	"server=10.88.2.1:4555"
-rvt_bg "$A" kuclient "$RV_BIN" client -c "$RVT_TMP/kuc.conf" --max-attempts 1
-KUC=$RVT_LAST_PID
-rvt_wait_for 12 "the client's end of the server's flood" grep -aq \
-	"warn: disconnected from server .*: server sent more than 20 TLS KeyUpdates in a minute" \
-	"$RVT_TMP/kuclient.log" ||
-	rvt_fail "the server's KeyUpdate flood at the client: $(tail -3 "$RVT_TMP/kuclient.log"; tail -3 "$RVT_TMP/kus.out")"
-rvt_stop_pid "$KUC" >/dev/null || true
-rvt_forget_pid "$KUC"
-wait "$KUS" 2>/dev/null
+hostile_server() {
+	local name=$1 input=$2 tickets=$3 what=$4 srv cli
+	rvt_nsx "$S" bash -c "($input) | timeout 10 openssl s_server -accept 10.88.2.1:4555 \
+		-tls1_3 -cert '$PKI/server.crt' -key '$PKI/server.key' -CAfile '$PKI/ca/ca.crt' \
+		-Verify 1 -naccept 1 -num_tickets $tickets >'$RVT_TMP/$name.srv' 2>&1" &
+	srv=$!
+	rvt_bg "$A" "$name" "$RV_BIN" client -c "$RVT_TMP/kuc.conf" --max-attempts 1
+	cli=$RVT_LAST_PID
+	rvt_wait_for 12 "the client's end of the server's $what" grep -aq \
+		"warn: disconnected from server .*: server sent more than 20 TLS $what in a minute" \
+		"$RVT_TMP/$name.log" ||
+		rvt_fail "the server's $what at the client: $(tail -3 "$RVT_TMP/$name.log"; tail -3 "$RVT_TMP/$name.srv")"
+	rvt_stop_pid "$cli" >/dev/null || true
+	rvt_forget_pid "$cli"
+	wait "$srv" 2>/dev/null
+}
+# A server's flood of KeyUpdates: ended as well, said at warn (at info it
+# went unseen: tester 256); none of the two session tickets s_server sends
+# by default.
+hostile_server kuclient "sleep 1.5; for i in \$(seq 40); do echo K; sleep 0.03; done; sleep 3" \
+	0 KeyUpdates
+# A server's NewSessionTickets: ringvpn's server sends none, the client
+# parsed every one a hostile server sent, without end (tester 256's nit).
+hostile_server nstclient "sleep 6" 200 "session tickets"
 
 rvt_step "client1 was never disturbed"
 kill -INT "$PING"

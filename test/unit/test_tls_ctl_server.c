@@ -538,18 +538,49 @@ Test(ctl, tls_key_updates_have_a_budget)
 	struct rv_ctl_peer *c;
 
 	bring_up(&s, &c, "client1", NULL);
-	cr_assert_eq(rv_ctl_peer_key_updates(s, 0, now), RV_CTL_CONTINUE);
-	cr_assert_eq(rv_ctl_peer_key_updates(s, RV_CTL_PEER_REKEYS_PER_MIN, now), RV_CTL_CONTINUE);
-	now += 60 * RV_NSEC_PER_SEC / RV_CTL_PEER_REKEYS_PER_MIN; /* one token back */
-	cr_assert_eq(rv_ctl_peer_key_updates(s, RV_CTL_PEER_REKEYS_PER_MIN + 1, now),
+	cr_assert_eq(rv_ctl_peer_key_updates(s, 0, 0, now), RV_CTL_CONTINUE);
+	cr_assert_eq(rv_ctl_peer_key_updates(s, RV_CTL_PEER_REKEYS_PER_MIN, 0, now),
 		     RV_CTL_CONTINUE);
-	cr_assert_eq(rv_ctl_peer_key_updates(s, RV_CTL_PEER_REKEYS_PER_MIN + 2, now), RV_CTL_CLOSE);
+	now += 60 * RV_NSEC_PER_SEC / RV_CTL_PEER_REKEYS_PER_MIN; /* one token back */
+	cr_assert_eq(rv_ctl_peer_key_updates(s, RV_CTL_PEER_REKEYS_PER_MIN + 1, 0, now),
+		     RV_CTL_CONTINUE);
+	cr_assert_eq(rv_ctl_peer_key_updates(s, RV_CTL_PEER_REKEYS_PER_MIN + 2, 0, now),
+		     RV_CTL_CLOSE);
 	cr_assert_str_eq(rv_ctl_peer_reason(s),
 			 "client sent more than 20 TLS KeyUpdates in a minute");
 	cr_assert_eq(rv_ctl_peer_sent_code(s), RV_CTL_CODE_RATE);
 	/* Closed: no second close (its end said once). */
-	cr_assert_eq(rv_ctl_peer_key_updates(s, RV_CTL_PEER_REKEYS_PER_MIN + 9, now),
+	cr_assert_eq(rv_ctl_peer_key_updates(s, RV_CTL_PEER_REKEYS_PER_MIN + 9, 0, now),
 		     RV_CTL_CONTINUE);
+	rv_ctl_peer_free(c);
+	rv_ctl_peer_free(s);
+}
+
+/* A server's NewSessionTickets share that budget (ringvpn's ends send
+ * none; a client parses each: tester 256's nit); the reason names what
+ * came. */
+Test(ctl, tls_session_tickets_share_the_budget)
+{
+	struct rv_ctl_peer *s;
+	struct rv_ctl_peer *c;
+
+	bring_up(&s, &c, "client1", NULL);
+	cr_assert_eq(rv_ctl_peer_key_updates(c, 0, RV_CTL_PEER_REKEYS_PER_MIN, now),
+		     RV_CTL_CONTINUE);
+	cr_assert_eq(rv_ctl_peer_key_updates(c, 0, RV_CTL_PEER_REKEYS_PER_MIN + 1, now),
+		     RV_CTL_CLOSE);
+	cr_assert_str_eq(rv_ctl_peer_reason(c),
+			 "server sent more than 20 TLS session tickets in a minute");
+	cr_assert_eq(rv_ctl_peer_sent_code(c), RV_CTL_CODE_RATE);
+	rv_ctl_peer_free(c);
+	rv_ctl_peer_free(s);
+
+	/* Ten of each: the twenty-first of either kind ends it. */
+	bring_up(&s, &c, "client1", NULL);
+	cr_assert_eq(rv_ctl_peer_key_updates(c, 10, 10, now), RV_CTL_CONTINUE);
+	cr_assert_eq(rv_ctl_peer_key_updates(c, 10, 11, now), RV_CTL_CLOSE);
+	cr_assert_str_eq(rv_ctl_peer_reason(c),
+			 "server sent more than 20 TLS KeyUpdates and session tickets in a minute");
 	rv_ctl_peer_free(c);
 	rv_ctl_peer_free(s);
 }
