@@ -7,6 +7,7 @@
 #ifndef RV_TLS_SUBNETS_H
 #define RV_TLS_SUBNETS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,9 +30,14 @@ unsigned rv_subnets_set_routes(const char *ifname, const struct rv_config *prev,
  * Control thread. */
 struct rv_prefix;
 size_t rv_subnets_routed(const struct rv_config *cfg, struct rv_prefix *out, size_t max);
-/* rv_subnets_forget_unused forgets which subnets were not used (all are
- * judged anew: the TUN has its name back). */
+/* rv_subnets_forget_unused forgets which subnets were not used, and which
+ * a route not ringvpn's carried (all are judged anew: the TUN has its name
+ * back). */
 void rv_subnets_forget_unused(void);
+/* rv_subnets_foreign_gone: was |p| a subnet that a route not ringvpn's
+ * carried (rv_tun_add_route returned 2)? Then that route is gone, ours is
+ * in its place, and |p| is forgotten as such. Control thread. */
+bool rv_subnets_foreign_gone(const struct rv_prefix *p);
 /* rv_subnets_note_unused records those of |routes| (|n|) that bit i of
  * |bits| marks as not used (rv_tun_set_addrs_routes' |unused|). */
 void rv_subnets_note_unused(const struct rv_prefix *routes, size_t n, uint64_t bits);

@@ -2056,7 +2056,7 @@ int rv_tun_set_fq_codel(const char *ifname, unsigned num_queues)
 
 int rv_tun_add_missing(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
 		       const struct rv_prefix *routes, size_t num_routes, unsigned *added,
-		       uint64_t *unused)
+		       uint64_t *unused, uint64_t *put)
 {
 	unsigned idx;
 	int ret = ifindex(ifname, &idx);
@@ -2100,6 +2100,9 @@ int rv_tun_add_missing(const char *ifname, const struct rv_prefix *addrs, size_t
 		}
 		if (r == 0) {
 			(*added)++;
+			if (put && i >= 2 * num_addrs && i - 2 * num_addrs < 64) {
+				*put |= 1ull << (i - 2 * num_addrs);
+			}
 		} else if (r != -EEXIST && !ret) {
 			ret = r;
 		}

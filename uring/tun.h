@@ -247,11 +247,12 @@ int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, s
  * someone removed (tls/tunwatch.c). A route it adds that the host does not
  * send through the device (as rv_tun_set_addrs_routes judges) is taken off
  * again, said, and marked in |*unused| (bit i: routes[i]; NULL: not
- * wanted). Sets |*added| to how many it added and kept. Returns 0, -ENODEV
- * or the first netlink error. */
+ * wanted). Sets |*added| to how many it added and kept, and bit i of |*put|
+ * (NULL: not wanted) for each of the first 64 routes among them. Returns
+ * 0, -ENODEV or the first netlink error. */
 int rv_tun_add_missing(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
 		       const struct rv_prefix *routes, size_t num_routes, unsigned *added,
-		       uint64_t *unused);
+		       uint64_t *unused, uint64_t *put);
 
 /* rv_tun_is_up returns 1 when |ifname| is administratively up, 0 when it is
  * down, or -errno. */

@@ -381,8 +381,26 @@ rvt_wait_for 5 "ours to 10.66.0.0/24 removed" grep -aq "route to 10.66.0.0/24 vi
 	rvt_fail "ours to 10.66.0.0/24 not said removed"
 ip -n "$S" route show 10.66.0.0/24 proto boot | rvt_matches "^10\.66\.0\.0/24 dev rvs0" ||
 	rvt_fail "the administrator's route to 10.66.0.0/24 went: $(ip -n "$S" route show 10.66.0.0/24)"
-rvt_nsx "$S" ip route del 10.65.0.0/24 dev rvs0
 rvt_nsx "$S" ip route del 10.66.0.0/24 dev rvs0 metric 100
+# The administrator's route removed while its network is a subnet: the
+# TUN's repair adds ours, said as added, not as one "put back" (ours was
+# never there: tester 257's nit).
+ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}" "subnet=client4 10.60.0.0/24 fd60::/64 10.61.0.0/16 10.62.0.0/24 10.63.0.0/24 fd64::/64" \
+	"subnet=client5 10.65.0.0/24"
+"$RV_BIN" reload -s "$SRV_SOCK" >/dev/null 2>&1
+PB0=$(grep -ac "TUN rvs0: put back" "$RVT_TMP/server.log")
+rvt_nsx "$S" ip route del 10.65.0.0/24 dev rvs0
+rvt_wait_for 5 "ours to 10.65.0.0/24 added" grep -aq \
+	"TUN rvs0: route to 10.65.0.0/24 added: the route not ringvpn's that carried it through the TUN was removed" \
+	"$RVT_TMP/server.log" || rvt_fail "ours added where the administrator's went not said: $(grep -a "rvs0" "$RVT_TMP/server.log" | tail -3)"
+ip -n "$S" route show 10.65.0.0/24 proto 82 | rvt_matches "^10\.65\.0\.0/24 dev rvs0" ||
+	rvt_fail "no route of ours to 10.65.0.0/24: $(ip -n "$S" route show 10.65.0.0/24)"
+[ "$(grep -ac "TUN rvs0: put back" "$RVT_TMP/server.log")" = "$PB0" ] ||
+	rvt_fail "ours, added where the administrator's went, said put back: $(grep -a "put back" "$RVT_TMP/server.log")"
+ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}" "subnet=client4 10.60.0.0/24 fd60::/64 10.61.0.0/16 10.62.0.0/24 10.63.0.0/24 fd64::/64"
+"$RV_BIN" reload -s "$SRV_SOCK" >/dev/null 2>&1
+rvt_wait_for 5 "ours to 10.65.0.0/24 removed" grep -aq "route to 10.65.0.0/24 via rvs0 removed (no longer a subnet)" "$RVT_TMP/server.log" ||
+	rvt_fail "ours to 10.65.0.0/24 not said removed"
 
 rvt_step "a host route at a higher metric keeps its network; its going brings none of ours"
 # The host's own route at metric 100: ours, added at 0, took its place and
