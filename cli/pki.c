@@ -743,6 +743,9 @@ static int cmd_verify(int argc, char **argv)
 	if (crl != NULL && no_crl) {
 		return usage_error("verify", "--crl and --no-crl exclude each other");
 	}
+	if ((ret = rv_pki_ca_dir_check(ca_dir, &err)) != 0) {
+		return pki_failed("verify", ret, &err);
+	}
 	n = snprintf(ca_crt, sizeof(ca_crt), "%s/%s", ca_dir, RV_PKI_CA_CRT);
 	if (n < 0 || (size_t)n >= sizeof(ca_crt) ||
 	    snprintf(def_crl, sizeof(def_crl), "%s/%s", ca_dir, RV_PKI_CA_CRL) >=
@@ -805,8 +808,10 @@ static const struct pki_cmd pki_cmds[] = {
 	{ "verify", cmd_verify,
 	  "--ca DIR [--crl FILE | --no-crl] [--purpose server|client|any] [--name HOST] FILE",
 	  "Check FILE as a peer would: signed by the CA in DIR, within its validity, not\n"
-	  "revoked in DIR/ca.crl (or --crl FILE), fit for the purpose and, with --name,\n"
-	  "issued for HOST. Exit 0 if valid, 4 if rejected." },
+	  "revoked in DIR/ca.crl (or --crl FILE), fit for the purpose (any: a server's or\n"
+	  "a client's; its key usage and key able to sign a handshake) and, with --name,\n"
+	  "issued for HOST. Exit 0 if valid, 4 if rejected or unreadable, 7 if a file or\n"
+	  "the CA directory is missing, 2 on a usage error." },
 };
 
 static const struct pki_cmd *find_cmd(const char *name)

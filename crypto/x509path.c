@@ -4,7 +4,11 @@
  */
 #include "crypto/x509path.h"
 
+#include <openssl/ec.h>
+#include <openssl/ec_key.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/nid.h>
 #include <openssl/x509v3.h>
 
 bool rv_x509_chain_pathlen_ok(STACK_OF(X509) * chain)
@@ -119,4 +123,22 @@ const char *rv_x509_issuer_why(enum rv_x509_issuer_kind kind)
 	default:
 		return NULL;
 	}
+}
+
+bool rv_x509_signs_tls13(X509 *x)
+{
+	EVP_PKEY *k = X509_get_pubkey(x);
+	bool ok = false;
+
+	if (k && EVP_PKEY_id(k) == EVP_PKEY_RSA) {
+		ok = true;
+	} else if (k && EVP_PKEY_id(k) == EVP_PKEY_EC) {
+		const EC_GROUP *g = EC_KEY_get0_group(EVP_PKEY_get0_EC_KEY(k));
+		int nid = g ? EC_GROUP_get_curve_name(g) : NID_undef;
+
+		ok = nid == NID_X9_62_prime256v1 || nid == NID_secp384r1;
+	}
+	EVP_PKEY_free(k);
+	ERR_clear_error();
+	return ok;
 }

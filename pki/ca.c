@@ -336,19 +336,41 @@ out:
 	return ret;
 }
 
+int rv_pki_ca_dir_check(const char *dir, struct rv_pki_err *err)
+{
+	char parent[PATH_MAX];
+	struct stat st;
+
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+		return 0;
+	}
+	if (stat(dir, &st) == 0) {
+		/* The CA's certificate file, which a server's `ca` takes: "not
+		 * found, create one with pki ca --out FILE", which fails, or
+		 * `verify`'s "FILE/ca.crt: Not a directory", exit 4 as if the
+		 * certificate were refused (round-sixty-four tester 259). */
+		snprintf(parent, sizeof(parent), "%s", dir);
+		pki_errf(err, RV_PKI_ERR_CERT,
+			 "%s: not a directory: --ca names the CA directory (`ringvpn pki ca "
+			 "--out`'s), %s here if this is its certificate",
+			 dir, dirname(parent));
+		return -ENOENT;
+	}
+	pki_errf(err, RV_PKI_ERR_CERT,
+		 "%s: CA directory not found (create one with 'ringvpn pki ca --out %s')", dir,
+		 dir);
+	return -ENOENT;
+}
+
 int rv_pki_ca_open(struct rv_pki_ca **out, const char *dir, struct rv_pki_err *err)
 {
 	char crt_path[PATH_MAX], key_path[PATH_MAX];
 	struct rv_pki_ca *ca;
-	struct stat st;
 	int ret;
 
 	*out = NULL;
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		pki_errf(err, RV_PKI_ERR_CERT,
-			 "%s: CA directory not found (create one with 'ringvpn pki ca --out %s')",
-			 dir, dir);
-		return -ENOENT;
+	if ((ret = rv_pki_ca_dir_check(dir, err)) != 0) {
+		return ret;
 	}
 	if ((ret = pki_not_ours(dir, "CA directory", false, err)) != 0) {
 		return ret;

@@ -37,6 +37,11 @@ struct rv_pki_ca_opts {
  * ca.key unless |opts->force|. Returns 0 or -errno with |err| filled. */
 int rv_pki_ca_create(const char *dir, const struct rv_pki_ca_opts *opts, struct rv_pki_err *err);
 
+/* rv_pki_ca_dir_check: is |dir| a directory? Returns 0, or -ENOENT with
+ * |err| filled (class RV_PKI_ERR_CERT): not found, or a file (the CA's
+ * certificate, named in its directory's place). */
+int rv_pki_ca_dir_check(const char *dir, struct rv_pki_err *err);
+
 /* rv_pki_ca_open loads DIR/ca.crt and DIR/ca.key, checks that the key
  * matches the certificate and that the certificate is a CA, and returns a
  * new handle in |*out| (free with rv_pki_ca_free). Returns 0 or -errno with

@@ -33,6 +33,50 @@ static int map_verify_error(int code)
 	}
 }
 
+/* fit_for: can |cert| end a ringvpn handshake for |purpose| (any: as a
+ * server or as a client)? The chain's purpose check passes a certificate
+ * that is its own trust anchor (the CA's): checked as the peer's end does
+ * (tls/ctx.c), by its key usage; and by its key, which must sign TLS 1.3
+ * (`any` checked nothing: the CA's own certificate, one of key usage
+ * keyEncipherment alone, one of an Ed25519 key passed, none of which a
+ * peer takes: round-sixty-four tester 261). Returns 0 or -EKEYREJECTED
+ * with |err| filled. */
+static int fit_for(X509 *cert, const char *cert_path, enum rv_pki_purpose purpose,
+		   struct rv_pki_err *err)
+{
+	bool server = purpose != RV_PKI_PURPOSE_CLIENT &&
+		      X509_check_purpose(cert, X509_PURPOSE_SSL_SERVER, 0) == 1;
+	bool client = purpose != RV_PKI_PURPOSE_SERVER &&
+		      X509_check_purpose(cert, X509_PURPOSE_SSL_CLIENT, 0) == 1;
+
+	ERR_clear_error();
+	if (!server && !client) {
+		pki_errf(err, RV_PKI_ERR_CERT,
+			 "%s: rejected: not a certificate for a TLS %s (its key usage)", cert_path,
+			 purpose == RV_PKI_PURPOSE_SERVER   ? "server"
+			 : purpose == RV_PKI_PURPOSE_CLIENT ? "client"
+							    : "server or client");
+		return -EKEYREJECTED;
+	}
+	/* The purpose checks take keyEncipherment or keyAgreement alone;
+	 * a TLS 1.3 handshake signs (BoringSSL: KEY_USAGE_BIT_INCORRECT). */
+	if (!(X509_get_key_usage(cert) & KU_DIGITAL_SIGNATURE)) {
+		pki_errf(err, RV_PKI_ERR_CERT,
+			 "%s: rejected: its key usage lacks digitalSignature, which a TLS 1.3 "
+			 "handshake signs with",
+			 cert_path);
+		return -EKEYREJECTED;
+	}
+	if (!rv_x509_signs_tls13(cert)) {
+		pki_errf(err, RV_PKI_ERR_CERT,
+			 "%s: rejected: its key cannot sign a ringvpn handshake (ECDSA on P-256 or "
+			 "P-384, or RSA, are taken; not Ed25519, P-521 or others)",
+			 cert_path);
+		return -EKEYREJECTED;
+	}
+	return 0;
+}
+
 /* identity_ok: is the one common name of a client certificate usable as
  * its identity (core/certname.h)? The server refuses it otherwise, however
  * well it verifies. */
@@ -197,19 +241,8 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 		goto out;
 	}
 	if (verified) {
-		/* The chain's purpose check passes a certificate that is its own
-		 * trust anchor (the CA's): checked as the peer's end does
-		 * (tls/ctx.c), by its key usage. */
-		if (purpose != RV_PKI_PURPOSE_ANY &&
-		    X509_check_purpose(cert,
-				       purpose == RV_PKI_PURPOSE_SERVER ? X509_PURPOSE_SSL_SERVER
-									: X509_PURPOSE_SSL_CLIENT,
-				       0) != 1) {
-			ERR_clear_error();
-			pki_errf(err, RV_PKI_ERR_CERT,
-				 "%s: rejected: not a certificate for a TLS %s (its key usage)",
-				 cert_path, purpose == RV_PKI_PURPOSE_SERVER ? "server" : "client");
-			ret = -EKEYREJECTED;
+		ret = fit_for(cert, cert_path, purpose, err);
+		if (ret) {
 			goto out;
 		}
 		ret = purpose == RV_PKI_PURPOSE_CLIENT ? identity_ok(cert, cert_path, err) : 0;

@@ -270,7 +270,10 @@ static void drain_out(struct rv_loop *l, struct rv_chan *c)
 		}
 		out->len = 0;
 	}
-	if (rv_tls_conn_pending_out(c->tls) + (c->slen - c->soff) > RV_CHAN_MAX_OUT) {
+	if (rv_tls_conn_pending_out(c->tls) + (c->slen - c->soff) <= RV_CHAN_MAX_OUT) {
+		c->hs_out = 0;
+	} else if (rv_tls_conn_pending_out(c->tls) + (c->slen - c->soff) >
+		   RV_CHAN_MAX_OUT + c->hs_out) {
 		l->slow_readers++;
 		rv_warnx_rl("%s%s%s (%s): %zu bytes of control output unread: disconnecting",
 			    l->role == &rv_server_role ? "client " : "server ", c->name,
@@ -502,6 +505,7 @@ static void pump(struct rv_loop *l, struct rv_chan *c)
 			return;
 		}
 		c->authed = true;
+		c->hs_out = rv_tls_conn_pending_out(c->tls) + (c->slen - c->soff);
 		snprintf(c->name, sizeof(c->name), "%s", rv_tls_conn_peer_cn(c->tls));
 		l->role->authenticated(l, c);
 		if (c->closing || c->close_after_send || !c->ctl) {

@@ -304,6 +304,8 @@ int rv_tls_expect_name(X509_VERIFY_PARAM *vp, const char *name, bool *is_ip)
 	return X509_VERIFY_PARAM_set1_host(vp, name, strlen(name));
 }
 
+/* The keys these take are rv_x509_signs_tls13's (crypto/x509path.c): the
+ * two change together. */
 static const uint16_t sigalgs[] = {
 	SSL_SIGN_ECDSA_SECP256R1_SHA256, SSL_SIGN_RSA_PSS_RSAE_SHA256,
 	SSL_SIGN_ECDSA_SECP384R1_SHA384, SSL_SIGN_RSA_PSS_RSAE_SHA384,
@@ -550,26 +552,6 @@ out:
  * certificate staged ahead of its start was taken, and then every client
  * refused), and made for its role (key usage and extended key usage: a
  * client certificate cannot serve, nor a server's be a client's). */
-/* signs_here: is |x|'s key one of those the handshake's signature
- * algorithms take (sigalgs: ECDSA P-256, P-384; RSA-PSS)? */
-static bool signs_here(X509 *x)
-{
-	EVP_PKEY *k = X509_get_pubkey(x);
-	bool ok = false;
-
-	if (k && EVP_PKEY_id(k) == EVP_PKEY_RSA) {
-		ok = true;
-	} else if (k && EVP_PKEY_id(k) == EVP_PKEY_EC) {
-		const EC_GROUP *g = EC_KEY_get0_group(EVP_PKEY_get0_EC_KEY(k));
-		int nid = g ? EC_GROUP_get_curve_name(g) : NID_undef;
-
-		ok = nid == NID_X9_62_prime256v1 || nid == NID_secp384r1;
-	}
-	EVP_PKEY_free(k);
-	ERR_clear_error();
-	return ok;
-}
-
 static int usable_as_own(X509 *x, enum rv_tls_role role, const char *path, char *err,
 			 size_t err_len)
 {
@@ -615,7 +597,7 @@ static int usable_as_own(X509 *x, enum rv_tls_role role, const char *path, char 
 			 role == RV_TLS_SERVER ? "server" : "client");
 		return -EINVAL;
 	}
-	if (!signs_here(x)) {
+	if (!rv_x509_signs_tls13(x)) {
 		/* Every handshake failed for want of a signature algorithm in
 		 * common, after `-n` said OK, and the client took it for the
 		 * server's refusal (a round-five tester). */
@@ -755,11 +737,21 @@ static bool src_is(const struct file_src *src, const char *path)
 	       now.mtime_ns == src->mtime_ns;
 }
 
+/* cert_entry_len: what |x| adds to a TLS 1.3 Certificate message (its
+ * length, its DER, an empty extensions block). */
+static size_t cert_entry_len(X509 *x)
+{
+	int n = i2d_X509(x, NULL);
+
+	return 3 + (n > 0 ? (size_t)n : 0) + 2;
+}
+
 static int load_cert(SSL_CTX *sc, const char *path, int64_t *not_after, struct file_src *src,
 		     char *err, size_t err_len)
 {
 	struct stat st;
 	char ebuf[256];
+	size_t msg_len;
 	X509 *x;
 	FILE *f;
 	int ret = 0;
@@ -795,11 +787,13 @@ static int load_cert(SSL_CTX *sc, const char *path, int64_t *not_after, struct f
 		X509_free(x);
 		goto out;
 	}
+	msg_len = 1 + 3 + cert_entry_len(x); /* request context, list length */
 	X509_free(x);
 	/* Further certificates in the file are the chain (intermediates),
 	 * sent with it; a ringvpn peer takes its CAs from its own CA file
 	 * alone (verify_from_ca_file). */
 	while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+		msg_len += cert_entry_len(x);
 		if (!SSL_CTX_add1_chain_cert(sc, x)) {
 			X509_free(x);
 			snprintf(err, err_len, "certificate file %s: bad chain certificate", path);
@@ -809,6 +803,17 @@ static int load_cert(SSL_CTX *sc, const char *path, int64_t *not_after, struct f
 		X509_free(x);
 	}
 	ERR_clear_error();
+	/* A peer reads a Certificate message of at most its max_cert_list
+	 * (ringvpn's ends keep BoringSSL's default): a larger one failed
+	 * every handshake after `-n` said OK (tester 261). */
+	if (msg_len > SSL_CTX_get_max_cert_list(sc)) {
+		snprintf(err, err_len,
+			 "certificate file %s: its certificates make a TLS Certificate message of "
+			 "%zu bytes, more than a ringvpn peer reads (%zu): issue one with `ringvpn "
+			 "pki`, or leave out chain certificates the peers have in their CA file",
+			 path, msg_len, SSL_CTX_get_max_cert_list(sc));
+		ret = -EINVAL;
+	}
 out:
 	fclose(f);
 	return ret;

@@ -220,6 +220,29 @@ OUT=$(rvt_nsx "$C1" "$PROBE" hello 10.88.1.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.te
 OUT=$(rvt_nsx "$C1" "$PROBE" hello 10.88.1.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test. "$PKI/client1.crt" "$PKI/client1.key")
 [ "$OUT" = authenticated ] || rvt_fail "server_name vpn.test. refused: $OUT"
 
+rvt_step "a client certificate of 70 KB gets in; one larger than a peer reads is refused at -n"
+# The client's own certificate, still unsent when its handshake was done,
+# was counted as output the server left unread: a 70 KB one ended every
+# connection as "peer stopped reading", exit 15, the server said nothing
+# (tester 261). Over 100 KiB (BoringSSL's max_cert_list, which both ends
+# keep) every handshake failed after -n said OK.
+big_ext() {
+	printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n'
+	printf 'extendedKeyUsage=clientAuth\nnsComment=%s\n' "$(head -c "$1" /dev/zero | tr '\0' A)"
+}
+big_ext 70000 >"$RVT_TMP/big70.ext"
+openssl_client big70 prime256v1 big70 "$RVT_TMP/big70.ext"
+ctl_client_conf "$RVT_TMP/big70.conf" "$PKI/big70" rvbig70 "$RVT_TMP/big70.sock"
+rvt_bg "$C1" big70 "$RV_BIN" client -c "$RVT_TMP/big70.conf" --max-attempts 1
+BIG=$RVT_LAST_PID
+rvt_wait_for 10 "the 70 KB certificate's tunnel up" grep -q "tunnel up" "$RVT_TMP/big70.log" ||
+	rvt_fail "a client with a 70 KB certificate did not get in: $(tail -3 "$RVT_TMP/big70.log")"
+rvt_stop_pid "$BIG" >/dev/null || true
+rvt_forget_pid "$BIG"
+big_ext 110000 >"$RVT_TMP/big110.ext"
+openssl_client big110 prime256v1 big110 "$RVT_TMP/big110.ext"
+client_check big110 "$PKI/big110" 4 "more than a ringvpn peer reads (102400)" "a 110 KB certificate"
+
 rvt_step "revoking a certificate takes effect for new connections after SIGHUP"
 rvt_run "$RV_BIN" pki revoke --ca "$PKI/ca" --cert "$PKI/client1.crt" >/dev/null || rvt_fail "pki revoke"
 kill -HUP "$SRV_PID"

@@ -233,6 +233,43 @@ expect_err "is not signed by the CA"
 expect 2 "an empty --name refused" "${V[@]}" --purpose server --name "" "$p/server.crt"
 expect_err "flag '--name' needs a value: an empty one is none"
 grep -q "unknown error" "$tmp/err" && fail "the empty name's message says (unknown error)" || pass "no (unknown error)"
+# The default purpose (any) checked no usage: the CA's own certificate, one
+# of key usage keyEncipherment alone and one of an Ed25519 key passed, none
+# of which a peer takes (round-sixty-four tester 261).
+expect 4 "the CA's own certificate rejected as a peer's" "${V[@]}" "$p/ca/ca.crt"
+expect_err "not a certificate for a TLS server or client"
+# other_client NAME KEYGEN... EXT: a client certificate of the CA made with
+# openssl(1), its key by the KEYGEN command line, its extensions EXT.
+other_client() {
+	local name=$1 ext=$2
+	shift 2
+	"$@" -out "$tmp/$name.key" 2>/dev/null &&
+		openssl req -new -key "$tmp/$name.key" -subj "/CN=$name" -out "$tmp/$name.csr" &&
+		openssl x509 -req -in "$tmp/$name.csr" -CA "$p/ca/ca.crt" -CAkey "$p/ca/ca.key" \
+			-set_serial "0x$(openssl rand -hex 8)" -days 5 -extfile <(printf '%b' "$ext") \
+			-out "$tmp/$name.crt" 2>/dev/null || fail "openssl: the $name certificate"
+}
+other_client kuenc 'keyUsage=critical,keyEncipherment\nextendedKeyUsage=clientAuth\n' \
+	openssl ecparam -name prime256v1 -genkey -noout
+expect 4 "key usage keyEncipherment alone rejected" "${V[@]}" "$tmp/kuenc.crt"
+expect_err "not a certificate for a TLS server or client"
+# A server's of keyEncipherment alone passes the server purpose check, and
+# no client takes it (TLS 1.3 signs): it passed --purpose server too.
+other_client kuencs 'keyUsage=critical,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:vpn.test\n' \
+	openssl ecparam -name prime256v1 -genkey -noout
+expect 4 "a server's of key usage keyEncipherment alone rejected" "${V[@]}" --purpose server "$tmp/kuencs.crt"
+expect_err "its key usage lacks digitalSignature"
+other_client ed 'keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' \
+	openssl genpkey -algorithm ed25519
+expect 4 "an Ed25519 key rejected" "${V[@]}" --purpose client "$tmp/ed.crt"
+expect_err "its key cannot sign a ringvpn handshake"
+# --ca naming the CA's certificate (a server's `ca` does): it said
+# "ca.crt/ca.crt: Not a directory", exit 4, as if the certificate were
+# refused (tester 259).
+expect 7 "--ca naming a file" "$bin" pki verify --ca "$p/ca/ca.crt" "$p/client1.crt"
+expect_err "not a directory: --ca names the CA directory"
+expect 7 "--ca naming a file (pki client)" "$bin" pki client --ca "$p/ca/ca.crt" --name fileca --out "$tmp"
+expect_err "not a directory: --ca names the CA directory"
 
 if command -v openssl >/dev/null 2>&1; then
 	echo "== verify verdicts (openssl(1), an independent implementation)"
