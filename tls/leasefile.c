@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -544,6 +545,36 @@ static int check_fd(int fd, const char *path, bool quiet, uid_t service, char *e
 	return 0;
 }
 
+/* say_never_writable warns, at a start that could not open the file for
+ * writing, when the service user, which tries it again, never can: the
+ * file (|rfd|, or with none the directory it would be made in) is not
+ * its to write. A root-started server made its file root's, 0600; after
+ * a read-only spell it was tried again, in vain, until a restart, said
+ * only then (round-sixty-four tester 259). A group's write is taken for
+ * one the service user may have. */
+static void say_never_writable(const char *path, int rfd, uid_t service)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	bool is_file = rfd >= 0;
+
+	if (geteuid() != 0 || service == 0) {
+		return; /* the retries are this user's own */
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (is_file ? fstat(rfd, &st) != 0 : stat(dirname(dir), &st) != 0) {
+		return;
+	}
+	if ((st.st_uid == service && (st.st_mode & S_IWUSR)) ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		return;
+	}
+	rv_warnx("lease file %s: uid %u, which tries it again, may not %s (owner uid %u, mode "
+		 "%04o): the leases stay unsaved until a restart, unless it is given uid %u",
+		 path, (unsigned)service, is_file ? "write it" : "make it in its directory",
+		 (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), (unsigned)service);
+}
+
 /* open_nofollow is rv_open_nofollow with the refusals said in |err|: -ELOOP
  * for a link, -EINVAL for a file of another type. */
 static int open_nofollow(const char *path, int flags, char *err, size_t err_len)
@@ -772,6 +803,7 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 				"cannot be opened for writing: %s (tried again as uid %u "
 				"every 5 s)",
 				strerror(-f->fd), (unsigned)service);
+		say_never_writable(path, rfd, service);
 		f->fd = rfd;
 		ro = rfd >= 0;
 		if (!ro) {

@@ -922,6 +922,19 @@ ctl_server_conf "$RVT_TMP/ro.conf" "lease_file=$RVT_TMP/ro/l"
 OUT=$(unshare -m sh -c "mount --bind '$RVT_TMP/ro' '$RVT_TMP/ro' && mount -o remount,ro,bind '$RVT_TMP/ro' &&
 	'$RV_BIN' server -n -c '$RVT_TMP/ro.conf'" 2>&1) || rvt_fail "-n: $OUT"
 rvt_matches "lease_file .*/ro/l: on a read-only file system" <<<"$OUT" || rvt_fail "read-only lease dir not said: $OUT"
+# ... and a start there with the file root's, 0600 (what a root-started
+# server makes): the service user (nobody), which tries it again, never
+# can; it was said only when the file system was writable again, at each
+# try (round-sixty-four tester 259).
+: >"$RVT_TMP/ro/l" && chmod 600 "$RVT_TMP/ro/l"
+rvt_bg "$S" roserver unshare -m sh -c "mount --bind '$RVT_TMP/ro' '$RVT_TMP/ro' &&
+	mount -o remount,ro,bind '$RVT_TMP/ro' && exec '$RV_BIN' server -c '$RVT_TMP/ro.conf'"
+RO_PID=$RVT_LAST_PID
+rvt_wait_for 10 "the read-only lease file's owner said" grep -q \
+	"lease file .*/ro/l: uid [0-9]*, which tries it again, may not write it (owner uid 0, mode 0600)" \
+	"$RVT_TMP/roserver.log" || rvt_fail "a lease file the service user can never write not said: $(cat "$RVT_TMP/roserver.log")"
+rvt_stop_pid "$RO_PID" 10 || rvt_fail "the server on a read-only lease file: exit"
+rvt_forget_pid "$RO_PID"
 # pki ca on a full disk: nothing left that looks like a CA (a certificate
 # without its key failed the next `pki client` with "key not found").
 mkdir -p "$RVT_TMP/tiny"
