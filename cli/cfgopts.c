@@ -688,29 +688,51 @@ static bool dir_exists(const char *path)
 	return dir_errno(path) == 0;
 }
 
-/* on_read_only_fs: is |path| (when it exists: a read-only bind mount of
- * the file itself) or the directory it would be in mounted read-only? */
-static bool on_read_only_fs(const char *path)
+/* fs_of fills |vfs| for the file system of |path| (when it exists: a
+ * read-only bind mount of the file itself) or of the directory it would
+ * be in; false when neither can be looked at. |*exists|: |path| was. */
+static bool fs_of(const char *path, struct statvfs *vfs, bool *exists)
 {
 	char dir[4096];
 	const char *slash = strrchr(path, '/');
-	struct statvfs vfs;
 
-	if (statvfs(path, &vfs) == 0) {
-		return vfs.f_flag & ST_RDONLY;
+	*exists = statvfs(path, vfs) == 0;
+	if (*exists) {
+		return true;
 	}
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-	return statvfs(dir[0] ? dir : "/", &vfs) == 0 && (vfs.f_flag & ST_RDONLY);
+	return statvfs(dir[0] ? dir : "/", vfs) == 0;
+}
+
+/* fs_why: what keeps |path| from being written, as far as its file system
+ * tells: mounted read-only, or full (no block free for a user other than
+ * root, or no inode to make it with; -n said OK, and the start warned at
+ * once: round-sixty-four tester 259). NULL: nothing. */
+static const char *fs_why(const char *path)
+{
+	struct statvfs vfs;
+	bool exists;
+
+	if (!fs_of(path, &vfs, &exists)) {
+		return NULL;
+	}
+	if (vfs.f_flag & ST_RDONLY) {
+		return "on a read-only file system";
+	}
+	if (vfs.f_blocks > 0 &&
+	    (vfs.f_bavail == 0 || (!exists && vfs.f_files > 0 && vfs.f_favail == 0))) {
+		return "on a full file system (no room for a user other than root)";
+	}
+	return NULL;
 }
 
 /* warn_state_file says that the process could not keep the state file
  * |path| (the setting |key|; none when empty) and would remember |what|. */
 static void warn_state_file(const char *key, const char *path, const char *what)
 {
-	const char *why = !path[0]		  ? NULL
-			  : !dir_exists(path)	  ? "its directory does not exist"
-			  : on_read_only_fs(path) ? "on a read-only file system"
-						  : NULL;
+	const char *why = !path[0]	      ? NULL
+			  : !dir_exists(path) ? "its directory does not exist"
+					      : fs_why(path);
 
 	if (why) {
 		rv_cli_say_warnf("%s %s: %s: it would remember %s", key, path, why, what);

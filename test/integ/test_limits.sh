@@ -922,6 +922,14 @@ ctl_server_conf "$RVT_TMP/ro.conf" "lease_file=$RVT_TMP/ro/l"
 OUT=$(unshare -m sh -c "mount --bind '$RVT_TMP/ro' '$RVT_TMP/ro' && mount -o remount,ro,bind '$RVT_TMP/ro' &&
 	'$RV_BIN' server -n -c '$RVT_TMP/ro.conf'" 2>&1) || rvt_fail "-n: $OUT"
 rvt_matches "lease_file .*/ro/l: on a read-only file system" <<<"$OUT" || rvt_fail "read-only lease dir not said: $OUT"
+# ... and on a full one (it said OK, the start warned at once: round
+# sixty-four tester 259).
+mkdir -p "$RVT_TMP/fullfs"
+ctl_server_conf "$RVT_TMP/fullfs.conf" "lease_file=$RVT_TMP/fullfs/l"
+OUT=$(unshare -m sh -c "mount -t tmpfs -o size=12k none '$RVT_TMP/fullfs' &&
+	{ dd if=/dev/zero of='$RVT_TMP/fullfs/fill' bs=4k 2>/dev/null; true; } &&
+	'$RV_BIN' server -n -c '$RVT_TMP/fullfs.conf'" 2>&1) || rvt_fail "-n: $OUT"
+rvt_matches "lease_file .*/fullfs/l: on a full file system" <<<"$OUT" || rvt_fail "a full lease dir not said: $OUT"
 # ... and a start there with the file root's, 0600 (what a root-started
 # server makes): the service user (nobody), which tries it again, never
 # can; it was said only when the file system was writable again, at each
