@@ -312,6 +312,11 @@ bool rv_demux_held(const struct rv_demux *d, const struct rv_ip_addr *addr)
 	return t != NULL && rv_lpm_lookup(t, addr->a) == nobody(d);
 }
 
+bool rv_demux_removed(const struct rv_session *s)
+{
+	return atomic_load_explicit(&s->removed, memory_order_acquire);
+}
+
 bool rv_demux_source_ok(const struct rv_demux *d, const struct rv_session *s,
 			const struct rv_ip_addr *src)
 {
@@ -320,7 +325,8 @@ bool rv_demux_source_ok(const struct rv_demux *d, const struct rv_session *s,
 	/* Own address first: the common case costs a compare, as before
 	 * networks existed. Everything else asks the trie whom the source
 	 * routes back to; a session being torn down may find itself already
-	 * gone and lose a last packet, counted as spoofed. */
+	 * gone and lose the packets a worker holds of it (rv_demux_removed
+	 * tells them from a spoof). */
 	if (s->any_source || is_own_addr(s, src)) {
 		return true;
 	}
@@ -534,6 +540,7 @@ int rv_demux_add(struct rv_demux *d, struct rv_session *s)
 		}
 		return ret;
 	}
+	atomic_store_explicit(&s->removed, false, memory_order_relaxed);
 	id = d->free_ring[d->free_head];
 	d->free_head = (d->free_head + 1) % d->max_sessions;
 	d->free_len--;
@@ -589,6 +596,9 @@ void rv_demux_remove(struct rv_demux *d, struct rv_session *s)
 	uint32_t id = s->demux_entry;
 	struct owned *o;
 
+	/* Before the default and the networks go: a worker that sees them
+	 * gone sees this too (release, then theirs). */
+	atomic_store_explicit(&s->removed, true, memory_order_release);
 	if (atomic_load_explicit(&d->dflt, memory_order_relaxed) == s) {
 		atomic_store_explicit(&d->dflt, NULL, memory_order_release);
 	}

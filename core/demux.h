@@ -183,6 +183,11 @@ struct rv_session *rv_demux_by_dst6(const struct rv_demux *d, const uint8_t *add
  * (rv_demux_set_reserved)? Lock-free, as the lookups. */
 bool rv_demux_held(const struct rv_demux *d, const struct rv_ip_addr *addr);
 
+/* rv_demux_removed: has rv_demux_remove begun on |s|? Then a packet of it
+ * a worker still holds may fail rv_demux_source_ok for that alone. Any
+ * worker. */
+bool rv_demux_removed(const struct rv_session *s);
+
 /* rv_demux_source_ok: may |s| send a decrypted packet with inner source
  * |src|? Yes if it is one of |s|'s own addresses, or if its longest prefix
  * belongs to |s| (a network behind it, and not one carved out of it for

@@ -81,8 +81,13 @@ struct rv_session {
 	bool has_v6;
 	bool any_source;
 	bool endpoint_fixed;
-	bool csum_partial;    /* the peer takes RV_DATA_F_CSUM_PARTIAL packets */
-	bool published;	      /* in a demux; demux writer only */
+	bool csum_partial; /* the peer takes RV_DATA_F_CSUM_PARTIAL packets */
+	bool published;	   /* in a demux; demux writer only */
+	/* Set by rv_demux_remove before it takes anything away: a worker's
+	 * packets of |s| found by index earlier in its turn are no spoof when
+	 * their source check fails (up to a turn's worth, ~220, were said
+	 * so: round-sixty-four tester 260). */
+	_Atomic bool removed;
 	uint32_t demux_entry; /* its entry there; demux writer only */
 	uint16_t lane;	      /* its worker while published; demux writer only */
 

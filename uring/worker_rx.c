@@ -942,6 +942,16 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 			      (rv_dataplane_host_has(w->dp, &ip.src, false) &&
 			       rv_dataplane_pool_place(w->dp, &ip.src) == RV_POOL_OUTSIDE)))) {
 			char a[64];
+
+			/* Its session ended while this turn held the packet
+			 * (found by index when reaped): what a datagram for
+			 * an ended session is, not the peer's spoof (a
+			 * woken client blamed its server for ~220 of them:
+			 * round-sixty-four tester 260). */
+			if (rv_demux_removed(s)) {
+				rv_drop_add(&w->ctr, RV_DROP_UNKNOWN_INDEX, 1);
+				goto drop;
+			}
 			/* Each session named at its first, whatever another
 			 * session's flood used of the call site's rate. */
 			rv_warnx_rl_or(rv_session_count_drop(s, RV_DROP_SPOOF, 1) == 0,

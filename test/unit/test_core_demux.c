@@ -576,7 +576,14 @@ Test(demux, client_session_sources)
 	cr_assert_not(src_ok(d, c, "10.50.3.4"));
 	cr_assert(src_ok(d, c, "10.0.99.1"));
 	cr_assert_eq(rv_demux_num_prefixes(d, c), 1u);
+	/* Removed: the sources a worker still holding |c| checks fail, and
+	 * rv_demux_removed tells it why (they were said as the server's
+	 * spoof: round-sixty-four tester 260). */
+	cr_assert_not(rv_demux_removed(c));
 	rv_demux_remove(d, c);
+	cr_assert(rv_demux_removed(c));
+	cr_assert_not(src_ok(d, c, "10.0.99.1"));
+	cr_assert_not(src_ok(d, c, "10.50.3.4"));
 	rv_demux_free(d);
 	rv_session_free(c);
 }
