@@ -737,6 +737,16 @@ static bool src_is(const struct file_src *src, const char *path)
 	       now.mtime_ns == src->mtime_ns;
 }
 
+/* src_file_is: is |path| the file (inode) |src| was taken of, whatever it
+ * holds now? */
+static bool src_file_is(const struct file_src *src, const char *path)
+{
+	struct stat st;
+
+	return src->set && stat(path, &st) == 0 && (uint64_t)st.st_dev == src->dev &&
+	       (uint64_t)st.st_ino == src->ino;
+}
+
 /* cert_entry_len: what |x| adds to a TLS 1.3 Certificate message (its
  * length, its DER, an empty extensions block). */
 static size_t cert_entry_len(X509 *x)
@@ -879,7 +889,11 @@ static int keep_key(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, cons
 			 path, strerror(-why),
 			 !same ? "the running key is not the certificate's (a renewal with a new "
 				 "key)"
-			       : "it has changed since the running key was read from it",
+			 : src_file_is(&running->key_src, path)
+				 ? "it has changed since the running key was read from it"
+				 /* `key` set to another path: it was said to have
+				  * changed (round-sixty-three tester 257's nit). */
+				 : "it is not the file the running key was read from",
 			 group, path, path);
 		return why;
 	}

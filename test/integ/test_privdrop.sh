@@ -424,6 +424,16 @@ OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) &&
 rvt_matches "^failed: " <<<"$OUT" || rvt_fail "no failed line: $OUT"
 cp -p "$RVT_TMP/server.key.good" "$PKI/server.key"
 chmod 0644 "$PKI/server.crt"
+# `key` naming another file, root-only: refused as well, said as another
+# file (it "has changed since the running key was read from it": round
+# sixty-three tester 257's nit).
+cp "$PKI/server.key" "$RVT_TMP/other.key" && chmod 0600 "$RVT_TMP/other.key"
+cp -p "$RVT_TMP/server.conf" "$RVT_TMP/server.conf.good"
+ctl_conf_set "$RVT_TMP/server.conf" "key=$RVT_TMP/other.key"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a reload with a root-only key at another path exited 0: $OUT"
+rvt_matches "^refused: .*other.key: Permission denied, and it is not the file the running key was read from" <<<"$OUT" ||
+	rvt_fail "another key file said as: $OUT"
+cp -p "$RVT_TMP/server.conf.good" "$RVT_TMP/server.conf"
 OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "the reload with the files back failed: $OUT"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "no traffic with the files back"
 # put_server_cert ARGS...: stage_server_cert, taken by a reload.
