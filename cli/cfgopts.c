@@ -1177,6 +1177,9 @@ int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv
 		if (rv_rtnl_get_link(&lk, next->tun) == 0 &&
 		    rv_tun_unfit(next->tun, &lk, one, sizeof(one))) {
 			restart_fail(&f, RV_EXIT_TUN, one);
+		} else if (rv_tun_held(next->tun, one, sizeof(one)) == 1) {
+			/* As the start finds it, exit 14 (tester 246). */
+			restart_fail(&f, RV_EXIT_TUN, one);
 		}
 	}
 	/* The status socket is made after the TUN (round-sixty-one tester

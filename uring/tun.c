@@ -790,6 +790,21 @@ static int wait_unheld(const char *name)
 	return 0;
 }
 
+int rv_tun_held(const char *name, char *why, size_t len)
+{
+	struct rv_rtnl_link lk;
+
+	if (name == NULL || name[0] == '\0' || strchr(name, '%') != NULL ||
+	    rv_rtnl_get_link(&lk, name) != 0 || !lk.tun_info || lk.num_queues == 0) {
+		return 0;
+	}
+	snprintf(why, len,
+		 "TUN %s has %u queue(s) attached by another process (a start waits up to %u ms "
+		 "for them to go, a killed owner's, then fails)",
+		 name, lk.num_queues, (unsigned)RV_TUN_CLAIM_WAIT_MS);
+	return 1;
+}
+
 int rv_tun_claim(const char *name, int *out_lock_fd)
 {
 	int ret, fd = -1;

@@ -102,6 +102,13 @@ int rv_flock_wait(int fd, unsigned max_ms);
  * comes. */
 int rv_tun_claim(const char *name, int *out_lock_fd);
 
+/* rv_tun_held: has TUN device |name| of this namespace queues attached now
+ * (another process's: rv_tun_claim would wait for them, then fail)? 1
+ * with what in |why|, else 0. Asks the kernel alone: a reload to a new
+ * name asks it as the service user, to whom the lock directory and other
+ * users' descriptors are closed (and the sandbox closes kcmp). */
+int rv_tun_held(const char *name, char *why, size_t len);
+
 struct rv_rtnl_link;
 
 /* rv_tun_unfit: can a device that exists as |lk| under |name| never be

@@ -311,7 +311,7 @@ grep -q "^needs a restart (running value kept): data_port$" <<<"$OUT" || rvt_fai
 # and the service failed at its next restart: round-fifty-three tester
 # 229). Each alone, the file put back after it.
 cp "$CONF" "$RVT_TMP/server.conf.kept"
-restart_refused() { # KEY=VALUE EXIT TEXT
+restart_refused() { # KEY=VALUE EXIT TEXT [no-n: -n does not look]
 	cp "$RVT_TMP/server.conf.kept" "$CONF"
 	ctl_conf_set "$CONF" "$1"
 	if OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK"); then
@@ -321,6 +321,7 @@ restart_refused() { # KEY=VALUE EXIT TEXT
 		rvt_fail "${1%%=*} not said to need a restart: $OUT"
 	grep -qF "failed: a start with this file would exit $2: $3" <<<"$OUT" ||
 		rvt_fail "reload of $1: $OUT"
+	[ "${4:-}" = no-n ] && return
 	rvt_nsx "$S" "$RV_BIN" server -n -c "$CONF" >/dev/null 2>&1
 	[ $? = "$2" ] || rvt_fail "-n on the file of $1 does not exit $2"
 }
@@ -336,6 +337,20 @@ restart_refused "status_socket=$RVT_TMP/nosuchdir/s.sock" 15 "status socket $RVT
 # 232).
 restart_refused "tun=lo" 14 "lo exists and is not a TUN device"
 restart_refused "lease_file=$RVT_TMP" 3 "lease file $RVT_TMP is not a regular file"
+# A TUN name another live process of this namespace holds (a ringvpn
+# client waiting for a server that refuses it): the start exits 14, the
+# reload said "needs a restart", exit 0 (tester 246). -n, run beside the
+# server whose own device it names, does not look.
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/held.conf" "$PKI/client2" rvheld "$RVT_TMP/held.sock" \
+	"server=127.0.0.1:9" "reconnect_min=30s" "reconnect_max=30s"
+rvt_bg "$S" heldclient "$RV_BIN" client -c "$RVT_TMP/held.conf"
+HELD=$RVT_LAST_PID
+rvt_wait_for 10 "the holder's TUN" ip -n "$S" link show rvheld || rvt_fail "the client holding rvheld: $(tail -3 "$RVT_TMP/heldclient.log")"
+restart_refused "tun=rvheld" 14 "TUN rvheld has " no-n
+grep -q "TUN rvheld has [0-9]* queue(s) attached by another process" <<<"$OUT" ||
+	rvt_fail "reload of a tun another ringvpn holds: $OUT"
+rvt_stop_pid "$HELD" 10 >/dev/null || rvt_fail "the client holding rvheld: exit"
+rvt_forget_pid "$HELD"
 # A path through a symbolic link, and a dangling one: refused by the
 # start's own checks (they were "needs a restart", exit 0: round-fifty-seven
 # tester 239).
