@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <systemd/sd-bus.h>
@@ -108,6 +109,8 @@ struct reply {
 	bool done;
 	int err; /* 0, or -errno of resolved's error */
 	char msg[200];
+	bool has_u; /* a reply of one uint32, |u| */
+	uint32_t u;
 };
 
 static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
@@ -122,6 +125,8 @@ static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 
 		rep->err = errnum > 0 ? -errnum : -EIO;
 		snprintf(rep->msg, sizeof(rep->msg), "%s", e->message ? e->message : e->name);
+	} else if (sd_bus_message_has_signature(m, "u") > 0) {
+		rep->has_u = sd_bus_message_read(m, "u", &rep->u) > 0;
 	}
 	return 1;
 }
@@ -132,9 +137,11 @@ static bool replied(sd_bus *bus, void *arg)
 	return ((struct reply *)arg)->done;
 }
 
-/* call sends |m| and waits at most CALL_TIMEOUT_USEC for its reply,
- * reporting a failure in |err|. Takes |m|. */
-static int call(sd_bus *bus, sd_bus_message *m, const char *what, char *err, size_t err_len)
+/* call_u sends |m| and waits at most CALL_TIMEOUT_USEC for its reply,
+ * reporting a failure in |err|; a reply of one uint32 goes to |*u| (NULL:
+ * none wanted; -EBADMSG when it was and none came). Takes |m|. */
+static int call_u(sd_bus *bus, sd_bus_message *m, const char *what, uint32_t *u, char *err,
+		  size_t err_len)
 {
 	struct reply rep = { .done = false };
 	sd_bus_slot *slot = NULL;
@@ -149,11 +156,50 @@ static int call(sd_bus *bus, sd_bus_message *m, const char *what, char *err, siz
 	if (r >= 0) {
 		r = rep.err;
 	}
+	if (r >= 0 && u) {
+		r = rep.has_u ? 0 : -EBADMSG;
+		*u = rep.u;
+	}
 	if (r < 0) {
 		snprintf(err, err_len, "systemd-resolved %s: %s", what,
 			 rep.msg[0] ? rep.msg : strerror(-r));
 	}
 	return r;
+}
+
+static int call(sd_bus *bus, sd_bus_message *m, const char *what, char *err, size_t err_len)
+{
+	return call_u(bus, m, what, NULL, err, err_len);
+}
+
+/* resolved_elsewhere: does resolved run in another network namespace than
+ * this process (a client under `ip netns exec`, or in a container that
+ * shares the host's bus)? An interface index names another link there:
+ * the TUN's DNS went to whichever link had its number, and the revert at a
+ * stop wiped that link's (round-sixty-four tester 262). Told by
+ * /proc/PID/net/dev, whose inode is its namespace's and which any user may
+ * look at (the namespace's own link needs the right to trace PID). False
+ * when it cannot be told (the bus does not say, another PID namespace):
+ * the push is made, as before. */
+static bool resolved_elsewhere(sd_bus *bus, uint32_t *pid)
+{
+	struct stat own, its;
+	sd_bus_message *m = NULL;
+	char path[64], err[256];
+
+	if (sd_bus_message_new_method_call(bus, &m, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+					   "org.freedesktop.DBus",
+					   "GetConnectionUnixProcessID") < 0 ||
+	    sd_bus_message_append(m, "s", resolve_dest) < 0) {
+		sd_bus_message_unref(m);
+		return false;
+	}
+	if (call_u(bus, m, "GetConnectionUnixProcessID", pid, err, sizeof(err)) < 0 || *pid == 0) {
+		return false;
+	}
+	snprintf(path, sizeof(path), "/proc/%u/net/dev", (unsigned)*pid);
+	return stat("/proc/self/net/dev", &own) == 0 && stat(path, &its) == 0 &&
+	       (own.st_dev != its.st_dev || own.st_ino != its.st_ino);
 }
 
 /* new_call starts a Manager method call on |ifindex|. Returns 0 or -errno
@@ -256,11 +302,20 @@ static bool apply(const struct want *w, unsigned attempt)
 	/* The TUN's name now: a renamed one keeps its index. */
 	const char *ifname = if_indextoname((unsigned)w->ifindex, now) ? now : w->ifname;
 	sd_bus *bus = NULL;
+	uint32_t pid = 0;
 	int r;
 
 	r = connect_bus(&bus, rv_now_ns() + (uint64_t)CALL_TIMEOUT_USEC * 1000);
 	if (r < 0) {
 		snprintf(err, sizeof(err), "no system D-Bus: %s", strerror(-r));
+	} else if (resolved_elsewhere(bus, &pid)) {
+		sd_bus_close_unref(bus);
+		/* Not tried again: where it runs stays. */
+		rv_warnx_rl("server pushed DNS %s: not applied: systemd-resolved (pid %u) runs in "
+			    "another network namespace than this client, where link %d is not %s "
+			    "(/etc/resolv.conf is left alone)",
+			    w->desc, (unsigned)pid, w->ifindex, ifname);
+		return true;
 	} else {
 		r = set_link(bus, w->ifindex, w->servers, w->num, w->domain, err, sizeof(err));
 	}

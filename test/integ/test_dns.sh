@@ -89,9 +89,9 @@ start_bus() {
 	BUS_PID=$RVT_LAST_PID
 	rvt_wait_for 5 "the bus socket" test -S "$RVT_TMP/dbus/system_bus_socket" || rvt_fail "dbus-daemon did not start"
 }
-# start_fake [ALLOW_USER]
+# start_fake [ALLOW_USER]: in namespace FAKE_NS (default: client1's)
 start_fake() {
-	rvt_bg "$C1" resolved "$FAKE" "$BUS" "$CALLS" "$@"
+	rvt_bg "${FAKE_NS:-$C1}" resolved "$FAKE" "$BUS" "$CALLS" "$@"
 	FAKE_PID=$RVT_LAST_PID
 	rvt_wait_for 5 "the fake resolved" grep -q '^ready$' "$RVT_TMP/resolved.log" ||
 		rvt_fail "the fake resolved did not start"
@@ -233,14 +233,35 @@ rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "server reload"
 rvt_wait_for 5 "the refusal" grep -q "server pushed DNS 10.99.0.1 fd99::1: not applied: systemd-resolved SetLinkDNS: Access denied" \
 	"$RVT_TMP/client1.log" || rvt_fail "client1: $(grep -i dns "$RVT_TMP/client1.log" | tail -2)"
 has_since "$N" "^SetLinkDNS link=rvc\($IDX\) uid=$(id -u nobody) denied$" || rvt_fail "resolved saw: $(calls_since "$N")"
+# fake_again WHAT: the fake restarted in client1's namespace granting
+# nobody; the server's push again reaches rvc.
+fake_again() {
+	rvt_stop_pid "$FAKE_PID" 5
+	rvt_forget_pid "$FAKE_PID"
+	start_fake nobody
+	N=$(calls_at)
+	ctl_server_conf "$RVT_TMP/server.conf" "${CTL_SERVER_KV[@]}"
+	rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "server reload"
+	rvt_wait_for 5 "$1" has_since "$N" "^SetLinkDomains link=rvc\($IDX\) uid=$(id -u nobody) domains=corp.test$" ||
+		rvt_fail "resolved saw: $(calls_since "$N")"
+}
+fake_again "the push as nobody"
+
+rvt_step "resolved in another network namespace: no call, said"
+# The index of the TUN names another link there: the TUN's DNS went to it,
+# and the revert at a stop wiped that link's (round-sixty-four tester 262;
+# the host's resolved, the bus shared with a client under ip netns exec).
 rvt_stop_pid "$FAKE_PID" 5
 rvt_forget_pid "$FAKE_PID"
-start_fake nobody
+FAKE_NS=$S start_fake nobody
 N=$(calls_at)
-ctl_server_conf "$RVT_TMP/server.conf" "${CTL_SERVER_KV[@]}"
+ctl_server_conf "$RVT_TMP/server.conf" "push_dns=10.99.0.1 fd99::1" push_domain=elsewhere.test
 rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "server reload"
-rvt_wait_for 5 "the push as nobody" has_since "$N" "^SetLinkDomains link=rvc\($IDX\) uid=$(id -u nobody) domains=corp.test$" ||
-	rvt_fail "resolved saw: $(calls_since "$N")"
+rvt_wait_for 5 "the other namespace said" grep -q \
+	"server pushed DNS 10.99.0.1 fd99::1, search elsewhere.test: not applied: systemd-resolved (pid $FAKE_PID) runs in another network namespace than this client, where link $IDX is not rvc" \
+	"$RVT_TMP/client1.log" || rvt_fail "client1: $(grep -i dns "$RVT_TMP/client1.log" | tail -2)"
+has_since "$N" "^SetLink" && rvt_fail "resolved in another namespace was called: $(calls_since "$N")"
+fake_again "the push in client1's namespace again"
 
 rvt_step "the TUN renamed, another link given its name: DNS still goes to the TUN"
 ip -n "$C1" link set rvc down && ip -n "$C1" link set rvc name rvq && ip -n "$C1" link set rvq up &&
