@@ -319,6 +319,16 @@ static int load(struct rv_config *cfg, const struct rv_cli_opts *opts, char *err
 				 opts->config_path ? opts->config_path : "", why);
 			return -E2BIG;
 		}
+		/* No file to blame: the command line's (exit 3, "bad config
+		 * file", was said of none, or 2 or 3 by the flags given:
+		 * round-sixty-four tester 262). */
+		if (!opts->config_path) {
+			snprintf(err, err_len, "%s: %s",
+				 opts->num_overrides > 0 ? "the command line's flags (no -c FILE)"
+							 : "no -c FILE and no flags",
+				 why);
+			return -E2BIG;
+		}
 		rv_cli_file_error(err, err_len, opts->config_path, why);
 		return -EINVAL;
 	}

@@ -46,7 +46,8 @@
 	  "deleted while running")                                                                 \
 	X(NET, 15, false,                                                                          \
 	  "socket, bind, listen, connect or name resolution failed, or a port or lease file "      \
-	  "another process holds")                                                                 \
+	  "another process holds; for a client, also a server that did not answer in time (no "    \
+	  "TLS handshake or no HELLO), went silent, shut down or ended its connection")            \
 	X(PRIVDROP, 16, false,                                                                     \
 	  "could not drop privileges (no such user, group or admin_group) or install the seccomp " \
 	  "filter")                                                                                \

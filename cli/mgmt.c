@@ -488,10 +488,13 @@ static int watch(const char *path, unsigned secs)
 			 * interval (round-twenty-nine tester 141). */
 			if (code == RV_EXIT_NET && drawn) {
 				if (!waiting) {
+					/* Not "the server": a client's socket
+					 * is watched as well (tester 262). */
 					fprintf(stderr,
-						"ringvpn: status --watch: waiting for the server, "
-						"trying every %u s (Ctrl-C to stop)\n",
-						secs);
+						"ringvpn: status --watch: waiting for ringvpn to "
+						"answer at %s again, trying every %u s (Ctrl-C to "
+						"stop)\n",
+						path, secs);
 				}
 				waiting = true;
 				connect_quiet = true;

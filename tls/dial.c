@@ -279,7 +279,8 @@ static void schedule_retry(struct rv_loop *l, bool stable, enum rv_loop_exit fai
 	}
 	s->list_restarted = false;
 	if (l->p.max_attempts && s->failed_attempts >= l->p.max_attempts) {
-		rv_warnx("giving up after %u failed attempts", s->failed_attempts);
+		rv_warnx("giving up after %u failed attempt%s", s->failed_attempts,
+			 s->failed_attempts == 1 ? "" : "s");
 		l->exit = s->last_fail;
 		l->done = true;
 		return;

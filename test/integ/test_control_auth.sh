@@ -517,6 +517,12 @@ printf 'listen = 4433\nnot a line\n' >"$RVT_TMP/bad.conf"
 check_exit 3 "$RV_BIN" server -c "$RVT_TMP/bad.conf"
 grep -q "bad.conf:2: expected 'key = value'" "$RVT_TMP/exit.log" || rvt_fail "no file:line in error"
 check_exit 2 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --mtu 70000 -n
+# No file: what is missing is the command line's, exit 2 (it was 3, "bad
+# config file", or 2 or 3 by the flags given: round-sixty-four tester 262).
+check_exit 2 "$RV_BIN" client -n
+grep -q "no -c FILE and no flags: 'server' is not set" "$RVT_TMP/exit.log" || rvt_fail "client -n alone: $(cat "$RVT_TMP/exit.log")"
+check_exit 2 "$RV_BIN" client -n --ca "$PKI/ca/ca.crt" --cert "$PKI/client1.crt" --key "$PKI/client1.key"
+check_exit 2 "$RV_BIN" server -n
 # Certificates and keys: a file that does not exist gets the codes kept from
 # the original design (7 certificate, 8 key); one that exists but is invalid
 # gets its own (4 certificate, 13 key).

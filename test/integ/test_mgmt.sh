@@ -539,7 +539,7 @@ rvt_wait_for 5 "a frame of the restarted server" sh -c \
 wait "$WATCH"
 rc=$?
 [ "$rc" = 124 ] || rvt_fail "status --watch ended by itself (exit $rc): $(cat "$RVT_TMP/watch3.err")"
-[ "$(grep -c "waiting for the server" "$RVT_TMP/watch3.err")" = 1 ] ||
+[ "$(grep -c "waiting for ringvpn to answer at" "$RVT_TMP/watch3.err")" = 1 ] ||
 	rvt_fail "the wait not said once: $(cat "$RVT_TMP/watch3.err")"
 # Nor each failed try (one a second: round-twenty-nine tester 144).
 [ "$(grep -c "cannot connect" "$RVT_TMP/watch3.err")" -le 1 ] ||

@@ -337,6 +337,12 @@ static const struct {
 	/* Values no client can use were taken and pushed. */
 	/* 61 */
 	{ RV_CONFIG_CLIENT, "accept_routes = 10.20.0.5/16\n", "t.conf:1:", "host bits set" },
+	/* Empty items passed as the others (tester 262's nit). */
+	{ RV_CONFIG_CLIENT, "accept_routes = ,10.0.0.0/8\n", "t.conf:1:", "empty item" },
+	{ RV_CONFIG_CLIENT, "accept_routes = 10.0.0.0/8,,10.1.0.0/16\n",
+	  "t.conf:1:", "empty item" },
+	{ RV_CONFIG_SERVER, "push_dns = 10.99.0.1, , 10.99.0.2\n", "t.conf:1:", "empty item" },
+	{ RV_CONFIG_SERVER, "push_dns = 10.99.0.1,\n", "t.conf:1:", "empty item" },
 	/* 62 */ { RV_CONFIG_SERVER, "push_dns = 0.0.0.0\n", "t.conf:1:", "the unspecified" },
 	/* 63 */ { RV_CONFIG_SERVER, "push_dns = 10.0.0.1 224.0.0.1\n", "t.conf:1:", "multicast" },
 	/* 64 */ { RV_CONFIG_SERVER, "push_dns = ff02::1\n", "t.conf:1:", "multicast" },
