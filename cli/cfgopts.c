@@ -715,9 +715,9 @@ static bool fs_of(const char *path, struct statvfs *vfs, bool *exists)
 }
 
 /* fs_why: what keeps |path| from being written, as far as its file system
- * tells: mounted read-only, or full (no block free for a user other than
- * root, or no inode to make it with; -n said OK, and the start warned at
- * once: round-sixty-four tester 259). NULL: nothing. */
+ * tells: mounted read-only, full (no block free, or none but root's
+ * reserve), or no inode to make it with (-n said OK, and the start warned
+ * at once: round-sixty-four tester 259). NULL: nothing. */
 static const char *fs_why(const char *path)
 {
 	struct statvfs vfs;
@@ -729,9 +729,17 @@ static const char *fs_why(const char *path)
 	if (vfs.f_flag & ST_RDONLY) {
 		return "on a read-only file system";
 	}
-	if (vfs.f_blocks > 0 &&
-	    (vfs.f_bavail == 0 || (!exists && vfs.f_files > 0 && vfs.f_favail == 0))) {
-		return "on a full file system (no room for a user other than root)";
+	if (vfs.f_blocks > 0 && vfs.f_bfree == 0) {
+		return "on a full file system";
+	}
+	if (vfs.f_blocks > 0 && vfs.f_bavail == 0) {
+		return "on a full file system (no room but root's reserve, which the service user "
+		       "may not use)";
+	}
+	/* Said as what it is (tester 263: "no room" of a file system with
+	 * room but no inode). */
+	if (!exists && vfs.f_files > 0 && vfs.f_favail == 0) {
+		return "on a file system with no inode left to make it";
 	}
 	return NULL;
 }

@@ -71,8 +71,9 @@ enum rv_x509_issuer_kind rv_x509_issuer_in_store(X509_STORE_CTX *xs, X509 *x);
 const char *rv_x509_issuer_why(enum rv_x509_issuer_kind kind);
 
 /* rv_x509_signs_tls13: is |x|'s key one of those the handshake's signature
- * algorithms take (ECDSA P-256, P-384; RSA-PSS)? The handshake (tls/ctx.c)
- * and `pki verify` judge alike. */
+ * algorithms take (ECDSA P-256, P-384; RSA-PSS, whose SHA-256 form needs a
+ * modulus of 528 bits or more)? The handshake (tls/ctx.c) and `pki verify`
+ * judge alike. */
 bool rv_x509_signs_tls13(X509 *x);
 
 #endif /* RV_CRYPTO_X509PATH_H */

@@ -344,7 +344,9 @@ int rv_pki_ca_dir_check(const char *dir, struct rv_pki_err *err)
 	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
 		return 0;
 	}
-	if (stat(dir, &st) == 0) {
+	/* "ca.crt/" fails ENOTDIR: a file too (it was "not found, create
+	 * one with pki ca --out ca.crt/": tester 263). */
+	if (stat(dir, &st) == 0 || errno == ENOTDIR) {
 		/* The CA's certificate file, which a server's `ca` takes: "not
 		 * found, create one with pki ca --out FILE", which fails, or
 		 * `verify`'s "FILE/ca.crt: Not a directory", exit 4 as if the

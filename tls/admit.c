@@ -850,7 +850,8 @@ static int server_start(struct rv_loop *l, char *err, size_t err_len)
 	l->env.leases = s->leases;
 	if (l->cfg->lease_file[0]) {
 		ret = rv_leasefile_open(&s->lease_file, s->leases, l->cfg->lease_file,
-					l->p.service_uid, l->now_ns, err, err_len);
+					l->p.service_uid, l->p.service_gid, l->now_ns, err,
+					err_len);
 		if (ret) {
 			return ret;
 		}

@@ -603,8 +603,8 @@ static int usable_as_own(X509 *x, enum rv_tls_role role, const char *path, char 
 		 * server's refusal (a round-five tester). */
 		snprintf(err, err_len,
 			 "certificate file %s: its key cannot sign a ringvpn handshake (ECDSA on "
-			 "P-256 or P-384, or RSA, are taken; not Ed25519, P-521 or others): issue "
-			 "one with `ringvpn pki %s`",
+			 "P-256 or P-384, or RSA of 528 bits or more, are taken; not Ed25519, "
+			 "P-521 or others): issue one with `ringvpn pki %s`",
 			 path, role == RV_TLS_SERVER ? "server" : "client");
 		return -EINVAL;
 	}

@@ -550,9 +550,10 @@ static int check_fd(int fd, const char *path, bool quiet, uid_t service, char *e
  * file (|rfd|, or with none the directory it would be made in) is not
  * its to write. A root-started server made its file root's, 0600; after
  * a read-only spell it was tried again, in vain, until a restart, said
- * only then (round-sixty-four tester 259). A group's write is taken for
- * one the service user may have. */
-static void say_never_writable(const char *path, int rfd, uid_t service)
+ * only then (round-sixty-four tester 259). The service process has one
+ * group, |service_gid| (cli/privdrop.c): another group's write is none of
+ * its (a directory of group adm went unsaid: tester 263). */
+static void say_never_writable(const char *path, int rfd, uid_t service, gid_t service_gid)
 {
 	char dir[PATH_MAX];
 	struct stat st;
@@ -566,13 +567,16 @@ static void say_never_writable(const char *path, int rfd, uid_t service)
 		return;
 	}
 	if ((st.st_uid == service && (st.st_mode & S_IWUSR)) ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+	    (st.st_uid != service && st.st_gid == service_gid && (st.st_mode & S_IWGRP)) ||
+	    (st.st_mode & S_IWOTH)) {
 		return;
 	}
-	rv_warnx("lease file %s: uid %u, which tries it again, may not %s (owner uid %u, mode "
-		 "%04o): the leases stay unsaved until a restart, unless it is given uid %u",
-		 path, (unsigned)service, is_file ? "write it" : "make it in its directory",
-		 (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), (unsigned)service);
+	rv_warnx("lease file %s: uid %u (gid %u), which tries it again, may not %s (owner uid %u, "
+		 "gid %u, mode %04o): the leases stay unsaved until a restart, unless it is "
+		 "given uid %u",
+		 path, (unsigned)service, (unsigned)service_gid,
+		 is_file ? "write it" : "make it in its directory", (unsigned)st.st_uid,
+		 (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777), (unsigned)service);
 }
 
 /* open_nofollow is rv_open_nofollow with the refusals said in |err|: -ELOOP
@@ -758,7 +762,7 @@ int rv_leasefile_check(const char *path, uid_t service, bool quiet, char *err, s
 }
 
 int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const char *path,
-		      uid_t service, uint64_t now_ns, char *err, size_t err_len)
+		      uid_t service, gid_t service_gid, uint64_t now_ns, char *err, size_t err_len)
 {
 	struct rv_strbuf text = { .max = MAX_FILE };
 	size_t len = strlen(path), bad = 0;
@@ -803,7 +807,7 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 				"cannot be opened for writing: %s (tried again as uid %u "
 				"every 5 s)",
 				strerror(-f->fd), (unsigned)service);
-		say_never_writable(path, rfd, service);
+		say_never_writable(path, rfd, service, service_gid);
 		f->fd = rfd;
 		ro = rfd >= 0;
 		if (!ro) {

@@ -45,10 +45,11 @@ int rv_leasefile_check(const char *path, uid_t service, bool quiet, char *err, s
  * rv_leasefile_check refuses it and -EBUSY when another process holds its lock
  * after RV_LEASEFILE_LOCK_WAIT_MS (a second server on the same file),
  * with the reason in |err|, or -EINTR when SIGINT or SIGTERM came during
- * that wait. |leases| must outlive |*out|. */
+ * that wait. |leases| must outlive |*out|. |service| and |service_gid|:
+ * the user and only group the process runs as once started. */
 enum { RV_LEASEFILE_LOCK_WAIT_MS = 3000 };
 int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const char *path,
-		      uid_t service, uint64_t now_ns, char *err, size_t err_len);
+		      uid_t service, gid_t service_gid, uint64_t now_ns, char *err, size_t err_len);
 
 /* rv_leasefile_flush appends the lease events since the last flush, or
  * rewrites the file as a snapshot when the journal has grown too long or

@@ -934,15 +934,24 @@ rvt_matches "lease_file .*/fullfs/l: on a full file system" <<<"$OUT" || rvt_fai
 # server makes): the service user (nobody), which tries it again, never
 # can; it was said only when the file system was writable again, at each
 # try (round-sixty-four tester 259).
+# ro_start NAME TEXT: a server started on ro.conf with its lease directory
+# mounted read-only says TEXT (grep) at once.
+ro_start() {
+	local pid
+	rvt_bg "$S" "$1" unshare -m sh -c "mount --bind '$RVT_TMP/ro' '$RVT_TMP/ro' &&
+		mount -o remount,ro,bind '$RVT_TMP/ro' && exec '$RV_BIN' server -c '$RVT_TMP/ro.conf'"
+	pid=$RVT_LAST_PID
+	rvt_wait_for 10 "$1: the service user said" grep -q "$2" "$RVT_TMP/$1.log" ||
+		rvt_fail "$1: a lease file the service user can never write not said: $(cat "$RVT_TMP/$1.log")"
+	rvt_stop_pid "$pid" 10 || rvt_fail "$1: the server on a read-only lease directory: exit"
+	rvt_forget_pid "$pid"
+}
 : >"$RVT_TMP/ro/l" && chmod 600 "$RVT_TMP/ro/l"
-rvt_bg "$S" roserver unshare -m sh -c "mount --bind '$RVT_TMP/ro' '$RVT_TMP/ro' &&
-	mount -o remount,ro,bind '$RVT_TMP/ro' && exec '$RV_BIN' server -c '$RVT_TMP/ro.conf'"
-RO_PID=$RVT_LAST_PID
-rvt_wait_for 10 "the read-only lease file's owner said" grep -q \
-	"lease file .*/ro/l: uid [0-9]*, which tries it again, may not write it (owner uid 0, mode 0600)" \
-	"$RVT_TMP/roserver.log" || rvt_fail "a lease file the service user can never write not said: $(cat "$RVT_TMP/roserver.log")"
-rvt_stop_pid "$RO_PID" 10 || rvt_fail "the server on a read-only lease file: exit"
-rvt_forget_pid "$RO_PID"
+ro_start roserver "lease file .*/ro/l: uid [0-9]* (gid [0-9]*), which tries it again, may not write it (owner uid 0, gid 0, mode 0600)"
+# ... or make in a directory only another group may write (it was taken
+# for one the service user might: tester 263).
+rm -f "$RVT_TMP/ro/l" && chown root:4242 "$RVT_TMP/ro" && chmod 0775 "$RVT_TMP/ro"
+ro_start roserver2 "lease file .*/ro/l: uid [0-9]* (gid [0-9]*), which tries it again, may not make it in its directory (owner uid 0, gid 4242, mode 0775)"
 # pki ca on a full disk: nothing left that looks like a CA (a certificate
 # without its key failed the next `pki client` with "key not found").
 mkdir -p "$RVT_TMP/tiny"

@@ -263,10 +263,21 @@ other_client ed 'keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth
 	openssl genpkey -algorithm ed25519
 expect 4 "an Ed25519 key rejected" "${V[@]}" --purpose client "$tmp/ed.crt"
 expect_err "its key cannot sign a ringvpn handshake"
+# RSA-PSS with SHA-256 needs 528 bits: a 512-bit key signed no handshake,
+# and passed (tester 263); 768 bits sign.
+other_client rsa512 'keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' \
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:512
+expect 4 "a 512-bit RSA key rejected" "${V[@]}" --purpose client "$tmp/rsa512.crt"
+expect_err "its key cannot sign a ringvpn handshake"
+other_client rsa768 'keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' \
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:768
+expect 0 "a 768-bit RSA key taken" "${V[@]}" --purpose client "$tmp/rsa768.crt"
 # --ca naming the CA's certificate (a server's `ca` does): it said
 # "ca.crt/ca.crt: Not a directory", exit 4, as if the certificate were
 # refused (tester 259).
 expect 7 "--ca naming a file" "$bin" pki verify --ca "$p/ca/ca.crt" "$p/client1.crt"
+expect_err "not a directory: --ca names the CA directory"
+expect 7 "--ca naming a file, with a slash" "$bin" pki verify --ca "$p/ca/ca.crt/" "$p/client1.crt"
 expect_err "not a directory: --ca names the CA directory"
 expect 7 "--ca naming a file (pki client)" "$bin" pki client --ca "$p/ca/ca.crt" --name fileca --out "$tmp"
 expect_err "not a directory: --ca names the CA directory"

@@ -132,8 +132,8 @@ static struct rv_leasefile *open_file(struct rv_leases *l, uint64_t now_ns)
 	char err[512];
 
 	cr_assert_not_null(l);
-	cr_assert_eq(rv_leasefile_open(&f, l, path, getuid(), now_ns, err, sizeof(err)), 0, "%s",
-		     err);
+	cr_assert_eq(rv_leasefile_open(&f, l, path, getuid(), getgid(), now_ns, err, sizeof(err)),
+		     0, "%s", err);
 	cr_assert_not_null(f);
 	return f;
 }
