@@ -514,6 +514,7 @@ static void pump(struct rv_loop *l, struct rv_chan *c)
 		}
 	}
 	for (;;) {
+		uint64_t tickets, key_updates;
 		size_t n;
 
 		if (c->plen == sizeof(c->pbuf)) {
@@ -521,8 +522,6 @@ static void pump(struct rv_loop *l, struct rv_chan *c)
 			rv_chan_close(l, c);
 			return;
 		}
-		uint64_t tickets, key_updates;
-
 		st = rv_tls_conn_read(c->tls, c->pbuf + c->plen, sizeof(c->pbuf) - c->plen, &n);
 		/* TLS answers the KeyUpdates it reads by itself, and a client
 		 * parses every session ticket: their count is the control
