@@ -1107,7 +1107,8 @@ static void crl_state_newer(struct restart_fails *f, const struct rv_config *nex
 }
 
 int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv_config *next,
-			 const struct rv_tls_ctx *running, char *why, size_t why_len)
+			 const struct rv_tls_ctx *running, unsigned own_tun, char *why,
+			 size_t why_len)
 {
 	const struct rv_cli_opts *opts = ctx;
 	/* Started as root, the start switches to the user; started as the
@@ -1195,7 +1196,7 @@ int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv
 		if (rv_rtnl_get_link(&lk, next->tun) == 0 &&
 		    rv_tun_unfit(next->tun, &lk, one, sizeof(one))) {
 			restart_fail(&f, RV_EXIT_TUN, one);
-		} else if (rv_tun_held(next->tun, one, sizeof(one)) == 1) {
+		} else if (rv_tun_held(next->tun, own_tun, one, sizeof(one)) == 1) {
 			/* As the start finds it, exit 14 (tester 246). */
 			restart_fail(&f, RV_EXIT_TUN, one);
 		}

@@ -64,9 +64,11 @@ int rv_cli_tls_ctx(struct rv_tls_ctx **out, const struct rv_config *cfg);
  * the start's exit code with why in |why|, or -1 with a warning in |why|
  * (a state file this process may not look at). |running|: the running TLS
  * context, whose key and certificate stand in for files this process may
- * no longer read (NULL: none). */
+ * no longer read (NULL: none); |own_tun|: the running TUN's interface index
+ * (0: none), no other process's device under a new name. */
 int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv_config *next,
-			 const struct rv_tls_ctx *running, char *why, size_t why_len);
+			 const struct rv_tls_ctx *running, unsigned own_tun, char *why,
+			 size_t why_len);
 
 /* rv_cli_check_paths checks for -n what the start does with |cfg|'s paths:
  * a status socket that cannot be made (a file that is no socket there, no

@@ -94,9 +94,12 @@ struct rv_loop_params {
 	 * start's exit code with why in |why|, or -1 with a warning in |why|
 	 * (what it could not judge). |running| is the running TLS context
 	 * (its key and certificate stand in for files this process may no
-	 * longer read, as for the reload's own). NULL: not checked. */
+	 * longer read, as for the reload's own); |own_tun| the running TUN's
+	 * interface index (0: none), whose queues are this process's, under
+	 * whatever name. NULL: not checked. */
 	int (*check_restart)(void *ctx, const struct rv_config *cur, const struct rv_config *next,
-			     const struct rv_tls_ctx *running, char *why, size_t why_len);
+			     const struct rv_tls_ctx *running, unsigned own_tun, char *why,
+			     size_t why_len);
 	/* apply_dns (client) hands |req| to be set on the tunnel link: its
 	 * servers and search domain, or, none of either, what was set there
 	 * taken back. It must not block: the outcome is its to log. Returns

@@ -840,9 +840,10 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	 * exist, a listen address of no interface) was "needs a restart",
 	 * exit 0, and the service failed at its next restart (round-fifty-
 	 * three tester 229). */
-	ret = l->p.check_restart ? l->p.check_restart(l->p.ctx, l->cfg, next, l->tls, restart_why,
-						      sizeof(restart_why))
-				 : 0;
+	ret = l->p.check_restart
+		      ? l->p.check_restart(l->p.ctx, l->cfg, next, l->tls, l->tunwatch_ifindex,
+					   restart_why, sizeof(restart_why))
+		      : 0;
 	if (ret > 0) {
 		rv_strbuf_printf(log,
 				 "failed: a start with this file would exit %d: %s (the running "

@@ -790,12 +790,16 @@ static int wait_unheld(const char *name)
 	return 0;
 }
 
-int rv_tun_held(const char *name, char *why, size_t len)
+int rv_tun_held(const char *name, unsigned own, char *why, size_t len)
 {
 	struct rv_rtnl_link lk;
 
+	/* |own|: this process's device, renamed to |name| (its queues were
+	 * said as another process's: tester 264); it goes with the process
+	 * at a restart. */
 	if (name == NULL || name[0] == '\0' || strchr(name, '%') != NULL ||
-	    rv_rtnl_get_link(&lk, name) != 0 || !lk.tun_info || lk.num_queues == 0) {
+	    rv_rtnl_get_link(&lk, name) != 0 || !lk.tun_info || lk.num_queues == 0 ||
+	    (own != 0 && lk.ifindex == own)) {
 		return 0;
 	}
 	snprintf(why, len,

@@ -106,8 +106,9 @@ int rv_tun_claim(const char *name, int *out_lock_fd);
  * (another process's: rv_tun_claim would wait for them, then fail)? 1
  * with what in |why|, else 0. Asks the kernel alone: a reload to a new
  * name asks it as the service user, to whom the lock directory and other
- * users' descriptors are closed (and the sandbox closes kcmp). */
-int rv_tun_held(const char *name, char *why, size_t len);
+ * users' descriptors are closed (and the sandbox closes kcmp). A device of
+ * interface index |own| (this process's; 0: none) is none. */
+int rv_tun_held(const char *name, unsigned own, char *why, size_t len);
 
 struct rv_rtnl_link;
 

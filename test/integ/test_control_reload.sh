@@ -351,6 +351,18 @@ grep -q "TUN rvheld has [0-9]* queue(s) attached by another process" <<<"$OUT" |
 	rvt_fail "reload of a tun another ringvpn holds: $OUT"
 rvt_stop_pid "$HELD" 10 >/dev/null || rvt_fail "the client holding rvheld: exit"
 rvt_forget_pid "$HELD"
+# The server's own device renamed, the file given its new name: its queues
+# are this process's, and go with it at a restart (they were said as
+# another process's, exit 1: tester 264).
+ip -n "$S" link set rvs0 down && ip -n "$S" link set rvs0 name rvown && ip -n "$S" link set rvown up ||
+	rvt_fail "rename the TUN"
+cp "$RVT_TMP/server.conf.kept" "$CONF"
+ctl_conf_set "$CONF" "tun=rvown"
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || rvt_fail "a reload to the own TUN's new name: $OUT"
+grep -q "^needs a restart (running value kept): tun$" <<<"$OUT" || rvt_fail "tun not said to need a restart: $OUT"
+ip -n "$S" link set rvown down && ip -n "$S" link set rvown name rvs0 && ip -n "$S" link set rvs0 up ||
+	rvt_fail "give the TUN its name back"
+rvt_wait_for 10 "the name back" grep -q "TUN rvs0 has its name back" "$SLOG" || rvt_fail "the name back not said"
 # A path through a symbolic link, and a dangling one: refused by the
 # start's own checks (they were "needs a restart", exit 0: round-fifty-seven
 # tester 239).
