@@ -733,8 +733,10 @@ static const char *fs_why(const char *path)
 		return "on a full file system";
 	}
 	if (vfs.f_blocks > 0 && vfs.f_bavail == 0) {
-		return "on a full file system (no room but root's reserve, which the service user "
-		       "may not use)";
+		/* ext4's resuid/resgid may lend the reserve to another user:
+		 * not told here (tester 264). */
+		return "on a full file system (no room but its reserve, which only root, or the "
+		       "user or group the file system names, may use)";
 	}
 	/* Said as what it is (tester 263: "no room" of a file system with
 	 * room but no inode). */

@@ -310,11 +310,21 @@ static bool apply(const struct want *w, unsigned attempt)
 		snprintf(err, sizeof(err), "no system D-Bus: %s", strerror(-r));
 	} else if (resolved_elsewhere(bus, &pid)) {
 		sd_bus_close_unref(bus);
-		/* Not tried again: where it runs stays. */
-		rv_warnx_rl("server pushed DNS %s: not applied: systemd-resolved (pid %u) runs in "
-			    "another network namespace than this client, where link %d is not %s "
-			    "(/etc/resolv.conf is left alone)",
-			    w->desc, (unsigned)pid, w->ifindex, ifname);
+		/* Not tried again: where it runs stays. A taking back (the
+		 * server's, or this end's at a stop) has nothing there to take
+		 * back: said at info, not as a push (tester 264). */
+		if (w->num == 0 && !w->domain[0]) {
+			rv_info_rl("DNS via %s: nothing taken back: systemd-resolved (pid %u) runs "
+				   "in "
+				   "another network namespace, where nothing was set",
+				   ifname, (unsigned)pid);
+		} else {
+			rv_warnx_rl("server pushed DNS %s: not applied: systemd-resolved (pid %u) "
+				    "runs in another network namespace than this client, where "
+				    "link "
+				    "%d is not %s (/etc/resolv.conf is left alone)",
+				    w->desc, (unsigned)pid, w->ifindex, ifname);
+		}
 		return true;
 	} else {
 		r = set_link(bus, w->ifindex, w->servers, w->num, w->domain, err, sizeof(err));

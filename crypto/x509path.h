@@ -72,7 +72,7 @@ const char *rv_x509_issuer_why(enum rv_x509_issuer_kind kind);
 
 /* rv_x509_signs_tls13: is |x|'s key one of those the handshake's signature
  * algorithms take (ECDSA P-256, P-384; RSA-PSS, whose SHA-256 form needs a
- * modulus of 528 bits or more)? The handshake (tls/ctx.c) and `pki verify`
+ * modulus of 522 bits or more)? The handshake (tls/ctx.c) and `pki verify`
  * judge alike. */
 bool rv_x509_signs_tls13(X509 *x);
 

@@ -338,24 +338,36 @@ out:
 
 int rv_pki_ca_dir_check(const char *dir, struct rv_pki_err *err)
 {
-	char parent[PATH_MAX];
+	char path[PATH_MAX];
 	struct stat st;
+	size_t n;
 
 	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
 		return 0;
 	}
-	/* "ca.crt/" fails ENOTDIR: a file too (it was "not found, create
-	 * one with pki ca --out ca.crt/": tester 263). */
-	if (stat(dir, &st) == 0 || errno == ENOTDIR) {
-		/* The CA's certificate file, which a server's `ca` takes: "not
-		 * found, create one with pki ca --out FILE", which fails, or
-		 * `verify`'s "FILE/ca.crt: Not a directory", exit 4 as if the
-		 * certificate were refused (round-sixty-four tester 259). */
-		snprintf(parent, sizeof(parent), "%s", dir);
+	/* The CA's certificate file, which a server's `ca` takes, given with
+	 * or without a final slash ("ca.crt/" fails ENOTDIR): "not found,
+	 * create one with pki ca --out FILE", which fails, or `verify`'s
+	 * "FILE/ca.crt: Not a directory", exit 4 as if the certificate were
+	 * refused (round-sixty-four testers 259, 263). */
+	snprintf(path, sizeof(path), "%s", dir);
+	for (n = strlen(path); n > 1 && path[n - 1] == '/'; n--) {
+		path[n - 1] = '\0';
+	}
+	if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode)) {
 		pki_errf(err, RV_PKI_ERR_CERT,
 			 "%s: not a directory: --ca names the CA directory (`ringvpn pki ca "
 			 "--out`'s), %s here if this is its certificate",
-			 dir, dirname(parent));
+			 dir, dirname(path));
+		return -ENOENT;
+	}
+	/* A file on the way (ca.crt/sub): no CA to make there either (it was
+	 * told to make one: tester 264). */
+	if (stat(dir, &st) != 0 && errno == ENOTDIR) {
+		pki_errf(err, RV_PKI_ERR_CERT,
+			 "%s: a part of the path is a file, not a directory (--ca names the CA "
+			 "directory, `ringvpn pki ca --out`'s)",
+			 dir);
 		return -ENOENT;
 	}
 	pki_errf(err, RV_PKI_ERR_CERT,

@@ -70,7 +70,7 @@ static int fit_for(X509 *cert, const char *cert_path, enum rv_pki_purpose purpos
 	if (!rv_x509_signs_tls13(cert)) {
 		pki_errf(err, RV_PKI_ERR_CERT,
 			 "%s: rejected: its key cannot sign a ringvpn handshake (ECDSA on P-256 or "
-			 "P-384, or RSA of 528 bits or more, are taken; not Ed25519, P-521 or "
+			 "P-384, or RSA of 522 bits or more, are taken; not Ed25519, P-521 or "
 			 "others)",
 			 cert_path);
 		return -EKEYREJECTED;

@@ -96,9 +96,30 @@ int rv_server_listen_socket(const struct rv_config *cfg, uint16_t port, char *er
 		return -EINVAL;
 	}
 	/* All addresses: IPv6 (dual-stack) where there is one. A named host:
-	 * its first address. */
+	 * its first address, said when it has others (an IPv4 client of a
+	 * name with both families was refused, unsaid: round-sixty-four
+	 * tester 265). */
 	for (ai = res; ai->ai_next && !cfg->listen_host[0] && ai->ai_family != AF_INET6;
 	     ai = ai->ai_next) {
+	}
+	if (cfg->listen_host[0] && res->ai_next) {
+		char first[NI_MAXHOST] = "?", a[NI_MAXHOST];
+		unsigned others = 0;
+
+		(void)getnameinfo(res->ai_addr, res->ai_addrlen, first, sizeof(first), NULL, 0,
+				  NI_NUMERICHOST);
+		for (struct addrinfo *o = res->ai_next; o; o = o->ai_next) {
+			others += getnameinfo(o->ai_addr, o->ai_addrlen, a, sizeof(a), NULL, 0,
+					      NI_NUMERICHOST) == 0 &&
+				  strcmp(a, first) != 0;
+		}
+		if (others) {
+			rv_warnx("listen %s: the name has %u other address(es); the control "
+				 "channel "
+				 "listens on its first, %s, alone (give an address, or leave the "
+				 "host out for every one)",
+				 where, others, first);
+		}
 	}
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {

@@ -603,7 +603,7 @@ static int usable_as_own(X509 *x, enum rv_tls_role role, const char *path, char 
 		 * server's refusal (a round-five tester). */
 		snprintf(err, err_len,
 			 "certificate file %s: its key cannot sign a ringvpn handshake (ECDSA on "
-			 "P-256 or P-384, or RSA of 528 bits or more, are taken; not Ed25519, "
+			 "P-256 or P-384, or RSA of 522 bits or more, are taken; not Ed25519, "
 			 "P-521 or others): issue one with `ringvpn pki %s`",
 			 path, role == RV_TLS_SERVER ? "server" : "client");
 		return -EINVAL;
@@ -891,9 +891,12 @@ static int keep_key(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, cons
 				 "key)"
 			 : src_file_is(&running->key_src, path)
 				 ? "it has changed since the running key was read from it"
-				 /* `key` set to another path: it was said to have
-				  * changed (round-sixty-three tester 257's nit). */
-				 : "it is not the file the running key was read from",
+				 /* `key` set to another path, or the file replaced
+				  * (mv): it was said to have changed (round-sixty-
+				  * three tester 257's nit), and a replaced one to be
+				  * another path's (tester 264). */
+				 : "it is not the file the running key was read from (another "
+				   "path, or a file put in its place)",
 			 group, path, path);
 		return why;
 	}

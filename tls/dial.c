@@ -118,6 +118,7 @@ struct rv_client_side {
 	enum rv_loop_exit last_fail; /* how to give up after the last failure */
 	bool up;		     /* the current connection's tunnel came up */
 	bool stable;		     /* and stayed up for STABLE_MS */
+	bool roamed;		     /* it ended for this host's address gone */
 	bool config_failed;	     /* the current connection's CONFIG could not be applied */
 	/* The retry waiting follows an attempt that found no way to the
 	 * server (unreachable), and may be brought forward once when the
@@ -767,6 +768,7 @@ void rv_client_addr_gone(struct rv_loop *l, const struct rv_ip_addr *gone, unsig
 		a, s->server_str);
 	rv_chan_set_reason(s->chan, "this host's address %s, the control connection's, is gone", a);
 	s->chan->ended_here = true;
+	s->roamed = true;
 	rv_chan_close(l, s->chan);
 }
 
@@ -1081,7 +1083,12 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 		 * is listed (ctl.c data_watch): the next one, however long the
 		 * session ran. */
 		bool data_failed = c->ctl && rv_ctl_peer_data_failed(c->ctl);
-		bool stable = s->stable && !data_failed;
+		/* Ended because this host's address went (roaming, a new DHCP
+		 * lease): no failure of the server's, however short the
+		 * session; two quick roams ended a client with --max-attempts 2
+		 * (round-sixty-four tester 265). */
+		bool roamed = s->roamed;
+		bool stable = (s->stable || roamed) && !data_failed;
 		/* A kick of a session that ran STABLE_MS is forgiven; a sooner
 		 * one, or one before the session, is a failed attempt that waits
 		 * the longest backoff, as a replacement is (a server that kicked
@@ -1093,6 +1100,7 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 		s->chan = NULL;
 		s->up = false;
 		s->stable = false;
+		s->roamed = false;
 		rv_loop_disarm(l, &s->stable_timer);
 		if (reached_running && !stable && !data_failed && !l->stopping) {
 			rv_info("the session lasted %.1f s, under %u s: counted as a failed "

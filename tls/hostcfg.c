@@ -1236,9 +1236,12 @@ static void on_dns_retry(struct rv_loop *l, struct rv_ltimer *lt)
 /* usable_dns copies |in| to |out| without the servers a client would reach
  * on its own host or link (core/config.c's special blocks, which a
  * server's push_dns is checked against): a hostile server's 127.0.0.53
- * sent the link's queries to the host's own resolver. With no server left
- * the domain goes too: nothing would answer for it. */
-static void usable_dns(struct rv_ctl_dns *out, const struct rv_ctl_dns *in)
+ * sent the link's queries to the host's own resolver. Nor, with |no_v6|
+ * (the TUN carries no IPv6: an mtu under 1280, IPv6 off), an IPv6 one,
+ * which nothing reaches through it (it was handed to resolved all the
+ * same: round-sixty-four tester 265). With no server left the domain goes
+ * too: nothing would answer for it. */
+static void usable_dns(struct rv_ctl_dns *out, const struct rv_ctl_dns *in, bool no_v6)
 {
 	*out = *in;
 	out->num_servers = 0;
@@ -1253,6 +1256,12 @@ static void usable_dns(struct rv_ctl_dns *out, const struct rv_ctl_dns *in)
 			rv_warnx_rl("server pushed DNS server %s: not used (it lies in the %s "
 				    "block: queries would stay on this host or link)",
 				    rv_ip_addr_str(&a, s, sizeof(s)), special);
+			continue;
+		}
+		if (no_v6 && a.family == AF_INET6) {
+			rv_warnx_rl("server pushed DNS server %s: not used (the tunnel carries no "
+				    "IPv6, said when the server's configuration came)",
+				    rv_ip_addr_str(&a, s, sizeof(s)));
 			continue;
 		}
 		out->servers[out->num_servers++] = in->servers[i];
@@ -1271,7 +1280,7 @@ void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *pushed)
 	bool had = !dns_empty(&h->dns);
 	struct rv_ctl_dns usable, *dns = &usable;
 
-	usable_dns(&usable, pushed);
+	usable_dns(&usable, pushed, h->no_v6);
 
 	/* What a client killed with -9 set on a persistent TUN stays: no
 	 * mark tells it from what the administrator set there, which a

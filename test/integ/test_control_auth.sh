@@ -523,6 +523,14 @@ check_exit 2 "$RV_BIN" client -n
 grep -q "no -c FILE and no flags: 'server' is not set" "$RVT_TMP/exit.log" || rvt_fail "client -n alone: $(cat "$RVT_TMP/exit.log")"
 check_exit 2 "$RV_BIN" client -n --ca "$PKI/ca/ca.crt" --cert "$PKI/client1.crt" --key "$PKI/client1.key"
 check_exit 2 "$RV_BIN" server -n
+# A listen name with an address of each family: the control channel
+# listens on its first alone, said (IPv4 clients of the name were refused,
+# unsaid: round-sixty-four tester 265).
+mkdir -p "/etc/netns/$S" && printf 'fd88:1::1 dual.test\n10.88.1.1 dual.test\n' >"/etc/netns/$S/hosts"
+check_exit 0 ip netns exec "$S" "$RV_BIN" server -c "$RVT_TMP/s2.conf" --listen dual.test:4499 -n
+grep -q "listen dual.test:4499: the name has 1 other address(es); the control channel listens on its first, fd88:1::1, alone" "$RVT_TMP/exit.log" ||
+	rvt_fail "a listen name of two addresses not said: $(cat "$RVT_TMP/exit.log")"
+rm -rf "/etc/netns/$S"
 # Certificates and keys: a file that does not exist gets the codes kept from
 # the original design (7 certificate, 8 key); one that exists but is invalid
 # gets its own (4 certificate, 13 key).

@@ -448,3 +448,20 @@ rvt_stop_pid "$P3" 10 || rvt_fail "client3 exit"
 calls_since "$N" | rvt_matches "link=rvp\(" && rvt_fail "the stop called resolved on rvp: $(calls_since "$N")"
 [ "$(last_state rvp)" = "state link=rvp($IDX3) dns=10.5.5.5 domains=" ] || rvt_fail "rvp has: $(last_state rvp)"
 
+
+rvt_step "a client whose tunnel carries no IPv6 hands resolved no IPv6 server"
+# Its mtu under 1280: nothing reaches fd99::1 through the tunnel (it was
+# handed to resolved all the same: round-sixty-four tester 265).
+ctl_server_conf "$RVT_TMP/server.conf" "push_dns=10.99.0.1 fd99::1"
+rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "server reload"
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/c4.conf" "$PKI/client2" rvq "$RVT_TMP/c4.sock" mtu=1200
+rvt_bg "$C1" client4 env DBUS_SYSTEM_BUS_ADDRESS="$BUS" "$RV_BIN" client -c "$RVT_TMP/c4.conf"
+P4=$RVT_LAST_PID
+rvt_wait_for 10 "DNS on rvq" grep -q "DNS via rvq: 10.99.0.1$" "$RVT_TMP/client4.log" ||
+	rvt_fail "not applied: $(grep -i dns "$RVT_TMP/client4.log")"
+grep -q "server pushed DNS server fd99::1: not used (the tunnel carries no IPv6" "$RVT_TMP/client4.log" ||
+	rvt_fail "the IPv6 server left out unsaid: $(grep -i dns "$RVT_TMP/client4.log")"
+IDX4=$(ip netns exec "$C1" cat /sys/class/net/rvq/ifindex)
+grep -qx "SetLinkDNS link=rvq($IDX4) uid=$NB servers=10.99.0.1" "$CALLS" ||
+	rvt_fail "resolved saw: $(grep "link=rvq(" "$CALLS")"
+rvt_stop_pid "$P4" 10 || rvt_fail "client4 exit"
