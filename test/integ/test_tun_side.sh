@@ -35,6 +35,17 @@ counter() {
 }
 CSOCK=$RVT_TMP/c1.sock
 
+rvt_step "0. an idle server counts no drops of its own making"
+# Its TUN check (every 5 s) asked the kernel to add the addresses it had:
+# the kernel announced the device's multicast memberships anew, an MLD
+# report into the TUN each time, counted as link_scope drops for ever (24 a
+# minute: round-sixty-four tester 266).
+sleep 2
+ls0=$(counter "$SRV_SOCK" drop_link_scope)
+sleep 11
+grown=$(($(counter "$SRV_SOCK" drop_link_scope) - ls0))
+[ "$grown" = 0 ] || rvt_fail "an idle server counted $grown link_scope drops in 11 s"
+
 rvt_step "1. USO to broadcast, multicast and from a link-local source stays on the link"
 ls0=$(counter "$CSOCK" drop_link_scope)
 tx0=$(counter "$CSOCK" tx_packets)
