@@ -338,9 +338,10 @@ out:
 
 int rv_pki_ca_dir_check(const char *dir, struct rv_pki_err *err)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], real[PATH_MAX];
 	struct stat st;
 	size_t n;
+	int e;
 
 	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
 		return 0;
@@ -349,30 +350,48 @@ int rv_pki_ca_dir_check(const char *dir, struct rv_pki_err *err)
 	 * or without a final slash ("ca.crt/" fails ENOTDIR): "not found,
 	 * create one with pki ca --out FILE", which fails, or `verify`'s
 	 * "FILE/ca.crt: Not a directory", exit 4 as if the certificate were
-	 * refused (round-sixty-four testers 259, 263). */
+	 * refused (round-sixty-four testers 259, 263); the directory named
+	 * is the file's own, through a link (it was the link's: tester 267). */
 	snprintf(path, sizeof(path), "%s", dir);
 	for (n = strlen(path); n > 1 && path[n - 1] == '/'; n--) {
 		path[n - 1] = '\0';
 	}
-	if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode)) {
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && realpath(path, real) != NULL) {
 		pki_errf(err, RV_PKI_ERR_CERT,
 			 "%s: not a directory: --ca names the CA directory (`ringvpn pki ca "
 			 "--out`'s), %s here if this is its certificate",
-			 dir, dirname(path));
+			 dir, dirname(real));
 		return -ENOENT;
 	}
-	/* A file on the way (ca.crt/sub): no CA to make there either (it was
-	 * told to make one: tester 264). */
-	if (stat(dir, &st) != 0 && errno == ENOTDIR) {
+	if (stat(path, &st) == 0) {
+		pki_errf(err, RV_PKI_ERR_CERT,
+			 "%s: not a directory (--ca names the CA directory, `ringvpn pki ca "
+			 "--out`'s)",
+			 dir);
+		return -ENOENT;
+	}
+	e = errno;
+	/* A file on the way (ca.crt/sub), a link to nothing, a loop: no CA
+	 * to make there either (each was told to make one: testers 264,
+	 * 267). */
+	if (e == ENOTDIR) {
 		pki_errf(err, RV_PKI_ERR_CERT,
 			 "%s: a part of the path is a file, not a directory (--ca names the CA "
 			 "directory, `ringvpn pki ca --out`'s)",
 			 dir);
-		return -ENOENT;
+	} else if (e == ENOENT && lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		pki_errf(err, RV_PKI_ERR_CERT,
+			 "%s: a symbolic link to nothing (--ca names the CA directory, `ringvpn "
+			 "pki ca --out`'s)",
+			 dir);
+	} else if (e != ENOENT) {
+		pki_errf(err, RV_PKI_ERR_CERT, "%s: the CA directory cannot be looked at: %s", dir,
+			 strerror(e));
+	} else {
+		pki_errf(err, RV_PKI_ERR_CERT,
+			 "%s: CA directory not found (create one with 'ringvpn pki ca --out %s')",
+			 dir, dir);
 	}
-	pki_errf(err, RV_PKI_ERR_CERT,
-		 "%s: CA directory not found (create one with 'ringvpn pki ca --out %s')", dir,
-		 dir);
 	return -ENOENT;
 }
 

@@ -94,7 +94,8 @@ struct hostcfg {
 	size_t num_refused;
 	uint64_t refused_ns;
 	struct rv_ctl_config pushed; /* the last CONFIG's routes and MTU, for a reload */
-	struct rv_ctl_dns dns;	     /* the last DNS push, for a reload (empty: none) */
+	struct rv_ctl_dns dns;	     /* the last DNS push, whole (empty: none) */
+	struct rv_ctl_dns dns_used;  /* of it, what this client could use then */
 	unsigned dns_retry_s;	     /* the DNS thread refused: seconds to the next try */
 };
 
@@ -566,6 +567,11 @@ static bool v6_off(const struct hostcfg *h, const char *ifname, char *why, size_
 	return rv_tun_ipv6_off(ifname, why, why_len);
 }
 
+static bool dns_empty(const struct rv_ctl_dns *dns)
+{
+	return dns->num_servers == 0 && dns->domain_len == 0;
+}
+
 /* apply puts CONFIG |c| on the host; |update| (no addresses in it), |again|
  * (the last one filtered anew after a reload: not the server's news). */
 /* new_network: an update (a reload that grew or shrank the pool) gives
@@ -683,6 +689,7 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 	struct rv_prefix addrs[2], routes[RV_CTL_MAX_ROUTES];
 	size_t num_addrs, num_routes;
 	uint64_t unused;
+	bool was_no_v6;
 	char why[160];
 	int ret;
 
@@ -732,9 +739,15 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 		}
 		h->mtu = mtu;
 	}
+	was_no_v6 = h->no_v6;
 	h->no_v6 = v6_off(h, ifname, why, sizeof(why));
 	if (l->dp) {
 		rv_dataplane_set_no_ipv6(l->dp, h->no_v6);
+	}
+	/* IPv6 came or went: the pushed IPv6 DNS servers with it (they
+	 * stayed out, or in, until the next push: tester 267). */
+	if (was_no_v6 != h->no_v6 && !dns_empty(&h->dns)) {
+		rv_hostcfg_dns(l, &h->dns);
 	}
 	if (c->data_port) {
 		h->data_port = c->data_port;
@@ -1113,11 +1126,6 @@ void rv_hostcfg_withdraw(struct rv_loop *l)
 /* The longest dns_text: the servers, ", search " and the domain. */
 enum { DNS_TEXT_MAX = RV_CTL_MAX_DNS * 48 + RV_CTL_MAX_DOMAIN + 16 };
 
-static bool dns_empty(const struct rv_ctl_dns *dns)
-{
-	return dns->num_servers == 0 && dns->domain_len == 0;
-}
-
 /* dns_text says what |dns| holds, for the log: its servers, ", search "
  * and its domain. */
 static void dns_text(const struct rv_ctl_dns *dns, char *out, size_t out_len)
@@ -1277,20 +1285,33 @@ void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *pushed)
 	struct rv_loop *l = loop;
 	char list[DNS_TEXT_MAX], err[256];
 	struct hostcfg *h = state(l);
-	bool had = !dns_empty(&h->dns);
+	bool had = !dns_empty(&h->dns_used);
 	struct rv_ctl_dns usable, *dns = &usable;
 
-	usable_dns(&usable, pushed, h->no_v6);
+	/* The push is kept whole: what the tunnel cannot carry now (IPv6)
+	 * is used once it can (it stayed out until the next push: tester
+	 * 267); a reload of accept_dns takes it from here too. */
+	if (pushed != &h->dns) {
+		h->dns = *pushed;
+	}
+	usable_dns(&usable, &h->dns, h->no_v6);
 
 	/* What a client killed with -9 set on a persistent TUN stays: no
 	 * mark tells it from what the administrator set there, which a
 	 * revert at the next start took too (round-nineteen tester 87). A
 	 * clean stop takes its own back (rv_hostcfg_withdraw). */
-	h->dns = *dns;
+	h->dns_used = *dns;
 	if (dns_empty(dns) && !had && !h->dns_set) {
 		return; /* nothing was pushed before: nothing to take back */
 	}
 	dns_text(dns, list, sizeof(list));
+	if (dns_empty(dns) && !dns_empty(&h->dns)) {
+		/* None of it this client can use: not the server's withdrawal
+		 * (it was said as one: tester 267). */
+		dns_text(&h->dns, list, sizeof(list));
+		snprintf(list + strlen(list), sizeof(list) - strlen(list),
+			 " (none of it usable here: what was set is taken back)");
+	}
 	if (!l->cfg->accept_dns) {
 		rv_info_rl("server pushed DNS %s: not applied (accept_dns = no)", list);
 		return;
@@ -1338,12 +1359,14 @@ void rv_hostcfg_dns_reapply(struct rv_loop *l, struct rv_strbuf *log)
 		}
 		return;
 	}
-	if (dns_empty(&h->dns)) {
-		rv_strbuf_printf(log, "applied: accept_dns (no DNS pushed)\n");
+	usable_dns(&h->dns_used, &h->dns, h->no_v6);
+	if (dns_empty(&h->dns_used)) {
+		rv_strbuf_printf(log, "applied: accept_dns (no DNS pushed%s)\n",
+				 dns_empty(&h->dns) ? "" : " that this client can use");
 		return;
 	}
-	dns_text(&h->dns, list, sizeof(list));
-	if (set_dns(l, &h->dns, list, err, sizeof(err))) {
+	dns_text(&h->dns_used, list, sizeof(list));
+	if (set_dns(l, &h->dns_used, list, err, sizeof(err))) {
 		rv_strbuf_printf(log, "failed: accept_dns (%s)\n", err);
 		return;
 	}

@@ -532,10 +532,15 @@ static void swap_tls(struct rv_loop *l, struct rv_tls_ctx *n, struct rv_strbuf *
 	/* The same certificate (whose key it must match) read again: a
 	 * chmod of the CRL was said as "certificate and key reloaded"
 	 * (round-twenty-seven tester 127). */
-	const char *own = kept			   ? "certificate and key kept (the running ones)"
-			  : rv_tls_ctx_key_kept(n) ? "certificate reloaded, the running key kept"
-			  : rv_tls_ctx_same_own(n, l->tls) ? "certificate and key unchanged"
-							   : "certificate and key reloaded";
+	/* A key kept under an unchanged certificate: "reloaded" at every
+	 * reload that changed nothing (round-sixty-four tester 267). */
+	bool same_own = rv_tls_ctx_same_own(n, l->tls);
+	const char *own = kept ? "certificate and key kept (the running ones)"
+			  : rv_tls_ctx_key_kept(n)
+				  ? (same_own ? "certificate unchanged, the running key kept"
+					      : "certificate reloaded, the running key kept")
+			  : same_own ? "certificate and key unchanged"
+				     : "certificate and key reloaded";
 	struct ended ended;
 
 	rv_tls_ctx_crl_carry(n, l->tls);

@@ -2084,8 +2084,13 @@ static int note_have(void *ctx, const struct rv_rtnl_addr *a)
 {
 	struct have *h = ctx;
 
+	/* An IPv6 address is one whatever its length: held at another, the
+	 * add fails (EEXIST) and announces as above (tester 267); an IPv4
+	 * one at another length is another, and is added beside it. */
 	for (size_t i = 0; i < h->num && i < 64; i++) {
-		if (rv_prefix_equal(&h->addrs[i], &a->local) &&
+		if ((rv_prefix_equal(&h->addrs[i], &a->local) ||
+		     (a->local.addr.family == AF_INET6 &&
+		      rv_ip_addr_equal(&h->addrs[i].addr, &a->local.addr))) &&
 		    rv_ip_addr_equal(&a->peer, &a->local.addr)) {
 			h->bits |= 1ull << i;
 		}

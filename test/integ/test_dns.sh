@@ -175,12 +175,13 @@ grep -q "^applied: accept_dns (DNS 10.99.0.1 fd99::1, search corp.test being set
 	rvt_fail "not applied: $OUT"
 rvt_wait_for 5 "the push set again" sh -c "grep '^state link=rvc(' '$CALLS' | tail -n 1 | grep -qx 'state link=rvc($IDX) dns=10.99.0.1,fd99::1 domains=corp.test'" ||
 	rvt_fail "rvc has: $(last_state rvc)"
-# A revert resolved cannot take (it is gone): said in the log.
+# A revert resolved cannot take (it is gone): said in the log, as this
+# end's taking back (it was said as a push of the server's: tester 267).
 rvt_stop_pid "$FAKE_PID" 5
 rvt_forget_pid "$FAKE_PID"
 ctl_conf_set "$RVT_TMP/c1.conf" accept_dns=no
 OUT=$(rvt_run "$RV_BIN" reload -s "$RVT_TMP/c1.sock" 2>&1) || rvt_fail "client reload: $OUT"
-rvt_wait_for 5 "the failed revert in the log" grep -q "server pushed DNS (none: withdrawn): not applied: systemd-resolved RevertLink: " \
+rvt_wait_for 5 "the failed revert in the log" grep -q "DNS via rvc: what was set cannot be taken back: systemd-resolved RevertLink: " \
 	"$RVT_TMP/client1.log" || rvt_fail "not said: $(grep -i dns "$RVT_TMP/client1.log" | tail -3)"
 # resolved back: accept_dns = yes sets the push again.
 start_fake nobody
@@ -449,19 +450,26 @@ calls_since "$N" | rvt_matches "link=rvp\(" && rvt_fail "the stop called resolve
 [ "$(last_state rvp)" = "state link=rvp($IDX3) dns=10.5.5.5 domains=" ] || rvt_fail "rvp has: $(last_state rvp)"
 
 
-rvt_step "a client whose tunnel carries no IPv6 hands resolved no IPv6 server"
-# Its mtu under 1280: nothing reaches fd99::1 through the tunnel (it was
-# handed to resolved all the same: round-sixty-four tester 265).
+rvt_step "a client whose tunnel carries no IPv6 hands resolved no IPv6 server, until it does"
+# Nothing reaches fd99::1 through a tunnel without IPv6 (it was handed to
+# resolved all the same: round-sixty-four tester 265); once IPv6 is on,
+# it is (it stayed out until the next push: tester 267).
 ctl_server_conf "$RVT_TMP/server.conf" "push_dns=10.99.0.1 fd99::1"
 rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "server reload"
-CTL_IDX=1 ctl_client_conf "$RVT_TMP/c4.conf" "$PKI/client2" rvq "$RVT_TMP/c4.sock" mtu=1200
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/c4.conf" "$PKI/client2" rvq "$RVT_TMP/c4.sock"
+rvt_nsx "$C1" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 || rvt_fail "IPv6 off for new links"
 rvt_bg "$C1" client4 env DBUS_SYSTEM_BUS_ADDRESS="$BUS" "$RV_BIN" client -c "$RVT_TMP/c4.conf"
 P4=$RVT_LAST_PID
 rvt_wait_for 10 "DNS on rvq" grep -q "DNS via rvq: 10.99.0.1$" "$RVT_TMP/client4.log" ||
 	rvt_fail "not applied: $(grep -i dns "$RVT_TMP/client4.log")"
+rvt_nsx "$C1" sysctl -qw net.ipv6.conf.default.disable_ipv6=0 || rvt_fail "IPv6 back for new links"
 grep -q "server pushed DNS server fd99::1: not used (the tunnel carries no IPv6" "$RVT_TMP/client4.log" ||
 	rvt_fail "the IPv6 server left out unsaid: $(grep -i dns "$RVT_TMP/client4.log")"
 IDX4=$(ip netns exec "$C1" cat /sys/class/net/rvq/ifindex)
 grep -qx "SetLinkDNS link=rvq($IDX4) uid=$NB servers=10.99.0.1" "$CALLS" ||
 	rvt_fail "resolved saw: $(grep "link=rvq(" "$CALLS")"
+N=$(calls_at)
+rvt_nsx "$C1" sysctl -qw net.ipv6.conf.rvq.disable_ipv6=0 || rvt_fail "IPv6 on rvq"
+rvt_wait_for 10 "fd99::1 handed over" has_since "$N" "^SetLinkDNS link=rvq\($IDX4\) uid=$NB servers=10.99.0.1,fd99::1$" ||
+	rvt_fail "resolved saw: $(calls_since "$N"); client4: $(grep -i "dns\|ipv6" "$RVT_TMP/client4.log" | tail -3)"
 rvt_stop_pid "$P4" 10 || rvt_fail "client4 exit"

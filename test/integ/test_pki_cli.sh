@@ -282,6 +282,15 @@ expect_err "not a directory: --ca names the CA directory"
 # Through a file: no CA to make there either (tester 264).
 expect 7 "--ca through a file" "$bin" pki verify --ca "$p/ca/ca.crt/sub" "$p/client1.crt"
 expect_err "a part of the path is a file, not a directory"
+# A link to the certificate names its directory, one to nothing and a loop
+# are said as such (each was told to make a CA there: tester 267).
+ln -s "$p/ca/ca.crt" "$tmp/calink" && ln -s "$tmp/nowhere" "$tmp/dangling" && ln -s "$tmp/loop" "$tmp/loop"
+expect 7 "--ca a link to the certificate" "$bin" pki verify --ca "$tmp/calink" "$p/client1.crt"
+expect_err "$(realpath "$p/ca") here if this is its certificate"
+expect 7 "--ca a link to nothing" "$bin" pki client --ca "$tmp/dangling" --name dl --out "$tmp"
+expect_err "a symbolic link to nothing"
+expect 7 "--ca a loop" "$bin" pki crl --ca "$tmp/loop"
+expect_err "cannot be looked at: Too many levels of symbolic links"
 expect 7 "--ca naming a file (pki client)" "$bin" pki client --ca "$p/ca/ca.crt" --name fileca --out "$tmp"
 expect_err "not a directory: --ca names the CA directory"
 

@@ -40,11 +40,24 @@ rvt_step "0. an idle server counts no drops of its own making"
 # the kernel announced the device's multicast memberships anew, an MLD
 # report into the TUN each time, counted as link_scope drops for ever (24 a
 # minute: round-sixty-four tester 266).
-sleep 2
-ls0=$(counter "$SRV_SOCK" drop_link_scope)
-sleep 11
-grown=$(($(counter "$SRV_SOCK" drop_link_scope) - ls0))
-[ "$grown" = 0 ] || rvt_fail "an idle server counted $grown link_scope drops in 11 s"
+# idle_for WHAT: no link_scope drop on the server in 11 s.
+idle_for() {
+	local ls0 grown
+	sleep 2
+	ls0=$(counter "$SRV_SOCK" drop_link_scope)
+	sleep 11
+	grown=$(($(counter "$SRV_SOCK" drop_link_scope) - ls0))
+	[ "$grown" = 0 ] || rvt_fail "$1: $grown link_scope drops in 11 s"
+}
+idle_for "an idle server"
+# ... nor with its IPv6 address held at another length (an administrator's
+# change): the add failed as well, each time (tester 267).
+ip -n "$S" -6 addr del fd99::1/64 dev rvs0 && ip -n "$S" -6 addr add fd99::1/48 dev rvs0 nodad ||
+	rvt_fail "fd99::1/48"
+idle_for "an idle server whose IPv6 address is a /48"
+ip -n "$S" -6 addr del fd99::1/48 dev rvs0 || rvt_fail "fd99::1/48 away"
+rvt_wait_for 10 "fd99::1/64 put back" sh -c "ip -n $S -6 addr show dev rvs0 | grep -q 'fd99::1/64'" ||
+	rvt_fail "fd99::1/64 not put back: $(ip -n "$S" -6 addr show dev rvs0)"
 
 rvt_step "1. USO to broadcast, multicast and from a link-local source stays on the link"
 ls0=$(counter "$CSOCK" drop_link_scope)
