@@ -572,6 +572,8 @@ static bool dns_empty(const struct rv_ctl_dns *dns)
 	return dns->num_servers == 0 && dns->domain_len == 0;
 }
 
+static void dns_judge(struct rv_loop *l, bool pushed_now);
+
 /* apply puts CONFIG |c| on the host; |update| (no addresses in it), |again|
  * (the last one filtered anew after a reload: not the server's news). */
 /* new_network: an update (a reload that grew or shrank the pool) gives
@@ -745,9 +747,11 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 		rv_dataplane_set_no_ipv6(l->dp, h->no_v6);
 	}
 	/* IPv6 came or went: the pushed IPv6 DNS servers with it (they
-	 * stayed out, or in, until the next push: tester 267). */
-	if (was_no_v6 != h->no_v6 && !dns_empty(&h->dns)) {
-		rv_hostcfg_dns(l, &h->dns);
+	 * stayed out, or in, until the next push: tester 267). Not at a
+	 * session's first CONFIG: the push kept is the last session's, maybe
+	 * another server's, and this one's comes after (tester 269). */
+	if ((update || again) && was_no_v6 != h->no_v6 && !dns_empty(&h->dns)) {
+		dns_judge(l, false);
 	}
 	if (c->data_port) {
 		h->data_port = c->data_port;
@@ -1221,16 +1225,22 @@ static void set_dns_none(struct rv_loop *l)
 
 /* on_dns_retry hands over what is wanted now: the last push, or with
  * accept_dns = no the withdrawal of what may have been set. */
+static void usable_dns(struct rv_ctl_dns *out, const struct rv_ctl_dns *in, bool no_v6, bool say);
+
 static void on_dns_retry(struct rv_loop *l, struct rv_ltimer *lt)
 {
 	static const struct rv_ctl_dns none;
-	const struct rv_ctl_dns *dns = l->cfg->accept_dns ? &state(l)->dns : &none;
+	struct hostcfg *h = state(l);
+	const struct rv_ctl_dns *dns = l->cfg->accept_dns ? &h->dns_used : &none;
 	char list[DNS_TEXT_MAX], err[256];
 
 	(void)lt;
 	if (!l->p.apply_dns || !l->dp) {
 		return;
 	}
+	/* What this client can use of the push, as the first try: the
+	 * push whole went over (tester 269). */
+	usable_dns(&h->dns_used, &h->dns, h->no_v6, false);
 	dns_text(dns, list, sizeof(list));
 	if (set_dns(l, dns, list, err, sizeof(err))) {
 		rv_warnx("DNS %s: still not applied: %s", list, err);
@@ -1248,8 +1258,8 @@ static void on_dns_retry(struct rv_loop *l, struct rv_ltimer *lt)
  * (the TUN carries no IPv6: an mtu under 1280, IPv6 off), an IPv6 one,
  * which nothing reaches through it (it was handed to resolved all the
  * same: round-sixty-four tester 265). With no server left the domain goes
- * too: nothing would answer for it. */
-static void usable_dns(struct rv_ctl_dns *out, const struct rv_ctl_dns *in, bool no_v6)
+ * too: nothing would answer for it. |say|: each left out is said. */
+static void usable_dns(struct rv_ctl_dns *out, const struct rv_ctl_dns *in, bool no_v6, bool say)
 {
 	*out = *in;
 	out->num_servers = 0;
@@ -1260,16 +1270,21 @@ static void usable_dns(struct rv_ctl_dns *out, const struct rv_ctl_dns *in, bool
 
 		ctl_addr(in->servers[i].family, in->servers[i].addr, &a);
 		special = rv_config_special_addr(&a);
-		if (special) {
+		if (special && say) {
 			rv_warnx_rl("server pushed DNS server %s: not used (it lies in the %s "
 				    "block: queries would stay on this host or link)",
 				    rv_ip_addr_str(&a, s, sizeof(s)), special);
+		}
+		if (special) {
 			continue;
 		}
-		if (no_v6 && a.family == AF_INET6) {
-			rv_warnx_rl("server pushed DNS server %s: not used (the tunnel carries no "
-				    "IPv6, said when the server's configuration came)",
+		if (no_v6 && a.family == AF_INET6 && say) {
+			rv_warnx_rl("server pushed DNS server %s: not used while the tunnel "
+				    "carries "
+				    "no IPv6",
 				    rv_ip_addr_str(&a, s, sizeof(s)));
+		}
+		if (no_v6 && a.family == AF_INET6) {
 			continue;
 		}
 		out->servers[out->num_servers++] = in->servers[i];
@@ -1280,21 +1295,21 @@ static void usable_dns(struct rv_ctl_dns *out, const struct rv_ctl_dns *in, bool
 	}
 }
 
-void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *pushed)
+/* dns_judge hands the link what this client can use of the last push
+ * (h->dns) now; |pushed_now|: the server's push just came (said as its),
+ * else this end judged it again (IPv6 came or went on the TUN: tester 267),
+ * which says nothing where nothing is to be done (accept_dns = no: every
+ * toggle was "server pushed DNS ...: not applied": tester 269). */
+static void dns_judge(struct rv_loop *l, bool pushed_now)
 {
-	struct rv_loop *l = loop;
 	char list[DNS_TEXT_MAX], err[256];
 	struct hostcfg *h = state(l);
 	bool had = !dns_empty(&h->dns_used);
 	struct rv_ctl_dns usable, *dns = &usable;
+	const char *who = pushed_now ? "server pushed DNS" : "DNS";
+	bool idle = !pushed_now && (!l->cfg->accept_dns || !l->p.apply_dns);
 
-	/* The push is kept whole: what the tunnel cannot carry now (IPv6)
-	 * is used once it can (it stayed out until the next push: tester
-	 * 267); a reload of accept_dns takes it from here too. */
-	if (pushed != &h->dns) {
-		h->dns = *pushed;
-	}
-	usable_dns(&usable, &h->dns, h->no_v6);
+	usable_dns(&usable, &h->dns, h->no_v6, !idle);
 
 	/* What a client killed with -9 set on a persistent TUN stays: no
 	 * mark tells it from what the administrator set there, which a
@@ -1303,6 +1318,9 @@ void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *pushed)
 	h->dns_used = *dns;
 	if (dns_empty(dns) && !had && !h->dns_set) {
 		return; /* nothing was pushed before: nothing to take back */
+	}
+	if (idle) {
+		return;
 	}
 	dns_text(dns, list, sizeof(list));
 	if (dns_empty(dns) && !dns_empty(&h->dns)) {
@@ -1313,19 +1331,29 @@ void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *pushed)
 			 " (none of it usable here: what was set is taken back)");
 	}
 	if (!l->cfg->accept_dns) {
-		rv_info_rl("server pushed DNS %s: not applied (accept_dns = no)", list);
+		rv_info_rl("%s %s: not applied (accept_dns = no)", who, list);
 		return;
 	}
 	if (!l->p.apply_dns) {
-		rv_info_rl("server pushed DNS %s: this client cannot apply DNS settings", list);
+		rv_info_rl("%s %s: this client cannot apply DNS settings", who, list);
 		return;
 	}
 	/* On success the outcome is logged when the calls are made. */
 	if (set_dns(l, dns, list, err, sizeof(err))) {
-		rv_warnx_rl("server pushed DNS %s: not applied: %s (/etc/resolv.conf is left "
-			    "alone)",
-			    list, err);
+		rv_warnx_rl("%s %s: not applied: %s (/etc/resolv.conf is left alone)", who, list,
+			    err);
 	}
+}
+
+void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *pushed)
+{
+	struct rv_loop *l = loop;
+
+	/* The push is kept whole: what the tunnel cannot carry now (IPv6)
+	 * is used once it can (it stayed out until the next push: tester
+	 * 267); a reload of accept_dns takes it from here too. */
+	state(l)->dns = *pushed;
+	dns_judge(l, true);
 }
 
 void rv_hostcfg_dns_reapply(struct rv_loop *l, struct rv_strbuf *log)
@@ -1359,7 +1387,7 @@ void rv_hostcfg_dns_reapply(struct rv_loop *l, struct rv_strbuf *log)
 		}
 		return;
 	}
-	usable_dns(&h->dns_used, &h->dns, h->no_v6);
+	usable_dns(&h->dns_used, &h->dns, h->no_v6, true);
 	if (dns_empty(&h->dns_used)) {
 		rv_strbuf_printf(log, "applied: accept_dns (no DNS pushed%s)\n",
 				 dns_empty(&h->dns) ? "" : " that this client can use");
