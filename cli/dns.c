@@ -340,17 +340,18 @@ static bool apply(const struct want *w, unsigned attempt)
 	/* A taking back (the server's withdrawal, accept_dns = no, a stop)
 	 * is no push of the server's (it was said as one: tester 267). */
 	if (attempt == 0 && w->num == 0 && !w->domain[0]) {
-		rv_warnx_rl("DNS via %s: what was set cannot be taken back: %s (trying again in "
-			    "%u s)",
-			    ifname, err, RETRY_FIRST_S);
+		rv_warnx_rl("DNS via %s: %s: what was set cannot be taken back: %s (trying again "
+			    "in %u s)",
+			    ifname, w->desc, err, RETRY_FIRST_S);
 	} else if (attempt == 0) {
 		rv_warnx_rl("server pushed DNS %s: not applied: %s (/etc/resolv.conf is left "
 			    "alone; "
 			    "trying again in %u s)",
 			    w->desc, err, RETRY_FIRST_S);
 	} else if (attempt == RETRIES && w->num == 0 && !w->domain[0]) {
-		rv_warnx_rl("DNS via %s: what was set cannot be taken back after %u attempts: %s",
-			    ifname, RETRIES + 1, err);
+		rv_warnx_rl("DNS via %s: %s: what was set cannot be taken back after %u attempts: "
+			    "%s",
+			    ifname, w->desc, RETRIES + 1, err);
 	} else if (attempt == RETRIES) {
 		rv_warnx_rl("server pushed DNS %s: not applied after %u attempts: %s", w->desc,
 			    RETRIES + 1, err);

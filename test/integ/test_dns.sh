@@ -181,7 +181,7 @@ rvt_stop_pid "$FAKE_PID" 5
 rvt_forget_pid "$FAKE_PID"
 ctl_conf_set "$RVT_TMP/c1.conf" accept_dns=no
 OUT=$(rvt_run "$RV_BIN" reload -s "$RVT_TMP/c1.sock" 2>&1) || rvt_fail "client reload: $OUT"
-rvt_wait_for 5 "the failed revert in the log" grep -q "DNS via rvc: what was set cannot be taken back: systemd-resolved RevertLink: " \
+rvt_wait_for 5 "the failed revert in the log" grep -q "DNS via rvc: (none: withdrawn): what was set cannot be taken back: systemd-resolved RevertLink: " \
 	"$RVT_TMP/client1.log" || rvt_fail "not said: $(grep -i dns "$RVT_TMP/client1.log" | tail -3)"
 # resolved back: accept_dns = yes sets the push again.
 start_fake nobody
