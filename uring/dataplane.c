@@ -794,6 +794,11 @@ int rv_dataplane_start(struct rv_dataplane **out, const struct rv_dataplane_conf
 	} else if (ret < 0) {
 		rv_warn(ret, "%s: fq_codel qdisc (continuing with the default)", dp->tun_name);
 	}
+	ret = rv_tun_no_router_solicitations(dp->tun_name);
+	if (ret < 0) {
+		rv_debug("%s: router_solicitations = 0: %s (continuing)", dp->tun_name,
+			 strerror(-ret));
+	}
 	ret = rv_tun_set_up(dp->tun_name);
 	if (ret < 0) {
 		rv_warn(ret, "%s: set up", dp->tun_name);

@@ -1381,6 +1381,23 @@ bool rv_tun_ipv6_off(const char *ifname, char *why, size_t why_len)
 	return true;
 }
 
+int rv_tun_no_router_solicitations(const char *ifname)
+{
+	char path[96];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/router_solicitations", ifname);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return errno == ENOENT ? 0 : -errno; /* no IPv6 on it: none sent */
+	}
+	if (write(fd, "0\n", 2) != 2) {
+		ret = -errno;
+	}
+	close(fd);
+	return ret;
+}
+
 int rv_tun_set_txqueuelen(const char *ifname, unsigned qlen)
 {
 	struct ifreq ifr;

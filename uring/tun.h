@@ -196,6 +196,14 @@ bool rv_tun_ipv6_off(const char *ifname, char *why, size_t why_len);
  * kernel; disable_ipv6 for all or default)? Then |why| says which. */
 bool rv_host_ipv6_off(char *why, size_t why_len);
 int rv_tun_set_up(const char *ifname);
+/* rv_tun_no_router_solicitations stops the kernel's IPv6 Router
+ * Solicitations on |ifname| (net.ipv6.conf.IFNAME.router_solicitations =
+ * 0; needs CAP_NET_ADMIN, and is made at start): a tunnel has no router to solicit, and the
+ * kernel sends them for ever (the gap doubling to an hour), each read by a
+ * worker and counted as a link_scope drop on an idle client (round-sixty-
+ * four tester 268). 0 (also where the device has no IPv6) or -errno. */
+int rv_tun_no_router_solicitations(const char *ifname);
+
 /* rv_tun_set_txqueuelen sets how many packets the kernel queues for our reads
  * before dropping (TUN has no backpressure towards TCP). */
 int rv_tun_set_txqueuelen(const char *ifname, unsigned qlen);
