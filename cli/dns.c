@@ -314,15 +314,13 @@ static bool apply(const struct want *w, unsigned attempt)
 		 * server's, or this end's at a stop) has nothing there to take
 		 * back: said at info, not as a push (tester 264). */
 		if (w->num == 0 && !w->domain[0]) {
-			rv_info_rl("DNS via %s: nothing taken back: systemd-resolved (pid %u) runs "
-				   "in "
-				   "another network namespace, where nothing was set",
+			rv_info_rl("DNS via %s: nothing taken back: systemd-resolved (pid %u) "
+				   "runs in another network namespace, where nothing was set",
 				   ifname, (unsigned)pid);
 		} else {
 			rv_warnx_rl("server pushed DNS %s: not applied: systemd-resolved (pid %u) "
-				    "runs in another network namespace than this client, where "
-				    "link "
-				    "%d is not %s (/etc/resolv.conf is left alone)",
+				    "runs in another network namespace than this client, "
+				    "where link %d is not %s (/etc/resolv.conf is left alone)",
 				    w->desc, (unsigned)pid, w->ifindex, ifname);
 		}
 		return true;

@@ -114,10 +114,9 @@ int rv_server_listen_socket(const struct rv_config *cfg, uint16_t port, char *er
 				  strcmp(a, first) != 0;
 		}
 		if (others) {
-			rv_warnx("listen %s: the name has %u other address(es); the control "
-				 "channel "
-				 "listens on its first, %s, alone (give an address, or leave the "
-				 "host out for every one)",
+			rv_warnx("listen %s: the name has %u other address(es); the "
+				 "control channel listens on its first, %s, alone (give an "
+				 "address, or leave the host out for every one)",
 				 where, others, first);
 		}
 	}
