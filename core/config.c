@@ -1320,24 +1320,28 @@ static bool next_word(const char **p, char *out, size_t len, bool *cut)
 }
 
 /* empty_item: has the list |v| an empty item, a comma with no word before
- * it or after it (",10.0.0.0/8", "a,,b", "a,")? Blanks alone separate
- * too, and may stand beside a comma. Such a list passed as its other
- * items (round-sixty-four tester 262's nit): a word lost in editing? */
-static bool empty_item(const char *v)
+ * it or after it (",10.0.0.0/8", "a,,b", "a,")? Said in |why|. Blanks
+ * alone separate too, and may stand beside a comma. Such a list passed as
+ * its other items (round-sixty-four tester 262's nit): a word lost in
+ * editing? */
+static bool empty_item(const char *v, char *why, size_t wl)
 {
-	bool want = true, comma = false;
+	bool want = true, comma = false, empty = false;
 
-	for (const char *s = v; *s; s++) {
+	for (const char *s = v; *s && !empty; s++) {
 		if (*s == ',') {
-			if (want) {
-				return true;
-			}
+			empty = want;
 			want = comma = true;
 		} else if (*s != ' ' && *s != '\t') {
 			want = false;
 		}
 	}
-	return comma && want;
+	if (empty || (comma && want)) {
+		snprintf(why, wl,
+			 "'%s' has an empty item (a comma with nothing before or after it)", v);
+		return true;
+	}
+	return false;
 }
 
 static const char *special_range(const struct rv_prefix *p);
@@ -1354,9 +1358,7 @@ static int set_accept_routes(struct rv_config *c, const char *v, char *why, size
 		return 0;
 	}
 	c->accept_routes = RV_CONFIG_ACCEPT_LIST;
-	if (empty_item(v)) {
-		snprintf(why, wl,
-			 "'%s' has an empty item (a comma with nothing before or after it)", v);
+	if (empty_item(v, why, wl)) {
 		return -EINVAL;
 	}
 	while (next_word(&v, w, sizeof(w), &cut)) {
@@ -1414,9 +1416,7 @@ static int set_push_dns(struct rv_config *c, const char *v, char *why, size_t wl
 		snprintf(why, wl, "'%s' names no address (leave the key out for none)", given);
 		return -EINVAL;
 	}
-	if (empty_item(v)) {
-		snprintf(why, wl,
-			 "'%s' has an empty item (a comma with nothing before or after it)", v);
+	if (empty_item(v, why, wl)) {
 		return -EINVAL;
 	}
 	while (next_word(&v, w, sizeof(w), &cut)) {
