@@ -341,7 +341,7 @@ int rv_pki_ca_dir_check(const char *dir, struct rv_pki_err *err)
 	char path[PATH_MAX], real[PATH_MAX];
 	struct stat st;
 	size_t n;
-	int e;
+	int ret, e;
 
 	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
 		return 0;
@@ -356,21 +356,22 @@ int rv_pki_ca_dir_check(const char *dir, struct rv_pki_err *err)
 	for (n = strlen(path); n > 1 && path[n - 1] == '/'; n--) {
 		path[n - 1] = '\0';
 	}
-	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && realpath(path, real) != NULL) {
+	ret = stat(path, &st);
+	e = errno;
+	if (ret == 0 && S_ISREG(st.st_mode) && realpath(path, real) != NULL) {
 		pki_errf(err, RV_PKI_ERR_CERT,
 			 "%s: not a directory: --ca names the CA directory (`ringvpn pki ca "
 			 "--out`'s), %s here if this is its certificate",
 			 dir, dirname(real));
 		return -ENOENT;
 	}
-	if (stat(path, &st) == 0) {
+	if (ret == 0) {
 		pki_errf(err, RV_PKI_ERR_CERT,
 			 "%s: not a directory (--ca names the CA directory, `ringvpn pki ca "
 			 "--out`'s)",
 			 dir);
 		return -ENOENT;
 	}
-	e = errno;
 	/* A file on the way (ca.crt/sub), a link to nothing, a loop: no CA
 	 * to make there either (each was told to make one: testers 264,
 	 * 267). */

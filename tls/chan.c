@@ -254,9 +254,17 @@ static void flush(struct rv_loop *l, struct rv_chan *c)
 /* drain_out moves the peer's frames into the TLS engine, and disconnects a
  * peer that leaves more than RV_CHAN_MAX_OUT of ciphertext unread: its
  * replies would otherwise pile up in memory without bound. */
+/* out_pending: this end's ciphertext not yet taken by the socket: the TLS
+ * engine's and the send buffer's. */
+static size_t out_pending(const struct rv_chan *c)
+{
+	return rv_tls_conn_pending_out(c->tls) + (c->slen - c->soff);
+}
+
 static void drain_out(struct rv_loop *l, struct rv_chan *c)
 {
 	struct rv_ctl_out *out;
+	size_t pending;
 
 	if (!c->ctl || !c->tls) {
 		return;
@@ -270,15 +278,14 @@ static void drain_out(struct rv_loop *l, struct rv_chan *c)
 		}
 		out->len = 0;
 	}
-	if (rv_tls_conn_pending_out(c->tls) + (c->slen - c->soff) <= RV_CHAN_MAX_OUT) {
+	pending = out_pending(c);
+	if (pending <= RV_CHAN_MAX_OUT) {
 		c->hs_out = 0;
-	} else if (rv_tls_conn_pending_out(c->tls) + (c->slen - c->soff) >
-		   RV_CHAN_MAX_OUT + c->hs_out) {
+	} else if (pending > RV_CHAN_MAX_OUT + c->hs_out) {
 		l->slow_readers++;
 		rv_warnx_rl("%s%s%s (%s): %zu bytes of control output unread: disconnecting",
 			    l->role == &rv_server_role ? "client " : "server ", c->name,
-			    c->name[0] ? "" : "?", c->peer_str,
-			    rv_tls_conn_pending_out(c->tls) + (c->slen - c->soff));
+			    c->name[0] ? "" : "?", c->peer_str, pending);
 		rv_chan_set_reason(c, "peer stopped reading (%u bytes of output pending)",
 				   (unsigned)RV_CHAN_MAX_OUT);
 		c->closed_here = true; /* counted as slow_readers */
@@ -505,7 +512,7 @@ static void pump(struct rv_loop *l, struct rv_chan *c)
 			return;
 		}
 		c->authed = true;
-		c->hs_out = rv_tls_conn_pending_out(c->tls) + (c->slen - c->soff);
+		c->hs_out = out_pending(c);
 		snprintf(c->name, sizeof(c->name), "%s", rv_tls_conn_peer_cn(c->tls));
 		l->role->authenticated(l, c);
 		if (c->closing || c->close_after_send || !c->ctl) {

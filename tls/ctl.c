@@ -667,23 +667,21 @@ static void peer_rekey_for_counter(struct rv_ctl_peer *c, uint64_t now_ns)
 enum rv_ctl_result rv_ctl_peer_key_updates(struct rv_ctl_peer *c, uint64_t key_updates,
 					   uint64_t tickets, uint64_t now_ns)
 {
-	uint64_t total = key_updates + tickets;
+	/* Named by what overdrew the budget: the two tickets a TLS server
+	 * sends at the start made every KeyUpdate flood "KeyUpdates and
+	 * session tickets" (tester 263). */
+	bool by_updates = key_updates > c->key_updates_seen, by_tickets = tickets > c->tickets_seen;
+	uint64_t more = (key_updates - c->key_updates_seen) + (tickets - c->tickets_seen);
 
 	/* Closed already: its end is being said (a second close said it
 	 * twice). */
-	if (c->closed || total <= c->key_updates_seen) {
+	if (c->closed || (!by_updates && !by_tickets)) {
 		return RV_CTL_CONTINUE;
 	}
+	c->key_updates_seen = key_updates;
+	c->tickets_seen = tickets;
 	bucket_refill(&c->tls_key_updates, RV_CTL_PEER_REKEYS_PER_MIN, PEER_REKEY_TOKEN_NS, now_ns);
-	if (total - c->key_updates_seen > c->tls_key_updates.tokens) {
-		/* Named by what overdrew it: the two tickets a TLS server
-		 * sends at the start made every KeyUpdate flood "KeyUpdates
-		 * and session tickets" (tester 263). */
-		bool by_tickets = tickets > c->tickets_seen;
-		bool by_updates = key_updates > c->key_updates_seen - c->tickets_seen;
-
-		c->key_updates_seen = total;
-		c->tickets_seen = tickets;
+	if (more > c->tls_key_updates.tokens) {
 		return rv_ctl_close_with(c, RV_CTL_CODE_RATE,
 					 "%s sent more than %u TLS %s in a minute",
 					 c->ops->peer_role, (unsigned)RV_CTL_PEER_REKEYS_PER_MIN,
@@ -691,9 +689,7 @@ enum rv_ctl_result rv_ctl_peer_key_updates(struct rv_ctl_peer *c, uint64_t key_u
 					 : !by_updates ? "session tickets"
 						       : "KeyUpdates and session tickets");
 	}
-	c->tls_key_updates.tokens -= (uint32_t)(total - c->key_updates_seen);
-	c->key_updates_seen = total;
-	c->tickets_seen = tickets;
+	c->tls_key_updates.tokens -= (uint32_t)more;
 	return RV_CTL_CONTINUE;
 }
 

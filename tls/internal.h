@@ -207,8 +207,8 @@ struct rv_ctl_peer {
 		uint32_t tokens;
 		uint64_t refill_ns;
 	} peer_rekeys, counter_rekeys, own_rekeys, tls_key_updates;
-	uint64_t key_updates_seen; /* the TLS KeyUpdates and tickets taken from the budget */
-	uint64_t tickets_seen;	   /* of them, the tickets */
+	/* The TLS KeyUpdates and tickets taken from the budget so far. */
+	uint64_t key_updates_seen, tickets_seen;
 	/* When a frame came after a silence longer than a keepalive and a
 	 * half (the connection came back): a key exchange in flight has a
 	 * timeout from then to finish (key_dead_line). */
