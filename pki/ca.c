@@ -336,6 +336,32 @@ out:
 	return ret;
 }
 
+/* missing_parent: is the directory |path| would be made in not there?
+ * `pki ca --out` makes the last part alone, so advice to run it there
+ * fails ("create its parent directory first"), as it did through a link
+ * to nothing higher up the path (round-sixty-four tester 269). |why| gets
+ * the parent and what is wrong with it. */
+static bool missing_parent(const char *path, char *why, size_t len)
+{
+	char parent[PATH_MAX];
+	struct stat st;
+	const char *p;
+	int e;
+
+	snprintf(parent, sizeof(parent), "%s", path);
+	p = dirname(parent);
+	if (stat(p, &st) == 0) {
+		return false;
+	}
+	e = errno;
+	if (e == ENOENT && lstat(p, &st) == 0 && S_ISLNK(st.st_mode)) {
+		snprintf(why, len, "%s is a symbolic link to nothing", p);
+	} else {
+		snprintf(why, len, "%s: %s", p, strerror(e));
+	}
+	return true;
+}
+
 int rv_pki_ca_dir_check(const char *dir, struct rv_pki_err *err)
 {
 	char path[PATH_MAX], real[PATH_MAX];
@@ -388,6 +414,11 @@ int rv_pki_ca_dir_check(const char *dir, struct rv_pki_err *err)
 	} else if (e != ENOENT) {
 		pki_errf(err, RV_PKI_ERR_CERT, "%s: the CA directory cannot be looked at: %s", dir,
 			 strerror(e));
+	} else if (missing_parent(path, real, sizeof(real))) {
+		pki_errf(err, RV_PKI_ERR_CERT,
+			 "%s: CA directory not found, nor the directory it would be made in: %s "
+			 "(--ca names the CA directory, `ringvpn pki ca --out`'s)",
+			 dir, real);
 	} else {
 		pki_errf(err, RV_PKI_ERR_CERT,
 			 "%s: CA directory not found (create one with 'ringvpn pki ca --out %s')",

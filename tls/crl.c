@@ -1033,6 +1033,25 @@ void rv_tls_crls_add_newer(struct rv_tls_crls *old, const struct rv_tls_crls *n)
 	}
 }
 
+void rv_tls_crls_strip(X509_STORE *store)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
+
+	/* From the end: a deletion keeps the stack's order, which lookups
+	 * rely on. The object is the store's own (X509_STORE_add_crl's),
+	 * freed as X509_STORE_free frees it. */
+	for (size_t i = objs ? sk_X509_OBJECT_num(objs) : 0; i-- > 0;) {
+		X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
+
+		if (X509_OBJECT_get_type(o) == X509_LU_CRL) {
+			(void)sk_X509_OBJECT_delete(objs, i);
+			X509_OBJECT_free_contents(o);
+			OPENSSL_free(o);
+		}
+	}
+	X509_VERIFY_PARAM_clear_flags(X509_STORE_get0_param(store), X509_V_FLAG_CRL_CHECK);
+}
+
 void rv_tls_crls_free(struct rv_tls_crls *c)
 {
 	for (size_t i = 0; i < c->nkept; i++) {

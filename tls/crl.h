@@ -125,4 +125,9 @@ void rv_tls_crls_add_newer(struct rv_tls_crls *old, const struct rv_tls_crls *n)
 
 void rv_tls_crls_free(struct rv_tls_crls *c);
 
+/* rv_tls_crls_strip takes every CRL out of |store| and its CRL check off:
+ * for the store of a context no longer in force, which the connections
+ * made under it keep for their lives (rv_tls_ctx_retire). */
+void rv_tls_crls_strip(X509_STORE *store);
+
 #endif /* RV_TLS_CRL_H */

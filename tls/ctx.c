@@ -1467,6 +1467,14 @@ void rv_tls_ctx_free(struct rv_tls_ctx *ctx)
 	free(ctx);
 }
 
+void rv_tls_ctx_retire(struct rv_tls_ctx *ctx)
+{
+	if (ctx) {
+		rv_tls_crls_strip(SSL_CTX_get_cert_store(ctx->ssl_ctx));
+		rv_tls_ctx_free(ctx);
+	}
+}
+
 const char *rv_tls_crl_whom(const struct rv_tls_expiry *e, char *buf, size_t len)
 {
 	if (e->crl_signers <= 1 || !e->crl_next_ca[0]) {

@@ -160,6 +160,15 @@ int64_t rv_tls_crl_not_yet_valid(const struct rv_tls_ctx *ctx, const char *path,
 /* rv_tls_ctx_free frees |ctx| (connections hold their own reference). NULL ok. */
 void rv_tls_ctx_free(struct rv_tls_ctx *ctx);
 
+/* rv_tls_ctx_retire frees |ctx| (NULL ok) once another has replaced it,
+ * with the CRLs of its store: every connection made under it holds the
+ * store for its life (BoringSSL's SSL keeps its SSL_CTX), and with it the
+ * CRLs, some 290 bytes a revocation, until the last of them ends. A
+ * handshake under it still in flight is then verified without a CRL, and
+ * must be checked against the context in force as it ends (chan.c
+ * still_valid). */
+void rv_tls_ctx_retire(struct rv_tls_ctx *ctx);
+
 /* struct rv_tls_expiry: when the material of a context stops being valid,
  * in seconds since the epoch (0: not present). */
 struct rv_tls_expiry {

@@ -519,7 +519,7 @@ static unsigned reverify(struct rv_loop *l, int64_t due, bool crl_only, struct e
 }
 
 /* swap_tls installs |n| for new connections (live ones keep a reference to
- * the old SSL_CTX) and ends the sessions whose certificate the new CA/CRL
+ * the old SSL_CTX, retired) and ends the sessions whose certificate the new CA/CRL
  * no longer accepts: clients' on a server, the server's on a client. */
 static void swap_tls(struct rv_loop *l, struct rv_tls_ctx *n, struct rv_strbuf *log)
 {
@@ -545,8 +545,15 @@ static void swap_tls(struct rv_loop *l, struct rv_tls_ctx *n, struct rv_strbuf *
 
 	rv_tls_ctx_crl_carry(n, l->tls);
 	rv_crlstate_save(l->crl_state, n);
-	drop_ctx(l->tls);
+	/* Without its CRLs: the live connections keep the old context, and a
+	 * large CRL replaced stayed while any did (a handshake in flight at
+	 * the change was enough). Handshakes in flight, verified against it
+	 * without a CRL now, are checked again as they end (chan.c), also
+	 * where CA and CRL are unchanged. */
+	rv_tls_ctx_retire(l->tls);
+	malloc_trim(0);
 	l->tls = n;
+	l->tls_gen++;
 	if (l->role == &rv_client_role) {
 		rv_client_cert_changed(l, log);
 	}
@@ -559,7 +566,6 @@ static void swap_tls(struct rv_loop *l, struct rv_tls_ctx *n, struct rv_strbuf *
 		rv_watch_expiry(l);
 		return;
 	}
-	l->tls_gen++; /* handshakes in flight are checked again as they end (chan.c) */
 	(void)reverify(l, 0, crl_only, &ended);
 	/* What changed alone: a new CRL was said as "CA, CRL, certificate
 	 * and key reloaded" (round-forty tester 200). */

@@ -1092,6 +1092,13 @@ put_mem() {
 }
 base=$(rss)
 put_mem "$RVT_TMP/mem-big.crl" 1
+# A session made under the large CRL holds the context it was accepted
+# under, and with it the CRLs of its store: the large one stayed while any
+# connection made under it lived (a handshake in flight was enough: a full
+# run failed so).
+rvt_bg "$(rvt_ns_name c3)" memc "$RV_BIN" client -c "$RVT_TMP/renewc.conf"
+MEMC_PID=$RVT_LAST_PID
+rvt_wait_for 10 "memc up" grep -q "tunnel up" "$RVT_TMP/memc.log" || rvt_fail "memc did not connect"
 big=$(rss)
 put_mem "$RVT_TMP/mem-small.crl" 2
 # given_back: the RSS within a third of what the large CRL took, waited
@@ -1123,4 +1130,7 @@ rvt_log "server RSS: $bad kB after the large CRL with a damaged block was refuse
 grep -aq "certificate files changed but cannot be loaded" "$RVT_TMP/s8.log" ||
 	rvt_fail "the damaged CRL file was not refused: $(grep -a CRL "$RVT_TMP/s8.log" | tail -2)"
 [ $((bad - base)) -lt $(((big - base) / 3)) ] || rvt_fail "the refused CRL's memory was kept ($bad kB)"
+[ "$(grep -c "tunnel up" "$RVT_TMP/memc.log")" = 1 ] && kill -0 "$MEMC_PID" ||
+	rvt_fail "memc's session did not live through the CRL changes: $(tail -3 "$RVT_TMP/memc.log")"
+rvt_stop_pid "$MEMC_PID" 10 || true
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "s8 exit"
