@@ -626,6 +626,17 @@ size_t rv_ippool_open_capacity(const struct rv_ippool *pool, int family)
 	return f ? f->dyn - reserved_between(f, 0, f->dyn) : 0;
 }
 
+size_t rv_ippool_open_free(const struct rv_ippool *pool, int family)
+{
+	const struct fam_pool *f = cfam(pool, family);
+	size_t n = 0;
+
+	for (size_t c = 0; f && c * 64 < f->dyn; c++) {
+		n += (size_t)__builtin_popcountll(dyn_free(f, c));
+	}
+	return n;
+}
+
 size_t rv_ippool_capacity(const struct rv_ippool *pool, int family)
 {
 	const struct fam_pool *f = cfam(pool, family);

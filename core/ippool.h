@@ -141,5 +141,8 @@ size_t rv_ippool_capacity(const struct rv_ippool *pool, int family);
 /* rv_ippool_open_capacity: the client addresses of |family| that anyone may
  * be given (the dynamic ones, less those reserved for a fixed name). */
 size_t rv_ippool_open_capacity(const struct rv_ippool *pool, int family);
+/* rv_ippool_open_free: those of them free now (a walk of the pool's
+ * bitmap: 16 K words at the largest). */
+size_t rv_ippool_open_free(const struct rv_ippool *pool, int family);
 
 #endif /* RV_CORE_IPPOOL_H */

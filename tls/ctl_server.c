@@ -141,8 +141,8 @@ static size_t firm_room(const struct rv_ctl_env *env, int family)
  * tester 165). Only when those are all kept too (a pool nearly full of
  * recent leases: with half the free ones kept, about one chance in 2^64),
  * or every free one is, does the one released longest ago go, a client's
- * last one within KEPT_FIRMLY_NS after every other; of a full pool, never
- * such a one (-EBUSY then). The ones passed over go back to the pool.
+ * last one within KEPT_FIRMLY_NS after every other; of a pool with no more
+ * free than firm_room, never such a one (-EBUSY then). The ones passed over go back to the pool.
  * |*out| is written only on success: the client's record is what its end
  * gives back (release_addrs), and the last address passed over, left there
  * on -EBUSY, went back to the pool a second time when the refused client's
@@ -190,7 +190,13 @@ static int alloc_unkept(struct rv_ctl_server *p, int family, const struct rv_ip_
 				keep = i;
 			}
 		}
-		if (ret && firm[keep] && n <= firm_room(env, family)) {
+		/* The free ones: those tried, and with more to try, the
+		 * pool's others (counted only when the first 128 free ones
+		 * tried were all held: refused only then, a newcomer took the
+		 * one left longest ago while more than 128 were free, and the
+		 * bound was 127 in any pool: round-sixty-five tester 270). */
+		if (firm[keep] && (ret ? n : n + rv_ippool_open_free(env->pool, family)) <=
+					  firm_room(env, family)) {
 			ret = -EBUSY; /* full, but for clients on their way back */
 			goto out;
 		}

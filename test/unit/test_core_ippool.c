@@ -444,6 +444,13 @@ Test(ippool, reserve_past_the_cap)
 	a = t_ip("10.99.0.70"); /* in the second word of the bitmap */
 	cr_assert_eq(rv_ippool_reserve(p, &a), 0);
 	cr_assert_eq(rv_ippool_open_capacity(p, AF_INET), 98u);
+	cr_assert_eq(rv_ippool_open_free(p, AF_INET), 98u);
+	cr_assert_eq(rv_ippool_alloc(p, AF_INET, &n4), 0);
+	cr_assert_eq(rv_ippool_alloc_reserved(p, &f4), 0, "fixed, past the dynamic ones");
+	cr_assert_eq(rv_ippool_open_free(p, AF_INET), 97u, "the fixed one is none of them");
+	cr_assert_eq(rv_ippool_release(p, &n4), 0);
+	cr_assert_eq(rv_ippool_release(p, &f4), 0);
+	cr_assert_eq(rv_ippool_open_free(p, AF_INET), 98u);
 	rv_ippool_unreserve(p, &a);
 	a = t_ip("10.99.0.5");
 	rv_ippool_unreserve(p, &a);

@@ -1051,6 +1051,48 @@ Test(ctl, addresses_held_for_returns_are_bounded)
 	drop_pair(s, c);
 }
 
+/* The bound held past the allocator's search too: of 509 addresses with
+ * max_clients 500, half (255) are held for 500 clients on their way back,
+ * but a newcomer took the one left longest ago whenever the 128 it tried
+ * were all held and more were free, so only 127 were (round-sixty-five
+ * tester 270: 382 newcomers let in, and every returning client given
+ * another's address). */
+Test(ctl, addresses_held_for_returns_are_half_a_small_pool)
+{
+	enum { GONE = 500, ROOM = 255 };
+	static struct rv_ctl_peer *ns[GONE], *nc[GONE];
+	struct rv_ctl_peer *s, *c;
+	size_t in = 0;
+	char name[16];
+
+	rv_leases_free(srv.leases);
+	srv.leases = rv_leases_new(4 * GONE, 3600 * RV_NSEC_PER_SEC);
+	cr_assert_not_null(srv.leases);
+	srv.env.leases = srv.leases;
+	for (struct side *d = &srv; d; d = d == &srv ? &cli : NULL) {
+		rv_demux_free(d->demux); /* room for GONE live sessions a side */
+		d->demux = d->env.demux = rv_demux_new(2 * GONE, d->qsbr);
+		cr_assert_not_null(d->demux);
+	}
+	pool_of_hosts(23, 0); /* .0.2-.1.254: 509 client addresses */
+	srv.cfg.max_clients = GONE;
+	cr_assert_eq(rv_ippool_open_capacity(srv.pool, AF_INET), 509);
+	for (size_t i = 0; i < GONE; i++) {
+		snprintf(name, sizeof(name), "g%zu", i);
+		bring_up(&s, &c, name, NULL);
+		drop_pair(s, c); /* a reset: on its way back, most likely */
+	}
+	now += 10 * RV_NSEC_PER_SEC;
+	for (; in < 509 - ROOM; in++) {
+		snprintf(name, sizeof(name), "n%zu", in);
+		bring_up(&ns[in], &nc[in], name, NULL);
+	}
+	refused_for_address("n-last", "a newcomer took one of the 255 held addresses");
+	for (size_t i = 0; i < in; i++) {
+		drop_pair(ns[i], nc[i]);
+	}
+}
+
 /* Fixed addresses are no room for anyone: with two of the five reserved,
  * three are open and two of them may be held (half, rounded up). They
  * counted as open, and all three were held from a newcomer with the server
