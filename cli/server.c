@@ -49,7 +49,7 @@ static int set_tun_addrs(struct rv_dataplane *dp, const struct rv_ippool *pool)
 		return -EAFNOSUPPORT;
 	}
 	rv_dataplane_set_pools(dp, addrs, n);
-	ret = rv_tun_set_addrs_routes(ifname, addrs, n, NULL, 0, NULL);
+	ret = rv_tun_set_addrs_routes(ifname, addrs, n, NULL, 0, NULL, NULL);
 	if (ret) {
 		rv_warn(ret, "cannot set the addresses of %s", ifname);
 		return ret;

@@ -958,6 +958,28 @@ static int load_key(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, cons
 	if (!f && running && (ret == -EACCES || ret == -EPERM)) {
 		return keep_key(c, running, path, ret, err, err_len);
 	}
+	if (!f && ret == -EACCES && geteuid() != 0) {
+		char group[64];
+
+		/* Started as its unit does (User=ringvpn), on keys `pki`
+		 * wrote (0600, root's): "check the path and its permissions"
+		 * left the fix to the README's security section (round-
+		 * sixty-five tester 272). Behind a directory this process
+		 * cannot search, the file's mode is not the matter. */
+		rv_tls_self_group(group, sizeof(group));
+		if (stat(path, &st) != 0 && errno == EACCES) {
+			snprintf(err, err_len,
+				 "cannot open private key file %s: %s: a directory on its way "
+				 "cannot be searched by this process (namei -l %s shows them)",
+				 path, strerror(-ret), path);
+		} else {
+			snprintf(err, err_len,
+				 "cannot open private key file %s: %s: make it readable by the "
+				 "service's group (chgrp %s %s; chmod 0640 %s)",
+				 path, strerror(-ret), group, path, path);
+		}
+		return ret;
+	}
 	if (!f) {
 		return ret;
 	}

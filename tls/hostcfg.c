@@ -77,6 +77,7 @@ struct hostcfg {
 	struct rv_prefix routes[RV_CTL_MAX_ROUTES];
 	size_t num_routes;
 	uint64_t unused;	  /* bit i: routes[i] is not used by the host (not a source) */
+	uint64_t foreign;	  /* bit i: routes[i] is carried by a route not ringvpn's */
 	struct rv_ip_addr server; /* the address connected to (family 0: none yet) */
 	uint64_t taken_off_ns;	  /* when rv_hostcfg_recheck last took a route off */
 	/* The control connection's server port and source, and the data
@@ -421,7 +422,7 @@ void rv_hostcfg_server(struct rv_loop *l, const struct rv_endpoint *server)
 {
 	struct hostcfg *h = state(l);
 	struct rv_prefix addrs[2], kept[RV_CTL_MAX_ROUTES];
-	uint64_t unused = 0;
+	uint64_t unused = 0, foreign = 0;
 	unsigned tun;
 	size_t n = 0;
 	int ret;
@@ -443,7 +444,7 @@ void rv_hostcfg_server(struct rv_loop *l, const struct rv_endpoint *server)
 		return;
 	}
 	ret = rv_tun_set_addrs_routes(rv_dataplane_tun_name(l->dp), addrs, addrs_of(h, addrs), kept,
-				      n, &unused);
+				      n, &unused, &foreign);
 	if (ret) {
 		rv_warn(ret, "cannot take the routes covering the server off %s",
 			rv_dataplane_tun_name(l->dp));
@@ -452,6 +453,7 @@ void rv_hostcfg_server(struct rv_loop *l, const struct rv_endpoint *server)
 	memcpy(h->routes, kept, n * sizeof(kept[0]));
 	h->num_routes = n;
 	h->unused = unused;
+	h->foreign = foreign;
 	(void)publish_sources(l, h, NULL); /* only removes: cannot fail */
 }
 
@@ -629,7 +631,8 @@ static int take_addrs(struct hostcfg *h, unsigned tun, const struct rv_ctl_confi
  * accept_routes. Returns the routes kept. */
 static size_t verify_cover(struct rv_loop *l, struct hostcfg *h, const char *ifname,
 			   const struct rv_prefix *addrs, size_t num_addrs,
-			   struct rv_prefix *routes, size_t num_routes, uint64_t *unused)
+			   struct rv_prefix *routes, size_t num_routes, uint64_t *unused,
+			   uint64_t *foreign)
 {
 	unsigned tun = tun_index(l, ifname);
 	size_t n = 0, before = num_routes;
@@ -655,7 +658,7 @@ static size_t verify_cover(struct rv_loop *l, struct hostcfg *h, const char *ifn
 		return n;
 	}
 	*unused = 0;
-	ret = rv_tun_set_addrs_routes(ifname, addrs, num_addrs, routes, n, unused);
+	ret = rv_tun_set_addrs_routes(ifname, addrs, num_addrs, routes, n, unused, foreign);
 	if (ret) {
 		rv_warn(ret, "cannot take the routes that took the server off %s", ifname);
 	}
@@ -679,6 +682,48 @@ static int update_networks(struct hostcfg *h, unsigned tun, const struct rv_ctl_
 	return ret;
 }
 
+/* say_foreign says each of |routes| that a route not ringvpn's through the
+ * TUN carries (bit i of |foreign|), once: not again while it stays so. It
+ * serves and is left as it is, and was counted installed without a word
+ * (round-sixty-five tester 271; the server says its subnets so). */
+static void say_foreign(const struct hostcfg *h, const char *ifname, const struct rv_prefix *routes,
+			size_t n, uint64_t foreign)
+{
+	char a[64];
+
+	for (size_t i = 0; i < n && i < 64; i++) {
+		bool before = false;
+
+		if (!(foreign & (1ull << i))) {
+			continue;
+		}
+		for (size_t k = 0; k < h->num_routes && k < 64 && !before; k++) {
+			before = (h->foreign & (1ull << k)) &&
+				 rv_prefix_equal(&h->routes[k], &routes[i]);
+		}
+		if (!before) {
+			rv_info("route %s/%u pushed by the server: carried through %s by a route "
+				"not "
+				"ringvpn's, left as it is",
+				rv_ip_addr_str(&routes[i].addr, a, sizeof(a)), routes[i].len,
+				ifname);
+		}
+	}
+}
+
+bool rv_hostcfg_foreign_gone(struct rv_loop *l, const struct rv_prefix *p)
+{
+	struct hostcfg *h = state(l);
+
+	for (size_t k = 0; h && k < h->num_routes && k < 64; k++) {
+		if ((h->foreign & (1ull << k)) && rv_prefix_equal(&h->routes[k], p)) {
+			h->foreign &= ~(1ull << k);
+			return true;
+		}
+	}
+	return false;
+}
+
 static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, bool again)
 {
 	struct hostcfg *h = state(l);
@@ -690,7 +735,7 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 	unsigned mtu = c->mtu > cap ? cap : c->mtu;
 	struct rv_prefix addrs[2], routes[RV_CTL_MAX_ROUTES];
 	size_t num_addrs, num_routes;
-	uint64_t unused;
+	uint64_t unused, foreign;
 	bool was_no_v6;
 	char why[160];
 	int ret;
@@ -791,15 +836,19 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 		}
 	}
 	unused = 0;
-	ret = rv_tun_set_addrs_routes(ifname, addrs, num_addrs, routes, num_routes, &unused);
+	ret = rv_tun_set_addrs_routes(ifname, addrs, num_addrs, routes, num_routes, &unused,
+				      &foreign);
 	if (ret) {
 		rv_warn(ret, "cannot set the addresses and routes of %s", ifname);
 		return rv_client_local_failure(l, ret);
 	}
-	num_routes = verify_cover(l, h, ifname, addrs, num_addrs, routes, num_routes, &unused);
+	num_routes =
+		verify_cover(l, h, ifname, addrs, num_addrs, routes, num_routes, &unused, &foreign);
+	say_foreign(h, ifname, routes, num_routes, foreign);
 	memcpy(h->routes, routes, num_routes * sizeof(routes[0]));
 	h->num_routes = num_routes;
 	h->unused = unused;
+	h->foreign = foreign;
 	h->applied = true;
 	if (c != &h->pushed) {
 		h->pushed = *c;
@@ -820,17 +869,23 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 		 * elsewhere were counted installed (round-thirty tester 148),
 		 * as rv_hostcfg_reapply's reply says them. */
 		unsigned n_unused = (unsigned)__builtin_popcountll(h->unused);
-		char more[96] = "";
+		unsigned n_foreign = (unsigned)__builtin_popcountll(h->foreign);
+		char more[96] = "", theirs[96] = "";
 
 		if (n_unused) {
 			snprintf(more, sizeof(more),
 				 " (%u more not used: the host routes them elsewhere, see the log)",
 				 n_unused);
 		}
+		if (n_foreign) {
+			snprintf(theirs, sizeof(theirs),
+				 " (%u more carried by routes not ringvpn's, see the log)",
+				 n_foreign);
+		}
 		rv_info_rl("server updated the configuration: mtu %u, %zu of %u pushed route(s) "
-			   "installed%s, keepalive %u s, dead-peer timeout %u s",
-			   h->mtu, h->num_routes - n_unused, c->num_routes, more, c->keepalive_s,
-			   c->dead_peer_s);
+			   "installed%s%s, keepalive %u s, dead-peer timeout %u s",
+			   h->mtu, h->num_routes - n_unused - n_foreign, c->num_routes, more,
+			   theirs, c->keepalive_s, c->dead_peer_s);
 	}
 	return 0;
 }
@@ -985,17 +1040,22 @@ void rv_hostcfg_reapply(struct rv_loop *l, bool accept_changed, struct rv_strbuf
 		return;
 	}
 	unsigned unused = (unsigned)__builtin_popcountll(h->unused);
+	unsigned theirs = (unsigned)__builtin_popcountll(h->foreign);
 
 	/* Not those the host routes elsewhere (said in the log): the reply
 	 * counted them as installed (round-thirteen tester 59). */
 	rv_strbuf_printf(log, "%s: %s (%zu of %u pushed route(s) installed",
 			 unused && !accept_changed ? "failed" : "applied", what,
-			 h->num_routes - unused, (unsigned)h->pushed.num_routes);
+			 h->num_routes - unused - theirs, (unsigned)h->pushed.num_routes);
 	if (unused) {
 		rv_strbuf_printf(log,
 				 "; %u more not used: the host routes them elsewhere, see the "
 				 "log",
 				 unused);
+	}
+	if (theirs) {
+		rv_strbuf_printf(log, "; %u more carried by routes not ringvpn's, see the log",
+				 theirs);
 	}
 	rv_strbuf_printf(log, ")\n");
 	/* As the server's reply says its subnets (only the log said it:

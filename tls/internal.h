@@ -619,6 +619,10 @@ bool rv_hostcfg_wanted(struct rv_loop *l, struct rv_prefix *addrs, size_t *num_a
 /* rv_hostcfg_no_ipv6: the TUN carries no IPv6 (its MTU is below 1280, or
  * IPv6 is disabled on it), so the IPv6 address the server gave is not set. */
 bool rv_hostcfg_no_ipv6(struct rv_loop *l);
+/* rv_hostcfg_foreign_gone: was pushed route |p| carried by a route not
+ * ringvpn's through the TUN (said so), which the repair has now found gone
+ * and replaced with ringvpn's? Forgets it. */
+bool rv_hostcfg_foreign_gone(struct rv_loop *l, const struct rv_prefix *p);
 /* rv_hostcfg_server_addr: the address of the server the client talks to
  * (false: none yet, or a link-local one, which no route carries). */
 bool rv_hostcfg_server_addr(struct rv_loop *l, struct rv_ip_addr *out);

@@ -102,7 +102,7 @@ static void set_tun_addrs(struct rv_loop *l, const struct rv_config *next, struc
 		num_addrs = n4;
 		num_routes = r4;
 	}
-	ret = rv_tun_set_addrs_routes(ifname, addrs, num_addrs, routes, num_routes, &unused);
+	ret = rv_tun_set_addrs_routes(ifname, addrs, num_addrs, routes, num_routes, &unused, NULL);
 	rv_subnets_note_unused(routes, num_routes, unused);
 	if (unused) {
 		/* Judged again with the addresses: said, as a reload that adds

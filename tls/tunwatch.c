@@ -241,14 +241,16 @@ static void foreign_queues(struct rv_loop *l, const char *ifname)
  * where an administrator's route through the TUN carried a server's subnet
  * until it was removed: ours were never there to be put back (they were
  * said so: round-sixty-three tester 257's nit). Returns how many. */
-static unsigned foreign_gone(const char *ifname, const struct rv_prefix *routes, size_t n,
-			     uint64_t put)
+static unsigned foreign_gone(struct rv_loop *l, const char *ifname, const struct rv_prefix *routes,
+			     size_t n, uint64_t put)
 {
+	bool server = l->role == &rv_server_role;
 	unsigned said = 0;
 	char a[64];
 
 	for (size_t i = 0; i < n && i < 64; i++) {
-		if ((put & (1ull << i)) && rv_subnets_foreign_gone(&routes[i])) {
+		if ((put & (1ull << i)) && (server ? rv_subnets_foreign_gone(&routes[i])
+						   : rv_hostcfg_foreign_gone(l, &routes[i]))) {
 			rv_info("TUN %s: route to %s/%u added: the route not ringvpn's that "
 				"carried it through the TUN was removed",
 				ifname, rv_ip_addr_str(&routes[i].addr, a, sizeof(a)),
@@ -342,8 +344,8 @@ static void on_tunwatch(struct rv_loop *l, struct rv_ltimer *lt)
 	if (unused) {
 		note_unused(l, routes, num_routes, unused);
 	}
+	added -= foreign_gone(l, ifname, routes, num_routes, put);
 	if (l->role == &rv_server_role) {
-		added -= foreign_gone(ifname, routes, num_routes, put);
 		rv_server_host_nets(l); /* an address the host took meanwhile */
 	}
 	if (ret) {

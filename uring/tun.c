@@ -1917,10 +1917,33 @@ static void note_pools_elsewhere(const char *ifname, unsigned idx, const struct 
 	}
 }
 
-int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
-			    const struct rv_prefix *routes, size_t num_routes, uint64_t *unused)
+/* struct foreign_walk marks those of |routes| (the first 64) that a route
+ * not ringvpn's through the device carries (note_foreign). */
+struct foreign_walk {
+	const struct rv_prefix *routes;
+	size_t num;
+	uint64_t bits;
+};
+
+static int note_foreign(void *ctx, const struct rv_prefix *dst)
 {
+	struct foreign_walk *w = ctx;
+
+	for (size_t i = 0; i < w->num && i < 64; i++) {
+		if (rv_prefix_equal(dst, &w->routes[i])) {
+			w->bits |= 1ull << i;
+		}
+	}
+	return 0;
+}
+
+int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
+			    const struct rv_prefix *routes, size_t num_routes, uint64_t *unused,
+			    uint64_t *foreign)
+{
+	struct foreign_walk fw = { .routes = routes, .num = num_routes };
 	struct sync s = { .ifname = ifname };
+	bool any_existed = false;
 	char buf[64];
 	int ret, stale;
 
@@ -1965,11 +1988,14 @@ int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, s
 		return ret;
 	}
 	for (size_t i = 0; i < num_routes; i++) {
-		ret = claim_route(ifname, s.ifindex, &routes[i], NULL);
+		bool existed = false;
+
+		ret = claim_route(ifname, s.ifindex, &routes[i], &existed);
 		if (ret >= 0) {
 			if (ret > 0 && unused && i < 64) {
 				*unused |= 1ull << i;
 			}
+			any_existed |= ret == 0 && existed;
 			continue;
 		}
 		if (ret) {
@@ -1977,6 +2003,16 @@ int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, s
 				rv_ip_addr_str(&routes[i].addr, buf, sizeof(buf)), routes[i].len);
 			return ret;
 		}
+	}
+	/* One an administrator put through the device serves, but it is
+	 * not ours, and a client counted it installed without a word
+	 * (round-sixty-five tester 271; the server's rv_tun_add_route says
+	 * it). One look for all: the EEXIST of ours at a re-apply too. */
+	if (foreign && any_existed) {
+		(void)rv_rtnl_list_routes_but(s.ifindex, RV_TUN_RTPROT, note_foreign, &fw);
+	}
+	if (foreign) {
+		*foreign = fw.bits;
 	}
 	return 0;
 }

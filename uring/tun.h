@@ -252,11 +252,15 @@ int rv_tun_unset_addrs_routes(const char *ifname, const struct rv_prefix *addrs,
  * send through the device (said: a route of its own at any metric, a rule,
  * a refusal) is not left on it; |*unused| (NULL: not wanted) gets bit i
  * set for each of the first 64 such. Leave them out of the repair
- * (rv_tun_add_missing), which takes no such judgement.
+ * (rv_tun_add_missing), which takes no such judgement. |*foreign| (NULL:
+ * not wanted) gets bit i
+ * set for each of the first 64 routes that a route not ringvpn's through
+ * the device (an administrator's) carries: it serves, and is left as it is.
  * Returns 0, -EINVAL for a bad prefix, -ENODEV, or the first netlink error
  * (logged with the entry). */
 int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, size_t num_addrs,
-			    const struct rv_prefix *routes, size_t num_routes, uint64_t *unused);
+			    const struct rv_prefix *routes, size_t num_routes, uint64_t *unused,
+			    uint64_t *foreign);
 
 /* rv_tun_add_missing adds those of |addrs| and |routes| (tagged
  * RV_TUN_RTPROT) that |ifname| lacks, and nothing else: the repair of what

@@ -689,6 +689,24 @@ for mode in "-n" ""; do
 	[ "$rc" = 16 ] && grep -q "admin_group 'adm': this process's user (uid $NOBODY_UID) is not a member" "$RVT_TMP/adm.log" ||
 		rvt_fail "admin_group adm ${mode:-at start}: exit $rc, $(tail -2 "$RVT_TMP/adm.log")"
 done
+# A key as `pki` writes it (0600, root's), and one behind a directory only
+# root may search: the start the units' way exits 13 with the fix for each
+# ("check the path and its permissions": round-sixty-five tester 272).
+mkdir -m 0700 "$RVT_TMP/priv" && cp "$PKI/server.key" "$RVT_TMP/priv/server.key" &&
+	cp "$PKI/server.key" "$RVT_TMP/run/root.key" && chmod 0600 "$RVT_TMP/run/root.key" &&
+	chmod 0644 "$RVT_TMP/priv/server.key" || rvt_fail "key copies"
+for k in "$RVT_TMP/run/root.key" "$RVT_TMP/priv/server.key"; do
+	ctl_server_conf "$RVT_TMP/rootkey.conf" key="$k"
+	rc=0
+	rvt_nsx "$S" unshare -m sh -c "$(sd_cmd +net_admin,+bpf "server -c $RVT_TMP/rootkey.conf")" \
+		>"$RVT_TMP/rootkey.log" 2>&1 || rc=$?
+	case $k in
+	*/root.key) want="cannot open private key file $k: Permission denied: make it readable by the service's group (chgrp $(id -gn nobody) $k; chmod 0640 $k)" ;;
+	*) want="cannot open private key file $k: Permission denied: a directory on its way cannot be searched by this process (namei -l $k shows them)" ;;
+	esac
+	[ "$rc" = 13 ] && grep -qF "$want" "$RVT_TMP/rootkey.log" ||
+		rvt_fail "a start on $k: exit $rc, $(tail -3 "$RVT_TMP/rootkey.log")"
+done
 # A 0600 clone device (some containers' /dev/net/tun): the units' way
 # (CAP_NET_ADMIN, no CAP_DAC_OVERRIDE) cannot open it. -n says a start
 # would exit 9, and the start names the device's mode (it blamed
