@@ -47,6 +47,12 @@ struct rv_cli_dns {
 	uint64_t wanted, applied; /* request generations */
 	struct want want;
 	pthread_t thread;
+	/* A push may have reached resolved since the last taking back that
+	 * did (the thread's own: no lock). Without one, a taking back has
+	 * nothing to take (round-sixty-five tester 276: every push failed
+	 * for want of a bus, and accept_dns = no warned "what was set cannot
+	 * be taken back", trying again). */
+	bool touched;
 };
 
 /* pump reads and handles |bus|'s messages until |done| says so or
@@ -296,15 +302,22 @@ enum { RETRIES = 3, RETRY_FIRST_S = 5 };
  * none stays open between pushes for others on the bus to send messages
  * to. Logs the outcome: the first failure, and the last attempt's
  * (|attempt| counts from 0). Returns true when it was made. DNS thread. */
-static bool apply(const struct want *w, unsigned attempt)
+static bool apply(const struct want *w, unsigned attempt, bool *touched)
 {
 	char err[256] = "", now[IF_NAMESIZE];
 	/* The TUN's name now: a renamed one keeps its index. */
 	const char *ifname = if_indextoname((unsigned)w->ifindex, now) ? now : w->ifname;
+	bool revert = w->num == 0 && !w->domain[0];
 	sd_bus *bus = NULL;
 	uint32_t pid = 0;
 	int r;
 
+	if (revert && !*touched) {
+		rv_info_rl("DNS via %s: %s: nothing to take back: no push reached "
+			   "systemd-resolved",
+			   ifname, w->desc);
+		return true;
+	}
 	r = connect_bus(&bus, rv_now_ns() + (uint64_t)CALL_TIMEOUT_USEC * 1000);
 	if (r < 0) {
 		snprintf(err, sizeof(err), "no system D-Bus: %s", strerror(-r));
@@ -325,9 +338,14 @@ static bool apply(const struct want *w, unsigned attempt)
 		}
 		return true;
 	} else {
+		/* Sent: a call that failed or timed out may have been made. */
+		*touched = *touched || !revert;
 		r = set_link(bus, w->ifindex, w->servers, w->num, w->domain, err, sizeof(err));
 	}
 	sd_bus_close_unref(bus);
+	if (r >= 0 && revert) {
+		*touched = false;
+	}
 	if (r >= 0) {
 		rv_info_rl("DNS via %s: %s", ifname, w->desc); /* a server may push at will */
 		return true;
@@ -403,7 +421,7 @@ static void *dns_thread(void *arg)
 			bool made;
 
 			pthread_mutex_unlock(&d->mu);
-			made = apply(&w, attempt);
+			made = apply(&w, attempt, &d->touched);
 			pthread_mutex_lock(&d->mu);
 			if (made || attempt == RETRIES || newer_within(d, wait_s)) {
 				break;

@@ -1913,6 +1913,7 @@ int rv_config_load(struct rv_config *c, const char *path, char *err, size_t err_
 		rv_warnx("config file %s: its last line has no newline (a file cut short, or "
 			 "still being written?): read as it is",
 			 path);
+		c->unterminated = true;
 	}
 	/* A UTF-8 byte-order mark (some editors write one) is no part of the
 	 * first key. */

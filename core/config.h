@@ -145,6 +145,7 @@ enum { RV_IPV6_MIN_MTU = 1280 };
 struct rv_config {
 	enum rv_config_role role;
 	uint64_t given[RV_CONFIG_MAX_KEYS / 64]; /* bit i: key i was set by file or flag */
+	bool unterminated; /* rv_config_load: the file's last line had no newline */
 
 	/* both */
 	char ca[RV_CONFIG_PATH_MAX];

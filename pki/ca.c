@@ -111,6 +111,46 @@ int pki_not_ours(const char *path, const char *what, bool secret, struct rv_pki_
 	return 0;
 }
 
+/* missing_parent: is the directory |path| would be made in not there?
+ * `pki ca --out` makes the last part alone, so advice to run it there
+ * fails ("create its parent directory first"), as it did through a link
+ * to nothing higher up the path (round-sixty-four tester 269). |why| gets
+ * the first part of the way that is missing, or a link to nothing on the
+ * way (one further up was not named: round-sixty-five tester 274). */
+static bool missing_parent(const char *path, char *why, size_t len)
+{
+	char parent[PATH_MAX], part[PATH_MAX];
+	struct stat st;
+	const char *p;
+	size_t n;
+
+	snprintf(parent, sizeof(parent), "%s", path);
+	p = dirname(parent);
+	if (stat(p, &st) == 0) {
+		return false;
+	}
+	/* Each part of the way in turn, from the first. */
+	for (n = 1;; n++) {
+		n += strcspn(p + n, "/");
+		snprintf(part, sizeof(part), "%.*s", (int)n, p);
+		if (stat(part, &st) != 0) {
+			int e = errno;
+
+			if (e == ENOENT && lstat(part, &st) == 0 && S_ISLNK(st.st_mode)) {
+				snprintf(why, len, "%s is a symbolic link to nothing", part);
+			} else {
+				snprintf(why, len, "%s: %s", part, strerror(e));
+			}
+			return true;
+		}
+		if (p[n] == '\0') {
+			break;
+		}
+	}
+	snprintf(why, len, "%s: %s", p, strerror(ENOENT));
+	return true;
+}
+
 /* make_dir creates the CA directory 0755 whatever the umask (under 027 or
  * 077 the service, which reads ca.crt and ca.crl there after dropping
  * root and watches the directory for a new CRL, could do neither); ca.key
@@ -141,6 +181,15 @@ static int make_dir(const char *dir, struct rv_pki_err *err)
 		return pki_not_ours(dir, "CA directory", false, err);
 	}
 	ret = -errno;
+	if (ret == -ENOENT && missing_parent(dir, why, sizeof(why))) {
+		/* A link to nothing on the way: "create its parent directory
+		 * first" sent mkdir onto the link (tester 274). */
+		pki_errf(err, RV_PKI_ERR_OP,
+			 "%s: cannot create the CA directory: %s (create its parent directory "
+			 "first)",
+			 dir, why);
+		return ret;
+	}
 	pki_errf(err, RV_PKI_ERR_OP, "%s: cannot create the CA directory: %s%s", dir,
 		 strerror(-ret), ret == -ENOENT ? " (create its parent directory first)" : "");
 	return ret;
@@ -334,32 +383,6 @@ out:
 	X509_free(ca.cert);
 	EVP_PKEY_free(ca.key);
 	return ret;
-}
-
-/* missing_parent: is the directory |path| would be made in not there?
- * `pki ca --out` makes the last part alone, so advice to run it there
- * fails ("create its parent directory first"), as it did through a link
- * to nothing higher up the path (round-sixty-four tester 269). |why| gets
- * the parent and what is wrong with it. */
-static bool missing_parent(const char *path, char *why, size_t len)
-{
-	char parent[PATH_MAX];
-	struct stat st;
-	const char *p;
-	int e;
-
-	snprintf(parent, sizeof(parent), "%s", path);
-	p = dirname(parent);
-	if (stat(p, &st) == 0) {
-		return false;
-	}
-	e = errno;
-	if (e == ENOENT && lstat(p, &st) == 0 && S_ISLNK(st.st_mode)) {
-		snprintf(why, len, "%s is a symbolic link to nothing", p);
-	} else {
-		snprintf(why, len, "%s: %s", p, strerror(e));
-	}
-	return true;
 }
 
 int rv_pki_ca_dir_check(const char *dir, struct rv_pki_err *err)

@@ -443,7 +443,8 @@ static void handshake_failed(struct rv_loop *l, struct rv_chan *c)
 }
 
 /* still_valid checks the peer of a handshake that began before the CA or
- * CRL changed (reload.c, swap_tls) against the ones in force now: verified
+ * CRL changed (reload.c, swap_tls), or before an expiry (end_expired),
+ * against the ones in force now: verified
  * against the old ones, a certificate revoked meanwhile would get a session
  * that no re-verification would ever look at again. False: refused and
  * closing, as a handshake that failed its verification. */
@@ -470,16 +471,16 @@ static bool still_valid(struct rv_loop *l, struct rv_chan *c)
 		/* Worded as reverify's (reload.c): "certificate verification
 		 * failed" would read at the client as its own check of ours. */
 		snprintf(reason, sizeof(reason),
-			 "certificate no longer valid: %s (the CA or CRL changed during the "
-			 "handshake)",
+			 "certificate no longer valid: %s (the CA or CRL changed, or lapsed, "
+			 "during the handshake)",
 			 why);
 		rv_warnx_rl("client %s (%s) refused: %s", rv_tls_conn_peer_cn(c->tls), c->peer_str,
 			    reason);
 		rv_chan_send_error(l, c, RV_CTL_CODE_REVOKED, reason);
 	} else {
 		rv_chan_set_reason(c,
-				   "certificate verification failed: %s (our CA or CRL changed "
-				   "during the handshake)",
+				   "certificate verification failed: %s (our CA or CRL changed, or "
+				   "lapsed, during the handshake)",
 				   why);
 		rv_chan_close(l, c);
 	}

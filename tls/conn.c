@@ -40,6 +40,10 @@ struct rv_tls_conn {
 	enum rv_tls_refusal refusal;
 	uint64_t key_updates; /* TLS 1.3 KeyUpdate messages received */
 	uint64_t tickets;     /* TLS 1.3 NewSessionTicket messages received */
+	/* The name the peer's certificate must hold (rv_tls_conn_expect_name;
+	 * "" none): the checks after the handshake need it, when the SSL's
+	 * own parameters are shed. */
+	char expect[RV_TLS_NAME_MAX];
 };
 
 static int conn_ex_index = -1;
@@ -542,6 +546,22 @@ int64_t rv_tls_conn_peer_not_after(const struct rv_tls_conn *c)
 	return t;
 }
 
+/* expect_own makes |xs| check the name this connection expects (|name|, ""
+ * none) in place of the context's: a client without server_name checks
+ * each server of its list against its own name, and the context holds the
+ * first one's, by which a live session with another was ended at a CA
+ * change, and a handshake in flight at any change refused (round-sixty-
+ * five tester 274). */
+static bool expect_own(X509_STORE_CTX *xs, const char *name)
+{
+	X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(xs);
+	bool is_ip;
+
+	return !name[0] ||
+	       (X509_VERIFY_PARAM_set1_host(vp, NULL, 0) &&
+		X509_VERIFY_PARAM_set1_ip(vp, NULL, 0) && rv_tls_expect_name(vp, name, &is_ip));
+}
+
 int rv_tls_conn_reverify(struct rv_tls_conn *c, struct rv_tls_ctx *ctx, char *err, size_t err_len)
 {
 	SSL_CTX *sc = rv_tls_ctx_ssl(ctx);
@@ -553,6 +573,7 @@ int rv_tls_conn_reverify(struct rv_tls_conn *c, struct rv_tls_ctx *ctx, char *er
 	 * (tls/ctx.c verify_from_ca_file). */
 	if (!leaf || !xs || !X509_STORE_CTX_init(xs, SSL_CTX_get_cert_store(sc), leaf, NULL) ||
 	    !X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(xs), SSL_CTX_get0_param(sc)) ||
+	    !expect_own(xs, c->expect) ||
 	    !X509_STORE_CTX_set_default(xs, rv_tls_ctx_role(ctx) == RV_TLS_SERVER ? "ssl_client"
 										  : "ssl_server")) {
 		snprintf(err, err_len, "cannot check the peer certificate again");
@@ -678,6 +699,7 @@ int rv_tls_conn_expect_name(struct rv_tls_conn *c, const char *name)
 
 	name = rv_tls_name_undotted(name, undotted, sizeof(undotted)); /* nor has SNI */
 	ok = rv_tls_expect_name(vp, name, &is_ip);
+	snprintf(c->expect, sizeof(c->expect), "%s", name);
 
 	/* No address as SNI (RFC 6066, 3), least of all with its scope. */
 	if (ok && !is_ip) {

@@ -476,6 +476,9 @@ struct rv_loop {
 	 * again, unchanged as it is (0: none due): other events meanwhile
 	 * reload nothing. */
 	uint64_t watch_due_ns;
+	/* The last look at them failed for a lack of this process's own
+	 * (descriptors, memory): looked at again (reload.c). */
+	bool watch_transient;
 	/* signals */
 	int sigfd;
 	struct signalfd_siginfo siginfo;

@@ -216,6 +216,10 @@ static bool say_own(const struct rv_tls_ctx *n, const char *cert, const char *ow
 
 static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt);
 
+/* How soon certificate files that could not be loaded for a lack of the
+ * process's own (descriptors, memory) are looked at again. */
+#define WATCH_TRANSIENT_NS (5 * RV_NSEC_PER_SEC)
+
 /* watch_due has the files looked at again at |at|, unchanged as they
  * may be, unless a look is due sooner: that one arms this one again. The
  * files' ids stay: zeroed ("changed at the retry"), every event of their
@@ -846,6 +850,14 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 		goto out;
 	}
 	report_changes(l->cfg, next, log);
+	/* In the reply too: the one sign of a file read while being written
+	 * in place, which the log alone said (round-sixty-five tester 276:
+	 * a 212-byte prefix applied, exit 0, without a word to the caller). */
+	if (next->unterminated) {
+		rv_strbuf_printf(log,
+				 "warning: the config file's last line has no newline (a file cut "
+				 "short, or still being written?): read as it is\n");
+	}
 	/* Kept at their running values, the restart-only keys still decide
 	 * the next start: one -n refuses (an admin_group that does not
 	 * exist, a listen address of no interface) was "needs a restart",
@@ -1233,6 +1245,7 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 	struct rv_file_id ids[4];
 	bool later, own_same;
 	char err[512], own[512] = "";
+	int ret;
 
 	(void)lt;
 	take_ids(l->cfg, ids);
@@ -1255,14 +1268,34 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 	 * reported once, not at every event of its directory. */
 	memcpy(l->watch_ids, ids, sizeof(ids));
 	watch_dirs(l); /* a retargeted link may lead somewhere new */
-	if (new_tls(l, l->cfg, &n, own, sizeof(own), &own_same, err, sizeof(err)) == 0 &&
-	    older_crl(l, n, l->cfg->crl, err, sizeof(err))) {
+	ret = new_tls(l, l->cfg, &n, own, sizeof(own), &own_same, err, sizeof(err));
+	if (ret == 0 && older_crl(l, n, l->cfg->crl, err, sizeof(err))) {
 		drop_ctx(n);
 		n = NULL;
 		rv_warnx("certificate files changed but the new CRL cannot replace the running "
 			 "one (keeping the running ones): %s",
 			 err);
 		return;
+	}
+	if (n == NULL && (ret == -EMFILE || ret == -ENFILE || ret == -ENOMEM)) {
+		/* The process's state, not the files': looked at again until
+		 * they load. Taken once, a revocation made while descriptors
+		 * ran out was never applied, and the revoked client kept its
+		 * tunnel (round-sixty-five tester 275). Said once. */
+		if (!l->watch_transient) {
+			rv_warnx("certificate files changed but cannot be loaded for now (keeping "
+				 "the "
+				 "running ones; tried again every %u s): %s",
+				 (unsigned)(WATCH_TRANSIENT_NS / RV_NSEC_PER_SEC), err);
+		}
+		l->watch_transient = true;
+		watch_due(l, l->now_ns + WATCH_TRANSIENT_NS);
+		return;
+	}
+	if (l->watch_transient) {
+		rv_info("certificate files: loaded again after a failure of this process's own "
+			"(descriptors or memory)");
+		l->watch_transient = false;
 	}
 	if (n == NULL) {
 		rv_warnx("certificate files changed but cannot be loaded (keeping the running "
@@ -1348,6 +1381,11 @@ static void end_expired(struct rv_loop *l)
 			what = "the CRL expired";
 		}
 	}
+	/* A handshake verified before the expiry and finished after it got
+	 * a session that ran on under a lapsed CRL (reverify passes over
+	 * connections without a session): checked again as it ends, as
+	 * after a change (chan.c still_valid; round-sixty-five tester 274). */
+	l->tls_gen++;
 	n = reverify(l, what ? 0 : now, false, NULL);
 	if (n && what) {
 		rv_warnx("%s: %u session(s) ended, as a reload would (publish a fresh one)", what,

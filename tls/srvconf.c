@@ -514,6 +514,43 @@ void rv_server_say_cipher(struct rv_loop *l, unsigned old_cipher, struct rv_strb
 	}
 }
 
+/* say_without_family says the running sessions without an address of a
+ * family the new pools have (a pool6 put back, or added): a session takes
+ * its addresses when it is made, and they stay IPv4-only (or IPv6-only)
+ * until their clients reconnect, which the reply did not say (round-sixty-
+ * five tester 276). */
+static void say_without_family(struct rv_loop *l, const struct rv_config *next,
+			       struct rv_strbuf *log)
+{
+	unsigned no4 = 0, no6 = 0;
+	struct rv_chan *c;
+
+	rv_chans_foreach(l, i, c)
+	{
+		struct rv_session *sess = c->ctl ? rv_ctl_peer_session(c->ctl) : NULL;
+
+		if (sess == NULL || c->closing) {
+			continue;
+		}
+		no4 += next->pool4.addr.family && !rv_session_vaddr4(sess)->family;
+		no6 += next->pool6.addr.family && !rv_session_vaddr6(sess)->family;
+	}
+	if (no4) {
+		rv_strbuf_printf(log,
+				 "applied: pool4 for sessions that start from now on; %u running "
+				 "session(s) have no IPv4 address until their client reconnects "
+				 "(`ringvpn kick NAME` gives one its address now)\n",
+				 no4);
+	}
+	if (no6) {
+		rv_strbuf_printf(log,
+				 "applied: pool6 for sessions that start from now on; %u running "
+				 "session(s) have no IPv6 address until their client reconnects "
+				 "(`ringvpn kick NAME` gives one its address now)\n",
+				 no6);
+	}
+}
+
 int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_strbuf *log)
 {
 	struct rv_server_side *s = rv_server_side_of(l);
@@ -586,6 +623,7 @@ int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_
 				 "addresses took away\n",
 				 ended);
 	}
+	say_without_family(l, next, log);
 	rv_subnets_apply(l, next, log);
 	if (l->dp && pools_changed(cur, next)) {
 		set_tun_addrs(l, next, log);

@@ -284,6 +284,12 @@ ctl_server_conf "$RVT_TMP/server.conf" route=192.168.50.0/24 route=192.168.60.0/
 OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || rvt_fail "reload without DNS: $OUT"
 rvt_wait_for 5 "the withdrawal in the client log" grep -q "server pushed DNS (none: withdrawn)\|DNS via rvc: (none: withdrawn)" \
 	"$RVT_TMP/client1.log" || rvt_fail "the DNS withdrawal did not reach the client: $(grep -i dns "$RVT_TMP/client1.log")"
+# No push reached a resolved here: nothing to take back, and no retries
+# (it warned "what was set cannot be taken back", trying again: round-
+# sixty-five tester 276).
+rvt_wait_for 5 "nothing to take back said" grep -q "DNS via rvc: (none: withdrawn): nothing to take back: no push reached systemd-resolved" \
+	"$RVT_TMP/client1.log" || rvt_fail "the withdrawal: $(grep -i "withdrawn" "$RVT_TMP/client1.log")"
+grep -q "cannot be taken back" "$RVT_TMP/client1.log" && rvt_fail "a taking back of nothing tried: $(grep "taken back" "$RVT_TMP/client1.log")"
 ctl_server_conf "$RVT_TMP/server.conf" "${CTL_SERVER_KV[@]}"
 rvt_run "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null || rvt_fail "reload with DNS again"
 

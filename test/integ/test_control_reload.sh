@@ -203,6 +203,14 @@ echo "$OUT"
 OUT=$("$RV_BIN" status -s "$SRV_SOCK")
 rvt_matches "^ *CRL " <<<"$OUT" || rvt_fail "the CRL left status: $OUT"
 cp "$RVT_TMP/server.conf.good" "$CONF"
+# The same file without its last newline (a file cut short, or still being
+# written in place): read as it is, and said in the reply as in the log (the
+# log alone said it: round-sixty-five tester 276).
+printf '%s' "$(cat "$RVT_TMP/server.conf.good")" >"$CONF"
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "a reload of the file without its last newline: $OUT"
+grep -qF "warning: the config file's last line has no newline (a file cut short, or still being written?): read as it is" <<<"$OUT" ||
+	rvt_fail "the reply does not say the missing newline: $OUT"
+cp "$RVT_TMP/server.conf.good" "$CONF"
 
 rvt_step "no packet and no session lost through the reloads"
 stop_ping "$PING2" ping2
@@ -510,6 +518,21 @@ grep -q "refused: with the running values of the keys that need a restart: .*128
 	rvt_fail "not refused as a whole: $OUT"
 ip -n "$S" -6 addr show dev rvs0 | rvt_matches "fd99::1" && rvt_fail "the IPv6 pool was applied"
 [ "$(ctl_field server reload_failures)" = 1 ] || rvt_fail "not counted as refused: $(ctl_status | head -1)"
+rvt_stop_pid "$P" 10 || rvt_fail "server exit"
+
+rvt_step "6. a pool6 added by a reload: the running sessions without IPv6 are said"
+# A session takes its addresses when it is made: the reply said only
+# "changed: pool6", and the sessions stayed IPv4-only, unsaid (round-
+# sixty-five tester 276).
+ctl_server_conf "$RVT_TMP/v4only.conf" pool6=none
+rvt_bg "$S" server-v4only "$RV_BIN" server -c "$RVT_TMP/v4only.conf"
+P=$RVT_LAST_PID
+rvt_wait_for 15 "two IPv4-only sessions" ctl_sessions_eq 2 || rvt_fail "the clients did not come to the IPv4-only server"
+ctl_conf_set "$RVT_TMP/v4only.conf" pool6=fd99::/64
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || { echo "$OUT"; rvt_fail "reload adding pool6"; }
+echo "$OUT"
+grep -qF "applied: pool6 for sessions that start from now on; 2 running session(s) have no IPv6 address until their client reconnects (\`ringvpn kick NAME\` gives one its address now)" <<<"$OUT" ||
+	rvt_fail "the reply does not say the sessions without IPv6: $OUT"
 rvt_stop_pid "$P" 10 || rvt_fail "server exit"
 
 rvt_step "7. a reload that changes cipher: said; running sessions keep theirs, shown in status"

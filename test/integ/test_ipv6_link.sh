@@ -41,9 +41,13 @@ chgrp "$RV_GROUP" "$RVT_TMP/ll.key" && chmod g+r "$RVT_TMP/ll.key"
 CTL_SERVER_KV=(cert="$RVT_TMP/ll.crt" key="$RVT_TMP/ll.key" route=::/1 route=8000::/1
 	route=0.0.0.0/1 route=128.0.0.0/1)
 ctl_start_server
+# A server of the list before it that does not answer: each is checked
+# against its own name, the first one's kept by the TLS context (below).
+cp "$PKI/ca/ca.crt" "$RVT_TMP/cca.crt" && chgrp "$RV_GROUP" "$RVT_TMP/cca.crt" || rvt_fail "the client's CA file"
 CTL_IDX=1 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock" \
-	server="[$LL%veth0]:$SRV_PORT"
+	server="10.88.1.1:4998" ca="$RVT_TMP/cca.crt"
 sed -i '/^server_name = /d' "$RVT_TMP/c1.conf"
+echo "server = [$LL%veth0]:$SRV_PORT" >>"$RVT_TMP/c1.conf"
 rvt_nsx "$C1" "$RV_BIN" client -c "$RVT_TMP/c1.conf" -n || rvt_fail "client -n"
 rvt_bg "$C1" client1 "$RV_BIN" client -c "$RVT_TMP/c1.conf"
 P1=$RVT_LAST_PID
@@ -94,6 +98,17 @@ ip netns exec "$C1" ip -6 route get "$LL" oif veth0 | rvt_matches "dev veth0" ||
 	rvt_fail "the server's address no longer by veth0"
 sleep 2 # past a keepalive or two: a session whose packets looped would be dead
 rvt_nsx "$C1" ping -6 -c 2 -i 0.2 -W 2 fd99::1 || rvt_fail "the session died with the full tunnel"
+# A CA added to the client's CA file: the live session is checked again
+# against the name of its own server, not the list's first (it was ended
+# as "IP address mismatch", untrusted: round-sixty-five tester 274).
+"$RV_BIN" pki ca --out "$RVT_TMP/oca" --name "other CA" >/dev/null || rvt_fail "pki ca (other)"
+cat "$PKI/ca/ca.crt" "$RVT_TMP/oca/ca.crt" >"$RVT_TMP/cca.new" && chgrp "$RV_GROUP" "$RVT_TMP/cca.new" &&
+	mv "$RVT_TMP/cca.new" "$RVT_TMP/cca.crt" || rvt_fail "the CA added"
+rvt_wait_for 5 "the client's CA change taken" grep -q "certificate files changed: applied: .*CA" "$RVT_TMP/client1.log" ||
+	rvt_fail "the CA change not taken: $(grep -a "certificate files" "$RVT_TMP/client1.log")"
+grep -q "mismatch\|ending the session" "$RVT_TMP/client1.log" &&
+	rvt_fail "the session ended at the CA change: $(grep -a "mismatch\|ending" "$RVT_TMP/client1.log")"
+[ "$(grep -c "tunnel up" "$RVT_TMP/client1.log")" = 1 ] || rvt_fail "client1 reconnected"
 # The client's link-local address on veth0 replaced while the same
 # address sits on another link: that copy does not carry the connection,
 # which is made again at once (it was taken for one that stays, and the

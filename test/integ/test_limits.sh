@@ -237,6 +237,11 @@ ctl_client 1
 P1=$RVT_LAST_PID
 rvt_wait_for 15 "client1 running" ctl_sessions_eq 1 || rvt_fail "client1 did not connect"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "ping before"
+# client3's session, to be revoked while the server is out of descriptors.
+rvt_bg "$C2" c3probe "$PROBE" session 10.88.2.1 "$SRV_PORT" "$PKI/ca/ca.crt" vpn.test \
+	"$PKI/client3.crt" "$PKI/client3.key" hold=90 then=wait
+C3_PID=$RVT_LAST_PID
+rvt_wait_for 10 "client3 running" ctl_sessions_eq 2 || rvt_fail "client3 did not connect"
 FDS=$(ctl_fd_count "$SRV_PID")
 HOLD=$((NOFILE - FDS + 10))
 rvt_log "server holds $FDS of $NOFILE descriptors; $HOLD connections take the rest"
@@ -306,7 +311,7 @@ time.sleep(20)' "$SRV_SOCK" &
 done
 kill "$SILENT" "$METRICS_SILENT" 2>/dev/null
 wait "$SILENT" "$METRICS_SILENT" 2>/dev/null
-grep -q "sessions 1" "$RVT_TMP/status-1.txt" || rvt_fail "status: $(head -5 "$RVT_TMP/status-1.txt")"
+grep -q "sessions 2" "$RVT_TMP/status-1.txt" || rvt_fail "status: $(head -5 "$RVT_TMP/status-1.txt")"
 # The TUN is said up, though each lookup of it wants a descriptor (it was
 # said GONE, tun_state=gone: round-thirty-nine tester 193).
 for k in 1 2 3; do
@@ -324,9 +329,22 @@ grep "accept" "$RVT_TMP/server.log" | sed 's/^/    /' >&2
 # metrics endpoint's.
 [ "$N" -le 3 ] || rvt_fail "the failing accepts were logged $N times"
 rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "the session stopped"
+# A revocation while out of descriptors: the CRL cannot be read then, and
+# was never looked at again (the revoked client kept its tunnel until some
+# later change: round-sixty-five tester 275); tried again every 5 s, and
+# taken once descriptors are back.
+rvt_run "$RV_BIN" pki revoke --ca "$PKI/ca" --cert "$PKI/client3.crt" >/dev/null || rvt_fail "pki revoke client3"
+rvt_wait_for 10 "the CRL change failing said" grep -q \
+	"certificate files changed but cannot be loaded for now (keeping the running ones; tried again every 5 s): .*Too many open files" \
+	"$RVT_TMP/server.log" || rvt_fail "the CRL change out of descriptors: $(grep -a 'certificate files' "$RVT_TMP/server.log")"
 kill "$HOLD_PID" 2>/dev/null
 wait "$HOLD_PID" 2>/dev/null
 rvt_forget_pid "$HOLD_PID"
+rvt_wait_for 10 "client3's session ended as revoked" sh -c "! \"$RV_BIN\" status --kv -s '$SRV_SOCK' | grep -q '^session name=client3 '" ||
+	rvt_fail "the revocation made out of descriptors not applied: $(grep -a 'certificate files' "$RVT_TMP/server.log")"
+grep -q "certificate files: loaded again after a failure of this process's own" "$RVT_TMP/server.log" ||
+	rvt_fail "the recovery not said"
+rvt_stop_pid "$C3_PID" 5 || true
 ctl_client 2
 P2=$RVT_LAST_PID
 rvt_wait_for 20 "client2 running" ctl_sessions_eq 2 || rvt_fail "client2 kept out after the flood"
