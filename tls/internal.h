@@ -479,6 +479,9 @@ struct rv_loop {
 	/* The last look at them failed for a lack of this process's own
 	 * (descriptors, memory): looked at again (reload.c). */
 	bool watch_transient;
+	/* An inotify_add_watch failed (ENOSPC: the user's watches used up;
+	 * ENOMEM): its errno, 0 when the watch is whole (reload.c). */
+	int watch_short;
 	/* signals */
 	int sigfd;
 	struct signalfd_siginfo siginfo;

@@ -1084,6 +1084,19 @@ static void arm_watch(struct rv_loop *l)
 	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB | \
 	 IN_MOVE_SELF | IN_DELETE_SELF)
 
+/* note_watch notes an inotify_add_watch that failed for want of the
+ * service user's watches (fs.inotify.max_user_watches, which any process
+ * of a shared user can use up) or of memory: the watch is incomplete, and
+ * watch_dirs has it made again (it was said once and never tried again,
+ * and a revocation waited for a reload by hand: round-sixty-five tester
+ * 275). */
+static void note_watch(struct rv_loop *l, int wd)
+{
+	if (wd < 0 && (errno == ENOSPC || errno == ENOMEM)) {
+		l->watch_short = errno;
+	}
+}
+
 /* watch_at watches a prefix of a watched path (rv_path_walk): a
  * directory itself, since a swap of any directory on the way (a deployment
  * renaming a new CA directory into place) changes what the path resolves
@@ -1096,10 +1109,10 @@ static bool watch_at(const char *prefix, const struct stat *st, void *ctx)
 	char copy[PATH_MAX];
 
 	if (S_ISDIR(st->st_mode)) {
-		(void)inotify_add_watch(l->watch_fd, prefix, WATCH_MASK);
+		note_watch(l, inotify_add_watch(l->watch_fd, prefix, WATCH_MASK));
 	} else if (S_ISLNK(st->st_mode)) {
 		snprintf(copy, sizeof(copy), "%s", prefix);
-		(void)inotify_add_watch(l->watch_fd, dirname(copy), WATCH_MASK);
+		note_watch(l, inotify_add_watch(l->watch_fd, dirname(copy), WATCH_MASK));
 	}
 	return false;
 }
@@ -1122,7 +1135,12 @@ static void add_dir(struct rv_loop *l, const char *path)
 	}
 	snprintf(copy, sizeof(copy), "%s", path);
 	if (inotify_add_watch(l->watch_fd, dirname(copy), WATCH_MASK) < 0) {
-		rv_warn(errno, "cannot watch %s for changes", path);
+		int e = errno;
+
+		note_watch(l, -1);
+		if (e != ENOSPC && e != ENOMEM) {
+			rv_warn(e, "cannot watch %s for changes", path);
+		}
 	}
 	(void)rv_path_walk(path, watch_at, l);
 	if (realpath(path, real) && strcmp(real, path) != 0) {
@@ -1130,16 +1148,42 @@ static void add_dir(struct rv_loop *l, const char *path)
 	}
 }
 
+/* An inotify instance counts against the service user's limit
+ * (fs.inotify.max_user_instances, 128), which any process of a shared user
+ * can use up: without a retry the watch stayed off for the process's life,
+ * and a revocation waited for a reload by hand (a round-four tester). */
+enum { WATCH_RETRY_S = 30 };
+
+static void on_watch_retry(struct rv_loop *l, struct rv_ltimer *lt);
+
 /* watch_dirs watches the directories of the configured CA, CRL, certificate
  * and key. Watching a directory again is harmless (inotify returns the same
  * watch), and a directory a reload no longer names stays watched: its
  * events only lead to a look at the four files, which finds nothing new. */
 static void watch_dirs(struct rv_loop *l)
 {
+	int was = l->watch_short;
+
+	l->watch_short = 0;
 	add_dir(l, l->cfg->crl);
 	add_dir(l, l->cfg->ca);
 	add_dir(l, l->cfg->cert);
 	add_dir(l, l->cfg->key);
+	if (l->watch_short && !was) {
+		rv_warn(l->watch_short,
+			"inotify: the certificate files' directories cannot all be watched "
+			"(fs.inotify.max_user_watches of the service user, or memory): their "
+			"changes are looked for every %u s until they can",
+			(unsigned)(WATCH_TRANSIENT_NS / RV_NSEC_PER_SEC));
+	} else if (!l->watch_short && was) {
+		rv_info("certificate file watch complete (it could not be made whole until now)");
+	}
+	if (l->watch_short && !rv_timer_armed(&l->watch_retry_timer.t)) {
+		/* Four stats and a few watches each time: cheap enough to look
+		 * as often as a failed load is looked at again. */
+		rv_loop_arm(l, &l->watch_retry_timer, on_watch_retry,
+			    l->now_ns + WATCH_TRANSIENT_NS);
+	}
 }
 
 /* take_ids records what the four paths resolve to now (through symlinks):
@@ -1168,16 +1212,15 @@ static void take_ids(const struct rv_config *cfg, struct rv_file_id ids[4])
 	}
 }
 
-/* An inotify instance counts against the service user's limit
- * (fs.inotify.max_user_instances, 128), which any process of a shared user
- * can use up: without a retry the watch stayed off for the process's life,
- * and a revocation waited for a reload by hand (a round-four tester). */
-enum { WATCH_RETRY_S = 30 };
-
 static void on_watch_retry(struct rv_loop *l, struct rv_ltimer *lt)
 {
 	(void)lt;
 	if (l->watch_fd >= 0) {
+		/* An incomplete watch: made again (watch_dirs arms this
+		 * while it stays so), and the files looked at, as the events
+		 * it misses would have had them. */
+		watch_dirs(l);
+		rv_loop_arm(l, &l->watch_timer, on_watch_reload, l->now_ns);
 		return;
 	}
 	l->watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);

@@ -821,6 +821,20 @@ rvt_wait_for 10 "status without inotify" "$RV_BIN" status -s "$RVT_TMP/h.sock" |
 grep -q "inotify: certificate and CRL changes need a reload until the file watch can be made (tried again every 30 s): Too many open files" \
 	"$RVT_TMP/inotify-fail.log" || rvt_fail "inotify-fail: not said: $(grep -a inotify "$RVT_TMP/inotify-fail.log")"
 rvt_stop_pid "$IPID" 10 || rvt_fail "inotify-fail: exit"
+# The watches refused (the user's fs.inotify.max_user_watches used up:
+# ENOSPC): said, and the files looked at every 5 s meanwhile (it was said
+# per directory once and never tried again: a CRL change waited for a
+# reload by hand, round-sixty-five tester 275).
+rvt_bg "$S" watch-fail "$SCF" 28 254 -- "$RV_BIN" server -c "$RVT_TMP/h.conf"
+WPID=$RVT_LAST_PID
+rvt_wait_for 10 "status without watches" "$RV_BIN" status -s "$RVT_TMP/h.sock" ||
+	rvt_fail "watch-fail: no status: $(tail -3 "$RVT_TMP/watch-fail.log")"
+grep -q "inotify: the certificate files' directories cannot all be watched (fs.inotify.max_user_watches of the service user, or memory): their changes are looked for every 5 s until they can: No space left on device" \
+	"$RVT_TMP/watch-fail.log" || rvt_fail "watch-fail: not said: $(grep -a watch "$RVT_TMP/watch-fail.log")"
+touch "$PKI/ca/ca.crl"
+rvt_wait_for 10 "the CRL's change found without a watch" grep -q "certificate files changed: applied" "$RVT_TMP/watch-fail.log" ||
+	rvt_fail "watch-fail: the change not found: $(tail -3 "$RVT_TMP/watch-fail.log")"
+rvt_stop_pid "$WPID" 10 || rvt_fail "watch-fail: exit"
 # Every io_uring_enter of the workers' waits failing (a filter on those
 # alone; the control ring waits with EXT_ARG): the server answers status
 # meanwhile and exits 1 after 10 s, naming it (a round-two tester: it
