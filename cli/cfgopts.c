@@ -1739,6 +1739,8 @@ int rv_cli_dataplane(struct rv_dataplane **out, const struct rv_config *cfg, str
 	dc.qsbr = qsbr;
 	ret = rv_dataplane_start(out, &dc);
 	if (ret == -EAFNOSUPPORT) {
+		rv_info("this kernel has no IPv6 (Address family not supported by protocol): the "
+			"data channel's UDP is IPv4 alone");
 		dc.udp_v6 = false; /* no IPv6 on this host: IPv4 underlay only */
 		ret = rv_dataplane_start(out, &dc);
 	}

@@ -121,6 +121,22 @@ int rv_server_listen_socket(const struct rv_config *cfg, uint16_t port, char *er
 		}
 	}
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 && errno == EAFNOSUPPORT && ai->ai_family == AF_INET6 && !cfg->listen_host[0]) {
+		/* A kernel without IPv6 (ipv6.disable=1): every address is
+		 * IPv4's alone. The default `listen = PORT` exited 15 there
+		 * (round-sixty-five tester 275), as the data plane does not. */
+		for (ai = res; ai && ai->ai_family != AF_INET; ai = ai->ai_next) {
+		}
+		if (ai) {
+			rv_info("listen %s: this kernel has no IPv6 (Address family not supported "
+				"by protocol): the control channel listens on IPv4 alone",
+				where);
+			fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		} else {
+			errno = EAFNOSUPPORT;
+			ai = res;
+		}
+	}
 	if (fd < 0) {
 		ret = -errno;
 		snprintf(err, err_len, "cannot listen on %s (the control channel's TCP socket): %s",

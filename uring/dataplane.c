@@ -247,8 +247,12 @@ static int open_worker_io(struct rv_dataplane *dp, struct rv_worker *w, bool vne
 	}
 	ret = rv_udp_open(w->id == 0 ? cfg->udp_port : dp->port, cfg->udp_v6, &w->udp_fd);
 	if (ret < 0) {
-		rv_warn(ret, "UDP socket port %u (worker %u)",
-			(unsigned)(w->id == 0 ? cfg->udp_port : dp->port), w->id);
+		/* No IPv6 on this kernel: the caller starts again on IPv4,
+		 * and says so (it was a warning before an IPv4 start). */
+		if (ret != -EAFNOSUPPORT || !cfg->udp_v6) {
+			rv_warn(ret, "UDP socket port %u (worker %u)",
+				(unsigned)(w->id == 0 ? cfg->udp_port : dp->port), w->id);
+		}
 		return ret;
 	}
 	if (w->id == 0) {

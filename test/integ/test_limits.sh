@@ -835,6 +835,21 @@ touch "$PKI/ca/ca.crl"
 rvt_wait_for 10 "the CRL's change found without a watch" grep -q "certificate files changed: applied" "$RVT_TMP/watch-fail.log" ||
 	rvt_fail "watch-fail: the change not found: $(tail -3 "$RVT_TMP/watch-fail.log")"
 rvt_stop_pid "$WPID" 10 || rvt_fail "watch-fail: exit"
+# A kernel without IPv6 (ipv6.disable=1: every AF_INET6 socket refused):
+# the default `listen = PORT` listens on IPv4 alone, said (it exited 15:
+# round-sixty-five tester 275).
+rvt_bg "$S" no-v6 "$SCF" 97 '41/0&0xffffffff=10' -- "$RV_BIN" server -c "$RVT_TMP/h.conf" --pool6 none
+NPID=$RVT_LAST_PID
+rvt_wait_for 10 "status without IPv6" "$RV_BIN" status -s "$RVT_TMP/h.sock" ||
+	rvt_fail "no-v6: no status: $(tail -3 "$RVT_TMP/no-v6.log")"
+grep -q "listen \*:4453: this kernel has no IPv6 (Address family not supported by protocol): the control channel listens on IPv4 alone" \
+	"$RVT_TMP/no-v6.log" || rvt_fail "no-v6: not said: $(grep -a listen "$RVT_TMP/no-v6.log")"
+grep -q "this kernel has no IPv6 (Address family not supported by protocol): the data channel's UDP is IPv4 alone" \
+	"$RVT_TMP/no-v6.log" || rvt_fail "no-v6: the data channel not said: $(grep -a UDP "$RVT_TMP/no-v6.log")"
+grep -q "warn: UDP socket" "$RVT_TMP/no-v6.log" && rvt_fail "no-v6: a warning before the IPv4 start"
+rvt_nsx "$S" ss -Hltn "sport = :4453" | rvt_matches "0\.0\.0\.0:4453" ||
+	rvt_fail "no-v6: no IPv4 listener: $(ip netns exec "$S" ss -Hltn)"
+rvt_stop_pid "$NPID" 10 || rvt_fail "no-v6: exit"
 # Every io_uring_enter of the workers' waits failing (a filter on those
 # alone; the control ring waits with EXT_ARG): the server answers status
 # meanwhile and exits 1 after 10 s, naming it (a round-two tester: it
