@@ -307,6 +307,15 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 	}
 	file_line(o, "lease file", &st->lease_file);
 	file_line(o, "crl_state", &st->crl_state);
+	if (st->accept_failures) {
+		char failing[32];
+
+		rv_strbuf_printf(o,
+				 "  WARNING: accepting fails for %s (%" PRIu64 " tries: %s): new "
+				 "connections wait in the kernel's queue\n",
+				 rv_fmt_age(st->accept_failing_s, failing, sizeof(failing)),
+				 st->accept_failures, st->accept_error);
+	}
 	rv_strbuf_printf(o, "\n");
 	if (st->num_peers == 0) {
 		rv_strbuf_printf(o, "no %s\n", server ? "sessions" : "session");
@@ -602,6 +611,16 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 	rv_strbuf_printf(o, ",\"crl_state\":");
 	json_file(o, &st->crl_state);
 	rv_strbuf_printf(o, "}");
+	if (st->accept_failures) {
+		rv_strbuf_printf(o,
+				 ",\"accept_failing\":{\"failures\":%" PRIu64 ",\"for_s\":%" PRIu64
+				 ",\"error\":",
+				 st->accept_failures, st->accept_failing_s);
+		rv_strbuf_json_str(o, st->accept_error);
+		rv_strbuf_printf(o, "}");
+	} else {
+		rv_strbuf_printf(o, ",\"accept_failing\":null");
+	}
 	rv_strbuf_printf(o, ",\"handshake_latency_s\":{\"buckets\":[");
 	for (size_t i = 0; i < RV_STATUS_HS_BUCKETS; i++) {
 		rv_strbuf_printf(o, "%s[%g,%" PRIu64 "]", i ? "," : "", rv_status_hs_bounds[i],
@@ -1292,6 +1311,10 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 	}
 	kv_file(o, "lease_file", &st->lease_file);
 	kv_file(o, "crl_state", &st->crl_state);
+	if (st->accept_failures) {
+		rv_strbuf_printf(o, " accept_failures=%" PRIu64 " accept_failing_s=%" PRIu64,
+				 st->accept_failures, st->accept_failing_s);
+	}
 	rv_strbuf_printf(o, "\n");
 	for (size_t i = 0; i < st->num_peers; i++) {
 		const struct rv_status_peer *p = &st->peers[i];

@@ -63,6 +63,9 @@
  *                 whether the file holds what the process does now; if not,
  *                 for how long and why (it could not be opened for writing,
  *                 or its last write failed: retried, and said in the log)
+ *     "accept_failing": { "failures": N, "for_s": N, "error": STR }|null,
+ *                 (server: accepts failing in a row, out of descriptors or
+ *                 memory; new connections wait in the kernel's queue)
  *     "handshake_latency_s": { "buckets": [[LE, COUNT]...], "sum": F, "count": N },
  *                                                          (server)
  *     "peers": [ { "name": STR, "state": STR, "v4": STR|null, "v6": STR|null,
@@ -198,6 +201,11 @@ struct rv_status {
 	 * count against max_clients with the sessions; not in handshaking) */
 	size_t awaiting_hello;
 	uint64_t accepted; /* server: connections accepted */
+	/* server: accepts failing in a row (0: they work), for how long, and
+	 * why (out of descriptors: new connections wait in the kernel's queue;
+	 * only the log said it: round-sixty-five tester 275) */
+	uint64_t accept_failures, accept_failing_s;
+	char accept_error[64];
 	uint64_t hs_ok, hs_failed, hs_aborted, hs_timeouts, hs_evicted;
 	/* Of hs_failed: the peer's certificate refused as revoked, as expired
 	 * (or not valid yet), for any other reason (no issuer here, ...). */

@@ -111,46 +111,6 @@ int pki_not_ours(const char *path, const char *what, bool secret, struct rv_pki_
 	return 0;
 }
 
-/* missing_parent: is the directory |path| would be made in not there?
- * `pki ca --out` makes the last part alone, so advice to run it there
- * fails ("create its parent directory first"), as it did through a link
- * to nothing higher up the path (round-sixty-four tester 269). |why| gets
- * the first part of the way that is missing, or a link to nothing on the
- * way (one further up was not named: round-sixty-five tester 274). */
-static bool missing_parent(const char *path, char *why, size_t len)
-{
-	char parent[PATH_MAX], part[PATH_MAX];
-	struct stat st;
-	const char *p;
-	size_t n;
-
-	snprintf(parent, sizeof(parent), "%s", path);
-	p = dirname(parent);
-	if (stat(p, &st) == 0) {
-		return false;
-	}
-	/* Each part of the way in turn, from the first. */
-	for (n = 1;; n++) {
-		n += strcspn(p + n, "/");
-		snprintf(part, sizeof(part), "%.*s", (int)n, p);
-		if (stat(part, &st) != 0) {
-			int e = errno;
-
-			if (e == ENOENT && lstat(part, &st) == 0 && S_ISLNK(st.st_mode)) {
-				snprintf(why, len, "%s is a symbolic link to nothing", part);
-			} else {
-				snprintf(why, len, "%s: %s", part, strerror(e));
-			}
-			return true;
-		}
-		if (p[n] == '\0') {
-			break;
-		}
-	}
-	snprintf(why, len, "%s: %s", p, strerror(ENOENT));
-	return true;
-}
-
 /* make_dir creates the CA directory 0755 whatever the umask (under 027 or
  * 077 the service, which reads ca.crt and ca.crl there after dropping
  * root and watches the directory for a new CRL, could do neither); ca.key
@@ -177,17 +137,24 @@ static int make_dir(const char *dir, struct rv_pki_err *err)
 		}
 		return 0;
 	}
-	if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+	ret = -errno;
+	if (ret == -EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
 		return pki_not_ours(dir, "CA directory", false, err);
 	}
-	ret = -errno;
-	if (ret == -ENOENT && missing_parent(dir, why, sizeof(why))) {
+	if (ret == -EEXIST && lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
+		/* The stat's errno took the mkdir's place, and a link to
+		 * nothing was told to create its parent (tester 277). */
+		pki_errf(err, RV_PKI_ERR_OP,
+			 "%s: cannot create the CA directory: it is a symbolic link to nothing",
+			 dir);
+		return ret;
+	}
+	if (ret == -ENOENT && pki_missing_parent(dir, why, sizeof(why))) {
 		/* A link to nothing on the way: "create its parent directory
 		 * first" sent mkdir onto the link (tester 274). */
-		pki_errf(err, RV_PKI_ERR_OP,
-			 "%s: cannot create the CA directory: %s (create its parent directory "
-			 "first)",
-			 dir, why);
+		pki_errf(err, RV_PKI_ERR_OP, "%s: cannot create the CA directory: %s%s", dir, why,
+			 strstr(why, "symbolic link") ? ""
+						      : " (create its parent directory first)");
 		return ret;
 	}
 	pki_errf(err, RV_PKI_ERR_OP, "%s: cannot create the CA directory: %s%s", dir,
@@ -437,7 +404,7 @@ int rv_pki_ca_dir_check(const char *dir, struct rv_pki_err *err)
 	} else if (e != ENOENT) {
 		pki_errf(err, RV_PKI_ERR_CERT, "%s: the CA directory cannot be looked at: %s", dir,
 			 strerror(e));
-	} else if (missing_parent(path, real, sizeof(real))) {
+	} else if (pki_missing_parent(path, real, sizeof(real))) {
 		pki_errf(err, RV_PKI_ERR_CERT,
 			 "%s: CA directory not found, nor the directory it would be made in: %s "
 			 "(--ca names the CA directory, `ringvpn pki ca --out`'s)",

@@ -10,6 +10,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,40 @@
 #include <openssl/mem.h>
 
 #include "pki/internal.h"
+
+bool pki_missing_parent(const char *path, char *why, size_t len)
+{
+	char parent[PATH_MAX], part[PATH_MAX];
+	struct stat st;
+	const char *p;
+	size_t n;
+
+	snprintf(parent, sizeof(parent), "%s", path);
+	p = dirname(parent);
+	if (stat(p, &st) == 0) {
+		return false;
+	}
+	/* Each part of the way in turn, from the first. */
+	for (n = 1;; n++) {
+		n += strcspn(p + n, "/");
+		snprintf(part, sizeof(part), "%.*s", (int)n, p);
+		if (stat(part, &st) != 0) {
+			int e = errno;
+
+			if (e == ENOENT && lstat(part, &st) == 0 && S_ISLNK(st.st_mode)) {
+				snprintf(why, len, "%s is a symbolic link to nothing", part);
+			} else {
+				snprintf(why, len, "%s: %s", part, strerror(e));
+			}
+			return true;
+		}
+		if (p[n] == '\0') {
+			break;
+		}
+	}
+	snprintf(why, len, "%s: %s", p, strerror(ENOENT));
+	return true;
+}
 
 int pki_path(char *out, size_t out_len, const char *dir, const char *base, const char *ext,
 	     struct rv_pki_err *err)
@@ -148,7 +184,16 @@ int pki_stage_file(struct pki_staged *st, const char *path, const uint8_t *data,
 	}
 	fd = mkostemp(st->tmp, O_CLOEXEC);
 	if (fd < 0) {
+		char why[PATH_MAX + 64];
+
 		ret = -errno;
+		/* --out under a link to nothing or a directory not there:
+		 * named, as `pki ca --out` names it (tester 277). */
+		if (ret == -ENOENT && pki_missing_parent(path, why, sizeof(why))) {
+			pki_errf(err, RV_PKI_ERR_OP,
+				 "%s: cannot create a file in its directory: %s", path, why);
+			return ret;
+		}
 		pki_errf(err, RV_PKI_ERR_OP, "%s: cannot create a file in its directory: %s", path,
 			 strerror(-ret));
 		return ret;

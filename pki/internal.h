@@ -94,6 +94,15 @@ void pki_unstage_file(struct pki_staged *st);
 /* pki_exists returns true if |path| exists (any type). */
 bool pki_exists(const char *path);
 
+/* pki_missing_parent: is the directory |path| would be made in not there?
+ * `pki ca --out` makes the last part alone, and a file is made in a
+ * directory that must be there, so advice to run it there fails ("create
+ * its parent directory first"), as it did through a link to nothing higher
+ * up the path (round-sixty-four tester 269). |why| gets the first part of
+ * the way that is missing, or a link to nothing on the way (one further up
+ * was not named: round-sixty-five tester 274). */
+bool pki_missing_parent(const char *path, char *why, size_t len);
+
 /* x509.c */
 
 /* pki_new_key generates an ECDSA P-256 key. */

@@ -226,6 +226,7 @@ static void arm_accept(struct rv_loop *l)
  * they end. Connections wait in the kernel's backlog meanwhile. */
 static void accept_failed(struct rv_loop *l, struct rv_server_side *s, int res)
 {
+	s->accept_err = -res;
 	if (s->accept_fails++ == 0) {
 		s->accept_fail_since_ns = l->now_ns;
 		s->accept_fail_logged_ns = l->now_ns;
@@ -1015,6 +1016,11 @@ static int server_report(struct rv_loop *l, struct rv_status *st)
 	st->pool6_in_use = rv_ippool_in_use(l->env.pool, AF_INET6);
 	st->pool6_size = rv_ippool_capacity(l->env.pool, AF_INET6);
 	st->tun_lanes = rv_dataplane_lane_entries(l->dp);
+	if (s->accept_fails) {
+		st->accept_failures = s->accept_fails;
+		st->accept_failing_s = (l->now_ns - s->accept_fail_since_ns) / RV_NSEC_PER_SEC;
+		snprintf(st->accept_error, sizeof(st->accept_error), "%s", strerror(s->accept_err));
+	}
 	if (s->lease_file) {
 		uint64_t since;
 

@@ -869,7 +869,7 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 		 * elsewhere were counted installed (round-thirty tester 148),
 		 * as rv_hostcfg_reapply's reply says them. */
 		unsigned n_unused = (unsigned)__builtin_popcountll(h->unused);
-		unsigned n_foreign = (unsigned)__builtin_popcountll(h->foreign);
+		unsigned n_foreign = (unsigned)__builtin_popcountll(h->foreign & ~h->unused);
 		char more[96] = "", theirs[96] = "";
 
 		if (n_unused) {
@@ -1040,7 +1040,7 @@ void rv_hostcfg_reapply(struct rv_loop *l, bool accept_changed, struct rv_strbuf
 		return;
 	}
 	unsigned unused = (unsigned)__builtin_popcountll(h->unused);
-	unsigned theirs = (unsigned)__builtin_popcountll(h->foreign);
+	unsigned theirs = (unsigned)__builtin_popcountll(h->foreign & ~h->unused);
 
 	/* Not those the host routes elsewhere (said in the log): the reply
 	 * counted them as installed (round-thirteen tester 59). */

@@ -28,6 +28,7 @@ struct rv_server_side {
 	bool accept_armed;
 	struct rv_ltimer accept_retry;
 	uint64_t accept_fails; /* in a row, until one succeeds */
+	int accept_err;	       /* the last one's errno */
 	uint64_t accept_fail_since_ns, accept_fail_logged_ns;
 	struct rv_admit *admit;
 	struct rv_nametab *names;

@@ -519,9 +519,13 @@ void rv_server_say_cipher(struct rv_loop *l, unsigned old_cipher, struct rv_strb
  * its addresses when it is made, and they stay IPv4-only (or IPv6-only)
  * until their clients reconnect, which the reply did not say (round-sixty-
  * five tester 276). */
-static void say_without_family(struct rv_loop *l, const struct rv_config *next,
-			       struct rv_strbuf *log)
+static void say_without_family(struct rv_loop *l, const struct rv_config *cur,
+			       const struct rv_config *next, struct rv_strbuf *log)
 {
+	/* Said at the reload that adds the pool (or moves it), not at every
+	 * reload after it (tester 277). */
+	bool new4 = next->pool4.addr.family && !rv_prefix_equal(&cur->pool4, &next->pool4);
+	bool new6 = next->pool6.addr.family && !rv_prefix_equal(&cur->pool6, &next->pool6);
 	unsigned no4 = 0, no6 = 0;
 	struct rv_chan *c;
 
@@ -532,8 +536,8 @@ static void say_without_family(struct rv_loop *l, const struct rv_config *next,
 		if (sess == NULL || c->closing) {
 			continue;
 		}
-		no4 += next->pool4.addr.family && !rv_session_vaddr4(sess)->family;
-		no6 += next->pool6.addr.family && !rv_session_vaddr6(sess)->family;
+		no4 += new4 && !rv_session_vaddr4(sess)->family;
+		no6 += new6 && !rv_session_vaddr6(sess)->family;
 	}
 	if (no4) {
 		rv_strbuf_printf(log,
@@ -623,7 +627,7 @@ int rv_server_apply_config(struct rv_loop *l, struct rv_config *next, struct rv_
 				 "addresses took away\n",
 				 ended);
 	}
-	say_without_family(l, next, log);
+	say_without_family(l, cur, next, log);
 	rv_subnets_apply(l, next, log);
 	if (l->dp && pools_changed(cur, next)) {
 		set_tun_addrs(l, next, log);

@@ -1917,21 +1917,23 @@ static void note_pools_elsewhere(const char *ifname, unsigned idx, const struct 
 	}
 }
 
-/* struct foreign_walk marks those of |routes| (the first 64) that a route
- * not ringvpn's through the device carries (note_foreign). */
+/* struct foreign_walk marks those of |routes| (the first 64) whose bit
+ * is in |of| and that a route through the device carries (note_route): of
+ * ringvpn's in |ours|, of another's in |bits|. */
 struct foreign_walk {
 	const struct rv_prefix *routes;
 	size_t num;
-	uint64_t bits;
+	uint64_t of, ours, bits;
+	bool walk_ours;
 };
 
-static int note_foreign(void *ctx, const struct rv_prefix *dst)
+static int note_route(void *ctx, const struct rv_prefix *dst)
 {
 	struct foreign_walk *w = ctx;
 
 	for (size_t i = 0; i < w->num && i < 64; i++) {
-		if (rv_prefix_equal(dst, &w->routes[i])) {
-			w->bits |= 1ull << i;
+		if (((w->of >> i) & 1) && rv_prefix_equal(dst, &w->routes[i])) {
+			*(w->walk_ours ? &w->ours : &w->bits) |= 1ull << i;
 		}
 	}
 	return 0;
@@ -1943,7 +1945,6 @@ int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, s
 {
 	struct foreign_walk fw = { .routes = routes, .num = num_routes };
 	struct sync s = { .ifname = ifname };
-	bool any_existed = false;
 	char buf[64];
 	int ret, stale;
 
@@ -1995,7 +1996,9 @@ int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, s
 			if (ret > 0 && unused && i < 64) {
 				*unused |= 1ull << i;
 			}
-			any_existed |= ret == 0 && existed;
+			if (ret == 0 && existed && i < 64) {
+				fw.of |= 1ull << i;
+			}
 			continue;
 		}
 		if (ret) {
@@ -2004,12 +2007,22 @@ int rv_tun_set_addrs_routes(const char *ifname, const struct rv_prefix *addrs, s
 			return ret;
 		}
 	}
-	/* One an administrator put through the device serves, but it is
-	 * not ours, and a client counted it installed without a word
+	/* One an administrator put through the device in place of ours
+	 * (the add found it: EEXIST, and ours is not there) serves, but it
+	 * is not ours, and a client counted it installed without a word
 	 * (round-sixty-five tester 271; the server's rv_tun_add_route says
-	 * it). One look for all: the EEXIST of ours at a re-apply too. */
-	if (foreign && any_existed) {
-		(void)rv_rtnl_list_routes_but(s.ifindex, RV_TUN_RTPROT, note_foreign, &fw);
+	 * it). Ours beside one of another metric is ours, and one not used
+	 * is none (both were counted twice, the sum going below zero:
+	 * tester 277). Two looks for all: the EEXIST of ours at a re-apply
+	 * too. */
+	if (foreign && fw.of) {
+		fw.walk_ours = true;
+		(void)rv_rtnl_list_routes(s.ifindex, RV_TUN_RTPROT, note_route, &fw);
+		fw.of &= ~fw.ours;
+		fw.walk_ours = false;
+		if (fw.of) {
+			(void)rv_rtnl_list_routes_but(s.ifindex, RV_TUN_RTPROT, note_route, &fw);
+		}
 	}
 	if (foreign) {
 		*foreign = fw.bits;

@@ -533,6 +533,10 @@ OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || { echo "$OUT"; rvt_fail "reloa
 echo "$OUT"
 grep -qF "applied: pool6 for sessions that start from now on; 2 running session(s) have no IPv6 address until their client reconnects (\`ringvpn kick NAME\` gives one its address now)" <<<"$OUT" ||
 	rvt_fail "the reply does not say the sessions without IPv6: $OUT"
+# Said at the reload that added the pool, not at every reload after it
+# (tester 277).
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK") || { echo "$OUT"; rvt_fail "reload of the same file"; }
+grep -q "have no IPv6 address" <<<"$OUT" && rvt_fail "said again at a reload that changed nothing: $OUT"
 rvt_stop_pid "$P" 10 || rvt_fail "server exit"
 
 rvt_step "7. a reload that changes cipher: said; running sessions keep theirs, shown in status"

@@ -312,6 +312,9 @@ done
 kill "$SILENT" "$METRICS_SILENT" 2>/dev/null
 wait "$SILENT" "$METRICS_SILENT" 2>/dev/null
 grep -q "sessions 2" "$RVT_TMP/status-1.txt" || rvt_fail "status: $(head -5 "$RVT_TMP/status-1.txt")"
+# Said in status too (the log alone said it: round-sixty-five tester 275).
+grep -Eq "^  WARNING: accepting fails for [0-9a-z]+ \([0-9]+ tries: Too many open files\): new connections wait in the kernel's queue$" \
+	"$RVT_TMP/status-1.txt" || rvt_fail "status does not say the failing accepts: $(grep WARNING "$RVT_TMP/status-1.txt")"
 # The TUN is said up, though each lookup of it wants a descriptor (it was
 # said GONE, tun_state=gone: round-thirty-nine tester 193).
 for k in 1 2 3; do
@@ -320,6 +323,8 @@ for k in 1 2 3; do
 done
 timeout 20 "$RV_BIN" status --kv -s "$SRV_SOCK" >"$RVT_TMP/status-kv.txt" 2>&1 ||
 	rvt_fail "status --kv out of descriptors: $(cat "$RVT_TMP/status-kv.txt")"
+grep -Eq " accept_failures=[1-9][0-9]* accept_failing_s=[0-9]+" "$RVT_TMP/status-kv.txt" ||
+	rvt_fail "--kv does not say the failing accepts"
 grep -q " tun_state=up" "$RVT_TMP/status-kv.txt" ||
 	rvt_fail "tun_state out of descriptors: $(grep -o 'tun_state=[a-z]*' "$RVT_TMP/status-kv.txt")"
 N=$(grep -c "accept: Too many open files" "$RVT_TMP/server.log")
@@ -349,6 +354,7 @@ ctl_client 2
 P2=$RVT_LAST_PID
 rvt_wait_for 20 "client2 running" ctl_sessions_eq 2 || rvt_fail "client2 kept out after the flood"
 grep -q "accepting connections again" "$RVT_TMP/server.log" || rvt_fail "no note of the recovery"
+"$RV_BIN" status -s "$SRV_SOCK" | rvt_matches "accepting fails" && rvt_fail "status says failing accepts after the recovery"
 rvt_nsx "$C2" ping -c 2 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "ping client2"
 rvt_stop_pid "$P2" 10 || rvt_fail "client2 exit"
 # A TUN renamed, and said so, is still said renamed once the process is

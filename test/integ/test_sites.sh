@@ -363,6 +363,10 @@ rvt_nsx "$S" ip route add 10.66.0.0/24 dev rvs0 proto boot metric 100 || rvt_fai
 # The same on a client, for the network pushed to it: it serves, and was
 # counted installed without a word (round-sixty-five tester 271).
 rvt_nsx "$C1" ip route add 10.65.0.0/24 dev rvc proto static || rvt_fail "client1: administrator's route 10.65.0.0/24"
+# Beside one at another metric, ours is ours: it was counted as carried by
+# the other, and with routes not used the count went below zero (tester
+# 277).
+rvt_nsx "$C1" ip route add 10.66.0.0/24 dev rvc proto static metric 100 || rvt_fail "client1: administrator's route 10.66.0.0/24"
 ctl_server_conf "$RVT_TMP/server.conf" "${SUBNETS_AFTER[@]}" "subnet=client4 10.60.0.0/24 fd60::/64 10.61.0.0/16 10.62.0.0/24 10.63.0.0/24 fd64::/64" \
 	"subnet=client5 10.65.0.0/24 10.66.0.0/24"
 "$RV_BIN" reload -s "$SRV_SOCK" >/dev/null 2>&1
@@ -374,6 +378,11 @@ grep -aq "route to 10.65.0.0/24, the network behind client5" "$RVT_TMP/server.lo
 rvt_wait_for 5 "client1 says the administrator's route" grep -aq \
 	"route 10.65.0.0/24 pushed by the server: carried through rvc by a route not ringvpn's, left as it is" \
 	"$RVT_TMP/client1.log" || rvt_fail "client1: the administrator's route not said: $(grep -a "10.65.0.0" "$RVT_TMP/client1.log")"
+grep -aq "route 10.66.0.0/24 pushed by the server: carried" "$RVT_TMP/client1.log" &&
+	rvt_fail "client1: ours beside the administrator's at metric 100 said as carried by it"
+ip -n "$C1" route show 10.66.0.0/24 proto 82 | rvt_matches "^10\.66\.0\.0/24 dev rvc" ||
+	rvt_fail "client1: no route of ours to 10.66.0.0/24: $(ip -n "$C1" route show 10.66.0.0/24)"
+rvt_nsx "$C1" ip route del 10.66.0.0/24 dev rvc proto static metric 100
 rvt_matches "server updated the configuration: mtu [0-9]+, [0-9]+ of [0-9]+ pushed route\(s\) installed \(1 more carried by routes not ringvpn's, see the log\)" \
 	<"$RVT_TMP/client1.log" || rvt_fail "client1 counted it installed: $(grep -a "updated the configuration" "$RVT_TMP/client1.log" | tail -1)"
 grep -aq "tunnel rvs0: route to 10.66.0.0/24, the network behind client5" "$RVT_TMP/server.log" ||
