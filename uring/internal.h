@@ -341,6 +341,7 @@ struct rv_dataplane {
 	/* What worker 0 started with, copied under lock for the start-up log
 	 * line: its own flags change later (auto zero-copy, GSO refused). */
 	bool started_gso, started_gro, started_zc, started_zc_fixed;
+	_Atomic bool zc_refusal_said; /* a worker said its send buffers were refused */
 	int rekey_fd;	      /* eventfd: a session wants new keys (rv_dataplane_rekey_fd) */
 	_Atomic int tun_err;  /* -errno: the TUN device is gone (rv_dataplane_failed) */
 	_Atomic int ring_err; /* -errno: a worker's ring fails (rv_dataplane_ring_failed) */

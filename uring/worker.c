@@ -318,10 +318,16 @@ static void setup_zerocopy(struct rv_worker *w)
 		(struct iovec){ .iov_base = w->udprx.base, .iov_len = w->udprx.base_bytes };
 	ret = io_uring_register_buffers(&w->ring.ring, w->zc_regions, w->zc_nregions);
 	w->zc_fixed = ret == 0;
-	if (ret < 0 && w->id == 0) {
-		rv_info("io_uring: registering %u send buffers refused (%s); zero-copy sends "
-			"without them",
-			w->zc_nregions, strerror(-ret));
+	/* Said by the first worker refused, whichever it is (worker 0
+	 * alone said it, and a limit that let it through and refused the
+	 * next went unsaid), with the limit it most likely is (round-sixty-
+	 * five tester 275). */
+	if (ret < 0 && !atomic_exchange(&w->dp->zc_refusal_said, true)) {
+		char why[256];
+
+		rv_info("io_uring: registering %u send buffers of worker %u refused: %s; zero-copy "
+			"sends without them",
+			w->zc_nregions, w->id, rv_ring_strerror(ret, why, sizeof(why)));
 	}
 }
 
