@@ -43,6 +43,7 @@
 #include "tls/leasefile.h"
 #include "tls/loop.h"
 #include "uring/dataplane.h"
+#include "uring/ring.h"
 #include "uring/rtnl.h"
 #include "uring/tun.h"
 
@@ -1749,6 +1750,11 @@ int rv_cli_dataplane(struct rv_dataplane **out, const struct rv_config *cfg, str
 			/* io_uring refused: said with the host's reason (the
 			 * line named the TUN and ENOSYS's text after an EPERM). */
 			rv_warnx("cannot start the data plane without io_uring");
+		} else if (ret == -ENOMEM) {
+			char why[320];
+
+			rv_warnx("cannot start the data plane (TUN %s, UDP port %u): %s", cfg->tun,
+				 port, rv_ring_strerror(ret, why, sizeof(why)));
 		} else if (ret != -EINTR) {
 			rv_warn(ret, "cannot start the data plane (TUN %s, UDP port %u)", cfg->tun,
 				port);

@@ -79,9 +79,20 @@ static int refused(int err)
 
 const char *rv_ring_strerror(int err, char *buf, size_t len)
 {
-	struct rlimit rl;
+	struct rlimit rl, as;
 
-	if (err == -ENOMEM && getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+	/* An address-space limit (ulimit -v, LimitAS=) refuses the same
+	 * mappings with the same error: named too where one is set, the
+	 * locked-memory one alone sent the operator the wrong way (round-
+	 * sixty-five tester 275). */
+	if (err == -ENOMEM && getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY) {
+		snprintf(buf, len,
+			 "%s (the address-space limit is %llu KiB now, ulimit -v or LimitAS= in "
+			 "the unit; if that is not it, the locked-memory limit, which every ring "
+			 "counts against)",
+			 strerror(-err), (unsigned long long)as.rlim_cur / 1024);
+	} else if (err == -ENOMEM && getrlimit(RLIMIT_MEMLOCK, &rl) == 0 &&
+		   rl.rlim_cur != RLIM_INFINITY) {
 		snprintf(buf, len,
 			 "%s (if that is the locked-memory limit, %llu KiB now, which every "
 			 "ring counts against: raise it, LimitMEMLOCK= in the unit, or set fewer "

@@ -433,6 +433,14 @@ rvt_exit_within 15 "$RVT_LAST_PID" || rvt_fail "the server ran without memory fo
 [ "$RVT_EXIT" -eq 1 ] || rvt_fail "exit $RVT_EXIT, want 1: $(cat "$RVT_TMP/server-lock.log")"
 grep -q "locked-memory limit, 64 KiB now" "$RVT_TMP/server-lock.log" ||
 	rvt_fail "the limit is not named: $(cat "$RVT_TMP/server-lock.log")"
+# An address-space limit (ulimit -v) the rings and pools outgrow: named
+# (the start said only "Cannot allocate memory", or blamed the locked-
+# memory limit: round-sixty-five tester 275).
+rvt_bg "$S" server-as prlimit --as=51200000 "$RV_BIN" server -c "$RVT_TMP/lock.conf"
+rvt_exit_within 15 "$RVT_LAST_PID" || rvt_fail "the server ran in 50,000 KiB of address space"
+[ "$RVT_EXIT" -eq 1 ] || rvt_fail "exit $RVT_EXIT, want 1: $(cat "$RVT_TMP/server-as.log")"
+grep -Eq "the address-space limit is 50000 KiB now|RLIMIT_AS" "$RVT_TMP/server-as.log" ||
+	rvt_fail "the address-space limit is not named: $(grep -a warn "$RVT_TMP/server-as.log")"
 
 rvt_step "5. a file size limit the lease file outgrows"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
