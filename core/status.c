@@ -1187,6 +1187,16 @@ void rv_status_render_prometheus(struct rv_strbuf *o, const struct rv_status *st
 		rv_strbuf_printf(o, "ringvpn_state_file_saved{file=\"crl_state\"} %d\n",
 				 !st->crl_state.unsaved);
 	}
+	if (!strcmp(st->role, "server")) {
+		/* Where an alert on a server that takes no new client looks
+		 * (the text, --kv and JSON alone said it: tester 278). */
+		prom_head(o, "ringvpn_accept_failing_seconds", "gauge",
+			  "Seconds the control channel's accepts have failed in a row (out of "
+			  "descriptors or memory: new connections wait in the kernel's queue); 0 "
+			  "while they work.");
+		rv_strbuf_printf(o, "ringvpn_accept_failing_seconds %" PRIu64 "\n",
+				 st->accept_failures ? st->accept_failing_s : 0);
+	}
 	if (st->have_crl) {
 		prom_head(o, "ringvpn_crl_time_to_next_update_seconds", "gauge",
 			  "Seconds until the first nextUpdate of the CRLs (negative: expired, the "

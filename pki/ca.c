@@ -141,13 +141,26 @@ static int make_dir(const char *dir, struct rv_pki_err *err)
 	if (ret == -EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
 		return pki_not_ours(dir, "CA directory", false, err);
 	}
-	if (ret == -EEXIST && lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
-		/* The stat's errno took the mkdir's place, and a link to
-		 * nothing was told to create its parent (tester 277). */
-		pki_errf(err, RV_PKI_ERR_OP,
-			 "%s: cannot create the CA directory: it is a symbolic link to nothing",
-			 dir);
-		return ret;
+	if (ret == -EEXIST) {
+		/* The link itself, without a final slash (through which lstat
+		 * follows it): a link to nothing was told to create its parent
+		 * (tester 277), and with the slash "File exists" (tester
+		 * 278). */
+		size_t n = strlen(dir);
+		int e;
+
+		snprintf(parent, sizeof(parent), "%s", dir);
+		while (n > 1 && parent[n - 1] == '/') {
+			parent[--n] = '\0';
+		}
+		e = stat(parent, &st) != 0 ? errno : 0;
+		if (lstat(parent, &st) == 0 && S_ISLNK(st.st_mode) && e != 0) {
+			pki_errf(err, RV_PKI_ERR_OP, "%s: cannot create the CA directory: it is %s",
+				 dir,
+				 e == ELOOP ? "a loop of symbolic links"
+					    : "a symbolic link to nothing");
+			return ret;
+		}
 	}
 	if (ret == -ENOENT && pki_missing_parent(dir, why, sizeof(why))) {
 		/* A link to nothing on the way: "create its parent directory

@@ -988,6 +988,15 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 		watch_dirs(l);
 	}
 	take_ids(l->cfg, l->watch_ids);
+	/* The files loaded: the look owed after a failure of this process's
+	 * own is no longer owed (it reloaded them again, said as a change:
+	 * tester 277), and the next such failure is said again (the flag
+	 * stayed, and it was not: round-sixty-five tester 278). Before
+	 * retry_own, whose look stays owed. */
+	if (l->watch_transient) {
+		l->watch_transient = false;
+		l->watch_due_ns = 0;
+	}
 	/* Kept from the restart check above: a SIGHUP's failure was said at
 	 * info, and not at all under log_level = warn (round-sixty tester
 	 * 248). */

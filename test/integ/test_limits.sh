@@ -325,6 +325,8 @@ timeout 20 "$RV_BIN" status --kv -s "$SRV_SOCK" >"$RVT_TMP/status-kv.txt" 2>&1 |
 	rvt_fail "status --kv out of descriptors: $(cat "$RVT_TMP/status-kv.txt")"
 grep -Eq " accept_failures=[1-9][0-9]* accept_failing_s=[0-9]+" "$RVT_TMP/status-kv.txt" ||
 	rvt_fail "--kv does not say the failing accepts"
+timeout 20 "$RV_BIN" status --prometheus -s "$SRV_SOCK" | rvt_matches "^ringvpn_accept_failing_seconds [1-9][0-9]*$" ||
+	rvt_fail "--prometheus does not say the failing accepts (tester 278)"
 grep -q " tun_state=up" "$RVT_TMP/status-kv.txt" ||
 	rvt_fail "tun_state out of descriptors: $(grep -o 'tun_state=[a-z]*' "$RVT_TMP/status-kv.txt")"
 N=$(grep -c "accept: Too many open files" "$RVT_TMP/server.log")
