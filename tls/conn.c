@@ -41,9 +41,10 @@ struct rv_tls_conn {
 	uint64_t key_updates; /* TLS 1.3 KeyUpdate messages received */
 	uint64_t tickets;     /* TLS 1.3 NewSessionTicket messages received */
 	/* The name the peer's certificate must hold (rv_tls_conn_expect_name;
-	 * "" none): the checks after the handshake need it, when the SSL's
+	 * NULL none: a client's one connection has it, not a server's ten
+	 * thousand): the checks after the handshake need it, when the SSL's
 	 * own parameters are shed. */
-	char expect[RV_TLS_NAME_MAX];
+	char *expect;
 };
 
 static int conn_ex_index = -1;
@@ -160,6 +161,7 @@ void rv_tls_conn_free(struct rv_tls_conn *c)
 		return;
 	}
 	SSL_free(c->ssl); /* frees both BIOs; BoringSSL cleanses its key material */
+	free(c->expect);
 	free(c);
 }
 
@@ -546,8 +548,8 @@ int64_t rv_tls_conn_peer_not_after(const struct rv_tls_conn *c)
 	return t;
 }
 
-/* expect_own makes |xs| check the name this connection expects (|name|, ""
- * none) in place of the context's: a client without server_name checks
+/* expect_own makes |xs| check the name this connection expects (|name|,
+ * NULL none) in place of the context's: a client without server_name checks
  * each server of its list against its own name, and the context holds the
  * first one's, by which a live session with another was ended at a CA
  * change, and a handshake in flight at any change refused (round-sixty-
@@ -557,7 +559,7 @@ static bool expect_own(X509_STORE_CTX *xs, const char *name)
 	X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(xs);
 	bool is_ip;
 
-	return !name[0] ||
+	return !name ||
 	       (X509_VERIFY_PARAM_set1_host(vp, NULL, 0) &&
 		X509_VERIFY_PARAM_set1_ip(vp, NULL, 0) && rv_tls_expect_name(vp, name, &is_ip));
 }
@@ -699,7 +701,9 @@ int rv_tls_conn_expect_name(struct rv_tls_conn *c, const char *name)
 
 	name = rv_tls_name_undotted(name, undotted, sizeof(undotted)); /* nor has SNI */
 	ok = rv_tls_expect_name(vp, name, &is_ip);
-	snprintf(c->expect, sizeof(c->expect), "%s", name);
+	free(c->expect);
+	c->expect = strdup(name);
+	ok = ok && c->expect != NULL;
 
 	/* No address as SNI (RFC 6066, 3), least of all with its scope. */
 	if (ok && !is_ip) {

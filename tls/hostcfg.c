@@ -702,9 +702,8 @@ static void say_foreign(const struct hostcfg *h, const char *ifname, const struc
 				 rv_prefix_equal(&h->routes[k], &routes[i]);
 		}
 		if (!before) {
-			rv_info("route %s/%u pushed by the server: carried through %s by a route "
-				"not "
-				"ringvpn's, left as it is",
+			rv_info("route %s/%u pushed by the server: carried through %s by a "
+				"route not ringvpn's, left as it is",
 				rv_ip_addr_str(&routes[i].addr, a, sizeof(a)), routes[i].len,
 				ifname);
 		}

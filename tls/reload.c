@@ -1335,9 +1335,8 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 		 * ran out was never applied, and the revoked client kept its
 		 * tunnel (round-sixty-five tester 275). Said once. */
 		if (!l->watch_transient) {
-			rv_warnx("certificate files changed but cannot be loaded for now (keeping "
-				 "the "
-				 "running ones; tried again every %u s): %s",
+			rv_warnx("certificate files changed but cannot be loaded for now "
+				 "(keeping the running ones; tried again every %u s): %s",
 				 (unsigned)(WATCH_TRANSIENT_NS / RV_NSEC_PER_SEC), err);
 		}
 		l->watch_transient = true;

@@ -234,12 +234,17 @@ rvt_wait_for 3 "refused_protocol counted" rp_more ||
 # at warn.
 CTL_IDX=2 ctl_client_conf "$RVT_TMP/kuc.conf" "$PKI/client3" rvk "$RVT_TMP/kuc.sock" \
 	"server=10.88.2.1:4555"
+s_server_listening() { [ -n "$(ip netns exec "$S" ss -Hltn "sport = :4555")" ]; }
 hostile_server() {
 	local name=$1 input=$2 tickets=$3 what=$4 srv cli
 	rvt_nsx "$S" bash -c "($input) | timeout 10 openssl s_server -accept 10.88.2.1:4555 \
 		-tls1_3 -cert '$PKI/server.crt' -key '$PKI/server.key' -CAfile '$PKI/ca/ca.crt' \
 		-Verify 1 -naccept 1 -num_tickets $tickets >'$RVT_TMP/$name.srv' 2>&1" &
 	srv=$!
+	# Listening before the client's one attempt (a full run on a busy
+	# machine connected first, refused).
+	rvt_wait_for 5 "openssl s_server listening" s_server_listening ||
+		rvt_fail "openssl s_server did not listen: $(cat "$RVT_TMP/$name.srv")"
 	rvt_bg "$A" "$name" "$RV_BIN" client -c "$RVT_TMP/kuc.conf" --max-attempts 1
 	cli=$RVT_LAST_PID
 	rvt_wait_for 12 "the client's end of the server's $what" grep -aq \
