@@ -1603,8 +1603,7 @@ int rv_cli_confine(const struct rv_cli_opts *opts, const struct rv_config *cfg, 
 		/* Out of descriptors or memory on the way (opening
 		 * /proc/self/task) is the host's limit, as at every other
 		 * step (it said "could not drop privileges", exit 16). */
-		return ret == -EMFILE || ret == -ENFILE || ret == -ENOMEM ? RV_EXIT_FAILURE
-									  : RV_EXIT_PRIVDROP;
+		return rv_errno_short(ret) ? RV_EXIT_FAILURE : RV_EXIT_PRIVDROP;
 	}
 	say_unreadable(opts, cfg, true);
 	if (!cfg->seccomp) {

@@ -6,11 +6,19 @@
 #ifndef RV_CORE_FILE_H
 #define RV_CORE_FILE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+
+/* rv_errno_short: is |neg_errno| the process's own lack (descriptors,
+ * memory), which passes, and not the file's? */
+static inline bool rv_errno_short(int neg_errno)
+{
+	return neg_errno == -EMFILE || neg_errno == -ENFILE || neg_errno == -ENOMEM;
+}
 
 /* rv_open_regular opens |path| read-only (O_CLOEXEC) without blocking at
  * the open (a FIFO with no writer would wait for one for ever: `-n`, or a

@@ -111,6 +111,19 @@ int pki_not_ours(const char *path, const char *what, bool secret, struct rv_pki_
 	return 0;
 }
 
+/* unslashed copies |path| into |out| (|len| bytes) without its final
+ * slashes: through a final slash stat and lstat follow a link the name
+ * itself is. */
+static void unslashed(char *out, size_t len, const char *path)
+{
+	size_t n;
+
+	snprintf(out, len, "%s", path);
+	for (n = strlen(out); n > 1 && out[n - 1] == '/'; n--) {
+		out[n - 1] = '\0';
+	}
+}
+
 /* make_dir creates the CA directory 0755 whatever the umask (under 027 or
  * 077 the service, which reads ca.crt and ca.crl there after dropping
  * root and watches the directory for a new CRL, could do neither); ca.key
@@ -146,13 +159,9 @@ static int make_dir(const char *dir, struct rv_pki_err *err)
 		 * follows it): a link to nothing was told to create its parent
 		 * (tester 277), and with the slash "File exists" (tester
 		 * 278). */
-		size_t n = strlen(dir);
 		int e;
 
-		snprintf(parent, sizeof(parent), "%s", dir);
-		while (n > 1 && parent[n - 1] == '/') {
-			parent[--n] = '\0';
-		}
+		unslashed(parent, sizeof(parent), dir);
 		e = stat(parent, &st) != 0 ? errno : 0;
 		if (lstat(parent, &st) == 0 && S_ISLNK(st.st_mode) && e != 0) {
 			pki_errf(err, RV_PKI_ERR_OP, "%s: cannot create the CA directory: it is %s",
@@ -369,7 +378,6 @@ int rv_pki_ca_dir_check(const char *dir, struct rv_pki_err *err)
 {
 	char path[PATH_MAX], real[PATH_MAX];
 	struct stat st;
-	size_t n;
 	int ret, e;
 
 	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -381,10 +389,7 @@ int rv_pki_ca_dir_check(const char *dir, struct rv_pki_err *err)
 	 * "FILE/ca.crt: Not a directory", exit 4 as if the certificate were
 	 * refused (round-sixty-four testers 259, 263); the directory named
 	 * is the file's own, through a link (it was the link's: tester 267). */
-	snprintf(path, sizeof(path), "%s", dir);
-	for (n = strlen(path); n > 1 && path[n - 1] == '/'; n--) {
-		path[n - 1] = '\0';
-	}
+	unslashed(path, sizeof(path), dir);
 	ret = stat(path, &st);
 	e = errno;
 	if (ret == 0 && S_ISREG(st.st_mode) && realpath(path, real) != NULL) {

@@ -382,15 +382,22 @@ static bool src_is(const struct file_src *src, const char *path);
 static void take_src(struct file_src *src, const struct stat *st);
 static int copy_crls(struct rv_tls_ctx *n, const struct rv_tls_ctx *cur);
 
+/* way_unsearchable: is a directory on the way to |path| one this process
+ * may not search? The file's own mode is not the matter then. */
+static bool way_unsearchable(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) != 0 && errno == EACCES;
+}
+
 /* src_unknown: can whether |path| is still the file |src| was taken of not
  * be told, a directory on its way unsearchable to this process? Said so:
  * "it has changed" and a chmod of the file sent the operator the wrong way
  * (a tester). */
 static bool src_unknown(const struct file_src *src, const char *path)
 {
-	struct stat st;
-
-	return src->set && stat(path, &st) != 0 && errno == EACCES;
+	return src->set && way_unsearchable(path);
 }
 
 static const char unknown_why[] =
@@ -964,15 +971,14 @@ static int load_key(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, cons
 		/* Started as its unit does (User=ringvpn), on keys `pki`
 		 * wrote (0600, root's): "check the path and its permissions"
 		 * left the fix to the README's security section (round-
-		 * sixty-five tester 272). Behind a directory this process
-		 * cannot search, the file's mode is not the matter. */
-		rv_tls_self_group(group, sizeof(group));
-		if (stat(path, &st) != 0 && errno == EACCES) {
+		 * sixty-five tester 272). */
+		if (way_unsearchable(path)) {
 			snprintf(err, err_len,
 				 "cannot open private key file %s: %s: a directory on its way "
 				 "cannot be searched by this process (namei -l %s shows them)",
 				 path, strerror(-ret), path);
 		} else {
+			rv_tls_self_group(group, sizeof(group));
 			snprintf(err, err_len,
 				 "cannot open private key file %s: %s: make it readable by the "
 				 "service's group (chgrp %s %s; chmod 0640 %s)",

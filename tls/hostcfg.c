@@ -682,6 +682,17 @@ static int update_networks(struct hostcfg *h, unsigned tun, const struct rv_ctl_
 	return ret;
 }
 
+/* route_counts: of the routes installed, those the host routes elsewhere
+ * (|*unused|) and those a route not ringvpn's carries (|*theirs|), each
+ * once (a route taken over later is unused alone); returns the rest,
+ * ringvpn's own. */
+static size_t route_counts(const struct hostcfg *h, unsigned *unused, unsigned *theirs)
+{
+	*unused = (unsigned)__builtin_popcountll(h->unused);
+	*theirs = (unsigned)__builtin_popcountll(h->foreign & ~h->unused);
+	return h->num_routes - *unused - *theirs;
+}
+
 /* say_foreign says each of |routes| that a route not ringvpn's through the
  * TUN carries (bit i of |foreign|), once: not again while it stays so. It
  * serves and is left as it is, and was counted installed without a word
@@ -867,8 +878,8 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 		 * (round-twenty-eight tester 140), and those the host routes
 		 * elsewhere were counted installed (round-thirty tester 148),
 		 * as rv_hostcfg_reapply's reply says them. */
-		unsigned n_unused = (unsigned)__builtin_popcountll(h->unused);
-		unsigned n_foreign = (unsigned)__builtin_popcountll(h->foreign & ~h->unused);
+		unsigned n_unused, n_foreign;
+		size_t ours = route_counts(h, &n_unused, &n_foreign);
 		char more[96] = "", theirs[96] = "";
 
 		if (n_unused) {
@@ -883,8 +894,8 @@ static int apply(struct rv_loop *l, const struct rv_ctl_config *c, bool update, 
 		}
 		rv_info_rl("server updated the configuration: mtu %u, %zu of %u pushed route(s) "
 			   "installed%s%s, keepalive %u s, dead-peer timeout %u s",
-			   h->mtu, h->num_routes - n_unused - n_foreign, c->num_routes, more,
-			   theirs, c->keepalive_s, c->dead_peer_s);
+			   h->mtu, ours, c->num_routes, more, theirs, c->keepalive_s,
+			   c->dead_peer_s);
 	}
 	return 0;
 }
@@ -1038,14 +1049,14 @@ void rv_hostcfg_reapply(struct rv_loop *l, bool accept_changed, struct rv_strbuf
 		rv_strbuf_printf(log, "failed: %s (see the log)\n", what);
 		return;
 	}
-	unsigned unused = (unsigned)__builtin_popcountll(h->unused);
-	unsigned theirs = (unsigned)__builtin_popcountll(h->foreign & ~h->unused);
+	unsigned unused, theirs;
+	size_t ours = route_counts(h, &unused, &theirs);
 
 	/* Not those the host routes elsewhere (said in the log): the reply
 	 * counted them as installed (round-thirteen tester 59). */
 	rv_strbuf_printf(log, "%s: %s (%zu of %u pushed route(s) installed",
-			 unused && !accept_changed ? "failed" : "applied", what,
-			 h->num_routes - unused - theirs, (unsigned)h->pushed.num_routes);
+			 unused && !accept_changed ? "failed" : "applied", what, ours,
+			 (unsigned)h->pushed.num_routes);
 	if (unused) {
 		rv_strbuf_printf(log,
 				 "; %u more not used: the host routes them elsewhere, see the "

@@ -44,9 +44,7 @@ FILE *rv_tls_pem_open(const char *what, const char *path, char *err, size_t err_
 	if (fd < 0) {
 		*out_errno = fd;
 		snprintf(err, err_len, "cannot open %s file %s: %s%s", what, path, strerror(-fd),
-			 fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM
-				 ? ""
-				 : " (check the path and its permissions)");
+			 rv_errno_short(fd) ? "" : " (check the path and its permissions)");
 		return NULL;
 	}
 	/* As `pki verify` (PKI_MAX_LIST): a bigger file (a wrong path, a

@@ -1329,7 +1329,7 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 			 err);
 		return;
 	}
-	if (n == NULL && (ret == -EMFILE || ret == -ENFILE || ret == -ENOMEM)) {
+	if (n == NULL && rv_errno_short(ret)) {
 		/* The process's state, not the files': looked at again until
 		 * they load. Taken once, a revocation made while descriptors
 		 * ran out was never applied, and the revoked client kept its

@@ -524,9 +524,11 @@ static void say_without_family(struct rv_loop *l, const struct rv_config *cur,
 {
 	/* Said at the reload that adds the pool (or moves it), not at every
 	 * reload after it (tester 277). */
-	bool new4 = next->pool4.addr.family && !rv_prefix_equal(&cur->pool4, &next->pool4);
-	bool new6 = next->pool6.addr.family && !rv_prefix_equal(&cur->pool6, &next->pool6);
-	unsigned no4 = 0, no6 = 0;
+	bool added[2] = {
+		next->pool4.addr.family && !rv_prefix_equal(&cur->pool4, &next->pool4),
+		next->pool6.addr.family && !rv_prefix_equal(&cur->pool6, &next->pool6),
+	};
+	unsigned without[2] = { 0, 0 };
 	struct rv_chan *c;
 
 	rv_chans_foreach(l, i, c)
@@ -536,22 +538,18 @@ static void say_without_family(struct rv_loop *l, const struct rv_config *cur,
 		if (sess == NULL || c->closing) {
 			continue;
 		}
-		no4 += new4 && !rv_session_vaddr4(sess)->family;
-		no6 += new6 && !rv_session_vaddr6(sess)->family;
+		without[0] += added[0] && !rv_session_vaddr4(sess)->family;
+		without[1] += added[1] && !rv_session_vaddr6(sess)->family;
 	}
-	if (no4) {
-		rv_strbuf_printf(log,
-				 "applied: pool4 for sessions that start from now on; %u running "
-				 "session(s) have no IPv4 address until their client reconnects "
-				 "(`ringvpn kick NAME` gives one its address now)\n",
-				 no4);
-	}
-	if (no6) {
-		rv_strbuf_printf(log,
-				 "applied: pool6 for sessions that start from now on; %u running "
-				 "session(s) have no IPv6 address until their client reconnects "
-				 "(`ringvpn kick NAME` gives one its address now)\n",
-				 no6);
+	for (int f = 0; f < 2; f++) {
+		if (without[f]) {
+			rv_strbuf_printf(
+				log,
+				"applied: pool%c for sessions that start from now on; %u "
+				"running session(s) have no IPv%c address until their client "
+				"reconnects (`ringvpn kick NAME` gives one its address now)\n",
+				"46"[f], without[f], "46"[f]);
+		}
 	}
 }
 

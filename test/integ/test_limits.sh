@@ -852,44 +852,45 @@ refused 11 56,435 threads 1 "cannot start its thread: Resource temporarily unava
 # of a shared user can fill): the drop fails, exit 16, named (the thread
 # was skipped and kept CAP_NET_ADMIN and CAP_BPF: round-four tester 28).
 refused 11 234 sigpending 16 "cannot be asked to drop its capabilities: Resource temporarily unavailable (the user's queued signals are at their limit"
+# runs_with ERRNO NRS NAME TEXT [ARGS...]: the server with those calls
+# failing runs (status answers) and says TEXT; its PID in RPID.
+runs_with() {
+	local e=$1 nrs=$2 name=$3 text=$4
+	shift 4
+	rvt_bg "$S" "$name" "$SCF" "$e" "$nrs" -- "$RV_BIN" server -c "$RVT_TMP/h.conf" "$@"
+	RPID=$RVT_LAST_PID
+	rvt_wait_for 10 "$name: status" "$RV_BIN" status -s "$RVT_TMP/h.sock" ||
+		rvt_fail "$name: no status: $(tail -3 "$RVT_TMP/$name.log")"
+	grep -q -- "$text" "$RVT_TMP/$name.log" ||
+		rvt_fail "$name: not said: $(grep -a "warn\|info" "$RVT_TMP/$name.log" | tail -4)"
+}
 # inotify refused (the user's 128 instances used up, as above): said, the
 # server runs, and it is tried again (it stayed off for the process's life).
-rvt_bg "$S" inotify-fail "$SCF" 24 294 -- "$RV_BIN" server -c "$RVT_TMP/h.conf"
-IPID=$RVT_LAST_PID
-rvt_wait_for 10 "status without inotify" "$RV_BIN" status -s "$RVT_TMP/h.sock" ||
-	rvt_fail "inotify-fail: no status: $(tail -3 "$RVT_TMP/inotify-fail.log")"
-grep -q "inotify: certificate and CRL changes need a reload until the file watch can be made (tried again every 30 s): Too many open files" \
-	"$RVT_TMP/inotify-fail.log" || rvt_fail "inotify-fail: not said: $(grep -a inotify "$RVT_TMP/inotify-fail.log")"
-rvt_stop_pid "$IPID" 10 || rvt_fail "inotify-fail: exit"
+runs_with 24 294 inotify-fail \
+	"inotify: certificate and CRL changes need a reload until the file watch can be made (tried again every 30 s): Too many open files"
+rvt_stop_pid "$RPID" 10 || rvt_fail "inotify-fail: exit"
 # The watches refused (the user's fs.inotify.max_user_watches used up:
 # ENOSPC): said, and the files looked at every 5 s meanwhile (it was said
 # per directory once and never tried again: a CRL change waited for a
 # reload by hand, round-sixty-five tester 275).
-rvt_bg "$S" watch-fail "$SCF" 28 254 -- "$RV_BIN" server -c "$RVT_TMP/h.conf"
-WPID=$RVT_LAST_PID
-rvt_wait_for 10 "status without watches" "$RV_BIN" status -s "$RVT_TMP/h.sock" ||
-	rvt_fail "watch-fail: no status: $(tail -3 "$RVT_TMP/watch-fail.log")"
-grep -q "inotify: the certificate files' directories cannot all be watched (fs.inotify.max_user_watches of the service user, or memory): their changes are looked for every 5 s until they can: No space left on device" \
-	"$RVT_TMP/watch-fail.log" || rvt_fail "watch-fail: not said: $(grep -a watch "$RVT_TMP/watch-fail.log")"
+runs_with 28 254 watch-fail \
+	"inotify: the certificate files' directories cannot all be watched (fs.inotify.max_user_watches of the service user, or memory): their changes are looked for every 5 s until they can: No space left on device"
 touch "$PKI/ca/ca.crl"
 rvt_wait_for 10 "the CRL's change found without a watch" grep -q "certificate files changed: applied" "$RVT_TMP/watch-fail.log" ||
 	rvt_fail "watch-fail: the change not found: $(tail -3 "$RVT_TMP/watch-fail.log")"
-rvt_stop_pid "$WPID" 10 || rvt_fail "watch-fail: exit"
+rvt_stop_pid "$RPID" 10 || rvt_fail "watch-fail: exit"
 # A kernel without IPv6 (ipv6.disable=1: every AF_INET6 socket refused):
 # the default `listen = PORT` listens on IPv4 alone, said (it exited 15:
 # round-sixty-five tester 275).
-rvt_bg "$S" no-v6 "$SCF" 97 '41/0&0xffffffff=10' -- "$RV_BIN" server -c "$RVT_TMP/h.conf" --pool6 none
-NPID=$RVT_LAST_PID
-rvt_wait_for 10 "status without IPv6" "$RV_BIN" status -s "$RVT_TMP/h.sock" ||
-	rvt_fail "no-v6: no status: $(tail -3 "$RVT_TMP/no-v6.log")"
-grep -q "listen \*:4453: this kernel has no IPv6 (Address family not supported by protocol): the control channel listens on IPv4 alone" \
-	"$RVT_TMP/no-v6.log" || rvt_fail "no-v6: not said: $(grep -a listen "$RVT_TMP/no-v6.log")"
+runs_with 97 '41/0&0xffffffff=10' no-v6 \
+	"listen \*:4453: this kernel has no IPv6 (Address family not supported by protocol): the control channel listens on IPv4 alone" \
+	--pool6 none
 grep -q "this kernel has no IPv6 (Address family not supported by protocol): the data channel's UDP is IPv4 alone" \
 	"$RVT_TMP/no-v6.log" || rvt_fail "no-v6: the data channel not said: $(grep -a UDP "$RVT_TMP/no-v6.log")"
 grep -q "warn: UDP socket" "$RVT_TMP/no-v6.log" && rvt_fail "no-v6: a warning before the IPv4 start"
 rvt_nsx "$S" ss -Hltn "sport = :4453" | rvt_matches "0\.0\.0\.0:4453" ||
 	rvt_fail "no-v6: no IPv4 listener: $(ip netns exec "$S" ss -Hltn)"
-rvt_stop_pid "$NPID" 10 || rvt_fail "no-v6: exit"
+rvt_stop_pid "$RPID" 10 || rvt_fail "no-v6: exit"
 # Every io_uring_enter of the workers' waits failing (a filter on those
 # alone; the control ring waits with EXT_ARG): the server answers status
 # meanwhile and exits 1 after 10 s, naming it (a round-two tester: it
