@@ -54,6 +54,7 @@
 #include "tls/server_side.h"
 #include "tls/subnets.h"
 #include "uring/dataplane.h"
+#include "uring/holder.h"
 #include "uring/sock.h"
 
 /* While accepts keep failing, a line this often. */
@@ -154,7 +155,15 @@ int rv_server_listen_socket(const struct rv_config *cfg, uint16_t port, char *er
 	snprintf(what, sizeof(what), "TCP %s (control)", where);
 	ret = rv_bind_wait(fd, ai->ai_addr, ai->ai_addrlen, port ? RV_BIND_WAIT_MS : 0, what);
 	if (ret) {
-		snprintf(err, err_len, "cannot listen on %s: %s", where, strerror(-ret));
+		char who[200];
+
+		if (ret == -EADDRINUSE &&
+		    rv_port_holder(IPPROTO_TCP, ai->ai_addr, who, sizeof(who))) {
+			snprintf(err, err_len, "cannot listen on %s: %s, held by %s", where,
+				 strerror(-ret), who);
+		} else {
+			snprintf(err, err_len, "cannot listen on %s: %s", where, strerror(-ret));
+		}
 		close(fd);
 		goto out;
 	}

@@ -42,6 +42,7 @@
 #include "core/strbuf.h"
 #include "tls/internal.h"
 #include "tls/slots.h"
+#include "uring/holder.h"
 #include "uring/sock.h"
 
 enum {
@@ -157,8 +158,15 @@ int rv_http_open(struct rv_loop *l, char *err, size_t err_len)
 		ret = -errno;
 	}
 	if (ret) {
-		snprintf(err, err_len, "metrics_listen %s: cannot listen: %s", addr,
-			 strerror(-ret));
+		char who[200];
+
+		if (ret == -EADDRINUSE && rv_port_holder(IPPROTO_TCP, &ep.sa, who, sizeof(who))) {
+			snprintf(err, err_len, "metrics_listen %s: cannot listen: %s, held by %s",
+				 addr, strerror(-ret), who);
+		} else {
+			snprintf(err, err_len, "metrics_listen %s: cannot listen: %s", addr,
+				 strerror(-ret));
+		}
 		close(fd);
 		free(h);
 		return ret;

@@ -29,6 +29,7 @@
 #include "core/gso.h"
 #include "core/log.h"
 #include "uring/compat.h"
+#include "uring/holder.h"
 #include "uring/internal.h"
 #include "uring/rtnl.h"
 #include "uring/sock.h"
@@ -231,9 +232,20 @@ static int open_worker_io(struct rv_dataplane *dp, struct rv_worker *w, bool vne
 		/* Any other error is the bind's below too, reported there. */
 		ret = rv_udp_wait_free(cfg->udp_port, cfg->udp_v6, RV_UDP_CLAIM_WAIT_MS, &waited);
 		if (ret == -EADDRINUSE) {
-			rv_warnx("UDP port %u is still held by another socket after %u ms (another "
-				 "ringvpn, or another program?)",
-				 cfg->udp_port, waited);
+			struct sockaddr_in6 any = { .sin6_family = AF_INET6,
+						    .sin6_port = htons(cfg->udp_port) };
+			char who[256];
+
+			if (rv_port_holder(IPPROTO_UDP, (struct sockaddr *)&any, who,
+					   sizeof(who))) {
+				rv_warnx("UDP port %u is still held by another socket after %u "
+					 "ms: %s",
+					 cfg->udp_port, waited, who);
+			} else {
+				rv_warnx("UDP port %u is still held by another socket after %u "
+					 "ms (another ringvpn, or another program?)",
+					 cfg->udp_port, waited);
+			}
 			return ret;
 		}
 		if (ret == -EINTR) {

@@ -48,6 +48,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "uring/compat.h"
+#include "uring/holder.h"
 #include "uring/rtnl.h"
 
 enum {
@@ -66,21 +67,6 @@ enum {
 	 * exiting within microseconds of taking its SIGKILL, and until then
 	 * the signal shows as pending. */
 	LIVE_CONFIRM_MS = 50,
-};
-
-/* What rv_ns_lock sees of a lock's holder. One whose state cannot be told
- * is waited for like one going away: a killed process keeps the lock while
- * the kernel frees its memory (exit_mm comes before exit_files), which
- * took 0.6 s for 8 GB on this machine (round-twenty tester 92). That is a
- * holder /proc hides (the units' ProtectProc=invisible hides a process
- * that dropped its privileges; process_mrelease(2) would tell, but on a
- * dying process it frees memory whose robust futexes its threads have
- * yet to release: round-twenty tester 93), one in another PID namespace,
- * and one that is not a ringvpn (its PID is not in the lock). */
-enum holder {
-	HOLDER_GOING,  /* exiting, stopping, or gone */
-	HOLDER_LIVE,   /* none of those */
-	HOLDER_UNSEEN, /* its state cannot be told here */
 };
 
 /* --- ownership ------------------------------------------------------------ */
@@ -147,90 +133,22 @@ static long lock_holder(int fd)
 	return found;
 }
 
-/* read_path reads the start of |path| into |buf| (NUL-terminated): its
- * length, or -1 when it cannot (gone, hidden, no /proc). */
-static ssize_t read_path(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0) {
-		return -1;
-	}
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0) {
-		return -1;
-	}
-	buf[n] = '\0';
-	return n;
-}
-
-/* read_proc reads /proc/|pid|/|what| (read_path). */
-static ssize_t read_proc(long pid, const char *what, char *buf, size_t len)
-{
-	char path[320];
-
-	snprintf(path, sizeof(path), "/proc/%ld/%s", pid, what);
-	return read_path(path, buf, len);
-}
-
-/* pid_state: is process |pid|, which /proc/locks names, on its way out
- * (gone, a zombie, exiting, a SIGKILL pending), live, or hidden from this
- * process (/proc mounted with hidepid, no /proc)? */
-static enum holder pid_state(long pid)
-{
-	static const char *const pending[] = { "\nSigPnd:", "\nShdPnd:" };
-	char buf[4096], state;
-	unsigned long long mask;
-	unsigned flags;
-	const char *p;
-	ssize_t n;
-
-	n = read_proc(pid, "stat", buf, sizeof(buf));
-	if (n <= 0) {
-		/* Gone, or hidden: hidepid=invisible answers ENOENT too. */
-		return HOLDER_UNSEEN;
-	}
-	/* The name in parentheses may hold anything; the fields follow the
-	 * last ')': state, ppid, pgrp, session, tty, tpgid, flags. */
-	p = strrchr(buf, ')');
-	if (p == NULL || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %u", &state, &flags) != 2) {
-		return HOLDER_UNSEEN;
-	}
-	if (state == 'Z' || state == 'X' || state == 'x' || (flags & 0x4 /* PF_EXITING */)) {
-		return HOLDER_GOING;
-	}
-	n = read_proc(pid, "status", buf, sizeof(buf));
-	if (n <= 0) {
-		return HOLDER_UNSEEN;
-	}
-	for (size_t i = 0; i < sizeof(pending) / sizeof(pending[0]); i++) {
-		p = strstr(buf, pending[i]);
-		if (p && sscanf(p + strlen(pending[i]), "%llx", &mask) == 1 &&
-		    (mask >> (SIGKILL - 1)) & 1) {
-			return HOLDER_GOING;
-		}
-	}
-	return HOLDER_LIVE;
-}
-
 /* holder_state: what can be told of the process holding the flock on |fd|:
  * going when it says in the lock that it is stopping (rv_ns_lock_stopping)
  * or pid_state finds it on its way out; unseen unless /proc/locks names
  * the PID the lock holds (another PID namespace, no /proc, a holder that
  * is no ringvpn: a PID /proc/locks keeps for a process that left its lock
  * to a child may be another process's by now). */
-static enum holder holder_state(int fd)
+static enum rv_holder holder_state(int fd)
 {
 	long pid = lock_holder(fd);
 	bool stopping;
 	long own = lock_says(fd, &stopping);
 
 	if (stopping) {
-		return HOLDER_GOING;
+		return RV_HOLDER_GOING;
 	}
-	return pid > 0 && pid == own ? pid_state(pid) : HOLDER_UNSEEN;
+	return pid > 0 && pid == own ? rv_pid_state(pid) : RV_HOLDER_UNSEEN;
 }
 
 /* ns_lock_wait takes |fd|'s flock, waiting up to RV_TUN_CLAIM_WAIT_MS for a
@@ -241,13 +159,13 @@ static int ns_lock_wait(int fd)
 	unsigned live_ms = 0;
 
 	for (unsigned waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += CLAIM_POLL_MS) {
-		enum holder h;
+		enum rv_holder h;
 
 		if (errno != EWOULDBLOCK) {
 			return -errno;
 		}
 		h = holder_state(fd);
-		live_ms = h == HOLDER_LIVE ? live_ms + CLAIM_POLL_MS : 0;
+		live_ms = h == RV_HOLDER_LIVE ? live_ms + CLAIM_POLL_MS : 0;
 		if (waited >= RV_TUN_CLAIM_WAIT_MS || live_ms > LIVE_CONFIRM_MS) {
 			return -EBUSY;
 		}
@@ -497,8 +415,9 @@ static int check_kind(const char *name, const struct rv_rtnl_link *lk)
  * thread's "fd") a TUN queue of device |name|: the clone device (10:200)
  * under whatever path it was opened (a chroot's own node was passed over:
  * round-fifty-eight tester 242), its fdinfo's "iff:" the name? */
-static bool holds_tun(const char *dir, const char *fd, const char *name)
+static bool holds_tun(const char *dir, const char *fd, void *arg)
 {
+	const char *name = arg;
 	char path[320], buf[512], *p;
 	struct stat st;
 
@@ -508,193 +427,12 @@ static bool holds_tun(const char *dir, const char *fd, const char *name)
 		return false;
 	}
 	snprintf(path, sizeof(path), "%sinfo/%s", dir, fd); /* .../fdinfo/N */
-	if (read_path(path, buf, sizeof(buf)) <= 0 || (p = strstr(buf, "\niff:\t")) == NULL) {
+	if (rv_proc_read_path(path, buf, sizeof(buf)) <= 0 ||
+	    (p = strstr(buf, "\niff:\t")) == NULL) {
 		return false;
 	}
 	p += strlen("\niff:\t");
 	return strncmp(p, name, strlen(name)) == 0 && p[strlen(name)] == '\n';
-}
-
-/* fds_hold: does a descriptor in /proc's |dir| hold a queue of |name|?
- * |*unseen| is set when the directory is closed to this process. */
-static bool fds_hold(const char *dir, const char *name, bool *unseen)
-{
-	struct dirent *fe;
-	bool found = false;
-	DIR *fds = opendir(dir);
-
-	if (fds == NULL) {
-		*unseen |= errno != ENOENT;
-		return false;
-	}
-	while (!found && (fe = readdir(fds)) != NULL) {
-		found = fe->d_name[0] != '.' && holds_tun(dir, fe->d_name, name);
-	}
-	closedir(fds);
-	return found;
-}
-
-/* same_files: do tasks |a| and |b| share one descriptor table (kcmp(2))?
- * -1 when it cannot be told (no kcmp, not allowed). */
-static int same_files(long a, long b)
-{
-	long r = syscall(SYS_kcmp, (pid_t)a, (pid_t)b, 2 /* KCMP_FILES */, 0UL, 0UL);
-
-	return r < 0 ? -1 : r == 0;
-}
-
-/* Descriptor tables of one process's threads read at most: past 16, a
- * holder in the 17th was waited for 20 s (round-sixty-one tester 250). */
-enum { TABLES_MAX = 256 };
-
-/* threads_hold: does a live thread of process |p| hold a queue of |name| in
- * a descriptor table not read yet (the leader's was when |leader_read|)?
- * Threads share one table unless one was made without CLONE_FILES or
- * unshared it: each distinct table is read once, told apart by kcmp (a
- * look at each of 1,500 threads' took 14 s: round-fifty-nine tester 246;
- * the first thread's alone missed a holder in another's: round-sixty
- * tester 248). Past TABLES_MAX tables, what is left is unseen. */
-static bool threads_hold(long p, bool leader_read, const char *name, bool *unseen)
-{
-	long read[TABLES_MAX];
-	unsigned nread = 0;
-	char path[320];
-	struct dirent *te;
-	bool found = false;
-	DIR *tasks;
-
-	if (leader_read) {
-		read[nread++] = p;
-	}
-	snprintf(path, sizeof(path), "/proc/%ld/task", p);
-	if ((tasks = opendir(path)) == NULL) {
-		return false;
-	}
-	while (!found && (te = readdir(tasks)) != NULL) {
-		long t = strtol(te->d_name, NULL, 10);
-		bool known = false;
-
-		if (t <= 0 || (t == p && leader_read)) {
-			continue;
-		}
-		/* Where kcmp cannot tell (a task this one may not trace, even
-		 * as root: a container's init), the threads are taken to share
-		 * the table read, as threads do unless made otherwise. */
-		for (unsigned i = 0; i < nread && !known; i++) {
-			known = same_files(read[i], t) != 0;
-		}
-		if (known || pid_state(t) == HOLDER_GOING) {
-			continue;
-		}
-		if (nread == TABLES_MAX) {
-			*unseen = true;
-			break;
-		}
-		snprintf(path, sizeof(path), "/proc/%ld/task/%ld/fd", p, t);
-		found = fds_hold(path, name, unseen);
-		read[nread++] = t;
-	}
-	closedir(tasks);
-	return found;
-}
-
-/* ns_of stats process |p|'s network namespace into |st|: its leader's, or
- * when the leader has exited (a zombie keeps no namespaces) a thread's.
- * 0, or -errno of the leader's (-ENOENT: gone). */
-static int ns_of(long p, struct stat *st)
-{
-	char path[320];
-	struct dirent *te;
-	int ret;
-	DIR *tasks;
-
-	snprintf(path, sizeof(path), "/proc/%ld/ns/net", p);
-	if (stat(path, st) == 0) {
-		return 0;
-	}
-	ret = -errno;
-	snprintf(path, sizeof(path), "/proc/%ld/task", p);
-	if (ret != -ENOENT || (tasks = opendir(path)) == NULL) {
-		return ret;
-	}
-	while ((te = readdir(tasks)) != NULL) {
-		long t = strtol(te->d_name, NULL, 10);
-
-		snprintf(path, sizeof(path), "/proc/%ld/task/%ld/ns/net", p, t);
-		if (t > 0 && t != p && stat(path, st) == 0) {
-			ret = 0;
-			break;
-		}
-	}
-	closedir(tasks);
-	return ret;
-}
-
-/* queue_holder looks through /proc for a process of this network namespace
- * that has a queue of TUN device |name| open: HOLDER_LIVE with its PID in
- * |*pid| when one is found that is not on its way out; HOLDER_GOING when
- * none is (a killed process's queues outlive it while the kernel tears
- * down its io_uring, which holds them: up to 2.8 s seen on a busy 2-core
- * host, and a restart that waited 3 s blamed "another process": round-
- * fifty-seven tester 241); HOLDER_UNSEEN when some processes are hidden
- * from this one (hidepid: /proc/1 is not listed) or their descriptors are
- * closed to it, or there is no /proc. A queue another process's ring or a
- * socket's message in flight holds is seen as none; so is one whose device
- * moved to this namespace from another (the holder's namespace is the one
- * compared: README Limitations). */
-static enum holder queue_holder(const char *name, long *pid)
-{
-	enum holder found = HOLDER_GOING;
-	struct stat own, st;
-	struct dirent *de;
-	DIR *proc;
-
-	if (stat("/proc/self/ns/net", &own) < 0 || (proc = opendir("/proc")) == NULL) {
-		return HOLDER_UNSEEN;
-	}
-	if (stat("/proc/1", &st) != 0) {
-		found = HOLDER_UNSEEN; /* hidepid: others' processes are not listed */
-	}
-	while (found != HOLDER_LIVE && (de = readdir(proc)) != NULL) {
-		char path[64];
-		long p = strtol(de->d_name, NULL, 10);
-		bool ns_seen = true, unseen = false, held;
-		enum holder state;
-		int ret;
-
-		if (p <= 0 || p == (long)getpid()) {
-			continue;
-		}
-		/* Its namespace may be closed to this one while its
-		 * descriptors are not (a container's init, even to root). */
-		ret = ns_of(p, &st);
-		if (ret == 0) {
-			if (st.st_dev != own.st_dev || st.st_ino != own.st_ino) {
-				continue; /* another namespace's device of that name */
-			}
-		} else if (ret == -ENOENT) {
-			continue;
-		} else {
-			ns_seen = false;
-		}
-		/* The leader's table if it lives, then its threads' others (a
-		 * zombie leader keeps none while its threads run on: tester
-		 * 242). */
-		snprintf(path, sizeof(path), "/proc/%ld/fd", p);
-		state = pid_state(p);
-		held = state != HOLDER_GOING && fds_hold(path, name, &unseen);
-		if (!held) {
-			held = threads_hold(p, state != HOLDER_GOING, name, &unseen);
-		}
-		if (held) {
-			found = ns_seen ? HOLDER_LIVE : HOLDER_UNSEEN;
-			*pid = p;
-		} else if (unseen) {
-			found = HOLDER_UNSEEN;
-		}
-	}
-	closedir(proc);
-	return found;
 }
 
 /* wait_unheld waits until no device |name| exists or it is an idle
@@ -706,11 +444,13 @@ static int wait_unheld(const char *name)
 {
 	uint64_t t0 = rv_now_ns(), waited_ms, look_ms = RV_TUN_CLAIM_WAIT_MS;
 	struct rv_rtnl_link lk;
-	enum holder who = HOLDER_LIVE;
+	enum rv_holder who = RV_HOLDER_LIVE;
+	char want[IFNAMSIZ];
 	bool slept = false;
 	long pid = 0;
 	int ret;
 
+	snprintf(want, sizeof(want), "%s", name);
 	for (;;) {
 		ret = rv_rtnl_get_link(&lk, name);
 		if (ret == -ENODEV) {
@@ -731,33 +471,40 @@ static int wait_unheld(const char *name)
 		}
 		waited_ms = (rv_now_ns() - t0) / RV_NSEC_PER_MSEC;
 		if (waited_ms >= look_ms) {
-			enum holder was = who;
+			enum rv_holder was = who;
 
 			/* Looked at again each second: a live holder may
-			 * come while the dead one's queues go. */
-			who = queue_holder(name, &pid);
+			 * come while the dead one's queues go. None is seen
+			 * while a killed process's queues outlive it (the
+			 * kernel tears its io_uring down: up to 2.8 s on a
+			 * busy 2-core host, and a restart that waited 3 s
+			 * blamed "another process": round-fifty-seven tester
+			 * 241), nor a queue another process's ring or a
+			 * socket's message in flight holds, nor one whose
+			 * device moved here from another namespace (the
+			 * holder's namespace is the one compared: README
+			 * Limitations). */
+			who = rv_holder_find(holds_tun, want, true, &pid);
 			/* Said as of now: the look itself takes a while with
 			 * many processes (tester 246). */
 			waited_ms = (rv_now_ns() - t0) / RV_NSEC_PER_MSEC;
 			look_ms = waited_ms + 1000;
-			if (who == HOLDER_LIVE) {
-				char comm[64] = "?", shown[64];
+			if (who == RV_HOLDER_LIVE) {
+				char comm[64];
 
-				if (read_proc(pid, "comm", comm, sizeof(comm)) > 0) {
-					comm[strcspn(comm, "\n")] = '\0';
-				}
+				rv_proc_comm(pid, comm, sizeof(comm));
 				rv_warnx("TUN %s is held by another process, %ld (%s): %u "
 					 "queue(s) attached after %llu ms, and it holds no "
 					 "ringvpn's ownership lock",
-					 name, pid, rv_shown_ascii(shown, sizeof(shown), comm),
-					 lk.num_queues, (unsigned long long)waited_ms);
+					 name, pid, comm, lk.num_queues,
+					 (unsigned long long)waited_ms);
 				return -EBUSY;
 			}
 			if (waited_ms >= RV_TUN_DYING_WAIT_MS) {
 				rv_warnx("TUN %s is held: %u queue(s) still attached after %llu ms "
 					 "by no process this one %s",
 					 name, lk.num_queues, (unsigned long long)waited_ms,
-					 who == HOLDER_UNSEEN
+					 who == RV_HOLDER_UNSEEN
 						 ? "may look at (some are hidden from it: another "
 						   "user's, with /proc's hidepid or without "
 						   "CAP_SYS_PTRACE, or another PID namespace's; or "
@@ -768,12 +515,12 @@ static int wait_unheld(const char *name)
 						   "another network namespace?)");
 				return -EBUSY;
 			}
-			if (was == HOLDER_LIVE) {
+			if (was == RV_HOLDER_LIVE) {
 				rv_info("TUN %s: its %u queue(s) are still attached after %llu ms, "
 					"by no process this one %s: a killed owner's, which the "
 					"kernel is still releasing? Waiting up to %u s for them",
 					name, lk.num_queues, (unsigned long long)waited_ms,
-					who == HOLDER_UNSEEN ? "may look at" : "can see",
+					who == RV_HOLDER_UNSEEN ? "may look at" : "can see",
 					(unsigned)(RV_TUN_DYING_WAIT_MS / 1000));
 			}
 		}

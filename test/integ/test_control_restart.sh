@@ -299,6 +299,10 @@ rvt_log "server exited $rc after $(awk -v t0="$T0" -v t1="$(date +%s.%N)" 'BEGIN
 [ "$rc" = 15 ] || rvt_fail "server exit $rc with its data port held, want 15 (RV_EXIT_NET)"
 grep -aq "UDP port $DATA_PORT is still held by another socket" "$RVT_TMP/server.log" ||
 	rvt_fail "no clear message: $(tail -3 "$RVT_TMP/server.log")"
+# Named by its holder, as a held TUN device is (it said "another ringvpn,
+# or another program?": round-sixty-five tester 275).
+grep -aq "UDP port $DATA_PORT is still held by another socket after [0-9]* ms: process $HOLDER (python3), uid 0$" "$RVT_TMP/server.log" ||
+	rvt_fail "the holder not named: $(grep -a "UDP port" "$RVT_TMP/server.log")"
 rvt_stop_pid "$HOLDER" 5 || true
 
 rvt_step "the control port held 1 s after a stop: the start waits for it"
@@ -336,6 +340,49 @@ grep -a "metrics_listen 127.0.0.1:9188: waited [0-9]* ms for the previous owner'
 wait "$TCPHOLDER" 2>/dev/null
 rvt_forget_pid "$TCPHOLDER"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+
+rvt_step "the control and metrics ports held for good: exit 15 naming each holder"
+# Another program on the port (not a predecessor on its way out) was only
+# "Address already in use" (round-sixty-five tester 275). The metrics
+# holder is the one on the same address: another program's socket on the
+# same port of another address does not stop the bind and is not named.
+keep_port() { # NAME HOST PORT
+	rvt_bg "$S" "$1" python3 -c '
+import socket, sys, time
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_STREAM)
+if fam == socket.AF_INET6:
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(1)
+print("listening", flush=True)
+time.sleep(60)' "$2" "$3"
+	rvt_wait_for 5 "$1 listens" grep -q listening "$RVT_TMP/$1.log" || rvt_fail "$1 did not listen"
+}
+keep_port ctlkeeper :: "$SRV_PORT"
+CTLKEEPER=$RVT_LAST_PID
+mv "$RVT_TMP/server.log" "$RVT_TMP/server-3b.log"
+rvt_nsx "$S" timeout 20 "$RV_BIN" server -c "$RVT_TMP/server.conf" >"$RVT_TMP/server.log" 2>&1
+rc=$?
+rvt_log "server exited $rc: $(grep -a "cannot listen" "$RVT_TMP/server.log")"
+[ "$rc" = 15 ] || rvt_fail "server exit $rc with its control port held, want 15 (RV_EXIT_NET)"
+grep -aq "cannot listen on \*:$SRV_PORT: Address already in use, held by process $CTLKEEPER (python3), uid 0$" "$RVT_TMP/server.log" ||
+	rvt_fail "the control port's holder not named: $(grep -a "listen" "$RVT_TMP/server.log")"
+rvt_stop_pid "$CTLKEEPER" 5 || true
+keep_port otherkeeper 127.0.0.2 9188
+OTHERKEEPER=$RVT_LAST_PID
+keep_port metricskeeper 127.0.0.1 9188
+METRICSKEEPER=$RVT_LAST_PID
+mv "$RVT_TMP/server.log" "$RVT_TMP/server-3c.log"
+rvt_nsx "$S" timeout 20 "$RV_BIN" server -c "$RVT_TMP/server.conf" >"$RVT_TMP/server.log" 2>&1
+rc=$?
+rvt_log "server exited $rc: $(grep -a "metrics_listen" "$RVT_TMP/server.log")"
+[ "$rc" = 15 ] || rvt_fail "server exit $rc with its metrics port held, want 15 (RV_EXIT_NET)"
+grep -aq "metrics_listen 127.0.0.1:9188: cannot listen: Address already in use, held by process $METRICSKEEPER (python3), uid 0$" "$RVT_TMP/server.log" ||
+	rvt_fail "the metrics port's holder not named: $(grep -a "metrics_listen" "$RVT_TMP/server.log")"
+rvt_stop_pid "$METRICSKEEPER" 5 || true
+rvt_stop_pid "$OTHERKEEPER" 5 || true
 
 rvt_step "a lease file of 75 names away within lease_time: all kept at max_clients = 40, the excess said at 20"
 # Each pool hands out twice max_clients addresses, both pools four times;
