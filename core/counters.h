@@ -14,6 +14,7 @@
 #define RV_CORE_COUNTERS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/compiler.h"
@@ -153,6 +154,16 @@ static inline void rv_gauge_max(struct rv_gauges *g, enum rv_gauge which, uint64
 static inline uint64_t rv_gauge_get(const struct rv_gauges *g, enum rv_gauge which)
 {
 	return atomic_load_explicit(&g->g[which], memory_order_relaxed);
+}
+
+/* rv_gauge_peak: is |g| a worker's high-water mark or last wait, whose
+ * total over workers is the largest? Summed, two workers' turns of 300 KB
+ * each made one of 600 KB, over the budget, and two waits one longer than
+ * either (round-sixty-six tester 282). */
+static inline bool rv_gauge_peak(enum rv_gauge g)
+{
+	return g == RV_GAUGE_TX_BATCH_MAX || g == RV_GAUGE_RX_BATCH_MAX ||
+	       g == RV_GAUGE_UDP_SOJOURN_US || g == RV_GAUGE_UDP_SOJOURN_MAX_US;
 }
 
 #endif /* RV_CORE_COUNTERS_H */

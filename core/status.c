@@ -838,9 +838,11 @@ static const struct {
 			    "(CE) instead of dropping them (ECN-capable; aqm drops are the "
 			    "others), per worker." },
 	[RV_CTR_UDP_SOCK_DROPS] = { "ringvpn_worker_udp_socket_drops_total",
-				    "Datagrams the kernel dropped at the worker's UDP sockets "
-				    "(receive buffer full, or a bad checksum) before the worker "
-				    "read them." },
+				    "Receive buffers the kernel dropped at the worker's UDP "
+				    "sockets (receive buffer full, or a bad checksum) before the "
+				    "worker read them: one per buffer, which under UDP GRO holds "
+				    "up to 64 datagrams of one sender (a lower bound on the "
+				    "datagrams lost)." },
 };
 
 /* prom_gauges: one family per queue gauge of core/counters.h, named from
@@ -1140,7 +1142,8 @@ void rv_status_render_prometheus(struct rv_strbuf *o, const struct rv_status *st
 	if (st->have_tun_drops) {
 		prom_head(o, "ringvpn_tun_drops_total", "counter",
 			  "Packets the TUN device dropped before a worker read them (a queue "
-			  "full: the workers did not keep up), as the kernel counts them.");
+			  "full: the workers did not keep up), as the kernel counts them: a "
+			  "TCP superframe of up to 64 KiB (TUN offloads on) counts once.");
 		rv_strbuf_printf(o, "ringvpn_tun_drops_total %" PRIu64 "\n", st->tun_drops);
 	}
 	prom_head(o, "ringvpn_slow_reader_disconnects_total", "counter",

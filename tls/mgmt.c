@@ -492,7 +492,11 @@ int rv_mgmt_fill_status(struct rv_loop *l, struct rv_status *st)
 		}
 		for (int q = 0; q < RV_GAUGE_MAX; q++) {
 			out->gauge[q] = rv_gauge_get(&g, (enum rv_gauge)q);
-			st->total.gauge[q] += out->gauge[q];
+			if (!rv_gauge_peak((enum rv_gauge)q)) {
+				st->total.gauge[q] += out->gauge[q];
+			} else if (out->gauge[q] > st->total.gauge[q]) {
+				st->total.gauge[q] = out->gauge[q];
+			}
 		}
 	}
 	return l->role->report(l, st);

@@ -22,7 +22,7 @@
  * kernel frees its memory, and /proc may hide it. */
 enum rv_holder {
 	RV_HOLDER_GOING,  /* exiting, stopping, or gone */
-	RV_HOLDER_LIVE,   /* none of those */
+	RV_HOLDER_LIVE,	  /* none of those */
 	RV_HOLDER_UNSEEN, /* its state cannot be told here */
 };
 
