@@ -882,6 +882,7 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 		enum rv_drop_reason why;
 		uint8_t *plain;
 		uint32_t plen;
+		enum rv_link_only lo;
 		bool ll_src;
 
 		if (unlikely(rv_session_drop_reason(r, &why))) {
@@ -967,8 +968,14 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 		 * them on the link; round-nineteen tester 88): after the
 		 * source check, so that one from another source is a spoof,
 		 * counted and said (round-nineteen tester 87). */
-		if (unlikely(ll_src || rv_worker_link_only(plain, plen, &ip) ||
-			     rv_worker_link_scope(&ip.dst))) {
+		lo = ll_src ? RV_LINK_ONLY : rv_worker_link_only(plain, plen, &ip);
+		if (unlikely(lo == RV_UNTOLD)) {
+			bad_inner(w, s,
+				  "IPv6 extension headers that cannot be looked through (more "
+				  "than 32, or cut short)");
+			goto drop;
+		}
+		if (unlikely(lo == RV_LINK_ONLY || rv_worker_link_scope(&ip.dst))) {
 			rv_session_count_drop(s, RV_DROP_LINK_SCOPE, 1);
 			rv_drop_add(&w->ctr, RV_DROP_LINK_SCOPE, 1);
 			goto drop;

@@ -240,6 +240,7 @@ static void tx_push(struct rv_worker *w, unsigned cls, uint8_t *pkt, uint32_t le
  * in front, RV_TAG_LEN of tailroom behind) and queues it for its session. */
 static void tx_add(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t handle)
 {
+	enum rv_drop_reason why;
 	struct rv_ip_info ip;
 	struct rv_session *s;
 	unsigned cls;
@@ -252,8 +253,9 @@ static void tx_add(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t han
 		drop(w, handle, RV_DROP_TOO_BIG);
 		return;
 	}
-	if (unlikely(rv_worker_link_scope(&ip.dst) || rv_worker_link_only(pkt, len, &ip))) {
-		drop(w, handle, RV_DROP_LINK_SCOPE);
+	why = rv_worker_tun_keep(pkt, len, &ip);
+	if (unlikely(why != RV_DROP_MAX)) {
+		drop(w, handle, why);
 		return;
 	}
 	s = rv_worker_lookup_dst(w, &ip);
@@ -379,6 +381,7 @@ static void tx_superframe(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint3
 	struct rv_ip_info ip;
 	struct rv_session *s;
 	enum rv_gso_err err;
+	enum rv_drop_reason why;
 	uint8_t *cur = NULL, flags;
 	uint32_t left = 0;
 	unsigned id = 0, pad;
@@ -403,8 +406,9 @@ static void tx_superframe(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint3
 	/* As single packets are (tx_add): a USO send to a broadcast,
 	 * multicast or link-local address, or from a link-local one, stays
 	 * on the link. */
-	if (unlikely(rv_worker_link_scope(&ip.dst) || rv_worker_link_only(pkt, len, &ip))) {
-		rv_drop_add(&w->ctr, RV_DROP_LINK_SCOPE, plan.nseg);
+	why = rv_worker_tun_keep(pkt, len, &ip);
+	if (unlikely(why != RV_DROP_MAX)) {
+		rv_drop_add(&w->ctr, why, plan.nseg);
 		rv_worker_release(w, handle);
 		return;
 	}

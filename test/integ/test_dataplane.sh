@@ -191,7 +191,8 @@ if [ "$INJECT" = 1 ]; then
 	# delivered: round-thirty-two tester 163).
 	REDIR6=$(python3 "$INJ" spoof-packet --redirect --src fd99::1 --dst fd99::2) || rvt_fail "redirect6"
 	# Behind more headers than are looked through (32): kept as one may be
-	# (9 carried one: round-thirty-two tester 167).
+	# (9 carried one: round-thirty-two tester 167), as bad_inner (it was
+	# counted as link_scope: round-sixty-six tester 279).
 	REDIR6L=$(python3 "$INJ" spoof-packet --redirect --chain 33 --src fd99::1 --dst fd99::2) ||
 		rvt_fail "redirect6 chain"
 	{
@@ -206,7 +207,7 @@ if [ "$INJECT" = 1 ]; then
 	} >"$RVT_TMP/spoof"
 	N_SPOOF=5
 	N_KA=2
-	N_BAD=2
+	N_BAD=3
 	rvt_run kill -USR2 "$PID_A" || rvt_fail "SIGUSR2"
 	rvt_nsx "$A" python3 "$INJ" capture-inject --iface veth0 --dst "$UB" --port "$PORT" \
 		--trigger 10.99.0.2:9 --replay 5 --tamper 6 --truncate 7 --empty 2 --unknown-index 8 --limit 3 \
@@ -358,14 +359,16 @@ if [ "$INJECT" = 1 ]; then
 	expect "session_drop_spoof" "$(delta session_drop_spoof)" "$N_SPOOF"
 	# (The worker's count also takes what B's own kernel sends to
 	# multicast, kept on the link; the session's is these two alone.)
-	[ "$(delta drop_link_scope)" -ge 6 ] || rvt_fail "drop_link_scope: $(delta drop_link_scope), want >= 6"
-	expect "session_drop_link_scope" "$(delta session_drop_link_scope)" 6
+	[ "$(delta drop_link_scope)" -ge 5 ] || rvt_fail "drop_link_scope: $(delta drop_link_scope), want >= 5"
+	expect "session_drop_link_scope" "$(delta session_drop_link_scope)" 5
 	grep -q "spoofed inner source fe80::77" "$RVT_TMP/peer-b.log" && rvt_fail "a link-local source said as spoofed"
 	grep -q "spoofed inner source 10.99.0.78" "$RVT_TMP/peer-b.log" || rvt_fail "the spoofed redirect not said"
 	# Charged to the session that sent them, and said.
 	expect "session_drop_bad_inner" "$(delta session_drop_bad_inner)" "$N_BAD"
 	grep -q "dropped a packet of peer (session .*): not a well-formed IPv4 or IPv6 packet" "$RVT_TMP/peer-b.log" ||
 		rvt_fail "no line naming the session that sent malformed packets"
+	grep -q "dropped a packet of peer (session .*): IPv6 extension headers that cannot be looked through" "$RVT_TMP/peer-b.log" ||
+		rvt_fail "the chain of 33 headers not said"
 	expect "keepalives_rx" "$(delta keepalives_rx)" "$N_KA"
 fi
 for c in drop_no_buf drop_bad_inner drop_tun_write drop_udp_send drop_bad_vnet drop_too_big; do
@@ -477,6 +480,36 @@ if [ "$INJECT" = 1 ]; then
 	grep -q "a datagram of ours to .* came back through the TUN: dropped as a routing loop" "$RVT_TMP/peer-a.log" ||
 		rvt_fail "A did not say the loop"
 	rvt_nsx "$A" ping -c 3 -i 0.05 -W 2 10.99.0.2 || rvt_fail "ping A -> B after the loop"
+fi
+
+if [ "$INJECT" = 1 ]; then
+	# IPv6 packets whose extension headers cannot be looked through, read
+	# from A's TUN: 33 destination options headers, and a jumbogram whose
+	# payload length 0 cuts the chain to its 40-byte header: kept from the
+	# tunnel as bad_inner (the first was counted as link_scope; the second
+	# passed on the TUN buffer's length, was cut to 40 bytes, sealed and
+	# sent, and B dropped it: round-sixty-six tester 279).
+	rvt_step "A keeps IPv6 packets whose headers cannot be looked through from the tunnel (bad_inner)"
+	rvt_snapshot "$PID_A" "$RVT_TMP/a.ctr" || rvt_fail "counters a"
+	cp "$RVT_TMP/a.ctr" "$RVT_TMP/a.before"
+	rvt_nsx "$A" python3 -c '
+import socket, struct
+src, dst = socket.inet_pton(socket.AF_INET6, "fd99::1"), socket.inet_pton(socket.AF_INET6, "fd99::2")
+def v6(nh, payload, plen=None):
+    n = len(payload) if plen is None else plen
+    return struct.pack("!IHBB", 6 << 28, n, nh, 64) + src + dst + payload
+udp = struct.pack("!HHHH", 9, 9, 12, 0) + b"abcd"
+chain = b"".join(struct.pack("!BB6x", 60, 0) for _ in range(32)) + struct.pack("!BB6x", 17, 0)
+jumbo = struct.pack("!BBBBI", 17, 0, 0xc2, 4, 8 + 8 + 12) + udp
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
+for _ in range(3):
+    s.sendto(v6(60, chain + udp), ("fd99::2", 0))
+    s.sendto(v6(0, jumbo, 0), ("fd99::2", 0))
+' || rvt_fail "send the IPv6 packets"
+	sleep 0.5
+	rvt_snapshot "$PID_A" "$RVT_TMP/a.ctr" || rvt_fail "counters a"
+	rvt_log "A: drop_bad_inner +$(delta_a drop_bad_inner), drop_link_scope +$(delta_a drop_link_scope), tx_packets +$(delta_a tx_packets)"
+	expect "A drop_bad_inner" "$(delta_a drop_bad_inner)" 6
 fi
 
 if [ "$INJECT" = 1 ] && [ "$UNDERLAY6" != 1 ]; then
