@@ -931,7 +931,9 @@ int rv_cli_check_paths(const struct rv_config *cfg, uid_t service, gid_t service
 {
 	const char *sock = cfg->status_socket;
 	char why[PATH_MAX + 64];
+	struct statvfs vfs;
 	struct stat st;
+	bool exists;
 
 	/* -n said OK to a user who could not start it (exit 9: round-eleven
 	 * tester 51): a warning, since a check is often run by another
@@ -979,6 +981,18 @@ int rv_cli_check_paths(const struct rv_config *cfg, uid_t service, gid_t service
 	}
 	if (sock[0] && !dir_exists(sock)) {
 		rv_cli_say_errf("status socket %s: its directory does not exist", sock);
+		return RV_EXIT_NET;
+	}
+	/* A read-only file system, or one with no inode left (the socket
+	 * takes no block): -n said OK, and the start exited 15 (round-
+	 * sixty-six tester 280). */
+	if (sock[0] && dir_exists(sock) && fs_of(sock, &vfs, &exists) &&
+	    ((vfs.f_flag & ST_RDONLY) || (!exists && vfs.f_files > 0 && vfs.f_favail == 0))) {
+		rv_cli_say_errf("status socket %s: its directory is on a %s: the start could not "
+				"make the socket there",
+				sock,
+				(vfs.f_flag & ST_RDONLY) ? "read-only file system"
+							 : "file system with no inode left");
 		return RV_EXIT_NET;
 	}
 	/* As the start says (round-twenty-six testers 121, 124). */

@@ -825,6 +825,12 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	uint64_t due_before = 0;
 	int ret;
 
+	if (l->stopping) {
+		/* Not told to the service manager: RELOADING=1 and READY=1
+		 * after STOPPING=1 (round-sixty-six tester 280). */
+		rv_strbuf_printf(log, "refused: stopping\n");
+		return -ESHUTDOWN;
+	}
 	rv_loop_notify(l, RV_LOOP_RELOADING, "reloading");
 	if (!l->p.load_config) {
 		rv_strbuf_printf(log, "refused: this instance cannot reload (no configuration "

@@ -547,6 +547,18 @@ check_exit 0 "$RV_BIN" server -c "$RVT_TMP/s2.conf" -n
 check_exit 15 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --status-socket "$RVT_TMP/no-dir/s.sock" -n
 grep -q "status socket .*: its directory does not exist" "$RVT_TMP/exit.log" || rvt_fail "-n: the socket's directory not said"
 check_exit 15 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --status-socket "$RVT_TMP/s2.conf" -n
+# Its directory on a read-only file system, or one with no inode left (in
+# a mount namespace of the check's own): -n said OK, and the start exited
+# 15 (round-sixty-six tester 280).
+mkdir -p "$RVT_TMP/sockfs"
+check_exit 15 unshare -m sh -c 'mount -t tmpfs -o ro,size=64k tmpfs "$1" && exec "$2" server -c "$3" --status-socket "$1/s.sock" -n' \
+	sh "$RVT_TMP/sockfs" "$RV_BIN" "$RVT_TMP/s2.conf"
+grep -q "status socket .*/sockfs/s.sock: its directory is on a read-only file system" "$RVT_TMP/exit.log" ||
+	rvt_fail "-n: the read-only directory not said: $(cat "$RVT_TMP/exit.log")"
+check_exit 15 unshare -m sh -c 'mount -t tmpfs -o size=64k,nr_inodes=4 tmpfs "$1" && i=0 && while touch "$1/f$i" 2>/dev/null; do i=$((i + 1)); done && exec "$2" server -c "$3" --status-socket "$1/s.sock" -n' \
+	sh "$RVT_TMP/sockfs" "$RV_BIN" "$RVT_TMP/s2.conf"
+grep -q "status socket .*/sockfs/s.sock: its directory is on a file system with no inode left" "$RVT_TMP/exit.log" ||
+	rvt_fail "-n: the directory without an inode not said: $(cat "$RVT_TMP/exit.log")"
 check_exit 0 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --lease-file "$RVT_TMP/no-dir/leases" -n
 grep -q "warning: lease_file .*: its directory does not exist" "$RVT_TMP/exit.log" || rvt_fail "-n: the lease file's directory not said"
 # A listen address of no interface here: the start exits 15, and -n said OK

@@ -89,6 +89,19 @@ static void tloop_step(struct tloop *t)
 	}
 }
 
+/* The service-manager events the loops reported, in order. */
+static enum rv_loop_event notified[32];
+static unsigned n_notified;
+
+static void rec_notify(void *ctx, enum rv_loop_event ev, const char *status)
+{
+	(void)ctx;
+	(void)status;
+	if (n_notified < ARRAY_SIZE(notified)) {
+		notified[n_notified++] = ev;
+	}
+}
+
 /* tloop_new validates t->cfg and creates its loop (on the fake ring, on
  * the fake clock), taking |pool| (server). */
 static void tloop_new(struct tloop *t, struct rv_ippool *pool, int sigfd, unsigned max_attempts)
@@ -114,6 +127,7 @@ static void tloop_new(struct tloop *t, struct rv_ippool *pool, int sigfd, unsign
 	lp.sigfd = sigfd;
 	lp.max_attempts = max_attempts;
 	lp.now_ns = fake_clock_ns;
+	lp.notify = rec_notify;
 	cr_assert_eq(rv_loop_new(&t->loop, &lp, err, sizeof(err)), 0, "%s", err);
 	t->ring = fake_ctlring_last();
 	cr_assert_not_null(t->ring, "the loop did not create its ring through the fake");
@@ -964,6 +978,44 @@ Test(loop, server_stop_with_client_connected)
 	cr_assert_eq(count_fds(), S.pre_fds, "fds: %d, %d before the server", count_fds(),
 		     S.pre_fds);
 	cr_assert_neq(access(S.t.cfg.status_socket, F_OK), 0, "status socket left behind");
+}
+
+/* SIGHUP and SIGUSR1 while the server stops (its client, paused, has not
+ * taken its GOODBYE yet): neither acted on, and nothing told the service
+ * manager after STOPPING=1 (a reload re-read the files and said
+ * RELOADING=1 and READY=1 after it: round-sixty-six tester 280). */
+Test(loop, server_signals_while_stopping_ignored)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	cr_assert_eq(sigprocmask(SIG_BLOCK, &set, NULL), 0);
+	S.sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+	cr_assert_geq(S.sigfd, 0);
+	srv_start();
+	bring_up(pki.client_crt[0], pki.client_key[0]);
+	n_notified = 0;
+	cli_paused = true;
+	cr_assert_eq(kill(getpid(), SIGTERM), 0);
+	RUN_UNTIL(n_notified > 0);
+	cr_assert_eq(notified[0], RV_LOOP_STOPPING);
+	cr_assert_not(S.t.done, "stopped before its client's goodbye");
+	cr_assert_eq(kill(getpid(), SIGHUP), 0);
+	cr_assert_eq(kill(getpid(), SIGUSR1), 0);
+	for (int i = 0; i < 4 && !S.t.done; i++) {
+		turn();
+	}
+	cli_paused = false;
+	RUN_UNTIL(S.t.done);
+	cr_assert_eq(S.t.exit, RV_LOOP_SIGNAL);
+	cr_assert_eq(n_notified, 1, "%u events after STOPPING=1 (the second: %d)", n_notified - 1,
+		     n_notified > 1 ? (int)notified[1] : -1);
+	cli_close(&C);
+	rv_loop_free(S.t.loop);
+	S.t.loop = NULL;
 }
 
 /* ---- the client role ---------------------------------------------------- */
