@@ -845,6 +845,29 @@ static const struct {
 				    "datagrams lost)." },
 };
 
+/* gauge_help: a queue gauge's HELP; the high-water marks and waits were
+ * said to be depths (round-sixty-six tester 283). */
+static const char *gauge_help(enum rv_gauge g)
+{
+	switch (g) {
+	case RV_GAUGE_TX_BATCH_MAX:
+		return "Most bytes one turn of each worker sealed, since start (the "
+		       "q_tx_batch_bytes_max of `ringvpn status`; README, Latency under load).";
+	case RV_GAUGE_RX_BATCH_MAX:
+		return "Most bytes one turn of each worker opened, since start (the "
+		       "q_rx_batch_bytes_max of `ringvpn status`; README, Latency under load).";
+	case RV_GAUGE_UDP_SOJOURN_US:
+		return "How long the last datagram each worker read waited in its UDP socket's "
+		       "queue (q_udp_sojourn_us of `ringvpn status`).";
+	case RV_GAUGE_UDP_SOJOURN_MAX_US:
+		return "The longest wait of a datagram in each worker's UDP socket queue, since "
+		       "start (q_udp_sojourn_max_us of `ringvpn status`).";
+	default:
+		return "Depth of a data-plane queue of each worker (the q_ gauges of "
+		       "`ringvpn status`; README, Latency under load).";
+	}
+}
+
 /* prom_gauges: one family per queue gauge of core/counters.h, named from
  * its status key (q_tun_bufs_held -> ringvpn_worker_queue_tun_bufs_held);
  * microsecond gauges are exported in seconds, Prometheus' base unit. */
@@ -858,9 +881,7 @@ static void prom_gauges(struct rv_strbuf *o, const struct rv_status *st)
 
 		snprintf(name, sizeof(name), "ringvpn_worker_queue_%.*s%s",
 			 (int)(us ? len - 3 : len), key, us ? "_seconds" : "");
-		prom_head(o, name, "gauge",
-			  "Depth of a data-plane queue of each worker (the q_ gauges of "
-			  "`ringvpn status`; README, Latency under load).");
+		prom_head(o, name, "gauge", gauge_help((enum rv_gauge)g));
 		for (size_t i = 0; i < st->num_workers; i++) {
 			uint64_t v = st->workers[i].gauge[g];
 

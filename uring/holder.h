@@ -56,11 +56,14 @@ typedef bool (*rv_holds_fn)(const char *dir, const char *fd, void *arg);
 enum rv_holder rv_holder_find(rv_holds_fn holds, void *arg, bool this_netns, long *pid);
 
 /* rv_port_holder writes into |out| who holds a socket of |proto|
- * (IPPROTO_TCP: listening or bound; IPPROTO_UDP) bound to |sa|'s port on an
- * address that overlaps |sa|'s, in this thread's network namespace:
- * "process 1234 (nc), uid 0", or "a socket of uid 0 that no process this
- * one can see has open (...)". False, |out| empty, when no such socket is
- * listed (a socket on its way out, no /proc). */
+ * (IPPROTO_TCP or IPPROTO_UDP) bound to |sa|'s port on an address that
+ * overlaps |sa|'s, in this thread's network namespace, for a bind there
+ * that failed: "process 1234 (nc) of uid 0", "this process itself (...)",
+ * or "a socket made by uid 0 that no process this one can see has open
+ * (...)". The surest holder is named first: a socket on the very address,
+ * then a wildcard of its family, then [::] for an IPv4 address, then a TCP
+ * connection (the table tells neither IPV6_V6ONLY nor SO_REUSEADDR). False,
+ * |out| empty, when no such socket is listed (no /proc). */
 bool rv_port_holder(int proto, const struct sockaddr *sa, char *out, size_t len);
 
 #endif

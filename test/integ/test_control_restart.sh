@@ -301,7 +301,7 @@ grep -aq "UDP port $DATA_PORT is still held by another socket" "$RVT_TMP/server.
 	rvt_fail "no clear message: $(tail -3 "$RVT_TMP/server.log")"
 # Named by its holder, as a held TUN device is (it said "another ringvpn,
 # or another program?": round-sixty-five tester 275).
-grep -aq "UDP port $DATA_PORT is still held by another socket after [0-9]* ms: process $HOLDER (python3), uid 0$" "$RVT_TMP/server.log" ||
+grep -aq "UDP port $DATA_PORT is still held by another socket after [0-9]* ms: process $HOLDER (python3) of uid 0$" "$RVT_TMP/server.log" ||
 	rvt_fail "the holder not named: $(grep -a "UDP port" "$RVT_TMP/server.log")"
 rvt_stop_pid "$HOLDER" 5 || true
 
@@ -367,7 +367,7 @@ rvt_nsx "$S" timeout 20 "$RV_BIN" server -c "$RVT_TMP/server.conf" >"$RVT_TMP/se
 rc=$?
 rvt_log "server exited $rc: $(grep -a "cannot listen" "$RVT_TMP/server.log")"
 [ "$rc" = 15 ] || rvt_fail "server exit $rc with its control port held, want 15 (RV_EXIT_NET)"
-grep -aq "cannot listen on \*:$SRV_PORT: Address already in use, held by process $CTLKEEPER (python3), uid 0$" "$RVT_TMP/server.log" ||
+grep -aq "cannot listen on \*:$SRV_PORT: Address already in use, held by process $CTLKEEPER (python3) of uid 0$" "$RVT_TMP/server.log" ||
 	rvt_fail "the control port's holder not named: $(grep -a "listen" "$RVT_TMP/server.log")"
 rvt_stop_pid "$CTLKEEPER" 5 || true
 keep_port otherkeeper 127.0.0.2 9188
@@ -379,7 +379,7 @@ rvt_nsx "$S" timeout 20 "$RV_BIN" server -c "$RVT_TMP/server.conf" >"$RVT_TMP/se
 rc=$?
 rvt_log "server exited $rc: $(grep -a "metrics_listen" "$RVT_TMP/server.log")"
 [ "$rc" = 15 ] || rvt_fail "server exit $rc with its metrics port held, want 15 (RV_EXIT_NET)"
-grep -aq "metrics_listen 127.0.0.1:9188: cannot listen: Address already in use, held by process $METRICSKEEPER (python3), uid 0$" "$RVT_TMP/server.log" ||
+grep -aq "metrics_listen 127.0.0.1:9188: cannot listen: Address already in use, held by process $METRICSKEEPER (python3) of uid 0$" "$RVT_TMP/server.log" ||
 	rvt_fail "the metrics port's holder not named: $(grep -a "metrics_listen" "$RVT_TMP/server.log")"
 rvt_stop_pid "$METRICSKEEPER" 5 || true
 rvt_stop_pid "$OTHERKEEPER" 5 || true

@@ -1,10 +1,14 @@
 /*
- * test_uring_holder.c — who holds a port (uring/holder.c): a child process
- * binds UDP and TCP sockets on loopback and the parent asks. The holder is
- * named by PID, command and uid; a socket on the same port of another
- * address is not one that stops a bind there and is not named; a listener is found on IPv6 and dual-stack,
- * from an IPv4 or a wildcard question; a TCP connection's socket alone
- * does not count; a free port has no holder.
+ * test_uring_holder.c — who holds a port (uring/holder.c): child processes
+ * keep UDP and TCP sockets on loopback and the parent asks, as a start
+ * whose bind failed would. The holder is named by PID, command and its
+ * own uid; a socket on the same port of another address is not one that
+ * stops a bind there and is not named; a listener is found on IPv6 and
+ * dual-stack, from an IPv4 or a wildcard question; of two sockets the one
+ * on the very address is named before an IPv6 wildcard that may be
+ * IPV6_V6ONLY, and a listener before a TCP connection, which is named
+ * when it is alone; a socket of this process is said as its own; a free
+ * port has no holder.
  */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
@@ -19,18 +23,21 @@
 
 #include "uring/holder.h"
 
-static pid_t child = -1;
+enum { KIDS_MAX = 4 };
 
-static void stop_child(void)
+static pid_t kids[KIDS_MAX];
+static unsigned nkids;
+
+static void stop_kids(void)
 {
-	if (child > 0) {
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
-		child = -1;
+	for (unsigned i = 0; i < nkids; i++) {
+		kill(kids[i], SIGKILL);
+		waitpid(kids[i], NULL, 0);
 	}
+	nkids = 0;
 }
 
-TestSuite(holder, .fini = stop_child);
+TestSuite(holder, .fini = stop_kids);
 
 static struct sockaddr_in v4(const char *ip, uint16_t port)
 {
@@ -48,18 +55,19 @@ static struct sockaddr_in6 v6(const char *ip, uint16_t port)
 	return sa;
 }
 
-/* bound opens a |type| socket bound to |sa| (port 0: the kernel's pick)
- * and listening for TCP; returns it and writes its port into |*port|. */
-static int bound(int type, const struct sockaddr *sa, socklen_t len, uint16_t *port)
+/* bound opens a |type| socket bound to |sa| (port 0: the kernel's pick),
+ * IPv6 ones IPV6_V6ONLY as |v6only| says, listening for TCP; returns it
+ * and writes its port into |*port|. */
+static int bound(int type, const struct sockaddr *sa, socklen_t len, bool v6only, uint16_t *port)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	int one = 1, zero = 0, fd = socket(sa->sa_family, type | SOCK_CLOEXEC, 0);
+	int one = 1, only = v6only, fd = socket(sa->sa_family, type | SOCK_CLOEXEC, 0);
 
 	cr_assert_geq(fd, 0, "socket: %s", strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (sa->sa_family == AF_INET6) {
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &only, sizeof(only));
 	}
 	cr_assert_eq(bind(fd, sa, len), 0, "bind: %s", strerror(errno));
 	if (type == SOCK_STREAM) {
@@ -71,31 +79,38 @@ static int bound(int type, const struct sockaddr *sa, socklen_t len, uint16_t *p
 	return fd;
 }
 
-/* hand_over forks a child that keeps every descriptor this process has
- * open and sleeps; this process then closes |fds| (|n| of them), so that
- * the child alone holds them. */
-static void hand_over(const int *fds, size_t n)
+/* hand_over forks a child that keeps descriptor |fd| alone of those this
+ * process has open and sleeps; this process then closes |fd|. Returns the
+ * child. */
+static pid_t hand_over(int fd)
 {
-	child = fork();
-	cr_assert_geq(child, 0);
-	if (child == 0) {
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		for (int i = 3; i < 1024; i++) {
+			if (i != fd) {
+				close(i);
+			}
+		}
 		for (;;) {
 			pause();
 		}
 	}
-	for (size_t i = 0; i < n; i++) {
-		close(fds[i]);
-	}
+	close(fd);
+	cr_assert_lt(nkids, KIDS_MAX);
+	kids[nkids++] = pid;
+	return pid;
 }
 
-static void expect_child(int proto, const struct sockaddr *sa)
+static void expect_named(pid_t who, int proto, const struct sockaddr *sa)
 {
 	char out[256], want[96];
 
 	cr_assert(rv_port_holder(proto, sa, out, sizeof(out)), "no holder found");
-	snprintf(want, sizeof(want), "process %ld (", (long)child);
+	snprintf(want, sizeof(want), "process %ld (", (long)who);
 	cr_assert_eq(strncmp(out, want, strlen(want)), 0, "said: %s", out);
-	snprintf(want, sizeof(want), "), uid %u", (unsigned)getuid());
+	snprintf(want, sizeof(want), ") of uid %u", (unsigned)geteuid());
 	cr_assert(strstr(out, want) != NULL, "said: %s", out);
 }
 
@@ -103,15 +118,14 @@ Test(holder, udp_on_loopback)
 {
 	struct sockaddr_in a = v4("127.0.0.1", 0), other, wild;
 	uint16_t port;
-	int fd = bound(SOCK_DGRAM, (struct sockaddr *)&a, sizeof(a), &port);
+	pid_t kid = hand_over(bound(SOCK_DGRAM, (struct sockaddr *)&a, sizeof(a), false, &port));
 	char out[256];
 
 	a.sin_port = htons(port);
 	wild = v4("0.0.0.0", port);
 	other = v4("127.0.0.2", port);
-	hand_over(&fd, 1);
-	expect_child(IPPROTO_UDP, (struct sockaddr *)&a);
-	expect_child(IPPROTO_UDP, (struct sockaddr *)&wild);
+	expect_named(kid, IPPROTO_UDP, (struct sockaddr *)&a);
+	expect_named(kid, IPPROTO_UDP, (struct sockaddr *)&wild);
 	cr_assert_not(rv_port_holder(IPPROTO_UDP, (struct sockaddr *)&other, out, sizeof(out)),
 		      "said: %s", out);
 	cr_assert_eq(out[0], '\0');
@@ -125,56 +139,87 @@ Test(holder, tcp_dual_stack_listener)
 	struct sockaddr_in6 any = v6("::", 0), six;
 	struct sockaddr_in four;
 	uint16_t port;
-	int fd = bound(SOCK_STREAM, (struct sockaddr *)&any, sizeof(any), &port);
+	pid_t kid =
+		hand_over(bound(SOCK_STREAM, (struct sockaddr *)&any, sizeof(any), false, &port));
 
 	four = v4("127.0.0.1", port);
 	six = v6("::1", port);
-	hand_over(&fd, 1);
-	expect_child(IPPROTO_TCP, (struct sockaddr *)&four);
-	expect_child(IPPROTO_TCP, (struct sockaddr *)&six);
+	expect_named(kid, IPPROTO_TCP, (struct sockaddr *)&four);
+	expect_named(kid, IPPROTO_TCP, (struct sockaddr *)&six);
 }
 
-Test(holder, tcp_connection_is_no_holder)
+/* An IPV6_V6ONLY [::] listener (which does not stop a bind to 127.0.0.1)
+ * beside the real holder on 127.0.0.1: the real one is named, whichever
+ * /proc lists first; so is ::1's beside 0.0.0.0's for a bind to ::1. */
+Test(holder, exact_address_before_a_wildcard)
+{
+	struct sockaddr_in6 any = v6("::", 0), one6;
+	struct sockaddr_in lo, any4;
+	uint16_t port, p2;
+	pid_t wild, real;
+
+	wild = hand_over(bound(SOCK_STREAM, (struct sockaddr *)&any, sizeof(any), true, &port));
+	lo = v4("127.0.0.1", port);
+	real = hand_over(bound(SOCK_STREAM, (struct sockaddr *)&lo, sizeof(lo), false, &port));
+	cr_assert_neq(wild, real);
+	expect_named(real, IPPROTO_TCP, (struct sockaddr *)&lo);
+
+	any4 = v4("0.0.0.0", 0);
+	wild = hand_over(bound(SOCK_STREAM, (struct sockaddr *)&any4, sizeof(any4), false, &p2));
+	one6 = v6("::1", p2);
+	real = hand_over(bound(SOCK_STREAM, (struct sockaddr *)&one6, sizeof(one6), true, &p2));
+	expect_named(real, IPPROTO_TCP, (struct sockaddr *)&one6);
+}
+
+/* A connection keeps the port's number: named only when no listener has
+ * the port (a connection without SO_REUSEADDR keeps a bind from it). */
+Test(holder, tcp_connection_after_a_listener)
 {
 	struct sockaddr_in a = v4("127.0.0.1", 0);
-	uint16_t port, cport;
-	int lfd = bound(SOCK_STREAM, (struct sockaddr *)&a, sizeof(a), &port);
+	uint16_t port;
+	int lfd = bound(SOCK_STREAM, (struct sockaddr *)&a, sizeof(a), false, &port);
 	int cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), afd;
-	struct sockaddr_in ca;
-	socklen_t cl = sizeof(ca);
-	char out[256];
+	pid_t conn, listener;
 
 	a.sin_port = htons(port);
 	cr_assert_eq(connect(cfd, (struct sockaddr *)&a, sizeof(a)), 0);
 	afd = accept(lfd, NULL, NULL);
 	cr_assert_geq(afd, 0);
-	close(lfd);
-	cr_assert_eq(getsockname(cfd, (struct sockaddr *)&ca, &cl), 0);
-	cport = ntohs(ca.sin_port);
-	{
-		int fds[] = { afd, cfd };
-
-		hand_over(fds, 2);
-	}
-	/* The accepted connection keeps the port's number, not the port. */
-	cr_assert_not(rv_port_holder(IPPROTO_TCP, (struct sockaddr *)&a, out, sizeof(out)),
-		      "said: %s", out);
-	a.sin_port = htons(cport);
-	cr_assert_not(rv_port_holder(IPPROTO_TCP, (struct sockaddr *)&a, out, sizeof(out)),
-		      "said: %s", out);
+	conn = hand_over(afd);
+	listener = hand_over(lfd);
+	expect_named(listener, IPPROTO_TCP, (struct sockaddr *)&a);
+	kill(listener, SIGKILL);
+	waitpid(listener, NULL, 0);
+	nkids--;
+	expect_named(conn, IPPROTO_TCP, (struct sockaddr *)&a);
+	close(cfd);
 }
 
 Test(holder, udp6_specific_address)
 {
 	struct sockaddr_in6 a = v6("::1", 0), other;
 	uint16_t port;
-	int fd = bound(SOCK_DGRAM, (struct sockaddr *)&a, sizeof(a), &port);
+	pid_t kid = hand_over(bound(SOCK_DGRAM, (struct sockaddr *)&a, sizeof(a), true, &port));
 	char out[256];
 
 	a.sin6_port = htons(port);
 	other = v6("fe80::1", port);
-	hand_over(&fd, 1);
-	expect_child(IPPROTO_UDP, (struct sockaddr *)&a);
+	expect_named(kid, IPPROTO_UDP, (struct sockaddr *)&a);
 	cr_assert_not(rv_port_holder(IPPROTO_UDP, (struct sockaddr *)&other, out, sizeof(out)),
 		      "said: %s", out);
+}
+
+/* This process's own socket (metrics_listen on the control port): said
+ * as its own, not as a hidden process's. */
+Test(holder, own_socket)
+{
+	struct sockaddr_in a = v4("127.0.0.1", 0);
+	uint16_t port;
+	int fd = bound(SOCK_STREAM, (struct sockaddr *)&a, sizeof(a), false, &port);
+	char out[256];
+
+	a.sin_port = htons(port);
+	cr_assert(rv_port_holder(IPPROTO_TCP, (struct sockaddr *)&a, out, sizeof(out)));
+	cr_assert_eq(strncmp(out, "this process itself", 19), 0, "said: %s", out);
+	close(fd);
 }
