@@ -326,6 +326,30 @@ static bool output_failed(void)
 	return true;
 }
 
+/* reply_cut: does status reply |body| say it was cut at the server's bound,
+ * or end where no whole one does (the server closed it at its deadline:
+ * a cut reply ends as a whole one, and one was printed with exit 0:
+ * round-sixty-six tester 281)? A cut after a whole line of text is not
+ * told. */
+static const char *reply_cut(const char *body, enum rv_mgmt_format fmt)
+{
+	size_t n = strlen(body);
+	const char *last;
+
+	if (n == 0 || body[n - 1] != '\n') {
+		return "it ends inside a line";
+	}
+	for (last = body + n - 1; last > body && last[-1] != '\n'; last--) {
+	}
+	if (!strncmp(last, RV_MGMT_CUT_NOTE, strlen(RV_MGMT_CUT_NOTE))) {
+		return "it was longer than the largest reply";
+	}
+	if (fmt == RV_MGMT_JSON && (n < 2 || body[n - 2] != '}')) {
+		return "its JSON does not end";
+	}
+	return NULL;
+}
+
 static int run(const char *path, const struct rv_mgmt_req *req)
 {
 	struct rv_strbuf r = { .max = RV_MGMT_MAX_REPLY + 4096 };
@@ -339,8 +363,19 @@ static int run(const char *path, const struct rv_mgmt_req *req)
 			/* A long reply fails inside fputs: its reason is kept
 			 * for main's message, by which errno has changed (a
 			 * tester). */
+			const char *cut;
+
 			if (fputs(body, stdout) == EOF) {
 				rv_cli_output_failed(errno);
+			}
+			if (req->cmd == RV_MGMT_STATUS && (cut = reply_cut(body, req->format))) {
+				char sb[PATH_MAX];
+
+				fprintf(stderr,
+					"ringvpn: the reply from %s is cut (%s): %zu bytes came "
+					"(see its log)\n",
+					rv_cli_shown(path, sb, sizeof(sb)), cut, r.len);
+				code = RV_EXIT_FAILURE;
 			}
 			/* A reload applied with a part that failed (a route
 			 * the host refused) is not a success for a script. */

@@ -31,9 +31,18 @@
 
 enum {
 	RV_MGMT_MAX_REQ = 256,
-	RV_MGMT_MAX_REPLY = 32 * 1024 * 1024,
+	/* A status of 65,000 sessions (max_clients' most) is about 50 MB of
+	 * JSON: cut at 32 MiB, unmarked, past about 44,000 (round-sixty-six
+	 * tester 281). */
+	RV_MGMT_MAX_REPLY = 96 * 1024 * 1024,
 	RV_MGMT_NAME_MAX = 64,
+	/* Room kept at a reply's end for the note that it was cut. */
+	RV_MGMT_CUT_NOTE_MAX = 64,
 };
+
+/* How a cut reply ends: "\n" RV_MGMT_CUT_NOTE "N bytes)\n", N what came
+ * before it; `ringvpn status` exits 1 on it. */
+#define RV_MGMT_CUT_NOTE "(reply cut at "
 
 enum rv_mgmt_cmd {
 	RV_MGMT_STATUS = 0,

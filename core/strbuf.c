@@ -20,7 +20,7 @@ static bool reserve(struct rv_strbuf *b, size_t extra)
 	size_t ncap;
 	char *np;
 
-	if (extra > bound(b) || b->len + extra > bound(b)) {
+	if (b->truncated || extra > bound(b) || b->len + extra > bound(b)) {
 		b->truncated = true;
 		return false;
 	}
@@ -130,6 +130,16 @@ void rv_strbuf_json_str(struct rv_strbuf *b, const char *s)
 		}
 	}
 	rv_strbuf_append(b, "\"", 1);
+}
+
+void rv_strbuf_end_cut(struct rv_strbuf *b, const char *note)
+{
+	size_t n = strlen(note);
+
+	b->max = bound(b) + n;
+	b->truncated = false;
+	rv_strbuf_append(b, note, n);
+	b->truncated = true;
 }
 
 const char *rv_strbuf_str(const struct rv_strbuf *b)

@@ -27,8 +27,14 @@ struct rv_strbuf {
 /* rv_strbuf_printf appends formatted text. */
 void rv_strbuf_printf(struct rv_strbuf *b, const char *fmt, ...) RV_PRINTF(2, 3);
 
-/* rv_strbuf_append appends |len| bytes. */
+/* rv_strbuf_append appends |len| bytes. Once an append did not fit,
+ * nothing more is taken: the text stays a prefix of what was written (a
+ * later, shorter piece was glued to the cut: round-sixty-six tester 281). */
 void rv_strbuf_append(struct rv_strbuf *b, const char *s, size_t len);
+
+/* rv_strbuf_end_cut ends a truncated buffer with |note| (what was cut),
+ * past its bound; it stays truncated. */
+void rv_strbuf_end_cut(struct rv_strbuf *b, const char *note);
 
 /* rv_strbuf_json_str appends |s| as a JSON string literal (quoted,
  * escaped). */

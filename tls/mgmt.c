@@ -3,8 +3,9 @@
  * asynchronously from the control ring: accept, read one request line,
  * check the caller's credentials, carry the request out, send the reply,
  * close. Up to MGMT_SLOTS requests are in progress at once; each has
- * MGMT_TIMEOUT_NS to complete, so a caller that connects and stalls costs a
- * slot for a few seconds and never the loop's time.
+ * MGMT_TIMEOUT_NS from its connect, and from each part of its reply its
+ * caller reads (MGMT_REPLY_MAX_NS in all), so a caller that connects and
+ * stalls costs a slot for a few seconds and never the loop's time.
  *
  * Access: the socket is created mode 0660, owned by admin_group when one is
  * configured (root's group otherwise). SO_PEERCRED / SO_PEERGROUPS tell who
@@ -42,7 +43,13 @@
 
 enum {
 	MGMT_SLOTS = 32,
+	/* A request's deadline, and once its reply goes out, the longest
+	 * its caller may read none of it: a caller reading a large status
+	 * slowly (a loaded machine) was cut at 5 s from its connect, and a
+	 * cut reply ends as a whole one does (round-sixty-six tester 281). */
 	MGMT_TIMEOUT_NS = 5 * RV_NSEC_PER_SEC,
+	/* and the longest a reply may take, read as slowly as it may be */
+	MGMT_REPLY_MAX_NS = 60 * RV_NSEC_PER_SEC,
 	/* How often the socket's path is looked at (path_check). */
 	MGMT_CHECK_NS = 5 * RV_NSEC_PER_SEC,
 	MGMT_SEND_CHUNK = 256 * 1024,
@@ -58,6 +65,7 @@ struct mgmt_conn {
 	char req[RV_MGMT_MAX_REQ + 1];
 	struct rv_strbuf reply;
 	size_t sent;
+	uint64_t accepted_ns;
 };
 
 struct rv_mgmt {
@@ -371,8 +379,16 @@ static void on_timeout(struct rv_loop *l, struct rv_ltimer *lt)
 {
 	struct mgmt_conn *c = container_of(lt, struct mgmt_conn, slot.timer);
 
-	rv_warnx_rl("management request (uid %u) not completed within %u s: closed",
-		    (unsigned)c->uid, (unsigned)(MGMT_TIMEOUT_NS / RV_NSEC_PER_SEC));
+	if (c->sent > 0) {
+		rv_warnx_rl("management reply (uid %u) cut after %zu of %zu bytes: its caller "
+			    "read none for %u s, or it took %u s: closed",
+			    (unsigned)c->uid, c->sent, c->reply.len,
+			    (unsigned)(MGMT_TIMEOUT_NS / RV_NSEC_PER_SEC),
+			    (unsigned)(MGMT_REPLY_MAX_NS / RV_NSEC_PER_SEC));
+	} else {
+		rv_warnx_rl("management request (uid %u) not completed within %u s: closed",
+			    (unsigned)c->uid, (unsigned)(MGMT_TIMEOUT_NS / RV_NSEC_PER_SEC));
+	}
 	conn_close(l, c);
 }
 
@@ -529,7 +545,12 @@ static void do_status(struct rv_loop *l, struct mgmt_conn *c, enum rv_mgmt_forma
 	}
 	rv_status_free(&st);
 	if (c->reply.truncated) {
-		rv_strbuf_printf(&c->reply, "\n(reply cut at %d bytes)\n", RV_MGMT_MAX_REPLY);
+		char note[RV_MGMT_CUT_NOTE_MAX];
+
+		/* Past the rendering's bound, which leaves it the room: the
+		 * note was refused with the rest (round-sixty-six tester 281). */
+		snprintf(note, sizeof(note), "\n" RV_MGMT_CUT_NOTE "%zu bytes)\n", c->reply.len);
+		rv_strbuf_end_cut(&c->reply, note);
 	}
 }
 
@@ -713,7 +734,8 @@ static void on_accept(struct rv_loop *l, int res)
 		return;
 	}
 	c = container_of(s, struct mgmt_conn, slot);
-	c->reply.max = RV_MGMT_MAX_REPLY;
+	c->reply.max = RV_MGMT_MAX_REPLY - RV_MGMT_CUT_NOTE_MAX;
+	c->accepted_ns = l->now_ns;
 	credentials(l, c);
 	rv_loop_arm(l, &c->slot.timer, on_timeout, l->now_ns + MGMT_TIMEOUT_NS);
 	arm_recv(l, c);
@@ -765,6 +787,14 @@ void rv_mgmt_on_cqe(struct rv_loop *l, enum rv_op op, uint64_t ud, int res)
 		return;
 	}
 	c->sent += (size_t)res;
+	if (c->sent < c->reply.len) {
+		uint64_t until = l->now_ns + MGMT_TIMEOUT_NS;
+
+		if (until > c->accepted_ns + MGMT_REPLY_MAX_NS) {
+			until = c->accepted_ns + MGMT_REPLY_MAX_NS;
+		}
+		rv_loop_arm(l, &c->slot.timer, on_timeout, until);
+	}
 	send_more(l, c);
 }
 

@@ -250,6 +250,32 @@ PY
 			"$RVT_TMP/server.log" || rvt_fail "the slow readers' closing was not said"
 		grep -qa "management: no place for a waiting caller: closing one that has read part of its answer for" \
 			"$RVT_TMP/server.log" || rvt_fail "the slow readers' closing was not said"
+
+		rvt_step "one caller reads the whole status slowly, a part every 2.5 s: it gets all of it"
+		# The 5 s deadline ran from the connect: a reply read slowly (a
+		# loaded machine) was cut, and a cut ends as a whole one does
+		# (round-sixty-six tester 281). It runs from the last part read.
+		python3 - "$SRV_SOCK" <<'PY' || rvt_fail "a slow reader did not get the whole status"
+import json, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"status json\n")
+t0, got, parts = time.monotonic(), b"", 0
+while True:
+    time.sleep(2.5)
+    d = s.recv(1 << 20)
+    if not d:
+        break
+    got += d
+    parts += 1
+dt = time.monotonic() - t0
+print("read %d bytes in %d parts over %.1f s" % (len(got), parts, dt))
+if dt < 6:
+    sys.exit("read in %.1f s: not slow enough to show anything" % dt)
+if not got.startswith(b"ok\n"):
+    sys.exit("no ok line: %r" % got[:40])
+json.loads(got[3:])
+PY
 	fi
 
 	rvt_step "round $round: every client says GOODBYE"

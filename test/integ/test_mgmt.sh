@@ -568,3 +568,34 @@ rc=0
 [ "$rc" = 1 ] && grep -q "bad reply from .*foreign.sock (not a ringvpn status socket?): x* \.\.\. ([0-9]* bytes)" "$RVT_TMP/foreign.err" &&
 	[ "$(wc -c <"$RVT_TMP/foreign.err")" -lt 400 ] ||
 	rvt_fail "status against a foreign socket: exit $rc, $(head -c 300 "$RVT_TMP/foreign.err")"
+
+rvt_step "8. a cut status reply: said, exit 1"
+# A reply the server cut (its bound, or its deadline on a caller that read
+# none of it) ends as a whole one does, and was printed with exit 0
+# (round-sixty-six tester 281). A stand-in answers each format so.
+rvt_bg "$S" cutter python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4)
+replies = {b"status json": b"ok\n{\"server\":{\"sessions\":1,",
+           b"status kv": b"ok\nserver sessions=1\n\n(reply cut at 24 bytes)\n",
+           b"status human": b"ok\nringvpn server: running\nsessions 1",
+           b"status prometheus": b"ok\n# HELP x y\n# TYPE x gauge\nx 1\n"}
+while True:
+    c, _ = s.accept()
+    req = b""
+    while not req.endswith(b"\n"):
+        d = c.recv(256)
+        if not d:
+            break
+        req += d
+    c.sendall(replies.get(req.strip(), b"error: what\n"))
+    c.close()' "$RVT_TMP/cut.sock"
+rvt_wait_for 5 "the stand-in socket" test -S "$RVT_TMP/cut.sock" || rvt_fail "stand-in socket"
+for f in --json --kv ""; do
+	rc=0
+	"$RV_BIN" status $f -s "$RVT_TMP/cut.sock" >"$RVT_TMP/cut.out" 2>"$RVT_TMP/cut.err" || rc=$?
+	[ "$rc" = 1 ] && grep -q "the reply from .*cut.sock is cut (.*): [0-9]* bytes came" "$RVT_TMP/cut.err" ||
+		rvt_fail "status $f of a cut reply: exit $rc, $(cat "$RVT_TMP/cut.err")"
+	rvt_log "status $f: $(cat "$RVT_TMP/cut.err")"
+done
+"$RV_BIN" status --prometheus -s "$RVT_TMP/cut.sock" >/dev/null || rvt_fail "a whole reply taken for a cut one"

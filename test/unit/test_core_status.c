@@ -8,7 +8,8 @@
  * runs on a live server's output in test/integ/test_metrics.sh. Also: the
  * TUN lane table's size in the human, kv and JSON views (null/none without
  * a table), the kernel's drops in front of the workers in every view, and
- * the JSON "certificates" object's keys in both roles.
+ * the JSON "certificates" object's keys in both roles; a rendering past
+ * its bound is a prefix of the whole, its cut note after it.
  *
  *   ./build/<dir>/test/test_core_status       (or: ctest -L unit -R core_status)
  */
@@ -744,4 +745,35 @@ Test(core_status, json_str_is_utf8)
 			 "\"d\\ufffd\\\"\\u001b[1mX \xc3\xa9 \\ufffd \\ufffd\\ufffd\\ufffd "
 			 "\xf0\x9f\x98\x80\"");
 	rv_strbuf_free(&b);
+}
+
+/* A rendering past its bound stays a prefix of the whole one, at every
+ * bound (a later, shorter piece was glued to the cut: round-sixty-six
+ * tester 281), and rv_strbuf_end_cut's note follows it past the bound. */
+Test(core_status, cut_rendering_is_a_prefix)
+{
+	struct rv_status st;
+	struct rv_strbuf whole = { 0 };
+	const char *note = "\n(reply cut)\n";
+
+	snapshot(&st, "server");
+	rv_status_render_json(&whole, &st);
+	cr_assert(!whole.truncated);
+	for (size_t max = 1; max < whole.len; max += 7) {
+		struct rv_strbuf b = { .max = max };
+
+		rv_status_render_json(&b, &st);
+		cr_assert(b.truncated, "bound %zu", max);
+		cr_assert_leq(b.len, max);
+		cr_assert_eq(memcmp(rv_strbuf_str(&b), rv_strbuf_str(&whole), b.len), 0,
+			     "bound %zu: not a prefix (%zu bytes)", max, b.len);
+		rv_strbuf_end_cut(&b, note);
+		cr_assert(b.truncated);
+		cr_assert_eq(strcmp(rv_strbuf_str(&b) + b.len - strlen(note), note), 0,
+			     "bound %zu: %s", max, rv_strbuf_str(&b));
+		rv_strbuf_printf(&b, "more");
+		cr_assert_eq(strcmp(rv_strbuf_str(&b) + b.len - strlen(note), note), 0);
+		rv_strbuf_free(&b);
+	}
+	rv_strbuf_free(&whole);
 }
