@@ -276,7 +276,12 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 		return RV_EXIT_NET;
 	}
 	if (n < 0 || out->len == 0) {
-		fprintf(stderr, "ringvpn: no reply from %s\n", rv_cli_shown(path, sb, sizeof(sb)));
+		/* Closed unanswered: a process that stops serves only the
+		 * request it was taking (three reloads sent to a stopping
+		 * server: round-sixty-six tester 284). */
+		fprintf(stderr, "ringvpn: no reply from %s%s\n", rv_cli_shown(path, sb, sizeof(sb)),
+			n == 0 ? ": it closed the connection unanswered (stopping, or stopped?)"
+			       : "");
 		return RV_EXIT_NET;
 	}
 	return 0;
@@ -499,8 +504,9 @@ static int watch(const char *path, unsigned secs)
 	for (;;) {
 		struct rv_mgmt_req human = { .cmd = RV_MGMT_STATUS, .format = RV_MGMT_HUMAN };
 		struct rv_mgmt_req kv = { .cmd = RV_MGMT_STATUS, .format = RV_MGMT_KV };
-		struct rv_strbuf h = { 0 }, k = { 0 };
-		const char *hb, *kb;
+		struct rv_strbuf h = { .max = RV_MGMT_MAX_REPLY + 4096 },
+				 k = { .max = RV_MGMT_MAX_REPLY + 4096 };
+		const char *hb, *kb, *cut;
 		size_t ncur;
 
 		code = request(path, &human, &h);
@@ -538,6 +544,22 @@ static int watch(const char *path, unsigned secs)
 				continue;
 			}
 			break;
+		}
+		/* A cut reply is not drawn: its half rows were, unsaid
+		 * (round-sixty-six tester 284). */
+		cut = reply_cut(hb, RV_MGMT_HUMAN);
+		if (cut == NULL) {
+			cut = reply_cut(kb, RV_MGMT_KV);
+		}
+		if (cut) {
+			fprintf(stderr,
+				"ringvpn: status --watch: the reply from %s is cut (%s): not "
+				"drawn\n",
+				path, cut);
+			rv_strbuf_free(&h);
+			rv_strbuf_free(&k);
+			sleep(secs);
+			continue;
 		}
 		/* The rates are over the time that passed between two
 		 * snapshots, not the interval asked for: a server slow to

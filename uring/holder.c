@@ -18,6 +18,10 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
 
 #include "core/log.h"
 
@@ -302,6 +306,14 @@ enum rank {
 	RANK_NONE = RANKS, /* no overlap */
 };
 
+/* The IPv6 sockets on the port whose IPV6_V6ONLY the kernel's socket
+ * diagnostics told (the table does not). */
+struct v6only {
+	unsigned long ino[PORT_SOCKS_MAX];
+	bool only[PORT_SOCKS_MAX];
+	unsigned n;
+};
+
 struct port_socks {
 	unsigned long ino[PORT_SOCKS_MAX];
 	unsigned uid[PORT_SOCKS_MAX];
@@ -366,11 +378,83 @@ static bool table_addr(const char *hex, struct in6_addr *out)
 	return true;
 }
 
+/* v6only_read asks the kernel's socket diagnostics for the IPv6 |proto|
+ * sockets on |port| and their IPV6_V6ONLY; |vo| stays empty when it cannot
+ * (no sock_diag for the protocol: a module not loaded). */
+static void v6only_read(int proto, uint16_t port, struct v6only *vo)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct inet_diag_req_v2 r;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req),
+			.nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+		.r = { .sdiag_family = AF_INET6,
+		       .sdiag_protocol = (uint8_t)proto,
+		       /* INET_DIAG_SKV6ONLY comes unasked, for sockets
+			* listening or bound (TCP_CLOSE: UDP's too) */
+		       .idiag_states = ~0U },
+	};
+	uint64_t buf[4096]; /* 32 KB, aligned for the headers: a dump's part */
+	bool done = false;
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+
+	vo->n = 0;
+	if (fd < 0) {
+		return;
+	}
+	if (send(fd, &req, sizeof(req), 0) != (ssize_t)sizeof(req)) {
+		done = true;
+	}
+	while (!done) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *nh = (struct nlmsghdr *)(void *)buf;
+
+		if (n <= 0) {
+			break;
+		}
+		for (; NLMSG_OK(nh, (size_t)n); nh = NLMSG_NEXT(nh, n)) {
+			const struct inet_diag_msg *m = NLMSG_DATA(nh);
+			const struct rtattr *a = (const struct rtattr *)(m + 1);
+			int alen = (int)nh->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*m));
+
+			if (nh->nlmsg_type == NLMSG_DONE || nh->nlmsg_type == NLMSG_ERROR) {
+				done = true;
+				break;
+			}
+			if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)) ||
+			    ntohs(m->id.idiag_sport) != port || vo->n == PORT_SOCKS_MAX) {
+				continue;
+			}
+			for (; RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+				if (a->rta_type == INET_DIAG_SKV6ONLY && RTA_PAYLOAD(a) >= 1) {
+					vo->ino[vo->n] = m->idiag_inode;
+					vo->only[vo->n++] = *(const uint8_t *)RTA_DATA(a) != 0;
+				}
+			}
+		}
+	}
+	close(fd);
+}
+
+/* v6only_of: is IPv6 socket |ino| IPV6_V6ONLY (1), dual-stack (0), or not
+ * told (-1)? */
+static int v6only_of(const struct v6only *vo, unsigned long ino)
+{
+	for (unsigned i = 0; i < vo->n; i++) {
+		if (vo->ino[i] == ino) {
+			return vo->only[i];
+		}
+	}
+	return -1;
+}
+
 /* overlap ranks a socket bound to |a| against a bind to |want| (both as
- * as_v6 writes them). A [::] bind of ours is dual-stack, as every one the
- * process makes (a v4 socket keeps it from the port); a [::] socket of
- * another's may be IPV6_V6ONLY. */
-static enum rank overlap(const struct in6_addr *a, const struct in6_addr *want)
+ * as_v6 writes them); |only| is the socket's IPV6_V6ONLY when it is an
+ * IPv6 one (-1: not told). A [::] bind of ours is dual-stack, as every
+ * one the process makes (a v4 socket keeps it from the port). */
+static enum rank overlap(const struct in6_addr *a, const struct in6_addr *want, int only)
 {
 	bool a4 = IN6_IS_ADDR_V4MAPPED(a), w4 = IN6_IS_ADDR_V4MAPPED(want);
 
@@ -383,13 +467,16 @@ static enum rank overlap(const struct in6_addr *a, const struct in6_addr *want)
 	if (a4) {
 		return IN6_IS_ADDR_UNSPECIFIED(want) ? RANK_WILDCARD : RANK_NONE;
 	}
-	return IN6_IS_ADDR_UNSPECIFIED(a) ? RANK_DUAL_STACK : RANK_NONE;
+	if (!IN6_IS_ADDR_UNSPECIFIED(a) || only == 1) {
+		return RANK_NONE;
+	}
+	return only == 0 ? RANK_WILDCARD : RANK_DUAL_STACK;
 }
 
 /* table_socks adds to |ps| the sockets /proc's table |name| lists bound to
  * |port| on an address overlapping |want|, ranked. */
 static void table_socks(const char *name, bool tcp, uint16_t port, const struct in6_addr *want,
-			struct port_socks *ps)
+			const struct v6only *vo, struct port_socks *ps)
 {
 	char path[64], line[512], hex[40];
 	unsigned lport, st, uid;
@@ -409,7 +496,7 @@ static void table_socks(const char *name, bool tcp, uint16_t port, const struct 
 		    lport != port || ino == 0 || !table_addr(hex, &a)) {
 			continue;
 		}
-		r = overlap(&a, want);
+		r = overlap(&a, want, v6only_of(vo, ino));
 		if (r == RANK_NONE) {
 			continue;
 		}
@@ -469,6 +556,7 @@ static long proc_uid(long pid)
 bool rv_port_holder(int proto, const struct sockaddr *sa, char *out, size_t len)
 {
 	struct port_socks ps = { .found = -1 };
+	struct v6only vo;
 	struct look self = { .holds = holds_sock, .arg = &ps };
 	bool tcp = proto == IPPROTO_TCP, unseen = false;
 	int first = -1;
@@ -481,8 +569,9 @@ bool rv_port_holder(int proto, const struct sockaddr *sa, char *out, size_t len)
 	if (port == 0) {
 		return false;
 	}
-	table_socks(tcp ? "tcp" : "udp", tcp, port, &want, &ps);
-	table_socks(tcp ? "tcp6" : "udp6", tcp, port, &want, &ps);
+	v6only_read(proto, port, &vo);
+	table_socks(tcp ? "tcp" : "udp", tcp, port, &want, &vo, &ps);
+	table_socks(tcp ? "tcp6" : "udp6", tcp, port, &want, &vo, &ps);
 	for (ps.rank_now = 0; ps.rank_now < RANKS; ps.rank_now++) {
 		int some = -1;
 
@@ -521,8 +610,9 @@ bool rv_port_holder(int proto, const struct sockaddr *sa, char *out, size_t len)
 		return false;
 	}
 	snprintf(out, len,
-		 "a socket made by uid %u that no process this one can see has open (hidden by "
-		 "/proc's hidepid, in flight in a unix socket, or on its way out)",
+		 "a socket made by uid %u that no process this one can see has open (one "
+		 "outside this one's PID namespace, hidden by /proc's hidepid, in flight in a "
+		 "unix socket, or on its way out)",
 		 ps.uid[first]);
 	return true;
 }

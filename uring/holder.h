@@ -61,8 +61,9 @@ enum rv_holder rv_holder_find(rv_holds_fn holds, void *arg, bool this_netns, lon
  * that failed: "process 1234 (nc) of uid 0", "this process itself (...)",
  * or "a socket made by uid 0 that no process this one can see has open
  * (...)". The surest holder is named first: a socket on the very address,
- * then a wildcard of its family, then [::] for an IPv4 address, then a TCP
- * connection (the table tells neither IPV6_V6ONLY nor SO_REUSEADDR). False,
+ * then a wildcard of its family (and [::] for an IPv4 address unless the
+ * kernel's socket diagnostics say it is IPV6_V6ONLY), then [::] not told
+ * so, then a TCP connection (SO_REUSEADDR is told nowhere). False,
  * |out| empty, when no such socket is listed (no /proc). */
 bool rv_port_holder(int proto, const struct sockaddr *sa, char *out, size_t len);
 

@@ -599,3 +599,8 @@ for f in --json --kv ""; do
 	rvt_log "status $f: $(cat "$RVT_TMP/cut.err")"
 done
 "$RV_BIN" status --prometheus -s "$RVT_TMP/cut.sock" >/dev/null || rvt_fail "a whole reply taken for a cut one"
+# status --watch drew a cut reply's half rows, unsaid (tester 284).
+timeout 2.5 "$RV_BIN" status --watch 1 -s "$RVT_TMP/cut.sock" >"$RVT_TMP/cut.out" 2>"$RVT_TMP/cut.err"
+grep -q "status --watch: the reply from .*cut.sock is cut (it ends inside a line): not drawn" "$RVT_TMP/cut.err" ||
+	rvt_fail "status --watch of a cut reply: $(head -c 300 "$RVT_TMP/cut.err")"
+[ ! -s "$RVT_TMP/cut.out" ] || rvt_fail "status --watch drew a cut reply: $(head -c 200 "$RVT_TMP/cut.out")"

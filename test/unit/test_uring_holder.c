@@ -223,3 +223,29 @@ Test(holder, own_socket)
 	cr_assert_eq(strncmp(out, "this process itself", 19), 0, "said: %s", out);
 	close(fd);
 }
+
+/* An IPV6_V6ONLY [::] listener, which the kernel's socket diagnostics say
+ * is one, is no holder of an IPv4 address: a connection bound to that
+ * address and port is named (the listener was: round-sixty-six tester
+ * 284). */
+Test(holder, v6only_wildcard_is_no_holder_of_ipv4)
+{
+	struct sockaddr_in6 any = v6("::", 0);
+	struct sockaddr_in lo, peer = v4("127.0.0.1", 0);
+	uint16_t port, pport;
+	int cfd, lfd;
+	pid_t wild, conn;
+
+	wild = hand_over(bound(SOCK_STREAM, (struct sockaddr *)&any, sizeof(any), true, &port));
+	lfd = bound(SOCK_STREAM, (struct sockaddr *)&peer, sizeof(peer), false, &pport);
+	peer.sin_port = htons(pport);
+	lo = v4("127.0.0.1", port);
+	cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(cfd, 0);
+	cr_assert_eq(bind(cfd, (struct sockaddr *)&lo, sizeof(lo)), 0, "bind: %s", strerror(errno));
+	cr_assert_eq(connect(cfd, (struct sockaddr *)&peer, sizeof(peer)), 0);
+	conn = hand_over(cfd);
+	cr_assert_neq(wild, conn);
+	expect_named(conn, IPPROTO_TCP, (struct sockaddr *)&lo);
+	close(lfd);
+}
