@@ -119,6 +119,7 @@ struct rv_client_side {
 	bool up;		     /* the current connection's tunnel came up */
 	bool stable;		     /* and stayed up for STABLE_MS */
 	bool roamed;		     /* it ended for this host's address gone */
+	bool roam_retry;	     /* schedule_retry: after such an end (at once) */
 	bool config_failed;	     /* the current connection's CONFIG could not be applied */
 	/* The retry waiting follows an attempt that found no way to the
 	 * server (unreachable), and may be brought forward once when the
@@ -129,6 +130,9 @@ struct rv_client_side {
 	 * (round-fifty-five tester 231). */
 	bool unreachable, may_hasten;
 	uint64_t hastened_ns;
+	/* Since when the way to the server leaves from the tunnel's own
+	 * address alone (0: it does not; way_from). */
+	uint64_t tunnel_way_ns;
 	/* A reload restarted the list (server_order, the servers): the next
 	 * connection takes server_idx as it is, even after a session that
 	 * counted as a failed attempt (it took the next one: tester 234). */
@@ -296,6 +300,13 @@ static void schedule_retry(struct rv_loop *l, bool stable, enum rv_loop_exit fai
 		s->backoff_ms = s->backoff_ms > cfg->reconnect_max_ms / 2 ? cfg->reconnect_max_ms
 									  : s->backoff_ms * 2;
 	}
+	/* This host's own move: at once, not after reconnect_min's jitter,
+	 * which spreads a restarted server's clients (0.25-0.75 s was said
+	 * "at once": round-sixty-six tester 285). */
+	if (s->roam_retry && stable) {
+		delay = 0;
+	}
+	s->roam_retry = false;
 	rv_info("reconnecting in %u ms", delay);
 	s->may_hasten =
 		!stable && !kicked && !replaced && fail == RV_LOOP_GAVE_UP_NET && s->unreachable &&
@@ -316,26 +327,39 @@ static void schedule_retry(struct rv_loop *l, bool stable, enum rv_loop_exit fai
  * where the host's new one is still tentative (IPv6 duplicate address
  * detection): the attempt then waited out its TCP timeout and used the
  * credit up (round-fifty-six tester 236). */
-static bool way_to_server(const struct rv_client_side *s)
+enum way {
+	WAY_OK,	    /* from an address of the host's own (or cannot tell) */
+	WAY_NONE,   /* no route */
+	WAY_TUNNEL, /* from the tunnel's own address */
+};
+
+static enum way way_from(const struct rv_client_side *s)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	struct rv_endpoint ep;
 	struct rv_ip_addr src;
-	bool ok = false;
+	enum way way = WAY_NONE;
 	int fd = socket(s->sa.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0) {
-		return true; /* cannot tell: the attempt will */
+		return WAY_OK; /* cannot tell: the attempt will */
 	}
 	if (connect(fd, (const struct sockaddr *)&s->sa, s->sa_len) == 0 &&
 	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
 	    rv_endpoint_from_sa(&ep, &ss, len)) {
 		rv_endpoint_addr(&ep, &src);
-		ok = !rv_ip_addr_equal(&src, &s->last4) && !rv_ip_addr_equal(&src, &s->last6);
+		way = rv_ip_addr_equal(&src, &s->last4) || rv_ip_addr_equal(&src, &s->last6)
+			      ? WAY_TUNNEL
+			      : WAY_OK;
 	}
 	close(fd);
-	return ok;
+	return way;
+}
+
+static bool way_to_server(const struct rv_client_side *s)
+{
+	return way_from(s) == WAY_OK;
 }
 
 void rv_client_net_changed(struct rv_loop *l)
@@ -515,6 +539,42 @@ static int64_t own_cert_end(struct rv_loop *l)
 	return e.cert_not_after;
 }
 
+/* tunnel_way: the way to the server leaves from the tunnel's own address
+ * (the host lost its address of the family and kept its default route:
+ * IPv6 renumbering). An attempt's SYNs from it could never be answered:
+ * it held the client handshake_timeout after an address came back, used
+ * an attempt, and the server's answers into its TUN were later said as
+ * spoofed (round-sixty-six tester 285). Looked at again every
+ * NET_CHANGED_MS up to handshake_timeout instead, and counted as a failed
+ * attempt only then; another server of a list is tried at once. True when
+ * |connect_to| is to give up this attempt. */
+static bool tunnel_way(struct rv_loop *l)
+{
+	struct rv_client_side *s = side(l);
+	bool list = num_servers(l->cfg) > 1;
+
+	if (way_from(s) != WAY_TUNNEL) {
+		s->tunnel_way_ns = 0;
+		return false;
+	}
+	if (s->tunnel_way_ns == 0) {
+		s->tunnel_way_ns = l->now_ns ? l->now_ns : 1;
+		rv_info("no address of this host's reaches server %s yet (a packet to it would "
+			"leave from the tunnel's own): %s",
+			s->job.host, list ? "trying the next server" : "waiting for one");
+	}
+	if (!list && l->now_ns - s->tunnel_way_ns <
+			     (uint64_t)l->cfg->handshake_timeout_ms * RV_NSEC_PER_MSEC) {
+		rv_loop_arm(l, &s->retry, on_retry, l->now_ns + NET_CHANGED_MS * RV_NSEC_PER_MSEC);
+		return true;
+	}
+	s->tunnel_way_ns = 0;
+	s->unreachable = true;
+	note_failure(l, "no address of this host's reaches server %s", s->job.host);
+	schedule_retry(l, false, RV_LOOP_GAVE_UP_NET, false, false);
+	return true;
+}
+
 static void connect_to(struct rv_loop *l)
 {
 	struct rv_client_side *s = side(l);
@@ -522,6 +582,9 @@ static void connect_to(struct rv_loop *l)
 	struct rv_chan *c;
 	int fd, one = 1;
 
+	if (tunnel_way(l)) {
+		return;
+	}
 	(void)rv_endpoint_from_sa(&ep, &s->sa, s->sa_len);
 	fd = socket(s->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -1131,6 +1194,7 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 		if (c->connect_timed_out) {
 			s->unreachable = true; /* no answer to the SYNs */
 		}
+		s->roam_retry = roamed && stable;
 		schedule_retry(l, stable, fail, kicked && stable, replaced || early_kick);
 	}
 }

@@ -204,6 +204,14 @@ renewed() {
 		rvt_fail "client$n's new address"
 	rvt_wait_for 3 "the address gone said" grep -q "this host's address $old, which the control connection to server .* was made from, is gone: connecting again" "$RVT_TMP/client$n.log" ||
 		rvt_fail "the gone address not said: $(tail -3 "$RVT_TMP/client$n.log")"
+	# At once: it waited reconnect_min's jitter, 0.25-0.75 s (round-
+	# sixty-six tester 285).
+	at_once() {
+		grep -a -A3 "this host's address $old, which the control connection" "$RVT_TMP/client$n.log" |
+			tail -4 | rvt_matches "reconnecting in 0 ms"
+	}
+	rvt_wait_for 3 "client$n's reconnection at once" at_once ||
+		rvt_fail "client$n did not reconnect at once: $(grep -a "reconnecting in" "$RVT_TMP/client$n.log" | tail -1)"
 	back() { ctl_field "session name=client$n" endpoint | rvt_matches "$re"; }
 	rvt_wait_for 5 "client$n's session from $new" back ||
 		rvt_fail "client$n not back from its new address: $(ctl_status | grep "client$n")"
@@ -222,6 +230,33 @@ renewed 1 10.88.1.21 10.88.1.20/24 '^10\.88\.1\.20:'
 [ "$(grep -c "counted as a failed attempt" "$RVT_TMP/client1.log")" = "$F0" ] ||
 	rvt_fail "a roam counted as a failed attempt: $(grep "failed attempt" "$RVT_TMP/client1.log" | tail -2)"
 renewed 2 fd88:2::2 fd88:2::20/64 '^\[fd88:2::20\]:'
+# IPv6 renumbering as SLAAC does it: a default route stays, the new
+# address goes through duplicate address detection, and meanwhile a
+# packet to the server would leave from the tunnel's own address. The
+# reconnect went out from it, held the client the whole handshake_timeout
+# (5 s) after the new address was usable, and used an attempt (round-
+# sixty-six tester 285). Now it waits for an address of the host's.
+C2NS=$(rvt_ns_name c2)
+ip -n "$C2NS" -6 route add default via fd88:2::1 dev veth0 || rvt_fail "client2's default route"
+F2=$(grep -c "counted as a failed attempt\|no TCP connection within" "$RVT_TMP/client2.log")
+t0=$EPOCHREALTIME
+ip -n "$C2NS" addr del fd88:2::20/64 dev veth0 && ip -n "$C2NS" addr add fd88:2::21/64 dev veth0 ||
+	rvt_fail "client2's renumbering"
+back6() { ctl_field "session name=client2" endpoint | rvt_matches '^\[fd88:2::21\]:'; }
+rvt_wait_for 10 "client2's session from fd88:2::21" back6 ||
+	rvt_fail "client2 not back from fd88:2::21: $(tail -4 "$RVT_TMP/client2.log")"
+ms=$(((${EPOCHREALTIME/./} - ${t0/./}) / 1000))
+rvt_log "client2 back from its renumbered address (with DAD) in $ms ms: $(grep -a "no address of this host's" "$RVT_TMP/client2.log" | tail -1)"
+[ "$(grep -c "counted as a failed attempt\|no TCP connection within" "$RVT_TMP/client2.log")" = "$F2" ] ||
+	rvt_fail "an attempt from the tunnel's address: $(grep "failed attempt\|no TCP connection" "$RVT_TMP/client2.log" | tail -2)"
+[ "$ms" -lt 4500 ] || rvt_fail "client2 back only after $ms ms (the duplicate address detection takes about 1 s)"
+# Back to fd88:2::20 the same way, which the later steps use.
+ip -n "$C2NS" addr del fd88:2::21/64 dev veth0 && ip -n "$C2NS" addr add fd88:2::20/64 dev veth0 ||
+	rvt_fail "client2's renumbering back"
+back6() { ctl_field "session name=client2" endpoint | rvt_matches '^\[fd88:2::20\]:'; }
+rvt_wait_for 10 "client2's session from fd88:2::20" back6 ||
+	rvt_fail "client2 not back from fd88:2::20: $(tail -4 "$RVT_TMP/client2.log")"
+ip -n "$C2NS" -6 route del default via fd88:2::1 dev veth0
 
 rvt_step "7. client1's network gone long enough for a long backoff, then back"
 # It waited its backoff out, up to 1.5 reconnect_max after the network came
