@@ -133,6 +133,10 @@ struct rv_client_side {
 	/* Since when the way to the server leaves from the tunnel's own
 	 * address alone (0: it does not; way_from). */
 	uint64_t tunnel_way_ns;
+	/* rv_client_net_changed looks again while it does (an address
+	 * tentative): the change that ends it may come unsaid. */
+	struct rv_ltimer way_recheck;
+	unsigned way_rechecks;
 	/* A reload restarted the list (server_order, the servers): the next
 	 * connection takes server_idx as it is, even after a session that
 	 * counted as a failed attempt (it took the next one: tester 234). */
@@ -320,8 +324,8 @@ static void schedule_retry(struct rv_loop *l, bool stable, enum rv_loop_exit fai
  * DHCP lease's) has arrived by then. */
 #define NET_CHANGED_MS 500
 
-/* way_to_server: would a datagram to the server's address leave now, from
- * an address of the host's own? A UDP socket connected to it (nothing is
+/* way_from: would a datagram to the server's address leave now, from an
+ * address of the host's own? A UDP socket connected to it (nothing is
  * sent) is given the route's source: none where no route leads (or an
  * unreachable, prohibit or blackhole one), and the tunnel's own address
  * where the host's new one is still tentative (IPv6 duplicate address
@@ -357,15 +361,20 @@ static enum way way_from(const struct rv_client_side *s)
 	return way;
 }
 
-static bool way_to_server(const struct rv_client_side *s)
+/* Looks at the way again at most this many times after a change. */
+enum { WAY_RECHECKS = 20 };
+
+static void on_way_recheck(struct rv_loop *l, struct rv_ltimer *lt)
 {
-	return way_from(s) == WAY_OK;
+	(void)lt;
+	rv_client_net_changed(l);
 }
 
 void rv_client_net_changed(struct rv_loop *l)
 {
 	struct rv_client_side *s = side(l);
 	uint64_t soon = l->now_ns + NET_CHANGED_MS * RV_NSEC_PER_MSEC;
+	bool recheck = s->way_recheck.t.armed == false && s->way_rechecks > 0;
 
 	/* Once per wait: a host whose routes churn (a routing daemon) must
 	 * not turn the backoff into a retry every half second. */
@@ -377,9 +386,25 @@ void rv_client_net_changed(struct rv_loop *l)
 	 * before its address, and the attempt it brought forward failed and
 	 * used the credit that the address's return then lacked (round-
 	 * fifty-six tester 234). A server known by name alone is tried. */
-	if (s->sa_len != 0 && !way_to_server(s)) {
-		return;
+	if (s->sa_len != 0) {
+		enum way way = way_from(s);
+
+		/* From the tunnel's own address: a new address still
+		 * tentative (duplicate address detection), whose end is
+		 * looked at every NET_CHANGED_MS (under load the client
+		 * waited its whole backoff, 19 s: the suite, round sixty-six). */
+		if (way == WAY_TUNNEL) {
+			s->way_rechecks = recheck ? s->way_rechecks - 1 : WAY_RECHECKS;
+			if (s->way_rechecks > 0) {
+				rv_loop_arm(l, &s->way_recheck, on_way_recheck, soon);
+			}
+			return;
+		}
+		if (way != WAY_OK) {
+			return;
+		}
 	}
+	s->way_rechecks = 0;
 	s->may_hasten = false;
 	s->hastened_ns = l->now_ns;
 	rv_info("this host's network changed: reconnecting in %u ms, not %.1f s", NET_CHANGED_MS,
@@ -1248,6 +1273,7 @@ struct rv_session *rv_client_session(struct rv_loop *l)
 static void client_stop(struct rv_loop *l)
 {
 	rv_loop_disarm(l, &side(l)->retry);
+	rv_loop_disarm(l, &side(l)->way_recheck);
 	rv_loop_disarm(l, &side(l)->stable_timer);
 	rv_loop_disarm(l, &side(l)->renew_timer);
 }

@@ -289,6 +289,11 @@ enum {
 	/* Sockets on one port looked at at most: a SO_REUSEPORT group's, one
 	 * per address, connections. */
 	PORT_SOCKS_MAX = 32,
+	/* IPv6 sockets on the port whose IPV6_V6ONLY is kept: a reuseport
+	 * group of 40 V6ONLY listeners left 8 untold, ranked over the real
+	 * holder (round-sixty-six tester 286). */
+	V6ONLY_MAX = 512,
+	TCP_TIME_WAIT_ST = 0x06,
 	TCP_CLOSE_ST = 0x07, /* bound, not listening */
 	TCP_LISTEN_ST = 0x0a,
 };
@@ -309,8 +314,8 @@ enum rank {
 /* The IPv6 sockets on the port whose IPV6_V6ONLY the kernel's socket
  * diagnostics told (the table does not). */
 struct v6only {
-	unsigned long ino[PORT_SOCKS_MAX];
-	bool only[PORT_SOCKS_MAX];
+	unsigned long ino[V6ONLY_MAX];
+	bool only[V6ONLY_MAX];
 	unsigned n;
 };
 
@@ -319,8 +324,9 @@ struct port_socks {
 	unsigned uid[PORT_SOCKS_MAX];
 	unsigned char rank[PORT_SOCKS_MAX];
 	unsigned n;
-	int rank_now; /* holds_sock takes this rank's sockets alone */
-	int found;    /* the index holds_sock matched, -1 before */
+	int rank_now;	/* holds_sock takes this rank's sockets alone */
+	bool time_wait; /* a TCP connection in TIME_WAIT is on the port too */
+	int found;	/* the index holds_sock matched, -1 before */
 };
 
 /* as_v6 writes |sa|'s address into |out| (IPv4 as ::ffff:a.b.c.d) and
@@ -424,7 +430,7 @@ static void v6only_read(int proto, uint16_t port, struct v6only *vo)
 				break;
 			}
 			if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)) ||
-			    ntohs(m->id.idiag_sport) != port || vo->n == PORT_SOCKS_MAX) {
+			    ntohs(m->id.idiag_sport) != port || vo->n == V6ONLY_MAX) {
 				continue;
 			}
 			for (; RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
@@ -493,11 +499,17 @@ static void table_socks(const char *name, bool tcp, uint16_t port, const struct 
 		/* "sl local rem st tx:rx tr:when retrnsmt uid timeout inode" */
 		if (sscanf(line, "%*d: %32[0-9A-Fa-f]:%x %*s %x %*s %*s %*s %u %*d %lu", hex,
 			   &lport, &st, &uid, &ino) != 5 ||
-		    lport != port || ino == 0 || !table_addr(hex, &a)) {
+		    lport != port || !table_addr(hex, &a)) {
 			continue;
 		}
-		r = overlap(&a, want, v6only_of(vo, ino));
+		r = overlap(&a, want, ino ? v6only_of(vo, ino) : -1);
 		if (r == RANK_NONE) {
+			continue;
+		}
+		if (ino == 0) {
+			/* No process's: a closed connection's (it kept the
+			 * port with no holder named: tester 286). */
+			ps->time_wait |= tcp && st == TCP_TIME_WAIT_ST;
 			continue;
 		}
 		if (tcp && st != TCP_LISTEN_ST && st != TCP_CLOSE_ST) {
@@ -605,6 +617,13 @@ bool rv_port_holder(int proto, const struct sockaddr *sa, char *out, size_t len)
 			}
 			return true;
 		}
+	}
+	if (first < 0 && ps.time_wait) {
+		snprintf(out, len,
+			 "a closed TCP connection in TIME_WAIT on that port (no process's: it "
+			 "frees "
+			 "the port within 60 s)");
+		return true;
 	}
 	if (first < 0) {
 		return false;

@@ -249,3 +249,31 @@ Test(holder, v6only_wildcard_is_no_holder_of_ipv4)
 	expect_named(conn, IPPROTO_TCP, (struct sockaddr *)&lo);
 	close(lfd);
 }
+
+/* A port kept by a closed connection in TIME_WAIT (no process holds it):
+ * said as that, not left unnamed (round-sixty-six tester 286). */
+Test(holder, time_wait)
+{
+	struct sockaddr_in lo = v4("127.0.0.1", 0), peer = v4("127.0.0.1", 0);
+	uint16_t pport;
+	int lfd = bound(SOCK_STREAM, (struct sockaddr *)&peer, sizeof(peer), false, &pport);
+	int cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), afd;
+	struct sockaddr_in mine;
+	socklen_t ml = sizeof(mine);
+	char out[256], buf[8];
+
+	peer.sin_port = htons(pport);
+	cr_assert_geq(cfd, 0);
+	cr_assert_eq(bind(cfd, (struct sockaddr *)&lo, sizeof(lo)), 0);
+	cr_assert_eq(connect(cfd, (struct sockaddr *)&peer, sizeof(peer)), 0);
+	cr_assert_eq(getsockname(cfd, (struct sockaddr *)&mine, &ml), 0);
+	afd = accept(lfd, NULL, NULL);
+	cr_assert_geq(afd, 0);
+	close(cfd); /* the first to close keeps TIME_WAIT */
+	cr_assert_eq(read(afd, buf, sizeof(buf)), 0);
+	close(afd);
+	close(lfd);
+	usleep(100 * 1000);
+	cr_assert(rv_port_holder(IPPROTO_TCP, (struct sockaddr *)&mine, out, sizeof(out)));
+	cr_assert(strstr(out, "TIME_WAIT") != NULL, "said: %s", out);
+}
