@@ -119,7 +119,6 @@ struct rv_client_side {
 	bool up;		     /* the current connection's tunnel came up */
 	bool stable;		     /* and stayed up for STABLE_MS */
 	bool roamed;		     /* it ended for this host's address gone */
-	bool roam_retry;	     /* schedule_retry: after such an end (at once) */
 	bool config_failed;	     /* the current connection's CONFIG could not be applied */
 	/* The retry waiting follows an attempt that found no way to the
 	 * server (unreachable), and may be brought forward once when the
@@ -304,13 +303,6 @@ static void schedule_retry(struct rv_loop *l, bool stable, enum rv_loop_exit fai
 		s->backoff_ms = s->backoff_ms > cfg->reconnect_max_ms / 2 ? cfg->reconnect_max_ms
 									  : s->backoff_ms * 2;
 	}
-	/* This host's own move: at once, not after reconnect_min's jitter,
-	 * which spreads a restarted server's clients (0.25-0.75 s was said
-	 * "at once": round-sixty-six tester 285). */
-	if (s->roam_retry && stable) {
-		delay = 0;
-	}
-	s->roam_retry = false;
 	rv_info("reconnecting in %u ms", delay);
 	s->may_hasten =
 		!stable && !kicked && !replaced && fail == RV_LOOP_GAVE_UP_NET && s->unreachable &&
@@ -1219,7 +1211,6 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 		if (c->connect_timed_out) {
 			s->unreachable = true; /* no answer to the SYNs */
 		}
-		s->roam_retry = roamed && stable;
 		schedule_retry(l, stable, fail, kicked && stable, replaced || early_kick);
 	}
 }

@@ -177,7 +177,9 @@ if dt > 3.5:
     sys.exit("answered after %.1f s: callers that read nothing held the places" % dt)
 PY
 		grep -a "closing one that has read nothing more of its answer" "$RVT_TMP/server.log" | tail -1
-		grep -qa "management: no place for a waiting caller: closing one that has read nothing more of its answer" \
+		# "part of" when its sends of 16 KB filled the socket's buffer
+		# within the last second (round sixty-six).
+		grep -qaE "management: no place for a waiting caller: closing one that has read (nothing more of|part of) its answer" \
 			"$RVT_TMP/server.log" || rvt_fail "the stalled callers' closing was not said"
 
 		rvt_step "300 half-sent callers, then 150 that read the status a chunk a second, reconnecting: the operator still gets in"
