@@ -276,10 +276,10 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 		return RV_EXIT_NET;
 	}
 	if (n < 0 || out->len == 0) {
-		/* Closed unanswered: a process that stops serves only the
-		 * request it was taking (three reloads sent to a stopping
-		 * server: round-sixty-six tester 284). */
-		/* Reset, when it closed with the request unread (tester 286). */
+		/* Closed unanswered (reset, when the request was left
+		 * unread): a process that stops serves only the request it
+		 * was taking (three reloads sent to a stopping server:
+		 * round-sixty-six testers 284, 286). */
 		fprintf(stderr, "ringvpn: no reply from %s%s\n", rv_cli_shown(path, sb, sizeof(sb)),
 			n == 0 || rerr == ECONNRESET
 				? ": it closed the connection unanswered (stopping, or stopped?)"

@@ -46,9 +46,10 @@
 enum {
 	MGMT_SLOTS = 32,
 	/* A request's deadline, and once its reply goes out, the longest
-	 * its caller may read none of it: a caller reading a large status
-	 * slowly (a loaded machine) was cut at 5 s from its connect, and a
-	 * cut reply ends as a whole one does (round-sixty-six tester 281). */
+	 * its caller may read less than a send of it: a caller reading a
+	 * large status slowly (a loaded machine) was cut at 5 s from its
+	 * connect, and a cut reply ends as a whole one does (round-sixty-six
+	 * tester 281). */
 	MGMT_TIMEOUT_NS = 5 * RV_NSEC_PER_SEC,
 	/* and the longest a reply may take, read as slowly as it may be */
 	MGMT_REPLY_MAX_NS = 60 * RV_NSEC_PER_SEC,
@@ -410,7 +411,7 @@ static void on_timeout(struct rv_loop *l, struct rv_ltimer *lt)
 	int now = c->sent > 0 ? unread(c) : -1;
 
 	/* Read from since the last look: a send completes only once its
-	 * caller has read most of the socket's buffer (some 200 KB), so a
+	 * caller has freed most of the socket's buffer (some 150 KB), and a
 	 * steady reader of less than that in 5 s was cut (round-sixty-six
 	 * tester 284). */
 	if (now >= 0 && now < c->unread && l->now_ns < c->accepted_ns + MGMT_REPLY_MAX_NS) {
@@ -421,8 +422,9 @@ static void on_timeout(struct rv_loop *l, struct rv_ltimer *lt)
 
 	if (c->sent > 0) {
 		rv_warnx_rl("management reply (uid %u) cut after %zu of %zu bytes: its caller "
-			    "read less than 16 KB of it in %u s, or it took %u s: closed",
+			    "read less than %u KB of it in %u s, or it took %u s: closed",
 			    (unsigned)c->uid, c->sent, c->reply.len,
+			    (unsigned)MGMT_SEND_CHUNK / 1024,
 			    (unsigned)(MGMT_TIMEOUT_NS / RV_NSEC_PER_SEC),
 			    (unsigned)(MGMT_REPLY_MAX_NS / RV_NSEC_PER_SEC));
 	} else {
