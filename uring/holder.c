@@ -620,9 +620,8 @@ bool rv_port_holder(int proto, const struct sockaddr *sa, char *out, size_t len)
 	}
 	if (first < 0 && ps.time_wait) {
 		snprintf(out, len,
-			 "a closed TCP connection in TIME_WAIT on that port (no process's: it "
-			 "frees "
-			 "the port within 60 s)");
+			 "a closed TCP connection in TIME_WAIT on that port (no process's: "
+			 "it frees the port within 60 s)");
 		return true;
 	}
 	if (first < 0) {
