@@ -80,23 +80,33 @@ static int bound(int type, const struct sockaddr *sa, socklen_t len, bool v6only
 }
 
 /* hand_over forks a child that keeps descriptor |fd| alone of those this
- * process has open and sleeps; this process then closes |fd|. Returns the
- * child. */
+ * process has open and sleeps; this process then closes |fd|, once the
+ * child has closed the others (a copy of another socket there, not yet
+ * closed, made it that socket's holder too). Returns the child. */
 static pid_t hand_over(int fd)
 {
-	pid_t pid = fork();
+	int ready[2];
+	char c;
+	pid_t pid;
 
+	cr_assert_eq(pipe(ready), 0);
+	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		for (int i = 3; i < 1024; i++) {
-			if (i != fd) {
+			if (i != fd && i != ready[1]) {
 				close(i);
 			}
 		}
+		(void)!write(ready[1], "x", 1);
+		close(ready[1]);
 		for (;;) {
 			pause();
 		}
 	}
+	close(ready[1]);
+	cr_assert_eq(read(ready[0], &c, 1), 1);
+	close(ready[0]);
 	close(fd);
 	cr_assert_lt(nkids, KIDS_MAX);
 	kids[nkids++] = pid;
