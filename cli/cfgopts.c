@@ -717,9 +717,10 @@ static bool fs_of(const char *path, struct statvfs *vfs, bool *exists)
 
 /* fs_why: what keeps |path| from being written, as far as its file system
  * tells: mounted read-only, full (no block free, or none but root's
- * reserve), or no inode to make it with (-n said OK, and the start warned
- * at once: round-sixty-four tester 259). NULL: nothing. */
-static const char *fs_why(const char *path)
+ * reserve; only when it takes |blocks|: a socket takes none), or no inode
+ * to make it with (-n said OK, and the start warned at once: round-sixty-
+ * four tester 259). NULL: nothing. */
+static const char *fs_why(const char *path, bool blocks)
 {
 	struct statvfs vfs;
 	bool exists;
@@ -730,10 +731,10 @@ static const char *fs_why(const char *path)
 	if (vfs.f_flag & ST_RDONLY) {
 		return "on a read-only file system";
 	}
-	if (vfs.f_blocks > 0 && vfs.f_bfree == 0) {
+	if (blocks && vfs.f_blocks > 0 && vfs.f_bfree == 0) {
 		return "on a full file system";
 	}
-	if (vfs.f_blocks > 0 && vfs.f_bavail == 0) {
+	if (blocks && vfs.f_blocks > 0 && vfs.f_bavail == 0) {
 		/* ext4's resuid/resgid may lend the reserve to another user:
 		 * not told here (tester 264). */
 		return "on a full file system (no room but its reserve, which only root, or the "
@@ -753,7 +754,7 @@ static void warn_state_file(const char *key, const char *path, const char *what)
 {
 	const char *why = !path[0]	      ? NULL
 			  : !dir_exists(path) ? "its directory does not exist"
-					      : fs_why(path);
+					      : fs_why(path, true);
 
 	if (why) {
 		rv_cli_say_warnf("%s %s: %s: it would remember %s", key, path, why, what);
@@ -931,9 +932,8 @@ int rv_cli_check_paths(const struct rv_config *cfg, uid_t service, gid_t service
 {
 	const char *sock = cfg->status_socket;
 	char why[PATH_MAX + 64];
-	struct statvfs vfs;
+	const char *fs;
 	struct stat st;
-	bool exists;
 
 	/* -n said OK to a user who could not start it (exit 9: round-eleven
 	 * tester 51): a warning, since a check is often run by another
@@ -986,13 +986,10 @@ int rv_cli_check_paths(const struct rv_config *cfg, uid_t service, gid_t service
 	/* A read-only file system, or one with no inode left (the socket
 	 * takes no block): -n said OK, and the start exited 15 (round-
 	 * sixty-six tester 280). */
-	if (sock[0] && dir_exists(sock) && fs_of(sock, &vfs, &exists) &&
-	    ((vfs.f_flag & ST_RDONLY) || (!exists && vfs.f_files > 0 && vfs.f_favail == 0))) {
-		rv_cli_say_errf("status socket %s: its directory is on a %s: the start could not "
-				"make the socket there",
-				sock,
-				(vfs.f_flag & ST_RDONLY) ? "read-only file system"
-							 : "file system with no inode left");
+	if (sock[0] && dir_exists(sock) && (fs = fs_why(sock, false)) != NULL) {
+		rv_cli_say_errf("status socket %s: its directory is %s: the start could not make "
+				"the socket there",
+				sock, fs);
 		return RV_EXIT_NET;
 	}
 	/* As the start says (round-twenty-six testers 121, 124). */

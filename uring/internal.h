@@ -489,32 +489,34 @@ static inline bool rv_worker_link_scope(const struct rv_ip_addr *dst)
 	}
 	return dst->a[0] == 0xff || rv_worker_link_local6(dst);
 }
-/* What rv_worker_link_only finds of a packet. */
-enum rv_link_only {
-	RV_CARRIED = 0,
-	RV_LINK_ONLY, /* link_scope */
-	RV_UNTOLD,    /* bad_inner: IPv6 extension headers not looked through */
-};
-/* rv_worker_link_only: what is never carried whatever its destination. A
- * redirect (ICMP type 5, ICMPv6 type 137), which the kernel sends when it
- * routes a packet back out of the TUN it came in by (site to site through a
- * server in kernel mode, an offline address in internal mode): it names a
- * next hop on a link the peer is not on. And an IPv6 packet from a
- * link-local source, which the peer can neither answer nor pass on (a
- * site's gateway answered each such redirect with "beyond scope"). Kept
- * from the tunnel where it is read from the TUN, and dropped where it
- * comes out of it from a peer that carries it (an older ringvpn). An IPv6
- * packet whose extension headers cannot be looked through (more than
- * RV_IP6_MAX_EXT, or cut short: 9 headers carried a redirect, round-
- * thirty-two tester 167) is not carried either, as one may hide a
- * redirect: RV_UNTOLD, counted as bad_inner, not link_scope (that sent
- * an operator looking for link traffic: round-sixty-six tester 279). The
- * chain is looked at within the IP length, as the packet is sent (a
+/* rv_worker_not_carried: why a packet (|len| bytes, parsed into |ip|) is
+ * kept from the tunnel whatever session it is for, RV_DROP_MAX when it is
+ * not. Asked where a packet is read from the TUN and where it comes out of
+ * the tunnel from a peer that carries it (an older ringvpn), one order for
+ * both (one packet was counted apart at the two ends: round-sixty-six
+ * tester 283):
+ * - link_scope: a multicast, broadcast or link-local destination
+ *   (rv_worker_link_scope); an IPv6 packet from a link-local source, which
+ *   the peer can neither answer nor pass on (a site's gateway answered each
+ *   such redirect with "beyond scope"); a redirect (ICMP type 5, ICMPv6
+ *   type 137), which the kernel sends when it routes a packet back out of
+ *   the TUN it came in by (site to site through a server in kernel mode, an
+ *   offline address in internal mode): it names a next hop on a link the
+ *   peer is not on.
+ * - bad_inner: an IPv6 packet whose extension headers cannot be looked
+ *   through (more than RV_IP6_MAX_EXT, or cut short: 9 headers carried a
+ *   redirect, round-thirty-two tester 167), as one may hide a redirect
+ *   (it was link_scope, which sent an operator looking for link traffic:
+ *   round-sixty-six tester 279).
+ * The chain is looked at within the IP length, as the packet is sent (a
  * jumbogram's payload length 0 passed on the TUN's buffer length, was cut
  * to 40 bytes, sealed and sent, and dropped by the peer: tester 279). */
-static inline enum rv_link_only rv_worker_link_only(const uint8_t *pkt, uint32_t len,
-						    const struct rv_ip_info *ip)
+static inline enum rv_drop_reason rv_worker_not_carried(const uint8_t *pkt, uint32_t len,
+							const struct rv_ip_info *ip)
 {
+	if (rv_worker_link_scope(&ip->dst)) {
+		return RV_DROP_LINK_SCOPE;
+	}
 	if (len > ip->total_len) {
 		len = ip->total_len;
 	}
@@ -523,45 +525,26 @@ static inline enum rv_link_only rv_worker_link_only(const uint8_t *pkt, uint32_t
 		int up;
 
 		if (rv_worker_link_local6(&ip->src)) {
-			return RV_LINK_ONLY;
+			return RV_DROP_LINK_SCOPE;
 		}
 		if (ip->proto == IPPROTO_TCP || ip->proto == IPPROTO_UDP) {
-			return RV_CARRIED;
+			return RV_DROP_MAX;
 		}
 		/* Behind extension headers too (a destination options or
 		 * fragment header carried one: round-thirty-two tester 163). */
 		up = rv_ip6_upper(pkt, len, &off);
 		if (up == RV_IP6_UNTOLD) {
-			return RV_UNTOLD;
+			return RV_DROP_BAD_INNER;
 		}
-		return up == IPPROTO_ICMPV6 && len > off && pkt[off] == 137 ? RV_LINK_ONLY
-									    : RV_CARRIED;
+		return up == IPPROTO_ICMPV6 && len > off && pkt[off] == 137 ? RV_DROP_LINK_SCOPE
+									    : RV_DROP_MAX;
 	}
 	/* A first fragment carries the type too (a redirect cut in two went
 	 * through: round-nineteen tester 88); a later one cannot be told. */
 	return ip->proto == IPPROTO_ICMP && len > ip->hdr_len && !rv_ip_v4_later_fragment(pkt) &&
 			       pkt[ip->hdr_len] == 5
-		       ? RV_LINK_ONLY
-		       : RV_CARRIED;
-}
-/* rv_worker_tun_keep: why a packet read from the TUN (parsed into |ip|) is
- * kept from the tunnel, RV_DROP_MAX when it is not: a link-scope
- * destination or a link-only packet (link_scope), or an IPv6 chain not
- * looked through (bad_inner). */
-static inline enum rv_drop_reason rv_worker_tun_keep(const uint8_t *pkt, uint32_t len,
-						     const struct rv_ip_info *ip)
-{
-	if (rv_worker_link_scope(&ip->dst)) {
-		return RV_DROP_LINK_SCOPE;
-	}
-	switch (rv_worker_link_only(pkt, len, ip)) {
-	case RV_LINK_ONLY:
-		return RV_DROP_LINK_SCOPE;
-	case RV_UNTOLD:
-		return RV_DROP_BAD_INNER;
-	default:
-		return RV_DROP_MAX;
-	}
+		       ? RV_DROP_LINK_SCOPE
+		       : RV_DROP_MAX;
 }
 /* rv_worker_no_route drops packet |pkt| (|len| bytes, parsed into |ip|)
  * that no session takes, counted as no_route, and on a server answers it

@@ -882,7 +882,6 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 		enum rv_drop_reason why;
 		uint8_t *plain;
 		uint32_t plen;
-		enum rv_link_only lo;
 		bool ll_src;
 
 		if (unlikely(rv_session_drop_reason(r, &why))) {
@@ -968,16 +967,13 @@ static void open_run(struct rv_worker *w, struct rv_rx_item *rx, unsigned from, 
 		 * them on the link; round-nineteen tester 88): after the
 		 * source check, so that one from another source is a spoof,
 		 * counted and said (round-nineteen tester 87). */
-		lo = ll_src ? RV_LINK_ONLY : rv_worker_link_only(plain, plen, &ip);
-		/* In the send side's order (rv_worker_tun_keep): a link-scope
-		 * destination first (one packet was counted apart at the two
-		 * ends: round-sixty-six tester 283). */
-		if (unlikely(lo == RV_LINK_ONLY || rv_worker_link_scope(&ip.dst))) {
+		why = rv_worker_not_carried(plain, plen, &ip);
+		if (unlikely(why == RV_DROP_LINK_SCOPE)) {
 			rv_session_count_drop(s, RV_DROP_LINK_SCOPE, 1);
 			rv_drop_add(&w->ctr, RV_DROP_LINK_SCOPE, 1);
 			goto drop;
 		}
-		if (unlikely(lo == RV_UNTOLD)) {
+		if (unlikely(why == RV_DROP_BAD_INNER)) {
 			bad_inner(w, s,
 				  "IPv6 extension headers that cannot be looked through (more "
 				  "than 32, or cut short)");

@@ -253,7 +253,7 @@ static void tx_add(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t han
 		drop(w, handle, RV_DROP_TOO_BIG);
 		return;
 	}
-	why = rv_worker_tun_keep(pkt, len, &ip);
+	why = rv_worker_not_carried(pkt, len, &ip);
 	if (unlikely(why != RV_DROP_MAX)) {
 		drop(w, handle, why);
 		return;
@@ -406,7 +406,7 @@ static void tx_superframe(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint3
 	/* As single packets are (tx_add): a USO send to a broadcast,
 	 * multicast or link-local address, or from a link-local one, stays
 	 * on the link. */
-	why = rv_worker_tun_keep(pkt, len, &ip);
+	why = rv_worker_not_carried(pkt, len, &ip);
 	if (unlikely(why != RV_DROP_MAX)) {
 		rv_drop_add(&w->ctr, why, plan.nseg);
 		rv_worker_release(w, handle);

@@ -949,18 +949,29 @@ Test(loop, malformed_control_message)
 	assert_released();
 }
 
+/* srv_signals gives the server loop a signalfd of |sigs|, blocked first so
+ * that a kill() of this process reaches it there. */
+static void srv_signals(const int *sigs, size_t n)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < n; i++) {
+		sigaddset(&set, sigs[i]);
+	}
+	cr_assert_eq(sigprocmask(SIG_BLOCK, &set, NULL), 0);
+	S.sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+	cr_assert_geq(S.sigfd, 0);
+}
+
 /* SIGTERM with a client connected: the client gets GOODBYE(SHUTDOWN), the
  * loop ends by itself once the connection is gone (before its grace
  * period), and freeing it gives back every fd and the status socket. */
 Test(loop, server_stop_with_client_connected)
 {
-	sigset_t set;
+	static const int sigs[] = { SIGTERM };
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	cr_assert_eq(sigprocmask(SIG_BLOCK, &set, NULL), 0);
-	S.sigfd = signalfd(-1, &set, SFD_CLOEXEC);
-	cr_assert_geq(S.sigfd, 0);
+	srv_signals(sigs, ARRAY_SIZE(sigs));
 	srv_start();
 	bring_up(pki.client_crt[0], pki.client_key[0]);
 	cr_assert_eq(kill(getpid(), SIGTERM), 0);
@@ -986,15 +997,9 @@ Test(loop, server_stop_with_client_connected)
  * RELOADING=1 and READY=1 after it: round-sixty-six tester 280). */
 Test(loop, server_signals_while_stopping_ignored)
 {
-	sigset_t set;
+	static const int sigs[] = { SIGTERM, SIGHUP, SIGUSR1 };
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	cr_assert_eq(sigprocmask(SIG_BLOCK, &set, NULL), 0);
-	S.sigfd = signalfd(-1, &set, SFD_CLOEXEC);
-	cr_assert_geq(S.sigfd, 0);
+	srv_signals(sigs, ARRAY_SIZE(sigs));
 	srv_start();
 	bring_up(pki.client_crt[0], pki.client_key[0]);
 	n_notified = 0;
