@@ -333,16 +333,27 @@ static bool output_failed(void)
 	return true;
 }
 
-/* reply_cut: does status reply |body| say it was cut at the server's bound,
- * or end where no whole one does (the server closed it at its deadline:
- * a cut reply ends as a whole one, and one was printed with exit 0:
- * round-sixty-six tester 281)? A cut after a whole line of text is not
- * told. */
-static const char *reply_cut(const char *body, enum rv_mgmt_format fmt)
+/* reply_cut: does status reply |body| (in |r|) say it was cut at the
+ * server's bound, or end where no whole one does (the server closed it at
+ * its deadline: a cut reply ends as a whole one, and one was printed with
+ * exit 0: round-sixty-six tester 281)? Asked with the end mark (|marked|),
+ * a reply without it is cut wherever it ends (one cut just after a line's
+ * end looked whole: tester 286); the mark is taken off |r|. A server from
+ * before the mark is not told a cut after a whole line. */
+static const char *reply_cut(struct rv_strbuf *r, const char *body, enum rv_mgmt_format fmt,
+			     bool marked)
 {
-	size_t n = strlen(body);
+	size_t n = strlen(body), e = strlen(RV_MGMT_END_LINE);
+	bool ended = false;
 	const char *last;
 
+	if (marked && n >= e && !strcmp(body + n - e, RV_MGMT_END_LINE) &&
+	    (n == e || body[n - e - 1] == '\n')) {
+		n -= e;
+		r->len = (size_t)(body - r->p) + n;
+		r->p[r->len] = '\0';
+		ended = true;
+	}
 	if (n == 0 || body[n - 1] != '\n') {
 		return "it ends inside a line";
 	}
@@ -354,28 +365,63 @@ static const char *reply_cut(const char *body, enum rv_mgmt_format fmt)
 	if (fmt == RV_MGMT_JSON && (n < 2 || body[n - 2] != '}')) {
 		return "its JSON does not end";
 	}
+	if (marked && !ended) {
+		return "it stops before its end mark";
+	}
 	return NULL;
+}
+
+/* old_server: the server refused the end mark (one from before it); asked
+ * without it since, until --watch waits for a server again. */
+static bool old_server;
+
+/* ask_status asks for a status with the end mark, and once more without it
+ * of a server from before the mark, which refuses the word; |*marked|: the
+ * reply was asked with it. */
+static int ask_status(const char *path, const struct rv_mgmt_req *req, struct rv_strbuf *out,
+		      bool *marked)
+{
+	struct rv_mgmt_req r = *req;
+	int code;
+
+	r.end_mark = !old_server;
+	code = request(path, &r, out);
+	if (code == 0 && r.end_mark &&
+	    !strcmp(rv_strbuf_str(out), "error: status: too many arguments\n")) {
+		old_server = true;
+		rv_strbuf_reset(out);
+		r.end_mark = false;
+		code = request(path, &r, out);
+	}
+	*marked = r.end_mark;
+	return code;
 }
 
 static int run(const char *path, const struct rv_mgmt_req *req)
 {
 	struct rv_strbuf r = { .max = RV_MGMT_MAX_REPLY + 4096 };
 	const char *body;
+	bool marked = false;
 	int code;
 
-	code = request(path, req, &r);
+	code = req->cmd == RV_MGMT_STATUS ? ask_status(path, req, &r, &marked)
+					  : request(path, req, &r);
 	if (code == 0) {
 		code = reply_body(path, &r, &body);
 		if (code == 0) {
+			/* Looked at before it is printed: the end mark is
+			 * taken off. */
+			const char *cut = req->cmd == RV_MGMT_STATUS
+						  ? reply_cut(&r, body, req->format, marked)
+						  : NULL;
+
 			/* A long reply fails inside fputs: its reason is kept
 			 * for main's message, by which errno has changed (a
 			 * tester). */
-			const char *cut;
-
 			if (fputs(body, stdout) == EOF) {
 				rv_cli_output_failed(errno);
 			}
-			if (req->cmd == RV_MGMT_STATUS && (cut = reply_cut(body, req->format))) {
+			if (cut) {
 				char sb[PATH_MAX];
 
 				fprintf(stderr,
@@ -509,14 +555,15 @@ static int watch(const char *path, unsigned secs)
 		struct rv_strbuf h = { .max = RV_MGMT_MAX_REPLY + 4096 },
 				 k = { .max = RV_MGMT_MAX_REPLY + 4096 };
 		const char *hb, *kb, *cut;
+		bool hm = false, km = false;
 		size_t ncur;
 
-		code = request(path, &human, &h);
+		code = ask_status(path, &human, &h, &hm);
 		if (!code) {
 			code = reply_body(path, &h, &hb);
 		}
 		if (!code) {
-			code = request(path, &kv, &k);
+			code = ask_status(path, &kv, &k, &km);
 		}
 		if (!code) {
 			code = reply_body(path, &k, &kb);
@@ -541,6 +588,8 @@ static int watch(const char *path, unsigned secs)
 				}
 				waiting = true;
 				connect_quiet = true;
+				/* What answers next may be a newer one. */
+				old_server = false;
 				first = true;
 				sleep(secs);
 				continue;
@@ -549,9 +598,9 @@ static int watch(const char *path, unsigned secs)
 		}
 		/* A cut reply is not drawn: its half rows were, unsaid
 		 * (round-sixty-six tester 284). */
-		cut = reply_cut(hb, RV_MGMT_HUMAN);
+		cut = reply_cut(&h, hb, RV_MGMT_HUMAN, hm);
 		if (cut == NULL) {
-			cut = reply_cut(kb, RV_MGMT_KV);
+			cut = reply_cut(&k, kb, RV_MGMT_KV, km);
 		}
 		if (cut) {
 			fprintf(stderr,

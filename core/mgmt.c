@@ -11,7 +11,7 @@
 #include "core/log.h"
 
 const struct rv_mgmt_cmd_info rv_mgmt_cmds[RV_MGMT_NUM_CMDS] = {
-	[RV_MGMT_STATUS] = { "status", "[human|json|prometheus|kv]", false,
+	[RV_MGMT_STATUS] = { "status", "[human|json|prometheus|kv] [end]", false,
 			     "show the state, sessions and counters" },
 	[RV_MGMT_KICK] = { "kick", "NAME", true,
 			   "end NAME's session now (GOODBYE kicked) and release it" },
@@ -134,7 +134,7 @@ int rv_mgmt_parse(struct rv_mgmt_req *out, const char *buf, size_t len, char *er
 	}
 	switch (out->cmd) {
 	case RV_MGMT_STATUS:
-		if (n > 0) {
+		if (n > 0 && strcmp(w, "end") != 0) {
 			int f = lookup(w, format_names,
 				       sizeof(format_names) / sizeof(format_names[0]));
 
@@ -146,6 +146,13 @@ int rv_mgmt_parse(struct rv_mgmt_req *out, const char *buf, size_t len, char *er
 				return -EINVAL;
 			}
 			out->format = (enum rv_mgmt_format)f;
+			n = word(&p, end, w, sizeof(w));
+		}
+		if (n > 0 && !strcmp(w, "end")) {
+			out->end_mark = true;
+		} else if (n != 0) {
+			snprintf(err, err_len, "status: too many arguments");
+			return -EINVAL;
 		}
 		break;
 	case RV_MGMT_KICK:
@@ -212,7 +219,8 @@ int rv_mgmt_format(char *buf, size_t len, const struct rv_mgmt_req *req)
 	default:
 		break;
 	}
-	n = snprintf(buf, len, "%s%s%s\n", rv_mgmt_cmds[req->cmd].name, arg[0] ? " " : "", arg);
+	n = snprintf(buf, len, "%s%s%s%s\n", rv_mgmt_cmds[req->cmd].name, arg[0] ? " " : "", arg,
+		     req->cmd == RV_MGMT_STATUS && req->end_mark ? " end" : "");
 	if (n < 0 || (size_t)n >= len) {
 		return -ENOSPC;
 	}

@@ -8,7 +8,7 @@
  * One request per connection: a single line of printable ASCII, at most
  * RV_MGMT_MAX_REQ bytes including the newline:
  *
- *   status [human|json|prometheus|kv]   read-only
+ *   status [human|json|prometheus|kv] [end]   read-only
  *   kick NAME                           changes state (server only)
  *   rekey [NAME]                        changes state
  *   reload                              changes state
@@ -17,7 +17,12 @@
  * NAME is a certificate name (printable ASCII without spaces, at most 64
  * bytes). The reply is a first line "ok" or "error: TEXT", then the body,
  * then the server closes the connection. Replies are bounded
- * (RV_MGMT_MAX_REPLY); a longer status is cut and says so.
+ * (RV_MGMT_MAX_REPLY); a longer status is cut and says so. A status asked
+ * with "end" ends with the line RV_MGMT_END_LINE: a reply the server cut at
+ * its deadline (a caller that stopped reading) ends where it was cut, and
+ * one cut just after a line's end looked whole (round-sixty-six tester 286).
+ * Without "end" the reply is as before, for scripts and older callers; an
+ * older server refuses the word ("status: too many arguments").
  *
  * Access (checked with SO_PEERCRED by the server): root may send anything;
  * members of admin_group may send read-only requests, and state-changing
@@ -36,13 +41,18 @@ enum {
 	 * tester 281). */
 	RV_MGMT_MAX_REPLY = 96 * 1024 * 1024,
 	RV_MGMT_NAME_MAX = 64,
-	/* Room kept at a reply's end for the note that it was cut. */
+	/* Room kept at a reply's end for the note that it was cut and the
+	 * end mark. */
 	RV_MGMT_CUT_NOTE_MAX = 64,
 };
 
 /* How a cut reply ends: "\n" RV_MGMT_CUT_NOTE "N bytes)\n", N what came
  * before it; `ringvpn status` exits 1 on it. */
 #define RV_MGMT_CUT_NOTE "(reply cut at "
+
+/* The last line of a status asked with "end": no rendering writes a line
+ * that begins with '(' but the cut note. */
+#define RV_MGMT_END_LINE "(end of reply)\n"
 
 enum rv_mgmt_cmd {
 	RV_MGMT_STATUS = 0,
@@ -63,6 +73,7 @@ enum rv_mgmt_format {
 struct rv_mgmt_req {
 	enum rv_mgmt_cmd cmd;
 	enum rv_mgmt_format format;	 /* status */
+	bool end_mark;			 /* status: end with RV_MGMT_END_LINE */
 	int level;			 /* log-level: enum rv_log_level */
 	char name[RV_MGMT_NAME_MAX + 1]; /* kick, rekey ("" = all) */
 };

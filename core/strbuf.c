@@ -132,14 +132,15 @@ void rv_strbuf_json_str(struct rv_strbuf *b, const char *s)
 	rv_strbuf_append(b, "\"", 1);
 }
 
-void rv_strbuf_end_cut(struct rv_strbuf *b, const char *note)
+void rv_strbuf_end_past(struct rv_strbuf *b, const char *text)
 {
-	size_t n = strlen(note);
+	size_t n = strlen(text);
+	bool cut = b->truncated;
 
 	b->max = bound(b) + n;
 	b->truncated = false;
-	rv_strbuf_append(b, note, n);
-	b->truncated = true;
+	rv_strbuf_append(b, text, n);
+	b->truncated = cut || b->truncated;
 }
 
 const char *rv_strbuf_str(const struct rv_strbuf *b)

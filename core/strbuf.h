@@ -32,9 +32,10 @@ void rv_strbuf_printf(struct rv_strbuf *b, const char *fmt, ...) RV_PRINTF(2, 3)
  * later, shorter piece was glued to the cut: round-sixty-six tester 281). */
 void rv_strbuf_append(struct rv_strbuf *b, const char *s, size_t len);
 
-/* rv_strbuf_end_cut ends a truncated buffer with |note| (what was cut),
- * past its bound; it stays truncated. */
-void rv_strbuf_end_cut(struct rv_strbuf *b, const char *note);
+/* rv_strbuf_end_past ends |b| with |text| past its bound, in room its
+ * maker kept above it: the note that it was cut, which the cut refused
+ * with the rest, or an end mark. A truncated buffer stays truncated. */
+void rv_strbuf_end_past(struct rv_strbuf *b, const char *text);
 
 /* rv_strbuf_json_str appends |s| as a JSON string literal (quoted,
  * escaped). */

@@ -560,7 +560,7 @@ int rv_mgmt_fill_status(struct rv_loop *l, struct rv_status *st)
 	return l->role->report(l, st);
 }
 
-static void do_status(struct rv_loop *l, struct mgmt_conn *c, enum rv_mgmt_format fmt)
+static void do_status(struct rv_loop *l, struct mgmt_conn *c, const struct rv_mgmt_req *req)
 {
 	struct rv_status st;
 
@@ -571,7 +571,7 @@ static void do_status(struct rv_loop *l, struct mgmt_conn *c, enum rv_mgmt_forma
 		return;
 	}
 	rv_strbuf_printf(&c->reply, "ok\n");
-	switch (fmt) {
+	switch (req->format) {
 	case RV_MGMT_JSON:
 		rv_status_render_json(&c->reply, &st);
 		break;
@@ -592,7 +592,10 @@ static void do_status(struct rv_loop *l, struct mgmt_conn *c, enum rv_mgmt_forma
 		/* Past the rendering's bound, which leaves it the room: the
 		 * note was refused with the rest (round-sixty-six tester 281). */
 		snprintf(note, sizeof(note), "\n" RV_MGMT_CUT_NOTE "%zu bytes)\n", c->reply.len);
-		rv_strbuf_end_cut(&c->reply, note);
+		rv_strbuf_end_past(&c->reply, note);
+	}
+	if (req->end_mark) {
+		rv_strbuf_end_past(&c->reply, RV_MGMT_END_LINE);
 	}
 }
 
@@ -635,7 +638,7 @@ static void execute(struct rv_loop *l, struct mgmt_conn *c, const struct rv_mgmt
 
 	switch (req->cmd) {
 	case RV_MGMT_STATUS:
-		do_status(l, c, req->format);
+		do_status(l, c, req);
 		break;
 	case RV_MGMT_KICK:
 		if (l->role != &rv_server_role) {

@@ -33,7 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (a.cmd >= RV_MGMT_NUM_CMDS || strnlen(a.name, sizeof(a.name)) > RV_MGMT_NAME_MAX ||
 	    rv_mgmt_format(line, sizeof(line), &a) != 0 ||
 	    rv_mgmt_parse(&b, line, strlen(line), err, sizeof(err)) != 0 || a.cmd != b.cmd ||
-	    strcmp(a.name, b.name) != 0 || (a.cmd == RV_MGMT_STATUS && a.format != b.format) ||
+	    strcmp(a.name, b.name) != 0 ||
+	    (a.cmd == RV_MGMT_STATUS && (a.format != b.format || a.end_mark != b.end_mark)) ||
 	    (a.cmd == RV_MGMT_LOG_LEVEL && a.level != b.level)) {
 		abort();
 	}

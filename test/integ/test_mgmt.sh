@@ -163,6 +163,28 @@ PY
 	rvt_wait_for 5 "the reload done" reloads_above "$r0"
 }
 
+# The real server ends a status asked with "end" with the mark, and one
+# asked without as before (scripts reading the socket).
+python3 - "$SRV_SOCK" >"$RVT_TMP/marks.out" 2>&1 <<'PY' || rvt_fail "end marks: $(cat "$RVT_TMP/marks.out")"
+import socket, sys
+def ask(req):
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(req)
+    out = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            return out
+        out += d
+for f in (b"human", b"json", b"prometheus", b"kv"):
+    a = ask(b"status " + f + b" end\n")
+    b = ask(b"status " + f + b"\n")
+    if not (a.startswith(b"ok\n") and a.endswith(b"\n(end of reply)\n") and a.count(b"(end of") == 1):
+        print(f, "with end:", a[-200:]); sys.exit(1)
+    if not b.startswith(b"ok\n") or b"(end of" in b:
+        print(f, "without:", b[-200:]); sys.exit(1)
+print("marks ok")
+PY
+
 rvt_step "1. rekey, log-level, reload, kick"
 E0=$(ctl_field "session name=client1" epoch)
 OUT=$(mgmt log-level debug) || rvt_fail "log-level debug"
@@ -572,14 +594,21 @@ rc=0
 rvt_step "8. a cut status reply: said, exit 1"
 # A reply the server cut (its bound, or its deadline on a caller that read
 # none of it) ends as a whole one does, and was printed with exit 0
-# (round-sixty-six tester 281). A stand-in answers each format so.
-rvt_bg "$S" cutter python3 -c '
+# (round-sixty-six tester 281). Stand-ins answer each format so: cut.sock
+# as a server from before the end mark (it refuses the word, as those did,
+# and is asked again without it), cut2.sock as one with it, whose replies
+# cut after a line's end looked whole (tester 286).
+standin='
 import socket, sys
 s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4)
-replies = {b"status json": b"ok\n{\"server\":{\"sessions\":1,",
-           b"status kv": b"ok\nserver sessions=1\n\n(reply cut at 24 bytes)\n",
-           b"status human": b"ok\nringvpn server: running\nsessions 1",
-           b"status prometheus": b"ok\n# HELP x y\n# TYPE x gauge\nx 1\n"}
+old = {b"status json": b"ok\n{\"server\":{\"sessions\":1,",
+       b"status kv": b"ok\nserver sessions=1\n\n(reply cut at 24 bytes)\n",
+       b"status human": b"ok\nringvpn server: running\nsessions 1",
+       b"status prometheus": b"ok\n# HELP x y\n# TYPE x gauge\nx 1\n"}
+new = {b"status json end": b"ok\n{\"server\":{\"sessions\":1}}\n(end of reply)\n",
+       b"status kv end": b"ok\nserver sessions=1\n(end of reply)\n",
+       b"status human end": b"ok\nringvpn server: running\n",
+       b"status prometheus end": b"ok\n# HELP x y\n# TYPE x gauge\nx 1\n"}
 while True:
     c, _ = s.accept()
     req = b""
@@ -588,9 +617,17 @@ while True:
         if not d:
             break
         req += d
-    c.sendall(replies.get(req.strip(), b"error: what\n"))
-    c.close()' "$RVT_TMP/cut.sock"
-rvt_wait_for 5 "the stand-in socket" test -S "$RVT_TMP/cut.sock" || rvt_fail "stand-in socket"
+    req = req.strip()
+    if sys.argv[2] == "old":
+        rep = old.get(req, b"error: status: too many arguments\n" if req.endswith(b" end") else b"error: what\n")
+    else:
+        rep = new.get(req, b"error: what\n")
+    c.sendall(rep)
+    c.close()'
+rvt_bg "$S" cutter python3 -c "$standin" "$RVT_TMP/cut.sock" old
+rvt_bg "$S" cutter2 python3 -c "$standin" "$RVT_TMP/cut2.sock" new
+rvt_wait_for 5 "the stand-in sockets" test -S "$RVT_TMP/cut.sock" -a -S "$RVT_TMP/cut2.sock" ||
+	rvt_fail "stand-in sockets"
 for f in --json --kv ""; do
 	rc=0
 	"$RV_BIN" status $f -s "$RVT_TMP/cut.sock" >"$RVT_TMP/cut.out" 2>"$RVT_TMP/cut.err" || rc=$?
@@ -604,3 +641,20 @@ timeout 2.5 "$RV_BIN" status --watch 1 -s "$RVT_TMP/cut.sock" >"$RVT_TMP/cut.out
 grep -q "status --watch: the reply from .*cut.sock is cut (it ends inside a line): not drawn" "$RVT_TMP/cut.err" ||
 	rvt_fail "status --watch of a cut reply: $(head -c 300 "$RVT_TMP/cut.err")"
 [ ! -s "$RVT_TMP/cut.out" ] || rvt_fail "status --watch drew a cut reply: $(head -c 200 "$RVT_TMP/cut.out")"
+# A server with the end mark: a reply without it is cut however it ends,
+# and the mark is not printed.
+for f in "" --prometheus; do
+	rc=0
+	"$RV_BIN" status $f -s "$RVT_TMP/cut2.sock" >"$RVT_TMP/cut.out" 2>"$RVT_TMP/cut.err" || rc=$?
+	[ "$rc" = 1 ] && grep -q "the reply from .*cut2.sock is cut (it stops before its end mark): [0-9]* bytes came" "$RVT_TMP/cut.err" ||
+		rvt_fail "status $f of a reply cut after a line's end: exit $rc, $(cat "$RVT_TMP/cut.err")"
+done
+for f in --json --kv; do
+	"$RV_BIN" status $f -s "$RVT_TMP/cut2.sock" >"$RVT_TMP/cut.out" 2>"$RVT_TMP/cut.err" ||
+		rvt_fail "status $f of a whole reply: $(cat "$RVT_TMP/cut.err")"
+	[ -s "$RVT_TMP/cut.out" ] && ! grep -q "end of reply" "$RVT_TMP/cut.out" ||
+		rvt_fail "status $f printed: $(head -c 200 "$RVT_TMP/cut.out")"
+done
+timeout 2.5 "$RV_BIN" status --watch 1 -s "$RVT_TMP/cut2.sock" >"$RVT_TMP/cut.out" 2>"$RVT_TMP/cut.err"
+grep -q "status --watch: the reply from .*cut2.sock is cut (it stops before its end mark): not drawn" "$RVT_TMP/cut.err" ||
+	rvt_fail "status --watch of a reply cut after a line's end: $(head -c 300 "$RVT_TMP/cut.err")"

@@ -33,6 +33,13 @@ Test(core_mgmt, good_requests)
 	cr_assert_eq(r.format, RV_MGMT_JSON);
 	cr_assert_eq(parse("  status   kv", &r, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(r.format, RV_MGMT_KV);
+	cr_assert(!r.end_mark);
+	cr_assert_eq(parse("status kv end\n", &r, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(r.format, RV_MGMT_KV);
+	cr_assert(r.end_mark);
+	cr_assert_eq(parse("status end\n", &r, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(r.format, RV_MGMT_HUMAN);
+	cr_assert(r.end_mark);
 	cr_assert_eq(parse("kick client1\n", &r, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(r.cmd, RV_MGMT_KICK);
 	cr_assert_str_eq(r.name, "client1");
@@ -57,6 +64,11 @@ Test(core_mgmt, bad_requests_say_what)
 		{ "reload now\n", "takes no argument" },
 		{ "log-level loud\n", "expected error, warn, info or debug" },
 		{ "status json extra\n", "too many arguments" },
+		/* What a server before the end mark says to it: the CLI's cue
+		 * to ask again without (cli/mgmt.c). */
+		{ "status json end extra\n", "status: too many arguments" },
+		{ "status end json\n", "status: too many arguments" },
+		{ "status end end\n", "status: too many arguments" },
 		{ "status \x01\n", "not printable" },
 	};
 	struct rv_mgmt_req r;
@@ -96,4 +108,26 @@ Test(core_mgmt, format_parses_back)
 	cr_assert_eq(parse(line, &out, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(out.cmd, RV_MGMT_KICK);
 	cr_assert_str_eq(out.name, "site-a");
+}
+
+/* The end mark is written only for a status, and parses back. */
+Test(core_mgmt, end_mark_parses_back)
+{
+	struct rv_mgmt_req in = { .cmd = RV_MGMT_STATUS,
+				  .format = RV_MGMT_PROMETHEUS,
+				  .end_mark = true },
+			   out;
+	char line[RV_MGMT_MAX_REQ], err[256];
+
+	cr_assert_eq(rv_mgmt_format(line, sizeof(line), &in), 0);
+	cr_assert_str_eq(line, "status prometheus end\n");
+	cr_assert_eq(parse(line, &out, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(out.format, RV_MGMT_PROMETHEUS);
+	cr_assert(out.end_mark);
+	in.end_mark = false;
+	cr_assert_eq(rv_mgmt_format(line, sizeof(line), &in), 0);
+	cr_assert_str_eq(line, "status prometheus\n");
+	in = (struct rv_mgmt_req){ .cmd = RV_MGMT_RELOAD, .end_mark = true };
+	cr_assert_eq(rv_mgmt_format(line, sizeof(line), &in), 0);
+	cr_assert_str_eq(line, "reload\n");
 }

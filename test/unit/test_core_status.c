@@ -20,6 +20,7 @@
 #include <criterion/criterion.h>
 
 #include "core/compiler.h"
+#include "core/mgmt.h"
 #include "core/status.h"
 #include "core/strbuf.h"
 
@@ -749,7 +750,7 @@ Test(core_status, json_str_is_utf8)
 
 /* A rendering past its bound stays a prefix of the whole one, at every
  * bound (a later, shorter piece was glued to the cut: round-sixty-six
- * tester 281), and rv_strbuf_end_cut's note follows it past the bound. */
+ * tester 281), and rv_strbuf_end_past's note follows it past the bound. */
 Test(core_status, cut_rendering_is_a_prefix)
 {
 	struct rv_status st;
@@ -767,12 +768,30 @@ Test(core_status, cut_rendering_is_a_prefix)
 		cr_assert_leq(b.len, max);
 		cr_assert_eq(memcmp(rv_strbuf_str(&b), rv_strbuf_str(&whole), b.len), 0,
 			     "bound %zu: not a prefix (%zu bytes)", max, b.len);
-		rv_strbuf_end_cut(&b, note);
+		rv_strbuf_end_past(&b, note);
 		cr_assert(b.truncated);
 		cr_assert_eq(strcmp(rv_strbuf_str(&b) + b.len - strlen(note), note), 0,
 			     "bound %zu: %s", max, rv_strbuf_str(&b));
 		rv_strbuf_printf(&b, "more");
 		cr_assert_eq(strcmp(rv_strbuf_str(&b) + b.len - strlen(note), note), 0);
+		/* The end mark follows the note, and the buffer stays cut. */
+		rv_strbuf_end_past(&b, RV_MGMT_END_LINE);
+		cr_assert(b.truncated);
+		cr_assert_eq(strcmp(rv_strbuf_str(&b) + b.len - strlen(note) -
+					    strlen(RV_MGMT_END_LINE),
+				    "\n(reply cut)\n" RV_MGMT_END_LINE),
+			     0, "bound %zu: %s", max, rv_strbuf_str(&b));
+		rv_strbuf_free(&b);
+	}
+	/* A whole one at its very bound takes the end mark past it, whole. */
+	{
+		struct rv_strbuf b = { .max = whole.len };
+
+		rv_status_render_json(&b, &st);
+		cr_assert(!b.truncated);
+		rv_strbuf_end_past(&b, RV_MGMT_END_LINE);
+		cr_assert(!b.truncated);
+		cr_assert_eq(b.len, whole.len + strlen(RV_MGMT_END_LINE));
 		rv_strbuf_free(&b);
 	}
 	rv_strbuf_free(&whole);

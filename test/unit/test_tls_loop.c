@@ -52,6 +52,7 @@
 #include "core/log.h"
 #include "core/demux.h"
 #include "core/ippool.h"
+#include "core/mgmt.h"
 #include "core/qsbr.h"
 #include "crypto/kdf.h"
 #include "test/lib/t_pki.h"
@@ -731,6 +732,39 @@ Test(loop, lifecycle)
 	st = status();
 	cr_assert_eq(kv(st, "server ", "accepted"), 1, "%s", st);
 	cr_assert_eq(kv(st, "server ", "handshake_failures"), 0, "%s", st);
+}
+
+/* A status asked with "end" ends with the end mark after its whole body,
+ * in every format; asked without, it has none (scripts reading the socket
+ * get what they did). A reply cut after a line's end looked whole
+ * (round-sixty-six tester 286). */
+Test(loop, status_end_mark)
+{
+	static const char *const formats[] = { "human", "json", "prometheus", "kv" };
+	size_t e = strlen(RV_MGMT_END_LINE);
+
+	srv_start();
+	bring_up(pki.client_crt[0], pki.client_key[0]);
+	for (size_t i = 0; i < ARRAY_SIZE(formats); i++) {
+		char req[64];
+		size_t n;
+
+		snprintf(req, sizeof(req), "status %s end\n", formats[i]);
+		mgmt(req, status_buf, sizeof(status_buf));
+		n = strlen(status_buf);
+		cr_assert(!strncmp(status_buf, "ok\n", 3), "%s: %s", req, status_buf);
+		cr_assert(n > e + 4 && !strcmp(status_buf + n - e, RV_MGMT_END_LINE) &&
+				  status_buf[n - e - 1] == '\n',
+			  "%s: %s", req, status_buf);
+		cr_assert_eq(strstr(status_buf, RV_MGMT_END_LINE), status_buf + n - e, "%s: %s",
+			     req, status_buf);
+		if (!strcmp(formats[i], "json")) {
+			cr_assert_eq(status_buf[n - e - 2], '}', "%s", status_buf);
+		}
+		snprintf(req, sizeof(req), "status %s\n", formats[i]);
+		mgmt(req, status_buf, sizeof(status_buf));
+		cr_assert_null(strstr(status_buf, "(end of"), "%s: %s", req, status_buf);
+	}
 }
 
 /* ---- failure edges ------------------------------------------------------ */
