@@ -304,6 +304,32 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 					 "refused until a fresh one is published\n",
 					 server ? "client" : "server");
 		}
+		/* As the expiry: the same refusals (it said "expires in 19d"
+		 * alone: round-sixty-seven tester 287). */
+		if (st->crl_unborn > 0) {
+			char until[32], others[48] = "";
+
+			rv_fmt_age((uint64_t)(st->crl_valid_in_s > 0 ? st->crl_valid_in_s : 0),
+				   until, sizeof(until));
+			if (st->crl_unborn > 1) {
+				snprintf(others, sizeof(others), " and of %u other CA(s)",
+					 st->crl_unborn - 1);
+			}
+			if (st->crl_unborn_ca[0]) {
+				rv_strbuf_printf(o,
+						 "  WARNING: the CRLs of CA %s%s are not valid yet "
+						 "(for another %s): the peers %s issued are "
+						 "refused "
+						 "until then\n",
+						 st->crl_unborn_ca, others, until,
+						 st->crl_unborn > 1 ? "those CAs" : "that CA");
+			} else {
+				rv_strbuf_printf(o,
+						 "  WARNING: the CRL is not valid yet (for another "
+						 "%s): every %s is refused until then\n",
+						 until, server ? "client" : "server");
+			}
+		}
 	}
 	file_line(o, "lease file", &st->lease_file);
 	file_line(o, "crl_state", &st->crl_state);
@@ -604,8 +630,14 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 	} else {
 		rv_strbuf_printf(o, "null");
 	}
-	rv_strbuf_printf(o, ",\"crl_lapsed\":%u,\"renewal_waits\":%s}", st->crl_lapsed,
-			 st->cert_renewal_waits ? "true" : "false");
+	rv_strbuf_printf(o, ",\"crl_lapsed\":%u,\"crl_not_yet_valid\":%u,\"crl_valid_in_s\":",
+			 st->crl_lapsed, st->crl_unborn);
+	if (st->crl_unborn > 0) {
+		rv_strbuf_printf(o, "%" PRId64, st->crl_valid_in_s);
+	} else {
+		rv_strbuf_printf(o, "null");
+	}
+	rv_strbuf_printf(o, ",\"renewal_waits\":%s}", st->cert_renewal_waits ? "true" : "false");
 	rv_strbuf_printf(o, ",\"state_files\":{\"lease_file\":");
 	json_file(o, &st->lease_file);
 	rv_strbuf_printf(o, ",\"crl_state\":");
@@ -1227,6 +1259,12 @@ void rv_status_render_prometheus(struct rv_strbuf *o, const struct rv_status *st
 			  "peers of that CA are refused).");
 		rv_strbuf_printf(o, "ringvpn_crl_time_to_next_update_seconds %" PRId64 "\n",
 				 st->crl_next_update_s);
+		prom_head(o, "ringvpn_crl_time_to_valid_seconds", "gauge",
+			  "Seconds until every CA's CRL is valid (its thisUpdate passed); above 0, "
+			  "the peers of a CA none of whose CRLs is valid yet are refused.");
+		rv_strbuf_printf(o, "ringvpn_crl_time_to_valid_seconds %" PRId64 "\n",
+				 st->crl_unborn > 0 && st->crl_valid_in_s > 0 ? st->crl_valid_in_s
+									      : 0);
 	}
 	if (st->have_metrics) {
 		prom_head(o, "ringvpn_metrics_requests_total", "counter",

@@ -55,6 +55,9 @@
  *                       "crl_next_update_s": N|null, "crl_expired": BOOL,
  *                       "crl_first_ca": STR|null,  (several CAs' CRLs: whose ends first)
  *                       "crl_lapsed": N,  (CAs whose CRL has lapsed: their peers refused)
+ *                       "crl_not_yet_valid": N, "crl_valid_in_s": N|null,  (CAs none of
+ *                                        whose CRLs is valid yet: their peers refused
+ *                                        until the last is)
  *                       "renewal_waits": BOOL },  (the running certificate is the
  *                                        previous one: its files cannot be used yet)
  *     "state_files": { "lease_file": FILE|null,  (server; null: none configured)
@@ -264,6 +267,9 @@ struct rv_status {
 	char crl_first_ca[128];		  /* of a file with several CAs' CRLs: the CA whose
 				 * CRL ends first; "" otherwise */
 	unsigned crl_lapsed;		  /* CAs whose CRL has lapsed */
+	unsigned crl_unborn;		  /* CAs none of whose CRLs is valid yet */
+	int64_t crl_valid_in_s;		  /* until the last of those is (0: none) */
+	char crl_unborn_ca[128];	  /* several CAs' CRLs: the first such CA; "" otherwise */
 	struct rv_status_file lease_file; /* server */
 	struct rv_status_file crl_state;
 	uint64_t hs_buckets[RV_STATUS_HS_BUCKETS]; /* cumulative counts, Prometheus style */

@@ -1,6 +1,7 @@
 /*
  * x509path.c — what a verified chain of trust anchors leaves to check: path
- * length constraints and the revocation of its CAs (x509path.h).
+ * length constraints, extended key usages and the revocation of its CAs
+ * (x509path.h).
  */
 #include "crypto/x509path.h"
 
@@ -11,18 +12,30 @@
 #include <openssl/nid.h>
 #include <openssl/x509v3.h>
 
-bool rv_x509_chain_pathlen_ok(STACK_OF(X509) * chain)
+X509 *rv_x509_chain_ca_unfit(STACK_OF(X509) * chain, uint32_t xku, long *why)
 {
-	/* The CA at |i| has i - 1 CAs below it (the leaf is at 0), so the
-	 * first CA cannot break its own. */
-	for (size_t i = 2; chain != NULL && i < sk_X509_num(chain); i++) {
-		long max = X509_get_pathlen(sk_X509_value(chain, i));
+	size_t n = chain != NULL ? sk_X509_num(chain) : 0;
 
+	for (size_t i = 1; i < n; i++) {
+		X509 *ca = sk_X509_value(chain, i);
+		long max = X509_get_pathlen(ca);
+
+		/* The CA at |i| has i - 1 CAs below it (the leaf is at 0). */
 		if (max >= 0 && (long)(i - 1) > max) {
-			return false;
+			*why = X509_V_ERR_PATH_LENGTH_EXCEEDED;
+			return ca;
+		}
+		/* UINT32_MAX without the extension: any use. A "servers CA"
+		 * issued clients that got in, and a "users CA" a server
+		 * (round-sixty-seven tester 287). anyExtendedKeyUsage alone
+		 * does not do, as for the leaf (BoringSSL's purpose checks). */
+		if (!(X509_get_extended_key_usage(ca) & xku)) {
+			*why = X509_V_ERR_INVALID_PURPOSE;
+			return ca;
 		}
 	}
-	return true;
+	ERR_clear_error();
+	return NULL;
 }
 
 bool rv_x509_crl_lists_ca(X509_CRL *crl, X509 *x, X509 *issuer)
@@ -41,6 +54,28 @@ bool rv_x509_crl_lists_ca(X509_CRL *crl, X509 *x, X509 *issuer)
 	EVP_PKEY_free(pub);
 	ERR_clear_error();
 	return listed;
+}
+
+static size_t cert_entry_len(X509 *x)
+{
+	int n = i2d_X509(x, NULL);
+
+	return 3 + (n > 0 ? (size_t)n : 0) + 2;
+}
+
+size_t rv_x509_cert_msg_len(X509 *leaf, STACK_OF(X509) * chain)
+{
+	size_t len = 1 + 3 + (leaf != NULL ? cert_entry_len(leaf) : 0);
+
+	for (size_t i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
+		len += cert_entry_len(sk_X509_value(chain, i));
+	}
+	return len;
+}
+
+const char *rv_x509_use_part(X509 *x, uint32_t xku)
+{
+	return X509_get_extended_key_usage(x) & xku ? "key usage" : "extended key usage";
 }
 
 X509 *rv_x509_chain_ca_revoked(X509_STORE_CTX *xs)

@@ -4,17 +4,20 @@
  *
  * ringvpn builds a peer's chain from its CA file alone (tls/ctx.c), so each
  * CA there, intermediates too, is a trust anchor, and BoringSSL's verifier
- * checks the path length constraints of the untrusted part of a chain only;
- * X509_V_FLAG_CRL_CHECK looks at the leaf alone. The handshake (tls/), the
- * re-verification of live sessions and `pki verify` (pki/) check both here,
- * the same way.
+ * checks the path length constraints and extended key usages of the
+ * untrusted part of a chain only; X509_V_FLAG_CRL_CHECK looks at the leaf
+ * alone. The handshake (tls/), the re-verification of live sessions and
+ * `pki verify` (pki/) check them here, the same way.
  */
 #ifndef RV_CRYPTO_X509PATH_H
 #define RV_CRYPTO_X509PATH_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/x509.h>
+#include <openssl/x509v3.h> /* XKU_* */
 
 /* rv_x509_no_issuer: does the verification error |e| say that a
  * certificate's issuer is not among the CAs (with the chain built from the
@@ -25,10 +28,30 @@ static inline bool rv_x509_no_issuer(long e)
 	       e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT;
 }
 
-/* rv_x509_chain_pathlen_ok: has no CA of |chain| (leaf first, as
- * X509_STORE_CTX_get0_chain gives it) more CAs below it than its
- * basicConstraints pathLenConstraint allows? NULL is true. */
-bool rv_x509_chain_pathlen_ok(STACK_OF(X509) * chain);
+/* rv_x509_chain_ca_unfit: the first CA of |chain| (leaf first, as
+ * X509_STORE_CTX_get0_chain gives it) with more CAs below it than its
+ * basicConstraints pathLenConstraint allows, or with an extended key usage
+ * that leaves out the leaf's use |xku| (XKU_SSL_CLIENT, XKU_SSL_SERVER),
+ * as the verifier checks the CAs that are not trust anchors; |*why| is then X509_V_ERR_PATH_LENGTH_EXCEEDED or
+ * X509_V_ERR_INVALID_PURPOSE. NULL if none (or |chain| is NULL). */
+X509 *rv_x509_chain_ca_unfit(STACK_OF(X509) * chain, uint32_t xku, long *why);
+
+/* What a ringvpn peer reads of a TLS Certificate message: BoringSSL's
+ * default max_cert_list, which both ends keep (tls/ctx.c checks its own
+ * file against SSL_CTX_get_max_cert_list; `pki verify` against this). */
+#define RV_X509_CERT_MSG_MAX ((size_t)100 * 1024)
+
+/* rv_x509_cert_msg_len: the length of the TLS 1.3 Certificate message that
+ * carries |leaf| (NULL: the first of |chain| is the leaf) and the
+ * certificates of |chain| (may be NULL) after it: its request context and
+ * list length, and for each certificate its length, its DER and an empty
+ * extensions block. */
+size_t rv_x509_cert_msg_len(X509 *leaf, STACK_OF(X509) * chain);
+
+/* rv_x509_use_part: the part of |x| that keeps it from the use |xku| when
+ * X509_check_purpose refuses it: "extended key usage" when that leaves the
+ * use out, else "key usage". */
+const char *rv_x509_use_part(X509 *x, uint32_t xku);
 
 /* rv_x509_crl_lists_ca: does |crl|, if |issuer| signed it, list the CA
  * certificate |x| (issued by |issuer|) as revoked? The signature is checked

@@ -52,10 +52,14 @@ static int fit_for(X509 *cert, const char *cert_path, enum rv_pki_purpose purpos
 	ERR_clear_error();
 	if (!server && !client) {
 		pki_errf(err, RV_PKI_ERR_CERT,
-			 "%s: rejected: not a certificate for a TLS %s (its key usage)", cert_path,
+			 "%s: rejected: not a certificate for a TLS %s (its %s)", cert_path,
 			 purpose == RV_PKI_PURPOSE_SERVER   ? "server"
 			 : purpose == RV_PKI_PURPOSE_CLIENT ? "client"
-							    : "server or client");
+							    : "server or client",
+			 rv_x509_use_part(cert, purpose == RV_PKI_PURPOSE_SERVER ? XKU_SSL_SERVER
+						: purpose == RV_PKI_PURPOSE_CLIENT
+							? XKU_SSL_CLIENT
+							: XKU_SSL_SERVER | XKU_SSL_CLIENT));
 		return -EKEYREJECTED;
 	}
 	/* The purpose checks take keyEncipherment or keyAgreement alone;
@@ -135,6 +139,20 @@ static const char *ca_words(X509 *x, char *out, size_t len)
 	return out;
 }
 
+/* purpose_xku: the use a CA's extended key usage must allow (any, for no
+ * purpose asked). */
+static uint32_t purpose_xku(enum rv_pki_purpose purpose)
+{
+	switch (purpose) {
+	case RV_PKI_PURPOSE_SERVER:
+		return XKU_SSL_SERVER;
+	case RV_PKI_PURPOSE_CLIENT:
+		return XKU_SSL_CLIENT;
+	default:
+		return UINT32_MAX;
+	}
+}
+
 int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_path,
 		  enum rv_pki_purpose purpose, const char *host, struct rv_pki_err *err)
 {
@@ -144,7 +162,8 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 	X509_STORE *store = NULL;
 	X509_STORE_CTX *ctx = NULL;
 	X509_VERIFY_PARAM *param;
-	X509 *revoked_ca;
+	X509 *revoked_ca, *unfit;
+	long why;
 	char who[320], of_ca[340] = "";
 	char named_note[900] = "";
 	size_t more;
@@ -161,6 +180,34 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 	}
 	cert = sk_X509_value(certs, 0);
 	more = sk_X509_num(certs) - 1;
+	/* As a peer loads its CA file (tls/ctx.c): a leaf under a CA file
+	 * certificate that is no CA verified here, and no end would start
+	 * with that file (round-sixty-seven tester 287). */
+	for (size_t i = 0; i < sk_X509_num(cas); i++) {
+		if (X509_check_ca(sk_X509_value(cas, i)) == 0) {
+			char name[256];
+
+			pki_name_oneline(name, sizeof(name),
+					 X509_get_subject_name(sk_X509_value(cas, i)));
+			pki_errf(err, RV_PKI_ERR_CERT,
+				 "CA file %s: certificate %zu (%s) is not a CA certificate (use "
+				 "the "
+				 "CA's ca.crt)",
+				 ca_crt, i + 1, name);
+			ret = -EINVAL;
+			goto out;
+		}
+	}
+	/* As a peer reads it: a larger Certificate message fails every
+	 * handshake, and -n refuses the file (round-sixty-seven tester 287). */
+	if (rv_x509_cert_msg_len(NULL, certs) > RV_X509_CERT_MSG_MAX) {
+		pki_errf(err, RV_PKI_ERR_CERT,
+			 "%s: rejected: its certificates make a TLS Certificate message of %zu "
+			 "bytes, more than a ringvpn peer reads (%zu)",
+			 cert_path, rv_x509_cert_msg_len(NULL, certs), RV_X509_CERT_MSG_MAX);
+		ret = -EKEYREJECTED;
+		goto out;
+	}
 	if (crl_path != NULL && (ret = rv_pem_read_crls(&crls, crl_path, err)) != 0) {
 		goto out;
 	}
@@ -223,10 +270,13 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 		}
 	}
 	verified = X509_verify_cert(ctx) == 1;
-	if (verified && !rv_x509_chain_pathlen_ok(X509_STORE_CTX_get0_chain(ctx))) {
-		pki_errf(err, RV_PKI_ERR_CERT, "%s: rejected: %s (X509 error %d)", cert_path,
-			 X509_verify_cert_error_string(X509_V_ERR_PATH_LENGTH_EXCEEDED),
-			 X509_V_ERR_PATH_LENGTH_EXCEEDED);
+	unfit = verified ? rv_x509_chain_ca_unfit(X509_STORE_CTX_get0_chain(ctx),
+						  purpose_xku(purpose), &why)
+			 : NULL;
+	if (unfit != NULL) {
+		pki_errf(err, RV_PKI_ERR_CERT, "%s: rejected: %s (X509 error %ld, its CA %s)",
+			 cert_path, X509_verify_cert_error_string(why), why,
+			 ca_words(unfit, who, sizeof(who)));
 		ret = -EKEYREJECTED;
 		goto out;
 	}

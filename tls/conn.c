@@ -570,6 +570,7 @@ int rv_tls_conn_reverify(struct rv_tls_conn *c, struct rv_tls_ctx *ctx, char *er
 	X509 *leaf = SSL_get_peer_certificate(c->ssl);
 	X509_STORE_CTX *xs = X509_STORE_CTX_new();
 	int ret = -EKEYREJECTED, code;
+	long why;
 
 	/* The chain from the new CA file alone, as the handshake builds it
 	 * (tls/ctx.c verify_from_ca_file). */
@@ -587,10 +588,13 @@ int rv_tls_conn_reverify(struct rv_tls_conn *c, struct rv_tls_ctx *ctx, char *er
 		ret = rv_x509_chain_ca_revoked(xs) ? -EKEYREVOKED : 0;
 		if (ret) {
 			snprintf(err, err_len, "certificate revoked (its issuing CA is)");
-		} else if (!rv_x509_chain_pathlen_ok(X509_STORE_CTX_get0_chain(xs))) {
+		} else if (rv_x509_chain_ca_unfit(X509_STORE_CTX_get0_chain(xs),
+						  rv_tls_ctx_role(ctx) == RV_TLS_SERVER
+							  ? XKU_SSL_CLIENT
+							  : XKU_SSL_SERVER,
+						  &why)) {
 			ret = -EKEYREJECTED;
-			snprintf(err, err_len, "%s",
-				 X509_verify_cert_error_string(X509_V_ERR_PATH_LENGTH_EXCEEDED));
+			snprintf(err, err_len, "its CA: %s", X509_verify_cert_error_string(why));
 		}
 		goto out;
 	}

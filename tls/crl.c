@@ -647,6 +647,40 @@ unsigned rv_tls_crls_lapsed(const struct rv_tls_crls *c, int64_t now, int64_t *l
 	return n;
 }
 
+unsigned rv_tls_crls_unborn(const struct rv_tls_crls *c, int64_t now, int64_t *valid_at, char *ca,
+			    size_t ca_len)
+{
+	unsigned n = 0;
+
+	*valid_at = 0;
+	ca[0] = '\0';
+	for (size_t i = 0; i < c->nkept; i++) {
+		int64_t first = INT64_MAX, from;
+		bool seen = false;
+
+		/* Each CA once: at its first CRL in |c|. */
+		for (size_t j = 0; !seen && j < i; j++) {
+			seen = rv_tls_same_key(c->kept_signer[j], c->kept_signer[i]);
+		}
+		for (size_t j = i; !seen && j < c->nkept; j++) {
+			if (rv_tls_same_key(c->kept_signer[j], c->kept_signer[i]) &&
+			    rv_tls_unix_time(X509_CRL_get0_lastUpdate(c->kept[j]), &from) &&
+			    from < first) {
+				first = from;
+			}
+		}
+		if (seen || first == INT64_MAX || first <= now) {
+			continue;
+		}
+		if (n++ == 0) {
+			rv_tls_name_oneline(X509_get_subject_name(c->kept_signer[i]), ca, ca_len);
+		}
+		*valid_at = first > *valid_at ? first : *valid_at;
+	}
+	ERR_clear_error();
+	return n;
+}
+
 /* take puts |crl| (signed by |signer|; the caller's reference is taken
  * over) in force: in |store| and |c|, its number and times noted. */
 static int take(struct rv_tls_crls *c, X509_STORE *store, struct rv_tls_expiry *ex, X509_CRL *crl,

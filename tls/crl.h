@@ -73,6 +73,14 @@ const char *rv_tls_crls_no_crl(const struct rv_tls_crls *c, const char *path, ch
  * each) have passed their nextUpdate by |now|; the latest of those ends in
  * |*last_lapse| (its CA's subject in |lapse_ca|) and the earliest end still
  * ahead in |*next_end| (0: none). */
+/* rv_tls_crls_unborn: how many CAs have CRLs in |c| of which none is valid
+ * yet at |now| (its thisUpdate ahead: the verifier refuses those CAs'
+ * peers, "CRL is not yet valid", until then); the latest time one of them
+ * becomes valid in |*valid_at| (0: none) and the first such CA's subject
+ * in |ca|. */
+unsigned rv_tls_crls_unborn(const struct rv_tls_crls *c, int64_t now, int64_t *valid_at, char *ca,
+			    size_t ca_len);
+
 unsigned rv_tls_crls_lapsed(const struct rv_tls_crls *c, int64_t now, int64_t *last_lapse,
 			    int64_t *next_end, char *lapse_ca, size_t lapse_ca_len);
 

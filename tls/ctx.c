@@ -181,10 +181,20 @@ void rv_tls_self_group(char *buf, size_t len)
  * common name cannot be an identity: the peer gets an alert and can say why
  * (checked after the handshake, the server only closed the connection and
  * the client took it for a network failure). */
+/* peer_xku: the use a peer's certificate is verified for: a server
+ * verifies clients. */
+static uint32_t peer_xku(X509_STORE_CTX *xs)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
+
+	return ssl && SSL_is_server(ssl) ? XKU_SSL_CLIENT : XKU_SSL_SERVER;
+}
+
 static int verify_name(int ok, X509_STORE_CTX *xs)
 {
 	char cn[RV_TLS_CN_MAX + 1];
-	X509 *revoked_ca;
+	X509 *revoked_ca, *unfit;
+	long why;
 
 	if (ok != 1 && rv_x509_no_issuer(X509_STORE_CTX_get_error(xs))) {
 		rv_tls_conn_note_no_issuer(xs);
@@ -232,9 +242,10 @@ static int verify_name(int ok, X509_STORE_CTX *xs)
 		rv_tls_conn_note_refused(xs, revoked_ca);
 		return 0;
 	}
-	if (!rv_x509_chain_pathlen_ok(X509_STORE_CTX_get0_chain(xs))) {
-		X509_STORE_CTX_set_error(xs, X509_V_ERR_PATH_LENGTH_EXCEEDED);
-		rv_tls_conn_note_refused(xs, NULL);
+	unfit = rv_x509_chain_ca_unfit(X509_STORE_CTX_get0_chain(xs), peer_xku(xs), &why);
+	if (unfit) {
+		X509_STORE_CTX_set_error(xs, why);
+		rv_tls_conn_note_refused(xs, unfit);
 		return 0;
 	}
 	return 1;
@@ -597,10 +608,15 @@ static int usable_as_own(X509 *x, enum rv_tls_role role, const char *path, char 
 						     : X509_PURPOSE_SSL_CLIENT,
 			       0) != 1) {
 		ERR_clear_error();
+		/* Its extended key usage named when that is the cause (a
+		 * client certificate of serverAuth was said to be refused for
+		 * its key usage: round-sixty-seven tester 287). */
 		snprintf(err, err_len,
-			 "certificate file %s: the certificate is not one for a TLS %s (its key "
-			 "usage): issue one with `ringvpn pki %s`",
+			 "certificate file %s: the certificate is not one for a TLS %s (its %s): "
+			 "issue one with `ringvpn pki %s`",
 			 path, role == RV_TLS_SERVER ? "server" : "client",
+			 rv_x509_use_part(x,
+					  role == RV_TLS_SERVER ? XKU_SSL_SERVER : XKU_SSL_CLIENT),
 			 role == RV_TLS_SERVER ? "server" : "client");
 		return -EINVAL;
 	}
@@ -633,6 +649,7 @@ static int own_against_store(struct rv_tls_ctx *c, X509 *x, const char *what, co
 	char whose[200] = "the certificate is", ca[184];
 	X509 *revoked_ca;
 	int ret = 0, e;
+	long why;
 
 	if (vc == NULL) {
 		snprintf(err, err_len, "out of memory");
@@ -655,11 +672,14 @@ static int own_against_store(struct rv_tls_ctx *c, X509 *x, const char *what, co
 			rv_tls_name_oneline(X509_get_subject_name(revoked_ca), ca, sizeof(ca));
 			snprintf(whose, sizeof(whose), "its CA %s is", ca);
 			e = X509_V_ERR_CERT_REVOKED;
-		} else if (!rv_x509_chain_pathlen_ok(X509_STORE_CTX_get0_chain(vc))) {
-			/* A CA's path length limit, as the handshake checks
-			 * it: -n said OK, and every peer refused it (round-
-			 * thirty-two tester 164). */
-			e = X509_V_ERR_PATH_LENGTH_EXCEEDED;
+		} else if (rv_x509_chain_ca_unfit(X509_STORE_CTX_get0_chain(vc),
+						  role == RV_TLS_SERVER ? XKU_SSL_SERVER
+									: XKU_SSL_CLIENT,
+						  &why)) {
+			/* A CA's path length limit or extended key usage, as
+			 * the handshake checks them: -n said OK, and every
+			 * peer refused it (round-thirty-two tester 164). */
+			e = (int)why;
 		} else {
 			goto out;
 		}
@@ -754,18 +774,10 @@ static bool src_file_is(const struct file_src *src, const char *path)
 	       (uint64_t)st.st_ino == src->ino;
 }
 
-/* cert_entry_len: what |x| adds to a TLS 1.3 Certificate message (its
- * length, its DER, an empty extensions block). */
-static size_t cert_entry_len(X509 *x)
-{
-	int n = i2d_X509(x, NULL);
-
-	return 3 + (n > 0 ? (size_t)n : 0) + 2;
-}
-
 static int load_cert(SSL_CTX *sc, const char *path, int64_t *not_after, struct file_src *src,
 		     char *err, size_t err_len)
 {
+	STACK_OF(X509) * chain;
 	struct stat st;
 	char ebuf[256];
 	size_t msg_len;
@@ -804,13 +816,11 @@ static int load_cert(SSL_CTX *sc, const char *path, int64_t *not_after, struct f
 		X509_free(x);
 		goto out;
 	}
-	msg_len = 1 + 3 + cert_entry_len(x); /* request context, list length */
 	X509_free(x);
 	/* Further certificates in the file are the chain (intermediates),
 	 * sent with it; a ringvpn peer takes its CAs from its own CA file
 	 * alone (verify_from_ca_file). */
 	while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
-		msg_len += cert_entry_len(x);
 		if (!SSL_CTX_add1_chain_cert(sc, x)) {
 			X509_free(x);
 			snprintf(err, err_len, "certificate file %s: bad chain certificate", path);
@@ -823,6 +833,10 @@ static int load_cert(SSL_CTX *sc, const char *path, int64_t *not_after, struct f
 	/* A peer reads a Certificate message of at most its max_cert_list
 	 * (ringvpn's ends keep BoringSSL's default): a larger one failed
 	 * every handshake after `-n` said OK (tester 261). */
+	if (!SSL_CTX_get0_chain_certs(sc, &chain)) {
+		chain = NULL;
+	}
+	msg_len = rv_x509_cert_msg_len(SSL_CTX_get0_certificate(sc), chain);
 	if (msg_len > SSL_CTX_get_max_cert_list(sc)) {
 		snprintf(err, err_len,
 			 "certificate file %s: its certificates make a TLS Certificate message of "
@@ -1548,10 +1562,16 @@ void rv_tls_ctx_expiry(const struct rv_tls_ctx *ctx, struct rv_tls_expiry *out)
 	out->crl_last_lapse = 0;
 	out->crl_next_ahead = 0;
 	out->crl_lapse_ca[0] = '\0';
+	out->crl_unborn = 0;
+	out->crl_valid_at = 0;
+	out->crl_unborn_ca[0] = '\0';
 	if (out->have_crl) {
 		out->crl_lapsed = rv_tls_crls_lapsed(&ctx->crls, now, &out->crl_last_lapse,
 						     &out->crl_next_ahead, out->crl_lapse_ca,
 						     sizeof(out->crl_lapse_ca));
+		out->crl_unborn =
+			rv_tls_crls_unborn(&ctx->crls, now, &out->crl_valid_at, out->crl_unborn_ca,
+					   sizeof(out->crl_unborn_ca));
 	}
 }
 

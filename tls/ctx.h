@@ -190,6 +190,13 @@ struct rv_tls_expiry {
 	unsigned crl_signers;	 /* the CAs (by key) the CRLs are of */
 	char crl_next_ca[128];	 /* the CA whose CRL ends first (its subject) */
 	unsigned crl_lapsed;	 /* CAs whose CRL has ended (rv_tls_ctx_expiry's time) */
+	/* CAs none of whose CRLs is valid yet (rv_tls_ctx_expiry's time), the
+	 * latest time one becomes valid, and the first such CA's subject: its
+	 * peers are refused until then (status said the CRL was good:
+	 * round-sixty-seven tester 287). */
+	unsigned crl_unborn;
+	int64_t crl_valid_at;
+	char crl_unborn_ca[128];
 	/* Of those, the latest end, and the earliest end still ahead (0:
 	 * none): a second CA's CRL ending after a first had lapsed ended no
 	 * session (round-thirty-seven tester 186). */

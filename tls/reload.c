@@ -1642,6 +1642,11 @@ void rv_watch_fill(struct rv_loop *l, struct rv_status *st)
 	st->have_crl = e.have_crl && e.crl_next_update != 0;
 	st->crl_next_update_s = e.crl_next_update - now;
 	st->crl_lapsed = e.crl_lapsed;
+	st->crl_unborn = e.crl_unborn;
+	st->crl_valid_in_s = e.crl_valid_at ? e.crl_valid_at - now : 0;
+	if (e.crl_unborn > 0 && e.crl_signers > 1) {
+		snprintf(st->crl_unborn_ca, sizeof(st->crl_unborn_ca), "%s", e.crl_unborn_ca);
+	}
 	if (e.crl_signers > 1) {
 		snprintf(st->crl_first_ca, sizeof(st->crl_first_ca), "%s", e.crl_next_ca);
 	}

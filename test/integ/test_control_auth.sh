@@ -152,18 +152,27 @@ rvt_step "a server certificate used as a client's, a client certificate as the s
 ctl_client_conf "$RVT_TMP/srvcert.conf" "$PKI/server" rvsc "$RVT_TMP/srvcert.sock"
 OUT=$(rvt_nsx "$C1" "$RV_BIN" client -c "$RVT_TMP/srvcert.conf" -n 2>&1)
 RC=$?
-[ "$RC" -eq 4 ] && grep -q "is not one for a TLS client" <<<"$OUT" ||
+# Its extended key usage is the cause, and named (it said "its key
+# usage": round-sixty-seven tester 287).
+[ "$RC" -eq 4 ] && grep -q "is not one for a TLS client (its extended key usage)" <<<"$OUT" ||
 	rvt_fail "a server certificate as the client's: exit $RC, $OUT"
 ctl_server_conf "$RVT_TMP/clicert.conf" cert="$PKI/client1.crt" key="$PKI/client1.key"
 OUT=$(rvt_nsx "$S" "$RV_BIN" server -c "$RVT_TMP/clicert.conf" -n 2>&1)
 RC=$?
-[ "$RC" -eq 4 ] && grep -q "is not one for a TLS server" <<<"$OUT" ||
+[ "$RC" -eq 4 ] && grep -q "is not one for a TLS server (its extended key usage)" <<<"$OUT" ||
 	rvt_fail "a client certificate as the server's: exit $RC, $OUT"
 ctl_server_conf "$RVT_TMP/leafca.conf" ca="$PKI/client1.crt"
 OUT=$(rvt_nsx "$S" "$RV_BIN" server -c "$RVT_TMP/leafca.conf" -n 2>&1)
 RC=$?
 [ "$RC" -eq 4 ] && grep -q "is not a CA certificate" <<<"$OUT" ||
 	rvt_fail "a leaf certificate as the CA: exit $RC, $OUT"
+# `pki verify` with such a CA file refuses it as the ends do (a leaf under
+# it said OK: round-sixty-seven tester 287).
+mkdir -p "$RVT_TMP/leafca" && cat "$PKI/ca/ca.crt" "$PKI/client1.crt" >"$RVT_TMP/leafca/ca.crt"
+rc=0
+OUT=$("$RV_BIN" pki verify --ca "$RVT_TMP/leafca" --no-crl --purpose client "$PKI/client1.crt" 2>&1) || rc=$?
+[ "$rc" = 4 ] && grep -q "CA file .*leafca/ca.crt: certificate 2 (CN = client1) is not a CA certificate" <<<"$OUT" ||
+	rvt_fail "pki verify with a leaf in the CA file: exit $rc, $OUT"
 mkfifo "$RVT_TMP/fifo.crt"
 ctl_server_conf "$RVT_TMP/fifo.conf" ca="$RVT_TMP/fifo.crt"
 OUT=$(rvt_nsx "$S" timeout 10 "$RV_BIN" server -c "$RVT_TMP/fifo.conf" -n 2>&1)
@@ -242,6 +251,13 @@ rvt_forget_pid "$BIG"
 big_ext 110000 >"$RVT_TMP/big110.ext"
 openssl_client big110 prime256v1 big110 "$RVT_TMP/big110.ext"
 client_check big110 "$PKI/big110" 4 "more than a ringvpn peer reads (102400)" "a 110 KB certificate"
+# `pki verify` gives the same verdict (it said OK: round-sixty-seven tester 287).
+rc=0
+OUT=$("$RV_BIN" pki verify --ca "$PKI/ca" --no-crl --purpose client "$PKI/big110.crt" 2>&1) || rc=$?
+[ "$rc" = 4 ] && grep -q "big110.crt: rejected: its certificates make a TLS Certificate message of [0-9]* bytes, more than a ringvpn peer reads (102400)" <<<"$OUT" ||
+	rvt_fail "pki verify of a 110 KB certificate: exit $rc, $OUT"
+"$RV_BIN" pki verify --ca "$PKI/ca" --no-crl --purpose client "$PKI/big70.crt" >/dev/null ||
+	rvt_fail "pki verify refused the 70 KB certificate that gets in"
 
 rvt_step "revoking a certificate takes effect for new connections after SIGHUP"
 rvt_run "$RV_BIN" pki revoke --ca "$PKI/ca" --cert "$PKI/client1.crt" >/dev/null || rvt_fail "pki revoke"

@@ -901,6 +901,19 @@ ctl_server_conf "$RVT_TMP/o.conf" crl="$RVT_TMP/later.crl"
 OUT=$("$RV_BIN" server -c "$RVT_TMP/o.conf" -n 2>&1) || rvt_fail "-n with a CRL not valid yet: $OUT"
 grep -q "^ringvpn: warning: CRL file .*: not valid until .* (in [0-9]* s)" <<<"$OUT" || rvt_fail "-n did not say the CRL is not valid yet: $OUT"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
+# Started with it, the server refuses every client until then, and status
+# says so as of an expired CRL (it said "CRL expires in 39d", the JSON
+# and the metric a good CRL: round-sixty-seven tester 287).
+start_s2 o1 crl="$RVT_TMP/later.crl"
+shows "a CRL not valid yet in status" \
+	"WARNING: the CRL is not valid yet (for another [^)]*): every client is refused until then" \
+	"$("$RV_BIN" status -s "$S2_SOCK")"
+"$RV_BIN" status --json -s "$S2_SOCK" |
+	python3 -c 'import json, sys; c = json.load(sys.stdin)["certificates"]; sys.exit(not (c["crl_not_yet_valid"] == 1 and 3000 < c["crl_valid_in_s"] <= 3600 and not c["crl_expired"]))' ||
+	rvt_fail "status --json: crl_not_yet_valid/crl_valid_in_s: $("$RV_BIN" status --json -s "$S2_SOCK")"
+"$RV_BIN" status --prometheus -s "$S2_SOCK" | rvt_matches "^ringvpn_crl_time_to_valid_seconds (3[0-9]{3})$" ||
+	rvt_fail "the metric of a CRL not valid yet: $("$RV_BIN" status --prometheus -s "$S2_SOCK" | grep crl)"
+rvt_stop_pid "$S2_PID" 10 || rvt_fail "o1 exit"
 
 rvt_step "P. two CAs of one name (pki's default, at a rotation): the old one's revocation ends its client's session"
 # The live re-check took the newest CRL whose issuer NAME matched: the new

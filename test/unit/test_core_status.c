@@ -615,6 +615,54 @@ Test(core_status, json_certificates_same_keys_in_both_roles)
 	free(text);
 }
 
+/* CRLs not valid yet refuse their CAs' peers as an expired one does: said
+ * in every view (status said "CRL expires in 19d" alone, JSON and the
+ * metric a good CRL: round-sixty-seven tester 287). */
+Test(core_status, crl_not_yet_valid_in_every_view)
+{
+	struct rv_status st;
+	char *text;
+
+	snapshot(&st, "server");
+	st.have_crl = true;
+	st.crl_next_update_s = 20 * 86400;
+	text = render_with(rv_status_render_json, &st);
+	cr_assert_not_null(strstr(text, "\"crl_not_yet_valid\":0,\"crl_valid_in_s\":null,"), "%s",
+			   text);
+	free(text);
+	text = render_with(rv_status_render_prometheus, &st);
+	cr_assert_not_null(strstr(text, "\nringvpn_crl_time_to_valid_seconds 0\n"), "%s", text);
+	free(text);
+	text = render_with(rv_status_render_human, &st);
+	cr_assert_null(strstr(text, "not valid yet"), "%s", text);
+	free(text);
+
+	st.crl_unborn = 1;
+	st.crl_valid_in_s = 5400;
+	text = render_with(rv_status_render_human, &st);
+	cr_assert_not_null(strstr(text, "WARNING: the CRL is not valid yet (for another 1h30m): "
+					"every client is refused until then\n"),
+			   "%s", text);
+	free(text);
+	text = render_with(rv_status_render_json, &st);
+	cr_assert_not_null(strstr(text, "\"crl_not_yet_valid\":1,\"crl_valid_in_s\":5400,"), "%s",
+			   text);
+	free(text);
+	text = render_with(rv_status_render_prometheus, &st);
+	check_structure(text);
+	cr_assert_not_null(strstr(text, "\nringvpn_crl_time_to_valid_seconds 5400\n"), "%s", text);
+	free(text);
+	/* Several CAs' CRLs: the first named, the others counted. */
+	st.crl_unborn = 3;
+	snprintf(st.crl_unborn_ca, sizeof(st.crl_unborn_ca), "/CN=users CA");
+	text = render_with(rv_status_render_human, &st);
+	cr_assert_not_null(strstr(text, "WARNING: the CRLs of CA /CN=users CA and of 2 other CA(s) "
+					"are not valid yet (for another 1h30m): the peers those "
+					"CAs issued are refused until then\n"),
+			   "%s", text);
+	free(text);
+}
+
 /* top_keys writes the top-level keys of the JSON object |j|, each followed
  * by a space, into |out|. */
 static void top_keys(const char *j, char *out, size_t len)

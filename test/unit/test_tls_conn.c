@@ -827,9 +827,10 @@ Test(tls_conn, issuer_named_with_other_key)
 					    &perr),
 			      0);
 		cr_assert_null(strstr(perr.msg, "not the key"), "%s", perr.msg);
-		cr_assert(strstr(perr.msg,
-				 "its issuer CN = noks is in the CA file but may not sign "
-				 "certificates"),
+		/* Refused as a CA file, as both ends refuse to load it (it said
+		 * the leaf's issuer may not sign, of a file no end starts
+		 * with: round-sixty-seven tester 287). */
+		cr_assert(strstr(perr.msg, "certificate 1 (CN = noks) is not a CA certificate"),
 			  "%s", perr.msg);
 	}
 }
@@ -907,6 +908,28 @@ static void set_path(char *dst, size_t size, const char *src)
 	memcpy(dst, src, strlen(src) + 1);
 }
 
+/* own_warning_says: a client of CA file |ca| with |crt| and |key| starts
+ * (or passes -n) with a warning that holds |want|. */
+static void own_warning_says(const char *ca, const char *crt, const char *key, const char *want)
+{
+	struct rv_config cfg;
+	struct rv_tls_ctx *own = NULL;
+	enum rv_tls_ctx_fail why;
+	char err[512];
+	const char *w;
+
+	rv_config_defaults(&cfg, RV_CONFIG_CLIENT);
+	set_path(cfg.ca, sizeof(cfg.ca), ca);
+	set_path(cfg.cert, sizeof(cfg.cert), crt);
+	set_path(cfg.key, sizeof(cfg.key), key);
+	snprintf(cfg.server_host, sizeof(cfg.server_host), "%s", T_PKI_SERVER_NAME);
+	cr_assert_eq(rv_tls_ctx_from_config(&own, &cfg, true, NULL, &why, err, sizeof(err)), 0,
+		     "%s", err);
+	w = rv_tls_ctx_own_warning(own);
+	cr_assert(strstr(w, want), "%s", w);
+	rv_tls_ctx_free(own);
+}
+
 /* Every CA of the CA file is a trust anchor, whose path length constraint
  * the verifier does not look at: a CA under an intermediate of pathlen 0,
  * both in the CA file, issued a leaf that got in (round-fifteen tester
@@ -938,26 +961,113 @@ Test(tls_conn, path_length_of_ca_file_intermediates)
 	free_pair(&p);
 	/* This side's own such certificate is said at the start and -n (they
 	 * said OK, and every peer refused it: round-thirty-two tester 164). */
-	{
-		struct rv_config cfg;
-		struct rv_tls_ctx *own = NULL;
-		enum rv_tls_ctx_fail why;
-		char err[512];
-		const char *w;
+	own_warning_says(cas, out.crt, out.key,
+			 "does not verify against this side's ca (path length constraint "
+			 "exceeded)");
+}
 
-		rv_config_defaults(&cfg, RV_CONFIG_CLIENT);
-		set_path(cfg.ca, sizeof(cfg.ca), cas);
-		set_path(cfg.cert, sizeof(cfg.cert), out.crt);
-		set_path(cfg.key, sizeof(cfg.key), out.key);
-		snprintf(cfg.server_host, sizeof(cfg.server_host), "%s", T_PKI_SERVER_NAME);
-		cr_assert_eq(rv_tls_ctx_from_config(&own, &cfg, true, NULL, &why, err, sizeof(err)),
-			     0, "%s", err);
-		w = rv_tls_ctx_own_warning(own);
-		cr_assert(strstr(w, "does not verify against this side's ca (path length "
-				    "constraint exceeded)"),
-			  "%s", w);
-		rv_tls_ctx_free(own);
-	}
+/* restrict_eku gives the CA certificate |crt| an extended key usage of
+ * |nid| alone, signed again with |issuer_key|. */
+static void restrict_eku(const char *crt, const char *issuer_key, int nid)
+{
+	struct rv_pki_err perr = { 0 };
+	EXTENDED_KEY_USAGE *eku = sk_ASN1_OBJECT_new_null();
+	EVP_PKEY *key = NULL;
+	X509 *x = NULL;
+
+	cr_assert(eku && sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(nid)));
+	cr_assert_eq(rv_pem_read_cert(&x, crt, &perr), 0, "%s", perr.msg);
+	cr_assert_eq(rv_pem_read_key(&key, issuer_key, &perr), 0, "%s", perr.msg);
+	cr_assert_eq(X509_add1_ext_i2d(x, NID_ext_key_usage, eku, 0, X509V3_ADD_REPLACE), 1);
+	cr_assert(X509_sign(x, key, EVP_sha256()) > 0);
+	cr_assert_eq(rv_pem_write_cert(crt, x, true, &perr), 0, "%s", perr.msg);
+	sk_ASN1_OBJECT_free(eku);
+	EVP_PKEY_free(key);
+	X509_free(x);
+}
+
+/* The extended key usage of a CA of the CA file, which the verifier does
+ * not look at in a trust anchor: a "servers CA" (serverAuth alone) issued
+ * a client that got in, and a "users CA" (clientAuth alone) a server that
+ * clients took (round-sixty-seven tester 287). Refused at the handshake,
+ * by `pki verify` and at -n; a users CA's client gets in. */
+Test(tls_conn, extended_key_usage_of_ca_file_intermediates)
+{
+	char dir1[T_PKI_PATH + 16], dir2[T_PKI_PATH + 16], srv_crt[T_PKI_PATH + 32],
+		usr_crt[T_PKI_PATH + 32], cas[T_PKI_PATH + 32];
+	struct rv_pki_issued mallory, alice, rogue;
+	struct rv_pki_issue_opts o;
+	struct rv_pki_err perr = { 0 };
+	struct rv_pki_ca *users;
+	struct pair p = { 0 };
+
+	snprintf(dir1, sizeof(dir1), "%s/servers", pki.dir);
+	snprintf(dir2, sizeof(dir2), "%s/users", pki.dir);
+	snprintf(srv_crt, sizeof(srv_crt), "%s/servers-signed.crt", pki.dir);
+	snprintf(usr_crt, sizeof(usr_crt), "%s/users-signed.crt", pki.dir);
+	snprintf(cas, sizeof(cas), "%s/eku-cas.crt", pki.dir);
+	issue_client(make_ca_under(dir1, "servers", pki.ca_crt, pki.ca_key, false, srv_crt),
+		     "mallory", &mallory);
+	restrict_eku(srv_crt, pki.ca_key, NID_server_auth);
+	users = make_ca_under(dir2, "users", pki.ca_crt, pki.ca_key, false, usr_crt);
+	restrict_eku(usr_crt, pki.ca_key, NID_client_auth);
+	rv_pki_issue_opts_init(&o, RV_PKI_CERT_SERVER, T_PKI_SERVER_NAME);
+	o.out_dir = pki.dir;
+	o.file_base = "rogue-server";
+	cr_assert_eq(rv_pki_issue(users, &o, &rogue, &perr), 0, "%s", perr.msg);
+	issue_client(users, "alice", &alice);
+	cat_files(cas, (const char *const[]){ pki.ca_crt, srv_crt, usr_crt, NULL });
+
+	/* A client of the servers CA: refused, its CA named. */
+	p.sctx = mk_ctx(RV_TLS_SERVER, cas, pki.server_crt, pki.server_key, NULL, NULL);
+	p.cctx = mk_ctx(RV_TLS_CLIENT, pki.ca_crt, mallory.crt, mallory.key, NULL,
+			T_PKI_SERVER_NAME);
+	run(&p);
+	cr_assert_eq(p.ss, RV_TLS_ERROR, "a client of the servers CA got in as %s",
+		     rv_tls_conn_peer_cn(p.s) ? rv_tls_conn_peer_cn(p.s) : "?");
+	cr_assert(strstr(rv_tls_conn_error(p.s), "unsupported certificate purpose") &&
+			  strstr(rv_tls_conn_error(p.s), "its CA /CN=servers"),
+		  "%s", rv_tls_conn_error(p.s));
+	free_pair(&p);
+
+	/* A client of the users CA: in. */
+	memset(&p, 0, sizeof(p));
+	p.sctx = mk_ctx(RV_TLS_SERVER, cas, pki.server_crt, pki.server_key, NULL, NULL);
+	p.cctx = mk_ctx(RV_TLS_CLIENT, pki.ca_crt, alice.crt, alice.key, NULL, T_PKI_SERVER_NAME);
+	run(&p);
+	cr_assert_eq(p.ss, RV_TLS_OK, "%s", rv_tls_conn_error(p.s));
+	free_pair(&p);
+
+	/* A server of the users CA: the client refuses it. */
+	memset(&p, 0, sizeof(p));
+	p.sctx = mk_ctx(RV_TLS_SERVER, pki.ca_crt, rogue.crt, rogue.key, NULL, NULL);
+	p.cctx = mk_ctx(RV_TLS_CLIENT, cas, pki.client_crt[0], pki.client_key[0], NULL,
+			T_PKI_SERVER_NAME);
+	run(&p);
+	cr_assert_eq(p.cs, RV_TLS_ERROR, "the client took a server of the users CA");
+	cr_assert(strstr(rv_tls_conn_error(p.c), "unsupported certificate purpose"), "%s",
+		  rv_tls_conn_error(p.c));
+	free_pair(&p);
+
+	/* `pki verify` gives the same verdicts. */
+	memset(&perr, 0, sizeof(perr));
+	cr_assert_eq(rv_pki_verify(cas, NULL, mallory.crt, RV_PKI_PURPOSE_CLIENT, NULL, &perr),
+		     -EKEYREJECTED);
+	cr_assert(strstr(perr.msg, "unsupported certificate purpose") &&
+			  strstr(perr.msg, "its CA CN = servers"),
+		  "%s", perr.msg);
+	memset(&perr, 0, sizeof(perr));
+	cr_assert_eq(rv_pki_verify(cas, NULL, rogue.crt, RV_PKI_PURPOSE_SERVER, T_PKI_SERVER_NAME,
+				   &perr),
+		     -EKEYREJECTED, "%s", perr.msg);
+	memset(&perr, 0, sizeof(perr));
+	cr_assert_eq(rv_pki_verify(cas, NULL, alice.crt, RV_PKI_PURPOSE_CLIENT, NULL, &perr), 0,
+		     "%s", perr.msg);
+
+	/* This side's own such certificate is said at the start and -n. */
+	own_warning_says(cas, mallory.crt, mallory.key,
+			 "does not verify against this side's ca (unsupported certificate "
+			 "purpose)");
 }
 
 /* A name too long for its buffer ends in "..." (X509_NAME_oneline dropped
