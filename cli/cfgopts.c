@@ -43,6 +43,7 @@
 #include "tls/leasefile.h"
 #include "tls/loop.h"
 #include "uring/dataplane.h"
+#include "uring/holder.h"
 #include "uring/ring.h"
 #include "uring/rtnl.h"
 #include "uring/tun.h"
@@ -892,6 +893,44 @@ static bool metrics_unusable(const struct rv_config *cfg)
 	return true;
 }
 
+/* say_port_held says, with -n, that another program holds the port a start
+ * would bind (-n said OK, and the start exited 15 naming the holder:
+ * round-sixty-seven tester 289). A warning: the holder may be gone by the
+ * start, and a ringvpn holding it is likely the server this file is
+ * checked for before a reload or a restart. */
+static void say_port_held(const char *key, int proto, const struct sockaddr *sa, uint16_t port)
+{
+	char who[512];
+
+	if (rv_port_holder(proto, sa, who, sizeof(who)) && !strstr(who, "(ringvpn)")) {
+		rv_cli_say_warnf("%s: %s port %u is held by %s: a start now would exit %d", key,
+				 proto == IPPROTO_TCP ? "TCP" : "UDP", (unsigned)port, who,
+				 RV_EXIT_NET);
+	}
+}
+
+/* say_ports_held: the server's control, data and metrics ports. */
+static void say_ports_held(const struct rv_config *cfg)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *ai = NULL;
+	struct sockaddr_in6 any = { .sin6_family = AF_INET6, .sin6_port = htons(cfg->data_port) };
+	char port[8];
+
+	snprintf(port, sizeof(port), "%u", (unsigned)cfg->listen_port);
+	if (getaddrinfo(cfg->listen_host[0] ? cfg->listen_host : NULL, port, &hints, &ai) == 0) {
+		say_port_held("listen", IPPROTO_TCP, ai->ai_addr, cfg->listen_port);
+		freeaddrinfo(ai);
+	}
+	/* The data socket is [::] (uring/dataplane.c). */
+	say_port_held("data_port", IPPROTO_UDP, (const struct sockaddr *)&any, cfg->data_port);
+	if (cfg->metrics_addr.family != 0) {
+		struct rv_endpoint ep;
+
+		rv_endpoint_set(&ep, &cfg->metrics_addr, cfg->metrics_port);
+		say_port_held("metrics_listen", IPPROTO_TCP, &ep.sa, cfg->metrics_port);
+	}
+}
+
 /* zone_unknown tells whether a client's server address names an interface
  * this host does not have (fe80::1%eth9), and says which: the start would
  * try it for ever, "cannot resolve" (round-sixteen tester 76). A number is
@@ -1007,6 +1046,7 @@ int rv_cli_check_paths(const struct rv_config *cfg, uid_t service, gid_t service
 		return RV_EXIT_NET;
 	}
 	if (cfg->role == RV_CONFIG_SERVER) {
+		say_ports_held(cfg);
 		warn_state_file("lease_file", cfg->lease_file, "addresses in memory only");
 	}
 	/* As the start would say (round-twelve tester 52). */

@@ -778,7 +778,8 @@ static const struct pki_cmd pki_cmds[] = {
 	  "                          [--days N | --valid-from T --valid-to T] [--force]",
 	  "Issue a server certificate (ECDSA P-256, EKU serverAuth, subjectAltName DNS:NAME\n"
 	  "or IP:NAME) signed by the CA in DIR. Writes OUT/BASE.crt and OUT/BASE.key (0600);\n"
-	  "OUT defaults to '.', BASE to NAME. Validity: N days from now (default 825; a\n"
+	  "OUT defaults to '.', BASE to NAME (an IPv6 address, whose ':' is kept out of\n"
+	  "file names, needs --file). Validity: N days from now (default 825; a\n"
 	  "negative N gives an already expired certificate), or from T to T where T is an\n"
 	  "offset from now such as -2d, +12h, 30m, 90s. Existing files are never replaced\n"
 	  "without --force." },

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -586,6 +587,20 @@ static int set_server_name(struct rv_config *c, const char *v, char *why, size_t
 		snprintf(why, wl, "'%s' is no host name (an empty label in it)", v);
 		return -EINVAL;
 	}
+	/* The name or address a certificate carries, nothing around it: a
+	 * port, a scheme, a path, brackets, a zone or a wildcard matched no
+	 * certificate, after -n said OK (`vpn.test:4433` copied from
+	 * `server`: round-sixty-seven tester 289). */
+	struct rv_ip_addr a;
+	bool zoned;
+
+	if (endpoint_addr(v, &a, &zoned) ? zoned : host_name_bad(v, v, why, wl)) {
+		snprintf(why, wl,
+			 "'%s' is no host name or IP address as a certificate carries it (no port, "
+			 "scheme, path, brackets, zone or wildcard)",
+			 v);
+		return -EINVAL;
+	}
 	return parse_str(c->server_name, sizeof(c->server_name), v, why, wl);
 }
 
@@ -646,6 +661,19 @@ static int set_tun(struct rv_config *c, const char *v, char *why, size_t wl)
 			 "'%s' is a name the kernel keeps for its settings of all interfaces "
 			 "(net.ipv4.conf.%s): choose another",
 			 v, v);
+		return -EINVAL;
+	}
+	/* A name with '%' is a template the kernel numbers, and it takes one
+	 * "%d" and no other '%' (dev_alloc_name): `rvs%s` passed -n and
+	 * every reload, and the start exited 14 with "Invalid argument"
+	 * (round-sixty-seven tester 289). */
+	const char *pct = strchr(v, '%');
+
+	if (pct && (pct[1] != 'd' || strchr(pct + 2, '%'))) {
+		snprintf(why, wl,
+			 "'%s' is not a valid interface name: a '%%' is taken only as one '%%d' "
+			 "(a template the kernel numbers: rv%%d)",
+			 v);
 		return -EINVAL;
 	}
 	return parse_str(c->tun, sizeof(c->tun), v, why, wl);
@@ -717,16 +745,18 @@ static int set_worker_rtprio(struct rv_config *c, const char *v, char *why, size
 
 static int set_mtu(struct rv_config *c, const char *v, char *why, size_t wl)
 {
-	unsigned mtu;
+	uint64_t mtu;
 
-	if (parse_uint(v, UINT_MAX, &mtu, why, wl)) {
+	/* Any size, its bounds said: a value past 2^32 was said to be at
+	 * most 4294967295 (round-sixty-seven tester 289). */
+	if (parse_u64(v, UINT64_MAX, &mtu, why, wl)) {
 		return -EINVAL;
 	}
 	if (mtu < RV_MIN_MTU || mtu > RV_MAX_MTU) {
-		snprintf(why, wl, "mtu %u is outside %d..%d", mtu, RV_MIN_MTU, RV_MAX_MTU);
+		snprintf(why, wl, "mtu %s is outside %d..%d", v, RV_MIN_MTU, RV_MAX_MTU);
 		return -EINVAL;
 	}
-	c->mtu = mtu;
+	c->mtu = (unsigned)mtu;
 	return 0;
 }
 
@@ -1278,6 +1308,15 @@ static int set_server(struct rv_config *c, const char *v, char *why, size_t wl)
 	if (endpoint_addr(s->host, &a, &zoned) && addr_unspecified(&a)) {
 		snprintf(why, wl, "'%s' is the unspecified address, not a server's", v);
 		return -EINVAL;
+	}
+	/* As a route given twice is (it was taken without a word, and tried
+	 * twice as often: round-sixty-seven tester 289). */
+	for (unsigned i = 0; i < c->num_servers; i++) {
+		if (!strcasecmp(c->servers[i].host, s->host) && c->servers[i].port == s->port) {
+			snprintf(why, wl, "server %s port %u is given twice (keep one)", s->host,
+				 (unsigned)s->port);
+			return -EINVAL;
+		}
 	}
 	if (c->num_servers++ == 0) {
 		snprintf(c->server_host, sizeof(c->server_host), "%s", s->host);
@@ -2325,6 +2364,14 @@ static int validate_server(const struct rv_config *c, char *err, size_t err_len)
 			return -EINVAL;
 		}
 	}
+	/* Each one's bound before their order: keepalive = 65536 was said
+	 * to want a longer dead_peer_timeout, itself at most 65535 s
+	 * (round-sixty-seven tester 289). */
+	if (c->keepalive_ms / 1000 > UINT16_MAX || c->dead_peer_ms / 1000 > UINT16_MAX) {
+		snprintf(err, err_len, "%s must be at most 65535 s",
+			 c->keepalive_ms / 1000 > UINT16_MAX ? "keepalive" : "dead_peer_timeout");
+		return -EINVAL;
+	}
 	if (c->dead_peer_ms <= c->keepalive_ms) {
 		snprintf(err, err_len,
 			 "dead_peer_timeout (%u ms) must be longer than keepalive "
@@ -2336,10 +2383,6 @@ static int validate_server(const struct rv_config *c, char *err, size_t err_len)
 		snprintf(err, err_len,
 			 "keepalive, dead_peer_timeout and rekey_interval must be "
 			 "whole seconds");
-		return -EINVAL;
-	}
-	if (c->keepalive_ms / 1000 > UINT16_MAX || c->dead_peer_ms / 1000 > UINT16_MAX) {
-		snprintf(err, err_len, "keepalive and dead_peer_timeout must be at most 65535 s");
 		return -EINVAL;
 	}
 	if (c->rekey_ms > (RV_REJECT_AFTER_TIME_S - 30) * 1000u) {

@@ -844,9 +844,17 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 		rv_strbuf_printf(log, "refused: out of memory\n");
 		goto out;
 	}
+	memset(next, 0, sizeof(*next));
 	ret = l->p.load_config(l->p.ctx, next, err, sizeof(err));
 	if (ret) {
 		rv_strbuf_printf(log, "refused: %s\n", err);
+		/* Likely the cause of what is missing: said in the reply too
+		 * (the log alone said it of a refused reload: round-sixty-seven
+		 * tester 289). */
+		if (next->unterminated) {
+			rv_strbuf_printf(log, "note: the config file's last line has no newline (a "
+					      "file cut short, or still being written?)\n");
+		}
 		goto out;
 	}
 	if (next->role != l->cfg->role) {

@@ -210,6 +210,15 @@ printf '%s' "$(cat "$RVT_TMP/server.conf.good")" >"$CONF"
 OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "a reload of the file without its last newline: $OUT"
 grep -qF "warning: the config file's last line has no newline (a file cut short, or still being written?): read as it is" <<<"$OUT" ||
 	rvt_fail "the reply does not say the missing newline: $OUT"
+# Cut short so that it is refused: the missing newline is said with the
+# refusal too, as its likely cause (the log alone said it: round-sixty-seven
+# tester 289).
+printf '%s' "$(head -c 100 "$RVT_TMP/server.conf.good")" >"$CONF"
+rc=0
+OUT=$(rvt_run "$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rc=$?
+[ "$rc" != 0 ] && grep -q "^refused: " <<<"$OUT" &&
+	grep -qF "note: the config file's last line has no newline (a file cut short, or still being written?)" <<<"$OUT" ||
+	rvt_fail "a refused reload of a file cut short: exit $rc: $OUT"
 cp "$RVT_TMP/server.conf.good" "$CONF"
 
 rvt_step "no packet and no session lost through the reloads"

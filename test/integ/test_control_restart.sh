@@ -303,6 +303,15 @@ grep -aq "UDP port $DATA_PORT is still held by another socket" "$RVT_TMP/server.
 # or another program?": round-sixty-five tester 275).
 grep -aq "UDP port $DATA_PORT is still held by another socket after [0-9]* ms: process $HOLDER (python3) of uid 0$" "$RVT_TMP/server.log" ||
 	rvt_fail "the holder not named: $(grep -a "UDP port" "$RVT_TMP/server.log")"
+# -n says it, a warning (the holder may be gone by the start): it said OK
+# (round-sixty-seven tester 289).
+held_said() { # WHAT REGEX
+	local out rc=0
+	out=$(rvt_nsx "$S" "$RV_BIN" server -c "$RVT_TMP/server.conf" -n 2>&1) || rc=$?
+	[ "$rc" = 0 ] && grep -q "warning: $2: a start now would exit 15" <<<"$out" ||
+		rvt_fail "-n with $1 held: exit $rc, $out"
+}
+held_said "the data port" "data_port: UDP port $DATA_PORT is held by process $HOLDER (python3) of uid 0"
 rvt_stop_pid "$HOLDER" 5 || true
 
 rvt_step "the control port held 1 s after a stop: the start waits for it"
@@ -369,6 +378,7 @@ rvt_log "server exited $rc: $(grep -a "cannot listen" "$RVT_TMP/server.log")"
 [ "$rc" = 15 ] || rvt_fail "server exit $rc with its control port held, want 15 (RV_EXIT_NET)"
 grep -aq "cannot listen on \*:$SRV_PORT: Address already in use, held by process $CTLKEEPER (python3) of uid 0$" "$RVT_TMP/server.log" ||
 	rvt_fail "the control port's holder not named: $(grep -a "listen" "$RVT_TMP/server.log")"
+held_said "the control port" "listen: TCP port $SRV_PORT is held by process $CTLKEEPER (python3) of uid 0"
 rvt_stop_pid "$CTLKEEPER" 5 || true
 keep_port otherkeeper 127.0.0.2 9188
 OTHERKEEPER=$RVT_LAST_PID
@@ -381,6 +391,7 @@ rvt_log "server exited $rc: $(grep -a "metrics_listen" "$RVT_TMP/server.log")"
 [ "$rc" = 15 ] || rvt_fail "server exit $rc with its metrics port held, want 15 (RV_EXIT_NET)"
 grep -aq "metrics_listen 127.0.0.1:9188: cannot listen: Address already in use, held by process $METRICSKEEPER (python3) of uid 0$" "$RVT_TMP/server.log" ||
 	rvt_fail "the metrics port's holder not named: $(grep -a "metrics_listen" "$RVT_TMP/server.log")"
+held_said "the metrics port" "metrics_listen: TCP port 9188 is held by process $METRICSKEEPER (python3) of uid 0"
 rvt_stop_pid "$METRICSKEEPER" 5 || true
 rvt_stop_pid "$OTHERKEEPER" 5 || true
 

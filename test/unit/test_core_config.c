@@ -219,6 +219,10 @@ Test(config, validation_of_required_and_cross_fields)
 		const char *reason;
 	} bad[] = {
 		{ "keepalive = 10\ndead_peer_timeout = 10\n", "must be longer than keepalive" },
+		/* Its own bound first (it was said to want a longer
+		 * dead_peer_timeout: round-sixty-seven tester 289). */
+		{ "keepalive = 65536\n", "keepalive must be at most 65535 s" },
+		{ "dead_peer_timeout = 65536\n", "dead_peer_timeout must be at most 65535 s" },
 		{ "keepalive = 1500ms\n", "whole seconds" },
 		{ "rekey_interval = 10m\n", "rekey_interval must be at most" },
 		{ "pool4 = none\npool6 = none\n", "both none" },
@@ -489,6 +493,25 @@ static const struct {
 	  "t.conf:1:", "a link-local address cannot be metrics_listen" },
 	{ RV_CONFIG_SERVER, "metrics_listen = [fe80::1]:9586\n",
 	  "t.conf:1:", "a link-local address cannot be metrics_listen" },
+	/* 76: round-sixty-seven tester 289: each passed -n, and the start
+	 * exited 14 (a '%' the kernel's template refuses), every handshake
+	 * failed (a server_name no certificate carries), or a server was
+	 * tried twice as often; mtu's own bounds said of any size. */
+	{ RV_CONFIG_SERVER, "tun = rv%s\n", "t.conf:1:", "a '%' is taken only as one '%d'" },
+	{ RV_CONFIG_CLIENT, "tun = rv%%\n", "t.conf:1:", "a '%' is taken only as one '%d'" },
+	{ RV_CONFIG_SERVER, "tun = rv%d%d\n", "t.conf:1:", "a '%' is taken only as one '%d'" },
+	{ RV_CONFIG_SERVER, "tun = rv%dx%\n", "t.conf:1:", "a '%' is taken only as one '%d'" },
+	{ RV_CONFIG_CLIENT, "server_name = vpn.test:4433\n", "t.conf:1:", "no port, scheme" },
+	{ RV_CONFIG_CLIENT, "server_name = https://vpn.test\n", "t.conf:1:", "no port, scheme" },
+	{ RV_CONFIG_CLIENT, "server_name = vpn.test/\n", "t.conf:1:", "no port, scheme" },
+	{ RV_CONFIG_CLIENT, "server_name = -vpn.test\n", "t.conf:1:", "no port, scheme" },
+	{ RV_CONFIG_CLIENT, "server_name = *.test\n", "t.conf:1:", "no port, scheme" },
+	{ RV_CONFIG_CLIENT, "server_name = [::1]\n", "t.conf:1:", "no port, scheme" },
+	{ RV_CONFIG_CLIENT, "server_name = fe80::1%lo\n", "t.conf:1:", "no port, scheme" },
+	{ RV_CONFIG_CLIENT, "server = a.test\nserver = b.test:4433\nserver = A.test:4433\n",
+	  "t.conf:3:", "server A.test port 4433 is given twice" },
+	{ RV_CONFIG_SERVER, "mtu = 18446744073709551617\n",
+	  "t.conf:1:", "mtu 18446744073709551617 is outside 576..9000" },
 };
 
 /* The data plane's ECN and CoDel keys: defaults, and values taken. */
@@ -1127,4 +1150,22 @@ Test(config, network_without_length_is_one_address)
 	cr_assert_eq(parse(RV_CONFIG_CLIENT, "accept_routes = 10.20.0.0\n"), 0, "%s", err);
 	cr_assert_eq(cfg.num_accept, 1);
 	cr_assert_eq(cfg.accept[0].len, 32);
+}
+
+/* What the checks of round sixty-seven (tester 289) still take: one %d,
+ * names and addresses as certificates carry them, a fully qualified name. */
+Test(config, tun_template_and_server_names_taken)
+{
+	static const char *const names[] = { "vpn.test", "vpn.test.", "10.0.0.1",
+					     "::1",	 "fe80::1",   "host_1.example" };
+
+	cr_assert_eq(parse(RV_CONFIG_SERVER, "tun = rv%d\n"), 0, "%s", err);
+	cr_assert_str_eq(cfg.tun, "rv%d");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char text[128];
+
+		snprintf(text, sizeof(text), "server_name = %s\n", names[i]);
+		cr_assert_eq(parse(RV_CONFIG_CLIENT, text), 0, "%s: %s", names[i], err);
+		cr_assert_str_eq(cfg.server_name, names[i]);
+	}
 }
