@@ -896,13 +896,17 @@ static bool metrics_unusable(const struct rv_config *cfg)
 /* say_port_held says, with -n, that another program holds the port a start
  * would bind (-n said OK, and the start exited 15 naming the holder:
  * round-sixty-seven tester 289). A warning: the holder may be gone by the
- * start, and a ringvpn holding it is likely the server this file is
- * checked for before a reload or a restart. */
+ * start, and a ringvpn holding it (or a process this one cannot see) is
+ * likely the server this file is checked for before a reload or a
+ * restart. */
 static void say_port_held(const char *key, int proto, const struct sockaddr *sa, uint16_t port)
 {
 	char who[512];
 
-	if (rv_port_holder(proto, sa, who, sizeof(who)) && !strstr(who, "(ringvpn)")) {
+	/* A process named: one hidden from this -n (run by another user
+	 * beside a root server) may well be that server. */
+	if (rv_port_holder(proto, sa, who, sizeof(who)) && !strncmp(who, "process ", 8) &&
+	    !strstr(who, "(ringvpn)")) {
 		rv_cli_say_warnf("%s: %s port %u is held by %s: a start now would exit %d", key,
 				 proto == IPPROTO_TCP ? "TCP" : "UDP", (unsigned)port, who,
 				 RV_EXIT_NET);
