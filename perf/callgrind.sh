@@ -13,9 +13,11 @@
 # part (first-call set-up). The fixed part is printed too.
 #
 # Environment: RV_BUILD (default build/perf-release of this checkout; bench_path is
-# built there if missing or older than its source, unless NO_BUILD=1), SIZES,
-# BATCH, N1, N2, OUT (default perf/results/callgrind). Appends one row per
-# measurement to $OUT/history.tsv (with the git commit, if any) and writes
+# built there if missing or older than any .c/.h or CMakeLists.txt under
+# core/ crypto/ uring/ perf/, unless NO_BUILD=1), SIZES, BATCH, N1, N2, OUT
+# (default perf/results/callgrind). Appends one row per measurement to
+# $OUT/history.tsv, its "commit" the source of the binary (below: commit,
+# +dirty.<hash of the diff>, or unknown(why)), and writes
 # $OUT/latest.tsv and the callgrind.out files of the N2 runs for
 # callgrind_annotate.
 #
@@ -38,22 +40,51 @@ die() { echo "callgrind.sh: $*" >&2; exit 1; }
 command -v valgrind >/dev/null || die "valgrind not installed"
 [ "$N2" -gt "$N1" ] || die "N2 ($N2) must be larger than N1 ($N1)"
 
-if [ "${NO_BUILD:-0}" != 1 ] && { [ ! -x "$BENCH" ] || [ "$HERE/bench_path.c" -nt "$BENCH" ] ||
-	[ -n "$(find "$SRC/core" "$SRC/crypto" -name '*.c' -newer "$BENCH" 2>/dev/null | head -1)" ]; }; then
+# What the binary is built from: the sources bench_path links (headers
+# too), and the build files. A row is labelled with the source of the
+# binary, not of the checkout: the commit and +dirty (tracked changes under
+# these paths) recorded when this script built it (BENCH.source), or, for a
+# binary built otherwise, the checkout's when no source is newer than the
+# binary and the build dir was configured from this checkout; else
+# "unknown" and why (rows of an old build were filed under the new commit,
+# and +dirty missed uring/ and headers: tester 290).
+SRC_PATHS=(core crypto uring perf CMakeLists.txt)
+stale() { [ -n "$(find "${SRC_PATHS[@]/#/$SRC/}" \( -name '*.[ch]' -o -name CMakeLists.txt \) -newer "$BENCH" 2>/dev/null | head -1)" ]; }
+src_state() {
+	local c d
+	c=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null) || { echo unknown-no-git; return; }
+	d=$(git -C "$SRC" diff HEAD -- "${SRC_PATHS[@]}" 2>/dev/null | sha1sum | cut -c1-8)
+	if git -C "$SRC" status --porcelain --untracked-files=no -- "${SRC_PATHS[@]}" 2>/dev/null | grep -q .; then
+		echo "$c+dirty.$d"
+	else
+		echo "$c"
+	fi
+}
+if [ "${NO_BUILD:-0}" != 1 ] && { [ ! -x "$BENCH" ] || stale; }; then
 	echo "building bench_path in $RV_BUILD (Release)" >&2
 	{ [ -f "$RV_BUILD/CMakeCache.txt" ] || cmake -S "$SRC" -B "$RV_BUILD" -DCMAKE_BUILD_TYPE=Release; } \
 		>/dev/null || die "cmake configure failed"
+	state=$(src_state)
 	cmake --build "$RV_BUILD" -j"$(nproc)" --target bench_path >"$RV_BUILD/bench_path.build.log" 2>&1 ||
 		{ tail -20 "$RV_BUILD/bench_path.build.log" >&2; die "build failed"; }
+	echo "$state" >"$BENCH.source"
 fi
 [ -x "$BENCH" ] || die "no $BENCH"
+home=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$RV_BUILD/CMakeCache.txt" 2>/dev/null)
+if [ -f "$BENCH.source" ] && ! [ "$BENCH" -nt "$BENCH.source" ]; then
+	label=$(cat "$BENCH.source")
+elif [ "$home" != "$SRC" ]; then
+	label="unknown(built from ${home:-another tree})"
+elif stale; then
+	label="unknown(build older than the sources)"
+else
+	label=$(src_state)
+fi
 
 mkdir -p "$OUT" || exit 1
 WORK=$(mktemp -d /tmp/rvp-callgrind.XXXXXX) || exit 1
 trap 'rm -rf "$WORK"' EXIT
 
-commit=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo none)
-dirty=$(git -C "$SRC" status --porcelain --untracked-files=no -- core crypto perf/bench_path.c 2>/dev/null | grep -q . && echo "+dirty" || true)
 stamp=$(date -u +%FT%TZ)
 [ -f "$OUT/history.tsv" ] ||
 	printf 'date\tcommit\tpath\tpayload\tbatch\tir_per_packet\tir_fixed\tn1\tn2\n' >"$OUT/history.tsv"
@@ -80,11 +111,11 @@ for size in $SIZES; do
 		perb=$(awk -v p="$per" -v s="$size" 'BEGIN { printf "%.2f", p / s }')
 		printf '%-5s %7s %6s %14s %10s %12s\n' $path "$size" "$BATCH" "$per" "$perb" "$fixed"
 		printf '%s\t%s\t%s\t%s\t%s\t%s\n' $path "$size" "$BATCH" "$per" "$perb" "$fixed" >>"$OUT/latest.tsv"
-		printf '%s\t%s%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$stamp" "$commit" "$dirty" $path "$size" "$BATCH" \
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$stamp" "$label" $path "$size" "$BATCH" \
 			"$per" "$fixed" "$N1" "$N2" >>"$OUT/history.tsv"
 		cp "$WORK/cg.$path.$size.$N2" "$OUT/callgrind.out.$path.$size"
 	done
 done
-echo "commit $commit$dirty; rows appended to $OUT/history.tsv; per-function detail:"
+echo "binary built from $label; rows appended to $OUT/history.tsv; per-function detail:"
 echo "  callgrind_annotate --inclusive=yes $OUT/callgrind.out.seal.${SIZES%% *}"
 exit $rc

@@ -51,8 +51,11 @@
 #
 # Output: results.tsv (one row per N), results.md (the table), storm-N.dat and
 # restart-N.dat (clients running over time, every 100 ms), sessions.png (their
-# plot), machine.txt, logs/. Needs root; touches nothing outside the two
-# namespaces it creates (rvp-$$-a: server, rvp-$$-b: clients).
+# plot), machine.txt, logs/; a rerun into the same OUT (LABEL) first removes
+# those of the run before. Needs root; its traffic stays inside the two
+# namespaces it creates (<RVP_TAG>-a: server, <RVP_TAG>-b: clients; RVP_TAG
+# defaults to rvp-<pid>); it also writes WORK=/tmp/ctlload.XXXXXX (the
+# status socket; removed on exit) and the certificate cache.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -563,6 +566,16 @@ main() {
 	# plain `status` before it.
 	KV=
 	"$SRV_BIN" status --help 2>&1 | grep -q -- --kv && KV=--kv
+	# A rerun into the same directory (by default one per commit) replaces
+	# the earlier run's files: a storm-N.dat of an N not run again stayed
+	# and was plotted as this run's, and logs/floor.txt held both runs
+	# (tester 290). Only the files this script writes are removed.
+	if [ -e "$OUT/results.tsv" ] || [ -d "$OUT/logs" ]; then
+		rvp_log "$OUT holds an earlier run: replacing its results"
+		rm -f "$OUT/results.tsv" "$OUT/results.md" "$OUT/machine.txt" "$OUT/sessions.png" \
+			"$OUT"/storm-*.dat "$OUT"/restart-*.dat
+		rm -rf "$OUT/logs"
+	fi
 	mkdir -p "$OUT/logs" || exit 1
 	LOGS=$OUT/logs
 	WORK=$(mktemp -d /tmp/ctlload.XXXXXX)

@@ -17,7 +17,8 @@
 #   flame.html, stacks.folded, perf-script.txt.gz, iperf3.json, summary.txt
 # and flame-<VPN>.html / flame-<VPN>.folded (of the default test, one TCP
 # stream from iperf3; other tests flame-<VPN>-<TEST>[-blast].*) are also
-# copied to perf/results/flame/ (the newest of each).
+# copied to perf/results/flame/ (the newest of each) when OUT is under
+# perf/results/.
 #
 # perf's own `perf script report flamegraph` needs the d3-flame-graph template
 # (/usr/share/d3-flame-graph, package libjs-d3-flame-graph, not in Debian 12)
@@ -76,9 +77,18 @@ vstop() {
 	esac
 }
 
+# An interrupted run stops the VPN as a finished one does: its throwaway
+# keys (under $OUT, by default in the checkout) and status sockets were left
+# behind (tester 290).
+VPN_UP=0
+rvp_cleanup_hook() {
+	[ "$VPN_UP" = 0 ] || vstop >/dev/null 2>&1
+	[ ! -d "$OUT/work" ] || find "$OUT/work" -name '*.key' -delete
+}
 rvp_install_trap
 rvp_topo_up
 mkdir -p "$OUT/work"
+VPN_UP=1
 vstart "$OUT/work" >"$OUT/start.log" 2>&1 || { cat "$OUT/start.log" >&2; rvp_die "$VPN did not start"; }
 [ "${#VPN_PIDS[@]}" -gt 0 ] || rvp_die "no VPN processes to record"
 if [ "$SRC" = blast ]; then
@@ -119,6 +129,7 @@ rvp_alive "$rec" && kill -INT "$rec"
 wait "$rec" 2>/dev/null
 rvp_kill "$rec" "$srv"
 vstop
+VPN_UP=0
 rvp_topo_down
 
 [ -s "$OUT/perf.data" ] || rvp_die "perf record wrote nothing (see $OUT/perf-record.log)"
@@ -132,7 +143,9 @@ else
 	gbps=$(python3 -c '
 import json,sys
 try:
-    e=json.load(open(sys.argv[1]))["end"]; r=e.get("sum_received") or e["sum"]
+    d=json.load(open(sys.argv[1]))
+    if d.get("error"): print("iperf3 failed: %s" % d["error"][:80]); sys.exit()
+    e=d["end"]; r=e.get("sum_received") or e["sum"]
     print("%.3f Gbit/s" % (r["bytes"]*8/r["seconds"]/1e9))
 except Exception: print("iperf3 result unavailable")' "$OUT/iperf3.json")
 fi
@@ -188,12 +201,20 @@ rm -f "$OUT/perf.data.old"
 [ -n "$(ls "$OUT/work" 2>/dev/null)" ] && find "$OUT/work" -name '*.key' -delete
 # The README quotes flame-<VPN>.* as one TCP stream: another test's graph
 # goes under its own name (a udp64 one replaced it: round-fifteen tester 74).
+# The tracked copies follow only a run kept under perf/results/, as run.sh's
+# latest does: a run with OUT elsewhere replaced them (tester 290).
 kept=flame-$VPN
 [ "$TEST" = tcp1 ] && [ "$SRC" = iperf3 ] || kept=flame-$VPN-$TEST$([ "$SRC" = blast ] && echo -blast)
-mkdir -p "$HERE/results/flame"
-cp "$OUT/flame.html" "$HERE/results/flame/$kept.html"
-cp "$OUT/stacks.folded" "$HERE/results/flame/$kept.folded"
-cp "$OUT/summary.txt" "$HERE/results/flame/$kept.summary.txt"
+also=
+case $OUT in
+"$HERE"/results/*)
+	mkdir -p "$HERE/results/flame"
+	cp "$OUT/flame.html" "$HERE/results/flame/$kept.html"
+	cp "$OUT/stacks.folded" "$HERE/results/flame/$kept.folded"
+	cp "$OUT/summary.txt" "$HERE/results/flame/$kept.summary.txt"
+	also=" (also perf/results/flame/$kept.html)"
+	;;
+esac
 echo "$title"
 head -30 "$OUT/summary.txt"
-rvp_log "flame graph: $OUT/flame.html (also perf/results/flame/$kept.html)"
+rvp_log "flame graph: $OUT/flame.html$also"

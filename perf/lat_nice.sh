@@ -21,17 +21,26 @@
 #                                        sends them through its TUN lanes for
 #                                        networks
 #
-# Prints, per value: throughput, ping p50/p90/p99 of every round, and the
-# medians over the rounds; keeps them in $OUT (default
+# Prints, per value: throughput, ping p50/p90/p99, replies and lost pings of
+# every round, and the medians over the rounds (a p99 on a lost ping ranks
+# worst: "lost"; a round that measured nothing is NA, left out of the
+# medians and makes the exit status 1); keeps them in $OUT (default
 # perf/results/lat-nice-<timestamp>): rounds.tsv, summary.txt (with the load
 # average). README ("Worker priority") has what it showed here.
 set -u
-cd "$(dirname "${BASH_SOURCE[0]}")"
+cd "$(dirname "${BASH_SOURCE[0]}")" || exit 1
 . ./topo.sh
 . ./vpn_ringvpn.sh
 [ $# -gt 0 ] || { echo "usage: perf/lat_nice.sh NICE|rtPRIO|sSLICE_US..." >&2; exit 2; }
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
+# Keys, status sockets and the work directory go on any exit (an interrupted
+# run left them: tester 290).
+D=
+rvp_cleanup_hook() {
+	vpn_ringvpn_stop >/dev/null 2>&1
+	[ -z "$D" ] || rm -rf "$D"
+}
 rvp_install_trap
 rvp_topo_up || exit 1
 D=$(mktemp -d)
@@ -58,12 +67,12 @@ for ((r = 1; r <= ROUNDS; r++)); do
 			RV_BIN=$bin RV_WORKER_NICE=$val vpn_ringvpn_start "$D/rv-$r-$nice" 1 >"$D/start.log" 2>&1
 		fi || { cat "$D/start.log"; exit 1; }
 		if [ "${SITE:-0}" = 1 ]; then
-			p=$(rvp_lat_probe 10.203.0.1 5301 "$DURATION" "$D/ping.txt" "$RVP_NS_B")
+			rvp_lat_probe 10.203.0.1 5301 "$DURATION" "$D/ping.txt" "$RVP_NS_B"
 		else
-			p=$(rvp_lat_probe "$VPN_DST" 5301 "$DURATION" "$D/ping.txt")
+			rvp_lat_probe "$VPN_DST" 5301 "$DURATION" "$D/ping.txt"
 		fi
 		vpn_ringvpn_stop
-		printf '%s\t%s\t%s\n' "$nice" "$r" "$p" | tee -a "$R"
+		printf '%s\t%s\t%s\n' "$nice" "$r" "$RVP_LAT" | tee -a "$R"
 	done
 done
 {
@@ -72,5 +81,7 @@ rvp_lat_medians "$R" "$@"
 [ "${SITE:-0}" = 1 ] && echo "SITE=1: from B to 10.203.0.1, behind the client"
 echo "load average $LOAD_START at start, $(cut -d' ' -f1-3 /proc/loadavg) at end"
 } | tee "$OUT/summary.txt"
-{ printf 'worker_nice\tround\tgbps\tp50_ms\tp90_ms\tp99_ms\tpings\n'; cat "$R"; } >"$OUT/rounds.tsv"
-rm -rf "$D"
+{ printf 'worker_nice\tround\tgbps\tp50_ms\tp90_ms\tp99_ms\tpings\tlost\n'; cat "$R"; } >"$OUT/rounds.tsv"
+# A round that measured nothing is a failure (exit 1) though the others
+# are kept.
+awk -F'\t' '$3 == "NA" || $8 == "NA" { bad = 1 } END { exit bad }' "$R"

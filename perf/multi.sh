@@ -3,7 +3,9 @@
 #   1, 4 and 8 clients each send one TCP stream (iperf3) to the server at
 #   once: aggregate Gbit/s, each client's share, Jain's fairness index
 #   (sum x)^2 / (n sum x^2), and meanwhile an idle client's ping every 10 ms
-#   to the server (avg / p99);
+#   to the server (avg / p99 with lost pings ranked worst, and the share
+#   lost: perf/rtt_stats.py); a row for every N of CLIENTS, NA where it
+#   measured nothing, "vs 1 client" NA unless 1 ran;
 #   client-to-client: one stream client1 -> client2 with client_to_client =
 #   internal (and = kernel), against client1 -> server; C2C_ROUNDS rounds,
 #   internal and client-to-server taking turns, medians reported.
@@ -15,8 +17,8 @@
 #                                 WORKER_SLICE_US=0 (worker_slice_us of every
 #                                 end), SERVER_SLICE_US (the server's alone)
 #
-# Topology: namespace rvp-<pid>-s (server) and one namespace per client,
-# rvp-<pid>-c<i>, joined to the server's by its own veth (10.203.<i>.1/.2,
+# Topology: namespace <RVP_TAG>-s (server; RVP_TAG defaults to rvp-<pid>)
+# and one namespace per client, <RVP_TAG>-c<i> (i = 1 .. the largest N + 1), joined to the server's by its own veth (10.203.<i>.1/.2,
 # UDP GRO on). Clients have one worker each; the server one per core.
 # Output: perf/results/multi-<timestamp>/ (results.md, raw.tsv, logs), copied
 # to perf/results/multi-latest/.
@@ -97,7 +99,9 @@ make_pki() {
 
 # start_server C2C: the server in NS_S with client_to_client = C2C.
 start_server() {
+	# The first line tells topo.sh's rvp_sweep whose keys these are.
 	cat >"$OUT/server.conf" <<-EOC
+	# written by perf/multi.sh
 	ca = $PKI/ca.crt
 	cert = $PKI/server.crt
 	key = $PKI/server.key
@@ -128,6 +132,7 @@ start_clients() {
 	CLI_PIDS=()
 	for i in $(seq "$n"); do
 		cat >"$OUT/c$i.conf" <<-EOC
+		# written by perf/multi.sh
 		ca = $PKI/ca.crt
 		cert = $PKI/c$i.crt
 		key = $PKI/c$i.key
@@ -160,13 +165,25 @@ stop_all() {
 	CLI_PIDS=()
 }
 
-# gbps JSON: receiver Gbit/s of an iperf3 JSON (NA if none).
+# gbps JSON: receiver Gbit/s of an iperf3 JSON (NA if none, or if iperf3
+# reported an error: its "end" may still hold what it got before).
 gbps() {
 	python3 -c 'import json,sys
 try:
-    print("%.4f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9))
+    d = json.load(open(sys.argv[1]))
+    print("NA" if d.get("error") else "%.4f" % (d["end"]["sum_received"]["bits_per_second"] / 1e9))
 except Exception:
     print("NA")' "$1"
+}
+
+# vpn_dead N: prints the first dead of the server and clients 1..N, fails if
+# all live: a phase in which one died measured nothing.
+vpn_dead() {
+	local p
+	for p in "$SRV_PID" "${CLI_PIDS[@]:0:$1}"; do
+		rvp_alive "$p" || { echo "$p"; return 0; }
+	done
+	return 1
 }
 
 # streams N: clients 1..N each run one TCP stream to the server; client N+1
@@ -181,18 +198,23 @@ streams() {
 	rvp_spawn host "$OUT/logs/ping-$n.txt" ip netns exec "$(ns_c "$NCLI")" ping -n \
 		-i "$(awk -v m="$PING_MS" 'BEGIN { print m / 1000 }')" -w "$DURATION" 10.202.0.1
 	local ping=$RVP_LAST_PID
+	# Recorded, so that an interrupted run kills them too.
 	for i in $(seq "$n"); do
 		ip netns exec "$(ns_c "$i")" timeout $((DURATION + 20)) iperf3 -c 10.202.0.1 -p $((5200 + i)) \
-			-t "$DURATION" -J >"$OUT/logs/iperf-$n-$i.json" 2>&1 &
+			-t "$DURATION" -J >"$OUT/logs/iperf-$n-$i.json" 2>&1 </dev/null &
 		pids+=($!)
+		RVP_PIDS+=($!)
 	done
 	for i in "${pids[@]}"; do wait "$i"; done
+	rvp_forget "${pids[@]}"
 	wait "$ping" 2>/dev/null
 	rvp_kill "$ping" "${srv[@]}"
 	# Where the sessions ended up (workers, sessions moved between them).
 	"$RV_BIN" status -s "$SRV_SOCK" >"$OUT/logs/server-status-$n.txt" 2>&1
+	local dead=
+	dead=$(vpn_dead "$NCLI") && rvp_log "$n client(s): ringvpn process $dead died; this phase measured nothing"
 	for i in $(seq "$n"); do
-		printf 'streams\t%s\t%s\t%s\n' "$n" "$i" "$(gbps "$OUT/logs/iperf-$n-$i.json")" >>"$OUT/raw.tsv"
+		printf 'streams\t%s\t%s\t%s\n' "$n" "$i" "$([ -z "$dead" ] && gbps "$OUT/logs/iperf-$n-$i.json" || echo NA)" >>"$OUT/raw.tsv"
 	done
 	rvp_log "$n client(s): $(awk -F'\t' -v n="$n" '$1 == "streams" && $2 == n { printf "%s ", $4 }' "$OUT/raw.tsv")Gbit/s"
 }
@@ -206,8 +228,11 @@ one_stream() {
 	ip netns exec "$2" timeout $((DURATION + 20)) iperf3 -c "$4" -p 5299 -t "$DURATION" -J \
 		>"$json" 2>&1
 	rvp_kill "$srv"
-	printf 'one\t%s\t%s\t%s\n' "$1" "${5:-1}" "$(gbps "$json")" >>"$OUT/raw.tsv"
-	rvp_log "$1 (round ${5:-1}): $(gbps "$json") Gbit/s"
+	local g dead
+	g=$(gbps "$json")
+	dead=$(vpn_dead 2) && { rvp_log "$1: ringvpn process $dead died; NA"; g=NA; }
+	printf 'one\t%s\t%s\t%s\n' "$1" "${5:-1}" "$g" >>"$OUT/raw.tsv"
+	rvp_log "$1 (round ${5:-1}): $g Gbit/s"
 }
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -232,30 +257,48 @@ for r in $(seq "$C2C_ROUNDS"); do
 done
 stop_all
 
-python3 - "$OUT" "$CLIENTS" "$LOAD_START" "$(cut -d' ' -f1-3 /proc/loadavg)" "$DURATION" "$WORKER_NICE" "$WORKER_RTPRIO" "$WORKER_SLICE_US/$SERVER_SLICE_US" <<'PY'
-import csv, re, statistics, sys
+RVP_PERF_DIR=$HERE python3 - "$OUT" "$CLIENTS" "$LOAD_START" "$(cut -d' ' -f1-3 /proc/loadavg)" "$DURATION" "$WORKER_NICE" "$WORKER_RTPRIO" "$WORKER_SLICE_US/$SERVER_SLICE_US" <<'PY'
+import csv, os, statistics, subprocess, sys
+here = os.environ["RVP_PERF_DIR"]
 out, clients, l0, l1, dur, nice, rtprio, slices = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7], sys.argv[8]
 rows = list(csv.DictReader(open(f"{out}/raw.tsv"), delimiter="\t"))
 def f(x):
     try: return float(x)
     except ValueError: return None
 def ping(n):
-    r = sorted(float(m.group(1)) for m in re.finditer(r"time=([\d.]+) ms", open(f"{out}/logs/ping-{n}.txt").read()))
-    if not r: return "NA", "NA"
-    return f"{sum(r)/len(r):.3f}", f"{r[min(len(r)-1, int(0.99*len(r)))]:.3f}"
+    # perf/rtt_stats.py, as run.sh's lat test: every ping sent counts, a lost
+    # one ranked above every reply (replies alone hid a stalled client's
+    # losses: tester 290). avg of the replies, p99 ("NA": it fell on a lost
+    # ping), lost of sent.
+    try:
+        v = subprocess.run([sys.executable, f"{here}/rtt_stats.py", f"{out}/logs/ping-{n}.txt"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    except (subprocess.CalledProcessError, OSError):
+        return "NA", "NA", "NA"
+    rep, lost = f(v[5]), f(v[6])
+    pct = f"{100 * lost / (rep + lost):.1f} %" if lost is not None and rep + lost > 0 else "NA"
+    return v[0], v[3], pct
+# Every client's rate, and an N whose run measured nothing (a failed
+# iperf3, a dead client) is NA in the table, not left out: the aggregate
+# and Jain's index are of all N or NA.
 single = None
+ones = [f(r["gbps"]) for r in rows if r["kind"] == "streams" and r["n"] == "1"]
+if ones and None not in ones:
+    single = sum(ones)
 with open(f"{out}/results.md", "w") as o:
-    o.write("| clients | aggregate Gbit/s | vs 1 client | per client Gbit/s | Jain's index | idle client ping avg / p99 ms |\n")
+    o.write("| clients | aggregate Gbit/s | vs 1 client | per client Gbit/s | Jain's index | idle client ping avg / p99 ms, lost |\n")
     o.write("|---:|---:|---:|---|---:|---:|\n")
     for n in clients:
         x = [f(r["gbps"]) for r in rows if r["kind"] == "streams" and r["n"] == n]
-        x = [v for v in x if v is not None]
-        if not x: continue
+        a, p, l = ping(n)
+        per = " ".join("NA" if v is None else f"{v:.2f}" for v in x) or "NA"
+        if not x or None in x:
+            o.write(f"| {n} | NA | NA | {per} | NA | {a} / {p}, {l} |\n")
+            continue
         agg = sum(x)
-        if n == "1": single = agg
         jain = agg * agg / (len(x) * sum(v * v for v in x)) if any(x) else 0
-        a, p = ping(n)
-        o.write(f"| {n} | {agg:.2f} | {agg / single:.2f}× | {' '.join(f'{v:.2f}' for v in x)} | {jain:.3f} | {a} / {p} |\n" if single else "")
+        vs = f"{agg / single:.2f}×" if single else "NA"
+        o.write(f"| {n} | {agg:.2f} | {vs} | {per} | {jain:.3f} | {a} / {p}, {l} |\n")
     one = {}
     for r in rows:
         if r["kind"] == "one" and f(r["gbps"]) is not None:

@@ -36,8 +36,16 @@ blast) [ -x "$BLAST" ] || { echo "pps_cost.sh: $BLAST not built (cmake --build $
 *) echo "pps_cost.sh: SRC is iperf3 or blast, not '$SRC'" >&2; exit 2 ;;
 esac
 command -v perf >/dev/null || { echo "pps_cost.sh: perf (linux-perf) not installed" >&2; exit 2; }
+# The round's keys, status sockets and work directory go on any exit.
+dir=
+# shellcheck disable=SC2317 # run by topo.sh's rvp_cleanup
+rvp_cleanup_hook() {
+	vpn_ringvpn_stop >/dev/null 2>&1
+	[ -z "$dir" ] || rm -rf "$dir"
+}
 rvp_install_trap
 rvp_topo_up
+rc=0
 hz=$(getconf CLK_TCK)
 cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done; echo "$t"; }
 # child_ticks: CPU of this shell's reaped children (the iperf3 sender, run in
@@ -56,7 +64,7 @@ for r in $(seq "$N"); do
 		[ "$which" = new ] && bin=$2 extra=${NEW_CONF:-}
 		dir=$(mktemp -d /tmp/rvp-ppscost.XXXXXX)
 		if ! RV_BIN=$bin RV_MODE=cli RV_EXTRA_CONF=$extra vpn_ringvpn_start "$dir" 1 >"$dir/start.log" 2>&1; then
-			echo "$which: start failed"; tail -5 "$dir/start.log"; rm -rf "$dir"; continue
+			echo "$which: start failed"; tail -5 "$dir/start.log"; vpn_ringvpn_stop; rm -rf "$dir"; dir='' rc=1; continue
 		fi
 		if [ "$SRC" = blast ]; then
 			rvp_spawn b "$dir/blast-recv.txt" "$BLAST" recv "$VPN_DST" 5299 $((SECS + 2))
@@ -70,14 +78,20 @@ for r in $(seq "$N"); do
 		perf stat -x, -e syscalls:sys_enter_io_uring_enter -o "$dir/perf.txt" \
 			-p "$(IFS=,; echo "${VPN_PIDS[*]}")" -- sleep $((SECS + 1)) &
 		pf=$!
+		RVP_PIDS+=("$pf")
 		if [ "$SRC" = blast ]; then
-			rvp_ns_a "$BLAST" send "$VPN_DST" 5299 "$SIZE" "$RATE" "$SECS" >"$dir/blast-send.txt" 2>&1
+			timeout --foreground --kill-after=5 $((SECS + 20)) \
+				ip netns exec "$RVP_NS_A" "$BLAST" send "$VPN_DST" 5299 "$SIZE" "$RATE" "$SECS" >"$dir/blast-send.txt" 2>&1
 		else
-			rvp_ns_a iperf3 -c "$VPN_DST" -p 5299 ${WINDOW:+-w "$WINDOW"} -u -l "$SIZE" -b $((RATE * SIZE * 8)) -t "$SECS" -J \
-				>"$dir/iperf.json" 2>/dev/null
+			timeout --foreground --kill-after=5 $((SECS + 20)) \
+				ip netns exec "$RVP_NS_A" iperf3 -c "$VPN_DST" -p 5299 ${WINDOW:+-w "$WINDOW"} -u -l "$SIZE" \
+				-b $((RATE * SIZE * 8)) -t "$SECS" -J >"$dir/iperf.json" 2>/dev/null
 		fi
 		c1=$(cpu_ticks "${VPN_PIDS[@]}") s1=$(cpu_ticks "$srv") k1=$(child_ticks)
+		# perf stat's own status: a failed count is NA, never 0 (tester 290).
 		wait "$pf"
+		pf_rc=$?
+		rvp_forget "$pf"
 		if [ "$SRC" = blast ]; then
 			# The sink stops SECS + 2 s after it started: its count is final.
 			wait "$srv"
@@ -86,23 +100,48 @@ for r in $(seq "$N"); do
 		fi
 		sleep 0.5 # iperf3 closes its data socket: what is left is ringvpn's
 		rb=$(($(rcvbuf_errors) - rb0)) vd=$(vpn_sock_drops) td=$(($(tun_tx_dropped) - td0))
-		enters=$(awk -F, '/io_uring_enter/ { print $1 }' "$dir/perf.txt")
-		python3 - "$dir/iperf.json" "$which" "$((c1 - c0))" "${enters:-0}" "$hz" \
+		enters=$(awk -F, '/io_uring_enter/ && $1 ~ /^[0-9]+$/ { print $1 }' "$dir/perf.txt" 2>/dev/null)
+		if [ "$pf_rc" != 0 ] || [ -z "$enters" ]; then
+			echo "$which: perf stat failed (exit $pf_rc): $(head -c 200 "$dir/perf.txt" 2>/dev/null)" >&2
+			enters=NA
+		fi
+		dead=
+		for p in "${VPN_PIDS[@]}"; do rvp_alive "$p" || dead=$p; done
+		if [ -n "$dead" ]; then
+			echo "$which: ringvpn process $dead died during the round; nothing measured"
+			rc=1
+		elif ! python3 - "$dir/iperf.json" "$which" "$((c1 - c0))" "$enters" "$hz" \
 			"$((k1 - k0))" "$((s1 - s0))" "$((rb - vd))" "$vd" "$td" "$SRC" <<'PY'
 import json, sys
-d = json.load(open(sys.argv[1]))["end"]["sum"]
-pk = d["packets"]
-lost = d["lost_packets"] if "lost_packets" in d else pk - d["received"]
-ticks, enters, hz = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 src = sys.argv[11]
+try:
+    j = json.load(open(sys.argv[1]))
+    if j.get("error"):
+        raise ValueError(j["error"])
+    d = j["end"]["sum"]
+    pk = d["packets"]
+    lost = d["lost_packets"] if "lost_packets" in d else pk - d["received"]
+    if not pk:
+        raise ValueError("no packets sent")
+except Exception as e:
+    print(f"{sys.argv[2]}: {src} gave no count ({e}); nothing measured")
+    sys.exit(1)
+ticks, hz = int(sys.argv[3]), int(sys.argv[5])
+enters = "NA" if sys.argv[4] == "NA" else f"{int(sys.argv[4]) / pk:.3f}"
 us = lambda t: int(t) * 1e6 / hz / pk
 print(f"{sys.argv[2]}: {pk} packets, {lost} lost, {us(ticks):.2f} CPU-us/packet, "
-      f"{enters / pk:.3f} io_uring_enter/packet; {src} sender {us(sys.argv[6]):.2f}, "
+      f"{enters} io_uring_enter/packet; {src} sender {us(sys.argv[6]):.2f}, "
       f"receiver {us(sys.argv[7]):.2f} CPU-us/packet; losses: {src}'s socket {sys.argv[8]}, "
       f"ringvpn's sockets {sys.argv[9]}, client TUN queue {sys.argv[10]}")
 PY
+		then
+			rc=1
+		fi
+		[ "$enters" != NA ] || rc=1
 		rvp_kill "$srv"
 		vpn_ringvpn_stop
 		rm -rf "$dir"
+		dir=
 	done
 done
+exit $rc

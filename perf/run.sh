@@ -4,7 +4,9 @@
 # 1.6 and ringvpn (offloads off and on) between two network namespaces.
 #
 #   perf/run.sh                 DURATION=10 s per test, REPEATS=3, medians
-#   QUICK=1 perf/run.sh         smoke run (~4 min): DURATION=2, REPEATS=1
+#   QUICK=1 perf/run.sh         smoke run: DURATION=2, REPEATS=1; about 1 min
+#                               per VPN (132 s for VPNS="veth rv-on"), ~9 min
+#                               for the default nine
 #
 # Tests per VPN and repetition: TCP 1 and 4 streams each way (iperf3), "lat"
 # (one more single-stream run with a ping every 10 ms through the tunnel:
@@ -42,12 +44,14 @@
 #                "offload_udp_coalesce = yes"; RV_BASE_BIN may be the same
 #                binary as rv-on): a config key's A/B in one run
 #   OUT          output directory (default perf/results/<timestamp>)
+#   RVP_TAG      prefix of the namespaces' names (default rvp-<pid>; topo.sh)
 #
 # Output: $OUT/raw.tsv (every measurement), $OUT/results.tsv (medians, one row
 # per VPN), $OUT/results.md (markdown table, ratios, machine), $OUT/chart.png,
 # $OUT/latency.png (latency-under-load histogram and CDF of every VPN),
 # $OUT/rtt/ (every RTT of the lat test), logs; the whole directory is copied
-# to perf/results/latest/.
+# to perf/results/latest/ when OUT is under perf/results/ and the run ended
+# (not interrupted: exit 130) having measured something (else exit 1).
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -218,11 +222,35 @@ rtt_stats() {
 # --foreground keeps it in the script's process group, so a Ctrl-C reaches it
 # at once: it waited out its timeout, round-forty tester 201).
 iperf_run() {
-	local json=$2
+	local json=$2 rc
 	shift 2
 	timeout --foreground --kill-after=5 $((DURATION + 20)) ip netns exec "$RVP_NS_A" \
 		iperf3 -c "$VPN_DST" -p $IPERF_PORT -J --connect-timeout 3000 "$@" \
 		>"$json" 2>"$json.err"
+	rc=$?
+	# 124/137: timeout ended it (a stalled tunnel), whose SIGTERM iperf3
+	# reports as an interrupt too.
+	[ $rc = 124 ] || [ $rc = 137 ] || rvp_stop_if_interrupted "$json"
+	return $rc
+}
+
+# rvp_stop_if_interrupted JSON: iperf3 says "interrupt" when a SIGINT reached
+# it; the run stops there (exit 130, the EXIT trap cleans up, latest is left
+# alone) even if this shell could not trap the SIGINT itself (rvp_watch_int
+# in topo.sh is the first line of defence; this the second).
+rvp_stop_if_interrupted() {
+	grep -q '"error":[^"]*"[^"]*interrupt' "$1" 2>/dev/null || return 0
+	rvp_log "iperf3 was interrupted ($(grep -o '"error":[^}]*' "$1" | head -c 120)): stopping"
+	exit 130
+}
+
+# vpn_dead: prints the first of VPN_PIDS that is gone; fails if all live.
+vpn_dead() {
+	local p
+	for p in ${VPN_PIDS[@]+"${VPN_PIDS[@]}"}; do
+		rvp_alive "$p" || { echo "$p"; return 0; }
+	done
+	return 1
 }
 
 # pps_probe ID SIZE RATE REP STEP: offers RATE datagrams/s of SIZE bytes for
@@ -327,8 +355,13 @@ run_test() {
 	udp1) args=(-u -l 1200 -b 0 -w 2M) kind=udp plen=1200 ;;
 	pps64 | pps512)
 		[ "$rep" -le "$PPS_REPEATS" ] || return 0
-		local size=${t#pps} res
+		local size=${t#pps} res dead
 		res=$(pps_search "$id" "$size" "$rep")
+		# A VPN that died during the search measured nothing.
+		if dead=$(vpn_dead); then
+			rvp_log "$id $t rep $rep: VPN process $dead died during the search; NA"
+			res="NA NA NA"
+		fi
 		printf '%s\t%s\t%s\tNA\tNA\tNA\tNA\tNA\t%s\t%s\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\n' \
 			"$id" "$t" "$rep" "$(cut -d' ' -f2 <<<"$res")" "$(cut -d' ' -f1 <<<"$res")" >>"$RAW"
 		rvp_log "$(printf '%-7s %-7s rep %s: loss-free rate %s pps (loss %s%%, search upper bound %s)' \
@@ -359,10 +392,19 @@ run_test() {
 		rtt=$(rtt_stats "$pingf")
 	fi
 	[ $rc = 0 ] || rvp_log "$id $t rep $rep: iperf3 exit $rc ($(head -c 200 "$json.err"; grep -o '"error":.*' "$json" | head -c 200))"
-	local fields cpu_s cpu_gb
+	local fields cpu_s cpu_gb dead
 	fields=$(parse_iperf "$json" $kind $plen)
+	# A VPN process that died during the test: whatever iperf3 and ping
+	# got before is no figure of the VPN (the repetition is "died").
+	if dead=$(vpn_dead); then
+		rvp_log "$id $t rep $rep: VPN process $dead died during the test; its figures are NA"
+		fields=$(printf 'NA\tNA\tNA\tNA\tNA\tNA\tNA\tNA')
+		rtt="NA NA NA NA NA NA" c1=NA rc=died
+	fi
 	local bytes; bytes=$(cut -f2 <<<"$fields")
-	if [ "${#VPN_PIDS[@]}" -gt 0 ]; then
+	if [ "$c0" = NA ] || [ "$c1" = NA ]; then
+		cpu_s=NA cpu_gb=NA
+	elif [ "${#VPN_PIDS[@]}" -gt 0 ]; then
 		cpu_s=$(awk -v a="$c0" -v b="$c1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f", (b - a) / hz }')
 		cpu_gb=$(awk -v c="$cpu_s" -v by="$bytes" 'BEGIN { if (by + 0 > 0) printf "%.3f", c / (by / 1e9); else print "NA" }')
 	else
@@ -434,21 +476,27 @@ for rep in $(seq "$REPEATS"); do
 		start_iperf_server "$id-$rep" || { vpn_stop "$id"; rvp_topo_down; continue; }
 		ip netns exec "$RVP_NS_A" ping -q -c 20 -i 0.05 -w 10 "$VPN_DST" >"$OUT/logs/$id-ping-idle-$rep.txt" 2>&1
 		rtt_idle=$(ping_avg "$OUT/logs/$id-ping-idle-$rep.txt")
+		status=ok
 		for t in $TESTS; do
 			if [ "$SECONDS" -ge "$MAX_SECONDS" ]; then
 				rvp_log "budget spent; skipping $id $t"
 				continue
 			fi
-			# An endpoint that died invalidates the rest of this repetition.
-			for p in "${VPN_PIDS[@]}"; do
-				rvp_alive "$p" || { rvp_log "$id: VPN process $p died"; break 2; }
-			done
+			# An endpoint that died invalidates the rest of this
+			# repetition, and the repetition is recorded so (it was
+			# written "ok": tester 290).
+			if dead=$(vpn_dead); then
+				rvp_log "$id: VPN process $dead died"
+				status=died
+				break
+			fi
 			run_test "$id" "$t" "$rep"
 		done
+		[ "$status" = ok ] && dead=$(vpn_dead) && { rvp_log "$id: VPN process $dead died"; status=died; }
 		case $id in rv-*) ringvpn_counters "$wd" >"$wd/counters.txt" 2>&1 ;; esac
 		rss=$(rvp_hwm_kb "${VPN_PIDS[@]}")
-		[ "${#VPN_PIDS[@]}" -gt 0 ] || rss=NA
-		printf '%s\t%s\t%s\t%s\tok\t%s\n' "$id" "$rep" "$rtt_idle" "$rss" "$VPN_DESC" >>"$EXTRA"
+		[ "${#VPN_PIDS[@]}" -gt 0 ] && [ "$status" = ok ] || rss=NA
+		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$rep" "$rtt_idle" "$rss" "$status" "$VPN_DESC" >>"$EXTRA"
 		rvp_kill "$IPERF_SRV"
 		vpn_stop "$id"
 		CUR_VPN=

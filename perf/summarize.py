@@ -83,9 +83,11 @@ for vpn in order:
         r[name] = v
     # A p99 that falls on a lost ping (perf/rtt_stats.py says NA) is worse
     # than any measured: ranked so in the median, and said as "lost".
-    lat = [x for x in mine if x["test"] == "lat"]
+    # A rep whose loss count is NA (ping printed no summary, or the VPN
+    # died during the test) measured no p99 and is left out.
+    lat = [x for x in mine if x["test"] == "lat" and num(x.get("rtt_lost")) is not None]
     if lat:
-        p99 = [num(x["rtt_p99_ms"]) for x in lat if num(x["rtt_n"])]
+        p99 = [num(x["rtt_p99_ms"]) for x in lat if num(x["rtt_n"]) or num(x["rtt_lost"])]
         p99 = [float("inf") if v is None else v for v in p99]
         if p99:
             v = statistics.median(p99)
@@ -93,14 +95,18 @@ for vpn in order:
         lost = [
             100.0 * num(x["rtt_lost"]) / (num(x["rtt_n"]) + num(x["rtt_lost"]))
             for x in lat
-            if num(x.get("rtt_lost")) is not None and num(x["rtt_n"])
+            if (num(x["rtt_n"]) or 0) + num(x["rtt_lost"]) > 0
         ]
         r["rtt_load_lost_pct"] = med(lost)
     e = [x for x in ex if x["vpn"] == vpn]
     r["rtt_idle_ms"] = med([num(x["rtt_idle_ms"]) for x in e])
     rss = med([num(x["rss_kb"]) for x in e])
     r["peak_rss_mb"] = rss / 1024 if rss else None
-    r["n"] = len([x for x in mine if x["test"] == "tcp1"])
+    # n: the repetitions that measured something, whatever the tests (it
+    # counted tcp1 rows: TESTS=lat gave n=0 after a repetition, and one whose
+    # every test failed counted: tester 290).
+    r["n"] = len({x["rep"] for x in mine if any(
+        num(x.get(k)) is not None for k in ("gbps", "pps", "rtt_avg_ms"))})
     st = sorted({x["status"] for x in e})
     r["status"] = ",".join(st) if st else "not run"
     r["desc"] = next((x["desc"] for x in e if x.get("desc")), "")

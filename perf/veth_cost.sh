@@ -17,6 +17,10 @@ set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/topo.sh"
 RATE=${RATE:-148000} SIZE=${SIZE:-64} SECS=${SECS:-5}
+# The JSON's temp file goes on any exit, as the namespaces do.
+out=
+# shellcheck disable=SC2317 # run by topo.sh's rvp_cleanup
+rvp_cleanup_hook() { [ -z "$out" ] || rm -f "$out"; }
 rvp_install_trap
 rvp_topo_up
 hz=$(getconf CLK_TCK)
@@ -27,16 +31,23 @@ sleep 0.5
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 child_ticks() { sed 's/.*) //' "/proc/$$/stat" | awk '{ print $14 + $15 }'; }
 s0=$(ticks "$srv") c0=$(child_ticks)
-rvp_ns_a iperf3 -c "$RVP_UL_B" -p 5299 -u -l "$SIZE" -b $((RATE * SIZE * 8)) -w 2M -t "$SECS" -J >"$out" 2>/dev/null
+timeout --foreground --kill-after=5 $((SECS + 20)) ip netns exec "$RVP_NS_A" iperf3 -c "$RVP_UL_B" -p 5299 -u -l "$SIZE" -b $((RATE * SIZE * 8)) -w 2M -t "$SECS" -J >"$out" 2>/dev/null
 s1=$(ticks "$srv") c1=$(child_ticks)
 python3 - "$out" "$s0" "$s1" "$c0" "$c1" "$hz" "$RATE" <<'PY'
 import json, sys
 path = sys.argv[1]
 s0, s1, c0, c1, hz, rate = map(int, sys.argv[2:])
-e = json.load(open(path))["end"]["sum"]
-n, lost = e["packets"], e["lost_packets"]
+# A failed iperf3 (its JSON's "error", or no JSON) measured nothing: exit 1.
+try:
+    d = json.load(open(path))
+    if d.get("error"):
+        raise ValueError(d["error"])
+    e = d["end"]["sum"]
+    n, lost = e["packets"], e["lost_packets"]
+except Exception as err:
+    print(f"iperf3 gave no count ({err}); nothing measured")
+    sys.exit(1)
 print("offered %d/s: sent %d (%.0f/s), lost %d (%.2f%%); iperf3 sender %.2f, receiver %.2f CPU-us per datagram"
       % (rate, n, e["packets"] / e["seconds"], lost, 100.0 * lost / max(n, 1),
          (c1 - c0) / hz * 1e6 / max(n, 1), (s1 - s0) / hz * 1e6 / max(n, 1)))
 PY
-rm -f "$out"
