@@ -81,6 +81,12 @@ const char *rv_tls_crls_no_crl(const struct rv_tls_crls *c, const char *path, ch
 unsigned rv_tls_crls_unborn(const struct rv_tls_crls *c, int64_t now, int64_t *valid_at, char *ca,
 			    size_t ca_len);
 
+/* rv_tls_crls_born: the latest thisUpdate of a CRL in |c| that came in
+ * (since, now] (0: none), the earliest still ahead of |now| in |*next| (0:
+ * none). A CRL dated ahead, in force from the start, lists revocations
+ * that bind the live sessions only once it is valid (reload.c). */
+int64_t rv_tls_crls_born(const struct rv_tls_crls *c, int64_t since, int64_t now, int64_t *next);
+
 unsigned rv_tls_crls_lapsed(const struct rv_tls_crls *c, int64_t now, int64_t *last_lapse,
 			    int64_t *next_end, char *lapse_ca, size_t lapse_ca_len);
 

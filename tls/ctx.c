@@ -1477,8 +1477,8 @@ static int from_config(struct rv_tls_ctx **out, const struct rv_config *cfg, boo
 int64_t rv_tls_crl_not_yet_valid(const struct rv_tls_ctx *c, const char *path, char *err,
 				 size_t err_len)
 {
-	int64_t now = (int64_t)time(NULL), from = c->expiry.crl_last_update;
-	char when[32] = "later";
+	int64_t now = (int64_t)time(NULL), from = c->expiry.crl_last_update, valid_at;
+	char when[32] = "later", ca[128];
 
 	if (!c->expiry.have_crl || from <= now) {
 		return 0;
@@ -1487,14 +1487,20 @@ int64_t rv_tls_crl_not_yet_valid(const struct rv_tls_ctx *c, const char *path, c
 	/* Its CA's peers would be refused until then ("CRL is not yet
 	 * valid"): the CA's host signed it with a clock ahead of this one's.
 	 * Of several CAs' CRLs, the one dated last is named (it said "its
-	 * CA" of a file of several: a hostile tester). */
+	 * CA" of a file of several: a hostile tester). Unless an older CRL of
+	 * that CA is valid now, which the verifier takes meanwhile (it said
+	 * they would be refused, and they got in: round-sixty-seven tester
+	 * 292). */
 	snprintf(err, err_len,
 		 "CRL file %s: not valid until %s (in %lld s%s%s): the clock of the host that "
-		 "signed it runs ahead of this one's (or this one's behind); the peers of "
-		 "its CA would be refused until then",
+		 "signed it runs ahead of this one's (or this one's behind); %s",
 		 path, when, (long long)(from - now),
 		 c->expiry.crl_signers > 1 ? "; the CRL of CA " : "",
-		 c->expiry.crl_signers > 1 ? c->expiry.crl_last_ca : "");
+		 c->expiry.crl_signers > 1 ? c->expiry.crl_last_ca : "",
+		 rv_tls_crls_unborn(&c->crls, now, &valid_at, ca, sizeof(ca)) > 0
+			 ? "the peers of its CA would be refused until then"
+			 : "until then an older CRL of its CA, valid now, is used, without the "
+			   "revocations only the newer one lists");
 	return from;
 }
 

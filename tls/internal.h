@@ -430,6 +430,9 @@ struct rv_loop {
 	uint64_t stall_seen_ns;
 	int64_t ca_lapse_seen; /* reload.c: the CA lapse whose sessions were checked */
 	int64_t lapse_ended;   /* reload.c: the CA or CRL end whose sessions were ended */
+	/* reload.c: up to when the live sessions were checked against the
+	 * CRLs in force that were dated ahead (0: not yet looked at). */
+	int64_t crl_born_checked;
 	uint64_t woke_late_ns; /* the last wake LATE_NS or more late (loop.c) */
 	/* The ring's wait refused for now (EAGAIN, EBUSY: loop.c ring_busy):
 	 * the run of them, and the spells of a failing ring. */

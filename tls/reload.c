@@ -571,6 +571,11 @@ static void swap_tls(struct rv_loop *l, struct rv_tls_ctx *n, struct rv_strbuf *
 		return;
 	}
 	(void)reverify(l, 0, crl_only, &ended);
+	/* Checked against every CRL valid now; those dated ahead are waited
+	 * for from now (under the same trust, as they were). */
+	if (l->crl_born_checked != 0) {
+		l->crl_born_checked = (int64_t)time(NULL);
+	}
 	/* What changed alone: a new CRL was said as "CA, CRL, certificate
 	 * and key reloaded" (round-forty tester 200). */
 	rv_strbuf_printf(log, "applied: %s; %s; every live session re-verified%s\n",
@@ -1402,6 +1407,34 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 
 /* ---- expiry ------------------------------------------------------------ */
 
+/* crl_born checks the live sessions against the CRLs when one in force
+ * that was dated ahead has become valid: the watch holds such a CRL back
+ * and applies it then, re-verifying, but one in the file at the start is
+ * in force from the start, and its revocations bound new handshakes from
+ * its time while a revoked client kept its session (a reload found
+ * nothing changed: round-sixty-seven tester 292). */
+static void crl_born(struct rv_loop *l, int64_t now)
+{
+	int64_t next, born;
+	unsigned n;
+
+	if (!l->tls || l->crl_born_checked == 0) {
+		return;
+	}
+	born = rv_tls_crls_born(rv_tls_ctx_crls(l->tls), l->crl_born_checked, now, &next);
+	l->crl_born_checked = now;
+	if (born == 0) {
+		return;
+	}
+	n = reverify(l, 0, true, NULL);
+	rv_info("a CRL dated ahead is valid now: every live session checked against it%s",
+		n ? "" : ", none revoked");
+	if (n) {
+		rv_warnx("a CRL dated ahead is valid now: %u session(s) ended, as a reload would",
+			 n);
+	}
+}
+
 /* end_expired ends, on a server, the sessions that an expiry has made
  * invalid: a client's certificate past its notAfter, or every one once the
  * CA or the CRL expired (new peers are refused then; a reload would end
@@ -1456,6 +1489,7 @@ static void end_expired(struct rv_loop *l)
 		rv_warnx("%s: %u session(s) ended, as a reload would (publish a fresh one)", what,
 			 n);
 	}
+	crl_born(l, now);
 }
 
 static void on_expiry_check(struct rv_loop *l, struct rv_ltimer *lt)
@@ -1525,13 +1559,21 @@ static bool lapse_due(const struct rv_loop *l, const struct rv_tls_expiry *e, in
 void rv_watch_expiry(struct rv_loop *l)
 {
 	struct rv_tls_expiry e;
-	int64_t now = (int64_t)time(NULL), next = INT64_MAX, left;
+	int64_t now = (int64_t)time(NULL), next = INT64_MAX, left, born_next;
 	bool server = l->role == &rv_server_role, previous;
 
 	if (!l->tls) {
 		return;
 	}
 	rv_tls_ctx_expiry(l->tls, &e);
+	/* From the first look on (the start's), the CRLs in force dated
+	 * ahead are waited for (crl_born). */
+	if (l->crl_born_checked == 0) {
+		l->crl_born_checked = now;
+	}
+	(void)rv_tls_crls_born(rv_tls_ctx_crls(l->tls), now, now, &born_next);
+	left = born_next ? born_next - now : INT64_MAX;
+	next = left > 0 && left < next ? left : next;
 	/* "Renew it" of a certificate whose renewal waits in its files (its
 	 * key unreadable, said at the change) sent the operator to renew
 	 * again (round-eight tester 40). */

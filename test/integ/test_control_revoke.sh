@@ -914,6 +914,39 @@ shows "a CRL not valid yet in status" \
 "$RV_BIN" status --prometheus -s "$S2_SOCK" | rvt_matches "^ringvpn_crl_time_to_valid_seconds (3[0-9]{3})$" ||
 	rvt_fail "the metric of a CRL not valid yet: $("$RV_BIN" status --prometheus -s "$S2_SOCK" | grep crl)"
 rvt_stop_pid "$S2_PID" 10 || rvt_fail "o1 exit"
+# A CRL dated ahead that revokes client2, in the file at the start beside
+# an older CRL valid now: client2 gets in (the older one is used), and
+# when the newer one is valid its session ends. It ran on: the watch takes
+# such a CRL when it is valid and re-verifies, but one there from the
+# start was in force from the start, and no change came (round-sixty-seven
+# tester 292).
+sign_crl "$RVT_TMP/now.crl" "-1 hour" "+40 days"
+cp "$SK/index.txt" "$SK/index.txt.keep"
+openssl ca -batch -config "$SK/ca.cnf" -revoke "$PKI/client2.crt" -cert "$PKI/ca/ca.crt" \
+	-keyfile "$PKI/ca/ca.key" 2>"$RVT_TMP/openssl.log" || rvt_fail "openssl ca -revoke: $(cat "$RVT_TMP/openssl.log")"
+sign_crl "$RVT_TMP/ahead-rev.crl" "+20 seconds" "+40 days"
+AHEAD=$(date -d "$(openssl crl -in "$RVT_TMP/ahead-rev.crl" -noout -lastupdate | cut -d= -f2)" +%s)
+cp "$SK/index.txt.keep" "$SK/index.txt"
+cat "$RVT_TMP/now.crl" "$RVT_TMP/ahead-rev.crl" >"$RVT_TMP/both.crl"
+chgrp "$RV_GROUP" "$RVT_TMP/both.crl" && chmod g+r "$RVT_TMP/both.crl"
+ctl_server_conf "$RVT_TMP/o.conf" crl="$RVT_TMP/both.crl"
+OUT=$("$RV_BIN" server -c "$RVT_TMP/o.conf" -n 2>&1) || rvt_fail "-n with an older CRL beside one dated ahead: $OUT"
+grep -q "until then an older CRL of its CA, valid now, is used" <<<"$OUT" ||
+	rvt_fail "-n said the peers would be refused, with an older CRL valid: $OUT"
+start_s2 o2 crl="$RVT_TMP/both.crl"
+client2_on_s2 ahead-rev 90
+"$RV_BIN" status -s "$S2_SOCK" | rvt_matches "not valid yet" &&
+	rvt_fail "status says a CRL not valid yet refuses peers, with an older one valid: $("$RV_BIN" status -s "$S2_SOCK" | grep -i crl)"
+[ "$(date +%s)" -lt "$AHEAD" ] || rvt_fail "the session came up after the CRL's time (the test's own timing)"
+rvt_wait_for $((AHEAD - $(date +%s) + 10)) "client2's session ended at the CRL's time" sh -c \
+	"! \"$RV_BIN\" status --kv -s '$S2_SOCK' | grep -q '^session name=client2 '" ||
+	rvt_fail "client2's session ran on under the CRL that revokes it: $("$RV_BIN" status -s "$S2_SOCK" | grep -i 'crl\|client2')"
+[ "$(date +%s)" -ge "$AHEAD" ] || rvt_fail "client2's session ended before the CRL's time"
+grep -aq "a CRL dated ahead is valid now: 1 session(s) ended" "$RVT_TMP/o2.log" ||
+	rvt_fail "the end not said: $(grep -a 'CRL' "$RVT_TMP/o2.log" | tail -3)"
+rvt_stop_pid "$S2_PID" 10 || rvt_fail "o2 exit"
+rvt_stop_pid "$BC_PID" 5 >/dev/null || true
+rvt_forget_pid "$BC_PID"
 
 rvt_step "P. two CAs of one name (pki's default, at a rotation): the old one's revocation ends its client's session"
 # The live re-check took the newest CRL whose issuer NAME matched: the new

@@ -372,3 +372,56 @@ rvt_log "zero copy: zc_sends $zs, zc_copied $zcp, zc_resent $(ctl_field "workers
 [ "$zcp" -le "$zs" ] || rvt_fail "zc_copied $zcp above zc_sends $zs"
 rvt_nsx "$S" ping -q -c 3 -i 0.2 -W 2 "$A1" >/dev/null || rvt_fail "client1 lost"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server did not exit 0"
+
+rvt_step "10. a name of both families, its IPv6 address covered by a pushed route: back over IPv4 after an IPv4 outage"
+# The session runs over IPv4 (IPv6 dropped at first), and the pushed route
+# into the tunnel covers the name's IPv6 address, which the resolver gives
+# first. After the IPv4 path failed the client tried that address alone,
+# its way into the tunnel, for ever: not back over IPv4 either once it
+# returned (round-sixty-seven tester 294). Now the name's next address.
+ctl_server_conf "$RVT_TMP/dual.conf" listen=4533 data_port=4534 tun=rvs1 \
+	status_socket="$RVT_TMP/dual.sock" lease_file="$RVT_TMP/dual.leases" \
+	dead_peer_timeout=3 route=fd88:1::1/128
+rvt_bg "$S" dual "$RV_BIN" server -c "$RVT_TMP/dual.conf"
+DUAL=$RVT_LAST_PID
+rvt_wait_for 10 "the second server" "$RV_BIN" status -s "$RVT_TMP/dual.sock" || rvt_fail "the second server did not start"
+mkdir -p "/etc/netns/$C1"
+printf '127.0.0.1 localhost\nfd88:1::1 dual.test\n10.88.1.1 dual.test\n' >"/etc/netns/$C1/hosts"
+# The resolver's order: ULA before IPv4, as a host with global IPv6 has it.
+printf 'precedence ::1/128 50\nprecedence fc00::/7 45\nprecedence ::/0 40\nprecedence ::ffff:0:0/96 10\n' \
+	>"/etc/netns/$C1/gai.conf"
+ip netns exec "$S" nft -f - <<EON || rvt_fail "nft"
+table inet rvtdual {
+	chain in {
+		type filter hook input priority 0;
+		meta nfproto ipv6 tcp dport 4533 drop
+	}
+}
+EON
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/dualc.conf" "$PKI/client1" rvd "$RVT_TMP/dualc.sock" \
+	server=dual.test:4533 server_name=vpn.test handshake_timeout=1500ms \
+	reconnect_min=200ms reconnect_max=1s
+rvt_bg "$C1" dualc "$RV_BIN" client -c "$RVT_TMP/dualc.conf"
+DUALC=$RVT_LAST_PID
+rvt_wait_for 20 "the client in over IPv4" grep -q "connected to dual.test (10.88.1.1:4533)" "$RVT_TMP/dualc.log" ||
+	rvt_fail "not in over IPv4: $(tail -4 "$RVT_TMP/dualc.log")"
+rvt_wait_for 10 "the route over the IPv6 address" sh -c "ip -n '$C1' -6 route show fd88:1::1 | grep -q rvd" ||
+	rvt_fail "the pushed route is not in place: $(ip -n "$C1" -6 route)"
+# IPv6 back, IPv4 gone.
+ip netns exec "$S" nft flush chain inet rvtdual in
+ip netns exec "$S" nft add rule inet rvtdual in meta nfproto ipv4 tcp dport 4533 drop
+ip netns exec "$S" nft add rule inet rvtdual in meta nfproto ipv4 udp dport 4534 drop
+rvt_wait_for 15 "the session lost" grep -q "disconnected from server dual.test" "$RVT_TMP/dualc.log" ||
+	rvt_fail "the session did not end with IPv4 dropped"
+sleep 3
+ip netns exec "$S" nft flush chain inet rvtdual in
+T0=$(date +%s)
+rvt_wait_for 15 "back over IPv4" sh -c "[ \$(grep -c 'connected to dual.test (10.88.1.1:4533)' '$RVT_TMP/dualc.log') -ge 2 ]" ||
+	rvt_fail "not back after IPv4 returned: $(tail -5 "$RVT_TMP/dualc.log")"
+rvt_log "back $(($(date +%s) - T0)) s after IPv4 returned"
+grep -q "trying its next address" "$RVT_TMP/dualc.log" ||
+	rvt_fail "the IPv6 address's way into the tunnel not said: $(tail -5 "$RVT_TMP/dualc.log")"
+ip netns exec "$S" nft delete table inet rvtdual
+rm -f "/etc/netns/$C1/hosts" "/etc/netns/$C1/gai.conf"
+rvt_stop_pid "$DUALC" 10 || rvt_fail "the client did not exit 0"
+rvt_stop_pid "$DUAL" 10 || rvt_fail "the second server did not exit 0"
