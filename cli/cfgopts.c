@@ -27,6 +27,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/un.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -893,24 +894,91 @@ static bool metrics_unusable(const struct rv_config *cfg)
 	return true;
 }
 
+/* status_pid: the PID of the process answering at |cfg|'s status socket;
+ * 0: nobody answers there (no socket, or refused); -1: not known (no
+ * status socket configured, not this user's to connect to). */
+static long status_pid(const struct rv_config *cfg)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	long pid = -1;
+	int fd;
+
+	if (!cfg->status_socket[0] || strlen(cfg->status_socket) >= sizeof(sun.sun_path)) {
+		return -1;
+	}
+	memcpy(sun.sun_path, cfg->status_socket, strlen(cfg->status_socket) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+			pid = cred.pid;
+		}
+	} else if (errno == ENOENT || errno == ECONNREFUSED) {
+		pid = 0;
+	}
+	close(fd);
+	return pid;
+}
+
 /* say_port_held says, with -n, that another program holds the port a start
  * would bind (-n said OK, and the start exited 15 naming the holder:
- * round-sixty-seven tester 289). A warning: the holder may be gone by the
- * start, and a ringvpn holding it (or a process this one cannot see) is
- * likely the server this file is checked for before a reload or a
- * restart. */
-static void say_port_held(const char *key, int proto, const struct sockaddr *sa, uint16_t port)
+ * round-sixty-seven tester 289). Only when a bind as the start's fails
+ * (TCP with SO_REUSEADDR, so a connection in TIME_WAIT keeps nothing out:
+ * it was warned of, tester 291), and a process is named: one hidden from a
+ * -n run by another user beside a root server is likely that server
+ * (tester 291). A ringvpn is this file's own server when it is the one
+ * answering at its status socket; another one is said (two servers given
+ * one port: tester 291). A warning: the holder may be gone by the start. */
+static void say_port_held(const struct rv_config *cfg, const char *key, int proto,
+			  const struct sockaddr *sa, socklen_t sa_len, uint16_t port)
 {
-	char who[512];
+	int fd = socket(sa->sa_family,
+			(proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+	int one = 1, zero = 0, err;
+	char who[512], *end;
+	long pid, ours;
 
-	/* A process named: one hidden from this -n (run by another user
-	 * beside a root server) may well be that server. */
-	if (rv_port_holder(proto, sa, who, sizeof(who)) && !strncmp(who, "process ", 8) &&
-	    !strstr(who, "(ringvpn)")) {
-		rv_cli_say_warnf("%s: %s port %u is held by %s: a start now would exit %d", key,
-				 proto == IPPROTO_TCP ? "TCP" : "UDP", (unsigned)port, who,
-				 RV_EXIT_NET);
+	if (fd < 0) {
+		return;
 	}
+	if (proto == IPPROTO_TCP) {
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	}
+	if (sa->sa_family == AF_INET6) {
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	}
+	err = bind(fd, sa, sa_len) == 0 ? 0 : errno;
+	close(fd);
+	if (err != EADDRINUSE || !rv_port_holder(proto, sa, who, sizeof(who)) ||
+	    strncmp(who, "process ", 8) != 0) {
+		return;
+	}
+	pid = strtol(who + 8, &end, 10);
+	if (strstr(who, "(ringvpn)") != NULL) {
+		char whose[PATH_MAX + 64];
+
+		ours = status_pid(cfg);
+		if (ours < 0 || ours == pid) {
+			return;
+		}
+		if (ours == 0) {
+			snprintf(whose, sizeof(whose), "nobody answers at %s", cfg->status_socket);
+		} else {
+			snprintf(whose, sizeof(whose), "process %ld answers at %s", ours,
+				 cfg->status_socket);
+		}
+		rv_cli_say_warnf("%s: %s port %u is held by %s, another ringvpn than this file's "
+				 "(%s: two given one port?): a start now would exit %d",
+				 key, proto == IPPROTO_TCP ? "TCP" : "UDP", (unsigned)port, who,
+				 whose, RV_EXIT_NET);
+		return;
+	}
+	rv_cli_say_warnf("%s: %s port %u is held by %s: a start now would exit %d", key,
+			 proto == IPPROTO_TCP ? "TCP" : "UDP", (unsigned)port, who, RV_EXIT_NET);
 }
 
 /* say_ports_held: the server's control, data and metrics ports. */
@@ -922,16 +990,19 @@ static void say_ports_held(const struct rv_config *cfg)
 
 	snprintf(port, sizeof(port), "%u", (unsigned)cfg->listen_port);
 	if (getaddrinfo(cfg->listen_host[0] ? cfg->listen_host : NULL, port, &hints, &ai) == 0) {
-		say_port_held("listen", IPPROTO_TCP, ai->ai_addr, cfg->listen_port);
+		say_port_held(cfg, "listen", IPPROTO_TCP, ai->ai_addr, ai->ai_addrlen,
+			      cfg->listen_port);
 		freeaddrinfo(ai);
 	}
 	/* The data socket is [::] (uring/dataplane.c). */
-	say_port_held("data_port", IPPROTO_UDP, (const struct sockaddr *)&any, cfg->data_port);
+	say_port_held(cfg, "data_port", IPPROTO_UDP, (const struct sockaddr *)&any, sizeof(any),
+		      cfg->data_port);
 	if (cfg->metrics_addr.family != 0) {
 		struct rv_endpoint ep;
 
 		rv_endpoint_set(&ep, &cfg->metrics_addr, cfg->metrics_port);
-		say_port_held("metrics_listen", IPPROTO_TCP, &ep.sa, cfg->metrics_port);
+		say_port_held(cfg, "metrics_listen", IPPROTO_TCP, &ep.sa, ep.len,
+			      cfg->metrics_port);
 	}
 }
 

@@ -70,10 +70,13 @@ static int try_connect(const char *path)
 	if (fd < 0) {
 		return -1;
 	}
-	/* On a Unix socket the send timeout bounds connect() too. */
+	/* On a Unix socket the send timeout bounds connect() too. With a
+	 * timeout, a call stopped and continued (Ctrl-Z, a cgroup freeze)
+	 * fails with EINTR instead of going on (signal(7)): tried again
+	 * (round-sixty-seven tester 291). */
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) ||
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+	    TEMP_FAILURE_RETRY(connect(fd, (struct sockaddr *)&sun, sizeof(sun)))) {
 		int e = errno;
 
 		close(fd);
@@ -211,7 +214,7 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 	say_who_answers(fd, path);
 	len = strlen(line);
 	while (off < len) {
-		n = send(fd, line + off, len - off, MSG_NOSIGNAL);
+		n = TEMP_FAILURE_RETRY(send(fd, line + off, len - off, MSG_NOSIGNAL));
 		if (n <= 0) {
 			/* The other end may have answered and closed before
 			 * reading (a refusal): its answer is still to be read. */
@@ -244,6 +247,13 @@ static int request(const char *path, const struct rv_mgmt_req *req, struct rv_st
 		tv.tv_usec = left_us % 1000000;
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0 && errno == EINTR) {
+			/* Stopped and continued: what came is kept, and the
+			 * rest waited for within the time left (a reload the
+			 * server applied was said unanswered, exit 15: tester
+			 * 291). */
+			continue;
+		}
 		if (n <= 0) {
 			break;
 		}

@@ -37,6 +37,8 @@
 
 typedef int (*setter_fn)(struct rv_config *c, const char *v, char *why, size_t why_len);
 
+#define RV_DAY_MS 86400000u /* the longest duration a key takes */
+
 /* --- value parsers ---------------------------------------------------- */
 
 static int parse_u64(const char *v, uint64_t max, uint64_t *out, char *why, size_t why_len)
@@ -77,8 +79,12 @@ static int parse_uint(const char *v, unsigned max, unsigned *out, char *why, siz
 	return ret;
 }
 
-/* parse_duration_ms: "N", "Ns", "Nms", "Nm" -> milliseconds (<= 1 day). */
-static int parse_duration_ms(const char *v, uint32_t *out, char *why, size_t why_len)
+/* parse_duration_ms: "N", "Ns", "Nms", "Nm" -> milliseconds, at most
+ * |max_ms| (one day, or a key's own bound: keepalive = 4294968 was said to
+ * be longer than one day, keepalive = 65536 to be over 65535 s: round-
+ * sixty-seven tester 291). */
+static int parse_duration_ms(const char *v, uint32_t max_ms, uint32_t *out, char *why,
+			     size_t why_len)
 {
 	unsigned long long x, mult = 1000;
 	char *end;
@@ -100,8 +106,12 @@ static int parse_duration_ms(const char *v, uint32_t *out, char *why, size_t why
 	} else {
 		goto bad;
 	}
-	if (x > 86400000ull / mult) {
-		snprintf(why, why_len, "%s is longer than one day", v);
+	if (x > max_ms / mult || x * mult > max_ms) {
+		if (max_ms == RV_DAY_MS) {
+			snprintf(why, why_len, "%s is longer than one day", v);
+		} else {
+			snprintf(why, why_len, "%s is longer than %u s", v, max_ms / 1000);
+		}
 		return -EINVAL;
 	}
 	*out = (uint32_t)(x * mult);
@@ -575,9 +585,19 @@ STR_SETTER(crl_state, crl_state)
 static int set_server_name(struct rv_config *c, const char *v, char *why, size_t wl)
 {
 	if (!visible_ascii(v, "")) {
-		snprintf(why, wl,
-			 "'%s' is no host name or address (a blank or a control character in it)",
-			 v);
+		/* A byte past ASCII: an internationalized name, which a
+		 * certificate carries in its xn-- form (it was said to hold a
+		 * blank or a control character: round-sixty-seven tester
+		 * 291). */
+		bool wide = false;
+
+		for (const char *p = v; *p; p++) {
+			wide = wide || (unsigned char)*p > 0x7e;
+		}
+		snprintf(why, wl, "'%s' is no host name or address (%s in it)", v,
+			 wide ? "a character past ASCII: write an internationalized name in its "
+				"xn-- form, as certificates carry it"
+			      : "a blank or a control character");
 		return -EINVAL;
 	}
 	/* One final dot is a fully qualified name's (left out when it is
@@ -592,12 +612,25 @@ static int set_server_name(struct rv_config *c, const char *v, char *why, size_t
 	 * certificate, after -n said OK (`vpn.test:4433` copied from
 	 * `server`: round-sixty-seven tester 289). */
 	struct rv_ip_addr a;
+	unsigned char bin[16];
 	bool zoned;
 
 	if (endpoint_addr(v, &a, &zoned) ? zoned : host_name_bad(v, v, why, wl)) {
 		snprintf(why, wl,
 			 "'%s' is no host name or IP address as a certificate carries it (no port, "
 			 "scheme, path, brackets, zone or wildcard)",
+			 v);
+		return -EINVAL;
+	}
+	/* An address as the certificate check reads one: four numbers with
+	 * dots, or IPv6 not mapping an IPv4 one. 10.88.257, 0x0a580101 and
+	 * ::ffff:10.88.1.1 passed, and the check took them for a DNS name
+	 * or for 16 bytes, matching no certificate (tester 291). */
+	if (endpoint_addr(v, &a, &zoned) && inet_pton(AF_INET, v, bin) != 1 &&
+	    (inet_pton(AF_INET6, v, bin) != 1 || a.family == AF_INET)) {
+		snprintf(why, wl,
+			 "'%s' is an address in a form the certificate check does not read as one: "
+			 "write an IPv4 address as four numbers 0-255 with dots",
 			 v);
 		return -EINVAL;
 	}
@@ -619,11 +652,11 @@ BOOL_SETTER(seccomp, seccomp)
 BOOL_SETTER(admin_group_write, admin_group_write)
 BOOL_SETTER(accept_dns, accept_dns)
 
-#define DUR_SETTER(key, field, min_ms)                                                 \
+#define DUR_SETTER(key, field, min_ms, max_ms)                                         \
 	static int set_##key(struct rv_config *c, const char *v, char *why, size_t wl) \
 	{                                                                              \
 		uint32_t ms;                                                           \
-		if (parse_duration_ms(v, &ms, why, wl)) {                              \
+		if (parse_duration_ms(v, (max_ms), &ms, why, wl)) {                    \
 			return -EINVAL;                                                \
 		}                                                                      \
 		if (ms < (min_ms)) {                                                   \
@@ -634,13 +667,15 @@ BOOL_SETTER(accept_dns, accept_dns)
 		c->field = ms;                                                         \
 		return 0;                                                              \
 	}
-DUR_SETTER(keepalive, keepalive_ms, 1000)
-DUR_SETTER(dead_peer_timeout, dead_peer_ms, 2000)
-DUR_SETTER(rekey_interval, rekey_ms, 1000)
-DUR_SETTER(handshake_timeout, handshake_timeout_ms, 100)
-DUR_SETTER(reconnect_min, reconnect_min_ms, 10)
-DUR_SETTER(reconnect_max, reconnect_max_ms, 10)
-DUR_SETTER(lease_time, lease_time_ms, 1000)
+/* keepalive and dead_peer_timeout go to the peer in whole seconds of 16
+ * bits (the CONFIG message). */
+DUR_SETTER(keepalive, keepalive_ms, 1000, UINT16_MAX * 1000u)
+DUR_SETTER(dead_peer_timeout, dead_peer_ms, 2000, UINT16_MAX * 1000u)
+DUR_SETTER(rekey_interval, rekey_ms, 1000, RV_DAY_MS)
+DUR_SETTER(handshake_timeout, handshake_timeout_ms, 100, RV_DAY_MS)
+DUR_SETTER(reconnect_min, reconnect_min_ms, 10, RV_DAY_MS)
+DUR_SETTER(reconnect_max, reconnect_max_ms, 10, RV_DAY_MS)
+DUR_SETTER(lease_time, lease_time_ms, 1000, RV_DAY_MS)
 
 /* set_tun takes what the kernel takes as an interface name (its
  * dev_valid_name): not "." or "..", no '/', ':' (an alias) or space. */

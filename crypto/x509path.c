@@ -73,6 +73,63 @@ size_t rv_x509_cert_msg_len(X509 *leaf, STACK_OF(X509) * chain)
 	return len;
 }
 
+static bool valid_now(X509 *x)
+{
+	return X509_cmp_current_time(X509_get0_notBefore(x)) <= 0 &&
+	       X509_cmp_current_time(X509_get0_notAfter(x)) > 0;
+}
+
+static bool same_key(X509 *a, X509 *b)
+{
+	EVP_PKEY *ka = X509_get_pubkey(a), *kb = X509_get_pubkey(b);
+	bool same = ka && kb && EVP_PKEY_cmp(ka, kb) == 1;
+
+	EVP_PKEY_free(ka);
+	EVP_PKEY_free(kb);
+	return same;
+}
+
+bool rv_x509_outdone_copy(STACK_OF(X509) * all, size_t i)
+{
+	X509 *x = sk_X509_value(all, i);
+
+	for (size_t j = 0; j < sk_X509_num(all); j++) {
+		X509 *y = sk_X509_value(all, j);
+		int days = 0, secs = 0;
+
+		if (j == i ||
+		    X509_NAME_cmp(X509_get_subject_name(x), X509_get_subject_name(y)) != 0 ||
+		    !same_key(x, y)) {
+			continue;
+		}
+		if (valid_now(x) != valid_now(y)) {
+			if (valid_now(y)) {
+				return true;
+			}
+			continue;
+		}
+		/* From x's end to y's: y ends later when positive. */
+		if (!ASN1_TIME_diff(&days, &secs, X509_get0_notAfter(x), X509_get0_notAfter(y))) {
+			continue;
+		}
+		if (days > 0 || secs > 0 || (days == 0 && secs == 0 && j < i)) {
+			return true;
+		}
+	}
+	ERR_clear_error();
+	return false;
+}
+
+const char *rv_x509_unfit_why(long why, uint32_t xku)
+{
+	if (why != X509_V_ERR_INVALID_PURPOSE) {
+		return X509_verify_cert_error_string(why);
+	}
+	return xku == XKU_SSL_CLIENT   ? "its extended key usage leaves out TLS client use"
+	       : xku == XKU_SSL_SERVER ? "its extended key usage leaves out TLS server use"
+				       : "its extended key usage leaves out TLS use";
+}
+
 const char *rv_x509_use_part(X509 *x, uint32_t xku)
 {
 	return X509_get_extended_key_usage(x) & xku ? "key usage" : "extended key usage";

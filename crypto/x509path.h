@@ -48,6 +48,23 @@ X509 *rv_x509_chain_ca_unfit(STACK_OF(X509) * chain, uint32_t xku, long *why);
  * extensions block. */
 size_t rv_x509_cert_msg_len(X509 *leaf, STACK_OF(X509) * chain);
 
+/* rv_x509_unfit_why: what rv_x509_chain_ca_unfit's |why| means of the CA
+ * it named, for the use |xku|: "path length constraint exceeded", or "its
+ * extended key usage leaves out TLS client use" (the verifier's
+ * "unsupported certificate purpose" sent operators to the leaf: round-
+ * sixty-seven tester 292). */
+const char *rv_x509_unfit_why(long why, uint32_t xku);
+
+/* rv_x509_outdone_copy: is CA certificate |i| of |all| a copy of another
+ * one there (the same name and key: a CA re-issued to extend it) that
+ * serves better, valid now where it is not or ending later (with equal
+ * ends, the first in the file)? Only the best copy goes into a store:
+ * chain building takes the first copy whose name and key match, and with
+ * the old one first its expiry ended every session although the new one
+ * stood beside it (a hostile tester). The handshake's store (tls/ctx.c)
+ * and `pki verify` take the same copy (round-sixty-seven tester 292). */
+bool rv_x509_outdone_copy(STACK_OF(X509) * all, size_t i);
+
 /* rv_x509_use_part: the part of |x| that keeps it from the use |xku| when
  * X509_check_purpose refuses it: "extended key usage" when that leaves the
  * use out, else "key usage". */

@@ -569,7 +569,9 @@ int rv_tls_conn_reverify(struct rv_tls_conn *c, struct rv_tls_ctx *ctx, char *er
 	SSL_CTX *sc = rv_tls_ctx_ssl(ctx);
 	X509 *leaf = SSL_get_peer_certificate(c->ssl);
 	X509_STORE_CTX *xs = X509_STORE_CTX_new();
+	uint32_t xku = rv_tls_ctx_role(ctx) == RV_TLS_SERVER ? XKU_SSL_CLIENT : XKU_SSL_SERVER;
 	int ret = -EKEYREJECTED, code;
+	X509 *unfit;
 	long why;
 
 	/* The chain from the new CA file alone, as the handshake builds it
@@ -588,13 +590,16 @@ int rv_tls_conn_reverify(struct rv_tls_conn *c, struct rv_tls_ctx *ctx, char *er
 		ret = rv_x509_chain_ca_revoked(xs) ? -EKEYREVOKED : 0;
 		if (ret) {
 			snprintf(err, err_len, "certificate revoked (its issuing CA is)");
-		} else if (rv_x509_chain_ca_unfit(X509_STORE_CTX_get0_chain(xs),
-						  rv_tls_ctx_role(ctx) == RV_TLS_SERVER
-							  ? XKU_SSL_CLIENT
-							  : XKU_SSL_SERVER,
-						  &why)) {
+		} else if ((unfit = rv_x509_chain_ca_unfit(X509_STORE_CTX_get0_chain(xs), xku,
+							   &why)) != NULL) {
+			/* The CA named, as the handshake names it (it was "its
+			 * CA: unsupported certificate purpose": round-sixty-seven
+			 * tester 292). */
+			char name[160];
+
+			rv_tls_name_oneline(X509_get_subject_name(unfit), name, sizeof(name));
 			ret = -EKEYREJECTED;
-			snprintf(err, err_len, "its CA: %s", X509_verify_cert_error_string(why));
+			snprintf(err, err_len, "its CA %s: %s", name, rv_x509_unfit_why(why, xku));
 		}
 		goto out;
 	}

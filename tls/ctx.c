@@ -330,42 +330,6 @@ static bool valid_now(X509 *x)
 	       X509_cmp_current_time(X509_get0_notAfter(x)) > 0;
 }
 
-/* outdone_copy: is CA certificate |i| of |all| a copy of another one there
- * (the same name and key: a CA re-issued to extend it) that serves better,
- * valid now where it is not or ending later? Only the best copy goes into
- * the store: chain building takes the first copy whose name and key
- * match, and with the old one first its expiry ended every session and
- * refused every handshake although the new one stood beside it (a hostile
- * tester). */
-static bool outdone_copy(STACK_OF(X509) * all, size_t i)
-{
-	X509 *x = sk_X509_value(all, i);
-
-	for (size_t j = 0; j < sk_X509_num(all); j++) {
-		X509 *y = sk_X509_value(all, j);
-		int64_t ex = 0, ey = 0;
-
-		if (j == i ||
-		    X509_NAME_cmp(X509_get_subject_name(x), X509_get_subject_name(y)) != 0 ||
-		    !rv_tls_same_key(x, y)) {
-			continue;
-		}
-		if (valid_now(x) != valid_now(y)) {
-			if (valid_now(y)) {
-				return true;
-			}
-			continue;
-		}
-		(void)rv_tls_unix_time(X509_get0_notAfter(x), &ex);
-		(void)rv_tls_unix_time(X509_get0_notAfter(y), &ey);
-		if (ey > ex || (ey == ex && j < i)) {
-			return true;
-		}
-	}
-	ERR_clear_error();
-	return false;
-}
-
 /* say_ca_out_of_dates says a CA of the CA file that is expired or not
  * valid yet: every peer certificate it issued is refused, and status's
  * CA end is the next one to come (an expired intermediate passed -n and
@@ -526,7 +490,7 @@ static int load_ca(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, const
 	}
 	for (size_t i = 0; i < sk_X509_num(all); i++) {
 		x = sk_X509_value(all, i);
-		if (outdone_copy(all, i)) {
+		if (rv_x509_outdone_copy(all, i)) {
 			continue;
 		}
 		if (c->n_ca_ends < CA_ENDS &&
@@ -646,8 +610,9 @@ static int own_against_store(struct rv_tls_ctx *c, X509 *x, const char *what, co
 	SSL_CTX *sc = c->ssl_ctx;
 	enum rv_tls_role role = c->role;
 	X509_STORE_CTX *vc = X509_STORE_CTX_new();
-	char whose[200] = "the certificate is", ca[184];
-	X509 *revoked_ca;
+	char whose[200] = "the certificate is", ca[184], detail[320] = "";
+	uint32_t xku = role == RV_TLS_SERVER ? XKU_SSL_SERVER : XKU_SSL_CLIENT;
+	X509 *revoked_ca, *unfit;
 	int ret = 0, e;
 	long why;
 
@@ -672,13 +637,15 @@ static int own_against_store(struct rv_tls_ctx *c, X509 *x, const char *what, co
 			rv_tls_name_oneline(X509_get_subject_name(revoked_ca), ca, sizeof(ca));
 			snprintf(whose, sizeof(whose), "its CA %s is", ca);
 			e = X509_V_ERR_CERT_REVOKED;
-		} else if (rv_x509_chain_ca_unfit(X509_STORE_CTX_get0_chain(vc),
-						  role == RV_TLS_SERVER ? XKU_SSL_SERVER
-									: XKU_SSL_CLIENT,
-						  &why)) {
+		} else if ((unfit = rv_x509_chain_ca_unfit(X509_STORE_CTX_get0_chain(vc), xku,
+							   &why)) != NULL) {
 			/* A CA's path length limit or extended key usage, as
 			 * the handshake checks them: -n said OK, and every
-			 * peer refused it (round-thirty-two tester 164). */
+			 * peer refused it (round-thirty-two tester 164). The
+			 * CA named, and what of it (tester 292). */
+			rv_tls_name_oneline(X509_get_subject_name(unfit), ca, sizeof(ca));
+			snprintf(detail, sizeof(detail), "its CA %s: %s", ca,
+				 rv_x509_unfit_why(why, xku));
 			e = (int)why;
 		} else {
 			goto out;
@@ -724,7 +691,7 @@ static int own_against_store(struct rv_tls_ctx *c, X509 *x, const char *what, co
 		snprintf(c->own_warning, sizeof(c->own_warning),
 			 "%s: it does not verify against this side's ca (%s): a peer that trusts "
 			 "only that CA refuses it%s",
-			 what, X509_verify_cert_error_string(e),
+			 what, detail[0] ? detail : X509_verify_cert_error_string(e),
 			 sends && no_issuer ? "; the certificates after it in its file are sent, "
 					      "but a ringvpn peer builds the chain from its own ca "
 					      "file alone: list the intermediate CA there"

@@ -853,10 +853,11 @@ int rv_reload(struct rv_loop *l, struct rv_strbuf *log)
 	ret = l->p.load_config(l->p.ctx, next, err, sizeof(err));
 	if (ret) {
 		rv_strbuf_printf(log, "refused: %s\n", err);
-		/* Likely the cause of what is missing: said in the reply too
+		/* Likely the cause of a key missing: said in the reply too
 		 * (the log alone said it of a refused reload: round-sixty-seven
-		 * tester 289). */
-		if (next->unterminated) {
+		 * tester 289), and only then (it was said of every refusal:
+		 * tester 291). */
+		if (next->unterminated && strstr(err, "is not set") != NULL) {
 			rv_strbuf_printf(log, "note: the config file's last line has no newline (a "
 					      "file cut short, or still being written?)\n");
 		}

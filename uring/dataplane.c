@@ -195,6 +195,24 @@ static unsigned set_tun_offload(int fd)
 	return 0;
 }
 
+/* say_udp_held says who holds UDP |port| ("UDP port N |what| [after W
+ * ms]: process ..."; |waited| < 0: no wait), as far as /proc tells. */
+static void say_udp_held(uint16_t port, const char *what, long waited)
+{
+	struct sockaddr_in6 any = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	char who[256], after[32] = "";
+
+	if (waited >= 0) {
+		snprintf(after, sizeof(after), " after %ld ms", waited);
+	}
+	if (rv_port_holder(IPPROTO_UDP, (struct sockaddr *)&any, who, sizeof(who))) {
+		rv_warnx("UDP port %u %s%s: %s", port, what, after, who);
+	} else {
+		rv_warnx("UDP port %u %s%s (another ringvpn, or another program?)", port, what,
+			 after);
+	}
+}
+
 static int open_worker_io(struct rv_dataplane *dp, struct rv_worker *w, bool vnet)
 {
 	const struct rv_dataplane_config *cfg = &dp->cfg;
@@ -224,6 +242,10 @@ static int open_worker_io(struct rv_dataplane *dp, struct rv_worker *w, bool vne
 		snprintf(port, sizeof(port), "%u", (unsigned)cfg->udp_port);
 		ret = rv_ns_lock("udp", "UDP port", port, &dp->port_lock_fd);
 		if (ret == -EBUSY) {
+			/* Another ringvpn's: named as another program's is
+			 * (it was "Address already in use" alone: round-sixty-
+			 * seven tester 291). */
+			say_udp_held(cfg->udp_port, "is taken by another ringvpn", -1);
 			return -EADDRINUSE;
 		}
 		if (ret == -EINTR) {
@@ -232,20 +254,8 @@ static int open_worker_io(struct rv_dataplane *dp, struct rv_worker *w, bool vne
 		/* Any other error is the bind's below too, reported there. */
 		ret = rv_udp_wait_free(cfg->udp_port, cfg->udp_v6, RV_UDP_CLAIM_WAIT_MS, &waited);
 		if (ret == -EADDRINUSE) {
-			struct sockaddr_in6 any = { .sin6_family = AF_INET6,
-						    .sin6_port = htons(cfg->udp_port) };
-			char who[256];
-
-			if (rv_port_holder(IPPROTO_UDP, (struct sockaddr *)&any, who,
-					   sizeof(who))) {
-				rv_warnx("UDP port %u is still held by another socket after %u "
-					 "ms: %s",
-					 cfg->udp_port, waited, who);
-			} else {
-				rv_warnx("UDP port %u is still held by another socket after %u "
-					 "ms (another ringvpn, or another program?)",
-					 cfg->udp_port, waited);
-			}
+			say_udp_held(cfg->udp_port, "is still held by another socket",
+				     (long)waited);
 			return ret;
 		}
 		if (ret == -EINTR) {

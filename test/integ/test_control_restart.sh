@@ -394,6 +394,30 @@ grep -aq "metrics_listen 127.0.0.1:9188: cannot listen: Address already in use, 
 held_said "the metrics port" "metrics_listen: TCP port 9188 is held by process $METRICSKEEPER (python3) of uid 0"
 rvt_stop_pid "$METRICSKEEPER" 5 || true
 rvt_stop_pid "$OTHERKEEPER" 5 || true
+# No warning for a connection in TIME_WAIT on the control port, which
+# keeps no listener out (SO_REUSEADDR), nor for this file's own server
+# running; one for another ringvpn holding the ports, whose status socket
+# is not this file's (round-sixty-seven tester 291: the first was warned
+# of, the last said OK, and its start exited 15).
+rvt_nsx "$S" python3 -c '
+import socket, sys
+p = int(sys.argv[1])
+l = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("::", p)); l.listen(1)
+c = socket.create_connection(("::1", p)); a, _ = l.accept()
+a.close(); c.close(); l.close()' "$SRV_PORT" || rvt_fail "a connection left in TIME_WAIT"
+OUT=$(rvt_nsx "$S" "$RV_BIN" server -c "$RVT_TMP/server.conf" -n 2>&1) || rvt_fail "-n: $OUT"
+grep -q "a start now would exit" <<<"$OUT" && rvt_fail "-n warned of a connection in TIME_WAIT: $OUT"
+mv "$RVT_TMP/server.log" "$RVT_TMP/server-3d.log"
+ctl_start_server
+OUT=$(rvt_nsx "$S" "$RV_BIN" server -c "$RVT_TMP/server.conf" -n 2>&1) || rvt_fail "-n: $OUT"
+grep -q "a start now would exit" <<<"$OUT" && rvt_fail "-n warned of this file's own server: $OUT"
+sed "s|^status_socket = .*|status_socket = $RVT_TMP/other.sock|" "$RVT_TMP/server.conf" >"$RVT_TMP/other.conf"
+OUT=$(rvt_nsx "$S" "$RV_BIN" server -c "$RVT_TMP/other.conf" -n 2>&1) || rvt_fail "-n: $OUT"
+grep -q "warning: listen: TCP port $SRV_PORT is held by process $SRV_PID (ringvpn) of uid [0-9]*, another ringvpn than this file's (nobody answers at $RVT_TMP/other.sock: two given one port?): a start now would exit 15" <<<"$OUT" ||
+	rvt_fail "-n with another ringvpn on the port: $OUT"
+rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
 
 rvt_step "a lease file of 75 names away within lease_time: all kept at max_clients = 40, the excess said at 20"
 # Each pool hands out twice max_clients addresses, both pools four times;

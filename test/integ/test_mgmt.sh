@@ -655,6 +655,30 @@ for f in --json --kv; do
 	[ -s "$RVT_TMP/cut.out" ] && ! grep -q "end of reply" "$RVT_TMP/cut.out" ||
 		rvt_fail "status $f printed: $(head -c 200 "$RVT_TMP/cut.out")"
 done
+# Stopped and continued while it waits for the reply (Ctrl-Z, a cgroup
+# freeze): a receive with a timeout fails with EINTR then, and the reply
+# the server gave was said to be none, exit 15 (round-sixty-seven tester
+# 291). A stand-in that answers after 1.5 s.
+rvt_bg "$S" slowans python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4)
+while True:
+    c, _ = s.accept()
+    c.recv(256)
+    time.sleep(1.5)
+    c.sendall(b"ok\nserver sessions=1\n(end of reply)\n")
+    c.close()' "$RVT_TMP/slow.sock"
+rvt_wait_for 5 "the slow stand-in" test -S "$RVT_TMP/slow.sock" || rvt_fail "slow stand-in"
+"$RV_BIN" status --kv -s "$RVT_TMP/slow.sock" >"$RVT_TMP/slow.out" 2>"$RVT_TMP/slow.err" &
+SLOWCLI=$!
+sleep 0.5
+kill -STOP "$SLOWCLI"
+sleep 0.3
+kill -CONT "$SLOWCLI"
+rc=0
+wait "$SLOWCLI" || rc=$?
+[ "$rc" = 0 ] && grep -q "^server sessions=1$" "$RVT_TMP/slow.out" ||
+	rvt_fail "status stopped and continued while waiting: exit $rc, $(cat "$RVT_TMP/slow.err")"
 timeout 2.5 "$RV_BIN" status --watch 1 -s "$RVT_TMP/cut2.sock" >"$RVT_TMP/cut.out" 2>"$RVT_TMP/cut.err"
 grep -q "status --watch: the reply from .*cut2.sock is cut (it stops before its end mark): not drawn" "$RVT_TMP/cut.err" ||
 	rvt_fail "status --watch of a reply cut after a line's end: $(head -c 300 "$RVT_TMP/cut.err")"

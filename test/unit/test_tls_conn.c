@@ -962,8 +962,8 @@ Test(tls_conn, path_length_of_ca_file_intermediates)
 	/* This side's own such certificate is said at the start and -n (they
 	 * said OK, and every peer refused it: round-thirty-two tester 164). */
 	own_warning_says(cas, out.crt, out.key,
-			 "does not verify against this side's ca (path length constraint "
-			 "exceeded)");
+			 "does not verify against this side's ca (its CA /CN=int0: path length "
+			 "constraint exceeded)");
 }
 
 /* restrict_eku gives the CA certificate |crt| an extended key usage of
@@ -1063,11 +1063,25 @@ Test(tls_conn, extended_key_usage_of_ca_file_intermediates)
 	memset(&perr, 0, sizeof(perr));
 	cr_assert_eq(rv_pki_verify(cas, NULL, alice.crt, RV_PKI_PURPOSE_CLIENT, NULL, &perr), 0,
 		     "%s", perr.msg);
+	/* With no purpose asked too: a use the leaf and its CAs allow (no CA
+	 * was looked at: round-sixty-seven tester 292). */
+	memset(&perr, 0, sizeof(perr));
+	cr_assert_eq(rv_pki_verify(cas, NULL, mallory.crt, RV_PKI_PURPOSE_ANY, NULL, &perr),
+		     -EKEYREJECTED);
+	cr_assert(strstr(perr.msg, "its CA CN = servers") &&
+			  strstr(perr.msg, "its extended key usage leaves out TLS client use"),
+		  "%s", perr.msg);
+	memset(&perr, 0, sizeof(perr));
+	cr_assert_eq(rv_pki_verify(cas, NULL, alice.crt, RV_PKI_PURPOSE_ANY, NULL, &perr), 0, "%s",
+		     perr.msg);
+	memset(&perr, 0, sizeof(perr));
+	cr_assert_eq(rv_pki_verify(cas, NULL, rogue.crt, RV_PKI_PURPOSE_ANY, NULL, &perr),
+		     -EKEYREJECTED, "%s", perr.msg);
 
 	/* This side's own such certificate is said at the start and -n. */
 	own_warning_says(cas, mallory.crt, mallory.key,
-			 "does not verify against this side's ca (unsupported certificate "
-			 "purpose)");
+			 "does not verify against this side's ca (its CA /CN=servers: its extended "
+			 "key usage leaves out TLS client use)");
 }
 
 /* A name too long for its buffer ends in "..." (X509_NAME_oneline dropped
