@@ -173,7 +173,7 @@ out:
 	return ret;
 }
 
-bool rv_server_listen_addr(const struct rv_loop *l, struct rv_ip_addr *out)
+bool rv_server_listen_addr(const struct rv_loop *l, struct rv_ip_addr *out, unsigned *ifindex)
 {
 	struct rv_endpoint ep = { .len = sizeof(ep.in6) };
 
@@ -181,6 +181,7 @@ bool rv_server_listen_addr(const struct rv_loop *l, struct rv_ip_addr *out)
 		return false;
 	}
 	rv_endpoint_addr(&ep, out);
+	*ifindex = ep.sa.sa_family == AF_INET6 ? ep.in6.sin6_scope_id : 0;
 	return out->family != 0 && !rv_ip_addr_unspecified(out);
 }
 

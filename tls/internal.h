@@ -571,8 +571,9 @@ struct rv_chan *rv_server_find(struct rv_loop *l, const char *name);
 struct rv_chan *rv_server_find_waiting(struct rv_loop *l, const char *name);
 size_t rv_server_sessions(const struct rv_loop *l);
 /* rv_server_listen_addr: the one address the server's control socket is
- * bound to (false: all of them, or none). admit.c. */
-bool rv_server_listen_addr(const struct rv_loop *l, struct rv_ip_addr *out);
+ * bound to (false: all of them, or none), and the interface a link-local
+ * one is bound to (0: none). admit.c. */
+bool rv_server_listen_addr(const struct rv_loop *l, struct rv_ip_addr *out, unsigned *ifindex);
 /* rv_server_apply_config applies a reloaded configuration to the server
  * role (pools, fixed addresses, admission limits, pushed routes and timers).
  * Appends what it did to |log|. Returns 0 or -errno (nothing changed). */

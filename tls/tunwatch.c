@@ -504,16 +504,36 @@ static void listen_addr(struct rv_loop *l, const struct nlmsghdr *h)
 {
 	struct rv_rtnl_addr a;
 	struct rv_ip_addr mine;
+	unsigned scope = 0;
 	char s[64];
 	bool gone = h->nlmsg_type == RTM_DELADDR;
 
 	if (!rv_rtnl_addr_msg(h, &a) || gone == l->listen_gone_said ||
-	    !rv_server_listen_addr(l, &mine) || !rv_ip_addr_equal(&mine, &a.local.addr)) {
+	    !rv_server_listen_addr(l, &mine, &scope) || !rv_ip_addr_equal(&mine, &a.local.addr)) {
+		return;
+	}
+	/* A link-local listener is bound to its interface: the address on
+	 * another one (the same link made anew, a re-plugged NIC, a veth
+	 * recreated: another index) is no way to it, and it was said to be
+	 * back while every connection was refused (round-sixty-seven tester
+	 * 294). Said, and kept as gone: the listener is not opened anew. */
+	if (scope != 0 && a.ifindex != scope) {
+		if (!gone && l->listen_gone_said) {
+			char name[IF_NAMESIZE] = "?";
+
+			rv_ip_addr_str(&mine, s, sizeof(s));
+			(void)if_indextoname(a.ifindex, name);
+			rv_warnx_rl("the address %s the server listens on is on this host again, "
+				    "but on %s (index %u), not the interface the listener is "
+				    "bound to (index %u, gone): restart the server to listen "
+				    "there",
+				    s, name, a.ifindex, scope);
+		}
 		return;
 	}
 	/* Another copy of it may stay (on another link): only its last
-	 * going counts. */
-	if (gone) {
+	 * going counts, of an address of every link. */
+	if (gone && scope == 0) {
 		unsigned oif = 0, len = 0;
 		bool host = false;
 

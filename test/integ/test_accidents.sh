@@ -579,3 +579,34 @@ rvt_wait_for 5 "client1 hears the server's goodbye" grep -aq \
 	rvt_fail "the server left without a goodbye: $(grep -a "closed\|goodbye" "$RVT_TMP/client1b.log")"
 rvt_stop_pid "$P1" 10 || rvt_fail "client1 did not exit 0"
 [ "$(grep -c "TUN read" "$RVT_TMP/server.log")" -le 2 ] || rvt_fail "the server's log floods"
+
+rvt_step "5. a link-local listen address whose interface is made anew: said, and kept as gone"
+# The listener stays bound to the old interface's index: the address on
+# the new one was said to be back, and status showed it listened on,
+# while every connection was refused (round-sixty-seven tester 294).
+ll_pair() {
+	ip link add rvll0 netns "$S" type veth peer name rvll1 netns "$C1" || rvt_fail "veth rvll0"
+	ip -n "$S" link set rvll0 addrgenmode none && ip -n "$C1" link set rvll1 addrgenmode none
+	ip -n "$S" addr add fe80::1/64 dev rvll0 nodad && ip -n "$C1" addr add fe80::2/64 dev rvll1 nodad
+	ip -n "$S" link set rvll0 up && ip -n "$C1" link set rvll1 up
+}
+ll_pair
+ctl_server_conf "$RVT_TMP/ll.conf" 'listen=[fe80::1%rvll0]:4533' data_port=4534 tun=rvs1 \
+	status_socket="$RVT_TMP/ll.sock" lease_file="$RVT_TMP/ll.leases"
+rvt_bg "$S" llserver "$RV_BIN" server -c "$RVT_TMP/ll.conf"
+LL=$RVT_LAST_PID
+rvt_wait_for 10 "the link-local server" "$RV_BIN" status -s "$RVT_TMP/ll.sock" || rvt_fail "the link-local server did not start"
+ip -n "$S" link del rvll0 || rvt_fail "delete rvll0"
+rvt_wait_for 5 "the listen address gone said" grep -aq \
+	"the address fe80::1 the server listens on (\`listen\`) is gone from this host" "$RVT_TMP/llserver.log" ||
+	rvt_fail "gone not said: $(tail -3 "$RVT_TMP/llserver.log")"
+ll_pair
+rvt_wait_for 5 "the new interface said" grep -aq \
+	"the address fe80::1 the server listens on is on this host again, but on rvll0 (index [0-9]*), not the interface the listener is bound to (index [0-9]*, gone): restart the server" \
+	"$RVT_TMP/llserver.log" || rvt_fail "the new interface not said: $(tail -3 "$RVT_TMP/llserver.log")"
+grep -aq "the address fe80::1 the server listens on is back" "$RVT_TMP/llserver.log" &&
+	rvt_fail "said to be back while the listener is bound to the old interface"
+"$RV_BIN" status --json -s "$RVT_TMP/ll.sock" | rvt_matches '"listen_gone":true' ||
+	rvt_fail "status does not show the listen address gone: $("$RV_BIN" status --json -s "$RVT_TMP/ll.sock" | grep -o '"listen[^,]*,[^,]*')"
+rvt_stop_pid "$LL" 10 || rvt_fail "the link-local server did not exit 0"
+ip -n "$S" link del rvll0 2>/dev/null || true
