@@ -594,10 +594,10 @@ static int set_server_name(struct rv_config *c, const char *v, char *why, size_t
 		for (const char *p = v; *p; p++) {
 			wide = wide || (unsigned char)*p > 0x7e;
 		}
-		snprintf(why, wl, "'%s' is no host name or address (%s in it)", v,
-			 wide ? "a character past ASCII: write an internationalized name in its "
-				"xn-- form, as certificates carry it"
-			      : "a blank or a control character");
+		snprintf(why, wl, "'%s' is no host name or address (%s)", v,
+			 wide ? "a character past ASCII in it: write an internationalized name in "
+				"its xn-- form, as certificates carry it"
+			      : "a blank or a control character in it");
 		return -EINVAL;
 	}
 	/* One final dot is a fully qualified name's (left out when it is
@@ -630,7 +630,8 @@ static int set_server_name(struct rv_config *c, const char *v, char *why, size_t
 	    (inet_pton(AF_INET6, v, bin) != 1 || a.family == AF_INET)) {
 		snprintf(why, wl,
 			 "'%s' is an address in a form the certificate check does not read as one: "
-			 "write an IPv4 address as four numbers 0-255 with dots",
+			 "write an IPv4 address as four numbers 0-255 with dots, without leading "
+			 "zeros",
 			 v);
 		return -EINVAL;
 	}

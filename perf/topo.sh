@@ -337,9 +337,14 @@ rvp_hwm_kb() {
 # ran, tester 290): every namespace PREFIX-<pid>-* (default prefix rvp) whose
 # <pid> is no running process, the processes in it, the keys of the pki/
 # directory a config of theirs names (only a config perf/ wrote, which says
-# so on its first line), and /tmp/rvp-<pid>-*.sock of a dead <pid>. A <pid>
-# that is alive (its run goes on, or the number was reused) keeps all its
-# names; a namespace not of that form (another RVP_TAG) is never touched.
+# so on its first line), and /tmp/rvp-<pid>-*.sock of a dead <pid> that no
+# process listens on. A <pid> that is alive (its run goes on, or the number
+# was reused) keeps all its names; a namespace not of that form (another
+# RVP_TAG) is never touched, but an RVP_TAG of the form PREFIX-<number>
+# is taken for a run of that pid: give none such. The keys are found
+# through a process of the run: when the whole process group was killed
+# with -9 none is left, and the keys stay under the run's OUT
+# (logs/*/ringvpn/pki/*.key: remove them by hand, tester 296).
 rvp_sweep() {
 	local prefix=${1:-rvp} ns pid p conf key sock
 	[ "$(id -u)" = 0 ] || rvp_die "rvp_sweep needs root (network namespaces)"
@@ -361,11 +366,15 @@ rvp_sweep() {
 		done
 		ip netns del "$ns" && rvp_log "sweep: deleted namespace $ns (pid $pid is gone)"
 	done
+	# A socket some process still listens on is left (a run of another
+	# prefix whose server goes on, or a number reused: its listener lost
+	# the socket, tester 296).
 	for sock in /tmp/rvp-[0-9]*-*.sock; do
 		[ -S "$sock" ] || continue
 		pid=${sock#/tmp/rvp-}
 		pid=${pid%%-*}
-		if [[ $pid =~ ^[0-9]+$ ]] && [ ! -d "/proc/$pid" ]; then
+		if [[ $pid =~ ^[0-9]+$ ]] && [ ! -d "/proc/$pid" ] &&
+			! python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$sock" 2>/dev/null; then
 			rm -f "$sock" && rvp_log "sweep: removed $sock"
 		fi
 	done

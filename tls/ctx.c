@@ -1446,11 +1446,16 @@ int64_t rv_tls_crl_not_yet_valid(const struct rv_tls_ctx *c, const char *path, c
 {
 	int64_t now = (int64_t)time(NULL), from = c->expiry.crl_last_update, valid_at;
 	char when[32] = "later", ca[128];
+	unsigned unborn;
 
 	if (!c->expiry.have_crl || from <= now) {
 		return 0;
 	}
-	rv_tls_fmt_utc(from, when, sizeof(when));
+	/* A CA none of whose CRLs is valid yet is the one said, with its
+	 * time: the CA of the CRL dated last, whose older CRL is used, was
+	 * named while another's peers were refused (tester 295). */
+	unborn = rv_tls_crls_unborn(&c->crls, now, &valid_at, ca, sizeof(ca));
+	rv_tls_fmt_utc(unborn > 0 ? valid_at : from, when, sizeof(when));
 	/* Its CA's peers would be refused until then ("CRL is not yet
 	 * valid"): the CA's host signed it with a clock ahead of this one's.
 	 * Of several CAs' CRLs, the one dated last is named (it said "its
@@ -1461,13 +1466,12 @@ int64_t rv_tls_crl_not_yet_valid(const struct rv_tls_ctx *c, const char *path, c
 	snprintf(err, err_len,
 		 "CRL file %s: not valid until %s (in %lld s%s%s): the clock of the host that "
 		 "signed it runs ahead of this one's (or this one's behind); %s",
-		 path, when, (long long)(from - now),
+		 path, when, (long long)((unborn > 0 ? valid_at : from) - now),
 		 c->expiry.crl_signers > 1 ? "; the CRL of CA " : "",
-		 c->expiry.crl_signers > 1 ? c->expiry.crl_last_ca : "",
-		 rv_tls_crls_unborn(&c->crls, now, &valid_at, ca, sizeof(ca)) > 0
-			 ? "the peers of its CA would be refused until then"
-			 : "until then an older CRL of its CA, valid now, is used, without the "
-			   "revocations only the newer one lists");
+		 c->expiry.crl_signers > 1 ? (unborn > 0 ? ca : c->expiry.crl_last_ca) : "",
+		 unborn > 0 ? "the peers of its CA would be refused until then"
+			    : "until then an older CRL of its CA, valid now, is used, without the "
+			      "revocations only the newer one lists");
 	return from;
 }
 

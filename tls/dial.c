@@ -565,18 +565,21 @@ static int64_t own_cert_end(struct rv_loop *l)
  * NET_CHANGED_MS up to handshake_timeout instead, and counted as a failed
  * attempt only then; another server of a list is tried at once. True when
  * |connect_to| is to give up this attempt. */
-/* other_way: of the name's other addresses, makes the first whose way
- * does not leave from the tunnel's own address the one to connect to.
- * A name of both families whose IPv6 address the client's own pushed
- * routes cover (::/1, 8000::/1) was tried at that address alone, for
- * ever, after the IPv4 path it had run on failed, and after it came back
- * (round-sixty-seven tester 294). False, the address unchanged, if none. */
+/* other_way: of the name's addresses after this one, makes the first
+ * whose way does not leave from the tunnel's own address the one to
+ * connect to. A name of both families whose IPv6 address the client's own
+ * pushed routes cover (::/1, 8000::/1) was tried at that address alone,
+ * for ever, after the IPv4 path it had run on failed, and after it came
+ * back (round-sixty-seven tester 294). Never one before it: those were
+ * tried in this attempt, and going back to one that had just refused the
+ * connection looped without a backoff or a count (tester 295). False, the
+ * address unchanged, if none. */
 static bool other_way(struct rv_client_side *s)
 {
 	unsigned at = s->addr_idx;
 
-	for (unsigned k = 1; k < s->job.num; k++) {
-		use_addr(s, (at + k) % s->job.num);
+	for (unsigned i = at + 1; i < s->job.num; i++) {
+		use_addr(s, i);
 		if (way_from(s) != WAY_TUNNEL) {
 			return true;
 		}

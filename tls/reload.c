@@ -1568,10 +1568,14 @@ void rv_watch_expiry(struct rv_loop *l)
 	}
 	rv_tls_ctx_expiry(l->tls, &e);
 	/* From the first look on (the start's), the CRLs in force dated
-	 * ahead are waited for (crl_born). */
+	 * ahead are waited for (crl_born), and looked at at every look: a
+	 * reload's look-again at the moment one became valid swapped in the
+	 * same context and armed this check hours ahead, and the revoked
+	 * client kept its session (round-sixty-seven tester 295). */
 	if (l->crl_born_checked == 0) {
 		l->crl_born_checked = now;
 	}
+	crl_born(l, now);
 	(void)rv_tls_crls_born(rv_tls_ctx_crls(l->tls), now, now, &born_next);
 	left = born_next ? born_next - now : INT64_MAX;
 	next = left > 0 && left < next ? left : next;

@@ -519,15 +519,23 @@ static void listen_addr(struct rv_loop *l, const struct nlmsghdr *h)
 	 * 294). Said, and kept as gone: the listener is not opened anew. */
 	if (scope != 0 && a.ifindex != scope) {
 		if (!gone && l->listen_gone_said) {
-			char name[IF_NAMESIZE] = "?";
+			char name[IF_NAMESIZE] = "?", own[IF_NAMESIZE + 24];
+			bool stays = if_indextoname(scope, own) != NULL;
 
+			/* Its own interface may stay, the address moved away
+			 * (it was said to be gone: tester 295). */
+			if (!stays) {
+				snprintf(own, sizeof(own), "index %u, gone", scope);
+			}
 			rv_ip_addr_str(&mine, s, sizeof(s));
 			(void)if_indextoname(a.ifindex, name);
 			rv_warnx_rl("the address %s the server listens on is on this host again, "
 				    "but on %s (index %u), not the interface the listener is "
-				    "bound to (index %u, gone): restart the server to listen "
-				    "there",
-				    s, name, a.ifindex, scope);
+				    "bound to (%s): %s",
+				    s, name, a.ifindex, own,
+				    stays ? "put the address back there, or restart the server "
+					    "to listen on the other"
+					  : "restart the server to listen there");
 		}
 		return;
 	}

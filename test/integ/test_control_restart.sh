@@ -413,6 +413,12 @@ mv "$RVT_TMP/server.log" "$RVT_TMP/server-3d.log"
 ctl_start_server
 OUT=$(rvt_nsx "$S" "$RV_BIN" server -c "$RVT_TMP/server.conf" -n 2>&1) || rvt_fail "-n: $OUT"
 grep -q "a start now would exit" <<<"$OUT" && rvt_fail "-n warned of this file's own server: $OUT"
+# From another PID namespace that still sees this /proc: the status
+# socket's peer is pid 0 there, not known (it was taken for nobody
+# answering: tester 296).
+OUT=$(rvt_nsx "$S" unshare -p -f "$RV_BIN" server -c "$RVT_TMP/server.conf" -n 2>&1) || rvt_fail "-n: $OUT"
+grep -q "a start now would exit" <<<"$OUT" &&
+	rvt_fail "-n from another PID namespace warned of this file's own server: $OUT"
 sed "s|^status_socket = .*|status_socket = $RVT_TMP/other.sock|" "$RVT_TMP/server.conf" >"$RVT_TMP/other.conf"
 OUT=$(rvt_nsx "$S" "$RV_BIN" server -c "$RVT_TMP/other.conf" -n 2>&1) || rvt_fail "-n: $OUT"
 grep -q "warning: listen: TCP port $SRV_PORT is held by process $SRV_PID (ringvpn) of uid [0-9]*, another ringvpn than this file's (nobody answers at $RVT_TMP/other.sock: two given one port?): a start now would exit 15" <<<"$OUT" ||

@@ -935,6 +935,10 @@ grep -q "until then an older CRL of its CA, valid now, is used" <<<"$OUT" ||
 	rvt_fail "-n said the peers would be refused, with an older CRL valid: $OUT"
 start_s2 o2 crl="$RVT_TMP/both.crl"
 client2_on_s2 ahead-rev 90
+# A reload meanwhile: its look-again at the CRL's time swapped in the same
+# context and armed the check hours ahead, and the session ran on (tester
+# 295).
+OUT=$("$RV_BIN" reload -s "$S2_SOCK" 2>&1) || rvt_fail "reload while the CRL dated ahead waits: $OUT"
 "$RV_BIN" status -s "$S2_SOCK" | rvt_matches "not valid yet" &&
 	rvt_fail "status says a CRL not valid yet refuses peers, with an older one valid: $("$RV_BIN" status -s "$S2_SOCK" | grep -i crl)"
 [ "$(date +%s)" -lt "$AHEAD" ] || rvt_fail "the session came up after the CRL's time (the test's own timing)"

@@ -421,6 +421,28 @@ rvt_wait_for 15 "back over IPv4" sh -c "[ \$(grep -c 'connected to dual.test (10
 rvt_log "back $(($(date +%s) - T0)) s after IPv4 returned"
 grep -q "trying its next address" "$RVT_TMP/dualc.log" ||
 	rvt_fail "the IPv6 address's way into the tunnel not said: $(tail -5 "$RVT_TMP/dualc.log")"
+# The IPv4 address first and refusing: the IPv6 one after it goes into the
+# tunnel, and no address before it is tried again in the attempt (it went
+# back to the refusing one at once, some 50,000 lines a second without a
+# backoff or a count: tester 295).
+rvt_stop_pid "$DUALC" 10 || rvt_fail "the client did not exit 0"
+printf 'precedence ::1/128 50\nprecedence ::ffff:0:0/96 45\nprecedence ::/0 40\nprecedence fc00::/7 10\n' \
+	>"/etc/netns/$C1/gai.conf"
+rvt_bg "$C1" dualc2 "$RV_BIN" client -c "$RVT_TMP/dualc.conf"
+DUALC=$RVT_LAST_PID
+rvt_wait_for 20 "the client in over IPv4 first" grep -q "connected to dual.test (10.88.1.1:4533)" "$RVT_TMP/dualc2.log" ||
+	rvt_fail "not in over IPv4: $(tail -4 "$RVT_TMP/dualc2.log")"
+rvt_wait_for 10 "the route over the IPv6 address" sh -c "ip -n '$C1' -6 route show fd88:1::1 | grep -q rvd" ||
+	rvt_fail "the pushed route is not in place: $(ip -n "$C1" -6 route)"
+ip netns exec "$S" nft add rule inet rvtdual in meta nfproto ipv4 tcp dport 4533 reject with tcp reset
+ip netns exec "$S" nft add rule inet rvtdual in meta nfproto ipv4 udp dport 4534 drop
+rvt_wait_for 15 "the session lost again" grep -q "disconnected from server dual.test" "$RVT_TMP/dualc2.log" ||
+	rvt_fail "the session did not end with IPv4 refused"
+sleep 4
+N=$(grep -c "Connection refused" "$RVT_TMP/dualc2.log")
+rvt_log "connections refused in 4 s: $N"
+[ "$N" -le 12 ] || rvt_fail "the client loops on the refusing address: $N refusals, $(tail -3 "$RVT_TMP/dualc2.log")"
+ip netns exec "$S" nft flush chain inet rvtdual in
 ip netns exec "$S" nft delete table inet rvtdual
 rm -f "/etc/netns/$C1/hosts" "/etc/netns/$C1/gai.conf"
 rvt_stop_pid "$DUALC" 10 || rvt_fail "the client did not exit 0"

@@ -669,16 +669,24 @@ while True:
     c.sendall(b"ok\nserver sessions=1\n(end of reply)\n")
     c.close()' "$RVT_TMP/slow.sock"
 rvt_wait_for 5 "the slow stand-in" test -S "$RVT_TMP/slow.sock" || rvt_fail "slow stand-in"
-"$RV_BIN" status --kv -s "$RVT_TMP/slow.sock" >"$RVT_TMP/slow.out" 2>"$RVT_TMP/slow.err" &
-SLOWCLI=$!
-sleep 0.5
-kill -STOP "$SLOWCLI"
-sleep 0.3
-kill -CONT "$SLOWCLI"
-rc=0
-wait "$SLOWCLI" || rc=$?
-[ "$rc" = 0 ] && grep -q "^server sessions=1$" "$RVT_TMP/slow.out" ||
-	rvt_fail "status stopped and continued while waiting: exit $rc, $(cat "$RVT_TMP/slow.err")"
+# stopped_status SECS: `status --kv` of the slow stand-in, stopped SECS
+# while it waits, answers whole with exit 0.
+stopped_status() {
+	local cli rc=0
+	"$RV_BIN" status --kv -s "$RVT_TMP/slow.sock" >"$RVT_TMP/slow.out" 2>"$RVT_TMP/slow.err" &
+	cli=$!
+	sleep 0.5
+	kill -STOP "$cli"
+	sleep "$1"
+	kill -CONT "$cli"
+	wait "$cli" || rc=$?
+	[ "$rc" = 0 ] && grep -q "^server sessions=1$" "$RVT_TMP/slow.out" ||
+		rvt_fail "status stopped $1 s while waiting: exit $rc, $(cat "$RVT_TMP/slow.err")"
+}
+stopped_status 0.3
+# Longer than its 15 s: the reply waiting in its socket is read (it was
+# said to be none, exit 15: tester 296).
+stopped_status 16
 timeout 2.5 "$RV_BIN" status --watch 1 -s "$RVT_TMP/cut2.sock" >"$RVT_TMP/cut.out" 2>"$RVT_TMP/cut.err"
 grep -q "status --watch: the reply from .*cut2.sock is cut (it stops before its end mark): not drawn" "$RVT_TMP/cut.err" ||
 	rvt_fail "status --watch of a reply cut after a line's end: $(head -c 300 "$RVT_TMP/cut.err")"

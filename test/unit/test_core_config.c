@@ -509,12 +509,15 @@ static const struct {
 	{ RV_CONFIG_CLIENT, "server_name = 10.88.257\n",
 	  "t.conf:1:", "write an IPv4 address as four" },
 	{ RV_CONFIG_CLIENT, "server_name = 0x0a580101\n", "t.conf:1:", "write an IPv4 address as" },
+	{ RV_CONFIG_CLIENT, "server_name = 010.88.1.1\n", "t.conf:1:", "without leading zeros" },
 	{ RV_CONFIG_CLIENT, "server_name = ::ffff:10.88.1.1\n",
 	  "t.conf:1:", "write an IPv4 address as four" },
 	{ RV_CONFIG_CLIENT,
 	  "server_name = b\xc3\xbc"
 	  "cher.example\n",
-	  "t.conf:1:", "its xn-- form" },
+	  "t.conf:1:",
+	  "(a character past ASCII in it: write an internationalized name in its xn-- form, as "
+	  "certificates carry it)" },
 	{ RV_CONFIG_CLIENT, "server = a.test\nserver = b.test:4433\nserver = A.test:4433\n",
 	  "t.conf:3:", "server A.test port 4433 is given twice" },
 	{ RV_CONFIG_SERVER, "mtu = 18446744073709551617\n",
