@@ -556,15 +556,6 @@ static int64_t own_cert_end(struct rv_loop *l)
 	return e.cert_not_after;
 }
 
-/* tunnel_way: the way to the server leaves from the tunnel's own address
- * (the host lost its address of the family and kept its default route:
- * IPv6 renumbering). An attempt's SYNs from it could never be answered:
- * it held the client handshake_timeout after an address came back, used
- * an attempt, and the server's answers into its TUN were later said as
- * spoofed (round-sixty-six tester 285). Looked at again every
- * NET_CHANGED_MS up to handshake_timeout instead, and counted as a failed
- * attempt only then; another server of a list is tried at once. True when
- * |connect_to| is to give up this attempt. */
 /* other_way: of the name's addresses after this one, makes the first
  * whose way does not leave from the tunnel's own address the one to
  * connect to. A name of both families whose IPv6 address the client's own
@@ -588,6 +579,15 @@ static bool other_way(struct rv_client_side *s)
 	return false;
 }
 
+/* tunnel_way: the way to the server leaves from the tunnel's own address
+ * (the host lost its address of the family and kept its default route:
+ * IPv6 renumbering). An attempt's SYNs from it could never be answered:
+ * it held the client handshake_timeout after an address came back, used
+ * an attempt, and the server's answers into its TUN were later said as
+ * spoofed (round-sixty-six tester 285). Looked at again every
+ * NET_CHANGED_MS up to handshake_timeout instead, and counted as a failed
+ * attempt only then; another server of a list is tried at once. True when
+ * |connect_to| is to give up this attempt. */
 static bool tunnel_way(struct rv_loop *l)
 {
 	struct rv_client_side *s = side(l);

@@ -130,8 +130,9 @@ rvt_step "3. -n: a server address on an interface this host lacks"
 # By name, and by an index no interface has (99; 0 is none: round-seventeen
 # tester 79; 2^32 + 1 is no index, though it wrapped to lo's: tester 81).
 for zone in rvnosuch 99 0 4294967297; do
-	cp "$RVT_TMP/c1.conf" "$RVT_TMP/nosuch.conf"
-	sed -i "s/^server = .*/server = [fe80::1%$zone]:$SRV_PORT/" "$RVT_TMP/nosuch.conf"
+	# One server line (c1.conf has two: the same one twice is refused).
+	grep -v '^server = ' "$RVT_TMP/c1.conf" >"$RVT_TMP/nosuch.conf"
+	printf 'server = [fe80::1%%%s]:%s\n' "$zone" "$SRV_PORT" >>"$RVT_TMP/nosuch.conf"
 	rc=0
 	ip netns exec "$C1" "$RV_BIN" client -c "$RVT_TMP/nosuch.conf" -n >"$RVT_TMP/nosuch.out" 2>&1 || rc=$?
 	[ "$rc" = 15 ] || rvt_fail "%$zone: -n exit $rc, want 15: $(cat "$RVT_TMP/nosuch.out")"
