@@ -346,7 +346,7 @@ rvp_hwm_kb() {
 # with -9 none is left, and the keys stay under the run's OUT
 # (logs/*/ringvpn/pki/*.key: remove them by hand, tester 296).
 rvp_sweep() {
-	local prefix=${1:-rvp} ns pid p conf key sock
+	local prefix=${1:-rvp} ns pid p conf key sock rc
 	[ "$(id -u)" = 0 ] || rvp_die "rvp_sweep needs root (network namespaces)"
 	for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }'); do
 		[[ $ns =~ ^${prefix}-([0-9]+)- ]] || continue
@@ -373,8 +373,22 @@ rvp_sweep() {
 		[ -S "$sock" ] || continue
 		pid=${sock#/tmp/rvp-}
 		pid=${pid%%-*}
-		if [[ $pid =~ ^[0-9]+$ ]] && [ ! -d "/proc/$pid" ] &&
-			! python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$sock" 2>/dev/null; then
+		[[ $pid =~ ^[0-9]+$ ]] && [ ! -d "/proc/$pid" ] || continue
+		# Exit 1 only when nobody listens: a listener that does not
+		# take the connection in time (stopped, its backlog full) is
+		# alive, and the look must not hang on it (tester 297).
+		rc=0
+		timeout 3 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(1)
+try:
+    s.connect(sys.argv[1])
+except (ConnectionRefusedError, FileNotFoundError):
+    sys.exit(1)
+except OSError:
+    pass' "$sock" 2>/dev/null || rc=$?
+		if [ "$rc" = 1 ]; then
 			rm -f "$sock" && rvp_log "sweep: removed $sock"
 		fi
 	done

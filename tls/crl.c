@@ -106,7 +106,8 @@ static bool ca_above_revoked(const struct rv_tls_crls *c, X509_STORE *store, X50
 
 int rv_tls_crls_revokes(const struct rv_tls_crls *c, X509_STORE *store, X509 *x)
 {
-	X509_CRL *best = NULL;
+	X509_CRL *best = NULL, *best_now = NULL;
+	int64_t now = (int64_t)time(NULL);
 	X509_REVOKED *rev;
 	int ret;
 
@@ -133,6 +134,18 @@ int rv_tls_crls_revokes(const struct rv_tls_crls *c, X509_STORE *store, X509 *x)
 		     rv_tls_unix_time(X509_CRL_get0_lastUpdate(best), &b) && a > b)) {
 			best = crl;
 		}
+		/* The newest one valid now decides, as the verifier's choice
+		 * does: a CRL dated ahead ended sessions its time had not come
+		 * for, which the handshake let in again (round-sixty-seven
+		 * tester 297). */
+		if (rv_tls_unix_time(X509_CRL_get0_lastUpdate(crl), &a) && a <= now &&
+		    (best_now == NULL ||
+		     (rv_tls_unix_time(X509_CRL_get0_lastUpdate(best_now), &b) && a > b))) {
+			best_now = crl;
+		}
+	}
+	if (best_now != NULL) {
+		best = best_now;
 	}
 	if (best == NULL) {
 		return -ENOENT;

@@ -612,8 +612,13 @@ static bool tunnel_way(struct rv_loop *l)
 			"host has no address of that family): %s",
 			s->job.host, list ? "trying the next server" : "waiting for one");
 	}
-	if (!list && l->now_ns - s->tunnel_way_ns <
-			     (uint64_t)l->cfg->handshake_timeout_ms * RV_NSEC_PER_MSEC) {
+	/* Looked at again only when no address before this one was tried in
+	 * the attempt: one that refused it is tried first in the next, and
+	 * waiting here looped on it twice a second, uncounted (round-sixty-
+	 * seven tester 297). */
+	if (!list && s->addr_idx == 0 &&
+	    l->now_ns - s->tunnel_way_ns <
+		    (uint64_t)l->cfg->handshake_timeout_ms * RV_NSEC_PER_MSEC) {
 		rv_loop_arm(l, &s->retry, on_retry, l->now_ns + NET_CHANGED_MS * RV_NSEC_PER_MSEC);
 		return true;
 	}

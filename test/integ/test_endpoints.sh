@@ -442,6 +442,12 @@ sleep 4
 N=$(grep -c "Connection refused" "$RVT_TMP/dualc2.log")
 rvt_log "connections refused in 4 s: $N"
 [ "$N" -le 12 ] || rvt_fail "the client loops on the refusing address: $N refusals, $(tail -3 "$RVT_TMP/dualc2.log")"
+# And each attempt counted, with its backoff (it waited on the address into
+# the tunnel and went back to the refusing one twice a second, one failed
+# attempt in all: tester 297).
+F=$("$RV_BIN" status -s "$RVT_TMP/dualc.sock" | sed -n 's/.*attempts failed in a row \([0-9]*\).*/\1/p')
+rvt_log "attempts failed in a row: $F"
+[ "${F:-0}" -ge 2 ] || rvt_fail "the failed attempts not counted: $("$RV_BIN" status -s "$RVT_TMP/dualc.sock" | head -3)"
 ip netns exec "$S" nft flush chain inet rvtdual in
 ip netns exec "$S" nft delete table inet rvtdual
 rm -f "/etc/netns/$C1/hosts" "/etc/netns/$C1/gai.conf"
