@@ -941,7 +941,7 @@ static void say_port_held(const struct rv_config *cfg, const char *key, int prot
 	int fd = socket(sa->sa_family,
 			(proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
 	int one = 1, zero = 0, err;
-	char who[512], *end;
+	char who[512];
 	long pid, ours;
 
 	if (fd < 0) {
@@ -959,7 +959,7 @@ static void say_port_held(const struct rv_config *cfg, const char *key, int prot
 	    strncmp(who, "process ", 8) != 0) {
 		return;
 	}
-	pid = strtol(who + 8, &end, 10);
+	pid = strtol(who + 8, NULL, 10);
 	if (strstr(who, "(ringvpn)") != NULL) {
 		char whose[PATH_MAX + 64];
 

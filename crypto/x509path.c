@@ -73,13 +73,13 @@ size_t rv_x509_cert_msg_len(X509 *leaf, STACK_OF(X509) * chain)
 	return len;
 }
 
-static bool valid_now(X509 *x)
+bool rv_x509_valid_now(X509 *x)
 {
 	return X509_cmp_current_time(X509_get0_notBefore(x)) <= 0 &&
 	       X509_cmp_current_time(X509_get0_notAfter(x)) > 0;
 }
 
-static bool same_key(X509 *a, X509 *b)
+bool rv_x509_same_key(X509 *a, X509 *b)
 {
 	EVP_PKEY *ka = X509_get_pubkey(a), *kb = X509_get_pubkey(b);
 	bool same = ka && kb && EVP_PKEY_cmp(ka, kb) == 1;
@@ -99,11 +99,11 @@ bool rv_x509_outdone_copy(STACK_OF(X509) * all, size_t i)
 
 		if (j == i ||
 		    X509_NAME_cmp(X509_get_subject_name(x), X509_get_subject_name(y)) != 0 ||
-		    !same_key(x, y)) {
+		    !rv_x509_same_key(x, y)) {
 			continue;
 		}
-		if (valid_now(x) != valid_now(y)) {
-			if (valid_now(y)) {
+		if (rv_x509_valid_now(x) != rv_x509_valid_now(y)) {
+			if (rv_x509_valid_now(y)) {
 				return true;
 			}
 			continue;

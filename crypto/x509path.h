@@ -55,6 +55,11 @@ size_t rv_x509_cert_msg_len(X509 *leaf, STACK_OF(X509) * chain);
  * sixty-seven tester 292). */
 const char *rv_x509_unfit_why(long why, uint32_t xku);
 
+/* rv_x509_valid_now: is |x| within its validity now? rv_x509_same_key:
+ * do |a| and |b| carry the same public key? */
+bool rv_x509_valid_now(X509 *x);
+bool rv_x509_same_key(X509 *a, X509 *b);
+
 /* rv_x509_outdone_copy: is CA certificate |i| of |all| a copy of another
  * one there (the same name and key: a CA re-issued to extend it) that
  * serves better, valid now where it is not or ending later (with equal

@@ -107,12 +107,7 @@ bool rv_tls_ctx_same_ca(const struct rv_tls_ctx *a, const struct rv_tls_ctx *b)
 
 bool rv_tls_same_key(X509 *a, X509 *b)
 {
-	EVP_PKEY *ka = X509_get_pubkey(a), *kb = X509_get_pubkey(b);
-	bool same = ka && kb && EVP_PKEY_cmp(ka, kb) == 1;
-
-	EVP_PKEY_free(ka);
-	EVP_PKEY_free(kb);
-	return same;
+	return rv_x509_same_key(a, b);
 }
 
 bool rv_tls_ctx_same_crl(const struct rv_tls_ctx *a, const struct rv_tls_ctx *b)
@@ -323,13 +318,6 @@ static const uint16_t sigalgs[] = {
 	SSL_SIGN_RSA_PSS_RSAE_SHA512,
 };
 
-/* valid_now: is |x| within its validity period? */
-static bool valid_now(X509 *x)
-{
-	return X509_cmp_current_time(X509_get0_notBefore(x)) <= 0 &&
-	       X509_cmp_current_time(X509_get0_notAfter(x)) > 0;
-}
-
 /* say_ca_out_of_dates says a CA of the CA file that is expired or not
  * valid yet: every peer certificate it issued is refused, and status's
  * CA end is the next one to come (an expired intermediate passed -n and
@@ -503,7 +491,7 @@ static int load_ca(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, const
 			ret = -EINVAL;
 			goto out;
 		}
-		if (!valid_now(x)) {
+		if (!rv_x509_valid_now(x)) {
 			say_ca_out_of_dates(x, path);
 		}
 	}

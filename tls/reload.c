@@ -1413,19 +1413,21 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
  * and applies it then, re-verifying, but one in the file at the start is
  * in force from the start, and its revocations bound new handshakes from
  * its time while a revoked client kept its session (a reload found
- * nothing changed: round-sixty-seven tester 292). */
-static void crl_born(struct rv_loop *l, int64_t now)
+ * nothing changed: round-sixty-seven tester 292). Returns the thisUpdate
+ * of the next CRL in force still dated ahead (0: none), to look again
+ * then. */
+static int64_t crl_born(struct rv_loop *l, int64_t now)
 {
 	int64_t next, born;
 	unsigned n;
 
 	if (!l->tls || l->crl_born_checked == 0) {
-		return;
+		return 0;
 	}
 	born = rv_tls_crls_born(rv_tls_ctx_crls(l->tls), l->crl_born_checked, now, &next);
 	l->crl_born_checked = now;
 	if (born == 0) {
-		return;
+		return next;
 	}
 	n = reverify(l, 0, true, NULL);
 	rv_info("a CRL dated ahead is valid now: every live session checked against it%s",
@@ -1434,6 +1436,7 @@ static void crl_born(struct rv_loop *l, int64_t now)
 		rv_warnx("a CRL dated ahead is valid now: %u session(s) ended, as a reload would",
 			 n);
 	}
+	return next;
 }
 
 /* end_expired ends, on a server, the sessions that an expiry has made
@@ -1490,7 +1493,7 @@ static void end_expired(struct rv_loop *l)
 		rv_warnx("%s: %u session(s) ended, as a reload would (publish a fresh one)", what,
 			 n);
 	}
-	crl_born(l, now);
+	(void)crl_born(l, now);
 }
 
 static void on_expiry_check(struct rv_loop *l, struct rv_ltimer *lt)
@@ -1575,8 +1578,7 @@ void rv_watch_expiry(struct rv_loop *l)
 	if (l->crl_born_checked == 0) {
 		l->crl_born_checked = now;
 	}
-	crl_born(l, now);
-	(void)rv_tls_crls_born(rv_tls_ctx_crls(l->tls), now, now, &born_next);
+	born_next = crl_born(l, now);
 	left = born_next ? born_next - now : INT64_MAX;
 	next = left > 0 && left < next ? left : next;
 	/* "Renew it" of a certificate whose renewal waits in its files (its

@@ -403,10 +403,15 @@ CTL_IDX=1 ctl_client_conf "$RVT_TMP/dualc.conf" "$PKI/client1" rvd "$RVT_TMP/dua
 	reconnect_min=200ms reconnect_max=1s
 rvt_bg "$C1" dualc "$RV_BIN" client -c "$RVT_TMP/dualc.conf"
 DUALC=$RVT_LAST_PID
-rvt_wait_for 20 "the client in over IPv4" grep -q "connected to dual.test (10.88.1.1:4533)" "$RVT_TMP/dualc.log" ||
-	rvt_fail "not in over IPv4: $(tail -4 "$RVT_TMP/dualc.log")"
-rvt_wait_for 10 "the route over the IPv6 address" sh -c "ip -n '$C1' -6 route show fd88:1::1 | grep -q rvd" ||
-	rvt_fail "the pushed route is not in place: $(ip -n "$C1" -6 route)"
+# dual_in LOG: the client of LOG in over IPv4, the pushed route over the
+# server's IPv6 address in place.
+dual_in() {
+	rvt_wait_for 20 "the client in over IPv4" grep -q "connected to dual.test (10.88.1.1:4533)" "$1" ||
+		rvt_fail "not in over IPv4: $(tail -4 "$1")"
+	rvt_wait_for 10 "the route over the IPv6 address" sh -c "ip -n '$C1' -6 route show fd88:1::1 | grep -q rvd" ||
+		rvt_fail "the pushed route is not in place: $(ip -n "$C1" -6 route)"
+}
+dual_in "$RVT_TMP/dualc.log"
 # IPv6 back, IPv4 gone.
 ip netns exec "$S" nft flush chain inet rvtdual in
 ip netns exec "$S" nft add rule inet rvtdual in meta nfproto ipv4 tcp dport 4533 drop
@@ -430,10 +435,7 @@ printf 'precedence ::1/128 50\nprecedence ::ffff:0:0/96 45\nprecedence ::/0 40\n
 	>"/etc/netns/$C1/gai.conf"
 rvt_bg "$C1" dualc2 "$RV_BIN" client -c "$RVT_TMP/dualc.conf"
 DUALC=$RVT_LAST_PID
-rvt_wait_for 20 "the client in over IPv4 first" grep -q "connected to dual.test (10.88.1.1:4533)" "$RVT_TMP/dualc2.log" ||
-	rvt_fail "not in over IPv4: $(tail -4 "$RVT_TMP/dualc2.log")"
-rvt_wait_for 10 "the route over the IPv6 address" sh -c "ip -n '$C1' -6 route show fd88:1::1 | grep -q rvd" ||
-	rvt_fail "the pushed route is not in place: $(ip -n "$C1" -6 route)"
+dual_in "$RVT_TMP/dualc2.log"
 ip netns exec "$S" nft add rule inet rvtdual in meta nfproto ipv4 tcp dport 4533 reject with tcp reset
 ip netns exec "$S" nft add rule inet rvtdual in meta nfproto ipv4 udp dport 4534 drop
 rvt_wait_for 15 "the session lost again" grep -q "disconnected from server dual.test" "$RVT_TMP/dualc2.log" ||
