@@ -696,10 +696,14 @@ unsigned rv_tls_crls_unborn(const struct rv_tls_crls *c, int64_t now, int64_t *v
 		if (seen || first == INT64_MAX || first <= now) {
 			continue;
 		}
-		if (n++ == 0) {
+		/* The CA named is the one of the time given, the latest: the
+		 * first CA went with the latest time of them all (round
+		 * sixty-seven tester 297). */
+		n++;
+		if (first > *valid_at) {
+			*valid_at = first;
 			rv_tls_name_oneline(X509_get_subject_name(c->kept_signer[i]), ca, ca_len);
 		}
-		*valid_at = first > *valid_at ? first : *valid_at;
 	}
 	ERR_clear_error();
 	return n;

@@ -76,8 +76,8 @@ const char *rv_tls_crls_no_crl(const struct rv_tls_crls *c, const char *path, ch
 /* rv_tls_crls_unborn: how many CAs have CRLs in |c| of which none is valid
  * yet at |now| (its thisUpdate ahead: the verifier refuses those CAs'
  * peers, "CRL is not yet valid", until then); the latest time one of them
- * becomes valid in |*valid_at| (0: none) and the first such CA's subject
- * in |ca|. */
+ * becomes valid in |*valid_at| (0: none) and that CA's subject in
+ * |ca|. */
 unsigned rv_tls_crls_unborn(const struct rv_tls_crls *c, int64_t now, int64_t *valid_at, char *ca,
 			    size_t ca_len);
 

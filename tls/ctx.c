@@ -1433,7 +1433,7 @@ int64_t rv_tls_crl_not_yet_valid(const struct rv_tls_ctx *c, const char *path, c
 				 size_t err_len)
 {
 	int64_t now = (int64_t)time(NULL), from = c->expiry.crl_last_update, valid_at;
-	char when[32] = "later", ca[128];
+	char when[32] = "later", ca[128], others[64] = "";
 	unsigned unborn;
 
 	if (!c->expiry.have_crl || from <= now) {
@@ -1451,13 +1451,18 @@ int64_t rv_tls_crl_not_yet_valid(const struct rv_tls_ctx *c, const char *path, c
 	 * that CA is valid now, which the verifier takes meanwhile (it said
 	 * they would be refused, and they got in: round-sixty-seven tester
 	 * 292). */
+	if (unborn > 1) {
+		snprintf(others, sizeof(others), ", and those of %u other CA(s) sooner",
+			 unborn - 1);
+	}
 	snprintf(err, err_len,
 		 "CRL file %s: not valid until %s (in %lld s%s%s): the clock of the host that "
-		 "signed it runs ahead of this one's (or this one's behind); %s",
+		 "signed it runs ahead of this one's (or this one's behind); %s%s%s",
 		 path, when, (long long)((unborn > 0 ? valid_at : from) - now),
 		 c->expiry.crl_signers > 1 ? "; the CRL of CA " : "",
 		 c->expiry.crl_signers > 1 ? (unborn > 0 ? ca : c->expiry.crl_last_ca) : "",
-		 unborn > 0 ? "the peers of its CA would be refused until then"
+		 unborn > 0 ? "the peers of its CA would be refused until then" : "", others,
+		 unborn > 0 ? ""
 			    : "until then an older CRL of its CA, valid now, is used, without the "
 			      "revocations only the newer one lists");
 	return from;

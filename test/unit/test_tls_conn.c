@@ -1109,3 +1109,149 @@ Test(tls_conn, name_oneline_marks_a_cut)
 	cr_assert(strncmp(small, big, sizeof(small) - 4) == 0, "%s", small);
 	X509_NAME_free(n);
 }
+
+/* ahead_crl writes to |f| a CRL of the CA |crt|/|key| whose lastUpdate is
+ * |ahead| seconds from now (its signer's clock ahead; below 0, behind),
+ * listing the certificate |revoke| (NULL: none). */
+static void ahead_crl(FILE *f, const char *crt, const char *key, long ahead, const char *revoke)
+{
+	struct rv_pki_err perr;
+	X509_CRL *crl = X509_CRL_new();
+	X509 *ca = NULL;
+	EVP_PKEY *ca_key = NULL;
+	ASN1_TIME *last = ASN1_TIME_adj(NULL, time(NULL), 0, ahead);
+	ASN1_TIME *next = ASN1_TIME_adj(NULL, time(NULL), 30, 0);
+
+	cr_assert_eq(rv_pem_read_cert(&ca, crt, &perr), 0, "%s", perr.msg);
+	cr_assert_eq(rv_pem_read_key(&ca_key, key, &perr), 0, "%s", perr.msg);
+	cr_assert(crl && last && next && X509_CRL_set_version(crl, X509_CRL_VERSION_2) &&
+		  X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)) &&
+		  X509_CRL_set1_lastUpdate(crl, last) && X509_CRL_set1_nextUpdate(crl, next));
+	if (revoke) {
+		X509 *leaf = NULL;
+		X509_REVOKED *r = X509_REVOKED_new();
+
+		cr_assert_eq(rv_pem_read_cert(&leaf, revoke, &perr), 0, "%s", perr.msg);
+		cr_assert(r && X509_REVOKED_set_serialNumber(r, X509_get_serialNumber(leaf)) &&
+			  X509_REVOKED_set_revocationDate(r, X509_CRL_get0_lastUpdate(crl)) &&
+			  X509_CRL_add0_revoked(crl, r));
+		X509_free(leaf);
+	}
+	cr_assert(X509_CRL_sign(crl, ca_key, EVP_sha256()) > 0);
+	cr_assert(PEM_write_X509_CRL(f, crl));
+	X509_CRL_free(crl);
+	X509_free(ca);
+	EVP_PKEY_free(ca_key);
+	ASN1_TIME_free(last);
+	ASN1_TIME_free(next);
+}
+
+/* rv_tls_crl_not_yet_valid with two CAs none of whose CRLs is valid yet:
+ * the CA named is the one of the time said, the later, in either order in
+ * the file (the first CA in the file was named with the later CA's time:
+ * round-sixty-seven tester 297). */
+Test(tls_conn, crl_not_yet_valid_names_the_ca_of_its_time)
+{
+	char bundle[T_PKI_PATH + 16], crls[T_PKI_PATH + 16], err[1024];
+
+	snprintf(bundle, sizeof(bundle), "%s/both.crt", pki.dir);
+	snprintf(crls, sizeof(crls), "%s/ahead.crl", pki.dir);
+	FILE *b = fopen(bundle, "w"), *in;
+	int ch;
+
+	cr_assert_not_null(b);
+	for (int i = 0; i < 2; i++) {
+		in = fopen(i == 0 ? pki.ca_crt : pki.other_ca_crt, "r");
+		cr_assert_not_null(in);
+		while ((ch = fgetc(in)) != EOF) {
+			fputc(ch, b);
+		}
+		fclose(in);
+	}
+	cr_assert_eq(fclose(b), 0);
+
+	for (int order = 0; order < 2; order++) {
+		FILE *f = fopen(crls, "w");
+
+		cr_assert_not_null(f);
+		/* This CA's CRL an hour ahead, the other CA's two. */
+		if (order == 0) {
+			ahead_crl(f, pki.ca_crt, pki.ca_key, 3600, NULL);
+			ahead_crl(f, pki.other_ca_crt, pki.other_ca_key, 7200, NULL);
+		} else {
+			ahead_crl(f, pki.other_ca_crt, pki.other_ca_key, 7200, NULL);
+			ahead_crl(f, pki.ca_crt, pki.ca_key, 3600, NULL);
+		}
+		cr_assert_eq(fclose(f), 0);
+
+		struct rv_tls_ctx *ctx =
+			mk_ctx(RV_TLS_SERVER, bundle, pki.server_crt, pki.server_key, crls, NULL);
+
+		cr_assert_gt(rv_tls_crl_not_yet_valid(ctx, crls, err, sizeof(err)), 0);
+		cr_assert(strstr(err, "(in 7"), "order %d: %s", order, err);
+		cr_assert(strstr(err, "the CRL of CA /CN=other test CA)"), "order %d: %s", order,
+			  err);
+		cr_assert(strstr(err, "would be refused until then, and those of 1 other CA(s) "
+				      "sooner"),
+			  "order %d: %s", order, err);
+		rv_tls_ctx_free(ctx);
+	}
+}
+
+/* check_after lets client1 in under a server whose CRL file is |first|
+ * and says whether the live sessions' check against a context of the CRL
+ * file |then| finds it revoked (rv_tls_conn_revoked; 1 yes, 0 no). */
+static int check_after(const char *first, const char *then)
+{
+	struct pair p = { 0 };
+	struct rv_tls_ctx *now;
+	int revoked;
+
+	p.sctx = mk_ctx(RV_TLS_SERVER, pki.ca_crt, pki.server_crt, pki.server_key, first, NULL);
+	p.cctx = mk_ctx(RV_TLS_CLIENT, pki.ca_crt, pki.client_crt[0], pki.client_key[0], NULL,
+			T_PKI_SERVER_NAME);
+	run(&p);
+	cr_assert_eq(p.ss, RV_TLS_OK, "%s", rv_tls_conn_error(p.s));
+	now = mk_ctx(RV_TLS_SERVER, pki.ca_crt, pki.server_crt, pki.server_key, then, NULL);
+	revoked = rv_tls_conn_revoked(p.s, now);
+	rv_tls_ctx_free(now);
+	free_pair(&p);
+	return revoked;
+}
+
+/* The live sessions' check takes the newest CRL valid now, as the
+ * handshake's verifier does: one dated ahead that revokes a client beside
+ * an older one valid now that does not ends no session before its time
+ * (it took the newest, and ended sessions the handshake let in again:
+ * round-sixty-seven tester 297). */
+Test(tls_conn, live_check_takes_the_newest_crl_valid_now)
+{
+	char crls[T_PKI_PATH + 16];
+	FILE *f;
+
+	snprintf(crls, sizeof(crls), "%s/two.crl", pki.dir);
+	for (int order = 0; order < 2; order++) {
+		f = fopen(crls, "w");
+		cr_assert_not_null(f);
+		if (order == 0) {
+			ahead_crl(f, pki.ca_crt, pki.ca_key, -60, NULL);
+			ahead_crl(f, pki.ca_crt, pki.ca_key, 3600, pki.client_crt[0]);
+		} else {
+			ahead_crl(f, pki.ca_crt, pki.ca_key, 3600, pki.client_crt[0]);
+			ahead_crl(f, pki.ca_crt, pki.ca_key, -60, NULL);
+		}
+		cr_assert_eq(fclose(f), 0);
+		/* The handshake under this file lets the client in ... */
+		cr_assert_eq(check_after(crls, crls), 0, "order %d: revoked before its time",
+			     order);
+	}
+
+	/* ... and the newest valid now decides: one that revokes the client,
+	 * beside an older one that does not, ends its session. */
+	f = fopen(crls, "w");
+	cr_assert_not_null(f);
+	ahead_crl(f, pki.ca_crt, pki.ca_key, -120, NULL);
+	ahead_crl(f, pki.ca_crt, pki.ca_key, -60, pki.client_crt[0]);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(check_after(pki.ca_crl, crls), 1);
+}
