@@ -128,9 +128,13 @@ static void usage(FILE *f, enum rv_config_role role)
 			RV_EXIT_TLS, RV_EXIT_NET, RV_EXIT_PROTOCOL);
 	}
 	fprintf(f, "  -h, --help          this help\n\n");
-	fprintf(f, "Every config key can be given as a flag overriding the file, with '_' "
-		   "written '-'\n(repeatable keys add to the file's entries, but the first "
-		   "--server replaces\nthe file's servers):\n");
+	/* --server is a client's key: the server's help named it (round
+	 * sixty-eight tester 301). */
+	fprintf(f,
+		"Every config key can be given as a flag overriding the file, with '_' "
+		"written '-'\n(repeatable keys add to the file's entries%s):\n",
+		role == RV_CONFIG_CLIENT ? ", but the first --server replaces\nthe file's servers"
+					 : "");
 	for (size_t i = 0; i < rv_config_num_keys(); i++) {
 		const struct rv_config_key *k = rv_config_key_at(i);
 		char flag[64], def[256];

@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -1785,10 +1786,28 @@ static int apply(struct rv_config *c, const char *origin, const char *key, const
 	int ret;
 
 	if (!k) {
-		snprintf(err, err_len,
-			 "%s: unknown key '%s' (see ringvpn.conf(5) or "
-			 "conf/%s.conf.example for the keys)",
-			 origin, key, role);
+		char lower[64];
+		size_t n = 0;
+
+		/* A key written as a flag or in capitals is named as it is
+		 * meant; and the keys' list is the help's, which every
+		 * install has (the examples' path was a source tree's: round
+		 * sixty-eight tester 301). */
+		for (; key[n] && n < sizeof(lower) - 1; n++) {
+			lower[n] = key[n] == '-' ? '_' : (char)tolower((unsigned char)key[n]);
+		}
+		lower[n] = '\0';
+		if (!key[n] && rv_config_key_find(lower)) {
+			snprintf(err, err_len,
+				 "%s: unknown key '%s': keys are written in lower case with '_', "
+				 "as '%s'",
+				 origin, key, lower);
+		} else {
+			snprintf(err, err_len,
+				 "%s: unknown key '%s' (see ringvpn.conf(5) or `ringvpn %s --help` "
+				 "for the keys)",
+				 origin, key, role);
+		}
 		return -EINVAL;
 	}
 	if (!(k->roles & c->role)) {

@@ -18,7 +18,9 @@
  *     "sessions": N, "handshaking": N, "connections": N,
  *     "awaiting_hello": N (server),
  *     "handshakes": { "ok": N, "failed": N, "aborted": N, "timeouts": N,
- *                     "evicted": N },                     (server)
+ *                     "evicted": N,
+ *                     "refused": { "revoked": N, "expired": N,
+ *                                  "untrusted": N } },    (server)
  *     "events": { "replaced": N, "kicked": N, "revoked": N, "rate_limited": N,
  *                 "reconfigured": N, "timed_out": N, "protocol_errors": N,
  *                 "slow_readers": N, "reloads": N, "reload_partial": N,

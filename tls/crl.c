@@ -173,6 +173,35 @@ static bool has_ca_key(X509_STORE *store, X509 *ca)
 	return has;
 }
 
+/* name_ca writes |ca|'s subject into |who|, with its serial when another
+ * CA of |store| has that name under another key: `pki ca` names every CA
+ * "ringvpn CA" unless told, and a rotation's two were told apart by
+ * nothing (round-sixty-eight tester 301). */
+static void name_ca(X509_STORE *store, X509 *ca, char *who, size_t who_len)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
+	bool twin = false;
+
+	rv_tls_name_oneline(X509_get_subject_name(ca), who, who_len);
+	for (size_t i = 0; !twin && i < sk_X509_OBJECT_num(objs); i++) {
+		X509 *x = store_ca(objs, i);
+
+		twin = x &&
+		       X509_NAME_cmp(X509_get_subject_name(x), X509_get_subject_name(ca)) == 0 &&
+		       !rv_tls_same_key(x, ca);
+	}
+	if (twin) {
+		BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(ca), NULL);
+		char *hex = bn ? BN_bn2hex(bn) : NULL;
+		size_t used = strlen(who);
+
+		snprintf(who + used, who_len - used, " (serial %s)", hex ? hex : "?");
+		OPENSSL_free(hex);
+		BN_free(bn);
+	}
+	ERR_clear_error();
+}
+
 bool rv_tls_crls_dropped(const struct rv_tls_crls *n, X509_STORE *store,
 			 const struct rv_tls_crls *cur, char *who, size_t who_len)
 {
@@ -187,7 +216,7 @@ bool rv_tls_crls_dropped(const struct rv_tls_crls *n, X509_STORE *store,
 			kept = rv_tls_same_key(n->kept_signer[j], ca);
 		}
 		if (!kept && has_ca_key(store, ca)) {
-			rv_tls_name_oneline(X509_get_subject_name(ca), who, who_len);
+			name_ca(store, ca, who, who_len);
 			ERR_clear_error();
 			return true;
 		}
@@ -234,7 +263,7 @@ bool rv_tls_crls_left_out(const struct rv_tls_crls *n, X509_STORE *store,
 			kept = rv_tls_same_key(n->kept_signer[j], ca);
 		}
 		if (seen_it && !kept) {
-			rv_tls_name_oneline(X509_get_subject_name(ca), who, who_len);
+			name_ca(store, ca, who, who_len);
 			ERR_clear_error();
 			return true;
 		}
@@ -570,7 +599,7 @@ static void warn_ca_without_crl(struct rv_tls_crls *c, X509_STORE *store, const 
 	for (size_t i = 0; i < sk_X509_OBJECT_num(objs); i++) {
 		X509 *ca = store_ca(objs, i);
 		bool has = false;
-		char name[160], m[PATH_MAX + 512];
+		char name[224], m[PATH_MAX + 512];
 
 		for (size_t j = 0; ca && !has && j < c->nkept; j++) {
 			has = rv_tls_same_key(c->kept_signer[j], ca);
@@ -578,7 +607,7 @@ static void warn_ca_without_crl(struct rv_tls_crls *c, X509_STORE *store, const 
 		if (!ca || has) {
 			continue;
 		}
-		rv_tls_name_oneline(X509_get_subject_name(ca), name, sizeof(name));
+		name_ca(store, ca, name, sizeof(name));
 		if (c->no_crl++ == 0) {
 			snprintf(c->no_crl_ca, sizeof(c->no_crl_ca), "%s", name);
 		}

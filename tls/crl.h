@@ -60,7 +60,7 @@ struct rv_tls_crls {
 	/* The CAs of the CA file without a CRL in the file, and the first
 	 * one's subject (said in a reload's reply too: warn_ca_without_crl). */
 	unsigned no_crl;
-	char no_crl_ca[160];
+	char no_crl_ca[224];
 };
 
 /* rv_tls_crls_no_crl writes into |buf| what the CAs of the CA file without

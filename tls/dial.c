@@ -1117,7 +1117,12 @@ static void client_closing(struct rv_loop *l, struct rv_chan *c)
 	} else if (c->reason[0] && !c->connect_failed && !c->ctl && !rejected) {
 		rv_warnx("cannot connect to server %s: %s (before TLS was done)", s->server_str,
 			 c->reason);
-	} else if (c->reason[0] && !c->connect_failed) {
+	} else if (c->reason[0] && !c->connect_failed && reached_running) {
+		/* A session's end alone: a handshake refused at the next
+		 * attempt (the server's certificate from a CA this end does
+		 * not take, a revoked client) is that attempt's failure, and
+		 * took the place of why the session ended (round-sixty-eight
+		 * tester 301). */
 		snprintf(s->last_end, sizeof(s->last_end), "server %.120s: %.255s", s->server_str,
 			 c->reason);
 		s->last_end_ns = l->now_ns ? l->now_ns : 1;

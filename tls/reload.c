@@ -258,13 +258,18 @@ static int64_t retry_own(struct rv_loop *l, const struct rv_config *cfg)
 static bool older_crl(const struct rv_loop *l, const struct rv_tls_ctx *n, const char *path,
 		      char *err, size_t err_len)
 {
-	char who[160], why[200];
+	char who[224], why[200];
 
 	if (rv_tls_ctx_crl_dropped(n, l->tls, who, sizeof(who))) {
+		/* The file must hold every CA's CRL: in a rotation, the one
+		 * `pki revoke` wrote of one CA, copied over a file of two, was
+		 * refused with the half-written file's advice alone (round
+		 * sixty-eight tester 301). */
 		snprintf(err, err_len,
 			 "CRL %s: it has no CRL of %s, which the running one has and whose CA "
-			 "stays (a file still being written? write it beside and rename it into "
-			 "place); every client of that CA would be refused",
+			 "stays: every client of that CA would be refused; the file must hold "
+			 "every CA's CRL (cat A/ca.crl B/ca.crl > F.new; mv F.new F), written "
+			 "beside and renamed into place",
 			 path, who);
 		return true;
 	}

@@ -130,6 +130,14 @@ ctl_status | head -1
 rvt_wait_for 10 "client1 refused on reconnect" grep -q "rejected the connection: .*revoked" \
 	"$RVT_TMP/client1.log" || rvt_fail "revoked client1 not refused when reconnecting"
 session_gone client1 || rvt_fail "revoked client1 came back"
+# Its status keeps why its session ended, the GOODBYE, and says the refused
+# attempt as the last failure (the refused handshake took the session's end's
+# place: round-sixty-eight tester 301).
+OUT=$("$RV_BIN" status -s "$RVT_TMP/c1.sock" 2>&1)
+rvt_matches "last connection ended .* ago: server .*said goodbye \\(certificate revoked" <<<"$OUT" ||
+	rvt_fail "client1's status lost why its session ended: $OUT"
+rvt_matches "last attempt failed .* ago: server .*revoked" <<<"$OUT" ||
+	rvt_fail "client1's status does not say its refused attempt: $OUT"
 
 rvt_step "A2. an older CRL put back over the new one: refused, client1 stays out"
 # A backup restored, or a sync that lags: the CRL from before the

@@ -229,7 +229,12 @@ expect 0 "rogue valid under other-ca" "$bin" pki verify --ca "$p/other-ca" "$p/r
 # and an empty name is refused without "(unknown error)".
 "$bin" pki crl --ca "$p/other-ca" >/dev/null 2>&1
 expect 4 "another CA's CRL refused" "${V[@]}" --crl "$p/other-ca/ca.crl" "$p/client1.crt"
-expect_err "is not signed by the CA"
+expect_err "CRL 1 (issuer CN = other test CA) is not signed by a CA of"
+# Of a file of two CRLs, the one at fault is named (it was said of the
+# whole file: round-sixty-eight tester 301).
+cat "$p/ca/ca.crl" "$p/other-ca/ca.crl" >"$tmp/two.crl"
+expect 4 "the second CRL, another CA's, refused" "${V[@]}" --crl "$tmp/two.crl" "$p/client1.crt"
+expect_err "CRL 2 (issuer CN = other test CA) is not signed by a CA of"
 expect 2 "an empty --name refused" "${V[@]}" --purpose server --name "" "$p/server.crt"
 expect_err "flag '--name' needs a value: an empty one is none"
 grep -q "unknown error" "$tmp/err" && fail "the empty name's message says (unknown error)" || pass "no (unknown error)"

@@ -531,6 +531,15 @@ static const struct {
 	{ RV_CONFIG_SERVER, "dead_peer_timeout = 1093m\n",
 	  "t.conf:1:", "1093m is longer than 65535 s" },
 	{ RV_CONFIG_SERVER, "rekey_interval = 1441m\n", "t.conf:1:", "longer than one day" },
+	/* A key in capitals or written as a flag is named as meant, and the
+	 * others point to the help, not to a source tree's file (round
+	 * sixty-eight tester 301). */
+	{ RV_CONFIG_SERVER, "Listen = 4433\n", "t.conf:1:",
+	  "unknown key 'Listen': keys are written in lower case with '_', as 'listen'" },
+	{ RV_CONFIG_SERVER, "data-port = 4433\n",
+	  "t.conf:1:", "written in lower case with '_', as 'data_port'" },
+	{ RV_CONFIG_CLIENT, "bogus = 1\n",
+	  "t.conf:1:", "see ringvpn.conf(5) or `ringvpn client --help`" },
 };
 
 /* The data plane's ECN and CoDel keys: defaults, and values taken. */

@@ -1255,3 +1255,54 @@ Test(tls_conn, live_check_takes_the_newest_crl_valid_now)
 	cr_assert_eq(fclose(f), 0);
 	cr_assert_eq(check_after(pki.ca_crl, crls), 1);
 }
+
+/* A CRL file that leaves out the CRL of one of two CAs of one name (a
+ * rotation's, both `pki ca`'s default name): the CA left without one is
+ * told apart by its serial (nothing told them apart: round-sixty-eight
+ * tester 301); a CA whose name is its own alone is named by it. */
+Test(tls_conn, crl_dropped_names_twin_ca_by_serial)
+{
+	char dir[T_PKI_PATH + 16], twin_crt[T_PKI_PATH + 32], twin_crl[T_PKI_PATH + 32];
+	char cas[T_PKI_PATH + 32], both[T_PKI_PATH + 32], who[224], serial[64];
+	struct rv_pki_ca_opts o = { .name = "ringvpn test CA", .days = 30 };
+	struct rv_pki_err perr = { 0 };
+	X509 *ca = NULL;
+
+	snprintf(dir, sizeof(dir), "%s/twin-ca", pki.dir);
+	cr_assert_eq(rv_pki_ca_create(dir, &o, &perr), 0, "%s", perr.msg);
+	snprintf(twin_crt, sizeof(twin_crt), "%s/ca.crt", dir);
+	snprintf(twin_crl, sizeof(twin_crl), "%s/ca.crl", dir);
+	snprintf(cas, sizeof(cas), "%s/twins.crt", pki.dir);
+	snprintf(both, sizeof(both), "%s/twins.crl", pki.dir);
+	cat_files(cas, (const char *const[]){ pki.ca_crt, twin_crt, NULL });
+	cat_files(both, (const char *const[]){ pki.ca_crl, twin_crl, NULL });
+
+	struct rv_tls_ctx *cur =
+		mk_ctx(RV_TLS_SERVER, cas, pki.server_crt, pki.server_key, both, NULL);
+	struct rv_tls_ctx *n =
+		mk_ctx(RV_TLS_SERVER, cas, pki.server_crt, pki.server_key, twin_crl, NULL);
+
+	cr_assert_eq(rv_pem_read_cert(&ca, pki.ca_crt, &perr), 0, "%s", perr.msg);
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(ca), NULL);
+	char *hex = BN_bn2hex(bn);
+
+	snprintf(serial, sizeof(serial), "/CN=ringvpn test CA (serial %s)", hex);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	X509_free(ca);
+	cr_assert(rv_tls_ctx_crl_dropped(n, cur, who, sizeof(who)));
+	cr_assert_str_eq(who, serial);
+	rv_tls_ctx_free(n);
+	rv_tls_ctx_free(cur);
+
+	/* Two CAs of their own names: the name alone. */
+	cat_files(cas, (const char *const[]){ pki.ca_crt, pki.other_ca_crt, NULL });
+	snprintf(twin_crl, sizeof(twin_crl), "%s/ca.crl", pki.other_ca_dir);
+	cat_files(both, (const char *const[]){ pki.ca_crl, twin_crl, NULL });
+	cur = mk_ctx(RV_TLS_SERVER, cas, pki.server_crt, pki.server_key, both, NULL);
+	n = mk_ctx(RV_TLS_SERVER, cas, pki.server_crt, pki.server_key, twin_crl, NULL);
+	cr_assert(rv_tls_ctx_crl_dropped(n, cur, who, sizeof(who)));
+	cr_assert_str_eq(who, "/CN=ringvpn test CA");
+	rv_tls_ctx_free(n);
+	rv_tls_ctx_free(cur);
+}
