@@ -603,6 +603,16 @@ uint32_t rv_session_tx_epoch(const struct rv_session *s)
 	return atomic_load_explicit(&s->tx_epoch, memory_order_acquire);
 }
 
+uint64_t rv_session_tx_expires_ns(const struct rv_session *s)
+{
+	uint32_t epoch = atomic_load_explicit(&s->tx_epoch, memory_order_acquire);
+	const struct rv_keys *slot =
+		epoch ? atomic_load_explicit(&s->slots[epoch % RV_KEY_SLOTS], memory_order_acquire)
+		      : NULL;
+
+	return slot && slot->epoch == epoch ? slot->created_ns + s->reject_after_ns : 0;
+}
+
 /* ---- data path --------------------------------------------------------- */
 
 enum rv_session_result rv_session_seal_batch(struct rv_session *s, struct rv_pkt *pkts, size_t num,

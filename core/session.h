@@ -173,6 +173,11 @@ int rv_session_drop_epoch(struct rv_session *s, struct rv_qsbr *q, uint32_t epoc
 /* rv_session_tx_epoch returns the sending epoch (0 = none active). */
 uint32_t rv_session_tx_epoch(const struct rv_session *s);
 
+/* rv_session_tx_expires_ns: when the sending epoch's keys stop sealing
+ * (monotonic; born plus the reject-after age), 0 with none. Control
+ * thread. */
+uint64_t rv_session_tx_expires_ns(const struct rv_session *s);
+
 /* rv_session_seal_batch seals |num| packets for |s| under its sending epoch:
  * on entry pkts[i].len is the payload length (payload at buf +
  * RV_DATA_HDR_LEN); on RV_SESSION_OK/REKEY_SOON each pkts[i].len is the

@@ -372,6 +372,13 @@ static uint64_t data_heard_ns(const struct rv_ctl_peer *c)
 	return rx > c->last_rx_ns ? rx : 0;
 }
 
+/* keys_end_ns: when the session's sending keys expire, 0: no session or
+ * no keys. */
+static uint64_t keys_end_ns(const struct rv_ctl_peer *c)
+{
+	return c->session != NULL ? rv_session_tx_expires_ns(c->session) : 0;
+}
+
 /* data_alive_line: a control connection silent while the peer's datagrams
  * keep coming is a TCP path that lost packets, not a dead peer: after an
  * outage of a few seconds TCP's backed-off retransmission may come later
@@ -381,9 +388,18 @@ static uint64_t data_heard_ns(const struct rv_ctl_peer *c)
  * control connection no key exchange can be made). 0: none given. */
 static uint64_t data_alive_line(const struct rv_ctl_peer *c)
 {
-	uint64_t rx = data_heard_ns(c);
+	uint64_t rx = data_heard_ns(c), line, end;
 
-	return rx ? min_u64(rx + c->dead_peer_ns + 1, c->last_rx_ns + 2 * c->dead_peer_ns + 1) : 0;
+	if (!rx) {
+		return 0;
+	}
+	line = min_u64(rx + c->dead_peer_ns + 1, c->last_rx_ns + 2 * c->dead_peer_ns + 1);
+	/* Nor past the sending keys' end: without the control connection no
+	 * new ones come, and the tunnel carried nothing for up to a minute
+	 * while both ends showed it running (a dead_peer_timeout over 60 s:
+	 * round-sixty-eight tester 299). Ended then, a client connects anew. */
+	end = keys_end_ns(c);
+	return end && end < line ? end : line;
 }
 
 /* rx_dead_line: dead_line for the peer's last frame, the grace given once
@@ -723,16 +739,19 @@ enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 		 * went quiet: its peer gave up on it meanwhile. */
 		bool own = stall && *stall > c->last_rx_ns;
 
-		uint64_t data = data_heard_ns(c);
-		char also[128] = "";
+		uint64_t data = data_heard_ns(c), end = keys_end_ns(c);
+		char also[192] = "";
 
 		/* Said only when the datagrams still come: a peer silent on
 		 * both (stopped, gone) ends a timeout after its last one. */
 		if (data != 0 && now_ns - min_u64(data, now_ns) < c->dead_peer_ns) {
 			snprintf(also, sizeof(also),
 				 " (its datagrams came until %u ms ago: the control "
-				 "connection's TCP path may be blocked)",
-				 (unsigned)((now_ns - min_u64(data, now_ns)) / RV_NSEC_PER_MSEC));
+				 "connection's TCP path may be blocked%s)",
+				 (unsigned)((now_ns - min_u64(data, now_ns)) / RV_NSEC_PER_MSEC),
+				 end && end <= now_ns ? "; the keys in use expired, and new "
+							"ones need it"
+						      : "");
 		}
 		char what[128];
 

@@ -2406,3 +2406,46 @@ Test(ctl, an_exchange_survives_the_connection_coming_back)
 	traffic_ok(s, c);
 	drop_pair(s, c);
 }
+
+/* A control connection silent while the datagrams keep coming is given
+ * up to twice the dead-peer timeout, but not past the sending keys' end:
+ * with a timeout of 120 s the keys expired at 180 s and the tunnel carried
+ * nothing for a minute while both ends said it ran (round-sixty-eight
+ * tester 299). The session ends when they expire, saying why. */
+Test(ctl, a_silent_control_connection_ends_at_the_keys_end)
+{
+	const uint64_t t0 = now;
+	struct rv_ctl_peer *s;
+	struct rv_ctl_peer *c;
+	enum rv_ctl_result r = RV_CTL_CONTINUE;
+
+	srv.cfg.dead_peer_ms = cli.cfg.dead_peer_ms = 120000;
+	srv.cfg.keepalive_ms = cli.cfg.keepalive_ms = 10000;
+	bring_up(&s, &c, "client1", NULL);
+	while (r == RV_CTL_CONTINUE && now < t0 + 300 * RV_NSEC_PER_SEC) {
+		uint8_t buf[RV_DATA_HDR_LEN + 64 + RV_TAG_LEN];
+		struct rv_pkt pkt = { .buf = buf, .len = 20 };
+		struct rv_data_hdr hdr;
+		enum rv_session_result res;
+
+		now += RV_NSEC_PER_SEC;
+		/* The client's datagrams come while its keys seal. */
+		memset(buf, 0, sizeof(buf));
+		buf[RV_DATA_HDR_LEN] = 0x45;
+		res = rv_session_seal_batch(rv_ctl_peer_session(c), &pkt, 1, now);
+		if (res == RV_SESSION_OK || res == RV_SESSION_REKEY_SOON) {
+			cr_assert_eq(rv_wire_parse_data_hdr(&hdr, buf, pkt.len), RV_WIRE_OK);
+			rv_session_open_batch(rv_ctl_peer_session(s), &pkt, &hdr, &res, 1, now);
+		}
+		r = rv_ctl_peer_tick(s, now);
+		rv_ctl_peer_out(s)->len = 0; /* the control connection carries nothing */
+	}
+	cr_assert_eq(r, RV_CTL_CLOSE);
+	cr_assert_leq(now, t0 + 181 * RV_NSEC_PER_SEC, "ended %llu s in",
+		      (unsigned long long)((now - t0) / RV_NSEC_PER_SEC));
+	cr_assert_geq(now, t0 + 120 * RV_NSEC_PER_SEC, "ended before its dead-peer timeout");
+	cr_assert(strstr(rv_ctl_peer_reason(s), "the keys in use expired"), "%s",
+		  rv_ctl_peer_reason(s));
+	rv_ctl_peer_free(c);
+	rv_ctl_peer_free(s);
+}
