@@ -26,8 +26,9 @@
 	X(OK, 0, false, "success (for `pki verify`: the certificate is valid)")                    \
 	X(FAILURE, 1, true,                                                                        \
 	  "general error, described by a perror-style message; also out of memory or file "        \
-	  "descriptors (or under the locked-memory limit), a thread the task limit refused, or "   \
-	  "io_uring the host refuses, whatever step hit it")                                       \
+	  "descriptors (or under the locked-memory limit), a stack limit below 256 KiB that its "  \
+	  "hard limit keeps there, a thread the task limit refused, or io_uring the host "         \
+	  "refuses, whatever step hit it")                                                         \
 	X(USAGE, 2, false, "bad command line: unknown flag, missing or bad argument")              \
 	X(CONFIG, 3, false, "bad config file: unreadable, syntax or value error")                  \
 	X(CERT, 4, false,                                                                          \

@@ -768,7 +768,9 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 	size_t len = strlen(path), bad = 0;
 	struct rv_leasefile *f;
 	struct stat st;
-	char buf[65536];
+	/* On the main thread's stack at the start: 64 KiB here crashed a start
+	 * under a 64 KiB stack limit (round-sixty-eight tester 303). */
+	char buf[4096];
 	ssize_t n;
 	bool ro = false;
 	int loaded, ret;

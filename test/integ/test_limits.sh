@@ -20,7 +20,8 @@
 #      (it used to reconnect every 2 s for ever, each time costing the
 #      server a handshake and an address).
 #   4. A server without CAP_IPC_LOCK under a 64 KiB locked-memory limit:
-#      exit 1, and the log names the limit.
+#      exit 1, and the log names the limit. Under a 64 KiB stack limit it
+#      runs when the hard limit lets it raise it, else exit 1 naming it.
 #   5. A server under a file size limit (prlimit --fsize) that its lease
 #      file outgrows: it keeps running (SIGXFSZ used to kill it), warns once,
 #      and the file holds whole lines only; clients keep connecting.
@@ -467,6 +468,20 @@ rvt_exit_within 15 "$RVT_LAST_PID" || rvt_fail "the server ran in 50,000 KiB of 
 [ "$RVT_EXIT" -eq 1 ] || rvt_fail "exit $RVT_EXIT, want 1: $(cat "$RVT_TMP/server-as.log")"
 grep -Eq "the address-space limit is 50000 KiB now|RLIMIT_AS" "$RVT_TMP/server-as.log" ||
 	rvt_fail "the address-space limit is not named: $(grep -a warn "$RVT_TMP/server-as.log")"
+
+# A stack limit of 64 KiB: raised where the hard limit lets it (the start
+# died of SIGSEGV without a word, -n having said OK: round-sixty-eight
+# tester 303), and said where it does not, exit 1.
+rvt_bg "$S" server-stack prlimit --stack=65536:unlimited "$RV_BIN" server -c "$RVT_TMP/lock.conf"
+STACK_PID=$RVT_LAST_PID
+rvt_wait_for 10 "the server under a 64 KiB stack limit answers" \
+	"$RV_BIN" status -s "$RVT_TMP/lock.sock" || rvt_fail "no server under a 64 KiB stack limit: $(tail -3 "$RVT_TMP/server-stack.log")"
+rvt_stop_pid "$STACK_PID" 10 || rvt_fail "the server under a 64 KiB stack limit did not stop"
+rvt_bg "$S" server-stack2 prlimit --stack=65536:65536 "$RV_BIN" server -c "$RVT_TMP/lock.conf"
+rvt_exit_within 10 "$RVT_LAST_PID" || rvt_fail "the server ran under a 64 KiB hard stack limit"
+[ "$RVT_EXIT" -eq 1 ] || rvt_fail "exit $RVT_EXIT, want 1: $(cat "$RVT_TMP/server-stack2.log")"
+grep -q "the stack limit is 64 KiB and its hard limit keeps it there" "$RVT_TMP/server-stack2.log" ||
+	rvt_fail "the stack limit is not named: $(cat "$RVT_TMP/server-stack2.log")"
 
 rvt_step "5. a file size limit the lease file outgrows"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
