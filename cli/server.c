@@ -218,12 +218,19 @@ static void note_pool_links(const struct rv_config *cfg)
 
 /* With client_to_client = kernel (the default), client-to-client traffic leaves
  * a worker through the server's TUN and comes back in through it, so the
- * kernel must forward between clients (internal and off need no forwarding,
- * but networks behind the server still do). ringvpn
- * does not flip a host-wide sysctl behind the administrator's back; it says
- * so once at start-up instead. */
+ * kernel must forward between clients; internal and off need no forwarding
+ * for that, but networks behind the server (`route`) and behind clients
+ * (`subnet`) still do: with internal or off nothing was said of them, and
+ * sites reached neither the server's LAN nor it them (round-sixty-eight
+ * tester 298). ringvpn does not flip a host-wide sysctl behind the
+ * administrator's back; it says so once at start-up instead. */
 static void note_forwarding(const struct rv_config *cfg)
 {
+	bool kernel = cfg->client_to_client == RV_CONFIG_C2C_KERNEL;
+
+	if (!kernel && cfg->num_routes == 0 && cfg->num_subnets == 0) {
+		return;
+	}
 	static const char *const knobs[] = { "/proc/sys/net/ipv4/ip_forward",
 					     "/proc/sys/net/ipv6/conf/all/forwarding" };
 
@@ -237,9 +244,10 @@ static void note_forwarding(const struct rv_config *cfg)
 			fclose(f);
 		}
 		if (c == '0') {
-			rv_info("%s is 0: clients reach the server but not each other or the "
-				"networks behind it (set it to 1 to route between them)",
-				knobs[i]);
+			rv_info("%s is 0: clients reach the server but not %sthe networks "
+				"behind it%s (set it to 1 to route between them)",
+				knobs[i], kernel ? "each other or " : "",
+				cfg->num_subnets ? " or behind clients" : "");
 		}
 	}
 }
@@ -453,9 +461,7 @@ int rv_cmd_server(int argc, char **argv)
 		 rv_dataplane_tun_name(dp), rv_dataplane_num_workers(dp),
 		 rv_dataplane_lanes(dp) > 1 ? ", sessions spread over them evenly" : "");
 	rv_info("%s", status);
-	if (cfg.client_to_client == RV_CONFIG_C2C_KERNEL) {
-		note_forwarding(&cfg);
-	}
+	note_forwarding(&cfg);
 	rv_notify_ready(status);
 	switch (rv_loop_run(loop)) {
 	case RV_LOOP_SIGNAL:

@@ -180,6 +180,86 @@ static size_t sources_of(const struct hostcfg *h, struct rv_prefix *out)
 	return n + used_routes(h, out + n);
 }
 
+/* struct part_walk gathers the host's routes through other devices inside
+ * the networks this client routes into the tunnel (publish_parts). */
+struct part_walk {
+	const struct rv_prefix *nets;
+	size_t num_nets;
+	struct rv_prefix out[RV_DP_HOST_NETS_MAX];
+	size_t n;
+	bool over;
+};
+
+static int note_part(void *ctx, const struct rv_prefix *dst, unsigned oif)
+{
+	struct part_walk *pw = ctx;
+
+	if (!rv_route_part(dst, oif, pw->nets, pw->num_nets)) {
+		return 0;
+	}
+	if (pw->n == RV_DP_HOST_NETS_MAX) {
+		pw->over = true;
+	} else {
+		pw->out[pw->n++] = *dst;
+	}
+	return 0;
+}
+
+/* The host's parts, as last published; whether a route may have changed
+ * since (rv_hostcfg_parts_changed). */
+static struct part_walk parts_last;
+static const struct rv_dataplane *parts_dp;
+static bool parts_stale = true;
+
+void rv_hostcfg_parts_changed(void)
+{
+	parts_stale = true;
+}
+
+/* publish_parts tells the workers the parts of the networks |nets| (the
+ * session's sources) that the host routes through another device: its
+ * own, not the server's to send from. The whole of a pushed route or of
+ * the pool's network was a source while the host sent a part of it to its
+ * own LAN, and the server could pose as that LAN's hosts (a carve-out
+ * `subnet ... override`, a pool wider than the LAN: round-sixty-eight
+ * tester 298). The worker's source check drops them as spoof
+ * (rv_dataplane_host_has). Asked of the kernel only when the sources or
+ * the host's routes changed: a dump of the whole table. */
+static void publish_parts(struct rv_loop *l, const struct rv_prefix *nets, size_t n, bool changed)
+{
+	struct part_walk pw = { .nets = nets, .num_nets = n };
+	unsigned tun;
+	bool same;
+
+	if (!l->dp || (!changed && !parts_stale)) {
+		return;
+	}
+	parts_stale = false;
+	tun = if_nametoindex(rv_dataplane_tun_name(l->dp));
+	if (tun != 0 && n != 0 && rv_rtnl_list_other_routes(tun, note_part, &pw) < 0) {
+		parts_stale = true; /* asked again at the next check */
+		return;
+	}
+	same = l->dp == parts_dp && pw.n == parts_last.n && pw.over == parts_last.over;
+	for (size_t i = 0; same && i < pw.n; i++) {
+		same = rv_prefix_equal(&pw.out[i], &parts_last.out[i]);
+	}
+	if (same) {
+		return;
+	}
+	if (pw.over && !parts_last.over) {
+		rv_warnx("more than %u of this host's routes lie inside the networks it routes "
+			 "into the tunnel: the server may send from the addresses of those past "
+			 "the first %u",
+			 (unsigned)RV_DP_HOST_NETS_MAX, (unsigned)RV_DP_HOST_NETS_MAX);
+	}
+	parts_dp = l->dp;
+	parts_last.n = pw.n;
+	parts_last.over = pw.over;
+	memcpy(parts_last.out, pw.out, pw.n * sizeof(pw.out[0]));
+	rv_dataplane_set_host_nets(l->dp, pw.out, pw.n, false);
+}
+
 /* publish_sources makes the tunnel's networks what session |s| (NULL: the
  * current one, if any) may send from. The workers see each network added
  * before any that goes is removed (rv_demux_set_prefixes), so a change
@@ -188,6 +268,7 @@ static size_t sources_of(const struct hostcfg *h, struct rv_prefix *out)
 static int publish_sources(struct rv_loop *l, struct hostcfg *h, struct rv_session *s)
 {
 	struct rv_prefix nets[2 + RV_CTL_MAX_ROUTES];
+	size_t n;
 	int ret;
 
 	if (!s) {
@@ -196,10 +277,12 @@ static int publish_sources(struct rv_loop *l, struct hostcfg *h, struct rv_sessi
 			return 0; /* the first CONFIG's session: on_session does it */
 		}
 	}
-	ret = rv_demux_set_prefixes(l->env.demux, s, nets, sources_of(h, nets));
+	n = sources_of(h, nets);
+	ret = rv_demux_set_prefixes(l->env.demux, s, nets, n);
 	if (ret) {
 		rv_warn(ret, "cannot publish the tunnel's networks to the data plane");
 	}
+	publish_parts(l, nets, n, true);
 	return ret;
 }
 
@@ -1010,6 +1093,11 @@ void rv_hostcfg_recheck(struct rv_loop *l)
 	tun = tun_index(l, rv_dataplane_tun_name(l->dp));
 	if (cover_changed(l, h, tun)) {
 		(void)apply(l, &h->pushed, true, true);
+	}
+	if (parts_stale) {
+		struct rv_prefix nets[2 + RV_CTL_MAX_ROUTES];
+
+		publish_parts(l, nets, sources_of(h, nets), false);
 	}
 }
 

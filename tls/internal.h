@@ -693,6 +693,16 @@ void rv_server_host_nets(struct rv_loop *l);
  * so not at every check: at start, at a reload, and after such a
  * change). */
 void rv_server_host_parts_changed(void);
+
+/* rv_route_part: is the route to |dst| through device |oif| a part of one
+ * of |nets| (strictly inside it) that the host routes itself? Not a
+ * link-local one (each device's fe80::/64), nor one through a nexthop
+ * object, which names no device and may go through the TUN itself (taken
+ * so, a site's addresses behind one went unreachable: round-twenty-six
+ * tester 125). The server's parts of the networks behind clients and a
+ * client's of the networks it routes into the tunnel. */
+bool rv_route_part(const struct rv_prefix *dst, unsigned oif, const struct rv_prefix *nets,
+		   size_t n);
 void rv_tunwatch_on_cqe(struct rv_loop *l, int res);
 void rv_tunwatch_free(struct rv_loop *l);
 void rv_hostcfg_dns(void *loop, const struct rv_ctl_dns *dns);
@@ -722,6 +732,10 @@ void rv_hostcfg_withdraw(struct rv_loop *l);
  * the tunnel is taken off, one left out that a narrower route of the
  * host's now keeps the server out of is installed; each said. */
 void rv_hostcfg_recheck(struct rv_loop *l);
+/* rv_hostcfg_parts_changed: a route or link of the host's came or went:
+ * the parts of the tunnel's networks it routes itself are asked again at
+ * the next rv_hostcfg_recheck. */
+void rv_hostcfg_parts_changed(void);
 
 /* rv_hostcfg_ctl_source notes the source address of the control
  * connection |fd| once it is connected: the server's way is judged for

@@ -187,25 +187,27 @@ struct part_walk {
 	size_t num_routed;
 };
 
+bool rv_route_part(const struct rv_prefix *dst, unsigned oif, const struct rv_prefix *nets,
+		   size_t n)
+{
+	if (rv_prefix_link_local(dst) || oif == RV_RTNL_OIF_UNKNOWN) {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (nets[i].addr.family == dst->addr.family && dst->len > nets[i].len &&
+		    rv_prefix_contains(&nets[i], &dst->addr)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static int note_part(void *ctx, const struct rv_prefix *dst, unsigned oif)
 {
 	struct part_walk *pw = ctx;
 
-	/* Through a nexthop object the route names no device, which may be
-	 * the TUN itself: such a route is no part of the host's (taken so, a
-	 * site's addresses behind one went unreachable, and their packets
-	 * dropped as spoof: round-twenty-six tester 125). */
-	if (rv_prefix_link_local(dst) || oif == RV_RTNL_OIF_UNKNOWN) {
-		return 0;
-	}
-	for (size_t i = 0; i < pw->num_routed; i++) {
-		const struct rv_prefix *net = &pw->routed[i];
-
-		if (net->addr.family == dst->addr.family && dst->len > net->len &&
-		    rv_prefix_contains(net, &dst->addr)) {
-			add_host_net(pw->w, dst);
-			return 0;
-		}
+	if (rv_route_part(dst, oif, pw->routed, pw->num_routed)) {
+		add_host_net(pw->w, dst);
 	}
 	return 0;
 }

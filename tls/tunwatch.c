@@ -621,6 +621,17 @@ void rv_tunwatch_on_cqe(struct rv_loop *l, int res)
 			 * a nexthop object its routes (tester 159) */
 			h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK ||
 			h->nlmsg_type == RTM_NEWNEXTHOP || h->nlmsg_type == RTM_DELNEXTHOP));
+		/* A client's: the parts of the tunnel's networks its host
+		 * routes itself are asked again at the next check (a link set
+		 * down, an address gone, take routes without a route
+		 * message). */
+		if (l->role != &rv_server_role &&
+		    (h->nlmsg_type == RTM_NEWROUTE || h->nlmsg_type == RTM_DELROUTE ||
+		     h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK ||
+		     h->nlmsg_type == RTM_DELADDR || h->nlmsg_type == RTM_NEWNEXTHOP ||
+		     h->nlmsg_type == RTM_DELNEXTHOP)) {
+			rv_hostcfg_parts_changed();
+		}
 		if (l->role == &rv_server_role) {
 			/* A route of the host's came or went: its parts of the
 			 * networks behind clients are asked again at the next

@@ -280,6 +280,9 @@ stop_all
 
 rvt_step "internal: session to session inside the data plane (IP forwarding off)"
 start_all internal 0
+# No network behind the server or a client: forwarding is not needed, and
+# not said.
+grep -aq "ip_forward is 0" "$RVT_TMP/server.log" && rvt_fail "internal without networks: forwarding said as needed"
 tx0=$(tun_pkts tx) rx0=$(tun_pkts rx)
 rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 "$A2" || rvt_fail "ping client1 -> client2"
 rvt_nsx "$C2" ping -6 -c 3 -i 0.2 -W 2 "$(ctl_field "session name=client1" v6)" ||
@@ -538,6 +541,19 @@ rvt_log "server -> client2: $census"
 n=${census#data=}
 [ "${n%% *}" -ge 100 ] || rvt_fail "census saw too few data messages: $census"
 stop_all
+
+rvt_step "internal and off with networks behind clients and IP forwarding off: said"
+# They need no forwarding between clients, but sites do: nothing was said,
+# and sites reached neither the server's LAN nor it them (round-sixty-eight
+# tester 298).
+for mode in internal off; do
+	SRV_KV=("subnet=client3 10.50.0.0/24")
+	start_all "$mode" 0
+	SRV_KV=()
+	grep -aq "ip_forward is 0: clients reach the server but not the networks behind it or behind clients" "$RVT_TMP/server.log" ||
+		rvt_fail "$mode: forwarding off not said: $(grep -a forward "$RVT_TMP/server.log")"
+	stop_all
+done
 
 rvt_step "off: client to client dropped and counted"
 # client3 never connects: its site stands for an offline network behind a client.

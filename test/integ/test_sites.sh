@@ -174,6 +174,36 @@ rvt_log "client1 drop_spoof $SP0 -> $(spoof client1)"
 grep -aq "spoofed inner source 10.30.0.99" "$RVT_TMP/server.log" || rvt_fail "no spoof line naming 10.30.0.99"
 [ "$(spoof client2)" = 0 ] || rvt_fail "client2 had spoof drops"
 
+rvt_step "a part of client1's network that client2's host routes itself: no source of the server's there"
+# client2 routes client1's 10.20.0.0/24 into its tunnel, but 10.20.0.200 to
+# its own LAN: the server may not send from that address to it (the whole
+# route was a source, and the server, or a host of its LAN, could pose as
+# a host of client2's LAN: round-sixty-eight tester 298). The server's
+# kernel sends from an address of its own there, and client2 drops it.
+c2_spoof() { "$RV_BIN" status --kv -s "$RVT_TMP/c2.sock" | awk '/^session /{for (i = 1; i <= NF; i++) if ($i ~ /^drop_spoof=/) { sub(/^drop_spoof=/, "", $i); print $i } }'; }
+c2_spoof_at_least() { [ "$(c2_spoof)" -ge "$1" ]; }
+rvt_nsx "$S" ip addr add 10.20.0.222/32 dev lo || rvt_fail "the server's address in client1's network"
+rvt_nsx "$S" ping -c 2 -i 0.2 -W 1 -I 10.20.0.222 10.30.0.2 || rvt_fail "a source client2's host does not route itself was dropped"
+CS0=$(c2_spoof)
+rvt_nsx "$C2" ip route add 10.20.0.222/32 dev lan0 || rvt_fail "client2's host route"
+# Taken at client2's next look at its routes (within a second).
+one_dropped() {
+	ip netns exec "$S" ping -c 1 -W 1 -I 10.20.0.222 10.30.0.2 >/dev/null 2>&1
+	c2_spoof_at_least $((CS0 + 1))
+}
+rvt_wait_for 5 "client2 drops the server's packets from 10.20.0.222" one_dropped ||
+	rvt_fail "client2 drop_spoof $CS0 -> $(c2_spoof): its host's own route is still a source"
+CS1=$(c2_spoof)
+rvt_nsx "$S" ping -c 3 -i 0.3 -W 1 -I 10.20.0.222 10.30.0.2 && rvt_fail "the server sent as a host client2 routes to its own LAN"
+rvt_wait_for 5 "client2's spoof drops" c2_spoof_at_least $((CS1 + 3)) ||
+	rvt_fail "client2 drop_spoof $CS1 -> $(c2_spoof), want 3 more"
+rvt_log "client2 drop_spoof $CS0 -> $(c2_spoof)"
+# The host's route gone: a source again.
+rvt_nsx "$C2" ip route del 10.20.0.222/32 dev lan0 || rvt_fail "client2's host route deleted"
+rvt_wait_for 5 "the address a source again" \
+	rvt_nsx "$S" ping -c 1 -W 1 -I 10.20.0.222 10.30.0.2 || rvt_fail "the address stayed no source"
+rvt_nsx "$S" ip addr del 10.20.0.222/32 dev lo
+
 rvt_step "client3's carve-out, client3 offline: nothing goes to client1, client1 may not send from it"
 # A host of lan-a answers on 10.20.0.70 as if the carve-out were client1's.
 rvt_nsx "$LA" ip addr add 10.20.0.70/32 dev veth0 || rvt_fail "address 10.20.0.70"
