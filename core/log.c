@@ -299,7 +299,32 @@ void rv_log_open(void)
  * line that cannot go now is dropped (false). A line fits in PIPE_BUF
  * (LOG_LINE_MAX), so a pipe with room takes it whole; a terminal may take
  * part of one. */
+static bool emit_once(char *line, size_t len);
+
+/* emit writes |line| whole, or returns false: the line is then counted as
+ * not written (vlog), whatever the error (a full disk, a file size limit,
+ * a reader that does not keep up). A line cut short by the error (the
+ * disk filled within it) ends with a newline before the next line that
+ * goes through: the next was glued to it, and the lost lines went unsaid
+ * (round-sixty-eight tester 303). */
 static bool emit(char *line, size_t len)
+{
+	static _Atomic bool torn;
+	char nl = '\n';
+
+	if (atomic_load(&torn)) {
+		if (!emit_once(&nl, 1)) {
+			return false;
+		}
+		atomic_store(&torn, false);
+	}
+	return emit_once(line, len) || (atomic_store(&torn, errno == 0), false);
+}
+
+/* Why the last line was not written (0: a part of it was). */
+static _Atomic int unwritten_err;
+
+static bool emit_once(char *line, size_t len)
 {
 	struct iovec iov = { .iov_base = line, .iov_len = len };
 	ssize_t w;
@@ -322,7 +347,28 @@ static bool emit(char *line, size_t len)
 		w = write(STDERR_FILENO, line, len);
 		break;
 	}
-	return w >= 0 || errno != EAGAIN;
+	if (w >= 0 && (size_t)w < len && out_kind != OUT_NOWAIT) {
+		/* A file's last room, or its size limit: the rest is tried
+		 * once (it fails with the reason). */
+		ssize_t more = write(out_kind == OUT_OWN ? out_fd : STDERR_FILENO, line + w,
+				     len - (size_t)w);
+
+		w = more < 0 ? -1 : w + more;
+		if (more >= 0 && (size_t)w < len) {
+			errno = ENOSPC;
+			w = -1;
+		}
+		if (w < 0) {
+			atomic_store(&unwritten_err, errno);
+			errno = 0; /* a part went: torn */
+			return false;
+		}
+	}
+	if (w < 0) {
+		atomic_store(&unwritten_err, errno);
+		return false;
+	}
+	return (size_t)w == len;
 }
 
 /* put_text appends |msg| to the line of |off| bytes at |line|, within
@@ -413,9 +459,12 @@ static void RV_PRINTF(3, 0) vlog(enum rv_log_level level, int err, const char *f
 	if (lost != 0) {
 		char note[128];
 
-		snprintf(note, sizeof(note),
-			 "%llu log line(s) not written: the log's reader did not keep up",
-			 (unsigned long long)lost);
+		int why = atomic_load(&unwritten_err);
+
+		snprintf(note, sizeof(note), "%llu log line(s) not written: %s",
+			 (unsigned long long)lost,
+			 why == EAGAIN || why == 0 ? "the log's reader did not keep up"
+						   : strerror(why));
 		if (!write_line(RV_LOG_WARN, note)) {
 			atomic_fetch_add(&lines_unwritten, lost + 1);
 			return;

@@ -483,6 +483,25 @@ rvt_exit_within 10 "$RVT_LAST_PID" || rvt_fail "the server ran under a 64 KiB ha
 grep -q "the stack limit is 64 KiB and its hard limit keeps it there" "$RVT_TMP/server-stack2.log" ||
 	rvt_fail "the stack limit is not named: $(cat "$RVT_TMP/server-stack2.log")"
 
+# The log file at a file size limit (or a full disk): the lines not
+# written are counted and said, with the reason, once lines go through,
+# and the line the limit cut ends before the next (lost unsaid, the next
+# glued to the cut one: round-sixty-eight tester 303).
+rvt_bg "$S" server-fsize prlimit --fsize=3000:unlimited "$RV_BIN" server -c "$RVT_TMP/lock.conf"
+FS_PID=$RVT_LAST_PID
+rvt_wait_for 10 "the server under a file size limit answers" "$RV_BIN" status -s "$RVT_TMP/lock.sock" ||
+	rvt_fail "no server under a file size limit: $(tail -3 "$RVT_TMP/server-fsize.log")"
+for i in $(seq 12); do "$RV_BIN" reload -s "$RVT_TMP/lock.sock" >/dev/null 2>&1; done
+[ "$(stat -c %s "$RVT_TMP/server-fsize.log")" = 3000 ] || rvt_fail "the log did not reach its limit: $(stat -c %s "$RVT_TMP/server-fsize.log") bytes"
+setpriv --reuid=nobody --regid=nogroup --clear-groups prlimit -p "$FS_PID" --fsize=unlimited:unlimited ||
+	rvt_fail "prlimit as nobody (file size)"
+"$RV_BIN" reload -s "$RVT_TMP/lock.sock" >/dev/null || rvt_fail "reload after the limit"
+rvt_wait_for 5 "the lines not written said" grep -aq "log line(s) not written: File too large" "$RVT_TMP/server-fsize.log" ||
+	rvt_fail "the lost lines are not said: $(tail -c 400 "$RVT_TMP/server-fsize.log")"
+GLUED=$(awk 'gsub(/server\[/, "&") > 1' "$RVT_TMP/server-fsize.log")
+[ -z "$GLUED" ] || rvt_fail "a line glued to the cut one: $GLUED"
+rvt_stop_pid "$FS_PID" 10 || rvt_fail "the server under a file size limit did not stop"
+
 rvt_step "5. a file size limit the lease file outgrows"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
 rvt_stop_pid "$P1" 10
