@@ -930,17 +930,21 @@ static long status_pid(const struct rv_config *cfg)
 	return pid;
 }
 
-/* say_port_held says, with -n, that another program holds the port a start
- * would bind (-n said OK, and the start exited 15 naming the holder:
- * round-sixty-seven tester 289). Only when a bind as the start's fails
- * (TCP with SO_REUSEADDR, so a connection in TIME_WAIT keeps nothing out:
- * it was warned of, tester 291), and a process is named: one hidden from a
- * -n run by another user beside a root server is likely that server
- * (tester 291). A ringvpn is this file's own server when it is the one
- * answering at its status socket; another one is said (two servers given
- * one port: tester 291). A warning: the holder may be gone by the start. */
-static void say_port_held(const struct rv_config *cfg, const char *key, int proto,
-			  const struct sockaddr *sa, socklen_t sa_len, uint16_t port)
+/* port_held_text says in |out|, with -n and at a reload that moves a
+ * port, that another program holds the port a start would bind (-n said
+ * OK, and the start exited 15 naming the holder: round-sixty-seven tester
+ * 289; a reload said "needs a restart" alone: round-sixty-eight tester
+ * 302). Only when a bind as the start's fails (TCP with SO_REUSEADDR, so a
+ * connection in TIME_WAIT keeps nothing out: it was warned of, tester
+ * 291), and a process is named: one hidden from a -n run by another user
+ * beside a root server is likely that server (tester 291). A ringvpn is
+ * this file's own server when it is the one answering at its status
+ * socket, or this process at a reload; another one is said (two servers
+ * given one port: tester 291). A warning: the holder may be gone by the
+ * start. Returns whether it said one. */
+static bool port_held_text(const struct rv_config *cfg, const char *key, int proto,
+			   const struct sockaddr *sa, socklen_t sa_len, uint16_t port, bool reload,
+			   char *out, size_t out_len)
 {
 	int fd = socket(sa->sa_family,
 			(proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
@@ -949,7 +953,7 @@ static void say_port_held(const struct rv_config *cfg, const char *key, int prot
 	long pid, ours;
 
 	if (fd < 0) {
-		return;
+		return false;
 	}
 	if (proto == IPPROTO_TCP) {
 		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -959,17 +963,21 @@ static void say_port_held(const struct rv_config *cfg, const char *key, int prot
 	}
 	err = bind(fd, sa, sa_len) == 0 ? 0 : errno;
 	close(fd);
-	if (err != EADDRINUSE || !rv_port_holder(proto, sa, who, sizeof(who)) ||
-	    strncmp(who, "process ", 8) != 0) {
-		return;
+	if (err != EADDRINUSE || !rv_port_holder(proto, sa, who, sizeof(who))) {
+		return false;
 	}
-	pid = strtol(who + 8, NULL, 10);
-	if (strstr(who, "(ringvpn)") != NULL) {
+	/* At a reload, in the server dropped to its user, another user's
+	 * process is seldom seen: any holder but this process is said. */
+	if (reload ? strncmp(who, "this process", 12) == 0 : strncmp(who, "process ", 8) != 0) {
+		return false;
+	}
+	pid = strncmp(who, "process ", 8) == 0 ? strtol(who + 8, NULL, 10) : 0;
+	if (strstr(who, "(ringvpn)") != NULL && !reload) {
 		char whose[PATH_MAX + 64];
 
 		ours = status_pid(cfg);
 		if (ours < 0 || ours == pid) {
-			return;
+			return false;
 		}
 		if (ours == 0) {
 			snprintf(whose, sizeof(whose), "nobody answers at %s", cfg->status_socket);
@@ -977,38 +985,72 @@ static void say_port_held(const struct rv_config *cfg, const char *key, int prot
 			snprintf(whose, sizeof(whose), "process %ld answers at %s", ours,
 				 cfg->status_socket);
 		}
-		rv_cli_say_warnf("%s: %s port %u is held by %s, another ringvpn than this file's "
-				 "(%s: two given one port?): a start now would exit %d",
-				 key, proto == IPPROTO_TCP ? "TCP" : "UDP", (unsigned)port, who,
-				 whose, RV_EXIT_NET);
-		return;
+		snprintf(out, out_len,
+			 "%s: %s port %u is held by %s, another ringvpn than this file's (%s: two "
+			 "given one port?): a start now would exit %d",
+			 key, proto == IPPROTO_TCP ? "TCP" : "UDP", (unsigned)port, who, whose,
+			 RV_EXIT_NET);
+		return true;
 	}
-	rv_cli_say_warnf("%s: %s port %u is held by %s: a start now would exit %d", key,
-			 proto == IPPROTO_TCP ? "TCP" : "UDP", (unsigned)port, who, RV_EXIT_NET);
+	snprintf(out, out_len, "%s: %s port %u is held by %s: a start now would exit %d", key,
+		 proto == IPPROTO_TCP ? "TCP" : "UDP", (unsigned)port, who, RV_EXIT_NET);
+	return true;
 }
 
-/* say_ports_held: the server's control, data and metrics ports. */
-static void say_ports_held(const struct rv_config *cfg)
+/* held_one says port_held_text's finding: a warning with -n (|cur|
+ * NULL), else added to |buf| (|len| bytes, "; " between). */
+static void held_one(const struct rv_config *cfg, const struct rv_config *cur, const char *key,
+		     int proto, const struct sockaddr *sa, socklen_t sa_len, uint16_t port,
+		     char *buf, size_t len)
+{
+	char one[PATH_MAX + 1536];
+	size_t used;
+
+	if (!port_held_text(cfg, key, proto, sa, sa_len, port, cur != NULL, one, sizeof(one))) {
+		return;
+	}
+	if (cur == NULL) {
+		rv_cli_say_warnf("%s", one);
+		return;
+	}
+	used = strlen(buf);
+	snprintf(buf + used, len - used, "%s%s", used ? "; " : "", one);
+}
+
+/* ports_held: the server's control, data and metrics ports, each said
+ * (-n, |cur| NULL) or, at a reload, those the file moves from |cur|'s. */
+static void ports_held(const struct rv_config *cfg, const struct rv_config *cur, char *buf,
+		       size_t len)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *ai = NULL;
 	struct sockaddr_in6 any = { .sin6_family = AF_INET6, .sin6_port = htons(cfg->data_port) };
 	char port[8];
 
 	snprintf(port, sizeof(port), "%u", (unsigned)cfg->listen_port);
-	if (getaddrinfo(cfg->listen_host[0] ? cfg->listen_host : NULL, port, &hints, &ai) == 0) {
-		say_port_held(cfg, "listen", IPPROTO_TCP, ai->ai_addr, ai->ai_addrlen,
-			      cfg->listen_port);
+	/* A name is not looked up at a reload (on the control thread: a
+	 * nameserver that does not answer stalled the server, tester 232). */
+	hints.ai_flags |= cur != NULL ? AI_NUMERICHOST : 0;
+	if ((cur == NULL || strcmp(cur->listen_host, cfg->listen_host) != 0 ||
+	     cur->listen_port != cfg->listen_port) &&
+	    getaddrinfo(cfg->listen_host[0] ? cfg->listen_host : NULL, port, &hints, &ai) == 0) {
+		held_one(cfg, cur, "listen", IPPROTO_TCP, ai->ai_addr, ai->ai_addrlen,
+			 cfg->listen_port, buf, len);
 		freeaddrinfo(ai);
 	}
 	/* The data socket is [::] (uring/dataplane.c). */
-	say_port_held(cfg, "data_port", IPPROTO_UDP, (const struct sockaddr *)&any, sizeof(any),
-		      cfg->data_port);
-	if (cfg->metrics_addr.family != 0) {
+	if (cur == NULL || cur->data_port != cfg->data_port) {
+		held_one(cfg, cur, "data_port", IPPROTO_UDP, (const struct sockaddr *)&any,
+			 sizeof(any), cfg->data_port, buf, len);
+	}
+	if (cfg->metrics_addr.family != 0 &&
+	    (cur == NULL ||
+	     memcmp(&cur->metrics_addr, &cfg->metrics_addr, sizeof(cfg->metrics_addr)) != 0 ||
+	     cur->metrics_port != cfg->metrics_port)) {
 		struct rv_endpoint ep;
 
 		rv_endpoint_set(&ep, &cfg->metrics_addr, cfg->metrics_port);
-		say_port_held(cfg, "metrics_listen", IPPROTO_TCP, &ep.sa, ep.len,
-			      cfg->metrics_port);
+		held_one(cfg, cur, "metrics_listen", IPPROTO_TCP, &ep.sa, ep.len, cfg->metrics_port,
+			 buf, len);
 	}
 }
 
@@ -1127,7 +1169,7 @@ int rv_cli_check_paths(const struct rv_config *cfg, uid_t service, gid_t service
 		return RV_EXIT_NET;
 	}
 	if (cfg->role == RV_CONFIG_SERVER) {
-		say_ports_held(cfg);
+		ports_held(cfg, NULL, NULL, 0);
 		warn_state_file("lease_file", cfg->lease_file, "addresses in memory only");
 	}
 	/* As the start would say (round-twelve tester 52). */
@@ -1367,6 +1409,11 @@ int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv
 	     cur->metrics_port != next->metrics_port) &&
 	    metrics_why(next, one, sizeof(one))) {
 		restart_fail(&f, RV_EXIT_NET, one);
+	}
+	/* A port the file moves to that another program holds: a warning,
+	 * as -n's (the holder may be gone by the start). A server's only. */
+	if (next->role == RV_CONFIG_SERVER) {
+		ports_held(next, cur, unseen, sizeof(unseen));
 	}
 	if (f.code != 0) {
 		snprintf(why, why_len, "%s%s%s", f.text, unseen[0] ? "; and " : "", unseen);

@@ -423,6 +423,23 @@ sed "s|^status_socket = .*|status_socket = $RVT_TMP/other.sock|" "$RVT_TMP/serve
 OUT=$(rvt_nsx "$S" "$RV_BIN" server -c "$RVT_TMP/other.conf" -n 2>&1) || rvt_fail "-n: $OUT"
 grep -q "warning: listen: TCP port $SRV_PORT is held by process $SRV_PID (ringvpn) of uid [0-9]*, another ringvpn than this file's (nobody answers at $RVT_TMP/other.sock: two given one port?): a start now would exit 15" <<<"$OUT" ||
 	rvt_fail "-n with another ringvpn on the port: $OUT"
+# A reload that moves the metrics port onto one another program holds
+# says it as -n does (it said "needs a restart" alone, exit 0, and the
+# next start exited 15: round-sixty-eight tester 302); the ports it does
+# not move are not looked at (this server holds them).
+keep_port metricskeeper2 127.0.0.1 9189
+MK2=$RVT_LAST_PID
+cp "$RVT_TMP/server.conf" "$RVT_TMP/server.conf.keep"
+sed -i "s|^metrics_listen = .*|metrics_listen = 127.0.0.1:9189|" "$RVT_TMP/server.conf"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1)
+rvt_log "reload: $OUT"
+# (The server, dropped to its user, may not see root's process: then the
+# socket is said by its owner's uid.)
+grep -Eq "warning: metrics_listen: TCP port 9189 is held by (process $MK2 \(python3\) of uid 0|a socket made by uid 0 that no process this one can see has open .*): a start now would exit 15" <<<"$OUT" ||
+	rvt_fail "the reload did not say the held metrics port: $OUT"
+grep -Eq "(^|[^_])listen: TCP port|data_port: UDP port" <<<"$OUT" && rvt_fail "the reload warned of the ports it keeps: $OUT"
+mv "$RVT_TMP/server.conf.keep" "$RVT_TMP/server.conf"
+rvt_stop_pid "$MK2" 5 || true
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
 
 rvt_step "a lease file of 75 names away within lease_time: all kept at max_clients = 40, the excess said at 20"
