@@ -251,7 +251,15 @@ static int open_worker_io(struct rv_dataplane *dp, struct rv_worker *w, bool vne
 		if (ret == -EINTR) {
 			return ret; /* stopped while waiting */
 		}
-		/* Any other error is the bind's below too, reported there. */
+		/* Said, as the TUN's is: the bind below goes on without it
+		 * (it went unsaid: round-sixty-eight tester 303). */
+		if (ret) {
+			rv_warn(ret,
+				"UDP port %u: no ownership lock in %s (continuing; two ringvpn "
+				"processes given this port may then both pass the check for a "
+				"free port)",
+				(unsigned)cfg->udp_port, RV_TUN_LOCK_DIR);
+		}
 		ret = rv_udp_wait_free(cfg->udp_port, cfg->udp_v6, RV_UDP_CLAIM_WAIT_MS, &waited);
 		if (ret == -EADDRINUSE) {
 			say_udp_held(cfg->udp_port, "is still held by another socket",

@@ -988,6 +988,17 @@ rvt_bg "$S" devtun unshare -m sh -c "mount -t tmpfs none /dev/net && exec '$RV_B
 rvt_exit_within 15 "$RVT_LAST_PID" || rvt_fail "ran without /dev/net/tun"
 [ "$RVT_EXIT" -eq 14 ] && grep -q "/dev/net/tun: No such file or directory (no TUN clone device here" "$RVT_TMP/devtun.log" ||
 	rvt_fail "no /dev/net/tun: exit $RVT_EXIT, $(tail -3 "$RVT_TMP/devtun.log")"
+# /run/ringvpn unusable (a file in its place): the TUN's and the UDP port's
+# ownership locks are each said missing, and the server runs (the port's
+# went unsaid: round-sixty-eight tester 303).
+rvt_bg "$S" norunlock unshare -m sh -c "mount -t tmpfs none /run && touch /run/ringvpn && exec '$RV_BIN' server -c '$RVT_TMP/h.conf'"
+NRL=$RVT_LAST_PID
+rvt_wait_for 10 "the server without its lock directory" "$RV_BIN" status -s "$RVT_TMP/h.sock" ||
+	rvt_fail "no server without /run/ringvpn: $(tail -3 "$RVT_TMP/norunlock.log")"
+grep -q "TUN rvs[0-9]*: no ownership lock in /run/ringvpn" "$RVT_TMP/norunlock.log" &&
+	grep -q "UDP port 4454: no ownership lock in /run/ringvpn" "$RVT_TMP/norunlock.log" ||
+	rvt_fail "the locks not said missing: $(grep -a lock "$RVT_TMP/norunlock.log")"
+rvt_stop_pid "$NRL" 10 || rvt_fail "the server without its lock directory did not stop"
 # Started with stdout and stderr closed (a supervisor's way): the log went
 # into the TUN's lock file, over the owner's PID in it (1.4 kB after a
 # reload on the build before); with stdin closed too, into the data
