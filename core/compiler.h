@@ -16,6 +16,7 @@
 #define RV_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #define RV_MUST_CHECK __attribute__((warn_unused_result))
 #define RV_UNUSED __attribute__((unused))
+#define RV_NOINLINE __attribute__((noinline))
 #define RV_CACHELINE 64
 #define RV_CACHE_ALIGNED __attribute__((aligned(RV_CACHELINE)))
 #define RV_EXPORT __attribute__((visibility("default")))

@@ -1786,18 +1786,22 @@ static int apply(struct rv_config *c, const char *origin, const char *key, const
 	int ret;
 
 	if (!k) {
+		const struct rv_config_key *meant;
+		const char *bare = key + strspn(key, "-");
 		char lower[64];
 		size_t n = 0;
 
-		/* A key written as a flag or in capitals is named as it is
-		 * meant; and the keys' list is the help's, which every
+		/* A key written as a flag (--help's "--keepalive" too) or in
+		 * capitals is named as it is meant, when it is one of this
+		 * role's; and the keys' list is the help's, which every
 		 * install has (the examples' path was a source tree's: round
-		 * sixty-eight tester 301). */
-		for (; key[n] && n < sizeof(lower) - 1; n++) {
-			lower[n] = key[n] == '-' ? '_' : (char)tolower((unsigned char)key[n]);
+		 * sixty-eight testers 301 and 305). */
+		for (; bare[n] && n < sizeof(lower) - 1; n++) {
+			lower[n] = bare[n] == '-' ? '_' : (char)tolower((unsigned char)bare[n]);
 		}
 		lower[n] = '\0';
-		if (!key[n] && rv_config_key_find(lower)) {
+		meant = !bare[n] ? rv_config_key_find(lower) : NULL;
+		if (meant && (meant->roles & c->role)) {
 			snprintf(err, err_len,
 				 "%s: unknown key '%s': keys are written in lower case with '_', "
 				 "as '%s'",

@@ -309,16 +309,24 @@ static bool emit_once(char *line, size_t len);
  * (round-sixty-eight tester 303). */
 static bool emit(char *line, size_t len)
 {
-	static _Atomic bool torn;
+	/* One writer at a time while a line is torn: another thread's
+	 * failed line cleared the mark a cut one had set (tester 306). */
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static bool torn;
 	char nl = '\n';
+	bool ok = true;
 
-	if (atomic_load(&torn)) {
-		if (!emit_once(&nl, 1)) {
-			return false;
-		}
-		atomic_store(&torn, false);
+	pthread_mutex_lock(&lock);
+	if (torn) {
+		ok = emit_once(&nl, 1);
+		torn = !ok;
 	}
-	return emit_once(line, len) || (atomic_store(&torn, errno == 0), false);
+	if (ok && !emit_once(line, len)) {
+		torn = errno == 0;
+		ok = false;
+	}
+	pthread_mutex_unlock(&lock);
+	return ok;
 }
 
 /* Why the last line was not written (0: a part of it was). */
@@ -327,48 +335,37 @@ static _Atomic int unwritten_err;
 static bool emit_once(char *line, size_t len)
 {
 	struct iovec iov = { .iov_base = line, .iov_len = len };
+	size_t sent = 0;
 	ssize_t w;
+	int fd;
 
 	pthread_once(&out_once, out_init);
-	switch (out_kind) {
-	case OUT_NOWAIT:
-		w = pwritev2(STDERR_FILENO, &iov, 1, -1, RWF_NOWAIT);
-		if (w >= 0 && (size_t)w < len) {
-			/* A stream socket took part: its reader is there. */
-			w = write(STDERR_FILENO, line + w, len - (size_t)w);
-		} else if (w < 0 && errno == EOPNOTSUPP) {
-			w = write(STDERR_FILENO, line, len); /* a named FIFO: no better way */
+	fd = out_kind == OUT_OWN ? out_fd : STDERR_FILENO;
+	if (out_kind == OUT_NOWAIT) {
+		w = pwritev2(fd, &iov, 1, -1, RWF_NOWAIT);
+		if (w < 0 && errno == EOPNOTSUPP) {
+			w = write(fd, line, len); /* a named FIFO: no better way */
 		}
-		break;
-	case OUT_OWN:
-		w = write(out_fd, line, len);
-		break;
-	default:
-		w = write(STDERR_FILENO, line, len);
-		break;
+	} else {
+		w = write(fd, line, len);
 	}
-	if (w >= 0 && (size_t)w < len && out_kind != OUT_NOWAIT) {
-		/* A file's last room, or its size limit: the rest is tried
-		 * once (it fails with the reason). */
-		ssize_t more = write(out_kind == OUT_OWN ? out_fd : STDERR_FILENO, line + w,
-				     len - (size_t)w);
-
-		w = more < 0 ? -1 : w + more;
-		if (more >= 0 && (size_t)w < len) {
-			errno = ENOSPC;
+	/* A part taken: a stream socket's (its reader is there), a file's
+	 * last room or its size limit. The rest is tried once: a file's
+	 * refusal gives the reason. */
+	if (w >= 0 && (size_t)w < len) {
+		sent = (size_t)w;
+		w = sent > 0 ? write(fd, line + sent, len - sent) : -1;
+		if (w >= 0 ? sent + (size_t)w < len : sent == 0) {
+			errno = w >= 0 || sent == 0 ? ENOSPC : errno;
 			w = -1;
-		}
-		if (w < 0) {
-			atomic_store(&unwritten_err, errno);
-			errno = 0; /* a part went: torn */
-			return false;
 		}
 	}
 	if (w < 0) {
 		atomic_store(&unwritten_err, errno);
+		errno = sent > 0 ? 0 : errno; /* a part went: the line is torn */
 		return false;
 	}
-	return (size_t)w == len;
+	return true;
 }
 
 /* put_text appends |msg| to the line of |off| bytes at |line|, within

@@ -66,7 +66,11 @@ enum rv_limits {
 	RV_MIN_MTU = 576,
 	RV_MAX_MTU = 9000,
 	RV_MAX_DATAGRAM = RV_MAX_MTU + RV_DATA_OVERHEAD,
-	RV_REKEY_AFTER_TIME_S = 120,  /* sender asks for a new epoch after this */
+	/* A sender asks for a new epoch after this: a backstop 30 s before the
+	 * epoch's end, after the longest rekey_interval (which times the
+	 * server's own exchanges); at 120 s it rekeyed every session every
+	 * 120 s whatever rekey_interval said (round-sixty-eight tester 305). */
+	RV_REKEY_AFTER_TIME_S = 150,
 	RV_REJECT_AFTER_TIME_S = 180, /* an epoch is unusable after this */
 };
 

@@ -738,6 +738,44 @@ unsigned rv_tls_crls_unborn(const struct rv_tls_crls *c, int64_t now, int64_t *v
 	return n;
 }
 
+unsigned rv_tls_crls_pending(const struct rv_tls_crls *c, int64_t now, int64_t *at, char *ca,
+			     size_t ca_len)
+{
+	unsigned n = 0;
+
+	*at = 0;
+	ca[0] = '\0';
+	for (size_t i = 0; i < c->nkept; i++) {
+		int64_t ahead = INT64_MAX, from;
+		bool seen = false, valid = false;
+
+		for (size_t j = 0; !seen && j < i; j++) {
+			seen = same_ca(c->kept_signer[j], c->kept_signer[i]);
+		}
+		for (size_t j = i; !seen && j < c->nkept; j++) {
+			if (!same_ca(c->kept_signer[j], c->kept_signer[i]) ||
+			    !rv_tls_unix_time(X509_CRL_get0_lastUpdate(c->kept[j]), &from)) {
+				continue;
+			}
+			if (from <= now) {
+				valid = true;
+			} else if (from < ahead) {
+				ahead = from;
+			}
+		}
+		if (seen || !valid || ahead == INT64_MAX) {
+			continue;
+		}
+		n++;
+		if (ahead > *at) {
+			*at = ahead;
+			rv_tls_name_oneline(X509_get_subject_name(c->kept_signer[i]), ca, ca_len);
+		}
+	}
+	ERR_clear_error();
+	return n;
+}
+
 int64_t rv_tls_crls_born(const struct rv_tls_crls *c, int64_t since, int64_t now, int64_t *next)
 {
 	int64_t latest = 0, from;
@@ -1054,8 +1092,9 @@ static const struct rv_tls_crl_seen *seen_of(const struct rv_tls_crls *c, const 
  * where a number is missing (rv_tls_crls_older). */
 #define DATE_SLACK_S (10 * 60)
 
-bool rv_tls_crls_older(const struct rv_tls_crls *n, const struct rv_tls_crls *cur, bool before,
-		       char *why, size_t why_len)
+static const struct rv_tls_crl_seen *older_of(const struct rv_tls_crls *n,
+					      const struct rv_tls_crls *cur, bool before, char *why,
+					      size_t why_len)
 {
 	const char *than = before ? "the newest taken before this start" : "the running CRL";
 
@@ -1078,7 +1117,7 @@ bool rv_tls_crls_older(const struct rv_tls_crls *n, const struct rv_tls_crls *cu
 					 "again from an older revocation index?)",
 					 na ? na : "?", than);
 				OPENSSL_free(na);
-				return true;
+				return a;
 			}
 			if (cmp == 0 && b->unnumbered_since > a->unnumbered_since) {
 				/* A CRL without a number was taken after the
@@ -1095,7 +1134,7 @@ bool rv_tls_crls_older(const struct rv_tls_crls *n, const struct rv_tls_crls *cu
 					 "it was issued at %s, before a CRL without a number "
 					 "that was taken %s (%s)",
 					 at_a, before ? "before this start" : "since", at_b);
-				return true;
+				return a;
 			}
 			if (cmp < 0) {
 				char *na = number_str(a->number, sizeof(a->number));
@@ -1105,7 +1144,7 @@ bool rv_tls_crls_older(const struct rv_tls_crls *n, const struct rv_tls_crls *cu
 					 na ? na : "?", than, before ? "," : "'s", nb ? nb : "?");
 				OPENSSL_free(na);
 				OPENSSL_free(nb);
-				return true;
+				return a;
 			}
 			continue;
 		}
@@ -1121,10 +1160,57 @@ bool rv_tls_crls_older(const struct rv_tls_crls *n, const struct rv_tls_crls *cu
 				 "it was issued at %s, before %s (%s), and a number (cRLNumber) "
 				 "is missing from %s to tell them apart",
 				 at_a, than, at_b, a->numbered ? "that one" : "it");
+			return a;
+		}
+	}
+	return NULL;
+}
+
+/* signer_named writes the subject of the CA of |c| whose key is |md|
+ * into |out| (empty: none of |c|'s). */
+static void signer_named(const struct rv_tls_crls *c, const uint8_t md[SHA256_DIGEST_LENGTH],
+			 char *out, size_t len)
+{
+	uint8_t k[SHA256_DIGEST_LENGTH];
+
+	out[0] = '\0';
+	for (size_t i = 0; i < c->nkept; i++) {
+		if (key_md(c->kept_signer[i], k) && memcmp(k, md, sizeof(k)) == 0) {
+			rv_tls_name_oneline(X509_get_subject_name(c->kept_signer[i]), out, len);
+			return;
+		}
+	}
+}
+
+/* several_signers: are |c|'s CRLs of more than one CA key? */
+static bool several_signers(const struct rv_tls_crls *c)
+{
+	for (size_t i = 1; i < c->nkept; i++) {
+		if (!rv_tls_same_key(c->kept_signer[i], c->kept_signer[0])) {
 			return true;
 		}
 	}
 	return false;
+}
+
+bool rv_tls_crls_older(const struct rv_tls_crls *n, const struct rv_tls_crls *cur, bool before,
+		       char *why, size_t why_len)
+{
+	const struct rv_tls_crl_seen *a = older_of(n, cur, before, why, why_len);
+	char ca[160];
+	size_t used;
+
+	if (a == NULL) {
+		return false;
+	}
+	/* Which CA's, of a file of several CAs' CRLs: a rotation has two,
+	 * and the refusal named neither (round-sixty-eight tester 305). */
+	signer_named(n, a->signer, ca, sizeof(ca));
+	used = strlen(why);
+	if (ca[0] && used < why_len && several_signers(n)) {
+		snprintf(why + used, why_len - used, " (the CRL of CA %s)", ca);
+	}
+	return true;
 }
 
 void rv_tls_crls_carry(struct rv_tls_crls *n, const struct rv_tls_crls *cur)

@@ -81,6 +81,13 @@ const char *rv_tls_crls_no_crl(const struct rv_tls_crls *c, const char *path, ch
 unsigned rv_tls_crls_unborn(const struct rv_tls_crls *c, int64_t now, int64_t *valid_at, char *ca,
 			    size_t ca_len);
 
+/* rv_tls_crls_pending: how many CAs have in |c| both a CRL valid at |now|
+ * and a newer one dated ahead (the verifier uses the older meanwhile,
+ * without the revocations only the newer lists); the latest time such a
+ * newer one becomes valid in |*at| (0: none), that CA's subject in |ca|. */
+unsigned rv_tls_crls_pending(const struct rv_tls_crls *c, int64_t now, int64_t *at, char *ca,
+			     size_t ca_len);
+
 /* rv_tls_crls_born: the latest thisUpdate of a CRL in |c| that came in
  * (since, now] (0: none), the earliest still ahead of |now| in |*next| (0:
  * none). A CRL dated ahead, in force from the start, lists revocations

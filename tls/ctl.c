@@ -379,6 +379,23 @@ static uint64_t keys_end_ns(const struct rv_ctl_peer *c)
 	return c->session != NULL ? rv_session_tx_expires_ns(c->session) : 0;
 }
 
+/* keys_dead_line: when the session ends for its keys' end (UINT64_MAX:
+ * no keys yet), not within RV_CTL_WAKE_GRACE_MS of a late wake of this
+ * process (what the peer sent meanwhile, a KEY_CONFIRM, is read first). */
+static uint64_t keys_dead_line(const struct rv_ctl_peer *c)
+{
+	const uint64_t *late = c->env->woke_late_ns;
+	uint64_t end = keys_end_ns(c);
+
+	if (end == 0) {
+		return UINT64_MAX;
+	}
+	if (late != NULL && *late + (uint64_t)RV_CTL_WAKE_GRACE_MS * RV_NSEC_PER_MSEC > end) {
+		end = *late + (uint64_t)RV_CTL_WAKE_GRACE_MS * RV_NSEC_PER_MSEC;
+	}
+	return end;
+}
+
 /* data_alive_line: a control connection silent while the peer's datagrams
  * keep coming is a TCP path that lost packets, not a dead peer: after an
  * outage of a few seconds TCP's backed-off retransmission may come later
@@ -777,6 +794,19 @@ enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 					     : "",
 					 also);
 	}
+	if (now_ns >= keys_dead_line(c)) {
+		/* The keys in use expired with no new ones: the tunnel carries
+		 * nothing from then on. A control connection that went silent
+		 * less than the dead-peer timeout before (an outage that began
+		 * late in the keys' life) kept the session "running" until
+		 * that timeout (round-sixty-eight tester 305). */
+		return rv_ctl_close_with(
+			c, RV_CTL_CODE_TIMEOUT,
+			"%s%s%s: the keys in use expired with no new ones (the key exchange needs "
+			"the control connection, silent for %u ms: its TCP path may be blocked)",
+			c->ops->peer_role, c->name[0] ? " " : "", c->name,
+			(unsigned)((now_ns - min_u64(c->last_rx_ns, now_ns)) / RV_NSEC_PER_MSEC));
+	}
 	if (rv_ctlkey_busy(&c->key) && now_ns >= key_dead_line(c)) {
 		/* The peer keeps the connection alive but never finishes
 		 * the exchange: the session would keep its old key until that
@@ -871,6 +901,7 @@ uint64_t rv_ctl_peer_next_ns(const struct rv_ctl_peer *c, uint64_t now_ns)
 		return now_ns;
 	}
 	next = min_u64(next, rx_dead_line(c));
+	next = min_u64(next, keys_dead_line(c));
 	next = min_u64(next, c->last_tx_ns + c->keepalive_ns);
 	if (c->ops->running(c)) {
 		if (c->env->send_keepalive) {

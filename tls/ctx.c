@@ -1432,39 +1432,58 @@ static int from_config(struct rv_tls_ctx **out, const struct rv_config *cfg, boo
 int64_t rv_tls_crl_not_yet_valid(const struct rv_tls_ctx *c, const char *path, char *err,
 				 size_t err_len)
 {
-	int64_t now = (int64_t)time(NULL), from = c->expiry.crl_last_update, valid_at;
-	char when[32] = "later", ca[128], others[64] = "";
-	unsigned unborn;
+	int64_t now = (int64_t)time(NULL), from = c->expiry.crl_last_update, valid_at, pend_at;
+	char when[32] = "later", ca[128], pend_ca[128], others[64] = "", pend[512] = "";
+	unsigned unborn, pending;
+	bool several = c->expiry.crl_signers > 1;
 
 	if (!c->expiry.have_crl || from <= now) {
 		return 0;
 	}
-	/* A CA none of whose CRLs is valid yet is the one said, with its
-	 * time: the CA of the CRL dated last, whose older CRL is used, was
-	 * named while another's peers were refused (tester 295). */
+	/* A CA none of whose CRLs is valid yet is said, with its time, the
+	 * one whose CRL comes last (the first CA was named with another's
+	 * time: tester 297): its peers would be refused until then, as the
+	 * verifier says "CRL is not yet valid" (the CA's host signed it with
+	 * a clock ahead of this one's). */
 	unborn = rv_tls_crls_unborn(&c->crls, now, &valid_at, ca, sizeof(ca));
-	rv_tls_fmt_utc(unborn > 0 ? valid_at : from, when, sizeof(when));
-	/* Its CA's peers would be refused until then ("CRL is not yet
-	 * valid"): the CA's host signed it with a clock ahead of this one's.
-	 * Of several CAs' CRLs, the one dated last is named (it said "its
-	 * CA" of a file of several: a hostile tester). Unless an older CRL of
-	 * that CA is valid now, which the verifier takes meanwhile (it said
-	 * they would be refused, and they got in: round-sixty-seven tester
-	 * 292). */
+	/* And a CA whose newest CRL is dated ahead beside an older one valid
+	 * now, which the verifier takes meanwhile: its revocations only the
+	 * newer lists are not in force (it said they would be refused, and
+	 * they got in: round-sixty-seven tester 292); said beside the other,
+	 * not in its place (another CA's CRL dated ahead hid it: round
+	 * sixty-eight tester 306). */
+	pending = rv_tls_crls_pending(&c->crls, now, &pend_at, pend_ca, sizeof(pend_ca));
+	if (pending > 0) {
+		char pwhen[32] = "later";
+
+		rv_tls_fmt_utc(pend_at, pwhen, sizeof(pwhen));
+		snprintf(pend, sizeof(pend),
+			 "%s%s%s%s not valid until %s (in %lld s): until then an older CRL of %s, "
+			 "valid now, is used, without the revocations only the newer one "
+			 "lists%s",
+			 unborn > 0 ? "; and " : "", several ? "the newest CRL of CA " : "",
+			 several ? pend_ca : "its newest CRL", several ? " is" : " is", pwhen,
+			 (long long)(pend_at - now), several ? "that CA" : "its CA",
+			 pending > 1 ? " (and so for other CAs)" : "");
+	}
+	if (unborn == 0) {
+		snprintf(err, err_len,
+			 "CRL file %s: the clock of the host that signed it runs ahead of this "
+			 "one's (or this one's behind): %s",
+			 path, pend[0] ? pend : "its newest CRL is not valid yet");
+		return from;
+	}
+	rv_tls_fmt_utc(valid_at, when, sizeof(when));
 	if (unborn > 1) {
-		snprintf(others, sizeof(others), ", and those of %u other CA(s) sooner",
-			 unborn - 1);
+		snprintf(others, sizeof(others),
+			 ", and those of %u other CA(s) until then or sooner", unborn - 1);
 	}
 	snprintf(err, err_len,
 		 "CRL file %s: not valid until %s (in %lld s%s%s): the clock of the host that "
-		 "signed it runs ahead of this one's (or this one's behind); %s%s%s",
-		 path, when, (long long)((unborn > 0 ? valid_at : from) - now),
-		 c->expiry.crl_signers > 1 ? "; the CRL of CA " : "",
-		 c->expiry.crl_signers > 1 ? (unborn > 0 ? ca : c->expiry.crl_last_ca) : "",
-		 unborn > 0 ? "the peers of its CA would be refused until then" : "", others,
-		 unborn > 0 ? ""
-			    : "until then an older CRL of its CA, valid now, is used, without the "
-			      "revocations only the newer one lists");
+		 "signed it runs ahead of this one's (or this one's behind); the peers of its "
+		 "CA would be refused until then%s%s",
+		 path, when, (long long)(valid_at - now), several ? "; the CRL of CA " : "",
+		 several ? ca : "", others, pend);
 	return from;
 }
 

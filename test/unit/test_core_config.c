@@ -540,6 +540,11 @@ static const struct {
 	  "t.conf:1:", "written in lower case with '_', as 'data_port'" },
 	{ RV_CONFIG_CLIENT, "bogus = 1\n",
 	  "t.conf:1:", "see ringvpn.conf(5) or `ringvpn client --help`" },
+	{ RV_CONFIG_SERVER, "--keepalive = 5\n", "t.conf:1:",
+	  "unknown key '--keepalive': keys are written in lower case with '_', as 'keepalive'" },
+	/* Not a key of the other role (tester 305). */
+	{ RV_CONFIG_SERVER, "Server = 10.1.1.1:4433\n",
+	  "t.conf:1:", "`ringvpn server --help` for the keys" },
 };
 
 /* The data plane's ECN and CoDel keys: defaults, and values taken. */

@@ -957,21 +957,29 @@ Test(session, seal_batch_ext_scatter)
 /* Time is a parameter: an epoch's age counts from the |now_ns| it was
  * installed at, whatever the machine's uptime. The same sequence runs with
  * the epoch born at 0 s (a freshly booted machine), 30 s and 10^7 s. */
+/* pair_born makes |p| with |prm|, epoch 1 installed on both at |birth|,
+ * a's sending under it. */
+static void pair_born(struct pair *p, const struct rv_session_params *prm, uint64_t birth)
+{
+	uint8_t ab[RV_AEAD_KEY_LEN], ba[RV_AEAD_KEY_LEN];
+
+	pair_new(p, prm);
+	key_for(ab, 1, 0xab);
+	key_for(ba, 1, 0xba);
+	cr_assert_eq(rv_session_install_epoch(p->a, p->q, 1, ab, ba, birth), 0);
+	cr_assert_eq(rv_session_install_epoch(p->b, p->q, 1, ba, ab, birth), 0);
+	rv_session_activate_epoch(p->a, 1);
+}
+
 static void epoch_age_at(uint64_t birth)
 {
 	static struct pkt_buf b;
 	const uint64_t s = RV_NSEC_PER_SEC;
 	struct rv_session_params prm = { .rekey_after_ns = 10 * s, .reject_after_ns = 20 * s };
-	uint8_t ab[RV_AEAD_KEY_LEN], ba[RV_AEAD_KEY_LEN];
 	struct pair p;
 	uint32_t dlen;
 
-	pair_new(&p, &prm);
-	key_for(ab, 1, 0xab);
-	key_for(ba, 1, 0xba);
-	cr_assert_eq(rv_session_install_epoch(p.a, p.q, 1, ab, ba, birth), 0);
-	cr_assert_eq(rv_session_install_epoch(p.b, p.q, 1, ba, ab, birth), 0);
-	rv_session_activate_epoch(p.a, 1);
+	pair_born(&p, &prm, birth);
 	/* A worker's coarse clock may read a little before the install time. */
 	if (birth > 0) {
 		cr_assert_eq(seal_one(p.a, &b, 5, 1, birth - 1, &dlen), RV_SESSION_OK);
@@ -1059,4 +1067,23 @@ Test(session, drop_reason_table)
 			cr_assert_eq(why, cases[i].why, "case %zu", i);
 		}
 	}
+}
+
+/* By default a sender asks for new keys 30 s before their end, after the
+ * longest rekey_interval (150 s), which times the server's own exchanges:
+ * at 120 s it rekeyed every 120 s whatever rekey_interval said (round
+ * sixty-eight tester 305). */
+Test(session, default_rekey_request_after_the_longest_rekey_interval)
+{
+	static struct pkt_buf b;
+	const uint64_t s = RV_NSEC_PER_SEC, birth = 1000 * s;
+	struct rv_session_params prm = { 0 };
+	struct pair p;
+	uint32_t dlen;
+
+	pair_born(&p, &prm, birth);
+	cr_assert_eq(seal_one(p.a, &b, 5, 1, birth + 150 * s - 1, &dlen), RV_SESSION_OK);
+	cr_assert_eq(seal_one(p.a, &b, 5, 1, birth + 150 * s, &dlen), RV_SESSION_REKEY_SOON);
+	cr_assert_eq(seal_one(p.a, &b, 5, 1, birth + 180 * s, &dlen), RV_SESSION_EXPIRED);
+	pair_free(&p);
 }

@@ -2449,3 +2449,50 @@ Test(ctl, a_silent_control_connection_ends_at_the_keys_end)
 	rv_ctl_peer_free(c);
 	rv_ctl_peer_free(s);
 }
+
+/* The same outage begun 100 s into the keys' life, less than the dead-peer
+ * timeout before their end: the session ends at their end, not at the
+ * timeout after the last frame (30 s of a dead tunnel shown running:
+ * round-sixty-eight tester 305). Both ends. */
+Test(ctl, a_control_outage_late_in_the_keys_life_ends_at_their_end)
+{
+	const uint64_t t0 = now;
+	struct rv_ctl_peer *s;
+	struct rv_ctl_peer *c;
+	enum rv_ctl_result rs = RV_CTL_CONTINUE, rc = RV_CTL_CONTINUE;
+	uint64_t s_end = 0, c_end = 0;
+
+	srv.cfg.dead_peer_ms = cli.cfg.dead_peer_ms = 120000;
+	srv.cfg.keepalive_ms = cli.cfg.keepalive_ms = 10000;
+	srv.cfg.rekey_ms = 150000; /* no exchange before the outage */
+	bring_up(&s, &c, "client1", NULL);
+	while ((rs == RV_CTL_CONTINUE || rc == RV_CTL_CONTINUE) &&
+	       now < t0 + 400 * RV_NSEC_PER_SEC) {
+		now += RV_NSEC_PER_SEC;
+		if (rs == RV_CTL_CONTINUE) {
+			rs = rv_ctl_peer_tick(s, now);
+			s_end = rs == RV_CTL_CLOSE ? now : 0;
+		}
+		if (rc == RV_CTL_CONTINUE) {
+			rc = rv_ctl_peer_tick(c, now);
+			c_end = rc == RV_CTL_CLOSE ? now : 0;
+		}
+		if (now < t0 + 100 * RV_NSEC_PER_SEC && rs == RV_CTL_CONTINUE &&
+		    rc == RV_CTL_CONTINUE) {
+			pump(s, c); /* the control connection works until then */
+		} else {
+			rv_ctl_peer_out(s)->len = 0;
+			rv_ctl_peer_out(c)->len = 0;
+		}
+	}
+	cr_assert_eq(rs, RV_CTL_CLOSE);
+	cr_assert_eq(rc, RV_CTL_CLOSE);
+	cr_assert_leq(s_end, t0 + 181 * RV_NSEC_PER_SEC, "the server ended %llu s in",
+		      (unsigned long long)((s_end - t0) / RV_NSEC_PER_SEC));
+	cr_assert_leq(c_end, t0 + 181 * RV_NSEC_PER_SEC, "the client ended %llu s in",
+		      (unsigned long long)((c_end - t0) / RV_NSEC_PER_SEC));
+	cr_assert(strstr(rv_ctl_peer_reason(s), "the keys in use expired"), "%s",
+		  rv_ctl_peer_reason(s));
+	rv_ctl_peer_free(c);
+	rv_ctl_peer_free(s);
+}
