@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -887,6 +888,60 @@ static bool metrics_why(const struct rv_config *cfg, char *why, size_t why_len)
 	return true;
 }
 
+/* loopback_down: is |a| a loopback address while this network namespace's
+ * lo is down? A test bind passes in a namespace whose lo was never up
+ * (it has no local table yet), and the start, which makes the TUN's
+ * addresses first, then fails; with lo set down later the start listens
+ * where nothing reaches it (round-sixty-eight tester 303). */
+static bool loopback_down(const struct rv_ip_addr *a)
+{
+	static const uint8_t one6[16] = { [15] = 1 };
+	struct ifreq ifr = { .ifr_name = "lo" };
+	bool down;
+	int fd;
+
+	if (!(a->family == AF_INET && a->a[0] == 127) &&
+	    !(a->family == AF_INET6 && memcmp(a->a, one6, 16) == 0)) {
+		return false;
+	}
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		return false;
+	}
+	down = ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_UP);
+	close(fd);
+	return down;
+}
+
+/* loopback_unusable says a listen or metrics_listen address of loopback
+ * while lo is down. */
+static bool loopback_unusable(const struct rv_config *cfg)
+{
+	struct rv_ip_addr l = { 0 };
+	const char *key = NULL;
+
+	if (cfg->role != RV_CONFIG_SERVER) {
+		return false;
+	}
+	if (inet_pton(AF_INET, cfg->listen_host, l.a) == 1) {
+		l.family = AF_INET;
+	} else if (inet_pton(AF_INET6, cfg->listen_host, l.a) == 1) {
+		l.family = AF_INET6;
+	}
+	if (l.family && loopback_down(&l)) {
+		key = "listen";
+	} else if (loopback_down(&cfg->metrics_addr)) {
+		key = "metrics_listen";
+	}
+	if (key) {
+		rv_cli_say_errf("%s: a loopback address, and this network namespace's loopback "
+				"interface lo is down (ip link set lo up): a start would exit %d, "
+				"or listen where nothing can reach it",
+				key, RV_EXIT_NET);
+	}
+	return key != NULL;
+}
+
 static bool metrics_unusable(const struct rv_config *cfg)
 {
 	char why[RV_CONFIG_HOST_MAX + 256];
@@ -1165,7 +1220,8 @@ int rv_cli_check_paths(const struct rv_config *cfg, uid_t service, gid_t service
 			"/run/ringvpn)",
 			sock, why);
 	}
-	if (listen_unusable(cfg) || metrics_unusable(cfg) || zone_unknown(cfg)) {
+	if (listen_unusable(cfg) || metrics_unusable(cfg) || loopback_unusable(cfg) ||
+	    zone_unknown(cfg)) {
 		return RV_EXIT_NET;
 	}
 	if (cfg->role == RV_CONFIG_SERVER) {

@@ -219,16 +219,19 @@ static void note_pool_links(const struct rv_config *cfg)
 /* With client_to_client = kernel (the default), client-to-client traffic leaves
  * a worker through the server's TUN and comes back in through it, so the
  * kernel must forward between clients; internal and off need no forwarding
- * for that, but networks behind the server (`route`) and behind clients
- * (`subnet`) still do: with internal or off nothing was said of them, and
- * sites reached neither the server's LAN nor it them (round-sixty-eight
- * tester 298). ringvpn does not flip a host-wide sysctl behind the
- * administrator's back; it says so once at start-up instead. */
+ * for that, but the networks behind the server (`route`) still do: with
+ * internal or off nothing was said of them, and sites reached neither the
+ * server's LAN nor it them (round-sixty-eight tester 298). ringvpn does not
+ * flip a host-wide sysctl behind the administrator's back; it says so once
+ * at start-up instead. */
 static void note_forwarding(const struct rv_config *cfg)
 {
 	bool kernel = cfg->client_to_client == RV_CONFIG_C2C_KERNEL;
 
-	if (!kernel && cfg->num_routes == 0 && cfg->num_subnets == 0) {
+	/* With internal or off, sites reach each other inside the data plane
+	 * (or not at all): only the networks behind the server need it
+	 * (round-sixty-eight tester 304). */
+	if (!kernel && cfg->num_routes == 0) {
 		return;
 	}
 	static const char *const knobs[] = { "/proc/sys/net/ipv4/ip_forward",
@@ -245,9 +248,8 @@ static void note_forwarding(const struct rv_config *cfg)
 		}
 		if (c == '0') {
 			rv_info("%s is 0: clients reach the server but not %sthe networks "
-				"behind it%s (set it to 1 to route between them)",
-				knobs[i], kernel ? "each other or " : "",
-				cfg->num_subnets ? " or behind clients" : "");
+				"behind it (set it to 1 to route between them)",
+				knobs[i], kernel ? "each other or " : "");
 		}
 	}
 }

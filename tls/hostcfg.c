@@ -197,6 +197,16 @@ static int note_part(void *ctx, const struct rv_prefix *dst, unsigned oif)
 	if (!rv_route_part(dst, oif, pw->nets, pw->num_nets)) {
 		return 0;
 	}
+	/* One that holds a network of the tunnel's, longer and so the
+	 * host's way to it (the pool's inside a LAN's 10.0.0.0/8 beside a
+	 * full tunnel): left out whole, or the server's own packets were
+	 * dropped as spoof (round-sixty-eight tester 304). Its other
+	 * addresses stay sources (README Limitations). */
+	for (size_t i = 0; i < pw->num_nets; i++) {
+		if (pw->nets[i].len > dst->len && rv_prefix_contains(dst, &pw->nets[i].addr)) {
+			return 0;
+		}
+	}
 	if (pw->n == RV_DP_HOST_NETS_MAX) {
 		pw->over = true;
 	} else {

@@ -202,7 +202,8 @@ static bool say_own(const struct rv_tls_ctx *n, const char *cert, const char *ow
 				 "%s\n",
 				 own);
 	} else if (own[0]) {
-		rv_warnx("certificate files changed: this end's certificate or key cannot be used "
+		/* At a look of the watch's, changed or due (tester 299). */
+		rv_warnx("certificate files: this end's certificate or key cannot be used "
 			 "(keeping the running ones): %s",
 			 own);
 	}
@@ -1322,6 +1323,7 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 	struct rv_file_id ids[4];
 	bool later, own_same;
 	char err[512], own[512] = "";
+	const char *what;
 	int ret;
 
 	(void)lt;
@@ -1335,6 +1337,14 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 		}
 		return;
 	}
+	/* Files that did not change, looked at again at a time they named
+	 * (a certificate's start, a CRL's), or early or late for a clock
+	 * that moved, are not said to have changed (a clock stepped back
+	 * was "certificate files changed": round-sixty-eight tester 299). */
+	what = memcmp(ids, l->watch_ids, sizeof(ids)) != 0
+		       ? "certificate files changed"
+		       : "certificate files looked at again at a time they named (or the clock "
+			 "moved)";
 	/* The files are loaded now: a look due later for what they held is
 	 * asked for again below if it is still ahead (retry_own, crl_unfit).
 	 * Kept, it looked again at a staged file's time after that file had
@@ -1349,9 +1359,9 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 	if (ret == 0 && older_crl(l, n, l->cfg->crl, err, sizeof(err))) {
 		drop_ctx(n);
 		n = NULL;
-		rv_warnx("certificate files changed but the new CRL cannot replace the running "
-			 "one (keeping the running ones): %s",
-			 err);
+		rv_warnx("%s but the new CRL cannot replace the running one (keeping the running "
+			 "ones): %s",
+			 what, err);
 		return;
 	}
 	if (n == NULL && rv_errno_short(ret)) {
@@ -1360,9 +1370,9 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 		 * ran out was never applied, and the revoked client kept its
 		 * tunnel (round-sixty-five tester 275). Said once. */
 		if (!l->watch_transient) {
-			rv_warnx("certificate files changed but cannot be loaded for now "
-				 "(keeping the running ones; tried again every %u s): %s",
-				 (unsigned)(WATCH_TRANSIENT_NS / RV_NSEC_PER_SEC), err);
+			rv_warnx("%s but cannot be loaded for now (keeping the running ones; tried "
+				 "again every %u s): %s",
+				 what, (unsigned)(WATCH_TRANSIENT_NS / RV_NSEC_PER_SEC), err);
 		}
 		l->watch_transient = true;
 		watch_due(l, l->now_ns + WATCH_TRANSIENT_NS);
@@ -1374,9 +1384,7 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 		l->watch_transient = false;
 	}
 	if (n == NULL) {
-		rv_warnx("certificate files changed but cannot be loaded (keeping the running "
-			 "ones): %s",
-			 err);
+		rv_warnx("%s but cannot be loaded (keeping the running ones): %s", what, err);
 		return;
 	}
 	if (crl_unfit(l, n, l->cfg->crl, true, &later, err, sizeof(err))) {
@@ -1390,14 +1398,12 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 		snprintf(why, sizeof(why), "%s", err);
 		if (keep_crl_tls(l, l->cfg, own[0] != '\0', &n, kept, sizeof(kept), err,
 				 sizeof(err)) != 0) {
-			rv_warnx("certificate files changed but cannot be loaded (keeping the "
-				 "running ones): %s",
+			rv_warnx("%s but cannot be loaded (keeping the running ones): %s", what,
 				 err);
 			return;
 		}
-		rv_warnx("certificate files changed but the CRL cannot be used now (keeping %s%s): "
-			 "%s",
-			 kept, later ? "; it is taken when it becomes valid" : "", why);
+		rv_warnx("%s but the CRL cannot be used now (keeping %s%s): %s", what, kept,
+			 later ? "; it is taken when it becomes valid" : "", why);
 	}
 	(void)say_kept(n, l->cfg, NULL);
 	say_own(n, l->cfg->cert, own, own_same, NULL);
@@ -1407,7 +1413,7 @@ static void on_watch_reload(struct rv_loop *l, struct rv_ltimer *lt)
 			l->cfg->cert);
 	}
 	swap_tls(l, n, &log);
-	rv_info("certificate files changed: %s", rv_strbuf_str(&log));
+	rv_info("%s: %s", what, rv_strbuf_str(&log));
 	rv_strbuf_free(&log);
 }
 

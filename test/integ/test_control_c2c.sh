@@ -542,18 +542,24 @@ n=${census#data=}
 [ "${n%% *}" -ge 100 ] || rvt_fail "census saw too few data messages: $census"
 stop_all
 
-rvt_step "internal and off with networks behind clients and IP forwarding off: said"
-# They need no forwarding between clients, but sites do: nothing was said,
-# and sites reached neither the server's LAN nor it them (round-sixty-eight
-# tester 298).
+rvt_step "internal and off with a network behind the server and IP forwarding off: said"
+# They need no forwarding between clients, but the networks behind the
+# server do: nothing was said, and sites reached neither the server's LAN
+# nor it them (round-sixty-eight tester 298); a network behind a client
+# alone needs none (tester 304).
 for mode in internal off; do
-	SRV_KV=("subnet=client3 10.50.0.0/24")
+	SRV_KV=("subnet=client3 10.50.0.0/24" "route=10.60.0.0/24")
 	start_all "$mode" 0
 	SRV_KV=()
-	grep -aq "ip_forward is 0: clients reach the server but not the networks behind it or behind clients" "$RVT_TMP/server.log" ||
+	grep -aq "ip_forward is 0: clients reach the server but not the networks behind it (set it" "$RVT_TMP/server.log" ||
 		rvt_fail "$mode: forwarding off not said: $(grep -a forward "$RVT_TMP/server.log")"
 	stop_all
 done
+SRV_KV=("subnet=client3 10.50.0.0/24")
+start_all internal 0
+SRV_KV=()
+grep -aq "ip_forward is 0" "$RVT_TMP/server.log" && rvt_fail "internal, a site alone: forwarding said as needed"
+stop_all
 
 rvt_step "off: client to client dropped and counted"
 # client3 never connects: its site stands for an offline network behind a client.

@@ -988,6 +988,13 @@ rvt_bg "$S" devtun unshare -m sh -c "mount -t tmpfs none /dev/net && exec '$RV_B
 rvt_exit_within 15 "$RVT_LAST_PID" || rvt_fail "ran without /dev/net/tun"
 [ "$RVT_EXIT" -eq 14 ] && grep -q "/dev/net/tun: No such file or directory (no TUN clone device here" "$RVT_TMP/devtun.log" ||
 	rvt_fail "no /dev/net/tun: exit $RVT_EXIT, $(tail -3 "$RVT_TMP/devtun.log")"
+# A network namespace whose loopback was never brought up: a test bind of
+# 127.0.0.1 passes there (no local table yet), and -n said OK while the
+# start exited 15 (round-sixty-eight tester 303).
+OUT=$(unshare -n "$RV_BIN" server -c "$RVT_TMP/h.conf" --metrics-listen 127.0.0.1:4480 -n 2>&1)
+rc=$?
+[ "$rc" = 15 ] && grep -q "metrics_listen: a loopback address, and this network namespace's loopback interface lo is down (ip link set lo up)" <<<"$OUT" ||
+	rvt_fail "-n with lo down: exit $rc, $OUT"
 # /run/ringvpn unusable (a file in its place): the TUN's and the UDP port's
 # ownership locks are each said missing, and the server runs (the port's
 # went unsaid: round-sixty-eight tester 303).

@@ -203,6 +203,16 @@ rvt_nsx "$C2" ip route del 10.20.0.222/32 dev lan0 || rvt_fail "client2's host r
 rvt_wait_for 5 "the address a source again" \
 	rvt_nsx "$S" ping -c 1 -W 1 -I 10.20.0.222 10.30.0.2 || rvt_fail "the address stayed no source"
 rvt_nsx "$S" ip addr del 10.20.0.222/32 dev lo
+# A host route wider than the tunnel's networks (a LAN's 10.0.0.0/8
+# summary): the longer tunnel routes inside it stay the host's way, and the
+# server's own packets pass (they were dropped as spoof: round-sixty-eight
+# tester 304).
+rvt_nsx "$C2" ip route add 10.0.0.0/8 dev lan0 || rvt_fail "client2's summary route"
+CS2=$(c2_spoof)
+sleep 1.5 # client2's next look at its routes
+rvt_nsx "$S" ping -c 3 -i 0.3 -W 2 10.30.0.2 || rvt_fail "the server's packets dropped beside a summary route"
+[ "$(c2_spoof)" = "$CS2" ] || rvt_fail "client2 dropped the server's packets as spoof beside its 10.0.0.0/8: $CS2 -> $(c2_spoof)"
+rvt_nsx "$C2" ip route del 10.0.0.0/8 dev lan0 || rvt_fail "client2's summary route deleted"
 
 rvt_step "client3's carve-out, client3 offline: nothing goes to client1, client1 may not send from it"
 # A host of lan-a answers on 10.20.0.70 as if the carve-out were client1's.
