@@ -38,6 +38,7 @@ struct rv_tls_conn {
 	char no_issuer_of[256];		      /* whose issuer it is, when a CA of the chain's */
 	enum rv_x509_issuer_kind issuer_kind; /* what the CA file holds of that name */
 	enum rv_tls_refusal refusal;
+	bool hs_in;	      /* a handshake message of the peer's was read */
 	uint64_t key_updates; /* TLS 1.3 KeyUpdate messages received */
 	uint64_t tickets;     /* TLS 1.3 NewSessionTicket messages received */
 	/* The name the peer's certificate must hold (rv_tls_conn_expect_name;
@@ -69,10 +70,13 @@ static void msg_cb(int is_write, int version, int content_type, const void *buf,
 		return;
 	}
 	type = ((const uint8_t *)buf)[0];
+	c = SSL_get_ex_data(ssl, conn_ex_index);
+	if (c) {
+		c->hs_in = true;
+	}
 	if (type != SSL3_MT_KEY_UPDATE && type != SSL3_MT_NEW_SESSION_TICKET) {
 		return;
 	}
-	c = SSL_get_ex_data(ssl, conn_ex_index);
 	if (c && type == SSL3_MT_KEY_UPDATE) {
 		c->key_updates++;
 	} else if (c) {
@@ -249,7 +253,13 @@ static enum rv_tls_status fail(struct rv_tls_conn *c, int ret)
 		 * said "peer sent no certificate"); after the handshake, bytes
 		 * that are no TLS record are a forgery's, said as the error
 		 * they are (round-twenty-seven tester 132). */
-		snprintf(c->err, sizeof(c->err), "the peer does not speak TLS (%s)",
+		/* After a handshake message of its own it spoke TLS, then
+		 * sent what is none (junk after a valid ClientHello was said
+		 * as a port that answers something else: round-sixty-eight
+		 * tester 300). */
+		snprintf(c->err, sizeof(c->err), "%s (%s)",
+			 c->hs_in ? "the peer sent bytes that are no TLS record in its handshake"
+				  : "the peer does not speak TLS",
 			 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
 	} else if (vr == X509_V_ERR_INVALID_CALL && !c->alert[0] && !SSL_is_server(c->ssl)) {
 		/* A TLS server always sends its certificate: one whose

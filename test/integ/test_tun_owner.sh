@@ -82,7 +82,8 @@ client1_addrs() {
 HOLD_PY='
 import fcntl, os, struct, sys, time
 IFF_TUN, IFF_NO_PI, IFF_MULTI_QUEUE, IFF_VNET_HDR, TUNSETIFF = 0x1, 0x1000, 0x100, 0x4000, 0x400454ca
-flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE | (IFF_VNET_HDR if sys.argv[2] == "1" else 0)
+mq = 0 if sys.argv[2] == "sq" else IFF_MULTI_QUEUE
+flags = IFF_TUN | IFF_NO_PI | mq | (IFF_VNET_HDR if sys.argv[2] == "1" else 0)
 fd = os.open("/dev/net/tun", os.O_RDWR)
 fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", sys.argv[1].encode(), flags))
 open(sys.argv[3], "w").close()
@@ -278,6 +279,14 @@ hold_tun holder rvf 0 600
 HOLDER=$RVT_LAST_PID
 CTL_IDX=1 ctl_client_conf "$RVT_TMP/c3.conf" "$PKI/client3" rvf "$RVT_TMP/c3.sock"
 expect_tun_refused "$RVT_TMP/c3.conf" foreign.log "rvf is held by another process, $HOLDER (python3)"
+# A device without multi_queue that its process alone keeps: that process
+# named too (the device was blamed, "delete it or recreate it": round
+# sixty-eight tester 303).
+hold_tun holder-sq rvh sq 600
+HOLDER_SQ=$RVT_LAST_PID
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/c3sq.conf" "$PKI/client3" rvh "$RVT_TMP/c3sq.sock"
+expect_tun_refused "$RVT_TMP/c3sq.conf" foreign-sq.log "rvh is held by another process, $HOLDER_SQ (python3), as a device without multi_queue"
+rvt_stop_pid "$HOLDER_SQ" 5
 # SIGTERM during that wait ends it at once (exit 0; it was taken only once
 # the 3 s wait had ended, with exit 14).
 rvt_bg "$C1" foreign-term "$RV_BIN" client -c "$RVT_TMP/c3.conf"

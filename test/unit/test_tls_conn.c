@@ -1355,3 +1355,34 @@ Test(tls_conn, crl_dropped_names_twin_ca_by_serial)
 	rv_tls_ctx_free(n);
 	rv_tls_ctx_free(cur);
 }
+
+/* Junk after a valid ClientHello is said as such, not as a peer that does
+ * not speak TLS, which a port answering something else is (round
+ * sixty-eight tester 300). */
+Test(tls_conn, junk_after_a_client_hello_is_said_so)
+{
+	static const uint8_t junk[] = "\x16\x09\x09\x00\x05hello, not a record";
+	static const uint8_t http[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct pair p = { 0 };
+
+	p.sctx = server_ctx();
+	p.cctx = mk_ctx(RV_TLS_CLIENT, pki.ca_crt, pki.client_crt[0], pki.client_key[0], NULL,
+			T_PKI_SERVER_NAME);
+	cr_assert_eq(rv_tls_conn_new(&p.s, p.sctx), 0);
+	cr_assert_eq(rv_tls_conn_new(&p.c, p.cctx), 0);
+	cr_assert_eq(rv_tls_conn_handshake(p.c), RV_TLS_WANT_READ);
+	cr_assert_gt(move(p.c, p.s), 0, "a ClientHello");
+	cr_assert_eq(rv_tls_conn_handshake(p.s), RV_TLS_WANT_READ);
+	cr_assert_eq(rv_tls_conn_feed(p.s, junk, sizeof(junk) - 1), 0);
+	cr_assert_eq(rv_tls_conn_handshake(p.s), RV_TLS_ERROR);
+	cr_assert(strstr(rv_tls_conn_error(p.s),
+			 "the peer sent bytes that are no TLS record in its handshake"),
+		  "%s", rv_tls_conn_error(p.s));
+	rv_tls_conn_free(p.s);
+	cr_assert_eq(rv_tls_conn_new(&p.s, p.sctx), 0);
+	cr_assert_eq(rv_tls_conn_feed(p.s, http, sizeof(http) - 1), 0);
+	cr_assert_eq(rv_tls_conn_handshake(p.s), RV_TLS_ERROR);
+	cr_assert(strstr(rv_tls_conn_error(p.s), "the peer does not speak TLS"), "%s",
+		  rv_tls_conn_error(p.s));
+	free_pair(&p);
+}
