@@ -107,8 +107,9 @@ static size_t error4(uint8_t *out, uint8_t type, uint8_t code, uint8_t ptr,
 	return 28;
 }
 
-static size_t error6(uint8_t *out, uint8_t type, uint8_t code, const struct rv_ip_addr *src,
-		     const uint8_t *pkt, size_t len, size_t *quote_len)
+static size_t error6(uint8_t *out, uint8_t type, uint8_t code, uint32_t ptr,
+		     const struct rv_ip_addr *src, const uint8_t *pkt, size_t len,
+		     size_t *quote_len)
 {
 	size_t q = len < RV_ICMP6_MAX - 48 ? len : RV_ICMP6_MAX - 48;
 	uint8_t *icmp = out + 40;
@@ -122,6 +123,8 @@ static size_t error6(uint8_t *out, uint8_t type, uint8_t code, const struct rv_i
 	memcpy(out + 24, pkt + 8, 16); /* back to the packet's source */
 	icmp[0] = type;
 	icmp[1] = code;
+	put16(icmp + 4, (uint16_t)(ptr >> 16)); /* a parameter problem's pointer */
+	put16(icmp + 6, (uint16_t)ptr);
 	/* ICMPv6 covers the pseudo-header too (RFC 8200 §8.1). */
 	put_csum(icmp + 2,
 		 rv_inet_csum_add(rv_inet_csum_add(rv_inet_pseudo_sum(out, true, PROTO_ICMPV6,
@@ -132,7 +135,7 @@ static size_t error6(uint8_t *out, uint8_t type, uint8_t code, const struct rv_i
 	return 48;
 }
 
-size_t rv_icmp_error(uint8_t out[RV_ICMP_HDR_MAX], enum rv_icmp_kind kind, uint8_t ptr,
+size_t rv_icmp_error(uint8_t out[RV_ICMP_HDR_MAX], enum rv_icmp_kind kind, uint32_t ptr,
 		     const struct rv_ip_addr *src, const uint8_t *pkt, size_t len,
 		     const struct rv_ip_info *ip, size_t *quote_len)
 {
@@ -152,7 +155,8 @@ size_t rv_icmp_error(uint8_t out[RV_ICMP_HDR_MAX], enum rv_icmp_kind kind, uint8
 		case RV_ICMP_TIME_EXCEEDED: /* in transit */
 			return error4(out, 11, 0, 0, src, pkt, len, quote_len);
 		case RV_ICMP_PARAM_PROBLEM: /* the pointer says where */
-			return error4(out, 12, 0, ptr, src, pkt, len, quote_len);
+		case RV_ICMP_PARAM_PROBLEM_OPTION:
+			return error4(out, 12, 0, (uint8_t)ptr, src, pkt, len, quote_len);
 		}
 		return 0;
 	}
@@ -161,11 +165,13 @@ size_t rv_icmp_error(uint8_t out[RV_ICMP_HDR_MAX], enum rv_icmp_kind kind, uint8
 	}
 	switch (kind) {
 	case RV_ICMP_UNREACH: /* address unreachable */
-		return error6(out, 1, 3, src, pkt, len, quote_len);
+		return error6(out, 1, 3, 0, src, pkt, len, quote_len);
 	case RV_ICMP_TIME_EXCEEDED: /* hop limit exceeded in transit */
-		return error6(out, 3, 0, src, pkt, len, quote_len);
-	case RV_ICMP_PARAM_PROBLEM: /* IPv4's options alone: none */
-		return 0;
+		return error6(out, 3, 0, 0, src, pkt, len, quote_len);
+	case RV_ICMP_PARAM_PROBLEM: /* an erroneous header field */
+		return error6(out, 4, 0, ptr, src, pkt, len, quote_len);
+	case RV_ICMP_PARAM_PROBLEM_OPTION: /* an unrecognised option */
+		return error6(out, 4, 2, ptr, src, pkt, len, quote_len);
 	}
 	return 0;
 }

@@ -47,6 +47,8 @@ enum rv_icmp_kind {
 	RV_ICMP_UNREACH,
 	RV_ICMP_TIME_EXCEEDED,
 	RV_ICMP_PARAM_PROBLEM,
+	RV_ICMP_PARAM_PROBLEM_OPTION, /* ICMPv6's code 2, an unrecognised option;
+				       * IPv4's parameter problem */
 };
 
 /* rv_icmp_error is rv_icmp_unreach for an error of |kind|:
@@ -56,9 +58,11 @@ enum rv_icmp_kind {
  * traceroute shows); RV_ICMP_PARAM_PROBLEM for an IPv4 packet dropped for
  * its options there, as a Linux router answers one whose options its parse
  * refuses: ICMPv4 type 12 code 0 from |src|, |ptr| the offset of the byte
- * at fault from the start of the header (RFC 792), none for IPv6 (0). |ptr|
- * is 0 for the other kinds. */
-size_t rv_icmp_error(uint8_t out[RV_ICMP_HDR_MAX], enum rv_icmp_kind kind, uint8_t ptr,
+ * at fault from the start of the header (RFC 792); for an IPv6 packet
+ * dropped for its Hop-by-Hop options, ICMPv6 type 4, code 0 (an erroneous
+ * field) or 2 (RV_ICMP_PARAM_PROBLEM_OPTION), |ptr| the offset from the
+ * start of the packet (RFC 4443). |ptr| is 0 for the other kinds. */
+size_t rv_icmp_error(uint8_t out[RV_ICMP_HDR_MAX], enum rv_icmp_kind kind, uint32_t ptr,
 		     const struct rv_ip_addr *src, const uint8_t *pkt, size_t len,
 		     const struct rv_ip_info *ip, size_t *quote_len);
 

@@ -271,6 +271,99 @@ const char *rv_ip_addr_str(const struct rv_ip_addr *a, char *buf, size_t buf_len
 	return buf;
 }
 
+const char *rv_ip_v6_hbh_bad(const uint8_t *p, size_t len, unsigned *ptr_at, bool *unknown_option)
+{
+	static const char malformed[] = "its IPv6 Hop-by-Hop options are malformed (routers "
+					"drop it)";
+	unsigned end, pad = 0, count = 0;
+
+	*ptr_at = 0;
+	*unknown_option = false;
+	if (len < 40 || p[6] != 0) {
+		return NULL;
+	}
+	if (len < 48 || (end = 40 + ((unsigned)p[41] + 1) * 8) > len) {
+		return malformed;
+	}
+	for (unsigned at = 42; at < end;) {
+		unsigned type = p[at], olen;
+
+		if (type == 0) { /* Pad1 */
+			if (++pad > 7) {
+				return malformed;
+			}
+			at++;
+			continue;
+		}
+		if (at + 2 > end || (olen = p[at + 1]) > end - at - 2) {
+			return malformed;
+		}
+		if (type == 1) { /* PadN: zeros, and no more than 7 in a row */
+			pad += olen + 2;
+			for (unsigned i = 0; i < olen; i++) {
+				if (p[at + 2 + i] != 0) {
+					return malformed;
+				}
+			}
+			if (pad > 7) {
+				return malformed;
+			}
+			at += olen + 2;
+			continue;
+		}
+		pad = 0;
+		if (++count > 8) {
+			return malformed;
+		}
+		switch (type) {
+		case 0x05: /* Router Alert */
+			if (olen != 2) {
+				return malformed;
+			}
+			break;
+		case 0xc2: /* Jumbo Payload: never with a length, never short */
+			if (olen != 4 || (at & 3) != 2) {
+				return malformed;
+			}
+			/* Its value if too small, else the packet's length
+			 * if there is one; else it is no jumbogram of the
+			 * length it says, unanswered. */
+			if (((uint32_t)p[at + 2] << 24 | (uint32_t)p[at + 3] << 16 |
+			     (uint32_t)p[at + 4] << 8 | p[at + 5]) <= 0xffff) {
+				*ptr_at = at + 2;
+			} else if (p[4] != 0 || p[5] != 0) {
+				*ptr_at = at;
+			}
+			return "it carries a Jumbo Payload option (routers drop it)";
+		case 0x07: /* CALIPSO and IOAM: options Linux knows */
+		case 0x31:
+			break;
+		default:
+			switch (type >> 6) {
+			case 0:
+				break; /* skipped */
+			case 1:
+				return "it carries an IPv6 Hop-by-Hop option whose action is to "
+				       "discard the packet";
+			case 3:
+				if (p[24] == 0xff) {
+					return "it carries an IPv6 Hop-by-Hop option whose action "
+					       "is "
+					       "to discard the packet";
+				}
+				/* fall through */
+			default:
+				*ptr_at = at;
+				*unknown_option = true;
+				return "it carries an IPv6 Hop-by-Hop option whose action is to "
+				       "discard the packet and answer";
+			}
+		}
+		at += olen + 2;
+	}
+	return NULL;
+}
+
 const char *rv_ip_v4_options_bad(const uint8_t *p, unsigned hlen, unsigned *ptr_at)
 {
 	static const char malformed[] = "its IPv4 options are malformed (routers drop it)";

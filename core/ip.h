@@ -125,6 +125,20 @@ int rv_ip6_upper(const uint8_t *pkt, size_t len, size_t *off);
  * tester 227), and the refused ones went unanswered. */
 const char *rv_ip_v4_options_bad(const uint8_t *p, unsigned hlen, unsigned *ptr_at);
 
+/* rv_ip_v6_hbh_bad says why a Linux router drops the IPv6 packet of |len|
+ * bytes at |p| for its Hop-by-Hop options (ip6_parse_tlv's rules), or
+ * NULL (none, or none at fault), and sets |*ptr_at| to the offset from the
+ * packet's start that its "parameter problem" names (0: dropped
+ * unanswered) and |*unknown_option| to whether that is code 2, an option
+ * it does not know whose action says to answer, rather than code 0, an
+ * erroneous field (a Jumbo Payload in a packet with a length). Unanswered:
+ * a header cut short, an option running past it, more than 7 bytes of
+ * padding in a row or padding that is not zeros, more than 8 options, a
+ * Router Alert or Jumbo Payload of the wrong length, an unknown option of
+ * the discard action, and one of the answer-unless-multicast action to a
+ * multicast address (round-sixty-eight tester 300). */
+const char *rv_ip_v6_hbh_bad(const uint8_t *p, size_t len, unsigned *ptr_at, bool *unknown_option);
+
 /* rv_ip_hop decrements the TTL (IPv4, header checksum updated) or hop
  * limit (IPv6) of packet |pkt|, as a router forwarding it does. Returns
  * false, changing nothing, when it is 1 or 0: the packet must not be

@@ -563,7 +563,7 @@ void rv_worker_no_route(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_
  * release), within the worker's ICMP rate, and counted by kind. Returns
  * whether it was sent. */
 bool rv_worker_icmp_error(struct rv_worker *w, const uint8_t *pkt, const struct rv_ip_info *ip,
-			  struct rv_session *from, enum rv_icmp_kind kind, uint8_t ptr);
+			  struct rv_session *from, enum rv_icmp_kind kind, uint32_t ptr);
 /* rv_worker_flush_tx seals and queues the sends of class |cls| (Q_BULK also
  * releases the superframes held for this turn). */
 void rv_worker_flush_tx(struct rv_worker *w, unsigned cls);

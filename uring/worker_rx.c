@@ -497,7 +497,7 @@ static void bad_inner(struct rv_worker *w, struct rv_session *s, const char *wha
 	rv_drop_add(&w->ctr, RV_DROP_BAD_INNER, 1);
 }
 
-/* v4_hdr_bad drops a packet to another client (or to an offline client's
+/* hdr_bad drops a packet to another client (or to an offline client's
  * address) whose IPv4 header checksum is wrong, as a router drops it
  * before it routes: forwarded inside, its TTL was taken down and the
  * checksum patched to stay wrong, the other client's kernel dropped it
@@ -506,16 +506,37 @@ static void bad_inner(struct rv_worker *w, struct rv_session *s, const char *wha
  * drops it. So is one with a source route option, which the kernel's way
  * drops (accept_source_route is off by default) and the data plane
  * forwarded (round-thirty-two tester 163), and one with options the
- * kernel refuses (rv_ip_v4_options_bad), answered as the kernel answers them. */
-static bool v4_hdr_bad(struct rv_worker *w, struct rv_rx_item *it, const uint8_t *plain,
-		       const struct rv_ip_info *ip)
+ * kernel refuses (rv_ip_v4_options_bad, rv_ip_v6_hbh_bad), answered as the
+ * kernel answers them. */
+static bool hdr_bad(struct rv_worker *w, struct rv_rx_item *it, const uint8_t *plain,
+		    const struct rv_ip_info *ip)
 {
+	const char *why;
+	unsigned ptr;
+	bool option;
+
+	/* IPv6's Hop-by-Hop options too, which a router judges before it
+	 * routes: forwarded inside, the other client's kernel dropped them
+	 * and answered from its own address, nothing counted (round
+	 * sixty-eight tester 300). */
+	if (ip->dst.family == AF_INET6) {
+		why = rv_ip_v6_hbh_bad(plain, ip->total_len, &ptr, &option);
+		if (why == NULL) {
+			return false;
+		}
+		bad_inner(w, it->s, why);
+		if (ptr != 0) {
+			rv_worker_icmp_error(w, plain, ip, it->s,
+					     option ? RV_ICMP_PARAM_PROBLEM_OPTION
+						    : RV_ICMP_PARAM_PROBLEM,
+					     ptr);
+		}
+		rv_worker_release(w, it->handle);
+		return true;
+	}
 	if (ip->dst.family != AF_INET) {
 		return false;
 	}
-	const char *why;
-	unsigned ptr;
-
 	if (!rv_ipv4_csum_ok(plain, ip->hdr_len)) {
 		bad_inner(w, it->s, "its IPv4 header checksum is wrong");
 	} else if (ip->hdr_len > 20 &&
@@ -632,7 +653,7 @@ static enum c2c_result to_offline(struct rv_worker *w, struct rv_rx_item *it, ui
 	bool last = (plain[0] >> 4 == 4 ? plain[8] : plain[7]) <= 1;
 	enum rv_drop_reason why = last ? RV_DROP_TTL : RV_DROP_NO_ROUTE;
 
-	if (v4_hdr_bad(w, it, plain, ip)) {
+	if (hdr_bad(w, it, plain, ip)) {
 		return C2C_DROPPED;
 	}
 	/* The network address is no host's: unanswered, as the broadcast
@@ -692,7 +713,7 @@ static enum c2c_result forward_c2c(struct rv_worker *w, struct rv_rx_item *it, u
 	/* Forwarded as a router does: one hop less (the kernel way takes one
 	 * too), and not at all at the last, which is answered with ICMP time
 	 * exceeded from the server's address (the hop traceroute shows). */
-	if (w->c2c == RV_CONFIG_C2C_INTERNAL && v4_hdr_bad(w, it, plain, ip)) {
+	if (w->c2c == RV_CONFIG_C2C_INTERNAL && hdr_bad(w, it, plain, ip)) {
 		return C2C_DROPPED;
 	}
 	if (w->c2c == RV_CONFIG_C2C_OFF || ip->total_len > w->mtu || !rv_ip_hop(plain)) {

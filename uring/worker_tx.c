@@ -312,12 +312,13 @@ static uint8_t *tx_chunk(const struct rv_worker *w, unsigned id)
 }
 
 bool rv_worker_icmp_error(struct rv_worker *w, const uint8_t *pkt, const struct rv_ip_info *ip,
-			  struct rv_session *from, enum rv_icmp_kind kind, uint8_t ptr)
+			  struct rv_session *from, enum rv_icmp_kind kind, uint32_t ptr)
 {
 	static const enum rv_counter ctr[] = {
 		[RV_ICMP_UNREACH] = RV_CTR_ICMP_UNREACH,
 		[RV_ICMP_TIME_EXCEEDED] = RV_CTR_ICMP_TIME_EXCEEDED,
 		[RV_ICMP_PARAM_PROBLEM] = RV_CTR_ICMP_PARAM_PROBLEM,
+		[RV_ICMP_PARAM_PROBLEM_OPTION] = RV_CTR_ICMP_PARAM_PROBLEM,
 	};
 	bool unreach = kind == RV_ICMP_UNREACH;
 	struct rv_ip_addr self;

@@ -349,7 +349,47 @@ def cmd_spoof_packet(args):
     print(pkt.hex())
 
 
+def cmd_tun_send6(args):
+    """IPv6 UDP with a Hop-by-Hop header of the options --hbh gives (hex,
+    padded with PadN to a multiple of 8); ICMPv6 errors about them, one line
+    each: "icmp6 TYPE CODE POINTER FROM"."""
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x86DD))
+    icmp = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6) if args.icmp_wait else None
+    opts = bytes.fromhex(args.hbh)
+    padn = -(2 + len(opts)) % 8
+    if padn == 1:
+        opts += b"\0"
+    elif padn:
+        opts += bytes([1, padn - 2]) + b"\0" * (padn - 2)
+    hbh_len = 2 + len(opts)
+    for i in range(args.count):
+        pkt = udp_packet(args.src, args.dst, 40000 + i, args.port, b"hop by hop %d" % i)
+        hbh = bytes([17, hbh_len // 8 - 1]) + opts
+        body = hbh + pkt[40:]
+        pkt = struct.pack("!IHBB", 6 << 28, len(body), 0, 64) + pkt[8:40] + body
+        s.sendto(pkt, (args.iface, 0x86DD))
+    print("sent %d" % args.count)
+    if icmp is None:
+        return
+    end = time.monotonic() + args.icmp_wait
+    while True:
+        left = end - time.monotonic()
+        if left <= 0 or not select.select([icmp], [], [], left)[0]:
+            break
+        e, frm = icmp.recvfrom(4096)
+        if len(e) < 8 + 40 or e[0] not in (1, 3, 4):
+            continue
+        q = e[8:]
+        if q[8:24] != socket.inet_pton(socket.AF_INET6, args.src) or \
+                q[24:40] != socket.inet_pton(socket.AF_INET6, args.dst):
+            continue
+        print("icmp6 %d %d %d %s" % (e[0], e[1], struct.unpack("!I", e[4:8])[0], frm[0]))
+
+
 def cmd_tun_send(args):
+    if args.hbh is not None:
+        cmd_tun_send6(args)
+        return
     s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
     # Opened before the sends, so that no answer comes before it.
     icmp = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) if args.icmp_wait else None
@@ -518,6 +558,7 @@ def main():
     t.add_argument("--bad-ipcsum", action="store_true")
     t.add_argument("--lsrr", action="store_true", help="with a loose source route option")
     t.add_argument("--ipopt", help="IPv4 options, in hex (padded with end-of-options bytes)")
+    t.add_argument("--hbh", help="IPv6 (--src and --dst IPv6): Hop-by-Hop options, in hex (padded with PadN)")
     t.add_argument("--icmp-wait", type=float, default=0,
                    help="then print the ICMP errors about them that come within so many seconds")
     g = sub.add_parser("route-forge")

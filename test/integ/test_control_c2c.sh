@@ -426,6 +426,35 @@ rvt_log "malformed IPv4 options: drop_bad_inner +$(($(total drop_bad_inner) - b2
 [ $(($(total c2c_forwarded) - f1)) -ge 8 ] || rvt_fail "well-formed IPv4 options: $(($(total c2c_forwarded) - f1)) of 8 forwarded"
 grep -q "dropped a packet of client client1 (session [0-9a-f]*): its IPv4 options are malformed" \
 	"$RVT_TMP/server.log" || rvt_fail "the drop of malformed IPv4 options was not logged"
+# IPv6 Hop-by-Hop options as a Linux router judges them (forwarded, client2's
+# kernel dropped them and answered from its own address, nothing counted:
+# round-sixty-eight tester 300): an unknown option of the discard-and-answer
+# action, "parameter problem" code 2 at the option from the server; of the
+# discard action, unanswered; a Jumbo Payload of a small value in a packet
+# with a length, code 0 at its value; all three dropped as bad_inner. One of
+# the skip action is forwarded.
+B1=$(ctl_field "session name=client1" v6)
+b3=$(total drop_bad_inner) f3=$(total c2c_forwarded)
+for case in "9e0401020304:icmp6 4 2 42 fd99::1" "5e0401020304:none" "c2040000ffff:icmp6 4 0 44 fd99::1"; do
+	opt=${case%%:*} want=${case#*:}
+	got=$(rvt_nsx "$C1" python3 "$INJ" tun-send --iface rvc --src "$B1" --dst "$B2" --hbh "$opt" \
+		--count 1 --icmp-wait "$([ "$want" = none ] && echo 1 || echo 3)") ||
+		rvt_fail "could not send IPv6 through client1's TUN"
+	icmp=$(grep '^icmp6 ' <<<"$got" || true)
+	if [ "$want" = none ]; then
+		[ -z "$icmp" ] || rvt_fail "Hop-by-Hop $opt: answered ($icmp), as a router does not"
+	else
+		[ "$icmp" = "$want" ] || rvt_fail "Hop-by-Hop $opt: wanted '$want', got: ${icmp:-nothing}"
+	fi
+done
+rvt_nsx "$C1" python3 "$INJ" tun-send --iface rvc --src "$B1" --dst "$B2" --hbh 1e0401020304 --count 1 >/dev/null ||
+	rvt_fail "could not send IPv6 through client1's TUN"
+for _ in $(seq 30); do
+	[ "$(total c2c_forwarded)" -ge $((f3 + 1)) ] && break
+	sleep 0.1
+done
+[ $(($(total drop_bad_inner) - b3)) = 3 ] || rvt_fail "Hop-by-Hop options dropped: +$(($(total drop_bad_inner) - b3)) of 3"
+[ "$(total c2c_forwarded)" -ge $((f3 + 1)) ] || rvt_fail "an option of the skip action was not forwarded"
 f1=$(total c2c_forwarded)
 rvt_bg "$C2" csum-sink python3 -c '
 import socket, sys

@@ -283,7 +283,7 @@ Test(icmp, time_exceeded)
 
 /* Parameter problem (internal client-to-client forwarding of IPv4 options
  * a router refuses): ICMPv4 12/0, the pointer in the first byte after the
- * checksum, checksums right; none for IPv6, nor about an ICMP error. */
+ * checksum, checksums right; not about an ICMP error. */
 Test(icmp, param_problem)
 {
 	uint8_t pkt[1500], hdr[RV_ICMP_HDR_MAX];
@@ -313,8 +313,20 @@ Test(icmp, param_problem)
 	cr_assert_eq(rv_ip_parse(&ip, pkt, len), RV_IP_OK);
 	cr_assert_eq(rv_icmp_error(hdr, RV_ICMP_PARAM_PROBLEM, 22, &s4, pkt, len, &ip, &q), 0);
 
+	/* IPv6 (its Hop-by-Hop options: round-sixty-eight tester 300): 4/0
+	 * or 4/2, the pointer a 32-bit offset, checksum right. */
 	len = v6(pkt, 80, "fd99::2", "fd99::3", 17);
 	cr_assert_eq(rv_ip_parse(&ip, pkt, len), RV_IP_OK);
-	cr_assert_eq(rv_icmp_error(hdr, RV_ICMP_PARAM_PROBLEM, 22, &s6, pkt, len, &ip, &q), 0,
-		     "IPv4 alone");
+	cr_assert_eq(rv_icmp_error(hdr, RV_ICMP_PARAM_PROBLEM, 300, &s6, pkt, len, &ip, &q), 48);
+	cr_assert_eq(hdr[40], 4);
+	cr_assert_eq(hdr[41], 0);
+	cr_assert(hdr[44] == 0 && hdr[45] == 0 && hdr[46] == 1 && hdr[47] == 44, "the pointer");
+	cr_assert(icmp6_sum_ok(hdr, pkt, q), "ICMPv6 checksum");
+	cr_assert_eq(rv_icmp_error(hdr, RV_ICMP_PARAM_PROBLEM_OPTION, 42, &s6, pkt, len, &ip, &q),
+		     48);
+	cr_assert_eq(hdr[41], 2);
+	cr_assert_eq(hdr[47], 42);
+	cr_assert(icmp6_sum_ok(hdr, pkt, q), "ICMPv6 checksum");
+	cr_assert_eq(rv_icmp_error(hdr, RV_ICMP_TIME_EXCEEDED, 0, &s6, pkt, len, &ip, &q), 48);
+	cr_assert_eq(hdr[44] | hdr[45] | hdr[46] | hdr[47], 0, "the others' word stays unused");
 }

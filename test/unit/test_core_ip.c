@@ -564,3 +564,81 @@ Test(core_ip, v4_options_bad)
 			     v4opt_cases[i].ptr);
 	}
 }
+
+/* hbh6 builds in |p| an IPv6 packet to |dst| whose Hop-by-Hop header holds
+ * the |n| bytes |opts| (a multiple of 8 less 2), then 8 bytes of UDP;
+ * returns its length. */
+static size_t hbh6(uint8_t *p, const char *dst, const uint8_t *opts, size_t n)
+{
+	size_t len = 40 + 2 + n + 8;
+
+	memset(p, 0, len);
+	p[0] = 0x60;
+	p[4] = (uint8_t)((len - 40) >> 8);
+	p[5] = (uint8_t)(len - 40);
+	p[6] = 0; /* Hop-by-Hop */
+	p[7] = 64;
+	inet_pton(AF_INET6, "fd00::1", p + 8);
+	inet_pton(AF_INET6, dst, p + 24);
+	p[40] = 17;
+	p[41] = (uint8_t)((2 + n) / 8 - 1);
+	memcpy(p + 42, opts, n);
+	return len;
+}
+
+/* What a Linux router does with IPv6 Hop-by-Hop options it forwards
+ * (net/ipv6/exthdrs.c, ip6_parse_tlv): the forwarding inside the data
+ * plane drops and answers them alike (round-sixty-eight tester 300). */
+Test(core_ip, v6_hop_by_hop_options_as_a_router)
+{
+	static const struct {
+		const char *dst;
+		uint8_t opts[14];
+		size_t n;
+		bool bad, option;
+		unsigned ptr;
+	} cases[] = {
+		/* PadN alone; an unknown option of the skip action */
+		{ "fd00::2", { 1, 4, 0, 0, 0, 0 }, 6, false, false, 0 },
+		{ "fd00::2", { 0x1e, 4, 1, 2, 3, 4 }, 6, false, false, 0 },
+		/* discard; discard and answer; answer unless multicast */
+		{ "fd00::2", { 0x5e, 4, 1, 2, 3, 4 }, 6, true, false, 0 },
+		{ "fd00::2", { 0x9e, 4, 1, 2, 3, 4 }, 6, true, true, 42 },
+		{ "fd00::2", { 0xde, 4, 1, 2, 3, 4 }, 6, true, true, 42 },
+		{ "ff0e::2", { 0xde, 4, 1, 2, 3, 4 }, 6, true, false, 0 },
+		{ "ff0e::2", { 0x9e, 4, 1, 2, 3, 4 }, 6, true, true, 42 },
+		/* after a Router Alert: the option's own offset */
+		{ "fd00::2", { 5, 2, 0, 0, 0x9e, 0 }, 6, true, true, 46 },
+		/* a Router Alert of another length; PadN not zeros */
+		{ "fd00::2", { 5, 4, 0, 0, 0, 0 }, 6, true, false, 0 },
+		{ "fd00::2", { 1, 4, 0, 9, 0, 0 }, 6, true, false, 0 },
+		/* Jumbo Payload: small, or in a packet with a length */
+		{ "fd00::2", { 0xc2, 4, 0, 0, 0, 100 }, 6, true, false, 44 },
+		{ "fd00::2", { 0xc2, 4, 0, 1, 0, 0 }, 6, true, false, 42 },
+		/* an option running past the header */
+		{ "fd00::2", { 0x1e, 9, 0, 0, 0, 0 }, 6, true, false, 0 },
+	};
+	uint8_t p[128];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		size_t len = hbh6(p, cases[i].dst, cases[i].opts, cases[i].n);
+		unsigned ptr = 99;
+		bool option = true;
+		const char *why = rv_ip_v6_hbh_bad(p, len, &ptr, &option);
+
+		cr_assert_eq(why != NULL, cases[i].bad, "case %zu: %s", i, why ? why : "passed");
+		cr_assert_eq(ptr, cases[i].ptr, "case %zu: pointer %u", i, ptr);
+		cr_assert_eq(option, cases[i].option, "case %zu", i);
+	}
+	/* No Hop-by-Hop header; one cut short by the packet's end. */
+	size_t len = hbh6(p, "fd00::2", (const uint8_t[]){ 1, 4, 0, 0, 0, 0 }, 6);
+	unsigned ptr;
+	bool option;
+
+	p[6] = 17;
+	cr_assert_null(rv_ip_v6_hbh_bad(p, len, &ptr, &option));
+	p[6] = 0;
+	p[41] = 3;
+	cr_assert_not_null(rv_ip_v6_hbh_bad(p, len, &ptr, &option));
+	cr_assert_eq(ptr, 0);
+}
