@@ -413,8 +413,8 @@ static int check_kind(const char *name, const struct rv_rtnl_link *lk)
 		 * named, not the device blamed (round-sixty-eight tester
 		 * 303). */
 		snprintf(want, sizeof(want), "%s", name);
+		/* (The kernel counts no queues of such a device.) */
 		if (lk->is_tun && lk->tun_info && !lk->is_tap && !lk->multi_queue && !lk->persist &&
-		    lk->num_queues > 0 &&
 		    rv_holder_find(holds_tun, want, true, &pid) == RV_HOLDER_LIVE) {
 			rv_proc_comm(pid, comm, sizeof(comm));
 			rv_warnx("TUN %s is held by another process, %ld (%s), as a device "
