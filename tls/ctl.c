@@ -800,12 +800,25 @@ enum rv_ctl_result rv_ctl_peer_tick(struct rv_ctl_peer *c, uint64_t now_ns)
 		 * less than the dead-peer timeout before (an outage that began
 		 * late in the keys' life) kept the session "running" until
 		 * that timeout (round-sixty-eight tester 305). */
-		return rv_ctl_close_with(
-			c, RV_CTL_CODE_TIMEOUT,
-			"%s%s%s: the keys in use expired with no new ones (the key exchange needs "
-			"the control connection, silent for %u ms: its TCP path may be blocked)",
-			c->ops->peer_role, c->name[0] ? " " : "", c->name,
-			(unsigned)((now_ns - min_u64(c->last_rx_ns, now_ns)) / RV_NSEC_PER_MSEC));
+		uint64_t quiet = now_ns - min_u64(c->last_rx_ns, now_ns);
+		char why[160];
+
+		/* Silent past a keepalive and a quarter: the way, not the peer's
+		 * answer to a KEY, is what is missing. */
+		if (quiet > c->keepalive_ns + c->keepalive_ns / 4) {
+			snprintf(why, sizeof(why),
+				 "the key exchange needs the control connection, silent for %u ms: "
+				 "its TCP path may be blocked",
+				 (unsigned)(quiet / RV_NSEC_PER_MSEC));
+		} else {
+			snprintf(why, sizeof(why), "%s",
+				 rv_ctlkey_busy(&c->key)
+					 ? "the key exchange in flight did not finish"
+					 : "no key exchange was made in time");
+		}
+		return rv_ctl_close_with(c, RV_CTL_CODE_TIMEOUT,
+					 "%s%s%s: the keys in use expired with no new ones (%s)",
+					 c->ops->peer_role, c->name[0] ? " " : "", c->name, why);
 	}
 	if (rv_ctlkey_busy(&c->key) && now_ns >= key_dead_line(c)) {
 		/* The peer keeps the connection alive but never finishes
