@@ -2438,17 +2438,24 @@ static int validate_server(const struct rv_config *c, char *err, size_t err_len)
 			 c->dead_peer_ms, c->keepalive_ms);
 		return -EINVAL;
 	}
+	/* The key named, with its value (the three were named together:
+	 * round-sixty-eight tester 307). */
 	if (c->keepalive_ms % 1000 || c->dead_peer_ms % 1000 || c->rekey_ms % 1000) {
-		snprintf(err, err_len,
-			 "keepalive, dead_peer_timeout and rekey_interval must be "
-			 "whole seconds");
+		const char *key = c->keepalive_ms % 1000   ? "keepalive"
+				  : c->dead_peer_ms % 1000 ? "dead_peer_timeout"
+							   : "rekey_interval";
+		uint32_t ms = c->keepalive_ms % 1000   ? c->keepalive_ms
+			      : c->dead_peer_ms % 1000 ? c->dead_peer_ms
+						       : c->rekey_ms;
+
+		snprintf(err, err_len, "%s (%u ms) must be whole seconds", key, ms);
 		return -EINVAL;
 	}
 	if (c->rekey_ms > (RV_REJECT_AFTER_TIME_S - 30) * 1000u) {
 		snprintf(err, err_len,
-			 "rekey_interval must be at most %d s (keys expire after "
+			 "rekey_interval (%u ms) must be at most %d s (keys expire after "
 			 "%d s)",
-			 RV_REJECT_AFTER_TIME_S - 30, RV_REJECT_AFTER_TIME_S);
+			 c->rekey_ms, RV_REJECT_AFTER_TIME_S - 30, RV_REJECT_AFTER_TIME_S);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < c->num_fixed; i++) {

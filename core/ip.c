@@ -335,9 +335,15 @@ const char *rv_ip_v6_hbh_bad(const uint8_t *p, size_t len, unsigned *ptr_at, boo
 				*ptr_at = at;
 			}
 			return "it carries a Jumbo Payload option (routers drop it)";
-		case 0x07: /* CALIPSO and IOAM: options Linux knows */
-		case 0x31:
+		case 0x31: /* IOAM: 4n-aligned (whether on or off here) */
+			if (at & 3) {
+				return malformed;
+			}
 			break;
+		case 0x07: /* CALIPSO: refused while no DOI is set up, the
+			    * default (as IPv4's CIPSO: tester 307) */
+			return "it carries a CALIPSO option (routers without a CALIPSO DOI "
+			       "drop it)";
 		default:
 			switch (type >> 6) {
 			case 0:

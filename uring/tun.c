@@ -378,8 +378,14 @@ bool rv_tun_foreign_owner(const char *name, const struct rv_rtnl_link *lk, char 
 	return true;
 }
 
+static bool holds_tun(const char *dir, const char *fd, void *arg);
+
 bool rv_tun_unfit(const char *name, const struct rv_rtnl_link *lk, char *why, size_t len)
 {
+	char want[IFNAMSIZ], comm[64];
+	long pid = 0;
+
+	snprintf(want, sizeof(want), "%s", name);
 	if (!lk->is_tun) {
 		snprintf(why, len, "%s exists and is not a TUN device; choose another tun name",
 			 name);
@@ -387,6 +393,18 @@ bool rv_tun_unfit(const char *name, const struct rv_rtnl_link *lk, char *why, si
 		snprintf(why, len,
 			 "%s is a TAP device; ringvpn needs a TUN device (choose another name)",
 			 name);
+	} else if (lk->tun_info && !lk->multi_queue && !lk->persist &&
+		   rv_holder_find(holds_tun, want, true, &pid) == RV_HOLDER_LIVE) {
+		/* Not persistent, it lives only while its process holds it
+		 * (the kernel counts no queues of such a device): that
+		 * process named, not the device blamed, at the start, -n and
+		 * a reload (round-sixty-eight testers 303, 307). */
+		rv_proc_comm(pid, comm, sizeof(comm));
+		snprintf(why, len,
+			 "TUN %s is held by another process, %ld (%s), as a device without "
+			 "multi_queue, which goes when that process closes it; choose another "
+			 "tun name",
+			 name, pid, comm);
 	} else if (lk->tun_info && !lk->multi_queue) {
 		snprintf(why, len,
 			 "%s is a TUN device without multi_queue; delete it or recreate it "
@@ -400,29 +418,11 @@ bool rv_tun_unfit(const char *name, const struct rv_rtnl_link *lk, char *why, si
 
 /* check_kind: can a device that exists under our name become ours once no
  * queue is attached? Logs and returns -EEXIST when it never can. */
-static bool holds_tun(const char *dir, const char *fd, void *arg);
-
 static int check_kind(const char *name, const struct rv_rtnl_link *lk)
 {
-	char why[256], want[IFNAMSIZ], comm[64];
-	long pid = 0;
+	char why[256];
 
 	if (rv_tun_unfit(name, lk, why, sizeof(why))) {
-		/* A device without multi_queue that no one made persistent
-		 * lives only while its process holds it: that process is
-		 * named, not the device blamed (round-sixty-eight tester
-		 * 303). */
-		snprintf(want, sizeof(want), "%s", name);
-		/* (The kernel counts no queues of such a device.) */
-		if (lk->is_tun && lk->tun_info && !lk->is_tap && !lk->multi_queue && !lk->persist &&
-		    rv_holder_find(holds_tun, want, true, &pid) == RV_HOLDER_LIVE) {
-			rv_proc_comm(pid, comm, sizeof(comm));
-			rv_warnx("TUN %s is held by another process, %ld (%s), as a device "
-				 "without multi_queue, which goes when that process closes it; "
-				 "choose another tun name",
-				 name, pid, comm);
-			return -EEXIST;
-		}
 		rv_warnx("%s", why);
 		return -EEXIST;
 	}

@@ -286,6 +286,9 @@ hold_tun holder-sq rvh sq 600
 HOLDER_SQ=$RVT_LAST_PID
 CTL_IDX=1 ctl_client_conf "$RVT_TMP/c3sq.conf" "$PKI/client3" rvh "$RVT_TMP/c3sq.sock"
 expect_tun_refused "$RVT_TMP/c3sq.conf" foreign-sq.log "rvh is held by another process, $HOLDER_SQ (python3), as a device without multi_queue"
+OUT=$(rvt_nsx "$C1" "$RV_BIN" client -c "$RVT_TMP/c3sq.conf" -n 2>&1)
+grep -q "rvh is held by another process, $HOLDER_SQ (python3), as a device without multi_queue" <<<"$OUT" ||
+	rvt_fail "-n blames the device held by another program: $OUT"
 rvt_stop_pid "$HOLDER_SQ" 5
 # SIGTERM during that wait ends it at once (exit 0; it was taken only once
 # the 3 s wait had ended, with exit 14).

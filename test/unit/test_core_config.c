@@ -219,8 +219,10 @@ Test(config, validation_of_required_and_cross_fields)
 		const char *reason;
 	} bad[] = {
 		{ "keepalive = 10\ndead_peer_timeout = 10\n", "must be longer than keepalive" },
-		{ "keepalive = 1500ms\n", "whole seconds" },
-		{ "rekey_interval = 10m\n", "rekey_interval must be at most" },
+		{ "keepalive = 1500ms\n", "keepalive (1500 ms) must be whole seconds" },
+		/* The key named (all three were: round-sixty-eight tester 307). */
+		{ "rekey_interval = 1500ms\n", "rekey_interval (1500 ms) must be whole seconds" },
+		{ "rekey_interval = 10m\n", "rekey_interval (600000 ms) must be at most 150 s" },
 		{ "pool4 = none\npool6 = none\n", "both none" },
 		{ "fixed = a 10.0.0.5\n", "line 4: fixed a: 10.0.0.5 is outside pool4" },
 		{ "fixed = a 10.99.0.5\nfixed = b 10.99.0.5\n",

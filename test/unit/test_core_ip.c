@@ -617,6 +617,10 @@ Test(core_ip, v6_hop_by_hop_options_as_a_router)
 		{ "fd00::2", { 0xc2, 4, 0, 1, 0, 0 }, 6, true, false, 42 },
 		/* an option running past the header */
 		{ "fd00::2", { 0x1e, 9, 0, 0, 0, 0 }, 6, true, false, 0 },
+		/* IOAM unaligned, aligned; CALIPSO (tester 307) */
+		{ "fd00::2", { 0x31, 2, 0, 0, 1, 0 }, 6, true, false, 0 },
+		{ "fd00::2", { 1, 0, 0x31, 2, 0, 0 }, 6, false, false, 0 },
+		{ "fd00::2", { 0x07, 2, 0, 0, 1, 0 }, 6, true, false, 0 },
 	};
 	uint8_t p[128];
 
