@@ -463,17 +463,21 @@ rvt_step "6. lock files nobody holds are removed at the next start; held ones st
 # namespace has them, as a namespace that is gone has none.
 STALE_T=/run/ringvpn/tun-rvt$$s.1.lock STALE_U=/run/ringvpn/udp-$$.3.lock
 HELD=/run/ringvpn/tun-rvt$$h.2.lock
-rm -f "$STALE_T" "$STALE_U" "$HELD"
+rm -f "$STALE_T" "$STALE_U" "$HELD" "$HELD.new"
 mkdir -p /run/ringvpn
 echo 1 >"$STALE_T"
 echo 3 >"$STALE_U"
-echo 2 >"$HELD"
 # The subshell becomes the sleep that holds the lock, so killing HOLDER lets
 # it go. With `flock FILE sleep 120` the sleep outlived the killed flock and
-# kept the test's output open: ctest waited two more minutes for it.
+# kept the test's output open: ctest waited two more minutes for it. The
+# file is made and locked under another name and renamed into place held:
+# a ringvpn another test started meanwhile removed it, held by nobody yet,
+# and the holder never took it (a full run beside the suite's other tests).
 (
-	exec 9<"$HELD"
+	exec 9>"$HELD.new"
+	echo 2 >&9
 	flock -x 9
+	mv "$HELD.new" "$HELD"
 	exec sleep 120
 ) >/dev/null 2>&1 &
 HOLDER=$!
