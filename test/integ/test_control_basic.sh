@@ -205,8 +205,10 @@ OUT=$(rvt_nsx "$C2" ping -c 1 -t 1 -W 3 "$A1" 2>&1)
 grep -q "From 10.99.0.1 .*Time to live exceeded" <<<"$OUT" || rvt_fail "TTL 1 to the offline client: $OUT"
 # A bulk-size packet's answer leaves in the turn it came in (queued after
 # that turn's sends, it waited for the next turn: a keepalive, up to 1 s,
-# most tries). One slow try of five is let pass: the time includes starting
-# ping, and a loaded machine's young-clock stage once took 430 ms.
+# most tries). Two slow tries of five are let pass: the time includes
+# starting ping, a loaded machine's young-clock stage once took 430 ms, and
+# a full run's integration stage two of five at 300 and 341 ms (the fault
+# made most tries wait for the next turn, up to 1 s).
 SLOW=""
 for try in 1 2 3 4 5; do
 	T0=$(date +%s%N)
@@ -216,7 +218,7 @@ for try in 1 2 3 4 5; do
 	[ "$MS" -lt 300 ] || SLOW="$SLOW $MS"
 	sleep 0.3
 done
-[ "$(wc -w <<<"$SLOW")" -le 1 ] || rvt_fail "1200-byte pings' answers took$SLOW ms"
+[ "$(wc -w <<<"$SLOW")" -le 2 ] || rvt_fail "1200-byte pings' answers took$SLOW ms"
 
 rvt_step "a client with mtu 576 (below IPv6's 1280): IPv4 only, no address pile-up"
 # It used to fail to add its IPv6 address, reconnect, get the next IPv4
