@@ -700,6 +700,34 @@ static bool same_ca(X509 *a, X509 *b)
 	       rv_tls_same_key(a, b);
 }
 
+/* ca_times: for the CA of |c|'s CRL |i|, when its first CRL becomes valid
+ * (|*first|) and its first one dated after |now| (|*ahead|), INT64_MAX
+ * each where none; false when |i| is not that CA's first CRL in |c| (each
+ * CA is judged once). */
+static bool ca_times(const struct rv_tls_crls *c, size_t i, int64_t now, int64_t *first,
+		     int64_t *ahead)
+{
+	int64_t from;
+
+	*first = *ahead = INT64_MAX;
+	for (size_t j = 0; j < i; j++) {
+		if (same_ca(c->kept_signer[j], c->kept_signer[i])) {
+			return false;
+		}
+	}
+	for (size_t j = i; j < c->nkept; j++) {
+		if (!same_ca(c->kept_signer[j], c->kept_signer[i]) ||
+		    !rv_tls_unix_time(X509_CRL_get0_lastUpdate(c->kept[j]), &from)) {
+			continue;
+		}
+		*first = from < *first ? from : *first;
+		if (from > now && from < *ahead) {
+			*ahead = from;
+		}
+	}
+	return true;
+}
+
 unsigned rv_tls_crls_unborn(const struct rv_tls_crls *c, int64_t now, int64_t *valid_at, char *ca,
 			    size_t ca_len)
 {
@@ -708,21 +736,9 @@ unsigned rv_tls_crls_unborn(const struct rv_tls_crls *c, int64_t now, int64_t *v
 	*valid_at = 0;
 	ca[0] = '\0';
 	for (size_t i = 0; i < c->nkept; i++) {
-		int64_t first = INT64_MAX, from;
-		bool seen = false;
+		int64_t first, ahead;
 
-		/* Each CA once: at its first CRL in |c|. */
-		for (size_t j = 0; !seen && j < i; j++) {
-			seen = same_ca(c->kept_signer[j], c->kept_signer[i]);
-		}
-		for (size_t j = i; !seen && j < c->nkept; j++) {
-			if (same_ca(c->kept_signer[j], c->kept_signer[i]) &&
-			    rv_tls_unix_time(X509_CRL_get0_lastUpdate(c->kept[j]), &from) &&
-			    from < first) {
-				first = from;
-			}
-		}
-		if (seen || first == INT64_MAX || first <= now) {
+		if (!ca_times(c, i, now, &first, &ahead) || first == INT64_MAX || first <= now) {
 			continue;
 		}
 		/* The CA named is the one of the time given, the latest: the
@@ -746,24 +762,10 @@ unsigned rv_tls_crls_pending(const struct rv_tls_crls *c, int64_t now, int64_t *
 	*at = 0;
 	ca[0] = '\0';
 	for (size_t i = 0; i < c->nkept; i++) {
-		int64_t ahead = INT64_MAX, from;
-		bool seen = false, valid = false;
+		int64_t first, ahead;
 
-		for (size_t j = 0; !seen && j < i; j++) {
-			seen = same_ca(c->kept_signer[j], c->kept_signer[i]);
-		}
-		for (size_t j = i; !seen && j < c->nkept; j++) {
-			if (!same_ca(c->kept_signer[j], c->kept_signer[i]) ||
-			    !rv_tls_unix_time(X509_CRL_get0_lastUpdate(c->kept[j]), &from)) {
-				continue;
-			}
-			if (from <= now) {
-				valid = true;
-			} else if (from < ahead) {
-				ahead = from;
-			}
-		}
-		if (seen || !valid || ahead == INT64_MAX) {
+		/* One valid now (the first is), and one dated ahead. */
+		if (!ca_times(c, i, now, &first, &ahead) || first > now || ahead == INT64_MAX) {
 			continue;
 		}
 		n++;

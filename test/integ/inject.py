@@ -349,6 +349,16 @@ def cmd_spoof_packet(args):
     print(pkt.hex())
 
 
+def received(sock, seconds):
+    """What |sock| receives within |seconds|: (data, address) each."""
+    end = time.monotonic() + seconds
+    while True:
+        left = end - time.monotonic()
+        if left <= 0 or not select.select([sock], [], [], left)[0]:
+            return
+        yield sock.recvfrom(4096)
+
+
 def cmd_tun_send6(args):
     """IPv6 UDP with a Hop-by-Hop header of the options --hbh gives (hex,
     padded with PadN to a multiple of 8); ICMPv6 errors about them, one line
@@ -371,12 +381,7 @@ def cmd_tun_send6(args):
     print("sent %d" % args.count)
     if icmp is None:
         return
-    end = time.monotonic() + args.icmp_wait
-    while True:
-        left = end - time.monotonic()
-        if left <= 0 or not select.select([icmp], [], [], left)[0]:
-            break
-        e, frm = icmp.recvfrom(4096)
+    for e, frm in received(icmp, args.icmp_wait):
         if len(e) < 8 + 40 or e[0] not in (1, 3, 4):
             continue
         q = e[8:]
@@ -416,12 +421,7 @@ def cmd_tun_send(args):
         return
     # ICMP errors about these packets (their quote: our source, destination
     # and UDP destination port), one line each: "icmp TYPE CODE POINTER FROM".
-    end = time.monotonic() + args.icmp_wait
-    while True:
-        left = end - time.monotonic()
-        if left <= 0 or not select.select([icmp], [], [], left)[0]:
-            break
-        d = icmp.recv(4096)
+    for d, _ in received(icmp, args.icmp_wait):
         ihl = (d[0] & 15) * 4
         e = d[ihl:]
         if len(e) < 8 + 20 or e[0] not in (3, 11, 12):
