@@ -45,7 +45,11 @@ scrape() {
 metric() { awk -v s="$2" '$1 == s { print $2; found = 1 } END { if (!found) print "none" }' "$1"; }
 
 rvt_step "server and client with metrics_listen, traffic through the tunnel"
-CTL_SERVER_KV=("metrics_listen=127.0.0.1:9586")
+# The floods below stop the server for the flood's time and two seconds more:
+# under a loaded suite that passed the default 4 s dead-peer timeout, the
+# client reconnected meanwhile and the pings queued for the old session
+# were answered to keys it had dropped.
+CTL_SERVER_KV=("metrics_listen=127.0.0.1:9586" "dead_peer_timeout=30")
 ctl_start_server
 ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock" "metrics_listen=127.0.0.1"
 rvt_bg "$C1" client1 "$RV_BIN" client -c "$RVT_TMP/c1.conf"
