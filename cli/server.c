@@ -239,8 +239,13 @@ static void note_forwarding(const struct rv_config *cfg)
 
 	for (size_t i = 0; i < 2; i++) {
 		/* Only a family the tunnel carries: an IPv6-only server was
-		 * told of ip_forward (round-thirty tester 153). */
-		FILE *f = family_used(cfg, i ? AF_INET6 : AF_INET) ? fopen(knobs[i], "r") : NULL;
+		 * told of ip_forward (round-thirty tester 153); with internal
+		 * or off, only a family of the routes: an IPv4 route alone
+		 * was told of IPv6 forwarding too (round-sixty-nine tester
+		 * 312). */
+		int family = i ? AF_INET6 : AF_INET;
+		bool said = kernel ? family_used(cfg, family) : family_use(cfg, family).routes;
+		FILE *f = said ? fopen(knobs[i], "r") : NULL;
 		int c = f ? fgetc(f) : EOF;
 
 		if (f) {

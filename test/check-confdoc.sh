@@ -7,7 +7,8 @@
 #     "--flag SYNTAX", and no flag that is not a key of the role;
 #   - the built man page ringvpn.conf(5) has an entry "key = SYNTAX" per key;
 #   - README.md's exit code table is the one in cli/exit.h (RV_EXIT_CODES),
-#     and ringvpn(8) lists every code.
+#     and ringvpn(8) lists every code;
+#   - README.md's seccomp row counts cli/sandbox.c's allowed system calls.
 #
 #   bash test/check-confdoc.sh BUILD_DIR [SRC_DIR]
 set -euo pipefail
@@ -59,5 +60,10 @@ while IFS='|' read -r _ code _; do
 	code=${code// /}
 	grep -qx "\\*$code\\*" "$build/doc/ringvpn.8.scd" || bad "ringvpn(8) lacks exit code $code"
 done < <("$confdoc" exits)
-[ "$fail" = 0 ] && echo "check-confdoc: example files, --help and ringvpn.conf(5) match the key table; README and ringvpn(8) match the exit codes"
+# The seccomp row's count of system calls is cli/sandbox.c's list (it said
+# 132 of 138: round-sixty-nine tester 312).
+nsys=$(sed -n '/allowed\[\] = {/,/^};/p' "$src/cli/sandbox.c" | grep -c '^[[:space:]]*"')
+grep -q "| $nsys system calls, plus " "$src/README.md" ||
+	bad "README.md's seccomp row does not say the $nsys system calls of cli/sandbox.c's list"
+[ "$fail" = 0 ] && echo "check-confdoc: example files, --help and ringvpn.conf(5) match the key table; README and ringvpn(8) match the exit codes and the seccomp list's length"
 exit "$fail"

@@ -582,6 +582,10 @@ for mode in internal off; do
 	SRV_KV=()
 	grep -aq "ip_forward is 0: clients reach the server but not the networks behind it (set it" "$RVT_TMP/server.log" ||
 		rvt_fail "$mode: forwarding off not said: $(grep -a forward "$RVT_TMP/server.log")"
+	# Only of the routes' family: an IPv4 route alone was told of IPv6
+	# forwarding too (round-sixty-nine tester 312).
+	grep -aq "ipv6/conf/all/forwarding is 0" "$RVT_TMP/server.log" &&
+		rvt_fail "$mode: IPv6 forwarding said as needed for an IPv4 route"
 	stop_all
 done
 SRV_KV=("subnet=client3 10.50.0.0/24")
