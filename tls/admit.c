@@ -500,8 +500,26 @@ static bool bucket_take(struct rv_name_quiet *q, uint64_t now_ns, unsigned burst
 	return true;
 }
 
+/* name_slot: |name|'s slot of the table, or NULL if it holds none. */
+static struct rv_name_quiet *name_slot(struct rv_server_side *s, const char *name)
+{
+	uint64_t hash = rv_siphash(&s->quiet_key, name, strlen(name));
+	uint64_t key = hash | 1; /* never 0: 0 marks a slot no name has taken */
+	struct rv_name_quiet *q;
+
+	for (size_t i = 0; i < QUIET_PROBE; i++) {
+		q = &s->quiet[((hash >> 1) + i) & (s->quiet_slots - 1)];
+		if (q->key == key) {
+			return q;
+		}
+	}
+	return NULL;
+}
+
+/* name_may_log: may this connection of |name| be logged (bucket_take)?
+ * |*slot|: the name's slot, or NULL if it found none. */
 static bool name_may_log(struct rv_server_side *s, const char *name, uint64_t now_ns,
-			 uint32_t *missed, bool *spilled, bool *note)
+			 uint32_t *missed, bool *spilled, bool *note, struct rv_name_quiet **slot)
 {
 	uint64_t hash = rv_siphash(&s->quiet_key, name, strlen(name));
 	uint64_t key = hash | 1; /* never 0: 0 marks a slot no name has taken */
@@ -509,9 +527,11 @@ static bool name_may_log(struct rv_server_side *s, const char *name, uint64_t no
 
 	*spilled = false;
 	*note = false;
+	*slot = NULL;
 	for (size_t i = 0; i < QUIET_PROBE; i++) {
 		q = &s->quiet[((hash >> 1) + i) & (s->quiet_slots - 1)];
 		if (q->key == key) {
+			*slot = q;
 			return bucket_take(q, now_ns, QUIET_BURST, QUIET_INTERVAL_NS, missed, note);
 		}
 		if (!spare && (q->key == 0 || q->due_ns <= now_ns)) {
@@ -525,6 +545,7 @@ static bool name_may_log(struct rv_server_side *s, const char *name, uint64_t no
 	}
 	if (spare) {
 		*spare = (struct rv_name_quiet){ .key = key };
+		*slot = spare;
 		return bucket_take(spare, now_ns, QUIET_BURST, QUIET_INTERVAL_NS, missed, note);
 	}
 	*spilled = true;
@@ -605,6 +626,7 @@ static void server_authenticated(struct rv_loop *l, struct rv_chan *c)
 	struct rv_server_side *s = side(l);
 	uint8_t exp[RV_EXPORTER_LEN];
 	struct rv_name_node *wait;
+	struct rv_name_quiet *slot;
 	uint32_t missed = 0;
 	bool spilled, note;
 
@@ -612,7 +634,7 @@ static void server_authenticated(struct rv_loop *l, struct rv_chan *c)
 	s->hs_ok++;
 	rv_status_hs_observe(s->hs_buckets, &s->hs_sum, &s->hs_count,
 			     (double)(l->now_ns - c->start_ns) / 1e9);
-	c->quiet = !name_may_log(s, c->name, l->now_ns, &missed, &spilled, &note);
+	c->quiet = !name_may_log(s, c->name, l->now_ns, &missed, &spilled, &note, &slot);
 	if (note && spilled) {
 		rv_info("more client names connect and leave often than the server keeps apart "
 			"(a table of %zu, four times max_clients at the start): the connections of "
@@ -656,6 +678,9 @@ static void server_authenticated(struct rv_loop *l, struct rv_chan *c)
 		return;
 	}
 	c->ctl->quiet = c->quiet;
+	if (slot && slot->report_kept) {
+		c->ctl->report_log = slot->report_log;
+	}
 	c->ctl->owner = c;
 	if (wait_add(s, c) != 0) {
 		/* -EEXIST cannot happen (the older one left above). */
@@ -772,6 +797,7 @@ static void count_end(struct rv_server_side *s, struct rv_chan *c)
 static void server_closing(struct rv_loop *l, struct rv_chan *c)
 {
 	struct rv_server_side *s = side(l);
+	struct rv_name_quiet *slot;
 	const char *why, *left;
 
 	rv_admit_remove(s->admit, &c->admit);
@@ -796,6 +822,11 @@ static void server_closing(struct rv_loop *l, struct rv_chan *c)
 			rv_debug("connection from %s closed: %s", c->peer_str, c->reason);
 		}
 		return;
+	}
+	slot = name_slot(s, c->name);
+	if (slot) {
+		slot->report_log = c->ctl->report_log;
+		slot->report_kept = true;
 	}
 	count_end(s, c);
 	if (rv_ctl_peer_sent_code(c->ctl) == RV_CTL_CODE_NO_ADDRESS) {

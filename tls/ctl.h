@@ -67,7 +67,8 @@ enum {
 	/* A peer may send DATA_STATUS back and forth as often as it likes:
 	 * its reports are logged while a budget of its own lasts, so that it
 	 * cannot use up the shared rate limit of those lines and hide other
-	 * sessions'. A flapping path is still said every 10 minutes. */
+	 * sessions'. A flapping path is still said every 10 minutes. The
+	 * server keeps a name's budget across its connections (admit.c). */
 	RV_CTL_REPORT_LOG_BURST = 4,
 	RV_CTL_REPORT_LOG_MS = 600000,
 	/* After this process was stopped or without CPU (the loop woke late),

@@ -87,6 +87,13 @@ struct rv_server_side {
 		uint64_t key, due_ns;
 		uint32_t missed;
 		bool noted; /* "connects and leaves often" said, since it was full */
+		/* The lines about its DATA_STATUS reports left to its name
+		 * when its last connection ended (report_kept): a name that
+		 * reconnected started a fresh budget each time, and used up
+		 * the shared limit that other clients' reports are said
+		 * within (round-sixty-nine tester 309). */
+		bool report_kept;
+		struct rv_ctl_bucket report_log;
 	} * quiet, quiet_spill;
 	size_t quiet_slots;
 };

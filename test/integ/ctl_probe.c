@@ -56,6 +56,8 @@
  *         gap=MS       rekey-flood: wait MS between exchanges (0: none)
  *         then=silent  send DATA_STATUS(silent, 4294967295 s: a claim
  *                      no session can back), then as then=wait
+ *         then=flap    send DATA_STATUS silent, then not, twice (four
+ *                      changes the server may log), then as then=wait
  *         then=badver  send a KEEPALIVE frame of control version 2, then as
  *                      then=wait
  *         then=forge   write a TLS application-data record of 64 bytes of
@@ -738,7 +740,8 @@ static int parse_session_opts(struct session_opts *o, int argc, char **argv)
 	}
 	if (strcmp(o->then, "goodbye") && strcmp(o->then, "wait") && strcmp(o->then, "silent") &&
 	    strcmp(o->then, "rekey-flood") && strcmp(o->then, "stall") &&
-	    strcmp(o->then, "unkeyed") && strcmp(o->then, "badver") && strcmp(o->then, "forge")) {
+	    strcmp(o->then, "unkeyed") && strcmp(o->then, "badver") && strcmp(o->then, "forge") &&
+	    strcmp(o->then, "flap")) {
 		return -1;
 	}
 	return 0;
@@ -811,6 +814,15 @@ static int do_session(int argc, char **argv)
 			m.data_status.silent = 1;
 			m.data_status.seconds = UINT32_MAX;
 			probe_send(&p, &m);
+		}
+		if (!strcmp(o.then, "flap")) {
+			for (int i = 0; i < 4; i++) {
+				struct rv_ctl_msg m = { .type = RV_CTL_DATA_STATUS };
+
+				m.data_status.silent = i % 2 == 0;
+				m.data_status.seconds = i % 2 == 0;
+				probe_send(&p, &m);
+			}
 		}
 		if (!strcmp(o.then, "forge")) {
 			send_forged(p.fd);
