@@ -202,12 +202,15 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 				 st->hs_untrusted, st->hs_aborted, st->hs_timeouts, st->hs_evicted);
 		/* Each line says whose counts it holds: "timed out" was on two
 		 * lines, and the reloads' "refused" sat above the clients'
-		 * refusals (round-twenty-six tester 122). */
+		 * refusals (round-twenty-six tester 122). "peer silent" alone
+		 * was read as dead clients after a restart storm whose 408 were
+		 * first key exchanges unfinished (round-sixty-nine tester 308). */
 		rv_strbuf_printf(o,
 				 "  ended by the server: replaced %" PRIu64 ", kicked %" PRIu64
 				 ", revoked %" PRIu64 ", expired %" PRIu64 ", untrusted %" PRIu64
 				 ", rate-limited %" PRIu64 ", by reloads %" PRIu64
-				 ", peer silent %" PRIu64 ", protocol errors %" PRIu64 "\n",
+				 ", silent or key exchange unfinished %" PRIu64
+				 ", protocol errors %" PRIu64 "\n",
 				 st->replaced, st->kicked, st->revoked, st->expired, st->untrusted,
 				 st->rate_limited, st->reconfigured, st->timed_out,
 				 st->protocol_errors);

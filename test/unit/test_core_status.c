@@ -844,3 +844,19 @@ Test(core_status, cut_rendering_is_a_prefix)
 	}
 	rv_strbuf_free(&whole);
 }
+
+/* The text status names what the sessions ended as timed out were: first
+ * key exchanges unfinished after a restart storm were read as "peer
+ * silent" (round-sixty-nine tester 308). */
+Test(core_status, timed_out_named_as_silence_or_an_unfinished_exchange)
+{
+	struct rv_status st;
+	char *human;
+
+	snapshot(&st, "server");
+	st.timed_out = 408;
+	human = render_with(rv_status_render_human, &st);
+	cr_assert_not_null(strstr(human, ", silent or key exchange unfinished 408, "), "%s", human);
+	cr_assert_null(strstr(human, "peer silent"), "%s", human);
+	free(human);
+}
