@@ -22,6 +22,7 @@
 #include "core/lease.h"
 #include "core/log.h"
 #include "core/strbuf.h"
+#include "uring/holder.h"
 #include "uring/tun.h"
 
 enum {
@@ -770,9 +771,10 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 	struct stat st;
 	/* On the main thread's stack at the start: 64 KiB here crashed a start
 	 * under a 64 KiB stack limit (round-sixty-eight tester 303). */
-	char buf[4096];
+	char buf[4096], comm[32], who[64] = "";
 	ssize_t n;
 	bool ro = false;
+	long holder;
 	int loaded, ret;
 
 	*out = NULL;
@@ -822,20 +824,26 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 	if (ret) {
 		goto fail;
 	}
-	ret = rv_flock_wait(f->fd, RV_LEASEFILE_LOCK_WAIT_MS);
+	ret = rv_flock_wait(f->fd, RV_LEASEFILE_LOCK_WAIT_MS, &holder);
 	if (ret) {
+		/* The holder named, as a TUN's or a port's is (it was "another
+		 * process": round-sixty-nine tester 311). */
+		if (holder > 0) {
+			rv_proc_comm(holder, comm, sizeof(comm));
+			snprintf(who, sizeof(who), ": process %ld (%s)", holder, comm);
+		}
 		if (ret != -EBUSY) {
 			snprintf(err, err_len, "cannot lock the lease file %s", path);
 		} else if (fstat(f->fd, &st) == 0 && rv_uid_stranger(st.st_uid, service)) {
 			snprintf(err, err_len,
-				 "lease file %s is in use by another process (a second server on "
-				 "the same lease_file, or a process of uid %u, its owner?)",
-				 path, (unsigned)st.st_uid);
+				 "lease file %s is in use by another process%s (a second server "
+				 "on the same lease_file, or a process of uid %u, its owner?)",
+				 path, who, (unsigned)st.st_uid);
 		} else {
 			snprintf(err, err_len,
-				 "lease file %s is in use by another process (a second server on "
-				 "the same lease_file?)",
-				 path);
+				 "lease file %s is in use by another process%s (a second server "
+				 "on the same lease_file?)",
+				 path, who);
 		}
 		goto fail;
 	}

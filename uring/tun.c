@@ -190,11 +190,16 @@ void rv_ns_lock_stopping(int fd)
 	}
 }
 
-int rv_flock_wait(int fd, unsigned max_ms)
+int rv_flock_wait(int fd, unsigned max_ms, long *holder)
 {
+	*holder = 0;
 	for (unsigned waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += CLAIM_POLL_MS) {
-		if (errno != EWOULDBLOCK || waited >= max_ms) {
-			return errno == EWOULDBLOCK ? -EBUSY : -errno;
+		if (errno != EWOULDBLOCK) {
+			return -errno;
+		}
+		if (waited >= max_ms) {
+			*holder = lock_holder(fd);
+			return -EBUSY;
 		}
 		if (rv_sleep_ms(CLAIM_POLL_MS)) {
 			return -EINTR;

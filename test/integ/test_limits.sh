@@ -806,6 +806,9 @@ rvt_exit_within 15 "$RVT_LAST_PID" || rvt_fail "a second server ran on the same 
 [ "$RVT_EXIT" = 15 ] || rvt_fail "second server: exit $RVT_EXIT, want 15"
 grep -q "lease file $RVT_TMP/server.leases is in use by another process" "$RVT_TMP/server-twin.log" ||
 	rvt_fail "no reason given: $(tail -3 "$RVT_TMP/server-twin.log")"
+# The holder named, as a TUN's or a port's is (round-sixty-nine tester 311).
+grep -q "lease file $RVT_TMP/server.leases is in use by another process: process $SRV_PID (ringvpn)" "$RVT_TMP/server-twin.log" ||
+	rvt_fail "the lease file's holder not named: $(grep -a "lease file" "$RVT_TMP/server-twin.log" | tail -1)"
 cmp "$RVT_TMP/server.leases" "$RVT_TMP/leases.before" || rvt_fail "the second server rewrote the lease file"
 # SIGTERM during that wait stops the second server at once (it was taken
 # only once the 3 s wait ended, with exit 15).
