@@ -75,9 +75,11 @@ void rv_ns_lock_stopping(int fd);
 
 /* rv_flock_wait takes |fd|'s exclusive flock, waiting up to |max_ms| for a
  * holder that is going away (a process killed with -9 holds its locks until
- * the kernel has closed its files). Returns 0, -EBUSY when it is still held
- * then (|*holder|: its PID as /proc/locks names it here, 0 if unseen),
- * -EINTR when SIGINT or SIGTERM came meanwhile, or another -errno. */
+ * the kernel has closed its files, one stopping marks its namespace locks
+ * so) or cannot be seen; one seen live for half a second ends the wait.
+ * Returns 0, -EBUSY when it is still held then (|*holder|: its PID as
+ * /proc/locks names it here, 0 if unseen), -EINTR when SIGINT or SIGTERM
+ * came meanwhile, or another -errno. */
 int rv_flock_wait(int fd, unsigned max_ms, long *holder);
 
 /* rv_tun_claim makes the calling process the owner of TUN device |name| in

@@ -282,7 +282,9 @@ rvt_exit_within() {
 	return 1
 }
 
-# rvt_stop_in_startup PID LOG: PID (started by rvt_bg) is in a start-up wait
+# rvt_stop_in_startup PID LOG [WAITPID]: PID (started by rvt_bg, or a child
+# of WAITPID, which rvt_bg started and which exits with its status) is in a
+# start-up wait
 # (for a lock or a device another process holds): once it blocks SIGTERM
 # (it does so just before its waits, so the signal cannot kill it with the
 # default action), send SIGTERM; it must exit 0 within 1 s, saying so in
@@ -301,7 +303,7 @@ rvt_stop_in_startup() {
 	done
 	t0=$(date +%s%N)
 	kill -TERM "$1"
-	rvt_exit_within 1 "$1" || rvt_fail "SIGTERM did not end the start-up wait within 1 s"
+	rvt_exit_within 1 "${3:-$1}" || rvt_fail "SIGTERM did not end the start-up wait within 1 s"
 	t1=$(date +%s%N)
 	[ "$RVT_EXIT" = 0 ] || rvt_fail "SIGTERM in a start-up wait: exit $RVT_EXIT, want 0: $(tail -3 "$2")"
 	grep -q "stopped while starting" "$2" || rvt_fail "no 'stopped while starting': $(tail -3 "$2")"
