@@ -500,24 +500,8 @@ static bool bucket_take(struct rv_name_quiet *q, uint64_t now_ns, unsigned burst
 	return true;
 }
 
-/* name_slot: |name|'s slot of the table, or NULL if it holds none. */
-static struct rv_name_quiet *name_slot(struct rv_server_side *s, const char *name)
-{
-	uint64_t hash = rv_siphash(&s->quiet_key, name, strlen(name));
-	uint64_t key = hash | 1; /* never 0: 0 marks a slot no name has taken */
-	struct rv_name_quiet *q;
-
-	for (size_t i = 0; i < QUIET_PROBE; i++) {
-		q = &s->quiet[((hash >> 1) + i) & (s->quiet_slots - 1)];
-		if (q->key == key) {
-			return q;
-		}
-	}
-	return NULL;
-}
-
 /* name_may_log: may this connection of |name| be logged (bucket_take)?
- * |*slot|: the name's slot, or NULL if it found none. */
+ * |*slot|: the name's slot, or quiet_spill if it found none. */
 static bool name_may_log(struct rv_server_side *s, const char *name, uint64_t now_ns,
 			 uint32_t *missed, bool *spilled, bool *note, struct rv_name_quiet **slot)
 {
@@ -527,7 +511,6 @@ static bool name_may_log(struct rv_server_side *s, const char *name, uint64_t no
 
 	*spilled = false;
 	*note = false;
-	*slot = NULL;
 	for (size_t i = 0; i < QUIET_PROBE; i++) {
 		q = &s->quiet[((hash >> 1) + i) & (s->quiet_slots - 1)];
 		if (q->key == key) {
@@ -544,11 +527,15 @@ static bool name_may_log(struct rv_server_side *s, const char *name, uint64_t no
 		spare = once;
 	}
 	if (spare) {
-		*spare = (struct rv_name_quiet){ .key = key };
+		*spare = (struct rv_name_quiet){
+			.key = key,
+			.report_log = { RV_CTL_REPORT_LOG_BURST, now_ns },
+		};
 		*slot = spare;
 		return bucket_take(spare, now_ns, QUIET_BURST, QUIET_INTERVAL_NS, missed, note);
 	}
 	*spilled = true;
+	*slot = &s->quiet_spill;
 	return bucket_take(&s->quiet_spill, now_ns, QUIET_SPILL_BURST, QUIET_SPILL_INTERVAL_NS,
 			   missed, note);
 }
@@ -637,7 +624,8 @@ static void server_authenticated(struct rv_loop *l, struct rv_chan *c)
 	c->quiet = !name_may_log(s, c->name, l->now_ns, &missed, &spilled, &note, &slot);
 	if (note && spilled) {
 		rv_info("more client names connect and leave often than the server keeps apart "
-			"(a table of %zu, four times max_clients at the start): the connections of "
+			"(a table of %zu: four times max_clients at the start, 256 at least): the "
+			"connections of "
 			"the others are logged %d at once, then one a second, the rest at debug "
 			"level",
 			s->quiet_slots, QUIET_SPILL_BURST);
@@ -678,9 +666,7 @@ static void server_authenticated(struct rv_loop *l, struct rv_chan *c)
 		return;
 	}
 	c->ctl->quiet = c->quiet;
-	if (slot && slot->report_kept) {
-		c->ctl->report_log = slot->report_log;
-	}
+	c->ctl->report_log_shared = &slot->report_log;
 	c->ctl->owner = c;
 	if (wait_add(s, c) != 0) {
 		/* -EEXIST cannot happen (the older one left above). */
@@ -797,7 +783,6 @@ static void count_end(struct rv_server_side *s, struct rv_chan *c)
 static void server_closing(struct rv_loop *l, struct rv_chan *c)
 {
 	struct rv_server_side *s = side(l);
-	struct rv_name_quiet *slot;
 	const char *why, *left;
 
 	rv_admit_remove(s->admit, &c->admit);
@@ -822,11 +807,6 @@ static void server_closing(struct rv_loop *l, struct rv_chan *c)
 			rv_debug("connection from %s closed: %s", c->peer_str, c->reason);
 		}
 		return;
-	}
-	slot = name_slot(s, c->name);
-	if (slot) {
-		slot->report_log = c->ctl->report_log;
-		slot->report_kept = true;
 	}
 	count_end(s, c);
 	if (rv_ctl_peer_sent_code(c->ctl) == RV_CTL_CODE_NO_ADDRESS) {
@@ -903,6 +883,7 @@ static int server_start(struct rv_loop *l, char *err, size_t err_len)
 	s->listen_fd = -1;
 	l->role_state = s;
 	rv_siphash_key_init(&s->quiet_key);
+	s->quiet_spill.report_log = (struct rv_ctl_bucket){ RV_CTL_REPORT_LOG_BURST, l->now_ns };
 	s->quiet_slots = 256;
 	while (s->quiet_slots < 4 * (size_t)l->cfg->max_clients) {
 		s->quiet_slots <<= 1;

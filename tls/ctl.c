@@ -582,12 +582,14 @@ static uint64_t data_watch_at(const struct rv_ctl_peer *c, uint64_t now_ns)
  * own budget, RV_CTL_REPORT_LOG_BURST)? Takes a token if so. */
 static bool report_log_take(struct rv_ctl_peer *c, uint64_t now_ns)
 {
-	bucket_refill(&c->report_log, RV_CTL_REPORT_LOG_BURST,
-		      (uint64_t)RV_CTL_REPORT_LOG_MS * RV_NSEC_PER_MSEC, now_ns);
-	if (c->report_log.tokens == 0) {
+	struct rv_ctl_bucket *b = c->report_log_shared ? c->report_log_shared : &c->report_log;
+
+	bucket_refill(b, RV_CTL_REPORT_LOG_BURST, (uint64_t)RV_CTL_REPORT_LOG_MS * RV_NSEC_PER_MSEC,
+		      now_ns);
+	if (b->tokens == 0) {
 		return false;
 	}
-	c->report_log.tokens--;
+	b->tokens--;
 	return true;
 }
 

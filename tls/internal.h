@@ -216,6 +216,12 @@ struct rv_ctl_peer {
 	/* Lines about the peer's DATA_STATUS reports it may have logged
 	 * (RV_CTL_REPORT_LOG_BURST, one more every RV_CTL_REPORT_LOG_MS). */
 	struct rv_ctl_bucket report_log;
+	/* Server: its name's budget in admit.c's table, taken instead of
+	 * report_log (NULL: report_log). The table outlives the peers'
+	 * reports: it is freed with the server side, after the loop. A slot
+	 * given to another name meanwhile is shared with it: fewer lines,
+	 * never more. */
+	struct rv_ctl_bucket *report_log_shared;
 	unsigned error_code;	     /* of a GOODBYE or ERROR received (0: none) */
 	bool got_goodbye, got_error; /* a GOODBYE, an ERROR received (its code may be 0) */
 	unsigned sent_code;	     /* of the GOODBYE or ERROR we sent (0: none) */

@@ -87,12 +87,13 @@ struct rv_server_side {
 		uint64_t key, due_ns;
 		uint32_t missed;
 		bool noted; /* "connects and leaves often" said, since it was full */
-		/* The lines about its DATA_STATUS reports left to its name
-		 * when its last connection ended (report_kept): a name that
-		 * reconnected started a fresh budget each time, and used up
-		 * the shared limit that other clients' reports are said
-		 * within (round-sixty-nine tester 309). */
-		bool report_kept;
+		/* The lines about its DATA_STATUS reports its name may log,
+		 * taken by each of its connections in turn (report_log_shared:
+		 * a name that reconnected started a fresh budget each time,
+		 * and used up the shared limit that other clients' reports are
+		 * said within: round-sixty-nine tester 309; copies kept per
+		 * connection were undone by a second connection's: tester
+		 * 313). The names that found no slot share quiet_spill's. */
 		struct rv_ctl_bucket report_log;
 	} * quiet, quiet_spill;
 	size_t quiet_slots;
