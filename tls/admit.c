@@ -517,6 +517,9 @@ static bool name_may_log(struct rv_server_side *s, const char *name, uint64_t no
 			*slot = q;
 			return bucket_take(q, now_ns, QUIET_BURST, QUIET_INTERVAL_NS, missed, note);
 		}
+		if (q->held > 0) {
+			continue;
+		}
 		if (!spare && (q->key == 0 || q->due_ns <= now_ns)) {
 			spare = q;
 		} else if (!once && q->missed == 0 && q->due_ns <= now_ns + QUIET_INTERVAL_NS) {
@@ -667,6 +670,8 @@ static void server_authenticated(struct rv_loop *l, struct rv_chan *c)
 	}
 	c->ctl->quiet = c->quiet;
 	c->ctl->report_log_shared = &slot->report_log;
+	c->quiet_slot = slot;
+	slot->held++;
 	c->ctl->owner = c;
 	if (wait_add(s, c) != 0) {
 		/* -EEXIST cannot happen (the older one left above). */
@@ -788,6 +793,10 @@ static void server_closing(struct rv_loop *l, struct rv_chan *c)
 	rv_admit_remove(s->admit, &c->admit);
 	name_del(s, c);
 	wait_del(s, c);
+	if (c->quiet_slot) {
+		c->quiet_slot->held--;
+		c->quiet_slot = NULL;
+	}
 	if (c->tls_failed && !c->authed) {
 		s->hs_failed++;
 		s->hs_refused[c->refusal]++;

@@ -218,9 +218,9 @@ struct rv_ctl_peer {
 	struct rv_ctl_bucket report_log;
 	/* Server: its name's budget in admit.c's table, taken instead of
 	 * report_log (NULL: report_log). The table outlives the peers'
-	 * reports: it is freed with the server side, after the loop. A slot
-	 * given to another name meanwhile is shared with it: fewer lines,
-	 * never more. */
+	 * reports: it is freed with the server side, after the loop; the
+	 * slot is not handed to another name while a connection holds it
+	 * (rv_chan.quiet_slot). */
 	struct rv_ctl_bucket *report_log_shared;
 	unsigned error_code;	     /* of a GOODBYE or ERROR received (0: none) */
 	bool got_goodbye, got_error; /* a GOODBYE, an ERROR received (its code may be 0) */
@@ -344,8 +344,12 @@ struct rv_chan {
 				 * reload, an address gone), not by the far end */
 	bool hs_counted;	/* server: its handshake counted as timed out or evicted */
 	bool send_armed;
-	bool released;		       /* its peer was released before the close (replaced) */
-	bool quiet;		       /* server: its name connects too often to log each */
+	bool released; /* its peer was released before the close (replaced) */
+	bool quiet;    /* server: its name connects too often to log each */
+	/* Server: its name's slot of admit.c's table, held (not handed to
+	 * another name) while this connection may take from its budget of
+	 * report lines; NULL once let go. */
+	struct rv_name_quiet *quiet_slot;
 	bool cert_expired;	       /* ended because the peer's certificate expired */
 	bool cert_untrusted;	       /* ended because the CA set no longer verifies it */
 	bool closed_here;	       /* closed by this end without a word to the peer */

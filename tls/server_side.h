@@ -93,8 +93,12 @@ struct rv_server_side {
 		 * and used up the shared limit that other clients' reports are
 		 * said within: round-sixty-nine tester 309; copies kept per
 		 * connection were undone by a second connection's: tester
-		 * 313). The names that found no slot share quiet_spill's. */
+		 * 313). The names that found no slot share quiet_spill's. A
+		 * slot with connections (|held|) is not handed to another
+		 * name: its budget was reset under a live session, and another
+		 * name's reports spent it (tester 315). */
 		struct rv_ctl_bucket report_log;
+		uint32_t held;
 	} * quiet, quiet_spill;
 	size_t quiet_slots;
 };
