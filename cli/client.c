@@ -192,6 +192,7 @@ int rv_cmd_client(int argc, char **argv)
 	lp.dns_ctx = dns;
 	rv_notify_init(&nt);
 	lp.notify = rv_notify_loop_event;
+	rv_notify_mark_on_stop(tun_lock, dp);
 	lp.watchdog_ns = nt.watchdog_ns;
 	ret = rv_loop_new(&loop, &lp, err, sizeof(err));
 	if (ret) {
@@ -242,6 +243,7 @@ out:
 	 * for the locks instead of failing (uring/tun.h). */
 	rv_ns_lock_stopping(tun_lock);
 	rv_dataplane_stopping(dp);
+	rv_notify_mark_on_stop(-1, NULL); /* the data plane goes below */
 	rv_loop_free(loop);
 	rv_cli_dns_free(dns);
 	rv_dataplane_stop(dp);

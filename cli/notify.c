@@ -17,6 +17,8 @@
 #include <systemd/sd-daemon.h>
 
 #include "core/log.h"
+#include "uring/dataplane.h"
+#include "uring/tun.h"
 
 static uint64_t mono_ns(void)
 {
@@ -96,6 +98,13 @@ void rv_notify_stopping(const char *status)
 	send_state(msg);
 }
 
+/* The locks rv_notify_loop_event marks stopping (rv_notify_mark_on_stop):
+ * one process, one loop. */
+static struct {
+	int tun_lock;
+	struct rv_dataplane *dp;
+} stop_marks = { -1, NULL };
+
 void rv_notify_loop_event(void *ctx, enum rv_loop_event ev, const char *status)
 {
 	char msg[512];
@@ -125,7 +134,20 @@ void rv_notify_loop_event(void *ctx, enum rv_loop_event ev, const char *status)
 		send_state(msg);
 		break;
 	case RV_LOOP_STOPPING:
+		/* A start meanwhile (a script that did not wait) waits for
+		 * this process instead of refusing it: the locks were marked
+		 * only once the goodbyes were done, a second and more after
+		 * the signal, and the lease file's holder was refused after
+		 * half a second of that (round-sixty-nine tester 314). */
+		rv_ns_lock_stopping(stop_marks.tun_lock);
+		rv_dataplane_stopping(stop_marks.dp);
 		rv_notify_stopping("stopping: saying goodbye to every peer");
 		break;
 	}
+}
+
+void rv_notify_mark_on_stop(int tun_lock, struct rv_dataplane *dp)
+{
+	stop_marks.tun_lock = tun_lock;
+	stop_marks.dp = dp;
 }

@@ -29,6 +29,13 @@ void rv_notify_init(struct rv_notify *n);
 /* rv_notify_ready sends READY=1 and STATUS=|status|. */
 void rv_notify_ready(const char *status);
 
+struct rv_dataplane;
+
+/* rv_notify_mark_on_stop names the locks that rv_notify_loop_event marks
+ * stopping (rv_ns_lock_stopping) as the loop's stop begins: |tun_lock|
+ * (-1: none) and |dp|'s port lock (NULL: none). */
+void rv_notify_mark_on_stop(int tun_lock, struct rv_dataplane *dp);
+
 /* rv_notify_stopping sends STOPPING=1 and STATUS=|status|. */
 void rv_notify_stopping(const char *status);
 

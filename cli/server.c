@@ -446,6 +446,7 @@ int rv_cmd_server(int argc, char **argv)
 	lp.ctx = &opts;
 	rv_notify_init(&nt);
 	lp.notify = rv_notify_loop_event;
+	rv_notify_mark_on_stop(tun_lock, dp);
 	lp.watchdog_ns = nt.watchdog_ns;
 	ret = rv_loop_new(&loop, &lp, err, sizeof(err));
 	if (ret) {
@@ -486,6 +487,7 @@ out:
 	 * for the locks instead of failing (uring/tun.h). */
 	rv_ns_lock_stopping(tun_lock);
 	rv_dataplane_stopping(dp);
+	rv_notify_mark_on_stop(-1, NULL); /* the data plane goes below */
 	rv_loop_free(loop); /* which takes the server's addresses off a persistent TUN */
 	if (loop == NULL && tun_set) {
 		rv_server_tun_withdraw(dp, pool); /* a start that failed before the loop */

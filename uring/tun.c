@@ -69,7 +69,7 @@ enum {
 	LIVE_CONFIRM_MS = 50,
 	/* rv_flock_wait gives up on a live holder after this long: a
 	 * predecessor sent SIGTERM marks its locks stopping only once its
-	 * loop has seen the signal. */
+	 * loop has seen the signal (cli/notify.c). */
 	FLOCK_LIVE_CONFIRM_MS = 500,
 };
 
@@ -194,8 +194,11 @@ void rv_ns_lock_stopping(int fd)
 	}
 }
 
-/* pid_stopping: does a lock of RV_TUN_LOCK_DIR say that process |pid| has
- * begun to stop (rv_ns_lock_stopping)? */
+/* pid_stopping: does a lock of RV_TUN_LOCK_DIR that process |pid| (as
+ * /proc/locks names it here) holds say that it has begun to stop
+ * (rv_ns_lock_stopping)? The PID the lock says is the holder's own, of
+ * its PID namespace: a container's was never this one's (round-sixty-nine
+ * tester 314). */
 static bool pid_stopping(long pid)
 {
 	DIR *dir = opendir(RV_TUN_LOCK_DIR);
@@ -218,10 +221,39 @@ static bool pid_stopping(long pid)
 		if (fd < 0) {
 			continue;
 		}
-		found = lock_says(fd, &stopping) == pid && stopping;
+		(void)lock_says(fd, &stopping);
+		found = stopping && lock_holder(fd) == pid;
 		close(fd);
 	}
 	closedir(dir);
+	return found;
+}
+
+/* holds_open: has process |pid| the file open as |fd| (any of its
+ * descriptors)? /proc/locks names the process that took a lock, which may
+ * have left it to another and be gone, its PID another's by now
+ * (round-sixty-nine tester 314). False when it cannot be told. */
+static bool holds_open(long pid, int fd)
+{
+	char dir[48];
+	struct stat want, st;
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	if (fstat(fd, &want) < 0) {
+		return false;
+	}
+	snprintf(dir, sizeof(dir), "/proc/%ld/fd", pid);
+	d = opendir(dir);
+	if (!d) {
+		return false;
+	}
+	while (!found && (de = readdir(d))) {
+		found = de->d_name[0] != '.' && fstatat(dirfd(d), de->d_name, &st, 0) == 0 &&
+			st.st_dev == want.st_dev && st.st_ino == want.st_ino;
+	}
+	closedir(d);
 	return found;
 }
 
@@ -240,6 +272,9 @@ int rv_flock_wait(int fd, unsigned max_ms, long *holder)
 		 * the file, not a predecessor going away: refused without
 		 * the whole wait (round-sixty-nine tester 311). */
 		pid = lock_holder(fd);
+		if (pid > 0 && !holds_open(pid, fd)) {
+			pid = 0; /* not the holder any more: unseen */
+		}
 		live_ms = pid > 0 && rv_pid_state(pid) == RV_HOLDER_LIVE && !pid_stopping(pid)
 				  ? live_ms + CLAIM_POLL_MS
 				  : 0;
