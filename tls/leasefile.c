@@ -773,7 +773,7 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 	 * under a 64 KiB stack limit (round-sixty-eight tester 303). */
 	char buf[4096], comm[32], who[64] = "";
 	ssize_t n;
-	bool ro = false;
+	bool ro = false, going;
 	long holder;
 	int loaded, ret;
 
@@ -824,7 +824,7 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 	if (ret) {
 		goto fail;
 	}
-	ret = rv_flock_wait(f->fd, RV_LEASEFILE_LOCK_WAIT_MS, &holder);
+	ret = rv_flock_wait(f->fd, RV_LEASEFILE_LOCK_WAIT_MS, &holder, &going);
 	if (ret) {
 		/* The holder named, as a TUN's or a port's is (it was "another
 		 * process": round-sixty-nine tester 311). */
@@ -834,6 +834,13 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 		}
 		if (ret != -EBUSY) {
 			snprintf(err, err_len, "cannot lock the lease file %s", path);
+		} else if (going) {
+			/* A predecessor too slow to stop, not a second server
+			 * (round-sixty-nine tester 317). */
+			snprintf(err, err_len,
+				 "lease file %s is in use by another process%s, still stopping "
+				 "after %u ms",
+				 path, who, (unsigned)RV_LEASEFILE_LOCK_WAIT_MS);
 		} else if (fstat(f->fd, &st) == 0 && rv_uid_stranger(st.st_uid, service)) {
 			snprintf(err, err_len,
 				 "lease file %s is in use by another process%s (a second server "

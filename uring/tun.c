@@ -229,16 +229,18 @@ static bool pid_stopping(long pid)
 	return found;
 }
 
-/* holds_open: has process |pid| the file open as |fd| (any of its
- * descriptors)? /proc/locks names the process that took a lock, which may
- * have left it to another and be gone, its PID another's by now
- * (round-sixty-nine tester 314). False when it cannot be told. */
-static bool holds_open(long pid, int fd)
+/* left_it: has process |pid| none of its descriptors on the file open as
+ * |fd|? /proc/locks names the process that took a lock, which may have left
+ * it to another and be gone, its PID another's by now (round-sixty-nine
+ * tester 314). False when it cannot be told: a ringvpn is not dumpable,
+ * and without CAP_SYS_PTRACE its descriptors cannot be followed (the
+ * holder went unnamed then: tester 317). */
+static bool left_it(long pid, int fd)
 {
 	char dir[48];
 	struct stat want, st;
 	struct dirent *de;
-	bool found = false;
+	bool found = false, unknown = false;
 	DIR *d;
 
 	if (fstat(fd, &want) < 0) {
@@ -247,21 +249,28 @@ static bool holds_open(long pid, int fd)
 	snprintf(dir, sizeof(dir), "/proc/%ld/fd", pid);
 	d = opendir(dir);
 	if (!d) {
-		return false;
+		return errno == ENOENT;
 	}
 	while (!found && (de = readdir(d))) {
-		found = de->d_name[0] != '.' && fstatat(dirfd(d), de->d_name, &st, 0) == 0 &&
-			st.st_dev == want.st_dev && st.st_ino == want.st_ino;
+		if (de->d_name[0] == '.') {
+			continue;
+		}
+		if (fstatat(dirfd(d), de->d_name, &st, 0) != 0) {
+			unknown |= errno == EACCES || errno == EPERM;
+			continue;
+		}
+		found = st.st_dev == want.st_dev && st.st_ino == want.st_ino;
 	}
 	closedir(d);
-	return found;
+	return !found && !unknown;
 }
 
-int rv_flock_wait(int fd, unsigned max_ms, long *holder)
+int rv_flock_wait(int fd, unsigned max_ms, long *holder, bool *going)
 {
 	unsigned live_ms = 0;
 
 	*holder = 0;
+	*going = false;
 	for (unsigned waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += CLAIM_POLL_MS) {
 		long pid;
 
@@ -272,12 +281,11 @@ int rv_flock_wait(int fd, unsigned max_ms, long *holder)
 		 * the file, not a predecessor going away: refused without
 		 * the whole wait (round-sixty-nine tester 311). */
 		pid = lock_holder(fd);
-		if (pid > 0 && !holds_open(pid, fd)) {
+		if (pid > 0 && left_it(pid, fd)) {
 			pid = 0; /* not the holder any more: unseen */
 		}
-		live_ms = pid > 0 && rv_pid_state(pid) == RV_HOLDER_LIVE && !pid_stopping(pid)
-				  ? live_ms + CLAIM_POLL_MS
-				  : 0;
+		*going = pid > 0 && (rv_pid_state(pid) != RV_HOLDER_LIVE || pid_stopping(pid));
+		live_ms = pid > 0 && !*going ? live_ms + CLAIM_POLL_MS : 0;
 		if (waited >= max_ms || live_ms > FLOCK_LIVE_CONFIRM_MS) {
 			*holder = pid;
 			return -EBUSY;

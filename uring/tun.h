@@ -78,9 +78,10 @@ void rv_ns_lock_stopping(int fd);
  * the kernel has closed its files, one stopping marks its namespace locks
  * so) or cannot be seen; one seen live for half a second ends the wait.
  * Returns 0, -EBUSY when it is still held then (|*holder|: its PID as
- * /proc/locks names it here, 0 if unseen), -EINTR when SIGINT or SIGTERM
- * came meanwhile, or another -errno. */
-int rv_flock_wait(int fd, unsigned max_ms, long *holder);
+ * /proc/locks names it here, 0 if unseen; |*going|: it was seen going away
+ * or stopping), -EINTR when SIGINT or SIGTERM came meanwhile, or another
+ * -errno. */
+int rv_flock_wait(int fd, unsigned max_ms, long *holder, bool *going);
 
 /* rv_tun_claim makes the calling process the owner of TUN device |name| in
  * its network namespace, for as long as |*out_lock_fd| stays open (the

@@ -829,6 +829,34 @@ done
 [ -n "$RPID" ] || rvt_fail "no ringvpn under unshare: $(tail -3 "$RVT_TMP/server-twin2.log")"
 rvt_stop_in_startup "${RPID% }" "$RVT_TMP/server-twin2.log" "$UPID"
 cmp "$RVT_TMP/server.leases" "$RVT_TMP/leases.before" || rvt_fail "the stopped server rewrote the lease file"
+# Without CAP_SYS_PTRACE the holder's descriptors cannot be followed (it is
+# not dumpable): still refused in under 3 s and named (it waited the whole
+# 3 s, unnamed: round-sixty-nine tester 317).
+t0=$(date +%s%N)
+rc=0
+ip netns exec "$S" capsh --drop=cap_sys_ptrace -- -c "exec '$RV_BIN' server -c '$RVT_TMP/twin.conf'" \
+	>"$RVT_TMP/twin-noptrace.log" 2>&1 || rc=$?
+t1=$(date +%s%N)
+[ "$rc" = 15 ] && grep -q "in use by another process: process $SRV_PID (ringvpn)" "$RVT_TMP/twin-noptrace.log" ||
+	rvt_fail "without CAP_SYS_PTRACE: exit $rc: $(grep -a "lease file" "$RVT_TMP/twin-noptrace.log" | tail -1)"
+[ $(((t1 - t0) / 1000000)) -lt 3000 ] || rvt_fail "without CAP_SYS_PTRACE: waited the whole 3 s for a live holder"
+# A holder with SIGTERM pending (stopped before its loop read it) is one
+# going away: waited for, then the start goes on (it was refused after
+# half a second: tester 317).
+kill -STOP "$SRV_PID"
+stopped() { grep -q '^State:.T' "/proc/$SRV_PID/status"; }
+rvt_wait_for 5 "the server stopped" stopped || rvt_fail "SIGSTOP did not stop the server"
+kill -TERM "$SRV_PID"
+rvt_bg "$S" server-next "$RV_BIN" server -c "$RVT_TMP/twin.conf"
+NEXT=$RVT_LAST_PID
+sleep 1.5
+kill -0 "$NEXT" 2>/dev/null || rvt_fail "refused while the holder's SIGTERM was pending: $(tail -2 "$RVT_TMP/server-next.log")"
+kill -CONT "$SRV_PID"
+rvt_exit_within 10 "$SRV_PID" || rvt_fail "the first server did not stop"
+rvt_wait_for 10 "the next server on the lease file" "$RV_BIN" status -s "$RVT_TMP/twin.sock" ||
+	rvt_fail "the next server did not start: $(tail -3 "$RVT_TMP/server-next.log")"
+rvt_stop_pid "$NEXT" 10 || rvt_fail "the next server's exit"
+ctl_start_server
 
 rvt_step "7. a log pipe nobody reads"
 # The server's stderr is a FIFO whose reader never reads: once 64 KiB of
