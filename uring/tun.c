@@ -272,6 +272,7 @@ int rv_flock_wait(int fd, unsigned max_ms, long *holder, bool *going)
 	*holder = 0;
 	*going = false;
 	for (unsigned waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += CLAIM_POLL_MS) {
+		enum rv_holder h;
 		long pid;
 
 		if (errno != EWOULDBLOCK) {
@@ -284,8 +285,9 @@ int rv_flock_wait(int fd, unsigned max_ms, long *holder, bool *going)
 		if (pid > 0 && left_it(pid, fd)) {
 			pid = 0; /* not the holder any more: unseen */
 		}
-		*going = pid > 0 && (rv_pid_state(pid) != RV_HOLDER_LIVE || pid_stopping(pid));
-		live_ms = pid > 0 && !*going ? live_ms + CLAIM_POLL_MS : 0;
+		h = pid > 0 ? rv_pid_state(pid) : RV_HOLDER_UNSEEN;
+		*going = h == RV_HOLDER_GOING || (pid > 0 && pid_stopping(pid));
+		live_ms = h == RV_HOLDER_LIVE && !*going ? live_ms + CLAIM_POLL_MS : 0;
 		if (waited >= max_ms || live_ms > FLOCK_LIVE_CONFIRM_MS) {
 			*holder = pid;
 			return -EBUSY;
