@@ -194,6 +194,21 @@ void rv_ns_lock_stopping(int fd)
 	}
 }
 
+/* open_lock_entry opens |de| of RV_TUN_LOCK_DIR |dir| read-only if it is
+ * one of rv_ns_lock's files (tun-*.lock, udp-*.lock): its fd, or -1. */
+static int open_lock_entry(DIR *dir, const struct dirent *de)
+{
+	size_t len = strlen(de->d_name);
+
+	if ((de->d_type != DT_REG && de->d_type != DT_UNKNOWN) || len < 5 ||
+	    strcmp(de->d_name + len - 5, ".lock") ||
+	    (strncmp(de->d_name, "tun-", 4) && strncmp(de->d_name, "udp-", 4))) {
+		return -1;
+	}
+	return openat(dirfd(dir), de->d_name,
+		      O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+}
+
 /* pid_stopping: does a lock of RV_TUN_LOCK_DIR that process |pid| (as
  * /proc/locks names it here) holds say that it has begun to stop
  * (rv_ns_lock_stopping)? The PID the lock says is the holder's own, of
@@ -209,15 +224,9 @@ static bool pid_stopping(long pid)
 		return false;
 	}
 	while (!found && (de = readdir(dir))) {
-		size_t len = strlen(de->d_name);
 		bool stopping;
-		int fd;
+		int fd = open_lock_entry(dir, de);
 
-		if (len < 5 || strcmp(de->d_name + len - 5, ".lock")) {
-			continue;
-		}
-		fd = openat(dirfd(dir), de->d_name,
-			    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 		if (fd < 0) {
 			continue;
 		}
@@ -328,16 +337,8 @@ static void sweep_stale(void)
 		return;
 	}
 	while ((de = readdir(dir))) {
-		size_t len = strlen(de->d_name);
-		int fd;
+		int fd = open_lock_entry(dir, de);
 
-		if ((de->d_type != DT_REG && de->d_type != DT_UNKNOWN) || len < 5 ||
-		    strcmp(de->d_name + len - 5, ".lock") ||
-		    (strncmp(de->d_name, "tun-", 4) && strncmp(de->d_name, "udp-", 4))) {
-			continue;
-		}
-		fd = openat(dirfd(dir), de->d_name,
-			    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 		if (fd < 0) {
 			continue;
 		}
