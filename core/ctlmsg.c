@@ -565,7 +565,7 @@ const char *rv_ctl_caps_str(uint32_t caps, char *buf, size_t len)
 {
 	static const char *const names[] = {
 		"ipv6",		"chacha20",	"client-rekey", "config-update", "dns",
-		"csum-partial", "dns-withdraw", "data-status",	"data-echo",
+		"csum-partial", "dns-withdraw", "data-status",	"data-echo",	 "data-small",
 	};
 	size_t off = 0;
 

@@ -136,6 +136,8 @@ enum {
 	RV_CTL_CAP_DATA_ECHO = 1u << 8,	    /* answers data-channel keepalives flagged
 					     * RV_DATA_F_ECHO (core/wire.h), and
 					     * accepts DATA_STATUS (server) */
+	RV_CTL_CAP_DATA_SMALL = 1u << 9,    /* accepts data packets flagged
+					     * RV_DATA_F_SMALL (core/wire.h) */
 };
 
 enum {

@@ -81,8 +81,9 @@ struct rv_session {
 	bool has_v6;
 	bool any_source;
 	bool endpoint_fixed;
-	bool csum_partial; /* the peer takes RV_DATA_F_CSUM_PARTIAL packets */
-	bool published;	   /* in a demux; demux writer only */
+	bool csum_partial;  /* the peer takes RV_DATA_F_CSUM_PARTIAL packets */
+	uint8_t small_flag; /* RV_DATA_F_SMALL if the peer takes it, else 0 */
+	bool published;	    /* in a demux; demux writer only */
 	/* Set by rv_demux_remove before it takes anything away: a worker's
 	 * packets of |s| found by index earlier in its turn are no spoof when
 	 * their source check fails (up to a turn's worth, ~220, were said

@@ -346,6 +346,7 @@ struct rv_session *rv_session_new(const struct rv_session_params *params)
 	s->any_source = params->any_source;
 	s->endpoint_fixed = params->endpoint_fixed;
 	s->csum_partial = params->csum_partial;
+	s->small_flag = params->small_flag ? RV_DATA_F_SMALL : 0;
 	s->alg = params->alg == RV_AEAD_NONE ? RV_AEAD_AES256GCM : params->alg;
 	atomic_init(&s->rekey_after_messages, params->rekey_after_messages
 						      ? params->rekey_after_messages
@@ -933,6 +934,11 @@ uint32_t rv_session_remote_index(const struct rv_session *s)
 bool rv_session_csum_partial(const struct rv_session *s)
 {
 	return s->csum_partial;
+}
+
+uint8_t rv_session_small_flag(const struct rv_session *s)
+{
+	return s->small_flag;
 }
 
 const struct rv_ip_addr *rv_session_vaddr4(const struct rv_session *s)

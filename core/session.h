@@ -104,6 +104,7 @@ struct rv_session_params {
 	struct rv_ip_addr vaddr6;      /* family 0: none */
 	bool any_source;	       /* no source check (test peers; the client checks too) */
 	bool csum_partial;	       /* the peer announced RV_CTL_CAP_CSUM_PARTIAL */
+	bool small_flag;	       /* the peer announced RV_CTL_CAP_DATA_SMALL */
 	enum rv_aead_alg alg;	       /* RV_AEAD_NONE means AES-256-GCM */
 	uint64_t rekey_after_messages; /* 0: RV_REKEY_AFTER_MESSAGES */
 	uint64_t rekey_after_ns;       /* 0: RV_REKEY_AFTER_TIME_S */
@@ -261,6 +262,11 @@ enum rv_aead_alg rv_session_alg(const struct rv_session *s);
 /* rv_session_csum_partial: the peer takes packets whose inner checksum is
  * left partial (RV_DATA_F_CSUM_PARTIAL, core/wire.h). Immutable. */
 bool rv_session_csum_partial(const struct rv_session *s);
+
+/* rv_session_small_flag returns RV_DATA_F_SMALL where the peer takes it
+ * (core/wire.h), else 0: the flag bits of a packet of the small class.
+ * Immutable. */
+uint8_t rv_session_small_flag(const struct rv_session *s);
 const struct rv_ip_addr *rv_session_vaddr4(const struct rv_session *s);
 const struct rv_ip_addr *rv_session_vaddr6(const struct rv_session *s);
 

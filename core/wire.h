@@ -26,7 +26,14 @@
  *   an empty message back (not flagged: no loop); a client sets it only
  *   towards a server whose HELLO announced RV_CTL_CAP_DATA_ECHO, so that it
  *   can tell whether the server's datagrams reach it. On any other message
- *   it means nothing. Unknown flag bits are rejected (RV_WIRE_RESERVED).
+ *   it means nothing. RV_DATA_F_SMALL marks a packet of the sender's small
+ *   class (at most RV_PRIO_MAX_LEN inner bytes, not a fragment, not part of
+ *   a bulk flow), set only towards a peer whose HELLO announced
+ *   RV_CTL_CAP_DATA_SMALL: the receiver's socket steering reads it in a UDP
+ *   GSO train's first datagram, whose merged length alone would send a
+ *   train of small datagrams to the bulk lane while the flow's single
+ *   datagrams take the small one (reordered: round-sixty-nine tester 310).
+ *   Opening ignores it. Unknown flag bits are rejected (RV_WIRE_RESERVED).
  * - rsvd: must be zero; a sender never sets it, a receiver rejects it
  *   (RV_WIRE_RESERVED) so it can carry meaning in a later version.
  * - receiver_index: random 32-bit value chosen by the receiver for this
@@ -53,11 +60,13 @@ enum rv_msg_type {
 enum rv_data_flags {
 	RV_DATA_F_CSUM_PARTIAL = 1u << 0,
 	RV_DATA_F_ECHO = 1u << 1,
-	RV_DATA_F_KNOWN = RV_DATA_F_CSUM_PARTIAL | RV_DATA_F_ECHO,
+	RV_DATA_F_SMALL = 1u << 2,
+	RV_DATA_F_KNOWN = RV_DATA_F_CSUM_PARTIAL | RV_DATA_F_ECHO | RV_DATA_F_SMALL,
 };
 
 enum rv_limits {
 	RV_DATA_HDR_LEN = 16,
+	RV_DATA_HDR_FLAGS_OFF = 2, /* flags, u8 */
 	RV_DATA_HDR_INDEX_OFF = 4, /* receiver_index, u32 big-endian */
 	RV_TAG_LEN = 16,
 	RV_DATA_OVERHEAD = RV_DATA_HDR_LEN + RV_TAG_LEN,

@@ -109,6 +109,7 @@ static enum rv_ctl_result do_config(struct rv_ctl_client *p, const struct rv_ctl
 	sp.any_source = false;
 	sp.alg = (enum rv_aead_alg)c->cipher;
 	sp.csum_partial = env->cfg->offload_csum && (p->c.peer_caps & RV_CTL_CAP_CSUM_PARTIAL);
+	sp.small_flag = p->c.peer_caps & RV_CTL_CAP_DATA_SMALL;
 	/* The server's address and announced port: what comes from
 	 * elsewhere is opened (it may be the server's) but never moves it. */
 	sp.endpoint = p->server;
@@ -338,6 +339,7 @@ struct rv_ctl_peer *rv_ctl_client_new(const struct rv_ctl_env *env, const uint8_
 	rv_ctl_peer_init(&p->c, &client_ops, env, false, "", exporter,
 			 RV_CTL_CAP_IPV6 | RV_CTL_CAP_CHACHA | RV_CTL_CAP_CLIENT_REKEY |
 				 RV_CTL_CAP_CONFIG_UPDATE | RV_CTL_CAP_DATA_STATUS |
+				 RV_CTL_CAP_DATA_SMALL |
 				 (env->cfg->offload_csum ? RV_CTL_CAP_CSUM_PARTIAL : 0) |
 				 (env->on_dns ? RV_CTL_CAP_DNS | RV_CTL_CAP_DNS_EMPTY : 0),
 			 prev4, prev6, now_ns);

@@ -367,6 +367,7 @@ static int make_session(struct rv_ctl_server *p)
 	sp.alg = (enum rv_aead_alg)cfg->cipher;
 	sp.rekey_after_messages = cfg->rekey_packets;
 	sp.csum_partial = cfg->offload_csum && (p->c.peer_caps & RV_CTL_CAP_CSUM_PARTIAL);
+	sp.small_flag = p->c.peer_caps & RV_CTL_CAP_DATA_SMALL;
 	p->c.session = rv_session_new(&sp);
 	if (!p->c.session) {
 		return -ENOMEM;
@@ -729,7 +730,7 @@ struct rv_ctl_peer *rv_ctl_server_new(const struct rv_ctl_env *env, const char *
 	p->setup_by_ns = setup_deadline(env, now_ns);
 	rv_ctl_peer_init(&p->c, &server_ops, env, true, p->cn, exporter,
 			 RV_CTL_CAP_IPV6 | RV_CTL_CAP_CHACHA | RV_CTL_CAP_CLIENT_REKEY |
-				 RV_CTL_CAP_DATA_ECHO |
+				 RV_CTL_CAP_DATA_ECHO | RV_CTL_CAP_DATA_SMALL |
 				 (env->cfg->offload_csum ? RV_CTL_CAP_CSUM_PARTIAL : 0),
 			 NULL, NULL, now_ns);
 	return &p->c;

@@ -276,6 +276,21 @@ static int attach_group_prog(int fd, struct sock_filter *code, size_t len)
 		       : 0;
 }
 
+/* STEER_HEAD instructions open both steering programs (put_steer_head): a
+ * datagram flagged RV_DATA_F_SMALL (core/wire.h) jumps to the small path,
+ * which follows them; the last, a jump past the small path for a datagram
+ * longer than the small class, is the caller's to write, once it knows the
+ * small path's length. */
+#define STEER_HEAD 4
+
+static void put_steer_head(struct sock_filter *c)
+{
+	c[0] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_B | BPF_ABS, RV_DATA_HDR_FLAGS_OFF);
+	c[1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, RV_DATA_F_SMALL,
+					    STEER_HEAD - 2, 0);
+	c[2] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0);
+}
+
 /* put_lane_path writes the part of the steering program that picks the
  * socket of a datagram's lane: base + (lane + shift) % n, where the lane is
  * a pinned one or else receiver_index % n. Returns the end. */
@@ -304,39 +319,41 @@ int rv_udp_steer_by_index(int fd, unsigned n, unsigned small_max, unsigned small
 {
 	/* The program sees the UDP payload: len is the datagram's length.
 	 * Classic BPF loads are big-endian, as the index is on the wire; a
-	 * load past the end ends the program with 0. A UDP_GRO train is
-	 * steered as one (by its merged length): a small datagram that GRO
-	 * appended to a bulk train stays with the bulk. A pinned index is
-	 * compared before the modulo: two instructions per pin and path, so
-	 * the pins are few (RV_UDP_MAX_PINS) and the jump over the small path
-	 * fits its 8-bit offset. */
-	struct sock_filter code[2 + 2 * (6 + 2 * RV_UDP_MAX_PINS)], *c;
+	 * load past the end ends the program with 0. A UDP_GRO or GSO train
+	 * is steered as one, by its first datagram's flags and else by its
+	 * merged length: a small datagram that GRO appended to a bulk train
+	 * stays with the bulk, and a train of small datagrams the sender
+	 * flagged (RV_DATA_F_SMALL) goes with the flow's single ones. A pinned
+	 * index is compared before the modulo: two instructions per pin and
+	 * path, so the pins are few (RV_UDP_MAX_PINS) and the jump over the
+	 * small path fits its 8-bit offset. */
+	struct sock_filter code[STEER_HEAD + 2 * (6 + 2 * RV_UDP_MAX_PINS)], *c;
 
 	if (n == 0 || npins > RV_UDP_MAX_PINS) {
 		return -EINVAL;
 	}
-	code[0] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0);
+	put_steer_head(code);
 	/* small: the next worker's socket, from small_base on */
-	c = put_lane_path(code + 2, pins, npins, n, 1, small_base);
+	c = put_lane_path(code + STEER_HEAD, pins, npins, n, 1, small_base);
 	/* bulk (past the small path): the session's worker */
-	code[1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, small_max,
-					       (uint8_t)(c - (code + 2)), 0);
+	code[STEER_HEAD - 1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, small_max,
+							    (uint8_t)(c - (code + STEER_HEAD)), 0);
 	c = put_lane_path(c, pins, npins, n, 0, 0);
 	return attach_group_prog(fd, code, (size_t)(c - code));
 }
 
 int rv_udp_steer_by_size(int fd, unsigned small_idx, unsigned small_max)
 {
-	struct sock_filter code[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
-		BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, small_max, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, small_idx),
-		BPF_STMT(BPF_RET | BPF_K, 0),
-	};
+	struct sock_filter code[STEER_HEAD + 2];
 
 	if (small_idx == 0) {
 		return -EINVAL;
 	}
+	put_steer_head(code);
+	code[STEER_HEAD - 1] =
+		(struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, small_max, 1, 0);
+	code[STEER_HEAD] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, small_idx);
+	code[STEER_HEAD + 1] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0);
 	return attach_group_prog(fd, code, sizeof(code) / sizeof(code[0]));
 }
 

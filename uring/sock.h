@@ -71,7 +71,8 @@ enum { RV_UDP_MAX_PINS = 60 };
 /* rv_udp_steer_by_index makes the SO_REUSEPORT group of |fd| deliver each
  * datagram to its socket number receiver_index % |n| (a classic BPF program
  * on the group, reading the data header), instead of a hash of the
- * addresses. A datagram of at most |small_max| bytes (0: none) goes to the
+ * addresses. A datagram of at most |small_max| bytes (0: none), or flagged
+ * RV_DATA_F_SMALL (core/wire.h), goes to the
  * next worker, to socket |small_base| + (receiver_index + 1) % |n|: with
  * |small_base| 0 that worker's own socket, with |small_base| |n| its small
  * socket (rv_udp_open_small), so that a session's interactive packets wait
@@ -91,14 +92,16 @@ int rv_udp_steer_by_index(int fd, unsigned n, unsigned small_max, unsigned small
  * a datagram of at most |small_max| bytes goes to socket |small_idx| (the
  * last worker's, or a small socket), a larger one to socket 0. With
  * rv_tun_steer_by_size on the TUN side, the last worker carries the small
- * packets both ways. A UDP_GRO train of small datagrams counts as large.
- * Returns 0 or -errno. */
+ * packets both ways. A UDP_GRO or GSO train of small datagrams counts as
+ * large unless its first is flagged RV_DATA_F_SMALL (core/wire.h), as a
+ * ringvpn peer flags its small class. Returns 0 or -errno. */
 int rv_udp_steer_by_size(int fd, unsigned small_idx, unsigned small_max);
 
 /* rv_udp_open_small opens a worker's small socket: bound to the port of
  * |fd|'s group after the workers' own sockets (so numbered from the number
  * of workers on), with UDP_GRO when |gro| (as the others: a train of small
- * datagrams the kernel merges is then steered as bulk), and a short receive
+ * datagrams the kernel merges is then steered as bulk, unless the sender
+ * flagged them RV_DATA_F_SMALL), and a short receive
  * queue (RV_UDP_SMALL_RCVBUF): only datagrams the steering program picks as
  * small reach it. It is its own queue in the kernel, read by the same
  * worker, so a ping is not queued behind megabytes of bulk when the worker

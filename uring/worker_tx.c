@@ -217,6 +217,11 @@ static void tx_push(struct rv_worker *w, unsigned cls, uint8_t *pkt, uint32_t le
 {
 	struct rv_txq *q = &w->txq[cls];
 
+	if (cls == Q_PRIO) {
+		/* So that the peer's socket steering keeps the flow together
+		 * when a send merges several (core/wire.h). */
+		flags |= rv_session_small_flag(s);
+	}
 	if (q->n == q->cap) {
 		/* Small packets first, also when the bulk class fills. */
 		rv_worker_flush_tx(w, Q_PRIO);

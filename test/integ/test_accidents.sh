@@ -133,35 +133,11 @@ done
 # tester counted). Now a destination that refused one gets its large
 # datagrams one send each for a while: few splits, and in order.
 [ "$SPLIT_S" -le 20 ] || rvt_fail "$SPLIT_S GSO sends of the server split: not remembered"
-ip netns exec "$C1" python3 - "$A1" >"$RVT_TMP/seq.out" <<'EOP' &
-import socket, struct, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-s.bind((sys.argv[1], 7000))
-s.settimeout(2)
-top, inv, n = -1, 0, 0
-try:
-    while True:
-        seq = struct.unpack("!I", s.recv(2000)[:4])[0]
-        n += 1
-        if seq < top:
-            inv += 1
-        top = max(top, seq)
-except socket.timeout:
-    pass
-print(n, inv)
-EOP
+SEQFLOW="$(dirname "${BASH_SOURCE[0]}")/seqflow.py"
+ip netns exec "$C1" python3 "$SEQFLOW" recv "$A1" 7000 >"$RVT_TMP/seq.out" &
 SEQ_PID=$!
 sleep 0.5
-ip netns exec "$S" python3 - "$A1" <<'EOP'
-import socket, struct, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-pad = bytes(1368)
-for i in range(5000):
-    s.sendto(struct.pack("!I", i) + pad, (sys.argv[1], 7000))
-    if i % 50 == 49:
-        time.sleep(0.005)
-EOP
+ip netns exec "$S" python3 "$SEQFLOW" send "$A1" 7000 5000 1372 50 5
 wait "$SEQ_PID"
 read -r GOT INV <"$RVT_TMP/seq.out"
 rvt_log "5000 sequenced 1400-byte datagrams down: $GOT received, $INV out of order; gso_split now $(ctl_sum "^workers total" "^gso_split$")"

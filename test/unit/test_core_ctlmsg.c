@@ -447,4 +447,5 @@ Test(ctlmsg, caps_named)
 		     "every bit fits");
 	/* Cut, never overrun. */
 	cr_assert_eq(strlen(rv_ctl_caps_str(0x1ff, small, sizeof(small))), sizeof(small) - 1);
+	cr_assert_str_eq(rv_ctl_caps_str(RV_CTL_CAP_DATA_SMALL, b, sizeof(b)), "data-small");
 }
