@@ -316,8 +316,8 @@ static void schedule_retry(struct rv_loop *l, bool stable, enum rv_loop_exit fai
  * DHCP lease's) has arrived by then. */
 #define NET_CHANGED_MS 500
 
-/* way_from: would a datagram to the server's address leave now, from an
- * address of the host's own? A UDP socket connected to it (nothing is
+/* way_to: would a datagram to |sa| leave now, from an address of the
+ * host's own (way_from: to the server's address)? A UDP socket connected to it (nothing is
  * sent) is given the route's source: none where no route leads (or an
  * unreachable, prohibit or blackhole one), and the tunnel's own address
  * where the host's new one is still tentative (IPv6 duplicate address
@@ -329,19 +329,20 @@ enum way {
 	WAY_TUNNEL, /* from the tunnel's own address */
 };
 
-static enum way way_from(const struct rv_client_side *s)
+static enum way way_to(const struct rv_client_side *s, const struct sockaddr_storage *sa,
+		       socklen_t sa_len)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	struct rv_endpoint ep;
 	struct rv_ip_addr src;
 	enum way way = WAY_NONE;
-	int fd = socket(s->sa.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int fd = socket(sa->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0) {
 		return WAY_OK; /* cannot tell: the attempt will */
 	}
-	if (connect(fd, (const struct sockaddr *)&s->sa, s->sa_len) == 0 &&
+	if (connect(fd, (const struct sockaddr *)sa, sa_len) == 0 &&
 	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
 	    rv_endpoint_from_sa(&ep, &ss, len)) {
 		rv_endpoint_addr(&ep, &src);
@@ -351,6 +352,31 @@ static enum way way_from(const struct rv_client_side *s)
 	}
 	close(fd);
 	return way;
+}
+
+static enum way way_from(const struct rv_client_side *s)
+{
+	return way_to(s, &s->sa, s->sa_len);
+}
+
+/* best_way: the best way to the server of the last attempt, at the address
+ * tried last or any other its name gave: an attempt ends on the name's
+ * last address, and the way back may be to another (a dual-stack name
+ * whose IPv6 network came back while the attempts ended on its IPv4
+ * address, unreachable: the client waited its whole backoff, round-seventy
+ * tester 320). */
+static enum way best_way(const struct rv_client_side *s)
+{
+	enum way best = way_from(s);
+
+	for (unsigned i = 0; i < s->job.num && best != WAY_OK; i++) {
+		enum way w = way_to(s, &s->job.sa[i], s->job.sa_len[i]);
+
+		if (w == WAY_OK || (w == WAY_TUNNEL && best == WAY_NONE)) {
+			best = w;
+		}
+	}
+	return best;
 }
 
 /* Looks at the way again at most this many times after a change. */
@@ -379,7 +405,7 @@ void rv_client_net_changed(struct rv_loop *l)
 	 * used the credit that the address's return then lacked (round-
 	 * fifty-six tester 234). A server known by name alone is tried. */
 	if (s->sa_len != 0) {
-		enum way way = way_from(s);
+		enum way way = best_way(s);
 
 		/* From the tunnel's own address: a new address still
 		 * tentative (duplicate address detection), whose end is

@@ -455,3 +455,44 @@ ip netns exec "$S" nft delete table inet rvtdual
 rm -f "/etc/netns/$C1/hosts" "/etc/netns/$C1/gai.conf"
 rvt_stop_pid "$DUALC" 10 || rvt_fail "the client did not exit 0"
 rvt_stop_pid "$DUAL" 10 || rvt_fail "the second server did not exit 0"
+
+rvt_step "11. a name of two addresses, the one tried last unreachable: the network gone for a long backoff, then back"
+# Each attempt ended on the name's last address, which has no way here, and
+# the network's return was judged by that address alone: back, the client
+# waited its whole backoff out (a dual-stack name whose IPv4 address had no
+# way, its IPv6 network back: 11 s of 20, round-seventy tester 320). Now by
+# any address of the name. Two IPv6 addresses, so that the resolver's order
+# is the file's (both as near the host's address; the unreachable one is
+# farther).
+ctl_server_conf "$RVT_TMP/dual6.conf" listen=4543 data_port=4544 tun=rvs2 \
+	status_socket="$RVT_TMP/dual6.sock" lease_file="$RVT_TMP/dual6.leases" dead_peer_timeout=3
+rvt_bg "$S" dual6 "$RV_BIN" server -c "$RVT_TMP/dual6.conf"
+DUAL6=$RVT_LAST_PID
+rvt_wait_for 10 "the third server" "$RV_BIN" status -s "$RVT_TMP/dual6.sock" || rvt_fail "the third server did not start"
+# Client1's IPv6 address went with its link's down in step 7.
+ip -n "$C1" addr replace fd88:1::2/64 dev veth0 nodad || rvt_fail "client1's IPv6 address"
+mkdir -p "/etc/netns/$C1"
+printf '127.0.0.1 localhost\nfd88:1::1 dual.test\nfd77::1 dual.test\n' >"/etc/netns/$C1/hosts"
+ip -n "$C1" -6 route add unreachable fd77::/16 || rvt_fail "the unreachable route"
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/dual6c.conf" "$PKI/client1" rve "$RVT_TMP/dual6c.sock" \
+	server=dual.test:4543 server_name=vpn.test reconnect_min=200ms reconnect_max=30s
+rvt_bg "$C1" dual6c "$RV_BIN" client -c "$RVT_TMP/dual6c.conf"
+DUAL6C=$RVT_LAST_PID
+in6() { [ "$(grep -c "connected to dual.test (\[fd88:1::1\]:4543)" "$RVT_TMP/dual6c.log")" -ge "$1" ]; }
+rvt_wait_for 20 "the client in" in6 1 || rvt_fail "not in over fd88:1::1: $(tail -4 "$RVT_TMP/dual6c.log")"
+ip -n "$C1" addr del fd88:1::2/64 dev veth0 || rvt_fail "client1's IPv6 address away"
+long6() { grep -aEq "reconnecting in ([5-9][0-9]{3}|[0-9]{5,}) ms" "$RVT_TMP/dual6c.log"; }
+rvt_wait_for 40 "a backoff of 5 s or more" long6 || rvt_fail "no long backoff: $(tail -3 "$RVT_TMP/dual6c.log")"
+grep -aq "(\[fd77::1\]:4543)" "$RVT_TMP/dual6c.log" || rvt_fail "the name's second address not tried"
+t0=$EPOCHREALTIME
+ip -n "$C1" addr add fd88:1::2/64 dev veth0 nodad || rvt_fail "client1's IPv6 address back"
+rvt_wait_for 4 "back" in6 2 || rvt_fail "not back within 4 s of its address: $(tail -4 "$RVT_TMP/dual6c.log")"
+el=$(((${EPOCHREALTIME/./} - ${t0/./}) / 1000))
+rvt_log "back $el ms after the address: $(grep -a "network changed" "$RVT_TMP/dual6c.log" | tail -1)"
+grep -aq "this host's network changed: reconnecting in 500 ms" "$RVT_TMP/dual6c.log" ||
+	rvt_fail "the network's return not said"
+[ "$el" -le 3500 ] || rvt_fail "back only $el ms after its address"
+ip -n "$C1" -6 route del unreachable fd77::/16
+rm -f "/etc/netns/$C1/hosts"
+rvt_stop_pid "$DUAL6C" 10 || rvt_fail "the client did not exit 0"
+rvt_stop_pid "$DUAL6" 10 || rvt_fail "the third server did not exit 0"
