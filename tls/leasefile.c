@@ -834,6 +834,17 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 		}
 		if (ret != -EBUSY) {
 			snprintf(err, err_len, "cannot lock the lease file %s", path);
+		} else if (holder > 0 && rv_pid_hidden(holder)) {
+			/* Whether it stops cannot be seen from here, unless
+			 * its locks say so (round-seventy tester 318: under
+			 * the units' ProtectProc=invisible a SIGTERM pending
+			 * cannot be read). */
+			snprintf(err, err_len,
+				 "lease file %s is in use by process %ld, hidden from this one "
+				 "(/proc mounted with hidepid, as the units' ProtectProc=invisible "
+				 "does): a second server on the same lease_file, or one still "
+				 "stopping after %u ms?",
+				 path, holder, (unsigned)RV_LEASEFILE_LOCK_WAIT_MS);
 		} else if (going) {
 			/* A predecessor too slow to stop, not a second server
 			 * (round-sixty-nine tester 317). */

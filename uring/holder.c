@@ -68,6 +68,16 @@ void rv_proc_comm(long pid, char *out, size_t len)
 	rv_shown_ascii(out, len, comm);
 }
 
+bool rv_pid_hidden(long pid)
+{
+	char buf[8];
+
+	/* kill(0) checks only that the process exists: EPERM for another
+	 * user's. */
+	return rv_proc_read(pid, "stat", buf, sizeof(buf)) < 0 &&
+	       (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
 enum rv_holder rv_pid_state(long pid)
 {
 	static const char *const pending[] = { "\nSigPnd:", "\nShdPnd:" };

@@ -37,6 +37,12 @@ ssize_t rv_proc_read(long pid, const char *what, char *buf, size_t len);
  * plain ASCII ("?" when it cannot be read). */
 void rv_proc_comm(long pid, char *out, size_t len);
 
+/* rv_pid_hidden: is process |pid| alive but hidden from this one by /proc
+ * (mounted with hidepid=invisible, as the units' ProtectProc=invisible
+ * does: a process this one may not trace, a ringvpn never dumpable, is not
+ * listed)? */
+bool rv_pid_hidden(long pid);
+
 /* rv_pid_state: is process |pid| on its way out (gone, a zombie, exiting,
  * a SIGKILL pending), live, or hidden from this one (/proc mounted with
  * hidepid, no /proc)? */

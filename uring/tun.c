@@ -243,7 +243,9 @@ static bool pid_stopping(long pid)
  * it to another and be gone, its PID another's by now (round-sixty-nine
  * tester 314). False when it cannot be told: a ringvpn is not dumpable,
  * and without CAP_SYS_PTRACE its descriptors cannot be followed (the
- * holder went unnamed then: tester 317). */
+ * holder went unnamed then: tester 317), nor can they where /proc hides
+ * the process (hidepid=invisible, as under the units: round-seventy tester
+ * 318's holder was taken for gone, its stopping mark unread). */
 static bool left_it(long pid, int fd)
 {
 	char dir[48];
@@ -258,7 +260,7 @@ static bool left_it(long pid, int fd)
 	snprintf(dir, sizeof(dir), "/proc/%ld/fd", pid);
 	d = opendir(dir);
 	if (!d) {
-		return errno == ENOENT;
+		return errno == ENOENT && !rv_pid_hidden(pid);
 	}
 	while (!found && (de = readdir(d))) {
 		if (de->d_name[0] == '.') {

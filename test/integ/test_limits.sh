@@ -840,6 +840,22 @@ t1=$(date +%s%N)
 [ "$rc" = 15 ] && grep -q "in use by another process: process $SRV_PID (ringvpn)" "$RVT_TMP/twin-noptrace.log" ||
 	rvt_fail "without CAP_SYS_PTRACE: exit $rc: $(grep -a "lease file" "$RVT_TMP/twin-noptrace.log" | tail -1)"
 [ $(((t1 - t0) / 1000000)) -lt 3000 ] || rvt_fail "without CAP_SYS_PTRACE: waited the whole 3 s for a live holder"
+# And under a /proc that hides the holder (hidepid=invisible, as the units'
+# ProtectProc=invisible mounts it): it was taken for one that had left the
+# lock, waited for 3 s and named as none, a stopping one said as "a second
+# server" (round-seventy tester 318). Its state cannot be seen: the wait is
+# the whole 3 s, and the holder is named as hidden, neither said live nor
+# stopping. Root's group sees every process there (/proc's gid=0): the
+# twin is root in another group, without CAP_SYS_PTRACE.
+hidden_twin() {
+	ip netns exec "$S" unshare -m --propagation private sh -c \
+		"mount -t proc -o hidepid=invisible proc /proc && exec setpriv --regid=65534 --clear-groups capsh --drop=cap_sys_ptrace -- -c \"exec '$RV_BIN' server -c '$RVT_TMP/twin.conf'\"" \
+		>"$RVT_TMP/twin-hidden.log" 2>&1
+}
+rc=0
+hidden_twin || rc=$?
+[ "$rc" = 15 ] && grep -q "lease file $RVT_TMP/server.leases is in use by process $SRV_PID, hidden from this one" "$RVT_TMP/twin-hidden.log" ||
+	rvt_fail "under hidepid=invisible: exit $rc: $(grep -a "lease file\|error" "$RVT_TMP/twin-hidden.log" | tail -1)"
 # A holder with SIGTERM pending (stopped before its loop read it) is one
 # going away: waited for, then the start goes on (it was refused after
 # half a second: tester 317).
