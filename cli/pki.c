@@ -312,6 +312,15 @@ static int getopt_flag_error(const char *cmd, int c, char **argv)
 
 /* ---- ca ---------------------------------------------------------------- */
 
+/* say_waiting tells, before a wait for a CA's lock, what the command waits
+ * for (pki/ca.h rv_pki_waiter; |arg| is the command's name): it waited
+ * silently, for ever if the other command hung (round-seventy tester
+ * 322). */
+static void say_waiting(const void *arg, const char *msg)
+{
+	pki_say("pki %s: %s", (const char *)arg, msg);
+}
+
 /* listed: is |serial| one of |list|'s |n| (hex digits, either case)? */
 static bool listed(const char *const *list, size_t n, const char *serial)
 {
@@ -346,7 +355,7 @@ static int cmd_ca(int argc, char **argv)
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct rv_pki_ca_opts o = { 0 };
+	struct rv_pki_ca_opts o = { .waiter = { say_waiting, "ca" } };
 	const char *out = NULL;
 	struct rv_pki_err err = { 0 };
 	int c, ret;
@@ -541,7 +550,7 @@ static int cmd_revoke_or_crl(int argc, char **argv, bool revoke)
 	struct rv_pki_ca *ca;
 	const char *lift[RV_PKI_LIFT_MAX];
 	size_t num_lift = 0;
-	bool already = false;
+	struct rv_pki_revoked done;
 	int c, days = 0, ret;
 	uint32_t seen = 0;
 
@@ -595,12 +604,13 @@ static int cmd_revoke_or_crl(int argc, char **argv, bool revoke)
 	if (ret != 0) {
 		return pki_failed(cmd, ret, &err);
 	}
+	rv_pki_ca_set_waiter(ca, &(struct rv_pki_waiter){ say_waiting, cmd });
 	if (!revoke) {
 		ret = rv_pki_crl_update(ca, days, lift, num_lift, &err);
 	} else if (cert != NULL) {
-		ret = rv_pki_revoke(ca, cert, days, &already, &err);
+		ret = rv_pki_revoke(ca, cert, days, &done, &err);
 	} else {
-		ret = rv_pki_revoke_serial(ca, serial, days, &already, &err);
+		ret = rv_pki_revoke_serial(ca, serial, days, &done, &err);
 	}
 	rv_pki_ca_free(ca);
 	if (ret != 0) {
@@ -610,9 +620,15 @@ static int cmd_revoke_or_crl(int argc, char **argv, bool revoke)
 		/* A note from a success (a CRL numbered afresh). */
 		fprintf(stderr, "ringvpn pki %s: %s\n", cmd, err.msg);
 	}
-	if (revoke) {
-		printf("%s %s; CRL updated: %s/ca.crl\n", cert != NULL ? cert : serial,
-		       already ? "was already revoked" : "revoked", ca_dir);
+	if (revoke && cert != NULL) {
+		/* Which certificate of the file (it named the file alone:
+		 * tester 322). */
+		printf("%s %s (serial %s, %s); CRL updated: %s/ca.crl\n", cert,
+		       done.already ? "was already revoked" : "revoked", done.serial, done.subject,
+		       ca_dir);
+	} else if (revoke) {
+		printf("%s %s; CRL updated: %s/ca.crl\n", serial,
+		       done.already ? "was already revoked" : "revoked", ca_dir);
 	} else {
 		printf("CRL updated: %s/ca.crl\n", ca_dir);
 		for (size_t i = 0; i < num_lift; i++) {
@@ -795,7 +811,8 @@ static const struct pki_cmd pki_cmds[] = {
 	{ "revoke", cmd_revoke, "--ca DIR (--cert FILE | --serial HEX) [--days N]",
 	  "Revoke a certificate issued by the CA in DIR: add it to DIR/revoked.txt and\n"
 	  "re-sign DIR/ca.crl (next update in N days, default 30, at most at the CA's\n"
-	  "end; CRL number + 1)." },
+	  "end; CRL number + 1). FILE holds that certificate alone; one whose serial\n"
+	  "is zero, negative or longer than 20 octets is refused (no peer takes it)." },
 	{ "crl", cmd_crl, "--ca DIR [--days N] [--unrevoke SERIAL]...",
 	  "Re-sign DIR/ca.crl from DIR/revoked.txt (do this before its next update, every\n"
 	  "N days, default 30, or at the CA's end if it comes first). An empty CRL is\n"

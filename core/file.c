@@ -15,6 +15,7 @@
 #include <string.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -352,4 +353,30 @@ bool rv_unsaved_get(const struct rv_unsaved *u, char *why, size_t why_len, uint6
 	snprintf(why, why_len, "%s", u->why);
 	*since_ns = u->since_ns;
 	return true;
+}
+
+long rv_flock_holder(int fd)
+{
+	char line[256], type[16];
+	unsigned maj, min;
+	unsigned long long ino;
+	struct stat st;
+	long pid, found = 0;
+	FILE *f;
+
+	if (fstat(fd, &st) < 0 || (f = fopen("/proc/locks", "re")) == NULL) {
+		return 0;
+	}
+	while (found == 0 && fgets(line, sizeof(line), f)) {
+		/* "1: FLOCK  ADVISORY  WRITE 1234 00:1a:5678 0 EOF"; a waiter's
+		 * line has "->" where the type is. */
+		if (sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%llu", type, &pid, &maj, &min,
+			   &ino) == 5 &&
+		    strcmp(type, "FLOCK") == 0 && maj == major(st.st_dev) &&
+		    min == minor(st.st_dev) && ino == (unsigned long long)st.st_ino) {
+			found = pid > 0 ? pid : 0;
+		}
+	}
+	fclose(f);
+	return found;
 }

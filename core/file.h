@@ -112,6 +112,12 @@ bool rv_dir_everyones(const char *path, bool groups, gid_t group, char *why, siz
  * whole. False when it has none (or the file system keeps none). */
 bool rv_acl_writer(int fd, const char *path, uid_t self, gid_t self_gid, char *who, size_t who_len);
 
+/* rv_flock_holder: the process that holds the flock on |fd|, as
+ * /proc/locks names it in this PID namespace; 0: none seen (not visible
+ * from here, no /proc, already released). uring/tun.c asks it of a
+ * namespace lock, pki/ of a CA's. */
+long rv_flock_holder(int fd);
+
 /* struct rv_unsaved: since when a state file (the lease file, crl_state)
  * lacks what the process holds, and why, for status. since_ns 0: it does
  * not (set it to 0 when the file is written). */

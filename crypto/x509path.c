@@ -5,6 +5,7 @@
  */
 #include "crypto/x509path.h"
 
+#include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/ec_key.h>
 #include <openssl/err.h>
@@ -235,4 +236,18 @@ bool rv_x509_signs_tls13(X509 *x)
 	EVP_PKEY_free(k);
 	ERR_clear_error();
 	return ok;
+}
+
+const char *rv_x509_serial_unfit(const X509 *x)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	const char *why = bn == NULL				  ? "unreadable"
+			  : BN_is_zero(bn)			  ? "zero"
+			  : BN_is_negative(bn)			  ? "negative"
+			  : BN_num_bytes(bn) > RV_X509_SERIAL_MAX ? "longer than 20 octets"
+								  : NULL;
+
+	BN_free(bn);
+	ERR_clear_error();
+	return why;
 }

@@ -121,4 +121,24 @@ const char *rv_x509_issuer_why(enum rv_x509_issuer_kind kind);
  * judge alike. */
 bool rv_x509_signs_tls13(X509 *x);
 
+/* Most octets of a serial number (RFC 5280 4.1.2.2), counted without the
+ * sign octet DER puts before a value whose top bit is set: the 40 hex
+ * digits a CA's revoked.txt holds (pki/crl.c). */
+#define RV_X509_SERIAL_MAX 20
+
+/* rv_x509_serial_unfit: what keeps |x|'s serial number from being one RFC
+ * 5280 4.1.2.2 allows, a positive integer of at most RV_X509_SERIAL_MAX
+ * octets: "zero", "negative", "longer than 20 octets" (or "unreadable");
+ * NULL when it is one. `pki revoke` can list no other serial in a CA's
+ * revoked.txt, so a certificate of another could never be revoked by the
+ * deployment's own tool: the handshake (tls/ctx.c), `pki verify` and
+ * `pki revoke` refuse it alike (round-seventy tester 322). */
+const char *rv_x509_serial_unfit(const X509 *x);
+
+/* What follows "its serial number is WHY" wherever that refusal is said,
+ * in one wording. */
+#define RV_X509_SERIAL_RULE                                                                 \
+	" (RFC 5280 allows a positive integer of at most 20 octets): `ringvpn pki revoke` " \
+	"could not revoke it"
+
 #endif /* RV_CRYPTO_X509PATH_H */

@@ -4,12 +4,14 @@
 #include "pki/ca.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -269,13 +271,58 @@ static bool ca_name_ok(const char *s)
 	return chars >= 1 && chars <= 64 && s[0] != ' ' && s[strlen(s) - 1] != ' ';
 }
 
+int pki_ca_lock(const char *dir, const struct rv_pki_waiter *waiter, struct rv_pki_err *err)
+{
+	char path[PATH_MAX], msg[PATH_MAX + 96], pid[32] = "";
+	int fd, ret;
+
+	ret = pki_path(path, sizeof(path), dir, ".lock", "", err);
+	if (ret != 0) {
+		return ret;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		ret = -errno;
+		pki_errf(err, RV_PKI_ERR_OP, "%s: cannot open the CA's lock: %s", path,
+			 strerror(-ret));
+		return ret;
+	}
+	/* Held: said before the wait, which lasts as long as the other
+	 * command does (it was silent, for ever if that one hung: round-
+	 * seventy tester 322). */
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		return fd;
+	}
+	if (errno == EWOULDBLOCK && waiter != NULL && waiter->fn != NULL) {
+		long holder = rv_flock_holder(fd);
+
+		if (holder > 0) {
+			snprintf(pid, sizeof(pid), " (PID %ld)", holder);
+		}
+		snprintf(msg, sizeof(msg),
+			 "waiting for the lock of CA %s: another pki command%s is running", dir,
+			 pid);
+		waiter->fn(waiter->arg, msg);
+	}
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			ret = -errno;
+			pki_errf(err, RV_PKI_ERR_OP, "%s: cannot lock the CA: %s", path,
+				 strerror(-ret));
+			close(fd);
+			return ret;
+		}
+	}
+	return fd;
+}
+
 int rv_pki_ca_create(const char *dir, const struct rv_pki_ca_opts *opts, struct rv_pki_err *err)
 {
 	const char *name = opts->name != NULL ? opts->name : RV_PKI_CA_NAME_DEFAULT;
 	int days = opts->days != 0 ? opts->days : RV_PKI_CA_DAYS_DEFAULT;
 	char crt_path[PATH_MAX], key_path[PATH_MAX], idx_path[PATH_MAX];
 	struct rv_pki_ca ca = { 0 };
-	int ret;
+	int lock, ret;
 
 	if (!ca_name_ok(name)) {
 		pki_errf(err, RV_PKI_ERR_USAGE,
@@ -300,6 +347,13 @@ int rv_pki_ca_create(const char *dir, const struct rv_pki_ca_opts *opts, struct 
 	if (ret != 0) {
 		return ret;
 	}
+	/* The lock revoke and crl hold while they read and rewrite the CA's
+	 * files: a revocation running beside a --force wrote the old CA's
+	 * serial into the new CA's index (round-seventy tester 322). */
+	lock = pki_ca_lock(dir, &opts->waiter, err);
+	if (lock < 0) {
+		return lock;
+	}
 	/* Any part of a CA, not only its key: a CA whose key is kept offline
 	 * (the usual practice) was replaced whole without --force, its
 	 * revocation index with it (a hostile tester). */
@@ -313,7 +367,8 @@ int rv_pki_ca_create(const char *dir, const struct rv_pki_ca_opts *opts, struct 
 			 "%s already exists; refusing to replace a CA (use --force to replace "
 			 "it, which invalidates every certificate it issued)",
 			 had);
-		return -EEXIST;
+		ret = -EEXIST;
+		goto out;
 	}
 	/* On failure the key goes if this run wrote it (a --force'd CA's
 	 * certificate beside a new key would sign what nothing verifies), and
@@ -323,7 +378,7 @@ int rv_pki_ca_create(const char *dir, const struct rv_pki_ca_opts *opts, struct 
 
 	ret = pki_new_key(&ca.key, err);
 	if (ret != 0) {
-		return ret;
+		goto out;
 	}
 	ret = build_ca_cert(&ca.cert, ca.key, name, days, err);
 	if (ret != 0) {
@@ -371,6 +426,7 @@ int rv_pki_ca_create(const char *dir, const struct rv_pki_ca_opts *opts, struct 
 out:
 	X509_free(ca.cert);
 	EVP_PKEY_free(ca.key);
+	close(lock);
 	return ret;
 }
 
@@ -502,4 +558,9 @@ void rv_pki_ca_free(struct rv_pki_ca *ca)
 const char *rv_pki_ca_dir(const struct rv_pki_ca *ca)
 {
 	return ca->dir;
+}
+
+void rv_pki_ca_set_waiter(struct rv_pki_ca *ca, const struct rv_pki_waiter *waiter)
+{
+	ca->waiter = *waiter;
 }

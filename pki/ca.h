@@ -24,17 +24,29 @@
 
 struct rv_pki_ca;
 
+/* A CA directory has a lock (DIR/.lock, an flock) that `pki ca` (--force),
+ * `pki revoke` and `pki crl` hold while they read and rewrite its files.
+ * A command that finds it held calls |fn| (if not NULL) once with |arg|
+ * and a sentence, "waiting for the lock of CA DIR: another pki command
+ * (PID N) is running", and then waits for it. */
+struct rv_pki_waiter {
+	void (*fn)(const void *arg, const char *msg);
+	const void *arg;
+};
+
 struct rv_pki_ca_opts {
-	const char *name; /* subject CN; NULL means RV_PKI_CA_NAME_DEFAULT */
-	int days;	  /* validity in days, > 0; 0 means RV_PKI_CA_DAYS_DEFAULT */
-	bool force;	  /* replace an existing ca.key/ca.crt */
+	const char *name;	     /* subject CN; NULL means RV_PKI_CA_NAME_DEFAULT */
+	int days;		     /* validity in days, > 0; 0 means RV_PKI_CA_DAYS_DEFAULT */
+	bool force;		     /* replace an existing ca.key/ca.crt */
+	struct rv_pki_waiter waiter; /* told before a wait for the CA's lock */
 };
 
 /* rv_pki_ca_create creates |dir| (mode 0700) if it does not exist and writes
  * a new CA into it: ca.key, ca.crt (basicConstraints CA:TRUE critical,
  * keyUsage keyCertSign+cRLSign critical, SKI, random 127-bit serial), an
- * empty ca.crl and revoked.txt. Refuses (-EEXIST) to replace an existing
- * ca.key unless |opts->force|. Returns 0 or -errno with |err| filled. */
+ * empty ca.crl and revoked.txt, holding the CA's lock. Refuses (-EEXIST)
+ * to replace an existing ca.key unless |opts->force|. Returns 0 or -errno
+ * with |err| filled. */
 int rv_pki_ca_create(const char *dir, const struct rv_pki_ca_opts *opts, struct rv_pki_err *err);
 
 /* rv_pki_ca_dir_check: is |dir| a directory? Returns 0, or -ENOENT with
@@ -53,5 +65,9 @@ void rv_pki_ca_free(struct rv_pki_ca *ca);
 
 /* rv_pki_ca_dir returns the directory |ca| was opened from (borrowed). */
 const char *rv_pki_ca_dir(const struct rv_pki_ca *ca);
+
+/* rv_pki_ca_set_waiter: what the commands on |ca| (rv_pki_revoke*,
+ * rv_pki_crl_update) tell before they wait for its lock (copied). */
+void rv_pki_ca_set_waiter(struct rv_pki_ca *ca, const struct rv_pki_waiter *waiter);
 
 #endif /* RV_PKI_CA_H */

@@ -7,12 +7,10 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,13 +24,14 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "crypto/x509path.h"
 #include "pki/ca.h"
 #include "pki/internal.h"
 #include "pki/issue.h"
 #include "pki/pem.h"
 
 /* A serial is at most 20 octets (RFC 5280), so 40 hex digits. */
-#define SERIAL_HEX_MAX 40
+#define SERIAL_HEX_MAX (2 * RV_X509_SERIAL_MAX)
 
 struct revoked {
 	char serial[SERIAL_HEX_MAX + 1]; /* canonical: BN_bn2hex of the value */
@@ -86,6 +85,25 @@ static int canon_serial(char out[SERIAL_HEX_MAX + 1], const char *in, size_t in_
 	OPENSSL_free(hex);
 	BN_free(bn);
 	return ret;
+}
+
+/* unlistable: is the index's serial field |in| a number no certificate may
+ * carry, zero, negative ('-' first) or longer than 20 octets (40 hex
+ * digits, leading zeros aside)? An older `pki revoke --cert` wrote zero
+ * and negative ones (round-seventy tester 322). */
+static bool unlistable(const char *in, size_t in_len)
+{
+	bool neg = in_len > 0 && in[0] == '-', zero = true;
+	size_t digits = 0;
+
+	for (size_t i = neg; i < in_len; i++) {
+		if (!isxdigit((unsigned char)in[i])) {
+			return false; /* no number: malformed */
+		}
+		zero = zero && in[i] == '0';
+		digits += !zero;
+	}
+	return in_len > neg && (neg || zero || digits > SERIAL_HEX_MAX);
 }
 
 static int index_load(struct index *idx, const struct rv_pki_ca *ca, struct rv_pki_err *err)
@@ -168,6 +186,19 @@ static int index_load(struct index *idx, const struct rv_pki_ca *ca, struct rv_p
 			cap = ncap;
 		}
 		sp = memchr(p, ' ', (size_t)(end - p));
+		if (sp != NULL && unlistable(p, (size_t)(sp - p))) {
+			/* "Malformed, fix it" left the operator to guess at a
+			 * line that looks right (tester 322). */
+			pki_errf(err, RV_PKI_ERR_CERT,
+				 "%s:%zu: serial %.*s is one no certificate may carry (zero, "
+				 "negative or longer than 20 octets: RFC 5280), which an older "
+				 "'ringvpn pki revoke' listed: remove the line, then run "
+				 "'ringvpn pki crl --ca %s' (no ringvpn peer takes a certificate "
+				 "of that serial)",
+				 idx->path, line, (int)(sp - p > 48 ? 48 : sp - p), p, ca->dir);
+			ret = -EINVAL;
+			goto err;
+		}
 		if (sp == NULL ||
 		    canon_serial(idx->ent[idx->num_ent].serial, p, (size_t)(sp - p)) != 0) {
 			goto bad_line;
@@ -222,33 +253,52 @@ static bool lift_has(const struct lift *lift, const char *serial)
 	return has;
 }
 
+/* What a CRL built from the index would leave out of the previous one
+ * (dropped): |num| serials, the first in |first|, and |num_unlistable| of
+ * a number no certificate may carry, the first in |first_unlistable|. */
+struct left_out {
+	size_t num, num_unlistable;
+	char first[SERIAL_HEX_MAX + 1];
+	char first_unlistable[SERIAL_HEX_MAX + 8];
+};
+
 /* dropped counts the serials |old| revokes that |idx| does not and |lift|
- * does not name (nor |adding|, a serial about to join |idx|), and puts the
- * first in |first|: what a CRL built from |idx| would un-revoke unasked. */
-static size_t dropped(X509_CRL *old, const struct index *idx, const struct lift *lift,
-		      const char *adding, char first[SERIAL_HEX_MAX + 1])
+ * does not name (nor |adding|, a serial about to join |idx|): what a CRL
+ * built from |idx| would un-revoke unasked. Those of a number no
+ * certificate may carry (zero, negative, longer than 20 octets), which an
+ * older `pki revoke --cert` put there, are counted apart: no index can
+ * list them, so no command could put them back or lift them, and every
+ * `pki crl` and `pki revoke` was refused; no peer takes a certificate of
+ * one (rv_x509_serial_unfit: round-seventy tester 322). */
+static void dropped(X509_CRL *old, const struct index *idx, const struct lift *lift,
+		    const char *adding, struct left_out *out)
 {
 	STACK_OF(X509_REVOKED) *revs = X509_CRL_get_REVOKED(old);
-	size_t n = 0;
 
+	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < sk_X509_REVOKED_num(revs); i++) {
 		const ASN1_INTEGER *sn =
 			X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revs, i));
 		BIGNUM *bn = ASN1_INTEGER_to_BN(sn, NULL);
 		char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
 
-		/* A serial that cannot be shown (not ours: too long) counts too. */
-		if (hex == NULL || strlen(hex) > SERIAL_HEX_MAX ||
-		    (!index_has(idx, hex) && !lift_has(lift, hex) &&
-		     (adding == NULL || strcmp(adding, hex) != 0))) {
-			if (n++ == 0) {
-				snprintf(first, SERIAL_HEX_MAX + 1, "%s", hex != NULL ? hex : "?");
+		if (hex != NULL && (BN_is_zero(bn) || BN_is_negative(bn) ||
+				    BN_num_bytes(bn) > RV_X509_SERIAL_MAX)) {
+			if (out->num_unlistable++ == 0) {
+				snprintf(out->first_unlistable, sizeof(out->first_unlistable),
+					 strlen(hex) > SERIAL_HEX_MAX ? "%.*s..." : "%.*s",
+					 SERIAL_HEX_MAX, hex);
+			}
+		} else if (hex == NULL || (!index_has(idx, hex) && !lift_has(lift, hex) &&
+					   (adding == NULL || strcmp(adding, hex) != 0))) {
+			if (out->num++ == 0) {
+				snprintf(out->first, sizeof(out->first), "%s",
+					 hex != NULL ? hex : "?");
 			}
 		}
 		OPENSSL_free(hex);
 		BN_free(bn);
 	}
-	return n;
 }
 
 /* keeps_revocations checks that |idx| lists every serial the CA's ca.crl
@@ -262,9 +312,9 @@ static size_t dropped(X509_CRL *old, const struct index *idx, const struct lift 
 static int keeps_revocations(const struct rv_pki_ca *ca, const struct index *idx,
 			     const struct lift *lift, const char *adding, struct rv_pki_err *err)
 {
-	char crl_path[PATH_MAX], first[SERIAL_HEX_MAX + 1];
+	struct left_out out = { 0 };
+	char crl_path[PATH_MAX];
 	X509_CRL *old = NULL;
-	size_t n = 0;
 	int ret;
 
 	for (size_t i = 0; i < lift->num; i++) {
@@ -289,28 +339,42 @@ static int keeps_revocations(const struct rv_pki_ca *ca, const struct index *idx
 
 			/* Its revocations cannot be compared: a backup holds them. */
 			snprintf(why, sizeof(why), "%s", err != NULL ? err->msg : "unreadable");
+			/* Without a ca.crl the next is numbered by the time,
+			 * above the earlier ones (next_crl_number): it was said
+			 * to be numbered from 1 and refused by running servers
+			 * (round-seventy tester 322). */
 			pki_errf(err, RV_PKI_ERR_CERT,
 				 "%s; restore it from a backup, or move it away and run 'ringvpn "
-				 "pki crl --ca %s' to sign one from revoked.txt (numbered from 1: "
-				 "running servers refuse it as older until restarted)",
+				 "pki crl --ca %s' to sign one from revoked.txt (numbered by the "
+				 "time, above the CRLs this CA signed before, so that running "
+				 "servers take it)",
 				 why, ca->dir);
 			return ret;
 		}
 		if (X509_CRL_verify(old, ca->key) == 1) {
-			n = dropped(old, idx, lift, adding, first);
+			dropped(old, idx, lift, adding, &out);
 		}
 		ERR_clear_error();
 		X509_CRL_free(old);
 	}
-	if (n != 0) {
+	if (out.num != 0) {
 		pki_errf(err, RV_PKI_ERR_CERT,
 			 "%s revokes %zu certificate(s) that %s does not list (serial %s%s; "
 			 "'ringvpn pki show %s' lists them): restore the index or put each back "
 			 "with 'ringvpn pki revoke --ca %s --serial SERIAL'; to lift a "
 			 "revocation on purpose, 'ringvpn pki crl --ca %s --unrevoke SERIAL'",
-			 crl_path, n, idx->path, first, n > 1 ? " and others" : "", crl_path,
-			 ca->dir, ca->dir);
+			 crl_path, out.num, idx->path, out.first, out.num > 1 ? " and others" : "",
+			 crl_path, ca->dir, ca->dir);
 		return -EINVAL;
+	}
+	if (out.num_unlistable != 0) {
+		pki_note(err,
+			 "%s revoked %zu certificate(s) of a serial no certificate may carry "
+			 "(serial %s%s: zero, negative or longer than 20 octets), which an older "
+			 "'ringvpn pki revoke' listed: left out of the new CRL, as %s cannot "
+			 "list them (a ringvpn peer refuses such a certificate at the handshake)",
+			 crl_path, out.num_unlistable, out.first_unlistable,
+			 out.num_unlistable > 1 ? " and others" : "", idx->path);
 	}
 	for (size_t i = 0; i < lift->num; i++) {
 		if (!lift->seen[i]) {
@@ -360,7 +424,7 @@ static int next_crl_number(ASN1_INTEGER **out, const struct rv_pki_ca *ca, const
 			BN_free(bn);
 			bn = NULL;
 		}
-		pki_errf(err, RV_PKI_ERR_NONE,
+		pki_note(err,
 			 "no %s before: this CRL is numbered %llu (the time), above those this "
 			 "CA numbered before, so that running servers take it; it revokes only "
 			 "what %s/%s lists",
@@ -411,7 +475,6 @@ static time_t crl_next_update(const struct rv_pki_ca *ca, time_t now, int days,
 	time_t next = now + (time_t)days * 86400, end;
 	char when[32];
 	struct tm tm;
-	size_t len;
 	int d, s;
 
 	if (!ASN1_TIME_diff(&d, &s, NULL, X509_get0_notAfter(ca->cert))) {
@@ -423,14 +486,10 @@ static time_t crl_next_update(const struct rv_pki_ca *ca, time_t now, int days,
 		return next; /* an ended CA's CRL protects nothing: left as asked */
 	}
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&end, &tm));
-	if (err == NULL) {
-		return end;
-	}
-	len = strlen(err->msg);
-	snprintf(err->msg + len, sizeof(err->msg) - len,
-		 "%sthe CRL's next update is %s, when the CA ends, not in %d days: a CRL "
+	pki_note(err,
+		 "the CRL's next update is %s, when the CA ends, not in %d days: a CRL "
 		 "cannot outlive its CA",
-		 len != 0 ? "; " : "", when, days);
+		 when, days);
 	return end;
 }
 
@@ -504,36 +563,36 @@ out:
 	return ret;
 }
 
-/* ca_lock takes the CA directory's lock (an flock on DIR/.lock, released
- * when the returned descriptor is closed): a revocation reads the index,
- * adds to it and rewrites it and the CRL, so two at once would each write
- * the index without the other's line. Returns the descriptor or -errno. */
-static int ca_lock(const struct rv_pki_ca *ca, struct rv_pki_err *err)
+/* lock_unchanged takes the lock of |ca|'s directory and checks, holding
+ * it, that the CA there is still the one |ca| loaded: `pki ca --force` may
+ * have replaced it meanwhile (it holds the lock too), and a revocation
+ * waiting for the lock then wrote the old CA's serial into the new CA's
+ * index (round-seventy tester 322). Returns the lock's descriptor or
+ * -errno with |err| set. */
+static int lock_unchanged(const struct rv_pki_ca *ca, struct rv_pki_err *err)
 {
-	char path[PATH_MAX];
-	int fd, ret;
+	struct rv_pki_ca *now = NULL;
+	int lock, ret;
 
-	ret = pki_path(path, sizeof(path), ca->dir, ".lock", "", err);
+	lock = pki_ca_lock(ca->dir, &ca->waiter, err);
+	if (lock < 0) {
+		return lock;
+	}
+	ret = rv_pki_ca_open(&now, ca->dir, err);
+	if (ret == 0 && X509_cmp(now->cert, ca->cert) != 0) {
+		pki_errf(err, RV_PKI_ERR_OP,
+			 "the CA in %s was replaced (by 'ringvpn pki ca --force') while this "
+			 "command waited for its lock: nothing done; run it again to act on the "
+			 "new CA",
+			 ca->dir);
+		ret = -ESTALE;
+	}
+	rv_pki_ca_free(now);
 	if (ret != 0) {
+		close(lock);
 		return ret;
 	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		ret = -errno;
-		pki_errf(err, RV_PKI_ERR_OP, "%s: cannot open the CA's lock: %s", path,
-			 strerror(-ret));
-		return ret;
-	}
-	while (flock(fd, LOCK_EX) != 0) {
-		if (errno != EINTR) {
-			ret = -errno;
-			pki_errf(err, RV_PKI_ERR_OP, "%s: cannot lock the CA: %s", path,
-				 strerror(-ret));
-			close(fd);
-			return ret;
-		}
-	}
-	return fd;
+	return lock;
 }
 
 int rv_pki_crl_update(const struct rv_pki_ca *ca, int crl_days, const char *const *lift,
@@ -558,7 +617,7 @@ int rv_pki_crl_update(const struct rv_pki_ca *ca, int crl_days, const char *cons
 			return -EINVAL;
 		}
 	}
-	lock = ca_lock(ca, err);
+	lock = lock_unchanged(ca, err);
 	if (lock < 0) {
 		return lock;
 	}
@@ -596,7 +655,7 @@ static int revoke_canon(const struct rv_pki_ca *ca, const char *serial, const ch
 	int lock, n, ret;
 
 	*out_already = false;
-	lock = ca_lock(ca, err);
+	lock = lock_unchanged(ca, err);
 	if (lock < 0) {
 		return lock;
 	}
@@ -680,18 +739,31 @@ out:
 }
 
 int rv_pki_revoke(const struct rv_pki_ca *ca, const char *cert_path, int crl_days,
-		  bool *out_already, struct rv_pki_err *err)
+		  struct rv_pki_revoked *out, struct rv_pki_err *err)
 {
-	char serial[SERIAL_HEX_MAX + 1], subject[256];
+	STACK_OF(X509) *certs = NULL;
+	const char *unfit;
 	EVP_PKEY *ca_pub;
-	X509 *cert = NULL;
+	X509 *cert;
 	int ret;
 
-	*out_already = false;
-	ret = rv_pem_read_cert(&cert, cert_path, err);
+	memset(out, 0, sizeof(*out));
+	ret = rv_pem_read_certs(&certs, cert_path, err);
 	if (ret != 0) {
 		return ret;
 	}
+	/* Of two, the first alone was revoked and the file said revoked
+	 * (round-seventy tester 322). */
+	if (sk_X509_num(certs) > 1) {
+		pki_errf(err, RV_PKI_ERR_USAGE,
+			 "%s holds %zu certificates: revoke one at a time, each from a file of its "
+			 "own or by its serial (--serial; 'ringvpn pki show %s' shows each "
+			 "one's); nothing revoked",
+			 cert_path, sk_X509_num(certs), cert_path);
+		ret = -EINVAL;
+		goto out;
+	}
+	cert = sk_X509_value(certs, 0);
 	ca_pub = X509_get_pubkey(ca->cert);
 	if (X509_check_issued(ca->cert, cert) != X509_V_OK || ca_pub == NULL ||
 	    X509_verify(cert, ca_pub) != 1) {
@@ -715,23 +787,38 @@ int rv_pki_revoke(const struct rv_pki_ca *ca, const char *cert_path, int crl_day
 		ret = -EINVAL;
 		goto out;
 	}
-	ret = pki_serial_hex(serial, sizeof(serial), X509_get0_serialNumber(cert), err);
+	/* Serial 0 or a negative one went into the index as a line its parser
+	 * refuses, and every later revoke and crl failed; a longer one failed
+	 * "serial number too long", naming nothing (tester 322). No peer takes
+	 * such a certificate (rv_x509_serial_unfit). */
+	unfit = rv_x509_serial_unfit(cert);
+	if (unfit != NULL) {
+		pki_errf(err, RV_PKI_ERR_CERT,
+			 "%s: refused: its serial number is %s, which %s/%s cannot list (RFC 5280 "
+			 "allows a positive integer of at most 20 octets); nothing revoked: no "
+			 "ringvpn peer takes this certificate (the handshake and 'ringvpn pki "
+			 "verify' refuse it)",
+			 cert_path, unfit, ca->dir, RV_PKI_CA_INDEX);
+		ret = -EINVAL;
+		goto out;
+	}
+	ret = pki_serial_hex(out->serial, sizeof(out->serial), X509_get0_serialNumber(cert), err);
 	if (ret != 0) {
 		goto out;
 	}
-	pki_name_oneline(subject, sizeof(subject), X509_get_subject_name(cert));
-	ret = revoke_canon(ca, serial, subject, crl_days, out_already, err);
+	pki_name_oneline(out->subject, sizeof(out->subject), X509_get_subject_name(cert));
+	ret = revoke_canon(ca, out->serial, out->subject, crl_days, &out->already, err);
 out:
-	X509_free(cert);
+	sk_X509_pop_free(certs, X509_free);
 	return ret;
 }
 
 int rv_pki_revoke_serial(const struct rv_pki_ca *ca, const char *serial_hex, int crl_days,
-			 bool *out_already, struct rv_pki_err *err)
+			 struct rv_pki_revoked *out, struct rv_pki_err *err)
 {
-	char serial[SERIAL_HEX_MAX + 1], own[SERIAL_HEX_MAX + 1];
+	char *serial = out->serial, own[SERIAL_HEX_MAX + 1];
 
-	*out_already = false;
+	memset(out, 0, sizeof(*out));
 	if (canon_serial(serial, serial_hex, strlen(serial_hex)) != 0) {
 		pki_errf(err, RV_PKI_ERR_USAGE,
 			 "'%s' is not a serial number (1..40 hex digits, not zero, as 'ringvpn "
@@ -750,5 +837,5 @@ int rv_pki_revoke_serial(const struct rv_pki_ca *ca, const char *serial_hex, int
 			 serial);
 		return -EINVAL;
 	}
-	return revoke_canon(ca, serial, "(revoked by serial)", crl_days, out_already, err);
+	return revoke_canon(ca, serial, "(revoked by serial)", crl_days, &out->already, err);
 }

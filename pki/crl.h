@@ -8,9 +8,9 @@
  * nextUpdate = now + days (no later than the CA's end, with a note in the
  * rv_pki_err), an authorityKeyIdentifier and a cRLNumber one
  * higher than the previous ca.crl's. Both files are replaced atomically, so a
- * server re-reading ca.crl never sees a partial file. Two pki commands run on
- * one CA at the same moment may lose one revocation (last writer wins); the
- * CA is administered by one person at a time.
+ * server re-reading ca.crl never sees a partial file. The commands that
+ * change them hold the CA's lock (ca.h), so two run on one CA at the same
+ * moment run one after the other.
  *
  * Free of BoringSSL types so cli/ can include it.
  */
@@ -25,18 +25,30 @@
 
 struct rv_pki_ca;
 
+/* What rv_pki_revoke* revoked: its serial (hex digits, as revoked.txt and
+ * 'ringvpn pki show' give it), its subject ("" by serial), and whether it
+ * was revoked already. */
+struct rv_pki_revoked {
+	char serial[41];
+	char subject[256];
+	bool already;
+};
+
 /* rv_pki_revoke adds the certificate in |cert_path| to the CA's revocation
- * index and rebuilds ca.crl valid for |crl_days| (0 means the default). The
- * certificate must have been issued by |ca| (-EINVAL otherwise). If it was
- * already revoked, |*out_already| is set and the CRL is rebuilt anyway.
- * Returns 0 or -errno with |err| filled. */
+ * index and rebuilds ca.crl valid for |crl_days| (0 means the default),
+ * holding the CA's lock (ca.h) and refusing (-ESTALE) when the CA was
+ * replaced meanwhile. The file must hold one certificate, issued by |ca|,
+ * with a serial number a peer takes (RFC 5280: positive, at most 20
+ * octets): -EINVAL otherwise, nothing written. If it was already revoked,
+ * |out->already| is set and the CRL is rebuilt anyway. Returns 0 or
+ * -errno with |err| filled. */
 int rv_pki_revoke(const struct rv_pki_ca *ca, const char *cert_path, int crl_days,
-		  bool *out_already, struct rv_pki_err *err);
+		  struct rv_pki_revoked *out, struct rv_pki_err *err);
 
 /* rv_pki_revoke_serial is rv_pki_revoke for a certificate known only by its
  * serial number |serial_hex| (hex digits, as 'ringvpn pki show' prints it). */
 int rv_pki_revoke_serial(const struct rv_pki_ca *ca, const char *serial_hex, int crl_days,
-			 bool *out_already, struct rv_pki_err *err);
+			 struct rv_pki_revoked *out, struct rv_pki_err *err);
 
 /* Most revocations lifted by one rv_pki_crl_update. */
 #define RV_PKI_LIFT_MAX 64
@@ -46,8 +58,11 @@ int rv_pki_revoke_serial(const struct rv_pki_ca *ca, const char *serial_hex, int
  * revokes and the index no longer lists is refused (-EINVAL: the index lost
  * lines), but the |num_lift| serials (hex) in |lift|, whose revocations are
  * lifted on purpose: each must be revoked by the previous CRL and absent
- * from the index. rv_pki_revoke* refuse any such serial. |crl_days| 0
- * means the default. Returns 0 or -errno with |err| filled. */
+ * from the index. rv_pki_revoke* refuse any such serial. A serial no
+ * certificate may carry (zero, negative, longer than 20 octets: an older
+ * `pki revoke` put them there) is left out, with a note in |err| (kind
+ * NONE). |crl_days| 0 means the default. Holds the CA's lock as
+ * rv_pki_revoke does. Returns 0 or -errno with |err| filled. */
 int rv_pki_crl_update(const struct rv_pki_ca *ca, int crl_days, const char *const *lift,
 		      size_t num_lift, struct rv_pki_err *err);
 

@@ -47,3 +47,21 @@ void pki_err_ssl(struct rv_pki_err *err, enum rv_pki_err_kind kind, const char *
 		snprintf(err->msg + n, sizeof(err->msg) - n, " (%s)", q);
 	}
 }
+
+void pki_note(struct rv_pki_err *err, const char *fmt, ...)
+{
+	size_t n;
+	va_list ap;
+
+	if (err == NULL) {
+		return;
+	}
+	n = strlen(err->msg);
+	if (n != 0 && n + 2 < sizeof(err->msg)) {
+		memcpy(err->msg + n, "; ", 3);
+		n += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(err->msg + n, sizeof(err->msg) - n, fmt, ap);
+	va_end(ap);
+}

@@ -14,13 +14,16 @@
 #include <openssl/base.h>
 
 #include "core/compiler.h"
+#include "pki/ca.h"
 #include "pki/err.h"
 
-/* A loaded CA: its directory, certificate and signing key. */
+/* A loaded CA: its directory, certificate and signing key, and who is told
+ * of a wait for its lock. */
 struct rv_pki_ca {
 	char dir[PATH_MAX];
 	X509 *cert;
 	EVP_PKEY *key;
+	struct rv_pki_waiter waiter;
 };
 
 /* Largest PEM certificate or key file pki/ will read; real ones are a few
@@ -40,6 +43,20 @@ void pki_errf(struct rv_pki_err *err, enum rv_pki_err_kind kind, const char *fmt
  * queue. */
 void pki_err_ssl(struct rv_pki_err *err, enum rv_pki_err_kind kind, const char *fmt, ...)
 	RV_PRINTF(3, 4);
+
+/* pki_note adds a note of a success to |err| (NULL: none) after those
+ * already there, separated by "; ", leaving its kind as it is (NONE). */
+void pki_note(struct rv_pki_err *err, const char *fmt, ...) RV_PRINTF(2, 3);
+
+/* ca.c */
+
+/* pki_ca_lock takes the lock of the CA directory |dir| (an flock on
+ * DIR/.lock, released when the returned descriptor is closed), telling
+ * |waiter| (may be NULL) first when another command holds it (ca.h):
+ * revoke and crl read the index, add to it and rewrite it and the CRL, and
+ * `pki ca --force` replaces them, so two at once would each write without
+ * the other's change. Returns the descriptor or -errno with |err| set. */
+int pki_ca_lock(const char *dir, const struct rv_pki_waiter *waiter, struct rv_pki_err *err);
 
 /* crl.c */
 

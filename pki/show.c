@@ -12,12 +12,15 @@
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/mem.h>
 #include <openssl/nid.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "crypto/x509path.h"
 #include "pki/internal.h"
 #include "pki/pem.h"
 
@@ -30,14 +33,17 @@ static void print_time(BIO *b, const char *label, const ASN1_TIME *t)
 	BIO_printf(b, "\n");
 }
 
+/* print_serial shows |serial| whatever its length: one longer than 20
+ * octets was "(unprintable)" (round-seventy tester 322). */
 static void print_serial(BIO *b, const char *label, const ASN1_INTEGER *serial)
 {
-	char hex[48];
+	BIGNUM *bn = ASN1_INTEGER_to_BN(serial, NULL);
+	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
 
-	if (pki_serial_hex(hex, sizeof(hex), serial, NULL) != 0) {
-		snprintf(hex, sizeof(hex), "(unprintable)");
-	}
-	BIO_printf(b, "%s: %s\n", label, hex);
+	BIO_printf(b, "%s: %s\n", label, hex != NULL ? hex : "(unreadable)");
+	OPENSSL_free(hex);
+	BN_free(bn);
+	ERR_clear_error();
 }
 
 static void print_name(BIO *b, const char *label, const X509_NAME *name)
@@ -154,6 +160,12 @@ static void show_cert(BIO *b, X509 *x)
 	print_name(b, "subject", X509_get_subject_name(x));
 	print_name(b, "issuer", X509_get_issuer_name(x));
 	print_serial(b, "serial", X509_get0_serialNumber(x));
+	if (rv_x509_serial_unfit(x) != NULL) {
+		BIO_printf(b,
+			   "serial_refused: %s" RV_X509_SERIAL_RULE ", and ringvpn peers refuse "
+			   "it\n",
+			   rv_x509_serial_unfit(x));
+	}
 	print_time(b, "not_before", X509_get0_notBefore(x));
 	print_time(b, "not_after", X509_get0_notAfter(x));
 	BIO_printf(b, "status: %s\n",

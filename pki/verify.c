@@ -109,6 +109,23 @@ static int identity_ok(X509 *cert, const char *cert_path, struct rv_pki_err *err
 	return -EKEYREJECTED;
 }
 
+/* serial_ok: is |cert|'s serial number one a peer takes? The handshake
+ * refuses another, which no CA's revoked.txt can list (tls/ctx.c): `pki
+ * verify` said OK of serial 0 (round-seventy tester 322). */
+static int serial_ok(X509 *cert, const char *cert_path, struct rv_pki_err *err)
+{
+	const char *why = rv_x509_serial_unfit(cert);
+
+	if (why == NULL) {
+		return 0;
+	}
+	pki_errf(err, RV_PKI_ERR_CERT,
+		 "%s: rejected: its serial number is %s" RV_X509_SERIAL_RULE
+		 ", and no ringvpn peer takes it",
+		 cert_path, why);
+	return -EKEYREJECTED;
+}
+
 /* crl_signed_by: does the key of one of |cas| verify |crl|'s signature? */
 static bool crl_signed_by(X509_CRL *crl, STACK_OF(X509) * cas)
 {
@@ -318,6 +335,7 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 	}
 	if (verified) {
 		ret = fit_for(cert, cert_path, purpose, err);
+		ret = ret ? ret : serial_ok(cert, cert_path, err);
 		if (ret) {
 			goto out;
 		}

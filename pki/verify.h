@@ -21,8 +21,9 @@ enum rv_pki_purpose {
  * Returns 0 if the certificate is acceptable; -EKEYEXPIRED if it is expired
  * or not yet valid, -EKEYREVOKED if revoked, -EKEYREJECTED for any other
  * verification failure (wrong CA, wrong purpose, wrong name, bad or stale
- * CRL), each with |err| (class RV_PKI_ERR_CERT) naming the reason; other
- * -errno values if a file cannot be loaded. */
+ * CRL, a serial number no peer takes: crypto/x509path.h
+ * rv_x509_serial_unfit), each with |err| (class RV_PKI_ERR_CERT) naming the
+ * reason; other -errno values if a file cannot be loaded. */
 int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_path,
 		  enum rv_pki_purpose purpose, const char *host, struct rv_pki_err *err);
 

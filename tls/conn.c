@@ -33,6 +33,7 @@ struct rv_tls_conn {
 	char err[768];
 	char alert[128];		      /* last fatal alert received, for the error text */
 	char refused[320];		      /* whose certificate our verification refused */
+	char refused_why[200];		      /* why our own check did, but for the name */
 	size_t sent_cas;		      /* certificates the peer sent besides its own */
 	char no_issuer[256];		      /* the issuer our CA file lacks, as a name */
 	char no_issuer_of[256];		      /* whose issuer it is, when a CA of the chain's */
@@ -277,14 +278,20 @@ static enum rv_tls_status fail(struct rv_tls_conn *c, int ret)
 			 why ? why : "the TLS handshake broke off before the peer's certificate",
 			 rv_crypto_errors_str(ebuf, sizeof(ebuf)));
 	} else if (vr == X509_V_ERR_APPLICATION_VERIFICATION) {
-		/* Our own check (ctx.c, verify_name): the one reason it has,
-		 * and the certificate's serial (it named none: tester 145). */
+		/* Our own check (ctx.c, verify_name): its reason, the name's
+		 * unless it noted another (a serial: round-seventy tester
+		 * 322), and the certificate's serial (it named none: tester
+		 * 145). */
+		char name_why[128];
+
 		c->refusal = RV_TLS_REFUSED_UNTRUSTED;
-		snprintf(c->err, sizeof(c->err),
-			 "certificate verification failed: its common name cannot be an "
-			 "identity (one, of 1-%d printable ASCII characters, no spaces)%s%s%s",
-			 RV_TLS_CN_MAX, c->refused[0] ? " (" : "", c->refused,
-			 c->refused[0] ? ")" : "");
+		snprintf(name_why, sizeof(name_why),
+			 "its common name cannot be an identity (one, of 1-%d printable ASCII "
+			 "characters, no spaces)",
+			 RV_TLS_CN_MAX);
+		snprintf(c->err, sizeof(c->err), "certificate verification failed: %s%s%s%s",
+			 c->refused_why[0] ? c->refused_why : name_why, c->refused[0] ? " (" : "",
+			 c->refused, c->refused[0] ? ")" : "");
 		ERR_clear_error();
 	} else if (vr != X509_V_OK && vr != X509_V_ERR_INVALID_CALL) {
 		bool no_issuer = rv_x509_no_issuer(vr);
@@ -672,6 +679,15 @@ void rv_tls_conn_note_refused(X509_STORE_CTX *xs, X509 *ca)
 	OPENSSL_free(hex);
 	BN_free(bn);
 	ERR_clear_error();
+}
+
+void rv_tls_conn_note_why(X509_STORE_CTX *xs, const char *why)
+{
+	struct rv_tls_conn *c = conn_of(xs);
+
+	if (c) {
+		snprintf(c->refused_why, sizeof(c->refused_why), "%s", why);
+	}
 }
 
 void rv_tls_conn_note_no_issuer(X509_STORE_CTX *xs)

@@ -189,6 +189,7 @@ static int verify_name(int ok, X509_STORE_CTX *xs)
 {
 	char cn[RV_TLS_CN_MAX + 1];
 	X509 *revoked_ca, *unfit;
+	const char *serial_why;
 	long why;
 
 	if (ok != 1 && rv_x509_no_issuer(X509_STORE_CTX_get_error(xs))) {
@@ -225,6 +226,20 @@ static int verify_name(int ok, X509_STORE_CTX *xs)
 		return ok;
 	}
 	if (rv_tls_x509_cn(X509_STORE_CTX_get_current_cert(xs), cn) != 0) {
+		rv_tls_conn_note_refused(xs, NULL);
+		X509_STORE_CTX_set_error(xs, X509_V_ERR_APPLICATION_VERIFICATION);
+		return 0;
+	}
+	/* A serial no CA's revoked.txt can list (zero, negative, longer than
+	 * 20 octets: made by another tool): the deployment could never revoke
+	 * that certificate, and it got in (round-seventy tester 322). */
+	serial_why = rv_x509_serial_unfit(X509_STORE_CTX_get_current_cert(xs));
+	if (serial_why) {
+		char words[200];
+
+		snprintf(words, sizeof(words), "its serial number is %s" RV_X509_SERIAL_RULE,
+			 serial_why);
+		rv_tls_conn_note_why(xs, words);
 		rv_tls_conn_note_refused(xs, NULL);
 		X509_STORE_CTX_set_error(xs, X509_V_ERR_APPLICATION_VERIFICATION);
 		return 0;
@@ -521,7 +536,8 @@ out:
  * now, neither expired nor not yet valid (every peer would refuse it: a
  * certificate staged ahead of its start was taken, and then every client
  * refused), and made for its role (key usage and extended key usage: a
- * client certificate cannot serve, nor a server's be a client's). */
+ * client certificate cannot serve, nor a server's be a client's), with a
+ * serial number its peers take (rv_x509_serial_unfit). */
 static int usable_as_own(X509 *x, enum rv_tls_role role, const char *path, char *err,
 			 size_t err_len)
 {
@@ -553,6 +569,15 @@ static int usable_as_own(X509 *x, enum rv_tls_role role, const char *path, char 
 			 "1-%d printable ASCII characters, no spaces): issue one with `ringvpn "
 			 "pki %s --name NAME`",
 			 path, RV_TLS_CN_MAX, role == RV_TLS_SERVER ? "server" : "client");
+		return -EINVAL;
+	}
+	if (rv_x509_serial_unfit(x)) {
+		/* Every peer refuses it (verify_name). */
+		snprintf(err, err_len,
+			 "certificate file %s: its serial number is %s" RV_X509_SERIAL_RULE
+			 ", and every peer refuses it: issue one with `ringvpn pki %s`",
+			 path, rv_x509_serial_unfit(x),
+			 role == RV_TLS_SERVER ? "server" : "client");
 		return -EINVAL;
 	}
 	if (X509_check_purpose(x,

@@ -58,6 +58,12 @@ bool rv_tls_ctx_crl_left_out(const struct rv_tls_ctx *ctx, const struct rv_tls_c
  * at. conn.c. */
 void rv_tls_conn_note_refused(X509_STORE_CTX *xs, X509 *ca);
 
+/* rv_tls_conn_note_why keeps, for the connection whose verification |xs|
+ * is, why this side's own check refused the peer's certificate (with
+ * X509_V_ERR_APPLICATION_VERIFICATION), when the reason is not its common
+ * name: |why| follows "certificate verification failed: ". conn.c. */
+void rv_tls_conn_note_why(X509_STORE_CTX *xs, const char *why);
+
 /* rv_tls_conn_note_sent_cas records, from inside the handshake's
  * verification, that the peer sent |n| certificates besides its own (not
  * taken as CAs: tls/ctx.c verify_from_ca_file), so that a refusal for a

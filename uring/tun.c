@@ -46,6 +46,7 @@
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "uring/compat.h"
 #include "uring/holder.h"
@@ -108,35 +109,6 @@ static long lock_says(int fd, bool *stopping)
 	return strtol(buf, NULL, 10);
 }
 
-/* lock_holder: the process that holds the flock on |fd|, as /proc/locks
- * names it in this PID namespace; 0: none seen (not visible from here, no
- * /proc, already released). */
-static long lock_holder(int fd)
-{
-	char line[256], type[16];
-	unsigned maj, min;
-	unsigned long long ino;
-	struct stat st;
-	long pid, found = 0;
-	FILE *f;
-
-	if (fstat(fd, &st) < 0 || (f = fopen("/proc/locks", "re")) == NULL) {
-		return 0;
-	}
-	while (found == 0 && fgets(line, sizeof(line), f)) {
-		/* "1: FLOCK  ADVISORY  WRITE 1234 00:1a:5678 0 EOF"; a waiter's
-		 * line has "->" where the type is. */
-		if (sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%llu", type, &pid, &maj, &min,
-			   &ino) == 5 &&
-		    strcmp(type, "FLOCK") == 0 && maj == major(st.st_dev) &&
-		    min == minor(st.st_dev) && ino == (unsigned long long)st.st_ino) {
-			found = pid > 0 ? pid : 0;
-		}
-	}
-	fclose(f);
-	return found;
-}
-
 /* holder_state: what can be told of the process holding the flock on |fd|:
  * going when it says in the lock that it is stopping (rv_ns_lock_stopping)
  * or pid_state finds it on its way out; unseen unless /proc/locks names
@@ -145,7 +117,7 @@ static long lock_holder(int fd)
  * to a child may be another process's by now). */
 static enum rv_holder holder_state(int fd)
 {
-	long pid = lock_holder(fd);
+	long pid = rv_flock_holder(fd);
 	bool stopping;
 	long own = lock_says(fd, &stopping);
 
@@ -231,7 +203,7 @@ static bool pid_stopping(long pid)
 			continue;
 		}
 		(void)lock_says(fd, &stopping);
-		found = stopping && lock_holder(fd) == pid;
+		found = stopping && rv_flock_holder(fd) == pid;
 		close(fd);
 	}
 	closedir(dir);
@@ -292,7 +264,7 @@ int rv_flock_wait(int fd, unsigned max_ms, long *holder, bool *going)
 		/* A live holder that is not stopping is another server on
 		 * the file, not a predecessor going away: refused without
 		 * the whole wait (round-sixty-nine tester 311). */
-		pid = lock_holder(fd);
+		pid = rv_flock_holder(fd);
 		if (pid > 0 && left_it(pid, fd)) {
 			pid = 0; /* not the holder any more: unseen */
 		}
@@ -419,7 +391,7 @@ int rv_ns_lock(const char *kind, const char *what, const char *name, int *out_fd
 			 * written in the lock is the holder's own (1 in a
 			 * container of its own). */
 			bool stopping;
-			long owner = lock_holder(fd), own = lock_says(fd, &stopping);
+			long owner = rv_flock_holder(fd), own = lock_says(fd, &stopping);
 			char who[96];
 
 			if (owner > 0) {

@@ -75,7 +75,7 @@ int t_pki_create(struct t_pki *p)
 	const char *tmp = getenv("TMPDIR");
 	struct rv_pki_ca *ca = NULL, *other = NULL;
 	struct rv_pki_err err = { 0 };
-	bool already;
+	struct rv_pki_revoked done;
 	int ret;
 
 	memset(p, 0, sizeof(*p));
@@ -131,7 +131,7 @@ int t_pki_create(struct t_pki *p)
 	if (ret != 0) {
 		goto err;
 	}
-	ret = rv_pki_revoke(ca, p->revoked_crt, 0, &already, &err);
+	ret = rv_pki_revoke(ca, p->revoked_crt, 0, &done, &err);
 	if (ret != 0) {
 		fail("revoke", ret, &err);
 		goto err;

@@ -1,16 +1,20 @@
 /*
  * test_pki_crl.c — revocation (pki/crl.c): the revoked.txt index, the signed
  * CRL (issuer, AKI, CRL number increasing, nextUpdate), idempotent revokes,
- * revoking by serial, refusing certificates of another CA, and strict
- * parsing of a hand-edited index.
+ * revoking by serial, refusing certificates of another CA, of a serial no
+ * index can list, and files of two, strict parsing of a hand-edited index,
+ * and the CA's lock.
  *
  *   ./build/<dir>/test/test_pki_crl --verbose     (or: ctest -L unit -R pki_crl)
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +31,7 @@
 #include "pki/pem.h"
 #include "pki/verify.h"
 #include "test/lib/t_pki.h"
+#include "test/unit/test_pki_craft.h"
 
 static struct t_pki pki;
 static struct rv_pki_ca *ca;
@@ -130,11 +135,11 @@ Test(pki_crl, fixture_crl_signed_and_lists_revoked)
 Test(pki_crl, revoke_increments_number_and_keeps_old_entries)
 {
 	struct rv_pki_err err = { 0 };
-	bool already = true;
+	struct rv_pki_revoked done;
 	X509_CRL *crl;
 
-	cr_assert_eq(rv_pki_revoke(ca, pki.client_crt[0], 7, &already, &err), 0, "%s", err.msg);
-	cr_assert(!already);
+	cr_assert_eq(rv_pki_revoke(ca, pki.client_crt[0], 7, &done, &err), 0, "%s", err.msg);
+	cr_assert(!done.already);
 	crl = load_crl();
 	cr_assert_eq(crl_number(crl), 3);
 	cr_assert_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 2);
@@ -157,11 +162,11 @@ Test(pki_crl, revoke_increments_number_and_keeps_old_entries)
 Test(pki_crl, revoke_twice_is_idempotent)
 {
 	struct rv_pki_err err = { 0 };
-	bool already = false;
+	struct rv_pki_revoked done;
 	X509_CRL *crl;
 
-	cr_assert_eq(rv_pki_revoke(ca, pki.revoked_crt, 0, &already, &err), 0, "%s", err.msg);
-	cr_assert(already);
+	cr_assert_eq(rv_pki_revoke(ca, pki.revoked_crt, 0, &done, &err), 0, "%s", err.msg);
+	cr_assert(done.already);
 	cr_assert_eq(count_lines(index_path), 1);
 	crl = load_crl();
 	cr_assert_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 1);
@@ -172,9 +177,9 @@ Test(pki_crl, revoke_twice_is_idempotent)
 Test(pki_crl, revoke_other_ca_cert_refused)
 {
 	struct rv_pki_err err = { 0 };
-	bool already;
+	struct rv_pki_revoked done;
 
-	cr_assert_eq(rv_pki_revoke(ca, pki.rogue_crt, 0, &already, &err), -EINVAL);
+	cr_assert_eq(rv_pki_revoke(ca, pki.rogue_crt, 0, &done, &err), -EINVAL);
 	cr_assert_eq(err.kind, RV_PKI_ERR_CERT);
 	cr_assert_not_null(strstr(err.msg, "not issued by"), "%s", err.msg);
 	cr_assert_eq(count_lines(index_path), 1, "index untouched");
@@ -183,9 +188,9 @@ Test(pki_crl, revoke_other_ca_cert_refused)
 Test(pki_crl, revoke_missing_file)
 {
 	struct rv_pki_err err = { 0 };
-	bool already;
+	struct rv_pki_revoked done;
 
-	cr_assert_eq(rv_pki_revoke(ca, "/nonexistent/x.crt", 0, &already, &err), -ENOENT);
+	cr_assert_eq(rv_pki_revoke(ca, "/nonexistent/x.crt", 0, &done, &err), -ENOENT);
 	cr_assert_eq(err.kind, RV_PKI_ERR_CERT);
 	cr_assert_not_null(strstr(err.msg, "/nonexistent/x.crt"));
 }
@@ -193,7 +198,7 @@ Test(pki_crl, revoke_missing_file)
 Test(pki_crl, revoke_by_serial)
 {
 	struct rv_pki_err err = { 0 };
-	bool already;
+	struct rv_pki_revoked done;
 	X509 *x;
 	char *hex, lower[64];
 	BIGNUM *bn;
@@ -206,10 +211,10 @@ Test(pki_crl, revoke_by_serial)
 	for (char *p = lower; *p; p++) {
 		*p = (char)tolower((unsigned char)*p);
 	}
-	cr_assert_eq(rv_pki_revoke_serial(ca, lower, 0, &already, &err), 0, "%s", err.msg);
-	cr_assert(!already);
-	cr_assert_eq(rv_pki_revoke_serial(ca, hex, 0, &already, &err), 0, "%s", err.msg);
-	cr_assert(already);
+	cr_assert_eq(rv_pki_revoke_serial(ca, lower, 0, &done, &err), 0, "%s", err.msg);
+	cr_assert(!done.already);
+	cr_assert_eq(rv_pki_revoke_serial(ca, hex, 0, &done, &err), 0, "%s", err.msg);
+	cr_assert(done.already);
 	X509_CRL *crl = load_crl();
 	cr_assert(crl_has(crl, pki.client_crt[1]));
 	X509_CRL_free(crl);
@@ -224,10 +229,10 @@ Test(pki_crl, revoke_bad_serials)
 		"", "0", "00", "xyz", "12 34", "-5", "123456789012345678901234567890123456789012"
 	};
 	struct rv_pki_err err = { 0 };
-	bool already;
+	struct rv_pki_revoked done;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		cr_assert_eq(rv_pki_revoke_serial(ca, bad[i], 0, &already, &err), -EINVAL,
+		cr_assert_eq(rv_pki_revoke_serial(ca, bad[i], 0, &done, &err), -EINVAL,
 			     "serial '%s'", bad[i]);
 		cr_assert_eq(err.kind, RV_PKI_ERR_USAGE);
 	}
@@ -270,9 +275,9 @@ Test(pki_crl, index_that_lost_revocations)
 	cr_assert_eq(unlink(index_path), 0);
 	cr_assert_eq(rv_pki_crl_update(ca, 0, NULL, 0, &err), -EINVAL);
 	{
-		bool already = false;
+		struct rv_pki_revoked done;
 
-		cr_assert_eq(rv_pki_revoke_serial(ca, "ABCE", 0, &already, &err), -EINVAL);
+		cr_assert_eq(rv_pki_revoke_serial(ca, "ABCE", 0, &done, &err), -EINVAL);
 	}
 	crl = load_crl();
 	cr_assert_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 1);
@@ -360,7 +365,7 @@ Test(pki_crl, nul_in_index_named_with_line)
 Test(pki_crl, twenty_thousand_revocations)
 {
 	struct rv_pki_err err = { 0 };
-	bool already = false;
+	struct rv_pki_revoked done;
 	FILE *f = fopen(index_path, "a");
 	X509_CRL *crl;
 
@@ -370,7 +375,7 @@ Test(pki_crl, twenty_thousand_revocations)
 	}
 	fclose(f);
 	cr_assert_eq(rv_pki_crl_update(ca, 0, NULL, 0, &err), 0, "%s", err.msg);
-	cr_assert_eq(rv_pki_revoke_serial(ca, "ABCDEF01", 0, &already, &err), 0, "%s", err.msg);
+	cr_assert_eq(rv_pki_revoke_serial(ca, "ABCDEF01", 0, &done, &err), 0, "%s", err.msg);
 	cr_assert_eq(rv_pki_crl_update(ca, 0, NULL, 0, &err), 0, "%s", err.msg);
 	crl = load_crl();
 	cr_assert_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 20002);
@@ -387,7 +392,7 @@ Test(pki_crl, restored_ca_directory)
 {
 	struct rv_pki_err err = { 0 };
 	char serial[64] = "";
-	bool already = false;
+	struct rv_pki_revoked done;
 	FILE *f = fopen(index_path, "r");
 	X509_CRL *crl;
 	long before = (long)time(NULL);
@@ -412,7 +417,7 @@ Test(pki_crl, restored_ca_directory)
 	cr_assert_eq(rv_pki_crl_update(ca, 0, NULL, 0, &err), -EINVAL);
 	cr_assert_not_null(strstr(err.msg, "put each back with 'ringvpn pki revoke"), "%s",
 			   err.msg);
-	cr_assert_eq(rv_pki_revoke_serial(ca, serial, 0, &already, &err), 0, "%s", err.msg);
+	cr_assert_eq(rv_pki_revoke_serial(ca, serial, 0, &done, &err), 0, "%s", err.msg);
 	crl = load_crl();
 	cr_assert_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 1);
 	X509_CRL_free(crl);
@@ -441,6 +446,19 @@ Test(pki_crl, damaged_crl_says_the_way_out)
 	cr_assert_not_null(strstr(err.msg, "not a valid PEM CRL"), "%s", err.msg);
 	cr_assert_not_null(strstr(err.msg, "restore it from a backup, or move it away"), "%s",
 			   err.msg);
+	/* As the next CRL is numbered: by the time, which running servers
+	 * take (it said "numbered from 1: running servers refuse it":
+	 * round-seventy tester 322). Followed, it is so. */
+	cr_assert_not_null(strstr(err.msg, "(numbered by the time, above the CRLs this CA signed "
+					   "before, so that running servers take it)"),
+			   "%s", err.msg);
+	cr_assert_null(strstr(err.msg, "from 1"), "%s", err.msg);
+	cr_assert_eq(unlink(pki.ca_crl), 0);
+	err = (struct rv_pki_err){ 0 };
+	cr_assert_eq(rv_pki_crl_update(ca, 0, NULL, 0, &err), 0, "%s", err.msg);
+	X509_CRL *crl = load_crl();
+	cr_assert_gt(crl_number(crl), 2, "numbered by the time");
+	X509_CRL_free(crl);
 }
 
 Test(pki_crl, foreign_crl_refused)
@@ -491,4 +509,308 @@ Test(pki_crl, next_update_cut_at_the_ca_end)
 	cr_assert(d == 0 && s == 0, "next update %d days %d s from the CA's end", d, s);
 	X509_CRL_free(crl);
 	X509_free(ca_cert);
+}
+
+/* cert_serial: the serial of the certificate |path| as `pki show` prints
+ * it, into |out|. */
+static void cert_serial(const char *path, char *out, size_t len)
+{
+	struct rv_pki_err err = { 0 };
+	BIGNUM *bn;
+	char *hex;
+	X509 *x;
+
+	cr_assert_eq(rv_pem_read_cert(&x, path, &err), 0, "%s", err.msg);
+	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	hex = BN_bn2hex(bn);
+	snprintf(out, len, "%s", hex);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	X509_free(x);
+}
+
+/* A certificate of serial 0 or a negative one (another tool's, signed by
+ * the CA) was revoked into a line the index's parser refuses, and every
+ * later revoke and crl failed; one longer than 20 octets failed "serial
+ * number too long", naming nothing, and `pki verify` passed all three
+ * (round-seventy tester 322). Refused, naming the file and why, nothing
+ * written; 20 octets are revoked. */
+Test(pki_crl, serial_no_index_can_list_refused)
+{
+	const struct t_pki_serial *cases = t_pki_serials;
+	char path[T_PKI_PATH + 32], want[3 * T_PKI_PATH];
+	struct rv_pki_revoked done;
+	X509_CRL *crl;
+
+	for (size_t i = 0; i < T_PKI_NUM_UNFIT; i++) {
+		struct rv_pki_err err = { 0 };
+
+		snprintf(path, sizeof(path), "%s/serial%zu.crt", pki.dir, i);
+		cr_assert_eq(t_pki_reserial(&pki, pki.client_crt[1], cases[i].hex, path), 0);
+		cr_assert_eq(rv_pki_revoke(ca, path, 0, &done, &err), -EINVAL, "serial %s",
+			     cases[i].hex);
+		cr_assert_eq(err.kind, RV_PKI_ERR_CERT);
+		snprintf(want, sizeof(want), "%s: refused: its serial number is %s, which %s", path,
+			 cases[i].why, index_path);
+		cr_assert_not_null(strstr(err.msg, want), "%s", err.msg);
+		cr_assert_not_null(strstr(err.msg,
+					  "cannot list (RFC 5280 allows a positive integer "
+					  "of at most 20 octets); nothing revoked"),
+				   "%s", err.msg);
+		cr_assert_eq(count_lines(index_path), 1, "index untouched");
+		crl = load_crl();
+		cr_assert_eq(crl_number(crl), 2, "CRL untouched");
+		X509_CRL_free(crl);
+		/* `pki verify` refuses it as the handshake does. */
+		cr_assert_eq(rv_pki_verify(pki.ca_crt, pki.ca_crl, path, RV_PKI_PURPOSE_CLIENT,
+					   NULL, &err),
+			     -EKEYREJECTED, "serial %s", cases[i].hex);
+		snprintf(want, sizeof(want), "rejected: its serial number is %s (RFC 5280",
+			 cases[i].why);
+		cr_assert_not_null(strstr(err.msg, want), "%s", err.msg);
+	}
+	/* The index and CRL still work. */
+	{
+		struct rv_pki_err err = { 0 };
+
+		cr_assert_eq(rv_pki_crl_update(ca, 0, NULL, 0, &err), 0, "%s", err.msg);
+		/* 20 octets, the top bit set: listed and revoked. */
+		snprintf(path, sizeof(path), "%s/serial20.crt", pki.dir);
+		cr_assert_eq(t_pki_reserial(&pki, pki.client_crt[1],
+					    t_pki_serials[T_PKI_NUM_UNFIT].hex, path),
+			     0);
+		cr_assert_eq(rv_pki_verify(pki.ca_crt, pki.ca_crl, path, RV_PKI_PURPOSE_CLIENT,
+					   NULL, &err),
+			     0, "%s", err.msg);
+		cr_assert_eq(rv_pki_revoke(ca, path, 0, &done, &err), 0, "%s", err.msg);
+		cr_assert_str_eq(done.serial, "ff02030405060708091011121314151617181920");
+		cr_assert_eq(rv_pki_crl_update(ca, 0, NULL, 0, &err), 0, "%s", err.msg);
+		cr_assert_eq(rv_pki_verify(pki.ca_crt, pki.ca_crl, path, RV_PKI_PURPOSE_CLIENT,
+					   NULL, &err),
+			     -EKEYREVOKED, "%s", err.msg);
+	}
+}
+
+/* A file of two certificates: the first alone was revoked and the file
+ * said revoked (round-seventy tester 322). Refused, saying how many; one
+ * revoked is named by its serial and subject. */
+Test(pki_crl, file_of_two_certificates_refused)
+{
+	struct rv_pki_err err = { 0 };
+	struct rv_pki_revoked done;
+	char two[T_PKI_PATH + 16], serial[64];
+	FILE *o = NULL;
+
+	snprintf(two, sizeof(two), "%s/two.crt", pki.dir);
+	for (size_t i = 0; i < 2; i++) {
+		FILE *f = fopen(pki.client_crt[i], "r");
+		char buf[4096];
+		size_t n;
+
+		o = o != NULL ? o : fopen(two, "w");
+		cr_assert(f != NULL && o != NULL);
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+			cr_assert_eq(fwrite(buf, 1, n, o), n);
+		}
+		fclose(f);
+	}
+	cr_assert_eq(fclose(o), 0);
+	cr_assert_eq(rv_pki_revoke(ca, two, 0, &done, &err), -EINVAL);
+	cr_assert_eq(err.kind, RV_PKI_ERR_USAGE);
+	cr_assert_not_null(strstr(err.msg, "two.crt holds 2 certificates: revoke one at a time"),
+			   "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, "--serial"), "%s", err.msg);
+	cr_assert_eq(count_lines(index_path), 1, "nothing revoked");
+
+	cr_assert_eq(rv_pki_revoke(ca, pki.client_crt[0], 0, &done, &err), 0, "%s", err.msg);
+	cert_serial(pki.client_crt[0], serial, sizeof(serial));
+	cr_assert_str_eq(done.serial, serial);
+	cr_assert_str_eq(done.subject, "CN = client1");
+	cr_assert(!done.already);
+}
+
+/* crl_with makes the CA's ca.crl revoke the serials |hex| (BN_hex2bn's
+ * form) as well, signed by the CA: what an older `pki revoke --cert` of a
+ * serial-0 or negative certificate left. */
+static void crl_with(const char *const *hex, size_t n)
+{
+	struct rv_pki_err err = { 0 };
+	X509_CRL *crl = load_crl();
+	EVP_PKEY *key = NULL;
+
+	cr_assert_eq(rv_pem_read_key(&key, pki.ca_key, &err), 0, "%s", err.msg);
+	for (size_t i = 0; i < n; i++) {
+		X509_REVOKED *r = X509_REVOKED_new();
+		ASN1_TIME *when = ASN1_TIME_set(NULL, time(NULL));
+		BIGNUM *bn = NULL;
+		ASN1_INTEGER *sn;
+
+		cr_assert(r && when && BN_hex2bn(&bn, hex[i]) > 0);
+		sn = BN_to_ASN1_INTEGER(bn, NULL);
+		cr_assert(sn && X509_REVOKED_set_serialNumber(r, sn) &&
+			  X509_REVOKED_set_revocationDate(r, when) &&
+			  X509_CRL_add0_revoked(crl, r));
+		ASN1_INTEGER_free(sn);
+		ASN1_TIME_free(when);
+		BN_free(bn);
+	}
+	cr_assert(X509_CRL_sort(crl) && X509_CRL_sign(crl, key, EVP_sha256()));
+	cr_assert_eq(rv_pem_write_crl(pki.ca_crl, crl, &err), 0, "%s", err.msg);
+	EVP_PKEY_free(key);
+	X509_CRL_free(crl);
+}
+
+/* What an older `pki revoke --cert` of serial 0 left: a line "0 ..." the
+ * parser refuses, and a CRL revoking serial 0. Every revoke and crl was
+ * refused, and each way out the messages gave too: the line's removal
+ * then stopped at the CRL's serial 0 "that revoked.txt does not list",
+ * which neither --serial 0 nor --unrevoke 0 takes (round-seventy tester
+ * 322). The line is named and its removal asked for; then the CRL is
+ * signed without those serials, said, and revocations work again. */
+Test(pki_crl, what_an_older_revoke_of_serial_zero_left)
+{
+	struct rv_pki_err err = { 0 };
+	struct rv_pki_revoked done;
+	char want[T_PKI_PATH + 64], kept[256] = "";
+	FILE *f = fopen(index_path, "r");
+	X509_CRL *crl;
+
+	cr_assert_not_null(f);
+	cr_assert_not_null(fgets(kept, sizeof(kept), f)); /* revoked.crt's line */
+	fclose(f);
+	crl_with((const char *const[]){ "0", "-5" }, 2);
+	f = fopen(index_path, "a");
+	cr_assert_not_null(f);
+	fputs("0 1700000000 CN = zero\n", f);
+	fclose(f);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(i ? rv_pki_revoke(ca, pki.client_crt[0], 0, &done, &err)
+			       : rv_pki_crl_update(ca, 0, NULL, 0, &err),
+			     -EINVAL);
+		snprintf(want, sizeof(want), "%s:2: serial 0 is one no certificate may carry",
+			 index_path);
+		cr_assert_not_null(strstr(err.msg, want), "%s", err.msg);
+		cr_assert_not_null(strstr(err.msg, "remove the line, then run 'ringvpn pki crl"),
+				   "%s", err.msg);
+	}
+	f = fopen(index_path, "w");
+	cr_assert_not_null(f);
+	fputs(kept, f);
+	fclose(f);
+	err = (struct rv_pki_err){ 0 };
+	cr_assert_eq(rv_pki_crl_update(ca, 0, NULL, 0, &err), 0, "%s", err.msg);
+	cr_assert_eq(err.kind, RV_PKI_ERR_NONE);
+	cr_assert_not_null(strstr(err.msg, "revoked 2 certificate(s) of a serial no certificate "
+					   "may carry (serial 0 and others"),
+			   "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, "left out of the new CRL"), "%s", err.msg);
+	crl = load_crl();
+	cr_assert_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 1);
+	cr_assert(crl_has(crl, pki.revoked_crt));
+	X509_CRL_free(crl);
+	cr_assert_eq(rv_pki_revoke(ca, pki.client_crt[0], 0, &done, &err), 0, "%s", err.msg);
+	cr_assert_eq(count_lines(index_path), 2);
+}
+
+/* A revocation waiting for the lock while `pki ca --force` replaced the
+ * CA wrote the old CA's serial into the new CA's index, and signed the
+ * CRL with the old key (round-seventy tester 322): once it holds the lock
+ * it finds the CA replaced and does nothing. */
+Test(pki_crl, ca_replaced_before_the_lock)
+{
+	struct rv_pki_ca_opts o = { .name = "replacement", .force = true };
+	struct rv_pki_err err = { 0 };
+	struct rv_pki_revoked done;
+	X509_CRL *crl;
+
+	cr_assert_eq(rv_pki_ca_create(pki.ca_dir, &o, &err), 0, "%s", err.msg);
+	cr_assert_eq(rv_pki_revoke_serial(ca, "ABCDEF", 0, &done, &err), -ESTALE);
+	cr_assert_not_null(strstr(err.msg, "was replaced (by 'ringvpn pki ca --force') while this "
+					   "command waited for its lock: nothing done"),
+			   "%s", err.msg);
+	cr_assert_eq(rv_pki_revoke(ca, pki.client_crt[0], 0, &done, &err), -ESTALE, "%s", err.msg);
+	cr_assert_eq(rv_pki_crl_update(ca, 0, NULL, 0, &err), -ESTALE, "%s", err.msg);
+	cr_assert_eq(count_lines(index_path), 0, "the new CA's index untouched");
+	crl = load_crl();
+	cr_assert_eq(crl_number(crl), 1, "the new CA's CRL untouched");
+	X509_CRL_free(crl);
+}
+
+/* hold_lock forks a process that takes the CA's lock (as flock(1) does),
+ * says so through a pipe and holds it |ms| milliseconds; returns its PID
+ * once it holds it. */
+static pid_t hold_lock(const char *dir, unsigned ms)
+{
+	char path[T_PKI_PATH + 16], c;
+	int fds[2];
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/.lock", dir);
+	cr_assert_eq(pipe(fds), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+		if (fd < 0 || flock(fd, LOCK_EX) != 0 || write(fds[1], "x", 1) != 1) {
+			_exit(1);
+		}
+		usleep(ms * 1000);
+		_exit(0);
+	}
+	close(fds[1]);
+	cr_assert_eq(read(fds[0], &c, 1), 1, "the holder took the lock");
+	close(fds[0]);
+	return pid;
+}
+
+static char waited[512];
+
+static void note_wait(const void *arg, const char *msg)
+{
+	snprintf(waited, sizeof(waited), "%s: %s", (const char *)arg, msg);
+}
+
+/* The CA's lock held by another command: revoke, crl and ca --force said
+ * nothing and waited for ever if it hung (round-seventy tester 322); each
+ * says once what it waits for, whose PID, then waits. `pki ca --force` did
+ * not take it at all (tester 322). */
+Test(pki_crl, a_held_lock_is_said_and_waited_for)
+{
+	struct rv_pki_ca_opts o = { .name = "replacement",
+				    .force = true,
+				    .waiter = { note_wait, "ca" } };
+	struct rv_pki_err err = { 0 };
+	struct rv_pki_revoked done;
+	char want[T_PKI_PATH + 128];
+	struct timespec t0, t1;
+	int status;
+	pid_t pid;
+
+	rv_pki_ca_set_waiter(ca, &(struct rv_pki_waiter){ note_wait, "revoke" });
+	cr_assert_eq(rv_pki_revoke_serial(ca, "ABCDEF", 0, &done, &err), 0, "%s", err.msg);
+	cr_assert_str_empty(waited, "a free lock is said nothing of: %s", waited);
+
+	pid = hold_lock(pki.ca_dir, 300);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(rv_pki_revoke_serial(ca, "ABCDEF01", 0, &done, &err), 0, "%s", err.msg);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	snprintf(want, sizeof(want),
+		 "revoke: waiting for the lock of CA %s: another pki command (PID %d) is running",
+		 pki.ca_dir, (int)pid);
+	cr_assert_str_eq(waited, want);
+	cr_assert_geq((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000, 200,
+		      "it waited");
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert_eq(count_lines(index_path), 3);
+
+	waited[0] = '\0';
+	pid = hold_lock(pki.ca_dir, 300);
+	cr_assert_eq(rv_pki_ca_create(pki.ca_dir, &o, &err), 0, "%s", err.msg);
+	snprintf(want, sizeof(want),
+		 "ca: waiting for the lock of CA %s: another pki command (PID %d) is running",
+		 pki.ca_dir, (int)pid);
+	cr_assert_str_eq(waited, want);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert_eq(count_lines(index_path), 0, "the new CA's index");
 }

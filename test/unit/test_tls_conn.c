@@ -2,9 +2,10 @@
  * test_tls_conn.c — two TLS engines (tls/conn.h) talking through memory:
  * the mutual-auth handshake, the exporter, application data, close_notify,
  * and every refusal (no client certificate, other CA, expired, revoked,
- * wrong server name, server from another CA), each with its reason on the
- * side that refuses and on the side that is refused. Also the context's
- * input errors (tls/ctx.h). Certificates come from test/lib/t_pki.
+ * wrong server name, server from another CA, a serial no CA's index can
+ * list), each with its reason on the side that refuses and on the side
+ * that is refused. Also the context's input errors (tls/ctx.h).
+ * Certificates come from test/lib/t_pki.
  *
  *   build/<dir>/test/test_tls_conn
  */
@@ -28,6 +29,7 @@
 #include "pki/pem.h"
 #include "pki/verify.h"
 #include "test/lib/t_pki.h"
+#include "test/unit/test_pki_craft.h"
 #include "tls/conn.h"
 #include "tls/ctx.h"
 
@@ -1385,4 +1387,89 @@ Test(tls_conn, junk_after_a_client_hello_is_said_so)
 	cr_assert(strstr(rv_tls_conn_error(p.s), "the peer does not speak TLS"), "%s",
 		  rv_tls_conn_error(p.s));
 	free_pair(&p);
+}
+
+/* A certificate of a serial RFC 5280 forbids (zero, negative, longer than
+ * 20 octets; made by another tool, signed by the CA): no CA's revoked.txt
+ * can list it, so the deployment could never revoke it, and it got in
+ * (round-seventy tester 322). Refused by the server's check and the
+ * client's, and as this side's own at a start (-n); 20 octets get in. */
+Test(tls_conn, serial_no_index_can_list_is_refused)
+{
+	const struct t_pki_serial *cases = t_pki_serials;
+
+	for (size_t i = 0; i < T_PKI_NUM_SERIALS; i++) {
+		char crt[T_PKI_PATH + 32], srv[T_PKI_PATH + 32], want[160], err[768];
+		struct rv_tls_ctx *own = NULL;
+		enum rv_tls_ctx_fail fail;
+		struct rv_config cfg;
+		struct pair p = { 0 };
+
+		snprintf(crt, sizeof(crt), "%s/serial%zu.crt", pki.dir, i);
+		snprintf(srv, sizeof(srv), "%s/server%zu.crt", pki.dir, i);
+		snprintf(want, sizeof(want),
+			 "its serial number is %s (RFC 5280 allows a positive integer of at most "
+			 "20 octets)",
+			 cases[i].why ? cases[i].why : "");
+		cr_assert_eq(t_pki_reserial(&pki, pki.client_crt[0], cases[i].hex, crt), 0);
+		cr_assert_eq(t_pki_reserial(&pki, pki.server_crt, cases[i].hex, srv), 0);
+
+		/* The server's check. */
+		p.sctx = server_ctx();
+		p.cctx = mk_ctx(RV_TLS_CLIENT, pki.ca_crt, crt, pki.client_key[0], NULL,
+				T_PKI_SERVER_NAME);
+		run(&p);
+		if (cases[i].why == NULL) {
+			cr_assert_eq(p.ss, RV_TLS_OK, "serial %s: %s", cases[i].hex,
+				     rv_tls_conn_error(p.s));
+		} else {
+			cr_assert_eq(p.ss, RV_TLS_ERROR, "serial %s got in", cases[i].hex);
+			cr_assert(strstr(rv_tls_conn_error(p.s), want), "%s",
+				  rv_tls_conn_error(p.s));
+			/* Not said as the name's refusal, with whose it was. */
+			cr_assert_null(strstr(rv_tls_conn_error(p.s), "common name"), "%s",
+				       rv_tls_conn_error(p.s));
+			cr_assert(strstr(rv_tls_conn_error(p.s), "(client1, serial "), "%s",
+				  rv_tls_conn_error(p.s));
+			cr_assert_eq(rv_tls_conn_refusal(p.s), RV_TLS_REFUSED_UNTRUSTED);
+			cr_assert_null(rv_tls_conn_peer_cn(p.s));
+		}
+		free_pair(&p);
+
+		/* The client's check of a server. */
+		memset(&p, 0, sizeof(p));
+		p.sctx = mk_ctx(RV_TLS_SERVER, pki.ca_crt, srv, pki.server_key, NULL, NULL);
+		p.cctx = mk_ctx(RV_TLS_CLIENT, pki.ca_crt, pki.client_crt[0], pki.client_key[0],
+				NULL, T_PKI_SERVER_NAME);
+		run(&p);
+		if (cases[i].why == NULL) {
+			cr_assert_eq(p.cs, RV_TLS_OK, "serial %s: %s", cases[i].hex,
+				     rv_tls_conn_error(p.c));
+		} else {
+			cr_assert_eq(p.cs, RV_TLS_ERROR, "a server of serial %s taken",
+				     cases[i].hex);
+			cr_assert(strstr(rv_tls_conn_error(p.c), want), "%s",
+				  rv_tls_conn_error(p.c));
+		}
+		free_pair(&p);
+
+		/* As this side's own: refused at a start (-n), as every peer
+		 * refuses it. */
+		rv_config_defaults(&cfg, RV_CONFIG_CLIENT);
+		set_path(cfg.ca, sizeof(cfg.ca), pki.ca_crt);
+		set_path(cfg.cert, sizeof(cfg.cert), crt);
+		set_path(cfg.key, sizeof(cfg.key), pki.client_key[0]);
+		snprintf(cfg.server_host, sizeof(cfg.server_host), "%s", T_PKI_SERVER_NAME);
+		if (cases[i].why == NULL) {
+			cr_assert_eq(rv_tls_ctx_from_config(&own, &cfg, true, NULL, &fail, err,
+							    sizeof(err)),
+				     0, "%s", err);
+		} else {
+			cr_assert_neq(rv_tls_ctx_from_config(&own, &cfg, true, NULL, &fail, err,
+							     sizeof(err)),
+				      0, "serial %s taken as this side's own", cases[i].hex);
+			cr_assert(strstr(err, want), "%s", err);
+		}
+		rv_tls_ctx_free(own);
+	}
 }
