@@ -359,21 +359,65 @@ static enum way way_from(const struct rv_client_side *s)
 	return way_to(s, &s->sa, s->sa_len);
 }
 
-/* best_way: the best way to the server of the last attempt, at the address
- * tried last or any other its name gave: an attempt ends on the name's
- * last address, and the way back may be to another (a dual-stack name
- * whose IPv6 network came back while the attempts ended on its IPv4
- * address, unreachable: the client waited its whole backoff, round-seventy
- * tester 320). */
-static enum way best_way(const struct rv_client_side *s)
+/* listed: is the server |j| names (its host and port) in |cfg|'s list? */
+static bool listed(const struct rv_config *cfg, const struct resolve_job *j)
 {
-	enum way best = way_from(s);
+	for (size_t i = 0; i < num_servers(cfg); i++) {
+		const char *host;
+		uint16_t port;
+		char p[8];
 
-	for (unsigned i = 0; i < s->job.num && best != WAY_OK; i++) {
-		enum way w = way_to(s, &s->job.sa[i], s->job.sa_len[i]);
+		server_at(cfg, i, &host, &port);
+		snprintf(p, sizeof(p), "%u", port);
+		if (!strcmp(host, j->host) && !strcmp(p, j->port)) {
+			return true;
+		}
+	}
+	return false;
+}
 
-		if (w == WAY_OK || (w == WAY_TUNNEL && best == WAY_NONE)) {
-			best = w;
+/* better_way: the better of |a| and the best way to an address of |j|. */
+static enum way better_way(const struct rv_client_side *s, enum way a, const struct resolve_job *j)
+{
+	for (unsigned i = 0; i < j->num && a != WAY_OK; i++) {
+		enum way w = way_to(s, &j->sa[i], j->sa_len[i]);
+
+		if (w == WAY_OK || (w == WAY_TUNNEL && a == WAY_NONE)) {
+			a = w;
+		}
+	}
+	return a;
+}
+
+static bool literal_addr(struct resolve_job *j, uint16_t port);
+
+/* best_way: the best way to a server of the list: the address tried last,
+ * any other its name gave, or one of another listed server (its literal,
+ * or what the last lookup of its name gave). An attempt ends on its name's
+ * last address and a list's attempts on its last server, and the way back
+ * may be to another (a dual-stack name whose IPv6 network came back while
+ * the attempts ended on its IPv4 address, unreachable: the client waited
+ * its whole backoff, round-seventy tester 320; a list whose second server
+ * stays unreachable: tester 323). */
+static enum way best_way(const struct rv_loop *l, const struct rv_client_side *s)
+{
+	enum way best = better_way(s, way_from(s), &s->job);
+	struct resolve_job j;
+
+	for (size_t i = 0; i < num_servers(l->cfg) && best != WAY_OK; i++) {
+		const char *host;
+		uint16_t port;
+
+		server_at(l->cfg, i, &host, &port);
+		snprintf(j.host, sizeof(j.host), "%s", host);
+		snprintf(j.port, sizeof(j.port), "%u", port);
+		if (literal_addr(&j, port)) {
+			best = better_way(s, best, &j);
+		}
+	}
+	for (size_t i = 0; i < sizeof(s->known) / sizeof(s->known[0]) && best != WAY_OK; i++) {
+		if (s->known[i].num > 0 && listed(l->cfg, &s->known[i])) {
+			best = better_way(s, best, &s->known[i]);
 		}
 	}
 	return best;
@@ -405,7 +449,7 @@ void rv_client_net_changed(struct rv_loop *l)
 	 * used the credit that the address's return then lacked (round-
 	 * fifty-six tester 234). A server known by name alone is tried. */
 	if (s->sa_len != 0) {
-		enum way way = best_way(s);
+		enum way way = best_way(l, s);
 
 		/* From the tunnel's own address: a new address still
 		 * tentative (duplicate address detection), whose end is
@@ -435,18 +479,7 @@ void rv_client_net_changed(struct rv_loop *l)
 /* job_listed: is the server of the current attempt in the list? */
 static bool job_listed(const struct rv_loop *l, const struct rv_client_side *s)
 {
-	for (size_t i = 0; i < num_servers(l->cfg); i++) {
-		const char *host;
-		uint16_t port;
-		char p[8];
-
-		server_at(l->cfg, i, &host, &port);
-		snprintf(p, sizeof(p), "%u", port);
-		if (!strcmp(host, s->job.host) && !strcmp(p, s->job.port)) {
-			return true;
-		}
-	}
-	return false;
+	return listed(l->cfg, &s->job);
 }
 
 /* first_server: the index of the server a client starts its list at: the

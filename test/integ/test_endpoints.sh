@@ -495,4 +495,32 @@ grep -aq "this host's network changed: reconnecting in 500 ms" "$RVT_TMP/dual6c.
 ip -n "$C1" -6 route del unreachable fd77::/16
 rm -f "/etc/netns/$C1/hosts"
 rvt_stop_pid "$DUAL6C" 10 || rvt_fail "the client did not exit 0"
+
+rvt_step "12. a list of two servers, the second unreachable: the network gone for a long backoff, then back"
+# The attempts fail over from the first server to the second, which has no
+# way, and the network's return was judged by the second's addresses alone:
+# the client waited its whole backoff out (5-12 s: round-seventy tester
+# 323). Now by every listed server's.
+ip -n "$C1" route add unreachable 10.250.0.0/16 || rvt_fail "the unreachable route"
+CTL_IDX=1 ctl_client_conf "$RVT_TMP/list.conf" "$PKI/client1" rvl "$RVT_TMP/list.sock" \
+	server=10.88.1.1:4543 server_name=vpn.test reconnect_min=200ms reconnect_max=30s
+echo "server = 10.250.0.1:4543" >>"$RVT_TMP/list.conf"
+rvt_bg "$C1" listc "$RV_BIN" client -c "$RVT_TMP/list.conf"
+LISTC=$RVT_LAST_PID
+in4() { [ "$(grep -c "connected to 10.88.1.1 (10.88.1.1:4543)" "$RVT_TMP/listc.log")" -ge "$1" ]; }
+rvt_wait_for 20 "the client in" in4 1 || rvt_fail "not in: $(tail -4 "$RVT_TMP/listc.log")"
+ip -n "$C1" addr del 10.88.1.20/24 dev veth0 || rvt_fail "client1's address away"
+longl() { grep -aEq "reconnecting in ([5-9][0-9]{3}|[0-9]{5,}) ms" "$RVT_TMP/listc.log"; }
+rvt_wait_for 40 "a backoff of 5 s or more" longl || rvt_fail "no long backoff: $(tail -3 "$RVT_TMP/listc.log")"
+grep -aq "(10.250.0.1:4543)" "$RVT_TMP/listc.log" || rvt_fail "the second server not tried"
+t0=$EPOCHREALTIME
+ip -n "$C1" addr add 10.88.1.20/24 dev veth0 || rvt_fail "client1's address back"
+rvt_wait_for 6 "back" in4 2 || rvt_fail "not back within 6 s of its address: $(tail -4 "$RVT_TMP/listc.log")"
+el=$(((${EPOCHREALTIME/./} - ${t0/./}) / 1000))
+rvt_log "back $el ms after the address: $(grep -a "network changed" "$RVT_TMP/listc.log" | tail -1)"
+grep -aq "this host's network changed: reconnecting in 500 ms" "$RVT_TMP/listc.log" ||
+	rvt_fail "the network's return not said"
+[ "$el" -le 3500 ] || rvt_fail "back only $el ms after its address"
+ip -n "$C1" route del unreachable 10.250.0.0/16
+rvt_stop_pid "$LISTC" 10 || rvt_fail "the client did not exit 0"
 rvt_stop_pid "$DUAL6" 10 || rvt_fail "the third server did not exit 0"
