@@ -830,13 +830,21 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 		 * process": round-sixty-nine tester 311). */
 		if (holder > 0) {
 			rv_proc_comm(holder, comm, sizeof(comm));
-			snprintf(who, sizeof(who), ": process %ld (%s)", holder, comm);
+			snprintf(who, sizeof(who), ": process %ld (%s)", holder,
+				 rv_pid_hidden(holder) ? "hidden by /proc's hidepid" : comm);
 		}
 		if (ret != -EBUSY) {
 			snprintf(err, err_len, "cannot lock the lease file %s", path);
+		} else if (going) {
+			/* A predecessor too slow to stop, not a second server
+			 * (round-sixty-nine tester 317). */
+			snprintf(err, err_len,
+				 "lease file %s is in use by another process%s, still stopping "
+				 "after %u ms",
+				 path, who, (unsigned)RV_LEASEFILE_LOCK_WAIT_MS);
 		} else if (holder > 0 && rv_pid_hidden(holder)) {
-			/* Whether it stops cannot be seen from here, unless
-			 * its locks say so (round-seventy tester 318: under
+			/* Whether it stops cannot be seen from here, its locks
+			 * not saying so (round-seventy tester 318: under
 			 * the units' ProtectProc=invisible a SIGTERM pending
 			 * cannot be read). */
 			snprintf(err, err_len,
@@ -845,13 +853,6 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 				 "does): a second server on the same lease_file, or one still "
 				 "stopping after %u ms?",
 				 path, holder, (unsigned)RV_LEASEFILE_LOCK_WAIT_MS);
-		} else if (going) {
-			/* A predecessor too slow to stop, not a second server
-			 * (round-sixty-nine tester 317). */
-			snprintf(err, err_len,
-				 "lease file %s is in use by another process%s, still stopping "
-				 "after %u ms",
-				 path, who, (unsigned)RV_LEASEFILE_LOCK_WAIT_MS);
 		} else if (fstat(f->fd, &st) == 0 && rv_uid_stranger(st.st_uid, service)) {
 			snprintf(err, err_len,
 				 "lease file %s is in use by another process%s (a second server "

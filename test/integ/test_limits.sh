@@ -847,15 +847,46 @@ t1=$(date +%s%N)
 # the whole 3 s, and the holder is named as hidden, neither said live nor
 # stopping. Root's group sees every process there (/proc's gid=0): the
 # twin is root in another group, without CAP_SYS_PTRACE.
+# hidden_twin CONF LOG: a server of CONF started so.
 hidden_twin() {
 	ip netns exec "$S" unshare -m --propagation private sh -c \
-		"mount -t proc -o hidepid=invisible proc /proc && exec setpriv --regid=65534 --clear-groups capsh --drop=cap_sys_ptrace -- -c \"exec '$RV_BIN' server -c '$RVT_TMP/twin.conf'\"" \
-		>"$RVT_TMP/twin-hidden.log" 2>&1
+		"mount -t proc -o hidepid=invisible proc /proc && exec setpriv --regid=65534 --clear-groups capsh --drop=cap_sys_ptrace -- -c \"exec '$RV_BIN' server -c '$1'\"" \
+		>"$2" 2>&1
 }
 rc=0
-hidden_twin || rc=$?
+hidden_twin "$RVT_TMP/twin.conf" "$RVT_TMP/twin-hidden.log" || rc=$?
 [ "$rc" = 15 ] && grep -q "lease file $RVT_TMP/server.leases is in use by process $SRV_PID, hidden from this one" "$RVT_TMP/twin-hidden.log" ||
 	rvt_fail "under hidepid=invisible: exit $rc: $(grep -a "lease file\|error" "$RVT_TMP/twin-hidden.log" | tail -1)"
+# A hidden holder whose locks say it is stopping is said as still stopping
+# (it was said as hidden, a second server or a stopping one: round-seventy
+# tester 324). A stand-in, not dumpable: it holds a lease file and a lock of
+# /run/ringvpn that says "PID stopping", as a ringvpn does while it stops.
+FAKE_LOCK=/run/ringvpn/tun-rvtfake$$.0.lock
+python3 - "$RVT_TMP/fake.leases" "$FAKE_LOCK" >"$RVT_TMP/fake.out" <<'EOP' &
+import ctypes, fcntl, os, sys, time
+lease = open(sys.argv[1], "a+")
+fcntl.flock(lease, fcntl.LOCK_EX)
+lock = open(sys.argv[2], "w")
+fcntl.flock(lock, fcntl.LOCK_EX)
+lock.write("%d stopping\n" % os.getpid())
+lock.flush()
+ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
+print("ready", flush=True)
+time.sleep(60)
+EOP
+FAKE=$!
+RVT_PIDS+=("$FAKE")
+rvt_wait_for 5 "the stand-in" grep -q ready "$RVT_TMP/fake.out" || rvt_fail "the stand-in holder did not start"
+sed "s|^lease_file = .*|lease_file = $RVT_TMP/fake.leases|" "$RVT_TMP/twin.conf" >"$RVT_TMP/twin-fake.conf"
+grep -q "^lease_file = $RVT_TMP/fake.leases" "$RVT_TMP/twin-fake.conf" || rvt_fail "no lease_file line in twin.conf"
+rc=0
+hidden_twin "$RVT_TMP/twin-fake.conf" "$RVT_TMP/twin-fake.log" || rc=$?
+kill "$FAKE"
+wait "$FAKE" 2>/dev/null
+rvt_forget_pid "$FAKE"
+rm -f "$FAKE_LOCK"
+[ "$rc" = 15 ] && grep -q "lease file $RVT_TMP/fake.leases is in use by another process: process $FAKE (hidden by /proc's hidepid), still stopping after 3000 ms" "$RVT_TMP/twin-fake.log" ||
+	rvt_fail "a hidden holder stopping: exit $rc: $(grep -a "lease file\|error" "$RVT_TMP/twin-fake.log" | tail -1)"
 # A holder with SIGTERM pending (stopped before its loop read it) is one
 # going away: waited for, then the start goes on (it was refused after
 # half a second: tester 317).
