@@ -27,8 +27,10 @@
  *   towards a server whose HELLO announced RV_CTL_CAP_DATA_ECHO, so that it
  *   can tell whether the server's datagrams reach it. On any other message
  *   it means nothing. RV_DATA_F_SMALL marks a packet of the sender's small
- *   class (at most RV_PRIO_MAX_LEN inner bytes, not a fragment, not part of
- *   a bulk flow), set only towards a peer whose HELLO announced
+ *   class (at most RV_PRIO_MAX_LEN inner bytes, not empty, not a fragment,
+ *   not part of a bulk flow, not an ICMP error; in a run of a few of its
+ *   session, not a flood: uring/worker_tx.c flag_small), set only towards a
+ *   peer whose HELLO announced
  *   RV_CTL_CAP_DATA_SMALL: the receiver's socket steering reads it in a UDP
  *   GSO train's first datagram, whose merged length alone would send a
  *   train of small datagrams to the bulk lane while the flow's single

@@ -217,11 +217,6 @@ static void tx_push(struct rv_worker *w, unsigned cls, uint8_t *pkt, uint32_t le
 {
 	struct rv_txq *q = &w->txq[cls];
 
-	if (cls == Q_PRIO) {
-		/* So that the peer's socket steering keeps the flow together
-		 * when a send merges several (core/wire.h). */
-		flags |= rv_session_small_flag(s);
-	}
 	if (q->n == q->cap) {
 		/* Small packets first, also when the bulk class fills. */
 		rv_worker_flush_tx(w, Q_PRIO);
@@ -932,6 +927,42 @@ static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 	seal_send(w, it, start, to, now, &ep);
 }
 
+/* A session's run of more small packets than this in one flush is a flood,
+ * not an interactive flow: its small packets go unflagged (flag_small) for
+ * SMALL_FLOOD_HOLD_NS after. A flood runs into it every flush or so; a
+ * stream of a few Mbit/s sends a few a flush, more only when its worker
+ * was held up for milliseconds. */
+#define SMALL_FLAG_RUN_MAX 64
+#define SMALL_FLOOD_HOLD_NS (100 * RV_NSEC_PER_MSEC)
+
+/* flag_small flags it[from, to), the small-class packets of one session in
+ * one flush, RV_DATA_F_SMALL where the peer takes it (core/wire.h), so that
+ * its socket steering keeps a flow of them together when a send merges
+ * several (round-sixty-nine tester 310). Not an ICMP error (up to 1280
+ * bytes) nor an empty answer to a keepalive, which the class holds too
+ * (round-seventy tester 323). Nor a flood of small packets through a
+ * tunnel (a run longer than SMALL_FLAG_RUN_MAX, and what follows it for a
+ * while): flagged, it filled the receiver's small socket, which other
+ * sessions' pings share (11.8 % of them lost, none before: testers 323,
+ * 325); unflagged, its trains go to the bulk lane by their length, as
+ * before. Held rather than judged run by run: a flood's shorter runs,
+ * flagged, still filled that socket, and a stream whose runs crossed a
+ * line now and then was reordered at each crossing. */
+static void flag_small(struct rv_tx_item *it, unsigned from, unsigned to, uint64_t now)
+{
+	uint8_t f = rv_session_small_flag(it[from].s);
+
+	if (f == 0 || rv_session_small_flood(it[from].s, to - from > SMALL_FLAG_RUN_MAX, now,
+					     SMALL_FLOOD_HOLD_NS)) {
+		return;
+	}
+	for (unsigned k = from; k < to; k++) {
+		if (it[k].len != 0 && it[k].len <= RV_PRIO_MAX_LEN) {
+			it[k].flags |= f;
+		}
+	}
+}
+
 void rv_worker_flush_tx(struct rv_worker *w, unsigned cls)
 {
 	struct rv_txq *q = &w->txq[cls];
@@ -941,6 +972,9 @@ void rv_worker_flush_tx(struct rv_worker *w, unsigned cls)
 
 		for (unsigned i = 0, j; i < q->n; i = j) {
 			j = RV_RUN_END(q, i);
+			if (cls == Q_PRIO) {
+				flag_small(q->it, i, j, now);
+			}
 			seal_run(w, q->it, i, j, now);
 		}
 		q->n = 0;

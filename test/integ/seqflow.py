@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """seqflow.py: a sequenced UDP flow, to count what a tunnel reorders.
 
-  seqflow.py recv ADDR PORT       prints "RECEIVED OUT_OF_ORDER" once nothing
-                                  came for 2 s
+  seqflow.py recv ADDR PORT       says "ready" on stderr once bound, and
+                                  prints "RECEIVED OUT_OF_ORDER" once
+                                  nothing came for 2 s
   seqflow.py send ADDR PORT COUNT SIZE BURST PAUSE_MS
                                   COUNT datagrams of SIZE bytes (a 4-byte
                                   sequence number first), a pause of
@@ -21,6 +22,7 @@ def recv(addr, port):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
     s.bind((addr, port))
+    print("ready", file=sys.stderr, flush=True)
     s.settimeout(2)
     top, inv, n = -1, 0, 0
     try:

@@ -134,9 +134,9 @@ done
 # datagrams one send each for a while: few splits, and in order.
 [ "$SPLIT_S" -le 20 ] || rvt_fail "$SPLIT_S GSO sends of the server split: not remembered"
 SEQFLOW="$(dirname "${BASH_SOURCE[0]}")/seqflow.py"
-ip netns exec "$C1" python3 "$SEQFLOW" recv "$A1" 7000 >"$RVT_TMP/seq.out" &
+ip netns exec "$C1" python3 "$SEQFLOW" recv "$A1" 7000 >"$RVT_TMP/seq.out" 2>"$RVT_TMP/seq.err" &
 SEQ_PID=$!
-sleep 0.5
+rvt_wait_for 10 "the receiver" grep -q ready "$RVT_TMP/seq.err" || rvt_fail "the receiver did not start"
 ip netns exec "$S" python3 "$SEQFLOW" send "$A1" 7000 5000 1372 50 5
 wait "$SEQ_PID"
 read -r GOT INV <"$RVT_TMP/seq.out"

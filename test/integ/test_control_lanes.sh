@@ -229,27 +229,51 @@ rvt_step "a flow of small datagrams alone keeps its order across the lanes, both
 # datagrams took the small one, and with two workers 2-5 % of a 64-byte
 # stream arrived out of order (round-sixty-nine tester 310). Each small
 # datagram is flagged so now (RV_DATA_F_SMALL), and the steering reads the
-# flag of a train's first.
+# flag of a train's first, unless the session floods (more than 64 in a
+# flush: uring/worker_tx.c). 39 of 4,000 out of order unflagged, 0 flagged.
 # small_order FROM_NS TO_NS ADDR: 4000 sequenced 64-byte datagrams in
-# bursts of 40 from FROM_NS to ADDR (in TO_NS); sets got and inv.
+# bursts of 8 a millisecond from FROM_NS to ADDR (in TO_NS); sets got and
+# inv.
 small_order() {
 	local seqflow rpid
 	seqflow="$(dirname "${BASH_SOURCE[0]}")/seqflow.py"
-	ip netns exec "$2" python3 "$seqflow" recv "$3" 7001 >"$RVT_TMP/small-order.out" &
+	ip netns exec "$2" python3 "$seqflow" recv "$3" 7001 >"$RVT_TMP/small-order.out" 2>"$RVT_TMP/small-order.err" &
 	rpid=$!
-	sleep 0.5
-	ip netns exec "$1" python3 "$seqflow" send "$3" 7001 4000 64 40 2
+	# Under load a receiver not yet bound lost the first bursts.
+	rvt_wait_for 10 "the receiver" grep -q ready "$RVT_TMP/small-order.err" || rvt_fail "the receiver did not start"
+	ip netns exec "$1" python3 "$seqflow" send "$3" 7001 4000 64 8 1
 	wait "$rpid"
 	read -r got inv <"$RVT_TMP/small-order.out"
 }
 small_order "$S" "$(rvt_ns_name c1)" 10.66.0.7
 rvt_log "4000 sequenced 64-byte datagrams down to client1: $got received, $inv out of order"
 [ "$got" -ge 3800 ] || rvt_fail "only $got of 4000 small datagrams reached client1"
-[ "$inv" -le 2 ] || rvt_fail "$inv small datagrams of one flow reached client1 out of order"
+[ "$inv" -le 5 ] || rvt_fail "$inv small datagrams of one flow reached client1 out of order"
 small_order "$(rvt_ns_name c1)" "$S" 10.99.0.1
 rvt_log "4000 sequenced 64-byte datagrams up from client1: $got received, $inv out of order"
 [ "$got" -ge 3800 ] || rvt_fail "only $got of 4000 small datagrams reached the server"
-[ "$inv" -le 2 ] || rvt_fail "$inv small datagrams of one flow reached the server out of order"
+[ "$inv" -le 5 ] || rvt_fail "$inv small datagrams of one flow reached the server out of order"
+
+rvt_step "only the small class is flagged SMALL: not an ICMP error, not a keepalive's answer"
+# The flag went on every packet of the class that goes first, ICMP errors
+# of up to 576 (IPv4) and 1280 (IPv6) bytes and empty answers to keepalives
+# too, where the wire format says at most 256 inner bytes and an unflagged
+# answer (round-seventy tester 323). The server's datagrams to client1, as
+# they leave its link: pings answered (small), and pings of 1200 bytes to a
+# pool address nobody holds (an ICMP error of 576 bytes).
+ip netns exec "$S" python3 "$RV_SRC/test/integ/flagsniff.py" c1 "$DATA_PORT" 5 >"$RVT_TMP/flags.log" &
+SNIFF=$!
+sleep 0.5
+rvt_nsx "$(rvt_ns_name c1)" ping -q -c 10 -i 0.05 -W 2 10.99.0.1 >/dev/null || rvt_fail "client1: ping"
+rvt_nsx "$(rvt_ns_name c1)" ping -q -c 3 -i 0.2 -W 1 -s 1200 10.99.0.77 >/dev/null
+wait "$SNIFF"
+flagged=$(awk '$1 % 8 >= 4' "$RVT_TMP/flags.log" | wc -l)
+wrong=$(awk '$1 % 8 >= 4 && ($2 > 256 || $2 == 0)' "$RVT_TMP/flags.log" | wc -l)
+errors=$(awk '$2 >= 500 && $2 <= 600' "$RVT_TMP/flags.log" | wc -l)
+rvt_log "the server's datagrams to client1: $(wc -l <"$RVT_TMP/flags.log") seen, $flagged flagged SMALL, $wrong of them empty or over 256 inner bytes, $errors of ICMP errors' size"
+[ "$flagged" -ge 10 ] || rvt_fail "the ping replies not flagged SMALL: $(head -5 "$RVT_TMP/flags.log")"
+[ "$errors" -ge 1 ] || rvt_fail "no ICMP error seen: $(sort "$RVT_TMP/flags.log" | uniq -c)"
+[ "$wrong" = 0 ] || rvt_fail "SMALL on datagrams outside the small class: $(awk '$1 % 8 >= 4 && ($2 > 256 || $2 == 0)' "$RVT_TMP/flags.log" | sort | uniq -c)"
 
 rvt_step "clients that leave free their places: the next ones take them"
 # Worker 0's two clients leave and come back: worker 0 then has the fewest
