@@ -570,6 +570,8 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 	} else {
 		rv_strbuf_printf(o, "\"metrics_requests\":null,");
 	}
+	rv_strbuf_printf(o, "\"renders\":{\"made\":%" PRIu64 ",\"deferred\":%" PRIu64 "},",
+			 st->renders, st->renders_deferred);
 	rv_strbuf_printf(o,
 			 "\"pools\":{\"v4_in_use\":%zu,\"v4_size\":%zu,\"v6_in_use\":%zu,"
 			 "\"v6_size\":%zu},\"qsbr_pending\":%zu,\"demux_entries\":%zu,",
@@ -772,6 +774,14 @@ static void prom_label(struct rv_strbuf *o, const char *s)
 static void prom_head(struct rv_strbuf *o, const char *name, const char *type, const char *help)
 {
 	rv_strbuf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* prom_counter appends a counter without labels: its head and its one
+ * sample. */
+static void prom_counter(struct rv_strbuf *o, const char *name, const char *help, uint64_t v)
+{
+	prom_head(o, name, "counter", help);
+	rv_strbuf_printf(o, "%s %" PRIu64 "\n", name, v);
 }
 
 /* prom_peer appends one sample of |name| for peer |peer|, with |more| (""
@@ -1279,6 +1289,16 @@ void rv_status_render_prometheus(struct rv_strbuf *o, const struct rv_status *st
 					 rv_http_code_at(i), st->metrics_responses[i]);
 		}
 	}
+	prom_counter(o, "ringvpn_status_renders_total",
+		     "Status snapshots rendered on the control thread, this one included (status "
+		     "requests, and scrapes not served the endpoint's rendering of the last "
+		     "second).",
+		     st->renders);
+	prom_counter(o, "ringvpn_status_renders_deferred_total",
+		     "Requests for a status snapshot that waited for the control thread's render "
+		     "budget (renderings take at most half of its time), or behind others that "
+		     "did.",
+		     st->renders_deferred);
 	prom_workers(o, st);
 	prom_sessions(o, st);
 }
@@ -1367,6 +1387,10 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 st->state, st->tun, st->failed_attempts, st->tunnels_up,
 				 st->attempts_failed);
 	}
+	/* Snapshots rendered, and requests that waited for the render
+	 * budget (round-seventy tester 321). */
+	rv_strbuf_printf(o, " renders=%" PRIu64 " renders_deferred=%" PRIu64, st->renders,
+			 st->renders_deferred);
 	if (st->have_tun_drops) {
 		rv_strbuf_printf(o, " tun_drops=%" PRIu64, st->tun_drops);
 	}

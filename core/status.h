@@ -41,6 +41,9 @@
  *     "accepted": N,  (server: TCP connections accepted)
  *     "metrics_requests": { CODE: N, ... }|null,  (the metrics endpoint,
  *                 when on: requests by response status code)
+ *     "renders": { "made": N, "deferred": N },  (snapshots rendered on the
+ *                 control thread, this one included; the requests for one
+ *                 that waited for the render budget)
  *     "pools": { "v4_in_use": N, "v4_size": N, "v6_in_use": N, "v6_size": N },  (server)
  *     "qsbr_pending": N, "demux_entries": N,
  *     "tun_lanes": N|null,                                 (server)
@@ -279,6 +282,11 @@ struct rv_status {
 	uint64_t hs_count;
 	bool have_metrics; /* the metrics endpoint is on (its requests: JSON, Prometheus) */
 	uint64_t metrics_responses[RV_HTTP_NUM_CODES]; /* by rv_http_code_at() */
+	/* Snapshots rendered on the control thread (this one included: status
+	 * requests, and scrapes not served from the metrics endpoint's last
+	 * second's), and the requests for one that waited for the render
+	 * budget (round-seventy tester 321) */
+	uint64_t renders, renders_deferred;
 	size_t num_peers, cap_peers;
 	struct rv_status_peer *peers; /* owned */
 	size_t num_workers;

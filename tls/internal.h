@@ -425,6 +425,41 @@ struct rv_role {
 extern const struct rv_role rv_server_role;
 extern const struct rv_role rv_client_role;
 
+/* struct rv_render is one rendering of the status snapshot (render.c),
+ * shared by every reply that sends it: counted references, freed with the
+ * last. Its text is the rendering alone; a reply's own words ("ok", a cut
+ * note, the end mark, an HTTP head) are the reply's. */
+struct rv_render {
+	unsigned refs;
+	int format;	  /* enum rv_mgmt_format */
+	size_t max;	  /* the text's bound (text.truncated: cut at it) */
+	uint64_t made_ns; /* the loop's time it was rendered at */
+	int err;	  /* 0, or -ENOMEM: no snapshot (the text is empty) */
+	struct rv_strbuf text;
+};
+
+/* struct rv_render_ask is a request for a rendering, embedded in the
+ * connection that waits for it (render.c). Zero state: not waiting. */
+struct rv_render_ask {
+	struct rv_render_ask *prev, *next; /* in the waiting list; NULL: not in it */
+	int format;			   /* enum rv_mgmt_format */
+	size_t max;
+	/* done gets the rendering, borrowed: rv_render_get to keep it (not
+	 * one with err set, which may be on the stack). */
+	void (*done)(struct rv_loop *l, struct rv_render_ask *a, struct rv_render *r);
+};
+
+/* struct rv_renders is the loop's render budget and its waiting list
+ * (render.c). */
+struct rv_renders {
+	int64_t tokens_ns;	      /* render time that may be spent now (< 0: owed) */
+	uint64_t tokens_at_ns;	      /* when they were counted */
+	bool started;		      /* set up (the zero state: a full bucket, nobody waiting) */
+	struct rv_render_ask waiting; /* the list's head: oldest first */
+	struct rv_ltimer timer;	      /* the waiting are served then */
+	uint64_t made, deferred;      /* counters for status */
+};
+
 struct rv_loop {
 	struct rv_config *cfg; /* owned; reload replaces it */
 	struct rv_loop_params p;
@@ -511,6 +546,12 @@ struct rv_loop {
 	/* reloads: applied; reload_partial: of those, applied with a part
 	 * that failed (a "failed:" line, the reply exits 1) */
 	uint64_t reloads, reload_partial, reload_failures, handshake_timeouts, slow_readers;
+	/* renderings of the status snapshot: their budget (render.c) */
+	struct rv_renders render;
+	/* The loop does not linger before then: a reply of the management
+	 * socket or of the metrics endpoint goes out to a caller that takes
+	 * it briskly (slots.h rv_slots_progress). */
+	uint64_t brisk_until_ns;
 };
 
 /* loop.c */
@@ -529,6 +570,10 @@ void rv_loop_notify(struct rv_loop *l, enum rv_loop_event ev, const char *fmt, .
  * connection table, sized at the start, has room for beside max_clients
  * sessions. */
 unsigned rv_loop_handshake_room(const struct rv_loop *l);
+/* rv_loop_clock reads the loop's clock now (the test's, if one was
+ * given): for a cost measured within a turn, whose l->now_ns stands
+ * still. */
+uint64_t rv_loop_clock(const struct rv_loop *l);
 /* rv_loop_rekey asks every session (or |name|'s) for a new epoch; returns
  * how many were asked, and in |asked|[RV_CTL_REKEY_*] how many found what
  * (rv_ctl_peer_request_rekey). */
@@ -781,6 +826,25 @@ void rv_http_free(struct rv_loop *l);
 void rv_http_on_cqe(struct rv_loop *l, enum rv_op op, uint64_t ud, int res);
 /* rv_http_fill puts the endpoint's counters into a status snapshot. */
 void rv_http_fill(const struct rv_loop *l, struct rv_status *st);
+
+/* render.c */
+/* rv_render_request asks for a rendering of the status snapshot in |a|'s
+ * format, within |a|->max bytes. Within the budget, with nobody waiting
+ * before it, it is rendered now and a->done called before this returns;
+ * else |a| waits, in order, and is served when the budget returns, with
+ * the others of its format and bound that wait then (one rendering for
+ * them all). Counted as deferred then. |a| must not be waiting already. */
+void rv_render_request(struct rv_loop *l, struct rv_render_ask *a);
+/* rv_render_cancel takes |a| out of the waiting list, if it is in it (a
+ * connection closed while it waits). No loop needed: safe in a slot's
+ * release. */
+void rv_render_cancel(struct rv_render_ask *a);
+/* rv_render_get takes a reference to |r| and returns it; rv_render_put
+ * drops one (NULL-safe), freeing |r| with the last. */
+struct rv_render *rv_render_get(struct rv_render *r);
+void rv_render_put(struct rv_render *r);
+/* rv_render_fill puts the render counters into a status snapshot. */
+void rv_render_fill(const struct rv_loop *l, struct rv_status *st);
 
 /* reload.c */
 /* rv_reload re-reads the configuration and applies what it can; appends a

@@ -107,6 +107,11 @@ static uint64_t now(const struct rv_loop *l)
 	return l->p.now_ns ? l->p.now_ns(l->p.ctx) : rv_now_ns();
 }
 
+uint64_t rv_loop_clock(const struct rv_loop *l)
+{
+	return now(l);
+}
+
 /* ---- timers ------------------------------------------------------------ */
 
 void rv_loop_arm(struct rv_loop *l, struct rv_ltimer *lt,
@@ -738,9 +743,11 @@ bool rv_loop_step(struct rv_loop *l, enum rv_loop_exit *out_exit)
 	t = l->now_ns;
 	if (l->role->linger_ns) {
 		/* Linger only after a turn whose work took less time than its
-		 * wait: with work waiting, time asleep would be lost. */
+		 * wait: with work waiting, time asleep would be lost. Nor while
+		 * a management or metrics reply goes out briskly (slots.h
+		 * rv_slots_progress): each of its parts would wait a linger. */
 		t = now(l);
-		if (t - l->now_ns < l->idle_ns) {
+		if (t - l->now_ns < l->idle_ns && t >= l->brisk_until_ns) {
 			linger_ns = l->role->linger_ns(l);
 		}
 	}

@@ -69,7 +69,14 @@ struct mgmt_conn {
 	uid_t uid;
 	size_t req_len;
 	char req[RV_MGMT_MAX_REQ + 1];
+	/* The reply: its own words, then a status's rendering (shared with
+	 * the requests of its format that waited with it: render.c), then
+	 * the cut note and the end mark. */
 	struct rv_strbuf reply;
+	struct rv_render *body;
+	struct rv_strbuf tail;
+	struct rv_render_ask ask; /* a status waiting for its rendering */
+	bool end_mark;
 	size_t sent;
 	uint64_t accepted_ns;
 	int unread; /* SIOCOUTQ at the last look: what its caller has not read */
@@ -90,7 +97,13 @@ struct rv_mgmt {
 
 static void conn_free(struct rv_slot *s)
 {
-	rv_strbuf_free(&container_of(s, struct mgmt_conn, slot)->reply);
+	struct mgmt_conn *c = container_of(s, struct mgmt_conn, slot);
+
+	rv_render_cancel(&c->ask);
+	rv_render_put(c->body);
+	c->body = NULL;
+	rv_strbuf_free(&c->reply);
+	rv_strbuf_free(&c->tail);
 }
 
 static const struct rv_slots_ops mgmt_slots_ops = {
@@ -391,6 +404,29 @@ static int unread(const struct mgmt_conn *c)
 	return ioctl(c->slot.fd, SIOCOUTQ, &n) == 0 ? n : -1;
 }
 
+/* reply_len: the whole reply's length, its three parts'. */
+static size_t reply_len(const struct mgmt_conn *c)
+{
+	return c->reply.len + (c->body ? c->body->text.len : 0) + c->tail.len;
+}
+
+/* reply_at returns where the reply's byte |off| is, and in |*left| how
+ * many bytes of its part follow (0: the reply is all sent). */
+static const char *reply_at(const struct mgmt_conn *c, size_t off, size_t *left)
+{
+	const struct rv_strbuf *parts[3] = { &c->reply, c->body ? &c->body->text : NULL, &c->tail };
+
+	for (int i = 0; i < 3; i++) {
+		if (parts[i] && off < parts[i]->len) {
+			*left = parts[i]->len - off;
+			return parts[i]->p + off;
+		}
+		off -= parts[i] ? parts[i]->len : 0;
+	}
+	*left = 0;
+	return NULL;
+}
+
 static void on_timeout(struct rv_loop *l, struct rv_ltimer *lt);
 
 /* reply_rearm gives |c| MGMT_TIMEOUT_NS more, within MGMT_REPLY_MAX_NS of
@@ -423,10 +459,15 @@ static void on_timeout(struct rv_loop *l, struct rv_ltimer *lt)
 	if (c->sent > 0) {
 		rv_warnx_rl("management reply (uid %u) cut after %zu of %zu bytes: its caller "
 			    "read less than %u KB of it in %u s, or it took %u s: closed",
-			    (unsigned)c->uid, c->sent, c->reply.len,
+			    (unsigned)c->uid, c->sent, reply_len(c),
 			    (unsigned)MGMT_SEND_CHUNK / 1024,
 			    (unsigned)(MGMT_TIMEOUT_NS / RV_NSEC_PER_SEC),
 			    (unsigned)(MGMT_REPLY_MAX_NS / RV_NSEC_PER_SEC));
+	} else if (c->ask.next) {
+		rv_warnx_rl("management status (uid %u) not rendered within %u s: the control "
+			    "thread's render budget was spent (renderings may take half of its "
+			    "time): closed",
+			    (unsigned)c->uid, (unsigned)(MGMT_TIMEOUT_NS / RV_NSEC_PER_SEC));
 	} else {
 		rv_warnx_rl("management request (uid %u) not completed within %u s: closed",
 			    (unsigned)c->uid, (unsigned)(MGMT_TIMEOUT_NS / RV_NSEC_PER_SEC));
@@ -446,14 +487,14 @@ static void arm_recv(struct rv_loop *l, struct mgmt_conn *c)
 
 static void send_more(struct rv_loop *l, struct mgmt_conn *c)
 {
-	size_t left = c->reply.len - c->sent;
+	size_t left;
+	const char *p = reply_at(c, c->sent, &left);
 
 	if (left == 0) {
 		conn_close(l, c);
 		return;
 	}
-	if (l->io.send(l->io.ctx, c->slot.fd, c->reply.p + c->sent,
-		       left > MGMT_SEND_CHUNK ? MGMT_SEND_CHUNK : left,
+	if (l->io.send(l->io.ctx, c->slot.fd, p, left > MGMT_SEND_CHUNK ? MGMT_SEND_CHUNK : left,
 		       cud(l, c, RV_OP_MGMT_SEND))) {
 		conn_close(l, c);
 		return;
@@ -523,6 +564,7 @@ int rv_mgmt_fill_status(struct rv_loop *l, struct rv_status *st)
 	st->tun_lanes = -1; /* the server's report says otherwise */
 	rv_watch_fill(l, st);
 	rv_http_fill(l, st);
+	rv_render_fill(l, st);
 	if (nw) {
 		st->workers = calloc(nw, sizeof(*st->workers));
 		if (!st->workers) {
@@ -560,43 +602,39 @@ int rv_mgmt_fill_status(struct rv_loop *l, struct rv_status *st)
 	return l->role->report(l, st);
 }
 
-static void do_status(struct rv_loop *l, struct mgmt_conn *c, const struct rv_mgmt_req *req)
+/* on_rendered answers a status with its rendering |r|. */
+static void on_rendered(struct rv_loop *l, struct rv_render_ask *a, struct rv_render *r)
 {
-	struct rv_status st;
+	struct mgmt_conn *c = container_of(a, struct mgmt_conn, ask);
 
-	memset(&st, 0, sizeof(st));
-	if (rv_mgmt_fill_status(l, &st)) {
+	if (r->err) {
 		rv_strbuf_printf(&c->reply, "error: out of memory\n");
-		rv_status_free(&st);
-		return;
+	} else {
+		rv_strbuf_printf(&c->reply, "ok\n");
+		c->body = rv_render_get(r);
 	}
-	rv_strbuf_printf(&c->reply, "ok\n");
-	switch (req->format) {
-	case RV_MGMT_JSON:
-		rv_status_render_json(&c->reply, &st);
-		break;
-	case RV_MGMT_PROMETHEUS:
-		rv_status_render_prometheus(&c->reply, &st);
-		break;
-	case RV_MGMT_KV:
-		rv_status_render_kv(&c->reply, &st);
-		break;
-	default:
-		rv_status_render_human(&c->reply, &st);
-		break;
-	}
-	rv_status_free(&st);
-	if (c->reply.truncated) {
-		char note[RV_MGMT_CUT_NOTE_MAX];
-
+	if (c->body && c->body->text.truncated) {
 		/* Past the rendering's bound, which leaves it the room: the
 		 * note was refused with the rest (round-sixty-six tester 281). */
-		snprintf(note, sizeof(note), "\n" RV_MGMT_CUT_NOTE "%zu bytes)\n", c->reply.len);
-		rv_strbuf_end_past(&c->reply, note);
+		rv_strbuf_printf(&c->tail, "\n" RV_MGMT_CUT_NOTE "%zu bytes)\n",
+				 c->reply.len + c->body->text.len);
 	}
-	if (req->end_mark) {
-		rv_strbuf_end_past(&c->reply, RV_MGMT_END_LINE);
+	if (!r->err && c->end_mark) {
+		rv_strbuf_printf(&c->tail, "%s", RV_MGMT_END_LINE);
 	}
+	send_more(l, c);
+}
+
+/* ask_status asks for the rendering a status request wants: now, or when
+ * the render budget allows (render.c); answered by on_rendered. */
+static void ask_status(struct rv_loop *l, struct mgmt_conn *c, const struct rv_mgmt_req *req)
+{
+	c->end_mark = req->end_mark;
+	c->ask.format = (int)req->format;
+	/* Its "ok" line and the cut note fit within RV_MGMT_MAX_REPLY. */
+	c->ask.max = RV_MGMT_MAX_REPLY - RV_MGMT_CUT_NOTE_MAX - strlen("ok\n");
+	c->ask.done = on_rendered;
+	rv_render_request(l, &c->ask);
 }
 
 /* rekey_reply says what the |n| sessions asked for a new epoch found: not
@@ -637,9 +675,6 @@ static void execute(struct rv_loop *l, struct mgmt_conn *c, const struct rv_mgmt
 	bool had;
 
 	switch (req->cmd) {
-	case RV_MGMT_STATUS:
-		do_status(l, c, req);
-		break;
 	case RV_MGMT_KICK:
 		if (l->role != &rv_server_role) {
 			/* It said "no session named" of the session its status
@@ -764,6 +799,9 @@ static void process(struct rv_loop *l, struct mgmt_conn *c)
 		}
 		conn_close(l, c);
 		return;
+	} else if (req.cmd == RV_MGMT_STATUS) {
+		ask_status(l, c, &req);
+		return;
 	} else {
 		execute(l, c, &req);
 	}
@@ -780,6 +818,7 @@ static void on_accept(struct rv_loop *l, int res)
 	}
 	c = container_of(s, struct mgmt_conn, slot);
 	c->reply.max = RV_MGMT_MAX_REPLY - RV_MGMT_CUT_NOTE_MAX;
+	c->tail.max = RV_MGMT_CUT_NOTE_MAX;
 	c->accepted_ns = l->now_ns;
 	credentials(l, c);
 	rv_loop_arm(l, &c->slot.timer, on_timeout, l->now_ns + MGMT_TIMEOUT_NS);
@@ -832,7 +871,7 @@ void rv_mgmt_on_cqe(struct rv_loop *l, enum rv_op op, uint64_t ud, int res)
 		return;
 	}
 	c->sent += (size_t)res;
-	if (c->sent < c->reply.len) {
+	if (c->sent < reply_len(c)) {
 		c->unread = unread(c);
 		reply_rearm(l, c);
 	}

@@ -18,6 +18,11 @@
 #   ctl_two_client_ns             namespaces c1 and c2 ($C1, $C2) for two clients
 #   ctl_start_two_clients         client1 in c1 and client2 in c2 (TUN rvc), wait
 #                                 for both sessions; sets P1 P2 A1 A2 (v4 addresses)
+#   ctl_load_init N [CERTS]       for perf/ctlload (after rvt_init): CERTS (default
+#                                 N) client certificates in $RV_BUILD/ctlload-pki
+#                                 ($PKI, made once), namespaces s ($S, 10.88.1.1) and
+#                                 g ($G, 10.88.1.2-65) on a veth, the fd limit for N
+#                                 clients; $CTLLOAD, SRV_SOCK; sources perf/ctlload_lib.sh
 #
 # The server namespace is $S; its control port 4433, data port 4434; pools
 # 10.99.0.0/24 (server 10.99.0.1) and fd99::/64. Server certificate name
@@ -216,4 +221,35 @@ ctl_start_two_clients() { # [KEY=VALUE... for client2]
 	rvt_wait_for 10 "two running sessions" ctl_sessions_eq 2 || rvt_fail "sessions did not come up"
 	A1=$(ctl_field "session name=client1" v4)
 	A2=$(ctl_field "session name=client2" v4)
+}
+
+ctl_load_init() {
+	local n=$1 certs=${2:-$1} i
+	. "$RV_SRC/perf/ctlload_lib.sh"
+	CTLLOAD=$RV_BUILD/perf/ctlload
+	[ -x "$RV_BIN" ] && [ -x "$CTLLOAD" ] || rvt_fail "build ringvpn and perf/ctlload first"
+	rvt_step "certificates for $certs clients (cached in $RV_BUILD/ctlload-pki)"
+	PKI=$RV_BUILD/ctlload-pki
+	if [ ! -f "$PKI/server.crt" ]; then
+		rm -rf "$PKI" && mkdir -p "$PKI" || rvt_fail "mkdir $PKI"
+		rvt_run "$RV_BIN" pki ca --out "$PKI/ca" --name "ctlload test CA" --days 3650 >/dev/null &&
+			rvt_run "$RV_BIN" pki server --ca "$PKI/ca" --name vpn.test --out "$PKI" --file server \
+				--days 3650 >/dev/null || rvt_fail "pki"
+	fi
+	rvt_run "$CTLLOAD" certs --ca-dir "$PKI/ca" --out "$PKI" --count "$certs" || rvt_fail "certs"
+	# Server namespace s, generator namespace g, one veth; the generator
+	# connects from 64 addresses, 2 half-open connections each on average:
+	# the server admits at most max_handshaking_per_source (8) per address.
+	rvt_ns s || rvt_fail "netns s"
+	rvt_ns g || rvt_fail "netns g"
+	S=$(rvt_ns_name s)
+	G=$(rvt_ns_name g)
+	rvt_veth "$S" "$G" 10.88.1.1/24 10.88.1.2/24 || rvt_fail "veth"
+	for i in $(seq 3 65); do
+		ip -n "$G" addr add "10.88.1.$i/24" dev veth0 || rvt_fail "source address"
+	done
+	SRV_SOCK="$RVT_TMP/server.sock"
+	# One socket per client: the server inherits the shell's fd limit.
+	ulimit -n "$(ulimit -Hn)"
+	[ "$(ulimit -n)" -gt $((n + 100)) ] || rvt_fail "fd limit $(ulimit -n) is below $n clients"
 }

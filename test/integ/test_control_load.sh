@@ -23,35 +23,7 @@ N=1000
 [ "${1:-}" = --clients ] && N=$2
 
 rvt_init
-. "$RV_SRC/perf/ctlload_lib.sh"
-CTLLOAD=$RV_BUILD/perf/ctlload
-[ -x "$RV_BIN" ] && [ -x "$CTLLOAD" ] || rvt_fail "build ringvpn and perf/ctlload first"
-
-rvt_step "certificates for $N clients (cached in $RV_BUILD/ctlload-pki)"
-PKI=$RV_BUILD/ctlload-pki
-if [ ! -f "$PKI/server.crt" ]; then
-	rm -rf "$PKI" && mkdir -p "$PKI" || rvt_fail "mkdir $PKI"
-	rvt_run "$RV_BIN" pki ca --out "$PKI/ca" --name "ctlload test CA" --days 3650 >/dev/null &&
-		rvt_run "$RV_BIN" pki server --ca "$PKI/ca" --name vpn.test --out "$PKI" --file server \
-			--days 3650 >/dev/null || rvt_fail "pki"
-fi
-rvt_run "$CTLLOAD" certs --ca-dir "$PKI/ca" --out "$PKI" --count "$N" || rvt_fail "certs"
-
-# Server namespace s, generator namespace g, one veth; the generator connects
-# from 64 addresses, 2 half-open connections each on average: the server
-# admits at most max_handshaking_per_source (8) per address.
-rvt_ns s || rvt_fail "netns s"
-rvt_ns g || rvt_fail "netns g"
-S=$(rvt_ns_name s)
-G=$(rvt_ns_name g)
-rvt_veth "$S" "$G" 10.88.1.1/24 10.88.1.2/24 || rvt_fail "veth"
-for i in $(seq 3 65); do
-	ip -n "$G" addr add "10.88.1.$i/24" dev veth0 || rvt_fail "source address"
-done
-SRV_SOCK="$RVT_TMP/server.sock"
-# One socket per client: the server inherits the shell's fd limit.
-ulimit -n "$(ulimit -Hn)"
-[ "$(ulimit -n)" -gt $((N + 100)) ] || rvt_fail "fd limit $(ulimit -n) is below $N clients"
+ctl_load_init "$N"
 CTL_SERVER_KV=(max_clients=$((N + 64)) max_handshaking=1024 handshake_timeout=5
 	pool4=10.99.0.0/20 keepalive=2 dead_peer_timeout=10 rekey_interval=150)
 ctl_start_server

@@ -341,8 +341,14 @@ Test(core_status, prometheus_metrics_endpoint_and_empty)
 	st.have_metrics = true;
 	st.metrics_responses[rv_http_code_index(200)] = 12;
 	st.metrics_responses[rv_http_code_index(400)] = 3;
+	st.renders = 7;
+	st.renders_deferred = 2;
 	text = render(&st);
 	check_structure(text);
+	/* The renderings and those that waited for the render budget, in
+	 * every view but the text (round-seventy tester 321). */
+	cr_assert_not_null(strstr(text, "\nringvpn_status_renders_total 7\n"), "%s", text);
+	cr_assert_not_null(strstr(text, "\nringvpn_status_renders_deferred_total 2\n"), "%s", text);
 	cr_assert_not_null(strstr(text, "ringvpn_up{role=\"server\"} 0\n"));
 	cr_assert_eq(count(text, "\nringvpn_metrics_requests_total{"), RV_HTTP_NUM_CODES);
 	cr_assert_not_null(strstr(text, "\nringvpn_metrics_requests_total{code=\"200\"} 12\n"));
@@ -355,6 +361,10 @@ Test(core_status, prometheus_metrics_endpoint_and_empty)
 	text = render_with(rv_status_render_kv, &st);
 	cr_assert_not_null(strstr(text, " metrics_requests_200=12 "), "%s", text);
 	cr_assert_not_null(strstr(text, " metrics_requests_400=3 "), "%s", text);
+	cr_assert_not_null(strstr(text, " renders=7 renders_deferred=2 "), "%s", text);
+	free(text);
+	text = render_with(rv_status_render_json, &st);
+	cr_assert_not_null(strstr(text, "\"renders\":{\"made\":7,\"deferred\":2}"), "%s", text);
 	free(text);
 	st.have_metrics = false;
 	text = render_with(rv_status_render_kv, &st);
@@ -714,7 +724,7 @@ Test(core_status, json_same_keys_in_both_roles)
 	free(text);
 	cr_assert_str_eq(keys[0], keys[1]);
 	for (const char *k = "tun_state tun_now listen_gone tunnels_up attempts_failed last_end "
-			     "last_end_s last_failure last_failure_s metrics_requests ";
+			     "last_end_s last_failure last_failure_s metrics_requests renders ";
 	     *k;) {
 		const char *sp = strchr(k, ' ');
 		char want[40];
