@@ -953,6 +953,31 @@ static bool metrics_unusable(const struct rv_config *cfg)
 	return true;
 }
 
+void rv_cli_note_metrics_wildcard(const struct rv_config *cfg, bool check_only)
+{
+	char ip[48], msg[400];
+
+	if (cfg->metrics_addr.family == 0 || !rv_ip_addr_unspecified(&cfg->metrics_addr)) {
+		return;
+	}
+	rv_ip_addr_str(&cfg->metrics_addr, ip, sizeof(ip));
+	snprintf(msg, sizeof(msg),
+		 cfg->metrics_addr.family == AF_INET6
+			 ? "metrics_listen [%s]:%u is every address of this host: the endpoint has "
+			   "no authentication or TLS, and its labels name every client (bind it to "
+			   "loopback or a management address)"
+			 : "metrics_listen %s:%u is every address of this host: the endpoint has "
+			   "no "
+			   "authentication or TLS, and its labels name every client (bind it to "
+			   "loopback or a management address)",
+		 ip, cfg->metrics_port);
+	if (check_only) {
+		rv_cli_say_warnf("%s", msg);
+	} else {
+		rv_warnx("%s", msg);
+	}
+}
+
 /* status_pid: the PID of the process answering at |cfg|'s status socket;
  * 0: nobody answers there (no socket, or refused); -1: not known (no
  * status socket configured, not this user's to connect to). */

@@ -70,6 +70,13 @@ int rv_cli_check_restart(void *ctx, const struct rv_config *cur, const struct rv
 			 const struct rv_tls_ctx *running, unsigned own_tun, char *why,
 			 size_t why_len);
 
+/* rv_cli_note_metrics_wildcard warns (-n: on stderr, |check_only|; a
+ * start: in the log) when metrics_listen is a wildcard address, 0.0.0.0 or
+ * [::]: the endpoint has no authentication or TLS and its labels name
+ * every client, and such a setting went unsaid (round-seventy tester
+ * 321). */
+void rv_cli_note_metrics_wildcard(const struct rv_config *cfg, bool check_only);
+
 /* rv_cli_check_paths checks for -n what the start does with |cfg|'s paths:
  * a status socket that cannot be made (a file that is no socket there, no
  * such directory: exit 15 as at the start) and, said only, a lease file in

@@ -132,6 +132,7 @@ int rv_cmd_client(int argc, char **argv)
 		rv_cli_start_failed(&opts, code);
 		return code;
 	}
+	rv_cli_note_metrics_wildcard(&cfg, opts.check_only);
 	code = rv_cli_check_state_paths(&cfg, &opts);
 	if (code < 0) {
 		code = rv_cli_check_crl_state(&cfg, &opts, tls);

@@ -356,6 +356,7 @@ int rv_cmd_server(int argc, char **argv)
 	note_small_pool(&cfg, pool, opts.check_only);
 	note_no_crl(&cfg, opts.check_only);
 	note_no_pool(&cfg, opts.check_only);
+	rv_cli_note_metrics_wildcard(&cfg, opts.check_only);
 	if (opts.check_only) {
 		note_pool_links(&cfg);
 	}

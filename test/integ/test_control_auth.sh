@@ -504,6 +504,20 @@ check_exit 15 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --metrics-listen "[::1]:$SR
 grep -q "^ringvpn: metrics_listen \[::1\]:$SRV_PORT: that is the control channel's port on an address it listens on (listen = every address)" "$RVT_TMP/exit.log" ||
 	rvt_fail "metrics_listen on the control port: $(cat "$RVT_TMP/exit.log")"
 check_exit 0 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --metrics-listen 127.0.0.1:9599 -n
+# A wildcard address puts the endpoint, which has no authentication and
+# names every client, on every address of the host: said, one line, by -n
+# and the start (it was accepted unsaid: round-seventy tester 321); a
+# loopback one is not.
+! grep -q "is every address of this host" "$RVT_TMP/exit.log" || rvt_fail "metrics_listen 127.0.0.1 said as a wildcard: $(cat "$RVT_TMP/exit.log")"
+for m in "0.0.0.0:9599" "[::]:9599"; do
+	check_exit 0 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --metrics-listen "$m" -n
+	[ "$(grep -cxF "ringvpn: warning: metrics_listen $m is every address of this host: the endpoint has no authentication or TLS, and its labels name every client (bind it to loopback or a management address)" "$RVT_TMP/exit.log")" = 1 ] ||
+		rvt_fail "metrics_listen $m not said once as every address: $(cat "$RVT_TMP/exit.log")"
+done
+ctl_client_conf "$RVT_TMP/cm.conf" "$PKI/client1" rvc "$RVT_TMP/cm.sock"
+check_exit 0 "$RV_BIN" client -c "$RVT_TMP/cm.conf" --metrics-listen 0.0.0.0 -n
+grep -q "^ringvpn: warning: metrics_listen 0.0.0.0:9586 is every address of this host" "$RVT_TMP/exit.log" ||
+	rvt_fail "a client's metrics_listen 0.0.0.0 not said: $(cat "$RVT_TMP/exit.log")"
 # Whatever the listen address's spelling: a wildcard, a name, a mapped
 # address; and two that do not overlap are fine (it judged by the text:
 # round-twenty-seven tester 131).

@@ -20,7 +20,7 @@
 #      its data port overflow the TUN queue and the socket buffer: status
 #      (kv, human) and the exposition count both kernel drops.
 #
-#   ns rvt-$$-c1 (client1, TUN rvc, metrics 127.0.0.1:9586)
+#   ns rvt-$$-c1 (client1, TUN rvc, metrics 0.0.0.0:9586)
 #        --veth--  ns rvt-$$-s (server, TUN rvs0, metrics 127.0.0.1:9586,
 #                               prometheus 127.0.0.1:9090)
 #
@@ -60,13 +60,19 @@ rvt_step "server and client with metrics_listen, traffic through the tunnel"
 # were answered to keys it had dropped.
 CTL_SERVER_KV=("metrics_listen=127.0.0.1:9586" "dead_peer_timeout=30")
 ctl_start_server
-ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock" "metrics_listen=127.0.0.1"
+# The client's on every address of its namespace: its start says so.
+ctl_client_conf "$RVT_TMP/c1.conf" "$PKI/client1" rvc "$RVT_TMP/c1.sock" "metrics_listen=0.0.0.0"
 rvt_bg "$C1" client1 "$RV_BIN" client -c "$RVT_TMP/c1.conf"
 CLI_PID=$RVT_LAST_PID
 rvt_wait_for 10 "a running session" ctl_sessions_eq 1 || rvt_fail "session did not come up"
 rvt_nsx "$C1" ping -c 5 -i 0.2 -W 2 10.99.0.1 || rvt_fail "ping through the tunnel"
 grep -q 'metrics: serving http://127.0.0.1:9586/metrics' "$RVT_TMP/server.log" ||
 	rvt_fail "the server does not say where it serves metrics"
+# A wildcard metrics_listen is said at the start, once; loopback is not
+# (round-seventy tester 321).
+[ "$(grep -c "metrics_listen 0.0.0.0:9586 is every address of this host: the endpoint has no authentication or TLS" "$RVT_TMP/client1.log")" = 1 ] ||
+	rvt_fail "the client's start does not say its metrics_listen is every address: $(grep -a metrics "$RVT_TMP/client1.log")"
+! grep -q "is every address of this host" "$RVT_TMP/server.log" || rvt_fail "the server's 127.0.0.1 said as every address"
 
 rvt_step "GET /metrics: 200, text exposition, accepted by promtool"
 scrape "$S" "$RVT_TMP/srv.prom" || rvt_fail "GET $URL on the server"
