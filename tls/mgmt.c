@@ -247,16 +247,18 @@ static int clear_stale(const char *path, const struct sockaddr_un *sun, char *er
 	return 0;
 }
 
-/* listener binds a listening socket at |sun|'s path, mode 0660 and, with
- * |chown|, of the admin group, and records the file it made. Returns the
- * socket, or -errno. */
-static int listener(struct rv_mgmt *m, const struct sockaddr_un *sun, bool chown)
+/* listener binds a listening socket at |sun|'s path, mode 0660 and of
+ * the admin group when one is set, and records the file it made. Returns
+ * the socket, or -errno; |*group_failed| says whether giving it the group
+ * failed (the socket was made, and removed again). */
+static int listener(struct rv_mgmt *m, const struct sockaddr_un *sun, bool *group_failed)
 {
 	const char *path = sun->sun_path;
 	struct stat st;
 	mode_t old;
 	int fd, ret;
 
+	*group_failed = false;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		return -errno;
@@ -264,20 +266,23 @@ static int listener(struct rv_mgmt *m, const struct sockaddr_un *sun, bool chown
 	old = umask(0117); /* 0660 */
 	ret = bind(fd, (const struct sockaddr *)sun, sizeof(*sun));
 	umask(old);
-	if (ret == 0 &&
-	    /* lchown: a link put in the socket's place (in a directory
-	     * the service user may write) is not followed to a file of
-	     * its choosing. */
-	    (listen(fd, 64) ||
-	     (chown && m->have_group && lchown(path, (uid_t)-1, m->admin_gid) != 0))) {
-		int e = errno;
-
-		unlink(path); /* ours: bind made it */
-		errno = e;
-		ret = -1;
-	}
 	if (ret) {
 		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	if (listen(fd, 64) != 0) {
+		ret = -errno;
+	} else if (m->have_group &&
+		   /* lchown: a link put in the socket's place (in a directory
+		    * the service user may write) is not followed to a file of
+		    * its choosing. */
+		   lchown(path, (uid_t)-1, m->admin_gid) != 0) {
+		ret = -errno;
+		*group_failed = true;
+	}
+	if (ret) {
+		unlink(path); /* ours: bind made it */
 		close(fd);
 		return ret;
 	}
@@ -296,6 +301,7 @@ int rv_mgmt_open(struct rv_loop *l, char *err, size_t err_len)
 	const char *path = l->cfg->status_socket;
 	char why[PATH_MAX + 64];
 	struct rv_mgmt *m;
+	bool group_failed;
 	int fd, ret;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -326,7 +332,7 @@ int rv_mgmt_open(struct rv_loop *l, char *err, size_t err_len)
 	if (ret) {
 		return ret;
 	}
-	fd = listener(m, &sun, true);
+	fd = listener(m, &sun, &group_failed);
 	if (fd < 0) {
 		snprintf(err, err_len, "cannot set up status socket %s: %s", path, strerror(-fd));
 		return fd;
@@ -897,7 +903,8 @@ static void on_path_check(struct rv_loop *l, struct rv_ltimer *lt)
 {
 	struct rv_mgmt *m = l->mgmt;
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char line[2 * sizeof(m->path) + 256];
+	char line[2 * sizeof(m->path) + 400];
+	bool group_failed;
 	struct stat st;
 	int fd;
 
@@ -920,23 +927,31 @@ static void on_path_check(struct rv_loop *l, struct rv_ltimer *lt)
 	if (errno != ENOENT) {
 		return;
 	}
-	/* Its group cannot be set any more (no lchown after the drop):
-	 * a socket its group's members could not open is no remedy. */
-	fd = m->have_group ? -EPERM : 0;
-	if (fd == 0) {
-		strcpy(sun.sun_path, m->path);
-		fd = listener(m, &sun, false);
-	}
+	/* Made as at the start, its group given too: the units' process is
+	 * the service user, a member of admin_group, and may give its own
+	 * socket that group (the group alone was taken for a refusal, without
+	 * a try, and the socket was not made again: round-seventy tester 321). */
+	strcpy(sun.sun_path, m->path);
+	fd = listener(m, &sun, &group_failed);
 	if (fd < 0) {
+		char why[256];
+
+		if (group_failed) {
+			snprintf(why, sizeof(why),
+				 "it cannot be given admin_group %s (gid %u): %s%s",
+				 l->cfg->admin_group, (unsigned)m->admin_gid, strerror(-fd),
+				 fd == -EPERM
+					 ? " (this process's user is not a member of that group, "
+					   "and it has no CAP_CHOWN)"
+					 : "");
+		} else {
+			snprintf(why, sizeof(why), "%s", strerror(-fd));
+		}
 		snprintf(line, sizeof(line),
 			 "status socket %s was deleted while this process ran, and cannot be made "
 			 "anew: %s; `ringvpn status`, `kick` and `reload` cannot reach this "
-			 "process "
-			 "until a restart (SIGHUP still reloads it)",
-			 m->path,
-			 fd == -EPERM && m->have_group ? "its admin_group cannot be set after the "
-							 "privilege drop"
-						       : strerror(-fd));
+			 "process until a restart (SIGHUP still reloads it)",
+			 m->path, why);
 		say_once(m, line);
 		return;
 	}

@@ -784,6 +784,16 @@ rvt_wait_for 8 "the foreign queue said" grep -q "TUN rvs0 has [0-9]* queues, [0-
 rvt_wait_for 14 "the foreign queue's end said" grep -q "TUN rvs0: the queue(s) another process attached are gone" \
 	"$RVT_TMP/server-sd.log" || rvt_fail "the foreign queue's end not said"
 [ "$(stat -c %G "$SRV_SOCK")" = "$(id -gn nobody)" ] || rvt_fail "the socket's group: $(stat -c %G "$SRV_SOCK")"
+# Deleted while the server runs (a cleanup of /run), it is made anew
+# within a check's 5 s, mode 0660 and of admin_group as at the start: the
+# service user is a member of the group and may give its socket to it (it
+# was refused without a try, "its admin_group cannot be set after the
+# privilege drop": round-seventy tester 321).
+rm "$SRV_SOCK"
+rvt_wait_for 6 "the socket made anew" grep -q "status socket $SRV_SOCK was deleted while this process ran: made anew" "$RVT_TMP/server-sd.log" ||
+	rvt_fail "the deleted socket not made anew: $(grep -a "status socket" "$RVT_TMP/server-sd.log" | tail -2)"
+[ "$(stat -c '%a %G' "$SRV_SOCK")" = "660 $(id -gn nobody)" ] || rvt_fail "made anew as $(stat -c '%a %G' "$SRV_SOCK")"
+"$RV_BIN" status -s "$SRV_SOCK" | rvt_matches "^ringvpn server: running" || rvt_fail "status through the socket made anew"
 check_nice "$SRV_PID" "server (started as nobody)" 0
 # A slice needs no privilege: the one setting that still applies.
 check_slice "$SRV_PID" "server (started as nobody)" 500 "$RVT_TMP/server-sd.log"

@@ -10,13 +10,16 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <liburing.h>
@@ -58,6 +61,27 @@ static void *thread_fn(void *arg)
 	return NULL;
 }
 
+/* status_socket_made_anew makes a Unix socket and gives it a group, as
+ * the path check does for a deleted status socket (tls/mgmt.c): lchown was
+ * not allowed, and the filter killed the server (round-seventy tester 321). */
+static void status_socket_made_anew(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char dir[] = "/tmp/rvt-sandbox-XXXXXX";
+	int fd;
+
+	cr_assert_not_null(mkdtemp(dir), "%s", strerror(errno));
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/s.sock", dir);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0, "%s", strerror(errno));
+	cr_assert_eq(lchown(sun.sun_path, (uid_t)-1, getegid()), 0, "%s", strerror(errno));
+	close(fd);
+	cr_assert_eq(unlink(sun.sun_path), 0);
+	/* (rmdir is not allowed: unlinkat is) */
+	cr_assert_eq(unlinkat(AT_FDCWD, dir, AT_REMOVEDIR), 0, "%s", strerror(errno));
+}
+
 Test(sandbox, what_ringvpn_uses_still_works)
 {
 	static const int fams[] = { AF_UNIX, AF_INET, AF_INET6, AF_NETLINK };
@@ -86,6 +110,7 @@ Test(sandbox, what_ringvpn_uses_still_works)
 	cr_assert_eq(res, 0, "socket in a new thread: %s", strerror(-res));
 	cr_assert_eq(io_uring_queue_init(8, &ring, 0), 0);
 	io_uring_queue_exit(&ring);
+	status_socket_made_anew();
 }
 
 Test(sandbox, clone3_fails_with_enosys)
