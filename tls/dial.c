@@ -156,8 +156,10 @@ struct rv_client_side {
 	/* The last answers of the names looked up (host, port and addresses;
 	 * err unused), for when a lookup fails: a pushed route that covers
 	 * the nameserver leads its queries into the tunnel, which is down
-	 * while the client reconnects (it never got back in). */
-	struct resolve_job known[4];
+	 * while the client reconnects (it never got back in). One per listed
+	 * name: best_way looks at each (4 left a list of 5 names unjudged:
+	 * round-seventy tester 326). */
+	struct resolve_job known[RV_CONFIG_MAX_SERVERS];
 	unsigned known_next;
 	/* The end of our own certificate the current connection was made
 	 * with, and the reconnection a renewal asks for before it. */
