@@ -89,10 +89,6 @@ struct rv_session {
 	 * their source check fails (up to a turn's worth, ~220, were said
 	 * so: round-sixty-four tester 260). */
 	_Atomic bool removed;
-	/* Until when its small packets are a flood, sent unflagged
-	 * (rv_session_small_flood); written by the workers that send them,
-	 * at most once a flush, relaxed: a hint. */
-	_Atomic uint64_t small_flood_until;
 	uint32_t demux_entry; /* its entry there; demux writer only */
 	uint16_t lane;	      /* its worker while published; demux writer only */
 

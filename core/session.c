@@ -941,16 +941,6 @@ uint8_t rv_session_small_flag(const struct rv_session *s)
 	return s->small_flag;
 }
 
-bool rv_session_small_flood(struct rv_session *s, bool flood, uint64_t now_ns, uint64_t hold_ns)
-{
-	if (flood) {
-		atomic_store_explicit(&s->small_flood_until, now_ns + hold_ns,
-				      memory_order_relaxed);
-		return true;
-	}
-	return now_ns < atomic_load_explicit(&s->small_flood_until, memory_order_relaxed);
-}
-
 const struct rv_ip_addr *rv_session_vaddr4(const struct rv_session *s)
 {
 	return &s->vaddr4;

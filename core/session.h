@@ -267,11 +267,6 @@ bool rv_session_csum_partial(const struct rv_session *s);
  * (core/wire.h), else 0: the flag bits of a packet of the small class.
  * Immutable. */
 uint8_t rv_session_small_flag(const struct rv_session *s);
-
-/* rv_session_small_flood notes, when |flood|, that |s| sent a flood of
- * small packets at |now_ns| (its small packets then go unflagged until
- * |hold_ns| later), and returns whether they are a flood now. Any worker. */
-bool rv_session_small_flood(struct rv_session *s, bool flood, uint64_t now_ns, uint64_t hold_ns);
 const struct rv_ip_addr *rv_session_vaddr4(const struct rv_session *s);
 const struct rv_ip_addr *rv_session_vaddr6(const struct rv_session *s);
 

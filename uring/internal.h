@@ -259,7 +259,13 @@ struct rv_worker {
 	/* Per-turn batches, one queue per class. */
 	struct rv_txq txq[RV_NUM_CLASSES];
 	uint64_t bulk_flows; /* TX: bit per flow hash with a bulk packet this turn */
-	uint32_t *tx_holds;  /* TUN buffers released after the next seal */
+	/* TX: small packets of each flow hash (rv_flow_bit's bit number) in
+	 * the window from small_win_ns, and until when each floods
+	 * (worker_tx.c small_flag). */
+	uint64_t small_win_ns;
+	uint16_t small_cnt[64];
+	uint64_t small_flood_until[64];
+	uint32_t *tx_holds; /* TUN buffers released after the next seal */
 	unsigned ntx_holds;
 	struct rv_pkt_extra *exts; /* scratch for seal */
 	struct rv_rxq rxq[RV_NUM_CLASSES];
@@ -449,11 +455,14 @@ void rv_worker_tun_read(struct rv_worker *w, unsigned bid, uint32_t len);
  * none). */
 struct rv_session *rv_worker_lookup_dst(const struct rv_worker *w, const struct rv_ip_info *ip);
 /* rv_worker_tx_class picks the class of an inner packet of *|len| bytes at
- * |pkt| (parsed: |ip|) to be sent: a small one of a flow with no bulk
- * queued goes first; a fragment never does, and a small fragment is padded
- * (*|len| grows) when the |room| bytes at |pkt| allow it. */
+ * |pkt| (parsed: |ip|) to be sent to session |s|: a small one of a flow with
+ * no bulk queued goes first (and gets RV_DATA_F_SMALL in *|flags| unless
+ * its flow floods: worker_tx.c small_flag); a fragment never does, and a
+ * small fragment is padded (*|len| grows) when the |room| bytes at |pkt|
+ * allow it. */
 unsigned rv_worker_tx_class(struct rv_worker *w, uint8_t *pkt, uint32_t *len, uint32_t room,
-			    const struct rv_ip_info *ip);
+			    const struct rv_ip_info *ip, const struct rv_session *s,
+			    uint8_t *flags);
 /* rv_worker_lookup_addr: the same for address |a|. */
 struct rv_session *rv_worker_lookup_addr(const struct rv_worker *w, const struct rv_ip_addr *a);
 /* rv_worker_addr_inside: is |a| a host inside the tunnel (a session

@@ -733,7 +733,7 @@ static enum c2c_result forward_c2c(struct rv_worker *w, struct rv_rx_item *it, u
 	rv_ctr_add(&w->ctr, RV_CTR_C2C_FORWARDED, 1);
 	len = ip->total_len;
 	/* The datagram's own plaintext is the room there is. */
-	cls = rv_worker_tx_class(w, plain, &len, plen, ip);
+	cls = rv_worker_tx_class(w, plain, &len, plen, ip, to, &flags);
 	rv_worker_forward(w, cls, plain, len, it->handle, to, flags);
 	return C2C_FORWARDED;
 }

@@ -243,6 +243,7 @@ static void tx_add(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t han
 	enum rv_drop_reason why;
 	struct rv_ip_info ip;
 	struct rv_session *s;
+	uint8_t flags = 0;
 	unsigned cls;
 
 	if (unlikely(rv_ip_parse(&ip, pkt, len) != RV_IP_OK)) {
@@ -265,12 +266,50 @@ static void tx_add(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t han
 	}
 	len = ip.total_len;
 	/* A TUN buffer has the room of a full packet. */
-	cls = rv_worker_tx_class(w, pkt, &len, w->mtu, &ip);
-	tx_push(w, cls, pkt, len, handle, s, NULL, 0, 0);
+	cls = rv_worker_tx_class(w, pkt, &len, w->mtu, &ip, s, &flags);
+	tx_push(w, cls, pkt, len, handle, s, NULL, 0, flags);
+}
+
+/* A flow of more small packets than SMALL_WIN_MAX in a window of
+ * SMALL_WIN_NS (25,600 a second) is a flood: its packets go unflagged for
+ * SMALL_FLOOD_HOLD_NS after (small_flag). A stream of small packets of a
+ * few Mbit/s (a call: 4,000-10,000 a second of 64 bytes) is not. */
+#define SMALL_WIN_NS (10 * RV_NSEC_PER_MSEC)
+#define SMALL_WIN_MAX 256
+#define SMALL_FLOOD_HOLD_NS (100 * RV_NSEC_PER_MSEC)
+
+/* small_flag returns the header flags of a small-class packet of flow
+ * |flow| (rv_flow_bit's bit number) for session |s|: RV_DATA_F_SMALL where
+ * the peer takes it (core/wire.h), so that its socket steering keeps a
+ * flow of them together when a send merges several (round-sixty-nine
+ * tester 310), unless the flow floods: flagged, one client's 64-byte flood
+ * filled the receiver's small socket, which other sessions' pings share
+ * (11.8 % of them lost, none before: round-seventy testers 323, 325);
+ * unflagged, its trains go to the bulk lane by their length, as before.
+ * Counted per flow, not per session: a download's ACKs are a flood of
+ * their own beside a call in the same session (tester 326). Per worker: a
+ * flow's small packets leave through one. */
+static uint8_t small_flag(struct rv_worker *w, unsigned flow, const struct rv_session *s)
+{
+	uint8_t f = rv_session_small_flag(s);
+	uint64_t now;
+
+	if (f == 0) {
+		return 0;
+	}
+	now = rv_coarse_now_ns();
+	if (now - w->small_win_ns >= SMALL_WIN_NS) {
+		memset(w->small_cnt, 0, sizeof(w->small_cnt));
+		w->small_win_ns = now;
+	}
+	if (w->small_cnt[flow] <= SMALL_WIN_MAX && ++w->small_cnt[flow] > SMALL_WIN_MAX) {
+		w->small_flood_until[flow] = now + SMALL_FLOOD_HOLD_NS;
+	}
+	return now < w->small_flood_until[flow] ? 0 : f;
 }
 
 unsigned rv_worker_tx_class(struct rv_worker *w, uint8_t *pkt, uint32_t *len, uint32_t room,
-			    const struct rv_ip_info *ip)
+			    const struct rv_ip_info *ip, const struct rv_session *s, uint8_t *flags)
 {
 	uint64_t bit;
 
@@ -293,6 +332,7 @@ unsigned rv_worker_tx_class(struct rv_worker *w, uint8_t *pkt, uint32_t *len, ui
 	}
 	bit = rv_flow_bit(pkt, *len, ip);
 	if (*len <= RV_PRIO_MAX_LEN && !(w->bulk_flows & bit)) {
+		*flags |= small_flag(w, (unsigned)__builtin_ctzll(bit), s);
 		return Q_PRIO;
 	}
 	w->bulk_flows |= bit;
@@ -927,42 +967,6 @@ static void seal_run(struct rv_worker *w, const struct rv_tx_item *it, unsigned 
 	seal_send(w, it, start, to, now, &ep);
 }
 
-/* A session's run of more small packets than this in one flush is a flood,
- * not an interactive flow: its small packets go unflagged (flag_small) for
- * SMALL_FLOOD_HOLD_NS after. A flood runs into it every flush or so; a
- * stream of a few Mbit/s sends a few a flush, more only when its worker
- * was held up for milliseconds. */
-#define SMALL_FLAG_RUN_MAX 64
-#define SMALL_FLOOD_HOLD_NS (100 * RV_NSEC_PER_MSEC)
-
-/* flag_small flags it[from, to), the small-class packets of one session in
- * one flush, RV_DATA_F_SMALL where the peer takes it (core/wire.h), so that
- * its socket steering keeps a flow of them together when a send merges
- * several (round-sixty-nine tester 310). Not an ICMP error (up to 1280
- * bytes) nor an empty answer to a keepalive, which the class holds too
- * (round-seventy tester 323). Nor a flood of small packets through a
- * tunnel (a run longer than SMALL_FLAG_RUN_MAX, and what follows it for a
- * while): flagged, it filled the receiver's small socket, which other
- * sessions' pings share (11.8 % of them lost, none before: testers 323,
- * 325); unflagged, its trains go to the bulk lane by their length, as
- * before. Held rather than judged run by run: a flood's shorter runs,
- * flagged, still filled that socket, and a stream whose runs crossed a
- * line now and then was reordered at each crossing. */
-static void flag_small(struct rv_tx_item *it, unsigned from, unsigned to, uint64_t now)
-{
-	uint8_t f = rv_session_small_flag(it[from].s);
-
-	if (f == 0 || rv_session_small_flood(it[from].s, to - from > SMALL_FLAG_RUN_MAX, now,
-					     SMALL_FLOOD_HOLD_NS)) {
-		return;
-	}
-	for (unsigned k = from; k < to; k++) {
-		if (it[k].len != 0 && it[k].len <= RV_PRIO_MAX_LEN) {
-			it[k].flags |= f;
-		}
-	}
-}
-
 void rv_worker_flush_tx(struct rv_worker *w, unsigned cls)
 {
 	struct rv_txq *q = &w->txq[cls];
@@ -972,9 +976,6 @@ void rv_worker_flush_tx(struct rv_worker *w, unsigned cls)
 
 		for (unsigned i = 0, j; i < q->n; i = j) {
 			j = RV_RUN_END(q, i);
-			if (cls == Q_PRIO) {
-				flag_small(q->it, i, j, now);
-			}
 			seal_run(w, q->it, i, j, now);
 		}
 		q->n = 0;
