@@ -496,7 +496,12 @@ static int cmd_issue(int argc, char **argv, enum rv_pki_cert_kind kind)
 	if (have_days && have_range) {
 		return usage_error(cmd, "--days cannot be combined with --valid-from/--valid-to");
 	}
-	ret = rv_pki_ca_open(&ca, ca_dir, &err);
+	/* Under the CA's lock, taken before the CA is read: one started
+	 * just before a `pki ca --force` issued from the old CA, said
+	 * "issued", and no peer of the new CA took it (round-seventy tester
+	 * 324). */
+	ret = rv_pki_ca_open_locked(&ca, ca_dir, false, &(struct rv_pki_waiter){ say_waiting, cmd },
+				    &err);
 	if (ret != 0) {
 		return pki_failed(cmd, ret, &err);
 	}
@@ -600,11 +605,15 @@ static int cmd_revoke_or_crl(int argc, char **argv, bool revoke)
 	if (revoke && (cert == NULL) == (serial == NULL)) {
 		return usage_error(cmd, "give exactly one of --cert FILE or --serial HEX");
 	}
-	ret = rv_pki_ca_open(&ca, ca_dir, &err);
+	/* The lock before the CA is read: read first, beside a `pki ca
+	 * --force`, it was a new key beside the old certificate, refused as
+	 * not belonging to it (exit 13 in 35 ms, no wait: round-seventy
+	 * tester 324). */
+	ret = rv_pki_ca_open_locked(&ca, ca_dir, true, &(struct rv_pki_waiter){ say_waiting, cmd },
+				    &err);
 	if (ret != 0) {
 		return pki_failed(cmd, ret, &err);
 	}
-	rv_pki_ca_set_waiter(ca, &(struct rv_pki_waiter){ say_waiting, cmd });
 	if (!revoke) {
 		ret = rv_pki_crl_update(ca, days, lift, num_lift, &err);
 	} else if (cert != NULL) {
@@ -818,7 +827,9 @@ static const struct pki_cmd pki_cmds[] = {
 	  "N days, default 30, or at the CA's end if it comes first). An empty CRL is\n"
 	  "valid. A serial the current CRL revokes and revoked.txt no longer lists is\n"
 	  "refused (the index lost lines) unless named by --unrevoke: its revocation is\n"
-	  "lifted on purpose (remove its line first)." },
+	  "lifted on purpose (remove its line first). A revocation of a serial\n"
+	  "revoked.txt cannot list (zero, negative, over 20 octets: another tool's) is\n"
+	  "carried over into every new CRL." },
 	{ "show", cmd_show, "FILE...",
 	  "Print subject, issuer, serial, validity, SANs and usages of a certificate, or\n"
 	  "the revoked serials of a CRL; of every one a file holds (\"object: i of n\"),\n"

@@ -251,3 +251,29 @@ const char *rv_x509_serial_unfit(const X509 *x)
 	ERR_clear_error();
 	return why;
 }
+
+bool rv_x509_self_signed(X509 *x)
+{
+	/* EXFLAG_SS, as BoringSSL works it out from the certificate: subject
+	 * and issuer alike, the authority key identifier (if any) its own,
+	 * and keyCertSign allowed. */
+	return (X509_get_extension_flags(x) & EXFLAG_SS) != 0;
+}
+
+X509 *rv_x509_chain_serial_unfit(STACK_OF(X509) * chain, const char **why)
+{
+	size_t n = chain != NULL ? sk_X509_num(chain) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		X509 *x = sk_X509_value(chain, i);
+
+		if (i > 0 && i + 1 == n && rv_x509_self_signed(x)) {
+			break; /* the root: a trust anchor, never revoked */
+		}
+		*why = rv_x509_serial_unfit(x);
+		if (*why != NULL) {
+			return x;
+		}
+	}
+	return NULL;
+}

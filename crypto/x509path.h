@@ -135,6 +135,22 @@ bool rv_x509_signs_tls13(X509 *x);
  * `pki revoke` refuse it alike (round-seventy tester 322). */
 const char *rv_x509_serial_unfit(const X509 *x);
 
+/* rv_x509_chain_serial_unfit: the first certificate of |chain| (leaf
+ * first, as X509_STORE_CTX_get0_chain gives it) whose serial number
+ * rv_x509_serial_unfit refuses, with its word in |*why|; NULL if none (or
+ * |chain| is NULL). The chain's last, when it is a self-signed root above
+ * the leaf, is passed over: a trust anchor of the CA file, which no CRL
+ * revokes. An intermediate is not: its issuer's CRL revokes it, and `pki
+ * crl` could not list such a serial, so a revoked intermediate of serial 0
+ * was let back in by the next CRL while the leaf alone was checked
+ * (round-seventy tester 324). The handshake (tls/ctx.c), the
+ * re-verification of live sessions and `pki verify` refuse alike. */
+X509 *rv_x509_chain_serial_unfit(STACK_OF(X509) * chain, const char **why);
+
+/* rv_x509_self_signed: is |x| a root, its own issuer (the name, and the
+ * key identifiers when present) that may sign certificates? */
+bool rv_x509_self_signed(X509 *x);
+
 /* What follows "its serial number is WHY" wherever that refusal is said,
  * in one wording. */
 #define RV_X509_SERIAL_RULE                                                                 \

@@ -25,10 +25,12 @@
 struct rv_pki_ca;
 
 /* A CA directory has a lock (DIR/.lock, an flock) that `pki ca` (--force),
- * `pki revoke` and `pki crl` hold while they read and rewrite its files.
- * A command that finds it held calls |fn| (if not NULL) once with |arg|
- * and a sentence, "waiting for the lock of CA DIR: another pki command
- * (PID N) is running", and then waits for it. */
+ * `pki revoke`, `pki crl`, `pki server` and `pki client` hold while they
+ * read, sign with and rewrite its files. A command that finds it held and
+ * must wait calls |fn| (if not NULL) once with |arg| and a sentence,
+ * "waiting for the lock of CA DIR: another pki command (PID N) is running"
+ * (without "(PID N)" when /proc/locks names no holder), and then waits for
+ * it. */
 struct rv_pki_waiter {
 	void (*fn)(const void *arg, const char *msg);
 	const void *arg;
@@ -44,9 +46,10 @@ struct rv_pki_ca_opts {
 /* rv_pki_ca_create creates |dir| (mode 0700) if it does not exist and writes
  * a new CA into it: ca.key, ca.crt (basicConstraints CA:TRUE critical,
  * keyUsage keyCertSign+cRLSign critical, SKI, random 127-bit serial), an
- * empty ca.crl and revoked.txt, holding the CA's lock. Refuses (-EEXIST)
- * to replace an existing ca.key unless |opts->force|. Returns 0 or -errno
- * with |err| filled. */
+ * empty ca.crl and revoked.txt, holding the CA's lock, with a mark
+ * (DIR/.ca-replacing) there from before the first of them is written
+ * until the last is. Refuses (-EEXIST) to replace an existing ca.key
+ * unless |opts->force|. Returns 0 or -errno with |err| filled. */
 int rv_pki_ca_create(const char *dir, const struct rv_pki_ca_opts *opts, struct rv_pki_err *err);
 
 /* rv_pki_ca_dir_check: is |dir| a directory? Returns 0, or -ENOENT with
@@ -57,8 +60,26 @@ int rv_pki_ca_dir_check(const char *dir, struct rv_pki_err *err);
 /* rv_pki_ca_open loads DIR/ca.crt and DIR/ca.key, checks that the key
  * matches the certificate and that the certificate is a CA, and returns a
  * new handle in |*out| (free with rv_pki_ca_free). Returns 0 or -errno with
- * |err| filled (class RV_PKI_ERR_CERT or RV_PKI_ERR_KEY). */
+ * |err| filled (class RV_PKI_ERR_CERT or RV_PKI_ERR_KEY; a key that does
+ * not match says that a `pki ca --force` cut short is finished by running
+ * it again). It takes no lock: rv_pki_revoke* and rv_pki_crl_update take
+ * it and check that the CA is still the one loaded. */
 int rv_pki_ca_open(struct rv_pki_ca **out, const char *dir, struct rv_pki_err *err);
+
+/* rv_pki_ca_open_locked is rv_pki_ca_open with the CA's lock taken first
+ * (|waiter| told of a wait, may be NULL) and held until rv_pki_ca_free: the
+ * CA loaded while `pki ca --force` replaced it was the old one, whose key
+ * and certificate then did not match ("ca.key does not belong to ca.crt",
+ * in 35 ms rather than a wait), or which signed a certificate no peer of
+ * the new CA takes (round-seventy tester 324). |writes|: the command
+ * rewrites the CA's files (revoke, crl); otherwise it only signs with them
+ * (server, client), and a CA directory in which no lock file can be made
+ * (read-only, another user's) is used without the lock. A `pki ca` cut
+ * short (killed between its renames: its mark DIR/.ca-replacing is still
+ * there) is refused, saying so (-EINVAL, class RV_PKI_ERR_OP, or the
+ * class of what it broke), with the advice to run it again. */
+int rv_pki_ca_open_locked(struct rv_pki_ca **out, const char *dir, bool writes,
+			  const struct rv_pki_waiter *waiter, struct rv_pki_err *err);
 
 /* rv_pki_ca_free releases |ca| and wipes its key; NULL is a no-op. */
 void rv_pki_ca_free(struct rv_pki_ca *ca);

@@ -193,9 +193,11 @@ static int index_load(struct index *idx, const struct rv_pki_ca *ca, struct rv_p
 				 "%s:%zu: serial %.*s is one no certificate may carry (zero, "
 				 "negative or longer than 20 octets: RFC 5280), which an older "
 				 "'ringvpn pki revoke' listed: remove the line, then run "
-				 "'ringvpn pki crl --ca %s' (no ringvpn peer takes a certificate "
-				 "of that serial)",
-				 idx->path, line, (int)(sp - p > 48 ? 48 : sp - p), p, ca->dir);
+				 "'ringvpn pki crl --ca %s' (its revocation in %s/%s, if there, is "
+				 "carried over into every new CRL; no ringvpn peer takes a "
+				 "certificate of that serial, nor one under an intermediate of it)",
+				 idx->path, line, (int)(sp - p > 48 ? 48 : sp - p), p, ca->dir,
+				 ca->dir, RV_PKI_CA_CRL);
 			ret = -EINVAL;
 			goto err;
 		}
@@ -254,41 +256,67 @@ static bool lift_has(const struct lift *lift, const char *serial)
 }
 
 /* What a CRL built from the index would leave out of the previous one
- * (dropped): |num| serials, the first in |first|, and |num_unlistable| of
- * a number no certificate may carry, the first in |first_unlistable|. */
+ * (dropped): |num| serials, the first in |first|; and the revocations of
+ * a number no certificate may carry, which it carries over instead, in
+ * |carry| (NULL: none; owned), the first's serial in |first_unlistable|. */
 struct left_out {
-	size_t num, num_unlistable;
+	size_t num;
 	char first[SERIAL_HEX_MAX + 1];
 	char first_unlistable[SERIAL_HEX_MAX + 8];
+	STACK_OF(X509_REVOKED) * carry;
 };
+
+/* carry_free frees revocations carried over (NULL: none). */
+static void carry_free(STACK_OF(X509_REVOKED) * carry)
+{
+	sk_X509_REVOKED_pop_free(carry, X509_REVOKED_free);
+}
+
+/* carry_keep adds a copy of |rev| to |out|'s revocations carried over.
+ * Returns 0 or -ENOMEM. */
+static int carry_keep(struct left_out *out, X509_REVOKED *rev)
+{
+	X509_REVOKED *copy = X509_REVOKED_dup(rev);
+
+	if (out->carry == NULL) {
+		out->carry = sk_X509_REVOKED_new_null();
+	}
+	if (copy == NULL || out->carry == NULL || !sk_X509_REVOKED_push(out->carry, copy)) {
+		X509_REVOKED_free(copy);
+		return -ENOMEM;
+	}
+	return 0;
+}
 
 /* dropped counts the serials |old| revokes that |idx| does not and |lift|
  * does not name (nor |adding|, a serial about to join |idx|): what a CRL
  * built from |idx| would un-revoke unasked. Those of a number no
- * certificate may carry (zero, negative, longer than 20 octets), which an
- * older `pki revoke --cert` put there, are counted apart: no index can
- * list them, so no command could put them back or lift them, and every
- * `pki crl` and `pki revoke` was refused; no peer takes a certificate of
- * one (rv_x509_serial_unfit: round-seventy tester 322). */
-static void dropped(X509_CRL *old, const struct index *idx, const struct lift *lift,
-		    const char *adding, struct left_out *out)
+ * certificate may carry (zero, negative, longer than 20 octets), which
+ * another tool's CRL or an older `pki revoke --cert` put there, go into
+ * |out->carry| instead: no index can list them, so no command could put
+ * them back or lift them, and every `pki crl` and `pki revoke` was refused
+ * (round-seventy tester 322); left out, they let a revoked intermediate of
+ * serial 0 back in, whose leaves a peer then took (tester 324). Returns 0
+ * or -ENOMEM. */
+static int dropped(X509_CRL *old, const struct index *idx, const struct lift *lift,
+		   const char *adding, struct left_out *out)
 {
 	STACK_OF(X509_REVOKED) *revs = X509_CRL_get_REVOKED(old);
+	int ret = 0;
 
-	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; i < sk_X509_REVOKED_num(revs); i++) {
-		const ASN1_INTEGER *sn =
-			X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revs, i));
-		BIGNUM *bn = ASN1_INTEGER_to_BN(sn, NULL);
+	for (size_t i = 0; ret == 0 && i < sk_X509_REVOKED_num(revs); i++) {
+		X509_REVOKED *rev = sk_X509_REVOKED_value(revs, i);
+		BIGNUM *bn = ASN1_INTEGER_to_BN(X509_REVOKED_get0_serialNumber(rev), NULL);
 		char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
 
 		if (hex != NULL && (BN_is_zero(bn) || BN_is_negative(bn) ||
 				    BN_num_bytes(bn) > RV_X509_SERIAL_MAX)) {
-			if (out->num_unlistable++ == 0) {
+			if (out->carry == NULL) {
 				snprintf(out->first_unlistable, sizeof(out->first_unlistable),
 					 strlen(hex) > SERIAL_HEX_MAX ? "%.*s..." : "%.*s",
 					 SERIAL_HEX_MAX, hex);
 			}
+			ret = carry_keep(out, rev);
 		} else if (hex == NULL || (!index_has(idx, hex) && !lift_has(lift, hex) &&
 					   (adding == NULL || strcmp(adding, hex) != 0))) {
 			if (out->num++ == 0) {
@@ -299,6 +327,7 @@ static void dropped(X509_CRL *old, const struct index *idx, const struct lift *l
 		OPENSSL_free(hex);
 		BN_free(bn);
 	}
+	return ret;
 }
 
 /* keeps_revocations checks that |idx| lists every serial the CA's ca.crl
@@ -308,14 +337,20 @@ static void dropped(X509_CRL *old, const struct index *idx, const struct lift *l
  * lines (deleted, left behind when the directory was copied, cut) would
  * have the next CRL, numbered above the last, let the revoked back in,
  * silently: a revocation is lifted by name (pki crl --unrevoke SERIAL).
- * Returns 0 or -errno. */
+ * The revocations of serials no index can list go into |*carry| (NULL
+ * if none; the caller frees it with carry_free), for the next CRL to
+ * carry over, said in a note. Returns 0 or -errno. */
 static int keeps_revocations(const struct rv_pki_ca *ca, const struct index *idx,
-			     const struct lift *lift, const char *adding, struct rv_pki_err *err)
+			     const struct lift *lift, const char *adding,
+			     STACK_OF(X509_REVOKED) * *carry, struct rv_pki_err *err)
 {
 	struct left_out out = { 0 };
 	char crl_path[PATH_MAX];
 	X509_CRL *old = NULL;
+	size_t n;
 	int ret;
+
+	*carry = NULL;
 
 	for (size_t i = 0; i < lift->num; i++) {
 		if (index_has(idx, lift->serials[i])) {
@@ -351,11 +386,14 @@ static int keeps_revocations(const struct rv_pki_ca *ca, const struct index *idx
 				 why, ca->dir);
 			return ret;
 		}
-		if (X509_CRL_verify(old, ca->key) == 1) {
-			dropped(old, idx, lift, adding, &out);
-		}
+		ret = X509_CRL_verify(old, ca->key) == 1 ? dropped(old, idx, lift, adding, &out)
+							 : 0;
 		ERR_clear_error();
 		X509_CRL_free(old);
+		if (ret != 0) {
+			pki_errf(err, RV_PKI_ERR_OP, "out of memory");
+			goto err;
+		}
 	}
 	if (out.num != 0) {
 		pki_errf(err, RV_PKI_ERR_CERT,
@@ -365,25 +403,35 @@ static int keeps_revocations(const struct rv_pki_ca *ca, const struct index *idx
 			 "revocation on purpose, 'ringvpn pki crl --ca %s --unrevoke SERIAL'",
 			 crl_path, out.num, idx->path, out.first, out.num > 1 ? " and others" : "",
 			 crl_path, ca->dir, ca->dir);
-		return -EINVAL;
-	}
-	if (out.num_unlistable != 0) {
-		pki_note(err,
-			 "%s revoked %zu certificate(s) of a serial no certificate may carry "
-			 "(serial %s%s: zero, negative or longer than 20 octets), which an older "
-			 "'ringvpn pki revoke' listed: left out of the new CRL, as %s cannot "
-			 "list them (a ringvpn peer refuses such a certificate at the handshake)",
-			 crl_path, out.num_unlistable, out.first_unlistable,
-			 out.num_unlistable > 1 ? " and others" : "", idx->path);
+		ret = -EINVAL;
+		goto err;
 	}
 	for (size_t i = 0; i < lift->num; i++) {
 		if (!lift->seen[i]) {
 			pki_errf(err, RV_PKI_ERR_USAGE, "serial %s is not revoked by %s",
 				 lift->serials[i], crl_path);
-			return -EINVAL;
+			ret = -EINVAL;
+			goto err;
 		}
 	}
+	/* Never dropped: a revoked intermediate of serial 0 (another tool's,
+	 * in the CA's CRL) was left out, and its leaves got in again (round-
+	 * seventy tester 324). */
+	n = out.carry != NULL ? sk_X509_REVOKED_num(out.carry) : 0;
+	if (n != 0) {
+		pki_note(err,
+			 "%s revokes %zu certificate(s) of a serial %s cannot list (serial %s%s: "
+			 "zero, negative or longer than 20 octets; another tool's, or listed by "
+			 "an older 'ringvpn pki revoke'): carried over into the new CRL, as into "
+			 "every one after it",
+			 crl_path, n, idx->path, out.first_unlistable, n > 1 ? " and others" : "");
+	}
+	*carry = out.carry;
 	return 0;
+
+err:
+	carry_free(out.carry);
+	return ret;
 }
 
 /* next_crl_number reads the previous ca.crl (if any), checks it was signed by
@@ -493,8 +541,10 @@ static time_t crl_next_update(const struct rv_pki_ca *ca, time_t now, int days,
 	return end;
 }
 
-static int crl_build(const struct rv_pki_ca *ca, const struct index *idx, int days, bool first,
-		     struct rv_pki_err *err)
+/* crl_build signs the CA's next ca.crl from |idx|, with the revocations
+ * |carry| holds (may be NULL) carried over as they were. */
+static int crl_build(const struct rv_pki_ca *ca, const struct index *idx,
+		     STACK_OF(X509_REVOKED) * carry, int days, bool first, struct rv_pki_err *err)
 {
 	char crl_path[PATH_MAX];
 	X509_CRL *crl = NULL;
@@ -543,6 +593,16 @@ static int crl_build(const struct rv_pki_ca *ca, const struct index *idx, int da
 			goto out;
 		}
 	}
+	for (size_t i = 0; carry != NULL && i < sk_X509_REVOKED_num(carry); i++) {
+		X509_REVOKED *copy = X509_REVOKED_dup(sk_X509_REVOKED_value(carry, i));
+
+		if (copy == NULL || !X509_CRL_add0_revoked(crl, copy)) {
+			X509_REVOKED_free(copy);
+			pki_err_ssl(err, RV_PKI_ERR_OP, "cannot carry a revocation over");
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
 	X509V3_set_ctx(&ctx, ca->cert, NULL, NULL, crl, 0);
 	aki = X509V3_EXT_nconf_nid(NULL, &ctx, NID_authority_key_identifier, "keyid:always");
 	if (!X509_CRL_sort(crl) ||
@@ -563,18 +623,23 @@ out:
 	return ret;
 }
 
-/* lock_unchanged takes the lock of |ca|'s directory and checks, holding
- * it, that the CA there is still the one |ca| loaded: `pki ca --force` may
- * have replaced it meanwhile (it holds the lock too), and a revocation
- * waiting for the lock then wrote the old CA's serial into the new CA's
- * index (round-seventy tester 322). Returns the lock's descriptor or
- * -errno with |err| set. */
+/* lock_unchanged returns the lock of |ca|'s directory: the one |ca| was
+ * loaded holding (rv_pki_ca_open_locked, as the commands load it: round-
+ * seventy tester 324), else taken now, checking that the CA there is
+ * still the one |ca| loaded: `pki ca --force` may have replaced it
+ * meanwhile (it holds the lock too), and a revocation waiting for the lock
+ * then wrote the old CA's serial into the new CA's index (tester 322).
+ * Returns the lock's descriptor (give it back with lock_release) or -errno
+ * with |err| set. */
 static int lock_unchanged(const struct rv_pki_ca *ca, struct rv_pki_err *err)
 {
 	struct rv_pki_ca *now = NULL;
 	int lock, ret;
 
-	lock = pki_ca_lock(ca->dir, &ca->waiter, err);
+	if (ca->lock >= 0) {
+		return ca->lock;
+	}
+	lock = pki_ca_lock(ca->dir, &ca->waiter, false, err);
 	if (lock < 0) {
 		return lock;
 	}
@@ -595,12 +660,22 @@ static int lock_unchanged(const struct rv_pki_ca *ca, struct rv_pki_err *err)
 	return lock;
 }
 
+/* lock_release gives back what lock_unchanged returned: the lock it took,
+ * not the one |ca| holds. */
+static void lock_release(const struct rv_pki_ca *ca, int lock)
+{
+	if (lock != ca->lock) {
+		close(lock);
+	}
+}
+
 int rv_pki_crl_update(const struct rv_pki_ca *ca, int crl_days, const char *const *lift,
 		      size_t num_lift, struct rv_pki_err *err)
 {
 	char serials[RV_PKI_LIFT_MAX][SERIAL_HEX_MAX + 1];
 	bool seen[RV_PKI_LIFT_MAX] = { false };
 	struct lift l = { .serials = serials, .num = num_lift, .seen = seen };
+	STACK_OF(X509_REVOKED) *carry = NULL;
 	struct index idx;
 	int lock, ret;
 
@@ -623,11 +698,12 @@ int rv_pki_crl_update(const struct rv_pki_ca *ca, int crl_days, const char *cons
 	}
 	ret = index_load(&idx, ca, err);
 	if (ret == 0) {
-		ret = keeps_revocations(ca, &idx, &l, NULL, err);
-		ret = ret ? ret : crl_build(ca, &idx, crl_days, false, err);
+		ret = keeps_revocations(ca, &idx, &l, NULL, &carry, err);
+		ret = ret ? ret : crl_build(ca, &idx, carry, crl_days, false, err);
+		carry_free(carry);
 		index_cleanup(&idx);
 	}
-	close(lock);
+	lock_release(ca, lock);
 	return ret;
 }
 
@@ -637,7 +713,7 @@ int pki_crl_create(const struct rv_pki_ca *ca, struct rv_pki_err *err)
 	int ret = index_load(&idx, ca, err);
 
 	if (ret == 0) {
-		ret = crl_build(ca, &idx, 0, true, err);
+		ret = crl_build(ca, &idx, NULL, 0, true, err);
 		index_cleanup(&idx);
 	}
 	return ret;
@@ -648,6 +724,7 @@ int pki_crl_create(const struct rv_pki_ca *ca, struct rv_pki_err *err)
 static int revoke_canon(const struct rv_pki_ca *ca, const char *serial, const char *subject,
 			int crl_days, bool *out_already, struct rv_pki_err *err)
 {
+	STACK_OF(X509_REVOKED) *carry = NULL;
 	struct index idx;
 	char *text = NULL;
 	size_t text_len;
@@ -663,13 +740,13 @@ static int revoke_canon(const struct rv_pki_ca *ca, const char *serial, const ch
 	if (ret == 0) {
 		/* Before the index is written; the serial revoked now may be
 		 * one the index lost, put back. */
-		ret = keeps_revocations(ca, &idx, &(struct lift){ .num = 0 }, serial, err);
+		ret = keeps_revocations(ca, &idx, &(struct lift){ .num = 0 }, serial, &carry, err);
 		if (ret != 0) {
 			index_cleanup(&idx);
 		}
 	}
 	if (ret != 0) {
-		close(lock);
+		lock_release(ca, lock);
 		return ret;
 	}
 	for (size_t i = 0; i < idx.num_ent; i++) {
@@ -730,11 +807,12 @@ static int revoke_canon(const struct rv_pki_ca *ca, const char *serial, const ch
 		snprintf(idx.ent[idx.num_ent].serial, sizeof(idx.ent[0].serial), "%s", serial);
 		idx.ent[idx.num_ent++].when = now;
 	}
-	ret = crl_build(ca, &idx, crl_days, false, err);
+	ret = crl_build(ca, &idx, carry, crl_days, false, err);
 out:
+	carry_free(carry);
 	free(text);
 	index_cleanup(&idx);
-	close(lock);
+	lock_release(ca, lock);
 	return ret;
 }
 
@@ -793,12 +871,18 @@ int rv_pki_revoke(const struct rv_pki_ca *ca, const char *cert_path, int crl_day
 	 * such a certificate (rv_x509_serial_unfit). */
 	unfit = rv_x509_serial_unfit(cert);
 	if (unfit != NULL) {
+		/* An intermediate's refusal covers what it issued: said so
+		 * (round-seventy tester 324). */
+		bool is_ca = X509_check_ca(cert) != 0;
+
 		pki_errf(err, RV_PKI_ERR_CERT,
 			 "%s: refused: its serial number is %s, which %s/%s cannot list (RFC 5280 "
 			 "allows a positive integer of at most 20 octets); nothing revoked: no "
-			 "ringvpn peer takes this certificate (the handshake and 'ringvpn pki "
-			 "verify' refuse it)",
-			 cert_path, unfit, ca->dir, RV_PKI_CA_INDEX);
+			 "ringvpn peer takes this %s (the handshake and 'ringvpn pki verify' "
+			 "refuse %s)",
+			 cert_path, unfit, ca->dir, RV_PKI_CA_INDEX,
+			 is_ca ? "CA certificate, nor any certificate under it" : "certificate",
+			 is_ca ? "a chain that holds it" : "it");
 		ret = -EINVAL;
 		goto out;
 	}

@@ -36,8 +36,9 @@ struct rv_pki_revoked {
 
 /* rv_pki_revoke adds the certificate in |cert_path| to the CA's revocation
  * index and rebuilds ca.crl valid for |crl_days| (0 means the default),
- * holding the CA's lock (ca.h) and refusing (-ESTALE) when the CA was
- * replaced meanwhile. The file must hold one certificate, issued by |ca|,
+ * holding the CA's lock (ca.h): the one |ca| holds (rv_pki_ca_open_locked),
+ * else taken here, refusing (-ESTALE) when the CA was replaced meanwhile.
+ * The file must hold one certificate, issued by |ca|,
  * with a serial number a peer takes (RFC 5280: positive, at most 20
  * octets): -EINVAL otherwise, nothing written. If it was already revoked,
  * |out->already| is set and the CRL is rebuilt anyway. Returns 0 or
@@ -58,11 +59,13 @@ int rv_pki_revoke_serial(const struct rv_pki_ca *ca, const char *serial_hex, int
  * revokes and the index no longer lists is refused (-EINVAL: the index lost
  * lines), but the |num_lift| serials (hex) in |lift|, whose revocations are
  * lifted on purpose: each must be revoked by the previous CRL and absent
- * from the index. rv_pki_revoke* refuse any such serial. A serial no
- * certificate may carry (zero, negative, longer than 20 octets: an older
- * `pki revoke` put them there) is left out, with a note in |err| (kind
- * NONE). |crl_days| 0 means the default. Holds the CA's lock as
- * rv_pki_revoke does. Returns 0 or -errno with |err| filled. */
+ * from the index. rv_pki_revoke* refuse any such serial. The previous
+ * CRL's revocations of a serial no certificate may carry (zero, negative,
+ * longer than 20 octets: another tool's, or an older `pki revoke`'s),
+ * which no index can list, are carried over as they are, with a note in
+ * |err| (kind NONE); rv_pki_revoke* carry them over too. |crl_days| 0
+ * means the default. Holds the CA's lock as rv_pki_revoke does. Returns 0
+ * or -errno with |err| filled. */
 int rv_pki_crl_update(const struct rv_pki_ca *ca, int crl_days, const char *const *lift,
 		      size_t num_lift, struct rv_pki_err *err);
 

@@ -17,13 +17,15 @@
 #include "pki/ca.h"
 #include "pki/err.h"
 
-/* A loaded CA: its directory, certificate and signing key, and who is told
- * of a wait for its lock. */
+/* A loaded CA: its directory, certificate and signing key, who is told
+ * of a wait for its lock, and the lock's descriptor when it was loaded
+ * holding it (rv_pki_ca_open_locked; else -1). */
 struct rv_pki_ca {
 	char dir[PATH_MAX];
 	X509 *cert;
 	EVP_PKEY *key;
 	struct rv_pki_waiter waiter;
+	int lock;
 };
 
 /* Largest PEM certificate or key file pki/ will read; real ones are a few
@@ -52,11 +54,15 @@ void pki_note(struct rv_pki_err *err, const char *fmt, ...) RV_PRINTF(2, 3);
 
 /* pki_ca_lock takes the lock of the CA directory |dir| (an flock on
  * DIR/.lock, released when the returned descriptor is closed), telling
- * |waiter| (may be NULL) first when another command holds it (ca.h):
- * revoke and crl read the index, add to it and rewrite it and the CRL, and
- * `pki ca --force` replaces them, so two at once would each write without
- * the other's change. Returns the descriptor or -errno with |err| set. */
-int pki_ca_lock(const char *dir, const struct rv_pki_waiter *waiter, struct rv_pki_err *err);
+ * |waiter| (may be NULL) first when another command holds it and a wait
+ * follows (ca.h): revoke and crl read the index, add to it and rewrite it
+ * and the CRL, server and client sign with the key, and `pki ca --force`
+ * replaces them, so two at once would each act without the other's
+ * change. Returns the descriptor or -errno with |err| set; with
+ * |sign_only|, -ENOLCK (|err| untouched) when no lock file is there and
+ * none can be made. */
+int pki_ca_lock(const char *dir, const struct rv_pki_waiter *waiter, bool sign_only,
+		struct rv_pki_err *err);
 
 /* crl.c */
 

@@ -65,7 +65,9 @@ void rv_pki_issue_opts_init(struct rv_pki_issue_opts *opts, enum rv_pki_cert_kin
 /* rv_pki_issue creates a key and a certificate signed by |ca| as described
  * above and writes them, the key first. Existing files are not replaced
  * unless |opts->force| (-EEXIST); on failure nothing new is left behind.
- * Fills |out| (may be NULL). Returns 0 or -errno with |err| filled. */
+ * Fills |out| (may be NULL). Returns 0 or -errno with |err| filled. It
+ * takes no lock: a |ca| loaded holding it (rv_pki_ca_open_locked) is still
+ * the directory's CA, not one a `pki ca --force` has replaced. */
 int rv_pki_issue(const struct rv_pki_ca *ca, const struct rv_pki_issue_opts *opts,
 		 struct rv_pki_issued *out, struct rv_pki_err *err);
 

@@ -192,7 +192,8 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 	X509_STORE *store = NULL;
 	X509_STORE_CTX *ctx = NULL;
 	X509_VERIFY_PARAM *param;
-	X509 *revoked_ca, *unfit;
+	X509 *revoked_ca, *unfit, *odd;
+	const char *serial_why = NULL;
 	uint32_t xku;
 	long why;
 	char who[320], of_ca[340] = "";
@@ -331,6 +332,19 @@ int rv_pki_verify(const char *ca_crt, const char *crl_path, const char *cert_pat
 		pki_errf(err, RV_PKI_ERR_CERT, "%s: rejected: certificate revoked (its CA %s is)",
 			 cert_path, ca_words(revoked_ca, who, sizeof(who)));
 		ret = -EKEYREVOKED;
+		goto out;
+	}
+	/* An intermediate of a serial no index can list: refused, as the
+	 * handshake refuses it (round-seventy tester 324); the leaf's is
+	 * serial_ok's, below. */
+	odd = verified ? rv_x509_chain_serial_unfit(X509_STORE_CTX_get0_chain(ctx), &serial_why)
+		       : NULL;
+	if (odd != NULL && odd != cert) {
+		pki_errf(err, RV_PKI_ERR_CERT,
+			 "%s: rejected: its CA %s: its serial number is %s" RV_X509_SERIAL_RULE
+			 ", and no ringvpn peer takes a certificate under it",
+			 cert_path, ca_words(odd, who, sizeof(who)), serial_why);
+		ret = -EKEYREJECTED;
 		goto out;
 	}
 	if (verified) {

@@ -588,7 +588,8 @@ int rv_tls_conn_reverify(struct rv_tls_conn *c, struct rv_tls_ctx *ctx, char *er
 	X509_STORE_CTX *xs = X509_STORE_CTX_new();
 	uint32_t xku = rv_tls_ctx_role(ctx) == RV_TLS_SERVER ? XKU_SSL_CLIENT : XKU_SSL_SERVER;
 	int ret = -EKEYREJECTED, code;
-	X509 *unfit;
+	X509 *unfit, *odd;
+	const char *serial_why;
 	long why;
 
 	/* The chain from the new CA file alone, as the handshake builds it
@@ -617,6 +618,21 @@ int rv_tls_conn_reverify(struct rv_tls_conn *c, struct rv_tls_ctx *ctx, char *er
 			rv_tls_name_oneline(X509_get_subject_name(unfit), name, sizeof(name));
 			ret = -EKEYREJECTED;
 			snprintf(err, err_len, "its CA %s: %s", name, rv_x509_unfit_why(why, xku));
+		} else if ((odd = rv_x509_chain_serial_unfit(X509_STORE_CTX_get0_chain(xs),
+							     &serial_why)) != NULL) {
+			/* A CA file that brings an intermediate of a serial no
+			 * index can list, under the name and key of the old
+			 * one: refused, as the handshake refuses it (round-
+			 * seventy tester 324). */
+			char name[160], of[180] = "";
+
+			if (odd != leaf) {
+				rv_tls_name_oneline(X509_get_subject_name(odd), name, sizeof(name));
+				snprintf(of, sizeof(of), "its CA %s: ", name);
+			}
+			ret = -EKEYREJECTED;
+			snprintf(err, err_len, "%sits serial number is %s" RV_X509_SERIAL_RULE, of,
+				 serial_why);
 		}
 		goto out;
 	}

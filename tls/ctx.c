@@ -188,7 +188,7 @@ static uint32_t peer_xku(X509_STORE_CTX *xs)
 static int verify_name(int ok, X509_STORE_CTX *xs)
 {
 	char cn[RV_TLS_CN_MAX + 1];
-	X509 *revoked_ca, *unfit;
+	X509 *revoked_ca, *unfit, *serial_odd;
 	const char *serial_why;
 	long why;
 
@@ -230,26 +230,30 @@ static int verify_name(int ok, X509_STORE_CTX *xs)
 		X509_STORE_CTX_set_error(xs, X509_V_ERR_APPLICATION_VERIFICATION);
 		return 0;
 	}
-	/* A serial no CA's revoked.txt can list (zero, negative, longer than
-	 * 20 octets: made by another tool): the deployment could never revoke
-	 * that certificate, and it got in (round-seventy tester 322). */
-	serial_why = rv_x509_serial_unfit(X509_STORE_CTX_get_current_cert(xs));
-	if (serial_why) {
-		char words[200];
-
-		snprintf(words, sizeof(words), "its serial number is %s" RV_X509_SERIAL_RULE,
-			 serial_why);
-		rv_tls_conn_note_why(xs, words);
-		rv_tls_conn_note_refused(xs, NULL);
-		X509_STORE_CTX_set_error(xs, X509_V_ERR_APPLICATION_VERIFICATION);
-		return 0;
-	}
 	/* X509_V_FLAG_CRL_CHECK looks at the leaf only; CRL_CHECK_ALL would
 	 * also ask every root for a CRL of its own. */
 	revoked_ca = rv_x509_chain_ca_revoked(xs);
 	if (revoked_ca) {
 		X509_STORE_CTX_set_error(xs, X509_V_ERR_CERT_REVOKED);
 		rv_tls_conn_note_refused(xs, revoked_ca);
+		return 0;
+	}
+	/* A serial no CA's revoked.txt can list (zero, negative, longer than
+	 * 20 octets: made by another tool): the deployment could never revoke
+	 * that certificate, and it got in (round-seventy tester 322); nor an
+	 * intermediate of one, whose leaves got in again once the next `pki
+	 * crl` left its revocation out (tester 324). A revoked one is said as
+	 * revoked, above. */
+	serial_odd = rv_x509_chain_serial_unfit(X509_STORE_CTX_get0_chain(xs), &serial_why);
+	if (serial_odd) {
+		char words[200];
+		bool leaf = serial_odd == X509_STORE_CTX_get0_cert(xs);
+
+		snprintf(words, sizeof(words), "%s serial number is %s" RV_X509_SERIAL_RULE,
+			 leaf ? "its" : "its CA's", serial_why);
+		rv_tls_conn_note_why(xs, words);
+		rv_tls_conn_note_refused(xs, leaf ? NULL : serial_odd);
+		X509_STORE_CTX_set_error(xs, X509_V_ERR_APPLICATION_VERIFICATION);
 		return 0;
 	}
 	unfit = rv_x509_chain_ca_unfit(X509_STORE_CTX_get0_chain(xs), peer_xku(xs), &why);
@@ -625,7 +629,8 @@ static int own_against_store(struct rv_tls_ctx *c, X509 *x, const char *what, co
 	X509_STORE_CTX *vc = X509_STORE_CTX_new();
 	char whose[200] = "the certificate is", ca[184], detail[320] = "";
 	uint32_t xku = role == RV_TLS_SERVER ? XKU_SSL_SERVER : XKU_SSL_CLIENT;
-	X509 *revoked_ca, *unfit;
+	X509 *revoked_ca, *unfit, *odd;
+	const char *serial_why;
 	int ret = 0, e;
 	long why;
 
@@ -660,6 +665,17 @@ static int own_against_store(struct rv_tls_ctx *c, X509 *x, const char *what, co
 			snprintf(detail, sizeof(detail), "its CA %s: %s", ca,
 				 rv_x509_unfit_why(why, xku));
 			e = (int)why;
+		} else if ((odd = rv_x509_chain_serial_unfit(X509_STORE_CTX_get0_chain(vc),
+							     &serial_why)) != NULL &&
+			   odd != x) {
+			/* An intermediate's serial, as the handshake checks
+			 * it (the leaf's is usable_as_own's): -n said OK, and
+			 * every peer refused it (round-seventy tester 324). */
+			rv_tls_name_oneline(X509_get_subject_name(odd), ca, sizeof(ca));
+			snprintf(detail, sizeof(detail),
+				 "its CA %s: its serial number is %s" RV_X509_SERIAL_RULE, ca,
+				 serial_why);
+			e = X509_V_ERR_APPLICATION_VERIFICATION;
 		} else {
 			goto out;
 		}

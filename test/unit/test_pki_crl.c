@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,7 +29,9 @@
 
 #include "pki/ca.h"
 #include "pki/crl.h"
+#include "pki/issue.h"
 #include "pki/pem.h"
+#include "pki/show.h"
 #include "pki/verify.h"
 #include "test/lib/t_pki.h"
 #include "test/unit/test_pki_craft.h"
@@ -660,25 +663,52 @@ static void crl_with(const char *const *hex, size_t n)
 	X509_CRL_free(crl);
 }
 
+/* crl_revokes_unlistable asserts that |crl| revokes serials 0, -5 and
+ * the long one of t_pki_serials, as crl_with put them there. */
+static void crl_revokes_unlistable(X509_CRL *crl)
+{
+	STACK_OF(X509_REVOKED) *revs = X509_CRL_get_REVOKED(crl);
+	size_t found = 0;
+
+	for (size_t i = 0; i < T_PKI_NUM_UNFIT; i++) {
+		BIGNUM *want = NULL;
+
+		cr_assert(BN_hex2bn(&want, t_pki_serials[i].hex) > 0);
+		for (size_t j = 0; j < sk_X509_REVOKED_num(revs); j++) {
+			const X509_REVOKED *r = sk_X509_REVOKED_value(revs, j);
+			BIGNUM *bn = ASN1_INTEGER_to_BN(X509_REVOKED_get0_serialNumber(r), NULL);
+
+			cr_assert_not_null(bn);
+			found += BN_cmp(bn, want) == 0;
+			BN_free(bn);
+		}
+		BN_free(want);
+	}
+	cr_assert_eq(found, T_PKI_NUM_UNFIT, "%zu of the %d carried over", found, T_PKI_NUM_UNFIT);
+}
+
 /* What an older `pki revoke --cert` of serial 0 left: a line "0 ..." the
  * parser refuses, and a CRL revoking serial 0. Every revoke and crl was
  * refused, and each way out the messages gave too: the line's removal
  * then stopped at the CRL's serial 0 "that revoked.txt does not list",
  * which neither --serial 0 nor --unrevoke 0 takes (round-seventy tester
- * 322). The line is named and its removal asked for; then the CRL is
- * signed without those serials, said, and revocations work again. */
+ * 322). The line is named and its removal asked for; then revocations
+ * work again, and the CRL's revocations of serials no index can list are
+ * carried over into every CRL after it, said: they were left out, and a
+ * revoked intermediate of serial 0 (another tool's, signed by the CA) was
+ * taken again with its leaves (round-seventy tester 324; fails before). */
 Test(pki_crl, what_an_older_revoke_of_serial_zero_left)
 {
 	struct rv_pki_err err = { 0 };
 	struct rv_pki_revoked done;
-	char want[T_PKI_PATH + 64], kept[256] = "";
+	char want[2 * T_PKI_PATH], kept[256] = "";
 	FILE *f = fopen(index_path, "r");
 	X509_CRL *crl;
 
 	cr_assert_not_null(f);
 	cr_assert_not_null(fgets(kept, sizeof(kept), f)); /* revoked.crt's line */
 	fclose(f);
-	crl_with((const char *const[]){ "0", "-5" }, 2);
+	crl_with((const char *const[]){ "0", "-5", t_pki_serials[2].hex }, 3);
 	f = fopen(index_path, "a");
 	cr_assert_not_null(f);
 	fputs("0 1700000000 CN = zero\n", f);
@@ -700,16 +730,31 @@ Test(pki_crl, what_an_older_revoke_of_serial_zero_left)
 	err = (struct rv_pki_err){ 0 };
 	cr_assert_eq(rv_pki_crl_update(ca, 0, NULL, 0, &err), 0, "%s", err.msg);
 	cr_assert_eq(err.kind, RV_PKI_ERR_NONE);
-	cr_assert_not_null(strstr(err.msg, "revoked 2 certificate(s) of a serial no certificate "
-					   "may carry (serial 0 and others"),
+	snprintf(want, sizeof(want),
+		 "revokes 3 certificate(s) of a serial %s cannot list (serial 0 and others: zero, "
+		 "negative or longer than 20 octets",
+		 index_path);
+	cr_assert_not_null(strstr(err.msg, want), "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, "carried over into the new CRL, as into every one "
+					   "after it"),
 			   "%s", err.msg);
-	cr_assert_not_null(strstr(err.msg, "left out of the new CRL"), "%s", err.msg);
 	crl = load_crl();
-	cr_assert_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 1);
+	crl_revokes_unlistable(crl);
+	cr_assert_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 4);
 	cr_assert(crl_has(crl, pki.revoked_crt));
 	X509_CRL_free(crl);
+	/* And by a revocation, and every CRL after. */
+	err = (struct rv_pki_err){ 0 };
 	cr_assert_eq(rv_pki_revoke(ca, pki.client_crt[0], 0, &done, &err), 0, "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, "carried over"), "%s", err.msg);
 	cr_assert_eq(count_lines(index_path), 2);
+	err = (struct rv_pki_err){ 0 };
+	cr_assert_eq(rv_pki_crl_update(ca, 0, NULL, 0, &err), 0, "%s", err.msg);
+	crl = load_crl();
+	crl_revokes_unlistable(crl);
+	cr_assert_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 5);
+	cr_assert(crl_has(crl, pki.client_crt[0]));
+	X509_CRL_free(crl);
 }
 
 /* A revocation waiting for the lock while `pki ca --force` replaced the
@@ -813,4 +858,244 @@ Test(pki_crl, a_held_lock_is_said_and_waited_for)
 	cr_assert_str_eq(waited, want);
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert_eq(count_lines(index_path), 0, "the new CA's index");
+}
+
+/* show_of runs rv_pki_show on |path| into |out| (|len| bytes). */
+static void show_of(const char *path, char *out, size_t len)
+{
+	struct rv_pki_err err = { 0 };
+	FILE *f = fmemopen(out, len, "w");
+
+	cr_assert_not_null(f);
+	cr_assert_eq(rv_pki_show(f, path, &err), 0, "%s", err.msg);
+	fclose(f);
+}
+
+/* An intermediate of a serial no index can list, signed by the CA: `pki
+ * verify` and `pki revoke` refused such a leaf, but the check looked at
+ * the leaf alone, so an intermediate of serial 0 that its issuer's CRL
+ * (another tool's) revoked was let back in with its leaves once `pki crl`
+ * left that entry out (round-seventy tester 324). Its leaves are refused
+ * with it, named; a root of such a serial stays a trust anchor, and `pki
+ * show` says which is which; `pki revoke` of the intermediate says its
+ * leaves go with it. Fails before. */
+Test(pki_crl, serial_of_an_intermediate_refused_of_a_root_taken)
+{
+	char root[T_PKI_PATH + 32], root_dir[T_PKI_PATH + 16], want[3 * T_PKI_PATH], shown[8192];
+	struct t_pki_int in;
+	struct rv_pki_issue_opts o;
+	struct rv_pki_issued leaf, under_root;
+	struct rv_pki_revoked done;
+	struct rv_pki_ca *sub = NULL;
+
+	for (size_t i = 0; i < T_PKI_NUM_SERIALS; i++) {
+		const struct t_pki_serial *c = &t_pki_serials[i];
+		struct rv_pki_err err = { 0 };
+		char name[32];
+
+		snprintf(name, sizeof(name), "int%zu", i);
+		cr_assert_eq(t_pki_intermediate(&pki, name, c->hex, &in), 0);
+		cr_assert_eq(rv_pki_ca_open(&sub, in.dir, &err), 0, "%s", err.msg);
+		rv_pki_issue_opts_init(&o, RV_PKI_CERT_CLIENT, "leaf");
+		o.out_dir = pki.dir;
+		o.file_base = name;
+		cr_assert_eq(rv_pki_issue(sub, &o, &leaf, &err), 0, "%s", err.msg);
+		rv_pki_ca_free(sub);
+		if (c->why == NULL) {
+			cr_assert_eq(rv_pki_verify(in.cas, NULL, leaf.crt, RV_PKI_PURPOSE_CLIENT,
+						   NULL, &err),
+				     0, "serial %s: %s", c->hex, err.msg);
+			continue;
+		}
+		cr_assert_eq(rv_pki_verify(in.cas, NULL, leaf.crt, RV_PKI_PURPOSE_CLIENT, NULL,
+					   &err),
+			     -EKEYREJECTED, "a leaf under an intermediate of serial %s taken",
+			     c->hex);
+		snprintf(want, sizeof(want),
+			 "rejected: its CA CN = %s, serial %s: its serial number is %s (RFC 5280 "
+			 "allows a positive integer of at most 20 octets)",
+			 name,
+			 i == 0	  ? "0"
+			 : i == 1 ? "-05"
+				  : "010203040506070809101112131415161718192021",
+			 c->why);
+		cr_assert_not_null(strstr(err.msg, want), "%s", err.msg);
+		cr_assert_not_null(strstr(err.msg, "no ringvpn peer takes a certificate under it"),
+				   "%s", err.msg);
+		/* Its revocation refused, naming what goes with it. */
+		cr_assert_eq(rv_pki_revoke(ca, in.crt, 0, &done, &err), -EINVAL);
+		cr_assert_not_null(strstr(err.msg, "no ringvpn peer takes this CA certificate, nor "
+						   "any certificate under it"),
+				   "%s", err.msg);
+		show_of(in.crt, shown, sizeof(shown));
+		snprintf(want, sizeof(want),
+			 "serial_refused: %s (RFC 5280 allows a positive integer of at most 20 "
+			 "octets): `ringvpn pki revoke` could not revoke it, and ringvpn peers "
+			 "refuse it as an intermediate CA, and so every certificate under it\n",
+			 c->why);
+		cr_assert_not_null(strstr(shown, want), "%s", shown);
+		show_of(leaf.crt, shown, sizeof(shown));
+		cr_assert_null(strstr(shown, "serial_"), "%s", shown);
+	}
+
+	/* A root of serial 0: a trust anchor, its leaves taken, and said so
+	 * (it was "ringvpn peers refuse it"). */
+	snprintf(root_dir, sizeof(root_dir), "%s/rootz", pki.dir);
+	snprintf(root, sizeof(root), "%s/ca.crt", root_dir);
+	cr_assert_eq(mkdir(root_dir, 0755), 0);
+	cr_assert_eq(t_pki_reserial(&pki, pki.ca_crt, "0", root), 0);
+	{
+		struct rv_pki_err err = { 0 };
+
+		cr_assert_eq(rv_pki_verify(root, NULL, pki.client_crt[0], RV_PKI_PURPOSE_CLIENT,
+					   NULL, &err),
+			     0, "%s", err.msg);
+		rv_pki_issue_opts_init(&o, RV_PKI_CERT_CLIENT, "under-root");
+		o.out_dir = pki.dir;
+		cr_assert_eq(rv_pki_issue(ca, &o, &under_root, &err), 0, "%s", err.msg);
+		cr_assert_eq(rv_pki_verify(root, NULL, under_root.crt, RV_PKI_PURPOSE_CLIENT, NULL,
+					   &err),
+			     0, "%s", err.msg);
+	}
+	show_of(root, shown, sizeof(shown));
+	cr_assert_null(strstr(shown, "serial_refused"), "%s", shown);
+	cr_assert_not_null(strstr(shown, "serial_unfit: zero (RFC 5280 allows a positive integer "
+					 "of at most 20 octets), which ringvpn peers take of a "
+					 "root (self-signed: a trust anchor of their ca file, "
+					 "which no CRL revokes)\n"),
+			   "%s", shown);
+}
+
+/* note_said keeps in |said| what a command says before a wait for the
+ * lock. */
+static char said[512];
+
+static void note_said(const void *arg, const char *msg)
+{
+	snprintf(said, sizeof(said), "%s: %s", (const char *)arg, msg);
+}
+
+/* A command run while `pki ca --force` replaced the CA loaded it before
+ * taking the lock: a new key beside the old certificate, refused as "does
+ * not belong" in 35 ms rather than a wait; an issue started just before
+ * signed with the old CA (round-seventy tester 324). Loaded holding the
+ * lock (as the commands load it now), it waits and gets the new CA whole.
+ * Here the holder writes the new key, then a moment later the rest, as
+ * `pki ca --force` does. */
+Test(pki_crl, a_ca_loaded_under_its_lock_is_whole)
+{
+	char next[T_PKI_PATH + 16], cmd[8 * T_PKI_PATH], want[T_PKI_PATH + 128];
+	struct rv_pki_ca_opts o = { .name = "next", .days = 30 };
+	struct rv_pki_err err = { 0 };
+	struct rv_pki_ca *now = NULL, *fresh = NULL;
+	struct rv_pki_issue_opts io;
+	struct rv_pki_issued out;
+	int fds[2], status;
+	char c;
+	pid_t pid;
+
+	snprintf(next, sizeof(next), "%s/next", pki.dir);
+	cr_assert_eq(rv_pki_ca_create(next, &o, &err), 0, "%s", err.msg);
+	/* The holder says on descriptor 9 that the key is there. */
+	snprintf(cmd, sizeof(cmd),
+		 "cp %s/ca.key %s/ca.key && echo x >&9 && sleep 0.4 && cp %s/ca.crt %s/ca.crl "
+		 "%s/revoked.txt %s/",
+		 next, pki.ca_dir, next, next, next, pki.ca_dir);
+	cr_assert_eq(pipe(fds), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		char path[T_PKI_PATH + 16];
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/.lock", pki.ca_dir);
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0 || flock(fd, LOCK_EX) != 0 || dup2(fds[1], 9) != 9) {
+			_exit(1);
+		}
+		_exit(system(cmd) == 0 ? 0 : 1);
+	}
+	close(fds[1]);
+	cr_assert_eq(read(fds[0], &c, 1), 1, "the holder wrote the new key");
+	close(fds[0]);
+
+	/* Read without the lock: half of each. */
+	cr_assert_eq(rv_pki_ca_open(&now, pki.ca_dir, &err), -EINVAL);
+	cr_assert_eq(err.kind, RV_PKI_ERR_KEY);
+	snprintf(want, sizeof(want),
+		 "if a 'ringvpn pki ca --force' on %s was cut short, running it again finishes "
+		 "the replacement",
+		 pki.ca_dir);
+	cr_assert_not_null(strstr(err.msg, want), "%s", err.msg);
+
+	/* Under the lock: a wait, said, and the new CA. */
+	cr_assert_eq(rv_pki_ca_open_locked(&now, pki.ca_dir, false,
+					   &(struct rv_pki_waiter){ note_said, "client" }, &err),
+		     0, "%s", err.msg);
+	snprintf(want, sizeof(want), "client: waiting for the lock of CA %s: another pki command",
+		 pki.ca_dir);
+	cr_assert_not_null(strstr(said, want), "%s", said);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert_eq(rv_pki_ca_open(&fresh, next, &err), 0, "%s", err.msg);
+	rv_pki_issue_opts_init(&io, RV_PKI_CERT_CLIENT, "after");
+	io.out_dir = pki.dir;
+	cr_assert_eq(rv_pki_issue(now, &io, &out, &err), 0, "%s", err.msg);
+	snprintf(want, sizeof(want), "%s/ca.crt", next);
+	cr_assert_eq(rv_pki_verify(want, NULL, out.crt, RV_PKI_PURPOSE_CLIENT, NULL, &err), 0,
+		     "issued from the old CA: %s", err.msg);
+	/* It holds the lock until freed; revocations on it take no other. */
+	cr_assert_eq(rv_pki_revoke_serial(now, "ABCDEF", 0, &(struct rv_pki_revoked){ 0 }, &err), 0,
+		     "%s", err.msg);
+	cr_assert_eq(count_lines(index_path), 1);
+	rv_pki_ca_free(fresh);
+	rv_pki_ca_free(now);
+}
+
+/* What a `pki ca --force` killed between its renames leaves: each command
+ * said only that the key does not match the certificate (round-seventy
+ * tester 324). Its mark says so under the lock, with the way out; with
+ * the key and certificate renamed and the rest not, the CA is refused as
+ * not whole; `pki ca --force` again finishes it. */
+Test(pki_crl, a_replacement_cut_short_is_said)
+{
+	struct rv_pki_ca_opts o = { .name = "other", .days = 30 };
+	struct rv_pki_ca_opts again = { .name = "again", .force = true };
+	char other[T_PKI_PATH + 16], mark[T_PKI_PATH + 32], cmd[8 * T_PKI_PATH],
+		want[4 * T_PKI_PATH];
+	struct rv_pki_err err = { 0 };
+	struct rv_pki_ca *now = NULL;
+	FILE *f;
+
+	snprintf(other, sizeof(other), "%s/other", pki.dir);
+	snprintf(mark, sizeof(mark), "%s/.ca-replacing", pki.ca_dir);
+	cr_assert_eq(rv_pki_ca_create(other, &o, &err), 0, "%s", err.msg);
+	cr_assert(access(mark, F_OK) != 0, "a CA made leaves no mark");
+	f = fopen(mark, "w");
+	cr_assert_not_null(f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "cp %s/ca.key %s/ca.key", other, pki.ca_dir);
+	cr_assert_eq(system(cmd), 0);
+	snprintf(want, sizeof(want),
+		 "a 'ringvpn pki ca' on %s was cut short while it wrote the CA's files (%s, which "
+		 "it removes when done, is still there): run 'ringvpn pki ca --out %s --force' "
+		 "again",
+		 pki.ca_dir, mark, pki.ca_dir);
+	cr_assert_eq(rv_pki_ca_open_locked(&now, pki.ca_dir, true, NULL, &err), -EINVAL);
+	cr_assert_eq(err.kind, RV_PKI_ERR_KEY);
+	cr_assert_not_null(strstr(err.msg, "does not belong to"), "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, want), "%s", err.msg);
+
+	snprintf(cmd, sizeof(cmd), "cp %s/ca.crt %s/ca.crt", other, pki.ca_dir);
+	cr_assert_eq(system(cmd), 0);
+	err = (struct rv_pki_err){ 0 };
+	cr_assert_eq(rv_pki_ca_open_locked(&now, pki.ca_dir, false, NULL, &err), -EINVAL);
+	cr_assert_eq(err.kind, RV_PKI_ERR_OP);
+	snprintf(cmd, sizeof(cmd), "the CA in %s is not whole; %s", pki.ca_dir, want);
+	cr_assert_not_null(strstr(err.msg, cmd), "%s", err.msg);
+
+	cr_assert_eq(rv_pki_ca_create(pki.ca_dir, &again, &err), 0, "%s", err.msg);
+	cr_assert(access(mark, F_OK) != 0, "the mark gone");
+	cr_assert_eq(rv_pki_ca_open_locked(&now, pki.ca_dir, true, NULL, &err), 0, "%s", err.msg);
+	rv_pki_ca_free(now);
 }

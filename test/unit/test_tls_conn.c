@@ -1473,3 +1473,132 @@ Test(tls_conn, serial_no_index_can_list_is_refused)
 		rv_tls_ctx_free(own);
 	}
 }
+
+/* An intermediate of the CA file whose serial no index can list, signed
+ * by the root (another tool's): the check looked at the leaf alone, so
+ * its leaves got in, and once `pki crl` left its revocation out of the
+ * root's CRL they got in again (round-seventy tester 324). Refused by
+ * either end, named, as the intermediate's; at -n and start the side's
+ * own such chain is said; a live session under an intermediate re-issued
+ * so (a CA file change) ends. A root of such a serial stays a trust
+ * anchor (no CRL revokes it). Fails before. */
+Test(tls_conn, serial_of_an_intermediate_is_refused)
+{
+	for (size_t i = 0; i < T_PKI_NUM_SERIALS; i++) {
+		const struct t_pki_serial *c = &t_pki_serials[i];
+		char name[32], want[300];
+		struct t_pki_int in;
+		struct rv_pki_issued cl, sv;
+		struct rv_pki_issue_opts o;
+		struct rv_pki_err perr = { 0 };
+		struct rv_pki_ca *sub = NULL;
+		struct pair p = { 0 };
+
+		snprintf(name, sizeof(name), "sn%zu", i);
+		cr_assert_eq(t_pki_intermediate(&pki, name, c->hex, &in), 0);
+		cr_assert_eq(rv_pki_ca_open(&sub, in.dir, &perr), 0, "%s", perr.msg);
+		rv_pki_issue_opts_init(&o, RV_PKI_CERT_SERVER, T_PKI_SERVER_NAME);
+		o.out_dir = pki.dir;
+		o.file_base = "sn-server";
+		o.force = true;
+		cr_assert_eq(rv_pki_issue(sub, &o, &sv, &perr), 0, "%s", perr.msg);
+		issue_client(sub, name, &cl);
+		snprintf(want, sizeof(want),
+			 "its CA's serial number is %s (RFC 5280 allows a positive integer of at "
+			 "most 20 octets)",
+			 c->why ? c->why : "");
+
+		/* The server's check of a client under it. */
+		p.sctx = mk_ctx(RV_TLS_SERVER, in.cas, pki.server_crt, pki.server_key, NULL, NULL);
+		p.cctx = mk_ctx(RV_TLS_CLIENT, pki.ca_crt, cl.crt, cl.key, NULL, T_PKI_SERVER_NAME);
+		run(&p);
+		if (c->why == NULL) {
+			cr_assert_eq(p.ss, RV_TLS_OK, "serial %s: %s", c->hex,
+				     rv_tls_conn_error(p.s));
+		} else {
+			cr_assert_eq(p.ss, RV_TLS_ERROR, "a leaf under %s of serial %s got in",
+				     name, c->hex);
+			cr_assert(strstr(rv_tls_conn_error(p.s), want), "%s",
+				  rv_tls_conn_error(p.s));
+			snprintf(want, sizeof(want), "(%s: its CA /CN=%s, serial ", name, name);
+			cr_assert(strstr(rv_tls_conn_error(p.s), want), "%s",
+				  rv_tls_conn_error(p.s));
+			cr_assert_eq(rv_tls_conn_refusal(p.s), RV_TLS_REFUSED_UNTRUSTED);
+			cr_assert_null(rv_tls_conn_peer_cn(p.s));
+		}
+		free_pair(&p);
+
+		/* The client's check of a server under it. */
+		memset(&p, 0, sizeof(p));
+		p.sctx = mk_ctx(RV_TLS_SERVER, pki.ca_crt, sv.crt, sv.key, NULL, NULL);
+		p.cctx = mk_ctx(RV_TLS_CLIENT, in.cas, pki.client_crt[0], pki.client_key[0], NULL,
+				T_PKI_SERVER_NAME);
+		run(&p);
+		cr_assert_eq(p.cs, c->why == NULL ? RV_TLS_OK : RV_TLS_ERROR, "serial %s: %s",
+			     c->hex, rv_tls_conn_error(p.c));
+		if (c->why != NULL) {
+			cr_assert(strstr(rv_tls_conn_error(p.c), "its CA's serial number is "),
+				  "%s", rv_tls_conn_error(p.c));
+		}
+		free_pair(&p);
+
+		/* As this side's own chain: said at -n and start. */
+		if (c->why != NULL) {
+			snprintf(want, sizeof(want),
+				 "does not verify against this side's ca (its CA /CN=%s: its "
+				 "serial "
+				 "number is %s (RFC 5280",
+				 name, c->why);
+			own_warning_says(in.cas, cl.crt, cl.key, want);
+		}
+	}
+
+	/* A live session under an intermediate of serial 1, whose CA file
+	 * then brings it re-issued with serial 0 (its name and key kept):
+	 * ended, as the handshake would refuse it. */
+	{
+		char zero_crt[T_PKI_PATH + 48], zero_cas[T_PKI_PATH + 48], err[512];
+		struct t_pki_int in;
+		struct rv_pki_err perr = { 0 };
+		struct rv_pki_ca *sub = NULL;
+		struct rv_pki_issued cl;
+		struct rv_tls_ctx *zero;
+		struct pair p = { 0 };
+
+		snprintf(zero_crt, sizeof(zero_crt), "%s/reissued-0.crt", pki.dir);
+		snprintf(zero_cas, sizeof(zero_cas), "%s/reissued-0-cas.crt", pki.dir);
+		cr_assert_eq(t_pki_intermediate(&pki, "reissued", "1", &in), 0);
+		cr_assert_eq(t_pki_reserial(&pki, in.crt, "0", zero_crt), 0);
+		cr_assert_eq(rv_pki_ca_open(&sub, in.dir, &perr), 0, "%s", perr.msg);
+		issue_client(sub, "underling", &cl);
+		cat_files(zero_cas, (const char *const[]){ pki.ca_crt, zero_crt, NULL });
+		p.sctx = mk_ctx(RV_TLS_SERVER, in.cas, pki.server_crt, pki.server_key, NULL, NULL);
+		p.cctx = mk_ctx(RV_TLS_CLIENT, pki.ca_crt, cl.crt, cl.key, NULL, T_PKI_SERVER_NAME);
+		run(&p);
+		cr_assert_eq(p.ss, RV_TLS_OK, "%s", rv_tls_conn_error(p.s));
+		zero = mk_ctx(RV_TLS_SERVER, zero_cas, pki.server_crt, pki.server_key, NULL, NULL);
+		cr_assert_eq(rv_tls_conn_reverify(p.s, p.sctx, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(rv_tls_conn_reverify(p.s, zero, err, sizeof(err)), -EKEYREJECTED,
+			     "the session lived on: %s", err);
+		cr_assert(strstr(err, "its CA /CN=reissued: its serial number is zero (RFC 5280"),
+			  "%s", err);
+		rv_tls_ctx_free(zero);
+		free_pair(&p);
+	}
+
+	/* A root of serial 0: a trust anchor, taken at either end. */
+	{
+		char root[T_PKI_PATH + 32];
+		struct pair p = { 0 };
+
+		snprintf(root, sizeof(root), "%s/root-serial0.crt", pki.dir);
+		cr_assert_eq(t_pki_reserial(&pki, pki.ca_crt, "0", root), 0);
+		p.sctx = mk_ctx(RV_TLS_SERVER, root, pki.server_crt, pki.server_key, NULL, NULL);
+		p.cctx = mk_ctx(RV_TLS_CLIENT, root, pki.client_crt[0], pki.client_key[0], NULL,
+				T_PKI_SERVER_NAME);
+		run(&p);
+		cr_assert_eq(p.ss, RV_TLS_OK, "%s", rv_tls_conn_error(p.s));
+		cr_assert_eq(p.cs, RV_TLS_OK, "%s", rv_tls_conn_error(p.c));
+		free_pair(&p);
+	}
+}
