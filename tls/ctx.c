@@ -18,6 +18,7 @@
 #include <grp.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <openssl/ec.h>
@@ -71,6 +72,7 @@ struct rv_tls_ctx {
 	struct file_src {
 		uint64_t dev, ino, size;
 		int64_t mtime_ns; /* not ctime: a chmod leaves the contents */
+		int64_t btime_ns; /* its birth (statx), 0 unknown: src_file_is */
 		bool set;
 	} cert_src, key_src, ca_src, crl_src;
 	bool own_unchanged; /* own_kept, and both files are still their sources */
@@ -760,14 +762,35 @@ static bool src_is(const struct file_src *src, const char *path)
 	       now.mtime_ns == src->mtime_ns;
 }
 
+/* birth_ns: the birth time of |path| from |dirfd| (statx |flags|), 0 where
+ * the file system keeps none. */
+static int64_t birth_ns(int dirfd, const char *path, int flags)
+{
+	struct statx sx;
+
+	if (statx(dirfd, path, flags, STATX_INO | STATX_BTIME, &sx) != 0 ||
+	    !(sx.stx_mask & STATX_BTIME)) {
+		return 0;
+	}
+	return (int64_t)sx.stx_btime.tv_sec * 1000000000 + sx.stx_btime.tv_nsec;
+}
+
 /* src_file_is: is |path| the file (inode) |src| was taken of, whatever it
- * holds now? */
+ * holds now? A file born since at the same inode number is another (ext4
+ * gives a deleted file's inode to the next: a key copied to another path
+ * after one was deleted was said to have changed, the suite, round
+ * seventy). */
 static bool src_file_is(const struct file_src *src, const char *path)
 {
 	struct stat st;
+	int64_t born;
 
-	return src->set && stat(path, &st) == 0 && (uint64_t)st.st_dev == src->dev &&
-	       (uint64_t)st.st_ino == src->ino;
+	if (!src->set || stat(path, &st) != 0 || (uint64_t)st.st_dev != src->dev ||
+	    (uint64_t)st.st_ino != src->ino) {
+		return false;
+	}
+	born = src->btime_ns ? birth_ns(AT_FDCWD, path, 0) : 0;
+	return born == 0 || born == src->btime_ns;
 }
 
 static int load_cert(SSL_CTX *sc, const char *path, int64_t *not_after, struct file_src *src,
@@ -1001,6 +1024,7 @@ static int load_key(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, cons
 	}
 	if (fstat(fileno(f), &st) == 0) {
 		take_src(&c->key_src, &st);
+		c->key_src.btime_ns = birth_ns(fileno(f), "", AT_EMPTY_PATH);
 	}
 	say_if_everyones(f, path);
 	/* With our own buffer the key text never sits in a heap block that
