@@ -773,7 +773,7 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 	 * under a 64 KiB stack limit (round-sixty-eight tester 303). */
 	char buf[4096], comm[32], who[64] = "";
 	ssize_t n;
-	bool ro = false, going;
+	bool ro = false, going, hidden;
 	long holder;
 	int loaded, ret;
 
@@ -828,10 +828,11 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 	if (ret) {
 		/* The holder named, as a TUN's or a port's is (it was "another
 		 * process": round-sixty-nine tester 311). */
+		hidden = holder > 0 && rv_pid_hidden(holder);
 		if (holder > 0) {
 			rv_proc_comm(holder, comm, sizeof(comm));
 			snprintf(who, sizeof(who), ": process %ld (%s)", holder,
-				 rv_pid_hidden(holder) ? "hidden by /proc's hidepid" : comm);
+				 hidden ? "hidden by /proc's hidepid" : comm);
 		}
 		if (ret != -EBUSY) {
 			snprintf(err, err_len, "cannot lock the lease file %s", path);
@@ -842,7 +843,7 @@ int rv_leasefile_open(struct rv_leasefile **out, struct rv_leases *leases, const
 				 "lease file %s is in use by another process%s, still stopping "
 				 "after %u ms",
 				 path, who, (unsigned)RV_LEASEFILE_LOCK_WAIT_MS);
-		} else if (holder > 0 && rv_pid_hidden(holder)) {
+		} else if (hidden) {
 			/* Whether it stops cannot be seen from here, its locks
 			 * not saying so (round-seventy tester 318: under
 			 * the units' ProtectProc=invisible a SIGTERM pending

@@ -288,16 +288,18 @@ static void tx_add(struct rv_worker *w, uint8_t *pkt, uint32_t len, uint32_t han
  * unflagged, its trains go to the bulk lane by their length, as before.
  * Counted per flow, not per session: a download's ACKs are a flood of
  * their own beside a call in the same session (tester 326). Per worker: a
- * flow's small packets leave through one. */
+ * flow's small packets leave through one. Timed by the turn's clock
+ * (rt_now_ns, read once a turn), not a read per packet: a step of the
+ * realtime clock only ends a window early or holds a flood's mark longer,
+ * both of which send the packets as before the flag. */
 static uint8_t small_flag(struct rv_worker *w, unsigned flow, const struct rv_session *s)
 {
 	uint8_t f = rv_session_small_flag(s);
-	uint64_t now;
+	uint64_t now = w->rt_now_ns;
 
 	if (f == 0) {
 		return 0;
 	}
-	now = rv_coarse_now_ns();
 	if (now - w->small_win_ns >= SMALL_WIN_NS) {
 		memset(w->small_cnt, 0, sizeof(w->small_cnt));
 		w->small_win_ns = now;

@@ -227,6 +227,23 @@ rvt_matches() {
 	grep -aqE -- "$1" <<<"$in"
 }
 
+# rvt_seqflow FROM_NS TO_NS ADDR PORT COUNT SIZE BURST PAUSE_MS: a sequenced
+# UDP flow (seqflow.py) of COUNT datagrams of SIZE bytes from FROM_NS to
+# ADDR:PORT in TO_NS, a pause of PAUSE_MS after every BURST; sets
+# RVT_SEQ_GOT and RVT_SEQ_INV (received, out of order). The receiver is
+# bound before the first is sent: under load one started late lost the
+# first bursts.
+rvt_seqflow() {
+	local seqflow rpid
+	seqflow="$RV_SRC/test/integ/seqflow.py"
+	ip netns exec "$2" python3 "$seqflow" recv "$3" "$4" >"$RVT_TMP/seqflow.out" 2>"$RVT_TMP/seqflow.err" &
+	rpid=$!
+	rvt_wait_for 10 "the receiver" grep -q ready "$RVT_TMP/seqflow.err" || rvt_fail "the sequenced flow's receiver did not start"
+	ip netns exec "$1" python3 "$seqflow" send "$3" "$4" "$5" "$6" "$7" "$8"
+	wait "$rpid"
+	read -r RVT_SEQ_GOT RVT_SEQ_INV <"$RVT_TMP/seqflow.out"
+}
+
 # rvt_wait_for SECONDS WHAT CMD...: retry CMD (quietly) every 0.1 s until it
 # succeeds; returns 1 after SECONDS.
 rvt_wait_for() {

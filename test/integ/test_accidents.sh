@@ -133,13 +133,8 @@ done
 # tester counted). Now a destination that refused one gets its large
 # datagrams one send each for a while: few splits, and in order.
 [ "$SPLIT_S" -le 20 ] || rvt_fail "$SPLIT_S GSO sends of the server split: not remembered"
-SEQFLOW="$(dirname "${BASH_SOURCE[0]}")/seqflow.py"
-ip netns exec "$C1" python3 "$SEQFLOW" recv "$A1" 7000 >"$RVT_TMP/seq.out" 2>"$RVT_TMP/seq.err" &
-SEQ_PID=$!
-rvt_wait_for 10 "the receiver" grep -q ready "$RVT_TMP/seq.err" || rvt_fail "the receiver did not start"
-ip netns exec "$S" python3 "$SEQFLOW" send "$A1" 7000 5000 1372 50 5
-wait "$SEQ_PID"
-read -r GOT INV <"$RVT_TMP/seq.out"
+rvt_seqflow "$S" "$C1" "$A1" 7000 5000 1372 50 5
+GOT=$RVT_SEQ_GOT INV=$RVT_SEQ_INV
 rvt_log "5000 sequenced 1400-byte datagrams down: $GOT received, $INV out of order; gso_split now $(ctl_sum "^workers total" "^gso_split$")"
 [ "$GOT" -ge 4900 ] || rvt_fail "only $GOT of 5000 datagrams arrived"
 [ "$INV" -le 3 ] || rvt_fail "$INV datagrams of one flow arrived out of order"

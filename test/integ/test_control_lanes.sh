@@ -235,15 +235,8 @@ rvt_step "a flow of small datagrams alone keeps its order across the lanes, both
 # bursts of 8 a millisecond from FROM_NS to ADDR (in TO_NS); sets got and
 # inv.
 small_order() {
-	local seqflow rpid
-	seqflow="$(dirname "${BASH_SOURCE[0]}")/seqflow.py"
-	ip netns exec "$2" python3 "$seqflow" recv "$3" 7001 >"$RVT_TMP/small-order.out" 2>"$RVT_TMP/small-order.err" &
-	rpid=$!
-	# Under load a receiver not yet bound lost the first bursts.
-	rvt_wait_for 10 "the receiver" grep -q ready "$RVT_TMP/small-order.err" || rvt_fail "the receiver did not start"
-	ip netns exec "$1" python3 "$seqflow" send "$3" 7001 4000 64 8 1
-	wait "$rpid"
-	read -r got inv <"$RVT_TMP/small-order.out"
+	rvt_seqflow "$1" "$2" "$3" 7001 4000 64 8 1
+	got=$RVT_SEQ_GOT inv=$RVT_SEQ_INV
 }
 small_order "$S" "$(rvt_ns_name c1)" 10.66.0.7
 rvt_log "4000 sequenced 64-byte datagrams down to client1: $got received, $inv out of order"
