@@ -47,7 +47,8 @@ static enum rv_wire_err reference(const uint8_t *d, size_t n)
 	if (d[0] != RV_MSG_DATA) {
 		return RV_WIRE_BAD_TYPE;
 	}
-	if ((d[2] & ~(RV_DATA_F_CSUM_PARTIAL | RV_DATA_F_ECHO)) != 0 || d[3] != 0) {
+	if ((d[2] & ~(RV_DATA_F_CSUM_PARTIAL | RV_DATA_F_ECHO | RV_DATA_F_SMALL)) != 0 ||
+	    d[3] != 0) {
 		return RV_WIRE_RESERVED;
 	}
 	if ((d[4] | d[5] | d[6] | d[7]) == 0) {
