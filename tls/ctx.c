@@ -1407,6 +1407,23 @@ bool rv_tls_ctx_crl_kept(const struct rv_tls_ctx *ctx)
 	return ctx->crl_kept;
 }
 
+bool rv_tls_ctx_cert_in_file(const struct rv_tls_ctx *ctx, const char *path)
+{
+	const X509 *own = SSL_CTX_get0_certificate(ctx->ssl_ctx);
+	char err[64];
+	int ret = 0;
+	FILE *f = own ? rv_tls_pem_open("certificate", path, err, sizeof(err), &ret) : NULL;
+	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	bool same = x && X509_cmp(x, own) == 0;
+
+	X509_free(x);
+	if (f) {
+		fclose(f);
+	}
+	ERR_clear_error();
+	return same;
+}
+
 bool rv_tls_ctx_own_unchanged(const struct rv_tls_ctx *ctx)
 {
 	return ctx->own_kept && ctx->own_unchanged;

@@ -101,6 +101,11 @@ bool rv_tls_ctx_own_kept(const struct rv_tls_ctx *ctx);
  * (same file, size and modification time): no renewal waits in it. */
 bool rv_tls_ctx_own_unchanged(const struct rv_tls_ctx *ctx);
 
+/* rv_tls_ctx_cert_in_file: does the certificate file |path| begin with
+ * the certificate |ctx| runs with (its bytes, whatever the file's identity:
+ * a copy, or the running one read again)? */
+bool rv_tls_ctx_cert_in_file(const struct rv_tls_ctx *ctx, const char *path);
+
 /* rv_tls_ctx_ca_kept, rv_tls_ctx_crl_kept: was |ctx| built with the
  * running context's CA certificates, or CRLs, the file unreadable to this
  * process and unchanged since they were read from it

@@ -1669,15 +1669,20 @@ void rv_watch_expiry_at(struct rv_loop *l, int64_t when)
 }
 
 /* renewal_waits: do the certificate files of |cfg|, which the running
- * context could not take, hold a renewal that only waits: one that starts
- * later, or whose key this process cannot read (the advice in the log)?
- * Not a file deleted, unreadable as a certificate or expired: status said
- * "a renewal waits" of those (round-ten tester 47). */
-static bool renewal_waits(const struct rv_config *cfg)
+ * context |tls| could not take, hold a renewal that only waits: one that
+ * starts later, or whose key this process cannot read (the advice in the
+ * log)? Not a file deleted, unreadable as a certificate or expired: status
+ * said "a renewal waits" of those (round-ten tester 47). Nor the running
+ * certificate itself, beside a key file changed or after a clock stepped
+ * back before its start: nothing was renewed (round-sixty-eight tester 299). */
+static bool renewal_waits(const struct rv_tls_ctx *tls, const struct rv_config *cfg)
 {
 	int cert, key;
 	bool waits;
 
+	if (rv_tls_ctx_cert_in_file(tls, cfg->cert)) {
+		return false;
+	}
 	if (rv_tls_cert_not_before(cfg->cert) != 0) {
 		return true;
 	}
@@ -1704,7 +1709,7 @@ void rv_watch_fill(struct rv_loop *l, struct rv_status *st)
 	rv_tls_ctx_expiry(l->tls, &e);
 	st->have_cert_expiry = e.cert_not_after != 0;
 	st->cert_renewal_waits = rv_tls_ctx_own_kept(l->tls) && !rv_tls_ctx_own_unchanged(l->tls) &&
-				 renewal_waits(l->cfg);
+				 renewal_waits(l->tls, l->cfg);
 	st->cert_expires_s = e.cert_not_after - now;
 	st->ca_expires_s = e.ca_not_after - now;
 	st->have_crl = e.have_crl && e.crl_next_update != 0;

@@ -415,6 +415,10 @@ cat "$PKI/client1.key" >"$PKI/server.key" && chmod 0600 "$PKI/server.key"
 OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a reload with another key, root-only, exited 0: $OUT"
 rvt_matches "^failed: .*server.key: Permission denied, and it has changed since the running key was read from it: .*chgrp $RV_GROUP $PKI/server.key" <<<"$OUT" ||
 	rvt_fail "the changed key not said, or its advice names no group: $OUT"
+# The certificate file holds the running certificate: no renewal waits in
+# it, whatever the key file (status said so: round-sixty-eight tester 299).
+"$RV_BIN" status -s "$SRV_SOCK" | rvt_matches 'renewal waits' &&
+	rvt_fail "status says that a renewal waits in the running certificate's file"
 chmod 0600 "$PKI/server.crt"
 OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) &&
 	rvt_fail "a reload with the certificate root-only and the key changed exited 0: $OUT"
