@@ -953,24 +953,34 @@ static bool metrics_unusable(const struct rv_config *cfg)
 	return true;
 }
 
+/* v4mapped_any: is |a| ::ffff:0.0.0.0, which an IPv6 socket binds as
+ * every IPv4 address of the host? */
+static bool v4mapped_any(const struct rv_ip_addr *a)
+{
+	static const uint8_t head[12] = { [10] = 0xff, [11] = 0xff };
+
+	return a->family == AF_INET6 && memcmp(a->a, head, sizeof(head)) == 0 && a->a[12] == 0 &&
+	       a->a[13] == 0 && a->a[14] == 0 && a->a[15] == 0;
+}
+
 void rv_cli_note_metrics_wildcard(const struct rv_config *cfg, bool check_only)
 {
+	const struct rv_ip_addr *a = &cfg->metrics_addr;
+	bool v4 = v4mapped_any(a);
 	char ip[48], msg[400];
 
-	if (cfg->metrics_addr.family == 0 || !rv_ip_addr_unspecified(&cfg->metrics_addr)) {
+	/* ::ffff:0.0.0.0 listens on every IPv4 address, and was unsaid
+	 * (round-seventy-one tester 329). */
+	if (a->family == 0 || (!rv_ip_addr_unspecified(a) && !v4)) {
 		return;
 	}
-	rv_ip_addr_str(&cfg->metrics_addr, ip, sizeof(ip));
+	rv_ip_addr_str(a, ip, sizeof(ip));
 	snprintf(msg, sizeof(msg),
-		 cfg->metrics_addr.family == AF_INET6
-			 ? "metrics_listen [%s]:%u is every address of this host: the endpoint has "
-			   "no authentication or TLS, and its labels name every client (bind it to "
-			   "loopback or a management address)"
-			 : "metrics_listen %s:%u is every address of this host: the endpoint has "
-			   "no "
-			   "authentication or TLS, and its labels name every client (bind it to "
-			   "loopback or a management address)",
-		 ip, cfg->metrics_port);
+		 "metrics_listen %s%s%s:%u is every %saddress of this host: the endpoint has no "
+		 "authentication or TLS, and its labels name every client (bind it to loopback "
+		 "or a management address)",
+		 a->family == AF_INET6 ? "[" : "", ip, a->family == AF_INET6 ? "]" : "",
+		 cfg->metrics_port, v4 ? "IPv4 " : "");
 	if (check_only) {
 		rv_cli_say_warnf("%s", msg);
 	} else {

@@ -295,11 +295,38 @@ static int listener(struct rv_mgmt *m, const struct sockaddr_un *sun, bool *grou
 	return fd;
 }
 
+/* say_path_trust warns when others may replace the socket at |path|: a
+ * user who owns a directory on the way can rename the socket aside and
+ * bind one of their own, and root's `ringvpn kick` then got "kicked" from
+ * an impostor while the session went on (a round-four tester). Said at the
+ * start and when the socket is made anew (a directory opened to everyone
+ * meanwhile was unsaid: round-seventy-one tester 329). */
+static void say_path_trust(struct rv_loop *l, const char *path)
+{
+	char why[PATH_MAX + 64];
+
+	/* As root before the privilege drop, the service user's own
+	 * directory (the units' RuntimeDirectory) is no stranger's, unless
+	 * other services share that user (nobody). */
+	if (rv_path_stranger(path,
+			     geteuid() == 0 && !l->p.service_shared ? l->p.service_uid : geteuid(),
+			     why, sizeof(why))) {
+		rv_warnx("status socket %s: %s, who can put a socket of their own in its place "
+			 "and answer `status`, `kick` and `reload` in this process's name",
+			 path, why);
+	} else if (rv_dir_everyones(path, true, l->p.service_shared ? 0 : l->p.service_gid, why,
+				    sizeof(why))) {
+		rv_warnx("status socket %s: %s: who may write there can put a socket of their "
+			 "own in its place, and answer `status`, `kick` and `reload` in this "
+			 "process's name (use a directory of root's, such as /run/ringvpn)",
+			 path, why);
+	}
+}
+
 int rv_mgmt_open(struct rv_loop *l, char *err, size_t err_len)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	const char *path = l->cfg->status_socket;
-	char why[PATH_MAX + 64];
 	struct rv_mgmt *m;
 	bool group_failed;
 	int fd, ret;
@@ -337,25 +364,7 @@ int rv_mgmt_open(struct rv_loop *l, char *err, size_t err_len)
 		snprintf(err, err_len, "cannot set up status socket %s: %s", path, strerror(-fd));
 		return fd;
 	}
-	/* A user who owns a directory on the way can rename the socket aside
-	 * and bind one of their own: root's `ringvpn kick` then got "kicked"
-	 * from an impostor while the session went on (a round-four tester). */
-	/* As root before the privilege drop, the service user's own
-	 * directory (the units' RuntimeDirectory) is no stranger's, unless
-	 * other services share that user (nobody). */
-	if (rv_path_stranger(path,
-			     geteuid() == 0 && !l->p.service_shared ? l->p.service_uid : geteuid(),
-			     why, sizeof(why))) {
-		rv_warnx("status socket %s: %s, who can put a socket of their own in its place "
-			 "and answer `status`, `kick` and `reload` in this process's name",
-			 path, why);
-	} else if (rv_dir_everyones(path, true, l->p.service_shared ? 0 : l->p.service_gid, why,
-				    sizeof(why))) {
-		rv_warnx("status socket %s: %s: who may write there can put a socket of their "
-			 "own in its place, and answer `status`, `kick` and `reload` in this "
-			 "process's name (use a directory of root's, such as /run/ringvpn)",
-			 path, why);
-	}
+	say_path_trust(l, path);
 	m->slots.listen_fd = fd;
 	return 0;
 }
@@ -434,6 +443,7 @@ static const char *reply_at(const struct mgmt_conn *c, size_t off, size_t *left)
 }
 
 static void on_timeout(struct rv_loop *l, struct rv_ltimer *lt);
+static void send_more(struct rv_loop *l, struct mgmt_conn *c);
 
 /* reply_rearm gives |c| MGMT_TIMEOUT_NS more, within MGMT_REPLY_MAX_NS of
  * its connect. */
@@ -470,10 +480,22 @@ static void on_timeout(struct rv_loop *l, struct rv_ltimer *lt)
 			    (unsigned)(MGMT_TIMEOUT_NS / RV_NSEC_PER_SEC),
 			    (unsigned)(MGMT_REPLY_MAX_NS / RV_NSEC_PER_SEC));
 	} else if (c->ask.next) {
+		/* Told to its caller too, as the metrics endpoint's 503 is: a
+		 * close unanswered was said by the CLI as a server stopping
+		 * (round-seventy-one tester 329). */
+		rv_render_cancel(&c->ask);
 		rv_warnx_rl("management status (uid %u) not rendered within %u s: the control "
 			    "thread's render budget was spent (renderings may take half of its "
-			    "time): closed",
+			    "time): answered with an error",
 			    (unsigned)c->uid, (unsigned)(MGMT_TIMEOUT_NS / RV_NSEC_PER_SEC));
+		rv_strbuf_printf(&c->reply,
+				 "error: the status was not rendered within %u s: renderings of "
+				 "it took their share of the server's control thread (half of "
+				 "its time) for other requests; ask again\n",
+				 (unsigned)(MGMT_TIMEOUT_NS / RV_NSEC_PER_SEC));
+		reply_rearm(l, c);
+		send_more(l, c);
+		return;
 	} else {
 		rv_warnx_rl("management request (uid %u) not completed within %u s: closed",
 			    (unsigned)c->uid, (unsigned)(MGMT_TIMEOUT_NS / RV_NSEC_PER_SEC));
@@ -958,6 +980,7 @@ static void on_path_check(struct rv_loop *l, struct rv_ltimer *lt)
 	rv_slots_replace_listener(l, &m->slots, fd);
 	m->said = false;
 	rv_warnx("status socket %s was deleted while this process ran: made anew", m->path);
+	say_path_trust(l, m->path);
 }
 
 void rv_mgmt_start(struct rv_loop *l)

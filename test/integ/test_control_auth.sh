@@ -514,6 +514,13 @@ for m in "0.0.0.0:9599" "[::]:9599"; do
 	[ "$(grep -cxF "ringvpn: warning: metrics_listen $m is every address of this host: the endpoint has no authentication or TLS, and its labels name every client (bind it to loopback or a management address)" "$RVT_TMP/exit.log")" = 1 ] ||
 		rvt_fail "metrics_listen $m not said once as every address: $(cat "$RVT_TMP/exit.log")"
 done
+# The IPv4-mapped wildcard listens on every IPv4 address (unsaid: round-
+# seventy-one tester 329).
+check_exit 0 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --metrics-listen "[::ffff:0.0.0.0]:9599" -n
+grep -qxF "ringvpn: warning: metrics_listen [::ffff:0.0.0.0]:9599 is every IPv4 address of this host: the endpoint has no authentication or TLS, and its labels name every client (bind it to loopback or a management address)" "$RVT_TMP/exit.log" ||
+	rvt_fail "metrics_listen [::ffff:0.0.0.0] not said as every IPv4 address: $(cat "$RVT_TMP/exit.log")"
+check_exit 0 "$RV_BIN" server -c "$RVT_TMP/s2.conf" --metrics-listen "[::ffff:127.0.0.1]:9599" -n
+! grep -q "is every" "$RVT_TMP/exit.log" || rvt_fail "metrics_listen [::ffff:127.0.0.1] said as a wildcard: $(cat "$RVT_TMP/exit.log")"
 ctl_client_conf "$RVT_TMP/cm.conf" "$PKI/client1" rvc "$RVT_TMP/cm.sock"
 check_exit 0 "$RV_BIN" client -c "$RVT_TMP/cm.conf" --metrics-listen 0.0.0.0 -n
 grep -q "^ringvpn: warning: metrics_listen 0.0.0.0:9586 is every address of this host" "$RVT_TMP/exit.log" ||

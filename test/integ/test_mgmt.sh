@@ -537,11 +537,17 @@ grep -q "^server state=running " <<<"$OUT" || rvt_fail "status as nobody through
 grep -q "cannot be made anew" "$SLOG" && rvt_fail "a socket made anew said as one that cannot be"
 # Where it really cannot be made (its directory no longer the service
 # group's to write), that is said once, with the reason.
+M0=$(stat -c %a "$RVT_TMP")
 chmod g-w "$RVT_TMP" || rvt_fail "chmod"
 rm "$SRV_SOCK"
 rvt_wait_for 6 "the deletion said" grep -q "status socket $SRV_SOCK was deleted while this process ran, and cannot be made anew: Permission denied;" "$SLOG" ||
 	rvt_fail "the deleted socket not said: $(grep -a "status socket" "$SLOG" | tail -2)"
-chmod g+w "$RVT_TMP" || rvt_fail "chmod"
+# Made anew once the directory is writable again, by every user now:
+# said as at the start (only "made anew" was: round-seventy-one tester 329).
+chmod 0777 "$RVT_TMP" || rvt_fail "chmod"
+rvt_wait_for 6 "the socket made anew in an open directory" grep -q "status socket $SRV_SOCK: the directory $RVT_TMP is writable by every user (mode 0777).* put a socket of their own in its place" "$SLOG" ||
+	rvt_fail "the open directory not said: $(grep -a "status socket" "$SLOG" | tail -2)"
+chmod "$M0" "$RVT_TMP" || rvt_fail "chmod"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
 
 rvt_step "6b. the status socket deleted while the server runs is made anew"

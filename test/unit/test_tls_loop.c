@@ -54,6 +54,7 @@
 #include "core/ippool.h"
 #include "core/mgmt.h"
 #include "core/qsbr.h"
+#include "core/status.h"
 #include "crypto/kdf.h"
 #include "test/lib/t_pki.h"
 #include "test/unit/fake_ctlring.h"
@@ -765,6 +766,42 @@ Test(loop, status_end_mark)
 		mgmt(req, status_buf, sizeof(status_buf));
 		cr_assert_null(strstr(status_buf, "(end of"), "%s: %s", req, status_buf);
 	}
+}
+
+/* The kv rendering is wrapped (-Wl,--wrap, test/CMakeLists.txt) to take
+ * render_cost_ns of virtual time: the render budget counts the loop's
+ * clock, which the fake moves only when told. */
+static uint64_t render_cost_ns;
+void __real_rv_status_render_kv(struct rv_strbuf *out, const struct rv_status *st);
+void __wrap_rv_status_render_kv(struct rv_strbuf *out, const struct rv_status *st);
+void __wrap_rv_status_render_kv(struct rv_strbuf *out, const struct rv_status *st)
+{
+	fake_clock_advance(render_cost_ns);
+	__real_rv_status_render_kv(out, st);
+}
+
+/* A status that waits for the render budget past its 5 s is answered with
+ * an error that says why, not closed unanswered: the CLI said a closed
+ * connection as a server stopping or stopped (round-seventy-one tester
+ * 329). The budget is back afterwards. */
+Test(loop, status_over_budget_is_answered)
+{
+	srv_start();
+	/* The first is made at once, and owes 11.8 s of the loop's time (a
+	 * rendering may take half of it): the next waits past its 5 s. */
+	render_cost_ns = 6 * RV_NSEC_PER_SEC;
+	mgmt("status kv\n", status_buf, sizeof(status_buf));
+	cr_assert(!strncmp(status_buf, "ok\nserver ", 10), "%s", status_buf);
+	render_cost_ns = 0;
+	mgmt("status kv\n", status_buf, sizeof(status_buf));
+	cr_assert_str_eq(status_buf,
+			 "error: the status was not rendered within 5 s: renderings of it took "
+			 "their share of the server's control thread (half of its time) for "
+			 "other requests; ask again\n");
+	fake_clock_advance(10 * RV_NSEC_PER_SEC);
+	mgmt("status kv\n", status_buf, sizeof(status_buf));
+	cr_assert(!strncmp(status_buf, "ok\nserver ", 10), "%s", status_buf);
+	cr_assert_eq(kv(status_buf, "server ", "renders"), 2, "%s", status_buf);
 }
 
 /* ---- failure edges ------------------------------------------------------ */
