@@ -259,11 +259,10 @@ struct rv_worker {
 	/* Per-turn batches, one queue per class. */
 	struct rv_txq txq[RV_NUM_CLASSES];
 	uint64_t bulk_flows; /* TX: bit per flow hash with a bulk packet this turn */
-	/* TX: small packets of each flow hash (rv_flow_bit's bit number) in
-	 * the window from small_win_ns, and until when each floods
-	 * (worker_tx.c small_flag). */
-	uint64_t small_win_ns;
-	uint16_t small_cnt[64];
+	/* TX: each flow hash's (rv_flow_bit's bit number) small packets, as
+	 * the time their rate has used up, and until when each floods
+	 * (worker_tx.c small_flag; CLOCK_MONOTONIC_COARSE). */
+	uint64_t small_tat[64];
 	uint64_t small_flood_until[64];
 	uint32_t *tx_holds; /* TUN buffers released after the next seal */
 	unsigned ntx_holds;
@@ -304,13 +303,15 @@ struct rv_worker {
 	unsigned cq_next;    /* the CQ position after the completion being handled */
 	unsigned turn_recvs; /* receives of the bulk socket handled in this turn so far */
 	struct rv_codel_pick aqm_pick;
-	bool rx_small_sock;  /* the receive being handled is of the small socket, which
+	bool rx_small_sock;   /* the receive being handled is of the small socket, which
 			      * CoDel does not watch (else it is the turn's
 			      * turn_recvs-th of the bulk one) */
-	uint64_t rt_now_ns;  /* CLOCK_REALTIME at the start of the turn */
-	uint64_t rt_end_ns;  /* ... and at the end of the last receiving turn's
+	uint64_t rt_now_ns;   /* CLOCK_REALTIME at the start of the turn */
+	uint64_t mono_now_ns; /* CLOCK_MONOTONIC_COARSE then: what a step of
+			       * the realtime clock must not move */
+	uint64_t rt_end_ns;   /* ... and at the end of the last receiving turn's
 			      * (UINT64_MAX: a turn was cut, the queue stands) */
-	uint64_t icmp_at_ns; /* ICMP answers: when tokens were last added */
+	uint64_t icmp_at_ns;  /* ICMP answers: when tokens were last added */
 	unsigned icmp_tokens;
 	/* ... and the shares of the last sources answered (icmp_token) */
 	struct {

@@ -834,6 +834,7 @@ static void worker_loop(struct rv_worker *w)
 		/* The receive timestamps are CLOCK_REALTIME (SO_TIMESTAMPNS). */
 		clock_gettime(CLOCK_REALTIME, &now);
 		w->rt_now_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+		w->mono_now_ns = rv_coarse_now_ns();
 		w->turn_recvs = 0;
 		io_uring_for_each_cqe(ring, head, cqe)
 		{
