@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <openssl/ec.h>
 #include <openssl/ec_key.h>
@@ -363,7 +364,9 @@ static void say_ca_out_of_dates(X509 *x, const char *path)
 }
 
 static bool src_is(const struct file_src *src, const char *path);
+static bool src_file_is(const struct file_src *src, const char *path);
 static void take_src(struct file_src *src, const struct stat *st);
+static int64_t birth_ns(int dirfd, const char *path, int flags);
 static int copy_crls(struct rv_tls_ctx *n, const struct rv_tls_ctx *cur);
 
 /* way_unsearchable: is a directory on the way to |path| one this process
@@ -406,11 +409,18 @@ static int keep_ca(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, const
 		return why;
 	}
 	if (!src_is(&running->ca_src, path)) {
+		/* Another path, or a file put in its place, said as such, as
+		 * for the key (it "has changed": round-seventy-one tester 328). */
 		snprintf(err, err_len,
-			 "cannot open CA file %s: %s, and it has changed since the running CA "
-			 "certificates were read from it: make it readable by the service's "
+			 "cannot open CA file %s: %s, and %s: make it readable by the service's "
 			 "user (chmod 0644 %s)",
-			 path, strerror(-why), path);
+			 path, strerror(-why),
+			 src_file_is(&running->ca_src, path)
+				 ? "it has changed since the running CA certificates were read "
+				   "from it"
+				 : "it is not the file the running CA certificates were read from "
+				   "(another path, or a file put in its place)",
+			 path);
 		return why;
 	}
 	for (size_t i = 0; i < sk_X509_OBJECT_num(objs); i++) {
@@ -455,6 +465,7 @@ static int load_ca(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, const
 	}
 	if (fstat(fileno(f), &st) == 0) {
 		take_src(&c->ca_src, &st);
+		c->ca_src.btime_ns = birth_ns(fileno(f), "", AT_EMPTY_PATH);
 	}
 	if (rv_tls_pem_trust_refused(f, "CA", path, err, err_len)) {
 		ret = -EACCES;
@@ -758,8 +769,17 @@ static bool src_is(const struct file_src *src, const char *path)
 		return false;
 	}
 	take_src(&now, &st);
-	return now.dev == src->dev && now.ino == src->ino && now.size == src->size &&
-	       now.mtime_ns == src->mtime_ns;
+	if (now.dev != src->dev || now.ino != src->ino || now.size != src->size ||
+	    now.mtime_ns != src->mtime_ns) {
+		return false;
+	}
+	/* Another file born at its inode number with its size and mtime (a
+	 * key of the same length put in place with its timestamps kept, or
+	 * within the second on a file system of whole seconds) was taken for
+	 * it unchanged, and the next start failed on it (round-seventy-one
+	 * tester 328). */
+	now.btime_ns = src->btime_ns ? birth_ns(AT_FDCWD, path, 0) : 0;
+	return now.btime_ns == 0 || now.btime_ns == src->btime_ns;
 }
 
 /* birth_ns: the birth time of |path| from |dirfd| (statx |flags|), 0 where
@@ -793,6 +813,20 @@ static bool src_file_is(const struct file_src *src, const char *path)
 	return born == 0 || born == src->btime_ns;
 }
 
+/* crl_birth: the birth time of the CRL file |path| that was opened as
+ * |opened| (read by its path after: 0 where it is another file by now). */
+static int64_t crl_birth(const char *path, const struct stat *opened)
+{
+	struct statx sx;
+
+	if (statx(AT_FDCWD, path, 0, STATX_INO | STATX_BTIME, &sx) != 0 ||
+	    !(sx.stx_mask & STATX_BTIME) || sx.stx_ino != (uint64_t)opened->st_ino ||
+	    makedev(sx.stx_dev_major, sx.stx_dev_minor) != (dev_t)opened->st_dev) {
+		return 0;
+	}
+	return (int64_t)sx.stx_btime.tv_sec * 1000000000 + sx.stx_btime.tv_nsec;
+}
+
 static int load_cert(SSL_CTX *sc, const char *path, int64_t *not_after, struct file_src *src,
 		     char *err, size_t err_len)
 {
@@ -810,6 +844,7 @@ static int load_cert(SSL_CTX *sc, const char *path, int64_t *not_after, struct f
 	}
 	if (fstat(fileno(f), &st) == 0) {
 		take_src(src, &st);
+		src->btime_ns = birth_ns(fileno(f), "", AT_EMPTY_PATH);
 	}
 	x = PEM_read_X509(f, NULL, NULL, NULL);
 	if (!x) {
@@ -1137,6 +1172,7 @@ int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
 				       &opened, err, err_len);
 		if (opened.st_ino != 0) {
 			take_src(&c->crl_src, &opened);
+			c->crl_src.btime_ns = crl_birth(p->crl_file, &opened);
 		}
 		/* As for the CA file (keep_ca): the running CRLs stand in for
 		 * a file that cannot be opened and has not changed. */
@@ -1157,10 +1193,16 @@ int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
 					 p->crl_file, strerror(-ret), unknown_why);
 			} else {
 				snprintf(err, err_len,
-					 "cannot open CRL file %s: %s, and it has changed since "
-					 "the running CRLs were read from it: make it readable by "
+					 "cannot open CRL file %s: %s, and %s: make it readable by "
 					 "the service's user (chmod 0644 %s: it is public)",
-					 p->crl_file, strerror(-ret), p->crl_file);
+					 p->crl_file, strerror(-ret),
+					 src_file_is(&p->running->crl_src, p->crl_file)
+						 ? "it has changed since the running CRLs were "
+						   "read from it"
+						 : "it is not the file the running CRLs were read "
+						   "from (another path, or a file put in its "
+						   "place)",
+					 p->crl_file);
 			}
 		}
 		c->expiry.have_crl = true;

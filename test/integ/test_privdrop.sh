@@ -438,9 +438,42 @@ ctl_conf_set "$RVT_TMP/server.conf" "key=$RVT_TMP/other.key"
 OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a reload with a root-only key at another path exited 0: $OUT"
 rvt_matches "^refused: .*other.key: Permission denied, and it is not the file the running key was read from" <<<"$OUT" ||
 	rvt_fail "another key file said as: $OUT"
+# So are the CA file and the CRL file at another path, root-only (they
+# "changed since the running ... were read from it": round-seventy-one
+# tester 328).
+cp "$PKI/ca/ca.crt" "$RVT_TMP/other-ca.crt" && chmod 0600 "$RVT_TMP/other-ca.crt"
+cp "$PKI/ca/ca.crl" "$RVT_TMP/other-ca.crl" && chmod 0600 "$RVT_TMP/other-ca.crl"
+cp -p "$RVT_TMP/server.conf.good" "$RVT_TMP/server.conf"
+ctl_conf_set "$RVT_TMP/server.conf" "ca=$RVT_TMP/other-ca.crt" "crl=$RVT_TMP/other-ca.crl"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a reload with a root-only CA and CRL at other paths exited 0: $OUT"
+rvt_matches "other-ca.crt: Permission denied, and it is not the file the running CA certificates were read from" <<<"$OUT" ||
+	rvt_fail "another CA file said as: $OUT"
+ctl_conf_set "$RVT_TMP/server.conf" "ca=$PKI/ca/ca.crt"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a reload with a root-only CRL at another path exited 0: $OUT"
+rvt_matches "other-ca.crl: Permission denied, and it is not the file the running CRLs were read from" <<<"$OUT" ||
+	rvt_fail "another CRL file said as: $OUT"
 cp -p "$RVT_TMP/server.conf.good" "$RVT_TMP/server.conf"
 OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "the reload with the files back failed: $OUT"
 rvt_nsx "$C1" ping -c 2 -i 0.2 -W 2 10.99.0.1 || rvt_fail "no traffic with the files back"
+# Another key put in the key file's place, root-only, at its inode number
+# (ext4 gives a deleted file's to the next) with its size (every key `pki`
+# makes is 241 bytes) and its mtime kept: refused as another file. It was
+# taken for the running key's file unchanged ("the running key kept",
+# exit 0), and the next start failed on it (round-seventy-one tester 328).
+touch -r "$PKI/server.key" "$RVT_TMP/key.ref"
+cp -p "$PKI/server.key" "$RVT_TMP/server.key.good2"
+I0=$(stat -c '%i %s' "$PKI/server.key")
+rm "$PKI/server.key"
+cp "$PKI/client1.key" "$PKI/server.key" && chmod 0600 "$PKI/server.key" && touch -r "$RVT_TMP/key.ref" "$PKI/server.key"
+if [ "$(stat -c '%i %s' "$PKI/server.key")" = "$I0" ]; then
+	OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) && rvt_fail "a reload with another key at the key's inode, size and mtime exited 0: $OUT"
+	rvt_matches "^failed: .*server.key: Permission denied, and it is not the file the running key was read from" <<<"$OUT" ||
+		rvt_fail "another key at the key's inode number said as: $OUT"
+else
+	rvt_log "the file system gave the new key file another inode number or size ($(stat -c '%i %s' "$PKI/server.key"), was $I0): nothing to check"
+fi
+rm "$PKI/server.key" && cp -p "$RVT_TMP/server.key.good2" "$PKI/server.key"
+OUT=$("$RV_BIN" reload -s "$SRV_SOCK" 2>&1) || rvt_fail "the reload with the key back failed: $OUT"
 # put_server_cert ARGS...: stage_server_cert, taken by a reload.
 put_server_cert() {
 	stage_server_cert "$@"
