@@ -25,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cmds.h"
 #include "cli/exit.h"
@@ -722,7 +723,7 @@ static int cmd_verify(int argc, char **argv)
 	char ca_crt[PATH_MAX], def_crl[PATH_MAX];
 	struct rv_pki_err err = { 0 };
 	bool no_crl = false;
-	int c, n, ret;
+	int c, n, ret, lock;
 	uint32_t seen = 0;
 
 	while ((c = pki_getopt(argc, argv, opts, &seen)) != -1) {
@@ -782,7 +783,17 @@ static int cmd_verify(int argc, char **argv)
 	if (crl == NULL && !no_crl) {
 		crl = def_crl;
 	}
+	/* Under the CA's lock, refusing a CA a `pki ca` was cut short in, as
+	 * the other commands do: verify alone took its files as they were
+	 * (round-seventy-one tester 328). */
+	lock = rv_pki_ca_lock_whole(ca_dir, &(struct rv_pki_waiter){ say_waiting, "verify" }, &err);
+	if (lock < 0 && lock != -ENOLCK) {
+		return pki_failed("verify", lock, &err);
+	}
 	ret = rv_pki_verify(ca_crt, crl, argv[optind], purpose, host, &err);
+	if (lock >= 0) {
+		close(lock);
+	}
 	if (ret != 0) {
 		return pki_failed("verify", ret, &err);
 	}

@@ -3,6 +3,7 @@
  */
 #include "pki/ca.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -412,6 +413,96 @@ static void cut_short_note(const char *dir, struct rv_pki_err *err)
 	}
 }
 
+/* cut_short_refuse: |ret| of loading the CA of |dir| (0 or -errno, |err|
+ * set), found holding its lock, which `pki ca` holds while its mark is
+ * there: with the mark, that `pki ca` was cut short, and the CA is
+ * refused, said so. Before its key's rename the old CA is still whole,
+ * after it part of the new one is there: the words fit either (the old
+ * CA, whole, was said "not whole": round-seventy-one tester 328). */
+static int cut_short_refuse(const char *dir, int ret, struct rv_pki_err *err)
+{
+	if (!cut_short(dir)) {
+		return ret;
+	}
+	if (ret == 0) {
+		pki_errf(err, RV_PKI_ERR_OP,
+			 "the CA in %s may be the old one or a part of a new one", dir);
+		ret = -EINVAL;
+	}
+	if (err != NULL && strstr(err->msg, CUT_SHORT_MARK) == NULL) {
+		cut_short_note(dir, err);
+	}
+	return ret;
+}
+
+/* The CA's own files, whose temporaries (pki_stage_file's ".NAME.XXXXXX")
+ * a command killed while it wrote one leaves in the CA directory. */
+static const char *const ca_files[] = {
+	RV_PKI_CA_KEY, RV_PKI_CA_CRT, RV_PKI_CA_INDEX, RV_PKI_CA_CRL, CUT_SHORT_MARK,
+};
+
+/* stale_temp: is |name| a temporary of one of ca_files: a dot, its name, a
+ * dot and mkstemp's six letters or digits? Nothing else is taken. */
+static bool stale_temp(const char *name)
+{
+	for (size_t i = 0; i < sizeof(ca_files) / sizeof(ca_files[0]); i++) {
+		size_t n = strlen(ca_files[i]);
+		const char *x;
+
+		/* In this order: each test reads no further than the last
+		 * one found the name to reach. */
+		if (name[0] != '.' || strncmp(name + 1, ca_files[i], n) != 0 ||
+		    name[n + 1] != '.' || strlen(name + n + 2) != 6) {
+			continue;
+		}
+		x = name + n + 2;
+		while (*x != '\0' && ((*x >= 'a' && *x <= 'z') || (*x >= 'A' && *x <= 'Z') ||
+				      (*x >= '0' && *x <= '9'))) {
+			x++;
+		}
+		if (*x == '\0') {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* sweep_temps removes from |dir| the temporaries of the CA's files that a
+ * command killed while it wrote them left, and says to |waiter| how many:
+ * a `pki ca --force` killed left them for good, a whole CA key (0600) among
+ * them (round-seventy-one tester 328). Called holding the CA's lock to
+ * write, which every command writing those files holds while its
+ * temporaries exist: none is in use. */
+static void sweep_temps(const char *dir, const struct rv_pki_waiter *waiter)
+{
+	char msg[PATH_MAX + 160];
+	struct dirent *de;
+	struct stat st;
+	int removed = 0;
+	DIR *d = opendir(dir);
+
+	if (d == NULL) {
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		/* mkstemp makes a regular file: a link or a directory of
+		 * such a name is someone else's. */
+		if (stale_temp(de->d_name) &&
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && unlinkat(dirfd(d), de->d_name, 0) == 0) {
+			removed++;
+		}
+	}
+	closedir(d);
+	if (removed > 0 && waiter != NULL && waiter->fn != NULL) {
+		snprintf(msg, sizeof(msg),
+			 "removed %d temporary file(s) of the CA's files from %s, left by a pki "
+			 "command killed while it wrote them",
+			 removed, dir);
+		waiter->fn(waiter->arg, msg);
+	}
+}
+
 int rv_pki_ca_create(const char *dir, const struct rv_pki_ca_opts *opts, struct rv_pki_err *err)
 {
 	const char *name = opts->name != NULL ? opts->name : RV_PKI_CA_NAME_DEFAULT;
@@ -468,6 +559,7 @@ int rv_pki_ca_create(const char *dir, const struct rv_pki_ca_opts *opts, struct 
 		ret = -EEXIST;
 		goto out;
 	}
+	sweep_temps(dir, &opts->waiter);
 	/* On failure the key goes if this run wrote it (a --force'd CA's
 	 * certificate beside a new key would sign what nothing verifies), and
 	 * the certificate and index only if they are new: the writes replace
@@ -678,18 +770,13 @@ static int ca_open(struct rv_pki_ca **out, const char *dir, bool locked, bool wr
 			goto err_free;
 		}
 		ca->lock = ret >= 0 ? ret : -1;
+		if (ca->lock >= 0 && writes) {
+			sweep_temps(dir, waiter);
+		}
 	}
 	ret = ca_load(ca, err);
-	if (ca->lock >= 0 && cut_short(dir)) {
-		/* Found holding the lock, which `pki ca` holds while its mark
-		 * is there: it was cut short. */
-		if (ret == 0) {
-			pki_errf(err, RV_PKI_ERR_OP, "the CA in %s is not whole", dir);
-			ret = -EINVAL;
-		}
-		if (err != NULL && strstr(err->msg, CUT_SHORT_MARK) == NULL) {
-			cut_short_note(dir, err);
-		}
+	if (ca->lock >= 0) {
+		ret = cut_short_refuse(dir, ret, err);
 	}
 	if (ret != 0) {
 		goto err_free;
@@ -711,6 +798,21 @@ int rv_pki_ca_open_locked(struct rv_pki_ca **out, const char *dir, bool writes,
 			  const struct rv_pki_waiter *waiter, struct rv_pki_err *err)
 {
 	return ca_open(out, dir, true, writes, waiter, err);
+}
+
+int rv_pki_ca_lock_whole(const char *dir, const struct rv_pki_waiter *waiter,
+			 struct rv_pki_err *err)
+{
+	int lock = pki_ca_lock(dir, waiter, true, err);
+
+	if (lock < 0) {
+		return lock;
+	}
+	if (cut_short_refuse(dir, 0, err) != 0) {
+		close(lock);
+		return -EINVAL;
+	}
+	return lock;
 }
 
 void rv_pki_ca_free(struct rv_pki_ca *ca)

@@ -30,7 +30,8 @@ struct rv_pki_ca;
  * must wait calls |fn| (if not NULL) once with |arg| and a sentence,
  * "waiting for the lock of CA DIR: another pki command (PID N) is running"
  * (without "(PID N)" when /proc/locks names no holder), and then waits for
- * it. */
+ * it; holding it to write, one that removed stale temporaries calls |fn|
+ * with a sentence that says how many. `pki verify` holds it to read. */
 struct rv_pki_waiter {
 	void (*fn)(const void *arg, const char *msg);
 	const void *arg;
@@ -48,7 +49,9 @@ struct rv_pki_ca_opts {
  * keyUsage keyCertSign+cRLSign critical, SKI, random 127-bit serial), an
  * empty ca.crl and revoked.txt, holding the CA's lock, with a mark
  * (DIR/.ca-replacing) there from before the first of them is written
- * until the last is. Refuses (-EEXIST) to replace an existing ca.key
+ * until the last is; the temporaries of those files a command killed
+ * while it wrote them left there are removed first, and their number told
+ * to |opts->waiter|. Refuses (-EEXIST) to replace an existing ca.key
  * unless |opts->force|. Returns 0 or -errno with |err| filled. */
 int rv_pki_ca_create(const char *dir, const struct rv_pki_ca_opts *opts, struct rv_pki_err *err);
 
@@ -74,12 +77,27 @@ int rv_pki_ca_open(struct rv_pki_ca **out, const char *dir, struct rv_pki_err *e
  * the new CA takes (round-seventy tester 324). |writes|: the command
  * rewrites the CA's files (revoke, crl); otherwise it only signs with them
  * (server, client), and a CA directory in which no lock file can be made
- * (read-only, another user's) is used without the lock. A `pki ca` cut
+ * (read-only, another user's) is used without the lock; with |writes|,
+ * the temporaries of the CA's files that a command killed while it wrote
+ * them left are removed, and their number told to |waiter|. A `pki ca` cut
  * short (killed between its renames: its mark DIR/.ca-replacing is still
  * there) is refused, saying so (-EINVAL, class RV_PKI_ERR_OP, or the
  * class of what it broke), with the advice to run it again. */
 int rv_pki_ca_open_locked(struct rv_pki_ca **out, const char *dir, bool writes,
 			  const struct rv_pki_waiter *waiter, struct rv_pki_err *err);
+
+/* rv_pki_ca_lock_whole is, for a command that reads the CA's certificate
+ * and CRL of |dir| without loading its key (`pki verify`), the lock and the
+ * check of rv_pki_ca_open_locked: takes the CA's lock as a signer does
+ * (|waiter| told of a wait, may be NULL) and refuses a CA a `pki ca` was
+ * cut short in (its mark there: -EINVAL, class RV_PKI_ERR_OP, with the
+ * advice to run it again; verify took the old CA's certificate beside the
+ * new CA's key, or a CRL removed: round-seventy-one tester 328). Returns
+ * the lock (a descriptor to close when done), -ENOLCK when no lock file
+ * can be made there (read-only, another user's: used unlocked, unchecked,
+ * as issuing uses it), or another -errno with |err| filled. */
+int rv_pki_ca_lock_whole(const char *dir, const struct rv_pki_waiter *waiter,
+			 struct rv_pki_err *err);
 
 /* rv_pki_ca_free releases |ca| and wipes its key; NULL is a no-op. */
 void rv_pki_ca_free(struct rv_pki_ca *ca);
