@@ -243,6 +243,20 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 			rv_strbuf_printf(o, "  pool v4 none, v6 %zu/%zu in use\n", st->pool6_in_use,
 					 st->pool6_size);
 		}
+		for (size_t i = 0; i < st->num_subnets; i++) {
+			const struct rv_status_subnet *n = &st->subnets[i];
+			char a[64];
+
+			rv_strbuf_printf(o, "  subnet %s/%u behind %s%s: %s%s\n",
+					 rv_ip_addr_str(&n->p.addr, a, sizeof(a)), n->p.len,
+					 n->name, n->override ? " (override)" : "",
+					 n->live ? "live"
+						 : "its client away (its packets dropped, "
+						   "no_route)",
+					 n->routed ? ""
+						   : "; not routed here (the host routes it "
+						     "elsewhere: see the log)");
+		}
 		if (st->tun_lanes >= 0) {
 			rv_strbuf_printf(o,
 					 "  TUN lanes: %ld addresses and networks; sessions moved "
@@ -589,6 +603,22 @@ void rv_status_render_json(struct rv_strbuf *o, const struct rv_status *st)
 	} else {
 		rv_strbuf_printf(o, "\"tun_drops\":null,");
 	}
+	rv_strbuf_printf(o, "\"subnets\":[");
+	for (size_t i = 0; i < st->num_subnets; i++) {
+		const struct rv_status_subnet *n = &st->subnets[i];
+		char a[64], pfx[72];
+
+		snprintf(pfx, sizeof(pfx), "%s/%u", rv_ip_addr_str(&n->p.addr, a, sizeof(a)),
+			 n->p.len);
+		rv_strbuf_printf(o, "%s{\"prefix\":", i ? "," : "");
+		rv_strbuf_json_str(o, pfx);
+		rv_strbuf_printf(o, ",\"name\":");
+		rv_strbuf_json_str(o, n->name);
+		rv_strbuf_printf(o, ",\"live\":%s,\"routed\":%s,\"override\":%s}",
+				 n->live ? "true" : "false", n->routed ? "true" : "false",
+				 n->override ? "true" : "false");
+	}
+	rv_strbuf_printf(o, "],");
 	rv_strbuf_printf(o, "\"server\":");
 	rv_strbuf_json_str(o, st->server);
 	rv_strbuf_printf(o, ",\"failed_attempts\":%u", st->failed_attempts);
@@ -1166,6 +1196,24 @@ static void prom_server(struct rv_strbuf *o, const struct rv_status *st)
 	prom_head(o, "ringvpn_pool_addresses_in_use", "gauge",
 		  "Addresses of a client address pool held by sessions.");
 	prom_pool(o, st, "ringvpn_pool_addresses_in_use", true);
+	if (st->num_subnets) {
+		prom_head(o, "ringvpn_subnet_live", "gauge",
+			  "1 while a live session of the name a network behind a client "
+			  "(subnet) belongs to holds it; 0: its client is away, its packets "
+			  "dropped (no_route).");
+	}
+	for (size_t i = 0; i < st->num_subnets; i++) {
+		const struct rv_status_subnet *n = &st->subnets[i];
+		char a[64], pfx[72];
+
+		snprintf(pfx, sizeof(pfx), "%s/%u", rv_ip_addr_str(&n->p.addr, a, sizeof(a)),
+			 n->p.len);
+		rv_strbuf_printf(o, "ringvpn_subnet_live{subnet=\"");
+		prom_label(o, pfx);
+		rv_strbuf_printf(o, "\",peer=\"");
+		prom_label(o, n->name);
+		rv_strbuf_printf(o, "\"} %d\n", n->live);
+	}
 }
 
 void rv_status_render_prometheus(struct rv_strbuf *o, const struct rv_status *st)
@@ -1415,6 +1463,14 @@ void rv_status_render_kv(struct rv_strbuf *o, const struct rv_status *st)
 				 st->accept_failures, st->accept_failing_s);
 	}
 	rv_strbuf_printf(o, "\n");
+	for (size_t i = 0; i < st->num_subnets; i++) {
+		const struct rv_status_subnet *n = &st->subnets[i];
+		char a[64];
+
+		rv_strbuf_printf(o, "subnet prefix=%s/%u name=%s live=%d routed=%d override=%d\n",
+				 rv_ip_addr_str(&n->p.addr, a, sizeof(a)), n->p.len, n->name,
+				 n->live, n->routed, n->override);
+	}
 	for (size_t i = 0; i < st->num_peers; i++) {
 		const struct rv_status_peer *p = &st->peers[i];
 		char a4[64], a6[64], e[80];

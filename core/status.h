@@ -91,6 +91,9 @@
  *                                before its HELLO)
  *                  "tx_packets": N, "tx_bytes": N, "rx_packets": N,
  *                  "rx_bytes": N, "drops": { REASON: N, ... } } ... ],
+ *     "subnets": [ { "prefix": STR, "name": STR, "live": BOOL, "routed": BOOL,
+ *                    "override": BOOL } ... ],  (server: the networks behind
+ *                    clients; live: its client's session holds it now)
  *     "workers": [ { "id": N, COUNTER: N, ..., "drops": { REASON: N ... },
  *                    "queues": { GAUGE: N, ... } } ... ],
  *     "workers_total": { COUNTER: N, ..., "drops": { ... }, "queues": { ... } } }
@@ -121,8 +124,9 @@
 
 enum {
 	RV_STATUS_VERSION = 1,
-	RV_STATUS_HS_BUCKETS = 10, /* handshake latency histogram buckets (+Inf implied) */
-	RV_STATUS_TEXT_MAX = 400,  /* host names (256) with an address and port */
+	RV_STATUS_HS_BUCKETS = 10,  /* handshake latency histogram buckets (+Inf implied) */
+	RV_STATUS_TEXT_MAX = 400,   /* host names (256) with an address and port */
+	RV_STATUS_MAX_SUBNETS = 32, /* RV_CONFIG_MAX_SUBNETS */
 };
 
 /* Upper bounds (seconds) of the handshake latency buckets. */
@@ -170,6 +174,18 @@ struct rv_status_peer {
 	bool return_silent;
 	uint64_t return_silent_s;
 	struct rv_session_stats stats;
+};
+
+/* server: a network behind a client (`subnet`), as the running
+ * configuration gives it: whether a live session of its name holds it now
+ * (else it is held for it, its packets dropped as no_route until it is
+ * back), and whether the server's TUN routes it (not where the host routes
+ * it elsewhere). Only the log and `ip route` said which network was whose
+ * (round-seventy-one tester 330). */
+struct rv_status_subnet {
+	char name[65];
+	struct rv_prefix p;
+	bool override, live, routed;
 };
 
 struct rv_status_worker {
@@ -287,6 +303,8 @@ struct rv_status {
 	 * second's), and the requests for one that waited for the render
 	 * budget (round-seventy tester 321) */
 	uint64_t renders, renders_deferred;
+	size_t num_subnets; /* server */
+	struct rv_status_subnet subnets[RV_STATUS_MAX_SUBNETS];
 	size_t num_peers, cap_peers;
 	struct rv_status_peer *peers; /* owned */
 	size_t num_workers;

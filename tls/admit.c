@@ -1000,6 +1000,31 @@ static size_t handshaking(const struct rv_server_side *s)
 	return rv_admit_count(s->admit, RV_ADMIT_CONNECTED) +
 	       rv_admit_count(s->admit, RV_ADMIT_HELLO);
 }
+/* fill_subnets gives |st| the networks behind clients: whose, whether a
+ * session of that name holds it now, whether the TUN routes it. */
+static void fill_subnets(struct rv_loop *l, struct rv_status *st)
+{
+	struct rv_prefix unrouted[RV_CONFIG_MAX_SUBNETS];
+	size_t nu = rv_subnets_unused(unrouted, RV_CONFIG_MAX_SUBNETS);
+
+	_Static_assert((int)RV_STATUS_MAX_SUBNETS == (int)RV_CONFIG_MAX_SUBNETS,
+		       "one place per subnet");
+	st->num_subnets = l->cfg->num_subnets;
+	for (size_t i = 0; i < st->num_subnets; i++) {
+		const struct rv_config_subnet *n = &l->cfg->subnets[i];
+		struct rv_status_subnet *o = &st->subnets[i];
+		struct rv_chan *c = rv_server_find(l, n->name);
+
+		snprintf(o->name, sizeof(o->name), "%s", n->name);
+		o->p = n->p;
+		o->override = n->override;
+		o->live = c && c->ctl && c->ctl->session;
+		o->routed = true;
+		for (size_t k = 0; k < nu; k++) {
+			o->routed = o->routed && !rv_prefix_equal(&unrouted[k], &n->p);
+		}
+	}
+}
 
 static int server_report(struct rv_loop *l, struct rv_status *st)
 {
@@ -1066,6 +1091,7 @@ static int server_report(struct rv_loop *l, struct rv_status *st)
 	memcpy(st->hs_buckets, s->hs_buckets, sizeof(st->hs_buckets));
 	st->hs_sum = s->hs_sum;
 	st->hs_count = s->hs_count;
+	fill_subnets(l, st);
 	rv_chans_foreach(l, i, c)
 	{
 		struct rv_status_peer *p;

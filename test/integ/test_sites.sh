@@ -105,6 +105,15 @@ rvt_bg "$C2" client2 "$RV_BIN" client -c "$RVT_TMP/c2.conf"
 P2=$RVT_LAST_PID
 rvt_wait_for 10 "two running sessions" ctl_sessions_eq 2 || rvt_fail "sessions did not come up"
 ctl_status
+# status says whose each network is and whether its client holds it now
+# (only the log and `ip route` said it: round-seventy-one tester 330).
+OUT=$("$RV_BIN" status --kv -s "$SRV_SOCK")
+rvt_matches "^subnet prefix=10.20.0.0/24 name=client1 live=1 routed=1 override=0$" <<<"$OUT" ||
+	rvt_fail "status --kv: client1's network: $(grep '^subnet' <<<"$OUT")"
+rvt_matches "^subnet prefix=10.20.0.64/26 name=client3 live=0 routed=1 override=1$" <<<"$OUT" ||
+	rvt_fail "status --kv: client3's carve-out, client3 away: $(grep '^subnet' <<<"$OUT")"
+"$RV_BIN" status -s "$SRV_SOCK" | rvt_matches "^  subnet fd30::/64 behind client2: live$" ||
+	rvt_fail "status: client2's network: $("$RV_BIN" status -s "$SRV_SOCK" | grep subnet)"
 
 rvt_step "each gateway has the other site's networks as routes, not its own"
 route_via_tun() { ip -n "$1" ${3:+-6} route show "$2" | rvt_matches 'dev rvc'; }
@@ -345,6 +354,14 @@ grep -q "failed: 5 subnet route(s) on the server's TUN" <<<"$OUT" || rvt_fail "r
 # published (they were counted as published with those of the live ones).
 grep -q "applied: 12 subnet(s): 5 published to 2 live session(s), 7 held for clients away" <<<"$OUT" ||
 	rvt_fail "the reload did not count client4's networks as held: $OUT"
+"$RV_BIN" status --json -s "$SRV_SOCK" | python3 -c '
+import json, sys
+n = {s["prefix"]: s for s in json.load(sys.stdin)["subnets"]}
+assert len(n) == 12, n
+assert n["10.62.0.0/24"]["name"] == "client4" and not n["10.62.0.0/24"]["routed"], n["10.62.0.0/24"]
+assert not n["10.62.0.0/24"]["live"] and n["10.40.0.0/24"]["live"], n
+assert n["10.40.0.0/24"]["name"] == "client2" and n["10.40.0.0/24"]["routed"], n["10.40.0.0/24"]' ||
+	rvt_fail "status --json: the subnets after the reload"
 grep -aq "rvs0: route 10.62.0.0/24 not used: the host routes that network through c1 (a routing rule to another table" "$RVT_TMP/server.log" ||
 	rvt_fail "the rule to another table not said"
 grep -aq "rvs0: route 10.63.0.0/24 not used: the host's routing refuses that network" "$RVT_TMP/server.log" ||
