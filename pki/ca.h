@@ -94,8 +94,9 @@ int rv_pki_ca_open_locked(struct rv_pki_ca **out, const char *dir, bool writes,
  * advice to run it again; verify took the old CA's certificate beside the
  * new CA's key, or a CRL removed: round-seventy-one tester 328). Returns
  * the lock (a descriptor to close when done), -ENOLCK when no lock file
- * can be made there (read-only, another user's: used unlocked, unchecked,
- * as issuing uses it), or another -errno with |err| filled. */
+ * can be made or opened there (read-only, root's: used unlocked, the mark
+ * checked all the same: a user's verify said "OK" of a CA cut short,
+ * tester 333), or another -errno with |err| filled. */
 int rv_pki_ca_lock_whole(const char *dir, const struct rv_pki_waiter *waiter,
 			 struct rv_pki_err *err);
 

@@ -173,10 +173,10 @@ int pki_stage_file(struct pki_staged *st, const char *path, const uint8_t *data,
 
 	st->path = path;
 	if (slash == NULL) {
-		n = snprintf(st->tmp, sizeof(st->tmp), ".%s.XXXXXX", path);
+		n = snprintf(st->tmp, sizeof(st->tmp), ".%s." PKI_TMP_TAG "XXXXXX", path);
 	} else {
-		n = snprintf(st->tmp, sizeof(st->tmp), "%.*s/.%s.XXXXXX", (int)(slash - path), path,
-			     slash + 1);
+		n = snprintf(st->tmp, sizeof(st->tmp), "%.*s/.%s." PKI_TMP_TAG "XXXXXX",
+			     (int)(slash - path), path, slash + 1);
 	}
 	if (n < 0 || (size_t)n >= sizeof(st->tmp)) {
 		pki_errf(err, RV_PKI_ERR_USAGE, "%s: path too long", path);

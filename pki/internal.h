@@ -92,6 +92,12 @@ int pki_read_file(uint8_t **out, size_t *out_len, const char *path, enum rv_pki_
 int pki_write_file(const char *path, const uint8_t *data, size_t len, mode_t mode, bool overwrite,
 		   struct rv_pki_err *err);
 
+/* The temporary of a staged file is ".NAME." PKI_TMP_TAG "XXXXXX" beside
+ * it: a tag no one names a file of theirs with, so that what a killed
+ * command left can be told from an operator's ".ca.key.backup" (removed
+ * too when the name was ".NAME.XXXXXX": round-seventy-one tester 333). */
+#define PKI_TMP_TAG "rvtmp-"
+
 /* A file written but not yet in its place (pki_stage_file), so that two
  * files that belong together (a key and its certificate) are both written
  * before either replaces what was there: a full disk then changes

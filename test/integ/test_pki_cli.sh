@@ -782,6 +782,12 @@ for c in "verify --ca $s $tmp/hc1.crt" "crl --ca $s" "revoke --ca $s --serial AB
 	expect 10 "pki ${c%% *} beside the mark alone" "$bin" pki $c
 	expect_err "ringvpn pki ${c%% *}: $cut_words"
 done
+# By a user who may not open the lock file (root's, 0600): the mark is
+# read all the same (it said "OK": round-seventy-one tester 333).
+chmod 711 "$tmp" && chmod 755 "$s" && chmod 644 "$tmp/hc1.crt"
+expect 10 "pki verify beside the mark, as nobody" setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	"$bin" pki verify --ca "$s" "$tmp/hc1.crt"
+expect_err "$cut_words"
 mv "$s/ca.crl" "$tmp/hand-cut.crl"
 expect 10 "pki verify beside the mark, the CRL removed" "$bin" pki verify --ca "$s" "$tmp/hc1.crt"
 expect_err "$cut_words"
@@ -790,21 +796,26 @@ mv "$tmp/hand-cut.crl" "$s/ca.crl"
 # good: `pki ca --force`, `pki crl` and `pki revoke` remove those of the
 # CA's files' names, which no command writes while they hold the lock,
 # and say how many; others of like names stay (fails before).
-tmps=(.ca.key.AbC123 .ca.crt.x9Y8z7 ..ca-replacing.q1w2e3 .revoked.txt.aaaaaa .ca.crl.bbbbbb)
-keep=(.ca.key.abc .ca.key.abcdefg .hc1.crt.abcdef .ca.key.ab-def)
+# Only names of the temporaries' own tag, this user's, of one link: an
+# operator's ".ca.key.backup", another user's file and a hard link were
+# removed too (round-seventy-one tester 333).
+tmps=(.ca.key.rvtmp-AbC123 .ca.crt.rvtmp-x9Y8z7 ..ca-replacing.rvtmp-q1w2e3 .revoked.txt.rvtmp-aaaaaa .ca.crl.rvtmp-bbbbbb)
+keep=(.ca.key.rvtmp-abc .ca.key.rvtmp-abcdefg .hc1.crt.rvtmp-abcdef .ca.key.rvtmp-ab-def .ca.key.backup .ca.crt.AbC123 .ca.key.rvtmp-nobody .ca.key.rvtmp-hlink1)
 for n in "${tmps[@]}" "${keep[@]}"; do : >"$s/$n"; done
-mkdir "$s/.ca.crl.dddddd"
+chown nobody "$s/.ca.key.rvtmp-nobody"
+ln "$s/.ca.key.rvtmp-hlink1" "$tmp/hlink-other"
+mkdir "$s/.ca.crl.rvtmp-dddddd"
 expect 0 "pki ca --force again" "$bin" pki ca --out "$s" --name hand --force
 expect_err "ringvpn pki ca: removed 5 temporary file(s) of the CA's files from $s, left by a pki command killed while it wrote them"
 left=0
 for n in "${tmps[@]}"; do [ -e "$s/$n" ] && left=$((left + 1)); done
 [ "$left" -eq 0 ] && pass "the temporaries removed" || fail "$left temporaries left: $(ls -A "$s")"
-for n in "${keep[@]}" .ca.crl.dddddd; do [ -e "$s/$n" ] || fail "$n removed"; done
+for n in "${keep[@]}" .ca.crl.rvtmp-dddddd; do [ -e "$s/$n" ] || fail "$n removed"; done
 [ ! -e "$s/.ca-replacing" ] && pass "the mark gone" || fail "the mark is still there"
-: >"$s/.ca.crl.Zz0Zz0" && : >"$s/.revoked.txt.Q1q1Q1"
+: >"$s/.ca.crl.rvtmp-Zz0Zz0" && : >"$s/.revoked.txt.rvtmp-Q1q1Q1"
 expect 0 "pki revoke" "$bin" pki revoke --ca "$s" --serial ABCDEF
 expect_err "removed 2 temporary file(s) of the CA's files from $s"
-: >"$s/.ca.crl.Zz0Zz1"
+: >"$s/.ca.crl.rvtmp-Zz0Zz1"
 expect 0 "pki crl" "$bin" pki crl --ca "$s"
 expect_err "removed 1 temporary file(s) of the CA's files from $s"
 expect 0 "pki crl, none left" "$bin" pki crl --ca "$s"
