@@ -26,6 +26,7 @@
 #include "tls/ctlkey.h"
 #include "tls/ctx.h"
 #include "tls/loop.h"
+#include "uring/dataplane.h"
 #include "uring/udata.h"
 
 struct rv_config;
@@ -485,6 +486,10 @@ struct rv_loop {
 	 * CRLs in force that were dated ahead (0: not yet looked at). */
 	int64_t crl_born_checked;
 	uint64_t woke_late_ns; /* the last wake LATE_NS or more late (loop.c) */
+	/* starve.c: each worker's run-queue wait at the last look, and when */
+	struct rv_ltimer starve_timer;
+	uint64_t starve_at_ns;
+	uint64_t starve_wait_ns[RV_MAX_WORKERS];
 	/* The ring's wait refused for now (EAGAIN, EBUSY: loop.c ring_busy):
 	 * the run of them, and the spells of a failing ring. */
 	struct rv_busy_run ring_busy;
@@ -620,6 +625,10 @@ void rv_chan_fill_status(const struct rv_loop *l, const struct rv_chan *c,
 	for (uint32_t i = 0; i < (l)->max_chans; i++)                \
 		if (((c) = (l)->chans[i]) == NULL || (c)->closing) { \
 		} else
+
+/* starve.c: rv_starve_start has the control thread look, twice a second,
+ * whether a data-plane worker went without a CPU, and say it. */
+void rv_starve_start(struct rv_loop *l);
 
 /* admit.c (server role) */
 /* rv_server_end sends GOODBYE(|code|) to |c| and releases its session, keys

@@ -712,6 +712,7 @@ static void start(struct rv_loop *l)
 	}
 	rv_mgmt_start(l);
 	rv_tunwatch_start(l);
+	rv_starve_start(l);
 	(void)rv_watch_open(l);
 	rv_watch_expiry(l);
 	if (l->p.watchdog_ns) {

@@ -904,6 +904,35 @@ uint16_t rv_dataplane_port(const struct rv_dataplane *dp)
 	return dp->port;
 }
 
+int rv_dataplane_cpu_wait(const struct rv_dataplane *dp, unsigned i, uint64_t *wait_ns, int *cpu)
+{
+	char path[64];
+	unsigned long long run, wait;
+	FILE *f;
+	int tid, n;
+
+	if (i >= dp->num_workers) {
+		return -EINVAL;
+	}
+	tid = atomic_load_explicit(&dp->workers[i]->tid, memory_order_relaxed);
+	if (tid == 0) {
+		return -EAGAIN;
+	}
+	*cpu = dp->workers[i]->cpu;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", tid);
+	f = fopen(path, "re");
+	if (f == NULL) {
+		return -errno;
+	}
+	n = fscanf(f, "%llu %llu", &run, &wait);
+	fclose(f);
+	if (n != 2) {
+		return -EIO;
+	}
+	*wait_ns = wait;
+	return 0;
+}
+
 unsigned rv_dataplane_num_workers(const struct rv_dataplane *dp)
 {
 	return dp->num_workers;

@@ -92,6 +92,12 @@ void rv_dataplane_stop(struct rv_dataplane *dp);
 uint16_t rv_dataplane_port(const struct rv_dataplane *dp);
 unsigned rv_dataplane_num_workers(const struct rv_dataplane *dp);
 
+/* rv_dataplane_cpu_wait gives worker |i|'s thread's time spent runnable
+ * without a CPU so far (the kernel's schedstat: run-queue wait, ns) and
+ * the CPU it is pinned to (-1: none). 0, or -errno (not started yet, no
+ * schedstat). Read by the control thread once a second (tls/starve.c). */
+int rv_dataplane_cpu_wait(const struct rv_dataplane *dp, unsigned i, uint64_t *wait_ns, int *cpu);
+
 /* rv_dataplane_lanes returns how many workers the receive side steers to by
  * receiver index (cfg.steer_by_index: rv_udp_steer_by_index), or 1 when it
  * does not steer (one worker, not asked, or the kernel refused). Give it to

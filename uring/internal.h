@@ -189,7 +189,8 @@ struct rv_worker {
 
 	struct rv_dataplane *dp;
 	unsigned id;
-	int cpu; /* the one it is pinned to; -1: the kernel's choice */
+	int cpu;	 /* the one it is pinned to; -1: the kernel's choice */
+	_Atomic int tid; /* its thread's, once it runs (0 before): cpu_wait */
 	pthread_t thread;
 	bool thread_started;
 	int tun_fd;

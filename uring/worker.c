@@ -458,6 +458,7 @@ static int worker_setup(struct rv_worker *w)
 		}
 	}
 	set_priority(w, cfg);
+	atomic_store_explicit(&w->tid, (int)gettid(), memory_order_relaxed);
 	ret = rv_ring_init(&w->ring, RV_RING_ENTRIES, true);
 	if (ret < 0) {
 		if (ret != -ENOSYS) { /* else said, with the host's reason */

@@ -207,6 +207,45 @@ if grep -q "our data-channel datagrams do not reach it" "$RVT_TMP/server.log"; t
 	rvt_fail "the server blamed its own way for the client's block"
 fi
 
+rvt_step "2a. the server's workers without a CPU: said as such, their silence not blamed on the network"
+# A pinned worker cannot leave a CPU another task keeps busy: its
+# sessions' packets waited 0.3-5 s, and the server said "UDP to the data
+# port may be blocked on the way", nothing of the worker (round-seventy-
+# one testers 330, 331). Both workers put in SCHED_IDLE with two busy
+# loops on each CPU, for 6 s (over dead_peer_timeout, 4 s), while client1
+# pings the server every 20 ms.
+if [ "$(nproc)" -ge 2 ]; then
+	N0=$(grep -c "no data-channel datagram\|data channel silent" "$RVT_TMP/server.log")
+	rvt_bg "$C1" starve-ping ping -q -i 0.02 -w 9 10.99.0.1
+	PINGP=$RVT_LAST_PID
+	HOGS=()
+	for cpu in 0 1 0 1; do
+		rvt_bg "$S" "hog$cpu" taskset -c "$cpu" sh -c 'while :; do :; done'
+		HOGS+=("$RVT_LAST_PID")
+	done
+	for t in /proc/"$SRV_PID"/task/*; do
+		grep -q '^rv-worker' "$t/comm" && chrt --idle -p 0 "${t##*/}"
+	done
+	sleep 6
+	for t in /proc/"$SRV_PID"/task/*; do
+		grep -q '^rv-worker' "$t/comm" && chrt --other -p 0 "${t##*/}"
+	done
+	for p in "${HOGS[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+		rvt_forget_pid "$p"
+	done
+	wait "$PINGP" 2>/dev/null
+	rvt_forget_pid "$PINGP"
+	grep -q "data-plane worker [01] waited [0-9]* ms of the last [0-9]* ms for CPU [01], to which it is pinned" "$RVT_TMP/server.log" ||
+		rvt_fail "the workers' wait for a CPU not said: $(tail -5 "$RVT_TMP/server.log")"
+	[ "$(grep -c "no data-channel datagram\|data channel silent" "$RVT_TMP/server.log")" = "$N0" ] ||
+		rvt_fail "the workers' wait blamed on the network: $(grep "no data-channel datagram\|data channel silent" "$RVT_TMP/server.log" | tail -2)"
+	rvt_nsx "$C1" ping -c 3 -i 0.2 -W 2 10.99.0.1 >/dev/null || rvt_fail "no traffic after the workers' wait"
+else
+	rvt_log "one CPU: no worker can be starved alone"
+fi
+
 rvt_step "2b. the server's datagrams to the client blocked, the client's not"
 # The client's keepalives have been answered all along: nothing silent.
 return_silent_status "$RVT_TMP/c1.sock" vpn.test no || rvt_fail "silent before the block"

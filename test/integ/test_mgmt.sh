@@ -548,6 +548,15 @@ chmod 0777 "$RVT_TMP" || rvt_fail "chmod"
 rvt_wait_for 6 "the socket made anew in an open directory" grep -q "status socket $SRV_SOCK: the directory $RVT_TMP is writable by every user (mode 0777).* put a socket of their own in its place" "$SLOG" ||
 	rvt_fail "the open directory not said: $(grep -a "status socket" "$SLOG" | tail -2)"
 chmod "$M0" "$RVT_TMP" || rvt_fail "chmod"
+# Made anew in a directory of the service user, nobody, whom other
+# services share: said as at the start (unsaid after the privilege drop:
+# round-seventy-one tester 333).
+O0=$(stat -c %u "$RVT_TMP")
+chown nobody "$RVT_TMP" || rvt_fail "chown"
+rm "$SRV_SOCK"
+rvt_wait_for 6 "the socket made anew in nobody's directory" grep -q "status socket $SRV_SOCK: the directory $RVT_TMP belongs to uid $(id -u nobody)" "$SLOG" ||
+	rvt_fail "nobody's directory not said: $(grep -a "status socket" "$SLOG" | tail -2)"
+chown "$O0" "$RVT_TMP" || rvt_fail "chown back"
 rvt_stop_pid "$SRV_PID" 10 || rvt_fail "server exit"
 
 rvt_step "6b. the status socket deleted while the server runs is made anew"
