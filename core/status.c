@@ -254,8 +254,9 @@ void rv_status_render_human(struct rv_strbuf *o, const struct rv_status *st)
 						 : "its client away (its packets dropped, "
 						   "no_route)",
 					 n->routed ? ""
-						   : "; not routed here (the host routes it "
-						     "elsewhere: see the log)");
+						   : "; not routed through the TUN (a route "
+						     "of the host's took it, maybe gone since: see "
+						     "the log; a reload asks again)");
 		}
 		if (st->tun_lanes >= 0) {
 			rv_strbuf_printf(o,

@@ -532,8 +532,8 @@ Test(core_status, subnets_in_every_view)
 		  "\"routed\":true,\"override\":false},",
 		  "\nringvpn_subnet_live{subnet=\"10.20.0.0/24\",peer=\"site-a\"} 1\n" },
 		{ "\n  subnet fd30::/64 behind site-b (override): its client away (its packets "
-		  "dropped, no_route); not routed here (the host routes it elsewhere: see the "
-		  "log)\n",
+		  "dropped, no_route); not routed through the TUN (a route of the host's took "
+		  "it, maybe gone since: see the log; a reload asks again)\n",
 		  "\nsubnet prefix=fd30::/64 name=site-b live=0 routed=0 override=1\n",
 		  "{\"prefix\":\"fd30::/64\",\"name\":\"site-b\",\"live\":false,\"routed\":false,"
 		  "\"override\":true}],",
