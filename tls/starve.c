@@ -56,20 +56,23 @@ static void on_look(struct rv_loop *l, struct rv_ltimer *lt)
 		l->woke_late_ns = l->now_ns;
 		l->stall_seen_ns = l->now_ns;
 		if (cpu >= 0) {
-			rv_warnx_rl("data-plane worker %u waited %" PRIu64 " ms of the last %" PRIu64
+			rv_warnx_rl("data-plane worker %u waited %" PRIu64
+				    " ms of the last %" PRIu64
 				    " ms for CPU %d, to which it is pinned: another task keeps "
 				    "that CPU (a real-time one, or one pinned there); the packets "
 				    "of its sessions wait or are dropped (tun_drops), and their "
 				    "silence meanwhile is this process's, not the network's",
-				    i, (uint64_t)((wait - was) / RV_NSEC_PER_MSEC), (uint64_t)(span / RV_NSEC_PER_MSEC),
-				    cpu);
+				    i, (uint64_t)((wait - was) / RV_NSEC_PER_MSEC),
+				    (uint64_t)(span / RV_NSEC_PER_MSEC), cpu);
 		} else {
-			rv_warnx_rl("data-plane worker %u waited %" PRIu64 " ms of the last %" PRIu64
+			rv_warnx_rl("data-plane worker %u waited %" PRIu64
+				    " ms of the last %" PRIu64
 				    " ms for a CPU: the machine is busier than its CPUs; the "
 				    "packets of its sessions wait or are dropped (tun_drops), and "
 				    "their silence meanwhile is this process's, not the "
 				    "network's",
-				    i, (uint64_t)((wait - was) / RV_NSEC_PER_MSEC), (uint64_t)(span / RV_NSEC_PER_MSEC));
+				    i, (uint64_t)((wait - was) / RV_NSEC_PER_MSEC),
+				    (uint64_t)(span / RV_NSEC_PER_MSEC));
 		}
 	}
 	l->starve_at_ns = l->now_ns;
