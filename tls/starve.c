@@ -58,10 +58,11 @@ static void on_look(struct rv_loop *l, struct rv_ltimer *lt)
 		if (cpu >= 0) {
 			rv_warnx_rl("data-plane worker %u waited %" PRIu64
 				    " ms of the last %" PRIu64
-				    " ms for CPU %d, to which it is pinned: another task keeps "
-				    "that CPU (a real-time one, or one pinned there); the packets "
-				    "of its sessions wait or are dropped (tun_drops), and their "
-				    "silence meanwhile is this process's, not the network's",
+				    " ms for CPU %d, to which it is pinned: other tasks keep that "
+				    "CPU busy (a real-time one, one pinned there, or more work "
+				    "than the machine's CPUs); the packets of its sessions wait or "
+				    "are dropped (tun_drops), and their silence meanwhile is this "
+				    "process's, not the network's",
 				    i, (uint64_t)((wait - was) / RV_NSEC_PER_MSEC),
 				    (uint64_t)(span / RV_NSEC_PER_MSEC), cpu);
 		} else {
