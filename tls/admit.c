@@ -1000,6 +1000,7 @@ static size_t handshaking(const struct rv_server_side *s)
 	return rv_admit_count(s->admit, RV_ADMIT_CONNECTED) +
 	       rv_admit_count(s->admit, RV_ADMIT_HELLO);
 }
+
 /* fill_subnets gives |st| the networks behind clients: whose, whether a
  * session of that name holds it now, whether the TUN routes it. */
 static void fill_subnets(struct rv_loop *l, struct rv_status *st)
