@@ -1005,9 +1005,6 @@ static size_t handshaking(const struct rv_server_side *s)
  * session of that name holds it now, whether the TUN routes it. */
 static void fill_subnets(struct rv_loop *l, struct rv_status *st)
 {
-	struct rv_prefix unrouted[RV_CONFIG_MAX_SUBNETS];
-	size_t nu = rv_subnets_unused(unrouted, RV_CONFIG_MAX_SUBNETS);
-
 	_Static_assert((int)RV_STATUS_MAX_SUBNETS == (int)RV_CONFIG_MAX_SUBNETS,
 		       "one place per subnet");
 	st->num_subnets = l->cfg->num_subnets;
@@ -1020,10 +1017,7 @@ static void fill_subnets(struct rv_loop *l, struct rv_status *st)
 		o->p = n->p;
 		o->override = n->override;
 		o->live = c && c->ctl && c->ctl->session;
-		o->routed = true;
-		for (size_t k = 0; k < nu; k++) {
-			o->routed = o->routed && !rv_prefix_equal(&unrouted[k], &n->p);
-		}
+		o->routed = !rv_subnets_taken(&n->p);
 	}
 }
 

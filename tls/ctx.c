@@ -366,7 +366,9 @@ static void say_ca_out_of_dates(X509 *x, const char *path)
 static bool src_is(const struct file_src *src, const char *path);
 static bool src_file_is(const struct file_src *src, const char *path);
 static void take_src(struct file_src *src, const struct stat *st);
-static int64_t birth_ns(int dirfd, const char *path, int flags);
+static void take_src_fd(struct file_src *src, int fd, const struct stat *st);
+static int64_t birth_ns(int dirfd, const char *path, int flags, const struct stat *of);
+static bool born_same(const struct file_src *src, const char *path);
 static int copy_crls(struct rv_tls_ctx *n, const struct rv_tls_ctx *cur);
 
 /* way_unsearchable: is a directory on the way to |path| one this process
@@ -464,8 +466,7 @@ static int load_ca(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, const
 		return ret;
 	}
 	if (fstat(fileno(f), &st) == 0) {
-		take_src(&c->ca_src, &st);
-		c->ca_src.btime_ns = birth_ns(fileno(f), "", AT_EMPTY_PATH);
+		take_src_fd(&c->ca_src, fileno(f), &st);
 	}
 	if (rv_tls_pem_trust_refused(f, "CA", path, err, err_len)) {
 		ret = -EACCES;
@@ -758,6 +759,13 @@ static void take_src(struct file_src *src, const struct stat *st)
 	};
 }
 
+/* take_src_fd: take_src of the file open as |fd|, its birth time too. */
+static void take_src_fd(struct file_src *src, int fd, const struct stat *st)
+{
+	take_src(src, st);
+	src->btime_ns = birth_ns(fd, "", AT_EMPTY_PATH, NULL);
+}
+
 /* src_is: is |path| (through links) the file |src| was taken of,
  * unchanged? Only its directory need be searchable, not the file readable. */
 static bool src_is(const struct file_src *src, const char *path)
@@ -778,21 +786,32 @@ static bool src_is(const struct file_src *src, const char *path)
 	 * within the second on a file system of whole seconds) was taken for
 	 * it unchanged, and the next start failed on it (round-seventy-one
 	 * tester 328). */
-	now.btime_ns = src->btime_ns ? birth_ns(AT_FDCWD, path, 0) : 0;
-	return now.btime_ns == 0 || now.btime_ns == src->btime_ns;
+	return born_same(src, path);
 }
 
 /* birth_ns: the birth time of |path| from |dirfd| (statx |flags|), 0 where
- * the file system keeps none. */
-static int64_t birth_ns(int dirfd, const char *path, int flags)
+ * the file system keeps none, or where |of| is given and |path| is another
+ * file than it by now. */
+static int64_t birth_ns(int dirfd, const char *path, int flags, const struct stat *of)
 {
 	struct statx sx;
 
 	if (statx(dirfd, path, flags, STATX_INO | STATX_BTIME, &sx) != 0 ||
-	    !(sx.stx_mask & STATX_BTIME)) {
+	    !(sx.stx_mask & STATX_BTIME) ||
+	    (of != NULL && (sx.stx_ino != (uint64_t)of->st_ino ||
+			    makedev(sx.stx_dev_major, sx.stx_dev_minor) != (dev_t)of->st_dev))) {
 		return 0;
 	}
 	return (int64_t)sx.stx_btime.tv_sec * 1000000000 + sx.stx_btime.tv_nsec;
+}
+
+/* born_same: was |path| born when |src|'s file was (or is that not known)?
+ * A file born since at the same inode number is another. */
+static bool born_same(const struct file_src *src, const char *path)
+{
+	int64_t born = src->btime_ns ? birth_ns(AT_FDCWD, path, 0, NULL) : 0;
+
+	return born == 0 || born == src->btime_ns;
 }
 
 /* src_file_is: is |path| the file (inode) |src| was taken of, whatever it
@@ -803,28 +822,9 @@ static int64_t birth_ns(int dirfd, const char *path, int flags)
 static bool src_file_is(const struct file_src *src, const char *path)
 {
 	struct stat st;
-	int64_t born;
 
-	if (!src->set || stat(path, &st) != 0 || (uint64_t)st.st_dev != src->dev ||
-	    (uint64_t)st.st_ino != src->ino) {
-		return false;
-	}
-	born = src->btime_ns ? birth_ns(AT_FDCWD, path, 0) : 0;
-	return born == 0 || born == src->btime_ns;
-}
-
-/* crl_birth: the birth time of the CRL file |path| that was opened as
- * |opened| (read by its path after: 0 where it is another file by now). */
-static int64_t crl_birth(const char *path, const struct stat *opened)
-{
-	struct statx sx;
-
-	if (statx(AT_FDCWD, path, 0, STATX_INO | STATX_BTIME, &sx) != 0 ||
-	    !(sx.stx_mask & STATX_BTIME) || sx.stx_ino != (uint64_t)opened->st_ino ||
-	    makedev(sx.stx_dev_major, sx.stx_dev_minor) != (dev_t)opened->st_dev) {
-		return 0;
-	}
-	return (int64_t)sx.stx_btime.tv_sec * 1000000000 + sx.stx_btime.tv_nsec;
+	return src->set && stat(path, &st) == 0 && (uint64_t)st.st_dev == src->dev &&
+	       (uint64_t)st.st_ino == src->ino && born_same(src, path);
 }
 
 static int load_cert(SSL_CTX *sc, const char *path, int64_t *not_after, struct file_src *src,
@@ -843,8 +843,7 @@ static int load_cert(SSL_CTX *sc, const char *path, int64_t *not_after, struct f
 		return ret;
 	}
 	if (fstat(fileno(f), &st) == 0) {
-		take_src(src, &st);
-		src->btime_ns = birth_ns(fileno(f), "", AT_EMPTY_PATH);
+		take_src_fd(src, fileno(f), &st);
 	}
 	x = PEM_read_X509(f, NULL, NULL, NULL);
 	if (!x) {
@@ -1058,8 +1057,7 @@ static int load_key(struct rv_tls_ctx *c, const struct rv_tls_ctx *running, cons
 		return ret;
 	}
 	if (fstat(fileno(f), &st) == 0) {
-		take_src(&c->key_src, &st);
-		c->key_src.btime_ns = birth_ns(fileno(f), "", AT_EMPTY_PATH);
+		take_src_fd(&c->key_src, fileno(f), &st);
 	}
 	say_if_everyones(f, path);
 	/* With our own buffer the key text never sits in a heap block that
@@ -1171,8 +1169,10 @@ int rv_tls_ctx_new(struct rv_tls_ctx **out, const struct rv_tls_ctx_params *p,
 					       : NULL,
 				       &opened, err, err_len);
 		if (opened.st_ino != 0) {
+			/* Opened and closed by crl.c: its birth read by the
+			 * path, if it is still the file opened. */
 			take_src(&c->crl_src, &opened);
-			c->crl_src.btime_ns = crl_birth(p->crl_file, &opened);
+			c->crl_src.btime_ns = birth_ns(AT_FDCWD, p->crl_file, 0, &opened);
 		}
 		/* As for the CA file (keep_ca): the running CRLs stand in for
 		 * a file that cannot be opened and has not changed. */

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 
 #include "core/clock.h"
 #include "core/log.h"
@@ -41,6 +42,7 @@ static void on_look(struct rv_loop *l, struct rv_ltimer *lt)
 
 	for (unsigned i = 0; i < n && i < RV_MAX_WORKERS; i++) {
 		uint64_t wait, was = l->starve_wait_ns[i];
+		char on[160];
 		int cpu;
 
 		if (rv_dataplane_cpu_wait(l->dp, i, &wait, &cpu) != 0) {
@@ -56,25 +58,20 @@ static void on_look(struct rv_loop *l, struct rv_ltimer *lt)
 		l->woke_late_ns = l->now_ns;
 		l->stall_seen_ns = l->now_ns;
 		if (cpu >= 0) {
-			rv_warnx_rl("data-plane worker %u waited %" PRIu64
-				    " ms of the last %" PRIu64
-				    " ms for CPU %d, to which it is pinned: other tasks keep that "
-				    "CPU busy (a real-time one, one pinned there, or more work "
-				    "than the machine's CPUs); the packets of its sessions wait or "
-				    "are dropped (tun_drops), and their silence meanwhile is this "
-				    "process's, not the network's",
-				    i, (uint64_t)((wait - was) / RV_NSEC_PER_MSEC),
-				    (uint64_t)(span / RV_NSEC_PER_MSEC), cpu);
+			snprintf(on, sizeof(on),
+				 "CPU %d, to which it is pinned: other tasks keep that CPU busy "
+				 "(a real-time one, one pinned there, or more work than the "
+				 "machine's CPUs)",
+				 cpu);
 		} else {
-			rv_warnx_rl("data-plane worker %u waited %" PRIu64
-				    " ms of the last %" PRIu64
-				    " ms for a CPU: the machine is busier than its CPUs; the "
-				    "packets of its sessions wait or are dropped (tun_drops), and "
-				    "their silence meanwhile is this process's, not the "
-				    "network's",
-				    i, (uint64_t)((wait - was) / RV_NSEC_PER_MSEC),
-				    (uint64_t)(span / RV_NSEC_PER_MSEC));
+			snprintf(on, sizeof(on), "a CPU: the machine is busier than its CPUs");
 		}
+		rv_warnx_rl("data-plane worker %u waited %" PRIu64 " ms of the last %" PRIu64
+			    " ms for %s; the packets of its sessions wait or are dropped "
+			    "(tun_drops), and their silence meanwhile is this process's, not the "
+			    "network's",
+			    i, (uint64_t)((wait - was) / RV_NSEC_PER_MSEC),
+			    (uint64_t)(span / RV_NSEC_PER_MSEC), on);
 	}
 	l->starve_at_ns = l->now_ns;
 	rv_loop_arm(l, lt, on_look, l->now_ns + STARVE_LOOK_NS);

@@ -107,6 +107,11 @@ size_t rv_subnets_unused(struct rv_prefix *out, size_t max)
 	return n;
 }
 
+bool rv_subnets_taken(const struct rv_prefix *p)
+{
+	return is_unused(p);
+}
+
 void rv_subnets_forget_unused(void)
 {
 	unused.n = 0;

@@ -45,6 +45,10 @@ void rv_subnets_note_unused(const struct rv_prefix *routes, size_t n, uint64_t b
  * itself) to |out| (at most |max|); returns how many. */
 size_t rv_subnets_unused(struct rv_prefix *out, size_t max);
 
+/* rv_subnets_taken: is |p| a subnet whose route the host took (said "not
+ * used"), not the TUN's until a reload asks again? */
+bool rv_subnets_taken(const struct rv_prefix *p);
+
 /* rv_subnets_hold tells the demux to keep every subnet of |cfg| while no
  * session owns it (rv_demux_set_reserved): traffic to the network of a
  * client that is offline is dropped as unroutable, never sent to the owner
